@@ -1,0 +1,109 @@
+package catalog
+
+import "github.com/clearbar/clearbar"
+
+// Entry is one model's list prices and limits, as the catalogue publishes them.
+//
+// An Entry is a plain value: copying it is cheap and safe, and nothing in it refers back to the
+// [Catalog]. The zero Entry is a free model with unknown limits.
+//
+// Every price is a [clearbar.Price] (micro-dollars per million tokens, exact). Input and Output
+// are always listed (0 means the catalogue lists the model as free); for the optional prices 0
+// means "not listed", and the field says what applies instead.
+type Entry struct {
+	Key      string // catalogue key: "gpt-4o-mini", "gemini/gemini-2.5-flash", "claude-sonnet-4-20250514"
+	Provider string // the catalogue's provider name ("openai", "anthropic", "gemini", "bedrock", …)
+	Mode     string // the API the model is served on: "chat", or "responses" (OpenAI Responses API only)
+
+	Input, Output clearbar.Price
+	CachedInput   clearbar.Price // cache-read price; 0 when the catalogue lists none (or lists 0)
+	CacheWrite    clearbar.Price // cache-creation price; 0 when none
+	Reasoning     clearbar.Price // price per reasoning token; 0 means reasoning tokens bill at Output
+
+	// Long-context tier: when a request's input exceeds TierThreshold tokens, the *Above prices
+	// apply (TierThreshold 0 = no tier). The source's "_above_200k_tokens" fields give
+	// TierThreshold 200000 ("_above_128k_tokens" 128000, and so on). An *Above price of 0 means
+	// that component keeps its base price above the threshold.
+	TierThreshold                     int
+	InputAbove, OutputAbove           clearbar.Price
+	CachedInputAbove, CacheWriteAbove clearbar.Price
+
+	// Context window, in tokens; 0 when unknown. Where the source gives no max_input_tokens
+	// (max_output_tokens), it falls back to the legacy max_tokens, as the source documents.
+	MaxInputTokens, MaxOutputTokens int
+
+	SupportsReasoning       bool
+	SupportsFunctionCalling bool
+	SupportsResponseSchema  bool
+	SupportsVision          bool
+	SupportsPromptCaching   bool
+
+	DeprecationDate string // "YYYY-MM-DD" or ""
+}
+
+// RequestCost is the cost of one request with the given token counts at this entry's list
+// prices, in exact integer arithmetic (each component is priced with [clearbar.Price.Cost] and
+// rounded to the nearest nano-dollar before they are added).
+//
+//   - inputTokens includes cachedTokens: the cached ones bill at CachedInput when it is listed,
+//     else at Input; the rest bill at Input.
+//   - outputTokens are the visible output tokens and bill at Output.
+//   - reasoningTokens are hidden reasoning ("thinking") tokens, billed in addition to
+//     outputTokens: at Reasoning when listed, else at Output. Callers holding a provider's usage
+//     report in which output already includes reasoning (OpenAI's completion_tokens, for one)
+//     pass outputTokens minus reasoningTokens.
+//   - the long-context tier applies to the whole request when inputTokens > TierThreshold > 0:
+//     InputAbove, CachedInputAbove and OutputAbove replace Input, CachedInput and Output where
+//     they are listed (the reasoning price has no tier; unlisted reasoning follows the output price).
+//
+// Negative counts count as zero, and cachedTokens is capped at inputTokens. Cache writes are not
+// part of a request's cost here; CacheWrite is informational.
+func (e Entry) RequestCost(inputTokens, cachedTokens, outputTokens, reasoningTokens int64) clearbar.Money {
+	inputTokens = max(inputTokens, 0)
+	cachedTokens = min(max(cachedTokens, 0), inputTokens)
+	outputTokens = max(outputTokens, 0)
+	reasoningTokens = max(reasoningTokens, 0)
+
+	in, cached, out, reasoning := e.rates(inputTokens > int64(e.TierThreshold))
+	return in.Cost(inputTokens-cachedTokens) +
+		cached.Cost(cachedTokens) +
+		out.Cost(outputTokens) +
+		reasoning.Cost(reasoningTokens)
+}
+
+// rates returns the prices that apply to a request, above or below the long-context tier,
+// with unlisted cache and reasoning prices replaced by the prices they bill at.
+func (e Entry) rates(aboveTier bool) (in, cached, out, reasoning clearbar.Price) {
+	in, cached, out = e.Input, e.CachedInput, e.Output
+	if e.TierThreshold > 0 && aboveTier {
+		if e.InputAbove != 0 {
+			in = e.InputAbove
+		}
+		if e.CachedInputAbove != 0 {
+			cached = e.CachedInputAbove
+		}
+		if e.OutputAbove != 0 {
+			out = e.OutputAbove
+		}
+	}
+	if cached == 0 {
+		cached = in
+	}
+	reasoning = e.Reasoning
+	if reasoning == 0 {
+		reasoning = out
+	}
+	return in, cached, out, reasoning
+}
+
+// ExpectedCost is RequestCost for average token counts, which need not be whole numbers: the
+// expected cost of requests whose token counts have these means. cacheHit is the fraction of
+// input tokens read from the prompt cache. The tier is chosen by inputTokens, so callers with
+// a spread of input sizes around the tier threshold average ExpectedCost over that spread.
+func (e Entry) ExpectedCost(inputTokens, cacheHit, outputTokens, reasoningTokens float64) clearbar.Money {
+	in, cached, out, reasoning := e.rates(e.TierThreshold > 0 && inputTokens > float64(e.TierThreshold))
+	cacheHit = min(max(cacheHit, 0), 1)
+	inputTokens, outputTokens, reasoningTokens = max(inputTokens, 0), max(outputTokens, 0), max(reasoningTokens, 0)
+	return in.CostF(inputTokens*(1-cacheHit)) + cached.CostF(inputTokens*cacheHit) +
+		out.CostF(outputTokens) + reasoning.CostF(reasoningTokens)
+}

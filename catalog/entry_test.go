@@ -1,0 +1,67 @@
+package catalog_test
+
+import (
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/catalog"
+)
+
+func TestRequestCost(t *testing.T) {
+	mini := catalog.Entry{Input: 150_000, Output: 600_000, CachedInput: 75_000} // gpt-4o-mini
+	sonnet := catalog.Entry{                                                    // claude-sonnet-4-20250514
+		Input: 3_000_000, Output: 15_000_000, CachedInput: 300_000,
+		TierThreshold: 200_000, InputAbove: 6_000_000, OutputAbove: 22_500_000, CachedInputAbove: 600_000,
+	}
+	flash := catalog.Entry{Input: 300_000, Output: 2_500_000, CachedInput: 30_000, Reasoning: 2_500_000} // gemini-2.5-flash
+	noCache := catalog.Entry{Input: 1_000_000, Output: 2_000_000}
+	reasoner := catalog.Entry{Input: 1_000_000, Output: 2_000_000, Reasoning: 5_000_000}
+	partialTier := catalog.Entry{Input: 1_000_000, Output: 2_000_000, CachedInput: 100_000, TierThreshold: 1000, InputAbove: 3_000_000}
+
+	tests := []struct {
+		name                       string
+		e                          catalog.Entry
+		in, cached, out, reasoning int64
+		want                       clearbar.Money
+		why                        string
+	}{
+		{"zero tokens", mini, 0, 0, 0, 0, 0, "nothing used, nothing billed"},
+		{"plain", mini, 1_000_000, 0, 1_000_000, 0, 750_000_000, "$0.15 + $0.60"},
+		{"one token rounds", mini, 1, 0, 0, 0, 150, "150,000 pico = 150 nano"},
+		{"sub-nano rounds half up", catalog.Entry{Input: 500}, 1, 0, 0, 0, 1, "500 pico-dollars → 1 nano-dollar"},
+		{"cached", mini, 1_000_000, 400_000, 0, 0, 120_000_000, "600k at $0.15/M + 400k at $0.075/M = $0.09 + $0.03"},
+		{"cached without a cache price bills at input", noCache, 1000, 1000, 0, 0, 1_000_000, "1000 tokens at $1/M = $0.001"},
+		{"cached capped at input", mini, 1000, 5000, 0, 0, 75_000, "only 1000 tokens exist, all cached"},
+		{"negative counts are zero", mini, -5, -1, -7, -9, 0, "no negative bills"},
+		{"reasoning at its own price", reasoner, 0, 0, 1000, 1000, 7_000_000, "1000×$2/M + 1000×$5/M"},
+		{"reasoning falls back to output", noCache, 0, 0, 1000, 1000, 4_000_000, "2000 tokens at $2/M"},
+		{"flash reasoning", flash, 10_000, 0, 500, 2000, 3_000_000 + 1_250_000 + 5_000_000, "$0.003 in + $0.00125 out + $0.005 reasoning"},
+		{"at threshold: base tier", sonnet, 200_000, 0, 1000, 0, 600_000_000 + 15_000_000, "200k is not above 200k"},
+		{"above threshold: long tier", sonnet, 200_001, 0, 1000, 0, 1_200_006_000 + 22_500_000, "every input token at $6/M, output at $22.5/M"},
+		{"above threshold with cache", sonnet, 300_000, 100_000, 0, 0, 1_200_000_000 + 60_000_000, "200k at $6/M + 100k cached at $0.6/M"},
+		{"tier reasoning follows tiered output", sonnet, 300_000, 0, 0, 1000, 1_800_000_000 + 22_500_000, "no Reasoning price: reasoning bills at OutputAbove"},
+		{"partial tier keeps unlisted prices", partialTier, 2000, 1000, 1000, 0, 3_000_000 + 100_000 + 2_000_000, "InputAbove only: cached stays $0.1/M, output stays $2/M"},
+		{"free model", catalog.Entry{}, 1_000_000, 0, 1_000_000, 1_000_000, 0, "the zero Entry is free"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.e.RequestCost(tt.in, tt.cached, tt.out, tt.reasoning)
+			if got != tt.want {
+				t.Errorf("RequestCost(%d, %d, %d, %d) = %d (%v), want %d (%v): %s",
+					tt.in, tt.cached, tt.out, tt.reasoning, got, got, tt.want, tt.want, tt.why)
+			}
+		})
+	}
+}
+
+func TestRequestCostEmbedded(t *testing.T) {
+	e, ok := catalog.Default().Get("claude-sonnet-4-20250514")
+	if !ok {
+		t.Fatal("claude-sonnet-4-20250514 missing")
+	}
+	// 250k input (50k cached) and 2k output is in the long-context tier:
+	// 200k × $6/M + 50k × $0.6/M + 2k × $22.5/M = $1.20 + $0.03 + $0.045.
+	if got, want := e.RequestCost(250_000, 50_000, 2000, 0), clearbar.Money(1_275_000_000); got != want {
+		t.Errorf("RequestCost = %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,113 @@
+// Package wire defines the on-disk format of catalog.json, shared by the catalog package, which
+// reads it, and by the generator in catalog/internal/gen, which writes it.
+//
+// The file is one JSON object with a "header" member and an "entries" array holding one
+// [Record] per line, sorted by key, so that a price change shows up as a one-line diff. Prices
+// are decimal strings in US dollars per million tokens ("0.15", "2.5"), never JSON numbers, so
+// that no reader is tempted to go through float64.
+//
+// The package has no state and no I/O.
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+)
+
+// File is the whole catalog.json document.
+type File struct {
+	Header  Header   `json:"header"`
+	Entries []Record `json:"entries"`
+}
+
+// Header describes where the catalogue's figures come from.
+type Header struct {
+	Source      string `json:"source"`       // the upstream file and the snapshot it was taken from
+	SourceDate  string `json:"source_date"`  // the upstream's last_updated date, "YYYY-MM-DD"
+	License     string `json:"license"`      // the upstream's licence, "MIT"
+	GeneratedBy string `json:"generated_by"` // how to regenerate the file
+}
+
+// Record is one model. Input and Output are always present; the other prices are omitted when
+// the upstream lists none (or lists zero). Field names follow the upstream's where they can.
+type Record struct {
+	Key             string `json:"key"`
+	Provider        string `json:"provider"`
+	Mode            string `json:"mode"`
+	Input           string `json:"input"`
+	Output          string `json:"output"`
+	CacheRead       string `json:"cache_read,omitempty"`
+	CacheWrite      string `json:"cache_write,omitempty"`
+	Reasoning       string `json:"reasoning,omitempty"`
+	TierThreshold   int    `json:"tier_threshold,omitempty"`
+	InputAbove      string `json:"input_above,omitempty"`
+	OutputAbove     string `json:"output_above,omitempty"`
+	CacheReadAbove  string `json:"cache_read_above,omitempty"`
+	CacheWriteAbove string `json:"cache_write_above,omitempty"`
+	MaxInputTokens  int    `json:"max_input_tokens,omitempty"`
+	MaxOutputTokens int    `json:"max_output_tokens,omitempty"`
+	FunctionCalling bool   `json:"supports_function_calling,omitempty"`
+	ResponseSchema  bool   `json:"supports_response_schema,omitempty"`
+	Vision          bool   `json:"supports_vision,omitempty"`
+	ReasoningFlag   bool   `json:"supports_reasoning,omitempty"`
+	PromptCaching   bool   `json:"supports_prompt_caching,omitempty"`
+	DeprecationDate string `json:"deprecation_date,omitempty"`
+}
+
+// microPerDollar is the number of Price units (micro-dollars per million tokens) in one dollar
+// per million tokens.
+const microPerDollar = 1_000_000
+
+// FormatPrice writes p as an exact decimal number of US dollars per million tokens, with no
+// trailing zeros: Price(150_000) is "0.15", Price(2_500_000) is "2.5", Price(0) is "0".
+// It is the inverse of [ParsePrice] for every non-negative Price.
+func FormatPrice(p clearbar.Price) string {
+	neg := p < 0
+	u := uint64(p)
+	if neg {
+		u = -u
+	}
+	s := strconv.FormatUint(u/microPerDollar, 10)
+	if frac := u % microPerDollar; frac != 0 {
+		f := strconv.FormatUint(frac+microPerDollar, 10)[1:] // zero-padded to six digits
+		s += "." + strings.TrimRight(f, "0")
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+var errPriceSyntax = errors.New("want a plain decimal number of dollars per million tokens with at most six decimal places, like \"0.15\"")
+
+// ParsePrice reads a price written by [FormatPrice]: digits, optionally followed by a point and
+// one to six digits. It is deliberately stricter than [clearbar.ParsePrice] (no sign, "$",
+// separators or exponent, no rounding), so that a hand edit that would lose precision fails.
+func ParsePrice(s string) (clearbar.Price, error) {
+	intPart, frac, hasPoint := strings.Cut(s, ".")
+	if intPart == "" || (hasPoint && (frac == "" || len(frac) > 6)) || !allDigits(intPart) || !allDigits(frac) {
+		return 0, fmt.Errorf("invalid price %q: %w", s, errPriceSyntax)
+	}
+	whole, err := strconv.ParseInt(intPart, 10, 64)
+	if err != nil || whole > (1<<63-1)/microPerDollar-1 {
+		return 0, fmt.Errorf("invalid price %q: out of range", s)
+	}
+	var micro int64
+	if frac != "" {
+		micro, _ = strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64)
+	}
+	return clearbar.Price(whole*microPerDollar + micro), nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

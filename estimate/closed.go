@@ -1,0 +1,182 @@
+package estimate
+
+import "math"
+
+// outcome is the evaluation of a route plan in one category: expectations per request.
+// Costs are in nano-dollars as float64 while they accumulate and are rounded once, into
+// clearbar.Money, when results are built.
+type outcome struct {
+	cost      float64 // everything paid: answers, discarded attempts, judges
+	judgeCost float64 // the judges' part of cost
+	delivered float64 // the call whose answer was delivered
+	latency   float64 // mean, seconds
+
+	good, bad, failed float64 // P(good answer delivered), P(bad delivered), P(request failed)
+	flagged           float64 // P(a flagged answer was delivered, or the request failed on flags)
+	escalated         float64 // P(the request went past its first step)
+	fellBack          float64 // P(a provider error moved the request to another model)
+	retries           float64 // expected provider retries per request
+	quality           float64 // = good
+
+	mix map[string]float64 // P(the delivered answer came from model)
+}
+
+// stepStats are the expectations of one call of a step (its model, retries and failover).
+type stepStats struct {
+	succ      []float64 // P(answered by candidate j)
+	fail      float64   // P(every candidate failed)
+	cost      float64   // expected cost of the call
+	latency   float64   // expected time of the call, including failed tries and backoff
+	retries   float64   // expected retries
+	judgeCost float64   // per validation
+	judgeLat  float64
+}
+
+func (s *step) stats() stepStats {
+	st := stepStats{succ: make([]float64, len(s.chain))}
+	reach := 1.0
+	for j, c := range s.chain {
+		q := 1 - c.avail // P(one try fails)
+		S := 1 - math.Pow(q, float64(s.retries+1))
+		var tRet, tLat float64
+		qk := 1.0 // P(reaching try k | reached the candidate)
+		for k := 0; k <= s.retries; k++ {
+			if k > 0 {
+				tRet += qk
+				tLat += qk * s.backoff * math.Pow(2, float64(k-1)) / 2
+			}
+			tLat += qk * (c.avail*c.lat.mean() + q*c.lat.failAfter)
+			qk *= q
+		}
+		st.succ[j] = reach * S
+		st.cost += reach * S * float64(c.cost)
+		st.latency += reach * tLat
+		st.retries += reach * tRet
+		reach *= 1 - S
+	}
+	st.fail = reach
+	for _, j := range s.judges {
+		st.judgeCost += float64(j.cost)
+		st.judgeLat += j.lat.mean()
+	}
+	return st
+}
+
+// closed evaluates a plan exactly, by propagating probability mass through the steps.
+func (p *routePlan) closed() outcome {
+	o := outcome{mix: map[string]float64{}}
+	for _, a := range p.arms {
+		ao := a.closed()
+		o.cost += a.weight * ao.cost
+		o.judgeCost += a.weight * ao.judgeCost
+		o.delivered += a.weight * ao.delivered
+		o.latency += a.weight * ao.latency
+		o.good += a.weight * ao.good
+		o.bad += a.weight * ao.bad
+		o.failed += a.weight * ao.failed
+		o.flagged += a.weight * ao.flagged
+		o.escalated += a.weight * ao.escalated
+		o.fellBack += a.weight * ao.fellBack
+		o.retries += a.weight * ao.retries
+		for k, v := range ao.mix {
+			o.mix[k] += a.weight * v
+		}
+	}
+	o.quality = o.good
+	return o
+}
+
+func (a *arm) closed() outcome {
+	o := outcome{mix: map[string]float64{}}
+	n := len(a.steps)
+	// mass[i][retried][fellBack]
+	mass := make([][2][2]float64, n+1)
+	mass[0][0][0] = 1
+	deliver := func(c call, p, good float64, fb int, flagged bool) {
+		o.good += p * good
+		o.bad += p * (1 - good)
+		o.delivered += p * float64(c.cost)
+		o.mix[c.name] += p
+		if fb == 1 {
+			o.fellBack += p
+		}
+		if flagged {
+			o.flagged += p
+		}
+	}
+	for i := 0; i < n; i++ {
+		s := &a.steps[i]
+		ss := s.stats()
+		last := i == n-1
+		for r := 0; r < 2; r++ {
+			for f := 0; f < 2; f++ {
+				m := mass[i][r][f]
+				if m == 0 {
+					continue
+				}
+				if i > 0 && r == 0 {
+					o.escalated += m
+				}
+				o.cost += m * ss.cost
+				o.latency += m * ss.latency
+				o.retries += m * ss.retries
+				for j, c := range s.chain {
+					p := m * ss.succ[j]
+					if p == 0 {
+						continue
+					}
+					fb := f
+					if j > 0 {
+						fb = 1
+					}
+					if !s.validated {
+						deliver(c, p, c.pass, fb, false)
+						continue
+					}
+					o.cost += p * ss.judgeCost
+					o.judgeCost += p * ss.judgeCost
+					o.latency += p * ss.judgeLat
+					goodOK := p * c.pass * (1 - s.falseAlarm)
+					badOK := p * (1 - c.pass) * (1 - s.detect)
+					if okP := goodOK + badOK; okP > 0 {
+						deliver(c, okP, goodOK/okP, fb, false)
+					}
+					goodFlag := p * c.pass * s.falseAlarm
+					badFlag := p * (1 - c.pass) * s.detect
+					pf := goodFlag + badFlag
+					if pf == 0 {
+						continue
+					}
+					switch {
+					case s.retryOnce && r == 0:
+						mass[i][1][fb] += pf
+					case !last:
+						mass[i+1][0][fb] += pf
+					case a.failExhausted:
+						o.failed += pf
+						o.flagged += pf
+						if fb == 1 {
+							o.fellBack += pf
+						}
+					default:
+						deliver(c, pf, goodFlag/pf, fb, true)
+					}
+				}
+				pfail := m * ss.fail
+				if pfail == 0 {
+					continue
+				}
+				if last {
+					o.failed += pfail
+					if f == 1 || len(s.chain) > 1 {
+						o.fellBack += pfail
+					}
+				} else {
+					mass[i+1][0][1] += pfail
+				}
+			}
+		}
+	}
+	o.quality = o.good
+	return o
+}

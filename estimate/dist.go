@@ -1,0 +1,272 @@
+package estimate
+
+import (
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+// z95 is the standard normal quantile at 0.95: a lognormal with median m and 95th percentile
+// p has sigma = ln(p/m) / z95.
+const z95 = 1.6448536269514722
+
+// lognormal is a distribution fitted to a median and a 95th percentile. Sigma 0 is a constant.
+type lognormal struct {
+	mu, sigma float64
+}
+
+func fitLognormal(p50, p95 float64) lognormal {
+	if p50 <= 0 {
+		return lognormal{mu: math.Inf(-1)}
+	}
+	s := 0.0
+	if p95 > p50 {
+		s = math.Log(p95/p50) / z95
+	}
+	return lognormal{mu: math.Log(p50), sigma: s}
+}
+
+func (l lognormal) mean() float64 {
+	if math.IsInf(l.mu, -1) {
+		return 0
+	}
+	return math.Exp(l.mu + l.sigma*l.sigma/2)
+}
+
+func (l lognormal) sample(r *rand.Rand) float64 {
+	if math.IsInf(l.mu, -1) {
+		return 0
+	}
+	if l.sigma == 0 {
+		return math.Exp(l.mu)
+	}
+	return math.Exp(l.mu + l.sigma*r.NormFloat64())
+}
+
+// quantile returns the q-quantile (0<q<1).
+func (l lognormal) quantile(q float64) float64 {
+	if math.IsInf(l.mu, -1) {
+		return 0
+	}
+	return math.Exp(l.mu + l.sigma*math.Sqrt2*math.Erfinv(2*q-1))
+}
+
+// band is a token band as a distribution.
+type band struct {
+	fixed  float64
+	dist   lognormal
+	isDist bool
+}
+
+func newBand(b spec.Band) band {
+	if !b.Dist {
+		return band{fixed: b.P50}
+	}
+	return band{dist: fitLognormal(b.P50, b.P95), isDist: true}
+}
+
+func (b band) mean() float64 {
+	if b.isDist {
+		return b.dist.mean()
+	}
+	return b.fixed
+}
+
+func (b band) sample(r *rand.Rand) float64 {
+	if b.isDist {
+		return b.dist.sample(r)
+	}
+	return b.fixed
+}
+
+// latencyModel draws a model's response time in seconds for one category. Exactly one form
+// is active, as in spec.Latency.
+type latencyModel struct {
+	total     lognormal // {p50, p95} form
+	ttft      lognormal // ttft form
+	tps       float64   // ttft form: output tokens per second
+	outTokens band      // ttft form: visible output tokens generated
+	reasoning band      // ttft form: reasoning tokens generated (zero unless billed)
+	samples   []float64 // samples form
+	failAfter float64
+	form      int
+}
+
+const (
+	formQuantiles = iota
+	formTTFT
+	formSamples
+)
+
+func seconds(d spec.Duration) float64 { return time.Duration(d).Seconds() }
+
+// newLatencyModel builds the sampler for a latency assumption. out is the category's output
+// band; reasoning its reasoning band, used only when the model bills reasoning tokens.
+func newLatencyModel(l spec.Latency, out spec.Band, reasoning *spec.Band) latencyModel {
+	var m latencyModel
+	switch {
+	case len(l.Samples) > 0:
+		m.form = formSamples
+		m.samples = make([]float64, len(l.Samples))
+		for i, d := range l.Samples {
+			m.samples[i] = seconds(d)
+		}
+	case l.TTFT != nil:
+		m.form = formTTFT
+		m.ttft = fitLognormal(seconds(l.TTFT.P50), seconds(l.TTFT.P95))
+		m.tps = l.TokensPerSecond
+		m.outTokens = newBand(out)
+		if reasoning != nil && !reasoning.IsZero() {
+			m.reasoning = newBand(*reasoning)
+		}
+	default:
+		m.form = formQuantiles
+		m.total = fitLognormal(seconds(l.P50), seconds(l.P95))
+	}
+	m.failAfter = seconds(l.FailAfter)
+	if m.failAfter == 0 {
+		m.failAfter = m.median()
+	}
+	return m
+}
+
+func (m *latencyModel) sample(r *rand.Rand) float64 {
+	switch m.form {
+	case formSamples:
+		return m.samples[r.IntN(len(m.samples))]
+	case formTTFT:
+		return m.ttft.sample(r) + (m.outTokens.sample(r)+m.reasoning.sample(r))/m.tps
+	}
+	return m.total.sample(r)
+}
+
+func (m *latencyModel) mean() float64 {
+	switch m.form {
+	case formSamples:
+		var s float64
+		for _, v := range m.samples {
+			s += v
+		}
+		return s / float64(len(m.samples))
+	case formTTFT:
+		return m.ttft.mean() + (m.outTokens.mean()+m.reasoning.mean())/m.tps
+	}
+	return m.total.mean()
+}
+
+// median is a representative time, used as the default time a failed call takes.
+func (m *latencyModel) median() float64 {
+	switch m.form {
+	case formSamples:
+		return m.mean()
+	case formTTFT:
+		return m.ttft.quantile(0.5) + (m.outTokens.mean()+m.reasoning.mean())/m.tps
+	}
+	return m.total.quantile(0.5)
+}
+
+// hist is a log-linear histogram of positive durations in seconds, in the manner of HDR
+// histograms: the bucket is the float's exponent and top mantissa bits, so recording costs a
+// few instructions and quantiles are exact to within half a bucket (±0.2%).
+type hist struct {
+	counts []float64
+	n      float64
+	sum    float64
+}
+
+const (
+	histMantBits = 8
+	histMinExp   = -14 // 2^-14 s ≈ 61µs
+	histMaxExp   = 14  // 2^14 s ≈ 4.5h
+	histBuckets  = (histMaxExp - histMinExp) << histMantBits
+	histBase     = uint64(1023+histMinExp) << histMantBits
+)
+
+func newHist() *hist { return &hist{counts: make([]float64, histBuckets)} }
+
+func histIndex(x float64) int {
+	if !(x > 0) {
+		return 0
+	}
+	i := int64(math.Float64bits(x)>>(52-histMantBits)) - int64(histBase)
+	switch {
+	case i < 0:
+		return 0
+	case i >= histBuckets:
+		return histBuckets - 1
+	}
+	return int(i)
+}
+
+// bucketMid returns the geometric middle of bucket i.
+func bucketMid(i int) float64 {
+	lo := math.Float64frombits((uint64(i) + histBase) << (52 - histMantBits))
+	hi := math.Float64frombits((uint64(i) + 1 + histBase) << (52 - histMantBits))
+	return math.Sqrt(lo * hi)
+}
+
+func (h *hist) add(x float64) {
+	h.counts[histIndex(x)]++
+	h.n++
+	h.sum += x
+}
+
+// addWeighted adds another histogram scaled so that its total weight is w.
+func (h *hist) addWeighted(o *hist, w float64) {
+	if o.n == 0 || w == 0 {
+		return
+	}
+	f := w / o.n
+	for i, c := range o.counts {
+		if c != 0 {
+			h.counts[i] += c * f
+		}
+	}
+	h.n += w
+	h.sum += o.sum * f
+}
+
+// quantiles returns the requested quantiles (ascending) in seconds.
+func (h *hist) quantiles(qs ...float64) []float64 {
+	out := make([]float64, len(qs))
+	if h.n == 0 {
+		return out
+	}
+	var cum float64
+	j := 0
+	for i, c := range h.counts {
+		cum += c
+		for j < len(qs) && cum >= qs[j]*h.n*(1-1e-12) {
+			out[j] = bucketMid(i)
+			j++
+		}
+		if j == len(qs) {
+			break
+		}
+	}
+	for ; j < len(qs); j++ {
+		out[j] = bucketMid(histBuckets - 1)
+	}
+	return out
+}
+
+func (h *hist) mean() float64 {
+	if h.n == 0 {
+		return 0
+	}
+	return h.sum / h.n
+}
+
+// scale multiplies every time the model produces by k (k > 0).
+func (m *latencyModel) scale(k float64) {
+	lk := math.Log(k)
+	m.total.mu += lk
+	m.ttft.mu += lk
+	m.tps /= k
+	for i := range m.samples {
+		m.samples[i] *= k
+	}
+	m.failAfter *= k
+}

@@ -1,0 +1,289 @@
+package estimate
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/catalog"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// A route plan is a route compiled against one category's assumptions: every number the
+// closed form and the simulation need, and nothing else. Both evaluate the same process:
+//
+//	for each step of the route (a cascade has several, a static route one):
+//	    call the step's model; on a provider error retry it (with backoff), then fail over
+//	    along its fallback chain; if every candidate fails, move to the next step (or, on the
+//	    last step, the request fails);
+//	    if the step validates: a judge, if any, scores the answer; the validator flags a bad
+//	    answer with probability detect and a good one with probability false_alarm; a flagged
+//	    answer is retried once (retry_once) and then escalated to the next step; the last
+//	    step's flagged answer is delivered (flagged) or fails the request (on_exhausted: fail);
+//	    an answer that is not flagged is delivered.
+//
+// A split route is a weighted mixture of such arms.
+
+// call is one candidate model for a step, in one category.
+type call struct {
+	name  string
+	pass  float64        // P(answer is good | call succeeded)
+	avail float64        // P(a single call succeeds)
+	cost  clearbar.Money // expected cost of a successful call
+	lat   latencyModel
+}
+
+// judge is a judge call made for every validation of a step.
+type judge struct {
+	name string
+	cost clearbar.Money
+	lat  latencyModel
+}
+
+type step struct {
+	chain      []call // the step's model, then its failover chain
+	retries    int    // retries per candidate on provider errors
+	backoff    float64
+	validated  bool
+	retryOnce  bool
+	detect     float64
+	falseAlarm float64
+	judges     []judge
+}
+
+type arm struct {
+	weight        float64
+	steps         []step
+	failExhausted bool
+}
+
+type routePlan struct {
+	arms []arm
+}
+
+// world is the set of inputs plans are compiled from. Sensitivity analysis builds perturbed
+// copies of it; everything else reads the spec through it.
+type world struct {
+	spec *spec.Spec
+	// Multipliers applied to a model's prices and latency, by model name (default 1).
+	priceScale   map[string]float64
+	latencyScale map[string]float64
+	// Overrides of assumptions (absent = as in the spec).
+	passRate     map[[2]string]float64 // {category, model}
+	availability map[string]float64
+	detect       map[string]float64 // by category
+	falseAlarm   map[string]float64
+	share        map[string]float64
+}
+
+func newWorld(s *spec.Spec) *world { return &world{spec: s} }
+
+func (w *world) pass(c *spec.Category, m *spec.Model) float64 {
+	if v, ok := w.passRate[[2]string{c.Name, m.Name}]; ok {
+		return v
+	}
+	p, _ := c.PassRate(m)
+	return p
+}
+
+func (w *world) avail(m *spec.Model) float64 {
+	if v, ok := w.availability[m.Name]; ok {
+		return v
+	}
+	return m.Resolved.Availability
+}
+
+func (w *world) strength(c *spec.Category) (detect, falseAlarm float64) {
+	st := c.Strength()
+	detect, falseAlarm = float64(st.Detect), float64(st.FalseAlarm)
+	if v, ok := w.detect[c.Name]; ok {
+		detect = v
+	}
+	if v, ok := w.falseAlarm[c.Name]; ok {
+		falseAlarm = v
+	}
+	return detect, falseAlarm
+}
+
+func (w *world) shareOf(c *spec.Category) float64 {
+	if v, ok := w.share[c.Name]; ok {
+		return v
+	}
+	return float64(c.Share)
+}
+
+func scaleOf(m map[string]float64, name string) float64 {
+	if v, ok := m[name]; ok {
+		return v
+	}
+	return 1
+}
+
+// callCost is the expected cost of one successful call of m in category c.
+func (w *world) callCost(c *spec.Category, m *spec.Model) clearbar.Money {
+	t := c.Tokens
+	reasoning := 0.0
+	if m.Resolved.Reasoning {
+		reasoning = newBand(t.Reasoning).mean()
+	}
+	cost := expectedCost(m.Resolved.Prices, newBand(t.In), float64(t.CacheHit), newBand(t.Out).mean(), reasoning)
+	return cost.Scale(scaleOf(w.priceScale, m.Name))
+}
+
+func (w *world) latency(c *spec.Category, m *spec.Model) latencyModel {
+	var reasoning *spec.Band
+	if m.Resolved.Reasoning {
+		reasoning = &c.Tokens.Reasoning
+	}
+	lm := newLatencyModel(c.LatencyFor(m), c.Tokens.Out, reasoning)
+	if k := scaleOf(w.latencyScale, m.Name); k != 1 {
+		lm.scale(k)
+	}
+	return lm
+}
+
+func (w *world) call(c *spec.Category, m *spec.Model) call {
+	return call{name: m.Name, pass: w.pass(c, m), avail: w.avail(m), cost: w.callCost(c, m), lat: w.latency(c, m)}
+}
+
+// compile turns a category route into a plan.
+func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) routePlan {
+	if len(r.Split) > 0 {
+		var p routePlan
+		for _, a := range r.Split {
+			sub := w.compile(c, &a.Route, fallback)
+			for _, sa := range sub.arms {
+				sa.weight *= a.Weight
+				p.arms = append(p.arms, sa)
+			}
+		}
+		return p
+	}
+	s := w.spec
+	retries, backoff := s.RetryPolicy(c)
+	steps := r.Steps(s)
+	later := map[string]bool{}
+	for _, st := range steps {
+		later[st.Model.Name] = true
+	}
+	a := arm{weight: 1, failExhausted: r.FailsWhenExhausted()}
+	for i, st := range steps {
+		delete(later, st.Model.Name)
+		// A step does not fail over to a model that a later step will call anyway.
+		isLater := func(m *spec.Model) bool { return later[m.Name] }
+		chainModels := append([]*spec.Model{st.Model}, s.FailoverChain(st.Model, fallback, isLater)...)
+		ps := step{retries: retries, backoff: backoff.Seconds(), validated: len(st.Validate) > 0, retryOnce: st.RetryOnce}
+		for _, m := range chainModels {
+			ps.chain = append(ps.chain, w.call(c, m))
+		}
+		if ps.validated {
+			ps.detect, ps.falseAlarm = w.strength(c)
+			for _, v := range st.Validate {
+				if j, ok := v.Config.(*spec.Judge); ok {
+					ps.judges = append(ps.judges, w.judgeCall(c, j))
+				}
+			}
+		}
+		_ = i
+		a.steps = append(a.steps, ps)
+	}
+	return routePlan{arms: []arm{a}}
+}
+
+func (w *world) judgeCall(c *spec.Category, j *spec.Judge) judge {
+	m := w.spec.Model(j.Model.Name)
+	extraIn, out := j.ExtraTokens()
+	in := newBand(c.Tokens.In).mean() + newBand(c.Tokens.Out).mean() + extraIn
+	cost := expectedCost(m.Resolved.Prices, band{fixed: in}, 0, out, 0).Scale(scaleOf(w.priceScale, m.Name))
+	lm := newLatencyModel(c.LatencyFor(m), spec.Band{P50: out, P95: out}, nil)
+	if k := scaleOf(w.latencyScale, m.Name); k != 1 {
+		lm.scale(k)
+	}
+	return judge{name: m.Name, cost: cost, lat: lm}
+}
+
+// routeKey is a canonical description of a route and its fallbacks, used to share the
+// evaluation of identical routes between policies.
+func routeKey(r *spec.Route, fallback []spec.Ref) string {
+	var b strings.Builder
+	writeRoute(&b, r)
+	if len(fallback) > 0 {
+		b.WriteString(" fallback ")
+		for i, f := range fallback {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(f.Name)
+		}
+	}
+	return b.String()
+}
+
+func writeRoute(b *strings.Builder, r *spec.Route) {
+	switch {
+	case len(r.Split) > 0:
+		b.WriteString("split(")
+		for i, a := range r.Split {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(b, "%g: ", a.Weight)
+			writeRoute(b, &a.Route)
+		}
+		b.WriteString(")")
+		return
+	case r.Model != nil:
+		b.WriteString(r.Model.Name)
+	default:
+		for i, st := range r.Cascade {
+			if i > 0 {
+				b.WriteString(" → ")
+			}
+			b.WriteString(st.Model.Name)
+			if len(st.Validate) > 0 {
+				b.WriteString(" [")
+				writeValidators(b, st.Validate)
+				b.WriteString("]")
+			}
+			if st.OnFail != "" {
+				b.WriteString(" on_fail " + st.OnFail)
+			}
+		}
+	}
+	if len(r.Validate) > 0 {
+		b.WriteString(", validate ")
+		writeValidators(b, r.Validate)
+	}
+	if r.OnFail != "" && r.OnFail != spec.OnFailEscalate {
+		b.WriteString(", on_fail " + r.OnFail)
+	}
+	if r.OnExhausted == spec.ExhaustedFail {
+		b.WriteString(", fail when exhausted")
+	}
+}
+
+func writeValidators(b *strings.Builder, vs []*spec.Validator) {
+	for i, v := range vs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(v.Summary())
+	}
+}
+
+// expectedCost is the expected cost of one call with input band in. When the band straddles a
+// long-context price tier, the cost is averaged over the band's quantiles, because the tier
+// makes cost non-linear in the input size.
+func expectedCost(e catalog.Entry, in band, cacheHit, out, reasoning float64) clearbar.Money {
+	if e.TierThreshold == 0 || !in.isDist {
+		return e.ExpectedCost(in.mean(), cacheHit, out, reasoning)
+	}
+	const n = 512
+	var sum float64
+	for i := range n {
+		x := in.dist.quantile((float64(i) + 0.5) / n)
+		sum += float64(e.ExpectedCost(x, cacheHit, out, reasoning))
+	}
+	return clearbar.Money(math.Round(sum / n))
+}

@@ -1,0 +1,230 @@
+package estimate
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Policy kinds.
+const (
+	KindSpec     = "spec"     // the routes written in the spec
+	KindSingle   = "single"   // every category on one model
+	KindCheapest = "cheapest" // per category, the cheapest single model that clears the bar
+	KindCascade  = "cascade"  // per category, a cascade in price order
+	KindNamed    = "named"    // a policy written in the spec's policies:
+)
+
+// Policy is a routing policy under evaluation: one route per category.
+type Policy struct {
+	Name        string
+	Kind        string
+	Description string
+	// Routes is aligned with the spec's categories.
+	Routes []CategoryRoute
+
+	cells []*cell
+}
+
+// CategoryRoute is the route a policy gives one category.
+type CategoryRoute struct {
+	Route    *spec.Route
+	Fallback []spec.Ref
+	// Note says why an automatic policy chose this route.
+	Note string
+}
+
+func ref(name string) spec.Ref { return spec.Ref{Name: name} }
+
+func static(name string) *spec.Route {
+	r := ref(name)
+	return &spec.Route{Model: &r}
+}
+
+// basePolicies returns the spec's own policy and one single-model policy per model that has a
+// pass-rate assumption in every category. Notes say which models were left out and why.
+func basePolicies(s *spec.Spec) ([]*Policy, []string) {
+	own := &Policy{Name: KindSpec, Kind: KindSpec, Description: "the routes written in the spec"}
+	for _, c := range s.Categories {
+		own.Routes = append(own.Routes, CategoryRoute{Route: c.Route, Fallback: c.Fallback})
+	}
+	policies := []*Policy{own}
+	var notes []string
+	for _, m := range s.Models {
+		var missing []string
+		for _, c := range s.Categories {
+			if _, ok := c.PassRate(m); !ok {
+				missing = append(missing, c.Name)
+			}
+		}
+		if len(missing) == len(s.Categories) {
+			continue // a model used only as a judge or fallback elsewhere
+		}
+		if len(missing) > 0 {
+			notes = append(notes, fmt.Sprintf("all-%s was not estimated: no pass rate for %s in %s", m.Name, m.Name, strings.Join(missing, ", ")))
+			continue
+		}
+		p := &Policy{Name: "all-" + m.Name, Kind: KindSingle, Description: "every category on " + m.Name}
+		for _, c := range s.Categories {
+			p.Routes = append(p.Routes, CategoryRoute{Route: static(m.Name), Fallback: withoutModel(c.Fallback, m.Name)})
+		}
+		policies = append(policies, p)
+	}
+	return policies, notes
+}
+
+func withoutModel(refs []spec.Ref, name string) []spec.Ref {
+	var out []spec.Ref
+	for _, r := range refs {
+		if r.Name != name {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// namedPolicies returns the spec's policies: section, each applied over the spec's routes.
+func namedPolicies(s *spec.Spec) []*Policy {
+	var out []*Policy
+	for _, np := range s.Policies {
+		p := &Policy{Name: np.Name, Kind: KindNamed, Description: np.Description}
+		if p.Description == "" {
+			p.Description = "named in the spec"
+		}
+		for _, c := range s.Categories {
+			cr := CategoryRoute{Route: c.Route, Fallback: c.Fallback}
+			if pr, ok := np.Routes[c.Name]; ok {
+				cr.Route = &pr.Route
+				if pr.HasFallback {
+					cr.Fallback = pr.Fallback
+				}
+			}
+			p.Routes = append(p.Routes, cr)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// candidate is a model evaluated alone in one category.
+type candidate struct {
+	model *spec.Model
+	cell  *cell
+}
+
+// singleCandidates returns, per category, every model with a pass-rate assumption evaluated
+// as a static route, sorted by expected cost (then name). It evaluates the cells it needs.
+func (e *estimator) singleCandidates(c *spec.Category) []candidate {
+	var out []candidate
+	for _, m := range e.spec.Models {
+		if _, ok := c.PassRate(m); !ok {
+			continue
+		}
+		cl := e.cellFor(c, CategoryRoute{Route: static(m.Name), Fallback: withoutModel(c.Fallback, m.Name)})
+		if cl.sim == nil {
+			e.compute(cl, e.perCell)
+		}
+		out = append(out, candidate{model: m, cell: cl})
+	}
+	slices.SortStableFunc(out, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.cell.closed.cost, b.cell.closed.cost), cmp.Compare(a.model.Name, b.model.Name))
+	})
+	return out
+}
+
+func (cl *cell) clears() bool {
+	return cl.closed.quality >= cl.cat.Bar()-1e-12 && cl.meetsBudget()
+}
+
+func (cl *cell) meetsBudget() bool {
+	b := cl.cat.LatencyBudget.D().Seconds()
+	return b == 0 || cl.latency.P95 <= b
+}
+
+// derivedPolicies builds the policies that depend on single-model results: the cheapest
+// single model per category that clears its bar, and cascades in price order.
+func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
+	s := e.spec
+	cheapest := &Policy{Name: "cheapest-passing", Kind: KindCheapest,
+		Description: "per category, the cheapest single model that clears the quality bar and latency budget"}
+	cascade := &Policy{Name: "cascade-by-price", Kind: KindCascade,
+		Description: "per category, start on the cheapest model and escalate in price order on failed validation"}
+	var notes []string
+	for _, c := range s.Categories {
+		cands := e.singleCandidates(c)
+		if len(cands) == 0 {
+			// Cannot happen for a loaded spec: its route's models all have pass rates.
+			cheapest.Routes = append(cheapest.Routes, CategoryRoute{Route: c.Route, Fallback: c.Fallback, Note: "no candidates with pass rates; kept the spec's route"})
+			cascade.Routes = append(cascade.Routes, cheapest.Routes[len(cheapest.Routes)-1])
+			continue
+		}
+		pick := -1
+		for i, cd := range cands {
+			if cd.cell.clears() {
+				pick = i
+				break
+			}
+		}
+		var cr CategoryRoute
+		if pick >= 0 {
+			cr = cands[pick].cell.route
+			cr.Note = fmt.Sprintf("%s is the cheapest model that clears the bar alone", cands[pick].model.Name)
+		} else {
+			best := slices.MaxFunc(cands, func(a, b candidate) int {
+				return cmp.Or(cmp.Compare(a.cell.closed.quality, b.cell.closed.quality), cmp.Compare(b.cell.closed.cost, a.cell.closed.cost))
+			})
+			cr = best.cell.route
+			cr.Note = fmt.Sprintf("no single model clears the bar; %s comes closest", best.model.Name)
+		}
+		cheapest.Routes = append(cheapest.Routes, cr)
+
+		validators, onFail := categoryValidators(c.Route)
+		top := pick
+		if top < 0 {
+			top = len(cands) - 1
+		}
+		switch {
+		case len(validators) == 0:
+			cr.Note = "no validation to escalate on; same as cheapest-passing"
+			cascade.Routes = append(cascade.Routes, cr)
+		case top == 0:
+			cr.Note = "the cheapest model clears the bar alone; no cascade needed"
+			cascade.Routes = append(cascade.Routes, cr)
+		default:
+			r := &spec.Route{Validate: validators, OnFail: onFail, OnExhausted: c.Route.OnExhausted}
+			var names []string
+			for _, cd := range cands[:top+1] {
+				r.Cascade = append(r.Cascade, &spec.Step{Model: ref(cd.model.Name)})
+				names = append(names, cd.model.Name)
+			}
+			cascade.Routes = append(cascade.Routes, CategoryRoute{Route: r, Fallback: c.Fallback,
+				Note: "price order " + strings.Join(names, " → ") + ", validated as the spec validates this category"})
+		}
+	}
+	return []*Policy{cheapest, cascade}, notes
+}
+
+// categoryValidators returns the validators a category's route applies (the route's own, else
+// those of its first validated step or arm) and its on_fail setting.
+func categoryValidators(r *spec.Route) ([]*spec.Validator, string) {
+	if r == nil {
+		return nil, ""
+	}
+	if len(r.Validate) > 0 {
+		return r.Validate, r.OnFail
+	}
+	for _, st := range r.Cascade {
+		if len(st.Validate) > 0 {
+			return st.Validate, cmp.Or(st.OnFail, r.OnFail)
+		}
+	}
+	for _, a := range r.Split {
+		if vs, of := categoryValidators(&a.Route); len(vs) > 0 {
+			return vs, of
+		}
+	}
+	return nil, ""
+}

@@ -1,0 +1,212 @@
+package estimate
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// recommend picks the cheapest policy that clears every category's bar and budget, and says
+// why each other policy lost. When none clears everything, it recommends the one with the
+// fewest shortfalls (then the cheapest) and says that no policy clears.
+func (e *estimator) recommend(r *Report) {
+	var best *PolicyResult
+	better := func(a, b *PolicyResult) bool { // is a better than b?
+		if b == nil {
+			return true
+		}
+		if a.Clears != b.Clears {
+			return a.Clears
+		}
+		if !a.Clears && len(a.Shortfalls) != len(b.Shortfalls) {
+			return len(a.Shortfalls) < len(b.Shortfalls)
+		}
+		if a.Total.Cost != b.Total.Cost {
+			return a.Total.Cost < b.Total.Cost
+		}
+		// Equal cost: prefer the lower risk, then the spec's own routes, then the earlier policy.
+		if a.Total.Risk != b.Total.Risk {
+			return a.Total.Risk < b.Total.Risk
+		}
+		return false
+	}
+	for _, p := range r.Policies {
+		if p.SameAs != "" {
+			continue
+		}
+		if better(p, best) {
+			best = p
+		}
+	}
+	r.Recommended = best.Name
+	vol := e.opts.Volume
+	if best.Clears {
+		var cheaper []string
+		for _, p := range r.Policies {
+			if !p.Clears && p.Total.Cost < best.Total.Cost && p.SameAs == "" {
+				cheaper = append(cheaper, p.Name)
+			}
+		}
+		r.Recommendation = fmt.Sprintf("%s is the cheapest policy that clears every category's quality bar and latency budget: %s per request, %s a month at %s requests, quality %s.",
+			best.Name, best.Total.Cost, best.Total.CostPerMonth, groupInt(vol), pct(best.Total.Quality))
+		if len(cheaper) > 0 {
+			r.Recommendation += fmt.Sprintf(" Cheaper policies (%s) miss a bar or budget.", strings.Join(cheaper, ", "))
+		}
+	} else {
+		r.Recommendation = fmt.Sprintf("No policy clears every category. %s comes closest (%d shortfall(s): %s); change the routes or the bars of those categories.",
+			best.Name, len(best.Shortfalls), strings.Join(best.Shortfalls, "; "))
+	}
+	for _, p := range r.Policies {
+		if p == best {
+			continue
+		}
+		var reason string
+		switch {
+		case p.SameAs != "":
+			reason = "same routes as " + p.SameAs
+		case !p.Clears:
+			reason = "misses: " + strings.Join(p.Shortfalls, "; ")
+		default:
+			d := p.Total.CostPerMonth - best.Total.CostPerMonth
+			reason = fmt.Sprintf("clears every bar but costs %s a month more (%s)", d, relPct(float64(p.Total.Cost), float64(best.Total.Cost)))
+			if d == 0 {
+				reason = "clears every bar at the same cost, with higher risk or later in the list"
+			}
+		}
+		r.Verdicts = append(r.Verdicts, Verdict{Policy: p.Name, Reason: reason})
+	}
+}
+
+func relPct(a, b float64) string {
+	if b == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.0f%%", (a/b-1)*100)
+}
+
+func groupInt(n int64) string {
+	s := fmt.Sprintf("%d", n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Opportunity is a category ranked by what improving its route would bring.
+type Opportunity struct {
+	Category string `json:"category"`
+	// Current is the spec's route; Better the cheapest evaluated route that clears the bar and
+	// budget ("" when the spec's route is already the cheapest).
+	Current string `json:"current_route"`
+	Better  string `json:"better_route,omitempty"`
+	// From names a policy that uses the better route.
+	From          string         `json:"from_policy,omitempty"`
+	MonthlySaving clearbar.Money `json:"monthly_saving_usd"`
+	// Validation describes how concrete the category's validation is, and its weight in the
+	// score (1 for schema-like checks, down to 0.25 for none).
+	Validation       string  `json:"validation"`
+	ValidationWeight float64 `json:"validation_weight"`
+	// Headroom is the better route's quality above the bar, in percentage points.
+	Headroom float64 `json:"headroom_points"`
+	// Score = monthly saving in dollars × validation weight × headroom factor; it orders the
+	// list. A category that does not clear its bar today comes first whatever its score.
+	Score    float64 `json:"score"`
+	FixFirst bool    `json:"fix_first,omitempty"`
+	Reason   string  `json:"reason"`
+}
+
+// validationWeight rates how concrete a category's validation is: pass/fail checks of
+// structure are reliable, heuristics less so, model judges least, and no validation at all
+// makes a cheaper route a leap of faith.
+func validationWeight(r *spec.Route) (string, float64) {
+	vs, _ := categoryValidators(r)
+	best, label := 0.25, "none"
+	for _, v := range vs {
+		w, l := 0.0, ""
+		switch v.Kind {
+		case "json_schema", "required_fields", "tool_calls", "regex", "length", "max_length":
+			w, l = 1, "concrete ("+v.Kind+")"
+		case "citations", "restricted_phrases", "refusal":
+			w, l = 0.7, "heuristic ("+v.Kind+")"
+		case "judge":
+			w, l = 0.4, "model judge"
+		}
+		if w > best {
+			best, label = w, l
+		}
+	}
+	return label, best
+}
+
+// optimiseFirst ranks categories by the monthly saving the cheapest clearing route would
+// bring over the spec's route, weighed by validation concreteness and quality headroom.
+func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
+	s := e.spec
+	var specPolicy *Policy
+	for _, p := range policies {
+		if p.Kind == KindSpec {
+			specPolicy = p
+		}
+	}
+	var out []Opportunity
+	for i, c := range s.Categories {
+		cur := specPolicy.cells[i]
+		o := Opportunity{Category: c.Name, Current: describeRoute(cur.route)}
+		o.Validation, o.ValidationWeight = validationWeight(c.Route)
+		// The cheapest clearing route among everything evaluated for this category.
+		var best *cell
+		var from string
+		for _, p := range policies {
+			cl := p.cells[i]
+			if !cl.clears() {
+				continue
+			}
+			if best == nil || cl.closed.cost < best.closed.cost-1e-9 {
+				best, from = cl, p.Name
+			}
+		}
+		volume := float64(c.Share) * float64(e.opts.Volume)
+		switch {
+		case !cur.clears():
+			o.FixFirst = true
+			if best != nil {
+				o.Better, o.From = describeRoute(best.route), from
+				o.MonthlySaving = money((cur.closed.cost - best.closed.cost) * volume)
+				o.Headroom = (best.closed.quality - c.Bar()) * 100
+				o.Reason = fmt.Sprintf("the spec's route misses its bar or budget; %s clears it", o.Better)
+			} else {
+				o.Reason = "the spec's route misses its bar or budget, and no evaluated route clears it: revisit the bar or add a stronger model"
+			}
+		case best == nil || best == cur || best.closed.cost >= cur.closed.cost-0.5:
+			o.Headroom = (cur.closed.quality - c.Bar()) * 100
+			o.Reason = "already the cheapest evaluated route that clears the bar"
+		default:
+			o.Better, o.From = describeRoute(best.route), from
+			o.MonthlySaving = money((cur.closed.cost - best.closed.cost) * volume)
+			o.Headroom = (best.closed.quality - c.Bar()) * 100
+			o.Reason = fmt.Sprintf("saves %s a month with %s validation and %.1f points of headroom", o.MonthlySaving, o.Validation, o.Headroom)
+		}
+		factor := math.Min(1, math.Max(0.25, o.Headroom/2))
+		o.Score = math.Max(0, o.MonthlySaving.USD()) * o.ValidationWeight * factor
+		out = append(out, o)
+	}
+	slices.SortStableFunc(out, func(a, b Opportunity) int {
+		if a.FixFirst != b.FixFirst {
+			if a.FixFirst {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(b.Score, a.Score)
+	})
+	return out
+}

@@ -1,0 +1,145 @@
+package estimate
+
+import (
+	"math/rand/v2"
+)
+
+// simulation is the Monte Carlo evaluation of a plan: the same process as the closed form,
+// drawn request by request. Its latency histogram gives the tail quantiles; its other sums
+// check the closed form (they agree within sampling error, which the tests verify).
+type simulation struct {
+	hist *hist
+	n    float64
+
+	cost, judgeCost, delivered   float64
+	good, bad, failed, flagged   float64
+	escalated, fellBack, retries float64
+	mix                          map[string]float64
+}
+
+// simulate draws n requests through the plan using r.
+func (p *routePlan) simulate(n int, r *rand.Rand) *simulation {
+	sim := &simulation{hist: newHist(), mix: map[string]float64{}}
+	cum := make([]float64, len(p.arms))
+	var total float64
+	for i, a := range p.arms {
+		total += a.weight
+		cum[i] = total
+	}
+	for range n {
+		a := &p.arms[0]
+		if len(p.arms) > 1 {
+			u := r.Float64() * total
+			for i := range p.arms {
+				if u < cum[i] || i == len(p.arms)-1 {
+					a = &p.arms[i]
+					break
+				}
+			}
+		}
+		sim.hist.add(a.simulateOne(r, sim))
+	}
+	sim.n = float64(n)
+	return sim
+}
+
+// try calls a step's chain once: the model, its retries, its failover. It returns the index
+// of the candidate that answered (-1 if none) and the time spent.
+func (s *step) try(r *rand.Rand, sim *simulation) (int, float64) {
+	var t float64
+	for j := range s.chain {
+		c := &s.chain[j]
+		wait := s.backoff
+		for k := 0; k <= s.retries; k++ {
+			if k > 0 {
+				t += r.Float64() * wait // full jitter
+				wait *= 2
+				sim.retries++
+			}
+			if r.Float64() < c.avail {
+				t += c.lat.sample(r)
+				sim.cost += float64(c.cost)
+				return j, t
+			}
+			t += c.lat.failAfter
+		}
+	}
+	return -1, t
+}
+
+// simulateOne runs one request and returns its latency in seconds.
+func (a *arm) simulateOne(r *rand.Rand, sim *simulation) float64 {
+	var t float64
+	fellBack := false
+	n := len(a.steps)
+	for i := 0; i < n; i++ {
+		s := &a.steps[i]
+		last := i == n-1
+		if i > 0 {
+			sim.escalated++
+		}
+		retried := false
+	again:
+		j, dt := s.try(r, sim)
+		t += dt
+		if j < 0 {
+			if last {
+				sim.failed++
+				if fellBack || len(s.chain) > 1 {
+					sim.fellBack++
+				}
+				return t
+			}
+			fellBack = true
+			continue
+		}
+		if j > 0 {
+			fellBack = true
+		}
+		c := &s.chain[j]
+		good := r.Float64() < c.pass
+		if s.validated {
+			for k := range s.judges {
+				jd := &s.judges[k]
+				t += jd.lat.sample(r)
+				sim.cost += float64(jd.cost)
+				sim.judgeCost += float64(jd.cost)
+			}
+			var flag bool
+			if good {
+				flag = r.Float64() < s.falseAlarm
+			} else {
+				flag = r.Float64() < s.detect
+			}
+			if flag {
+				switch {
+				case s.retryOnce && !retried:
+					retried = true
+					goto again
+				case !last:
+					continue
+				case a.failExhausted:
+					sim.failed++
+					sim.flagged++
+					if fellBack {
+						sim.fellBack++
+					}
+					return t
+				}
+				sim.flagged++
+			}
+		}
+		if good {
+			sim.good++
+		} else {
+			sim.bad++
+		}
+		sim.delivered += float64(c.cost)
+		sim.mix[c.name]++
+		if fellBack {
+			sim.fellBack++
+		}
+		return t
+	}
+	return t
+}

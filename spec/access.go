@@ -1,0 +1,264 @@
+package spec
+
+import (
+	"time"
+)
+
+// index holds name lookups, built once when a spec loads without errors.
+type index struct {
+	providers  map[string]*Provider
+	models     map[string]*Model
+	categories map[string]*Category
+}
+
+// Model returns the model declared as name, or nil.
+func (s *Spec) Model(name string) *Model {
+	if s.index == nil {
+		for _, m := range s.Models {
+			if m.Name == name {
+				return m
+			}
+		}
+		return nil
+	}
+	return s.index.models[name]
+}
+
+// Category returns the category named name, or nil.
+func (s *Spec) Category(name string) *Category {
+	if s.index == nil {
+		for _, c := range s.Categories {
+			if c.Name == name {
+				return c
+			}
+		}
+		return nil
+	}
+	return s.index.categories[name]
+}
+
+// Provider returns the provider named name, or nil.
+func (s *Spec) Provider(name string) *Provider {
+	if s.index == nil {
+		for _, p := range s.Providers {
+			if p.Name == name {
+				return p
+			}
+		}
+		return nil
+	}
+	return s.index.providers[name]
+}
+
+// Policy returns the named policy, or nil.
+func (s *Spec) Policy(name string) *Policy {
+	for _, p := range s.Policies {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Models returns every model the route can call as a step (not fallbacks or judges), in order
+// of first appearance.
+func (r *Route) Models() []Ref {
+	var out []Ref
+	seen := map[string]bool{}
+	add := func(ref Ref) {
+		if !seen[ref.Name] {
+			seen[ref.Name] = true
+			out = append(out, ref)
+		}
+	}
+	if r.Model != nil {
+		add(*r.Model)
+	}
+	for _, st := range r.Cascade {
+		add(st.Model)
+	}
+	for _, a := range r.Split {
+		for _, ref := range a.Route.Models() {
+			add(ref)
+		}
+	}
+	return out
+}
+
+// Validated reports whether any answer on the route is validated.
+func (r *Route) Validated() bool {
+	if len(r.Validate) > 0 {
+		return true
+	}
+	for _, st := range r.Cascade {
+		if len(st.Validate) > 0 {
+			return true
+		}
+	}
+	for _, a := range r.Split {
+		if a.Route.Validated() {
+			return true
+		}
+	}
+	return false
+}
+
+// Kind names the route's form: "static", "cascade" or "split".
+func (r *Route) Kind() string {
+	switch {
+	case len(r.Split) > 0:
+		return "split"
+	case len(r.Cascade) > 0:
+		return "cascade"
+	}
+	return "static"
+}
+
+// PlanStep is one step of a route in normalised form.
+type PlanStep struct {
+	Model *Model
+	// Validate is the step's validators (the step's own, else the route's).
+	Validate []*Validator
+	// RetryOnce says a failed validation retries the same model once before escalating.
+	RetryOnce bool
+}
+
+// Steps returns a static or cascade route as a list of steps, resolving models through s.
+// A split route has no single list of steps; Steps returns nil for it (see Route.Split).
+func (r *Route) Steps(s *Spec) []PlanStep {
+	var refs []*Step
+	switch {
+	case r.Model != nil:
+		refs = []*Step{{Model: *r.Model}}
+	case len(r.Cascade) > 0:
+		refs = r.Cascade
+	default:
+		return nil
+	}
+	out := make([]PlanStep, 0, len(refs))
+	for _, st := range refs {
+		ps := PlanStep{Model: s.Model(st.Model.Name), Validate: st.Validate}
+		if len(ps.Validate) == 0 {
+			ps.Validate = r.Validate
+		}
+		onFail := st.OnFail
+		if onFail == "" {
+			onFail = r.OnFail
+		}
+		ps.RetryOnce = onFail == OnFailRetryOnce
+		out = append(out, ps)
+	}
+	return out
+}
+
+// FailsWhenExhausted reports whether a request fails (rather than delivering the last answer,
+// flagged) when every step's answer failed validation.
+func (r *Route) FailsWhenExhausted() bool { return r.OnExhausted == ExhaustedFail }
+
+// FailoverChain returns the models tried, in order, when model's provider fails: the model's
+// own fallbacks (depth first, so each fallback's fallbacks come right after it), then the
+// category fallbacks in the same way. The model itself is not included, and no model appears
+// twice. Skip lists models never to fail over to (for example later steps of a cascade, which
+// will be tried anyway).
+func (s *Spec) FailoverChain(model *Model, categoryFallback []Ref, skip func(*Model) bool) []*Model {
+	seen := map[string]bool{model.Name: true}
+	var out []*Model
+	var expand func(m *Model)
+	expand = func(m *Model) {
+		for _, f := range m.Fallback {
+			fm := s.Model(f.Name)
+			if fm == nil || seen[fm.Name] {
+				continue
+			}
+			seen[fm.Name] = true
+			if skip == nil || !skip(fm) {
+				out = append(out, fm)
+			}
+			expand(fm)
+		}
+	}
+	expand(model)
+	for _, f := range categoryFallback {
+		fm := s.Model(f.Name)
+		if fm == nil || seen[fm.Name] {
+			continue
+		}
+		seen[fm.Name] = true
+		if skip == nil || !skip(fm) {
+			out = append(out, fm)
+		}
+		expand(fm)
+	}
+	return out
+}
+
+// RetryPolicy returns the effective retry attempts and backoff for a category.
+func (s *Spec) RetryPolicy(c *Category) (attempts int, backoff time.Duration) {
+	attempts, backoff = DefaultRetryAttempts, DefaultRetryBackoff
+	for _, r := range []*Retry{&s.Retry, c.Retry} {
+		if r == nil {
+			continue
+		}
+		if r.Attempts != nil {
+			attempts = *r.Attempts
+		}
+		if r.Backoff > 0 {
+			backoff = r.Backoff.D()
+		}
+	}
+	return attempts, backoff
+}
+
+// Strength returns the category's validator strength, or DefaultStrength.
+func (c *Category) Strength() Strength {
+	if c.Assume.Validator != nil {
+		return *c.Assume.Validator
+	}
+	return DefaultStrength
+}
+
+// Bar returns the category's quality bar (0 if unset, which a loaded spec never has).
+func (c *Category) Bar() float64 {
+	if c.QualityBar == nil {
+		return 0
+	}
+	return float64(*c.QualityBar)
+}
+
+// LatencyFor returns the latency assumption for model m in this category: the category's
+// override, else the model's.
+func (c *Category) LatencyFor(m *Model) Latency {
+	if l, ok := c.Assume.Latency[m.Name]; ok && l != nil {
+		return *l
+	}
+	return m.Resolved.Latency
+}
+
+// PassRate returns the assumed pass rate of model m in this category and whether one is given.
+func (c *Category) PassRate(m *Model) (float64, bool) {
+	p, ok := c.Assume.PassRate[m.Name]
+	return float64(p), ok
+}
+
+// LastReview returns the category's last review date (its own, else the spec's) and the date
+// the next review is due.
+func (s *Spec) LastReview(c *Category) (last, due time.Time) {
+	last = s.Review.Last.Time
+	if c != nil && c.Review != nil && !c.Review.Last.IsZero() {
+		last = c.Review.Last.Time
+	}
+	cad := s.Review.Cadence
+	if c != nil && c.Review != nil && !c.Review.Cadence.IsZero() {
+		cad = c.Review.Cadence
+	}
+	if last.IsZero() {
+		return last, time.Time{}
+	}
+	return last, cad.Next(last)
+}
+
+// Line returns the line a category is declared on.
+func (c *Category) Line() int { return c.pos.Line }
+
+// Line returns the line a model is declared on.
+func (m *Model) Line() int { return m.pos.Line }

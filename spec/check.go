@@ -1,0 +1,640 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/catalog"
+)
+
+// checker validates a decoded spec section by section, resolves references and models, and
+// collects every error and warning with its line.
+type checker struct {
+	spec      *Spec
+	opts      Options
+	errs      Errors
+	warns     Errors
+	providers map[string]*Provider
+	models    map[string]*Model
+	cats      map[string]*Category
+}
+
+func newChecker(s *Spec, opts Options) *checker {
+	return &checker{spec: s, opts: opts}
+}
+
+func (c *checker) errorf(line int, format string, args ...any) {
+	c.errs = append(c.errs, &Error{File: c.spec.File, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) warnf(line int, format string, args ...any) {
+	c.warns = append(c.warns, &Error{File: c.spec.File, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *checker) run() {
+	s := c.spec
+	c.checkHeader()
+	c.checkProviders()
+	c.checkModels()
+	c.checkModelFallbackCycles()
+	c.checkCategories()
+	c.checkPolicies()
+	if len(c.errs) == 0 {
+		s.index = &index{providers: c.providers, models: c.models, categories: c.cats}
+	}
+	sortErrors(c.errs)
+	sortErrors(c.warns)
+}
+
+func (c *checker) checkHeader() {
+	s := c.spec
+	switch {
+	case !s.pos.Has("version"):
+		c.errorf(s.pos.Line, "the spec has no version: add version: %d as its first line", Version)
+	case s.Version != Version:
+		c.errorf(s.pos.Of("version"), "version %d is not supported: this Clearbar reads version %d", s.Version, Version)
+	}
+	if strings.TrimSpace(s.Name) == "" {
+		c.errorf(s.pos.Line, "the spec has no name: add name: followed by what this routing policy is for")
+	}
+	if s.Review.Cadence.IsZero() {
+		s.Review.Cadence, _ = ParseCadence("monthly")
+	}
+	if s.Review.Last.IsZero() {
+		c.warnf(s.pos.Of("review"), "no review date: add review: {last: %s, cadence: monthly} so overdue reviews can be flagged", c.opts.today().Format(time.DateOnly))
+	} else if s.Review.Last.After(c.opts.today()) {
+		c.errorf(s.Review.pos.Of("last"), "review date %s is in the future", s.Review.Last)
+	}
+	v := s.Volume
+	switch {
+	case v.PerMonth < 0 || v.PerDay < 0:
+		c.errorf(v.pos.Line, "volume cannot be negative")
+	case v.PerMonth > 0 && v.PerDay > 0:
+		c.errorf(v.pos.Line, "volume sets both per_month and per_day: keep one")
+	case v.PerMonth == 0 && v.PerDay == 0:
+		c.warnf(s.pos.Of("volume"), "no traffic volume: monthly figures assume %d requests a month; add volume: {per_month: N}", DefaultMonthlyVolume)
+	}
+	c.checkRetry(&s.Retry)
+}
+
+func (c *checker) checkRetry(r *Retry) {
+	if r.Attempts != nil && (*r.Attempts < 0 || *r.Attempts > 10) {
+		c.errorf(r.pos.Of("attempts"), "retry attempts %d is outside 0–10: retries multiply load during incidents", *r.Attempts)
+	}
+}
+
+// ProviderType describes one provider adapter's settings.
+type ProviderType struct {
+	Name string
+	// Needs lists the settings the type requires; Allows those it accepts besides type.
+	Needs, Allows []string
+	// KeyEnv is the environment variable the adapter reads when api_key is not set.
+	KeyEnv string
+}
+
+// ProviderTypes are the provider adapters a spec may name.
+var ProviderTypes = []ProviderType{
+	{Name: "openai", Allows: []string{"base_url", "api_key", "availability", "timeout"}, KeyEnv: "OPENAI_API_KEY"},
+	{Name: "anthropic", Allows: []string{"base_url", "api_key", "api_version", "availability", "timeout"}, KeyEnv: "ANTHROPIC_API_KEY"},
+	{Name: "gemini", Allows: []string{"base_url", "api_key", "availability", "timeout"}, KeyEnv: "GEMINI_API_KEY"},
+	{Name: "azure-openai", Needs: []string{"base_url", "api_version"}, Allows: []string{"base_url", "api_key", "api_version", "availability", "timeout"}, KeyEnv: "AZURE_OPENAI_API_KEY"},
+	{Name: "openai-compatible", Needs: []string{"base_url"}, Allows: []string{"base_url", "api_key", "availability", "timeout"}},
+	{Name: "simulated", Allows: []string{"availability", "timeout"}},
+	{Name: "replay", Needs: []string{"outcomes"}, Allows: []string{"outcomes", "availability", "timeout"}},
+}
+
+func providerType(name string) (ProviderType, bool) {
+	for _, t := range ProviderTypes {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return ProviderType{}, false
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+func (c *checker) checkName(name, what string, line int) {
+	if !nameRE.MatchString(name) {
+		c.errorf(line, "%s name %q: use letters, digits, '.', '_' and '-' only, starting with a letter or digit", what, name)
+	}
+}
+
+func (c *checker) checkProviders() {
+	s := c.spec
+	c.providers = make(map[string]*Provider, len(s.Providers))
+	var typeNames []string
+	for _, t := range ProviderTypes {
+		typeNames = append(typeNames, t.Name)
+	}
+	for _, p := range s.Providers {
+		c.checkName(p.Name, "provider", p.pos.Line)
+		c.providers[p.Name] = p
+		t, ok := providerType(p.Type)
+		if !ok {
+			if p.Type == "" {
+				c.errorf(p.pos.Line, "provider %q has no type: add type: one of %s", p.Name, strings.Join(typeNames, ", "))
+			} else {
+				c.errorf(p.pos.Of("type"), "provider %q: unknown type %q%s", p.Name, p.Type, suggest(p.Type, typeNames))
+			}
+			continue
+		}
+		for _, need := range t.Needs {
+			if !p.pos.Has(need) {
+				c.errorf(p.pos.Line, "provider %q (type %s) needs %s", p.Name, p.Type, need)
+			}
+		}
+		for key := range p.pos.keys {
+			if key != "type" && !slices.Contains(t.Allows, key) {
+				c.errorf(p.pos.Of(key), "provider %q: %s does not apply to type %s (it takes %s)", p.Name, key, p.Type, strings.Join(t.Allows, ", "))
+			}
+		}
+		if p.APIKey.Literal && p.APIKey.IsSet() {
+			c.warnf(p.APIKey.Line, "provider %q: the API key is written into the spec; reference an environment variable instead, like api_key: ${%s}", p.Name, cmpOr(t.KeyEnv, "PROVIDER_API_KEY"))
+		}
+		if u := p.BaseURL.Value; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			c.errorf(p.BaseURL.Line, "provider %q: base_url %q must start with http:// or https://", p.Name, u)
+		}
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (c *checker) checkModels() {
+	s := c.spec
+	c.models = make(map[string]*Model, len(s.Models))
+	if len(s.Models) == 0 {
+		c.errorf(s.pos.Of("models"), "the spec declares no models: add models: with at least one {provider: NAME, model: ID}")
+	}
+	for _, m := range s.Models {
+		c.checkName(m.Name, "model", m.pos.Line)
+		if _, dup := c.providers[m.Name]; dup {
+			// Same name as a provider is allowed but confusing only in messages; nothing to do.
+		}
+		c.models[m.Name] = m
+	}
+	for _, m := range s.Models {
+		c.resolveModel(m)
+	}
+}
+
+func (c *checker) resolveModel(m *Model) {
+	r := &m.Resolved
+	if m.Provider.Name == "" {
+		c.errorf(m.pos.Line, "model %q has no provider: add provider: NAME, one of those under providers:", m.Name)
+	} else if p, ok := c.providers[m.Provider.Name]; !ok {
+		c.errorf(m.Provider.Line, "model %q: provider %q is not declared under providers:%s", m.Name, m.Provider.Name, suggest(m.Provider.Name, c.providerNames()))
+	} else {
+		r.Provider = p
+	}
+	if strings.TrimSpace(m.Model) == "" {
+		c.errorf(m.pos.Line, "model %q has no model id: add model: the id the provider knows it by, like gpt-4o-mini", m.Name)
+		return
+	}
+	cat := c.opts.catalog()
+	var entry catalog.Entry
+	var found bool
+	if m.Catalog != "" {
+		entry, found = cat.Get(m.Catalog)
+		if !found {
+			c.errorf(m.pos.Of("catalog"), "model %q: %q is not a key of the price catalogue (%s)%s", m.Name, m.Catalog, cat.SourceDate(), didYouMean(cat.Suggest(m.Catalog, 3)))
+			return
+		}
+	} else {
+		ptype := ""
+		if r.Provider != nil {
+			ptype = r.Provider.Type
+		}
+		entry, found = cat.Lookup(ptype, m.Model)
+	}
+	hasOwnPrice := m.Price != nil && m.Price.Input != nil && m.Price.Output != nil
+	if !found && !hasOwnPrice {
+		c.errorf(m.pos.Of("model"), "model %q: %q is not in the price catalogue (%s)%s; set catalog: KEY, or give price: {input: N, output: N} in dollars per million tokens",
+			m.Name, m.Model, cat.SourceDate(), didYouMean(cat.Suggest(m.Model, 3)))
+		return
+	}
+	r.InCatalog = found
+	r.Catalog = entry
+	r.Prices = entry
+	if !found {
+		r.Prices = catalog.Entry{Key: m.Model}
+	}
+	if p := m.Price; p != nil {
+		set := func(dst *clearbar.Price, v *PerMillion) {
+			if v != nil {
+				*dst = clearbar.Price(*v)
+			}
+		}
+		set(&r.Prices.Input, p.Input)
+		set(&r.Prices.Output, p.Output)
+		set(&r.Prices.CachedInput, p.CachedInput)
+		set(&r.Prices.CacheWrite, p.CacheWrite)
+		set(&r.Prices.Reasoning, p.Reasoning)
+		if p.Input != nil || p.Output != nil {
+			// A spec price replaces the whole schedule: the catalogue's long-context tier was
+			// priced against the catalogue's base price, so it no longer applies.
+			r.Prices.TierThreshold = 0
+		}
+	}
+	r.ContextWindow = entry.MaxInputTokens
+	if m.ContextWindow < 0 || m.MaxOutput < 0 {
+		c.errorf(m.pos.Line, "model %q: context_window and max_output cannot be negative", m.Name)
+	}
+	if m.ContextWindow > 0 {
+		r.ContextWindow = m.ContextWindow
+	}
+	r.MaxOutput = entry.MaxOutputTokens
+	if m.MaxOutput > 0 {
+		r.MaxOutput = m.MaxOutput
+	}
+	r.Reasoning = entry.SupportsReasoning
+	if m.Reasoning != nil {
+		r.Reasoning = *m.Reasoning
+	}
+	switch {
+	case m.Latency != nil:
+		c.checkLatency(m.Latency, fmt.Sprintf("model %q", m.Name))
+		r.Latency = *m.Latency
+	default:
+		r.Latency, r.LatencyDefault = DefaultLatency, true
+		c.warnf(m.pos.Line, "model %q has no latency assumption: assuming time to first token p50 600ms, p95 1.8s, and 60 tokens/s; add latency: {p50: 800ms, p95: 2s} or measure it", m.Name)
+	}
+	r.Availability = DefaultAvailability
+	if r.Provider != nil && r.Provider.Availability != nil {
+		r.Availability = float64(*r.Provider.Availability)
+	}
+	if m.Availability != nil {
+		r.Availability = float64(*m.Availability)
+	}
+	if r.Availability == 0 {
+		c.errorf(m.pos.Of("availability"), "model %q: availability 0 means no call ever succeeds; write the fraction of calls without a provider error, like 0.995", m.Name)
+	}
+	if d := entry.DeprecationDate; found && d != "" {
+		if t, err := time.Parse(time.DateOnly, d); err == nil && !t.After(c.opts.today()) {
+			c.warnf(m.pos.Of("model"), "model %q: the catalogue lists %s as deprecated since %s; plan a replacement", m.Name, entry.Key, d)
+		}
+	}
+	for _, f := range m.Fallback {
+		if c.model(f, fmt.Sprintf("model %q fallback", m.Name)) != nil && f.Name == m.Name {
+			c.errorf(f.Line, "model %q falls back to itself", m.Name)
+		}
+	}
+}
+
+func didYouMean(keys []string) string {
+	if len(keys) == 0 {
+		return ""
+	}
+	return " (did you mean " + strings.Join(quoteAll(keys), " or ") + "?)"
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+func (c *checker) providerNames() []string {
+	var names []string
+	for _, p := range c.spec.Providers {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
+func (c *checker) modelNames() []string {
+	var names []string
+	for _, m := range c.spec.Models {
+		names = append(names, m.Name)
+	}
+	return names
+}
+
+// model resolves a reference to a declared model, reporting a dangling one.
+func (c *checker) model(r Ref, what string) *Model {
+	m, ok := c.models[r.Name]
+	if !ok {
+		c.errorf(r.Line, "%s %q is not a model declared under models:%s", what, r.Name, suggest(r.Name, c.modelNames()))
+		return nil
+	}
+	return m
+}
+
+func (c *checker) checkLatency(l *Latency, what string) {
+	forms := 0
+	if l.pos.Has("p50") || l.pos.Has("p95") {
+		forms++
+		if l.P50 <= 0 || l.P95 <= 0 {
+			c.errorf(l.pos.Line, "%s latency needs both p50 and p95 above zero, like {p50: 800ms, p95: 2s}", what)
+		} else if l.P95 < l.P50 {
+			c.errorf(l.pos.Of("p95"), "%s latency p95 (%s) is below p50 (%s): p95 must be at least p50", what, FormatDuration(l.P95.D()), FormatDuration(l.P50.D()))
+		}
+	}
+	if l.TTFT != nil || l.TokensPerSecond != 0 {
+		forms++
+		switch {
+		case l.TTFT == nil || l.TokensPerSecond <= 0:
+			c.errorf(l.pos.Line, "%s latency: ttft and tokens_per_second go together, like {ttft: {p50: 400ms, p95: 1.2s}, tokens_per_second: 80}", what)
+		case l.TTFT.P50 <= 0 || l.TTFT.P95 <= 0:
+			c.errorf(l.TTFT.pos.Line, "%s latency ttft needs both p50 and p95 above zero", what)
+		case l.TTFT.P95 < l.TTFT.P50:
+			c.errorf(l.TTFT.pos.Of("p95"), "%s latency ttft p95 is below its p50", what)
+		}
+	}
+	if len(l.Samples) > 0 {
+		forms++
+		for _, d := range l.Samples {
+			if d <= 0 {
+				c.errorf(l.pos.Of("samples"), "%s latency samples must be above zero", what)
+				break
+			}
+		}
+	}
+	switch forms {
+	case 0:
+		c.errorf(l.pos.Line, "%s latency is empty: give {p50, p95}, {ttft, tokens_per_second} or samples: [...]", what)
+	case 1:
+	default:
+		c.errorf(l.pos.Line, "%s latency mixes forms: give one of {p50, p95}, {ttft, tokens_per_second} or samples", what)
+	}
+}
+
+// checkModelFallbackCycles finds cycles in models' own fallback lists.
+func (c *checker) checkModelFallbackCycles() {
+	const (
+		unvisited = iota
+		onStack
+		done
+	)
+	state := make(map[string]int, len(c.models))
+	var stack []string
+	var visit func(m *Model) bool
+	visit = func(m *Model) bool {
+		state[m.Name] = onStack
+		stack = append(stack, m.Name)
+		for _, f := range m.Fallback {
+			next, ok := c.models[f.Name]
+			if !ok || next == m {
+				continue
+			}
+			switch state[next.Name] {
+			case onStack:
+				i := slices.Index(stack, next.Name)
+				cycle := append(slices.Clone(stack[i:]), next.Name)
+				c.errorf(f.Line, "fallback cycle: %s; remove one of these fallbacks", strings.Join(cycle, " → "))
+				return true
+			case unvisited:
+				if visit(next) {
+					return true
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[m.Name] = done
+		return false
+	}
+	for _, m := range c.spec.Models {
+		if state[m.Name] == unvisited {
+			stack = stack[:0]
+			visit(m)
+		}
+	}
+}
+
+func (c *checker) checkCategories() {
+	s := c.spec
+	c.cats = make(map[string]*Category, len(s.Categories))
+	if len(s.Categories) == 0 {
+		c.errorf(s.pos.Of("categories"), "the spec has no categories: add categories: with at least one {name, share, tokens, quality_bar, route}")
+		return
+	}
+	var sum float64
+	for i, cat := range s.Categories {
+		label := fmt.Sprintf("categories[%d]", i)
+		if cat.Name == "" {
+			c.errorf(cat.pos.Line, "%s has no name: add name:", label)
+		} else {
+			c.checkName(cat.Name, "category", cat.pos.Of("name"))
+			if prev, dup := c.cats[cat.Name]; dup {
+				c.errorf(cat.pos.Of("name"), "category %q is declared twice (first at line %d)", cat.Name, prev.pos.Of("name"))
+			}
+			c.cats[cat.Name] = cat
+			label = fmt.Sprintf("category %q", cat.Name)
+		}
+		if !cat.pos.Has("share") {
+			c.errorf(cat.pos.Line, "%s has no share: add share: the fraction of traffic it carries, like 0.25", label)
+		}
+		sum += float64(cat.Share)
+		c.checkCategory(cat, label)
+	}
+	if math.Abs(sum-1) > 1e-6 {
+		var parts []string
+		for _, cat := range s.Categories {
+			parts = append(parts, fmt.Sprintf("%s %g", cat.Name, float64(cat.Share)))
+		}
+		c.errorf(s.pos.Of("categories"), "category shares sum to %.4g, not 1 (%s): adjust them so they add up to 1", sum, strings.Join(parts, ", "))
+	}
+}
+
+func (c *checker) checkCategory(cat *Category, label string) {
+	t := cat.Tokens
+	if !cat.pos.Has("tokens") {
+		c.errorf(cat.pos.Line, "%s has no tokens: add tokens: {in: N, out: N}, the average input and output tokens per request", label)
+	} else {
+		if !t.pos.Has("in") || t.In.P50 <= 0 {
+			c.errorf(t.pos.Of("in"), "%s tokens.in must be above zero", label)
+		}
+		if !t.pos.Has("out") || t.Out.P50 <= 0 {
+			c.errorf(t.pos.Of("out"), "%s tokens.out must be above zero", label)
+		}
+	}
+	if cat.QualityBar == nil {
+		c.errorf(cat.pos.Line, "%s has no quality_bar: add quality_bar: the minimum acceptable pass rate, like 0.95", label)
+	}
+	if cat.Route == nil {
+		c.errorf(cat.pos.Line, "%s has no route: add route: {model: NAME}, route: {cascade: [CHEAP, STRONG]} or route: {split: [...]}", label)
+	} else {
+		c.checkRoute(cat.Route, label, true)
+	}
+	c.checkFallbacks(cat.Fallback, cat.Route, label)
+	if cat.Retry != nil {
+		c.checkRetry(cat.Retry)
+	}
+	if cat.Review != nil && cat.Review.Last.After(c.opts.today()) {
+		c.errorf(cat.Review.pos.Of("last"), "%s review date %s is in the future", label, cat.Review.Last)
+	}
+	c.checkAssumptions(cat, label)
+}
+
+func (c *checker) checkFallbacks(fallback []Ref, route *Route, label string) {
+	seen := map[string]int{}
+	for _, f := range fallback {
+		if c.model(f, label+" fallback") == nil {
+			continue
+		}
+		if first, dup := seen[f.Name]; dup {
+			c.errorf(f.Line, "%s fallback lists %q twice (first at line %d): each model is tried once", label, f.Name, first)
+		}
+		seen[f.Name] = f.Line
+		if route != nil && route.Model != nil && route.Model.Name == f.Name {
+			c.errorf(f.Line, "%s falls back to %q, its own route model: a model cannot fall back to itself", label, f.Name)
+		}
+	}
+}
+
+func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
+	forms := 0
+	if r.Model != nil {
+		forms++
+		c.model(*r.Model, label+" route model")
+	}
+	if r.pos.Has("cascade") {
+		forms++
+		if len(r.Cascade) == 0 {
+			c.errorf(r.pos.Of("cascade"), "%s cascade is empty: list the models to try, cheapest first", label)
+		}
+		if len(r.Cascade) == 1 {
+			c.warnf(r.pos.Of("cascade"), "%s cascade has one step: it validates but has nowhere to escalate", label)
+		}
+		for _, st := range r.Cascade {
+			c.model(st.Model, label+" cascade step")
+			c.checkOnFail(st.OnFail, st.pos.Of("on_fail"), label)
+			for _, v := range st.Validate {
+				v.Config.check(c, v.Line)
+			}
+		}
+	}
+	if r.pos.Has("split") {
+		forms++
+		if !allowSplit {
+			c.errorf(r.pos.Of("split"), "%s: a split arm cannot split again; flatten the weights into one split", label)
+		}
+		if len(r.Split) < 2 {
+			c.errorf(r.pos.Of("split"), "%s split needs at least two arms", label)
+		}
+		var sum float64
+		for i, a := range r.Split {
+			sum += a.Weight
+			c.checkRoute(&a.Route, fmt.Sprintf("%s split arm %d", label, i+1), false)
+		}
+		if len(r.Split) > 0 && math.Abs(sum-1) > 1e-6 {
+			c.errorf(r.pos.Of("split"), "%s split weights sum to %.4g, not 1", label, sum)
+		}
+		if len(r.Validate) > 0 {
+			c.errorf(r.pos.Of("validate"), "%s: put validate inside each split arm, not beside split", label)
+		}
+	}
+	switch forms {
+	case 0:
+		c.errorf(r.pos.Line, "%s route names no model: use model: NAME, cascade: [CHEAP, STRONG] or split: [...]", label)
+	case 1:
+	default:
+		c.errorf(r.pos.Line, "%s route mixes model, cascade and split: use exactly one", label)
+	}
+	for _, v := range r.Validate {
+		v.Config.check(c, v.Line)
+	}
+	c.checkOnFail(r.OnFail, r.pos.Of("on_fail"), label)
+	if r.OnExhausted != "" && r.OnExhausted != ExhaustedDeliver && r.OnExhausted != ExhaustedFail {
+		c.errorf(r.pos.Of("on_exhausted"), "%s on_exhausted %q: write %s (deliver the last answer, flagged) or %s (fail the request)", label, r.OnExhausted, ExhaustedDeliver, ExhaustedFail)
+	}
+}
+
+func (c *checker) checkOnFail(v string, line int, label string) {
+	if v != "" && v != OnFailEscalate && v != OnFailRetryOnce {
+		c.errorf(line, "%s on_fail %q: write %s or %s", label, v, OnFailEscalate, OnFailRetryOnce)
+	}
+}
+
+func (c *checker) checkAssumptions(cat *Category, label string) {
+	a := cat.Assume
+	for name := range a.PassRate {
+		if _, ok := c.models[name]; !ok {
+			c.errorf(a.passRateLines[name], "%s assume.pass_rate names %q, which is not a model declared under models:%s", label, name, suggest(name, c.modelNames()))
+		}
+	}
+	for name, l := range a.Latency {
+		if _, ok := c.models[name]; !ok {
+			c.errorf(l.pos.Line, "%s assume.latency names %q, which is not a model declared under models:", label, name)
+			continue
+		}
+		c.checkLatency(l, fmt.Sprintf("%s model %q", label, name))
+	}
+	if cat.Route == nil {
+		return
+	}
+	needed := map[string]int{}
+	for _, r := range cat.Route.Models() {
+		needed[r.Name] = r.Line
+	}
+	for _, f := range cat.Fallback {
+		needed[f.Name] = f.Line
+	}
+	for _, name := range c.modelNames() {
+		line, ok := needed[name]
+		if !ok {
+			continue
+		}
+		if _, known := c.models[name]; !known {
+			continue
+		}
+		if _, ok := a.PassRate[name]; !ok {
+			c.errorf(line, "%s routes to %q but assume.pass_rate has no value for it: add assume: {pass_rate: {%s: 0.9}} with your best estimate, or measure it", label, name, name)
+		}
+	}
+	if cat.Route.Validated() && a.Validator == nil {
+		c.warnf(cat.Route.pos.Line, "%s validates answers but states no validator strength: assuming detect %.2f, false_alarm %.2f; add assume: {validator: {detect: D, false_alarm: F}} or calibrate it", label, DefaultStrength.Detect, DefaultStrength.FalseAlarm)
+	}
+}
+
+// DefaultStrength is assumed for a validated route with no stated validator strength: a
+// validator that catches half the bad answers and flags 2% of good ones.
+var DefaultStrength = Strength{Detect: 0.5, FalseAlarm: 0.02}
+
+func (c *checker) checkPolicies() {
+	for _, p := range c.spec.Policies {
+		c.checkName(p.Name, "policy", p.pos.Line)
+		if len(p.Routes) == 0 {
+			c.errorf(p.pos.Line, "policy %q changes no routes: add routes: {CATEGORY: {model: NAME}}", p.Name)
+		}
+		for catName, pr := range p.Routes {
+			label := fmt.Sprintf("policy %q route for %q", p.Name, catName)
+			if _, ok := c.cats[catName]; !ok {
+				c.errorf(p.routeLines[catName], "policy %q routes category %q, which is not declared under categories:%s", p.Name, catName, suggest(catName, c.categoryNames()))
+				continue
+			}
+			c.checkRoute(&pr.Route, label, true)
+			if pr.HasFallback {
+				c.checkFallbacks(pr.Fallback, &pr.Route, label)
+			}
+			cat := c.cats[catName]
+			for _, r := range pr.Route.Models() {
+				if _, ok := cat.Assume.PassRate[r.Name]; !ok {
+					if _, known := c.models[r.Name]; known {
+						c.errorf(r.Line, "%s uses %q, but category %q has no assume.pass_rate for it", label, r.Name, catName)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (c *checker) categoryNames() []string {
+	var names []string
+	for _, cat := range c.spec.Categories {
+		names = append(names, cat.Name)
+	}
+	return names
+}

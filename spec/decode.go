@@ -1,0 +1,332 @@
+package spec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// UnmarshalYAML methods for the spec's structured types. Each follows the same pattern: set
+// defaults, decode strictly through a "plain" alias (which has no methods, so decoding does
+// not recurse), and keep key positions for the validation pass.
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Spec) UnmarshalYAML(node *yaml.Node) error {
+	type plain Spec
+	return decodeStrict(node, (*plain)(s), &s.pos, "the spec")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (r *Review) UnmarshalYAML(node *yaml.Node) error {
+	type plain Review
+	return decodeStrict(node, (*plain)(r), &r.pos, "review")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (v *Volume) UnmarshalYAML(node *yaml.Node) error {
+	type plain Volume
+	return decodeStrict(node, (*plain)(v), &v.pos, "volume")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (r *Retry) UnmarshalYAML(node *yaml.Node) error {
+	type plain Retry
+	return decodeStrict(node, (*plain)(r), &r.pos, "retry")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (p *Provider) UnmarshalYAML(node *yaml.Node) error {
+	type plain Provider
+	return decodeStrict(node, (*plain)(p), &p.pos, "provider")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (m *Model) UnmarshalYAML(node *yaml.Node) error {
+	type plain Model
+	return decodeStrict(node, (*plain)(m), &m.pos, "model")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (p *PriceOverride) UnmarshalYAML(node *yaml.Node) error {
+	type plain PriceOverride
+	return decodeStrict(node, (*plain)(p), &p.pos, "price")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (l *Latency) UnmarshalYAML(node *yaml.Node) error {
+	type plain Latency
+	return decodeStrict(node, (*plain)(l), &l.pos, "latency")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (q *Quantiles) UnmarshalYAML(node *yaml.Node) error {
+	type plain Quantiles
+	return decodeStrict(node, (*plain)(q), &q.pos, "ttft")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (c *Category) UnmarshalYAML(node *yaml.Node) error {
+	type plain Category
+	return decodeStrict(node, (*plain)(c), &c.pos, "category")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (t *Tokens) UnmarshalYAML(node *yaml.Node) error {
+	type plain Tokens
+	return decodeStrict(node, (*plain)(t), &t.pos, "tokens")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (i *Impact) UnmarshalYAML(node *yaml.Node) error {
+	type plain Impact
+	return decodeStrict(node, (*plain)(i), &i.pos, "failure_impact")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (r *Route) UnmarshalYAML(node *yaml.Node) error {
+	type plain Route
+	return decodeStrict(node, (*plain)(r), &r.pos, "route")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Strength) UnmarshalYAML(node *yaml.Node) error {
+	type plain Strength
+	return decodeStrict(node, (*plain)(s), &s.pos, "validator strength")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (a *Assumptions) UnmarshalYAML(node *yaml.Node) error {
+	type plain Assumptions
+	if err := decodeStrict(node, (*plain)(a), &a.pos, "assume"); err != nil {
+		return err
+	}
+	a.passRateLines = keyLines(node, "pass_rate")
+	return nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (p *Policy) UnmarshalYAML(node *yaml.Node) error {
+	type plain Policy
+	if err := decodeStrict(node, (*plain)(p), &p.pos, "policy"); err != nil {
+		return err
+	}
+	p.routeLines = keyLines(node, "routes")
+	return nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler: a policy route is a route plus an optional
+// fallback list.
+func (p *PolicyRoute) UnmarshalYAML(node *yaml.Node) error {
+	rest, extra := splitKey(node, "fallback")
+	var errs []string
+	if extra != nil {
+		p.HasFallback = true
+		if err := extra.Decode(&p.Fallback); err != nil {
+			errs = append(errs, typeErrors(err)...)
+		}
+	}
+	if err := p.Route.UnmarshalYAML(rest); err != nil {
+		errs = append(errs, typeErrors(err)...)
+	}
+	if len(errs) > 0 {
+		return &yaml.TypeError{Errors: errs}
+	}
+	return nil
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler: an arm is a route plus its weight.
+func (a *Arm) UnmarshalYAML(node *yaml.Node) error {
+	rest, w := splitKey(node, "weight")
+	var errs []string
+	if w == nil {
+		errs = append(errs, lineError(resolveAlias(node).Line, "split arm has no weight: add weight: 0.5 (arms' weights sum to 1)"))
+	} else if f, err := strconv.ParseFloat(w.Value, 64); err != nil || f <= 0 || f > 1 {
+		errs = append(errs, lineError(w.Line, "split weight %q must be a number in (0, 1]", w.Value))
+	} else {
+		a.Weight = f
+	}
+	if err := a.Route.UnmarshalYAML(rest); err != nil {
+		errs = append(errs, typeErrors(err)...)
+	}
+	if len(errs) > 0 {
+		return &yaml.TypeError{Errors: errs}
+	}
+	return nil
+}
+
+// splitKey returns a copy of a mapping node without key, and key's value node (nil if absent).
+func splitKey(node *yaml.Node, key string) (rest, value *yaml.Node) {
+	node = resolveAlias(node)
+	if node.Kind != yaml.MappingNode {
+		return node, nil
+	}
+	cp := *node
+	cp.Content = nil
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value == key {
+			value = node.Content[i+1]
+			continue
+		}
+		cp.Content = append(cp.Content, node.Content[i], node.Content[i+1])
+	}
+	return &cp, value
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler. A step is a model name or a mapping.
+func (s *Step) UnmarshalYAML(node *yaml.Node) error {
+	node = resolveAlias(node)
+	if node.Kind == yaml.ScalarNode {
+		s.pos = Pos{Line: node.Line}
+		return s.Model.UnmarshalYAML(node)
+	}
+	type plain Step
+	return decodeStrict(node, (*plain)(s), &s.pos, "cascade step")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler. A band is a number or {p50, p95}.
+func (b *Band) UnmarshalYAML(node *yaml.Node) error {
+	node = resolveAlias(node)
+	b.Line = node.Line
+	switch node.Kind {
+	case yaml.ScalarNode:
+		f, err := parseTokenCount(node.Value)
+		if err != nil {
+			return typeError(node.Line, "%v", err)
+		}
+		b.P50, b.P95, b.Dist = f, f, false
+		return nil
+	case yaml.MappingNode:
+		var q struct {
+			P50 string `yaml:"p50"`
+			P95 string `yaml:"p95"`
+		}
+		if err := decodeStrict(node, &q, nil, "token band"); err != nil {
+			return err
+		}
+		p50, err := parseTokenCount(q.P50)
+		if err != nil {
+			return typeError(node.Line, "p50: %v", err)
+		}
+		p95, err := parseTokenCount(q.P95)
+		if err != nil {
+			return typeError(node.Line, "p95: %v", err)
+		}
+		if p95 < p50 {
+			return typeError(node.Line, "token band p95 (%g) is below p50 (%g): p95 must be at least p50", p95, p50)
+		}
+		b.P50, b.P95, b.Dist = p50, p95, p95 > p50
+		return nil
+	}
+	return typeError(node.Line, "a token band is a number (an average) or {p50: N, p95: N}, not %s", describeNode(node))
+}
+
+func parseTokenCount(s string) (float64, error) {
+	t := strings.ReplaceAll(strings.TrimSpace(s), "_", "")
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(t, "k"):
+		t, mult = strings.TrimSuffix(t, "k"), 1000
+	case strings.HasSuffix(t, "M"):
+		t, mult = strings.TrimSuffix(t, "M"), 1_000_000
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f != f {
+		return 0, fmt.Errorf("%q is not a token count: write a number of tokens, like 350 or 8k", s)
+	}
+	return f * mult, nil
+}
+
+// MarshalYAML writes a band back as a number or {p50, p95}.
+func (b Band) MarshalYAML() (any, error) {
+	if !b.Dist {
+		return b.P50, nil
+	}
+	return map[string]float64{"p50": b.P50, "p95": b.P95}, nil
+}
+
+// IsZero reports whether the band was not set.
+func (b Band) IsZero() bool { return b.Line == 0 && b.P50 == 0 && b.P95 == 0 }
+
+// UnmarshalYAML implements yaml.Unmarshaler for the providers mapping.
+func (ps *Providers) UnmarshalYAML(node *yaml.Node) error {
+	return decodeNamed(node, "providers", func(name string, line int, v *yaml.Node) error {
+		p := &Provider{}
+		err := v.Decode(p)
+		p.Name = name
+		if p.pos.Line == 0 {
+			p.pos.Line = line
+		}
+		*ps = append(*ps, p)
+		return err
+	})
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler for the models mapping.
+func (ms *Models) UnmarshalYAML(node *yaml.Node) error {
+	return decodeNamed(node, "models", func(name string, line int, v *yaml.Node) error {
+		m := &Model{}
+		err := v.Decode(m)
+		m.Name = name
+		if m.pos.Line == 0 {
+			m.pos.Line = line
+		}
+		*ms = append(*ms, m)
+		return err
+	})
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler for the policies mapping.
+func (ps *Policies) UnmarshalYAML(node *yaml.Node) error {
+	return decodeNamed(node, "policies", func(name string, line int, v *yaml.Node) error {
+		p := &Policy{}
+		err := v.Decode(p)
+		p.Name = name
+		if p.pos.Line == 0 {
+			p.pos.Line = line
+		}
+		*ps = append(*ps, p)
+		return err
+	})
+}
+
+// decodeNamed walks a mapping of name → settings in file order, collecting errors.
+func decodeNamed(node *yaml.Node, what string, each func(name string, line int, v *yaml.Node) error) error {
+	node = resolveAlias(node)
+	if node.Kind != yaml.MappingNode {
+		return typeError(node.Line, "%s must be a mapping from name to settings, not %s", what, describeNode(node))
+	}
+	var errs []string
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k, v := node.Content[i], node.Content[i+1]
+		if strings.TrimSpace(k.Value) == "" {
+			errs = append(errs, lineError(k.Line, "%s: empty name", what))
+			continue
+		}
+		if err := each(k.Value, k.Line, v); err != nil {
+			errs = append(errs, typeErrors(err)...)
+		}
+	}
+	if len(errs) > 0 {
+		return &yaml.TypeError{Errors: errs}
+	}
+	return nil
+}
+
+// keyLines returns the line of every key of the mapping found under key in node.
+func keyLines(node *yaml.Node, key string) map[string]int {
+	node = resolveAlias(node)
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if node.Content[i].Value != key {
+			continue
+		}
+		v := resolveAlias(node.Content[i+1])
+		lines := make(map[string]int, len(v.Content)/2)
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			lines[v.Content[j].Value] = v.Content[j].Line
+		}
+		return lines
+	}
+	return nil
+}

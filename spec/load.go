@@ -1,0 +1,157 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/clearbar/clearbar/catalog"
+)
+
+// Error is one problem in a spec, with where it is and what to change.
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.File != "" && e.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	case e.File != "":
+		return e.File + ": " + e.Msg
+	case e.Line > 0:
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return e.Msg
+}
+
+// Errors is every problem found in a spec, in line order. It is the error type Load and Parse
+// return when a spec is invalid.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Options change how a spec is loaded. The zero value uses the embedded catalogue and today's
+// date.
+type Options struct {
+	// Catalog resolves model prices; nil means catalog.Default().
+	Catalog *catalog.Catalog
+	// Today is the date overdue reviews and deprecated models are judged against; zero means
+	// the current date.
+	Today time.Time
+}
+
+func (o Options) catalog() *catalog.Catalog {
+	if o.Catalog != nil {
+		return o.Catalog
+	}
+	return catalog.Default()
+}
+
+func (o Options) today() time.Time {
+	if !o.Today.IsZero() {
+		return o.Today
+	}
+	return time.Now()
+}
+
+// Load reads, decodes, validates and resolves the spec in file. When the spec is invalid, the
+// error is an [Errors] listing every problem as file:line: message.
+func Load(file string, opts Options) (*Spec, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, file, opts)
+}
+
+// Parse is Load for a spec already in memory; file is used in messages and to find files the
+// spec refers to (schemas), relative to its directory.
+func Parse(data []byte, file string, opts Options) (*Spec, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, convertYAMLError(err, file)
+	}
+	if len(doc.Content) == 0 {
+		return nil, Errors{{File: file, Msg: "the spec is empty: start with version: 1, name:, models: and categories:"}}
+	}
+	root := doc.Content[0]
+	s := &Spec{}
+	if err := root.Decode(s); err != nil {
+		return nil, convertYAMLError(err, file)
+	}
+	s.File = file
+	s.Catalog = opts.catalog()
+	c := newChecker(s, opts)
+	c.run()
+	s.Warnings = c.warns
+	if len(c.errs) > 0 {
+		return s, c.errs
+	}
+	return s, nil
+}
+
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// convertYAMLError turns yaml.v3 errors ("line N: msg", possibly several) into Errors.
+func convertYAMLError(err error, file string) error {
+	var msgs []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	} else {
+		msgs = []string{err.Error()}
+	}
+	var out Errors
+	for _, m := range msgs {
+		e := &Error{File: file, Msg: strings.TrimPrefix(m, "yaml: ")}
+		if sub := lineRE.FindStringSubmatch(m); sub != nil {
+			e.Line, _ = strconv.Atoi(sub[1])
+			e.Msg = sub[2]
+		}
+		e.Msg = friendlyYAML(e.Msg)
+		out = append(out, e)
+	}
+	sortErrors(out)
+	return out
+}
+
+// friendlyYAML rewrites yaml.v3's Go-flavoured type errors in the spec's terms.
+func friendlyYAML(msg string) string {
+	r := strings.NewReplacer(
+		"cannot unmarshal !!str", "expected a different kind of value, got the text",
+		"cannot unmarshal !!seq", "expected a single value or mapping, got a list",
+		"cannot unmarshal !!map", "expected a single value or list, got a mapping",
+		"cannot unmarshal !!float", "expected a different kind of value, got the number",
+		"cannot unmarshal !!int", "expected a different kind of value, got the number",
+		"into int64", "(a whole number is needed)",
+		"into int", "(a whole number is needed)",
+		"into float64", "(a number is needed)",
+		"into bool", "(true or false is needed)",
+		"into string", "(text is needed)",
+	)
+	msg = r.Replace(msg)
+	if i := strings.Index(msg, " into "); i > 0 && strings.Contains(msg[i:], "spec.") {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+func sortErrors(es Errors) {
+	slices.SortStableFunc(es, func(a, b *Error) int { return a.Line - b.Line })
+}

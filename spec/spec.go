@@ -1,0 +1,379 @@
+// Package spec loads, checks and describes Clearbar routing specs.
+//
+// A routing spec is one YAML file that is both the documentation and the configuration of a
+// routing policy: for every task category it says how much traffic it carries, what quality
+// and latency it needs, how its requests are routed and validated, what is assumed about each
+// candidate model, why it is routed that way and when it was last reviewed.
+//
+// Loading happens in four steps, in the manner of Prometheus' config package: defaults, a
+// strict decode (unknown keys are errors, with the line and the closest known key), validation
+// of each section with errors that name file:line and what to change, and resolution of models
+// against the price catalogue. [Load] returns every problem it finds, not only the first.
+package spec
+
+import (
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/catalog"
+)
+
+// Version is the only spec format version this package reads.
+const Version = 1
+
+// Spec is a loaded routing spec. After [Load] or [Parse] returns without error, every reference
+// in it resolves, and the Resolved fields of models and categories are filled in. A Spec is
+// not modified by the packages that read it and is safe for concurrent reads.
+type Spec struct {
+	Version     int    `yaml:"version"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Review      Review `yaml:"review"`
+	// Volume is the traffic the monthly projections use.
+	Volume Volume `yaml:"volume"`
+	// Retry is the default provider-failure retry policy for every category.
+	Retry     Retry     `yaml:"retry"`
+	Providers Providers `yaml:"providers"`
+	Models    Models    `yaml:"models"`
+	// Categories partition the traffic; their shares sum to 1.
+	Categories []*Category `yaml:"categories"`
+	// Policies are named alternatives to the routes written in the categories, for comparison.
+	Policies Policies `yaml:"policies"`
+
+	// File is the path the spec was loaded from ("" for specs parsed from memory).
+	File string `yaml:"-"`
+	// Warnings are problems that do not stop the spec from being used, with their lines.
+	Warnings []*Error `yaml:"-"`
+	// Catalog is the price catalogue models were resolved against.
+	Catalog *catalog.Catalog `yaml:"-"`
+
+	pos   Pos
+	index *index
+}
+
+// Review says when the routing policy was last reviewed and how often it should be.
+type Review struct {
+	Last    Date    `yaml:"last"`
+	Cadence Cadence `yaml:"cadence"`
+	Owner   string  `yaml:"owner"`
+
+	pos Pos
+}
+
+// Volume is the traffic a spec's monthly projections are made for. At most one of the fields is
+// set; when neither is, [DefaultMonthlyVolume] is used and a warning says so.
+type Volume struct {
+	PerMonth int64 `yaml:"per_month"`
+	PerDay   int64 `yaml:"per_day"`
+
+	pos Pos
+}
+
+// DefaultMonthlyVolume is the request volume assumed when a spec states none.
+const DefaultMonthlyVolume = 1_000_000
+
+// Monthly returns requests per month (a day-based volume times 30).
+func (v Volume) Monthly() int64 {
+	switch {
+	case v.PerMonth > 0:
+		return v.PerMonth
+	case v.PerDay > 0:
+		return v.PerDay * 30
+	}
+	return DefaultMonthlyVolume
+}
+
+// Retry is what happens when a provider call fails with a retryable error (timeout, rate
+// limit, overload, connection error): the same model is tried again up to Attempts times,
+// waiting Backoff, then twice that, with full jitter, before fallbacks are tried.
+type Retry struct {
+	// Attempts is the number of retries after the first call; 0 disables retries.
+	// Nil means "inherit" (category from spec, spec from the default of 1).
+	Attempts *int `yaml:"attempts"`
+	// Backoff is the base wait before the first retry. Zero means the default, 250ms.
+	Backoff Duration `yaml:"backoff"`
+
+	pos Pos
+}
+
+// Default retry settings.
+const (
+	DefaultRetryAttempts = 1
+	DefaultRetryBackoff  = 250 * time.Millisecond
+)
+
+// Provider is an upstream API that serves models.
+type Provider struct {
+	Name string `yaml:"-"`
+	// Type selects the adapter: see [ProviderTypes].
+	Type    string    `yaml:"type"`
+	BaseURL EnvString `yaml:"base_url"`
+	APIKey  SecretRef `yaml:"api_key"`
+	// APIVersion is the API version some vendors require (azure-openai).
+	APIVersion string `yaml:"api_version"`
+	// Outcomes is the outcomes file a replay provider serves answers from.
+	Outcomes string `yaml:"outcomes"`
+	// Availability is the probability that a call to any of this provider's models succeeds
+	// without a provider error; models may override it. Nil means the default, 0.999.
+	Availability *Prob    `yaml:"availability"`
+	Timeout      Duration `yaml:"timeout"`
+
+	pos Pos
+}
+
+// DefaultAvailability is assumed for a model whose availability no one states.
+const DefaultAvailability = 0.999
+
+// Model is a candidate model: a provider's model id plus what is assumed about it.
+type Model struct {
+	Name     string `yaml:"-"`
+	Provider Ref    `yaml:"provider"`
+	// Model is the provider's model id; it is also the catalogue key unless Catalog is set.
+	Model   string `yaml:"model"`
+	Catalog string `yaml:"catalog"`
+	// Price overrides catalogue prices field by field.
+	Price         *PriceOverride `yaml:"price"`
+	ContextWindow int            `yaml:"context_window"`
+	MaxOutput     int            `yaml:"max_output"`
+	// Reasoning says whether the model bills reasoning tokens (a category's tokens.reasoning).
+	// Nil means what the catalogue says.
+	Reasoning    *bool    `yaml:"reasoning"`
+	Latency      *Latency `yaml:"latency"`
+	Availability *Prob    `yaml:"availability"`
+	// Fallback lists models to fail over to when this model's provider fails, before the
+	// category's own fallbacks: typically the same model on another provider.
+	Fallback []Ref `yaml:"fallback"`
+
+	// Resolved holds the effective prices, limits and assumptions after loading.
+	Resolved ResolvedModel `yaml:"-"`
+
+	pos Pos
+}
+
+// PriceOverride sets prices in dollars per million tokens. A nil field keeps the catalogue's.
+type PriceOverride struct {
+	Input       *PerMillion `yaml:"input"`
+	Output      *PerMillion `yaml:"output"`
+	CachedInput *PerMillion `yaml:"cached_input"`
+	CacheWrite  *PerMillion `yaml:"cache_write"`
+	Reasoning   *PerMillion `yaml:"reasoning"`
+
+	pos Pos
+}
+
+// Latency is an assumption about how long a model takes to answer. Exactly one form is used:
+//
+//   - p50 and p95 of the whole response time;
+//   - ttft (time to first token, p50 and p95) plus tokens_per_second, so that the response time
+//     grows with the category's output tokens;
+//   - samples: measured response times.
+//
+// From the two quantiles a lognormal distribution is fitted. FailAfter is how long a failed
+// call takes before the error is known; zero means the p50 response time.
+type Latency struct {
+	P50             Duration   `yaml:"p50"`
+	P95             Duration   `yaml:"p95"`
+	TTFT            *Quantiles `yaml:"ttft"`
+	TokensPerSecond float64    `yaml:"tokens_per_second"`
+	Samples         []Duration `yaml:"samples"`
+	FailAfter       Duration   `yaml:"fail_after"`
+
+	pos Pos
+}
+
+// Quantiles is a p50/p95 pair.
+type Quantiles struct {
+	P50 Duration `yaml:"p50"`
+	P95 Duration `yaml:"p95"`
+
+	pos Pos
+}
+
+// DefaultLatency is assumed for a model without a latency assumption: a 600ms median time to
+// first token (1.8s p95) and 60 output tokens per second. The loader warns when it is used.
+var DefaultLatency = Latency{
+	TTFT:            &Quantiles{P50: Duration(600 * time.Millisecond), P95: Duration(1800 * time.Millisecond)},
+	TokensPerSecond: 60,
+}
+
+// Category is a family of requests with the same requirements.
+type Category struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Share is the fraction of all traffic in this category.
+	Share  Prob   `yaml:"share"`
+	Tokens Tokens `yaml:"tokens"`
+	// QualityBar is the minimum acceptable pass rate of delivered answers.
+	QualityBar *Prob `yaml:"quality_bar"`
+	// LatencyBudget is the p95 response time the category must meet; zero means no budget.
+	LatencyBudget Duration `yaml:"latency_budget"`
+	FailureImpact Impact   `yaml:"failure_impact"`
+	Route         *Route   `yaml:"route"`
+	// Fallback lists the models tried, in order, when a route step's model fails with a
+	// provider error (after retries and the model's own fallbacks).
+	Fallback []Ref       `yaml:"fallback"`
+	Retry    *Retry      `yaml:"retry"`
+	Assume   Assumptions `yaml:"assume"`
+	// Why explains the routing choice to a reader; Success says what a good answer is.
+	Why     string  `yaml:"why"`
+	Success string  `yaml:"success"`
+	Review  *Review `yaml:"review"`
+
+	pos Pos
+}
+
+// Tokens describes a category's token bands per request.
+type Tokens struct {
+	In  Band `yaml:"in"`
+	Out Band `yaml:"out"`
+	// Reasoning tokens are billed only by models that bill reasoning (see Model.Reasoning).
+	Reasoning Band `yaml:"reasoning"`
+	// CacheHit is the fraction of input tokens served from the provider's prompt cache.
+	CacheHit Prob `yaml:"cache_hit"`
+
+	pos Pos
+}
+
+// Band is a token count: a plain number is an average; {p50, p95} is a distribution (a fitted
+// lognormal) whose mean is used for cost and whose samples are used for latency.
+type Band struct {
+	P50, P95 float64
+	Dist     bool
+	Line     int
+}
+
+// Impact is what failures cost the business, in dollars per occurrence.
+type Impact struct {
+	// BadAnswer is the cost of a wrong answer reaching the user (rework, churn, review).
+	BadAnswer USD `yaml:"bad_answer"`
+	// FailedRequest is the cost of a request that fails outright. Nil means the same as BadAnswer.
+	FailedRequest *USD `yaml:"failed_request"`
+
+	pos Pos
+}
+
+// Failed returns the impact of a failed request.
+func (i Impact) Failed() clearbar.Money {
+	if i.FailedRequest != nil {
+		return clearbar.Money(*i.FailedRequest)
+	}
+	return clearbar.Money(i.BadAnswer)
+}
+
+// Route says which model or models answer a category's requests. Exactly one of Model,
+// Cascade and Split is set.
+type Route struct {
+	// Model routes every request to one model (static routing).
+	Model *Ref `yaml:"model"`
+	// Cascade tries steps in order, moving on when a step's answer fails validation.
+	Cascade []*Step `yaml:"cascade"`
+	// Split sends weighted shares of the traffic to different routes (for A/B tests).
+	Split []*Arm `yaml:"split"`
+	// Validate checks every step's answer, unless a step sets its own validators.
+	Validate []*Validator `yaml:"validate"`
+	// OnFail is what a failed validation does: "escalate" to the next step (the default) or
+	// "retry_once" with the same model and then escalate.
+	OnFail string `yaml:"on_fail"`
+	// OnExhausted is what happens when the last step's answer fails validation too: "deliver"
+	// it flagged for review (the default) or "fail" the request.
+	OnExhausted string `yaml:"on_exhausted"`
+
+	pos Pos
+}
+
+// Route-level constants.
+const (
+	OnFailEscalate   = "escalate"
+	OnFailRetryOnce  = "retry_once"
+	ExhaustedDeliver = "deliver"
+	ExhaustedFail    = "fail"
+)
+
+// Step is one step of a cascade: a bare model name, or a mapping with its own validators.
+type Step struct {
+	Model    Ref          `yaml:"model"`
+	Validate []*Validator `yaml:"validate"`
+	OnFail   string       `yaml:"on_fail"`
+
+	pos Pos
+}
+
+// Arm is one weighted branch of a split route.
+type Arm struct {
+	Weight float64
+	Route  Route
+}
+
+// Assumptions are what the estimator believes about a category until measurements replace them.
+type Assumptions struct {
+	// PassRate maps a model name to the probability that its answer meets the bar.
+	PassRate map[string]Prob `yaml:"pass_rate"`
+	// Validator is the strength of the category's validation.
+	Validator *Strength `yaml:"validator"`
+	// Latency overrides a model's latency assumption for this category.
+	Latency map[string]*Latency `yaml:"latency"`
+
+	pos Pos
+	// passRateLines keeps the line of each pass_rate entry.
+	passRateLines map[string]int
+}
+
+// Strength is how good a validator is: Detect is P(flag | bad answer), FalseAlarm is
+// P(flag | good answer).
+type Strength struct {
+	Detect     Prob `yaml:"detect"`
+	FalseAlarm Prob `yaml:"false_alarm"`
+
+	pos Pos
+}
+
+// Policy is a named alternative routing policy: routes that replace the categories' own.
+// Categories a policy does not mention keep their routes.
+type Policy struct {
+	Name        string                  `yaml:"-"`
+	Description string                  `yaml:"description"`
+	Routes      map[string]*PolicyRoute `yaml:"routes"`
+
+	pos Pos
+	// routeLines keeps the line of each routes entry.
+	routeLines map[string]int
+}
+
+// PolicyRoute replaces a category's route and, optionally, its fallbacks.
+type PolicyRoute struct {
+	Route    Route
+	Fallback []Ref
+	// HasFallback says whether the policy sets fallbacks (an empty list removes them).
+	HasFallback bool
+}
+
+// Providers are the spec's providers in file order; in YAML they are a mapping from name to
+// settings.
+type Providers []*Provider
+
+// Models are the spec's models in file order; in YAML they are a mapping from name to settings.
+type Models []*Model
+
+// Policies are the spec's named policies in file order; in YAML a mapping from name to policy.
+type Policies []*Policy
+
+// ResolvedModel is a model's effective prices, limits and assumptions once the catalogue and the
+// spec's overrides and defaults are combined.
+type ResolvedModel struct {
+	// Prices are the effective prices: the catalogue entry with the spec's overrides applied.
+	Prices catalog.Entry
+	// Catalog is the catalogue entry as published; InCatalog is false when there is none.
+	Catalog   catalog.Entry
+	InCatalog bool
+	// ContextWindow and MaxOutput are in tokens; 0 means unknown.
+	ContextWindow, MaxOutput int
+	// Reasoning says whether the model bills reasoning tokens.
+	Reasoning bool
+	// Latency is the effective latency assumption; LatencyDefault says it is DefaultLatency.
+	Latency        Latency
+	LatencyDefault bool
+	// Availability is P(a call succeeds without a provider error).
+	Availability float64
+	// Provider is the resolved provider.
+	Provider *Provider
+}

@@ -1,0 +1,525 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Validator is one output check of a route, written as a mapping with a single key that names
+// its kind: {json_schema: schemas/intent.json}, {max_length: 200}, {judge: {...}}.
+//
+// The spec package decodes and checks each kind's settings; the checks themselves run in the
+// gateway. Kinds are looked up in a registry, so adding one adds a type, not a switch.
+type Validator struct {
+	Kind   string
+	Config ValidatorConfig
+	Line   int
+}
+
+// ValidatorConfig is the settings of one validator kind.
+type ValidatorConfig interface {
+	// Summary describes the check in a few words, for routing documents and worksheets.
+	Summary() string
+	// check validates settings that need the rest of the spec (files, model names).
+	check(c *checker, line int)
+}
+
+// validatorKinds maps a kind to a constructor of its settings. It is never modified.
+var validatorKinds = map[string]func() ValidatorConfig{
+	"json_schema":        func() ValidatorConfig { return &JSONSchema{} },
+	"required_fields":    func() ValidatorConfig { return &RequiredFields{} },
+	"regex":              func() ValidatorConfig { return &Regex{} },
+	"max_length":         func() ValidatorConfig { return &MaxLength{} },
+	"length":             func() ValidatorConfig { return &Length{} },
+	"restricted_phrases": func() ValidatorConfig { return &RestrictedPhrases{} },
+	"citations":          func() ValidatorConfig { return &Citations{} },
+	"tool_calls":         func() ValidatorConfig { return &ToolCalls{} },
+	"refusal":            func() ValidatorConfig { return &Refusal{} },
+	"judge":              func() ValidatorConfig { return &Judge{} },
+}
+
+// ValidatorKinds lists the known validator kinds, sorted.
+func ValidatorKinds() []string { return slices.Sorted(maps.Keys(validatorKinds)) }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (v *Validator) UnmarshalYAML(node *yaml.Node) error {
+	node = resolveAlias(node)
+	v.Line = node.Line
+	if node.Kind != yaml.MappingNode || len(node.Content) != 2 {
+		return typeError(node.Line, "a validator is a mapping with one key naming its kind, like {json_schema: schemas/x.json}; known kinds: %s", strings.Join(ValidatorKinds(), ", "))
+	}
+	k, body := node.Content[0], node.Content[1]
+	newConfig, ok := validatorKinds[k.Value]
+	if !ok {
+		return typeError(k.Line, "unknown validator kind %q%s", k.Value, suggest(k.Value, ValidatorKinds()))
+	}
+	v.Kind = k.Value
+	v.Config = newConfig()
+	return body.Decode(v.Config)
+}
+
+// MarshalYAML writes the validator back as {kind: summary}.
+func (v Validator) MarshalYAML() (any, error) {
+	return map[string]string{v.Kind: v.Config.Summary()}, nil
+}
+
+// Summary is "kind: settings".
+func (v *Validator) Summary() string { return v.Config.Summary() }
+
+// JSONSchema checks that the answer is JSON valid against a schema: a file (relative to the
+// spec), the schema in the request's own response_format ("request"), or an inline schema.
+type JSONSchema struct {
+	Path        string
+	FromRequest bool
+	Inline      json.RawMessage
+	line        int
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (j *JSONSchema) UnmarshalYAML(node *yaml.Node) error {
+	node = resolveAlias(node)
+	j.line = node.Line
+	switch node.Kind {
+	case yaml.ScalarNode:
+		if node.Value == "request" {
+			j.FromRequest = true
+		} else {
+			j.Path = node.Value
+		}
+		return nil
+	case yaml.MappingNode:
+		var body struct {
+			Inline yaml.Node `yaml:"inline"`
+		}
+		if err := decodeStrict(node, &body, nil, "json_schema"); err != nil {
+			return err
+		}
+		var schema any
+		if err := body.Inline.Decode(&schema); err != nil {
+			return err
+		}
+		raw, err := json.Marshal(normalizeYAML(schema))
+		if err != nil {
+			return typeError(node.Line, "inline schema cannot be written as JSON: %v", err)
+		}
+		j.Inline = raw
+		return nil
+	}
+	return typeError(node.Line, "json_schema takes a schema file path, the word request, or {inline: {...}}")
+}
+
+// normalizeYAML turns map[string]any trees from yaml into JSON-encodable values.
+func normalizeYAML(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalizeYAML(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = normalizeYAML(e)
+		}
+	}
+	return v
+}
+
+// Summary implements ValidatorConfig.
+func (j *JSONSchema) Summary() string {
+	switch {
+	case j.FromRequest:
+		return "JSON Schema from the request"
+	case j.Path != "":
+		return "JSON Schema " + j.Path
+	}
+	return "JSON Schema (inline)"
+}
+
+func (j *JSONSchema) check(c *checker, line int) {
+	if j.Path == "" {
+		return
+	}
+	p := j.Path
+	if !filepath.IsAbs(p) && c.spec.File != "" {
+		p = filepath.Join(filepath.Dir(c.spec.File), p)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		c.errorf(j.line, "json_schema file %s cannot be read (%v): the path is relative to the spec file", j.Path, shortErr(err))
+		return
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		c.errorf(j.line, "json_schema file %s is not a JSON object: %v", j.Path, err)
+	}
+}
+
+func shortErr(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// RequiredFields checks that the answer is a JSON object with every listed field present and
+// non-null. Paths use dots and [] for arrays: "order.id", "items[].sku".
+type RequiredFields struct {
+	Fields []string
+	line   int
+}
+
+var fieldPathRE = regexp.MustCompile(`^[A-Za-z_$][\w$-]*(\[\])?(\.[A-Za-z_$][\w$-]*(\[\])?)*$`)
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (r *RequiredFields) UnmarshalYAML(node *yaml.Node) error {
+	r.line = resolveAlias(node).Line
+	if err := node.Decode(&r.Fields); err != nil {
+		return typeError(r.line, "required_fields takes a list of field paths, like [order.id, items[].sku]")
+	}
+	return nil
+}
+
+// Summary implements ValidatorConfig.
+func (r *RequiredFields) Summary() string { return "required fields " + strings.Join(r.Fields, ", ") }
+
+func (r *RequiredFields) check(c *checker, line int) {
+	if len(r.Fields) == 0 {
+		c.errorf(r.line, "required_fields is empty: list the fields the answer must contain")
+	}
+	for _, f := range r.Fields {
+		if !fieldPathRE.MatchString(f) {
+			c.errorf(r.line, "required_fields: %q is not a field path: use names joined by dots, with [] after arrays, like items[].sku", f)
+		}
+	}
+}
+
+// Regex checks that the answer matches every Must pattern and none of the MustNot patterns
+// (RE2 syntax).
+type Regex struct {
+	Must    []string `yaml:"must"`
+	MustNot []string `yaml:"must_not"`
+	line    int
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (r *Regex) UnmarshalYAML(node *yaml.Node) error {
+	type plain Regex
+	r.line = resolveAlias(node).Line
+	return decodeStrict(node, (*plain)(r), nil, "regex")
+}
+
+// Summary implements ValidatorConfig.
+func (r *Regex) Summary() string {
+	var parts []string
+	for _, m := range r.Must {
+		parts = append(parts, "matches /"+m+"/")
+	}
+	for _, m := range r.MustNot {
+		parts = append(parts, "does not match /"+m+"/")
+	}
+	return "regex: " + strings.Join(parts, ", ")
+}
+
+func (r *Regex) check(c *checker, line int) {
+	if len(r.Must)+len(r.MustNot) == 0 {
+		c.errorf(r.line, "regex has no patterns: add must: [...] or must_not: [...]")
+	}
+	for _, p := range append(slices.Clone(r.Must), r.MustNot...) {
+		if _, err := regexp.Compile(p); err != nil {
+			c.errorf(r.line, "regex %q does not compile: %v", p, err)
+		}
+	}
+}
+
+// MaxLength is shorthand for a maximum answer length in characters.
+type MaxLength struct {
+	Chars int
+	line  int
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (m *MaxLength) UnmarshalYAML(node *yaml.Node) error {
+	node = resolveAlias(node)
+	m.line = node.Line
+	n, err := strconv.Atoi(node.Value)
+	if node.Kind != yaml.ScalarNode || err != nil || n <= 0 {
+		return typeError(node.Line, "max_length takes a positive number of characters, like max_length: 200")
+	}
+	m.Chars = n
+	return nil
+}
+
+// Summary implements ValidatorConfig.
+func (m *MaxLength) Summary() string { return fmt.Sprintf("at most %d characters", m.Chars) }
+
+func (m *MaxLength) check(*checker, int) {}
+
+// Length bounds the answer's length in characters and tokens; zero means no bound.
+type Length struct {
+	MinChars  int `yaml:"min_chars"`
+	MaxChars  int `yaml:"max_chars"`
+	MinTokens int `yaml:"min_tokens"`
+	MaxTokens int `yaml:"max_tokens"`
+	line      int
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (l *Length) UnmarshalYAML(node *yaml.Node) error {
+	type plain Length
+	l.line = resolveAlias(node).Line
+	return decodeStrict(node, (*plain)(l), nil, "length")
+}
+
+// Summary implements ValidatorConfig.
+func (l *Length) Summary() string {
+	var parts []string
+	add := func(lo, hi int, unit string) {
+		switch {
+		case lo > 0 && hi > 0:
+			parts = append(parts, fmt.Sprintf("%d–%d %s", lo, hi, unit))
+		case lo > 0:
+			parts = append(parts, fmt.Sprintf("at least %d %s", lo, unit))
+		case hi > 0:
+			parts = append(parts, fmt.Sprintf("at most %d %s", hi, unit))
+		}
+	}
+	add(l.MinChars, l.MaxChars, "characters")
+	add(l.MinTokens, l.MaxTokens, "tokens")
+	return "length " + strings.Join(parts, ", ")
+}
+
+func (l *Length) check(c *checker, line int) {
+	if l.MinChars < 0 || l.MaxChars < 0 || l.MinTokens < 0 || l.MaxTokens < 0 {
+		c.errorf(l.line, "length bounds cannot be negative")
+	}
+	if l.MinChars+l.MaxChars+l.MinTokens+l.MaxTokens == 0 {
+		c.errorf(l.line, "length sets no bound: add min_chars, max_chars, min_tokens or max_tokens")
+	}
+	if l.MaxChars > 0 && l.MinChars > l.MaxChars || l.MaxTokens > 0 && l.MinTokens > l.MaxTokens {
+		c.errorf(l.line, "length minimum is above its maximum")
+	}
+}
+
+// RestrictedPhrases fails answers that contain any phrase, compared case-insensitively after
+// Unicode normalisation.
+type RestrictedPhrases struct {
+	Phrases []string
+	line    int
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (r *RestrictedPhrases) UnmarshalYAML(node *yaml.Node) error {
+	r.line = resolveAlias(node).Line
+	if err := node.Decode(&r.Phrases); err != nil {
+		return typeError(r.line, "restricted_phrases takes a list of phrases")
+	}
+	return nil
+}
+
+// Summary implements ValidatorConfig.
+func (r *RestrictedPhrases) Summary() string {
+	return fmt.Sprintf("none of %d restricted phrases", len(r.Phrases))
+}
+
+func (r *RestrictedPhrases) check(c *checker, line int) {
+	if len(r.Phrases) == 0 {
+		c.errorf(r.line, "restricted_phrases is empty: list the phrases an answer must not contain")
+	}
+	for _, p := range r.Phrases {
+		if strings.TrimSpace(p) == "" {
+			c.errorf(r.line, "restricted_phrases contains an empty phrase")
+		}
+	}
+}
+
+// Citations checks that the answer cites sources and that every cited source was supplied in
+// the request's context. Pattern finds citations; its first group is the source id.
+type Citations struct {
+	Required *bool  `yaml:"required"`
+	Pattern  string `yaml:"pattern"`
+	line     int
+}
+
+// DefaultCitationPattern matches citations written as [1] or [doc-7].
+const DefaultCitationPattern = `\[([\w.-]+)\]`
+
+// UnmarshalYAML implements yaml.Unmarshaler. "citations: true" is shorthand for {required: true}.
+func (c *Citations) UnmarshalYAML(node *yaml.Node) error {
+	node = resolveAlias(node)
+	c.line = node.Line
+	if node.Kind == yaml.ScalarNode {
+		b, err := strconv.ParseBool(node.Value)
+		if err != nil {
+			return typeError(node.Line, "citations takes true, false or {required: true, pattern: ...}")
+		}
+		c.Required = &b
+		return nil
+	}
+	type plain Citations
+	return decodeStrict(node, (*plain)(c), nil, "citations")
+}
+
+// IsRequired reports whether answers without citations fail (the default).
+func (c *Citations) IsRequired() bool { return c.Required == nil || *c.Required }
+
+// Summary implements ValidatorConfig.
+func (c *Citations) Summary() string {
+	if c.IsRequired() {
+		return "citations required, to supplied sources"
+	}
+	return "citations, if any, to supplied sources"
+}
+
+func (c *Citations) check(ck *checker, line int) {
+	if c.Pattern == "" {
+		return
+	}
+	re, err := regexp.Compile(c.Pattern)
+	if err != nil {
+		ck.errorf(c.line, "citations pattern %q does not compile: %v", c.Pattern, err)
+		return
+	}
+	if re.NumSubexp() < 1 {
+		ck.errorf(c.line, "citations pattern %q needs a group that captures the source id, like %s", c.Pattern, DefaultCitationPattern)
+	}
+}
+
+// ToolCalls checks tool calls: Mode "required" (a call must be made), "allowed" (calls are
+// checked if made) or "none" (no call may be made). Called functions must exist in the
+// request's tools and their arguments must validate against the tool's schema.
+type ToolCalls struct {
+	Mode string `yaml:"mode"`
+	line int
+}
+
+var toolCallModes = []string{"required", "allowed", "none"}
+
+// UnmarshalYAML implements yaml.Unmarshaler. "tool_calls: required" is shorthand for {mode: required}.
+func (t *ToolCalls) UnmarshalYAML(node *yaml.Node) error {
+	node = resolveAlias(node)
+	t.line = node.Line
+	if node.Kind == yaml.ScalarNode {
+		t.Mode = node.Value
+		return nil
+	}
+	type plain ToolCalls
+	return decodeStrict(node, (*plain)(t), nil, "tool_calls")
+}
+
+// Summary implements ValidatorConfig.
+func (t *ToolCalls) Summary() string {
+	switch t.Mode {
+	case "none":
+		return "no tool calls"
+	case "allowed":
+		return "tool calls, if any, valid"
+	}
+	return "valid tool call required"
+}
+
+func (t *ToolCalls) check(c *checker, line int) {
+	if t.Mode == "" {
+		t.Mode = "required"
+	}
+	if !slices.Contains(toolCallModes, t.Mode) {
+		c.errorf(t.line, "tool_calls mode %q is not one of %s", t.Mode, strings.Join(toolCallModes, ", "))
+	}
+}
+
+// Refusal fails answers that refuse, or that answer a different question than asked.
+type Refusal struct {
+	line int
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler; it takes "true" or an empty mapping.
+func (r *Refusal) UnmarshalYAML(node *yaml.Node) error {
+	node = resolveAlias(node)
+	r.line = node.Line
+	if node.Kind == yaml.ScalarNode && node.Value == "true" || node.Kind == yaml.MappingNode && len(node.Content) == 0 {
+		return nil
+	}
+	return typeError(node.Line, "refusal takes true")
+}
+
+// Summary implements ValidatorConfig.
+func (r *Refusal) Summary() string { return "no refusal or mismatch" }
+
+func (r *Refusal) check(*checker, int) {}
+
+// Judge asks a model to score the answer against a rubric; answers scoring below Threshold
+// fail. The judge's call costs tokens and time, which the estimator counts.
+type Judge struct {
+	Model     Ref    `yaml:"model"`
+	Rubric    string `yaml:"rubric"`
+	Threshold *Prob  `yaml:"threshold"`
+	// Tokens the judge reads beyond the request and answer (the rubric and instructions), and
+	// writes. Defaults: 300 in, 20 out.
+	Tokens *JudgeTokens `yaml:"tokens"`
+	line   int
+}
+
+// JudgeTokens are a judge call's extra input and its output tokens.
+type JudgeTokens struct {
+	In  float64 `yaml:"in"`
+	Out float64 `yaml:"out"`
+}
+
+// Default judge settings.
+const (
+	DefaultJudgeThreshold = 0.7
+	DefaultJudgeExtraIn   = 300
+	DefaultJudgeOut       = 20
+)
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (j *Judge) UnmarshalYAML(node *yaml.Node) error {
+	type plain Judge
+	j.line = resolveAlias(node).Line
+	return decodeStrict(node, (*plain)(j), nil, "judge")
+}
+
+// Summary implements ValidatorConfig.
+func (j *Judge) Summary() string {
+	return fmt.Sprintf("judge %s scores ≥ %.2f", j.Model.Name, j.ThresholdValue())
+}
+
+// ThresholdValue returns the threshold with its default.
+func (j *Judge) ThresholdValue() float64 {
+	if j.Threshold == nil {
+		return DefaultJudgeThreshold
+	}
+	return float64(*j.Threshold)
+}
+
+// ExtraTokens returns the judge's extra input and output tokens with their defaults.
+func (j *Judge) ExtraTokens() (in, out float64) {
+	in, out = DefaultJudgeExtraIn, DefaultJudgeOut
+	if j.Tokens != nil {
+		if j.Tokens.In > 0 {
+			in = j.Tokens.In
+		}
+		if j.Tokens.Out > 0 {
+			out = j.Tokens.Out
+		}
+	}
+	return in, out
+}
+
+func (j *Judge) check(c *checker, line int) {
+	if j.Model.Name == "" {
+		c.errorf(j.line, "judge has no model: add model: NAME, a model declared under models:")
+	} else {
+		c.model(j.Model, "judge model")
+	}
+	if strings.TrimSpace(j.Rubric) == "" {
+		c.errorf(j.line, "judge has no rubric: write what a passing answer does")
+	}
+}
