@@ -45,8 +45,9 @@ func (m Money) Times(n int64) Money {
 	return r
 }
 
-// String formats m as dollars with enough digits to be useful: "$1,234.56" for large amounts,
-// "$0.0123" or "$0.0000525" for small ones.
+// String formats m as dollars with enough digits to be useful: cents from a dollar up
+// ("$1,234.56"), four decimals below a dollar ("$0.0123"), and three significant digits below
+// a cent ("$0.0000525").
 func (m Money) String() string {
 	neg := m < 0
 	if neg {
@@ -57,7 +58,7 @@ func (m Money) String() string {
 	switch {
 	case m == 0:
 		s = "$0"
-	case usd >= 100:
+	case usd >= 1:
 		s = "$" + groupThousands(strconv.FormatFloat(usd, 'f', 2, 64))
 	case usd >= 0.01:
 		s = "$" + strconv.FormatFloat(usd, 'f', 4, 64)

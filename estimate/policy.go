@@ -200,7 +200,11 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 				r.Cascade = append(r.Cascade, &spec.Step{Model: ref(cd.model.Name)})
 				names = append(names, cd.model.Name)
 			}
-			cascade.Routes = append(cascade.Routes, CategoryRoute{Route: r, Fallback: c.Fallback,
+			fallback := c.Fallback
+			for _, n := range names {
+				fallback = withoutModel(fallback, n)
+			}
+			cascade.Routes = append(cascade.Routes, CategoryRoute{Route: r, Fallback: fallback,
 				Note: "price order " + strings.Join(names, " → ") + ", validated as the spec validates this category"})
 		}
 	}

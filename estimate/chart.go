@@ -1,0 +1,162 @@
+package estimate
+
+import (
+	"fmt"
+	"html"
+	"math"
+	"strings"
+)
+
+// scatter draws a cost/quality chart as a self-contained SVG: no scripts, no external fonts.
+type scatter struct {
+	width, height  float64
+	title          string
+	xLabel, yLabel string
+	points         []point
+	// bar, when set, draws a horizontal line at that quality (a category's quality bar).
+	bar     *float64
+	formatX func(float64) string
+}
+
+type point struct {
+	x, y  float64
+	label string
+	class string // "best", "ok" or "miss"
+}
+
+const (
+	padLeft, padRight, padTop, padBottom = 64.0, 24.0, 28.0, 44.0
+)
+
+func (s *scatter) svg() string {
+	if len(s.points) == 0 {
+		return ""
+	}
+	xmin, xmax := math.Inf(1), math.Inf(-1)
+	ymin, ymax := math.Inf(1), math.Inf(-1)
+	for _, p := range s.points {
+		xmin, xmax = math.Min(xmin, p.x), math.Max(xmax, p.x)
+		ymin, ymax = math.Min(ymin, p.y), math.Max(ymax, p.y)
+	}
+	if s.bar != nil {
+		ymin, ymax = math.Min(ymin, *s.bar), math.Max(ymax, *s.bar)
+	}
+	logX := xmin > 0 && xmax/xmin > 8
+	// Margins so points do not sit on the frame.
+	if logX {
+		xmin, xmax = xmin/1.25, xmax*1.25
+	} else {
+		span := math.Max(xmax-xmin, math.Max(xmax*0.1, 1e-9))
+		xmin, xmax = math.Max(0, xmin-span*0.15), xmax+span*0.15
+	}
+	yspan := math.Max(ymax-ymin, 0.01)
+	ymin, ymax = math.Max(0, ymin-yspan*0.15), math.Min(1, ymax+yspan*0.15)
+	if ymax <= ymin {
+		ymax = ymin + 0.01
+	}
+	pw, ph := s.width-padLeft-padRight, s.height-padTop-padBottom
+	sx := func(x float64) float64 {
+		if logX {
+			return padLeft + pw*(math.Log(x)-math.Log(xmin))/(math.Log(xmax)-math.Log(xmin))
+		}
+		return padLeft + pw*(x-xmin)/(xmax-xmin)
+	}
+	sy := func(y float64) float64 { return padTop + ph*(1-(y-ymin)/(ymax-ymin)) }
+
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s">`,
+		s.width, s.height, s.width, s.height, html.EscapeString(s.title))
+	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="plot"/>`, padLeft, padTop, pw, ph)
+	if s.title != "" {
+		fmt.Fprintf(&b, `<text x="%.1f" y="16" class="title">%s</text>`, padLeft, html.EscapeString(s.title))
+	}
+	// Axes ticks.
+	for _, t := range ticks(xmin, xmax, logX) {
+		x := sx(t)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, x, padTop, x, padTop+ph)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="middle">%s</text>`, x, padTop+ph+14, html.EscapeString(s.formatX(t)))
+	}
+	for _, t := range ticks(ymin, ymax, false) {
+		y := sy(t)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, padLeft, y, padLeft+pw, y)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="end">%s</text>`, padLeft-6, y+4, trimPct(t))
+	}
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="axis" text-anchor="middle">%s</text>`, padLeft+pw/2, s.height-8, html.EscapeString(s.xLabel))
+	fmt.Fprintf(&b, `<text x="14" y="%.1f" class="axis" text-anchor="middle" transform="rotate(-90 14 %.1f)">%s</text>`, padTop+ph/2, padTop+ph/2, html.EscapeString(s.yLabel))
+	if s.bar != nil {
+		y := sy(*s.bar)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="bar"/>`, padLeft, y, padLeft+pw, y)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="barlabel" text-anchor="end">bar %s</text>`, padLeft+pw-4, y-4, trimPct(*s.bar))
+	}
+	// Points last, best on top; labels alternate above and below to limit overlaps.
+	order := make([]int, 0, len(s.points))
+	for i, p := range s.points {
+		if p.class != "best" {
+			order = append(order, i)
+		}
+	}
+	for i, p := range s.points {
+		if p.class == "best" {
+			order = append(order, i)
+		}
+	}
+	for n, i := range order {
+		p := s.points[i]
+		x, y := sx(p.x), sy(p.y)
+		r := 5.0
+		if p.class == "best" {
+			r = 7
+		}
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.0f" class="pt %s"><title>%s</title></circle>`, x, y, r, p.class, html.EscapeString(p.label))
+		dy := -10.0
+		if n%2 == 1 {
+			dy = 18
+		}
+		anchor := "start"
+		lx := x + 8
+		if x > padLeft+pw*0.7 {
+			anchor, lx = "end", x-8
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="lbl %s" text-anchor="%s">%s</text>`, lx, y+dy, p.class, anchor, html.EscapeString(p.label))
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+func trimPct(p float64) string {
+	s := fmt.Sprintf("%.1f", p*100)
+	return strings.TrimSuffix(s, ".0") + "%"
+}
+
+// ticks returns 3–7 round tick values in [lo, hi].
+func ticks(lo, hi float64, log bool) []float64 {
+	var out []float64
+	if log {
+		for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+			for _, m := range []float64{1, 2, 5} {
+				v := m * math.Pow(10, e)
+				if v >= lo && v <= hi {
+					out = append(out, v)
+				}
+			}
+		}
+		return out
+	}
+	span := hi - lo
+	if span <= 0 {
+		return []float64{lo}
+	}
+	raw := span / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		out = append(out, math.Round(v/step)*step)
+	}
+	return out
+}

@@ -1,0 +1,155 @@
+package estimate
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// WriteJSON writes the whole report as indented JSON. Money is written as exact decimal
+// dollars, times in seconds, rates as probabilities.
+func WriteJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteCSV writes one row per policy and category, plus a TOTAL row per policy.
+func WriteCSV(w io.Writer, r *Report) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"policy", "category", "route", "share", "cost_per_request_usd", "cost_per_1k_usd", "cost_per_month_usd",
+		"quality", "quality_bar", "latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_budget_s",
+		"risk_per_month_usd", "p_escalated", "p_fallback", "p_failed", "escalation_tax_per_request_usd", "clears", "recommended"})
+	f6 := func(f float64) string { return strconv.FormatFloat(f, 'f', 6, 64) }
+	f3 := func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
+	for _, p := range r.Policies {
+		rec := strconv.FormatBool(p.Name == r.Recommended)
+		for i, c := range p.Categories {
+			info := r.Categories[i]
+			cw.Write([]string{p.Name, c.Category, c.Route, f6(info.Share), c.Cost.Decimal(), c.CostPer1K.Decimal(), c.CostPerMonth.Decimal(),
+				f6(c.Quality), f6(info.QualityBar), f3(c.Latency.P50), f3(c.Latency.P95), f3(c.Latency.P99), f3(info.LatencyBudget),
+				c.RiskPerMonth.Decimal(), f6(c.PEscalated), f6(c.PFallback), f6(c.PFailed), c.EscalationTax.Decimal(),
+				strconv.FormatBool(c.ClearsBar && c.MeetsBudget), rec})
+		}
+		t := p.Total
+		cw.Write([]string{p.Name, "TOTAL", p.Description, "1", t.Cost.Decimal(), t.CostPer1K.Decimal(), t.CostPerMonth.Decimal(),
+			f6(t.Quality), "", f3(t.Latency.P50), f3(t.Latency.P95), f3(t.Latency.P99), "",
+			t.RiskPerMonth.Decimal(), f6(t.PEscalated), f6(t.PFallback), f6(t.PFailed), t.EscalationTax.Decimal(),
+			strconv.FormatBool(p.Clears), rec})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// mdEscape makes text safe inside a Markdown table cell.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "*", `\*`, "_", `\_`).Replace(s)
+}
+
+// WriteMarkdown writes the report as a Markdown document.
+func WriteMarkdown(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "# Routing estimate: %s\n\n", r.Spec)
+	fmt.Fprintf(ew, "%s requests a month · %s Monte Carlo samples per policy (seed %d) · catalogue prices of %s · %s\n\n",
+		groupInt(r.Volume), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate, r.Date)
+	fmt.Fprintf(ew, "**Recommended: %s.** %s\n\n", r.Recommended, r.Recommendation)
+
+	fmt.Fprintln(ew, "## Policies")
+	fmt.Fprintln(ew)
+	fmt.Fprintln(ew, "| Policy | Cost/request | Per month | Quality | p50 | p95 | p99 | Risk/month | Escalated | Fallback | Clears |")
+	fmt.Fprintln(ew, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	for _, p := range r.Policies {
+		name := mdEscape(p.Name)
+		if p.Name == r.Recommended {
+			name = "**" + name + "** ▶"
+		}
+		clears := yesNo(p.Clears)
+		if p.SameAs != "" {
+			clears += " (same as " + mdEscape(p.SameAs) + ")"
+		}
+		t := p.Total
+		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t.Cost, t.CostPerMonth, pct(t.Quality),
+			secs(t.Latency.P50), secs(t.Latency.P95), secs(t.Latency.P99), t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), clears)
+	}
+	fmt.Fprintln(ew)
+
+	fmt.Fprintln(ew, "## Categories")
+	fmt.Fprintln(ew)
+	for i, info := range r.Categories {
+		budget := "none"
+		if info.LatencyBudget > 0 {
+			budget = secs(info.LatencyBudget)
+		}
+		fmt.Fprintf(ew, "### %s\n\n%s of traffic · quality bar %s · p95 budget %s · a bad answer costs %s, a failed request %s\n\n",
+			info.Name, pct1(info.Share), pct(info.QualityBar), budget, info.BadAnswer, info.FailedRequest)
+		fmt.Fprintln(ew, "| Policy | Route | Cost/request | Quality | p95 | Escalated | Clears |")
+		fmt.Fprintln(ew, "|---|---|---:|---:|---:|---:|---|")
+		for _, p := range r.Policies {
+			if p.SameAs != "" {
+				continue
+			}
+			c := p.Categories[i]
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), c.Cost, pct(c.Quality),
+				secs(c.Latency.P95), pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
+		}
+		fmt.Fprintln(ew)
+	}
+
+	if len(r.Verdicts) > 0 {
+		fmt.Fprintln(ew, "## Why the others were not recommended")
+		fmt.Fprintln(ew)
+		for _, v := range r.Verdicts {
+			fmt.Fprintf(ew, "- **%s**: %s\n", mdEscape(v.Policy), v.Reason)
+		}
+		fmt.Fprintln(ew)
+	}
+	if len(r.OptimiseFirst) > 0 {
+		fmt.Fprintln(ew, "## Which route to optimise first")
+		fmt.Fprintln(ew)
+		fmt.Fprintln(ew, "| # | Category | Monthly saving | Validation | Headroom | Better route | Why |")
+		fmt.Fprintln(ew, "|---:|---|---:|---|---:|---|---|")
+		for i, o := range r.OptimiseFirst {
+			fmt.Fprintf(ew, "| %d | %s | %s | %s | %.1f pts | %s | %s |\n", i+1, o.Category, o.MonthlySaving, mdEscape(o.Validation),
+				o.Headroom, mdEscape(o.Better), mdEscape(o.Reason))
+		}
+		fmt.Fprintln(ew)
+	}
+	if s := r.Sensitivity; s != nil {
+		fmt.Fprintf(ew, "## Sensitivity (±%.0f%%)\n\n", s.Move*100)
+		if len(s.Flips) == 0 {
+			fmt.Fprintf(ew, "No single move of ±%.0f%% changes the recommendation (%d estimates).\n\n", s.Move*100, s.Runs)
+		} else {
+			fmt.Fprintln(ew, "Moves that change the recommendation:")
+			fmt.Fprintln(ew)
+			for _, f := range s.Flips {
+				fmt.Fprintf(ew, "- %s %s → **%s**\n", f.Input, f.Change, f.Recommended)
+			}
+			fmt.Fprintln(ew)
+		}
+		fmt.Fprintf(ew, "| Input | Change | Δ %s monthly cost + risk | Still clears |\n|---|---|---:|---|\n", mdEscape(s.Baseline))
+		for _, f := range s.Largest {
+			fmt.Fprintf(ew, "| %s | %s | %s | %s |\n", f.Input, f.Change, signedMoney(f.Delta), yesNo(f.Clears))
+		}
+		fmt.Fprintln(ew)
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(ew, "## Notes")
+		fmt.Fprintln(ew)
+		for _, n := range r.Notes {
+			fmt.Fprintf(ew, "- %s\n", n)
+		}
+		fmt.Fprintln(ew)
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(ew, "## Warnings from the spec")
+		fmt.Fprintln(ew)
+		for _, n := range r.Warnings {
+			fmt.Fprintf(ew, "- %s\n", n)
+		}
+		fmt.Fprintln(ew)
+	}
+	return ew.err
+}

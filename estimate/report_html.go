@@ -1,0 +1,117 @@
+package estimate
+
+import (
+	_ "embed"
+	"html/template"
+	"io"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+)
+
+//go:embed report.html.tmpl
+var reportHTML string
+
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"pct":         pct,
+	"pct1":        pct1,
+	"secs":        secs,
+	"yesno":       yesNo,
+	"money":       func(m clearbar.Money) string { return m.String() },
+	"signedMoney": func(m clearbar.Money) string { return signedMoney(m) },
+	"group":       groupInt,
+	"samples":     func(n int) string { return groupInt(int64(n)) },
+	"budget": func(s float64) string {
+		if s == 0 {
+			return "none"
+		}
+		return secs(s)
+	},
+	"times100": func(f float64) float64 { return f * 100 },
+	"inc":      func(i int) int { return i + 1 },
+}).Parse(reportHTML))
+
+type htmlView struct {
+	*Report
+	Chart     template.HTML
+	CatCharts []template.HTML
+	CatViews  []catView
+}
+
+type catView struct {
+	Info CategoryInfo
+	Rows []catRow
+}
+
+type catRow struct {
+	Policy string
+	Result CategoryResult
+	Best   bool
+	Clears bool
+}
+
+// WriteHTML writes the report as one self-contained HTML page (inline CSS and SVG, no scripts
+// and no external requests) with a cost/quality chart of the policies and one per category.
+func WriteHTML(w io.Writer, r *Report) error {
+	v := htmlView{Report: r}
+	for i, info := range r.Categories {
+		cv := catView{Info: info}
+		for _, p := range r.Policies {
+			if p.SameAs != "" {
+				continue
+			}
+			c := p.Categories[i]
+			cv.Rows = append(cv.Rows, catRow{Policy: p.Name, Result: c, Best: p.Name == r.Recommended, Clears: c.ClearsBar && c.MeetsBudget})
+		}
+		v.CatViews = append(v.CatViews, cv)
+	}
+	main := &scatter{width: 760, height: 420, title: "Policies: monthly cost against quality",
+		xLabel: "cost per month (USD)", yLabel: "quality (share of good answers)",
+		formatX: func(x float64) string { return clearbar.MoneyFromUSD(x).String() }}
+	for _, p := range r.Policies {
+		if p.SameAs != "" {
+			continue
+		}
+		main.points = append(main.points, point{x: p.Total.CostPerMonth.USD(), y: p.Total.Quality, label: p.Name, class: pointClass(p.Name == r.Recommended, p.Clears)})
+	}
+	v.Chart = template.HTML(main.svg())
+	for i, info := range r.Categories {
+		bar := info.QualityBar
+		ch := &scatter{width: 370, height: 260, title: info.Name, xLabel: "cost per request", yLabel: "quality", bar: &bar,
+			formatX: func(x float64) string { return clearbar.MoneyFromUSD(x).String() }}
+		seen := map[string]bool{}
+		for _, p := range r.Policies {
+			c := p.Categories[i]
+			if seen[c.Route] {
+				continue
+			}
+			seen[c.Route] = true
+			label := shortRoute(c.Route)
+			ch.points = append(ch.points, point{x: c.Cost.USD(), y: c.Quality, label: label,
+				class: pointClass(p.Name == r.Recommended, c.ClearsBar && c.MeetsBudget)})
+		}
+		v.CatCharts = append(v.CatCharts, template.HTML(ch.svg()))
+	}
+	return htmlTemplate.Execute(w, v)
+}
+
+func pointClass(best, clears bool) string {
+	switch {
+	case best:
+		return "best"
+	case clears:
+		return "ok"
+	}
+	return "miss"
+}
+
+// shortRoute drops the validation and fallback details from a route description.
+func shortRoute(s string) string {
+	if i := strings.Index(s, " ("); i > 0 {
+		s = s[:i]
+	}
+	if i := strings.Index(s, ", fallback"); i > 0 {
+		s = s[:i]
+	}
+	return strings.TrimPrefix(s, "cascade ")
+}

@@ -1,0 +1,193 @@
+package estimate
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Formats lists the report formats, for flags and errors.
+var Formats = []string{"table", "json", "csv", "markdown", "html"}
+
+// Write renders r in format (one of Formats) to w.
+func Write(w io.Writer, r *Report, format string) error {
+	switch format {
+	case "", "table", "text":
+		return WriteText(w, r)
+	case "json":
+		return WriteJSON(w, r)
+	case "csv":
+		return WriteCSV(w, r)
+	case "markdown", "md":
+		return WriteMarkdown(w, r)
+	case "html":
+		return WriteHTML(w, r)
+	}
+	return fmt.Errorf("unknown format %q: use one of %s", format, strings.Join(Formats, ", "))
+}
+
+func (r *Report) policy(name string) *PolicyResult {
+	for _, p := range r.Policies {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func pct1(p float64) string { return fmt.Sprintf("%.1f%%", p*100) }
+
+// WriteText writes the report as terminal tables.
+func WriteText(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "Clearbar estimate: %s", r.Spec)
+	if r.File != "" {
+		fmt.Fprintf(ew, " (%s)", r.File)
+	}
+	fmt.Fprintf(ew, "\n%s requests/month · %s Monte Carlo samples per policy · seed %d · catalogue prices of %s\n\n",
+		groupInt(r.Volume), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate)
+
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  POLICY\tCOST/REQ\tPER MONTH\tQUALITY\tP50\tP95\tP99\tRISK/MONTH\tESCALATED\tFALLBACK\tCLEARS")
+	for _, p := range r.Policies {
+		mark := " "
+		if p.Name == r.Recommended {
+			mark = "▶"
+		}
+		clears := yesNo(p.Clears)
+		if p.SameAs != "" {
+			clears += " (= " + p.SameAs + ")"
+		}
+		t := p.Total
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, t.Cost, t.CostPerMonth, pct(t.Quality),
+			secs(t.Latency.P50), secs(t.Latency.P95), secs(t.Latency.P99), t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), clears)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(ew, "\nRecommended: %s\n", wrap(r.Recommendation, 100, "  "))
+
+	if best := r.policy(r.Recommended); best != nil {
+		fmt.Fprintf(ew, "\nPer category, %s:\n", best.Name)
+		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  CATEGORY\tSHARE\tROUTE\tCOST/REQ\tQUALITY\tBAR\tP95\tBUDGET\tESCALATED\tCLEARS")
+		for i, c := range best.Categories {
+			info := r.Categories[i]
+			budget := "-"
+			if info.LatencyBudget > 0 {
+				budget = secs(info.LatencyBudget)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), c.Route, c.Cost, pct(c.Quality),
+				pct(info.QualityBar), secs(c.Latency.P95), budget, pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
+		}
+		tw.Flush()
+	}
+
+	if len(r.Verdicts) > 0 {
+		fmt.Fprintln(ew, "\nWhy the others were not recommended:")
+		for _, v := range r.Verdicts {
+			fmt.Fprintf(ew, "  %s: %s\n", v.Policy, wrap(v.Reason, 100, "    "))
+		}
+	}
+
+	if len(r.OptimiseFirst) > 0 {
+		fmt.Fprintln(ew, "\nWhich route to optimise first:")
+		for i, o := range r.OptimiseFirst {
+			line := fmt.Sprintf("%d. %s: %s", i+1, o.Category, o.Reason)
+			if o.Better != "" {
+				line += fmt.Sprintf(". Better route: %s (from %s)", o.Better, o.From)
+			}
+			fmt.Fprintf(ew, "  %s\n", wrap(line, 100, "     "))
+		}
+	}
+
+	if s := r.Sensitivity; s != nil {
+		writeSensitivityText(ew, s)
+	}
+	if len(r.Notes) > 0 {
+		fmt.Fprintln(ew, "\nNotes:")
+		for _, n := range r.Notes {
+			fmt.Fprintf(ew, "  - %s\n", n)
+		}
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintln(ew, "\nWarnings from the spec:")
+		for _, n := range r.Warnings {
+			fmt.Fprintf(ew, "  - %s\n", n)
+		}
+	}
+	return ew.err
+}
+
+func writeSensitivityText(w io.Writer, s *Sensitivity) {
+	fmt.Fprintf(w, "\nSensitivity (each input moved ±%.0f%%, %d estimates):\n", s.Move*100, s.Runs)
+	if len(s.Flips) == 0 {
+		fmt.Fprintf(w, "  No single move changes the recommendation (%s).\n", s.Baseline)
+	} else {
+		fmt.Fprintf(w, "  These moves change the recommendation from %s:\n", s.Baseline)
+		for _, f := range s.Flips {
+			fmt.Fprintf(w, "    %s %s → %s\n", f.Input, f.Change, f.Recommended)
+		}
+	}
+	fmt.Fprintf(w, "  Largest effects on %s's monthly cost plus risk:\n", s.Baseline)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, f := range s.Largest {
+		still := ""
+		if !f.Clears {
+			still = "\tno longer clears"
+		}
+		fmt.Fprintf(tw, "    %s\t%s\t%s%s\n", f.Input, f.Change, signedMoney(f.Delta), still)
+	}
+	tw.Flush()
+}
+
+func signedMoney(m interface{ String() string }) string {
+	s := m.String()
+	if !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return s
+}
+
+// wrap breaks text at width, indenting continuation lines.
+func wrap(s string, width int, indent string) string {
+	words := strings.Fields(s)
+	var b strings.Builder
+	n := 0
+	for i, w := range words {
+		if i > 0 {
+			if n+1+len(w) > width {
+				b.WriteString("\n" + indent)
+				n = len(indent)
+			} else {
+				b.WriteByte(' ')
+				n++
+			}
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}
+
+// errWriter remembers the first write error so report code can write freely and check once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return len(p), nil
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, nil
+}
