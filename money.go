@@ -46,8 +46,8 @@ func (m Money) Times(n int64) Money {
 }
 
 // String formats m as dollars with enough digits to be useful: cents from a dollar up
-// ("$1,234.56"), four decimals below a dollar ("$0.0123"), and three significant digits below
-// a cent ("$0.0000525").
+// ("$1,234.56"), up to four decimals below a dollar ("$0.50", "$0.0123"), and three
+// significant digits below a cent ("$0.0000525").
 func (m Money) String() string {
 	neg := m < 0
 	if neg {
@@ -61,7 +61,11 @@ func (m Money) String() string {
 	case usd >= 1:
 		s = "$" + groupThousands(strconv.FormatFloat(usd, 'f', 2, 64))
 	case usd >= 0.01:
-		s = "$" + strconv.FormatFloat(usd, 'f', 4, 64)
+		s = strconv.FormatFloat(usd, 'f', 4, 64)
+		for strings.HasSuffix(s, "0") && len(s) > len("0.00") {
+			s = strings.TrimSuffix(s, "0")
+		}
+		s = "$" + s
 	default:
 		// Three significant digits for sub-cent amounts.
 		digits := 2 - int(math.Floor(math.Log10(usd)))

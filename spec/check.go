@@ -140,7 +140,7 @@ func (c *checker) checkProviders() {
 			if p.Type == "" {
 				c.errorf(p.pos.Line, "provider %q has no type: add type: one of %s", p.Name, strings.Join(typeNames, ", "))
 			} else {
-				c.errorf(p.pos.Of("type"), "provider %q: unknown type %q%s", p.Name, p.Type, suggest(p.Type, typeNames))
+				c.errorf(p.pos.Of("type"), "provider %q: unknown type %q%s", p.Name, p.Type, suggestFrom(p.Type, typeNames, "known types"))
 			}
 			continue
 		}
@@ -193,7 +193,7 @@ func (c *checker) resolveModel(m *Model) {
 	if m.Provider.Name == "" {
 		c.errorf(m.pos.Line, "model %q has no provider: add provider: NAME, one of those under providers:", m.Name)
 	} else if p, ok := c.providers[m.Provider.Name]; !ok {
-		c.errorf(m.Provider.Line, "model %q: provider %q is not declared under providers:%s", m.Name, m.Provider.Name, suggest(m.Provider.Name, c.providerNames()))
+		c.errorf(m.Provider.Line, "model %q: provider %q is not declared under providers:%s", m.Name, m.Provider.Name, suggestFrom(m.Provider.Name, c.providerNames(), "declared providers"))
 	} else {
 		r.Provider = p
 	}
@@ -326,7 +326,7 @@ func (c *checker) modelNames() []string {
 func (c *checker) model(r Ref, what string) *Model {
 	m, ok := c.models[r.Name]
 	if !ok {
-		c.errorf(r.Line, "%s %q is not a model declared under models:%s", what, r.Name, suggest(r.Name, c.modelNames()))
+		c.errorf(r.Line, "%s %q is not a model declared under models:%s", what, r.Name, suggestFrom(r.Name, c.modelNames(), "declared models"))
 		return nil
 	}
 	return m
@@ -562,7 +562,7 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 	a := cat.Assume
 	for name := range a.PassRate {
 		if _, ok := c.models[name]; !ok {
-			c.errorf(a.passRateLines[name], "%s assume.pass_rate names %q, which is not a model declared under models:%s", label, name, suggest(name, c.modelNames()))
+			c.errorf(a.passRateLines[name], "%s assume.pass_rate names %q, which is not a model declared under models:%s", label, name, suggestFrom(name, c.modelNames(), "declared models"))
 		}
 	}
 	for name, l := range a.Latency {
@@ -612,7 +612,7 @@ func (c *checker) checkPolicies() {
 		for catName, pr := range p.Routes {
 			label := fmt.Sprintf("policy %q route for %q", p.Name, catName)
 			if _, ok := c.cats[catName]; !ok {
-				c.errorf(p.routeLines[catName], "policy %q routes category %q, which is not declared under categories:%s", p.Name, catName, suggest(catName, c.categoryNames()))
+				c.errorf(p.routeLines[catName], "policy %q routes category %q, which is not declared under categories:%s", p.Name, catName, suggestFrom(catName, c.categoryNames(), "categories"))
 				continue
 			}
 			c.checkRoute(&pr.Route, label, true)

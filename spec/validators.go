@@ -60,7 +60,7 @@ func (v *Validator) UnmarshalYAML(node *yaml.Node) error {
 	k, body := node.Content[0], node.Content[1]
 	newConfig, ok := validatorKinds[k.Value]
 	if !ok {
-		return typeError(k.Line, "unknown validator kind %q%s", k.Value, suggest(k.Value, ValidatorKinds()))
+		return typeError(k.Line, "unknown validator kind %q%s", k.Value, suggestFrom(k.Value, ValidatorKinds(), "known kinds"))
 	}
 	v.Kind = k.Value
 	v.Config = newConfig()

@@ -139,7 +139,10 @@ func yamlKeys(t reflect.Type) []string {
 
 // suggest returns ` (did you mean "x"?)` for the closest known key, or a list of the allowed
 // keys when nothing is close.
-func suggest(got string, known []string) string {
+func suggest(got string, known []string) string { return suggestFrom(got, known, "allowed keys") }
+
+// suggestFrom is suggest with the noun for the list of known values.
+func suggestFrom(got string, known []string, noun string) string {
 	best, bestD := "", math.MaxInt
 	for _, k := range known {
 		if d := editDistance(got, k); d < bestD {
@@ -152,7 +155,7 @@ func suggest(got string, known []string) string {
 	if len(known) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; allowed keys: %s", strings.Join(known, ", "))
+	return fmt.Sprintf("; %s: %s", noun, strings.Join(known, ", "))
 }
 
 func editDistance(a, b string) int {

@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Main is the clearbar program: its I/O and clock are fields so tests run it in-process.
+type Main struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Stdin  io.Reader
+	// Now is the clock used for "today" (review dates, report dates).
+	Now func() time.Time
+}
+
+// NewMain returns a Main wired to the process's standard streams and clock.
+func NewMain() *Main {
+	return &Main{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Now: time.Now}
+}
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(m *Main, ctx context.Context, args []string) error
+}
+
+func (m *Main) commands() []command {
+	return []command{
+		{"estimate", "estimate cost, latency, quality and risk of routing policies for a spec", (*Main).runEstimate},
+		{"spec", "check a spec, print its JSON Schema, or render it as a routing document", (*Main).runSpec},
+		{"prices", "show each model's effective prices and where the spec differs from the catalogue", (*Main).runPrices},
+		{"worksheet", "export a spec as a routing worksheet (CSV) or import one", (*Main).runWorksheet},
+		{"version", "print the version", (*Main).runVersion},
+	}
+}
+
+// usageError is a mistake in the command line; it exits with status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// errFailed says the command ran and found problems it has already printed; exit status 1.
+var errFailed = errors.New("failed")
+
+// Run runs the command line args and returns the exit status.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		m.usage(m.Stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range m.commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(m, ctx, args[1:])
+		var ue *usageError
+		var se spec.Errors
+		var he *helpError
+		switch {
+		case err == nil:
+			return 0
+		case errors.As(err, &he):
+			he.print(m.Stdout)
+			return 0
+		case errors.As(err, &ue):
+			fmt.Fprintf(m.Stderr, "clearbar %s: %s\n", c.name, ue.msg)
+			return 2
+		case errors.As(err, &se):
+			fmt.Fprintln(m.Stderr, se.Error())
+			fmt.Fprintf(m.Stderr, "%d problem(s) in the spec\n", len(se))
+			return 1
+		case errors.Is(err, errFailed):
+			return 1
+		default:
+			fmt.Fprintf(m.Stderr, "clearbar %s: %v\n", c.name, err)
+			return 1
+		}
+	}
+	fmt.Fprintf(m.Stderr, "clearbar: unknown command %q\n\n", args[0])
+	m.usage(m.Stderr)
+	return 2
+}
+
+func (m *Main) usage(w io.Writer) {
+	fmt.Fprintln(w, "Clearbar sends each request to the cheapest, fastest model that still clears the quality bar.")
+	fmt.Fprintln(w, "\nUsage: clearbar COMMAND [arguments]\n\nCommands:")
+	for _, c := range m.commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun \"clearbar COMMAND -h\" for a command's flags. Start with: clearbar estimate examples/quickstart.yaml")
+}
+
+// parseArgs parses flags that may come before or after positional arguments, and checks the
+// number of positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int, usage string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, &helpError{fs: fs, usage: usage}
+			}
+			return nil, usagef("%v (usage: %s)", err, usage)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) < minPos || len(pos) > maxPos {
+		return nil, usagef("usage: %s", usage)
+	}
+	return pos, nil
+}
+
+// helpError prints a command's flags to stdout and exits 0.
+type helpError struct {
+	fs    *flag.FlagSet
+	usage string
+}
+
+func (h *helpError) Error() string { return "help requested" }
+func (h *helpError) Unwrap() error { return flag.ErrHelp }
+
+func (h *helpError) print(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n", h.usage)
+	h.fs.SetOutput(w)
+	h.fs.PrintDefaults()
+}
+
+// today returns the date from --today or the clock.
+func (m *Main) today(flagValue string) (time.Time, error) {
+	if flagValue == "" {
+		return m.Now(), nil
+	}
+	t, err := time.Parse(time.DateOnly, flagValue)
+	if err != nil {
+		return time.Time{}, usagef("--today %q: write YYYY-MM-DD", flagValue)
+	}
+	return t, nil
+}
+
+func (m *Main) loadSpec(file string, today time.Time) (*spec.Spec, error) {
+	s, err := spec.Load(file, spec.Options{Today: today})
+	if err != nil {
+		var se spec.Errors
+		if errors.As(err, &se) {
+			return nil, se
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// parseFraction reads "20%", "0.2" or "20" (as percent when above 1).
+func parseFraction(s string) (float64, error) {
+	t := strings.TrimSpace(s)
+	pctSuffix := strings.HasSuffix(t, "%")
+	t = strings.TrimSuffix(t, "%")
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("%q is not a fraction: write 20%% or 0.2", s)
+	}
+	if pctSuffix || f > 1 {
+		f /= 100
+	}
+	return f, nil
+}
+
+// output opens the file to write to: path, or stdout when path is "" or "-".
+func (m *Main) output(path string) (io.Writer, func() error, error) {
+	if path == "" || path == "-" {
+		return m.Stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, f.Close, nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/clearbar/clearbar/estimate"
+)
+
+func (m *Main) runEstimate(ctx context.Context, args []string) error {
+	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--today YYYY-MM-DD]"
+	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
+	format := fs.String("format", "", "report format: "+strings.Join(estimate.Formats, ", ")+" (default table, or html when --out ends in .html)")
+	out := fs.String("out", "", "write the report to this file instead of standard output")
+	samples := fs.Int("samples", estimate.DefaultSamples, "Monte Carlo samples per policy, split over categories")
+	seed := fs.Uint64("seed", estimate.DefaultSeed, "random seed; the same seed gives the same report")
+	volume := fs.Int64("volume", 0, "requests per month for monthly figures (default: the spec's volume)")
+	sens := fs.String("sensitivity", "", "move each input by this much (like 20%) and report which moves change the recommendation")
+	today := fs.String("today", "", "date the report and judge reviews as of this day (YYYY-MM-DD)")
+	pos, err := parseArgs(fs, args, 1, 1, usage)
+	if err != nil {
+		return err
+	}
+	day, err := m.today(*today)
+	if err != nil {
+		return err
+	}
+	opts := estimate.Options{Samples: *samples, Seed: *seed, Volume: *volume, Today: day}
+	if *sens != "" {
+		if opts.Sensitivity, err = parseFraction(*sens); err != nil || opts.Sensitivity <= 0 || opts.Sensitivity >= 1 {
+			return usagef("--sensitivity %q: write a move between 0%% and 100%%, like 20%%", *sens)
+		}
+	}
+	if *samples < 1 {
+		return usagef("--samples must be at least 1")
+	}
+	f := *format
+	if f == "" && strings.HasSuffix(*out, ".html") {
+		f = "html"
+	}
+	if f != "" && !validFormat(f) {
+		return usagef("unknown --format %q: use one of %s", f, strings.Join(estimate.Formats, ", "))
+	}
+	s, err := m.loadSpec(pos[0], day)
+	if err != nil {
+		return err
+	}
+	r, err := estimate.Run(ctx, s, opts)
+	if err != nil {
+		return err
+	}
+	w, closeOut, err := m.output(*out)
+	if err != nil {
+		return err
+	}
+	if err := estimate.Write(w, r, f); err != nil {
+		closeOut()
+		return err
+	}
+	if err := closeOut(); err != nil {
+		return err
+	}
+	if *out != "" && *out != "-" {
+		fmt.Fprintf(m.Stderr, "wrote %s (recommended: %s)\n", *out, r.Recommended)
+	}
+	return nil
+}
+
+func validFormat(f string) bool {
+	for _, v := range append(estimate.Formats, "md", "text") {
+		if v == f {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+func (m *Main) runPrices(ctx context.Context, args []string) error {
+	const usage = "clearbar prices SPEC.yaml"
+	pos, err := parseArgs(flag.NewFlagSet("prices", flag.ContinueOnError), args, 1, 1, usage)
+	if err != nil {
+		return err
+	}
+	s, err := m.loadSpec(pos[0], m.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Effective prices in dollars per million tokens (catalogue of %s, %s)\n\n", s.Catalog.SourceDate(), s.Catalog.Source())
+	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tPROVIDER\tCATALOGUE KEY\tINPUT\tOUTPUT\tCACHED IN\tREASONING\tCONTEXT\tDIFFERS FROM CATALOGUE")
+	differs := 0
+	for _, mod := range s.Models {
+		r := mod.Resolved
+		key := r.Catalog.Key
+		if !r.InCatalog {
+			key = "(none)"
+		}
+		lines := spec.ModelPrices(mod)
+		var diffs []string
+		for _, l := range lines {
+			if l.Differs {
+				diffs = append(diffs, l.Name+" "+l.Change())
+			}
+		}
+		if len(diffs) > 0 {
+			differs++
+		}
+		cell := func(i int) string {
+			if lines[i].Effective == 0 && i >= 2 {
+				return "-"
+			}
+			return lines[i].Effective.String()
+		}
+		ctxw := "-"
+		if r.ContextWindow > 0 {
+			ctxw = fmt.Sprintf("%dk", r.ContextWindow/1000)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mod.Name, mod.Provider.Name, key, cell(0), cell(1), cell(2), cell(4), ctxw, strings.Join(diffs, "; "))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if differs > 0 {
+		fmt.Fprintf(m.Stdout, "\n%d model(s) use prices that differ from the catalogue; estimates use the spec's.\n", differs)
+	}
+	return nil
+}

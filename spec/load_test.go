@@ -1,0 +1,369 @@
+package spec
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/clearbar/clearbar"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var fixtureDay = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+
+func loadFixture(t *testing.T, name string) *Spec {
+	t.Helper()
+	s, err := Load(filepath.Join("testdata", name), Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return s
+}
+
+func TestLoadGood(t *testing.T) {
+	t.Setenv("CLEARBAR_TEST_KEY", "sk-test-123")
+	s := loadFixture(t, "good.yaml")
+	if len(s.Warnings) != 0 {
+		t.Errorf("unexpected warnings: %v", s.Warnings)
+	}
+	small := s.Model("small")
+	if small == nil || !small.Resolved.InCatalog {
+		t.Fatalf("small not resolved from the catalogue: %+v", small)
+	}
+	if got := small.Resolved.Prices.Input; got != 150_000 {
+		t.Errorf("small input price = %d, want 150000 ($0.15/M from the catalogue)", got)
+	}
+	if got := small.Resolved.ContextWindow; got != 128_000 {
+		t.Errorf("small context window = %d, want 128000", got)
+	}
+	if got := small.Resolved.Availability; got != DefaultAvailability {
+		t.Errorf("small availability = %v, want the default %v", got, DefaultAvailability)
+	}
+	if got := s.Model("strong").Resolved.Availability; got != 0.995 {
+		t.Errorf("strong availability = %v, want 0.995", got)
+	}
+	if got := s.Provider("oa").APIKey.Reveal(); got != "sk-test-123" {
+		t.Errorf("api key from ${CLEARBAR_TEST_KEY} = %q", got)
+	}
+	chat := s.Category("chat")
+	if chat.Bar() != 0.9 {
+		t.Errorf("quality_bar 90%% decoded as %v", chat.Bar())
+	}
+	if !chat.Tokens.In.Dist || chat.Tokens.In.P95 != 4000 {
+		t.Errorf("token band {p50, p95} decoded as %+v", chat.Tokens.In)
+	}
+	attempts, backoff := s.RetryPolicy(chat)
+	if attempts != DefaultRetryAttempts || backoff != DefaultRetryBackoff {
+		t.Errorf("retry defaults = %d, %v", attempts, backoff)
+	}
+	if s.Review.Cadence.Months != 1 {
+		t.Errorf("cadence = %+v, want monthly", s.Review.Cadence)
+	}
+	steps := s.Category("intent").Route.Steps(s)
+	if len(steps) != 2 || steps[0].Model.Name != "small" || len(steps[0].Validate) != 1 || steps[1].Model.Name != "strong" {
+		t.Errorf("cascade steps = %+v", steps)
+	}
+}
+
+// TestBadFixtures loads every testdata/*.bad.yaml and checks that each "# want: LINE: text"
+// comment in it is matched by an error reported at that line containing that text.
+func TestBadFixtures(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.bad.yaml")
+	if len(files) < 10 {
+		t.Fatalf("found %d bad fixtures", len(files))
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			wants := readWants(t, f)
+			if len(wants) == 0 {
+				t.Fatal("fixture has no # want: lines")
+			}
+			_, err := Load(f, Options{Today: fixtureDay})
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("want spec.Errors, got %T %v", err, err)
+			}
+			for _, w := range wants {
+				prefix := fmt.Sprintf("%s:%d: ", f, w.line)
+				found := false
+				for _, e := range errs {
+					if s := e.Error(); strings.HasPrefix(s, prefix) && strings.Contains(s, w.text) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("no error %s…%s…\ngot:\n%v", prefix, w.text, err)
+				}
+			}
+			if len(errs) > len(wants)+1 {
+				t.Errorf("%d errors for %d expected; extra errors confuse users:\n%v", len(errs), len(wants), err)
+			}
+		})
+	}
+}
+
+type want struct {
+	line int
+	text string
+}
+
+func readWants(t *testing.T, file string) []want {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []want
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "# want: ")
+		if !ok {
+			continue
+		}
+		var w want
+		lineStr, text, _ := strings.Cut(rest, ": ")
+		if _, err := fmt.Sscanf(lineStr, "%d", &w.line); err != nil {
+			t.Fatalf("bad want line %q", sc.Text())
+		}
+		w.text = text
+		out = append(out, w)
+	}
+	return out
+}
+
+func TestErrorsNameFileAndLine(t *testing.T) {
+	_, err := Parse([]byte("version: 1\nname: x\nmodels: {}\ncategories: []\n"), "inline.yaml", Options{})
+	if err == nil {
+		t.Fatal("empty models and categories accepted")
+	}
+	for _, e := range err.(Errors) {
+		if e.File != "inline.yaml" || e.Line == 0 {
+			t.Errorf("error without file:line: %q", e.Error())
+		}
+	}
+}
+
+// TestSecretsNeverPrinted checks that an API key read from the environment or written into
+// the spec appears in no marshalled or printed form of the loaded spec.
+func TestSecretsNeverPrinted(t *testing.T) {
+	const envKey = "sk-env-5ecret-value"
+	const literalKey = "sk-literal-5ecret-value"
+	t.Setenv("CLEARBAR_TEST_KEY", envKey)
+	data, err := os.ReadFile("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(data), "  sim: {type: simulated}", "  sim: {type: simulated}\n  lit: {type: openai, api_key: "+literalKey+"}", 1)
+	s, err := Parse([]byte(src), "secret.yaml", Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Provider("lit").APIKey.Reveal() != literalKey || s.Provider("oa").APIKey.Reveal() != envKey {
+		t.Fatal("keys not loaded; the test would prove nothing")
+	}
+	if len(s.Warnings) == 0 || !strings.Contains(s.Warnings[0].Error(), "API key is written into the spec") {
+		t.Errorf("a literal key should be warned about, got %v", s.Warnings)
+	}
+	var outputs []string
+	js, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, string(js))
+	ys, err := yaml.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, string(ys))
+	var logBuf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logBuf, nil))
+	for _, p := range s.Providers {
+		outputs = append(outputs, fmt.Sprintf("%v %+v %#v %s", p, p, p, p.APIKey))
+		pj, _ := json.Marshal(p)
+		outputs = append(outputs, string(pj))
+		logger.Info("provider", "key", p.APIKey, "secret", p.APIKey.Secret, "provider", p)
+	}
+	outputs = append(outputs, logBuf.String(), fmt.Sprintf("%+v", *s))
+	for _, e := range append(s.Warnings, nil...) {
+		outputs = append(outputs, e.Error())
+	}
+	for i, o := range outputs {
+		if strings.Contains(o, envKey) || strings.Contains(o, literalKey) {
+			t.Errorf("output %d leaks a key: %s", i, o)
+		}
+	}
+	if !strings.Contains(string(js), "${CLEARBAR_TEST_KEY}") {
+		t.Errorf("the redacted form should name the variable; JSON: %s", js)
+	}
+	if got := fmt.Sprint(clearbar.NewSecret("x")); got != "[redacted]" {
+		t.Errorf("literal secret prints %q", got)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	t.Setenv("CB_BASE", "http://127.0.0.1:9999/v1")
+	src := `version: 1
+name: env
+providers:
+  local: {type: openai-compatible, base_url: "${CB_BASE}"}
+  other: {type: openai-compatible, base_url: "${CB_UNSET_VAR:-http://127.0.0.1:1/v1}"}
+models:
+  a: {provider: local, model: my-model, price: {input: 0.1, output: 0.2}}
+categories:
+  - {name: x, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: a}, assume: {pass_rate: {a: 0.9}}}
+`
+	s, err := Parse([]byte(src), "env.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Provider("local").BaseURL.Value; got != "http://127.0.0.1:9999/v1" {
+		t.Errorf("expanded base_url = %q", got)
+	}
+	if got := s.Provider("other").BaseURL.Value; got != "http://127.0.0.1:1/v1" {
+		t.Errorf("default in ${VAR:-default} = %q", got)
+	}
+	m := s.Model("a")
+	if m.Resolved.InCatalog || m.Resolved.Prices.Input != 100_000 || m.Resolved.Prices.Output != 200_000 {
+		t.Errorf("spec-only prices = %+v", m.Resolved)
+	}
+}
+
+func TestPriceOverride(t *testing.T) {
+	src := `version: 1
+name: override
+providers: {oa: {type: openai}}
+models:
+  a: {provider: oa, model: gpt-4o-mini, price: {input: "$0.10"}}
+categories:
+  - {name: x, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: a}, assume: {pass_rate: {a: 0.9}}}
+`
+	s, err := Parse([]byte(src), "override.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := ModelPrices(s.Model("a"))
+	if !lines[0].Differs || lines[0].Effective != 100_000 || lines[0].Catalog != 150_000 {
+		t.Errorf("input line = %+v", lines[0])
+	}
+	if got := lines[0].Change(); got != "-33% vs catalogue $0.15/M" {
+		t.Errorf("change = %q", got)
+	}
+	if lines[1].Differs || lines[1].Effective != 600_000 {
+		t.Errorf("output kept from the catalogue: %+v", lines[1])
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	src := `version: 1
+name: warn
+providers: {oa: {type: openai}}
+models:
+  a: {provider: oa, model: claude-sonnet-4-20250514, catalog: claude-sonnet-4-20250514}
+  b: {provider: oa, model: gpt-4o, latency: {p50: 1s, p95: 3s}}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {cascade: [a, b], validate: [{max_length: 10}]}
+    assume: {pass_rate: {a: 0.9, b: 0.95}}
+`
+	s, err := Parse([]byte(src), "warn.yaml", Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := Errors(s.Warnings).Error()
+	for _, w := range []string{
+		"warn.yaml:1: no review date",
+		"warn.yaml:1: no traffic volume",
+		`warn.yaml:5: model "a" has no latency assumption`,
+		`warn.yaml:5: model "a": the catalogue lists claude-sonnet-4-20250514 as deprecated since 2026-05-14`,
+		`warn.yaml:12: category "x" validates answers but states no validator strength`,
+	} {
+		if !strings.Contains(all, w) {
+			t.Errorf("missing warning %q in:\n%s", w, all)
+		}
+	}
+}
+
+func TestDocumentGolden(t *testing.T) {
+	t.Setenv("CLEARBAR_TEST_KEY", "sk-test")
+	s := loadFixture(t, "good.yaml")
+	// A day past the monthly review: the document must flag it.
+	d := NewDocument(s, time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	for _, tc := range []struct {
+		golden string
+		write  func(*bytes.Buffer) error
+	}{
+		{"testdata/good.doc.md", func(b *bytes.Buffer) error { return d.WriteMarkdown(b) }},
+		{"testdata/good.doc.html", func(b *bytes.Buffer) error { return d.WriteHTML(b) }},
+	} {
+		var buf bytes.Buffer
+		if err := tc.write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		checkGolden(t, tc.golden, buf.Bytes())
+		if !bytes.Contains(buf.Bytes(), []byte("OVERDUE by 4 day(s)")) {
+			t.Errorf("%s does not flag the overdue review", tc.golden)
+		}
+	}
+}
+
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output (run go test ./spec -update and review the diff):\n%s", path, got)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("testdata/*.yaml")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("version: 1\ncategories: [{name: a, route: {split: [{weight: 1}]}}]"))
+	f.Add([]byte("- a\n- b"))
+	f.Add([]byte("&a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := Parse(data, "fuzz.yaml", Options{Today: fixtureDay})
+		if err == nil {
+			if s == nil || len(s.Categories) == 0 {
+				t.Fatal("a valid spec has categories")
+			}
+			return
+		}
+		var errs Errors
+		if !errors.As(err, &errs) || len(errs) == 0 {
+			t.Fatalf("error is not a non-empty spec.Errors: %T %v", err, err)
+		}
+		for _, e := range errs {
+			if e.Msg == "" || e.File != "fuzz.yaml" {
+				t.Fatalf("error without message or file: %+v", e)
+			}
+		}
+	})
+}

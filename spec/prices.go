@@ -1,0 +1,48 @@
+package spec
+
+import (
+	"fmt"
+
+	"github.com/clearbar/clearbar"
+)
+
+// PriceLine is one price of a model: the effective value and the catalogue's.
+type PriceLine struct {
+	Name      string         // "input", "output", "cached input", "cache write", "reasoning"
+	Effective clearbar.Price // what estimates use
+	Catalog   clearbar.Price // what the catalogue lists (0 = not listed)
+	// Overridden says the spec sets this price; Differs that it differs from the catalogue.
+	Overridden, Differs bool
+}
+
+// Change describes the difference from the catalogue, like "+25% vs catalogue $2/M", or "".
+func (p PriceLine) Change() string {
+	switch {
+	case !p.Differs:
+		return ""
+	case p.Catalog == 0:
+		return "not in catalogue"
+	}
+	return fmt.Sprintf("%+.0f%% vs catalogue %s", (float64(p.Effective)/float64(p.Catalog)-1)*100, p.Catalog)
+}
+
+// ModelPrices returns the effective prices of a resolved model, each beside the catalogue's.
+func ModelPrices(m *Model) []PriceLine {
+	r := m.Resolved
+	var o PriceOverride
+	if m.Price != nil {
+		o = *m.Price
+	}
+	line := func(name string, eff, cat clearbar.Price, set *PerMillion) PriceLine {
+		pl := PriceLine{Name: name, Effective: eff, Catalog: cat, Overridden: set != nil}
+		pl.Differs = pl.Overridden && (!r.InCatalog || eff != cat)
+		return pl
+	}
+	return []PriceLine{
+		line("input", r.Prices.Input, r.Catalog.Input, o.Input),
+		line("output", r.Prices.Output, r.Catalog.Output, o.Output),
+		line("cached input", r.Prices.CachedInput, r.Catalog.CachedInput, o.CachedInput),
+		line("cache write", r.Prices.CacheWrite, r.Catalog.CacheWrite, o.CacheWrite),
+		line("reasoning", r.Prices.Reasoning, r.Catalog.Reasoning, o.Reasoning),
+	}
+}
