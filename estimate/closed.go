@@ -63,7 +63,7 @@ func (s *step) stats() stepStats {
 }
 
 // closed evaluates a plan exactly, by propagating probability mass through the steps.
-func (p *routePlan) closed() outcome {
+func (p routePlan) closed() outcome {
 	o := outcome{mix: map[string]float64{}}
 	for _, a := range p.arms {
 		ao := a.closed()

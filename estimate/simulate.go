@@ -12,13 +12,14 @@ type simulation struct {
 	n    float64
 
 	cost, judgeCost, delivered   float64
+	costSq, latSq                float64 // sums of squares, for standard errors
 	good, bad, failed, flagged   float64
 	escalated, fellBack, retries float64
 	mix                          map[string]float64
 }
 
 // simulate draws n requests through the plan using r.
-func (p *routePlan) simulate(n int, r *rand.Rand) *simulation {
+func (p routePlan) simulate(n int, r *rand.Rand) *simulation {
 	sim := &simulation{hist: newHist(), mix: map[string]float64{}}
 	cum := make([]float64, len(p.arms))
 	var total float64
@@ -37,7 +38,12 @@ func (p *routePlan) simulate(n int, r *rand.Rand) *simulation {
 				}
 			}
 		}
-		sim.hist.add(a.simulateOne(r, sim))
+		before := sim.cost
+		t := a.simulateOne(r, sim)
+		sim.hist.add(t)
+		c := sim.cost - before
+		sim.costSq += c * c
+		sim.latSq += t * t
 	}
 	sim.n = float64(n)
 	return sim

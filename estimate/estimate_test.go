@@ -1,0 +1,336 @@
+package estimate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var testDay = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+
+func load(t testing.TB, file string) *spec.Spec {
+	t.Helper()
+	s, err := spec.Load(file, spec.Options{Today: testDay})
+	if err != nil {
+		t.Fatalf("load %s: %v", file, err)
+	}
+	return s
+}
+
+func parse(t testing.TB, src string) *spec.Spec {
+	t.Helper()
+	s, err := spec.Parse([]byte(src), "inline.yaml", spec.Options{Today: testDay})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	return s
+}
+
+// within fails unless got is within k standard errors of want.
+func within(t *testing.T, what string, got, want, se, k float64) {
+	t.Helper()
+	if math.Abs(got-want) > k*se+1e-12 {
+		t.Errorf("%s: simulated %.6g, closed form %.6g: off by %.1f standard errors (se %.3g)", what, got, want, math.Abs(got-want)/se, se)
+	}
+}
+
+// TestClosedFormMatchesSimulation evaluates every route of a spec built to exercise every
+// branch of the routing process (retries, failover, provider-failure escalation, retry_once,
+// judges, on_exhausted: fail, splits) both ways. The closed form and the simulation are
+// independent implementations of the same process; they must agree within sampling error.
+func TestClosedFormMatchesSimulation(t *testing.T) {
+	s := load(t, "testdata/paths.yaml")
+	w := newWorld(s)
+	const n = 200_000
+	for _, c := range s.Categories {
+		t.Run(c.Name, func(t *testing.T) {
+			plan := w.compile(c, c.Route, c.Fallback)
+			o := plan.closed()
+			sim := plan.simulate(n, rand.New(rand.NewPCG(7, 11)))
+			prop := func(what string, count, want float64) {
+				p := count / n
+				se := math.Sqrt(math.Max(want*(1-want), 1e-9) / n)
+				within(t, what, p, want, se, 4.5)
+			}
+			prop("P(good)", sim.good, o.good)
+			prop("P(bad)", sim.bad, o.bad)
+			prop("P(failed)", sim.failed, o.failed)
+			prop("P(flagged)", sim.flagged, o.flagged)
+			prop("P(escalated)", sim.escalated, o.escalated)
+			prop("P(fell back)", sim.fellBack, o.fellBack)
+			if math.Abs(o.good+o.bad+o.failed-1) > 1e-9 {
+				t.Errorf("outcomes do not sum to 1: good %v bad %v failed %v", o.good, o.bad, o.failed)
+			}
+			mean := func(what string, sum, sumSq, want float64) {
+				m := sum / n
+				v := sumSq/n - m*m
+				within(t, what, m, want, math.Sqrt(v/n), 4.5)
+			}
+			mean("cost", sim.cost, sim.costSq, o.cost)
+			mean("latency", sim.hist.sum, sim.latSq, o.latency)
+			within(t, "retries", sim.retries/n, o.retries, math.Sqrt(math.Max(o.retries, 1e-6)/n)*2, 4.5)
+			if o.failed < 1e-3 || o.escalated < 1e-3 && c.Name != "static" {
+				t.Logf("note: failed %.4f escalated %.4f", o.failed, o.escalated)
+			}
+		})
+	}
+}
+
+// TestPerfectValidatorIsBetterOfTwo: a cascade whose validator catches every bad answer and
+// flags no good one, with providers that never fail, delivers a good answer whenever either
+// model would, and pays for the strong model exactly when the cheap one fails.
+func TestPerfectValidatorIsBetterOfTwo(t *testing.T) {
+	for _, q := range [][2]float64{{0.6, 0.9}, {0.93, 0.99}, {0.5, 0.5}, {0, 1}} {
+		src := strings.NewReplacer("Q1", ftoa(q[0]), "Q2", ftoa(q[1])).Replace(`version: 1
+name: perfect
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, availability: 1}
+  b: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.5
+    route: {cascade: [a, b], validate: [{max_length: 100}]}
+    assume: {pass_rate: {a: Q1, b: Q2}, validator: {detect: 1, false_alarm: 0}}
+`)
+		s := parse(t, src)
+		c := s.Categories[0]
+		w := newWorld(s)
+		o := w.compile(c, c.Route, nil).closed()
+		wantQ := 1 - (1-q[0])*(1-q[1])
+		if math.Abs(o.quality-wantQ) > 1e-12 {
+			t.Errorf("q=%v: quality %.15g, want better-of-two %.15g", q, o.quality, wantQ)
+		}
+		ca, cb := float64(w.callCost(c, s.Model("a"))), float64(w.callCost(c, s.Model("b")))
+		if want := ca + (1-q[0])*cb; math.Abs(o.cost-want) > 1e-6 {
+			t.Errorf("q=%v: cost %.3f, want c1 + P(escalate)·c2 = %.3f", q, o.cost, want)
+		}
+		if math.Abs(o.escalated-(1-q[0])) > 1e-12 {
+			t.Errorf("q=%v: escalation %v, want %v", q, o.escalated, 1-q[0])
+		}
+	}
+}
+
+// TestDesignFormulas checks the closed form against the formulas of the design document for a
+// two-step cascade with an imperfect validator and reliable providers.
+func TestDesignFormulas(t *testing.T) {
+	s := parse(t, `version: 1
+name: formulas
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, availability: 1}
+  b: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.5
+    route: {cascade: [a, b], validate: [{max_length: 100}]}
+    assume: {pass_rate: {a: 0.9, b: 0.97}, validator: {detect: 0.8, false_alarm: 0.05}}
+`)
+	c := s.Categories[0]
+	w := newWorld(s)
+	o := w.compile(c, c.Route, nil).closed()
+	q1, q2, d, f := 0.9, 0.97, 0.8, 0.05
+	pEsc := q1*f + (1-q1)*d
+	// The last step's flagged answers are delivered (on_exhausted: deliver), so quality counts
+	// the strong model's answers whether or not they are flagged.
+	wantQ := q1*(1-f) + pEsc*q2
+	if math.Abs(o.escalated-pEsc) > 1e-12 || math.Abs(o.quality-wantQ) > 1e-12 {
+		t.Errorf("P(escalate) %v want %v; quality %v want %v", o.escalated, pEsc, o.quality, wantQ)
+	}
+}
+
+func ftoa(f float64) string { return strings.TrimRight(strings.TrimRight(fmtFloat(f), "0"), ".") }
+
+func fmtFloat(f float64) string { b, _ := json.Marshal(f); return string(b) + ".0" }
+
+// TestCostMonotoneInPrice: raising any one model's price never lowers any policy's cost.
+func TestCostMonotoneInPrice(t *testing.T) {
+	s := load(t, "testdata/paths.yaml")
+	base := newWorld(s)
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, m := range s.Models {
+		for range 3 {
+			k := 1 + r.Float64()*2
+			up := base.clone()
+			up.priceScale = with(nil, m.Name, k)
+			for _, c := range s.Categories {
+				before := base.compile(c, c.Route, c.Fallback).closed().cost
+				after := up.compile(c, c.Route, c.Fallback).closed().cost
+				if after < before-1e-9 {
+					t.Errorf("price of %s ×%.2f lowered the cost of %s: %v → %v", m.Name, k, c.Name, before, after)
+				}
+			}
+		}
+	}
+}
+
+// TestZeroShareCategoryChangesNothing: adding a category with share 0 leaves every total and
+// the recommendation unchanged.
+func TestZeroShareCategoryChangesNothing(t *testing.T) {
+	data, err := os.ReadFile("testdata/paths.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := string(data) + `  - name: ghost
+    share: 0
+    tokens: {in: 100000, out: 5000}
+    quality_bar: 0.99
+    route: {model: strong}
+    assume: {pass_rate: {cheap: 0.1, mid: 0.2, strong: 0.3}}
+`
+	opts := Options{Samples: 40_000, Seed: 5, Today: testDay}
+	a, err := Run(context.Background(), load(t, "testdata/paths.yaml"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ghost category gets its own samples, so keep the others' per-category count equal.
+	opts.Samples = 50_000
+	s2, err := spec.Parse([]byte(extra), "testdata/paths.yaml", spec.Options{Today: testDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(context.Background(), s2, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Recommended != b.Recommended {
+		t.Errorf("recommendation changed: %s → %s", a.Recommended, b.Recommended)
+	}
+	for i, pa := range a.Policies {
+		pb := b.Policies[i]
+		if pa.Name != pb.Name || pa.Total.Cost != pb.Total.Cost || pa.Total.Quality != pb.Total.Quality || pa.Total.Latency != pb.Total.Latency {
+			t.Errorf("%s totals changed:\n%+v\n%+v", pa.Name, pa.Total, pb.Total)
+		}
+	}
+}
+
+// TestDeterministic: the same seed gives byte-identical reports whatever the parallelism.
+func TestDeterministic(t *testing.T) {
+	s := load(t, "testdata/paths.yaml")
+	var outs [][]byte
+	for _, workers := range []int{1, 4} {
+		r, err := Run(context.Background(), s, Options{Samples: 30_000, Seed: 9, Workers: workers, Today: testDay, Sensitivity: 0.2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := WriteJSON(&buf, r); err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, buf.Bytes())
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Error("reports differ between 1 and 4 workers")
+	}
+}
+
+func TestLatencyQuantilesOfALognormal(t *testing.T) {
+	// One always-available model with a lognormal latency: the simulated p50 and p95 must
+	// recover the assumption within the histogram's resolution and sampling error.
+	s := parse(t, `version: 1
+name: lat
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 800ms, p95: 3s}, availability: 1}
+categories:
+  - {name: x, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, latency_budget: 2.5s, route: {model: a}, assume: {pass_rate: {a: 0.9}}}
+`)
+	r, err := Run(context.Background(), s, Options{Samples: 400_000, Today: testDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat := r.Policies[0].Categories[0].Latency
+	if math.Abs(lat.P50-0.8)/0.8 > 0.01 || math.Abs(lat.P95-3)/3 > 0.02 {
+		t.Errorf("p50 %.4f (want 0.8), p95 %.4f (want 3)", lat.P50, lat.P95)
+	}
+	if r.Policies[0].Categories[0].MeetsBudget {
+		t.Error("p95 3s meets a 2.5s budget")
+	}
+	if r.Policies[0].Clears {
+		t.Error("a policy over budget clears")
+	}
+}
+
+func TestRecommendationAndVerdicts(t *testing.T) {
+	r, err := Run(context.Background(), load(t, "../examples/quickstart.yaml"), Options{Samples: 60_000, Today: testDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := r.policy(r.Recommended)
+	if best == nil || !best.Clears {
+		t.Fatalf("recommended %q does not clear", r.Recommended)
+	}
+	for _, p := range r.Policies {
+		if p.Clears && p.SameAs == "" && p.Total.Cost < best.Total.Cost {
+			t.Errorf("%s clears and is cheaper than the recommended %s", p.Name, best.Name)
+		}
+	}
+	if len(r.Verdicts) != len(r.Policies)-1 {
+		t.Errorf("%d verdicts for %d policies", len(r.Verdicts), len(r.Policies))
+	}
+	for _, v := range r.Verdicts {
+		if v.Reason == "" {
+			t.Errorf("no reason for %s", v.Policy)
+		}
+	}
+	if len(r.OptimiseFirst) != len(r.Categories) {
+		t.Errorf("optimise-first lists %d of %d categories", len(r.OptimiseFirst), len(r.Categories))
+	}
+}
+
+// TestReportGoldens renders the paths fixture in every format and compares with golden files.
+func TestReportGoldens(t *testing.T) {
+	r, err := Run(context.Background(), load(t, "testdata/paths.yaml"), Options{Samples: 20_000, Seed: 3, Today: testDay, Sensitivity: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"table", "json", "csv", "markdown", "html"} {
+		var buf bytes.Buffer
+		if err := Write(&buf, r, f); err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", "paths."+f+".golden")
+		if *update {
+			if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test ./estimate -update)", err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("%s output differs from %s; run go test ./estimate -update and review the diff", f, golden)
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	for _, forbidden := range []string{"<script", "http://", "https://", "<link"} {
+		if strings.Contains(strings.ReplaceAll(html, `xmlns="http://www.w3.org/2000/svg"`, ""), forbidden) {
+			t.Errorf("HTML report is not self-contained: contains %q", forbidden)
+		}
+	}
+	if strings.Count(html, "<svg") != 1+len(r.Categories) {
+		t.Errorf("want one chart for the policies and one per category, got %d", strings.Count(html, "<svg"))
+	}
+}
