@@ -57,6 +57,20 @@ func (e *estimator) recommend(r *Report) {
 		if len(cheaper) > 0 {
 			r.Recommendation += fmt.Sprintf(" Cheaper policies (%s) miss a bar or budget.", strings.Join(cheaper, ", "))
 		}
+		// The bar is the contract, but the cost of being wrong can outweigh the saving: say
+		// when another clearing policy is cheaper once risk is counted.
+		total := func(p *PolicyResult) clearbar.Money { return p.Total.CostPerMonth + p.Total.RiskPerMonth }
+		lowest := best
+		for _, p := range r.Policies {
+			if p.Clears && p.SameAs == "" && total(p) < total(lowest) {
+				lowest = p
+			}
+		}
+		if lowest != best {
+			r.RiskAdjusted = lowest.Name
+			r.Recommendation += fmt.Sprintf(" Counting the expected cost of bad answers and failed requests, %s is cheaper overall: %s a month in cost plus risk against %s for %s.",
+				lowest.Name, total(lowest), total(best), best.Name)
+		}
 	} else {
 		r.Recommendation = fmt.Sprintf("No policy clears every category. %s comes closest (%d shortfall(s): %s); change the routes or the bars of those categories.",
 			best.Name, len(best.Shortfalls), strings.Join(best.Shortfalls, "; "))
@@ -147,6 +161,13 @@ func validationWeight(r *spec.Route) (string, float64) {
 	return label, best
 }
 
+func validationPhrase(label string) string {
+	if label == "none" {
+		return "no validation to catch a cheaper model's misses"
+	}
+	return label + " validation"
+}
+
 // optimiseFirst ranks categories by the monthly saving the cheapest clearing route would
 // bring over the spec's route, weighed by validation concreteness and quality headroom.
 func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
@@ -193,7 +214,7 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 			o.Better, o.From = describeRoute(best.route), from
 			o.MonthlySaving = money((cur.closed.cost - best.closed.cost) * volume)
 			o.Headroom = (best.closed.quality - c.Bar()) * 100
-			o.Reason = fmt.Sprintf("saves %s a month with %s validation and %.1f points of headroom", o.MonthlySaving, o.Validation, o.Headroom)
+			o.Reason = fmt.Sprintf("saves %s a month; %s; %.1f points of quality headroom", o.MonthlySaving, validationPhrase(o.Validation), o.Headroom)
 		}
 		factor := math.Min(1, math.Max(0.25, o.Headroom/2))
 		o.Score = math.Max(0, o.MonthlySaving.USD()) * o.ValidationWeight * factor

@@ -84,7 +84,7 @@ func WriteText(w io.Writer, r *Report) error {
 			if info.LatencyBudget > 0 {
 				budget = secs(info.LatencyBudget)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), c.Route, c.Cost, pct(c.Quality),
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), compactRoute(c.Route), c.Cost, pct(c.Quality),
 				pct(info.QualityBar), secs(c.Latency.P95), budget, pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
 		}
 		tw.Flush()
@@ -190,4 +190,17 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, nil
+}
+
+// compactRoute shortens a route description for a table cell: validators become a marker.
+func compactRoute(s string) string {
+	i := strings.Index(s, " (validate: ")
+	if i < 0 {
+		return s
+	}
+	j := strings.Index(s[i:], ")")
+	if j < 0 {
+		return s
+	}
+	return s[:i] + " [validated]" + s[i+j+1:]
 }

@@ -23,13 +23,16 @@ type Report struct {
 	Categories  []CategoryInfo  `json:"categories"`
 	Policies    []*PolicyResult `json:"policies"`
 	// Recommended is the name of the recommended policy; Recommendation says why.
-	Recommended    string        `json:"recommended"`
-	Recommendation string        `json:"recommendation"`
-	Verdicts       []Verdict     `json:"verdicts"`
-	OptimiseFirst  []Opportunity `json:"optimise_first"`
-	Sensitivity    *Sensitivity  `json:"sensitivity,omitempty"`
-	Notes          []string      `json:"notes,omitempty"`
-	Warnings       []string      `json:"warnings,omitempty"`
+	Recommended    string `json:"recommended"`
+	Recommendation string `json:"recommendation"`
+	// RiskAdjusted names the clearing policy with the lowest cost plus risk, when it is not
+	// the recommended one.
+	RiskAdjusted  string        `json:"risk_adjusted,omitempty"`
+	Verdicts      []Verdict     `json:"verdicts"`
+	OptimiseFirst []Opportunity `json:"optimise_first"`
+	Sensitivity   *Sensitivity  `json:"sensitivity,omitempty"`
+	Notes         []string      `json:"notes,omitempty"`
+	Warnings      []string      `json:"warnings,omitempty"`
 }
 
 // CategoryInfo is a category's requirements, as the spec states them.

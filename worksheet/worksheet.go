@@ -1,0 +1,490 @@
+// Package worksheet writes a routing spec as a routing worksheet (a CSV file with one row per
+// task category) and reads such a worksheet back into a spec.
+//
+// The worksheet's first twelve columns are the ones the routing playbook asks teams to keep:
+// task category, traffic share, quality threshold, primary model, fallback model, average
+// tokens in and out, validation rule, the estimated pass rate, latency and per-request cost of
+// the route, and the last review date. Further columns carry what a spec needs beyond them
+// (see [Columns]), so that a worksheet exported from a spec can be imported into an equivalent
+// spec.
+//
+// # Round trip
+//
+// For a spec in the supported class below, Export → [Import] → spec.Parse → estimate.Run
+// (same samples and seed) → Export gives byte-identical CSV, estimated columns included. The
+// supported class is a spec whose categories
+//
+//   - use static or cascade routes (not split), with validators set on the route rather than
+//     per cascade step, and validators whose summary can be read back: JSON Schema (a file or
+//     the request's), required fields, regex, max length, length, citations, tool calls and
+//     refusal, but not judges, restricted phrases or inline schemas;
+//   - name models that the price catalogue knows under the import's provider type, with no
+//     price overrides, catalogue keys or per-model fallback lists;
+//   - keep the default retry policy, no reasoning tokens and no prompt-cache hit rate.
+//
+// Identity of the estimated columns holds because the sheet carries every assumption the
+// estimate of the spec's own routes reads: per-category pass rates ("primary pass rate",
+// "fallback pass rate", "other pass rates"), the validator strength, the category fallbacks of
+// cascades ("cascade failover"), and each model's latency and availability assumptions ("model
+// latency", "model availability"). The simulation's random streams are keyed by category name
+// and route, which the round trip also preserves.
+//
+// A worksheet without those extra columns (say, only the twelve playbook columns) still
+// imports, but the estimate of the result differs from the sheet's estimated columns: pass
+// rates, latencies and validators are then placeholders, commented as such in the YAML. In
+// particular a model's latency is then taken from the estimated latency of the first static
+// row it is the primary model of, which includes retries and failover and is rounded to two
+// digits, so even static rows re-estimate only approximately; cascades, whose estimated
+// latency mixes several models, cannot give their models' latencies back at all.
+// Information a worksheet never holds (failure impact, descriptions, success criteria,
+// volume, review cadence and owner, provider settings, alternative policies) is not
+// recovered; the imported spec's header comment lists it.
+package worksheet
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clearbar/clearbar/estimate"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Column headers. The first twelve are the routing playbook's; the rest are extras.
+const (
+	colCategory         = "task category"
+	colShare            = "traffic share"
+	colQuality          = "quality threshold"
+	colPrimary          = "primary model"
+	colFallback         = "fallback model"
+	colTokensIn         = "average tokens in"
+	colTokensOut        = "average tokens out"
+	colValidation       = "validation rule"
+	colEstPass          = "estimated pass rate"
+	colEstLatency       = "estimated latency"
+	colEstCost          = "estimated per-request cost"
+	colReview           = "last review date"
+	colRoute            = "route"
+	colPrimaryPass      = "primary pass rate"
+	colFallbackPass     = "fallback pass rate"
+	colDetect           = "validator detect"
+	colFalseAlarm       = "validator false alarm"
+	colBudget           = "latency budget"
+	colWhy              = "why"
+	colFailover         = "cascade failover"
+	colOtherPass        = "other pass rates"
+	colModelLatency     = "model latency"
+	colModelAvailabilty = "model availability"
+)
+
+// Columns are the worksheet's header, in order: the twelve seed columns first (exact header
+// text below), then extras.
+//
+// The seed columns, from the routing playbook:
+//
+//   - "task category": the category's name.
+//   - "traffic share": its fraction of all traffic, like 0.45 (45% on import too).
+//   - "quality threshold": the category's quality bar, the minimum acceptable pass rate.
+//   - "primary model": the first model the route calls (for a split route, its first arm's).
+//     A model is written as its name when the name is also the provider's model id, else as
+//     name=model-id, like small=gpt-4o-mini; every model cell uses this form.
+//   - "fallback model": for a cascade, the later steps joined with " → "; otherwise the
+//     category's fallback list (the models tried on provider errors) joined with ", ".
+//   - "average tokens in", "average tokens out": a number, or p50/p95 like 1500/6000 for a
+//     distribution.
+//   - "validation rule": the route's validators' summaries joined with "; ".
+//   - "estimated pass rate": the delivered pass rate the estimate gives the spec's route, with
+//     four decimals.
+//   - "estimated latency": the route's estimated p50 and p95, to two significant digits, like
+//     "820ms / 2.4s".
+//   - "estimated per-request cost": the route's expected cost per request, in exact decimal
+//     dollars.
+//   - "last review date": the category's own review date, else the spec's (YYYY-MM-DD).
+//
+// The extras:
+//
+//   - "route": static, cascade or split, followed by retry_once when a failed validation is
+//     retried once before escalating, and by fail_when_exhausted when a request whose last
+//     answer fails validation fails (on_exhausted: fail) instead of being delivered flagged.
+//   - "primary pass rate", "fallback pass rate": the assumed pass rates (assume.pass_rate) of
+//     the primary model and of the first model of "fallback model".
+//   - "validator detect", "validator false alarm": the category's validator strength; empty
+//     when the spec states none.
+//   - "latency budget": the p95 the category must meet, like 2s; empty for none.
+//   - "why": why the category is routed this way.
+//   - "cascade failover": for a cascade, the category's fallback list (static routes list it
+//     under "fallback model").
+//   - "other pass rates": the category's remaining assumed pass rates, like "mini: 0.96;
+//     nano=gpt-4.1-nano: 0.8": the later fallback models' and failover models' in row order,
+//     then every other model's by name.
+//   - "model latency": the latency assumed for each model the row names, like "mini: ttft
+//     400ms/1.1s + 90 tok/s; strong: 900ms/2.5s", where a form is p50/p95 of the whole
+//     response, "ttft P50/P95 + N tok/s", or "samples D D D", optionally followed by
+//     "fail after D"; "default" means the spec states no latency for the model.
+//   - "model availability": each model's probability of answering without a provider error,
+//     like "mini: 0.998; strong: 0.995".
+var Columns = []string{
+	colCategory, colShare, colQuality, colPrimary, colFallback, colTokensIn, colTokensOut,
+	colValidation, colEstPass, colEstLatency, colEstCost, colReview,
+	colRoute, colPrimaryPass, colFallbackPass, colDetect, colFalseAlarm, colBudget, colWhy,
+	colFailover, colOtherPass, colModelLatency, colModelAvailabilty,
+}
+
+// seedColumns is how many of Columns an imported worksheet must have.
+const seedColumns = 12
+
+// Row is one worksheet row: the text of each cell, one field per column of [Columns], in the
+// same order.
+type Row struct {
+	Category            string
+	TrafficShare        string
+	QualityThreshold    string
+	PrimaryModel        string
+	FallbackModel       string
+	TokensIn            string
+	TokensOut           string
+	ValidationRule      string
+	EstimatedPassRate   string
+	EstimatedLatency    string
+	EstimatedCost       string
+	LastReview          string
+	Route               string
+	PrimaryPassRate     string
+	FallbackPassRate    string
+	ValidatorDetect     string
+	ValidatorFalseAlarm string
+	LatencyBudget       string
+	Why                 string
+	CascadeFailover     string
+	OtherPassRates      string
+	ModelLatency        string
+	ModelAvailability   string
+}
+
+// Cells returns the row's cells in the order of [Columns].
+func (r Row) Cells() []string {
+	return []string{
+		r.Category, r.TrafficShare, r.QualityThreshold, r.PrimaryModel, r.FallbackModel,
+		r.TokensIn, r.TokensOut, r.ValidationRule, r.EstimatedPassRate, r.EstimatedLatency,
+		r.EstimatedCost, r.LastReview, r.Route, r.PrimaryPassRate, r.FallbackPassRate,
+		r.ValidatorDetect, r.ValidatorFalseAlarm, r.LatencyBudget, r.Why, r.CascadeFailover,
+		r.OtherPassRates, r.ModelLatency, r.ModelAvailability,
+	}
+}
+
+// Export writes one row per category of s, with the estimated columns filled from est (the
+// estimate of s; est.Policies[0] is the spec's policy). A nil est leaves the estimated
+// columns empty. The output is RFC 4180 CSV (CRLF line endings) with a header row of
+// [Columns]; numbers use a dot decimal.
+func Export(w io.Writer, s *spec.Spec, est *estimate.Report) error {
+	rows, err := Rows(s, est)
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	if err := cw.Write(Columns); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := cw.Write(r.Cells()); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// Rows returns the rows [Export] writes: one per category of s, in order.
+func Rows(s *spec.Spec, est *estimate.Report) ([]Row, error) {
+	if s == nil {
+		return nil, fmt.Errorf("worksheet: no spec")
+	}
+	var results []estimate.CategoryResult
+	if est != nil {
+		if len(est.Policies) == 0 || est.Policies[0].Kind != estimate.KindSpec {
+			return nil, fmt.Errorf("worksheet: the estimate has no %q policy first; pass the report estimate.Run returns for this spec", estimate.KindSpec)
+		}
+		results = est.Policies[0].Categories
+		if len(results) != len(s.Categories) {
+			return nil, fmt.Errorf("worksheet: the estimate has %d categories but spec %q has %d: pass the estimate of this spec", len(results), s.Name, len(s.Categories))
+		}
+		for i, c := range s.Categories {
+			if results[i].Category != c.Name {
+				return nil, fmt.Errorf("worksheet: the estimate's category %d is %q but the spec's is %q: pass the estimate of this spec", i+1, results[i].Category, c.Name)
+			}
+		}
+	}
+	rows := make([]Row, 0, len(s.Categories))
+	for i, c := range s.Categories {
+		if c.Route == nil {
+			return nil, fmt.Errorf("worksheet: category %q has no route; export a spec that loaded without errors", c.Name)
+		}
+		r := categoryRow(s, c)
+		if results != nil {
+			res := results[i]
+			r.EstimatedPassRate = strconv.FormatFloat(res.Quality, 'f', 4, 64)
+			r.EstimatedLatency = formatLatencyPair(res.Latency.P50, res.Latency.P95)
+			r.EstimatedCost = res.Cost.Decimal()
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// categoryRow fills every column of c's row but the estimated ones.
+func categoryRow(s *spec.Spec, c *spec.Category) Row {
+	r := Row{
+		Category:      c.Name,
+		TrafficShare:  formatFloat(float64(c.Share)),
+		TokensIn:      formatBand(c.Tokens.In),
+		TokensOut:     formatBand(c.Tokens.Out),
+		LatencyBudget: formatBudget(c.LatencyBudget),
+		Why:           c.Why,
+	}
+	if c.QualityBar != nil {
+		r.QualityThreshold = formatFloat(float64(*c.QualityBar))
+	}
+	if last, _ := s.LastReview(c); !last.IsZero() {
+		r.LastReview = last.Format(time.DateOnly)
+	}
+	if v := c.Assume.Validator; v != nil {
+		r.ValidatorDetect = formatFloat(float64(v.Detect))
+		r.ValidatorFalseAlarm = formatFloat(float64(v.FalseAlarm))
+	}
+
+	route := c.Route
+	kind := route.Kind()
+	// The route whose steps the row shows: for a split, its first arm.
+	shown := route
+	if kind == "split" {
+		shown = &route.Split[0].Route
+	}
+	var steps []string
+	if shown.Model != nil {
+		steps = []string{shown.Model.Name}
+	}
+	for _, st := range shown.Cascade {
+		steps = append(steps, st.Model.Name)
+	}
+	var fallback, failover []string
+	if kind == "cascade" {
+		fallback = steps[1:]
+		failover = refNames(c.Fallback)
+	} else {
+		fallback = refNames(c.Fallback)
+	}
+	primary := ""
+	if len(steps) > 0 {
+		primary = steps[0]
+	}
+	r.PrimaryModel = modelCell(s, primary)
+	cells := make([]string, len(fallback))
+	for i, n := range fallback {
+		cells[i] = modelCell(s, n)
+	}
+	if kind == "cascade" {
+		r.FallbackModel = strings.Join(cells, " → ")
+	} else {
+		r.FallbackModel = strings.Join(cells, ", ")
+	}
+	cells = make([]string, len(failover))
+	for i, n := range failover {
+		cells[i] = modelCell(s, n)
+	}
+	r.CascadeFailover = strings.Join(cells, ", ")
+
+	validators, onFail := categoryValidators(route)
+	var rules []string
+	for _, v := range validators {
+		rules = append(rules, v.Summary())
+	}
+	r.ValidationRule = strings.Join(rules, "; ")
+	r.Route = kind
+	if kind != "split" {
+		if len(validators) > 0 && onFail == spec.OnFailRetryOnce {
+			r.Route += " " + routeRetryOnce
+		}
+		if route.FailsWhenExhausted() {
+			r.Route += " " + routeFailExhausted
+		}
+	}
+
+	// Pass rates: the primary's, the first fallback's, then the rest.
+	covered := map[string]bool{}
+	passOf := func(name string) string {
+		covered[name] = true
+		if p, ok := c.Assume.PassRate[name]; ok {
+			return formatFloat(float64(p))
+		}
+		return ""
+	}
+	if primary != "" {
+		r.PrimaryPassRate = passOf(primary)
+	}
+	if len(fallback) > 0 {
+		r.FallbackPassRate = passOf(fallback[0])
+	}
+	rowModels := dedup(append(append(append([]string{}, steps[:min(1, len(steps))]...), fallback...), failover...))
+	var others []string
+	addOther := func(name string) {
+		if covered[name] {
+			return
+		}
+		covered[name] = true
+		if p, ok := c.Assume.PassRate[name]; ok {
+			others = append(others, modelCell(s, name)+": "+formatFloat(float64(p)))
+		}
+	}
+	for _, n := range rowModels {
+		addOther(n)
+	}
+	rest := make([]string, 0, len(c.Assume.PassRate))
+	for n := range c.Assume.PassRate {
+		rest = append(rest, n)
+	}
+	slices.Sort(rest)
+	for _, n := range rest {
+		addOther(n)
+	}
+	r.OtherPassRates = strings.Join(others, "; ")
+
+	var lats, avails []string
+	for _, n := range rowModels {
+		m := s.Model(n)
+		if m == nil {
+			continue
+		}
+		lat := "default"
+		if l, ok := c.Assume.Latency[n]; ok && l != nil {
+			lat = formatLatency(*l)
+		} else if !m.Resolved.LatencyDefault {
+			lat = formatLatency(m.Resolved.Latency)
+		}
+		lats = append(lats, n+": "+lat)
+		avails = append(avails, n+": "+formatFloat(m.Resolved.Availability))
+	}
+	r.ModelLatency = strings.Join(lats, "; ")
+	r.ModelAvailability = strings.Join(avails, "; ")
+	return r
+}
+
+// Route cell modifiers.
+const (
+	routeRetryOnce     = "retry_once"
+	routeFailExhausted = "fail_when_exhausted"
+)
+
+// categoryValidators returns the validators a category's route applies (the route's own, else
+// those of its first validated step or arm) and the on_fail setting that goes with them. It
+// is the estimate package's reading of a route's validation.
+func categoryValidators(r *spec.Route) ([]*spec.Validator, string) {
+	if r == nil {
+		return nil, ""
+	}
+	if len(r.Validate) > 0 {
+		return r.Validate, r.OnFail
+	}
+	for _, st := range r.Cascade {
+		if len(st.Validate) > 0 {
+			onFail := st.OnFail
+			if onFail == "" {
+				onFail = r.OnFail
+			}
+			return st.Validate, onFail
+		}
+	}
+	for _, a := range r.Split {
+		if vs, of := categoryValidators(&a.Route); len(vs) > 0 {
+			return vs, of
+		}
+	}
+	return nil, ""
+}
+
+// modelCell writes a model as "name", or "name=model-id" when the two differ.
+func modelCell(s *spec.Spec, name string) string {
+	if m := s.Model(name); m != nil && m.Model != "" && m.Model != name {
+		return name + "=" + m.Model
+	}
+	return name
+}
+
+func refNames(refs []spec.Ref) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = r.Name
+	}
+	return out
+}
+
+func dedup(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if n != "" && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// formatFloat writes the shortest decimal that reads back as the same float64.
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+func formatBand(b spec.Band) string {
+	if b.Dist {
+		return formatFloat(b.P50) + "/" + formatFloat(b.P95)
+	}
+	return formatFloat(b.P50)
+}
+
+func formatBudget(d spec.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return spec.FormatDuration(d.D())
+}
+
+// formatLatencyPair writes an estimated p50 and p95 (in seconds) as "820ms / 2.4s".
+func formatLatencyPair(p50, p95 float64) string {
+	return spec.FormatDuration(roundSignificant(p50, 2)) + " / " + spec.FormatDuration(roundSignificant(p95, 2))
+}
+
+// roundSignificant converts seconds to a duration rounded to n significant digits.
+func roundSignificant(secs float64, n int) time.Duration {
+	d := math.Round(secs * float64(time.Second))
+	if d <= 0 || math.IsNaN(d) || math.IsInf(d, 0) {
+		return 0
+	}
+	unit := math.Pow(10, math.Floor(math.Log10(d))-float64(n-1))
+	if unit < 1 {
+		unit = 1
+	}
+	return time.Duration(math.Round(d/unit) * unit)
+}
+
+// formatLatency writes a latency assumption in the form the "model latency" column uses.
+func formatLatency(l spec.Latency) string {
+	var s string
+	switch {
+	case len(l.Samples) > 0:
+		parts := make([]string, len(l.Samples))
+		for i, d := range l.Samples {
+			parts[i] = spec.FormatDuration(d.D())
+		}
+		s = "samples " + strings.Join(parts, " ")
+	case l.TTFT != nil:
+		s = fmt.Sprintf("ttft %s/%s + %s tok/s", spec.FormatDuration(l.TTFT.P50.D()), spec.FormatDuration(l.TTFT.P95.D()), formatFloat(l.TokensPerSecond))
+	default:
+		s = spec.FormatDuration(l.P50.D()) + "/" + spec.FormatDuration(l.P95.D())
+	}
+	if l.FailAfter > 0 {
+		s += " fail after " + spec.FormatDuration(l.FailAfter.D())
+	}
+	return s
+}
