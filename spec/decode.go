@@ -142,8 +142,10 @@ func (a *Arm) UnmarshalYAML(node *yaml.Node) error {
 	var errs []string
 	if w == nil {
 		errs = append(errs, lineError(resolveAlias(node).Line, "split arm has no weight: add weight: 0.5 (arms' weights sum to 1)"))
-	} else if f, err := strconv.ParseFloat(w.Value, 64); err != nil || f <= 0 || f > 1 {
-		errs = append(errs, lineError(w.Line, "split weight %q must be a number in (0, 1]", w.Value))
+	} else if w = resolveAlias(w); w.Kind != yaml.ScalarNode {
+		errs = append(errs, lineError(w.Line, "split weight must be a number in (0, 1], like 0.5 or 50%%"))
+	} else if f, err := ParseProb(w.Value); err != nil || f <= 0 {
+		errs = append(errs, lineError(w.Line, "split weight %q must be a number in (0, 1], like 0.5 or 50%%", w.Value))
 	} else {
 		a.Weight = f
 	}

@@ -103,7 +103,10 @@ func (j *JSONSchema) UnmarshalYAML(node *yaml.Node) error {
 		if err := decodeStrict(node, &body, nil, "json_schema"); err != nil {
 			return err
 		}
-		var schema any
+		var schema map[string]any
+		if body.Inline.Kind != yaml.MappingNode {
+			return typeError(node.Line, "json_schema inline takes a schema object, like {inline: {type: object, required: [id]}}")
+		}
 		if err := body.Inline.Decode(&schema); err != nil {
 			return err
 		}
@@ -470,6 +473,12 @@ type Judge struct {
 type JudgeTokens struct {
 	In  float64 `yaml:"in"`
 	Out float64 `yaml:"out"`
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (j *JudgeTokens) UnmarshalYAML(node *yaml.Node) error {
+	type plain JudgeTokens
+	return decodeStrict(node, (*plain)(j), nil, "judge tokens")
 }
 
 // Default judge settings.
