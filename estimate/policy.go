@@ -181,7 +181,7 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 		}
 		cheapest.Routes = append(cheapest.Routes, cr)
 
-		validators, onFail := categoryValidators(c.Route)
+		validators, onFail := c.Route.MainValidators()
 		top := pick
 		if top < 0 {
 			top = len(cands) - 1
@@ -209,26 +209,4 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 		}
 	}
 	return []*Policy{cheapest, cascade}, notes
-}
-
-// categoryValidators returns the validators a category's route applies (the route's own, else
-// those of its first validated step or arm) and its on_fail setting.
-func categoryValidators(r *spec.Route) ([]*spec.Validator, string) {
-	if r == nil {
-		return nil, ""
-	}
-	if len(r.Validate) > 0 {
-		return r.Validate, r.OnFail
-	}
-	for _, st := range r.Cascade {
-		if len(st.Validate) > 0 {
-			return st.Validate, cmp.Or(st.OnFail, r.OnFail)
-		}
-	}
-	for _, a := range r.Split {
-		if vs, of := categoryValidators(&a.Route); len(vs) > 0 {
-			return vs, of
-		}
-	}
-	return nil, ""
 }

@@ -142,7 +142,7 @@ type Opportunity struct {
 // structure are reliable, heuristics less so, model judges least, and no validation at all
 // makes a cheaper route a leap of faith.
 func validationWeight(r *spec.Route) (string, float64) {
-	vs, _ := categoryValidators(r)
+	vs, _ := r.MainValidators()
 	best, label := 0.25, "none"
 	for _, v := range vs {
 		w, l := 0.0, ""

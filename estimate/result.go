@@ -272,7 +272,7 @@ func describeRoute(cr CategoryRoute) string {
 	default:
 		b.WriteString(r.Model.Name)
 	}
-	if vs, onFail := categoryValidators(r); len(vs) > 0 && r.Kind() != "split" {
+	if vs, onFail := r.MainValidators(); len(vs) > 0 && r.Kind() != "split" {
 		b.WriteString(" (validate: ")
 		for i, v := range vs {
 			if i > 0 {

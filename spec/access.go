@@ -103,6 +103,33 @@ func (r *Route) Validated() bool {
 	return false
 }
 
+// MainValidators returns the validators that stand for the route's validation: the route's
+// own, else those of its first validated step (or split arm), with the on_fail setting that
+// goes with them. It returns nil when nothing is validated.
+func (r *Route) MainValidators() ([]*Validator, string) {
+	if r == nil {
+		return nil, ""
+	}
+	if len(r.Validate) > 0 {
+		return r.Validate, r.OnFail
+	}
+	for _, st := range r.Cascade {
+		if len(st.Validate) > 0 {
+			onFail := st.OnFail
+			if onFail == "" {
+				onFail = r.OnFail
+			}
+			return st.Validate, onFail
+		}
+	}
+	for _, a := range r.Split {
+		if vs, of := a.Route.MainValidators(); len(vs) > 0 {
+			return vs, of
+		}
+	}
+	return nil, ""
+}
+
 // Kind names the route's form: "static", "cascade" or "split".
 func (r *Route) Kind() string {
 	switch {

@@ -12,30 +12,40 @@
 //
 // For a spec in the supported class below, Export → [Import] → spec.Parse → estimate.Run
 // (same samples and seed) → Export gives byte-identical CSV, estimated columns included. The
-// supported class is a spec whose categories
+// supported class is a spec whose
 //
-//   - use static or cascade routes (not split), with validators set on the route rather than
-//     per cascade step, and validators whose summary can be read back: JSON Schema (a file or
-//     the request's), required fields, regex, max length, length, citations, tool calls and
-//     refusal, but not judges, restricted phrases or inline schemas;
-//   - name models that the price catalogue knows under the import's provider type, with no
-//     price overrides, catalogue keys or per-model fallback lists;
-//   - keep the default retry policy, no reasoning tokens and no prompt-cache hit rate.
+//   - categories use static or cascade routes (not split), with validators and on_fail set
+//     on the route rather than per cascade step, and validators whose summary can be read
+//     back: JSON Schema (a file or the request's), required fields, regex (patterns without
+//     "; "), max length, length, citations, tool calls and refusal, but not judges (whose
+//     calls the estimate prices), restricted phrases or inline schemas;
+//   - models have no price overrides, catalogue keys, reasoning overrides or model fallback
+//     lists.
 //
 // Identity of the estimated columns holds because the sheet carries every assumption the
 // estimate of the spec's own routes reads: per-category pass rates ("primary pass rate",
 // "fallback pass rate", "other pass rates"), the validator strength, the category fallbacks of
-// cascades ("cascade failover"), and each model's latency and availability assumptions ("model
-// latency", "model availability"). The simulation's random streams are keyed by category name
-// and route, which the round trip also preserves.
+// cascades ("cascade failover"), reasoning tokens, the prompt-cache hit rate, the retry
+// policy, and each model's latency, availability and provider type ("model latency", "model
+// availability", "model provider"; the type decides the catalogue price). The simulation's
+// random streams are keyed by category name and route, which the round trip also preserves.
 //
-// A worksheet without those extra columns (say, only the twelve playbook columns) still
-// imports, but the estimate of the result differs from the sheet's estimated columns: pass
-// rates, latencies and validators are then placeholders, commented as such in the YAML. In
-// particular a model's latency is then taken from the estimated latency of the first static
-// row it is the primary model of, which includes retries and failover and is rounded to two
-// digits, so even static rows re-estimate only approximately; cascades, whose estimated
-// latency mixes several models, cannot give their models' latencies back at all.
+// A worksheet with only the twelve playbook columns and the first seven extras still imports
+// and gives back every non-estimated column, but not the estimates: models get the default
+// availability (which moves costs by a few nano-dollars) and the import's provider type, a
+// cascade loses its category fallback, reasoning tokens, cache hits and retry settings are
+// gone, and a model's latency is taken from the estimated latency of the first static row it
+// is the primary model of (which includes retries and failover, is rounded to two digits and
+// belongs to that row's token counts), else from Clearbar's default. A cascade's estimated
+// latency mixes several models and cannot give their latencies back at all. With only the
+// twelve playbook columns, pass rates and validator strengths are placeholders too. Every
+// placeholder is commented as such in the imported YAML.
+//
+// A validation rule naming a json_schema file round-trips when the imported spec is saved
+// where that path resolves (ImportOptions.Dir); elsewhere the validator becomes a commented
+// placeholder so that the spec still loads. [Gaps] lists what of a given spec falls outside
+// the round-trip class.
+//
 // Information a worksheet never holds (failure impact, descriptions, success criteria,
 // volume, review cadence and owner, provider settings, alternative policies) is not
 // recovered; the imported spec's header comment lists it.
@@ -57,29 +67,33 @@ import (
 
 // Column headers. The first twelve are the routing playbook's; the rest are extras.
 const (
-	colCategory         = "task category"
-	colShare            = "traffic share"
-	colQuality          = "quality threshold"
-	colPrimary          = "primary model"
-	colFallback         = "fallback model"
-	colTokensIn         = "average tokens in"
-	colTokensOut        = "average tokens out"
-	colValidation       = "validation rule"
-	colEstPass          = "estimated pass rate"
-	colEstLatency       = "estimated latency"
-	colEstCost          = "estimated per-request cost"
-	colReview           = "last review date"
-	colRoute            = "route"
-	colPrimaryPass      = "primary pass rate"
-	colFallbackPass     = "fallback pass rate"
-	colDetect           = "validator detect"
-	colFalseAlarm       = "validator false alarm"
-	colBudget           = "latency budget"
-	colWhy              = "why"
-	colFailover         = "cascade failover"
-	colOtherPass        = "other pass rates"
-	colModelLatency     = "model latency"
-	colModelAvailabilty = "model availability"
+	colCategory          = "task category"
+	colShare             = "traffic share"
+	colQuality           = "quality threshold"
+	colPrimary           = "primary model"
+	colFallback          = "fallback model"
+	colTokensIn          = "average tokens in"
+	colTokensOut         = "average tokens out"
+	colValidation        = "validation rule"
+	colEstPass           = "estimated pass rate"
+	colEstLatency        = "estimated latency"
+	colEstCost           = "estimated per-request cost"
+	colReview            = "last review date"
+	colRoute             = "route"
+	colPrimaryPass       = "primary pass rate"
+	colFallbackPass      = "fallback pass rate"
+	colDetect            = "validator detect"
+	colFalseAlarm        = "validator false alarm"
+	colBudget            = "latency budget"
+	colWhy               = "why"
+	colFailover          = "cascade failover"
+	colOtherPass         = "other pass rates"
+	colReasoning         = "reasoning tokens"
+	colCacheHit          = "cache hit"
+	colRetries           = "provider retries"
+	colModelLatency      = "model latency"
+	colModelAvailability = "model availability"
+	colModelProvider     = "model provider"
 )
 
 // Columns are the worksheet's header, in order: the twelve seed columns first (exact header
@@ -122,17 +136,25 @@ const (
 //   - "other pass rates": the category's remaining assumed pass rates, like "mini: 0.96;
 //     nano=gpt-4.1-nano: 0.8": the later fallback models' and failover models' in row order,
 //     then every other model's by name.
+//   - "reasoning tokens": the reasoning tokens per request that models which bill reasoning
+//     are charged for, as a number or p50/p95; empty for none.
+//   - "cache hit": the fraction of input tokens served from the prompt cache; empty for none.
+//   - "provider retries": the retry policy on provider errors, like "attempts 3, backoff 1s";
+//     empty for the default (one retry after 250ms).
 //   - "model latency": the latency assumed for each model the row names, like "mini: ttft
 //     400ms/1.1s + 90 tok/s; strong: 900ms/2.5s", where a form is p50/p95 of the whole
 //     response, "ttft P50/P95 + N tok/s", or "samples D D D", optionally followed by
 //     "fail after D"; "default" means the spec states no latency for the model.
 //   - "model availability": each model's probability of answering without a provider error,
 //     like "mini: 0.998; strong: 0.995".
+//   - "model provider": each model's provider type, like "mini: openai; flash: gemini"; it
+//     decides which catalogue price applies (gemini and azure-openai have their own).
 var Columns = []string{
 	colCategory, colShare, colQuality, colPrimary, colFallback, colTokensIn, colTokensOut,
 	colValidation, colEstPass, colEstLatency, colEstCost, colReview,
 	colRoute, colPrimaryPass, colFallbackPass, colDetect, colFalseAlarm, colBudget, colWhy,
-	colFailover, colOtherPass, colModelLatency, colModelAvailabilty,
+	colFailover, colOtherPass, colReasoning, colCacheHit, colRetries,
+	colModelLatency, colModelAvailability, colModelProvider,
 }
 
 // seedColumns is how many of Columns an imported worksheet must have.
@@ -162,8 +184,12 @@ type Row struct {
 	Why                 string
 	CascadeFailover     string
 	OtherPassRates      string
+	ReasoningTokens     string
+	CacheHit            string
+	ProviderRetries     string
 	ModelLatency        string
 	ModelAvailability   string
+	ModelProvider       string
 }
 
 // Cells returns the row's cells in the order of [Columns].
@@ -173,7 +199,8 @@ func (r Row) Cells() []string {
 		r.TokensIn, r.TokensOut, r.ValidationRule, r.EstimatedPassRate, r.EstimatedLatency,
 		r.EstimatedCost, r.LastReview, r.Route, r.PrimaryPassRate, r.FallbackPassRate,
 		r.ValidatorDetect, r.ValidatorFalseAlarm, r.LatencyBudget, r.Why, r.CascadeFailover,
-		r.OtherPassRates, r.ModelLatency, r.ModelAvailability,
+		r.OtherPassRates, r.ReasoningTokens, r.CacheHit, r.ProviderRetries, r.ModelLatency,
+		r.ModelAvailability, r.ModelProvider,
 	}
 }
 
@@ -250,6 +277,15 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	if c.QualityBar != nil {
 		r.QualityThreshold = formatFloat(float64(*c.QualityBar))
 	}
+	if b := c.Tokens.Reasoning; b.P50 > 0 || b.P95 > 0 {
+		r.ReasoningTokens = formatBand(b)
+	}
+	if c.Tokens.CacheHit > 0 {
+		r.CacheHit = formatFloat(float64(c.Tokens.CacheHit))
+	}
+	if attempts, backoff := s.RetryPolicy(c); attempts != spec.DefaultRetryAttempts || backoff != spec.DefaultRetryBackoff {
+		r.ProviderRetries = formatRetry(attempts, backoff)
+	}
 	if last, _ := s.LastReview(c); !last.IsZero() {
 		r.LastReview = last.Format(time.DateOnly)
 	}
@@ -299,7 +335,7 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	}
 	r.CascadeFailover = strings.Join(cells, ", ")
 
-	validators, onFail := categoryValidators(route)
+	validators, onFail := route.MainValidators()
 	var rules []string
 	for _, v := range validators {
 		rules = append(rules, v.Summary())
@@ -354,7 +390,7 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	}
 	r.OtherPassRates = strings.Join(others, "; ")
 
-	var lats, avails []string
+	var lats, avails, providers []string
 	for _, n := range rowModels {
 		m := s.Model(n)
 		if m == nil {
@@ -368,10 +404,67 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 		}
 		lats = append(lats, n+": "+lat)
 		avails = append(avails, n+": "+formatFloat(m.Resolved.Availability))
+		if p := m.Resolved.Provider; p != nil {
+			providers = append(providers, n+": "+p.Type)
+		}
 	}
 	r.ModelLatency = strings.Join(lats, "; ")
 	r.ModelAvailability = strings.Join(avails, "; ")
+	r.ModelProvider = strings.Join(providers, "; ")
 	return r
+}
+
+// Gaps lists what a worksheet of s cannot carry, one phrase per problem, in spec order. When
+// it returns nothing, s is in the round-trip class of the package documentation: Export →
+// Import → spec.Parse → estimate → Export gives back the same worksheet. A gap does not stop
+// Export; the row then shows what it can (a split's first arm, the first validated step's
+// validators).
+func Gaps(s *spec.Spec) []string {
+	var gaps []string
+	for _, m := range s.Models {
+		switch {
+		case m.Price != nil:
+			gaps = append(gaps, fmt.Sprintf("model %s: price overrides are not in a worksheet", m.Name))
+		case m.Catalog != "":
+			gaps = append(gaps, fmt.Sprintf("model %s: catalog keys are not in a worksheet", m.Name))
+		}
+		if len(m.Fallback) > 0 {
+			gaps = append(gaps, fmt.Sprintf("model %s: model fallbacks are not in a worksheet (category fallbacks are)", m.Name))
+		}
+		if m.Reasoning != nil && *m.Reasoning != m.Resolved.Catalog.SupportsReasoning {
+			gaps = append(gaps, fmt.Sprintf("model %s: the reasoning override is not in a worksheet", m.Name))
+		}
+	}
+	for _, c := range s.Categories {
+		r := c.Route
+		if r == nil {
+			continue
+		}
+		if r.Kind() == "split" {
+			gaps = append(gaps, fmt.Sprintf("category %s: split routes do not fit a worksheet row", c.Name))
+			continue
+		}
+		for _, st := range r.Cascade {
+			if len(st.Validate) > 0 || st.OnFail != "" {
+				gaps = append(gaps, fmt.Sprintf("category %s: validators and on_fail of single cascade steps are not in a worksheet (the route's are)", c.Name))
+				break
+			}
+		}
+		vs, _ := r.MainValidators()
+		var rules []string
+		for _, v := range vs {
+			rules = append(rules, v.Summary())
+		}
+		if unknown := rebuildValidators(strings.Join(rules, "; "), nil).unknown; len(unknown) > 0 {
+			gaps = append(gaps, fmt.Sprintf("category %s: the validation rule cannot be read back into validators: %s", c.Name, strings.Join(unknown, "; ")))
+		}
+		for _, v := range vs {
+			if cv, ok := v.Config.(*spec.Citations); ok && cv.Pattern != "" {
+				gaps = append(gaps, fmt.Sprintf("category %s: the citations pattern is not in a worksheet (the default comes back)", c.Name))
+			}
+		}
+	}
+	return gaps
 }
 
 // Route cell modifiers.
@@ -379,33 +472,6 @@ const (
 	routeRetryOnce     = "retry_once"
 	routeFailExhausted = "fail_when_exhausted"
 )
-
-// categoryValidators returns the validators a category's route applies (the route's own, else
-// those of its first validated step or arm) and the on_fail setting that goes with them. It
-// is the estimate package's reading of a route's validation.
-func categoryValidators(r *spec.Route) ([]*spec.Validator, string) {
-	if r == nil {
-		return nil, ""
-	}
-	if len(r.Validate) > 0 {
-		return r.Validate, r.OnFail
-	}
-	for _, st := range r.Cascade {
-		if len(st.Validate) > 0 {
-			onFail := st.OnFail
-			if onFail == "" {
-				onFail = r.OnFail
-			}
-			return st.Validate, onFail
-		}
-	}
-	for _, a := range r.Split {
-		if vs, of := categoryValidators(&a.Route); len(vs) > 0 {
-			return vs, of
-		}
-	}
-	return nil, ""
-}
 
 // modelCell writes a model as "name", or "name=model-id" when the two differ.
 func modelCell(s *spec.Spec, name string) string {
@@ -441,6 +507,10 @@ func formatBand(b spec.Band) string {
 		return formatFloat(b.P50) + "/" + formatFloat(b.P95)
 	}
 	return formatFloat(b.P50)
+}
+
+func formatRetry(attempts int, backoff time.Duration) string {
+	return fmt.Sprintf("attempts %d, backoff %s", attempts, spec.FormatDuration(backoff))
 }
 
 func formatBudget(d spec.Duration) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"path/filepath"
 
 	"github.com/clearbar/clearbar/estimate"
 	"github.com/clearbar/clearbar/worksheet"
@@ -55,7 +56,12 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 			return err
 		}
 		defer f.Close()
-		data, err := worksheet.Import(f, worksheet.ImportOptions{Name: *name, Provider: *provider, File: pos[0]})
+		// Schema files named in the sheet are kept when they exist next to the spec written.
+		dir := "."
+		if *out != "" && *out != "-" {
+			dir = filepath.Dir(*out)
+		}
+		data, err := worksheet.Import(f, worksheet.ImportOptions{Name: *name, Provider: *provider, File: pos[0], Dir: dir})
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+// run runs the clearbar command line in-process.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(""),
+		Now: func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }}
+	code = m.Run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func examples(t *testing.T) []string {
+	files, err := filepath.Glob("../../examples/*.yaml")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("want the quick start and four worked examples, found %v", files)
+	}
+	return files
+}
+
+// TestEveryExampleEstimates runs the README's main command on every example.
+func TestEveryExampleEstimates(t *testing.T) {
+	for _, f := range examples(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			code, out, errOut := run(t, "estimate", f, "--samples", "40000", "--format", "json")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			var r struct {
+				Recommended string `json:"recommended"`
+				Policies    []struct {
+					Name  string `json:"name"`
+					Clear bool   `json:"clears_all"`
+				} `json:"policies"`
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			if r.Recommended == "" || len(r.Policies) < 3 {
+				t.Errorf("recommended %q among %d policies", r.Recommended, len(r.Policies))
+			}
+			code, _, errOut = run(t, "spec", "check", f)
+			if code != 0 {
+				t.Errorf("spec check: exit %d: %s", code, errOut)
+			}
+		})
+	}
+}
+
+func TestEstimateTable(t *testing.T) {
+	code, out, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--samples", "30000", "--sensitivity", "20%")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"POLICY", "Recommended:", "Per category", "Which route to optimise first", "Sensitivity (each input moved ±20%"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestEstimateHTMLFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "report.html")
+	code, _, errOut := run(t, "estimate", "../../examples/support-triage.yaml", "--samples", "20000", "--out", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(data, []byte("<!DOCTYPE html>")) || !bytes.Contains(data, []byte("<svg")) {
+		t.Errorf("--out report.html did not write an HTML report with a chart")
+	}
+	if !strings.Contains(errOut, "wrote "+path) {
+		t.Errorf("stderr should say where the report went: %q", errOut)
+	}
+}
+
+func TestBadSpecExitsWithFileLine(t *testing.T) {
+	code, _, errOut := run(t, "spec", "check", "../../spec/testdata/shares.bad.yaml")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(errOut, "../../spec/testdata/shares.bad.yaml:7: category shares sum to 0.8, not 1") {
+		t.Errorf("stderr lacks file:line and the fix:\n%s", errOut)
+	}
+	code, _, _ = run(t, "estimate", "../../spec/testdata/shares.bad.yaml")
+	if code != 1 {
+		t.Errorf("estimate of a bad spec: exit %d, want 1", code)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"frobnicate"},
+		{"estimate"},
+		{"estimate", "a.yaml", "b.yaml"},
+		{"estimate", "../../examples/quickstart.yaml", "--format", "pdf"},
+		{"estimate", "../../examples/quickstart.yaml", "--sensitivity", "150%"},
+		{"spec", "lint"},
+		{"worksheet"},
+	} {
+		if code, _, _ := run(t, args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2 (usage)", args, code)
+		}
+	}
+	if code, out, _ := run(t, "estimate", "-h"); code != 0 || !strings.Contains(out, "-samples") {
+		t.Errorf("estimate -h: exit %d, output %q", code, out)
+	}
+}
+
+func TestSpecDocFlagsOverdueReview(t *testing.T) {
+	code, out, errOut := run(t, "spec", "doc", "../../examples/expert-assistant.yaml", "--today", "2026-12-01")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"# Routing policy: expert-assistant", "**Why it is routed this way:**", "OVERDUE by", "Review overdue"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doc lacks %q", want)
+		}
+	}
+	code, out, _ = run(t, "spec", "doc", "../../examples/quickstart.yaml", "--format", "html", "--today", "2026-11-15")
+	if code != 0 || !strings.Contains(out, "<!DOCTYPE html>") || strings.Contains(out, "OVERDUE") {
+		t.Errorf("html doc of a current spec: exit %d, overdue shown: %v", code, strings.Contains(out, "OVERDUE"))
+	}
+}
+
+func TestPrices(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../examples/quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Override one price so the difference from the catalogue is shown.
+	s := strings.Replace(string(src), "    model: gpt-4.1-mini\n", "    model: gpt-4.1-mini\n    price: {input: 0.30}\n", 1)
+	path := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "schemas"), 0o755)
+	schema, _ := os.ReadFile("../../examples/schemas/intent.json")
+	os.WriteFile(filepath.Join(dir, "schemas", "intent.json"), schema, 0o644)
+	code, out, errOut := run(t, "prices", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"gpt-4.1-nano", "$0.1/M", "input -25% vs catalogue $0.4/M", "1 model(s) use prices that differ"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("prices output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSpecSchemaIsJSON(t *testing.T) {
+	code, out, _ := run(t, "spec", "schema")
+	var v map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["$schema"] == nil {
+		t.Errorf("spec schema: exit %d, not a JSON Schema", code)
+	}
+}
+
+// TestWorksheetRoundTrip exports an example as a worksheet, imports it back and checks the
+// imported spec loads and estimates.
+func TestWorksheetRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "sheet.csv")
+	code, _, errOut := run(t, "worksheet", "export", "../../examples/quickstart.yaml", "--out", sheet, "--samples", "20000")
+	if code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errOut)
+	}
+	data, _ := os.ReadFile(sheet)
+	if !strings.HasPrefix(string(data), "task category,traffic share,quality threshold,primary model,fallback model") {
+		t.Errorf("worksheet header: %q", strings.SplitN(string(data), "\n", 2)[0])
+	}
+	imported := filepath.Join(dir, "imported.yaml")
+	code, _, errOut = run(t, "worksheet", "import", sheet, "--out", imported)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	if _, err := spec.Load(imported, spec.Options{}); err != nil {
+		t.Fatalf("imported spec does not load: %v", err)
+	}
+	if code, _, errOut := run(t, "estimate", imported, "--samples", "20000"); code != 0 {
+		t.Errorf("imported spec does not estimate: %s", errOut)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, "version")
+	if code != 0 || !strings.Contains(out, "price catalogue:") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}

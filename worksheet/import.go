@@ -1,0 +1,1404 @@
+package worksheet
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/catalog"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// ImportOptions change how a worksheet is imported. The zero value is usable.
+type ImportOptions struct {
+	// Name is the spec's name; default "imported".
+	Name string
+	// Provider is the provider type (see spec.ProviderTypes) of models whose type the
+	// worksheet's "model provider" column does not give; default "simulated". Settings a type
+	// needs (base_url, api_version, outcomes) are written as commented placeholders.
+	Provider string
+	// File names the worksheet in error messages; default the reader's Name() (as an *os.File
+	// has), else "worksheet".
+	File string
+	// Catalog is the price catalogue model ids are checked against; nil means
+	// catalog.Default(), the one spec.Load uses by default.
+	Catalog *catalog.Catalog
+	// Dir is the directory the imported spec will be saved in; "" means the current
+	// directory. A json_schema file named in a validation rule is kept only if it is a JSON
+	// object there (spec paths are relative to the spec file), else replaced by a commented
+	// placeholder, so that the spec loads wherever it is saved.
+	Dir string
+}
+
+// Error is one problem in a worksheet: where it is and what to write instead.
+type Error struct {
+	File string
+	// Row is 1-based, counting the header as row 1; 0 when the problem is not in one row.
+	Row int
+	// Column is the column's header, or "" when the problem is not in one column.
+	Column string
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	switch {
+	case e.Row > 0 && e.Column != "":
+		fmt.Fprintf(&b, " row %d, %q", e.Row, e.Column)
+	case e.Row > 0:
+		fmt.Fprintf(&b, " row %d", e.Row)
+	case e.Column != "":
+		fmt.Fprintf(&b, " column %q", e.Column)
+	}
+	return b.String() + ": " + e.Msg
+}
+
+// Errors is every problem found in a worksheet, in row order. Import returns it when the
+// worksheet cannot be imported.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Import reads a worksheet (a header row naming at least the twelve seed columns, in any
+// order, case-insensitive; extra known columns optional; unknown columns are an error naming
+// them) and returns a spec as YAML text that spec.Parse accepts, with a comment header saying
+// it was imported and what to check.
+//
+// What the worksheet does not say is filled with commented placeholders so that the spec
+// loads and estimates: a model's pass rate in a category defaults to the row's estimated pass
+// rate (else its quality threshold); a model's latency comes from the "model latency" column,
+// else from the estimated latency of the first static row it is the primary model of, else
+// Clearbar's default assumption; a validation rule is rebuilt into validators where its text
+// can be read back exactly (see the package documentation; a citations validator's custom
+// pattern is not in its text and comes back as the default), and otherwise kept as a comment,
+// with a {json_schema: request} placeholder when the route needs validation to escalate
+// (a cascade, or retry_once); a json_schema file is kept only if it is found relative to
+// opts.Dir. Without a "route" column, a row with both a validation rule and a fallback model
+// is read as a cascade, any other as a static route. The estimated columns are read only to
+// make placeholders.
+//
+// Every problem in the worksheet is reported, as [Errors], each naming the row and column and
+// what to write; a bad opts.Provider is a plain error.
+func Import(r io.Reader, opts ImportOptions) ([]byte, error) {
+	im := &importer{
+		file:       opts.File,
+		name:       cmpOr(opts.Name, "imported"),
+		ptype:      cmpOr(opts.Provider, "simulated"),
+		cat:        opts.Catalog,
+		dir:        opts.Dir,
+		models:     map[string]*model{},
+		categories: map[string]int{},
+	}
+	if im.file == "" {
+		if n, ok := r.(interface{ Name() string }); ok && n.Name() != "" {
+			im.file = n.Name()
+		} else {
+			im.file = "worksheet"
+		}
+	}
+	if im.cat == nil {
+		im.cat = catalog.Default()
+	}
+	if err := im.checkProvider(); err != nil {
+		return nil, err
+	}
+	records, err := im.read(r)
+	if err != nil {
+		return nil, err
+	}
+	if !im.header(records[0]) {
+		return nil, im.errs
+	}
+	for i, rec := range records[1:] {
+		im.parseRow(i+2, rec)
+	}
+	if len(im.rows) == 0 && len(im.errs) == 0 {
+		im.errorf(0, "", "the worksheet has no categories: add one row per task category below the header")
+	}
+	im.checkCatalog()
+	if len(im.errs) == 0 {
+		im.reconcile()
+	}
+	if len(im.errs) > 0 {
+		slices.SortStableFunc(im.errs, func(a, b *Error) int { return a.Row - b.Row })
+		return nil, im.errs
+	}
+	return im.yaml(), nil
+}
+
+func cmpOr(a, b string) string {
+	if strings.TrimSpace(a) != "" {
+		return strings.TrimSpace(a)
+	}
+	return b
+}
+
+// importer holds an import in progress.
+type importer struct {
+	file, name, ptype string
+	dir               string
+	cat               *catalog.Catalog
+	errs              Errors
+
+	col        map[string]int // column → index in a record
+	unnamed    []int          // indexes of columns with an empty header
+	width      int
+	present    map[string]bool // columns the header names
+	specReview string
+	specRetry  string // the "provider retries" every row shares, if any
+	rows       []*catRow
+	categories map[string]int // category name → row
+	models     map[string]*model
+	modelOrder []*model
+}
+
+// cellRef is the cell a value was written in.
+type cellRef struct {
+	row int
+	col string
+}
+
+// model is a model named somewhere in the worksheet.
+type model struct {
+	name  string
+	id    string
+	idAt  cellRef
+	first cellRef
+
+	// Latency: set once the first row describing it is read; nil latency means the spec's
+	// default. latNote explains a placeholder.
+	latSet  bool
+	latency *spec.Latency
+	latNote string
+
+	avail   *float64
+	availAt cellRef
+
+	ptype   string // provider type, "" for the import's default
+	ptypeAt cellRef
+}
+
+// passRate is one assumed pass rate of a category; note explains a placeholder.
+type passRate struct {
+	model string
+	p     float64
+	note  string
+}
+
+// catRow is one category row, parsed.
+type catRow struct {
+	row                      int
+	name                     string
+	share, bar               float64
+	primary                  string
+	kind                     string // static or cascade
+	routeNote                string
+	retryOnce, failExhausted bool
+	fallback                 []string // later cascade steps, or a static route's fallbacks
+	failover                 []string // a cascade's category fallbacks
+	in, out, reasoning       [2]float64
+	cacheHit                 float64
+	retry                    string // normalised "provider retries" cell, "" for the default
+	attempts                 int
+	backoff                  time.Duration
+	ownRetry                 bool
+	rule                     string
+	estPass                  *float64
+	estLatency               *[2]time.Duration
+	review                   string
+	pass                     []passRate
+	detect, falseAlarm       *float64
+	budget                   time.Duration
+	why                      string
+	// latency is this row's "model latency" cell, by model (nil: the default), in order.
+	latency    map[string]*spec.Latency
+	latOrder   []string
+	overrides  []string // models whose latency this category overrides
+	ownReview  bool
+	validators rebuiltRule
+}
+
+func (im *importer) errorf(row int, col, format string, args ...any) {
+	im.errs = append(im.errs, &Error{File: im.file, Row: row, Column: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (im *importer) checkProvider() error {
+	if _, ok := providerType(im.ptype); !ok {
+		return fmt.Errorf("worksheet: unknown provider type %q: use one of %s", im.ptype, strings.Join(providerTypeNames(), ", "))
+	}
+	return nil
+}
+
+// read reads every record, reporting malformed CSV with its row.
+func (im *importer) read(r io.Reader) ([][]string, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	var records [][]string
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, Errors{{File: im.file, Row: len(records) + 1, Msg: fmt.Sprintf("not valid CSV (line %d, column %d): %v; quote a cell that contains commas, quotes or line breaks, and double the quotes inside it", pe.Line, pe.Column, pe.Err)}}
+			}
+			return nil, err
+		}
+		records = append(records, rec)
+	}
+	if len(records) == 0 {
+		return nil, Errors{{File: im.file, Msg: "the worksheet is empty: its first row names the columns, " + quoteList(Columns[:seedColumns])}}
+	}
+	return records, nil
+}
+
+func normHeader(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(strings.TrimPrefix(s, "\ufeff")), " "))
+}
+
+// header maps the header row to columns; it reports false when the sheet cannot be read.
+func (im *importer) header(rec []string) bool {
+	im.col = map[string]int{}
+	im.present = map[string]bool{}
+	im.width = len(rec)
+	for i, raw := range rec {
+		h := normHeader(raw)
+		if h == "" {
+			im.unnamed = append(im.unnamed, i)
+			continue
+		}
+		if !slices.Contains(Columns, h) {
+			im.errorf(1, strings.TrimSpace(raw), "unknown column%s; the known columns are %s", suggestColumn(h), quoteList(Columns))
+			continue
+		}
+		if j, dup := im.col[h]; dup {
+			im.errorf(1, h, "the column appears twice (columns %d and %d): keep one", j+1, i+1)
+			continue
+		}
+		im.col[h] = i
+		im.present[h] = true
+	}
+	var missing []string
+	for _, c := range Columns[:seedColumns] {
+		if _, ok := im.col[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		im.errorf(1, "", "missing column%s %s: a worksheet has the twelve routing-playbook columns (%s); the other columns are optional", plural(len(missing)), quoteList(missing), quoteList(Columns[:seedColumns]))
+	}
+	return len(im.errs) == 0
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+func suggestColumn(h string) string {
+	best, bestD := "", math.MaxInt
+	for _, c := range Columns {
+		if d := editDistance(h, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD <= max(2, len(h)/3) {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// parseRow reads one data row.
+func (im *importer) parseRow(n int, rec []string) {
+	empty := true
+	for _, v := range rec {
+		if strings.TrimSpace(v) != "" {
+			empty = false
+			break
+		}
+	}
+	if empty {
+		return
+	}
+	for i := im.width; i < len(rec); i++ {
+		if strings.TrimSpace(rec[i]) != "" {
+			im.errorf(n, "", "the row has more cells than the header (cell %d holds %q): name the column in the header or remove the cell", i+1, rec[i])
+			return
+		}
+	}
+	for _, i := range im.unnamed {
+		if i < len(rec) && strings.TrimSpace(rec[i]) != "" {
+			im.errorf(n, "", "column %d has no header but holds %q: name the column or remove it", i+1, rec[i])
+			return
+		}
+	}
+	cell := func(col string) string {
+		i, ok := im.col[col]
+		if !ok || i >= len(rec) {
+			return ""
+		}
+		return strings.TrimSpace(rec[i])
+	}
+	errf := func(col, format string, args ...any) { im.errorf(n, col, format, args...) }
+	before := len(im.errs)
+	c := &catRow{row: n, latency: map[string]*spec.Latency{}}
+
+	c.name = cell(colCategory)
+	switch {
+	case c.name == "":
+		errf(colCategory, "empty: write the category's name, like intent")
+	case !nameRE.MatchString(c.name):
+		errf(colCategory, "%q is not a category name: use letters, digits, '.', '_' and '-', starting with a letter or digit, like refund-dispute", c.name)
+	default:
+		if first, dup := im.categories[c.name]; dup {
+			errf(colCategory, "category %q is already in row %d: give each category one row", c.name, first)
+		} else {
+			im.categories[c.name] = n
+		}
+	}
+	c.share = im.fraction(n, colShare, cell(colShare), true, "share", "0.45 or 45%")
+	c.bar = im.fraction(n, colQuality, cell(colQuality), true, "pass rate", "0.95 or 95%")
+
+	// Models and route.
+	c.primary = im.modelCell(n, colPrimary, cell(colPrimary))
+	if cell(colPrimary) == "" {
+		errf(colPrimary, "empty: write the model that answers first, as name or name=model-id, like small=gpt-4o-mini")
+	}
+	for _, t := range splitModels(cell(colFallback)) {
+		if m := im.modelCell(n, colFallback, t); m != "" {
+			c.fallback = append(c.fallback, m)
+		}
+	}
+	for _, t := range splitModels(cell(colFailover)) {
+		if m := im.modelCell(n, colFailover, t); m != "" {
+			c.failover = append(c.failover, m)
+		}
+	}
+	c.rule = cell(colValidation)
+	im.parseRoute(c, cell(colRoute), im.present[colRoute])
+	switch c.kind {
+	case "static":
+		if len(c.failover) > 0 {
+			errf(colFailover, "cascade failover applies to cascade routes; a static route lists its fallbacks under %q", colFallback)
+		}
+		if seen := dupName(c.fallback); seen != "" {
+			errf(colFallback, "%s is listed twice: each fallback is tried once", seen)
+		}
+		if slices.Contains(c.fallback, c.primary) && c.primary != "" {
+			errf(colFallback, "%s is the primary model: a model cannot fall back to itself", c.primary)
+		}
+	case "cascade":
+		if seen := dupName(c.failover); seen != "" {
+			errf(colFailover, "%s is listed twice: each fallback is tried once", seen)
+		}
+	}
+	if c.retryOnce && c.rule == "" {
+		errf(colRoute, "retry_once retries answers that fail validation, but the row has no validation rule: add one or remove retry_once")
+	}
+
+	// Tokens.
+	var ok bool
+	if c.in, ok = parseTokens(cell(colTokensIn)); !ok {
+		errf(colTokensIn, "%q is not a token count: write the average input tokens per request, like 400, or p50/p95, like 1500/6000", cell(colTokensIn))
+	}
+	if c.out, ok = parseTokens(cell(colTokensOut)); !ok {
+		errf(colTokensOut, "%q is not a token count: write the average output tokens per request, like 250, or p50/p95, like 200/900", cell(colTokensOut))
+	}
+	if s := cell(colReasoning); s != "" {
+		if c.reasoning, ok = parseTokens(s); !ok {
+			errf(colReasoning, "%q is not a token count: write the average reasoning tokens per request, like 800, or p50/p95, like 500/3000, or leave it empty", s)
+		}
+	}
+	if s := cell(colCacheHit); s != "" {
+		c.cacheHit = im.fraction(n, colCacheHit, s, false, "fraction of input tokens", "0.3 or 30%")
+	}
+	if s := cell(colRetries); s != "" {
+		if a, b, ok := parseRetry(s); ok {
+			c.attempts, c.backoff, c.retry = a, b, formatRetry(a, b)
+		} else {
+			errf(colRetries, "%q is not a retry policy: write attempts N, backoff D, like attempts 3, backoff 1s (0 to 10 attempts), or leave it empty for one retry after 250ms", s)
+		}
+	}
+
+	// Estimated columns: read for placeholders, checked so a typo is not silently ignored.
+	if s := cell(colEstPass); s != "" {
+		p := im.fraction(n, colEstPass, s, false, "pass rate", "0.9512 or 95.12%")
+		c.estPass = &p
+	}
+	if s := cell(colEstLatency); s != "" {
+		if l, ok := parseLatencyPair(s); ok {
+			c.estLatency = &l
+		} else {
+			errf(colEstLatency, "%q is not a latency: write p50 / p95, like 820ms / 2.4s, or leave it empty", s)
+		}
+	}
+	if s := cell(colEstCost); s != "" {
+		if _, err := clearbar.ParseMoney(s); err != nil {
+			errf(colEstCost, "%q is not an amount: write dollars per request, like 0.00129, or leave it empty", s)
+		}
+	}
+	if s := cell(colReview); s != "" {
+		if _, err := time.Parse(time.DateOnly, s); err != nil {
+			errf(colReview, "%q is not a date: write YYYY-MM-DD, like 2026-11-01", s)
+		} else {
+			c.review = s
+		}
+	}
+
+	// Assumptions.
+	if s := cell(colDetect); s != "" {
+		p := im.fraction(n, colDetect, s, false, "probability", "0.8 or 80%")
+		c.detect = &p
+	}
+	if s := cell(colFalseAlarm); s != "" {
+		p := im.fraction(n, colFalseAlarm, s, false, "probability", "0.02 or 2%")
+		c.falseAlarm = &p
+	}
+	if (c.detect == nil) != (c.falseAlarm == nil) {
+		empty, set := colDetect, colFalseAlarm
+		if c.detect != nil {
+			empty, set = colFalseAlarm, colDetect
+		}
+		errf(empty, "empty while %q is set: give the validator's detect and false alarm rates together, or neither", set)
+	}
+	if s := cell(colBudget); s != "" {
+		d, err := spec.ParseDuration(s)
+		if err != nil {
+			errf(colBudget, "%v", err)
+		}
+		c.budget = d
+	}
+	if i, ok := im.col[colWhy]; ok && i < len(rec) && strings.TrimSpace(rec[i]) != "" {
+		c.why = rec[i] // as written: a spec's why may end in a line break
+	}
+	im.parsePassRates(c, cell(colPrimaryPass), cell(colFallbackPass), cell(colOtherPass))
+	im.parseModelLatency(c, cell(colModelLatency))
+	im.parseAvailability(c, cell(colModelAvailability))
+	im.parseProviders(c, cell(colModelProvider))
+
+	if len(im.errs) == before {
+		im.rows = append(im.rows, c)
+	}
+}
+
+func dupName(names []string) string {
+	for i, n := range names {
+		if slices.Contains(names[:i], n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// fraction parses a probability written as 0.45 or 45%.
+func (im *importer) fraction(row int, col, s string, required bool, what, example string) float64 {
+	if s == "" {
+		if required {
+			im.errorf(row, col, "empty: write a %s, like %s", what, example)
+		}
+		return 0
+	}
+	f, err := spec.ParseProb(s)
+	if err != nil {
+		article := "a"
+		if strings.ContainsAny(what[:1], "aeiou") {
+			article = "an"
+		}
+		im.errorf(row, col, "%q is not %s %s: write %s", s, article, what, example)
+		return 0
+	}
+	return f
+}
+
+// modelCell reads "name" or "name=model-id" and records the model; it returns the name, or ""
+// after reporting a problem.
+func (im *importer) modelCell(row int, col, text string) string {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return ""
+	}
+	name, id, hasID := strings.Cut(text, "=")
+	name, id = strings.TrimSpace(name), strings.TrimSpace(id)
+	if !nameRE.MatchString(name) {
+		im.errorf(row, col, "%q is not a model name: use letters, digits, '.', '_' and '-', or write name=model-id, like small=gpt-4o-mini", text)
+		return ""
+	}
+	if hasID && (id == "" || strings.ContainsAny(id, " \t,;")) {
+		im.errorf(row, col, "%q has no usable model id after '=': write name=model-id, like small=gpt-4o-mini", text)
+		return ""
+	}
+	m, ok := im.models[name]
+	if !ok {
+		m = &model{name: name, first: cellRef{row, col}}
+		im.models[name] = m
+		im.modelOrder = append(im.modelOrder, m)
+	}
+	if hasID {
+		switch {
+		case m.id == "":
+			m.id, m.idAt = id, cellRef{row, col}
+		case m.id != id:
+			im.errorf(row, col, "%q gives %s the id %s, but row %d (%q) gives it %s: give a model one id, or use two names", text, name, id, m.idAt.row, m.idAt.col, m.id)
+			return ""
+		}
+	}
+	return name
+}
+
+// splitModels splits a list of model cells written with "→", "->" or ",".
+func splitModels(s string) []string {
+	s = strings.NewReplacer("→", ",", "->", ",").Replace(s)
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// parseRoute reads the route cell, or infers the route when the sheet has no route column.
+func (im *importer) parseRoute(c *catRow, s string, hasColumn bool) {
+	words := strings.Fields(strings.ToLower(strings.ReplaceAll(s, ",", " ")))
+	if len(words) == 0 {
+		if c.rule != "" && len(c.fallback) > 0 {
+			c.kind = "cascade"
+			c.routeNote = "route inferred as a cascade: the row has a validation rule and a fallback model"
+		} else {
+			c.kind = "static"
+			if len(c.fallback) > 0 {
+				c.routeNote = "route inferred as static, with the fallback model tried on provider errors: the row has no validation rule to escalate on"
+			}
+		}
+		if hasColumn && c.routeNote != "" {
+			c.routeNote = strings.Replace(c.routeNote, "route inferred", "route cell empty; inferred", 1)
+		}
+		return
+	}
+	bad := func() {
+		im.errorf(c.row, colRoute, "%q is not a route: write static, cascade or cascade retry_once (optionally followed by %s)", s, routeFailExhausted)
+	}
+	switch words[0] {
+	case "static", "cascade":
+		c.kind = words[0]
+	case "split":
+		im.errorf(c.row, colRoute, "split routes cannot be expressed in a worksheet row: write static or cascade here, and put the split into the imported spec by hand")
+		return
+	default:
+		bad()
+		return
+	}
+	for _, w := range words[1:] {
+		switch w {
+		case routeRetryOnce:
+			c.retryOnce = true
+		case routeFailExhausted:
+			c.failExhausted = true
+		default:
+			bad()
+			return
+		}
+	}
+}
+
+// parseTokens reads "400", "1.5k", "1,500" or "1500/6000" (p50/p95).
+func parseTokens(s string) ([2]float64, bool) {
+	parts := strings.Split(s, "/")
+	if len(parts) > 2 {
+		return [2]float64{}, false
+	}
+	var v [2]float64
+	for i, p := range parts {
+		t := strings.NewReplacer("_", "", ",", "", " ", "").Replace(p)
+		mult := 1.0
+		switch {
+		case strings.HasSuffix(t, "k"), strings.HasSuffix(t, "K"):
+			t, mult = t[:len(t)-1], 1000
+		case strings.HasSuffix(t, "M"):
+			t, mult = t[:len(t)-1], 1_000_000
+		}
+		f, err := strconv.ParseFloat(t, 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			return [2]float64{}, false
+		}
+		v[i] = f * mult
+	}
+	if len(parts) == 1 {
+		v[1] = v[0]
+	}
+	return v, v[1] >= v[0]
+}
+
+// parseLatencyPair reads an estimated latency, "820ms / 2.4s".
+func parseLatencyPair(s string) ([2]time.Duration, bool) {
+	a, b, ok := strings.Cut(s, "/")
+	if !ok {
+		return [2]time.Duration{}, false
+	}
+	p50, err1 := spec.ParseDuration(a)
+	p95, err2 := spec.ParseDuration(b)
+	if err1 != nil || err2 != nil || p95 < p50 {
+		return [2]time.Duration{}, false
+	}
+	return [2]time.Duration{p50, p95}, true
+}
+
+// entries splits "a: x; b: y" into name and value pairs; lastColon splits each entry at its
+// last colon (for model cells whose id may contain colons).
+func entries(s string, lastColon bool) (names, values []string, bad string) {
+	for _, e := range strings.Split(s, ";") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		i := strings.Index(e, ":")
+		if lastColon {
+			i = strings.LastIndex(e, ":")
+		}
+		if i <= 0 {
+			return nil, nil, e
+		}
+		names = append(names, strings.TrimSpace(e[:i]))
+		values = append(values, strings.TrimSpace(e[i+1:]))
+	}
+	return names, values, ""
+}
+
+// parsePassRates gathers the category's pass rates: the primary's, the first fallback's, the
+// other column's, and placeholders for models of the row without one.
+func (im *importer) parsePassRates(c *catRow, primary, fallback, other string) {
+	given := map[string]float64{}
+	var order []string
+	set := func(name string, p float64, col string) {
+		if old, ok := given[name]; ok {
+			if old != p {
+				im.errorf(c.row, col, "gives %s the pass rate %s, but another column of the row gives it %s: keep one", name, formatFloat(p), formatFloat(old))
+			}
+			return
+		}
+		given[name] = p
+		order = append(order, name)
+	}
+	if primary != "" && c.primary != "" {
+		set(c.primary, im.fraction(c.row, colPrimaryPass, primary, false, "pass rate", "0.93 or 93%"), colPrimaryPass)
+	}
+	if fallback != "" {
+		if len(c.fallback) == 0 {
+			im.errorf(c.row, colFallbackPass, "set, but the row has no fallback model: name the fallback model or clear this cell")
+		} else {
+			set(c.fallback[0], im.fraction(c.row, colFallbackPass, fallback, false, "pass rate", "0.97 or 97%"), colFallbackPass)
+		}
+	}
+	names, values, bad := entries(other, true)
+	if bad != "" {
+		im.errorf(c.row, colOtherPass, "%q is not a model and pass rate: write name: rate, separated by semicolons, like mini: 0.96; nano: 0.8", bad)
+	}
+	for i, text := range names {
+		name := im.modelCell(c.row, colOtherPass, text)
+		if name == "" {
+			continue
+		}
+		p, err := spec.ParseProb(values[i])
+		if err != nil {
+			im.errorf(c.row, colOtherPass, "%s: %q is not a pass rate: write 0.96 or 96%%", name, values[i])
+			continue
+		}
+		set(name, p, colOtherPass)
+	}
+	placeholder, source := c.bar, "its quality threshold"
+	if c.estPass != nil {
+		placeholder, source = *c.estPass, "its estimated pass rate"
+	}
+	for _, name := range c.models() {
+		if p, ok := given[name]; ok {
+			c.pass = append(c.pass, passRate{model: name, p: p})
+			continue
+		}
+		c.pass = append(c.pass, passRate{model: name, p: placeholder,
+			note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category; this is %s", name, source)})
+	}
+	for _, name := range order {
+		if !slices.Contains(c.models(), name) {
+			c.pass = append(c.pass, passRate{model: name, p: given[name]})
+		}
+	}
+}
+
+// models returns the models the row names, in order: primary, fallback models, failover.
+func (c *catRow) models() []string {
+	return dedup(append(append([]string{c.primary}, c.fallback...), c.failover...))
+}
+
+func (im *importer) parseModelLatency(c *catRow, s string) {
+	names, values, bad := entries(s, false)
+	if bad != "" {
+		im.errorf(c.row, colModelLatency, "%q is not a model and latency: write name: latency, separated by semicolons, like mini: 800ms/2s; strong: ttft 900ms/2.5s + 60 tok/s", bad)
+		return
+	}
+	for i, name := range names {
+		if !slices.Contains(c.models(), name) {
+			im.errorf(c.row, colModelLatency, "names %q, which this row does not route to: list the latency of the models in %q, %q and %q", name, colPrimary, colFallback, colFailover)
+			continue
+		}
+		if _, dup := c.latency[name]; dup {
+			im.errorf(c.row, colModelLatency, "gives %s's latency twice: keep one", name)
+			continue
+		}
+		l, isDefault, err := parseLatency(values[i])
+		if err != nil {
+			im.errorf(c.row, colModelLatency, "%s: %v", name, err)
+			continue
+		}
+		if isDefault {
+			c.latency[name] = nil
+		} else {
+			c.latency[name] = &l
+		}
+		c.latOrder = append(c.latOrder, name)
+	}
+}
+
+// parseLatency reads one latency assumption in the "model latency" column's forms.
+func parseLatency(s string) (spec.Latency, bool, error) {
+	t := strings.TrimSpace(s)
+	if strings.EqualFold(t, "default") {
+		return spec.Latency{}, true, nil
+	}
+	fail := func() (spec.Latency, bool, error) {
+		return spec.Latency{}, false, fmt.Errorf("%q is not a latency: write p50/p95 like 800ms/2s, ttft 400ms/1.1s + 90 tok/s, samples 700ms 900ms 1.4s, or default, optionally followed by fail after 5s", s)
+	}
+	var l spec.Latency
+	if i := strings.Index(t, "fail after "); i >= 0 {
+		d, err := spec.ParseDuration(t[i+len("fail after "):])
+		if err != nil || d <= 0 {
+			return fail()
+		}
+		l.FailAfter = spec.Duration(d)
+		t = strings.TrimSpace(t[:i])
+	}
+	pair := func(s string) (spec.Duration, spec.Duration, bool) {
+		p, ok := parseLatencyPair(s)
+		if !ok || p[0] <= 0 {
+			return 0, 0, false
+		}
+		return spec.Duration(p[0]), spec.Duration(p[1]), true
+	}
+	switch {
+	case strings.HasPrefix(t, "samples "):
+		for f := range strings.FieldsSeq(strings.TrimPrefix(t, "samples ")) {
+			d, err := spec.ParseDuration(f)
+			if err != nil || d <= 0 {
+				return fail()
+			}
+			l.Samples = append(l.Samples, spec.Duration(d))
+		}
+		if len(l.Samples) == 0 {
+			return fail()
+		}
+	case strings.HasPrefix(t, "ttft "):
+		q, rate, ok := strings.Cut(strings.TrimPrefix(t, "ttft "), "+")
+		if !ok {
+			return fail()
+		}
+		p50, p95, ok := pair(q)
+		rate = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rate), "tok/s"))
+		tps, err := strconv.ParseFloat(rate, 64)
+		if !ok || err != nil || tps <= 0 || math.IsInf(tps, 0) {
+			return fail()
+		}
+		l.TTFT = &spec.Quantiles{P50: p50, P95: p95}
+		l.TokensPerSecond = tps
+	default:
+		p50, p95, ok := pair(t)
+		if !ok {
+			return fail()
+		}
+		l.P50, l.P95 = p50, p95
+	}
+	return l, false, nil
+}
+
+func (im *importer) parseAvailability(c *catRow, s string) {
+	names, values, bad := entries(s, false)
+	if bad != "" {
+		im.errorf(c.row, colModelAvailability, "%q is not a model and availability: write name: probability, separated by semicolons, like mini: 0.998; strong: 0.995", bad)
+		return
+	}
+	for i, name := range names {
+		m, ok := im.models[name]
+		if !ok || !slices.Contains(c.models(), name) {
+			im.errorf(c.row, colModelAvailability, "names %q, which this row does not route to: list the availability of the models in %q, %q and %q", name, colPrimary, colFallback, colFailover)
+			continue
+		}
+		p, err := spec.ParseProb(values[i])
+		if err != nil || p == 0 {
+			im.errorf(c.row, colModelAvailability, "%s: %q is not an availability: write the fraction of calls without a provider error, like 0.998 or 99.8%%", name, values[i])
+			continue
+		}
+		switch {
+		case m.avail == nil:
+			m.avail, m.availAt = &p, cellRef{c.row, colModelAvailability}
+		case *m.avail != p:
+			im.errorf(c.row, colModelAvailability, "gives %s the availability %s, but row %d gives it %s: a model has one availability; use two model names for two providers", name, formatFloat(p), m.availAt.row, formatFloat(*m.avail))
+		}
+	}
+}
+
+// checkCatalog resolves each model's id and checks that the price catalogue lists it.
+func (im *importer) checkCatalog() {
+	for _, m := range im.modelOrder {
+		if m.id == "" {
+			m.id = m.name
+		}
+		if _, ok := im.cat.Lookup(im.providerOf(m), m.id); !ok {
+			at := m.first
+			if m.idAt.row > 0 {
+				at = m.idAt
+			}
+			hint := ""
+			if s := im.cat.Suggest(m.id, 3); len(s) > 0 {
+				hint = " (did you mean " + strings.Join(quoteAllStrings(s), " or ") + "?)"
+			}
+			im.errorf(at.row, at.col, "model id %q is not in the price catalogue (%s)%s: write name=model-id with an id the catalogue lists, like %s=gpt-4o-mini", m.id, im.cat.SourceDate(), hint, m.name)
+		}
+	}
+}
+
+// parseRetry reads "attempts 3, backoff 1s" (either part may be left out).
+func parseRetry(s string) (int, time.Duration, bool) {
+	attempts, backoff := spec.DefaultRetryAttempts, spec.DefaultRetryBackoff
+	for part := range strings.SplitSeq(s, ",") {
+		f := strings.Fields(part)
+		if len(f) != 2 {
+			return 0, 0, false
+		}
+		switch strings.ToLower(f[0]) {
+		case "attempts":
+			n, err := strconv.Atoi(f[1])
+			if err != nil || n < 0 || n > 10 {
+				return 0, 0, false
+			}
+			attempts = n
+		case "backoff":
+			d, err := spec.ParseDuration(f[1])
+			if err != nil || d <= 0 {
+				return 0, 0, false
+			}
+			backoff = d
+		default:
+			return 0, 0, false
+		}
+	}
+	return attempts, backoff, true
+}
+
+func (im *importer) parseProviders(c *catRow, s string) {
+	names, values, bad := entries(s, false)
+	if bad != "" {
+		im.errorf(c.row, colModelProvider, "%q is not a model and provider type: write name: type, separated by semicolons, like mini: openai; flash: gemini", bad)
+		return
+	}
+	for i, name := range names {
+		m, ok := im.models[name]
+		if !ok || !slices.Contains(c.models(), name) {
+			im.errorf(c.row, colModelProvider, "names %q, which this row does not route to: list the provider types of the models in %q, %q and %q", name, colPrimary, colFallback, colFailover)
+			continue
+		}
+		t := strings.ToLower(values[i])
+		if _, ok := providerType(t); !ok {
+			im.errorf(c.row, colModelProvider, "%s: %q is not a provider type: write one of %s", name, values[i], strings.Join(providerTypeNames(), ", "))
+			continue
+		}
+		switch {
+		case m.ptype == "":
+			m.ptype, m.ptypeAt = t, cellRef{c.row, colModelProvider}
+		case m.ptype != t:
+			im.errorf(c.row, colModelProvider, "gives %s the provider type %s, but row %d gives it %s: a model has one provider; use two model names for two providers", name, t, m.ptypeAt.row, m.ptype)
+		}
+	}
+}
+
+func providerType(name string) (spec.ProviderType, bool) {
+	for _, t := range spec.ProviderTypes {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return spec.ProviderType{}, false
+}
+
+func providerTypeNames() []string {
+	var names []string
+	for _, t := range spec.ProviderTypes {
+		names = append(names, t.Name)
+	}
+	return names
+}
+
+// providerOf returns a model's provider type.
+func (im *importer) providerOf(m *model) string {
+	if m.ptype != "" {
+		return m.ptype
+	}
+	return im.ptype
+}
+
+// reconcile settles what spans rows: shares, model ids, latencies and review dates.
+func (im *importer) reconcile() {
+	var sum float64
+	var parts []string
+	for _, c := range im.rows {
+		sum += c.share
+		parts = append(parts, fmt.Sprintf("%s %s", c.name, formatFloat(c.share)))
+	}
+	if math.Abs(sum-1) > 1e-6 {
+		im.errorf(0, colShare, "the shares sum to %.4g, not 1 (%s): adjust them so they add up to 1 (100%%)", sum, strings.Join(parts, ", "))
+	}
+
+	// Latency: a model's own is the first row's description of it; rows that describe it
+	// differently override it for their category.
+	for _, c := range im.rows {
+		for _, name := range c.latOrder {
+			m, l := im.models[name], c.latency[name]
+			if !m.latSet {
+				m.latSet, m.latency = true, l
+				continue
+			}
+			if !sameLatency(m.latency, l) {
+				c.overrides = append(c.overrides, name)
+			}
+		}
+	}
+	for _, m := range im.modelOrder {
+		if m.latSet {
+			continue
+		}
+		m.latSet = true
+		for _, c := range im.rows {
+			if c.kind == "static" && c.primary == m.name && c.estLatency != nil && c.estLatency[0] > 0 {
+				m.latency = &spec.Latency{P50: spec.Duration(c.estLatency[0]), P95: spec.Duration(c.estLatency[1])}
+				m.latNote = fmt.Sprintf("placeholder latency: the estimated latency of category %s (row %d), where %s is the primary model of a static route; measure it", c.name, c.row, m.name)
+				break
+			}
+		}
+		if m.latency == nil {
+			d := spec.DefaultLatency
+			m.latency = &d
+			m.latNote = "placeholder latency: the worksheet gives none for " + m.name + "; this is Clearbar's default assumption; measure it"
+		}
+	}
+
+	// Review dates: the spec's is the most common one, unless a row has none.
+	counts := map[string]int{}
+	specReview, anyEmpty := "", false
+	for _, c := range im.rows {
+		if c.review == "" {
+			anyEmpty = true
+			continue
+		}
+		counts[c.review]++
+		if specReview == "" || counts[c.review] > counts[specReview] {
+			specReview = c.review
+		}
+	}
+	if anyEmpty {
+		specReview = ""
+	}
+	im.specReview = specReview
+
+	// Retries: the spec's when every row has the same, else each category's own.
+	im.specRetry = im.rows[0].retry
+	for _, c := range im.rows {
+		if c.retry != im.specRetry {
+			im.specRetry = ""
+		}
+	}
+	for _, c := range im.rows {
+		c.ownRetry = c.retry != "" && c.retry != im.specRetry
+	}
+	for _, c := range im.rows {
+		c.ownReview = c.review != "" && c.review != specReview
+		c.validators = rebuildValidators(c.rule, im.schemaFound)
+	}
+}
+
+// schemaFound reports whether path names a JSON object relative to the spec's directory, as
+// the spec loader requires.
+func (im *importer) schemaFound(path string) bool {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(im.dir, path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var doc map[string]any
+	return json.Unmarshal(data, &doc) == nil
+}
+
+func quoteAllStrings(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strconv.Quote(s)
+	}
+	return out
+}
+
+// sameLatency compares two latency assumptions as the worksheet writes them (nil: default).
+func sameLatency(a, b *spec.Latency) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return formatLatency(*a) == formatLatency(*b)
+}
+
+// providerPlaceholders stand in for provider settings a worksheet does not hold.
+var providerPlaceholders = map[string]string{
+	"base_url":    "https://replace-me.invalid",
+	"api_version": "replace-me",
+	"outcomes":    "replace-me.jsonl",
+}
+
+// importNotes collects what the header comment lists: categories and models with
+// placeholders.
+type importNotes struct {
+	routes, passRates, latency, rules, strength, providers []string
+	schemaFiles                                            bool
+}
+
+// yaml writes the imported spec: a header comment, then the spec.
+func (im *importer) yaml() []byte {
+	var body yamlWriter
+	var notes importNotes
+	body.line(0, "version: %d", spec.Version)
+	body.line(0, "name: %s", yamlString(im.name))
+	body.line(0, "description: %s", yamlString("Imported from the routing worksheet "+filepath.Base(im.file)+"."))
+	if im.specReview != "" {
+		body.line(0, "review: {last: %s}", im.specReview)
+	}
+	if c := im.rows[0]; im.specRetry != "" {
+		body.line(0, "retry: {attempts: %d, backoff: %s}", c.attempts, spec.FormatDuration(c.backoff))
+	}
+	body.line(0, "")
+	body.line(0, "providers:")
+	var types []string
+	for _, m := range im.modelOrder {
+		if t := im.providerOf(m); !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	for _, t := range types {
+		pt, _ := providerType(t)
+		if len(pt.Needs) == 0 {
+			body.line(1, "%s: {type: %s}", yamlString(t), t)
+			continue
+		}
+		body.line(1, "%s:", yamlString(t))
+		body.line(2, "type: %s", t)
+		body.comment(2, "placeholders: a worksheet holds no provider settings; set "+strings.Join(pt.Needs, " and "))
+		for _, need := range pt.Needs {
+			body.line(2, "%s: %s", need, yamlString(providerPlaceholders[need]))
+		}
+		notes.providers = append(notes.providers, t)
+	}
+	body.line(0, "")
+	body.line(0, "models:")
+	for _, m := range im.modelOrder {
+		body.line(1, "%s:", yamlString(m.name))
+		body.line(2, "provider: %s", yamlString(im.providerOf(m)))
+		body.line(2, "model: %s", yamlString(m.id))
+		if m.latNote != "" {
+			body.comment(2, m.latNote)
+			notes.latency = append(notes.latency, m.name)
+		}
+		if m.latency != nil {
+			body.line(2, "latency: %s", latencyYAML(*m.latency))
+		}
+		if m.avail != nil {
+			body.line(2, "availability: %s", formatFloat(*m.avail))
+		}
+	}
+	body.line(0, "")
+	body.line(0, "categories:")
+	for i, c := range im.rows {
+		if i > 0 {
+			body.line(0, "")
+		}
+		writeCategory(&body, c, &notes)
+	}
+
+	var w yamlWriter
+	w.comment(0, "Imported from the routing worksheet "+filepath.Base(im.file)+".")
+	w.comment(0, "A worksheet holds less than a spec; check these points before relying on the estimate:")
+	bullet := func(s string) {
+		for i, l := range wrap(s, 92) {
+			if i == 0 {
+				w.line(0, "#   - %s", l)
+			} else {
+				w.line(0, "#     %s", l)
+			}
+		}
+	}
+	if len(types) == 1 {
+		bullet(fmt.Sprintf("Every model is served by one provider, %s; give each vendor its own provider, with its settings and API key, to route real traffic.", types[0]))
+	} else {
+		bullet("Providers are named after their types (" + strings.Join(types, ", ") + "); add their settings and API keys to route real traffic.")
+	}
+	if len(notes.providers) > 0 {
+		bullet("Provider settings marked placeholder, for " + strings.Join(notes.providers, ", ") + ": set them.")
+	}
+	bullet("failure_impact is not in a worksheet: risk figures are zero until each category states failure_impact: {bad_answer: DOLLARS}.")
+	bullet("Traffic volume, review cadence and owner, descriptions, success criteria, price overrides and timeouts are not in a worksheet: a million requests a month and a monthly review are assumed.")
+	if len(notes.routes) > 0 {
+		bullet("Routes inferred from the validation rule and fallback model, in " + strings.Join(notes.routes, ", ") + ": check them.")
+	}
+	if len(notes.passRates) > 0 {
+		bullet("Pass rates marked placeholder, in " + strings.Join(notes.passRates, ", ") + ": replace them with measured pass rates.")
+	}
+	if len(notes.latency) > 0 {
+		bullet("Latency marked placeholder, for " + strings.Join(notes.latency, ", ") + ": replace it with measured latency.")
+	}
+	if len(notes.rules) > 0 {
+		bullet("Validation rules not (fully) rebuilt as validators, in " + strings.Join(notes.rules, ", ") + ": write the validators they describe.")
+	}
+	if len(notes.strength) > 0 {
+		bullet("Validator strength not given, in " + strings.Join(notes.strength, ", ") + ": the default is assumed until you calibrate it.")
+	}
+	if notes.schemaFiles {
+		bullet("json_schema files are named relative to this spec file: save it where those paths resolve.")
+	}
+	w.b.WriteString(body.b.String())
+	return []byte(w.b.String())
+}
+
+// writeCategory writes one category of the imported spec.
+func writeCategory(w *yamlWriter, c *catRow, notes *importNotes) {
+	w.line(1, "- name: %s", yamlString(c.name))
+	w.line(2, "share: %s", formatFloat(c.share))
+	tokens := "in: " + bandYAML(c.in) + ", out: " + bandYAML(c.out)
+	if c.reasoning[1] > 0 {
+		tokens += ", reasoning: " + bandYAML(c.reasoning)
+	}
+	if c.cacheHit > 0 {
+		tokens += ", cache_hit: " + formatFloat(c.cacheHit)
+	}
+	w.line(2, "tokens: {%s}", tokens)
+	w.line(2, "quality_bar: %s", formatFloat(c.bar))
+	if c.budget > 0 {
+		w.line(2, "latency_budget: %s", spec.FormatDuration(c.budget))
+	}
+
+	w.line(2, "route:")
+	if c.routeNote != "" {
+		w.comment(3, c.routeNote)
+		notes.routes = append(notes.routes, c.name)
+	}
+	if c.kind == "cascade" {
+		w.line(3, "cascade: %s", yamlList(append([]string{c.primary}, c.fallback...)))
+	} else {
+		w.line(3, "model: %s", yamlString(c.primary))
+	}
+	v := c.validators
+	validators := v.validators
+	needsValidation := c.kind == "cascade" || c.retryOnce
+	if c.rule != "" {
+		switch {
+		case len(v.unknown) == 0:
+			w.comment(3, "validation rule: "+c.rule)
+		case len(v.validators) > 0:
+			w.comment(3, "validation rule: "+c.rule)
+			w.comment(3, "not rebuilt, add back as validators: "+strings.Join(v.unknown, "; "))
+			notes.rules = append(notes.rules, c.name)
+		case needsValidation:
+			w.comment(3, "replace with the validators described: "+c.rule)
+			validators = []string{"{json_schema: request}"}
+			notes.rules = append(notes.rules, c.name)
+		default:
+			w.comment(3, "validation rule, not rebuilt as validators (add them to validate: ...): "+c.rule)
+			notes.rules = append(notes.rules, c.name)
+		}
+		if v.schemaFile {
+			w.comment(3, "json_schema file paths are relative to this spec file")
+			notes.schemaFiles = true
+		}
+		if len(v.missing) > 0 {
+			w.comment(3, "schema file not found relative to where this spec is saved: "+strings.Join(v.missing, ", "))
+		}
+	}
+	if len(validators) > 0 {
+		w.line(3, "validate: [%s]", strings.Join(validators, ", "))
+	}
+	if c.retryOnce {
+		w.line(3, "on_fail: %s", spec.OnFailRetryOnce)
+	}
+	if c.failExhausted {
+		w.line(3, "on_exhausted: %s", spec.ExhaustedFail)
+	}
+	fallback := c.failover
+	if c.kind == "static" {
+		fallback = c.fallback
+	}
+	if len(fallback) > 0 {
+		w.line(2, "fallback: %s", yamlList(fallback))
+	}
+
+	w.line(2, "assume:")
+	w.line(3, "pass_rate:")
+	placeholders := false
+	for _, p := range c.pass {
+		if p.note != "" {
+			w.comment(4, p.note)
+			placeholders = true
+		}
+		w.line(4, "%s: %s", yamlString(p.model), formatFloat(p.p))
+	}
+	if placeholders {
+		notes.passRates = append(notes.passRates, c.name)
+	}
+	switch {
+	case c.detect != nil && c.falseAlarm != nil:
+		w.line(3, "validator: {detect: %s, false_alarm: %s}", formatFloat(*c.detect), formatFloat(*c.falseAlarm))
+	case len(validators) > 0:
+		w.comment(3, fmt.Sprintf("validator strength not in the worksheet: the default (detect %s, false_alarm %s) is assumed; calibrate it",
+			formatFloat(float64(spec.DefaultStrength.Detect)), formatFloat(float64(spec.DefaultStrength.FalseAlarm))))
+		notes.strength = append(notes.strength, c.name)
+	}
+	if len(c.overrides) > 0 {
+		w.line(3, "latency:")
+		for _, name := range c.overrides {
+			l := c.latency[name]
+			if l == nil {
+				d := spec.DefaultLatency
+				l = &d
+			}
+			w.line(4, "%s: %s", yamlString(name), latencyYAML(*l))
+		}
+	}
+	if c.ownRetry {
+		w.line(2, "retry: {attempts: %d, backoff: %s}", c.attempts, spec.FormatDuration(c.backoff))
+	}
+	if c.ownReview {
+		w.line(2, "review: {last: %s}", c.review)
+	}
+	if c.why != "" {
+		w.line(2, "why: %s", yamlString(c.why))
+	}
+}
+
+// wrap splits text into lines of at most width bytes, at spaces.
+func wrap(text string, width int) []string {
+	var lines []string
+	var cur string
+	for _, word := range strings.Fields(text) {
+		if cur != "" && len(cur)+1+len(word) > width {
+			lines = append(lines, cur)
+			cur = ""
+		}
+		if cur != "" {
+			cur += " "
+		}
+		cur += word
+	}
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return lines
+}
+
+// yamlWriter builds YAML text line by line, two spaces per level.
+type yamlWriter struct{ b strings.Builder }
+
+func (w *yamlWriter) line(level int, format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	if s != "" {
+		w.b.WriteString(strings.Repeat("  ", level))
+		w.b.WriteString(s)
+	}
+	w.b.WriteByte('\n')
+}
+
+// comment writes a one-line comment; line breaks in text become spaces.
+func (w *yamlWriter) comment(level int, text string) {
+	text = strings.Join(strings.Fields(text), " ")
+	w.line(level, "# %s", text)
+}
+
+func bandYAML(b [2]float64) string {
+	if b[0] == b[1] {
+		return formatFloat(b[0])
+	}
+	return fmt.Sprintf("{p50: %s, p95: %s}", formatFloat(b[0]), formatFloat(b[1]))
+}
+
+func latencyYAML(l spec.Latency) string {
+	var parts []string
+	d := func(x spec.Duration) string { return spec.FormatDuration(x.D()) }
+	switch {
+	case len(l.Samples) > 0:
+		s := make([]string, len(l.Samples))
+		for i, x := range l.Samples {
+			s[i] = d(x)
+		}
+		parts = append(parts, "samples: ["+strings.Join(s, ", ")+"]")
+	case l.TTFT != nil:
+		parts = append(parts, fmt.Sprintf("ttft: {p50: %s, p95: %s}", d(l.TTFT.P50), d(l.TTFT.P95)), "tokens_per_second: "+formatFloat(l.TokensPerSecond))
+	default:
+		parts = append(parts, "p50: "+d(l.P50), "p95: "+d(l.P95))
+	}
+	if l.FailAfter > 0 {
+		parts = append(parts, "fail_after: "+d(l.FailAfter))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
