@@ -91,6 +91,9 @@ func Parse(data []byte, file string, opts Options) (*Spec, error) {
 		return nil, Errors{{File: file, Msg: "the spec is empty: start with version: 1, name:, models: and categories:"}}
 	}
 	root := doc.Content[0]
+	if errs := nullItems(root, file); len(errs) > 0 {
+		return nil, errs
+	}
 	s := &Spec{}
 	if err := root.Decode(s); err != nil {
 		return nil, convertYAMLError(err, file)
@@ -154,4 +157,30 @@ func friendlyYAML(msg string) string {
 
 func sortErrors(es Errors) {
 	slices.SortStableFunc(es, func(a, b *Error) int { return a.Line - b.Line })
+}
+
+// nullItems reports list items that are empty ("- " with nothing after it): they would decode
+// as missing categories, steps or validators.
+func nullItems(n *yaml.Node, file string) Errors {
+	var out Errors
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if n == nil || depth > 100 {
+			return
+		}
+		if n.Kind == yaml.SequenceNode {
+			for _, item := range n.Content {
+				if item.Kind == yaml.ScalarNode && item.Tag == "!!null" {
+					out = append(out, &Error{File: file, Line: item.Line, Msg: "empty list item: fill it in or remove the dash"})
+				}
+			}
+		}
+		if n.Kind != yaml.AliasNode {
+			for _, c := range n.Content {
+				walk(c, depth+1)
+			}
+		}
+	}
+	walk(n, 0)
+	return out
 }
