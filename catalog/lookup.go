@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+
+	"github.com/clearbar/clearbar/internal/textdist"
 )
 
 // keyPrefix maps a routing spec's provider type to the prefix the catalogue puts on that
@@ -119,31 +121,7 @@ func closeness(a, b string, rows *[2][]int) int {
 	if len(short) >= 4 && len(long) > len(short) && strings.HasPrefix(long, short) && strings.IndexByte("-:@._", long[len(short)]) >= 0 {
 		return 1
 	}
-	return levenshtein(a, b, rows)
-}
-
-// levenshtein returns the edit distance between a and b in bytes, reusing rows as scratch space.
-func levenshtein(a, b string, rows *[2][]int) int {
-	if len(rows[0]) < len(b)+1 {
-		rows[0] = make([]int, len(b)+1)
-		rows[1] = make([]int, len(b)+1)
-	}
-	prev, cur := rows[0][:len(b)+1], rows[1][:len(b)+1]
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return textdist.Levenshtein(a, b, rows)
 }
 
 func sharedPrefixLen(a, b string) int {

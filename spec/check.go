@@ -119,6 +119,10 @@ func providerType(name string) (ProviderType, bool) {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
+// ValidName reports whether s may name a provider, model, category or policy: letters,
+// digits, '.', '_' and '-', starting with a letter or digit.
+func ValidName(s string) bool { return nameRE.MatchString(s) }
+
 func (c *checker) checkName(name, what string, line int) {
 	if !nameRE.MatchString(name) {
 		c.errorf(line, "%s name %q: use letters, digits, '.', '_' and '-' only, starting with a letter or digit", what, name)

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/textdist"
 )
 
 // This file holds the strict YAML machinery: unknown-key checks with line numbers (yaml.v3's
@@ -143,39 +144,13 @@ func suggest(got string, known []string) string { return suggestFrom(got, known,
 
 // suggestFrom is suggest with the noun for the list of known values.
 func suggestFrom(got string, known []string, noun string) string {
-	best, bestD := "", math.MaxInt
-	for _, k := range known {
-		if d := editDistance(got, k); d < bestD {
-			best, bestD = k, d
-		}
-	}
-	if best != "" && bestD <= max(2, len(got)/3) {
+	if best, ok := textdist.Closest(got, known); ok {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	if len(known) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("; %s: %s", noun, strings.Join(known, ", "))
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func scalar(node *yaml.Node, what string) (string, error) {

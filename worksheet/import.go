@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/catalog"
+	"github.com/clearbar/clearbar/internal/textdist"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -326,39 +326,11 @@ func quoteList(items []string) string {
 }
 
 func suggestColumn(h string) string {
-	best, bestD := "", math.MaxInt
-	for _, c := range Columns {
-		if d := editDistance(h, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if bestD <= max(2, len(h)/3) {
+	if best, ok := textdist.Closest(h, Columns); ok {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
 }
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // parseRow reads one data row.
 func (im *importer) parseRow(n int, rec []string) {
@@ -399,7 +371,7 @@ func (im *importer) parseRow(n int, rec []string) {
 	switch {
 	case c.name == "":
 		errf(colCategory, "empty: write the category's name, like intent")
-	case !nameRE.MatchString(c.name):
+	case !spec.ValidName(c.name):
 		errf(colCategory, "%q is not a category name: use letters, digits, '.', '_' and '-', starting with a letter or digit, like refund-dispute", c.name)
 	default:
 		if first, dup := im.categories[c.name]; dup {
@@ -571,7 +543,7 @@ func (im *importer) modelCell(row int, col, text string) string {
 	}
 	name, id, hasID := strings.Cut(text, "=")
 	name, id = strings.TrimSpace(name), strings.TrimSpace(id)
-	if !nameRE.MatchString(name) {
+	if !spec.ValidName(name) {
 		im.errorf(row, col, "%q is not a model name: use letters, digits, '.', '_' and '-', or write name=model-id, like small=gpt-4o-mini", text)
 		return ""
 	}
