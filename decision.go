@@ -1,0 +1,160 @@
+package clearbar
+
+import "time"
+
+// Decision is the record of one request: how it was classified and routed, every attempt, and
+// why the final answer was accepted. Every response carries its ID; the trace store keeps it.
+//
+// A Decision is built by one goroutine while the request runs and is not modified after it is
+// handed to the recorder.
+type Decision struct {
+	ID   string    `json:"id"`
+	Time time.Time `json:"time"`
+	// Dialect and Path say how the client called: "openai" on /v1/chat/completions.
+	Dialect string `json:"dialect"`
+	Path    string `json:"path"`
+	// RequestedModel is the model name the client sent.
+	RequestedModel string `json:"requested_model"`
+	Stream         bool   `json:"stream"`
+	// Client is the client key's name and Tier its tier ("" without keys).
+	Client string `json:"client,omitempty"`
+	Tier   string `json:"tier,omitempty"`
+
+	// Category is the category the request landed in; CategoryBy says how ("header
+	// X-Clearbar-Category", "model alias clearbar/intent", "rule refund-words", "default").
+	Category   string `json:"category"`
+	CategoryBy string `json:"category_by"`
+	// Rules lists every category rule evaluated, in priority order, fired or not.
+	Rules []RuleResult `json:"rules,omitempty"`
+	// Features are the request features rules saw.
+	Features Features `json:"features"`
+
+	// Route describes the route taken ("cascade small → strong, fallback mid"); Plan lists the
+	// models in the order they would be tried; Skipped the candidates left out, with why.
+	Route   string   `json:"route"`
+	Arm     string   `json:"arm,omitempty"` // the split arm chosen, for weighted routes
+	Plan    []string `json:"plan"`
+	Skipped []Skip   `json:"skipped,omitempty"`
+
+	Attempts []Attempt `json:"attempts"`
+
+	// Outcome is "ok" or the failure class that ended the request; Reason says in words why
+	// the answer was accepted, or why the request failed.
+	Outcome FailureClass `json:"outcome"`
+	Reason  string       `json:"reason"`
+	// Model and Provider served the final answer.
+	Model    string `json:"model,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	// Status is the HTTP status sent to the client.
+	Status int `json:"status"`
+
+	Usage Usage `json:"usage"`
+	// Cost is the sum of every attempt's cost; EscalationCost the part spent on answers that
+	// were discarded.
+	Cost           Money `json:"cost_usd"`
+	EscalationCost Money `json:"escalation_cost_usd"`
+
+	// Latency is the whole request as the gateway saw it; Upstream the time spent waiting for
+	// providers; Overhead the difference (the gateway's own work). TTFB is the time to the
+	// first byte sent to the client.
+	Latency  time.Duration `json:"latency_ns"`
+	Upstream time.Duration `json:"upstream_ns"`
+	Overhead time.Duration `json:"overhead_ns"`
+	TTFB     time.Duration `json:"ttfb_ns"`
+
+	// PromptHash is a SHA-256 of the messages; PromptChars and AnswerChars their lengths.
+	// Prompt and Answer hold the text only when the category opts in to recording it.
+	PromptHash  string `json:"prompt_hash"`
+	PromptChars int    `json:"prompt_chars"`
+	AnswerChars int    `json:"answer_chars"`
+	Prompt      string `json:"prompt,omitempty"`
+	Answer      string `json:"answer,omitempty"`
+	// TemplateHash fingerprints the system prompt, so template changes can be detected.
+	TemplateHash string `json:"template_hash,omitempty"`
+	// DryRun marks decisions made without calling any model.
+	DryRun bool `json:"dry_run,omitempty"`
+}
+
+// Features are the request features category rules can use.
+type Features struct {
+	// TokensIn estimates the request's input tokens.
+	TokensIn int `json:"tokens_in"`
+	// Messages counts all messages; Turns the user messages.
+	Messages int `json:"messages"`
+	Turns    int `json:"turns"`
+	// Attachments counts non-text content parts; Images those that are images.
+	Attachments int `json:"attachments"`
+	Images      int `json:"images"`
+	// Tools says the request offers tools; ResponseFormat is its structured-output type.
+	Tools          bool   `json:"tools"`
+	ResponseFormat string `json:"response_format,omitempty"`
+	// Tier is the client key's tier; Risk the risk level the client declared.
+	Tier string `json:"tier,omitempty"`
+	Risk string `json:"risk,omitempty"`
+	// Model is the requested model; Stream whether a stream was asked for.
+	Model  string `json:"model"`
+	Stream bool   `json:"stream"`
+}
+
+// RuleResult is one category rule's evaluation.
+type RuleResult struct {
+	Category string `json:"category"`
+	Rule     string `json:"rule"`
+	Priority int    `json:"priority"`
+	Fired    bool   `json:"fired"`
+	// Error is set when the rule could not be evaluated (it then does not fire).
+	Error string `json:"error,omitempty"`
+}
+
+// Skip is a candidate model left out of the plan, and why.
+type Skip struct {
+	Model  string `json:"model"`
+	Reason string `json:"reason"`
+}
+
+// Attempt kinds.
+const (
+	AttemptPrimary    = "primary"
+	AttemptRetry      = "retry"
+	AttemptFallback   = "fallback"
+	AttemptEscalation = "escalation"
+)
+
+// Attempt is one call to a provider.
+type Attempt struct {
+	N        int    `json:"n"`
+	Kind     string `json:"kind"`
+	Step     int    `json:"step"`
+	Model    string `json:"model"`
+	Provider string `json:"provider"`
+	// UpstreamModel is the provider's model id.
+	UpstreamModel string        `json:"upstream_model"`
+	Start         time.Time     `json:"start"`
+	Latency       time.Duration `json:"latency_ns"`
+	TTFT          time.Duration `json:"ttft_ns,omitempty"`
+	// Waited is the backoff before this attempt.
+	Waited time.Duration `json:"waited_ns,omitempty"`
+	Usage  Usage         `json:"usage"`
+	Cost   Money         `json:"cost_usd"`
+	// Class is OK or the failure; Status the upstream HTTP status; Error a client-safe
+	// description.
+	Class  FailureClass `json:"class"`
+	Status int          `json:"status,omitempty"`
+	Error  string       `json:"error,omitempty"`
+	// Verdicts are the validators' findings on this attempt's answer.
+	Verdicts []Verdict `json:"verdicts,omitempty"`
+	// Outcome says what happened next: "accepted", "retried", "fell back", "escalated",
+	// "discarded", "failed".
+	Outcome string `json:"outcome"`
+	// UpstreamRequestID is the provider's request id.
+	UpstreamRequestID string `json:"upstream_request_id,omitempty"`
+}
+
+// Verdict is a validator's finding on an answer.
+type Verdict struct {
+	Validator string `json:"validator"`
+	Pass      bool   `json:"pass"`
+	Reason    string `json:"reason,omitempty"`
+	// Score is set by scoring validators (judges).
+	Score float64 `json:"score,omitempty"`
+}

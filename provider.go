@@ -1,0 +1,39 @@
+package clearbar
+
+import (
+	"context"
+	"time"
+)
+
+// Provider sends calls to one upstream API. Implementations must be safe for concurrent use.
+//
+// Errors are *Error values with a FailureClass, so that the caller decides retries and
+// fallbacks from the class, never from a bare status code. A call cancelled by ctx returns an
+// error of class Canceled (the client went away) or Timeout (a deadline passed).
+//
+// Optional capabilities (embeddings, model listing) are separate interfaces that a provider
+// may also implement; callers find them by type assertion.
+type Provider interface {
+	// Name is the provider's name in the spec.
+	Name() string
+	// Complete sends a non-streaming call and returns the whole answer.
+	Complete(ctx context.Context, call *Call) (*Response, error)
+	// Stream sends a streaming call. It returns once the upstream has accepted the call (its
+	// status is known), before the first chunk; errors before then are returned here.
+	Stream(ctx context.Context, call *Call) (Stream, error)
+}
+
+// Call is one attempt: a request, the model to send it to, and per-attempt settings. The
+// Request is shared between attempts and must not be modified.
+type Call struct {
+	Request *Request
+	// Model is the provider's model id.
+	Model string
+	// Stream asks for a streamed answer (the request's own Stream says what the client wants;
+	// the gateway may stream upstream for a client that does not, or the other way round).
+	Stream bool
+	// TTFTTimeout, when set, fails a streaming call whose first chunk takes longer.
+	TTFTTimeout time.Duration
+	// Attempt numbers the attempts of one request from 1, for upstream logs and simulations.
+	Attempt int
+}

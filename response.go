@@ -1,0 +1,72 @@
+package clearbar
+
+// Usage is a call's token counts, in OpenAI's accounting: CachedTokens are part of
+// PromptTokens and ReasoningTokens part of CompletionTokens.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	CachedTokens     int `json:"cached_tokens,omitempty"`
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
+	ReasoningTokens  int `json:"reasoning_tokens,omitempty"`
+}
+
+// Total returns prompt plus completion tokens.
+func (u Usage) Total() int { return u.PromptTokens + u.CompletionTokens }
+
+// IsZero reports whether no tokens were counted.
+func (u Usage) IsZero() bool { return u == Usage{} }
+
+// Response is a provider's complete (non-streaming) answer.
+type Response struct {
+	// Body is the answer as an OpenAI chat.completion JSON document, ready to send to an
+	// OpenAI-dialect client (the gateway may still add its own fields).
+	Body []byte
+	// ID and Model are the upstream's response id and served model.
+	ID, Model string
+	Choices   []Choice
+	// Usage is the upstream's token accounting; HasUsage is false when it sent none.
+	Usage    Usage
+	HasUsage bool
+	// UpstreamRequestID is the provider's request id header, for support tickets.
+	UpstreamRequestID string
+}
+
+// Choice is one answer of a response.
+type Choice struct {
+	Index        int
+	Text         string
+	Refusal      string
+	ToolCalls    []ToolCall
+	FinishReason string
+}
+
+// Text returns the first choice's text, or "".
+func (r *Response) Text() string {
+	if len(r.Choices) == 0 {
+		return ""
+	}
+	return r.Choices[0].Text
+}
+
+// Chunk is one event of a streamed answer.
+type Chunk struct {
+	// Data is the event as an OpenAI chat.completion.chunk JSON document (the SSE data
+	// payload, without "data: "). It is valid until the stream's next call to Next.
+	Data []byte
+	// Text is the content delta of the first choice, FinishReason its finish reason when set.
+	Text         string
+	FinishReason string
+	// Usage is set on the chunk that carries the stream's usage.
+	Usage *Usage
+}
+
+// Stream is a streamed answer. Next advances to the next chunk and reports false at the end
+// of the stream or on an error, which Err then returns; a stream that ended without its
+// terminator returns an error of class StreamCut. Close releases the connection and may be
+// called at any time, also before the end. A Stream is used by one goroutine.
+type Stream interface {
+	Next() bool
+	Chunk() *Chunk
+	Err() error
+	Close() error
+}
