@@ -99,12 +99,12 @@ type ProviderType struct {
 
 // ProviderTypes are the provider adapters a spec may name.
 var ProviderTypes = []ProviderType{
-	{Name: "openai", Allows: []string{"base_url", "api_key", "availability", "timeout"}, KeyEnv: "OPENAI_API_KEY"},
-	{Name: "anthropic", Allows: []string{"base_url", "api_key", "api_version", "availability", "timeout"}, KeyEnv: "ANTHROPIC_API_KEY"},
-	{Name: "gemini", Allows: []string{"base_url", "api_key", "availability", "timeout"}, KeyEnv: "GEMINI_API_KEY"},
-	{Name: "azure-openai", Needs: []string{"base_url", "api_version"}, Allows: []string{"base_url", "api_key", "api_version", "availability", "timeout"}, KeyEnv: "AZURE_OPENAI_API_KEY"},
-	{Name: "openai-compatible", Needs: []string{"base_url"}, Allows: []string{"base_url", "api_key", "availability", "timeout"}},
-	{Name: "simulated", Allows: []string{"availability", "timeout"}},
+	{Name: "openai", Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}, KeyEnv: "OPENAI_API_KEY"},
+	{Name: "anthropic", Allows: []string{"base_url", "api_key", "api_keys", "api_version", "availability", "timeout"}, KeyEnv: "ANTHROPIC_API_KEY"},
+	{Name: "gemini", Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}, KeyEnv: "GEMINI_API_KEY"},
+	{Name: "azure-openai", Needs: []string{"base_url", "api_version"}, Allows: []string{"base_url", "api_key", "api_keys", "api_version", "availability", "timeout"}, KeyEnv: "AZURE_OPENAI_API_KEY"},
+	{Name: "openai-compatible", Needs: []string{"base_url"}, Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}},
+	{Name: "simulated", Allows: []string{"availability", "timeout", "simulate"}},
 	{Name: "replay", Needs: []string{"outcomes"}, Allows: []string{"outcomes", "availability", "timeout"}},
 }
 
@@ -158,8 +158,18 @@ func (c *checker) checkProviders() {
 				c.errorf(p.pos.Of(key), "provider %q: %s does not apply to type %s (it takes %s)", p.Name, key, p.Type, strings.Join(t.Allows, ", "))
 			}
 		}
-		if p.APIKey.Literal && p.APIKey.IsSet() {
-			c.warnf(p.APIKey.Line, "provider %q: the API key is written into the spec; reference an environment variable instead, like api_key: ${%s}", p.Name, cmpOr(t.KeyEnv, "PROVIDER_API_KEY"))
+		for _, k := range append([]SecretRef{p.APIKey}, p.APIKeys...) {
+			if k.Literal && k.IsSet() {
+				c.warnf(k.Line, "provider %q: the API key is written into the spec; reference an environment variable instead, like api_key: ${%s}", p.Name, cmpOr(t.KeyEnv, "PROVIDER_API_KEY"))
+			}
+		}
+		if sim := p.Simulate; sim != nil {
+			if sim.TimeScale < 0 {
+				c.errorf(sim.pos.Of("time_scale"), "provider %q: simulate.time_scale cannot be negative", p.Name)
+			}
+			if sim.RateLimitRate > 0 && sim.RetryAfter == 0 {
+				sim.RetryAfter = Duration(time.Second)
+			}
 		}
 		if u := p.BaseURL.Value; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			c.errorf(p.BaseURL.Line, "provider %q: base_url %q must start with http:// or https://", p.Name, u)

@@ -43,6 +43,12 @@ func (p *Provider) UnmarshalYAML(node *yaml.Node) error {
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Simulate) UnmarshalYAML(node *yaml.Node) error {
+	type plain Simulate
+	return decodeStrict(node, (*plain)(s), &s.pos, "simulate")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
 func (m *Model) UnmarshalYAML(node *yaml.Node) error {
 	type plain Model
 	return decodeStrict(node, (*plain)(m), &m.pos, "model")

@@ -454,6 +454,7 @@ var schemaPlaces = map[reflect.Type]struct{ ref, object string }{
 	reflect.TypeFor[Validator]():     {"#/$defs/validator", "#/$defs/validator"},
 	reflect.TypeFor[Assumptions]():   {"#/$defs/assumptions", "#/$defs/assumptions"},
 	reflect.TypeFor[Strength]():      {"#/$defs/strength", "#/$defs/strength"},
+	reflect.TypeFor[Simulate]():      {"#/$defs/simulate", "#/$defs/simulate"},
 	reflect.TypeFor[Policy]():        {"#/$defs/policy", "#/$defs/policy"},
 	reflect.TypeFor[PolicyRoute]():   {"#/$defs/policyRoute", "#/$defs/policyRoute"},
 	reflect.TypeFor[Band]():          {"#/$defs/band", "#/$defs/band/oneOf/1"},
@@ -664,7 +665,7 @@ func (c *schemaCoverage) value(t reflect.Type, s map[string]any, where string) {
 		c.wantType(s, "string", where, t)
 	case reflect.Bool:
 		c.wantType(s, "boolean", where, t)
-	case reflect.Int, reflect.Int64:
+	case reflect.Int, reflect.Int64, reflect.Uint64:
 		c.wantType(s, "integer", where, t)
 	case reflect.Float64:
 		c.wantType(s, "number", where, t)

@@ -109,14 +109,60 @@ type Provider struct {
 	Type    string    `yaml:"type"`
 	BaseURL EnvString `yaml:"base_url"`
 	APIKey  SecretRef `yaml:"api_key"`
+	// APIKeys are further keys: the gateway rotates to the next key when one is rejected.
+	APIKeys []SecretRef `yaml:"api_keys"`
 	// APIVersion is the API version some vendors require (azure-openai).
 	APIVersion string `yaml:"api_version"`
-	// Outcomes is the outcomes file a replay provider serves answers from.
+	// Outcomes is the outcomes file a replay provider serves answers from, relative to the spec.
 	Outcomes string `yaml:"outcomes"`
 	// Availability is the probability that a call to any of this provider's models succeeds
 	// without a provider error; models may override it. Nil means the default, 0.999.
-	Availability *Prob    `yaml:"availability"`
-	Timeout      Duration `yaml:"timeout"`
+	Availability *Prob `yaml:"availability"`
+	// Timeout bounds one call to this provider in the gateway; zero means the gateway's
+	// default (60s). Models may set their own.
+	Timeout Duration `yaml:"timeout"`
+	// Simulate configures a simulated provider's behaviour.
+	Simulate *Simulate `yaml:"simulate"`
+
+	pos Pos
+}
+
+// Keys returns the provider's keys in rotation order: api_key, then api_keys. Unset keys are
+// left out.
+func (p *Provider) Keys() []SecretRef {
+	var out []SecretRef
+	if p.APIKey.IsSet() {
+		out = append(out, p.APIKey)
+	}
+	for _, k := range p.APIKeys {
+		if k.IsSet() {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Simulate is how a simulated provider behaves. By default it follows the spec's assumptions:
+// each model answers with its latency distribution and fails at the rate its availability
+// implies. The rates here add specific failures on top, for fault-injection tests and demos.
+type Simulate struct {
+	// TimeScale multiplies every simulated duration (0.01 makes a 2s answer take 20ms); zero
+	// means 1.
+	TimeScale float64 `yaml:"time_scale"`
+	// ErrorRate replaces the models' availability: the fraction of calls that fail with a 503.
+	ErrorRate *Prob `yaml:"error_rate"`
+	// RateLimitRate is the fraction of calls answered 429 with Retry-After: RetryAfter.
+	RateLimitRate Prob     `yaml:"rate_limit_rate"`
+	RetryAfter    Duration `yaml:"retry_after"`
+	// CutRate is the fraction of streams cut off mid-way.
+	CutRate Prob `yaml:"cut_rate"`
+	// InvalidJSONRate is the fraction of JSON answers (response_format json_object or
+	// json_schema) that are not valid JSON.
+	InvalidJSONRate Prob `yaml:"invalid_json_rate"`
+	// Output is the text of plain answers; empty means a short generated reply.
+	Output string `yaml:"output"`
+	// Seed makes the simulation reproducible; zero seeds from the clock.
+	Seed uint64 `yaml:"seed"`
 
 	pos Pos
 }
@@ -140,6 +186,10 @@ type Model struct {
 	Reasoning    *bool    `yaml:"reasoning"`
 	Latency      *Latency `yaml:"latency"`
 	Availability *Prob    `yaml:"availability"`
+	// Timeout bounds one call to this model in the gateway, TTFTTimeout the wait for a
+	// stream's first chunk; zero means the provider's setting.
+	Timeout     Duration `yaml:"timeout"`
+	TTFTTimeout Duration `yaml:"ttft_timeout"`
 	// Fallback lists models to fail over to when this model's provider fails, before the
 	// category's own fallbacks: typically the same model on another provider.
 	Fallback []Ref `yaml:"fallback"`
