@@ -289,3 +289,17 @@ func (c *Category) Line() int { return c.pos.Line }
 
 // Line returns the line a model is declared on.
 func (m *Model) Line() int { return m.pos.Line }
+
+// DefaultCategory returns the category of requests nothing else matches: the one marked
+// default, else the first.
+func (s *Spec) DefaultCategory() *Category {
+	for _, c := range s.Categories {
+		if c.Default {
+			return c
+		}
+	}
+	if len(s.Categories) == 0 {
+		return nil
+	}
+	return s.Categories[0]
+}

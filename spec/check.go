@@ -3,8 +3,10 @@ package spec
 import (
 	"fmt"
 	"math"
+	"net"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,7 +45,10 @@ func (c *checker) run() {
 	c.checkModels()
 	c.checkModelFallbackCycles()
 	c.checkCategories()
+	c.checkMatches()
 	c.checkPolicies()
+	c.checkKeys()
+	c.checkServer()
 	if len(c.errs) == 0 {
 		s.index = &index{providers: c.providers, models: c.models, categories: c.cats}
 	}
@@ -651,4 +656,156 @@ func (c *checker) categoryNames() []string {
 		names = append(names, cat.Name)
 	}
 	return names
+}
+
+func (c *checker) checkMatches() {
+	defaults := 0
+	aliases := map[string]string{}
+	for _, cat := range c.spec.Categories {
+		if cat.Default {
+			defaults++
+			if defaults > 1 {
+				c.errorf(cat.pos.Of("default"), "category %q is a second default category: only one category may have default: true", cat.Name)
+			}
+		}
+		aliases["clearbar/"+cat.Name] = cat.Name
+	}
+	for _, cat := range c.spec.Categories {
+		m := cat.Match
+		if m == nil {
+			continue
+		}
+		for _, a := range m.Models {
+			if strings.TrimSpace(a) == "" {
+				c.errorf(m.pos.Of("models"), "category %q match.models has an empty name", cat.Name)
+				continue
+			}
+			if other, dup := aliases[a]; dup && other != cat.Name {
+				c.errorf(m.pos.Of("models"), "category %q claims model name %q, which already selects category %q", cat.Name, a, other)
+			}
+			aliases[a] = cat.Name
+		}
+		for h, v := range m.Header {
+			if !validHeaderName(h) || v == "" {
+				c.errorf(m.pos.Of("header"), "category %q match.header %q: write a header name and the value that selects this category", cat.Name, h)
+			}
+		}
+		for k, v := range m.Metadata {
+			if k == "" || v == "" {
+				c.errorf(m.pos.Of("metadata"), "category %q match.metadata needs non-empty keys and values", cat.Name)
+			}
+		}
+		if m.pos.Has("priority") && strings.TrimSpace(m.When) == "" {
+			c.errorf(m.pos.Of("priority"), "category %q match.priority orders rules, but the category has no rule: add match.when", cat.Name)
+		}
+	}
+}
+
+func validHeaderName(h string) bool {
+	if h == "" {
+		return false
+	}
+	for _, r := range h {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+var hashRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+func (c *checker) checkKeys() {
+	k := c.spec.Keys
+	if k == nil {
+		return
+	}
+	for _, h := range k.Admin {
+		if !hashRE.MatchString(h) {
+			c.errorf(k.pos.Of("admin"), "admin key %q is not a key hash: write sha256: and 64 hex digits (clearbar keys hash prints it); never the key itself", redactHash(h))
+		}
+	}
+	names := map[string]bool{}
+	for _, ck := range k.Clients {
+		if ck.Name == "" {
+			c.errorf(ck.pos.Line, "client key has no name: add name:")
+		} else if names[ck.Name] {
+			c.errorf(ck.pos.Of("name"), "client key %q is declared twice", ck.Name)
+		}
+		names[ck.Name] = true
+		if !hashRE.MatchString(ck.Hash) {
+			c.errorf(ck.pos.Of("hash"), "client key %q: hash %q is not a key hash: write sha256: and 64 hex digits (clearbar keys hash prints it); never the key itself", ck.Name, redactHash(ck.Hash))
+		}
+		if ck.RateLimit != "" {
+			if _, err := ParseRate(ck.RateLimit); err != nil {
+				c.errorf(ck.pos.Of("rate_limit"), "client key %q: %v", ck.Name, err)
+			}
+		}
+	}
+	if len(k.Clients) > 0 && len(k.Admin) == 0 {
+		c.warnf(k.pos.Line, "client keys are configured but no admin key: the admin and decision endpoints will refuse every request")
+	}
+}
+
+// redactHash shows the start of a value that may be a key written by mistake.
+func redactHash(s string) string {
+	if len(s) > 10 {
+		return s[:6] + "…"
+	}
+	return s
+}
+
+func (c *checker) checkServer() {
+	sv := &c.spec.Server
+	if sv.Listen != "" {
+		if _, port, err := net.SplitHostPort(sv.Listen); err != nil || port == "" {
+			c.errorf(sv.pos.Of("listen"), "server.listen %q: write host:port, like 127.0.0.1:8080 or :8080", sv.Listen)
+		}
+	}
+	if sv.MaxBody != "" {
+		if n, err := ParseSize(sv.MaxBody); err != nil || n <= 0 {
+			c.errorf(sv.pos.Of("max_body"), "server.max_body %q: write a size like 20MB or 512KB", sv.MaxBody)
+		}
+	}
+	if sv.MaxMessages < 0 {
+		c.errorf(sv.pos.Of("max_messages"), "server.max_messages cannot be negative")
+	}
+}
+
+// ParseSize parses a byte size such as "20MB", "512KB", "1GB" or "1048576" (units are powers
+// of 1024).
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid size %q: write a number with KB, MB or GB", s)
+	}
+	return n * mult, nil
+}
+
+// Rate is a request rate: N requests per Per.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// ParseRate parses "20/s", "600/m" or "10000/h".
+func ParseRate(s string) (Rate, error) {
+	n, unit, ok := strings.Cut(strings.TrimSpace(s), "/")
+	v, err := strconv.Atoi(strings.TrimSpace(n))
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour}[strings.TrimSpace(unit)]
+	if !ok || err != nil || v <= 0 || per == 0 {
+		return Rate{}, fmt.Errorf("rate limit %q: write requests per second, minute or hour, like 20/s or 600/m", s)
+	}
+	return Rate{N: v, Per: per}, nil
 }

@@ -43,6 +43,30 @@ func (p *Provider) UnmarshalYAML(node *yaml.Node) error {
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
+func (m *Match) UnmarshalYAML(node *yaml.Node) error {
+	type plain Match
+	return decodeStrict(node, (*plain)(m), &m.pos, "match")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (k *Keys) UnmarshalYAML(node *yaml.Node) error {
+	type plain Keys
+	return decodeStrict(node, (*plain)(k), &k.pos, "keys")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (k *ClientKey) UnmarshalYAML(node *yaml.Node) error {
+	type plain ClientKey
+	return decodeStrict(node, (*plain)(k), &k.pos, "client key")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (s *Server) UnmarshalYAML(node *yaml.Node) error {
+	type plain Server
+	return decodeStrict(node, (*plain)(s), &s.pos, "server")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
 func (s *Simulate) UnmarshalYAML(node *yaml.Node) error {
 	type plain Simulate
 	return decodeStrict(node, (*plain)(s), &s.pos, "simulate")

@@ -39,6 +39,10 @@ type Spec struct {
 	Categories []*Category `yaml:"categories"`
 	// Policies are named alternatives to the routes written in the categories, for comparison.
 	Policies Policies `yaml:"policies"`
+	// Keys are the client and admin API keys the gateway accepts; without any, it is open.
+	Keys *Keys `yaml:"keys"`
+	// Server holds the gateway's settings.
+	Server Server `yaml:"server"`
 
 	// File is the path the spec was loaded from ("" for specs parsed from memory).
 	File string `yaml:"-"`
@@ -268,9 +272,40 @@ type Category struct {
 	Why     string  `yaml:"why"`
 	Success string  `yaml:"success"`
 	Review  *Review `yaml:"review"`
+	// Match says how live traffic lands in this category.
+	Match *Match `yaml:"match"`
+	// Default makes this the category of requests nothing else matches. At most one category
+	// is the default; without one, the first category is.
+	Default bool `yaml:"default"`
+	// RecordText stores prompt and answer text in decision records; otherwise only a hash and
+	// the lengths are kept.
+	RecordText bool `yaml:"record_text"`
 
 	pos Pos
 }
+
+// Match says which requests belong to a category. A request is assigned, in this order, by
+// the X-Clearbar-Category header or "clearbar_category" metadata naming the category, by its
+// model name (clearbar/NAME, or one of Models), by a header or metadata value listed here, and
+// finally by the first rule that fires, highest priority first (equal priorities: file order).
+type Match struct {
+	// Models are model names clients may send to mean this category, besides clearbar/NAME.
+	Models []string `yaml:"models"`
+	// Header maps a header name to the value that selects this category.
+	Header map[string]string `yaml:"header"`
+	// Metadata maps a metadata key to the value that selects this category.
+	Metadata map[string]string `yaml:"metadata"`
+	// When is a rule: an expression over request features (see the route package), such as
+	// tokens_in > 8000 || last_user matches "(?i)refund".
+	When string `yaml:"when"`
+	// Priority orders rules: higher first. Rules with equal priority are tried in file order.
+	Priority int `yaml:"priority"`
+
+	pos Pos
+}
+
+// WhenLine returns the line of the rule expression.
+func (m *Match) WhenLine() int { return m.pos.Of("when") }
 
 // Tokens describes a category's token bands per request.
 type Tokens struct {
@@ -426,4 +461,42 @@ type ResolvedModel struct {
 	Availability float64
 	// Provider is the resolved provider.
 	Provider *Provider
+}
+
+// Keys are the API keys the gateway accepts, stored as hashes: "sha256:" and the hex SHA-256 of
+// the key (clearbar keys hash prints it). With keys configured, every request needs a valid
+// client key, and the admin and decision endpoints need an admin key.
+type Keys struct {
+	Admin   []string     `yaml:"admin"`
+	Clients []*ClientKey `yaml:"clients"`
+
+	pos Pos
+}
+
+// ClientKey is one client's key.
+type ClientKey struct {
+	Name string `yaml:"name"`
+	Hash string `yaml:"hash"`
+	// Tier is the client's tier, which rules can read (tier == "pro").
+	Tier string `yaml:"tier"`
+	// RateLimit is the client's request rate: "20/s", "600/m"; empty means unlimited.
+	RateLimit string `yaml:"rate_limit"`
+
+	pos Pos
+}
+
+// Server holds the gateway's settings; every field has a default.
+type Server struct {
+	// Listen is the address to serve on; default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// MaxBody is the largest request body accepted, like "20MB"; default 32MB.
+	MaxBody string `yaml:"max_body"`
+	// MaxMessages is the most messages a request may have; default 2000.
+	MaxMessages int `yaml:"max_messages"`
+	// RequestTimeout bounds a whole request, retries and fallbacks included; default 120s.
+	RequestTimeout Duration `yaml:"request_timeout"`
+	// Trace is the decision store: a SQLite file path (default clearbar.db) or "none".
+	Trace string `yaml:"trace"`
+
+	pos Pos
 }
