@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,6 +41,33 @@ func (r *Retry) UnmarshalYAML(node *yaml.Node) error {
 func (p *Provider) UnmarshalYAML(node *yaml.Node) error {
 	type plain Provider
 	return decodeStrict(node, (*plain)(p), &p.pos, "provider")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (t *Test) UnmarshalYAML(node *yaml.Node) error {
+	type plain Test
+	return decodeStrict(node, (*plain)(t), &t.pos, "test")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (t *TestExpect) UnmarshalYAML(node *yaml.Node) error {
+	type plain TestExpect
+	return decodeStrict(node, (*plain)(t), &t.pos, "expect")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler: the YAML value is converted to JSON.
+func (j *JSONValue) UnmarshalYAML(node *yaml.Node) error {
+	j.Line = resolveAlias(node).Line
+	var v any
+	if err := node.Decode(&v); err != nil {
+		return err
+	}
+	b, err := json.Marshal(normalizeYAML(v))
+	if err != nil {
+		return typeError(j.Line, "this value cannot be written as JSON: %v", err)
+	}
+	j.JSON = b
+	return nil
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.

@@ -54,6 +54,17 @@ type Options struct {
 	// Today is the date overdue reviews and deprecated models are judged against; zero means
 	// the current date.
 	Today time.Time
+	// ReadFile reads files the spec refers to (JSON schemas), by the path as resolved against
+	// the spec's directory; nil means os.ReadFile. Specs embedded in the binary read from
+	// their embedded file system.
+	ReadFile func(path string) ([]byte, error)
+}
+
+func (o Options) readFile(path string) ([]byte, error) {
+	if o.ReadFile != nil {
+		return o.ReadFile(path)
+	}
+	return os.ReadFile(path)
 }
 
 func (o Options) catalog() *catalog.Catalog {

@@ -43,6 +43,9 @@ type Spec struct {
 	Keys *Keys `yaml:"keys"`
 	// Server holds the gateway's settings.
 	Server Server `yaml:"server"`
+	// Tests are golden requests with the category and route they must get; clearbar spec
+	// test runs them through the decision layer.
+	Tests []*Test `yaml:"tests"`
 
 	// File is the path the spec was loaded from ("" for specs parsed from memory).
 	File string `yaml:"-"`
@@ -499,4 +502,39 @@ type Server struct {
 	Trace string `yaml:"trace"`
 
 	pos Pos
+}
+
+// Test is a golden request and what routing must decide for it.
+type Test struct {
+	Name string `yaml:"name"`
+	// Request is an OpenAI chat completions request body, written as YAML.
+	Request JSONValue `yaml:"request"`
+	// Headers are request headers; Tier is the client key's tier.
+	Headers map[string]string `yaml:"headers"`
+	Tier    string            `yaml:"tier"`
+	Expect  TestExpect        `yaml:"expect"`
+
+	pos Pos
+}
+
+// TestExpect is what a golden request must get. Empty fields are not checked.
+type TestExpect struct {
+	Category string `yaml:"category"`
+	// Model is the first model of the plan.
+	Model string `yaml:"model"`
+	// Plan is every model of the plan, in order.
+	Plan []string `yaml:"plan"`
+	// By is a text the reason for the category must contain ("rule", "header", "default").
+	By string `yaml:"by"`
+
+	pos Pos
+}
+
+// Line returns the line the test is declared on.
+func (t *Test) Line() int { return t.pos.Line }
+
+// JSONValue is a value written in YAML and kept as JSON.
+type JSONValue struct {
+	JSON []byte
+	Line int
 }

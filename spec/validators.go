@@ -154,7 +154,7 @@ func (j *JSONSchema) check(c *checker, line int) {
 	if !filepath.IsAbs(p) && c.spec.File != "" {
 		p = filepath.Join(filepath.Dir(c.spec.File), p)
 	}
-	data, err := os.ReadFile(p)
+	data, err := c.opts.readFile(p)
 	if err != nil {
 		c.errorf(j.line, "json_schema file %s cannot be read (%v): the path is relative to the spec file", j.Path, shortErr(err))
 		return
