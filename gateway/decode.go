@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/clearbar/clearbar"
+)
+
+// Limits bound what a request may contain.
+type Limits struct {
+	// MaxBody is the largest body accepted, in bytes.
+	MaxBody int64
+	// MaxMessages is the most messages a request may have.
+	MaxMessages int
+}
+
+// DefaultLimits are used for settings the spec leaves out.
+var DefaultLimits = Limits{MaxBody: 32 << 20, MaxMessages: 2000}
+
+func badRequest(param, code, format string, args ...any) *clearbar.Error {
+	return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: code,
+		Message: fmt.Sprintf(format, args...)}
+}
+
+// DecodeChatRequest reads an OpenAI chat completions request body into the canonical form,
+// keeping the body itself for pass-through. It reads only what routing and validation need,
+// with gjson, so unknown fields cost nothing and survive untouched. Errors are ClientError
+// *clearbar.Error values naming the offending parameter.
+func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
+	if !gjson.ValidBytes(body) {
+		return nil, badRequest("", "invalid_json", "the request body is not valid JSON")
+	}
+	// The body is never modified after this point, so it is read in place rather than copied:
+	// every string gjson returns aliases it.
+	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
+	if !root.IsObject() {
+		return nil, badRequest("", "invalid_json", "the request body must be a JSON object")
+	}
+	r := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: body, N: 1}
+	var err *clearbar.Error
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			if v.Type != gjson.String {
+				err = badRequest("model", "invalid_type", "model must be a string")
+				return false
+			}
+			r.Model = v.Str
+		case "stream":
+			r.Stream = v.Type == gjson.True
+		case "stream_options":
+			r.IncludeUsage = v.Get("include_usage").Type == gjson.True
+		case "messages":
+			err = decodeMessages(r, v, lim)
+		case "tools":
+			err = decodeTools(r, v)
+		case "tool_choice":
+			switch v.Type {
+			case gjson.String:
+				r.ToolChoice = v.Str
+			case gjson.JSON:
+				r.ToolChoice = v.Get("function.name").Str
+			}
+		case "response_format":
+			r.ResponseFormat.Type = v.Get("type").Str
+			if r.ResponseFormat.Type == "json_schema" {
+				js := v.Get("json_schema")
+				r.ResponseFormat.Name = js.Get("name").Str
+				if s := js.Get("schema"); s.Exists() {
+					r.ResponseFormat.Schema = []byte(s.Raw)
+				}
+				r.ResponseFormat.Strict = js.Get("strict").Type == gjson.True
+			}
+		case "max_completion_tokens":
+			r.MaxTokens = int(v.Int())
+		case "max_tokens":
+			if r.MaxTokens == 0 {
+				r.MaxTokens = int(v.Int())
+			}
+		case "n":
+			if n := int(v.Int()); n > 0 {
+				r.N = n
+			}
+		case "metadata":
+			if v.IsObject() {
+				r.Metadata = make(map[string]string)
+				v.ForEach(func(mk, mv gjson.Result) bool {
+					r.Metadata[mk.Str] = mv.String()
+					return true
+				})
+			}
+		case "user":
+			r.User = v.Str
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.Model == "" {
+		return nil, badRequest("model", "missing_required_parameter", "model is required: name a model or a category alias such as clearbar/CATEGORY")
+	}
+	if len(r.Messages) == 0 {
+		return nil, badRequest("messages", "missing_required_parameter", "messages is required and must not be empty")
+	}
+	return r, nil
+}
+
+func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.Error {
+	if !v.IsArray() {
+		return badRequest("messages", "invalid_type", "messages must be an array")
+	}
+	var err *clearbar.Error
+	n := 0
+	v.ForEach(func(_, m gjson.Result) bool {
+		n++
+		if lim.MaxMessages > 0 && n > lim.MaxMessages {
+			err = badRequest("messages", "too_many_messages", "the request has more than %d messages, the gateway's limit", lim.MaxMessages)
+			return false
+		}
+		if !m.IsObject() {
+			err = badRequest(fmt.Sprintf("messages[%d]", n-1), "invalid_type", "each message must be an object")
+			return false
+		}
+		msg := clearbar.Message{Role: m.Get("role").Str}
+		if msg.Role == "" {
+			err = badRequest(fmt.Sprintf("messages[%d].role", n-1), "missing_required_parameter", "every message needs a role")
+			return false
+		}
+		c := m.Get("content")
+		switch {
+		case c.Type == gjson.String:
+			msg.Text = c.Str
+		case c.IsArray():
+			var b strings.Builder
+			c.ForEach(func(_, part gjson.Result) bool {
+				typ := part.Get("type").Str
+				switch typ {
+				case "text", "input_text", "refusal":
+					if b.Len() > 0 {
+						b.WriteByte('\n')
+					}
+					b.WriteString(part.Get("text").Str)
+					if typ == "refusal" {
+						b.WriteString(part.Get("refusal").Str)
+					}
+				default:
+					a := clearbar.Attachment{Type: typ}
+					switch typ {
+					case "image_url":
+						if u := part.Get("image_url.url").Str; strings.HasPrefix(u, "data:") {
+							a.Size = len(u)
+						}
+					case "input_audio":
+						a.Size = len(part.Get("input_audio.data").Str)
+					case "file":
+						a.Size = len(part.Get("file.file_data").Str)
+					}
+					msg.Attachments = append(msg.Attachments, a)
+				}
+				return true
+			})
+			msg.Text = b.String()
+		}
+		if tcs := m.Get("tool_calls"); tcs.IsArray() {
+			tcs.ForEach(func(_, tc gjson.Result) bool {
+				msg.ToolCalls = append(msg.ToolCalls, clearbar.ToolCall{ID: tc.Get("id").Str, Name: tc.Get("function.name").Str, Arguments: tc.Get("function.arguments").Str})
+				return true
+			})
+		}
+		msg.ToolCallID = m.Get("tool_call_id").Str
+		if !utf8.ValidString(msg.Text) {
+			msg.Text = strings.ToValidUTF8(msg.Text, "\uFFFD")
+		}
+		r.Messages = append(r.Messages, msg)
+		return true
+	})
+	return err
+}
+
+func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {
+	if !v.IsArray() {
+		return badRequest("tools", "invalid_type", "tools must be an array")
+	}
+	var err *clearbar.Error
+	i := 0
+	v.ForEach(func(_, t gjson.Result) bool {
+		fn := t.Get("function")
+		name := fn.Get("name").Str
+		if t.Get("type").Str == "function" && name == "" {
+			err = badRequest(fmt.Sprintf("tools[%d].function.name", i), "missing_required_parameter", "every function tool needs a name")
+			return false
+		}
+		tool := clearbar.Tool{Name: name, Description: fn.Get("description").Str, Strict: fn.Get("strict").Type == gjson.True}
+		if p := fn.Get("parameters"); p.Exists() {
+			tool.Parameters = []byte(p.Raw)
+		}
+		r.Tools = append(r.Tools, tool)
+		i++
+		return true
+	})
+	return err
+}

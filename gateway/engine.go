@@ -1,0 +1,308 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/retry"
+	"github.com/clearbar/clearbar/route"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Checker validates an answer against a step's validators. It returns the verdicts and
+// whether the answer passes. Implementations must be safe for concurrent use. A Checker may
+// call models (judges); their attempts are appended to the decision by the caller's hook.
+type Checker interface {
+	Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool)
+}
+
+// run is one request's execution state: the plan, the budget and the decision being written.
+// It is used by one goroutine.
+type run struct {
+	g      *Gateway
+	req    *clearbar.Request
+	plan   *route.Plan
+	d      *clearbar.Decision
+	budget *retry.Budget
+	// primary is the first failure: if every fallback fails, the client gets it.
+	primary error
+	// upstream and waited accumulate time spent in provider calls and in backoff.
+	upstream, waited time.Duration
+	// flagged is the last answer that failed validation, delivered if every step fails.
+	flagged        *clearbar.Response
+	flaggedAttempt int
+}
+
+func (g *Gateway) newRun(ctx context.Context, req *clearbar.Request, plan *route.Plan, d *clearbar.Decision) *run {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = g.now().Add(g.requestTimeout)
+	}
+	return &run{g: g, req: req, plan: plan, d: d,
+		budget: retry.NewBudget(retry.Policy{Attempts: plan.Retries, Backoff: plan.Backoff}, deadline, nil)}
+}
+
+// next is what to do after an attempt.
+type next uint8
+
+const (
+	nextAccept   next = iota // deliver this answer
+	nextRetry                // same model again
+	nextFailover             // next candidate of the step
+	nextEscalate             // next step
+	nextFail                 // give up with the error
+)
+
+// afterFailure decides, from a failed attempt's class, whether to retry the same model (and
+// waits the backoff), fail over, or fail.
+func (r *run) afterFailure(ctx context.Context, err error, retries int) next {
+	e := clearbar.AsError(err)
+	if r.primary == nil {
+		r.primary = err
+	}
+	switch e.Class.Action() {
+	case clearbar.Fail:
+		return nextFail
+	case clearbar.RetrySame:
+		wait, ok, _ := r.budget.Decide(e, retries, r.g.now())
+		if !ok {
+			return nextFailover
+		}
+		if werr := retry.Wait(ctx, wait); werr != nil {
+			r.primary = werr
+			return nextFail
+		}
+		r.waited += wait
+		return nextRetry
+	}
+	// FallBack, RotateKey (adapters rotate keys themselves; what reaches here is exhausted).
+	return nextFailover
+}
+
+// attemptKind names an attempt from where it sits in the plan.
+func attemptKind(step, cand int, retried bool) string {
+	switch {
+	case retried:
+		return clearbar.AttemptRetry
+	case step > 0 && cand == 0:
+		return clearbar.AttemptEscalation
+	case cand > 0:
+		return clearbar.AttemptFallback
+	}
+	return clearbar.AttemptPrimary
+}
+
+// begin starts an attempt record and takes a breaker slot.
+func (r *run) begin(m *spec.Model, step, cand int, retried bool, waited time.Duration) (*clearbar.Attempt, func(clearbar.FailureClass, time.Time)) {
+	done, _ := r.g.breakers.Get(route.Key(m)).Allow(r.g.now())
+	r.d.Attempts = append(r.d.Attempts, clearbar.Attempt{
+		N: len(r.d.Attempts) + 1, Kind: attemptKind(step, cand, retried), Step: step + 1,
+		Model: m.Name, Provider: m.Provider.Name, UpstreamModel: m.Model, Start: r.g.now(), Waited: waited,
+	})
+	return &r.d.Attempts[len(r.d.Attempts)-1], done
+}
+
+// finish completes an attempt record from the call's result.
+func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, err error, done func(clearbar.FailureClass, time.Time)) {
+	end := r.g.now()
+	a.Latency = end.Sub(a.Start)
+	r.upstream += a.Latency
+	a.Usage = usage
+	a.Cost = costOf(m, usage)
+	if err != nil {
+		e := clearbar.AsError(err)
+		a.Class, a.Status, a.Error = e.Class, e.Status, e.Message
+		if a.Error == "" {
+			a.Error = e.Class.String()
+		}
+	}
+	if done != nil {
+		done(a.Class, end)
+	}
+}
+
+// costOf prices a call's usage at the model's effective prices. OpenAI counts reasoning tokens
+// inside completion tokens; the catalogue bills them separately, so they are taken out.
+func costOf(m *spec.Model, u clearbar.Usage) clearbar.Money {
+	if u.IsZero() {
+		return 0
+	}
+	out := u.CompletionTokens - u.ReasoningTokens
+	if out < 0 {
+		out = 0
+	}
+	return m.Resolved.Prices.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens))
+}
+
+func (r *run) call(m *spec.Model, stream bool) *clearbar.Call {
+	c := &clearbar.Call{Request: r.req, Model: m.Model, Stream: stream, Attempt: len(r.d.Attempts)}
+	if m.TTFTTimeout > 0 {
+		c.TTFTTimeout = m.TTFTTimeout.D()
+	}
+	return c
+}
+
+// callContext bounds one call by the model's or provider's timeout.
+func callContext(ctx context.Context, m *spec.Model) (context.Context, context.CancelFunc) {
+	t := m.Timeout.D()
+	if t == 0 && m.Resolved.Provider != nil {
+		t = m.Resolved.Provider.Timeout.D()
+	}
+	if t == 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, t)
+}
+
+// complete runs a non-streaming request through its plan.
+func (r *run) complete(ctx context.Context) (*clearbar.Response, error) {
+steps:
+	for si, st := range r.plan.Steps {
+		qualityRetried := false
+		for ci := 0; ci < len(st.Candidates); ci++ {
+			m := st.Candidates[ci]
+			prov := r.g.providers[m.Provider.Name]
+			retries := 0
+			for {
+				retried := retries > 0 || qualityRetried && ci == 0
+				a, done := r.begin(m, si, ci, retried, 0)
+				cctx, cancel := callContext(ctx, m)
+				resp, err := prov.Complete(cctx, r.call(m, false))
+				cancel()
+				var usage clearbar.Usage
+				if resp != nil {
+					usage = resp.Usage
+					a.UpstreamRequestID = resp.UpstreamRequestID
+				}
+				if err != nil && ctx.Err() != nil {
+					err = ctxError(ctx, err)
+				}
+				r.finish(a, m, usage, err, done)
+				if err == nil {
+					switch r.judge(ctx, a, resp, st, &qualityRetried, si) {
+					case nextAccept:
+						a.Outcome = "accepted"
+						r.accept(a, m, resp)
+						return resp, nil
+					case nextRetry:
+						a.Outcome = "retried after failed validation"
+						continue
+					default:
+						a.Outcome = "escalated after failed validation"
+						continue steps
+					}
+				}
+				switch r.afterFailure(ctx, err, retries) {
+				case nextRetry:
+					a.Outcome = "retried"
+					retries++
+					continue
+				case nextFail:
+					a.Outcome = "failed"
+					return nil, r.failure(err)
+				}
+				a.Outcome = "fell back"
+				break
+			}
+		}
+	}
+	return r.exhausted()
+}
+
+// judge validates an answer and says what to do with it.
+func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Response, st route.Step, qualityRetried *bool, step int) next {
+	if len(st.Validate) == 0 || r.g.checker == nil {
+		return nextAccept
+	}
+	verdicts, ok := r.g.checker.Check(ctx, r.req, resp, st.Validate)
+	a.Verdicts = verdicts
+	if ok {
+		return nextAccept
+	}
+	a.Class = clearbar.Quality
+	a.Error = failedVerdicts(verdicts)
+	r.flagged, r.flaggedAttempt = resp, a.N
+	if st.RetryOnce && !*qualityRetried {
+		*qualityRetried = true
+		return nextRetry
+	}
+	return nextEscalate
+}
+
+func failedVerdicts(vs []clearbar.Verdict) string {
+	s := ""
+	for _, v := range vs {
+		if !v.Pass {
+			if s != "" {
+				s += "; "
+			}
+			s += v.Validator + ": " + v.Reason
+		}
+	}
+	return "failed validation: " + s
+}
+
+// exhausted ends a request whose every step failed: the flagged answer if there is one and
+// the route delivers flagged answers, else the primary's error.
+func (r *run) exhausted() (*clearbar.Response, error) {
+	if r.flagged != nil && !r.plan.FailWhenExhausted {
+		a := &r.d.Attempts[r.flaggedAttempt-1]
+		a.Outcome = "delivered flagged: every step failed validation"
+		m := r.g.spec.Model(a.Model)
+		r.accept(a, m, r.flagged)
+		r.d.Reason = "every step failed validation; the last failed answer was delivered, flagged for review"
+		return r.flagged, nil
+	}
+	if r.flagged != nil {
+		r.d.Reason = "every step failed validation and the route fails exhausted requests"
+		return nil, &clearbar.Error{Class: clearbar.Quality, Message: "no answer passed validation"}
+	}
+	if r.primary == nil {
+		r.primary = &clearbar.Error{Class: clearbar.Internal, Message: "the plan had no model to call"}
+	}
+	return nil, r.failure(r.primary)
+}
+
+func (r *run) failure(err error) error {
+	e := clearbar.AsError(err)
+	if r.d.Reason == "" {
+		r.d.Reason = fmt.Sprintf("failed: %s", e.Class)
+		if n := len(r.d.Attempts); n > 1 {
+			r.d.Reason += fmt.Sprintf(" after %d attempts; the client gets the first failure", n)
+		}
+	}
+	return err
+}
+
+// accept records the final answer.
+func (r *run) accept(a *clearbar.Attempt, m *spec.Model, resp *clearbar.Response) {
+	r.d.Model, r.d.Provider = m.Name, m.Provider.Name
+	if r.d.Reason == "" {
+		switch {
+		case len(a.Verdicts) > 0:
+			r.d.Reason = fmt.Sprintf("accepted: %s passed every validator", m.Name)
+		case a.N == 1:
+			r.d.Reason = fmt.Sprintf("accepted: %s answered on the first attempt; the route does not validate", m.Name)
+		default:
+			r.d.Reason = fmt.Sprintf("accepted: %s answered after %d earlier attempt(s) failed", m.Name, a.N-1)
+		}
+	}
+	if resp != nil {
+		r.d.AnswerChars = len(resp.Text())
+	}
+}
+
+// ctxError classifies an error that happened because the request's context ended: the client
+// going away is Canceled, the request's time budget running out is Timeout.
+func ctxError(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return &clearbar.Error{Class: clearbar.Canceled, Message: "the client closed the request", Err: err}
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &clearbar.Error{Class: clearbar.Timeout, Status: 504, Message: "the request ran out of time", Err: err}
+	}
+	return err
+}

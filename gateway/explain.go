@@ -1,0 +1,142 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/clearbar/clearbar"
+)
+
+// WriteExplanation writes a decision for people: the category and why, every rule, skipped
+// candidates, every attempt, and why the final answer was accepted.
+func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
+	var b strings.Builder
+	title := "Decision " + d.ID
+	if d.DryRun {
+		title += " (dry run: no model was called)"
+	}
+	fmt.Fprintf(&b, "%s\n%s\n", title, strings.Repeat("─", len([]rune(title))))
+	if !d.Time.IsZero() {
+		fmt.Fprintf(&b, "time        %s\n", d.Time.UTC().Format(time.RFC3339Nano))
+	}
+	fmt.Fprintf(&b, "request     %s %s, model %q, stream %v", d.Dialect, d.Path, d.RequestedModel, d.Stream)
+	if d.Client != "" {
+		fmt.Fprintf(&b, ", client %s (tier %s)", d.Client, orDash(d.Tier))
+	}
+	b.WriteString("\n")
+	f := d.Features
+	fmt.Fprintf(&b, "features    tokens_in≈%d messages=%d turns=%d attachments=%d images=%d tools=%v response_format=%s risk=%s\n",
+		f.TokensIn, f.Messages, f.Turns, f.Attachments, f.Images, f.Tools, orDash(f.ResponseFormat), orDash(f.Risk))
+	fmt.Fprintf(&b, "category    %s — by %s\n", orDash(d.Category), orDash(d.CategoryBy))
+	if len(d.Rules) > 0 {
+		b.WriteString("rules       (highest priority first)\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		for _, r := range d.Rules {
+			mark := "  did not fire"
+			if r.Fired {
+				mark = "✓ fired"
+			}
+			if r.Error != "" {
+				mark = "✗ error: " + r.Error
+			}
+			fmt.Fprintf(tw, "            %s\tpriority %d\t%s\t%s\n", r.Category, r.Priority, r.Rule, mark)
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(&b, "route       %s\n", orDash(d.Route))
+	if d.Arm != "" {
+		fmt.Fprintf(&b, "split arm   %s\n", d.Arm)
+	}
+	fmt.Fprintf(&b, "plan        %s\n", strings.Join(d.Plan, " → "))
+	for _, s := range d.Skipped {
+		fmt.Fprintf(&b, "skipped     %s: %s\n", s.Model, s.Reason)
+	}
+	if len(d.Attempts) > 0 {
+		b.WriteString("attempts\n")
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tKIND\tSTEP\tMODEL\tPROVIDER\tLATENCY\tTTFT\tTOKENS IN/OUT\tCOST\tRESULT\tNEXT")
+		for _, a := range d.Attempts {
+			result := a.Class.String()
+			if a.Error != "" && a.Class != clearbar.OK {
+				result += ": " + a.Error
+			}
+			if a.Status != 0 {
+				result += fmt.Sprintf(" (HTTP %d)", a.Status)
+			}
+			ttft := "-"
+			if a.TTFT > 0 {
+				ttft = roundDur(a.TTFT)
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.N, a.Kind, a.Step, a.Model, a.Provider,
+				roundDur(a.Latency), ttft, a.Usage.PromptTokens, a.Usage.CompletionTokens, a.Cost, result, orDash(a.Outcome))
+			for _, v := range a.Verdicts {
+				mark := "pass"
+				if !v.Pass {
+					mark = "FAIL"
+				}
+				fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t  %s %s\t%s\n", mark, v.Validator, v.Reason)
+			}
+		}
+		tw.Flush()
+	}
+	outcome := d.Outcome.String()
+	if d.Status != 0 {
+		outcome += fmt.Sprintf(", HTTP %d", d.Status)
+	}
+	fmt.Fprintf(&b, "outcome     %s\n", outcome)
+	if d.Model != "" {
+		fmt.Fprintf(&b, "answered by %s on %s\n", d.Model, d.Provider)
+	}
+	fmt.Fprintf(&b, "why         %s\n", orDash(d.Reason))
+	if !d.DryRun {
+		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts); tokens %d in, %d out\n", d.Cost, d.EscalationCost, d.Usage.PromptTokens, d.Usage.CompletionTokens)
+		fmt.Fprintf(&b, "time        total %s, upstream %s, gateway overhead %s, first byte %s\n", roundDur(d.Latency), roundDur(d.Upstream), roundDur(d.Overhead), roundDur(d.TTFB))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func roundDur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "0"
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(100 * time.Microsecond).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// DryRun classifies and plans a request without calling any model, as the gateway would with
+// its breakers all closed. header may be nil.
+func DryRun(g *Gateway, body []byte, header map[string]string, tier string) (*clearbar.Decision, error) {
+	d := &clearbar.Decision{ID: "dry-run", Dialect: clearbar.DialectOpenAI, Path: "/v1/chat/completions", DryRun: true}
+	req, err := DecodeChatRequest(body, g.limits)
+	if err != nil {
+		return nil, err
+	}
+	d.RequestedModel, d.Stream = req.Model, req.Stream
+	d.PromptHash, d.PromptChars = promptHash(req)
+	in := routeInput(req, header, tier)
+	cat, err := g.router.Classify(in, d)
+	if err != nil {
+		return d, err
+	}
+	if _, err := g.router.Plan(cat, in, nil, d); err != nil {
+		d.Reason = clearbar.AsError(err).Message
+		return d, err
+	}
+	d.Reason = "dry run: the plan above is what the gateway would try, in order"
+	return d, nil
+}

@@ -1,0 +1,375 @@
+// Package gateway is Clearbar's OpenAI-compatible HTTP gateway: it decodes requests, asks the
+// router for a category and a plan, runs the plan against providers (retries, failover,
+// cascades, circuit breakers), answers in the client's wire format with headers that explain
+// the decision, and records every decision without slowing the answer.
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/health"
+	"github.com/clearbar/clearbar/route"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Recorder takes finished decisions. Record must not block; it reports false when the
+// decision was dropped.
+type Recorder interface {
+	Record(d *clearbar.Decision) bool
+}
+
+// DecisionStore looks decisions up for GET /v1/decisions/{id}.
+type DecisionStore interface {
+	Get(ctx context.Context, id string) (*clearbar.Decision, error)
+}
+
+// Options configure a Gateway. Spec and Providers are required.
+type Options struct {
+	Spec *spec.Spec
+	// Providers are the spec's providers by name.
+	Providers map[string]clearbar.Provider
+	// Breakers are the circuit breakers; nil means health.NewSet(health.DefaultSettings(), Now).
+	Breakers *health.Set
+	// Recorder takes decisions; nil drops them. Decisions reads them back for the decision
+	// endpoint; nil disables it.
+	Recorder  Recorder
+	Decisions DecisionStore
+	// Checker validates answers of validated routes; nil accepts every answer unvalidated.
+	Checker Checker
+	// Registerer receives the gateway's metrics; nil means a fresh registry (see Gatherer).
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	Logger     *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Gateway serves the HTTP API. It is safe for concurrent use.
+type Gateway struct {
+	spec           *spec.Spec
+	router         *route.Router
+	providers      map[string]clearbar.Provider
+	breakers       *health.Set
+	recorder       Recorder
+	decisions      DecisionStore
+	checker        Checker
+	metrics        *metrics
+	gatherer       prometheus.Gatherer
+	keys           *keyring
+	limits         Limits
+	requestTimeout time.Duration
+	log            *slog.Logger
+	now            func() time.Time
+	ready          atomic.Bool
+	dropped        atomic.Int64
+	mux            *http.ServeMux
+}
+
+// New builds a gateway for a loaded spec.
+func New(o Options) (*Gateway, error) {
+	if o.Spec == nil {
+		return nil, errors.New("gateway: no spec")
+	}
+	router, err := route.New(o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range o.Spec.Models {
+		if _, ok := o.Providers[m.Provider.Name]; !ok {
+			return nil, fmt.Errorf("gateway: no provider %q for model %q", m.Provider.Name, m.Name)
+		}
+	}
+	g := &Gateway{spec: o.Spec, router: router, providers: o.Providers, breakers: o.Breakers,
+		recorder: o.Recorder, decisions: o.Decisions, checker: o.Checker, log: o.Logger, now: o.Now,
+		limits: DefaultLimits, requestTimeout: 120 * time.Second}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.breakers == nil {
+		g.breakers = health.NewSet(health.DefaultSettings(), g.now)
+	}
+	reg, gat := o.Registerer, o.Gatherer
+	if reg == nil {
+		r := prometheus.NewRegistry()
+		reg, gat = r, r
+	}
+	g.metrics = newMetrics(reg)
+	g.gatherer = gat
+	reg.MustRegister(&breakerCollector{set: g.breakers})
+	sv := o.Spec.Server
+	if sv.MaxBody != "" {
+		g.limits.MaxBody, _ = spec.ParseSize(sv.MaxBody)
+	}
+	if sv.MaxMessages > 0 {
+		g.limits.MaxMessages = sv.MaxMessages
+	}
+	if sv.RequestTimeout > 0 {
+		g.requestTimeout = sv.RequestTimeout.D()
+	}
+	if g.keys, err = newKeyring(o.Spec.Keys); err != nil {
+		return nil, err
+	}
+	g.routes()
+	g.ready.Store(true)
+	return g, nil
+}
+
+// Router returns the gateway's router, for explain and tests.
+func (g *Gateway) Router() *route.Router { return g.router }
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+
+// SetReady marks the gateway ready or not for GET /readyz (not ready while draining).
+func (g *Gateway) SetReady(ready bool) { g.ready.Store(ready) }
+
+// Decision headers. Every response carries them, errors included; on streams they are sent
+// before the first byte, and the cost comes as a trailer.
+const (
+	headerRequestID = "X-Request-Id"
+	headerDecision  = "X-Clearbar-Decision-Id"
+	headerCategory  = "X-Clearbar-Category"
+	headerModel     = "X-Clearbar-Model"
+	headerProvider  = "X-Clearbar-Provider"
+	headerRoute     = "X-Clearbar-Route"
+	headerAttempts  = "X-Clearbar-Attempts"
+	headerCost      = "X-Clearbar-Cost-Usd"
+)
+
+var exposed = strings.Join([]string{headerRequestID, headerDecision, headerCategory, headerModel, headerProvider, headerRoute, headerAttempts, headerCost}, ", ")
+
+func (g *Gateway) decisionHeaders(h http.Header, d *clearbar.Decision) {
+	h.Set(headerRequestID, d.ID)
+	h.Set(headerDecision, d.ID)
+	if d.Category != "" {
+		h.Set(headerCategory, d.Category)
+	}
+	if d.Model != "" {
+		h.Set(headerModel, d.Model)
+		h.Set(headerProvider, d.Provider)
+	}
+	if d.Route != "" {
+		h.Set(headerRoute, headerSafe(d.Route))
+	}
+	h.Set(headerAttempts, strconv.Itoa(len(d.Attempts)))
+	h.Set("Access-Control-Expose-Headers", exposed)
+}
+
+// headerSafe keeps a header value to printable ASCII (route descriptions contain arrows).
+func headerSafe(s string) string {
+	s = strings.ReplaceAll(s, "→", "->")
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
+var idCounter atomic.Uint64
+
+// newID returns a decision id: time-ordered, unique within the process and unlikely to collide
+// across replicas ("dec_" + 12 hex digits of milliseconds + 14 of randomness and counter).
+func newID(now time.Time) string {
+	var b [15]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	binary.BigEndian.PutUint64(b[7:], rand.Uint64()^idCounter.Add(1))
+	return "dec_" + hex.EncodeToString(b[2:])
+}
+
+// promptHash fingerprints the messages without keeping them.
+func promptHash(req *clearbar.Request) (hash string, chars int) {
+	h := sha256.New()
+	for _, m := range req.Messages {
+		io.WriteString(h, m.Role)
+		h.Write([]byte{0})
+		io.WriteString(h, m.Text)
+		h.Write([]byte{0})
+		chars += len(m.Text)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16]), chars
+}
+
+func templateHash(req *clearbar.Request) string {
+	sys := req.SystemText()
+	if sys == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(sys))
+	return hex.EncodeToString(sum[:8])
+}
+
+// chatCompletions serves POST /v1/chat/completions.
+func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	start := g.now()
+	d := &clearbar.Decision{ID: newID(start), Time: start, Dialect: clearbar.DialectOpenAI, Path: r.URL.Path}
+	status, err := g.serveChat(w, r, d, start)
+	if err != nil && status == 0 {
+		g.decisionHeaders(w.Header(), d)
+		status = writeError(w, err)
+	}
+	g.finishDecision(d, status, err, start)
+}
+
+func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time) (int, error) {
+	client, err := g.keys.client(r)
+	if err != nil {
+		return 0, err
+	}
+	if client != nil {
+		d.Client, d.Tier = client.name, client.tier
+		if !client.allow(start) {
+			return 0, &clearbar.Error{Class: clearbar.RateLimited, Code: "client_rate_limited", RetryAfter: client.retryAfter(start),
+				Message: fmt.Sprintf("client %q is over its rate limit of %s", client.name, client.rateText)}
+		}
+	}
+	if n, _ := strconv.Atoi(r.Header.Get("X-Stainless-Retry-Count")); n > 0 {
+		g.metrics.clientRetries.Inc()
+	}
+	body, err := readBody(w, r, g.limits.MaxBody)
+	if err != nil {
+		return 0, err
+	}
+	req, err := DecodeChatRequest(body, g.limits)
+	if err != nil {
+		return 0, err
+	}
+	d.RequestedModel, d.Stream = req.Model, req.Stream
+	d.PromptHash, d.PromptChars = promptHash(req)
+	d.TemplateHash = templateHash(req)
+	in := &route.Input{Request: req, Header: r.Header}
+	if client != nil {
+		in.Client, in.Tier = client.name, client.tier
+	}
+	cat, err := g.router.Classify(in, d)
+	if err != nil {
+		return 0, err
+	}
+	if cat.RecordText {
+		d.Prompt = req.Text("")
+	}
+	plan, err := g.router.Plan(cat, in, breakerView{g}, d)
+	if err != nil {
+		d.Reason = "no plan: " + clearbar.AsError(err).Message
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), g.requestTimeout)
+	defer cancel()
+	run := g.newRun(ctx, req, plan, d)
+	if req.Stream {
+		status, err := run.stream(ctx, w, start)
+		g.upstreamTimes(d, run)
+		return status, err
+	}
+	resp, err := run.complete(ctx)
+	g.upstreamTimes(d, run)
+	if err != nil {
+		return 0, err
+	}
+	if cat.RecordText {
+		d.Answer = resp.Text()
+	}
+	h := w.Header()
+	g.decisionHeaders(h, d)
+	if cost := run.totalCost(); cost > 0 || resp.HasUsage {
+		h.Set(headerCost, cost.Decimal())
+	}
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(resp.Body)
+	return http.StatusOK, nil
+}
+
+func (g *Gateway) upstreamTimes(d *clearbar.Decision, r *run) {
+	d.Upstream = r.upstream
+	d.Overhead = -r.waited // completed in finishDecision, once the total is known
+}
+
+// finishDecision completes the record (outcome, usage, cost, times), observes metrics and
+// hands it to the recorder.
+func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, start time.Time) {
+	d.Status = status
+	d.Outcome = clearbar.ClassOf(err)
+	if err != nil && d.Reason == "" {
+		d.Reason = clearbar.AsError(err).Message
+	}
+	for i := range d.Attempts {
+		a := &d.Attempts[i]
+		d.Cost += a.Cost
+		if a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered") {
+			d.Usage = a.Usage
+		} else {
+			d.EscalationCost += a.Cost
+		}
+	}
+	d.Latency = g.now().Sub(start)
+	d.Overhead += d.Latency - d.Upstream
+	if d.Overhead < 0 {
+		d.Overhead = 0
+	}
+	if d.TTFB == 0 && status != 0 && !d.Stream {
+		d.TTFB = d.Latency
+	}
+	g.metrics.observeDecision(d)
+	if g.recorder != nil && !g.recorder.Record(d) {
+		g.dropped.Add(1)
+	}
+}
+
+// readBody reads the whole body (a proxied request whose body was not fully read can cut the
+// upstream's answer short), within the size limit.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 415, Code: "unsupported_media_type",
+			Message: "send the request as application/json"}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 413, Code: "request_too_large",
+				Message: fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes (server.max_body)", limit)}
+		}
+		return nil, &clearbar.Error{Class: clearbar.Canceled, Message: "reading the request body failed", Err: err}
+	}
+	return body, nil
+}
+
+// breakerView lets the router see breaker states.
+type breakerView struct{ g *Gateway }
+
+func (b breakerView) Open(key string) (bool, string) {
+	if b.g.breakers.Get(key).State(b.g.now()) == health.Open {
+		return true, "circuit breaker open"
+	}
+	return false, ""
+}
+
+// routeInput builds a router input from a request and plain headers.
+func routeInput(req *clearbar.Request, header map[string]string, tier string) *route.Input {
+	h := http.Header{}
+	for k, v := range header {
+		h.Set(k, v)
+	}
+	return &route.Input{Request: req, Header: h, Tier: tier}
+}

@@ -1,0 +1,582 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// memRecorder keeps decisions in memory.
+type memRecorder struct {
+	mu sync.Mutex
+	ds []*clearbar.Decision
+}
+
+func (m *memRecorder) Record(d *clearbar.Decision) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ds = append(m.ds, d)
+	return true
+}
+
+func (m *memRecorder) last() *clearbar.Decision {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.ds) == 0 {
+		return nil
+	}
+	return m.ds[len(m.ds)-1]
+}
+
+func (m *memRecorder) Get(_ context.Context, id string) (*clearbar.Decision, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, d := range m.ds {
+		if d.ID == id {
+			return d, nil
+		}
+	}
+	return nil, errNotFound
+}
+
+type fixture struct {
+	srv  *httptest.Server
+	gw   *Gateway
+	a, b *fakeProvider
+	rec  *memRecorder
+}
+
+func newFixture(t *testing.T, edit func(src string) string) *fixture {
+	t.Helper()
+	data, err := readFile("testdata/gw.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(data)
+	if edit != nil {
+		src = edit(src)
+	}
+	s, err := spec.Parse([]byte(src), "testdata/gw.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{a: newFake("a"), b: newFake("b"), rec: &memRecorder{}}
+	f.gw, err = New(Options{Spec: s, Providers: map[string]clearbar.Provider{"a": f.a, "b": f.b}, Recorder: f.rec, Decisions: f.rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(f.gw)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func readFile(p string) ([]byte, error) { return osReadFile(p) }
+
+func (f *fixture) post(t *testing.T, body string, headers ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func readAll(t *testing.T, r *http.Response) []byte {
+	t.Helper()
+	defer r.Body.Close()
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+const hello = `{"model":"clearbar/intent","messages":[{"role":"user","content":"hello"}]}`
+
+func overloaded() error {
+	return &clearbar.Error{Class: clearbar.Overloaded, Status: 503, Message: "upstream overloaded"}
+}
+
+func TestCompleteHappyPathHeaders(t *testing.T) {
+	f := newFixture(t, nil)
+	resp := f.post(t, hello)
+	body := readAll(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	for h, want := range map[string]string{
+		"X-Clearbar-Category": "intent", "X-Clearbar-Model": "small", "X-Clearbar-Provider": "a",
+		"X-Clearbar-Attempts": "1", "Content-Type": "application/json",
+	} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("%s = %q, want %q", h, got, want)
+		}
+	}
+	id := resp.Header.Get("X-Clearbar-Decision-Id")
+	if !strings.HasPrefix(id, "dec_") || resp.Header.Get("X-Request-Id") != id {
+		t.Errorf("decision id %q, request id %q", id, resp.Header.Get("X-Request-Id"))
+	}
+	if resp.Header.Get("X-Clearbar-Cost-Usd") == "" {
+		t.Error("no cost header on an answer with usage")
+	}
+	d := f.rec.last()
+	if d == nil || d.ID != id || d.Category != "intent" || d.CategoryBy != "model alias clearbar/intent" || d.Outcome != clearbar.OK {
+		t.Fatalf("decision %+v", d)
+	}
+	if d.Cost <= 0 || d.Usage.PromptTokens != 10 || len(d.Attempts) != 1 || d.Attempts[0].Outcome != "accepted" {
+		t.Errorf("decision cost %v usage %+v attempts %+v", d.Cost, d.Usage, d.Attempts)
+	}
+	if d.Prompt != "" {
+		t.Error("prompt text recorded for a category that did not opt in")
+	}
+}
+
+func TestFallbackOnProviderFailure(t *testing.T) {
+	f := newFixture(t, nil)
+	f.a.behave = func(model string, n int) error { return overloaded() }
+	resp := f.post(t, hello)
+	body := readAll(t, resp)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Clearbar-Model") != "big" {
+		t.Fatalf("status %d model %q: %s", resp.StatusCode, resp.Header.Get("X-Clearbar-Model"), body)
+	}
+	// One retry of small (Overloaded retries the same model), then big.
+	if got := f.a.Calls("gpt-4o-mini"); got != 2 {
+		t.Errorf("small called %d times, want 2 (one retry)", got)
+	}
+	d := f.rec.last()
+	kinds := []string{}
+	for _, a := range d.Attempts {
+		kinds = append(kinds, a.Kind+":"+a.Class.String())
+	}
+	if strings.Join(kinds, ",") != "primary:overloaded,retry:overloaded,fallback:ok" {
+		t.Errorf("attempts %v", kinds)
+	}
+	if resp.Header.Get("X-Clearbar-Attempts") != "3" {
+		t.Errorf("attempts header %q", resp.Header.Get("X-Clearbar-Attempts"))
+	}
+}
+
+func TestEveryFallbackFailsReturnsPrimaryError(t *testing.T) {
+	f := newFixture(t, nil)
+	f.a.behave = func(string, int) error {
+		return &clearbar.Error{Class: clearbar.RateLimited, Status: 429, Message: "slow down", RetryAfter: 50 * time.Millisecond}
+	}
+	f.b.behave = func(string, int) error {
+		return &clearbar.Error{Class: clearbar.Timeout, Status: 504, Message: "too slow"}
+	}
+	resp := f.post(t, hello)
+	body := readAll(t, resp)
+	if resp.StatusCode != 429 {
+		t.Fatalf("status %d, want the primary's 429: %s", resp.StatusCode, body)
+	}
+	var e struct {
+		Error struct{ Message, Type, Code string } `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Type != "rate_limit_error" || e.Error.Message != "slow down" {
+		t.Errorf("error body %s", body)
+	}
+	if resp.Header.Get("Retry-After-Ms") != "50" {
+		t.Errorf("retry-after-ms %q", resp.Header.Get("Retry-After-Ms"))
+	}
+	// small is retried once after its Retry-After (the spec allows one retry), then big is
+	// tried once (a timeout falls back at once); the client gets small's error.
+	if f.a.Calls("gpt-4o-mini") != 2 || f.b.Calls("gpt-4o") != 1 {
+		t.Errorf("small called %d times, big %d", f.a.Calls("gpt-4o-mini"), f.b.Calls("gpt-4o"))
+	}
+	d := f.rec.last()
+	if d.Attempts[1].Kind != clearbar.AttemptRetry || d.Attempts[1].Start.Sub(d.Attempts[0].Start) < 50*time.Millisecond {
+		t.Errorf("the retry did not wait for Retry-After: %+v", d.Attempts)
+	}
+}
+
+func TestClientErrorIsNotRetriedOrFallenBack(t *testing.T) {
+	f := newFixture(t, nil)
+	f.a.behave = func(string, int) error {
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Message: "bad tool schema", Param: "tools"}
+	}
+	resp := f.post(t, hello)
+	readAll(t, resp)
+	if resp.StatusCode != 400 || f.b.Calls("gpt-4o") != 0 || f.a.Calls("gpt-4o-mini") != 1 {
+		t.Errorf("status %d, small %d calls, big %d calls", resp.StatusCode, f.a.Calls("gpt-4o-mini"), f.b.Calls("gpt-4o"))
+	}
+}
+
+func TestCategoryAssignment(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, tc := range []struct {
+		body, header, want, by string
+	}{
+		{`{"model":"intent-model","messages":[{"role":"user","content":"x"}]}`, "", "intent", "model alias intent-model"},
+		{`{"model":"m","messages":[{"role":"user","content":"x"}]}`, "X-Task: intent", "intent", "header X-Task: intent"},
+		{`{"model":"m","messages":[{"role":"user","content":"x"}]}`, "X-Clearbar-Category: refunds", "refunds", "header X-Clearbar-Category"},
+		{`{"model":"m","metadata":{"clearbar_category":"long"},"messages":[{"role":"user","content":"x"}]}`, "", "long", "metadata clearbar_category"},
+		{`{"model":"m","messages":[{"role":"user","content":"a chargeback please"}]}`, "", "refunds", "rule of refunds"},
+		{`{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("long text ", 300) + `"}]}`, "", "long", "rule of long"},
+		{`{"model":"m","messages":[{"role":"user","content":"hello"}]}`, "", "chat", "default category"},
+	} {
+		var hs []string
+		if tc.header != "" {
+			k, v, _ := strings.Cut(tc.header, ": ")
+			hs = []string{k, v}
+		}
+		resp := f.post(t, tc.body, hs...)
+		readAll(t, resp)
+		d := f.rec.last()
+		if d.Category != tc.want || !strings.HasPrefix(d.CategoryBy, tc.by) {
+			t.Errorf("%s %s: category %q by %q, want %q by %q", tc.header, tc.body[:40], d.Category, d.CategoryBy, tc.want, tc.by)
+		}
+	}
+	resp := f.post(t, hello, "X-Clearbar-Category", "nope")
+	body := readAll(t, resp)
+	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("unknown_category")) {
+		t.Errorf("unknown category: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestRulesRecorded(t *testing.T) {
+	f := newFixture(t, nil)
+	readAll(t, f.post(t, `{"model":"m","messages":[{"role":"user","content":"refund"}]}`))
+	d := f.rec.last()
+	if len(d.Rules) != 2 || d.Rules[0].Category != "refunds" || !d.Rules[0].Fired || d.Rules[1].Fired {
+		t.Errorf("rules %+v", d.Rules)
+	}
+}
+
+func TestContextWindowRouting(t *testing.T) {
+	f := newFixture(t, nil)
+	// small has a 1,000-token window; this request needs about 1,300 tokens.
+	body := `{"model":"clearbar/intent","messages":[{"role":"user","content":"` + strings.Repeat("word ", 1000) + `"}]}`
+	resp := f.post(t, body)
+	readAll(t, resp)
+	d := f.rec.last()
+	if resp.Header.Get("X-Clearbar-Model") != "big" || len(d.Skipped) != 1 || !strings.Contains(d.Skipped[0].Reason, "context window 1000") {
+		t.Errorf("model %q skipped %+v", resp.Header.Get("X-Clearbar-Model"), d.Skipped)
+	}
+	if f.a.Calls("gpt-4o-mini") != 0 {
+		t.Error("the too-small model was called")
+	}
+}
+
+func TestRecordTextOptIn(t *testing.T) {
+	f := newFixture(t, nil)
+	readAll(t, f.post(t, `{"model":"m","messages":[{"role":"user","content":"hello there"}]}`))
+	d := f.rec.last()
+	if d.Category != "chat" || d.Prompt != "hello there" || d.Answer == "" {
+		t.Errorf("chat opts in to text: prompt %q answer %q", d.Prompt, d.Answer)
+	}
+	if d.PromptHash == "" || d.PromptChars != len("hello there") {
+		t.Errorf("hash %q chars %d", d.PromptHash, d.PromptChars)
+	}
+}
+
+// sseEvents reads an SSE body into its data payloads.
+func sseEvents(t *testing.T, r io.Reader) []string {
+	t.Helper()
+	var out []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func TestStreamFallbackBeforeFirstByte(t *testing.T) {
+	f := newFixture(t, nil)
+	f.a.behave = func(string, int) error { return overloaded() }
+	resp := f.post(t, `{"model":"clearbar/intent","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("X-Clearbar-Model") != "big" {
+		t.Fatalf("status %d type %q model %q", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("X-Clearbar-Model"))
+	}
+	ev := sseEvents(t, resp.Body)
+	if len(ev) != 4 || ev[3] != "[DONE]" {
+		t.Fatalf("events %v", ev)
+	}
+	for _, e := range ev[:3] {
+		if strings.Contains(e, `"usage"`) {
+			t.Errorf("usage forwarded to a client that did not ask: %s", e)
+		}
+	}
+	if resp.Trailer.Get("X-Clearbar-Cost-Usd") == "" {
+		t.Error("no cost trailer")
+	}
+}
+
+func TestStreamUsageWhenAsked(t *testing.T) {
+	f := newFixture(t, nil)
+	resp := f.post(t, `{"model":"clearbar/intent","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hi"}]}`)
+	defer resp.Body.Close()
+	ev := sseEvents(t, resp.Body)
+	if len(ev) != 5 || !strings.Contains(ev[3], `"usage"`) || ev[4] != "[DONE]" {
+		t.Fatalf("events %v", ev)
+	}
+}
+
+func TestStreamCutAfterFirstByteEndsWithErrorEvent(t *testing.T) {
+	f := newFixture(t, nil)
+	f.a.cutAfter = 2
+	resp := f.post(t, `{"model":"clearbar/intent","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	defer resp.Body.Close()
+	ev := sseEvents(t, resp.Body)
+	if len(ev) != 3 || !strings.HasPrefix(ev[2], `{"error":`) {
+		t.Fatalf("want two chunks then an error event, got %v", ev)
+	}
+	for _, e := range ev {
+		if e == "[DONE]" {
+			t.Error("a cut stream must not end with [DONE]")
+		}
+	}
+	d := f.rec.last()
+	if d.Outcome != clearbar.StreamCut || f.b.Calls("gpt-4o") != 0 {
+		t.Errorf("outcome %s; big called %d times (no fallback after the first byte)", d.Outcome, f.b.Calls("gpt-4o"))
+	}
+}
+
+func TestClientCancelIsNotChargedToUpstream(t *testing.T) {
+	f := newFixture(t, nil)
+	f.a.delay = 50 * time.Millisecond
+	f.a.chunks = 100
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"clearbar/intent","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	br.ReadString('\n') // the first chunk arrived
+	cancel()
+	resp.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		d := f.rec.last()
+		if d != nil && d.Outcome == clearbar.Canceled {
+			if d.Attempts[0].Class != clearbar.Canceled {
+				t.Errorf("attempt class %s", d.Attempts[0].Class)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no canceled decision; last %+v", d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.a.mu.Lock()
+	upstreamCtx := f.a.seenCtx[0]
+	f.a.mu.Unlock()
+	select {
+	case <-upstreamCtx.Done():
+	case <-time.After(2 * time.Second):
+		t.Error("the upstream call's context was not cancelled when the client left")
+	}
+	for _, s := range f.gw.breakers.Snapshot() {
+		if s.Failures > 0 {
+			t.Errorf("breaker %s counted a client cancellation as a failure", s.Key)
+		}
+	}
+}
+
+func TestErrorsAreOpenAIShaped(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, tc := range []struct {
+		name, body, contentType string
+		status                  int
+		param                   string
+	}{
+		{"not JSON", `{"model":`, "application/json", 400, ""},
+		{"no model", `{"messages":[{"role":"user","content":"x"}]}`, "application/json", 400, "model"},
+		{"no messages", `{"model":"m","messages":[]}`, "application/json", 400, "messages"},
+		{"message without role", `{"model":"m","messages":[{"content":"x"}]}`, "application/json", 400, "messages[0].role"},
+		{"wrong content type", `{}`, "text/plain", 415, ""},
+	} {
+		req, _ := http.NewRequest("POST", f.srv.URL+"/v1/chat/completions", strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", tc.contentType)
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readAll(t, resp)
+		var e struct {
+			Error *struct {
+				Message string  `json:"message"`
+				Type    string  `json:"type"`
+				Param   *string `json:"param"`
+			} `json:"error"`
+		}
+		if resp.StatusCode != tc.status || json.Unmarshal(body, &e) != nil || e.Error == nil || e.Error.Message == "" || e.Error.Type == "" {
+			t.Errorf("%s: status %d body %s", tc.name, resp.StatusCode, body)
+			continue
+		}
+		if tc.param != "" && (e.Error.Param == nil || *e.Error.Param != tc.param) {
+			t.Errorf("%s: param %v, want %q", tc.name, e.Error.Param, tc.param)
+		}
+		if resp.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s: no x-request-id on an error", tc.name)
+		}
+	}
+}
+
+func TestModelsAndHealth(t *testing.T) {
+	f := newFixture(t, nil)
+	resp, _ := f.srv.Client().Get(f.srv.URL + "/v1/models")
+	var list struct {
+		Object string `json:"object"`
+		Data   []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	json.Unmarshal(readAll(t, resp), &list)
+	ids := map[string]bool{}
+	for _, m := range list.Data {
+		ids[m.ID] = true
+	}
+	for _, want := range []string{"clearbar/intent", "clearbar/chat", "intent-model", "small", "big"} {
+		if !ids[want] {
+			t.Errorf("/v1/models lacks %q: %v", want, ids)
+		}
+	}
+	resp, _ = f.srv.Client().Get(f.srv.URL + "/v1/models/nope")
+	if body := readAll(t, resp); resp.StatusCode != 404 || !bytes.Contains(body, []byte("model_not_found")) {
+		t.Errorf("unknown model: %d %s", resp.StatusCode, body)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/v1/admin/health", "/metrics"} {
+		resp, _ := f.srv.Client().Get(f.srv.URL + path)
+		readAll(t, resp)
+		if resp.StatusCode != 200 {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+		}
+	}
+	f.gw.SetReady(false)
+	resp, _ = f.srv.Client().Get(f.srv.URL + "/readyz")
+	readAll(t, resp)
+	if resp.StatusCode != 503 {
+		t.Errorf("readyz while draining: %d", resp.StatusCode)
+	}
+}
+
+func TestDecisionEndpoint(t *testing.T) {
+	f := newFixture(t, nil)
+	resp := f.post(t, hello)
+	readAll(t, resp)
+	id := resp.Header.Get("X-Clearbar-Decision-Id")
+	r2, _ := f.srv.Client().Get(f.srv.URL + "/v1/decisions/" + id)
+	var d clearbar.Decision
+	if err := json.Unmarshal(readAll(t, r2), &d); err != nil || d.ID != id || d.Category != "intent" {
+		t.Errorf("decision %d %+v %v", r2.StatusCode, d, err)
+	}
+	r3, _ := f.srv.Client().Get(f.srv.URL + "/v1/decisions/dec_nope")
+	if readAll(t, r3); r3.StatusCode != 404 {
+		t.Errorf("unknown decision: %d", r3.StatusCode)
+	}
+}
+
+func TestKeysAndTiers(t *testing.T) {
+	clientHash, adminHash := HashKey("client-secret-1"), HashKey("admin-secret-1")
+	f := newFixture(t, func(src string) string {
+		return src + "keys:\n  admin: [\"" + adminHash + "\"]\n  clients:\n    - {name: web, hash: \"" + clientHash + "\", tier: pro, rate_limit: 2/m}\n"
+	})
+	if resp := f.post(t, hello); resp.StatusCode != 401 {
+		t.Errorf("no key: %d", resp.StatusCode)
+	}
+	if resp := f.post(t, hello, "Authorization", "Bearer wrong"); resp.StatusCode != 401 {
+		t.Errorf("wrong key: %d", resp.StatusCode)
+	}
+	resp := f.post(t, hello, "Authorization", "Bearer client-secret-1")
+	readAll(t, resp)
+	if resp.StatusCode != 200 || f.rec.last().Tier != "pro" || f.rec.last().Client != "web" {
+		t.Fatalf("client key: %d %+v", resp.StatusCode, f.rec.last())
+	}
+	// The rate limit is 2 a minute: the third request in a row is refused with Retry-After.
+	readAll(t, f.post(t, hello, "Authorization", "Bearer client-secret-1"))
+	resp = f.post(t, hello, "Authorization", "Bearer client-secret-1")
+	readAll(t, resp)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After-Ms") == "" {
+		t.Errorf("over the rate limit: %d, retry-after-ms %q", resp.StatusCode, resp.Header.Get("Retry-After-Ms"))
+	}
+	get := func(path, key string) int {
+		req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := f.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(t, resp)
+		return resp.StatusCode
+	}
+	if got := get("/v1/admin/health", "client-secret-1"); got != 403 {
+		t.Errorf("admin endpoint with a client key: %d", got)
+	}
+	if got := get("/v1/admin/health", "admin-secret-1"); got != 200 {
+		t.Errorf("admin endpoint with the admin key: %d", got)
+	}
+	if got := get("/v1/models", ""); got != 401 {
+		t.Errorf("models without a key: %d", got)
+	}
+}
+
+func TestBodyLimits(t *testing.T) {
+	f := newFixture(t, func(src string) string { return src + "server: {max_body: 1KB, max_messages: 3}\n" })
+	resp := f.post(t, `{"model":"m","messages":[{"role":"user","content":"`+strings.Repeat("x", 2000)+`"}]}`)
+	if body := readAll(t, resp); resp.StatusCode != 413 || !bytes.Contains(body, []byte("max_body")) {
+		t.Errorf("large body: %d %s", resp.StatusCode, body)
+	}
+	msgs := strings.Repeat(`{"role":"user","content":"x"},`, 4)
+	resp = f.post(t, `{"model":"m","messages":[`+strings.TrimSuffix(msgs, ",")+`]}`)
+	if body := readAll(t, resp); resp.StatusCode != 400 || !bytes.Contains(body, []byte("too_many_messages")) {
+		t.Errorf("too many messages: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestSpecTestsAndLints(t *testing.T) {
+	f := newFixture(t, nil)
+	results, lints := CheckSpec(f.gw)
+	if len(results) != 3 {
+		t.Fatalf("%d results", len(results))
+	}
+	for _, r := range results {
+		if !r.Pass {
+			t.Errorf("%s: %v", r.Name, r.Problems)
+		}
+	}
+	// The "long" rule is never exercised by a golden test.
+	if len(lints) != 1 || !strings.Contains(lints[0].Msg, `"long" fired in none`) {
+		t.Errorf("lints %+v", lints)
+	}
+	f2 := newFixture(t, func(src string) string {
+		src = strings.Replace(src, `when: 'tokens_in > 500'`, `when: 'true'`, 1)
+		return strings.Replace(src, "expect: {category: refunds, plan: [big, backup], by: rule}", "expect: {category: intent}", 1)
+	})
+	results, lints = CheckSpec(f2.gw)
+	if results[0].Pass || !strings.Contains(results[0].Problems[0], `category "refunds", want "intent"`) {
+		t.Errorf("a wrong expectation passed: %+v", results[0])
+	}
+	found := false
+	for _, l := range lints {
+		if strings.Contains(l.Msg, `the rule of "long" fires for every request`) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("constant rule not linted: %+v", lints)
+	}
+}

@@ -1,0 +1,121 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// keyring checks client and admin keys. Keys are known only by their SHA-256, so the
+// gateway never holds a client's key beyond the request that carries it.
+type keyring struct {
+	clients map[string]*clientKey // by hash
+	admins  map[string]bool
+}
+
+type clientKey struct {
+	name, tier, rateText string
+	limiter              *rate.Limiter
+}
+
+func newKeyring(k *spec.Keys) (*keyring, error) {
+	kr := &keyring{clients: map[string]*clientKey{}, admins: map[string]bool{}}
+	if k == nil {
+		return kr, nil
+	}
+	for _, h := range k.Admin {
+		kr.admins[strings.TrimPrefix(h, "sha256:")] = true
+	}
+	for _, c := range k.Clients {
+		ck := &clientKey{name: c.Name, tier: c.Tier, rateText: c.RateLimit}
+		if c.RateLimit != "" {
+			rt, err := spec.ParseRate(c.RateLimit)
+			if err != nil {
+				return nil, err
+			}
+			per := rt.Per / time.Duration(rt.N)
+			ck.limiter = rate.NewLimiter(rate.Every(per), max(1, rt.N/10))
+		}
+		kr.clients[strings.TrimPrefix(c.Hash, "sha256:")] = ck
+	}
+	return kr, nil
+}
+
+// HashKey returns the spec form of a key's hash: "sha256:" and the hex digest.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// presented returns the key a request carries: Authorization: Bearer, or x-api-key (as
+// Anthropic clients send it).
+func presented(r *http.Request) string {
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	return r.Header.Get("X-Api-Key")
+}
+
+func digest(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+func unauthorized(msg string) *clearbar.Error {
+	return &clearbar.Error{Class: clearbar.ClientError, Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: msg}
+}
+
+// client returns the request's client (nil when no client keys are configured) or a 401.
+func (k *keyring) client(r *http.Request) (*clientKey, error) {
+	if len(k.clients) == 0 {
+		return nil, nil
+	}
+	key := presented(r)
+	if key == "" {
+		return nil, unauthorized("this gateway needs an API key: send Authorization: Bearer KEY")
+	}
+	if c, ok := k.clients[digest(key)]; ok {
+		return c, nil
+	}
+	if k.admins[digest(key)] {
+		return &clientKey{name: "admin"}, nil
+	}
+	return nil, unauthorized("the API key is not valid for this gateway")
+}
+
+// admin checks for an admin key; without any keys configured the gateway is open.
+func (k *keyring) admin(r *http.Request) error {
+	if len(k.clients) == 0 && len(k.admins) == 0 {
+		return nil
+	}
+	key := presented(r)
+	if key == "" {
+		return unauthorized("this endpoint needs an admin key: send Authorization: Bearer KEY")
+	}
+	if !k.admins[digest(key)] {
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 403, Type: "permission_error", Code: "admin_key_required",
+			Message: "this endpoint needs an admin key"}
+	}
+	return nil
+}
+
+func (c *clientKey) allow(now time.Time) bool {
+	return c.limiter == nil || c.limiter.AllowN(now, 1)
+}
+
+func (c *clientKey) retryAfter(now time.Time) time.Duration {
+	if c.limiter == nil {
+		return 0
+	}
+	r := c.limiter.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	r.CancelAt(now)
+	return d
+}

@@ -1,0 +1,112 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clearbar/clearbar"
+)
+
+// metrics are the gateway's Prometheus metrics. Label sets are small and bounded by the
+// spec (categories, models, providers, failure classes).
+type metrics struct {
+	requests      *prometheus.CounterVec   // category, model, outcome
+	duration      *prometheus.HistogramVec // category, stream
+	upstream      *prometheus.HistogramVec // provider, model
+	overhead      prometheus.Histogram
+	ttfb          *prometheus.HistogramVec // category
+	tokens        *prometheus.CounterVec   // model, kind
+	cost          *prometheus.CounterVec   // category, model
+	attempts      *prometheus.CounterVec   // provider, model, class
+	fallbacks     *prometheus.CounterVec   // category, class
+	retries       *prometheus.CounterVec   // provider, class
+	escalated     *prometheus.CounterVec   // category
+	clientRetries prometheus.Counter
+}
+
+// latencyBuckets cover a gateway's range: sub-millisecond overhead to minute-long answers.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 20, 40, 80, 160}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_requests_total",
+			Help: "Requests answered, by category, model that answered and outcome (ok or failure class)."}, []string{"category", "model", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clearbar_request_duration_seconds",
+			Help: "Whole request time as the gateway saw it.", Buckets: latencyBuckets}, []string{"category", "stream"}),
+		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clearbar_upstream_duration_seconds",
+			Help: "Time waiting for one provider call.", Buckets: latencyBuckets}, []string{"provider", "model"}),
+		overhead: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "clearbar_gateway_overhead_seconds",
+			Help:    "Gateway overhead per request: total time minus upstream waits and retry backoff.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1}}),
+		ttfb: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clearbar_time_to_first_byte_seconds",
+			Help: "Time to the first byte sent to the client.", Buckets: latencyBuckets}, []string{"category"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_tokens_total",
+			Help: "Tokens billed, by model and kind (prompt, completion, cached, reasoning)."}, []string{"model", "kind"}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_cost_usd_total",
+			Help: "Cost in US dollars at catalogue (or spec) prices, including discarded attempts."}, []string{"category", "model"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_attempts_total",
+			Help: "Provider calls, by provider, model and result class."}, []string{"provider", "model", "class"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_fallbacks_total",
+			Help: "Moves to another model after a failure, by category and the failure class that caused them."}, []string{"category", "class"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_retries_total",
+			Help: "Retries of the same model, by provider and failure class."}, []string{"provider", "class"}),
+		escalated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_escalations_total",
+			Help: "Requests that moved past their route's first step, by category."}, []string{"category"}),
+		clientRetries: prometheus.NewCounter(prometheus.CounterOpts{Name: "clearbar_client_retries_total",
+			Help: "Requests that clients marked as their own retries (X-Stainless-Retry-Count above 0)."}),
+	}
+	reg.MustRegister(m.requests, m.duration, m.upstream, m.overhead, m.ttfb, m.tokens, m.cost, m.attempts,
+		m.fallbacks, m.retries, m.escalated, m.clientRetries)
+	return m
+}
+
+func (m *metrics) observeDecision(d *clearbar.Decision) {
+	outcome := d.Outcome.String()
+	m.requests.WithLabelValues(d.Category, d.Model, outcome).Inc()
+	stream := "false"
+	if d.Stream {
+		stream = "true"
+	}
+	m.duration.WithLabelValues(d.Category, stream).Observe(d.Latency.Seconds())
+	m.overhead.Observe(d.Overhead.Seconds())
+	if d.TTFB > 0 {
+		m.ttfb.WithLabelValues(d.Category).Observe(d.TTFB.Seconds())
+	}
+	if d.Cost > 0 {
+		m.cost.WithLabelValues(d.Category, d.Model).Add(d.Cost.USD())
+	}
+	escalated := false
+	for i := range d.Attempts {
+		a := &d.Attempts[i]
+		m.attempts.WithLabelValues(a.Provider, a.Model, a.Class.String()).Inc()
+		if a.Latency > 0 {
+			m.upstream.WithLabelValues(a.Provider, a.Model).Observe(a.Latency.Seconds())
+		}
+		if u := a.Usage; !u.IsZero() {
+			m.tokens.WithLabelValues(a.Model, "prompt").Add(float64(u.PromptTokens))
+			m.tokens.WithLabelValues(a.Model, "completion").Add(float64(u.CompletionTokens))
+			if u.CachedTokens > 0 {
+				m.tokens.WithLabelValues(a.Model, "cached").Add(float64(u.CachedTokens))
+			}
+			if u.ReasoningTokens > 0 {
+				m.tokens.WithLabelValues(a.Model, "reasoning").Add(float64(u.ReasoningTokens))
+			}
+		}
+		if i > 0 {
+			prev := d.Attempts[i-1]
+			switch a.Kind {
+			case clearbar.AttemptRetry:
+				m.retries.WithLabelValues(a.Provider, prev.Class.String()).Inc()
+			case clearbar.AttemptFallback:
+				m.fallbacks.WithLabelValues(d.Category, prev.Class.String()).Inc()
+			case clearbar.AttemptEscalation:
+				escalated = true
+				if prev.Class != clearbar.Quality && prev.Class != clearbar.OK {
+					m.fallbacks.WithLabelValues(d.Category, prev.Class.String()).Inc()
+				}
+			}
+		}
+	}
+	if escalated {
+		m.escalated.WithLabelValues(d.Category).Inc()
+	}
+}

@@ -1,0 +1,5 @@
+package gateway
+
+import "os"
+
+var osReadFile = os.ReadFile

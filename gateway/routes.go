@@ -1,0 +1,190 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/health"
+	"github.com/clearbar/clearbar/route"
+)
+
+func (g *Gateway) routes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", g.chatCompletions)
+	mux.HandleFunc("GET /v1/models", g.admitted(g.listModels))
+	mux.HandleFunc("GET /v1/models/{id...}", g.admitted(g.getModel))
+	mux.HandleFunc("GET /v1/decisions/{id}", g.admin(g.getDecision))
+	mux.HandleFunc("GET /v1/admin/health", g.admin(g.adminHealth))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", g.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "not_found_error", Code: "unknown_url",
+			Message: "unknown endpoint " + r.Method + " " + r.URL.Path + "; Clearbar serves POST /v1/chat/completions and GET /v1/models"})
+	})
+	g.mux = mux
+}
+
+// admitted requires a client key when keys are configured.
+func (g *Gateway) admitted(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := g.keys.client(r); err != nil {
+			writeError(w, err)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// admin requires an admin key when keys are configured.
+func (g *Gateway) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := g.keys.admin(r); err != nil {
+			writeError(w, err)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+type modelObject struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+	// Description says what the name routes to, for people browsing the list.
+	Description string `json:"description,omitempty"`
+}
+
+// models lists the category aliases (clearbar/NAME, and each category's extra names) and the
+// spec's models, which clients may also ask for directly.
+func (g *Gateway) models() []modelObject {
+	created := g.spec.Review.Last.Unix()
+	if created < 0 {
+		created = 0
+	}
+	var out []modelObject
+	seen := map[string]bool{}
+	add := func(m modelObject) {
+		if !seen[m.ID] {
+			seen[m.ID] = true
+			out = append(out, m)
+		}
+	}
+	for _, c := range g.spec.Categories {
+		desc := "category " + c.Name
+		if c.Route != nil {
+			desc += ": " + c.Route.Kind()
+		}
+		add(modelObject{ID: route.AliasPrefix + c.Name, Object: "model", Created: created, OwnedBy: "clearbar", Description: desc})
+		if c.Match != nil {
+			for _, a := range c.Match.Models {
+				add(modelObject{ID: a, Object: "model", Created: created, OwnedBy: "clearbar", Description: desc})
+			}
+		}
+	}
+	for _, m := range g.spec.Models {
+		add(modelObject{ID: m.Name, Object: "model", Created: created, OwnedBy: m.Provider.Name, Description: m.Model + " on " + m.Provider.Name})
+	}
+	return out
+}
+
+func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": g.models()})
+}
+
+func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	for _, m := range g.models() {
+		if m.ID == id {
+			writeJSON(w, http.StatusOK, m)
+			return
+		}
+	}
+	writeError(w, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "invalid_request_error", Code: "model_not_found", Param: "model",
+		Message: "the model " + id + " does not exist on this gateway; GET /v1/models lists the names it routes"})
+}
+
+func (g *Gateway) getDecision(w http.ResponseWriter, r *http.Request) {
+	if g.decisions == nil {
+		writeError(w, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Code: "decisions_disabled", Message: "decision records are not stored (trace: none)"})
+		return
+	}
+	d, err := g.decisions.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if errors.Is(err, errNotFound) || isNotFound(err) {
+			writeError(w, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Code: "decision_not_found",
+				Message: "no decision " + r.PathValue("id") + " (decisions are written asynchronously; retry in a moment)"})
+			return
+		}
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+var errNotFound = errors.New("not found")
+
+// isNotFound recognises a store's not-found error without importing the store.
+func isNotFound(err error) bool {
+	type notFound interface{ NotFound() bool }
+	var nf notFound
+	if errors.As(err, &nf) {
+		return nf.NotFound()
+	}
+	return false
+}
+
+func (g *Gateway) adminHealth(w http.ResponseWriter, r *http.Request) {
+	snap := g.breakers.Snapshot()
+	sort.Slice(snap, func(i, j int) bool { return snap[i].Key < snap[j].Key })
+	writeJSON(w, http.StatusOK, map[string]any{
+		"time":              g.now().UTC().Format(time.RFC3339Nano),
+		"breakers":          snap,
+		"decisions_dropped": g.dropped.Load(),
+	})
+}
+
+func (g *Gateway) readyz(w http.ResponseWriter, r *http.Request) {
+	if !g.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("draining\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// breakerCollector exports breaker states at scrape time.
+type breakerCollector struct{ set *health.Set }
+
+var breakerDesc = prometheus.NewDesc("clearbar_breaker_state", "Circuit breaker state per provider/model: 0 closed, 1 half-open, 2 open.", []string{"key"}, nil)
+
+func (c *breakerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- breakerDesc }
+
+func (c *breakerCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.set.Snapshot() {
+		v := 0.0
+		switch s.State {
+		case health.HalfOpen:
+			v = 1
+		case health.Open:
+			v = 2
+		}
+		ch <- prometheus.MustNewConstMetric(breakerDesc, prometheus.GaugeValue, v, s.Key)
+	}
+}

@@ -1,0 +1,231 @@
+package route
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Plan is the ordered list of steps a request may take. Each step has a model and its
+// failover chain; a cascade has several steps, a static route one. The engine walks it: it
+// fails over within a step on provider errors and moves to the next step on validation
+// failures (or when a whole step's chain failed).
+//
+// A Plan may share its slices with the router's precomputed plans: it is read-only.
+type Plan struct {
+	Category *spec.Category
+	// Route is the route followed (for a split, the chosen arm's route); Arm is the arm's index,
+	// or -1.
+	Route *spec.Route
+	Arm   int
+	Steps []Step
+	// Retries and Backoff are the category's provider-failure retry policy.
+	Retries int
+	Backoff time.Duration
+	// FailWhenExhausted says a request whose every step failed validation fails, rather than
+	// delivering the last answer flagged.
+	FailWhenExhausted bool
+}
+
+// Step is one step: the model to call and the models to fail over to, in order.
+type Step struct {
+	Candidates []*spec.Model
+	Validate   []*spec.Validator
+	RetryOnce  bool
+}
+
+// Health tells the planner which upstreams to leave out. Open reports whether the breaker of
+// provider/model is open, and a reason for the decision record.
+type Health interface {
+	Open(key string) (open bool, reason string)
+}
+
+// Key is the health key of a model: "provider/model".
+func Key(m *spec.Model) string { return m.Provider.Name + "/" + m.Name }
+
+// catPlan is a category's precomputed plan: one per split arm (one arm for other routes).
+type catPlan struct {
+	arms    []armPlan
+	weights []float64 // cumulative
+	retries int
+	backoff time.Duration
+}
+
+type armPlan struct {
+	route *spec.Route
+	steps []Step
+	names []string // every candidate, in order, for the decision record
+	label string
+}
+
+func newCatPlan(s *spec.Spec, c *spec.Category) *catPlan {
+	cp := &catPlan{}
+	cp.retries, cp.backoff = s.RetryPolicy(c)
+	if c.Route == nil {
+		return cp
+	}
+	if len(c.Route.Split) > 0 {
+		var cum float64
+		for i, a := range c.Route.Split {
+			cum += a.Weight
+			cp.weights = append(cp.weights, cum)
+			ap := newArmPlan(s, c, &a.Route)
+			ap.label = fmt.Sprintf("arm %d (%g%%): %s", i+1, a.Weight*100, describe(&a.Route))
+			cp.arms = append(cp.arms, ap)
+		}
+		return cp
+	}
+	cp.arms = []armPlan{newArmPlan(s, c, c.Route)}
+	cp.weights = []float64{1}
+	return cp
+}
+
+func newArmPlan(s *spec.Spec, c *spec.Category, r *spec.Route) armPlan {
+	ap := armPlan{route: r}
+	steps := r.Steps(s)
+	later := map[string]bool{}
+	for _, st := range steps {
+		later[st.Model.Name] = true
+	}
+	for _, st := range steps {
+		delete(later, st.Model.Name)
+		isLater := func(m *spec.Model) bool { return later[m.Name] }
+		cands := append([]*spec.Model{st.Model}, s.FailoverChain(st.Model, c.Fallback, isLater)...)
+		ap.steps = append(ap.steps, Step{Candidates: cands, Validate: st.Validate, RetryOnce: st.RetryOnce})
+		for _, m := range cands {
+			ap.names = append(ap.names, m.Name)
+		}
+	}
+	return ap
+}
+
+func describe(r *spec.Route) string {
+	switch r.Kind() {
+	case "cascade":
+		s := "cascade"
+		for i, st := range r.Cascade {
+			if i == 0 {
+				s += " " + st.Model.Name
+			} else {
+				s += " → " + st.Model.Name
+			}
+		}
+		return s
+	case "split":
+		return "split"
+	}
+	return r.Model.Name
+}
+
+// Plan builds the plan for a request in category c: it picks a split arm (weighted, random),
+// leaves out models whose context window is too small for the request and models whose
+// breaker is open, and records the route, plan and skipped models in d. h may be nil.
+//
+// When every candidate is left out because breakers are open, the plan keeps the first
+// candidate anyway (failing open: a breaker that is wrong costs one call, a gateway that
+// refuses everything costs the service). When nothing fits the context window, Plan returns
+// an error of class ContextTooLong.
+func (r *Router) Plan(c *spec.Category, in *Input, h Health, d *clearbar.Decision) (*Plan, error) {
+	cp := r.plans[c]
+	if len(cp.arms) == 0 {
+		return nil, &clearbar.Error{Class: clearbar.Internal, Message: fmt.Sprintf("category %q has no route", c.Name)}
+	}
+	arm := 0
+	if len(cp.arms) > 1 {
+		u := rand.Float64() * cp.weights[len(cp.weights)-1]
+		for i, w := range cp.weights {
+			if u < w {
+				arm = i
+				break
+			}
+		}
+		d.Arm = cp.arms[arm].label
+	}
+	ap := &cp.arms[arm]
+	p := &Plan{Category: c, Route: ap.route, Arm: -1, Steps: ap.steps, Retries: cp.retries, Backoff: cp.backoff,
+		FailWhenExhausted: ap.route.FailsWhenExhausted()}
+	if len(cp.arms) > 1 {
+		p.Arm = arm
+	}
+	d.Route = describe(ap.route)
+	d.Plan = ap.names
+
+	need := d.Features.TokensIn + in.Request.MaxTokens
+	var filtered []Step
+	tooSmall, open := 0, 0
+	for i, st := range ap.steps {
+		var keep []*spec.Model
+		for j, m := range st.Candidates {
+			reason := ""
+			if w := m.Resolved.ContextWindow; w > 0 && need > w {
+				reason = fmt.Sprintf("context window %d tokens < %d needed (estimated input %d + max tokens %d)", w, need, d.Features.TokensIn, in.Request.MaxTokens)
+				tooSmall++
+			} else if h != nil {
+				if isOpen, why := h.Open(Key(m)); isOpen {
+					reason = why
+					open++
+				}
+			}
+			if reason == "" {
+				if keep != nil {
+					keep = append(keep, m)
+				}
+				continue
+			}
+			d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: reason})
+			if keep == nil {
+				keep = append(make([]*spec.Model, 0, len(st.Candidates)), st.Candidates[:j]...)
+			}
+		}
+		if keep == nil && filtered == nil {
+			continue // nothing skipped so far: keep sharing the precomputed steps
+		}
+		if filtered == nil {
+			filtered = append(make([]Step, 0, len(ap.steps)), ap.steps[:i]...)
+		}
+		if keep == nil {
+			keep = st.Candidates
+		}
+		if len(keep) > 0 {
+			filtered = append(filtered, Step{Candidates: keep, Validate: st.Validate, RetryOnce: st.RetryOnce})
+		}
+	}
+	if filtered == nil {
+		return p, nil
+	}
+	if len(filtered) == 0 {
+		if tooSmall > 0 && open == 0 {
+			return nil, &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",
+				Message: fmt.Sprintf("the request needs about %d tokens, more than any model on category %q's route can take", need, c.Name)}
+		}
+		// Every breaker is open (or some mix): fail open on the first candidate that fits.
+		for _, st := range ap.steps {
+			for _, m := range st.Candidates {
+				if w := m.Resolved.ContextWindow; w == 0 || need <= w {
+					d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: "every candidate was left out; trying it anyway"})
+					filtered = []Step{{Candidates: []*spec.Model{m}, Validate: st.Validate, RetryOnce: st.RetryOnce}}
+					break
+				}
+			}
+			if len(filtered) > 0 {
+				break
+			}
+		}
+		if len(filtered) == 0 {
+			return nil, &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",
+				Message: fmt.Sprintf("the request needs about %d tokens, more than any model on category %q's route can take", need, c.Name)}
+		}
+	}
+	p.Steps = filtered
+	names := make([]string, 0, len(ap.names))
+	for _, st := range filtered {
+		for _, m := range st.Candidates {
+			names = append(names, m.Name)
+		}
+	}
+	d.Plan = names
+	return p, nil
+}

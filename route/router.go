@@ -1,0 +1,242 @@
+// Package route decides where a request goes: which category it belongs to (by header,
+// metadata, model alias or rules over request features) and which models, in which order,
+// may answer it (static routes, cascades, weighted splits, fallback chains, context-window
+// fit and circuit breakers).
+//
+// A Router is compiled once from a loaded spec and is safe for concurrent use. Classify and
+// Plan do no I/O and allocate little: they run on every request.
+package route
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Router classifies and plans requests for one spec.
+type Router struct {
+	spec     *spec.Spec
+	byName   map[string]*spec.Category
+	byModel  map[string]*spec.Category // clearbar/NAME and match.models
+	matchers []matcher                 // header and metadata matches, in file order
+	rules    []*rule                   // priority descending, then file order
+	needs    needs
+	def      *spec.Category
+	plans    map[*spec.Category]*catPlan
+	vms      sync.Pool
+}
+
+type matcher struct {
+	cat      *spec.Category
+	header   map[string]string
+	metadata map[string]string
+}
+
+// rule is one category's compiled match.when expression.
+type rule struct {
+	cat      *spec.Category
+	src      string
+	priority int
+	program  *vm.Program
+	// constant is set when the rule's value does not depend on the request.
+	constant *bool
+}
+
+// CategoryHeader is the request header that names a category outright; CategoryMetadata the
+// metadata key that does the same.
+const (
+	CategoryHeader   = "X-Clearbar-Category"
+	CategoryMetadata = "clearbar_category"
+	// AliasPrefix prefixes a category's name to make the model alias clients can send.
+	AliasPrefix = "clearbar/"
+)
+
+// New compiles a spec's matching rules and routes. Rule errors are spec.Errors naming the
+// spec file and line of the rule.
+func New(s *spec.Spec) (*Router, error) {
+	r := &Router{spec: s, byName: map[string]*spec.Category{}, byModel: map[string]*spec.Category{},
+		def: s.DefaultCategory(), plans: map[*spec.Category]*catPlan{}}
+	r.vms.New = func() any { return &vm.VM{} }
+	var errs spec.Errors
+	for _, c := range s.Categories {
+		r.byName[c.Name] = c
+		r.byModel[AliasPrefix+c.Name] = c
+		m := c.Match
+		if m == nil {
+			continue
+		}
+		for _, name := range m.Models {
+			r.byModel[name] = c
+		}
+		if len(m.Header) > 0 || len(m.Metadata) > 0 {
+			mt := matcher{cat: c, header: m.Header, metadata: m.Metadata}
+			r.matchers = append(r.matchers, mt)
+		}
+		if strings.TrimSpace(m.When) == "" {
+			continue
+		}
+		ru, n, err := compileRule(c, m.When)
+		if err != nil {
+			errs = append(errs, &spec.Error{File: s.File, Line: m.WhenLine(), Msg: fmt.Sprintf("category %q rule: %v", c.Name, err)})
+			continue
+		}
+		ru.priority = m.Priority
+		r.rules = append(r.rules, ru)
+		r.needs.text = r.needs.text || n.text
+		r.needs.system = r.needs.system || n.system
+		r.needs.headers = r.needs.headers || n.headers
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	slices.SortStableFunc(r.rules, func(a, b *rule) int { return b.priority - a.priority })
+	for _, c := range s.Categories {
+		r.plans[c] = newCatPlan(s, c)
+	}
+	return r, nil
+}
+
+func compileRule(c *spec.Category, src string) (*rule, needs, error) {
+	var n needs
+	program, err := expr.Compile(src, expr.Env(Env{}), expr.AsBool())
+	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			return nil, n, fmt.Errorf("%s (column %d): fix the expression %q", fe.Message, fe.Column+1, src)
+		}
+		return nil, n, err
+	}
+	ru := &rule{cat: c, src: src, program: program}
+	// Find which costly fields the rule reads, and whether it reads the request at all.
+	reads := false
+	ast.Find(program.Node(), func(node ast.Node) bool {
+		if id, ok := node.(*ast.IdentifierNode); ok {
+			reads = true
+			switch id.Value {
+			case "text":
+				n.text = true
+			case "system":
+				n.system = true
+			case "headers":
+				n.headers = true
+			}
+		}
+		return false
+	})
+	if !reads {
+		v, err := expr.Run(program, Env{})
+		if b, ok := v.(bool); ok && err == nil {
+			ru.constant = &b
+		}
+	}
+	return ru, n, nil
+}
+
+// Spec returns the spec the router was built from.
+func (r *Router) Spec() *spec.Spec { return r.spec }
+
+// ClassifyError is returned for a request that names a category that does not exist.
+type ClassifyError struct{ Msg string }
+
+func (e *ClassifyError) Error() string { return e.Msg }
+
+// Classify assigns the request to a category and records how, the features rules saw and
+// every rule's result in d. It returns an error of class ClientError when the request names an
+// unknown category.
+func (r *Router) Classify(in *Input, d *clearbar.Decision) (*spec.Category, error) {
+	features(in, &d.Features)
+	req := in.Request
+	if name := in.Header.Get(CategoryHeader); name != "" {
+		return r.named(name, "header "+CategoryHeader, d)
+	}
+	if name := req.Metadata[CategoryMetadata]; name != "" {
+		return r.named(name, "metadata "+CategoryMetadata, d)
+	}
+	if c, ok := r.byModel[req.Model]; ok {
+		d.Category, d.CategoryBy = c.Name, "model alias "+req.Model
+		return c, nil
+	}
+	for _, m := range r.matchers {
+		for h, v := range m.header {
+			if in.Header.Get(h) == v {
+				d.Category, d.CategoryBy = m.cat.Name, fmt.Sprintf("header %s: %s", h, v)
+				return m.cat, nil
+			}
+		}
+		for k, v := range m.metadata {
+			if req.Metadata[k] == v {
+				d.Category, d.CategoryBy = m.cat.Name, fmt.Sprintf("metadata %s: %s", k, v)
+				return m.cat, nil
+			}
+		}
+	}
+	if len(r.rules) > 0 {
+		var env Env
+		fillEnv(&env, &d.Features, in, r.needs)
+		machine := r.vms.Get().(*vm.VM)
+		defer r.vms.Put(machine)
+		var chosen *rule
+		if cap(d.Rules) < len(r.rules) {
+			d.Rules = make([]clearbar.RuleResult, 0, len(r.rules))
+		}
+		for _, ru := range r.rules {
+			res := clearbar.RuleResult{Category: ru.cat.Name, Rule: ru.src, Priority: ru.priority}
+			out, err := machine.Run(ru.program, &env)
+			if err != nil {
+				res.Error = err.Error()
+			} else if fired, _ := out.(bool); fired {
+				res.Fired = true
+				if chosen == nil {
+					chosen = ru
+				}
+			}
+			d.Rules = append(d.Rules, res)
+		}
+		if chosen != nil {
+			d.Category, d.CategoryBy = chosen.cat.Name, "rule of "+chosen.cat.Name+": "+chosen.src
+			return chosen.cat, nil
+		}
+	}
+	d.Category, d.CategoryBy = r.def.Name, "default category"
+	return r.def, nil
+}
+
+func (r *Router) named(name, by string, d *clearbar.Decision) (*spec.Category, error) {
+	c, ok := r.byName[name]
+	if !ok {
+		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 400, Param: "model",
+			Code: "unknown_category", Message: fmt.Sprintf("%s names category %q, which the routing spec does not declare", by, name)}
+	}
+	d.Category, d.CategoryBy = c.Name, by
+	return c, nil
+}
+
+// RuleInfo describes one compiled rule, for lints and documents.
+type RuleInfo struct {
+	Category string
+	Rule     string
+	Priority int
+	Line     int
+	// Constant is set when the rule does not read the request: it always (true) or never
+	// (false) fires.
+	Constant *bool
+}
+
+// Rules returns the compiled rules in evaluation order.
+func (r *Router) Rules() []RuleInfo {
+	out := make([]RuleInfo, len(r.rules))
+	for i, ru := range r.rules {
+		out[i] = RuleInfo{Category: ru.cat.Name, Rule: ru.src, Priority: ru.priority, Line: ru.cat.Match.WhenLine(), Constant: ru.constant}
+	}
+	return out
+}
