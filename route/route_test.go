@@ -1,0 +1,249 @@
+package route
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+const base = `version: 1
+name: route-test
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000}
+providers: {p: {type: simulated}, q: {type: simulated}}
+models:
+  small:  {provider: p, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, context_window: 2000}
+  mid:    {provider: p, model: gpt-4.1-mini, latency: {p50: 1s, p95: 2s}, fallback: [mid-q]}
+  mid-q:  {provider: q, model: gpt-4.1-mini, latency: {p50: 1s, p95: 2s}}
+  strong: {provider: q, model: gpt-4o, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: a
+    share: 0.25
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {cascade: [small, strong]}
+    fallback: [mid]
+    assume: {pass_rate: {small: 0.9, strong: 0.9, mid: 0.9, mid-q: 0.9}}
+    match: {when: 'tools', priority: 1}
+  - name: b
+    share: 0.25
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {model: mid}
+    assume: {pass_rate: {mid: 0.9, mid-q: 0.9}}
+    match: {when: 'tokens_in > 100 && tier == "pro"', priority: 1}
+  - name: c
+    share: 0.25
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route:
+      split:
+        - {weight: 0.8, model: small}
+        - {weight: 0.2, model: strong}
+    assume: {pass_rate: {small: 0.9, strong: 0.9}}
+    match: {when: 'headers["x-feature"] == "c" || metadata["feature"] == "c"', priority: 2}
+  - name: d
+    default: true
+    share: 0.25
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {model: strong}
+    assume: {pass_rate: {strong: 0.9}}
+`
+
+func newRouter(t testing.TB, src string) *Router {
+	t.Helper()
+	s, err := spec.Parse([]byte(src), "route.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func input(text string) *Input {
+	return &Input{Request: &clearbar.Request{Model: "m", Messages: []clearbar.Message{{Role: "user", Text: text}}}, Header: http.Header{}}
+}
+
+func TestClassifyOrder(t *testing.T) {
+	r := newRouter(t, base)
+	long := strings.Repeat("x", 800)
+	for _, tc := range []struct {
+		name string
+		in   func() *Input
+		want string
+		by   string
+	}{
+		{"no rule fires: the default", func() *Input { return input("hi") }, "d", "default category"},
+		{"higher priority first", func() *Input {
+			in := input(long)
+			in.Tier = "pro"
+			in.Request.Metadata = map[string]string{"feature": "c"}
+			return in
+		}, "c", "rule of c"},
+		{"equal priorities go in file order, not by name", func() *Input {
+			in := input(long)
+			in.Tier = "pro"
+			in.Request.Tools = []clearbar.Tool{{Name: "f"}}
+			return in
+		}, "a", "rule of a"},
+		{"headers are readable by rules", func() *Input {
+			in := input("hi")
+			in.Header.Set("X-Feature", "c")
+			return in
+		}, "c", "rule of c"},
+		{"the alias beats rules", func() *Input {
+			in := input("hi")
+			in.Request.Model = "clearbar/b"
+			in.Request.Tools = []clearbar.Tool{{Name: "f"}}
+			return in
+		}, "b", "model alias clearbar/b"},
+	} {
+		d := &clearbar.Decision{}
+		c, err := r.Classify(tc.in(), d)
+		if err != nil || c.Name != tc.want || !strings.HasPrefix(d.CategoryBy, tc.by) {
+			t.Errorf("%s: got %v by %q (err %v), want %s by %q", tc.name, c.Name, d.CategoryBy, err, tc.want, tc.by)
+		}
+	}
+}
+
+func TestRuleCompileErrorsNameTheLine(t *testing.T) {
+	src := strings.Replace(base, `match: {when: 'tools', priority: 1}`, `match: {when: 'tools &&& x', priority: 1}`, 1)
+	s, err := spec.Parse([]byte(src), "route.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(s)
+	if err == nil || !strings.HasPrefix(err.Error(), "route.yaml:") || !strings.Contains(err.Error(), `category "a" rule`) {
+		t.Errorf("error %v", err)
+	}
+	line := strings.Count(src[:strings.Index(src, "tools &&&")], "\n") + 1
+	if !strings.HasPrefix(err.Error(), "route.yaml:"+strconv.Itoa(line)+":") {
+		t.Errorf("error %q should name line %d", err, line)
+	}
+	src = strings.Replace(base, `match: {when: 'tools', priority: 1}`, `match: {when: 'tokens > 3', priority: 1}`, 1)
+	s, _ = spec.Parse([]byte(src), "route.yaml", spec.Options{})
+	if _, err := New(s); err == nil || !strings.Contains(err.Error(), "unknown name tokens") {
+		t.Errorf("an unknown identifier must be a compile error: %v", err)
+	}
+}
+
+
+func TestPlanChains(t *testing.T) {
+	r := newRouter(t, base)
+	s := r.Spec()
+	d := &clearbar.Decision{}
+	in := input("hi")
+	p, err := r.Plan(s.Category("a"), in, nil, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Step 1: small, then the category fallback mid and mid's own fallback mid-q (strong is a
+	// later step, so it is not a failover target). Step 2: strong, then mid, mid-q.
+	got := strings.Join(d.Plan, ",")
+	if got != "small,mid,mid-q,strong,mid,mid-q" || len(p.Steps) != 2 {
+		t.Errorf("plan %s (%d steps)", got, len(p.Steps))
+	}
+}
+
+type openBreakers map[string]bool
+
+func (o openBreakers) Open(key string) (bool, string) { return o[key], "breaker open" }
+
+func TestPlanSkipsAndFailsOpen(t *testing.T) {
+	r := newRouter(t, base)
+	s := r.Spec()
+	d := &clearbar.Decision{}
+	p, err := r.Plan(s.Category("b"), input("hi"), openBreakers{"p/mid": true}, d)
+	if err != nil || len(p.Steps) != 1 || p.Steps[0].Candidates[0].Name != "mid-q" || len(d.Skipped) != 1 {
+		t.Errorf("open breaker: plan %v skipped %v err %v", d.Plan, d.Skipped, err)
+	}
+	d = &clearbar.Decision{}
+	p, err = r.Plan(s.Category("b"), input("hi"), openBreakers{"p/mid": true, "q/mid-q": true}, d)
+	if err != nil || p.Steps[0].Candidates[0].Name != "mid" || !strings.Contains(d.Skipped[len(d.Skipped)-1].Reason, "trying it anyway") {
+		t.Errorf("every breaker open must fail open: plan %v skipped %v err %v", d.Plan, d.Skipped, err)
+	}
+	// Context window: small takes 2,000 tokens; a 3,000-token request skips it in both arms.
+	d = &clearbar.Decision{}
+	in := input(strings.Repeat("abcd", 3000))
+	d.Features.TokensIn = EstimateTokens(in.Request)
+	p, err = r.Plan(s.Category("a"), in, nil, d)
+	if err != nil || p.Steps[0].Candidates[0].Name != "mid" || !strings.Contains(d.Skipped[0].Reason, "context window 2000") {
+		t.Errorf("context window: plan %v skipped %v err %v", d.Plan, d.Skipped, err)
+	}
+}
+
+func TestPlanContextTooLong(t *testing.T) {
+	src := strings.Replace(base, "strong: {provider: q, model: gpt-4o,", "strong: {provider: q, model: gpt-4o, context_window: 2000,", 1)
+	r := newRouter(t, src)
+	d := &clearbar.Decision{}
+	in := input(strings.Repeat("abcd", 3000))
+	d.Features.TokensIn = EstimateTokens(in.Request)
+	_, err := r.Plan(r.Spec().Category("d"), in, nil, d)
+	if clearbar.ClassOf(err) != clearbar.ContextTooLong {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestSplitWeights(t *testing.T) {
+	r := newRouter(t, base)
+	c := r.Spec().Category("c")
+	n, small := 20000, 0
+	for range n {
+		d := &clearbar.Decision{}
+		p, err := r.Plan(c, input("hi"), nil, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Steps[0].Candidates[0].Name == "small" {
+			small++
+		}
+		if d.Arm == "" || p.Arm < 0 {
+			t.Fatal("a split decision must name its arm")
+		}
+	}
+	share := float64(small) / float64(n)
+	if se := math.Sqrt(0.8 * 0.2 / float64(n)); math.Abs(share-0.8) > 5*se {
+		t.Errorf("arm 1 got %.3f of traffic, want 0.8", share)
+	}
+}
+
+func TestEstimateTokens(t *testing.T) {
+	req := &clearbar.Request{Messages: []clearbar.Message{
+		{Role: "system", Text: strings.Repeat("a", 400)},
+		{Role: "user", Text: strings.Repeat("b", 40), Attachments: []clearbar.Attachment{{Type: "image_url"}}},
+	}}
+	if got, want := EstimateTokens(req), 100+4+10+4+765; got != want {
+		t.Errorf("EstimateTokens = %d, want %d", got, want)
+	}
+}
+
+// BenchmarkClassifyPlan is the routing decision for a rule route: features, every rule
+// evaluated, and a plan. Target: ≤ 5 µs and ≤ 10 allocations.
+func BenchmarkClassifyPlan(b *testing.B) {
+	r := newRouter(b, base)
+	in := input(strings.Repeat("Where is my order? ", 20))
+	in.Tier = "pro"
+	in.Request.Metadata = map[string]string{"feature": "x"}
+	d := &clearbar.Decision{Rules: make([]clearbar.RuleResult, 0, 8)}
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Rules = d.Rules[:0]
+		d.Skipped = d.Skipped[:0]
+		c, err := r.Classify(in, d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.Plan(c, in, nil, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
