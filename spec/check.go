@@ -110,7 +110,7 @@ var ProviderTypes = []ProviderType{
 	{Name: "azure-openai", Needs: []string{"base_url", "api_version"}, Allows: []string{"base_url", "api_key", "api_keys", "api_version", "availability", "timeout"}, KeyEnv: "AZURE_OPENAI_API_KEY"},
 	{Name: "openai-compatible", Needs: []string{"base_url"}, Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}},
 	{Name: "simulated", Allows: []string{"availability", "timeout", "simulate"}},
-	{Name: "replay", Needs: []string{"outcomes"}, Allows: []string{"outcomes", "availability", "timeout"}},
+	{Name: "replay", Needs: []string{"outcomes"}, Allows: []string{"outcomes", "availability", "timeout", "simulate"}},
 }
 
 func providerType(name string) (ProviderType, bool) {

@@ -1,0 +1,77 @@
+// Package outcomes is the outcomes table: one row per (item, model) saying what a model did on
+// one prompt — its answer, tokens, cost, latency, failure and grade.
+//
+// Rows come from public benchmark data (ImportRouterBench, ImportRouteLLM), from Clearbar's own
+// eval runs and from recorded traffic. The replay provider serves answers from a table, and
+// the estimator can replace its pass-rate assumptions with the grades in one.
+//
+// On disk a table is JSON Lines, one Row per line, optionally gzip-compressed. Reader streams a
+// file without loading it; Writer writes one. Readers ignore fields they do not know, so that
+// files written by newer versions (the table will grow) stay readable.
+package outcomes
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/clearbar/clearbar"
+)
+
+// Row is what one model did on one item. The zero value is not a valid row: Model and the
+// prompt (Prompt or PromptHash) are required.
+type Row struct {
+	// Item identifies the prompt: a dataset sample id or a request id. (Item, Model) is unique
+	// within a table.
+	Item string `json:"item"`
+	// Category is the spec category the item belongs to, when known.
+	Category string `json:"category,omitempty"`
+	// Task is the dataset task or subject, like "mmlu/abstract_algebra" or "arc-challenge".
+	Task string `json:"task,omitempty"`
+	// Prompt is the prompt text; it may be left out of tables that must not hold prompts, in
+	// which case PromptHash alone identifies it.
+	Prompt string `json:"prompt,omitempty"`
+	// PromptHash is HashPrompt(Prompt). Writer and Reader fill it in from Prompt when empty.
+	PromptHash string `json:"prompt_hash"`
+	// Model is the model id the answer came from (the provider's id, like "gpt-4-1106-preview").
+	Model string `json:"model"`
+	// Response is the model's answer text.
+	Response string `json:"response,omitempty"`
+	// TokensIn and TokensOut are the call's prompt and completion tokens; 0 when unknown.
+	TokensIn  int `json:"tokens_in,omitempty"`
+	TokensOut int `json:"tokens_out,omitempty"`
+	// Cost is what the call cost; 0 when unknown.
+	Cost clearbar.Money `json:"cost_usd,omitempty"`
+	// LatencyMS is the call's response time in milliseconds; 0 when unknown.
+	LatencyMS float64 `json:"latency_ms,omitempty"`
+	// Error is the failure class name (clearbar.FailureClass.String, like "rate_limited") when
+	// the call failed; "" when it succeeded.
+	Error string `json:"error,omitempty"`
+	// Score is the answer's grade from 0 (wrong) to 1 (right); nil means not graded.
+	Score *float64 `json:"score,omitempty"`
+	// Pass says whether the answer met the bar; nil means not judged.
+	Pass *bool `json:"pass,omitempty"`
+	// Source says where the row comes from: one of the Source constants.
+	Source string `json:"source,omitempty"`
+}
+
+// Sources of rows.
+const (
+	SourceRouterBench = "routerbench"
+	SourceRouteLLM    = "routellm"
+	SourceEval        = "eval"
+	SourceTrace       = "trace"
+)
+
+// HashPrompt returns the hex SHA-256 of a prompt's text, exactly as given: no whitespace or
+// Unicode normalisation, so a prompt with a trailing newline is a different prompt.
+func HashPrompt(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:])
+}
+
+// fillHash sets the row's PromptHash from its Prompt when it has none.
+func (r *Row) fillHash() {
+	if r.PromptHash == "" && r.Prompt != "" {
+		r.PromptHash = HashPrompt(r.Prompt)
+	}
+}

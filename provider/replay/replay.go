@@ -1,0 +1,293 @@
+// Package replay is a provider that answers with what real models answered: it serves the
+// responses recorded in an outcomes table (see package outcomes), so that routing, cascades
+// and validators can be tried on real answers without keys, network or cost.
+//
+// A call is matched on its prompt — the text of the request's last user message, hashed with
+// outcomes.HashPrompt, exactly, without normalisation — and its model id. Earlier messages,
+// the system prompt, tools and response formats play no part: benchmark tables record
+// single-turn prompts. A benchmark file (RouterBench, RouteLLM) is converted to a table first
+// with outcomes.ImportRouterBench or outcomes.ImportRouteLLM.
+package replay
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/simulated"
+)
+
+// Provider replays recorded answers. It holds the table in memory, without the prompt texts
+// (about the size of the responses). It is safe for concurrent use.
+type Provider struct {
+	name   string
+	file   string
+	rows   map[key]*answer
+	models map[string]bool
+	// scale multiplies recorded latencies; 0 means answer at once.
+	scale float64
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+type key struct{ hash, model string }
+
+// maxChoices is OpenAI's limit on n.
+const maxChoices = 128
+
+// answer is the part of a row a replay needs.
+type answer struct {
+	response            string
+	tokensIn, tokensOut int
+	latencyMS           float64
+	fail                clearbar.FailureClass
+}
+
+// New loads the outcomes table named by the provider's outcomes: setting, relative to the
+// spec file's directory (JSON Lines, gzip-compressed or not). When the table records a prompt
+// and model more than once, the first row wins.
+//
+// Latency: a replay answers at once, because recorded latencies reflect the network and load
+// of the recording, and replays are for quality. A provider that has simulate settings (with
+// time_scale, zero meaning 1) waits each row's latency_ms times the scale instead; rows
+// without a latency answer at once either way.
+func New(cfg provider.Config) (clearbar.Provider, error) {
+	if cfg.Provider == nil {
+		return nil, fmt.Errorf("replay: no provider settings")
+	}
+	if cfg.Provider.Outcomes == "" {
+		return nil, fmt.Errorf("replay needs an outcomes file: set outcomes: to a JSONL table of recorded answers")
+	}
+	path := cfg.Provider.Outcomes
+	if !filepath.IsAbs(path) && cfg.Spec != nil && cfg.Spec.File != "" {
+		path = filepath.Join(filepath.Dir(cfg.Spec.File), path)
+	}
+	p := &Provider{
+		name:   cfg.Provider.Name,
+		file:   path,
+		rows:   map[key]*answer{},
+		models: map[string]bool{},
+		calls:  map[string]int{},
+	}
+	if sim := cfg.Provider.Simulate; sim != nil {
+		p.scale = sim.TimeScale
+		if p.scale == 0 {
+			p.scale = 1
+		}
+		if p.scale < 0 {
+			return nil, fmt.Errorf("simulate.time_scale %v cannot be negative", p.scale)
+		}
+	}
+	if err := p.load(path); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Provider) load(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("outcomes file: %w", err)
+	}
+	defer f.Close()
+	r := outcomes.NewReader(f)
+	for r.Next() {
+		row := r.Row()
+		k := key{row.PromptHash, row.Model}
+		if _, dup := p.rows[k]; dup {
+			continue
+		}
+		a := &answer{response: row.Response, tokensIn: row.TokensIn, tokensOut: row.TokensOut, latencyMS: row.LatencyMS}
+		if row.Error != "" {
+			// The Reader checked that the name is a failure class.
+			if err := a.fail.UnmarshalText([]byte(row.Error)); err != nil {
+				return fmt.Errorf("%s:%d: %w", path, r.Line(), err)
+			}
+		}
+		p.rows[k] = a
+		p.models[row.Model] = true
+	}
+	if err := r.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(p.rows) == 0 {
+		return fmt.Errorf("%s: the outcomes table has no rows", path)
+	}
+	return nil
+}
+
+// Name returns the provider's name in the spec.
+func (p *Provider) Name() string { return p.name }
+
+// Calls returns how many calls the provider has received for a model id, answered or not.
+func (p *Provider) Calls(model string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[model]
+}
+
+// Len returns the number of recorded (prompt, model) answers.
+func (p *Provider) Len() int { return len(p.rows) }
+
+// lookup finds the recorded answer to a call: a 404 ClientError when there is none, the
+// recorded failure when the call failed.
+func (p *Provider) lookup(call *clearbar.Call) (*answer, *clearbar.Request, error) {
+	p.mu.Lock()
+	p.calls[call.Model]++
+	p.mu.Unlock()
+	req := call.Request
+	if req == nil {
+		req = &clearbar.Request{}
+	}
+	if req.N > maxChoices {
+		e := clearbar.Errorf(clearbar.ClientError, "n is %d; at most %d choices can be asked for", req.N, maxChoices)
+		e.Status, e.Provider, e.Model = 400, p.name, call.Model
+		return nil, nil, e
+	}
+	hash := outcomes.HashPrompt(req.LastUserText())
+	a, ok := p.rows[key{hash, call.Model}]
+	if !ok {
+		e := &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "invalid_request_error", Provider: p.name, Model: call.Model}
+		if !p.models[call.Model] {
+			e.Code = "model_not_found"
+			e.Message = fmt.Sprintf("model %q not found: the outcomes table %s records no answers from it", call.Model, filepath.Base(p.file))
+		} else {
+			e.Code = "no_recorded_answer"
+			e.Message = fmt.Sprintf("no recorded answer for this prompt from model %q (prompt hash %s; replay matches the last user message exactly)", call.Model, hash)
+		}
+		return nil, nil, e
+	}
+	return a, req, nil
+}
+
+// failure returns the recorded failure as an error of its class, with a representative status.
+func (p *Provider) failure(a *answer, model string) error {
+	return &clearbar.Error{
+		Class: a.fail, Status: statusFor(a.fail), Provider: p.name, Model: model,
+		Message: fmt.Sprintf("recorded failure (%s) replayed", a.fail),
+	}
+}
+
+// statusFor is the HTTP status an upstream typically sends for a failure class, or 0.
+func statusFor(c clearbar.FailureClass) int {
+	switch c {
+	case clearbar.ClientError, clearbar.ContextTooLong, clearbar.ContentPolicy:
+		return 400
+	case clearbar.Auth:
+		return 401
+	case clearbar.RateLimited:
+		return 429
+	case clearbar.Overloaded:
+		return 503
+	case clearbar.Timeout:
+		return 504
+	case clearbar.BadResponse:
+		return 502
+	}
+	return 0
+}
+
+// latency returns the wait for an answer: its recorded latency times the scale.
+func (p *Provider) latency(a *answer) time.Duration {
+	d := a.latencyMS * p.scale * float64(time.Millisecond)
+	if !(d > 0) || d > float64(1<<62) {
+		return 0
+	}
+	return time.Duration(d)
+}
+
+func (p *Provider) answerFor(a *answer, req *clearbar.Request, model string) simulated.Answer {
+	n := max(req.N, 1)
+	choices := make([]clearbar.Choice, n)
+	for i := range choices {
+		choices[i] = clearbar.Choice{Text: a.response}
+	}
+	u := clearbar.Usage{PromptTokens: a.tokensIn, CompletionTokens: a.tokensOut}
+	if u.PromptTokens == 0 {
+		u.PromptTokens = simulated.PromptTokens(req)
+	}
+	if u.CompletionTokens == 0 {
+		u.CompletionTokens = simulated.EstimateTokens(a.response)
+	}
+	u.CompletionTokens *= n
+	return simulated.Answer{Model: model, Choices: choices, Usage: u}
+}
+
+// Complete answers with the recorded response (or fails with the recorded failure), after the
+// recorded latency when the provider is set to wait (see New). Token counts are the recorded
+// ones, or estimated as the simulated provider does when the table has none. When ctx ends
+// during the wait, the error is of class Canceled, or Timeout for a deadline.
+func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
+	a, req, err := p.lookup(call)
+	if err != nil {
+		return nil, err
+	}
+	if err := sleep(ctx, p.latency(a)); err != nil {
+		return nil, p.ctxError(err, call.Model)
+	}
+	if a.fail != clearbar.OK {
+		return nil, p.failure(a, call.Model)
+	}
+	return simulated.NewCompletion(p.answerFor(a, req, call.Model))
+}
+
+// Stream answers with the recorded response as a stream of chunks, shaped as the simulated
+// provider's. A recorded failure is returned by Stream itself. When the provider waits, the
+// first chunk comes after simulated.TTFTShare of the recorded latency and the rest are spread
+// over the remainder; call.TTFTTimeout applies.
+func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.Stream, error) {
+	a, req, err := p.lookup(call)
+	if err != nil {
+		return nil, err
+	}
+	total := p.latency(a)
+	ttft := time.Duration(float64(total) * simulated.TTFTShare)
+	if a.fail != clearbar.OK {
+		if err := sleep(ctx, total); err != nil {
+			return nil, p.ctxError(err, call.Model)
+		}
+		return nil, p.failure(a, call.Model)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, p.ctxError(err, call.Model)
+	}
+	return simulated.NewChunkStream(ctx, p.answerFor(a, req, call.Model), simulated.StreamConfig{
+		TTFT: ttft, Generation: total - ttft, TTFTTimeout: call.TTFTTimeout, Provider: p.name,
+	}), nil
+}
+
+func (p *Provider) ctxError(err error, model string) error {
+	class := clearbar.ClassOf(err)
+	msg := "the call was canceled"
+	if class == clearbar.Timeout {
+		msg = "the call's deadline passed"
+	}
+	return &clearbar.Error{Class: class, Provider: p.name, Model: model, Message: msg, Err: err}
+}
+
+// sleep waits for d or until ctx ends, whichever is first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+var (
+	_ clearbar.Provider    = (*Provider)(nil)
+	_ provider.Constructor = New
+)

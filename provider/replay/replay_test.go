@@ -1,0 +1,336 @@
+package replay_test
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/replay"
+	"github.com/clearbar/clearbar/spec"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// newReplay builds a replay provider "rec" for an outcomes file relative to testdata/.
+func newReplay(t testing.TB, outcomesFile string, sim *spec.Simulate) *replay.Provider {
+	t.Helper()
+	prov := &spec.Provider{Name: "rec", Type: "replay", Outcomes: outcomesFile, Simulate: sim}
+	p, err := replay.New(provider.Config{Provider: prov, Spec: &spec.Spec{File: "testdata/spec.yaml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.(*replay.Provider)
+}
+
+func ask(messages ...clearbar.Message) *clearbar.Request {
+	return &clearbar.Request{Messages: messages}
+}
+
+func user(text string) clearbar.Message { return clearbar.Message{Role: "user", Text: text} }
+
+func TestReplay(t *testing.T) {
+	p := newReplay(t, "outcomes.jsonl", nil)
+	if p.Len() != 4 {
+		t.Fatalf("Len = %d, want 4 answers (the repeated row is dropped)", p.Len())
+	}
+	tests := []struct {
+		name        string
+		req         *clearbar.Request
+		model       string
+		want        string // the answer, or the error's message fragment
+		wantClass   clearbar.FailureClass
+		wantUsage   clearbar.Usage
+		explanation string
+	}{
+		{"hit", ask(user("What is 2+2?")), "gpt-4o-mini", "4", clearbar.OK, clearbar.Usage{PromptTokens: 12, CompletionTokens: 1},
+			"the recorded response with its recorded tokens; the later duplicate row (\"5\") is ignored"},
+		{"other model", ask(user("What is 2+2?")), "claude-x", "Four.", clearbar.OK, clearbar.Usage{PromptTokens: 7, CompletionTokens: 2},
+			"the same prompt answered by another model; tokens estimated as the simulator does (ceil(12/4)+4, ceil(5/4))"},
+		{"last user message", ask(clearbar.Message{Role: "system", Text: "Be terse."}, user("Say hi"),
+			clearbar.Message{Role: "assistant", Text: "Hello!"}, user("What is 2+2?")), "gpt-4o-mini", "4", clearbar.OK,
+			clearbar.Usage{PromptTokens: 12, CompletionTokens: 1},
+			"only the last user message is the prompt; system and earlier turns do not matter"},
+		{"miss", ask(user("What is 3+3?")), "gpt-4o-mini", `no recorded answer for this prompt from model "gpt-4o-mini" (prompt hash ` + outcomes.HashPrompt("What is 3+3?"),
+			clearbar.ClientError, clearbar.Usage{}, "an unrecorded prompt is a 404 naming the model and the hash"},
+		{"exact match", ask(user("What is 2+2?\n")), "gpt-4o-mini", "no recorded answer", clearbar.ClientError, clearbar.Usage{},
+			"no normalisation: a trailing newline is another prompt"},
+		{"unknown model", ask(user("What is 2+2?")), "gpt-5", `model "gpt-5" not found: the outcomes table outcomes.jsonl records no answers from it`,
+			clearbar.ClientError, clearbar.Usage{}, "a model absent from the table"},
+		{"recorded error", ask(user("Summarise this ticket.")), "gpt-4o-mini", "recorded failure (rate_limited) replayed",
+			clearbar.RateLimited, clearbar.Usage{}, "a recorded failure comes back as an error of its class"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := p.Complete(context.Background(), &clearbar.Call{Request: tt.req, Model: tt.model})
+			if tt.wantClass != clearbar.OK {
+				e := clearbar.AsError(err)
+				if err == nil || e.Class != tt.wantClass || !strings.Contains(e.Message, tt.want) || e.Provider != "rec" || e.Model != tt.model {
+					t.Fatalf("err = %#v, want class %v containing %q: %s", err, tt.wantClass, tt.want, tt.explanation)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%v: %s", err, tt.explanation)
+			}
+			if resp.Text() != tt.want || resp.Usage != tt.wantUsage || resp.Model != tt.model {
+				t.Errorf("answer %q, usage %+v, model %q; want %q, %+v: %s", resp.Text(), resp.Usage, resp.Model, tt.want, tt.wantUsage, tt.explanation)
+			}
+			var body struct {
+				Object  string `json:"object"`
+				Choices []struct {
+					Message struct {
+						Content string `json:"content"`
+					} `json:"message"`
+					FinishReason string `json:"finish_reason"`
+				} `json:"choices"`
+			}
+			if err := json.Unmarshal(resp.Body, &body); err != nil || body.Object != "chat.completion" ||
+				body.Choices[0].Message.Content != tt.want || body.Choices[0].FinishReason != "stop" {
+				t.Errorf("body %s is not the chat.completion of %q", resp.Body, tt.want)
+			}
+		})
+	}
+	if n := p.Calls("gpt-4o-mini"); n != 5 {
+		t.Errorf("Calls = %d, want 5: answered and unanswered calls count", n)
+	}
+	e := clearbar.AsError(func() error {
+		_, err := p.Complete(context.Background(), &clearbar.Call{Request: ask(user("Summarise this ticket.")), Model: "gpt-4o-mini"})
+		return err
+	}())
+	if e.Status != 429 {
+		t.Errorf("recorded rate_limited replays with status %d, want 429", e.Status)
+	}
+}
+
+func TestReplayStream(t *testing.T) {
+	p := newReplay(t, "outcomes.jsonl", nil)
+	const want = "Hi there! How can I help you today? Ask me anything about your order."
+	s, err := p.Stream(context.Background(), &clearbar.Call{Request: ask(user("Say hi")), Model: "gpt-4o-mini", Stream: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var text strings.Builder
+	var ids []string
+	chunks, finish := 0, ""
+	var usage *clearbar.Usage
+	for s.Next() {
+		chunks++
+		var c struct {
+			ID     string `json:"id"`
+			Object string `json:"object"`
+		}
+		if err := json.Unmarshal(s.Chunk().Data, &c); err != nil || c.Object != "chat.completion.chunk" {
+			t.Fatalf("chunk %s", s.Chunk().Data)
+		}
+		ids = append(ids, c.ID)
+		text.WriteString(s.Chunk().Text)
+		if f := s.Chunk().FinishReason; f != "" {
+			finish = f
+		}
+		usage = s.Chunk().Usage
+	}
+	if s.Err() != nil {
+		t.Fatal(s.Err())
+	}
+	if text.String() != want || finish != "stop" || chunks < 5 {
+		t.Errorf("streamed %q in %d chunks, finish %q; want the recorded answer in pieces", text.String(), chunks, finish)
+	}
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("ids %v: one id for every chunk", ids)
+		}
+	}
+	if usage == nil || usage.CompletionTokens != (len(want)+3)/4 {
+		t.Errorf("last chunk usage %+v; want the usage chunk last, with estimated tokens", usage)
+	}
+
+	_, err = p.Stream(context.Background(), &clearbar.Call{Request: ask(user("Summarise this ticket.")), Model: "gpt-4o-mini", Stream: true})
+	if clearbar.ClassOf(err) != clearbar.RateLimited {
+		t.Errorf("Stream of a recorded failure = %v, want the RateLimited error from Stream itself", err)
+	}
+}
+
+// TestReplayLatency: answers come at once unless the provider has simulate settings, which
+// make it wait the recorded latency times the scale (synctest: fake time).
+func TestReplayLatency(t *testing.T) {
+	tests := []struct {
+		name        string
+		sim         *spec.Simulate
+		complete    time.Duration
+		firstChunk  time.Duration
+		explanation string
+	}{
+		{"at once", nil, 0, 0, "recorded latencies are ignored by default"},
+		{"scaled", &spec.Simulate{TimeScale: 0.5}, 150 * time.Millisecond, 37500 * time.Microsecond,
+			"300ms recorded × 0.5; a stream's first chunk after a quarter of it"},
+		{"unscaled", &spec.Simulate{}, 300 * time.Millisecond, 75 * time.Millisecond, "time_scale 0 means 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := newReplay(t, "outcomes.jsonl", tt.sim)
+				call := &clearbar.Call{Request: ask(user("What is 2+2?")), Model: "gpt-4o-mini"}
+				start := time.Now()
+				if _, err := p.Complete(context.Background(), call); err != nil {
+					t.Fatal(err)
+				}
+				if d := time.Since(start); d != tt.complete {
+					t.Errorf("Complete took %v, want %v: %s", d, tt.complete, tt.explanation)
+				}
+				start = time.Now()
+				s, err := p.Stream(context.Background(), call)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				s.Next()
+				if d := time.Since(start); d != tt.firstChunk {
+					t.Errorf("first chunk after %v, want %v: %s", d, tt.firstChunk, tt.explanation)
+				}
+				for s.Next() {
+				}
+				if d := time.Since(start); d != tt.complete {
+					t.Errorf("stream took %v, want %v", d, tt.complete)
+				}
+			})
+		})
+	}
+}
+
+func TestReplayCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := newReplay(t, "outcomes.jsonl", &spec.Simulate{TimeScale: 1000}) // 300ms becomes 5 minutes
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := p.Complete(ctx, &clearbar.Call{Request: ask(user("What is 2+2?")), Model: "gpt-4o-mini"})
+		if clearbar.ClassOf(err) != clearbar.Timeout || time.Since(start) != time.Second {
+			t.Errorf("err %v after %v; want a Timeout at the 1s deadline", err, time.Since(start))
+		}
+	})
+}
+
+func TestNewErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name, outcomes, want, explanation string
+	}{
+		{"no setting", "", "replay needs an outcomes file", "the spec loader requires it too"},
+		{"missing file", "nope.jsonl", "nope.jsonl: no such file", "relative to the spec's directory"},
+		{"bad row", write("bad.jsonl", `{"prompt":"p","model":"m"}`+"\n"+`{"prompt":"p"}`), "bad.jsonl: line 2: row has no model", "names file and line"},
+		{"empty", write("empty.jsonl", "\n"), "the outcomes table has no rows", "an empty table is a mistake"},
+		{"benchmark file", write("rb.jsonl", `{"sample_id":"a","prompt":"p","models":{"m":{"score":1}}}`), "convert it with ImportRouterBench", "a raw benchmark file"},
+	}
+	for _, tt := range tests {
+		prov := &spec.Provider{Name: "rec", Type: "replay", Outcomes: tt.outcomes}
+		_, err := replay.New(provider.Config{Provider: prov, Spec: &spec.Spec{File: "testdata/spec.yaml"}})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q (%s)", tt.name, err, tt.want, tt.explanation)
+		}
+	}
+}
+
+// TestSpecAndRegistry loads a YAML spec with a replay provider and builds it through the
+// registry, as cmd/clearbar does.
+func TestSpecAndRegistry(t *testing.T) {
+	s, err := spec.Load("testdata/spec.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := provider.NewRegistry()
+	reg.Register("replay", replay.New)
+	provs, err := reg.NewAll(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := provs["rec"].Complete(context.Background(), &clearbar.Call{Request: ask(user("What is 2+2?")), Model: s.Model("mini").Model})
+	if err != nil || resp.Text() != "4" {
+		t.Errorf("answer %v, %v; want the recorded 4", resp, err)
+	}
+}
+
+// TestRouterBench replays a real RouterBench answer: the shared benchmark file is imported
+// into a gzip table (one model, to keep it quick), and a prompt from it is asked again.
+func TestRouterBench(t *testing.T) {
+	const src = "../../../shared/data/routerbench_subset/outcomes.jsonl.gz"
+	f, err := os.Open(src)
+	if os.IsNotExist(err) {
+		t.Skipf("shared data %s is not present; skipping the real-data replay", src)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	table := filepath.Join(t.TempDir(), "routerbench.jsonl.gz")
+	out, err := os.Create(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw, _ := gzip.NewWriterLevel(out, gzip.BestSpeed)
+	w := outcomes.NewWriter(zw)
+	var picked []outcomes.Row
+	err = outcomes.ImportRouterBench(f, func(r outcomes.Row) error {
+		if r.Model != "gpt-4-1106-preview" {
+			return nil
+		}
+		// One prompt per task: ARC (5-shot, a letter), MBPP (code), Winogrande.
+		if len(picked) == 0 || picked[len(picked)-1].Task != r.Task {
+			picked = append(picked, r)
+		}
+		return w.Write(r)
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p := newReplay(t, table, nil) // an absolute path is used as is
+	if p.Len() < 3170 {
+		t.Errorf("Len = %d, want about 3,178 answers (fewer only where prompts repeat)", p.Len())
+	}
+	if len(picked) < 3 {
+		t.Fatalf("picked %d prompts, want one per task", len(picked))
+	}
+	for _, row := range picked {
+		req := ask(clearbar.Message{Role: "system", Text: "You are a careful assistant."}, user(row.Prompt))
+		resp, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: "gpt-4-1106-preview"})
+		if err != nil {
+			t.Fatalf("%s: %v", row.Item, err)
+		}
+		if resp.Text() != row.Response {
+			t.Errorf("%s: replayed %q, recorded %q", row.Item, resp.Text(), row.Response)
+		}
+	}
+	_, err = p.Complete(context.Background(), &clearbar.Call{Request: ask(user(picked[0].Prompt)), Model: "claude-v2"})
+	if clearbar.ClassOf(err) != clearbar.ClientError {
+		t.Errorf("a model left out of the table: err = %v, want a ClientError", err)
+	}
+}

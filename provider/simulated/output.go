@@ -1,0 +1,139 @@
+package simulated
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/clearbar/clearbar"
+)
+
+// EstimateTokens estimates the tokens in a text at one token per four bytes, rounded up: the
+// usual rule of thumb for English with OpenAI's tokenizers. It is an estimate for simulations,
+// not a tokenizer.
+func EstimateTokens(text string) int { return (len(text) + 3) / 4 }
+
+// PromptTokens estimates a request's prompt tokens: the bytes of all its messages' text over
+// four, rounded up, plus four per message for the chat format's role and separators.
+// Attachments, tool definitions and response formats are not counted.
+func PromptTokens(req *clearbar.Request) int {
+	n := 0
+	for _, m := range req.Messages {
+		n += len(m.Text)
+	}
+	return (n+3)/4 + 4*len(req.Messages)
+}
+
+// maxChoices is OpenAI's limit on n.
+const maxChoices = 128
+
+// output is what a simulated model answers, before failures are applied.
+type output struct {
+	choice clearbar.Choice
+	// json marks a structured (json_object or json_schema) answer, which InvalidJSONRate
+	// may break.
+	json bool
+}
+
+// makeOutput builds a model's answer to a request: a tool call when the request offers tools
+// and does not forbid them, a JSON document for a JSON response format, otherwise text.
+func (p *Provider) makeOutput(req *clearbar.Request, model string, r *rand.Rand) (output, error) {
+	if len(req.Tools) > 0 && req.ToolChoice != "none" {
+		tool := &req.Tools[0]
+		switch req.ToolChoice {
+		case "", "auto", "required":
+		default:
+			tool = nil
+			for i := range req.Tools {
+				if req.Tools[i].Name == req.ToolChoice {
+					tool = &req.Tools[i]
+					break
+				}
+			}
+			if tool == nil {
+				return output{}, p.clientError(model, 400, "invalid_request_error", "tool_choice names function %q, which is not among the request's tools", req.ToolChoice)
+			}
+		}
+		args, err := SampleJSON(tool.Parameters)
+		if err != nil {
+			return output{}, p.clientError(model, 400, "invalid_request_error", "tool %q: parameters: %v", tool.Name, err)
+		}
+		call := clearbar.ToolCall{ID: newID("call_", r), Name: tool.Name, Arguments: string(args)}
+		return output{choice: clearbar.Choice{ToolCalls: []clearbar.ToolCall{call}, FinishReason: "tool_calls"}}, nil
+	}
+	switch req.ResponseFormat.Type {
+	case "json_schema":
+		doc, err := SampleJSON(req.ResponseFormat.Schema)
+		if err != nil {
+			return output{}, p.clientError(model, 400, "invalid_request_error", "response_format schema: %v", err)
+		}
+		return output{choice: clearbar.Choice{Text: string(doc)}, json: true}, nil
+	case "json_object":
+		text := p.sim.Output
+		if !isJSONObject(text) {
+			b, _ := json.Marshal(struct {
+				Answer string `json:"answer"`
+				Model  string `json:"model"`
+			}{"This is a simulated answer.", model})
+			text = string(b)
+		}
+		return output{choice: clearbar.Choice{Text: text}, json: true}, nil
+	}
+	text := p.sim.Output
+	if text == "" {
+		text = fmt.Sprintf("This is a simulated answer from %s. It stands in for a real reply, so that routing, retries and fallbacks can be tried without API keys.", model)
+	}
+	return output{choice: clearbar.Choice{Text: text}}, nil
+}
+
+func isJSONObject(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "{") && json.Valid([]byte(s))
+}
+
+// breakJSON returns a truncated copy of a JSON document that is not valid JSON, like an
+// answer cut off by a token limit.
+func breakJSON(doc string) string {
+	s := truncateRunes(doc, len(doc)/2)
+	if s == "" || json.Valid([]byte(s)) {
+		s += "{"
+	}
+	return s
+}
+
+// truncateRunes returns the longest prefix of s of at most n bytes that does not split a
+// UTF-8 sequence.
+func truncateRunes(s string, n int) string {
+	if n >= len(s) {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// limitTokens cuts a text answer at the request's max tokens, as a model does, with finish
+// reason "length". Tool calls are not cut.
+func limitTokens(c *clearbar.Choice, maxTokens int) {
+	if maxTokens <= 0 || len(c.ToolCalls) > 0 || EstimateTokens(c.Text) <= maxTokens {
+		return
+	}
+	c.Text = truncateRunes(c.Text, maxTokens*4)
+	c.FinishReason = "length"
+}
+
+// completionTokens estimates the tokens of a choice: its text, or its tool calls' names and
+// arguments.
+func completionTokens(c *clearbar.Choice) int {
+	if len(c.ToolCalls) == 0 {
+		return EstimateTokens(c.Text)
+	}
+	n := 0
+	for _, tc := range c.ToolCalls {
+		n += EstimateTokens(tc.Name) + EstimateTokens(tc.Arguments)
+	}
+	return n
+}

@@ -1,0 +1,296 @@
+// Package simulated is a provider that needs no keys and no network: it answers every call
+// the way the spec assumes the model would — with the model's latency distribution and
+// availability — and injects the failures its simulate: settings ask for (503s, 429s with
+// Retry-After, streams cut mid-way, invalid JSON).
+//
+// Answers are plausible OpenAI documents, not model output: a short text (or simulate.output),
+// a JSON document generated from the request's response schema, or a call to the request's
+// first (or named) tool with arguments generated from its parameters schema. Use it for demos,
+// gateway tests and fault-injection drills; use the replay provider for recorded real answers.
+//
+// The package also renders answers as OpenAI chat.completion bodies and chat.completion.chunk
+// streams (NewCompletion, NewChunkStream) for the replay provider.
+package simulated
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Provider is a simulated provider. It is safe for concurrent use.
+//
+// Each call draws its fate from a PCG random source seeded by simulate.seed: with the same
+// seed, the same sequence of calls gets the same failures, latencies and ids (concurrent calls
+// take their turns in the order they reach the provider).
+type Provider struct {
+	name   string
+	sim    spec.Simulate
+	scale  float64
+	models map[string]*model // by model id
+
+	mu    sync.Mutex // guards rng and calls
+	rng   *rand.Rand
+	calls map[string]int
+}
+
+// model is what the provider assumes about one model id.
+type model struct {
+	lat      latency
+	failRate float64 // the probability of a 503
+}
+
+// New builds a simulated provider from its spec settings. Its models are the spec's models
+// whose provider is this one, by model id (when two spec models share an id, the first one's
+// assumptions apply). Each model answers with its resolved latency assumption (the default
+// one when it has none) and fails with a 503 at simulate.error_rate, or at 1 − its
+// availability when no error rate is set.
+func New(cfg provider.Config) (clearbar.Provider, error) {
+	if cfg.Provider == nil {
+		return nil, fmt.Errorf("simulated: no provider settings")
+	}
+	p := &Provider{
+		name:   cfg.Provider.Name,
+		models: map[string]*model{},
+		calls:  map[string]int{},
+	}
+	if cfg.Provider.Simulate != nil {
+		p.sim = *cfg.Provider.Simulate
+	}
+	p.scale = p.sim.TimeScale
+	switch {
+	case p.scale == 0:
+		p.scale = 1
+	case p.scale < 0:
+		return nil, fmt.Errorf("simulate.time_scale %v cannot be negative", p.scale)
+	}
+	type rate struct {
+		name string
+		v    spec.Prob
+	}
+	rates := []rate{
+		{"rate_limit_rate", p.sim.RateLimitRate}, {"cut_rate", p.sim.CutRate},
+		{"invalid_json_rate", p.sim.InvalidJSONRate},
+	}
+	if p.sim.ErrorRate != nil {
+		rates = append(rates, rate{"error_rate", *p.sim.ErrorRate})
+	}
+	for _, r := range rates {
+		if !(r.v >= 0 && r.v <= 1) {
+			return nil, fmt.Errorf("simulate.%s %v is not a probability between 0 and 1", r.name, float64(r.v))
+		}
+	}
+	seed := p.sim.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	p.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+
+	if cfg.Spec != nil {
+		for _, m := range cfg.Spec.Models {
+			if m.Provider.Name != p.name || m.Model == "" {
+				continue
+			}
+			if _, dup := p.models[m.Model]; dup {
+				continue
+			}
+			failRate := 1 - availability(m, cfg.Provider)
+			if p.sim.ErrorRate != nil {
+				failRate = float64(*p.sim.ErrorRate)
+			}
+			p.models[m.Model] = &model{lat: newLatency(latencyOf(m)), failRate: failRate}
+		}
+	}
+	return p, nil
+}
+
+// availability returns a model's resolved availability, or, for a model built in code that
+// the spec loader never resolved, the same fallbacks the loader uses.
+func availability(m *spec.Model, p *spec.Provider) float64 {
+	if a := m.Resolved.Availability; a > 0 {
+		return a
+	}
+	a := spec.DefaultAvailability
+	if p.Availability != nil {
+		a = float64(*p.Availability)
+	}
+	if m.Availability != nil {
+		a = float64(*m.Availability)
+	}
+	return a
+}
+
+// latencyOf returns a model's resolved latency assumption, with the loader's fallbacks for a
+// model it never resolved.
+func latencyOf(m *spec.Model) spec.Latency {
+	if l := m.Resolved.Latency; !isZeroLatency(l) {
+		return l
+	}
+	if m.Latency != nil && !isZeroLatency(*m.Latency) {
+		return *m.Latency
+	}
+	return spec.DefaultLatency
+}
+
+// Name returns the provider's name in the spec.
+func (p *Provider) Name() string { return p.name }
+
+// Calls returns how many calls the provider has received for a model id: every call to
+// Complete and Stream, failed ones and ones for unknown models included.
+func (p *Provider) Calls(model string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[model]
+}
+
+// plan is one call's fate, drawn before any waiting.
+type plan struct {
+	fail      *clearbar.Error
+	failAfter time.Duration
+	answer    Answer
+	ttft, gen time.Duration
+	cut       bool
+	cutAt     float64
+}
+
+// prepare counts a call and draws its fate. The draws happen in a fixed order, so that a seed
+// reproduces a run.
+func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
+	p.mu.Lock()
+	p.calls[call.Model]++
+	s1, s2 := p.rng.Uint64(), p.rng.Uint64()
+	p.mu.Unlock()
+
+	m, ok := p.models[call.Model]
+	if !ok {
+		e := p.clientError(call.Model, 404, "invalid_request_error", "model %q not found: no model of provider %q has this id in the spec", call.Model, p.name)
+		e.Code = "model_not_found"
+		return nil, e
+	}
+	r := rand.New(rand.NewPCG(s1, s2))
+	failDraw := r.Float64()
+
+	req := call.Request
+	if req == nil {
+		req = &clearbar.Request{}
+	}
+	n := req.N
+	if n <= 0 {
+		n = 1
+	}
+	if n > maxChoices {
+		return nil, p.clientError(call.Model, 400, "invalid_request_error", "n is %d; at most %d choices can be asked for", n, maxChoices)
+	}
+	out, err := p.makeOutput(req, call.Model, r)
+	if err != nil {
+		return nil, err
+	}
+	if jsonDraw := r.Float64(); out.json && jsonDraw < float64(p.sim.InvalidJSONRate) {
+		out.choice.Text = breakJSON(out.choice.Text)
+	}
+	limitTokens(&out.choice, req.MaxTokens)
+	tokens := completionTokens(&out.choice)
+	choices := make([]clearbar.Choice, n)
+	for i := range choices {
+		choices[i] = out.choice
+	}
+	ttft, gen := m.lat.sample(r, tokens)
+	pl := &plan{
+		answer: Answer{
+			ID:      newID("chatcmpl-", r),
+			Model:   call.Model,
+			Choices: choices,
+			Usage:   clearbar.Usage{PromptTokens: PromptTokens(req), CompletionTokens: tokens * n},
+		},
+		ttft:      scaled(ttft, p.scale),
+		gen:       scaled(gen, p.scale),
+		failAfter: scaled(m.lat.failure(tokens), p.scale),
+		cut:       r.Float64() < float64(p.sim.CutRate),
+		cutAt:     r.Float64(),
+	}
+	switch {
+	case failDraw < m.failRate:
+		pl.fail = &clearbar.Error{
+			Class: clearbar.Overloaded, Status: 503, Type: "server_error",
+			Message:  "simulated overload: the model is temporarily unavailable",
+			Provider: p.name, Model: call.Model,
+		}
+	case failDraw < m.failRate+float64(p.sim.RateLimitRate):
+		retry := scaled(time.Duration(p.sim.RetryAfter).Seconds(), p.scale)
+		pl.fail = &clearbar.Error{
+			Class: clearbar.RateLimited, Status: 429, Type: "requests", Code: "rate_limit_exceeded",
+			Message:    fmt.Sprintf("simulated rate limit: retry after %s", retry),
+			RetryAfter: retry, Provider: p.name, Model: call.Model,
+		}
+	}
+	return pl, nil
+}
+
+func (p *Provider) clientError(model string, status int, typ, format string, args ...any) *clearbar.Error {
+	e := clearbar.Errorf(clearbar.ClientError, format, args...)
+	e.Status, e.Type, e.Provider, e.Model = status, typ, p.name, model
+	return e
+}
+
+// Complete answers a call after the model's simulated response time (scaled by
+// simulate.time_scale), or fails it after the time a failure takes. When ctx ends first, it
+// returns at once with an error of class Canceled, or Timeout for a deadline.
+//
+// Failures are drawn per call, from one draw so that the rates are shares of all calls: a 503
+// (class Overloaded) with the model's error rate, a 429 (class RateLimited, with RetryAfter =
+// simulate.retry_after, scaled) with simulate.rate_limit_rate (or whatever the error rate
+// leaves, when the two add up to more than 1). A JSON answer is truncated into invalid JSON with
+// simulate.invalid_json_rate. A call to a model id the spec does not give this provider fails at
+// once with a 404 ClientError.
+func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
+	pl, err := p.prepare(call)
+	if err != nil {
+		return nil, err
+	}
+	if pl.fail != nil {
+		if err := wait(ctx, nil, pl.failAfter); err != nil {
+			return nil, ctxError(err, p.name, call.Model)
+		}
+		return nil, pl.fail
+	}
+	if err := wait(ctx, nil, pl.ttft+pl.gen); err != nil {
+		return nil, ctxError(err, p.name, call.Model)
+	}
+	return NewCompletion(pl.answer)
+}
+
+// Stream answers a call as a stream. Failures are drawn as for Complete and returned by Stream
+// itself, after the time a failure takes; a successful stream is returned at once, and its
+// first chunk comes after the simulated time to first token (failing with a Timeout error
+// instead when call.TTFTTimeout is shorter), the rest spread over the generation time. With
+// simulate.cut_rate a stream ends part-way with a StreamCut error. The stream honours ctx.
+func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.Stream, error) {
+	pl, err := p.prepare(call)
+	if err != nil {
+		return nil, err
+	}
+	if pl.fail != nil {
+		if err := wait(ctx, nil, pl.failAfter); err != nil {
+			return nil, ctxError(err, p.name, call.Model)
+		}
+		return nil, pl.fail
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ctxError(err, p.name, call.Model)
+	}
+	return NewChunkStream(ctx, pl.answer, StreamConfig{
+		TTFT: pl.ttft, Generation: pl.gen, TTFTTimeout: call.TTFTTimeout,
+		Cut: pl.cut, CutAt: pl.cutAt, Provider: p.name,
+	}), nil
+}
+
+var (
+	_ clearbar.Provider    = (*Provider)(nil)
+	_ provider.Constructor = New
+)
