@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -21,6 +22,8 @@ type Main struct {
 	Stdin  io.Reader
 	// Now is the clock used for "today" (review dates, report dates).
 	Now func() time.Time
+	// OnListen, when set, is called with the address serve listens on.
+	OnListen func(net.Addr)
 }
 
 // NewMain returns a Main wired to the process's standard streams and clock.
@@ -38,6 +41,9 @@ type command struct {
 func (m *Main) commands() []command {
 	return []command{
 		{"estimate", "estimate cost, latency, quality and risk of routing policies for a spec", (*Main).runEstimate},
+		{"serve", "run the OpenAI-compatible gateway (no spec: the quick start on simulated providers)", (*Main).runServe},
+		{"explain", "show a decision record, or what the gateway would decide for a request (--dry-run)", (*Main).runExplain},
+		{"keys", "hash an API key for the spec's keys: section", (*Main).runKeys},
 		{"spec", "check a spec, print its JSON Schema, or render it as a routing document", (*Main).runSpec},
 		{"prices", "show each model's effective prices and where the spec differs from the catalogue", (*Main).runPrices},
 		{"worksheet", "export a spec as a routing worksheet (CSV) or import one", (*Main).runWorksheet},

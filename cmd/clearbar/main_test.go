@@ -23,7 +23,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-func examples(t *testing.T) []string {
+func exampleFiles(t *testing.T) []string {
 	files, err := filepath.Glob("../../examples/*.yaml")
 	if err != nil || len(files) < 5 {
 		t.Fatalf("want the quick start and four worked examples, found %v", files)
@@ -33,7 +33,7 @@ func examples(t *testing.T) []string {
 
 // TestEveryExampleEstimates runs the README's main command on every example.
 func TestEveryExampleEstimates(t *testing.T) {
-	for _, f := range examples(t) {
+	for _, f := range exampleFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			code, out, errOut := run(t, "estimate", f, "--samples", "40000", "--format", "json")
 			if code != 0 {

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/clearbar/clearbar/gateway"
 	"github.com/clearbar/clearbar/spec"
 )
 
 func (m *Main) runSpec(ctx context.Context, args []string) error {
-	const usage = "clearbar spec check|schema|doc ..."
+	const usage = "clearbar spec check|schema|doc|test ..."
 	if len(args) == 0 {
 		return usagef("usage: %s", usage)
 	}
@@ -25,8 +26,10 @@ func (m *Main) runSpec(ctx context.Context, args []string) error {
 		return err
 	case "doc":
 		return m.runSpecDoc(args[1:])
+	case "test":
+		return m.runSpecTest(args[1:])
 	}
-	return usagef("unknown spec command %q: use check, schema or doc", args[0])
+	return usagef("unknown spec command %q: use check, schema, doc or test", args[0])
 }
 
 func (m *Main) runSpecCheck(args []string) error {
@@ -102,4 +105,50 @@ func (m *Main) runSpecDoc(args []string) error {
 		err = cerr
 	}
 	return err
+}
+
+func (m *Main) runSpecTest(args []string) error {
+	const usage = "clearbar spec test SPEC.yaml [--strict]"
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	strict := fs.Bool("strict", false, "fail on rule lints too")
+	pos, err := parseArgs(fs, args, 1, 1, usage)
+	if err != nil {
+		return err
+	}
+	s, err := m.loadSpec(pos[0], m.Now())
+	if err != nil {
+		return err
+	}
+	providers, err := registry().NewAll(s, nil)
+	if err != nil {
+		return err
+	}
+	g, err := gateway.New(gateway.Options{Spec: s, Providers: providers})
+	if err != nil {
+		return err
+	}
+	results, lints := gateway.CheckSpec(g)
+	failed := 0
+	for _, r := range results {
+		if r.Pass {
+			fmt.Fprintf(m.Stdout, "ok    %s:%d: %s → %s (%s)\n", pos[0], r.Line, r.Name, r.Decision.Category, strings.Join(r.Decision.Plan, " → "))
+			continue
+		}
+		failed++
+		fmt.Fprintf(m.Stdout, "FAIL  %s:%d: %s\n", pos[0], r.Line, r.Name)
+		for _, p := range r.Problems {
+			fmt.Fprintf(m.Stdout, "        %s\n", p)
+		}
+	}
+	for _, l := range lints {
+		fmt.Fprintf(m.Stdout, "lint  %s:%d: %s\n", pos[0], l.Line, l.Msg)
+	}
+	fmt.Fprintf(m.Stdout, "%d golden request(s): %d passed, %d failed; %d lint(s)\n", len(results), len(results)-failed, failed, len(lints))
+	if len(s.Tests) == 0 {
+		fmt.Fprintln(m.Stdout, "the spec has no tests: add a tests: section with golden requests and the category and plan they must get")
+	}
+	if failed > 0 || *strict && len(lints) > 0 {
+		return errFailed
+	}
+	return nil
 }

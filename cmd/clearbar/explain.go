@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/gateway"
+)
+
+// headerFlags collects repeated --header "Name: value" flags.
+type headerFlags map[string]string
+
+func (h headerFlags) String() string { return "" }
+
+func (h headerFlags) Set(v string) error {
+	k, val, ok := strings.Cut(v, ":")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("write a header as \"Name: value\"")
+	}
+	h[strings.TrimSpace(k)] = strings.TrimSpace(val)
+	return nil
+}
+
+func (m *Main) runExplain(ctx context.Context, args []string) error {
+	const usage = "clearbar explain DECISION_ID [--url URL] [--format text|json] | clearbar explain --dry-run --spec SPEC.yaml REQUEST.json [--header 'Name: value'] [--tier TIER]"
+	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
+	dry := fs.Bool("dry-run", false, "decide for a request without calling any model")
+	specFile := fs.String("spec", "", "the spec to decide with (with --dry-run)")
+	url := fs.String("url", "http://127.0.0.1:8080", "the gateway to ask for a decision record")
+	format := fs.String("format", "text", "text or json")
+	tier := fs.String("tier", "", "the client key's tier (with --dry-run)")
+	headers := headerFlags{}
+	fs.Var(headers, "header", "a request header, \"Name: value\" (with --dry-run; repeatable)")
+	pos, err := parseArgs(fs, args, 1, 1, usage)
+	if err != nil {
+		return err
+	}
+	if *format != "text" && *format != "json" {
+		return usagef("--format %q: use text or json", *format)
+	}
+	var d *clearbar.Decision
+	if *dry {
+		if *specFile == "" {
+			return usagef("--dry-run needs --spec SPEC.yaml (usage: %s)", usage)
+		}
+		s, err := m.loadSpec(*specFile, m.Now())
+		if err != nil {
+			return err
+		}
+		providers, err := registry().NewAll(s, nil)
+		if err != nil {
+			return err
+		}
+		g, err := gateway.New(gateway.Options{Spec: s, Providers: providers})
+		if err != nil {
+			return err
+		}
+		body, err := readInput(m, pos[0])
+		if err != nil {
+			return err
+		}
+		d, err = gateway.DryRun(g, body, headers, *tier)
+		if err != nil && d == nil {
+			return err
+		}
+	} else {
+		if d, err = fetchDecision(ctx, *url, pos[0]); err != nil {
+			return err
+		}
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(d)
+	}
+	return gateway.WriteExplanation(m.Stdout, d)
+}
+
+func readInput(m *Main, path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(bufio.NewReader(m.Stdin))
+	}
+	return os.ReadFile(path)
+}
+
+// fetchDecision asks a running gateway for a decision record. The admin key, if the gateway
+// has keys, comes from CLEARBAR_ADMIN_KEY.
+func fetchDecision(ctx context.Context, base, id string) (*clearbar.Decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/v1/decisions/"+id, nil)
+	if err != nil {
+		return nil, err
+	}
+	if k := os.Getenv("CLEARBAR_ADMIN_KEY"); k != "" {
+		req.Header.Set("Authorization", "Bearer "+k)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("asking %s for decision %s: %w (is clearbar serve running? --url sets where)", base, id, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		json.Unmarshal(body, &e)
+		return nil, fmt.Errorf("decision %s: %s (HTTP %d)", id, e.Error.Message, resp.StatusCode)
+	}
+	var d clearbar.Decision
+	if err := json.Unmarshal(body, &d); err != nil {
+		return nil, fmt.Errorf("decision %s: unreadable answer: %w", id, err)
+	}
+	return &d, nil
+}

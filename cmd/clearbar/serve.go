@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/examples"
+	"github.com/clearbar/clearbar/gateway"
+	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/openai"
+	"github.com/clearbar/clearbar/provider/replay"
+	"github.com/clearbar/clearbar/provider/simulated"
+	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/trace"
+)
+
+// registry returns the provider adapters this build has.
+func registry() *provider.Registry {
+	r := provider.NewRegistry()
+	r.Register("openai", openai.New)
+	r.Register("openai-compatible", openai.New)
+	r.Register("simulated", simulated.New)
+	r.Register("replay", replay.New)
+	return r
+}
+
+// loadServeSpec loads the spec to serve: the file given, or the embedded quick start.
+func (m *Main) loadServeSpec(file string) (*spec.Spec, error) {
+	if file != "" {
+		return m.loadSpec(file, m.Now())
+	}
+	data, err := fs.ReadFile(examples.FS, examples.Quickstart)
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.Parse(data, examples.Quickstart, spec.Options{Today: m.Now(), ReadFile: func(p string) ([]byte, error) {
+		return fs.ReadFile(examples.FS, path.Clean(p))
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (m *Main) runServe(ctx context.Context, args []string) error {
+	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none]"
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "", "address to listen on (default: the spec's server.listen, else 127.0.0.1:8080)")
+	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	pos, err := parseArgs(fs, args, 0, 1, usage)
+	if err != nil {
+		return err
+	}
+	var file string
+	if len(pos) == 1 {
+		file = pos[0]
+	}
+	s, err := m.loadServeSpec(file)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return usagef("--log-level %q: use debug, info, warn or error", *logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	for _, w := range s.Warnings {
+		log.Warn("spec", "warning", w.Error())
+	}
+
+	providers, err := registry().NewAll(s, provider.DefaultHTTPClient())
+	if err != nil {
+		return err
+	}
+	opts := gateway.Options{Spec: s, Providers: providers, Logger: log}
+	where := firstNonEmpty(*tracePath, s.Server.Trace, "clearbar.db")
+	var recorder *trace.Recorder
+	var store trace.Store
+	if where != "none" {
+		db, err := trace.OpenSQLite(where)
+		if err != nil {
+			return fmt.Errorf("opening the decision store %s: %w", where, err)
+		}
+		store = db
+		recorder = trace.NewRecorder(db, trace.RecorderOptions{Logger: log})
+		opts.Recorder, opts.Decisions = recorder, flushingStore{recorder, db}
+	}
+	gw, err := gateway.New(opts)
+	if err != nil {
+		return err
+	}
+	addr := firstNonEmpty(*listen, s.Server.Listen, "127.0.0.1:8080")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	name := file
+	if name == "" {
+		name = "the built-in quick start (simulated providers, no API keys)"
+	}
+	fmt.Fprintf(m.Stderr, "clearbar: serving %s on http://%s (%d categories, %d models; decisions: %s)\n", name, ln.Addr(), len(s.Categories), len(s.Models), where)
+	fmt.Fprintf(m.Stderr, "try: curl -si http://%s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"clearbar/%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Where is my order?\"}]}'\n", ln.Addr(), s.Categories[0].Name)
+	if m.OnListen != nil {
+		m.OnListen(ln.Addr())
+	}
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	// Drain: stop taking requests, finish those in flight, then write every queued decision.
+	gw.SetReady(false)
+	log.Info("shutting down: draining requests and queued decisions")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if recorder != nil {
+		if cerr := recorder.Close(shutdownCtx); cerr != nil && err == nil {
+			err = cerr
+		}
+		st := recorder.Stats()
+		log.Info("decisions recorded", "written", st.Written, "dropped", st.Dropped, "failed", st.Failed)
+	}
+	if store != nil {
+		store.Close()
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// flushingStore reads decisions after flushing the recorder, so that a decision can be looked
+// up right after its response.
+type flushingStore struct {
+	r *trace.Recorder
+	s trace.Store
+}
+
+func (f flushingStore) Get(ctx context.Context, id string) (*clearbar.Decision, error) {
+	d, err := f.s.Get(ctx, id)
+	if errors.Is(err, trace.ErrNotFound) {
+		fctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if f.r.Flush(fctx) == nil {
+			d, err = f.s.Get(ctx, id)
+		}
+	}
+	if errors.Is(err, trace.ErrNotFound) {
+		return nil, notFound{}
+	}
+	return d, err
+}
+
+type notFound struct{}
+
+func (notFound) Error() string  { return "decision not found" }
+func (notFound) NotFound() bool { return true }
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,327 @@
+// Package openai is the adapter for OpenAI's Chat Completions API and for the many servers that
+// speak it (vLLM, SGLang, Ollama, llama.cpp, Together, Groq, OpenRouter, …): provider types
+// "openai" and "openai-compatible".
+//
+// # Requests
+//
+// The upstream body is the client's own body (clearbar.Request.Body, OpenAI dialect), edited in
+// place with sjson so that every field Clearbar does not know reaches the upstream with its value
+// unchanged, byte for byte. Only these are rewritten:
+//
+//   - model is set to the call's model;
+//   - stream is set to true by Stream; Complete sets it to false when the client sent it, and
+//     removes stream_options (OpenAI rejects stream_options without stream);
+//   - a stream always asks for stream_options.include_usage: true, also when the client sent
+//     false, because every call is priced; the gateway drops the usage-only chunk for a client
+//     that did not ask for it (clearbar.Request.IncludeUsage);
+//   - metadata keys starting with "clearbar" (routing hints) are removed, and metadata itself
+//     when nothing else is left;
+//   - a body with duplicate model, stream, stream_options or metadata keys is rebuilt with one
+//     of each (the last, as upstream JSON parsers read it), so that a second "model" key cannot
+//     take the call to a model routing did not choose.
+//
+// A request with no Body (built in code) or in another dialect is marshalled from its canonical
+// fields instead. Requests carry Content-Type: application/json and, when the provider has
+// keys, Authorization: Bearer <key>; no client header is ever forwarded.
+//
+// # Keys
+//
+// The adapter holds the provider's keys (spec api_key, then api_keys) and an active index shared
+// by all calls. When the upstream rejects the active key (class Auth: 401 or 403), the adapter
+// moves the index to the next key and sends the same call once more with it, within the same
+// Complete or Stream. If that fails too, the Auth error is returned and the index has moved on
+// again, so the caller's RotateKey action is simply another call. Concurrent failures move the
+// index once per key (compare-and-swap), never past a key that another call just switched to.
+//
+// # Errors
+//
+// Every failure is a *clearbar.Error whose class comes from the status (clearbar.ClassForStatus)
+// refined by the body; see Provider.Complete for the list. Error bodies in every known shape are
+// read: OpenAI's {"error":{…}} envelope, vLLM's flat {"object":"error",…}, FastAPI's {"detail":…},
+// numeric codes (llama.cpp, OpenRouter, Gemini), plain text and empty bodies. Messages never
+// contain the provider's keys: they are redacted, as is anything that looks like an OpenAI key
+// or a bearer token (OpenAI echoes a masked key in its 401 message).
+//
+// A 429 with code insufficient_quota (the account is out of credit) is RateLimited but must not
+// be retried: it has RetryAfter 0 and Code CodeInsufficientQuota whatever the headers said; use
+// IsQuotaExhausted to ask. A 402 (OpenRouter's "insufficient credits") is treated the same.
+//
+// # Streams
+//
+// Stream returns once the upstream answered 200 with an event stream. Each data event becomes a
+// clearbar.Chunk whose Data is the upstream JSON, edited only where a client would be misled:
+// cumulative usage on chunks that have choices (vLLM continuous_usage_stats, some proxies) is
+// replaced by null and kept back; when the stream ends without a usage-only chunk, the last
+// usage kept back is sent in a final chunk with "choices": [], so that a client sees one usage,
+// once, at the end. An Azure-style first chunk with no choices and prompt_filter_results is
+// skipped, and a top-level "error": null is removed (openai-go treats any error key as a stream
+// error). A stream succeeds only at "data: [DONE]".
+package openai
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider"
+)
+
+// DefaultBaseURL is the base URL of provider type "openai" when the spec sets none.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// Provider types this package serves.
+const (
+	TypeOpenAI     = "openai"
+	TypeCompatible = "openai-compatible"
+)
+
+// Limits on what is read from an upstream.
+const (
+	// maxErrorBody bounds the part of an error answer that is read; the rest is discarded
+	// with the connection.
+	maxErrorBody = 1 << 20
+	// maxResponseBody bounds a non-streaming answer.
+	maxResponseBody = 64 << 20
+)
+
+// Provider is an OpenAI-compatible upstream. It is safe for concurrent use; its only mutable
+// state is the active key index.
+type Provider struct {
+	name string
+	typ  string
+	// endpoint is the chat completions URL: the base URL plus "/chat/completions".
+	endpoint string
+	keys     []clearbar.Secret
+	active   atomic.Uint32
+	client   *http.Client
+	// timeout is the provider's call timeout, modelTimeouts the models' own, by model id.
+	timeout       time.Duration
+	modelTimeouts map[string]time.Duration
+	// now is the clock used for Retry-After dates.
+	now func() time.Time
+}
+
+// New builds the adapter for a provider of type "openai" or "openai-compatible". It is a
+// provider.Constructor. The base URL defaults to DefaultBaseURL for "openai" and is required
+// for "openai-compatible"; it must be an http or https URL. A provider without keys sends no
+// Authorization header (local servers). cfg.HTTP nil means provider.DefaultHTTPClient().
+//
+// Each call is bounded by the timeout of the spec model that names this provider and the
+// call's model id, else by the provider's timeout, else only by the caller's context. When
+// several spec models name the same model id with different timeouts, the longest is used.
+func New(cfg provider.Config) (clearbar.Provider, error) {
+	sp := cfg.Provider
+	if sp == nil {
+		return nil, errors.New("openai: no provider settings")
+	}
+	base := strings.TrimSpace(sp.BaseURL.Value)
+	switch sp.Type {
+	case TypeOpenAI:
+		if base == "" {
+			base = DefaultBaseURL
+		}
+	case TypeCompatible:
+		if base == "" {
+			return nil, errors.New("openai-compatible provider needs base_url")
+		}
+	default:
+		return nil, fmt.Errorf("the openai adapter serves types %q and %q, not %q", TypeOpenAI, TypeCompatible, sp.Type)
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("base_url %q is not an http or https URL", base)
+	}
+	p := &Provider{
+		name:          sp.Name,
+		typ:           sp.Type,
+		endpoint:      strings.TrimRight(base, "/") + "/chat/completions",
+		client:        cfg.HTTP,
+		timeout:       sp.Timeout.D(),
+		modelTimeouts: map[string]time.Duration{},
+		now:           time.Now,
+	}
+	if p.client == nil {
+		p.client = provider.DefaultHTTPClient()
+	}
+	for _, k := range sp.Keys() {
+		p.keys = append(p.keys, k.Secret)
+	}
+	if cfg.Spec != nil {
+		for _, m := range cfg.Spec.Models {
+			if m.Provider.Name == sp.Name && m.Model != "" && m.Timeout > 0 {
+				p.modelTimeouts[m.Model] = max(p.modelTimeouts[m.Model], m.Timeout.D())
+			}
+		}
+	}
+	return p, nil
+}
+
+// Name returns the provider's name in the spec.
+func (p *Provider) Name() string { return p.name }
+
+// timeoutFor returns the call timeout for a model id, 0 for none.
+func (p *Provider) timeoutFor(model string) time.Duration {
+	if d, ok := p.modelTimeouts[model]; ok {
+		return d
+	}
+	return p.timeout
+}
+
+// Complete sends a non-streaming call and returns the whole answer. Response.Body is the
+// upstream's bytes, unchanged. Failures, by class:
+//
+//   - ClientError: 400, 404, 422 and other 4xx; a request body that is not a JSON object.
+//   - Auth: 401, 403 (after one try with the next key, if there is one).
+//   - RateLimited: 429, with RetryAfter from retry-after-ms or retry-after (seconds or a date);
+//     insufficient_quota and 402 with RetryAfter 0 and Code "insufficient_quota".
+//   - Overloaded: 5xx except 504. Timeout: 408, 504, the call's timeout, the caller's deadline.
+//   - ContextTooLong: 413, or a 4xx whose code is context_length_exceeded or whose message
+//     speaks of the context length or window.
+//   - ContentPolicy: a 4xx whose code or type is content_filter or content_policy_violation.
+//   - Connection: no response (refused, reset, closed, DNS, TLS), or the body was cut.
+//   - BadResponse: a 2xx that is not a chat completion (malformed JSON, no choices, an error
+//     object; its numeric code, when it has one, classifies it instead), or over 64 MiB.
+//   - Canceled: the caller's context was canceled.
+func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
+	body, err := p.upstreamBody(call, false)
+	if err != nil {
+		return nil, err
+	}
+	a := p.begin(ctx, call, 0)
+	defer a.end()
+	resp, err := p.send(a, body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	if err != nil {
+		return nil, a.transportError(err, "reading the answer")
+	}
+	if len(data) > maxResponseBody {
+		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+	}
+	r, e := p.parseResponse(a, resp, data)
+	if e != nil {
+		return nil, e
+	}
+	return r, nil
+}
+
+// Stream sends a streaming call. It returns once the upstream answered 2xx with an event stream;
+// any other answer is an error here, classified as for Complete (a 2xx JSON or HTML body is
+// BadResponse, or the error its error object describes). The stream's own failures are:
+//
+//   - StreamCut: the stream ended without [DONE] (cleanly, inside an event, or by a lost
+//     connection), or sent an error event (a data chunk with a top-level error object).
+//   - BadResponse: a chunk that is not a JSON object, or an event over 32 MiB.
+//   - Timeout: no first chunk within call.TTFTTimeout (counted from the request, so a slow
+//     status line counts too), or the call's timeout, which bounds the whole stream.
+//   - Canceled: the caller's context was canceled, or the stream was closed while reading.
+func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.Stream, error) {
+	body, err := p.upstreamBody(call, true)
+	if err != nil {
+		return nil, err
+	}
+	a := p.begin(ctx, call, call.TTFTTimeout)
+	resp, err := p.send(a, body, true)
+	if err != nil {
+		a.end()
+		return nil, err
+	}
+	if e := p.checkStreamType(a, resp); e != nil {
+		a.end()
+		return nil, e
+	}
+	return newStream(a, resp), nil
+}
+
+// send posts body with the active key, and once more with the next key if that one is
+// rejected. It returns the response only for a 2xx status; the caller closes its body.
+func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, error) {
+	idx := uint32(0)
+	if len(p.keys) > 0 {
+		idx = p.active.Load() % uint32(len(p.keys))
+	}
+	for try := 0; ; try++ {
+		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
+		if err != nil {
+			return nil, a.fail(clearbar.Internal, 0, "could not build the upstream request", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if stream {
+			req.Header.Set("Accept", "text/event-stream")
+		} else {
+			req.Header.Set("Accept", "application/json")
+		}
+		if len(p.keys) > 0 {
+			req.Header.Set("Authorization", "Bearer "+p.keys[idx].Reveal())
+		}
+		resp, err := p.client.Do(req)
+		if err != nil {
+			return nil, a.transportError(err, "sending the request")
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return resp, nil
+		}
+		e := p.statusError(a, resp)
+		if e.Class == clearbar.Auth {
+			// Move on from the rejected key; send the call again once.
+			if next, ok := p.rotate(idx); ok && try == 0 {
+				idx = next
+				continue
+			}
+		}
+		return nil, e
+	}
+}
+
+// rotate moves the active key on from used, unless another call already did, and returns the
+// key to use now; ok is false when there is no other key.
+func (p *Provider) rotate(used uint32) (uint32, bool) {
+	n := uint32(len(p.keys))
+	if n < 2 {
+		return used, false
+	}
+	p.active.CompareAndSwap(used, (used+1)%n)
+	cur := p.active.Load() % n
+	return cur, cur != used
+}
+
+// statusError reads at most maxErrorBody of a non-2xx answer, closes it and classifies it.
+func (p *Provider) statusError(a *attempt, resp *http.Response) *clearbar.Error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	if err != nil {
+		if e := a.ctxFailure(); e != nil {
+			return e
+		}
+		// The status is known; a cut error body only loses the details.
+		data = nil
+	}
+	return p.upstreamError(a, resp.StatusCode, resp.Header, data)
+}
+
+// IsQuotaExhausted reports whether err is an upstream's "out of credit" answer: class
+// RateLimited with Code CodeInsufficientQuota. Retrying the same provider is useless until
+// someone pays; fall back instead.
+func IsQuotaExhausted(err error) bool {
+	var e *clearbar.Error
+	return errors.As(err, &e) && e.Class == clearbar.RateLimited && e.Code == CodeInsufficientQuota
+}
+
+// CodeInsufficientQuota is the Code of an error that says the account is out of credit.
+const CodeInsufficientQuota = "insufficient_quota"
+
+var (
+	_ clearbar.Provider    = (*Provider)(nil)
+	_ provider.Constructor = New
+)
