@@ -214,7 +214,11 @@ steps:
 
 // judge validates an answer and says what to do with it.
 func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Response, st route.Step, qualityRetried *bool, step int) next {
-	if len(st.Validate) == 0 || r.g.checker == nil {
+	if len(st.Validate) == 0 {
+		return nextAccept
+	}
+	if r.g.checker == nil {
+		r.d.Reason = "accepted without validation: the route names validators but this gateway runs none"
 		return nextAccept
 	}
 	verdicts, ok := r.g.checker.Check(ctx, r.req, resp, st.Validate)

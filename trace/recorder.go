@@ -1,0 +1,421 @@
+package trace
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clearbar/clearbar"
+)
+
+// Reasons passed to RecorderOptions.OnDrop, one call per decision lost.
+const (
+	// DropQueueFull: Record found the queue full (the store is slower than the traffic).
+	DropQueueFull = "queue_full"
+	// DropClosed: Record was called after Close.
+	DropClosed = "closed"
+	// DropInvalid: Record was given a nil decision, one without an ID, or one holding a
+	// failure class that has no name; no store could keep it.
+	DropInvalid = "invalid"
+	// DropWriteFailed: the store refused the decision's batch twice.
+	DropWriteFailed = "write_failed"
+	// DropAbandoned: Close's context ended before the decision could be written.
+	DropAbandoned = "abandoned"
+)
+
+// RecorderOptions configure a Recorder. The zero value gives the defaults.
+type RecorderOptions struct {
+	// QueueSize is how many decisions can wait for the writer; Record drops decisions beyond
+	// it. 0 means 10,000. The queue holds pointers, so its memory is that of the decisions
+	// waiting in it.
+	QueueSize int
+	// BatchSize is the most decisions written in one Store.Write (one transaction). 0 means
+	// 256.
+	BatchSize int
+	// FlushInterval is the longest a decision waits for its batch to fill before the batch is
+	// written anyway, and the pause before a failed batch is retried. 0 means 200ms.
+	FlushInterval time.Duration
+	// Logger receives write failures (the store's error, decision IDs and counts, never
+	// decision contents), store panics with their stack, and, at most every 10 seconds, the
+	// number of decisions dropped. nil means slog.Default().
+	Logger *slog.Logger
+	// OnDrop, if not nil, is called once per decision lost, with one of the Drop* reasons,
+	// for metrics. It is called from Record's caller and from the writer goroutine, so it
+	// must be safe for concurrent use, fast and non-blocking, and must not call back into
+	// the Recorder.
+	OnDrop func(reason string)
+}
+
+// Recorder option defaults.
+const (
+	DefaultQueueSize     = 10_000
+	DefaultBatchSize     = 256
+	DefaultFlushInterval = 200 * time.Millisecond
+)
+
+// dropReportInterval is the least time between two log lines about dropped decisions.
+const dropReportInterval = 10 * time.Second
+
+// maxLoggedIDs caps the decision IDs listed in one log line about a lost batch.
+const maxLoggedIDs = 32
+
+// Recorder queues decisions for a Store, off the request path.
+//
+// Record never blocks: it puts the decision on a bounded queue, or drops and counts it when
+// the queue is full. One writer goroutine, started by NewRecorder and owned by the Recorder,
+// takes decisions from the queue in arrival order and writes them in batches of up to
+// BatchSize, waiting at most FlushInterval for a batch to fill. A batch the store refuses is
+// retried once after FlushInterval; if the retry fails too the batch is counted as failed and
+// logged with its IDs only (never prompt or answer text). A store that panics is treated as
+// one that failed.
+//
+// Every decision passed to Record ends up counted exactly once in RecorderStats as Written,
+// Dropped or Failed; until then it counts as Queued.
+//
+// A Recorder is safe for concurrent use. Close it (which drains the queue) before closing
+// its Store.
+type Recorder struct {
+	store  Store
+	opts   RecorderOptions
+	log    *slog.Logger
+	onDrop func(string)
+
+	// mu is held shared by Record while it sends on queue, and exclusively by Close to close
+	// queue, so that no send can reach a closed channel.
+	mu     sync.RWMutex
+	closed bool
+	queue  chan *clearbar.Decision
+	flushc chan chan struct{}
+
+	// ctx is passed to Store.Write; cancel ends it when Close gives up (and when the writer
+	// returns).
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the writer goroutine has returned
+
+	// Owned by the writer goroutine.
+	pending        []*clearbar.Decision
+	reportedDrops  int64
+	lastDropReport time.Time
+
+	accepted, written, dropped, failed, abandoned, batches, failedBatches atomic.Int64
+}
+
+// RecorderStats are a Recorder's counters, in decisions unless said otherwise.
+type RecorderStats struct {
+	// Queued counts decisions accepted by Record that are not yet written, failed or
+	// abandoned (in the queue or in the batch being written).
+	Queued int64
+	// Written counts decisions the store has committed.
+	Written int64
+	// Dropped counts decisions refused by Record (queue full, closed, invalid) and those
+	// abandoned when Close's context ended.
+	Dropped int64
+	// Failed counts decisions lost because the store refused their batch twice.
+	Failed int64
+	// Batches and FailedBatches count Store.Write batches committed and lost.
+	Batches, FailedBatches int64
+}
+
+// NewRecorder returns a Recorder writing to s (which must not be nil) and starts its writer
+// goroutine. Call Close to stop it.
+func NewRecorder(s Store, o RecorderOptions) *Recorder {
+	if s == nil {
+		panic("trace: NewRecorder with a nil Store")
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = DefaultQueueSize
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.FlushInterval <= 0 {
+		o.FlushInterval = DefaultFlushInterval
+	}
+	r := &Recorder{
+		store:   s,
+		opts:    o,
+		log:     o.Logger,
+		onDrop:  o.OnDrop,
+		queue:   make(chan *clearbar.Decision, o.QueueSize),
+		flushc:  make(chan chan struct{}),
+		done:    make(chan struct{}),
+		pending: make([]*clearbar.Decision, 0, o.BatchSize),
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	go r.writeLoop()
+	return r
+}
+
+// Record queues d to be written and reports whether it was accepted. It never waits for the
+// writer or the store (its only lock is one Close holds just long enough to close the
+// queue): when the queue is full, the Recorder is closed, or d cannot be stored (nil, no ID,
+// a failure class without a name), d is dropped, counted, and Record returns false. After
+// Record returns true the Recorder owns d: the caller must not modify it. Record does not
+// allocate.
+func (r *Recorder) Record(d *clearbar.Decision) bool {
+	if validate(d) != nil {
+		r.drop(DropInvalid, 1)
+		return false
+	}
+	r.mu.RLock()
+	if r.closed {
+		r.mu.RUnlock()
+		r.drop(DropClosed, 1)
+		return false
+	}
+	r.accepted.Add(1)
+	select {
+	case r.queue <- d:
+		r.mu.RUnlock()
+		return true
+	default:
+		r.accepted.Add(-1)
+		r.mu.RUnlock()
+		r.drop(DropQueueFull, 1)
+		return false
+	}
+}
+
+// Flush waits until every decision Record accepted before the call has been through the
+// store (written, or failed and counted), writing the pending batch at once instead of
+// waiting for FlushInterval. It is for tests, and for a handler that must read a decision
+// back right after recording it (GET /v1/decisions/{id} following the request): without
+// Flush a decision becomes readable up to FlushInterval plus one write later.
+//
+// Flush does not report write failures (Stats does). It returns ctx's error if ctx ends
+// first, and after Close it returns nil, or an error wrapping ErrClosed if Close abandoned
+// decisions. Flush costs one batch write; calling it per request defeats batching.
+func (r *Recorder) Flush(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case r.flushc <- reply:
+	case <-r.done:
+		return r.closedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-reply:
+		return nil
+	case <-r.done:
+		return r.closedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting decisions, writes what is queued and waits for the writer goroutine
+// to return. If ctx ends first, Close cancels the write in progress, gives up the decisions
+// still queued (counted as Dropped, reason DropAbandoned) and returns at once with an error
+// wrapping ctx's; the writer then returns as soon as the store gives back control. Calling
+// Close again waits again; Record returns false after the first call.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.closedErr()
+	default:
+	}
+	select {
+	case <-r.done:
+		return r.closedErr()
+	case <-ctx.Done():
+		r.cancel()
+		return fmt.Errorf("trace: recorder close: %w (about %d queued decisions abandoned)", ctx.Err(), r.Stats().Queued)
+	}
+}
+
+// closedErr is what Flush and Close report once the writer has returned.
+func (r *Recorder) closedErr() error {
+	if n := r.abandoned.Load(); n > 0 {
+		return fmt.Errorf("%w: %d decisions abandoned when the recorder closed", ErrClosed, n)
+	}
+	return nil
+}
+
+// Stats returns the counters. They are read one by one, so while decisions are moving they
+// may be off by the decisions in flight; once Close has returned nil they add up exactly.
+func (r *Recorder) Stats() RecorderStats {
+	s := RecorderStats{
+		Written:       r.written.Load(),
+		Dropped:       r.dropped.Load(),
+		Failed:        r.failed.Load(),
+		Batches:       r.batches.Load(),
+		FailedBatches: r.failedBatches.Load(),
+	}
+	s.Queued = max(0, r.accepted.Load()-s.Written-s.Failed-r.abandoned.Load())
+	return s
+}
+
+// drop counts n decisions lost for reason and tells OnDrop.
+func (r *Recorder) drop(reason string, n int) {
+	switch reason {
+	case DropWriteFailed:
+		r.failed.Add(int64(n))
+	case DropAbandoned:
+		r.abandoned.Add(int64(n))
+		r.dropped.Add(int64(n))
+	default:
+		r.dropped.Add(int64(n))
+	}
+	if r.onDrop != nil {
+		for range n {
+			r.onDrop(reason)
+		}
+	}
+}
+
+// writeLoop is the writer goroutine. It returns when the queue is closed and drained.
+func (r *Recorder) writeLoop() {
+	defer close(r.done)
+	defer r.cancel()
+	defer r.recoverWriter()
+
+	timer := time.NewTimer(r.opts.FlushInterval)
+	timer.Stop()
+	defer timer.Stop()
+	var timerC <-chan time.Time // nil while no batch is pending
+	for {
+		select {
+		case d, ok := <-r.queue:
+			if !ok {
+				r.writePending()
+				return
+			}
+			r.pending = append(r.pending, d)
+			switch len(r.pending) {
+			case r.opts.BatchSize:
+				timer.Stop()
+				timerC = nil
+				r.writePending()
+			case 1:
+				timer.Reset(r.opts.FlushInterval)
+				timerC = timer.C
+			}
+		case <-timerC:
+			timerC = nil
+			r.writePending()
+		case reply := <-r.flushc:
+			// Everything accepted before Flush was called is pending or among the oldest
+			// len(queue) entries: only this goroutine receives from the queue.
+			for n := len(r.queue); n > 0; n-- {
+				r.pending = append(r.pending, <-r.queue)
+				if len(r.pending) == r.opts.BatchSize {
+					r.writePending()
+				}
+			}
+			timer.Stop()
+			timerC = nil
+			r.writePending()
+			close(reply)
+		}
+	}
+}
+
+// recoverWriter keeps a fault in the writer loop from taking the process down: it logs the
+// panic, closes the Recorder so that Record refuses further decisions, and counts the pending
+// and queued decisions as abandoned.
+func (r *Recorder) recoverWriter() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	r.log.Error("trace: recorder writer panicked; recording stopped", "panic", p, "stack", string(debug.Stack()))
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.queue)
+	}
+	r.mu.Unlock()
+	n := len(r.pending)
+	r.pending = nil
+	for range r.queue {
+		n++
+	}
+	r.drop(DropAbandoned, n)
+}
+
+// writePending writes the pending batch, retrying once, and settles its count.
+func (r *Recorder) writePending() {
+	batch := r.pending
+	if len(batch) == 0 {
+		return
+	}
+	defer func() {
+		clear(batch)
+		r.pending = batch[:0]
+		r.reportDrops()
+	}()
+	if r.ctx.Err() != nil {
+		r.drop(DropAbandoned, len(batch))
+		return
+	}
+	err := r.write(batch)
+	if err != nil && r.ctx.Err() == nil {
+		r.log.Warn("trace: batch write failed; retrying once", "decisions", len(batch), "err", err)
+		t := time.NewTimer(r.opts.FlushInterval)
+		select {
+		case <-t.C:
+			err = r.write(batch)
+		case <-r.ctx.Done():
+			t.Stop()
+		}
+	}
+	switch {
+	case err == nil:
+		r.written.Add(int64(len(batch)))
+		r.batches.Add(1)
+	case r.ctx.Err() != nil:
+		r.drop(DropAbandoned, len(batch))
+	default:
+		ids := make([]string, 0, min(len(batch), maxLoggedIDs))
+		for _, d := range batch[:cap(ids)] {
+			ids = append(ids, d.ID)
+		}
+		r.log.Error("trace: decisions lost: batch write failed twice",
+			"decisions", len(batch), "ids", ids, "ids_not_listed", len(batch)-len(ids), "err", err)
+		r.failedBatches.Add(1)
+		r.drop(DropWriteFailed, len(batch))
+	}
+}
+
+// write calls Store.Write, turning a panic into an error.
+func (r *Recorder) write(batch []*clearbar.Decision) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("trace: store panicked in Write", "decisions", len(batch), "stack", string(debug.Stack()))
+			err = fmt.Errorf("trace: store panicked: %v", p)
+		}
+	}()
+	return r.store.Write(r.ctx, batch)
+}
+
+// reportDrops logs the number of decisions dropped since the last report, at most once per
+// dropReportInterval.
+func (r *Recorder) reportDrops() {
+	total := r.dropped.Load() + r.failed.Load()
+	if total == r.reportedDrops {
+		return
+	}
+	now := time.Now()
+	if !r.lastDropReport.IsZero() && now.Sub(r.lastDropReport) < dropReportInterval {
+		return
+	}
+	s := r.Stats()
+	r.log.Warn("trace: decisions dropped", "since_last_report", total-r.reportedDrops,
+		"dropped", s.Dropped, "failed", s.Failed, "written", s.Written, "queued", s.Queued)
+	r.reportedDrops, r.lastDropReport = total, now
+}
