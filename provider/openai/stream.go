@@ -3,10 +3,12 @@ package openai
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/sse"
@@ -56,6 +58,7 @@ func (s *stream) Next() bool {
 				return s.fail(e)
 			}
 			s.done = true
+			s.drain()
 			s.end()
 			return s.parser.final(&s.chunk)
 		case chunkError:
@@ -104,6 +107,16 @@ func (s *stream) fail(e *clearbar.Error) bool {
 	s.chunk = clearbar.Chunk{}
 	s.end()
 	return false
+}
+
+// drain reads what follows [DONE] (normally nothing but the end of the chunked body), so that
+// an HTTP/1.1 connection goes back to the pool instead of being closed. It reads at most 64
+// KiB and waits at most 100ms: an upstream that keeps the body open after [DONE] loses its
+// connection instead of holding the answer back.
+func (s *stream) drain() {
+	t := time.AfterFunc(100*time.Millisecond, func() { s.resp.Body.Close() })
+	io.Copy(io.Discard, io.LimitReader(s.resp.Body, 64<<10))
+	t.Stop()
 }
 
 // end closes the body and ends the call, once.
