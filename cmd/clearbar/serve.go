@@ -12,6 +12,9 @@ import (
 	"path"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/examples"
 	"github.com/clearbar/clearbar/gateway"
@@ -82,7 +85,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := gateway.Options{Spec: s, Providers: providers, Logger: log}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts := gateway.Options{Spec: s, Providers: providers, Logger: log, Registerer: reg, Gatherer: reg}
 	where := firstNonEmpty(*tracePath, s.Server.Trace, "clearbar.db")
 	var recorder *trace.Recorder
 	var store trace.Store
@@ -94,6 +99,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		store = db
 		recorder = trace.NewRecorder(db, trace.RecorderOptions{Logger: log})
 		opts.Recorder, opts.Decisions = recorder, flushingStore{recorder, db}
+		registerRecorderMetrics(reg, recorder)
 	}
 	gw, err := gateway.New(opts)
 	if err != nil {
@@ -178,4 +184,22 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+// registerRecorderMetrics exports the decision recorder's counters: a growing dropped or
+// failed count means decisions are being lost, which an alert should catch.
+func registerRecorderMetrics(reg prometheus.Registerer, r *trace.Recorder) {
+	stat := func(f func(trace.RecorderStats) int64) func() float64 {
+		return func() float64 { return float64(f(r.Stats())) }
+	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "clearbar_trace_queue_depth", Help: "Decisions waiting to be written."},
+			stat(func(s trace.RecorderStats) int64 { return s.Queued })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "clearbar_trace_written_total", Help: "Decisions written to the store."},
+			stat(func(s trace.RecorderStats) int64 { return s.Written })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "clearbar_trace_dropped_total", Help: "Decisions dropped because the queue was full or the gateway was closing."},
+			stat(func(s trace.RecorderStats) int64 { return s.Dropped })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "clearbar_trace_failed_total", Help: "Decisions lost because the store refused their batch."},
+			stat(func(s trace.RecorderStats) int64 { return s.Failed })),
+	)
 }

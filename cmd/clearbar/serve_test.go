@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar/gateway"
+	"github.com/clearbar/clearbar/trace"
+)
+
+// syncBuffer is a goroutine-safe buffer for a server's log output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs "clearbar serve args..." in-process and returns its address, its log and a
+// stop function that shuts it down the way SIGINT does and returns the exit status.
+func startServe(t *testing.T, args ...string) (addr string, logs *syncBuffer, stop func() int) {
+	t.Helper()
+	logs = &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan net.Addr, 1)
+	m := &Main{Stdout: logs, Stderr: logs, Stdin: strings.NewReader(""), Now: time.Now,
+		OnListen: func(a net.Addr) { listening <- a }}
+	done := make(chan int, 1)
+	go func() { done <- m.Run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)) }()
+	select {
+	case a := <-listening:
+		addr = a.String()
+	case code := <-done:
+		cancel()
+		t.Fatalf("serve exited with %d:\n%s", code, logs.String())
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("serve did not start")
+	}
+	var once sync.Once
+	code := 0
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve did not stop")
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return addr, logs, stop
+}
+
+func chat(t *testing.T, addr, body string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// TestServeZeroConfig is the README's promise: "clearbar serve" with no spec serves the quick
+// start on simulated providers, records decisions in SQLite, and explains them.
+func TestServeZeroConfig(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "clearbar.db")
+	addr, logs, stop := startServe(t, "--trace", db)
+	if !strings.Contains(logs.String(), "serving the built-in quick start") {
+		t.Errorf("start-up message: %s", logs.String())
+	}
+	resp, body := chat(t, addr, `{"model":"clearbar/auto","messages":[{"role":"user","content":"Where is my parcel?"}]}`, "X-Clearbar-Task", "intent")
+	if resp.StatusCode != 200 || resp.Header.Get("X-Clearbar-Category") != "intent" {
+		t.Fatalf("status %d category %q: %s", resp.StatusCode, resp.Header.Get("X-Clearbar-Category"), body)
+	}
+	id := resp.Header.Get("X-Clearbar-Decision-Id")
+	code, out, errOut := run(t, "explain", id, "--url", "http://"+addr)
+	if code != 0 || !strings.Contains(out, "category    intent — by header X-Clearbar-Task: intent") || !strings.Contains(out, "attempts") {
+		t.Errorf("explain: exit %d\n%s%s", code, out, errOut)
+	}
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exit %d:\n%s", code, logs.String())
+	}
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Get(context.Background(), id); err != nil {
+		t.Errorf("decision %s not in %s after shutdown: %v", id, db, err)
+	}
+}
+
+// TestServeDrainsOnShutdown starts requests, shuts the server down while they are in flight,
+// and checks that every one completes and every decision is written.
+func TestServeDrainsOnShutdown(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "slow.yaml")
+	os.WriteFile(specFile, []byte(`version: 1
+name: slow
+review: {last: 2026-11-01}
+volume: {per_month: 1000}
+providers:
+  sim: {type: simulated, simulate: {seed: 1, error_rate: 0}}
+models:
+  m: {provider: sim, model: gpt-4o-mini, latency: {p50: 400ms, p95: 500ms}}
+categories:
+  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
+`), 0o644)
+	db := filepath.Join(dir, "d.db")
+	addr, logs, stop := startServe(t, specFile, "--trace", db)
+	const n = 20
+	var wg sync.WaitGroup
+	statuses := make(chan int, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, _ := chat(t, addr, `{"model":"clearbar/c","messages":[{"role":"user","content":"hi"}]}`)
+			statuses <- resp.StatusCode
+		}()
+	}
+	time.Sleep(150 * time.Millisecond) // every request is now waiting on the simulated model
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d: %s", code, logs.String())
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 200 {
+			t.Errorf("an in-flight request got %d during shutdown", s)
+		}
+	}
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ds, err := store.List(context.Background(), trace.Filter{Limit: 1000})
+	if err != nil || len(ds) != n {
+		t.Errorf("%d decisions written of %d requests (err %v)", len(ds), n, err)
+	}
+}
+
+// TestNoSecretInLogsOrRecords runs the gateway with an upstream key and client keys, makes the
+// upstream echo the key it was sent in an error, and checks that neither the upstream key nor
+// the client key appears in the log (at debug level), in any response, or anywhere in the
+// decision database file.
+func TestNoSecretInLogsOrRecords(t *testing.T) {
+	const upstreamKey = "sk-upstream-SECRET-7f3a9"
+	const clientKey = "client-SECRET-b81c2"
+	const adminKey = "admin-SECRET-99d0e"
+	t.Setenv("CB_TEST_UPSTREAM_KEY", upstreamKey)
+	var calls int
+	var mu sync.Mutex
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		io.Copy(io.Discard, r.Body)
+		if n%2 == 0 {
+			// An upstream that echoes the credentials it got, as some do.
+			w.WriteHeader(401)
+			fmt.Fprintf(w, `{"error":{"message":"Incorrect API key provided: %s","type":"invalid_request_error","code":"invalid_api_key"}}`, r.Header.Get("Authorization"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"x","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "keys.yaml")
+	os.WriteFile(specFile, []byte(`version: 1
+name: keys
+review: {last: 2026-11-01}
+volume: {per_month: 1000}
+providers:
+  up: {type: openai-compatible, base_url: "`+upstream.URL+`/v1", api_key: "${CB_TEST_UPSTREAM_KEY}"}
+models:
+  m: {provider: up, model: gpt-4o-mini, latency: {p50: 10ms, p95: 20ms}}
+categories:
+  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, record_text: true, assume: {pass_rate: {m: 0.9}}}
+keys:
+  admin: ["`+gateway.HashKey(adminKey)+`"]
+  clients: [{name: app, hash: "`+gateway.HashKey(clientKey)+`", tier: pro}]
+`), 0o644)
+	db := filepath.Join(dir, "d.db")
+	addr, logs, stop := startServe(t, specFile, "--trace", db, "--log-level", "debug")
+	var bodies []string
+	for range 6 {
+		resp, body := chat(t, addr, `{"model":"clearbar/c","messages":[{"role":"user","content":"hello"}]}`, "Authorization", "Bearer "+clientKey)
+		bodies = append(bodies, string(body))
+		for k, v := range resp.Header {
+			bodies = append(bodies, k+": "+strings.Join(v, ","))
+		}
+		id := resp.Header.Get("X-Clearbar-Decision-Id")
+		req, _ := http.NewRequest("GET", "http://"+addr+"/v1/decisions/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		if r2, err := http.DefaultClient.Do(req); err == nil {
+			b, _ := io.ReadAll(r2.Body)
+			r2.Body.Close()
+			bodies = append(bodies, string(b))
+		}
+	}
+	mu.Lock()
+	if calls == 0 {
+		t.Fatal("the upstream was never called; the test proves nothing")
+	}
+	mu.Unlock()
+	stop()
+	files, _ := filepath.Glob(filepath.Join(dir, "d.db*"))
+	var dbBytes []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		dbBytes = append(dbBytes, b...)
+	}
+	if !bytes.Contains(dbBytes, []byte("hello")) {
+		t.Fatal("the recorded prompt is not in the database; the byte scan would prove nothing")
+	}
+	for _, secret := range []string{upstreamKey, clientKey, adminKey, "SECRET"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("the log contains %q:\n%s", secret, logs.String())
+		}
+		if bytes.Contains(dbBytes, []byte(secret)) {
+			t.Errorf("the decision database contains %q", secret)
+		}
+		for _, b := range bodies {
+			if strings.Contains(b, secret) {
+				t.Errorf("a response contains %q: %s", secret, b)
+			}
+		}
+	}
+	var d struct {
+		Attempts []struct{ Error string } `json:"attempts"`
+	}
+	for _, b := range bodies {
+		if strings.Contains(b, `"attempts"`) && json.Unmarshal([]byte(b), &d) == nil {
+			for _, a := range d.Attempts {
+				if strings.Contains(a.Error, "sk-") {
+					t.Errorf("an attempt error keeps a key fragment: %q", a.Error)
+				}
+			}
+		}
+	}
+}
