@@ -118,6 +118,8 @@ const (
 	AttemptRetry      = "retry"
 	AttemptFallback   = "fallback"
 	AttemptEscalation = "escalation"
+	// AttemptJudge is a validator's call to a judge model; its answer is a score, not a reply.
+	AttemptJudge = "judge"
 )
 
 // Attempt is one call to a provider.

@@ -12,11 +12,11 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-// Checker validates an answer against a step's validators. It returns the verdicts and
-// whether the answer passes. Implementations must be safe for concurrent use. A Checker may
-// call models (judges); their attempts are appended to the decision by the caller's hook.
+// Checker validates an answer against a step's validators. It returns the verdicts, whether
+// the answer passes, and the records of any model calls it made (judges), which the gateway
+// adds to the decision and its cost. Implementations must be safe for concurrent use.
 type Checker interface {
-	Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool)
+	Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt)
 }
 
 // run is one request's execution state: the plan, the budget and the decision being written.
@@ -34,6 +34,19 @@ type run struct {
 	// flagged is the last answer that failed validation, delivered if every step fails.
 	flagged        *clearbar.Response
 	flaggedAttempt int
+	// pending are validator calls (judges) to append to the decision once the attempt that
+	// caused them is complete: appending earlier would move the attempt being written.
+	pending []clearbar.Attempt
+}
+
+// flushPending appends validator calls to the decision.
+func (r *run) flushPending() {
+	for _, a := range r.pending {
+		a.N = len(r.d.Attempts) + 1
+		r.d.Attempts = append(r.d.Attempts, a)
+		r.upstream += a.Latency
+	}
+	r.pending = r.pending[:0]
 }
 
 func (g *Gateway) newRun(ctx context.Context, req *clearbar.Request, plan *route.Plan, d *clearbar.Decision) *run {
@@ -111,7 +124,7 @@ func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, e
 	a.Latency = end.Sub(a.Start)
 	r.upstream += a.Latency
 	a.Usage = usage
-	a.Cost = costOf(m, usage)
+	a.Cost = m.Cost(usage)
 	if err != nil {
 		e := clearbar.AsError(err)
 		a.Class, a.Status, a.Error = e.Class, e.Status, e.Message
@@ -122,19 +135,6 @@ func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, e
 	if done != nil {
 		done(a.Class, end)
 	}
-}
-
-// costOf prices a call's usage at the model's effective prices. OpenAI counts reasoning tokens
-// inside completion tokens; the catalogue bills them separately, so they are taken out.
-func costOf(m *spec.Model, u clearbar.Usage) clearbar.Money {
-	if u.IsZero() {
-		return 0
-	}
-	out := u.CompletionTokens - u.ReasoningTokens
-	if out < 0 {
-		out = 0
-	}
-	return m.Resolved.Prices.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens))
 }
 
 func (r *run) call(m *spec.Model, stream bool) *clearbar.Call {
@@ -182,16 +182,19 @@ steps:
 				}
 				r.finish(a, m, usage, err, done)
 				if err == nil {
-					switch r.judge(ctx, a, resp, st, &qualityRetried, si) {
+					switch r.judge(ctx, a, resp, st, &qualityRetried) {
 					case nextAccept:
 						a.Outcome = "accepted"
 						r.accept(a, m, resp)
+						r.flushPending()
 						return resp, nil
 					case nextRetry:
 						a.Outcome = "retried after failed validation"
+						r.flushPending()
 						continue
 					default:
 						a.Outcome = "escalated after failed validation"
+						r.flushPending()
 						continue steps
 					}
 				}
@@ -213,7 +216,7 @@ steps:
 }
 
 // judge validates an answer and says what to do with it.
-func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Response, st route.Step, qualityRetried *bool, step int) next {
+func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Response, st route.Step, qualityRetried *bool) next {
 	if len(st.Validate) == 0 {
 		return nextAccept
 	}
@@ -221,8 +224,9 @@ func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Res
 		r.d.Reason = "accepted without validation: the route names validators but this gateway runs none"
 		return nextAccept
 	}
-	verdicts, ok := r.g.checker.Check(ctx, r.req, resp, st.Validate)
+	verdicts, ok, calls := r.g.checker.Check(ctx, r.req, resp, st.Validate)
 	a.Verdicts = verdicts
+	r.pending = append(r.pending, calls...)
 	if ok {
 		return nextAccept
 	}

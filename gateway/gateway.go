@@ -316,9 +316,10 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		d.Cost += a.Cost
-		if a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered") {
+		switch {
+		case a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered"):
 			d.Usage = a.Usage
-		} else {
+		case a.Kind != clearbar.AttemptJudge:
 			d.EscalationCost += a.Cost
 		}
 	}

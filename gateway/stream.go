@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -17,34 +18,68 @@ import (
 // chunk: until then nothing has reached the client, so failures fall back transparently.
 // From the first byte on the answer is committed; a failure after it ends the stream with an
 // explicit error event, never with a clean end of a truncated answer.
+//
+// A step with validators is buffered: the whole answer is read and validated before its first
+// byte is sent, so that a failed answer can still escalate. Its time to first byte is then the
+// whole answer's time plus validation, which the decision records.
 func (r *run) stream(ctx context.Context, w http.ResponseWriter, start time.Time) (status int, err error) {
+steps:
 	for si, st := range r.plan.Steps {
+		qualityRetried := false
+		validated := len(st.Validate) > 0 && r.g.checker != nil
 		for ci := 0; ci < len(st.Candidates); ci++ {
 			m := st.Candidates[ci]
 			prov := r.g.providers[m.Provider.Name]
 			retries := 0
 			for {
-				a, done := r.begin(m, si, ci, retries > 0, 0)
+				retried := retries > 0 || qualityRetried && ci == 0
+				a, done := r.begin(m, si, ci, retried, 0)
 				cctx, cancel := callContext(ctx, m)
 				s, err := prov.Stream(cctx, r.call(m, true))
+				var usage clearbar.Usage
 				if err == nil {
 					if s.Next() {
 						a.TTFT = r.g.now().Sub(a.Start)
-						status, err := r.relay(ctx, w, s, a, m, done, start)
-						cancel()
-						return status, err
+						if !validated {
+							status, err := r.relay(ctx, w, s, a, m, func(u clearbar.Usage, err error) { r.finish(a, m, u, err, done) }, start)
+							cancel()
+							return status, err
+						}
+						buf, berr := bufferStream(s)
+						usage = buf.usage
+						if berr == nil {
+							cancel()
+							r.finish(a, m, usage, nil, done)
+							switch r.judge(ctx, a, buf.response(), st, &qualityRetried) {
+							case nextAccept:
+								r.flushPending()
+								a = &r.d.Attempts[a.N-1]
+								status, err := r.relay(ctx, w, buf, a, m, func(clearbar.Usage, error) {}, start)
+								return status, err
+							case nextRetry:
+								a.Outcome = "retried after failed validation"
+								r.flushPending()
+								continue
+							default:
+								a.Outcome = "escalated after failed validation"
+								r.flushPending()
+								continue steps
+							}
+						}
+						err = berr
+					} else {
+						err = s.Err()
+						if err == nil {
+							err = &clearbar.Error{Class: clearbar.BadResponse, Message: "the upstream stream ended without a chunk"}
+						}
+						s.Close()
 					}
-					err = s.Err()
-					if err == nil {
-						err = &clearbar.Error{Class: clearbar.BadResponse, Message: "the upstream stream ended without a chunk"}
-					}
-					s.Close()
 				}
 				cancel()
 				if ctx.Err() != nil {
 					err = ctxError(ctx, err)
 				}
-				r.finish(a, m, clearbar.Usage{}, err, done)
+				r.finish(a, m, usage, err, done)
 				switch r.afterFailure(ctx, err, retries) {
 				case nextRetry:
 					a.Outcome = "retried"
@@ -59,13 +94,122 @@ func (r *run) stream(ctx context.Context, w http.ResponseWriter, start time.Time
 			}
 		}
 	}
+	if r.flagged != nil && !r.plan.FailWhenExhausted {
+		// Every step failed validation: deliver the last answer, flagged, as the route says.
+		resp, _ := r.exhausted()
+		return r.replayFlagged(w, resp, start)
+	}
 	_, err = r.exhausted()
 	return 0, err
 }
 
+// buffered is a stream read to its end before validation, replayed as a clearbar.Stream.
+type buffered struct {
+	chunks [][]byte
+	texts  []string
+	i      int
+	cur    clearbar.Chunk
+	usage  clearbar.Usage
+	text   strings.Builder
+	finish string
+	calls  map[int]*clearbar.ToolCall
+	order  []int
+}
+
+// bufferStream reads the rest of s (whose first chunk is current) into memory.
+func bufferStream(s clearbar.Stream) (*buffered, error) {
+	defer s.Close()
+	b := &buffered{i: -1, calls: map[int]*clearbar.ToolCall{}}
+	for {
+		c := s.Chunk()
+		b.chunks = append(b.chunks, append([]byte(nil), c.Data...))
+		b.texts = append(b.texts, c.Text)
+		b.text.WriteString(c.Text)
+		if c.FinishReason != "" {
+			b.finish = c.FinishReason
+		}
+		if c.Usage != nil {
+			b.usage = *c.Usage
+		}
+		gjson.GetBytes(c.Data, "choices.0.delta.tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			idx := int(tc.Get("index").Int())
+			call, ok := b.calls[idx]
+			if !ok {
+				call = &clearbar.ToolCall{}
+				b.calls[idx] = call
+				b.order = append(b.order, idx)
+			}
+			if id := tc.Get("id").Str; id != "" {
+				call.ID = id
+			}
+			if n := tc.Get("function.name").Str; n != "" {
+				call.Name = n
+			}
+			call.Arguments += tc.Get("function.arguments").Str
+			return true
+		})
+		if !s.Next() {
+			break
+		}
+	}
+	return b, s.Err()
+}
+
+// response is the buffered answer as validators see it.
+func (b *buffered) response() *clearbar.Response {
+	ch := clearbar.Choice{Text: b.text.String(), FinishReason: b.finish}
+	for _, i := range b.order {
+		ch.ToolCalls = append(ch.ToolCalls, *b.calls[i])
+	}
+	return &clearbar.Response{Choices: []clearbar.Choice{ch}, Usage: b.usage, HasUsage: !b.usage.IsZero()}
+}
+
+// Next implements clearbar.Stream: the buffer is replayed from its first chunk, which relay
+// expects to be current already.
+func (b *buffered) Next() bool {
+	if b.i+1 >= len(b.chunks) {
+		return false
+	}
+	b.i++
+	b.cur = clearbar.Chunk{Data: b.chunks[b.i], Text: b.texts[b.i]}
+	if b.i == len(b.chunks)-1 && !b.usage.IsZero() {
+		u := b.usage
+		b.cur.Usage = &u
+	}
+	return true
+}
+
+func (b *buffered) Chunk() *clearbar.Chunk {
+	if b.i < 0 {
+		b.Next()
+	}
+	return &b.cur
+}
+func (b *buffered) Err() error   { return nil }
+func (b *buffered) Close() error { return nil }
+
+// replayFlagged sends a flagged answer (every step failed validation) as a stream.
+func (r *run) replayFlagged(w http.ResponseWriter, resp *clearbar.Response, start time.Time) (int, error) {
+	h := w.Header()
+	r.g.decisionHeaders(h, r.d)
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	sw := sse.NewWriter(w)
+	chunk, _ := sjson.SetBytes([]byte(`{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":"stop"}]}`), "choices.0.delta.content", resp.Text())
+	chunk, _ = sjson.SetBytes(chunk, "id", resp.ID)
+	chunk, _ = sjson.SetBytes(chunk, "model", resp.Model)
+	r.d.TTFB = r.g.now().Sub(start)
+	if err := sw.WriteData(chunk); err != nil {
+		return http.StatusOK, &clearbar.Error{Class: clearbar.Canceled, Message: "the client closed the stream", Err: err}
+	}
+	sw.WriteDone()
+	return http.StatusOK, nil
+}
+
 // relay sends a stream whose first chunk has arrived to the client: headers, then every
 // chunk as it comes, then [DONE], or an error event if the upstream fails mid-way.
-func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Stream, a *clearbar.Attempt, m *spec.Model, done func(clearbar.FailureClass, time.Time), start time.Time) (int, error) {
+func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Stream, a *clearbar.Attempt, m *spec.Model, finish func(clearbar.Usage, error), start time.Time) (int, error) {
 	defer s.Close()
 	r.d.Model, r.d.Provider = m.Name, m.Provider.Name
 	h := w.Header()
@@ -115,7 +259,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 	default:
 		werr = sw.WriteDone()
 	}
-	r.finish(a, m, usage, err, done)
+	finish(usage, err)
 	if err != nil {
 		a.Outcome = "cut mid-stream"
 		r.d.Reason = "the stream failed after the first byte reached the client; it ended with an error event"

@@ -2,6 +2,8 @@ package spec
 
 import (
 	"time"
+
+	"github.com/clearbar/clearbar"
 )
 
 // index holds name lookups, built once when a spec loads without errors.
@@ -302,4 +304,15 @@ func (s *Spec) DefaultCategory() *Category {
 		return nil
 	}
 	return s.Categories[0]
+}
+
+// Cost prices a call's usage at the model's effective prices. Usage follows OpenAI's
+// accounting, where reasoning tokens are part of completion tokens; the catalogue bills them
+// separately, so they are taken out of the output count.
+func (m *Model) Cost(u clearbar.Usage) clearbar.Money {
+	if u.IsZero() {
+		return 0
+	}
+	out := max(u.CompletionTokens-u.ReasoningTokens, 0)
+	return m.Resolved.Prices.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens))
 }

@@ -56,11 +56,7 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		providers, err := registry().NewAll(s, nil)
-		if err != nil {
-			return err
-		}
-		g, err := gateway.New(gateway.Options{Spec: s, Providers: providers})
+		g, err := newGateway(s, nil, gateway.Options{})
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ import (
 	"github.com/clearbar/clearbar/provider/simulated"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/trace"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // registry returns the provider adapters this build has.
@@ -36,22 +37,41 @@ func registry() *provider.Registry {
 	return r
 }
 
-// loadServeSpec loads the spec to serve: the file given, or the embedded quick start.
-func (m *Main) loadServeSpec(file string) (*spec.Spec, error) {
+// loadServeSpec loads the spec to serve: the file given, or the embedded quick start. It also
+// returns how to read the files the spec refers to (schemas).
+func (m *Main) loadServeSpec(file string) (*spec.Spec, func(string) ([]byte, error), error) {
 	if file != "" {
-		return m.loadSpec(file, m.Now())
+		s, err := m.loadSpec(file, m.Now())
+		return s, nil, err
 	}
 	data, err := fs.ReadFile(examples.FS, examples.Quickstart)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	s, err := spec.Parse(data, examples.Quickstart, spec.Options{Today: m.Now(), ReadFile: func(p string) ([]byte, error) {
-		return fs.ReadFile(examples.FS, path.Clean(p))
-	}})
+	readEmbedded := func(p string) ([]byte, error) { return fs.ReadFile(examples.FS, path.Clean(p)) }
+	s, err := spec.Parse(data, examples.Quickstart, spec.Options{Today: m.Now(), ReadFile: readEmbedded})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, readEmbedded, nil
+}
+
+// newGateway builds the gateway for a spec: providers from the registry, validators compiled
+// (judges call models through the same providers).
+func newGateway(s *spec.Spec, readFile func(string) ([]byte, error), opts gateway.Options) (*gateway.Gateway, error) {
+	if opts.Providers == nil {
+		providers, err := registry().NewAll(s, provider.DefaultHTTPClient())
+		if err != nil {
+			return nil, err
+		}
+		opts.Providers = providers
+	}
+	checker, err := validate.NewChecker(s, validate.Env{ReadFile: readFile, Caller: validate.ProviderCaller{Providers: opts.Providers}})
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	opts.Spec, opts.Checker = s, checker
+	return gateway.New(opts)
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
@@ -68,7 +88,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if len(pos) == 1 {
 		file = pos[0]
 	}
-	s, err := m.loadServeSpec(file)
+	s, readFile, err := m.loadServeSpec(file)
 	if err != nil {
 		return err
 	}
@@ -81,13 +101,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		log.Warn("spec", "warning", w.Error())
 	}
 
-	providers, err := registry().NewAll(s, provider.DefaultHTTPClient())
-	if err != nil {
-		return err
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts := gateway.Options{Spec: s, Providers: providers, Logger: log, Registerer: reg, Gatherer: reg}
+	opts := gateway.Options{Logger: log, Registerer: reg, Gatherer: reg}
 	where := firstNonEmpty(*tracePath, s.Server.Trace, "clearbar.db")
 	var recorder *trace.Recorder
 	var store trace.Store
@@ -101,7 +117,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		opts.Recorder, opts.Decisions = recorder, flushingStore{recorder, db}
 		registerRecorderMetrics(reg, recorder)
 	}
-	gw, err := gateway.New(opts)
+	gw, err := newGateway(s, readFile, opts)
 	if err != nil {
 		return err
 	}

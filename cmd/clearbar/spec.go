@@ -119,11 +119,7 @@ func (m *Main) runSpecTest(args []string) error {
 	if err != nil {
 		return err
 	}
-	providers, err := registry().NewAll(s, nil)
-	if err != nil {
-		return err
-	}
-	g, err := gateway.New(gateway.Options{Spec: s, Providers: providers})
+	g, err := newGateway(s, nil, gateway.Options{})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,159 @@
+package validate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// compiledSchema is a JSON Schema (draft 2020-12 unless it says otherwise) ready to validate.
+type compiledSchema struct {
+	schema *jsonschema.Schema
+}
+
+func compileSchema(raw []byte, name string) (*compiledSchema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("schema %s is not JSON: %w", name, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	url := "clearbar:///" + strings.ReplaceAll(name, " ", "_")
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("schema %s: %w", name, err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s does not compile: %w", name, err)
+	}
+	return &compiledSchema{schema: s}, nil
+}
+
+// validate checks a JSON text against the schema, returning a reason when it fails.
+func (cs *compiledSchema) validate(text string) (string, bool) {
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+	if err != nil {
+		return notJSON(text, err), false
+	}
+	if err := cs.schema.Validate(inst); err != nil {
+		return schemaReason(err), false
+	}
+	return "", true
+}
+
+// notJSON explains why an answer is not JSON, noticing the common near-misses.
+func notJSON(text string, err error) string {
+	t := strings.TrimSpace(text)
+	switch {
+	case t == "":
+		return "the answer is empty, not JSON"
+	case strings.HasPrefix(t, "```"):
+		return "the JSON is wrapped in a Markdown code fence"
+	case !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") && (strings.Contains(t, "{") || strings.Contains(t, "[")):
+		return "the answer has text around the JSON"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)
+	}
+	return "not valid JSON: " + err.Error()
+}
+
+// schemaReason turns a validation error into one line per failed constraint.
+func schemaReason(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err.Error()
+	}
+	var leaves []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			lines := strings.Split(strings.TrimSpace(e.Error()), "\n")
+			msg := strings.TrimSpace(strings.TrimPrefix(lines[len(lines)-1], "- "))
+			leaves = append(leaves, msg)
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	s := strings.Join(leaves, "; ")
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	return "does not match the schema: " + s
+}
+
+type jsonSchemaValidator struct {
+	name        string
+	fixed       *compiledSchema // from a file or inline
+	fromRequest bool
+	cache       schemaCache
+}
+
+func newJSONSchema(cfg spec.ValidatorConfig, env Env) (Validator, error) {
+	c := cfg.(*spec.JSONSchema)
+	v := &jsonSchemaValidator{name: c.Summary(), fromRequest: c.FromRequest}
+	var raw []byte
+	switch {
+	case c.FromRequest:
+		return v, nil
+	case c.Path != "":
+		data, err := env.read(env.resolve(c.Path))
+		if err != nil {
+			return nil, fmt.Errorf("json_schema %s: %w", c.Path, err)
+		}
+		raw = data
+	default:
+		raw = c.Inline
+	}
+	s, err := compileSchema(raw, c.Path)
+	if err != nil {
+		return nil, err
+	}
+	v.fixed = s
+	return v, nil
+}
+
+func (v *jsonSchemaValidator) Name() string { return v.name }
+
+func (v *jsonSchemaValidator) Check(_ context.Context, in *Input) clearbar.Verdict {
+	s := v.fixed
+	if v.fromRequest {
+		rf := in.Request.ResponseFormat
+		switch {
+		case rf.Type == "json_schema" && len(rf.Schema) > 0:
+			var err error
+			if s, err = v.cache.get(rf.Schema); err != nil {
+				return clearbar.Verdict{Validator: v.name, Pass: false, Reason: "the request's schema does not compile: " + err.Error()}
+			}
+		case rf.Type == "json_object":
+			s = nil // any JSON object
+		default:
+			return clearbar.Verdict{Validator: v.name, Pass: true, Reason: "the request asks for no JSON schema; nothing to check"}
+		}
+	}
+	text := in.Response.Text()
+	if s == nil {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(text), &obj); err != nil {
+			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: notJSON(text, err)}
+		}
+		return clearbar.Verdict{Validator: v.name, Pass: true}
+	}
+	if reason, ok := s.validate(text); !ok {
+		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: reason}
+	}
+	return clearbar.Verdict{Validator: v.name, Pass: true}
+}

@@ -1,0 +1,209 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+type regexValidator struct {
+	name          string
+	must, mustNot []*regexp.Regexp
+}
+
+func newRegex(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
+	c := cfg.(*spec.Regex)
+	v := &regexValidator{name: c.Summary()}
+	for _, p := range c.Must {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("regex %q: %w", p, err)
+		}
+		v.must = append(v.must, re)
+	}
+	for _, p := range c.MustNot {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, fmt.Errorf("regex %q: %w", p, err)
+		}
+		v.mustNot = append(v.mustNot, re)
+	}
+	return v, nil
+}
+
+func (v *regexValidator) Name() string { return v.name }
+
+func (v *regexValidator) Check(_ context.Context, in *Input) clearbar.Verdict {
+	text := in.Response.Text()
+	for _, re := range v.must {
+		if !re.MatchString(text) {
+			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf("does not match /%s/", re)}
+		}
+	}
+	for _, re := range v.mustNot {
+		if m := re.FindString(text); m != "" {
+			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf("matches /%s/ at %q", re, clip(m, 60))}
+		}
+	}
+	return clearbar.Verdict{Validator: v.name, Pass: true}
+}
+
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+// lengthValidator bounds an answer's length. Characters are Unicode code points; tokens are
+// estimated as a quarter of the bytes, the same estimate routing uses.
+type lengthValidator struct {
+	name                                     string
+	minChars, maxChars, minTokens, maxTokens int
+}
+
+func newMaxLength(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
+	c := cfg.(*spec.MaxLength)
+	return &lengthValidator{name: c.Summary(), maxChars: c.Chars}, nil
+}
+
+func newLength(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
+	c := cfg.(*spec.Length)
+	return &lengthValidator{name: c.Summary(), minChars: c.MinChars, maxChars: c.MaxChars, minTokens: c.MinTokens, maxTokens: c.MaxTokens}, nil
+}
+
+func (v *lengthValidator) Name() string { return v.name }
+
+func (v *lengthValidator) Check(_ context.Context, in *Input) clearbar.Verdict {
+	text := in.Response.Text()
+	chars := utf8.RuneCountInString(text)
+	tokens := (len(text) + 3) / 4
+	fail := func(format string, args ...any) clearbar.Verdict {
+		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case v.maxChars > 0 && chars > v.maxChars:
+		return fail("%d characters, more than %d", chars, v.maxChars)
+	case v.minChars > 0 && chars < v.minChars:
+		return fail("%d characters, fewer than %d", chars, v.minChars)
+	case v.maxTokens > 0 && tokens > v.maxTokens:
+		return fail("about %d tokens, more than %d", tokens, v.maxTokens)
+	case v.minTokens > 0 && tokens < v.minTokens:
+		return fail("about %d tokens, fewer than %d", tokens, v.minTokens)
+	}
+	return clearbar.Verdict{Validator: v.name, Pass: true}
+}
+
+// restrictedPhrases fails answers containing any phrase, compared after normalisation: Unicode
+// compatibility forms folded (fullwidth letters, ligatures, mathematical alphabets),
+// accents and zero-width characters removed, common Cyrillic and Greek look-alikes mapped to
+// Latin, case folded and whitespace collapsed. It does not undo digit substitutions
+// ("gu4rantee").
+type restrictedPhrases struct {
+	name    string
+	phrases []string // normalised
+	raw     []string
+}
+
+func newRestrictedPhrases(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
+	c := cfg.(*spec.RestrictedPhrases)
+	v := &restrictedPhrases{name: c.Summary(), raw: c.Phrases}
+	for _, p := range c.Phrases {
+		v.phrases = append(v.phrases, Normalize(p))
+	}
+	return v, nil
+}
+
+func (v *restrictedPhrases) Name() string { return v.name }
+
+func (v *restrictedPhrases) Check(_ context.Context, in *Input) clearbar.Verdict {
+	text := Normalize(in.Response.Text())
+	for i, p := range v.phrases {
+		if p != "" && strings.Contains(text, p) {
+			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf("contains the restricted phrase %q", v.raw[i])}
+		}
+	}
+	return clearbar.Verdict{Validator: v.name, Pass: true}
+}
+
+// confusables maps look-alike letters from other scripts to the Latin letters they imitate.
+var confusables = map[rune]rune{
+	'а': 'a', 'в': 'b', 'е': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c', 'т': 't',
+	'у': 'y', 'х': 'x', 'і': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd', 'ӏ': 'l', 'ԛ': 'q', 'ԝ': 'w', 'ү': 'y',
+	'α': 'a', 'β': 'b', 'ε': 'e', 'η': 'n', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't',
+	'υ': 'u', 'χ': 'x', 'ω': 'w', 'ϲ': 'c',
+}
+
+// Normalize is the text form restricted phrases are compared in.
+func Normalize(s string) string {
+	s = norm.NFKD.String(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r), r == '\u200b', r == '\u200c', r == '\u200d', r == '\u2060', r == '\ufeff', r == '\u00ad':
+			continue
+		case unicode.IsSpace(r):
+			if !space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = true
+			continue
+		}
+		space = false
+		r = unicode.ToLower(r)
+		if c, ok := confusables[r]; ok {
+			r = c
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// refusal fails answers that refuse or do not answer: a refusal field, a content filter, an
+// answer cut off at max tokens, an empty answer with no tool call, or a refusal phrase at the
+// start of the answer.
+type refusal struct{ name string }
+
+func newRefusal(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
+	return &refusal{name: cfg.Summary()}, nil
+}
+
+var refusalRE = regexp.MustCompile(`(?i)^\W*(i'?m sorry,? but|i am sorry,? but|i (?:cannot|can't|can not|won't|am unable to|'m unable to|am not able to) (?:help|assist|comply|provide|do that|answer)|as an ai(?: language model)?,? i|i must decline|sorry, i can't)`)
+
+func (v *refusal) Name() string { return v.name }
+
+func (v *refusal) Check(_ context.Context, in *Input) clearbar.Verdict {
+	r := in.Response
+	fail := func(reason string) clearbar.Verdict {
+		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: reason}
+	}
+	if len(r.Choices) == 0 {
+		return fail("the answer has no choices")
+	}
+	c := r.Choices[0]
+	switch {
+	case c.Refusal != "":
+		return fail("the model refused: " + clip(c.Refusal, 80))
+	case c.FinishReason == "content_filter":
+		return fail("the provider's content filter stopped the answer")
+	case c.FinishReason == "length":
+		return fail("the answer was cut off at the token limit")
+	case strings.TrimSpace(c.Text) == "" && len(c.ToolCalls) == 0:
+		return fail("the answer is empty")
+	}
+	if m := refusalRE.FindString(c.Text); m != "" {
+		return fail(fmt.Sprintf("the answer opens with a refusal: %q", clip(strings.TrimSpace(m), 60)))
+	}
+	return clearbar.Verdict{Validator: v.name, Pass: true}
+}

@@ -1,0 +1,345 @@
+package validate
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// compile builds one validator from its YAML, the way it is written in a spec.
+func compile(t *testing.T, yamlValidator string, env Env) Validator {
+	t.Helper()
+	src := `version: 1
+name: v
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+  judge: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: c
+    share: 1
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {model: a, validate: [` + yamlValidator + `]}
+    assume: {pass_rate: {a: 0.9}, validator: {detect: 0.9, false_alarm: 0.1}}
+`
+	s, err := spec.Parse([]byte(src), "testdata/v.yaml", spec.Options{})
+	if err != nil {
+		t.Fatalf("spec: %v", err)
+	}
+	env.Spec = s
+	v, err := Compile(s.Categories[0].Route.Validate[0], env)
+	if err != nil {
+		t.Fatalf("compile %s: %v", yamlValidator, err)
+	}
+	return v
+}
+
+func answer(text string) *clearbar.Response {
+	return &clearbar.Response{Choices: []clearbar.Choice{{Text: text, FinishReason: "stop"}}}
+}
+
+func userRequest(texts ...string) *clearbar.Request {
+	r := &clearbar.Request{}
+	for _, t := range texts {
+		r.Messages = append(r.Messages, clearbar.Message{Role: "user", Text: t})
+	}
+	return r
+}
+
+type vcase struct {
+	answer      string
+	pass        bool
+	reason      string // a text the reason must contain (for failures)
+	explanation string
+}
+
+func runCases(t *testing.T, v Validator, req *clearbar.Request, cases []vcase) {
+	t.Helper()
+	for _, tc := range cases {
+		got := v.Check(context.Background(), &Input{Request: req, Response: answer(tc.answer)})
+		if got.Pass != tc.pass {
+			t.Errorf("%s: %s on %q: pass=%v (%s), want %v", tc.explanation, v.Name(), clip(tc.answer, 50), got.Pass, got.Reason, tc.pass)
+			continue
+		}
+		if !tc.pass && !strings.Contains(got.Reason, tc.reason) {
+			t.Errorf("%s: reason %q does not say %q", tc.explanation, got.Reason, tc.reason)
+		}
+		if !tc.pass && got.Reason == "" {
+			t.Errorf("%s: a failure without a reason", tc.explanation)
+		}
+	}
+}
+
+func TestJSONSchema(t *testing.T) {
+	v := compile(t, `{json_schema: {inline: {type: object, required: [intent, confidence], additionalProperties: false, properties: {intent: {enum: [refund, shipping]}, confidence: {type: number, minimum: 0, maximum: 1}}}}}`, Env{})
+	runCases(t, v, userRequest("x"), []vcase{
+		{`{"intent":"refund","confidence":0.9}`, true, "", "a valid answer"},
+		{`{"intent":"refund","confidence":1.2}`, false, "/confidence", "a value out of range names its path"},
+		{`{"intent":"refunds","confidence":0.9}`, false, "/intent", "near-miss enum value"},
+		{`{"intent":"refund"}`, false, "confidence", "missing required property"},
+		{`{"intent":"refund","confidence":0.9,"note":"x"}`, false, "note", "additional property"},
+		{"```json\n{\"intent\":\"refund\",\"confidence\":0.9}\n```", false, "code fence", "valid JSON inside a Markdown fence is not JSON"},
+		{`Sure! {"intent":"refund","confidence":0.9}`, false, "text around the JSON", "chatter around the JSON"},
+		{`{"intent":"refund","confidence":0.9,}`, false, "not valid JSON", "a trailing comma"},
+		{`{'intent':'refund','confidence':0.9}`, false, "not valid JSON", "single quotes"},
+		{``, false, "empty", "an empty answer"},
+	})
+}
+
+func TestJSONSchemaFromRequest(t *testing.T) {
+	v := compile(t, `{json_schema: request}`, Env{})
+	req := userRequest("x")
+	req.ResponseFormat = clearbar.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"}}}`)}
+	runCases(t, v, req, []vcase{
+		{`{"id": 3}`, true, "", "matches the request's own schema"},
+		{`{"id": "3"}`, false, "/id", "wrong type against the request's schema"},
+	})
+	plain := userRequest("x")
+	runCases(t, v, plain, []vcase{{`anything`, true, "", "a request without a schema has nothing to check"}})
+	obj := userRequest("x")
+	obj.ResponseFormat.Type = "json_object"
+	runCases(t, v, obj, []vcase{{`[1,2]`, false, "not valid JSON", "json_object wants an object"}, {`{"a":1}`, true, "", "any object"}})
+}
+
+func TestRequiredFields(t *testing.T) {
+	v := compile(t, `{required_fields: [order.id, "items[].sku", total]}`, Env{})
+	runCases(t, v, userRequest("x"), []vcase{
+		{`{"order":{"id":"A1"},"items":[{"sku":"x"},{"sku":"y"}],"total":3}`, true, "", "every field present"},
+		{`{"order":{"id":null},"items":[{"sku":"x"}],"total":3}`, false, "order.id (at /order/id)", "null counts as missing"},
+		{`{"order":{"id":"A1"},"items":[{"sku":"x"},{"name":"y"}],"total":3}`, false, "/items/1/sku", "every array item is checked"},
+		{`{"order":{"id":"A1"},"items":[],"total":3}`, false, "empty", "an empty array has no skus"},
+		{`{"order":"A1","items":[{"sku":"x"}],"total":0}`, false, "not an object", "a string where an object is expected"},
+		{`not json`, false, "not valid JSON", "not JSON at all"},
+	})
+}
+
+func TestRegexAndLength(t *testing.T) {
+	re := compile(t, `{regex: {must: ["^ORDER-[0-9]+"], must_not: ["(?i)password"]}}`, Env{})
+	runCases(t, re, userRequest("x"), []vcase{
+		{"ORDER-12 shipped", true, "", "matches must, not must_not"},
+		{"Your ORDER-12", false, "does not match", "must is anchored"},
+		{"ORDER-12, your Password is x", false, "matches /(?i)password/", "must_not hit, case-insensitive"},
+	})
+	ln := compile(t, `{length: {min_chars: 3, max_chars: 10}}`, Env{})
+	runCases(t, ln, userRequest("x"), []vcase{
+		{"héllo", true, "", "5 characters, though 6 bytes"},
+		{"日本語の文", true, "", "characters are code points, not bytes"},
+		{"hi", false, "fewer than 3", "too short"},
+		{"hello world!", false, "more than 10", "too long"},
+	})
+}
+
+func TestRestrictedPhrases(t *testing.T) {
+	v := compile(t, `{restricted_phrases: ["guaranteed returns", "legal advice"]}`, Env{})
+	runCases(t, v, userRequest("x"), []vcase{
+		{"We expect returns but cannot promise them.", true, "", "a clean answer"},
+		{"These are GUARANTEED RETURNS.", false, "guaranteed returns", "case folded"},
+		{"These are guaranteed\n  returns.", false, "guaranteed returns", "whitespace collapsed"},
+		{"These are guаranteed returns.", false, "guaranteed returns", "Cyrillic а look-alike"},
+		{"These are ｇｕａｒａｎｔｅｅｄ returns.", false, "guaranteed returns", "fullwidth letters"},
+		{"These are guar\u200banteed returns.", false, "guaranteed returns", "a zero-width space inside the word"},
+		{"This is légal advice.", false, "legal advice", "an accent added"},
+		{"These are 𝐠𝐮𝐚𝐫𝐚𝐧𝐭𝐞𝐞𝐝 returns.", false, "guaranteed returns", "mathematical bold letters"},
+		{"Returns are not guaranteed.", true, "", "the words apart are not the phrase"},
+	})
+}
+
+func TestCitations(t *testing.T) {
+	v := compile(t, `{citations: true}`, Env{})
+	req := &clearbar.Request{Messages: []clearbar.Message{
+		{Role: "system", Text: "Sources:\n[1] Refunds take 14 days.\n[2] Shipping is free over $50.\n<document id=\"policy-7\">...</document>"},
+		{Role: "user", Text: "How long do refunds take?"},
+	}}
+	runCases(t, v, req, []vcase{
+		{"Refunds take 14 days [1].", true, "", "cites a supplied source"},
+		{"See the policy [policy-7].", true, "", "an id attribute supplies a source"},
+		{"Refunds take 14 days.", false, "cites no source", "a required citation is missing"},
+		{"Refunds take 14 days [1][3].", false, "cites 3", "a citation to a source that was not supplied"},
+		{"As stated in [4], refunds are instant.", false, "not among the supplied sources (1, 2, policy-7)", "the reason lists what was supplied"},
+	})
+	assistant := &clearbar.Request{Messages: []clearbar.Message{{Role: "assistant", Text: "[9] I made this up"}, {Role: "user", Text: "?"}}}
+	runCases(t, v, assistant, []vcase{{"It is so [9].", false, "cites 9", "ids in earlier assistant turns do not count as supplied"}})
+}
+
+func TestToolCalls(t *testing.T) {
+	v := compile(t, `{tool_calls: required}`, Env{})
+	req := userRequest("weather in Paris?")
+	req.Tools = []clearbar.Tool{{Name: "get_weather", Parameters: json.RawMessage(`{"type":"object","required":["city"],"properties":{"city":{"type":"string"},"unit":{"enum":["c","f"]}}}`)}}
+	call := func(name, args string) *clearbar.Response {
+		return &clearbar.Response{Choices: []clearbar.Choice{{ToolCalls: []clearbar.ToolCall{{ID: "c1", Name: name, Arguments: args}}, FinishReason: "tool_calls"}}}
+	}
+	for _, tc := range []struct {
+		resp        *clearbar.Response
+		pass        bool
+		reason      string
+		explanation string
+	}{
+		{call("get_weather", `{"city":"Paris"}`), true, "", "a valid call"},
+		{call("get_weather", `{"city":"Paris","unit":"k"}`), false, "/unit", "an argument outside its enum"},
+		{call("get_weather", `{"town":"Paris"}`), false, "city", "a missing required argument"},
+		{call("get_weather", `{"city":"Paris"`), false, "not valid JSON", "truncated arguments"},
+		{call("get_wether", `{"city":"Paris"}`), false, "does not offer", "a function the request does not offer"},
+		{answer("It is sunny."), false, "no tool call", "a required call is missing"},
+	} {
+		got := v.Check(context.Background(), &Input{Request: req, Response: tc.resp})
+		if got.Pass != tc.pass || !tc.pass && !strings.Contains(got.Reason, tc.reason) {
+			t.Errorf("%s: pass=%v reason %q", tc.explanation, got.Pass, got.Reason)
+		}
+	}
+	none := compile(t, `{tool_calls: none}`, Env{})
+	if got := none.Check(context.Background(), &Input{Request: req, Response: call("get_weather", `{}`)}); got.Pass {
+		t.Error("tool_calls: none passed a call")
+	}
+}
+
+func TestRefusal(t *testing.T) {
+	v := compile(t, `{refusal: true}`, Env{})
+	runCases(t, v, userRequest("x"), []vcase{
+		{"Your parcel ships tomorrow.", true, "", "an answer"},
+		{"I'm sorry, but I can't help with that.", false, "refusal", "a refusal"},
+		{"As an AI language model, I cannot give opinions.", false, "refusal", "the classic disclaimer"},
+		{"I can't wait to help: your parcel ships tomorrow.", true, "", "'I can't' that is not a refusal"},
+		{"   ", false, "empty", "an empty answer"},
+	})
+	cut := &clearbar.Response{Choices: []clearbar.Choice{{Text: "The first step is", FinishReason: "length"}}}
+	if got := v.Check(context.Background(), &Input{Request: userRequest("x"), Response: cut}); got.Pass || !strings.Contains(got.Reason, "cut off") {
+		t.Errorf("a truncated answer: %+v", got)
+	}
+}
+
+// scriptedCaller answers judge calls with a fixed reply.
+type scriptedCaller struct {
+	reply string
+	err   error
+	calls int
+	last  *clearbar.Request
+}
+
+func (s *scriptedCaller) Call(_ context.Context, m *spec.Model, req *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
+	s.calls++
+	s.last = req
+	a := clearbar.Attempt{Model: m.Name, Cost: 7}
+	if s.err != nil {
+		return nil, a, s.err
+	}
+	return answer(s.reply), a, nil
+}
+
+func TestJudge(t *testing.T) {
+	for _, tc := range []struct {
+		reply       string
+		err         error
+		pass        bool
+		reason      string
+		explanation string
+	}{
+		{`{"score": 0.9, "reason": "cites the policy"}`, nil, true, "score 0.90 ≥ 0.70: cites the policy", "a passing score"},
+		{`{"score": 0.4, "reason": "vague"}`, nil, false, "score 0.40 < 0.70", "a failing score"},
+		{"Score: 8/10. Good answer.", nil, true, "score 0.80", "a score out of 10 in prose"},
+		{"no idea", nil, false, "no score", "a reply without a score"},
+		{"", &clearbar.Error{Class: clearbar.Overloaded}, false, "could not be reached (overloaded)", "a judge that is down leaves the answer unverified"},
+	} {
+		caller := &scriptedCaller{reply: tc.reply, err: tc.err}
+		v := compile(t, `{judge: {model: judge, rubric: "Answers the question with the policy's words.", threshold: 0.7}}`, Env{Caller: caller})
+		j := v.(*judge)
+		got, att := j.judge(context.Background(), &Input{Request: userRequest("How long do refunds take?"), Response: answer("14 days.")})
+		if got.Pass != tc.pass || !strings.Contains(got.Reason, tc.reason) {
+			t.Errorf("%s: %+v", tc.explanation, got)
+		}
+		if att.Kind != clearbar.AttemptJudge || att.Cost != 7 {
+			t.Errorf("%s: the judge call must come back as an attempt with its cost: %+v", tc.explanation, att)
+		}
+		if caller.last == nil || !strings.Contains(caller.last.Messages[1].Text, "Answers the question with the policy's words.") || !strings.Contains(caller.last.Messages[1].Text, "14 days.") {
+			t.Errorf("%s: the judge did not see the rubric and the answer", tc.explanation)
+		}
+	}
+}
+
+func TestCheckerRunsJudgeLast(t *testing.T) {
+	src := `version: 1
+name: v
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+  judge: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: c
+    share: 1
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {model: a, validate: [{judge: {model: judge, rubric: r}}, {max_length: 5}]}
+    assume: {pass_rate: {a: 0.9}, validator: {detect: 0.9, false_alarm: 0.1}}
+`
+	s, err := spec.Parse([]byte(src), "v.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller := &scriptedCaller{reply: `{"score":1}`}
+	c, err := NewChecker(s, Env{Caller: caller})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := s.Categories[0].Route.Validate
+	verdicts, pass, calls := c.Check(context.Background(), userRequest("x"), answer("too long an answer"), vs)
+	if pass || caller.calls != 0 || len(calls) != 0 || len(verdicts) != 2 || !strings.Contains(verdicts[1].Reason, "not run") {
+		t.Errorf("a cheap failure must skip the judge: pass %v calls %d verdicts %+v", pass, caller.calls, verdicts)
+	}
+	verdicts, pass, calls = c.Check(context.Background(), userRequest("x"), answer("ok"), vs)
+	if !pass || caller.calls != 1 || len(calls) != 1 || len(verdicts) != 2 {
+		t.Errorf("both pass: pass %v calls %d verdicts %+v", pass, caller.calls, verdicts)
+	}
+}
+
+func TestNewCheckerCompileErrorsNameTheLine(t *testing.T) {
+	src := `version: 1
+name: v
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: c
+    share: 1
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {model: a, validate: [{json_schema: {inline: {type: objekt}}}]}
+    assume: {pass_rate: {a: 0.9}, validator: {detect: 0.9, false_alarm: 0.1}}
+`
+	s, err := spec.Parse([]byte(src), "v.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewChecker(s, Env{})
+	if err == nil || !strings.HasPrefix(err.Error(), "v.yaml:11:") || !strings.Contains(err.Error(), "does not compile") {
+		t.Errorf("error %v", err)
+	}
+}
+
+// BenchmarkValidators measures the per-answer cost of the validators that run on every
+// validated answer.
+func BenchmarkValidators(b *testing.B) {
+	t := &testing.T{}
+	cases := []struct {
+		name, yaml, answer string
+	}{
+		{"json_schema", `{json_schema: {inline: {type: object, required: [intent, confidence], properties: {intent: {enum: [refund, shipping, billing]}, confidence: {type: number}}}}}`, `{"intent":"refund","confidence":0.93}`},
+		{"regex", `{regex: {must: ["^[A-Z]"], must_not: ["(?i)password|ssn"]}}`, strings.Repeat("Your order ships tomorrow. ", 20)},
+		{"restricted_phrases", `{restricted_phrases: ["guaranteed returns", "legal advice", "medical advice", "cannot lose"]}`, strings.Repeat("Your order ships tomorrow. ", 20)},
+	}
+	for _, c := range cases {
+		v := compile(t, c.yaml, Env{})
+		in := &Input{Request: userRequest("x"), Response: answer(c.answer)}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !v.Check(context.Background(), in).Pass {
+					b.Fatal("failed")
+				}
+			}
+		})
+	}
+}
