@@ -36,4 +36,7 @@ type Call struct {
 	TTFTTimeout time.Duration
 	// Attempt numbers the attempts of one request from 1, for upstream logs and simulations.
 	Attempt int
+	// Category is the request's category. Real providers ignore it; the simulated provider
+	// uses it to answer with the category's assumed quality.
+	Category string
 }

@@ -138,7 +138,7 @@ func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, e
 }
 
 func (r *run) call(m *spec.Model, stream bool) *clearbar.Call {
-	c := &clearbar.Call{Request: r.req, Model: m.Model, Stream: stream, Attempt: len(r.d.Attempts)}
+	c := &clearbar.Call{Request: r.req, Model: m.Model, Stream: stream, Attempt: len(r.d.Attempts), Category: r.plan.Category.Name}
 	if m.TTFTTimeout > 0 {
 		c.TTFTTimeout = m.TTFTTimeout.D()
 	}

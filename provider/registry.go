@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +28,20 @@ type Config struct {
 	Spec     *spec.Spec
 	// HTTP is the client adapters send requests with; nil means DefaultHTTPClient().
 	HTTP *http.Client
+	// ReadFile reads files the spec names (schemas, outcome tables), by path resolved against
+	// the spec's directory; nil means os.ReadFile.
+	ReadFile func(string) ([]byte, error)
+}
+
+// Read reads a file the spec names, relative to the spec's directory.
+func (c Config) Read(name string) ([]byte, error) {
+	if !filepath.IsAbs(name) && c.Spec != nil && c.Spec.File != "" {
+		name = filepath.Join(filepath.Dir(c.Spec.File), name)
+	}
+	if c.ReadFile != nil {
+		return c.ReadFile(name)
+	}
+	return os.ReadFile(name)
 }
 
 // Constructor builds a provider. It must not start goroutines or do network I/O: a provider
@@ -78,11 +94,14 @@ func (r *Registry) New(cfg Config) (clearbar.Provider, error) {
 	return p, nil
 }
 
-// NewAll builds every provider of a spec, by name.
-func (r *Registry) NewAll(s *spec.Spec, client *http.Client) (map[string]clearbar.Provider, error) {
+// NewAll builds every provider of a spec, by name. base supplies the HTTP client and file
+// reader; its Provider and Spec are set for each provider.
+func (r *Registry) NewAll(s *spec.Spec, base Config) (map[string]clearbar.Provider, error) {
 	out := make(map[string]clearbar.Provider, len(s.Providers))
 	for _, p := range s.Providers {
-		prov, err := r.New(Config{Provider: p, Spec: s, HTTP: client})
+		cfg := base
+		cfg.Provider, cfg.Spec = p, s
+		prov, err := r.New(cfg)
 		if err != nil {
 			return nil, err
 		}

@@ -258,7 +258,7 @@ func TestSpecAndRegistry(t *testing.T) {
 	}
 	reg := provider.NewRegistry()
 	reg.Register("replay", replay.New)
-	provs, err := reg.NewAll(s, nil)
+	provs, err := reg.NewAll(s, provider.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,9 @@ type Answer struct {
 	Choices []clearbar.Choice
 	// Usage is reported in the body and in a stream's final usage chunk.
 	Usage clearbar.Usage
+	// Simulation, when set, is reported as "x_clearbar_simulation" in the body and in a
+	// stream's final usage chunk.
+	Simulation *Simulation
 }
 
 // withDefaults returns a copy of a with its id, creation time, choice indexes and finish
@@ -86,6 +89,8 @@ type (
 		Model   string       `json:"model"`
 		Choices []choiceJSON `json:"choices"`
 		Usage   *usageJSON   `json:"usage"`
+		// Simulation is the ground truth of a simulated answer.
+		Simulation json.RawMessage `json:"x_clearbar_simulation,omitempty"`
 	}
 	choiceJSON struct {
 		Index        int         `json:"index"`
@@ -130,6 +135,8 @@ type (
 		Model   string            `json:"model"`
 		Choices []chunkChoiceJSON `json:"choices"`
 		Usage   *usageJSON        `json:"usage"`
+		// Simulation is set on the final usage chunk of a simulated stream.
+		Simulation json.RawMessage `json:"x_clearbar_simulation,omitempty"`
 	}
 	chunkChoiceJSON struct {
 		Index        int       `json:"index"`
@@ -169,8 +176,9 @@ func NewCompletion(a Answer) (*clearbar.Response, error) {
 	a = a.withDefaults()
 	body := completionJSON{
 		ID: a.ID, Object: "chat.completion", Created: a.Created, Model: a.Model,
-		Choices: make([]choiceJSON, len(a.Choices)),
-		Usage:   newUsageJSON(a.Usage),
+		Choices:    make([]choiceJSON, len(a.Choices)),
+		Usage:      newUsageJSON(a.Usage),
+		Simulation: simulationJSON(a.Simulation),
 	}
 	for i, c := range a.Choices {
 		m := messageJSON{Role: "assistant", Refusal: ptrOrNil(c.Refusal)}
@@ -239,13 +247,14 @@ type StreamConfig struct {
 func NewChunkStream(ctx context.Context, a Answer, cfg StreamConfig) clearbar.Stream {
 	a = a.withDefaults()
 	s := &chunkStream{
-		ctx:      ctx,
-		done:     make(chan struct{}),
-		cfg:      cfg,
-		model:    a.Model,
-		usage:    a.Usage,
-		events:   planChunks(a),
-		cutAfter: -1,
+		ctx:        ctx,
+		done:       make(chan struct{}),
+		cfg:        cfg,
+		model:      a.Model,
+		usage:      a.Usage,
+		simulation: simulationJSON(a.Simulation),
+		events:     planChunks(a),
+		cutAfter:   -1,
 		base: chunkJSON{
 			ID: a.ID, Object: "chat.completion.chunk", Created: a.Created, Model: a.Model,
 			Choices: make([]chunkChoiceJSON, 0, 1),
@@ -355,9 +364,11 @@ type chunkStream struct {
 	cfg       StreamConfig
 	model     string
 	usage     clearbar.Usage
-	events    []event
-	next      int
-	cutAfter  int
+	// simulation is the answer's ground truth, rendered in the final usage chunk.
+	simulation json.RawMessage
+	events     []event
+	next       int
+	cutAfter   int
 
 	base  chunkJSON
 	buf   bytes.Buffer
@@ -417,6 +428,7 @@ func (s *chunkStream) render(ev *event) error {
 	if ev.kind == evUsage {
 		c.Choices = c.Choices[:0]
 		c.Usage = newUsageJSON(s.usage)
+		c.Simulation = s.simulation
 		u := s.usage
 		s.chunk.Usage = &u
 	} else {

@@ -38,10 +38,13 @@ type Provider struct {
 	mu    sync.Mutex // guards rng and calls
 	rng   *rand.Rand
 	calls map[string]int
+
+	quality qualities
 }
 
 // model is what the provider assumes about one model id.
 type model struct {
+	spec     *spec.Model
 	lat      latency
 	failRate float64 // the probability of a 503
 }
@@ -91,6 +94,7 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 		seed = uint64(time.Now().UnixNano())
 	}
 	p.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	p.quality = qualities{spec: cfg.Spec, read: cfg.Read}
 
 	if cfg.Spec != nil {
 		for _, m := range cfg.Spec.Models {
@@ -104,7 +108,7 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 			if p.sim.ErrorRate != nil {
 				failRate = float64(*p.sim.ErrorRate)
 			}
-			p.models[m.Model] = &model{lat: newLatency(latencyOf(m)), failRate: failRate}
+			p.models[m.Model] = &model{spec: m, lat: newLatency(latencyOf(m)), failRate: failRate}
 		}
 	}
 	return p, nil
@@ -191,6 +195,17 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// In a category whose assumptions name this model, the answer is good with the assumed
+	// pass rate and fails validation with the assumed detection and false-alarm rates.
+	var truth *Simulation
+	if q := p.quality.lookup(call.Category, m.spec); q != nil {
+		q.conform(&out, req)
+		good, flagged := q.draw(r)
+		if flagged {
+			q.violate(&out)
+		}
+		truth = &Simulation{Category: call.Category, Good: good, Flagged: flagged}
+	}
 	if jsonDraw := r.Float64(); out.json && jsonDraw < float64(p.sim.InvalidJSONRate) {
 		out.choice.Text = breakJSON(out.choice.Text)
 	}
@@ -203,10 +218,11 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	ttft, gen := m.lat.sample(r, tokens)
 	pl := &plan{
 		answer: Answer{
-			ID:      newID("chatcmpl-", r),
-			Model:   call.Model,
-			Choices: choices,
-			Usage:   clearbar.Usage{PromptTokens: PromptTokens(req), CompletionTokens: tokens * n},
+			ID:         newID("chatcmpl-", r),
+			Model:      call.Model,
+			Choices:    choices,
+			Usage:      clearbar.Usage{PromptTokens: PromptTokens(req), CompletionTokens: tokens * n},
+			Simulation: truth,
 		},
 		ttft:      scaled(ttft, p.scale),
 		gen:       scaled(gen, p.scale),

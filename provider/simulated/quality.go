@@ -1,0 +1,187 @@
+package simulated
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"sync"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Simulation is the ground truth of a simulated answer, reported in the response body as
+// "x_clearbar_simulation" (and in a stream's last chunk): whether the answer is good by the
+// category's assumed pass rate, and whether it was made to fail the category's first
+// validator. Clients ignore the unknown field; tests and demos read it to compare what the
+// gateway delivered with what the estimator predicted.
+type Simulation struct {
+	Category string `json:"category"`
+	Good     bool   `json:"good"`
+	Flagged  bool   `json:"flagged"`
+}
+
+// quality is what the spec assumes about one model in one category.
+type quality struct {
+	pass               float64
+	detect, falseAlarm float64
+	validators         []*spec.Validator
+	schema             []byte // the category's JSON Schema (file or inline), for well-formed answers
+}
+
+// qualities finds and caches per-category assumptions.
+type qualities struct {
+	mu   sync.Mutex
+	m    map[[2]string]*quality
+	spec *spec.Spec
+	read func(string) ([]byte, error)
+}
+
+// lookup returns the assumptions for a spec model in a category, or nil when the spec states
+// no pass rate for it there.
+func (q *qualities) lookup(category string, m *spec.Model) *quality {
+	if q.spec == nil || category == "" || m == nil {
+		return nil
+	}
+	key := [2]string{category, m.Name}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if v, ok := q.m[key]; ok {
+		return v
+	}
+	var out *quality
+	if c := q.spec.Category(category); c != nil {
+		if pass, ok := c.PassRate(m); ok {
+			st := c.Strength()
+			out = &quality{pass: pass, detect: float64(st.Detect), falseAlarm: float64(st.FalseAlarm)}
+			out.validators, _ = c.Route.MainValidators()
+			for _, v := range out.validators {
+				if js, ok := v.Config.(*spec.JSONSchema); ok {
+					switch {
+					case js.Path != "":
+						out.schema, _ = q.read(js.Path)
+					case len(js.Inline) > 0:
+						out.schema = js.Inline
+					}
+				}
+			}
+		}
+	}
+	if q.m == nil {
+		q.m = map[[2]string]*quality{}
+	}
+	q.m[key] = out
+	return out
+}
+
+// draw decides whether an answer is good and whether it fails validation: good answers with
+// the pass rate; a bad one is caught with the validator's detection rate, a good one flagged
+// with its false-alarm rate (when the category validates at all).
+func (q *quality) draw(r *rand.Rand) (good, flagged bool) {
+	good = r.Float64() < q.pass
+	if len(q.validators) == 0 {
+		return good, false
+	}
+	if good {
+		return good, r.Float64() < q.falseAlarm
+	}
+	return good, r.Float64() < q.detect
+}
+
+// conform makes a text answer well-formed for the category's validators: JSON from the
+// category's schema when the request gave none, and a citation of a supplied source.
+func (q *quality) conform(out *output, req *clearbar.Request) {
+	if len(out.choice.ToolCalls) > 0 {
+		return
+	}
+	for _, v := range q.validators {
+		switch c := v.Config.(type) {
+		case *spec.JSONSchema:
+			if req.ResponseFormat.Type != "json_schema" && len(q.schema) > 0 {
+				if doc, err := SampleJSON(q.schema); err == nil {
+					out.choice.Text, out.json = string(doc), true
+				}
+			}
+		case *spec.Citations:
+			pattern := c.Pattern
+			if pattern == "" {
+				pattern = spec.DefaultCitationPattern
+			}
+			if re, err := regexp.Compile(pattern); err == nil {
+				for _, m := range req.Messages {
+					if sub := re.FindStringSubmatch(m.Text); m.Role != "assistant" && sub != nil {
+						out.choice.Text += " [" + sub[1] + "]"
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+// violate changes an answer so that the category's first validator fails it, the way real
+// models fail such checks.
+func (q *quality) violate(out *output) {
+	if len(q.validators) == 0 {
+		return
+	}
+	c := &out.choice
+	switch v := q.validators[0].Config.(type) {
+	case *spec.JSONSchema, *spec.RequiredFields:
+		if len(c.ToolCalls) == 0 {
+			c.Text = breakJSON(c.Text)
+		}
+	case *spec.ToolCalls:
+		if len(c.ToolCalls) > 0 {
+			c.ToolCalls[0].Arguments = "{"
+		} else if v.Mode == "none" {
+			c.ToolCalls = []clearbar.ToolCall{{ID: "call_sim", Name: "unexpected_call", Arguments: "{}"}}
+		}
+	case *spec.MaxLength:
+		c.Text = strings.Repeat(c.Text+" ", v.Chars/max(len(c.Text), 1)+2)
+	case *spec.Length:
+		if v.MaxChars > 0 {
+			c.Text = strings.Repeat(c.Text+" ", v.MaxChars/max(len(c.Text), 1)+2)
+		} else {
+			c.Text = "ok"
+		}
+	case *spec.RestrictedPhrases:
+		c.Text += " " + v.Phrases[0]
+	case *spec.Citations:
+		c.Text = strings.TrimSpace(regexp.MustCompile(`\s*\[[^\]]*\]`).ReplaceAllString(c.Text, "")) + " [999]"
+	case *spec.Refusal:
+		c.Text = "I'm sorry, but I can't help with that."
+	case *spec.Regex:
+		if len(v.Must) > 0 {
+			c.Text = "N/A"
+		} else if len(v.MustNot) > 0 {
+			c.Text += " " + regexSample(v.MustNot[0])
+		}
+	}
+}
+
+// regexSample returns a string the pattern matches, or the pattern itself.
+func regexSample(pattern string) string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return pattern
+	}
+	var b strings.Builder
+	writeRegexpSample(&b, re.Simplify())
+	return b.String()
+}
+
+// simulationJSON renders the ground truth for the response body.
+func simulationJSON(s *Simulation) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("simulated: %v", err))
+	}
+	return b
+}
