@@ -152,7 +152,8 @@ type PlanStep struct {
 	RetryOnce bool
 }
 
-// Steps returns a static or cascade route as a list of steps, resolving models through s.
+// Steps returns a static or cascade route as a list of steps, resolving models through s, at
+// most MaxSteps of them.
 // A split route has no single list of steps; Steps returns nil for it (see Route.Split).
 func (r *Route) Steps(s *Spec) []PlanStep {
 	var refs []*Step
@@ -163,6 +164,9 @@ func (r *Route) Steps(s *Spec) []PlanStep {
 		refs = r.Cascade
 	default:
 		return nil
+	}
+	if r.MaxSteps > 0 && len(refs) > r.MaxSteps {
+		refs = refs[:r.MaxSteps]
 	}
 	out := make([]PlanStep, 0, len(refs))
 	for _, st := range refs {

@@ -566,6 +566,9 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 		v.Config.check(c, v.Line)
 	}
 	c.checkOnFail(r.OnFail, r.pos.Of("on_fail"), label)
+	if r.MaxSteps < 0 {
+		c.errorf(r.pos.Of("max_steps"), "%s max_steps cannot be negative", label)
+	}
 	if r.OnExhausted != "" && r.OnExhausted != ExhaustedDeliver && r.OnExhausted != ExhaustedFail {
 		c.errorf(r.pos.Of("on_exhausted"), "%s on_exhausted %q: write %s (deliver the last answer, flagged) or %s (fail the request)", label, r.OnExhausted, ExhaustedDeliver, ExhaustedFail)
 	}

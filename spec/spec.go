@@ -365,6 +365,8 @@ type Route struct {
 	// OnExhausted is what happens when the last step's answer fails validation too: "deliver"
 	// it flagged for review (the default) or "fail" the request.
 	OnExhausted string `yaml:"on_exhausted"`
+	// MaxSteps caps how many cascade steps one request may take; zero means every step.
+	MaxSteps int `yaml:"max_steps"`
 
 	pos Pos
 }

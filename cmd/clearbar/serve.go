@@ -60,7 +60,7 @@ func (m *Main) loadServeSpec(file string) (*spec.Spec, func(string) ([]byte, err
 // (judges call models through the same providers).
 func newGateway(s *spec.Spec, readFile func(string) ([]byte, error), opts gateway.Options) (*gateway.Gateway, error) {
 	if opts.Providers == nil {
-		providers, err := registry().NewAll(s, provider.DefaultHTTPClient())
+		providers, err := registry().NewAll(s, provider.Config{HTTP: provider.DefaultHTTPClient(), ReadFile: readFile})
 		if err != nil {
 			return nil, err
 		}
@@ -75,11 +75,12 @@ func newGateway(s *spec.Spec, readFile func(string) ([]byte, error), opts gatewa
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
-	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none]"
+	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate]"
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", "", "address to listen on (default: the spec's server.listen, else 127.0.0.1:8080)")
 	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	simulate := fs.Bool("simulate", false, "answer from the built-in simulator instead of the spec's providers: each model with its assumed latency, availability, pass rate and validator strength (no API keys)")
 	pos, err := parseArgs(fs, args, 0, 1, usage)
 	if err != nil {
 		return err
@@ -91,6 +92,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	s, readFile, err := m.loadServeSpec(file)
 	if err != nil {
 		return err
+	}
+	if *simulate {
+		simulateProviders(s)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -132,6 +136,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	name := file
 	if name == "" {
 		name = "the built-in quick start (simulated providers, no API keys)"
+	} else if *simulate {
+		name += " on simulated providers"
 	}
 	fmt.Fprintf(m.Stderr, "clearbar: serving %s on http://%s (%d categories, %d models; decisions: %s)\n", name, ln.Addr(), len(s.Categories), len(s.Models), where)
 	fmt.Fprintf(m.Stderr, "try: curl -si http://%s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"clearbar/%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Where is my order?\"}]}'\n", ln.Addr(), s.Categories[0].Name)
@@ -218,4 +224,16 @@ func registerRecorderMetrics(reg prometheus.Registerer, r *trace.Recorder) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "clearbar_trace_failed_total", Help: "Decisions lost because the store refused their batch."},
 			stat(func(s trace.RecorderStats) int64 { return s.Failed })),
 	)
+}
+
+// simulateProviders turns every provider of a spec into the built-in simulator, keeping
+// names, models and assumptions, so that any spec can be tried without API keys.
+func simulateProviders(s *spec.Spec) {
+	for _, p := range s.Providers {
+		if p.Type == "simulated" {
+			continue
+		}
+		p.Type = "simulated"
+		p.BaseURL, p.APIKey, p.APIKeys, p.APIVersion, p.Outcomes = spec.EnvString{}, spec.SecretRef{}, nil, "", ""
+	}
 }
