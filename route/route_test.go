@@ -136,7 +136,6 @@ func TestRuleCompileErrorsNameTheLine(t *testing.T) {
 	}
 }
 
-
 func TestPlanChains(t *testing.T) {
 	r := newRouter(t, base)
 	s := r.Spec()
