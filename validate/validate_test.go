@@ -3,6 +3,7 @@ package validate
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 
@@ -341,5 +342,23 @@ func BenchmarkValidators(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+func TestWilsonInterval(t *testing.T) {
+	for _, tc := range []struct {
+		k, n   int
+		p      float64
+		lo, hi float64
+	}{
+		{0, 0, 0, 0, 1},
+		{5, 10, 0.5, 0.2366, 0.7634},
+		{0, 20, 0, 0, 0.1611},
+		{20, 20, 1, 0.8389, 1},
+	} {
+		p, ci := rate(tc.k, tc.n)
+		if math.Abs(p-tc.p) > 1e-9 || math.Abs(ci[0]-tc.lo) > 1e-3 || math.Abs(ci[1]-tc.hi) > 1e-3 {
+			t.Errorf("rate(%d, %d) = %v %v, want %v [%v, %v]", tc.k, tc.n, p, ci, tc.p, tc.lo, tc.hi)
+		}
 	}
 }

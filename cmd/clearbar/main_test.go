@@ -205,3 +205,26 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version: %d %q", code, out)
 	}
 }
+
+func TestValidateCalibrate(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "calibrate.yaml")
+	data, _ := os.ReadFile("testdata/calibrate.yaml")
+	os.WriteFile(specFile, data, 0o644)
+	code, out, errOut := run(t, "validate", "calibrate", specFile, "--category", "extract", "testdata/labelled.jsonl", "--update")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// 6 bad answers, 4 detected; 10 good ones, 1 flagged (a fenced JSON).
+	if !strings.Contains(out, "on 16 labelled answers (1 rows without a response or label skipped)") ||
+		!strings.Contains(out, "assume: {validator: {detect: 0.667, false_alarm: 0.100}}") {
+		t.Errorf("calibration output:\n%s", out)
+	}
+	updated, _ := os.ReadFile(specFile)
+	if !strings.Contains(string(updated), "detect: 0.667") || !strings.Contains(string(updated), "# A spec whose extraction category validates answers with a schema.") {
+		t.Errorf("the spec was not updated in place with its comments kept:\n%s", updated)
+	}
+	if _, err := spec.Load(specFile, spec.Options{}); err != nil {
+		t.Errorf("the updated spec does not load: %v", err)
+	}
+}

@@ -1,0 +1,81 @@
+package spec
+
+import (
+	"bytes"
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// SetInCategory returns the spec document data with the value at path (keys below the
+// category, like ["assume", "validator"]) in the named category set to value, creating
+// mappings on the way. Comments and the order of keys are kept; the rest of the document is
+// re-indented by the YAML encoder (two spaces), so review the diff.
+func SetInCategory(data []byte, category string, path []string, value any) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("the spec is empty")
+	}
+	cats := mapValue(doc.Content[0], "categories")
+	if cats == nil || cats.Kind != yaml.SequenceNode {
+		return nil, fmt.Errorf("the spec has no categories list")
+	}
+	var cat *yaml.Node
+	for _, c := range cats.Content {
+		if n := mapValue(c, "name"); n != nil && n.Value == category {
+			cat = c
+		}
+	}
+	if cat == nil {
+		return nil, fmt.Errorf("the spec has no category %q", category)
+	}
+	var v yaml.Node
+	if err := v.Encode(value); err != nil {
+		return nil, err
+	}
+	v.Style = yaml.FlowStyle
+	node := cat
+	for i, key := range path {
+		if node.Kind != yaml.MappingNode {
+			return nil, fmt.Errorf("category %q: %s is not a mapping", category, key)
+		}
+		next := mapValue(node, key)
+		if i == len(path)-1 {
+			if next != nil {
+				*next = v
+			} else {
+				node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, &v)
+			}
+			break
+		}
+		if next == nil {
+			next = &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
+			node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, next)
+		}
+		node = next
+	}
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	enc.Close()
+	return out.Bytes(), nil
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	n = resolveAlias(n)
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}

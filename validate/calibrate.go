@@ -1,0 +1,93 @@
+package validate
+
+import (
+	"context"
+	"math"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Labeled is an answer with a gold label: whether it is actually good.
+type Labeled struct {
+	Request  *clearbar.Request
+	Response *clearbar.Response
+	Good     bool
+}
+
+// Strength is a validator's measured strength: how often it flags bad answers (Detect) and
+// good ones (FalseAlarm), with 95% Wilson score intervals.
+type Strength struct {
+	Validator    string         `json:"validator"`
+	Bad          int            `json:"bad"`
+	Good         int            `json:"good"`
+	Detected     int            `json:"detected"`
+	FalseAlarms  int            `json:"false_alarms"`
+	Detect       float64        `json:"detect"`
+	DetectCI     [2]float64     `json:"detect_ci95"`
+	FalseAlarm   float64        `json:"false_alarm"`
+	FalseAlarmCI [2]float64     `json:"false_alarm_ci95"`
+	JudgeCalls   int            `json:"judge_calls,omitempty"`
+	JudgeCost    clearbar.Money `json:"judge_cost_usd,omitempty"`
+}
+
+// Calibrate runs validators over labelled answers and measures each validator's strength, and
+// that of all of them together (an answer is flagged when any validator fails it, which is
+// what a route does). Judges are measured the same way: their calls go through the Checker's
+// caller and their cost is reported.
+func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []Labeled) []Strength {
+	per := make([]Strength, len(vs)+1)
+	for i, v := range vs {
+		per[i].Validator = v.Kind + ": " + v.Summary()
+	}
+	per[len(vs)].Validator = "all validators together"
+	for _, it := range items {
+		anyFail := false
+		for i, v := range vs {
+			verdicts, pass, calls := c.Check(ctx, it.Request, it.Response, []*spec.Validator{v})
+			_ = verdicts
+			for _, a := range calls {
+				per[i].JudgeCalls++
+				per[i].JudgeCost += a.Cost
+			}
+			count(&per[i], it.Good, !pass)
+			anyFail = anyFail || !pass
+		}
+		count(&per[len(vs)], it.Good, anyFail)
+	}
+	for i := range per {
+		s := &per[i]
+		s.Detect, s.DetectCI = rate(s.Detected, s.Bad)
+		s.FalseAlarm, s.FalseAlarmCI = rate(s.FalseAlarms, s.Good)
+	}
+	return per
+}
+
+func count(s *Strength, good, flagged bool) {
+	if good {
+		s.Good++
+		if flagged {
+			s.FalseAlarms++
+		}
+		return
+	}
+	s.Bad++
+	if flagged {
+		s.Detected++
+	}
+}
+
+// rate returns k/n and its 95% Wilson score interval; with n = 0 the rate is 0 and the
+// interval [0, 1].
+func rate(k, n int) (float64, [2]float64) {
+	if n == 0 {
+		return 0, [2]float64{0, 1}
+	}
+	const z = 1.959963984540054
+	p := float64(k) / float64(n)
+	nn := float64(n)
+	den := 1 + z*z/nn
+	center := (p + z*z/(2*nn)) / den
+	half := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn)) / den
+	return p, [2]float64{math.Max(0, center-half), math.Min(1, center+half)}
+}
