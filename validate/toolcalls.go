@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/toolschema"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -57,7 +58,7 @@ func (v *toolCalls) Check(_ context.Context, in *Input) clearbar.Verdict {
 		if len(t.Parameters) == 0 {
 			continue
 		}
-		s, err := v.cache.get(t.Parameters)
+		s, err := v.cache.get(toolschema.Normalize(t.Parameters))
 		if err != nil {
 			return fail("the parameters schema of %q does not compile: %v", c.Name, err)
 		}

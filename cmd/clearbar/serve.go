@@ -80,6 +80,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	listen := fs.String("listen", "", "address to listen on (default: the spec's server.listen, else 127.0.0.1:8080)")
 	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
+	timeScale := fs.Float64("time-scale", 0, "with simulated providers, multiply every simulated duration by this (0.01 makes a 2s answer take 20ms)")
 	simulate := fs.Bool("simulate", false, "answer from the built-in simulator instead of the spec's providers: each model with its assumed latency, availability, pass rate and validator strength (no API keys)")
 	pos, err := parseArgs(fs, args, 0, 1, usage)
 	if err != nil {
@@ -95,6 +96,19 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	if *simulate {
 		simulateProviders(s)
+	}
+	if *timeScale < 0 {
+		return usagef("--time-scale cannot be negative")
+	}
+	if *timeScale > 0 {
+		for _, p := range s.Providers {
+			if p.Type == "simulated" || p.Type == "replay" {
+				if p.Simulate == nil {
+					p.Simulate = &spec.Simulate{}
+				}
+				p.Simulate.TimeScale = *timeScale
+			}
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/toolschema"
 )
 
 // EstimateTokens estimates the tokens in a text at one token per four bytes, rounded up: the
@@ -56,7 +57,7 @@ func (p *Provider) makeOutput(req *clearbar.Request, model string, r *rand.Rand)
 				return output{}, p.clientError(model, 400, "invalid_request_error", "tool_choice names function %q, which is not among the request's tools", req.ToolChoice)
 			}
 		}
-		args, err := SampleJSON(tool.Parameters)
+		args, err := SampleJSON(toolschema.Normalize(tool.Parameters))
 		if err != nil {
 			return output{}, p.clientError(model, 400, "invalid_request_error", "tool %q: parameters: %v", tool.Name, err)
 		}
