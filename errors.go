@@ -140,6 +140,14 @@ func (c FailureClass) IsProviderFailure() bool {
 	return false
 }
 
+// Codes of errors that retrying cannot fix: an account out of credit (OpenAI's
+// "insufficient_quota", a 402) or a budget Clearbar enforces. They are RateLimited, but the
+// gateway falls back at once instead of retrying, and tells clients not to retry.
+const (
+	CodeQuotaExhausted = "insufficient_quota"
+	CodeBudgetExceeded = "budget_exceeded"
+)
+
 // Error is Clearbar's one error type for failed calls and rejected requests.
 type Error struct {
 	Class FailureClass
@@ -173,6 +181,10 @@ func (e *Error) Error() string {
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
+
+// Exhausted reports whether the error says an account or budget is spent: waiting a few
+// seconds will not help, so the same upstream is not retried.
+func (e *Error) Exhausted() bool { return e.Code == CodeQuotaExhausted || e.Code == CodeBudgetExceeded }
 
 // Errorf returns an *Error of the given class with a formatted, client-safe message.
 func Errorf(class FailureClass, format string, args ...any) *Error {

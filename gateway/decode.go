@@ -27,6 +27,12 @@ func badRequest(param, code, format string, args ...any) *clearbar.Error {
 		Message: fmt.Sprintf(format, args...)}
 }
 
+// routedKeys are the top-level fields routing reads, each with a bit for duplicate checks.
+var routedKeys = map[string]uint16{
+	"model": 1, "messages": 2, "stream": 4, "stream_options": 8, "tools": 16, "tool_choice": 32,
+	"response_format": 64, "max_completion_tokens": 128, "max_tokens": 256, "n": 512, "metadata": 1024, "user": 2048,
+}
+
 // DecodeChatRequest reads an OpenAI chat completions request body into the canonical form,
 // keeping the body itself for pass-through. It reads only what routing and validation need,
 // with gjson, so unknown fields cost nothing and survive untouched. Errors are ClientError
@@ -43,7 +49,17 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	}
 	r := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: body, N: 1}
 	var err *clearbar.Error
+	var seen uint16
 	root.ForEach(func(k, v gjson.Result) bool {
+		// A key given twice is read differently by different parsers (the upstream may take
+		// the last, routing the first): refuse it.
+		if bit, routed := routedKeys[k.Str]; routed {
+			if seen&bit != 0 {
+				err = badRequest(k.Str, "duplicate_key", "the request body has %q twice; send it once", k.Str)
+				return false
+			}
+			seen |= bit
+		}
 		switch k.Str {
 		case "model":
 			if v.Type != gjson.String {

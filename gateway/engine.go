@@ -80,6 +80,9 @@ func (r *run) afterFailure(ctx context.Context, err error, retries int) next {
 	case clearbar.Fail:
 		return nextFail
 	case clearbar.RetrySame:
+		if e.Exhausted() {
+			return nextFailover // out of credit: another upstream may have some
+		}
 		wait, ok, _ := r.budget.Decide(e, retries, r.g.now())
 		if !ok {
 			return nextFailover
@@ -108,14 +111,30 @@ func attemptKind(step, cand int, retried bool) string {
 	return clearbar.AttemptPrimary
 }
 
-// begin starts an attempt record and takes a breaker slot.
+// begin takes a breaker slot and starts an attempt record. When the model's breaker is open
+// (it may have opened since the plan was made, even during this request) it records the skip
+// and returns nil: the caller fails over without calling. The plan's last resort (a candidate
+// kept although every breaker was open) is called anyway.
 func (r *run) begin(m *spec.Model, step, cand int, retried bool, waited time.Duration) (*clearbar.Attempt, func(clearbar.FailureClass, time.Time)) {
-	done, _ := r.g.breakers.Get(route.Key(m)).Allow(r.g.now())
+	done, ok := r.g.breakers.Get(route.Key(m)).Allow(r.g.now())
+	if !ok && !r.lastResort(step, cand) {
+		r.d.Skipped = append(r.d.Skipped, clearbar.Skip{Model: m.Name, Reason: "circuit breaker open (opened during the request)"})
+		if r.primary == nil {
+			r.primary = &clearbar.Error{Class: clearbar.Overloaded, Status: 503, Message: "every candidate's circuit breaker is open", Provider: m.Provider.Name, Model: m.Name}
+		}
+		return nil, nil
+	}
 	r.d.Attempts = append(r.d.Attempts, clearbar.Attempt{
 		N: len(r.d.Attempts) + 1, Kind: attemptKind(step, cand, retried), Step: step + 1,
 		Model: m.Name, Provider: m.Provider.Name, UpstreamModel: m.Model, Start: r.g.now(), Waited: waited,
 	})
 	return &r.d.Attempts[len(r.d.Attempts)-1], done
+}
+
+// lastResort reports whether a candidate is the only one the plan has: it is called even with
+// its breaker open, since refusing everything helps no one.
+func (r *run) lastResort(step, cand int) bool {
+	return len(r.plan.Steps) == 1 && len(r.plan.Steps[0].Candidates) == 1 && step == 0 && cand == 0
 }
 
 // finish completes an attempt record from the call's result.
@@ -169,6 +188,9 @@ steps:
 			for {
 				retried := retries > 0 || qualityRetried && ci == 0
 				a, done := r.begin(m, si, ci, retried, 0)
+				if a == nil {
+					break // breaker open: fail over
+				}
 				cctx, cancel := callContext(ctx, m)
 				resp, err := prov.Complete(cctx, r.call(m, false))
 				cancel()

@@ -104,7 +104,7 @@ func writeError(w http.ResponseWriter, err error) int {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if e.Class == clearbar.RateLimited || e.Class == clearbar.Overloaded {
-		if e.Code == "insufficient_quota" || e.Code == "budget_exceeded" {
+		if e.Exhausted() {
 			h.Set("X-Should-Retry", "false")
 		} else if d := retry.ClientRetryAfter(e.RetryAfter); d > 0 {
 			h.Set("Retry-After-Ms", strconv.FormatInt(d.Milliseconds(), 10))

@@ -136,8 +136,12 @@ func New(o Options) (*Gateway, error) {
 // Router returns the gateway's router, for explain and tests.
 func (g *Gateway) Router() *route.Router { return g.router }
 
-// ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler. Every response carries an X-Request-Id; chat
+// completions replace it with their decision id.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(headerRequestID, newID(g.now()))
+	g.mux.ServeHTTP(w, r)
+}
 
 // SetReady marks the gateway ready or not for GET /readyz (not ready while draining).
 func (g *Gateway) SetReady(ready bool) { g.ready.Store(ready) }

@@ -718,7 +718,9 @@ func TestSDKStreamUsageOnce(t *testing.T) {
 		script            script
 	}{
 		{"final usage chunk", "OpenAI: usage null on every chunk, then one usage-only chunk",
-			func(w http.ResponseWriter, r *http.Request, c upstreamCall) { streamText(w, c, "one", " two", " three") }},
+			func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+				streamText(w, c, "one", " two", " three")
+			}},
 		{"cumulative usage and a final chunk", "vLLM continuous_usage_stats: cumulative usage on every chunk, then the usage-only chunk",
 			func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
 				id, s := callID(c), openSSE(w)
@@ -1314,6 +1316,36 @@ func TestSDKClientCancelMidStream(t *testing.T) {
 	}
 	if e.up.count("up-secondary") != 0 {
 		t.Error("a canceled request fell back")
+	}
+}
+
+// §8 item 20, with the SDK's own request timeout: the attempt that times out on the client
+// cancels its upstream call, which is not charged to the upstream. (openai-go v3.98 does not
+// retry an attempt that hit WithRequestTimeout: it returns the deadline error at once.)
+func TestSDKRequestTimeoutCancelsUpstream(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, setup{script: func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+		hangUntilCanceled(r)
+	}})
+	start := time.Now()
+	_, err := e.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "clearbar/slowsolo", Messages: userMessage("hi")},
+		option.WithRequestTimeout(100*time.Millisecond))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want the SDK's request timeout", err)
+	}
+	if elapsed := time.Since(start); elapsed > 2*time.Second {
+		t.Errorf("a 100ms attempt took %v", elapsed)
+	}
+	if got := e.inbound.retryCounts(); !slices.Equal(got, []string{"0"}) {
+		t.Errorf("X-Stainless-Retry-Count %v, want [0]", got)
+	}
+	d := e.decisions.waitCount(t, 1)[0]
+	if d.Outcome != clearbar.Canceled || len(d.Attempts) != 1 || d.Attempts[0].Class != clearbar.Canceled {
+		t.Errorf("decision outcome %s attempts %v, want one canceled attempt (the model's own timeout is 300ms)", d.Outcome, attemptClasses(d))
+	}
+	waitFor(t, "the upstream call to be canceled", func() bool { return e.up.canceled.Load() == 1 })
+	if st, ok := e.breaker(t, "up/slow"); ok && (st.Failures != 0 || st.ConsecutiveFailures != 0) {
+		t.Errorf("the breaker counted the client's timeout: %+v", st)
 	}
 }
 

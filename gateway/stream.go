@@ -34,6 +34,9 @@ steps:
 			for {
 				retried := retries > 0 || qualityRetried && ci == 0
 				a, done := r.begin(m, si, ci, retried, 0)
+				if a == nil {
+					break // breaker open: fail over
+				}
 				cctx, cancel := callContext(ctx, m)
 				s, err := prov.Stream(cctx, r.call(m, true))
 				var usage clearbar.Usage

@@ -145,12 +145,22 @@ func (r *Router) Plan(c *spec.Category, in *Input, h Health, d *clearbar.Decisio
 		d.Arm = cp.arms[arm].label
 	}
 	ap := &cp.arms[arm]
+	if pin, ok := r.pinned[in.Request.Model]; ok {
+		// The client named one of the spec's models (as GET /v1/models lists them): it gets
+		// that model, with its own fallbacks, unvalidated. The category still records why
+		// the request is here.
+		ap, arm = pin, 0
+		d.Arm = ""
+	}
 	p := &Plan{Category: c, Route: ap.route, Arm: -1, Steps: ap.steps, Retries: cp.retries, Backoff: cp.backoff,
 		FailWhenExhausted: ap.route.FailsWhenExhausted()}
-	if len(cp.arms) > 1 {
+	if len(cp.arms) > 1 && ap != r.pinned[in.Request.Model] {
 		p.Arm = arm
 	}
 	d.Route = describe(ap.route)
+	if ap.label == "model named by the client" {
+		d.Route = "model " + ap.route.Model.Name + ", named by the client"
+	}
 	d.Plan = ap.names
 
 	need := d.Features.TokensIn + in.Request.MaxTokens

@@ -33,7 +33,10 @@ type Router struct {
 	needs    needs
 	def      *spec.Category
 	plans    map[*spec.Category]*catPlan
-	vms      sync.Pool
+	// pinned are the plans for requests that name a spec model: that model, then its own
+	// fallbacks.
+	pinned map[string]*armPlan
+	vms    sync.Pool
 }
 
 type matcher struct {
@@ -102,6 +105,18 @@ func New(s *spec.Spec) (*Router, error) {
 	slices.SortStableFunc(r.rules, func(a, b *rule) int { return b.priority - a.priority })
 	for _, c := range s.Categories {
 		r.plans[c] = newCatPlan(s, c)
+	}
+	r.pinned = map[string]*armPlan{}
+	for _, m := range s.Models {
+		if _, alias := r.byModel[m.Name]; alias {
+			continue // a category claims this name
+		}
+		cands := append([]*spec.Model{m}, s.FailoverChain(m, nil, nil)...)
+		ap := &armPlan{route: &spec.Route{Model: &spec.Ref{Name: m.Name}}, steps: []Step{{Candidates: cands}}, label: "model named by the client"}
+		for _, c := range cands {
+			ap.names = append(ap.names, c.Name)
+		}
+		r.pinned[m.Name] = ap
 	}
 	return r, nil
 }

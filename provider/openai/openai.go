@@ -63,6 +63,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tidwall/sjson"
 	"io"
 	"net/http"
 	"net/url"
@@ -107,6 +108,9 @@ type Provider struct {
 	modelTimeouts map[string]time.Duration
 	// now is the clock used for Retry-After dates.
 	now func() time.Time
+	// noStreamOptions is set once the upstream has rejected stream_options (older servers
+	// do): streams are then sent without it, and usage is whatever the upstream reports.
+	noStreamOptions atomic.Bool
 }
 
 // New builds the adapter for a provider of type "openai" or "openai-compatible". It is a
@@ -231,8 +235,19 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 	if err != nil {
 		return nil, err
 	}
+	if p.noStreamOptions.Load() {
+		body, _ = sjson.DeleteBytes(body, "stream_options")
+	}
 	a := p.begin(ctx, call, call.TTFTTimeout)
 	resp, err := p.send(a, body, true)
+	if err != nil && !p.noStreamOptions.Load() && rejectsStreamOptions(err) {
+		// The upstream predates stream_options: remember, and send the stream without it.
+		a.end()
+		p.noStreamOptions.Store(true)
+		body, _ = sjson.DeleteBytes(body, "stream_options")
+		a = p.begin(ctx, call, call.TTFTTimeout)
+		resp, err = p.send(a, body, true)
+	}
 	if err != nil {
 		a.end()
 		return nil, err
@@ -319,9 +334,16 @@ func IsQuotaExhausted(err error) bool {
 }
 
 // CodeInsufficientQuota is the Code of an error that says the account is out of credit.
-const CodeInsufficientQuota = "insufficient_quota"
+const CodeInsufficientQuota = clearbar.CodeQuotaExhausted
 
 var (
 	_ clearbar.Provider    = (*Provider)(nil)
 	_ provider.Constructor = New
 )
+
+// rejectsStreamOptions reports whether an upstream refused a call because of stream_options.
+func rejectsStreamOptions(err error) bool {
+	var e *clearbar.Error
+	return errors.As(err, &e) && e.Class == clearbar.ClientError &&
+		(e.Param == "stream_options" || strings.Contains(e.Message, "stream_options"))
+}
