@@ -116,13 +116,9 @@ var numClasses = len(clearbar.FailureClasses())
 func knownClass(c clearbar.FailureClass) bool { return int(c) < numClasses }
 
 // encode returns the JSON form every store keeps: the whole decision, prompt text included
-// when the decision holds it.
+// when the decision holds it. It is json.Marshal's output, written by appendDecision.
 func encode(d *clearbar.Decision) ([]byte, error) {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return nil, fmt.Errorf("trace: encode decision %s: %w", d.ID, err)
-	}
-	return b, nil
+	return appendDecision(nil, d)
 }
 
 // decode reverses encode and normalises times to UTC.
