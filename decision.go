@@ -73,6 +73,10 @@ type Decision struct {
 	TemplateHash string `json:"template_hash,omitempty"`
 	// DryRun marks decisions made without calling any model.
 	DryRun bool `json:"dry_run,omitempty"`
+	// Flagged marks a decision for review by a person; FlagReason says why (every step failed
+	// validation, or a validator keeps failing in this category).
+	Flagged    bool   `json:"flagged,omitempty"`
+	FlagReason string `json:"flag_reason,omitempty"`
 }
 
 // Features are the request features category rules can use.

@@ -254,6 +254,13 @@ func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Res
 	}
 	a.Class = clearbar.Quality
 	a.Error = failedVerdicts(verdicts)
+	var failed []string
+	for _, v := range verdicts {
+		if !v.Pass {
+			failed = append(failed, v.Validator)
+		}
+	}
+	r.flagRepeats(failed)
 	r.flagged, r.flaggedAttempt = resp, a.N
 	if st.RetryOnce && !*qualityRetried {
 		*qualityRetried = true
@@ -278,6 +285,10 @@ func failedVerdicts(vs []clearbar.Verdict) string {
 // exhausted ends a request whose every step failed: the flagged answer if there is one and
 // the route delivers flagged answers, else the primary's error.
 func (r *run) exhausted() (*clearbar.Response, error) {
+	if r.flagged != nil {
+		r.d.Flagged = true
+		r.d.FlagReason = "every step failed validation; last: " + r.d.Attempts[r.flaggedAttempt-1].Error
+	}
 	if r.flagged != nil && !r.plan.FailWhenExhausted {
 		a := &r.d.Attempts[r.flaggedAttempt-1]
 		a.Outcome = "delivered flagged: every step failed validation"

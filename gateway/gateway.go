@@ -78,6 +78,7 @@ type Gateway struct {
 	now            func() time.Time
 	ready          atomic.Bool
 	dropped        atomic.Int64
+	repeats        repeats
 	mux            *http.ServeMux
 }
 

@@ -580,3 +580,82 @@ func TestSpecTestsAndLints(t *testing.T) {
 		t.Errorf("constant rule not linted: %+v", lints)
 	}
 }
+
+// modelChecker fails every answer from the listed upstream models.
+type modelChecker struct{ failing map[string]bool }
+
+func (c modelChecker) Check(_ context.Context, _ *clearbar.Request, resp *clearbar.Response, vs []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt) {
+	pass := !c.failing[resp.Model]
+	reason := ""
+	if !pass {
+		reason = "not JSON"
+	}
+	return []clearbar.Verdict{{Validator: "JSON Schema x.json", Pass: pass, Reason: reason}}, pass, nil
+}
+
+const cascadeCategory = `  - name: extract
+    share: 0
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.9
+    route: {cascade: [small, big], validate: [{max_length: 1000}]}
+    assume: {pass_rate: {small: 0.9, big: 0.95}, validator: {detect: 0.9, false_alarm: 0.01}}
+`
+
+func newCascadeFixture(t *testing.T, failing ...string) *fixture {
+	f := newFixture(t, func(src string) string {
+		return strings.Replace(src, "categories:\n", "categories:\n"+cascadeCategory, 1)
+	})
+	m := map[string]bool{}
+	for _, x := range failing {
+		m[x] = true
+	}
+	f.gw.checker = modelChecker{failing: m}
+	return f
+}
+
+func TestCascadeEscalatesOnFailedValidation(t *testing.T) {
+	f := newCascadeFixture(t, "gpt-4o-mini")
+	resp := f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`)
+	readAll(t, resp)
+	d := f.rec.last()
+	if resp.StatusCode != 200 || d.Model != "big" || len(d.Attempts) != 2 {
+		t.Fatalf("status %d model %s attempts %+v", resp.StatusCode, d.Model, d.Attempts)
+	}
+	a := d.Attempts[0]
+	if a.Class != clearbar.Quality || a.Outcome != "escalated after failed validation" || len(a.Verdicts) != 1 || a.Verdicts[0].Pass {
+		t.Errorf("first attempt %+v", a)
+	}
+	if d.Attempts[1].Kind != clearbar.AttemptEscalation || d.EscalationCost != a.Cost || d.EscalationCost == 0 {
+		t.Errorf("escalation %+v, escalation cost %v", d.Attempts[1], d.EscalationCost)
+	}
+	if d.Flagged {
+		t.Error("a request that escalated and passed is not flagged")
+	}
+}
+
+func TestFlaggedWhenEveryStepFails(t *testing.T) {
+	f := newCascadeFixture(t, "gpt-4o-mini", "gpt-4o")
+	resp := f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`)
+	readAll(t, resp)
+	d := f.rec.last()
+	if resp.StatusCode != 200 || !d.Flagged || !strings.HasPrefix(d.FlagReason, "every step failed validation") {
+		t.Errorf("status %d flagged %v reason %q", resp.StatusCode, d.Flagged, d.FlagReason)
+	}
+	if !strings.Contains(d.Reason, "delivered, flagged for review") {
+		t.Errorf("reason %q", d.Reason)
+	}
+}
+
+func TestFlaggedWhenAValidatorKeepsFailing(t *testing.T) {
+	f := newCascadeFixture(t, "gpt-4o-mini")
+	for i := 1; i <= repeatThreshold; i++ {
+		readAll(t, f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`))
+		d := f.rec.last()
+		if want := i == repeatThreshold; d.Flagged != want {
+			t.Errorf("request %d: flagged %v, want %v (%s)", i, d.Flagged, want, d.FlagReason)
+		}
+	}
+	if r := f.rec.last().FlagReason; !strings.Contains(r, "failed 5 times in category extract") {
+		t.Errorf("reason %q", r)
+	}
+}

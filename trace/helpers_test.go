@@ -80,6 +80,8 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 		Answer:         "Yes, refunds are possible within 30 days.",
 		TemplateHash:   "sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
 		DryRun:         true,
+		Flagged:        true,
+		FlagReason:     "every step failed validation",
 	}
 }
 

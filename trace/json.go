@@ -136,6 +136,10 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 	if d.DryRun {
 		b = append(b, `,"dry_run":true`...)
 	}
+	if d.Flagged {
+		b = append(b, `,"flagged":true`...)
+	}
+	b = appendStringOmitEmpty(b, `,"flag_reason":`, d.FlagReason)
 	b = append(b, '}')
 	return b
 }

@@ -31,6 +31,7 @@ type memEntry struct {
 	category string
 	model    string
 	outcome  string
+	flagged  bool
 	body     []byte
 }
 
@@ -64,7 +65,7 @@ func (m *Memory) Write(ctx context.Context, ds []*clearbar.Decision) error {
 		}
 		entries[i] = &memEntry{
 			id: d.ID, timeNs: unixNanos(d.Time), category: d.Category, model: d.Model,
-			outcome: d.Outcome.String(), body: b,
+			outcome: d.Outcome.String(), flagged: d.Flagged, body: b,
 		}
 	}
 	m.mu.Lock()
@@ -133,7 +134,7 @@ func (m *Memory) List(ctx context.Context, f Filter) ([]*clearbar.Decision, erro
 	for _, e := range m.byID {
 		if (!f.Since.IsZero() && e.timeNs < since) || (!f.Until.IsZero() && e.timeNs >= until) ||
 			(f.Category != "" && e.category != f.Category) || (f.Model != "" && e.model != f.Model) ||
-			(f.Outcome != "" && e.outcome != f.Outcome) {
+			(f.Outcome != "" && e.outcome != f.Outcome) || (f.Flagged && !e.flagged) {
 			continue
 		}
 		hits = append(hits, e)

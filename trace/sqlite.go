@@ -416,6 +416,9 @@ func listQuery(f Filter) (string, []any) {
 	if f.Outcome != "" {
 		add("outcome = ?", f.Outcome)
 	}
+	if f.Flagged {
+		where = append(where, "json_extract(body, '$.flagged') = 1")
+	}
 	q := "SELECT body FROM decisions INDEXED BY decisions_time"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -56,6 +56,8 @@ type Filter struct {
 	// Outcome matches Decision.Outcome by its name ("ok", "rate_limited", ...); "" matches
 	// any. An unknown name is an error, not an empty result.
 	Outcome string
+	// Flagged keeps only decisions flagged for review.
+	Flagged bool
 	// Limit caps the number of decisions returned. 0 means DefaultLimit; values above
 	// MaxLimit mean MaxLimit; negative values are an error.
 	Limit int

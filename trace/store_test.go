@@ -405,3 +405,26 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+func TestStoreListFlagged(t *testing.T) {
+	for _, k := range storeKinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			s := k.open(t)
+			plain := smallDecision("plain", testTime, "c", "m", clearbar.OK)
+			flagged := smallDecision("flagged", testTime.Add(time.Second), "c", "m", clearbar.OK)
+			flagged.Flagged, flagged.FlagReason = true, "every step failed validation"
+			if err := s.Write(t.Context(), []*clearbar.Decision{plain, flagged}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.List(t.Context(), Filter{Flagged: true})
+			if err != nil || len(got) != 1 || got[0].ID != "flagged" || got[0].FlagReason != "every step failed validation" {
+				t.Fatalf("List(Flagged) = %v, %v", ids(got), err)
+			}
+			all, _ := s.List(t.Context(), Filter{})
+			if len(all) != 2 {
+				t.Errorf("List() = %v", ids(all))
+			}
+		})
+	}
+}

@@ -81,6 +81,11 @@ func TestExamplesRunEndToEnd(t *testing.T) {
 			if len(reasons) == 0 {
 				t.Fatal("no answer failed validation: the example shows no escalation")
 			}
+			// Validators that keep failing in a category flag decisions for review.
+			code, out, errOut := run(t, "flagged", "--trace", db)
+			if code != 0 || !strings.Contains(out, "flagged for review") {
+				t.Errorf("clearbar flagged: exit %d\n%s%s", code, out, errOut)
+			}
 			for _, r := range reasons {
 				if strings.Contains(r, "not compiled") || strings.Contains(r, "does not compile") {
 					t.Errorf("a validator could not run: %s", r)
