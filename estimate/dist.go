@@ -133,13 +133,26 @@ func newLatencyModel(l spec.Latency, out spec.Band, reasoning *spec.Band) latenc
 }
 
 func (m *latencyModel) sample(r *rand.Rand) float64 {
+	total, _ := m.sampleTTFT(r)
+	return total
+}
+
+// ttftShare is the share of a response's time spent before its first token when the
+// assumption gives only the whole response time (the same share the simulated provider uses).
+const ttftShare = 0.25
+
+// sampleTTFT draws a response time and its time to first token.
+func (m *latencyModel) sampleTTFT(r *rand.Rand) (total, ttft float64) {
 	switch m.form {
 	case formSamples:
-		return m.samples[r.IntN(len(m.samples))]
+		total = m.samples[r.IntN(len(m.samples))]
+		return total, total * ttftShare
 	case formTTFT:
-		return m.ttft.sample(r) + (m.outTokens.sample(r)+m.reasoning.sample(r))/m.tps
+		ttft = m.ttft.sample(r)
+		return ttft + (m.outTokens.sample(r)+m.reasoning.sample(r))/m.tps, ttft
 	}
-	return m.total.sample(r)
+	total = m.total.sample(r)
+	return total, total * ttftShare
 }
 
 func (m *latencyModel) mean() float64 {

@@ -130,6 +130,7 @@ type cell struct {
 	closed  outcome
 	sim     *simulation
 	latency Latency
+	ttfb    Latency
 }
 
 func (e *estimator) cellFor(c *spec.Category, r CategoryRoute) *cell {
@@ -180,6 +181,8 @@ func (e *estimator) compute(cl *cell, n int) {
 	cl.sim = cl.plan.simulate(n, e.rng(cl))
 	q := cl.sim.hist.quantiles(0.5, 0.95, 0.99)
 	cl.latency = Latency{Mean: cl.closed.latency, P50: q[0], P95: q[1], P99: q[2]}
+	q = cl.sim.ttfb.quantiles(0.5, 0.95, 0.99)
+	cl.ttfb = Latency{Mean: cl.sim.ttfb.mean(), P50: q[0], P95: q[1], P99: q[2]}
 }
 
 // rng returns the cell's random stream, which depends only on the seed, the category and the

@@ -334,3 +334,29 @@ func TestReportGoldens(t *testing.T) {
 		t.Errorf("want one chart for the policies and one per category, got %d", strings.Count(html, "<svg"))
 	}
 }
+
+// TestTTFBOfValidatedStreams: a validated step holds its answer until it passes, so a
+// streaming client's first byte comes with the whole answer; an unvalidated one streams from
+// the first token.
+func TestTTFBOfValidatedStreams(t *testing.T) {
+	s := parse(t, `version: 1
+name: ttfb
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {ttft: {p50: 200ms, p95: 400ms}, tokens_per_second: 50}, availability: 1}
+categories:
+  - {name: plain, share: 0.5, tokens: {in: 10, out: 200}, quality_bar: 0.5, route: {model: a}, assume: {pass_rate: {a: 0.9}}}
+  - {name: checked, share: 0.5, tokens: {in: 10, out: 200}, quality_bar: 0.5, route: {model: a, validate: [{max_length: 5000}]}, assume: {pass_rate: {a: 0.9}, validator: {detect: 0, false_alarm: 0}}}
+`)
+	r, err := Run(context.Background(), s, Options{Samples: 100_000, Today: testDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, checked := r.Policies[0].Categories[0], r.Policies[0].Categories[1]
+	if math.Abs(plain.TTFB.P50-0.2)/0.2 > 0.02 {
+		t.Errorf("unvalidated TTFB p50 %.3fs, want the model's 200ms time to first token", plain.TTFB.P50)
+	}
+	if math.Abs(checked.TTFB.P50-checked.Latency.P50) > 1e-9 || checked.TTFB.P50 < 4 {
+		t.Errorf("validated TTFB p50 %.3fs, want the whole answer's %.3fs (200ms + 200 tokens at 50/s)", checked.TTFB.P50, checked.Latency.P50)
+	}
+}

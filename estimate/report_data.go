@@ -85,15 +85,15 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(ew, "### %s\n\n%s of traffic · quality bar %s · p95 budget %s · a bad answer costs %s, a failed request %s\n\n",
 			info.Name, pct1(info.Share), pct(info.QualityBar), budget, info.BadAnswer, info.FailedRequest)
-		fmt.Fprintln(ew, "| Policy | Route | Cost/request | Quality | p95 | Escalated | Clears |")
-		fmt.Fprintln(ew, "|---|---|---:|---:|---:|---:|---|")
+		fmt.Fprintln(ew, "| Policy | Route | Cost/request | Quality | p95 | TTFB p95 | Escalated | Clears |")
+		fmt.Fprintln(ew, "|---|---|---:|---:|---:|---:|---:|---|")
 		for _, p := range r.Policies {
 			if p.SameAs != "" {
 				continue
 			}
 			c := p.Categories[i]
-			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), c.Cost, pct(c.Quality),
-				secs(c.Latency.P95), pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), c.Cost, pct(c.Quality),
+				secs(c.Latency.P95), secs(c.TTFB.P95), pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
 		}
 		fmt.Fprintln(ew)
 	}

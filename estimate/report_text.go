@@ -77,15 +77,15 @@ func WriteText(w io.Writer, r *Report) error {
 	if best := r.policy(r.Recommended); best != nil {
 		fmt.Fprintf(ew, "\nPer category, %s:\n", best.Name)
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  CATEGORY\tSHARE\tROUTE\tCOST/REQ\tQUALITY\tBAR\tP95\tBUDGET\tESCALATED\tCLEARS")
+		fmt.Fprintln(tw, "  CATEGORY\tSHARE\tROUTE\tCOST/REQ\tQUALITY\tBAR\tP95\tBUDGET\tTTFB P95\tESCALATED\tCLEARS")
 		for i, c := range best.Categories {
 			info := r.Categories[i]
 			budget := "-"
 			if info.LatencyBudget > 0 {
 				budget = secs(info.LatencyBudget)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), compactRoute(c.Route), c.Cost, pct(c.Quality),
-				pct(info.QualityBar), secs(c.Latency.P95), budget, pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), compactRoute(c.Route), c.Cost, pct(c.Quality),
+				pct(info.QualityBar), secs(c.Latency.P95), budget, secs(c.TTFB.P95), pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
 		}
 		tw.Flush()
 	}

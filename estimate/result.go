@@ -63,6 +63,9 @@ type Figures struct {
 	// not good).
 	Quality float64 `json:"quality"`
 	Latency Latency `json:"latency"`
+	// TTFB is the time to the first byte a streaming client gets: the answering model's first
+	// token, or, on a validated step, the whole answer, which is held until it passes.
+	TTFB Latency `json:"ttfb"`
 	// Risk is the expected business cost of bad answers delivered and requests failed.
 	Risk         clearbar.Money `json:"risk_per_request_usd"`
 	RiskPerMonth clearbar.Money `json:"risk_per_month_usd"`
@@ -168,7 +171,7 @@ func policySignature(p *Policy) string {
 func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	s := e.spec
 	pr := &PolicyResult{Name: p.Name, Kind: p.Kind, Description: p.Description, Clears: true}
-	total := newHist()
+	total, totalTTFB := newHist(), newHist()
 	var tot struct {
 		cost, risk, tax, judge, quality, bad, failed, esc, fb, flag, retries, mean float64
 	}
@@ -200,11 +203,14 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 		tot.retries += share * o.retries
 		tot.mean += share * o.latency
 		total.addWeighted(cl.sim.hist, share)
+		totalTTFB.addWeighted(cl.sim.ttfb, share)
 	}
 	q := total.quantiles(0.5, 0.95, 0.99)
+	qf := totalTTFB.quantiles(0.5, 0.95, 0.99)
 	f := Figures{
 		Cost: money(tot.cost), Quality: tot.quality, Risk: money(tot.risk),
 		Latency: Latency{Mean: tot.mean, P50: q[0], P95: q[1], P99: q[2]},
+		TTFB:    Latency{Mean: totalTTFB.mean(), P50: qf[0], P95: qf[1], P99: qf[2]},
 		PBad:    tot.bad, PFailed: tot.failed, PEscalated: tot.esc, PFallback: tot.fb, PFlagged: tot.flag,
 		Retries: tot.retries, EscalationTax: money(tot.tax), JudgeCost: money(tot.judge),
 	}
@@ -228,7 +234,7 @@ func (e *estimator) categoryResult(cl *cell, share float64) CategoryResult {
 		Category: c.Name, Route: describeRoute(cl.route), RouteKind: cl.route.Route.Kind(),
 		Figures: Figures{
 			Cost: money(o.cost), CostPer1K: money(o.cost * 1000), CostPerMonth: money(o.cost * monthly),
-			Quality: o.quality, Latency: cl.latency,
+			Quality: o.quality, Latency: cl.latency, TTFB: cl.ttfb,
 			Risk: money(riskOf(c, o)), RiskPerMonth: money(riskOf(c, o) * monthly),
 			PBad: o.bad, PFailed: o.failed, PEscalated: o.escalated, PFallback: o.fellBack, PFlagged: o.flagged,
 			Retries: o.retries, EscalationTax: money(o.cost - o.delivered - o.judgeCost), JudgeCost: money(o.judgeCost),

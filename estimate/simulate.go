@@ -9,6 +9,9 @@ import (
 // check the closed form (they agree within sampling error, which the tests verify).
 type simulation struct {
 	hist *hist
+	// ttfb is the time to the first byte a streaming client gets: the answering call's first
+	// token, or, on a validated step, the whole answer (it is buffered until it passes).
+	ttfb *hist
 	n    float64
 
 	cost, judgeCost, delivered   float64
@@ -20,7 +23,7 @@ type simulation struct {
 
 // simulate draws n requests through the plan using r.
 func (p routePlan) simulate(n int, r *rand.Rand) *simulation {
-	sim := &simulation{hist: newHist(), mix: map[string]float64{}}
+	sim := &simulation{hist: newHist(), ttfb: newHist(), mix: map[string]float64{}}
 	cum := make([]float64, len(p.arms))
 	var total float64
 	for i, a := range p.arms {
@@ -39,8 +42,9 @@ func (p routePlan) simulate(n int, r *rand.Rand) *simulation {
 			}
 		}
 		before := sim.cost
-		t := a.simulateOne(r, sim)
+		t, first := a.simulateOne(r, sim)
 		sim.hist.add(t)
+		sim.ttfb.add(first)
 		c := sim.cost - before
 		sim.costSq += c * c
 		sim.latSq += t * t
@@ -50,8 +54,9 @@ func (p routePlan) simulate(n int, r *rand.Rand) *simulation {
 }
 
 // try calls a step's chain once: the model, its retries, its failover. It returns the index
-// of the candidate that answered (-1 if none) and the time spent.
-func (s *step) try(r *rand.Rand, sim *simulation) (int, float64) {
+// of the candidate that answered (-1 if none), the time spent and, for an answer, the time
+// its first token took from the start of the answering call's wait.
+func (s *step) try(r *rand.Rand, sim *simulation) (int, float64, float64) {
 	var t float64
 	for j := range s.chain {
 		c := &s.chain[j]
@@ -63,18 +68,20 @@ func (s *step) try(r *rand.Rand, sim *simulation) (int, float64) {
 				sim.retries++
 			}
 			if r.Float64() < c.avail {
-				t += c.lat.sample(r)
+				total, ttft := c.lat.sampleTTFT(r)
+				first := t + ttft
+				t += total
 				sim.cost += float64(c.cost)
-				return j, t
+				return j, t, first
 			}
 			t += c.lat.failAfter
 		}
 	}
-	return -1, t
+	return -1, t, t
 }
 
-// simulateOne runs one request and returns its latency in seconds.
-func (a *arm) simulateOne(r *rand.Rand, sim *simulation) float64 {
+// simulateOne runs one request and returns its latency and time to first byte in seconds.
+func (a *arm) simulateOne(r *rand.Rand, sim *simulation) (float64, float64) {
 	var t float64
 	fellBack := false
 	n := len(a.steps)
@@ -86,7 +93,8 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) float64 {
 		}
 		retried := false
 	again:
-		j, dt := s.try(r, sim)
+		start := t
+		j, dt, first := s.try(r, sim)
 		t += dt
 		if j < 0 {
 			if last {
@@ -94,7 +102,7 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) float64 {
 				if fellBack || len(s.chain) > 1 {
 					sim.fellBack++
 				}
-				return t
+				return t, t
 			}
 			fellBack = true
 			continue
@@ -130,7 +138,7 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) float64 {
 					if fellBack {
 						sim.fellBack++
 					}
-					return t
+					return t, t
 				}
 				sim.flagged++
 			}
@@ -145,7 +153,10 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) float64 {
 		if fellBack {
 			sim.fellBack++
 		}
-		return t
+		if s.validated {
+			return t, t // buffered until it passed
+		}
+		return t, start + first
 	}
-	return t
+	return t, t
 }
