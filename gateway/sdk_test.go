@@ -35,6 +35,7 @@ import (
 	"github.com/clearbar/clearbar/provider"
 	openaiadapter "github.com/clearbar/clearbar/provider/openai"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // upstreamKey is the provider key in testdata/e2e/sdk.yaml; clientKey is the key the SDK sends
@@ -338,6 +339,9 @@ type setup struct {
 	// sockBuf, when positive, sets the kernel socket buffers of every connection (gateway to
 	// upstream, client to gateway) to this many bytes, so that backpressure shows quickly.
 	sockBuf int
+	// validate compiles the spec's validators, with judges calling models through the same
+	// providers, as clearbar serve does.
+	validate bool
 }
 
 // e2e is one test's world: fake upstream, real adapter, gateway, and an openai-go client.
@@ -434,8 +438,16 @@ func newE2E(t *testing.T, cfg setup) *e2e {
 		}
 		providers[sp.Name] = p
 	}
+	var checker gateway.Checker
+	if cfg.validate {
+		c, err := validate.NewChecker(s, validate.Env{Caller: validate.ProviderCaller{Providers: providers}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checker = c
+	}
 	var err error
-	e.gw, err = gateway.New(gateway.Options{Spec: s, Providers: providers, Recorder: e.decisions, Decisions: e.decisions, Breakers: cfg.breakers})
+	e.gw, err = gateway.New(gateway.Options{Spec: s, Providers: providers, Recorder: e.decisions, Decisions: e.decisions, Breakers: cfg.breakers, Checker: checker})
 	if err != nil {
 		t.Fatal(err)
 	}

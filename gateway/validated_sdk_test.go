@@ -1,0 +1,208 @@
+package gateway_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/clearbar/clearbar"
+)
+
+// validatedCategories adds cascades with validators to the end-to-end spec: a JSON Schema
+// cascade and a judged one (the judge is the secondary model).
+func validatedCategories(src string) string {
+	return strings.Replace(src, "categories:\n", `categories:
+  - name: extract
+    share: 0
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.9
+    route:
+      cascade: [primary, secondary]
+      validate: [{json_schema: {inline: {type: object, required: [id], properties: {id: {type: string}}}}}]
+    assume: {pass_rate: {primary: 0.9, secondary: 0.97}, validator: {detect: 0.9, false_alarm: 0.01}}
+  - name: judged
+    share: 0
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.9
+    route:
+      cascade: [primary, secondary]
+      validate: [{judge: {model: secondary, rubric: "The answer is helpful and specific.", threshold: 0.7}}]
+    assume: {pass_rate: {primary: 0.9, secondary: 0.97}, validator: {detect: 0.8, false_alarm: 0.05}}
+`, 1)
+}
+
+func newValidatedE2E(t *testing.T, sc script) *e2e {
+	return newE2E(t, setup{script: sc, edit: validatedCategories, validate: true})
+}
+
+// jsonScript answers the primary with invalid JSON or valid JSON, as told, and the secondary
+// always with valid JSON, streamed or not.
+func jsonScript(primaryValid bool) script {
+	return func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+		text := `{"id":"from-` + c.Model + `"}`
+		if c.Model == "up-primary" && !primaryValid {
+			text = `{"id": "from-up-primary"` // cut short: not JSON
+		}
+		if c.Stream {
+			streamText(w, c, text[:5], text[5:])
+			return
+		}
+		writeBody(w, http.StatusOK, "application/json", completion(callID(c), c.Model, text))
+	}
+}
+
+func TestSDKCascadeEscalatesOnInvalidJSON(t *testing.T) {
+	e := newValidatedE2E(t, jsonScript(false))
+	var raw *http.Response
+	resp, err := e.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "clearbar/extract",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Order AB-1")},
+	}, option.WithResponseInto(&raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Choices[0].Message.Content; got != `{"id":"from-up-secondary"}` {
+		t.Errorf("content %q, want the secondary's valid answer", got)
+	}
+	if raw.Header.Get("X-Clearbar-Model") != "secondary" || raw.Header.Get("X-Clearbar-Attempts") != "2" {
+		t.Errorf("headers model %q attempts %q", raw.Header.Get("X-Clearbar-Model"), raw.Header.Get("X-Clearbar-Attempts"))
+	}
+	d := e.decisions.wait(t, raw.Header.Get("X-Clearbar-Decision-Id"))
+	first, second := d.Attempts[0], d.Attempts[1]
+	if first.Class != clearbar.Quality || len(first.Verdicts) != 1 || first.Verdicts[0].Pass || !strings.Contains(first.Verdicts[0].Reason, "not valid JSON") {
+		t.Errorf("first attempt %+v", first)
+	}
+	if second.Kind != clearbar.AttemptEscalation || len(second.Verdicts) != 1 || !second.Verdicts[0].Pass {
+		t.Errorf("second attempt %+v", second)
+	}
+	if d.EscalationCost == 0 || d.EscalationCost != first.Cost {
+		t.Errorf("escalation cost %v, first attempt cost %v", d.EscalationCost, first.Cost)
+	}
+}
+
+func TestSDKCascadeAccepts(t *testing.T) {
+	e := newValidatedE2E(t, jsonScript(true))
+	var raw *http.Response
+	resp, err := e.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "clearbar/extract",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Order AB-1")},
+	}, option.WithResponseInto(&raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Choices[0].Message.Content != `{"id":"from-up-primary"}` || raw.Header.Get("X-Clearbar-Attempts") != "1" {
+		t.Errorf("content %q attempts %s", resp.Choices[0].Message.Content, raw.Header.Get("X-Clearbar-Attempts"))
+	}
+	d := e.decisions.wait(t, raw.Header.Get("X-Clearbar-Decision-Id"))
+	if !strings.Contains(d.Reason, "passed every validator") || e.up.count("up-secondary") != 0 {
+		t.Errorf("reason %q, secondary calls %d", d.Reason, e.up.count("up-secondary"))
+	}
+}
+
+// TestSDKStreamedValidatedRouteHoldsBytes: on a validated route the client's first byte
+// comes only after the whole upstream answer has arrived and passed; a failed answer's bytes
+// never reach the client.
+func TestSDKStreamedValidatedRouteHoldsBytes(t *testing.T) {
+	const gap = 150 * time.Millisecond
+	e := newValidatedE2E(t, func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+		id := callID(c)
+		s := openSSE(w)
+		valid := c.Model == "up-secondary"
+		parts := []string{`{"id":`, `"slow"}`}
+		if !valid {
+			parts = []string{`{"id":`, `"bad"`}
+		}
+		s.data(chunk(id, c.Model, `{"role":"assistant","content":""}`, "", ""))
+		for _, p := range parts {
+			time.Sleep(gap)
+			s.data(chunk(id, c.Model, `{"content":`+js(p)+`}`, "", ""))
+		}
+		s.data(chunk(id, c.Model, `{}`, "stop", ""))
+		s.done()
+	})
+	start := time.Now()
+	stream := e.client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "clearbar/extract",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Order AB-1")},
+	})
+	var acc openai.ChatCompletionAccumulator
+	var firstContent time.Duration
+	for stream.Next() {
+		c := stream.Current()
+		if !acc.AddChunk(c) {
+			t.Fatal("the accumulator refused a chunk")
+		}
+		if firstContent == 0 && len(c.Choices) > 0 && c.Choices[0].Delta.Content != "" {
+			firstContent = time.Since(start)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got := acc.Choices[0].Message.Content; got != `{"id":"slow"}` {
+		t.Errorf("content %q: the failed primary's bytes must never reach the client", got)
+	}
+	// Both upstream answers took two gaps each; the first byte comes after both.
+	if firstContent < 4*gap {
+		t.Errorf("first content after %v, before the validated answer was complete (%v)", firstContent, 4*gap)
+	}
+	ds := e.decisions.waitCount(t, 1)
+	d := ds[0]
+	if d.TTFB < 4*gap || len(d.Attempts) != 2 || d.Attempts[0].Class != clearbar.Quality {
+		t.Errorf("decision ttfb %v attempts %+v", d.TTFB, d.Attempts)
+	}
+}
+
+// TestSDKJudgeRoute: a judge model scores each answer; a low score escalates, and the judge's
+// calls appear in the decision with their cost.
+func TestSDKJudgeRoute(t *testing.T) {
+	e := newValidatedE2E(t, func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+		if strings.Contains(string(c.Body), "You grade answers") {
+			score := `{"score": 0.9, "reason": "specific"}`
+			if strings.Contains(string(c.Body), "vague answer") {
+				score = `{"score": 0.2, "reason": "vague"}`
+			}
+			writeBody(w, http.StatusOK, "application/json", completion(callID(c), c.Model, score))
+			return
+		}
+		text := "a specific answer from " + c.Model
+		if c.Model == "up-primary" {
+			text = "a vague answer"
+		}
+		writeBody(w, http.StatusOK, "application/json", completion(callID(c), c.Model, text))
+	})
+	var raw *http.Response
+	resp, err := e.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "clearbar/judged",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("How do I reset my password?")},
+	}, option.WithResponseInto(&raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Choices[0].Message.Content != "a specific answer from up-secondary" {
+		t.Errorf("content %q", resp.Choices[0].Message.Content)
+	}
+	d := e.decisions.wait(t, raw.Header.Get("X-Clearbar-Decision-Id"))
+	var kinds []string
+	for _, a := range d.Attempts {
+		kinds = append(kinds, a.Kind+"/"+a.Model)
+	}
+	if got := strings.Join(kinds, ","); got != "primary/primary,judge/secondary,escalation/secondary,judge/secondary" {
+		t.Fatalf("attempts %s", got)
+	}
+	v0, v2 := d.Attempts[0].Verdicts, d.Attempts[2].Verdicts
+	if len(v0) != 1 || v0[0].Pass || v0[0].Score != 0.2 || !strings.Contains(v0[0].Reason, "vague") {
+		t.Errorf("first verdict %+v", v0)
+	}
+	if len(v2) != 1 || !v2[0].Pass || v2[0].Score != 0.9 {
+		t.Errorf("second verdict %+v", v2)
+	}
+	if d.Attempts[1].Cost == 0 || d.Cost != d.Attempts[0].Cost+d.Attempts[1].Cost+d.Attempts[2].Cost+d.Attempts[3].Cost {
+		t.Errorf("the judges' cost must count: %+v total %v", d.Attempts, d.Cost)
+	}
+}
