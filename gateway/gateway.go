@@ -5,13 +5,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clearbar/clearbar"
@@ -162,25 +162,39 @@ const (
 
 var exposed = strings.Join([]string{headerRequestID, headerDecision, headerCategory, headerModel, headerProvider, headerRoute, headerAttempts, headerCost}, ", ")
 
+// decisionHeaders sets the decision headers. The names are already canonical, so they are
+// assigned directly rather than through Header.Set.
 func (g *Gateway) decisionHeaders(h http.Header, d *clearbar.Decision) {
-	h.Set(headerRequestID, d.ID)
-	h.Set(headerDecision, d.ID)
+	h[headerRequestID] = []string{d.ID}
+	h[headerDecision] = []string{d.ID}
 	if d.Category != "" {
-		h.Set(headerCategory, d.Category)
+		h[headerCategory] = []string{d.Category}
 	}
 	if d.Model != "" {
-		h.Set(headerModel, d.Model)
-		h.Set(headerProvider, d.Provider)
+		h[headerModel] = []string{d.Model}
+		h[headerProvider] = []string{d.Provider}
 	}
 	if d.Route != "" {
-		h.Set(headerRoute, headerSafe(d.Route))
+		h[headerRoute] = []string{headerSafe(d.Route)}
 	}
-	h.Set(headerAttempts, strconv.Itoa(len(d.Attempts)))
-	h.Set("Access-Control-Expose-Headers", exposed)
+	h[headerAttempts] = []string{strconv.Itoa(len(d.Attempts))}
+	h["Access-Control-Expose-Headers"] = exposedValue
 }
+
+var exposedValue = []string{exposed}
 
 // headerSafe keeps a header value to printable ASCII (route descriptions contain arrows).
 func headerSafe(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
 	s = strings.ReplaceAll(s, "→", "->")
 	b := []byte(s)
 	for i, c := range b {
@@ -202,26 +216,42 @@ func newID(now time.Time) string {
 	return "dec_" + hex.EncodeToString(b[2:])
 }
 
-// promptHash fingerprints the messages without keeping them.
+// promptHash fingerprints the messages without keeping them: a 64-bit xxHash of every role
+// and text, enough to group identical prompts and spot template changes (it is not a
+// cryptographic commitment).
 func promptHash(req *clearbar.Request) (hash string, chars int) {
-	h := sha256.New()
+	h := xxhash.New()
 	for _, m := range req.Messages {
-		io.WriteString(h, m.Role)
+		h.WriteString(m.Role)
 		h.Write([]byte{0})
-		io.WriteString(h, m.Text)
+		h.WriteString(m.Text)
 		h.Write([]byte{0})
 		chars += len(m.Text)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16]), chars
+	return hex64(h.Sum64()), chars
 }
 
 func templateHash(req *clearbar.Request) string {
-	sys := req.SystemText()
-	if sys == "" {
+	var h *xxhash.Digest
+	for _, m := range req.Messages {
+		if m.Role == "system" || m.Role == "developer" {
+			if h == nil {
+				h = xxhash.New()
+			}
+			h.WriteString(m.Text)
+			h.Write([]byte{0})
+		}
+	}
+	if h == nil {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(sys))
-	return hex.EncodeToString(sum[:8])
+	return hex64(h.Sum64())
+}
+
+func hex64(v uint64) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return hex.EncodeToString(b[:])
 }
 
 // chatCompletions serves POST /v1/chat/completions.
@@ -349,7 +379,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 415, Code: "unsupported_media_type",
 			Message: "send the request as application/json"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= limit {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	body := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -1,10 +1,41 @@
 package gateway
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clearbar/clearbar"
 )
+
+// labelCache keeps a vector's children by label values, so that a request looks its metrics
+// up in a map under a read lock instead of hashing label values through the vector each time.
+// Label sets are bounded by the spec, so the map is too.
+type labelCache[T any] struct {
+	mu    sync.RWMutex
+	m     map[[3]string]T
+	fetch func(...string) T
+}
+
+func newLabelCache[T any](fetch func(...string) T) *labelCache[T] {
+	return &labelCache[T]{m: map[[3]string]T{}, fetch: fetch}
+}
+
+func (c *labelCache[T]) get(labels ...string) T {
+	var k [3]string
+	copy(k[:], labels)
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = c.fetch(labels...)
+	c.mu.Lock()
+	c.m[k] = v
+	c.mu.Unlock()
+	return v
+}
 
 // metrics are the gateway's Prometheus metrics. Label sets are small and bounded by the
 // spec (categories, models, providers, failure classes).
@@ -21,6 +52,15 @@ type metrics struct {
 	retries       *prometheus.CounterVec   // provider, class
 	escalated     *prometheus.CounterVec   // category
 	clientRetries prometheus.Counter
+
+	// Cached children of the vectors every request touches.
+	requestsC *labelCache[prometheus.Counter]
+	durationC *labelCache[prometheus.Observer]
+	upstreamC *labelCache[prometheus.Observer]
+	ttfbC     *labelCache[prometheus.Observer]
+	tokensC   *labelCache[prometheus.Counter]
+	costC     *labelCache[prometheus.Counter]
+	attemptsC *labelCache[prometheus.Counter]
 }
 
 // latencyBuckets cover a gateway's range: sub-millisecond overhead to minute-long answers.
@@ -56,39 +96,46 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.requests, m.duration, m.upstream, m.overhead, m.ttfb, m.tokens, m.cost, m.attempts,
 		m.fallbacks, m.retries, m.escalated, m.clientRetries)
+	m.requestsC = newLabelCache(func(l ...string) prometheus.Counter { return m.requests.WithLabelValues(l...) })
+	m.durationC = newLabelCache(func(l ...string) prometheus.Observer { return m.duration.WithLabelValues(l...) })
+	m.upstreamC = newLabelCache(func(l ...string) prometheus.Observer { return m.upstream.WithLabelValues(l...) })
+	m.ttfbC = newLabelCache(func(l ...string) prometheus.Observer { return m.ttfb.WithLabelValues(l...) })
+	m.tokensC = newLabelCache(func(l ...string) prometheus.Counter { return m.tokens.WithLabelValues(l...) })
+	m.costC = newLabelCache(func(l ...string) prometheus.Counter { return m.cost.WithLabelValues(l...) })
+	m.attemptsC = newLabelCache(func(l ...string) prometheus.Counter { return m.attempts.WithLabelValues(l...) })
 	return m
 }
 
 func (m *metrics) observeDecision(d *clearbar.Decision) {
 	outcome := d.Outcome.String()
-	m.requests.WithLabelValues(d.Category, d.Model, outcome).Inc()
+	m.requestsC.get(d.Category, d.Model, outcome).Inc()
 	stream := "false"
 	if d.Stream {
 		stream = "true"
 	}
-	m.duration.WithLabelValues(d.Category, stream).Observe(d.Latency.Seconds())
+	m.durationC.get(d.Category, stream).Observe(d.Latency.Seconds())
 	m.overhead.Observe(d.Overhead.Seconds())
 	if d.TTFB > 0 {
-		m.ttfb.WithLabelValues(d.Category).Observe(d.TTFB.Seconds())
+		m.ttfbC.get(d.Category).Observe(d.TTFB.Seconds())
 	}
 	if d.Cost > 0 {
-		m.cost.WithLabelValues(d.Category, d.Model).Add(d.Cost.USD())
+		m.costC.get(d.Category, d.Model).Add(d.Cost.USD())
 	}
 	escalated := false
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
-		m.attempts.WithLabelValues(a.Provider, a.Model, a.Class.String()).Inc()
+		m.attemptsC.get(a.Provider, a.Model, a.Class.String()).Inc()
 		if a.Latency > 0 {
-			m.upstream.WithLabelValues(a.Provider, a.Model).Observe(a.Latency.Seconds())
+			m.upstreamC.get(a.Provider, a.Model).Observe(a.Latency.Seconds())
 		}
 		if u := a.Usage; !u.IsZero() {
-			m.tokens.WithLabelValues(a.Model, "prompt").Add(float64(u.PromptTokens))
-			m.tokens.WithLabelValues(a.Model, "completion").Add(float64(u.CompletionTokens))
+			m.tokensC.get(a.Model, "prompt").Add(float64(u.PromptTokens))
+			m.tokensC.get(a.Model, "completion").Add(float64(u.CompletionTokens))
 			if u.CachedTokens > 0 {
-				m.tokens.WithLabelValues(a.Model, "cached").Add(float64(u.CachedTokens))
+				m.tokensC.get(a.Model, "cached").Add(float64(u.CachedTokens))
 			}
 			if u.ReasoningTokens > 0 {
-				m.tokens.WithLabelValues(a.Model, "reasoning").Add(float64(u.ReasoningTokens))
+				m.tokensC.get(a.Model, "reasoning").Add(float64(u.ReasoningTokens))
 			}
 		}
 		if i > 0 {

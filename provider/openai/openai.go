@@ -206,7 +206,7 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	data, err := readAll(resp, maxResponseBody+1)
 	if err != nil {
 		return nil, a.transportError(err, "reading the answer")
 	}
@@ -346,4 +346,15 @@ func rejectsStreamOptions(err error) bool {
 	var e *clearbar.Error
 	return errors.As(err, &e) && e.Class == clearbar.ClientError &&
 		(e.Param == "stream_options" || strings.Contains(e.Message, "stream_options"))
+}
+
+// readAll reads a response body of at most limit bytes into a buffer sized from its
+// Content-Length when it has one, instead of growing one from 512 bytes.
+func readAll(resp *http.Response, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n < limit {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
+	return buf.Bytes(), err
 }

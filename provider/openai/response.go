@@ -10,16 +10,32 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// parseResponse reads a 2xx chat completion. The Response keeps data as its Body.
+// parseResponse reads a 2xx chat completion. The Response keeps data as its Body, and its
+// strings point into data, which must not change afterwards. It reads the document in one pass
+// over the top-level keys rather than a lookup per field.
 func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (*clearbar.Response, *clearbar.Error) {
 	if !gjson.ValidBytes(data) {
 		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is not valid JSON", nil)
 	}
-	root := gjson.ParseBytes(data)
+	root := gjson.Parse(view(data))
 	if !root.IsObject() {
 		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is not a JSON object", nil)
 	}
-	choices := root.Get("choices")
+	r := &clearbar.Response{Body: data, UpstreamRequestID: resp.Header.Get("X-Request-Id")}
+	var choices, usage gjson.Result
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			r.ID = v.String()
+		case "model":
+			r.Model = v.String()
+		case "choices":
+			choices = v
+		case "usage":
+			usage = v
+		}
+		return true
+	})
 	if !choices.IsArray() {
 		// Some servers answer errors with a 2xx status.
 		if parseErrorBody(data).found {
@@ -27,33 +43,41 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 		}
 		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer has no choices", nil)
 	}
-	r := &clearbar.Response{
-		Body:              data,
-		ID:                root.Get("id").String(),
-		Model:             root.Get("model").String(),
-		UpstreamRequestID: resp.Header.Get("X-Request-Id"),
-	}
 	choices.ForEach(func(_, c gjson.Result) bool {
-		msg := c.Get("message")
-		ch := clearbar.Choice{
-			Index:        int(c.Get("index").Int()),
-			Text:         content(msg.Get("content")),
-			Refusal:      msg.Get("refusal").String(),
-			FinishReason: c.Get("finish_reason").String(),
-		}
-		msg.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
-			ch.ToolCalls = append(ch.ToolCalls, clearbar.ToolCall{
-				ID:        tc.Get("id").String(),
-				Name:      tc.Get("function.name").String(),
-				Arguments: tc.Get("function.arguments").String(),
-			})
+		var ch clearbar.Choice
+		c.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "index":
+				ch.Index = int(v.Int())
+			case "finish_reason":
+				ch.FinishReason = v.String()
+			case "message":
+				v.ForEach(func(mk, mv gjson.Result) bool {
+					switch mk.Str {
+					case "content":
+						ch.Text = content(mv)
+					case "refusal":
+						ch.Refusal = mv.String()
+					case "tool_calls":
+						mv.ForEach(func(_, tc gjson.Result) bool {
+							ch.ToolCalls = append(ch.ToolCalls, clearbar.ToolCall{
+								ID:        tc.Get("id").String(),
+								Name:      tc.Get("function.name").String(),
+								Arguments: tc.Get("function.arguments").String(),
+							})
+							return true
+						})
+					}
+					return true
+				})
+			}
 			return true
 		})
 		r.Choices = append(r.Choices, ch)
 		return true
 	})
-	if u := root.Get("usage"); u.IsObject() {
-		r.Usage, r.HasUsage = parseUsage(u), true
+	if usage.IsObject() {
+		r.Usage, r.HasUsage = parseUsage(usage), true
 	}
 	return r, nil
 }
