@@ -46,6 +46,12 @@ type Options struct {
 	Workers int
 	// Today dates the report; zero means now.
 	Today time.Time
+	// Measured, when set, replaces assumptions with measurements (see Measure): pass rates,
+	// latency samples, tokens and availability per category and model, where there are enough
+	// observations. The report lists every assumption beside its measurement.
+	Measured *Measurements
+	// MeasuredFrom names where the measurements came from, for the report.
+	MeasuredFrom string
 }
 
 func (o Options) withDefaults(s *spec.Spec) Options {
@@ -75,6 +81,9 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 	}
 	opts = opts.withDefaults(s)
 	e := &estimator{spec: s, opts: opts, world: newWorld(s), cells: map[cellKey]*cell{}}
+	if opts.Measured != nil {
+		opts.Measured.apply(e.world)
+	}
 	e.perCell = max(opts.Samples/len(s.Categories), minCellSamples)
 
 	policies, notes := basePolicies(s)
@@ -96,6 +105,14 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 
 	r := e.report(policies)
 	r.Notes = append(r.Notes, notes...)
+	if ms := opts.Measured; ms != nil {
+		r.Measured = &MeasuredSummary{From: opts.MeasuredFrom, Unmatched: ms.Unmatched, Findings: ms.Findings(s)}
+		for _, f := range r.Measured.Findings {
+			if f.Contradicts {
+				r.Measured.Contradictions++
+			}
+		}
+	}
 	if opts.Sensitivity > 0 {
 		sens, err := e.sensitivity(ctx, policies, r)
 		if err != nil {

@@ -360,3 +360,60 @@ categories:
 		t.Errorf("validated TTFB p50 %.3fs, want the whole answer's %.3fs (200ms + 200 tokens at 50/s)", checked.TTFB.P50, checked.Latency.P50)
 	}
 }
+
+// TestMeasuredReplacesAssumptions: measured pass rates, latencies and failures replace the
+// spec's assumptions where there are enough of them, and the report says which assumptions the
+// measurements contradict.
+func TestMeasuredReplacesAssumptions(t *testing.T) {
+	s := parse(t, `version: 1
+name: measured
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  big: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: small}, fallback: [big], assume: {pass_rate: {small: 0.95, big: 0.97}}}
+`)
+	var obs []Observation
+	yes, no := true, false
+	for i := range 200 {
+		p := &yes
+		if i%10 < 3 { // 70% pass, where 95% was assumed
+			p = &no
+		}
+		obs = append(obs, Observation{Category: "x", Model: "gpt-4o-mini", Pass: p, LatencyMS: 450 + float64(i%20)*10})
+	}
+	obs = append(obs, Observation{Category: "y", Model: "small"}) // an unknown category
+	ms := Measure(s, obs)
+	r, err := Run(context.Background(), s, Options{Samples: 20_000, Today: testDay, Measured: ms, MeasuredFrom: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := r.Policies[0].Categories[0].Quality; math.Abs(q-0.70) > 1e-9 {
+		t.Errorf("quality %v: the measured 70%% pass rate must replace the assumed 95%%", q)
+	}
+	if p50 := r.Policies[0].Categories[0].Latency.P50; p50 < 0.44 || p50 > 0.56 {
+		t.Errorf("p50 %v: measured latencies are 450–640ms", p50)
+	}
+	m := r.Measured
+	if m == nil || m.Unmatched != 1 || m.Contradictions == 0 {
+		t.Fatalf("summary %+v", m)
+	}
+	found := false
+	for _, f := range m.Findings {
+		if f.Model == "small" && f.What == "pass rate" {
+			found = true
+			if !f.Contradicts || f.Assumed != 0.95 || f.Measured != 0.7 || f.N != 200 || f.Low > 0.7 || f.High < 0.7 {
+				t.Errorf("pass rate finding %+v", f)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no pass-rate finding: %+v", m.Findings)
+	}
+	var buf bytes.Buffer
+	WriteText(&buf, r)
+	if !strings.Contains(buf.String(), "CONTRADICTS") {
+		t.Error("the text report does not show the contradiction")
+	}
+}

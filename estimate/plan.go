@@ -3,6 +3,7 @@ package estimate
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/clearbar/clearbar"
@@ -75,6 +76,11 @@ type world struct {
 	detect       map[string]float64 // by category
 	falseAlarm   map[string]float64
 	share        map[string]float64
+	// Measurements replace assumptions per {category, model}: latency samples (seconds),
+	// mean tokens in and out, and availability.
+	measuredLatency map[[2]string][]float64
+	measuredTokens  map[[2]string][2]float64
+	measuredAvail   map[[2]string]float64
 }
 
 func newWorld(s *spec.Spec) *world { return &world{spec: s} }
@@ -87,8 +93,11 @@ func (w *world) pass(c *spec.Category, m *spec.Model) float64 {
 	return p
 }
 
-func (w *world) avail(m *spec.Model) float64 {
+func (w *world) avail(c *spec.Category, m *spec.Model) float64 {
 	if v, ok := w.availability[m.Name]; ok {
+		return v
+	}
+	if v, ok := w.measuredAvail[[2]string{c.Name, m.Name}]; ok {
 		return v
 	}
 	return m.Resolved.Availability
@@ -127,7 +136,12 @@ func (w *world) callCost(c *spec.Category, m *spec.Model) clearbar.Money {
 	if m.Resolved.Reasoning {
 		reasoning = newBand(t.Reasoning).mean()
 	}
-	cost := expectedCost(m.Resolved.Prices, newBand(t.In), float64(t.CacheHit), newBand(t.Out).mean(), reasoning)
+	in, out := newBand(t.In), newBand(t.Out).mean()
+	if tok, ok := w.measuredTokens[[2]string{c.Name, m.Name}]; ok {
+		// Measured completion tokens include reasoning tokens, as providers count them.
+		in, out, reasoning = band{fixed: tok[0]}, tok[1], 0
+	}
+	cost := expectedCost(m.Resolved.Prices, in, float64(t.CacheHit), out, reasoning)
 	return cost.Scale(scaleOf(w.priceScale, m.Name))
 }
 
@@ -137,6 +151,9 @@ func (w *world) latency(c *spec.Category, m *spec.Model) latencyModel {
 		reasoning = &c.Tokens.Reasoning
 	}
 	lm := newLatencyModel(c.LatencyFor(m), c.Tokens.Out, reasoning)
+	if samples, ok := w.measuredLatency[[2]string{c.Name, m.Name}]; ok {
+		lm = measuredLatencyModel(slices.Clone(samples))
+	}
 	if k := scaleOf(w.latencyScale, m.Name); k != 1 {
 		lm.scale(k)
 	}
@@ -144,7 +161,7 @@ func (w *world) latency(c *spec.Category, m *spec.Model) latencyModel {
 }
 
 func (w *world) call(c *spec.Category, m *spec.Model) call {
-	return call{name: m.Name, pass: w.pass(c, m), avail: w.avail(m), cost: w.callCost(c, m), lat: w.latency(c, m)}
+	return call{name: m.Name, pass: w.pass(c, m), avail: w.avail(c, m), cost: w.callCost(c, m), lat: w.latency(c, m)}
 }
 
 // compile turns a category route into a plan.

@@ -135,6 +135,24 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(ew)
 	}
+	if m := r.Measured; m != nil {
+		fmt.Fprintf(ew, "## Measurements\n\n%d finding(s) contradict their assumption; %d observations matched no category or model.\n\n", m.Contradictions, m.Unmatched)
+		fmt.Fprintln(ew, "| Category | Model | What | Assumed | Measured | 95% interval | n | Used | Verdict |")
+		fmt.Fprintln(ew, "|---|---|---|---:|---:|---|---:|---|---|")
+		for _, f := range m.Findings {
+			verdict := "agrees"
+			if f.Contradicts {
+				verdict = "**contradicts**"
+			}
+			interval := "-"
+			if f.High > 0 {
+				interval = findingValue(f.What, f.Low) + "–" + findingValue(f.What, f.High)
+			}
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", f.Category, f.Model, f.What, findingValue(f.What, f.Assumed),
+				findingValue(f.What, f.Measured), interval, f.N, yesNo(f.Used), verdict)
+		}
+		fmt.Fprintln(ew)
+	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintln(ew, "## Notes")
 		fmt.Fprintln(ew)

@@ -111,6 +111,9 @@ func WriteText(w io.Writer, r *Report) error {
 	if s := r.Sensitivity; s != nil {
 		writeSensitivityText(ew, s)
 	}
+	if m := r.Measured; m != nil {
+		writeMeasuredText(ew, m)
+	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintln(ew, "\nNotes:")
 		for _, n := range r.Notes {
@@ -203,4 +206,41 @@ func compactRoute(s string) string {
 		return s
 	}
 	return s[:i] + " [validated]" + s[i+j+1:]
+}
+
+func writeMeasuredText(w io.Writer, m *MeasuredSummary) {
+	from := ""
+	if m.From != "" {
+		from = " from " + m.From
+	}
+	fmt.Fprintf(w, "\nMeasurements%s (%d contradict their assumption; %d observations matched no category or model):\n", from, m.Contradictions, m.Unmatched)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  CATEGORY\tMODEL\tWHAT\tASSUMED\tMEASURED\t95% INTERVAL\tN\tUSED\tVERDICT")
+	for _, f := range m.Findings {
+		verdict := "agrees"
+		if f.Contradicts {
+			verdict = "CONTRADICTS"
+		}
+		if f.Note != "" {
+			verdict += ": " + f.Note
+		}
+		interval := "-"
+		if f.High > 0 {
+			interval = findingValue(f.What, f.Low) + "–" + findingValue(f.What, f.High)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", f.Category, f.Model, f.What, findingValue(f.What, f.Assumed),
+			findingValue(f.What, f.Measured), interval, f.N, yesNo(f.Used), verdict)
+	}
+	tw.Flush()
+}
+
+// findingValue formats a finding's number by what it measures.
+func findingValue(what string, v float64) string {
+	switch {
+	case strings.HasPrefix(what, "latency"):
+		return secs(v)
+	case strings.HasPrefix(what, "tokens"):
+		return fmt.Sprintf("%.0f", v)
+	}
+	return pct(v)
 }

@@ -31,8 +31,10 @@ type Report struct {
 	Verdicts      []Verdict     `json:"verdicts"`
 	OptimiseFirst []Opportunity `json:"optimise_first"`
 	Sensitivity   *Sensitivity  `json:"sensitivity,omitempty"`
-	Notes         []string      `json:"notes,omitempty"`
-	Warnings      []string      `json:"warnings,omitempty"`
+	// Measured compares assumptions with measurements when the estimate used them.
+	Measured *MeasuredSummary `json:"measured,omitempty"`
+	Notes    []string         `json:"notes,omitempty"`
+	Warnings []string         `json:"warnings,omitempty"`
 }
 
 // CategoryInfo is a category's requirements, as the spec states them.
@@ -335,4 +337,12 @@ func sortedMix(mix map[string]float64) []string {
 		return names[i] < names[j]
 	})
 	return names
+}
+
+// MeasuredSummary is what measurements said about the spec's assumptions.
+type MeasuredSummary struct {
+	From           string    `json:"from,omitempty"`
+	Unmatched      int       `json:"unmatched_observations"`
+	Contradictions int       `json:"contradictions"`
+	Findings       []Finding `json:"findings"`
 }

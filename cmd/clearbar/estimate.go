@@ -4,13 +4,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/clearbar/clearbar/estimate"
+	"github.com/clearbar/clearbar/outcomes"
 )
 
 func (m *Main) runEstimate(ctx context.Context, args []string) error {
-	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--today YYYY-MM-DD]"
+	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--measured OUTCOMES.jsonl] [--today YYYY-MM-DD]"
 	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
 	format := fs.String("format", "", "report format: "+strings.Join(estimate.Formats, ", ")+" (default table, or html when --out ends in .html)")
 	out := fs.String("out", "", "write the report to this file instead of standard output")
@@ -19,6 +21,7 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	volume := fs.Int64("volume", 0, "requests per month for monthly figures (default: the spec's volume)")
 	sens := fs.String("sensitivity", "", "move each input by this much (like 20%) and report which moves change the recommendation")
 	today := fs.String("today", "", "date the report and judge reviews as of this day (YYYY-MM-DD)")
+	measuredFile := fs.String("measured", "", "an outcomes table (JSONL, .gz too) whose measured pass rates, latencies, tokens and failures replace the spec's assumptions")
 	pos, err := parseArgs(fs, args, 1, 1, usage)
 	if err != nil {
 		return err
@@ -46,6 +49,13 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	s, err := m.loadSpec(pos[0], day)
 	if err != nil {
 		return err
+	}
+	if *measuredFile != "" {
+		obs, err := readObservations(*measuredFile)
+		if err != nil {
+			return err
+		}
+		opts.Measured, opts.MeasuredFrom = estimate.Measure(s, obs), *measuredFile
 	}
 	r, err := estimate.Run(ctx, s, opts)
 	if err != nil {
@@ -75,4 +85,32 @@ func validFormat(f string) bool {
 		}
 	}
 	return false
+}
+
+// readObservations reads an outcomes table as measurements for the estimator.
+func readObservations(path string) ([]estimate.Observation, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rd := outcomes.NewReader(f)
+	var obs []estimate.Observation
+	for rd.Next() {
+		row := rd.Row()
+		o := estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
+			TokensIn: row.TokensIn, TokensOut: row.TokensOut, Failed: row.Error != ""}
+		switch {
+		case row.Pass != nil:
+			o.Pass = row.Pass
+		case row.Score != nil:
+			p := *row.Score >= 0.5
+			o.Pass = &p
+		}
+		obs = append(obs, o)
+	}
+	if err := rd.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return obs, nil
 }

@@ -1,0 +1,291 @@
+package estimate
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Observation is one measured call of a model in a category: what an eval run or production
+// recorded. Pass is nil when the answer was not graded; LatencyMS and token counts are 0 when
+// unknown; Failed marks a call that failed with a provider error.
+type Observation struct {
+	Category  string
+	Model     string // a spec model name or a provider model id
+	Pass      *bool
+	LatencyMS float64
+	TokensIn  int
+	TokensOut int
+	Failed    bool
+}
+
+// Measurements are observations grouped by category and spec model, ready to replace
+// assumptions.
+type Measurements struct {
+	cells map[[2]string]*measured
+	// Unmatched counts observations whose category or model the spec does not have.
+	Unmatched int
+}
+
+// measured is what was observed of one model in one category.
+type measured struct {
+	n, graded, passes, failures int
+	latency                     []float64 // seconds, sorted
+	tokensIn, tokensOut         []float64
+}
+
+// MinGraded is the fewest graded answers a pass rate needs before it replaces an assumption,
+// and MinLatency the fewest latency samples for a latency distribution.
+const (
+	MinGraded  = 20
+	MinLatency = 20
+)
+
+// Measure groups observations by the spec's categories and models. A model is matched by its
+// spec name, else by its provider model id (the first spec model with that id).
+func Measure(s *spec.Spec, obs []Observation) *Measurements {
+	byID := map[string]*spec.Model{}
+	for _, m := range s.Models {
+		if _, ok := byID[m.Model]; !ok {
+			byID[m.Model] = m
+		}
+	}
+	ms := &Measurements{cells: map[[2]string]*measured{}}
+	for _, o := range obs {
+		c := s.Category(o.Category)
+		m := s.Model(o.Model)
+		if m == nil {
+			m = byID[o.Model]
+		}
+		if c == nil || m == nil {
+			ms.Unmatched++
+			continue
+		}
+		key := [2]string{c.Name, m.Name}
+		cell := ms.cells[key]
+		if cell == nil {
+			cell = &measured{}
+			ms.cells[key] = cell
+		}
+		cell.n++
+		if o.Failed {
+			cell.failures++
+			continue
+		}
+		if o.Pass != nil {
+			cell.graded++
+			if *o.Pass {
+				cell.passes++
+			}
+		}
+		if o.LatencyMS > 0 {
+			cell.latency = append(cell.latency, o.LatencyMS/1000)
+		}
+		if o.TokensIn > 0 {
+			cell.tokensIn = append(cell.tokensIn, float64(o.TokensIn))
+		}
+		if o.TokensOut > 0 {
+			cell.tokensOut = append(cell.tokensOut, float64(o.TokensOut))
+		}
+	}
+	for _, cell := range ms.cells {
+		sort.Float64s(cell.latency)
+	}
+	return ms
+}
+
+// apply sets the world's overrides from measurements that are large enough.
+func (ms *Measurements) apply(w *world) {
+	for key, cell := range ms.cells {
+		if cell.graded >= MinGraded {
+			w.passRate = withKey(w.passRate, key, float64(cell.passes)/float64(cell.graded))
+		}
+		if len(cell.latency) >= MinLatency {
+			if w.measuredLatency == nil {
+				w.measuredLatency = map[[2]string][]float64{}
+			}
+			w.measuredLatency[key] = cell.latency
+		}
+		if len(cell.tokensIn) >= MinLatency && len(cell.tokensOut) >= MinLatency {
+			if w.measuredTokens == nil {
+				w.measuredTokens = map[[2]string][2]float64{}
+			}
+			w.measuredTokens[key] = [2]float64{mean(cell.tokensIn), mean(cell.tokensOut)}
+		}
+		if cell.n >= MinGraded {
+			// Provider failures measured per model and category become its availability there.
+			if w.measuredAvail == nil {
+				w.measuredAvail = map[[2]string]float64{}
+			}
+			w.measuredAvail[key] = 1 - float64(cell.failures)/float64(cell.n)
+		}
+	}
+}
+
+func mean(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// Finding compares one assumption with its measurement.
+type Finding struct {
+	Category string `json:"category"`
+	Model    string `json:"model"`
+	// What is "pass rate", "latency p50", "latency p95", "tokens in", "tokens out" or
+	// "availability".
+	What     string  `json:"what"`
+	Assumed  float64 `json:"assumed"`
+	Measured float64 `json:"measured"`
+	// Low and High bound the measurement (95% interval where one applies).
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+	N    int     `json:"n"`
+	// Contradicts says the assumption lies outside the measurement's interval.
+	Contradicts bool   `json:"contradicts"`
+	Used        bool   `json:"used"`
+	Note        string `json:"note,omitempty"`
+}
+
+// Findings compares every assumption of s with its measurement.
+func (ms *Measurements) Findings(s *spec.Spec) []Finding {
+	var out []Finding
+	keys := make([][2]string, 0, len(ms.cells))
+	for k := range ms.cells {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int {
+		if a[0] != b[0] {
+			return categoryIndex(s, a[0]) - categoryIndex(s, b[0])
+		}
+		return modelIndex(s, a[1]) - modelIndex(s, b[1])
+	})
+	for _, key := range keys {
+		cell := ms.cells[key]
+		c, m := s.Category(key[0]), s.Model(key[1])
+		if cell.graded > 0 {
+			p := float64(cell.passes) / float64(cell.graded)
+			lo, hi := wilson(cell.passes, cell.graded)
+			f := Finding{Category: c.Name, Model: m.Name, What: "pass rate", Measured: p, Low: lo, High: hi, N: cell.graded, Used: cell.graded >= MinGraded}
+			if a, ok := c.PassRate(m); ok {
+				f.Assumed = a
+				f.Contradicts = a < lo || a > hi
+			} else {
+				f.Note = "no assumption"
+			}
+			if !f.Used {
+				f.Note = fmt.Sprintf("fewer than %d graded answers: the assumption is kept", MinGraded)
+			}
+			out = append(out, f)
+		}
+		if n := len(cell.latency); n > 0 {
+			lat := c.LatencyFor(m)
+			lm := newLatencyModel(lat, c.Tokens.Out, nil)
+			for _, q := range []struct {
+				name string
+				p    float64
+			}{{"latency p50", 0.5}, {"latency p95", 0.95}} {
+				v, lo, hi := quantileCI(cell.latency, q.p)
+				assumed := assumedQuantile(&lm, q.p)
+				f := Finding{Category: c.Name, Model: m.Name, What: q.name, Assumed: assumed, Measured: v, Low: lo, High: hi, N: n, Used: n >= MinLatency}
+				f.Contradicts = assumed > 0 && (assumed < lo || assumed > hi)
+				if m.Resolved.LatencyDefault && c.Assume.Latency[m.Name] == nil {
+					f.Note = "the assumption was the default"
+				}
+				out = append(out, f)
+			}
+		}
+		if n := len(cell.tokensIn); n > 0 {
+			f := Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).mean(), Measured: mean(cell.tokensIn), N: n, Used: n >= MinLatency}
+			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
+			f.Note = "contradiction: more than 25% off"
+			if !f.Contradicts {
+				f.Note = ""
+			}
+			out = append(out, f)
+		}
+		if n := len(cell.tokensOut); n > 0 {
+			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: newBand(c.Tokens.Out).mean(), Measured: mean(cell.tokensOut), N: n, Used: n >= MinLatency}
+			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
+			if f.Contradicts {
+				f.Note = "contradiction: more than 25% off"
+			}
+			out = append(out, f)
+		}
+		if cell.n >= MinGraded && cell.failures > 0 {
+			a := m.Resolved.Availability
+			got := 1 - float64(cell.failures)/float64(cell.n)
+			lo, hi := wilson(cell.n-cell.failures, cell.n)
+			out = append(out, Finding{Category: c.Name, Model: m.Name, What: "availability", Assumed: a, Measured: got, Low: lo, High: hi, N: cell.n, Used: true, Contradicts: a < lo || a > hi})
+		}
+	}
+	return out
+}
+
+func categoryIndex(s *spec.Spec, name string) int {
+	for i, c := range s.Categories {
+		if c.Name == name {
+			return i
+		}
+	}
+	return len(s.Categories)
+}
+
+func modelIndex(s *spec.Spec, name string) int {
+	for i, m := range s.Models {
+		if m.Name == name {
+			return i
+		}
+	}
+	return len(s.Models)
+}
+
+// assumedQuantile is the q-quantile of an assumed latency distribution, in seconds.
+func assumedQuantile(lm *latencyModel, q float64) float64 {
+	switch lm.form {
+	case formSamples:
+		s := slices.Clone(lm.samples)
+		sort.Float64s(s)
+		return s[min(len(s)-1, int(q*float64(len(s))))]
+	case formTTFT:
+		return lm.ttft.quantile(q) + (lm.outTokens.mean()+lm.reasoning.mean())/lm.tps
+	}
+	return lm.total.quantile(q)
+}
+
+// wilson returns the 95% Wilson score interval of k successes in n trials.
+func wilson(k, n int) (float64, float64) {
+	if n == 0 {
+		return 0, 1
+	}
+	const z = 1.959963984540054
+	p, nn := float64(k)/float64(n), float64(n)
+	den := 1 + z*z/nn
+	center := (p + z*z/(2*nn)) / den
+	half := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn)) / den
+	return math.Max(0, center-half), math.Min(1, center+half)
+}
+
+// quantileCI returns the q-quantile of sorted samples and a distribution-free 95% interval
+// from the order statistics (the binomial interval on the rank).
+func quantileCI(sorted []float64, q float64) (v, lo, hi float64) {
+	n := len(sorted)
+	at := func(i int) float64 { return sorted[min(max(i, 0), n-1)] }
+	v = at(int(math.Ceil(q*float64(n))) - 1)
+	half := 1.959963984540054 * math.Sqrt(float64(n)*q*(1-q))
+	lo = at(int(math.Floor(float64(n)*q-half)) - 1)
+	hi = at(int(math.Ceil(float64(n)*q+half)) - 1)
+	return v, lo, hi
+}
+
+// measuredLatencyModel is the latency of a model measured in a category: its samples.
+func measuredLatencyModel(samples []float64) latencyModel {
+	lm := latencyModel{form: formSamples, samples: samples}
+	lm.failAfter = lm.median()
+	return lm
+}
