@@ -30,7 +30,9 @@ type Row struct {
 	// Prompt is the prompt text; it may be left out of tables that must not hold prompts, in
 	// which case PromptHash alone identifies it.
 	Prompt string `json:"prompt,omitempty"`
-	// PromptHash is HashPrompt(Prompt). Writer and Reader fill it in from Prompt when empty.
+	// PromptHash is HashPrompt(Prompt) (64 hex digits). Writer and Reader fill it in from
+	// Prompt when empty. Rows exported from decision records carry the gateway's 16-digit
+	// prompt fingerprint instead, since the prompt itself is not kept.
 	PromptHash string `json:"prompt_hash"`
 	// Model is the model id the answer came from (the provider's id, like "gpt-4-1106-preview").
 	Model string `json:"model"`
@@ -52,6 +54,8 @@ type Row struct {
 	Pass *bool `json:"pass,omitempty"`
 	// Source says where the row comes from: one of the Source constants.
 	Source string `json:"source,omitempty"`
+	// Verdicts are the validators' findings on the answer, when validators ran.
+	Verdicts []clearbar.Verdict `json:"verdicts,omitempty"`
 }
 
 // Sources of rows.

@@ -84,7 +84,7 @@ func (r *Row) check() error {
 		return fmt.Errorf("row for model %q has neither prompt nor prompt_hash", r.Model)
 	}
 	if !isHexHash(r.PromptHash) {
-		return fmt.Errorf("row for model %q: prompt_hash %q is not a hex SHA-256 (64 lowercase hex digits)", r.Model, r.PromptHash)
+		return fmt.Errorf("row for model %q: prompt_hash %q is not a hex SHA-256 (64 lowercase hex digits) or a gateway fingerprint (16)", r.Model, r.PromptHash)
 	}
 	if r.Score != nil && !(*r.Score >= 0 && *r.Score <= 1) {
 		return fmt.Errorf("row for model %q: score %v is outside 0..1", r.Model, *r.Score)
@@ -99,7 +99,7 @@ func (r *Row) check() error {
 }
 
 func isHexHash(s string) bool {
-	if len(s) != 64 {
+	if len(s) != 64 && len(s) != 16 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

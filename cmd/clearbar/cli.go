@@ -44,6 +44,7 @@ func (m *Main) commands() []command {
 		{"serve", "run the OpenAI-compatible gateway (no spec: the quick start on simulated providers)", (*Main).runServe},
 		{"explain", "show a decision record, or what the gateway would decide for a request (--dry-run)", (*Main).runExplain},
 		{"keys", "hash an API key for the spec's keys: section", (*Main).runKeys},
+		{"outcomes", "export decision records as an outcomes table, import benchmark data, convert JSONL and CSV", (*Main).runOutcomes},
 		{"flagged", "list decisions flagged for review (every step failed validation, or a validator keeps failing)", (*Main).runFlagged},
 		{"validate", "measure validators' detection and false-alarm rates on labelled outcomes", (*Main).runValidate},
 		{"spec", "check a spec, print its JSON Schema, or render it as a routing document", (*Main).runSpec},

@@ -86,6 +86,11 @@ func TestExamplesRunEndToEnd(t *testing.T) {
 			if code != 0 || !strings.Contains(out, "flagged for review") {
 				t.Errorf("clearbar flagged: exit %d\n%s%s", code, out, errOut)
 			}
+			// The decision records export as an outcomes table, one row per model call.
+			code, out, errOut = run(t, "outcomes", "export", "--trace", db, "--format", "csv")
+			if code != 0 || !strings.HasPrefix(out, "item,category,task,prompt_hash,model") || strings.Count(out, "\n") < len(ds)+1 {
+				t.Errorf("outcomes export: exit %d, %d lines for %d decisions\n%s", code, strings.Count(out, "\n"), len(ds), errOut)
+			}
 			for _, r := range reasons {
 				if strings.Contains(r, "not compiled") || strings.Contains(r, "does not compile") {
 					t.Errorf("a validator could not run: %s", r)

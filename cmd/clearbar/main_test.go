@@ -228,3 +228,19 @@ func TestValidateCalibrate(t *testing.T) {
 		t.Errorf("the updated spec does not load: %v", err)
 	}
 }
+
+func TestOutcomesImportRouterBench(t *testing.T) {
+	const src = "../../../shared/data/routerbench_subset/outcomes.jsonl.gz"
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("the shared RouterBench data is not here (%v); nothing to import", err)
+	}
+	out := filepath.Join(t.TempDir(), "rb.jsonl")
+	code, _, errOut := run(t, "outcomes", "import", "--routerbench", src, "--out", out)
+	if code != 0 || !strings.Contains(errOut, "wrote 34958 rows") {
+		t.Errorf("exit %d: %s (want 3,178 prompts × 11 models = 34,958 rows)", code, errOut)
+	}
+	code, csv, _ := run(t, "outcomes", "convert", out, "--format", "csv")
+	if code != 0 || strings.Count(csv, "\n") < 34959 {
+		t.Errorf("convert to CSV: exit %d, %d lines", code, strings.Count(csv, "\n"))
+	}
+}

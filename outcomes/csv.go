@@ -1,0 +1,236 @@
+package outcomes
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+)
+
+// csvColumns is the CSV form of a row, in order. Verdicts are a JSON array in one cell.
+var csvColumns = []string{"item", "category", "task", "prompt_hash", "model", "tokens_in", "tokens_out",
+	"cost_usd", "latency_ms", "error", "score", "pass", "source", "prompt", "response", "verdicts"}
+
+// CSVWriter writes rows as CSV with a header, for spreadsheets. Use Flush when done.
+type CSVWriter struct {
+	w      *csv.Writer
+	header bool
+}
+
+// NewCSVWriter returns a writer of CSV rows to w.
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w)} }
+
+// Write writes one row, after the same checks as Writer.Write.
+func (c *CSVWriter) Write(row Row) error {
+	if err := row.check(); err != nil {
+		return err
+	}
+	if !c.header {
+		c.header = true
+		if err := c.w.Write(csvColumns); err != nil {
+			return err
+		}
+	}
+	opt := func(f *float64) string {
+		if f == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*f, 'g', -1, 64)
+	}
+	pass := ""
+	if row.Pass != nil {
+		pass = strconv.FormatBool(*row.Pass)
+	}
+	verdicts := ""
+	if len(row.Verdicts) > 0 {
+		b, err := json.Marshal(row.Verdicts)
+		if err != nil {
+			return err
+		}
+		verdicts = string(b)
+	}
+	cost := ""
+	if row.Cost != 0 {
+		cost = row.Cost.Decimal()
+	}
+	lat := ""
+	if row.LatencyMS != 0 {
+		lat = strconv.FormatFloat(row.LatencyMS, 'g', -1, 64)
+	}
+	itoa := func(n int) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.Itoa(n)
+	}
+	return c.w.Write([]string{row.Item, row.Category, row.Task, row.PromptHash, row.Model, itoa(row.TokensIn), itoa(row.TokensOut),
+		cost, lat, row.Error, opt(row.Score), pass, row.Source, row.Prompt, row.Response, verdicts})
+}
+
+// Flush writes buffered rows and reports any error.
+func (c *CSVWriter) Flush() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+// readCSV reads CSV rows written by CSVWriter (columns in any order, by header name).
+func readCSV(r io.Reader, fn func(Row) error) error {
+	cr := csv.NewReader(r)
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("reading the CSV header: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.TrimSpace(strings.ToLower(h))] = i
+	}
+	for _, need := range []string{"model"} {
+		if _, ok := col[need]; !ok {
+			return fmt.Errorf("the CSV has no %q column", need)
+		}
+	}
+	line := 1
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		line++
+		if err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return rec[i]
+			}
+			return ""
+		}
+		row := Row{Item: get("item"), Category: get("category"), Task: get("task"), PromptHash: get("prompt_hash"), Model: get("model"),
+			Error: get("error"), Source: get("source"), Prompt: get("prompt"), Response: get("response")}
+		var perr error
+		num := func(name string) float64 {
+			v := get(name)
+			if v == "" {
+				return 0
+			}
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil && perr == nil {
+				perr = fmt.Errorf("line %d, %s: %q is not a number", line, name, v)
+			}
+			return f
+		}
+		row.TokensIn, row.TokensOut, row.LatencyMS = int(num("tokens_in")), int(num("tokens_out")), num("latency_ms")
+		if v := get("cost_usd"); v != "" {
+			m, err := clearbar.ParseMoney(v)
+			if err != nil {
+				return fmt.Errorf("line %d, cost_usd: %w", line, err)
+			}
+			row.Cost = m
+		}
+		if v := get("score"); v != "" {
+			f := num("score")
+			row.Score = &f
+		}
+		if v := get("pass"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("line %d, pass: %q is not true or false", line, v)
+			}
+			row.Pass = &b
+		}
+		if v := get("verdicts"); v != "" {
+			if err := json.Unmarshal([]byte(v), &row.Verdicts); err != nil {
+				return fmt.Errorf("line %d, verdicts: %w", line, err)
+			}
+		}
+		if perr != nil {
+			return perr
+		}
+		if err := row.check(); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+}
+
+// ReadFile streams the rows of an outcomes file: JSON Lines, or CSV when the name ends in .csv
+// (either may be gzipped, with a .gz suffix for CSV). Errors name the file and line.
+func ReadFile(path string, fn func(Row) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	name := strings.TrimSuffix(strings.ToLower(path), ".gz")
+	if strings.HasSuffix(name, ".csv") {
+		var r io.Reader = bufio.NewReader(f)
+		if strings.HasSuffix(strings.ToLower(path), ".gz") {
+			gz, err := gzip.NewReader(r)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			defer gz.Close()
+			r = gz
+		}
+		if err := readCSV(r, fn); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	}
+	rd := NewReader(f)
+	for rd.Next() {
+		if err := fn(rd.Row()); err != nil {
+			return err
+		}
+	}
+	if err := rd.Err(); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// FromDecision turns a gateway decision into outcome rows, one per model call (judge calls
+// left out): the item is the decision id, the prompt its fingerprint (and text, when the
+// category records text), and an answer passes when every validator passed it. Unvalidated
+// answers are left ungraded: production traffic has no gold labels.
+func FromDecision(d *clearbar.Decision) []Row {
+	var rows []Row
+	seen := map[string]int{}
+	for _, a := range d.Attempts {
+		if a.Kind == clearbar.AttemptJudge {
+			continue
+		}
+		item := d.ID
+		if n := seen[a.Model]; n > 0 {
+			item = fmt.Sprintf("%s#%d", d.ID, n+1)
+		}
+		seen[a.Model]++
+		row := Row{Item: item, Category: d.Category, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: a.Model,
+			TokensIn: a.Usage.PromptTokens, TokensOut: a.Usage.CompletionTokens, Cost: a.Cost,
+			LatencyMS: float64(a.Latency.Microseconds()) / 1000, Source: SourceTrace, Verdicts: a.Verdicts}
+		if a.Class != clearbar.OK && a.Class != clearbar.Quality {
+			row.Error = a.Class.String()
+		}
+		if len(a.Verdicts) > 0 {
+			pass := true
+			for _, v := range a.Verdicts {
+				pass = pass && v.Pass
+			}
+			row.Pass = &pass
+		}
+		if a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered") {
+			row.Response = d.Answer
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
