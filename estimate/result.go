@@ -277,6 +277,8 @@ func describeRoute(cr CategoryRoute) string {
 			}
 			b.WriteString(st.Model.Name)
 		}
+	case "score":
+		b.WriteString("score, " + r.Score.Describe())
 	default:
 		b.WriteString(r.Model.Name)
 	}

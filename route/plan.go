@@ -116,6 +116,8 @@ func describe(r *spec.Route) string {
 		return s
 	case "split":
 		return "split"
+	case "score":
+		return "score " + r.Score.Describe()
 	}
 	return r.Model.Name
 }

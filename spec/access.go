@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/clearbar/clearbar"
@@ -79,6 +81,11 @@ func (r *Route) Models() []Ref {
 	for _, st := range r.Cascade {
 		add(st.Model)
 	}
+	if r.Score != nil {
+		for _, m := range r.Score.Models {
+			add(m)
+		}
+	}
 	for _, a := range r.Split {
 		for _, ref := range a.Route.Models() {
 			add(ref)
@@ -132,9 +139,11 @@ func (r *Route) MainValidators() ([]*Validator, string) {
 	return nil, ""
 }
 
-// Kind names the route's form: "static", "cascade" or "split".
+// Kind names the route's form: "static", "cascade", "split" or "score".
 func (r *Route) Kind() string {
 	switch {
+	case r.Score != nil:
+		return "score"
 	case len(r.Split) > 0:
 		return "split"
 	case len(r.Cascade) > 0:
@@ -319,4 +328,51 @@ func (m *Model) Cost(u clearbar.Usage) clearbar.Money {
 	}
 	out := max(u.CompletionTokens-u.ReasoningTokens, 0)
 	return m.Resolved.Prices.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens))
+}
+
+// ScoreSteps returns the steps of a score route that starts on its i-th model: that model and
+// every stronger one, each validated as the route says.
+func (r *Route) ScoreSteps(s *Spec, i int) []PlanStep {
+	var out []PlanStep
+	for _, ref := range r.Score.Models[i:] {
+		out = append(out, PlanStep{Model: s.Model(ref.Name), Validate: r.Validate, RetryOnce: r.OnFail == OnFailRetryOnce})
+	}
+	if !r.Validated() && len(out) > 1 {
+		out = out[:1] // without validation nothing escalates
+	}
+	if r.MaxSteps > 0 && len(out) > r.MaxSteps {
+		out = out[:r.MaxSteps]
+	}
+	return out
+}
+
+// Describe writes a score route for people: "learned router routers/chat.json, willingness to
+// pay $0.50: small → strong" or "heuristic tiers 0.35, 0.7: small → mid → strong".
+func (sc *ScoreRoute) Describe() string {
+	var b strings.Builder
+	if sc.Router != "" {
+		fmt.Fprintf(&b, "learned router %s", sc.Router)
+		switch {
+		case sc.Threshold != nil:
+			fmt.Fprintf(&b, ", threshold %g", float64(*sc.Threshold))
+		case sc.WillingnessToPay != nil:
+			fmt.Fprintf(&b, ", willingness to pay %s", clearbar.Money(*sc.WillingnessToPay))
+		}
+	} else if sc.Heuristic != nil {
+		b.WriteString("heuristic tiers ")
+		for i, t := range sc.Heuristic.Tiers {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%g", t)
+		}
+	}
+	b.WriteString(": ")
+	for i, m := range sc.Models {
+		if i > 0 {
+			b.WriteString(" → ")
+		}
+		b.WriteString(m.Name)
+	}
+	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -535,6 +536,10 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 			}
 		}
 	}
+	if r.Score != nil {
+		forms++
+		c.checkScore(r, label)
+	}
 	if r.pos.Has("split") {
 		forms++
 		if !allowSplit {
@@ -557,10 +562,10 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 	}
 	switch forms {
 	case 0:
-		c.errorf(r.pos.Line, "%s route names no model: use model: NAME, cascade: [CHEAP, STRONG] or split: [...]", label)
+		c.errorf(r.pos.Line, "%s route names no model: use model: NAME, cascade: [CHEAP, STRONG], split: [...] or score: {...}", label)
 	case 1:
 	default:
-		c.errorf(r.pos.Line, "%s route mixes model, cascade and split: use exactly one", label)
+		c.errorf(r.pos.Line, "%s route mixes model, cascade, split and score: use exactly one", label)
 	}
 	for _, v := range r.Validate {
 		v.Config.check(c, v.Line)
@@ -614,6 +619,21 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 		}
 		if _, ok := a.PassRate[name]; !ok {
 			c.errorf(line, "%s routes to %q but assume.pass_rate has no value for it: add assume: {pass_rate: {%s: 0.9}} with your best estimate, or measure it", label, name, name)
+		}
+	}
+	if sc := cat.Route.Score; sc != nil {
+		var sum float64
+		for name, v := range a.ScoreShare {
+			sum += float64(v)
+			if !slices.ContainsFunc(sc.Models, func(r Ref) bool { return r.Name == name }) {
+				c.errorf(a.pos.Of("score_share"), "%s assume.score_share names %q, which is not a model of its score route", label, name)
+			}
+		}
+		switch {
+		case len(a.ScoreShare) == 0:
+			c.warnf(cat.Route.pos.Line, "%s is routed by score but assume.score_share is not given: estimates assume an equal share per model; measure it with clearbar replay", label)
+		case math.Abs(sum-1) > 1e-6:
+			c.errorf(a.pos.Of("score_share"), "%s assume.score_share sums to %.4g, not 1", label, sum)
 		}
 	}
 	if cat.Route.Validated() && a.Validator == nil {
@@ -811,4 +831,47 @@ func ParseRate(s string) (Rate, error) {
 		return Rate{}, fmt.Errorf("rate limit %q: write requests per second, minute or hour, like 20/s or 600/m", s)
 	}
 	return Rate{N: v, Per: per}, nil
+}
+
+func (c *checker) checkScore(r *Route, label string) {
+	sc := r.Score
+	if len(sc.Models) < 2 {
+		c.errorf(sc.pos.Of("models"), "%s score route needs at least two models, cheapest first", label)
+	}
+	for _, m := range sc.Models {
+		c.model(m, label+" score model")
+	}
+	switch {
+	case sc.Router != "" && sc.Heuristic != nil:
+		c.errorf(sc.pos.Line, "%s score route names both a router and a heuristic: keep one", label)
+	case sc.Router == "" && sc.Heuristic == nil:
+		c.errorf(sc.pos.Line, "%s score route needs router: FILE (from clearbar learn train) or heuristic: {tiers: [...]}", label)
+	case sc.Router != "":
+		p := sc.Router
+		if !filepath.IsAbs(p) && c.spec.File != "" {
+			p = filepath.Join(filepath.Dir(c.spec.File), p)
+		}
+		if _, err := c.opts.readFile(p); err != nil {
+			c.errorf(sc.pos.Of("router"), "%s score router %s cannot be read (%v): train one with clearbar learn train", label, sc.Router, shortErr(err))
+		}
+		switch {
+		case sc.Threshold != nil && sc.WillingnessToPay != nil:
+			c.errorf(sc.pos.Line, "%s score route sets both threshold and willingness_to_pay: keep one", label)
+		case sc.Threshold == nil && sc.WillingnessToPay == nil:
+			c.errorf(sc.pos.Line, "%s score route needs threshold: P (two models) or willingness_to_pay: USD", label)
+		case sc.Threshold != nil && len(sc.Models) != 2:
+			c.errorf(sc.pos.Of("threshold"), "%s score threshold works with two models; with %d use willingness_to_pay", label, len(sc.Models))
+		}
+	case sc.Heuristic != nil:
+		h := sc.Heuristic
+		if len(h.Tiers) != len(sc.Models)-1 {
+			c.errorf(h.pos.Of("tiers"), "%s heuristic needs %d tier boundaries for %d models, like tiers: [0.35, 0.7] for three", label, len(sc.Models)-1, len(sc.Models))
+		}
+		for i, t := range h.Tiers {
+			if t <= 0 || t >= 1 || i > 0 && t <= h.Tiers[i-1] {
+				c.errorf(h.pos.Of("tiers"), "%s heuristic tiers must rise strictly between 0 and 1", label)
+				break
+			}
+		}
+	}
 }

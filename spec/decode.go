@@ -71,6 +71,18 @@ func (j *JSONValue) UnmarshalYAML(node *yaml.Node) error {
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
+func (r *ScoreRoute) UnmarshalYAML(node *yaml.Node) error {
+	type plain ScoreRoute
+	return decodeStrict(node, (*plain)(r), &r.pos, "score")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (h *Heuristic) UnmarshalYAML(node *yaml.Node) error {
+	type plain Heuristic
+	return decodeStrict(node, (*plain)(h), &h.pos, "heuristic")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
 func (m *Match) UnmarshalYAML(node *yaml.Node) error {
 	type plain Match
 	return decodeStrict(node, (*plain)(m), &m.pos, "match")

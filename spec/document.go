@@ -161,6 +161,8 @@ func routeText(r *Route) string {
 			names = append(names, st.Model.Name)
 		}
 		return "cascade " + strings.Join(names, " → ")
+	case "score":
+		return "score: " + r.Score.Describe()
 	}
 	return "static: " + r.Model.Name
 }

@@ -456,6 +456,8 @@ var schemaPlaces = map[reflect.Type]struct{ ref, object string }{
 	reflect.TypeFor[Strength]():      {"#/$defs/strength", "#/$defs/strength"},
 	reflect.TypeFor[Simulate]():      {"#/$defs/simulate", "#/$defs/simulate"},
 	reflect.TypeFor[Match]():         {"#/$defs/match", "#/$defs/match"},
+	reflect.TypeFor[ScoreRoute]():    {"#/$defs/scoreRoute", "#/$defs/scoreRoute"},
+	reflect.TypeFor[Heuristic]():     {"#/$defs/heuristic", "#/$defs/heuristic"},
 	reflect.TypeFor[Keys]():          {"#/$defs/keys", "#/$defs/keys"},
 	reflect.TypeFor[ClientKey]():     {"#/$defs/clientKey", "#/$defs/clientKey"},
 	reflect.TypeFor[Server]():        {"#/$defs/server", "#/$defs/server"},

@@ -357,6 +357,9 @@ type Route struct {
 	Cascade []*Step `yaml:"cascade"`
 	// Split sends weighted shares of the traffic to different routes (for A/B tests).
 	Split []*Arm `yaml:"split"`
+	// Score picks where to start among models ordered from cheapest to strongest, by a
+	// learned router's P(pass) or the built-in difficulty score.
+	Score *ScoreRoute `yaml:"score"`
 	// Validate checks every step's answer, unless a step sets its own validators.
 	Validate []*Validator `yaml:"validate"`
 	// OnFail is what a failed validation does: "escalate" to the next step (the default) or
@@ -367,6 +370,36 @@ type Route struct {
 	OnExhausted string `yaml:"on_exhausted"`
 	// MaxSteps caps how many cascade steps one request may take; zero means every step.
 	MaxSteps int `yaml:"max_steps"`
+
+	pos Pos
+}
+
+// ScoreRoute routes by a score of the request. Models are ordered from the cheapest to the
+// strongest; the score picks the first model to try, and, when the route validates, a failed
+// answer escalates to the next stronger model.
+type ScoreRoute struct {
+	// Router is a learned router file (clearbar learn train), relative to the spec.
+	Router string `yaml:"router"`
+	// Heuristic is the built-in difficulty score, used when there is no learned router.
+	Heuristic *Heuristic `yaml:"heuristic"`
+	Models    []Ref      `yaml:"models"`
+	// Threshold (two models, learned router): the cheaper model answers when its P(pass) is at
+	// least Threshold.
+	Threshold *Prob `yaml:"threshold"`
+	// WillingnessToPay (learned router): the model with the highest P(pass) − cost/WTP wins,
+	// where WTP is what a point of pass probability is worth, in dollars.
+	WillingnessToPay *USD `yaml:"willingness_to_pay"`
+
+	pos Pos
+}
+
+// Heuristic is the built-in difficulty score: a weighted sum of request features in [0, 1],
+// cut into tiers. Tiers has one boundary fewer than the route has models: a score below
+// Tiers[0] starts on the first model, and so on.
+type Heuristic struct {
+	// Weights override the default feature weights by name (see the learn package).
+	Weights map[string]float64 `yaml:"weights"`
+	Tiers   []float64          `yaml:"tiers"`
 
 	pos Pos
 }
@@ -402,6 +435,9 @@ type Assumptions struct {
 	Validator *Strength `yaml:"validator"`
 	// Latency overrides a model's latency assumption for this category.
 	Latency map[string]*Latency `yaml:"latency"`
+	// ScoreShare is the share of requests a score route starts on each of its models, for
+	// estimates; replay measures it from outcomes.
+	ScoreShare map[string]Prob `yaml:"score_share"`
 
 	pos Pos
 	// passRateLines keeps the line of each pass_rate entry.
