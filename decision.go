@@ -35,6 +35,8 @@ type Decision struct {
 	Arm     string   `json:"arm,omitempty"` // the split arm chosen, for weighted routes
 	Plan    []string `json:"plan"`
 	Skipped []Skip   `json:"skipped,omitempty"`
+	// Score is what a score route computed, for categories routed by score.
+	Score *Score `json:"score,omitempty"`
 
 	Attempts []Attempt `json:"attempts"`
 
@@ -114,6 +116,27 @@ type RuleResult struct {
 type Skip struct {
 	Model  string `json:"model"`
 	Reason string `json:"reason"`
+}
+
+// Score is a score route's decision: the scores it computed, the rule that turned them into a
+// starting model, and that model.
+type Score struct {
+	// Router is "heuristic" or the learned router's file and version.
+	Router string `json:"router"`
+	// Rule is the choice rule: "threshold 0.62", "willingness to pay $0.50", "tiers 0.35, 0.7".
+	Rule string `json:"rule"`
+	// Difficulty is the heuristic difficulty score in [0, 1].
+	Difficulty float64 `json:"difficulty,omitempty"`
+	// PPass is a learned router's P(pass) for each model of the route, cheapest first.
+	PPass []ModelScore `json:"p_pass,omitempty"`
+	// Start is the model the route starts on.
+	Start string `json:"start"`
+}
+
+// ModelScore is one model's score.
+type ModelScore struct {
+	Model string  `json:"model"`
+	P     float64 `json:"p"`
 }
 
 // Attempt kinds.

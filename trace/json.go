@@ -102,6 +102,27 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 		}
 		b = append(b, ']')
 	}
+	if sc := d.Score; sc != nil {
+		b = appendStringField(b, `,"score":{"router":`, sc.Router)
+		b = appendStringField(b, `,"rule":`, sc.Rule)
+		if sc.Difficulty != 0 {
+			b = appendFloatField(b, `,"difficulty":`, sc.Difficulty, err)
+		}
+		if len(sc.PPass) > 0 {
+			b = append(b, `,"p_pass":[`...)
+			for i := range sc.PPass {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendStringField(b, `{"model":`, sc.PPass[i].Model)
+				b = appendFloatField(b, `,"p":`, sc.PPass[i].P, err)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		b = appendStringField(b, `,"start":`, sc.Start)
+		b = append(b, '}')
+	}
 	b = append(b, `,"attempts":`...)
 	if d.Attempts == nil {
 		b = append(b, `null`...)

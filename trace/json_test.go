@@ -83,6 +83,9 @@ func filledDecision() *clearbar.Decision {
 			v.Set(reflect.ValueOf(testTime.Add(time.Duration(n) * time.Hour).In(time.FixedZone("", 3600*(n%24)))))
 		case v.Type() == reflect.TypeFor[clearbar.FailureClass]():
 			v.SetUint(uint64(n % numClasses))
+		case v.Kind() == reflect.Pointer:
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem())
 		case v.Kind() == reflect.Struct:
 			for i := range v.NumField() {
 				if v.Type().Field(i).IsExported() {
