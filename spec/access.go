@@ -376,3 +376,25 @@ func (sc *ScoreRoute) Describe() string {
 	}
 	return b.String()
 }
+
+// Settings returns the drift settings with defaults filled in.
+func (d Drift) Settings() Drift {
+	if d.Window == 0 {
+		d.Window = DefaultDriftWindow
+	}
+	if d.Reference == 0 {
+		d.Reference = max(DefaultDriftReference, 2*d.Window)
+	}
+	if d.FalseAlarm == 0 {
+		d.FalseAlarm = DefaultDriftFalseAlarm
+	}
+	return d
+}
+
+// Workers returns how many shadow calls may be in flight.
+func (sh *Shadow) Workers() int {
+	if sh.Concurrency > 0 {
+		return sh.Concurrency
+	}
+	return DefaultShadowConcurrency
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -50,6 +51,7 @@ func (c *checker) run() {
 	c.checkPolicies()
 	c.checkKeys()
 	c.checkServer()
+	c.checkDrift()
 	if len(c.errs) == 0 {
 		s.index = &index{providers: c.providers, models: c.models, categories: c.cats}
 	}
@@ -496,6 +498,56 @@ func (c *checker) checkCategory(cat *Category, label string) {
 		c.errorf(cat.Review.pos.Of("last"), "%s review date %s is in the future", label, cat.Review.Last)
 	}
 	c.checkAssumptions(cat, label)
+	if cat.Shadow != nil {
+		c.checkShadow(cat, label)
+	}
+}
+
+func (c *checker) checkShadow(cat *Category, label string) {
+	sh := cat.Shadow
+	if len(sh.Models) == 0 {
+		c.errorf(sh.pos.Line, "%s shadow names no models: add models: [CANDIDATE] to shadow", label)
+	}
+	routed := cat.Route.Models()
+	for _, m := range sh.Models {
+		c.model(m, label+" shadow model")
+		if slices.ContainsFunc(routed, func(r Ref) bool { return r.Name == m.Name }) {
+			c.warnf(m.Line, "%s shadows %q, which its route already uses: its outcomes are recorded on real traffic already", label, m.Name)
+		}
+	}
+	at := func(key string) int {
+		if sh.pos.Has(key) {
+			return sh.pos.Of(key)
+		}
+		return sh.pos.Line
+	}
+	if !sh.pos.Has("sample") || sh.Sample <= 0 {
+		c.errorf(at("sample"), "%s shadow needs sample: a fraction of requests in (0, 1], like 0.05", label)
+	}
+	if !sh.pos.Has("daily_budget") || sh.DailyBudget <= 0 {
+		c.errorf(at("daily_budget"), "%s shadow needs daily_budget: the most shadow calls may cost per day, like 5.00 (dollars)", label)
+	}
+	if sh.Concurrency < 0 {
+		c.errorf(sh.pos.Of("concurrency"), "%s shadow concurrency cannot be negative", label)
+	}
+}
+
+func (c *checker) checkDrift() {
+	d := &c.spec.Drift
+	if d.Window < 0 || d.Reference < 0 {
+		c.errorf(d.pos.Line, "drift window and reference are request counts and cannot be negative")
+	}
+	if d.Window > 0 && d.Reference > 0 && d.Reference < d.Window {
+		c.errorf(d.pos.Of("reference"), "drift.reference (%d) is shorter than drift.window (%d): the reference should hold several windows", d.Reference, d.Window)
+	}
+	if d.pos.Has("false_alarm") && (d.FalseAlarm <= 0 || d.FalseAlarm >= 0.5) {
+		c.errorf(d.pos.Of("false_alarm"), "drift.false_alarm must be in (0, 0.5), like 0.001")
+	}
+	if d.Webhook != "" {
+		if u, err := url.Parse(d.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			c.errorf(d.pos.Of("webhook"), "drift.webhook %q: write an http or https URL", d.Webhook)
+		}
+	}
 }
 
 func (c *checker) checkFallbacks(fallback []Ref, route *Route, label string) {

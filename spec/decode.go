@@ -83,6 +83,18 @@ func (h *Heuristic) UnmarshalYAML(node *yaml.Node) error {
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
+func (sh *Shadow) UnmarshalYAML(node *yaml.Node) error {
+	type plain Shadow
+	return decodeStrict(node, (*plain)(sh), &sh.pos, "shadow")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Drift) UnmarshalYAML(node *yaml.Node) error {
+	type plain Drift
+	return decodeStrict(node, (*plain)(d), &d.pos, "drift")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
 func (m *Match) UnmarshalYAML(node *yaml.Node) error {
 	type plain Match
 	return decodeStrict(node, (*plain)(m), &m.pos, "match")

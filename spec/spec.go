@@ -46,6 +46,8 @@ type Spec struct {
 	// Tests are golden requests with the category and route they must get; clearbar spec
 	// test runs them through the decision layer.
 	Tests []*Test `yaml:"tests"`
+	// Drift configures the gateway's live drift detectors.
+	Drift Drift `yaml:"drift"`
 
 	// File is the path the spec was loaded from ("" for specs parsed from memory).
 	File string `yaml:"-"`
@@ -283,6 +285,27 @@ type Category struct {
 	// RecordText stores prompt and answer text in decision records; otherwise only a hash and
 	// the lengths are kept.
 	RecordText bool `yaml:"record_text"`
+	// Shadow sends a sample of the category's requests, after the client has its answer, to
+	// candidate models whose answers are validated and recorded, never returned.
+	Shadow *Shadow `yaml:"shadow"`
+
+	pos Pos
+}
+
+// Shadow is shadow traffic for a category: a sampled fraction of requests is sent again, after
+// the client has its answer, to candidate models. Their answers are validated with the
+// category's validators and recorded as outcomes, so a candidate's pass rate on real traffic
+// is known before anyone routes to it.
+type Shadow struct {
+	// Models are the candidates that get shadow requests.
+	Models []Ref `yaml:"models"`
+	// Sample is the fraction of the category's requests shadowed, in (0, 1].
+	Sample Prob `yaml:"sample"`
+	// DailyBudget caps what shadow calls may cost per UTC day, in dollars; when spent,
+	// shadowing stops until the next day.
+	DailyBudget USD `yaml:"daily_budget"`
+	// Concurrency caps shadow calls in flight; default 4.
+	Concurrency int `yaml:"concurrency"`
 
 	pos Pos
 }
@@ -541,6 +564,34 @@ type Server struct {
 
 	pos Pos
 }
+
+// Drift configures the gateway's live drift detectors: each compares a rolling window of
+// recent requests per category and model with a longer reference window before it and with
+// the spec's assumptions.
+type Drift struct {
+	// Window is how many recent requests of a category (or category and model) a detector
+	// looks at; default 200.
+	Window int `yaml:"window"`
+	// Reference is how many requests before the window form the reference; default 2000.
+	Reference int `yaml:"reference"`
+	// FalseAlarm is the chance that a detector fires on unchanged traffic over one window;
+	// default 0.001.
+	FalseAlarm Prob `yaml:"false_alarm"`
+	// Webhook, when set, receives a JSON POST for each alert.
+	Webhook string `yaml:"webhook"`
+	// Disabled turns the detectors off.
+	Disabled bool `yaml:"disabled"`
+
+	pos Pos
+}
+
+// Drift defaults.
+const (
+	DefaultDriftWindow       = 200
+	DefaultDriftReference    = 2000
+	DefaultDriftFalseAlarm   = 0.001
+	DefaultShadowConcurrency = 4
+)
 
 // Test is a golden request and what routing must decide for it.
 type Test struct {
