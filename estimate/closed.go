@@ -114,8 +114,8 @@ func (a *arm) closed() outcome {
 				if m == 0 {
 					continue
 				}
-				if i > 0 && r == 0 {
-					o.escalated += m
+				if i == 1 && r == 0 {
+					o.escalated += m // arrivals at the second step: each escalated request once
 				}
 				o.cost += m * ss.cost
 				o.latency += m * ss.latency

@@ -177,15 +177,37 @@ func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) ro
 		}
 		return p
 	}
+	if sc := r.Score; sc != nil {
+		// A score route is a weighted mix of cascades, one per starting model; the weights are
+		// the measured or assumed share of requests the score starts on each model.
+		var p routePlan
+		for i, m := range sc.Models {
+			share := 1 / float64(len(sc.Models))
+			if len(c.Assume.ScoreShare) > 0 {
+				share = float64(c.Assume.ScoreShare[m.Name])
+			}
+			if share == 0 {
+				continue
+			}
+			a := w.compileSteps(c, r, r.ScoreSteps(w.spec, i), fallback)
+			a.weight = share
+			p.arms = append(p.arms, a)
+		}
+		return p
+	}
+	return routePlan{arms: []arm{w.compileSteps(c, r, r.Steps(w.spec), fallback)}}
+}
+
+// compileSteps turns the steps of one cascade (or a static route's one step) into an arm.
+func (w *world) compileSteps(c *spec.Category, r *spec.Route, steps []spec.PlanStep, fallback []spec.Ref) arm {
 	s := w.spec
 	retries, backoff := s.RetryPolicy(c)
-	steps := r.Steps(s)
 	later := map[string]bool{}
 	for _, st := range steps {
 		later[st.Model.Name] = true
 	}
 	a := arm{weight: 1, failExhausted: r.FailsWhenExhausted()}
-	for i, st := range steps {
+	for _, st := range steps {
 		delete(later, st.Model.Name)
 		// A step does not fail over to a model that a later step will call anyway.
 		isLater := func(m *spec.Model) bool { return later[m.Name] }
@@ -202,10 +224,9 @@ func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) ro
 				}
 			}
 		}
-		_ = i
 		a.steps = append(a.steps, ps)
 	}
-	return routePlan{arms: []arm{a}}
+	return a
 }
 
 func (w *world) judgeCall(c *spec.Category, j *spec.Judge) judge {
@@ -252,6 +273,13 @@ func writeRoute(b *strings.Builder, r *spec.Route) {
 		return
 	case r.Model != nil:
 		b.WriteString(r.Model.Name)
+	case r.Score != nil:
+		b.WriteString("score(" + r.Score.Describe() + ")")
+		if len(r.Validate) > 0 {
+			b.WriteString(" [")
+			writeValidators(b, r.Validate)
+			b.WriteString("]")
+		}
 	default:
 		for i, st := range r.Cascade {
 			if i > 0 {

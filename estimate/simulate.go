@@ -88,7 +88,7 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) (float64, float64) {
 	for i := 0; i < n; i++ {
 		s := &a.steps[i]
 		last := i == n-1
-		if i > 0 {
+		if i == 1 {
 			sim.escalated++
 		}
 		retried := false

@@ -308,8 +308,12 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	for _, st := range shown.Cascade {
 		steps = append(steps, st.Model.Name)
 	}
+	if shown.Score != nil {
+		// A score route's row shows its models in order, like a cascade's steps.
+		steps = refNames(shown.Score.Models)
+	}
 	var fallback, failover []string
-	if kind == "cascade" {
+	if kind == "cascade" || kind == "score" {
 		fallback = steps[1:]
 		failover = refNames(c.Fallback)
 	} else {
@@ -324,7 +328,7 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	for i, n := range fallback {
 		cells[i] = modelCell(s, n)
 	}
-	if kind == "cascade" {
+	if kind == "cascade" || kind == "score" {
 		r.FallbackModel = strings.Join(cells, " → ")
 	} else {
 		r.FallbackModel = strings.Join(cells, ", ")

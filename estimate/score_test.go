@@ -1,0 +1,73 @@
+package estimate
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+const scoreSpec = `version: 1
+name: score
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4.1-nano, latency: {p50: 300ms, p95: 900ms}, availability: 1}
+  b: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  c: {provider: sim, model: gpt-4.1, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.5
+    route:
+      score: {heuristic: {tiers: [0.4, 0.7]}, models: [a, b, c]}
+      validate: [{max_length: 100}]
+    assume:
+      pass_rate: {a: 0.6, b: 0.8, c: 0.95}
+      validator: {detect: 1, false_alarm: 0}
+SHARE`
+
+// TestScoreRouteIsAMixOfCascades: a score route starting on model i escalates through the
+// stronger models after it, so its estimate is the score_share-weighted mix of those cascades
+// (equal shares when none are given).
+func TestScoreRouteIsAMixOfCascades(t *testing.T) {
+	for _, tc := range []struct {
+		share  string
+		shares [3]float64
+	}{
+		{"      score_share: {a: 0.5, b: 0.3, c: 0.2}", [3]float64{0.5, 0.3, 0.2}},
+		{"      score_share: {a: 1}", [3]float64{1, 0, 0}},
+		{"", [3]float64{1.0 / 3, 1.0 / 3, 1.0 / 3}},
+	} {
+		s := parse(t, strings.Replace(scoreSpec, "SHARE", tc.share, 1))
+		c := s.Categories[0]
+		w := newWorld(s)
+		plan := w.compile(c, c.Route, nil)
+		o := plan.closed()
+		q := [3]float64{0.6, 0.8, 0.95}
+		var cost [3]float64
+		for i, n := range []string{"a", "b", "c"} {
+			cost[i] = float64(w.callCost(c, s.Model(n)))
+		}
+		var wantQ, wantCost, wantEsc float64
+		for i := range 3 {
+			miss, spent := 1.0, 0.0
+			for j := i; j < 3; j++ {
+				spent += miss * cost[j]
+				miss *= 1 - q[j]
+			}
+			wantQ += tc.shares[i] * (1 - miss)
+			wantCost += tc.shares[i] * spent
+			if i < 2 {
+				wantEsc += tc.shares[i] * (1 - q[i])
+			}
+		}
+		if math.Abs(o.quality-wantQ) > 1e-12 || math.Abs(o.cost-wantCost) > 1e-6 || math.Abs(o.escalated-wantEsc) > 1e-12 {
+			t.Errorf("shares %v: quality %.6f cost %.1f escalated %.4f, want %.6f %.1f %.4f",
+				tc.shares, o.quality, o.cost, o.escalated, wantQ, wantCost, wantEsc)
+		}
+		const n = 100_000
+		sim := plan.simulate(n, rand.New(rand.NewPCG(3, 5)))
+		within(t, "simulated P(good)", sim.good/n, o.good, math.Sqrt(o.good*(1-o.good)/n), 4.5)
+	}
+}
