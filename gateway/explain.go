@@ -50,6 +50,19 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 	if d.Arm != "" {
 		fmt.Fprintf(&b, "split arm   %s\n", d.Arm)
 	}
+	if sc := d.Score; sc != nil {
+		fmt.Fprintf(&b, "score       %s, %s", sc.Router, sc.Rule)
+		if sc.Router == "heuristic" {
+			fmt.Fprintf(&b, ": difficulty %.3f", sc.Difficulty)
+		}
+		for i, p := range sc.PPass {
+			if i == 0 {
+				b.WriteString(": P(pass)")
+			}
+			fmt.Fprintf(&b, " %s %.3f", p.Model, p.P)
+		}
+		fmt.Fprintf(&b, " → start on %s\n", sc.Start)
+	}
 	fmt.Fprintf(&b, "plan        %s\n", strings.Join(d.Plan, " → "))
 	for _, s := range d.Skipped {
 		fmt.Fprintf(&b, "skipped     %s: %s\n", s.Model, s.Reason)

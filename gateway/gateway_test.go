@@ -659,3 +659,50 @@ func TestFlaggedWhenAValidatorKeepsFailing(t *testing.T) {
 		t.Errorf("reason %q", r)
 	}
 }
+
+// TestScoreRouteRecordsScore: a heuristic score route starts easy requests on the small model
+// and hard ones on the big one, escalates a failed small answer to big, and the decision
+// record and explanation show the score, the tiers and the starting model.
+func TestScoreRouteRecordsScore(t *testing.T) {
+	f := newFixture(t, func(src string) string {
+		return strings.Replace(src, "categories:\n", "categories:\n"+`  - name: qa
+    share: 0
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.9
+    route:
+      score: {heuristic: {tiers: [0.3]}, models: [small, big]}
+      validate: [{max_length: 1000}]
+    assume: {pass_rate: {small: 0.9, big: 0.95}, validator: {detect: 0.9, false_alarm: 0.01}, score_share: {small: 0.7, big: 0.3}}
+`, 1)
+	})
+	f.gw.checker = modelChecker{failing: map[string]bool{"gpt-4o-mini": true}}
+	hard := `First, explain step by step why the integral of x^2 from 0 to 3 equals 9. Then implement it in python:\n` +
+		"```\\ndef integrate(f, a, b):\\n    return sum(f(a + i*(b-a)/1000) for i in range(1000)) * (b-a)/1000\\n```\\n" +
+		`Finally, compare the result with the exact equation and justify the difference. How many steps are needed? Why?`
+	for _, tc := range []struct {
+		text, start, models string
+	}{
+		{"What is 2+2?", "small", "small,big"},
+		{hard, "big", "big"},
+	} {
+		body, _ := json.Marshal(map[string]any{"model": "clearbar/qa", "messages": []map[string]string{{"role": "user", "content": tc.text}}})
+		resp := f.post(t, string(body))
+		readAll(t, resp)
+		d := f.rec.last()
+		var models []string
+		for _, a := range d.Attempts {
+			models = append(models, a.Model)
+		}
+		if resp.StatusCode != 200 || d.Score == nil || d.Score.Start != tc.start || strings.Join(models, ",") != tc.models {
+			t.Errorf("%.20q: status %d score %+v attempts %v, want start %s, attempts %s", tc.text, resp.StatusCode, d.Score, models, tc.start, tc.models)
+			continue
+		}
+		var b bytes.Buffer
+		if err := WriteExplanation(&b, d); err != nil {
+			t.Fatal(err)
+		}
+		if text := b.String(); !strings.Contains(text, "score       heuristic, tiers 0.3: difficulty ") || !strings.Contains(text, "→ start on "+tc.start) {
+			t.Errorf("explanation lacks the score:\n%s", b.String())
+		}
+	}
+}

@@ -59,33 +59,53 @@ type armPlan struct {
 	steps []Step
 	names []string // every candidate, in order, for the decision record
 	label string
+	// score, for score routes, holds the plans of each starting model; steps is then empty.
+	score *scorePlan
 }
 
-func newCatPlan(s *spec.Spec, c *spec.Category) *catPlan {
+func newCatPlan(s *spec.Spec, c *spec.Category) (*catPlan, error) {
 	cp := &catPlan{}
 	cp.retries, cp.backoff = s.RetryPolicy(c)
 	if c.Route == nil {
-		return cp
+		return cp, nil
 	}
 	if len(c.Route.Split) > 0 {
 		var cum float64
 		for i, a := range c.Route.Split {
 			cum += a.Weight
 			cp.weights = append(cp.weights, cum)
-			ap := newArmPlan(s, c, &a.Route)
+			ap, err := newArmPlan(s, c, &a.Route)
+			if err != nil {
+				return nil, err
+			}
 			ap.label = fmt.Sprintf("arm %d (%g%%): %s", i+1, a.Weight*100, describe(&a.Route))
 			cp.arms = append(cp.arms, ap)
 		}
-		return cp
+		return cp, nil
 	}
-	cp.arms = []armPlan{newArmPlan(s, c, c.Route)}
+	ap, err := newArmPlan(s, c, c.Route)
+	if err != nil {
+		return nil, err
+	}
+	cp.arms = []armPlan{ap}
 	cp.weights = []float64{1}
-	return cp
+	return cp, nil
 }
 
-func newArmPlan(s *spec.Spec, c *spec.Category, r *spec.Route) armPlan {
+func newArmPlan(s *spec.Spec, c *spec.Category, r *spec.Route) (armPlan, error) {
+	if r.Score != nil {
+		sp, err := newScorePlan(s, c, r)
+		if err != nil {
+			return armPlan{}, err
+		}
+		return armPlan{route: r, score: sp}, nil
+	}
+	return newStepsPlan(s, c, r, r.Steps(s)), nil
+}
+
+// newStepsPlan precomputes the plan of a route's steps, each with its failover chain.
+func newStepsPlan(s *spec.Spec, c *spec.Category, r *spec.Route, steps []spec.PlanStep) armPlan {
 	ap := armPlan{route: r}
-	steps := r.Steps(s)
 	later := map[string]bool{}
 	for _, st := range steps {
 		later[st.Model.Name] = true
@@ -153,6 +173,11 @@ func (r *Router) Plan(c *spec.Category, in *Input, h Health, d *clearbar.Decisio
 		// the request is here.
 		ap, arm = pin, 0
 		d.Arm = ""
+	}
+	if ap.score != nil {
+		text, system := scoreText(in.Request)
+		d.Score = new(clearbar.Score)
+		ap = &ap.score.starts[ap.score.scorer.start(text, system, d.Features.TokensIn, d.Score)]
 	}
 	p := &Plan{Category: c, Route: ap.route, Arm: -1, Steps: ap.steps, Retries: cp.retries, Backoff: cp.backoff,
 		FailWhenExhausted: ap.route.FailsWhenExhausted()}
@@ -240,4 +265,21 @@ func (r *Router) Plan(c *spec.Category, in *Input, h Health, d *clearbar.Decisio
 	}
 	d.Plan = names
 	return p, nil
+}
+
+// scoreText returns what a score router reads: the last user message and the system prompt.
+func scoreText(r *clearbar.Request) (text, system string) {
+	for i := len(r.Messages) - 1; i >= 0; i-- {
+		if r.Messages[i].Role == "user" {
+			text = r.Messages[i].Text
+			break
+		}
+	}
+	for i := range r.Messages {
+		if m := &r.Messages[i]; m.Role == "system" || m.Role == "developer" {
+			system = m.Text
+			break
+		}
+	}
+	return text, system
 }

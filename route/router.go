@@ -104,7 +104,19 @@ func New(s *spec.Spec) (*Router, error) {
 	}
 	slices.SortStableFunc(r.rules, func(a, b *rule) int { return b.priority - a.priority })
 	for _, c := range s.Categories {
-		r.plans[c] = newCatPlan(s, c)
+		cp, err := newCatPlan(s, c)
+		if err != nil {
+			errs = append(errs, &spec.Error{File: s.File, Line: c.Line(), Msg: fmt.Sprintf("category %q: %v", c.Name, err)})
+			var se *spec.Error
+			if errors.As(err, &se) {
+				errs[len(errs)-1] = se
+			}
+			continue
+		}
+		r.plans[c] = cp
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	r.pinned = map[string]*armPlan{}
 	for _, m := range s.Models {

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -397,4 +398,16 @@ func (sh *Shadow) Workers() int {
 		return sh.Concurrency
 	}
 	return DefaultShadowConcurrency
+}
+
+// RouterLine is the line of a score route's router: key, for errors about the router file.
+func (sc *ScoreRoute) RouterLine() int { return sc.pos.Of("router") }
+
+// RouterPath is the path of a score route's learned router file: Router, relative to the
+// directory of the spec file.
+func (sc *ScoreRoute) RouterPath(s *Spec) string {
+	if sc.Router == "" || filepath.IsAbs(sc.Router) || s.File == "" {
+		return sc.Router
+	}
+	return filepath.Join(filepath.Dir(s.File), sc.Router)
 }

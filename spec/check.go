@@ -5,7 +5,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -899,11 +898,7 @@ func (c *checker) checkScore(r *Route, label string) {
 	case sc.Router == "" && sc.Heuristic == nil:
 		c.errorf(sc.pos.Line, "%s score route needs router: FILE (from clearbar learn train) or heuristic: {tiers: [...]}", label)
 	case sc.Router != "":
-		p := sc.Router
-		if !filepath.IsAbs(p) && c.spec.File != "" {
-			p = filepath.Join(filepath.Dir(c.spec.File), p)
-		}
-		if _, err := c.opts.readFile(p); err != nil {
+		if _, err := c.opts.readFile(sc.RouterPath(c.spec)); err != nil {
 			c.errorf(sc.pos.Of("router"), "%s score router %s cannot be read (%v): train one with clearbar learn train", label, sc.Router, shortErr(err))
 		}
 		switch {

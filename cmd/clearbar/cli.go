@@ -41,6 +41,7 @@ type command struct {
 func (m *Main) commands() []command {
 	return []command{
 		{"estimate", "estimate cost, latency, quality and risk of routing policies for a spec", (*Main).runEstimate},
+		{"eval", "measure candidate models on a category's eval set: pass rates with 95% intervals, latency, tokens and cost (--update writes them into the spec)", (*Main).runEval},
 		{"serve", "run the OpenAI-compatible gateway (no spec: the quick start on simulated providers)", (*Main).runServe},
 		{"explain", "show a decision record, or what the gateway would decide for a request (--dry-run)", (*Main).runExplain},
 		{"keys", "hash an API key for the spec's keys: section", (*Main).runKeys},

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/eval"
+	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
+)
+
+func (m *Main) runEval(ctx context.Context, args []string) error {
+	const usage = "clearbar eval SPEC.yaml --category NAME --set EVAL.jsonl [--models a,b] [--out FILE] [--concurrency N] [--rate 5/s] [--retries N] [--retry-errors] [--simulate] [--time-scale F] [--format text|json] [--progress auto|always|never] [--update]"
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	category := fs.String("category", "", "the category the eval set belongs to (required)")
+	setPath := fs.String("set", "", "the eval set: JSON Lines, one item per line (required)")
+	models := fs.String("models", "", "candidate models, comma-separated (default: every model with a pass-rate assumption in the category)")
+	outPath := fs.String("out", "", "the outcomes file to append to and resume from (default: the set's name with .outcomes.jsonl, or .simulated.outcomes.jsonl with --simulate)")
+	concurrency := fs.Int("concurrency", eval.DefaultConcurrency, "calls in flight at most")
+	rateFlag := fs.String("rate", "", "calls per second (or minute, hour) to each provider at most, like 5/s or 300/m (default: no limit)")
+	retries := fs.Int("retries", eval.DefaultRetry.Attempts, "retries of a call that is rate limited, overloaded or cannot connect")
+	retryErrors := fs.Bool("retry-errors", false, "run again the pairs whose call failed in an earlier run (their rows are replaced)")
+	simulate := fs.Bool("simulate", false, "answer from the built-in simulator instead of the spec's providers: each model with its assumed latency, availability and pass rate (no API keys)")
+	timeScale := fs.Float64("time-scale", 0, "with simulated providers, multiply every simulated duration by this (0.01 makes a 2s answer take 20ms); latencies are recorded in simulated time")
+	format := fs.String("format", "text", "text or json")
+	progress := fs.String("progress", "auto", "progress bar on stderr: auto (when stderr is a terminal), always or never")
+	update := fs.Bool("update", false, "write the measured pass rates and latencies, and today's review date, into the spec's category")
+	pos, err := parseArgs(fs, args, 1, 1, usage)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *category == "":
+		return usagef("--category is required (usage: %s)", usage)
+	case *setPath == "":
+		return usagef("--set is required: the eval set to run (usage: %s)", usage)
+	case *concurrency < 1:
+		return usagef("--concurrency %d: run at least 1 call at a time", *concurrency)
+	case *retries < 0:
+		return usagef("--retries %d cannot be negative", *retries)
+	case *timeScale < 0:
+		return usagef("--time-scale cannot be negative")
+	case *format != "text" && *format != "json":
+		return usagef("--format %q: use text or json", *format)
+	case *progress != "auto" && *progress != "always" && *progress != "never":
+		return usagef("--progress %q: use auto, always or never", *progress)
+	}
+	var limiter *eval.Limiter
+	if *rateFlag != "" {
+		r, err := spec.ParseRate(*rateFlag)
+		if err != nil {
+			return usagef("--rate: %v", err)
+		}
+		limiter = eval.NewLimiter(r)
+	}
+
+	specPath := pos[0]
+	s, err := m.loadSpec(specPath, m.Now())
+	if err != nil {
+		return err
+	}
+	cat := s.Category(*category)
+	if cat == nil {
+		return usagef("the spec has no category %q (categories: %s)", *category, strings.Join(categoryNames(s), ", "))
+	}
+	if *simulate {
+		simulateProviders(s)
+	}
+	scales := applyTimeScale(s, *timeScale)
+	candidates, err := evalCandidates(s, cat, *models)
+	if err != nil {
+		return err
+	}
+	if *timeScale > 0 {
+		for _, c := range candidates {
+			if _, ok := scales[c.Provider.Name]; !ok {
+				return usagef("--time-scale applies to simulated providers, and model %s is on provider %s (type %s): add --simulate or drop --time-scale", c.Name, c.Provider.Name, c.Resolved.Provider.Type)
+			}
+		}
+	}
+
+	providers, err := registry().NewAll(s, provider.Config{HTTP: provider.DefaultHTTPClient()})
+	if err != nil {
+		return err
+	}
+	// Judges call models outside the runner: they share its rate limit.
+	caller := validate.ProviderCaller{Providers: limiter.Wrap(providers)}
+	checker, err := validate.NewChecker(s, validate.Env{Caller: caller})
+	if err != nil {
+		return err
+	}
+	set, err := eval.LoadSet(*setPath, eval.Env{Spec: s, Category: cat, Checker: checker, Caller: caller})
+	if err != nil {
+		return err
+	}
+	if *outPath == "" {
+		*outPath = defaultEvalOut(*setPath, *simulate)
+	}
+	out, err := eval.OpenOutput(*outPath, eval.OutputOptions{RetryErrors: *retryErrors})
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	for _, n := range out.Notes() {
+		fmt.Fprintf(m.Stderr, "clearbar eval: %s\n", n)
+	}
+
+	policy := eval.DefaultRetry
+	policy.Attempts = *retries
+	runner := &eval.Runner{
+		Category: cat, Models: candidates, Providers: providers,
+		Concurrency: *concurrency, Limiter: limiter, Retry: policy, TimeScales: scales,
+	}
+	if *progress == "always" || (*progress == "auto" && isTerminal(m.Stderr)) {
+		runner.Progress = m.Stderr
+	}
+	res, runErr := runner.Run(ctx, set, out)
+	if res == nil {
+		return runErr
+	}
+	sums := eval.Summarize(cat, candidates, res.Rows)
+
+	var changes []eval.Change
+	var notes []string
+	latencyCaveat := scaleCaveat(candidates, scales)
+	if latencyCaveat != "" {
+		notes = append(notes, "latencies are "+latencyCaveat)
+	}
+	switch {
+	case *update && runErr != nil:
+		notes = append(notes, "the spec was not updated: the run did not finish")
+	case *update:
+		var path string
+		var more []string
+		changes, more, path, err = m.updateSpecFromEval(specPath, s, cat, sums, eval.UpdateOptions{Today: m.Now(), NoLatency: latencyCaveat})
+		if err != nil {
+			return err
+		}
+		notes = append(notes, more...)
+		if *simulate {
+			notes = append(notes, "the measurements written into "+path+" come from simulated providers")
+		}
+	}
+
+	if *format == "json" {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(evalReport{
+			Spec: specPath, Category: cat.Name, Set: *setPath, Out: out.Path(),
+			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Ran: res.Ran, Failed: res.Failed,
+			GradingCost: res.GradingCost, Models: sums, Changes: changes, Notes: notes,
+			Stopped: errorText(runErr),
+		})
+	} else {
+		err = writeEvalText(m.Stdout, specPath, *setPath, out.Path(), len(set.Items), res, sums, changes, notes)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	return err
+}
+
+// evalReport is the JSON form of an eval's report.
+type evalReport struct {
+	Spec        string         `json:"spec"`
+	Category    string         `json:"category"`
+	Set         string         `json:"set"`
+	Out         string         `json:"out"`
+	Items       int            `json:"items"`
+	Total       int            `json:"pairs"`
+	Skipped     int            `json:"resumed"`
+	Ran         int            `json:"ran"`
+	Failed      int            `json:"failed_calls"`
+	GradingCost clearbar.Money `json:"grading_cost_usd"`
+	Models      []eval.Summary `json:"models"`
+	Changes     []eval.Change  `json:"changes,omitempty"`
+	Notes       []string       `json:"notes,omitempty"`
+	Stopped     string         `json:"stopped,omitempty"`
+}
+
+func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, res *eval.Result, sums []eval.Summary, changes []eval.Change, notes []string) error {
+	fmt.Fprintf(w, "Eval of %s on %s: %d items × %d models\n", specPath, setPath, items, len(sums))
+	fmt.Fprintf(w, "%d pairs run now (%d failed calls), %d resumed from %s; grading cost %s\n\n", res.Ran, res.Failed, res.Skipped, outPath, res.GradingCost)
+	if err := eval.WriteText(w, sums); err != nil {
+		return err
+	}
+	if len(changes) > 0 {
+		fmt.Fprintf(w, "\nUpdated %s, category %q (review the diff):\n", specPath, sums[0].Category)
+		for _, c := range changes {
+			fmt.Fprintf(w, "  %s\n", c)
+		}
+	}
+	for _, n := range notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	return nil
+}
+
+// updateSpecFromEval writes the measured assumptions into the spec file, after checking that
+// the result loads, through a temporary file renamed over it.
+func (m *Main) updateSpecFromEval(path string, s *spec.Spec, cat *spec.Category, sums []eval.Summary, opts eval.UpdateOptions) ([]eval.Change, []string, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	out, changes, notes, err := eval.Update(data, s, cat, sums, opts)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("updating %s: %w", path, err)
+	}
+	if _, err := spec.Parse(out, path, spec.Options{Today: m.Now()}); err != nil {
+		return nil, nil, "", fmt.Errorf("the updated spec does not load, so it was not written: %w", err)
+	}
+	if err := replaceFile(path, out); err != nil {
+		return nil, nil, "", err
+	}
+	return changes, notes, path, nil
+}
+
+// replaceFile writes data to path through a temporary file in the same directory, keeping the
+// file's mode, so that a crash leaves the old file or the new one, never half of one.
+func replaceFile(path string, data []byte) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// evalCandidates returns the models to evaluate: those named (comma-separated), or every
+// model with a pass-rate assumption in the category, in the spec's order.
+func evalCandidates(s *spec.Spec, cat *spec.Category, names string) ([]*spec.Model, error) {
+	var out []*spec.Model
+	if names == "" {
+		for _, m := range s.Models {
+			if _, ok := cat.PassRate(m); ok {
+				out = append(out, m)
+			}
+		}
+		if len(out) == 0 {
+			return nil, usagef("category %q assumes no pass rates: name the candidates with --models a,b", cat.Name)
+		}
+		return out, nil
+	}
+	seen := map[string]bool{}
+	for _, n := range strings.Split(names, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		m := s.Model(n)
+		if m == nil {
+			all := make([]string, len(s.Models))
+			for i, m := range s.Models {
+				all[i] = m.Name
+			}
+			return nil, usagef("--models: the spec has no model %q (models: %s)", n, strings.Join(all, ", "))
+		}
+		out = append(out, m)
+	}
+	if len(out) == 0 {
+		return nil, usagef("--models names no model")
+	}
+	return out, nil
+}
+
+// applyTimeScale sets the time scale of simulated and replay providers (when scale is
+// positive) and returns the scale each of them runs at, by provider name: latencies measured
+// on them are divided by it.
+func applyTimeScale(s *spec.Spec, scale float64) map[string]float64 {
+	out := map[string]float64{}
+	for _, p := range s.Providers {
+		if p.Type != "simulated" && p.Type != "replay" {
+			continue
+		}
+		if scale > 0 {
+			if p.Simulate == nil {
+				p.Simulate = &spec.Simulate{}
+			}
+			p.Simulate.TimeScale = scale
+		}
+		if p.Simulate != nil && p.Simulate.TimeScale > 0 {
+			out[p.Name] = p.Simulate.TimeScale
+		}
+	}
+	return out
+}
+
+// minLatencyScale is the smallest time scale at which simulated latencies are worth
+// recording: below it, the microseconds a call spends in timers and goroutine scheduling,
+// multiplied by 1/scale, are a large part of what is measured.
+const minLatencyScale = 0.01
+
+// scaleCaveat says why the candidates' latencies are not measurements ("" when they are).
+func scaleCaveat(candidates []*spec.Model, scales map[string]float64) string {
+	for _, c := range candidates {
+		if sc, ok := scales[c.Provider.Name]; ok && sc < minLatencyScale {
+			return fmt.Sprintf("simulated at time scale %g, where scheduling overhead is magnified %g times: to measure them, use --time-scale %g or more", sc, 1/sc, minLatencyScale)
+		}
+	}
+	return ""
+}
+
+// defaultEvalOut names the outcomes file of a set: beside it, with .outcomes.jsonl (or
+// .simulated.outcomes.jsonl, so that simulated and real measurements never mix).
+func defaultEvalOut(set string, simulated bool) string {
+	base := strings.TrimSuffix(set, filepath.Ext(set))
+	if simulated {
+		return base + ".simulated.outcomes.jsonl"
+	}
+	return base + ".outcomes.jsonl"
+}
+
+func categoryNames(s *spec.Spec) []string {
+	out := make([]string, len(s.Categories))
+	for i, c := range s.Categories {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// isTerminal reports whether w is a terminal (a character device), where a progress bar that
+// rewrites its line makes sense.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

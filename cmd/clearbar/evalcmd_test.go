@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// runEvalCmd runs "clearbar eval ARGS" in-process. Once eval is in the command list it goes
+// through Main.Run like every other command (run); until then it calls runEval and maps its
+// error to the exit status the way Run does.
+func runEvalCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	m := &Main{}
+	if slices.ContainsFunc(m.commands(), func(c command) bool { return c.name == "eval" }) {
+		return run(t, append([]string{"eval"}, args...)...)
+	}
+	var out, errb bytes.Buffer
+	m = &Main{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(""),
+		Now: func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }}
+	err := m.runEval(context.Background(), args)
+	var ue *usageError
+	var he *helpError
+	var se spec.Errors
+	switch {
+	case err == nil:
+	case errors.As(err, &he):
+		he.print(&out)
+	case errors.As(err, &ue):
+		fmt.Fprintf(&errb, "clearbar eval: %s\n", ue.msg)
+		code = 2
+	case errors.As(err, &se):
+		fmt.Fprintln(&errb, se.Error())
+		code = 1
+	default:
+		fmt.Fprintf(&errb, "clearbar eval: %v\n", err)
+		code = 1
+	}
+	return code, out.String(), errb.String()
+}
+
+// evalDir copies the eval package's simulated spec (two models with known pass rates, a
+// perfect validator) into a temporary directory with an eval set of n items.
+func evalDir(t *testing.T, n int) (dir, specPath, setPath string) {
+	t.Helper()
+	dir = t.TempDir()
+	data, err := os.ReadFile("../../eval/testdata/recover.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specPath = filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "{\"id\": \"t%d\", \"prompt\": \"Extract the id from ticket %d.\"}\n", i, i)
+	}
+	setPath = filepath.Join(dir, "tickets.jsonl")
+	if err := os.WriteFile(setPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, specPath, setPath
+}
+
+func TestEvalEndToEnd(t *testing.T) {
+	dir, specPath, setPath := evalDir(t, 400)
+	code, out, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--update")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"400 items × 2 models",
+		"800 pairs run now (0 failed calls), 0 resumed from " + filepath.Join(dir, "tickets.outcomes.jsonl"),
+		"CATEGORY  MODEL", "PASS RATE (95% CI)",
+		"Updated " + specPath + `, category "extract" (review the diff):`,
+		"assume.pass_rate.small: 0.7 → ",
+		"review.last: 2026-11-01 → 2026-11-27",
+		"note: latencies are simulated at time scale 0.0001, where scheduling overhead is magnified 10000 times",
+		"note: assume.latency not written: simulated at time scale 0.0001",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(errOut, "\r") {
+		t.Errorf("stderr is not a terminal, yet a progress bar was drawn: %q", errOut)
+	}
+
+	// The outcomes table: one row per pair, readable by the outcomes package.
+	f, err := os.Open(filepath.Join(dir, "tickets.outcomes.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := outcomes.NewReader(f)
+	rows := 0
+	for rd.Next() {
+		if r := rd.Row(); r.Source != "eval" || r.Category != "extract" || r.Pass == nil || r.LatencyMS <= 0 || r.TokensIn == 0 {
+			t.Fatalf("row %+v: want an eval row with a grade, latency and tokens", r)
+		}
+		rows++
+	}
+	f.Close()
+	if rd.Err() != nil || rows != 800 {
+		t.Fatalf("%d rows (%v), want 800", rows, rd.Err())
+	}
+
+	// The spec is updated in place, comments kept, and loads.
+	updated, _ := os.ReadFile(specPath)
+	for _, keep := range []string{"# the truth the eval must recover", "# A perfect validator", "review: {last: 2026-11-27}"} {
+		if !bytes.Contains(updated, []byte(keep)) {
+			t.Errorf("the updated spec lacks %q:\n%s", keep, updated)
+		}
+	}
+	s, err := spec.Load(specPath, spec.Options{})
+	if err != nil {
+		t.Fatalf("the updated spec does not load: %v", err)
+	}
+	// 400 items measure a 0.7 pass rate to within about ±0.045.
+	if p, _ := s.Category("extract").PassRate(s.Model("small")); p < 0.62 || p > 0.78 {
+		t.Errorf("measured pass rate %v written for small; want about 0.7", p)
+	}
+
+	// Run again: everything is resumed, nothing is called.
+	code, out, errOut = runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--format", "json")
+	if code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Ran     int `json:"ran"`
+		Resumed int `json:"resumed"`
+		Models  []struct {
+			Model    string     `json:"model"`
+			Graded   int        `json:"graded"`
+			PassRate float64    `json:"pass_rate"`
+			CI       [2]float64 `json:"pass_rate_ci95"`
+			P50      float64    `json:"latency_p50_ms"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--format json is not JSON: %v\n%s", err, out)
+	}
+	if rep.Ran != 0 || rep.Resumed != 800 || len(rep.Models) != 2 || rep.Models[1].Model != "strong" || rep.Models[1].Graded != 400 ||
+		rep.Models[1].CI[0] > rep.Models[1].PassRate || rep.Models[1].P50 <= 0 {
+		t.Errorf("resumed report %+v: want nothing run, 800 resumed, both models summarised", rep)
+	}
+}
+
+// TestEvalUpdatesLatency runs the simulator at a time scale where latencies can be measured:
+// --update writes them as the category's latency assumption.
+func TestEvalUpdatesLatency(t *testing.T) {
+	_, specPath, setPath := evalDir(t, 40)
+	code, out, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--models", "small", "--time-scale", "0.05", "--concurrency", "20", "--update")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "assume.latency.small: (the model's: {p50: 800ms, p95: 2s}) → {p50: ") || strings.Contains(out, "note: latencies are") {
+		t.Errorf("at time scale 0.05 the latencies are written, without a caveat:\n%s", out)
+	}
+	s, err := spec.Load(specPath, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 40 draws of a lognormal with median 800ms: the sample median is within ±30% or so.
+	if l := s.Category("extract").LatencyFor(s.Model("small")); l.P50.D() < 500*time.Millisecond || l.P50.D() > 1300*time.Millisecond || l.P95 < l.P50 {
+		t.Errorf("measured latency {p50: %v, p95: %v}; want a median near the simulated 800ms", l.P50.D(), l.P95.D())
+	}
+	if _, ok := s.Category("extract").Assume.Latency["strong"]; ok {
+		t.Errorf("strong was not evaluated, yet its latency was written")
+	}
+}
+
+func TestEvalProgressBar(t *testing.T) {
+	_, specPath, setPath := evalDir(t, 20)
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	code, _, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--out", out, "--models", "small", "--progress", "always")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "\r20/20 [") || !strings.Contains(errOut, "errors 0") {
+		t.Errorf("--progress always draws the bar even off a terminal: %q", errOut)
+	}
+	_, specPath, setPath = evalDir(t, 5)
+	code, _, errOut = runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--progress", "never")
+	if code != 0 || errOut != "" {
+		t.Errorf("--progress never: exit %d, stderr %q; want nothing on stderr", code, errOut)
+	}
+}
+
+func TestEvalSimulatedSpecOfRealProviders(t *testing.T) {
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "spec.yaml")
+	os.WriteFile(specPath, []byte(`version: 1
+name: real
+review: {last: 2026-11-01}
+volume: {per_month: 1000}
+providers:
+  openai: {type: openai, api_key: "${EVAL_TEST_OPENAI_KEY}"}
+models:
+  mini: {provider: openai, model: gpt-4.1-mini, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 100, out: 20}
+    quality_bar: 0.5
+    route: {model: mini}
+    assume: {pass_rate: {mini: 0.9}}
+`), 0o644)
+	setPath := filepath.Join(dir, "qa.jsonl")
+	os.WriteFile(setPath, []byte(`{"id": "a", "prompt": "Say ok", "reference": "ok"}`+"\n"), 0o644)
+
+	code, _, errOut := runEvalCmd(t, specPath, "--category", "qa", "--set", setPath, "--time-scale", "0.001")
+	if code != 2 || !strings.Contains(errOut, "--time-scale applies to simulated providers, and model mini is on provider openai (type openai): add --simulate") {
+		t.Errorf("--time-scale on a real provider: exit %d, %q", code, errOut)
+	}
+	code, out, errOut := runEvalCmd(t, specPath, "--category", "qa", "--set", setPath, "--simulate", "--time-scale", "0.001")
+	if code != 0 || !strings.Contains(out, "1 pairs run now") {
+		t.Fatalf("--simulate runs a spec of real providers without keys: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "qa.simulated.outcomes.jsonl")); err != nil {
+		t.Errorf("a simulated run writes its own outcomes file, apart from real measurements: %v", err)
+	}
+}
+
+func TestEvalErrors(t *testing.T) {
+	_, specPath, setPath := evalDir(t, 3)
+	badSet := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(badSet, []byte("{\"id\": \"a\", \"prompt\": \"x\"}\n{\"id\": \"a\", \"prompt\": \"y\"}\n"), 0o644)
+	tests := []struct {
+		args        []string
+		code        int
+		want        string
+		explanation string
+	}{
+		{[]string{specPath, "--set", setPath}, 2, "--category is required", ""},
+		{[]string{specPath, "--category", "extract"}, 2, "--set is required", ""},
+		{[]string{specPath, "--category", "nope", "--set", setPath}, 2, `the spec has no category "nope" (categories: extract)`, "the message lists the categories"},
+		{[]string{specPath, "--category", "extract", "--set", setPath, "--models", "small,huge"}, 2, `--models: the spec has no model "huge" (models: small, strong)`, ""},
+		{[]string{specPath, "--category", "extract", "--set", setPath, "--rate", "fast"}, 2, "--rate: rate limit \"fast\": write requests per second", ""},
+		{[]string{specPath, "--category", "extract", "--set", setPath, "--concurrency", "0"}, 2, "--concurrency 0", ""},
+		{[]string{specPath, "--category", "extract", "--set", setPath, "--progress", "maybe"}, 2, "--progress \"maybe\"", ""},
+		{[]string{specPath, "--category", "extract", "--set", badSet}, 1, badSet + `:2: item "a": the id is already used on line 1`, "set errors name the file and line"},
+		{[]string{specPath, "--category", "extract", "--set", filepath.Join(t.TempDir(), "missing.jsonl")}, 1, "eval set: open", ""},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runEvalCmd(t, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q %s", tt.args, code, errOut, tt.code, tt.want, tt.explanation)
+		}
+	}
+	if code, out, _ := runEvalCmd(t, "-h"); code != 0 || !strings.Contains(out, "-category") || !strings.Contains(out, "-time-scale") {
+		t.Errorf("eval -h: exit %d, %q", code, out)
+	}
+}

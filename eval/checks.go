@@ -1,0 +1,171 @@
+package eval
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// checkKind is one kind of check in the set format.
+type checkKind struct {
+	// extra lists the keys a check of this kind may have besides its kind.
+	extra []string
+	bind  func(c rawCheck, env Env) (Grader, error)
+}
+
+// rawCheck is a check as written: one key naming its kind, and its settings.
+type rawCheck map[string]json.RawMessage
+
+// checkKinds maps each check kind of the set format to its binder. It is never modified.
+var checkKinds = map[string]checkKind{
+	"exact": {bind: func(c rawCheck, _ Env) (Grader, error) {
+		s, err := c.text("exact")
+		return Exact{Want: s}, err
+	}},
+	"normalized": {bind: func(c rawCheck, _ Env) (Grader, error) {
+		s, err := c.text("normalized")
+		return Normalized{Want: s}, err
+	}},
+	"contains": {bind: func(c rawCheck, _ Env) (Grader, error) {
+		s, err := c.text("contains")
+		if err == nil && Normalize(s) == "" {
+			err = fmt.Errorf(`"contains" %s is empty once normalized, so it would match anything`, quote(s))
+		}
+		return Contains{Want: s}, err
+	}},
+	"regex": {bind: func(c rawCheck, _ Env) (Grader, error) {
+		s, err := c.text("regex")
+		if err != nil {
+			return nil, err
+		}
+		re, err := regexp.Compile(s)
+		if err != nil {
+			return nil, fmt.Errorf(`"regex" %s does not compile: %v (the syntax is Go's RE2)`, quote(s), err)
+		}
+		return Regex{Pattern: re}, nil
+	}},
+	"numeric": {extra: []string{"tolerance"}, bind: func(c rawCheck, _ Env) (Grader, error) {
+		var g Numeric
+		if err := json.Unmarshal(c["numeric"], &g.Want); err != nil {
+			return nil, fmt.Errorf(`"numeric" must be a number, like {"numeric": 42.5, "tolerance": 0.01}`)
+		}
+		if t, ok := c["tolerance"]; ok {
+			if err := json.Unmarshal(t, &g.Tolerance); err != nil || g.Tolerance < 0 {
+				return nil, fmt.Errorf(`"tolerance" must be a number of at least 0 (the largest difference accepted)`)
+			}
+		}
+		return g, nil
+	}},
+	"judge": {bind: func(c rawCheck, env Env) (Grader, error) {
+		var j struct {
+			Model     string  `json:"model"`
+			Rubric    string  `json:"rubric"`
+			Threshold float64 `json:"threshold"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(c["judge"]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&j); err != nil {
+			return nil, fmt.Errorf(`"judge" must be {"model": NAME, "rubric": "...", "threshold": 0.7} (%v)`, strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return NewJudge(env.Spec, env.Caller, j.Model, j.Rubric, j.Threshold)
+	}},
+	"validators": {bind: func(c rawCheck, env Env) (Grader, error) {
+		var on bool
+		if err := json.Unmarshal(c["validators"], &on); err != nil || !on {
+			return nil, fmt.Errorf(`write {"validators": true} to grade with the category's validators`)
+		}
+		return NewValidators(env.Checker, env.Category)
+	}},
+}
+
+// text reads a string setting.
+func (c rawCheck) text(key string) (string, error) {
+	var s string
+	if err := json.Unmarshal(c[key], &s); err != nil {
+		return "", fmt.Errorf("%q must be a string", key)
+	}
+	return s, nil
+}
+
+// checkKindNames lists the check kinds, sorted, for messages.
+func checkKindNames() string {
+	names := make([]string, 0, len(checkKinds))
+	for k := range checkKinds {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// bindChecks turns an item's checks into graders: the checks as written, or, without any,
+// the category's validators and a normalized match with the reference. Costly graders go last.
+func bindChecks(raws []json.RawMessage, it *Item, hasReference bool, env Env) ([]Grader, error) {
+	var out []Grader
+	if len(raws) == 0 {
+		if env.Category != nil && env.Checker != nil {
+			if vs, _ := env.Category.Route.MainValidators(); len(vs) > 0 {
+				g, err := NewValidators(env.Checker, env.Category)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, g)
+			}
+		}
+		if hasReference {
+			out = append(out, Normalized{Want: it.Reference})
+		}
+		if len(out) == 0 {
+			where := "its category validates nothing"
+			if env.Category != nil {
+				where = fmt.Sprintf("category %q validates nothing", env.Category.Name)
+			}
+			return nil, fmt.Errorf(`nothing grades its answers: %s, and the item has no "reference" or "checks"; add one of them`, where)
+		}
+	}
+	for i, raw := range raws {
+		var c rawCheck
+		if err := json.Unmarshal(raw, &c); err != nil || c == nil {
+			return nil, fmt.Errorf(`check %d is not an object: write checks like {"contains": "refund"}`, i+1)
+		}
+		var kinds []string
+		for k := range c {
+			if _, ok := checkKinds[k]; ok {
+				kinds = append(kinds, k)
+			}
+		}
+		if len(kinds) != 1 {
+			slices.Sort(kinds)
+			return nil, fmt.Errorf("check %d names %d kinds (%s): give exactly one of %s", i+1, len(kinds), strings.Join(kinds, ", "), checkKindNames())
+		}
+		kind := checkKinds[kinds[0]]
+		for k := range c {
+			if k != kinds[0] && !slices.Contains(kind.extra, k) {
+				return nil, fmt.Errorf("check %d (%s): unknown key %q (check kinds: %s)", i+1, kinds[0], k, checkKindNames())
+			}
+		}
+		g, err := kind.bind(c, env)
+		if err != nil {
+			return nil, fmt.Errorf("check %d: %w", i+1, err)
+		}
+		out = append(out, g)
+	}
+	slices.SortStableFunc(out, func(a, b Grader) int {
+		return boolInt(isCostly(a)) - boolInt(isCostly(b))
+	})
+	return out, nil
+}
+
+func isCostly(g Grader) bool {
+	c, ok := g.(Costly)
+	return ok && c.Costly()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,355 @@
+// Package eval measures candidate models on a category's eval set: it sends every item of the
+// set to every candidate model through the provider layer, grades the answers (the category's
+// validators, reference matches, rubric judges), writes one outcomes row per (item, model) as
+// it completes, and summarises pass rates with confidence intervals, latency, tokens and cost
+// per model, which Update writes back into the spec as measured assumptions.
+//
+// A run is resumable: the output file is read first and the pairs it already holds are
+// skipped, so a run that was killed or interrupted continues where it stopped, repeating no
+// finished call.
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/retry"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Defaults of a Runner's zero fields, and the retry policy the command uses.
+const (
+	DefaultConcurrency = 8
+	// DefaultCallTimeout bounds one call when neither the model nor its provider sets a
+	// timeout: the gateway's default.
+	DefaultCallTimeout = 60 * time.Second
+)
+
+// DefaultRetry is the retry policy for eval calls: more patient than the gateway's, since no
+// user is waiting, so that a burst of rate limiting does not turn into failed rows.
+var DefaultRetry = retry.Policy{Attempts: 4, Backoff: time.Second, MaxBackoff: 30 * time.Second, MaxRetryAfter: 2 * time.Minute}
+
+// Runner runs eval sets against candidate models. Set its fields, then call Run. Run does not
+// modify the Runner, and a Runner may serve several runs one after another.
+type Runner struct {
+	// Category is the category the set measures. Calls carry it (the simulated provider
+	// answers with its assumptions) and rows record it.
+	Category *spec.Category
+	// Models are the candidates, each called through its provider. Two candidates may not
+	// share a model id, since the outcomes table keys rows by model id.
+	Models []*spec.Model
+	// Providers are the spec's providers by name.
+	Providers map[string]clearbar.Provider
+	// Concurrency bounds the calls in flight (grading included); 0 means DefaultConcurrency.
+	Concurrency int
+	// Limiter bounds the rate of calls to each provider; nil means no bound. The wait for it
+	// is not counted in a call's latency.
+	Limiter *Limiter
+	// Retry says how calls that fail with a retryable class (rate limited, overloaded,
+	// connection) are retried; the zero Policy never retries (DefaultRetry is the command's).
+	// A call that fails with Auth or an exhausted quota stops the run: every further call
+	// would fail too.
+	Retry retry.Policy
+	// CallTimeout bounds one call; 0 means the model's timeout, else its provider's, else
+	// DefaultCallTimeout.
+	CallTimeout time.Duration
+	// TimeScales maps a provider name to the time scale its answers run at (simulated and
+	// replay providers): latencies measured on it are divided by the scale before they are
+	// recorded, so that rows hold simulated time. Providers not in it run at real time.
+	TimeScales map[string]float64
+	// Progress, when set, gets a progress bar (see Progress); nil draws none.
+	Progress io.Writer
+	// Now is the clock latencies are measured with; nil means time.Now.
+	Now func() time.Time
+}
+
+// Result is what a run did.
+type Result struct {
+	// Total is the number of (item, model) pairs of the set; Skipped were in the output
+	// already; Ran were called and written by this run, Failed of them with a failed call.
+	Total, Skipped, Ran, Failed int
+	// GradingCost is what this run's judge calls cost.
+	GradingCost clearbar.Money
+	// Rows are the output's rows for the category and the candidates, earlier runs' included,
+	// in file order.
+	Rows []outcomes.Row
+}
+
+// ErrStopped wraps the error of a run that stopped before it finished (interrupted, or
+// stopped by a failure every further call would share). Its finished rows are written: the
+// same run again resumes.
+var ErrStopped = errors.New("the eval run stopped before it finished")
+
+// pair is one (item, model) to run.
+type pair struct {
+	item  *Item
+	model *spec.Model
+}
+
+// Run sends every item of set to every candidate model whose row is not yet in out, grades
+// the answers and appends a row for each pair as it completes. At most Concurrency pairs are
+// in flight; each is called with retries, rate limited and bounded by its timeout.
+//
+// Before any call, Run checks the rows out already has: a row for an item of the set recorded
+// under another category, or for a prompt that has since changed, is an error (an outcomes
+// table holds one row per item and model). When ctx ends, Run stops starting pairs, abandons
+// those in flight without writing them, and returns the result so far with an error wrapping
+// ErrStopped and ctx's error. Provider failures are rows, not errors, except those every
+// further call would share (Auth, an exhausted quota), which stop the run.
+func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	res := &Result{Total: len(set.Items) * len(r.Models)}
+	var pending []pair
+	var problems []string
+	for _, it := range set.Items {
+		hash := outcomes.HashPrompt(it.Prompt)
+		for _, m := range r.Models {
+			row, line, ok := out.Lookup(it.ID, m.Model)
+			switch {
+			case !ok:
+				pending = append(pending, pair{it, m})
+			case row.Category != r.Category.Name:
+				problems = append(problems, fmt.Sprintf("%s:%d: item %q already has a row for %s from category %q (line %d of %s); an outcomes table holds one row per item and model: use one --out file per category", set.File, it.Line, it.ID, m.Model, row.Category, line, out.Path()))
+			case row.PromptHash != hash:
+				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s has another prompt): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
+			default:
+				res.Skipped++
+			}
+		}
+	}
+	if len(problems) > 0 {
+		if len(problems) > 10 {
+			problems = append(problems[:10], fmt.Sprintf("... and %d more", len(problems)-10))
+		}
+		return nil, errors.New(strings.Join(problems, "\n"))
+	}
+
+	var progress *Progress
+	if r.Progress != nil && len(pending) > 0 {
+		progress = NewProgress(r.Progress, len(pending), r.Now)
+	}
+	var mu sync.Mutex // guards res's counters
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.concurrency())
+	for _, p := range pending {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() (err error) {
+			defer func() {
+				if v := recover(); v != nil {
+					err = fmt.Errorf("eval of item %q on %s panicked: %v\n%s", p.item.ID, p.model.Name, v, debug.Stack())
+				}
+			}()
+			rec, gradingCost, err := r.runPair(gctx, p)
+			if err != nil || rec == nil {
+				return err
+			}
+			if err := out.Write(*rec); err != nil {
+				return err
+			}
+			mu.Lock()
+			res.Ran++
+			res.GradingCost += gradingCost
+			if rec.Error != "" {
+				res.Failed++
+			}
+			mu.Unlock()
+			if progress != nil {
+				progress.Add(rec.Error != "")
+			}
+			return nil
+		})
+	}
+	err := g.Wait()
+	if progress != nil {
+		progress.Finish()
+	}
+	res.Rows = r.rows(out)
+	if err == nil && res.Skipped+res.Ran < res.Total {
+		err = ctx.Err()
+	}
+	if err != nil {
+		left := res.Total - res.Skipped - res.Ran
+		return res, fmt.Errorf("%w after %d of %d pairs (%d left; run the same command again to resume): %w", ErrStopped, res.Skipped+res.Ran, res.Total, left, err)
+	}
+	return res, nil
+}
+
+// check validates the Runner's fields.
+func (r *Runner) check() error {
+	if r.Category == nil {
+		return errors.New("eval: no category")
+	}
+	if len(r.Models) == 0 {
+		return fmt.Errorf("eval: no candidate models for category %q", r.Category.Name)
+	}
+	ids := map[string]string{}
+	for _, m := range r.Models {
+		if other, dup := ids[m.Model]; dup {
+			return fmt.Errorf("models %s and %s are both %s: an outcomes table holds one row per item and model id, so evaluate them into separate --out files", other, m.Name, m.Model)
+		}
+		ids[m.Model] = m.Name
+		if r.Providers[m.Provider.Name] == nil {
+			return fmt.Errorf("model %s: no provider %q to call it with", m.Name, m.Provider.Name)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) concurrency() int {
+	if r.Concurrency > 0 {
+		return r.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// timeout returns the bound of one call to m.
+func (r *Runner) timeout(m *spec.Model) time.Duration {
+	switch {
+	case r.CallTimeout > 0:
+		return r.CallTimeout
+	case m.Timeout > 0:
+		return m.Timeout.D()
+	case m.Resolved.Provider != nil && m.Resolved.Provider.Timeout > 0:
+		return m.Resolved.Provider.Timeout.D()
+	}
+	return DefaultCallTimeout
+}
+
+// rows returns out's rows for the category and the candidates.
+func (r *Runner) rows(out *Output) []outcomes.Row {
+	ids := map[string]bool{}
+	for _, m := range r.Models {
+		ids[m.Model] = true
+	}
+	var rows []outcomes.Row
+	for _, row := range out.Rows() {
+		if row.Category == r.Category.Name && ids[row.Model] {
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
+
+// runPair calls one model on one item, with retries, and grades the answer. It returns a nil
+// record when ctx ended first (nothing is to be written), and an error only for a failure
+// that must stop the run.
+func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, error) {
+	m, it := p.model, p.item
+	prov := r.Providers[m.Provider.Name]
+	rec := &Record{Row: outcomes.Row{
+		Item: it.ID, Category: r.Category.Name, Prompt: it.Prompt, PromptHash: outcomes.HashPrompt(it.Prompt),
+		Model: m.Model, Source: outcomes.SourceEval,
+	}}
+	budget := retry.NewBudget(r.Retry, time.Time{}, nil)
+	for attempt := 1; ; attempt++ {
+		if err := r.Limiter.Wait(ctx, m.Provider.Name); err != nil {
+			return nil, 0, nil // only ctx ends a wait without a deadline
+		}
+		cctx, cancel := context.WithTimeout(ctx, r.timeout(m))
+		start := r.now()
+		resp, err := prov.Complete(cctx, &clearbar.Call{Request: it.Request, Model: m.Model, Category: r.Category.Name, Attempt: attempt})
+		elapsed := r.now().Sub(start)
+		cancel()
+		if ctx.Err() != nil {
+			return nil, 0, nil
+		}
+		rec.LatencyMS = r.latencyMS(elapsed, m.Provider.Name)
+		if err == nil {
+			return r.graded(ctx, rec, it, m, resp)
+		}
+		e := clearbar.AsError(err)
+		if e.Class == clearbar.Auth || e.Exhausted() {
+			return nil, 0, fmt.Errorf("model %s: %v: every further call would fail the same way; fix it and run the same command again", m.Name, e)
+		}
+		wait, ok, _ := budget.Decide(e, attempt-1, r.now())
+		if !ok {
+			rec.Error, rec.ErrorMessage = e.Class.String(), e.Error()
+			return rec, 0, nil
+		}
+		rec.Retries++
+		if retry.Wait(ctx, wait) != nil {
+			return nil, 0, nil
+		}
+	}
+}
+
+// latencyMS converts a measured latency to the milliseconds a row records.
+func (r *Runner) latencyMS(d time.Duration, provider string) float64 {
+	ms := float64(d) / float64(time.Millisecond)
+	if scale := r.TimeScales[provider]; scale > 0 {
+		ms /= scale
+	}
+	return math.Round(ms*1000) / 1000
+}
+
+// graded fills a record from an answer and its grades.
+func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (*Record, clearbar.Money, error) {
+	rec.Response = answerText(resp)
+	rec.TokensIn, rec.TokensOut = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
+	rec.Cost = m.Cost(resp.Usage)
+	in := &Input{Item: it, Response: resp}
+	pass, score := true, 1.0
+	var cost clearbar.Money
+	for _, g := range it.Graders {
+		if !pass && isCostly(g) {
+			rec.Checks = append(rec.Checks, Verdict{Check: g.Name(), Reason: "not run: an earlier check already failed"})
+			continue
+		}
+		v := g.Grade(ctx, in)
+		v.Score = min(max(v.Score, 0), 1)
+		rec.Checks = append(rec.Checks, v)
+		pass = pass && v.Pass
+		score = min(score, v.Score)
+		cost += v.Cost
+	}
+	if ctx.Err() != nil {
+		// A grade cut short (a judge cancelled) is no grade: the pair runs again on resume.
+		return nil, 0, nil
+	}
+	rec.Score, rec.Pass = &score, &pass
+	return rec, cost, nil
+}
+
+// answerText is what a row records as the answer: the first choice's text, or its tool calls
+// as JSON when it has no text.
+func answerText(resp *clearbar.Response) string {
+	if t := resp.Text(); t != "" || len(resp.Choices) == 0 || len(resp.Choices[0].ToolCalls) == 0 {
+		return t
+	}
+	type call struct {
+		Name      string `json:"name"`
+		Arguments string `json:"arguments"`
+	}
+	calls := make([]call, len(resp.Choices[0].ToolCalls))
+	for i, tc := range resp.Choices[0].ToolCalls {
+		calls[i] = call{tc.Name, tc.Arguments}
+	}
+	b, err := json.Marshal(calls)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

@@ -1,0 +1,461 @@
+package eval
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/provider/simulated"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// TestRecoversSimulatedPassRates is the issue's check: against simulated providers with known
+// pass rates (0.7 and 0.95), an eval of 1,500 items recovers each rate within its 95% interval.
+//
+// How it can know: the simulator makes an answer good with the assumed pass rate and, with the
+// validator strength detect 1, false_alarm 0, breaks exactly the bad answers so that the
+// category's JSON Schema fails them. The category's validators, the default grader, then grade
+// every answer as its ground truth says. The test proves that too: a test-only grader reads the
+// truth the simulator reports in each answer's body, and every row's two verdicts agree.
+//
+// The providers are seeded, one per model, so the outcome is the same on every run however
+// the concurrent calls interleave.
+func TestRecoversSimulatedPassRates(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := LoadSet(writeSet(t, 1500, ""), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range set.Items {
+		it.Graders = append(it.Graders, truthGrader{})
+	}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	models := f.models("small", "strong")
+	r := &Runner{Category: f.cat, Models: models, Providers: f.providers, Concurrency: 8,
+		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ran != 3000 || res.Skipped != 0 || res.Failed != 0 || len(res.Rows) != 3000 {
+		t.Fatalf("result %+v (%d rows), want 3,000 pairs run, none failed", res, len(res.Rows))
+	}
+	truth := map[string]float64{"small": 0.7, "strong": 0.95}
+	for _, s := range Summarize(f.cat, models, res.Rows) {
+		if s.Graded != 1500 {
+			t.Errorf("%s: %d graded, want 1500", s.Model, s.Graded)
+		}
+		if p := truth[s.Model]; p < s.PassRateCI[0] || p > s.PassRateCI[1] {
+			t.Errorf("%s: measured %.4f (%.4f–%.4f) does not cover the true pass rate %v", s.Model, s.PassRate, s.PassRateCI[0], s.PassRateCI[1], p)
+		}
+		if s.AssumptionContradicted() {
+			t.Errorf("%s: the spec's assumption is the truth, yet flagged as contradicted", s.Model)
+		}
+		if s.TokensIn <= 0 || s.TokensOut <= 0 || s.Cost <= 0 || s.CostPerItem != clearbar.Money(float64(s.Cost)/1500+0.5) {
+			t.Errorf("%s: tokens %.1f/%.1f, cost %v, per item %v: want tokens and the catalogue's price of them", s.Model, s.TokensIn, s.TokensOut, s.Cost, s.CostPerItem)
+		}
+	}
+	for _, rec := range readRecords(t, path) {
+		if len(rec.Checks) != 2 || rec.Checks[0].Pass != rec.Checks[1].Pass {
+			t.Fatalf("item %s on %s: validators and ground truth disagree: %+v", rec.Item, rec.Model, rec.Checks)
+		}
+	}
+}
+
+// TestLatencyMeasuredInSimulatedTime checks that latencies are recorded in the simulator's
+// time: the simulated model's assumed median is recovered from calls run 20 times faster.
+func TestLatencyMeasuredInSimulatedTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps through simulated latencies")
+	}
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := LoadSet(writeSet(t, 120, ""), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A provider of its own, at a time scale where timer slack is small against the latency.
+	s := *f.spec.Provider("sim-a")
+	s.Simulate = &spec.Simulate{TimeScale: 0.05, Seed: 3, ErrorRate: ptr(spec.Prob(0))}
+	sim, err := simulated.New(providerConfig(f, &s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := f.models("small")
+	r := &Runner{Category: f.cat, Models: models, Providers: map[string]clearbar.Provider{"sim-a": sim},
+		Concurrency: 32, TimeScales: map[string]float64{"sim-a": 0.05}}
+	res, err := r.Run(context.Background(), set, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := Summarize(f.cat, models, res.Rows)[0]
+	// The seeded draws put the sample median near 800ms; scheduling delays can only add to
+	// it (20-fold, in simulated time), so the upper bound leaves room for a loaded machine.
+	if p50 := sum.LatencyP50; p50 < 680*time.Millisecond || p50 > 1200*time.Millisecond {
+		t.Errorf("p50 %v: want about the assumed 800ms (rows record simulated time, not the 40ms the calls took)", p50)
+	}
+	if sum.LatencyP95 < sum.LatencyP50 || sum.Latencies != 120 {
+		t.Errorf("p95 %v below p50 %v, or %d latencies for 120 answers", sum.LatencyP95, sum.LatencyP50, sum.Latencies)
+	}
+}
+
+// TestResumeRepeatsNothing kills a run part-way (its context is cancelled after 200 answers),
+// then runs again on the same output: the second run calls the models exactly for the pairs
+// without a row, and the file ends with one row per pair.
+func TestResumeRepeatsNothing(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := LoadSet(writeSet(t, 300, ""), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	models := f.models("small", "strong")
+	simA, simB := f.providers["sim-a"].(*simulated.Provider), f.providers["sim-b"].(*simulated.Provider)
+	calls := func() int { return simA.Calls("gpt-4.1-mini") + simB.Calls("gpt-4.1") }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var answered atomic.Int64
+	killer := map[string]clearbar.Provider{}
+	for name, p := range f.providers {
+		killer[name] = &afterN{Provider: p, n: 200, count: &answered, cancel: cancel}
+	}
+	r := &Runner{Category: f.cat, Models: models, Providers: killer, Concurrency: 8}
+	out := openOutput(t, path)
+	res1, err := r.Run(ctx, set, out)
+	if !errors.Is(err, ErrStopped) || !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "run the same command again to resume") {
+		t.Fatalf("a cancelled run returns %v; want ErrStopped wrapping context.Canceled, saying how to resume", err)
+	}
+	out.Close()
+	written := len(readRecords(t, path))
+	if written != res1.Ran || written < 150 || written > 220 {
+		t.Fatalf("the cancelled run wrote %d rows and reported %d: want about the 200 answered before the cancel", written, res1.Ran)
+	}
+	before := calls()
+
+	r.Providers = f.providers
+	res2, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := calls()-before, 600-written; got != want {
+		t.Errorf("the resumed run made %d calls; want %d, one for each pair without a row", got, want)
+	}
+	if res2.Skipped != written || res2.Ran != 600-written || len(res2.Rows) != 600 {
+		t.Errorf("resumed: skipped %d, ran %d, %d rows; want %d, %d, 600", res2.Skipped, res2.Ran, len(res2.Rows), written, 600-written)
+	}
+	checkOnePerPair(t, path, 600)
+}
+
+// afterN passes calls on and cancels the run once n answers have come back.
+type afterN struct {
+	clearbar.Provider
+	n      int64
+	count  *atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (a *afterN) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
+	resp, err := a.Provider.Complete(ctx, call)
+	if err == nil && a.count.Add(1) == a.n {
+		a.cancel()
+	}
+	return resp, err
+}
+
+// checkOnePerPair reads the file as an outcomes table and checks it has want rows, no two for
+// one pair.
+func checkOnePerPair(t *testing.T, path string, want int) {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	rd := outcomes.NewReader(fh)
+	seen := map[[2]string]bool{}
+	n := 0
+	for rd.Next() {
+		k := [2]string{rd.Row().Item, rd.Row().Model}
+		if seen[k] {
+			t.Errorf("line %d repeats item %s on %s", rd.Line(), k[0], k[1])
+		}
+		seen[k] = true
+		n++
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatalf("the output is not a clean outcomes table: %v", err)
+	}
+	if n != want {
+		t.Errorf("%d rows, want %d", n, want)
+	}
+}
+
+// TestPartialLastLineRewritten simulates a process killed in the middle of writing a row: the
+// next run cuts the partial line off, runs its pair again, and leaves a clean table.
+func TestPartialLastLineRewritten(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := LoadSet(writeSet(t, 10, ""), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	models := f.models("small")
+	r := &Runner{Category: f.cat, Models: models, Providers: f.providers}
+	out := openOutput(t, path)
+	if _, err := r.Run(context.Background(), set, out); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	// Cut the file in the middle of its last row, as a kill during the write would.
+	data, _ := os.ReadFile(path)
+	lastStart := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
+	cut := data[:lastStart+(len(data)-lastStart)/2]
+	if err := os.WriteFile(path, cut, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sim := f.providers["sim-a"].(*simulated.Provider)
+	before := sim.Calls("gpt-4.1-mini")
+
+	out = openOutput(t, path)
+	if notes := strings.Join(out.Notes(), "\n"); !strings.Contains(notes, "removed a partial last line") {
+		t.Errorf("opening does not say it repaired the file: %q", notes)
+	}
+	res, err := r.Run(context.Background(), set, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ran != 1 || sim.Calls("gpt-4.1-mini")-before != 1 {
+		t.Errorf("ran %d pairs with %d calls; want exactly the pair whose row was cut", res.Ran, sim.Calls("gpt-4.1-mini")-before)
+	}
+	checkOnePerPair(t, path, 10)
+}
+
+func TestOutputKeepsAWholeLastLineWithoutNewline(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	row := `{"item":"a","category":"extract","prompt":"p","model":"m","pass":true}`
+	os.WriteFile(path, []byte(row), 0o644)
+	o := openOutput(t, path)
+	if _, _, ok := o.Lookup("a", "m"); !ok || len(o.Notes()) != 0 {
+		t.Errorf("a complete row without its newline (a hand edit) is kept, silently: found %v, notes %q", ok, o.Notes())
+	}
+	if err := o.Write(Record{Row: outcomes.Row{Item: "b", Category: "extract", Prompt: "p", Model: "m"}}); err != nil {
+		t.Fatal(err)
+	}
+	checkOnePerPair(t, path, 2)
+}
+
+func TestOutputRefusesAForeignFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	os.WriteFile(path, []byte("{\"item\":\"a\",\"prompt\":\"p\",\"model\":\"m\"}\nnot json\n{\"item\":\"b\",\"prompt\":\"p\",\"model\":\"m\"}\n"), 0o644)
+	_, err := OpenOutput(path, OutputOptions{})
+	if err == nil || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "give another --out") {
+		t.Errorf("a bad line in the middle is not a partial write: want an error naming it, got %v", err)
+	}
+}
+
+func TestRetryErrorsRunsFailedPairsAgain(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := LoadSet(writeSet(t, 6, `, "reference": "ok"`), Env{Spec: f.spec, Category: f.cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := &fakeProvider{name: "sim-a", fail: func(int64, *clearbar.Call) error {
+		return &clearbar.Error{Class: clearbar.Overloaded, Status: 503, Message: "down"}
+	}}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	r := &Runner{Category: f.cat, Models: f.models("small"), Providers: map[string]clearbar.Provider{"sim-a": down}}
+	out := openOutput(t, path)
+	res, err := r.Run(context.Background(), set, out)
+	if err != nil || res.Failed != 6 {
+		t.Fatalf("run: %v, %d failed; want 6 rows of failed calls", err, res.Failed)
+	}
+	out.Close()
+	if recs := readRecords(t, path); recs[0].Error != "overloaded" || recs[0].ErrorMessage == "" || recs[0].Pass != nil {
+		t.Errorf("a failed call's row: %+v; want its class and message, and no grade", recs[0])
+	}
+
+	up := &fakeProvider{name: "sim-a"}
+	r.Providers = map[string]clearbar.Provider{"sim-a": up}
+	out, err = OpenOutput(path, OutputOptions{RetryErrors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	res, err = r.Run(context.Background(), set, out)
+	if err != nil || res.Ran != 6 || res.Failed != 0 || up.calls.Load() != 6 {
+		t.Errorf("with RetryErrors: %v, ran %d, failed %d, %d calls; want the 6 failed pairs run again", err, res.Ran, res.Failed, up.calls.Load())
+	}
+	checkOnePerPair(t, path, 6)
+}
+
+func TestRunRefusesRowsOfAnotherCategoryOrPrompt(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := LoadSet(writeSet(t, 2, ""), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		row         outcomes.Row
+		want        string
+		explanation string
+	}{
+		{outcomes.Row{Item: "q0", Category: "other", Prompt: set.Items[0].Prompt, Model: "gpt-4.1-mini"}, `from category "other"`, "an outcomes table holds one row per item and model, whatever the category"},
+		{outcomes.Row{Item: "q1", Category: "extract", Prompt: "an older prompt", Model: "gpt-4.1-mini"}, `item "q1" changed since it was run`, "a row for an edited item is not a measurement of it"},
+	}
+	for _, tt := range tests {
+		out := openOutput(t, filepath.Join(t.TempDir(), "out.jsonl"))
+		if err := out.Write(Record{Row: tt.row}); err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{Category: f.cat, Models: f.models("small"), Providers: f.providers}
+		_, err := r.Run(context.Background(), set, out)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "set.jsonl:") {
+			t.Errorf("error %v; want %q with the set's file and line: %s", err, tt.want, tt.explanation)
+		}
+	}
+}
+
+// TestConcurrencyAndRateBounded measures calls in flight and their spacing with a fake
+// provider.
+func TestConcurrencyAndRateBounded(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	env := Env{Spec: f.spec, Category: f.cat}
+
+	t.Run("concurrency", func(t *testing.T) {
+		set, err := LoadSet(writeSet(t, 30, `, "reference": "ok"`), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake := &fakeProvider{delay: 5 * time.Millisecond}
+		r := &Runner{Category: f.cat, Models: f.models("small", "strong"), Concurrency: 3,
+			Providers: map[string]clearbar.Provider{"sim-a": fake, "sim-b": fake}}
+		res, err := r.Run(context.Background(), set, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := fake.maxIn.Load(); m != 3 || res.Ran != 60 {
+			t.Errorf("at most %d calls in flight over %d pairs; want exactly the limit, 3, reached and kept", m, res.Ran)
+		}
+	})
+
+	t.Run("rate", func(t *testing.T) {
+		set, err := LoadSet(writeSet(t, 11, `, "reference": "ok"`), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake := &fakeProvider{delay: time.Millisecond}
+		r := &Runner{Category: f.cat, Models: f.models("small"), Concurrency: 8,
+			Providers: map[string]clearbar.Provider{"sim-a": fake}, Limiter: NewLimiter(spec.Rate{N: 25, Per: time.Second})}
+		start := time.Now()
+		res, err := r.Run(context.Background(), set, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 11 calls at 25/s without bursts: the first at once, then one every 40ms, so call i
+		// (from 0) cannot start before 40ms × i, however the goroutines are scheduled.
+		slices.SortFunc(fake.starts, time.Time.Compare)
+		for i, at := range fake.starts {
+			if early := time.Duration(i)*40*time.Millisecond - at.Sub(start); early > time.Millisecond {
+				t.Errorf("call %d started %v after the run began, %v before the rate allows", i+1, at.Sub(start), early)
+			}
+		}
+		// The 8th call waits 280ms for its turn; its latency is the 1ms call.
+		for _, row := range res.Rows {
+			if row.LatencyMS > 150 {
+				t.Errorf("item %s: latency %vms; the wait for the rate limit must not count as the model's latency", row.Item, row.LatencyMS)
+			}
+		}
+	})
+}
+
+func TestRetries(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := LoadSet(writeSet(t, 1, `, "reference": "ok"`), Env{Spec: f.spec, Category: f.cat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := DefaultRetry
+	policy.Backoff = time.Millisecond
+	tests := []struct {
+		name        string
+		fail        func(n int64, _ *clearbar.Call) error
+		calls       int64
+		class       string
+		retries     int
+		stops       bool
+		explanation string
+	}{
+		{"overloaded twice", func(n int64, _ *clearbar.Call) error {
+			if n <= 2 {
+				return &clearbar.Error{Class: clearbar.Overloaded, Status: 503}
+			}
+			return nil
+		}, 3, "", 2, false, "retryable failures are retried, and the row says how often"},
+		{"always overloaded", func(int64, *clearbar.Call) error {
+			return &clearbar.Error{Class: clearbar.Overloaded, Status: 503}
+		}, 5, "overloaded", 4, false, "after the policy's 4 retries the pair is a failed row"},
+		{"bad request", func(int64, *clearbar.Call) error {
+			return &clearbar.Error{Class: clearbar.ClientError, Status: 400}
+		}, 1, "client_error", 0, false, "a client error is not retried"},
+		{"auth", func(int64, *clearbar.Call) error {
+			return &clearbar.Error{Class: clearbar.Auth, Status: 401, Message: "bad key"}
+		}, 1, "", 0, true, "a rejected key stops the run: every further call would fail"},
+		{"quota", func(int64, *clearbar.Call) error {
+			return &clearbar.Error{Class: clearbar.RateLimited, Status: 429, Code: clearbar.CodeQuotaExhausted}
+		}, 1, "", 0, true, "an exhausted quota stops the run rather than writing a failed row per item"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeProvider{fail: tt.fail}
+			path := filepath.Join(t.TempDir(), "out.jsonl")
+			r := &Runner{Category: f.cat, Models: f.models("small"), Retry: policy,
+				Providers: map[string]clearbar.Provider{"sim-a": fake}}
+			_, err := r.Run(context.Background(), set, openOutput(t, path))
+			if fake.calls.Load() != tt.calls {
+				t.Errorf("%d calls, want %d: %s", fake.calls.Load(), tt.calls, tt.explanation)
+			}
+			if tt.stops {
+				if !errors.Is(err, ErrStopped) || !strings.Contains(err.Error(), "every further call would fail") || len(readRecords(t, path)) != 0 {
+					t.Errorf("err %v: want the run stopped, nothing written: %s", err, tt.explanation)
+				}
+				return
+			}
+			recs := readRecords(t, path)
+			if err != nil || len(recs) != 1 || recs[0].Error != tt.class || recs[0].Retries != tt.retries {
+				t.Errorf("err %v, rows %+v: want class %q after %d retries: %s", err, recs, tt.class, tt.retries, tt.explanation)
+			}
+		})
+	}
+}
+
+func TestWilson(t *testing.T) {
+	tests := []struct {
+		k, n        int
+		lo, hi      float64
+		explanation string
+	}{
+		{0, 0, 0, 1, "no data: anything is possible"},
+		{50, 100, 0.4038, 0.5962, "symmetric around one half"},
+		{100, 100, 0.9630, 1, "all passed: the interval still admits failures"},
+		{0, 10, 0, 0.2775, "none passed in 10"},
+	}
+	for _, tt := range tests {
+		lo, hi := Wilson(tt.k, tt.n)
+		if d := max(abs(lo-tt.lo), abs(hi-tt.hi)); d > 5e-5 {
+			t.Errorf("Wilson(%d, %d) = %.4f–%.4f, want %.4f–%.4f: %s", tt.k, tt.n, lo, hi, tt.lo, tt.hi, tt.explanation)
+		}
+	}
+}
+
+func abs(f float64) float64 { return max(f, -f) }
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,354 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
+)
+
+// Grader grades answers one way. Implementations must be safe for concurrent use.
+type Grader interface {
+	// Name describes the check in a few words, for verdicts: `exact "42"`.
+	Name() string
+	// Grade returns the verdict on one answer. It must not modify in. A grader that cannot
+	// decide (a judge that cannot be reached) fails the answer and says why.
+	Grade(ctx context.Context, in *Input) Verdict
+}
+
+// Costly is implemented by graders that call models (judges). The runner runs them after the
+// others, and only when every other check passed: the answer fails anyway, and the call costs
+// money.
+type Costly interface {
+	Costly() bool
+}
+
+// Input is what a grader sees: the item and one model's answer to it.
+type Input struct {
+	Item     *Item
+	Response *clearbar.Response
+}
+
+// Verdict is one check's grade of one answer.
+type Verdict struct {
+	// Check is the grader's Name.
+	Check string `json:"check"`
+	Pass  bool   `json:"pass"`
+	// Score is the grade from 0 to 1: a judge's score, or 1 and 0 for checks that only pass
+	// or fail.
+	Score  float64 `json:"score"`
+	Reason string  `json:"reason,omitempty"`
+	// Cost is what grading cost (judge calls); 0 for checks that call no model.
+	Cost clearbar.Money `json:"cost_usd,omitempty"`
+}
+
+func passFail(name string, pass bool, reason string) Verdict {
+	v := Verdict{Check: name, Pass: pass, Reason: reason}
+	if pass {
+		v.Score = 1
+	}
+	return v
+}
+
+// Exact passes an answer whose text, without surrounding white space, is Want exactly.
+type Exact struct{ Want string }
+
+// Name implements Grader.
+func (g Exact) Name() string { return "exact " + quote(g.Want) }
+
+// Grade implements Grader.
+func (g Exact) Grade(_ context.Context, in *Input) Verdict {
+	got := strings.TrimSpace(in.Response.Text())
+	if got == strings.TrimSpace(g.Want) {
+		return passFail(g.Name(), true, "")
+	}
+	return passFail(g.Name(), false, "the answer is "+quote(got))
+}
+
+// Normalized passes an answer that equals Want once both are normalized (see Normalize): case,
+// punctuation and spacing do not matter. It is the default reference match.
+type Normalized struct{ Want string }
+
+// Name implements Grader.
+func (g Normalized) Name() string { return "normalized " + quote(g.Want) }
+
+// Grade implements Grader.
+func (g Normalized) Grade(_ context.Context, in *Input) Verdict {
+	got := Normalize(in.Response.Text())
+	if got == Normalize(g.Want) {
+		return passFail(g.Name(), true, "")
+	}
+	return passFail(g.Name(), false, "the normalized answer is "+quote(got))
+}
+
+// Contains passes an answer that contains Want as a run of whole words, both normalized (see
+// Normalize): "Refund approved." contains "refund", "I know" does not contain "no".
+type Contains struct{ Want string }
+
+// Name implements Grader.
+func (g Contains) Name() string { return "contains " + quote(g.Want) }
+
+// Grade implements Grader.
+func (g Contains) Grade(_ context.Context, in *Input) Verdict {
+	got := " " + Normalize(in.Response.Text()) + " "
+	if strings.Contains(got, " "+Normalize(g.Want)+" ") {
+		return passFail(g.Name(), true, "")
+	}
+	return passFail(g.Name(), false, "not in the answer")
+}
+
+// Regex passes an answer whose text the pattern matches anywhere (anchor it with ^ and $ to
+// match the whole answer; (?i) ignores case). The syntax is Go's (RE2).
+type Regex struct{ Pattern *regexp.Regexp }
+
+// Name implements Grader.
+func (g Regex) Name() string { return "regex " + quote(g.Pattern.String()) }
+
+// Grade implements Grader.
+func (g Regex) Grade(_ context.Context, in *Input) Verdict {
+	if g.Pattern.MatchString(in.Response.Text()) {
+		return passFail(g.Name(), true, "")
+	}
+	return passFail(g.Name(), false, "no match")
+}
+
+// Numeric passes an answer whose last number is within Tolerance of Want (an absolute
+// difference; 0 means the same number, so "42.50" matches 42.5). Numbers may have a sign,
+// decimals, an exponent and thousands separators ("1,234.5"); the last one is taken because
+// answers usually end with the result ("... so the answer is 42").
+type Numeric struct {
+	Want      float64
+	Tolerance float64
+}
+
+// Name implements Grader.
+func (g Numeric) Name() string {
+	s := "numeric " + strconv.FormatFloat(g.Want, 'g', -1, 64)
+	if g.Tolerance > 0 {
+		s += " ± " + strconv.FormatFloat(g.Tolerance, 'g', -1, 64)
+	}
+	return s
+}
+
+// numberRE finds numbers: a sign, digits with optional thousands separators, decimals, an
+// exponent.
+var numberRE = regexp.MustCompile(`[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?`)
+
+// LastNumber returns the last number in a text, and false when it has none.
+func LastNumber(text string) (float64, bool) {
+	all := numberRE.FindAllString(text, -1)
+	for i := len(all) - 1; i >= 0; i-- {
+		if f, err := strconv.ParseFloat(strings.ReplaceAll(all[i], ",", ""), 64); err == nil && !math.IsInf(f, 0) {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// Grade implements Grader.
+func (g Numeric) Grade(_ context.Context, in *Input) Verdict {
+	got, ok := LastNumber(in.Response.Text())
+	if !ok {
+		return passFail(g.Name(), false, "the answer has no number")
+	}
+	// A relative slack of 1e-9 absorbs decimal-to-binary rounding ("0.3" against 0.1+0.2).
+	slack := g.Tolerance + 1e-9*max(math.Abs(g.Want), 1)
+	if math.Abs(got-g.Want) <= slack {
+		return passFail(g.Name(), true, "")
+	}
+	return passFail(g.Name(), false, "the answer's number is "+strconv.FormatFloat(got, 'g', -1, 64))
+}
+
+// Normalize returns text as reference matches compare it: Unicode NFKC (full-width and
+// compatibility characters folded), lower case, punctuation removed, and runs of white space
+// turned into one space, trimmed. "  The U.S.A.!" and "the usa" normalize alike.
+func Normalize(text string) string {
+	text = norm.NFKC.String(text)
+	var b strings.Builder
+	b.Grow(len(text))
+	space := false
+	for _, r := range text {
+		switch {
+		case unicode.IsPunct(r):
+			continue
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// Judge asks a model to score an answer against a rubric, through the same judge the gateway's
+// judge validators use; the answer passes with a score at or above the threshold. A judge that
+// cannot be reached, or whose reply has no score, fails the answer and says so. The judge's
+// cost is reported on the verdict.
+type Judge struct {
+	spec   *spec.Spec
+	v      *spec.Validator
+	caller validate.Caller
+}
+
+// NewJudge returns a judge grader. model must be a model of s; threshold is in [0, 1] (0 means
+// the spec's default, 0.7).
+func NewJudge(s *spec.Spec, caller validate.Caller, model, rubric string, threshold float64) (*Judge, error) {
+	if s == nil || caller == nil {
+		return nil, fmt.Errorf("judge checks need the spec and its providers")
+	}
+	if s.Model(model) == nil {
+		names := make([]string, 0, len(s.Models))
+		for _, m := range s.Models {
+			names = append(names, m.Name)
+		}
+		return nil, fmt.Errorf("judge model %q is not a model of the spec (models: %s)", model, strings.Join(names, ", "))
+	}
+	if strings.TrimSpace(rubric) == "" {
+		return nil, fmt.Errorf("judge %s has no rubric: say what a good answer is", model)
+	}
+	if !(threshold >= 0 && threshold <= 1) {
+		return nil, fmt.Errorf("judge threshold %v is outside [0, 1]", threshold)
+	}
+	cfg := &spec.Judge{Model: spec.Ref{Name: model}, Rubric: rubric}
+	if threshold > 0 {
+		p := spec.Prob(threshold)
+		cfg.Threshold = &p
+	}
+	j := &Judge{spec: s, v: &spec.Validator{Kind: "judge", Config: cfg}, caller: caller}
+	if _, err := validate.Compile(j.v, validate.Env{Spec: s, Caller: caller}); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// Name implements Grader.
+func (j *Judge) Name() string { return j.v.Config.Summary() }
+
+// Costly implements Costly: a judge calls a model.
+func (j *Judge) Costly() bool { return true }
+
+// Grade implements Grader.
+func (j *Judge) Grade(ctx context.Context, in *Input) Verdict {
+	// The judge is compiled for each answer with a caller of its own, which adds up what its
+	// calls cost; compiling a judge allocates one small struct.
+	rc := &costCaller{next: j.caller}
+	val, err := validate.Compile(j.v, validate.Env{Spec: j.spec, Caller: rc})
+	if err != nil {
+		return passFail(j.Name(), false, err.Error())
+	}
+	vd := val.Check(ctx, &validate.Input{Request: in.Item.Request, Response: in.Response})
+	return Verdict{Check: j.Name(), Pass: vd.Pass, Score: vd.Score, Reason: vd.Reason, Cost: rc.cost}
+}
+
+// costCaller passes judge calls on and adds up their cost. It is used by one grading.
+type costCaller struct {
+	next validate.Caller
+	cost clearbar.Money
+}
+
+func (c *costCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
+	resp, a, err := c.next.Call(ctx, m, req)
+	c.cost += a.Cost
+	return resp, a, err
+}
+
+// Validators grades an answer with a category's validators, exactly as the gateway validates
+// it: the answer passes when every validator passes. The verdict's reason lists the failures.
+type Validators struct {
+	checker *validate.Checker
+	vs      []*spec.Validator
+	name    string
+	costly  bool
+}
+
+// NewValidators returns the grader of a category's validators (its route's main validators).
+// The checker must have been built from the category's spec.
+func NewValidators(checker *validate.Checker, cat *spec.Category) (*Validators, error) {
+	if cat == nil {
+		return nil, fmt.Errorf("there is no category whose validators to run")
+	}
+	if checker == nil {
+		return nil, fmt.Errorf("category %q's validators are not available here", cat.Name)
+	}
+	vs, _ := cat.Route.MainValidators()
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("category %q validates nothing", cat.Name)
+	}
+	names := make([]string, len(vs))
+	g := &Validators{checker: checker, vs: vs}
+	for i, v := range vs {
+		names[i] = v.Config.Summary()
+		g.costly = g.costly || v.Kind == "judge"
+	}
+	g.name = "validators (" + strings.Join(names, "; ") + ")"
+	return g, nil
+}
+
+// Name implements Grader.
+func (g *Validators) Name() string { return g.name }
+
+// Costly implements Costly: true when the validators include a judge.
+func (g *Validators) Costly() bool { return g.costly }
+
+// Grade implements Grader.
+func (g *Validators) Grade(ctx context.Context, in *Input) Verdict {
+	verdicts, pass, calls := g.checker.Check(ctx, in.Item.Request, in.Response, g.vs)
+	v := passFail(g.name, pass, "")
+	var failed []string
+	for _, vd := range verdicts {
+		if vd.Score > 0 {
+			v.Score = min(v.Score, vd.Score)
+		}
+		if !vd.Pass {
+			failed = append(failed, vd.Validator+": "+vd.Reason)
+		}
+	}
+	if !pass {
+		v.Score = 0
+	}
+	v.Reason = strings.Join(failed, "; ")
+	for _, c := range calls {
+		v.Cost += c.Cost
+	}
+	return v
+}
+
+// quote quotes s for a verdict, clipped to 60 bytes.
+func quote(s string) string {
+	const most = 60
+	if len(s) > most {
+		cut := most
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+var (
+	_ Grader          = Exact{}
+	_ Grader          = Normalized{}
+	_ Grader          = Contains{}
+	_ Grader          = Regex{}
+	_ Grader          = Numeric{}
+	_ Grader          = (*Judge)(nil)
+	_ Grader          = (*Validators)(nil)
+	_ Costly          = (*Judge)(nil)
+	_ Costly          = (*Validators)(nil)
+	_ validate.Caller = (*costCaller)(nil)
+)

@@ -1,0 +1,123 @@
+package eval
+
+import (
+	"context"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+func answer(text string) *Input {
+	return &Input{Item: &Item{ID: "t"}, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: text}}}}
+}
+
+func TestReferenceGraders(t *testing.T) {
+	tests := []struct {
+		grader      Grader
+		answer      string
+		pass        bool
+		explanation string
+	}{
+		{Exact{"Paris"}, "Paris\n", true, "exact ignores only surrounding white space (models end with newlines)"},
+		{Exact{"Paris"}, "paris", false, "exact is case-sensitive"},
+		{Exact{"Paris"}, "Paris.", false, "exact does not drop punctuation"},
+		{Normalized{"The U.S.A."}, "  the   usa!", true, "normalized ignores case, punctuation and runs of white space"},
+		{Normalized{"New York"}, "new\tyork", true, "any white space is one space"},
+		{Normalized{"ＡＢＣ"}, "abc", true, "full-width letters fold to ASCII (NFKC)"},
+		{Normalized{"42"}, "42 dollars", false, "normalized is still whole-answer equality"},
+		{Contains{"refund"}, "Refund approved.", true, "contains matches normalized whole words"},
+		{Contains{"full refund"}, "We issued a FULL, refund today", true, "a run of words, punctuation between them ignored"},
+		{Contains{"no"}, "I know the answer", false, "contains needs whole words: 'no' is not in 'know'"},
+		{Regex{regexp.MustCompile(`^\d{3}-\d{4}$`)}, "555-1234", true, "regex anchored to the whole answer"},
+		{Regex{regexp.MustCompile(`^\d{3}-\d{4}$`)}, "call 555-1234", false, "anchors stop a match inside the text"},
+		{Regex{regexp.MustCompile(`(?i)approved`)}, "APPROVED", true, "(?i) ignores case"},
+		{Numeric{Want: 42.5}, "The answer is 42.50.", true, "numeric compares numbers, not text: 42.50 is 42.5"},
+		{Numeric{Want: 42.5, Tolerance: 0.01}, "about 42.509", true, "within the absolute tolerance"},
+		{Numeric{Want: 42.5, Tolerance: 0.01}, "about 42.52", false, "outside the tolerance"},
+		{Numeric{Want: 1234.5}, "It costs $1,234.5 in total", true, "thousands separators are read"},
+		{Numeric{Want: 7}, "3 apples and 4 pears make 7", true, "the last number is the answer"},
+		{Numeric{Want: -3}, "the result is -3", true, "negative numbers keep their sign"},
+		{Numeric{Want: 0.3}, "0.3", true, "decimal-to-binary rounding does not fail an exact answer"},
+		{Numeric{Want: 1500}, "1.5e3", true, "exponents are read"},
+		{Numeric{Want: 42}, "forty-two", false, "no number in the answer fails"},
+	}
+	for _, tt := range tests {
+		v := tt.grader.Grade(context.Background(), answer(tt.answer))
+		if v.Pass != tt.pass {
+			t.Errorf("%s on %q: pass = %v (%s), want %v: %s", tt.grader.Name(), tt.answer, v.Pass, v.Reason, tt.pass, tt.explanation)
+		}
+		if want := map[bool]float64{true: 1, false: 0}[tt.pass]; v.Score != want || v.Check != tt.grader.Name() {
+			t.Errorf("%s: verdict %+v: a pass/fail check scores 1 or 0 and names itself", tt.grader.Name(), v)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	tests := []struct{ in, want, explanation string }{
+		{"  Hello,   World! ", "hello world", "case, punctuation and spacing"},
+		{"don't", "dont", "apostrophes are punctuation"},
+		{"C'est  l'été", "cest lété", "letters with accents stay letters"},
+		{"", "", "empty stays empty"},
+	}
+	for _, tt := range tests {
+		if got := Normalize(tt.in); got != tt.want {
+			t.Errorf("Normalize(%q) = %q, want %q: %s", tt.in, got, tt.want, tt.explanation)
+		}
+	}
+}
+
+func TestLastNumber(t *testing.T) {
+	tests := []struct {
+		in          string
+		want        float64
+		ok          bool
+		explanation string
+	}{
+		{"1,2", 2, true, "a comma that is not a thousands separator splits numbers"},
+		{"12,345,678", 12345678, true, "thousands groups"},
+		{"total: 42.", 42, true, "a sentence's full stop is not a decimal point"},
+		{".5 of it", 0.5, true, "a leading decimal point"},
+		{"none", 0, false, "no number"},
+	}
+	for _, tt := range tests {
+		got, ok := LastNumber(tt.in)
+		if ok != tt.ok || math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("LastNumber(%q) = %v, %v; want %v, %v: %s", tt.in, got, ok, tt.want, tt.ok, tt.explanation)
+		}
+	}
+}
+
+func TestQuoteClipsLongText(t *testing.T) {
+	got := Exact{strings.Repeat("é", 100)}.Name()
+	if len(got) > 80 || !strings.HasSuffix(got, `…"`) {
+		t.Errorf("a long reference is clipped on a rune boundary in the check's name: %q", got)
+	}
+}
+
+func TestFormatLatency(t *testing.T) {
+	tests := []struct {
+		d           time.Duration
+		want        string
+		explanation string
+	}{
+		{1777 * time.Millisecond, "1.777s", "whole milliseconds print without float noise"},
+		{812345 * time.Microsecond, "812ms", "rounded to the millisecond from 10ms up"},
+		{8123456 * time.Nanosecond, "8.123ms", "below 10ms, to the microsecond"},
+		{850 * time.Microsecond, "850µs", "a syntax the spec reads back"},
+		{125500 * time.Millisecond, "2m5.5s", "minutes"},
+	}
+	for _, tt := range tests {
+		got := FormatLatency(tt.d)
+		if got != tt.want {
+			t.Errorf("FormatLatency(%v) = %q, want %q: %s", tt.d, got, tt.want, tt.explanation)
+		}
+		if d, err := spec.ParseDuration(got); err != nil || d != roundLatency(tt.d) {
+			t.Errorf("%q reads back as %v, %v", got, d, err)
+		}
+	}
+}

@@ -1,0 +1,302 @@
+package eval
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/clearbar/clearbar/outcomes"
+)
+
+// Record is the line an eval run writes for one (item, model): an outcomes row, so that the
+// file is an outcomes table, plus what only eval knows. Readers of outcomes tables ignore the
+// extra fields.
+//
+// The row's Model is the provider's model id (as in every outcomes table), Item the item's id,
+// Category the category, Prompt the last user message, Source "eval". Response is the answer's
+// text, or, for an answer that is only tool calls, the calls as a JSON array of {name,
+// arguments}. For an answered call, Score is the lowest score of the checks and Pass whether
+// every check passed; for a failed call (after retries), Error is its failure class and
+// neither is set.
+type Record struct {
+	outcomes.Row
+	// Retries is how many times the call was retried before it succeeded or gave up.
+	Retries int `json:"retries,omitempty"`
+	// ErrorMessage is the failed call's error, as safe to show as a client error.
+	ErrorMessage string `json:"error_message,omitempty"`
+	// Checks are the verdicts of the item's graders, in the order they ran.
+	Checks []Verdict `json:"checks,omitempty"`
+}
+
+// OutputOptions change how OpenOutput treats the rows a file already has.
+type OutputOptions struct {
+	// RetryErrors drops the rows of failed calls from the file, so that their pairs run again.
+	RetryErrors bool
+}
+
+// Output is an outcomes file an eval run appends to.
+//
+// Opening it reads the rows it already has, so that a resumed run skips the pairs it has
+// finished, and repairs the damage a killed run can leave: each row is written with one write
+// call, so a kill leaves at most one partial last line, which OpenOutput cuts off (its pair
+// runs again). Rows are not synced to disk one by one: a killed process loses nothing, a
+// machine that loses power may lose the last rows, which then run again.
+//
+// Write is safe for concurrent use. Close the Output when done.
+type Output struct {
+	path  string
+	f     *os.File
+	notes []string
+
+	mu    sync.Mutex
+	rows  []outcomes.Row
+	lines []int // the line of each row read at open; 0 for rows written since
+	index map[pairKey]int
+	check *outcomes.Writer
+	buf   bytes.Buffer
+	enc   *json.Encoder
+	err   error
+}
+
+type pairKey struct{ item, model string }
+
+// OpenOutput opens (creating it when missing) the outcomes file at path for appending and
+// reads its rows. A file that is not an outcomes table is an error naming the first bad
+// line; a partial last line is not (see Output).
+func OpenOutput(path string, opts OutputOptions) (*Output, error) {
+	o := &Output{path: path, index: map[pairKey]int{}, check: outcomes.NewWriter(io.Discard)}
+	o.enc = json.NewEncoder(&o.buf)
+	o.enc.SetEscapeHTML(false)
+	if err := o.open(); err != nil {
+		return nil, err
+	}
+	if err := o.repairTail(); err != nil {
+		o.f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	failed, err := o.read()
+	if err != nil {
+		o.f.Close()
+		return nil, err
+	}
+	if opts.RetryErrors && len(failed) > 0 {
+		if err := o.drop(failed); err != nil {
+			o.f.Close()
+			return nil, fmt.Errorf("%s: dropping the rows of failed calls: %w", path, err)
+		}
+		o.notes = append(o.notes, fmt.Sprintf("dropped %d row(s) of failed calls from %s; those pairs run again", len(failed), path))
+		if _, err := o.read(); err != nil {
+			o.f.Close()
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+func (o *Output) open() error {
+	f, err := os.OpenFile(o.path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("outcomes file: %w", err)
+	}
+	o.f = f
+	return nil
+}
+
+// repairTail makes the file end with a newline: a last line without one is kept when it is a
+// whole JSON document (a file edited by hand) and cut off otherwise (a write cut short).
+func (o *Output) repairTail() error {
+	st, err := o.f.Stat()
+	if err != nil {
+		return err
+	}
+	size := st.Size()
+	if size == 0 {
+		return nil
+	}
+	last := make([]byte, 1)
+	if _, err := o.f.ReadAt(last, size-1); err != nil {
+		return err
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	start, err := lastLineStart(o.f, size)
+	if err != nil {
+		return err
+	}
+	tail := make([]byte, size-start)
+	if _, err := o.f.ReadAt(tail, start); err != nil {
+		return err
+	}
+	if json.Valid(tail) {
+		_, err := o.f.Write([]byte{'\n'})
+		return err
+	}
+	if err := o.f.Truncate(start); err != nil {
+		return err
+	}
+	o.notes = append(o.notes, fmt.Sprintf("removed a partial last line (%d bytes) that an interrupted run left in %s; its pair runs again", size-start, o.path))
+	return nil
+}
+
+// lastLineStart returns the offset just after the file's last newline before size (0 when
+// it has none), reading backwards in chunks.
+func lastLineStart(r io.ReaderAt, size int64) (int64, error) {
+	const chunk = 64 << 10
+	buf := make([]byte, chunk)
+	for end := size; end > 0; {
+		n := min(int64(chunk), end)
+		if _, err := r.ReadAt(buf[:n], end-n); err != nil && !errors.Is(err, io.EOF) {
+			return 0, err
+		}
+		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
+			return end - n + int64(i) + 1, nil
+		}
+		end -= n
+	}
+	return 0, nil
+}
+
+// read loads the file's rows. The first row of a pair wins. It returns the lines of the rows
+// of failed calls.
+func (o *Output) read() (failed map[int]bool, err error) {
+	o.rows, o.lines, o.index = nil, nil, map[pairKey]int{}
+	st, err := o.f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	rd := outcomes.NewReader(io.NewSectionReader(o.f, 0, st.Size()))
+	failed = map[int]bool{}
+	for rd.Next() {
+		row := rd.Row()
+		k := pairKey{row.Item, row.Model}
+		if _, dup := o.index[k]; dup {
+			continue
+		}
+		if row.Error != "" {
+			failed[rd.Line()] = true
+		}
+		o.index[k] = len(o.rows)
+		o.rows = append(o.rows, row)
+		o.lines = append(o.lines, rd.Line())
+	}
+	if err := rd.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w: it is not an eval outcomes table, or it was edited; fix that line or give another --out", o.path, err)
+	}
+	return failed, nil
+}
+
+// drop rewrites the file without the given lines (numbered from 1), through a temporary file
+// renamed over it, and reopens it.
+func (o *Output) drop(lines map[int]bool) error {
+	tmp, err := os.CreateTemp(filepath.Dir(o.path), filepath.Base(o.path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	st, err := o.f.Stat()
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	br := bufio.NewReader(io.NewSectionReader(o.f, 0, st.Size()))
+	bw := bufio.NewWriter(tmp)
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 && !lines[n] {
+			bw.Write(line)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			tmp.Close()
+			return err
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), o.path); err != nil {
+		return err
+	}
+	o.f.Close()
+	return o.open()
+}
+
+// Path returns the file's path.
+func (o *Output) Path() string { return o.path }
+
+// Notes says what opening the file repaired or dropped, for the user.
+func (o *Output) Notes() []string { return o.notes }
+
+// Lookup returns the row the file has for an item and a model id, and its line (0 for a row
+// written since the file was opened).
+func (o *Output) Lookup(item, model string) (row outcomes.Row, line int, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	i, ok := o.index[pairKey{item, model}]
+	if !ok {
+		return outcomes.Row{}, 0, false
+	}
+	return o.rows[i], o.lines[i], true
+}
+
+// Rows returns every row of the file, those read at open and those written since, in file
+// order. The slice is a copy.
+func (o *Output) Rows() []outcomes.Row {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]outcomes.Row(nil), o.rows...)
+}
+
+// Write appends one record as one line, with one write call. The row must be valid for an
+// outcomes table (Reader's checks); a row for a pair the file already has is refused, so
+// that (item, model) stays unique. After a write error, every further Write returns it.
+func (o *Output) Write(rec Record) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return o.err
+	}
+	k := pairKey{rec.Item, rec.Model}
+	if _, dup := o.index[k]; dup {
+		return fmt.Errorf("%s already has a row for item %q and model %q", o.path, rec.Item, rec.Model)
+	}
+	if err := o.check.Write(rec.Row); err != nil {
+		return err
+	}
+	o.buf.Reset()
+	if err := o.enc.Encode(&rec); err != nil {
+		return err
+	}
+	if _, err := o.f.Write(o.buf.Bytes()); err != nil {
+		o.err = fmt.Errorf("writing %s: %w", o.path, err)
+		return o.err
+	}
+	o.index[k] = len(o.rows)
+	o.rows = append(o.rows, rec.Row)
+	o.lines = append(o.lines, 0)
+	return nil
+}
+
+// Close closes the file.
+func (o *Output) Close() error { return o.f.Close() }

@@ -1,0 +1,251 @@
+package eval
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/gateway"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
+)
+
+// Set is an eval set: the items of one JSON Lines file, in file order, with their checks bound
+// to graders. A Set is read-only once loaded and safe for concurrent reads.
+type Set struct {
+	// File is the name the set was read from, for messages.
+	File  string
+	Items []*Item
+}
+
+// Item is one case of an eval set: the request every candidate model answers and the graders
+// that judge the answers.
+type Item struct {
+	// ID identifies the item; it is unique within its set, and a resumed run matches the
+	// rows it already has by it.
+	ID string
+	// Line is the item's line in the set file.
+	Line int
+	// Request is sent to every candidate model. Its Body is an OpenAI chat completions body
+	// whose model is the category's alias, clearbar/CATEGORY (each adapter sets the model id
+	// it calls); it is shared by concurrent calls and must not be modified.
+	Request *clearbar.Request
+	// Prompt is the text of the request's last user message. Rows record it (and its hash),
+	// and the replay provider matches a recorded answer on it.
+	Prompt string
+	// Reference is the expected answer, "" when the item gives none.
+	Reference string
+	// Graders grade every answer, in order; an answer passes when every one passes. Loading
+	// gives each item at least one.
+	Graders []Grader
+}
+
+// Env is what binding an eval set's checks to graders needs.
+type Env struct {
+	// Spec and Category are the spec and the category the set belongs to. Spec may be nil
+	// for a set that uses only reference checks (exact, normalized, contains, regex, numeric).
+	Spec     *spec.Spec
+	Category *spec.Category
+	// Checker runs the category's validators (the default grader); nil means the category's
+	// validators are not available, so items need a reference or explicit checks.
+	Checker *validate.Checker
+	// Caller calls judge models, for judge checks and judge validators.
+	Caller validate.Caller
+}
+
+// maxItemLine is the longest line an eval set may have (16 MiB, as for outcomes tables).
+const maxItemLine = outcomes.MaxLineSize
+
+// LoadSet reads an eval set file; see ReadSet.
+func LoadSet(path string, env Env) (*Set, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("eval set: %w", err)
+	}
+	defer f.Close()
+	return ReadSet(f, path, env)
+}
+
+// ReadSet reads an eval set: JSON Lines, one item per line, blank lines and lines starting
+// with # skipped. An item is
+//
+//	{"id": "q1",
+//	 "messages": [OpenAI chat messages] or "prompt": "text",
+//	 "reference": "the expected answer",
+//	 "checks": [{"exact": "..."}, {"normalized": "..."}, {"contains": "..."}, {"regex": "..."},
+//	            {"numeric": 42.5, "tolerance": 0.01}, {"judge": {"model": NAME, "rubric": "...",
+//	            "threshold": 0.7}}, {"validators": true}],
+//	 "tools": [...], "response_format": {...}}
+//
+// id and one of messages and prompt are required; the rest is optional. tools and
+// response_format are passed through to the models as written. Without checks, an answer is
+// graded by the category's validators and, when the item has a reference, by a normalized
+// match with it; with checks, by those checks only ({"validators": true} adds the category's
+// validators). The check kinds are described on their graders: Exact, Normalized, Contains,
+// Regex, Numeric, Judge and Validators.
+//
+// Unknown fields, duplicate ids and items that nothing could grade are errors. ReadSet
+// reports every problem it finds, each as "name:line: item "id": what to change".
+func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
+	set := &Set{File: name}
+	var errs []string
+	seen := map[string]int{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxItemLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 || b[0] == '#' {
+			continue
+		}
+		it, err := parseItem(b, line, env)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s:%d: %v", name, line, err))
+			continue
+		}
+		if first, dup := seen[it.ID]; dup {
+			errs = append(errs, fmt.Sprintf("%s:%d: item %q: the id is already used on line %d; give every item its own id", name, line, it.ID, first))
+			continue
+		}
+		seen[it.ID] = line
+		set.Items = append(set.Items, it)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			err = fmt.Errorf("longer than %d MiB", maxItemLine>>20)
+		}
+		errs = append(errs, fmt.Sprintf("%s:%d: %v", name, line+1, err))
+	}
+	if len(errs) > 0 {
+		const most = 20
+		if len(errs) > most {
+			errs = append(errs[:most], fmt.Sprintf("... and %d more", len(errs)-most))
+		}
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	if len(set.Items) == 0 {
+		return nil, fmt.Errorf("%s: the eval set has no items: write one JSON object per line, like {\"id\": \"q1\", \"prompt\": \"...\", \"reference\": \"...\"}", name)
+	}
+	return set, nil
+}
+
+// itemJSON is an item as written in the set file.
+type itemJSON struct {
+	ID             string            `json:"id"`
+	Messages       json.RawMessage   `json:"messages"`
+	Prompt         *string           `json:"prompt"`
+	Reference      *string           `json:"reference"`
+	Checks         []json.RawMessage `json:"checks"`
+	Tools          json.RawMessage   `json:"tools"`
+	ResponseFormat json.RawMessage   `json:"response_format"`
+}
+
+// requestBody is the body built from an item: what the model sees.
+type requestBody struct {
+	Model          string          `json:"model"`
+	Messages       json.RawMessage `json:"messages"`
+	Tools          json.RawMessage `json:"tools,omitempty"`
+	ResponseFormat json.RawMessage `json:"response_format,omitempty"`
+}
+
+type promptMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// parseItem reads one line of a set. Errors say what to change, without the file and line.
+func parseItem(b []byte, line int, env Env) (*Item, error) {
+	var in itemJSON
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, itemJSONError(err)
+	}
+	if dec.More() {
+		return nil, errors.New("more than one JSON value on the line: write one item per line")
+	}
+	what := "item"
+	if in.ID != "" {
+		what = fmt.Sprintf("item %q", in.ID)
+	}
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("%s: %s", what, fmt.Sprintf(format, args...))
+	}
+	if strings.TrimSpace(in.ID) == "" {
+		return nil, fail(`no id: give every item a unique "id" (a resumed run recognises finished items by it)`)
+	}
+	// The model is the category's alias, as a client of the gateway would write it; each
+	// adapter replaces it with the model id it calls.
+	alias := "clearbar/eval"
+	if env.Category != nil {
+		alias = "clearbar/" + env.Category.Name
+	}
+	body := requestBody{Model: alias, Messages: in.Messages, Tools: nullToEmpty(in.Tools), ResponseFormat: nullToEmpty(in.ResponseFormat)}
+	switch {
+	case len(nullToEmpty(in.Messages)) > 0 && in.Prompt != nil:
+		return nil, fail(`both "messages" and "prompt": give one of them`)
+	case in.Prompt != nil:
+		msgs, err := json.Marshal([]promptMessage{{Role: "user", Content: *in.Prompt}})
+		if err != nil {
+			return nil, fail("%v", err)
+		}
+		body.Messages = msgs
+	case len(nullToEmpty(in.Messages)) == 0:
+		return nil, fail(`no "messages" or "prompt": give the request as OpenAI chat messages or as a prompt text`)
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	req, err := gateway.DecodeChatRequest(raw, gateway.DefaultLimits)
+	if err != nil {
+		e := clearbar.AsError(err)
+		if e.Param != "" {
+			return nil, fail("%s: %s", e.Param, e.Message)
+		}
+		return nil, fail("%s", e.Message)
+	}
+	if !slices.ContainsFunc(req.Messages, func(m clearbar.Message) bool { return m.Role == "user" }) {
+		return nil, fail("no user message: the request needs one for the model to answer (and for the outcomes table to record as the prompt)")
+	}
+	it := &Item{ID: in.ID, Line: line, Request: req, Prompt: req.LastUserText()}
+	if in.Reference != nil {
+		it.Reference = *in.Reference
+	}
+	graders, err := bindChecks(in.Checks, it, in.Reference != nil, env)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	it.Graders = graders
+	return it, nil
+}
+
+// itemJSONError rewrites encoding/json's errors in the set format's terms.
+func itemJSONError(err error) error {
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return fmt.Errorf("unknown field %s: an item has id, messages or prompt, reference, checks, tools and response_format", f)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("field %q: expected %s, got a JSON %s", te.Field, te.Type, te.Value)
+	}
+	return fmt.Errorf("not a JSON object (%v): write one item per line", strings.TrimPrefix(msg, "json: "))
+}
+
+// nullToEmpty treats a JSON null as absent.
+func nullToEmpty(b json.RawMessage) json.RawMessage {
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		return nil
+	}
+	return b
+}

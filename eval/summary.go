@@ -1,0 +1,204 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Summary is what an eval measured for one model in one category.
+type Summary struct {
+	Category string `json:"category"`
+	// Model is the spec's name for the model, ModelID the provider's model id rows record.
+	Model   string `json:"model"`
+	ModelID string `json:"model_id"`
+	// Items counts the model's rows; Graded those with a grade (the call was answered),
+	// Passed those that passed, Errors those whose call failed after its retries.
+	Items  int `json:"items"`
+	Graded int `json:"graded"`
+	Passed int `json:"passed"`
+	Errors int `json:"errors"`
+	// PassRate is Passed/Graded (0 when nothing was graded) and PassRateCI its 95% Wilson
+	// score interval ([0, 1] when nothing was graded). Failed calls are not in it: they are a
+	// matter of availability, which the spec assumes separately.
+	PassRate   float64    `json:"pass_rate"`
+	PassRateCI [2]float64 `json:"pass_rate_ci95"`
+	// Assumed is the spec's pass-rate assumption for the model in the category, nil when it
+	// states none.
+	Assumed *float64 `json:"assumed_pass_rate,omitempty"`
+	// LatencyP50 and LatencyP95 are nearest-rank percentiles of the answered calls' latencies;
+	// zero when no answered call has one. Latencies is how many there were.
+	LatencyP50 time.Duration `json:"-"`
+	LatencyP95 time.Duration `json:"-"`
+	Latencies  int           `json:"latencies"`
+	// TokensIn and TokensOut are the answered calls' mean prompt and completion tokens.
+	TokensIn  float64 `json:"tokens_in"`
+	TokensOut float64 `json:"tokens_out"`
+	// Cost is what the model's calls cost in all; CostPerItem is Cost over Items.
+	Cost        clearbar.Money `json:"cost_usd"`
+	CostPerItem clearbar.Money `json:"cost_per_item_usd"`
+}
+
+// MarshalJSON writes the latencies in milliseconds.
+func (s Summary) MarshalJSON() ([]byte, error) {
+	type plain Summary
+	return json.Marshal(struct {
+		plain
+		P50 float64 `json:"latency_p50_ms"`
+		P95 float64 `json:"latency_p95_ms"`
+	}{plain(s), ms(s.LatencyP50), ms(s.LatencyP95)})
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// AssumptionContradicted reports whether the spec assumes a pass rate outside the measured
+// interval: the estimate is built on a number the measurement rules out.
+func (s Summary) AssumptionContradicted() bool {
+	return s.Assumed != nil && s.Graded > 0 && (*s.Assumed < s.PassRateCI[0] || *s.Assumed > s.PassRateCI[1])
+}
+
+// Summarize summarises the rows of the category, one Summary per model of models, in that
+// order; rows of other categories and models are ignored. A row counts as graded when it has
+// Pass, as failed when it has Error.
+func Summarize(cat *spec.Category, models []*spec.Model, rows []outcomes.Row) []Summary {
+	out := make([]Summary, 0, len(models))
+	for _, m := range models {
+		s := Summary{Category: cat.Name, Model: m.Name, ModelID: m.Model}
+		if p, ok := cat.PassRate(m); ok {
+			s.Assumed = &p
+		}
+		var lat []float64
+		var in, outTok int
+		answered := 0
+		for _, r := range rows {
+			if r.Category != cat.Name || r.Model != m.Model {
+				continue
+			}
+			s.Items++
+			s.Cost += r.Cost
+			if r.Error != "" {
+				s.Errors++
+				continue
+			}
+			answered++
+			in += r.TokensIn
+			outTok += r.TokensOut
+			if r.LatencyMS > 0 {
+				lat = append(lat, r.LatencyMS)
+			}
+			if r.Pass != nil {
+				s.Graded++
+				if *r.Pass {
+					s.Passed++
+				}
+			}
+		}
+		s.PassRateCI = [2]float64{0, 1}
+		if s.Graded > 0 {
+			s.PassRate = float64(s.Passed) / float64(s.Graded)
+			s.PassRateCI[0], s.PassRateCI[1] = Wilson(s.Passed, s.Graded)
+		}
+		if answered > 0 {
+			s.TokensIn, s.TokensOut = float64(in)/float64(answered), float64(outTok)/float64(answered)
+		}
+		if s.Items > 0 {
+			s.CostPerItem = clearbar.Money(math.Round(float64(s.Cost) / float64(s.Items)))
+		}
+		slices.Sort(lat)
+		s.Latencies = len(lat)
+		s.LatencyP50, s.LatencyP95 = percentile(lat, 0.50), percentile(lat, 0.95)
+		out = append(out, s)
+	}
+	return out
+}
+
+// percentile returns the nearest-rank p-quantile of sorted millisecond values as a duration;
+// 0 for no values.
+func percentile(sorted []float64, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	i = min(max(i, 0), len(sorted)-1)
+	return time.Duration(sorted[i] * float64(time.Millisecond))
+}
+
+// Wilson returns the 95% Wilson score interval of k successes in n trials; [0, 1] for n = 0.
+// Unlike the normal approximation it stays inside [0, 1] and is honest near 0 and 1, where
+// pass rates live.
+func Wilson(k, n int) (lo, hi float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	const z = 1.959963984540054
+	nf := float64(n)
+	p := float64(k) / nf
+	den := 1 + z*z/nf
+	mid := (p + z*z/(2*nf)) / den
+	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
+	return max(mid-half, 0), min(mid+half, 1)
+}
+
+// WriteText writes summaries as a table, then a line for every assumption the measurement
+// contradicts.
+func WriteText(w io.Writer, sums []Summary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CATEGORY\tMODEL\tITEMS\tPASS RATE (95% CI)\tASSUMED\tERRORS\tP50\tP95\tTOKENS IN/OUT\tCOST/ITEM\tTOTAL")
+	for _, s := range sums {
+		rate, assumed := "-", "-"
+		if s.Graded > 0 {
+			rate = fmt.Sprintf("%s (%s–%s)", pct(s.PassRate), pct(s.PassRateCI[0]), pct(s.PassRateCI[1]))
+		}
+		if s.Assumed != nil {
+			assumed = pct(*s.Assumed)
+		}
+		p50, p95 := "-", "-"
+		if s.Latencies > 0 {
+			p50, p95 = FormatLatency(s.LatencyP50), FormatLatency(s.LatencyP95)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\t%.0f/%.0f\t%s\t%s\n", s.Category, s.Model, s.Items, rate, assumed, s.Errors, p50, p95, s.TokensIn, s.TokensOut, s.CostPerItem, s.Cost)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, s := range sums {
+		if s.AssumptionContradicted() {
+			fmt.Fprintf(w, "%s in %s: the spec assumes a pass rate of %s, outside the measured %s–%s; --update writes the measurement\n", s.Model, s.Category, pct(*s.Assumed), pct(s.PassRateCI[0]), pct(s.PassRateCI[1]))
+		}
+	}
+	return nil
+}
+
+func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
+
+// roundLatency rounds a latency for people and specs: to the millisecond from 10ms up, to the
+// microsecond below.
+func roundLatency(d time.Duration) time.Duration {
+	if d >= 10*time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(time.Microsecond)
+}
+
+// FormatLatency writes a latency rounded by roundLatency in the spec's duration syntax:
+// "850µs", "812ms", "1.777s", "2m5.5s".
+func FormatLatency(d time.Duration) string {
+	d = roundLatency(d)
+	switch {
+	case d < 10*time.Millisecond || d >= time.Minute:
+		return d.String()
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
+	}
+	// From whole milliseconds, so that 1.777s is not written 1.7770000000000001s.
+	return strconv.FormatFloat(float64(d.Milliseconds())/1000, 'f', -1, 64) + "s"
+}

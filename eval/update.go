@@ -1,0 +1,126 @@
+package eval
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Change is one value Update writes into a spec, for the reviewer: the path below the
+// category, and the old and new values as the spec would show them.
+type Change struct {
+	Path string `json:"path"`
+	Old  string `json:"old"`
+	New  string `json:"new"`
+}
+
+// String renders the change as "path: old → new".
+func (c Change) String() string { return c.Path + ": " + c.Old + " → " + c.New }
+
+// UpdateOptions say what Update writes.
+type UpdateOptions struct {
+	// Today is the review date written.
+	Today time.Time
+	// NoLatency, when set, says why measured latencies must not be written (they were
+	// measured at a time scale where scheduling overhead swamps them); it becomes a note.
+	NoLatency string
+}
+
+// Update returns the spec document data (the file s was loaded from) with the category's
+// measured assumptions written in: for every summarised model with graded answers,
+// assume.pass_rate.<model> (rounded to three decimals) and, when answered calls had
+// latencies, assume.latency.<model> {p50, p95} (the category's override of the model's
+// latency); and the category's review.last set to opts.Today. Comments and key order are
+// kept (spec.SetInCategory); the caller should check that the result loads before writing it.
+//
+// It returns the changes, old → new, in the order written, for the reviewer, and a note for
+// everything it left alone and why.
+func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts UpdateOptions) (out []byte, changes []Change, notes []string, err error) {
+	out = data
+	set := func(path []string, value any, was, now string) error {
+		b, err := spec.SetInCategory(out, cat.Name, path, value)
+		if err != nil {
+			return err
+		}
+		out = b
+		changes = append(changes, Change{Path: strings.Join(path, "."), Old: was, New: now})
+		return nil
+	}
+	for _, sum := range sums {
+		m := s.Model(sum.Model)
+		if m == nil || sum.Category != cat.Name {
+			notes = append(notes, fmt.Sprintf("%s: not a model of the spec's category %q, not updated", sum.Model, cat.Name))
+			continue
+		}
+		if sum.Graded == 0 {
+			notes = append(notes, fmt.Sprintf("%s: no graded answers, nothing measured to write", m.Name))
+			continue
+		}
+		rate := roundTo(sum.PassRate, 3)
+		old := "(none)"
+		if sum.Assumed != nil {
+			old = strconv.FormatFloat(*sum.Assumed, 'f', -1, 64)
+		}
+		if err := set([]string{"assume", "pass_rate", m.Name}, rate, old, strconv.FormatFloat(rate, 'f', -1, 64)); err != nil {
+			return nil, nil, nil, err
+		}
+		if opts.NoLatency != "" {
+			continue
+		}
+		if sum.Latencies == 0 || sum.LatencyP50 <= 0 {
+			notes = append(notes, fmt.Sprintf("%s: no measured latencies, assume.latency not written", m.Name))
+			continue
+		}
+		lat := struct {
+			P50 string `yaml:"p50"`
+			P95 string `yaml:"p95"`
+		}{FormatLatency(sum.LatencyP50), FormatLatency(max(sum.LatencyP95, sum.LatencyP50))}
+		old = "(the model's: " + describeLatency(m.Resolved.Latency) + ")"
+		if l, ok := cat.Assume.Latency[m.Name]; ok && l != nil {
+			old = describeLatency(*l)
+		}
+		if err := set([]string{"assume", "latency", m.Name}, lat, old, fmt.Sprintf("{p50: %s, p95: %s}", lat.P50, lat.P95)); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if opts.NoLatency != "" {
+		notes = append(notes, "assume.latency not written: "+opts.NoLatency)
+	}
+	last, _ := s.LastReview(cat)
+	old := "(none)"
+	if !last.IsZero() {
+		old = last.Format(time.DateOnly)
+	}
+	day := opts.Today.Format(time.DateOnly)
+	// A timestamp-tagged node is written as a bare date, like the rest of the spec's dates,
+	// rather than the quoted string a Go string would become.
+	date := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!timestamp", Value: day}
+	if err := set([]string{"review", "last"}, date, old, day); err != nil {
+		return nil, nil, nil, err
+	}
+	return out, changes, notes, nil
+}
+
+// describeLatency renders a latency assumption in the spec's words.
+func describeLatency(l spec.Latency) string {
+	switch {
+	case len(l.Samples) > 0:
+		return fmt.Sprintf("%d samples", len(l.Samples))
+	case l.TTFT != nil:
+		return fmt.Sprintf("{ttft: {p50: %s, p95: %s}, tokens_per_second: %g}", spec.FormatDuration(l.TTFT.P50.D()), spec.FormatDuration(l.TTFT.P95.D()), l.TokensPerSecond)
+	case l.P50 > 0:
+		return fmt.Sprintf("{p50: %s, p95: %s}", spec.FormatDuration(l.P50.D()), spec.FormatDuration(l.P95.D()))
+	}
+	return "none"
+}
+
+func roundTo(f float64, decimals int) float64 {
+	p := math.Pow(10, float64(decimals))
+	return math.Round(f*p) / p
+}

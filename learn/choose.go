@@ -1,0 +1,447 @@
+package learn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Chooser picks a candidate for a request from the P(pass) Model.Predict wrote, returning its
+// index in the model's Models. Implementations are safe for concurrent use and do not
+// allocate.
+type Chooser interface {
+	Choose(p []float64) int
+}
+
+// Threshold is the two-model rule: send a request to Weak when P(pass) of Weak is at least T,
+// otherwise to Strong. T = 0 sends everything to Weak, T > 1 everything to Strong.
+type Threshold struct {
+	Strong string  `json:"strong"`
+	Weak   string  `json:"weak"`
+	T      float64 `json:"t"`
+}
+
+// Bind resolves the rule against a model's candidate names (Model.Models).
+func (t Threshold) Bind(models []string) (Chooser, error) {
+	s, w := slices.Index(models, t.Strong), slices.Index(models, t.Weak)
+	switch {
+	case s < 0:
+		return nil, fmt.Errorf("threshold rule: strong model %q is not one of the model file's candidates %q", t.Strong, models)
+	case w < 0:
+		return nil, fmt.Errorf("threshold rule: weak model %q is not one of the model file's candidates %q", t.Weak, models)
+	case s == w:
+		return nil, fmt.Errorf("threshold rule: strong and weak are both %q; name two different models", t.Strong)
+	case math.IsNaN(t.T) || t.T < 0:
+		return nil, fmt.Errorf("threshold rule: t %v must be a number ≥ 0 (a probability; above 1 means always strong)", t.T)
+	}
+	return thresholdChooser{strong: s, weak: w, t: t.T}, nil
+}
+
+type thresholdChooser struct {
+	strong, weak int
+	t            float64
+}
+
+func (c thresholdChooser) Choose(p []float64) int {
+	if p[c.weak] >= c.t {
+		return c.weak
+	}
+	return c.strong
+}
+
+// WillingnessToPay chooses the candidate that maximises P(pass) − Lambda × cost: Lambda is how
+// many points of pass probability one dollar per request is worth giving up, so that a
+// candidate costing Δ dollars more must be more likely to pass by Lambda×Δ to be chosen.
+// Lambda = 0 picks the most likely to pass; a large Lambda the cheapest. Ties go to the
+// cheaper candidate, then to the earlier one.
+type WillingnessToPay struct {
+	Lambda float64 `json:"lambda"`
+	// Costs is the expected cost in USD of a request on each candidate (for example the
+	// catalogue price of the category's token band). Every candidate needs one.
+	Costs map[string]float64 `json:"costs"`
+}
+
+// Bind resolves the rule against a model's candidate names.
+func (w WillingnessToPay) Bind(models []string) (Chooser, error) {
+	if math.IsNaN(w.Lambda) || w.Lambda < 0 {
+		return nil, fmt.Errorf("willingness-to-pay rule: lambda %v must be a number ≥ 0", w.Lambda)
+	}
+	c := wtpChooser{lambda: w.Lambda, cost: make([]float64, len(models))}
+	var missing []string
+	for k, m := range models {
+		v, ok := w.Costs[m]
+		if !ok {
+			missing = append(missing, m)
+			continue
+		}
+		if math.IsNaN(v) || v < 0 {
+			return nil, fmt.Errorf("willingness-to-pay rule: cost %v of %q must be a number ≥ 0", v, m)
+		}
+		c.cost[k] = v
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("willingness-to-pay rule: no cost for %q; give every candidate of the model file a cost", missing)
+	}
+	return c, nil
+}
+
+type wtpChooser struct {
+	lambda float64
+	cost   []float64
+}
+
+func (c wtpChooser) Choose(p []float64) int { return ChooseWTP(p, c.cost, c.lambda) }
+
+// ChooseWTP is the willingness-to-pay rule with per-request costs: the index maximising
+// p[k] − lambda×cost[k], ties to the cheaper candidate, then the earlier one. Use it when the
+// gateway estimates each candidate's cost from the request's own token count.
+func ChooseWTP(p, cost []float64, lambda float64) int {
+	best, bu := 0, math.Inf(-1)
+	for k := range cost {
+		u := p[k] - lambda*cost[k]
+		if u > bu || (u == bu && cost[k] < cost[best]) {
+			best, bu = k, u
+		}
+	}
+	return best
+}
+
+// Sample is what calibration and evaluation know about one item: the predicted P(pass) of
+// each candidate, what actually happened, and the costs.
+type Sample struct {
+	// P is the predicted P(pass) per candidate.
+	P []float64
+	// Pass is the observed label per candidate (1 passed, 0 failed; NaN not graded, which
+	// counts as a failure when the candidate is chosen).
+	Pass []float64
+	// Cost is the USD the call cost.
+	Cost []float64
+	// Est is the USD cost the rule assumes when deciding (what the gateway could know before
+	// the call); nil means Cost.
+	Est []float64
+}
+
+func (s *Sample) est() []float64 {
+	if s.Est != nil {
+		return s.Est
+	}
+	return s.Cost
+}
+
+func passOf(x float64) float64 {
+	if math.IsNaN(x) {
+		return 0
+	}
+	return x
+}
+
+// Target is what a calibrated rule must reach on the calibration samples.
+type Target struct {
+	// Quality asks for at least this fraction of the best single candidate's pass rate (the
+	// candidate with the highest mean pass rate on the samples), at the least cost: 0.95
+	// means "95% of the best model's quality".
+	Quality float64 `json:"quality,omitempty"`
+	// StrongShare asks a threshold rule to send this fraction of requests to Strong instead;
+	// it needs Strong and Weak.
+	StrongShare float64 `json:"strong_share,omitempty"`
+	// Strong and Weak select the threshold rule; when empty, Quality calibrates a
+	// willingness-to-pay rule over every candidate.
+	Strong string `json:"strong,omitempty"`
+	Weak   string `json:"weak,omitempty"`
+	// Confidence, in standard errors, is a safety margin on Quality: the rule must beat the
+	// target by Confidence standard errors of the paired per-item difference, so that it is
+	// likely to hold on new traffic. 0 means none.
+	Confidence float64 `json:"confidence,omitempty"`
+}
+
+func (t Target) validate() error {
+	switch {
+	case (t.Quality == 0) == (t.StrongShare == 0):
+		return errors.New("target: give exactly one of quality (a fraction of the best model's quality, like 0.95) and strong_share")
+	case t.Quality < 0 || t.Quality > 1:
+		return fmt.Errorf("target: quality %v is outside 0..1 (a fraction of the best model's quality, like 0.95)", t.Quality)
+	case t.StrongShare < 0 || t.StrongShare > 1:
+		return fmt.Errorf("target: strong_share %v is outside 0..1", t.StrongShare)
+	case t.StrongShare > 0 && (t.Strong == "" || t.Weak == ""):
+		return errors.New("target: strong_share needs the strong and weak models of a threshold rule")
+	case (t.Strong == "") != (t.Weak == ""):
+		return errors.New("target: a threshold rule needs both strong and weak")
+	case t.Confidence < 0 || math.IsNaN(t.Confidence):
+		return fmt.Errorf("target: confidence %v must be ≥ 0 standard errors", t.Confidence)
+	}
+	return nil
+}
+
+// Point is one operating point of a rule on a set of samples.
+type Point struct {
+	// Param is the rule's parameter: λ for willingness to pay, T for a threshold.
+	Param float64 `json:"param"`
+	// Quality is the mean pass rate of the chosen candidates; Cost their mean cost in USD.
+	Quality float64 `json:"quality"`
+	Cost    float64 `json:"cost_usd"`
+	// Share is the fraction of items sent to each candidate.
+	Share []float64 `json:"share"`
+}
+
+// Calibration is a rule calibrated for a Target, and how it did on the calibration samples.
+type Calibration struct {
+	// Exactly one of Threshold and WTP is set. WTP.Costs are the candidates' mean estimated
+	// costs on the samples (calibration itself used each sample's Est).
+	Threshold *Threshold        `json:"threshold,omitempty"`
+	WTP       *WillingnessToPay `json:"willingness_to_pay,omitempty"`
+	// Point is the rule's operating point on the samples.
+	Point Point `json:"point"`
+	// Best is the best single candidate; BestQuality and BestCost its pass rate and cost.
+	Best        string  `json:"best"`
+	BestQuality float64 `json:"best_quality"`
+	BestCost    float64 `json:"best_cost_usd"`
+	// Met says the target was reached. When it was not, the rule is the best-quality
+	// operating point found.
+	Met bool `json:"met"`
+}
+
+// String describes the rule and its operating point.
+func (c *Calibration) String() string {
+	var b strings.Builder
+	switch {
+	case c.Threshold != nil:
+		fmt.Fprintf(&b, "threshold: weak %s when P(pass) ≥ %.4f, else strong %s", c.Threshold.Weak, c.Threshold.T, c.Threshold.Strong)
+	case c.WTP != nil:
+		fmt.Fprintf(&b, "willingness to pay: λ = %.4g per USD", c.WTP.Lambda)
+	}
+	fmt.Fprintf(&b, "; on the calibration data quality %.4f (%.1f%% of %s) at $%.3g per request (%.1f%% of its cost)",
+		c.Point.Quality, 100*c.Point.Quality/c.BestQuality, c.Best, c.Point.Cost, 100*c.Point.Cost/c.BestCost)
+	if !c.Met {
+		b.WriteString("; the target was not reached: this is the best-quality point")
+	}
+	return b.String()
+}
+
+// singles returns each candidate's mean pass rate and cost on the samples.
+func singles(samples []Sample, k int) (q, c []float64) {
+	q, c = make([]float64, k), make([]float64, k)
+	for i := range samples {
+		for j := range k {
+			q[j] += passOf(samples[i].Pass[j])
+			c[j] += samples[i].Cost[j]
+		}
+	}
+	for j := range k {
+		q[j] /= float64(len(samples))
+		c[j] /= float64(len(samples))
+	}
+	return q, c
+}
+
+// bestSingle returns the candidate with the highest pass rate (ties: the cheaper).
+func bestSingle(q, c []float64) int {
+	b := 0
+	for j := range q {
+		if q[j] > q[b] || (q[j] == q[b] && c[j] < c[b]) {
+			b = j
+		}
+	}
+	return b
+}
+
+// Calibrate picks the rule's parameter on the samples (which should be predictions for items
+// the model was not trained on, as Train's cross-validation gives): for a Quality target, the
+// cheapest operating point reaching Quality × the best candidate's pass rate (with the
+// Confidence margin); for a StrongShare target, the threshold sending that share to Strong.
+// models names the candidates in the samples' order.
+func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error) {
+	if err := t.validate(); err != nil {
+		return nil, err
+	}
+	if len(samples) == 0 {
+		return nil, errors.New("calibration: no samples")
+	}
+	k := len(models)
+	q, c := singles(samples, k)
+	b := bestSingle(q, c)
+	cal := &Calibration{Best: models[b], BestQuality: q[b], BestCost: c[b]}
+	var pts []Point
+	var choose func(param float64) Chooser
+	if t.Strong != "" {
+		s, w := slices.Index(models, t.Strong), slices.Index(models, t.Weak)
+		if s < 0 || w < 0 || s == w {
+			return nil, fmt.Errorf("calibration: strong %q and weak %q must be two of the candidates %q", t.Strong, t.Weak, models)
+		}
+		pts = sweepThreshold(samples, s, w, k)
+		choose = func(x float64) Chooser { return thresholdChooser{strong: s, weak: w, t: x} }
+		cal.Threshold = &Threshold{Strong: t.Strong, Weak: t.Weak}
+	} else {
+		pts = SweepWTP(samples, k, LambdaGrid(samples, k))
+		choose = func(x float64) Chooser { return samplesWTP{lambda: x} }
+		cal.WTP = &WillingnessToPay{Costs: map[string]float64{}}
+		for j, m := range models {
+			var s float64
+			for i := range samples {
+				s += samples[i].est()[j]
+			}
+			cal.WTP.Costs[m] = s / float64(len(samples))
+		}
+	}
+	pick := -1
+	if t.StrongShare > 0 {
+		s := slices.Index(models, t.Strong)
+		for i, p := range pts {
+			if pick < 0 || math.Abs(p.Share[s]-t.StrongShare) < math.Abs(pts[pick].Share[s]-t.StrongShare) {
+				pick = i
+			}
+		}
+		cal.Met = true
+	} else {
+		goal := t.Quality
+		for i, p := range pts {
+			if pick >= 0 && p.Cost >= pts[pick].Cost {
+				continue
+			}
+			if meets(samples, choose(p.Param), b, goal, t.Confidence) {
+				pick = i
+			}
+		}
+		cal.Met = pick >= 0
+		if pick < 0 {
+			for i, p := range pts {
+				if pick < 0 || p.Quality > pts[pick].Quality {
+					pick = i
+				}
+			}
+		}
+	}
+	cal.Point = pts[pick]
+	if cal.Threshold != nil {
+		cal.Threshold.T = cal.Point.Param
+	} else {
+		cal.WTP.Lambda = cal.Point.Param
+	}
+	return cal, nil
+}
+
+// samplesWTP is the willingness-to-pay rule deciding on each sample's own estimated costs.
+type samplesWTP struct{ lambda float64 }
+
+func (samplesWTP) Choose([]float64) int { panic("samplesWTP needs costs") }
+
+// decide applies a chooser to a sample.
+func decide(ch Chooser, s *Sample) int {
+	if w, ok := ch.(samplesWTP); ok {
+		return ChooseWTP(s.P, s.est(), w.lambda)
+	}
+	return ch.Choose(s.P)
+}
+
+// meets says whether the rule's mean pass rate beats goal × the best candidate's by z
+// standard errors of the paired per-item difference.
+func meets(samples []Sample, ch Chooser, best int, goal, z float64) bool {
+	n := float64(len(samples))
+	var sum, sq float64
+	for i := range samples {
+		s := &samples[i]
+		d := passOf(s.Pass[decide(ch, s)]) - goal*passOf(s.Pass[best])
+		sum += d
+		sq += d * d
+	}
+	mean := sum / n
+	sd := math.Sqrt(math.Max(sq/n-mean*mean, 0) * n / math.Max(n-1, 1))
+	return mean >= z*sd/math.Sqrt(n)
+}
+
+// evaluate returns the operating point of a rule on the samples.
+func evaluate(samples []Sample, ch Chooser, k int, param float64) Point {
+	p := Point{Param: param, Share: make([]float64, k)}
+	for i := range samples {
+		s := &samples[i]
+		j := decide(ch, s)
+		p.Quality += passOf(s.Pass[j])
+		p.Cost += s.Cost[j]
+		p.Share[j]++
+	}
+	n := float64(len(samples))
+	p.Quality /= n
+	p.Cost /= n
+	for j := range p.Share {
+		p.Share[j] /= n
+	}
+	return p
+}
+
+// LambdaGrid is the set of λ values SweepWTP tries: 0 and 241 values spaced evenly in log
+// scale from 10^-3/c to 10^5/c, where c is the mean estimated cost of the dearest candidate,
+// so that λ×c runs from "cost hardly matters" to "only cost matters".
+func LambdaGrid(samples []Sample, k int) []float64 {
+	var c float64
+	for j := range k {
+		var s float64
+		for i := range samples {
+			s += samples[i].est()[j]
+		}
+		c = max(c, s/float64(len(samples)))
+	}
+	if c == 0 {
+		return []float64{0}
+	}
+	grid := []float64{0}
+	for i := 0; i <= 240; i++ {
+		grid = append(grid, math.Pow(10, -3+8*float64(i)/240)/c)
+	}
+	return grid
+}
+
+// SweepWTP returns the willingness-to-pay rule's operating point at every λ, deciding on each
+// sample's estimated costs.
+func SweepWTP(samples []Sample, k int, lambdas []float64) []Point {
+	pts := make([]Point, len(lambdas))
+	for i, l := range lambdas {
+		pts[i] = evaluate(samples, samplesWTP{lambda: l}, k, l)
+	}
+	return pts
+}
+
+// sweepThreshold returns the threshold rule's operating point at every distinct P(weak)
+// (plus one above all, which sends everything to strong), in increasing order of T.
+func sweepThreshold(samples []Sample, strong, weak, k int) []Point {
+	ts := make([]float64, 0, len(samples)+1)
+	for i := range samples {
+		ts = append(ts, samples[i].P[weak])
+	}
+	sort.Float64s(ts)
+	ts = slices.Compact(ts)
+	ts = append(ts, math.Nextafter(ts[len(ts)-1], math.Inf(1)))
+	// Walk T upwards: items leave weak for strong as T passes their P(weak).
+	order := make([]int, len(samples))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmpFloat(samples[a].P[weak], samples[b].P[weak]) })
+	n := float64(len(samples))
+	var q, c float64
+	for i := range samples {
+		q += passOf(samples[i].Pass[weak])
+		c += samples[i].Cost[weak]
+	}
+	pts := make([]Point, 0, len(ts))
+	moved := 0
+	for _, t := range ts {
+		for moved < len(order) && samples[order[moved]].P[weak] < t {
+			s := &samples[order[moved]]
+			q += passOf(s.Pass[strong]) - passOf(s.Pass[weak])
+			c += s.Cost[strong] - s.Cost[weak]
+			moved++
+		}
+		share := make([]float64, k)
+		share[strong], share[weak] = float64(moved)/n, 1-float64(moved)/n
+		pts = append(pts, Point{Param: t, Quality: q / n, Cost: c / n, Share: share})
+	}
+	return pts
+}
+
+// Guards: the rules implement Chooser.
+var (
+	_ Chooser = thresholdChooser{}
+	_ Chooser = wtpChooser{}
+)

@@ -1,0 +1,177 @@
+package learn
+
+import (
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"os"
+
+	"github.com/clearbar/clearbar/outcomes"
+)
+
+// Dataset is an outcomes table grouped by item: for every prompt, what each candidate model
+// did on it. Train and Evaluate work on one.
+type Dataset struct {
+	// Name describes the data, for reports.
+	Name string
+	// Models are the candidates, in the order of Item.Pass and Item.Cost.
+	Models []string
+	Items  []Item
+	// Rows counts the rows grouped; Skipped those left out (no prompt text, or a model
+	// outside Models), with SkipReason saying why for the first one.
+	Rows, Skipped int
+	SkipReason    string
+}
+
+// Item is one prompt and what each candidate did on it.
+type Item struct {
+	// ID is the row's Item (or its PromptHash when it has none).
+	ID string
+	// Task is the row's Category, or its Task when it has no category: what a gateway
+	// would pass to Predict as the task.
+	Task   string
+	Prompt string
+	// Pass is the label per candidate: 1 passed, 0 failed, a fraction when several rows
+	// disagree, NaN when the candidate has no graded row. A row's label is its Pass, or
+	// Score ≥ 0.5 when Pass is not set.
+	Pass []float64
+	// Cost is what the candidate's call cost in USD (the mean of its rows; 0 when unknown).
+	Cost []float64
+}
+
+// NewDataset groups rows by item. models fixes the candidates and their order; nil means
+// every model in the rows, in order of first appearance. Rows without prompt text cannot be
+// featurised and are skipped (counted in Skipped), as are rows of models outside models.
+func NewDataset(name string, rows iter.Seq[outcomes.Row], models []string) *Dataset {
+	ds := &Dataset{Name: name}
+	fixed := models != nil
+	idx := map[string]int{}
+	for i, m := range models {
+		idx[m] = i
+	}
+	ds.Models = append([]string(nil), models...)
+	type acc struct {
+		pass, graded, cost, rows []float64
+	}
+	byItem := map[string]int{}
+	var accs []acc
+	skip := func(why string) {
+		ds.Skipped++
+		if ds.SkipReason == "" {
+			ds.SkipReason = why
+		}
+	}
+	for r := range rows {
+		ds.Rows++
+		if r.Prompt == "" {
+			skip(fmt.Sprintf("item %q model %q has no prompt text (a table written without prompts cannot train a model)", r.Item, r.Model))
+			continue
+		}
+		k, ok := idx[r.Model]
+		if !ok {
+			if fixed {
+				skip(fmt.Sprintf("model %q is not a candidate", r.Model))
+				continue
+			}
+			k = len(ds.Models)
+			idx[r.Model] = k
+			ds.Models = append(ds.Models, r.Model)
+		}
+		id := r.Item
+		if id == "" {
+			id = r.PromptHash
+		}
+		n, ok := byItem[id]
+		if !ok {
+			n = len(ds.Items)
+			byItem[id] = n
+			task := r.Category
+			if task == "" {
+				task = r.Task
+			}
+			ds.Items = append(ds.Items, Item{ID: id, Task: task, Prompt: r.Prompt})
+			accs = append(accs, acc{})
+		}
+		a := &accs[n]
+		for len(a.pass) <= k {
+			a.pass, a.graded = append(a.pass, 0), append(a.graded, 0)
+			a.cost, a.rows = append(a.cost, 0), append(a.rows, 0)
+		}
+		a.cost[k] += r.Cost.USD()
+		a.rows[k]++
+		switch {
+		case r.Pass != nil:
+			a.graded[k]++
+			if *r.Pass {
+				a.pass[k]++
+			}
+		case r.Score != nil:
+			a.graded[k]++
+			if *r.Score >= 0.5 {
+				a.pass[k]++
+			}
+		}
+	}
+	k := len(ds.Models)
+	for n := range ds.Items {
+		a := &accs[n]
+		it := &ds.Items[n]
+		it.Pass, it.Cost = make([]float64, k), make([]float64, k)
+		for j := range k {
+			it.Pass[j] = math.NaN()
+			if j < len(a.pass) && a.graded[j] > 0 {
+				it.Pass[j] = a.pass[j] / a.graded[j]
+			}
+			if j < len(a.cost) && a.rows[j] > 0 {
+				it.Cost[j] = a.cost[j] / a.rows[j]
+			}
+		}
+	}
+	return ds
+}
+
+// ReadTable returns the rows of an outcomes table (JSON Lines, gzip-compressed or not) as an
+// iterator, and a function reporting the error that ended it early, if any.
+func ReadTable(r io.Reader) (iter.Seq[outcomes.Row], func() error) {
+	var err error
+	seq := func(yield func(outcomes.Row) bool) {
+		rd := outcomes.NewReader(r)
+		for rd.Next() {
+			if !yield(rd.Row()) {
+				return
+			}
+		}
+		err = rd.Err()
+	}
+	return seq, func() error { return err }
+}
+
+// TrainFile trains on the outcomes table at path (see Train) and records the path as the
+// training data. It is what "clearbar learn train --outcomes FILE" runs; save the model with
+// Model.Save and print the report with Report.WriteText.
+func TrainFile(path string, opts TrainOptions) (*Model, *Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading outcomes: %w", err)
+	}
+	defer f.Close()
+	rows, rerr := ReadTable(f)
+	if opts.Data == "" {
+		opts.Data = path
+	}
+	ds := NewDataset(path, rows, opts.Models)
+	if err := rerr(); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return TrainDataset(ds, opts)
+}
+
+// subset returns the dataset restricted to the items at idx (sharing their slices).
+func (ds *Dataset) subset(name string, idx []int) *Dataset {
+	out := &Dataset{Name: name, Models: ds.Models, Items: make([]Item, len(idx))}
+	for n, i := range idx {
+		out.Items[n] = ds.Items[i]
+	}
+	return out
+}

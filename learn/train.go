@@ -1,0 +1,763 @@
+package learn
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/clearbar/clearbar/outcomes"
+)
+
+// TrainOptions configure Train. The zero value trains with the defaults below.
+type TrainOptions struct {
+	// Features is the feature configuration; the zero value means DefaultFeatures().
+	Features FeatureConfig
+	// Models fixes the candidates and their order; nil means every model in the rows.
+	Models []string
+	// Epochs is the number of passes over the items; 0 means 4.
+	Epochs int
+	// LearningRate is AdaGrad's step size η; 0 means 0.1.
+	LearningRate float64
+	// L2 is the L2 penalty on each candidate's own weights, applied per example to the
+	// weights the example touches; 0 means 1e-4 (negative means none).
+	L2 float64
+	// SharedL2 is the L2 penalty on the shared weights (see Independent); 0 means 1e-5
+	// (negative means none).
+	SharedL2 float64
+	// Independent trains each candidate on its own. By default every candidate's logit is
+	// its own weights plus a shared set trained on every candidate's labels, which learns
+	// what makes an item hard for all models from K times the data; the shared weights are
+	// folded into each candidate's when the model is built, so inference is unchanged.
+	Independent bool
+	// Seed seeds the item order of every epoch and the cross-validation folds; training is
+	// deterministic given the rows (in any order of items within an item's rows), the options
+	// and the seed.
+	Seed uint64
+	// Folds is the number of cross-validation folds behind the report's held-out metrics and
+	// the calibration of Target; 0 means 5, 1 means no cross-validation (faster; the report
+	// then has no held-out metrics and Target cannot be calibrated).
+	Folds int
+	// Target, when set, asks Train to calibrate a choice rule on the out-of-fold
+	// predictions; the result is in Report.Rule.
+	Target   *Target
+	noPlatt  bool
+	mask     bool
+	bags     int
+	stack    bool
+	famRidge float64
+	// Data names the training data in the model's metadata; Split says which part of it
+	// trained the model ("" means "all").
+	Data, Split string
+}
+
+func (o TrainOptions) withDefaults() TrainOptions {
+	if o.Features.Version == 0 && o.Features.HashBits == 0 {
+		o.Features = DefaultFeatures()
+	}
+	o.Features = o.Features.withDefaults()
+	if o.Epochs == 0 {
+		o.Epochs = 4
+	}
+	if o.LearningRate == 0 {
+		o.LearningRate = 0.1
+	}
+	if o.L2 == 0 {
+		o.L2 = 1e-4
+	}
+	o.L2 = max(o.L2, 0)
+	if o.SharedL2 == 0 {
+		o.SharedL2 = 1e-5
+	}
+	o.SharedL2 = max(o.SharedL2, 0)
+	if o.Folds == 0 {
+		o.Folds = 5
+	}
+	if o.Split == "" {
+		o.Split = "all"
+	}
+	return o
+}
+
+func (o TrainOptions) validate() error {
+	if err := o.Features.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.Epochs < 0 || o.Epochs > 1000:
+		return fmt.Errorf("epochs %d is outside 1..1000", o.Epochs)
+	case !(o.LearningRate > 0 && o.LearningRate <= 10):
+		return fmt.Errorf("learning rate %v is outside (0, 10]", o.LearningRate)
+	case o.Folds < 1 || o.Folds > 100:
+		return fmt.Errorf("folds %d is outside 1..100", o.Folds)
+	case o.Target != nil && o.Folds < 2:
+		return errors.New("calibrating a target needs cross-validation: set folds to 2 or more")
+	}
+	if o.Target != nil {
+		return o.Target.validate()
+	}
+	return nil
+}
+
+// Report says what Train did and how well the model predicts items it did not see.
+type Report struct {
+	noPlatt  bool
+	mask     bool
+	bags     int
+	stack    bool
+	famRidge float64
+	// Data names the training data; Items, Rows and Skipped count what was read.
+	Data                 string
+	Items, Rows, Skipped int
+	// SkipReason says why the first skipped row was skipped.
+	SkipReason string
+	// Metrics has one entry per candidate (also saved in the model file).
+	Metrics []ModelMetrics
+	// Rule is the calibrated choice rule when TrainOptions.Target was set.
+	Rule *Calibration
+}
+
+// WriteText writes the report as a short table.
+func (r *Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "trained on %s: %d items, %d rows", r.Data, r.Items, r.Rows)
+	if r.Skipped > 0 {
+		fmt.Fprintf(tw, ", %d rows skipped (%s)", r.Skipped, r.SkipReason)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "MODEL\tITEMS\tPASS RATE\tHELD-OUT LOG LOSS\tBASELINE\tAUC")
+	for _, m := range r.Metrics {
+		if m.LogLoss == 0 {
+			fmt.Fprintf(tw, "%s\t%d\t%.3f\t-\t-\t-\n", m.Model, m.Items, m.PassRate)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.4f\t%.4f\t%.3f\n", m.Model, m.Items, m.PassRate, m.LogLoss, m.BaseLogLoss, m.AUC)
+	}
+	if c := r.Rule; c != nil {
+		fmt.Fprintf(tw, "\nrule: %s\n", c)
+	}
+	return tw.Flush()
+}
+
+// Train trains a model of P(pass | request) for every candidate model in the rows: rows are
+// grouped by item (see NewDataset), each item's features are extracted from its prompt and
+// task (Category, else Task), and one L2-regularised logistic regression per candidate is
+// fitted by AdaGrad. With Folds ≥ 2 (the default) it also cross-validates, for the report's
+// held-out metrics and the calibration of Target.
+//
+// It is deterministic given the same rows and options. Memory is about 24 bytes per weight
+// (2^16 features × candidates) plus the items' feature vectors.
+func Train(rows iter.Seq[outcomes.Row], opts TrainOptions) (*Model, *Report, error) {
+	return TrainDataset(NewDataset(opts.Data, rows, opts.Models), opts)
+}
+
+// TrainDataset is Train for rows already grouped.
+func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
+	opts = opts.withDefaults()
+	if err := opts.validate(); err != nil {
+		return nil, nil, err
+	}
+	if len(ds.Items) == 0 {
+		if ds.Skipped > 0 {
+			return nil, nil, fmt.Errorf("no item to train on: %d rows skipped (%s)", ds.Skipped, ds.SkipReason)
+		}
+		return nil, nil, errors.New("no item to train on: the outcomes table is empty")
+	}
+	if opts.Data == "" {
+		opts.Data = ds.Name
+	}
+	p := prepare(ds, opts.Features)
+	all := make([]int, len(ds.Items))
+	for i := range all {
+		all[i] = i
+	}
+	rep := &Report{Data: opts.Data, Items: len(ds.Items), Rows: ds.Rows, Skipped: ds.Skipped, SkipReason: ds.SkipReason}
+	var oof [][]float64
+	if opts.Folds >= 2 {
+		oof = crossPredict(p, all, opts, "cv")
+	}
+	rep.Metrics = metrics(ds, all, oof)
+	if opts.Target != nil {
+		samples := makeSamples(ds, all, oof, nil)
+		c, err := Calibrate(ds.Models, samples, *opts.Target)
+		if err != nil {
+			return nil, nil, err
+		}
+		rep.Rule = c
+	}
+	folds := 0
+	if opts.Folds >= 2 {
+		folds = opts.Folds
+	}
+	m, err := fit(p, all, opts).model(opts.Features, ds.Models, TrainingInfo{
+		Data: opts.Data, Split: opts.Split, Seed: opts.Seed, Items: len(ds.Items), Rows: ds.Rows,
+		Epochs: opts.Epochs, LearningRate: opts.LearningRate, L2: opts.L2, SharedL2: opts.SharedL2,
+		Folds: folds, Metrics: rep.Metrics,
+	}, opts.Independent)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, rep, nil
+}
+
+// prepared holds every item's compacted feature vector and labels.
+type prepared struct {
+	ds  *Dataset
+	dim int
+	off []int // item i's features are idx[off[i]:off[i+1]]
+	idx []int32
+	val []float32
+}
+
+func prepare(ds *Dataset, cfg FeatureConfig) *prepared {
+	p := &prepared{ds: ds, dim: cfg.Dim(), off: make([]int, 1, len(ds.Items)+1)}
+	f := NewFeaturizer(cfg)
+	for i := range ds.Items {
+		it := &ds.Items[i]
+		v := f.Extract(it.Prompt, "", it.Task)
+		v.Compact()
+		p.idx = append(p.idx, v.Index...)
+		p.val = append(p.val, v.Value...)
+		p.off = append(p.off, len(p.idx))
+	}
+	return p
+}
+
+// weights are a model being trained: own weights per candidate plus a shared column.
+type weights struct {
+	k    int       // candidates
+	w    []float64 // dim × (k+1), feature-major; column k is shared
+	g    []float64 // AdaGrad accumulators, same layout
+	b    []float64 // biases
+	gb   []float64
+	dim  int
+	opts TrainOptions
+}
+
+// fit trains on the items at idx: the average of opts.Bags models trained with different
+// item orders (averaging linear models averages their weights, so inference is unchanged).
+func fit(p *prepared, idx []int, opts TrainOptions) *weights {
+	bags := max(opts.bags, 1)
+	var sum *weights
+	for b := range bags {
+		o := opts
+		o.Seed = opts.Seed*1000003 + uint64(b)
+		ws := fit1(p, idx, o)
+		if sum == nil {
+			sum = ws
+			continue
+		}
+		for i := range sum.w {
+			sum.w[i] += ws.w[i]
+		}
+		for j := range sum.b {
+			sum.b[j] += ws.b[j]
+		}
+	}
+	if bags > 1 {
+		for i := range sum.w {
+			sum.w[i] /= float64(bags)
+		}
+		for j := range sum.b {
+			sum.b[j] /= float64(bags)
+		}
+	}
+	sum.g, sum.gb = nil, nil
+	return sum
+}
+
+// fit1 trains one model on the items at idx.
+func fit1(p *prepared, idx []int, opts TrainOptions) *weights {
+	k := len(p.ds.Models)
+	ws := &weights{k: k, dim: p.dim, opts: opts,
+		w: make([]float64, p.dim*(k+1)), g: make([]float64, p.dim*(k+1)),
+		b: make([]float64, k), gb: make([]float64, k)}
+	// Start the biases at each candidate's log-odds of passing, so that early steps do not
+	// spend themselves on the base rate.
+	for j := range k {
+		var s, n float64
+		for _, i := range idx {
+			if y := p.ds.Items[i].Pass[j]; !math.IsNaN(y) {
+				s += y
+				n++
+			}
+		}
+		rate := (s + 1) / (n + 2)
+		ws.b[j] = math.Log(rate / (1 - rate))
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x6c6561726e))
+	order := slices.Clone(idx)
+	z := make([]float64, k)
+	gr := make([]float64, k)
+	const eps = 1e-8
+	eta := opts.LearningRate
+	for range opts.Epochs {
+		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
+		for _, i := range order {
+			ws.logits(p, i, z, opts.Independent)
+			y := p.ds.Items[i].Pass
+			var gs float64
+			for j := range k {
+				if math.IsNaN(y[j]) {
+					gr[j] = 0
+					continue
+				}
+				gr[j] = sigmoid(z[j]) - y[j]
+				gs += gr[j]
+				ws.gb[j] += gr[j] * gr[j]
+				ws.b[j] -= eta * gr[j] / (math.Sqrt(ws.gb[j]) + eps)
+			}
+			for n := p.off[i]; n < p.off[i+1]; n++ {
+				x := float64(p.val[n])
+				row := int(p.idx[n]) * (k + 1)
+				for j := range k {
+					if math.IsNaN(y[j]) {
+						continue
+					}
+					d := gr[j]*x + opts.L2*ws.w[row+j]
+					ws.g[row+j] += d * d
+					ws.w[row+j] -= eta * d / (math.Sqrt(ws.g[row+j]) + eps)
+				}
+				if !opts.Independent {
+					d := gs*x + opts.SharedL2*ws.w[row+k]
+					ws.g[row+k] += d * d
+					ws.w[row+k] -= eta * d / (math.Sqrt(ws.g[row+k]) + eps)
+				}
+			}
+		}
+	}
+	return ws
+}
+
+// logits computes item i's logit per candidate into z.
+func (ws *weights) logits(p *prepared, i int, z []float64, independent bool) {
+	k := ws.k
+	copy(z, ws.b)
+	for n := p.off[i]; n < p.off[i+1]; n++ {
+		x := float64(p.val[n])
+		row := int(p.idx[n]) * (k + 1)
+		shared := 0.0
+		if !independent {
+			shared = ws.w[row+k]
+		}
+		for j := range k {
+			z[j] += x * (ws.w[row+j] + shared)
+		}
+	}
+}
+
+// predict returns P(pass) per candidate for item i.
+func (ws *weights) predict(p *prepared, i int) []float64 {
+	z := make([]float64, ws.k)
+	ws.logits(p, i, z, ws.opts.Independent)
+	for j := range z {
+		z[j] = sigmoid(z[j])
+	}
+	return z
+}
+
+// model folds the shared column into each candidate's weights and builds a Model.
+func (ws *weights) model(cfg FeatureConfig, names []string, info TrainingInfo, independent bool) (*Model, error) {
+	k := ws.k
+	w := make([]float32, ws.dim*k)
+	for i := range ws.dim {
+		shared := 0.0
+		if !independent {
+			shared = ws.w[i*(k+1)+k]
+		}
+		for j := range k {
+			w[i*k+j] = float32(ws.w[i*(k+1)+j] + shared)
+		}
+	}
+	b := make([]float32, k)
+	for j := range b {
+		b[j] = float32(ws.b[j])
+	}
+	return newModel(cfg, slices.Clone(names), b, w, info)
+}
+
+// crossPredict returns out-of-fold predictions for the items at idx (in idx order): the
+// items are split into folds by a seeded hash of their id, and each fold is predicted by a
+// model trained on the others. Folds are trained concurrently; the result does not depend on
+// scheduling.
+func crossPredict(p *prepared, idx []int, opts TrainOptions, salt string) [][]float64 {
+	k := opts.Folds
+	fold := make([]int, len(idx))
+	for n, i := range idx {
+		fold[n] = int(splitHash(opts.Seed, salt, p.ds.Items[i].ID) % uint64(k))
+	}
+	out := make([][]float64, len(idx))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for f := range k {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var tr []int
+			for n, i := range idx {
+				if fold[n] != f {
+					tr = append(tr, i)
+				}
+			}
+			o := opts
+			o.Seed = opts.Seed + uint64(f) + 1
+			ws := fit(p, tr, o)
+			for n, i := range idx {
+				if fold[n] == f {
+					out[n] = ws.predict(p, i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// splitHash is the seeded hash behind every split: FNV-1a 64 of "<seed>:<salt>:<id>",
+// finalised with fmix. It is stable across platforms and versions.
+func splitHash(seed uint64, salt, id string) uint64 {
+	h := uint64(fnvOffset)
+	for s := seed; ; s /= 10 {
+		h = (h ^ uint64('0'+s%10)) * fnvPrime
+		if s < 10 {
+			break
+		}
+	}
+	h = (h ^ ':') * fnvPrime
+	for i := 0; i < len(salt); i++ {
+		h = (h ^ uint64(salt[i])) * fnvPrime
+	}
+	h = (h ^ ':') * fnvPrime
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint64(id[i])) * fnvPrime
+	}
+	return fmix(h)
+}
+
+// metrics computes per-candidate label statistics and, when oof is given, held-out log loss,
+// Brier score and AUC.
+func metrics(ds *Dataset, idx []int, oof [][]float64) []ModelMetrics {
+	out := make([]ModelMetrics, len(ds.Models))
+	for j, name := range ds.Models {
+		m := ModelMetrics{Model: name}
+		var ys, ps []float64
+		for n, i := range idx {
+			y := ds.Items[i].Pass[j]
+			if math.IsNaN(y) {
+				continue
+			}
+			ys = append(ys, y)
+			if oof != nil {
+				ps = append(ps, oof[n][j])
+			}
+		}
+		m.Items = len(ys)
+		for _, y := range ys {
+			m.PassRate += y
+		}
+		if m.Items > 0 {
+			m.PassRate /= float64(m.Items)
+		}
+		if oof != nil && m.Items > 0 {
+			base := min(max(m.PassRate, 1e-6), 1-1e-6)
+			for n, y := range ys {
+				p := min(max(ps[n], 1e-6), 1-1e-6)
+				m.LogLoss -= y*math.Log(p) + (1-y)*math.Log(1-p)
+				m.BaseLogLoss -= y*math.Log(base) + (1-y)*math.Log(1-base)
+				m.Brier += (p - y) * (p - y)
+			}
+			nf := float64(m.Items)
+			m.LogLoss, m.BaseLogLoss, m.Brier = m.LogLoss/nf, m.BaseLogLoss/nf, m.Brier/nf
+			m.AUC = auc(ps, ys)
+		}
+		out[j] = m
+	}
+	return out
+}
+
+// auc is the area under the ROC curve of scores against labels ≥ 0.5 (ties count half).
+func auc(score, y []float64) float64 {
+	idx := make([]int, len(score))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmpFloat(score[a], score[b]) })
+	var pos, neg, rankSum float64
+	for r := 0; r < len(idx); {
+		e := r
+		for e < len(idx) && score[idx[e]] == score[idx[r]] {
+			e++
+		}
+		mid := float64(r+e+1) / 2 // average 1-based rank of the tie group
+		for _, i := range idx[r:e] {
+			if y[i] >= 0.5 {
+				pos++
+				rankSum += mid
+			} else {
+				neg++
+			}
+		}
+		r = e
+	}
+	if pos == 0 || neg == 0 {
+		return 0.5
+	}
+	return (rankSum - pos*(pos+1)/2) / (pos * neg)
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// platt fits P(y) = σ(a·logit(p) + b) to labels by Newton's method (Platt scaling), with a
+// tiny ridge towards the identity (a = 1, b = 0) that keeps it defined on separable data.
+// NaN labels are skipped.
+func platt(p, y []float64) (a, b float64) {
+	a, b = 1, 0
+	const ridge = 1e-3
+	for range 50 {
+		var ga, gb, haa, hab, hbb float64
+		for i := range p {
+			if math.IsNaN(y[i]) {
+				continue
+			}
+			pc := min(max(p[i], 1e-9), 1-1e-9)
+			z := math.Log(pc / (1 - pc))
+			q := sigmoid(a*z + b)
+			r := q - y[i]
+			w := q * (1 - q)
+			ga += r * z
+			gb += r
+			haa += w * z * z
+			hab += w * z
+			hbb += w
+		}
+		ga += ridge * (a - 1)
+		gb += ridge * b
+		haa += ridge
+		hbb += ridge
+		det := haa*hbb - hab*hab
+		if det <= 0 {
+			break
+		}
+		da := (hbb*ga - hab*gb) / det
+		db := (haa*gb - hab*ga) / det
+		a -= da
+		b -= db
+		if math.Abs(da)+math.Abs(db) < 1e-10 {
+			break
+		}
+	}
+	return a, b
+}
+
+// plattAll fits Platt scaling per candidate on out-of-fold predictions of the items at idx.
+func plattAll(ds *Dataset, idx []int, oof [][]float64) (a, b []float64) {
+	k := len(ds.Models)
+	a, b = make([]float64, k), make([]float64, k)
+	p, y := make([]float64, len(idx)), make([]float64, len(idx))
+	for j := range k {
+		for n, i := range idx {
+			p[n], y[n] = oof[n][j], ds.Items[i].Pass[j]
+		}
+		a[j], b[j] = platt(p, y)
+	}
+	return a, b
+}
+
+// applyPlatt rescales predictions in place.
+func applyPlatt(pred [][]float64, a, b []float64) {
+	for _, row := range pred {
+		for j, p := range row {
+			pc := min(max(p, 1e-12), 1-1e-12)
+			row[j] = sigmoid(a[j]*math.Log(pc/(1-pc)) + b[j])
+		}
+	}
+}
+
+// newtonLogistic fits P(y) = σ(θ·x) for a handful of dense features by Newton's method, with
+// a small ridge towards prior that keeps it defined on separable data. NaN labels are skipped.
+func newtonLogistic(xs [][]float64, y []float64, prior []float64, ridge float64) []float64 {
+	d := len(prior)
+	th := slices.Clone(prior)
+	g := make([]float64, d)
+	h := make([]float64, d*d)
+	for range 50 {
+		clear(g)
+		clear(h)
+		for i, x := range xs {
+			if math.IsNaN(y[i]) {
+				continue
+			}
+			var z float64
+			for a := range d {
+				z += th[a] * x[a]
+			}
+			q := sigmoid(z)
+			r, w := q-y[i], q*(1-q)
+			for a := range d {
+				g[a] += r * x[a]
+				for b := range d {
+					h[a*d+b] += w * x[a] * x[b]
+				}
+			}
+		}
+		for a := range d {
+			g[a] += ridge * (th[a] - prior[a])
+			h[a*d+a] += ridge
+		}
+		step, ok := solve(h, g, d)
+		if !ok {
+			break
+		}
+		var sz float64
+		for a := range d {
+			th[a] -= step[a]
+			sz += math.Abs(step[a])
+		}
+		if sz < 1e-10 {
+			break
+		}
+	}
+	return th
+}
+
+// solve solves h·x = g (h is d×d, row-major) by Gaussian elimination with partial pivoting.
+func solve(h, g []float64, d int) ([]float64, bool) {
+	m := make([]float64, d*(d+1))
+	for r := range d {
+		copy(m[r*(d+1):], h[r*d:r*d+d])
+		m[r*(d+1)+d] = g[r]
+	}
+	for c := range d {
+		p := c
+		for r := c + 1; r < d; r++ {
+			if math.Abs(m[r*(d+1)+c]) > math.Abs(m[p*(d+1)+c]) {
+				p = r
+			}
+		}
+		if math.Abs(m[p*(d+1)+c]) < 1e-300 {
+			return nil, false
+		}
+		for j := range d + 1 {
+			m[c*(d+1)+j], m[p*(d+1)+j] = m[p*(d+1)+j], m[c*(d+1)+j]
+		}
+		for r := range d {
+			if r == c {
+				continue
+			}
+			f := m[r*(d+1)+c] / m[c*(d+1)+c]
+			for j := c; j <= d; j++ {
+				m[r*(d+1)+j] -= f * m[c*(d+1)+j]
+			}
+		}
+	}
+	x := make([]float64, d)
+	for r := range d {
+		x[r] = m[r*(d+1)+d] / m[r*(d+1)+r]
+	}
+	return x, true
+}
+
+func logit(p float64) float64 {
+	p = min(max(p, 1e-9), 1-1e-9)
+	return math.Log(p / (1 - p))
+}
+
+// stackFit fits, per candidate, P = σ(α·logit(learned) + β·logit(lookup) + γ) on out-of-fold
+// predictions of the items at idx.
+func stackFit(ds *Dataset, idx []int, learned, lookup [][]float64) [][3]float64 {
+	k := len(ds.Models)
+	out := make([][3]float64, k)
+	xs := make([][]float64, len(idx))
+	y := make([]float64, len(idx))
+	for j := range k {
+		for n, i := range idx {
+			xs[n] = []float64{logit(learned[n][j]), logit(lookup[n][j]), 1}
+			y[n] = ds.Items[i].Pass[j]
+		}
+		th := newtonLogistic(xs, y, []float64{1, 0, 0}, 1e-3)
+		out[j] = [3]float64{th[0], th[1], th[2]}
+	}
+	return out
+}
+
+// family is a task's family: the part before the first '/'.
+func family(task string) string {
+	for i := 0; i < len(task); i++ {
+		if task[i] == '/' {
+			return task[:i]
+		}
+	}
+	return task
+}
+
+// stackFitFamily is stackFit per task family, each shrunk towards the global fit with a ridge
+// worth about stackRidge items.
+func stackFitFamily(ds *Dataset, idx []int, learned, lookup [][]float64, ridge float64) (map[string][][3]float64, [][3]float64) {
+	global := stackFit(ds, idx, learned, lookup)
+	byFam := map[string][]int{}
+	for n, i := range idx {
+		f := stackKey(ds.Items[i].Task)
+		byFam[f] = append(byFam[f], n)
+	}
+	out := map[string][][3]float64{}
+	for f, ns := range byFam {
+		st := make([][3]float64, len(ds.Models))
+		for j := range ds.Models {
+			xs := make([][]float64, len(ns))
+			y := make([]float64, len(ns))
+			for m, n := range ns {
+				xs[m] = []float64{logit(learned[n][j]), logit(lookup[n][j]), 1}
+				y[m] = ds.Items[idx[n]].Pass[j]
+			}
+			g := global[j]
+			th := newtonLogistic(xs, y, []float64{g[0], g[1], g[2]}, ridge)
+			st[j] = [3]float64{th[0], th[1], th[2]}
+		}
+		out[f] = st
+	}
+	return out, global
+}
+
+func applyStackFamily(ds *Dataset, idx []int, learned, lookup [][]float64, fam map[string][][3]float64, global [][3]float64) {
+	for n, i := range idx {
+		st, ok := fam[stackKey(ds.Items[i].Task)]
+		if !ok {
+			st = global
+		}
+		for j := range learned[n] {
+			learned[n][j] = sigmoid(st[j][0]*logit(learned[n][j]) + st[j][1]*logit(lookup[n][j]) + st[j][2])
+		}
+	}
+}
+
+// applyStack combines learned and lookup predictions in place into learned.
+func applyStack(learned, lookup [][]float64, st [][3]float64) {
+	for n := range learned {
+		for j := range learned[n] {
+			learned[n][j] = sigmoid(st[j][0]*logit(learned[n][j]) + st[j][1]*logit(lookup[n][j]) + st[j][2])
+		}
+	}
+}
+
+var stackByTask = os.Getenv("DEVSTACKTASK") == "1"
+
+func stackKey(t string) string {
+	if stackByTask {
+		return t
+	}
+	return family(t)
+}

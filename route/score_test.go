@@ -1,0 +1,198 @@
+package route
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/learn"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/spec"
+)
+
+const scoreBase = `version: 1
+name: score-test
+review: {last: 2026-11-01, cadence: monthly}
+providers: {p: {type: simulated}}
+models:
+  small:  {provider: p, model: gpt-4o-mini}
+  mid:    {provider: p, model: gpt-4.1-mini}
+  strong: {provider: p, model: gpt-4o}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 200, out: 50}
+    quality_bar: 0.8
+    route:
+      score: ROUTE
+      validate: [{max_length: 2000}]
+    assume: {pass_rate: {small: 0.7, mid: 0.8, strong: 0.9}}
+`
+
+func scoreRouter(t *testing.T, dir, route string) (*Router, error) {
+	t.Helper()
+	file := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(file, []byte(strings.Replace(scoreBase, "ROUTE", route, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Load(file, spec.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return New(s)
+}
+
+func planScore(t *testing.T, r *Router, text string) (*clearbar.Decision, *Plan) {
+	t.Helper()
+	d := &clearbar.Decision{}
+	p, err := r.Plan(r.Spec().Category("qa"), input(text), nil, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, p
+}
+
+const hardPrompt = "First, explain step by step why the integral of x^2 from 0 to 3 equals 9. Then implement it:\n" +
+	"```python\ndef integrate(f, a, b):\n    return sum(f(a + i*(b-a)/1000) for i in range(1000)) * (b-a)/1000\n```\n" +
+	"Finally, compare the result with the exact equation and justify the difference. How many steps are needed? Why?"
+
+func TestHeuristicScoreRoute(t *testing.T) {
+	r, err := scoreRouter(t, t.TempDir(), "{heuristic: {tiers: [0.2, 0.4]}, models: [small, mid, strong]}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		text, start, plan string
+	}{
+		{"What is the capital of France?", "small", "small,mid,strong"},
+		{hardPrompt, "strong", "strong"},
+	} {
+		d, p := planScore(t, r, tc.text)
+		if d.Score == nil || d.Score.Start != tc.start || d.Score.Router != "heuristic" || d.Score.Rule != "tiers 0.2, 0.4" {
+			t.Errorf("%.30q: score %+v, want start %s", tc.text, d.Score, tc.start)
+			continue
+		}
+		if got := strings.Join(d.Plan, ","); got != tc.plan || len(p.Steps) != strings.Count(tc.plan, ",")+1 {
+			t.Errorf("%.30q: plan %s, want %s (escalating through the stronger models)", tc.text, got, tc.plan)
+		}
+		if d.Score.Difficulty <= 0 || d.Score.Difficulty >= 1 {
+			t.Errorf("difficulty %v outside (0, 1)", d.Score.Difficulty)
+		}
+	}
+	easy, _ := planScore(t, r, "What is the capital of France?")
+	hard, _ := planScore(t, r, hardPrompt)
+	if easy.Score.Difficulty >= 0.2 || hard.Score.Difficulty < 0.4 {
+		t.Errorf("difficulty easy %.3f, hard %.3f: tiers 0.2 and 0.4 should separate them", easy.Score.Difficulty, hard.Score.Difficulty)
+	}
+}
+
+func TestHeuristicWeights(t *testing.T) {
+	dir := t.TempDir()
+	// Only code counts: a math question without code starts on the small model.
+	r, err := scoreRouter(t, dir, "{heuristic: {tiers: [0.5], weights: {code: 1, length: 0, context: 0, reasoning: 0, multistep: 0, math: 0, questions: 0, constraints: 0, compare: 0, lines: 0}}, models: [small, strong]}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := planScore(t, r, "Solve the equation: how many integer solutions does x^2 + y^2 = 25 have? Calculate the probability.")
+	if d.Score.Start != "small" || d.Score.Difficulty != 0 {
+		t.Errorf("math-only prompt with only code weighted: %+v", d.Score)
+	}
+	_, err = scoreRouter(t, dir, "{heuristic: {tiers: [0.5], weights: {cleverness: 1}}, models: [small, strong]}")
+	if err == nil || !strings.Contains(err.Error(), `heuristic weight "cleverness" is not a feature`) || !strings.Contains(err.Error(), "spec.yaml:") {
+		t.Errorf("unknown weight: %v", err)
+	}
+}
+
+// trainRouter trains a tiny learned router on synthetic outcomes where the small model passes
+// exactly the prompts that mention "capital" and the strong model passes everything.
+func trainRouter(t testing.TB, path string) {
+	t.Helper()
+	var rows []outcomes.Row
+	yes, no := true, false
+	for i := range 400 {
+		easy := i%2 == 0
+		text := fmt.Sprintf("Question %d: what is the capital of country %d?", i, i)
+		if !easy {
+			text = fmt.Sprintf("Question %d: prove the theorem about prime gaps number %d step by step.", i, i)
+		}
+		item := fmt.Sprintf("q%d", i)
+		small := &no
+		if easy {
+			small = &yes
+		}
+		rows = append(rows,
+			outcomes.Row{Item: item, Category: "qa", Prompt: text, Model: "small", Pass: small},
+			outcomes.Row{Item: item, Category: "qa", Prompt: text, Model: "strong", Pass: &yes})
+	}
+	m, _, err := learn.Train(slices.Values(rows), learn.TrainOptions{Seed: 1, Folds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLearnedScoreRoute(t *testing.T) {
+	dir := t.TempDir()
+	trainRouter(t, filepath.Join(dir, "router.json"))
+	for _, rule := range []string{"threshold: 0.5", "willingness_to_pay: 0.01"} {
+		r, err := scoreRouter(t, dir, "{router: router.json, models: [small, strong], "+rule+"}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		easy, _ := planScore(t, r, "Question 1001: what is the capital of country 1001?")
+		hard, _ := planScore(t, r, "Question 1002: prove the theorem about prime gaps number 1002 step by step.")
+		if easy.Score.Start != "small" || hard.Score.Start != "strong" {
+			t.Errorf("%s: easy starts on %s (%+v), hard on %s (%+v)", rule, easy.Score.Start, easy.Score.PPass, hard.Score.Start, hard.Score.PPass)
+		}
+		if len(easy.Score.PPass) != 2 || easy.Score.PPass[0].Model != "small" || easy.Score.PPass[0].P < 0.5 || hard.Score.PPass[0].P > 0.5 {
+			t.Errorf("%s: P(pass) easy %+v, hard %+v", rule, easy.Score.PPass, hard.Score.PPass)
+		}
+		if !strings.HasPrefix(easy.Score.Router, "router.json") || easy.Score.Rule == "" {
+			t.Errorf("%s: record names router %q rule %q", rule, easy.Score.Router, easy.Score.Rule)
+		}
+	}
+	// A router that knows nothing of a route's model is an error at the router's line.
+	_, err := scoreRouter(t, dir, "{router: router.json, models: [small, mid], threshold: 0.5}")
+	if err == nil || !strings.Contains(err.Error(), `no prediction for model "mid"`) || !strings.Contains(err.Error(), "spec.yaml:") {
+		t.Errorf("router without the route's model: %v", err)
+	}
+}
+
+func BenchmarkScorePlan(b *testing.B) {
+	dir := b.TempDir()
+	trainRouter(b, filepath.Join(dir, "router.json"))
+	for _, tc := range []struct{ name, route string }{
+		{"heuristic", "{heuristic: {tiers: [0.2, 0.4]}, models: [small, mid, strong]}"},
+		{"learned", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01}"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			file := filepath.Join(dir, "spec.yaml")
+			if err := os.WriteFile(file, []byte(strings.Replace(scoreBase, "ROUTE", tc.route, 1)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			s, err := spec.Load(file, spec.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := New(s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := input(hardPrompt)
+			c := s.Category("qa")
+			b.ReportAllocs()
+			for b.Loop() {
+				d := clearbar.Decision{}
+				if _, err := r.Plan(c, in, nil, &d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
