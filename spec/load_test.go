@@ -367,3 +367,26 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"},
+		{1777 * time.Millisecond, "1.777s"},
+		{300 * time.Millisecond, "300ms"},
+		{1500 * time.Microsecond, "1.5ms"},
+		{2 * time.Second, "2s"},
+		{time.Second + 1, "1.000000001s"},
+		{90 * time.Second, "1m30s"},
+		{750 * time.Microsecond, "750µs"},
+	} {
+		if got := FormatDuration(tc.d); got != tc.want {
+			t.Errorf("FormatDuration(%d) = %q, want %q", tc.d, got, tc.want)
+		}
+		if back, err := ParseDuration(FormatDuration(tc.d)); err != nil || back != tc.d {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", FormatDuration(tc.d), back, err, tc.d)
+		}
+	}
+}

@@ -234,11 +234,23 @@ func FormatDuration(d time.Duration) string {
 	case d < time.Millisecond:
 		return d.String()
 	case d < time.Second:
-		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64) + "ms"
+		return decimal(int64(d), int64(time.Millisecond), 6) + "ms"
 	case d < time.Minute:
-		return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+		return decimal(int64(d), int64(time.Second), 9) + "s"
 	}
 	return d.String()
+}
+
+// decimal writes n/unit exactly in decimal, unit being 10^digits: 1_777_000_000 ns in
+// seconds is "1.777", where float division would print 1.7770000000000001.
+func decimal(n, unit int64, digits int) string {
+	whole, frac := strconv.FormatInt(n/unit, 10), n%unit
+	if frac == 0 {
+		return whole
+	}
+	f := strconv.FormatInt(frac, 10)
+	f = strings.Repeat("0", digits-len(f)) + f
+	return whole + "." + strings.TrimRight(f, "0")
 }
 
 // Prob is a probability or rate in [0, 1]. It may be written as a fraction (0.96) or a
