@@ -64,6 +64,7 @@ const (
 	SourceRouteLLM    = "routellm"
 	SourceEval        = "eval"
 	SourceTrace       = "trace"
+	SourceShadow      = "shadow"
 )
 
 // HashPrompt returns the hex SHA-256 of a prompt's text, exactly as given: no whitespace or

@@ -1,0 +1,423 @@
+// Package shadow sends a sampled fraction of a category's live requests, after the client has
+// its answer, to candidate models, validates their answers with the category's validators and
+// records them as outcome rows beside the row of the answer the client got. The candidates'
+// answers are never returned to anyone.
+//
+// Shadow traffic answers the question the estimator and replay cannot answer from benchmarks:
+// how often would this cheaper model pass on our own traffic? The rows it writes are an
+// outcomes table (JSON Lines) that `clearbar estimate --measured` and `clearbar replay` read
+// directly: each shadowed request is one item, with one row for every model that answered it
+// (the live route's attempts and the candidates).
+//
+// Shadowing never delays or changes the client's answer: Submit is called after the answer
+// is written, never blocks (a full queue drops the job and counts it), and the candidates are
+// called on the shadow's own goroutines with a copy of the request.
+//
+// Each category has a daily budget in dollars (UTC days). Before a candidate is called its
+// cost is reserved: the request's estimated input tokens with a margin, and an output capped
+// by max_tokens on the shadow call, priced at the model's prices. A call whose reservation
+// does not fit in what is left of the day's budget is not made, so spending stays within the
+// budget as long as providers honour max_tokens and the input estimate's margin holds; the
+// actual cost replaces the reservation when the answer arrives.
+package shadow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/route"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Checker validates an answer with a route's validators, as the gateway does.
+type Checker interface {
+	Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt)
+}
+
+// Options configure a Shadower.
+type Options struct {
+	Spec *spec.Spec
+	// Providers are the spec's providers by name.
+	Providers map[string]clearbar.Provider
+	// Checker validates the candidates' answers; nil records them unvalidated (no pass/fail).
+	Checker Checker
+	// Out receives the outcome rows as JSON Lines. Close flushes it; it is not closed.
+	Out io.Writer
+	// QueueSize bounds the jobs waiting per category; default 256.
+	QueueSize int
+	// CallTimeout bounds one candidate call; default 60s.
+	CallTimeout time.Duration
+	// Registerer receives the shadow metrics; nil registers none.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// Now is the clock (budgets reset at UTC midnight); nil means time.Now. Sample returns a
+	// uniform number in [0, 1) for sampling; nil means math/rand/v2.
+	Now    func() time.Time
+	Sample func() float64
+}
+
+// Stats counts what a Shadower did, per category.
+type Stats struct {
+	// Sampled requests were picked for shadowing and queued; Dropped were picked but the
+	// queue was full or the Shadower closed.
+	Sampled, Dropped int64
+	// Calls were made to candidates; OverBudget calls were not made because the day's budget
+	// could not hold their reservation.
+	Calls, OverBudget int64
+	// Spent is what today's calls cost so far (judges included); Budget is the daily budget.
+	Spent, Budget clearbar.Money
+	// Rows counts outcome rows written.
+	Rows int64
+}
+
+// Shadower runs shadow traffic. Its methods are safe for concurrent use.
+type Shadower struct {
+	o       Options
+	cats    map[*spec.Category]*category
+	out     *outcomes.Writer
+	outMu   sync.Mutex
+	wg      sync.WaitGroup
+	mu      sync.RWMutex // guards closed against Submit's sends
+	closed  bool
+	metrics *metrics
+}
+
+type category struct {
+	c      *spec.Category
+	models []*spec.Model
+	jobs   chan job
+	// validators are the route's main validators, which judge every candidate's answer.
+	validators []*spec.Validator
+
+	mu       sync.Mutex
+	day      time.Time
+	spent    clearbar.Money // today's actual cost
+	reserved clearbar.Money // reservations of calls in flight
+	stats    Stats
+}
+
+type job struct {
+	req *clearbar.Request
+	d   *clearbar.Decision
+}
+
+// New builds a Shadower for the spec's categories that have shadow settings, and starts
+// their workers. It returns nil and no error when no category shadows.
+func New(o Options) (*Shadower, error) {
+	if o.Spec == nil {
+		return nil, errors.New("shadow: no spec")
+	}
+	if o.Out == nil {
+		return nil, errors.New("shadow: no output for the outcome rows")
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 256
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 60 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sample == nil {
+		o.Sample = rand.Float64
+	}
+	s := &Shadower{o: o, cats: map[*spec.Category]*category{}, out: outcomes.NewWriter(o.Out)}
+	for _, c := range o.Spec.Categories {
+		if c.Shadow == nil {
+			continue
+		}
+		cat := &category{c: c, jobs: make(chan job, o.QueueSize)}
+		cat.validators, _ = c.Route.MainValidators()
+		for _, ref := range c.Shadow.Models {
+			m := o.Spec.Model(ref.Name)
+			if _, ok := o.Providers[m.Provider.Name]; !ok {
+				return nil, fmt.Errorf("shadow: category %q: no provider %q for model %q", c.Name, m.Provider.Name, m.Name)
+			}
+			cat.models = append(cat.models, m)
+		}
+		s.cats[c] = cat
+	}
+	if len(s.cats) == 0 {
+		return nil, nil
+	}
+	s.metrics = newMetrics(o.Registerer)
+	for _, cat := range s.cats {
+		for range cat.c.Shadow.Workers() {
+			s.wg.Add(1)
+			go s.work(cat)
+		}
+	}
+	return s, nil
+}
+
+// Submit offers a finished request for shadowing: d is its decision record, complete, and req
+// the request, which must not be modified afterwards. It samples, queues and returns at once;
+// it reports whether the request was queued. A nil Shadower takes nothing.
+func (s *Shadower) Submit(c *spec.Category, req *clearbar.Request, d *clearbar.Decision) bool {
+	if s == nil || c == nil || c.Shadow == nil {
+		return false
+	}
+	cat := s.cats[c]
+	if cat == nil || d.DryRun || s.o.Sample() >= float64(c.Shadow.Sample) {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	queued := false
+	if !s.closed {
+		select {
+		case cat.jobs <- job{req: req, d: d}:
+			queued = true
+		default:
+		}
+	}
+	cat.mu.Lock()
+	if queued {
+		cat.stats.Sampled++
+	} else {
+		cat.stats.Dropped++
+	}
+	cat.mu.Unlock()
+	s.metrics.requests.WithLabelValues(c.Name, map[bool]string{true: "queued", false: "dropped"}[queued]).Inc()
+	return queued
+}
+
+// Close stops taking requests, lets the queued ones finish (or gives up on them when ctx
+// ends) and flushes the rows. A nil Shadower closes at once.
+func (s *Shadower) Close(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		for _, cat := range s.cats {
+			close(cat.jobs)
+		}
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("shadow: closing: %w (queued shadow requests were abandoned)", ctx.Err())
+	}
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	return errors.Join(err, s.out.Flush())
+}
+
+// Stats returns the counts of a category ("" or unknown: zero Stats).
+func (s *Shadower) Stats(category string) Stats {
+	if s == nil {
+		return Stats{}
+	}
+	for c, cat := range s.cats {
+		if c.Name == category {
+			cat.mu.Lock()
+			defer cat.mu.Unlock()
+			st := cat.stats
+			st.Spent, st.Budget = cat.spent, clearbar.Money(c.Shadow.DailyBudget)
+			if !cat.day.Equal(utcDay(s.o.Now())) {
+				st.Spent = 0
+			}
+			return st
+		}
+	}
+	return Stats{}
+}
+
+func (s *Shadower) work(cat *category) {
+	defer s.wg.Done()
+	for j := range cat.jobs {
+		s.shadow(cat, j)
+	}
+}
+
+// shadow calls every candidate for one request and writes the item's rows: the live route's
+// attempts first, then each candidate that was called.
+func (s *Shadower) shadow(cat *category, j job) {
+	req := shadowRequest(j.req, cat.c)
+	var rows []outcomes.Row
+	for _, m := range cat.models {
+		reserve := reservation(m, j.req, req.MaxTokens)
+		if !cat.reserve(utcDay(s.o.Now()), reserve) {
+			cat.mu.Lock()
+			cat.stats.OverBudget++
+			cat.mu.Unlock()
+			s.metrics.calls.WithLabelValues(cat.c.Name, m.Name, "over_budget").Inc()
+			continue
+		}
+		row, cost := s.call(cat, m, req, j.d)
+		cat.settle(reserve, cost)
+		s.metrics.spent.WithLabelValues(cat.c.Name).Add(cost.USD())
+		result := "ok"
+		if row.Error != "" {
+			result = row.Error
+		} else if row.Pass != nil && !*row.Pass {
+			result = "failed_validation"
+		}
+		s.metrics.calls.WithLabelValues(cat.c.Name, m.Name, result).Inc()
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return
+	}
+	live := outcomes.FromDecision(j.d)
+	for i := range live {
+		live[i].Item = j.d.ID // FromDecision suffixes repeated models; the shadow item is the request
+	}
+	s.write(cat, append(dedupe(live), rows...))
+}
+
+// dedupe keeps the last row of each model (a retried or failed-over model's final attempt).
+func dedupe(rows []outcomes.Row) []outcomes.Row {
+	seen := map[string]int{}
+	var out []outcomes.Row
+	for _, r := range rows {
+		if i, ok := seen[r.Model]; ok {
+			out[i] = r
+			continue
+		}
+		seen[r.Model] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+func (s *Shadower) write(cat *category, rows []outcomes.Row) {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	n := 0
+	for _, r := range rows {
+		if err := s.out.Write(r); err != nil {
+			s.o.Logger.Error("shadow: writing outcome row", "category", cat.c.Name, "item", r.Item, "model", r.Model, "err", err)
+			continue
+		}
+		n++
+	}
+	cat.mu.Lock()
+	cat.stats.Rows += int64(n)
+	cat.mu.Unlock()
+}
+
+// call sends the shadow request to one candidate and turns the result into an outcome row.
+func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *clearbar.Decision) (outcomes.Row, clearbar.Money) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.o.CallTimeout)
+	defer cancel()
+	row := outcomes.Row{Item: d.ID, Category: cat.c.Name, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: m.Name, Source: outcomes.SourceShadow}
+	start := time.Now()
+	resp, err := s.o.Providers[m.Provider.Name].Complete(ctx, &clearbar.Call{Request: req, Model: m.Model, Attempt: 1, Category: cat.c.Name})
+	row.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+	cat.mu.Lock()
+	cat.stats.Calls++
+	cat.mu.Unlock()
+	if err != nil {
+		row.Error = clearbar.ClassOf(err).String()
+		return row, 0
+	}
+	cost := m.Cost(resp.Usage)
+	row.TokensIn, row.TokensOut, row.Cost = resp.Usage.PromptTokens, resp.Usage.CompletionTokens, cost
+	if cat.c.RecordText {
+		row.Response = resp.Text()
+	}
+	if s.o.Checker != nil && len(cat.validators) > 0 {
+		verdicts, pass, judges := s.o.Checker.Check(ctx, req, resp, cat.validators)
+		for _, a := range judges {
+			cost += a.Cost
+		}
+		row.Verdicts, row.Pass = verdicts, &pass
+	}
+	return row, cost
+}
+
+// reserve books amount against the day's budget if it fits.
+func (cat *category) reserve(day time.Time, amount clearbar.Money) bool {
+	cat.mu.Lock()
+	defer cat.mu.Unlock()
+	if !cat.day.Equal(day) {
+		cat.day, cat.spent = day, 0
+	}
+	if cat.spent+cat.reserved+amount > clearbar.Money(cat.c.Shadow.DailyBudget) {
+		return false
+	}
+	cat.reserved += amount
+	return true
+}
+
+// settle replaces a reservation with the actual cost.
+func (cat *category) settle(reserved, actual clearbar.Money) {
+	cat.mu.Lock()
+	defer cat.mu.Unlock()
+	cat.reserved -= reserved
+	cat.spent += actual
+}
+
+// Shadow calls cap their output: the client's max_tokens if it set one, else twice the
+// category's typical output (p95 when given), at least minOutputCap tokens.
+const minOutputCap = 256
+
+// shadowRequest is the request the candidates get: the client's request, non-streaming, with
+// its output capped so that a reservation bounds its cost. The client's raw body is dropped so
+// that providers build the body from the canonical request, cap included.
+func shadowRequest(req *clearbar.Request, c *spec.Category) *clearbar.Request {
+	r := *req
+	r.Body = nil
+	r.Stream, r.IncludeUsage = false, false
+	limit := max(int(2*math.Max(c.Tokens.Out.P50, c.Tokens.Out.P95)), minOutputCap)
+	if r.MaxTokens <= 0 || r.MaxTokens > limit {
+		r.MaxTokens = limit
+	}
+	return &r
+}
+
+// reservation prices a shadow call before it is made: the estimated input tokens with a
+// quarter more for the estimate's error, and the capped output (reasoning included).
+func reservation(m *spec.Model, req *clearbar.Request, outCap int) clearbar.Money {
+	in := int64(route.EstimateTokens(req))
+	in += in/4 + 16
+	return m.Resolved.Prices.RequestCost(in, 0, int64(outCap), 0)
+}
+
+func utcDay(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	calls    *prometheus.CounterVec
+	spent    *prometheus.CounterVec
+}
+
+func newMetrics(r prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_shadow_requests_total",
+			Help: "Requests sampled for shadow traffic, by category and whether they were queued or dropped (queue full)."}, []string{"category", "result"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_shadow_calls_total",
+			Help: "Shadow calls to candidate models, by category, model and result (ok, failed_validation, a failure class, or over_budget when not made)."}, []string{"category", "model", "result"}),
+		spent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_shadow_cost_usd_total",
+			Help: "What shadow calls cost, judges included, by category."}, []string{"category"}),
+	}
+	if r != nil {
+		r.MustRegister(m.requests, m.calls, m.spent)
+	}
+	return m
+}

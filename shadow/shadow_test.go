@@ -1,0 +1,263 @@
+package shadow
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/simulated"
+	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
+)
+
+const testSpec = `version: 1
+name: shadow-test
+review: {last: 2026-11-01, cadence: monthly}
+providers:
+  sim: {type: simulated, simulate: {seed: 7, error_rate: 0}}
+models:
+  strong: {provider: sim, model: gpt-4o, latency: {p50: 1ms, p95: 2ms}}
+  cand:   {provider: sim, model: gpt-4o-mini, latency: {p50: 1ms, p95: 2ms}}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 50, out: 20}
+    quality_bar: 0.9
+    route: {model: strong, validate: [{max_length: 400}]}
+    assume:
+      pass_rate: {strong: 0.97, cand: 0.7}
+      validator: {detect: 1, false_alarm: 0}
+    shadow: {models: [cand], sample: SAMPLE, daily_budget: BUDGET}
+`
+
+type fixture struct {
+	s         *spec.Spec
+	providers map[string]clearbar.Provider
+	checker   *validate.Checker
+}
+
+func newFixture(t *testing.T, sample, budget string) *fixture {
+	t.Helper()
+	src := strings.NewReplacer("SAMPLE", sample, "BUDGET", budget).Replace(testSpec)
+	s, err := spec.Parse([]byte(src), "shadow.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := provider.NewRegistry()
+	reg.Register("simulated", simulated.New)
+	providers, err := reg.NewAll(s, provider.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := validate.NewChecker(s, validate.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{s: s, providers: providers, checker: checker}
+}
+
+// request returns a request and the decision of its live answer (strong, accepted).
+func request(i int) (*clearbar.Request, *clearbar.Decision) {
+	req := &clearbar.Request{Model: "clearbar/x", Stream: true, Messages: []clearbar.Message{{Role: "user", Text: fmt.Sprintf("question %d", i)}}}
+	pass := clearbar.Verdict{Validator: "max_length", Pass: true}
+	d := &clearbar.Decision{ID: fmt.Sprintf("dec_%04d", i), Category: "x", PromptHash: fmt.Sprintf("%016x", i), Model: "strong",
+		Attempts: []clearbar.Attempt{{N: 1, Kind: clearbar.AttemptPrimary, Step: 1, Model: "strong", Class: clearbar.OK,
+			Usage: clearbar.Usage{PromptTokens: 10, CompletionTokens: 12}, Cost: 150_000, Outcome: "accepted", Verdicts: []clearbar.Verdict{pass}}}}
+	return req, d
+}
+
+// TestShadowMeasuresTheCandidate: shadowed requests get one row for the live model and one for
+// the candidate under the same item, and the candidate's measured pass rate recovers the
+// simulated one.
+func TestShadowMeasuresTheCandidate(t *testing.T) {
+	f := newFixture(t, "0.5", "100")
+	var out bytes.Buffer
+	sh, err := New(Options{Spec: f.s, Providers: f.providers, Checker: f.checker, Out: &out, QueueSize: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	queued := 0
+	for i := range n {
+		req, d := request(i)
+		if sh.Submit(f.s.Category("x"), req, d) {
+			queued++
+		}
+	}
+	if err := sh.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Sampling: Binomial(2000, 0.5) is within 4.5 standard deviations of 1000.
+	if sd := math.Sqrt(n * 0.25); math.Abs(float64(queued)-n/2) > 4.5*sd {
+		t.Errorf("queued %d of %d at sample 0.5", queued, n)
+	}
+	rows, err := readRows(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byItem := map[string][]outcomes.Row{}
+	for _, r := range rows {
+		byItem[r.Item] = append(byItem[r.Item], r)
+	}
+	if len(byItem) != queued || len(rows) != 2*queued {
+		t.Fatalf("%d rows over %d items for %d shadowed requests: want two rows per request", len(rows), len(byItem), queued)
+	}
+	pass := 0
+	for item, rs := range byItem {
+		if rs[0].Model != "strong" || rs[0].Source != outcomes.SourceTrace || rs[1].Model != "cand" || rs[1].Source != outcomes.SourceShadow {
+			t.Fatalf("item %s rows %+v: want the live row, then the candidate's", item, rs)
+		}
+		c := rs[1]
+		if c.Pass == nil || c.Error != "" || c.Cost <= 0 || c.TokensOut == 0 || c.Category != "x" || c.PromptHash != rs[0].PromptHash {
+			t.Fatalf("candidate row %+v", c)
+		}
+		if *c.Pass {
+			pass++
+		}
+	}
+	p := float64(pass) / float64(queued)
+	if se := math.Sqrt(0.7 * 0.3 / float64(queued)); math.Abs(p-0.7) > 4.5*se {
+		t.Errorf("candidate pass rate %.3f on %d shadowed requests, simulated 0.7", p, queued)
+	}
+	st := sh.Stats("x")
+	if st.Sampled != int64(queued) || st.Calls != int64(queued) || st.Rows != int64(len(rows)) || st.Dropped != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+func readRows(b *bytes.Buffer) ([]outcomes.Row, error) {
+	var rows []outcomes.Row
+	r := outcomes.NewReader(bytes.NewReader(b.Bytes()))
+	for r.Next() {
+		rows = append(rows, r.Row())
+	}
+	return rows, r.Err()
+}
+
+// TestShadowStaysWithinBudget: with a budget for a few calls, shadowing stops when the day's
+// budget cannot hold another call, spends no more than the budget, and starts again the next
+// UTC day.
+func TestShadowStaysWithinBudget(t *testing.T) {
+	f := newFixture(t, "1", "0.0005")
+	now := time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	var out bytes.Buffer
+	sh, err := New(Options{Spec: f.s, Providers: f.providers, Checker: f.checker, Out: &out, QueueSize: 4096, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitAll := func(from, n int) {
+		for i := range n {
+			req, d := request(from + i)
+			sh.Submit(f.s.Category("x"), req, d)
+		}
+	}
+	submitAll(0, 500)
+	waitIdle(t, sh, "x", 500)
+	st := sh.Stats("x")
+	if st.Spent > st.Budget || st.Calls == 0 || st.OverBudget == 0 || st.Calls+st.OverBudget != 500 {
+		t.Fatalf("day 1: %+v: want some calls, the rest over budget, spent ≤ budget", st)
+	}
+	day1 := st.Calls
+	mu.Lock()
+	now = now.Add(2 * time.Hour) // the next UTC day
+	mu.Unlock()
+	submitAll(500, 500)
+	if err := sh.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st = sh.Stats("x")
+	if st.Spent > st.Budget || st.Calls-day1 == 0 || st.Spent == 0 {
+		t.Errorf("day 2: %+v: the budget should have reset at midnight", st)
+	}
+	t.Logf("budget %v: %d calls on day 1, %d on day 2, spent %v on day 2", st.Budget, day1, st.Calls-day1, st.Spent)
+}
+
+// waitIdle waits until n sampled requests of a category have been handled.
+func waitIdle(t *testing.T, sh *Shadower, cat string, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := sh.Stats(cat)
+		if st.Calls+st.OverBudget >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("shadow did not finish: %+v", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// blockingProvider never answers until released.
+type blockingProvider struct {
+	clearbar.Provider
+	release chan struct{}
+}
+
+func (b blockingProvider) Complete(ctx context.Context, _ *clearbar.Call) (*clearbar.Response, error) {
+	select {
+	case <-b.release:
+		return nil, errors.New("released")
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestSubmitNeverBlocks: with a candidate that never answers, Submit still returns at once;
+// what the queue cannot hold is dropped and counted, and Close gives up when its context ends.
+func TestSubmitNeverBlocks(t *testing.T) {
+	f := newFixture(t, "1", "100")
+	bp := blockingProvider{Provider: f.providers["sim"], release: make(chan struct{})}
+	defer close(bp.release)
+	var out bytes.Buffer
+	sh, err := New(Options{Spec: f.s, Providers: map[string]clearbar.Provider{"sim": bp}, Checker: f.checker, Out: &out, QueueSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for i := range 1000 {
+		req, d := request(i)
+		sh.Submit(f.s.Category("x"), req, d)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("1000 submits took %v with a stuck candidate", el)
+	}
+	st := sh.Stats("x")
+	// Four workers hold one job each and the queue eight: the rest is dropped.
+	if st.Sampled+st.Dropped != 1000 || st.Sampled > 8+4 || st.Dropped < 1000-12 {
+		t.Errorf("stats %+v: want at most 12 queued, the rest dropped", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := sh.Close(ctx); err == nil || !strings.Contains(err.Error(), "abandoned") {
+		t.Errorf("Close with stuck candidates: %v", err)
+	}
+	req, d := request(2000)
+	if sh.Submit(f.s.Category("x"), req, d) {
+		t.Error("Submit after Close queued a request")
+	}
+}
+
+func TestNoShadowCategories(t *testing.T) {
+	f := newFixture(t, "1", "100")
+	f.s.Categories[0].Shadow = nil
+	sh, err := New(Options{Spec: f.s, Providers: f.providers, Out: &bytes.Buffer{}})
+	if sh != nil || err != nil {
+		t.Fatalf("New without shadowing categories = %v, %v; want nil, nil", sh, err)
+	}
+	req, d := request(1)
+	if sh.Submit(f.s.Category("x"), req, d) || sh.Close(context.Background()) != nil {
+		t.Error("a nil Shadower takes nothing and closes cleanly")
+	}
+}
