@@ -1,0 +1,133 @@
+package replay
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+)
+
+// Objective is what calibration optimises.
+type Objective int
+
+// Objectives.
+const (
+	// ClearBar picks the cheapest point whose quality is at least Target.Quality (the
+	// category's quality bar), breaking ties by higher quality.
+	ClearBar Objective = iota
+	// StrongShare picks the best-quality point that sends at most Target.StrongShare of the
+	// items to the strong model, breaking ties by lower cost.
+	StrongShare
+	// Budget picks the best-quality point whose cost per item is at most Target.Budget,
+	// breaking ties by lower cost.
+	Budget
+)
+
+// String names the objective.
+func (o Objective) String() string {
+	switch o {
+	case StrongShare:
+		return "strong-share"
+	case Budget:
+		return "budget"
+	}
+	return "quality-bar"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (o Objective) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// Target is what Calibrate aims at. Only the field of the chosen Objective is read.
+type Target struct {
+	Objective Objective `json:"objective"`
+	// Quality is the bar for ClearBar, in [0, 1].
+	Quality float64 `json:"quality,omitempty"`
+	// StrongShare is the largest share of items the strong model may get, in [0, 1].
+	StrongShare float64 `json:"strong_share,omitempty"`
+	// Budget is the largest cost per item.
+	Budget clearbar.Money `json:"budget_per_item_usd,omitempty"`
+	// Kinds, when set, limits the candidates to results of these kinds (like "threshold"
+	// to choose a router threshold); nil means every realisable result.
+	Kinds []string `json:"kinds,omitempty"`
+}
+
+// Calibration is the point Calibrate chose, with its settings in Chosen.Params and
+// Chosen.Models: what the lead writes into the spec.
+type Calibration struct {
+	Target     Target  `json:"target"`
+	Chosen     *Result `json:"chosen"`
+	Candidates int     `json:"candidates"`
+}
+
+// Calibrate picks among results (single policies and curve points alike) the one that best
+// meets target. Only realisable results with items are candidates: never the oracle.
+//
+// The choice is made in sample: a threshold chosen on the same items it is measured on looks
+// better than it will do on new traffic. Calibrate on one split of the data and check the
+// choice on another when the table is large enough.
+func Calibrate(results []*Result, target Target) (*Calibration, error) {
+	var cands []*Result
+	for _, r := range results {
+		if r.Realisable && r.Items > 0 && (target.Kinds == nil || slices.Contains(target.Kinds, r.Kind)) {
+			cands = append(cands, r)
+		}
+	}
+	if len(cands) == 0 {
+		if target.Kinds != nil {
+			return nil, fmt.Errorf("no results of kind %s to calibrate: include those policies", strings.Join(target.Kinds, ", "))
+		}
+		return nil, fmt.Errorf("no results to calibrate")
+	}
+	byCost := func(a, b *Result) int { return cmp.Compare(a.CostUSD(), b.CostUSD()) }
+	byQuality := func(a, b *Result) int { return cmp.Compare(b.Quality, a.Quality) }
+	var ok []*Result
+	var order func(a, b *Result) int
+	switch target.Objective {
+	case ClearBar:
+		if !(target.Quality >= 0 && target.Quality <= 1) {
+			return nil, fmt.Errorf("quality bar %v is outside 0..1", target.Quality)
+		}
+		for _, r := range cands {
+			if r.Quality >= target.Quality {
+				ok = append(ok, r)
+			}
+		}
+		order = func(a, b *Result) int { return cmp.Or(byCost(a, b), byQuality(a, b)) }
+		if len(ok) == 0 {
+			best := slices.MinFunc(cands, byQuality)
+			return nil, fmt.Errorf("no policy reaches quality %.2f%%: the best is %s at %.2f%%; lower the bar, add a stronger model, or use a better scorer",
+				target.Quality*100, best.Name, best.Quality*100)
+		}
+	case StrongShare:
+		if !(target.StrongShare >= 0 && target.StrongShare <= 1) {
+			return nil, fmt.Errorf("strong share %v is outside 0..1", target.StrongShare)
+		}
+		for _, r := range cands {
+			if r.StrongShare <= target.StrongShare+1e-12 {
+				ok = append(ok, r)
+			}
+		}
+		order = func(a, b *Result) int { return cmp.Or(byQuality(a, b), byCost(a, b)) }
+		if len(ok) == 0 {
+			least := slices.MinFunc(cands, func(a, b *Result) int { return cmp.Compare(a.StrongShare, b.StrongShare) })
+			return nil, fmt.Errorf("no policy sends at most %.1f%% of the items to the strong model: the fewest is %s with %.1f%%",
+				target.StrongShare*100, least.Name, least.StrongShare*100)
+		}
+	case Budget:
+		for _, r := range cands {
+			if r.CostPerItem <= target.Budget {
+				ok = append(ok, r)
+			}
+		}
+		order = func(a, b *Result) int { return cmp.Or(byQuality(a, b), byCost(a, b)) }
+		if len(ok) == 0 {
+			cheapest := slices.MinFunc(cands, byCost)
+			return nil, fmt.Errorf("no policy costs at most %v per item: the cheapest is %s at %v; raise the budget", target.Budget, cheapest.Name, cheapest.CostPerItem)
+		}
+	default:
+		return nil, fmt.Errorf("unknown objective %d", target.Objective)
+	}
+	return &Calibration{Target: target, Chosen: slices.MinFunc(ok, order), Candidates: len(cands)}, nil
+}

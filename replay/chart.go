@@ -1,0 +1,253 @@
+package replay
+
+import (
+	"cmp"
+	"fmt"
+	"html"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+)
+
+// chart draws the report's cost/quality plane as a self-contained SVG (no scripts, no
+// external fonts or styles: the classes are styled by the page, and the SVG reads without
+// them): single models, the oracle, the spec's routes and cascades as labelled marks, the
+// zero router's envelope as a dashed line, each router curve as a line, the quality bar and
+// the calibrated choice.
+//
+// When no result has a cost (RouteLLM's data has none), the x axis is the share of calls to
+// the strong model instead.
+type chart struct {
+	width, height float64
+}
+
+const (
+	chartPadLeft, chartPadRight, chartPadTop, chartPadBottom = 64.0, 24.0, 40.0, 48.0
+)
+
+// curveColors are distinguishable on white and in greyscale print.
+var curveColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"}
+
+func (c chart) svg(rep *Report) string {
+	all := rep.All()
+	if len(all) == 0 {
+		return ""
+	}
+	byCost := false
+	for _, r := range all {
+		if r.CostUSD() > 0 {
+			byCost = true
+			break
+		}
+	}
+	xOf := func(r *Result) float64 { return r.StrongShare }
+	xLabel := "share of calls to " + rep.Strong
+	formatX := func(x float64) string { return trimPct(x) }
+	if byCost {
+		xOf = func(r *Result) float64 { return r.CostUSD() }
+		xLabel = "mean cost per item (USD)"
+		formatX = func(x float64) string { return clearbar.MoneyFromUSD(x).String() }
+	}
+
+	xmin, xmax := math.Inf(1), math.Inf(-1)
+	ymin, ymax := math.Inf(1), math.Inf(-1)
+	for _, r := range all {
+		if r.Items == 0 {
+			continue
+		}
+		x := xOf(r)
+		xmin, xmax = math.Min(xmin, x), math.Max(xmax, x)
+		ymin, ymax = math.Min(ymin, r.Quality), math.Max(ymax, r.Quality)
+	}
+	if math.IsInf(xmin, 1) {
+		return ""
+	}
+	if rep.QualityBar != nil {
+		ymin, ymax = math.Min(ymin, *rep.QualityBar), math.Max(ymax, *rep.QualityBar)
+	}
+	logX := byCost && xmin > 0 && xmax/xmin > 8
+	if logX {
+		xmin, xmax = xmin/1.3, xmax*1.3
+	} else {
+		span := math.Max(xmax-xmin, math.Max(math.Abs(xmax)*0.1, 1e-9))
+		xmin, xmax = math.Max(0, xmin-span*0.08), xmax+span*0.08
+	}
+	yspan := math.Max(ymax-ymin, 0.01)
+	ymin, ymax = math.Max(0, ymin-yspan*0.1), math.Min(1, ymax+yspan*0.1)
+	if ymax <= ymin {
+		ymax = ymin + 0.01
+	}
+	pw, ph := c.width-chartPadLeft-chartPadRight, c.height-chartPadTop-chartPadBottom
+	sx := func(x float64) float64 {
+		if logX {
+			return chartPadLeft + pw*(math.Log(x)-math.Log(xmin))/(math.Log(xmax)-math.Log(xmin))
+		}
+		return chartPadLeft + pw*(x-xmin)/(xmax-xmin)
+	}
+	sy := func(y float64) float64 { return chartPadTop + ph*(1-(y-ymin)/(ymax-ymin)) }
+	clampX := func(x float64) float64 { return math.Min(math.Max(x, xmin), xmax) }
+
+	var b strings.Builder
+	title := "Cost and quality of every policy"
+	if !byCost {
+		title = "Quality by share of strong calls (the data has no costs)"
+	}
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s" font-family="sans-serif" font-size="11">`,
+		c.width, c.height, c.width, c.height, html.EscapeString(title))
+	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fafafa" stroke="#ccc"/>`, chartPadLeft, chartPadTop, pw, ph)
+	fmt.Fprintf(&b, `<text x="%.1f" y="16" font-size="13" font-weight="bold">%s</text>`, chartPadLeft, html.EscapeString(title))
+	for _, t := range chartTicks(xmin, xmax, logX) {
+		x := sx(t)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, x, chartPadTop, x, chartPadTop+ph)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#555">%s</text>`, x, chartPadTop+ph+14, html.EscapeString(formatX(t)))
+	}
+	for _, t := range chartTicks(ymin, ymax, false) {
+		y := sy(t)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, chartPadLeft, y, chartPadLeft+pw, y)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="#555">%s</text>`, chartPadLeft-6, y+4, trimPct(t))
+	}
+	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, chartPadLeft+pw/2, c.height-10, html.EscapeString(xLabel))
+	fmt.Fprintf(&b, `<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">quality</text>`, chartPadTop+ph/2, chartPadTop+ph/2)
+	if rep.QualityBar != nil {
+		y := sy(*rep.QualityBar)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#b00" stroke-dasharray="2 3"/>`, chartPadLeft, y, chartPadLeft+pw, y)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="#b00">bar %s</text>`, chartPadLeft+pw-4, y-4, trimPct(*rep.QualityBar))
+	}
+	// The zero router: the single models' envelope, flat after its last vertex.
+	if byCost && len(rep.ZeroRouter) > 0 {
+		var pts []string
+		for _, p := range rep.ZeroRouter {
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(clampX(p.Cost)), sy(p.Quality)))
+		}
+		last := rep.ZeroRouter[len(rep.ZeroRouter)-1]
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(xmax), sy(last.Quality)))
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#888" stroke-width="1.5" stroke-dasharray="6 4"><title>zero router (random mixes of single models)</title></polyline>`, strings.Join(pts, " "))
+	}
+	// Curves.
+	legend := []string{}
+	for i, cv := range rep.Curves {
+		color := curveColors[i%len(curveColors)]
+		// Drawn along the x axis: an N-model router's points are not ordered by strong share.
+		drawn := slices.Clone(cv.Points)
+		slices.SortStableFunc(drawn, func(a, b *Result) int { return cmp.Compare(xOf(a), xOf(b)) })
+		var pts []string
+		for _, p := range drawn {
+			if p.Items == 0 {
+				continue
+			}
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(clampX(xOf(p))), sy(p.Quality)))
+		}
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"><title>%s</title></polyline>`, strings.Join(pts, " "), color, html.EscapeString(cv.Name))
+		for _, p := range cv.Points {
+			if p.Items == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="1.8" fill="%s"><title>%s</title></circle>`, sx(clampX(xOf(p))), sy(p.Quality), color, html.EscapeString(pointTitle(p)))
+		}
+		legend = append(legend, fmt.Sprintf(`<tspan fill="%s">━ %s</tspan>`, color, html.EscapeString(cv.Name)))
+	}
+	if byCost && len(rep.ZeroRouter) > 0 {
+		legend = append(legend, `<tspan fill="#888">╌ zero router</tspan>`)
+	}
+	if len(legend) > 0 {
+		fmt.Fprintf(&b, `<text x="%.1f" y="32">%s</text>`, chartPadLeft, strings.Join(legend, "  "))
+	}
+	// Marks, labelled, alternating label offsets to limit overlaps.
+	n := 0
+	for _, r := range rep.Results {
+		if r.Items == 0 {
+			continue
+		}
+		x, y := sx(clampX(xOf(r))), sy(r.Quality)
+		title := html.EscapeString(pointTitle(r))
+		switch r.Kind {
+		case "single":
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4.5" fill="#333"><title>%s</title></circle>`, x, y, title)
+		case "oracle":
+			fmt.Fprintf(&b, `<path d="M%.1f %.1fl6 6l-6 6l-6 -6z" fill="#f2c200" stroke="#333"><title>%s</title></path>`, x, y-6, title)
+		case "spec", "split":
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="9" height="9" fill="#b00"><title>%s</title></rect>`, x-4.5, y-4.5, title)
+		default:
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="7" height="7" fill="none" stroke="#555"><title>%s</title></rect>`, x-3.5, y-3.5, title)
+			continue // cascades are numerous; their names are in the table and tooltips
+		}
+		dy := -8.0
+		if n%2 == 1 {
+			dy = 15
+		}
+		n++
+		anchor, lx := "start", x+7
+		if x > chartPadLeft+pw*0.7 {
+			anchor, lx = "end", x-7
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="#333">%s</text>`, lx, y+dy, anchor, html.EscapeString(shortName(r)))
+	}
+	if cal := rep.Calibration; cal != nil && cal.Chosen != nil && cal.Chosen.Items > 0 {
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="9" fill="none" stroke="#b00" stroke-width="2"><title>calibrated: %s</title></circle>`,
+			sx(clampX(xOf(cal.Chosen))), sy(cal.Chosen.Quality), html.EscapeString(cal.Chosen.Name))
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+func pointTitle(r *Result) string {
+	return fmt.Sprintf("%s: quality %s, %s per item", r.Name, trimPct(r.Quality), clearbar.MoneyFromUSD(r.CostUSD()))
+}
+
+// shortName labels a mark: the model's name without its vendor prefix, or the policy's name
+// up to its settings.
+func shortName(r *Result) string {
+	name := r.Name
+	if r.Kind == "single" {
+		if i := strings.LastIndex(name, "/"); i >= 0 {
+			name = name[i+1:]
+		}
+	}
+	if i := strings.Index(name, " ("); i > 0 && r.Kind != "single" && len(name) > 40 {
+		name = name[:i]
+	}
+	if len(name) > 40 {
+		name = name[:39] + "…"
+	}
+	return name
+}
+
+func trimPct(p float64) string {
+	s := strconv.FormatFloat(p*100, 'f', 1, 64)
+	return strings.TrimSuffix(s, ".0") + "%"
+}
+
+// chartTicks returns round tick values in [lo, hi].
+func chartTicks(lo, hi float64, log bool) []float64 {
+	var out []float64
+	if log {
+		for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+			for _, m := range []float64{1, 2, 5} {
+				if v := m * math.Pow(10, e); v >= lo && v <= hi {
+					out = append(out, v)
+				}
+			}
+		}
+		return out
+	}
+	span := hi - lo
+	if span <= 0 {
+		return []float64{lo}
+	}
+	raw := span / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
+		out = append(out, math.Round(v/step)*step)
+	}
+	return out
+}

@@ -1,0 +1,198 @@
+package replay_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/replay"
+)
+
+func syntheticTable(t testing.TB, n, k int, seed uint64) (*replay.Table, map[string][]float64) {
+	t.Helper()
+	rows, scores := synthetic(n, k, seed)
+	tb, err := replay.NewTable(rows, replay.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb, scores
+}
+
+func mustEval(t *testing.T, p replay.Policy, tb *replay.Table) *replay.Result {
+	t.Helper()
+	r, err := p.Evaluate(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func near(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// TestCascadePerfectValidatorIsBetterOfTwo: with a validator that catches every failing
+// answer and never flags a passing one, a cascade a → b delivers the better of the two answers
+// on every item, and pays for b exactly where a failed.
+func TestCascadePerfectValidatorIsBetterOfTwo(t *testing.T) {
+	tb, _ := syntheticTable(t, 2000, 4, 1)
+	for _, pair := range [][2]string{{"m0", "m3"}, {"m1", "m2"}, {"m3", "m0"}} {
+		a, b := tb.Index(pair[0]), tb.Index(pair[1])
+		var passes float64
+		var cost clearbar.Money
+		escalated := 0
+		for i := 0; i < tb.Len(); i++ {
+			ca, cb := tb.Cell(i, a), tb.Cell(i, b)
+			passes += math.Max(ca.Quality, cb.Quality)
+			cost += ca.Cost
+			if ca.Quality == 0 {
+				cost += cb.Cost
+				escalated++
+			}
+		}
+		got := mustEval(t, replay.NewCascade(replay.Strength{Detect: 1, FalseAlarm: 0}, pair[0], pair[1]), tb)
+		n := float64(tb.Len())
+		if got.Quality != passes/n || got.Cost != cost || got.Escalation != float64(escalated)/n {
+			t.Errorf("cascade %s → %s with a perfect validator: quality %v cost %v escalation %v; better of two gives %v, %v, %v",
+				pair[0], pair[1], got.Quality, got.Cost, got.Escalation, passes/n, cost, float64(escalated)/n)
+		}
+	}
+}
+
+// TestCascadeSimulatedStrength checks the simulated validator against the closed form item by
+// item: P(escalate | pass) = f, P(escalate | fail) = d.
+func TestCascadeSimulatedStrength(t *testing.T) {
+	tb, _ := syntheticTable(t, 1000, 3, 2)
+	a, b := tb.Index("m0"), tb.Index("m2")
+	tests := []struct {
+		name        string
+		explanation string
+		cascade     *replay.Cascade
+		// want returns an item's expected quality, cost (nano-dollars), escalation and failure
+		// from its two cells.
+		want func(q1, q2, c1, c2, d, f float64) (q, c, esc, failed float64)
+	}{
+		{
+			name:        "escalate",
+			explanation: "DESIGN.md: P(esc) = q1·f + (1−q1)·d, quality = q1·(1−f) + P(esc)·q2, cost = c1 + P(esc)·c2",
+			cascade: &replay.Cascade{Strength: &replay.Strength{Detect: 0.9, FalseAlarm: 0.05},
+				Steps: []replay.Step{{Model: "m0", Validated: true}, {Model: "m2", Validated: true}}},
+			want: func(q1, q2, c1, c2, d, f float64) (float64, float64, float64, float64) {
+				e := q1*f + (1-q1)*d
+				return q1*(1-f) + e*q2, c1 + e*c2, e, 0
+			},
+		},
+		{
+			name:        "retry once",
+			explanation: "a flagged answer is retried on the same model (same recorded answer, a fresh validator draw) before escalating",
+			cascade: &replay.Cascade{Strength: &replay.Strength{Detect: 0.7, FalseAlarm: 0.2},
+				Steps: []replay.Step{{Model: "m0", Validated: true, RetryOnce: true}, {Model: "m2", Validated: true}}},
+			want: func(q1, q2, c1, c2, d, f float64) (float64, float64, float64, float64) {
+				e := q1*f + (1-q1)*d
+				return q1*(1-f)*(1+e) + e*e*q2, c1*(1+e) + e*e*c2, e * e, 0
+			},
+		},
+		{
+			name:        "fail when exhausted",
+			explanation: "a flagged last answer fails the item instead of being delivered",
+			cascade: &replay.Cascade{Strength: &replay.Strength{Detect: 0.6, FalseAlarm: 0.1}, FailExhausted: true,
+				Steps: []replay.Step{{Model: "m0", Validated: true}, {Model: "m2", Validated: true}}},
+			want: func(q1, q2, c1, c2, d, f float64) (float64, float64, float64, float64) {
+				e := q1*f + (1-q1)*d
+				return q1*(1-f) + e*q2*(1-f), c1 + e*c2, e, e * (q2*f + (1-q2)*d)
+			},
+		},
+		{
+			name:        "unvalidated second step",
+			explanation: "an unvalidated last step delivers whatever it answers",
+			cascade: &replay.Cascade{Strength: &replay.Strength{Detect: 0.5, FalseAlarm: 0.3},
+				Steps: []replay.Step{{Model: "m0", Validated: true}, {Model: "m2"}}},
+			want: func(q1, q2, c1, c2, d, f float64) (float64, float64, float64, float64) {
+				e := q1*f + (1-q1)*d
+				return q1*(1-f) + e*q2, c1 + e*c2, e, 0
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := mustEval(t, tt.cascade, tb)
+			var q, c, esc, failed float64
+			d, f := tt.cascade.Strength.Detect, tt.cascade.Strength.FalseAlarm
+			for i := 0; i < tb.Len(); i++ {
+				c1, c2 := tb.Cell(i, a), tb.Cell(i, b)
+				iq, ic, ie, ifl := tt.want(c1.Quality, c2.Quality, float64(c1.Cost), float64(c2.Cost), d, f)
+				q, c, esc, failed = q+iq, c+ic, esc+ie, failed+ifl
+			}
+			n := float64(tb.Len())
+			if !near(got.Quality, q/n) || got.Cost != clearbar.Money(math.Round(c)) || !near(got.Escalation, esc/n) || !near(got.Failed, failed/n) {
+				t.Errorf("quality %v cost %v escalation %v failed %v; closed form %v %v %v %v (%s)",
+					got.Quality, got.Cost, got.Escalation, got.Failed, q/n, clearbar.Money(math.Round(c)), esc/n, failed/n, tt.explanation)
+			}
+		})
+	}
+}
+
+// TestMixIsLinear: a random mix's quality and cost are exactly linear in its share, and its
+// ends are the two single models.
+func TestMixIsLinear(t *testing.T) {
+	tb, _ := syntheticTable(t, 1500, 3, 3)
+	weak, strong := mustEval(t, replay.Single{Model: "m0"}, tb), mustEval(t, replay.Single{Model: "m2"}, tb)
+	for _, s := range []float64{0, 0.1, 0.25, 0.5, 0.9, 1} {
+		got := mustEval(t, replay.Mix{First: "m0", Second: "m2", Share: s}, tb)
+		wantQ := (1-s)*weak.Quality + s*strong.Quality
+		wantC := (1-s)*float64(weak.Cost) + s*float64(strong.Cost)
+		if !near(got.Quality, wantQ) || math.Abs(float64(got.Cost)-wantC) > 1 || !near(got.Share("m2"), s) {
+			t.Errorf("share %v: quality %v cost %v strong calls %v; linear gives %v %v %v", s, got.Quality, got.Cost, got.Share("m2"), wantQ, wantC, s)
+		}
+	}
+	for _, end := range []struct {
+		share float64
+		want  *replay.Result
+	}{{0, weak}, {1, strong}} {
+		got := mustEval(t, replay.Mix{First: "m0", Second: "m2", Share: end.share}, tb)
+		if got.Quality != end.want.Quality || got.Cost != end.want.Cost || got.LatencyP95MS != end.want.LatencyP95MS {
+			t.Errorf("mix at share %v = %+v, want exactly %s %+v", end.share, got, end.want.Name, end.want)
+		}
+	}
+}
+
+// TestPolicyErrors checks that bad settings are rejected with a message naming the fix.
+func TestPolicyErrors(t *testing.T) {
+	tb, _ := syntheticTable(t, 10, 2, 4)
+	tests := []struct {
+		name   string
+		policy replay.Policy
+		want   string
+	}{
+		{"unknown model", replay.Single{Model: "gpt-9"}, `model "gpt-9" is not in the outcomes table (its models: m0, m1)`},
+		{"share outside 0..1", replay.Mix{First: "m0", Second: "m1", Share: 1.5}, "share 1.5 is outside 0..1"},
+		{"bad strength", replay.NewCascade(replay.Strength{Detect: 2}, "m0", "m1"), "both must be within 0..1"},
+		{"validated without strength or verdicts", &replay.Cascade{Steps: []replay.Step{{Model: "m0", Validated: true}, {Model: "m1"}}}, "set Strength or Verdicts"},
+		{"empty split", &replay.Split{}, "weights must add up to more than 0"},
+		{"no scores", replay.Threshold{Weak: "m0", Strong: "m1"}, "compute them with ScoreTable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.policy.Evaluate(tb)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestSplitOfArms: a split's result is the weighted combination of its arms.
+func TestSplitOfArms(t *testing.T) {
+	tb, _ := syntheticTable(t, 800, 3, 5)
+	arms := []replay.Arm{
+		{Weight: 3, Policy: replay.Single{Model: "m0"}},
+		{Weight: 1, Policy: replay.NewCascade(replay.Strength{Detect: 0.8, FalseAlarm: 0.1}, "m1", "m2")},
+	}
+	got := mustEval(t, &replay.Split{Arms: arms}, tb)
+	a, b := mustEval(t, arms[0].Policy, tb), mustEval(t, arms[1].Policy, tb)
+	if !near(got.Quality, 0.75*a.Quality+0.25*b.Quality) || !near(got.Escalation, 0.25*b.Escalation) ||
+		math.Abs(float64(got.Cost)-(0.75*float64(a.Cost)+0.25*float64(b.Cost))) > 1 {
+		t.Errorf("split %+v, want 3:1 of %+v and %+v", got, a, b)
+	}
+}

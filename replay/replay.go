@@ -1,0 +1,650 @@
+// Package replay evaluates routing policies counterfactually over recorded outcomes: given
+// what every candidate model answered on the same items (an outcomes table from an eval run,
+// benchmark data or traces), it computes what each policy would have delivered — quality,
+// cost, latency, escalation and model mix — without calling any model.
+//
+// The policies are the spec's own route (with its real validators run on the recorded
+// answers, and with its assumed validator strength), every single model, the oracle, random
+// mixes, cascades with simulated validator strength, and score routers (given a [Scorer]) at
+// every threshold. From them replay draws the cost/quality frontier, measures routers with
+// RouteLLM's APGR and RouterBench's AIQ against the zero router, finds the cost of reaching a
+// share of the best model's quality, and calibrates a threshold, cascade or mix to a quality
+// bar, a strong-model share or a budget.
+//
+// Every number is an exact expectation over the table: random choices (mixes, split routes)
+// and simulated validators contribute each outcome with its probability; nothing is sampled,
+// so a replay is reproducible and single-model numbers equal a direct computation on the
+// data. Costs are summed in nano-dollars.
+//
+// What a replay cannot show, because a table records one answer per item and model: a
+// provider failure recorded in a row moves a cascade on to its next step (or fails the item);
+// the spec's fallback chains are not replayed. A retry (on_fail: retry_once) replays the same
+// recorded answer. Latency is the sum of the attempted calls' recorded latencies; validation
+// time is not counted. A scorer's own cost is not counted either.
+//
+// [Run] is the whole pipeline for the command line; [Builder], the policies, the sweeps and
+// the metric functions are its parts, for other uses.
+package replay
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
+)
+
+// Source streams outcomes rows: it calls emit once per row and returns emit's first error,
+// wrapped or not, or its own. outcomes.ImportRouterBench and outcomes.ImportRouteLLM have this
+// shape once given their reader:
+//
+//	src := func(emit func(outcomes.Row) error) error { return outcomes.ImportRouterBench(f, emit) }
+type Source func(emit func(outcomes.Row) error) error
+
+// Rows returns a Source reading an outcomes table (JSON Lines, gzip-compressed or not) with
+// outcomes.Reader. It reads r once; it does not close it.
+func Rows(r io.Reader) Source {
+	return func(emit func(outcomes.Row) error) error {
+		rd := outcomes.NewReader(r)
+		for rd.Next() {
+			if err := emit(rd.Row()); err != nil {
+				return err
+			}
+		}
+		return rd.Err()
+	}
+}
+
+// Policy kinds Options.Include accepts. Single models are always evaluated: every other
+// measure is relative to them.
+const (
+	KindOracle    = "oracle"
+	KindSpec      = "spec"
+	KindMix       = "mix"
+	KindCascade   = "cascade"
+	KindThreshold = "threshold"
+	KindWTP       = "wtp"
+)
+
+var allKinds = []string{KindOracle, KindSpec, KindMix, KindCascade, KindThreshold, KindWTP}
+
+// DefaultFractions are the shares of the best model's quality Run prices by default.
+var DefaultFractions = []float64{0.9, 0.95, 0.99}
+
+// Options say what Run replays. The zero value replays every row with every applicable policy.
+type Options struct {
+	// Category names the spec category whose route, validators, assumed validator strength
+	// and quality bar are used, and selects the rows whose Category is that name, unless Task
+	// is set.
+	Category string
+	// Task selects rows by task instead: those whose Task is Task or starts with Task + "/"
+	// (so "mmlu" takes every "mmlu/<subject>").
+	Task string
+	// Grade says how grades become quality; the zero value is GradePass.
+	Grade Grade
+	// Models, when set, limits the table to these columns (spec model names, or outcomes
+	// model names for models the spec does not declare).
+	Models []string
+	// Weak and Strong name the reference pair that mixes, cascades, threshold routers and
+	// APGR use. By default Strong is the single model with the best quality (the cheapest
+	// among equals) and Weak the cheapest other model (the best among equals).
+	Weak, Strong string
+	// Include lists the policy kinds to evaluate (the Kind constants); nil means all.
+	Include []string
+	// Scorer, when set, is asked once per item for every model's score; the threshold router
+	// and the willingness-to-pay router are swept over the scores. Nil leaves them out.
+	Scorer Scorer
+	// Thresholds is how many thresholds (and lambdas) the score routers are swept over;
+	// 0 means DefaultThresholds.
+	Thresholds int
+	// Strengths are the simulated validator strengths cascades of the reference pair (and of
+	// Cascades) are evaluated with. Nil means the category's assumed strength (or the spec
+	// package's DefaultStrength without a category), plus the reference pair's cascade with a
+	// perfect validator (detect 1, false alarm 0) as a bound: the better of the two answers on
+	// every item, reported but, like the oracle, not realisable.
+	Strengths []Strength
+	// Cascades are further cascades to evaluate, as lists of models, at every strength.
+	Cascades [][]string
+	// Fractions are the shares of the best single model's quality to find the cost of; nil
+	// means DefaultFractions.
+	Fractions []float64
+	// Target is what calibration aims at. Nil means the category's quality bar when there is
+	// a category, and no calibration otherwise.
+	Target *Target
+	// Checker runs the spec's validators on recorded answers. Nil means
+	// validate.NewChecker(spec, validate.Env{}), which cannot run judges (they need a model
+	// caller); when it fails, the spec's route is replayed with its assumed strength only, and
+	// a note says why.
+	Checker *validate.Checker
+	// Reprice prices rows of spec models at the spec's prices whenever they have token counts;
+	// otherwise only rows without a recorded cost are priced from their tokens.
+	Reprice bool
+}
+
+// Report is a replay's outcome: the table's coverage, every policy's result, the router
+// curves, the frontier and the measures derived from it. It marshals to JSON as is.
+type Report struct {
+	Spec     string `json:"spec,omitempty"`
+	Category string `json:"category,omitempty"`
+	Task     string `json:"task,omitempty"`
+	Grade    string `json:"grade"`
+	// Items is the number of items in the table; Models each model's coverage.
+	Items      int          `json:"items"`
+	Models     []ModelStats `json:"models"`
+	Duplicates int          `json:"duplicate_rows"`
+	// Weak and Strong are the reference pair.
+	Weak   string `json:"weak"`
+	Strong string `json:"strong"`
+	// QualityBar is the category's quality bar, when there is a category.
+	QualityBar *float64 `json:"quality_bar,omitempty"`
+	// Results are the single-setting policies: every single model (in table order), the
+	// oracle, the spec's routes and the cascades.
+	Results []*Result `json:"results"`
+	// Curves are the swept policies: the random mix of the pair and the score routers.
+	Curves []*Curve `json:"curves"`
+	// Frontier is the realisable results (curve points included) that no other beats on
+	// both cost and quality, by cost.
+	Frontier []Point `json:"frontier"`
+	// ZeroRouter is the vertices of the single models' envelope (see Hull): what random
+	// mixes of single models reach. CostRange is the [cheapest, dearest] single model's cost
+	// per item, the range AIQ is measured over.
+	ZeroRouter []Point    `json:"zero_router"`
+	CostRange  [2]float64 `json:"aiq_cost_range_usd"`
+	// ZeroRouterAIQ and FrontierAIQ are the AIQ of the zero router and of the frontier.
+	ZeroRouterAIQ float64 `json:"zero_router_aiq"`
+	FrontierAIQ   float64 `json:"frontier_aiq"`
+	// Best is the single model with the best quality; CostAt the cost of reaching fractions
+	// of its quality.
+	Best   string          `json:"best"`
+	CostAt []CostAtQuality `json:"cost_at"`
+	// Calibration is the point chosen for Options.Target (or the category's bar); nil when
+	// there is no target or nothing meets it (a note says why).
+	Calibration *Calibration `json:"calibration,omitempty"`
+	// Notes are things the reader should know: missing cells, skipped items, policies that
+	// could not be evaluated.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// All returns every result: Results followed by every curve's points.
+func (r *Report) All() []*Result {
+	out := slices.Clone(r.Results)
+	for _, c := range r.Curves {
+		out = append(out, c.Points...)
+	}
+	return out
+}
+
+// Result returns the result named name among All, or nil.
+func (r *Report) Result(name string) *Result {
+	for _, x := range r.All() {
+		if x.Name == name {
+			return x
+		}
+	}
+	return nil
+}
+
+// Run builds the table from rows (streaming: memory holds the table, not the rows), replays
+// the policies Options select and computes the report. s may be nil: then columns are the
+// rows' model names, costs are the recorded ones and there is no spec route to replay.
+//
+// Errors say what to change: an unknown category, kind or model, a filter that matches no
+// rows, a source that fails. Policies that cannot be evaluated on this table (a cascade of a
+// model the table lacks) become notes, not errors, unless the user named them (Weak, Strong,
+// Cascades, Models).
+//
+// Cost: one pass over the rows (plus the spec's validators on each recorded answer of a
+// validated step), one scorer call per item, and one pass over the items per policy and per
+// curve point. Run does not modify s and may be called concurrently; the Report is the
+// caller's.
+func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report, error) {
+	include, err := kinds(opts.Include)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Category: opts.Category, Task: opts.Task, Grade: opts.Grade.String()}
+	var cat *spec.Category
+	if s != nil {
+		rep.Spec = s.Name
+		if opts.Category != "" {
+			if cat = s.Category(opts.Category); cat == nil {
+				names := make([]string, len(s.Categories))
+				for i, c := range s.Categories {
+					names[i] = c.Name
+				}
+				return nil, fmt.Errorf("the spec has no category %q (its categories: %s)", opts.Category, strings.Join(names, ", "))
+			}
+			bar := cat.Bar()
+			rep.QualityBar = &bar
+		} else {
+			rep.note("no category given: the spec's routes are not replayed (set the category to replay them)")
+		}
+	}
+
+	// The spec's routes, whose validators run while the table is built.
+	var routes []*specRoute
+	var checker *validate.Checker
+	if cat != nil && include[KindSpec] {
+		checker = opts.Checker
+		validated := cat.Route != nil && cat.Route.Validated()
+		for _, p := range s.Policies {
+			if pr, ok := p.Routes[cat.Name]; ok && pr != nil && pr.Route.Validated() {
+				validated = true
+			}
+		}
+		if checker == nil && validated {
+			if checker, err = validate.NewChecker(s, validate.Env{}); err != nil {
+				rep.note("the spec's validators could not be compiled, so the spec's routes are replayed with the assumed validator strength only: " + oneLine(err))
+				checker = nil
+			}
+		}
+		routes = specRoutes(s, cat, checker)
+	}
+
+	bopts := BuildOptions{Grade: opts.Grade}
+	if s != nil {
+		bopts.Columns = specColumns(s)
+		bopts.Price = specPrice(s, opts.Reprice)
+	}
+	if opts.Models != nil {
+		cols := bopts.Columns
+		keep := map[string]bool{}
+		for _, m := range opts.Models {
+			keep[m] = true
+		}
+		bopts.Columns = func(model string) []string {
+			names := []string{model}
+			if cols != nil {
+				names = cols(model)
+			}
+			var out []string
+			for _, n := range names {
+				if keep[n] {
+					out = append(out, n)
+				}
+			}
+			return out
+		}
+	}
+	// The categories and tasks of rows left out, to explain a filter that keeps none.
+	seenCats, seenTasks := map[string]bool{}, map[string]bool{}
+	bopts.Keep = func(r *outcomes.Row) bool {
+		keep := true
+		switch {
+		case opts.Task != "":
+			keep = r.Task == opts.Task || strings.HasPrefix(r.Task, opts.Task+"/")
+		case opts.Category != "":
+			keep = r.Category == opts.Category
+		}
+		if !keep {
+			seenCats[r.Category], seenTasks[r.Task] = true, true
+		}
+		return keep
+	}
+	if len(routes) > 0 && checker != nil {
+		bopts.Observe = func(item int, column string, row *outcomes.Row) error {
+			for _, sr := range routes {
+				sr.observe(ctx, checker, item, column, row)
+			}
+			return nil
+		}
+	}
+	b := NewBuilder(bopts)
+	n := 0
+	err = rows(func(row outcomes.Row) error {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return b.Add(row)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading outcomes: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	t := b.Table()
+	if t.Len() == 0 {
+		return nil, noRows(opts, n, seenCats, seenTasks)
+	}
+	for _, m := range opts.Models {
+		if t.Index(m) < 0 {
+			return nil, fmt.Errorf("model %q (in the models to replay) has no rows: the table has %s", m, strings.Join(t.models, ", "))
+		}
+	}
+	if err := run(ctx, t, cat, routes, opts, include, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// run evaluates the policies on t and fills in rep.
+func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute, opts Options, include map[string]bool, rep *Report) error {
+	rep.Items = t.Len()
+	rep.Models = t.Stats()
+	rep.Duplicates = t.Duplicates()
+	coverageNotes(t, rep)
+
+	singles := make([]*Result, 0, len(t.models))
+	for _, m := range t.models {
+		r, err := Single{Model: m}.Evaluate(t)
+		if err != nil {
+			return err
+		}
+		singles = append(singles, r)
+	}
+	rep.Results = append(rep.Results, singles...)
+	weak, strong, err := referencePair(t, singles, opts)
+	if err != nil {
+		return err
+	}
+	rep.Weak, rep.Strong = weak, strong
+
+	try := func(p Policy) {
+		r, err := p.Evaluate(t)
+		if err != nil {
+			rep.note(p.Name() + " was not evaluated: " + oneLine(err))
+			return
+		}
+		rep.Results = append(rep.Results, r)
+	}
+	if include[KindOracle] {
+		try(Oracle{})
+	}
+	for _, sr := range routes {
+		if sr.real != nil {
+			try(sr.real)
+		}
+		try(sr.assumed)
+	}
+	hasPair := weak != "" && strong != ""
+	if !hasPair {
+		rep.note("the table has a single usable model: no mixes, cascades or routers to compare")
+	}
+	if include[KindCascade] {
+		strengths := opts.Strengths
+		if strengths == nil {
+			st := spec.DefaultStrength
+			if cat != nil {
+				st = cat.Strength()
+			}
+			strengths = []Strength{{Detect: float64(st.Detect), FalseAlarm: float64(st.FalseAlarm)}}
+		}
+		var cascades [][]string
+		if hasPair {
+			cascades = append(cascades, []string{weak, strong})
+		}
+		for _, c := range opts.Cascades {
+			if _, err := t.columns(c); err != nil {
+				return fmt.Errorf("cascade %s: %w", strings.Join(c, " → "), err)
+			}
+			cascades = append(cascades, c)
+		}
+		for _, c := range cascades {
+			for _, st := range strengths {
+				try(NewCascade(st, c...))
+			}
+		}
+		if hasPair && opts.Strengths == nil {
+			// The bound validation can reach: the better of the two answers on every item.
+			// Drawn and reported, but not a policy to deploy or calibrate to.
+			c := NewCascade(Strength{Detect: 1, FalseAlarm: 0}, weak, strong)
+			c.Label = "cascade " + weak + " → " + strong + " (perfect validator, a bound)"
+			if r, err := c.Evaluate(t); err == nil {
+				r.Realisable = false
+				rep.Results = append(rep.Results, r)
+			}
+		}
+	}
+	var sweeps []Sweep
+	if hasPair && include[KindMix] {
+		sweeps = append(sweeps, MixSweep{Weak: weak, Strong: strong})
+	}
+	if opts.Scorer != nil && (include[KindThreshold] || include[KindWTP]) {
+		scores, err := ScoreTable(ctx, t, opts.Scorer)
+		if err != nil {
+			return fmt.Errorf("scoring the items: %w", err)
+		}
+		if hasPair && include[KindThreshold] {
+			sweeps = append(sweeps, ThresholdSweep{Weak: weak, Strong: strong, Scores: scores, N: opts.Thresholds})
+		}
+		if include[KindWTP] && len(t.models) > 1 {
+			sweeps = append(sweeps, WTPSweep{Scores: scores, N: opts.Thresholds, Weak: weak, Strong: strong})
+		}
+	}
+	for _, sw := range sweeps {
+		c, err := sw.Sweep(t)
+		if err != nil {
+			rep.note(sw.Name() + " was not evaluated: " + oneLine(err))
+			continue
+		}
+		rep.Curves = append(rep.Curves, c)
+	}
+	all := rep.All()
+	for _, r := range all {
+		r.StrongShare = r.Share(strong)
+	}
+	skippedNotes(t, all, rep)
+
+	var singlePts []Point
+	var best *Result
+	costed := false
+	for _, r := range singles {
+		if r.Items == 0 {
+			continue
+		}
+		singlePts = append(singlePts, r.point())
+		costed = costed || r.Cost != 0
+		if best == nil || r.Quality > best.Quality || r.Quality == best.Quality && r.CostUSD() < best.CostUSD() {
+			best = r
+		}
+	}
+	if best != nil {
+		rep.Best = best.Name
+	}
+	if !costed {
+		rep.note("the outcomes record no costs: the frontier, AIQ and the cost of reaching the best model's quality are left out; compare routers by APGR")
+		return calibrate(all, cat, opts, rep)
+	}
+	// The frontier, the zero router and AIQ.
+	for _, r := range Frontier(all) {
+		rep.Frontier = append(rep.Frontier, r.point())
+	}
+	rep.ZeroRouter = Hull(singlePts)
+	if len(singlePts) > 0 {
+		lo := slices.MinFunc(singlePts, func(a, b Point) int { return cmp.Compare(a.Cost, b.Cost) }).Cost
+		hi := slices.MaxFunc(singlePts, func(a, b Point) int { return cmp.Compare(a.Cost, b.Cost) }).Cost
+		rep.CostRange = [2]float64{lo, hi}
+		rep.ZeroRouterAIQ = AIQ(singlePts, lo, hi)
+		rep.FrontierAIQ = AIQ(rep.Frontier, lo, hi)
+		for _, c := range rep.Curves {
+			pts := make([]Point, len(c.Points))
+			for i, p := range c.Points {
+				pts[i] = p.point()
+			}
+			c.AIQ = AIQ(pts, lo, hi)
+		}
+	}
+	if best != nil {
+		fr := opts.Fractions
+		if fr == nil {
+			fr = DefaultFractions
+		}
+		rep.CostAt = CostAt(all, best.Quality, best.CostUSD(), fr)
+	}
+
+	return calibrate(all, cat, opts, rep)
+}
+
+// calibrate chooses the point for Options.Target, else the category's quality bar.
+func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) error {
+	target := opts.Target
+	if target == nil && cat != nil {
+		target = &Target{Objective: ClearBar, Quality: cat.Bar()}
+	}
+	if target != nil {
+		cal, err := Calibrate(all, *target)
+		if err != nil {
+			rep.note("calibration: " + oneLine(err))
+		}
+		rep.Calibration = cal
+	}
+	return nil
+}
+
+// referencePair picks the weak and strong models: the options', else the best-quality single
+// model and the cheapest other one. Both are "" when fewer than two models have items.
+func referencePair(t *Table, singles []*Result, opts Options) (weak, strong string, err error) {
+	for _, name := range []string{opts.Weak, opts.Strong} {
+		if name != "" && t.Index(name) < 0 {
+			return "", "", fmt.Errorf("reference model %q is not in the outcomes table (its models: %s)", name, strings.Join(t.models, ", "))
+		}
+	}
+	if opts.Weak != "" && opts.Weak == opts.Strong {
+		return "", "", fmt.Errorf("the weak and the strong model are both %q: name two different models", opts.Weak)
+	}
+	pick := func(except string, order func(a, b *Result) int) string {
+		var cands []*Result
+		for _, r := range singles {
+			if r.Items > 0 && r.Name != except {
+				cands = append(cands, r)
+			}
+		}
+		if len(cands) == 0 {
+			return ""
+		}
+		return slices.MinFunc(cands, order).Name
+	}
+	strong, weak = opts.Strong, opts.Weak
+	if strong == "" {
+		strong = pick(weak, func(a, b *Result) int {
+			return cmp.Or(cmp.Compare(b.Quality, a.Quality), cmp.Compare(a.CostUSD(), b.CostUSD()))
+		})
+	}
+	if weak == "" {
+		weak = pick(strong, func(a, b *Result) int {
+			return cmp.Or(cmp.Compare(a.CostUSD(), b.CostUSD()), cmp.Compare(b.Quality, a.Quality))
+		})
+	}
+	if weak == "" || strong == "" {
+		return "", "", nil
+	}
+	return weak, strong, nil
+}
+
+// coverageNotes reports missing and ungraded cells.
+func coverageNotes(t *Table, rep *Report) {
+	for _, st := range t.stats {
+		var parts []string
+		if st.Missing > 0 {
+			parts = append(parts, fmt.Sprintf("no row for %d of %d items", st.Missing, t.Len()))
+		}
+		if st.Ungraded > 0 {
+			parts = append(parts, plural(st.Ungraded, "row")+" without a grade")
+		}
+		if st.Failed > 0 {
+			parts = append(parts, plural(st.Failed, "failed call")+" (counted as failures)")
+		}
+		if len(parts) > 0 {
+			rep.note(fmt.Sprintf("%s: %s", st.Name, strings.Join(parts, ", ")))
+		}
+	}
+	if d := t.Duplicates(); d > 0 {
+		rep.note(fmt.Sprintf("ignored %s: the first row for an (item, model) wins", plural(d, "duplicate row")))
+	}
+}
+
+// skippedNotes summarises the items policies could not be evaluated on.
+func skippedNotes(t *Table, all []*Result, rep *Report) {
+	counts := map[int]int{}
+	for _, r := range all {
+		if r.Skipped > 0 {
+			counts[r.Skipped]++
+		}
+	}
+	if len(counts) == 0 {
+		return
+	}
+	keys := make([]int, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %s %s", plural(counts[k], "policy"), map[bool]string{true: "skips", false: "skip"}[counts[k] == 1], plural(k, "item")))
+	}
+	rep.note(fmt.Sprintf("policies are evaluated on the items where every model they need has a graded row (the oracle chooses among the models it has): %s, of %d", strings.Join(parts, "; "), t.Len()))
+}
+
+func (r *Report) note(s string) { r.Notes = append(r.Notes, s) }
+
+// plural writes "1 row", "2 rows", "3 policies".
+func plural(n int, noun string) string {
+	switch {
+	case n == 1:
+	case strings.HasSuffix(noun, "y"):
+		noun = noun[:len(noun)-1] + "ies"
+	default:
+		noun += "s"
+	}
+	return fmt.Sprintf("%d %s", n, noun)
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+func kinds(list []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if list == nil {
+		for _, k := range allKinds {
+			out[k] = true
+		}
+		return out, nil
+	}
+	for _, k := range list {
+		if !slices.Contains(allKinds, k) {
+			return nil, fmt.Errorf("unknown policy kind %q: use %s (single models are always included)", k, strings.Join(allKinds, ", "))
+		}
+		out[k] = true
+	}
+	return out, nil
+}
+
+// noRows explains a filter that matched nothing.
+func noRows(opts Options, n int, cats, tasks map[string]bool) error {
+	if n == 0 {
+		return errors.New("the outcomes table has no rows")
+	}
+	list := func(m map[string]bool) string {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			if k != "" {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		if len(keys) > 12 {
+			keys = append(keys[:12], fmt.Sprintf("… %d more", len(keys)-12))
+		}
+		if len(keys) == 0 {
+			return "none"
+		}
+		return strings.Join(keys, ", ")
+	}
+	switch {
+	case opts.Task != "":
+		return fmt.Errorf("none of the %d rows has task %q (tasks in the table: %s): choose another task", n, opts.Task, list(tasks))
+	case opts.Category != "":
+		return fmt.Errorf("none of the %d rows has category %q (categories in the table: %s; tasks: %s): filter by task instead, or record the category in the rows", n, opts.Category, list(cats), list(tasks))
+	}
+	return fmt.Errorf("none of the %d rows could be used: every model was filtered out (check Models)", n)
+}

@@ -1,0 +1,433 @@
+package replay_test
+
+import (
+	"context"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/replay"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// fixtureRows reads testdata/outcomes.jsonl: eight intent items and three draft items over
+// four models, with a missing row (i6 mini), an ungraded row (i7 mini), a failed call (i5
+// nano), a duplicate (i1 nano), a row without latency (i7 strong) and a row with tokens but
+// no cost (d1 mini).
+func fixtureRows(t *testing.T) []outcomes.Row {
+	t.Helper()
+	f, err := os.Open("testdata/outcomes.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rows []outcomes.Row
+	rd := outcomes.NewReader(f)
+	for rd.Next() {
+		rows = append(rows, rd.Row())
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func fixtureSpec(t *testing.T) *spec.Spec {
+	t.Helper()
+	s, err := spec.Load("testdata/spec.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func source(rows []outcomes.Row) replay.Source {
+	return func(emit func(outcomes.Row) error) error {
+		for _, r := range rows {
+			if err := emit(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// direct is a policy's figures computed straight from the rows, independently of the table.
+type direct struct {
+	items  int
+	passes float64
+	cost   clearbar.Money
+	lats   []float64
+}
+
+func (d direct) quality() float64 { return d.passes / float64(d.items) }
+
+func (d direct) latency() (mean, p95 float64) {
+	if len(d.lats) == 0 {
+		return 0, 0
+	}
+	var sum float64
+	for _, l := range d.lats {
+		sum += l
+	}
+	s := slices.Clone(d.lats)
+	slices.Sort(s)
+	rank := int(math.Ceil(0.95 * float64(len(s))))
+	return sum / float64(len(s)), s[rank-1]
+}
+
+// grade is the quality of a row as the package documents it.
+func grade(r outcomes.Row, byScore bool) (float64, bool) {
+	switch {
+	case r.Error != "":
+		return 0, true
+	case byScore && r.Score != nil:
+		return *r.Score, true
+	case r.Pass != nil:
+		if *r.Pass {
+			return 1, true
+		}
+		return 0, true
+	case r.Score != nil:
+		if *r.Score >= 0.5 {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// firstRows groups rows by item in order of first appearance, keeping each (item, model)'s
+// first row, with the model names mapped by rename.
+func firstRows(rows []outcomes.Row, keep func(outcomes.Row) bool, rename func(string) string) ([]string, map[string]map[string]outcomes.Row) {
+	var order []string
+	by := map[string]map[string]outcomes.Row{}
+	for _, r := range rows {
+		if !keep(r) {
+			continue
+		}
+		m := rename(r.Model)
+		if by[r.Item] == nil {
+			by[r.Item] = map[string]outcomes.Row{}
+			order = append(order, r.Item)
+		}
+		if _, dup := by[r.Item][m]; !dup {
+			by[r.Item][m] = r
+		}
+	}
+	return order, by
+}
+
+func directSingle(order []string, by map[string]map[string]outcomes.Row, model string, byScore bool) direct {
+	var d direct
+	for _, item := range order {
+		r, ok := by[item][model]
+		if !ok {
+			continue
+		}
+		q, graded := grade(r, byScore)
+		if !graded {
+			continue
+		}
+		d.items++
+		d.passes += q
+		d.cost += r.Cost
+		if r.LatencyMS > 0 {
+			d.lats = append(d.lats, r.LatencyMS)
+		}
+	}
+	return d
+}
+
+func directOracle(order []string, by map[string]map[string]outcomes.Row, byScore bool) direct {
+	var d direct
+	for _, item := range order {
+		var best *outcomes.Row
+		bestQ := 0.0
+		for _, r := range by[item] {
+			q, graded := grade(r, byScore)
+			if !graded {
+				continue
+			}
+			if best == nil || q > bestQ || q == bestQ && r.Cost < best.Cost {
+				r := r
+				best, bestQ = &r, q
+			}
+		}
+		if best == nil {
+			continue
+		}
+		d.items++
+		d.passes += bestQ
+		d.cost += best.Cost
+		if best.LatencyMS > 0 {
+			d.lats = append(d.lats, best.LatencyMS)
+		}
+	}
+	return d
+}
+
+func checkExact(t *testing.T, name string, got *replay.Result, want direct) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: no result", name)
+	}
+	mean, p95 := want.latency()
+	if got.Items != want.items || got.Quality != want.quality() || got.Cost != want.cost ||
+		got.LatencyItems != len(want.lats) || got.LatencyMeanMS != mean || got.LatencyP95MS != p95 {
+		t.Errorf("%s: replay gives items %d, quality %v, cost %v, latency n=%d mean %v p95 %v;\n  direct computation gives items %d, quality %v, cost %v, latency n=%d mean %v p95 %v",
+			name, got.Items, got.Quality, got.Cost, got.LatencyItems, got.LatencyMeanMS, got.LatencyP95MS,
+			want.items, want.quality(), want.cost, len(want.lats), mean, p95)
+	}
+}
+
+// TestSingleAndOracleMatchDirectComputation is the issue's check: replay numbers for single
+// models and the oracle equal a direct computation on the data, exactly (==, not within a
+// tolerance), with and without a spec mapping model names, by pass and by score.
+func TestSingleAndOracleMatchDirectComputation(t *testing.T) {
+	rows := fixtureRows(t)
+	fixture := fixtureSpec(t)
+	specName := map[string]string{"gpt-4.1-nano": "nano", "gpt-4.1-mini": "mini", "claude-sonnet-4-5": "strong"}
+	tests := []struct {
+		name        string
+		explanation string
+		spec        *spec.Spec
+		opts        replay.Options
+		keep        func(outcomes.Row) bool
+		rename      func(string) string
+		byScore     bool
+	}{
+		{
+			name:        "intent by pass, no spec",
+			explanation: "columns are the rows' model names; the duplicate, missing, ungraded and failed cells are handled as documented",
+			opts:        replay.Options{Category: "intent"},
+			keep:        func(r outcomes.Row) bool { return r.Category == "intent" },
+			rename:      func(m string) string { return m },
+		},
+		{
+			name:        "intent by score, with spec",
+			explanation: "provider model ids map to spec model names; rows of undeclared models keep their names",
+			spec:        fixture,
+			opts:        replay.Options{Category: "intent", Grade: replay.GradeScore},
+			keep:        func(r outcomes.Row) bool { return r.Category == "intent" },
+			rename: func(m string) string {
+				if n, ok := specName[m]; ok {
+					return n
+				}
+				return m
+			},
+			byScore: true,
+		},
+		{
+			name:        "every row by task prefix",
+			explanation: "Task \"fixture\" takes fixture/intent and fixture/draft",
+			opts:        replay.Options{Task: "fixture"},
+			keep:        func(outcomes.Row) bool { return true },
+			rename:      func(m string) string { return m },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := replay.Run(context.Background(), tt.spec, source(rows), tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			order, by := firstRows(rows, tt.keep, tt.rename)
+			if rep.Items != len(order) {
+				t.Errorf("%d items, want %d (%s)", rep.Items, len(order), tt.explanation)
+			}
+			for _, st := range rep.Models {
+				checkExact(t, st.Name, rep.Result(st.Name), directSingle(order, by, st.Name, tt.byScore))
+			}
+			checkExact(t, "oracle", rep.Result("oracle"), directOracle(order, by, tt.byScore))
+		})
+	}
+}
+
+// TestTableCoverage checks that missing, ungraded, failed and duplicate cells are counted and
+// reported.
+func TestTableCoverage(t *testing.T) {
+	rep, err := replay.Run(context.Background(), nil, source(fixtureRows(t)), replay.Options{Category: "intent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]replay.ModelStats{
+		"gpt-4.1-nano": {Rows: 8, Missing: 0, Ungraded: 0, Failed: 1},
+		"strong":       {Rows: 8},
+		"gpt-4.1-mini": {Rows: 7, Missing: 1, Ungraded: 1},
+		"extra":        {Rows: 8},
+	}
+	for _, st := range rep.Models {
+		w := want[st.Name]
+		if st.Rows != w.Rows || st.Missing != w.Missing || st.Ungraded != w.Ungraded || st.Failed != w.Failed {
+			t.Errorf("%s: rows %d missing %d ungraded %d failed %d, want %d %d %d %d", st.Name, st.Rows, st.Missing, st.Ungraded, st.Failed, w.Rows, w.Missing, w.Ungraded, w.Failed)
+		}
+	}
+	if rep.Duplicates != 1 {
+		t.Errorf("%d duplicates, want 1 (i1 nano twice)", rep.Duplicates)
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	for _, want := range []string{"gpt-4.1-mini: no row for 1 of 8 items, 1 row without a grade", "gpt-4.1-nano: 1 failed call", "ignored 1 duplicate row", "1 policy skips 2 items"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes do not say %q:\n%s", want, notes)
+		}
+	}
+	if mini := rep.Result("gpt-4.1-mini"); mini.Items != 6 || mini.Skipped != 2 {
+		t.Errorf("mini evaluated on %d items, skipped %d; want 6 and 2 (i6 has no row, i7 no grade)", mini.Items, mini.Skipped)
+	}
+}
+
+// TestSpecRoutes replays the fixture spec's routes: the intent cascade with its JSON Schema
+// validator run on the recorded answers and with its assumed strength, the nano-only policy,
+// and the draft split.
+func TestSpecRoutes(t *testing.T) {
+	rows := fixtureRows(t)
+	s := fixtureSpec(t)
+	rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "intent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := rep.Result("spec: nano → strong (validators)")
+	if real == nil {
+		t.Fatalf("no real-validator result; results: %v; notes: %v", names(rep.All()), rep.Notes)
+	}
+	// By hand: nano's answer passes the schema on i1, i3, i4, i7, i8 (delivered: quality
+	// 1, 0, 1, 1, 0); it fails on i2 and i6 and the call failed on i5, which escalate to strong
+	// (1, 1, 1). Quality 6/8; escalation 3/8.
+	nanoCost := []float64{0.0001, 0.00011, 0.00012, 0.00013, 0.00002, 0.00014, 0.00015, 0.00016}
+	var cost clearbar.Money
+	for _, c := range nanoCost {
+		cost += clearbar.MoneyFromUSD(c)
+	}
+	cost += clearbar.MoneyFromUSD(0.0021) + clearbar.MoneyFromUSD(0.0024) + clearbar.MoneyFromUSD(0.0025)
+	if real.Items != 8 || real.Quality != 6.0/8 || real.Escalation != 3.0/8 || real.Cost != cost || !real.Params.Validators {
+		t.Errorf("spec with validators: items %d quality %v escalation %v cost %v; want 8, 0.75, 0.375, %v", real.Items, real.Quality, real.Escalation, real.Cost, cost)
+	}
+	assumed := rep.Result("spec: nano → strong (assumed d=0.8 f=0.1)")
+	same, err := (&replay.Cascade{Steps: []replay.Step{{Model: "nano", Validated: true}, {Model: "strong", Validated: true}},
+		Strength: &replay.Strength{Detect: 0.8, FalseAlarm: 0.1}}).Evaluate(tableOf(t, s, rows, "intent"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if assumed == nil || assumed.Quality != same.Quality || assumed.Cost != same.Cost {
+		t.Errorf("the assumed-strength spec route %v differs from the same cascade built by hand %v", assumed, same)
+	}
+	if p := rep.Result("policy nano-only: nano"); p == nil || p.Quality != rep.Result("nano").Quality || p.Cost != rep.Result("nano").Cost {
+		t.Errorf("the nano-only policy should equal the nano model alone: %v", p)
+	}
+	// Nothing deployable reaches the category's bar of 0.8 (the oracle and the perfect
+	// validator are bounds), so calibration says so in a note.
+	if rep.Calibration != nil || !strings.Contains(strings.Join(rep.Notes, "\n"),
+		"calibration: no policy reaches quality 80.00%: the best is spec: nano → strong (assumed d=0.8 f=0.1) at 78.75%") {
+		t.Errorf("calibration to the category's bar 0.8: %+v; notes %v", rep.Calibration, rep.Notes)
+	}
+	if b := rep.Result("cascade nano → strong (perfect validator, a bound)"); b == nil || b.Realisable || b.Quality != rep.Result("oracle").Quality {
+		t.Errorf("the perfect-validator bound should be reported, unrealisable, and here equal the oracle's quality: %+v", b)
+	}
+	rep, err = replay.Run(context.Background(), s, source(rows), replay.Options{Category: "intent",
+		Target: &replay.Target{Objective: replay.Budget, Budget: clearbar.MoneyFromUSD(0.001)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Calibration == nil || rep.Calibration.Chosen.Name != "spec: nano → strong (validators)" {
+		t.Errorf("the best policy within $0.001 per item should be the spec's validated cascade: %+v", rep.Calibration)
+	}
+
+	// The draft split: half mini, half strong, is the 50% mix. d1 mini has tokens and no
+	// cost, so the spec prices it: 800 in and 200 out at gpt-4.1-mini's catalogue prices.
+	rep, err = replay.Run(context.Background(), s, source(rows), replay.Options{Category: "draft"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := rep.Result("spec: split 50% mini / 50% strong")
+	mix, err := replay.Mix{First: "mini", Second: "strong", Share: 0.5}.Evaluate(tableOf(t, s, rows, "draft"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if split == nil || split.Quality != mix.Quality || split.Cost != mix.Cost || split.LatencyP95MS != mix.LatencyP95MS {
+		t.Errorf("split %+v, want the 50%% mix %+v", split, mix)
+	}
+	priced := s.Model("mini").Resolved.Prices.RequestCost(800, 0, 200, 0)
+	if got := rep.Result("mini").Cost; got != priced+clearbar.MoneyFromUSD(0.0007)+clearbar.MoneyFromUSD(0.0006) || priced == 0 {
+		t.Errorf("mini's draft cost %v: want d1 priced from its tokens (%v) plus the recorded costs", got, priced)
+	}
+}
+
+func tableOf(t *testing.T, s *spec.Spec, rows []outcomes.Row, category string) *replay.Table {
+	t.Helper()
+	opts := replay.BuildOptions{Keep: func(r *outcomes.Row) bool { return r.Category == category }}
+	if s != nil {
+		byID := map[string]string{}
+		for _, m := range s.Models {
+			byID[m.Model] = m.Name
+		}
+		opts.Columns = func(m string) []string {
+			if n, ok := byID[m]; ok {
+				return []string{n}
+			}
+			return []string{m}
+		}
+		opts.Price = func(col string, r *outcomes.Row) clearbar.Money {
+			if m := s.Model(col); m != nil && r.Cost == 0 {
+				return m.Resolved.Prices.RequestCost(int64(r.TokensIn), 0, int64(r.TokensOut), 0)
+			}
+			return r.Cost
+		}
+	}
+	tb, err := replay.NewTable(rows, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+func names(rs []*replay.Result) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Name
+	}
+	return out
+}
+
+// TestRunErrors checks that mistakes get errors that say what to change.
+func TestRunErrors(t *testing.T) {
+	rows := fixtureRows(t)
+	s := fixtureSpec(t)
+	tests := []struct {
+		name        string
+		explanation string
+		spec        *spec.Spec
+		opts        replay.Options
+		want        string
+	}{
+		{"unknown category", "the spec names its categories", s, replay.Options{Category: "billing"}, `the spec has no category "billing" (its categories: intent, draft)`},
+		{"no rows", "the error lists the tasks the table has", nil, replay.Options{Task: "mmlu"}, `none of the 38 rows has task "mmlu" (tasks in the table: fixture/draft, fixture/intent)`},
+		{"unknown kind", "the allowed kinds are listed", nil, replay.Options{Include: []string{"router"}}, `unknown policy kind "router": use oracle, spec, mix, cascade, threshold, wtp`},
+		{"unknown weak model", "the table's models are listed", nil, replay.Options{Category: "intent", Weak: "gpt-5"}, `reference model "gpt-5" is not in the outcomes table (its models: gpt-4.1-nano, strong, gpt-4.1-mini, extra)`},
+		{"same pair", "weak and strong must differ", nil, replay.Options{Category: "intent", Weak: "strong", Strong: "strong"}, `the weak and the strong model are both "strong"`},
+		{"bad cascade", "user cascades must name table models", nil, replay.Options{Category: "intent", Cascades: [][]string{{"extra", "opus"}}}, `cascade extra → opus: model "opus" is not in the outcomes table`},
+		{"unknown model filter", "every model asked for must have rows", s, replay.Options{Category: "intent", Models: []string{"nano", "opus"}}, `model "opus" (in the models to replay) has no rows: the table has nano`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := replay.Run(context.Background(), tt.spec, source(rows), tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want it to contain %q (%s)", err, tt.want, tt.explanation)
+			}
+		})
+	}
+}
+
+// TestRunCancelled stops at a cancelled context.
+func TestRunCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := replay.Run(ctx, nil, source(fixtureRows(t)), replay.Options{})
+	if err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Errorf("error %v, want context canceled", err)
+	}
+}

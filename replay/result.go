@@ -1,0 +1,250 @@
+package replay
+
+import (
+	"math"
+
+	"github.com/clearbar/clearbar"
+)
+
+// Result is what one policy did over the table: its quality, cost, latency, escalation and
+// model mix, as expected values over the items it could be evaluated on.
+//
+// Expected values are exact: a policy that randomises (a mix) or whose validator is
+// simulated contributes each outcome with its probability, without sampling.
+type Result struct {
+	// Name identifies the policy in reports, like "single gpt-4" or "threshold 0.62".
+	Name string `json:"name"`
+	// Kind is the policy's family: single, oracle, mix, cascade, spec, split, threshold or
+	// wtp.
+	Kind string `json:"kind"`
+	// Models are the models the policy may call, in its order.
+	Models []string `json:"models"`
+	// Params are the policy's settings: what calibration returns for the spec.
+	Params Params `json:"params"`
+	// Realisable is false for policies that need hindsight (the oracle): they are drawn
+	// and reported, but never on the frontier or chosen by calibration.
+	Realisable bool `json:"realisable"`
+
+	// Items is the number of items the policy was evaluated on; Skipped the number it could
+	// not be, because a model it needs has no usable cell there (see Table).
+	Items   int `json:"items"`
+	Skipped int `json:"skipped"`
+	// Quality is the mean quality of the delivered answers, Passes its sum: with GradePass
+	// the share and the expected number of items that pass.
+	Quality float64 `json:"quality"`
+	Passes  float64 `json:"passes"`
+	// Cost is the expected total cost over the items (every attempted call counted) and
+	// CostPerItem its mean, both rounded to the nano-dollar.
+	Cost        clearbar.Money `json:"cost_usd"`
+	CostPerItem clearbar.Money `json:"cost_per_item_usd"`
+	// LatencyMeanMS and LatencyP95MS are the mean and 95th percentile of the response time
+	// (every attempt's latency added) over the LatencyItems items whose attempts all
+	// recorded a latency; both are 0 when LatencyItems is 0.
+	LatencyMeanMS float64 `json:"latency_mean_ms"`
+	LatencyP95MS  float64 `json:"latency_p95_ms"`
+	LatencyItems  int     `json:"latency_items"`
+	// Escalation is the share of items that went past the first step of a cascade.
+	Escalation float64 `json:"escalation"`
+	// Failed is the share of items that got no answer: every call failed, or a cascade
+	// with on_exhausted: fail ran out of steps.
+	Failed float64 `json:"failed"`
+	// Calls is the expected number of calls per item to each model (model → calls); a
+	// model's share of the traffic for routers, above 1 in total for cascades.
+	Calls map[string]float64 `json:"calls"`
+	// StrongShare is Calls of the report's strong model: the share of items sent to it.
+	StrongShare float64 `json:"strong_share"`
+
+	// costNanos is the exact expected total cost in nano-dollars.
+	costNanos float64
+}
+
+// Params are a policy's settings. Only the fields that apply to the policy's kind are set.
+type Params struct {
+	// Threshold: a threshold router sends an item to the weak model when the weak model's
+	// score is at least Threshold.
+	Threshold *float64 `json:"threshold,omitempty"`
+	// Share: a mix sends this share of the items to the second model.
+	Share *float64 `json:"share,omitempty"`
+	// Lambda: a willingness-to-pay router picks the model with the highest score − Lambda ×
+	// mean cost in dollars; 1/Lambda is the price in dollars it pays for one unit of quality.
+	Lambda *float64 `json:"lambda,omitempty"`
+	// Strength: a cascade's simulated validator strength.
+	Strength *Strength `json:"strength,omitempty"`
+	// Validators: a cascade ran the spec's real validators on the recorded answers.
+	Validators bool `json:"validators,omitempty"`
+}
+
+// CostUSD returns the mean cost per item in dollars, unrounded, for charts and
+// interpolation.
+func (r *Result) CostUSD() float64 {
+	switch {
+	case r.Items == 0:
+		return 0
+	case r.costNanos == 0:
+		return r.CostPerItem.USD() // a result decoded from JSON
+	}
+	return r.costNanos / float64(r.Items) / 1e9
+}
+
+// Share returns the expected calls per item to model (0 when it is not called).
+func (r *Result) Share(model string) float64 { return r.Calls[model] }
+
+// point returns the result as a cost/quality point.
+func (r *Result) point() Point {
+	return Point{Policy: r.Name, Cost: r.CostUSD(), Quality: r.Quality}
+}
+
+// acc accumulates a policy's expected outcomes item by item: a policy adds the current
+// item's calls, latency paths and outcome, then done closes the item.
+type acc struct {
+	t              *Table
+	items, skipped int
+	q, cost        float64
+	esc, failed    float64
+	calls          []float64
+	lat            []wv
+	latSum, latW   float64
+	latItems       int
+
+	// The current item.
+	iq, iesc, ifailed float64
+	pend              []wv
+	pendUnknown       bool
+}
+
+// wv is a latency with its probability.
+type wv struct{ v, w float64 }
+
+func newAcc(t *Table) *acc {
+	return &acc{t: t, calls: make([]float64, len(t.models)), lat: make([]wv, 0, len(t.items))}
+}
+
+// call records an expected call of probability p to model m on item i: its cost and calls.
+// It returns the call's recorded latency (0 when not recorded).
+func (a *acc) call(i, m int, p float64) float64 {
+	k := i*len(a.t.models) + m
+	a.calls[m] += p
+	a.cost += p * a.t.cost[k]
+	return a.t.latency[k]
+}
+
+// path records that the current item ends, with probability w, after calls whose latencies
+// add up to ms; known is false when one of them has no recorded latency.
+func (a *acc) path(w, ms float64, known bool) {
+	if w <= 0 {
+		return
+	}
+	if !known {
+		a.pendUnknown = true
+		return
+	}
+	a.pend = append(a.pend, wv{ms, w})
+}
+
+// add adds to the current item's expected quality, escalation and failure.
+func (a *acc) add(q, esc, failed float64) {
+	a.iq += q
+	a.iesc += esc
+	a.ifailed += failed
+}
+
+// done closes the current item.
+func (a *acc) done() {
+	a.items++
+	a.q += a.iq
+	a.esc += a.iesc
+	a.failed += a.ifailed
+	if !a.pendUnknown && len(a.pend) > 0 {
+		a.latItems++
+		for _, p := range a.pend {
+			a.lat = append(a.lat, p)
+			a.latSum += p.v * p.w
+			a.latW += p.w
+		}
+	}
+	a.iq, a.iesc, a.ifailed = 0, 0, 0
+	a.pend = a.pend[:0]
+	a.pendUnknown = false
+}
+
+// skip records an item the policy cannot be evaluated on.
+func (a *acc) skip() { a.skipped++ }
+
+// result turns the sums into a Result.
+func (a *acc) result(name string, b *binding) *Result {
+	r := &Result{Name: name, Kind: b.kind, Models: b.models, Params: b.params, Realisable: !b.hindsight,
+		Items: a.items, Skipped: a.skipped, Passes: a.q, costNanos: a.cost, Calls: map[string]float64{}}
+	r.Cost = clearbar.Money(math.Round(a.cost))
+	if a.items > 0 {
+		n := float64(a.items)
+		r.Quality = a.q / n
+		r.CostPerItem = clearbar.Money(math.Round(a.cost / n))
+		r.Escalation = a.esc / n
+		r.Failed = a.failed / n
+		for m, c := range a.calls {
+			if c > 0 {
+				r.Calls[a.t.models[m]] = c / n
+			}
+		}
+	}
+	if a.latItems > 0 {
+		r.LatencyItems = a.latItems
+		r.LatencyMeanMS = a.latSum / a.latW
+		r.LatencyP95MS = weightedQuantile(a.lat, 0.95)
+	}
+	return r
+}
+
+// weightedQuantile returns the smallest value v such that the values ≤ v carry at least
+// p of the total weight: with unit weights, the nearest-rank quantile, the ⌈p·n⌉-th smallest
+// value. It reorders xs. Expected linear time (quickselect with three-way partitioning).
+func weightedQuantile(xs []wv, p float64) float64 {
+	var total float64
+	for _, x := range xs {
+		total += x.w
+	}
+	target := p * total
+	lo, hi := 0, len(xs) // the answer is in xs[lo:hi]; target is relative to lo
+	for {
+		if hi-lo == 1 {
+			return xs[lo].v
+		}
+		// Median of three as the pivot.
+		a, b, c := xs[lo].v, xs[lo+(hi-lo)/2].v, xs[hi-1].v
+		pivot := max(min(a, b), min(max(a, b), c))
+		// Partition into < pivot, == pivot, > pivot, adding up the weights on the way.
+		lt, i, gt := lo, lo, hi
+		var wLess, wEq float64
+		for i < gt {
+			switch x := xs[i]; {
+			case x.v < pivot:
+				wLess += x.w
+				xs[lt], xs[i] = x, xs[lt]
+				lt++
+				i++
+			case x.v > pivot:
+				gt--
+				xs[gt], xs[i] = x, xs[gt]
+			default:
+				wEq += x.w
+				i++
+			}
+		}
+		switch {
+		case target <= wLess && lt > lo:
+			hi = lt
+		case target <= wLess+wEq || gt == hi:
+			return pivot
+		default:
+			target -= wLess + wEq
+			lo = gt
+		}
+	}
+}
+
+// reset empties the accumulator for another policy on the same table, keeping its buffers.
+func (a *acc) reset() {
+	calls, lat, pend := a.calls, a.lat[:0], a.pend[:0]
+	clear(calls)
+	*a = acc{t: a.t, calls: calls, lat: lat, pend: pend}
+}
