@@ -529,6 +529,93 @@ func (p *Split) bind(t *Table) (*binding, error) {
 	}, nil
 }
 
+// Routed sends each item to the one arm Choose picks for it: a spec's score route, whose
+// arms are the cascades starting on each of its models and whose Choose is the route's scorer
+// reading the item's prompt. An item is evaluated when its chosen arm can be.
+type Routed struct {
+	Label string
+	Arms  []Policy
+	// Choose returns the index of the arm for an item. It is called once per item when the
+	// policy is bound, and must be safe for concurrent use.
+	Choose func(item *Item) int
+	// Kind overrides the result's kind; empty means "routed".
+	Kind string
+	// Shares, after Evaluate, is the share of the covered items each arm took: what a score
+	// route's assume.score_share measures.
+	Shares []float64
+}
+
+// Name implements Policy.
+func (p *Routed) Name() string {
+	if p.Label != "" {
+		return p.Label
+	}
+	names := make([]string, len(p.Arms))
+	for i, a := range p.Arms {
+		names[i] = a.Name()
+	}
+	return "routed: " + strings.Join(names, " | ")
+}
+
+// Evaluate implements Policy.
+func (p *Routed) Evaluate(t *Table) (*Result, error) { return evaluate(t, p) }
+
+func (p *Routed) bind(t *Table) (*binding, error) {
+	if len(p.Arms) == 0 || p.Choose == nil {
+		return nil, fmt.Errorf("%s: a routed policy needs arms and a chooser", p.Name())
+	}
+	arms := make([]*binding, len(p.Arms))
+	var models []string
+	seen := map[string]bool{}
+	for j, a := range p.Arms {
+		bd, ok := a.(binder)
+		if !ok {
+			return nil, fmt.Errorf("%s: arm %s is not a policy of package replay", p.Name(), a.Name())
+		}
+		b, err := bd.bind(t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.Name(), err)
+		}
+		arms[j] = b
+		for _, m := range b.models {
+			if !seen[m] {
+				seen[m] = true
+				models = append(models, m)
+			}
+		}
+	}
+	choice := make([]int, len(t.items))
+	counts := make([]float64, len(p.Arms))
+	var covered float64
+	for i := range t.items {
+		c := p.Choose(&t.items[i])
+		if c < 0 || c >= len(arms) {
+			return nil, fmt.Errorf("%s: chose arm %d of %d for item %s", p.Name(), c, len(arms), t.items[i].ID)
+		}
+		choice[i] = c
+		if arms[c].covers(i) {
+			counts[c]++
+			covered++
+		}
+	}
+	p.Shares = make([]float64, len(arms))
+	for j := range counts {
+		if covered > 0 {
+			p.Shares[j] = counts[j] / covered
+		}
+	}
+	kind := p.Kind
+	if kind == "" {
+		kind = "routed"
+	}
+	return &binding{
+		kind:   kind,
+		models: models,
+		covers: func(i int) bool { return arms[choice[i]].covers(i) },
+		eval:   func(a *acc, i int, w float64) { arms[choice[i]].eval(a, i, w) },
+	}, nil
+}
+
 // Interface guards.
 var (
 	_ binder = Single{}
@@ -536,4 +623,5 @@ var (
 	_ binder = Mix{}
 	_ binder = (*Cascade)(nil)
 	_ binder = (*Split)(nil)
+	_ binder = (*Routed)(nil)
 )

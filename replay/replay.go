@@ -361,6 +361,10 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		try(Oracle{})
 	}
 	for _, sr := range routes {
+		if sr.err != nil {
+			rep.note(sr.label + " was not evaluated: " + oneLine(sr.err))
+			continue
+		}
 		if sr.real != nil {
 			try(sr.real)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
 )
@@ -46,7 +47,11 @@ func specPrice(s *spec.Spec, reprice bool) func(string, *outcomes.Row) clearbar.
 // on the recorded answers (when it validates and they compile) and one that simulates them
 // with the category's assumed strength.
 type specRoute struct {
-	label    string
+	cat   *spec.Category
+	label string
+	// err says why the route could not be replayed (a score route whose router cannot be
+	// loaded); the policies are then nil.
+	err      error
 	real     Policy
 	assumed  Policy
 	checks   []*verdictCheck
@@ -64,7 +69,7 @@ type verdictCheck struct {
 // newSpecRoute builds the policies for route r of category c. checker may be nil, in which
 // case only the assumed-strength policy validates.
 func newSpecRoute(s *spec.Spec, c *spec.Category, label string, r *spec.Route, checker *validate.Checker) *specRoute {
-	sr := &specRoute{label: label, validate: r.Validated()}
+	sr := &specRoute{cat: c, label: label, validate: r.Validated()}
 	if !sr.validate {
 		sr.assumed = sr.policy(s, r, nil, nil, label)
 		return sr
@@ -85,11 +90,35 @@ func (sr *specRoute) policy(s *spec.Spec, r *spec.Route, strength *Strength, che
 	if len(r.Split) > 0 {
 		sp := &Split{Label: label, Kind: "spec"}
 		for _, arm := range r.Split {
-			sp.Arms = append(sp.Arms, Arm{Weight: arm.Weight, Policy: sr.policy(s, &arm.Route, strength, checker, "")})
+			p := sr.policy(s, &arm.Route, strength, checker, "")
+			if p == nil {
+				return nil
+			}
+			sp.Arms = append(sp.Arms, Arm{Weight: arm.Weight, Policy: p})
 		}
 		return sp
 	}
-	plan := r.Steps(s)
+	if r.Score != nil {
+		scorer, err := route.NewScorer(s, sr.cat, r)
+		if err != nil {
+			sr.err = err
+			return nil
+		}
+		rt := &Routed{Label: label, Kind: "spec", Choose: func(it *Item) int {
+			var rec clearbar.Score
+			req := clearbar.Request{Messages: []clearbar.Message{{Role: "user", Text: it.Prompt}}}
+			return scorer.Start(it.Prompt, "", route.EstimateTokens(&req), &rec)
+		}}
+		for i := range r.Score.Models {
+			rt.Arms = append(rt.Arms, sr.cascade(s, r, r.ScoreSteps(s, i), strength, checker, ""))
+		}
+		return rt
+	}
+	return sr.cascade(s, r, r.Steps(s), strength, checker, label)
+}
+
+// cascade converts the steps of a static route, a cascade or a score route's start.
+func (sr *specRoute) cascade(s *spec.Spec, r *spec.Route, plan []spec.PlanStep, strength *Strength, checker *validate.Checker, label string) *Cascade {
 	c := &Cascade{Label: label, Kind: "spec", FailExhausted: r.FailsWhenExhausted()}
 	validated := false
 	for _, ps := range plan {
@@ -161,6 +190,8 @@ func describeRoute(r *spec.Route) string {
 			out += sep + fmt.Sprintf("%.0f%% %s", math.Round(a.Weight/total*100), describeRoute(&a.Route))
 		}
 		return out
+	case r.Score != nil:
+		return "score " + r.Score.Describe()
 	case len(r.Cascade) > 0:
 		out := ""
 		for i, st := range r.Cascade {

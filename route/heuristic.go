@@ -83,7 +83,7 @@ func (h *heuristicScorer) difficulty(text, system string) float64 {
 	return d
 }
 
-func (h *heuristicScorer) start(text, system string, _ int, sc *clearbar.Score) int {
+func (h *heuristicScorer) Start(text, system string, _ int, sc *clearbar.Score) int {
 	d := h.difficulty(text, system)
 	i := 0
 	for i < len(h.tiers) && d >= h.tiers[i] {

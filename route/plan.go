@@ -177,7 +177,7 @@ func (r *Router) Plan(c *spec.Category, in *Input, h Health, d *clearbar.Decisio
 	if ap.score != nil {
 		text, system := scoreText(in.Request)
 		d.Score = new(clearbar.Score)
-		ap = &ap.score.starts[ap.score.scorer.start(text, system, d.Features.TokensIn, d.Score)]
+		ap = &ap.score.starts[ap.score.scorer.Start(text, system, d.Features.TokensIn, d.Score)]
 	}
 	p := &Plan{Category: c, Route: ap.route, Arm: -1, Steps: ap.steps, Retries: cp.retries, Backoff: cp.backoff,
 		FailWhenExhausted: ap.route.FailsWhenExhausted()}

@@ -10,38 +10,51 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-// A scorer decides where a score route starts: start returns the index, among the route's
+// A Scorer decides where a score route starts: Start returns the index, among the route's
 // models (cheapest first), of the first model to try, and fills sc with the scores and the
-// rule that chose it.
-type scorer interface {
-	start(text, system string, tokensIn int, sc *clearbar.Score) int
+// rule that chose it. text is the request's last user message, system its system prompt and
+// tokensIn its estimated input tokens. Scorers are safe for concurrent use.
+type Scorer interface {
+	Start(text, system string, tokensIn int, sc *clearbar.Score) int
 }
 
-// scorePlan is a score route's precomputed plans: one per starting model.
-type scorePlan struct {
-	scorer scorer
-	starts []armPlan
-}
-
-// newScorePlan loads a score route's router (or builds its heuristic) and precomputes the plan
-// of each starting model.
-func newScorePlan(s *spec.Spec, c *spec.Category, r *spec.Route) (*scorePlan, error) {
+// NewScorer builds the scorer of score route r in category c: its learned router, loaded from
+// the file the spec names, or its heuristic. Errors are *spec.Error at the route's line.
+func NewScorer(s *spec.Spec, c *spec.Category, r *spec.Route) (Scorer, error) {
 	sc := r.Score
 	models := make([]*spec.Model, len(sc.Models))
 	for i, ref := range sc.Models {
 		models[i] = s.Model(ref.Name)
 	}
-	sp := &scorePlan{}
-	var err error
+	var (
+		scorer Scorer
+		err    error
+	)
 	if sc.Router != "" {
-		sp.scorer, err = newLearnedScorer(s, c, sc, models)
+		scorer, err = newLearnedScorer(s, c, sc, models)
 	} else {
-		sp.scorer, err = newHeuristicScorer(sc, models)
+		scorer, err = newHeuristicScorer(sc, models)
 	}
 	if err != nil {
 		return nil, &spec.Error{File: s.File, Line: sc.RouterLine(), Msg: fmt.Sprintf("category %q %v", c.Name, err)}
 	}
-	for i := range models {
+	return scorer, nil
+}
+
+// scorePlan is a score route's precomputed plans: one per starting model.
+type scorePlan struct {
+	scorer Scorer
+	starts []armPlan
+}
+
+// newScorePlan builds a score route's scorer and precomputes the plan of each starting model.
+func newScorePlan(s *spec.Spec, c *spec.Category, r *spec.Route) (*scorePlan, error) {
+	scorer, err := NewScorer(s, c, r)
+	if err != nil {
+		return nil, err
+	}
+	sp := &scorePlan{scorer: scorer}
+	for i := range r.Score.Models {
 		ap := newStepsPlan(s, c, r, r.ScoreSteps(s, i))
 		sp.starts = append(sp.starts, ap)
 	}
@@ -114,7 +127,7 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 	return ls, nil
 }
 
-func (ls *learnedScorer) start(text, system string, tokensIn int, sc *clearbar.Score) int {
+func (ls *learnedScorer) Start(text, system string, tokensIn int, sc *clearbar.Score) int {
 	var buf [16]float64
 	all := append(buf[:0], make([]float64, ls.predictionSize)...)
 	ls.model.Predict(text, system, ls.task, all)

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/learn"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/replay"
+	"github.com/clearbar/clearbar/spec"
+)
+
+const replayUsage = "clearbar replay [SPEC] --outcomes FILE | --routerbench FILE | --routellm FILE [--category NAME | --task PREFIX] [--router FILE] [--calibrate [--target bar|strong-share=F|budget=USD]] [--format text|json|html] [--out FILE]"
+
+// runReplay evaluates routing policies over recorded outcomes, and with --calibrate writes the
+// chosen setting into the spec.
+func (m *Main) runReplay(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	var (
+		table       = fs.String("outcomes", "", "an outcomes table (JSON Lines or CSV, gzipped or not): eval runs, shadow traffic, trace exports")
+		routerbench = fs.String("routerbench", "", "import a RouterBench outcomes file (../shared/data/routerbench_subset) instead")
+		routellm    = fs.String("routellm", "", "import a RouteLLM outcomes file (../shared/data/routellm_evals) instead")
+		category    = fs.String("category", "", "replay this spec category: its rows, its route, its validators and quality bar")
+		task        = fs.String("task", "", "replay rows of this task or task prefix (like mmlu) instead of a category")
+		router      = fs.String("router", "", "a learned router (clearbar learn train) whose P(pass) drives the threshold and willingness-to-pay routers")
+		grade       = fs.String("grade", "pass", "how rows become quality: pass (pass/fail, else score ≥ 0.5) or score (the score itself)")
+		weak        = fs.String("weak", "", "the weak model of the reference pair (default: the cheapest other model)")
+		strong      = fs.String("strong", "", "the strong model of the reference pair (default: the best single model)")
+		models      = fs.String("models", "", "comma-separated models to keep (default: every model in the rows)")
+		include     = fs.String("include", "", "comma-separated policy kinds: oracle, spec, mix, cascade, threshold, wtp (default: all)")
+		thresholds  = fs.Int("thresholds", 0, "how many thresholds and willingness-to-pay settings to sweep (default 100)")
+		reprice     = fs.Bool("reprice", false, "price rows of spec models at the spec's prices (default: only rows without a cost)")
+		calibrate   = fs.Bool("calibrate", false, "choose the setting that meets --target at least cost and write it into the spec")
+		target      = fs.String("target", "bar", "what --calibrate aims at: bar (the category's quality bar), strong-share=F, or budget=USD per request")
+		format      = fs.String("format", "text", "text, json or html (a page with the cost/quality frontier chart)")
+		out         = fs.String("out", "", "write the report to this file instead of standard output")
+	)
+	pos, err := parseArgs(fs, args, 0, 1, replayUsage)
+	if err != nil {
+		return err
+	}
+	var sources []string
+	for _, s := range []string{*table, *routerbench, *routellm} {
+		if s != "" {
+			sources = append(sources, s)
+		}
+	}
+	if len(sources) != 1 {
+		return usagef("give exactly one of --outcomes, --routerbench or --routellm (usage: %s)", replayUsage)
+	}
+	if !slices.Contains([]string{"text", "json", "html"}, *format) {
+		return usagef("--format %q: write text, json or html", *format)
+	}
+	var s *spec.Spec
+	specFile := ""
+	if len(pos) == 1 {
+		specFile = pos[0]
+		if s, err = m.loadSpec(specFile, m.Now()); err != nil {
+			return err
+		}
+	}
+	if *calibrate && (s == nil || *category == "") {
+		return usagef("--calibrate writes into a spec's category: give SPEC and --category")
+	}
+	opts := replay.Options{Category: *category, Task: *task, Weak: *weak, Strong: *strong, Thresholds: *thresholds, Reprice: *reprice}
+	switch *grade {
+	case "pass":
+		opts.Grade = replay.GradePass
+	case "score":
+		opts.Grade = replay.GradeScore
+	default:
+		return usagef("--grade %q: write pass or score", *grade)
+	}
+	if *models != "" {
+		opts.Models = splitList(*models)
+	}
+	if *include != "" {
+		opts.Include = splitList(*include)
+	}
+	if *router != "" {
+		rm, err := learn.Load(*router)
+		if err != nil {
+			return fmt.Errorf("--router: %w", err)
+		}
+		opts.Scorer = routerScorer(rm, s, *category)
+	}
+	if *calibrate {
+		t, err := parseTarget(*target, s.Category(*category))
+		if err != nil {
+			return err
+		}
+		opts.Target = t
+	}
+	src := func(emit func(outcomes.Row) error) error {
+		switch {
+		case *routerbench != "":
+			return importFile(*routerbench, outcomes.ImportRouterBench, emit)
+		case *routellm != "":
+			return importFile(*routellm, outcomes.ImportRouteLLM, emit)
+		}
+		return outcomes.ReadFile(*table, emit)
+	}
+	rep, err := replay.Run(ctx, s, src, opts)
+	if err != nil {
+		return err
+	}
+	w, closeOut, err := m.output(*out)
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		err = rep.WriteJSON(w)
+	case "html":
+		err = rep.WriteHTML(w)
+	default:
+		err = rep.WriteText(w)
+	}
+	if cerr := closeOut(); err == nil {
+		err = cerr
+	}
+	if err != nil || !*calibrate {
+		return err
+	}
+	return m.writeCalibration(specFile, s, *category, *router, rep)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// importFile runs a benchmark importer on a (possibly gzipped) file.
+func importFile(path string, imp func(r io.Reader, emit func(outcomes.Row) error) error, emit func(outcomes.Row) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	if err := imp(r, emit); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// routerScorer adapts a learned router to replay: each table column gets the router's P(pass)
+// of the model of that name, or of the spec model's provider id; columns the router does not
+// know score 0.
+func routerScorer(rm *learn.Model, s *spec.Spec, category string) replay.Scorer {
+	var (
+		index []int
+		buf   = make([]float64, len(rm.Models()))
+	)
+	return replay.ScorerFunc(func(item *replay.Item, out []float64) {
+		if index == nil {
+			index = make([]int, len(item.Models))
+			for i, name := range item.Models {
+				k := rm.Index(name)
+				if m := s.Model(name); k < 0 && s != nil && m != nil {
+					k = rm.Index(m.Model)
+				}
+				index[i] = k
+			}
+		}
+		task := item.Task
+		if category != "" {
+			task = category
+		}
+		rm.Predict(item.Prompt, "", task, buf) // called once per item, never concurrently
+		for i, k := range index {
+			out[i] = 0
+			if k >= 0 {
+				out[i] = buf[k]
+			}
+		}
+	})
+}
+
+// parseTarget reads --target.
+func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
+	name, val, _ := strings.Cut(v, "=")
+	switch name {
+	case "bar":
+		if c == nil || c.QualityBar == nil {
+			return nil, usagef("--target bar needs a category with a quality_bar")
+		}
+		return &replay.Target{Objective: replay.ClearBar, Quality: c.Bar()}, nil
+	case "strong-share":
+		f, err := parseFraction(val)
+		if err != nil || f > 1 {
+			return nil, usagef("--target strong-share=%s: write a fraction like 0.3 or 30%%", val)
+		}
+		return &replay.Target{Objective: replay.StrongShare, StrongShare: f}, nil
+	case "budget":
+		b, err := clearbar.ParseMoney(val)
+		if err != nil || b <= 0 {
+			return nil, usagef("--target budget=%s: write dollars per request, like 0.002", val)
+		}
+		return &replay.Target{Objective: replay.Budget, Budget: b}, nil
+	}
+	return nil, usagef("--target %q: write bar, strong-share=F or budget=USD", v)
+}
+
+// writeCalibration writes the calibrated setting into the spec's category: a router threshold
+// or willingness to pay as a score route (with the measured share of requests each model
+// starts on), a single model, a cascade, or a split. The spec is rewritten only when the
+// edited document still loads.
+func (m *Main) writeCalibration(file string, s *spec.Spec, category, router string, rep *replay.Report) error {
+	cal := rep.Calibration
+	if cal == nil {
+		fmt.Fprintf(m.Stderr, "clearbar replay: nothing to write into %s: no policy meets the target (see the notes)\n", file)
+		return errFailed
+	}
+	ch := cal.Chosen
+	var (
+		form   string
+		value  any
+		shares map[string]float64
+	)
+	switch ch.Kind {
+	case replay.KindSpec:
+		fmt.Fprintf(m.Stdout, "\nThe spec's own route is the calibrated choice: %s. Nothing to change.\n", ch.Name)
+		return nil
+	case replay.KindThreshold, replay.KindWTP:
+		if router == "" {
+			return fmt.Errorf("the chosen %s router needs --router to be written into the spec", ch.Kind)
+		}
+		rel := router // the spec names the router relative to itself
+		absSpec, err1 := filepath.Abs(file)
+		absRouter, err2 := filepath.Abs(router)
+		if err1 == nil && err2 == nil {
+			if r, err := filepath.Rel(filepath.Dir(absSpec), absRouter); err == nil {
+				rel = filepath.ToSlash(r)
+			}
+		}
+		score := map[string]any{"router": rel, "models": ch.Models}
+		switch {
+		case ch.Params.Threshold != nil:
+			score["threshold"] = round4(*ch.Params.Threshold)
+		case ch.Params.Lambda != nil && *ch.Params.Lambda > 0:
+			score["willingness_to_pay"] = round4(1 / *ch.Params.Lambda)
+		default:
+			return fmt.Errorf("the calibrated router %s has neither a threshold nor a willingness to pay", ch.Name)
+		}
+		form, value = "score", score
+		// The routers replay unvalidated: each item goes to one model, so the calls per item
+		// are the shares of requests each model starts on.
+		shares = map[string]float64{}
+		var total float64
+		for _, name := range ch.Models {
+			total += ch.Share(name)
+		}
+		for _, name := range ch.Models {
+			if total > 0 {
+				shares[name] = round4(ch.Share(name) / total)
+			}
+		}
+	case replay.KindCascade:
+		form, value = "cascade", ch.Models
+	case replay.KindMix:
+		var arms []map[string]any
+		for _, name := range ch.Models {
+			arms = append(arms, map[string]any{"weight": round4(ch.Share(name)), "model": name})
+		}
+		form, value = "split", arms
+	default:
+		if len(ch.Models) != 1 {
+			return fmt.Errorf("the calibrated choice %s (%s) cannot be written as a route", ch.Name, ch.Kind)
+		}
+		form, value = "model", ch.Models[0]
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	orig := data
+	if data, err = spec.SetRouteForm(data, category, form, value); err == nil && shares != nil {
+		data, err = spec.SetInCategory(data, category, []string{"assume", "score_share"}, shares)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the calibration into %s: %w", file, err)
+	}
+	if _, err := spec.Parse(data, file, spec.Options{Today: m.Now()}); err != nil {
+		return fmt.Errorf("the calibrated spec would not load, so %s is unchanged: %w", file, err)
+	}
+	if bytes.Equal(orig, data) {
+		fmt.Fprintf(m.Stdout, "\n%s already has the calibrated route.\n", file)
+		return nil
+	}
+	if err := replaceFile(file, data); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "\nWrote the calibrated route of %q into %s: %s (quality %.2f%%, %s per request).\n",
+		category, file, ch.Name, ch.Quality*100, ch.CostPerItem)
+	return nil
+}
+
+func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }

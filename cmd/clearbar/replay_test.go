@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/route"
+	"github.com/clearbar/clearbar/spec"
+)
+
+const learnSpec = `version: 1
+name: learn-replay
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated}}
+models:
+  small:  {provider: sim, model: gpt-4o-mini}
+  strong: {provider: sim, model: gpt-4o}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 50, out: 20}
+    quality_bar: 0.9
+    route:
+      cascade: [small, strong]
+      validate: [{max_length: 2000}] # answers stay short
+    assume:
+      pass_rate: {small: 0.6, strong: 0.95}
+`
+
+// writeQAOutcomes writes an outcomes table where the small model passes the lookup questions
+// (60% of items) and the strong model passes 95% of everything.
+func writeQAOutcomes(t *testing.T, path string, n int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := outcomes.NewWriter(f)
+	for i := range n {
+		easy := i%5 < 3
+		prompt := fmt.Sprintf("What is the capital of country number %d?", i)
+		if !easy {
+			prompt = fmt.Sprintf("Prove step by step that the sequence %d has a closed form and derive it.", i)
+		}
+		small, strong := easy, i%20 != 7
+		for _, r := range []outcomes.Row{
+			{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "gpt-4o-mini", TokensIn: 50, TokensOut: 20, Cost: 15_000, LatencyMS: 300, Pass: &small},
+			{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "gpt-4o", TokensIn: 50, TokensOut: 20, Cost: 325_000, LatencyMS: 900, Pass: &strong},
+		} {
+			if err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLearnReplayCalibrate is the measure-instead-of-guess loop from the command line: train
+// a router on outcomes, replay policies over them, and write the calibrated threshold into
+// the spec as a score route that the gateway's router loads.
+func TestLearnReplayCalibrate(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 600)
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(learnSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	router := filepath.Join(dir, "routers", "qa.json")
+	if err := os.MkdirAll(filepath.Dir(router), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", router, "--folds", "3")
+	if code != 0 || !strings.Contains(out, "trained on") || !strings.Contains(out, "Wrote "+router) {
+		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
+	}
+
+	code, out, errOut = run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--router", router, "--format", "json")
+	if code != 0 {
+		t.Fatalf("replay: %d\n%s", code, errOut)
+	}
+	var rep struct {
+		Items   int `json:"items"`
+		Results []struct {
+			Name    string  `json:"name"`
+			Quality float64 `json:"quality"`
+		} `json:"results"`
+		Curves []struct {
+			Kind string  `json:"kind"`
+			APGR float64 `json:"apgr"`
+		} `json:"curves"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("replay --format json: %v\n%.500s", err, out)
+	}
+	quality := map[string]float64{}
+	for _, r := range rep.Results {
+		quality[r.Name] = r.Quality
+	}
+	// Single models replay to their pass rates in the table exactly.
+	if rep.Items != 600 || quality["small"] != 0.6 || quality["strong"] != 0.95 || quality["oracle"] != 1 {
+		t.Errorf("items %d, qualities %v", rep.Items, quality)
+	}
+	var apgr float64
+	for _, c := range rep.Curves {
+		if c.Kind == "threshold" {
+			apgr = c.APGR
+		}
+	}
+	if apgr < 0.8 {
+		t.Errorf("the learned router's APGR is %.3f on prompts whose difficulty is in their words; want ≥ 0.8", apgr)
+	}
+
+	code, out, errOut = run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--router", router,
+		"--calibrate", "--include", "threshold")
+	if code != 0 || !strings.Contains(out, "Wrote the calibrated route") {
+		t.Fatalf("replay --calibrate: %d\n%s\n%s", code, out, errOut)
+	}
+	data, _ := os.ReadFile(specFile)
+	s, err := spec.Load(specFile, spec.Options{})
+	if err != nil {
+		t.Fatalf("calibrated spec does not load: %v\n%s", err, data)
+	}
+	r := s.Category("qa").Route
+	if r.Kind() != "score" || r.Score.Router != "routers/qa.json" || r.Score.Threshold == nil || len(r.Validate) != 1 {
+		t.Fatalf("calibrated route:\n%s", data)
+	}
+	share := s.Category("qa").Assume.ScoreShare
+	if share["small"] < 0.4 || share["small"] > 0.75 || share["small"]+share["strong"] < 0.999 {
+		t.Errorf("score_share %v: the small model should take about the 60%% easy items", share)
+	}
+	if !strings.Contains(string(data), "# answers stay short") {
+		t.Errorf("the edit lost the spec's comments:\n%s", data)
+	}
+	if _, err := route.New(s); err != nil {
+		t.Errorf("the gateway's router cannot load the calibrated spec: %v", err)
+	}
+	// And the estimator prices the new route.
+	if code, out, errOut := run(t, "estimate", specFile, "--format", "json"); code != 0 || !strings.Contains(out, `"route_kind": "score"`) {
+		t.Errorf("estimate on the calibrated spec: %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+func TestReplayUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay"}, "give exactly one of --outcomes, --routerbench or --routellm"},
+		{[]string{"replay", "--outcomes", "x", "--calibrate"}, "--calibrate writes into a spec's category"},
+		{[]string{"replay", "--outcomes", "x", "--format", "pdf"}, `--format "pdf"`},
+		{[]string{"learn"}, "usage: clearbar learn train"},
+		{[]string{"learn", "train"}, "--outcomes is required"},
+	} {
+		code, _, errOut := run(t, tc.args...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+}
