@@ -108,6 +108,9 @@ type Expect struct {
 	// UpstreamHeaders are checks on its headers: "Name = value" or "Name !exists". "$KEY" in
 	// a value stands for APIKey.
 	UpstreamHeaders []string
+	// UpstreamQuery are checks on its URL query parameters, in the same forms ("name =
+	// value", "name !exists").
+	UpstreamQuery []string
 	// UpstreamJSON are checks on its body: "path == raw" (the value's bytes, exactly), "path
 	// exists" or "path !exists", with gjson paths.
 	UpstreamJSON []string
@@ -197,6 +200,7 @@ func Load(fsys fs.FS, dir string) ([]Fixture, error) {
 //	expect.upstream-requests, expect.upstream-canceled
 //	expect.upstream.method, expect.upstream.path
 //	expect.upstream.header * Name = value | Name !exists
+//	expect.upstream.query *  name = value | name !exists
 //	expect.upstream.json *   path == raw-json | path exists | path !exists
 func ParseFixture(name string, data []byte) (Fixture, error) {
 	f := Fixture{
@@ -392,6 +396,11 @@ func (f *Fixture) directive(key, value string) error {
 			return fmt.Errorf("%s: want \"Name = value\" or \"Name !exists\", got %q", key, value)
 		}
 		e.UpstreamHeaders = append(e.UpstreamHeaders, value)
+	case "expect.upstream.query":
+		if !strings.Contains(value, " = ") && !strings.HasSuffix(value, " !exists") {
+			return fmt.Errorf("%s: want \"name = value\" or \"name !exists\", got %q", key, value)
+		}
+		e.UpstreamQuery = append(e.UpstreamQuery, value)
 	case "expect.upstream.json":
 		if !strings.Contains(value, " == ") && !strings.HasSuffix(value, " exists") && !strings.HasSuffix(value, " !exists") {
 			return fmt.Errorf("%s: want \"path == raw\", \"path exists\" or \"path !exists\", got %q", key, value)

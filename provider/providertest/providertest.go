@@ -454,6 +454,18 @@ func checkUpstream(t *testing.T, f Fixture, rec *recorder) {
 			t.Errorf("upstream header %s = %q, want %q", name, got, value)
 		}
 	}
+	for _, q := range want.UpstreamQuery {
+		if name, ok := strings.CutSuffix(q, " !exists"); ok {
+			if req.Query.Has(name) {
+				t.Errorf("upstream query %s = %q, want none", name, req.Query[name])
+			}
+			continue
+		}
+		name, value, _ := strings.Cut(q, " = ")
+		if got := req.Query[name]; len(got) != 1 || got[0] != value {
+			t.Errorf("upstream query %s = %q, want %q", name, got, value)
+		}
+	}
 	if len(want.UpstreamJSON) > 0 && !gjson.ValidBytes(req.Body) {
 		t.Fatalf("the upstream body is not valid JSON: %s", req.Body)
 	}

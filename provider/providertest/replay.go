@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ const holdLimit = 10 * time.Second
 // upstreamRequest is what the fake upstream received.
 type upstreamRequest struct {
 	Method, Path string
+	Query        url.Values
 	Header       http.Header
 	Body         []byte
 }
@@ -54,7 +56,7 @@ var eventEnd = regexp.MustCompile(`(\r\n|\r|\n)(\r\n|\r|\n)`)
 func (f *Fixture) handler(rec *recorder) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		rec.add(upstreamRequest{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+		rec.add(upstreamRequest{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: body})
 		ctx := r.Context()
 		rc := http.NewResponseController(w)
 		if f.Replay.Mode == "reset" {

@@ -1,0 +1,284 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/retry"
+	"github.com/clearbar/clearbar/sse"
+	"github.com/clearbar/clearbar/translate"
+)
+
+// The Anthropic ingress: POST /v1/messages, for clients built on Anthropic's SDKs.
+//
+// A Messages request is translated into an OpenAI chat request (translate.ToOpenAIRequest) and
+// runs through the same pipeline as /v1/chat/completions (serveChat: keys and rate limits,
+// DecodeChatRequest, Classify, Plan, run.complete or run.stream), so it is routed by the same
+// spec to any upstream, OpenAI-format or Anthropic, and gets the same decision record
+// (Dialect "anthropic", Path "/v1/messages") and X-Clearbar-* headers. The pipeline writes
+// OpenAI; anthropicWriter stands in for the client's http.ResponseWriter and turns what it
+// writes into Anthropic's format: a completion is kept back and translated
+// (translate.ToAnthropicResponse), a stream is transcoded event by event as it is written
+// (translate.AnthropicEvents), with event lines, contiguous block indices and a final
+// message_delta carrying the usage. The stream path needs no change to the relay: the relay's
+// own SSE output is the transcoder's input.
+//
+// Clients authenticate with x-api-key or Authorization: Bearer (the gateway's client keys,
+// when the spec has any). anthropic-version 2023-06-01 and 2026-10-21 are accepted; a missing
+// or other version is a 400, as Anthropic answers. With 2026-10-21, temperature, top_p and
+// top_k are a 400 too, as Anthropic gives. Errors are in Anthropic's envelope,
+// {"type":"error","error":{"type","message"},"request_id"}, with the error type from the
+// failure (translate.AnthropicErrorType), the HTTP status the OpenAI route would give, and the
+// same retry headers; every answer carries request-id (the decision id), which the SDKs
+// expose as the request's id.
+//
+// What the translation cannot carry (thinking, cache_control, top_k, server tools, …) is
+// listed in the translate package; requests using server tools or other untranslatable blocks
+// get a 400 naming the parameter.
+
+// headerAnthropicRequestID is the response header Anthropic's SDKs read the request id from.
+const headerAnthropicRequestID = "Request-Id"
+
+// AnthropicVersions are the anthropic-version values the ingress accepts.
+var AnthropicVersions = []string{translate.Version20230601, translate.Version20261021}
+
+// messages serves POST /v1/messages.
+func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
+	start := g.now()
+	d := &clearbar.Decision{ID: newID(start), Time: start, Dialect: clearbar.DialectAnthropic, Path: r.URL.Path}
+	w.Header()[headerAnthropicRequestID] = []string{d.ID}
+	status, err := g.serveMessages(w, r, d, start)
+	if err != nil && status == 0 {
+		g.decisionHeaders(w.Header(), d)
+		status = writeAnthropicError(w, err, d.ID)
+	}
+	g.finishDecision(d, status, err, start)
+}
+
+// serveMessages checks the Anthropic-specific parts of the request, translates it and runs
+// the chat pipeline on it. Like serveChat, it returns status 0 with an error that is not yet
+// written.
+func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time) (int, error) {
+	// The key is checked first, so that a client without one learns nothing else.
+	if _, err := g.keys.client(r); err != nil {
+		return 0, err
+	}
+	version := strings.TrimSpace(r.Header.Get("Anthropic-Version"))
+	switch {
+	case version == "":
+		return 0, badRequest("", "missing_required_header", "anthropic-version: header is required")
+	case !supportedVersion(version):
+		return 0, badRequest("", "unsupported_version", "anthropic-version: %q is not a version this gateway accepts (%s)", version, strings.Join(AnthropicVersions, ", "))
+	}
+	body, err := readBody(w, r, g.limits.MaxBody)
+	if err != nil {
+		return 0, err
+	}
+	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version})
+	if err != nil {
+		return 0, err
+	}
+	inner := r.Clone(r.Context())
+	inner.Body = io.NopCloser(bytes.NewReader(chat))
+	inner.ContentLength = int64(len(chat))
+	inner.Header.Set("Content-Type", "application/json")
+
+	aw := &anthropicWriter{w: w}
+	status, err := g.serveChat(aw, inner, d, start)
+	if aw.passed {
+		// A stream went to the client: the transcoder wrote it; an upstream failure after the
+		// first byte still needs its error event.
+		if err != nil && aw.failed && clearbar.ClassOf(err) != clearbar.Canceled {
+			aw.fail(err)
+		}
+		return status, err
+	}
+	if err != nil || status == 0 {
+		return status, err
+	}
+	out, terr := translate.ToAnthropicResponse(aw.body.Bytes())
+	if terr != nil {
+		e := clearbar.AsError(terr)
+		return 0, &clearbar.Error{Class: clearbar.BadResponse, Status: http.StatusBadGateway, Message: "the answer cannot be expressed in Anthropic's format: " + e.Message, Err: terr}
+	}
+	w.WriteHeader(status)
+	w.Write(out)
+	return status, nil
+}
+
+func supportedVersion(v string) bool {
+	for _, s := range AnthropicVersions {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// writeAnthropicError sends an error in Anthropic's envelope, with the status and retry
+// headers writeError would send to an OpenAI client.
+func writeAnthropicError(w http.ResponseWriter, err error, requestID string) int {
+	e := clearbar.AsError(err)
+	status := statusFor(e)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.Class == clearbar.RateLimited || e.Class == clearbar.Overloaded {
+		if e.Exhausted() {
+			h.Set("X-Should-Retry", "false")
+		} else if d := retry.ClientRetryAfter(e.RetryAfter); d > 0 {
+			h.Set("Retry-After-Ms", strconv.FormatInt(d.Milliseconds(), 10))
+			h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+		}
+	}
+	msg := e.Message
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	w.WriteHeader(status)
+	w.Write(translate.ErrorBody(translate.AnthropicErrorType(e, status), msg, requestID))
+	return status
+}
+
+// anthropicWriter is the http.ResponseWriter the chat pipeline writes to on behalf of an
+// Anthropic client. The pipeline writes OpenAI: either a chat.completion JSON body, or a
+// text/event-stream of chat.completion.chunk data events ending with [DONE] or with an error
+// event. A JSON body is kept back for the handler to translate once the pipeline returns. An
+// event stream is passed through: its status and headers go to the client at once, and each
+// event is transcoded into Anthropic's events as soon as it is complete, each flushed.
+//
+// The pipeline's error event is not transcoded: its error type is lost in the OpenAI envelope,
+// so the handler writes the Anthropic error event from the pipeline's error instead (fail).
+//
+// An anthropicWriter is used by the request's goroutine only.
+type anthropicWriter struct {
+	w http.ResponseWriter
+	// status is the status of a kept-back answer, body the answer.
+	status int
+	body   bytes.Buffer
+	// passed says the answer is an event stream whose status went to the client.
+	passed  bool
+	out     *sse.Writer
+	events  *translate.AnthropicEvents
+	partial []byte
+	data    []byte // one event's data, reused
+	// failed says the pipeline wrote an error event; failMsg is its message.
+	failed  bool
+	failMsg string
+	// err is the first error writing to the client: the client went away.
+	err error
+}
+
+func (a *anthropicWriter) Header() http.Header { return a.w.Header() }
+
+// WriteHeader passes the status of an event stream through and keeps any other back.
+func (a *anthropicWriter) WriteHeader(code int) {
+	if a.passed || a.status != 0 {
+		return
+	}
+	if ct := a.w.Header().Get("Content-Type"); code == http.StatusOK && strings.HasPrefix(ct, "text/event-stream") {
+		a.passed = true
+		a.w.WriteHeader(code)
+		a.out = sse.NewWriter(a.w)
+		a.events = translate.NewAnthropicEvents(a.out.WriteEvent)
+		return
+	}
+	a.status = code
+}
+
+// Write keeps a JSON body back, or transcodes the complete events of a stream. After the
+// client went away it returns that error, so that the pipeline stops.
+func (a *anthropicWriter) Write(p []byte) (int, error) {
+	if !a.passed && a.status == 0 {
+		a.WriteHeader(http.StatusOK)
+	}
+	if !a.passed {
+		return a.body.Write(p)
+	}
+	if a.err != nil {
+		return 0, a.err
+	}
+	a.partial = append(a.partial, p...)
+	for a.err == nil {
+		i := bytes.Index(a.partial, []byte("\n\n"))
+		if i < 0 {
+			break
+		}
+		a.event(a.partial[:i])
+		n := copy(a.partial, a.partial[i+2:])
+		a.partial = a.partial[:n]
+	}
+	if a.err != nil {
+		return 0, a.err
+	}
+	return len(p), nil
+}
+
+// FlushError is what http.ResponseController calls to flush: every transcoded event is flushed
+// as it is written, so there is nothing left but to report a client that went away.
+func (a *anthropicWriter) FlushError() error { return a.err }
+
+// event transcodes one event of the pipeline's stream (its lines, without the blank line).
+func (a *anthropicWriter) event(ev []byte) {
+	data := a.data[:0]
+	lines := 0
+	comment := false
+	for len(ev) > 0 {
+		line := ev
+		if i := bytes.IndexByte(ev, '\n'); i >= 0 {
+			line, ev = ev[:i], ev[i+1:]
+		} else {
+			ev = nil
+		}
+		switch {
+		case len(line) > 0 && line[0] == ':':
+			comment = true
+		case bytes.HasPrefix(line, []byte("data:")):
+			v := bytes.TrimPrefix(line[len("data:"):], []byte(" "))
+			if lines > 0 {
+				data = append(data, '\n')
+			}
+			data = append(data, v...)
+			lines++
+		}
+	}
+	a.data = data
+	switch {
+	case lines == 0 && comment:
+		a.err = a.out.WriteEvent("ping", []byte(`{"type":"ping"}`))
+	case lines == 0:
+	case string(data) == "[DONE]":
+		a.err = a.events.End()
+	case gjson.GetBytes(data, "error").Exists():
+		a.failed = true
+		a.failMsg = gjson.GetBytes(data, "error.message").String()
+	default:
+		a.err = a.events.Chunk(data)
+	}
+}
+
+// fail ends the client's stream with Anthropic's error event for a failure after the first
+// byte; the error type comes from the failure itself (an Anthropic upstream's overloaded_error
+// stays one).
+func (a *anthropicWriter) fail(err error) {
+	e := clearbar.AsError(err)
+	msg := a.failMsg
+	if msg == "" {
+		msg = fmt.Sprintf("the upstream stream failed after the answer began: %s", e.Message)
+	}
+	if a.err == nil {
+		a.err = a.events.Fail(translate.AnthropicErrorType(e, http.StatusBadGateway), msg)
+	}
+}
+
+var (
+	_ http.ResponseWriter             = (*anthropicWriter)(nil)
+	_ interface{ FlushError() error } = (*anthropicWriter)(nil)
+)

@@ -1,0 +1,44 @@
+package anthropic
+
+import (
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/translate"
+)
+
+// parseResponse translates a 2xx Messages answer into the OpenAI-format Response.
+func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (*clearbar.Response, error) {
+	r, err := translate.ToOpenAIResponse(data, p.now().Unix())
+	if err != nil {
+		if translate.ParseError(data).Found {
+			// An error envelope with a 2xx status (some proxies answer so).
+			return nil, p.upstreamError(a, resp.StatusCode, resp.Header, data)
+		}
+		e := clearbar.AsError(err)
+		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, e.Message, err)
+	}
+	r.UpstreamRequestID = resp.Header.Get("Request-Id")
+	return r, nil
+}
+
+// checkStreamType rejects a 2xx answer to a stream request that is plainly not an event
+// stream: JSON (an error envelope, or a server that ignored "stream": true) or HTML (a proxy
+// page).
+func (p *Provider) checkStreamType(a *attempt, resp *http.Response) *clearbar.Error {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt != "application/json" && mt != "text/html" {
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	if err != nil {
+		return a.transportError(err, "reading the answer")
+	}
+	if translate.ParseError(data).Found {
+		return p.upstreamError(a, resp.StatusCode, resp.Header, data)
+	}
+	return a.fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
+}

@@ -1,0 +1,144 @@
+package translate
+
+import (
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+)
+
+// jw builds a JSON document by appending to a byte slice. Containers are opened and closed
+// explicitly; key writes the comma and the name of an object member, item the comma before an
+// array element, and the value follows with str, raw, int or open. Raw values copied from the
+// input (gjson's Raw) keep their bytes, so numbers, strings and schemas survive a translation
+// byte for byte.
+type jw struct {
+	b []byte
+	// more has one entry per open container: whether a member was written to it already.
+	more []bool
+}
+
+func (w *jw) open(c byte) {
+	w.b = append(w.b, c)
+	w.more = append(w.more, false)
+}
+
+func (w *jw) close(c byte) {
+	w.b = append(w.b, c)
+	w.more = w.more[:len(w.more)-1]
+}
+
+func (w *jw) sep() {
+	if n := len(w.more); n > 0 {
+		if w.more[n-1] {
+			w.b = append(w.b, ',')
+		}
+		w.more[n-1] = true
+	}
+}
+
+// key starts an object member.
+func (w *jw) key(k string) {
+	w.sep()
+	w.b = appendString(w.b, k)
+	w.b = append(w.b, ':')
+}
+
+// item starts an array element.
+func (w *jw) item() { w.sep() }
+
+func (w *jw) str(s string) { w.b = appendString(w.b, s) }
+func (w *jw) raw(v string) { w.b = append(w.b, v...) }
+func (w *jw) int(n int64)  { w.b = strconv.AppendInt(w.b, n, 10) }
+func (w *jw) null()        { w.b = append(w.b, "null"...) }
+
+func (w *jw) kstr(k, s string) { w.key(k); w.str(s) }
+func (w *jw) kraw(k, v string) { w.key(k); w.raw(v) }
+func (w *jw) kint(k string, n int64) {
+	w.key(k)
+	w.int(n)
+}
+
+// strOf writes a string value: v's own bytes when it is a JSON string already (escapes
+// kept as sent), else s escaped.
+func (w *jw) strOf(v gjson.Result) {
+	if v.Type == gjson.String {
+		w.raw(v.Raw)
+		return
+	}
+	w.str(v.String())
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as encoding/json
+// writes it; <, > and & are left as they are.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				const hex = "0123456789abcdef"
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// view returns b as a string without copying. The string must not outlive b's contents, and b
+// must not change while it is used: it is only for reading input that the caller keeps.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// parseObject validates body and returns its root, which must be an object.
+func parseObject(body []byte) (gjson.Result, bool) {
+	if !gjson.ValidBytes(body) {
+		return gjson.Result{}, false
+	}
+	root := gjson.Parse(view(body))
+	return root, root.IsObject()
+}
+
+// members reads the top-level members of an object into a map of the names asked for: each
+// name gets its last value, as encoding/json and Python read duplicate keys.
+func members(obj gjson.Result, names ...string) map[string]gjson.Result {
+	out := make(map[string]gjson.Result, len(names))
+	obj.ForEach(func(k, v gjson.Result) bool {
+		for _, n := range names {
+			if k.Str == n {
+				out[n] = v
+				break
+			}
+		}
+		return true
+	})
+	return out
+}

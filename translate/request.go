@@ -1,0 +1,689 @@
+package translate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// API versions of the Anthropic Messages API that change what a request may carry.
+const (
+	// Version20230601 is the version the v1 SDKs send; it takes temperature and top_p.
+	Version20230601 = "2023-06-01"
+	// Version20261021 is the version the newest SDKs send; temperature, top_p and top_k are
+	// errors in it.
+	Version20261021 = "2026-10-21"
+)
+
+// DefaultMaxTokens is the max_tokens of an Anthropic request translated from an OpenAI request
+// that set neither max_completion_tokens nor max_tokens: Anthropic requires one, OpenAI lets
+// the model decide. 4096 fits every current Claude model's output limit.
+const DefaultMaxTokens = 4096
+
+// jsonInstruction is added to the system prompt of a request that asked for
+// response_format json_object, which Anthropic has no switch for.
+const jsonInstruction = "Respond with a single valid JSON object and nothing else."
+
+// samplingDropped reports whether an API version rejects temperature, top_p and top_k.
+// Versions are dates, so they compare as strings.
+func samplingDropped(version string) bool { return version >= Version20261021 }
+
+// AnthropicOptions are the settings of an OpenAI to Anthropic request translation.
+type AnthropicOptions struct {
+	// Model replaces the body's model; "" keeps it.
+	Model string
+	// Version is the anthropic-version the upstream is called with; "" means Version20230601.
+	Version string
+	// Stream adds "stream": true. The body's own stream and stream_options are never copied:
+	// the caller decides how it calls the upstream.
+	Stream bool
+	// MaxTokens is the max_tokens when the body sets none; 0 means DefaultMaxTokens.
+	MaxTokens int
+}
+
+// ToAnthropicRequest translates an OpenAI chat completions request body into an Anthropic
+// Messages request body. It does not modify body. A request that Anthropic cannot express
+// (n > 1, audio input, custom tools, …) is a *clearbar.Error of class ClientError naming the
+// parameter; see the package documentation for every field's fate.
+func ToAnthropicRequest(body []byte, opt AnthropicOptions) ([]byte, error) {
+	root, ok := parseObject(body)
+	if !ok {
+		return nil, invalid("", "the request body is not a JSON object")
+	}
+	if opt.Version == "" {
+		opt.Version = Version20230601
+	}
+	m := members(root, "model", "messages", "max_completion_tokens", "max_tokens", "stop", "temperature", "top_p",
+		"n", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "safety_identifier")
+
+	if n := m["n"]; n.Exists() && n.Type != gjson.Null && n.Int() != 1 {
+		return nil, invalid("n", "n must be 1: Anthropic models answer with one choice (got %s)", n.Raw)
+	}
+
+	var w jw
+	w.b = make([]byte, 0, len(body)+256)
+	w.open('{')
+	w.key("model")
+	if opt.Model != "" {
+		w.str(opt.Model)
+	} else {
+		w.strOf(m["model"])
+	}
+
+	maxTokens := int64(opt.MaxTokens)
+	if maxTokens <= 0 {
+		maxTokens = DefaultMaxTokens
+	}
+	for _, name := range []string{"max_tokens", "max_completion_tokens"} {
+		v := m[name]
+		if !v.Exists() || v.Type == gjson.Null {
+			continue
+		}
+		if v.Type != gjson.Number || v.Int() < 1 || float64(v.Int()) != v.Num {
+			return nil, invalid(name, "%s must be a positive integer", name)
+		}
+		maxTokens = v.Int() // max_completion_tokens, read last, wins
+	}
+	w.kint("max_tokens", maxTokens)
+
+	tr := requestTranslator{}
+	if err := tr.messages(m["messages"]); err != nil {
+		return nil, err
+	}
+	rf := m["response_format"]
+	var schema gjson.Result
+	switch t := rf.Get("type").String(); {
+	case !rf.Exists() || rf.Type == gjson.Null || t == "text":
+	case t == "json_object":
+		tr.system = append(tr.system, systemPart{text: jsonInstruction})
+	case t == "json_schema":
+		schema = rf.Get("json_schema.schema")
+		if !schema.IsObject() {
+			return nil, invalid("response_format.json_schema.schema", "response_format json_schema needs a schema object to be sent to Anthropic")
+		}
+	default:
+		return nil, invalid("response_format.type", "response_format type %q cannot be sent to Anthropic (text, json_object and json_schema can)", t)
+	}
+	tr.writeSystem(&w)
+	w.key("messages")
+	w.open('[')
+	for _, t := range tr.turns {
+		t.write(&w)
+	}
+	w.close(']')
+
+	if stop := m["stop"]; stop.Exists() {
+		switch {
+		case stop.Type == gjson.String:
+			w.key("stop_sequences")
+			w.open('[')
+			w.item()
+			w.raw(stop.Raw)
+			w.close(']')
+		case stop.IsArray() && len(stop.Array()) > 0:
+			w.kraw("stop_sequences", stop.Raw)
+		case stop.Type == gjson.Null || stop.IsArray():
+		default:
+			return nil, invalid("stop", "stop must be a string or an array of strings")
+		}
+	}
+	if !samplingDropped(opt.Version) {
+		if t := m["temperature"]; t.Type == gjson.Number {
+			// OpenAI's range is 0 to 2, Anthropic's 0 to 1.
+			if t.Num > 1 {
+				w.kraw("temperature", "1")
+			} else {
+				w.kraw("temperature", t.Raw)
+			}
+		}
+		if p := m["top_p"]; p.Type == gjson.Number {
+			w.kraw("top_p", p.Raw)
+		}
+	}
+	if err := writeTools(&w, m["tools"], m["tool_choice"], m["parallel_tool_calls"]); err != nil {
+		return nil, err
+	}
+	if schema.Exists() {
+		w.key("output_config")
+		w.open('{')
+		w.key("format")
+		w.open('{')
+		w.kstr("type", "json_schema")
+		w.kraw("schema", schema.Raw)
+		w.close('}')
+		w.close('}')
+	}
+	user := m["user"]
+	if user.Type != gjson.String || user.Str == "" {
+		user = m["safety_identifier"]
+	}
+	if user.Type == gjson.String && user.Str != "" {
+		w.key("metadata")
+		w.open('{')
+		w.kraw("user_id", user.Raw)
+		w.close('}')
+	}
+	if opt.Stream {
+		w.kraw("stream", "true")
+	}
+	w.close('}')
+	return w.b, nil
+}
+
+// systemPart is one system or developer message's text, raw when it was a JSON string.
+type systemPart struct {
+	raw  string // the JSON string as sent, when the text is a whole string value
+	text string // the text otherwise
+}
+
+func (p systemPart) write(w *jw) {
+	if p.raw != "" {
+		w.raw(p.raw)
+	} else {
+		w.str(p.text)
+	}
+}
+
+// turn is one Anthropic message: consecutive OpenAI messages of the same Anthropic role.
+type turn struct {
+	role string
+	// simple is the raw JSON string of a turn made of one message whose content was a
+	// non-empty string: it is sent as a string, as it came.
+	simple string
+	// results are tool_result blocks, which Anthropic wants first in a user turn; blocks the
+	// rest, in order.
+	results, blocks [][]byte
+}
+
+func (t *turn) empty() bool { return t.simple == "" && len(t.results) == 0 && len(t.blocks) == 0 }
+
+// unsimplify turns a simple string content into a text block, before another block joins it.
+func (t *turn) unsimplify() {
+	if t.simple == "" {
+		return
+	}
+	t.blocks = append(t.blocks, textBlock(t.simple))
+	t.simple = ""
+}
+
+func (t *turn) write(w *jw) {
+	w.item()
+	w.open('{')
+	w.kstr("role", t.role)
+	w.key("content")
+	if t.simple != "" {
+		w.raw(t.simple)
+	} else {
+		w.open('[')
+		for _, b := range t.results {
+			w.item()
+			w.raw(string(b))
+		}
+		for _, b := range t.blocks {
+			w.item()
+			w.raw(string(b))
+		}
+		w.close(']')
+	}
+	w.close('}')
+}
+
+// textBlock returns {"type":"text","text":raw} for a raw JSON string.
+func textBlock(raw string) []byte {
+	b := make([]byte, 0, len(raw)+24)
+	b = append(b, `{"type":"text","text":`...)
+	b = append(b, raw...)
+	return append(b, '}')
+}
+
+// requestTranslator collects the system prompt and the turns of a request.
+type requestTranslator struct {
+	system []systemPart
+	turns  []*turn
+}
+
+// turnFor returns the last turn when it has the role (made ready for more blocks), else a new
+// turn with it.
+func (tr *requestTranslator) turnFor(role string) *turn {
+	if n := len(tr.turns); n > 0 && tr.turns[n-1].role == role {
+		t := tr.turns[n-1]
+		t.unsimplify()
+		return t
+	}
+	t := &turn{role: role}
+	tr.turns = append(tr.turns, t)
+	return t
+}
+
+func (tr *requestTranslator) messages(msgs gjson.Result) error {
+	if !msgs.IsArray() {
+		return invalid("messages", "messages must be an array")
+	}
+	var err error
+	i := -1
+	msgs.ForEach(func(_, msg gjson.Result) bool {
+		i++
+		err = tr.message(i, msg)
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	// Turns left empty (messages without content) are dropped: Anthropic rejects empty
+	// content, and merging makes the roles alternate again.
+	kept := tr.turns[:0]
+	for _, t := range tr.turns {
+		if t.empty() {
+			continue
+		}
+		if n := len(kept); n > 0 && kept[n-1].role == t.role {
+			prev := kept[n-1]
+			prev.unsimplify()
+			t.unsimplify()
+			prev.results = append(prev.results, t.results...)
+			prev.blocks = append(prev.blocks, t.blocks...)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	tr.turns = kept
+	return nil
+}
+
+func (tr *requestTranslator) message(i int, msg gjson.Result) error {
+	at := func(field string) string { return fmt.Sprintf("messages[%d]%s", i, field) }
+	if !msg.IsObject() {
+		return invalid(at(""), "each message must be an object")
+	}
+	content := msg.Get("content")
+	switch role := msg.Get("role").String(); role {
+	case "system", "developer":
+		switch {
+		case content.Type == gjson.String:
+			if content.Str != "" {
+				tr.system = append(tr.system, systemPart{raw: content.Raw})
+			}
+		case content.IsArray():
+			var err error
+			j := -1
+			content.ForEach(func(_, part gjson.Result) bool {
+				j++
+				if part.Get("type").String() != "text" {
+					err = invalid(at(fmt.Sprintf(".content[%d].type", j)), "%s messages can only have text parts", role)
+					return false
+				}
+				if t := part.Get("text"); t.String() != "" {
+					tr.system = append(tr.system, systemPart{raw: rawString(t)})
+				}
+				return true
+			})
+			return err
+		}
+		return nil
+	case "user":
+		t := tr.turnFor("user")
+		if content.Type == gjson.String {
+			if content.Str != "" {
+				if t.empty() {
+					t.simple = content.Raw
+				} else {
+					t.blocks = append(t.blocks, textBlock(content.Raw))
+				}
+			}
+			return nil
+		}
+		if !content.IsArray() {
+			if content.Exists() && content.Type != gjson.Null {
+				return invalid(at(".content"), "content must be a string or an array of parts")
+			}
+			return nil
+		}
+		var err error
+		j := -1
+		content.ForEach(func(_, part gjson.Result) bool {
+			j++
+			var b []byte
+			b, err = userPart(part, at(fmt.Sprintf(".content[%d]", j)))
+			if b != nil {
+				t.blocks = append(t.blocks, b)
+			}
+			return err == nil
+		})
+		return err
+	case "assistant":
+		t := tr.turnFor("assistant")
+		if content.Type == gjson.String && content.Str != "" && t.empty() && !msg.Get("tool_calls").IsArray() && !hasRefusal(msg) {
+			t.simple = content.Raw
+			return nil
+		}
+		switch {
+		case content.Type == gjson.String:
+			if content.Str != "" {
+				t.blocks = append(t.blocks, textBlock(content.Raw))
+			}
+		case content.IsArray():
+			var err error
+			j := -1
+			content.ForEach(func(_, part gjson.Result) bool {
+				j++
+				switch typ := part.Get("type").String(); typ {
+				case "text", "refusal":
+					if v := part.Get(typ); v.String() != "" {
+						t.blocks = append(t.blocks, textBlock(rawString(v)))
+					}
+				default:
+					err = invalid(at(fmt.Sprintf(".content[%d].type", j)), "assistant content part type %q cannot be sent to Anthropic", typ)
+				}
+				return err == nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if hasRefusal(msg) {
+			t.blocks = append(t.blocks, textBlock(rawString(msg.Get("refusal"))))
+		}
+		var err error
+		j := -1
+		msg.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			j++
+			var b []byte
+			b, err = toolUseBlock(tc, at(fmt.Sprintf(".tool_calls[%d]", j)))
+			t.blocks = append(t.blocks, b)
+			return err == nil
+		})
+		return err
+	case "tool":
+		t := tr.turnFor("user")
+		id := msg.Get("tool_call_id")
+		if id.String() == "" {
+			return invalid(at(".tool_call_id"), "tool messages need the tool_call_id of the call they answer")
+		}
+		var w jw
+		w.open('{')
+		w.kstr("type", "tool_result")
+		w.key("tool_use_id")
+		w.strOf(id)
+		switch {
+		case content.Type == gjson.String:
+			w.kraw("content", content.Raw)
+		case content.IsArray():
+			w.key("content")
+			w.open('[')
+			var err error
+			j := -1
+			content.ForEach(func(_, part gjson.Result) bool {
+				j++
+				if part.Get("type").String() != "text" {
+					err = invalid(at(fmt.Sprintf(".content[%d].type", j)), "tool messages can only have text parts")
+					return false
+				}
+				w.item()
+				w.raw(string(textBlock(rawString(part.Get("text")))))
+				return true
+			})
+			if err != nil {
+				return err
+			}
+			w.close(']')
+		}
+		w.close('}')
+		t.results = append(t.results, w.b)
+		return nil
+	case "function":
+		return invalid(at(".role"), "function messages (deprecated) cannot be sent to Anthropic: use tool messages")
+	default:
+		return invalid(at(".role"), "unknown message role %q", role)
+	}
+}
+
+func hasRefusal(msg gjson.Result) bool {
+	r := msg.Get("refusal")
+	return r.Type == gjson.String && r.Str != ""
+}
+
+// rawString returns v as a JSON string: its own bytes when it is one.
+func rawString(v gjson.Result) string {
+	if v.Type == gjson.String {
+		return v.Raw
+	}
+	return string(appendString(nil, v.String()))
+}
+
+// userPart translates one content part of a user message into an Anthropic block; nil for a
+// part that carries nothing (empty text).
+func userPart(part gjson.Result, at string) ([]byte, error) {
+	var w jw
+	switch typ := part.Get("type").String(); typ {
+	case "text":
+		t := part.Get("text")
+		if t.String() == "" {
+			return nil, nil
+		}
+		return textBlock(rawString(t)), nil
+	case "image_url":
+		url := part.Get("image_url.url")
+		if url.Type != gjson.String {
+			url = part.Get("image_url") // some clients send the URL as a string
+		}
+		u := url.String()
+		w.open('{')
+		w.kstr("type", "image")
+		w.key("source")
+		w.open('{')
+		switch {
+		case strings.HasPrefix(u, "data:"):
+			media, data, ok := parseDataURL(u)
+			if !ok {
+				return nil, invalid(at+".image_url.url", "an image data URL must be base64: data:<media type>;base64,<data>")
+			}
+			w.kstr("type", "base64")
+			w.kstr("media_type", media)
+			w.kstr("data", data)
+		case strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://"):
+			w.kstr("type", "url")
+			w.key("url")
+			w.strOf(url)
+		default:
+			return nil, invalid(at+".image_url.url", "an image must be an http(s) URL or a base64 data URL")
+		}
+		w.close('}')
+		w.close('}')
+		return w.b, nil
+	case "file":
+		f := part.Get("file")
+		if f.Get("file_id").String() != "" && f.Get("file_data").String() == "" {
+			return nil, invalid(at+".file.file_id", "files uploaded to OpenAI (file_id) cannot be sent to Anthropic: send file_data")
+		}
+		media, data := "application/pdf", f.Get("file_data").String()
+		if strings.HasPrefix(data, "data:") {
+			var ok bool
+			if media, data, ok = parseDataURL(data); !ok {
+				return nil, invalid(at+".file.file_data", "file_data must be base64 or a base64 data URL")
+			}
+		}
+		if data == "" {
+			return nil, invalid(at+".file.file_data", "a file part needs file_data")
+		}
+		if media != "application/pdf" {
+			return nil, invalid(at+".file.file_data", "only PDF files can be sent to Anthropic as documents (got %s)", media)
+		}
+		w.open('{')
+		w.kstr("type", "document")
+		w.key("source")
+		w.open('{')
+		w.kstr("type", "base64")
+		w.kstr("media_type", media)
+		w.kstr("data", data)
+		w.close('}')
+		if name := f.Get("filename"); name.String() != "" {
+			w.key("title")
+			w.strOf(name)
+		}
+		w.close('}')
+		return w.b, nil
+	case "input_audio":
+		return nil, invalid(at+".type", "audio input cannot be sent to Anthropic models")
+	default:
+		return nil, invalid(at+".type", "content part type %q cannot be sent to Anthropic", typ)
+	}
+}
+
+// parseDataURL splits "data:<media type>[;params];base64,<data>".
+func parseDataURL(u string) (media, data string, ok bool) {
+	meta, data, found := strings.Cut(strings.TrimPrefix(u, "data:"), ",")
+	if !found {
+		return "", "", false
+	}
+	params := strings.Split(meta, ";")
+	if len(params) < 2 || params[len(params)-1] != "base64" || params[0] == "" {
+		return "", "", false
+	}
+	return params[0], data, true
+}
+
+// toolUseBlock translates an assistant's tool call into a tool_use block; its arguments must
+// be a JSON object (or empty, read as {}).
+func toolUseBlock(tc gjson.Result, at string) ([]byte, error) {
+	if typ := tc.Get("type").String(); typ != "" && typ != "function" {
+		return nil, invalid(at+".type", "tool call type %q cannot be sent to Anthropic", typ)
+	}
+	id, name := tc.Get("id"), tc.Get("function.name")
+	if id.String() == "" || name.String() == "" {
+		return nil, invalid(at, "a tool call needs an id and a function name")
+	}
+	args := strings.TrimSpace(tc.Get("function.arguments").String())
+	if args == "" {
+		args = "{}"
+	}
+	if !gjson.Valid(args) || !gjson.Parse(args).IsObject() {
+		return nil, invalid(at+".function.arguments", "tool call arguments must be a JSON object to be sent to Anthropic")
+	}
+	var w jw
+	w.open('{')
+	w.kstr("type", "tool_use")
+	w.key("id")
+	w.strOf(id)
+	w.key("name")
+	w.strOf(name)
+	w.kraw("input", args)
+	w.close('}')
+	return w.b, nil
+}
+
+// writeSystem writes the system prompt: a string for one part, text blocks for several.
+func (tr *requestTranslator) writeSystem(w *jw) {
+	switch len(tr.system) {
+	case 0:
+	case 1:
+		w.key("system")
+		tr.system[0].write(w)
+	default:
+		w.key("system")
+		w.open('[')
+		for _, p := range tr.system {
+			w.item()
+			w.open('{')
+			w.kstr("type", "text")
+			w.key("text")
+			p.write(w)
+			w.close('}')
+		}
+		w.close(']')
+	}
+}
+
+// writeTools writes tools and tool_choice. Without tools, tool_choice and parallel_tool_calls
+// mean nothing and are left out (Anthropic rejects a tool_choice without tools).
+func writeTools(w *jw, tools, choice, parallel gjson.Result) error {
+	if !tools.IsArray() || len(tools.Array()) == 0 {
+		return nil
+	}
+	w.key("tools")
+	w.open('[')
+	var err error
+	i := -1
+	tools.ForEach(func(_, t gjson.Result) bool {
+		i++
+		if typ := t.Get("type").String(); typ != "function" && typ != "" {
+			err = invalid(fmt.Sprintf("tools[%d].type", i), "tool type %q cannot be sent to Anthropic (function tools can)", typ)
+			return false
+		}
+		fn := t.Get("function")
+		name := fn.Get("name")
+		if name.String() == "" {
+			err = invalid(fmt.Sprintf("tools[%d].function.name", i), "every function tool needs a name")
+			return false
+		}
+		w.item()
+		w.open('{')
+		w.key("name")
+		w.strOf(name)
+		if d := fn.Get("description"); d.String() != "" {
+			w.key("description")
+			w.strOf(d)
+		}
+		if p := fn.Get("parameters"); p.IsObject() {
+			w.kraw("input_schema", p.Raw)
+		} else {
+			w.kraw("input_schema", `{"type":"object","properties":{}}`)
+		}
+		if fn.Get("strict").Type == gjson.True {
+			w.kraw("strict", "true")
+		}
+		w.close('}')
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	w.close(']')
+
+	typ, name := "", gjson.Result{}
+	switch {
+	case !choice.Exists() || choice.Type == gjson.Null:
+	case choice.Type == gjson.String:
+		switch choice.Str {
+		case "auto":
+			typ = "auto"
+		case "required":
+			typ = "any"
+		case "none":
+			typ = "none"
+		default:
+			return invalid("tool_choice", "tool_choice %q is not auto, required or none", choice.Str)
+		}
+	case choice.IsObject():
+		switch ct := choice.Get("type").String(); ct {
+		case "function":
+			typ, name = "tool", choice.Get("function.name")
+			if name.String() == "" {
+				return invalid("tool_choice.function.name", "a named tool_choice needs the function's name")
+			}
+		default:
+			return invalid("tool_choice.type", "tool_choice type %q cannot be sent to Anthropic (auto, required, none and a named function can)", ct)
+		}
+	default:
+		return invalid("tool_choice", "tool_choice must be a string or an object")
+	}
+	noParallel := parallel.Type == gjson.False && typ != "none"
+	if typ == "" && !noParallel {
+		return nil
+	}
+	if typ == "" {
+		typ = "auto"
+	}
+	w.key("tool_choice")
+	w.open('{')
+	w.kstr("type", typ)
+	if name.Exists() {
+		w.key("name")
+		w.strOf(name)
+	}
+	if noParallel {
+		w.kraw("disable_parallel_tool_use", "true")
+	}
+	w.close('}')
+	return nil
+}

@@ -1,0 +1,470 @@
+package translate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// HintPrefix starts the metadata keys that are Clearbar's routing hints. ToOpenAIRequest keeps
+// them (the gateway routes on them); every other Anthropic metadata key but user_id is dropped.
+const HintPrefix = "clearbar"
+
+// OpenAIOptions are the settings of an Anthropic to OpenAI request translation.
+type OpenAIOptions struct {
+	// Version is the anthropic-version the client sent; "" means Version20230601. With
+	// Version20261021 and later, temperature, top_p and top_k are errors, as Anthropic makes
+	// them.
+	Version string
+}
+
+// ToOpenAIRequest translates an Anthropic Messages request body into an OpenAI chat
+// completions request body. It does not modify body. A request OpenAI cannot express (server
+// tools, images inside tool results, documents by URL, …) is a *clearbar.Error of class
+// ClientError naming the parameter; see the package documentation for every field's fate.
+//
+// A streaming request asks for stream_options.include_usage, so that the answer can be
+// translated back with its usage, which Anthropic's stream always carries.
+func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
+	root, ok := parseObject(body)
+	if !ok {
+		return nil, invalid("", "the request body is not a JSON object")
+	}
+	if opt.Version == "" {
+		opt.Version = Version20230601
+	}
+	m := members(root, "model", "max_tokens", "messages", "system", "stop_sequences", "temperature", "top_p", "top_k",
+		"stream", "tools", "tool_choice", "metadata", "output_config")
+
+	model := m["model"]
+	if model.Type != gjson.String || model.Str == "" {
+		return nil, invalid("model", "model: Field required")
+	}
+	mt := m["max_tokens"]
+	if !mt.Exists() {
+		return nil, invalid("max_tokens", "max_tokens: Field required")
+	}
+	if mt.Type != gjson.Number || mt.Int() < 1 || float64(mt.Int()) != mt.Num {
+		return nil, invalid("max_tokens", "max_tokens must be a positive integer")
+	}
+	if samplingDropped(opt.Version) {
+		for _, name := range []string{"temperature", "top_p", "top_k"} {
+			if v := m[name]; v.Exists() && v.Type != gjson.Null {
+				return nil, invalid(name, "%s: not supported with anthropic-version %s", name, opt.Version)
+			}
+		}
+	}
+
+	var w jw
+	w.b = make([]byte, 0, len(body)+256)
+	w.open('{')
+	w.kraw("model", model.Raw)
+	w.key("messages")
+	w.open('[')
+	if err := writeSystemMessages(&w, m["system"]); err != nil {
+		return nil, err
+	}
+	msgs := m["messages"]
+	if !msgs.IsArray() || len(msgs.Array()) == 0 {
+		return nil, invalid("messages", "messages: at least one message is required")
+	}
+	var err error
+	i := -1
+	msgs.ForEach(func(_, msg gjson.Result) bool {
+		i++
+		err = writeOpenAIMessage(&w, i, msg)
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.close(']')
+	w.kraw("max_completion_tokens", mt.Raw)
+
+	if s := m["stop_sequences"]; s.IsArray() && len(s.Array()) > 0 {
+		w.kraw("stop", s.Raw)
+	}
+	for _, name := range []string{"temperature", "top_p"} {
+		if v := m[name]; v.Type == gjson.Number {
+			w.kraw(name, v.Raw)
+		}
+	}
+	if err := writeOpenAITools(&w, m["tools"], m["tool_choice"]); err != nil {
+		return nil, err
+	}
+	if f := m["output_config"].Get("format"); f.Exists() && f.Type != gjson.Null {
+		if f.Get("type").String() != "json_schema" || !f.Get("schema").IsObject() {
+			return nil, invalid("output_config.format", "output_config.format must be {\"type\":\"json_schema\",\"schema\":{…}}")
+		}
+		w.key("response_format")
+		w.open('{')
+		w.kstr("type", "json_schema")
+		w.key("json_schema")
+		w.open('{')
+		w.kstr("name", "output")
+		w.kraw("schema", f.Get("schema").Raw)
+		w.kraw("strict", "true")
+		w.close('}')
+		w.close('}')
+	}
+	meta := m["metadata"]
+	if u := meta.Get("user_id"); u.Type == gjson.String && u.Str != "" {
+		w.kraw("user", u.Raw)
+	}
+	// Clearbar's routing hints ride in metadata (clearbar_category, …) in both dialects; the
+	// gateway reads them from the OpenAI metadata and no adapter forwards them.
+	first := true
+	meta.ForEach(func(k, v gjson.Result) bool {
+		if strings.HasPrefix(k.Str, HintPrefix) && v.Type == gjson.String {
+			if first {
+				w.key("metadata")
+				w.open('{')
+				first = false
+			}
+			w.kraw(k.Str, v.Raw)
+		}
+		return true
+	})
+	if !first {
+		w.close('}')
+	}
+	if m["stream"].Type == gjson.True {
+		w.kraw("stream", "true")
+		w.kraw("stream_options", `{"include_usage":true}`)
+	}
+	w.close('}')
+	return w.b, nil
+}
+
+// writeSystemMessages writes the system prompt as system messages: one for a string, one per
+// text block for an array.
+func writeSystemMessages(w *jw, sys gjson.Result) error {
+	switch {
+	case !sys.Exists() || sys.Type == gjson.Null:
+	case sys.Type == gjson.String:
+		if sys.Str != "" {
+			w.item()
+			w.open('{')
+			w.kstr("role", "system")
+			w.kraw("content", sys.Raw)
+			w.close('}')
+		}
+	case sys.IsArray():
+		var err error
+		i := -1
+		sys.ForEach(func(_, b gjson.Result) bool {
+			i++
+			if b.Get("type").String() != "text" {
+				err = invalid(fmt.Sprintf("system[%d].type", i), "system blocks must be text")
+				return false
+			}
+			w.item()
+			w.open('{')
+			w.kstr("role", "system")
+			w.kraw("content", rawString(b.Get("text")))
+			w.close('}')
+			return true
+		})
+		return err
+	default:
+		return invalid("system", "system must be a string or an array of text blocks")
+	}
+	return nil
+}
+
+// writeOpenAIMessage writes one Anthropic message as OpenAI messages: tool_result blocks of a
+// user message become tool messages (before the rest of the user message, as Anthropic puts
+// them first); an assistant's tool_use blocks become tool_calls.
+func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
+	at := func(field string) string { return fmt.Sprintf("messages[%d]%s", i, field) }
+	if !msg.IsObject() {
+		return invalid(at(""), "each message must be an object")
+	}
+	role := msg.Get("role").String()
+	if role != "user" && role != "assistant" {
+		return invalid(at(".role"), "role must be user or assistant (got %q)", role)
+	}
+	content := msg.Get("content")
+	if content.Type == gjson.String {
+		w.item()
+		w.open('{')
+		w.kstr("role", role)
+		w.kraw("content", content.Raw)
+		w.close('}')
+		return nil
+	}
+	if !content.IsArray() {
+		return invalid(at(".content"), "content must be a string or an array of content blocks")
+	}
+	var (
+		parts, calls jw
+		nParts       int
+		nCalls       int
+		err          error
+		// An assistant's text blocks are joined into one string, the form OpenAI answers
+		// in, so that an assistant turn survives a round trip as it was.
+		text    strings.Builder
+		hasText bool
+	)
+	parts.open('[')
+	calls.open('[')
+	j := -1
+	content.ForEach(func(_, b gjson.Result) bool {
+		j++
+		bat := at(fmt.Sprintf(".content[%d]", j))
+		switch typ := b.Get("type").String(); typ {
+		case "text":
+			if role == "assistant" {
+				text.WriteString(b.Get("text").String())
+				hasText = true
+				return true
+			}
+			parts.item()
+			parts.open('{')
+			parts.kstr("type", "text")
+			parts.kraw("text", rawString(b.Get("text")))
+			parts.close('}')
+			nParts++
+		case "image":
+			if role != "user" {
+				err = invalid(bat+".type", "images can only be sent in user messages")
+				return false
+			}
+			var url string
+			if url, err = imageURL(b.Get("source"), bat+".source"); err != nil {
+				return false
+			}
+			parts.item()
+			parts.open('{')
+			parts.kstr("type", "image_url")
+			parts.key("image_url")
+			parts.open('{')
+			parts.kstr("url", url)
+			parts.close('}')
+			parts.close('}')
+			nParts++
+		case "document":
+			if role != "user" {
+				err = invalid(bat+".type", "documents can only be sent in user messages")
+				return false
+			}
+			src := b.Get("source")
+			switch st := src.Get("type").String(); {
+			case st == "base64" && src.Get("media_type").String() == "application/pdf":
+				parts.item()
+				parts.open('{')
+				parts.kstr("type", "file")
+				parts.key("file")
+				parts.open('{')
+				parts.kstr("file_data", "data:application/pdf;base64,"+src.Get("data").String())
+				if t := b.Get("title"); t.String() != "" {
+					parts.kraw("filename", rawString(t))
+				}
+				parts.close('}')
+				parts.close('}')
+			case st == "text":
+				parts.item()
+				parts.open('{')
+				parts.kstr("type", "text")
+				parts.kraw("text", rawString(src.Get("data")))
+				parts.close('}')
+			default:
+				err = invalid(bat+".source", "only base64 PDF and plain-text documents can be sent to an OpenAI-format model")
+				return false
+			}
+			nParts++
+		case "tool_use":
+			if role != "assistant" {
+				err = invalid(bat+".type", "tool_use blocks belong in assistant messages")
+				return false
+			}
+			input := b.Get("input")
+			args := "{}"
+			if input.Exists() && input.Type != gjson.Null {
+				args = input.Raw
+			}
+			calls.item()
+			calls.open('{')
+			calls.kraw("id", rawString(b.Get("id")))
+			calls.kstr("type", "function")
+			calls.key("function")
+			calls.open('{')
+			calls.kraw("name", rawString(b.Get("name")))
+			calls.kstr("arguments", args)
+			calls.close('}')
+			calls.close('}')
+			nCalls++
+		case "tool_result":
+			if role != "user" {
+				err = invalid(bat+".type", "tool_result blocks belong in user messages")
+				return false
+			}
+			err = writeToolMessage(w, b, bat)
+			return err == nil
+		case "thinking", "redacted_thinking":
+			// Thinking cannot be expressed in the OpenAI format; it is dropped.
+		default:
+			err = invalid(bat+".type", "content block type %q cannot be sent to an OpenAI-format model", typ)
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	parts.close(']')
+	calls.close(']')
+	if nParts == 0 && nCalls == 0 && !hasText {
+		return nil
+	}
+	w.item()
+	w.open('{')
+	w.kstr("role", role)
+	w.key("content")
+	switch {
+	case hasText:
+		w.str(text.String())
+	case nParts > 0:
+		w.raw(string(parts.b))
+	default:
+		w.null()
+	}
+	if nCalls > 0 {
+		w.kraw("tool_calls", string(calls.b))
+	}
+	w.close('}')
+	return nil
+}
+
+// writeToolMessage writes a tool_result block as a tool message. Its content is a string or
+// text blocks; is_error has no OpenAI counterpart and is dropped.
+func writeToolMessage(w *jw, b gjson.Result, at string) error {
+	w.item()
+	w.open('{')
+	w.kstr("role", "tool")
+	w.kraw("tool_call_id", rawString(b.Get("tool_use_id")))
+	c := b.Get("content")
+	switch {
+	case c.Type == gjson.String:
+		w.kraw("content", c.Raw)
+	case c.IsArray():
+		w.key("content")
+		w.open('[')
+		var err error
+		k := -1
+		c.ForEach(func(_, part gjson.Result) bool {
+			k++
+			if part.Get("type").String() != "text" {
+				err = invalid(fmt.Sprintf("%s.content[%d].type", at, k), "tool results sent to an OpenAI-format model can only hold text")
+				return false
+			}
+			w.item()
+			w.open('{')
+			w.kstr("type", "text")
+			w.kraw("text", rawString(part.Get("text")))
+			w.close('}')
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		w.close(']')
+	default:
+		w.kstr("content", "")
+	}
+	w.close('}')
+	return nil
+}
+
+// imageURL returns an image source as an OpenAI image URL: a data URL for base64 data.
+func imageURL(src gjson.Result, at string) (string, error) {
+	switch src.Get("type").String() {
+	case "base64":
+		media, data := src.Get("media_type").String(), src.Get("data").String()
+		if media == "" || data == "" {
+			return "", invalid(at, "a base64 image source needs media_type and data")
+		}
+		return "data:" + media + ";base64," + data, nil
+	case "url":
+		if u := src.Get("url").String(); u != "" {
+			return u, nil
+		}
+		return "", invalid(at+".url", "a url image source needs a url")
+	}
+	return "", invalid(at+".type", "image source type %q cannot be sent to an OpenAI-format model (base64 and url can)", src.Get("type").String())
+}
+
+// writeOpenAITools writes Anthropic tools as function tools and tool_choice as OpenAI's.
+// Server tools (web search, code execution, …) run inside Anthropic's API and cannot be
+// offered to another model.
+func writeOpenAITools(w *jw, tools, choice gjson.Result) error {
+	if tools.IsArray() && len(tools.Array()) > 0 {
+		w.key("tools")
+		w.open('[')
+		var err error
+		i := -1
+		tools.ForEach(func(_, t gjson.Result) bool {
+			i++
+			if typ := t.Get("type").String(); typ != "" && typ != "custom" {
+				err = invalid(fmt.Sprintf("tools[%d].type", i), "tool type %q runs inside Anthropic's API and cannot be offered to an OpenAI-format model", typ)
+				return false
+			}
+			name := t.Get("name")
+			if name.String() == "" {
+				err = invalid(fmt.Sprintf("tools[%d].name", i), "tools[%d].name: Field required", i)
+				return false
+			}
+			w.item()
+			w.open('{')
+			w.kstr("type", "function")
+			w.key("function")
+			w.open('{')
+			w.kraw("name", rawString(name))
+			if d := t.Get("description"); d.String() != "" {
+				w.kraw("description", rawString(d))
+			}
+			if s := t.Get("input_schema"); s.IsObject() {
+				w.kraw("parameters", s.Raw)
+			}
+			if t.Get("strict").Type == gjson.True {
+				w.kraw("strict", "true")
+			}
+			w.close('}')
+			w.close('}')
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		w.close(']')
+	} else {
+		return nil
+	}
+	if !choice.IsObject() {
+		return nil
+	}
+	switch typ := choice.Get("type").String(); typ {
+	case "auto":
+		w.kstr("tool_choice", "auto")
+	case "any":
+		w.kstr("tool_choice", "required")
+	case "none":
+		w.kstr("tool_choice", "none")
+	case "tool":
+		w.key("tool_choice")
+		w.open('{')
+		w.kstr("type", "function")
+		w.key("function")
+		w.open('{')
+		w.kraw("name", rawString(choice.Get("name")))
+		w.close('}')
+		w.close('}')
+	default:
+		return invalid("tool_choice.type", "tool_choice type %q is not auto, any, tool or none", typ)
+	}
+	if choice.Get("disable_parallel_tool_use").Type == gjson.True {
+		w.kraw("parallel_tool_calls", "false")
+	}
+	return nil
+}

@@ -1,0 +1,274 @@
+package translate
+
+import (
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/clearbar/clearbar"
+)
+
+// OpenAIChunks turns an Anthropic event stream into OpenAI chat.completion.chunk documents, one
+// event at a time:
+//
+//	message_start                    a role chunk, delta {"role":"assistant","content":""}
+//	content_block_start text         a content chunk if the block starts with text
+//	content_block_start tool_use     a tool-call delta: index k, id, type, name, arguments ""
+//	content_block_delta text_delta   a content chunk
+//	content_block_delta input_json   a tool-call delta: index k, an arguments fragment
+//	content_block_stop               nothing (arguments "{}" for a call that had none)
+//	message_delta                    a chunk with delta {} and the finish_reason
+//	message_stop                     the usage chunk, "choices": [], then the stream is done
+//	ping, unknown events             nothing
+//	error                            an error of class StreamCut with the event's type
+//
+// k counts the tool_use blocks (0, 1, …), not Anthropic's block index, which also counts text
+// blocks. Every chunk has the message's id and model. Thinking, signature and citation deltas
+// and server-tool blocks are dropped. Usage is in OpenAI's accounting (AnthropicUsage): the
+// input counts of message_start, updated by any message_delta carries, and message_delta's
+// cumulative output_tokens.
+//
+// The zero value is ready to use. An OpenAIChunks is used by one goroutine.
+type OpenAIChunks struct {
+	// Created is the chunks' "created" (Unix seconds).
+	Created int64
+
+	started, done bool
+	// prefix is every chunk's start, up to the delta of its choice.
+	prefix []byte
+	// head is every chunk's id, object, created and model members, for the usage chunk.
+	head []byte
+	// The usage counts as Anthropic reports them; message_delta overrides those it carries.
+	input, cacheWrite, cacheRead, output, reasoning int64
+	tools                                           map[int64]*streamTool
+	nTools                                          int
+	// buf holds the chunks of one event; scratch builds deltas.
+	buf     []byte
+	scratch jw
+	out     []clearbar.Chunk
+}
+
+// streamTool is a tool_use block being streamed.
+type streamTool struct {
+	ordinal int
+	// input is a non-empty input the block started with; args says arguments were sent.
+	input string
+	args  bool
+}
+
+// Done reports whether message_stop has arrived: the stream ended as it should.
+func (t *OpenAIChunks) Done() bool { return t.done }
+
+// Event translates one event: its type (the event line's, or "" to read the data's "type")
+// and its data. It returns the chunks to deliver, in order; they and their Data stay valid
+// until the next call. Errors are *clearbar.Error values: StreamCut for an error event (Type
+// and Message from it), BadResponse for data that is not an event Anthropic sends.
+func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) {
+	t.buf, t.out = t.buf[:0], t.out[:0]
+	ev, ok := parseObject(data)
+	if !ok {
+		return nil, badResponse("a stream event is not a JSON object")
+	}
+	if typ == "" || typ == "message" {
+		typ = ev.Get("type").String()
+	}
+	if t.done && typ != "ping" {
+		return nil, nil
+	}
+	switch typ {
+	case "ping":
+		return nil, nil
+	case "error":
+		f := ParseError(data)
+		msg := "the provider reported an error mid-stream"
+		if f.Message != "" {
+			msg += ": " + f.Message
+		}
+		return nil, &clearbar.Error{Class: clearbar.StreamCut, Type: f.Type, Message: msg}
+	case "message_start":
+		if t.started {
+			return nil, nil
+		}
+		msg := ev.Get("message")
+		t.start(msg.Get("id"), msg.Get("model"))
+		t.counts(msg.Get("usage"))
+		t.chunk([]byte(`{"role":"assistant","content":""}`), "", "")
+		return t.out, nil
+	}
+	if !t.started {
+		return nil, badResponse("the stream sent %q before message_start", typ)
+	}
+	switch typ {
+	case "content_block_start":
+		idx := ev.Get("index").Int()
+		b := ev.Get("content_block")
+		switch b.Get("type").String() {
+		case "text":
+			if tx := b.Get("text"); tx.String() != "" {
+				t.text(tx)
+			}
+		case "tool_use":
+			if t.tools == nil {
+				t.tools = map[int64]*streamTool{}
+			}
+			st := &streamTool{ordinal: t.nTools}
+			t.nTools++
+			if in := b.Get("input"); in.IsObject() && len(in.Map()) > 0 {
+				st.input = strings.Clone(in.Raw)
+			}
+			t.tools[idx] = st
+			w := t.delta()
+			w.open('{')
+			w.key("tool_calls")
+			w.open('[')
+			w.item()
+			w.open('{')
+			w.kint("index", int64(st.ordinal))
+			w.kraw("id", rawString(b.Get("id")))
+			w.kstr("type", "function")
+			w.key("function")
+			w.open('{')
+			w.kraw("name", rawString(b.Get("name")))
+			w.kraw("arguments", `""`)
+			w.close('}')
+			w.close('}')
+			w.close(']')
+			w.close('}')
+			t.chunk(w.b, "", "")
+		}
+	case "content_block_delta":
+		d := ev.Get("delta")
+		switch d.Get("type").String() {
+		case "text_delta":
+			if tx := d.Get("text"); tx.String() != "" {
+				t.text(tx)
+			}
+		case "input_json_delta":
+			st := t.tools[ev.Get("index").Int()]
+			if p := d.Get("partial_json"); st != nil && p.String() != "" {
+				st.args = true
+				t.arguments(st, rawString(p))
+			}
+		}
+	case "content_block_stop":
+		st := t.tools[ev.Get("index").Int()]
+		if st != nil && !st.args {
+			args := "{}"
+			if st.input != "" {
+				args = st.input
+			}
+			st.args = true
+			t.arguments(st, string(appendString(nil, args)))
+		}
+	case "message_delta":
+		t.counts(ev.Get("usage"))
+		if sr := ev.Get("delta.stop_reason"); sr.Type == gjson.String {
+			t.chunk([]byte("{}"), FinishReason(sr.Str), "")
+		}
+	case "message_stop":
+		t.done = true
+		start := len(t.buf)
+		var w jw
+		w.b = append(t.buf, t.head...)
+		w.more = []bool{true} // head is an open object with members
+		w.kraw("choices", "[]")
+		w.key("usage")
+		u := t.Usage()
+		writeOpenAIUsage(&w, u)
+		w.close('}')
+		t.buf = w.b
+		t.out = append(t.out, clearbar.Chunk{Data: t.buf[start:], Usage: &u})
+	}
+	return t.out, nil
+}
+
+// start builds the chunk prefix from the message's id and model.
+func (t *OpenAIChunks) start(id, model gjson.Result) {
+	t.started = true
+	var w jw
+	w.open('{')
+	w.kraw("id", rawString(id))
+	w.kstr("object", "chat.completion.chunk")
+	w.kint("created", t.Created)
+	w.kraw("model", rawString(model))
+	t.head = append([]byte(nil), w.b...)
+	w.key("choices")
+	w.raw(`[{"index":0,"delta":`)
+	t.prefix = w.b
+}
+
+// counts reads the usage counts an event carries.
+func (t *OpenAIChunks) counts(u gjson.Result) {
+	for _, c := range []struct {
+		name string
+		dst  *int64
+	}{{"input_tokens", &t.input}, {"cache_creation_input_tokens", &t.cacheWrite}, {"cache_read_input_tokens", &t.cacheRead}, {"output_tokens", &t.output}} {
+		if v := u.Get(c.name); v.Exists() {
+			*c.dst = v.Int()
+		}
+	}
+	if u.Get("output_tokens_details").Exists() {
+		t.reasoning = int64(AnthropicUsage(u).ReasoningTokens)
+	}
+}
+
+// Usage returns the usage reported so far, in OpenAI's accounting.
+func (t *OpenAIChunks) Usage() clearbar.Usage {
+	return clearbar.Usage{
+		PromptTokens:     int(t.input + t.cacheWrite + t.cacheRead),
+		CompletionTokens: int(t.output),
+		CachedTokens:     int(t.cacheRead),
+		CacheWriteTokens: int(t.cacheWrite),
+		ReasoningTokens:  int(t.reasoning),
+	}
+}
+
+// delta returns the scratch writer, emptied, to build a delta in.
+func (t *OpenAIChunks) delta() *jw {
+	t.scratch.b, t.scratch.more = t.scratch.b[:0], t.scratch.more[:0]
+	return &t.scratch
+}
+
+// text adds a content chunk for a text fragment.
+func (t *OpenAIChunks) text(tx gjson.Result) {
+	w := t.delta()
+	w.raw(`{"content":`)
+	w.raw(rawString(tx))
+	w.raw("}")
+	t.chunk(w.b, "", strings.Clone(tx.String()))
+}
+
+// arguments adds a tool-call delta with an arguments fragment (a raw JSON string).
+func (t *OpenAIChunks) arguments(st *streamTool, raw string) {
+	w := t.delta()
+	w.open('{')
+	w.key("tool_calls")
+	w.open('[')
+	w.item()
+	w.open('{')
+	w.kint("index", int64(st.ordinal))
+	w.key("function")
+	w.open('{')
+	w.kraw("arguments", raw)
+	w.close('}')
+	w.close('}')
+	w.close(']')
+	w.close('}')
+	t.chunk(w.b, "", "")
+}
+
+// chunk appends a chunk with one choice whose delta is raw JSON and whose finish_reason is
+// finish ("" for null).
+func (t *OpenAIChunks) chunk(delta []byte, finish, text string) {
+	start := len(t.buf)
+	t.buf = append(t.buf, t.prefix...)
+	t.buf = append(t.buf, delta...)
+	t.buf = append(t.buf, `,"logprobs":null,"finish_reason":`...)
+	if finish == "" {
+		t.buf = append(t.buf, "null"...)
+	} else {
+		t.buf = appendString(t.buf, finish)
+	}
+	t.buf = append(t.buf, "}]}"...)
+	t.out = append(t.out, clearbar.Chunk{Data: t.buf[start:len(t.buf):len(t.buf)], Text: text, FinishReason: finish})
+}
