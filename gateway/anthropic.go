@@ -55,18 +55,20 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	d := &clearbar.Decision{ID: newID(start), Time: start, Dialect: clearbar.DialectAnthropic, Path: r.URL.Path}
 	w.Header()[headerAnthropicRequestID] = []string{d.ID}
-	status, err := g.serveMessages(w, r, d, start)
+	var sh shadowed
+	status, err := g.serveMessages(w, r, d, start, &sh)
 	if err != nil && status == 0 {
 		g.decisionHeaders(w.Header(), d)
 		status = writeAnthropicError(w, err, d.ID)
 	}
 	g.finishDecision(d, status, err, start)
+	g.submitShadow(&sh, d, err)
 }
 
 // serveMessages checks the Anthropic-specific parts of the request, translates it and runs
 // the chat pipeline on it. Like serveChat, it returns status 0 with an error that is not yet
 // written.
-func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time) (int, error) {
+func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time, sh *shadowed) (int, error) {
 	// The key is checked first, so that a client without one learns nothing else.
 	if _, err := g.keys.client(r); err != nil {
 		return 0, err
@@ -92,7 +94,7 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clear
 	inner.Header.Set("Content-Type", "application/json")
 
 	aw := &anthropicWriter{w: w}
-	status, err := g.serveChat(aw, inner, d, start)
+	status, err := g.serveChat(aw, inner, d, start, sh)
 	if aw.passed {
 		// A stream went to the client: the transcoder wrote it; an upstream failure after the
 		// first byte still needs its error event.

@@ -25,6 +25,7 @@ import (
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/route"
+	"github.com/clearbar/clearbar/shadow"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -58,6 +59,9 @@ type Options struct {
 	Logger     *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Shadow, when set, gets every answered request of a category with shadow settings, after
+	// its answer is written and its decision recorded. The caller closes it.
+	Shadow *shadow.Shadower
 }
 
 // Gateway serves the HTTP API. It is safe for concurrent use.
@@ -69,6 +73,7 @@ type Gateway struct {
 	recorder       Recorder
 	decisions      DecisionStore
 	checker        Checker
+	shadow         *shadow.Shadower
 	metrics        *metrics
 	gatherer       prometheus.Gatherer
 	keys           *keyring
@@ -97,7 +102,7 @@ func New(o Options) (*Gateway, error) {
 		}
 	}
 	g := &Gateway{spec: o.Spec, router: router, providers: o.Providers, breakers: o.Breakers,
-		recorder: o.Recorder, decisions: o.Decisions, checker: o.Checker, log: o.Logger, now: o.Now,
+		recorder: o.Recorder, decisions: o.Decisions, checker: o.Checker, shadow: o.Shadow, log: o.Logger, now: o.Now,
 		limits: DefaultLimits, requestTimeout: 120 * time.Second}
 	if g.now == nil {
 		g.now = time.Now
@@ -258,15 +263,33 @@ func hex64(v uint64) string {
 func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	d := &clearbar.Decision{ID: newID(start), Time: start, Dialect: clearbar.DialectOpenAI, Path: r.URL.Path}
-	status, err := g.serveChat(w, r, d, start)
+	var sh shadowed
+	status, err := g.serveChat(w, r, d, start, &sh)
 	if err != nil && status == 0 {
 		g.decisionHeaders(w.Header(), d)
 		status = writeError(w, err)
 	}
 	g.finishDecision(d, status, err, start)
+	g.submitShadow(&sh, d, err)
 }
 
-func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time) (int, error) {
+// shadowed is what serveChat leaves for shadow traffic: the request and its category.
+type shadowed struct {
+	cat *spec.Category
+	req *clearbar.Request
+}
+
+// submitShadow offers an answered request to the shadow traffic of its category, once the
+// client has its answer and the decision is recorded.
+func (g *Gateway) submitShadow(sh *shadowed, d *clearbar.Decision, err error) {
+	if g.shadow != nil && err == nil && sh.cat != nil && sh.cat.Shadow != nil {
+		g.shadow.Submit(sh.cat, sh.req, d)
+	}
+}
+
+// serveChat runs the chat pipeline; it fills sh with the request and category for shadow
+// traffic.
+func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time, sh *shadowed) (int, error) {
 	client, err := g.keys.client(r)
 	if err != nil {
 		return 0, err
@@ -308,6 +331,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 		d.Reason = "no plan: " + clearbar.AsError(err).Message
 		return 0, err
 	}
+	sh.cat, sh.req = cat, req
 	ctx, cancel := context.WithTimeout(r.Context(), g.requestTimeout)
 	defer cancel()
 	run := g.newRun(ctx, req, plan, d)
