@@ -92,8 +92,17 @@ func TestHeuristicScoreRoute(t *testing.T) {
 
 func TestHeuristicWeights(t *testing.T) {
 	dir := t.TempDir()
-	// Only code counts: a math question without code starts on the small model.
-	r, err := scoreRouter(t, dir, "{heuristic: {tiers: [0.5], weights: {code: 1, length: 0, context: 0, reasoning: 0, multistep: 0, math: 0, questions: 0, constraints: 0, compare: 0, lines: 0}}, models: [small, strong]}")
+	// Only code counts: a math question without code starts on the small model, a code
+	// question on the strong one.
+	var weights []string
+	for _, name := range learn.StructuralNames {
+		w := "0"
+		if name == "code" {
+			w = "1"
+		}
+		weights = append(weights, name+": "+w)
+	}
+	r, err := scoreRouter(t, dir, "{heuristic: {tiers: [0.5], weights: {"+strings.Join(weights, ", ")+"}}, models: [small, strong]}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +110,12 @@ func TestHeuristicWeights(t *testing.T) {
 	if d.Score.Start != "small" || d.Score.Difficulty != 0 {
 		t.Errorf("math-only prompt with only code weighted: %+v", d.Score)
 	}
+	d, _ = planScore(t, r, "Fix this:\n```go\nfunc main() {\n\tx := 1;\n\treturn x;\n}\n```\nimport the package and compile it.")
+	if d.Score.Start != "strong" {
+		t.Errorf("code prompt with only code weighted: %+v", d.Score)
+	}
 	_, err = scoreRouter(t, dir, "{heuristic: {tiers: [0.5], weights: {cleverness: 1}}, models: [small, strong]}")
-	if err == nil || !strings.Contains(err.Error(), `heuristic weight "cleverness" is not a feature`) || !strings.Contains(err.Error(), "spec.yaml:") {
+	if err == nil || !strings.Contains(err.Error(), `unknown feature cleverness; the features are length`) || !strings.Contains(err.Error(), "spec.yaml:") {
 		t.Errorf("unknown weight: %v", err)
 	}
 }
