@@ -180,9 +180,11 @@ func TestLearnedScoreRoute(t *testing.T) {
 func BenchmarkScorePlan(b *testing.B) {
 	dir := b.TempDir()
 	trainRouter(b, filepath.Join(dir, "router.json"))
-	for _, tc := range []struct{ name, route string }{
-		{"heuristic", "{heuristic: {tiers: [0.2, 0.4]}, models: [small, mid, strong]}"},
-		{"learned", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01}"},
+	long := strings.Repeat(hardPrompt, 12) // about 5 KB
+	for _, tc := range []struct{ name, route, text string }{
+		{"heuristic", "{heuristic: {tiers: [0.2, 0.4]}, models: [small, mid, strong]}", hardPrompt},
+		{"learned", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01}", hardPrompt},
+		{"learned-5KB", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01}", long},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			file := filepath.Join(dir, "spec.yaml")
@@ -197,7 +199,7 @@ func BenchmarkScorePlan(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			in := input(hardPrompt)
+			in := input(tc.text)
 			c := s.Category("qa")
 			b.ReportAllocs()
 			for b.Loop() {
