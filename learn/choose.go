@@ -274,7 +274,11 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 		choose = func(x float64) Chooser { return thresholdChooser{strong: s, weak: w, t: x} }
 		cal.Threshold = &Threshold{Strong: t.Strong, Weak: t.Weak}
 	} else {
-		pts = SweepWTP(samples, k, LambdaGrid(samples, k))
+		grid := LambdaGrid(samples, k)
+		if len(grid) == 1 {
+			return nil, errors.New("calibration: the outcomes have no costs, which a willingness-to-pay rule weighs; record costs, or name the strong and weak models of a threshold rule")
+		}
+		pts = SweepWTP(samples, k, grid)
 		choose = func(x float64) Chooser { return samplesWTP{lambda: x} }
 		cal.WTP = &WillingnessToPay{Costs: map[string]float64{}}
 		for j, m := range models {
@@ -305,6 +309,9 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 			}
 		}
 		cal.Met = pick >= 0
+		if pick >= 0 && cal.WTP != nil {
+			pts[pick] = refineWTP(samples, k, b, goal, t.Confidence, pts, pick)
+		}
 		if pick < 0 {
 			for i, p := range pts {
 				if pick < 0 || p.Quality > pts[pick].Quality {
@@ -320,6 +327,41 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 		cal.WTP.Lambda = cal.Point.Param
 	}
 	return cal, nil
+}
+
+// refineWTP narrows down the grid's cheapest point meeting the goal: it bisects, in log
+// scale, between its λ and the next larger λ of the grid (which is cheaper and, being
+// skipped, missed the goal or cost more), keeping the largest λ found that meets the goal.
+func refineWTP(samples []Sample, k, best int, goal, z float64, pts []Point, pick int) Point {
+	lo := pts[pick].Param
+	hi := math.Inf(1)
+	for _, p := range pts {
+		if p.Param > lo && p.Param < hi {
+			hi = p.Param
+		}
+	}
+	if math.IsInf(hi, 1) {
+		return pts[pick]
+	}
+	if lo == 0 {
+		lo = hi / 1e3
+		if !meets(samples, samplesWTP{lambda: lo}, best, goal, z) {
+			return pts[pick]
+		}
+	}
+	for range 30 {
+		mid := math.Sqrt(lo * hi)
+		if meets(samples, samplesWTP{lambda: mid}, best, goal, z) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	p := evaluate(samples, samplesWTP{lambda: lo}, k, lo)
+	if p.Cost > pts[pick].Cost {
+		return pts[pick]
+	}
+	return p
 }
 
 // samplesWTP is the willingness-to-pay rule deciding on each sample's own estimated costs.

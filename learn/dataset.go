@@ -166,12 +166,3 @@ func TrainFile(path string, opts TrainOptions) (*Model, *Report, error) {
 	}
 	return TrainDataset(ds, opts)
 }
-
-// subset returns the dataset restricted to the items at idx (sharing their slices).
-func (ds *Dataset) subset(name string, idx []int) *Dataset {
-	out := &Dataset{Name: name, Models: ds.Models, Items: make([]Item, len(idx))}
-	for n, i := range idx {
-		out.Items[n] = ds.Items[i]
-	}
-	return out
-}

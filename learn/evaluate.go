@@ -29,12 +29,11 @@ type EvalOptions struct {
 	// best and the cheapest single model on the train half. APGR and the threshold rule are
 	// reported only when the dataset has exactly two candidates.
 	Strong, Weak string
-	// Dev evaluates on the train half's out-of-fold predictions instead of the test half,
-	// with the operating points calibrated on the same predictions: a development aid for
-	// choosing features without looking at the test half. Its operating points are
-	// optimistic.
+	// Dev runs the whole evaluation inside the train half, split again in two by the
+	// seeded hash of "<DevSeed>:dev:<item id>": a development aid for choosing features and
+	// settings without reading the test half's labels. The test half is left out entirely.
 	Dev     bool
-	devSeed uint64
+	DevSeed uint64
 }
 
 // Evaluation is the outcome of Evaluate on one dataset's test half.
@@ -61,6 +60,47 @@ type Evaluation struct {
 	Operating, Oracle Point
 	// Target is the target the operating points were calibrated for.
 	Target Target
+	// LookupOperating is the category lookup's operating point on the test half.
+	LookupOperating Point
+	// RandomAtCost, ZeroAtCost and LookupAtCost are the qualities of random mixing, the zero
+	// router and the lookup's hull at the learned router's operating cost.
+	RandomAtCost, ZeroAtCost, LookupAtCost float64
+	// AIQLearned, AIQLookup and AIQZero are the three hulls' AIQ.
+	AIQLearned, AIQLookup, AIQZero float64
+}
+
+// Check is one pass/fail statement about an evaluation.
+type Check struct {
+	What string
+	Pass bool
+	// Detail gives the numbers behind the verdict.
+	Detail string
+}
+
+// Checks compares the learned router with the baselines on the test half: at its deployable
+// operating point against random mixing, the zero router and the lookup's hull at the same
+// cost, on AIQ against the lookup, and, when targets apply, against the targets
+// (at least 95% of the best model's quality for at most 35% of its cost).
+func (ev *Evaluation) Checks(targets bool) []Check {
+	op := ev.Operating
+	pct := func(q float64) float64 { return 100 * q / ev.BestQuality }
+	out := []Check{
+		{"beats random mixing at its cost", op.Quality > ev.RandomAtCost,
+			fmt.Sprintf("%.1f%% vs %.1f%% of the best model's quality", pct(op.Quality), pct(ev.RandomAtCost))},
+		{"beats the zero router at its cost", op.Quality > ev.ZeroAtCost,
+			fmt.Sprintf("%.1f%% vs %.1f%%", pct(op.Quality), pct(ev.ZeroAtCost))},
+		{"beats the category lookup's hull at its cost", op.Quality > ev.LookupAtCost,
+			fmt.Sprintf("%.1f%% vs %.1f%% (the lookup's best mix at that cost, drawn on the test half)", pct(op.Quality), pct(ev.LookupAtCost))},
+		{"beats the category lookup on AIQ", ev.AIQLearned > ev.AIQLookup,
+			fmt.Sprintf("%.4f vs %.4f (zero router %.4f)", ev.AIQLearned, ev.AIQLookup, ev.AIQZero)},
+	}
+	if targets {
+		out = append(out,
+			Check{"reaches ≥ 95% of the best model's quality", pct(op.Quality) >= 95, fmt.Sprintf("%.1f%%", pct(op.Quality))},
+			Check{"costs ≤ 35% of the best model's cost", op.Cost <= 0.35*ev.BestCost, fmt.Sprintf("%.1f%%", 100*op.Cost/ev.BestCost)},
+		)
+	}
+	return out
 }
 
 // EvalRow is one router's line in an Evaluation.
@@ -125,7 +165,7 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 			if test {
 				continue
 			}
-			test = splitHash(opts.devSeed, "dev", ds.Items[i].ID)&1 == 1
+			test = splitHash(opts.DevSeed, "dev", ds.Items[i].ID)&1 == 1
 		}
 		if test {
 			testIdx = append(testIdx, i)
@@ -145,34 +185,16 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 		est = func(i int) []float64 { return taskCost(ds.Items[i].Task) }
 	}
 
+	// The learned router, exactly as TrainDataset trains it on the train half, and its
+	// calibrated out-of-fold predictions there.
 	p := prepare(ds, topts.Features)
-	oofLearned := crossPredict(p, trainIdx, topts, "cv")
-	ws := fit(p, trainIdx, topts)
+	ws, oofLearned := trainCore(p, trainIdx, topts)
 	testLearned := make([][]float64, len(testIdx))
 	for n, i := range testIdx {
 		testLearned[n] = ws.predict(p, i)
 	}
 	oofLookup := crossLookup(ds, trainIdx, topts.Folds, opts.Seed)
 	testLookup := lookupPredict(ds, trainIdx, testIdx)
-	if opts.Train.famRidge > 0 {
-		fam, g := stackFitFamily(ds, trainIdx, oofLearned, oofLookup, opts.Train.famRidge)
-		applyStackFamily(ds, trainIdx, oofLearned, oofLookup, fam, g)
-		applyStackFamily(ds, testIdx, testLearned, testLookup, fam, g)
-	} else if opts.Train.stack {
-		st := stackFit(ds, trainIdx, oofLearned, oofLookup)
-		applyStack(oofLearned, oofLookup, st)
-		applyStack(testLearned, testLookup, st)
-	} else if !opts.Train.noPlatt {
-		pa, pb := plattAll(ds, trainIdx, oofLearned)
-		applyPlatt(oofLearned, pa, pb)
-		applyPlatt(testLearned, pa, pb)
-	}
-
-	if opts.Train.mask {
-		mk := paretoMask(ds, trainIdx)
-		applyMask(ds, trainIdx, oofLearned, mk)
-		applyMask(ds, testIdx, testLearned, mk)
-	}
 	calLearned := makeSamplesEst(ds, trainIdx, oofLearned, est)
 	calLookup := makeSamplesEst(ds, trainIdx, oofLookup, est)
 	tLearned := makeSamplesEst(ds, testIdx, testLearned, est)
@@ -245,6 +267,9 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 		row("zero router (hull of single models), at the learned router's cost", at(zero, opCost), "best mix of single models at that cost"),
 		row("category lookup frontier, at the learned router's cost", at(lookupHull, opCost), "hull of the lookup's λ sweep on the test half"),
 	)
+	ev.LookupOperating = lookOp
+	ev.RandomAtCost, ev.ZeroAtCost, ev.LookupAtCost = QualityAt(randomLine, opCost), QualityAt(zero, opCost), QualityAt(lookupHull, opCost)
+	ev.AIQLearned, ev.AIQLookup, ev.AIQZero = AIQ(learnedHull, cLo, cHi), AIQ(lookupHull, cLo, cHi), AIQ(zero, cLo, cHi)
 	lk := row(fmt.Sprintf("category lookup, λ=%.4g from train", ev.Lookup.WTP.Lambda), lookOp, "train pass rate per (task, model)")
 	lk.AIQ, lk.CostAt95 = AIQ(lookupHull, cLo, cHi), 100*CostAt(lookupHull, 0.95*ev.BestQuality)/ev.BestCost
 	ln := row(fmt.Sprintf("learned, λ=%.4g from train", ev.Learned.WTP.Lambda), ev.Operating, "deployable operating point")
@@ -639,67 +664,4 @@ func usd(x float64) string {
 		return "–"
 	}
 	return fmt.Sprintf("$%.3g", x)
-}
-
-// paretoMask returns, per task of the items at idx, which candidates are on the train
-// Pareto front of (pass rate, mean cost) within the task: no other candidate passes at least
-// as often for no more money (strictly better on one). A task not among the items gets the
-// front over all of them.
-func paretoMask(ds *Dataset, idx []int) func(task string) []bool {
-	k := len(ds.Models)
-	type acc struct{ s, n, c []float64 }
-	by := map[string]*acc{}
-	all := &acc{make([]float64, k), make([]float64, k), make([]float64, k)}
-	for _, i := range idx {
-		it := &ds.Items[i]
-		a := by[it.Task]
-		if a == nil {
-			a = &acc{make([]float64, k), make([]float64, k), make([]float64, k)}
-			by[it.Task] = a
-		}
-		for _, x := range []*acc{a, all} {
-			for j := range k {
-				x.s[j] += passOf(it.Pass[j])
-				x.n[j]++
-				x.c[j] += it.Cost[j]
-			}
-		}
-	}
-	front := func(a *acc) []bool {
-		m := make([]bool, k)
-		for j := range k {
-			qj, cj := a.s[j]/a.n[j], a.c[j]/a.n[j]
-			m[j] = true
-			for o := range k {
-				qo, co := a.s[o]/a.n[o], a.c[o]/a.n[o]
-				if o != j && qo >= qj && co <= cj && (qo > qj || co < cj) {
-					m[j] = false
-					break
-				}
-			}
-		}
-		return m
-	}
-	masks := map[string][]bool{}
-	for t, a := range by {
-		masks[t] = front(a)
-	}
-	def := front(all)
-	return func(task string) []bool {
-		if m, ok := masks[task]; ok {
-			return m
-		}
-		return def
-	}
-}
-
-func applyMask(ds *Dataset, idx []int, pred [][]float64, mask func(string) []bool) {
-	for n, i := range idx {
-		m := mask(ds.Items[i].Task)
-		for j := range pred[n] {
-			if !m[j] {
-				pred[n][j] = -1
-			}
-		}
-	}
 }

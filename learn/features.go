@@ -166,7 +166,9 @@ const (
 // collisions unbiased). Values are ±1 per occurrence, scaled by 1/√n for n hashed terms, so
 // that long and short prompts have vectors of comparable size. System words are hashed the
 // same way in their own namespace with weight 1/√n of their own. The task feature is 1 in
-// the bucket of "task:<task>" and in the bucket of its family.
+// the bucket of the lower-cased task name, hashed in its own namespace, and 1 in that of its
+// family. With Shapes, the shape features follow, then the non-zero structural features at
+// their fixed indices after the buckets.
 func (f *Featurizer) Extract(text, system, task string) Vector {
 	f.vec.Index, f.vec.Value = f.vec.Index[:0], f.vec.Value[:0]
 	var s scanState
@@ -354,19 +356,17 @@ func capped(x float64) float64 { return min(x, 1) }
 
 // scanState counts what one pass over the text finds.
 type scanState struct {
-	bytes, digits, newlines              int
-	fences, indented, braces, codeWords  int
-	mathChars, mathWords                 int
-	questions, options, listItems        int
-	reasoning, compare, multistep        int
-	constraints                          int
-	stem, optionBytes, numericOptions    int
-	prevCue, prevPrevCue                 cue
-	words                                int
-	wordBuf                              [16]byte
-	wordLen                              int
-	hashedTerms                          int
-	firstHashed                          int
+	bytes, digits, newlines             int
+	fences, indented, braces, codeWords int
+	mathChars, mathWords                int
+	questions, options, listItems       int
+	reasoning, compare, multistep       int
+	constraints                         int
+	stem, optionBytes, numericOptions   int
+	prevCue, prevPrevCue                cue
+	wordBuf                             [16]byte
+	hashedTerms                         int
+	firstHashed                         int
 }
 
 type cue uint8
@@ -406,7 +406,6 @@ func (s *scanState) scan(text string, maxBytes int, f *Featurizer, ns uint64, bi
 			return
 		}
 		inWord = false
-		s.words++
 		if allDig {
 			n := min(wlen, 4)
 			h = uint64(fnvOffset^ns) ^ 0xd1b54a32d192ed03

@@ -1,0 +1,209 @@
+package learn
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestThresholdRule(t *testing.T) {
+	models := []string{"strong", "weak"}
+	ch, err := Threshold{Strong: "strong", Weak: "weak", T: 0.7}.Bind(models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		explanation string
+		p           []float64
+		want        string
+	}{
+		{"weak likely enough: weak", []float64{0.9, 0.8}, "weak"},
+		{"exactly at the threshold: weak", []float64{0.9, 0.7}, "weak"},
+		{"weak below the threshold: strong, whatever P(strong)", []float64{0.1, 0.69}, "strong"},
+	}
+	for _, tt := range tests {
+		if got := models[ch.Choose(tt.p)]; got != tt.want {
+			t.Errorf("%s: chose %s, want %s", tt.explanation, got, tt.want)
+		}
+	}
+	for _, bad := range []Threshold{
+		{Strong: "gpt", Weak: "weak", T: 0.5},
+		{Strong: "strong", Weak: "strong", T: 0.5},
+		{Strong: "strong", Weak: "weak", T: math.NaN()},
+	} {
+		if _, err := bad.Bind(models); err == nil {
+			t.Errorf("%+v bound", bad)
+		}
+	}
+}
+
+func TestWillingnessToPay(t *testing.T) {
+	models := []string{"big", "mid", "small"}
+	costs := map[string]float64{"big": 0.01, "mid": 0.002, "small": 0.0005}
+	tests := []struct {
+		explanation string
+		lambda      float64
+		p           []float64
+		want        string
+	}{
+		{"λ=0 picks the likeliest to pass", 0, []float64{0.9, 0.85, 0.5}, "big"},
+		{"λ=0 ties go to the cheaper", 0, []float64{0.9, 0.9, 0.5}, "mid"},
+		{"λ=10/$: big's 0.05 gain is worth $0.005 < its $0.008 extra", 10, []float64{0.9, 0.85, 0.5}, "mid"},
+		{"λ=10/$: a 0.35 gain on mid over small pays its $0.0015", 10, []float64{0.5, 0.85, 0.5}, "mid"},
+		{"a huge λ picks the cheapest", 1e9, []float64{0.9, 0.85, 0.5}, "small"},
+	}
+	for _, tt := range tests {
+		ch, err := WillingnessToPay{Lambda: tt.lambda, Costs: costs}.Bind(models)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := models[ch.Choose(tt.p)]; got != tt.want {
+			t.Errorf("%s: chose %s, want %s", tt.explanation, got, tt.want)
+		}
+	}
+	_, err := WillingnessToPay{Lambda: 1, Costs: map[string]float64{"big": 1}}.Bind(models)
+	if err == nil || !strings.Contains(err.Error(), "mid") {
+		t.Errorf("missing costs: error %v, want one naming mid", err)
+	}
+	if _, err := (WillingnessToPay{Lambda: -1, Costs: costs}).Bind(models); err == nil {
+		t.Error("a negative λ bound")
+	}
+}
+
+// twoModelSamples: items 0..n-1; the weak model (index 1) passes items whose P(weak) is
+// above 0.5 and the strong one (index 0) passes all; predictions are perfect.
+func twoModelSamples(n int) []Sample {
+	s := make([]Sample, n)
+	for i := range s {
+		pw := float64(i) / float64(n)
+		pass := 0.0
+		if pw >= 0.5 {
+			pass = 1
+		}
+		s[i] = Sample{P: []float64{0.99, pw}, Pass: []float64{1, pass}, Cost: []float64{1, 0.1}}
+	}
+	return s
+}
+
+func TestCalibrate(t *testing.T) {
+	models := []string{"strong", "weak"}
+	s := twoModelSamples(1000)
+	tests := []struct {
+		explanation string
+		target      Target
+		// quality and strong share the calibrated point must have
+		wantQuality, wantShare float64
+	}{
+		{"full quality: everything weak fails goes to strong, nothing more", Target{Quality: 1}, 1, 0.5},
+		{"90%: 40% of items may be lost to weak", Target{Quality: 0.9}, 0.9, 0.4},
+		{"threshold, 90%", Target{Quality: 0.9, Strong: "strong", Weak: "weak"}, 0.9, 0.4},
+		{"threshold by share: 20% to strong", Target{StrongShare: 0.2, Strong: "strong", Weak: "weak"}, 0.7, 0.2},
+	}
+	for _, tt := range tests {
+		c, err := Calibrate(models, s, tt.target)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.explanation, err)
+		}
+		if !c.Met || math.Abs(c.Point.Quality-tt.wantQuality) > 0.011 || math.Abs(c.Point.Share[0]-tt.wantShare) > 0.011 {
+			t.Errorf("%s: met %v, quality %.3f, strong share %.3f; want %.2f and %.2f", tt.explanation, c.Met, c.Point.Quality, c.Point.Share[0], tt.wantQuality, tt.wantShare)
+		}
+		if c.Best != "strong" || c.BestQuality != 1 {
+			t.Errorf("%s: best %s %.3f", tt.explanation, c.Best, c.BestQuality)
+		}
+	}
+	// A margin of confidence costs more than the bare target.
+	bare, _ := Calibrate(models, s, Target{Quality: 0.9})
+	safe, _ := Calibrate(models, s, Target{Quality: 0.9, Confidence: 2})
+	if safe.Point.Cost <= bare.Point.Cost {
+		t.Errorf("with a 2-SE margin the cost is %v, without %v", safe.Point.Cost, bare.Point.Cost)
+	}
+	if _, err := Calibrate(models, s, Target{Quality: 0.9, StrongShare: 0.1}); err == nil {
+		t.Error("a target with both quality and share calibrated")
+	}
+	free := twoModelSamples(10)
+	for i := range free {
+		free[i].Cost = []float64{0, 0}
+	}
+	if _, err := Calibrate(models, free, Target{Quality: 0.9}); err == nil || !strings.Contains(err.Error(), "no costs") {
+		t.Errorf("willingness to pay without costs: error %v, want one saying the outcomes have no costs", err)
+	}
+}
+
+func TestHullAIQAndCostAt(t *testing.T) {
+	pts := []Point{
+		{Cost: 1, Quality: 0.5},
+		{Cost: 2, Quality: 0.55}, // under the segment (1,0.5)→(3,0.9): not a vertex
+		{Cost: 3, Quality: 0.9},
+		{Cost: 4, Quality: 0.8}, // dominated
+		{Cost: 5, Quality: 1.0},
+	}
+	h := Hull(pts)
+	if len(h) != 3 || h[1].Cost != 3 || h[2].Cost != 5 {
+		t.Fatalf("hull %+v, want vertices at costs 1, 3, 5", h)
+	}
+	tests := []struct {
+		explanation string
+		got, want   float64
+	}{
+		{"quality halfway along the first segment", QualityAt(h, 2), 0.7},
+		{"quality beyond the last vertex stays flat", QualityAt(h, 9), 1},
+		{"cost to reach 0.95: halfway along the second segment", CostAt(h, 0.95), 4},
+		{"AIQ over [1, 5]: trapezoids (0.5+0.9)/2·2 + (0.9+1)/2·2, over 4", AIQ(h, 1, 5), (1.4 + 1.9) / 4},
+		{"AIQ over [1, 9] counts the flat part", AIQ(h, 1, 9), (1.4 + 1.9 + 4) / 8},
+	}
+	for _, tt := range tests {
+		if math.Abs(tt.got-tt.want) > 1e-12 {
+			t.Errorf("%s: %v, want %v", tt.explanation, tt.got, tt.want)
+		}
+	}
+	if !math.IsInf(CostAt(h, 1.1), 1) || !math.IsNaN(QualityAt(h, 0.5)) {
+		t.Error("unreachable quality or a cost below the hull should be +Inf and NaN")
+	}
+}
+
+func TestAPGR(t *testing.T) {
+	s := twoModelSamples(1000) // strong passes all; weak passes the upper half
+	perfect := make([]float64, len(s))
+	reversed := make([]float64, len(s))
+	tied := make([]float64, len(s))
+	for i := range s {
+		perfect[i] = -s[i].P[1]
+		reversed[i] = s[i].P[1]
+	}
+	tests := []struct {
+		explanation string
+		priority    []float64
+		want        float64
+	}{
+		// Perfect: the 50% weak fails come first, recovering the gap linearly over x in
+		// [0, 0.5], then flat: area 0.5·0.5 + 0.5·1 = 0.75.
+		{"failures first", perfect, 0.75},
+		{"random (all tied) is the diagonal", tied, 0.5},
+		{"failures last", reversed, 0.25},
+	}
+	for _, tt := range tests {
+		if got := APGR(s, tt.priority, 0, 1); math.Abs(got-tt.want) > 0.002 {
+			t.Errorf("%s: APGR %.4f, want %.4f", tt.explanation, got, tt.want)
+		}
+	}
+}
+
+func TestSplitIsSeededAndBalanced(t *testing.T) {
+	n, same := 10000, 0
+	test := 0
+	for i := range n {
+		id := "item-" + string(rune('a'+i%26)) + strings.Repeat("x", i%7) + string(rune(i))
+		if SplitTest(1, id) {
+			test++
+		}
+		if SplitTest(1, id) == SplitTest(2, id) {
+			same++
+		}
+	}
+	if test < 4800 || test > 5200 {
+		t.Errorf("%d of %d items in the test half", test, n)
+	}
+	if same > 5200 || same < 4800 {
+		t.Errorf("seeds 1 and 2 agree on %d of %d items; the seed should reshuffle", same, n)
+	}
+}

@@ -1,0 +1,86 @@
+// Package learn is Clearbar's score-based router: request features, a heuristic difficulty
+// score for teams with no outcomes yet, and a learned model of P(pass | request) per
+// candidate model, trained in pure Go on an outcomes table, with the choice rules that turn
+// those probabilities into a routing decision.
+//
+// # Features
+//
+// A Featurizer turns a request (the last user message, the system prompt and an optional task
+// or category name) into a sparse Vector: lower-cased word unigrams and bigrams hashed with
+// signed hashing into 2^16 buckets, system-prompt words in their own namespace, a one-hot
+// hashed task feature (and one for the task's family, "mmlu" in "mmlu/anatomy"), bucketed
+// shape features, and the dense structural features of StructuralNames (length, code and
+// math markers, question marks, multiple-choice options, list items, reasoning, comparison,
+// multi-step and constraint cues). FeatureConfig records the layout in every model file; an
+// embedding would be a further dense block after the structural features.
+//
+// # Heuristic
+//
+// Heuristic scores difficulty in [0, 1] as a clamped weighted sum of the structural features,
+// with documented default weights a spec can override by name, and maps the score to tiers
+// (default cut points 0.35 and 0.7).
+//
+// # Model
+//
+// Train groups outcome rows by item, labels each (item, model) pair by its Pass (or
+// Score ≥ 0.5), and fits one L2-regularised logistic regression per candidate with AdaGrad.
+// The candidates share a second set of weights trained on all their labels (what makes an
+// item hard for every model), folded into each candidate's weights when the model is built.
+// Five-fold cross-validation gives held-out metrics and out-of-fold predictions, on which a
+// Platt scaling per candidate is fitted and folded into the weights, and on which a choice
+// rule can be calibrated. Training is deterministic given the rows, options and seed.
+//
+// The model file is JSON: "version" (1), "kind", "features" (FeatureConfig), "models" (the
+// candidate names), "bias" (one per candidate), "weights" (the feature-major float32 matrix,
+// little-endian, base64: about 4 MB for 11 candidates) and "training" (TrainingInfo: data,
+// split, seed, optimiser settings and held-out metrics per candidate). Load reads an
+// 11-candidate file in about 70 ms.
+//
+// Model.Predict costs 3–7 µs for a 400-character prompt with 2 or 11 candidates and does not
+// allocate (BenchmarkPredict); feature extraction is about 2–3.5 µs of that.
+//
+// # Choice rules
+//
+// Threshold sends a request to the weak model when P(pass) of the weak model is at least T.
+// WillingnessToPay picks the candidate maximising P(pass) − λ·cost. Calibrate picks T or λ on
+// out-of-fold predictions for a Target: a fraction of the best single model's quality at the
+// least cost (optionally with a margin in standard errors), or a share of traffic to the
+// strong model.
+//
+// # Evaluation
+//
+// Evaluate measures the learned router against baselines on a seeded train/test split, the
+// way RouterBench and RouteLLM do; TestEvaluation runs it on the project's shared data and
+// writes testdata/evaluation.md. The protocol:
+//
+//   - Split: an item is in the test half when the FNV-1a 64-bit hash of "<seed>:split:<item
+//     id>", finalised with MurmurHash3's fmix64, is odd (seed 1). RouterBench's own
+//     (RouterDC) train/test column is not in the outcomes table and is not used.
+//   - Everything is fitted on the train half: the model, the lookup's rates, the cost
+//     estimates, and the operating points, which are calibrated on five-fold out-of-fold
+//     predictions of the train half for 95% of the best model's quality with a margin of one
+//     standard error of the paired per-item difference.
+//   - Costs: RouterBench rows carry cost_usd per call. RouteLLM rows carry none, so calls are
+//     priced from list prices (RouteLLMPrices: gpt-4-1106-preview $10/M input and $30/M
+//     output tokens; Mixtral-8x7B $0.60/M both, Together AI's price), with input tokens
+//     estimated as the prompt's bytes / 4 and a fixed output of 8 tokens for MMLU and 200 for
+//     GSM8K. A router decides on the costs it could know before the call: the item's own
+//     (list-priced) cost for RouteLLM, each model's train-half mean cost within the item's
+//     task for RouterBench.
+//   - Baselines: each single model; the oracle (the cheapest model that passes); random
+//     mixing of the cheapest and the best model at the learned router's cost; the zero
+//     router (the convex hull of the single models at that cost); and the category-aware
+//     lookup: each model's train pass rate within the item's task (an MMLU subject, a
+//     RouterBench task), shrunk towards its overall rate by two items, routed by the same
+//     willingness-to-pay rule.
+//   - Metrics: quality (mean pass rate, an ungraded call counting as a failure) and cost
+//     per request, as a percentage of the best single model's; AIQ (RouterBench): the mean
+//     quality of a router's cost–quality hull over the costs from the cheapest to the dearest
+//     single model; APGR (RouteLLM, two models): with PGR(x) = (q(x) − q_weak)/(q_strong −
+//     q_weak) for a share x of calls to the strong model, the area ∫₀¹ PGR(x) dx, computed
+//     exactly over every item; and the cost at which a router's hull reaches 95% of the best
+//     model's quality.
+//
+// EvalOptions.Dev runs the same protocol inside the train half (split again in two), for
+// choosing features and settings without reading the test half.
+package learn
