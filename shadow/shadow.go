@@ -101,6 +101,7 @@ type category struct {
 	validators []*spec.Validator
 
 	mu       sync.Mutex
+	settled  *sync.Cond // signalled when a reservation settles
 	day      time.Time
 	spent    clearbar.Money // today's actual cost
 	reserved clearbar.Money // reservations of calls in flight
@@ -142,6 +143,7 @@ func New(o Options) (*Shadower, error) {
 			continue
 		}
 		cat := &category{c: c, jobs: make(chan job, o.QueueSize)}
+		cat.settled = sync.NewCond(&cat.mu)
 		cat.validators, _ = c.Route.MainValidators()
 		for _, ref := range c.Shadow.Models {
 			m := o.Spec.Model(ref.Name)
@@ -348,18 +350,26 @@ func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *
 	return row, cost
 }
 
-// reserve books amount against the day's budget if it fits.
+// reserve books amount against the day's budget. It reports false when what is already spent
+// today leaves no room for it; when only the reservations of calls in flight are in the way,
+// it waits for them to settle.
 func (cat *category) reserve(day time.Time, amount clearbar.Money) bool {
 	cat.mu.Lock()
 	defer cat.mu.Unlock()
-	if !cat.day.Equal(day) {
-		cat.day, cat.spent = day, 0
+	budget := clearbar.Money(cat.c.Shadow.DailyBudget)
+	for {
+		if !cat.day.Equal(day) {
+			cat.day, cat.spent = day, 0
+		}
+		switch {
+		case cat.spent+amount > budget:
+			return false
+		case cat.spent+cat.reserved+amount <= budget:
+			cat.reserved += amount
+			return true
+		}
+		cat.settled.Wait()
 	}
-	if cat.spent+cat.reserved+amount > clearbar.Money(cat.c.Shadow.DailyBudget) {
-		return false
-	}
-	cat.reserved += amount
-	return true
 }
 
 // settle replaces a reservation with the actual cost.
@@ -368,22 +378,24 @@ func (cat *category) settle(reserved, actual clearbar.Money) {
 	defer cat.mu.Unlock()
 	cat.reserved -= reserved
 	cat.spent += actual
+	cat.settled.Broadcast()
 }
 
-// Shadow calls cap their output: the client's max_tokens if it set one, else twice the
-// category's typical output (p95 when given), at least minOutputCap tokens.
-const minOutputCap = 256
+// Shadow calls cap their output so that a reservation bounds their cost: at the client's
+// max_tokens if it set one, else at four times the category's typical output (p95 when
+// given) and at least minOutputCap tokens — far enough above what the category answers that
+// the cap does not cut answers short and bias the candidate's pass rate.
+const minOutputCap = 2048
 
 // shadowRequest is the request the candidates get: the client's request, non-streaming, with
-// its output capped so that a reservation bounds its cost. The client's raw body is dropped so
-// that providers build the body from the canonical request, cap included.
+// its output capped. The client's raw body is dropped so that providers build the body from
+// the canonical request, cap included.
 func shadowRequest(req *clearbar.Request, c *spec.Category) *clearbar.Request {
 	r := *req
 	r.Body = nil
 	r.Stream, r.IncludeUsage = false, false
-	limit := max(int(2*math.Max(c.Tokens.Out.P50, c.Tokens.Out.P95)), minOutputCap)
-	if r.MaxTokens <= 0 || r.MaxTokens > limit {
-		r.MaxTokens = limit
+	if r.MaxTokens <= 0 {
+		r.MaxTokens = max(int(4*math.Max(c.Tokens.Out.P50, c.Tokens.Out.P95)), minOutputCap)
 	}
 	return &r
 }

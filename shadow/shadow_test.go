@@ -147,7 +147,7 @@ func readRows(b *bytes.Buffer) ([]outcomes.Row, error) {
 // budget cannot hold another call, spends no more than the budget, and starts again the next
 // UTC day.
 func TestShadowStaysWithinBudget(t *testing.T) {
-	f := newFixture(t, "1", "0.0005")
+	f := newFixture(t, "1", "0.003")
 	now := time.Date(2026, 11, 27, 23, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

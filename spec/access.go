@@ -411,3 +411,13 @@ func (sc *ScoreRoute) RouterPath(s *Spec) string {
 	}
 	return filepath.Join(filepath.Dir(s.File), sc.Router)
 }
+
+// Shadowing reports whether any category sends shadow traffic.
+func (s *Spec) Shadowing() bool {
+	for _, c := range s.Categories {
+		if c.Shadow != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path"
 	"time"
 
@@ -16,15 +18,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/drift"
 	"github.com/clearbar/clearbar/examples"
 	"github.com/clearbar/clearbar/gateway"
+	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/anthropic"
 	"github.com/clearbar/clearbar/provider/openai"
 	"github.com/clearbar/clearbar/provider/replay"
 	"github.com/clearbar/clearbar/provider/simulated"
+	"github.com/clearbar/clearbar/shadow"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/trace"
 	"github.com/clearbar/clearbar/validate"
+	"github.com/clearbar/clearbar/web"
 )
 
 // registry returns the provider adapters this build has.
@@ -34,6 +41,7 @@ func registry() *provider.Registry {
 	r.Register("openai-compatible", openai.New)
 	r.Register("simulated", simulated.New)
 	r.Register("replay", replay.New)
+	r.Register("anthropic", anthropic.New)
 	return r
 }
 
@@ -59,19 +67,34 @@ func (m *Main) loadServeSpec(file string) (*spec.Spec, func(string) ([]byte, err
 // newGateway builds the gateway for a spec: providers from the registry, validators compiled
 // (judges call models through the same providers).
 func newGateway(s *spec.Spec, readFile func(string) ([]byte, error), opts gateway.Options) (*gateway.Gateway, error) {
+	g, _, err := newGatewayShadow(s, readFile, opts, nil)
+	return g, err
+}
+
+// newGatewayShadow builds the gateway and, when the spec has shadowing categories and
+// shadowOut is not nil, the shadow traffic that writes its outcome rows to shadowOut.
+func newGatewayShadow(s *spec.Spec, readFile func(string) ([]byte, error), opts gateway.Options, shadowOut io.Writer) (*gateway.Gateway, *shadow.Shadower, error) {
 	if opts.Providers == nil {
 		providers, err := registry().NewAll(s, provider.Config{HTTP: provider.DefaultHTTPClient(), ReadFile: readFile})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		opts.Providers = providers
 	}
 	checker, err := validate.NewChecker(s, validate.Env{ReadFile: readFile, Caller: validate.ProviderCaller{Providers: opts.Providers}})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	opts.Spec, opts.Checker = s, checker
-	return gateway.New(opts)
+	if shadowOut != nil {
+		opts.Shadow, err = shadow.New(shadow.Options{Spec: s, Providers: opts.Providers, Checker: checker, Out: shadowOut,
+			Registerer: opts.Registerer, Logger: opts.Logger})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	g, err := gateway.New(opts)
+	return g, opts.Shadow, err
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
@@ -81,6 +104,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	timeScale := fs.Float64("time-scale", 0, "with simulated providers, multiply every simulated duration by this (0.01 makes a 2s answer take 20ms)")
+	shadowPath := fs.String("shadow-out", "shadow.outcomes.jsonl", "where shadow traffic appends its outcome rows (categories with shadow: settings)")
 	simulate := fs.Bool("simulate", false, "answer from the built-in simulator instead of the spec's providers: each model with its assumed latency, availability, pass rate and validator strength (no API keys)")
 	pos, err := parseArgs(fs, args, 0, 1, usage)
 	if err != nil {
@@ -121,10 +145,19 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts := gateway.Options{Logger: log, Registerer: reg, Gatherer: reg}
+	breakers := health.NewSet(health.DefaultSettings(), nil)
+	opts := gateway.Options{Logger: log, Registerer: reg, Gatherer: reg, Breakers: breakers}
+	// The drift monitor sees every decision beside the trace recorder, and feeds the dashboard.
+	monitor, err := drift.New(drift.Options{Spec: s, Registerer: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer monitor.Close(context.Background()) // on early returns; after the drain's Close it returns at once
+	opts.Recorder = monitor
 	where := firstNonEmpty(*tracePath, s.Server.Trace, "clearbar.db")
 	var recorder *trace.Recorder
 	var store trace.Store
+	var decisions web.Decisions
 	if where != "none" {
 		db, err := trace.OpenSQLite(where)
 		if err != nil {
@@ -132,19 +165,38 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		}
 		store = db
 		recorder = trace.NewRecorder(db, trace.RecorderOptions{Logger: log})
-		opts.Recorder, opts.Decisions = recorder, flushingStore{recorder, db}
+		found := flushingStore{recorder, db}
+		opts.Recorder, opts.Decisions, decisions = drift.Tee(recorder, monitor), found, found
 		registerRecorderMetrics(reg, recorder)
 	}
-	gw, err := newGateway(s, readFile, opts)
+	var shadowFile *os.File
+	if s.Shadowing() {
+		if shadowFile, err = os.OpenFile(*shadowPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+			return fmt.Errorf("shadow traffic output: %w", err)
+		}
+		defer shadowFile.Close()
+	}
+	var shadowOut io.Writer
+	if shadowFile != nil {
+		shadowOut = shadowFile
+	}
+	gw, shadower, err := newGatewayShadow(s, readFile, opts, shadowOut)
 	if err != nil {
 		return err
 	}
+	dash, err := web.New(web.Options{Spec: s, Monitor: monitor, Breakers: breakers, Decisions: decisions, Auth: gw.RequireAdmin, Logger: log})
+	if err != nil {
+		return err
+	}
+	root := http.NewServeMux()
+	root.Handle(web.Prefix, dash)
+	root.Handle("/", gw)
 	addr := firstNonEmpty(*listen, s.Server.Listen, "127.0.0.1:8080")
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	name := file
@@ -154,6 +206,10 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		name += " on simulated providers"
 	}
 	fmt.Fprintf(m.Stderr, "clearbar: serving %s on http://%s (%d categories, %d models; decisions: %s)\n", name, ln.Addr(), len(s.Categories), len(s.Models), where)
+	fmt.Fprintf(m.Stderr, "dashboard: http://%s%s\n", ln.Addr(), web.Prefix)
+	if shadowFile != nil {
+		fmt.Fprintf(m.Stderr, "shadow traffic: outcome rows appended to %s\n", *shadowPath)
+	}
 	fmt.Fprintf(m.Stderr, "try: curl -si http://%s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"clearbar/%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Where is my order?\"}]}'\n", ln.Addr(), s.Categories[0].Name)
 	if m.OnListen != nil {
 		m.OnListen(ln.Addr())
@@ -170,12 +226,19 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	// Shadow calls still running finish and their rows are written before the store closes.
+	if cerr := shadower.Close(shutdownCtx); cerr != nil && err == nil {
+		err = cerr
+	}
 	if recorder != nil {
 		if cerr := recorder.Close(shutdownCtx); cerr != nil && err == nil {
 			err = cerr
 		}
 		st := recorder.Stats()
 		log.Info("decisions recorded", "written", st.Written, "dropped", st.Dropped, "failed", st.Failed)
+	}
+	if cerr := monitor.Close(shutdownCtx); cerr != nil && err == nil {
+		err = cerr
 	}
 	if store != nil {
 		store.Close()
@@ -206,6 +269,11 @@ func (f flushingStore) Get(ctx context.Context, id string) (*clearbar.Decision, 
 		return nil, notFound{}
 	}
 	return d, err
+}
+
+// List lists stored decisions for the dashboard's explorer.
+func (f flushingStore) List(ctx context.Context, filter trace.Filter) ([]*clearbar.Decision, error) {
+	return f.s.List(ctx, filter)
 }
 
 type notFound struct{}

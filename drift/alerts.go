@@ -1,0 +1,143 @@
+package drift
+
+import (
+	"encoding/json"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Alert is a detector starting to fire. Its text names categories, models and figures only,
+// never request content.
+type Alert struct {
+	// ID is unique within the Monitor: "drift-1", "drift-2", ...
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Category string    `json:"category"`
+	// Model is empty for a category's detectors.
+	Model    string  `json:"model,omitempty"`
+	Detector Kind    `json:"detector"`
+	Against  Against `json:"against"`
+	// Value is the recent window's figure and Baseline what it was compared with: rates and
+	// shares in [0, 1], latencies in seconds (medians against the reference), the share of
+	// observations above a p95 threshold (against assumptions and budgets), or, for route
+	// mix, the share of requests that moved (with a baseline of 0).
+	Value    float64 `json:"value"`
+	Baseline float64 `json:"baseline"`
+	// PValue is the test's p-value; Level the threshold it fell below.
+	PValue float64 `json:"p_value"`
+	Level  float64 `json:"level"`
+	// Window and Reference are the observations compared (Reference is 0 against
+	// assumptions and budgets).
+	Window    int `json:"window"`
+	Reference int `json:"reference,omitempty"`
+	// Message says it in words.
+	Message string `json:"message"`
+	// ResolvedAt is when the detector stopped firing; zero while it fires.
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+}
+
+// alertLog keeps the most recent alerts.
+type alertLog struct {
+	mu   sync.Mutex
+	seq  int
+	ring []*Alert // oldest first once full; next is where the next alert goes
+	next int
+	full bool
+}
+
+func (l *alertLog) add(a *Alert) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	a.ID = "drift-" + strconv.Itoa(l.seq)
+	l.ring[l.next] = a
+	if l.next++; l.next == len(l.ring) {
+		l.next, l.full = 0, true
+	}
+}
+
+func (l *alertLog) resolve(a *Alert, at time.Time) {
+	l.mu.Lock()
+	a.ResolvedAt = at
+	l.mu.Unlock()
+}
+
+// list returns copies of the alerts, newest first.
+func (l *alertLog) list() []Alert {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.next
+	if l.full {
+		n = len(l.ring)
+	}
+	out := make([]Alert, 0, n)
+	for i := 1; i <= n; i++ {
+		out = append(out, *l.ring[(l.next-i+len(l.ring))%len(l.ring)])
+	}
+	return out
+}
+
+// metrics are the Monitor's Prometheus metrics. Label sets are bounded by the spec.
+type metrics struct {
+	firing  *prometheus.GaugeVec   // category, model, detector, against
+	alerts  *prometheus.CounterVec // category, model, detector, against
+	webhook *prometheus.CounterVec // result
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	labels := []string{"category", "model", "detector", "against"}
+	m := &metrics{
+		firing: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "clearbar_drift_firing",
+			Help: "Drift detector state: 1 while the detector fires, 0 otherwise (model is empty for a category's detectors)."}, labels),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_drift_alerts_total",
+			Help: "Drift alerts raised: a detector started firing."}, labels),
+		webhook: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_drift_webhook_total",
+			Help: "Drift alert webhook deliveries, by result: sent, failed (gave up after retries) or dropped (queue full or shutting down)."}, []string{"result"}),
+	}
+	reg.MustRegister(m.firing, m.alerts, m.webhook)
+	return m
+}
+
+// apply runs a detector's hysteresis on a test's result, raises or resolves its alert, and
+// reports whether the detector started firing. msg builds the alert's text; it is called only
+// then. The caller holds the detector's category lock.
+func (m *Monitor) apply(d *detector, r result, window, reference int, msg func() string) bool {
+	switch d.update(r, m.level) {
+	case fire:
+		a := &Alert{Time: m.now().UTC(), Category: d.category, Model: d.model, Detector: d.kind, Against: d.against,
+			Value: r.value, Baseline: r.baseline, PValue: r.p, Level: m.level, Window: window, Reference: reference,
+			Message: msg() + " (p = " + strconv.FormatFloat(r.p, 'g', 2, 64) + ")"}
+		m.alerts.add(a)
+		d.alert = a
+		m.metrics.alerts.WithLabelValues(d.category, d.model, string(d.kind), string(d.against)).Inc()
+		m.log.Warn("drift alert", "id", a.ID, "category", a.Category, "model", a.Model, "detector", a.Detector,
+			"against", a.Against, "p_value", a.PValue, "message", a.Message)
+		if m.hook != nil {
+			m.hook.enqueue(a)
+		}
+		return true
+	case resolve:
+		if d.alert != nil {
+			m.alerts.resolve(d.alert, m.now().UTC())
+			m.log.Info("drift alert resolved", "id", d.alert.ID, "category", d.category, "model", d.model, "detector", d.kind, "against", d.against)
+			d.alert = nil
+		}
+	}
+	return false
+}
+
+// payload is the webhook's JSON body: the alert, and its message as "text", which chat
+// webhooks (Slack, Mattermost, Google Chat) display as it is.
+type payload struct {
+	Text  string `json:"text"`
+	Spec  string `json:"spec"`
+	Alert Alert  `json:"alert"`
+}
+
+func (m *Monitor) payload(a *Alert) []byte {
+	b, _ := json.Marshal(payload{Text: "Clearbar drift: " + a.Message, Spec: m.spec.Name, Alert: *a})
+	return b
+}

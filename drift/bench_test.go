@@ -1,0 +1,55 @@
+package drift
+
+import (
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar"
+)
+
+// BenchmarkObserve measures the cost Observe adds to recording one decision: a mix of
+// realistic decisions (one to two attempts, validator verdicts, fallbacks and escalations)
+// through every detector and series of the simulation's spec, once their windows are full.
+func BenchmarkObserve(b *testing.B) {
+	w := newWorld(1)
+	m, err := New(Options{Spec: loadSimSpec(b, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]*clearbar.Decision, 4096)
+	for i := range ds {
+		ds[i] = w.decision()
+	}
+	for _, d := range ds { // fill the windows and references, and create every stream
+		m.Observe(d)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		m.Observe(ds[i&(len(ds)-1)])
+		i++
+	}
+}
+
+// BenchmarkObserveParallel measures Observe from many goroutines, as the gateway calls it.
+func BenchmarkObserveParallel(b *testing.B) {
+	w := newWorld(2)
+	m, err := New(Options{Spec: loadSimSpec(b, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]*clearbar.Decision, 4096)
+	for i := range ds {
+		ds[i] = w.decision()
+		m.Observe(ds[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			m.Observe(ds[i&(len(ds)-1)])
+			i++
+		}
+	})
+}

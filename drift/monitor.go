@@ -1,0 +1,489 @@
+package drift
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Options configure a Monitor. Spec is required.
+type Options struct {
+	Spec *spec.Spec
+	// Registerer receives the Monitor's metrics; nil keeps them unexported.
+	Registerer prometheus.Registerer
+	// Logger receives alerts and webhook failures; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock, for alert times and the current minute; nil means time.Now.
+	// Decisions go into the minute of their own Time.
+	Now func() time.Time
+	// History is how long the per-minute series are kept; zero means DefaultHistory. Each
+	// series with traffic costs about 500 bytes per minute of history.
+	History time.Duration
+	// MaxAlerts is how many recent alerts are kept; zero means DefaultMaxAlerts.
+	MaxAlerts int
+	// WebhookClient posts alerts to the spec's drift.webhook; nil means http.DefaultClient.
+	// WebhookTimeout bounds one POST; zero means DefaultWebhookTimeout.
+	WebhookClient  *http.Client
+	WebhookTimeout time.Duration
+}
+
+// Monitor defaults.
+const (
+	DefaultHistory   = 24 * time.Hour
+	DefaultMaxAlerts = 100
+	// checksPerWindow is how many times per window length each detector is tested.
+	checksPerWindow = 4
+)
+
+// Recorder takes finished decisions. It has the method set of gateway.Recorder, so a
+// Monitor, or a Tee of recorders, can be given to the gateway as its recorder.
+type Recorder interface {
+	Record(d *clearbar.Decision) bool
+}
+
+// Monitor watches decisions for drift and keeps time series of them. It is safe for
+// concurrent use. Build it with New, hand it every decision (Record or Observe, typically
+// through Tee beside the trace recorder) and Close it at shutdown.
+type Monitor struct {
+	spec *spec.Spec
+	// detecting is false when the spec turns drift detection off; series are kept anyway.
+	detecting bool
+	window    int
+	reference int
+	// step is how many observations of a stream pass between its checks; level is each
+	// check's significance level, so that the checks of one window together stay within
+	// drift.false_alarm.
+	step  int
+	level float64
+
+	log     *slog.Logger
+	now     func() time.Time
+	start   time.Time
+	history int // minutes
+
+	// cats, catList, models and modelList are built by New and never modified after.
+	cats         map[string]*category
+	catList      []*category
+	models       map[string]*series
+	modelList    []*series
+	unclassified series
+	// modelIndex numbers the spec's models for route-mix codes.
+	modelIndex map[string]uint8
+	modelNames []string
+	// structured holds the names (as verdicts give them) of validators that check structure.
+	structured map[string]bool
+
+	metrics *metrics
+	alerts  alertLog
+	hook    *webhook
+}
+
+// category is one category's detectors and series. mu guards the detectors and models.
+type category struct {
+	name string
+	spec *spec.Category
+	mu   sync.Mutex
+	// Nil when the Monitor is not detecting.
+	pass, valid, fallback *rateStream
+	latency               *latencyStream
+	mix                   *mixStream
+	models                map[string]*modelStreams
+	series                series
+}
+
+// modelStreams are one model's detectors within a category.
+type modelStreams struct {
+	pass, valid, fallback *rateStream
+	latency               *latencyStream
+}
+
+// New builds a Monitor for a loaded spec's categories, models, assumptions and drift
+// settings, and, when the spec names a webhook, starts the goroutine that posts alerts.
+func New(o Options) (*Monitor, error) {
+	s := o.Spec
+	if s == nil {
+		return nil, errors.New("drift: no spec")
+	}
+	if len(s.Models) > 255 {
+		return nil, fmt.Errorf("drift: %d models; route mix handles at most 255", len(s.Models))
+	}
+	set := s.Drift.Settings()
+	m := &Monitor{spec: s, detecting: !set.Disabled, window: set.Window, reference: set.Reference,
+		log: o.Logger, now: o.Now, cats: map[string]*category{}, models: map[string]*series{},
+		modelIndex: map[string]uint8{}, structured: structuredValidators(s)}
+	if m.window <= 0 || m.reference < m.window || !(set.FalseAlarm > 0 && set.FalseAlarm < 1) {
+		return nil, fmt.Errorf("drift: window %d, reference %d and false alarm %g are not usable", m.window, m.reference, float64(set.FalseAlarm))
+	}
+	m.step = max(1, m.window/checksPerWindow)
+	m.level = float64(set.FalseAlarm) * float64(m.step) / float64(m.window)
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	m.start = m.now()
+	history := o.History
+	if history <= 0 {
+		history = DefaultHistory
+	}
+	m.history = max(int(history/time.Minute), 1)
+	maxAlerts := o.MaxAlerts
+	if maxAlerts <= 0 {
+		maxAlerts = DefaultMaxAlerts
+	}
+	m.alerts.ring = make([]*Alert, maxAlerts)
+	reg := o.Registerer
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m.metrics = newMetrics(reg)
+	m.unclassified.name = Unclassified
+	for i, md := range s.Models {
+		m.modelIndex[md.Name] = uint8(i)
+		m.modelNames = append(m.modelNames, md.Name)
+		ser := &series{name: md.Name}
+		m.models[md.Name] = ser
+		m.modelList = append(m.modelList, ser)
+	}
+	for _, cs := range s.Categories {
+		c := &category{name: cs.Name, spec: cs, series: series{name: cs.Name}}
+		if m.detecting {
+			m.initCategory(c)
+		}
+		m.cats[cs.Name] = c
+		m.catList = append(m.catList, c)
+	}
+	if m.detecting && set.Webhook != "" {
+		w, err := newWebhook(set.Webhook, o.WebhookClient, o.WebhookTimeout, m.log, m.metrics.webhook, m.payload)
+		if err != nil {
+			return nil, err
+		}
+		m.hook = w
+		w.start()
+	}
+	return m, nil
+}
+
+// structuredValidators returns the verdict names of the spec's validators that check an
+// answer's structure (JSON Schema, required fields, tool calls).
+func structuredValidators(s *spec.Spec) map[string]bool {
+	out := map[string]bool{}
+	var walk func(r *spec.Route)
+	add := func(vs []*spec.Validator) {
+		for _, v := range vs {
+			switch v.Kind {
+			case "json_schema", "required_fields", "tool_calls":
+				out[v.Summary()] = true
+				out[v.Kind] = true // the name a validator that failed to compile reports
+			}
+		}
+	}
+	walk = func(r *spec.Route) {
+		if r == nil {
+			return
+		}
+		add(r.Validate)
+		for _, st := range r.Cascade {
+			add(st.Validate)
+		}
+		for _, a := range r.Split {
+			walk(&a.Route)
+		}
+	}
+	for _, c := range s.Categories {
+		walk(c.Route)
+	}
+	return out
+}
+
+func (m *Monitor) detector(sc scope, kind Kind, against Against) *detector {
+	d := &detector{category: sc.category, model: sc.model, kind: kind, against: against,
+		gauge: m.metrics.firing.WithLabelValues(sc.category, sc.model, string(kind), string(against))}
+	d.gauge.Set(0)
+	return d
+}
+
+func (m *Monitor) rates(sc scope, kind Kind, good bool, what, rate string) *rateStream {
+	return &rateStream{ring: newRing(m.window, m.reference), scope: sc, good: good, what: what, rate: rate,
+		ref: m.detector(sc, kind, Reference)}
+}
+
+func (m *Monitor) latencies(sc scope, what string) *latencyStream {
+	return &latencyStream{ring: newRing(m.window, m.reference), scope: sc, what: what, refDet: m.detector(sc, Latency, Reference)}
+}
+
+func (m *Monitor) initCategory(c *category) {
+	sc := scope{category: c.name}
+	c.pass = m.rates(sc, PassRate, true, "requests", "pass rate")
+	c.valid = m.rates(sc, Validity, true, "structured answers", "structured-output validity")
+	c.fallback = m.rates(sc, Fallback, false, "requests", "fallback rate")
+	c.latency = m.latencies(sc, "requests")
+	if b := c.spec.LatencyBudget.D(); b > 0 {
+		c.latency.threshold, c.latency.thresholdName = b, "latency budget"
+		c.latency.thr = m.detector(sc, Latency, Budget)
+	}
+	c.mix = &mixStream{ring: newRing(m.window, m.reference), scope: sc, names: m.modelNames,
+		win: make([]int32, len(m.modelNames)), ref: make([]int32, len(m.modelNames)),
+		pooled: make([][2]float64, 0, len(m.modelNames)+1), det: m.detector(sc, Mix, Reference)}
+	c.models = map[string]*modelStreams{}
+}
+
+// model returns a model's streams in c, creating them on first use; nil for a name the spec
+// does not declare. The caller holds c.mu.
+func (m *Monitor) model(c *category, name string) *modelStreams {
+	if ms, ok := c.models[name]; ok {
+		return ms
+	}
+	md := m.spec.Model(name)
+	if md == nil {
+		return nil
+	}
+	sc := scope{category: c.name, model: name}
+	ms := &modelStreams{
+		pass:     m.rates(sc, PassRate, true, "validated answers", "pass rate"),
+		valid:    m.rates(sc, Validity, true, "structured answers", "structured-output validity"),
+		fallback: m.rates(sc, Fallback, false, "requests that started on it", "fallback rate"),
+		latency:  m.latencies(sc, "answers"),
+	}
+	if q, ok := c.spec.PassRate(md); ok {
+		// A validator passes a good answer unless it false-alarms, and a bad one unless it
+		// detects it: the pass rate the validator reports is q(1−f) + (1−q)(1−d).
+		st := c.spec.Strength()
+		d, f := float64(st.Detect), float64(st.FalseAlarm)
+		ms.pass.assumed = 1 - (q*(1-f) + (1-q)*(1-d))
+		ms.pass.why = fmt.Sprintf("assume.pass_rate %g, validator detect %g and false_alarm %g", q, d, f)
+		ms.pass.asm = m.detector(sc, PassRate, Assumption)
+	}
+	if p95 := c.spec.LatencyFor(md).P95.D(); p95 > 0 {
+		ms.latency.threshold, ms.latency.thresholdName = p95, "assumed p95"
+		ms.latency.thr = m.detector(sc, Latency, Assumption)
+	}
+	c.models[name] = ms
+	return ms
+}
+
+// Record observes a decision and reports true: a Monitor never drops one. It implements
+// Recorder (and gateway.Recorder).
+func (m *Monitor) Record(d *clearbar.Decision) bool {
+	m.Observe(d)
+	return true
+}
+
+// Observe adds a decision to the detectors and the series. It does not keep d or modify it.
+// It takes O(1) amortised time and allocates nothing in the steady state (an alert, or the
+// first decision of a category and model, allocates); it never waits on I/O.
+//
+// Requests the client cancelled or got wrong (client errors) go into the series but not the
+// detectors: they say nothing about the models.
+func (m *Monitor) Observe(d *clearbar.Decision) {
+	minute := minuteOf(d.Time)
+	if d.Time.IsZero() {
+		minute = minuteOf(m.now())
+	}
+	c := m.cats[d.Category]
+	m.observeSeries(c, d, minute)
+	if c == nil || c.pass == nil || d.Outcome == clearbar.Canceled || d.Outcome == clearbar.ClientError {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := d.Outcome == clearbar.OK
+	fellBack := hasAttempt(d, clearbar.AttemptFallback)
+	c.pass.add(m, !ok || d.Flagged)
+	c.fallback.add(m, fellBack)
+	if ok {
+		c.latency.add(m, d.Latency)
+	}
+	if i, known := m.modelIndex[d.Model]; known {
+		c.mix.add(m, i)
+	}
+	first := true
+	for i := range d.Attempts {
+		a := &d.Attempts[i]
+		if a.Kind == clearbar.AttemptJudge {
+			continue
+		}
+		ms := m.model(c, a.Model)
+		if first {
+			first = false
+			if ms != nil {
+				ms.fallback.add(m, fellBack)
+			}
+		}
+		valid, structured := m.validity(a)
+		if structured {
+			c.valid.add(m, !valid)
+		}
+		if ms == nil {
+			continue
+		}
+		if structured {
+			ms.valid.add(m, !valid)
+		}
+		if a.Class == clearbar.OK || a.Class == clearbar.Quality {
+			ms.latency.add(m, a.Latency)
+			if len(a.Verdicts) > 0 || a.Class == clearbar.Quality {
+				ms.pass.add(m, a.Class == clearbar.Quality)
+			}
+		}
+	}
+}
+
+// validity says whether an attempt's answer was structurally valid, and whether anything
+// judged its structure: a structure-checking validator's verdicts, or a malformed answer.
+func (m *Monitor) validity(a *clearbar.Attempt) (valid, structured bool) {
+	if a.Class == clearbar.BadResponse {
+		return false, true
+	}
+	valid = true
+	for i := range a.Verdicts {
+		if m.structured[a.Verdicts[i].Validator] {
+			structured = true
+			valid = valid && a.Verdicts[i].Pass
+		}
+	}
+	return valid, structured
+}
+
+func hasAttempt(d *clearbar.Decision, kind string) bool {
+	for i := range d.Attempts {
+		if d.Attempts[i].Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// observeSeries adds a decision to its category's series (the unclassified one for c nil) and
+// each of its calls to its model's series.
+func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64) {
+	counted := d.Outcome != clearbar.Canceled && d.Outcome != clearbar.ClientError
+	x := sample{cost: d.Cost, latency: d.Latency, hasLatency: d.Outcome == clearbar.OK,
+		judged: counted, passed: d.Outcome == clearbar.OK && !d.Flagged,
+		escalated: hasAttempt(d, clearbar.AttemptEscalation), fellBack: hasAttempt(d, clearbar.AttemptFallback),
+		failed: d.Outcome != clearbar.OK}
+	ser := &m.unclassified
+	if c != nil {
+		ser = &c.series
+	}
+	ser.add(minute, m.history, &x)
+	for i := range d.Attempts {
+		a := &d.Attempts[i]
+		ms := m.models[a.Model]
+		if ms == nil {
+			continue
+		}
+		judge := a.Kind == clearbar.AttemptJudge
+		answered := a.Class == clearbar.OK || a.Class == clearbar.Quality
+		x = sample{cost: a.Cost, latency: a.Latency, hasLatency: answered,
+			judged: !judge && (len(a.Verdicts) > 0 || a.Class == clearbar.Quality), passed: a.Class != clearbar.Quality,
+			failed: a.Class.IsProviderFailure()}
+		if !judge {
+			switch nextKind(d, i) {
+			case clearbar.AttemptEscalation:
+				x.escalated = true
+			case clearbar.AttemptFallback:
+				x.fellBack = true
+			}
+		}
+		ms.add(minute, m.history, &x)
+	}
+}
+
+// nextKind returns the kind of the first call after attempt i that is not a judge's, or "".
+func nextKind(d *clearbar.Decision, i int) string {
+	for j := i + 1; j < len(d.Attempts); j++ {
+		if k := d.Attempts[j].Kind; k != clearbar.AttemptJudge {
+			return k
+		}
+	}
+	return ""
+}
+
+// Alerts returns the recent alerts, newest first.
+func (m *Monitor) Alerts() []Alert { return m.alerts.list() }
+
+// Detectors returns every detector's state: each category's, in spec order, followed by those
+// of its models that have had traffic, by name. It is empty when detection is off.
+func (m *Monitor) Detectors() []Status {
+	var out []Status
+	for _, c := range m.catList {
+		if c.pass == nil {
+			continue
+		}
+		c.mu.Lock()
+		out = c.appendStatus(out)
+		c.mu.Unlock()
+	}
+	return out
+}
+
+func (c *category) appendStatus(out []Status) []Status {
+	rate := func(s *rateStream) {
+		out = append(out, s.ref.status(&s.ring))
+		if s.asm != nil {
+			out = append(out, s.asm.status(&s.ring))
+		}
+	}
+	lat := func(s *latencyStream) {
+		out = append(out, s.refDet.status(&s.ring))
+		if s.thr != nil {
+			out = append(out, s.thr.status(&s.ring))
+		}
+	}
+	rate(c.pass)
+	rate(c.valid)
+	lat(c.latency)
+	rate(c.fallback)
+	out = append(out, c.mix.det.status(&c.mix.ring))
+	for _, name := range slices.Sorted(maps.Keys(c.models)) {
+		ms := c.models[name]
+		rate(ms.pass)
+		rate(ms.valid)
+		lat(ms.latency)
+		rate(ms.fallback)
+	}
+	return out
+}
+
+// Close stops the webhook goroutine after it has delivered the alerts queued, or, when ctx
+// ends first, abandons them and returns an error. Observe may still be called after Close;
+// its alerts are then counted as dropped rather than posted.
+func (m *Monitor) Close(ctx context.Context) error {
+	if m.hook == nil {
+		return nil
+	}
+	return m.hook.close(ctx)
+}
+
+// Tee returns a Recorder that hands each decision to every one of rs, in order, and reports
+// whether all of them kept it. Put the trace recorder first and the Monitor after it. The
+// recorders must not be nil (beware a nil pointer in a non-nil interface).
+func Tee(rs ...Recorder) Recorder { return tee(rs) }
+
+type tee []Recorder
+
+func (t tee) Record(d *clearbar.Decision) bool {
+	kept := true
+	for _, r := range t {
+		kept = r.Record(d) && kept
+	}
+	return kept
+}
+
+var (
+	_ Recorder = (*Monitor)(nil)
+	_ Recorder = tee(nil)
+)

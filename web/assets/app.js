@@ -1,0 +1,497 @@
+// Clearbar dashboard: polls the gateway's /ui/api/ endpoints and draws what they say.
+// Plain DOM and SVG, no dependencies; every value from the server is set as text, never
+// parsed as HTML.
+'use strict';
+
+(() => {
+  const POLL_MS = 2000;
+  const LIST_MS = 5000;
+  const KEY = 'clearbar-admin-key';
+  const COLORS = ['#2f5bd3', '#e07b1f', '#15803d', '#b91c1c', '#7c3aed', '#0e7490', '#a16207', '#db2777', '#4b5563', '#65a30d'];
+
+  const $ = (sel) => document.querySelector(sel);
+
+  // h builds an element: h('td', {class: 'num'}, 'text', child, ...). Strings become text.
+  function h(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'dataset') Object.assign(e.dataset, v);
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  const SVG = 'http://www.w3.org/2000/svg';
+  function s(tag, attrs, ...children) {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    return e;
+  }
+
+  // Formatting.
+  const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
+  function fmtNum(n) {
+    if (n === null || n === undefined) return '–';
+    if (n >= 100) return fmtInt(n);
+    if (n >= 10) return n.toFixed(1);
+    return n.toFixed(2).replace(/\.?0+$/, '') || '0';
+  }
+  function fmtUSD(x) {
+    if (x === null || x === undefined) return '–';
+    if (x === 0) return '$0';
+    if (x >= 1) return '$' + x.toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2});
+    if (x >= 0.01) return '$' + x.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
+    if (x < 1e-6) return '<$0.000001';
+    return '$' + String(Number(x.toPrecision(3)));
+  }
+  function fmtDur(sec) {
+    if (sec === null || sec === undefined) return '–';
+    if (sec === 0) return '0';
+    if (sec < 0.001) return Math.round(sec * 1e6) + ' µs';
+    if (sec < 1) return Math.round(sec * 1000) + ' ms';
+    if (sec < 60) return sec.toFixed(sec < 10 ? 2 : 1) + ' s';
+    return Math.floor(sec / 60) + ' min ' + Math.round(sec % 60) + ' s';
+  }
+  const fmtNs = (ns) => (ns ? fmtDur(ns / 1e9) : '–');
+  const fmtPct = (r) => (r === null || r === undefined ? '–' : (r * 100).toFixed(r >= 0.9995 || r === 0 ? 0 : 1) + '%');
+  const fmtTime = (t) => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
+  const fmtClock = (t) => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'});
+  const fmtStamp = (t) => new Date(t).toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit'});
+
+  // API access, with the admin key when one was given.
+  class AuthError extends Error {}
+  let adminKey = sessionStorage.getItem(KEY) || '';
+
+  async function api(path) {
+    const headers = adminKey ? {Authorization: 'Bearer ' + adminKey} : {};
+    const r = await fetch(path, {headers, cache: 'no-store'});
+    if (r.status === 401 || r.status === 403) {
+      showAuth(r.status === 403 ? 'That key is not an admin key for this gateway.' : 'This gateway needs an admin key to show its dashboard.');
+      throw new AuthError('admin key needed');
+    }
+    if (!r.ok) {
+      let msg = r.status + ' ' + r.statusText;
+      try { msg = (await r.json()).error.message; } catch (_) { /* keep the status */ }
+      const err = new Error(msg);
+      err.status = r.status;
+      throw err;
+    }
+    return r;
+  }
+  const getJSON = async (path) => (await api(path)).json();
+
+  function showAuth(message) {
+    $('#auth-message').textContent = message;
+    $('#auth').hidden = false;
+    $('#auth-key').focus();
+  }
+  $('#auth-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    adminKey = $('#auth-key').value.trim();
+    sessionStorage.setItem(KEY, adminKey);
+    $('#auth').hidden = true;
+    refreshNow();
+  });
+
+  function setStatus(text, cls) {
+    const st = $('#status');
+    st.textContent = text;
+    st.className = 'status ' + (cls || '');
+  }
+
+  // Tabs.
+  let tab = 'overview';
+  function showTab(name) {
+    tab = name;
+    for (const b of document.querySelectorAll('.tabs button')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
+    for (const p of document.querySelectorAll('.tab-page')) p.hidden = p.id !== name;
+    if (name === 'spec') loadSpec();
+    if (name === 'explorer') loadList();
+  }
+  for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
+
+  // Live figures.
+  let lastLive = null;
+
+  function setValue(sel, text, value, bad) {
+    const e = $(sel);
+    e.textContent = text;
+    if (value !== undefined) e.dataset.value = String(value);
+    e.classList.toggle('bad', !!bad);
+  }
+
+  function renderLive(live) {
+    lastLive = live;
+    $('#spec-name').textContent = live.spec.name;
+    document.title = 'Clearbar · ' + live.spec.name;
+    fillOptions($('#f-category'), live.spec.categories);
+    fillOptions($('#f-model'), live.spec.models);
+    const sum = live.summary;
+    if (sum) {
+      const rec = sum.total.recent;
+      setValue('#stat-requests', fmtInt(sum.total.requests), sum.total.requests);
+      setValue('#stat-cost', fmtUSD(sum.total.cost_usd), sum.total.cost_usd);
+      setValue('#stat-rate', fmtNum(rec.requests / sum.recent_minutes), rec.requests / sum.recent_minutes);
+      setValue('#stat-p95', fmtDur(rec.p95_s));
+      setValue('#stat-pass', fmtPct(rec.pass_rate));
+      setValue('#stat-escalation', fmtPct(rec.escalation_rate));
+      setValue('#stat-fallback', fmtPct(rec.fallback_rate));
+      renderFigures(sum);
+    }
+    const open = live.breakers.filter((b) => b.state !== 'closed').length;
+    setValue('#stat-breakers', String(open), open, open > 0);
+    const firing = live.drift.enabled ? live.drift.firing.length : null;
+    setValue('#stat-alerts', firing === null ? 'off' : String(firing), firing || 0, firing > 0);
+    renderAlerts(live.drift);
+    renderBreakers(live.breakers);
+  }
+
+  function fillOptions(select, names) {
+    const have = new Set([...select.options].map((o) => o.value));
+    for (const n of names || []) if (!have.has(n)) select.append(h('option', {value: n}, n));
+  }
+
+  function renderFigures(sum) {
+    const by = $('#group').value;
+    $('#figures-by').textContent = by;
+    const rows = by === 'model' ? sum.models : sum.categories;
+    const t = $('#figures');
+    t.replaceChildren(
+      h('thead', {}, h('tr', {},
+        h('th', {}, by), h('th', {class: 'num'}, 'requests'), h('th', {class: 'num'}, 'cost'),
+        h('th', {class: 'num'}, 'req/min'), h('th', {class: 'num'}, 'p50'), h('th', {class: 'num'}, 'p95'),
+        h('th', {class: 'num'}, 'pass'), h('th', {class: 'num'}, 'escalations'), h('th', {class: 'num'}, 'fallbacks'),
+        h('th', {class: 'num'}, 'errors'))),
+      h('tbody', {}, (rows || []).map((f) => h('tr', {},
+        h('td', {}, dot(colorOf(f.name)), f.name),
+        h('td', {class: 'num'}, fmtInt(f.requests)), h('td', {class: 'num'}, fmtUSD(f.cost_usd)),
+        h('td', {class: 'num'}, fmtNum(f.recent.requests / sum.recent_minutes)),
+        h('td', {class: 'num'}, fmtDur(f.recent.p50_s)), h('td', {class: 'num'}, fmtDur(f.recent.p95_s)),
+        h('td', {class: 'num'}, fmtPct(f.recent.pass_rate)), h('td', {class: 'num'}, fmtPct(f.recent.escalation_rate)),
+        h('td', {class: 'num'}, fmtPct(f.recent.fallback_rate)), h('td', {class: 'num'}, fmtPct(f.recent.error_rate)))))
+    );
+  }
+
+  // Series colours follow the spec's order, so a category keeps its colour across views.
+  function colorOf(name) {
+    const names = lastLive ? ($('#group').value === 'model' ? lastLive.spec.models : lastLive.spec.categories) : [];
+    const i = names.indexOf(name);
+    return COLORS[(i < 0 ? names.length : i) % COLORS.length];
+  }
+  function dot(color) {
+    const e = h('i', {class: 'dot'});
+    e.style.background = color;
+    return e;
+  }
+
+  function renderAlerts(drift) {
+    $('#drift-settings').textContent = drift.enabled
+      ? `Window ${fmtInt(drift.window)} against the ${fmtInt(drift.reference)} before it and the spec's assumptions; ` +
+        `false alarms at most ${drift.false_alarm} per window. Detectors: ` +
+        Object.entries(drift.states).map(([k, v]) => `${v} ${k}`).join(', ') + '.'
+      : 'Drift detection is off.';
+    const list = $('#alerts');
+    if (!drift.alerts.length) {
+      list.replaceChildren(h('li', {class: 'none'}, drift.enabled ? 'No alerts: nothing has drifted.' : 'No alerts.'));
+      return;
+    }
+    list.replaceChildren(...drift.alerts.slice(0, 30).map((a) => {
+      const resolved = !!a.resolved_at;
+      return h('li', {class: resolved ? 'resolved' : 'firing'},
+        h('div', {}, h('span', {class: 'pill ' + (resolved ? 'resolved' : 'firing')}, resolved ? 'resolved' : 'firing'), ' ',
+          h('span', {class: 'what'}, a.category + (a.model ? ' / ' + a.model : '') + ' · ' + a.detector.replace(/_/g, ' ') + ' vs ' + a.against)),
+        h('div', {}, a.message),
+        h('div', {class: 'when'}, fmtStamp(a.time) + (resolved ? ' — resolved ' + fmtStamp(a.resolved_at) : '') + ' · ' + a.id));
+    }));
+  }
+
+  function renderBreakers(breakers) {
+    const t = $('#breakers');
+    const head = h('thead', {}, h('tr', {}, h('th', {}, 'provider/model'), h('th', {}, 'state'),
+      h('th', {class: 'num'}, 'calls'), h('th', {class: 'num'}, 'failures'), h('th', {}, 'last failure'), h('th', {}, 'reopens')));
+    if (!breakers.length) {
+      t.replaceChildren(head, h('tbody', {}, h('tr', {}, h('td', {colspan: 6, class: 'empty'}, 'No calls yet.'))));
+      return;
+    }
+    t.replaceChildren(head, h('tbody', {}, breakers.map((b) => h('tr', {},
+      h('td', {}, b.key), h('td', {}, h('span', {class: 'pill ' + b.state}, b.state.replace('_', ' '))),
+      h('td', {class: 'num'}, fmtInt(b.requests)), h('td', {class: 'num'}, fmtInt(b.failures)),
+      h('td', {}, b.last_failure_class ? b.last_failure_class + ' at ' + fmtTime(b.last_failure_at) : '–'),
+      h('td', {}, b.reopens_at ? fmtTime(b.reopens_at) : '–')))));
+  }
+
+  // Charts.
+  const METRICS = [
+    {title: 'Requests per minute', fmt: fmtNum, value: (p, m) => p.requests / m},
+    {title: 'Cost per minute', fmt: fmtUSD, value: (p, m) => p.cost_usd / m},
+    {title: 'Latency p50', fmt: fmtDur, value: (p) => p.p50_s},
+    {title: 'Latency p95', fmt: fmtDur, value: (p) => p.p95_s},
+    // Pass rates sit near 100%: their axis starts at the tenth below the lowest value.
+    {title: 'Pass rate', fmt: fmtPct, value: (p) => p.pass_rate, zoom: true},
+    {title: 'Escalation rate', fmt: fmtPct, value: (p) => p.escalation_rate},
+    {title: 'Fallback rate', fmt: fmtPct, value: (p) => p.fallback_rate},
+  ];
+
+  function renderCharts(data) {
+    const stepMin = data.step_s / 60;
+    const series = data.series;
+    const legend = $('#legend');
+    legend.replaceChildren(...series.map((sr) => h('span', {}, dot(colorOf(sr.name)), sr.name)));
+    $('#charts').replaceChildren(...METRICS.map((m) => chart(m, series, stepMin)));
+  }
+
+  function niceMax(v) {
+    if (!(v > 0)) return 1;
+    const p = Math.pow(10, Math.floor(Math.log10(v)));
+    for (const f of [1, 2, 2.5, 5, 10]) if (v <= f * p) return f * p;
+    return 10 * p;
+  }
+
+  function chart(metric, series, stepMin) {
+    const W = 520, H = 190, L = 58, R = 10, T = 10, B = 22;
+    const box = h('div', {class: 'chart'}, h('h4', {}, metric.title));
+    const svg = s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': metric.title});
+    box.append(svg);
+    const n = series.length ? series[0].points.length : 0;
+    const values = series.map((sr) => sr.points.map((p) => {
+      const v = metric.value(p, stepMin);
+      return v === null || v === undefined || Number.isNaN(v) ? null : v;
+    }));
+    const all = values.flat().filter((v) => v !== null);
+    if (!n || !all.length) {
+      svg.append(s('text', {x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'empty'}, 'no traffic in this range'));
+      return box;
+    }
+    let lo = 0, hi = niceMax(Math.max(...all));
+    if (metric.zoom) {
+      hi = 1;
+      lo = Math.min(Math.floor(Math.min(...all) * 10) / 10, 0.9);
+    }
+    const x = (i) => L + (n === 1 ? (W - L - R) / 2 : (i * (W - L - R)) / (n - 1));
+    const y = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo || 1));
+    for (let k = 0; k <= 4; k++) {
+      const v = lo + ((hi - lo) * k) / 4;
+      svg.append(s('line', {x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline'}));
+      svg.append(s('text', {x: L - 6, y: y(v) + 3, 'text-anchor': 'end', class: 'axis'}, metric.fmt(v)));
+    }
+    const times = series[0].points.map((p) => p.t);
+    for (const i of [0, Math.floor((n - 1) / 2), n - 1]) {
+      svg.append(s('text', {x: x(i), y: H - 6, 'text-anchor': i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle', class: 'axis'}, fmtTime(times[i])));
+    }
+    values.forEach((vs, si) => {
+      const color = colorOf(series[si].name);
+      let d = '';
+      vs.forEach((v, i) => {
+        if (v === null) return;
+        const joined = i > 0 && vs[i - 1] !== null;
+        d += (joined ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(v).toFixed(1);
+        const lone = !joined && (i === n - 1 || vs[i + 1] === null);
+        if (lone) svg.append(s('circle', {cx: x(i), cy: y(v), r: 2.5, fill: color}));
+      });
+      if (d) svg.append(s('path', {d, fill: 'none', stroke: color, 'stroke-width': 1.8, 'stroke-linejoin': 'round'}));
+    });
+    // Hover: a guide line and the values at the nearest step.
+    const guide = s('line', {y1: T, y2: H - B, class: 'hover', visibility: 'hidden'});
+    svg.append(guide);
+    const tip = $('#tooltip');
+    svg.addEventListener('mousemove', (ev) => {
+      const r = svg.getBoundingClientRect();
+      const px = ((ev.clientX - r.left) / r.width) * W;
+      const i = Math.max(0, Math.min(n - 1, Math.round(((px - L) / (W - L - R)) * (n - 1))));
+      guide.setAttribute('x1', x(i));
+      guide.setAttribute('x2', x(i));
+      guide.setAttribute('visibility', 'visible');
+      tip.replaceChildren(h('div', {}, fmtTime(times[i])),
+        ...series.map((sr, si) => h('div', {}, dot(colorOf(sr.name)), sr.name + ': ' + metric.fmt(values[si][i]))));
+      tip.hidden = false;
+      tip.style.left = ev.clientX + 14 + 'px';
+      tip.style.top = ev.clientY + 10 + 'px';
+    });
+    svg.addEventListener('mouseleave', () => {
+      guide.setAttribute('visibility', 'hidden');
+      tip.hidden = true;
+    });
+    return box;
+  }
+
+  // Polling: one request at a time per kind; paused while the tab is hidden.
+  let liveTimer = null;
+  async function pollLive() {
+    clearTimeout(liveTimer);
+    if (!$('#auth').hidden) { // waiting for a key
+      liveTimer = setTimeout(pollLive, POLL_MS);
+      return;
+    }
+    try {
+      const live = await getJSON('/ui/api/live');
+      renderLive(live);
+      if (tab === 'overview') {
+        const q = new URLSearchParams({by: $('#group').value, range: $('#range').value});
+        renderCharts(await getJSON('/ui/api/series?' + q));
+      }
+      setStatus('live · updated ' + new Date().toLocaleTimeString(), 'live');
+    } catch (err) {
+      if (!(err instanceof AuthError)) setStatus('cannot reach the gateway: ' + err.message, 'error');
+    }
+    liveTimer = setTimeout(pollLive, POLL_MS);
+  }
+
+  function refreshNow() {
+    pollLive();
+    if (tab === 'explorer') loadList();
+    if (tab === 'spec') loadSpec(true);
+  }
+  $('#group').addEventListener('change', pollLive);
+  $('#range').addEventListener('change', pollLive);
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) clearTimeout(liveTimer);
+    else pollLive();
+  });
+
+  // The routing document, rendered by the server, shown in a sandboxed frame.
+  let specLoaded = false;
+  async function loadSpec(force) {
+    if (specLoaded && !force) return;
+    try {
+      $('#spec-frame').srcdoc = await (await api('/ui/api/spec')).text();
+      specLoaded = true;
+    } catch (err) {
+      if (!(err instanceof AuthError)) $('#spec-frame').srcdoc = '<p>The routing document could not be loaded.</p>';
+    }
+  }
+
+  // Decision explorer.
+  let listTimer = null;
+  let selected = '';
+  async function loadList() {
+    clearTimeout(listTimer);
+    if (tab !== 'explorer') return;
+    const q = new URLSearchParams({limit: '100'});
+    for (const [param, sel] of [['category', '#f-category'], ['model', '#f-model'], ['outcome', '#f-outcome']]) {
+      if ($(sel).value) q.set(param, $(sel).value);
+    }
+    if ($('#f-flagged').checked) q.set('flagged', 'true');
+    const t = $('#decisions');
+    const head = h('thead', {}, h('tr', {}, h('th', {}, 'time'), h('th', {}, 'id'), h('th', {}, 'category'), h('th', {}, 'model'),
+      h('th', {}, 'outcome'), h('th', {class: 'num'}, 'cost'), h('th', {class: 'num'}, 'latency')));
+    try {
+      const {decisions} = await getJSON('/ui/api/decisions?' + q);
+      const rows = decisions.map((d) => h('tr', {class: d.id === selected ? 'selected' : '', dataset: {id: d.id}, onclick: () => showDecision(d.id),
+        title: fmtStamp(d.time) + ' · ' + d.attempts + ' call(s)' + (d.route ? ' · ' + d.route : '')},
+        h('td', {}, fmtClock(d.time)), h('td', {class: 'mono'}, d.id), h('td', {}, d.category || '–'), h('td', {}, d.model || '–'),
+        h('td', {}, outcomePill(d.outcome, d.flagged)), h('td', {class: 'num'}, fmtUSD(d.cost_usd)), h('td', {class: 'num'}, fmtDur(d.latency_s))));
+      t.replaceChildren(head, h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {colspan: 7, class: 'empty'}, 'No decisions match.'))));
+    } catch (err) {
+      if (err instanceof AuthError) return;
+      t.replaceChildren(head, h('tbody', {}, h('tr', {}, h('td', {colspan: 7, class: 'empty'}, err.message))));
+    }
+    if ($('#f-auto').checked) listTimer = setTimeout(loadList, LIST_MS);
+  }
+  for (const sel of ['#f-category', '#f-model', '#f-outcome', '#f-flagged', '#f-auto']) $(sel).addEventListener('change', loadList);
+
+  function outcomePill(outcome, flagged) {
+    if (flagged) return h('span', {class: 'pill flagged'}, outcome + ' · flagged');
+    return h('span', {class: 'pill ' + (outcome === 'ok' ? 'ok' : 'fail')}, outcome);
+  }
+
+  $('#find-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = $('#decision-id').value.trim();
+    if (id) showDecision(id);
+  });
+
+  async function showDecision(id) {
+    selected = id;
+    $('#decision-id').value = id;
+    history.replaceState(null, '', '#decision=' + encodeURIComponent(id));
+    for (const tr of document.querySelectorAll('#decisions tbody tr')) tr.classList.toggle('selected', tr.dataset.id === id);
+    const box = $('#decision');
+    box.replaceChildren(h('p', {class: 'muted'}, 'Looking up ' + id + '…'));
+    try {
+      renderDecision(await getJSON('/ui/api/decisions/' + encodeURIComponent(id)));
+    } catch (err) {
+      if (!(err instanceof AuthError)) box.replaceChildren(h('p', {class: 'not-found'}, err.message));
+    }
+  }
+
+  function row(label, ...value) {
+    const v = value.flat().filter((x) => x !== undefined && x !== null && x !== '');
+    return v.length ? [h('dt', {}, label), h('dd', {}, v)] : [];
+  }
+
+  function renderDecision(d) {
+    const u = d.usage || {};
+    const dl = h('dl', {},
+      row('Time', fmtStamp(d.time)),
+      row('Category', d.category, d.category_by ? ' — by ' + d.category_by : ''),
+      row('Route', d.route, d.arm ? ' (arm ' + d.arm + ')' : ''),
+      row('Plan', (d.plan || []).join(' → ')),
+      row('Outcome', outcomePill(d.outcome, d.flagged), ' ', d.reason),
+      row('Flag', d.flag_reason),
+      row('Answered by', d.model ? d.model + ' on ' + d.provider : ''),
+      row('HTTP status', d.status),
+      row('Cost', fmtUSD(d.cost_usd), d.escalation_cost_usd ? ' (' + fmtUSD(d.escalation_cost_usd) + ' on discarded answers)' : ''),
+      row('Latency', fmtNs(d.latency_ns), ' — upstream ' + fmtNs(d.upstream_ns) + ', gateway ' + fmtNs(d.overhead_ns) + ', first byte ' + fmtNs(d.ttfb_ns)),
+      row('Tokens', u.prompt_tokens || u.completion_tokens ? fmtInt(u.prompt_tokens) + ' in, ' + fmtInt(u.completion_tokens) + ' out' : ''),
+      row('Requested', d.requested_model, d.stream ? ' (stream)' : '', ' via ', d.dialect, ' ', d.path),
+      row('Client', d.client, d.tier ? ' (' + d.tier + ')' : ''),
+      row('Prompt', d.prompt_hash ? 'hash ' + d.prompt_hash + ', ' + fmtInt(d.prompt_chars) + ' chars' : ''),
+      row('Answer', d.answer_chars ? fmtInt(d.answer_chars) + ' chars' : ''),
+      row('Template', d.template_hash));
+    const parts = [h('h3', {}, d.id), dl];
+    if (d.score) {
+      parts.push(h('h4', {}, 'Score'), h('dl', {},
+        row('Router', d.score.router), row('Rule', d.score.rule),
+        row('Difficulty', d.score.difficulty ? d.score.difficulty.toFixed(3) : ''),
+        row('P(pass)', (d.score.p_pass || []).map((m) => m.model + ' ' + m.p.toFixed(3)).join(', ')),
+        row('Starts on', d.score.start)));
+    }
+    if (d.rules && d.rules.length) {
+      parts.push(h('h4', {}, 'Rules'), h('table', {class: 'grid'},
+        h('thead', {}, h('tr', {}, h('th', {}, 'category'), h('th', {}, 'rule'), h('th', {class: 'num'}, 'priority'), h('th', {}, 'fired'))),
+        h('tbody', {}, d.rules.map((r) => h('tr', {}, h('td', {}, r.category), h('td', {class: 'wrap mono'}, r.rule),
+          h('td', {class: 'num'}, r.priority), h('td', {}, r.error ? 'error: ' + r.error : r.fired ? 'yes' : 'no'))))));
+    }
+    if (d.skipped && d.skipped.length) {
+      parts.push(h('h4', {}, 'Skipped'), h('ul', {}, d.skipped.map((sk) => h('li', {}, sk.model + ': ' + sk.reason))));
+    }
+    // Each attempt is a row; its validators' verdicts, when it has any, a row under it.
+    const attempts = (d.attempts || []).flatMap((a) => {
+      const main = h('tr', {},
+        h('td', {class: 'num'}, a.n), h('td', {}, a.kind, a.step ? h('div', {class: 'muted'}, 'step ' + a.step) : ''),
+        h('td', {}, a.model, h('div', {class: 'muted'}, a.provider + (a.upstream_model ? ' · ' + a.upstream_model : ''))),
+        h('td', {class: 'num'}, fmtNs(a.latency_ns), a.waited_ns ? h('div', {class: 'muted'}, 'waited ' + fmtNs(a.waited_ns)) : ''),
+        h('td', {class: 'num'}, a.usage ? fmtInt(a.usage.prompt_tokens) + ' / ' + fmtInt(a.usage.completion_tokens) : '–'),
+        h('td', {class: 'num'}, fmtUSD(a.cost_usd)),
+        h('td', {class: 'wrap'}, h('span', {class: 'pill ' + (a.class === 'ok' ? 'ok' : 'fail')}, a.class),
+          a.status ? ' ' + a.status : '', ' ', a.outcome, a.error ? h('div', {class: 'muted'}, a.error) : ''));
+      if (!(a.verdicts || []).length) return [main];
+      main.classList.add('joined');
+      return [main, h('tr', {class: 'verdict-row'}, h('td'), h('td', {colspan: 6, class: 'wrap'},
+        h('ul', {class: 'verdicts'}, a.verdicts.map((v) => h('li', {class: v.pass ? 'pass' : 'fail'},
+          v.validator, v.score ? ' (score ' + v.score.toFixed(2) + ')' : '', v.reason ? ' — ' + v.reason : '')))))];
+    });
+    parts.push(h('h4', {}, 'Attempts'), h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: 'attempts'},
+      h('thead', {}, h('tr', {}, h('th', {class: 'num'}, '#'), h('th', {}, 'kind'), h('th', {}, 'model'), h('th', {class: 'num'}, 'latency'),
+        h('th', {class: 'num'}, 'tokens'), h('th', {class: 'num'}, 'cost'), h('th', {}, 'result'))),
+      h('tbody', {}, attempts))));
+    parts.push(h('details', {}, h('summary', {}, 'Raw record'), h('pre', {}, JSON.stringify(d, null, 2))));
+    $('#decision').replaceChildren(...parts);
+  }
+
+  // Start: open the decision named in the address (#decision=ID), if any.
+  const m = /^#decision=(.+)$/.exec(location.hash);
+  if (m) {
+    showTab('explorer');
+    showDecision(decodeURIComponent(m[1]));
+  }
+  pollLive();
+})();

@@ -1,0 +1,188 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/drift"
+	"github.com/clearbar/clearbar/examples"
+	"github.com/clearbar/clearbar/gateway"
+	"github.com/clearbar/clearbar/health"
+	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/simulated"
+	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/trace"
+	"github.com/clearbar/clearbar/validate"
+)
+
+// stack is a real gateway on the quick-start spec with simulated providers, a SQLite trace
+// store, a drift monitor and the dashboard, mounted the way `clearbar serve` mounts them and
+// served on loopback.
+type stack struct {
+	srv      *httptest.Server
+	spec     *spec.Spec
+	monitor  *drift.Monitor
+	recorder *trace.Recorder
+}
+
+// flushed reads decisions after flushing the recorder, so a decision can be looked up and
+// listed right after its response.
+type flushed struct {
+	rec *trace.Recorder
+	trace.Store
+}
+
+func (f flushed) Get(ctx context.Context, id string) (*clearbar.Decision, error) {
+	f.rec.Flush(ctx)
+	return f.Store.Get(ctx, id)
+}
+
+func (f flushed) List(ctx context.Context, filter trace.Filter) ([]*clearbar.Decision, error) {
+	f.rec.Flush(ctx)
+	return f.Store.List(ctx, filter)
+}
+
+// quickstart loads the embedded quick-start spec and returns it with the reader of the files
+// it names.
+func quickstart(t *testing.T) (*spec.Spec, func(string) ([]byte, error)) {
+	t.Helper()
+	data, err := fs.ReadFile(examples.FS, examples.Quickstart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) ([]byte, error) { return fs.ReadFile(examples.FS, path.Clean(p)) }
+	s, err := spec.Parse(data, examples.Quickstart, spec.Options{Today: time.Now(), ReadFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, read
+}
+
+// newStack starts a stack. edit, if not nil, changes the spec before the gateway is built.
+func newStack(t *testing.T, edit func(*spec.Spec)) *stack {
+	t.Helper()
+	s, read := quickstart(t)
+	for _, p := range s.Providers {
+		// A hundredth of the assumed latencies: answers in milliseconds, reproducibly.
+		p.Simulate = &spec.Simulate{TimeScale: 0.01, Seed: 7}
+	}
+	if edit != nil {
+		edit(s)
+	}
+	reg := provider.NewRegistry()
+	reg.Register("simulated", simulated.New)
+	providers, err := reg.NewAll(s, provider.Config{ReadFile: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := validate.NewChecker(s, validate.Env{ReadFile: read, Caller: validate.ProviderCaller{Providers: providers}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := trace.OpenSQLite(filepath.Join(t.TempDir(), "clearbar.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := trace.NewRecorder(db, trace.RecorderOptions{FlushInterval: 50 * time.Millisecond})
+	metrics := prometheus.NewRegistry()
+	monitor, err := drift.New(drift.Options{Spec: s, Registerer: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	breakers := health.NewSet(health.DefaultSettings(), nil)
+	store := flushed{rec, db}
+	gw, err := gateway.New(gateway.Options{Spec: s, Providers: providers, Breakers: breakers, Checker: checker,
+		Recorder: drift.Tee(rec, monitor), Decisions: store, Registerer: metrics, Gatherer: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dash, err := New(Options{Spec: s, Monitor: monitor, Breakers: breakers, Decisions: store, Auth: gw.RequireAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := http.NewServeMux()
+	root.Handle(Prefix, dash)
+	root.Handle("/", gw)
+	st := &stack{srv: httptest.NewServer(root), spec: s, monitor: monitor, recorder: rec}
+	t.Cleanup(func() {
+		st.srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		rec.Close(ctx)
+		monitor.Close(ctx)
+		db.Close()
+	})
+	return st
+}
+
+// prompts are requests of each quick-start category: by header, by rule, and the default.
+var prompts = []struct{ content, task string }{
+	{"Where is my parcel?", "intent"},
+	{"This is unacceptable, I want a refund now.", ""},
+	{"Can you help me write back to this customer?", ""},
+	{"Has my order shipped yet?", "intent"},
+}
+
+// chat sends the i-th request of a round robin over prompts and returns its decision id.
+func (st *stack) chat(t *testing.T, i int, headers ...string) string {
+	t.Helper()
+	p := prompts[i%len(prompts)]
+	body := fmt.Sprintf(`{"model":"clearbar/auto","messages":[{"role":"user","content":%q}]}`, p.content)
+	req, _ := http.NewRequest(http.MethodPost, st.srv.URL+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if p.task != "" {
+		req.Header.Set("X-Clearbar-Task", p.task)
+	}
+	for j := 0; j+1 < len(headers); j += 2 {
+		req.Header.Set(headers[j], headers[j+1])
+	}
+	resp, err := st.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	id := resp.Header.Get("X-Clearbar-Decision-Id")
+	if resp.StatusCode != http.StatusOK || id == "" {
+		t.Fatalf("chat: status %d, decision %q: %s", resp.StatusCode, id, b)
+	}
+	return id
+}
+
+// get fetches a dashboard URL and decodes JSON answers into v (unless v is nil).
+func (st *stack) get(t *testing.T, path string, v any, headers ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, st.srv.URL+path, nil)
+	for j := 0; j+1 < len(headers); j += 2 {
+		req.Header.Set(headers[j], headers[j+1])
+	}
+	resp, err := st.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v != nil {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s: %d %s: %v", path, resp.StatusCode, b, err)
+		}
+	}
+	resp.Body = io.NopCloser(strings.NewReader(string(b)))
+	return resp
+}
