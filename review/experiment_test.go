@@ -1,0 +1,155 @@
+package review
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/stats"
+	"github.com/clearbar/clearbar/review/reviewtest"
+)
+
+// TestExperimentAANoPeekingBias runs many seeded A/A experiments (two identical arms) and
+// reads every one after every request, which is what the running minimum of the always-valid
+// p-value amounts to. The fraction of runs ever declared significant must stay at or below the
+// nominal level, within binomial variation. The same runs read with a fixed-sample z test at
+// every 100 requests show the peeking bias the sequential test avoids.
+func TestExperimentAANoPeekingBias(t *testing.T) {
+	s := load(t, "testdata/aa.yaml")
+	base := baseline(t, s)
+	const alpha = 0.05
+	runs, n := simulations(200), 4_000
+	declared := make([]bool, runs)
+	naive := make([]bool, runs)
+	var wg sync.WaitGroup
+	for i := range runs {
+		wg.Go(func() {
+			ds := traffic(s, n, uint64(5000+i), reviewtest.Traffic{})
+			r := New(s, Options{Today: today, Alpha: alpha})
+			r.Add(ds...)
+			rep, err := r.Analyze(base)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ex := rep.Experiments[0]
+			declared[i] = slices.ContainsFunc(ex.Comparisons, func(c *ArmComparison) bool { return c.Significant })
+			naive[i] = naivePeeking(ds, alpha/float64(len(ex.Comparisons)))
+		})
+	}
+	wg.Wait()
+	count, naiveCount := 0, 0
+	for i := range runs {
+		if declared[i] {
+			count++
+		}
+		if naive[i] {
+			naiveCount++
+		}
+	}
+	limit := stats.BinomialQuantile(0.999, runs, alpha)
+	t.Logf("A/A: %d of %d runs declared a difference (limit %d); a z test read every 100 requests: %d", count, runs, limit, naiveCount)
+	if count > limit {
+		t.Errorf("%d of %d A/A runs declared a difference; at the nominal %g more than %d happens with probability < 0.001", count, runs, alpha, limit)
+	}
+	if runs >= 100 && naiveCount <= limit { // too few runs in short mode to show it reliably
+		t.Errorf("the fixed-sample test read repeatedly declared only %d of %d: the simulation cannot show peeking bias", naiveCount, runs)
+	}
+}
+
+// naivePeeking reads fixed-sample two-sample z tests of the experiment's metrics after every
+// 100 requests and reports whether any reading rejected at level alpha.
+func naivePeeking(ds []*clearbar.Decision, alpha float64) bool {
+	var arms [2][3]stats.Moments
+	for i, d := range ds {
+		arm := armNumber(d.Arm) - 1
+		arms[arm][0].Add(b2f(d.Outcome == clearbar.OK && !d.Flagged))
+		arms[arm][1].Add(d.Cost.USD())
+		arms[arm][2].Add(d.Latency.Seconds())
+		if (i+1)%100 != 0 || arms[0][0].N() < ExperimentBurnIn || arms[1][0].N() < ExperimentBurnIn {
+			continue
+		}
+		for k := range 3 {
+			est, v := diff(&arms[0][k], &arms[1][k])
+			if v > 0 && stats.ZTest(est, math.Sqrt(v), 0, 0) <= alpha {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestExperimentABDetects runs A/B experiments with a real difference (a small model against a
+// mid one: pass rate, cost and latency all differ) and checks each is declared, and that the
+// traffic estimate made early on is of the right size.
+func TestExperimentABDetects(t *testing.T) {
+	s := load(t, "testdata/ab.yaml")
+	const n, earlyN = 12_000, 400
+	var ratios []float64
+	for seed := range uint64(simulations(20)) {
+		ds := traffic(s, n, 100+seed, reviewtest.Traffic{})
+		rep := analyze(t, s, ds, Options{})
+		ex := rep.Experiments[0]
+		if len(ex.Arms) != 2 || ex.Arms[0].Label != "arm 1 (50%)" || ex.Arms[0].Weight != 0.5 || ex.Arms[1].Requests < n/3 {
+			t.Fatalf("arms %+v %+v", ex.Arms[0], ex.Arms[1])
+		}
+		for _, c := range ex.Comparisons {
+			if !c.Significant || c.MoreRequests != 0 {
+				t.Errorf("seed %d: %s not declared after %d requests (p %g)", seed, c.Metric, n, c.P)
+			}
+			if !(float64(c.Low) > 0 || float64(c.High) < 0) {
+				t.Errorf("seed %d: %s always-valid interval [%g, %g] holds 0", seed, c.Metric, float64(c.Low), float64(c.High))
+			}
+		}
+		// mid passes more often, costs more and is slower than small.
+		if d := ex.Comparisons; d[0].Difference <= 0 || d[1].Difference <= 0 || d[2].Difference <= 0 {
+			t.Errorf("seed %d: differences %g, %g, %g; want all positive", seed, float64(d[0].Difference), float64(d[1].Difference), float64(d[2].Difference))
+		}
+
+		// Early on, the pass-rate difference is not yet significant and the review says how
+		// much more traffic it needs; find when it actually became significant.
+		early := analyze(t, s, ds[:earlyN], Options{}).Experiments[0].Comparisons[0]
+		if early.Significant || !early.MoreRequests.Finite() || early.MoreRequests <= 0 {
+			t.Fatalf("seed %d: after %d requests: significant %v, more %g", seed, earlyN, early.Significant, float64(early.MoreRequests))
+		}
+		// Once significant, always: the p-value is a running minimum, so bisection finds the
+		// first prefix that is.
+		at := earlyN + sort.Search(n-earlyN, func(i int) bool {
+			return analyze(t, s, ds[:earlyN+i+1], Options{}).Experiments[0].Comparisons[0].Significant
+		}) + 1
+		ratios = append(ratios, float64(at-earlyN)/float64(early.MoreRequests))
+	}
+	// The estimate aims at 80% power for the observed difference, which is noisy early on:
+	// the median run must become significant within the predicted traffic, give or take a
+	// factor of three.
+	slices.Sort(ratios)
+	med := ratios[len(ratios)/2]
+	t.Logf("actual/predicted extra traffic: median %.2f, range %.2f–%.2f", med, ratios[0], ratios[len(ratios)-1])
+	if med < 1.0/3 || med > 3 {
+		t.Errorf("median ratio of actual to predicted extra traffic %.2f", med)
+	}
+}
+
+// TestExperimentSampleRatioMismatch loses a tenth of one arm's records: the arms' traffic no
+// longer matches the split's weights, and the review says so.
+func TestExperimentSampleRatioMismatch(t *testing.T) {
+	s := load(t, "testdata/ab.yaml")
+	var kept []*clearbar.Decision
+	for i, d := range traffic(s, 8_000, 9, reviewtest.Traffic{}) {
+		if armNumber(d.Arm) == 2 && i%10 == 0 {
+			continue
+		}
+		kept = append(kept, d)
+	}
+	ex := analyze(t, s, kept, Options{}).Experiments[0]
+	if !ex.SampleRatioMismatch || float64(ex.SampleRatioP) > 1e-4 {
+		t.Errorf("mismatch %v, p %g", ex.SampleRatioMismatch, float64(ex.SampleRatioP))
+	}
+	if !slices.ContainsFunc(ex.Notes, func(n string) bool { return strings.Contains(n, "sample ratio mismatch") }) {
+		t.Errorf("notes %v", ex.Notes)
+	}
+}

@@ -1,0 +1,340 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/estimate"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Reestimate is the estimate redone with what traffic measured, and the spec change it
+// recommends.
+type Reestimate struct {
+	// Before is the policy the estimate of the spec as written recommends, After the one the
+	// re-estimate recommends, and Recommendation the estimator's reasons.
+	Before         string `json:"before"`
+	After          string `json:"after"`
+	Recommendation string `json:"recommendation"`
+	// Categories compare the spec's own routes before and after, and name the recommended
+	// policy's route where it differs.
+	Categories []ReestimateCategory `json:"categories"`
+	// CostBefore and CostAfter are the spec's routes' cost per request over all categories;
+	// RecommendedCost is the recommended policy's, after.
+	CostBefore      clearbar.Money `json:"cost_before_usd"`
+	CostAfter       clearbar.Money `json:"cost_after_usd"`
+	RecommendedCost clearbar.Money `json:"recommended_cost_usd"`
+	// Edits are the recommended changes; Diff is the unified diff of the spec file that
+	// makes them ("" when there is nothing to change).
+	Edits []Edit   `json:"edits"`
+	Diff  string   `json:"diff,omitempty"`
+	Notes []string `json:"notes,omitempty"`
+}
+
+// ReestimateCategory is one category's figures for the spec's own route, before and after.
+type ReestimateCategory struct {
+	Name          string         `json:"name"`
+	CostBefore    clearbar.Money `json:"cost_before_usd"`
+	CostAfter     clearbar.Money `json:"cost_after_usd"`
+	QualityBefore float64        `json:"quality_before"`
+	QualityAfter  float64        `json:"quality_after"`
+	P95Before     float64        `json:"p95_before_s"`
+	P95After      float64        `json:"p95_after_s"`
+	ClearsBefore  bool           `json:"clears_before"`
+	ClearsAfter   bool           `json:"clears_after"`
+	// Recommended is the recommended policy's route, when it is not the spec's.
+	Recommended string `json:"recommended_route,omitempty"`
+}
+
+// Edit is one recommended change to the spec.
+type Edit struct {
+	Category string `json:"category"`
+	What     string `json:"what"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Why      string `json:"why"`
+}
+
+// recommend re-estimates with the measurements and writes the recommended spec change.
+//
+// Pass rates whose difference from the assumption is significant are replaced by the measured
+// ones, in the spec file, so the change is visible and reviewable; latencies, tokens and
+// provider failures replace the assumptions inside the estimator, as clearbar estimate
+// --measured does, from the outcome rows of the decisions. When the re-estimate recommends a
+// different policy than the estimate of the spec as written, each category whose own route no
+// longer clears its bar and budget, or costs more than the recommended policy's clearing
+// route, gets that route.
+func (r *Review) recommend(ctx context.Context, rep *Report, base *estimate.Report) error {
+	s := r.spec
+	if s.File == "" {
+		rep.Notes = append(rep.Notes, "the spec was not loaded from a file: no re-estimate or spec change")
+		return nil
+	}
+	src, err := os.ReadFile(s.File)
+	if err != nil {
+		return fmt.Errorf("review: reading the spec: %w", err)
+	}
+	re := &Reestimate{Before: base.Recommended, Edits: []Edit{}}
+	var edits []edit
+	for _, cv := range rep.Categories {
+		for _, c := range cv.Comparisons {
+			if c.Metric != "pass rate" || !c.Significant || !c.Measured.Finite() {
+				continue
+			}
+			to := strconv.FormatFloat(float64(c.Measured), 'f', 3, 64)
+			edits = append(edits, edit{category: c.Category, path: []string{"assume", "pass_rate", c.Model}, text: to})
+			re.Edits = append(re.Edits, Edit{Category: c.Category, What: "assume.pass_rate." + c.Model,
+				From: strconv.FormatFloat(float64(c.Assumed), 'f', -1, 64), To: to, Why: evidence(c, rep.Confidence)})
+		}
+	}
+	text, note, err := applyEdits(src, edits)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		re.Notes = append(re.Notes, note)
+	}
+	measured, err := spec.Parse(text, s.File, spec.Options{Today: r.opts.Today, Catalog: s.Catalog})
+	if err != nil {
+		return fmt.Errorf("review: the spec with measured pass rates does not load: %w", err)
+	}
+	after, err := estimate.Run(ctx, measured, estimate.Options{Samples: r.opts.Samples, Seed: r.opts.Seed, Today: r.opts.Today,
+		Measured: estimate.Measure(measured, r.obs), MeasuredFrom: "the reviewed decisions"})
+	if err != nil {
+		return fmt.Errorf("review: re-estimating: %w", err)
+	}
+	re.After, re.Recommendation = after.Recommended, after.Recommendation
+	specBefore, specAfter := policyByKind(base, estimate.KindSpec), policyByKind(after, estimate.KindSpec)
+	rec := policyByName(after, after.Recommended)
+	re.CostBefore, re.CostAfter, re.RecommendedCost = specBefore.Total.Cost, specAfter.Total.Cost, rec.Total.Cost
+	for i, c := range s.Categories {
+		b, a, rc := specBefore.Categories[i], specAfter.Categories[i], rec.Categories[i]
+		rcv := ReestimateCategory{Name: c.Name, CostBefore: b.Cost, CostAfter: a.Cost, QualityBefore: b.Quality, QualityAfter: a.Quality,
+			P95Before: b.Latency.P95, P95After: a.Latency.P95, ClearsBefore: b.ClearsBar && b.MeetsBudget, ClearsAfter: a.ClearsBar && a.MeetsBudget}
+		if rc.Route != a.Route {
+			rcv.Recommended = rc.Route
+		}
+		re.Categories = append(re.Categories, rcv)
+	}
+
+	switch {
+	case after.Recommended == base.Recommended && after.Recommended != estimate.KindSpec:
+		re.Notes = append(re.Notes, fmt.Sprintf("the estimate of the spec as written already recommends %s over the spec's own routes; the review leaves the routes as they are", after.Recommended))
+	case after.Recommended != base.Recommended:
+		rep.Triggers = append(rep.Triggers, Trigger{Kind: TriggerRecommendation,
+			Evidence: []string{fmt.Sprintf("with the measurements the estimator recommends %s; with the spec's assumptions it recommends %s", after.Recommended, base.Recommended)}})
+		if after.Recommended != estimate.KindSpec {
+			routeEdits, descs, notes := routeChanges(measured, text, after, rec)
+			re.Notes = append(re.Notes, notes...)
+			if len(routeEdits) > 0 {
+				next, note, err := applyEdits(text, routeEdits)
+				if err != nil {
+					return err
+				}
+				if note != "" && !slices.Contains(re.Notes, note) {
+					re.Notes = append(re.Notes, note)
+				}
+				if _, err := spec.Parse(next, s.File, spec.Options{Today: r.opts.Today, Catalog: s.Catalog}); err != nil {
+					re.Notes = append(re.Notes, fmt.Sprintf("the routes of %s could not be written into the spec (%v): change them by hand", after.Recommended, err))
+				} else {
+					text = next
+					re.Edits = append(re.Edits, descs...)
+				}
+			}
+		}
+	}
+	re.Diff = unifiedDiff(s.File, string(src), string(text))
+	rep.Reestimate = re
+	return nil
+}
+
+// routeChanges returns the edits that give categories the recommended policy's routes, with
+// their descriptions and notes about what could not be done.
+func routeChanges(s *spec.Spec, src []byte, after *estimate.Report, rec *estimate.PolicyResult) ([]edit, []Edit, []string) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 {
+		return nil, nil, []string{"the spec could not be read back to write the recommended routes"}
+	}
+	specPolicy := policyByKind(after, estimate.KindSpec)
+	var edits []edit
+	var descs []Edit
+	var notes []string
+	for i, c := range s.Categories {
+		// A category takes the recommended policy's route only where that route clears the
+		// bar and budget and the spec's own route either no longer does or costs more:
+		// categories the measurements leave as they were keep their routes.
+		cur, want := specPolicy.Categories[i], rec.Categories[i]
+		curOK, wantOK := cur.ClearsBar && cur.MeetsBudget, want.ClearsBar && want.MeetsBudget
+		if cur.Route == want.Route || !wantOK || curOK && cur.Cost <= want.Cost {
+			continue
+		}
+		why := fmt.Sprintf("%s's route costs %s per request against the spec route's %s, and clears the bar and budget", rec.Name, want.Cost, cur.Cost)
+		if !curOK {
+			why = fmt.Sprintf("with the measurements the spec's route misses its bar or budget (quality %s, p95 %s); %s's route clears them at %s per request",
+				pct(cur.Quality), secs(cur.Latency.P95), rec.Name, want.Cost)
+		}
+		var es []edit
+		var err error
+		if rec.Kind == estimate.KindNamed {
+			es, err = namedRoute(doc.Content[0], rec.Name, c)
+		} else {
+			es, err = describedRoute(doc.Content[0], c, want.Route)
+		}
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("category %s: %v; change its route to %q by hand", c.Name, err, want.Route))
+			continue
+		}
+		edits = append(edits, es...)
+		for _, e := range es {
+			descs = append(descs, Edit{Category: c.Name, What: strings.Join(e.path, "."), From: cur.Route, To: e.text, Why: why})
+		}
+	}
+	return edits, descs, notes
+}
+
+// describedRoute turns the estimator's description of an automatic policy's route
+// ("cascade small → mid (validate: …), fallback strong" or "mid, fallback strong") into edits.
+func describedRoute(root *yaml.Node, c *spec.Category, desc string) ([]edit, error) {
+	head, fallback := desc, []string{}
+	if i := strings.LastIndex(desc, ", fallback "); i >= 0 {
+		head, fallback = desc[:i], strings.Split(desc[i+len(", fallback "):], ", ")
+	}
+	if i := strings.Index(head, " (validate: "); i >= 0 {
+		head = head[:i]
+	}
+	var es []edit
+	routeNode := categoryValue(root, c.Name, "route")
+	if routeNode == nil {
+		return nil, fmt.Errorf("no route in the spec file")
+	}
+	if names, ok := strings.CutPrefix(head, "cascade "); ok {
+		list := "[" + strings.Join(strings.Split(names, " → "), ", ") + "]"
+		if _, v := mapEntry(routeNode, "cascade"); v != nil && bareSteps(v) {
+			es = append(es, edit{category: c.Name, path: []string{"route", "cascade"}, text: list})
+		} else {
+			// Rewrite the route, keeping how the spec validates: the estimator's cascades are
+			// validated as the spec's route is.
+			text := "{cascade: " + list
+			for _, key := range []string{"validate", "on_fail", "on_exhausted"} {
+				v := routeValidation(routeNode, key)
+				if v == nil {
+					continue
+				}
+				ft, err := flowText(v)
+				if err != nil {
+					return nil, err
+				}
+				text += ", " + key + ": " + ft
+			}
+			es = append(es, edit{category: c.Name, path: []string{"route"}, text: text + "}"})
+		}
+	} else {
+		if strings.ContainsAny(head, " ,") {
+			return nil, fmt.Errorf("the route %q is not a single model or a cascade", head)
+		}
+		if _, v := mapEntry(routeNode, "model"); v != nil {
+			es = append(es, edit{category: c.Name, path: []string{"route", "model"}, text: head})
+		} else {
+			es = append(es, edit{category: c.Name, path: []string{"route"}, text: "{model: " + head + "}"})
+		}
+	}
+	var cur []string
+	for _, f := range c.Fallback {
+		cur = append(cur, f.Name)
+	}
+	if !slices.Equal(cur, fallback) && (len(cur) > 0 || len(fallback) > 0) {
+		es = append(es, edit{category: c.Name, path: []string{"fallback"}, text: "[" + strings.Join(fallback, ", ") + "]"})
+	}
+	return es, nil
+}
+
+// namedRoute copies a named policy's route for the category (and its fallbacks, when the
+// policy sets them) into the category.
+func namedRoute(root *yaml.Node, policy string, c *spec.Category) ([]edit, error) {
+	_, policies := mapEntry(root, "policies")
+	_, p := mapEntry(policies, policy)
+	_, routes := mapEntry(p, "routes")
+	_, r := mapEntry(routes, c.Name)
+	if r == nil {
+		return nil, fmt.Errorf("policy %s has no route for it in the spec file", policy)
+	}
+	route := *r
+	var fallback *yaml.Node
+	if route.Kind == yaml.MappingNode {
+		route.Content = nil
+		for i := 0; i+1 < len(r.Content); i += 2 {
+			if r.Content[i].Value == "fallback" {
+				fallback = r.Content[i+1]
+				continue
+			}
+			route.Content = append(route.Content, r.Content[i], r.Content[i+1])
+		}
+	}
+	rt, err := flowText(&route)
+	if err != nil {
+		return nil, err
+	}
+	es := []edit{{category: c.Name, path: []string{"route"}, text: rt}}
+	if fallback != nil {
+		ft, err := flowText(fallback)
+		if err != nil {
+			return nil, err
+		}
+		es = append(es, edit{category: c.Name, path: []string{"fallback"}, text: ft})
+	}
+	return es, nil
+}
+
+// categoryValue returns the value of key in the named category's mapping.
+func categoryValue(root *yaml.Node, category, key string) *yaml.Node {
+	_, cats := mapEntry(root, "categories")
+	if cats == nil {
+		return nil
+	}
+	for _, c := range cats.Content {
+		if _, n := mapEntry(c, "name"); n != nil && n.Value == category {
+			_, v := mapEntry(c, key)
+			return v
+		}
+	}
+	return nil
+}
+
+// bareSteps reports whether every step of a cascade list is a bare model name.
+func bareSteps(list *yaml.Node) bool {
+	for _, st := range list.Content {
+		if st.Kind != yaml.ScalarNode {
+			return false
+		}
+	}
+	return true
+}
+
+// routeValidation returns the route's setting of key (validate, on_fail or on_exhausted), or,
+// for validate and on_fail, that of its first step that sets it, as the estimator's
+// cascade-by-price policy takes it.
+func routeValidation(route *yaml.Node, key string) *yaml.Node {
+	if _, v := mapEntry(route, key); v != nil {
+		return v
+	}
+	if key == "on_exhausted" {
+		return nil
+	}
+	_, steps := mapEntry(route, "cascade")
+	if steps == nil {
+		return nil
+	}
+	for _, st := range steps.Content {
+		if _, v := mapEntry(st, key); v != nil {
+			return v
+		}
+	}
+	return nil
+}
