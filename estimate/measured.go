@@ -12,10 +12,16 @@ import (
 // Observation is one measured call of a model in a category: what an eval run or production
 // recorded. Pass is nil when the answer was not graded; LatencyMS and token counts are 0 when
 // unknown; Failed marks a call that failed with a provider error.
+//
+// ByValidator says Pass is the route's validators' verdict (decision records, shadow traffic)
+// rather than a grade (an eval's reference check or a labelled dataset). Validators miss bad
+// answers and flag good ones, so verdicts measure q(1−f) + (1−q)(1−d), not the pass rate q;
+// Measure corrects them with the category's validator strength (detect d, false alarm f).
 type Observation struct {
-	Category  string
-	Model     string // a spec model name or a provider model id
-	Pass      *bool
+	Category    string
+	Model       string // a spec model name or a provider model id
+	Pass        *bool
+	ByValidator bool
 	LatencyMS float64
 	TokensIn  int
 	TokensOut int
@@ -33,6 +39,8 @@ type Measurements struct {
 // measured is what was observed of one model in one category.
 type measured struct {
 	n, graded, passes, failures int
+	// verdicts and verdictPasses count answers judged by validators only (ByValidator).
+	verdicts, verdictPasses int
 	latency                     []float64 // seconds, sorted
 	tokensIn, tokensOut         []float64
 }
@@ -75,7 +83,13 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 			cell.failures++
 			continue
 		}
-		if o.Pass != nil {
+		switch {
+		case o.Pass != nil && o.ByValidator:
+			cell.verdicts++
+			if *o.Pass {
+				cell.verdictPasses++
+			}
+		case o.Pass != nil:
 			cell.graded++
 			if *o.Pass {
 				cell.passes++
@@ -100,8 +114,8 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 // apply sets the world's overrides from measurements that are large enough.
 func (ms *Measurements) apply(w *world) {
 	for key, cell := range ms.cells {
-		if cell.graded >= MinGraded {
-			w.passRate = withKey(w.passRate, key, float64(cell.passes)/float64(cell.graded))
+		if pr := cell.passRate(w.spec.Category(key[0])); pr.used {
+			w.passRate = withKey(w.passRate, key, pr.p)
 		}
 		if len(cell.latency) >= MinLatency {
 			if w.measuredLatency == nil {
@@ -123,6 +137,52 @@ func (ms *Measurements) apply(w *world) {
 			w.measuredAvail[key] = 1 - float64(cell.failures)/float64(cell.n)
 		}
 	}
+}
+
+// passRateEstimate is a cell's measured pass rate with its 95% interval.
+type passRateEstimate struct {
+	p, lo, hi float64
+	n         int
+	// used says it replaces the assumption; informative that it can contradict one.
+	used, informative bool
+	note              string
+}
+
+// passRate estimates the pass rate from grades when there are enough, else from validator
+// verdicts corrected for the category's validator strength: the verdicts' pass share is
+// v = q(1−f) + (1−q)(1−d), so q = (v − (1−d)) / (d − f), clipped to [0, 1], with the interval
+// transformed the same way. A validator that barely tells good from bad (d − f < 0.2) gives
+// no usable estimate.
+func (cell *measured) passRate(c *spec.Category) passRateEstimate {
+	if cell.graded >= MinGraded || cell.verdicts == 0 {
+		if cell.graded == 0 {
+			return passRateEstimate{}
+		}
+		pr := passRateEstimate{p: float64(cell.passes) / float64(cell.graded), n: cell.graded, used: cell.graded >= MinGraded, informative: true}
+		pr.lo, pr.hi = wilson(cell.passes, cell.graded)
+		if !pr.used {
+			pr.note = fmt.Sprintf("fewer than %d graded answers: the assumption is kept", MinGraded)
+		}
+		return pr
+	}
+	st := c.Strength()
+	d, f := float64(st.Detect), float64(st.FalseAlarm)
+	v := float64(cell.verdictPasses) / float64(cell.verdicts)
+	vlo, vhi := wilson(cell.verdictPasses, cell.verdicts)
+	pr := passRateEstimate{n: cell.verdicts}
+	if d-f < 0.2 {
+		pr.p, pr.lo, pr.hi = v, vlo, vhi
+		pr.note = fmt.Sprintf("validator verdicts only, and the validator (detect %.2f, false alarm %.2f) barely separates good answers from bad: the assumption is kept", d, f)
+		return pr
+	}
+	correct := func(x float64) float64 { return min(max((x-(1-d))/(d-f), 0), 1) }
+	pr.p, pr.lo, pr.hi = correct(v), correct(vlo), correct(vhi)
+	pr.used, pr.informative = cell.verdicts >= MinGraded, true
+	pr.note = fmt.Sprintf("from validator verdicts (%.1f%% passed), corrected for detect %.2f and false alarm %.2f", v*100, d, f)
+	if !pr.used {
+		pr.note = fmt.Sprintf("fewer than %d validated answers: the assumption is kept", MinGraded)
+	}
+	return pr
 }
 
 func mean(xs []float64) float64 {
@@ -168,18 +228,13 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 	for _, key := range keys {
 		cell := ms.cells[key]
 		c, m := s.Category(key[0]), s.Model(key[1])
-		if cell.graded > 0 {
-			p := float64(cell.passes) / float64(cell.graded)
-			lo, hi := wilson(cell.passes, cell.graded)
-			f := Finding{Category: c.Name, Model: m.Name, What: "pass rate", Measured: p, Low: lo, High: hi, N: cell.graded, Used: cell.graded >= MinGraded}
+		if pr := cell.passRate(c); pr.n > 0 {
+			f := Finding{Category: c.Name, Model: m.Name, What: "pass rate", Measured: pr.p, Low: pr.lo, High: pr.hi, N: pr.n, Used: pr.used, Note: pr.note}
 			if a, ok := c.PassRate(m); ok {
 				f.Assumed = a
-				f.Contradicts = a < lo || a > hi
-			} else {
+				f.Contradicts = pr.informative && (a < pr.lo || a > pr.hi)
+			} else if f.Note == "" {
 				f.Note = "no assumption"
-			}
-			if !f.Used {
-				f.Note = fmt.Sprintf("fewer than %d graded answers: the assumption is kept", MinGraded)
 			}
 			out = append(out, f)
 		}

@@ -71,3 +71,50 @@ func TestScoreRouteIsAMixOfCascades(t *testing.T) {
 		within(t, "simulated P(good)", sim.good/n, o.good, math.Sqrt(o.good*(1-o.good)/n), 4.5)
 	}
 }
+
+// TestMeasuredVerdictsAreCorrected: validator verdicts from decision records or shadow
+// traffic pass q(1−f) + (1−q)(1−d) of answers; the measurement corrects them back to q with
+// the category's validator strength, and an uninformative validator replaces nothing.
+func TestMeasuredVerdictsAreCorrected(t *testing.T) {
+	for _, tc := range []struct {
+		strength string
+		passes   int // of 1000 verdicts
+		want     float64
+		used     bool
+	}{
+		{"{detect: 0.8, false_alarm: 0.1}", 690, 0.7, true}, // 0.7×0.9 + 0.3×0.2 = 0.69
+		{"{detect: 1, false_alarm: 0}", 700, 0.7, true},
+		{"{detect: 0.15, false_alarm: 0.05}", 900, 0.9, false}, // d − f < 0.2: reported raw, the assumption stays
+	} {
+		s := parse(t, `version: 1
+name: verdicts
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.5
+    route: {model: small, validate: [{max_length: 100}]}
+    assume: {pass_rate: {small: 0.95}, validator: `+tc.strength+`}
+`)
+		var obs []Observation
+		yes, no := true, false
+		for i := range 1000 {
+			p := &no
+			if i < tc.passes {
+				p = &yes
+			}
+			obs = append(obs, Observation{Category: "x", Model: "small", Pass: p, ByValidator: true})
+		}
+		fs := Measure(s, obs).Findings(s)
+		if len(fs) == 0 || fs[0].What != "pass rate" {
+			t.Fatalf("%s: findings %+v", tc.strength, fs)
+		}
+		f := fs[0]
+		if math.Abs(f.Measured-tc.want) > 1e-9 || f.Used != tc.used || f.Low > f.Measured || f.High < f.Measured {
+			t.Errorf("%s: measured %v [%v, %v] used %v; want %v used %v (%s)", tc.strength, f.Measured, f.Low, f.High, f.Used, tc.want, tc.used, f.Note)
+		}
+	}
+}
