@@ -22,10 +22,10 @@ type Observation struct {
 	Model       string // a spec model name or a provider model id
 	Pass        *bool
 	ByValidator bool
-	LatencyMS float64
-	TokensIn  int
-	TokensOut int
-	Failed    bool
+	LatencyMS   float64
+	TokensIn    int
+	TokensOut   int
+	Failed      bool
 }
 
 // Measurements are observations grouped by category and spec model, ready to replace
@@ -41,8 +41,8 @@ type measured struct {
 	n, graded, passes, failures int
 	// verdicts and verdictPasses count answers judged by validators only (ByValidator).
 	verdicts, verdictPasses int
-	latency                     []float64 // seconds, sorted
-	tokensIn, tokensOut         []float64
+	latency                 []float64 // seconds, sorted
+	tokensIn, tokensOut     []float64
 }
 
 // MinGraded is the fewest graded answers a pass rate needs before it replaces an assumption,
