@@ -19,6 +19,7 @@ func (g *Gateway) routes() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", g.chatCompletions)
 	mux.HandleFunc("POST /v1/messages", g.messages)
+	mux.HandleFunc("POST /v1/embeddings", g.embeddings)
 	mux.HandleFunc("GET /v1/models", g.admitted(g.listModels))
 	mux.HandleFunc("GET /v1/models/{id...}", g.admitted(g.getModel))
 	mux.HandleFunc("GET /v1/decisions/{id}", g.admin(g.getDecision))
@@ -28,7 +29,7 @@ func (g *Gateway) routes() {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "not_found_error", Code: "unknown_url",
-			Message: "unknown endpoint " + r.Method + " " + r.URL.Path + "; Clearbar serves POST /v1/chat/completions, POST /v1/messages and GET /v1/models"})
+			Message: "unknown endpoint " + r.Method + " " + r.URL.Path + "; Clearbar serves POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings and GET /v1/models"})
 	})
 	g.mux = mux
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/tidwall/gjson"
@@ -1000,8 +1001,12 @@ func TestSDKGatewayErrors(t *testing.T) {
 			_, err := e.client.Models.Get(ctx, "nope")
 			return err
 		}, 404, "invalid_request_error", "model_not_found", "model"},
-		{"unknown endpoint", "embeddings are not served", func() error {
+		{"unknown embeddings model", "embeddings go to a spec model by name", func() error {
 			_, err := e.client.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "m", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}})
+			return err
+		}, 404, "invalid_request_error", "model_not_found", "model"},
+		{"unknown endpoint", "the Responses API is not served", func() error {
+			_, err := e.client.Responses.New(ctx, responses.ResponseNewParams{Model: "m", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("x")}})
 			return err
 		}, 404, "not_found_error", "unknown_url", ""},
 		{"body too large", "server.max_body is 4KB", func() error {

@@ -390,3 +390,32 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyFromConventionalEnv(t *testing.T) {
+	t.Setenv("ANTHROPIC_API_KEY", "sk-ant-from-env")
+	s, err := Parse([]byte(`version: 1
+name: keys
+providers:
+  a: {type: anthropic}
+  b: {type: anthropic, api_key: "${CB_UNSET_KEY_VAR}"}
+  c: {type: simulated}
+models:
+  m: {provider: a, model: claude-sonnet-4-5}
+  n: {provider: b, model: claude-sonnet-4-5}
+  o: {provider: c, model: gpt-4o}
+categories:
+  - {name: x, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
+`), "keys.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ks := s.Provider("a").Keys(); len(ks) != 1 || ks[0].Reveal() != "sk-ant-from-env" || strings.Contains(fmt.Sprint(ks[0]), "sk-ant") {
+		t.Errorf("a provider without api_key should use ANTHROPIC_API_KEY, redacted when printed: %v", ks)
+	}
+	if ks := s.Provider("b").Keys(); len(ks) != 0 {
+		t.Errorf("a provider naming its own (unset) variable must not fall back to the conventional one: %v", ks)
+	}
+	if ks := s.Provider("c").Keys(); len(ks) != 0 {
+		t.Errorf("simulated providers have no key: %v", ks)
+	}
+}

@@ -12,6 +12,7 @@
 package spec
 
 import (
+	"os"
 	"time"
 
 	"github.com/clearbar/clearbar"
@@ -137,7 +138,8 @@ type Provider struct {
 }
 
 // Keys returns the provider's keys in rotation order: api_key, then api_keys. Unset keys are
-// left out.
+// left out. A provider that sets neither uses its type's conventional environment variable
+// (OPENAI_API_KEY, ANTHROPIC_API_KEY, …) when that is set, as the vendors' SDKs do.
 func (p *Provider) Keys() []SecretRef {
 	var out []SecretRef
 	if p.APIKey.IsSet() {
@@ -146,6 +148,13 @@ func (p *Provider) Keys() []SecretRef {
 	for _, k := range p.APIKeys {
 		if k.IsSet() {
 			out = append(out, k)
+		}
+	}
+	if len(out) == 0 && !p.pos.Has("api_key") && len(p.APIKeys) == 0 {
+		if t, ok := providerType(p.Type); ok && t.KeyEnv != "" {
+			if v := os.Getenv(t.KeyEnv); v != "" {
+				out = append(out, SecretRef{Secret: clearbar.SecretFromEnv(t.KeyEnv, v)})
+			}
 		}
 	}
 	return out

@@ -411,7 +411,7 @@ func (im *importer) parseRow(n int, rec []string) {
 		if slices.Contains(c.fallback, c.primary) && c.primary != "" {
 			errf(colFallback, "%s is the primary model: a model cannot fall back to itself", c.primary)
 		}
-	case "cascade":
+	case "cascade", "score":
 		if seen := dupName(c.failover); seen != "" {
 			errf(colFailover, "%s is listed twice: each fallback is tried once", seen)
 		}
@@ -600,11 +600,14 @@ func (im *importer) parseRoute(c *catRow, s string, hasColumn bool) {
 		return
 	}
 	bad := func() {
-		im.errorf(c.row, colRoute, "%q is not a route: write static, cascade or cascade retry_once (optionally followed by %s)", s, routeFailExhausted)
+		im.errorf(c.row, colRoute, "%q is not a route: write static, cascade, score or cascade retry_once (optionally followed by %s)", s, routeFailExhausted)
 	}
 	switch words[0] {
 	case "static", "cascade":
 		c.kind = words[0]
+	case "score":
+		c.kind = words[0]
+		c.routeNote = "a score route: the worksheet keeps its models, not its router; imported with the built-in difficulty score at evenly spaced tiers: set router: or tiers: here"
 	case "split":
 		im.errorf(c.row, colRoute, "split routes cannot be expressed in a worksheet row: write static or cascade here, and put the split into the imported spec by hand")
 		return
@@ -1217,14 +1220,22 @@ func writeCategory(w *yamlWriter, c *catRow, notes *importNotes) {
 		w.comment(3, c.routeNote)
 		notes.routes = append(notes.routes, c.name)
 	}
-	if c.kind == "cascade" {
+	switch c.kind {
+	case "cascade":
 		w.line(3, "cascade: %s", yamlList(append([]string{c.primary}, c.fallback...)))
-	} else {
+	case "score":
+		models := append([]string{c.primary}, c.fallback...)
+		tiers := make([]string, len(models)-1)
+		for i := range tiers {
+			tiers[i] = formatFloat(math.Round(float64(i+1)/float64(len(models))*1000) / 1000)
+		}
+		w.line(3, "score: {heuristic: {tiers: [%s]}, models: %s}", strings.Join(tiers, ", "), yamlList(models))
+	default:
 		w.line(3, "model: %s", yamlString(c.primary))
 	}
 	v := c.validators
 	validators := v.validators
-	needsValidation := c.kind == "cascade" || c.retryOnce
+	needsValidation := c.kind == "cascade" || c.kind == "score" || c.retryOnce
 	if c.rule != "" {
 		switch {
 		case len(v.unknown) == 0:

@@ -448,6 +448,12 @@ func Gaps(s *spec.Spec) []string {
 			gaps = append(gaps, fmt.Sprintf("category %s: split routes do not fit a worksheet row", c.Name))
 			continue
 		}
+		if r.Kind() == "score" {
+			gaps = append(gaps, fmt.Sprintf("category %s: a score route's router, tiers and score shares are not in a worksheet (its models are)", c.Name))
+		}
+		if c.Shadow != nil {
+			gaps = append(gaps, fmt.Sprintf("category %s: shadow traffic settings are not in a worksheet", c.Name))
+		}
 		for _, st := range r.Cascade {
 			if len(st.Validate) > 0 || st.OnFail != "" {
 				gaps = append(gaps, fmt.Sprintf("category %s: validators and on_fail of single cascade steps are not in a worksheet (the route's are)", c.Name))

@@ -348,7 +348,7 @@ func TestImportErrors(t *testing.T) {
 			`sheet.csv row 2, "route": split routes cannot be expressed in a worksheet row`,
 			"a row has one primary model"},
 		{"unknown route", withExtra("route", "cascde", "static"), ImportOptions{},
-			`sheet.csv row 2, "route": "cascde" is not a route: write static, cascade or cascade retry_once`,
+			`sheet.csv row 2, "route": "cascde" is not a route: write static, cascade, score or cascade retry_once`,
 			"route words are checked"},
 		{"retry_once without a rule", withExtra("route", "cascade", "static retry_once"), ImportOptions{},
 			`sheet.csv row 3, "route": retry_once retries answers that fail validation, but the row has no validation rule`,
@@ -676,5 +676,19 @@ categories:
 				t.Errorf("Gaps = %q, want %q (%s)", got, tt.want, tt.why)
 			}
 		})
+	}
+}
+
+// TestScoreRowImports: a score route's row keeps its models; importing it gives a score route
+// over them with the built-in difficulty score at evenly spaced tiers, and says so.
+func TestScoreRowImports(t *testing.T) {
+	y, s := reimport(t, export(t, load(t, "../examples/cross-vendor.yaml")), "../examples/imported.yaml")
+	r := s.Category("questions").Route
+	if r.Kind() != "score" || r.Score.Heuristic == nil || len(r.Score.Heuristic.Tiers) != 1 || r.Score.Heuristic.Tiers[0] != 0.5 ||
+		r.Score.Models[0].Name != "nano" || r.Score.Models[1].Name != "sonnet" || len(r.Validate) != 1 {
+		t.Errorf("imported questions route %+v\n%s", r, y)
+	}
+	if !bytes.Contains(y, []byte("the worksheet keeps its models, not its router")) {
+		t.Errorf("the import does not say what it could not bring back:\n%s", y)
 	}
 }

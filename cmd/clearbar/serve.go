@@ -24,6 +24,8 @@ import (
 	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/provider/anthropic"
+	"github.com/clearbar/clearbar/provider/azure"
+	"github.com/clearbar/clearbar/provider/gemini"
 	"github.com/clearbar/clearbar/provider/openai"
 	"github.com/clearbar/clearbar/provider/replay"
 	"github.com/clearbar/clearbar/provider/simulated"
@@ -42,6 +44,8 @@ func registry() *provider.Registry {
 	r.Register("simulated", simulated.New)
 	r.Register("replay", replay.New)
 	r.Register("anthropic", anthropic.New)
+	r.Register(gemini.Type, gemini.New)
+	r.Register(azure.Type, azure.New)
 	return r
 }
 

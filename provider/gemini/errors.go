@@ -1,0 +1,264 @@
+package gemini
+
+import (
+	"fmt"
+	"math"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/clearbar/clearbar"
+	"github.com/tidwall/gjson"
+)
+
+// maxMessage bounds an error message taken from an upstream, in bytes.
+const maxMessage = 1024
+
+// errorFields are the parts of a Gemini error body.
+type errorFields struct {
+	message string
+	// status is the google.rpc.Code name ("RESOURCE_EXHAUSTED"); code the numeric code, which
+	// Gemini sets to the HTTP status.
+	status string
+	code   int
+	// retryDelay is RetryInfo.retryDelay; reasons are the ErrorInfo reasons; perDay says a
+	// QuotaFailure names a per-day quota.
+	retryDelay time.Duration
+	reasons    []string
+	perDay     bool
+	// found says the body was JSON in a known error shape.
+	found bool
+}
+
+// parseErrorBody reads an error body in the shapes Gemini and the proxies in front of it use:
+//
+//	{"error": {"code": 429, "message", "status": "RESOURCE_EXHAUSTED", "details": [...]}}
+//	[{"error": {...}}]                 streamGenerateContent without alt=sse
+//	{"error": "text"}                  some proxies
+//	{"message": "text"}                others
+func parseErrorBody(body []byte) errorFields {
+	var f errorFields
+	if !gjson.ValidBytes(body) {
+		return f
+	}
+	root := gjson.ParseBytes(body)
+	if root.IsArray() {
+		root = root.Get("0")
+	}
+	if !root.IsObject() {
+		return f
+	}
+	e := root.Get("error")
+	switch {
+	case e.IsObject():
+		f.found = true
+		f.message = e.Get("message").String()
+		f.status = e.Get("status").String()
+		f.code = int(e.Get("code").Int())
+		e.Get("details").ForEach(func(_, d gjson.Result) bool {
+			switch typ := d.Get("@type").String(); {
+			case strings.HasSuffix(typ, "google.rpc.RetryInfo"):
+				if v, err := time.ParseDuration(d.Get("retryDelay").String()); err == nil && v > 0 {
+					f.retryDelay = v
+				}
+			case strings.HasSuffix(typ, "google.rpc.ErrorInfo"):
+				f.reasons = append(f.reasons, d.Get("reason").String())
+			case strings.HasSuffix(typ, "google.rpc.QuotaFailure"):
+				d.Get("violations").ForEach(func(_, v gjson.Result) bool {
+					f.perDay = f.perDay || strings.Contains(v.Get("quotaId").String(), "PerDay")
+					return true
+				})
+			}
+			return true
+		})
+	case e.Type == gjson.String:
+		f.found, f.message = true, e.Str
+	case root.Get("message").Type == gjson.String:
+		f.found, f.message = true, root.Get("message").Str
+	}
+	return f
+}
+
+// statusClasses maps google.rpc.Code names to failure classes; INVALID_ARGUMENT is refined by
+// upstreamError.
+var statusClasses = map[string]clearbar.FailureClass{
+	"INVALID_ARGUMENT":    clearbar.ClientError,
+	"FAILED_PRECONDITION": clearbar.ClientError,
+	"OUT_OF_RANGE":        clearbar.ClientError,
+	"NOT_FOUND":           clearbar.ClientError,
+	"ALREADY_EXISTS":      clearbar.ClientError,
+	"UNIMPLEMENTED":       clearbar.ClientError,
+	"PERMISSION_DENIED":   clearbar.Auth,
+	"UNAUTHENTICATED":     clearbar.Auth,
+	"RESOURCE_EXHAUSTED":  clearbar.RateLimited,
+	"UNAVAILABLE":         clearbar.Overloaded,
+	"INTERNAL":            clearbar.Overloaded,
+	"UNKNOWN":             clearbar.Overloaded,
+	"ABORTED":             clearbar.Overloaded,
+	"DATA_LOSS":           clearbar.Overloaded,
+	"CANCELLED":           clearbar.Overloaded,
+	"DEADLINE_EXCEEDED":   clearbar.Timeout,
+}
+
+// openAIType returns the OpenAI error type for a class, for clients that read it.
+func openAIType(c clearbar.FailureClass, status string) string {
+	switch {
+	case c == clearbar.RateLimited:
+		return "rate_limit_error"
+	case status == "PERMISSION_DENIED":
+		return "permission_error"
+	case c == clearbar.Auth:
+		return "authentication_error"
+	case c == clearbar.ClientError || c == clearbar.ContextTooLong || c == clearbar.ContentPolicy:
+		return "invalid_request_error"
+	}
+	return "server_error"
+}
+
+// upstreamError classifies an error answer. A 2xx status means an error object arrived in a
+// success answer: it is classified by its own status, else BadResponse.
+func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []byte) *clearbar.Error {
+	f := parseErrorBody(body)
+	class, known := statusClasses[f.status]
+	if !known {
+		class = clearbar.ClassForStatus(status)
+		if status >= 200 && status < 300 {
+			class = clearbar.BadResponse
+			if f.code >= 400 && f.code < 600 {
+				class = clearbar.ClassForStatus(f.code)
+			}
+		}
+	}
+	e := a.fail(class, status, "", nil)
+	switch {
+	case isKeyRejected(f):
+		e.Class = clearbar.Auth
+	case (class == clearbar.ClientError || class == clearbar.BadResponse) && isContextLength(f.message):
+		e.Class, e.Code = clearbar.ContextTooLong, "context_length_exceeded"
+	case class == clearbar.RateLimited && f.perDay:
+		e.Code = clearbar.CodeQuotaExhausted
+	}
+	e.Type = openAIType(e.Class, f.status)
+	if e.Code == "" && f.status != "" {
+		e.Code = strings.ToLower(f.status)
+	}
+	if e.Code != clearbar.CodeQuotaExhausted {
+		e.RetryAfter = retryAfter(h, p.now())
+		if e.RetryAfter == 0 {
+			e.RetryAfter = min(f.retryDelay, maxRetryAfter)
+		}
+	}
+
+	msg := p.redact(f.message)
+	if msg == "" {
+		msg = fmt.Sprintf("the provider answered %d %s", status, http.StatusText(status))
+		if snippet := textSnippet(h, body); snippet != "" && !f.found {
+			msg += ": " + p.redact(snippet)
+		} else if len(strings.TrimSpace(string(body))) == 0 {
+			msg += " with an empty body"
+		}
+	}
+	if e.Class == clearbar.Auth {
+		msg = "the provider rejected the gateway's credentials: " + msg
+	}
+	e.Message = truncate(msg, maxMessage)
+	e.Err = fmt.Errorf("HTTP %d: %s", status, truncate(p.redact(string(body)), 512))
+	return e
+}
+
+// isKeyRejected reports whether an error says the API key is invalid or expired: Gemini
+// answers those with 400 INVALID_ARGUMENT, not 401.
+func isKeyRejected(f errorFields) bool {
+	for _, r := range f.reasons {
+		if r == "API_KEY_INVALID" || r == "API_KEY_EXPIRED" {
+			return true
+		}
+	}
+	m := strings.ToLower(f.message)
+	return strings.Contains(m, "api key not valid") || strings.Contains(m, "api key expired")
+}
+
+// isContextLength reports whether an error says the input is over the model's token limit.
+func isContextLength(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, s := range []string{"input token count", "exceeds the maximum number of tokens", "too many tokens", "context length", "context window"} {
+		if strings.Contains(m, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// textSnippet returns the first line of a short plain-text body, for the message of a proxy's
+// "502 Bad Gateway" page; "" for HTML and other types.
+func textSnippet(h http.Header, body []byte) string {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	if mt != "" && mt != "text/plain" {
+		return ""
+	}
+	s := strings.TrimSpace(string(body))
+	if s == "" || strings.HasPrefix(s, "<") || !utf8.ValidString(s) {
+		return ""
+	}
+	s, _, _ = strings.Cut(s, "\n")
+	return truncate(strings.TrimSpace(s), 200)
+}
+
+// maxRetryAfter bounds a Retry-After value; the retry policy applies its own, smaller cap.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter reads retry-after-ms, else retry-after in seconds or as an HTTP date; 0 when
+// absent, unparseable, or not in the future.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	clamp := func(d float64) time.Duration {
+		if math.IsNaN(d) || d <= 0 {
+			return 0
+		}
+		return time.Duration(min(d, float64(maxRetryAfter)))
+	}
+	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil {
+			return clamp(ms * float64(time.Millisecond))
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		return clamp(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return clamp(float64(t.Sub(now)))
+	}
+	return 0
+}
+
+// keyLike matches Google API keys ("AIza" and 35 more characters) and bearer tokens.
+var keyLike = regexp.MustCompile(`AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+\S+`)
+
+// redact removes the provider's keys, and anything that looks like a key, from s.
+func (p *Provider) redact(s string) string {
+	for _, k := range p.keys {
+		if v := k.Reveal(); len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return keyLike.ReplaceAllString(s, "[redacted]")
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

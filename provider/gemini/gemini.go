@@ -1,0 +1,388 @@
+// Package gemini is the adapter for Google's Gemini API (generativelanguage.googleapis.com):
+// provider type "gemini". It speaks Gemini's own REST API, POST
+// {base}/v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse with the key in
+// the x-goog-api-key header, and translates both ways, so that OpenAI-dialect clients get OpenAI
+// chat completions and chunks.
+//
+// # Requests
+//
+// The Gemini body is built from the client's OpenAI body (clearbar.Request.Body), read with gjson
+// so that values pass byte for byte where both APIs express them (text, numbers, base64 data);
+// a request without a Body, or in another dialect, is first written as an OpenAI body from its
+// canonical fields (attachments, which the canonical form does not keep, are lost). The mapping:
+//
+//   - system and developer messages, wherever they are, become systemInstruction (one text part
+//     each); a request with nothing else sends them as the user turn instead, and so does a
+//     request to a Gemma model (gemma-…), which the Gemini API serves without system
+//     instructions (the text opens the first user turn);
+//   - user → role "user": text parts → text; image_url with a data: URL → inlineData; with an
+//     http(s) or gs:// URL → fileData (Gemini fetches public and signed URLs itself; the gateway
+//     never does); input_audio → inlineData audio/wav or audio/mp3; file with file_data (a data:
+//     URL, or bare base64 typed by its filename) → inlineData; file with a file_id that is a
+//     Gemini Files API name or URI → fileData. Other part types are a ClientError naming the part;
+//   - assistant → role "model": text and refusal parts → text; tool_calls → functionCall parts
+//     with args parsed from the arguments string (it must be a JSON object);
+//   - tool → role "user" part functionResponse, whose name is looked up from the earlier
+//     assistant tool call with that tool_call_id (an unknown id is a ClientError); content that
+//     is a JSON object is sent as the response, anything else as {"result": "<content>"};
+//   - consecutive messages that map to the same role are merged into one content;
+//   - function tools → one functionDeclarations list, parameters converted to Gemini's OpenAPI
+//     schema subset (see convertSchema for what is kept, rewritten and dropped); other tool
+//     types are a ClientError;
+//   - tool_choice none/auto/required → functionCallingConfig mode NONE/AUTO/ANY; a named function
+//     → ANY with allowedFunctionNames; allowed_tools with mode required → ANY with the names,
+//     with mode auto → AUTO with only those functions declared;
+//   - max_completion_tokens (else max_tokens) → maxOutputTokens; temperature, top_p, stop, n,
+//     seed, presence_penalty, frequency_penalty → temperature, topP, stopSequences,
+//     candidateCount, seed, presencePenalty, frequencyPenalty;
+//   - response_format json_object → responseMimeType application/json; json_schema → the same
+//     plus responseSchema (converted like tool parameters);
+//   - reasoning_effort → thinkingConfig: thinkingLevel for Gemini 3 and later, thinkingBudget
+//     (none 0, minimal 512, low 1024, medium 8192, high 24576, xhigh and max 32768) for
+//     Gemini 2.5 and models whose version the adapter cannot read; nothing for older models.
+//
+// Dropped, because Gemini has no equivalent: logprobs, top_logprobs, logit_bias,
+// parallel_tool_calls, user, safety_identifier, metadata, store, service_tier, modalities, audio,
+// prediction, web_search_options, verbosity, prompt_cache_key, stream and stream_options (the
+// endpoint says whether to stream; Gemini always reports usage), message names, image detail,
+// the developer/system distinction, json_schema name and strict, tool strict flags, tool call ids
+// (Gemini pairs function responses with calls by name and position; the adapter never sends ids)
+// and every field the adapter does not know. reasoning_content in history is not sent back: the
+// thought signatures carry the model's reasoning state.
+//
+// # Thought signatures
+//
+// Gemini 2.5 and 3 return an opaque thoughtSignature on parts, and Gemini 3 rejects a
+// function-calling turn whose calls come back without theirs. The adapter smuggles them through
+// OpenAI clients the way Gemini's own OpenAI-compatible endpoint does: a functionCall's signature
+// in tool_calls[].extra_content.google.thought_signature, any other part's in the message's (or
+// stream delta's) extra_content.google.thought_signature. On the way back it restores them on the
+// functionCall parts and on the last text part of the assistant message. Because some clients
+// send tool calls back with only their id, name and arguments (openai-go's
+// ChatCompletionMessage.ToParam does), the adapter also remembers each call's signature by the
+// call id it issued, in a bounded per-process cache (8 MiB, oldest out), and restores it from
+// there when extra_content is missing. An assistant message whose tool calls still carry no
+// signature at all (a history written by another model, an id this process never issued) gets
+// Google's documented placeholder "skip_thought_signature_validator" on its first call, for
+// Gemini 3 and models whose version the adapter cannot read.
+//
+// # Answers
+//
+// Text parts are joined into message.content; thought parts (Gemini sends them only when asked
+// to include thoughts, which the adapter does not do) go to message.reasoning_content; parts of
+// features the adapter does not use (inlineData from image models, executableCode) are dropped; functionCall parts become tool_calls with
+// arguments = the args as compact JSON and an id "call_…" of the adapter's making (or Gemini's
+// own id when it sends one). Finish reasons: STOP → "stop", or "tool_calls" when the candidate
+// made function calls; MAX_TOKENS → "length"; SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT,
+// SPII and the IMAGE_ variants → a ContentPolicy error (when every candidate was stopped so;
+// otherwise those candidates finish with "content_filter"); MALFORMED_FUNCTION_CALL,
+// UNEXPECTED_TOOL_CALL, TOO_MANY_TOOL_CALLS, OTHER, NO_IMAGE → BadResponse; LANGUAGE and
+// MISSING_THOUGHT_SIGNATURE → ClientError. A prompt blocked by promptFeedback.blockReason is
+// ContentPolicy. Usage: prompt_tokens = promptTokenCount + toolUsePromptTokenCount,
+// completion_tokens = candidatesTokenCount + thoughtsTokenCount, cached_tokens =
+// cachedContentTokenCount, reasoning_tokens = thoughtsTokenCount. The id is Gemini's responseId
+// (or a "chatcmpl-…" of the adapter's making), the model Gemini's modelVersion (or the call's
+// model), created the time of the answer.
+//
+// # Streams
+//
+// Each Gemini event (a whole GenerateContentResponse with the new parts) becomes one chunk with
+// the same id, object, created and model throughout; the first delta of a choice carries role
+// "assistant"; a function call arrives whole, as one tool_calls delta with its full arguments.
+// Gemini repeats cumulative usageMetadata on many events: the adapter keeps the last and sends
+// it once, in a final chunk with "choices": [], after the stream's end. Gemini sends no [DONE]:
+// a stream succeeds when it ends cleanly after every candidate it started has a finish reason,
+// and is StreamCut otherwise. A finish reason or block that maps to an error above ends the
+// stream with that error.
+//
+// # Errors
+//
+// Gemini's {"error": {"code", "message", "status", "details"}} (also wrapped in an array, as
+// non-SSE streams send it) is classified by status: RESOURCE_EXHAUSTED → RateLimited (with
+// RetryInfo.retryDelay as RetryAfter, and as CodeQuotaExhausted, not retried, when a per-day
+// quota is spent); UNAVAILABLE, INTERNAL, UNKNOWN, ABORTED, DATA_LOSS, CANCELLED → Overloaded;
+// DEADLINE_EXCEEDED → Timeout; PERMISSION_DENIED, UNAUTHENTICATED, and INVALID_ARGUMENT for an
+// invalid or expired API key → Auth; INVALID_ARGUMENT saying the input is over the model's
+// token limit → ContextTooLong; other INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE,
+// NOT_FOUND → ClientError; without a status, by HTTP status (clearbar.ClassForStatus).
+// Transport failures, timeouts and cancellation are classified as in provider/openai. Messages
+// never contain the provider's keys, nor anything shaped like a Google API key.
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider"
+)
+
+// Type is the provider type this package serves.
+const Type = "gemini"
+
+// DefaultBaseURL is the base URL when the spec sets none.
+const DefaultBaseURL = "https://generativelanguage.googleapis.com"
+
+// apiVersion is the API version path appended to a base URL that names none.
+const apiVersion = "/v1beta"
+
+// Limits on what is read from an upstream.
+const (
+	maxErrorBody    = 1 << 20
+	maxResponseBody = 64 << 20
+)
+
+// Provider is a Gemini API upstream. It is safe for concurrent use; its only mutable state is
+// the active key index.
+type Provider struct {
+	name string
+	// root is the base URL with its API version path ("…/v1beta"), without a trailing slash.
+	root          string
+	keys          []clearbar.Secret
+	active        atomic.Uint32
+	client        *http.Client
+	timeout       time.Duration
+	modelTimeouts map[string]time.Duration
+	// now is the clock for created timestamps and Retry-After dates; newID makes response and
+	// tool call ids ("chatcmpl-…", "call_…"). Tests replace both.
+	now   func() time.Time
+	newID func(prefix string) string
+	// sigs remembers the signatures of the calls the adapter answered with (see
+	// signatureCache); nil remembers none.
+	sigs *signatureCache
+}
+
+// New builds the adapter for a provider of type "gemini". It is a provider.Constructor. The base
+// URL defaults to DefaultBaseURL; "/v1beta" is appended unless its path already ends in an API
+// version ("/v1", "/v1beta", "/v1alpha"). A provider without keys sends no key header (a proxy
+// that adds its own). Timeouts are chosen as in provider/openai: the spec model's, else the
+// provider's, else only the caller's context.
+func New(cfg provider.Config) (clearbar.Provider, error) {
+	sp := cfg.Provider
+	if sp == nil {
+		return nil, errors.New("gemini: no provider settings")
+	}
+	if sp.Type != Type {
+		return nil, fmt.Errorf("the gemini adapter serves type %q, not %q", Type, sp.Type)
+	}
+	base := strings.TrimSpace(sp.BaseURL.Value)
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("base_url %q is not an http or https URL", base)
+	}
+	root := strings.TrimRight(base, "/")
+	if last := root[strings.LastIndexByte(root, '/')+1:]; !isVersionSegment(last) {
+		root += apiVersion
+	}
+	p := &Provider{
+		name:          sp.Name,
+		root:          root,
+		client:        cfg.HTTP,
+		timeout:       sp.Timeout.D(),
+		modelTimeouts: map[string]time.Duration{},
+		now:           time.Now,
+		newID:         randomID,
+		sigs:          newSignatureCache(defaultSignatureBytes),
+	}
+	if p.client == nil {
+		p.client = provider.DefaultHTTPClient()
+	}
+	for _, k := range sp.Keys() {
+		p.keys = append(p.keys, k.Secret)
+	}
+	if cfg.Spec != nil {
+		for _, m := range cfg.Spec.Models {
+			if m.Provider.Name == sp.Name && m.Model != "" && m.Timeout > 0 {
+				p.modelTimeouts[m.Model] = max(p.modelTimeouts[m.Model], m.Timeout.D())
+			}
+		}
+	}
+	return p, nil
+}
+
+// isVersionSegment reports whether a path segment names a Gemini API version.
+func isVersionSegment(s string) bool {
+	if len(s) < 2 || s[0] != 'v' || s[1] < '0' || s[1] > '9' {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && (s[i] < 'a' || s[i] > 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// randomID returns prefix and 24 random hex digits.
+func randomID(prefix string) string {
+	var b [12]byte
+	for i := 0; i < len(b); i += 8 {
+		v := rand.Uint64()
+		for j := 0; j < 8 && i+j < len(b); j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// Name returns the provider's name in the spec.
+func (p *Provider) Name() string { return p.name }
+
+func (p *Provider) timeoutFor(model string) time.Duration {
+	if d, ok := p.modelTimeouts[model]; ok {
+		return d
+	}
+	return p.timeout
+}
+
+// endpoint returns the URL of a model's method. A model id is taken as "models/ID" unless it
+// already names its collection ("models/…", "tunedModels/…").
+func (p *Provider) endpoint(model, method string) string {
+	path := model
+	if !strings.Contains(model, "/") {
+		path = "models/" + url.PathEscape(model)
+	}
+	return p.root + "/" + path + ":" + method
+}
+
+// Complete sends a non-streaming call (generateContent) and returns the answer translated to an
+// OpenAI chat completion. Failures are classified as the package documentation says; a request
+// the adapter cannot translate is a ClientError naming the offending parameter.
+func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
+	body, err := p.upstreamBody(call)
+	if err != nil {
+		return nil, err
+	}
+	a := p.begin(ctx, call, 0)
+	defer a.end()
+	resp, err := p.send(a, p.endpoint(call.Model, "generateContent"), body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := readAll(resp, maxResponseBody+1)
+	if err != nil {
+		return nil, a.transportError(err, "reading the answer")
+	}
+	if len(data) > maxResponseBody {
+		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+	}
+	return p.parseResponse(a, resp, data)
+}
+
+// Stream sends a streaming call (streamGenerateContent?alt=sse). It returns once the upstream
+// answered 2xx with an event stream; other answers are errors here, classified as for Complete.
+// The stream's own failures are StreamCut (no finish reason before the end, an error event, a
+// lost connection), BadResponse (an event that is not a JSON object), ContentPolicy and the
+// other finish-reason classes, Timeout (no first chunk within call.TTFTTimeout, or the call's
+// timeout) and Canceled.
+func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.Stream, error) {
+	body, err := p.upstreamBody(call)
+	if err != nil {
+		return nil, err
+	}
+	a := p.begin(ctx, call, call.TTFTTimeout)
+	resp, err := p.send(a, p.endpoint(call.Model, "streamGenerateContent")+"?alt=sse", body, true)
+	if err != nil {
+		a.end()
+		return nil, err
+	}
+	if e := p.checkStreamType(a, resp); e != nil {
+		a.end()
+		return nil, e
+	}
+	return newStream(a, resp), nil
+}
+
+// send posts body with the active key, and once more with the next key if that one is
+// rejected. It returns the response only for a 2xx status; the caller closes its body.
+func (p *Provider) send(a *attempt, endpoint string, body []byte, stream bool) (*http.Response, error) {
+	idx := uint32(0)
+	if len(p.keys) > 0 {
+		idx = p.active.Load() % uint32(len(p.keys))
+	}
+	for try := 0; ; try++ {
+		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+		if err != nil {
+			return nil, a.fail(clearbar.Internal, 0, "could not build the upstream request", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if stream {
+			req.Header.Set("Accept", "text/event-stream")
+		} else {
+			req.Header.Set("Accept", "application/json")
+		}
+		if len(p.keys) > 0 {
+			req.Header.Set("X-Goog-Api-Key", p.keys[idx].Reveal())
+		}
+		resp, err := p.client.Do(req)
+		if err != nil {
+			return nil, a.transportError(err, "sending the request")
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return resp, nil
+		}
+		e := p.statusError(a, resp)
+		if e.Class == clearbar.Auth {
+			if next, ok := p.rotate(idx); ok && try == 0 {
+				idx = next
+				continue
+			}
+		}
+		return nil, e
+	}
+}
+
+// rotate moves the active key on from used, unless another call already did, and returns the
+// key to use now; ok is false when there is no other key.
+func (p *Provider) rotate(used uint32) (uint32, bool) {
+	n := uint32(len(p.keys))
+	if n < 2 {
+		return used, false
+	}
+	p.active.CompareAndSwap(used, (used+1)%n)
+	cur := p.active.Load() % n
+	return cur, cur != used
+}
+
+// statusError reads at most maxErrorBody of a non-2xx answer, closes it and classifies it.
+func (p *Provider) statusError(a *attempt, resp *http.Response) *clearbar.Error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	if err != nil {
+		if e := a.ctxFailure(); e != nil {
+			return e
+		}
+		data = nil
+	}
+	return p.upstreamError(a, resp.StatusCode, resp.Header, data)
+}
+
+// readAll reads a response body of at most limit bytes into a buffer sized from its
+// Content-Length when it has one.
+func readAll(resp *http.Response, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if n := resp.ContentLength; n > 0 && n < limit {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
+	return buf.Bytes(), err
+}
+
+var (
+	_ clearbar.Provider    = (*Provider)(nil)
+	_ provider.Constructor = New
+)

@@ -1,0 +1,165 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// Embed implements clearbar.Embedder: it posts to the base URL plus "/embeddings" (OpenAI's
+// POST /v1/embeddings and every server that copies it).
+//
+// The body is the client's (call.Body) with model set to call.Model, and encoding_format set to
+// call.EncodingFormat when that is not empty, so every other field passes unchanged; without a
+// Body it is built from Input, EncodingFormat and Dimensions. Keys rotate, timeouts apply and
+// failures are classified as for Complete; a 2xx answer without a data array is BadResponse.
+//
+// An upstream that refuses encoding_format "base64" (a 4xx that names encoding_format or
+// base64) is asked once more, in the same call, for floats: the answer then carries float
+// arrays, which the caller converts (see clearbar.EmbedCall.EncodingFormat). The refusal is not
+// remembered, so such an upstream costs one extra round trip per base64 call.
+func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearbar.EmbedResponse, error) {
+	if call == nil {
+		return nil, &clearbar.Error{Class: clearbar.Internal, Message: "embeddings call without a call", Provider: p.name}
+	}
+	body, err := p.embedBody(call, call.EncodingFormat)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.embedOnce(ctx, call, body)
+	if err != nil && call.EncodingFormat == clearbar.EncodingBase64 && rejectsBase64(err) {
+		if body, err = p.embedBody(call, clearbar.EncodingFloat); err != nil {
+			return nil, err
+		}
+		resp, err = p.embedOnce(ctx, call, body)
+	}
+	return resp, err
+}
+
+// embedOnce makes one embeddings request (with key rotation) and reads its answer.
+func (p *Provider) embedOnce(ctx context.Context, call *clearbar.EmbedCall, body []byte) (*clearbar.EmbedResponse, error) {
+	a := p.begin(ctx, &clearbar.Call{Model: call.Model}, 0)
+	defer a.end()
+	resp, err := p.post(a, p.embeddingsURL(), body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := readAll(resp, maxResponseBody+1)
+	if err != nil {
+		return nil, a.transportError(err, "reading the answer")
+	}
+	if len(data) > maxResponseBody {
+		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+	}
+	if !gjson.ValidBytes(data) {
+		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)
+	}
+	root := gjson.Parse(view(data))
+	if !root.IsObject() {
+		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not a JSON object", nil)
+	}
+	if !root.Get("data").IsArray() {
+		if parseErrorBody(data).found {
+			return nil, p.upstreamError(a, resp.StatusCode, resp.Header, data)
+		}
+		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer has no data array", nil)
+	}
+	out := &clearbar.EmbedResponse{Body: data, Model: strings.Clone(root.Get("model").String()), UpstreamRequestID: resp.Header.Get("X-Request-Id")}
+	if u := root.Get("usage"); u.IsObject() {
+		out.Usage, out.HasUsage = clearbar.Usage{PromptTokens: int(u.Get("prompt_tokens").Int())}, true
+	}
+	return out, nil
+}
+
+// embeddingsURL is the embeddings endpoint next to the chat completions one.
+func (p *Provider) embeddingsURL() string {
+	return strings.TrimSuffix(p.endpoint, "/chat/completions") + "/embeddings"
+}
+
+// embedBody returns the upstream body asking for the given encoding ("" leaves the client's).
+func (p *Provider) embedBody(call *clearbar.EmbedCall, encoding string) ([]byte, error) {
+	fail := func(msg string, err error) error {
+		return &clearbar.Error{Class: clearbar.ClientError, Message: msg, Provider: p.name, Model: call.Model, Err: err}
+	}
+	if body := bytes.TrimSpace(call.Body); len(body) > 0 {
+		out, err := editBody(body, call.Model, false)
+		if err != nil {
+			return nil, fail(err.Error(), err)
+		}
+		if encoding != "" && gjson.GetBytes(out, "encoding_format").String() != encoding {
+			if out, err = sjson.SetBytes(out, "encoding_format", encoding); err != nil {
+				return nil, fail("the request body cannot be edited", err)
+			}
+		}
+		return out, nil
+	}
+	if len(call.Input) == 0 {
+		return nil, fail("an embeddings call needs input", nil)
+	}
+	b, err := json.Marshal(struct {
+		Model          string   `json:"model"`
+		Input          []string `json:"input"`
+		EncodingFormat string   `json:"encoding_format,omitempty"`
+		Dimensions     int      `json:"dimensions,omitempty"`
+	}{call.Model, call.Input, encoding, call.Dimensions})
+	if err != nil {
+		return nil, fail("the request cannot be encoded: "+err.Error(), err)
+	}
+	return b, nil
+}
+
+// post sends body to url with the active key, and once more with the next key if that one is
+// rejected, as send does for chat completions. It returns the response only for a 2xx status;
+// the caller closes its body.
+func (p *Provider) post(a *attempt, url string, body []byte) (*http.Response, error) {
+	idx := uint32(0)
+	if len(p.keys) > 0 {
+		idx = p.active.Load() % uint32(len(p.keys))
+	}
+	for try := 0; ; try++ {
+		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, a.fail(clearbar.Internal, 0, "could not build the upstream request", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		if len(p.keys) > 0 {
+			req.Header.Set("Authorization", "Bearer "+p.keys[idx].Reveal())
+		}
+		resp, err := p.client.Do(req)
+		if err != nil {
+			return nil, a.transportError(err, "sending the request")
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			return resp, nil
+		}
+		e := p.statusError(a, resp)
+		if e.Class == clearbar.Auth {
+			if next, ok := p.rotate(idx); ok && try == 0 {
+				idx = next
+				continue
+			}
+		}
+		return nil, e
+	}
+}
+
+// rejectsBase64 reports whether an upstream refused a call because of encoding_format base64.
+func rejectsBase64(err error) bool {
+	var e *clearbar.Error
+	if !errors.As(err, &e) || e.Class != clearbar.ClientError || e.Status == 0 {
+		return false
+	}
+	m := strings.ToLower(e.Message)
+	return e.Param == "encoding_format" || strings.Contains(m, "encoding_format") || strings.Contains(m, "base64")
+}
+
+var _ clearbar.Embedder = (*Provider)(nil)
