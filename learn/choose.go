@@ -109,6 +109,99 @@ func ChooseWTP(p, cost []float64, lambda float64) int {
 	return best
 }
 
+// MixedWTP is a willingness-to-pay rule that mixes two values of λ: a request is decided with
+// Lambda2 when its RequestShare is below Share and with Lambda1 otherwise, each time by the
+// rule of WillingnessToPay (the candidate maximising P(pass) − λ × cost, ties to the cheaper,
+// then the earlier). Mixing two operating points reaches any point on the segment between
+// them (Share 0 is Lambda1's point, 1 is Lambda2's, and the expected quality and cost are
+// linear in Share): the convex hull of the willingness-to-pay curve, which a single λ can
+// miss where the curve has a step (a whole task switching models at once). Calibrate returns
+// one when Target.Mix is set; Lambda1 is then the larger λ (the cheaper point).
+//
+// A gateway that prices each request itself calls Lambda(RequestShare(text)) and then
+// ChooseWTP with its own costs; one deciding on fixed costs per candidate uses Bind. The
+// share is a hash of the request's text, so a retried request is decided the same way.
+type MixedWTP struct {
+	Lambda1 float64 `json:"lambda1"`
+	Lambda2 float64 `json:"lambda2"`
+	// Share is the fraction of requests, in [0, 1], decided with Lambda2.
+	Share float64 `json:"share"`
+	// Costs is the expected cost in USD of a request on each candidate, as in
+	// WillingnessToPay; only Bind needs it.
+	Costs map[string]float64 `json:"costs,omitempty"`
+}
+
+// Lambda returns the λ that decides a request whose RequestShare is u: Lambda2 when
+// u < Share, else Lambda1.
+func (m MixedWTP) Lambda(u float64) float64 {
+	if u < m.Share {
+		return m.Lambda2
+	}
+	return m.Lambda1
+}
+
+func (m MixedWTP) validate() error {
+	switch {
+	case math.IsNaN(m.Lambda1) || m.Lambda1 < 0 || math.IsNaN(m.Lambda2) || m.Lambda2 < 0:
+		return fmt.Errorf("mixed willingness-to-pay rule: lambdas %v and %v must be numbers ≥ 0", m.Lambda1, m.Lambda2)
+	case !(m.Share >= 0 && m.Share <= 1):
+		return fmt.Errorf("mixed willingness-to-pay rule: share %v must be in [0, 1]", m.Share)
+	}
+	return nil
+}
+
+// Bind resolves the rule against a model's candidate names, with the fixed Costs.
+func (m MixedWTP) Bind(models []string) (*MixedChooser, error) {
+	if err := m.validate(); err != nil {
+		return nil, err
+	}
+	c1, err := WillingnessToPay{Lambda: m.Lambda1, Costs: m.Costs}.Bind(models)
+	if err != nil {
+		return nil, fmt.Errorf("mixed %w", err)
+	}
+	return &MixedChooser{rule: m, cost: c1.(wtpChooser).cost}, nil
+}
+
+// MixedChooser is a bound MixedWTP. It is safe for concurrent use and does not allocate.
+type MixedChooser struct {
+	rule MixedWTP
+	cost []float64
+}
+
+// Choose picks a candidate for a request from the P(pass) Model.Predict wrote for it and its
+// text (the last user message, as given to Predict), whose RequestShare selects the λ.
+func (c *MixedChooser) Choose(text string, p []float64) int {
+	return ChooseWTP(p, c.cost, c.rule.Lambda(RequestShare(text)))
+}
+
+// RequestShare maps a request's text to a number in [0, 1) that is the same every time for
+// the same text and spread uniformly over different texts. The text is read 8 bytes at a
+// time as little-endian words (the last one padded with zero bytes), each folded into a
+// 64-bit state that starts at 0x9e3779b97f4a7c15 ^ len(text) as h = (h ^ word) ×
+// 0xff51afd7ed558ccd, h ^= h >> 32; the share is (fmix64(h) >> 11) / 2^53, with fmix64
+// MurmurHash3's 64-bit finaliser. It reads the whole text, about 0.2 ns per byte, and does
+// not allocate.
+func RequestShare(text string) float64 {
+	const m = 0xff51afd7ed558ccd
+	h := uint64(0x9e3779b97f4a7c15) ^ uint64(len(text))
+	i := 0
+	for ; i+8 <= len(text); i += 8 {
+		w := uint64(text[i]) | uint64(text[i+1])<<8 | uint64(text[i+2])<<16 | uint64(text[i+3])<<24 |
+			uint64(text[i+4])<<32 | uint64(text[i+5])<<40 | uint64(text[i+6])<<48 | uint64(text[i+7])<<56
+		h = (h ^ w) * m
+		h ^= h >> 32
+	}
+	if i < len(text) {
+		var w uint64
+		for j := len(text) - 1; j >= i; j-- {
+			w = w<<8 | uint64(text[j])
+		}
+		h = (h ^ w) * m
+		h ^= h >> 32
+	}
+	return float64(fmix(h)>>11) / (1 << 53)
+}
+
 // Sample is what calibration and evaluation know about one item: the predicted P(pass) of
 // each candidate, what actually happened, and the costs.
 type Sample struct {
@@ -155,6 +248,10 @@ type Target struct {
 	// target by Confidence standard errors of the paired per-item difference, so that it is
 	// likely to hold on new traffic. 0 means none.
 	Confidence float64 `json:"confidence,omitempty"`
+	// Mix lets a Quality target be met by a MixedWTP rule: two λ values mixed in a
+	// calibrated share, the cheapest point of the convex hull of the willingness-to-pay
+	// curve that meets the target. It applies to the willingness-to-pay rule only.
+	Mix bool `json:"mix,omitempty"`
 }
 
 func (t Target) validate() error {
@@ -171,6 +268,8 @@ func (t Target) validate() error {
 		return errors.New("target: a threshold rule needs both strong and weak")
 	case t.Confidence < 0 || math.IsNaN(t.Confidence):
 		return fmt.Errorf("target: confidence %v must be ≥ 0 standard errors", t.Confidence)
+	case t.Mix && (t.Strong != "" || t.Quality == 0):
+		return errors.New("target: mix applies to a quality target of the willingness-to-pay rule, without strong and weak")
 	}
 	return nil
 }
@@ -192,7 +291,12 @@ type Calibration struct {
 	// costs on the samples (calibration itself used each sample's Est).
 	Threshold *Threshold        `json:"threshold,omitempty"`
 	WTP       *WillingnessToPay `json:"willingness_to_pay,omitempty"`
-	// Point is the rule's operating point on the samples.
+	// Mixed is set, besides WTP, when Target.Mix was: the rule to deploy, with the same
+	// Costs. WTP is then the cheapest single λ meeting the target (or the best-quality one),
+	// as without Mix, and Point the operating point of Mixed.
+	Mixed *MixedWTP `json:"mixed_willingness_to_pay,omitempty"`
+	// Point is the rule's operating point on the samples (Param is λ, T, or for Mixed its
+	// Share).
 	Point Point `json:"point"`
 	// Best is the best single candidate; BestQuality and BestCost its pass rate and cost.
 	Best        string  `json:"best"`
@@ -209,6 +313,8 @@ func (c *Calibration) String() string {
 	switch {
 	case c.Threshold != nil:
 		fmt.Fprintf(&b, "threshold: weak %s when P(pass) ≥ %.4f, else strong %s", c.Threshold.Weak, c.Threshold.T, c.Threshold.Strong)
+	case c.Mixed != nil:
+		fmt.Fprintf(&b, "mixed willingness to pay: λ = %.4g per USD, or %.4g for a share %.3f of requests", c.Mixed.Lambda1, c.Mixed.Lambda2, c.Mixed.Share)
 	case c.WTP != nil:
 		fmt.Fprintf(&b, "willingness to pay: λ = %.4g per USD", c.WTP.Lambda)
 	}
@@ -265,6 +371,7 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 	cal := &Calibration{Best: models[b], BestQuality: q[b], BestCost: c[b]}
 	var pts []Point
 	var choose func(param float64) Chooser
+	var grid []float64
 	if t.Strong != "" {
 		s, w := slices.Index(models, t.Strong), slices.Index(models, t.Weak)
 		if s < 0 || w < 0 || s == w {
@@ -274,7 +381,7 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 		choose = func(x float64) Chooser { return thresholdChooser{strong: s, weak: w, t: x} }
 		cal.Threshold = &Threshold{Strong: t.Strong, Weak: t.Weak}
 	} else {
-		grid := LambdaGrid(samples, k)
+		grid = LambdaGrid(samples, k)
 		if len(grid) == 1 {
 			return nil, errors.New("calibration: the outcomes have no costs, which a willingness-to-pay rule weighs; record costs, or name the strong and weak models of a threshold rule")
 		}
@@ -326,7 +433,87 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 	} else {
 		cal.WTP.Lambda = cal.Point.Param
 	}
+	if t.Mix {
+		m, pt, ok := calibrateMix(samples, k, b, t.Quality, t.Confidence, grid)
+		if !ok || pt.Cost > cal.Point.Cost {
+			// The single λ is as cheap (or the target is out of reach): a mix that is
+			// all Lambda1.
+			m, pt = MixedWTP{Lambda1: cal.WTP.Lambda, Lambda2: cal.WTP.Lambda}, cal.Point
+			pt.Param = 0
+		}
+		m.Costs = cal.WTP.Costs
+		cal.Mixed = &m
+		cal.Point = pt
+	}
 	return cal, nil
+}
+
+// calibrateMix finds the cheapest point of the convex hull of the willingness-to-pay sweep
+// over grid that meets goal × the best candidate's pass rate with a margin of z standard
+// errors: a vertex, or a share s of requests decided by the dearer vertex's λ and 1 − s by
+// the cheaper one's. The margin is computed on the per-item outcome of the mix,
+// (1 − s)·pass(λ₁'s choice) + s·pass(λ₂'s choice) − goal·pass(best) on average, whose
+// variance adds to that across items the mix's own, s(1 − s)·(pass(λ₂'s) − pass(λ₁'s))².
+func calibrateMix(samples []Sample, k, best int, goal, z float64, grid []float64) (MixedWTP, Point, bool) {
+	pts := SweepWTP(samples, k, grid)
+	hull := Hull(pts)
+	if len(hull) == 0 {
+		return MixedWTP{}, Point{}, false
+	}
+	// The hull's vertices come from pts; keep λ with them (Hull keeps Param).
+	pass := func(lambda float64) []float64 {
+		out := make([]float64, len(samples))
+		for i := range samples {
+			s := &samples[i]
+			out[i] = passOf(s.Pass[ChooseWTP(s.P, s.est(), lambda)])
+		}
+		return out
+	}
+	bestPass := make([]float64, len(samples))
+	for i := range samples {
+		bestPass[i] = passOf(samples[i].Pass[best])
+	}
+	meetsMix := func(a, b []float64, s float64) bool {
+		n := float64(len(samples))
+		var sum, sq, flip float64
+		for i := range a {
+			d := (1-s)*a[i] + s*b[i] - goal*bestPass[i]
+			sum += d
+			sq += d * d
+			flip += (b[i] - a[i]) * (b[i] - a[i])
+		}
+		mean := sum / n
+		// The variance of an item's outcome: across items, plus the mix's own coin.
+		v := math.Max(sq/n-mean*mean, 0)*n/math.Max(n-1, 1) + s*(1-s)*flip/n
+		return mean >= z*math.Sqrt(v/n)
+	}
+	prev := pass(hull[0].Param)
+	if meetsMix(prev, prev, 0) {
+		return MixedWTP{Lambda1: hull[0].Param, Lambda2: hull[0].Param}, hull[0], true
+	}
+	for v := 1; v < len(hull); v++ {
+		cur := pass(hull[v].Param)
+		if !meetsMix(prev, cur, 1) {
+			prev = cur
+			continue
+		}
+		lo, hi := 0.0, 1.0
+		for range 40 {
+			mid := (lo + hi) / 2
+			if meetsMix(prev, cur, mid) {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		a, b := hull[v-1], hull[v]
+		pt := Point{Param: hi, Quality: (1-hi)*a.Quality + hi*b.Quality, Cost: (1-hi)*a.Cost + hi*b.Cost, Share: make([]float64, k)}
+		for j := range pt.Share {
+			pt.Share[j] = (1-hi)*a.Share[j] + hi*b.Share[j]
+		}
+		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: hi}, pt, true
+	}
+	return MixedWTP{}, Point{}, false
 }
 
 // refineWTP narrows down the grid's cheapest point meeting the goal: it bisects, in log

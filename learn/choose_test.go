@@ -1,6 +1,7 @@
 package learn
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -205,5 +206,166 @@ func TestSplitIsSeededAndBalanced(t *testing.T) {
 	}
 	if same > 5200 || same < 4800 {
 		t.Errorf("seeds 1 and 2 agree on %d of %d items; the seed should reshuffle", same, n)
+	}
+}
+
+// stepSamples: half the items are of a task where the weak model (index 1) passes every
+// other item with a flat prediction of 0.5, the other half of a task where it passes 90%
+// (predicted 0.9); the strong model (index 0) passes everything. Strong costs 1, weak 0.1,
+// so that the willingness-to-pay curve has two steps: all weak (quality 0.7, cost 0.1),
+// the first task to strong (0.95, 0.55), everything to strong (1, 1).
+func stepSamples() []Sample {
+	s := make([]Sample, 1000)
+	for i := range s {
+		pw, pass := 0.5, float64(i%2)
+		if i >= 500 {
+			pw, pass = 0.9, 1
+			if i%10 == 0 {
+				pass = 0
+			}
+		}
+		s[i] = Sample{P: []float64{1, pw}, Pass: []float64{1, pass}, Cost: []float64{1, 0.1}}
+	}
+	return s
+}
+
+func TestCalibrateMixReachesTheHull(t *testing.T) {
+	models := []string{"strong", "weak"}
+	single, err := Calibrate(models, stepSamples(), Target{Quality: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if single.Mixed != nil || math.Abs(single.Point.Cost-0.55) > 1e-9 {
+		t.Fatalf("a single λ must send the first task to strong: cost %v, mixed %+v", single.Point.Cost, single.Mixed)
+	}
+	mix, err := Calibrate(models, stepSamples(), Target{Quality: 0.9, Mix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mix.Mixed
+	// Quality 0.9 lies 80% of the way from (0.1, 0.7) to (0.55, 0.95): cost 0.1 + 0.8×0.45.
+	if m == nil || !mix.Met || math.Abs(m.Share-0.8) > 1e-6 || math.Abs(mix.Point.Cost-0.46) > 1e-6 || math.Abs(mix.Point.Quality-0.9) > 1e-6 {
+		t.Fatalf("mixed rule %+v at %+v, want share 0.8 at cost 0.46 and quality 0.9", m, mix.Point)
+	}
+	// Lambda1 sends everything to weak; Lambda2 sends the first task (gain 0.5 for 0.9 more
+	// dollars) to strong but not the second (gain 0.1).
+	if !(m.Lambda1 > 0.5/0.9) || !(m.Lambda2 < 0.5/0.9 && m.Lambda2 > 0.1/0.9) {
+		t.Errorf("λ1 = %v, λ2 = %v: want λ1 > %.3f > λ2 > %.3f", m.Lambda1, m.Lambda2, 0.5/0.9, 0.1/0.9)
+	}
+	if mix.WTP == nil || mix.WTP.Lambda != single.WTP.Lambda || m.Costs["strong"] != 1 {
+		t.Errorf("WTP %+v should stay the single-λ rule %v, and the mix carry the costs %v", mix.WTP, single.WTP.Lambda, m.Costs)
+	}
+	if !strings.Contains(mix.String(), "share 0.800") {
+		t.Errorf("description %q does not give the share", mix.String())
+	}
+	// A margin sends more requests to the dearer λ: the least share s whose mean per-item
+	// difference beats 2 standard errors, the variance adding the mix's own coin,
+	// s(1−s)·(pass with λ2 − pass with λ1)², to that across items.
+	safe, _ := Calibrate(models, stepSamples(), Target{Quality: 0.9, Mix: true, Confidence: 2})
+	want, samples := 1.0, stepSamples()
+	for s := 0.8; s <= 1; s += 1e-5 {
+		var sum, sq, flip float64
+		for i, x := range samples {
+			a, b := x.Pass[1], x.Pass[1]
+			if i < 500 {
+				b = 1 // λ2 sends the first task to strong
+			}
+			d := (1-s)*a + s*b - 0.9
+			sum, sq, flip = sum+d, sq+d*d, flip+(b-a)*(b-a)
+		}
+		mean := sum / 1000
+		v := (sq/1000-mean*mean)*1000/999 + s*(1-s)*flip/1000
+		if mean >= 2*math.Sqrt(v/1000) {
+			want = s
+			break
+		}
+	}
+	if math.Abs(safe.Mixed.Share-want) > 1e-4 || safe.Mixed.Lambda2 != m.Lambda2 {
+		t.Errorf("with a 2-SE margin the share is %v (λ2 %v), want %.4f on the same segment", safe.Mixed.Share, safe.Mixed.Lambda2, want)
+	}
+	// When a vertex meets the target exactly, every request is decided by its λ.
+	vertex, _ := Calibrate(models, stepSamples(), Target{Quality: 0.95, Mix: true})
+	if v := vertex.Mixed; v.Share != 1 && v.Lambda1 != v.Lambda2 {
+		t.Errorf("target on a vertex: mixed %+v", vertex.Mixed)
+	}
+	if math.Abs(vertex.Point.Cost-0.55) > 1e-9 {
+		t.Errorf("target on a vertex: cost %v, want 0.55", vertex.Point.Cost)
+	}
+	if _, err := Calibrate(models, stepSamples(), Target{Quality: 0.9, Mix: true, Strong: "strong", Weak: "weak"}); err == nil {
+		t.Error("a mixed threshold rule calibrated")
+	}
+}
+
+func TestMixedWTP(t *testing.T) {
+	models := []string{"big", "small"}
+	costs := map[string]float64{"big": 0.01, "small": 0.001}
+	rule := MixedWTP{Lambda1: 1e9, Lambda2: 0, Share: 0.3, Costs: costs}
+	ch, err := rule.Bind(models)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := []float64{0.9, 0.5}
+	big := 0
+	const n = 20000
+	for i := range n {
+		text := fmt.Sprintf("request %d", i)
+		got := ch.Choose(text, p)
+		want := 1 // λ1 is huge: the cheapest
+		if RequestShare(text) < 0.3 {
+			want = 0 // λ2 = 0: the likeliest to pass
+		}
+		if got != want {
+			t.Fatalf("%q (share %v): chose %d, want %d", text, RequestShare(text), got, want)
+		}
+		if got != ch.Choose(text, p) {
+			t.Fatalf("%q: two choices for one text", text)
+		}
+		if got == 0 {
+			big++
+		}
+	}
+	if f := float64(big) / n; math.Abs(f-0.3) > 0.015 {
+		t.Errorf("%.3f of requests decided with λ2, want 0.3", f)
+	}
+	if rule.Lambda(0.29) != 0 || rule.Lambda(0.3) != 1e9 {
+		t.Errorf("Lambda(0.29) = %v, Lambda(0.3) = %v", rule.Lambda(0.29), rule.Lambda(0.3))
+	}
+	for _, bad := range []MixedWTP{
+		{Lambda1: 1, Lambda2: 2, Share: 1.5, Costs: costs},
+		{Lambda1: math.NaN(), Lambda2: 2, Share: 0.5, Costs: costs},
+		{Lambda1: 1, Lambda2: -2, Share: 0.5, Costs: costs},
+		{Lambda1: 1, Lambda2: 2, Share: 0.5, Costs: map[string]float64{"big": 1}},
+	} {
+		if _, err := bad.Bind(models); err == nil {
+			t.Errorf("%+v bound", bad)
+		}
+	}
+}
+
+func TestRequestShare(t *testing.T) {
+	texts := []string{"", "a", "abcdefgh", "abcdefghi", prompt400, prompt400 + " ", strings.Repeat("x", 5000)}
+	seen := map[float64]string{}
+	for _, s := range texts {
+		u := RequestShare(s)
+		if u < 0 || u >= 1 || u != RequestShare(strings.Clone(s)) {
+			t.Errorf("RequestShare(%.20q) = %v: want a stable number in [0, 1)", s, u)
+		}
+		if prev, ok := seen[u]; ok {
+			t.Errorf("%.20q and %.20q share %v", s, prev, u)
+		}
+		seen[u] = s
+	}
+	// Uniform: the deciles of 10,000 texts differing in one character each hold about 1,000.
+	var bins [10]int
+	for i := range 10000 {
+		bins[int(10*RequestShare(fmt.Sprintf("%s%d", prompt400[:37], i)))]++
+	}
+	for d, c := range bins {
+		if c < 880 || c > 1120 {
+			t.Errorf("decile %d holds %d of 10,000 shares", d, c)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { RequestShare(prompt400) }); n != 0 {
+		t.Errorf("RequestShare allocates %v times", n)
 	}
 }

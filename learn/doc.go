@@ -11,8 +11,13 @@
 // hashed task feature (and one for the task's family, "mmlu" in "mmlu/anatomy"), bucketed
 // shape features, and the dense structural features of StructuralNames (length, code and
 // math markers, question marks, multiple-choice options, list items, reasoning, comparison,
-// multi-step and constraint cues). FeatureConfig records the layout in every model file; an
-// embedding would be a further dense block after the structural features.
+// multi-step and constraint cues). Of a long text it reads only the first 512 and the last
+// 1024 bytes (FeatureConfig.MaxTextBytes and TailBytes, feature version 2): the question
+// of a long prompt is usually at its end, after the context or the few-shot examples, and
+// the cost of extraction no longer grows with the prompt. Models of feature version 1,
+// which read a 16 KiB prefix, still load and predict as they did. FeatureConfig records the
+// layout in every model file; an embedding would be a further dense block after the
+// structural features.
 //
 // # Heuristic
 //
@@ -28,24 +33,35 @@
 // item hard for every model), folded into each candidate's weights when the model is built.
 // Five-fold cross-validation gives held-out metrics and out-of-fold predictions, on which a
 // Platt scaling per candidate is fitted and folded into the weights, and on which a choice
-// rule can be calibrated. Training is deterministic given the rows, options and seed.
+// rule can be calibrated. The model is the mean of the five fold models (bagging): its
+// predictions are distributed like the out-of-fold ones the Platt scaling and a calibrated
+// rule were fitted on, so that a λ chosen on them means the same for the model (a sixth fit
+// on every item predicted on a scale of its own, which moved the operating point by up to
+// twenty points of cost). Training is deterministic given the rows, options and seed.
 //
 // The model file is JSON: "version" (1), "kind", "features" (FeatureConfig), "models" (the
 // candidate names), "bias" (one per candidate), "weights" (the feature-major float32 matrix,
-// little-endian, base64: about 4 MB for 11 candidates) and "training" (TrainingInfo: data,
-// split, seed, optimiser settings and held-out metrics per candidate). Load reads an
-// 11-candidate file in about 70 ms.
+// little-endian, base64: about 4 MB for 11 candidates, 0.7 MB for 2) and "training"
+// (TrainingInfo: data, split, seed, optimiser settings and held-out metrics per candidate).
+// Load reads an 11-candidate file in about 70 ms.
 //
-// Model.Predict costs 3–7 µs for a 400-character prompt with 2 or 11 candidates and does not
-// allocate (BenchmarkPredict); feature extraction is about 2–3.5 µs of that.
+// Model.Predict does not allocate. It costs 3–7 µs for a 400-character prompt with 2 or 11
+// candidates (BenchmarkPredict), feature extraction being about 2–3.5 µs of that, and at most
+// about 10 µs for any longer prompt, since extraction reads at most 1.5 KB of it
+// (BenchmarkPredict5KB, which also times the version-1 layout: about 3 times as long on a
+// 5 KB prompt, and growing with the prompt up to 16 KiB).
 //
 // # Choice rules
 //
 // Threshold sends a request to the weak model when P(pass) of the weak model is at least T.
-// WillingnessToPay picks the candidate maximising P(pass) − λ·cost. Calibrate picks T or λ on
-// out-of-fold predictions for a Target: a fraction of the best single model's quality at the
-// least cost (optionally with a margin in standard errors), or a share of traffic to the
-// strong model.
+// WillingnessToPay picks the candidate maximising P(pass) − λ·cost. MixedWTP decides a
+// calibrated share of requests with one λ and the rest with another, chosen by RequestShare,
+// a hash of the request's text (so that a retried request is decided the same way): mixing
+// two operating points reaches any point of the segment between them, which a single λ
+// misses where the cost–quality curve has a step, as when a whole task switches models at
+// once. Calibrate picks T, λ, or with Target.Mix the two λ and the share, on out-of-fold
+// predictions for a Target: a fraction of the best single model's quality at the least cost
+// (optionally with a margin in standard errors), or a share of traffic to the strong model.
 //
 // # Evaluation
 //
@@ -59,7 +75,10 @@
 //   - Everything is fitted on the train half: the model, the lookup's rates, the cost
 //     estimates, and the operating points, which are calibrated on five-fold out-of-fold
 //     predictions of the train half for 95% of the best model's quality with a margin of one
-//     standard error of the paired per-item difference.
+//     standard error of the paired per-item difference. An operating point is a MixedWTP
+//     rule: the cheapest point of the hull of the λ sweep meeting the target, whose standard
+//     error counts the mix's own coin; on the test half each item is decided by the λ its
+//     prompt's RequestShare selects, as a gateway would.
 //   - Costs: RouterBench rows carry cost_usd per call. RouteLLM rows carry none, so calls are
 //     priced from list prices (RouteLLMPrices: gpt-4-1106-preview $10/M input and $30/M
 //     output tokens; Mixtral-8x7B $0.60/M both, Together AI's price), with input tokens

@@ -142,7 +142,7 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 		return nil, fmt.Errorf("%s: %d items are too few to evaluate", ds.Name, len(ds.Items))
 	}
 	if opts.Target == (Target{}) {
-		opts.Target = Target{Quality: 0.95, Confidence: 1}
+		opts.Target = Target{Quality: 0.95, Confidence: 1, Mix: true}
 	}
 	if opts.Target.Strong != "" || opts.Target.StrongShare != 0 {
 		return nil, errors.New("evaluate: the target is a quality target; set Strong and Weak in EvalOptions")
@@ -249,8 +249,8 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 	ev.Rows = append(ev.Rows, row("oracle (cheapest model that passes)", ev.Oracle, "not deployable: knows the answers"))
 
 	// The learned router and the lookup at their train-calibrated operating points.
-	ev.Operating = evaluate(tLearned, samplesWTP{lambda: ev.Learned.WTP.Lambda}, k, ev.Learned.WTP.Lambda)
-	lookOp := evaluate(tLookup, samplesWTP{lambda: ev.Lookup.WTP.Lambda}, k, ev.Lookup.WTP.Lambda)
+	ev.Operating = operate(ds, testIdx, tLearned, ev.Learned, k)
+	lookOp := operate(ds, testIdx, tLookup, ev.Lookup, k)
 	grid := LambdaGrid(calLearned, k)
 	learnedHull := Hull(append(SweepWTP(tLearned, k, grid), singlePts[cheapest]))
 	lookupHull := Hull(append(SweepWTP(tLookup, k, grid), singlePts[cheapest]))
@@ -270,9 +270,9 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 	ev.LookupOperating = lookOp
 	ev.RandomAtCost, ev.ZeroAtCost, ev.LookupAtCost = QualityAt(randomLine, opCost), QualityAt(zero, opCost), QualityAt(lookupHull, opCost)
 	ev.AIQLearned, ev.AIQLookup, ev.AIQZero = AIQ(learnedHull, cLo, cHi), AIQ(lookupHull, cLo, cHi), AIQ(zero, cLo, cHi)
-	lk := row(fmt.Sprintf("category lookup, λ=%.4g from train", ev.Lookup.WTP.Lambda), lookOp, "train pass rate per (task, model)")
+	lk := row(fmt.Sprintf("category lookup, %s from train", ruleLabel(ev.Lookup)), lookOp, "train pass rate per (task, model)")
 	lk.AIQ, lk.CostAt95 = AIQ(lookupHull, cLo, cHi), 100*CostAt(lookupHull, 0.95*ev.BestQuality)/ev.BestCost
-	ln := row(fmt.Sprintf("learned, λ=%.4g from train", ev.Learned.WTP.Lambda), ev.Operating, "deployable operating point")
+	ln := row(fmt.Sprintf("learned, %s from train", ruleLabel(ev.Learned)), ev.Operating, "deployable operating point")
 	ln.AIQ, ln.CostAt95 = AIQ(learnedHull, cLo, cHi), 100*CostAt(learnedHull, 0.95*ev.BestQuality)/ev.BestCost
 	zr := row("zero router: AIQ and cost at 95%", singlePts[best], "")
 	zr.AIQ, zr.CostAt95 = AIQ(zero, cLo, cHi), 100*CostAt(zero, 0.95*ev.BestQuality)/ev.BestCost
@@ -314,6 +314,46 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 		ev.Rows = append(ev.Rows, rr)
 	}
 	return ev, nil
+}
+
+// operate is a calibrated willingness-to-pay rule's operating point on the samples of the
+// items at idx: a mixed rule decides each item with the λ its prompt's RequestShare selects,
+// as a gateway would.
+func operate(ds *Dataset, idx []int, samples []Sample, c *Calibration, k int) Point {
+	if c.Mixed == nil {
+		return evaluate(samples, samplesWTP{lambda: c.WTP.Lambda}, k, c.WTP.Lambda)
+	}
+	p := Point{Param: c.Mixed.Share, Share: make([]float64, k)}
+	for n, i := range idx {
+		s := &samples[n]
+		j := ChooseWTP(s.P, s.est(), c.Mixed.Lambda(RequestShare(ds.Items[i].Prompt)))
+		p.Quality += passOf(s.Pass[j])
+		p.Cost += s.Cost[j]
+		p.Share[j]++
+	}
+	n := float64(len(samples))
+	p.Quality /= n
+	p.Cost /= n
+	for j := range p.Share {
+		p.Share[j] /= n
+	}
+	return p
+}
+
+// ruleLabel describes a calibrated willingness-to-pay rule briefly.
+func ruleLabel(c *Calibration) string {
+	if m := c.Mixed; m != nil && m.Share > 0 && m.Lambda1 != m.Lambda2 {
+		return fmt.Sprintf("λ=%.4g, %.4g for %.1f%% of requests,", m.Lambda1, m.Lambda2, 100*m.Share)
+	}
+	return fmt.Sprintf("λ=%.4g", c.Mixed.lambda1Or(c.WTP.Lambda))
+}
+
+// lambda1Or is Lambda1, or def for a nil rule.
+func (m *MixedWTP) lambda1Or(def float64) float64 {
+	if m == nil {
+		return def
+	}
+	return m.Lambda1
 }
 
 // makeSamplesEst builds samples for the items at idx with predictions pred (in idx order) and
@@ -627,9 +667,12 @@ func (ev *Evaluation) Markdown() string {
 			num(100*r.StrongShare, "%.1f%%"), num(r.AIQ, "%.4f"), pct(r.CostAt95), num(r.APGR, "%.3f"))
 	}
 	op, or := ev.Operating, ev.Oracle
-	fmt.Fprintf(&b, "\nDeployable operating point (λ = %.4g, chosen on the train half for %.0f%% of the best model's quality with a %.3g-standard-error margin): "+
+	cal := ev.Learned
+	fmt.Fprintf(&b, "\nDeployable operating point (%s chosen on the train half for %.0f%% of the best model's quality with a %.3g-standard-error margin; "+
+		"on the train half's out-of-fold predictions it reached %.1f%% of %s's quality at %.1f%% of its cost): "+
 		"quality %.1f%% of %s at %.1f%% of its cost. The oracle reaches %.1f%% at %.1f%%: the router is %.1f quality points and %.1f cost points from it.\n",
-		ev.Learned.WTP.Lambda, 100*ev.Target.Quality, ev.Target.Confidence, 100*op.Quality/ev.BestQuality, ev.Best, 100*op.Cost/ev.BestCost,
+		ruleLabel(cal), 100*ev.Target.Quality, ev.Target.Confidence, 100*cal.Point.Quality/cal.BestQuality, cal.Best, 100*cal.Point.Cost/cal.BestCost,
+		100*op.Quality/ev.BestQuality, ev.Best, 100*op.Cost/ev.BestCost,
 		100*or.Quality/ev.BestQuality, 100*or.Cost/ev.BestCost, 100*(or.Quality-op.Quality)/ev.BestQuality, 100*(op.Cost-or.Cost)/ev.BestCost)
 	b.WriteString("\nLearned frontier on the test half (hull vertices: λ, quality % of best, cost % of best): ")
 	for i, p := range ev.Frontier {

@@ -90,8 +90,11 @@ func TestEvaluateSynthetic(t *testing.T) {
 			t.Errorf("%s: %s", c.What, c.Detail)
 		}
 	}
+	if m := ev.Learned.Mixed; m == nil || m.Share <= 0 || m.Share >= 1 || m.Lambda1 <= m.Lambda2 {
+		t.Errorf("the operating point is not a mix of two λ: %+v", m)
+	}
 	md := ev.Markdown()
-	for _, want := range []string{"oracle", "zero router", "category lookup", "APGR", "Deployable operating point"} {
+	for _, want := range []string{"oracle", "zero router", "category lookup", "APGR", "Deployable operating point", "of requests"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the Markdown has no %q", want)
 		}
@@ -104,40 +107,82 @@ Written by ` + "`CLEARBAR_WRITE_EVAL=1 go test -run TestEvaluation ./learn`" + `
 package documentation (learn/doc.go). In short: a seeded 50/50 split of items (seed 1: an item is in
 the test half when fnv1a64("1:split:<item id>"), finalised with fmix64, is odd); the learned router,
 the category lookup's pass rates, the decision costs and both operating points come from the train
-half only (operating points: willingness-to-pay λ calibrated on five-fold out-of-fold predictions of
-the train half for 95% of the best model's quality, with a one-standard-error margin); every figure
-below is measured on the test half. RouteLLM costs are list prices (GPT-4-1106-preview $10/$30 per
-million input/output tokens, Mixtral-8x7B $0.60) with input tokens = prompt bytes / 4 and 8 (MMLU)
-or 200 (GSM8K) output tokens; RouterBench costs are the dataset's per-call cost_usd. "Cost at 95%"
-and the frontier are after-the-fact (hulls drawn on the test half); the deployable figure is the
-"learned, λ from train" row.
+half only (operating points: mixed willingness-to-pay rules — two λ and the share of requests
+decided by the second, picked by a hash of the prompt — calibrated on five-fold out-of-fold
+predictions of the train half for 95% of the best model's quality, with a one-standard-error
+margin); every figure below is measured on the test half. RouteLLM costs are list prices
+(GPT-4-1106-preview $10/$30 per million input/output tokens, Mixtral-8x7B $0.60) with input tokens =
+prompt bytes / 4 and 8 (MMLU) or 200 (GSM8K) output tokens; RouterBench costs are the dataset's
+per-call cost_usd. "Cost at 95%" and the frontier are after-the-fact (hulls drawn on the test half);
+the deployable figure is the "learned, λ from train" row. CLEARBAR_EVAL_SEED=N runs another split.
 
 How the settings were chosen: on the train half only, with EvalOptions.Dev (the train half split again
-in two, over six inner seeds). Kept: a lower AdaGrad step (0.03; 0.1 over-fits the text features),
-Platt scaling on out-of-fold predictions (GSM8K APGR 0.55 → 0.61 in development), shape features
-(stem length, numeric options; neutral to slightly positive). Tried and dropped for lack of a
-robust gain: stacking with the lookup's rates (globally, per task family, per task), gating the text
-features per task family, bagging five models, a Pareto mask of candidates per task, 2^14 and 2^18
-buckets, no bigrams, independent (unshared) weights.
+in two; means over 20 inner seeds) and with five-fold out-of-fold predictions of the whole train half
+(three fold seeds). Kept from the first version: AdaGrad step 0.03, Platt scaling on out-of-fold
+predictions, shape features. New, and what development showed for each:
+
+- Feature version 2 reads only the first 512 and the last 1024 bytes of a long prompt. Neutral for
+  quality (out-of-fold cost at 95%: MMLU 38.6% vs 38.7%, RouterBench 28.8% vs 29.6%; windows from
+  768 to 2048 bytes were within noise of each other) and Predict on a 5 KB prompt costs a third of
+  what it did.
+- The model is the mean of the five fold models instead of a sixth fit on the whole train half.
+  Without it, the λ calibrated on the folds' predictions did not mean the same for the refitted
+  model: in one inner split its RouterBench operating point fell from 96.2% (calibration) to 90.5%
+  of the best model's quality. With it, the development frontier's cost at 95% went from 41.0% to
+  40.6% (MMLU) and from 31.6% to 30.4% (RouterBench).
+- The operating point is a mixed rule on the hull of the λ sweep, whose margin counts the mix's own
+  coin: at the same quality it costs less than the cheapest single λ meeting the target.
+
+Over the 20 inner splits, the first version vs this one (deployable quality / cost in % of the best
+model's, misses of 95%, frontier's cost at 95%): MMLU 95.8 / 47.2, 3 misses, 41.0 → 95.7 / 46.8, 3
+misses, 40.6; GSM8K 96.7 / 82.0 → 96.6 / 80.3; RouterBench 96.1 / 43.3, 6 misses, 31.1 → 96.2 / 42.4,
+3 misses, 30.4 (AIQ over the lookup's +0.0022 → +0.0024).
+
+Tried and dropped for lack of a robust gain (out-of-fold cost at 95% on MMLU, baseline 38.7%):
+similarity-weighted nearest neighbours over the hashed vectors blended with the logistic model
+(k = 10 or 50, weight 0.3 or 0.6: 38.7–41.5%; it would also need the training vectors at inference),
+training the pair's difference directly (P(strong passes, weak fails) − P(weak passes, strong
+fails): 39.2–39.8%), task × shape interactions (40.5%), the options' words in a namespace of their
+own (39.4%), per-(task, model) Platt scaling shrunk towards the global one (41.5–42.4%; RouterBench
+30.2–31.2% vs 28.8%), 2 or 8 epochs, steps 0.01–0.06, L2 from 1e-5 to 0.1, ten folds, and deploying
+the λ whose cost on the train prompts matches the calibrated cost. Earlier: stacking with the
+lookup's rates, gating the text features per task family, a Pareto mask of candidates per task,
+2^14 and 2^18 buckets, no bigrams, independent (unshared) weights.
+
+Why the targets are not met on this split: the predictions are calibrated (on MMLU the predicted gain
+of GPT-4 over Mixtral matches the realised one decile by decile) but not spread enough. On MMLU the
+train half's out-of-fold frontier reaches 95% only at about 39% of GPT-4's cost, and a per-subject
+lookup fitted and scored on the train half itself at 38%; the one-standard-error margin (about half
+a point of quality) adds a few points of cost. On RouterBench the two halves differ: the per-task
+lookup fitted and scored on each half reaches 95% at 28.7% of the cost on the train half and at
+16.1% on the test half, so that a rule that must reach 95% plus its margin on the train half costs
+about 37% there and, on the easier test half, over-delivers quality (about 98%) at about 40%.
 
 `
 
 // TestEvaluation runs the documented evaluation and logs its tables; with
 // CLEARBAR_WRITE_EVAL=1 it also writes testdata/evaluation.md. With CLEARBAR_EVAL_DEV=1 it runs
 // the protocol inside the train half instead (EvalOptions.Dev), for developing features
-// without reading the test half. It fails only if the learned router stops beating random
+// without reading the test half. CLEARBAR_EVAL_SEED=N splits with seed N instead of 1 (the
+// file is written for seed 1 only), to check that a result is not an artefact of one split. It fails only if the learned router stops beating random
 // mixing and the zero router; the lookup comparison and the targets are reported.
 func TestEvaluation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the real-data evaluation takes about half a minute; run without -short")
 	}
 	dev := os.Getenv("CLEARBAR_EVAL_DEV") == "1"
+	seed := uint64(evalSeed)
+	if v := os.Getenv("CLEARBAR_EVAL_SEED"); v != "" {
+		if _, err := fmt.Sscan(v, &seed); err != nil {
+			t.Fatalf("CLEARBAR_EVAL_SEED=%q: %v", v, err)
+		}
+	}
 	var out strings.Builder
 	out.WriteString(evaluationHeader)
 	for _, c := range evalCases {
 		start := time.Now()
 		ds := c.load(t)
-		ev, err := Evaluate(ds, EvalOptions{Seed: evalSeed, KnownCosts: c.knownCosts, Dev: dev, DevSeed: 1})
+		ev, err := Evaluate(ds, EvalOptions{Seed: seed, KnownCosts: c.knownCosts, Dev: dev, DevSeed: 1})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -157,7 +202,7 @@ func TestEvaluation(t *testing.T) {
 		t.Logf("%s: %d items, evaluated in %.1fs", c.name, len(ds.Items), time.Since(start).Seconds())
 	}
 	t.Log("\n" + out.String())
-	if os.Getenv("CLEARBAR_WRITE_EVAL") == "1" && !dev {
+	if os.Getenv("CLEARBAR_WRITE_EVAL") == "1" && !dev && seed == evalSeed {
 		if err := os.WriteFile(evaluationFile, []byte(out.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}

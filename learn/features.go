@@ -35,22 +35,32 @@ type FeatureConfig struct {
 	Shapes bool `json:"shapes"`
 	// MaxTextBytes caps how much of the user text and of the system prompt is scanned for
 	// words and cues, which bounds extraction time on long contexts; the length features
-	// still see the full lengths. 0 means 16384.
+	// still see the full lengths. 0 means 16384 (DefaultFeatures sets 1536).
 	MaxTextBytes int `json:"max_text_bytes"`
+	// TailBytes (version 2) takes the last TailBytes of the MaxTextBytes scanned from the
+	// end of a longer text, and the rest from its start: the question of a long prompt is
+	// usually at its end, after the context or the examples, and the instructions at its
+	// start. Both cuts move to the nearest word boundary within 32 bytes, so that no word is
+	// split; no bigram spans the gap. 0 scans a prefix only (the only choice of version 1);
+	// it must be less than MaxTextBytes.
+	TailBytes int `json:"tail_bytes,omitempty"`
 	// Structural lists the structural feature names in vector order; empty means
 	// StructuralNames. It is recorded so that a file from a version with other features is
 	// refused rather than misread.
 	Structural []string `json:"structural,omitempty"`
 }
 
-// FeatureVersion is the feature extraction algorithm implemented by this package.
-const FeatureVersion = 1
+// FeatureVersion is the feature extraction algorithm this package writes into new models.
+// Version 2 adds TailBytes; this package still extracts version 1 (a prefix of
+// MaxTextBytes), so that models trained before it keep working.
+const FeatureVersion = 2
 
 // DefaultFeatures is the configuration Train uses when TrainOptions.Features is the zero
-// value: 2^16 buckets, unigrams and bigrams, system prompt words and the task feature.
+// value: 2^16 buckets, unigrams and bigrams, system prompt words, the task and shape
+// features, and a scan of the first 512 and the last 1024 bytes of a long text.
 func DefaultFeatures() FeatureConfig {
 	return FeatureConfig{Version: FeatureVersion, HashBits: 16, Bigrams: true, System: true, Task: true, Shapes: true,
-		MaxTextBytes: 16384, Structural: slices.Clone(StructuralNames[:])}
+		MaxTextBytes: 1536, TailBytes: 1024, Structural: slices.Clone(StructuralNames[:])}
 }
 
 // withDefaults fills zero fields.
@@ -72,8 +82,14 @@ func (c FeatureConfig) withDefaults() FeatureConfig {
 
 // Validate reports a configuration this package cannot extract.
 func (c FeatureConfig) Validate() error {
-	if c.Version != FeatureVersion {
-		return fmt.Errorf("features: version %d is not supported (this build extracts version %d); retrain the model with this build", c.Version, FeatureVersion)
+	if c.Version < 1 || c.Version > FeatureVersion {
+		return fmt.Errorf("features: version %d is not supported (this build extracts versions 1 to %d); retrain the model with this build", c.Version, FeatureVersion)
+	}
+	if c.TailBytes != 0 && c.Version < 2 {
+		return fmt.Errorf("features: tail_bytes needs version 2, not %d", c.Version)
+	}
+	if c.TailBytes < 0 || (c.TailBytes > 0 && c.TailBytes >= c.MaxTextBytes) {
+		return fmt.Errorf("features: tail_bytes %d must be ≥ 0 and less than max_text_bytes %d", c.TailBytes, c.MaxTextBytes)
 	}
 	if c.HashBits < 10 || c.HashBits > 22 {
 		return fmt.Errorf("features: hash_bits %d is outside 10..22", c.HashBits)
@@ -158,6 +174,12 @@ const (
 // system prompt ("" for none), task the task or category name ("" when unknown). The result
 // aliases the Featurizer's buffers and is valid until its next call.
 //
+// Only part of a long text is read: its first MaxTextBytes, or in version 2 its first
+// MaxTextBytes−TailBytes and last TailBytes bytes (see FeatureConfig.TailBytes); the counts
+// behind the shape and structural features come from the same part, while the length
+// features (and the stem's length when no option is read) see the whole text. With the
+// defaults, extraction costs the same for every text above 1.5 KB.
+//
 // Hashed text features: the user text is split into words (runs of ASCII letters and digits
 // and of non-ASCII bytes; ASCII is lower-cased; an all-digit word becomes its digit count,
 // capped at 4, so that "1998" and "2024" are one feature). Each word and, with Bigrams, each
@@ -172,11 +194,12 @@ const (
 func (f *Featurizer) Extract(text, system, task string) Vector {
 	f.vec.Index, f.vec.Value = f.vec.Index[:0], f.vec.Value[:0]
 	var s scanState
-	s.scan(text, f.cfg.MaxTextBytes, f, nsWord, f.cfg.Bigrams, true)
+	limit, tail := f.cfg.MaxTextBytes, f.cfg.TailBytes
+	s.scan(text, limit, tail, f, nsWord, f.cfg.Bigrams, true)
 	if f.cfg.System && system != "" {
-		s.scan(system, f.cfg.MaxTextBytes, f, nsSystem, false, false)
+		s.scan(system, limit, tail, f, nsSystem, false, false)
 	} else if system != "" {
-		s.scan(system, f.cfg.MaxTextBytes, nil, 0, false, false)
+		s.scan(system, limit, tail, nil, 0, false, false)
 	}
 	if f.cfg.Task && task != "" {
 		f.add(taskHash(task, len(task)), 1)
@@ -320,8 +343,8 @@ type Structure [NumStructural]float64
 // system the system prompt). It allocates nothing and scans at most 16 KiB of each text.
 func Structural(text, system string) Structure {
 	var s scanState
-	s.scan(text, 16384, nil, 0, false, true)
-	s.scan(system, 16384, nil, 0, false, false)
+	s.scan(text, 16384, 0, nil, 0, false, true)
+	s.scan(system, 16384, 0, nil, 0, false, false)
 	var st Structure
 	st.fill(&s, len(text), len(system))
 	return st
@@ -379,18 +402,58 @@ const (
 	cueOther
 )
 
-// scan reads up to maxBytes of text, counting structure and, when f is not nil, adding the
-// hashed word features in namespace ns. user says text is the user message (whose
-// multiple-choice options are counted), not the system prompt.
-func (s *scanState) scan(text string, maxBytes int, f *Featurizer, ns uint64, bigrams, user bool) {
-	if len(text) > maxBytes {
-		text = text[:maxBytes]
-	}
-	s.bytes += len(text)
+// scan reads the part of text a configuration covers — its first maxBytes, or with tail > 0
+// its first maxBytes−tail and last tail bytes (see FeatureConfig.TailBytes) — counting
+// structure and, when f is not nil, adding the hashed word features in namespace ns, scaled
+// together by 1/√n. user says text is the user message (whose multiple-choice options are
+// counted), not the system prompt.
+func (s *scanState) scan(text string, maxBytes, tail int, f *Featurizer, ns uint64, bigrams, user bool) {
 	if f != nil {
 		s.firstHashed = len(f.vec.Index)
 		s.hashedTerms = 0
 	}
+	if tail <= 0 || len(text) <= maxBytes {
+		if len(text) > maxBytes {
+			text = text[:maxBytes]
+		}
+		s.segment(text, 0, f, ns, bigrams, user)
+		if user && s.options == 0 {
+			s.stem = len(text)
+		}
+	} else {
+		tail = min(tail, maxBytes)
+		head := wordCut(text, maxBytes-tail, -1)
+		from := wordCut(text, len(text)-tail, 1)
+		s.segment(text[:head], 0, f, ns, bigrams, user)
+		s.segment(text[from:], from, f, ns, bigrams, user)
+		if user && s.options == 0 {
+			s.stem = len(text)
+		}
+	}
+	if f != nil && s.hashedTerms > 0 {
+		scale := float32(1 / math.Sqrt(float64(s.hashedTerms)))
+		for k := s.firstHashed; k < len(f.vec.Value); k++ {
+			f.vec.Value[k] *= scale
+		}
+	}
+}
+
+// wordCut moves a cut at i of text to a word boundary, up to 32 bytes away: backwards (dir
+// < 0) or forwards.
+func wordCut(text string, i, dir int) int {
+	for n := 0; n < 32 && i > 0 && i < len(text) && wordByte(text[i-1]) && wordByte(text[i]); n++ {
+		i += dir
+	}
+	return i
+}
+
+func wordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c >= 0x80
+}
+
+// segment scans one contiguous piece of text that starts at byte offset off of the whole.
+func (s *scanState) segment(text string, off int, f *Featurizer, ns uint64, bigrams, user bool) {
+	s.bytes += len(text)
 	s.prevCue, s.prevPrevCue = cueNone, cueNone
 	var (
 		h       uint64 // hash of the word being read
@@ -401,34 +464,14 @@ func (s *scanState) scan(text string, maxBytes int, f *Featurizer, ns uint64, bi
 		lineBeg = true
 		indent  int
 	)
-	endWord := func() {
-		if !inWord {
-			return
-		}
-		inWord = false
-		if allDig {
-			n := min(wlen, 4)
-			h = uint64(fnvOffset^ns) ^ 0xd1b54a32d192ed03
-			h = (h ^ uint64('0'+n)) * fnvPrime
-		}
-		wh := fmix(h)
-		if f != nil {
-			f.add(wh, 1)
-			s.hashedTerms++
-			if bigrams && prev != 0 {
-				f.add(fmix(prev*31^wh^nsBigram), 1)
-				s.hashedTerms++
-			}
-		}
-		prev = wh | 1
-		s.cue(wlen)
-	}
+	// The loop keeps the word's state in locals (a closure would keep them in memory) and
+	// hands a finished word to s.word.
 	for i := 0; i < len(text); i++ {
 		c := text[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c >= 0x80:
+		switch byteClass[c] {
+		case classLetter:
 			if !inWord {
-				inWord, allDig, wlen, h = true, false, 0, uint64(fnvOffset^ns)
+				inWord, wlen, h = true, 0, uint64(fnvOffset^ns)
 			}
 			allDig = false
 			lc := lower(c)
@@ -439,7 +482,7 @@ func (s *scanState) scan(text string, maxBytes int, f *Featurizer, ns uint64, bi
 			wlen++
 			lineBeg = false
 			continue
-		case '0' <= c && c <= '9':
+		case classDigit:
 			s.digits++
 			if !inWord {
 				inWord, allDig, wlen, h = true, true, 0, uint64(fnvOffset^ns)
@@ -455,7 +498,10 @@ func (s *scanState) scan(text string, maxBytes int, f *Featurizer, ns uint64, bi
 			lineBeg = false
 			continue
 		}
-		endWord()
+		if inWord {
+			inWord = false
+			prev = s.word(f, ns, bigrams, h, allDig, wlen, prev)
+		}
 		switch c {
 		case '\n':
 			s.newlines++
@@ -496,23 +542,60 @@ func (s *scanState) scan(text string, maxBytes int, f *Featurizer, ns uint64, bi
 		lineBeg = false
 	}
 	if user {
-		s.countOptions(text)
+		s.countOptions(text, off)
 	}
-	endWord()
-	if f != nil && s.hashedTerms > 0 {
-		scale := float32(1 / math.Sqrt(float64(s.hashedTerms)))
-		for k := s.firstHashed; k < len(f.vec.Value); k++ {
-			f.vec.Value[k] *= scale
-		}
+	if inWord {
+		s.word(f, ns, bigrams, h, allDig, wlen, prev)
 	}
 }
+
+// word adds a finished word — h its FNV-1a hash so far, wlen its length, allDig whether it
+// is all digits — and its bigram with the previous word (prev, 0 for none), counts its
+// cues, and returns what prev is for the next word.
+func (s *scanState) word(f *Featurizer, ns uint64, bigrams bool, h uint64, allDig bool, wlen int, prev uint64) uint64 {
+	if allDig {
+		n := min(wlen, 4)
+		h = uint64(fnvOffset^ns) ^ 0xd1b54a32d192ed03
+		h = (h ^ uint64('0'+n)) * fnvPrime
+	}
+	wh := fmix(h)
+	if f != nil {
+		f.add(wh, 1)
+		s.hashedTerms++
+		if bigrams && prev != 0 {
+			f.add(fmix(prev*31^wh^nsBigram), 1)
+			s.hashedTerms++
+		}
+	}
+	s.cue(wlen)
+	return wh | 1
+}
+
+// Byte classes of the word scan: letters (ASCII, any case, and every non-ASCII byte), digits,
+// and the rest.
+const (
+	classOther = iota
+	classLetter
+	classDigit
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c >= 0x80:
+			t[c] = classLetter
+		case '0' <= c && c <= '9':
+			t[c] = classDigit
+		}
+	}
+	return t
+}()
 
 // countOptions finds multiple-choice options: lines that start (after spaces) with a capital
 // A–H followed by ')', '.' or ':' and a space, or with "(A) ". It counts them, the bytes of
 // their text, those whose text has a digit, and where the first one starts (the length of the
-// question's stem).
-func (s *scanState) countOptions(text string) {
-	s.stem = len(text)
+// question's stem), text being the part of the whole from byte offset off.
+func (s *scanState) countOptions(text string, off int) {
 	for i := 0; i < len(text); {
 		end := i
 		for end < len(text) && text[end] != '\n' {
@@ -532,7 +615,7 @@ func (s *scanState) countOptions(text string) {
 		}
 		if ok {
 			if s.options == 0 {
-				s.stem = i
+				s.stem = off + i
 			}
 			s.options++
 			s.optionBytes += len(rest)

@@ -1,6 +1,7 @@
 package learn
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -130,7 +131,9 @@ func TestFeatureConfigValidate(t *testing.T) {
 		wantErr     string
 	}{
 		{"the defaults are valid", func(*FeatureConfig) {}, ""},
-		{"a future extraction version is refused", func(c *FeatureConfig) { c.Version = 2 }, "retrain"},
+		{"a future extraction version is refused", func(c *FeatureConfig) { c.Version = FeatureVersion + 1 }, "retrain"},
+		{"tail bytes need version 2", func(c *FeatureConfig) { c.Version = 1 }, "version 2"},
+		{"the tail must leave room for the head", func(c *FeatureConfig) { c.TailBytes = c.MaxTextBytes }, "less than max_text_bytes"},
 		{"too few hash bits", func(c *FeatureConfig) { c.HashBits = 4 }, "hash_bits 4"},
 		{"a file with other structural features is refused", func(c *FeatureConfig) { c.Structural = []string{"length"} }, "structural features"},
 	}
@@ -153,5 +156,136 @@ func BenchmarkFeatures(b *testing.B) {
 	b.SetBytes(int64(len(prompt400)))
 	for b.Loop() {
 		f.Extract(prompt400, "", "support")
+	}
+}
+
+// prompt5K is a 5,000-byte request: pseudo-random words (so that most of them hash to
+// distinct buckets, the worst case for the weight matrix's cache), in sentences and lines,
+// ending with a question.
+var prompt5K = func() string {
+	var b strings.Builder
+	x := uint64(12345)
+	next := func() uint64 {
+		x = x*6364136223846793005 + 1442695040888963407
+		return x >> 33
+	}
+	const question = "\nGiven all of the above, which of the three options is the safest, and why?"
+	for b.Len() < 5000-len(question) {
+		n := 2 + int(next()%9)
+		for range n {
+			b.WriteByte(byte('a' + next()%26))
+		}
+		switch next() % 16 {
+		case 0:
+			b.WriteString(".\n")
+		case 1:
+			b.WriteString(", ")
+		default:
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()[:5000-len(question)] + question
+}()
+
+func TestPromptIs5KB(t *testing.T) {
+	if len(prompt5K) != 5000 {
+		t.Fatalf("prompt5K is %d bytes", len(prompt5K))
+	}
+}
+
+// replaceAt returns text with the bytes at i replaced by r.
+func replaceAt(text string, i int, r string) string { return text[:i] + r + text[i+len(r):] }
+
+func TestTailWindow(t *testing.T) {
+	cfg := DefaultFeatures() // the first 512 and the last 1024 bytes
+	extract := func(cfg FeatureConfig, text string) []int32 {
+		v := NewFeaturizer(cfg).Extract(text, "", "")
+		v.Compact()
+		return slices.Clone(v.Index)
+	}
+	base := extract(cfg, prompt5K)
+	tests := []struct {
+		explanation string
+		at          int
+		changes     bool
+	}{
+		{"a word at the start is read", 0, true},
+		{"a word just before the head's end is read", 480, true},
+		{"the middle of a long text is skipped", 2500, false},
+		{"a word just before the tail is skipped", 5000 - 1024 - 40, false},
+		{"a word in the tail is read", 4500, true},
+		{"the question at the end is read", 4990, true},
+	}
+	for _, tt := range tests {
+		got := extract(cfg, replaceAt(prompt5K, tt.at, "zq"))
+		if changed := !slices.Equal(got, base); changed != tt.changes {
+			t.Errorf("%s: vector changed %v, want %v", tt.explanation, changed, tt.changes)
+		}
+	}
+	// The cuts move to word boundaries: a word straddling the head's end is left out whole
+	// (replacing it changes nothing), and one straddling the tail's start too.
+	long := strings.Repeat("ab ", 170) + "xxxxxxxxxxxxxxxxxxxx" + strings.Repeat(" cd", 1000) // 510..530 is one word
+	other := strings.Replace(long, "xxxxxxxxxxxxxxxxxxxx", "yyyyyyyyyyyyyyyyyyyy", 1)
+	if !slices.Equal(extract(cfg, long), extract(cfg, other)) {
+		t.Error("a word cut by the head's end was hashed")
+	}
+	tailStart := len(long) - 1024
+	split := replaceAt(long, tailStart-10, "zzzzzzzzzzzzzzzzzzzz")
+	splitOther := replaceAt(long, tailStart-10, "wwwwwwwwwwwwwwwwwwww")
+	if !slices.Equal(extract(cfg, split), extract(cfg, splitOther)) {
+		t.Error("a word cut by the tail's start was hashed")
+	}
+	// Version 1 reads a prefix only.
+	v1 := cfg
+	v1.Version, v1.TailBytes = 1, 0
+	if !slices.Equal(extract(v1, prompt5K), extract(v1, replaceAt(prompt5K, 4990, "zq"))) {
+		t.Error("a version-1 configuration read the end of a long text")
+	}
+	if slices.Equal(extract(v1, prompt5K), extract(v1, replaceAt(prompt5K, 1400, "zq"))) {
+		t.Error("a version-1 configuration did not read its 1536-byte prefix")
+	}
+	// Options read in the tail give the stem's length in the whole text.
+	q := strings.Repeat("word ", 1000) + "Which one?\nA. one\nB. two\nC. three\nD. four"
+	v := NewFeaturizer(cfg).Extract(q, "", "")
+	stem := strings.Index(q, "A. one")
+	var got float32
+	for n, i := range v.Index {
+		if i == int32(1<<cfg.HashBits)+fStem {
+			got = v.Value[n]
+		}
+	}
+	if want := float32(logScale(stem, 16384)); got != want {
+		t.Errorf("stem feature %v, want %v (%d bytes before the first option)", got, want, stem)
+	}
+}
+
+func BenchmarkPredict5KB(b *testing.B) {
+	v1 := DefaultFeatures()
+	v1.Version, v1.MaxTextBytes, v1.TailBytes = 1, 16384, 0
+	for _, tc := range []struct {
+		name string
+		cfg  FeatureConfig
+	}{
+		// The configuration every model had before feature version 2: a 16 KiB prefix.
+		{"v1-prefix-16KiB", v1},
+		{"default", DefaultFeatures()},
+	} {
+		for _, k := range []int{2, 11} {
+			b.Run(fmt.Sprintf("%s/models=%d", tc.name, k), func(b *testing.B) {
+				m := benchModelFor(tc.cfg, k)
+				p := make([]float64, k)
+				b.ReportAllocs()
+				for b.Loop() {
+					m.Predict(prompt5K, "You are a helpful assistant.", "support", p)
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkRequestShare5KB(b *testing.B) {
+	b.SetBytes(int64(len(prompt5K)))
+	for b.Loop() {
+		RequestShare(prompt5K)
 	}
 }

@@ -40,8 +40,9 @@ type TrainOptions struct {
 	// and the seed.
 	Seed uint64
 	// Folds is the number of cross-validation folds behind the report's held-out metrics and
-	// the calibration of Target; 0 means 5, 1 means no cross-validation (faster; the report
-	// then has no held-out metrics and Target cannot be calibrated).
+	// the calibration of Target; the model is the mean of the fold models. 0 means 5; 1 means
+	// no cross-validation: one fit on every item, without Platt scaling (the report then has
+	// no held-out metrics and Target cannot be calibrated).
 	Folds int
 	// Target, when set, asks Train to calibrate a choice rule on the out-of-fold
 	// predictions; the result is in Report.Rule.
@@ -137,15 +138,17 @@ func (r *Report) WriteText(w io.Writer) error {
 // Train trains a model of P(pass | request) for every candidate model in the rows: rows are
 // grouped by item (see NewDataset), each item's features are extracted from its prompt and
 // task (Category, else Task), and one L2-regularised logistic regression per candidate is
-// fitted by AdaGrad. With Folds ≥ 2 (the default) it also cross-validates: the out-of-fold
+// fitted by AdaGrad. With Folds ≥ 2 (the default) it cross-validates: the out-of-fold
 // predictions give the report's held-out metrics, fit a Platt scaling per candidate that
-// the model applies, and calibrate Target when it is set.
+// the model applies, and calibrate Target when it is set; the model is the mean of the fold
+// models' weights (see trainCore for why).
 //
 // It is deterministic given the same rows and options. With the default five folds it takes
-// about 1 s for 14,000 items and 2 candidates and 3.5 s for 3,200 items and 11 candidates
-// (time grows with items × candidates × prompt length). Memory is about 16 bytes per weight (2^16 features ×
-// (candidates + 1)) for each of up to three models in training at once (two folds and the
-// final model), plus the items' feature vectors.
+// about 1 s for 14,000 items and 2 candidates and 3 s for 3,200 items and 11 candidates
+// (time grows with items × candidates × the prompts' length up to 1.5 KB). Memory is about
+// 16 bytes per weight (2^16 features × (candidates + 1)) for each of the two folds in
+// training at once and 8 bytes per weight for each fold trained, plus the items' feature
+// vectors.
 func Train(rows iter.Seq[outcomes.Row], opts TrainOptions) (*Model, *Report, error) {
 	return TrainDataset(NewDataset(opts.Data, rows, opts.Models), opts)
 }
@@ -188,7 +191,7 @@ func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 	m, err := ws.model(opts.Features, ds.Models, TrainingInfo{
 		Data: opts.Data, Split: opts.Split, Seed: opts.Seed, Items: len(ds.Items), Rows: ds.Rows,
 		Epochs: opts.Epochs, LearningRate: opts.LearningRate, L2: opts.L2, SharedL2: opts.SharedL2,
-		Folds: folds, Metrics: rep.Metrics,
+		Folds: folds, FoldMean: folds > 0, Metrics: rep.Metrics,
 	}, opts.Independent)
 	if err != nil {
 		return nil, nil, err
@@ -196,18 +199,23 @@ func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 	return m, rep, nil
 }
 
-// trainCore trains on the items at idx. With two or more folds it also cross-validates: the
+// trainCore trains on the items at idx. With two or more folds it cross-validates: the
 // out-of-fold predictions fit a Platt scaling per candidate (P = σ(a·z + b) for the raw logit
-// z), which the returned weights apply, and are returned scaled the same way. Without folds
-// the weights are unscaled and oof is nil.
+// z) and are returned scaled by it, and the returned weights are the mean of the fold
+// models' weights, with the same scaling. Averaging the fold models (bagging them) rather
+// than fitting one more model on every item keeps the model the calibration describes: its
+// predictions are distributed like the out-of-fold ones the Platt scaling and the operating
+// points are fitted on, while one final fit on more data predicts on a scale of its own,
+// which moves a calibrated λ (see the evaluation notes in doc.go). Without folds the weights
+// are one fit on every item, unscaled, and oof is nil.
 func trainCore(p *prepared, idx []int, opts TrainOptions) (ws *weights, oof [][]float64) {
-	var a, b []float64
-	if opts.Folds >= 2 {
-		oof = crossPredict(p, idx, opts, "cv")
-		a, b = plattAll(p.ds, idx, oof)
-		applyPlatt(oof, a, b)
+	if opts.Folds < 2 {
+		return fit(p, idx, opts), nil
 	}
-	ws = fit(p, idx, opts)
+	oof, folds := crossPredict(p, idx, opts, "cv")
+	a, b := plattAll(p.ds, idx, oof)
+	applyPlatt(oof, a, b)
+	ws = averageWeights(folds)
 	ws.pa, ws.pb = a, b
 	return ws, oof
 }
@@ -369,17 +377,18 @@ func (ws *weights) model(cfg FeatureConfig, names []string, info TrainingInfo, i
 	return newModel(cfg, slices.Clone(names), b, w, info)
 }
 
-// crossPredict returns out-of-fold predictions for the items at idx (in idx order): the
-// items are split into folds by a seeded hash of their id, and each fold is predicted by a
-// model trained on the others. Folds are trained concurrently; the result does not depend on
-// scheduling.
-func crossPredict(p *prepared, idx []int, opts TrainOptions, salt string) [][]float64 {
+// crossPredict returns out-of-fold predictions for the items at idx (in idx order) and the
+// fold models (without their AdaGrad state): the items are split into folds by a seeded hash
+// of their id, and each fold is predicted by a model trained on the others. Folds are trained
+// concurrently; the result does not depend on scheduling.
+func crossPredict(p *prepared, idx []int, opts TrainOptions, salt string) ([][]float64, []*weights) {
 	k := opts.Folds
 	fold := make([]int, len(idx))
 	for n, i := range idx {
 		fold[n] = int(splitHash(opts.Seed, salt, p.ds.Items[i].ID) % uint64(k))
 	}
 	out := make([][]float64, len(idx))
+	fws := make([]*weights, k)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
 	for f := range k {
@@ -395,6 +404,8 @@ func crossPredict(p *prepared, idx []int, opts TrainOptions, salt string) [][]fl
 			o := opts
 			o.Seed = opts.Seed + uint64(f) + 1
 			ws := fit(p, tr, o)
+			ws.g, ws.gb = nil, nil
+			fws[f] = ws
 			for n, i := range idx {
 				if fold[n] == f {
 					out[n] = ws.predict(p, i)
@@ -403,7 +414,23 @@ func crossPredict(p *prepared, idx []int, opts TrainOptions, salt string) [][]fl
 		})
 	}
 	wg.Wait()
-	return out
+	return out, fws
+}
+
+// averageWeights averages models' weights and biases, in order (so that the sum is
+// deterministic).
+func averageWeights(ms []*weights) *weights {
+	ws := &weights{k: ms[0].k, dim: ms[0].dim, opts: ms[0].opts, w: make([]float64, len(ms[0].w)), b: make([]float64, len(ms[0].b))}
+	f := 1 / float64(len(ms))
+	for _, m := range ms {
+		for i, x := range m.w {
+			ws.w[i] += f * x
+		}
+		for i, x := range m.b {
+			ws.b[i] += f * x
+		}
+	}
+	return ws
 }
 
 // splitHash is the seeded hash behind every split: FNV-1a 64 of "<seed>:<salt>:<id>",

@@ -259,8 +259,10 @@ func TestNewDatasetLabels(t *testing.T) {
 }
 
 // benchModel builds a model with k candidates and random weights over the default features.
-func benchModel(k int) *Model {
-	cfg := DefaultFeatures()
+func benchModel(k int) *Model { return benchModelFor(DefaultFeatures(), k) }
+
+// benchModelFor builds a model with k candidates and random weights over cfg's features.
+func benchModelFor(cfg FeatureConfig, k int) *Model {
 	rng := rand.New(rand.NewPCG(1, 2))
 	w := make([]float32, cfg.Dim()*k)
 	for i := range w {
@@ -299,4 +301,50 @@ func BenchmarkPredictParallel(b *testing.B) {
 			m.Predict(prompt400, "You are a helpful assistant.", "support", p)
 		}
 	})
+}
+
+func TestModelIsTheMeanOfItsFolds(t *testing.T) {
+	ds := NewDataset("synthetic", synthetic(300), nil)
+	m, _, err := TrainDataset(ds, TrainOptions{Seed: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := m.Info(); !info.FoldMean || info.Folds != 5 {
+		t.Errorf("training info %+v: want the mean of 5 folds", info)
+	}
+	// Retrain the folds by hand: the model's P(pass) is the Platt-scaled mean of their logits
+	// (own weights plus the shared column).
+	opts := TrainOptions{Seed: 4}.withDefaults()
+	p := prepare(ds, opts.Features)
+	idx := make([]int, len(ds.Items))
+	for i := range idx {
+		idx[i] = i
+	}
+	oof, folds := crossPredict(p, idx, opts, "cv")
+	a, b := plattAll(ds, idx, oof)
+	k := len(ds.Models)
+	for _, text := range []string{"What is the capital of Oman?", "Prove step by step that it holds.", prompt400} {
+		v := NewFeaturizer(opts.Features).Extract(text, "", "demo")
+		got := make([]float64, k)
+		m.PredictVector(v, got)
+		for j := range k {
+			var z float64
+			for _, f := range folds {
+				z += f.b[j] / float64(len(folds))
+				for n, i := range v.Index {
+					z += float64(v.Value[n]) * (f.w[int(i)*(k+1)+j] + f.w[int(i)*(k+1)+k]) / float64(len(folds))
+				}
+			}
+			if want := sigmoid(a[j]*z + b[j]); math.Abs(got[j]-want) > 1e-4 {
+				t.Errorf("%q, %s: P(pass) %.6f, want %.6f from the mean of the folds", text, ds.Models[j], got[j], want)
+			}
+		}
+	}
+	one, _, err := TrainDataset(ds, TrainOptions{Seed: 4, Folds: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := one.Info(); info.FoldMean || info.Folds != 0 {
+		t.Errorf("without cross-validation the training info says %+v", info)
+	}
 }

@@ -54,6 +54,7 @@
 //
 //	model                        model
 //	system (string or blocks)    system messages first, one per block
+//	system-role messages         system messages in their place, one per block
 //	user text blocks             text parts; a string content stays a string
 //	image (base64 / url)         image_url (data URL / URL)
 //	document (base64 PDF)        file {file_data: data URL, filename: title}

@@ -62,7 +62,7 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 	w.kraw("model", model.Raw)
 	w.key("messages")
 	w.open('[')
-	if err := writeSystemMessages(&w, m["system"]); err != nil {
+	if err := writeSystemMessages(&w, m["system"], "system"); err != nil {
 		return nil, err
 	}
 	msgs := m["messages"]
@@ -137,9 +137,9 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 	return w.b, nil
 }
 
-// writeSystemMessages writes the system prompt as system messages: one for a string, one per
-// text block for an array.
-func writeSystemMessages(w *jw, sys gjson.Result) error {
+// writeSystemMessages writes a system prompt, or the content of a system message, as system
+// messages: one for a string, one per text block for an array. field names it in errors.
+func writeSystemMessages(w *jw, sys gjson.Result, field string) error {
 	switch {
 	case !sys.Exists() || sys.Type == gjson.Null:
 	case sys.Type == gjson.String:
@@ -156,7 +156,7 @@ func writeSystemMessages(w *jw, sys gjson.Result) error {
 		sys.ForEach(func(_, b gjson.Result) bool {
 			i++
 			if b.Get("type").String() != "text" {
-				err = invalid(fmt.Sprintf("system[%d].type", i), "system blocks must be text")
+				err = invalid(fmt.Sprintf("%s[%d].type", field, i), "system blocks must be text")
 				return false
 			}
 			w.item()
@@ -168,7 +168,7 @@ func writeSystemMessages(w *jw, sys gjson.Result) error {
 		})
 		return err
 	default:
-		return invalid("system", "system must be a string or an array of text blocks")
+		return invalid(field, "%s must be a string or an array of text blocks", field)
 	}
 	return nil
 }
@@ -182,8 +182,13 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 		return invalid(at(""), "each message must be an object")
 	}
 	role := msg.Get("role").String()
+	if role == "system" {
+		// A system message inside the conversation, which Anthropic and its SDKs accept: a
+		// system message in its place.
+		return writeSystemMessages(w, msg.Get("content"), at(".content"))
+	}
 	if role != "user" && role != "assistant" {
-		return invalid(at(".role"), "role must be user or assistant (got %q)", role)
+		return invalid(at(".role"), "role must be user, assistant or system (got %q)", role)
 	}
 	content := msg.Get("content")
 	if content.Type == gjson.String {

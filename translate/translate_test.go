@@ -61,7 +61,7 @@ func TestToOpenAIRefuses(t *testing.T) {
 		{"an image from the Files API", head + `"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}`, "messages[0].content[0].source.type", ""},
 		{"an image in an assistant message", head + `"messages":[` + user + `,{"role":"assistant","content":[{"type":"image","source":{"type":"url","url":"https://x"}}]}]}`, "messages[1].content[0].type", ""},
 		{"a search result block", head + `"messages":[{"role":"user","content":[{"type":"search_result","source":"s","title":"t","content":[]}]}]}`, "messages[0].content[0].type", ""},
-		{"an unknown role", head + `"messages":[{"role":"system","content":"x"}]}`, "messages[0].role", ""},
+		{"an unknown role", head + `"messages":[{"role":"tool","content":"x"}]}`, "messages[0].role", ""},
 		{"a bad output_config.format", head + `"output_config":{"format":{"type":"regex"}},"messages":[` + user + `]}`, "output_config.format", ""},
 	}
 	for _, tt := range tests {

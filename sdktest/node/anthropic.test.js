@@ -1,0 +1,245 @@
+// The `@anthropic-ai/sdk` npm SDK against the gateway's Anthropic Messages API, in both majors:
+// 1.x (anthropic-version 2026-10-21, Authorization: Bearer) and the last 0.x, installed as
+// `anthropic-sdk-0` (2023-06-01, X-Api-Key). §8 of the API conformance brief: items 30–35.
+// See support.js for the world it runs in.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import Anthropic1 from '@anthropic-ai/sdk';
+import Anthropic0 from 'anthropic-sdk-0';
+
+import { anthropicTools, apiKey, baseURL, checkDecisionHeaders, fixtures, recordingFetch, rejects, retryCounts } from './support.js';
+
+const majors = [
+  { name: '@anthropic-ai/sdk 1.x', Anthropic: Anthropic1, version: '2026-10-21', keyHeader: 'authorization', key: `Bearer ${apiKey}` },
+  { name: '@anthropic-ai/sdk 0.x', Anthropic: Anthropic0, version: '2023-06-01', keyHeader: 'x-api-key', key: apiKey },
+];
+
+const ask = (model, extra = {}) => ({
+  model,
+  max_tokens: 256,
+  system: 'Be brief.',
+  messages: [{ role: 'user', content: 'What is the weather in Paris, and the time there?' }],
+  ...extra,
+});
+
+// Per upstream kind: the fixtures' ids, usage in Anthropic's accounting (input, cache
+// creation, cache read, output: cached tokens outside input_tokens), and tool calls.
+const upstreams = {
+  oa: {
+    model: 'gpt',
+    complete: { id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', usage: [9, 4, 6, 10] },
+    stream: { id: 'chatcmpl-stream1', usage: [10, 0, 2, 3] },
+    tools: [
+      ['call_DdmO9pD3xa9XTPNJ32zg2hcA', 'get_weather', { location: 'Paris, France' }],
+      ['call_ABCDEFGH12345678abcdefgh', 'get_time', { timezone: 'Europe/Paris' }],
+    ],
+    streamTools: [
+      ['call_abc', 'get_weather', { location: 'Paris' }],
+      ['call_def', 'get_time', { tz: 'CET' }],
+    ],
+    streamToolText: '',
+  },
+  an: {
+    model: 'claude',
+    complete: { id: 'msg_01XFDUDYJgAACzvnptvVoYEL', usage: [12, 100, 2000, 12] },
+    stream: { id: 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY', usage: [25, 3, 40, 15] },
+    tools: [
+      ['toolu_01A09q90qw90lq917835lq9', 'get_weather', { location: 'Rome' }],
+      ['toolu_01B', 'get_time', { tz: 'Europe/Rome' }],
+    ],
+    streamTools: [
+      ['toolu_01T1x1fJ34qAmk2tNTrN7Up6', 'get_weather', { location: 'San Francisco, CA' }],
+      ['toolu_02', 'get_time', {}],
+    ],
+    streamToolText: 'Okay, checking:',
+  },
+};
+
+const usageOf = (u) => [u.input_tokens, u.cache_creation_input_tokens ?? 0, u.cache_read_input_tokens ?? 0, u.output_tokens];
+const textOf = (m) => m.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
+const toolsOf = (m) => m.content.filter((b) => b.type === 'tool_use').map((b) => [b.id, b.name, b.input]);
+
+for (const major of majors) {
+  const { Anthropic } = major;
+  const client = (options = {}) => new Anthropic({ apiKey, baseURL, ...options });
+
+  // Every attempt the SDK made presents itself as this major does (item 30).
+  const checkSent = (f) => {
+    assert.ok(f.attempts.length > 0);
+    for (const a of f.attempts) {
+      assert.equal(a.headers.get('anthropic-version'), major.version);
+      assert.equal(a.headers.get(major.keyHeader), major.key);
+      assert.equal(a.headers.get(major.keyHeader === 'x-api-key' ? 'authorization' : 'x-api-key'), null);
+    }
+  };
+
+  for (const [kind, up] of Object.entries(upstreams)) {
+    describe(`${major.name}, ${kind === 'oa' ? 'OpenAI-format' : 'Anthropic'} upstream`, () => {
+      test('messages.create parses; the request id is the decision id (items 30, 31)', async () => {
+        const f = recordingFetch();
+        const { data, response } = await client({ fetch: f }).messages.create(ask(`clearbar/${kind}`)).withResponse();
+        assert.equal(data.type, 'message');
+        assert.equal(data.role, 'assistant');
+        assert.equal(data.id, up.complete.id);
+        assert.equal(textOf(data), fixtures.text);
+        assert.equal(data.stop_reason, 'end_turn');
+        assert.deepEqual(usageOf(data.usage), up.complete.usage);
+        const id = checkDecisionHeaders(response.headers, { category: kind, model: up.model, attempts: 1 });
+        assert.equal(response.headers.get('request-id'), id);
+        assert.equal(data._request_id, id, 'the SDK exposes request-id as _request_id');
+        checkSent(f);
+      });
+
+      test('messages.stream: finalMessage has the text, end_turn and the final usage (item 32)', async () => {
+        const f = recordingFetch();
+        const stream = client({ fetch: f }).messages.stream(ask(`clearbar/${kind}`));
+        const types = [];
+        stream.on('streamEvent', (ev) => types.push(ev.type));
+        const msg = await stream.finalMessage();
+        assert.equal(msg.id, up.stream.id);
+        assert.equal(textOf(msg), fixtures.streamText);
+        assert.equal(msg.stop_reason, 'end_turn');
+        assert.deepEqual(usageOf(msg.usage), up.stream.usage);
+        assert.equal(types[0], 'message_start');
+        assert.deepEqual(types.slice(-2), ['message_delta', 'message_stop']);
+        checkSent(f);
+      });
+
+      test('create with stream: true yields named events, contiguous blocks, request id in the headers', async () => {
+        const { data: stream, response } = await client().messages.create(ask(`clearbar/${kind}`, { stream: true })).withResponse();
+        assert.match(response.headers.get('content-type'), /^text\/event-stream/);
+        assert.equal(response.headers.get('request-id'), checkDecisionHeaders(response.headers, { category: kind }));
+        const started = [];
+        let text = '';
+        let stop = null;
+        for await (const ev of stream) {
+          if (ev.type === 'content_block_start') started.push(ev.index);
+          if (ev.type === 'content_block_delta' && ev.delta.type === 'text_delta') text += ev.delta.text;
+          if (ev.type === 'message_delta') stop = ev.delta.stop_reason;
+        }
+        assert.deepEqual(started, started.map((_, i) => i), 'block indices are contiguous from 0');
+        assert.equal(text, fixtures.streamText);
+        assert.equal(stop, 'end_turn');
+      });
+
+      test('a system message inside the conversation is accepted, as Anthropic accepts it', async () => {
+        const params = ask(`clearbar/${kind}`);
+        params.messages = [
+          { role: 'user', content: 'Hello' },
+          { role: 'assistant', content: 'Hi! How can I help?' },
+          { role: 'system', content: 'From now on, answer in French.' },
+          ...params.messages,
+        ];
+        const msg = await client().messages.create(params);
+        assert.equal(msg.stop_reason, 'end_turn');
+        assert.equal(textOf(msg), fixtures.text);
+      });
+
+      test('tool use and the tool_result round trip (items 7, 33)', async () => {
+        const c = client();
+        const first = await c.messages.create(ask(`clearbar/${kind}`, { tools: anthropicTools, tool_choice: { type: 'auto' } }));
+        assert.equal(first.stop_reason, 'tool_use');
+        assert.deepEqual(toolsOf(first), up.tools);
+        const history = ask(`clearbar/${kind}`, { tools: anthropicTools });
+        history.messages.push(
+          { role: 'assistant', content: first.content },
+          {
+            role: 'user',
+            content: toolsOf(first).map(([id, name]) => ({ type: 'tool_result', tool_use_id: id, content: `result of ${name}` })),
+          },
+        );
+        const second = await c.messages.create(history);
+        assert.equal(second.stop_reason, 'end_turn');
+        assert.equal(textOf(second), fixtures.text);
+      });
+
+      test('streamed tool use: inputs accumulate to objects (item 33)', async () => {
+        const msg = await client().messages.stream(ask(`clearbar/${kind}`, { tools: anthropicTools })).finalMessage();
+        assert.equal(msg.stop_reason, 'tool_use');
+        assert.equal(textOf(msg), up.streamToolText);
+        assert.deepEqual(toolsOf(msg), up.streamTools);
+      });
+    });
+  }
+
+  describe(`${major.name}, errors`, () => {
+    test('a bad key is an AuthenticationError, not retried', async () => {
+      const f = recordingFetch();
+      const err = await rejects(client({ apiKey: 'sk-not-a-client', fetch: f }).messages.create(ask('clearbar/an')), Anthropic.AuthenticationError);
+      assert.ok(err instanceof Anthropic.APIError);
+      assert.equal(err.status, 401);
+      assert.equal(err.type, 'authentication_error');
+      assert.match(err.requestID, /^dec_/);
+      assert.deepEqual(retryCounts(f), ['0']);
+    });
+
+    test("an upstream's 400 is a BadRequestError, not retried", async () => {
+      const f = recordingFetch();
+      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/an-reject')), Anthropic.BadRequestError);
+      assert.equal(err.status, 400);
+      assert.equal(err.type, 'invalid_request_error');
+      assert.match(err.error.error.message, /roles must alternate/);
+      assert.equal(err.requestID, err.headers.get('x-clearbar-decision-id'));
+      assert.deepEqual(retryCounts(f), ['0']);
+    });
+
+    test('429 is retried twice, quickly, then a RateLimitError (item 34)', async () => {
+      const f = recordingFetch();
+      const start = Date.now();
+      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/an-limited')), Anthropic.RateLimitError);
+      const elapsed = Date.now() - start;
+      assert.equal(err.status, 429);
+      assert.equal(err.type, 'rate_limit_error');
+      assert.deepEqual(retryCounts(f), ['0', '1', '2']);
+      const ms = Number(err.headers.get('retry-after-ms'));
+      assert.ok(ms > 0 && ms <= 60000, `retry-after-ms ${err.headers.get('retry-after-ms')}`);
+      assert.ok(Number(err.headers.get('retry-after')) <= 60, 'retry-after is capped: these SDKs wait as long as told');
+      assert.ok(elapsed < 1000, `three attempts took ${elapsed} ms: the SDK did not honour retry-after-ms`);
+    });
+
+    test('an upstream out of credit is not retried (x-should-retry: false)', async () => {
+      const f = recordingFetch();
+      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/an-broke')), Anthropic.APIError);
+      assert.equal(err.type, 'billing_error');
+      assert.equal(err.headers.get('x-should-retry'), 'false');
+      assert.deepEqual(retryCounts(f), ['0']);
+    });
+
+    test('an overloaded upstream is retried, then an InternalServerError with overloaded_error (item 34)', async () => {
+      const f = recordingFetch();
+      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/an-down')), Anthropic.InternalServerError);
+      assert.equal(err.status, 503);
+      assert.equal(err.type, 'overloaded_error');
+      assert.deepEqual(retryCounts(f), ['0', '1', '2']);
+    });
+
+    for (const kind of ['oa', 'an']) {
+      test(`a mid-stream failure (${kind}) rejects finalMessage with an APIError, not a clean end (item 34)`, async () => {
+        const f = recordingFetch();
+        const stream = client({ fetch: f }).messages.stream(ask(`clearbar/${kind}-cut`));
+        let text = '';
+        stream.on('text', (t) => {
+          text += t;
+        });
+        const err = await rejects(stream.finalMessage(), Anthropic.APIError);
+        assert.equal(err.status, undefined, 'an error after the 200 has no status');
+        assert.equal(err.error?.error?.type, kind === 'an' ? 'overloaded_error' : 'api_error');
+        assert.equal(text, 'Partial');
+        assert.deepEqual(retryCounts(f), ['0']);
+      });
+    }
+
+    test(`temperature under anthropic-version ${major.version} (item 35)`, async () => {
+      const call = client().messages.create(ask('clearbar/an', { temperature: 0.5 }));
+      if (major.version === '2023-06-01') {
+        assert.equal((await call).stop_reason, 'end_turn');
+        return;
+      }
+      const err = await rejects(call, Anthropic.BadRequestError);
+      assert.equal(err.type, 'invalid_request_error');
+      assert.match(err.error.error.message, /temperature/);
+    });
+  });
+}

@@ -1,0 +1,116 @@
+// Shared by the Node SDK conformance tests (*.test.js beside this file).
+//
+// The tests drive the official Node SDKs against a running Clearbar gateway whose base URL is
+// in CLEARBAR_BASE_URL (no /v1). They are meant to be run by the Go test TestNodeSDKs
+// (gateway/node_sdk_test.go), which starts the gateway on loopback in front of two fake
+// upstreams, an OpenAI-compatible one and an Anthropic one, replaying recorded wire fixtures
+// (provider/providertest/testdata). That world's spec (worldSpec in gateway/sdkworld_test.go)
+// gives every upstream behaviour a category of its own; the tests pick one with the model
+// name, and the expected values below are those of the fixtures.
+//
+//   clearbar/oa, clearbar/an                healthy OpenAI-format / Anthropic upstream
+//   clearbar/extract                        cascade gpt → claude-json with a JSON Schema check
+//   clearbar/{oa,an}-limited                429 with a short retry-after(-ms)
+//   clearbar/{oa,an}-down                   500 without a body / 529 overloaded_error
+//   clearbar/{oa,an}-reject                 400 invalid_request_error
+//   clearbar/{oa,an}-broke                  out of credit: 429 insufficient_quota / 402 billing_error
+//   clearbar/{oa,an}-cut                    streams fail after their first content
+
+import assert from 'node:assert/strict';
+
+/** The gateway's base URL, without /v1. */
+export const baseURL = (() => {
+  const url = process.env.CLEARBAR_BASE_URL;
+  if (!url) {
+    throw new Error(
+      'CLEARBAR_BASE_URL is not set: these tests need a running gateway; run them with `go test ./gateway -run TestNodeSDKs`',
+    );
+  }
+  return url.replace(/\/+$/, '');
+})();
+
+/** The client key the gateway accepts. */
+export const apiKey = process.env.CLEARBAR_API_KEY || 'sk-clearbar-world-client';
+
+/** The answers of the recorded fixtures the world replays. */
+export const fixtures = {
+  text: 'Hello! How can I help you today?',
+  streamText: 'Hello there!',
+  json: { id: 'A-1', city: 'Paris', temp_c: 18 },
+};
+
+/**
+ * recordingFetch returns a fetch for an SDK client that records every attempt the SDK makes
+ * (retries included): the request's headers and the response's status. Its `attempts` array
+ * is the record.
+ */
+export function recordingFetch() {
+  const attempts = [];
+  const recording = async (input, init) => {
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    const attempt = { url: String(input instanceof Request ? input.url : input), headers, status: undefined };
+    attempts.push(attempt);
+    const response = await fetch(input, init);
+    attempt.status = response.status;
+    return response;
+  };
+  recording.attempts = attempts;
+  return recording;
+}
+
+/** retryCounts returns the x-stainless-retry-count of every recorded attempt. */
+export function retryCounts(f) {
+  return f.attempts.map((a) => a.headers.get('x-stainless-retry-count'));
+}
+
+/**
+ * checkDecisionHeaders checks the gateway's explanation headers: x-request-id is the decision
+ * id, and the category and model are the expected ones. It returns the decision id.
+ */
+export function checkDecisionHeaders(headers, { category, model, attempts } = {}) {
+  const id = headers.get('x-clearbar-decision-id');
+  assert.match(id ?? '', /^dec_/, 'x-clearbar-decision-id');
+  assert.equal(headers.get('x-request-id'), id, 'x-request-id is the decision id');
+  if (category !== undefined) assert.equal(headers.get('x-clearbar-category'), category, 'x-clearbar-category');
+  if (model !== undefined) assert.equal(headers.get('x-clearbar-model'), model, 'x-clearbar-model');
+  if (attempts !== undefined) assert.equal(headers.get('x-clearbar-attempts'), String(attempts), 'x-clearbar-attempts');
+  return id;
+}
+
+/**
+ * rejects awaits promise (or runs an async function) and returns the error it fails with,
+ * failing the test when it succeeds or fails with something that is not an instance of
+ * errorClass.
+ */
+export async function rejects(promise, errorClass) {
+  try {
+    await (typeof promise === 'function' ? promise() : promise);
+  } catch (err) {
+    assert.ok(err instanceof errorClass, `expected ${errorClass.name}, got ${err?.constructor?.name}: ${err?.message}`);
+    return err;
+  }
+  assert.fail(`expected ${errorClass.name}, but the call succeeded`);
+}
+
+/** A request's tools, in OpenAI's format: get_weather(location) and get_time(tz). */
+export const openaiTools = [
+  {
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      description: 'Current weather',
+      parameters: { type: 'object', properties: { location: { type: 'string' } }, required: ['location'] },
+    },
+  },
+  {
+    type: 'function',
+    function: { name: 'get_time', parameters: { type: 'object', properties: { tz: { type: 'string' } } } },
+  },
+];
+
+/** The same tools in Anthropic's format. */
+export const anthropicTools = openaiTools.map(({ function: f }) => ({
+  name: f.name,
+  ...(f.description ? { description: f.description } : {}),
+  input_schema: f.parameters,
+}));
