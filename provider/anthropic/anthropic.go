@@ -189,7 +189,7 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 		return nil, err
 	}
 	a := p.begin(ctx, call, 0)
-	defer a.end()
+	defer a.End()
 	resp, err := p.send(a, body, false)
 	if err != nil {
 		return nil, err
@@ -197,10 +197,10 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 	defer resp.Body.Close()
 	data, err := readAll(resp, maxResponseBody+1)
 	if err != nil {
-		return nil, a.transportError(err, "reading the answer")
+		return nil, a.TransportError(err, "reading the answer")
 	}
 	if len(data) > maxResponseBody {
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
 	}
 	return p.parseResponse(a, resp, data)
 }
@@ -223,11 +223,11 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 	a := p.begin(ctx, call, call.TTFTTimeout)
 	resp, err := p.send(a, body, true)
 	if err != nil {
-		a.end()
+		a.End()
 		return nil, err
 	}
 	if e := p.checkStreamType(a, resp); e != nil {
-		a.end()
+		a.End()
 		return nil, e
 	}
 	return newStream(a, resp), nil
@@ -241,9 +241,9 @@ func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, e
 		idx = p.active.Load() % uint32(len(p.keys))
 	}
 	for try := 0; ; try++ {
-		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(a.Ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
 		if err != nil {
-			return nil, a.fail(clearbar.Internal, 0, "could not build the upstream request", err)
+			return nil, a.Fail(clearbar.Internal, 0, "could not build the upstream request", err)
 		}
 		h := req.Header
 		h["Content-Type"] = []string{"application/json"}
@@ -258,7 +258,7 @@ func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, e
 		}
 		resp, err := p.client.Do(req)
 		if err != nil {
-			return nil, a.transportError(err, "sending the request")
+			return nil, a.TransportError(err, "sending the request")
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return resp, nil
@@ -291,7 +291,7 @@ func (p *Provider) statusError(a *attempt, resp *http.Response) *clearbar.Error 
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	if err != nil {
-		if e := a.ctxFailure(); e != nil {
+		if e := a.CtxFailure(); e != nil {
 			return e
 		}
 		data = nil // the status is known; a cut error body only loses the details

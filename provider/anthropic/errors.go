@@ -26,7 +26,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 	if status >= 200 && status < 300 && !translate.IsAnthropicErrorType(f.Type) {
 		class = clearbar.BadResponse
 	}
-	e := a.fail(class, status, "", nil)
+	e := a.Fail(class, status, "", nil)
 	e.Type = f.Type
 	lower := strings.ToLower(f.Message)
 	switch {

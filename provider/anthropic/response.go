@@ -18,7 +18,7 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 			return nil, p.upstreamError(a, resp.StatusCode, resp.Header, data)
 		}
 		e := clearbar.AsError(err)
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, e.Message, err)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, e.Message, err)
 	}
 	r.UpstreamRequestID = resp.Header.Get("Request-Id")
 	return r, nil
@@ -35,10 +35,10 @@ func (p *Provider) checkStreamType(a *attempt, resp *http.Response) *clearbar.Er
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	if err != nil {
-		return a.transportError(err, "reading the answer")
+		return a.TransportError(err, "reading the answer")
 	}
 	if translate.ParseError(data).Found {
 		return p.upstreamError(a, resp.StatusCode, resp.Header, data)
 	}
-	return a.fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
+	return a.Fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
 }

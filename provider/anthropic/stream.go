@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/clearbar/clearbar/translate"
 )
@@ -44,7 +45,7 @@ func (s *stream) Next() bool {
 	}
 	for {
 		if s.next < len(s.queue) {
-			if e := s.a.firstChunk(); e != nil {
+			if e := s.a.FirstChunk(); e != nil {
 				return s.fail(e)
 			}
 			s.chunk = s.queue[s.next]
@@ -73,27 +74,27 @@ func (s *stream) Next() bool {
 // eventError decorates a translation error with the call's names, redacting its message.
 func (s *stream) eventError(err error, data []byte) *clearbar.Error {
 	e := clearbar.AsError(err)
-	out := s.a.fail(e.Class, s.resp.StatusCode, truncate(s.a.p.redact(e.Message), maxMessage), errors.New(truncate(s.a.p.redact(string(data)), 512)))
+	out := s.a.Fail(e.Class, s.resp.StatusCode, truncate(s.a.p.redact(e.Message), maxMessage), errors.New(truncate(s.a.p.redact(string(data)), 512)))
 	out.Type = e.Type
 	return out
 }
 
 // readFailure classifies the end of the event stream before message_stop.
 func (s *stream) readFailure(err error) *clearbar.Error {
-	if e := s.a.ctxFailure(); e != nil {
+	if e := s.a.CtxFailure(); e != nil {
 		return e
 	}
 	status := s.resp.StatusCode
 	switch {
 	case err == nil:
-		return s.a.fail(clearbar.StreamCut, status, "the stream ended without message_stop", nil)
+		return s.a.Fail(clearbar.StreamCut, status, "the stream ended without message_stop", nil)
 	case errors.Is(err, sse.ErrUnterminated):
-		return s.a.fail(clearbar.StreamCut, status, "the stream ended inside an event", err)
+		return s.a.Fail(clearbar.StreamCut, status, "the stream ended inside an event", err)
 	case errors.Is(err, sse.ErrTooLong):
-		return s.a.fail(clearbar.BadResponse, status, "a stream event is longer than 32 MiB", err)
+		return s.a.Fail(clearbar.BadResponse, status, "a stream event is longer than 32 MiB", err)
 	}
-	reason, _ := connReason(err)
-	return s.a.fail(clearbar.StreamCut, status, "the stream broke off: "+reason, err)
+	reason, _ := inflight.ConnReason(err)
+	return s.a.Fail(clearbar.StreamCut, status, "the stream broke off: "+reason, err)
 }
 
 func (s *stream) fail(e *clearbar.Error) bool {
@@ -115,7 +116,7 @@ func (s *stream) drain() {
 func (s *stream) end() {
 	s.release.Do(func() {
 		s.resp.Body.Close()
-		s.a.end()
+		s.a.End()
 	})
 }
 

@@ -46,7 +46,7 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 // embedOnce makes one embeddings request (with key rotation) and reads its answer.
 func (p *Provider) embedOnce(ctx context.Context, call *clearbar.EmbedCall, body []byte) (*clearbar.EmbedResponse, error) {
 	a := p.begin(ctx, &clearbar.Call{Model: call.Model}, 0)
-	defer a.end()
+	defer a.End()
 	resp, err := p.post(a, p.embeddingsURL(), body)
 	if err != nil {
 		return nil, err
@@ -54,23 +54,23 @@ func (p *Provider) embedOnce(ctx context.Context, call *clearbar.EmbedCall, body
 	defer resp.Body.Close()
 	data, err := readAll(resp, maxResponseBody+1)
 	if err != nil {
-		return nil, a.transportError(err, "reading the answer")
+		return nil, a.TransportError(err, "reading the answer")
 	}
 	if len(data) > maxResponseBody {
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
 	}
 	if !gjson.ValidBytes(data) {
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)
 	}
 	root := gjson.Parse(view(data))
 	if !root.IsObject() {
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not a JSON object", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not a JSON object", nil)
 	}
 	if !root.Get("data").IsArray() {
 		if parseErrorBody(data).found {
 			return nil, p.upstreamError(a, resp.StatusCode, resp.Header, data)
 		}
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer has no data array", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer has no data array", nil)
 	}
 	out := &clearbar.EmbedResponse{Body: data, Model: strings.Clone(root.Get("model").String()), UpstreamRequestID: resp.Header.Get("X-Request-Id")}
 	if u := root.Get("usage"); u.IsObject() {
@@ -125,9 +125,9 @@ func (p *Provider) post(a *attempt, url string, body []byte) (*http.Response, er
 		idx = p.active.Load() % uint32(len(p.keys))
 	}
 	for try := 0; ; try++ {
-		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, url, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(a.Ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
-			return nil, a.fail(clearbar.Internal, 0, "could not build the upstream request", err)
+			return nil, a.Fail(clearbar.Internal, 0, "could not build the upstream request", err)
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
@@ -136,7 +136,7 @@ func (p *Provider) post(a *attempt, url string, body []byte) (*http.Response, er
 		}
 		resp, err := p.client.Do(req)
 		if err != nil {
-			return nil, a.transportError(err, "sending the request")
+			return nil, a.TransportError(err, "sending the request")
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return resp, nil

@@ -108,7 +108,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 			class = clearbar.ClassForStatus(f.numCode)
 		}
 	}
-	e := a.fail(class, status, "", nil)
+	e := a.Fail(class, status, "", nil)
 	e.Type, e.Code, e.Param = f.typ, f.code, f.param
 	switch {
 	case f.code == CodeInsufficientQuota || f.typ == CodeInsufficientQuota || status == http.StatusPaymentRequired:

@@ -200,7 +200,7 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 		return nil, err
 	}
 	a := p.begin(ctx, call, 0)
-	defer a.end()
+	defer a.End()
 	resp, err := p.send(a, body, false)
 	if err != nil {
 		return nil, err
@@ -208,10 +208,10 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 	defer resp.Body.Close()
 	data, err := readAll(resp, maxResponseBody+1)
 	if err != nil {
-		return nil, a.transportError(err, "reading the answer")
+		return nil, a.TransportError(err, "reading the answer")
 	}
 	if len(data) > maxResponseBody {
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
 	}
 	r, e := p.parseResponse(a, resp, data)
 	if e != nil {
@@ -242,18 +242,18 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 	resp, err := p.send(a, body, true)
 	if err != nil && !p.noStreamOptions.Load() && rejectsStreamOptions(err) {
 		// The upstream predates stream_options: remember, and send the stream without it.
-		a.end()
+		a.End()
 		p.noStreamOptions.Store(true)
 		body, _ = sjson.DeleteBytes(body, "stream_options")
 		a = p.begin(ctx, call, call.TTFTTimeout)
 		resp, err = p.send(a, body, true)
 	}
 	if err != nil {
-		a.end()
+		a.End()
 		return nil, err
 	}
 	if e := p.checkStreamType(a, resp); e != nil {
-		a.end()
+		a.End()
 		return nil, e
 	}
 	return newStream(a, resp), nil
@@ -267,9 +267,9 @@ func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, e
 		idx = p.active.Load() % uint32(len(p.keys))
 	}
 	for try := 0; ; try++ {
-		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(a.Ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
 		if err != nil {
-			return nil, a.fail(clearbar.Internal, 0, "could not build the upstream request", err)
+			return nil, a.Fail(clearbar.Internal, 0, "could not build the upstream request", err)
 		}
 		req.Header.Set("Content-Type", "application/json")
 		if stream {
@@ -282,7 +282,7 @@ func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, e
 		}
 		resp, err := p.client.Do(req)
 		if err != nil {
-			return nil, a.transportError(err, "sending the request")
+			return nil, a.TransportError(err, "sending the request")
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return resp, nil
@@ -316,7 +316,7 @@ func (p *Provider) statusError(a *attempt, resp *http.Response) *clearbar.Error 
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	if err != nil {
-		if e := a.ctxFailure(); e != nil {
+		if e := a.CtxFailure(); e != nil {
 			return e
 		}
 		// The status is known; a cut error body only loses the details.

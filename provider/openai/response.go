@@ -15,11 +15,11 @@ import (
 // over the top-level keys rather than a lookup per field.
 func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (*clearbar.Response, *clearbar.Error) {
 	if !gjson.ValidBytes(data) {
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is not valid JSON", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is not valid JSON", nil)
 	}
 	root := gjson.Parse(view(data))
 	if !root.IsObject() {
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is not a JSON object", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is not a JSON object", nil)
 	}
 	r := &clearbar.Response{Body: data, UpstreamRequestID: resp.Header.Get("X-Request-Id")}
 	var choices, usage gjson.Result
@@ -41,7 +41,7 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 		if parseErrorBody(data).found {
 			return nil, p.upstreamError(a, resp.StatusCode, resp.Header, data)
 		}
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer has no choices", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer has no choices", nil)
 	}
 	choices.ForEach(func(_, c gjson.Result) bool {
 		var ch clearbar.Choice
@@ -126,10 +126,10 @@ func (p *Provider) checkStreamType(a *attempt, resp *http.Response) *clearbar.Er
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	if err != nil {
-		return a.transportError(err, "reading the answer")
+		return a.TransportError(err, "reading the answer")
 	}
 	if f := parseErrorBody(data); f.found {
 		return p.upstreamError(a, resp.StatusCode, resp.Header, data)
 	}
-	return a.fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
+	return a.Fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -49,12 +50,12 @@ func (s *stream) Next() bool {
 		case chunkSkip:
 			continue
 		case chunkData:
-			if e := s.a.firstChunk(); e != nil {
+			if e := s.a.FirstChunk(); e != nil {
 				return s.fail(e)
 			}
 			return true
 		case chunkDone:
-			if e := s.a.firstChunk(); e != nil {
+			if e := s.a.FirstChunk(); e != nil {
 				return s.fail(e)
 			}
 			s.done = true
@@ -64,7 +65,7 @@ func (s *stream) Next() bool {
 		case chunkError:
 			return s.fail(s.streamError(fields, ev.Data))
 		case chunkMalformed:
-			return s.fail(s.a.fail(clearbar.BadResponse, s.resp.StatusCode, fields.message, nil))
+			return s.fail(s.a.Fail(clearbar.BadResponse, s.resp.StatusCode, fields.message, nil))
 		}
 	}
 	return s.fail(s.readFailure(s.events.Err()))
@@ -72,20 +73,20 @@ func (s *stream) Next() bool {
 
 // readFailure classifies the end of the event stream before [DONE].
 func (s *stream) readFailure(err error) *clearbar.Error {
-	if e := s.a.ctxFailure(); e != nil {
+	if e := s.a.CtxFailure(); e != nil {
 		return e
 	}
 	status := s.resp.StatusCode
 	switch {
 	case err == nil:
-		return s.a.fail(clearbar.StreamCut, status, "the stream ended without [DONE]", nil)
+		return s.a.Fail(clearbar.StreamCut, status, "the stream ended without [DONE]", nil)
 	case errors.Is(err, sse.ErrUnterminated):
-		return s.a.fail(clearbar.StreamCut, status, "the stream ended inside an event", err)
+		return s.a.Fail(clearbar.StreamCut, status, "the stream ended inside an event", err)
 	case errors.Is(err, sse.ErrTooLong):
-		return s.a.fail(clearbar.BadResponse, status, "a stream event is longer than 32 MiB", err)
+		return s.a.Fail(clearbar.BadResponse, status, "a stream event is longer than 32 MiB", err)
 	}
-	reason, _ := connReason(err)
-	return s.a.fail(clearbar.StreamCut, status, "the stream broke off: "+reason, err)
+	reason, _ := inflight.ConnReason(err)
+	return s.a.Fail(clearbar.StreamCut, status, "the stream broke off: "+reason, err)
 }
 
 // streamError is the error for an error event: class StreamCut, with the event's fields.
@@ -97,7 +98,7 @@ func (s *stream) streamError(f errorFields, data []byte) *clearbar.Error {
 	} else {
 		msg = "the provider reported an error mid-stream: " + msg
 	}
-	e := s.a.fail(clearbar.StreamCut, s.resp.StatusCode, truncate(msg, maxMessage), errors.New(truncate(p.redact(string(data)), 512)))
+	e := s.a.Fail(clearbar.StreamCut, s.resp.StatusCode, truncate(msg, maxMessage), errors.New(truncate(p.redact(string(data)), 512)))
 	e.Type, e.Code, e.Param = f.typ, f.code, f.param
 	return e
 }
@@ -123,7 +124,7 @@ func (s *stream) drain() {
 func (s *stream) end() {
 	s.release.Do(func() {
 		s.resp.Body.Close()
-		s.a.end()
+		s.a.End()
 	})
 }
 
