@@ -66,11 +66,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/translate"
 )
 
@@ -98,8 +98,7 @@ type Provider struct {
 	// endpoint is the Messages URL: the base URL plus "/v1/messages".
 	endpoint string
 	version  string
-	keys     []clearbar.Secret
-	active   atomic.Uint32
+	keys     *inflight.Keys
 	client   *http.Client
 	// timeout is the provider's call timeout, modelTimeouts the models' own, by model id.
 	timeout       time.Duration
@@ -145,9 +144,7 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	if p.client == nil {
 		p.client = provider.DefaultHTTPClient()
 	}
-	for _, k := range sp.Keys() {
-		p.keys = append(p.keys, k.Secret)
-	}
+	p.keys = inflight.KeysOf(sp)
 	if cfg.Spec != nil {
 		for _, m := range cfg.Spec.Models {
 			if m.Provider.Name == sp.Name && m.Model != "" && m.Timeout > 0 {
@@ -234,67 +231,34 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 }
 
 // send posts body with the active key, and once more with the next key if that one is
-// rejected. It returns the response only for a 2xx status; the caller closes its body.
+// rejected (see inflight.Attempt.Send). It returns the response only for a 2xx status; the
+// caller closes its body.
 func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, error) {
-	idx := uint32(0)
-	if len(p.keys) > 0 {
-		idx = p.active.Load() % uint32(len(p.keys))
+	accept := "application/json"
+	if stream {
+		accept = "text/event-stream"
 	}
-	for try := 0; ; try++ {
+	return a.Send(p.client, p.keys, func(key string) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(a.Ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
 		if err != nil {
-			return nil, a.Fail(clearbar.Internal, 0, "could not build the upstream request", err)
+			return nil, err
 		}
 		h := req.Header
 		h["Content-Type"] = []string{"application/json"}
 		h["Anthropic-Version"] = []string{p.version}
-		if stream {
-			h["Accept"] = []string{"text/event-stream"}
-		} else {
-			h["Accept"] = []string{"application/json"}
+		h["Accept"] = []string{accept}
+		if key != "" {
+			h["X-Api-Key"] = []string{key}
 		}
-		if len(p.keys) > 0 {
-			h["X-Api-Key"] = []string{p.keys[idx].Reveal()}
-		}
-		resp, err := p.client.Do(req)
-		if err != nil {
-			return nil, a.TransportError(err, "sending the request")
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, nil
-		}
-		e := p.statusError(a, resp)
-		if e.Class == clearbar.Auth {
-			if next, ok := p.rotate(idx); ok && try == 0 {
-				idx = next
-				continue
-			}
-		}
-		return nil, e
-	}
-}
-
-// rotate moves the active key on from used, unless another call already did, and returns the
-// key to use now; ok is false when there is no other key.
-func (p *Provider) rotate(used uint32) (uint32, bool) {
-	n := uint32(len(p.keys))
-	if n < 2 {
-		return used, false
-	}
-	p.active.CompareAndSwap(used, (used+1)%n)
-	cur := p.active.Load() % n
-	return cur, cur != used
+		return req, nil
+	}, func(resp *http.Response) *clearbar.Error { return p.statusError(a, resp) })
 }
 
 // statusError reads at most maxErrorBody of a non-2xx answer, closes it and classifies it.
 func (p *Provider) statusError(a *attempt, resp *http.Response) *clearbar.Error {
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
-	if err != nil {
-		if e := a.CtxFailure(); e != nil {
-			return e
-		}
-		data = nil // the status is known; a cut error body only loses the details
+	data, e := a.ReadErrorBody(resp, maxErrorBody)
+	if e != nil {
+		return e
 	}
 	return p.upstreamError(a, resp.StatusCode, resp.Header, data)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/clearbar/clearbar"
@@ -47,7 +46,7 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 func (p *Provider) embedOnce(ctx context.Context, call *clearbar.EmbedCall, body []byte) (*clearbar.EmbedResponse, error) {
 	a := p.begin(ctx, &clearbar.Call{Model: call.Model}, 0)
 	defer a.End()
-	resp, err := p.post(a, p.embeddingsURL(), body)
+	resp, err := p.post(a, p.embeddingsURL(), body, "application/json")
 	if err != nil {
 		return nil, err
 	}
@@ -114,42 +113,6 @@ func (p *Provider) embedBody(call *clearbar.EmbedCall, encoding string) ([]byte,
 		return nil, fail("the request cannot be encoded: "+err.Error(), err)
 	}
 	return b, nil
-}
-
-// post sends body to url with the active key, and once more with the next key if that one is
-// rejected, as send does for chat completions. It returns the response only for a 2xx status;
-// the caller closes its body.
-func (p *Provider) post(a *attempt, url string, body []byte) (*http.Response, error) {
-	idx := uint32(0)
-	if len(p.keys) > 0 {
-		idx = p.active.Load() % uint32(len(p.keys))
-	}
-	for try := 0; ; try++ {
-		req, err := http.NewRequestWithContext(a.Ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			return nil, a.Fail(clearbar.Internal, 0, "could not build the upstream request", err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		if len(p.keys) > 0 {
-			req.Header.Set("Authorization", "Bearer "+p.keys[idx].Reveal())
-		}
-		resp, err := p.client.Do(req)
-		if err != nil {
-			return nil, a.TransportError(err, "sending the request")
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, nil
-		}
-		e := p.statusError(a, resp)
-		if e.Class == clearbar.Auth {
-			if next, ok := p.rotate(idx); ok && try == 0 {
-				idx = next
-				continue
-			}
-		}
-		return nil, e
-	}
 }
 
 // rejectsBase64 reports whether an upstream refused a call because of encoding_format base64.

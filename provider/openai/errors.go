@@ -221,12 +221,7 @@ var keyLike = regexp.MustCompile(`sk-[A-Za-z0-9_*\-]{4,}|(?i:bearer)\s+\S+`)
 
 // redact removes the provider's keys, and anything that looks like a key, from s.
 func (p *Provider) redact(s string) string {
-	for _, k := range p.keys {
-		if v := k.Reveal(); len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return keyLike.ReplaceAllString(s, "[redacted]")
+	return p.keys.Redact(s, keyLike)
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -73,6 +73,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 )
 
 // DefaultBaseURL is the base URL of provider type "openai" when the spec sets none.
@@ -100,8 +101,7 @@ type Provider struct {
 	typ  string
 	// endpoint is the chat completions URL: the base URL plus "/chat/completions".
 	endpoint string
-	keys     []clearbar.Secret
-	active   atomic.Uint32
+	keys     *inflight.Keys
 	client   *http.Client
 	// timeout is the provider's call timeout, modelTimeouts the models' own, by model id.
 	timeout       time.Duration
@@ -147,6 +147,7 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 		name:          sp.Name,
 		typ:           sp.Type,
 		endpoint:      strings.TrimRight(base, "/") + "/chat/completions",
+		keys:          inflight.KeysOf(sp),
 		client:        cfg.HTTP,
 		timeout:       sp.Timeout.D(),
 		modelTimeouts: map[string]time.Duration{},
@@ -154,9 +155,6 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	}
 	if p.client == nil {
 		p.client = provider.DefaultHTTPClient()
-	}
-	for _, k := range sp.Keys() {
-		p.keys = append(p.keys, k.Secret)
 	}
 	if cfg.Spec != nil {
 		for _, m := range cfg.Spec.Models {
@@ -262,65 +260,34 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 // send posts body with the active key, and once more with the next key if that one is
 // rejected. It returns the response only for a 2xx status; the caller closes its body.
 func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, error) {
-	idx := uint32(0)
-	if len(p.keys) > 0 {
-		idx = p.active.Load() % uint32(len(p.keys))
+	accept := "application/json"
+	if stream {
+		accept = "text/event-stream"
 	}
-	for try := 0; ; try++ {
-		req, err := http.NewRequestWithContext(a.Ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
-		if err != nil {
-			return nil, a.Fail(clearbar.Internal, 0, "could not build the upstream request", err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		if stream {
-			req.Header.Set("Accept", "text/event-stream")
-		} else {
-			req.Header.Set("Accept", "application/json")
-		}
-		if len(p.keys) > 0 {
-			req.Header.Set("Authorization", "Bearer "+p.keys[idx].Reveal())
-		}
-		resp, err := p.client.Do(req)
-		if err != nil {
-			return nil, a.TransportError(err, "sending the request")
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, nil
-		}
-		e := p.statusError(a, resp)
-		if e.Class == clearbar.Auth {
-			// Move on from the rejected key; send the call again once.
-			if next, ok := p.rotate(idx); ok && try == 0 {
-				idx = next
-				continue
-			}
-		}
-		return nil, e
-	}
+	return p.post(a, p.endpoint, body, accept)
 }
 
-// rotate moves the active key on from used, unless another call already did, and returns the
-// key to use now; ok is false when there is no other key.
-func (p *Provider) rotate(used uint32) (uint32, bool) {
-	n := uint32(len(p.keys))
-	if n < 2 {
-		return used, false
-	}
-	p.active.CompareAndSwap(used, (used+1)%n)
-	cur := p.active.Load() % n
-	return cur, cur != used
+// post posts body to url with the active key (see inflight.Attempt.Send).
+func (p *Provider) post(a *attempt, url string, body []byte, accept string) (*http.Response, error) {
+	return a.Send(p.client, p.keys, func(key string) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(a.Ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", accept)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		return req, nil
+	}, func(resp *http.Response) *clearbar.Error { return p.statusError(a, resp) })
 }
 
 // statusError reads at most maxErrorBody of a non-2xx answer, closes it and classifies it.
 func (p *Provider) statusError(a *attempt, resp *http.Response) *clearbar.Error {
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
-	if err != nil {
-		if e := a.CtxFailure(); e != nil {
-			return e
-		}
-		// The status is known; a cut error body only loses the details.
-		data = nil
+	data, e := a.ReadErrorBody(resp, maxErrorBody)
+	if e != nil {
+		return e
 	}
 	return p.upstreamError(a, resp.StatusCode, resp.Header, data)
 }

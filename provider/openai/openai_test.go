@@ -15,6 +15,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/provider/providertest"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -221,14 +222,6 @@ func TestKeyRotation(t *testing.T) {
 			t.Errorf("sent %d requests with one key, want 1", len(got))
 		}
 	})
-	t.Run("concurrent failures rotate once", func(t *testing.T) {
-		p := newTestProvider(t, srv, TypeOpenAI, "key-x-000000001", "key-y-000000002", "key-z-000000003")
-		for range 50 {
-			if next, ok := p.rotate(0); !ok || next != 1 {
-				t.Fatalf("rotate(0) = %d, %v; want 1 every time (only the first moves the index)", next, ok)
-			}
-		}
-	})
 }
 
 // TestNoKey: a local server without keys gets no Authorization header.
@@ -298,7 +291,7 @@ func TestStreamCloseFromAnotherGoroutine(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	p := &Provider{keys: []clearbar.Secret{clearbar.NewSecret("gsk_groq0123456789secret")}}
+	p := &Provider{keys: inflight.NewKeys([]clearbar.Secret{clearbar.NewSecret("gsk_groq0123456789secret")})}
 	tests := []struct{ explanation, in, want string }{
 		{"the provider's own key, whatever its shape", "Invalid API Key gsk_groq0123456789secret given", "Invalid API Key [redacted] given"},
 		{"OpenAI's masked echo", "Incorrect API key provided: sk-proj-********************abcd. You can find", "Incorrect API key provided: [redacted]. You can find"},
