@@ -131,6 +131,22 @@ type Score struct {
 	PPass []ModelScore `json:"p_pass,omitempty"`
 	// Start is the model the route starts on.
 	Start string `json:"start"`
+	// Embedding is set when the learned router has an embedding block: whether the request's
+	// embedding was used, or why not, and how long the embeddings call took.
+	Embedding *ScoreEmbedding `json:"embedding,omitempty"`
+}
+
+// ScoreEmbedding records the embeddings call of a learned router with an embedding block.
+type ScoreEmbedding struct {
+	// Model is the spec model that embeds the request.
+	Model string `json:"model"`
+	// Used says the prediction used the request's embedding; when it is false, the router
+	// predicted without it (its embedding block contributing nothing) and Error says why.
+	Used  bool   `json:"used"`
+	Error string `json:"error,omitempty"`
+	// Latency is the embeddings call's duration (0 when no call was made). It is network time,
+	// counted in the decision's Upstream, not in its Overhead.
+	Latency time.Duration `json:"latency_ns"`
 }
 
 // ModelScore is one model's score.

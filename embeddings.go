@@ -1,6 +1,15 @@
 package clearbar
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+)
 
 // Embedder is an optional capability of a Provider: it computes embeddings, OpenAI's
 // POST /v1/embeddings. Callers find it by type assertion on a Provider. Implementations must
@@ -58,4 +67,76 @@ type EmbedResponse struct {
 	HasUsage bool
 	// UpstreamRequestID is the provider's request id header, for support tickets.
 	UpstreamRequestID string
+}
+
+// Vectors decodes the answer's vectors, in input order (by each item's "index", or by position
+// when an item has none). A vector may be a JSON array of numbers or a base64 string of
+// little-endian float32 values; values that are not finite float32 numbers are an error.
+func (r *EmbedResponse) Vectors() ([][]float32, error) {
+	var doc struct {
+		Data []struct {
+			Index     *int            `json:"index"`
+			Embedding json.RawMessage `json:"embedding"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(r.Body, &doc); err != nil {
+		return nil, fmt.Errorf("the embeddings answer is not an OpenAI embeddings document: %w", err)
+	}
+	out := make([][]float32, len(doc.Data))
+	for n, item := range doc.Data {
+		i := n
+		if item.Index != nil {
+			i = *item.Index
+		}
+		if i < 0 || i >= len(out) || out[i] != nil {
+			return nil, fmt.Errorf("data[%d] has index %d: indices must number the %d vectors once each", n, i, len(out))
+		}
+		v, err := decodeVector(item.Embedding)
+		if err != nil {
+			return nil, fmt.Errorf("data[%d].embedding: %w", n, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// decodeVector reads one embedding: a JSON array of numbers or a base64 string.
+func decodeVector(raw json.RawMessage) ([]float32, error) {
+	raw = bytes.TrimSpace(raw)
+	var v []float32
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil || len(b)%4 != 0 {
+			return nil, errors.New("a base64 vector is not a whole number of float32 values")
+		}
+		v = make([]float32, len(b)/4)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+	case len(raw) > 0 && raw[0] == '[':
+		var fs []float64
+		if err := json.Unmarshal(raw, &fs); err != nil {
+			return nil, errors.New("a vector holds something other than numbers")
+		}
+		v = make([]float32, len(fs))
+		for i, f := range fs {
+			v[i] = float32(f)
+		}
+	default:
+		return nil, errors.New("missing: want an array of numbers or a base64 string")
+	}
+	if len(v) == 0 {
+		return nil, errors.New("the vector is empty")
+	}
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("the vector holds %v", x)
+		}
+	}
+	return v, nil
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/route"
 )
 
 // WriteExplanation writes a decision for people: the category and why, every rule, skipped
@@ -62,6 +64,17 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 			fmt.Fprintf(&b, " %s %.3f", p.Model, p.P)
 		}
 		fmt.Fprintf(&b, " → start on %s\n", sc.Start)
+		if e := sc.Embedding; e != nil {
+			if e.Used {
+				fmt.Fprintf(&b, "embedding   %s, used (%s)\n", e.Model, roundDur(e.Latency))
+			} else {
+				fmt.Fprintf(&b, "embedding   %s, not used: %s", e.Model, e.Error)
+				if e.Latency > 0 {
+					fmt.Fprintf(&b, " (%s)", roundDur(e.Latency))
+				}
+				b.WriteString("; scored without it\n")
+			}
+		}
 	}
 	fmt.Fprintf(&b, "plan        %s\n", strings.Join(d.Plan, " → "))
 	for _, s := range d.Skipped {
@@ -146,7 +159,7 @@ func DryRun(g *Gateway, body []byte, header map[string]string, tier string) (*cl
 	if err != nil {
 		return d, err
 	}
-	if _, err := g.router.Plan(cat, in, nil, d); err != nil {
+	if _, err := g.router.Plan(route.Offline(context.Background()), cat, in, nil, d); err != nil {
 		d.Reason = clearbar.AsError(err).Message
 		return d, err
 	}

@@ -92,14 +92,14 @@ func New(o Options) (*Gateway, error) {
 	if o.Spec == nil {
 		return nil, errors.New("gateway: no spec")
 	}
-	router, err := route.New(o.Spec)
-	if err != nil {
-		return nil, err
-	}
 	for _, m := range o.Spec.Models {
 		if _, ok := o.Providers[m.Provider.Name]; !ok {
 			return nil, fmt.Errorf("gateway: no provider %q for model %q", m.Provider.Name, m.Name)
 		}
+	}
+	router, err := route.NewWith(o.Spec, route.Options{Providers: o.Providers})
+	if err != nil {
+		return nil, err
 	}
 	g := &Gateway{spec: o.Spec, router: router, providers: o.Providers, breakers: o.Breakers,
 		recorder: o.Recorder, decisions: o.Decisions, checker: o.Checker, shadow: o.Shadow, log: o.Logger, now: o.Now,
@@ -326,7 +326,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	if cat.RecordText {
 		d.Prompt = req.Text("")
 	}
-	plan, err := g.router.Plan(cat, in, breakerView{g}, d)
+	plan, err := g.router.Plan(r.Context(), cat, in, breakerView{g}, d)
 	if err != nil {
 		d.Reason = "no plan: " + clearbar.AsError(err).Message
 		return 0, err
@@ -361,6 +361,10 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 
 func (g *Gateway) upstreamTimes(d *clearbar.Decision, r *run) {
 	d.Upstream = r.upstream
+	if sc := d.Score; sc != nil && sc.Embedding != nil {
+		// A score route's embeddings call is network time too.
+		d.Upstream += sc.Embedding.Latency
+	}
 	d.Overhead = -r.waited // completed in finishDecision, once the total is known
 }
 

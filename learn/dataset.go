@@ -38,6 +38,9 @@ type Item struct {
 	Pass []float64
 	// Cost is what the candidate's call cost in USD (the mean of its rows; 0 when unknown).
 	Cost []float64
+	// Embedding is the prompt's embedding, for a model with an embedding block (see
+	// EmbedDataset); nil otherwise.
+	Embedding []float32
 }
 
 // NewDataset groups rows by item. models fixes the candidates and their order; nil means

@@ -153,6 +153,9 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 	if topts.Folds < 2 {
 		topts.Folds = 5
 	}
+	if err := topts.bindEmbeddings(ds); err != nil {
+		return nil, err
+	}
 	if err := topts.validate(); err != nil {
 		return nil, err
 	}
@@ -188,7 +191,7 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 	// The learned router, exactly as TrainDataset trains it on the train half, and its
 	// calibrated out-of-fold predictions there.
 	p := prepare(ds, topts.Features)
-	ws, oofLearned := trainCore(p, trainIdx, topts)
+	ws, oofLearned, _ := trainCore(p, trainIdx, topts)
 	testLearned := make([][]float64, len(testIdx))
 	for n, i := range testIdx {
 		testLearned[n] = ws.predict(p, i)

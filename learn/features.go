@@ -11,10 +11,10 @@ import (
 // so that the gateway extracts exactly the features the model was trained on.
 //
 // The vector has Dim() coordinates: first 2^HashBits buckets of hashed text and task
-// features, then the NumStructural structural features (see StructuralNames) in that order.
-// Later versions may append further dense blocks (an embedding, for instance) after the
-// structural ones; a model file records the layout it was trained with, and Load refuses a
-// layout this version of the package does not know.
+// features, then the NumStructural structural features (see StructuralNames) in that order,
+// then, when Embedding is set, its dense block of Embedding.Dims coordinates. A model file
+// records the layout it was trained with, and Load refuses a layout this version of the
+// package does not know.
 type FeatureConfig struct {
 	// Version is the extraction algorithm's version; 0 means FeatureVersion.
 	Version int `json:"version"`
@@ -48,6 +48,10 @@ type FeatureConfig struct {
 	// StructuralNames. It is recorded so that a file from a version with other features is
 	// refused rather than misread.
 	Structural []string `json:"structural,omitempty"`
+	// Embedding, when set, adds a dense block after the structural features: the request's
+	// embedding from an embeddings endpoint (see EmbeddingConfig). Models without it read and
+	// predict as before.
+	Embedding *EmbeddingConfig `json:"embedding,omitempty"`
 }
 
 // FeatureVersion is the feature extraction algorithm this package writes into new models.
@@ -100,11 +104,31 @@ func (c FeatureConfig) Validate() error {
 	if !slices.Equal(c.Structural, StructuralNames[:]) {
 		return fmt.Errorf("features: structural features %v differ from this build's %v; retrain the model with this build", c.Structural, StructuralNames)
 	}
+	if c.Embedding != nil {
+		if err := c.Embedding.Validate(); err != nil {
+			return fmt.Errorf("features: %w", err)
+		}
+	}
 	return nil
 }
 
-// Dim is the length of the feature vector: the hash buckets plus the structural features.
-func (c FeatureConfig) Dim() int { return 1<<c.HashBits + NumStructural }
+// Dim is the length of the feature vector: the hash buckets, the structural features and the
+// embedding block, if any.
+func (c FeatureConfig) Dim() int { return c.EmbeddingBase() + c.Embedding.dims() }
+
+// EmbeddingBase is the index of the embedding block's first coordinate: the hash buckets plus
+// the structural features.
+func (c FeatureConfig) EmbeddingBase() int { return 1<<c.HashBits + NumStructural }
+
+// clone returns c with its own copies of the slices and the embedding configuration.
+func (c FeatureConfig) clone() FeatureConfig {
+	c.Structural = slices.Clone(c.Structural)
+	if c.Embedding != nil {
+		e := *c.Embedding
+		c.Embedding = &e
+	}
+	return c
+}
 
 // Vector is a sparse feature vector: Value[i] is the coordinate at Index[i]. An index may
 // appear more than once, in which case its values add up (extraction does not merge

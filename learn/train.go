@@ -50,6 +50,10 @@ type TrainOptions struct {
 	// Data names the training data in the model's metadata; Split says which part of it
 	// trained the model ("" means "all").
 	Data, Split string
+	// EmbedDropout, for features with an embedding block, is the share of items whose block
+	// each epoch trains without (as when the gateway's embeddings call fails), so that the
+	// other features keep weights of their own; 0 means 0.1 (negative means none).
+	EmbedDropout float64
 }
 
 func (o TrainOptions) withDefaults() TrainOptions {
@@ -77,7 +81,39 @@ func (o TrainOptions) withDefaults() TrainOptions {
 	if o.Split == "" {
 		o.Split = "all"
 	}
+	if o.EmbedDropout == 0 {
+		o.EmbedDropout = 0.1
+	}
+	o.EmbedDropout = max(o.EmbedDropout, 0)
 	return o
+}
+
+// bindEmbeddings checks, for features with an embedding block, that every item has a vector
+// of the same length, and sets the block's Dims from them when it is 0. The block's Scale is
+// set by prepare, from the vectors.
+func (o *TrainOptions) bindEmbeddings(ds *Dataset) error {
+	e := o.Features.Embedding
+	if e == nil {
+		return nil
+	}
+	c := *e
+	if c.Scale == 0 {
+		c.Scale = 1 // computed from the vectors in prepare
+	}
+	for i := range ds.Items {
+		it := &ds.Items[i]
+		if it.Embedding == nil {
+			return fmt.Errorf("item %q has no embedding: features with an embedding block (%s) need one for every item (see EmbedDataset)", it.ID, c.Model)
+		}
+		if c.Dims == 0 {
+			c.Dims = len(it.Embedding)
+		}
+		if err := c.CheckVector(it.Embedding); err != nil {
+			return fmt.Errorf("item %q: %w", it.ID, err)
+		}
+	}
+	o.Features.Embedding = &c
+	return nil
 }
 
 func (o TrainOptions) validate() error {
@@ -93,6 +129,8 @@ func (o TrainOptions) validate() error {
 		return fmt.Errorf("folds %d is outside 1..100", o.Folds)
 	case o.Target != nil && o.Folds < 2:
 		return errors.New("calibrating a target needs cross-validation: set folds to 2 or more")
+	case o.EmbedDropout >= 1:
+		return fmt.Errorf("embedding dropout %v must be less than 1", o.EmbedDropout)
 	}
 	if o.Target != nil {
 		return o.Target.validate()
@@ -121,13 +159,22 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, ", %d rows skipped (%s)", r.Skipped, r.SkipReason)
 	}
 	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "MODEL\tITEMS\tPASS RATE\tHELD-OUT LOG LOSS\tBASELINE\tAUC")
+	fallback := len(r.Metrics) > 0 && r.Metrics[0].FallbackLogLoss != 0
+	if fallback {
+		fmt.Fprintln(tw, "MODEL\tITEMS\tPASS RATE\tHELD-OUT LOG LOSS\tBASELINE\tAUC\tWITHOUT EMBEDDING: LOG LOSS\tAUC")
+	} else {
+		fmt.Fprintln(tw, "MODEL\tITEMS\tPASS RATE\tHELD-OUT LOG LOSS\tBASELINE\tAUC")
+	}
 	for _, m := range r.Metrics {
 		if m.LogLoss == 0 {
 			fmt.Fprintf(tw, "%s\t%d\t%.3f\t-\t-\t-\n", m.Model, m.Items, m.PassRate)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.4f\t%.4f\t%.3f\n", m.Model, m.Items, m.PassRate, m.LogLoss, m.BaseLogLoss, m.AUC)
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.4f\t%.4f\t%.3f", m.Model, m.Items, m.PassRate, m.LogLoss, m.BaseLogLoss, m.AUC)
+		if fallback {
+			fmt.Fprintf(tw, "\t%.4f\t%.3f", m.FallbackLogLoss, m.FallbackAUC)
+		}
+		fmt.Fprintln(tw)
 	}
 	if c := r.Rule; c != nil {
 		fmt.Fprintf(tw, "\nrule: %s\n", c)
@@ -156,6 +203,9 @@ func Train(rows iter.Seq[outcomes.Row], opts TrainOptions) (*Model, *Report, err
 // TrainDataset is Train for rows already grouped.
 func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 	opts = opts.withDefaults()
+	if err := opts.bindEmbeddings(ds); err != nil {
+		return nil, nil, err
+	}
 	if err := opts.validate(); err != nil {
 		return nil, nil, err
 	}
@@ -169,13 +219,30 @@ func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 		opts.Data = ds.Name
 	}
 	p := prepare(ds, opts.Features)
+	if e := opts.Features.Embedding; e != nil {
+		e.Scale = p.embScale
+	}
 	all := make([]int, len(ds.Items))
 	for i := range all {
 		all[i] = i
 	}
 	rep := &Report{Data: opts.Data, Items: len(ds.Items), Rows: ds.Rows, Skipped: ds.Skipped, SkipReason: ds.SkipReason}
-	ws, oof := trainCore(p, all, opts)
+	ws, oof, fallback := trainCore(p, all, opts)
 	rep.Metrics = metrics(ds, all, oof)
+	var blk embBlock
+	if p.emb != nil {
+		blk.mean = p.embMean
+		blk.fbScale, blk.fbBias = make([]float32, len(ds.Models)), make([]float32, len(ds.Models))
+		for j := range ds.Models {
+			blk.fbScale[j] = 1
+		}
+	}
+	if fallback != nil {
+		fitFallback(ds, all, fallback, ws, &blk)
+		for j, fm := range metrics(ds, all, fallback) {
+			rep.Metrics[j].FallbackLogLoss, rep.Metrics[j].FallbackAUC = fm.LogLoss, fm.AUC
+		}
+	}
 	if opts.Target != nil {
 		samples := makeSamples(ds, all, oof, nil)
 		c, err := Calibrate(ds.Models, samples, *opts.Target)
@@ -188,10 +255,10 @@ func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 	if opts.Folds >= 2 {
 		folds = opts.Folds
 	}
-	m, err := ws.model(opts.Features, ds.Models, TrainingInfo{
+	m, err := ws.model(opts.Features, ds.Models, blk, TrainingInfo{
 		Data: opts.Data, Split: opts.Split, Seed: opts.Seed, Items: len(ds.Items), Rows: ds.Rows,
 		Epochs: opts.Epochs, LearningRate: opts.LearningRate, L2: opts.L2, SharedL2: opts.SharedL2,
-		Folds: folds, FoldMean: folds > 0, Metrics: rep.Metrics,
+		Folds: folds, FoldMean: folds > 0, Metrics: rep.Metrics, EmbedDropout: embedDropout(opts),
 	}, opts.Independent)
 	if err != nil {
 		return nil, nil, err
@@ -207,17 +274,51 @@ func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 // predictions are distributed like the out-of-fold ones the Platt scaling and the operating
 // points are fitted on, while one final fit on more data predicts on a scale of its own,
 // which moves a calibrated λ (see the evaluation notes in doc.go). Without folds the weights
-// are one fit on every item, unscaled, and oof is nil.
-func trainCore(p *prepared, idx []int, opts TrainOptions) (ws *weights, oof [][]float64) {
+// are one fit on every item, unscaled, and oof is nil. With an embedding block, fallback holds
+// the out-of-fold logits without it (as when the embeddings call fails), unscaled; it is nil
+// otherwise.
+func trainCore(p *prepared, idx []int, opts TrainOptions) (ws *weights, oof, fallback [][]float64) {
 	if opts.Folds < 2 {
-		return fit(p, idx, opts), nil
+		return fit(p, idx, opts), nil, nil
 	}
-	oof, folds := crossPredict(p, idx, opts, "cv")
+	oof, fallback, folds := crossPredictAll(p, idx, opts, "cv")
 	a, b := plattAll(p.ds, idx, oof)
 	applyPlatt(oof, a, b)
 	ws = averageWeights(folds)
 	ws.pa, ws.pb = a, b
-	return ws, oof
+	return ws, oof, fallback
+}
+
+// fitFallback calibrates, per candidate, the predictions a model with an embedding block
+// makes without a vector: a Platt scaling σ(α·z + β) of the out-of-fold logits z made without
+// the block (as the gateway makes them when the embeddings call fails), expressed on the
+// model's logit, which already carries the main Platt scaling (a·z + c): the fallback logit is
+// (α/a)·ℓ + β − α·c/a for the model's logit ℓ. fallback is replaced by the calibrated
+// probabilities.
+func fitFallback(ds *Dataset, idx []int, fallback [][]float64, ws *weights, blk *embBlock) {
+	z, y := make([]float64, len(idx)), make([]float64, len(idx))
+	for j := range ds.Models {
+		for n, i := range idx {
+			z[n], y[n] = fallback[n][j], ds.Items[i].Pass[j]
+		}
+		alpha, beta := plattLogits(z, y)
+		a, c := 1.0, 0.0
+		if ws.pa != nil && math.Abs(ws.pa[j]) > 1e-9 {
+			a, c = ws.pa[j], ws.pb[j]
+		}
+		blk.fbScale[j], blk.fbBias[j] = float32(alpha/a), float32(beta-alpha*c/a)
+		for n := range idx {
+			fallback[n][j] = sigmoid(alpha*z[n] + beta)
+		}
+	}
+}
+
+// embedDropout is the dropout a model's metadata records: the option's, with a block.
+func embedDropout(o TrainOptions) float64 {
+	if o.Features.Embedding == nil {
+		return 0
+	}
+	return o.EmbedDropout
 }
 
 // prepared holds every item's compacted feature vector and labels.
@@ -227,6 +328,13 @@ type prepared struct {
 	off []int // item i's features are idx[off[i]:off[i+1]]
 	idx []int32
 	val []float32
+	// With an embedding block: item i's block is emb[i*embDim:(i+1)*embDim], centred on
+	// embMean and scaled by embScale (see EmbeddingConfig), starting at feature embBase.
+	emb      []float32
+	embDim   int
+	embBase  int
+	embMean  []float32
+	embScale float32
 }
 
 func prepare(ds *Dataset, cfg FeatureConfig) *prepared {
@@ -240,7 +348,60 @@ func prepare(ds *Dataset, cfg FeatureConfig) *prepared {
 		p.val = append(p.val, v.Value...)
 		p.off = append(p.off, len(p.idx))
 	}
+	if e := cfg.Embedding; e != nil {
+		p.prepareEmbeddings(e, cfg.EmbeddingBase())
+	}
 	return p
+}
+
+// prepareEmbeddings fills the embedding blocks: each item's vector normalised as e says,
+// centred on the items' mean and scaled so that the blocks' mean squared length is 1. An item
+// without a usable vector (bindEmbeddings lets none through) gets a zero block.
+func (p *prepared) prepareEmbeddings(e *EmbeddingConfig, base int) {
+	d, n := e.Dims, len(p.ds.Items)
+	p.embDim, p.embBase = d, base
+	p.emb = make([]float32, n*d)
+	mean := make([]float64, d)
+	ok := make([]bool, n)
+	count := 0
+	for i := range p.ds.Items {
+		v := p.ds.Items[i].Embedding
+		inv, good := e.embedNorm(v)
+		if !good {
+			continue
+		}
+		ok[i] = true
+		count++
+		row := p.emb[i*d : (i+1)*d]
+		for t, x := range v {
+			row[t] = x * inv
+			mean[t] += float64(row[t])
+		}
+	}
+	p.embMean = make([]float32, d)
+	if count > 0 {
+		for t := range mean {
+			p.embMean[t] = float32(mean[t] / float64(count))
+		}
+	}
+	var ss float64
+	for i := range p.ds.Items {
+		if !ok[i] {
+			continue
+		}
+		row := p.emb[i*d : (i+1)*d]
+		for t := range row {
+			row[t] -= p.embMean[t]
+			ss += float64(row[t]) * float64(row[t])
+		}
+	}
+	p.embScale = 1
+	if count > 0 && ss > 0 {
+		p.embScale = float32(1 / math.Sqrt(ss/float64(count)))
+	}
+	for t := range p.emb {
+		p.emb[t] *= p.embScale
+	}
 }
 
 // weights are a model being trained: own weights per candidate plus a shared column.
@@ -276,6 +437,9 @@ func fit(p *prepared, idx []int, opts TrainOptions) *weights {
 		ws.b[j] = math.Log(rate / (1 - rate))
 	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x6c6561726e))
+	// Embedding dropout draws from a stream of its own, so that models without a block
+	// train exactly as before.
+	drop := rand.New(rand.NewPCG(opts.Seed, 0x64726f70))
 	order := slices.Clone(idx)
 	z := make([]float64, k)
 	gr := make([]float64, k)
@@ -284,7 +448,8 @@ func fit(p *prepared, idx []int, opts TrainOptions) *weights {
 	for range opts.Epochs {
 		rng.Shuffle(len(order), func(a, b int) { order[a], order[b] = order[b], order[a] })
 		for _, i := range order {
-			ws.logits(p, i, z, opts.Independent)
+			useEmb := p.emb != nil && !(opts.EmbedDropout > 0 && drop.Float64() < opts.EmbedDropout)
+			ws.logits(p, i, z, opts.Independent, useEmb)
 			y := p.ds.Items[i].Pass
 			var gs float64
 			for j := range k {
@@ -314,13 +479,34 @@ func fit(p *prepared, idx []int, opts TrainOptions) *weights {
 					ws.w[row+k] -= eta * d / (math.Sqrt(ws.g[row+k]) + eps)
 				}
 			}
+			if !useEmb {
+				continue
+			}
+			for t, xv := range p.emb[i*p.embDim : (i+1)*p.embDim] {
+				x := float64(xv)
+				row := (p.embBase + t) * (k + 1)
+				for j := range k {
+					if math.IsNaN(y[j]) {
+						continue
+					}
+					d := gr[j]*x + opts.L2*ws.w[row+j]
+					ws.g[row+j] += d * d
+					ws.w[row+j] -= eta * d / (math.Sqrt(ws.g[row+j]) + eps)
+				}
+				if !opts.Independent {
+					d := gs*x + opts.SharedL2*ws.w[row+k]
+					ws.g[row+k] += d * d
+					ws.w[row+k] -= eta * d / (math.Sqrt(ws.g[row+k]) + eps)
+				}
+			}
 		}
 	}
 	return ws
 }
 
-// logits computes item i's logit per candidate into z.
-func (ws *weights) logits(p *prepared, i int, z []float64, independent bool) {
+// logits computes item i's logit per candidate into z, with its embedding block when emb is
+// set and the items have one.
+func (ws *weights) logits(p *prepared, i int, z []float64, independent, emb bool) {
 	k := ws.k
 	copy(z, ws.b)
 	for n := p.off[i]; n < p.off[i+1]; n++ {
@@ -334,12 +520,31 @@ func (ws *weights) logits(p *prepared, i int, z []float64, independent bool) {
 			z[j] += x * (ws.w[row+j] + shared)
 		}
 	}
+	if !emb || p.emb == nil {
+		return
+	}
+	for t, xv := range p.emb[i*p.embDim : (i+1)*p.embDim] {
+		x := float64(xv)
+		row := (p.embBase + t) * (k + 1)
+		shared := 0.0
+		if !independent {
+			shared = ws.w[row+k]
+		}
+		for j := range k {
+			z[j] += x * (ws.w[row+j] + shared)
+		}
+	}
 }
 
 // predict returns P(pass) per candidate for item i.
 func (ws *weights) predict(p *prepared, i int) []float64 {
+	return ws.predictWith(p, i, true)
+}
+
+// predictWith is predict, without the item's embedding block unless emb is set.
+func (ws *weights) predictWith(p *prepared, i int, emb bool) []float64 {
 	z := make([]float64, ws.k)
-	ws.logits(p, i, z, ws.opts.Independent)
+	ws.logits(p, i, z, ws.opts.Independent, emb)
 	for j := range z {
 		if ws.pa != nil {
 			z[j] = ws.pa[j]*z[j] + ws.pb[j]
@@ -351,7 +556,7 @@ func (ws *weights) predict(p *prepared, i int) []float64 {
 
 // model folds the shared column and the Platt scaling into each candidate's weights and
 // builds a Model.
-func (ws *weights) model(cfg FeatureConfig, names []string, info TrainingInfo, independent bool) (*Model, error) {
+func (ws *weights) model(cfg FeatureConfig, names []string, blk embBlock, info TrainingInfo, independent bool) (*Model, error) {
 	k := ws.k
 	a, c := make([]float64, k), make([]float64, k)
 	for j := range k {
@@ -374,7 +579,7 @@ func (ws *weights) model(cfg FeatureConfig, names []string, info TrainingInfo, i
 	for j := range b {
 		b[j] = float32(a[j]*ws.b[j] + c[j])
 	}
-	return newModel(cfg, slices.Clone(names), b, w, info)
+	return newModelBlock(cfg, slices.Clone(names), b, w, blk, info)
 }
 
 // crossPredict returns out-of-fold predictions for the items at idx (in idx order) and the
@@ -382,13 +587,23 @@ func (ws *weights) model(cfg FeatureConfig, names []string, info TrainingInfo, i
 // of their id, and each fold is predicted by a model trained on the others. Folds are trained
 // concurrently; the result does not depend on scheduling.
 func crossPredict(p *prepared, idx []int, opts TrainOptions, salt string) ([][]float64, []*weights) {
+	oof, _, folds := crossPredictAll(p, idx, opts, salt)
+	return oof, folds
+}
+
+// crossPredictAll is crossPredict that also returns, for items with an embedding block, the
+// out-of-fold logits without it (nil otherwise).
+func crossPredictAll(p *prepared, idx []int, opts TrainOptions, salt string) (oof, fallback [][]float64, fws []*weights) {
 	k := opts.Folds
 	fold := make([]int, len(idx))
 	for n, i := range idx {
 		fold[n] = int(splitHash(opts.Seed, salt, p.ds.Items[i].ID) % uint64(k))
 	}
 	out := make([][]float64, len(idx))
-	fws := make([]*weights, k)
+	if p.emb != nil {
+		fallback = make([][]float64, len(idx))
+	}
+	fws = make([]*weights, k)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
 	for f := range k {
@@ -409,12 +624,16 @@ func crossPredict(p *prepared, idx []int, opts TrainOptions, salt string) ([][]f
 			for n, i := range idx {
 				if fold[n] == f {
 					out[n] = ws.predict(p, i)
+					if fallback != nil {
+						fallback[n] = make([]float64, ws.k)
+						ws.logits(p, i, fallback[n], ws.opts.Independent, false)
+					}
 				}
 			}
 		})
 	}
 	wg.Wait()
-	return out, fws
+	return out, fallback, fws
 }
 
 // averageWeights averages models' weights and biases, in order (so that the sum is
@@ -539,16 +758,24 @@ func cmpFloat(a, b float64) int {
 // tiny ridge towards the identity (a = 1, b = 0) that keeps it defined on separable data.
 // NaN labels are skipped.
 func platt(p, y []float64) (a, b float64) {
+	z := make([]float64, len(p))
+	for i := range p {
+		pc := min(max(p[i], 1e-12), 1-1e-12)
+		z[i] = math.Log(pc / (1 - pc))
+	}
+	return plattLogits(z, y)
+}
+
+// plattLogits is platt for logits rather than probabilities.
+func plattLogits(zs, y []float64) (a, b float64) {
 	a, b = 1, 0
 	const ridge = 1e-3
 	for range 50 {
 		var ga, gb, haa, hab, hbb float64
-		for i := range p {
+		for i, z := range zs {
 			if math.IsNaN(y[i]) {
 				continue
 			}
-			pc := min(max(p[i], 1e-12), 1-1e-12)
-			z := math.Log(pc / (1 - pc))
 			q := sigmoid(a*z + b)
 			r := q - y[i]
 			w := q * (1 - q)

@@ -107,7 +107,7 @@ func (sr *specRoute) policy(s *spec.Spec, r *spec.Route, strength *Strength, che
 		rt := &Routed{Label: label, Kind: "spec", Choose: func(it *Item) int {
 			var rec clearbar.Score
 			req := clearbar.Request{Messages: []clearbar.Message{{Role: "user", Text: it.Prompt}}}
-			return scorer.Start(it.Prompt, "", route.EstimateTokens(&req), &rec)
+			return scorer.Start(context.Background(), it.Prompt, "", route.EstimateTokens(&req), &rec)
 		}}
 		for i := range r.Score.Models {
 			rt.Arms = append(rt.Arms, sr.cascade(s, r, r.ScoreSteps(s, i), strength, checker, ""))

@@ -1,6 +1,7 @@
 package route
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -30,7 +31,7 @@ func newHeuristicScorer(sc *spec.ScoreRoute, models []*spec.Model) (*heuristicSc
 	return &heuristicScorer{h: h, rule: "tiers " + strings.Join(parts, ", "), models: models}, nil
 }
 
-func (hs *heuristicScorer) Start(text, system string, _ int, sc *clearbar.Score) int {
+func (hs *heuristicScorer) Start(_ context.Context, text, system string, _ int, sc *clearbar.Score) int {
 	d := hs.h.Score(text, system)
 	i := min(hs.h.Tier(d), len(hs.models)-1)
 	sc.Router, sc.Rule, sc.Difficulty, sc.Start = "heuristic", hs.rule, d, hs.models[i].Name

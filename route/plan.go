@@ -1,6 +1,7 @@
 package route
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -63,7 +64,7 @@ type armPlan struct {
 	score *scorePlan
 }
 
-func newCatPlan(s *spec.Spec, c *spec.Category) (*catPlan, error) {
+func newCatPlan(s *spec.Spec, c *spec.Category, o Options) (*catPlan, error) {
 	cp := &catPlan{}
 	cp.retries, cp.backoff = s.RetryPolicy(c)
 	if c.Route == nil {
@@ -74,7 +75,7 @@ func newCatPlan(s *spec.Spec, c *spec.Category) (*catPlan, error) {
 		for i, a := range c.Route.Split {
 			cum += a.Weight
 			cp.weights = append(cp.weights, cum)
-			ap, err := newArmPlan(s, c, &a.Route)
+			ap, err := newArmPlan(s, c, &a.Route, o)
 			if err != nil {
 				return nil, err
 			}
@@ -83,7 +84,7 @@ func newCatPlan(s *spec.Spec, c *spec.Category) (*catPlan, error) {
 		}
 		return cp, nil
 	}
-	ap, err := newArmPlan(s, c, c.Route)
+	ap, err := newArmPlan(s, c, c.Route, o)
 	if err != nil {
 		return nil, err
 	}
@@ -92,9 +93,9 @@ func newCatPlan(s *spec.Spec, c *spec.Category) (*catPlan, error) {
 	return cp, nil
 }
 
-func newArmPlan(s *spec.Spec, c *spec.Category, r *spec.Route) (armPlan, error) {
+func newArmPlan(s *spec.Spec, c *spec.Category, r *spec.Route, o Options) (armPlan, error) {
 	if r.Score != nil {
-		sp, err := newScorePlan(s, c, r)
+		sp, err := newScorePlan(s, c, r, o)
 		if err != nil {
 			return armPlan{}, err
 		}
@@ -146,11 +147,14 @@ func describe(r *spec.Route) string {
 // leaves out models whose context window is too small for the request and models whose
 // breaker is open, and records the route, plan and skipped models in d. h may be nil.
 //
+// A score route whose learned router was trained with embeddings embeds the request first,
+// within ctx and the route's embed_timeout (see Offline); no other route does I/O.
+//
 // When every candidate is left out because breakers are open, the plan keeps the first
 // candidate anyway (failing open: a breaker that is wrong costs one call, a gateway that
 // refuses everything costs the service). When nothing fits the context window, Plan returns
 // an error of class ContextTooLong.
-func (r *Router) Plan(c *spec.Category, in *Input, h Health, d *clearbar.Decision) (*Plan, error) {
+func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health, d *clearbar.Decision) (*Plan, error) {
 	cp := r.plans[c]
 	if len(cp.arms) == 0 {
 		return nil, &clearbar.Error{Class: clearbar.Internal, Message: fmt.Sprintf("category %q has no route", c.Name)}
@@ -177,7 +181,7 @@ func (r *Router) Plan(c *spec.Category, in *Input, h Health, d *clearbar.Decisio
 	if ap.score != nil {
 		text, system := scoreText(in.Request)
 		d.Score = new(clearbar.Score)
-		ap = &ap.score.starts[ap.score.scorer.Start(text, system, d.Features.TokensIn, d.Score)]
+		ap = &ap.score.starts[ap.score.scorer.Start(ctx, text, system, d.Features.TokensIn, d.Score)]
 	}
 	p := &Plan{Category: c, Route: ap.route, Arm: -1, Steps: ap.steps, Retries: cp.retries, Backoff: cp.backoff,
 		FailWhenExhausted: ap.route.FailsWhenExhausted()}

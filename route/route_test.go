@@ -1,6 +1,7 @@
 package route
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -141,7 +142,7 @@ func TestPlanChains(t *testing.T) {
 	s := r.Spec()
 	d := &clearbar.Decision{}
 	in := input("hi")
-	p, err := r.Plan(s.Category("a"), in, nil, d)
+	p, err := r.Plan(context.Background(), s.Category("a"), in, nil, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,12 +162,12 @@ func TestPlanSkipsAndFailsOpen(t *testing.T) {
 	r := newRouter(t, base)
 	s := r.Spec()
 	d := &clearbar.Decision{}
-	p, err := r.Plan(s.Category("b"), input("hi"), openBreakers{"p/mid": true}, d)
+	p, err := r.Plan(context.Background(), s.Category("b"), input("hi"), openBreakers{"p/mid": true}, d)
 	if err != nil || len(p.Steps) != 1 || p.Steps[0].Candidates[0].Name != "mid-q" || len(d.Skipped) != 1 {
 		t.Errorf("open breaker: plan %v skipped %v err %v", d.Plan, d.Skipped, err)
 	}
 	d = &clearbar.Decision{}
-	p, err = r.Plan(s.Category("b"), input("hi"), openBreakers{"p/mid": true, "q/mid-q": true}, d)
+	p, err = r.Plan(context.Background(), s.Category("b"), input("hi"), openBreakers{"p/mid": true, "q/mid-q": true}, d)
 	if err != nil || p.Steps[0].Candidates[0].Name != "mid" || !strings.Contains(d.Skipped[len(d.Skipped)-1].Reason, "trying it anyway") {
 		t.Errorf("every breaker open must fail open: plan %v skipped %v err %v", d.Plan, d.Skipped, err)
 	}
@@ -174,7 +175,7 @@ func TestPlanSkipsAndFailsOpen(t *testing.T) {
 	d = &clearbar.Decision{}
 	in := input(strings.Repeat("abcd", 3000))
 	d.Features.TokensIn = EstimateTokens(in.Request)
-	p, err = r.Plan(s.Category("a"), in, nil, d)
+	p, err = r.Plan(context.Background(), s.Category("a"), in, nil, d)
 	if err != nil || p.Steps[0].Candidates[0].Name != "mid" || !strings.Contains(d.Skipped[0].Reason, "context window 2000") {
 		t.Errorf("context window: plan %v skipped %v err %v", d.Plan, d.Skipped, err)
 	}
@@ -186,7 +187,7 @@ func TestPlanContextTooLong(t *testing.T) {
 	d := &clearbar.Decision{}
 	in := input(strings.Repeat("abcd", 3000))
 	d.Features.TokensIn = EstimateTokens(in.Request)
-	_, err := r.Plan(r.Spec().Category("d"), in, nil, d)
+	_, err := r.Plan(context.Background(), r.Spec().Category("d"), in, nil, d)
 	if clearbar.ClassOf(err) != clearbar.ContextTooLong {
 		t.Errorf("err %v", err)
 	}
@@ -198,7 +199,7 @@ func TestSplitWeights(t *testing.T) {
 	n, small := 20000, 0
 	for range n {
 		d := &clearbar.Decision{}
-		p, err := r.Plan(c, input("hi"), nil, d)
+		p, err := r.Plan(context.Background(), c, input("hi"), nil, d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,7 +242,7 @@ func BenchmarkClassifyPlan(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := r.Plan(c, in, nil, d); err != nil {
+		if _, err := r.Plan(context.Background(), c, in, nil, d); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,7 +4,8 @@
 // fit and circuit breakers).
 //
 // A Router is compiled once from a loaded spec and is safe for concurrent use. Classify and
-// Plan do no I/O and allocate little: they run on every request.
+// Plan allocate little: they run on every request. Classify does no I/O, nor does Plan, except
+// for a score route whose learned router embeds the request (see Router.Plan).
 package route
 
 import (
@@ -64,9 +65,22 @@ const (
 	AliasPrefix = "clearbar/"
 )
 
-// New compiles a spec's matching rules and routes. Rule errors are spec.Errors naming the
-// spec file and line of the rule.
-func New(s *spec.Spec) (*Router, error) {
+// Options configure a Router beyond its spec.
+type Options struct {
+	// Providers are the spec's providers by name. A score route whose learned router was
+	// trained with embeddings embeds requests through the provider of its embedding model,
+	// which must implement clearbar.Embedder; without Providers (offline uses: replay, lint)
+	// such a router always predicts without the embedding.
+	Providers map[string]clearbar.Provider
+}
+
+// New compiles a spec's matching rules and routes, without providers (see NewWith). Rule errors
+// are spec.Errors naming the spec file and line of the rule.
+func New(s *spec.Spec) (*Router, error) { return NewWith(s, Options{}) }
+
+// NewWith is New with options: the gateway passes its providers, through which learned
+// routers trained with embeddings embed requests.
+func NewWith(s *spec.Spec, o Options) (*Router, error) {
 	r := &Router{spec: s, byName: map[string]*spec.Category{}, byModel: map[string]*spec.Category{},
 		def: s.DefaultCategory(), plans: map[*spec.Category]*catPlan{}}
 	r.vms.New = func() any { return &vm.VM{} }
@@ -104,7 +118,7 @@ func New(s *spec.Spec) (*Router, error) {
 	}
 	slices.SortStableFunc(r.rules, func(a, b *rule) int { return b.priority - a.priority })
 	for _, c := range s.Categories {
-		cp, err := newCatPlan(s, c)
+		cp, err := newCatPlan(s, c, o)
 		if err != nil {
 			errs = append(errs, &spec.Error{File: s.File, Line: c.Line(), Msg: fmt.Sprintf("category %q: %v", c.Name, err)})
 			var se *spec.Error

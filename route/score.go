@@ -1,9 +1,12 @@
 package route
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/learn"
@@ -13,14 +16,38 @@ import (
 // A Scorer decides where a score route starts: Start returns the index, among the route's
 // models (cheapest first), of the first model to try, and fills sc with the scores and the
 // rule that chose it. text is the request's last user message, system its system prompt and
-// tokensIn its estimated input tokens. Scorers are safe for concurrent use.
+// tokensIn its estimated input tokens. ctx bounds the one call a scorer may make: the
+// request's embedding, for a learned router trained with embeddings (see Offline). Scorers
+// are safe for concurrent use.
 type Scorer interface {
-	Start(text, system string, tokensIn int, sc *clearbar.Score) int
+	Start(ctx context.Context, text, system string, tokensIn int, sc *clearbar.Score) int
 }
 
-// NewScorer builds the scorer of score route r in category c: its learned router, loaded from
-// the file the spec names, or its heuristic. Errors are *spec.Error at the route's line.
+type offlineKey struct{}
+
+// Offline returns a context under which score routes make no call: a learned router trained
+// with embeddings predicts without the request's embedding, and its record says so. Dry runs
+// plan under it.
+func Offline(ctx context.Context) context.Context {
+	return context.WithValue(ctx, offlineKey{}, true)
+}
+
+func isOffline(ctx context.Context) bool {
+	off, _ := ctx.Value(offlineKey{}).(bool)
+	return off
+}
+
+// NewScorer builds the scorer of score route r in category c without providers (see
+// NewScorerWith). Errors are *spec.Error at the route's line.
 func NewScorer(s *spec.Spec, c *spec.Category, r *spec.Route) (Scorer, error) {
+	return NewScorerWith(s, c, r, Options{})
+}
+
+// NewScorerWith builds the scorer of score route r in category c: its learned router, loaded
+// from the file the spec names, or its heuristic. A learned router trained with embeddings
+// embeds requests through o.Providers; without them it predicts without the embedding.
+// Errors are *spec.Error at the route's line.
+func NewScorerWith(s *spec.Spec, c *spec.Category, r *spec.Route, o Options) (Scorer, error) {
 	sc := r.Score
 	models := make([]*spec.Model, len(sc.Models))
 	for i, ref := range sc.Models {
@@ -31,7 +58,7 @@ func NewScorer(s *spec.Spec, c *spec.Category, r *spec.Route) (Scorer, error) {
 		err    error
 	)
 	if sc.Router != "" {
-		scorer, err = newLearnedScorer(s, c, sc, models)
+		scorer, err = newLearnedScorer(s, c, sc, models, o)
 	} else {
 		scorer, err = newHeuristicScorer(sc, models)
 	}
@@ -48,8 +75,8 @@ type scorePlan struct {
 }
 
 // newScorePlan builds a score route's scorer and precomputes the plan of each starting model.
-func newScorePlan(s *spec.Spec, c *spec.Category, r *spec.Route) (*scorePlan, error) {
-	scorer, err := NewScorer(s, c, r)
+func newScorePlan(s *spec.Spec, c *spec.Category, r *spec.Route, o Options) (*scorePlan, error) {
+	scorer, err := NewScorerWith(s, c, r, o)
 	if err != nil {
 		return nil, err
 	}
@@ -80,9 +107,20 @@ type learnedScorer struct {
 	rule           string
 	models         []*spec.Model
 	predictionSize int
+	// embed is the embeddings call of a router trained with embeddings; nil otherwise.
+	embed *embedding
 }
 
-func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, models []*spec.Model) (*learnedScorer, error) {
+// embedding is a learned router's embeddings call: the request's last user message, cut as
+// the model's EmbeddingConfig says, embedded by a spec model within a timeout.
+type embedding struct {
+	cfg     *learn.EmbeddingConfig
+	model   *spec.Model
+	emb     clearbar.Embedder // nil without providers
+	timeout time.Duration
+}
+
+func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, models []*spec.Model, o Options) (*learnedScorer, error) {
 	path := sc.RouterPath(s)
 	m, err := learn.Load(path)
 	if err != nil {
@@ -103,6 +141,13 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 				sc.Router, mod.Name, strings.Join(m.Models(), ", "), mod.Name)
 		}
 		ls.idx = append(ls.idx, k)
+	}
+	if e := m.Embedding(); e != nil {
+		em, emb, err := embeddingModel(s, e.Model, o)
+		if err != nil {
+			return nil, fmt.Errorf("score router %s was trained with embeddings of %s: %v", sc.Router, e.Model, err)
+		}
+		ls.embed = &embedding{cfg: e, model: em, emb: emb, timeout: sc.EmbedTimeoutOrDefault()}
 	}
 	switch {
 	case sc.Threshold != nil:
@@ -127,10 +172,108 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 	return ls, nil
 }
 
-func (ls *learnedScorer) Start(text, system string, tokensIn int, sc *clearbar.Score) int {
+// embeddingModel finds the spec model a router's embeddings come from: by its name in the
+// spec, else by its provider model id (one model on a provider that serves embeddings). With
+// providers, it returns the model's provider as an Embedder, which it must be.
+func embeddingModel(s *spec.Spec, name string, o Options) (*spec.Model, clearbar.Embedder, error) {
+	embedderOf := func(m *spec.Model) clearbar.Embedder {
+		e, _ := o.Providers[m.Provider.Name].(clearbar.Embedder)
+		return e
+	}
+	m := s.Model(name)
+	if m == nil {
+		var byID []string
+		for _, c := range s.Models {
+			if c.Model == name && (o.Providers == nil || embedderOf(c) != nil) {
+				m = c
+				byID = append(byID, c.Name)
+			}
+		}
+		switch {
+		case len(byID) == 0:
+			return nil, nil, fmt.Errorf("the spec has no model %s: add it to models: (on a provider that serves embeddings), or retrain with --embed naming one of the spec's models", name)
+		case len(byID) > 1:
+			return nil, nil, fmt.Errorf("several spec models have the model id %s (%s): retrain with --embed naming one of them", name, strings.Join(byID, ", "))
+		}
+	}
+	if o.Providers == nil {
+		return m, nil, nil
+	}
+	emb := embedderOf(m)
+	if emb == nil {
+		typ := ""
+		if m.Resolved.Provider != nil {
+			typ = " (type " + m.Resolved.Provider.Type + ")"
+		}
+		return nil, nil, fmt.Errorf("model %s is served by provider %s%s, which does not serve embeddings", m.Name, m.Provider.Name, typ)
+	}
+	return m, emb, nil
+}
+
+// vector embeds text, recording the call in rec; it returns nil, with rec.Error saying why,
+// when there is no vector to predict with.
+func (e *embedding) vector(ctx context.Context, text string, rec *clearbar.ScoreEmbedding) []float32 {
+	switch {
+	case e.emb == nil:
+		rec.Error = "not embedded: the router runs without providers"
+		return nil
+	case isOffline(ctx):
+		rec.Error = "not embedded: a dry run calls no model"
+		return nil
+	case text == "":
+		rec.Error = "not embedded: the request has no user message"
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	start := time.Now()
+	resp, err := e.emb.Embed(cctx, &clearbar.EmbedCall{Model: e.model.Model, Input: []string{e.cfg.Input(text)},
+		EncodingFormat: clearbar.EncodingBase64, Dimensions: e.cfg.Dimensions})
+	rec.Latency = time.Since(start)
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			rec.Error = "the embeddings call ended with the request: " + ctx.Err().Error()
+		case errors.Is(cctx.Err(), context.DeadlineExceeded):
+			rec.Error = "the embeddings call timed out after " + spec.FormatDuration(e.timeout) + " (embed_timeout)"
+		default:
+			ce := clearbar.AsError(err)
+			rec.Error = "the embeddings call failed: " + ce.Message
+			if ce.Status != 0 {
+				rec.Error += " (HTTP " + strconv.Itoa(ce.Status) + ")"
+			}
+		}
+		return nil
+	}
+	vs, err := resp.Vectors()
+	switch {
+	case err != nil:
+		rec.Error = "the embeddings answer is unreadable: " + err.Error()
+		return nil
+	case len(vs) != 1:
+		rec.Error = fmt.Sprintf("the embeddings answer has %d vectors for one input", len(vs))
+		return nil
+	}
+	if err := e.cfg.CheckVector(vs[0]); err != nil {
+		rec.Error = err.Error()
+		return nil
+	}
+	return vs[0]
+}
+
+func (ls *learnedScorer) Start(ctx context.Context, text, system string, tokensIn int, sc *clearbar.Score) int {
 	var buf [16]float64
 	all := append(buf[:0], make([]float64, ls.predictionSize)...)
-	ls.model.Predict(text, system, ls.task, all)
+	if ls.embed == nil {
+		ls.model.Predict(text, system, ls.task, all)
+	} else {
+		rec := &clearbar.ScoreEmbedding{Model: ls.embed.model.Name}
+		sc.Embedding = rec
+		rec.Used = ls.model.PredictWith(text, system, ls.task, ls.embed.vector(ctx, text, rec), all)
+		if !rec.Used && rec.Error == "" {
+			rec.Error = "the vector could not be used"
+		}
+	}
 	sc.Router, sc.Rule = ls.name, ls.rule
 	sc.PPass = make([]clearbar.ModelScore, len(ls.idx))
 	for i, k := range ls.idx {

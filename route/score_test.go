@@ -1,6 +1,7 @@
 package route
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,7 +50,7 @@ func scoreRouter(t *testing.T, dir, route string) (*Router, error) {
 func planScore(t *testing.T, r *Router, text string) (*clearbar.Decision, *Plan) {
 	t.Helper()
 	d := &clearbar.Decision{}
-	p, err := r.Plan(r.Spec().Category("qa"), input(text), nil, d)
+	p, err := r.Plan(context.Background(), r.Spec().Category("qa"), input(text), nil, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func BenchmarkScorePlan(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				d := clearbar.Decision{}
-				if _, err := r.Plan(c, in, nil, &d); err != nil {
+				if _, err := r.Plan(context.Background(), c, in, nil, &d); err != nil {
 					b.Fatal(err)
 				}
 			}

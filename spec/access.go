@@ -403,6 +403,15 @@ func (sh *Shadow) Workers() int {
 // RouterLine is the line of a score route's router: key, for errors about the router file.
 func (sc *ScoreRoute) RouterLine() int { return sc.pos.Of("router") }
 
+// EmbedTimeoutOrDefault is how long the gateway waits for a request's embedding: EmbedTimeout,
+// or DefaultEmbedTimeout when it is not set.
+func (sc *ScoreRoute) EmbedTimeoutOrDefault() time.Duration {
+	if sc.EmbedTimeout > 0 {
+		return sc.EmbedTimeout.D()
+	}
+	return DefaultEmbedTimeout
+}
+
 // RouterPath is the path of a score route's learned router file: Router, relative to the
 // directory of the spec file.
 func (sc *ScoreRoute) RouterPath(s *Spec) string {

@@ -909,7 +909,14 @@ func (c *checker) checkScore(r *Route, label string) {
 		case sc.Threshold != nil && len(sc.Models) != 2:
 			c.errorf(sc.pos.Of("threshold"), "%s score threshold works with two models; with %d use willingness_to_pay", label, len(sc.Models))
 		}
+		if t := sc.EmbedTimeout.D(); sc.pos.Has("embed_timeout") && (t < time.Millisecond || t > MaxEmbedTimeout) {
+			c.errorf(sc.pos.Of("embed_timeout"), "%s score route embed_timeout %s must be between 1ms and %s: every request waits for the embedding before it is routed (default %s)",
+				label, FormatDuration(t), FormatDuration(MaxEmbedTimeout), FormatDuration(DefaultEmbedTimeout))
+		}
 	case sc.Heuristic != nil:
+		if sc.pos.Has("embed_timeout") {
+			c.errorf(sc.pos.Of("embed_timeout"), "%s score route sets embed_timeout, which only a learned router (router: FILE) trained with embeddings uses: remove it", label)
+		}
 		h := sc.Heuristic
 		if len(h.Tiers) != len(sc.Models)-1 {
 			c.errorf(h.pos.Of("tiers"), "%s heuristic needs %d tier boundaries for %d models, like tiers: [0.35, 0.7] for three", label, len(sc.Models)-1, len(sc.Models))

@@ -421,9 +421,19 @@ type ScoreRoute struct {
 	// WillingnessToPay (learned router): the model with the highest P(pass) − cost/WTP wins,
 	// where WTP is what a point of pass probability is worth, in dollars.
 	WillingnessToPay *USD `yaml:"willingness_to_pay"`
+	// EmbedTimeout (learned router with an embedding block) bounds the embeddings call the
+	// gateway makes for each request before scoring it; on a timeout or any other failure
+	// the router predicts without the embedding. Zero means DefaultEmbedTimeout.
+	EmbedTimeout Duration `yaml:"embed_timeout"`
 
 	pos Pos
 }
+
+// Embedding call bounds of a score route: the default timeout, and the longest a spec may set.
+const (
+	DefaultEmbedTimeout = 200 * time.Millisecond
+	MaxEmbedTimeout     = 10 * time.Second
+)
 
 // Heuristic is the built-in difficulty score: a weighted sum of request features in [0, 1],
 // cut into tiers. Tiers has one boundary fewer than the route has models: a score below

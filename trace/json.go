@@ -121,6 +121,13 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 			b = append(b, ']')
 		}
 		b = appendStringField(b, `,"start":`, sc.Start)
+		if e := sc.Embedding; e != nil {
+			b = appendStringField(b, `,"embedding":{"model":`, e.Model)
+			b = appendBoolField(b, `,"used":`, e.Used)
+			b = appendStringOmitEmpty(b, `,"error":`, e.Error)
+			b = appendIntField(b, `,"latency_ns":`, int64(e.Latency))
+			b = append(b, '}')
+		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"attempts":`...)

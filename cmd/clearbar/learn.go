@@ -5,13 +5,37 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/learn"
 	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/spec"
 )
 
-const learnTrainUsage = "clearbar learn train --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--out router.json] [--seed N] [--folds N]"
+const learnTrainUsage = "clearbar learn train --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--out router.json] [--seed N] [--folds N] [--embed MODEL --spec SPEC.yaml]"
+
+// learnTrainAbout is the help text of clearbar learn train.
+const learnTrainAbout = `Trains, for each candidate model in the outcomes table, a logistic regression of
+P(pass | request) on the request's features: hashed word unigrams and bigrams, structural
+features (length, code and math markers, options, reasoning cues...), and the category or
+task. It cross-validates (--folds), prints the held-out log loss and AUC per model, and
+writes a versioned router file for a spec's score route: route: {score: {router: FILE, ...}}.
+
+With --embed MODEL --spec SPEC.yaml the features also include the prompt's embedding from
+MODEL, a model of the spec whose provider serves embeddings (openai, openai-compatible,
+azure-openai, gemini). Prompts are embedded in batches (--embed-batch) with at most
+--embed-concurrency calls in flight, and the vectors are cached in a file next to the
+output (--embed-cache, keyed by a hash of the model and the text), so that a rerun makes no
+call for prompts it has seen. The spec may already name the router file being trained.
+The gateway then embeds each request through the same model before scoring it, within the
+score route's embed_timeout (default 200ms); when that call fails it scores without the
+embedding, and the decision record says so. The report shows each model's held-out figures
+without the embedding too, which is how the router does when the embeddings call fails.`
 
 // runLearn trains learned score routers.
 func (m *Main) runLearn(ctx context.Context, args []string) error {
@@ -32,12 +56,30 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 		seed     = fs.Uint64("seed", 1, "seeds the item order and the cross-validation folds")
 		folds    = fs.Int("folds", 5, "cross-validation folds for the held-out metrics (1: none)")
 		epochs   = fs.Int("epochs", 0, "passes over the items (default 4)")
+		embed    = fs.String("embed", "", "add the prompts' embeddings to the features: a model of --spec whose provider serves embeddings (by its name in the spec, or its model id)")
+		specFile = fs.String("spec", "", "with --embed: the spec that declares the embedding model and its provider")
+		embDims  = fs.Int("embed-dimensions", 0, "with --embed: ask the model for vectors of this length (models that support it; default: the model's own)")
+		embBatch = fs.Int("embed-batch", 64, "with --embed: texts per embeddings call")
+		embConc  = fs.Int("embed-concurrency", 4, "with --embed: embeddings calls in flight")
+		embCache = fs.String("embed-cache", "", "with --embed: the vector cache (default: next to --out, router.embeddings.jsonl for router.json)")
 	)
 	if _, err := parseArgs(fs, args[1:], 0, 0, learnTrainUsage); err != nil {
+		var he *helpError
+		if errors.As(err, &he) {
+			he.usage = learnTrainUsage + "\n\n" + learnTrainAbout + "\n\nFlags:"
+		}
 		return err
 	}
 	if *table == "" {
 		return usagef("--outcomes is required (usage: %s)", learnTrainUsage)
+	}
+	switch {
+	case *embed != "" && *specFile == "":
+		return usagef("--embed needs --spec: the spec that declares model %s and its provider", *embed)
+	case *embed == "" && *specFile != "":
+		return usagef("--spec is read only with --embed MODEL")
+	case *embDims < 0 || *embBatch < 1 || *embBatch > 2048 || *embConc < 1 || *embConc > 64:
+		return usagef("--embed-dimensions must be ≥ 0, --embed-batch 1..2048 and --embed-concurrency 1..64")
 	}
 	opts := learn.TrainOptions{Seed: *seed, Folds: *folds, Epochs: *epochs, Data: *table}
 	if *models != "" {
@@ -68,10 +110,24 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 			readErr = nil
 		}
 	}
-	model, rep, err := learn.Train(rows, opts)
+	ds := learn.NewDataset(opts.Data, rows, opts.Models)
 	if readErr != nil {
 		return readErr
 	}
+	if *embed != "" {
+		cache := *embCache
+		if cache == "" {
+			cache = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".embeddings.jsonl"
+		}
+		cfg, err := m.embedForTraining(ctx, ds, *specFile, *out, *embed, learn.EmbedOptions{
+			Config: learn.EmbeddingConfig{Dimensions: *embDims}, Batch: *embBatch, Concurrency: *embConc, Cache: cache})
+		if err != nil {
+			return err
+		}
+		opts.Features = learn.DefaultFeatures()
+		opts.Features.Embedding = cfg
+	}
+	model, rep, err := learn.TrainDataset(ds, opts)
 	if err != nil {
 		return err
 	}
@@ -83,5 +139,109 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "\nWrote %s. Route by it in the spec:\n  route: {score: {router: %s, models: [CHEAP, STRONG], threshold: 0.5}}\nand pick the threshold with: clearbar replay SPEC --outcomes %s --category NAME --router %s --calibrate\n",
 		*out, *out, *table, *out)
+	if e := model.Embedding(); e != nil {
+		fmt.Fprintf(m.Stdout, "The router embeds each request with %s (%d values) before scoring it: the gateway waits up to the score route's embed_timeout (default %s) and scores without the embedding when the call fails.\n",
+			e.Model, e.Dims, spec.FormatDuration(spec.DefaultEmbedTimeout))
+	}
 	return nil
+}
+
+// embedRetryBackoff is the wait before the first retry of a failed embeddings call (then
+// twice that, and four times), unless the upstream asks for longer.
+var embedRetryBackoff = 250 * time.Millisecond
+
+// embedForTraining embeds the dataset's prompts with the spec model named embed (see
+// learn.EmbedDataset) and returns the embedding block's configuration. The spec may name the
+// router file being trained (out) before it exists.
+func (m *Main) embedForTraining(ctx context.Context, ds *learn.Dataset, specFile, out, embed string, o learn.EmbedOptions) (*learn.EmbeddingConfig, error) {
+	outAbs, _ := filepath.Abs(out)
+	readFile := func(p string) ([]byte, error) {
+		b, err := os.ReadFile(p)
+		if abs, _ := filepath.Abs(p); err != nil && errors.Is(err, os.ErrNotExist) && abs == outAbs {
+			return nil, nil // the router this run writes
+		}
+		return b, err
+	}
+	s, err := spec.Load(specFile, spec.Options{Today: m.Now(), ReadFile: readFile})
+	if err != nil {
+		var se spec.Errors
+		if errors.As(err, &se) {
+			return nil, se
+		}
+		return nil, err
+	}
+	em, err := embeddingSpecModel(s, embed)
+	if err != nil {
+		return nil, err
+	}
+	prov, err := registry().New(provider.Config{Provider: em.Resolved.Provider, Spec: s, HTTP: provider.DefaultHTTPClient()})
+	if err != nil {
+		return nil, err
+	}
+	emb, ok := prov.(clearbar.Embedder)
+	if !ok {
+		return nil, usagef("--embed %s: model %s is served by provider %s (type %s), which does not serve embeddings", embed, em.Name, em.Provider.Name, em.Resolved.Provider.Type)
+	}
+	o.Config.Model, o.Config.Normalize = em.Name, true
+	o.CacheModel = em.Resolved.Provider.Type + ":" + em.Model
+	call := func(ctx context.Context, texts []string) ([][]float32, error) {
+		var last error
+		for try := range 4 {
+			if try > 0 {
+				wait := time.Duration(1<<try) * embedRetryBackoff
+				if e := clearbar.AsError(last); e.RetryAfter > wait {
+					wait = e.RetryAfter
+				}
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-time.After(wait):
+				}
+			}
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			resp, err := emb.Embed(cctx, &clearbar.EmbedCall{Model: em.Model, Input: texts, EncodingFormat: clearbar.EncodingBase64, Dimensions: o.Config.Dimensions})
+			cancel()
+			if err == nil {
+				return resp.Vectors()
+			}
+			last = err
+			if clearbar.ClassOf(err).Action() != clearbar.RetrySame && clearbar.ClassOf(err) != clearbar.Timeout {
+				break
+			}
+		}
+		return nil, last
+	}
+	st, err := learn.EmbedDataset(ctx, ds, call, o)
+	fmt.Fprintf(m.Stdout, "embedded %d distinct prompts with %s: %d from the cache %s, %d calls\n", st.Texts, em.Name, st.Cached, o.Cache, st.Calls)
+	if err != nil {
+		return nil, err
+	}
+	cfg := o.Config
+	if len(ds.Items) > 0 {
+		cfg.Dims = len(ds.Items[0].Embedding)
+	}
+	return &cfg, nil
+}
+
+// embeddingSpecModel finds the spec model --embed names: by its name, else by its model id
+// when exactly one model has it.
+func embeddingSpecModel(s *spec.Spec, name string) (*spec.Model, error) {
+	if m := s.Model(name); m != nil {
+		return m, nil
+	}
+	var found []*spec.Model
+	var names []string
+	for _, m := range s.Models {
+		if m.Model == name {
+			found = append(found, m)
+		}
+		names = append(names, m.Name)
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, usagef("--embed %s: the spec %s has no such model (models: %s)", name, s.File, strings.Join(names, ", "))
+	}
+	return nil, usagef("--embed %s: several models of the spec have that model id; name one", name)
 }
