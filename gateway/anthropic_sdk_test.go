@@ -2,9 +2,9 @@ package gateway_test
 
 // Conformance of the Anthropic ingress (POST /v1/messages) with the real Anthropic Go SDKs:
 // anthropic-sdk-go v1 (anthropic-version 2023-06-01, X-Api-Key) and v2 (2026-10-21,
-// Authorization: Bearer), each against both kinds of upstream of the conformance world
-// (sdkworld_test.go): an OpenAI-compatible one and an Anthropic one, replaying recorded wire
-// fixtures. The SDKs do everything a user's program does: build the request, retry, decode the
+// Authorization: Bearer), each against every kind of upstream of the conformance world
+// (sdkworld_test.go): an OpenAI-compatible one, an Anthropic one, a Gemini one and an Azure
+// OpenAI one, replaying recorded wire fixtures. The SDKs do everything a user's program does: build the request, retry, decode the
 // SSE stream, accumulate it with Message.Accumulate, turn errors into *anthropic.Error. Each
 // test names the items of the API conformance checklist (§8 of the API conformance brief) it
 // covers. The last test is the cross-vendor case the other way round: openai-go served by an
@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -439,9 +440,13 @@ func checkAntRequestID(t *testing.T, h http.Header, sdkRequestID string) string 
 // x-stainless-* headers (§8 item 28).
 func checkUpstreamAuth(t *testing.T, h http.Header, upstream string) {
 	t.Helper()
-	want := map[string][2]string{"oa": {"Authorization", "Bearer " + worldOAKey}, "an": {"X-Api-Key", worldANKey}}[upstream]
+	want := map[string][2]string{"oa": {"Authorization", "Bearer " + worldOAKey}, "an": {"X-Api-Key", worldANKey},
+		"ge": {"X-Goog-Api-Key", worldGEKey}, "az": {"Api-Key", worldAZKey}}[upstream]
 	if h.Get(want[0]) != want[1] {
 		t.Errorf("the %s upstream got %s %q", upstream, want[0], h.Get(want[0]))
+	}
+	if want[0] != "Authorization" && h.Get("Authorization") != "" {
+		t.Errorf("the %s upstream got an Authorization header %q", upstream, h.Get("Authorization"))
 	}
 	for name, vals := range h {
 		if strings.HasPrefix(strings.ToLower(name), "x-stainless") {
@@ -455,18 +460,23 @@ func checkUpstreamAuth(t *testing.T, h http.Header, upstream string) {
 	}
 }
 
-// §8 items 30, 31, 39: a non-streaming message from either major, routed to either kind of
+// §8 items 30, 31, 39: a non-streaming message from either major, routed to any kind of
 // upstream, parses with its content, stop reason and usage in Anthropic's accounting (cache
 // reads and writes outside input_tokens); the SDK's request id is the decision id; the key
-// and version each major sends are accepted, and the upstream gets the gateway's own.
+// and version each major sends are accepted, and the upstream gets the gateway's own, in its
+// own format.
 func TestAnthropicSDKMessage(t *testing.T) {
 	t.Parallel()
 	want := map[string]antReply{
 		// OpenAI's prompt_tokens 19 include 6 cached and 4 written to the cache.
 		"oa": {ID: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", Model: "gpt-4o-mini-2024-07-18", Usage: [4]int64{9, 4, 6, 10}},
 		"an": {ID: "msg_01XFDUDYJgAACzvnptvVoYEL", Model: "claude-sonnet-4-5-20250929", Usage: [4]int64{12, 100, 2000, 12}},
+		// Gemini's promptTokenCount 8 includes 4 cached; the output is 9 candidates' and 20
+		// thoughts' tokens.
+		"ge": {ID: "Zk8xaL-3BaGJ1dkP0Jq5iAQ", Model: "gemini-2.5-flash", Usage: [4]int64{4, 0, 4, 29}},
+		"az": {ID: "chatcmpl-AZ1b2c3d4e5f", Model: "gpt-4o-2024-11-20", Usage: [4]int64{19, 0, 0, 10}},
 	}
-	forEachSDK(t, []string{"oa", "an"}, func(t *testing.T, w *world, sdk antSDK, up string) {
+	forEachSDK(t, []string{"oa", "an", "ge", "az"}, func(t *testing.T, w *world, sdk antSDK, up string) {
 		r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + up}, false)
 		if err != nil {
 			t.Fatal(err)
@@ -479,24 +489,32 @@ func TestAnthropicSDKMessage(t *testing.T) {
 			t.Errorf("usage (input, cache creation, cache read, output) %v, want %v", r.Usage, wr.Usage)
 		}
 		id := checkAntRequestID(t, r.Header, "")
-		model := map[string]string{"oa": "gpt", "an": "claude"}[up]
+		model := worldHealthy[up].model
 		if r.Header.Get("X-Clearbar-Model") != model || r.Header.Get("X-Clearbar-Category") != up || r.Header.Get("X-Clearbar-Attempts") != "1" {
 			t.Errorf("decision headers %v", r.Header)
 		}
 		checkAntInbound(t, w, sdk, worldClientKey)
-		if up == "oa" {
-			c := w.lastOA(t, "gpt-up")
-			checkUpstreamAuth(t, c.Header, up)
+		c := w.lastCall(t, up, worldHealthy[up].upstream)
+		checkUpstreamAuth(t, c.Header, up)
+		switch up {
+		case "oa", "az":
 			msgs := gjson.GetBytes(c.Body, "messages").Array()
 			if len(msgs) != 2 || msgs[0].Get("role").Str != "system" || contentText(msgs[0].Get("content")) != antSystem ||
 				msgs[1].Get("role").Str != "user" || contentText(msgs[1].Get("content")) != antPrompt {
 				t.Errorf("upstream messages %s", gjson.GetBytes(c.Body, "messages").Raw)
 			}
-		} else {
-			c := w.an.last(t, "claude-up")
-			checkUpstreamAuth(t, c.Header, up)
+			if up == "az" && (c.Path != "/openai/deployments/az-up/chat/completions" || c.Query.Get("api-version") != worldAzureVersion || gjson.GetBytes(c.Body, "max_completion_tokens").Int() != antMaxTokens) {
+				t.Errorf("Azure call %s?%s, max_completion_tokens %s", c.Path, c.Query.Encode(), gjson.GetBytes(c.Body, "max_completion_tokens").Raw)
+			}
+		case "an":
 			if c.Header.Get("Anthropic-Version") != "2023-06-01" || gjson.GetBytes(c.Body, "system").Str != antSystem || gjson.GetBytes(c.Body, "max_tokens").Int() != antMaxTokens {
 				t.Errorf("upstream version %q body %s", c.Header.Get("Anthropic-Version"), c.Body)
+			}
+		case "ge":
+			if c.Path != "/v1beta/models/gemini-3-up:generateContent" || gjson.GetBytes(c.Body, "systemInstruction.parts.0.text").Str != antSystem ||
+				gjson.GetBytes(c.Body, "contents.#").Int() != 1 || gjson.GetBytes(c.Body, "contents.0.role").Str != "user" ||
+				gjson.GetBytes(c.Body, "contents.0.parts.0.text").Str != antPrompt || gjson.GetBytes(c.Body, "generationConfig.maxOutputTokens").Int() != antMaxTokens {
+				t.Errorf("Gemini call %s %s", c.Path, c.Body)
 			}
 		}
 		if d := w.decision(t, id); d.Dialect != clearbar.DialectAnthropic || d.Outcome != clearbar.OK || d.Model != model {
@@ -506,21 +524,26 @@ func TestAnthropicSDKMessage(t *testing.T) {
 }
 
 // §8 items 32 and 39: a streamed message accumulates with Message.Accumulate, without an
-// error, to the whole text, end_turn and the final usage (from an OpenAI upstream too, whose
-// usage arrives in its last chunk); the decision headers come with the stream.
+// error, to the whole text, end_turn and the final usage (from the OpenAI-format upstreams
+// too, whose usage arrives in their last chunk, and from Gemini, whose usage is cumulative);
+// the decision headers come with the stream.
 func TestAnthropicSDKStream(t *testing.T) {
 	t.Parallel()
 	want := map[string]antReply{
-		"oa": {ID: "chatcmpl-stream1", Model: "gpt-4o-mini-2024-07-18", Usage: [4]int64{10, 0, 2, 3}},
-		"an": {ID: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", Model: "claude-sonnet-4-5-20250929", Usage: [4]int64{25, 3, 40, 15}},
+		"oa": {ID: "chatcmpl-stream1", Model: "gpt-4o-mini-2024-07-18", Text: "Hello there!", Usage: [4]int64{10, 0, 2, 3}},
+		"an": {ID: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", Model: "claude-sonnet-4-5-20250929", Text: "Hello there!", Usage: [4]int64{25, 3, 40, 15}},
+		// Gemini repeats cumulative usage on every event: the last counts, once.
+		"ge": {ID: "sse-1", Model: "gemini-2.5-flash", Text: "Hello there! How can I help?", Usage: [4]int64{8, 0, 0, 27}},
+		// Azure's empty first chunk is not a message of its own.
+		"az": {ID: "chatcmpl-Azs1", Model: "gpt-4o-2024-11-20", Text: "Hello there", Usage: [4]int64{12, 0, 0, 3}},
 	}
-	forEachSDK(t, []string{"oa", "an"}, func(t *testing.T, w *world, sdk antSDK, up string) {
+	forEachSDK(t, []string{"oa", "an", "ge", "az"}, func(t *testing.T, w *world, sdk antSDK, up string) {
 		r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + up}, true)
 		if err != nil {
 			t.Fatalf("%v (events %v)", err, r.Events)
 		}
 		wr := want[up]
-		if r.ID != wr.ID || r.Model != wr.Model || r.Text != "Hello there!" || r.StopReason != "end_turn" {
+		if r.ID != wr.ID || r.Model != wr.Model || r.Text != wr.Text || r.StopReason != "end_turn" {
 			t.Errorf("accumulated message %+v", r)
 		}
 		if r.Usage != wr.Usage {
@@ -540,42 +563,64 @@ func TestAnthropicSDKStream(t *testing.T) {
 	})
 }
 
-// §8 items 7 and 33: tools offered by either major reach either upstream; the model's calls
-// come back as tool_use blocks whose inputs are JSON objects, with stop_reason tool_use, also
-// streamed (input_json_delta fragments, two calls whose OpenAI deltas interleave); the SDK's
-// own history (Message.ToParam plus tool_result blocks) is accepted for the second turn and
-// reaches the upstream in its own format.
+// §8 items 7, 33 and 37: tools offered by either major reach every upstream; the model's
+// calls come back as tool_use blocks whose inputs are JSON objects, with stop_reason tool_use,
+// also streamed (input_json_delta fragments; from the OpenAI-format upstreams two calls whose
+// deltas interleave; from Gemini a whole call after text); the SDK's own history
+// (Message.ToParam plus tool_result blocks) is accepted for the second turn and reaches the
+// upstream in its own format: Gemini gets functionResponse parts named after the calls, and
+// the calls back with their thought signatures (Gemini 3 refuses them without).
 func TestAnthropicSDKToolRoundTrip(t *testing.T) {
 	t.Parallel()
 	type want struct {
 		text  string
 		tools []string
+		// signature is the thought signature Gemini gave the first call.
+		signature string
+	}
+	az := make([]string, len(azureCalls))
+	for i, c := range azureCalls {
+		az[i] = strings.Join(c[:], " ")
 	}
 	wants := map[string]want{
-		"oa/complete": {"", []string{`call_DdmO9pD3xa9XTPNJ32zg2hcA get_weather {"location":"Paris, France"}`, `call_ABCDEFGH12345678abcdefgh get_time {"timezone":"Europe/Paris"}`}},
-		"oa/stream":   {"", []string{`call_abc get_weather {"location":"Paris"}`, `call_def get_time {"tz":"CET"}`}},
-		"an/complete": {"", []string{`toolu_01A09q90qw90lq917835lq9 get_weather {"location":"Rome"}`, `toolu_01B get_time {"tz":"Europe/Rome"}`}},
-		"an/stream":   {"Okay, checking:", []string{`toolu_01T1x1fJ34qAmk2tNTrN7Up6 get_weather {"location":"San Francisco, CA"}`, `toolu_02 get_time {}`}},
+		"oa/complete": {"", []string{`call_DdmO9pD3xa9XTPNJ32zg2hcA get_weather {"location":"Paris, France"}`, `call_ABCDEFGH12345678abcdefgh get_time {"timezone":"Europe/Paris"}`}, ""},
+		"oa/stream":   {"", []string{`call_abc get_weather {"location":"Paris"}`, `call_def get_time {"tz":"CET"}`}, ""},
+		"an/complete": {"", []string{`toolu_01A09q90qw90lq917835lq9 get_weather {"location":"Rome"}`, `toolu_01B get_time {"tz":"Europe/Rome"}`}, ""},
+		"an/stream":   {"Okay, checking:", []string{`toolu_01T1x1fJ34qAmk2tNTrN7Up6 get_weather {"location":"San Francisco, CA"}`, `toolu_02 get_time {}`}, ""},
+		// Gemini sends no call ids: the adapter makes them (madeCallID).
+		"ge/complete": {"", []string{madeCallID + ` get_weather {"location":"Paris"}`, madeCallID + ` get_time {"timezone":"Europe/Paris"}`}, "CiQB0e2Kb3TmWqzRJ9h4fB8sKe6rVqk1Zx0X+2sFj6hQ3n4wcGQ="},
+		"ge/stream":   {"Let me check.", []string{madeCallID + ` get_weather {"location":"Paris"}`}, "EtQCCtECAdHtim9x"},
+		"az/complete": {"", az, ""},
+		"az/stream":   {"", az, ""},
 	}
-	forEachSDK(t, []string{"oa/complete", "oa/stream", "an/complete", "an/stream"}, func(t *testing.T, w *world, sdk antSDK, c string) {
+	modes := []string{"oa/complete", "oa/stream", "an/complete", "an/stream", "ge/complete", "ge/stream", "az/complete", "az/stream"}
+	forEachSDK(t, modes, func(t *testing.T, w *world, sdk antSDK, c string) {
 		up, mode, _ := strings.Cut(c, "/")
 		first, second, err := sdk.toolTurn(context.Background(), antAsk{model: "clearbar/" + up}, mode == "stream")
 		if err != nil {
 			t.Fatalf("%v (first reply %+v)", err, first)
 		}
 		wt := wants[c]
-		if first.StopReason != "tool_use" || first.Text != wt.text || !slices.Equal(first.Tools, wt.tools) {
+		if first.StopReason != "tool_use" || first.Text != wt.text || !sameCalls(first.Tools, wt.tools) {
 			t.Errorf("first reply: stop %q text %q tools %q, want %q", first.StopReason, first.Text, first.Tools, wt.tools)
 		}
-		if second.StopReason != "end_turn" || second.Text != "Hello! How can I help you today?" {
+		wantSecond := "Hello! How can I help you today?"
+		if up == "ge" {
+			wantSecond = "21°C now; sunny tomorrow, then rain." // Gemini's recorded second turn
+		}
+		if second.StopReason != "end_turn" || second.Text != wantSecond {
 			t.Errorf("second reply %+v", second)
 		}
-		var ids []string
-		for _, tool := range wt.tools {
-			ids = append(ids, strings.SplitN(tool, " ", 3)[0])
+		var ids, names []string
+		for _, tool := range first.Tools {
+			parts := strings.SplitN(tool, " ", 3)
+			ids, names = append(ids, parts[0]), append(names, parts[1])
 		}
-		if up == "oa" {
-			body := w.lastOA(t, "gpt-up").Body
+		call := w.lastCall(t, up, worldHealthy[up].upstream)
+		checkUpstreamAuth(t, call.Header, up)
+		body := call.Body
+		switch up {
+		case "oa", "az":
 			if got := gjson.GetBytes(body, "tools.#.function.name").Raw; got != `["get_weather","get_time"]` {
 				t.Errorf("upstream tools %s", gjson.GetBytes(body, "tools").Raw)
 			}
@@ -585,7 +630,7 @@ func TestAnthropicSDKToolRoundTrip(t *testing.T) {
 			}
 			for i, id := range ids {
 				call := msgs[2].Get("tool_calls." + strconv.Itoa(i))
-				parts := strings.SplitN(wt.tools[i], " ", 3)
+				parts := strings.SplitN(first.Tools[i], " ", 3)
 				if call.Get("id").Str != id || call.Get("function.name").Str != parts[1] || compactJSON([]byte(call.Get("function.arguments").Str)) != parts[2] {
 					t.Errorf("upstream tool call %d: %s", i, call.Raw)
 				}
@@ -593,9 +638,7 @@ func TestAnthropicSDKToolRoundTrip(t *testing.T) {
 					t.Errorf("upstream tool message %d: %s", i, m.Raw)
 				}
 			}
-			checkUpstreamAuth(t, w.lastOA(t, "gpt-up").Header, up)
-		} else {
-			body := w.an.last(t, "claude-up").Body
+		case "an":
 			if got := gjson.GetBytes(body, "tools.#.name").Raw; got != `["get_weather","get_time"]` || gjson.GetBytes(body, "tools.0.input_schema.required").Raw != `["location"]` {
 				t.Errorf("upstream tools %s", gjson.GetBytes(body, "tools").Raw)
 			}
@@ -604,15 +647,86 @@ func TestAnthropicSDKToolRoundTrip(t *testing.T) {
 			if want, _ := json.Marshal(ids); uses != string(want) || results != string(want) {
 				t.Errorf("upstream history: tool_use ids %s, tool_result ids %s, want %s: %s", uses, results, want, gjson.GetBytes(body, "messages").Raw)
 			}
+		case "ge":
+			checkGeminiToolTurn(t, body, names, wt.signature, func(name string) string { return `{"result":"result of ` + name + `"}` })
 		}
 	})
 }
 
-// §8 items 13, 30, 31, 34: errors reach both majors as *anthropic.Error with the status and
-// Anthropic error type, and the request id; the SDK retries 429 and 5xx (three attempts, its
-// retry count 0, 1, 2, waiting the gateway's short retry-after-ms rather than its own backoff)
-// and nothing else. Each failure is tried as a message and as a stream (failing before the
-// first byte).
+// madeCallID stands, in expected tool calls, for an id the Gemini adapter made: Gemini sends
+// none.
+const madeCallID = "call_<made>"
+
+// madeCallIDPattern is the form of the ids the Gemini adapter makes.
+var madeCallIDPattern = regexp.MustCompile(`^call_[0-9a-f]{24}$`)
+
+// sameCalls compares tool calls as "id name arguments" with expected ones, where madeCallID
+// matches an id of the Gemini adapter's making; ids must be distinct.
+func sameCalls(got, want []string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	seen := map[string]bool{}
+	for i := range got {
+		gid, grest, _ := strings.Cut(got[i], " ")
+		wid, wrest, _ := strings.Cut(want[i], " ")
+		if grest != wrest || seen[gid] || (wid == madeCallID && !madeCallIDPattern.MatchString(gid)) || (wid != madeCallID && gid != wid) {
+			return false
+		}
+		seen[gid] = true
+	}
+	return true
+}
+
+// checkGeminiToolTurn checks the second turn of a function-calling conversation as the Gemini
+// upstream got it (§8 items 7 and 37): the user's turn, the model's turn with its function
+// calls (names in order, the first with the signature Gemini gave it), and a user turn of
+// functionResponse parts named after the calls, each with the response response(name).
+func checkGeminiToolTurn(t *testing.T, body []byte, names []string, signature string, response func(name string) string) {
+	t.Helper()
+	contents := gjson.GetBytes(body, "contents")
+	if got := contents.Get("#.role").Raw; got != `["user","model","user"]` {
+		t.Fatalf("Gemini contents roles %s: %s", got, contents.Raw)
+	}
+	if got := gjson.GetBytes(body, "tools.0.functionDeclarations.#.name").Raw; got != `["get_weather","get_time"]` {
+		t.Errorf("Gemini tools %s", gjson.GetBytes(body, "tools").Raw)
+	}
+	calls := contents.Get("1.parts.#(functionCall)#")
+	if got, want := calls.Get("#.functionCall.name").Raw, mustJSON(names); got != want {
+		t.Errorf("the model turn's calls %s, want %s", got, want)
+	}
+	if got := calls.Get("0.thoughtSignature").Str; got != signature {
+		t.Errorf("the first call came back with thought signature %q, want Gemini's %q", got, signature)
+	}
+	if calls.Get("0.functionCall.id").Exists() {
+		t.Errorf("a call id of the adapter's making reached Gemini: %s", calls.Raw)
+	}
+	results := contents.Get("2.parts")
+	if got, want := results.Get("#.functionResponse.name").Raw, mustJSON(names); got != want {
+		t.Errorf("function responses named %s, want %s: %s", got, want, results.Raw)
+	}
+	for i, name := range names {
+		if got := compactJSON([]byte(results.Get(strconv.Itoa(i) + ".functionResponse.response").Raw)); got != response(name) {
+			t.Errorf("function response %d: %s, want %s", i, got, response(name))
+		}
+	}
+}
+
+// mustJSON renders v as JSON.
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// §8 items 13, 14, 30, 31, 34: errors from every kind of upstream reach both majors as
+// *anthropic.Error with the status and Anthropic error type, and the request id; the SDK
+// retries 429 and 5xx (three attempts, its retry count 0, 1, 2, waiting the gateway's short
+// retry-after-ms rather than its own backoff) and nothing else: not a spent quota, whatever
+// the upstream. Each failure is tried as a message and as a stream (failing before the first
+// byte).
 func TestAnthropicSDKErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -647,6 +761,20 @@ func TestAnthropicSDKErrors(t *testing.T) {
 			429, "billing_error", "exceeded your current quota", 1, 1, false, true},
 		{"anthropic upstream out of credit", "billing_error: retrying cannot help, x-should-retry: false (§8 item 16)", antAsk{model: "clearbar/an-broke"},
 			429, "billing_error", "out of credits", 1, 1, false, true},
+		{"gemini upstream 400", "Gemini's INVALID_ARGUMENT", antAsk{model: "clearbar/ge-reject"},
+			400, "invalid_request_error", "Invalid value at 'generation_config.temperature'", 1, 1, false, false},
+		{"azure upstream 400", "Azure's content filter refuses the prompt", antAsk{model: "clearbar/az-reject"},
+			400, "invalid_request_error", "content management policy", 1, 1, false, false},
+		{"gemini upstream 429", "RESOURCE_EXHAUSTED with a short RetryInfo.retryDelay", antAsk{model: "clearbar/ge-limited"},
+			429, "rate_limit_error", "You exceeded your current quota", 3, 3, true, false},
+		{"azure upstream 429", "Azure's token-rate 429 with a short retry-after-ms", antAsk{model: "clearbar/az-limited"},
+			429, "rate_limit_error", "exceeded token rate limit", 3, 3, true, false},
+		{"gemini upstream 503", "UNAVAILABLE, the model is overloaded: the SDK falls back on its own backoff", antAsk{model: "clearbar/ge-down"},
+			503, "overloaded_error", "The model is overloaded", 3, 3, false, false},
+		{"azure upstream 500", "Azure's server_error: the SDK falls back on its own backoff", antAsk{model: "clearbar/az-down"},
+			503, "overloaded_error", "The server had an error", 3, 3, false, false},
+		{"gemini upstream out of quota", "a spent per-day quota: retrying cannot help, x-should-retry: false (§8 item 16)", antAsk{model: "clearbar/ge-broke"},
+			429, "billing_error", "exceeded your current quota", 1, 1, false, true},
 	}
 	for _, tc := range tests {
 		for _, stream := range []bool{false, true} {
@@ -675,7 +803,7 @@ func TestAnthropicSDKErrors(t *testing.T) {
 				if got := w.inbound.retryCounts(); !slices.Equal(got, want) {
 					t.Errorf("%s: X-Stainless-Retry-Count %v, want %v", tc.explanation, got, want)
 				}
-				if got := w.oa.count("") + w.an.count(""); got != tc.upstream {
+				if got := w.upstreamCount(); got != tc.upstream {
 					t.Errorf("%s: %d upstream calls, want %d", tc.explanation, got, tc.upstream)
 				}
 				ms, _ := strconv.Atoi(ae.Header.Get("Retry-After-Ms"))
@@ -727,29 +855,40 @@ func TestAnthropicSDKTemperatureByVersion(t *testing.T) {
 }
 
 // §8 item 9 for Anthropic clients: structured output (output_config.format) reaches an
-// OpenAI-format upstream as a strict json_schema response_format, whose JSON answer comes
-// back as the text, and an Anthropic upstream as output_config.format again.
+// OpenAI-format upstream (OpenAI's, Azure's) as a strict json_schema response_format, whose
+// JSON answer comes back as the text, an Anthropic upstream as output_config.format again, and
+// Gemini as a JSON responseMimeType with the schema in Gemini's dialect.
 func TestAnthropicSDKStructuredOutput(t *testing.T) {
 	t.Parallel()
 	schema := map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}}
-	forEachSDK(t, []string{"oa", "an"}, func(t *testing.T, w *world, sdk antSDK, up string) {
+	forEachSDK(t, []string{"oa", "an", "ge", "az"}, func(t *testing.T, w *world, sdk antSDK, up string) {
 		r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + up, schema: schema}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, _ := json.Marshal(schema)
-		if up == "oa" {
-			rf := gjson.GetBytes(w.lastOA(t, "gpt-up").Body, "response_format")
+		body := w.lastCall(t, up, worldHealthy[up].upstream).Body
+		switch up {
+		case "oa", "az":
+			rf := gjson.GetBytes(body, "response_format")
 			if rf.Get("type").Str != "json_schema" || compactJSON([]byte(rf.Get("json_schema.schema").Raw)) != string(want) || !rf.Get("json_schema.strict").Bool() {
 				t.Errorf("upstream response_format %s", rf.Raw)
 			}
 			if r.Text != worldJSONAnswer || r.StopReason != "end_turn" {
 				t.Errorf("reply %+v", r)
 			}
-			return
-		}
-		if got := gjson.GetBytes(w.an.last(t, "claude-up").Body, "output_config.format"); got.Get("type").Str != "json_schema" || compactJSON([]byte(got.Get("schema").Raw)) != string(want) {
-			t.Errorf("upstream output_config.format %s", got.Raw)
+		case "an":
+			if got := gjson.GetBytes(body, "output_config.format"); got.Get("type").Str != "json_schema" || compactJSON([]byte(got.Get("schema").Raw)) != string(want) {
+				t.Errorf("upstream output_config.format %s", got.Raw)
+			}
+		case "ge":
+			gc := gjson.GetBytes(body, "generationConfig")
+			if gc.Get("responseMimeType").Str != "application/json" || compactJSON([]byte(gc.Get("responseSchema").Raw)) != `{"type":"OBJECT","properties":{"city":{"type":"STRING"}},"required":["city"]}` {
+				t.Errorf("upstream generationConfig %s", gc.Raw)
+			}
+			if r.Text != `{"label":"refund","note":null,"score":0.97}` || r.StopReason != "end_turn" {
+				t.Errorf("reply %+v", r)
+			}
 		}
 	})
 }
@@ -757,11 +896,12 @@ func TestAnthropicSDKStructuredOutput(t *testing.T) {
 // §3.2: both majors type a system message inside the conversation (Anthropic's mid-conversation
 // system message), and Anthropic accepts it. The gateway must too: an OpenAI-format upstream
 // gets it as a system message in its place, an Anthropic one (through the adapter's OpenAI
-// translation, which hoists system messages) in its system prompt.
+// translation, which hoists system messages) in its system prompt, Gemini in its
+// systemInstruction.
 func TestAnthropicSDKSystemMessageInConversation(t *testing.T) {
 	t.Parallel()
 	const later = "From now on, answer in French."
-	forEachSDK(t, []string{"oa", "an"}, func(t *testing.T, w *world, sdk antSDK, up string) {
+	forEachSDK(t, []string{"oa", "an", "ge", "az"}, func(t *testing.T, w *world, sdk antSDK, up string) {
 		r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + up, midSystem: later}, false)
 		if err != nil {
 			t.Fatalf("%s's system message is refused: %v", sdk.name, err)
@@ -769,27 +909,35 @@ func TestAnthropicSDKSystemMessageInConversation(t *testing.T) {
 		if r.StopReason != "end_turn" || r.Text != "Hello! How can I help you today?" {
 			t.Errorf("reply %+v", r)
 		}
-		if up == "oa" {
+		body := w.lastCall(t, up, worldHealthy[up].upstream).Body
+		switch up {
+		case "oa", "az":
 			var got []string
-			for _, m := range gjson.GetBytes(w.lastOA(t, "gpt-up").Body, "messages").Array() {
+			for _, m := range gjson.GetBytes(body, "messages").Array() {
 				got = append(got, m.Get("role").Str+": "+contentText(m.Get("content")))
 			}
 			want := []string{"system: " + antSystem, "user: " + antHello, "assistant: " + antHi, "system: " + later, "user: " + antPrompt}
 			if !slices.Equal(got, want) {
 				t.Errorf("upstream messages\n%q\nwant\n%q", got, want)
 			}
-			return
-		}
-		body := w.an.last(t, "claude-up").Body
-		sys := gjson.GetBytes(body, "system").Raw
-		if !strings.Contains(sys, antSystem) || !strings.Contains(sys, later) || gjson.GetBytes(body, "messages.#.role").Raw != `["user","assistant","user"]` {
-			t.Errorf("upstream system %s messages %s", sys, gjson.GetBytes(body, "messages").Raw)
+		case "an":
+			sys := gjson.GetBytes(body, "system").Raw
+			if !strings.Contains(sys, antSystem) || !strings.Contains(sys, later) || gjson.GetBytes(body, "messages.#.role").Raw != `["user","assistant","user"]` {
+				t.Errorf("upstream system %s messages %s", sys, gjson.GetBytes(body, "messages").Raw)
+			}
+		case "ge":
+			sys := gjson.GetBytes(body, "systemInstruction.parts.#.text").Raw
+			if sys != mustJSON([]string{antSystem, later}) || gjson.GetBytes(body, "contents.#.role").Raw != `["user","model","user"]` ||
+				gjson.GetBytes(body, "contents.2.parts.0.text").Str != antPrompt {
+				t.Errorf("upstream systemInstruction %s contents %s", sys, gjson.GetBytes(body, "contents").Raw)
+			}
 		}
 	})
 }
 
 // §8 items 19 and 34: a stream that fails after its first byte (the upstream's error event or
-// error chunk, or a connection reset) ends with Anthropic's error event, which both majors
+// error chunk, or a connection reset, from any kind of upstream) ends with Anthropic's error
+// event, which both majors
 // raise as *anthropic.Error with status 200, the error type and the request id, never as a
 // clean end: the accumulated message has the text that came before, no stop reason, and the
 // SDK does not retry.
@@ -798,10 +946,15 @@ func TestAnthropicSDKMidStreamFailure(t *testing.T) {
 	tests := map[string]struct{ errType, text string }{
 		"oa-cut":   {"api_error", "Partial"},
 		"an-cut":   {"overloaded_error", "Partial"},
+		"ge-cut":   {"api_error", "Part"},
+		"az-cut":   {"api_error", "Sure,"},
 		"oa-reset": {"api_error", "Once upon"},
 		"an-reset": {"api_error", ""},
+		"ge-reset": {"api_error", "Once upon"},
+		"az-reset": {"api_error", "Once"},
 	}
-	forEachSDK(t, []string{"oa-cut", "an-cut", "oa-reset", "an-reset"}, func(t *testing.T, w *world, sdk antSDK, category string) {
+	categories := []string{"oa-cut", "an-cut", "ge-cut", "az-cut", "oa-reset", "an-reset", "ge-reset", "az-reset"}
+	forEachSDK(t, categories, func(t *testing.T, w *world, sdk antSDK, category string) {
 		r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + category}, true)
 		want := tests[category]
 		if err == nil {

@@ -68,13 +68,19 @@ func ClassForAnthropicError(status int, typ string) clearbar.FailureClass {
 }
 
 // AnthropicErrorType returns the Anthropic error type for a failure the gateway reports with
-// the given HTTP status. A type already set on the error wins when it is an Anthropic one (an
-// Anthropic upstream's own, such as overloaded_error mid-stream); the class decides for rate
-// limits, overload and timeouts; the status for the rest, as Anthropic's table maps them (400
+// the given HTTP status. A rate limit that retrying cannot lift (a spent quota or budget,
+// Exhausted) is billing_error, whatever type the upstream's adapter gave it (Gemini's adapter
+// types every RESOURCE_EXHAUSTED rate_limit_error). Otherwise a type already set on the error
+// wins when it is an Anthropic one (an Anthropic upstream's own, such as overloaded_error
+// mid-stream); the class decides for rate limits, overload and timeouts; the status for the
+// rest, as Anthropic's table maps them (400
 // invalid_request_error, 401 authentication_error, 402 billing_error, 403 permission_error,
 // 404 not_found_error, 409 conflict_error, 413 request_too_large, 429 rate_limit_error, other
 // 4xx invalid_request_error, 5xx api_error).
 func AnthropicErrorType(e *clearbar.Error, status int) string {
+	if e.Class == clearbar.RateLimited && e.Exhausted() {
+		return ErrBilling
+	}
 	if IsAnthropicErrorType(e.Type) {
 		return e.Type
 	}

@@ -344,6 +344,10 @@ func TestErrorTypes(t *testing.T) {
 		{clearbar.Error{Class: clearbar.ClientError}, 415, ErrInvalidRequest},
 		{clearbar.Error{Class: clearbar.RateLimited}, 429, ErrRateLimit},
 		{clearbar.Error{Class: clearbar.RateLimited, Code: clearbar.CodeQuotaExhausted}, 429, ErrBilling},
+		// Gemini's spent per-day quota: the adapter's OpenAI type, which is also an Anthropic
+		// one, must not make it retryable-looking.
+		{clearbar.Error{Class: clearbar.RateLimited, Type: ErrRateLimit, Code: clearbar.CodeQuotaExhausted}, 429, ErrBilling},
+		{clearbar.Error{Class: clearbar.RateLimited, Type: ErrRateLimit}, 429, ErrRateLimit},
 		{clearbar.Error{Class: clearbar.Overloaded}, 503, ErrOverloaded},
 		{clearbar.Error{Class: clearbar.Timeout}, 504, ErrTimeout},
 		{clearbar.Error{Class: clearbar.BadResponse}, 502, ErrAPI},

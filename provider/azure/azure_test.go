@@ -256,11 +256,50 @@ func TestStreamIdentity(t *testing.T) {
 			t.Errorf("chunk %d: %s", i, c)
 		}
 	}
-	if m := gjson.Get(chunks[0], "model").Str; m != "dep" {
-		t.Errorf("model %q, want the deployment", m)
+	// The first chunk named no model: the stream's is the deployment, for every chunk, also
+	// for the later one that names the served model (one model per stream, as one id).
+	for i, c := range chunks {
+		if m := gjson.Get(c, "model").Str; m != "dep" {
+			t.Errorf("chunk %d: model %q, want the deployment", i, m)
+		}
 	}
-	if m := gjson.Get(chunks[1], "model").Str; m != "gpt-4o" {
-		t.Errorf("a chunk's own model %q was replaced", m)
+}
+
+// TestStreamKeepsOneModel checks that a stream whose first chunk names a model keeps it on
+// every chunk, and leaves chunks that name it alone (byte for byte).
+func TestStreamKeepsOneModel(t *testing.T) {
+	events := []string{
+		`{"choices":[{"delta":{"content":"a","role":"assistant"},"finish_reason":null,"index":0}],"created":7,"id":"chatcmpl-1","model":"gpt-4o-2024-11-20","object":"chat.completion.chunk"}`,
+		`{"choices":[{"delta":{"content":"b"},"finish_reason":null,"index":0}],"created":7,"id":"chatcmpl-1","model":"gpt-4o","object":"chat.completion.chunk"}`,
+		`{"choices":[{"delta":{},"finish_reason":"stop","index":0}],"created":7,"id":"chatcmpl-1","model":"gpt-4o-2024-11-20","object":"chat.completion.chunk"}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range append(events, `[DONE]`) {
+			fmt.Fprintf(w, "data: %s\n\n", ev)
+		}
+	}))
+	defer srv.Close()
+	p := newTestProvider(t, srv)
+	s, err := p.Stream(context.Background(), &clearbar.Call{Request: &clearbar.Request{Body: []byte(`{"messages":[{"role":"user","content":"hi"}]}`)}, Model: "dep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var chunks []string
+	for s.Next() {
+		chunks = append(chunks, string(s.Chunk().Data))
+	}
+	if s.Err() != nil || len(chunks) != 3 {
+		t.Fatalf("chunks %q, error %v", chunks, s.Err())
+	}
+	for i, c := range chunks {
+		if m := gjson.Get(c, "model").Str; m != "gpt-4o-2024-11-20" {
+			t.Errorf("chunk %d: model %q, want the stream's gpt-4o-2024-11-20", i, m)
+		}
+	}
+	if chunks[0] != events[0] || chunks[2] != events[2] {
+		t.Errorf("chunks that had the stream's identity changed:\n%s\n%s", chunks[0], chunks[2])
 	}
 }
 

@@ -13,9 +13,11 @@ import (
 )
 
 // stream wraps provider/openai's stream of an Azure deployment. It drops annotation-only
-// chunks (see annotationOnly) and gives every other chunk the stream's identity: the id, model
-// and created of its first chunk (made up when that chunk has none) and object
-// "chat.completion.chunk". Chunks that already have them pass unchanged.
+// chunks (see annotationOnly) and gives every other chunk the stream's identity: the id and
+// model of its first chunk (made up when that chunk has none: an id of the adapter's making,
+// the deployment's name), its created (when a chunk has none) and object
+// "chat.completion.chunk". Chunks that already have them pass unchanged. A later chunk naming
+// another model gets the stream's too: a client sees one model for the whole stream.
 type stream struct {
 	inner      clearbar.Stream
 	deployment string
@@ -122,7 +124,7 @@ func (s *stream) normalize(data []byte, f chunkFields) []byte {
 	// The checks read data, which the edits below replace: decide everything first.
 	fixID := f.id.Type != gjson.String || f.id.Str != s.id
 	fixObject := f.object.Type != gjson.String || f.object.Str != chunkObject
-	fixModel := f.model.Type != gjson.String || f.model.Str == ""
+	fixModel := f.model.Type != gjson.String || f.model.Str != s.model
 	fixCreated := f.created.Type != gjson.Number || f.created.Int() == 0
 	out := data
 	set := func(path string, v any) {

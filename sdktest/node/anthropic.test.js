@@ -1,7 +1,7 @@
 // The `@anthropic-ai/sdk` npm SDK against the gateway's Anthropic Messages API, in both majors:
 // 1.x (anthropic-version 2026-10-21, Authorization: Bearer) and the last 0.x, installed as
-// `anthropic-sdk-0` (2023-06-01, X-Api-Key). §8 of the API conformance brief: items 30–35.
-// See support.js for the world it runs in.
+// `anthropic-sdk-0` (2023-06-01, X-Api-Key), in front of every adapter. §8 of the API
+// conformance brief: items 7, 16, 30–35. See support.js for the world it runs in.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -9,7 +9,19 @@ import { describe, test } from 'node:test';
 import Anthropic1 from '@anthropic-ai/sdk';
 import Anthropic0 from 'anthropic-sdk-0';
 
-import { anthropicTools, apiKey, baseURL, checkDecisionHeaders, fixtures, recordingFetch, rejects, retryCounts } from './support.js';
+import {
+  anthropicTools,
+  apiKey,
+  assertCalls,
+  baseURL,
+  checkDecisionHeaders,
+  fixtures,
+  kindNames,
+  madeCallID,
+  recordingFetch,
+  rejects,
+  retryCounts,
+} from './support.js';
 
 const majors = [
   { name: '@anthropic-ai/sdk 1.x', Anthropic: Anthropic1, version: '2026-10-21', keyHeader: 'authorization', key: `Bearer ${apiKey}` },
@@ -25,12 +37,14 @@ const ask = (model, extra = {}) => ({
 });
 
 // Per upstream kind: the fixtures' ids, usage in Anthropic's accounting (input, cache
-// creation, cache read, output: cached tokens outside input_tokens), and tool calls.
+// creation, cache read, output: cached tokens outside input_tokens), and tool calls. Gemini
+// sends no tool call ids: the adapter makes them.
 const upstreams = {
   oa: {
     model: 'gpt',
     complete: { id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', usage: [9, 4, 6, 10] },
     stream: { id: 'chatcmpl-stream1', usage: [10, 0, 2, 3] },
+    streamText: fixtures.streamText,
     tools: [
       ['call_DdmO9pD3xa9XTPNJ32zg2hcA', 'get_weather', { location: 'Paris, France' }],
       ['call_ABCDEFGH12345678abcdefgh', 'get_time', { timezone: 'Europe/Paris' }],
@@ -40,11 +54,13 @@ const upstreams = {
       ['call_def', 'get_time', { tz: 'CET' }],
     ],
     streamToolText: '',
+    secondText: fixtures.text,
   },
   an: {
     model: 'claude',
     complete: { id: 'msg_01XFDUDYJgAACzvnptvVoYEL', usage: [12, 100, 2000, 12] },
     stream: { id: 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY', usage: [25, 3, 40, 15] },
+    streamText: fixtures.streamText,
     tools: [
       ['toolu_01A09q90qw90lq917835lq9', 'get_weather', { location: 'Rome' }],
       ['toolu_01B', 'get_time', { tz: 'Europe/Rome' }],
@@ -54,6 +70,37 @@ const upstreams = {
       ['toolu_02', 'get_time', {}],
     ],
     streamToolText: 'Okay, checking:',
+    secondText: fixtures.text,
+  },
+  ge: {
+    model: 'gemini',
+    complete: { id: 'Zk8xaL-3BaGJ1dkP0Jq5iAQ', usage: [4, 0, 4, 29] },
+    stream: { id: 'sse-1', usage: [8, 0, 0, 27] },
+    streamText: 'Hello there! How can I help?',
+    tools: [
+      [madeCallID, 'get_weather', { location: 'Paris' }],
+      [madeCallID, 'get_time', { timezone: 'Europe/Paris' }],
+    ],
+    streamTools: [[madeCallID, 'get_weather', { location: 'Paris' }]],
+    streamToolText: 'Let me check.',
+    // Gemini's recorded second turn of a function-calling conversation.
+    secondText: '21°C now; sunny tomorrow, then rain.',
+  },
+  az: {
+    model: 'azure',
+    complete: { id: 'chatcmpl-AZ1b2c3d4e5f', usage: [19, 0, 0, 10] },
+    stream: { id: 'chatcmpl-Azs1', usage: [12, 0, 0, 3] },
+    streamText: 'Hello there',
+    tools: [
+      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
+      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
+    ],
+    streamTools: [
+      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
+      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
+    ],
+    streamToolText: '',
+    secondText: fixtures.text,
   },
 };
 
@@ -76,7 +123,7 @@ for (const major of majors) {
   };
 
   for (const [kind, up] of Object.entries(upstreams)) {
-    describe(`${major.name}, ${kind === 'oa' ? 'OpenAI-format' : 'Anthropic'} upstream`, () => {
+    describe(`${major.name}, ${kindNames[kind]} upstream`, () => {
       test('messages.create parses; the request id is the decision id (items 30, 31)', async () => {
         const f = recordingFetch();
         const { data, response } = await client({ fetch: f }).messages.create(ask(`clearbar/${kind}`)).withResponse();
@@ -99,7 +146,7 @@ for (const major of majors) {
         stream.on('streamEvent', (ev) => types.push(ev.type));
         const msg = await stream.finalMessage();
         assert.equal(msg.id, up.stream.id);
-        assert.equal(textOf(msg), fixtures.streamText);
+        assert.equal(textOf(msg), up.streamText);
         assert.equal(msg.stop_reason, 'end_turn');
         assert.deepEqual(usageOf(msg.usage), up.stream.usage);
         assert.equal(types[0], 'message_start');
@@ -120,7 +167,7 @@ for (const major of majors) {
           if (ev.type === 'message_delta') stop = ev.delta.stop_reason;
         }
         assert.deepEqual(started, started.map((_, i) => i), 'block indices are contiguous from 0');
-        assert.equal(text, fixtures.streamText);
+        assert.equal(text, up.streamText);
         assert.equal(stop, 'end_turn');
       });
 
@@ -141,7 +188,7 @@ for (const major of majors) {
         const c = client();
         const first = await c.messages.create(ask(`clearbar/${kind}`, { tools: anthropicTools, tool_choice: { type: 'auto' } }));
         assert.equal(first.stop_reason, 'tool_use');
-        assert.deepEqual(toolsOf(first), up.tools);
+        assertCalls(toolsOf(first), up.tools);
         const history = ask(`clearbar/${kind}`, { tools: anthropicTools });
         history.messages.push(
           { role: 'assistant', content: first.content },
@@ -152,14 +199,14 @@ for (const major of majors) {
         );
         const second = await c.messages.create(history);
         assert.equal(second.stop_reason, 'end_turn');
-        assert.equal(textOf(second), fixtures.text);
+        assert.equal(textOf(second), up.secondText);
       });
 
       test('streamed tool use: inputs accumulate to objects (item 33)', async () => {
         const msg = await client().messages.stream(ask(`clearbar/${kind}`, { tools: anthropicTools })).finalMessage();
         assert.equal(msg.stop_reason, 'tool_use');
         assert.equal(textOf(msg), up.streamToolText);
-        assert.deepEqual(toolsOf(msg), up.streamTools);
+        assertCalls(toolsOf(msg), up.streamTools);
       });
     });
   }
@@ -175,48 +222,62 @@ for (const major of majors) {
       assert.deepEqual(retryCounts(f), ['0']);
     });
 
-    test("an upstream's 400 is a BadRequestError, not retried", async () => {
-      const f = recordingFetch();
-      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/an-reject')), Anthropic.BadRequestError);
-      assert.equal(err.status, 400);
-      assert.equal(err.type, 'invalid_request_error');
-      assert.match(err.error.error.message, /roles must alternate/);
-      assert.equal(err.requestID, err.headers.get('x-clearbar-decision-id'));
-      assert.deepEqual(retryCounts(f), ['0']);
-    });
+    // Per upstream kind: the message of its rejection, whether its overload says how long to
+    // wait, whether it has a spent-quota category (Azure has none), and its mid-stream failure:
+    // the error type and the text sent before it.
+    const failures = {
+      oa: { reject: /Invalid value for 'temperature'/, downWait: false, broke: true, cut: ['api_error', 'Partial'] },
+      an: { reject: /roles must alternate/, downWait: true, broke: true, cut: ['overloaded_error', 'Partial'] },
+      ge: { reject: /Invalid value at 'generation_config.temperature'/, downWait: false, broke: true, cut: ['api_error', 'Part'] },
+      az: { reject: /content management policy/, downWait: false, broke: false, cut: ['api_error', 'Sure,'] },
+    };
+    for (const [kind, fail] of Object.entries(failures)) {
+      test(`${kind}: an upstream's 400 is a BadRequestError, not retried`, async () => {
+        const f = recordingFetch();
+        const err = await rejects(client({ fetch: f }).messages.create(ask(`clearbar/${kind}-reject`)), Anthropic.BadRequestError);
+        assert.equal(err.status, 400);
+        assert.equal(err.type, 'invalid_request_error');
+        assert.match(err.error.error.message, fail.reject);
+        assert.equal(err.requestID, err.headers.get('x-clearbar-decision-id'));
+        assert.deepEqual(retryCounts(f), ['0']);
+      });
 
-    test('429 is retried twice, quickly, then a RateLimitError (item 34)', async () => {
-      const f = recordingFetch();
-      const start = Date.now();
-      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/an-limited')), Anthropic.RateLimitError);
-      const elapsed = Date.now() - start;
-      assert.equal(err.status, 429);
-      assert.equal(err.type, 'rate_limit_error');
-      assert.deepEqual(retryCounts(f), ['0', '1', '2']);
-      const ms = Number(err.headers.get('retry-after-ms'));
-      assert.ok(ms > 0 && ms <= 60000, `retry-after-ms ${err.headers.get('retry-after-ms')}`);
-      assert.ok(Number(err.headers.get('retry-after')) <= 60, 'retry-after is capped: these SDKs wait as long as told');
-      assert.ok(elapsed < 1000, `three attempts took ${elapsed} ms: the SDK did not honour retry-after-ms`);
-    });
+      test(`${kind}: 429 is retried twice, quickly, then a RateLimitError (item 34)`, async () => {
+        const f = recordingFetch();
+        const start = Date.now();
+        const err = await rejects(client({ fetch: f }).messages.create(ask(`clearbar/${kind}-limited`)), Anthropic.RateLimitError);
+        const elapsed = Date.now() - start;
+        assert.equal(err.status, 429);
+        assert.equal(err.type, 'rate_limit_error');
+        assert.deepEqual(retryCounts(f), ['0', '1', '2']);
+        checkSent(f);
+        const ms = Number(err.headers.get('retry-after-ms'));
+        assert.ok(ms > 0 && ms <= 100, `retry-after-ms ${err.headers.get('retry-after-ms')}`);
+        assert.ok(Number(err.headers.get('retry-after')) <= 60, 'retry-after is capped: these SDKs wait as long as told');
+        assert.ok(elapsed < 1000, `three attempts took ${elapsed} ms: the SDK did not honour retry-after-ms`);
+      });
 
-    test('an upstream out of credit is not retried (x-should-retry: false)', async () => {
-      const f = recordingFetch();
-      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/an-broke')), Anthropic.APIError);
-      assert.equal(err.type, 'billing_error');
-      assert.equal(err.headers.get('x-should-retry'), 'false');
-      assert.deepEqual(retryCounts(f), ['0']);
-    });
+      if (fail.broke) {
+        test(`${kind}: an upstream out of credit is a billing_error, not retried (x-should-retry: false)`, async () => {
+          const f = recordingFetch();
+          const err = await rejects(client({ fetch: f }).messages.create(ask(`clearbar/${kind}-broke`)), Anthropic.APIError);
+          assert.equal(err.status, 429);
+          assert.equal(err.type, 'billing_error');
+          assert.equal(err.headers.get('x-should-retry'), 'false');
+          assert.deepEqual(retryCounts(f), ['0']);
+        });
+      }
 
-    test('an overloaded upstream is retried, then an InternalServerError with overloaded_error (item 34)', async () => {
-      const f = recordingFetch();
-      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/an-down')), Anthropic.InternalServerError);
-      assert.equal(err.status, 503);
-      assert.equal(err.type, 'overloaded_error');
-      assert.deepEqual(retryCounts(f), ['0', '1', '2']);
-    });
+      test(`${kind}: an overloaded upstream is retried, then an InternalServerError with overloaded_error (item 34)`, async () => {
+        const f = recordingFetch();
+        const err = await rejects(client({ fetch: f }).messages.create(ask(`clearbar/${kind}-down`)), Anthropic.InternalServerError);
+        assert.equal(err.status, 503);
+        assert.equal(err.type, 'overloaded_error');
+        assert.deepEqual(retryCounts(f), ['0', '1', '2']);
+        assert.equal(err.headers.get('retry-after-ms') !== null, fail.downWait, `retry-after-ms ${err.headers.get('retry-after-ms')}`);
+      });
 
-    for (const kind of ['oa', 'an']) {
-      test(`a mid-stream failure (${kind}) rejects finalMessage with an APIError, not a clean end (item 34)`, async () => {
+      test(`${kind}: a mid-stream failure rejects finalMessage with an APIError, not a clean end (item 34)`, async () => {
         const f = recordingFetch();
         const stream = client({ fetch: f }).messages.stream(ask(`clearbar/${kind}-cut`));
         let text = '';
@@ -225,8 +286,8 @@ for (const major of majors) {
         });
         const err = await rejects(stream.finalMessage(), Anthropic.APIError);
         assert.equal(err.status, undefined, 'an error after the 200 has no status');
-        assert.equal(err.error?.error?.type, kind === 'an' ? 'overloaded_error' : 'api_error');
-        assert.equal(text, 'Partial');
+        assert.equal(err.error?.error?.type, fail.cut[0]);
+        assert.equal(text, fail.cut[1]);
         assert.deepEqual(retryCounts(f), ['0']);
       });
     }

@@ -1,5 +1,6 @@
-// The `openai` npm SDK against the gateway's OpenAI API (§8 of the API conformance brief:
-// items 1, 3, 6, 7, 9, 13, 15, 19, 24, 36, 39). See support.js for the world it runs in.
+// The `openai` npm SDK against the gateway's OpenAI API, in front of every adapter (§8 of the
+// API conformance brief: items 1, 3, 6, 7, 9, 13–17, 19, 23, 24, 36, 37, 38, 39). See support.js
+// for the world it runs in.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -8,9 +9,12 @@ import OpenAI from 'openai';
 
 import {
   apiKey,
+  assertCalls,
   baseURL,
   checkDecisionHeaders,
   fixtures,
+  kindNames,
+  madeCallID,
   openaiTools,
   recordingFetch,
   rejects,
@@ -31,12 +35,14 @@ const ask = (model, extra = {}) => ({
 });
 
 // Per upstream kind: the fixtures' ids and usage, as OpenAI reports it (prompt, completion,
-// cached); an Anthropic upstream's cache reads and writes are inside prompt_tokens.
+// cached); an Anthropic upstream's cache reads and writes are inside prompt_tokens, Gemini's
+// thoughts inside completion_tokens. Gemini sends no tool call ids: the adapter makes them.
 const upstreams = {
   oa: {
     model: 'gpt',
     complete: { id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', usage: [19, 10, 6] },
     stream: { id: 'chatcmpl-stream1', usage: [12, 3, 2] },
+    streamText: fixtures.streamText,
     tools: [
       ['call_DdmO9pD3xa9XTPNJ32zg2hcA', 'get_weather', { location: 'Paris, France' }],
       ['call_ABCDEFGH12345678abcdefgh', 'get_time', { timezone: 'Europe/Paris' }],
@@ -46,11 +52,13 @@ const upstreams = {
       ['call_def', 'get_time', { tz: 'CET' }],
     ],
     streamToolText: '',
+    secondText: fixtures.text,
   },
   an: {
     model: 'claude',
     complete: { id: 'msg_01XFDUDYJgAACzvnptvVoYEL', usage: [2112, 12, 2000] },
     stream: { id: 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY', usage: [68, 15, 40] },
+    streamText: fixtures.streamText,
     tools: [
       ['toolu_01A09q90qw90lq917835lq9', 'get_weather', { location: 'Rome' }],
       ['toolu_01B', 'get_time', { tz: 'Europe/Rome' }],
@@ -60,6 +68,37 @@ const upstreams = {
       ['toolu_02', 'get_time', {}],
     ],
     streamToolText: 'Okay, checking:',
+    secondText: fixtures.text,
+  },
+  ge: {
+    model: 'gemini',
+    complete: { id: 'Zk8xaL-3BaGJ1dkP0Jq5iAQ', usage: [8, 29, 4] },
+    stream: { id: 'sse-1', usage: [8, 27, 0] },
+    streamText: 'Hello there! How can I help?',
+    tools: [
+      [madeCallID, 'get_weather', { location: 'Paris' }],
+      [madeCallID, 'get_time', { timezone: 'Europe/Paris' }],
+    ],
+    streamTools: [[madeCallID, 'get_weather', { location: 'Paris' }]],
+    streamToolText: 'Let me check.',
+    // Gemini's recorded second turn of a function-calling conversation.
+    secondText: '21°C now; sunny tomorrow, then rain.',
+  },
+  az: {
+    model: 'azure',
+    complete: { id: 'chatcmpl-AZ1b2c3d4e5f', usage: [19, 10, 0] },
+    stream: { id: 'chatcmpl-Azs1', usage: [12, 3, 0] },
+    streamText: 'Hello there',
+    tools: [
+      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
+      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
+    ],
+    streamTools: [
+      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
+      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
+    ],
+    streamToolText: '',
+    secondText: fixtures.text,
   },
 };
 
@@ -71,6 +110,7 @@ function usageOf(u) {
 // reassembled by index, and exactly one usage chunk, the last, with no choices.
 async function readStream(stream) {
   const ids = new Set();
+  const models = new Set();
   let text = '';
   let finish = null;
   let usage = null;
@@ -79,6 +119,8 @@ async function readStream(stream) {
   const calls = [];
   for await (const chunk of stream) {
     ids.add(chunk.id);
+    models.add(chunk.model);
+    assert.equal(chunk.object, 'chat.completion.chunk');
     if (usage) afterUsage++;
     if (chunk.usage) {
       usageChunks++;
@@ -96,11 +138,11 @@ async function readStream(stream) {
       if (choice.finish_reason) finish = choice.finish_reason;
     }
   }
-  return { ids: [...ids], text, finish, usage, usageChunks, afterUsage, calls };
+  return { ids: [...ids], models: [...models], text, finish, usage, usageChunks, afterUsage, calls };
 }
 
 for (const [kind, up] of Object.entries(upstreams)) {
-  describe(`openai SDK, ${kind === 'oa' ? 'OpenAI-format' : 'Anthropic'} upstream`, () => {
+  describe(`openai SDK, ${kindNames[kind]} upstream`, () => {
     test('chat completion parses, with usage details and decision headers (items 1, 39)', async () => {
       const { data, response } = await client().chat.completions.create(ask(`clearbar/${kind}`)).withResponse();
       assert.equal(data.id, up.complete.id);
@@ -114,7 +156,7 @@ for (const [kind, up] of Object.entries(upstreams)) {
       assert.equal(data._request_id, id, 'the SDK exposes x-request-id as _request_id');
     });
 
-    test('stream with include_usage: one id, one final usage chunk (items 3, 38)', async () => {
+    test('stream with include_usage: one id and model, one final usage chunk (items 3, 38)', async () => {
       const { data: stream, response } = await client()
         .chat.completions.create(ask(`clearbar/${kind}`, { stream: true, stream_options: { include_usage: true } }))
         .withResponse();
@@ -122,7 +164,8 @@ for (const [kind, up] of Object.entries(upstreams)) {
       checkDecisionHeaders(response.headers, { category: kind, model: up.model });
       const got = await readStream(stream);
       assert.deepEqual(got.ids, [up.stream.id]);
-      assert.equal(got.text, fixtures.streamText);
+      assert.equal(got.models.length, 1, `one model: ${got.models}`);
+      assert.equal(got.text, up.streamText);
       assert.equal(got.finish, 'stop');
       assert.equal(got.usageChunks, 1);
       assert.equal(got.afterUsage, 0, 'the usage chunk is the last');
@@ -132,7 +175,7 @@ for (const [kind, up] of Object.entries(upstreams)) {
     test('stream helper: finalChatCompletion', async () => {
       const runner = client().chat.completions.stream(ask(`clearbar/${kind}`, { stream_options: { include_usage: true } }));
       const done = await runner.finalChatCompletion();
-      assert.equal(done.choices[0].message.content, fixtures.streamText);
+      assert.equal(done.choices[0].message.content, up.streamText);
       assert.equal(done.choices[0].finish_reason, 'stop');
       assert.deepEqual(usageOf(done.usage), up.stream.usage);
     });
@@ -142,16 +185,18 @@ for (const [kind, up] of Object.entries(upstreams)) {
       const first = await c.chat.completions.create(ask(`clearbar/${kind}`, { tools: openaiTools }));
       const msg = first.choices[0].message;
       assert.equal(first.choices[0].finish_reason, 'tool_calls');
-      assert.deepEqual(
+      assertCalls(
         msg.tool_calls.map((tc) => [tc.id, tc.function.name, JSON.parse(tc.function.arguments)]),
         up.tools,
       );
       for (const tc of msg.tool_calls) assert.equal(tc.type, 'function');
 
+      // The message goes back as the SDK returned it (for Gemini, with the calls' thought
+      // signatures in extra_content; the fake Gemini refuses calls without them).
       const history = ask(`clearbar/${kind}`, { tools: openaiTools });
       history.messages.push(msg, ...msg.tool_calls.map((tc) => ({ role: 'tool', tool_call_id: tc.id, content: `result of ${tc.function.name}` })));
       const second = await c.chat.completions.create(history);
-      assert.equal(second.choices[0].message.content, fixtures.text);
+      assert.equal(second.choices[0].message.content, up.secondText);
       assert.equal(second.choices[0].finish_reason, 'stop');
     });
 
@@ -160,7 +205,8 @@ for (const [kind, up] of Object.entries(upstreams)) {
       const got = await readStream(stream);
       assert.equal(got.finish, 'tool_calls');
       assert.equal(got.text, up.streamToolText);
-      assert.deepEqual(
+      assert.equal(got.ids.length, 1);
+      assertCalls(
         got.calls.map((c) => [c.id, c.name, JSON.parse(c.arguments)]),
         up.streamTools,
       );
@@ -205,7 +251,7 @@ describe('openai SDK, structured output and routing', () => {
       assert.equal(m.object, 'model');
       ids.push(m.id);
     }
-    for (const want of ['clearbar/oa', 'clearbar/an', 'clearbar/extract', 'gpt', 'claude']) {
+    for (const want of ['clearbar/oa', 'clearbar/an', 'clearbar/ge', 'clearbar/az', 'clearbar/extract', 'gpt', 'claude', 'gemini', 'azure']) {
       assert.ok(ids.includes(want), `the list lacks ${want}: ${ids}`);
     }
     assert.equal((await client().models.retrieve('clearbar/an')).id, 'clearbar/an');
@@ -213,6 +259,22 @@ describe('openai SDK, structured output and routing', () => {
     assert.equal(err.status, 404);
     assert.equal(err.code, 'model_not_found');
   });
+
+  for (const [category, want] of Object.entries({
+    'az-async': { id: 'chatcmpl-async', model: 'gpt-4o-2024-11-20', text: 'Once upon a time' },
+    'az-noid': { id: /^chatcmpl-[0-9a-f]{24}$/, model: 'az-noid', text: 'Hi there' },
+  })) {
+    test(`Azure's stream quirks are normalised: ${category} (items 23, 38)`, async () => {
+      const stream = await client().chat.completions.create(ask(`clearbar/${category}`, { stream: true }));
+      const got = await readStream(stream);
+      assert.equal(got.ids.length, 1, `one id: ${got.ids}`);
+      if (want.id instanceof RegExp) assert.match(got.ids[0], want.id);
+      else assert.equal(got.ids[0], want.id);
+      assert.deepEqual(got.models, [want.model]);
+      assert.equal(got.text, want.text);
+      assert.equal(got.finish, 'stop', 'an annotation chunk must not erase the finish reason');
+    });
+  }
 });
 
 describe('openai SDK, errors', () => {
@@ -226,56 +288,79 @@ describe('openai SDK, errors', () => {
     assert.deepEqual(retryCounts(f), ['0']);
   });
 
-  test("an upstream's 400 is a BadRequestError naming the parameter, not retried (items 13, 14)", async () => {
-    const f = recordingFetch();
-    const err = await rejects(client({ fetch: f }).chat.completions.create(ask('clearbar/oa-reject')), OpenAI.BadRequestError);
-    assert.equal(err.status, 400);
-    assert.equal(err.type, 'invalid_request_error');
-    assert.equal(err.param, 'temperature');
-    assert.equal(err.requestID, err.headers.get('x-clearbar-decision-id'));
-    assert.deepEqual(retryCounts(f), ['0']);
-  });
+  // Per upstream kind: what its rejection and rate limit look like to the SDK, whether it has a
+  // spent-quota category (Azure has none), and the text its cut and reset streams send first.
+  const failures = {
+    oa: { reject: { code: 'decimal_above_max_value', param: 'temperature' }, limited: 'rate_limit_exceeded', broke: true, cut: 'Partial', reset: 'Once upon' },
+    an: { reject: { code: null, param: null }, limited: 'rate_limited', broke: true, cut: 'Partial', reset: '' },
+    ge: { reject: { code: 'invalid_argument', param: null }, limited: 'resource_exhausted', broke: true, cut: 'Part', reset: 'Once upon' },
+    az: { reject: { code: 'content_filter', param: 'prompt' }, limited: '429', broke: false, cut: 'Sure,', reset: 'Once' },
+  };
+  for (const [kind, fail] of Object.entries(failures)) {
+    test(`${kind}: an upstream's 400 is a BadRequestError with its code and parameter, not retried (items 13, 14)`, async () => {
+      const f = recordingFetch();
+      const err = await rejects(client({ fetch: f }).chat.completions.create(ask(`clearbar/${kind}-reject`)), OpenAI.BadRequestError);
+      assert.equal(err.status, 400);
+      assert.equal(err.type, 'invalid_request_error');
+      assert.equal(err.code, fail.reject.code);
+      assert.equal(err.param, fail.reject.param);
+      assert.equal(err.requestID, err.headers.get('x-clearbar-decision-id'));
+      assert.deepEqual(retryCounts(f), ['0']);
+    });
 
-  test('429 with retry-after-ms is retried twice, quickly, then a RateLimitError (items 15, 18)', async () => {
-    const f = recordingFetch();
-    const start = Date.now();
-    const err = await rejects(client({ fetch: f }).chat.completions.create(ask('clearbar/oa-limited')), OpenAI.RateLimitError);
-    const elapsed = Date.now() - start;
-    assert.equal(err.status, 429);
-    assert.equal(err.type, 'rate_limit_error');
-    assert.deepEqual(retryCounts(f), ['0', '1', '2']);
-    assert.deepEqual(f.attempts.map((a) => a.status), [429, 429, 429]);
-    const ms = Number(err.headers.get('retry-after-ms'));
-    assert.ok(ms > 0 && ms <= 60000, `retry-after-ms ${err.headers.get('retry-after-ms')}`);
-    assert.ok(elapsed < 1000, `three attempts took ${elapsed} ms: the SDK did not honour retry-after-ms`);
-  });
+    test(`${kind}: 429 with retry-after-ms is retried twice, quickly, then a RateLimitError (items 15, 18)`, async () => {
+      const f = recordingFetch();
+      const start = Date.now();
+      const err = await rejects(client({ fetch: f }).chat.completions.create(ask(`clearbar/${kind}-limited`)), OpenAI.RateLimitError);
+      const elapsed = Date.now() - start;
+      assert.equal(err.status, 429);
+      assert.equal(err.type, 'rate_limit_error');
+      assert.equal(err.code, fail.limited);
+      assert.deepEqual(retryCounts(f), ['0', '1', '2']);
+      assert.deepEqual(f.attempts.map((a) => a.status), [429, 429, 429]);
+      const ms = Number(err.headers.get('retry-after-ms'));
+      assert.ok(ms > 0 && ms <= 100, `retry-after-ms ${err.headers.get('retry-after-ms')}`);
+      assert.ok(Number(err.headers.get('retry-after')) <= 60, 'retry-after is capped');
+      assert.ok(elapsed < 1000, `three attempts took ${elapsed} ms: the SDK did not honour retry-after-ms`);
+    });
 
-  test('an upstream out of quota is a RateLimitError that is not retried (x-should-retry: false, item 16)', async () => {
-    const f = recordingFetch();
-    const err = await rejects(client({ fetch: f }).chat.completions.create(ask('clearbar/oa-broke')), OpenAI.RateLimitError);
-    assert.equal(err.status, 429);
-    assert.equal(err.code, 'insufficient_quota');
-    assert.equal(err.headers.get('x-should-retry'), 'false');
-    assert.deepEqual(retryCounts(f), ['0']);
-  });
+    if (fail.broke) {
+      test(`${kind}: an upstream out of quota is a RateLimitError that is not retried (x-should-retry: false, item 16)`, async () => {
+        const f = recordingFetch();
+        const err = await rejects(client({ fetch: f }).chat.completions.create(ask(`clearbar/${kind}-broke`)), OpenAI.RateLimitError);
+        assert.equal(err.status, 429);
+        assert.equal(err.code, 'insufficient_quota');
+        assert.equal(err.headers.get('x-should-retry'), 'false');
+        assert.deepEqual(retryCounts(f), ['0']);
+      });
+    }
 
-  test('an upstream overload is an InternalServerError after three attempts (item 17)', async () => {
-    const f = recordingFetch();
-    const err = await rejects(client({ fetch: f }).chat.completions.create(ask('clearbar/an-down')), OpenAI.InternalServerError);
-    assert.equal(err.status, 503);
-    assert.deepEqual(retryCounts(f), ['0', '1', '2']);
-    assert.match(err.requestID, /^dec_/);
-  });
+    test(`${kind}: an upstream overload is an InternalServerError after three attempts (item 17)`, async () => {
+      const f = recordingFetch();
+      const err = await rejects(client({ fetch: f }).chat.completions.create(ask(`clearbar/${kind}-down`)), OpenAI.InternalServerError);
+      assert.equal(err.status, 503);
+      assert.equal(err.type, 'server_error');
+      assert.deepEqual(retryCounts(f), ['0', '1', '2']);
+      assert.match(err.requestID, /^dec_/);
+    });
 
-  test('a mid-stream upstream failure throws an APIError, not a clean end (item 19)', async () => {
-    const f = recordingFetch();
-    const stream = await client({ fetch: f }).chat.completions.create(ask('clearbar/oa-cut', { stream: true }));
-    let text = '';
-    const err = await rejects(async () => {
-      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
-    }, OpenAI.APIError);
-    assert.equal(err.status, undefined, 'an error after the 200 has no status');
-    assert.equal(text, 'Partial');
-    assert.deepEqual(retryCounts(f), ['0']);
-  });
+    for (const cut of ['cut', 'reset']) {
+      test(`${kind}: a mid-stream upstream failure (${cut}) throws an APIError, not a clean end (item 19)`, async () => {
+        const f = recordingFetch();
+        const stream = await client({ fetch: f }).chat.completions.create(ask(`clearbar/${kind}-${cut}`, { stream: true }));
+        let text = '';
+        let finish = null;
+        const err = await rejects(async () => {
+          for await (const chunk of stream) {
+            text += chunk.choices[0]?.delta?.content ?? '';
+            finish = chunk.choices[0]?.finish_reason ?? finish;
+          }
+        }, OpenAI.APIError);
+        assert.equal(err.status, undefined, 'an error after the 200 has no status');
+        assert.equal(text, fail[cut], 'the text before the failure');
+        assert.equal(finish, null);
+        assert.deepEqual(retryCounts(f), ['0']);
+      });
+    }
+  }
 });

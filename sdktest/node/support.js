@@ -2,19 +2,28 @@
 //
 // The tests drive the official Node SDKs against a running Clearbar gateway whose base URL is
 // in CLEARBAR_BASE_URL (no /v1). They are meant to be run by the Go test TestNodeSDKs
-// (gateway/node_sdk_test.go), which starts the gateway on loopback in front of two fake
-// upstreams, an OpenAI-compatible one and an Anthropic one, replaying recorded wire fixtures
-// (provider/providertest/testdata). That world's spec (worldSpec in gateway/sdkworld_test.go)
-// gives every upstream behaviour a category of its own; the tests pick one with the model
-// name, and the expected values below are those of the fixtures.
+// (gateway/node_sdk_test.go), which starts the gateway on loopback in front of four fake
+// upstreams, one per adapter: an OpenAI-compatible one, an Anthropic one, a Gemini one and an
+// Azure OpenAI one, replaying recorded wire fixtures (provider/providertest/testdata). That
+// world's spec (worldSpec in gateway/sdkworld_test.go) gives every upstream behaviour a category
+// of its own; the tests pick one with the model name, and the expected values below are those
+// of the fixtures.
 //
-//   clearbar/oa, clearbar/an                healthy OpenAI-format / Anthropic upstream
+//   clearbar/oa, clearbar/an, clearbar/ge, clearbar/az
+//                                           healthy OpenAI-format / Anthropic / Gemini / Azure
+//                                           upstream
 //   clearbar/extract                        cascade gpt → claude-json with a JSON Schema check
-//   clearbar/{oa,an}-limited                429 with a short retry-after(-ms)
-//   clearbar/{oa,an}-down                   500 without a body / 529 overloaded_error
-//   clearbar/{oa,an}-reject                 400 invalid_request_error
-//   clearbar/{oa,an}-broke                  out of credit: 429 insufficient_quota / 402 billing_error
-//   clearbar/{oa,an}-cut                    streams fail after their first content
+//   clearbar/{oa,an,ge,az}-limited          429 with a short retry-after(-ms)
+//   clearbar/{oa,an,ge,az}-down             500 without a body / 529 overloaded_error /
+//                                           503 UNAVAILABLE / 500 server_error
+//   clearbar/{oa,an,ge,az}-reject           400: invalid_request_error / INVALID_ARGUMENT /
+//                                           Azure's content filter
+//   clearbar/{oa,an,ge}-broke               out of credit: 429 insufficient_quota /
+//                                           402 billing_error / a spent per-day quota
+//   clearbar/{oa,an,ge,az}-cut              streams fail after their first content
+//   clearbar/{oa,an,ge,az}-reset            streams are cut by a connection reset
+//   clearbar/az-async, clearbar/az-noid     Azure's asynchronous content filter chunks; a stream
+//                                           whose first chunk has no id
 
 import assert from 'node:assert/strict';
 
@@ -38,6 +47,28 @@ export const fixtures = {
   streamText: 'Hello there!',
   json: { id: 'A-1', city: 'Paris', temp_c: 18 },
 };
+
+/** The upstream kinds, as the describe blocks name them. */
+export const kindNames = { oa: 'OpenAI-format', an: 'Anthropic', ge: 'Gemini', az: 'Azure OpenAI' };
+
+/** The form of the tool call ids the Gemini adapter makes (Gemini sends none). */
+export const madeCallID = /^call_[0-9a-f]{24}$/;
+
+/**
+ * assertCalls checks tool calls, as [id, name, arguments] triples, against expected ones whose
+ * id may be a RegExp (an id of the adapter's making); ids must be distinct.
+ */
+export function assertCalls(got, want) {
+  assert.equal(got.length, want.length, `tool calls ${JSON.stringify(got)}`);
+  assert.equal(new Set(got.map(([id]) => id)).size, got.length, 'tool call ids are distinct');
+  got.forEach(([id, name, args], i) => {
+    const [wantID, wantName, wantArgs] = want[i];
+    if (wantID instanceof RegExp) assert.match(id, wantID);
+    else assert.equal(id, wantID);
+    assert.equal(name, wantName);
+    assert.deepEqual(args, wantArgs);
+  });
+}
 
 /**
  * recordingFetch returns a fetch for an SDK client that records every attempt the SDK makes
