@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/provider/providertest"
 	"github.com/tidwall/gjson"
 )
@@ -51,7 +52,7 @@ func BenchmarkTranslateRequest(b *testing.B) {
 // BenchmarkTranslateResponse measures the Gemini → OpenAI translation of a non-streaming answer.
 func BenchmarkTranslateResponse(b *testing.B) {
 	p := &Provider{name: "gem", now: time.Now, newID: randomID}
-	a := &attempt{p: p, call: &clearbar.Call{Model: "gemini-2.5-flash"}}
+	a := &attempt{Attempt: &inflight.Attempt{Provider: p.name, Call: &clearbar.Call{Model: "gemini-2.5-flash"}}, p: p}
 	resp := &http.Response{StatusCode: 200, Header: http.Header{}}
 	data := []byte(benchAnswer)
 	b.SetBytes(int64(len(data)))
@@ -66,7 +67,7 @@ func BenchmarkTranslateResponse(b *testing.B) {
 // BenchmarkStreamChunk measures the translation of one stream event into one chunk.
 func BenchmarkStreamChunk(b *testing.B) {
 	p := &Provider{name: "gem", now: time.Now, newID: randomID}
-	a := &attempt{p: p, call: &clearbar.Call{Model: "gemini-2.5-flash"}}
+	a := &attempt{Attempt: &inflight.Attempt{Provider: p.name, Call: &clearbar.Call{Model: "gemini-2.5-flash"}}, p: p}
 	tr := streamTranslator{p: p, model: "gemini-2.5-flash"}
 	data := []byte(benchEvent)
 	var c clearbar.Chunk

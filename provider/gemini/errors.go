@@ -133,7 +133,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 			}
 		}
 	}
-	e := a.fail(class, status, "", nil)
+	e := a.Fail(class, status, "", nil)
 	switch {
 	case isKeyRejected(f):
 		e.Class = clearbar.Auth
@@ -243,12 +243,7 @@ var keyLike = regexp.MustCompile(`AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+\S+`)
 
 // redact removes the provider's keys, and anything that looks like a key, from s.
 func (p *Provider) redact(s string) string {
-	for _, k := range p.keys {
-		if v := k.Reveal(); len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
-		}
-	}
-	return keyLike.ReplaceAllString(s, "[redacted]")
+	return p.keys.Redact(s, keyLike)
 }
 
 // truncate cuts s to at most n bytes without splitting a UTF-8 sequence.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/provider/providertest"
 	"github.com/tidwall/gjson"
 )
@@ -55,7 +56,7 @@ func FuzzStreamEvent(f *testing.F) {
 	f.Add([]byte(`{"candidates":[{"index":-1}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := &Provider{name: "gem", now: func() time.Time { return fixedNow }, newID: sequentialIDs()}
-		a := &attempt{p: p, call: &clearbar.Call{Model: "m"}}
+		a := &attempt{Attempt: &inflight.Attempt{Provider: p.name, Call: &clearbar.Call{Model: "m"}}, p: p}
 		tr := streamTranslator{p: p, model: "m"}
 		var c clearbar.Chunk
 		for range 2 {

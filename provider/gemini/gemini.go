@@ -120,11 +120,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 )
 
 // Type is the provider type this package serves.
@@ -148,8 +148,7 @@ type Provider struct {
 	name string
 	// root is the base URL with its API version path ("…/v1beta"), without a trailing slash.
 	root          string
-	keys          []clearbar.Secret
-	active        atomic.Uint32
+	keys          *inflight.Keys
 	client        *http.Client
 	timeout       time.Duration
 	modelTimeouts map[string]time.Duration
@@ -200,9 +199,7 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	if p.client == nil {
 		p.client = provider.DefaultHTTPClient()
 	}
-	for _, k := range sp.Keys() {
-		p.keys = append(p.keys, k.Secret)
-	}
+	p.keys = inflight.KeysOf(sp)
 	if cfg.Spec != nil {
 		for _, m := range cfg.Spec.Models {
 			if m.Provider.Name == sp.Name && m.Model != "" && m.Timeout > 0 {
@@ -267,7 +264,7 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 		return nil, err
 	}
 	a := p.begin(ctx, call, 0)
-	defer a.end()
+	defer a.End()
 	resp, err := p.send(a, p.endpoint(call.Model, "generateContent"), body, false)
 	if err != nil {
 		return nil, err
@@ -275,10 +272,10 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 	defer resp.Body.Close()
 	data, err := readAll(resp, maxResponseBody+1)
 	if err != nil {
-		return nil, a.transportError(err, "reading the answer")
+		return nil, a.TransportError(err, "reading the answer")
 	}
 	if len(data) > maxResponseBody {
-		return nil, a.fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
 	}
 	return p.parseResponse(a, resp, data)
 }
@@ -297,76 +294,43 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 	a := p.begin(ctx, call, call.TTFTTimeout)
 	resp, err := p.send(a, p.endpoint(call.Model, "streamGenerateContent")+"?alt=sse", body, true)
 	if err != nil {
-		a.end()
+		a.End()
 		return nil, err
 	}
 	if e := p.checkStreamType(a, resp); e != nil {
-		a.end()
+		a.End()
 		return nil, e
 	}
 	return newStream(a, resp), nil
 }
 
 // send posts body with the active key, and once more with the next key if that one is
-// rejected. It returns the response only for a 2xx status; the caller closes its body.
+// rejected (see inflight.Attempt.Send). It returns the response only for a 2xx status; the
+// caller closes its body.
 func (p *Provider) send(a *attempt, endpoint string, body []byte, stream bool) (*http.Response, error) {
-	idx := uint32(0)
-	if len(p.keys) > 0 {
-		idx = p.active.Load() % uint32(len(p.keys))
+	accept := "application/json"
+	if stream {
+		accept = "text/event-stream"
 	}
-	for try := 0; ; try++ {
-		req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	return a.Send(p.client, p.keys, func(key string) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(a.Ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 		if err != nil {
-			return nil, a.fail(clearbar.Internal, 0, "could not build the upstream request", err)
+			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		if stream {
-			req.Header.Set("Accept", "text/event-stream")
-		} else {
-			req.Header.Set("Accept", "application/json")
+		req.Header.Set("Accept", accept)
+		if key != "" {
+			req.Header.Set("X-Goog-Api-Key", key)
 		}
-		if len(p.keys) > 0 {
-			req.Header.Set("X-Goog-Api-Key", p.keys[idx].Reveal())
-		}
-		resp, err := p.client.Do(req)
-		if err != nil {
-			return nil, a.transportError(err, "sending the request")
-		}
-		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, nil
-		}
-		e := p.statusError(a, resp)
-		if e.Class == clearbar.Auth {
-			if next, ok := p.rotate(idx); ok && try == 0 {
-				idx = next
-				continue
-			}
-		}
-		return nil, e
-	}
-}
-
-// rotate moves the active key on from used, unless another call already did, and returns the
-// key to use now; ok is false when there is no other key.
-func (p *Provider) rotate(used uint32) (uint32, bool) {
-	n := uint32(len(p.keys))
-	if n < 2 {
-		return used, false
-	}
-	p.active.CompareAndSwap(used, (used+1)%n)
-	cur := p.active.Load() % n
-	return cur, cur != used
+		return req, nil
+	}, func(resp *http.Response) *clearbar.Error { return p.statusError(a, resp) })
 }
 
 // statusError reads at most maxErrorBody of a non-2xx answer, closes it and classifies it.
 func (p *Provider) statusError(a *attempt, resp *http.Response) *clearbar.Error {
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	resp.Body.Close()
-	if err != nil {
-		if e := a.ctxFailure(); e != nil {
-			return e
-		}
-		data = nil
+	data, e := a.ReadErrorBody(resp, maxErrorBody)
+	if e != nil {
+		return e
 	}
 	return p.upstreamError(a, resp.StatusCode, resp.Header, data)
 }

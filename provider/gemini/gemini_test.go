@@ -15,6 +15,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/provider/providertest"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/tidwall/gjson"
@@ -240,7 +241,7 @@ func TestStreamCloseFromAnotherGoroutine(t *testing.T) {
 }
 
 func TestRedact(t *testing.T) {
-	p := &Provider{keys: []clearbar.Secret{clearbar.NewSecret("my-own-secret-key")}}
+	p := &Provider{keys: inflight.NewKeys([]clearbar.Secret{clearbar.NewSecret("my-own-secret-key")})}
 	in := "bad key my-own-secret-key; also AIzaSyA1234567890abcdefghijklmnopqrstuv and Bearer abc.def"
 	got := p.redact(in)
 	for _, leak := range []string{"my-own-secret-key", "AIzaSyA1234567890", "abc.def"} {
@@ -254,7 +255,7 @@ func TestRedact(t *testing.T) {
 // OpenAI error type a client can act on.
 func TestErrorClasses(t *testing.T) {
 	p := &Provider{name: "gem", now: time.Now}
-	a := &attempt{p: p, call: &clearbar.Call{Model: "m"}}
+	a := &attempt{Attempt: &inflight.Attempt{Provider: p.name, Call: &clearbar.Call{Model: "m"}}, p: p}
 	for status, want := range statusClasses {
 		body := fmt.Sprintf(`{"error":{"code":400,"message":"x","status":%q}}`, status)
 		e := p.upstreamError(a, 400, http.Header{}, []byte(body))

@@ -163,7 +163,7 @@ func (a *attempt) finishError(f finish, reason string, cand gjson.Result, status
 	if m := cand.Get("finishMessage").Str; m != "" {
 		msg += ": " + a.p.redact(m)
 	}
-	e := a.fail(f.class, status, truncate(msg, maxMessage), nil)
+	e := a.Fail(f.class, status, truncate(msg, maxMessage), nil)
 	if f.class == clearbar.ContentPolicy {
 		e.Code = "content_filter"
 	}
@@ -177,7 +177,7 @@ func (a *attempt) promptBlocked(feedback gjson.Result, status int) *clearbar.Err
 	if m := feedback.Get("blockReasonMessage").Str; m != "" {
 		msg += ": " + a.p.redact(m)
 	}
-	e := a.fail(clearbar.ContentPolicy, status, truncate(msg, maxMessage), nil)
+	e := a.Fail(clearbar.ContentPolicy, status, truncate(msg, maxMessage), nil)
 	e.Code = "content_filter"
 	return e
 }
@@ -258,14 +258,14 @@ func appendUsage(b []byte, u clearbar.Usage) []byte {
 func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (*clearbar.Response, error) {
 	status := resp.StatusCode
 	if !gjson.ValidBytes(data) {
-		return nil, a.fail(clearbar.BadResponse, status, "the answer is not valid JSON", nil)
+		return nil, a.Fail(clearbar.BadResponse, status, "the answer is not valid JSON", nil)
 	}
 	root := gjson.Parse(view(data))
 	if !root.IsObject() {
 		if parseErrorBody(data).found {
 			return nil, p.upstreamError(a, status, resp.Header, data)
 		}
-		return nil, a.fail(clearbar.BadResponse, status, "the answer is not a JSON object", nil)
+		return nil, a.Fail(clearbar.BadResponse, status, "the answer is not a JSON object", nil)
 	}
 	var cands, feedback, usage, errv gjson.Result
 	var id, model string
@@ -294,14 +294,14 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 		if feedback.Get("blockReason").Str != "" {
 			return nil, a.promptBlocked(feedback, status)
 		}
-		return nil, a.fail(clearbar.BadResponse, status, "the answer has no candidates", nil)
+		return nil, a.Fail(clearbar.BadResponse, status, "the answer has no candidates", nil)
 	}
 	r := &clearbar.Response{ID: strings.Clone(strings.ToValidUTF8(id, "\uFFFD")), Model: strings.Clone(strings.ToValidUTF8(model, "\uFFFD"))}
 	if r.ID == "" {
 		r.ID = p.newID("chatcmpl-")
 	}
 	if r.Model == "" {
-		r.Model = a.call.Model
+		r.Model = a.Call.Model
 	}
 	r.UpstreamRequestID = r.ID
 
@@ -393,10 +393,10 @@ func (p *Provider) checkStreamType(a *attempt, resp *http.Response) *clearbar.Er
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	if err != nil {
-		return a.transportError(err, "reading the answer")
+		return a.TransportError(err, "reading the answer")
 	}
 	if f := parseErrorBody(data); f.found {
 		return p.upstreamError(a, resp.StatusCode, resp.Header, data)
 	}
-	return a.fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
+	return a.Fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
 }

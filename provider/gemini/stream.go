@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/tidwall/gjson"
 )
@@ -29,7 +30,7 @@ type stream struct {
 }
 
 func newStream(a *attempt, resp *http.Response) *stream {
-	return &stream{a: a, resp: resp, events: sse.NewReader(resp.Body), tr: streamTranslator{p: a.p, model: a.call.Model}}
+	return &stream{a: a, resp: resp, events: sse.NewReader(resp.Body), tr: streamTranslator{p: a.p, model: a.Call.Model}}
 }
 
 // Next advances to the next chunk. See Provider.Stream for how a stream fails.
@@ -47,7 +48,7 @@ func (s *stream) Next() bool {
 		case eventSkip:
 			continue
 		case eventChunk:
-			if e := s.a.firstChunk(); e != nil {
+			if e := s.a.FirstChunk(); e != nil {
 				return s.fail(e)
 			}
 			return true
@@ -58,8 +59,8 @@ func (s *stream) Next() bool {
 		}
 	}
 	err := s.events.Err()
-	if err == nil && s.tr.complete() && s.a.ctxFailure() == nil {
-		if e := s.a.firstChunk(); e != nil {
+	if err == nil && s.tr.complete() && s.a.CtxFailure() == nil {
+		if e := s.a.FirstChunk(); e != nil {
 			return s.fail(e)
 		}
 		s.done = true
@@ -71,20 +72,20 @@ func (s *stream) Next() bool {
 
 // readFailure classifies the end of the event stream before every candidate finished.
 func (s *stream) readFailure(err error) *clearbar.Error {
-	if e := s.a.ctxFailure(); e != nil {
+	if e := s.a.CtxFailure(); e != nil {
 		return e
 	}
 	status := s.resp.StatusCode
 	switch {
 	case err == nil:
-		return s.a.fail(clearbar.StreamCut, status, "the stream ended before Gemini sent a finish reason", nil)
+		return s.a.Fail(clearbar.StreamCut, status, "the stream ended before Gemini sent a finish reason", nil)
 	case errors.Is(err, sse.ErrUnterminated):
-		return s.a.fail(clearbar.StreamCut, status, "the stream ended inside an event", err)
+		return s.a.Fail(clearbar.StreamCut, status, "the stream ended inside an event", err)
 	case errors.Is(err, sse.ErrTooLong):
-		return s.a.fail(clearbar.BadResponse, status, "a stream event is longer than 32 MiB", err)
+		return s.a.Fail(clearbar.BadResponse, status, "a stream event is longer than 32 MiB", err)
 	}
-	reason, _ := connReason(err)
-	return s.a.fail(clearbar.StreamCut, status, "the stream broke off: "+reason, err)
+	reason, _ := inflight.ConnReason(err)
+	return s.a.Fail(clearbar.StreamCut, status, "the stream broke off: "+reason, err)
 }
 
 // streamError is the error for an error event: class StreamCut, with Gemini's status.
@@ -95,7 +96,7 @@ func (s *stream) streamError(data []byte) *clearbar.Error {
 	if m := p.redact(f.message); m != "" {
 		msg += ": " + m
 	}
-	e := s.a.fail(clearbar.StreamCut, s.resp.StatusCode, truncate(msg, maxMessage), errors.New(truncate(p.redact(string(data)), 512)))
+	e := s.a.Fail(clearbar.StreamCut, s.resp.StatusCode, truncate(msg, maxMessage), errors.New(truncate(p.redact(string(data)), 512)))
 	if f.status != "" {
 		e.Code = strings.ToLower(f.status)
 	}
@@ -113,7 +114,7 @@ func (s *stream) fail(e *clearbar.Error) bool {
 func (s *stream) end() {
 	s.release.Do(func() {
 		s.resp.Body.Close()
-		s.a.end()
+		s.a.End()
 	})
 }
 
@@ -209,14 +210,14 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 		return eventSkip, nil
 	}
 	if !gjson.ValidBytes(data) {
-		return eventFailure, a.fail(clearbar.BadResponse, status, "a stream event is not valid JSON", nil)
+		return eventFailure, a.Fail(clearbar.BadResponse, status, "a stream event is not valid JSON", nil)
 	}
 	root := gjson.Parse(view(data))
 	if root.IsArray() && parseErrorBody(data).found {
 		return eventError, nil
 	}
 	if !root.IsObject() {
-		return eventFailure, a.fail(clearbar.BadResponse, status, "a stream event is not a JSON object", nil)
+		return eventFailure, a.Fail(clearbar.BadResponse, status, "a stream event is not a JSON object", nil)
 	}
 	var cands, feedback, usage, errv, id, model gjson.Result
 	root.ForEach(func(k, v gjson.Result) bool {
@@ -270,7 +271,7 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 			idx = int(cf.index.Int())
 		}
 		if idx < 0 || idx >= maxCandidates {
-			failure = a.fail(clearbar.BadResponse, status, "a stream event has a candidate index out of range", nil)
+			failure = a.Fail(clearbar.BadResponse, status, "a stream event has a candidate index out of range", nil)
 			return false
 		}
 		st := t.cand(idx)

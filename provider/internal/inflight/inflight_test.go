@@ -210,7 +210,7 @@ func TestSend(t *testing.T) {
 	if _, err := send(NewKeys([]clearbar.Secret{clearbar.NewSecret("busy-key-4"), clearbar.NewSecret("good-key-2")})); clearbar.ClassOf(err) != clearbar.RateLimited || take() != "busy-key-4" {
 		t.Errorf("a rate-limited key: err %v; want RateLimited with no rotation", err)
 	}
-	if _, err := send(NewKeys(nil)); clearbar.ClassOf(err) != clearbar.Auth || take() != "" {
+	if _, err := send(nil); clearbar.ClassOf(err) != clearbar.Auth || take() != "" {
 		t.Errorf("no keys: err %v; want one request without a key", err)
 	}
 }

@@ -14,7 +14,8 @@ import (
 // Keys is a provider's API keys (the spec's api_key, then api_keys) and the index of the
 // active one, shared by all its calls. When the upstream rejects the active key (class Auth),
 // Send moves the index on and sends the call again, once; calls already in flight with the old
-// key find out on their own answer. A provider may have no keys. Safe for concurrent use.
+// key find out on their own answer. A provider may have no keys; a nil *Keys has none. Safe
+// for concurrent use.
 type Keys struct {
 	list   []clearbar.Secret
 	active atomic.Uint32
@@ -24,12 +25,17 @@ type Keys struct {
 func NewKeys(list []clearbar.Secret) *Keys { return &Keys{list: list} }
 
 // Len returns the number of keys.
-func (k *Keys) Len() int { return len(k.list) }
+func (k *Keys) Len() int {
+	if k == nil {
+		return 0
+	}
+	return len(k.list)
+}
 
 // rotate moves the active key on from used, unless another call already did, and returns the
 // key to use now; ok is false when there is no other key.
 func (k *Keys) rotate(used uint32) (uint32, bool) {
-	n := uint32(len(k.list))
+	n := uint32(k.Len())
 	if n < 2 {
 		return used, false
 	}
@@ -41,7 +47,8 @@ func (k *Keys) rotate(used uint32) (uint32, bool) {
 // Redact removes every key, and every match of like (key-shaped strings of the vendor's
 // format, which may be nil), from s: for upstream messages that reach clients and logs.
 func (k *Keys) Redact(s string, like *regexp.Regexp) string {
-	for _, key := range k.list {
+	for i := range k.Len() {
+		key := k.list[i]
 		if v := key.Reveal(); len(v) >= 4 {
 			s = strings.ReplaceAll(s, v, "[redacted]")
 		}
@@ -57,7 +64,7 @@ func (k *Keys) Redact(s string, like *regexp.Regexp) string {
 // Auth). It returns the response only for a 2xx status, which the caller closes; any other
 // answer is read and closed by classify, which returns its error.
 func (a *Attempt) Send(client *http.Client, keys *Keys, newReq func(key string) (*http.Request, error), classify func(*http.Response) *clearbar.Error) (*http.Response, error) {
-	n := uint32(len(keys.list))
+	n := uint32(keys.Len())
 	idx := uint32(0)
 	if n > 0 {
 		idx = keys.active.Load() % n
