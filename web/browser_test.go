@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/gateway"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -240,6 +241,28 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	if s := text(t, ctx, "#decision"); !strings.Contains(s, "no decision "+expected404) {
 		t.Errorf("unknown id: %q", s)
+	}
+
+	// A score route's decision shows its scores and the router's embeddings call.
+	scored := &clearbar.Decision{ID: "dec_scored", Time: time.Now(), Category: "general", Model: "nano", Status: 200,
+		Score: &clearbar.Score{Router: "learned router.json", Rule: "willingness to pay λ=40", Start: "nano",
+			PPass:     []clearbar.ModelScore{{Model: "nano", P: 0.912}, {Model: "strong", P: 0.987}},
+			Embedding: &clearbar.ScoreEmbedding{Model: "embedder", Error: "timed out after 200ms", Latency: 200 * time.Millisecond}}}
+	if !st.recorder.Record(scored) {
+		t.Fatal("the recorder refused the scored decision")
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue("#decision-id", scored.ID),
+		chromedp.Click("#find"),
+		chromedp.WaitVisible("#decision h4"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	record = text(t, ctx, "#decision")
+	for _, want := range []string{"learned router.json", "nano 0.912, strong 0.987", "embedder: not used in 200", "(timed out after 200ms)"} {
+		if !strings.Contains(record, want) {
+			t.Errorf("the scored decision does not show %q:\n%s", want, record)
+		}
 	}
 
 	// The routing document renders in its frame.

@@ -427,6 +427,13 @@
     return v.length ? [h('dt', {}, label), h('dd', {}, v)] : [];
   }
 
+  // embeddingText describes a learned router's embeddings call: used or why not, and its time.
+  function embeddingText(e) {
+    if (!e) return '';
+    const took = e.latency_ns ? ' in ' + fmtNs(e.latency_ns) : '';
+    return e.model + (e.used ? ': used' + took : ': not used' + took + (e.error ? ' (' + e.error + ')' : ''));
+  }
+
   function renderDecision(d) {
     const u = d.usage || {};
     const dl = h('dl', {},
@@ -452,7 +459,8 @@
         row('Router', d.score.router), row('Rule', d.score.rule),
         row('Difficulty', d.score.difficulty ? d.score.difficulty.toFixed(3) : ''),
         row('P(pass)', (d.score.p_pass || []).map((m) => m.model + ' ' + m.p.toFixed(3)).join(', ')),
-        row('Starts on', d.score.start)));
+        row('Starts on', d.score.start),
+        row('Embedding', embeddingText(d.score.embedding))));
     }
     if (d.rules && d.rules.length) {
       parts.push(h('h4', {}, 'Rules'), h('table', {class: 'grid'},
