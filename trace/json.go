@@ -5,9 +5,9 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonstr"
 )
 
 // This file writes a decision's JSON form by hand. It produces exactly the bytes json.Marshal
@@ -86,7 +86,7 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, m)
+			b = jsonstr.AppendHTMLSafe(b, m)
 		}
 		b = append(b, ']')
 	}
@@ -224,7 +224,7 @@ func appendUsage(b []byte, key string, u *clearbar.Usage) []byte {
 
 func appendStringField(b []byte, key, v string) []byte {
 	b = append(b, key...)
-	return appendJSONString(b, v)
+	return jsonstr.AppendHTMLSafe(b, v)
 }
 
 func appendStringOmitEmpty(b []byte, key, v string) []byte {
@@ -325,66 +325,3 @@ func appendMoney(b []byte, m clearbar.Money) []byte {
 	b = append(b, '.')
 	return append(b, digits[:end]...)
 }
-
-// appendJSONString appends s as a JSON string, escaped as json.Marshal escapes it: the
-// control characters, '"' and '\\', the HTML characters '<', '>' and '&', U+2028 and U+2029;
-// invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if jsonSafe[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// jsonSafe holds true for the bytes that appendJSONString copies as they are: ASCII but for
-// the control characters, '"', '\\', '<', '>' and '&'.
-var jsonSafe = func() (t [256]bool) {
-	for c := byte(' '); c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonstr"
 )
 
 // checkMatchesMarshal fails unless appendDecision writes exactly what json.Marshal writes.
@@ -185,8 +186,8 @@ func checkJSONString(t *testing.T, s string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-		t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+	if got := jsonstr.AppendHTMLSafe(nil, s); !bytes.Equal(got, want) {
+		t.Errorf("AppendHTMLSafe(%q) = %s, want %s", s, got, want)
 	}
 	if !utf8.Valid(want) {
 		t.Errorf("json.Marshal(%q) is not UTF-8", s)

@@ -2,9 +2,9 @@ package translate
 
 import (
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
 
+	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/tidwall/gjson"
 )
 
@@ -41,14 +41,14 @@ func (w *jw) sep() {
 // key starts an object member.
 func (w *jw) key(k string) {
 	w.sep()
-	w.b = appendString(w.b, k)
+	w.b = jsonstr.Append(w.b, k)
 	w.b = append(w.b, ':')
 }
 
 // item starts an array element.
 func (w *jw) item() { w.sep() }
 
-func (w *jw) str(s string) { w.b = appendString(w.b, s) }
+func (w *jw) str(s string) { w.b = jsonstr.Append(w.b, s) }
 func (w *jw) raw(v string) { w.b = append(w.b, v...) }
 func (w *jw) int(n int64)  { w.b = strconv.AppendInt(w.b, n, 10) }
 func (w *jw) null()        { w.b = append(w.b, "null"...) }
@@ -68,50 +68,6 @@ func (w *jw) strOf(v gjson.Result) {
 		return
 	}
 	w.str(v.String())
-}
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD, as encoding/json
-// writes it; <, > and & are left as they are.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				const hex = "0123456789abcdef"
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // view returns b as a string without copying. The string must not outlive b's contents, and b

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/tidwall/gjson"
 )
 
@@ -448,7 +449,7 @@ func rawString(v gjson.Result) string {
 	if v.Type == gjson.String {
 		return v.Raw
 	}
-	return string(appendString(nil, v.String()))
+	return string(jsonstr.Append(nil, v.String()))
 }
 
 // userPart translates one content part of a user message into an Anthropic block; nil for a

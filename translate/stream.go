@@ -6,6 +6,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonstr"
 )
 
 // OpenAIChunks turns an Anthropic event stream into OpenAI chat.completion.chunk documents, one
@@ -158,7 +159,7 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 				args = st.input
 			}
 			st.args = true
-			t.arguments(st, string(appendString(nil, args)))
+			t.arguments(st, string(jsonstr.Append(nil, args)))
 		}
 	case "message_delta":
 		t.counts(ev.Get("usage"))
@@ -267,7 +268,7 @@ func (t *OpenAIChunks) chunk(delta []byte, finish, text string) {
 	if finish == "" {
 		t.buf = append(t.buf, "null"...)
 	} else {
-		t.buf = appendString(t.buf, finish)
+		t.buf = jsonstr.Append(t.buf, finish)
 	}
 	t.buf = append(t.buf, "}]}"...)
 	t.out = append(t.out, clearbar.Chunk{Data: t.buf[start:len(t.buf):len(t.buf)], Text: text, FinishReason: finish})

@@ -367,13 +367,3 @@ func TestErrorTypes(t *testing.T) {
 		t.Errorf("ParseError = %+v", f)
 	}
 }
-
-func TestAppendString(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain": `"plain"`, `q"b\`: `"q\"b\\"`, "\n\r\t\x01": `"\n\r\t\u0001"`, "é <&>": `"é <&>"`, "bad\xffutf8": `"bad\ufffdutf8"`,
-	} {
-		if got := string(appendString(nil, in)); got != want {
-			t.Errorf("appendString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

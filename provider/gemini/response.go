@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/tidwall/gjson"
 )
 
@@ -88,7 +89,7 @@ func (o *partsOut) appendContent(b []byte) []byte {
 	if o.rawText != "" {
 		return append(b, o.rawText...)
 	}
-	return appendString(b, o.text.String())
+	return jsonstr.Append(b, o.text.String())
 }
 
 // appendCall appends a tool call in OpenAI's shape, with its index when index >= 0 (stream
@@ -101,11 +102,11 @@ func appendCall(b []byte, c callOut, index int) []byte {
 		b = append(b, ',')
 	}
 	b = append(b, `"id":`...)
-	b = appendString(b, c.id)
+	b = jsonstr.Append(b, c.id)
 	b = append(b, `,"type":"function","function":{"name":`...)
-	b = appendString(b, c.name)
+	b = jsonstr.Append(b, c.name)
 	b = append(b, `,"arguments":`...)
-	b = appendString(b, view(c.args))
+	b = jsonstr.Append(b, view(c.args))
 	b = append(b, '}')
 	if c.sig != "" {
 		b = appendSignature(b, c.sig)
@@ -116,7 +117,7 @@ func appendCall(b []byte, c callOut, index int) []byte {
 // appendSignature appends `,"extra_content":{"google":{"thought_signature":sig}}`.
 func appendSignature(b []byte, sig string) []byte {
 	b = append(b, `,"extra_content":{"google":{"thought_signature":`...)
-	b = appendString(b, sig)
+	b = jsonstr.Append(b, sig)
 	return append(b, "}}"...)
 }
 
@@ -307,11 +308,11 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 
 	b := make([]byte, 0, len(data)/2+256)
 	b = append(b, `{"id":`...)
-	b = appendString(b, r.ID)
+	b = jsonstr.Append(b, r.ID)
 	b = append(b, `,"object":"chat.completion","created":`...)
 	b = strconv.AppendInt(b, p.now().Unix(), 10)
 	b = append(b, `,"model":`...)
-	b = appendString(b, r.Model)
+	b = jsonstr.Append(b, r.Model)
 	b = append(b, `,"choices":[`...)
 	var firstFailure *clearbar.Error
 	failed := 0
@@ -349,7 +350,7 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 		b = append(b, `,"refusal":null`...)
 		if po.reasoning.Len() > 0 {
 			b = append(b, `,"reasoning_content":`...)
-			b = appendString(b, po.reasoning.String())
+			b = jsonstr.Append(b, po.reasoning.String())
 		}
 		if len(po.calls) > 0 {
 			b = append(b, `,"tool_calls":[`...)
@@ -366,7 +367,7 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 			b = appendSignature(b, po.textSig)
 		}
 		b = append(b, `},"logprobs":null,"finish_reason":`...)
-		b = appendString(b, f.reason)
+		b = jsonstr.Append(b, f.reason)
 		b = append(b, '}')
 		r.Choices = append(r.Choices, ch)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/tidwall/gjson"
 )
 
@@ -101,7 +102,7 @@ func (o *obj) bytes() []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonstr.Append(b, k)
 		b = append(b, ':')
 		b = append(b, o.vals[i]...)
 	}
@@ -335,7 +336,7 @@ func (c *schemaConv) required(o *obj, req gjson.Result) []byte {
 		if hasProps && !gjson.GetBytes(props, gjson.Escape(n.Str)).Exists() {
 			return true
 		}
-		names = append(names, appendString(nil, n.Str))
+		names = append(names, jsonstr.Append(nil, n.Str))
 		return true
 	})
 	return joinArray(names)
@@ -431,7 +432,7 @@ func allStrings(v gjson.Result) bool {
 	return ok
 }
 
-func quoted(s string) []byte { return appendString(nil, s) }
+func quoted(s string) []byte { return jsonstr.Append(nil, s) }
 
 func joinArray(items [][]byte) []byte {
 	b := []byte{'['}

@@ -106,16 +106,3 @@ func TestConvertSchemaRecursion(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0'+i/10)) + string(rune('0'+i%10)) }
-
-func TestAppendString(t *testing.T) {
-	in := "a\"b\\c\n\t\x01<>&é\u2028\u2029\xff"
-	got := string(appendString(nil, in))
-	want := `"a\"b\\c\n\t\u0001<>&é\u2028\u2029\ufffd"`
-	if got != want {
-		t.Errorf("got %s, want %s", got, want)
-	}
-	var back string
-	if err := json.Unmarshal([]byte(got), &back); err != nil || back != strings.ToValidUTF8(in, "\ufffd") {
-		t.Errorf("does not decode back: %q, %v", back, err)
-	}
-}

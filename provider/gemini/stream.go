@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/tidwall/gjson"
@@ -191,11 +192,11 @@ func (t *streamTranslator) complete() bool {
 // appendHead appends the start of a chunk, up to and including `"choices":`.
 func (t *streamTranslator) appendHead(b []byte) []byte {
 	b = append(b, `{"id":`...)
-	b = appendString(b, t.id)
+	b = jsonstr.Append(b, t.id)
 	b = append(b, `,"object":"chat.completion.chunk","created":`...)
 	b = strconv.AppendInt(b, t.created, 10)
 	b = append(b, `,"model":`...)
-	b = appendString(b, t.model)
+	b = jsonstr.Append(b, t.model)
 	return append(b, `,"choices":`...)
 }
 
@@ -318,7 +319,7 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 		}
 		if po.reasoning.Len() > 0 {
 			field(`"reasoning_content":`)
-			b = appendString(b, po.reasoning.String())
+			b = jsonstr.Append(b, po.reasoning.String())
 		}
 		if len(po.calls) > 0 {
 			field(`"tool_calls":[`)
@@ -335,7 +336,7 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 			if !sep {
 				// appendSignature writes a leading comma.
 				b = append(b, `"extra_content":{"google":{"thought_signature":`...)
-				b = appendString(b, po.textSig)
+				b = jsonstr.Append(b, po.textSig)
 				b = append(b, "}}"...)
 			} else {
 				b = appendSignature(b, po.textSig)
@@ -343,7 +344,7 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 		}
 		b = append(b, `},"finish_reason":`...)
 		if f.reason != "" {
-			b = appendString(b, f.reason)
+			b = jsonstr.Append(b, f.reason)
 		} else {
 			b = append(b, "null"...)
 		}
