@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Embedder is an optional capability of a Provider: it computes embeddings, OpenAI's
@@ -119,13 +120,14 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 		}
 	case len(raw) > 0 && raw[0] == '[':
-		var fs []float64
-		if err := json.Unmarshal(raw, &fs); err != nil {
+		// Pointers, because encoding/json leaves an element unchanged (0) for a JSON null.
+		var fs []*float64
+		if err := json.Unmarshal(raw, &fs); err != nil || slices.Contains(fs, nil) {
 			return nil, errors.New("a vector holds something other than numbers")
 		}
 		v = make([]float32, len(fs))
 		for i, f := range fs {
-			v[i] = float32(f)
+			v[i] = float32(*f)
 		}
 	default:
 		return nil, errors.New("missing: want an array of numbers or a base64 string")

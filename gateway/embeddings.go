@@ -87,19 +87,11 @@ func (g *Gateway) serveEmbeddings(w http.ResponseWriter, r *http.Request, d *cle
 	cands := g.embeddingPlan(m, d)
 	ctx, cancel := context.WithTimeout(r.Context(), g.requestTimeout)
 	defer cancel()
-	resp, served, err := g.runEmbeddings(ctx, d, cands, &clearbar.EmbedCall{Input: req.input, EncodingFormat: req.encoding, Dimensions: req.dimensions, Body: body})
+	resp, err := g.runEmbeddings(ctx, d, cands, &clearbar.EmbedCall{Input: req.input, EncodingFormat: req.encoding, Dimensions: req.dimensions, Body: body}, req.want())
 	if err != nil {
 		return 0, err
 	}
-	out, err := convertEmbeddings(resp.Body, req.want())
-	if err != nil {
-		e := &clearbar.Error{Class: clearbar.BadResponse, Status: 200, Provider: served.Provider.Name, Model: served.Name, Message: err.Error()}
-		a := &d.Attempts[len(d.Attempts)-1]
-		a.Class, a.Error, a.Outcome = e.Class, e.Message, "failed: unreadable vectors"
-		d.Model, d.Provider = "", ""
-		d.Reason = "the answer's vectors could not be converted to " + req.want() + ": " + e.Message
-		return 0, e
-	}
+	out := resp.Body
 	h := w.Header()
 	g.decisionHeaders(h, d)
 	if cost := totalCost(d); cost > 0 || resp.HasUsage {
@@ -379,9 +371,11 @@ func (g *Gateway) embeddingPlan(m *spec.Model, d *clearbar.Decision) []*spec.Mod
 }
 
 // runEmbeddings calls the candidates in order, retrying the same model as the failure's class
-// says, within the request's one retry budget. It returns the answer and the model that served
-// it, or the first failure.
-func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands []*spec.Model, call *clearbar.EmbedCall) (*clearbar.EmbedResponse, *spec.Model, error) {
+// says, within the request's one retry budget. It returns the answer, its vectors in the wanted
+// encoding (see convertEmbeddings), or the first failure. An answer whose vectors cannot be
+// converted is a failed attempt (BadResponse): it counts against the upstream and falls back
+// like any other unreadable answer.
+func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands []*spec.Model, call *clearbar.EmbedCall, want string) (*clearbar.EmbedResponse, error) {
 	attempts, backoff := g.spec.RetryPolicy(&spec.Category{})
 	deadline, _ := ctx.Deadline()
 	r := &run{g: g, d: d, budget: retry.NewBudget(retry.Policy{Attempts: attempts, Backoff: backoff}, deadline, nil)}
@@ -409,6 +403,17 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 			if resp != nil {
 				usage, a.UpstreamRequestID = resp.Usage, resp.UpstreamRequestID
 			}
+			if err == nil {
+				out, cerr := convertEmbeddings(resp.Body, want)
+				if cerr != nil {
+					err = &clearbar.Error{Class: clearbar.BadResponse, Status: http.StatusOK, Provider: m.Provider.Name, Model: m.Name,
+						Message: "the answer's vectors could not be converted to " + want + ": " + cerr.Error(), Err: cerr}
+				} else {
+					converted := *resp
+					converted.Body = out
+					resp = &converted
+				}
+			}
 			if err != nil && ctx.Err() != nil {
 				err = ctxError(ctx, err)
 			}
@@ -421,7 +426,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 				} else {
 					d.Reason = fmt.Sprintf("accepted: %s answered after %d earlier attempt(s) failed", m.Name, a.N-1)
 				}
-				return resp, m, nil
+				return resp, nil
 			}
 			switch r.afterFailure(ctx, err, retries) {
 			case nextRetry:
@@ -430,7 +435,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 				continue
 			case nextFail:
 				a.Outcome = "failed"
-				return nil, nil, r.failure(err)
+				return nil, r.failure(err)
 			}
 			a.Outcome = "fell back"
 			break
@@ -439,7 +444,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 	if r.primary == nil {
 		r.primary = &clearbar.Error{Class: clearbar.Internal, Message: "the plan had no model to call"}
 	}
-	return nil, nil, r.failure(r.primary)
+	return nil, r.failure(r.primary)
 }
 
 // convertEmbeddings returns an OpenAI embeddings body with every data[].embedding in the wanted

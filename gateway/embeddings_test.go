@@ -256,8 +256,8 @@ func TestEmbeddingsBase64Rejected(t *testing.T) {
 	}
 	checkVectors(t, resp)
 	got := f.primary.bodies()
-	if len(got) != 2 || gjson.Get(got[1], "encoding_format").Str != "float" {
-		t.Errorf("upstream got %q, want a base64 request then a float one", got)
+	if len(got) != 2 || gjson.Get(got[1], "encoding_format").Exists() {
+		t.Errorf("upstream got %q, want a base64 request then one without encoding_format (floats)", got)
 	}
 	if d := f.rec.last(); len(d.Attempts) != 1 || d.Attempts[0].Class != clearbar.OK {
 		t.Errorf("the refused encoding is the adapter's business, one attempt: %+v", d.Attempts)
@@ -520,15 +520,37 @@ func BenchmarkConvertEmbeddings(b *testing.B) {
 }
 
 // TestEmbeddingsUnreadableVectors: an upstream answer whose base64 vector is not whole float32
-// values cannot be given to a client that wants floats: a bad response (502), recorded as such.
+// values cannot be given to a client that wants floats: a bad response (502), recorded as such,
+// when no fallback can answer instead.
 func TestEmbeddingsUnreadableVectors(t *testing.T) {
-	f := newEmbedFixture(t, "broken", "floats", "")
+	f := newEmbedFixture(t, "broken", "broken", "")
 	resp, body := f.post(t, `{"model":"embed","input":"x"}`)
 	if resp.StatusCode != 502 || gjson.GetBytes(body, "error.code").Str != "bad_response" {
 		t.Errorf("%d %s", resp.StatusCode, body)
 	}
 	d := f.rec.last()
-	if d.Outcome != clearbar.BadResponse || d.Model != "" || !strings.Contains(d.Reason, "could not be converted") || d.Attempts[0].Class != clearbar.BadResponse {
+	if d.Outcome != clearbar.BadResponse || d.Model != "" || !strings.Contains(d.Attempts[0].Error, "could not be converted") || d.Attempts[0].Class != clearbar.BadResponse {
 		t.Errorf("decision outcome %s model %q reason %q attempts %+v", d.Outcome, d.Model, d.Reason, d.Attempts)
+	}
+}
+
+// TestEmbeddingsUnreadableVectorsFallBack: unreadable vectors are a failed attempt like any
+// other bad response: the attempt is recorded as bad_response (and counted against the
+// upstream), and the same model on another provider answers instead.
+func TestEmbeddingsUnreadableVectorsFallBack(t *testing.T) {
+	f := newEmbedFixture(t, "broken", "floats", "")
+	resp, body := f.post(t, `{"model":"embed","input":"x"}`)
+	if resp.StatusCode != 200 || !gjson.GetBytes(body, "data.0.embedding").IsArray() {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	d := f.rec.last()
+	if d.Model != "embed-back" || len(d.Attempts) != 2 {
+		t.Fatalf("decision model %q attempts %+v", d.Model, d.Attempts)
+	}
+	if a := d.Attempts[0]; a.Class != clearbar.BadResponse || a.Outcome != "fell back" || a.Usage.PromptTokens != 1 {
+		t.Errorf("first attempt %+v, want a bad response that fell back, with its usage", a)
+	}
+	if a := d.Attempts[1]; a.Class != clearbar.OK || a.Outcome != "accepted" {
+		t.Errorf("second attempt %+v", a)
 	}
 }

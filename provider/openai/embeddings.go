@@ -21,9 +21,11 @@ import (
 // failures are classified as for Complete; a 2xx answer without a data array is BadResponse.
 //
 // An upstream that refuses encoding_format "base64" (a 4xx that names encoding_format or
-// base64) is asked once more, in the same call, for floats: the answer then carries float
-// arrays, which the caller converts (see clearbar.EmbedCall.EncodingFormat). The refusal is not
-// remembered, so such an upstream costs one extra round trip per base64 call.
+// base64) is asked once more, in the same call, for floats: without encoding_format, whose
+// default is float, since an upstream that does not know the parameter refuses any value of it.
+// The answer then carries float arrays, which the caller converts (see
+// clearbar.EmbedCall.EncodingFormat). The refusal is not remembered, so such an upstream costs
+// one extra round trip per base64 call.
 func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearbar.EmbedResponse, error) {
 	if call == nil {
 		return nil, &clearbar.Error{Class: clearbar.Internal, Message: "embeddings call without a call", Provider: p.name}
@@ -34,8 +36,11 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 	}
 	resp, err := p.embedOnce(ctx, call, body)
 	if err != nil && call.EncodingFormat == clearbar.EncodingBase64 && rejectsBase64(err) {
-		if body, err = p.embedBody(call, clearbar.EncodingFloat); err != nil {
+		if body, err = p.embedBody(call, ""); err != nil {
 			return nil, err
+		}
+		if body, err = sjson.DeleteBytes(body, "encoding_format"); err != nil {
+			return nil, &clearbar.Error{Class: clearbar.ClientError, Message: "the request body cannot be edited", Provider: p.name, Model: call.Model, Err: err}
 		}
 		resp, err = p.embedOnce(ctx, call, body)
 	}

@@ -94,7 +94,7 @@ func TestEmbedBase64Refused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(es.bodies) != 2 || gjson.Get(es.bodies[1], "encoding_format").Str != "float" || !strings.Contains(string(r.Body), "[0.5,-0.25]") {
+	if len(es.bodies) != 2 || gjson.Get(es.bodies[1], "encoding_format").Exists() || !strings.Contains(string(r.Body), "[0.5,-0.25]") {
 		t.Errorf("requests %q", es.bodies)
 	}
 }
@@ -179,5 +179,32 @@ func TestEmbedTimeout(t *testing.T) {
 	_, err = pp.(*Provider).Embed(context.Background(), &clearbar.EmbedCall{Model: "m", Input: []string{"x"}})
 	if c := clearbar.ClassOf(err); c != clearbar.Timeout {
 		t.Errorf("class %s (%v), want timeout", c, err)
+	}
+}
+
+// TestEmbedEncodingFormatUnknown: an upstream that does not know encoding_format at all (older
+// Azure OpenAI api-versions answer "Unrecognized request argument supplied: encoding_format")
+// refuses it whatever its value; the second request leaves it out, which means floats.
+func TestEmbedEncodingFormatUnknown(t *testing.T) {
+	var es embedServer
+	srv := es.start(t, func(n int, body string) (int, string) {
+		if gjson.Get(body, "encoding_format").Exists() {
+			return 400, `{"error":{"code":null,"message":"Unrecognized request argument supplied: encoding_format","param":null,"type":"invalid_request_error"}}`
+		}
+		return 200, embedAnswer
+	})
+	p := newTestProvider(t, srv, TypeCompatible)
+	for _, call := range []*clearbar.EmbedCall{
+		{Model: "m", EncodingFormat: clearbar.EncodingBase64, Body: []byte(`{"model":"m","input":"x","encoding_format":"base64"}`)},
+		{Model: "m", EncodingFormat: clearbar.EncodingBase64, Input: []string{"x"}},
+	} {
+		es.bodies = nil
+		r, err := p.Embed(context.Background(), call)
+		if err != nil {
+			t.Fatalf("%v (requests %q)", err, es.bodies)
+		}
+		if len(es.bodies) != 2 || !strings.Contains(string(r.Body), "[0.5,-0.25]") {
+			t.Errorf("requests %q", es.bodies)
+		}
 	}
 }
