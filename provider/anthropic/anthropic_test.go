@@ -44,6 +44,13 @@ func TestConformance(t *testing.T) {
 	}, providertest.Fixtures(t, "anthropic")...)
 }
 
+// TestStreamCloseIsAlwaysCanceled: see providertest.CloseIsCanceled.
+func TestStreamCloseIsAlwaysCanceled(t *testing.T) {
+	providertest.CloseIsCanceled(t, func(t *testing.T, upstream *httptest.Server) clearbar.Provider {
+		return newTestProvider(t, upstream, "", providertest.APIKey)
+	}, "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":5,\"output_tokens\":1}}}\n\n")
+}
+
 // TestFixtureSet checks the Anthropic fixture set itself: every file explains itself, and the
 // cases the adapter promises are all there.
 func TestFixtureSet(t *testing.T) {

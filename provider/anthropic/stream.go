@@ -1,6 +1,7 @@
 package anthropic
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -84,6 +85,10 @@ func (s *stream) readFailure(err error) *clearbar.Error {
 	if e := s.a.CtxFailure(); e != nil {
 		return e
 	}
+	if s.closed.Load() {
+		// Close ran on another goroutine: the read failed because the body was closed.
+		return s.a.Fail(clearbar.Canceled, 0, "the stream was closed before its end", context.Canceled)
+	}
 	status := s.resp.StatusCode
 	switch {
 	case err == nil:
@@ -112,11 +117,13 @@ func (s *stream) drain() {
 	t.Stop()
 }
 
-// end closes the body and ends the call, once.
+// end ends the call and closes the body, once. The call is ended first, so that a Next
+// blocked on another goroutine that sees the body closed finds the call released (Canceled),
+// not a broken stream.
 func (s *stream) end() {
 	s.release.Do(func() {
-		s.resp.Body.Close()
 		s.a.End()
+		s.resp.Body.Close()
 	})
 }
 

@@ -49,6 +49,13 @@ func TestConformance(t *testing.T) {
 	}, providertest.Fixtures(t, "azure")...)
 }
 
+// TestStreamCloseIsAlwaysCanceled: see providertest.CloseIsCanceled.
+func TestStreamCloseIsAlwaysCanceled(t *testing.T) {
+	providertest.CloseIsCanceled(t, func(t *testing.T, upstream *httptest.Server) clearbar.Provider {
+		return newTestProvider(t, upstream, providertest.APIKey)
+	}, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n")
+}
+
 // TestFixtureSet checks the Azure fixture set itself.
 func TestFixtureSet(t *testing.T) {
 	byName := map[string]bool{}

@@ -435,32 +435,9 @@ func TestRequestErrors(t *testing.T) {
 	}
 }
 
-// TestStreamCloseIsAlwaysCanceled: a Close from another goroutine that aborts a blocked Next
-// ends the stream as Canceled, never as StreamCut (which would count against the upstream),
-// whichever of the body's close and the call's cancellation the reader sees first.
+// TestStreamCloseIsAlwaysCanceled: see providertest.CloseIsCanceled.
 func TestStreamCloseIsAlwaysCanceled(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]},\"index\":0}]}\r\n\r\n")
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-	}))
-	defer srv.Close()
-	p := newTestProvider(t, srv)
-	for i := range 40 {
-		s, err := p.Stream(context.Background(), &clearbar.Call{Request: &clearbar.Request{Body: []byte(providertest.DefaultBody)}, Model: "m"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !s.Next() {
-			t.Fatal(s.Err())
-		}
-		time.AfterFunc(2*time.Millisecond, func() { s.Close() })
-		if s.Next() {
-			t.Fatal("Next returned a chunk after Close")
-		}
-		if c := clearbar.ClassOf(s.Err()); c != clearbar.Canceled {
-			t.Fatalf("run %d: class = %s (%v), want canceled", i, c, s.Err())
-		}
-	}
+	providertest.CloseIsCanceled(t, func(t *testing.T, upstream *httptest.Server) clearbar.Provider {
+		return newTestProvider(t, upstream, providertest.APIKey)
+	}, "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]},\"index\":0}]}\r\n\r\n")
 }

@@ -55,6 +55,13 @@ func TestConformance(t *testing.T) {
 	}
 }
 
+// TestStreamCloseIsAlwaysCanceled: see providertest.CloseIsCanceled.
+func TestStreamCloseIsAlwaysCanceled(t *testing.T) {
+	providertest.CloseIsCanceled(t, func(t *testing.T, upstream *httptest.Server) clearbar.Provider {
+		return newTestProvider(t, upstream, TypeCompatible, providertest.APIKey)
+	}, "data: {\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n")
+}
+
 func TestNew(t *testing.T) {
 	tests := []struct {
 		name, explanation string
