@@ -329,6 +329,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	plan, err := g.router.Plan(r.Context(), cat, in, breakerView{g}, d)
 	if err != nil {
 		d.Reason = "no plan: " + clearbar.AsError(err).Message
+		d.Upstream = scoreEmbedTime(d) // a score route may have embedded the request first
 		return 0, err
 	}
 	sh.cat, sh.req = cat, req
@@ -360,12 +361,17 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 }
 
 func (g *Gateway) upstreamTimes(d *clearbar.Decision, r *run) {
-	d.Upstream = r.upstream
-	if sc := d.Score; sc != nil && sc.Embedding != nil {
-		// A score route's embeddings call is network time too.
-		d.Upstream += sc.Embedding.Latency
-	}
+	d.Upstream = r.upstream + scoreEmbedTime(d)
 	d.Overhead = -r.waited // completed in finishDecision, once the total is known
+}
+
+// scoreEmbedTime is the time of a score route's embeddings call: network time, like the
+// upstream calls.
+func scoreEmbedTime(d *clearbar.Decision) time.Duration {
+	if sc := d.Score; sc != nil && sc.Embedding != nil {
+		return sc.Embedding.Latency
+	}
+	return 0
 }
 
 // finishDecision completes the record (outcome, usage, cost, times), observes metrics and

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/embedtest"
@@ -43,11 +44,10 @@ categories:
     assume: {pass_rate: {small: 0.6, strong: 0.9}}
 `
 
-// TestScoreRouteEmbedsRequests serves chat completions on a score route whose learned router
-// was trained with embeddings: each request is embedded through the spec's OpenAI-compatible
-// provider before it is routed, and the decision record says whether the embedding was used,
-// why not, and how long the call took (counted as upstream time).
-func TestScoreRouteEmbedsRequests(t *testing.T) {
+// scoreEmbedGateway returns a gateway serving scoreEmbedSpec, whose score route's router was
+// trained with embeddings of the fake upstream up, and the recorder of its decisions.
+func scoreEmbedGateway(t *testing.T) (*Gateway, *embedtest.Server, *memRecorder) {
+	t.Helper()
 	dir := t.TempDir()
 	const dims = 16
 	ds := learn.NewDataset("embedtest", slices.Values(embedtest.Rows(0, 400)), []string{"small", "strong"})
@@ -89,6 +89,15 @@ func TestScoreRouteEmbedsRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return gw, up, rec
+}
+
+// TestScoreRouteEmbedsRequests serves chat completions on a score route whose learned router
+// was trained with embeddings: each request is embedded through the spec's OpenAI-compatible
+// provider before it is routed, and the decision record says whether the embedding was used,
+// why not, and how long the call took (counted as upstream time).
+func TestScoreRouteEmbedsRequests(t *testing.T) {
+	gw, up, rec := scoreEmbedGateway(t)
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
 
@@ -150,6 +159,30 @@ func TestScoreRouteEmbedsRequests(t *testing.T) {
 	}
 	if e := dd.Score.Embedding; e == nil || e.Used || !strings.Contains(e.Error, "dry run") || up.Calls.Load() != calls {
 		t.Errorf("dry run: record %+v, %d upstream calls", e, up.Calls.Load()-calls)
+	}
+}
+
+// TestScoreRouteEmbedTimeWhenNoPlan counts the embeddings call as upstream time, not gateway
+// overhead, when the request fails after it was scored: here no model of the route can take
+// the request.
+func TestScoreRouteEmbedTimeWhenNoPlan(t *testing.T) {
+	gw, up, rec := scoreEmbedGateway(t)
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+	up.Delay.Store(int64(60 * time.Millisecond))
+	body := `{"model":"clearbar/qa","max_tokens":100000000,"messages":[{"role":"user","content":` + jsonString(embedtest.Prompt(7000)) + `}]}`
+	resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	d := rec.last()
+	if resp.StatusCode != 400 || d.Score == nil || d.Score.Embedding == nil || d.Score.Embedding.Latency < 60*time.Millisecond {
+		t.Fatalf("status %d, score %+v; want a 400 after the embeddings call", resp.StatusCode, d.Score)
+	}
+	if e := d.Score.Embedding; d.Upstream < e.Latency || d.Overhead >= e.Latency {
+		t.Errorf("upstream %s, overhead %s: the embeddings call's %s is upstream time", d.Upstream, d.Overhead, e.Latency)
 	}
 }
 

@@ -57,6 +57,10 @@ const DefaultEmbedTextBytes = 8192
 // maxEmbedDims bounds an embedding block's length.
 const maxEmbedDims = 16384
 
+// maxEmbedBatchBytes bounds the texts of one embeddings call: OpenAI takes at most 300,000
+// tokens of input per call, and a token covers at least one byte.
+const maxEmbedBatchBytes = 300_000
+
 func (e *EmbeddingConfig) dims() int {
 	if e == nil {
 		return 0
@@ -149,7 +153,8 @@ type EmbedOptions struct {
 	// CacheModel identifies the vectors in the cache key: the provider's model id, so that a
 	// model renamed in the spec keeps its cache; "" means Config.Model.
 	CacheModel string
-	// Batch is the number of texts per call; 0 means 64.
+	// Batch is the number of texts per call; 0 means 64. A call also carries at most 300,000
+	// bytes of text (OpenAI's limit of 300,000 tokens per call).
 	Batch int
 	// Concurrency is the number of calls in flight; 0 means 4.
 	Concurrency int
@@ -213,8 +218,13 @@ func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOpti
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Concurrency)
 	var mu sync.Mutex
-	for start := 0; start < len(todo); start += o.Batch {
-		keys := todo[start:min(start+o.Batch, len(todo))]
+	for start, end := 0, 0; start < len(todo); start = end {
+		// At most Batch texts, and at most maxEmbedBatchBytes of them (one text at least).
+		size := len(text[todo[start]])
+		for end = start + 1; end < len(todo) && end-start < o.Batch && size+len(text[todo[end]]) <= maxEmbedBatchBytes; end++ {
+			size += len(text[todo[end]])
+		}
+		keys := todo[start:end]
 		texts := make([]string, len(keys))
 		for i, k := range keys {
 			texts[i] = text[k]
@@ -330,6 +340,16 @@ func openEmbedCache(path string) (*embedCache, error) {
 			f.Close()
 			return nil, fmt.Errorf("embeddings cache %s: %w", path, err)
 		}
+	} else if fi, err := f.Stat(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("embeddings cache %s: %w", path, err)
+	} else if good > fi.Size() {
+		// The last line is whole but lost its newline (a run stopped between the two): end
+		// it, so that the next line is not appended to it.
+		if _, err := f.WriteAt([]byte{'\n'}, fi.Size()); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("embeddings cache %s: %w", path, err)
+		}
 	}
 	if _, err := f.Seek(0, io.SeekEnd); err != nil {
 		f.Close()
@@ -352,8 +372,9 @@ func (c *embedCache) put(key string, v []float32) error {
 		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
 	}
 	b, _ := json.Marshal(embedCacheLine{Key: key, Vector: base64.StdEncoding.EncodeToString(raw)})
-	c.w.Write(b)
-	c.w.WriteByte('\n')
+	// The line and its newline in one write: a line longer than the buffer would otherwise go
+	// to the file on its own, and its newline after it.
+	c.w.Write(append(b, '\n'))
 	if err := c.w.Flush(); err != nil {
 		return fmt.Errorf("embeddings cache %s: %w", c.path, err)
 	}

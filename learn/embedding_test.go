@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/clearbar/clearbar/internal/embedtest"
+	"github.com/clearbar/clearbar/outcomes"
 )
 
 // fakeEmbed is an in-process EmbedFunc with embedtest's vectors, counting calls and texts.
@@ -429,5 +430,92 @@ func TestPredictWithDoesNotAllocate(t *testing.T) {
 	m.PredictWith(prompt400, "", "support", emb, p)
 	if n := testing.AllocsPerRun(100, func() { m.PredictWith(prompt400, "", "support", emb, p) }); n != 0 {
 		t.Errorf("PredictWith allocates %v times per call", n)
+	}
+}
+
+// TestEmbedDatasetCacheLastLineWithoutNewline resumes from a cache whose last line is whole
+// but lost its newline (a run stopped between writing a vector and its line end): the vector
+// is kept, and the lines appended after it stay lines of their own.
+func TestEmbedDatasetCacheLastLineWithoutNewline(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "router.embeddings.jsonl")
+	newDS := func(n int) *Dataset { return NewDataset("x", slices.Values(embedtest.Rows(0, n)), nil) }
+	f := &fakeEmbed{dims: 8}
+	opts := EmbedOptions{Config: EmbeddingConfig{Model: "embedder"}, Batch: 4, Cache: cache}
+	if _, err := EmbedDataset(context.Background(), newDS(10), f.embed, opts); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(cache)
+	if err := os.WriteFile(cache, bytes.TrimSuffix(data, []byte("\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.texts = 0
+	if st, err := EmbedDataset(context.Background(), newDS(20), f.embed, opts); err != nil || st.Cached != 10 || f.texts != 10 {
+		t.Fatalf("resuming: %+v %v, %d texts embedded", st, err, f.texts)
+	}
+	f.texts = 0
+	ds := newDS(20)
+	if st, err := EmbedDataset(context.Background(), ds, f.embed, opts); err != nil || st.Cached != 20 || f.texts != 0 {
+		t.Fatalf("reading back: %+v %v, %d texts embedded", st, err, f.texts)
+	}
+	for _, it := range ds.Items {
+		if !slices.Equal(it.Embedding, embedtest.Vector(it.Prompt, 8)) {
+			t.Fatalf("item %s: wrong vector", it.ID)
+		}
+	}
+}
+
+// TestEmbedDatasetBatchBytes keeps every call within the input a call may carry (OpenAI's
+// 300,000 tokens, a token covering at least one byte), however many texts a batch may hold.
+func TestEmbedDatasetBatchBytes(t *testing.T) {
+	var rows []outcomes.Row
+	yes := true
+	for i := range 100 {
+		p := strings.Repeat(embedtest.Prompt(i)+" ", 200) // cut to DefaultEmbedTextBytes
+		rows = append(rows, outcomes.Row{Item: fmt.Sprint(i), Prompt: p, Model: "m", Pass: &yes})
+	}
+	ds := NewDataset("long", slices.Values(rows), nil)
+	var mu sync.Mutex
+	most, texts := 0, 0
+	embed := func(_ context.Context, in []string) ([][]float32, error) {
+		n := 0
+		for _, s := range in {
+			n += len(s)
+		}
+		mu.Lock()
+		most, texts = max(most, n), texts+len(in)
+		mu.Unlock()
+		out := make([][]float32, len(in))
+		for i, s := range in {
+			out[i] = embedtest.Vector(s, 4)
+		}
+		return out, nil
+	}
+	st, err := EmbedDataset(context.Background(), ds, embed, EmbedOptions{Config: EmbeddingConfig{Model: "embedder"}, Batch: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if most > maxEmbedBatchBytes || texts != 100 || st.Calls < 3 {
+		t.Errorf("%d calls, the largest of %d bytes, %d texts in all; want at most %d bytes a call", st.Calls, most, texts, maxEmbedBatchBytes)
+	}
+}
+
+// TestPredictVectorWithEmbeddingBlock checks that PredictVector, like Predict, predicts for
+// a model with an embedding block through its calibration without a vector.
+func TestPredictVectorWithEmbeddingBlock(t *testing.T) {
+	ds := embedDataset(t, 0, 200, 16)
+	m, _, err := TrainDataset(ds, TrainOptions{Seed: 2, Folds: 2, Features: withEmbedding("embedder")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFeaturizer(m.Features())
+	want, got := make([]float64, 2), make([]float64, 2)
+	for _, it := range ds.Items[:20] {
+		m.Predict(it.Prompt, "", it.Task, want)
+		m.PredictVector(f.Extract(it.Prompt, "", it.Task), got)
+		for j := range want {
+			if math.Abs(got[j]-want[j]) > 1e-12 {
+				t.Fatalf("item %s: PredictVector %v, Predict %v", it.ID, got, want)
+			}
+		}
 	}
 }

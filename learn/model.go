@@ -213,21 +213,26 @@ func (m *Model) PredictWith(text, system, task string, emb []float32, out []floa
 	m.logits(v, out)
 	m.pool.Put(f)
 	used = m.addEmbedding(emb, out)
+	m.probabilities(out, used)
+	return used
+}
+
+// PredictVector is Predict for a vector the caller extracted (with a Featurizer built from
+// Features()). Indices outside the hashed and structural features are ignored; a model with
+// an embedding block predicts without a vector, as Predict does.
+func (m *Model) PredictVector(v Vector, out []float64) {
+	m.logits(v, out)
+	m.probabilities(out, false)
+}
+
+// probabilities turns the logits in out into P(pass), through the fallback calibration when
+// the model has an embedding block that did not contribute (used is false).
+func (m *Model) probabilities(out []float64, used bool) {
 	if m.emb != nil && !used {
 		for j, z := range out[:len(m.names)] {
 			out[j] = float64(m.blk.fbScale[j])*z + float64(m.blk.fbBias[j])
 		}
 	}
-	for j, z := range out[:len(m.names)] {
-		out[j] = sigmoid(z)
-	}
-	return used
-}
-
-// PredictVector is Predict for a vector the caller extracted (with a Featurizer built from
-// Features()). Indices outside the hashed and structural features are ignored.
-func (m *Model) PredictVector(v Vector, out []float64) {
-	m.logits(v, out)
 	for j, z := range out[:len(m.names)] {
 		out[j] = sigmoid(z)
 	}

@@ -150,6 +150,16 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 // twice that, and four times), unless the upstream asks for longer.
 var embedRetryBackoff = 250 * time.Millisecond
 
+// embedRetryWait is the wait before retry number try (from 1) after the error last:
+// embedRetryBackoff, doubling with each retry, or longer when the upstream asks for it.
+func embedRetryWait(try int, last error) time.Duration {
+	wait := time.Duration(1<<(try-1)) * embedRetryBackoff
+	if e := clearbar.AsError(last); e.RetryAfter > wait {
+		wait = e.RetryAfter
+	}
+	return wait
+}
+
 // embedForTraining embeds the dataset's prompts with the spec model named embed (see
 // learn.EmbedDataset) and returns the embedding block's configuration. The spec may name the
 // router file being trained (out) before it exists.
@@ -188,14 +198,10 @@ func (m *Main) embedForTraining(ctx context.Context, ds *learn.Dataset, specFile
 		var last error
 		for try := range 4 {
 			if try > 0 {
-				wait := time.Duration(1<<try) * embedRetryBackoff
-				if e := clearbar.AsError(last); e.RetryAfter > wait {
-					wait = e.RetryAfter
-				}
 				select {
 				case <-ctx.Done():
 					return nil, ctx.Err()
-				case <-time.After(wait):
+				case <-time.After(embedRetryWait(try, last)):
 				}
 			}
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)

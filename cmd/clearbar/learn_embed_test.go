@@ -222,3 +222,21 @@ func TestLearnTrainEmbedErrors(t *testing.T) {
 		t.Errorf("help: exit %d\n%s", code, stdout)
 	}
 }
+
+// TestEmbedRetryWait checks the waits between the retries of a failed embeddings call:
+// embedRetryBackoff before the first, then twice and four times that, or the upstream's
+// Retry-After when it is longer.
+func TestEmbedRetryWait(t *testing.T) {
+	defer func(d time.Duration) { embedRetryBackoff = d }(embedRetryBackoff)
+	embedRetryBackoff = 250 * time.Millisecond
+	down := &clearbar.Error{Class: clearbar.Overloaded, Message: "down"}
+	for try, want := range map[int]time.Duration{1: 250 * time.Millisecond, 2: 500 * time.Millisecond, 3: time.Second} {
+		if got := embedRetryWait(try, down); got != want {
+			t.Errorf("retry %d waits %s, want %s", try, got, want)
+		}
+	}
+	limited := &clearbar.Error{Class: clearbar.RateLimited, Message: "slow down", RetryAfter: 3 * time.Second}
+	if got := embedRetryWait(1, limited); got != 3*time.Second {
+		t.Errorf("retry after a Retry-After of 3s waits %s", got)
+	}
+}

@@ -141,6 +141,11 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 		e.Class, e.Code = clearbar.ContextTooLong, "context_length_exceeded"
 	case class == clearbar.RateLimited && f.perDay:
 		e.Code = clearbar.CodeQuotaExhausted
+	case f.status == "FAILED_PRECONDITION" && isBillingPrecondition(f.message):
+		// The project cannot use the API until billing is enabled ("free tier is not
+		// available in your country"): the account's problem, not the request's, and no
+		// retry lifts it; fall back, as for a spent quota.
+		e.Class, e.Code = clearbar.RateLimited, clearbar.CodeQuotaExhausted
 	}
 	e.Type = openAIType(e.Class, f.status)
 	if e.Code == "" && f.status != "" {
@@ -256,4 +261,11 @@ func truncate(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// isBillingPrecondition reports whether a FAILED_PRECONDITION message says the project needs
+// billing, which Gemini answers where its free tier is not offered.
+func isBillingPrecondition(msg string) bool {
+	lower := strings.ToLower(msg)
+	return strings.Contains(lower, "billing") || strings.Contains(lower, "free tier")
 }

@@ -103,8 +103,9 @@
 // quota is spent); UNAVAILABLE, INTERNAL, UNKNOWN, ABORTED, DATA_LOSS, CANCELLED → Overloaded;
 // DEADLINE_EXCEEDED → Timeout; PERMISSION_DENIED, UNAUTHENTICATED, and INVALID_ARGUMENT for an
 // invalid or expired API key → Auth; INVALID_ARGUMENT saying the input is over the model's
-// token limit → ContextTooLong; other INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE,
-// NOT_FOUND → ClientError; without a status, by HTTP status (clearbar.ClassForStatus).
+// token limit → ContextTooLong; FAILED_PRECONDITION asking to enable billing (the free tier
+// is not offered in the caller's region) → RateLimited with CodeQuotaExhausted, as a spent
+// quota; other INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, NOT_FOUND → ClientError; without a status, by HTTP status (clearbar.ClassForStatus).
 // Transport failures, timeouts and cancellation are classified as in provider/openai. Messages
 // never contain the provider's keys, nor anything shaped like a Google API key.
 package gemini
