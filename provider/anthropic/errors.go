@@ -2,14 +2,13 @@ package anthropic
 
 import (
 	"fmt"
-	"mime"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/translate"
 )
@@ -43,7 +42,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 	msg := p.redact(f.Message)
 	if msg == "" {
 		msg = fmt.Sprintf("the provider answered %d %s", status, http.StatusText(status))
-		if snippet := textSnippet(h, body); snippet != "" && !f.Found {
+		if snippet := inflight.TextSnippet(h, body); snippet != "" && !f.Found {
 			msg += ": " + p.redact(snippet)
 		} else if len(strings.TrimSpace(string(body))) == 0 {
 			msg += " with an empty body"
@@ -53,12 +52,12 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 		// Say whose credentials: a client must not think its own key was wrong.
 		msg = "the provider rejected the gateway's credentials: " + msg
 	}
-	e.Message = truncate(msg, maxMessage)
+	e.Message = inflight.Truncate(msg, maxMessage)
 	reqID := ""
 	if id := h.Get("Request-Id"); id != "" {
-		reqID = " (upstream request id " + truncate(id, 128) + ")"
+		reqID = " (upstream request id " + inflight.Truncate(id, 128) + ")"
 	}
-	e.Err = fmt.Errorf("HTTP %d%s: %s", status, reqID, truncate(p.redact(string(body)), 512))
+	e.Err = fmt.Errorf("HTTP %d%s: %s", status, reqID, inflight.Truncate(p.redact(string(body)), 512))
 	return e
 }
 
@@ -76,37 +75,10 @@ func isContextLength(lower string) bool {
 	return false
 }
 
-// textSnippet returns the first line of a short plain-text body, for the message of a proxy's
-// "502 Bad Gateway" page; "" for HTML and other types.
-func textSnippet(h http.Header, body []byte) string {
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	if mt != "" && mt != "text/plain" {
-		return ""
-	}
-	s := strings.TrimSpace(string(body))
-	if s == "" || strings.HasPrefix(s, "<") || !utf8.ValidString(s) {
-		return ""
-	}
-	s, _, _ = strings.Cut(s, "\n")
-	return truncate(strings.TrimSpace(s), 200)
-}
-
 // keyLike matches Anthropic and OpenAI style keys, whole or masked, and bearer tokens.
 var keyLike = regexp.MustCompile(`sk-[A-Za-z0-9_*\-]{4,}|(?i:bearer)\s+\S+`)
 
 // redact removes the provider's keys, and anything that looks like a key, from s.
 func (p *Provider) redact(s string) string {
 	return p.keys.Redact(s, keyLike)
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

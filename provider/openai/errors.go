@@ -2,16 +2,14 @@ package openai
 
 import (
 	"fmt"
-	"math"
-	"mime"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
+	"github.com/clearbar/clearbar/retry"
 	"github.com/tidwall/gjson"
 )
 
@@ -119,13 +117,13 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 		e.Class = clearbar.ContextTooLong
 	}
 	if e.Code != CodeInsufficientQuota {
-		e.RetryAfter = retryAfter(h, p.now())
+		e.RetryAfter = min(retry.ParseRetryAfter(h, p.now()), maxRetryAfter)
 	}
 
 	msg := p.redact(f.message)
 	if msg == "" {
 		msg = fmt.Sprintf("the provider answered %d %s", status, http.StatusText(status))
-		if snippet := textSnippet(h, body); snippet != "" && !f.found {
+		if snippet := inflight.TextSnippet(h, body); snippet != "" && !f.found {
 			msg += ": " + p.redact(snippet)
 		} else if len(strings.TrimSpace(string(body))) == 0 {
 			msg += " with an empty body"
@@ -135,12 +133,12 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 		// Say whose credentials: a client must not think its own key was wrong.
 		msg = "the provider rejected the gateway's credentials: " + msg
 	}
-	e.Message = truncate(msg, maxMessage)
+	e.Message = inflight.Truncate(msg, maxMessage)
 	reqID := ""
 	if id := h.Get("X-Request-Id"); id != "" {
-		reqID = " (upstream request id " + truncate(id, 128) + ")"
+		reqID = " (upstream request id " + inflight.Truncate(id, 128) + ")"
 	}
-	e.Err = fmt.Errorf("HTTP %d%s: %s", status, reqID, truncate(p.redact(string(body)), 512))
+	e.Err = fmt.Errorf("HTTP %d%s: %s", status, reqID, inflight.Truncate(p.redact(string(body)), 512))
 	return e
 }
 
@@ -170,51 +168,8 @@ func isContentPolicy(f errorFields) bool {
 	return false
 }
 
-// textSnippet returns the first line of a short plain-text body, for the message of a proxy's
-// "502 Bad Gateway" page; "" for HTML and other types.
-func textSnippet(h http.Header, body []byte) string {
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	if mt != "" && mt != "text/plain" {
-		return ""
-	}
-	s := strings.TrimSpace(string(body))
-	if s == "" || strings.HasPrefix(s, "<") || !utf8.ValidString(s) {
-		return ""
-	}
-	s, _, _ = strings.Cut(s, "\n")
-	return truncate(strings.TrimSpace(s), 200)
-}
-
 // maxRetryAfter bounds a Retry-After value; the retry policy applies its own, smaller cap.
 const maxRetryAfter = 24 * time.Hour
-
-// retryAfter reads how long the upstream asked to wait: retry-after-ms (milliseconds, may be
-// fractional), else retry-after in seconds or as an HTTP date. 0 when absent, unparseable, or
-// not in the future.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	clamp := func(d float64) time.Duration {
-		if math.IsNaN(d) || d <= 0 {
-			return 0
-		}
-		return time.Duration(min(d, float64(maxRetryAfter)))
-	}
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil {
-			return clamp(ms * float64(time.Millisecond))
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		return clamp(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return clamp(float64(t.Sub(now)))
-	}
-	return 0
-}
 
 // keyLike matches OpenAI-style keys, whole or masked ("sk-proj-****abcd"), and bearer tokens.
 var keyLike = regexp.MustCompile(`sk-[A-Za-z0-9_*\-]{4,}|(?i:bearer)\s+\S+`)
@@ -222,16 +177,4 @@ var keyLike = regexp.MustCompile(`sk-[A-Za-z0-9_*\-]{4,}|(?i:bearer)\s+\S+`)
 // redact removes the provider's keys, and anything that looks like a key, from s.
 func (p *Provider) redact(s string) string {
 	return p.keys.Redact(s, keyLike)
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

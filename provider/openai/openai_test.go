@@ -312,36 +312,6 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		explanation string
-		h           map[string]string
-		want        time.Duration
-	}{
-		{"nothing", nil, 0},
-		{"milliseconds first", map[string]string{"Retry-After-Ms": "50", "Retry-After": "3"}, 50 * time.Millisecond},
-		{"fractional milliseconds", map[string]string{"Retry-After-Ms": "12.5"}, 12500 * time.Microsecond},
-		{"seconds", map[string]string{"Retry-After": "3"}, 3 * time.Second},
-		{"fractional seconds (openai-go accepts them)", map[string]string{"Retry-After": "0.25"}, 250 * time.Millisecond},
-		{"an HTTP date", map[string]string{"Retry-After": "Fri, 27 Nov 2026 12:00:30 GMT"}, 30 * time.Second},
-		{"a date in the past", map[string]string{"Retry-After": "Fri, 27 Nov 2026 11:00:00 GMT"}, 0},
-		{"bad milliseconds fall back to seconds", map[string]string{"Retry-After-Ms": "soon", "Retry-After": "2"}, 2 * time.Second},
-		{"negative", map[string]string{"Retry-After": "-5"}, 0},
-		{"garbage", map[string]string{"Retry-After": "later"}, 0},
-		{"absurd values are capped", map[string]string{"Retry-After": "1e300"}, maxRetryAfter},
-	}
-	for _, tt := range tests {
-		h := http.Header{}
-		for k, v := range tt.h {
-			h.Set(k, v)
-		}
-		if got := retryAfter(h, now); got != tt.want {
-			t.Errorf("%s: retryAfter = %s, want %s", tt.explanation, got, tt.want)
-		}
-	}
-}
-
 func TestIsQuotaExhausted(t *testing.T) {
 	quota := &clearbar.Error{Class: clearbar.RateLimited, Code: CodeInsufficientQuota}
 	if !IsQuotaExhausted(quota) || !IsQuotaExhausted(errors.Join(errors.New("x"), quota)) {

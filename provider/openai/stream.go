@@ -103,7 +103,7 @@ func (s *stream) streamError(f errorFields, data []byte) *clearbar.Error {
 	} else {
 		msg = "the provider reported an error mid-stream: " + msg
 	}
-	e := s.a.Fail(clearbar.StreamCut, s.resp.StatusCode, truncate(msg, maxMessage), errors.New(truncate(p.redact(string(data)), 512)))
+	e := s.a.Fail(clearbar.StreamCut, s.resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(string(data)), 512)))
 	e.Type, e.Code, e.Param = f.typ, f.code, f.param
 	return e
 }

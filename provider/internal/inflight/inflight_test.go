@@ -242,3 +242,24 @@ func TestRedact(t *testing.T) {
 		t.Errorf("Redact without a pattern = %q", got)
 	}
 }
+
+func TestTextSnippet(t *testing.T) {
+	tests := []struct {
+		ctype, body, want string
+	}{
+		{"text/plain; charset=utf-8", "upstream connect error\nreset reason: overflow", "upstream connect error"},
+		{"", "  Bad Gateway  ", "Bad Gateway"},
+		{"text/html", "Bad Gateway", ""},
+		{"text/plain", "<html>oops</html>", ""},
+		{"text/plain", "bad \xff utf-8", ""},
+		{"text/plain", strings.Repeat("é", 150), strings.Repeat("é", 100) + "…"},
+	}
+	for _, tt := range tests {
+		if got := TextSnippet(http.Header{"Content-Type": {tt.ctype}}, []byte(tt.body)); got != tt.want {
+			t.Errorf("TextSnippet(%q, %q) = %q, want %q", tt.ctype, tt.body, got, tt.want)
+		}
+	}
+	if got := Truncate("aé", 2); got != "a…" {
+		t.Errorf("Truncate split a rune: %q", got)
+	}
+}
