@@ -5,6 +5,8 @@ import (
 	"html"
 	"math"
 	"strings"
+
+	"github.com/clearbar/clearbar/internal/plot"
 )
 
 // scatter draws a cost/quality chart as a self-contained SVG: no scripts, no external fonts.
@@ -41,27 +43,11 @@ func (s *scatter) svg() string {
 	if s.bar != nil {
 		ymin, ymax = math.Min(ymin, *s.bar), math.Max(ymax, *s.bar)
 	}
-	logX := xmin > 0 && xmax/xmin > 8
+	f := plot.Frame{Width: s.width, Height: s.height, Left: padLeft, Right: padRight, Top: padTop, Bottom: padBottom}
 	// Margins so points do not sit on the frame.
-	if logX {
-		xmin, xmax = xmin/1.25, xmax*1.25
-	} else {
-		span := math.Max(xmax-xmin, math.Max(xmax*0.1, 1e-9))
-		xmin, xmax = math.Max(0, xmin-span*0.15), xmax+span*0.15
-	}
-	yspan := math.Max(ymax-ymin, 0.01)
-	ymin, ymax = math.Max(0, ymin-yspan*0.15), math.Min(1, ymax+yspan*0.15)
-	if ymax <= ymin {
-		ymax = ymin + 0.01
-	}
-	pw, ph := s.width-padLeft-padRight, s.height-padTop-padBottom
-	sx := func(x float64) float64 {
-		if logX {
-			return padLeft + pw*(math.Log(x)-math.Log(xmin))/(math.Log(xmax)-math.Log(xmin))
-		}
-		return padLeft + pw*(x-xmin)/(xmax-xmin)
-	}
-	sy := func(y float64) float64 { return padTop + ph*(1-(y-ymin)/(ymax-ymin)) }
+	f.Fit(xmin, xmax, ymin, ymax, true, plot.Margins{LogX: 1.25, LinX: 0.15, Y: 0.15})
+	pw, ph := f.PW(), f.PH()
+	sx, sy := f.X, f.Y
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s">`,
@@ -71,22 +57,22 @@ func (s *scatter) svg() string {
 		fmt.Fprintf(&b, `<text x="%.1f" y="16" class="title">%s</text>`, padLeft, html.EscapeString(s.title))
 	}
 	// Axes ticks.
-	for _, t := range ticks(xmin, xmax, logX) {
+	for _, t := range f.XTicks() {
 		x := sx(t)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, x, padTop, x, padTop+ph)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="middle">%s</text>`, x, padTop+ph+14, html.EscapeString(s.formatX(t)))
 	}
-	for _, t := range ticks(ymin, ymax, false) {
+	for _, t := range f.YTicks() {
 		y := sy(t)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, padLeft, y, padLeft+pw, y)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="end">%s</text>`, padLeft-6, y+4, trimPct(t))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="end">%s</text>`, padLeft-6, y+4, plot.Pct(t))
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="axis" text-anchor="middle">%s</text>`, padLeft+pw/2, s.height-8, html.EscapeString(s.xLabel))
 	fmt.Fprintf(&b, `<text x="14" y="%.1f" class="axis" text-anchor="middle" transform="rotate(-90 14 %.1f)">%s</text>`, padTop+ph/2, padTop+ph/2, html.EscapeString(s.yLabel))
 	if s.bar != nil {
 		y := sy(*s.bar)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="bar"/>`, padLeft, y, padLeft+pw, y)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="barlabel" text-anchor="end">bar %s</text>`, padLeft+pw-4, y-4, trimPct(*s.bar))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="barlabel" text-anchor="end">bar %s</text>`, padLeft+pw-4, y-4, plot.Pct(*s.bar))
 	}
 	// Points last, best on top; labels alternate above and below to limit overlaps.
 	order := make([]int, 0, len(s.points))
@@ -121,42 +107,4 @@ func (s *scatter) svg() string {
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
-}
-
-func trimPct(p float64) string {
-	s := fmt.Sprintf("%.1f", p*100)
-	return strings.TrimSuffix(s, ".0") + "%"
-}
-
-// ticks returns 3–7 round tick values in [lo, hi].
-func ticks(lo, hi float64, log bool) []float64 {
-	var out []float64
-	if log {
-		for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
-			for _, m := range []float64{1, 2, 5} {
-				v := m * math.Pow(10, e)
-				if v >= lo && v <= hi {
-					out = append(out, v)
-				}
-			}
-		}
-		return out
-	}
-	span := hi - lo
-	if span <= 0 {
-		return []float64{lo}
-	}
-	raw := span / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*mag >= raw {
-			step = m * mag
-			break
-		}
-	}
-	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		out = append(out, math.Round(v/step)*step)
-	}
-	return out
 }

@@ -6,10 +6,10 @@ import (
 	"html"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/plot"
 )
 
 // chart draws the report's cost/quality plane as a self-contained SVG (no scripts, no
@@ -45,7 +45,7 @@ func (c chart) svg(rep *Report) string {
 	}
 	xOf := func(r *Result) float64 { return r.StrongShare }
 	xLabel := "share of calls to " + rep.Strong
-	formatX := func(x float64) string { return trimPct(x) }
+	formatX := func(x float64) string { return plot.Pct(x) }
 	if byCost {
 		xOf = func(r *Result) float64 { return r.CostUSD() }
 		xLabel = "mean cost per item (USD)"
@@ -68,27 +68,10 @@ func (c chart) svg(rep *Report) string {
 	if rep.QualityBar != nil {
 		ymin, ymax = math.Min(ymin, *rep.QualityBar), math.Max(ymax, *rep.QualityBar)
 	}
-	logX := byCost && xmin > 0 && xmax/xmin > 8
-	if logX {
-		xmin, xmax = xmin/1.3, xmax*1.3
-	} else {
-		span := math.Max(xmax-xmin, math.Max(math.Abs(xmax)*0.1, 1e-9))
-		xmin, xmax = math.Max(0, xmin-span*0.08), xmax+span*0.08
-	}
-	yspan := math.Max(ymax-ymin, 0.01)
-	ymin, ymax = math.Max(0, ymin-yspan*0.1), math.Min(1, ymax+yspan*0.1)
-	if ymax <= ymin {
-		ymax = ymin + 0.01
-	}
-	pw, ph := c.width-chartPadLeft-chartPadRight, c.height-chartPadTop-chartPadBottom
-	sx := func(x float64) float64 {
-		if logX {
-			return chartPadLeft + pw*(math.Log(x)-math.Log(xmin))/(math.Log(xmax)-math.Log(xmin))
-		}
-		return chartPadLeft + pw*(x-xmin)/(xmax-xmin)
-	}
-	sy := func(y float64) float64 { return chartPadTop + ph*(1-(y-ymin)/(ymax-ymin)) }
-	clampX := func(x float64) float64 { return math.Min(math.Max(x, xmin), xmax) }
+	f := plot.Frame{Width: c.width, Height: c.height, Left: chartPadLeft, Right: chartPadRight, Top: chartPadTop, Bottom: chartPadBottom}
+	f.Fit(xmin, xmax, ymin, ymax, byCost, plot.Margins{LogX: 1.3, LinX: 0.08, Y: 0.1})
+	pw, ph := f.PW(), f.PH()
+	sx, sy, clampX := f.X, f.Y, f.ClampX
 
 	var b strings.Builder
 	title := "Cost and quality of every policy"
@@ -99,22 +82,22 @@ func (c chart) svg(rep *Report) string {
 		c.width, c.height, c.width, c.height, html.EscapeString(title))
 	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fafafa" stroke="#ccc"/>`, chartPadLeft, chartPadTop, pw, ph)
 	fmt.Fprintf(&b, `<text x="%.1f" y="16" font-size="13" font-weight="bold">%s</text>`, chartPadLeft, html.EscapeString(title))
-	for _, t := range chartTicks(xmin, xmax, logX) {
+	for _, t := range f.XTicks() {
 		x := sx(t)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, x, chartPadTop, x, chartPadTop+ph)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#555">%s</text>`, x, chartPadTop+ph+14, html.EscapeString(formatX(t)))
 	}
-	for _, t := range chartTicks(ymin, ymax, false) {
+	for _, t := range f.YTicks() {
 		y := sy(t)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, chartPadLeft, y, chartPadLeft+pw, y)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="#555">%s</text>`, chartPadLeft-6, y+4, trimPct(t))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="#555">%s</text>`, chartPadLeft-6, y+4, plot.Pct(t))
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, chartPadLeft+pw/2, c.height-10, html.EscapeString(xLabel))
 	fmt.Fprintf(&b, `<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">quality</text>`, chartPadTop+ph/2, chartPadTop+ph/2)
 	if rep.QualityBar != nil {
 		y := sy(*rep.QualityBar)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#b00" stroke-dasharray="2 3"/>`, chartPadLeft, y, chartPadLeft+pw, y)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="#b00">bar %s</text>`, chartPadLeft+pw-4, y-4, trimPct(*rep.QualityBar))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="#b00">bar %s</text>`, chartPadLeft+pw-4, y-4, plot.Pct(*rep.QualityBar))
 	}
 	// The zero router: the single models' envelope, flat after its last vertex.
 	if byCost && len(rep.ZeroRouter) > 0 {
@@ -123,7 +106,7 @@ func (c chart) svg(rep *Report) string {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(clampX(p.Cost)), sy(p.Quality)))
 		}
 		last := rep.ZeroRouter[len(rep.ZeroRouter)-1]
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(xmax), sy(last.Quality)))
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(f.XMax), sy(last.Quality)))
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#888" stroke-width="1.5" stroke-dasharray="6 4"><title>zero router (random mixes of single models)</title></polyline>`, strings.Join(pts, " "))
 	}
 	// Curves.
@@ -194,7 +177,7 @@ func (c chart) svg(rep *Report) string {
 }
 
 func pointTitle(r *Result) string {
-	return fmt.Sprintf("%s: quality %s, %s per item", r.Name, trimPct(r.Quality), clearbar.MoneyFromUSD(r.CostUSD()))
+	return fmt.Sprintf("%s: quality %s, %s per item", r.Name, plot.Pct(r.Quality), clearbar.MoneyFromUSD(r.CostUSD()))
 }
 
 // shortName labels a mark: the model's name without its vendor prefix, or the policy's name
@@ -213,41 +196,4 @@ func shortName(r *Result) string {
 		name = name[:39] + "…"
 	}
 	return name
-}
-
-func trimPct(p float64) string {
-	s := strconv.FormatFloat(p*100, 'f', 1, 64)
-	return strings.TrimSuffix(s, ".0") + "%"
-}
-
-// chartTicks returns round tick values in [lo, hi].
-func chartTicks(lo, hi float64, log bool) []float64 {
-	var out []float64
-	if log {
-		for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
-			for _, m := range []float64{1, 2, 5} {
-				if v := m * math.Pow(10, e); v >= lo && v <= hi {
-					out = append(out, v)
-				}
-			}
-		}
-		return out
-	}
-	span := hi - lo
-	if span <= 0 {
-		return []float64{lo}
-	}
-	raw := span / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*mag >= raw {
-			step = m * mag
-			break
-		}
-	}
-	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		out = append(out, math.Round(v/step)*step)
-	}
-	return out
 }
