@@ -2,14 +2,9 @@ package openai
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider/internal/inflight"
@@ -21,77 +16,50 @@ import (
 // stream is a streamed answer being read. Next, Chunk and Err belong to one goroutine; Close may
 // also be called from another one to abort a blocked Next.
 type stream struct {
-	a       *attempt
-	resp    *http.Response
-	events  *sse.Reader
-	parser  chunkParser
-	chunk   clearbar.Chunk
-	err     error
-	done    bool
-	closed  atomic.Bool
-	release sync.Once
+	inflight.Stream
+	a      *attempt
+	events *sse.Reader
+	parser chunkParser
 }
 
 func newStream(a *attempt, resp *http.Response) *stream {
-	return &stream{a: a, resp: resp, events: sse.NewReader(resp.Body)}
+	s := &stream{a: a, events: sse.NewReader(resp.Body)}
+	s.Init(a.Attempt, resp)
+	return s
 }
 
 // Next advances to the next chunk. See Provider.Stream for how a stream fails.
 func (s *stream) Next() bool {
-	if s.done || s.closed.Load() {
+	if s.Over() {
 		return false
 	}
 	for s.events.Next() {
 		ev := s.events.Event()
 		if ev.Type == "error" {
-			return s.fail(s.streamError(parseErrorBody(ev.Data), ev.Data))
+			return s.Fail(s.streamError(parseErrorBody(ev.Data), ev.Data))
 		}
-		kind, fields := s.parser.parse(ev.Data, &s.chunk)
+		kind, fields := s.parser.parse(ev.Data, &s.Current)
 		switch kind {
 		case chunkSkip:
 			continue
 		case chunkData:
 			if e := s.a.FirstChunk(); e != nil {
-				return s.fail(e)
+				return s.Fail(e)
 			}
 			return true
 		case chunkDone:
 			if e := s.a.FirstChunk(); e != nil {
-				return s.fail(e)
+				return s.Fail(e)
 			}
-			s.done = true
-			s.drain()
-			s.end()
-			return s.parser.final(&s.chunk)
+			s.Finish()
+			return s.parser.final(&s.Current)
 		case chunkError:
-			return s.fail(s.streamError(fields, ev.Data))
+			return s.Fail(s.streamError(fields, ev.Data))
 		case chunkMalformed:
-			return s.fail(s.a.Fail(clearbar.BadResponse, s.resp.StatusCode, fields.message, nil))
+			return s.Fail(s.a.Fail(clearbar.BadResponse, s.Resp.StatusCode, fields.message, nil))
 		}
 	}
-	return s.fail(s.readFailure(s.events.Err()))
-}
-
-// readFailure classifies the end of the event stream before [DONE].
-func (s *stream) readFailure(err error) *clearbar.Error {
-	if e := s.a.CtxFailure(); e != nil {
-		return e
-	}
-	if s.closed.Load() {
-		// Close ran on another goroutine: the read failed because the body was closed.
-		return s.a.Fail(clearbar.Canceled, 0, "the stream was closed before its end", context.Canceled)
-	}
-	status := s.resp.StatusCode
-	switch {
-	case err == nil:
-		return s.a.Fail(clearbar.StreamCut, status, "the stream ended without [DONE]", nil)
-	case errors.Is(err, sse.ErrUnterminated):
-		return s.a.Fail(clearbar.StreamCut, status, "the stream ended inside an event", err)
-	case errors.Is(err, sse.ErrTooLong):
-		return s.a.Fail(clearbar.BadResponse, status, "a stream event is longer than 32 MiB", err)
-	}
-	reason, _ := inflight.ConnReason(err)
-	return s.a.Fail(clearbar.StreamCut, status, "the stream broke off: "+reason, err)
+	return s.Fail(s.ReadFailure(s.events.Err(), "the stream ended without [DONE]"))
 }
 
 // streamError is the error for an error event: class StreamCut, with the event's fields.
@@ -103,55 +71,14 @@ func (s *stream) streamError(f errorFields, data []byte) *clearbar.Error {
 	} else {
 		msg = "the provider reported an error mid-stream: " + msg
 	}
-	e := s.a.Fail(clearbar.StreamCut, s.resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(string(data)), 512)))
+	e := s.a.Fail(clearbar.StreamCut, s.Resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(string(data)), 512)))
 	e.Type, e.Code, e.Param = f.typ, f.code, f.param
 	return e
 }
 
-func (s *stream) fail(e *clearbar.Error) bool {
-	s.err, s.done = error(e), true
-	s.chunk = clearbar.Chunk{}
-	s.end()
-	return false
-}
-
-// drain reads what follows [DONE] (normally nothing but the end of the chunked body), so that
-// an HTTP/1.1 connection goes back to the pool instead of being closed. It reads at most 64
-// KiB and waits at most 100ms: an upstream that keeps the body open after [DONE] loses its
-// connection instead of holding the answer back.
-func (s *stream) drain() {
-	t := time.AfterFunc(100*time.Millisecond, func() { s.resp.Body.Close() })
-	io.Copy(io.Discard, io.LimitReader(s.resp.Body, 64<<10))
-	t.Stop()
-}
-
-// end ends the call and closes the body, once. The call is ended first, so that a Next
-// blocked on another goroutine that sees the body closed finds the call released (Canceled),
-// not a broken stream.
-func (s *stream) end() {
-	s.release.Do(func() {
-		s.a.End()
-		s.resp.Body.Close()
-	})
-}
-
-// Chunk returns the chunk Next advanced to; its Data is valid until the next call to Next.
-func (s *stream) Chunk() *clearbar.Chunk { return &s.chunk }
-
-// Err returns the error that ended the stream, nil after [DONE] or before the end.
-func (s *stream) Err() error { return s.err }
-
 // UpstreamRequestID returns the upstream's x-request-id header, for support tickets. It is an
 // optional capability: callers find it by type assertion on the clearbar.Stream.
-func (s *stream) UpstreamRequestID() string { return s.resp.Header.Get("X-Request-Id") }
-
-// Close releases the connection. It may be called at any time and more than once; a Next
-// blocked on another goroutine then returns false with a Canceled error.
-func (s *stream) Close() error {
-	s.closed.Store(true)
-	s.end()
-	return nil
-}
+func (s *stream) UpstreamRequestID() string { return s.Resp.Header.Get("X-Request-Id") }
 
 // chunkKind is what one data event turned out to be.
 type chunkKind uint8
