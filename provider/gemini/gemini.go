@@ -95,6 +95,28 @@
 // and is StreamCut otherwise. A finish reason or block that maps to an error above ends the
 // stream with that error.
 //
+// # Embeddings
+//
+// Embed (clearbar.Embedder, for POST /v1/embeddings and the learned router's embeddings) posts
+// to {base}/v1beta/models/{model}:batchEmbedContents, with the key in x-goog-api-key as for
+// chat, the body {"requests": [{"model": "models/{model}", "content": {"parts": [{"text"}]},
+// "outputDimensionality", "taskType"}, ...]}: one request per input text, in order, at most 100
+// per upstream request (Gemini's limit; more inputs go in further requests, one after the
+// other, within the call's one timeout). OpenAI's dimensions → outputDimensionality; the
+// client body's task_type (a Clearbar extension, e.g. "RETRIEVAL_QUERY") → taskType;
+// encoding_format is applied by the adapter, not sent; user and every other field are
+// dropped. Gemini embeds text only: token-id input is a ClientError naming input, and so are
+// an empty input list and an empty text.
+//
+// The answer, {"embeddings": [{"values": [...]}, ...]}, becomes an OpenAI embeddings document,
+// {"object": "list", "data": [{"object": "embedding", "index", "embedding"}], "model"}, the
+// model being the call's (Gemini names none), each vector a JSON array of numbers (the
+// shortest form that reads back as the same float32), or, when encoding_format is base64, a
+// base64 string of its little-endian float32 values. Gemini's answer carries no token counts,
+// so the document has no usage and EmbedResponse.HasUsage is false (a usageMetadata
+// promptTokenCount on every answer would be reported as prompt_tokens). An answer without one
+// vector of finite float32 numbers per input is BadResponse; errors are classified as below.
+//
 // # Errors
 //
 // Gemini's {"error": {"code", "message", "status", "details"}} (also wrapped in an array, as
