@@ -29,8 +29,10 @@ import (
 //     exactly one spec model on a provider that serves embeddings has that id), whose provider
 //     implements clearbar.Embedder; an unknown name is a 404 model_not_found, a category alias
 //     or a model whose provider serves no embeddings a 400;
-//   - the client's body goes upstream with only the model rewritten, so every field the gateway
-//     does not know passes unchanged;
+//   - to an OpenAI-format upstream (openai, openai-compatible, azure-openai) the client's body
+//     goes with only the model rewritten, so every field the gateway does not know passes
+//     unchanged; Gemini's batchEmbedContents body is built from the input, dimensions and
+//     task_type (see provider/gemini);
 //   - retries follow the spec's retry policy (retry: at the top of the spec) with the request's
 //     one budget, and circuit breakers apply as for chat. The model's own fallbacks are tried
 //     only when they have the same model id (the same model on another provider): another
