@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/tidwall/gjson"
 )
 
@@ -169,7 +170,7 @@ func (p *Provider) checkEmbedCall(call *clearbar.EmbedCall) (string, error) {
 	case !t.Exists() || t.Type == gjson.Null:
 		return "", nil
 	case t.Type != gjson.String || t.Str == "":
-		return "", fail("task_type", "task_type must be the name of a Gemini embedding task type (RETRIEVAL_QUERY, RETRIEVAL_DOCUMENT, SEMANTIC_SIMILARITY, ...), not %s", truncate(t.Raw, 64))
+		return "", fail("task_type", "task_type must be the name of a Gemini embedding task type (RETRIEVAL_QUERY, RETRIEVAL_DOCUMENT, SEMANTIC_SIMILARITY, ...), not %s", inflight.Truncate(t.Raw, 64))
 	default:
 		return t.Str, nil
 	}
@@ -244,7 +245,7 @@ func appendVector(out, raw []byte, values gjson.Result, asBase64 bool) ([]byte, 
 			return false
 		}
 		if f, err = strconv.ParseFloat(x.Raw, 32); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			err = fmt.Errorf("values[%d] is %s, not a float32", n, truncate(x.Raw, 32))
+			err = fmt.Errorf("values[%d] is %s, not a float32", n, inflight.Truncate(x.Raw, 32))
 			return false
 		}
 		if asBase64 {

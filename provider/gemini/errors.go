@@ -2,16 +2,14 @@ package gemini
 
 import (
 	"fmt"
-	"math"
-	"mime"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
+	"github.com/clearbar/clearbar/retry"
 	"github.com/tidwall/gjson"
 )
 
@@ -152,7 +150,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 		e.Code = strings.ToLower(f.status)
 	}
 	if e.Code != clearbar.CodeQuotaExhausted {
-		e.RetryAfter = retryAfter(h, p.now())
+		e.RetryAfter = min(retry.ParseRetryAfter(h, p.now()), maxRetryAfter)
 		if e.RetryAfter == 0 {
 			e.RetryAfter = min(f.retryDelay, maxRetryAfter)
 		}
@@ -161,7 +159,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 	msg := p.redact(f.message)
 	if msg == "" {
 		msg = fmt.Sprintf("the provider answered %d %s", status, http.StatusText(status))
-		if snippet := textSnippet(h, body); snippet != "" && !f.found {
+		if snippet := inflight.TextSnippet(h, body); snippet != "" && !f.found {
 			msg += ": " + p.redact(snippet)
 		} else if len(strings.TrimSpace(string(body))) == 0 {
 			msg += " with an empty body"
@@ -170,8 +168,8 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 	if e.Class == clearbar.Auth {
 		msg = "the provider rejected the gateway's credentials: " + msg
 	}
-	e.Message = truncate(msg, maxMessage)
-	e.Err = fmt.Errorf("HTTP %d: %s", status, truncate(p.redact(string(body)), 512))
+	e.Message = inflight.Truncate(msg, maxMessage)
+	e.Err = fmt.Errorf("HTTP %d: %s", status, inflight.Truncate(p.redact(string(body)), 512))
 	return e
 }
 
@@ -198,50 +196,8 @@ func isContextLength(msg string) bool {
 	return false
 }
 
-// textSnippet returns the first line of a short plain-text body, for the message of a proxy's
-// "502 Bad Gateway" page; "" for HTML and other types.
-func textSnippet(h http.Header, body []byte) string {
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	if mt != "" && mt != "text/plain" {
-		return ""
-	}
-	s := strings.TrimSpace(string(body))
-	if s == "" || strings.HasPrefix(s, "<") || !utf8.ValidString(s) {
-		return ""
-	}
-	s, _, _ = strings.Cut(s, "\n")
-	return truncate(strings.TrimSpace(s), 200)
-}
-
 // maxRetryAfter bounds a Retry-After value; the retry policy applies its own, smaller cap.
 const maxRetryAfter = 24 * time.Hour
-
-// retryAfter reads retry-after-ms, else retry-after in seconds or as an HTTP date; 0 when
-// absent, unparseable, or not in the future.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	clamp := func(d float64) time.Duration {
-		if math.IsNaN(d) || d <= 0 {
-			return 0
-		}
-		return time.Duration(min(d, float64(maxRetryAfter)))
-	}
-	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
-		if ms, err := strconv.ParseFloat(v, 64); err == nil {
-			return clamp(ms * float64(time.Millisecond))
-		}
-	}
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		return clamp(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return clamp(float64(t.Sub(now)))
-	}
-	return 0
-}
 
 // keyLike matches Google API keys ("AIza" and 35 more characters) and bearer tokens.
 var keyLike = regexp.MustCompile(`AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+\S+`)
@@ -249,18 +205,6 @@ var keyLike = regexp.MustCompile(`AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+\S+`)
 // redact removes the provider's keys, and anything that looks like a key, from s.
 func (p *Provider) redact(s string) string {
 	return p.keys.Redact(s, keyLike)
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }
 
 // isBillingPrecondition reports whether a FAILED_PRECONDITION message says the project needs

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/jsonstr"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/tidwall/gjson"
 )
 
@@ -164,7 +165,7 @@ func (a *attempt) finishError(f finish, reason string, cand gjson.Result, status
 	if m := cand.Get("finishMessage").Str; m != "" {
 		msg += ": " + a.p.redact(m)
 	}
-	e := a.Fail(f.class, status, truncate(msg, maxMessage), nil)
+	e := a.Fail(f.class, status, inflight.Truncate(msg, maxMessage), nil)
 	if f.class == clearbar.ContentPolicy {
 		e.Code = "content_filter"
 	}
@@ -178,7 +179,7 @@ func (a *attempt) promptBlocked(feedback gjson.Result, status int) *clearbar.Err
 	if m := feedback.Get("blockReasonMessage").Str; m != "" {
 		msg += ": " + a.p.redact(m)
 	}
-	e := a.Fail(clearbar.ContentPolicy, status, truncate(msg, maxMessage), nil)
+	e := a.Fail(clearbar.ContentPolicy, status, inflight.Truncate(msg, maxMessage), nil)
 	e.Code = "content_filter"
 	return e
 }

@@ -2,13 +2,10 @@ package gemini
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/jsonstr"
@@ -20,78 +17,52 @@ import (
 // stream is a streamed answer being read. Next, Chunk and Err belong to one goroutine; Close may
 // also be called from another one to abort a blocked Next.
 type stream struct {
-	a       *attempt
-	resp    *http.Response
-	events  *sse.Reader
-	tr      streamTranslator
-	chunk   clearbar.Chunk
-	err     error
-	done    bool
-	closed  atomic.Bool
-	release sync.Once
+	inflight.Stream
+	a      *attempt
+	events *sse.Reader
+	tr     streamTranslator
 }
 
 func newStream(a *attempt, resp *http.Response) *stream {
-	return &stream{a: a, resp: resp, events: sse.NewReader(resp.Body), tr: streamTranslator{p: a.p, model: a.Call.Model}}
+	s := &stream{a: a, events: sse.NewReader(resp.Body), tr: streamTranslator{p: a.p, model: a.Call.Model}}
+	s.Init(a.Attempt, resp)
+	return s
 }
 
 // Next advances to the next chunk. See Provider.Stream for how a stream fails.
 func (s *stream) Next() bool {
-	if s.done || s.closed.Load() {
+	if s.Over() {
 		return false
 	}
 	for s.events.Next() {
 		ev := s.events.Event()
 		if ev.Type == "error" {
-			return s.fail(s.streamError(ev.Data))
+			return s.Fail(s.streamError(ev.Data))
 		}
-		kind, failure := s.tr.event(s.a, s.resp.StatusCode, ev.Data, &s.chunk)
+		kind, failure := s.tr.event(s.a, s.Resp.StatusCode, ev.Data, &s.Current)
 		switch kind {
 		case eventSkip:
 			continue
 		case eventChunk:
 			if e := s.a.FirstChunk(); e != nil {
-				return s.fail(e)
+				return s.Fail(e)
 			}
 			return true
 		case eventError:
-			return s.fail(s.streamError(ev.Data))
+			return s.Fail(s.streamError(ev.Data))
 		case eventFailure:
-			return s.fail(failure)
+			return s.Fail(failure)
 		}
 	}
 	err := s.events.Err()
 	if err == nil && s.tr.complete() && s.a.CtxFailure() == nil {
 		if e := s.a.FirstChunk(); e != nil {
-			return s.fail(e)
+			return s.Fail(e)
 		}
-		s.done = true
-		s.end()
-		return s.tr.final(&s.chunk)
+		s.Finish()
+		return s.tr.final(&s.Current)
 	}
-	return s.fail(s.readFailure(err))
-}
-
-// readFailure classifies the end of the event stream before every candidate finished.
-func (s *stream) readFailure(err error) *clearbar.Error {
-	if e := s.a.CtxFailure(); e != nil {
-		return e
-	}
-	if s.closed.Load() {
-		// Close ran on another goroutine: the read failed because the body was closed.
-		return s.a.Fail(clearbar.Canceled, 0, "the stream was closed before its end", context.Canceled)
-	}
-	status := s.resp.StatusCode
-	switch {
-	case err == nil:
-		return s.a.Fail(clearbar.StreamCut, status, "the stream ended before Gemini sent a finish reason", nil)
-	case errors.Is(err, sse.ErrUnterminated):
-		return s.a.Fail(clearbar.StreamCut, status, "the stream ended inside an event", err)
-	case errors.Is(err, sse.ErrTooLong):
-		return s.a.Fail(clearbar.BadResponse, status, "a stream event is longer than 32 MiB", err)
-	}
-	reason, _ := inflight.ConnReason(err)
-	return s.a.Fail(clearbar.StreamCut, status, "the stream broke off: "+reason, err)
+	return s.Fail(s.ReadFailure(err, "the stream ended before Gemini sent a finish reason"))
 }
 
 // streamError is the error for an error event: class StreamCut, with Gemini's status.
@@ -102,47 +73,16 @@ func (s *stream) streamError(data []byte) *clearbar.Error {
 	if m := p.redact(f.message); m != "" {
 		msg += ": " + m
 	}
-	e := s.a.Fail(clearbar.StreamCut, s.resp.StatusCode, truncate(msg, maxMessage), errors.New(truncate(p.redact(string(data)), 512)))
+	e := s.a.Fail(clearbar.StreamCut, s.Resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(string(data)), 512)))
 	if f.status != "" {
 		e.Code = strings.ToLower(f.status)
 	}
 	return e
 }
 
-func (s *stream) fail(e *clearbar.Error) bool {
-	s.err, s.done = error(e), true
-	s.chunk = clearbar.Chunk{}
-	s.end()
-	return false
-}
-
-// end ends the call and closes the body, once. The call is ended first, so that a Next
-// blocked on another goroutine that sees the body closed finds the call released (Canceled),
-// not a broken stream.
-func (s *stream) end() {
-	s.release.Do(func() {
-		s.a.End()
-		s.resp.Body.Close()
-	})
-}
-
-// Chunk returns the chunk Next advanced to; its Data is valid until the next call to Next.
-func (s *stream) Chunk() *clearbar.Chunk { return &s.chunk }
-
-// Err returns the error that ended the stream, nil after a complete stream or before the end.
-func (s *stream) Err() error { return s.err }
-
 // UpstreamRequestID returns Gemini's responseId, once the first event has arrived. It is an
 // optional capability, as in provider/openai.
 func (s *stream) UpstreamRequestID() string { return s.tr.id }
-
-// Close releases the connection. It may be called at any time and more than once; a Next
-// blocked on another goroutine then returns false with a Canceled error.
-func (s *stream) Close() error {
-	s.closed.Store(true)
-	s.end()
-	return nil
-}
 
 // eventKind is what one Gemini event turned out to be.
 type eventKind uint8
