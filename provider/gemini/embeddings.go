@@ -60,7 +60,7 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 		if err != nil {
 			return nil, err
 		}
-		data, err := readAll(resp, maxResponseBody+1)
+		data, err := inflight.ReadAll(resp, maxResponseBody+1)
 		resp.Body.Close()
 		if err != nil {
 			return nil, a.TransportError(err, "reading the answer")

@@ -138,7 +138,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -293,7 +292,7 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := readAll(resp, maxResponseBody+1)
+	data, err := inflight.ReadAll(resp, maxResponseBody+1)
 	if err != nil {
 		return nil, a.TransportError(err, "reading the answer")
 	}
@@ -356,17 +355,6 @@ func (p *Provider) statusError(a *attempt, resp *http.Response) *clearbar.Error 
 		return e
 	}
 	return p.upstreamError(a, resp.StatusCode, resp.Header, data)
-}
-
-// readAll reads a response body of at most limit bytes into a buffer sized from its
-// Content-Length when it has one.
-func readAll(resp *http.Response, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := resp.ContentLength; n > 0 && n < limit {
-		buf.Grow(int(n) + bytes.MinRead)
-	}
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
-	return buf.Bytes(), err
 }
 
 var (

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
@@ -56,7 +57,7 @@ func (p *Provider) embedOnce(ctx context.Context, call *clearbar.EmbedCall, body
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := readAll(resp, maxResponseBody+1)
+	data, err := inflight.ReadAll(resp, maxResponseBody+1)
 	if err != nil {
 		return nil, a.TransportError(err, "reading the answer")
 	}

@@ -64,7 +64,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tidwall/sjson"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -204,7 +203,7 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := readAll(resp, maxResponseBody+1)
+	data, err := inflight.ReadAll(resp, maxResponseBody+1)
 	if err != nil {
 		return nil, a.TransportError(err, "reading the answer")
 	}
@@ -315,13 +314,3 @@ func rejectsStreamOptions(err error) bool {
 		(e.Param == "stream_options" || strings.Contains(e.Message, "stream_options"))
 }
 
-// readAll reads a response body of at most limit bytes into a buffer sized from its
-// Content-Length when it has one, instead of growing one from 512 bytes.
-func readAll(resp *http.Response, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := resp.ContentLength; n > 0 && n < limit {
-		buf.Grow(int(n) + bytes.MinRead)
-	}
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
-	return buf.Bytes(), err
-}
