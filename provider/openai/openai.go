@@ -313,4 +313,3 @@ func rejectsStreamOptions(err error) bool {
 	return errors.As(err, &e) && e.Class == clearbar.ClientError &&
 		(e.Param == "stream_options" || strings.Contains(e.Message, "stream_options"))
 }
-
