@@ -51,8 +51,8 @@ type Decision struct {
 	Status int `json:"status"`
 
 	Usage Usage `json:"usage"`
-	// Cost is the sum of every attempt's cost; EscalationCost the part spent on answers that
-	// were discarded.
+	// Cost is the sum of every attempt's cost and of a score route's embeddings call
+	// (Score.Embedding.Cost); EscalationCost the part spent on answers that were discarded.
 	Cost           Money `json:"cost_usd"`
 	EscalationCost Money `json:"escalation_cost_usd"`
 
@@ -147,6 +147,11 @@ type ScoreEmbedding struct {
 	// Latency is the embeddings call's duration (0 when no call was made). It is network time,
 	// counted in the decision's Upstream, not in its Overhead.
 	Latency time.Duration `json:"latency_ns"`
+	// Tokens are the input tokens the upstream reports for the call, and Cost their price at
+	// the embedding model's input price, counted in the decision's Cost (both 0 when no call
+	// was made, the call failed, or the upstream reported no usage).
+	Tokens int   `json:"tokens"`
+	Cost   Money `json:"cost_usd"`
 }
 
 // ModelScore is one model's score.

@@ -65,12 +65,19 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 		}
 		fmt.Fprintf(&b, " → start on %s\n", sc.Start)
 		if e := sc.Embedding; e != nil {
+			call := ""
+			if e.Latency > 0 {
+				call = roundDur(e.Latency)
+			}
+			if e.Tokens > 0 || e.Cost > 0 {
+				call += fmt.Sprintf(", %d tokens, %s", e.Tokens, e.Cost)
+			}
 			if e.Used {
-				fmt.Fprintf(&b, "embedding   %s, used (%s)\n", e.Model, roundDur(e.Latency))
+				fmt.Fprintf(&b, "embedding   %s, used (%s)\n", e.Model, call)
 			} else {
 				fmt.Fprintf(&b, "embedding   %s, not used: %s", e.Model, e.Error)
-				if e.Latency > 0 {
-					fmt.Fprintf(&b, " (%s)", roundDur(e.Latency))
+				if call != "" {
+					fmt.Fprintf(&b, " (%s)", call)
 				}
 				b.WriteString("; scored without it\n")
 			}

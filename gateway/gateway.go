@@ -374,6 +374,14 @@ func scoreEmbedTime(d *clearbar.Decision) time.Duration {
 	return 0
 }
 
+// scoreEmbedCost is the cost of a score route's embeddings call.
+func scoreEmbedCost(d *clearbar.Decision) clearbar.Money {
+	if sc := d.Score; sc != nil && sc.Embedding != nil {
+		return sc.Embedding.Cost
+	}
+	return 0
+}
+
 // finishDecision completes the record (outcome, usage, cost, times), observes metrics and
 // hands it to the recorder.
 func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, start time.Time) {
@@ -382,6 +390,7 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 	if err != nil && d.Reason == "" {
 		d.Reason = clearbar.AsError(err).Message
 	}
+	d.Cost += scoreEmbedCost(d)
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		d.Cost += a.Cost
@@ -430,8 +439,18 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return body, nil
 }
 
-// breakerView lets the router see breaker states.
+// breakerView lets the router see breaker states, and put the calls it makes itself (a score
+// route's embeddings call) under them: it is a route.Breakers.
 type breakerView struct{ g *Gateway }
+
+// Allow takes a breaker slot for a call of the router's, as an attempt does.
+func (b breakerView) Allow(key string) (func(clearbar.FailureClass), bool) {
+	done, ok := b.g.breakers.Get(key).Allow(b.g.now())
+	if !ok {
+		return nil, false
+	}
+	return func(c clearbar.FailureClass) { done(c, b.g.now()) }, true
+}
 
 func (b breakerView) Open(key string) (bool, string) {
 	if b.g.breakers.Get(key).State(b.g.now()) == health.Open {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/internal/embedtest"
 	"github.com/clearbar/clearbar/learn"
 	"github.com/clearbar/clearbar/provider"
@@ -189,4 +190,69 @@ func TestScoreRouteEmbedTimeWhenNoPlan(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestScoreRouteEmbedBreakerAndCost puts the score route's embeddings call under the
+// embedding model's circuit breaker, like any attempt: its failures open the breaker, and
+// while it is open requests are scored without the embedding at once, with no call. The
+// call's tokens are priced at the embedding model's input price and counted in the
+// decision's cost, its cost header and its explanation.
+func TestScoreRouteEmbedBreakerAndCost(t *testing.T) {
+	gw, up, rec := scoreEmbedGateway(t)
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+	chat := func(prompt string) (*http.Response, *clearbar.Decision) {
+		t.Helper()
+		body := `{"model":"clearbar/qa","messages":[{"role":"user","content":` + jsonString(prompt) + `}]}`
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp, rec.last()
+	}
+
+	resp, d := chat(embedtest.Prompt(8000))
+	e := d.Score.Embedding
+	// 8 tokens at $0.02 per million: 160 nano-dollars.
+	if resp.StatusCode != 200 || !e.Used || e.Tokens != 8 || e.Cost != 160 {
+		t.Fatalf("status %d, embedding record %+v; want 8 tokens costing 160 nano-dollars", resp.StatusCode, e)
+	}
+	var attempts clearbar.Money
+	for _, a := range d.Attempts {
+		attempts += a.Cost
+	}
+	if d.Cost != attempts+e.Cost {
+		t.Errorf("decision cost %d, attempts %d + embeddings %d", d.Cost, attempts, e.Cost)
+	}
+	if got := resp.Header.Get(headerCost); got != d.Cost.Decimal() {
+		t.Errorf("cost header %q, decision cost %s", got, d.Cost.Decimal())
+	}
+	var b bytes.Buffer
+	if err := WriteExplanation(&b, d); err != nil || !strings.Contains(b.String(), "8 tokens, $0.000000160") {
+		t.Errorf("explanation:\n%s", b.String())
+	}
+
+	// Five failures in a row open the embedding model's breaker (the default settings); then
+	// requests are scored without the embedding and make no call.
+	up.Fail.Store(true)
+	for i := range 5 {
+		if resp, d := chat(embedtest.Prompt(8001 + i)); resp.StatusCode != 200 || d.Score.Embedding.Used {
+			t.Fatalf("failing upstream: status %d, record %+v", resp.StatusCode, d.Score.Embedding)
+		}
+	}
+	if st := gw.breakers.Get("up/embedder").State(gw.now()); st != health.Open {
+		t.Fatalf("the embedding model's breaker is %v after 5 failed calls", st)
+	}
+	calls := up.Calls.Load()
+	up.Fail.Store(false)
+	start := time.Now()
+	resp, d = chat(embedtest.Prompt(8010))
+	if e := d.Score.Embedding; resp.StatusCode != 200 || e.Used || e.Error != "not embedded: circuit breaker open" || e.Latency != 0 || e.Cost != 0 {
+		t.Errorf("open breaker: status %d, record %+v", resp.StatusCode, e)
+	}
+	if up.Calls.Load() != calls || time.Since(start) > 400*time.Millisecond {
+		t.Errorf("an open breaker let the call through (%d calls, %s)", up.Calls.Load()-calls, time.Since(start))
+	}
 }

@@ -299,7 +299,7 @@ func (r *run) clientChunk(c *clearbar.Chunk) ([]byte, bool) {
 }
 
 func (r *run) totalCost() clearbar.Money {
-	var c clearbar.Money
+	c := scoreEmbedCost(r.d)
 	for i := range r.d.Attempts {
 		c += r.d.Attempts[i].Cost
 	}

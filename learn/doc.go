@@ -24,10 +24,13 @@
 // after the structural features, described by FeatureConfig.Embedding (EmbeddingConfig: the
 // spec model that embeds, the vectors' length, whether they are normalised, the text cut at
 // DefaultEmbedTextBytes, and a scale). EmbedDataset embeds a dataset's prompts in batches,
-// with bounded concurrency, through a cache file keyed by a SHA-256 of the model, the
-// dimensions asked for and the text ("clearbar learn train --embed MODEL --spec SPEC.yaml"
-// keeps it next to the router file, so that a rerun makes no call). Model files without a
-// block load and predict exactly as before.
+// with bounded concurrency, through a cache file keyed by a SHA-256 of the model, its
+// provider's endpoint (the spec's base_url, normalised), the dimensions asked for and the text
+// ("clearbar learn train --embed MODEL --spec SPEC.yaml" keeps it next to the router file, so
+// that a rerun makes no call; "clearbar replay --router" reads it, to predict with the vectors
+// training used). The endpoint joined the key after the first caches were written: their
+// entries still serve providers without a base_url, and those of providers with one miss and
+// are embedded again. Model files without a block load and predict exactly as before.
 //
 // The block is the vector, scaled to unit length, minus the training items' mean, times a
 // scale that gives it a mean squared length of 1. The gateway's embeddings call may fail or

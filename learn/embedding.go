@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -153,14 +155,22 @@ type EmbedOptions struct {
 	// CacheModel identifies the vectors in the cache key: the provider's model id, so that a
 	// model renamed in the spec keeps its cache; "" means Config.Model.
 	CacheModel string
+	// Endpoint is the provider's base URL, also in the cache key, so that two servers of one
+	// model id (two OpenAI-compatible servers, two Azure OpenAI resources with the same
+	// deployment name) do not share vectors. It is compared normalised (spaces and trailing
+	// slashes trimmed, scheme and host lower-cased); "" (a provider's default endpoint) keys
+	// vectors as caches written before the endpoint was part of the key did, so those still
+	// serve such providers, while their entries for a provider with a base URL miss and are
+	// embedded again.
+	Endpoint string
 	// Batch is the number of texts per call; 0 means 64. A call also carries at most 300,000
 	// bytes of text (OpenAI's limit of 300,000 tokens per call).
 	Batch int
 	// Concurrency is the number of calls in flight; 0 means 4.
 	Concurrency int
 	// Cache is the cache file ("" for none): JSON Lines of {"key", "vector"}, the key a
-	// SHA-256 of the model, the dimensions asked for and the text, the vector base64 of
-	// little-endian float32. Vectors are appended as each batch arrives, so that an
+	// SHA-256 of the model, the endpoint, the dimensions asked for and the text, the vector
+	// base64 of little-endian float32. Vectors are appended as each batch arrives, so that an
 	// interrupted run keeps what it paid for.
 	Cache string
 }
@@ -168,15 +178,16 @@ type EmbedOptions struct {
 // EmbedStats says what EmbedDataset did.
 type EmbedStats struct {
 	// Texts counts the distinct texts; Cached those found in the cache; Calls the embeddings
-	// calls made for the rest.
+	// calls made for the rest (after a failure, the batches not yet sent are not called).
 	Texts, Cached, Calls int
 }
 
 // EmbedDataset sets every item's Embedding: it embeds the items' distinct prompts (as
 // Config.Input cuts them) in batches, with at most Concurrency calls in flight, taking
 // vectors from the cache file when it has them and adding the others to it. Every vector
-// must have the same length (Config.Dims when set). On failure the vectors already received
-// stay in the cache.
+// must have the same length (Config.Dims when set, else that of the first vector cached or
+// received); a vector of another length fails the run and is not cached. On failure the
+// vectors already received stay in the cache.
 func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOptions) (EmbedStats, error) {
 	var st EmbedStats
 	if o.Batch <= 0 {
@@ -184,10 +195,6 @@ func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOpti
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
-	}
-	model := o.CacheModel
-	if model == "" {
-		model = o.Config.Model
 	}
 	cache, err := openEmbedCache(o.Cache)
 	if err != nil {
@@ -201,7 +208,7 @@ func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOpti
 	text := map[string]string{}
 	for i := range ds.Items {
 		in := o.Config.Input(ds.Items[i].Prompt)
-		k := embedKey(model, o.Config.Dimensions, in)
+		k := o.key(in)
 		keyOf[i] = k
 		if _, seen := text[k]; seen {
 			continue
@@ -215,9 +222,16 @@ func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOpti
 		todo = append(todo, k)
 	}
 
+	dims := o.Config.Dims // every vector's length; 0 until the first is seen
+	for _, k := range keyOf {
+		if v, ok := cache.vecs[k]; ok && dims == 0 {
+			dims = len(v)
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Concurrency)
-	var mu sync.Mutex
+	var mu sync.Mutex // guards cache, dims and st.Calls
 	for start, end := 0, 0; start < len(todo); start = end {
 		// At most Batch texts, and at most maxEmbedBatchBytes of them (one text at least).
 		size := len(text[todo[start]])
@@ -229,11 +243,13 @@ func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOpti
 		for i, k := range keys {
 			texts[i] = text[k]
 		}
-		st.Calls++
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
+			mu.Lock()
+			st.Calls++
+			mu.Unlock()
 			vs, err := embed(gctx, texts)
 			if err != nil {
 				return fmt.Errorf("embedding texts %d to %d of %d with %s: %w", start+1, start+len(texts), len(todo), o.Config.Model, err)
@@ -244,6 +260,12 @@ func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOpti
 			mu.Lock()
 			defer mu.Unlock()
 			for i, v := range vs {
+				if dims == 0 {
+					dims = len(v)
+				}
+				if len(v) != dims {
+					return fmt.Errorf("embedding text %d of %d with %s returned a vector of %d values; the others have %d", start+i+1, len(todo), o.Config.Model, len(v), dims)
+				}
 				if err := cache.put(keys[i], v); err != nil {
 					return err
 				}
@@ -254,7 +276,6 @@ func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOpti
 	if err := g.Wait(); err != nil {
 		return st, err
 	}
-	dims := o.Config.Dims
 	for i := range ds.Items {
 		v := cache.vecs[keyOf[i]]
 		if dims == 0 {
@@ -268,7 +289,31 @@ func EmbedDataset(ctx context.Context, ds *Dataset, embed EmbedFunc, o EmbedOpti
 	return st, cache.close()
 }
 
-// embedKey is the cache key of a text embedded by a model with a dimensions parameter.
+// key is the cache key of text (as Config.Input cut it).
+func (o *EmbedOptions) key(text string) string {
+	model := o.CacheModel
+	if model == "" {
+		model = o.Config.Model
+	}
+	if ep := normalizeEndpoint(o.Endpoint); ep != "" {
+		model += "\x00" + ep
+	}
+	return embedKey(model, o.Config.Dimensions, text)
+}
+
+// normalizeEndpoint trims a base URL's spaces and trailing slashes and lower-cases its scheme
+// and host, so that spellings of one endpoint share a cache key.
+func normalizeEndpoint(s string) string {
+	s = strings.TrimRight(strings.TrimSpace(s), "/")
+	if u, err := url.Parse(s); err == nil && u.Host != "" {
+		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+		s = u.String()
+	}
+	return s
+}
+
+// embedKey is the cache key of a text embedded by a model (with its endpoint, when it has one)
+// with a dimensions parameter.
 func embedKey(model string, dimensions int, text string) string {
 	h := sha256.New()
 	h.Write([]byte(model))
@@ -303,37 +348,12 @@ func openEmbedCache(path string) (*embedCache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embeddings cache: %w", err)
 	}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<26)
-	line, bad := 0, 0
-	var good int64 // bytes up to the end of the last good line
-	for sc.Scan() {
-		line++
-		if bad > 0 {
-			f.Close()
-			return nil, fmt.Errorf("embeddings cache %s:%d: not a cache line; delete the file to start again", path, bad)
-		}
-		var l embedCacheLine
-		raw, derr := []byte(nil), json.Unmarshal(sc.Bytes(), &l)
-		if derr == nil {
-			raw, derr = base64.StdEncoding.DecodeString(l.Vector)
-		}
-		if derr != nil || l.Key == "" || len(raw) == 0 || len(raw)%4 != 0 {
-			bad = line
-			continue
-		}
-		good += int64(len(sc.Bytes())) + 1
-		v := make([]float32, len(raw)/4)
-		for i := range v {
-			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
-		c.vecs[l.Key] = v
-	}
-	if err := sc.Err(); err != nil {
+	good, bad, err := readEmbedLines(f, path, c.vecs)
+	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("embeddings cache %s: %w", path, err)
+		return nil, err
 	}
-	if bad > 0 {
+	if bad {
 		// The last line was cut short (an interrupted run): drop it, so that appends start on
 		// a line of their own.
 		if err := f.Truncate(good); err != nil {
@@ -357,6 +377,70 @@ func openEmbedCache(path string) (*embedCache, error) {
 	}
 	c.f, c.w = f, bufio.NewWriter(f)
 	return c, nil
+}
+
+// readEmbedLines reads a cache file's lines into vecs. It returns the length of the good
+// lines and whether a last line was cut short (ignored); any other unreadable line is an
+// error.
+func readEmbedLines(f *os.File, path string, vecs map[string][]float32) (good int64, cut bool, err error) {
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<26)
+	line, bad := 0, 0
+	for sc.Scan() {
+		line++
+		if bad > 0 {
+			return 0, false, fmt.Errorf("embeddings cache %s:%d: not a cache line; delete the file to start again", path, bad)
+		}
+		var l embedCacheLine
+		raw, derr := []byte(nil), json.Unmarshal(sc.Bytes(), &l)
+		if derr == nil {
+			raw, derr = base64.StdEncoding.DecodeString(l.Vector)
+		}
+		if derr != nil || l.Key == "" || len(raw) == 0 || len(raw)%4 != 0 {
+			bad = line
+			continue
+		}
+		good += int64(len(sc.Bytes())) + 1
+		v := make([]float32, len(raw)/4)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		}
+		vecs[l.Key] = v
+	}
+	if err := sc.Err(); err != nil {
+		return 0, false, fmt.Errorf("embeddings cache %s: %w", path, err)
+	}
+	return good, bad > 0, nil
+}
+
+// EmbedCache is a cache file of EmbedDataset, read to look vectors up without calling the
+// endpoint: replay predicts with the vectors training used.
+type EmbedCache struct {
+	vecs map[string][]float32
+}
+
+// ReadEmbedCache reads a cache file written by EmbedDataset, without changing it. A last
+// line cut short is ignored.
+func ReadEmbedCache(path string) (*EmbedCache, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("embeddings cache: %w", err)
+	}
+	defer f.Close()
+	c := &EmbedCache{vecs: map[string][]float32{}}
+	if _, _, err := readEmbedLines(f, path, c.vecs); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Len returns the number of vectors in the cache.
+func (c *EmbedCache) Len() int { return len(c.vecs) }
+
+// Vector returns the cached vector of a prompt embedded with options o (the model, endpoint,
+// dimensions and text cut EmbedDataset keyed it by), or nil.
+func (c *EmbedCache) Vector(o EmbedOptions, prompt string) []float32 {
+	return c.vecs[o.key(o.Config.Input(prompt))]
 }
 
 func (c *embedCache) has(key string) bool { _, ok := c.vecs[key]; return ok }

@@ -3,6 +3,8 @@ package learn
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -279,6 +281,7 @@ func TestTrainEmbeddingErrors(t *testing.T) {
 		"short vector":   {&short, TrainOptions{Features: withEmbedding("e")}, `item "t5": the vector has 4 values; the router was trained on 8`},
 		"no model":       {ds, TrainOptions{Features: withEmbedding("")}, "embedding: model is missing"},
 		"dropout":        {ds, TrainOptions{Features: withEmbedding("e"), EmbedDropout: 1}, "embedding dropout 1 must be less than 1"},
+		"dropout NaN":    {ds, TrainOptions{Features: withEmbedding("e"), EmbedDropout: math.NaN()}, "embedding dropout NaN is not a number"},
 	} {
 		_, _, err := TrainDataset(tc.ds, tc.opts)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -517,5 +520,125 @@ func TestPredictVectorWithEmbeddingBlock(t *testing.T) {
 				t.Fatalf("item %s: PredictVector %v, Predict %v", it.ID, got, want)
 			}
 		}
+	}
+}
+
+// TestEmbedDatasetKeyEndpoint keys the cache by the provider's endpoint too: two servers of
+// one model id do not share vectors, spellings of one base URL do, and options without an
+// endpoint keep the keys of caches written before the endpoint was part of the key.
+func TestEmbedDatasetKeyEndpoint(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "router.embeddings.jsonl")
+	newDS := func() *Dataset { return NewDataset("x", slices.Values(embedtest.Rows(0, 10)), nil) }
+	f := &fakeEmbed{dims: 8}
+	opts := EmbedOptions{Config: EmbeddingConfig{Model: "embedder"}, CacheModel: "openai-compatible:" + embedtest.Model, Cache: cache}
+
+	a := opts
+	a.Endpoint = "http://127.0.0.1:9001/v1"
+	if st, err := EmbedDataset(context.Background(), newDS(), f.embed, a); err != nil || st.Cached != 0 || f.texts != 10 {
+		t.Fatalf("server a: %+v %v", st, err)
+	}
+	b := opts
+	b.Endpoint = "http://127.0.0.1:9002/v1"
+	if st, err := EmbedDataset(context.Background(), newDS(), f.embed, b); err != nil || st.Cached != 0 || f.texts != 20 {
+		t.Fatalf("server b shares server a's vectors: %+v %v", st, err)
+	}
+	a.Endpoint = " HTTP://127.0.0.1:9001/v1/ "
+	if st, err := EmbedDataset(context.Background(), newDS(), f.embed, a); err != nil || st.Cached != 10 || f.texts != 20 {
+		t.Fatalf("another spelling of server a's base URL: %+v %v", st, err)
+	}
+
+	// Without an endpoint the key is the one caches had before it counted.
+	if _, err := EmbedDataset(context.Background(), newDS(), f.embed, opts); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(cache)
+	old := embedKey(opts.CacheModel, 0, embedtest.Prompt(0))
+	h := sha256.Sum256([]byte(opts.CacheModel + "\x000\x00" + embedtest.Prompt(0)))
+	if old != hex.EncodeToString(h[:]) || !bytes.Contains(data, []byte(old)) {
+		t.Errorf("the key without an endpoint changed")
+	}
+}
+
+// TestEmbedDatasetWrongLength writes no vector of the wrong length to the cache: a rerun
+// must not find it and train on it.
+func TestEmbedDatasetWrongLength(t *testing.T) {
+	for _, dims := range []int{8, 0} {
+		cache := filepath.Join(t.TempDir(), "router.embeddings.jsonl")
+		ds := NewDataset("x", slices.Values(embedtest.Rows(0, 6)), nil)
+		bad := ds.Items[3].Prompt
+		embed := func(_ context.Context, texts []string) ([][]float32, error) {
+			out := make([][]float32, len(texts))
+			for i, s := range texts {
+				out[i] = embedtest.Vector(s, 8)
+				if s == bad {
+					out[i] = out[i][:5]
+				}
+			}
+			return out, nil
+		}
+		_, err := EmbedDataset(context.Background(), ds, embed, EmbedOptions{Config: EmbeddingConfig{Model: "embedder", Dims: dims}, Batch: 1, Concurrency: 1, Cache: cache})
+		if err == nil || !strings.Contains(err.Error(), "5 values") {
+			t.Errorf("dims %d: a vector of 5 values among vectors of 8: %v", dims, err)
+		}
+		c, err := openEmbedCache(cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range c.vecs {
+			if len(v) != 8 {
+				t.Errorf("dims %d: the cache holds a vector of %d values under %s", dims, len(v), k)
+			}
+		}
+		if len(c.vecs) != 3 {
+			t.Errorf("dims %d: the cache holds %d vectors, want the 3 received before the bad one", dims, len(c.vecs))
+		}
+		c.close()
+	}
+}
+
+// TestEmbedStatsCountsCallsMade counts in EmbedStats.Calls the calls made, not those planned:
+// after a failure the batches not yet sent are not called.
+func TestEmbedStatsCountsCallsMade(t *testing.T) {
+	ds := NewDataset("x", slices.Values(embedtest.Rows(0, 10)), nil)
+	f := &fakeEmbed{dims: 8, fail: fmt.Errorf("down")}
+	calls := 0
+	embed := func(ctx context.Context, texts []string) ([][]float32, error) {
+		calls++ // one call at a time (Concurrency 1)
+		return f.embed(ctx, texts)
+	}
+	st, err := EmbedDataset(context.Background(), ds, embed, EmbedOptions{Config: EmbeddingConfig{Model: "embedder"}, Batch: 1, Concurrency: 1})
+	if err == nil || st.Calls != calls || calls != 1 {
+		t.Errorf("%+v, %v: %d calls made", st, err, calls)
+	}
+}
+
+// TestReadEmbedCache looks up, as replay does, the vectors learn train cached for prompts.
+func TestReadEmbedCache(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "router.embeddings.jsonl")
+	f := &fakeEmbed{dims: 8}
+	opts := EmbedOptions{Config: EmbeddingConfig{Model: "embedder", MaxTextBytes: 40}, CacheModel: "openai-compatible:m", Endpoint: "http://127.0.0.1:1/v1", Cache: cache}
+	ds := NewDataset("x", slices.Values(embedtest.Rows(0, 10)), nil)
+	if _, err := EmbedDataset(context.Background(), ds, f.embed, opts); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadEmbedCache(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range ds.Items {
+		if v := c.Vector(opts, it.Prompt); !slices.Equal(v, it.Embedding) {
+			t.Fatalf("item %s: looked up %v", it.ID, v)
+		}
+	}
+	if v := c.Vector(opts, embedtest.Prompt(99)); v != nil {
+		t.Errorf("a prompt never embedded has a vector")
+	}
+	other := opts
+	other.Endpoint = "http://127.0.0.1:2/v1"
+	if v := c.Vector(other, ds.Items[0].Prompt); v != nil {
+		t.Errorf("another endpoint's lookup found a vector")
+	}
+	if _, err := ReadEmbedCache(filepath.Join(t.TempDir(), "none.jsonl")); err == nil {
+		t.Errorf("a missing cache file reads")
 	}
 }

@@ -129,6 +129,8 @@ func (o TrainOptions) validate() error {
 		return fmt.Errorf("folds %d is outside 1..100", o.Folds)
 	case o.Target != nil && o.Folds < 2:
 		return errors.New("calibrating a target needs cross-validation: set folds to 2 or more")
+	case math.IsNaN(o.EmbedDropout):
+		return errors.New("embedding dropout NaN is not a number: set a share of items in [0, 1)")
 	case o.EmbedDropout >= 1:
 		return fmt.Errorf("embedding dropout %v must be less than 1", o.EmbedDropout)
 	}

@@ -210,3 +210,80 @@ func TestLearnedScoreRouteEmbedErrors(t *testing.T) {
 		t.Errorf("embed_timeout 0s: %v", err)
 	}
 }
+
+// fakeBreakers is a Breakers for tests: every key's breaker is open or closed as open says,
+// and the outcomes reported are kept.
+type fakeBreakers struct {
+	open     bool
+	allowed  []string
+	outcomes []clearbar.FailureClass
+}
+
+func (f *fakeBreakers) Open(key string) (bool, string) { return f.open, "circuit breaker open" }
+
+func (f *fakeBreakers) Allow(key string) (func(clearbar.FailureClass), bool) {
+	if f.open {
+		return nil, false
+	}
+	f.allowed = append(f.allowed, key)
+	return func(c clearbar.FailureClass) { f.outcomes = append(f.outcomes, c) }, true
+}
+
+// healthOnly is a Health that cannot take outcomes: the score route only asks it whether the
+// embedding model's breaker is open.
+type healthOnly struct{ open bool }
+
+func (h healthOnly) Open(key string) (bool, string) { return h.open, "circuit breaker open" }
+
+// TestLearnedScoreRouteEmbedBreakerAndCost consults the embedding model's circuit breaker
+// before the embeddings call: open, the route makes no call and scores without the
+// embedding, saying why; closed, the call's outcome is reported to it, as a chat attempt's
+// is. The call's tokens are priced at the embedding model's input price.
+func TestLearnedScoreRouteEmbedBreakerAndCost(t *testing.T) {
+	dir := t.TempDir()
+	trainEmbeddingRouter(t, filepath.Join(dir, "router.json"), "embedder")
+	up := embedtest.NewServer(t, embedDims)
+	r, err := embedRouter(t, dir, up, "{router: router.json, models: [small, strong], threshold: 0.5}", "up", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, c, p := context.Background(), r.Spec().Category("qa"), embedtest.Prompt(3000)
+	plan := func(h Health) *clearbar.ScoreEmbedding {
+		t.Helper()
+		d := &clearbar.Decision{}
+		if _, err := r.Plan(ctx, c, input(p), h, d); err != nil {
+			t.Fatal(err)
+		}
+		return d.Score.Embedding
+	}
+
+	b := &fakeBreakers{}
+	e := plan(b)
+	// 8 tokens at $0.02 per million: 160 nano-dollars.
+	if !e.Used || e.Tokens != 8 || e.Cost != 160 {
+		t.Errorf("closed breaker: record %+v; want the vector used, 8 tokens, cost 160 nano-dollars", e)
+	}
+	if !slices.Equal(b.allowed, []string{"up/embedder"}) || !slices.Equal(b.outcomes, []clearbar.FailureClass{clearbar.OK}) {
+		t.Errorf("closed breaker: allowed %v, outcomes %v", b.allowed, b.outcomes)
+	}
+	up.Fail.Store(true)
+	if e := plan(b); e.Used || e.Cost != 0 || len(b.outcomes) != 2 || !b.outcomes[1].IsProviderFailure() {
+		t.Errorf("failing upstream: record %+v, outcomes %v; want a provider failure reported", e, b.outcomes)
+	}
+	up.Fail.Store(false)
+
+	calls := up.Calls.Load()
+	b.open = true
+	if e := plan(b); e.Used || e.Error != "not embedded: circuit breaker open" || e.Latency != 0 {
+		t.Errorf("open breaker: record %+v", e)
+	}
+	if e := plan(healthOnly{open: true}); e.Used || e.Error != "not embedded: circuit breaker open" {
+		t.Errorf("open breaker seen through Health: record %+v", e)
+	}
+	if up.Calls.Load() != calls {
+		t.Errorf("an open breaker let %d embeddings calls through", up.Calls.Load()-calls)
+	}
+	if e := plan(healthOnly{}); !e.Used {
+		t.Errorf("closed breaker seen through Health: record %+v", e)
+	}
+}

@@ -44,6 +44,17 @@ type Health interface {
 	Open(key string) (open bool, reason string)
 }
 
+// Breakers is a Health that also admits the calls the router makes itself (a score route's
+// embeddings call) and takes their outcomes, as the gateway's chat attempts report theirs.
+// Plan uses it when its Health implements it.
+type Breakers interface {
+	Health
+	// Allow reports whether a call to provider/model key may go out now (false while its
+	// breaker is open). When ok, done must be called once, when the call has finished, with
+	// its outcome class (OK for a success).
+	Allow(key string) (done func(clearbar.FailureClass), ok bool)
+}
+
 // Key is the health key of a model: "provider/model".
 func Key(m *spec.Model) string { return m.Provider.Name + "/" + m.Name }
 
@@ -148,7 +159,9 @@ func describe(r *spec.Route) string {
 // breaker is open, and records the route, plan and skipped models in d. h may be nil.
 //
 // A score route whose learned router was trained with embeddings embeds the request first,
-// within ctx and the route's embed_timeout (see Offline); no other route does I/O.
+// within ctx and the route's embed_timeout (see Offline); no other route does I/O. It skips
+// the call when h says the embedding model's breaker is open, and reports the call's outcome
+// when h is also Breakers.
 //
 // When every candidate is left out because breakers are open, the plan keeps the first
 // candidate anyway (failing open: a breaker that is wrong costs one call, a gateway that
@@ -181,7 +194,13 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	if ap.score != nil {
 		text, system := scoreText(in.Request)
 		d.Score = new(clearbar.Score)
-		ap = &ap.score.starts[ap.score.scorer.Start(ctx, text, system, d.Features.TokensIn, d.Score)]
+		var start int
+		if hs, ok := ap.score.scorer.(healthScorer); ok {
+			start = hs.startHealth(ctx, h, text, system, d.Features.TokensIn, d.Score)
+		} else {
+			start = ap.score.scorer.Start(ctx, text, system, d.Features.TokensIn, d.Score)
+		}
+		ap = &ap.score.starts[start]
 	}
 	p := &Plan{Category: c, Route: ap.route, Arm: -1, Steps: ap.steps, Retries: cp.retries, Backoff: cp.backoff,
 		FailWhenExhausted: ap.route.FailsWhenExhausted()}

@@ -23,6 +23,12 @@ type Scorer interface {
 	Start(ctx context.Context, text, system string, tokensIn int, sc *clearbar.Score) int
 }
 
+// healthScorer is a Scorer that makes a call of its own (the request's embedding) and
+// consults, and reports to, the breakers of the upstream it calls.
+type healthScorer interface {
+	startHealth(ctx context.Context, h Health, text, system string, tokensIn int, sc *clearbar.Score) int
+}
+
 type offlineKey struct{}
 
 // Offline returns a context under which score routes make no call: a learned router trained
@@ -211,8 +217,10 @@ func embeddingModel(s *spec.Spec, name string, o Options) (*spec.Model, clearbar
 }
 
 // vector embeds text, recording the call in rec; it returns nil, with rec.Error saying why,
-// when there is no vector to predict with.
-func (e *embedding) vector(ctx context.Context, text string, rec *clearbar.ScoreEmbedding) []float32 {
+// when there is no vector to predict with. It makes no call while h says the embedding
+// model's breaker is open, and reports the call's outcome when h is Breakers. The call's
+// input tokens, as the upstream reports them, are priced at the model's input price.
+func (e *embedding) vector(ctx context.Context, h Health, text string, rec *clearbar.ScoreEmbedding) []float32 {
 	switch {
 	case e.emb == nil:
 		rec.Error = "not embedded: the router runs without providers"
@@ -224,6 +232,20 @@ func (e *embedding) vector(ctx context.Context, text string, rec *clearbar.Score
 		rec.Error = "not embedded: the request has no user message"
 		return nil
 	}
+	done := func(clearbar.FailureClass) {}
+	if b, ok := h.(Breakers); ok {
+		d, allowed := b.Allow(Key(e.model))
+		if !allowed {
+			rec.Error = "not embedded: circuit breaker open"
+			return nil
+		}
+		done = d
+	} else if h != nil {
+		if open, why := h.Open(Key(e.model)); open {
+			rec.Error = "not embedded: " + why
+			return nil
+		}
+	}
 	cctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	start := time.Now()
@@ -231,11 +253,14 @@ func (e *embedding) vector(ctx context.Context, text string, rec *clearbar.Score
 		EncodingFormat: clearbar.EncodingBase64, Dimensions: e.cfg.Dimensions})
 	rec.Latency = time.Since(start)
 	if err != nil {
+		class := clearbar.AsError(err).Class
 		switch {
 		case ctx.Err() != nil:
 			rec.Error = "the embeddings call ended with the request: " + ctx.Err().Error()
+			class = clearbar.Canceled
 		case errors.Is(cctx.Err(), context.DeadlineExceeded):
 			rec.Error = "the embeddings call timed out after " + spec.FormatDuration(e.timeout) + " (embed_timeout)"
+			class = clearbar.Timeout
 		default:
 			ce := clearbar.AsError(err)
 			rec.Error = "the embeddings call failed: " + ce.Message
@@ -243,17 +268,27 @@ func (e *embedding) vector(ctx context.Context, text string, rec *clearbar.Score
 				rec.Error += " (HTTP " + strconv.Itoa(ce.Status) + ")"
 			}
 		}
+		done(class)
 		return nil
+	}
+	if resp.HasUsage {
+		rec.Tokens = resp.Usage.PromptTokens
+		rec.Cost = e.model.Cost(clearbar.Usage{PromptTokens: resp.Usage.PromptTokens})
 	}
 	vs, err := resp.Vectors()
 	switch {
 	case err != nil:
 		rec.Error = "the embeddings answer is unreadable: " + err.Error()
+		done(clearbar.BadResponse)
 		return nil
 	case len(vs) != 1:
 		rec.Error = fmt.Sprintf("the embeddings answer has %d vectors for one input", len(vs))
+		done(clearbar.BadResponse)
 		return nil
 	}
+	// The upstream answered: a vector the router cannot use (another model's length) is a
+	// mismatch of router and model, not a failure of the upstream.
+	done(clearbar.OK)
 	if err := e.cfg.CheckVector(vs[0]); err != nil {
 		rec.Error = err.Error()
 		return nil
@@ -262,6 +297,11 @@ func (e *embedding) vector(ctx context.Context, text string, rec *clearbar.Score
 }
 
 func (ls *learnedScorer) Start(ctx context.Context, text, system string, tokensIn int, sc *clearbar.Score) int {
+	return ls.startHealth(ctx, nil, text, system, tokensIn, sc)
+}
+
+// startHealth is Start with the breakers of the embeddings call (h may be nil).
+func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system string, tokensIn int, sc *clearbar.Score) int {
 	var buf [16]float64
 	all := append(buf[:0], make([]float64, ls.predictionSize)...)
 	if ls.embed == nil {
@@ -269,7 +309,7 @@ func (ls *learnedScorer) Start(ctx context.Context, text, system string, tokensI
 	} else {
 		rec := &clearbar.ScoreEmbedding{Model: ls.embed.model.Name}
 		sc.Embedding = rec
-		rec.Used = ls.model.PredictWith(text, system, ls.task, ls.embed.vector(ctx, text, rec), all)
+		rec.Used = ls.model.PredictWith(text, system, ls.task, ls.embed.vector(ctx, h, text, rec), all)
 		if !rec.Used && rec.Error == "" {
 			rec.Error = "the vector could not be used"
 		}

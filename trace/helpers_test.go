@@ -40,7 +40,8 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 		Skipped: []clearbar.Skip{{Model: "cheap", Reason: "breaker open until 12:00:05"}},
 		Score: &clearbar.Score{Router: "routers/refunds.json v1", Rule: "willingness to pay $0.50", Difficulty: 0.4375,
 			PPass: []clearbar.ModelScore{{Model: "small", P: 0.71}, {Model: "strong", P: 0.93}}, Start: "small",
-			Embedding: &clearbar.ScoreEmbedding{Model: "embed", Used: true, Error: "timeout after 200ms", Latency: 31 * time.Millisecond}},
+			Embedding: &clearbar.ScoreEmbedding{Model: "embed", Used: true, Error: "timeout after 200ms", Latency: 31 * time.Millisecond,
+				Tokens: 9, Cost: clearbar.Money(180)}},
 		Attempts: []clearbar.Attempt{
 			{
 				N: 1, Kind: clearbar.AttemptPrimary, Step: 1, Model: "small", Provider: "openai",

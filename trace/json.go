@@ -126,6 +126,8 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 			b = appendBoolField(b, `,"used":`, e.Used)
 			b = appendStringOmitEmpty(b, `,"error":`, e.Error)
 			b = appendIntField(b, `,"latency_ns":`, int64(e.Latency))
+			b = appendIntField(b, `,"tokens":`, int64(e.Tokens))
+			b = appendMoneyField(b, `,"cost_usd":`, e.Cost)
 			b = append(b, '}')
 		}
 		b = append(b, '}')

@@ -30,8 +30,9 @@ With --embed MODEL --spec SPEC.yaml the features also include the prompt's embed
 MODEL, a model of the spec whose provider serves embeddings (openai, openai-compatible,
 azure-openai, gemini). Prompts are embedded in batches (--embed-batch) with at most
 --embed-concurrency calls in flight, and the vectors are cached in a file next to the
-output (--embed-cache, keyed by a hash of the model and the text), so that a rerun makes no
-call for prompts it has seen. The spec may already name the router file being trained.
+output (--embed-cache, keyed by a hash of the model, its provider's base URL and the text),
+so that a rerun makes no call for prompts it has seen, and replay --router predicts with
+the same vectors. The spec may already name the router file being trained.
 The gateway then embeds each request through the same model before scoring it, within the
 score route's embed_timeout (default 200ms); when that call fails it scores without the
 embedding, and the decision record says so. The report shows each model's held-out figures
@@ -193,7 +194,7 @@ func (m *Main) embedForTraining(ctx context.Context, ds *learn.Dataset, specFile
 		return nil, usagef("--embed %s: model %s is served by provider %s (type %s), which does not serve embeddings", embed, em.Name, em.Provider.Name, em.Resolved.Provider.Type)
 	}
 	o.Config.Model, o.Config.Normalize = em.Name, true
-	o.CacheModel = em.Resolved.Provider.Type + ":" + em.Model
+	embedCacheKey(em, &o)
 	call := func(ctx context.Context, texts []string) ([][]float32, error) {
 		var last error
 		for try := range 4 {
@@ -227,6 +228,14 @@ func (m *Main) embedForTraining(ctx context.Context, ds *learn.Dataset, specFile
 		cfg.Dims = len(ds.Items[0].Embedding)
 	}
 	return &cfg, nil
+}
+
+// embedCacheKey sets what, besides the text, keys the vectors of spec model em in the cache:
+// its provider's type and model id, and its provider's base URL (two servers of one model id
+// do not share vectors). Training and replay key the cache alike.
+func embedCacheKey(em *spec.Model, o *learn.EmbedOptions) {
+	o.CacheModel = em.Resolved.Provider.Type + ":" + em.Model
+	o.Endpoint = em.Resolved.Provider.BaseURL.Value
 }
 
 // embeddingSpecModel finds the spec model --embed names: by its name, else by its model id

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -238,5 +239,129 @@ func TestEmbedRetryWait(t *testing.T) {
 	limited := &clearbar.Error{Class: clearbar.RateLimited, Message: "slow down", RetryAfter: 3 * time.Second}
 	if got := embedRetryWait(1, limited); got != 3*time.Second {
 		t.Errorf("retry after a Retry-After of 3s waits %s", got)
+	}
+}
+
+// TestLearnTrainEmbedCacheKeyEndpoint keys the vector cache by the provider's base URL: the
+// same model id on another server is embedded again, not read from the first one's vectors.
+func TestLearnTrainEmbedCacheKeyEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	up1, up2 := embedtest.NewServer(t, 8), embedtest.NewServer(t, 8)
+	specFile := filepath.Join(dir, "spec.yaml")
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeRows(t, table, embedtest.Rows(0, 40))
+	router := filepath.Join(dir, "router.json")
+	args := []string{"learn", "train", "--outcomes", table, "--embed", "embedder", "--spec", specFile, "--out", router, "--folds", "2"}
+	for i, up := range []*embedtest.Server{up1, up2, up2} {
+		if err := os.WriteFile(specFile, []byte(strings.Replace(learnEmbedSpec, "BASE", up.URL, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("run %d: exit %d\n%s\n%s", i, code, out, errOut)
+		}
+		want := "embedder: 0 from the cache"
+		if i == 2 {
+			want = "embedder: 40 from the cache"
+		}
+		if !strings.Contains(out, want) {
+			t.Errorf("run %d: output lacks %q:\n%s", i, want, out)
+		}
+	}
+	if up1.Texts.Load() != 40 || up2.Texts.Load() != 40 {
+		t.Errorf("the servers embedded %d and %d texts; want 40 each", up1.Texts.Load(), up2.Texts.Load())
+	}
+}
+
+// TestReplayRouterEmbedCache replays a router trained with embeddings on the vectors learn
+// train cached, as the gateway predicts with the request's embedding: on prompts whose
+// difficulty only their embeddings carry, its threshold router recovers most of the gap
+// between the models. Items without a cached vector are counted: --calibrate refuses them,
+// a plain replay warns.
+func TestReplayRouterEmbedCache(t *testing.T) {
+	dir := t.TempDir()
+	up := embedtest.NewServer(t, 16)
+	specFile := filepath.Join(dir, "spec.yaml")
+	src := strings.Replace(learnEmbedSpec, "BASE", up.URL, 1)
+	if err := os.WriteFile(specFile, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeRows(t, table, embedtest.Rows(0, 300))
+	router := filepath.Join(dir, "router.json")
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--embed", "embedder", "--spec", specFile, "--out", router, "--folds", "3"); code != 0 {
+		t.Fatalf("learn train --embed: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Held-out items, embedded into the same cache by another training run.
+	cache := filepath.Join(dir, "router.embeddings.jsonl")
+	held := filepath.Join(dir, "held.outcomes.jsonl")
+	writeRows(t, held, embedtest.Rows(300, 500))
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", held, "--embed", "embedder", "--spec", specFile, "--out", filepath.Join(dir, "other.json"), "--folds", "2", "--embed-cache", cache); code != 0 {
+		t.Fatalf("learn train --embed on the held-out items: exit %d\n%s\n%s", code, out, errOut)
+	}
+	calls := up.Calls.Load()
+
+	apgr := func(args ...string) (float64, string) {
+		t.Helper()
+		args = append([]string{"replay", specFile, "--outcomes", held, "--category", "qa", "--router", router, "--include", "threshold", "--format", "json"}, args...)
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		var rep struct {
+			Curves []struct {
+				Kind string  `json:"kind"`
+				APGR float64 `json:"apgr"`
+			} `json:"curves"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("replay --format json: %v\n%.500s", err, out)
+		}
+		for _, c := range rep.Curves {
+			if c.Kind == "threshold" {
+				return c.APGR, errOut
+			}
+		}
+		t.Fatalf("no threshold curve:\n%.500s", out)
+		return 0, ""
+	}
+	with, errOut := apgr()
+	empty := filepath.Join(dir, "empty.jsonl")
+	os.WriteFile(empty, nil, 0o644)
+	without, _ := apgr("--embed-cache", empty)
+	t.Logf("threshold router APGR on held-out items: %.3f with the cached embeddings, %.3f without", with, without)
+	if with < 0.7 || without > 0.6 {
+		t.Errorf("the threshold router's APGR is %.3f with the cached embeddings and %.3f without: replay should predict with them", with, without)
+	}
+	if !strings.Contains(errOut, "200 of 200 items with their embeddings from "+cache) {
+		t.Errorf("stderr does not say where the vectors came from:\n%s", errOut)
+	}
+	if up.Calls.Load() != calls {
+		t.Errorf("replay called the embeddings upstream")
+	}
+
+	// Twenty items the cache lacks.
+	more := filepath.Join(dir, "more.outcomes.jsonl")
+	writeRows(t, more, append(embedtest.Rows(0, 300), embedtest.Rows(600, 620)...))
+	code, _, errOut := run(t, "replay", specFile, "--outcomes", more, "--category", "qa", "--router", router, "--calibrate", "--include", "threshold")
+	if code == 0 || !strings.Contains(errOut, "20 of 320 items have no vector in the embeddings cache") || !strings.Contains(errOut, "--calibrate") {
+		t.Errorf("calibrating with missing vectors: exit %d\n%s", code, errOut)
+	}
+	if data, _ := os.ReadFile(specFile); string(data) != src {
+		t.Errorf("the spec was changed:\n%s", data)
+	}
+	code, _, errOut = run(t, "replay", specFile, "--outcomes", more, "--category", "qa", "--router", router, "--include", "threshold")
+	if code != 0 || !strings.Contains(errOut, "20 of 320 items have no vector in the embeddings cache") {
+		t.Errorf("replay with missing vectors: exit %d\n%s", code, errOut)
+	}
+
+	// The cache is found next to the router, or named; a router with embeddings needs the spec.
+	code, _, errOut = run(t, "replay", specFile, "--outcomes", table, "--router", router, "--embed-cache", filepath.Join(dir, "none.jsonl"))
+	if code == 0 || !strings.Contains(errOut, "none.jsonl") {
+		t.Errorf("a missing cache: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut = run(t, "replay", "--outcomes", table, "--router", router)
+	if code != 2 || !strings.Contains(errOut, "was trained with embeddings of embedder: give the SPEC") {
+		t.Errorf("no spec: exit %d\n%s", code, errOut)
 	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-const replayUsage = "clearbar replay [SPEC] --outcomes FILE | --routerbench FILE | --routellm FILE [--category NAME | --task PREFIX] [--router FILE] [--calibrate [--target bar|strong-share=F|budget=USD]] [--format text|json|html] [--out FILE]"
+const replayUsage = "clearbar replay [SPEC] --outcomes FILE | --routerbench FILE | --routellm FILE [--category NAME | --task PREFIX] [--router FILE [--embed-cache FILE]] [--calibrate [--target bar|strong-share=F|budget=USD]] [--format text|json|html] [--out FILE]"
 
 // runReplay evaluates routing policies over recorded outcomes, and with --calibrate writes the
 // chosen setting into the spec.
@@ -33,6 +33,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		category    = fs.String("category", "", "replay this spec category: its rows, its route, its validators and quality bar")
 		task        = fs.String("task", "", "replay rows of this task or task prefix (like mmlu) instead of a category")
 		router      = fs.String("router", "", "a learned router (clearbar learn train) whose P(pass) drives the threshold and willingness-to-pay routers")
+		embedCache  = fs.String("embed-cache", "", "with a --router trained with embeddings: the vectors learn train cached (default: next to the router, router.embeddings.jsonl for router.json)")
 		grade       = fs.String("grade", "pass", "how rows become quality: pass (pass/fail, else score ≥ 0.5) or score (the score itself)")
 		weak        = fs.String("weak", "", "the weak model of the reference pair (default: the cheapest other model)")
 		strong      = fs.String("strong", "", "the strong model of the reference pair (default: the best single model)")
@@ -87,12 +88,29 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if *include != "" {
 		opts.Include = splitList(*include)
 	}
+	var scored *embedCount // items scored by a router with embeddings, and those without a vector
 	if *router != "" {
 		rm, err := learn.Load(*router)
 		if err != nil {
 			return fmt.Errorf("--router: %w", err)
 		}
-		opts.Scorer = routerScorer(rm, s, *category)
+		var vectors func(prompt string) []float32
+		switch e := rm.Embedding(); {
+		case e != nil:
+			cache := *embedCache
+			if cache == "" {
+				cache = strings.TrimSuffix(*router, filepath.Ext(*router)) + ".embeddings.jsonl"
+			}
+			if vectors, err = m.replayVectors(s, *router, cache, e); err != nil {
+				return err
+			}
+			scored = &embedCount{cache: cache}
+		case *embedCache != "":
+			return usagef("--embed-cache is read only with a --router trained with embeddings (learn train --embed)")
+		}
+		opts.Scorer = routerScorer(rm, s, *category, vectors, scored)
+	} else if *embedCache != "" {
+		return usagef("--embed-cache is read only with --router")
 	}
 	if *calibrate {
 		t, err := parseTarget(*target, s.Category(*category))
@@ -113,6 +131,11 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	rep, err := replay.Run(ctx, s, src, opts)
 	if err != nil {
 		return err
+	}
+	if scored != nil {
+		if err := m.checkVectors(scored, *calibrate); err != nil {
+			return err
+		}
 	}
 	w, closeOut, err := m.output(*out)
 	if err != nil {
@@ -167,10 +190,57 @@ func importFile(path string, imp func(r io.Reader, emit func(outcomes.Row) error
 	return nil
 }
 
+// embedCount counts the items a router with embeddings scored, and those it scored without a
+// vector (none in the cache, or one it cannot use).
+type embedCount struct {
+	items, missing int
+	cache          string
+}
+
+// replayVectors returns the lookup of the vectors learn train cached for a router trained
+// with embeddings (e): the cache file (--embed-cache, by default next to the router, where
+// learn train writes it), keyed as training keyed it, by the spec model that embeds and its
+// provider.
+func (m *Main) replayVectors(s *spec.Spec, router, cache string, e *learn.EmbeddingConfig) (func(string) []float32, error) {
+	if s == nil {
+		return nil, usagef("--router %s was trained with embeddings of %s: give the SPEC that declares that model, so that replay finds the vectors learn train cached", router, e.Model)
+	}
+	em, err := embeddingSpecModel(s, e.Model)
+	if err != nil {
+		return nil, fmt.Errorf("--router %s was trained with embeddings of %s: %w", router, e.Model, err)
+	}
+	c, err := learn.ReadEmbedCache(cache)
+	if err != nil {
+		return nil, fmt.Errorf("--router %s predicts with embeddings of %s, which replay reads from the cache learn train wrote: %w (name it with --embed-cache)", router, e.Model, err)
+	}
+	o := learn.EmbedOptions{Config: *e}
+	embedCacheKey(em, &o)
+	return func(prompt string) []float32 { return c.Vector(o, prompt) }, nil
+}
+
+// checkVectors reports the items a router with embeddings scored without a vector. The
+// gateway predicts with the request's embedding, so a calibration must too: --calibrate
+// refuses such items rather than mix predictions made without embeddings into the setting
+// it writes; a plain replay warns and scores them as the gateway does when the embeddings
+// call fails.
+func (m *Main) checkVectors(c *embedCount, calibrate bool) error {
+	if c.missing == 0 {
+		fmt.Fprintf(m.Stderr, "clearbar replay: the router scored %d of %d items with their embeddings from %s\n", c.items, c.items, c.cache)
+		return nil
+	}
+	msg := fmt.Sprintf("%d of %d items have no vector in the embeddings cache %s (or one the router cannot use)", c.missing, c.items, c.cache)
+	if calibrate {
+		return fmt.Errorf("%s: --calibrate calibrates on predictions made with embeddings only, as the gateway makes them; embed those prompts with clearbar learn train --embed on these outcomes (which adds them to the cache), or replay only outcomes whose prompts were embedded", msg)
+	}
+	fmt.Fprintf(m.Stderr, "clearbar replay: warning: %s: the router scored them without their embedding, as the gateway does when the embeddings call fails\n", msg)
+	return nil
+}
+
 // routerScorer adapts a learned router to replay: each table column gets the router's P(pass)
 // of the model of that name, or of the spec model's provider id; columns the router does not
-// know score 0.
-func routerScorer(rm *learn.Model, s *spec.Spec, category string) replay.Scorer {
+// know score 0. A router trained with embeddings predicts with the vector vectors returns for
+// the item's prompt (nil vectors: without one), counted in count.
+func routerScorer(rm *learn.Model, s *spec.Spec, category string, vectors func(string) []float32, count *embedCount) replay.Scorer {
 	var (
 		index []int
 		buf   = make([]float64, len(rm.Models()))
@@ -180,8 +250,10 @@ func routerScorer(rm *learn.Model, s *spec.Spec, category string) replay.Scorer 
 			index = make([]int, len(item.Models))
 			for i, name := range item.Models {
 				k := rm.Index(name)
-				if m := s.Model(name); k < 0 && s != nil && m != nil {
-					k = rm.Index(m.Model)
+				if s != nil && k < 0 {
+					if m := s.Model(name); m != nil {
+						k = rm.Index(m.Model)
+					}
 				}
 				index[i] = k
 			}
@@ -190,7 +262,15 @@ func routerScorer(rm *learn.Model, s *spec.Spec, category string) replay.Scorer 
 		if category != "" {
 			task = category
 		}
-		rm.Predict(item.Prompt, "", task, buf) // called once per item, never concurrently
+		// Called once per item, never concurrently.
+		if vectors == nil {
+			rm.Predict(item.Prompt, "", task, buf)
+		} else {
+			count.items++
+			if !rm.PredictWith(item.Prompt, "", task, vectors(item.Prompt), buf) {
+				count.missing++
+			}
+		}
 		for i, k := range index {
 			out[i] = 0
 			if k >= 0 {
