@@ -149,9 +149,11 @@ type ScoreEmbedding struct {
 	Latency time.Duration `json:"latency_ns"`
 	// Tokens are the input tokens the upstream reports for the call, and Cost their price at
 	// the embedding model's input price, counted in the decision's Cost (both 0 when no call
-	// was made, the call failed, or the upstream reported no usage).
-	Tokens int   `json:"tokens"`
-	Cost   Money `json:"cost_usd"`
+	// was made, the call failed, or the upstream reported no usage). TokensEstimated says
+	// Tokens is the adapter's estimate, for an upstream that never reports usage.
+	Tokens          int   `json:"tokens"`
+	TokensEstimated bool  `json:"tokens_estimated,omitempty"`
+	Cost            Money `json:"cost_usd"`
 }
 
 // ModelScore is one model's score.
@@ -185,7 +187,9 @@ type Attempt struct {
 	// Waited is the backoff before this attempt.
 	Waited time.Duration `json:"waited_ns,omitempty"`
 	Usage  Usage         `json:"usage"`
-	Cost   Money         `json:"cost_usd"`
+	// UsageEstimated says Usage is Clearbar's estimate: the upstream reported none.
+	UsageEstimated bool  `json:"usage_estimated,omitempty"`
+	Cost           Money `json:"cost_usd"`
 	// Class is OK or the failure; Status the upstream HTTP status; Error a client-safe
 	// description.
 	Class  FailureClass `json:"class"`

@@ -63,9 +63,12 @@ type EmbedResponse struct {
 	// Model is the served model the upstream names.
 	Model string
 	// Usage counts the input tokens (PromptTokens); HasUsage is false when the upstream sent
-	// no usage.
-	Usage    Usage
-	HasUsage bool
+	// no usage. An adapter whose upstream never reports usage (Gemini's embeddings) may set
+	// Usage to its estimate with UsageEstimated, for the cost of the call; the estimate never
+	// reaches the client's body.
+	Usage          Usage
+	HasUsage       bool
+	UsageEstimated bool
 	// UpstreamRequestID is the provider's request id header, for support tickets.
 	UpstreamRequestID string
 }

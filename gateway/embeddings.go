@@ -403,7 +403,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 			cancel()
 			var usage clearbar.Usage
 			if resp != nil {
-				usage, a.UpstreamRequestID = resp.Usage, resp.UpstreamRequestID
+				usage, a.UpstreamRequestID, a.UsageEstimated = resp.Usage, resp.UpstreamRequestID, resp.UsageEstimated
 			}
 			if err == nil {
 				out, cerr := convertEmbeddings(resp.Body, want)

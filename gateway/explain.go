@@ -70,7 +70,11 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 				call = roundDur(e.Latency)
 			}
 			if e.Tokens > 0 || e.Cost > 0 {
-				call += fmt.Sprintf(", %d tokens, %s", e.Tokens, e.Cost)
+				approx := ""
+				if e.TokensEstimated {
+					approx = "≈"
+				}
+				call += fmt.Sprintf(", %s%d tokens, %s", approx, e.Tokens, e.Cost)
 			}
 			if e.Used {
 				fmt.Fprintf(&b, "embedding   %s, used (%s)\n", e.Model, call)
@@ -103,8 +107,12 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 			if a.TTFT > 0 {
 				ttft = roundDur(a.TTFT)
 			}
-			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.N, a.Kind, a.Step, a.Model, a.Provider,
-				roundDur(a.Latency), ttft, a.Usage.PromptTokens, a.Usage.CompletionTokens, a.Cost, result, orDash(a.Outcome))
+			tokens := fmt.Sprintf("%d/%d", a.Usage.PromptTokens, a.Usage.CompletionTokens)
+			if a.UsageEstimated {
+				tokens = "≈" + tokens
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.N, a.Kind, a.Step, a.Model, a.Provider,
+				roundDur(a.Latency), ttft, tokens, a.Cost, result, orDash(a.Outcome))
 			for _, v := range a.Verdicts {
 				mark := "pass"
 				if !v.Pass {

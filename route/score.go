@@ -271,8 +271,8 @@ func (e *embedding) vector(ctx context.Context, h Health, text string, rec *clea
 		done(class)
 		return nil
 	}
-	if resp.HasUsage {
-		rec.Tokens = resp.Usage.PromptTokens
+	if resp.HasUsage || resp.UsageEstimated {
+		rec.Tokens, rec.TokensEstimated = resp.Usage.PromptTokens, resp.UsageEstimated
 		rec.Cost = e.model.Cost(clearbar.Usage{PromptTokens: resp.Usage.PromptTokens})
 	}
 	vs, err := resp.Vectors()

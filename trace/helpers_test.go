@@ -41,14 +41,14 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 		Score: &clearbar.Score{Router: "routers/refunds.json v1", Rule: "willingness to pay $0.50", Difficulty: 0.4375,
 			PPass: []clearbar.ModelScore{{Model: "small", P: 0.71}, {Model: "strong", P: 0.93}}, Start: "small",
 			Embedding: &clearbar.ScoreEmbedding{Model: "embed", Used: true, Error: "timeout after 200ms", Latency: 31 * time.Millisecond,
-				Tokens: 9, Cost: clearbar.Money(180)}},
+				Tokens: 9, TokensEstimated: true, Cost: clearbar.Money(180)}},
 		Attempts: []clearbar.Attempt{
 			{
 				N: 1, Kind: clearbar.AttemptPrimary, Step: 1, Model: "small", Provider: "openai",
 				UpstreamModel: "gpt-4o-mini-2024-07-18", Start: start, Latency: 412 * time.Millisecond,
 				TTFT: 120 * time.Millisecond, Waited: 5 * time.Millisecond,
-				Usage: clearbar.Usage{PromptTokens: 812, CompletionTokens: 95, CachedTokens: 512, CacheWriteTokens: 7, ReasoningTokens: 3},
-				Cost:  clearbar.Money(182_550), Class: clearbar.Quality, Status: 200, Error: "answer failed validation",
+				Usage:          clearbar.Usage{PromptTokens: 812, CompletionTokens: 95, CachedTokens: 512, CacheWriteTokens: 7, ReasoningTokens: 3},
+				UsageEstimated: true, Cost: clearbar.Money(182_550), Class: clearbar.Quality, Status: 200, Error: "answer failed validation",
 				Verdicts: []clearbar.Verdict{
 					{Validator: "schema", Pass: true, Reason: "valid against refund.schema.json", Score: 1},
 					{Validator: "judge", Pass: true, Reason: "borderline", Score: 0.625},
@@ -59,8 +59,8 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 				N: 2, Kind: clearbar.AttemptEscalation, Step: 2, Model: "strong", Provider: "anthropic",
 				UpstreamModel: "claude-sonnet-4-5", Start: start.Add(415*time.Millisecond + 17), Latency: 1312 * time.Millisecond,
 				TTFT: 640 * time.Millisecond, Waited: 1 * time.Nanosecond,
-				Usage: clearbar.Usage{PromptTokens: 830, CompletionTokens: 210, CachedTokens: 1, CacheWriteTokens: 830, ReasoningTokens: 64},
-				Cost:  clearbar.Money(5_640_000), Class: clearbar.RateLimited, Status: 429, Error: "rate limited",
+				Usage:          clearbar.Usage{PromptTokens: 830, CompletionTokens: 210, CachedTokens: 1, CacheWriteTokens: 830, ReasoningTokens: 64},
+				UsageEstimated: true, Cost: clearbar.Money(5_640_000), Class: clearbar.RateLimited, Status: 429, Error: "rate limited",
 				Verdicts: []clearbar.Verdict{{Validator: "schema", Pass: true, Reason: "ok", Score: 0.99}},
 				Outcome:  "accepted", UpstreamRequestID: "msg_01XYZ",
 			},

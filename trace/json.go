@@ -127,6 +127,9 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 			b = appendStringOmitEmpty(b, `,"error":`, e.Error)
 			b = appendIntField(b, `,"latency_ns":`, int64(e.Latency))
 			b = appendIntField(b, `,"tokens":`, int64(e.Tokens))
+			if e.TokensEstimated {
+				b = appendBoolField(b, `,"tokens_estimated":`, true)
+			}
 			b = appendMoneyField(b, `,"cost_usd":`, e.Cost)
 			b = append(b, '}')
 		}
@@ -186,6 +189,9 @@ func appendAttempt(b []byte, a *clearbar.Attempt, err *error) []byte {
 	b = appendIntOmitEmpty(b, `,"ttft_ns":`, int64(a.TTFT))
 	b = appendIntOmitEmpty(b, `,"waited_ns":`, int64(a.Waited))
 	b = appendUsage(b, `,"usage":`, &a.Usage)
+	if a.UsageEstimated {
+		b = appendBoolField(b, `,"usage_estimated":`, true)
+	}
 	b = appendMoneyField(b, `,"cost_usd":`, a.Cost)
 	b = appendStringField(b, `,"class":`, a.Class.String())
 	b = appendIntOmitEmpty(b, `,"status":`, int64(a.Status))

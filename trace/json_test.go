@@ -83,7 +83,7 @@ func filledDecision() *clearbar.Decision {
 		case v.Type() == reflect.TypeFor[time.Time]():
 			v.Set(reflect.ValueOf(testTime.Add(time.Duration(n) * time.Hour).In(time.FixedZone("", 3600*(n%24)))))
 		case v.Type() == reflect.TypeFor[clearbar.FailureClass]():
-			v.SetUint(uint64(n % numClasses))
+			v.SetUint(uint64(1 + n%(numClasses-1))) // never OK, the zero value
 		case v.Kind() == reflect.Pointer:
 			v.Set(reflect.New(v.Type().Elem()))
 			fill(v.Elem())

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/tidwall/gjson"
 )
@@ -127,7 +128,7 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 		}
 	}
 	out = append(out, `],"model":`...)
-	out = appendJSONString(out, call.Model)
+	out = jsonstr.Append(out, call.Model)
 	if hasUsage {
 		out = append(out, `,"usage":{"prompt_tokens":`...)
 		out = strconv.AppendInt(out, int64(tokens), 10)
@@ -139,6 +140,10 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 	r := &clearbar.EmbedResponse{Body: out, Model: call.Model, HasUsage: hasUsage}
 	if hasUsage {
 		r.Usage.PromptTokens = tokens
+	} else {
+		// Gemini reports no usage for embeddings, yet bills the input tokens: estimate them, a
+		// quarter of each text's bytes, for the call's cost.
+		r.Usage.PromptTokens, r.UsageEstimated = estimateTokens(call.Input), true
 	}
 	return r, nil
 }
@@ -271,13 +276,14 @@ func appendVector(out, raw []byte, values gjson.Result, asBase64 bool) ([]byte, 
 	return append(out, ']'), raw, nil
 }
 
-// appendJSONString appends s as a JSON string.
-func appendJSONString(out []byte, s string) []byte {
-	b, err := json.Marshal(s)
-	if err != nil {
-		return append(out, `""`...)
+// estimateTokens estimates the input tokens of texts without a tokenizer: a quarter of each
+// text's bytes, rounded up, at least one per text.
+func estimateTokens(texts []string) int {
+	n := 0
+	for _, t := range texts {
+		n += max((len(t)+3)/4, 1)
 	}
-	return append(out, b...)
+	return n
 }
 
 var _ clearbar.Embedder = (*Provider)(nil)

@@ -113,12 +113,13 @@ func TestSDKEmbeddings(t *testing.T) {
 
 	for _, format := range []openai.EmbeddingNewParamsEncodingFormat{"", openai.EmbeddingNewParamsEncodingFormatFloat, openai.EmbeddingNewParamsEncodingFormatBase64} {
 		t.Run("format="+string(format), func(t *testing.T) {
+			var httpResp *http.Response
 			resp, err := c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
 				Model:          "gembed",
 				Input:          openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"first", "second"}},
 				EncodingFormat: format,
 				Dimensions:     openai.Int(4),
-			})
+			}, option.WithResponseInto(&httpResp))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,6 +144,11 @@ func TestSDKEmbeddings(t *testing.T) {
 			}
 			if resp.Model != "gemini-embedding-001" || resp.Usage.PromptTokens != 0 {
 				t.Errorf("model %q usage %+v", resp.Model, resp.Usage)
+			}
+			// Gemini reports no usage, but bills: the decision prices the estimated tokens
+			// ("first" and "second": 2 + 2) at $0.15 per million.
+			if got := httpResp.Header.Get("X-Clearbar-Cost-Usd"); got != "0.0000006" {
+				t.Errorf("cost header %q, want 0.0000006 (4 estimated tokens)", got)
 			}
 			body := fg.last()
 			if gjson.Get(body, "requests.#").Int() != 2 || gjson.Get(body, "requests.1.outputDimensionality").Int() != 4 ||

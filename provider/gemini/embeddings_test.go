@@ -98,8 +98,10 @@ func TestEmbedRequest(t *testing.T) {
 	if string(r.Body) != wantAnswer {
 		t.Errorf("answer\n%s\nwant\n%s", r.Body, wantAnswer)
 	}
-	if r.HasUsage || r.Usage != (clearbar.Usage{}) || r.Model != "gemini-embedding-001" {
-		t.Errorf("answer %+v: Gemini reports no usage", r)
+	// Gemini reports no usage: the tokens are estimated (14 and 15 bytes: 4 + 4), for the cost,
+	// and the client's body says nothing of them.
+	if r.HasUsage || !r.UsageEstimated || r.Usage != (clearbar.Usage{PromptTokens: 8}) || r.Model != "gemini-embedding-001" {
+		t.Errorf("answer %+v: want no reported usage and 8 estimated tokens", r)
 	}
 
 	// Without a body, dimensions or task type: neither field is sent. A model that names its
