@@ -369,6 +369,9 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 			try(sr.real)
 		}
 		try(sr.assumed)
+		if n := sr.unembedded.Load(); n > 0 {
+			rep.note(fmt.Sprintf("%s: its learned router was trained with embeddings, which replay cannot compute; %d of its decisions were made without them, as the gateway makes them when the embeddings call fails (replay the router with --router and the embeddings cache learn train wrote to score with them)", sr.label, n))
+		}
 	}
 	hasPair := weak != "" && strong != ""
 	if !hasPair {

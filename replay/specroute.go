@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
@@ -51,11 +52,14 @@ type specRoute struct {
 	label string
 	// err says why the route could not be replayed (a score route whose router cannot be
 	// loaded); the policies are then nil.
-	err      error
-	real     Policy
-	assumed  Policy
-	checks   []*verdictCheck
-	validate bool
+	err error
+	// unembedded counts the decisions of a score route whose learned router was trained with
+	// embeddings: replay has no providers, so they were made without the request's embedding.
+	unembedded atomic.Int64
+	real       Policy
+	assumed    Policy
+	checks     []*verdictCheck
+	validate   bool
 }
 
 // verdictCheck runs one cascade step's validators on the rows of its model.
@@ -107,7 +111,11 @@ func (sr *specRoute) policy(s *spec.Spec, r *spec.Route, strength *Strength, che
 		rt := &Routed{Label: label, Kind: "spec", Choose: func(it *Item) int {
 			var rec clearbar.Score
 			req := clearbar.Request{Messages: []clearbar.Message{{Role: "user", Text: it.Prompt}}}
-			return scorer.Start(context.Background(), it.Prompt, "", route.EstimateTokens(&req), &rec)
+			start := scorer.Start(context.Background(), it.Prompt, "", route.EstimateTokens(&req), &rec)
+			if e := rec.Embedding; e != nil && !e.Used {
+				sr.unembedded.Add(1)
+			}
+			return start
 		}}
 		for i := range r.Score.Models {
 			rt.Arms = append(rt.Arms, sr.cascade(s, r, r.ScoreSteps(s, i), strength, checker, ""))

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -363,5 +364,21 @@ func TestReplayRouterEmbedCache(t *testing.T) {
 	code, _, errOut = run(t, "replay", "--outcomes", table, "--router", router)
 	if code != 2 || !strings.Contains(errOut, "was trained with embeddings of embedder: give the SPEC") {
 		t.Errorf("no spec: exit %d\n%s", code, errOut)
+	}
+
+	// The spec's own score route uses the same router; replay has no providers to embed with,
+	// and says how many of its decisions were made without the embeddings.
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", held, "--category", "qa", "--format", "json")
+	if code != 0 {
+		t.Fatalf("replay of the spec route: exit %d\n%s", code, errOut)
+	}
+	var rep struct{ Notes []string }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool {
+		return strings.Contains(n, "trained with embeddings, which replay cannot compute") && strings.Contains(n, " of its decisions were made without them")
+	}) {
+		t.Errorf("the report does not say the spec route was scored without embeddings: %q", rep.Notes)
 	}
 }
