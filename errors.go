@@ -159,6 +159,9 @@ type Error struct {
 	Type, Code, Param string
 	// RetryAfter is how long the upstream asked us to wait (0 when it did not say).
 	RetryAfter time.Duration
+	// Usage is what the failed call consumed, when the upstream reported it: an answer
+	// blocked on content-policy grounds is still billed.
+	Usage Usage
 	// Provider and Model name the upstream that failed, when one did.
 	Provider, Model string
 	// Err is the underlying cause, for logs; it is not shown to clients.

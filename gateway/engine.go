@@ -142,6 +142,9 @@ func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, e
 	end := r.g.now()
 	a.Latency = end.Sub(a.Start)
 	r.upstream += a.Latency
+	if err != nil && usage.IsZero() {
+		usage = clearbar.AsError(err).Usage // a failed call the upstream still billed
+	}
 	a.Usage = usage
 	a.Cost = m.Cost(usage)
 	if err != nil {

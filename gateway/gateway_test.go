@@ -706,3 +706,21 @@ func TestScoreRouteRecordsScore(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedCallStillBilled: a failure that the upstream billed (an answer blocked on
+// content-policy grounds, with its usage) counts its tokens and cost in the attempt.
+func TestFailedCallStillBilled(t *testing.T) {
+	f := newFixture(t, nil)
+	f.a.behave = func(model string, n int) error {
+		return &clearbar.Error{Class: clearbar.ContentPolicy, Status: 200, Message: "blocked", Usage: clearbar.Usage{PromptTokens: 1000}}
+	}
+	readAll(t, f.post(t, hello))
+	d := f.rec.last()
+	if d == nil || len(d.Attempts) == 0 {
+		t.Fatalf("decision %+v", d)
+	}
+	a := d.Attempts[0]
+	if a.Class != clearbar.ContentPolicy || a.Usage.PromptTokens != 1000 || a.Cost <= 0 || d.Cost < a.Cost {
+		t.Errorf("attempt %+v, decision cost %s: want the blocked call's 1000 prompt tokens priced and counted", a, d.Cost)
+	}
+}

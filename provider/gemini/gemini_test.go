@@ -443,3 +443,24 @@ func TestStreamCloseIsAlwaysCanceled(t *testing.T) {
 		return newTestProvider(t, upstream, providertest.APIKey)
 	}, "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]},\"index\":0}]}\r\n\r\n")
 }
+
+// TestBlockedAnswersAreBilled: an answer or a prompt blocked on content-policy grounds is an
+// error, and still carries the tokens Gemini billed for it, for the decision's cost.
+func TestBlockedAnswersAreBilled(t *testing.T) {
+	fx := map[string]providertest.Fixture{}
+	for _, f := range providertest.Fixtures(t, "gemini") {
+		fx[f.Name] = f
+	}
+	p := &Provider{name: "gem", now: time.Now, newID: randomID}
+	a := &attempt{Attempt: &inflight.Attempt{Provider: p.name, Call: &clearbar.Call{Model: "m"}}, p: p}
+	for name, prompt := range map[string]int{"complete_safety_block": 11, "complete_prompt_blocked": 9} {
+		f, ok := fx[name]
+		if !ok {
+			t.Fatalf("no fixture %s", name)
+		}
+		_, err := p.parseResponse(a, &http.Response{StatusCode: f.Status, Header: f.Header}, f.Body)
+		if e := clearbar.AsError(err); err == nil || e.Class != clearbar.ContentPolicy || e.Usage.PromptTokens != prompt {
+			t.Errorf("%s: error %v, usage %+v; want ContentPolicy with %d prompt tokens", name, err, e.Usage, prompt)
+		}
+	}
+}

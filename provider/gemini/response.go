@@ -294,7 +294,11 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 	n := len(cands.Array())
 	if n == 0 {
 		if feedback.Get("blockReason").Str != "" {
-			return nil, a.promptBlocked(feedback, status)
+			e := a.promptBlocked(feedback, status)
+			if usage.IsObject() {
+				e.Usage = parseUsage(usage) // the prompt's tokens are billed
+			}
+			return nil, e
 		}
 		return nil, a.Fail(clearbar.BadResponse, status, "the answer has no candidates", nil)
 	}
@@ -373,6 +377,9 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 		r.Choices = append(r.Choices, ch)
 	}
 	if failed == n {
+		if usage.IsObject() {
+			firstFailure.Usage = parseUsage(usage) // a blocked answer is still billed
+		}
 		return nil, firstFailure
 	}
 	b = append(b, ']')
