@@ -40,12 +40,15 @@ without the embedding too, which is how the router does when the embeddings call
 
 // runLearn trains learned score routers.
 func (m *Main) runLearn(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "evaluate" {
+		return m.runLearnEvaluate(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "train" {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(m.Stdout, "Usage: %s\n", learnTrainUsage)
+			fmt.Fprintf(m.Stdout, "Usage: %s\n       %s\n", learnTrainUsage, learnEvaluateUsage)
 			return nil
 		}
-		return usagef("usage: %s", learnTrainUsage)
+		return usagef("usage: %s\n       %s", learnTrainUsage, learnEvaluateUsage)
 	}
 	fs := flag.NewFlagSet("learn train", flag.ContinueOnError)
 	var (
@@ -86,34 +89,9 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if *models != "" {
 		opts.Models = splitList(*models)
 	}
-	keep := func(r *outcomes.Row) bool {
-		switch {
-		case *category != "":
-			return r.Category == *category
-		case *task != "":
-			return r.Task == *task || strings.HasPrefix(r.Task, *task+"/")
-		}
-		return true
-	}
-	var readErr error
-	errStop := errors.New("stop")
-	rows := func(yield func(outcomes.Row) bool) {
-		readErr = outcomes.ReadFile(*table, func(r outcomes.Row) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if keep(&r) && !yield(r) {
-				return errStop
-			}
-			return nil
-		})
-		if errors.Is(readErr, errStop) {
-			readErr = nil
-		}
-	}
-	ds := learn.NewDataset(opts.Data, rows, opts.Models)
-	if readErr != nil {
-		return readErr
+	ds, err := readDataset(ctx, *table, *category, *task, opts.Models)
+	if err != nil {
+		return err
 	}
 	if *embed != "" {
 		cache := *embCache
@@ -145,6 +123,41 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 			e.Model, e.Dims, spec.FormatDuration(spec.DefaultEmbedTimeout))
 	}
 	return nil
+}
+
+// readDataset reads an outcomes table's rows, those of a category or of a task (or task
+// prefix) when one is given, into a learn.Dataset of the given models (nil: every model).
+func readDataset(ctx context.Context, table, category, task string, models []string) (*learn.Dataset, error) {
+	keep := func(r *outcomes.Row) bool {
+		switch {
+		case category != "":
+			return r.Category == category
+		case task != "":
+			return r.Task == task || strings.HasPrefix(r.Task, task+"/")
+		}
+		return true
+	}
+	var readErr error
+	errStop := errors.New("stop")
+	rows := func(yield func(outcomes.Row) bool) {
+		readErr = outcomes.ReadFile(table, func(r outcomes.Row) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if keep(&r) && !yield(r) {
+				return errStop
+			}
+			return nil
+		})
+		if errors.Is(readErr, errStop) {
+			readErr = nil
+		}
+	}
+	ds := learn.NewDataset(table, rows, models)
+	if readErr != nil {
+		return nil, readErr
+	}
+	return ds, nil
 }
 
 // embedRetryBackoff is the wait before the first retry of a failed embeddings call (then

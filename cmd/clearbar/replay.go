@@ -132,6 +132,11 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *router != "" {
+		if note := inSampleNote(*router, sources[0]); note != "" {
+			rep.Notes = append(rep.Notes, note)
+		}
+	}
 	if scored != nil {
 		if err := m.checkVectors(scored, *calibrate); err != nil {
 			return err
@@ -188,6 +193,23 @@ func importFile(path string, imp func(r io.Reader, emit func(outcomes.Row) error
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// inSampleNote says when a router is replayed on the outcomes it was trained on (the same
+// file), whose curves then flatter it: a learned router predicts its training items better
+// than new traffic. "" otherwise.
+func inSampleNote(router, table string) string {
+	rm, err := learn.Load(router)
+	if err != nil {
+		return ""
+	}
+	info := rm.Info()
+	trained, err1 := filepath.Abs(info.Data)
+	replayed, err2 := filepath.Abs(table)
+	if info.Data == "" || err1 != nil || err2 != nil || trained != replayed {
+		return ""
+	}
+	return fmt.Sprintf("the router %s was trained on these outcomes (%s, %d items): its curves are in-sample and flatter it; clearbar learn evaluate --outcomes %s measures it on items it has not seen", router, info.Data, info.Items, table)
 }
 
 // embedCount counts the items a router with embeddings scored, and those it scored without a

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -88,7 +90,8 @@ func TestLearnReplayCalibrate(t *testing.T) {
 		t.Fatalf("replay: %d\n%s", code, errOut)
 	}
 	var rep struct {
-		Items   int `json:"items"`
+		Items   int      `json:"items"`
+		Notes   []string `json:"notes"`
 		Results []struct {
 			Name    string  `json:"name"`
 			Quality float64 `json:"quality"`
@@ -108,6 +111,10 @@ func TestLearnReplayCalibrate(t *testing.T) {
 	// Single models replay to their pass rates in the table exactly.
 	if rep.Items != 600 || quality["small"] != 0.6 || quality["strong"] != 0.95 || quality["oracle"] != 1 {
 		t.Errorf("items %d, qualities %v", rep.Items, quality)
+	}
+	// The router is replayed on its own training data: the report says its curves are in-sample.
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "in-sample") }) {
+		t.Errorf("no in-sample note: %q", rep.Notes)
 	}
 	var apgr float64
 	for _, c := range rep.Curves {
@@ -164,5 +171,46 @@ func TestReplayUsage(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want)
 		}
+	}
+}
+
+// TestLearnEvaluate measures a learned router on the seeded test half of an outcomes table,
+// everything fitted on the train half: on prompts whose difficulty is in their words, its
+// deployable operating point beats random mixing at the same cost.
+func TestLearnEvaluate(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 600)
+	code, out, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--category", "qa")
+	if code != 0 {
+		t.Fatalf("learn evaluate: exit %d\n%s", code, errOut)
+	}
+	quality := func(prefix string) float64 {
+		for line := range strings.Lines(out) {
+			if strings.HasPrefix(line, "| "+prefix) {
+				cells := strings.Split(line, "|")
+				q, err := strconv.ParseFloat(strings.TrimSpace(cells[2]), 64)
+				if err != nil {
+					t.Fatalf("row %q: %v", line, err)
+				}
+				return q
+			}
+		}
+		t.Fatalf("no row %q in:\n%s", prefix, out)
+		return 0
+	}
+	learned, random := quality("learned, "), quality("random mix")
+	if learned <= random+0.05 || !strings.Contains(out, "Deployable operating point") {
+		t.Errorf("learned router %.4f vs random mixing %.4f at the same cost:\n%s", learned, random, out)
+	}
+	report := filepath.Join(dir, "eval.md")
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--out", report); code != 0 {
+		t.Fatalf("--out: exit %d\n%s", code, errOut)
+	}
+	if data, err := os.ReadFile(report); err != nil || !strings.Contains(string(data), "Deployable operating point") {
+		t.Errorf("report file: %v\n%s", err, data)
+	}
+	if code, _, errOut := run(t, "learn", "evaluate", "--strong", "strong"); code != 2 || !strings.Contains(errOut, "--outcomes is required") {
+		t.Errorf("no outcomes: exit %d\n%s", code, errOut)
 	}
 }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/clearbar/clearbar/learn"
+)
+
+const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--strong MODEL --weak MODEL] [--out FILE.md]"
+
+// learnEvaluateAbout is the help text of clearbar learn evaluate.
+const learnEvaluateAbout = `Says how well a learned router would route this traffic before it routes any: it splits the
+outcomes table's items in two by a seeded hash of their ids (--seed), trains the router, the
+per-task lookup's pass rates and the decision costs on the train half only, picks each
+router's operating point on the train half's cross-validated predictions (95% of the best
+model's quality with a one-standard-error margin), and measures on the test half, against
+every single model, the oracle, random mixing, the zero router (the best mix of single
+models) and the per-task lookup: quality and cost as percentages of the best model's, AIQ,
+the cost at 95% of its quality, and APGR for two models. The report is Markdown; the
+evaluation of the RouteLLM and RouterBench data in learn/testdata/evaluation.md is this
+command's protocol.
+
+Each item's cost is the recorded one. The router decides on each model's mean cost within
+the item's task on the train half, unless --known-costs says the cost follows from the
+prompt (list prices and prompt length), when it decides on the item's own.`
+
+// runLearnEvaluate runs learn.Evaluate on an outcomes table.
+func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("learn evaluate", flag.ContinueOnError)
+	var (
+		table    = fs.String("outcomes", "", "the outcomes table (JSON Lines or CSV, gzipped or not)")
+		category = fs.String("category", "", "evaluate on this category's rows only")
+		task     = fs.String("task", "", "evaluate on rows of this task or task prefix only (like mmlu)")
+		models   = fs.String("models", "", "comma-separated candidate models, in order (default: every model in the rows)")
+		seed     = fs.Uint64("seed", 1, "seeds the train/test split, the folds and training")
+		known    = fs.Bool("known-costs", false, "the router may decide on each item's own cost (costs that follow from the prompt)")
+		strong   = fs.String("strong", "", "the strong model of the two-model threshold rule and of APGR (default: the best on the train half)")
+		weak     = fs.String("weak", "", "the weak model (default: the cheapest on the train half)")
+		out      = fs.String("out", "", "write the report to this file instead of standard output")
+	)
+	if _, err := parseArgs(fs, args, 0, 0, learnEvaluateUsage); err != nil {
+		if he, ok := err.(*helpError); ok {
+			he.usage = learnEvaluateUsage + "\n\n" + learnEvaluateAbout + "\n\nFlags:"
+		}
+		return err
+	}
+	switch {
+	case *table == "":
+		return usagef("--outcomes is required (usage: %s)", learnEvaluateUsage)
+	case (*strong == "") != (*weak == ""):
+		return usagef("--strong and --weak go together")
+	}
+	var ms []string
+	if *models != "" {
+		ms = splitList(*models)
+	}
+	ds, err := readDataset(ctx, *table, *category, *task, ms)
+	if err != nil {
+		return err
+	}
+	ev, err := learn.Evaluate(ds, learn.EvalOptions{Seed: *seed, KnownCosts: *known, Strong: *strong, Weak: *weak})
+	if err != nil {
+		return err
+	}
+	report := ev.Markdown()
+	if *out == "" {
+		_, err = fmt.Fprint(m.Stdout, report)
+		return err
+	}
+	if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "wrote %s\n", *out)
+	return nil
+}
