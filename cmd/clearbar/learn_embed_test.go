@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -381,4 +382,72 @@ func TestReplayRouterEmbedCache(t *testing.T) {
 	}) {
 		t.Errorf("the report does not say the spec route was scored without embeddings: %q", rep.Notes)
 	}
+}
+
+// TestLearnEvaluateEmbed evaluates a router with embeddings on the seeded test half: on
+// prompts whose difficulty only their embeddings carry, it routes better than the same router
+// without them, and a rerun takes every vector from the cache next to the table.
+func TestLearnEvaluateEmbed(t *testing.T) {
+	dir := t.TempDir()
+	up := embedtest.NewServer(t, 16)
+	specFile := filepath.Join(dir, "spec.yaml")
+	src := strings.Replace(learnEmbedSpec, "BASE", up.URL, 1)
+	src = strings.Replace(src, "score: {router: router.json, models: [small, strong], threshold: 0.5}", "model: small", 1)
+	if err := os.WriteFile(specFile, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	rows := embedtest.Rows(0, 400)
+	for i := range rows {
+		rows[i].Cost = clearbar.MoneyFromUSD(0.0001)
+		if rows[i].Model == "strong" {
+			rows[i].Cost = clearbar.MoneyFromUSD(0.002)
+		}
+	}
+	writeRows(t, table, rows)
+	// learned returns the deployable operating point's cost in % of the strong model's.
+	learned := func(out string) float64 {
+		t.Helper()
+		for line := range strings.Lines(out) {
+			if strings.HasPrefix(line, "| learned, ") {
+				q, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(strings.Split(line, "|")[5]), "%"), 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return q
+			}
+		}
+		t.Fatalf("no learned row in:\n%s", out)
+		return 0
+	}
+	code, plain, errOut := run(t, "learn", "evaluate", "--outcomes", table)
+	if code != 0 {
+		t.Fatalf("without embeddings: exit %d\n%s", code, errOut)
+	}
+	code, with, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--embed", "embedder", "--spec", specFile)
+	if code != 0 {
+		t.Fatalf("with embeddings: exit %d\n%s", code, errOut)
+	}
+	if cache := filepath.Join(dir, "qa.outcomes.embeddings.jsonl"); !fileExists(cache) {
+		t.Errorf("no cache at %s", cache)
+	}
+	// Both operating points aim at 95% of the strong model's quality; with the embeddings the
+	// router gets there for much less.
+	c, p := learned(with), learned(plain)
+	t.Logf("deployable point's cost: %.1f%% of the strong model's with embeddings, %.1f%% without", c, p)
+	if c > p-10 {
+		t.Errorf("the deployable point costs %.1f%% of the strong model with embeddings and %.1f%% without; want a clear saving\n%s", c, p, with)
+	}
+	calls := up.Calls.Load()
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--embed", "embedder", "--spec", specFile); code != 0 || up.Calls.Load() != calls {
+		t.Errorf("rerun: exit %d, %d more calls (want 0)\n%s", code, up.Calls.Load()-calls, errOut)
+	}
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--embed", "embedder"); code != 2 || !strings.Contains(errOut, "go together") {
+		t.Errorf("--embed without --spec: exit %d\n%s", code, errOut)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

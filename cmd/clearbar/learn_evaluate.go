@@ -5,11 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/clearbar/clearbar/learn"
 )
 
-const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--strong MODEL --weak MODEL] [--out FILE.md]"
+const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--strong MODEL --weak MODEL] [--embed MODEL --spec SPEC.yaml] [--out FILE.md]"
 
 // learnEvaluateAbout is the help text of clearbar learn evaluate.
 const learnEvaluateAbout = `Says how well a learned router would route this traffic before it routes any: it splits the
@@ -25,7 +27,12 @@ command's protocol.
 
 Each item's cost is the recorded one. The router decides on each model's mean cost within
 the item's task on the train half, unless --known-costs says the cost follows from the
-prompt (list prices and prompt length), when it decides on the item's own.`
+prompt (list prices and prompt length), when it decides on the item's own.
+
+With --embed MODEL --spec SPEC.yaml the router's features include each prompt's embedding,
+as learn train --embed makes them (the vectors are cached next to the outcomes table,
+FILE.embeddings.jsonl, or in --embed-cache); tools/embed-local serves an offline embeddings
+endpoint for this.`
 
 // runLearnEvaluate runs learn.Evaluate on an outcomes table.
 func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
@@ -40,6 +47,11 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		strong   = fs.String("strong", "", "the strong model of the two-model threshold rule and of APGR (default: the best on the train half)")
 		weak     = fs.String("weak", "", "the weak model (default: the cheapest on the train half)")
 		out      = fs.String("out", "", "write the report to this file instead of standard output")
+		embed    = fs.String("embed", "", "add the prompts' embeddings to the features: a model of --spec whose provider serves embeddings")
+		specFile = fs.String("spec", "", "with --embed: the spec that declares the embedding model and its provider")
+		embCache = fs.String("embed-cache", "", "with --embed: the vector cache (default: next to --outcomes, FILE.embeddings.jsonl)")
+		embBatch = fs.Int("embed-batch", 64, "with --embed: texts per embeddings call")
+		embConc  = fs.Int("embed-concurrency", 4, "with --embed: embeddings calls in flight")
 	)
 	if _, err := parseArgs(fs, args, 0, 0, learnEvaluateUsage); err != nil {
 		if he, ok := err.(*helpError); ok {
@@ -52,6 +64,10 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		return usagef("--outcomes is required (usage: %s)", learnEvaluateUsage)
 	case (*strong == "") != (*weak == ""):
 		return usagef("--strong and --weak go together")
+	case (*embed == "") != (*specFile == ""):
+		return usagef("--embed MODEL and --spec SPEC.yaml go together")
+	case *embBatch < 1 || *embBatch > 2048 || *embConc < 1 || *embConc > 64:
+		return usagef("--embed-batch must be 1..2048 and --embed-concurrency 1..64")
 	}
 	var ms []string
 	if *models != "" {
@@ -61,7 +77,20 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ev, err := learn.Evaluate(ds, learn.EvalOptions{Seed: *seed, KnownCosts: *known, Strong: *strong, Weak: *weak})
+	opts := learn.EvalOptions{Seed: *seed, KnownCosts: *known, Strong: *strong, Weak: *weak}
+	if *embed != "" {
+		cache := *embCache
+		if cache == "" {
+			cache = strings.TrimSuffix(strings.TrimSuffix(*table, ".gz"), filepath.Ext(strings.TrimSuffix(*table, ".gz"))) + ".embeddings.jsonl"
+		}
+		cfg, err := m.embedForTraining(ctx, ds, *specFile, "", *embed, learn.EmbedOptions{Batch: *embBatch, Concurrency: *embConc, Cache: cache})
+		if err != nil {
+			return err
+		}
+		opts.Train.Features = learn.DefaultFeatures()
+		opts.Train.Features.Embedding = cfg
+	}
+	ev, err := learn.Evaluate(ds, opts)
 	if err != nil {
 		return err
 	}
