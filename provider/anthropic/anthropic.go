@@ -99,9 +99,7 @@ type Provider struct {
 	version  string
 	keys     *inflight.Keys
 	client   *http.Client
-	// timeout is the provider's call timeout, modelTimeouts the models' own, by model id.
-	timeout       time.Duration
-	modelTimeouts map[string]time.Duration
+	timeouts inflight.Timeouts
 	// now is the clock for Retry-After dates and the translated answers' "created".
 	now func() time.Time
 }
@@ -129,13 +127,12 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	}
 	base = strings.TrimSuffix(strings.TrimRight(base, "/"), "/v1")
 	p := &Provider{
-		name:          sp.Name,
-		endpoint:      base + "/v1/messages",
-		version:       strings.TrimSpace(sp.APIVersion),
-		client:        cfg.HTTP,
-		timeout:       sp.Timeout.D(),
-		modelTimeouts: map[string]time.Duration{},
-		now:           time.Now,
+		name:     sp.Name,
+		endpoint: base + "/v1/messages",
+		version:  strings.TrimSpace(sp.APIVersion),
+		client:   cfg.HTTP,
+		timeouts: inflight.TimeoutsOf(sp, cfg.Spec),
+		now:      time.Now,
 	}
 	if p.version == "" {
 		p.version = DefaultVersion
@@ -144,26 +141,11 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 		p.client = provider.DefaultHTTPClient()
 	}
 	p.keys = inflight.KeysOf(sp)
-	if cfg.Spec != nil {
-		for _, m := range cfg.Spec.Models {
-			if m.Provider.Name == sp.Name && m.Model != "" && m.Timeout > 0 {
-				p.modelTimeouts[m.Model] = max(p.modelTimeouts[m.Model], m.Timeout.D())
-			}
-		}
-	}
 	return p, nil
 }
 
 // Name returns the provider's name in the spec.
 func (p *Provider) Name() string { return p.name }
-
-// timeoutFor returns the call timeout for a model id, 0 for none.
-func (p *Provider) timeoutFor(model string) time.Duration {
-	if d, ok := p.modelTimeouts[model]; ok {
-		return d
-	}
-	return p.timeout
-}
 
 // Complete sends a non-streaming call and returns the whole answer, its Body a translated
 // chat.completion. Failures, by class:

@@ -17,5 +17,5 @@ type attempt struct {
 // begin starts an attempt with the model's timeout. ttft, when positive, cancels it unless
 // FirstChunk is called in time.
 func (p *Provider) begin(parent context.Context, call *clearbar.Call, ttft time.Duration) *attempt {
-	return &attempt{Attempt: inflight.Begin(parent, p.name, call, p.timeoutFor(call.Model), ttft), p: p}
+	return &attempt{Attempt: inflight.Begin(parent, p.name, call, p.timeouts.For(call.Model), ttft), p: p}
 }

@@ -169,11 +169,10 @@ const (
 type Provider struct {
 	name string
 	// root is the base URL with its API version path ("…/v1beta"), without a trailing slash.
-	root          string
-	keys          *inflight.Keys
-	client        *http.Client
-	timeout       time.Duration
-	modelTimeouts map[string]time.Duration
+	root     string
+	keys     *inflight.Keys
+	client   *http.Client
+	timeouts inflight.Timeouts
 	// now is the clock for created timestamps and Retry-After dates; newID makes response and
 	// tool call ids ("chatcmpl-…", "call_…"). Tests replace both.
 	now   func() time.Time
@@ -209,26 +208,18 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 		root += apiVersion
 	}
 	p := &Provider{
-		name:          sp.Name,
-		root:          root,
-		client:        cfg.HTTP,
-		timeout:       sp.Timeout.D(),
-		modelTimeouts: map[string]time.Duration{},
-		now:           time.Now,
-		newID:         randomID,
-		sigs:          newSignatureCache(defaultSignatureBytes),
+		name:     sp.Name,
+		root:     root,
+		client:   cfg.HTTP,
+		timeouts: inflight.TimeoutsOf(sp, cfg.Spec),
+		now:      time.Now,
+		newID:    randomID,
+		sigs:     newSignatureCache(defaultSignatureBytes),
 	}
 	if p.client == nil {
 		p.client = provider.DefaultHTTPClient()
 	}
 	p.keys = inflight.KeysOf(sp)
-	if cfg.Spec != nil {
-		for _, m := range cfg.Spec.Models {
-			if m.Provider.Name == sp.Name && m.Model != "" && m.Timeout > 0 {
-				p.modelTimeouts[m.Model] = max(p.modelTimeouts[m.Model], m.Timeout.D())
-			}
-		}
-	}
 	return p, nil
 }
 
@@ -259,13 +250,6 @@ func randomID(prefix string) string {
 
 // Name returns the provider's name in the spec.
 func (p *Provider) Name() string { return p.name }
-
-func (p *Provider) timeoutFor(model string) time.Duration {
-	if d, ok := p.modelTimeouts[model]; ok {
-		return d
-	}
-	return p.timeout
-}
 
 // endpoint returns the URL of a model's method. A model id is taken as "models/ID" unless it
 // already names its collection ("models/…", "tunedModels/…").

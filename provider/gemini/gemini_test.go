@@ -151,8 +151,8 @@ func TestTimeouts(t *testing.T) {
 	}
 	p := pp.(*Provider)
 	for model, want := range map[string]time.Duration{"gemini-2.5-flash": 5 * time.Second, "gemini-2.5-pro": 30 * time.Second} {
-		if got := p.timeoutFor(model); got != want {
-			t.Errorf("timeoutFor(%q) = %s, want %s", model, got, want)
+		if got := p.timeouts.For(model); got != want {
+			t.Errorf("timeouts.For(%q) = %s, want %s", model, got, want)
 		}
 	}
 }

@@ -102,9 +102,7 @@ type Provider struct {
 	endpoint string
 	keys     *inflight.Keys
 	client   *http.Client
-	// timeout is the provider's call timeout, modelTimeouts the models' own, by model id.
-	timeout       time.Duration
-	modelTimeouts map[string]time.Duration
+	timeouts inflight.Timeouts
 	// now is the clock used for Retry-After dates.
 	now func() time.Time
 	// noStreamOptions is set once the upstream has rejected stream_options (older servers
@@ -143,38 +141,22 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 		return nil, fmt.Errorf("base_url %q is not an http or https URL", base)
 	}
 	p := &Provider{
-		name:          sp.Name,
-		typ:           sp.Type,
-		endpoint:      strings.TrimRight(base, "/") + "/chat/completions",
-		keys:          inflight.KeysOf(sp),
-		client:        cfg.HTTP,
-		timeout:       sp.Timeout.D(),
-		modelTimeouts: map[string]time.Duration{},
-		now:           time.Now,
+		name:     sp.Name,
+		typ:      sp.Type,
+		endpoint: strings.TrimRight(base, "/") + "/chat/completions",
+		keys:     inflight.KeysOf(sp),
+		client:   cfg.HTTP,
+		timeouts: inflight.TimeoutsOf(sp, cfg.Spec),
+		now:      time.Now,
 	}
 	if p.client == nil {
 		p.client = provider.DefaultHTTPClient()
-	}
-	if cfg.Spec != nil {
-		for _, m := range cfg.Spec.Models {
-			if m.Provider.Name == sp.Name && m.Model != "" && m.Timeout > 0 {
-				p.modelTimeouts[m.Model] = max(p.modelTimeouts[m.Model], m.Timeout.D())
-			}
-		}
 	}
 	return p, nil
 }
 
 // Name returns the provider's name in the spec.
 func (p *Provider) Name() string { return p.name }
-
-// timeoutFor returns the call timeout for a model id, 0 for none.
-func (p *Provider) timeoutFor(model string) time.Duration {
-	if d, ok := p.modelTimeouts[model]; ok {
-		return d
-	}
-	return p.timeout
-}
 
 // Complete sends a non-streaming call and returns the whole answer. Response.Body is the
 // upstream's bytes, unchanged. Failures, by class:

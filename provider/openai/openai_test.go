@@ -112,8 +112,8 @@ func TestTimeouts(t *testing.T) {
 		"gpt-4o":      30 * time.Second, // its model sets none (and another provider's does not count)
 		"unknown":     30 * time.Second, // the provider's
 	} {
-		if got := p.timeoutFor(model); got != want {
-			t.Errorf("timeoutFor(%q) = %s, want %s", model, got, want)
+		if got := p.timeouts.For(model); got != want {
+			t.Errorf("timeouts.For(%q) = %s, want %s", model, got, want)
 		}
 	}
 }
