@@ -86,8 +86,6 @@ const DefaultVersion = translate.Version20230601
 const (
 	// maxErrorBody bounds the part of an error answer that is read.
 	maxErrorBody = 1 << 20
-	// maxResponseBody bounds a non-streaming answer.
-	maxResponseBody = 64 << 20
 )
 
 // Provider is an Anthropic upstream. It is safe for concurrent use; its only mutable state is
@@ -173,12 +171,9 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := inflight.ReadAll(resp, maxResponseBody+1)
-	if err != nil {
-		return nil, a.TransportError(err, "reading the answer")
-	}
-	if len(data) > maxResponseBody {
-		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+	data, e := a.ReadAnswer(resp)
+	if e != nil {
+		return nil, e
 	}
 	return p.parseResponse(a, resp, data)
 }

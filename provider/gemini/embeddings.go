@@ -61,20 +61,17 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 		if err != nil {
 			return nil, err
 		}
-		data, err := inflight.ReadAll(resp, maxResponseBody+1)
+		data, e := a.ReadAnswer(resp)
 		resp.Body.Close()
-		if err != nil {
-			return nil, a.TransportError(err, "reading the answer")
-		}
-		if len(data) > maxResponseBody {
-			return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+		if e != nil {
+			return nil, e
 		}
 		if !gjson.ValidBytes(data) {
 			return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)
 		}
 		if start == 0 {
 			// The document is about as long as Gemini's answers (shorter in base64).
-			out = slices.Grow(out, min(len(data)*((len(call.Input)+maxEmbedBatch-1)/maxEmbedBatch), maxResponseBody))
+			out = slices.Grow(out, min(len(data)*((len(call.Input)+maxEmbedBatch-1)/maxEmbedBatch), inflight.MaxAnswer))
 		}
 		root := gjson.Parse(view(data))
 		if e := root.Get("error"); !root.IsObject() || e.Exists() && e.Type != gjson.Null {

@@ -158,11 +158,8 @@ const DefaultBaseURL = "https://generativelanguage.googleapis.com"
 // apiVersion is the API version path appended to a base URL that names none.
 const apiVersion = "/v1beta"
 
-// Limits on what is read from an upstream.
-const (
-	maxErrorBody    = 1 << 20
-	maxResponseBody = 64 << 20
-)
+// maxErrorBody bounds what is read of an error answer.
+const maxErrorBody = 1 << 20
 
 // Provider is a Gemini API upstream. It is safe for concurrent use; its only mutable state is
 // the active key index.
@@ -276,12 +273,9 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := inflight.ReadAll(resp, maxResponseBody+1)
-	if err != nil {
-		return nil, a.TransportError(err, "reading the answer")
-	}
-	if len(data) > maxResponseBody {
-		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+	data, e := a.ReadAnswer(resp)
+	if e != nil {
+		return nil, e
 	}
 	return p.parseResponse(a, resp, data)
 }

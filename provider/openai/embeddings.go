@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
-	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
@@ -57,12 +56,9 @@ func (p *Provider) embedOnce(ctx context.Context, call *clearbar.EmbedCall, body
 		return nil, err
 	}
 	defer resp.Body.Close()
-	data, err := inflight.ReadAll(resp, maxResponseBody+1)
-	if err != nil {
-		return nil, a.TransportError(err, "reading the answer")
-	}
-	if len(data) > maxResponseBody {
-		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+	data, e := a.ReadAnswer(resp)
+	if e != nil {
+		return nil, e
 	}
 	if !gjson.ValidBytes(data) {
 		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/clearbar/clearbar"
 )
 
 // TextSnippet returns the first line of a short plain-text error body, for the message of a
@@ -46,4 +48,20 @@ func ReadAll(resp *http.Response, limit int64) ([]byte, error) {
 	}
 	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
 	return buf.Bytes(), err
+}
+
+// MaxAnswer bounds a non-streaming answer's body.
+const MaxAnswer = 64 << 20
+
+// ReadAnswer reads a 2xx answer's body, of at most MaxAnswer bytes. A body cut short is the
+// call's end or a connection failure (see TransportError); a longer one is BadResponse.
+func (a *Attempt) ReadAnswer(resp *http.Response) ([]byte, *clearbar.Error) {
+	data, err := ReadAll(resp, MaxAnswer+1)
+	if err != nil {
+		return nil, a.TransportError(err, "reading the answer")
+	}
+	if len(data) > MaxAnswer {
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is larger than 64 MiB", nil)
+	}
+	return data, nil
 }
