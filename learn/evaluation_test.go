@@ -161,7 +161,10 @@ operating points per RouterBench task (deployable cost +10 points: each task mus
 its own margin on few items). Kept: none. Weight and step-size changes barely move MMLU and a
 non-linear second stage over-fits: the gain of GPT-4 over Mixtral rides on one shared difficulty
 direction and the subject, and the limit is the information in bag-of-n-gram text. An embedding
-of the prompt (learn train --embed) is the remaining lever; it needs an embeddings endpoint.
+of the prompt (learn train --embed) was the remaining lever: with the Universal Sentence Encoder
+lite (tools/embed-local, offline) it gives nothing here (MMLU test half 95.8% at 42.6%,
+RouterBench 97.8% at 39.1%; development split within noise); a stronger embedding model needs
+an embeddings API.
 
 Why the targets are not met on this split: the predictions are calibrated (on MMLU the predicted gain
 of GPT-4 over Mixtral matches the realised one decile by decile) but not spread enough. On MMLU the
