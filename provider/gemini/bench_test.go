@@ -102,26 +102,21 @@ func BenchmarkCompleteOverhead(b *testing.B) {
 	}
 	url := p.endpoint(call.Model, "generateContent")
 	ctx := context.Background()
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(gemBody))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Goog-Api-Key", providertest.APIKey)
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			_, _ = io.ReadAll(resp.Body)
-			resp.Body.Close()
+	raw := func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(gemBody))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Goog-Api-Key", providertest.APIKey)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
 		}
-	})
-	b.Run("adapter", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if r, err := p.Complete(ctx, call); err != nil || r.Text() == "" {
-				b.Fatal(err)
-			}
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	adapter := func() {
+		if r, err := p.Complete(ctx, call); err != nil || r.Text() == "" {
+			b.Fatal(err)
 		}
-	})
+	}
+	providertest.BenchmarkPair(b, raw, adapter)
 }

@@ -61,35 +61,7 @@ func BenchmarkCompleteOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.Run("raw", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			raw()
-		}
-	})
-	b.Run("adapter", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			adapter()
-		}
-	})
-	b.Run("paired", func(b *testing.B) {
-		b.ReportAllocs()
-		var rawT, adT time.Duration
-		n := 0
-		for b.Loop() {
-			t0 := time.Now()
-			raw()
-			t1 := time.Now()
-			adapter()
-			adT += time.Since(t1)
-			rawT += t1.Sub(t0)
-			n++
-		}
-		b.ReportMetric(float64(rawT.Nanoseconds())/float64(n), "raw-ns/call")
-		b.ReportMetric(float64(adT.Nanoseconds())/float64(n), "adapter-ns/call")
-		b.ReportMetric(float64((adT-rawT).Nanoseconds())/float64(n), "overhead-ns/call")
-	})
+	providertest.BenchmarkPair(b, raw, adapter)
 }
 
 // benchChunk is a typical content chunk.
