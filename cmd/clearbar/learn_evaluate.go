@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/clearbar/clearbar/learn"
 )
 
-const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--strong MODEL --weak MODEL] [--embed MODEL --spec SPEC.yaml] [--out FILE.md]"
+const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--price MODEL=IN/OUT ... --output-tokens N] [--strong MODEL --weak MODEL] [--embed MODEL --spec SPEC.yaml] [--out FILE.md]"
 
 // learnEvaluateAbout is the help text of clearbar learn evaluate.
 const learnEvaluateAbout = `Says how well a learned router would route this traffic before it routes any: it splits the
@@ -25,9 +27,12 @@ the cost at 95% of its quality, and APGR for two models. The report is Markdown;
 evaluation of the RouteLLM and RouterBench data in learn/testdata/evaluation.md is this
 command's protocol.
 
-Each item's cost is the recorded one. The router decides on each model's mean cost within
-the item's task on the train half, unless --known-costs says the cost follows from the
-prompt (list prices and prompt length), when it decides on the item's own.
+Each item's cost is the recorded one, or, for the models given --price (USD per million input
+and output tokens, as MODEL=IN/OUT, repeated), a quarter of the prompt's bytes in input tokens
+and --output-tokens output tokens at those prices (for tables without costs, such as
+RouteLLM's). The router decides on each model's mean cost within the item's task on the train
+half, unless --known-costs says the cost follows from the prompt (as with --price), when it
+decides on the item's own.
 
 With --embed MODEL --spec SPEC.yaml the router's features include each prompt's embedding,
 as learn train --embed makes them (the vectors are cached next to the outcomes table,
@@ -47,12 +52,27 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		strong   = fs.String("strong", "", "the strong model of the two-model threshold rule and of APGR (default: the best on the train half)")
 		weak     = fs.String("weak", "", "the weak model (default: the cheapest on the train half)")
 		out      = fs.String("out", "", "write the report to this file instead of standard output")
+		outToks  = fs.Int("output-tokens", 0, "with --price: the output tokens each call is priced with")
+		prices   = map[string]learn.TokenPrice{}
 		embed    = fs.String("embed", "", "add the prompts' embeddings to the features: a model of --spec whose provider serves embeddings")
 		specFile = fs.String("spec", "", "with --embed: the spec that declares the embedding model and its provider")
 		embCache = fs.String("embed-cache", "", "with --embed: the vector cache (default: next to --outcomes, FILE.embeddings.jsonl)")
 		embBatch = fs.Int("embed-batch", 64, "with --embed: texts per embeddings call")
 		embConc  = fs.Int("embed-concurrency", 4, "with --embed: embeddings calls in flight")
 	)
+	fs.Func("price", "price MODEL's calls from the prompt's length: MODEL=IN/OUT in USD per million tokens (repeat for each model)", func(v string) error {
+		model, p, ok := strings.Cut(v, "=")
+		in, out, ok2 := strings.Cut(p, "/")
+		tp := learn.TokenPrice{}
+		var err1, err2 error
+		tp.In, err1 = strconv.ParseFloat(in, 64)
+		tp.Out, err2 = strconv.ParseFloat(out, 64)
+		if !ok || !ok2 || model == "" || err1 != nil || err2 != nil || tp.In < 0 || tp.Out < 0 {
+			return fmt.Errorf("%q: write MODEL=IN/OUT, USD per million input and output tokens, like gpt-4o=2.5/10", v)
+		}
+		prices[model] = tp
+		return nil
+	})
 	if _, err := parseArgs(fs, args, 0, 0, learnEvaluateUsage); err != nil {
 		if he, ok := err.(*helpError); ok {
 			he.usage = learnEvaluateUsage + "\n\n" + learnEvaluateAbout + "\n\nFlags:"
@@ -66,6 +86,8 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		return usagef("--strong and --weak go together")
 	case (*embed == "") != (*specFile == ""):
 		return usagef("--embed MODEL and --spec SPEC.yaml go together")
+	case *outToks < 0 || (*outToks > 0 && len(prices) == 0):
+		return usagef("--output-tokens goes with --price, and is ≥ 0")
 	case *embBatch < 1 || *embBatch > 2048 || *embConc < 1 || *embConc > 64:
 		return usagef("--embed-batch must be 1..2048 and --embed-concurrency 1..64")
 	}
@@ -77,6 +99,12 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	for model := range prices {
+		if !slices.Contains(ds.Models, model) {
+			return usagef("--price %s: the outcomes have no model %s (they have %s)", model, model, strings.Join(ds.Models, ", "))
+		}
+	}
+	learn.PriceByTokens(ds, prices, *outToks)
 	opts := learn.EvalOptions{Seed: *seed, KnownCosts: *known, Strong: *strong, Weak: *weak}
 	if *embed != "" {
 		cache := *embCache

@@ -213,4 +213,26 @@ func TestLearnEvaluate(t *testing.T) {
 	if code, _, errOut := run(t, "learn", "evaluate", "--strong", "strong"); code != 2 || !strings.Contains(errOut, "--outcomes is required") {
 		t.Errorf("no outcomes: exit %d\n%s", code, errOut)
 	}
+
+	// --price reprices the calls from the prompts' length: the strong model at 100 times the
+	// small one's price, the best model's cost per request is its price for the prompt.
+	code, out, errOut = run(t, "learn", "evaluate", "--outcomes", table, "--price", "gpt-4o-mini=0.1/0.1", "--price", "gpt-4o=10/10", "--output-tokens", "100", "--known-costs")
+	if code != 0 {
+		t.Fatalf("--price: exit %d\n%s", code, errOut)
+	}
+	var strongCost float64
+	for line := range strings.Lines(out) {
+		if strings.HasPrefix(line, "| single: gpt-4o |") {
+			strongCost, _ = strconv.ParseFloat(strings.TrimPrefix(strings.TrimSpace(strings.Split(line, "|")[4]), "$"), 64)
+		}
+	}
+	if strongCost < 100*10/1e6 || strongCost > 1e-2 {
+		t.Errorf("the strong model's cost per request is %v, want at least 100 output tokens at $10 per million\n%s", strongCost, out)
+	}
+	for _, bad := range [][]string{{"--price", "gpt-4o=cheap"}, {"--price", "nobody=1/1"}, {"--output-tokens", "5"}} {
+		code, _, errOut := run(t, append([]string{"learn", "evaluate", "--outcomes", table}, bad...)...)
+		if code != 2 {
+			t.Errorf("%v: exit %d, want 2\n%s", bad, code, errOut)
+		}
+	}
 }
