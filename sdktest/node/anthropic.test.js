@@ -17,10 +17,10 @@ import {
   checkDecisionHeaders,
   fixtures,
   kindNames,
-  madeCallID,
   recordingFetch,
   rejects,
   retryCounts,
+  upstreamsWith,
 } from './support.js';
 
 const majors = [
@@ -39,70 +39,12 @@ const ask = (model, extra = {}) => ({
 // Per upstream kind: the fixtures' ids, usage in Anthropic's accounting (input, cache
 // creation, cache read, output: cached tokens outside input_tokens), and tool calls. Gemini
 // sends no tool call ids: the adapter makes them.
-const upstreams = {
-  oa: {
-    model: 'gpt',
-    complete: { id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', usage: [9, 4, 6, 10] },
-    stream: { id: 'chatcmpl-stream1', usage: [10, 0, 2, 3] },
-    streamText: fixtures.streamText,
-    tools: [
-      ['call_DdmO9pD3xa9XTPNJ32zg2hcA', 'get_weather', { location: 'Paris, France' }],
-      ['call_ABCDEFGH12345678abcdefgh', 'get_time', { timezone: 'Europe/Paris' }],
-    ],
-    streamTools: [
-      ['call_abc', 'get_weather', { location: 'Paris' }],
-      ['call_def', 'get_time', { tz: 'CET' }],
-    ],
-    streamToolText: '',
-    secondText: fixtures.text,
-  },
-  an: {
-    model: 'claude',
-    complete: { id: 'msg_01XFDUDYJgAACzvnptvVoYEL', usage: [12, 100, 2000, 12] },
-    stream: { id: 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY', usage: [25, 3, 40, 15] },
-    streamText: fixtures.streamText,
-    tools: [
-      ['toolu_01A09q90qw90lq917835lq9', 'get_weather', { location: 'Rome' }],
-      ['toolu_01B', 'get_time', { tz: 'Europe/Rome' }],
-    ],
-    streamTools: [
-      ['toolu_01T1x1fJ34qAmk2tNTrN7Up6', 'get_weather', { location: 'San Francisco, CA' }],
-      ['toolu_02', 'get_time', {}],
-    ],
-    streamToolText: 'Okay, checking:',
-    secondText: fixtures.text,
-  },
-  ge: {
-    model: 'gemini',
-    complete: { id: 'Zk8xaL-3BaGJ1dkP0Jq5iAQ', usage: [4, 0, 4, 29] },
-    stream: { id: 'sse-1', usage: [8, 0, 0, 27] },
-    streamText: 'Hello there! How can I help?',
-    tools: [
-      [madeCallID, 'get_weather', { location: 'Paris' }],
-      [madeCallID, 'get_time', { timezone: 'Europe/Paris' }],
-    ],
-    streamTools: [[madeCallID, 'get_weather', { location: 'Paris' }]],
-    streamToolText: 'Let me check.',
-    // Gemini's recorded second turn of a function-calling conversation.
-    secondText: '21°C now; sunny tomorrow, then rain.',
-  },
-  az: {
-    model: 'azure',
-    complete: { id: 'chatcmpl-AZ1b2c3d4e5f', usage: [19, 0, 0, 10] },
-    stream: { id: 'chatcmpl-Azs1', usage: [12, 0, 0, 3] },
-    streamText: 'Hello there',
-    tools: [
-      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
-      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
-    ],
-    streamTools: [
-      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
-      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
-    ],
-    streamToolText: '',
-    secondText: fixtures.text,
-  },
-};
+const upstreams = upstreamsWith({
+  oa: [[9, 4, 6, 10], [10, 0, 2, 3]],
+  an: [[12, 100, 2000, 12], [25, 3, 40, 15]],
+  ge: [[4, 0, 4, 29], [8, 0, 0, 27]],
+  az: [[19, 0, 0, 10], [12, 0, 0, 3]],
+});
 
 const usageOf = (u) => [u.input_tokens, u.cache_creation_input_tokens ?? 0, u.cache_read_input_tokens ?? 0, u.output_tokens];
 const textOf = (m) => m.content.filter((b) => b.type === 'text').map((b) => b.text).join('');

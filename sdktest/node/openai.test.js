@@ -14,11 +14,11 @@ import {
   checkDecisionHeaders,
   fixtures,
   kindNames,
-  madeCallID,
   openaiTools,
   recordingFetch,
   rejects,
   retryCounts,
+  upstreamsWith,
 } from './support.js';
 
 function client(options = {}) {
@@ -37,70 +37,12 @@ const ask = (model, extra = {}) => ({
 // Per upstream kind: the fixtures' ids and usage, as OpenAI reports it (prompt, completion,
 // cached); an Anthropic upstream's cache reads and writes are inside prompt_tokens, Gemini's
 // thoughts inside completion_tokens. Gemini sends no tool call ids: the adapter makes them.
-const upstreams = {
-  oa: {
-    model: 'gpt',
-    complete: { id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', usage: [19, 10, 6] },
-    stream: { id: 'chatcmpl-stream1', usage: [12, 3, 2] },
-    streamText: fixtures.streamText,
-    tools: [
-      ['call_DdmO9pD3xa9XTPNJ32zg2hcA', 'get_weather', { location: 'Paris, France' }],
-      ['call_ABCDEFGH12345678abcdefgh', 'get_time', { timezone: 'Europe/Paris' }],
-    ],
-    streamTools: [
-      ['call_abc', 'get_weather', { location: 'Paris' }],
-      ['call_def', 'get_time', { tz: 'CET' }],
-    ],
-    streamToolText: '',
-    secondText: fixtures.text,
-  },
-  an: {
-    model: 'claude',
-    complete: { id: 'msg_01XFDUDYJgAACzvnptvVoYEL', usage: [2112, 12, 2000] },
-    stream: { id: 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY', usage: [68, 15, 40] },
-    streamText: fixtures.streamText,
-    tools: [
-      ['toolu_01A09q90qw90lq917835lq9', 'get_weather', { location: 'Rome' }],
-      ['toolu_01B', 'get_time', { tz: 'Europe/Rome' }],
-    ],
-    streamTools: [
-      ['toolu_01T1x1fJ34qAmk2tNTrN7Up6', 'get_weather', { location: 'San Francisco, CA' }],
-      ['toolu_02', 'get_time', {}],
-    ],
-    streamToolText: 'Okay, checking:',
-    secondText: fixtures.text,
-  },
-  ge: {
-    model: 'gemini',
-    complete: { id: 'Zk8xaL-3BaGJ1dkP0Jq5iAQ', usage: [8, 29, 4] },
-    stream: { id: 'sse-1', usage: [8, 27, 0] },
-    streamText: 'Hello there! How can I help?',
-    tools: [
-      [madeCallID, 'get_weather', { location: 'Paris' }],
-      [madeCallID, 'get_time', { timezone: 'Europe/Paris' }],
-    ],
-    streamTools: [[madeCallID, 'get_weather', { location: 'Paris' }]],
-    streamToolText: 'Let me check.',
-    // Gemini's recorded second turn of a function-calling conversation.
-    secondText: '21°C now; sunny tomorrow, then rain.',
-  },
-  az: {
-    model: 'azure',
-    complete: { id: 'chatcmpl-AZ1b2c3d4e5f', usage: [19, 10, 0] },
-    stream: { id: 'chatcmpl-Azs1', usage: [12, 3, 0] },
-    streamText: 'Hello there',
-    tools: [
-      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
-      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
-    ],
-    streamTools: [
-      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
-      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
-    ],
-    streamToolText: '',
-    secondText: fixtures.text,
-  },
-};
+const upstreams = upstreamsWith({
+  oa: [[19, 10, 6], [12, 3, 2]],
+  an: [[2112, 12, 2000], [68, 15, 40]],
+  ge: [[8, 29, 4], [8, 27, 0]],
+  az: [[19, 10, 0], [12, 3, 0]],
+});
 
 function usageOf(u) {
   return [u.prompt_tokens, u.completion_tokens, u.prompt_tokens_details?.cached_tokens ?? 0];

@@ -55,6 +55,90 @@ export const kindNames = { oa: 'OpenAI-format', an: 'Anthropic', ge: 'Gemini', a
 export const madeCallID = /^call_[0-9a-f]{24}$/;
 
 /**
+ * What each upstream kind's fixtures say, by kind: the spec model that reaches it, the ids of
+ * the recorded answer and stream, the texts, and the tool calls as [id, name, arguments]
+ * (an id may be a RegExp: Gemini sends no tool call ids, the adapter makes them). Usage is
+ * each dialect's own accounting: see upstreamsWith.
+ */
+export const upstreamFacts = {
+  oa: {
+    model: 'gpt',
+    completeID: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+    streamID: 'chatcmpl-stream1',
+    streamText: fixtures.streamText,
+    tools: [
+      ['call_DdmO9pD3xa9XTPNJ32zg2hcA', 'get_weather', { location: 'Paris, France' }],
+      ['call_ABCDEFGH12345678abcdefgh', 'get_time', { timezone: 'Europe/Paris' }],
+    ],
+    streamTools: [
+      ['call_abc', 'get_weather', { location: 'Paris' }],
+      ['call_def', 'get_time', { tz: 'CET' }],
+    ],
+    streamToolText: '',
+    secondText: fixtures.text,
+  },
+  an: {
+    model: 'claude',
+    completeID: 'msg_01XFDUDYJgAACzvnptvVoYEL',
+    streamID: 'msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY',
+    streamText: fixtures.streamText,
+    tools: [
+      ['toolu_01A09q90qw90lq917835lq9', 'get_weather', { location: 'Rome' }],
+      ['toolu_01B', 'get_time', { tz: 'Europe/Rome' }],
+    ],
+    streamTools: [
+      ['toolu_01T1x1fJ34qAmk2tNTrN7Up6', 'get_weather', { location: 'San Francisco, CA' }],
+      ['toolu_02', 'get_time', {}],
+    ],
+    streamToolText: 'Okay, checking:',
+    secondText: fixtures.text,
+  },
+  ge: {
+    model: 'gemini',
+    completeID: 'Zk8xaL-3BaGJ1dkP0Jq5iAQ',
+    streamID: 'sse-1',
+    streamText: 'Hello there! How can I help?',
+    tools: [
+      [madeCallID, 'get_weather', { location: 'Paris' }],
+      [madeCallID, 'get_time', { timezone: 'Europe/Paris' }],
+    ],
+    streamTools: [[madeCallID, 'get_weather', { location: 'Paris' }]],
+    streamToolText: 'Let me check.',
+    // Gemini's recorded second turn of a function-calling conversation.
+    secondText: '21°C now; sunny tomorrow, then rain.',
+  },
+  az: {
+    model: 'azure',
+    completeID: 'chatcmpl-AZ1b2c3d4e5f',
+    streamID: 'chatcmpl-Azs1',
+    streamText: 'Hello there',
+    tools: [
+      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
+      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
+    ],
+    streamTools: [
+      ['call_Az8Lk2mQ4rT7vX1bN3pW5yZ0', 'get_weather', { location: 'Paris' }],
+      ['call_Az9Mn3pR5sU8wY2cO4qX6zA1', 'get_time', { tz: 'Europe/Paris' }],
+    ],
+    streamToolText: '',
+    secondText: fixtures.text,
+  },
+};
+
+/**
+ * upstreamsWith returns upstreamFacts with usage, by kind, in a dialect's accounting:
+ * usage[kind] = [complete, stream]. Each kind's complete and stream become {id, usage}.
+ */
+export function upstreamsWith(usage) {
+  return Object.fromEntries(
+    Object.entries(upstreamFacts).map(([kind, { completeID, streamID, ...facts }]) => [
+      kind,
+      { ...facts, complete: { id: completeID, usage: usage[kind][0] }, stream: { id: streamID, usage: usage[kind][1] } },
+    ]),
+  );
+}
+
+/**
  * assertCalls checks tool calls, as [id, name, arguments] triples, against expected ones whose
  * id may be a RegExp (an id of the adapter's making); ids must be distinct.
  */
