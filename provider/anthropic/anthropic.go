@@ -63,7 +63,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -115,15 +114,11 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	if sp.Type != Type {
 		return nil, fmt.Errorf("the anthropic adapter serves type %q, not %q", Type, sp.Type)
 	}
-	base := strings.TrimSpace(sp.BaseURL.Value)
-	if base == "" {
-		base = DefaultBaseURL
+	base, err := inflight.BaseURL(sp.BaseURL.Value, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q is not an http or https URL", base)
-	}
-	base = strings.TrimSuffix(strings.TrimRight(base, "/"), "/v1")
+	base = strings.TrimSuffix(base, "/v1")
 	p := &Provider{
 		name:     sp.Name,
 		endpoint: base + "/v1/messages",

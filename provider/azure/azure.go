@@ -49,6 +49,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider"
+	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/provider/openai"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -83,15 +84,14 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	if sp.Type != Type {
 		return nil, fmt.Errorf("the azure adapter serves type %q, not %q", Type, sp.Type)
 	}
-	base := strings.TrimRight(strings.TrimSpace(sp.BaseURL.Value), "/")
-	base = strings.TrimSuffix(base, "/openai")
-	if base == "" {
+	base, err := inflight.BaseURL(sp.BaseURL.Value, "")
+	switch {
+	case err != nil:
+		return nil, err
+	case base == "":
 		return nil, errors.New("azure-openai provider needs base_url (https://RESOURCE.openai.azure.com)")
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q is not an http or https URL", base)
-	}
+	base = strings.TrimSuffix(base, "/openai")
 	version := strings.TrimSpace(sp.APIVersion)
 	if version == "" {
 		return nil, errors.New("azure-openai provider needs api_version (like 2024-10-21)")

@@ -192,15 +192,10 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	if sp.Type != Type {
 		return nil, fmt.Errorf("the gemini adapter serves type %q, not %q", Type, sp.Type)
 	}
-	base := strings.TrimSpace(sp.BaseURL.Value)
-	if base == "" {
-		base = DefaultBaseURL
+	root, err := inflight.BaseURL(sp.BaseURL.Value, DefaultBaseURL)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q is not an http or https URL", base)
-	}
-	root := strings.TrimRight(base, "/")
 	if last := root[strings.LastIndexByte(root, '/')+1:]; !isVersionSegment(last) {
 		root += apiVersion
 	}

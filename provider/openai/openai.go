@@ -65,7 +65,6 @@ import (
 	"fmt"
 	"github.com/tidwall/sjson"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -121,27 +120,25 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	if sp == nil {
 		return nil, errors.New("openai: no provider settings")
 	}
-	base := strings.TrimSpace(sp.BaseURL.Value)
+	def := ""
 	switch sp.Type {
 	case TypeOpenAI:
-		if base == "" {
-			base = DefaultBaseURL
-		}
+		def = DefaultBaseURL
 	case TypeCompatible:
-		if base == "" {
-			return nil, errors.New("openai-compatible provider needs base_url")
-		}
 	default:
 		return nil, fmt.Errorf("the openai adapter serves types %q and %q, not %q", TypeOpenAI, TypeCompatible, sp.Type)
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("base_url %q is not an http or https URL", base)
+	base, err := inflight.BaseURL(sp.BaseURL.Value, def)
+	switch {
+	case err != nil:
+		return nil, err
+	case base == "":
+		return nil, errors.New("openai-compatible provider needs base_url")
 	}
 	p := &Provider{
 		name:     sp.Name,
 		typ:      sp.Type,
-		endpoint: strings.TrimRight(base, "/") + "/chat/completions",
+		endpoint: base + "/chat/completions",
 		keys:     inflight.KeysOf(sp),
 		client:   cfg.HTTP,
 		timeouts: inflight.TimeoutsOf(sp, cfg.Spec),

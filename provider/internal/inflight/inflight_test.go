@@ -263,3 +263,19 @@ func TestTextSnippet(t *testing.T) {
 		t.Errorf("Truncate split a rune: %q", got)
 	}
 }
+
+func TestBaseURL(t *testing.T) {
+	tests := []struct{ raw, def, want, err string }{
+		{" https://api.example.com/v1/ ", "", "https://api.example.com/v1", ""},
+		{"", "https://default.example.com", "https://default.example.com", ""},
+		{"", "", "", ""},
+		{"ftp://x", "", "", "not an http or https URL"},
+		{"https://", "", "", "not an http or https URL"},
+	}
+	for _, tt := range tests {
+		got, err := BaseURL(tt.raw, tt.def)
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("BaseURL(%q, %q) = %q, %v; want %q, %q", tt.raw, tt.def, got, err, tt.want, tt.err)
+		}
+	}
+}
