@@ -89,11 +89,13 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		opts.Include = splitList(*include)
 	}
 	var scored *embedCount // items scored by a router with embeddings, and those without a vector
+	var inSample string    // set when the router was trained on these outcomes
 	if *router != "" {
 		rm, err := learn.Load(*router)
 		if err != nil {
 			return fmt.Errorf("--router: %w", err)
 		}
+		inSample = inSampleNote(*router, rm.Info(), sources[0])
 		var vectors func(prompt string) []float32
 		switch e := rm.Embedding(); {
 		case e != nil:
@@ -132,10 +134,8 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *router != "" {
-		if note := inSampleNote(*router, sources[0]); note != "" {
-			rep.Notes = append(rep.Notes, note)
-		}
+	if inSample != "" {
+		rep.Notes = append(rep.Notes, inSample)
 	}
 	if scored != nil {
 		if err := m.checkVectors(scored, *calibrate); err != nil {
@@ -198,12 +198,7 @@ func importFile(path string, imp func(r io.Reader, emit func(outcomes.Row) error
 // inSampleNote says when a router is replayed on the outcomes it was trained on (the same
 // file), whose curves then flatter it: a learned router predicts its training items better
 // than new traffic. "" otherwise.
-func inSampleNote(router, table string) string {
-	rm, err := learn.Load(router)
-	if err != nil {
-		return ""
-	}
-	info := rm.Info()
+func inSampleNote(router string, info learn.TrainingInfo, table string) string {
 	trained, err1 := filepath.Abs(info.Data)
 	replayed, err2 := filepath.Abs(table)
 	if info.Data == "" || err1 != nil || err2 != nil || trained != replayed {
