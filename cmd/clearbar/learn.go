@@ -96,7 +96,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if *embed != "" {
 		cache := *embCache
 		if cache == "" {
-			cache = strings.TrimSuffix(*out, filepath.Ext(*out)) + ".embeddings.jsonl"
+			cache = embedCacheBeside(*out)
 		}
 		cfg, err := m.embedForTraining(ctx, ds, *specFile, *out, *embed, learn.EmbedOptions{
 			Config: learn.EmbeddingConfig{Dimensions: *embDims}, Batch: *embBatch, Concurrency: *embConc, Cache: cache})
@@ -123,6 +123,14 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 			e.Model, e.Dims, spec.FormatDuration(spec.DefaultEmbedTimeout))
 	}
 	return nil
+}
+
+// embedCacheBeside is the default embeddings cache of a router or outcomes file: its path
+// without the extension (and without .gz) plus ".embeddings.jsonl", so router.json has
+// router.embeddings.jsonl, as learn train writes it and replay --router reads it.
+func embedCacheBeside(path string) string {
+	path = strings.TrimSuffix(path, ".gz")
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".embeddings.jsonl"
 }
 
 // readDataset reads an outcomes table's rows, those of a category or of a task (or task

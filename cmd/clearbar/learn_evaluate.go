@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,7 +108,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if *embed != "" {
 		cache := *embCache
 		if cache == "" {
-			cache = strings.TrimSuffix(strings.TrimSuffix(*table, ".gz"), filepath.Ext(strings.TrimSuffix(*table, ".gz"))) + ".embeddings.jsonl"
+			cache = embedCacheBeside(*table)
 		}
 		cfg, err := m.embedForTraining(ctx, ds, *specFile, "", *embed, learn.EmbedOptions{Batch: *embBatch, Concurrency: *embConc, Cache: cache})
 		if err != nil {

@@ -101,7 +101,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		case e != nil:
 			cache := *embedCache
 			if cache == "" {
-				cache = strings.TrimSuffix(*router, filepath.Ext(*router)) + ".embeddings.jsonl"
+				cache = embedCacheBeside(*router)
 			}
 			if vectors, err = m.replayVectors(s, *router, cache, e); err != nil {
 				return err
