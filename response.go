@@ -13,6 +13,12 @@ type Usage struct {
 // Total returns prompt plus completion tokens.
 func (u Usage) Total() int { return u.PromptTokens + u.CompletionTokens }
 
+// TokensOfBytes estimates the tokens in n bytes of text at one token per four bytes, rounded
+// up: the usual rule of thumb for English with OpenAI's tokenizers (code and other scripts run
+// higher). Clearbar uses it where it has no tokenizer and no count from the upstream: routing
+// on size, simulations, and usage an upstream bills but does not report.
+func TokensOfBytes(n int) int { return (n + 3) / 4 }
+
 // IsZero reports whether no tokens were counted.
 func (u Usage) IsZero() bool { return u == Usage{} }
 

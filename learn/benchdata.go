@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
 )
 
@@ -27,7 +28,7 @@ var RouteLLMPrices = map[string]TokenPrice{
 func PriceByTokens(ds *Dataset, prices map[string]TokenPrice, outTokens int) {
 	for i := range ds.Items {
 		it := &ds.Items[i]
-		in := float64((len(it.Prompt) + 3) / 4)
+		in := float64(clearbar.TokensOfBytes(len(it.Prompt)))
 		for j, m := range ds.Models {
 			if p, ok := prices[m]; ok {
 				it.Cost[j] = (in*p.In + float64(outTokens)*p.Out) / 1e6

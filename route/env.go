@@ -69,9 +69,9 @@ func EstimateTokens(r *clearbar.Request) int {
 	n := 0
 	for i := range r.Messages {
 		m := &r.Messages[i]
-		n += (len(m.Text)+3)/4 + tokensPerMessage
+		n += clearbar.TokensOfBytes(len(m.Text)) + tokensPerMessage
 		for _, tc := range m.ToolCalls {
-			n += (len(tc.Name)+len(tc.Arguments)+3)/4 + tokensPerMessage
+			n += clearbar.TokensOfBytes(len(tc.Name)+len(tc.Arguments)) + tokensPerMessage
 		}
 		for _, a := range m.Attachments {
 			if a.Type == "image_url" {
@@ -82,7 +82,7 @@ func EstimateTokens(r *clearbar.Request) int {
 		}
 	}
 	for _, t := range r.Tools {
-		n += (len(t.Name)+len(t.Description)+len(t.Parameters)+3)/4 + tokensPerMessage
+		n += clearbar.TokensOfBytes(len(t.Name)+len(t.Description)+len(t.Parameters)) + tokensPerMessage
 	}
 	return n
 }

@@ -86,7 +86,7 @@ func (v *lengthValidator) Name() string { return v.name }
 func (v *lengthValidator) Check(_ context.Context, in *Input) clearbar.Verdict {
 	text := in.Response.Text()
 	chars := utf8.RuneCountInString(text)
-	tokens := (len(text) + 3) / 4
+	tokens := clearbar.TokensOfBytes(len(text))
 	fail := func(format string, args ...any) clearbar.Verdict {
 		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf(format, args...)}
 	}

@@ -278,7 +278,7 @@ func appendVector(out, raw []byte, values gjson.Result, asBase64 bool) ([]byte, 
 func estimateTokens(texts []string) int {
 	n := 0
 	for _, t := range texts {
-		n += max((len(t)+3)/4, 1)
+		n += max(clearbar.TokensOfBytes(len(t)), 1)
 	}
 	return n
 }

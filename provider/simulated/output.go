@@ -14,7 +14,7 @@ import (
 // EstimateTokens estimates the tokens in a text at one token per four bytes, rounded up: the
 // usual rule of thumb for English with OpenAI's tokenizers. It is an estimate for simulations,
 // not a tokenizer.
-func EstimateTokens(text string) int { return (len(text) + 3) / 4 }
+func EstimateTokens(text string) int { return clearbar.TokensOfBytes(len(text)) }
 
 // PromptTokens estimates a request's prompt tokens: the bytes of all its messages' text over
 // four, rounded up, plus four per message for the chat format's role and separators.
@@ -24,7 +24,7 @@ func PromptTokens(req *clearbar.Request) int {
 	for _, m := range req.Messages {
 		n += len(m.Text)
 	}
-	return (n+3)/4 + 4*len(req.Messages)
+	return clearbar.TokensOfBytes(n) + 4*len(req.Messages)
 }
 
 // maxChoices is OpenAI's limit on n.
