@@ -114,13 +114,9 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, err
 		}
-		b, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || len(b)%4 != 0 {
-			return nil, errors.New("a base64 vector is not a whole number of float32 values")
-		}
-		v = make([]float32, len(b)/4)
-		for i := range v {
-			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		var err error
+		if v, err = Float32sFromBase64(s); err != nil {
+			return nil, err
 		}
 	case len(raw) > 0 && raw[0] == '[':
 		// Pointers, because encoding/json leaves an element unchanged (0) for a JSON null.
@@ -142,6 +138,30 @@ func decodeVector(raw json.RawMessage) ([]float32, error) {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return nil, fmt.Errorf("the vector holds %v", x)
 		}
+	}
+	return v, nil
+}
+
+// Float32sBase64 is the base64 form of an embedding vector: its float32 values,
+// little-endian, back to back (EncodingBase64, and Clearbar's own files of vectors and
+// weights).
+func Float32sBase64(v []float32) string {
+	raw := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// Float32sFromBase64 reads Float32sBase64's form back.
+func Float32sFromBase64(s string) ([]float32, error) {
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(raw)%4 != 0 {
+		return nil, errors.New("a base64 vector is not a whole number of float32 values")
+	}
+	v := make([]float32, len(raw)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	return v, nil
 }

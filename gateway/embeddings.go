@@ -552,13 +552,12 @@ func convertVector(out []byte, v gjson.Result, want string) ([]byte, error) {
 		out = base64.StdEncoding.AppendEncode(out, raw)
 		return append(out, '"'), nil
 	case want == clearbar.EncodingFloat && v.Type == gjson.String:
-		raw, err := base64.StdEncoding.DecodeString(v.Str)
-		if err != nil || len(raw)%4 != 0 {
-			return out, fmt.Errorf("a base64 vector is not a whole number of float32 values")
+		vec, err := clearbar.Float32sFromBase64(v.Str)
+		if err != nil {
+			return out, err
 		}
 		out = append(out, '[')
-		for i := 0; i < len(raw); i += 4 {
-			f := math.Float32frombits(binary.LittleEndian.Uint32(raw[i:]))
+		for i, f := range vec {
 			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
 				return out, fmt.Errorf("a vector holds %v, which JSON cannot", f)
 			}

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/clearbar/clearbar"
 )
 
 // EmbeddingConfig describes a model's optional embedding block: the request's embedding from
@@ -392,19 +392,16 @@ func readEmbedLines(f *os.File, path string, vecs map[string][]float32) (good in
 			return 0, false, fmt.Errorf("embeddings cache %s:%d: not a cache line; delete the file to start again", path, bad)
 		}
 		var l embedCacheLine
-		raw, derr := []byte(nil), json.Unmarshal(sc.Bytes(), &l)
+		var v []float32
+		derr := json.Unmarshal(sc.Bytes(), &l)
 		if derr == nil {
-			raw, derr = base64.StdEncoding.DecodeString(l.Vector)
+			v, derr = clearbar.Float32sFromBase64(l.Vector)
 		}
-		if derr != nil || l.Key == "" || len(raw) == 0 || len(raw)%4 != 0 {
+		if derr != nil || l.Key == "" || len(v) == 0 {
 			bad = line
 			continue
 		}
 		good += int64(len(sc.Bytes())) + 1
-		v := make([]float32, len(raw)/4)
-		for i := range v {
-			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-		}
 		vecs[l.Key] = v
 	}
 	if err := sc.Err(); err != nil {
@@ -451,11 +448,7 @@ func (c *embedCache) put(key string, v []float32) error {
 	if c.w == nil {
 		return nil
 	}
-	raw := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
-	}
-	b, _ := json.Marshal(embedCacheLine{Key: key, Vector: base64.StdEncoding.EncodeToString(raw)})
+	b, _ := json.Marshal(embedCacheLine{Key: key, Vector: clearbar.Float32sBase64(v)})
 	// The line and its newline in one write: a line longer than the buffer would otherwise go
 	// to the file on its own, and its newline after it.
 	c.w.Write(append(b, '\n'))

@@ -2,8 +2,6 @@ package learn
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+
+	"github.com/clearbar/clearbar"
 )
 
 // FileVersion is the model file format this package writes and reads.
@@ -355,36 +355,12 @@ type embeddingBlockFile struct {
 func (m *Model) MarshalJSON() ([]byte, error) {
 	f := modelFile{
 		Version: FileVersion, Kind: fileKind, Features: m.features, Models: m.names, Bias: m.bias,
-		Weights: encodeFloats(m.w), Training: m.info,
+		Weights: clearbar.Float32sBase64(m.w), Training: m.info,
 	}
 	if m.emb != nil {
-		f.EmbeddingBlock = &embeddingBlockFile{Mean: encodeFloats(m.blk.mean), FallbackScale: m.blk.fbScale, FallbackBias: m.blk.fbBias}
+		f.EmbeddingBlock = &embeddingBlockFile{Mean: clearbar.Float32sBase64(m.blk.mean), FallbackScale: m.blk.fbScale, FallbackBias: m.blk.fbBias}
 	}
 	return json.Marshal(f)
-}
-
-// encodeFloats is base64 of little-endian float32 values; decodeFloats reads it back.
-func encodeFloats(v []float32) string {
-	raw := make([]byte, 4*len(v))
-	for i, x := range v {
-		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
-	}
-	return base64.StdEncoding.EncodeToString(raw)
-}
-
-func decodeFloats(s string) ([]float32, error) {
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, err
-	}
-	if len(raw)%4 != 0 {
-		return nil, fmt.Errorf("%d bytes is not a whole number of float32s", len(raw))
-	}
-	w := make([]float32, len(raw)/4)
-	for i := range w {
-		w[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
-	return w, nil
 }
 
 // Save writes the model file to path, through a temporary file in the same directory that
@@ -443,13 +419,13 @@ func Decode(b []byte) (*Model, error) {
 	if f.Features.Version == 0 {
 		return nil, errors.New("features: version is missing")
 	}
-	w, err := decodeFloats(f.Weights)
+	w, err := clearbar.Float32sFromBase64(f.Weights)
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
 	var blk embBlock
 	if b := f.EmbeddingBlock; b != nil {
-		if blk.mean, err = decodeFloats(b.Mean); err != nil {
+		if blk.mean, err = clearbar.Float32sFromBase64(b.Mean); err != nil {
 			return nil, fmt.Errorf("embedding_block.mean: %w", err)
 		}
 		if blk.mean == nil {
