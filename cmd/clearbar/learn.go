@@ -184,12 +184,12 @@ func embedRetryWait(try int, last error) time.Duration {
 
 // embedForTraining embeds the dataset's prompts with the spec model named embed (see
 // learn.EmbedDataset) and returns the embedding block's configuration. The spec may name the
-// router file being trained (out) before it exists.
+// router file being trained (out, "" when none is) before it exists.
 func (m *Main) embedForTraining(ctx context.Context, ds *learn.Dataset, specFile, out, embed string, o learn.EmbedOptions) (*learn.EmbeddingConfig, error) {
 	outAbs, _ := filepath.Abs(out)
 	readFile := func(p string) ([]byte, error) {
 		b, err := os.ReadFile(p)
-		if abs, _ := filepath.Abs(p); err != nil && errors.Is(err, os.ErrNotExist) && abs == outAbs {
+		if abs, _ := filepath.Abs(p); out != "" && err != nil && errors.Is(err, os.ErrNotExist) && abs == outAbs {
 			return nil, nil // the router this run writes
 		}
 		return b, err
