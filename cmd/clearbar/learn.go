@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,7 +99,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 		if cache == "" {
 			cache = embedCacheBeside(*out)
 		}
-		cfg, err := m.embedForTraining(ctx, ds, *specFile, *out, *embed, learn.EmbedOptions{
+		cfg, err := m.embedForTraining(ctx, m.Stdout, ds, *specFile, *out, *embed, learn.EmbedOptions{
 			Config: learn.EmbeddingConfig{Dimensions: *embDims}, Batch: *embBatch, Concurrency: *embConc, Cache: cache})
 		if err != nil {
 			return err
@@ -184,8 +185,9 @@ func embedRetryWait(try int, last error) time.Duration {
 
 // embedForTraining embeds the dataset's prompts with the spec model named embed (see
 // learn.EmbedDataset) and returns the embedding block's configuration. The spec may name the
-// router file being trained (out, "" when none is) before it exists.
-func (m *Main) embedForTraining(ctx context.Context, ds *learn.Dataset, specFile, out, embed string, o learn.EmbedOptions) (*learn.EmbeddingConfig, error) {
+// router file being trained (out, "" when none is) before it exists. It says what it embedded
+// on w.
+func (m *Main) embedForTraining(ctx context.Context, w io.Writer, ds *learn.Dataset, specFile, out, embed string, o learn.EmbedOptions) (*learn.EmbeddingConfig, error) {
 	outAbs, _ := filepath.Abs(out)
 	readFile := func(p string) ([]byte, error) {
 		b, err := os.ReadFile(p)
@@ -240,7 +242,7 @@ func (m *Main) embedForTraining(ctx context.Context, ds *learn.Dataset, specFile
 		return nil, last
 	}
 	st, err := learn.EmbedDataset(ctx, ds, call, o)
-	fmt.Fprintf(m.Stdout, "embedded %d distinct prompts with %s: %d from the cache %s, %d calls\n", st.Texts, em.Name, st.Cached, o.Cache, st.Calls)
+	fmt.Fprintf(w, "embedded %d distinct prompts with %s: %d from the cache %s, %d calls\n", st.Texts, em.Name, st.Cached, o.Cache, st.Calls)
 	if err != nil {
 		return nil, err
 	}

@@ -110,7 +110,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		if cache == "" {
 			cache = embedCacheBeside(*table)
 		}
-		cfg, err := m.embedForTraining(ctx, ds, *specFile, "", *embed, learn.EmbedOptions{Batch: *embBatch, Concurrency: *embConc, Cache: cache})
+		cfg, err := m.embedForTraining(ctx, m.Stderr, ds, *specFile, "", *embed, learn.EmbedOptions{Batch: *embBatch, Concurrency: *embConc, Cache: cache})
 		if err != nil {
 			return err
 		}
