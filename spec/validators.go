@@ -77,6 +77,9 @@ func (v *Validator) Summary() string { return v.Config.Summary() }
 
 // JSONSchema checks that the answer is JSON valid against a schema: a file (relative to the
 // spec), the schema in the request's own response_format ("request"), or an inline schema.
+// A schema's $ref and $schema resolve only inside the schema itself (and to the standard
+// meta-schemas): external file, http or https references are never loaded, and a schema that
+// has one does not compile.
 type JSONSchema struct {
 	Path        string
 	FromRequest bool

@@ -19,12 +19,19 @@ type compiledSchema struct {
 	schema *jsonschema.Schema
 }
 
+// compileSchema compiles one schema document. References resolve only inside the document
+// (and to the standard meta-schemas, which the library embeds): an external $ref or $schema
+// (file, http, https or any other URL) fails the compile without being read, because schemas
+// come from client requests and tool definitions, and loading them must not read the
+// gateway's files or make network calls. Spec-file schemas get the same rule, so a schema
+// behaves the same wherever it is written.
 func compileSchema(raw []byte, name string) (*compiledSchema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 	if err != nil {
 		return nil, fmt.Errorf("schema %s is not JSON: %w", name, err)
 	}
 	c := jsonschema.NewCompiler()
+	c.UseLoader(refuseExternal{})
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	url := "clearbar:///" + strings.ReplaceAll(name, " ", "_")
@@ -37,6 +44,19 @@ func compileSchema(raw []byte, name string) (*compiledSchema, error) {
 	}
 	return &compiledSchema{schema: s}, nil
 }
+
+// refuseExternal is a jsonschema.URLLoader that loads nothing. The compiler asks it only for
+// documents it does not already have: neither the schema itself nor an embedded meta-schema.
+type refuseExternal struct{}
+
+// errExternalRef is the cause of every refused load.
+var errExternalRef = errors.New("Clearbar resolves only references inside the schema")
+
+func (refuseExternal) Load(url string) (any, error) {
+	return nil, fmt.Errorf("external $ref %s is not loaded: %w", url, errExternalRef)
+}
+
+var _ jsonschema.URLLoader = refuseExternal{}
 
 // validate checks a JSON text against the schema, returning a reason when it fails.
 func (cs *compiledSchema) validate(text string) (string, bool) {
@@ -118,7 +138,11 @@ func newJSONSchema(cfg spec.ValidatorConfig, env Env) (Validator, error) {
 	default:
 		raw = c.Inline
 	}
-	s, err := compileSchema(raw, c.Path)
+	name := c.Path
+	if name == "" {
+		name = "(inline)"
+	}
+	s, err := compileSchema(raw, name)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +16,18 @@ import (
 
 // compile builds one validator from its YAML, the way it is written in a spec.
 func compile(t *testing.T, yamlValidator string, env Env) Validator {
+	t.Helper()
+	s := mustParse(t, yamlValidator)
+	env.Spec = s
+	v, err := Compile(s.Categories[0].Route.Validate[0], env)
+	if err != nil {
+		t.Fatalf("compile %s: %v", yamlValidator, err)
+	}
+	return v
+}
+
+// mustParse parses a one-category spec whose route has one validator, written in YAML.
+func mustParse(t *testing.T, yamlValidator string) *spec.Spec {
 	t.Helper()
 	src := `version: 1
 name: v
@@ -32,12 +47,7 @@ categories:
 	if err != nil {
 		t.Fatalf("spec: %v", err)
 	}
-	env.Spec = s
-	v, err := Compile(s.Categories[0].Route.Validate[0], env)
-	if err != nil {
-		t.Fatalf("compile %s: %v", yamlValidator, err)
-	}
-	return v
+	return s
 }
 
 func answer(text string) *clearbar.Response {
@@ -105,6 +115,57 @@ func TestJSONSchemaFromRequest(t *testing.T) {
 	obj := userRequest("x")
 	obj.ResponseFormat.Type = "json_object"
 	runCases(t, v, obj, []vcase{{`[1,2]`, false, "not valid JSON", "json_object wants an object"}, {`{"a":1}`, true, "", "any object"}})
+}
+
+// TestSchemaExternalRefsAreNotLoaded: a schema from a request or a tool definition must not
+// make the gateway read its own files or call out over the network. Every external reference
+// fails closed with the same clear reason, and nothing is read: the file:// case points at a
+// real, valid schema file that would compile (and let "x" pass) if it were loaded.
+func TestSchemaExternalRefsAreNotLoaded(t *testing.T) {
+	dir := t.TempDir()
+	sibling := filepath.Join(dir, "string.json")
+	if err := os.WriteFile(sibling, []byte(`{"type":"string"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromRequest := compile(t, `{json_schema: request}`, Env{})
+	tools := compile(t, `{tool_calls: required}`, Env{})
+	for _, tc := range []struct {
+		schema      string
+		explanation string
+	}{
+		{`{"$ref":"file:///etc/passwd"}`, "a local file the gateway can read"},
+		{`{"$ref":"` + (&url.URL{Scheme: "file", Path: filepath.ToSlash(sibling)}).String() + `"}`, "a file that holds a valid schema is not read either"},
+		{`{"type":"object","properties":{"id":{"$ref":"http://169.254.169.254/latest/meta-data"}}}`, "an http reference, nested (a metadata endpoint)"},
+		{`{"$ref":"https://example.com/schema.json#/defs/x"}`, "an https reference with a fragment"},
+		{`{"$schema":"file:///etc/passwd","type":"object"}`, "a meta-schema URL is loaded the same way"},
+		{`{"$ref":"other.json"}`, "a relative reference resolves outside the document"},
+	} {
+		req := userRequest("x")
+		req.ResponseFormat = clearbar.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(tc.schema)}
+		got := fromRequest.Check(context.Background(), &Input{Request: req, Response: answer(`"x"`)})
+		if got.Pass || !strings.Contains(got.Reason, "is not loaded: Clearbar resolves only references inside the schema") {
+			t.Errorf("%s: response_format: %+v", tc.explanation, got)
+		}
+		req.Tools = []clearbar.Tool{{Name: "f", Parameters: json.RawMessage(tc.schema)}}
+		resp := &clearbar.Response{Choices: []clearbar.Choice{{ToolCalls: []clearbar.ToolCall{{ID: "c", Name: "f", Arguments: `{}`}}}}}
+		got = tools.Check(context.Background(), &Input{Request: req, Response: resp})
+		if got.Pass || !strings.Contains(got.Reason, "is not loaded") {
+			t.Errorf("%s: tool parameters: %+v", tc.explanation, got)
+		}
+	}
+	// References inside the document and the standard meta-schemas still work.
+	req := userRequest("x")
+	req.ResponseFormat = clearbar.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(
+		`{"$schema":"https://json-schema.org/draft/2020-12/schema","$defs":{"id":{"type":"integer"}},"type":"object","properties":{"id":{"$ref":"#/$defs/id"}}}`)}
+	runCases(t, fromRequest, req, []vcase{
+		{`{"id": 3}`, true, "", "an internal $ref to $defs, with the embedded 2020-12 meta-schema"},
+		{`{"id": "3"}`, false, "/id", "the internal $ref is applied"},
+	})
+	// Spec-file schemas are compiled by the same rule: the operator sees the error at load.
+	_, err := NewChecker(mustParse(t, `{json_schema: {inline: {$ref: "file:///etc/passwd"}}}`), Env{})
+	if err == nil || !strings.Contains(err.Error(), "is not loaded") {
+		t.Errorf("an inline spec schema with a file reference: %v", err)
+	}
 }
 
 func TestRequiredFields(t *testing.T) {
