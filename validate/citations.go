@@ -14,7 +14,9 @@ import (
 // citations checks that an answer cites sources and cites only sources the request supplied.
 // The request supplies a source by carrying its id in its context (system, user or tool
 // messages) in the same citation form ("[3] The refund policy says…") or as an id attribute
-// (<document id="3">).
+// (<document id="3">). A match that ends in "]" and is followed at once by "(" is a Markdown
+// link or image ([here](https://…), ![chart](1.png)), not a citation, in the answer and in the
+// request alike.
 type citations struct {
 	name     string
 	required bool
@@ -44,8 +46,8 @@ func (v *citations) supplied(req *clearbar.Request) map[string]bool {
 		if m.Role == "assistant" {
 			continue
 		}
-		for _, sub := range v.re.FindAllStringSubmatch(m.Text, -1) {
-			ids[sub[1]] = true
+		for _, id := range v.find(m.Text) {
+			ids[id] = true
 		}
 		for _, sub := range idAttr.FindAllStringSubmatch(m.Text, -1) {
 			ids[sub[1]] = true
@@ -55,7 +57,7 @@ func (v *citations) supplied(req *clearbar.Request) map[string]bool {
 }
 
 func (v *citations) Check(_ context.Context, in *Input) clearbar.Verdict {
-	cited := v.re.FindAllStringSubmatch(in.Response.Text(), -1)
+	cited := v.find(in.Response.Text())
 	if len(cited) == 0 {
 		if v.required {
 			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: "the answer cites no source"}
@@ -65,8 +67,8 @@ func (v *citations) Check(_ context.Context, in *Input) clearbar.Verdict {
 	supplied := v.supplied(in.Request)
 	var unknown []string
 	seen := map[string]bool{}
-	for _, c := range cited {
-		if id := c[1]; !supplied[id] && !seen[id] {
+	for _, id := range cited {
+		if !supplied[id] && !seen[id] {
 			seen[id] = true
 			unknown = append(unknown, id)
 		}
@@ -81,6 +83,21 @@ func (v *citations) Check(_ context.Context, in *Input) clearbar.Verdict {
 			strings.Join(unknown, ", "), orNone(strings.Join(have, ", ")))}
 	}
 	return clearbar.Verdict{Validator: v.name, Pass: true}
+}
+
+// find returns the source ids cited in text, in order, leaving out Markdown links and images.
+func (v *citations) find(text string) []string {
+	var ids []string
+	for _, m := range v.re.FindAllStringSubmatchIndex(text, -1) {
+		end := m[1]
+		if end > 0 && text[end-1] == ']' && end < len(text) && text[end] == '(' {
+			continue
+		}
+		if m[2] >= 0 {
+			ids = append(ids, text[m[2]:m[3]])
+		}
+	}
+	return ids
 }
 
 func orNone(s string) string {

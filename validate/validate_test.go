@@ -223,9 +223,17 @@ func TestCitations(t *testing.T) {
 		{"Refunds take 14 days.", false, "cites no source", "a required citation is missing"},
 		{"Refunds take 14 days [1][3].", false, "cites 3", "a citation to a source that was not supplied"},
 		{"As stated in [4], refunds are instant.", false, "not among the supplied sources (1, 2, policy-7)", "the reason lists what was supplied"},
+		{"Refunds take 14 days [1]; details [here](http://x).", true, "", "a Markdown link is not a citation"},
+		{"Refunds take 14 days [1]. ![chart](chart.png)", true, "", "a Markdown image is not a citation"},
+		{"Read [policy](https://example.com/p) and [docs](/d) [2].", true, "", "several links around a real citation"},
+		{"Refunds take 14 days, see [here](http://x).", false, "cites no source", "a link alone does not satisfy a required citation"},
+		{"Refunds take 14 days [1] (per the policy).", true, "", "a space before the parenthesis keeps the citation"},
+		{"Refunds take 14 days [here] (http://x).", false, "cites here", "not a link when a space separates ] and ("},
 	})
 	assistant := &clearbar.Request{Messages: []clearbar.Message{{Role: "assistant", Text: "[9] I made this up"}, {Role: "user", Text: "?"}}}
 	runCases(t, v, assistant, []vcase{{"It is so [9].", false, "cites 9", "ids in earlier assistant turns do not count as supplied"}})
+	linked := userRequest("Summarise [guide](https://example.com/guide).")
+	runCases(t, v, linked, []vcase{{"It says so [guide].", false, "cites guide, not among the supplied sources (none)", "a Markdown link in the request supplies no source"}})
 }
 
 func TestToolCalls(t *testing.T) {
