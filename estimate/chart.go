@@ -57,10 +57,12 @@ func (s *scatter) svg() string {
 		fmt.Fprintf(&b, `<text x="%.1f" y="16" class="title">%s</text>`, padLeft, html.EscapeString(s.title))
 	}
 	// Axes ticks.
-	for _, t := range f.XTicks() {
-		x := sx(t)
+	for _, t := range f.XTickLabels(s.formatX, 6.5) {
+		x := sx(t.V)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="grid"/>`, x, padTop, x, padTop+ph)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="middle">%s</text>`, x, padTop+ph+14, html.EscapeString(s.formatX(t)))
+		if t.Label != "" {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="tick" text-anchor="middle">%s</text>`, x, padTop+ph+14, html.EscapeString(t.Label))
+		}
 	}
 	for _, t := range f.YTicks() {
 		y := sy(t)

@@ -59,8 +59,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	fmt.Fprintln(ew, "## Policies")
 	fmt.Fprintln(ew)
-	fmt.Fprintln(ew, "| Policy | Cost/request | Per month | Quality | p50 | p95 | p99 | Risk/month | Escalated | Fallback | Clears |")
-	fmt.Fprintln(ew, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(ew, "| Policy | Cost/request | Per 1k | Per month | Quality | p50 | p95 | p99 | Risk/month | Escalated | Fallback | Clears |")
+	fmt.Fprintln(ew, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, p := range r.Policies {
 		name := mdEscape(p.Name)
 		if p.Name == r.Recommended {
@@ -71,7 +71,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			clears += " (same as " + mdEscape(p.SameAs) + ")"
 		}
 		t := p.Total
-		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t.Cost, t.CostPerMonth, pct(t.Quality),
+		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t.Cost, t.CostPer1K, t.CostPerMonth, pct(t.Quality),
 			secs(t.Latency.P50), secs(t.Latency.P95), secs(t.Latency.P99), t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), clears)
 	}
 	fmt.Fprintln(ew)

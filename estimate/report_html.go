@@ -4,6 +4,8 @@ import (
 	_ "embed"
 	"html/template"
 	"io"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/clearbar/clearbar"
@@ -79,7 +81,17 @@ func WriteHTML(w io.Writer, r *Report) error {
 		bar := info.QualityBar
 		ch := &scatter{width: 370, height: 260, title: info.Name, xLabel: "cost per request", yLabel: "quality", bar: &bar,
 			formatX: func(x float64) string { return clearbar.MoneyFromUSD(x).String() }}
-		seen := map[string]bool{}
+		// One point per distinct route, labelled by its short form unless two routes share it
+		// ("strong" and "strong, fallback mini"): those keep their whole description.
+		seen, short := map[string]bool{}, map[string]int{}
+		for _, p := range r.Policies {
+			c := p.Categories[i]
+			if !seen[c.Route] {
+				seen[c.Route] = true
+				short[shortRoute(c.Route)]++
+			}
+		}
+		clear(seen)
 		for _, p := range r.Policies {
 			c := p.Categories[i]
 			if seen[c.Route] {
@@ -87,8 +99,22 @@ func WriteHTML(w io.Writer, r *Report) error {
 			}
 			seen[c.Route] = true
 			label := shortRoute(c.Route)
-			ch.points = append(ch.points, point{x: c.Cost.USD(), y: c.Quality, label: label,
-				class: pointClass(p.Name == r.Recommended, c.ClearsBar && c.MeetsBudget)})
+			if short[label] > 1 {
+				label = withFallback(c.Route)
+			}
+			pt := point{x: c.Cost.USD(), y: c.Quality, label: label,
+				class: pointClass(p.Name == r.Recommended, c.ClearsBar && c.MeetsBudget)}
+			// A route at the same cost and quality as one already drawn shares its mark and
+			// label, unless it is the recommended one.
+			if j := slices.IndexFunc(ch.points, func(q point) bool {
+				return math.Abs(q.x-pt.x) <= 0.01*q.x && math.Abs(q.y-pt.y) < 0.0005
+			}); j >= 0 {
+				if pt.class == "best" {
+					ch.points[j] = pt
+				}
+				continue
+			}
+			ch.points = append(ch.points, pt)
 		}
 		v.CatCharts = append(v.CatCharts, template.HTML(ch.svg()))
 	}
@@ -105,11 +131,17 @@ func pointClass(best, clears bool) string {
 	return "miss"
 }
 
-// shortRoute drops the validation and fallback details from a route description.
-func shortRoute(s string) string {
+// withFallback drops the validation details from a route description, keeping its fallback.
+func withFallback(s string) string {
 	if i := strings.Index(s, " ("); i > 0 {
 		s = s[:i]
 	}
+	return strings.TrimPrefix(s, "cascade ")
+}
+
+// shortRoute drops the validation and fallback details from a route description.
+func shortRoute(s string) string {
+	s = withFallback(s)
 	if i := strings.Index(s, ", fallback"); i > 0 {
 		s = s[:i]
 	}

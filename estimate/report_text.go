@@ -56,7 +56,7 @@ func WriteText(w io.Writer, r *Report) error {
 		groupInt(r.Volume), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate)
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  POLICY\tCOST/REQ\tPER MONTH\tQUALITY\tP50\tP95\tP99\tRISK/MONTH\tESCALATED\tFALLBACK\tCLEARS")
+	fmt.Fprintln(tw, "  POLICY\tCOST/REQ\tPER 1K\tPER MONTH\tQUALITY\tP50\tP95\tP99\tRISK/MONTH\tESCALATED\tFALLBACK\tCLEARS")
 	for _, p := range r.Policies {
 		mark := " "
 		if p.Name == r.Recommended {
@@ -67,7 +67,7 @@ func WriteText(w io.Writer, r *Report) error {
 			clears += " (= " + p.SameAs + ")"
 		}
 		t := p.Total
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, t.Cost, t.CostPerMonth, pct(t.Quality),
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, t.Cost, t.CostPer1K, t.CostPerMonth, pct(t.Quality),
 			secs(t.Latency.P50), secs(t.Latency.P95), secs(t.Latency.P99), t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), clears)
 	}
 	tw.Flush()

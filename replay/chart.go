@@ -82,10 +82,12 @@ func (c chart) svg(rep *Report) string {
 		c.width, c.height, c.width, c.height, html.EscapeString(title))
 	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fafafa" stroke="#ccc"/>`, chartPadLeft, chartPadTop, pw, ph)
 	fmt.Fprintf(&b, `<text x="%.1f" y="16" font-size="13" font-weight="bold">%s</text>`, chartPadLeft, html.EscapeString(title))
-	for _, t := range f.XTicks() {
-		x := sx(t)
+	for _, t := range f.XTickLabels(formatX, 6.5) {
+		x := sx(t.V)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, x, chartPadTop, x, chartPadTop+ph)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#555">%s</text>`, x, chartPadTop+ph+14, html.EscapeString(formatX(t)))
+		if t.Label != "" {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#555">%s</text>`, x, chartPadTop+ph+14, html.EscapeString(t.Label))
+		}
 	}
 	for _, t := range f.YTicks() {
 		y := sy(t)

@@ -179,7 +179,12 @@ func (c *checker) checkProviders() {
 			}
 		}
 		if u := p.BaseURL.Value; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			c.errorf(p.BaseURL.Line, "provider %q: base_url %q must start with http:// or https://", p.Name, u)
+			// A value from the environment may carry a token: name the variable, never the value.
+			shown := fmt.Sprintf("%q", u)
+			if p.BaseURL.Raw != u {
+				shown = fmt.Sprintf("%q (its value from the environment is not shown)", p.BaseURL.Raw)
+			}
+			c.errorf(p.BaseURL.Line, "provider %q: base_url %s must start with http:// or https://", p.Name, shown)
 		}
 	}
 }

@@ -211,6 +211,28 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	}
 }
 
+// TestEnvBaseURLNotPrinted: a base_url from the environment may carry a token, so an error
+// about it names the variable and not the value.
+func TestEnvBaseURLNotPrinted(t *testing.T) {
+	const value = "sk-shared-5ecret-value"
+	t.Setenv("CLEARBAR_TEST_URL", value)
+	src := `version: 1
+name: url
+providers: {oa: {type: openai-compatible, base_url: "${CLEARBAR_TEST_URL}"}}
+models:
+  a: {provider: oa, model: gpt-4o-mini}
+categories:
+  - {name: x, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: a}, assume: {pass_rate: {a: 0.9}}}
+`
+	_, err := Parse([]byte(src), "url.yaml", Options{})
+	if err == nil {
+		t.Fatal("a base_url without a scheme was accepted")
+	}
+	if msg := err.Error(); strings.Contains(msg, value) || !strings.Contains(msg, "url.yaml:3:") || !strings.Contains(msg, "${CLEARBAR_TEST_URL}") {
+		t.Errorf("error = %q; want url.yaml:3, the variable's name and not its value", msg)
+	}
+}
+
 func TestEnvExpansion(t *testing.T) {
 	t.Setenv("CB_BASE", "http://127.0.0.1:9999/v1")
 	src := `version: 1
@@ -261,6 +283,39 @@ categories:
 	}
 	if lines[1].Differs || lines[1].Effective != 600_000 {
 		t.Errorf("output kept from the catalogue: %+v", lines[1])
+	}
+}
+
+func TestLimitChanges(t *testing.T) {
+	src := `version: 1
+name: limits
+providers: {oa: {type: openai}}
+models:
+  a: {provider: oa, model: gpt-4o-mini, context_window: 32000}
+  b: {provider: oa, model: gpt-4o-mini, context_window: 128000, max_output: 4096}
+  c: {provider: oa, model: in-house-7b, context_window: 8192, price: {input: "$0.10", output: "$0.20"}}
+categories:
+  - {name: x, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: a}, assume: {pass_rate: {a: 0.9}}}
+`
+	s, err := Parse([]byte(src), "limits.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		model string
+		want  string
+		why   string
+	}{
+		{"a", "context window 32k vs catalogue 128k", "a smaller window than the catalogue's is shown beside it"},
+		{"b", "max output 4k vs catalogue 16k", "a window equal to the catalogue's is not a difference; max output is compared too"},
+		{"c", "context window 8k, not in catalogue", "a model the catalogue lacks has nothing to compare with"},
+	} {
+		if got := strings.Join(LimitChanges(s.Model(tc.model)), "; "); got != tc.want {
+			t.Errorf("%s: LimitChanges = %q, want %q (%s)", tc.model, got, tc.want, tc.why)
+		}
+	}
+	if got := TokensK(1_047_576); got != "1,047k" {
+		t.Errorf("TokensK(1047576) = %q", got)
 	}
 }
 

@@ -46,3 +46,34 @@ func ModelPrices(m *Model) []PriceLine {
 		line("reasoning", r.Prices.Reasoning, r.Catalog.Reasoning, o.Reasoning),
 	}
 }
+
+// LimitChanges describes where a model's token limits in the spec differ from the catalogue's,
+// like "context window 32k vs catalogue 1,047k"; empty when they agree or the spec sets none.
+func LimitChanges(m *Model) []string {
+	r := m.Resolved
+	var out []string
+	limit := func(name string, set, cat int) {
+		switch {
+		case set == 0 || set == cat:
+		case !r.InCatalog || cat == 0:
+			out = append(out, fmt.Sprintf("%s %s, not in catalogue", name, TokensK(set)))
+		default:
+			out = append(out, fmt.Sprintf("%s %s vs catalogue %s", name, TokensK(set), TokensK(cat)))
+		}
+	}
+	limit("context window", m.ContextWindow, r.Catalog.MaxInputTokens)
+	limit("max output", m.MaxOutput, r.Catalog.MaxOutputTokens)
+	return out
+}
+
+// tokensK writes a token count in thousands, like "32k" or "1,047k"; counts under 1,000 whole.
+func TokensK(n int) string {
+	if n < 1000 {
+		return fmt.Sprint(n)
+	}
+	k := n / 1000
+	if k < 1000 {
+		return fmt.Sprintf("%dk", k)
+	}
+	return fmt.Sprintf("%d,%03dk", k/1000, k%1000)
+}

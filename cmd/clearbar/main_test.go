@@ -145,8 +145,9 @@ func TestPrices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Override one price so the difference from the catalogue is shown.
+	// Override one price and one context window so the differences from the catalogue are shown.
 	s := strings.Replace(string(src), "    model: gpt-4.1-mini\n", "    model: gpt-4.1-mini\n    price: {input: 0.30}\n", 1)
+	s = strings.Replace(s, "    model: gpt-4.1-nano\n", "    model: gpt-4.1-nano\n    context_window: 32000\n", 1)
 	path := filepath.Join(dir, "spec.yaml")
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
@@ -158,7 +159,7 @@ func TestPrices(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"gpt-4.1-nano", "$0.1/M", "input -25% vs catalogue $0.4/M", "1 model(s) use prices that differ"} {
+	for _, want := range []string{"gpt-4.1-nano", "$0.1/M", "input -25% vs catalogue $0.4/M", "context window 32k vs catalogue 1,047k", "2 model(s) differ from the catalogue"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("prices output lacks %q:\n%s", want, out)
 		}

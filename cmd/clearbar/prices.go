@@ -37,6 +37,7 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 				diffs = append(diffs, l.Name+" "+l.Change())
 			}
 		}
+		diffs = append(diffs, spec.LimitChanges(mod)...)
 		if len(diffs) > 0 {
 			differs++
 		}
@@ -48,7 +49,7 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 		}
 		ctxw := "-"
 		if r.ContextWindow > 0 {
-			ctxw = fmt.Sprintf("%dk", r.ContextWindow/1000)
+			ctxw = spec.TokensK(r.ContextWindow)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mod.Name, mod.Provider.Name, key, cell(0), cell(1), cell(2), cell(4), ctxw, strings.Join(diffs, "; "))
 	}
@@ -56,7 +57,7 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 		return err
 	}
 	if differs > 0 {
-		fmt.Fprintf(m.Stdout, "\n%d model(s) use prices that differ from the catalogue; estimates use the spec's.\n", differs)
+		fmt.Fprintf(m.Stdout, "\n%d model(s) differ from the catalogue; estimates and routing use the spec's values.\n", differs)
 	}
 	return nil
 }

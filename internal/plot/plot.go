@@ -66,6 +66,41 @@ func (f *Frame) ClampX(x float64) float64 { return math.Min(math.Max(x, f.XMin),
 func (f *Frame) XTicks() []float64 { return Ticks(f.XMin, f.XMax, f.LogX) }
 func (f *Frame) YTicks() []float64 { return Ticks(f.YMin, f.YMax, false) }
 
+// Tick is one tick of an axis and its label; the label is "" where labels would overlap.
+type Tick struct {
+	V     float64
+	Label string
+}
+
+// XTickLabels returns the x ticks labelled by format, keeping every k-th label for the least k
+// at which no two labels overlap: a label is taken to be charWidth pixels a character wide,
+// centred on its tick, with a gap of one character between labels. Ticks whose label is
+// dropped keep their value, for grid lines.
+func (f *Frame) XTickLabels(format func(float64) string, charWidth float64) []Tick {
+	vals := f.XTicks()
+	ticks := make([]Tick, len(vals))
+	for i, v := range vals {
+		ticks[i] = Tick{V: v, Label: format(v)}
+	}
+	half := func(t Tick) float64 { return float64(len([]rune(t.Label))) * charWidth / 2 }
+	for k := 1; k <= len(ticks); k++ {
+		fits := true
+		for i := k; i < len(ticks) && fits; i += k {
+			prev, cur := ticks[i-k], ticks[i]
+			fits = f.X(cur.V)-half(cur)-(f.X(prev.V)+half(prev)) >= charWidth
+		}
+		if fits {
+			for i := range ticks {
+				if i%k != 0 {
+					ticks[i].Label = ""
+				}
+			}
+			return ticks
+		}
+	}
+	return ticks
+}
+
 // Ticks returns round tick values in [lo, hi]: 1, 2 and 5 per decade on a log axis, else 3–7
 // steps of 1, 2, 2.5 or 5 times a power of ten.
 func Ticks(lo, hi float64, log bool) []float64 {

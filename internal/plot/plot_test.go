@@ -2,6 +2,7 @@ package plot
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -52,6 +53,37 @@ func TestPct(t *testing.T) {
 	for p, want := range map[float64]string{0.95: "95%", 0.9545: "95.5%", 1: "100%", 0: "0%"} {
 		if got := Pct(p); got != want {
 			t.Errorf("Pct(%v) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+func TestXTickLabels(t *testing.T) {
+	usd := func(x float64) string { return "$" + strconv.FormatFloat(x, 'f', -1, 64) }
+	f := Frame{Width: 370, Height: 260, Left: 56, Right: 14, Top: 28, Bottom: 40}
+	// A 300-pixel log axis over two decades: six labels of 7–8 characters do not fit.
+	f.Fit(0.00005, 0.005, 0.9, 1, true, Margins{LogX: 1.25})
+	ticks := f.XTickLabels(usd, 6.5)
+	var shown []Tick
+	for _, tk := range ticks {
+		if tk.Label != "" {
+			shown = append(shown, tk)
+		}
+	}
+	if len(ticks) != len(f.XTicks()) || len(shown) < 2 || len(shown) == len(ticks) {
+		t.Fatalf("%d ticks, %d labelled: want every tick kept and some, not all, labels dropped: %+v", len(ticks), len(shown), ticks)
+	}
+	for i := 1; i < len(shown); i++ {
+		a, b := shown[i-1], shown[i]
+		gap := f.X(b.V) - float64(len(b.Label))*6.5/2 - (f.X(a.V) + float64(len(a.Label))*6.5/2)
+		if gap < 6.5 {
+			t.Errorf("labels %q and %q are %.1f px apart", a.Label, b.Label, gap)
+		}
+	}
+	// Wide enough: nothing is dropped.
+	f.Width = 4000
+	for _, tk := range f.XTickLabels(usd, 6.5) {
+		if tk.Label == "" {
+			t.Errorf("a 4000-pixel axis dropped the label at %v", tk.V)
 		}
 	}
 }
