@@ -314,8 +314,11 @@ func (l *Length) check(c *checker, line int) {
 	}
 }
 
-// RestrictedPhrases fails answers that contain any phrase, compared case-insensitively after
-// Unicode normalisation.
+// RestrictedPhrases fails answers that contain any phrase as whole words, compared
+// case-insensitively after Unicode normalisation (compatibility forms, accents, invisible
+// characters and TR39 look-alike letters folded; see validate.Normalize). "legal advice"
+// matches "LEGAL  advice." but not "paralegal advice" or "legal advices": list inflected forms
+// as phrases of their own.
 type RestrictedPhrases struct {
 	Phrases []string
 	line    int

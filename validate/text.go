@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
@@ -101,73 +98,6 @@ func (v *lengthValidator) Check(_ context.Context, in *Input) clearbar.Verdict {
 		return fail("about %d tokens, fewer than %d", tokens, v.minTokens)
 	}
 	return clearbar.Verdict{Validator: v.name, Pass: true}
-}
-
-// restrictedPhrases fails answers containing any phrase, compared after normalisation: Unicode
-// compatibility forms folded (fullwidth letters, ligatures, mathematical alphabets),
-// accents and zero-width characters removed, common Cyrillic and Greek look-alikes mapped to
-// Latin, case folded and whitespace collapsed. It does not undo digit substitutions
-// ("gu4rantee").
-type restrictedPhrases struct {
-	name    string
-	phrases []string // normalised
-	raw     []string
-}
-
-func newRestrictedPhrases(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
-	c := cfg.(*spec.RestrictedPhrases)
-	v := &restrictedPhrases{name: c.Summary(), raw: c.Phrases}
-	for _, p := range c.Phrases {
-		v.phrases = append(v.phrases, Normalize(p))
-	}
-	return v, nil
-}
-
-func (v *restrictedPhrases) Name() string { return v.name }
-
-func (v *restrictedPhrases) Check(_ context.Context, in *Input) clearbar.Verdict {
-	text := Normalize(in.Response.Text())
-	for i, p := range v.phrases {
-		if p != "" && strings.Contains(text, p) {
-			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf("contains the restricted phrase %q", v.raw[i])}
-		}
-	}
-	return clearbar.Verdict{Validator: v.name, Pass: true}
-}
-
-// confusables maps look-alike letters from other scripts to the Latin letters they imitate.
-var confusables = map[rune]rune{
-	'а': 'a', 'в': 'b', 'е': 'e', 'к': 'k', 'м': 'm', 'н': 'h', 'о': 'o', 'р': 'p', 'с': 'c', 'т': 't',
-	'у': 'y', 'х': 'x', 'і': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd', 'ӏ': 'l', 'ԛ': 'q', 'ԝ': 'w', 'ү': 'y',
-	'α': 'a', 'β': 'b', 'ε': 'e', 'η': 'n', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ο': 'o', 'ρ': 'p', 'τ': 't',
-	'υ': 'u', 'χ': 'x', 'ω': 'w', 'ϲ': 'c',
-}
-
-// Normalize is the text form restricted phrases are compared in.
-func Normalize(s string) string {
-	s = norm.NFKD.String(s)
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
-	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Mn, r), r == '\u200b', r == '\u200c', r == '\u200d', r == '\u2060', r == '\ufeff', r == '\u00ad':
-			continue
-		case unicode.IsSpace(r):
-			if !space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = true
-			continue
-		}
-		space = false
-		r = unicode.ToLower(r)
-		if c, ok := confusables[r]; ok {
-			r = c
-		}
-		b.WriteRune(r)
-	}
-	return strings.TrimSpace(b.String())
 }
 
 // refusal fails answers that refuse or do not answer: a refusal field, a content filter, an

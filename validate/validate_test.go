@@ -208,7 +208,49 @@ func TestRestrictedPhrases(t *testing.T) {
 		{"This is légal advice.", false, "legal advice", "an accent added"},
 		{"These are 𝐠𝐮𝐚𝐫𝐚𝐧𝐭𝐞𝐞𝐝 returns.", false, "guaranteed returns", "mathematical bold letters"},
 		{"Returns are not guaranteed.", true, "", "the words apart are not the phrase"},
+		{"These are guar\u2063anteed returns.", false, "guaranteed returns", "U+2063 invisible separator (format, default-ignorable)"},
+		{"These are gua\ufe0franteed returns.", false, "guaranteed returns", "a variation selector inside the word"},
+		{"These are guar\u00adanteed\u202e returns.", false, "guaranteed returns", "a soft hyphen and a bidi override"},
+		{"These are ɡuaranteed returns.", false, "guaranteed returns", "U+0261 script g (TR39 confusable)"},
+		{"This is leɡal advice.", false, "legal advice", "U+0261 script g in the second phrase"},
+		{"This is 1egal advice.", false, "legal advice", "digit one for l (TR39 maps 1 to l)"},
+		{"This is ӏegal advice.", false, "legal advice", "Cyrillic palochka for l"},
+		{"These are guaranteed\u00a0returns.", false, "guaranteed returns", "a no-break space between the words"},
+		{"Ask for paralegal advice.", true, "", "the phrase inside a longer word is not the phrase"},
+		{"Illegal advice abounds.", true, "", "a prefix glued to the first word"},
+		{"We give legal advices.", true, "", "whole words only: list inflected forms as phrases of their own"},
+		{"This is legal advice.", false, "legal advice", "followed by punctuation"},
+		{"This is LEGAL  advice", false, "legal advice", "upper case, doubled space, at the end of the text"},
+		{"legal advice's limits", false, "legal advice", "at the start, followed by an apostrophe"},
+		{"(legal advice)", false, "legal advice", "inside parentheses"},
 	})
+	ja := compile(t, `{restricted_phrases: ["元本保証", "legal advice"]}`, Env{})
+	runCases(t, ja, userRequest("x"), []vcase{
+		{"この商品は元本保証です。", false, "元本保証", "a phrase in a script written without spaces matches inside a sentence"},
+		{"これはlegal adviceです。", false, "legal advice", "a Latin phrase written against kana, with no space"},
+		{"元本は保証されません。", true, "", "the words apart"},
+	})
+}
+
+func TestNormalize(t *testing.T) {
+	for _, tc := range []struct {
+		in, want    string
+		explanation string
+	}{
+		{"  Hello\tWORLD \n", "hello world", "case folded, white space collapsed and trimmed"},
+		{"ｆｉｎｅ", "fine", "fullwidth letters"},
+		{"ﬁne", "fine", "a ligature"},
+		{"café", "cafe", "an accent removed"},
+		{"gu\u200bar\u2060d", "guard", "zero-width space and word joiner"},
+		{"ɡ ı ɑ", "g i a", "TR39 Latin look-alikes"},
+		{"ΑΒΓ", "aßy", "Greek capitals fold to lower case, then take the prototypes of α β γ"},
+		{"memo 10%", "rnerno loo/o", "ASCII look-alikes too: m as rn, 1 as l, 0 as o"},
+		{"a \u200b b", "a b", "an ignorable between spaces leaves one space"},
+	} {
+		if got := Normalize(tc.in); got != tc.want {
+			t.Errorf("%s: Normalize(%q) = %q, want %q", tc.explanation, tc.in, got, tc.want)
+		}
+	}
 }
 
 func TestCitations(t *testing.T) {
@@ -399,6 +441,7 @@ func BenchmarkValidators(b *testing.B) {
 		{"json_schema", `{json_schema: {inline: {type: object, required: [intent, confidence], properties: {intent: {enum: [refund, shipping, billing]}, confidence: {type: number}}}}}`, `{"intent":"refund","confidence":0.93}`},
 		{"regex", `{regex: {must: ["^[A-Z]"], must_not: ["(?i)password|ssn"]}}`, strings.Repeat("Your order ships tomorrow. ", 20)},
 		{"restricted_phrases", `{restricted_phrases: ["guaranteed returns", "legal advice", "medical advice", "cannot lose"]}`, strings.Repeat("Your order ships tomorrow. ", 20)},
+		{"restricted_phrases_accented", `{restricted_phrases: ["guaranteed returns", "legal advice", "medical advice", "cannot lose"]}`, strings.Repeat("Votre commande part demain, déjà payée. ", 14)},
 	}
 	for _, c := range cases {
 		v := compile(t, c.yaml, Env{})
