@@ -261,7 +261,7 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 	prov := r.Providers[m.Provider.Name]
 	rec := &Record{Row: outcomes.Row{
 		Item: it.ID, Category: r.Category.Name, Prompt: it.Prompt, PromptHash: outcomes.HashPrompt(it.Prompt),
-		Model: m.Model, Source: outcomes.SourceEval,
+		Model: m.Model, Source: outcomes.SourceEval, Request: wholeRequest(it.Request),
 	}}
 	budget := retry.NewBudget(r.Retry, time.Time{}, nil)
 	for attempt := 1; ; attempt++ {
@@ -305,9 +305,23 @@ func (r *Runner) latencyMS(d time.Duration, provider string) float64 {
 	return math.Round(ms*1000) / 1000
 }
 
+// wholeRequest returns the request body when the prompt alone does not say what was asked:
+// a system message or earlier turns, tools, or a response format.
+func wholeRequest(req *clearbar.Request) json.RawMessage {
+	if req == nil || len(req.Body) == 0 || (len(req.Messages) <= 1 && len(req.Tools) == 0 && req.ResponseFormat.Type == "") {
+		return nil
+	}
+	return json.RawMessage(req.Body)
+}
+
 // graded fills a record from an answer and its grades.
 func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (*Record, clearbar.Money, error) {
-	rec.Response = answerText(resp)
+	rec.Response = resp.Text()
+	if len(resp.Choices) > 0 {
+		for _, tc := range resp.Choices[0].ToolCalls {
+			rec.ToolCalls = append(rec.ToolCalls, outcomes.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+		}
+	}
 	rec.TokensIn, rec.TokensOut = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
 	rec.Cost = m.Cost(resp.Usage)
 	in := &Input{Item: it, Response: resp}
@@ -331,25 +345,4 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 	}
 	rec.Score, rec.Pass = &score, &pass
 	return rec, cost, nil
-}
-
-// answerText is what a row records as the answer: the first choice's text, or its tool calls
-// as JSON when it has no text.
-func answerText(resp *clearbar.Response) string {
-	if t := resp.Text(); t != "" || len(resp.Choices) == 0 || len(resp.Choices[0].ToolCalls) == 0 {
-		return t
-	}
-	type call struct {
-		Name      string `json:"name"`
-		Arguments string `json:"arguments"`
-	}
-	calls := make([]call, len(resp.Choices[0].ToolCalls))
-	for i, tc := range resp.Choices[0].ToolCalls {
-		calls[i] = call{tc.Name, tc.Arguments}
-	}
-	b, err := json.Marshal(calls)
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }

@@ -459,3 +459,45 @@ func TestWilson(t *testing.T) {
 func abs(f float64) float64 { return max(f, -f) }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRowsKeepWholeRequestsAndToolCalls: an item whose prompt alone does not say what was
+// asked (a system message, tools) is recorded with its whole request, and an answer's tool
+// calls are recorded as calls; a prompt-only item keeps only its prompt.
+func TestRowsKeepWholeRequestsAndToolCalls(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	path := filepath.Join(t.TempDir(), "set.jsonl")
+	set := `{"id": "plain", "prompt": "Extract the id from ticket 1."}
+{"id": "tools", "messages": [{"role": "system", "content": "Use the tool."}, {"role": "user", "content": "Where is order 7?"}], "tools": [{"type": "function", "function": {"name": "get_order", "parameters": {"type": "object", "properties": {"id": {"type": "integer"}}, "required": ["id"]}}}]}
+`
+	if err := os.WriteFile(path, []byte(set), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadSet(path, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Category: f.cat, Models: f.models("small"), Providers: f.providers, Concurrency: 1,
+		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
+	res, err := r.Run(context.Background(), s, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 {
+		t.Fatalf("%d rows, want 2", len(res.Rows))
+	}
+	for _, row := range res.Rows {
+		switch row.Item {
+		case "plain":
+			if row.Request != nil || row.ToolCalls != nil || row.Response == "" {
+				t.Errorf("prompt-only row: request %s, tool calls %v, response %q; want the answer text alone", row.Request, row.ToolCalls, row.Response)
+			}
+		case "tools":
+			if !strings.Contains(string(row.Request), `"get_order"`) || !strings.Contains(string(row.Request), "Use the tool.") {
+				t.Errorf("tool row's request = %s, want the whole body", row.Request)
+			}
+			if len(row.ToolCalls) != 1 || row.ToolCalls[0].Name != "get_order" || !strings.Contains(row.ToolCalls[0].Arguments, `"id"`) {
+				t.Errorf("tool row's calls = %+v, want the simulated get_order call", row.ToolCalls)
+			}
+		}
+	}
+}

@@ -14,9 +14,10 @@ import (
 	"github.com/clearbar/clearbar"
 )
 
-// csvColumns is the CSV form of a row, in order. Verdicts are a JSON array in one cell.
+// csvColumns is the CSV form of a row, in order. Verdicts and tool calls are a JSON array in
+// one cell, the request a JSON object.
 var csvColumns = []string{"item", "category", "task", "prompt_hash", "model", "tokens_in", "tokens_out",
-	"cost_usd", "latency_ms", "error", "score", "pass", "source", "prompt", "response", "verdicts"}
+	"cost_usd", "latency_ms", "error", "score", "pass", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
 
 // CSVWriter writes rows as CSV with a header, for spreadsheets. Use Flush when done.
 type CSVWriter struct {
@@ -56,6 +57,14 @@ func (c *CSVWriter) Write(row Row) error {
 		}
 		verdicts = string(b)
 	}
+	calls := ""
+	if len(row.ToolCalls) > 0 {
+		b, err := json.Marshal(row.ToolCalls)
+		if err != nil {
+			return err
+		}
+		calls = string(b)
+	}
 	cost := ""
 	if row.Cost != 0 {
 		cost = row.Cost.Decimal()
@@ -71,7 +80,7 @@ func (c *CSVWriter) Write(row Row) error {
 		return strconv.Itoa(n)
 	}
 	return c.w.Write([]string{row.Item, row.Category, row.Task, row.PromptHash, row.Model, itoa(row.TokensIn), itoa(row.TokensOut),
-		cost, lat, row.Error, opt(row.Score), pass, row.Source, row.Prompt, row.Response, verdicts})
+		cost, lat, row.Error, opt(row.Score), pass, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
 }
 
 // Flush writes buffered rows and reports any error.
@@ -148,6 +157,17 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 		if v := get("verdicts"); v != "" {
 			if err := json.Unmarshal([]byte(v), &row.Verdicts); err != nil {
 				return fmt.Errorf("line %d, verdicts: %w", line, err)
+			}
+		}
+		if v := get("request"); v != "" {
+			if !json.Valid([]byte(v)) {
+				return fmt.Errorf("line %d, request: not a JSON document", line)
+			}
+			row.Request = json.RawMessage(v)
+		}
+		if v := get("tool_calls"); v != "" {
+			if err := json.Unmarshal([]byte(v), &row.ToolCalls); err != nil {
+				return fmt.Errorf("line %d, tool_calls: %w", line, err)
 			}
 		}
 		if perr != nil {

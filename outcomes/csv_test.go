@@ -2,6 +2,7 @@ package outcomes
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,9 @@ func TestCSVRoundTrip(t *testing.T) {
 			Cost: 52_500, LatencyMS: 812.5, Score: &score, Pass: &pass, Source: SourceEval,
 			Verdicts: []clearbar.Verdict{{Validator: "regex", Pass: true}}},
 		{Item: "b", PromptHash: "0123456789abcdef", Model: "m2", Error: "rate_limited", Source: SourceTrace},
+		{Item: "c", Prompt: "Where is order 7?", Model: "m1", Source: SourceEval, Pass: &pass,
+			Request:   json.RawMessage(`{"messages":[{"role":"user","content":"Where is order 7?"}],"tools":[{"type":"function","function":{"name":"get_order"}}]}`),
+			ToolCalls: []ToolCall{{ID: "call_1", Name: "get_order", Arguments: `{"id": 7}`}}},
 	}
 	var buf bytes.Buffer
 	w := NewCSVWriter(&buf)
@@ -36,6 +40,7 @@ func TestCSVRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows[0].PromptHash = HashPrompt(rows[0].Prompt)
+	rows[2].PromptHash = HashPrompt(rows[2].Prompt)
 	if !reflect.DeepEqual(got, rows) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, rows)
 	}

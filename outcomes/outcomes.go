@@ -13,6 +13,7 @@ package outcomes
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 
 	"github.com/clearbar/clearbar"
 )
@@ -56,6 +57,21 @@ type Row struct {
 	Source string `json:"source,omitempty"`
 	// Verdicts are the validators' findings on the answer, when validators ran.
 	Verdicts []clearbar.Verdict `json:"verdicts,omitempty"`
+	// Request is the OpenAI chat completions request body the answer was given to, kept when
+	// the prompt alone does not say what was asked (system messages, earlier turns, tools, a
+	// response format), so that validators can be checked against the whole request
+	// (clearbar validate calibrate). Eval runs record it.
+	Request json.RawMessage `json:"request,omitempty"`
+	// ToolCalls are the answer's tool calls, in order; Response then holds any text beside
+	// them.
+	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+}
+
+// ToolCall is one tool call of an answer.
+type ToolCall struct {
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
 }
 
 // Sources of rows.

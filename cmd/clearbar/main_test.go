@@ -230,6 +230,21 @@ func TestValidateCalibrate(t *testing.T) {
 	}
 }
 
+// TestValidateCalibrateWholeRequests: rows that record the whole request and the answer's
+// tool calls are checked as the gateway checks them: against the request's tools.
+func TestValidateCalibrateWholeRequests(t *testing.T) {
+	code, out, errOut := run(t, "validate", "calibrate", "../../examples/support-triage.yaml", "--category", "order-status", "testdata/labelled-tools.jsonl")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// 4 bad answers: no call, cut arguments and a function not offered are caught; a
+	// well-formed call with the wrong order id is not. 9 good ones: a lower-case order id
+	// fails the tool's pattern. Read from the prompt alone, every call would be "not offered".
+	if !strings.Contains(out, "on 13 labelled answers") || !strings.Contains(out, "assume: {validator: {detect: 0.750, false_alarm: 0.111}}") {
+		t.Errorf("calibration output:\n%s", out)
+	}
+}
+
 func TestOutcomesImportRouterBench(t *testing.T) {
 	const src = "../../../shared/data/routerbench_subset/outcomes.jsonl.gz"
 	if _, err := os.Stat(src); err != nil {

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/gateway"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/spec"
@@ -134,13 +135,27 @@ func labelled(path, model string) ([]validate.Labeled, int, error) {
 			skipped++
 			continue
 		}
-		if row.Response == "" {
+		if row.Response == "" && len(row.ToolCalls) == 0 {
 			skipped++
 			continue
 		}
+		// The whole request when the row has it (system messages, tools, a response format:
+		// what tool-call, schema and citation validators check against), else the prompt.
 		req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Model: row.Model, N: 1,
 			Messages: []clearbar.Message{{Role: "user", Text: row.Prompt}}}
-		resp := &clearbar.Response{Model: row.Model, Choices: []clearbar.Choice{{Text: row.Response, FinishReason: "stop"}}}
+		if len(row.Request) > 0 {
+			r, err := gateway.DecodeChatRequest(row.Request, gateway.DefaultLimits)
+			if err != nil {
+				return nil, 0, fmt.Errorf("%s:%d: request: %v", path, rd.Line(), err)
+			}
+			req = r
+		}
+		choice := clearbar.Choice{Text: row.Response, FinishReason: "stop"}
+		for _, tc := range row.ToolCalls {
+			choice.ToolCalls = append(choice.ToolCalls, clearbar.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+			choice.FinishReason = "tool_calls"
+		}
+		resp := &clearbar.Response{Model: row.Model, Choices: []clearbar.Choice{choice}}
 		items = append(items, validate.Labeled{Request: req, Response: resp, Good: good})
 	}
 	return items, skipped, rd.Err()

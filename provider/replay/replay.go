@@ -45,6 +45,7 @@ const maxChoices = 128
 // answer is the part of a row a replay needs.
 type answer struct {
 	response            string
+	toolCalls           []clearbar.ToolCall
 	tokensIn, tokensOut int
 	latencyMS           float64
 	fail                clearbar.FailureClass
@@ -105,6 +106,9 @@ func (p *Provider) load(path string) error {
 			continue
 		}
 		a := &answer{response: row.Response, tokensIn: row.TokensIn, tokensOut: row.TokensOut, latencyMS: row.LatencyMS}
+		for _, tc := range row.ToolCalls {
+			a.toolCalls = append(a.toolCalls, clearbar.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+		}
 		if row.Error != "" {
 			// The Reader checked that the name is a failure class.
 			if err := a.fail.UnmarshalText([]byte(row.Error)); err != nil {
@@ -208,6 +212,9 @@ func (p *Provider) answerFor(a *answer, req *clearbar.Request, model string) sim
 	choices := make([]clearbar.Choice, n)
 	for i := range choices {
 		choices[i] = clearbar.Choice{Text: a.response}
+		if len(a.toolCalls) > 0 {
+			choices[i].ToolCalls, choices[i].FinishReason = a.toolCalls, "tool_calls"
+		}
 	}
 	u := clearbar.Usage{PromptTokens: a.tokensIn, CompletionTokens: a.tokensOut}
 	if u.PromptTokens == 0 {
@@ -215,6 +222,9 @@ func (p *Provider) answerFor(a *answer, req *clearbar.Request, model string) sim
 	}
 	if u.CompletionTokens == 0 {
 		u.CompletionTokens = simulated.EstimateTokens(a.response)
+		for _, tc := range a.toolCalls {
+			u.CompletionTokens += simulated.EstimateTokens(tc.Name + tc.Arguments)
+		}
 	}
 	u.CompletionTokens *= n
 	return simulated.Answer{Model: model, Choices: choices, Usage: u}

@@ -222,6 +222,42 @@ func TestReplayCancel(t *testing.T) {
 	})
 }
 
+// TestReplayToolCalls: an answer recorded with tool calls is served with them, whole and as
+// a stream, so that tool-call validators see what the model did.
+func TestReplayToolCalls(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tools.jsonl")
+	row := `{"item":"1","prompt":"Where is order 7?","model":"m","tool_calls":[{"id":"call_1","name":"get_order","arguments":"{\"id\":7}"}]}`
+	if err := os.WriteFile(path, []byte(row+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newReplay(t, path, nil)
+	call := &clearbar.Call{Request: ask(user("Where is order 7?")), Model: "m"}
+	resp, err := p.Complete(context.Background(), call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := resp.Choices[0]
+	if len(c.ToolCalls) != 1 || c.ToolCalls[0].Name != "get_order" || c.ToolCalls[0].Arguments != `{"id":7}` || c.FinishReason != "tool_calls" {
+		t.Errorf("choice %+v, want the recorded get_order call", c)
+	}
+	if !strings.Contains(string(resp.Body), `"tool_calls":[{`) || resp.Usage.CompletionTokens == 0 {
+		t.Errorf("body %s (usage %+v) lacks the tool call or its estimated tokens", resp.Body, resp.Usage)
+	}
+	call.Stream = true
+	st, err := p.Stream(context.Background(), call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var data strings.Builder
+	for st.Next() {
+		data.Write(st.Chunk().Data)
+	}
+	if err := st.Err(); err != nil || !strings.Contains(data.String(), "get_order") || !strings.Contains(data.String(), `"finish_reason":"tool_calls"`) {
+		t.Errorf("stream (err %v) lacks the recorded call: %s", err, data.String())
+	}
+}
+
 func TestNewErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, content string) string {
