@@ -7,10 +7,13 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM is what kill, docker stop and systemd send: serve drains on it as on Ctrl-C,
+	// finishing requests in flight and writing their decisions.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	m := NewMain()
 	code := m.Run(ctx, os.Args[1:])
 	stop()

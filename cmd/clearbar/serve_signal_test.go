@@ -1,0 +1,157 @@
+//go:build !windows
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar/trace"
+)
+
+// TestMainProcess is not a test: TestServeDrainsOnSIGTERM runs the test binary again with
+// CLEARBAR_TEST_MAIN=1 to get a process whose main() is clearbar's, with the arguments that
+// follow "--".
+func TestMainProcess(t *testing.T) {
+	if os.Getenv("CLEARBAR_TEST_MAIN") != "1" {
+		t.Skip("runs only as TestServeDrainsOnSIGTERM's subprocess")
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	os.Args = append([]string{"clearbar"}, args...)
+	main()
+}
+
+// TestServeDrainsOnSIGTERM runs "clearbar serve" as a process, sends it SIGTERM (what kill,
+// docker stop and systemd send) while a slow stream is in flight, and checks that the stream
+// still ends with [DONE] and that its decision is written before the process exits.
+func TestServeDrainsOnSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	firstSent := make(chan struct{})
+	release := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"slow "},"finish_reason":null}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		close(firstSent)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"answer"},"finish_reason":"stop"}]}`+"\n\n")
+		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`+"\n\n")
+		fmt.Fprint(w, "data: [DONE]\n\n")
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "term.yaml")
+	os.WriteFile(specFile, []byte(`version: 1
+name: term
+review: {last: 2026-11-01}
+volume: {per_month: 1000}
+providers:
+  up: {type: openai-compatible, base_url: "`+upstream.URL+`/v1"}
+models:
+  m: {provider: up, model: gpt-4o-mini, latency: {p50: 10ms, p95: 20ms}}
+categories:
+  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
+`), 0o644)
+	db := filepath.Join(dir, "d.db")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestMainProcess$", "--", "serve", specFile, "--listen", "127.0.0.1:0", "--trace", db)
+	cmd.Env = append(os.Environ(), "CLEARBAR_TEST_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	addrc := make(chan string, 1)
+	logDone := make(chan struct{})
+	go func() {
+		defer close(logDone)
+		sc := bufio.NewScanner(stderr)
+		serving := regexp.MustCompile(`on http://(\S+) `)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			if m := serving.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addrc <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	var addr string
+	select {
+	case addr = <-addrc:
+	case <-ctx.Done():
+		t.Fatal("serve did not start")
+	}
+
+	resp, err := http.Post("http://"+addr+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"clearbar/c","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatalf("%v\nserve log:\n%s", err, logs.String())
+	}
+	defer resp.Body.Close()
+	id := resp.Header.Get("X-Clearbar-Decision-Id")
+	body := bufio.NewReader(resp.Body)
+	first, err := body.ReadString('\n')
+	if err != nil || !strings.Contains(first, "slow") {
+		t.Fatalf("first event %q: %v", first, err)
+	}
+	<-firstSent
+	// The stream is in flight: the client has its first chunk, the upstream holds the rest.
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the process is draining (or, unfixed, gone)
+	close(release)
+	rest, rerr := io.ReadAll(body)
+	werr := cmd.Wait()
+	<-logDone
+	if rerr != nil || !strings.Contains(string(rest), "answer") || !strings.HasSuffix(string(rest), "data: [DONE]\n\n") {
+		t.Fatalf("the in-flight stream did not complete after SIGTERM (err %v):\n%s%s\nserve log:\n%s", rerr, first, rest, logs.String())
+	}
+	if werr != nil {
+		t.Fatalf("serve exited with %v after SIGTERM:\n%s", werr, logs.String())
+	}
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	d, err := store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("decision %s not written before exit: %v", id, err)
+	}
+	if d.Status != 200 || !d.Stream {
+		t.Errorf("decision status %d stream %v", d.Status, d.Stream)
+	}
+}
