@@ -443,7 +443,13 @@ func (t *ToolCalls) check(c *checker, line int) {
 	}
 }
 
-// Refusal fails answers that refuse, or that answer a different question than asked.
+// Refusal fails answers that refuse, or that answer a different question than asked. A
+// refusal is a provider refusal or content-filter stop, a cut-off or empty answer, or an
+// answer that opens by declining ("Unfortunately, I can't help with that", "As an AI…"). A
+// mismatch is read from the request's structure: prose where response_format asks for JSON, no
+// call (or a call to another function) where tool_choice requires one, a call where it is
+// "none", and an answer naming none of the options of a lettered multiple-choice question.
+// The checks are deterministic; validate's refusal type documents them in full.
 type Refusal struct {
 	line int
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
@@ -96,44 +95,6 @@ func (v *lengthValidator) Check(_ context.Context, in *Input) clearbar.Verdict {
 		return fail("about %d tokens, more than %d", tokens, v.maxTokens)
 	case v.minTokens > 0 && tokens < v.minTokens:
 		return fail("about %d tokens, fewer than %d", tokens, v.minTokens)
-	}
-	return clearbar.Verdict{Validator: v.name, Pass: true}
-}
-
-// refusal fails answers that refuse or do not answer: a refusal field, a content filter, an
-// answer cut off at max tokens, an empty answer with no tool call, or a refusal phrase at the
-// start of the answer.
-type refusal struct{ name string }
-
-func newRefusal(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
-	return &refusal{name: cfg.Summary()}, nil
-}
-
-var refusalRE = regexp.MustCompile(`(?i)^\W*(i'?m sorry,? but|i am sorry,? but|i (?:cannot|can't|can not|won't|am unable to|'m unable to|am not able to) (?:help|assist|comply|provide|do that|answer)|as an ai(?: language model)?,? i|i must decline|sorry, i can't)`)
-
-func (v *refusal) Name() string { return v.name }
-
-func (v *refusal) Check(_ context.Context, in *Input) clearbar.Verdict {
-	r := in.Response
-	fail := func(reason string) clearbar.Verdict {
-		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: reason}
-	}
-	if len(r.Choices) == 0 {
-		return fail("the answer has no choices")
-	}
-	c := r.Choices[0]
-	switch {
-	case c.Refusal != "":
-		return fail("the model refused: " + clip(c.Refusal, 80))
-	case c.FinishReason == "content_filter":
-		return fail("the provider's content filter stopped the answer")
-	case c.FinishReason == "length":
-		return fail("the answer was cut off at the token limit")
-	case strings.TrimSpace(c.Text) == "" && len(c.ToolCalls) == 0:
-		return fail("the answer is empty")
-	}
-	if m := refusalRE.FindString(c.Text); m != "" {
-		return fail(fmt.Sprintf("the answer opens with a refusal: %q", clip(strings.TrimSpace(m), 60)))
 	}
 	return clearbar.Verdict{Validator: v.name, Pass: true}
 }

@@ -317,10 +317,116 @@ func TestRefusal(t *testing.T) {
 		{"As an AI language model, I cannot give opinions.", false, "refusal", "the classic disclaimer"},
 		{"I can't wait to help: your parcel ships tomorrow.", true, "", "'I can't' that is not a refusal"},
 		{"   ", false, "empty", "an empty answer"},
+		{"Unfortunately I cannot help with that.", false, "refusal", "'Unfortunately' and an inability to help"},
+		{"I apologize, but I cannot assist.", false, "refusal", "an apology, then 'I cannot assist'"},
+		{"Unfortunately, I can’t provide legal advice.", false, "refusal", "a curly apostrophe is read as a straight one"},
+		{"I’m sorry, but I won’t be able to help with that.", false, "refusal", "'won't be able to' after a curly 'I’m sorry'"},
+		{"I'M SORRY, BUT I CANNOT HELP.", false, "refusal", "upper case"},
+		{"**I'm sorry, but I can't comply.**", false, "refusal", "Markdown bold around the refusal"},
+		{"I'm afraid I can't.", false, "refusal", "an apology and a bare 'I can't' ending the sentence"},
+		{"As an AI, I don't have personal opinions.", false, "refusal", "'As an AI' without 'language model'"},
+		{"I am unable to assist with this request.", false, "refusal", "'I am unable to' assist"},
+		{"I won't be able to answer that.", false, "refusal", "'I won't be able to' answer"},
+		{"I must respectfully decline.", false, "refusal", "a polite decline"},
+		{"Thanks for your question! Unfortunately, I can't help with that.", false, "refusal", "a refusal after a short pleasantry is still at the start"},
+		{"I'm sorry to hear about the delay. Your parcel ships tomorrow.", true, "", "'sorry to hear' is sympathy, not a refusal"},
+		{"Sorry for the wait! Your parcel ships tomorrow.", true, "", "'sorry' without an inability"},
+		{"Unfortunately, the parcel is delayed until Monday.", true, "", "'unfortunately' with news, not a refusal"},
+		{"Unfortunately, I can't find order 123; please check the number.", true, "", "not finding an order is an answer"},
+		{"Your parcel ships tomorrow. I'm sorry, but I can't change the carrier.", true, "", "an apology after the answer: only the opening is read"},
+		{"I can't help but notice your parcel already shipped.", true, "", "'can't help but' is an idiom"},
+		{"\"I'm sorry, but I can't help with that\" is what the old bot said; your parcel ships tomorrow.", true, "", "a quoted refusal at the start"},
+		{"The phrase 'As an AI' starts many refusals.", true, "", "the phrase named mid-sentence"},
+		{"> I cannot assist with that.\n\nThat reply was wrong: your parcel ships tomorrow.", true, "", "a block quote of a refusal"},
 	})
+	refused := &clearbar.Response{Choices: []clearbar.Choice{{Refusal: "I can't help with that.", FinishReason: "stop"}}}
+	if got := v.Check(context.Background(), &Input{Request: userRequest("x"), Response: refused}); got.Pass || !strings.Contains(got.Reason, "the model refused") {
+		t.Errorf("a refusal field: %+v", got)
+	}
 	cut := &clearbar.Response{Choices: []clearbar.Choice{{Text: "The first step is", FinishReason: "length"}}}
 	if got := v.Check(context.Background(), &Input{Request: userRequest("x"), Response: cut}); got.Pass || !strings.Contains(got.Reason, "cut off") {
 		t.Errorf("a truncated answer: %+v", got)
+	}
+}
+
+// TestRefusalMismatch: answers that answer a different question than the request asked, as
+// far as the request's structure shows it.
+func TestRefusalMismatch(t *testing.T) {
+	v := compile(t, `{refusal: true}`, Env{})
+
+	for _, rf := range []string{"json_object", "json_schema"} {
+		req := userRequest("Classify: where is my refund?")
+		req.ResponseFormat = clearbar.ResponseFormat{Type: rf, Schema: json.RawMessage(`{"type":"object"}`)}
+		runCases(t, v, req, []vcase{
+			{`{"intent":"refund"}`, true, "", rf + ": a JSON object"},
+			{" [1, 2]", true, "", rf + ": a JSON array (its shape is the json_schema validator's question)"},
+			{"```json\n{\"intent\":\"refund\"}\n```", true, "", rf + ": fenced JSON is an attempt at JSON, not prose"},
+			{"{\"intent\": \"ref", true, "", rf + ": truncated JSON is not prose"},
+			{"The intent is refund.", false, "asks for JSON (response_format " + rf + ") but the answer is prose", rf + ": prose"},
+			{"Sure! {\"intent\":\"refund\"}", false, "is prose", rf + ": chatter before the JSON"},
+		})
+	}
+	runCases(t, v, userRequest("Classify: where is my refund?"), []vcase{
+		{"The intent is refund.", true, "", "no response_format: prose is fine"},
+	})
+
+	mc := userRequest("Which city is the capital of France?\nA. Berlin\nB. Paris\nC) Rome\n(D) Madrid")
+	runCases(t, v, mc, []vcase{
+		{"B", true, "", "the letter alone"},
+		{"The answer is (B).", true, "", "the letter in parentheses"},
+		{"**B.** Paris is the capital.", true, "", "the letter in bold"},
+		{"Paris.", true, "", "the option's text, not its letter"},
+		{"It is paris, of course.", true, "", "the option's text in another case"},
+		{"D) Madrid is wrong; it is B.", true, "", "letters in the C) and (D) forms"},
+		{"None of the above is quite right.", true, "", "'none of the above' answers the question"},
+		{"France's capital is home to the Eiffel Tower.", false, "offers options A–D but the answer names none of them", "a fact about the subject, no option"},
+		{"That's a tricky one with many considerations.", false, "names none", "no option at all"},
+		{"Bordeaux is lovely.", false, "names none", "an option letter inside a word does not count"},
+	})
+	lower := userRequest("Pick one:\na) tea\nb) coffee")
+	runCases(t, v, lower, []vcase{
+		{"b) coffee, please", true, "", "lower-case labels"},
+		{"I would have a cup of something hot.", false, "a–b", "the article 'a' is not option a"},
+	})
+	for _, tc := range []struct {
+		msg, answer string
+		explanation string
+	}{
+		{"Summarise my notes:\nA. Budget\nB. Timeline", "The plan is on budget and on time.", "labelled lines without a question are not a multiple-choice question"},
+		{"Which of these matter?\nA. Budget", "Timing matters most.", "a single option is not a choice"},
+		{"Which steps did I miss?\nB. Budget\nC. Timeline", "You missed the review.", "options that do not start at A"},
+		{"Which is it?\nA. one\nC. three", "It is two.", "letters that skip are some other list"},
+	} {
+		runCases(t, v, userRequest(tc.msg), []vcase{{tc.answer, true, "", tc.explanation}})
+	}
+
+	tools := []clearbar.Tool{{Name: "get_weather"}, {Name: "get_time"}}
+	call := func(name string) *clearbar.Response {
+		return &clearbar.Response{Choices: []clearbar.Choice{{ToolCalls: []clearbar.ToolCall{{ID: "c1", Name: name, Arguments: `{}`}}, FinishReason: "tool_calls"}}}
+	}
+	for _, tc := range []struct {
+		choice      string
+		resp        *clearbar.Response
+		pass        bool
+		reason      string
+		explanation string
+	}{
+		{"required", call("get_weather"), true, "", "a required call made"},
+		{"required", answer("It is sunny."), false, "requires a tool call (tool_choice required) but the answer makes none", "a required call answered in prose"},
+		{"get_weather", call("get_weather"), true, "", "the named function called"},
+		{"get_weather", call("get_time"), false, "requires a call to get_weather (tool_choice) but the answer calls get_time", "another function called"},
+		{"get_weather", answer("It is sunny."), false, "requires a call to get_weather", "a named call answered in prose"},
+		{"none", call("get_weather"), false, "forbids tool calls (tool_choice none) but the answer calls get_weather", "a call the request forbids"},
+		{"none", answer("It is sunny."), true, "", "prose where calls are forbidden"},
+		{"auto", answer("It is sunny."), true, "", "auto leaves the choice to the model"},
+		{"auto", call("get_time"), true, "", "auto: a call with no text is an answer"},
+	} {
+		req := userRequest("Weather in Paris?")
+		req.Tools, req.ToolChoice = tools, tc.choice
+		got := v.Check(context.Background(), &Input{Request: req, Response: tc.resp})
+		if got.Pass != tc.pass || !tc.pass && !strings.Contains(got.Reason, tc.reason) {
+			t.Errorf("%s: pass=%v reason %q", tc.explanation, got.Pass, got.Reason)
+		}
 	}
 }
 

@@ -1,0 +1,270 @@
+package validate
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// refusal fails answers that refuse, do not answer, or answer a different question than the
+// request asked. In order, it fails:
+//
+//   - a refusal field, a content filter stop, an answer cut off at max tokens;
+//   - a tool-choice mismatch: the request requires a tool call (tool_choice "required" or a
+//     named function) and the answer makes none, or calls another function; or the request
+//     forbids calls (tool_choice "none") and the answer makes one;
+//   - an empty answer with no tool call;
+//   - a refusal opening: an answer whose first sentence (after at most two short
+//     pleasantries such as "Thanks for asking!") refuses, like "Unfortunately, I can't help
+//     with that", "I apologize, but I cannot assist", "As an AI, I…", "I won't be able to
+//     answer that"; apostrophes and case are normalised, and an answer that opens with a
+//     quotation mark is quoting, not refusing;
+//   - a JSON mismatch: the request's response_format asks for JSON and the answer is prose
+//     (it does not start with { or [, inside a code fence or not; whether the JSON is valid
+//     is the json_schema validator's question);
+//   - a multiple-choice mismatch: the last user message asks a question and lists two or more
+//     options labelled with consecutive letters ("A. …", "B) …", "(C) …"), and the answer
+//     names none of them, by letter or by the option's text.
+//
+// The checks are deterministic and err towards passing: a refusal needs an opening that
+// says the model will not or cannot do the task (not just "sorry"), and any stand-alone
+// option letter counts as naming that option.
+type refusal struct{ name string }
+
+func newRefusal(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
+	return &refusal{name: cfg.Summary()}, nil
+}
+
+func (v *refusal) Name() string { return v.name }
+
+func (v *refusal) Check(_ context.Context, in *Input) clearbar.Verdict {
+	r := in.Response
+	fail := func(format string, args ...any) clearbar.Verdict {
+		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf(format, args...)}
+	}
+	if len(r.Choices) == 0 {
+		return fail("the answer has no choices")
+	}
+	c := r.Choices[0]
+	switch {
+	case c.Refusal != "":
+		return fail("the model refused: %s", clip(c.Refusal, 80))
+	case c.FinishReason == "content_filter":
+		return fail("the provider's content filter stopped the answer")
+	case c.FinishReason == "length":
+		return fail("the answer was cut off at the token limit")
+	}
+	req := in.Request
+	if req == nil {
+		req = &clearbar.Request{}
+	}
+	if reason := toolChoiceMismatch(req, c.ToolCalls); reason != "" {
+		return fail("mismatch: %s", reason)
+	}
+	if strings.TrimSpace(c.Text) == "" {
+		if len(c.ToolCalls) == 0 {
+			return fail("the answer is empty")
+		}
+		return clearbar.Verdict{Validator: v.name, Pass: true}
+	}
+	if m := refusalOpening(c.Text); m != "" {
+		return fail("the answer opens with a refusal: %q", clip(m, 60))
+	}
+	if rf := req.ResponseFormat.Type; (rf == "json_object" || rf == "json_schema") && isProse(c.Text) {
+		return fail("mismatch: the request asks for JSON (response_format %s) but the answer is prose: %q", rf, clip(strings.TrimSpace(c.Text), 40))
+	}
+	if opts := multipleChoice(req.LastUserText()); len(opts) > 0 && !namesOption(c.Text, opts) {
+		return fail("mismatch: the question offers options %c–%c but the answer names none of them", opts[0].label, opts[len(opts)-1].label)
+	}
+	return clearbar.Verdict{Validator: v.name, Pass: true}
+}
+
+// toolChoiceMismatch says how the answer's tool calls contradict the request's tool_choice, or
+// returns "".
+func toolChoiceMismatch(req *clearbar.Request, calls []clearbar.ToolCall) string {
+	switch tc := req.ToolChoice; tc {
+	case "", "auto":
+		return ""
+	case "none":
+		if len(calls) > 0 {
+			return fmt.Sprintf("the request forbids tool calls (tool_choice none) but the answer calls %s", calls[0].Name)
+		}
+	case "required":
+		if len(calls) == 0 && len(req.Tools) > 0 {
+			return "the request requires a tool call (tool_choice required) but the answer makes none"
+		}
+	default:
+		if len(calls) == 0 {
+			return fmt.Sprintf("the request requires a call to %s (tool_choice) but the answer makes none", tc)
+		}
+		for _, c := range calls {
+			if c.Name != tc {
+				return fmt.Sprintf("the request requires a call to %s (tool_choice) but the answer calls %s", tc, c.Name)
+			}
+		}
+	}
+	return ""
+}
+
+// The refusal openings, matched against the opening in the form opening gives: lower case,
+// straight apostrophes, single spaces.
+var (
+	refusalVerbs = `(?:help(?: you| with| on| here|[.,!]|$)|assist|comply|provide|answer|respond|fulfill?|engage|create|generate|write|share|discuss|do (?:that|this|so))`
+	cannot       = `(?:can't|cannot|can not|won't|will not|(?:'m|am) unable to|(?:'m|am) not able to|won't be able to|will not be able to|(?:'m|am) not (?:allowed|permitted) to|don't|do not)`
+	apology      = `(?:(?:i'm|i am) (?:so |very |really |truly )?sorry|i (?:sincerely )?apologi[sz]e|(?:i'm|i am) afraid|unfortunately|regrettably|sorry)`
+	refusalRE    = regexp.MustCompile(`^(?:` +
+		apology + `[,.!]? (?:but )?i ` + cannot + `(?: ` + refusalVerbs + `| [^ ]*[.!]|[.!]|$)` + // "Unfortunately, I can't help", "I'm afraid I can't."
+		`|i(?: really| simply)? ` + cannot + ` ` + refusalVerbs + // "I cannot assist with that"
+		`|as an ai\b` + // "As an AI language model, I…"
+		`|i (?:must|have to) (?:respectfully |politely )?decline` +
+		`|i(?:'m| am) not comfortable|i (?:don't|do not) feel comfortable` +
+		`)`)
+	pleasantryRE = regexp.MustCompile(`^(?:thanks|thank you|hi|hello|hey|dear|great question|good question|i understand|i see)\b[^.!?]{0,80}[.!?]+ `)
+)
+
+// refusalOpening returns the refusal the answer opens with, or "".
+func refusalOpening(text string) string {
+	o := opening(text)
+	for range 2 {
+		m := pleasantryRE.FindString(o)
+		if m == "" {
+			break
+		}
+		o = o[len(m):]
+	}
+	return refusalRE.FindString(o)
+}
+
+// opening returns the answer's first 300 bytes lower-cased, with curly apostrophes made
+// straight, white space collapsed, and leading Markdown emphasis and headings removed. An
+// answer that opens with a quotation mark or a block quote gives "": it quotes.
+func opening(text string) string {
+	text = strings.TrimLeft(text, " \t\r\n*_#")
+	if r, _ := utf8.DecodeRuneInString(text); strings.ContainsRune("\"'“‘«„>`", r) {
+		return ""
+	}
+	if len(text) > 300 {
+		text = text[:300]
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range text {
+		switch {
+		case r == utf8.RuneError:
+			continue
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case r == '’' || r == '‘' || r == 'ʼ' || r == '′' || r == '＇':
+			r = '\''
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// isProse reports whether an answer is prose rather than an attempt at JSON: after any code
+// fence, it does not start with { or [.
+func isProse(text string) bool {
+	t := strings.TrimSpace(text)
+	if rest, ok := strings.CutPrefix(t, "```"); ok {
+		if i := strings.IndexByte(rest, '\n'); i >= 0 {
+			t = strings.TrimSpace(rest[i+1:])
+		}
+	}
+	return !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[")
+}
+
+// option is one labelled option of a multiple-choice question.
+type option struct {
+	label rune
+	text  string // lower case, single spaces, without trailing punctuation
+}
+
+var (
+	optionRE     = regexp.MustCompile(`^\s*(?:\(([A-Ha-h])\)|([A-Ha-h])[.)])\s+(\S.*?)\s*$`)
+	questionCue  = regexp.MustCompile(`(?i)\?|\b(?:which|choose|select|pick|correct answer|best answer)\b`)
+	noneOfThemRE = regexp.MustCompile(`(?i)\b(?:none|all|neither|both) of (?:the|them|these|those)\b|\bneither\b`)
+)
+
+// multipleChoice returns the options of a multiple-choice question: two or more lines labelled
+// with consecutive letters from A (or a), in a message that asks something. Otherwise nil.
+func multipleChoice(msg string) []option {
+	var opts []option
+	var rest strings.Builder
+	for line := range strings.Lines(msg) {
+		m := optionRE.FindStringSubmatch(line)
+		if m == nil {
+			rest.WriteString(line)
+			continue
+		}
+		l := m[1] + m[2]
+		label, _ := utf8.DecodeRuneInString(l)
+		want := 'A'
+		if len(opts) > 0 {
+			want = opts[len(opts)-1].label + 1
+		} else if unicode.IsLower(label) {
+			want = 'a'
+		}
+		if label != want {
+			return nil // not a run of options from A: a list of some other kind
+		}
+		opts = append(opts, option{label: label, text: strings.TrimRight(strings.ToLower(strings.Join(strings.Fields(m[3]), " ")), ".;:,!?")})
+	}
+	if len(opts) < 2 || !questionCue.MatchString(rest.String()) {
+		return nil
+	}
+	return opts
+}
+
+// namesOption reports whether an answer names an option: its letter standing alone ("B",
+// "(b)", "b)", "Answer: C."), the option's text, or "none of the above" and the like.
+func namesOption(answer string, opts []option) bool {
+	lower := strings.ToLower(strings.Join(strings.Fields(answer), " "))
+	if noneOfThemRE.MatchString(lower) {
+		return true
+	}
+	for _, o := range opts {
+		if o.text != "" && strings.Contains(lower, o.text) {
+			return true
+		}
+	}
+	for i, r := range answer {
+		o := -1
+		for k, opt := range opts {
+			if r == opt.label || r == unicode.ToUpper(opt.label) {
+				o = k
+				break
+			}
+		}
+		if o < 0 {
+			continue
+		}
+		before, _ := utf8.DecodeLastRuneInString(answer[:i])
+		after, _ := utf8.DecodeRuneInString(answer[i+utf8.RuneLen(r):])
+		if isWordRune(before) || isWordRune(after) {
+			continue
+		}
+		// A lower-case letter standing alone is the article "a" or a stray letter unless it is
+		// marked as a label: "(a)", "a)".
+		if unicode.IsLower(r) && after != ')' {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\''
+}
