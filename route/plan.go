@@ -155,8 +155,9 @@ func describe(r *spec.Route) string {
 }
 
 // Plan builds the plan for a request in category c: it picks a split arm (weighted, random),
-// leaves out models whose context window is too small for the request and models whose
-// breaker is open, and records the route, plan and skipped models in d. h may be nil.
+// leaves out models whose context window is too small for the request, models whose catalogue
+// entry says they cannot take one of its inputs (images; see modalities) and models whose breaker
+// is open, and records the route, plan and skipped models in d. h may be nil.
 //
 // A score route whose learned router was trained with embeddings embeds the request first,
 // within ctx and the route's embed_timeout (see Offline); no other route does I/O. It skips
@@ -165,8 +166,10 @@ func describe(r *spec.Route) string {
 //
 // When every candidate is left out because breakers are open, the plan keeps the first
 // candidate anyway (failing open: a breaker that is wrong costs one call, a gateway that
-// refuses everything costs the service). When nothing fits the context window, Plan returns
-// an error of class ContextTooLong.
+// refuses everything costs the service); that candidate must still fit the context window and
+// take the request's inputs. When no candidate does, Plan returns an error: of class
+// ContextTooLong when only context windows left them out, else a 400 ClientError naming the
+// input the catalogue says they lack.
 func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health, d *clearbar.Decision) (*Plan, error) {
 	cp := r.plans[c]
 	if len(cp.arms) == 0 {
@@ -214,7 +217,9 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	d.Plan = ap.names
 
 	need := d.Features.TokensIn + in.Request.MaxTokens
+	carries := modalitiesOf(in.Request)
 	var filtered []Step
+	var lacked *modality
 	tooSmall, open := 0, 0
 	for i, st := range ap.steps {
 		var keep []*spec.Model
@@ -223,6 +228,9 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 			if w := m.Resolved.ContextWindow; w > 0 && need > w {
 				reason = fmt.Sprintf("context window %d tokens < %d needed (estimated input %d + max tokens %d)", w, need, d.Features.TokensIn, in.Request.MaxTokens)
 				tooSmall++
+			} else if l := lacking(m, carries); l != nil {
+				reason = fmt.Sprintf("no %s (catalogue entry %s: %s false)", l.name, m.Resolved.Catalog.Key, l.flag)
+				lacked = l
 			} else if h != nil {
 				if isOpen, why := h.Open(Key(m)); isOpen {
 					reason = why
@@ -257,14 +265,13 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 		return p, nil
 	}
 	if len(filtered) == 0 {
-		if tooSmall > 0 && open == 0 {
-			return nil, &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",
-				Message: fmt.Sprintf("the request needs about %d tokens, more than any model on category %q's route can take", need, c.Name)}
+		if open == 0 {
+			return nil, unfit(c, need, lacked, tooSmall)
 		}
 		// Every breaker is open (or some mix): fail open on the first candidate that fits.
 		for _, st := range ap.steps {
 			for _, m := range st.Candidates {
-				if w := m.Resolved.ContextWindow; w == 0 || need <= w {
+				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && lacking(m, carries) == nil {
 					d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: "every candidate was left out; trying it anyway"})
 					filtered = []Step{{Candidates: []*spec.Model{m}, Validate: st.Validate, RetryOnce: st.RetryOnce}}
 					break
@@ -275,8 +282,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 			}
 		}
 		if len(filtered) == 0 {
-			return nil, &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",
-				Message: fmt.Sprintf("the request needs about %d tokens, more than any model on category %q's route can take", need, c.Name)}
+			return nil, unfit(c, need, lacked, tooSmall)
 		}
 	}
 	p.Steps = filtered
@@ -288,6 +294,21 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	}
 	d.Plan = names
 	return p, nil
+}
+
+// unfit is the error for a request that no model on c's route can take: need tokens are more
+// than every context window, or (lacked non-nil) some models cannot take the lacked input and
+// tooSmall others are too small.
+func unfit(c *spec.Category, need int, lacked *modality, tooSmall int) error {
+	if lacked == nil {
+		return &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",
+			Message: fmt.Sprintf("the request needs about %d tokens, more than any model on category %q's route can take", need, c.Name)}
+	}
+	msg := fmt.Sprintf("the request has %s, which no model on category %q's route takes (by the price catalogue's %s)", lacked.name, c.Name, lacked.flag)
+	if tooSmall > 0 {
+		msg = fmt.Sprintf("no model on category %q's route can take the request: some lack %s (by the price catalogue's %s), the others are too small for its about %d tokens", c.Name, lacked.name, lacked.flag, need)
+	}
+	return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: "messages", Code: "unsupported_input", Message: msg}
 }
 
 // scoreText returns what a score router reads: the last user message and the system prompt.

@@ -1,0 +1,59 @@
+package route
+
+import (
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/catalog"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// A modality is a kind of non-text input (a content part type) that some models cannot take,
+// and the catalogue flag that says whether a model can.
+type modality struct {
+	// part is the content part type ("image_url"); name names the input in skip reasons and
+	// errors ("image input"); flag is the catalogue's field, for the reason.
+	part, name, flag string
+	takes            func(e *catalog.Entry) bool
+}
+
+// modalities are the inputs routing checks. The catalogue flags only images (LiteLLM's
+// supports_vision): audio ("input_audio") and file ("file", PDFs) parts have no flag in
+// catalog.Entry, so they are not listed and never skip a model. Nor does the spec have a
+// capability override of its own; a model's catalog: key chooses which entry is read.
+var modalities = [...]modality{
+	{part: "image_url", name: "image input", flag: "supports_vision",
+		takes: func(e *catalog.Entry) bool { return e.SupportsVision }},
+}
+
+// modalitySet is a set of modalities, one bit per entry of modalities.
+type modalitySet uint8
+
+// modalitiesOf returns the modalities that r's messages carry. Every message counts: earlier
+// turns are sent to the model too. A text-only request costs one pass over its messages.
+func modalitiesOf(r *clearbar.Request) modalitySet {
+	var n modalitySet
+	for i := range r.Messages {
+		for _, a := range r.Messages[i].Attachments {
+			for j := range modalities {
+				if a.Type == modalities[j].part {
+					n |= 1 << j
+				}
+			}
+		}
+	}
+	return n
+}
+
+// lacking returns the first modality in n that m's catalogue entry says m cannot take, or nil.
+// Only a catalogue entry can say so: a model without one (a custom or self-hosted model priced
+// in the spec) is taken to accept every input.
+func lacking(m *spec.Model, n modalitySet) *modality {
+	if n == 0 || !m.Resolved.InCatalog {
+		return nil
+	}
+	for j := range modalities {
+		if n&(1<<j) != 0 && !modalities[j].takes(&m.Resolved.Catalog) {
+			return &modalities[j]
+		}
+	}
+	return nil
+}
