@@ -196,6 +196,36 @@ func TestRegexAndLength(t *testing.T) {
 	})
 }
 
+func TestLengthBounds(t *testing.T) {
+	// Tokens are estimated as bytes / 4, rounded up (clearbar.TokensOfBytes), as routing does.
+	tokens := compile(t, `{length: {min_tokens: 3, max_tokens: 5}}`, Env{})
+	runCases(t, tokens, userRequest("x"), []vcase{
+		{"abcdefghi", true, "", "9 bytes round up to 3 tokens: the lower bound is inclusive"},
+		{"abcdefgh", false, "about 2 tokens, fewer than 3", "8 bytes are 2 tokens"},
+		{strings.Repeat("a", 20), true, "", "20 bytes are 5 tokens: the upper bound is inclusive"},
+		{strings.Repeat("a", 21), false, "about 6 tokens, more than 5", "21 bytes round up to 6 tokens"},
+		{"日本語", true, "", "3 characters of 3 bytes each are 3 tokens"},
+		{"日本語の文字を", false, "about 6 tokens, more than 5", "7 characters, but 21 bytes: tokens count bytes"},
+		{"", false, "about 0 tokens, fewer than 3", "an empty answer has no tokens"},
+	})
+	chars := compile(t, `{max_length: 5}`, Env{})
+	runCases(t, chars, userRequest("x"), []vcase{
+		{"hello", true, "", "exactly at the limit"},
+		{"hello!", false, "6 characters, more than 5", "one over"},
+		{"héllo", true, "", "5 code points in 6 bytes"},
+		{"he\u0301llo", false, "6 characters, more than 5", "a decomposed é is two code points"},
+		{"👍👍👍👍👍", true, "", "emoji are one code point each, though 4 bytes"},
+		{"", true, "", "max_length sets no minimum"},
+	})
+	both := compile(t, `{length: {min_chars: 2, max_chars: 12, min_tokens: 2}}`, Env{})
+	runCases(t, both, userRequest("x"), []vcase{
+		{"abcde", true, "", "5 characters and 2 tokens: every bound holds"},
+		{"abc", false, "about 1 tokens, fewer than 2", "the characters pass, the tokens do not"},
+		{"abcdefghijklm", false, "13 characters, more than 12", "the characters are checked first"},
+		{"x", false, "1 characters, fewer than 2", "under both minimums: the characters are reported"},
+	})
+}
+
 func TestRestrictedPhrases(t *testing.T) {
 	v := compile(t, `{restricted_phrases: ["guaranteed returns", "legal advice"]}`, Env{})
 	runCases(t, v, userRequest("x"), []vcase{
@@ -560,6 +590,99 @@ func BenchmarkValidators(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestCalibrate measures three validators on a hand-labelled set of 4 bad and 6 good answers.
+//
+//	answer                                            good  max_length 20   "guaranteed"
+//	b1 "Returns are guaranteed." (23 chars)           no    flags           flags
+//	b2 "guaranteed" (10)                              no    -               flags
+//	b3 "This answer rambles on and on." (30)          no    flags           -
+//	b4 "Wrong but short." (16)                        no    -               -
+//	g1 "Ships tomorrow." (15)                         yes   -               -
+//	g2 "Refund in 14 days." (18)                      yes   -               -
+//	g3 "Your refund was sent today, by bank transfer." yes  flags (45)      -
+//	g4 "No guaranteed date." (19)                     yes   -               flags
+//	g5 "Yes." (4)                                     yes   -               -
+//	g6 "It ships Monday." (16)                        yes   -               -
+//
+// The judge always scores 1, so it flags nothing and costs 7 per call, 10 calls.
+//
+// Rates with 95% Wilson intervals, z = 1.96, z² = 3.8415:
+//
+//	max_length:  detect 2/4,      false alarm 1/6
+//	phrases:     detect 2/4,      false alarm 1/6
+//	judge:       detect 0/4,      false alarm 0/6
+//	together:    detect 3/4 (b1, b2, b3), false alarm 2/6 (g3, g4)
+//
+//	2/4: p = 0.5,  d = 1 + z²/4 = 1.9604, centre = (0.5 + z²/8)/d = 0.9802/1.9604 = 0.5,
+//	     half = z·√(0.5·0.5/4 + z²/64)/d = 1.96·√0.12252/1.9604 = 0.3500  → [0.1500, 0.8500]
+//	1/6: p = 1/6,  d = 1 + z²/6 = 1.6403, centre = (0.1667 + 0.3201)/d = 0.2968,
+//	     half = 1.96·√(0.02315 + 0.02668)/d = 0.2667                       → [0.0301, 0.5635]
+//	3/4: p = 0.75, centre = (0.75 + 0.4802)/1.9604 = 0.6275,
+//	     half = 1.96·√(0.046875 + 0.06002)/1.9604 = 0.3269                 → [0.3006, 0.9544]
+//	2/6: p = 1/3,  centre = (0.3333 + 0.3201)/1.6403 = 0.3984,
+//	     half = 1.96·√(0.03704 + 0.02668)/1.6403 = 0.3016                  → [0.0968, 0.7000]
+//	0/4: centre = 0.4802/1.9604 = 0.2449 = half                             → [0, 0.4899]
+//	0/6: centre = 0.3201/1.6403 = 0.1952 = half                             → [0, 0.3903]
+func TestCalibrate(t *testing.T) {
+	s := mustParse(t, `{max_length: 20}, {restricted_phrases: [guaranteed]}, {judge: {model: judge, rubric: r}}`)
+	caller := &scriptedCaller{reply: `{"score": 1}`}
+	c, err := NewChecker(s, Env{Caller: caller})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []Labeled
+	for _, it := range []struct {
+		text string
+		good bool
+	}{
+		{"Returns are guaranteed.", false},
+		{"guaranteed", false},
+		{"This answer rambles on and on.", false},
+		{"Wrong but short.", false},
+		{"Ships tomorrow.", true},
+		{"Refund in 14 days.", true},
+		{"Your refund was sent today, by bank transfer.", true},
+		{"No guaranteed date.", true},
+		{"Yes.", true},
+		{"It ships Monday.", true},
+	} {
+		items = append(items, Labeled{Request: userRequest("x"), Response: answer(it.text), Good: it.good})
+	}
+	got := Calibrate(context.Background(), c, s.Categories[0].Route.Validate, items)
+	if len(got) != 4 {
+		t.Fatalf("%d strengths, want one per validator and one for all together", len(got))
+	}
+	type ci = [2]float64
+	for i, want := range []struct {
+		validator              string
+		detected, falseAlarms  int
+		detect, falseAlarm     float64
+		detectCI, falseAlarmCI ci
+		judgeCalls             int
+		judgeCost              clearbar.Money
+		explanation            string
+	}{
+		{"max_length: at most 20 characters", 2, 1, 0.5, 1.0 / 6, ci{0.1500, 0.8500}, ci{0.0301, 0.5635}, 0, 0, "length catches the long bad answers and one long good one"},
+		{"restricted_phrases: none of 1 restricted phrases", 2, 1, 0.5, 1.0 / 6, ci{0.1500, 0.8500}, ci{0.0301, 0.5635}, 0, 0, "the phrase flags a good answer that denies it (g4)"},
+		{"judge: judge judge scores ≥ 0.70", 0, 0, 0, 0, ci{0, 0.4899}, ci{0, 0.3903}, 10, 70, "a judge that passes everything, with its calls and cost counted"},
+		{"all validators together", 3, 2, 0.75, 1.0 / 3, ci{0.3006, 0.9544}, ci{0.0968, 0.7000}, 0, 0, "an answer is flagged when any validator fails it"},
+	} {
+		g := got[i]
+		if g.Validator != want.validator || g.Bad != 4 || g.Good != 6 || g.Detected != want.detected || g.FalseAlarms != want.falseAlarms ||
+			g.JudgeCalls != want.judgeCalls || g.JudgeCost != want.judgeCost {
+			t.Errorf("%s: got %+v", want.explanation, g)
+			continue
+		}
+		near := func(a, b float64) bool { return math.Abs(a-b) < 5e-4 }
+		if !near(g.Detect, want.detect) || !near(g.FalseAlarm, want.falseAlarm) ||
+			!near(g.DetectCI[0], want.detectCI[0]) || !near(g.DetectCI[1], want.detectCI[1]) ||
+			!near(g.FalseAlarmCI[0], want.falseAlarmCI[0]) || !near(g.FalseAlarmCI[1], want.falseAlarmCI[1]) {
+			t.Errorf("%s: detect %.4f %v, false alarm %.4f %v; want %.4f %v, %.4f %v", want.explanation,
+				g.Detect, g.DetectCI, g.FalseAlarm, g.FalseAlarmCI, want.detect, want.detectCI, want.falseAlarm, want.falseAlarmCI)
+		}
 	}
 }
 
