@@ -169,6 +169,9 @@ func DryRun(g *Gateway, body []byte, header map[string]string, tier string) (*cl
 	}
 	d.RequestedModel, d.Stream = req.Model, req.Stream
 	d.PromptHash, d.PromptChars = promptHash(req)
+	if err := g.aliases.check(req.Model); err != nil {
+		return d, err
+	}
 	in := routeInput(req, header, tier)
 	cat, err := g.router.Classify(in, d)
 	if err != nil {

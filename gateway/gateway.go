@@ -77,6 +77,7 @@ type Gateway struct {
 	metrics        *metrics
 	gatherer       prometheus.Gatherer
 	keys           *keyring
+	aliases        aliases
 	limits         Limits
 	requestTimeout time.Duration
 	log            *slog.Logger
@@ -134,6 +135,7 @@ func New(o Options) (*Gateway, error) {
 	if g.keys, err = newKeyring(o.Spec.Keys); err != nil {
 		return nil, err
 	}
+	g.aliases = newAliases(g.models())
 	g.routes()
 	g.ready.Store(true)
 	return g, nil
@@ -315,6 +317,9 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	d.RequestedModel, d.Stream = req.Model, req.Stream
 	d.PromptHash, d.PromptChars = promptHash(req)
 	d.TemplateHash = templateHash(req)
+	if err := g.aliases.check(req.Model); err != nil {
+		return 0, err
+	}
 	in := &route.Input{Request: req, Header: r.Header}
 	if client != nil {
 		in.Client, in.Tier = client.name, client.tier

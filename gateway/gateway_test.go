@@ -249,6 +249,47 @@ func TestCategoryAssignment(t *testing.T) {
 	}
 }
 
+// TestUnknownAliasIsModelNotFound: a model in Clearbar's namespace that names no category is
+// a typo, answered 404 model_not_found as OpenAI answers an unknown model, not routed to the
+// default category; clearbar/auto (classify me) still routes by rules.
+func TestUnknownAliasIsModelNotFound(t *testing.T) {
+	f := newFixture(t, nil)
+	resp := f.post(t, `{"model":"clearbar/nope","messages":[{"role":"user","content":"hello"}]}`)
+	body := readAll(t, resp)
+	var e struct {
+		Error struct {
+			Message string  `json:"message"`
+			Type    string  `json:"type"`
+			Code    string  `json:"code"`
+			Param   *string `json:"param"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || resp.StatusCode != 404 || e.Error.Code != "model_not_found" ||
+		e.Error.Type != "invalid_request_error" || e.Error.Param == nil || *e.Error.Param != "model" {
+		t.Fatalf("clearbar/nope: %d %s", resp.StatusCode, body)
+	}
+	for _, alias := range []string{"clearbar/auto", "clearbar/intent", "clearbar/chat"} {
+		if !strings.Contains(e.Error.Message, alias) {
+			t.Errorf("the error does not name %s: %s", alias, e.Error.Message)
+		}
+	}
+	if d := f.rec.last(); d == nil || d.Status != 404 || d.RequestedModel != "clearbar/nope" {
+		t.Errorf("decision %+v", d)
+	}
+	if f.a.Calls("gpt-4o-mini")+f.b.Calls("gpt-4o") > 0 {
+		t.Error("an unknown alias reached a provider")
+	}
+
+	resp = f.post(t, `{"model":"clearbar/auto","messages":[{"role":"user","content":"a refund please"}]}`)
+	if body := readAll(t, resp); resp.StatusCode != 200 || resp.Header.Get("X-Clearbar-Category") != "refunds" {
+		t.Errorf("clearbar/auto: %d category %q: %s", resp.StatusCode, resp.Header.Get("X-Clearbar-Category"), body)
+	}
+	resp, _ = f.srv.Client().Get(f.srv.URL + "/v1/models/clearbar/auto")
+	if body := readAll(t, resp); resp.StatusCode != 200 {
+		t.Errorf("GET /v1/models/clearbar/auto: %d %s", resp.StatusCode, body)
+	}
+}
+
 func TestRulesRecorded(t *testing.T) {
 	f := newFixture(t, nil)
 	readAll(t, f.post(t, `{"model":"m","messages":[{"role":"user","content":"refund"}]}`))

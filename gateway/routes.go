@@ -3,8 +3,10 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -100,10 +102,52 @@ func (g *Gateway) models() []modelObject {
 			}
 		}
 	}
+	desc := "classified by the spec's headers, metadata and rules"
+	if def := g.spec.DefaultCategory(); def != nil {
+		desc += "; default category " + def.Name
+	}
+	add(modelObject{ID: AutoAlias, Object: "model", Created: created, OwnedBy: "clearbar", Description: desc})
 	for _, m := range g.spec.Models {
 		add(modelObject{ID: m.Name, Object: "model", Created: created, OwnedBy: m.Provider.Name, Description: m.Model + " on " + m.Provider.Name})
 	}
 	return out
+}
+
+// AutoAlias is the model alias that asks the gateway to classify a request: the category
+// header or metadata, the categories' match settings and rules, and the default category
+// decide, as for any model name that is not an alias. A category named "auto" takes it over.
+const AutoAlias = route.AliasPrefix + "auto"
+
+// aliases is what the gateway knows of the names in its namespace (clearbar/NAME).
+type aliases struct {
+	known map[string]bool
+	// list names the known clearbar/ aliases, for the error that answers an unknown one.
+	list string
+}
+
+func newAliases(models []modelObject) aliases {
+	a := aliases{known: make(map[string]bool, len(models))}
+	var names []string
+	for _, m := range models {
+		a.known[m.ID] = true
+		if strings.HasPrefix(m.ID, route.AliasPrefix) {
+			names = append(names, m.ID)
+		}
+	}
+	a.list = strings.Join(names, ", ")
+	return a
+}
+
+// check returns a 404 model_not_found error, as OpenAI answers an unknown model, for a model
+// in Clearbar's namespace that names no category, no model and is not AutoAlias: such a name is
+// a typo, which would otherwise be routed to the default category without a word. Names
+// outside the namespace are routed as before.
+func (a aliases) check(model string) error {
+	if !strings.HasPrefix(model, route.AliasPrefix) || a.known[model] {
+		return nil
+	}
+	return &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusNotFound, Type: "invalid_request_error", Code: "model_not_found", Param: "model",
+		Message: fmt.Sprintf("the model %s does not exist on this gateway: no category is named %q; the aliases are %s (GET /v1/models lists every name)", model, strings.TrimPrefix(model, route.AliasPrefix), a.list)}
 }
 
 func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
