@@ -170,6 +170,18 @@ func entryFromRecord(r wire.Record) (Entry, error) {
 		SupportsPromptCaching:   r.PromptCaching,
 		DeprecationDate:         r.DeprecationDate,
 	}
+	for _, in := range r.Lacks {
+		switch in {
+		case "image":
+			e.NoImageInput = true
+		case "audio":
+			e.NoAudioInput = true
+		case "pdf":
+			e.NoPDFInput = true
+		default:
+			return Entry{}, fmt.Errorf("lacks: unknown input %q", in)
+		}
+	}
 	prices := []struct {
 		name     string
 		s        string

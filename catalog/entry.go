@@ -38,6 +38,12 @@ type Entry struct {
 	SupportsVision          bool
 	SupportsPromptCaching   bool
 
+	// NoImageInput, NoAudioInput and NoPDFInput say the source states explicitly that the
+	// model does not take such input (supports_vision, supports_audio_input or
+	// supports_pdf_input false). SupportsVision false alone means only that the source does
+	// not say it does: most entries leave the flags out.
+	NoImageInput, NoAudioInput, NoPDFInput bool
+
 	DeprecationDate string // "YYYY-MM-DD" or ""
 }
 

@@ -15,13 +15,18 @@ type modality struct {
 	takes            func(e *catalog.Entry) bool
 }
 
-// modalities are the inputs routing checks. The catalogue flags only images (LiteLLM's
-// supports_vision): audio ("input_audio") and file ("file", PDFs) parts have no flag in
-// catalog.Entry, so they are not listed and never skip a model. Nor does the spec have a
-// capability override of its own; a model's catalog: key chooses which entry is read.
+// modalities are the inputs routing checks, each against the catalogue's explicit statement
+// that a model does not take it (LiteLLM's supports_vision, supports_audio_input and
+// supports_pdf_input set to false; most entries leave the flags out, which says nothing).
+// The spec has no capability override of its own; a model's catalog: key chooses which
+// entry is read.
 var modalities = [...]modality{
 	{part: "image_url", name: "image input", flag: "supports_vision",
-		takes: func(e *catalog.Entry) bool { return e.SupportsVision }},
+		takes: func(e *catalog.Entry) bool { return !e.NoImageInput }},
+	{part: "input_audio", name: "audio input", flag: "supports_audio_input",
+		takes: func(e *catalog.Entry) bool { return !e.NoAudioInput }},
+	{part: "file", name: "file (PDF) input", flag: "supports_pdf_input",
+		takes: func(e *catalog.Entry) bool { return !e.NoPDFInput }},
 }
 
 // modalitySet is a set of modalities, one bit per entry of modalities.

@@ -9,14 +9,15 @@ import (
 	"github.com/clearbar/clearbar"
 )
 
-// In the price catalogue, gpt-3.5-turbo and o3-mini have no supports_vision; gpt-4o-mini and
+// In the price catalogue, watsonx/ibm/granite-3-8b-instruct says it takes no image or audio
+// input and o3-mini no image input (supports_vision false); gpt-4o-mini and
 // gpt-4o have it; my-local-llava is not in it at all.
 const capabilityBase = `version: 1
 name: capability-test
 review: {last: 2026-11-01, cadence: monthly}
 providers: {p: {type: simulated}, q: {type: simulated}}
 models:
-  nano:   {provider: p, model: gpt-3.5-turbo, latency: {p50: 1s, p95: 2s}}
+  nano:   {provider: p, model: watsonx/ibm/granite-3-8b-instruct, latency: {p50: 1s, p95: 2s}}
   mini:   {provider: p, model: o3-mini, latency: {p50: 1s, p95: 2s}}
   vision: {provider: q, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
   tiny:   {provider: q, model: gpt-4o, latency: {p50: 1s, p95: 2s}, context_window: 1000}
@@ -97,7 +98,7 @@ func TestCapabilityRouting(t *testing.T) {
 		why            string
 	}{
 		{name: "image skips text-only cascade step", category: "cascade", parts: []string{"image_url"},
-			plan: "vision", skipped: "nano: no image input (catalogue entry gpt-3.5-turbo: supports_vision false)",
+			plan: "vision", skipped: "nano: no image input (catalogue entry watsonx/ibm/granite-3-8b-instruct: supports_vision false)",
 			why: "the catalogue entry exists and lacks supports_vision, so the cascade starts at the next step"},
 		{name: "image skips text-only fallbacks", category: "fallback", parts: []string{"image_url"},
 			plan: "vision", skipped: "nano: no image input | mini: no image input (catalogue entry o3-mini",
@@ -108,21 +109,21 @@ func TestCapabilityRouting(t *testing.T) {
 		{name: "model absent from the catalogue not skipped", category: "local", parts: []string{"image_url"},
 			plan: "local",
 			why:  "a model priced in the spec has no catalogue entry; unknown means capable"},
-		{name: "audio not checked", category: "fallback", parts: []string{"input_audio"},
+		{name: "audio skips a model that says it takes none", category: "fallback", parts: []string{"input_audio"},
+			plan: "mini,vision", skipped: "nano: no audio input (catalogue entry watsonx/ibm/granite-3-8b-instruct: supports_audio_input false)",
+			why: "granite's entry sets supports_audio_input false; o3-mini's leaves it out, which says nothing, so mini stays"},
+		{name: "file not stated", category: "fallback", parts: []string{"file"},
 			plan: "nano,mini,vision",
-			why:  "catalog.Entry has no audio-input flag, so audio never skips a model"},
-		{name: "file not checked", category: "fallback", parts: []string{"file"},
-			plan: "nano,mini,vision",
-			why:  "catalog.Entry has no PDF/file-input flag either"},
+			why:  "no entry here sets supports_pdf_input, and a flag left out never skips a model"},
 		{name: "image with audio", category: "cascade", parts: []string{"input_audio", "image_url"},
 			plan: "vision", skipped: "nano: no image input",
-			why: "the image alone decides; its position among the parts does not matter"},
+			why: "the first lacking input names the skip; its position among the parts does not matter"},
 		{name: "score route start skipped", category: "score", parts: []string{"image_url"},
 			plan: "vision", skipped: "nano: no image input | mini: no image input",
 			why: "the heuristic starts at nano for an easy prompt; the skip applies to the start's plan"},
-		{name: "unvalidated score route plans its start only", category: "score-unvalidated", parts: []string{"image_url"},
-			err: clearbar.ClientError, errHas: "image input, which no model",
-			why: "without validation a score route's plan is the start alone, so, as for a context window, nothing is left"},
+		{name: "unvalidated score route moves its start", category: "score-unvalidated", parts: []string{"image_url"},
+			plan: "vision", skipped: "nano: no image input | mini: no image input | nano: the score's start cannot take the request; starting at vision",
+			why: "without validation a score route's plan is its start alone; a start that cannot take the request gives way to the next dearer model that can"},
 		{name: "no capable model", category: "textonly", parts: []string{"image_url"},
 			err: clearbar.ClientError, errHas: `image input, which no model on category "textonly"'s route takes`,
 			why: "as when no context window fits: no call is made and the client gets a 400"},

@@ -194,16 +194,18 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 		ap, arm = pin, 0
 		d.Arm = ""
 	}
+	var scoreStarts []armPlan // a score route's plans by starting model, cheapest first
+	scoreStart := 0
 	if ap.score != nil {
 		text, system := scoreText(in.Request)
 		d.Score = new(clearbar.Score)
-		var start int
 		if hs, ok := ap.score.scorer.(healthScorer); ok {
-			start = hs.startHealth(ctx, h, text, system, d.Features.TokensIn, d.Score)
+			scoreStart = hs.startHealth(ctx, h, text, system, d.Features.TokensIn, d.Score)
 		} else {
-			start = ap.score.scorer.Start(ctx, text, system, d.Features.TokensIn, d.Score)
+			scoreStart = ap.score.scorer.Start(ctx, text, system, d.Features.TokensIn, d.Score)
 		}
-		ap = &ap.score.starts[start]
+		scoreStarts = ap.score.starts
+		ap = &scoreStarts[scoreStart]
 	}
 	p := &Plan{Category: c, Route: ap.route, Arm: -1, Steps: ap.steps, Retries: cp.retries, Backoff: cp.backoff,
 		FailWhenExhausted: ap.route.FailsWhenExhausted()}
@@ -218,48 +220,19 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 
 	need := d.Features.TokensIn + in.Request.MaxTokens
 	carries := modalitiesOf(in.Request)
-	var filtered []Step
-	var lacked *modality
-	tooSmall, open := 0, 0
-	for i, st := range ap.steps {
-		var keep []*spec.Model
-		for j, m := range st.Candidates {
-			reason := ""
-			if w := m.Resolved.ContextWindow; w > 0 && need > w {
-				reason = fmt.Sprintf("context window %d tokens < %d needed (estimated input %d + max tokens %d)", w, need, d.Features.TokensIn, in.Request.MaxTokens)
-				tooSmall++
-			} else if l := lacking(m, carries); l != nil {
-				reason = fmt.Sprintf("no %s (catalogue entry %s: %s false)", l.name, m.Resolved.Catalog.Key, l.flag)
-				lacked = l
-			} else if h != nil {
-				if isOpen, why := h.Open(Key(m)); isOpen {
-					reason = why
-					open++
-				}
-			}
-			if reason == "" {
-				if keep != nil {
-					keep = append(keep, m)
-				}
-				continue
-			}
-			d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: reason})
-			if keep == nil {
-				keep = append(make([]*spec.Model, 0, len(st.Candidates)), st.Candidates[:j]...)
-			}
+	filtered, lacked, tooSmall, open := fitSteps(ap, h, d, need, carries)
+	// A score route whose start cannot take the request at all (too long, or an input the
+	// start's models lack) starts on the next dearer model that can, and says so.
+	for next := scoreStart + 1; scoreStarts != nil && filtered != nil && len(filtered) == 0 && open == 0 && next < len(scoreStarts); next++ {
+		alt := &scoreStarts[next]
+		f, l, ts, op := fitSteps(alt, h, d, need, carries)
+		if f != nil && len(f) == 0 && op == 0 {
+			continue
 		}
-		if keep == nil && filtered == nil {
-			continue // nothing skipped so far: keep sharing the precomputed steps
-		}
-		if filtered == nil {
-			filtered = append(make([]Step, 0, len(ap.steps)), ap.steps[:i]...)
-		}
-		if keep == nil {
-			keep = st.Candidates
-		}
-		if len(keep) > 0 {
-			filtered = append(filtered, Step{Candidates: keep, Validate: st.Validate, RetryOnce: st.RetryOnce})
-		}
+		d.Skipped = append(d.Skipped, clearbar.Skip{Model: ap.names[0], Reason: "the score's start cannot take the request; starting at " + alt.names[0]})
+		ap, filtered, lacked, tooSmall, open = alt, f, l, ts, op
+		p.Route, p.Steps, p.FailWhenExhausted = ap.route, ap.steps, ap.route.FailsWhenExhausted()
+		d.Plan = ap.names
 	}
 	if filtered == nil {
 		return p, nil
@@ -326,4 +299,53 @@ func scoreText(r *clearbar.Request) (text, system string) {
 		}
 	}
 	return text, system
+}
+
+// fitSteps returns ap's steps without the candidates that cannot take the request (its need
+// in tokens is over their context window, or it carries an input they lack) or whose breaker
+// is open, recording each skip in d. It returns nil steps when nothing was left out (the
+// precomputed steps are shared), with what was lacking, how many models were too small and
+// how many breakers were open.
+func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet) (filtered []Step, lacked *modality, tooSmall, open int) {
+	for i, st := range ap.steps {
+		var keep []*spec.Model
+		for j, m := range st.Candidates {
+			reason := ""
+			if w := m.Resolved.ContextWindow; w > 0 && need > w {
+				reason = fmt.Sprintf("context window %d tokens < %d needed (estimated input %d + max tokens %d)", w, need, d.Features.TokensIn, need-d.Features.TokensIn)
+				tooSmall++
+			} else if l := lacking(m, carries); l != nil {
+				reason = fmt.Sprintf("no %s (catalogue entry %s: %s false)", l.name, m.Resolved.Catalog.Key, l.flag)
+				lacked = l
+			} else if h != nil {
+				if isOpen, why := h.Open(Key(m)); isOpen {
+					reason = why
+					open++
+				}
+			}
+			if reason == "" {
+				if keep != nil {
+					keep = append(keep, m)
+				}
+				continue
+			}
+			d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: reason})
+			if keep == nil {
+				keep = append(make([]*spec.Model, 0, len(st.Candidates)), st.Candidates[:j]...)
+			}
+		}
+		if keep == nil && filtered == nil {
+			continue // nothing skipped so far: keep sharing the precomputed steps
+		}
+		if filtered == nil {
+			filtered = append(make([]Step, 0, len(ap.steps)), ap.steps[:i]...)
+		}
+		if keep == nil {
+			keep = st.Candidates
+		}
+		if len(keep) > 0 {
+			filtered = append(filtered, Step{Candidates: keep, Validate: st.Validate, RetryOnce: st.RetryOnce})
+		}
+	}
+	return filtered, lacked, tooSmall, open
 }

@@ -391,6 +391,20 @@ func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnin
 		}
 	}
 
+	for _, f := range []struct{ input, field string }{
+		{"image", "supports_vision"}, {"audio", "supports_audio_input"}, {"pdf", "supports_pdf_input"},
+	} {
+		switch v := obj[f.field].(type) {
+		case nil:
+		case bool:
+			if !v {
+				rec.Lacks = append(rec.Lacks, f.input)
+			}
+		default:
+			return rec, false, nil, fmt.Errorf("%s: %v is not a boolean", f.field, v)
+		}
+	}
+
 	switch v := obj["deprecation_date"].(type) {
 	case nil:
 	case string:

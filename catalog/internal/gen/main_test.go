@@ -23,7 +23,8 @@ const fixture = `{
   "alpha/tiered": {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
     "input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token_above_200k_tokens": 2.25e-05,
     "cache_read_input_token_cost_above_200k_tokens": 6e-07, "input_cost_per_token_above_200k_tokens_priority": 1e-05,
-    "output_cost_per_reasoning_token": 0.1, "max_tokens": 2000000.0, "supports_reasoning": true},
+    "output_cost_per_reasoning_token": 0.1, "max_tokens": 2000000.0, "supports_reasoning": true,
+    "supports_vision": true, "supports_audio_input": false, "supports_pdf_input": false},
   "rounded": {"litellm_provider": "databricks", "mode": "chat", "input_cost_per_token": 2.9999900000000002e-06, "output_cost_per_token": 0},
   "respond": {"litellm_provider": "openai", "mode": "responses", "input_cost_per_token": 0.00015, "output_cost_per_token": 0.0006},
   "respond-unpriced": {"litellm_provider": "openai", "mode": "responses"},
@@ -62,12 +63,13 @@ func TestGenerateFixture(t *testing.T) {
 	want := []catalog.Entry{
 		{Key: "alpha/tiered", Provider: "anthropic", Mode: "chat", Input: 3_000_000, Output: 15_000_000,
 			Reasoning: 100_000_000_000, TierThreshold: 200_000, InputAbove: 6_000_000, OutputAbove: 22_500_000, CachedInputAbove: 600_000,
-			MaxInputTokens: 2_000_000, MaxOutputTokens: 2_000_000, SupportsReasoning: true},
+			MaxInputTokens: 2_000_000, MaxOutputTokens: 2_000_000, SupportsReasoning: true,
+			SupportsVision: true, NoAudioInput: true, NoPDFInput: true},
 		{Key: "respond", Provider: "openai", Mode: "responses", Input: 150_000_000, Output: 600_000_000},
 		{Key: "rounded", Provider: "databricks", Mode: "chat", Input: 2_999_990, Output: 0},
 		{Key: "zeta-chat", Provider: "openai", Mode: "chat", Input: 150_000, Output: 300_000, CachedInput: 75_000,
 			MaxInputTokens: 128_000, MaxOutputTokens: 16_384, SupportsFunctionCalling: true, SupportsPromptCaching: true,
-			DeprecationDate: "2026-01-31"},
+			NoImageInput: true, DeprecationDate: "2026-01-31"},
 	}
 	var got []catalog.Entry
 	for e := range c.All() {

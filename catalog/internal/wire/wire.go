@@ -56,6 +56,10 @@ type Record struct {
 	ReasoningFlag   bool   `json:"supports_reasoning,omitempty"`
 	PromptCaching   bool   `json:"supports_prompt_caching,omitempty"`
 	DeprecationDate string `json:"deprecation_date,omitempty"`
+	// Lacks lists the inputs the source says explicitly the model does not take ("image",
+	// "audio", "pdf" for supports_vision, supports_audio_input, supports_pdf_input false); a
+	// flag the source leaves out says nothing and is not listed.
+	Lacks []string `json:"lacks,omitempty"`
 }
 
 // microPerDollar is the number of Price units (micro-dollars per million tokens) in one dollar
