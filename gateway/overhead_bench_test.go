@@ -22,14 +22,46 @@ const benchAnswer = `{"id":"chatcmpl-bench","object":"chat.completion","created"
 
 const benchRequest = `{"model":"clearbar/chat","messages":[{"role":"system","content":"You are a helpful support assistant for an online shop. Answer briefly and politely."},{"role":"user","content":"Hello, I ordered a blue kettle last week and I have not received it yet. Where is my order?"}]}`
 
+// benchStream is the upstream's streamed answer: a role chunk, eight content chunks, a finish
+// chunk and a usage chunk, as OpenAI sends them.
+var benchStream = func() string {
+	var b strings.Builder
+	chunk := func(delta, finish, usage string) {
+		b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","system_fingerprint":"fp_bench","choices":[{"index":0,"delta":` + delta + `,"logprobs":null,"finish_reason":` + finish + `}],"usage":` + usage + "}\n\n")
+	}
+	chunk(`{"role":"assistant","content":""}`, "null", "null")
+	for _, w := range strings.Fields("Your parcel left our warehouse this morning and should arrive") {
+		chunk(`{"content":"`+w+` "}`, "null", "null")
+	}
+	chunk(`{}`, `"stop"`, "null")
+	b.WriteString(`data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","system_fingerprint":"fp_bench","choices":[],"usage":{"prompt_tokens":64,"completion_tokens":38,"total_tokens":102}}` + "\n\n")
+	b.WriteString("data: [DONE]\n\n")
+	return b.String()
+}()
+
 // BenchmarkOverhead compares, in one run, a request through a bare httputil.ReverseProxy and
 // through the gateway (static route, real OpenAI adapter, decisions recorded to SQLite), both in
 // front of the same in-process upstream. The difference is the gateway's own work per request.
 func BenchmarkOverhead(b *testing.B) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
+	benchOverhead(b, benchRequest, func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, benchAnswer)
+	})
+}
+
+// BenchmarkOverheadStream is BenchmarkOverhead for a streamed answer whose first chunk comes
+// at once: the path every fast stream takes.
+func BenchmarkOverheadStream(b *testing.B) {
+	benchOverhead(b, strings.Replace(benchRequest, `{"model"`, `{"stream":true,"model"`, 1), func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, benchStream)
+	})
+}
+
+func benchOverhead(b *testing.B, request string, answer func(http.ResponseWriter)) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		answer(w)
 	}))
 	defer up.Close()
 	target, _ := url.Parse(up.URL)
@@ -71,7 +103,7 @@ categories:
 
 	client := &http.Client{Transport: provider.NewTransport()}
 	call := func(b *testing.B, base string) {
-		resp, err := client.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(benchRequest))
+		resp, err := client.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(request))
 		if err != nil {
 			b.Fatal(err)
 		}
