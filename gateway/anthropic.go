@@ -159,7 +159,9 @@ func writeAnthropicError(w http.ResponseWriter, err error, requestID string) int
 // The pipeline's error event is not transcoded: its error type is lost in the OpenAI envelope,
 // so the handler writes the Anthropic error event from the pipeline's error instead (fail).
 //
-// An anthropicWriter is used by the request's goroutine only.
+// An anthropicWriter is used by one goroutine at a time: the request's, or the keepalive's
+// timer while it pings (the keepalive hands it back before the request writes again). The
+// pings are comments, which become Anthropic's ping events.
 type anthropicWriter struct {
 	w http.ResponseWriter
 	// status is the status of a kept-back answer, body the answer.

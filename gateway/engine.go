@@ -37,6 +37,8 @@ type run struct {
 	// pending are validator calls (judges) to append to the decision once the attempt that
 	// caused them is complete: appending earlier would move the attempt being written.
 	pending []clearbar.Attempt
+	// ka keeps a stream open with pings while its first content byte is slow.
+	ka keepalive
 }
 
 // flushPending appends validator calls to the decision.

@@ -80,12 +80,15 @@ type Gateway struct {
 	aliases        aliases
 	limits         Limits
 	requestTimeout time.Duration
-	log            *slog.Logger
-	now            func() time.Time
-	ready          atomic.Bool
-	dropped        atomic.Int64
-	repeats        repeats
-	mux            *http.ServeMux
+	// streamKeepalive is the wait for a stream's first content byte before keep-alive pings
+	// start; 0 means none.
+	streamKeepalive time.Duration
+	log             *slog.Logger
+	now             func() time.Time
+	ready           atomic.Bool
+	dropped         atomic.Int64
+	repeats         repeats
+	mux             *http.ServeMux
 }
 
 // New builds a gateway for a loaded spec.
@@ -104,7 +107,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{spec: o.Spec, router: router, providers: o.Providers, breakers: o.Breakers,
 		recorder: o.Recorder, decisions: o.Decisions, checker: o.Checker, shadow: o.Shadow, log: o.Logger, now: o.Now,
-		limits: DefaultLimits, requestTimeout: 120 * time.Second}
+		limits: DefaultLimits, requestTimeout: 120 * time.Second, streamKeepalive: DefaultStreamKeepalive}
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -132,6 +135,9 @@ func New(o Options) (*Gateway, error) {
 	if sv.RequestTimeout > 0 {
 		g.requestTimeout = sv.RequestTimeout.D()
 	}
+	if sv.StreamKeepalive != nil {
+		g.streamKeepalive = sv.StreamKeepalive.D()
+	}
 	if g.keys, err = newKeyring(o.Spec.Keys); err != nil {
 		return nil, err
 	}
@@ -155,7 +161,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) SetReady(ready bool) { g.ready.Store(ready) }
 
 // Decision headers. Every response carries them, errors included; on streams they are sent
-// before the first byte, and the cost comes as a trailer.
+// before the first byte, and the cost comes as a trailer. A stream that keep-alive pings
+// committed before its model answered sends the decision id, category and route as headers and
+// the model, provider, attempts and cost as trailers.
 const (
 	headerRequestID = "X-Request-Id"
 	headerDecision  = "X-Clearbar-Decision-Id"

@@ -22,7 +22,13 @@ import (
 // A step with validators is buffered: the whole answer is read and validated before its first
 // byte is sent, so that a failed answer can still escalate. Its time to first byte is then the
 // whole answer's time plus validation, which the decision records.
+//
+// While no content byte has gone out the keepalive may commit the stream and send pings (see
+// keepalive): attempts still fall back as before, but a failure then ends the stream with an
+// error event (failed).
 func (r *run) stream(ctx context.Context, w http.ResponseWriter, start time.Time) (status int, err error) {
+	r.ka.start(w, r.g.streamKeepalive, r.d)
+	defer r.ka.stop()
 steps:
 	for si, st := range r.plan.Steps {
 		qualityRetried := false
@@ -90,7 +96,7 @@ steps:
 					continue
 				case nextFail:
 					a.Outcome = "failed"
-					return 0, r.failure(err)
+					return r.failed(w, r.failure(err))
 				}
 				a.Outcome = "fell back"
 				break
@@ -103,7 +109,31 @@ steps:
 		return r.replayFlagged(w, resp, start)
 	}
 	_, err = r.exhausted()
-	return 0, err
+	return r.failed(w, err)
+}
+
+// failed ends a stream that failed before its first content byte. Usually nothing has been
+// written, and the caller answers with the error's status. When keep-alive pings committed
+// the stream, the status is gone: the stream ends with the error as an OpenAI-shaped error
+// event, never [DONE], and the decision headers that were still unknown go in the trailers.
+func (r *run) failed(w http.ResponseWriter, err error) (int, error) {
+	if !r.ka.stop() {
+		return 0, err
+	}
+	e := clearbar.AsError(err)
+	if e.Class != clearbar.Canceled {
+		sse.NewWriter(w).WriteData(errorJSON(e, statusFor(e)))
+		r.d.Reason += "; keep-alive pings had already sent the status, so the stream ended with an error event"
+	}
+	r.trailers(w.Header())
+	return http.StatusOK, err
+}
+
+// trailers sets the decision headers of a stream the keepalive committed: declared as
+// trailers then (committedTrailer), they are sent after the body.
+func (r *run) trailers(h http.Header) {
+	r.g.decisionHeaders(h, r.d)
+	h.Set(headerCost, r.totalCost().Decimal())
 }
 
 // buffered is a stream read to its end before validation, replayed as a clearbar.Stream.
@@ -194,10 +224,15 @@ func (b *buffered) Close() error { return nil }
 // replayFlagged sends a flagged answer (every step failed validation) as a stream.
 func (r *run) replayFlagged(w http.ResponseWriter, resp *clearbar.Response, start time.Time) (int, error) {
 	h := w.Header()
-	r.g.decisionHeaders(h, r.d)
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
+	committed := r.ka.stop()
+	if committed {
+		defer r.trailers(h)
+	} else {
+		r.g.decisionHeaders(h, r.d)
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusOK)
+	}
 	sw := sse.NewWriter(w)
 	chunk, _ := sjson.SetBytes([]byte(`{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":"stop"}]}`), "choices.0.delta.content", resp.Text())
 	chunk, _ = sjson.SetBytes(chunk, "id", resp.ID)
@@ -216,12 +251,15 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 	defer s.Close()
 	r.d.Model, r.d.Provider = m.Name, m.Provider.Name
 	h := w.Header()
-	r.g.decisionHeaders(h, r.d)
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Set("Trailer", headerCost)
-	w.WriteHeader(http.StatusOK)
+	committed := r.ka.stop()
+	if !committed {
+		r.g.decisionHeaders(h, r.d)
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		h.Set("X-Accel-Buffering", "no")
+		h.Set("Trailer", headerCost)
+		w.WriteHeader(http.StatusOK)
+	}
 	sw := sse.NewWriter(w)
 	var usage clearbar.Usage
 	var text int
@@ -275,7 +313,9 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 		r.accept(a, m, nil)
 		r.d.AnswerChars = text
 	}
-	if cost := r.totalCost(); cost > 0 || !usage.IsZero() {
+	if committed {
+		r.trailers(h)
+	} else if cost := r.totalCost(); cost > 0 || !usage.IsZero() {
 		h.Set(headerCost, cost.Decimal())
 	}
 	return http.StatusOK, err

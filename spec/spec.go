@@ -580,6 +580,11 @@ type Server struct {
 	RequestTimeout Duration `yaml:"request_timeout"`
 	// Trace is the decision store: a SQLite file path (default clearbar.db) or "none".
 	Trace string `yaml:"trace"`
+	// StreamKeepalive is how long a stream may wait for its first content byte before the
+	// gateway commits it (status 200 and the decision headers known so far; the rest follow as
+	// trailers) and sends ": ping" comments at this interval until the answer begins. Nil means
+	// 10s; 0s turns keep-alives off.
+	StreamKeepalive *Duration `yaml:"stream_keepalive"`
 
 	pos Pos
 }
