@@ -39,4 +39,8 @@ type Call struct {
 	// Category is the request's category. Real providers ignore it; the simulated provider
 	// uses it to answer with the category's assumed quality.
 	Category string
+	// Judged, on a judge's call, is the answer being judged. Real providers ignore it (the
+	// answer is in the request's text); the simulated provider scores it by the ground truth
+	// it recorded when it made that answer.
+	Judged *Response
 }

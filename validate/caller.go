@@ -29,7 +29,8 @@ func (p ProviderCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.R
 		a.Class, a.Error, a.Outcome = err.Class, err.Message, "failed"
 		return nil, a, err
 	}
-	resp, err := prov.Complete(ctx, &clearbar.Call{Request: req, Model: m.Model})
+	judged, _ := ctx.Value(judgedKey{}).(*clearbar.Response)
+	resp, err := prov.Complete(ctx, &clearbar.Call{Request: req, Model: m.Model, Judged: judged})
 	a.Latency = now().Sub(a.Start)
 	if err != nil {
 		e := clearbar.AsError(err)

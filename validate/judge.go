@@ -68,7 +68,7 @@ func (j *judge) judgeRequest(in *Input) *clearbar.Request {
 }
 
 func (j *judge) judge(ctx context.Context, in *Input) (clearbar.Verdict, clearbar.Attempt) {
-	resp, att, err := j.caller.Call(ctx, j.model, j.judgeRequest(in))
+	resp, att, err := j.caller.Call(context.WithValue(ctx, judgedKey{}, in.Response), j.model, j.judgeRequest(in))
 	att.Kind = clearbar.AttemptJudge
 	if err != nil {
 		e := clearbar.AsError(err)
@@ -120,3 +120,8 @@ func parseScore(text string) (float64, string, bool) {
 	}
 	return min(score, 1), out.Reason, true
 }
+
+// judgedKey carries the answer a judge's call is about, from the judge to ProviderCaller,
+// which hands it to the provider as clearbar.Call.Judged (the simulated provider scores it by
+// its ground truth; real providers read the answer from the prompt).
+type judgedKey struct{}

@@ -185,3 +185,26 @@ func simulationJSON(s *Simulation) json.RawMessage {
 	}
 	return b
 }
+
+// judgeOutput is a simulated judge's reply on an answer: a low score when the simulator drew
+// that answer to fail validation (so a judge validator detects bad answers and flags good ones
+// at the category's assumed rates, like every other simulated validator), a high one
+// otherwise, and a passing score, saying so, for an answer with no simulation record (one a
+// real provider gave).
+func judgeOutput(judged *clearbar.Response) output {
+	var body struct {
+		Simulation *Simulation `json:"x_clearbar_simulation"`
+	}
+	score, reason := 0.9, "the answer meets the rubric (simulated judge)"
+	switch _ = json.Unmarshal(judged.Body, &body); {
+	case body.Simulation == nil:
+		reason = "no simulation record of the answer; scored as meeting the rubric (simulated judge)"
+	case body.Simulation.Flagged:
+		score, reason = 0.1, "the answer does not meet the rubric (simulated judge: the answer was drawn to fail validation)"
+	}
+	b, _ := json.Marshal(struct {
+		Score  float64 `json:"score"`
+		Reason string  `json:"reason"`
+	}{score, reason})
+	return output{choice: clearbar.Choice{Text: string(b)}, json: true}
+}
