@@ -55,6 +55,14 @@ type Decision struct {
 	// (Score.Embedding.Cost); EscalationCost the part spent on answers that were discarded.
 	Cost           Money `json:"cost_usd"`
 	EscalationCost Money `json:"escalation_cost_usd"`
+	// EscalationLatency is the time counterpart of EscalationCost: the sum of Attempt.Latency
+	// over the same attempts, the provider calls (judges' aside) whose answer the client did
+	// not get because the call failed, was retried, fell back, failed validation and
+	// escalated, or was cut mid-stream; in a request that failed, every such call. Attempts
+	// run one after another, so it is wall time the request spent before (or instead of) the
+	// answer it delivered. Backoff between attempts (Attempt.Waited) and judge calls, which
+	// EscalationCost leaves out too, are not in it.
+	EscalationLatency time.Duration `json:"escalation_latency_ns"`
 
 	// Latency is the whole request as the gateway saw it; Upstream the time spent waiting for
 	// providers; Overhead the difference (the gateway's own work). TTFB is the time to the

@@ -133,7 +133,7 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 	}
 	fmt.Fprintf(&b, "why         %s\n", orDash(d.Reason))
 	if !d.DryRun {
-		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts); tokens %d in, %d out\n", d.Cost, d.EscalationCost, d.Usage.PromptTokens, d.Usage.CompletionTokens)
+		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts, which took %s); tokens %d in, %d out\n", d.Cost, d.EscalationCost, roundDur(d.EscalationLatency), d.Usage.PromptTokens, d.Usage.CompletionTokens)
 		fmt.Fprintf(&b, "time        total %s, upstream %s, gateway overhead %s, first byte %s\n", roundDur(d.Latency), roundDur(d.Upstream), roundDur(d.Overhead), roundDur(d.TTFB))
 	}
 	_, err := io.WriteString(w, b.String())

@@ -412,6 +412,7 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 			d.Usage = a.Usage
 		case a.Kind != clearbar.AttemptJudge:
 			d.EscalationCost += a.Cost
+			d.EscalationLatency += a.Latency
 		}
 	}
 	d.Latency = g.now().Sub(start)

@@ -674,6 +674,69 @@ func TestCascadeEscalatesOnFailedValidation(t *testing.T) {
 	}
 }
 
+// TestEscalationTax: the decision counts the time, as well as the cost, of the attempts whose
+// answers were not delivered, and the escalation metric says whether a step was left for
+// quality (validation) or for provider failures.
+func TestEscalationTax(t *testing.T) {
+	metricsText := func(t *testing.T, f *fixture) string {
+		resp, err := f.srv.Client().Get(f.srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(readAll(t, resp))
+	}
+	for _, tc := range []struct {
+		name, reason, other string
+		failing             []string
+		behave              func(model string, n int) error
+		discarded           int
+	}{
+		{name: "validation fails", reason: "quality", other: "provider", failing: []string{"gpt-4o-mini"}, discarded: 1},
+		{name: "provider fails", reason: "provider", other: "quality", discarded: 2, // the call and its retry
+			behave: func(model string, n int) error { return overloaded() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newCascadeFixture(t, tc.failing...)
+			f.a.delay, f.a.behave = 30*time.Millisecond, tc.behave
+			resp := f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`)
+			readAll(t, resp)
+			d := f.rec.last()
+			if resp.StatusCode != 200 || d.Model != "big" || len(d.Attempts) != tc.discarded+1 {
+				t.Fatalf("status %d model %s attempts %+v", resp.StatusCode, d.Model, d.Attempts)
+			}
+			var lat time.Duration
+			var cost clearbar.Money
+			for _, a := range d.Attempts[:tc.discarded] {
+				lat += a.Latency
+				cost += a.Cost
+			}
+			if d.EscalationLatency != lat || lat < time.Duration(tc.discarded)*30*time.Millisecond || d.EscalationCost != cost {
+				t.Errorf("escalation latency %v cost %v, want %v and %v (attempts %+v)", d.EscalationLatency, d.EscalationCost, lat, cost, d.Attempts)
+			}
+			var out strings.Builder
+			WriteExplanation(&out, d)
+			if want := "on discarded attempts, which took " + roundDur(lat); !strings.Contains(out.String(), want) {
+				t.Errorf("explain lacks %q:\n%s", want, out.String())
+			}
+			m := metricsText(t, f)
+			if !strings.Contains(m, `clearbar_escalations_total{category="extract",reason="`+tc.reason+`"} 1`) ||
+				strings.Contains(m, `reason="`+tc.other+`"`) {
+				t.Errorf("escalation metrics:\n%s", grepLines(m, "clearbar_escalations_total"))
+			}
+		})
+	}
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for line := range strings.SplitSeq(text, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 func TestFlaggedWhenEveryStepFails(t *testing.T) {
 	f := newCascadeFixture(t, "gpt-4o-mini", "gpt-4o")
 	resp := f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`)

@@ -50,7 +50,7 @@ type metrics struct {
 	attempts      *prometheus.CounterVec   // provider, model, class
 	fallbacks     *prometheus.CounterVec   // category, class
 	retries       *prometheus.CounterVec   // provider, class
-	escalated     *prometheus.CounterVec   // category
+	escalated     *prometheus.CounterVec   // category, reason
 	clientRetries prometheus.Counter
 
 	// Cached children of the vectors every request touches.
@@ -90,7 +90,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_retries_total",
 			Help: "Retries of the same model, by provider and failure class."}, []string{"provider", "class"}),
 		escalated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_escalations_total",
-			Help: "Requests that moved past their route's first step, by category."}, []string{"category"}),
+			Help: "Moves to a later step of a route, by category and reason: quality (the answer failed validation) or provider (the step's models failed)."}, []string{"category", "reason"}),
 		clientRetries: prometheus.NewCounter(prometheus.CounterOpts{Name: "clearbar_client_retries_total",
 			Help: "Requests that clients marked as their own retries (X-Stainless-Retry-Count above 0)."}),
 	}
@@ -121,7 +121,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 	if d.Cost > 0 {
 		m.costC.get(d.Category, d.Model).Add(d.Cost.USD())
 	}
-	escalated := false
+	var prev *clearbar.Attempt // the last provider call before a, judges aside
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		m.attemptsC.get(a.Provider, a.Model, a.Class.String()).Inc()
@@ -138,22 +138,31 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 				m.tokensC.get(a.Model, "reasoning").Add(float64(u.ReasoningTokens))
 			}
 		}
-		if i > 0 {
-			prev := d.Attempts[i-1]
+		if prev != nil {
 			switch a.Kind {
 			case clearbar.AttemptRetry:
 				m.retries.WithLabelValues(a.Provider, prev.Class.String()).Inc()
 			case clearbar.AttemptFallback:
 				m.fallbacks.WithLabelValues(d.Category, prev.Class.String()).Inc()
 			case clearbar.AttemptEscalation:
-				escalated = true
+				m.escalated.WithLabelValues(d.Category, escalationReason(prev.Class)).Inc()
 				if prev.Class != clearbar.Quality && prev.Class != clearbar.OK {
 					m.fallbacks.WithLabelValues(d.Category, prev.Class.String()).Inc()
 				}
 			}
 		}
+		if a.Kind != clearbar.AttemptJudge {
+			prev = a
+		}
 	}
-	if escalated {
-		m.escalated.WithLabelValues(d.Category).Inc()
+}
+
+// escalationReason labels an escalation by the class of the call that caused it: quality
+// when its answer failed validation, provider for every failure of the call itself, so that
+// the two stay apart in clearbar_escalations_total.
+func escalationReason(c clearbar.FailureClass) string {
+	if c == clearbar.Quality {
+		return "quality"
 	}
+	return "provider"
 }

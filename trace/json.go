@@ -156,6 +156,7 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 	b = appendUsage(b, `,"usage":`, &d.Usage)
 	b = appendMoneyField(b, `,"cost_usd":`, d.Cost)
 	b = appendMoneyField(b, `,"escalation_cost_usd":`, d.EscalationCost)
+	b = appendIntField(b, `,"escalation_latency_ns":`, int64(d.EscalationLatency))
 	b = appendIntField(b, `,"latency_ns":`, int64(d.Latency))
 	b = appendIntField(b, `,"upstream_ns":`, int64(d.Upstream))
 	b = appendIntField(b, `,"overhead_ns":`, int64(d.Overhead))
