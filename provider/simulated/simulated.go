@@ -248,8 +248,22 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 			RetryAfter: retry, Provider: p.name, Model: call.Model,
 		}
 	}
+	// A request may ask for a model to fail, to watch a fallback happen (the gateway does not
+	// forward clearbar_ metadata to real providers).
+	if v := req.Metadata[FailMetadata]; v != "" && (v == call.Model || (m.spec != nil && v == m.spec.Name)) {
+		pl.fail = &clearbar.Error{
+			Class: clearbar.Overloaded, Status: 503, Type: "server_error",
+			Message:  fmt.Sprintf("simulated overload of %s, asked for by the request's %s metadata", v, FailMetadata),
+			Provider: p.name, Model: call.Model,
+		}
+	}
 	return pl, nil
 }
+
+// FailMetadata is the request metadata key that makes a simulated model fail: every call to
+// the model it names (the spec's name or the model id) is answered with a 503, so that the
+// request retries and falls back as it would in an outage.
+const FailMetadata = "clearbar_simulate_fail"
 
 func (p *Provider) clientError(model string, status int, typ, format string, args ...any) *clearbar.Error {
 	e := clearbar.Errorf(clearbar.ClientError, format, args...)

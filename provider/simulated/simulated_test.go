@@ -321,3 +321,32 @@ func TestSpecFile(t *testing.T) {
 		}
 	}
 }
+
+// TestFailMetadata: a request's clearbar_simulate_fail metadata fails every call to the model
+// it names, by spec name or model id, and no other.
+func TestFailMetadata(t *testing.T) {
+	a, b := constModel("a", time.Millisecond), constModel("b", time.Millisecond)
+	a.Name = "primary"
+	p := newSim(t, &spec.Simulate{TimeScale: 0.001}, a, b)
+	for _, tt := range []struct {
+		name, model string
+		fails       bool
+		explanation string
+	}{
+		{"primary", "a", true, "the spec's name of the model"},
+		{"a", "a", true, "the model id"},
+		{"primary", "b", false, "another model answers"},
+		{"", "a", false, "no metadata, no failure"},
+	} {
+		req := userRequest("hi")
+		if tt.name != "" {
+			req.Metadata = map[string]string{simulated.FailMetadata: tt.name}
+		}
+		for range 3 {
+			_, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: tt.model})
+			if failed := err != nil && classOf(err) == clearbar.Overloaded; failed != tt.fails {
+				t.Errorf("%s=%q, model %s: err %v, want failure %v (%s)", simulated.FailMetadata, tt.name, tt.model, err, tt.fails, tt.explanation)
+			}
+		}
+	}
+}
