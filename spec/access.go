@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,6 +108,28 @@ func (r *Route) Validated() bool {
 	}
 	for _, a := range r.Split {
 		if a.Route.Validated() {
+			return true
+		}
+	}
+	return false
+}
+
+// Judged says whether any validator of the route (its own, a step's or a split arm's) is an
+// LLM judge.
+func (r *Route) Judged() bool {
+	isJudge := func(vs []*Validator) bool {
+		return slices.ContainsFunc(vs, func(v *Validator) bool { _, ok := v.Config.(*Judge); return ok })
+	}
+	if isJudge(r.Validate) {
+		return true
+	}
+	for _, st := range r.Cascade {
+		if isJudge(st.Validate) {
+			return true
+		}
+	}
+	for _, a := range r.Split {
+		if a.Route.Judged() {
 			return true
 		}
 	}

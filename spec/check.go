@@ -695,6 +695,9 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 	if cat.Route.Validated() && a.Validator == nil {
 		c.warnf(cat.Route.pos.Line, "%s validates answers but states no validator strength: assuming detect %.2f, false_alarm %.2f; add assume: {validator: {detect: D, false_alarm: F}} or calibrate it", label, DefaultStrength.Detect, DefaultStrength.FalseAlarm)
 	}
+	if cat.Route.Judged() && (a.Validator == nil || a.Validator.Calibrated.IsZero()) {
+		c.warnf(cat.Route.pos.Line, "%s trusts an LLM judge whose strength is assumed, not measured: label a few dozen answers and run clearbar validate calibrate SPEC --category %s OUTCOMES --update before relying on it", label, cat.Name)
+	}
 }
 
 // DefaultStrength is assumed for a validated route with no stated validator strength: a

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +231,48 @@ categories:
 	}
 	if msg := err.Error(); strings.Contains(msg, value) || !strings.Contains(msg, "url.yaml:3:") || !strings.Contains(msg, "${CLEARBAR_TEST_URL}") {
 		t.Errorf("error = %q; want url.yaml:3, the variable's name and not its value", msg)
+	}
+}
+
+// TestUncalibratedJudgeWarned: a category that trusts an LLM judge is warned about until its
+// validator strength carries a calibration date.
+func TestUncalibratedJudgeWarned(t *testing.T) {
+	const base = `version: 1
+name: judged
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000}
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4.1-nano, latency: {p50: 1s, p95: 2s}}
+  judge: {provider: sim, model: gpt-4.1-mini, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: answer
+    share: 1
+    tokens: {in: 100, out: 50}
+    quality_bar: 0.5
+    route: {cascade: [small, judge], validate: [{judge: {model: judge, rubric: "Correct.", threshold: 0.7}}]}
+    assume:
+      pass_rate: {small: 0.6, judge: 0.9}
+`
+	for _, tt := range []struct {
+		validator string
+		warned    bool
+		why       string
+	}{
+		{"", true, "no strength at all: the default is assumed"},
+		{"      validator: {detect: 0.8, false_alarm: 0.1}\n", true, "a stated strength is still an assumption"},
+		{"      validator: {detect: 0.8, false_alarm: 0.1, calibrated: 2026-11-20}\n", false, "measured by validate calibrate"},
+	} {
+		s, err := Parse([]byte(base+tt.validator), "judged.yaml", Options{Today: fixtureDay})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.why, err)
+		}
+		warned := slices.ContainsFunc(s.Warnings, func(e *Error) bool {
+			return strings.Contains(e.Error(), "trusts an LLM judge whose strength is assumed, not measured")
+		})
+		if warned != tt.warned {
+			t.Errorf("%s: warned %v, want %v; warnings %v", tt.why, warned, tt.warned, s.Warnings)
+		}
 	}
 }
 

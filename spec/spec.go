@@ -491,6 +491,9 @@ type Assumptions struct {
 type Strength struct {
 	Detect     Prob `yaml:"detect"`
 	FalseAlarm Prob `yaml:"false_alarm"`
+	// Calibrated is the day clearbar validate calibrate measured Detect and FalseAlarm on
+	// labelled answers; zero for an assumption. A judge is trusted only once calibrated.
+	Calibrated Date `yaml:"calibrated"`
 
 	pos Pos
 }

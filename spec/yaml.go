@@ -309,6 +309,15 @@ func (d *Date) UnmarshalYAML(node *yaml.Node) error {
 // MarshalText implements encoding.TextMarshaler.
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
+// MarshalYAML implements yaml.Marshaler: a date is written bare, 2026-11-27, as people write
+// it in a spec, not quoted as a string.
+func (d Date) MarshalYAML() (any, error) {
+	if d.IsZero() {
+		return "", nil
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!timestamp", Value: d.String()}, nil
+}
+
 func (d Date) String() string {
 	if d.IsZero() {
 		return ""

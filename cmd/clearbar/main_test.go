@@ -222,7 +222,8 @@ func TestValidateCalibrate(t *testing.T) {
 		t.Errorf("calibration output:\n%s", out)
 	}
 	updated, _ := os.ReadFile(specFile)
-	if !strings.Contains(string(updated), "detect: 0.667") || !strings.Contains(string(updated), "# A spec whose extraction category validates answers with a schema.") {
+	if !strings.Contains(string(updated), "detect: 0.667") || !strings.Contains(string(updated), "calibrated: 20") ||
+		!strings.Contains(string(updated), "# A spec whose extraction category validates answers with a schema.") {
 		t.Errorf("the spec was not updated in place with its comments kept:\n%s", updated)
 	}
 	if _, err := spec.Load(specFile, spec.Options{}); err != nil {

@@ -86,7 +86,8 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		out, err := spec.SetInCategory(data, *category, []string{"assume", "validator"}, map[string]float64{"detect": round(all.Detect), "false_alarm": round(all.FalseAlarm)})
+		out, err := spec.SetInCategory(data, *category, []string{"assume", "validator"}, map[string]any{
+			"detect": round(all.Detect), "false_alarm": round(all.FalseAlarm), "calibrated": spec.Date{Time: m.Now()}})
 		if err != nil {
 			return err
 		}
