@@ -49,21 +49,13 @@ func (c *CSVWriter) Write(row Row) error {
 	if row.Pass != nil {
 		pass = strconv.FormatBool(*row.Pass)
 	}
-	verdicts := ""
-	if len(row.Verdicts) > 0 {
-		b, err := json.Marshal(row.Verdicts)
-		if err != nil {
-			return err
-		}
-		verdicts = string(b)
+	verdicts, err := jsonCell(row.Verdicts, len(row.Verdicts))
+	if err != nil {
+		return err
 	}
-	calls := ""
-	if len(row.ToolCalls) > 0 {
-		b, err := json.Marshal(row.ToolCalls)
-		if err != nil {
-			return err
-		}
-		calls = string(b)
+	calls, err := jsonCell(row.ToolCalls, len(row.ToolCalls))
+	if err != nil {
+		return err
 	}
 	cost := ""
 	if row.Cost != 0 {
@@ -81,6 +73,15 @@ func (c *CSVWriter) Write(row Row) error {
 	}
 	return c.w.Write([]string{row.Item, row.Category, row.Task, row.PromptHash, row.Model, itoa(row.TokensIn), itoa(row.TokensOut),
 		cost, lat, row.Error, opt(row.Score), pass, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
+}
+
+// jsonCell is the JSON form of a list of n elements for one CSV cell; "" when it is empty.
+func jsonCell(v any, n int) (string, error) {
+	if n == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
 }
 
 // Flush writes buffered rows and reports any error.
