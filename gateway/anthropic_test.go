@@ -464,7 +464,7 @@ func TestMessagesToOpenAIUpstream(t *testing.T) {
 	}
 	for _, c := range []struct{ path, want string }{
 		{"model", `"gpt-up"`}, {"messages", `[{"role":"system","content":"Be brief."},{"role":"user","content":"Hello"}]`},
-		{"max_completion_tokens", "256"}, {"temperature", "0.5"}, {"stop", `["END"]`}, {"user", `"u-7"`},
+		{"max_tokens", "256"}, {"temperature", "0.5"}, {"stop", `["END"]`}, {"user", `"u-7"`},
 	} {
 		if got := gjson.GetBytes(up.Body, c.path).Raw; got != c.want {
 			t.Errorf("upstream %s = %s, want %s", c.path, got, c.want)

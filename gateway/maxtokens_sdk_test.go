@@ -10,9 +10,9 @@ import (
 )
 
 // §8 item 11: an upstream that stops at the token limit: openai-go sees finish_reason
-// "length", streamed and not; max_tokens and max_completion_tokens each reach an
-// OpenAI-format upstream as the client sent them (an OpenAI-dialect body is passed through;
-// the adapter's own choice of name, for bodies it builds, is tested in provider/openai).
+// "length", streamed and not; max_tokens and max_completion_tokens both reach an
+// openai-compatible upstream as max_tokens, the name every such server knows (type openai
+// and Azure OpenAI get max_completion_tokens instead; provider/openai tests each name).
 func TestSDKFinishReasonLength(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, setup{script: func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
@@ -37,7 +37,7 @@ func TestSDKFinishReasonLength(t *testing.T) {
 		set              func(p *openai.ChatCompletionNewParams)
 	}{
 		{"max_tokens", "max_tokens", "max_completion_tokens", func(p *openai.ChatCompletionNewParams) { p.MaxTokens = openai.Int(7) }},
-		{"max_completion_tokens", "max_completion_tokens", "max_tokens", func(p *openai.ChatCompletionNewParams) { p.MaxCompletionTokens = openai.Int(7) }},
+		{"max_completion_tokens", "max_tokens", "max_completion_tokens", func(p *openai.ChatCompletionNewParams) { p.MaxCompletionTokens = openai.Int(7) }},
 	} {
 		for _, stream := range []bool{false, true} {
 			p := openai.ChatCompletionNewParams{Model: "clearbar/chat", Messages: userMessage("Write a long essay.")}

@@ -143,6 +143,7 @@ func (p *Provider) deployment(name string) (*openai.Provider, error) {
 	if err != nil {
 		return nil, &clearbar.Error{Class: clearbar.Internal, Provider: p.name, Model: name, Message: "cannot set up deployment " + name, Err: err}
 	}
+	op.(*openai.Provider).PreferMaxCompletionTokens()
 	v, _ := p.deployments.LoadOrStore(name, op)
 	return v.(*openai.Provider), nil
 }

@@ -29,11 +29,21 @@ func (p *Provider) upstreamBody(call *clearbar.Call, stream bool) ([]byte, error
 	if len(body) == 0 || (req.Dialect != "" && req.Dialect != clearbar.DialectOpenAI) {
 		return p.canonicalBody(req, call.Model, stream)
 	}
-	out, err := editBody(body, call.Model, stream)
+	out, err := editBody(body, call.Model, stream, p.limitKey())
 	if err != nil {
 		return nil, &clearbar.Error{Class: clearbar.ClientError, Message: err.Error(), Provider: p.name, Model: call.Model, Err: err}
 	}
 	return out, nil
+}
+
+// limitKey is the name this upstream gives the answer's token limit: OpenAI and Azure OpenAI
+// (PreferMaxCompletionTokens) take max_completion_tokens, as their reasoning models refuse
+// max_tokens; other servers max_tokens, the name they all know.
+func (p *Provider) limitKey() string {
+	if p.typ == TypeOpenAI || p.completionTokens {
+		return "max_completion_tokens"
+	}
+	return "max_tokens"
 }
 
 type bodyError string
@@ -45,8 +55,9 @@ func (e bodyError) Error() string { return string(e) }
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // editBody applies the upstream edits to a client body with sjson. sjson never writes into its
-// input (ReplaceInPlace is off), so body is left as it was.
-func editBody(body []byte, model string, stream bool) ([]byte, error) {
+// input (ReplaceInPlace is off), so body is left as it was. A token limit given under the
+// other name than limitKey is renamed to it ("" leaves it alone).
+func editBody(body []byte, model string, stream bool, limitKey string) ([]byte, error) {
 	if !gjson.ValidBytes(body) {
 		return nil, bodyError("the request body is not valid JSON")
 	}
@@ -57,9 +68,16 @@ func editBody(body []byte, model string, stream bool) ([]byte, error) {
 	var (
 		counts                [len(rewritten)]int
 		streamV, optsV, metaV gjson.Result
+		maxV, maxCompletionV  gjson.Result
 		dup                   bool
 	)
 	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "max_tokens":
+			maxV = v
+		case "max_completion_tokens":
+			maxCompletionV = v
+		}
 		for i, name := range rewritten {
 			if k.Str == name {
 				counts[i]++
@@ -77,7 +95,7 @@ func editBody(body []byte, model string, stream bool) ([]byte, error) {
 		return true
 	})
 	if dup {
-		return editBody(dedupe(root), model, stream)
+		return editBody(dedupe(root), model, stream, limitKey)
 	}
 
 	out, err := sjson.SetBytes(body, "model", model)
@@ -102,6 +120,14 @@ func editBody(body []byte, model string, stream bool) ([]byte, error) {
 		if optsV.Exists() {
 			out, _ = sjson.DeleteBytes(out, "stream_options")
 		}
+	}
+	switch {
+	case limitKey == "max_completion_tokens" && maxV.Exists() && !maxCompletionV.Exists():
+		out, _ = sjson.SetRawBytes(out, "max_completion_tokens", []byte(maxV.Raw))
+		out, _ = sjson.DeleteBytes(out, "max_tokens")
+	case limitKey == "max_tokens" && maxCompletionV.Exists() && !maxV.Exists():
+		out, _ = sjson.SetRawBytes(out, "max_tokens", []byte(maxCompletionV.Raw))
+		out, _ = sjson.DeleteBytes(out, "max_completion_tokens")
 	}
 	if metaV.IsObject() {
 		if kept, removed := withoutHints(metaV); removed {
@@ -239,8 +265,7 @@ type (
 
 // canonicalBody marshals a body from a request's canonical fields, for requests built in code
 // and requests in another dialect. Attachments cannot be rebuilt (the canonical form keeps only
-// their type and size) and are left out. Type "openai" gets max_completion_tokens; other
-// servers get max_tokens, the name they all know.
+// their type and size) and are left out. The token limit goes under limitKey.
 func (p *Provider) canonicalBody(req *clearbar.Request, model string, stream bool) ([]byte, error) {
 	w := wireRequest{Model: model, User: req.User, Stream: stream, Messages: []wireMessage{}}
 	if req.N > 1 {
@@ -250,7 +275,7 @@ func (p *Provider) canonicalBody(req *clearbar.Request, model string, stream boo
 		w.StreamOptions = &wireStreamOpts{IncludeUsage: true}
 	}
 	if req.MaxTokens > 0 {
-		if p.typ == TypeOpenAI {
+		if p.limitKey() == "max_completion_tokens" {
 			w.MaxCompletionTokens = req.MaxTokens
 		} else {
 			w.MaxTokens = req.MaxTokens
@@ -306,3 +331,8 @@ func (p *Provider) canonicalBody(req *clearbar.Request, model string, stream boo
 	}
 	return b, nil
 }
+
+// PreferMaxCompletionTokens makes an openai-compatible adapter send the token limit as
+// max_completion_tokens, as OpenAI does, for upstreams whose reasoning models refuse
+// max_tokens (Azure OpenAI's deployments). Call it before the first call.
+func (p *Provider) PreferMaxCompletionTokens() { p.completionTokens = true }

@@ -95,7 +95,7 @@ func TestEditBody(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := []byte(tt.in)
 			before := bytes.Clone(in)
-			got, err := editBody(in, "m", tt.stream)
+			got, err := editBody(in, "m", tt.stream, "")
 			if tt.err {
 				if err == nil {
 					t.Fatalf("%s: no error, got %s", tt.explanation, got)
@@ -197,5 +197,35 @@ func TestOtherDialectBody(t *testing.T) {
 	want := []struct{ Role, Content string }{{"system", "s"}, {"user", "hi"}}
 	if !reflect.DeepEqual(got.Messages, want) || got.System != nil {
 		t.Errorf("body %s", b)
+	}
+}
+
+// TestTokenLimitName: a pass-through body's token limit goes under the name the upstream
+// takes: OpenAI and Azure OpenAI refuse max_tokens on reasoning models, other servers may not
+// know max_completion_tokens. A body with both is the client's to send as it is.
+func TestTokenLimitName(t *testing.T) {
+	for _, tt := range []struct {
+		typ, in, want, explanation string
+	}{
+		{TypeOpenAI, `{"model":"x","max_tokens":7,"messages":[]}`, `{"model":"m","messages":[],"max_completion_tokens":7}`,
+			"the deprecated name becomes max_completion_tokens for OpenAI"},
+		{"azure-openai", `{"model":"x","max_tokens":7,"messages":[]}`, `{"model":"m","messages":[],"max_completion_tokens":7}`,
+			"Azure OpenAI's reasoning deployments refuse max_tokens too"},
+		{TypeOpenAI, `{"model":"x","max_completion_tokens":7,"messages":[]}`, `{"model":"m","max_completion_tokens":7,"messages":[]}`,
+			"already the right name: untouched"},
+		{TypeCompatible, `{"model":"x","max_completion_tokens":7,"messages":[]}`, `{"model":"m","messages":[],"max_tokens":7}`,
+			"vLLM, Ollama and llama.cpp all know max_tokens"},
+		{TypeCompatible, `{"model":"x","max_tokens":7,"max_completion_tokens":9,"messages":[]}`, `{"model":"m","max_tokens":7,"max_completion_tokens":9,"messages":[]}`,
+			"both given: the client meant both"},
+	} {
+		p := &Provider{typ: tt.typ, completionTokens: tt.typ == "azure-openai"}
+		req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: []byte(tt.in)}
+		got, err := p.upstreamBody(&clearbar.Call{Request: req, Model: "m"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tt.want {
+			t.Errorf("%s: %s\n got %s\nwant %s", tt.typ, tt.explanation, got, tt.want)
+		}
 	}
 }

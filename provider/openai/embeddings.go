@@ -91,7 +91,7 @@ func (p *Provider) embedBody(call *clearbar.EmbedCall, encoding string) ([]byte,
 		return &clearbar.Error{Class: clearbar.ClientError, Message: msg, Provider: p.name, Model: call.Model, Err: err}
 	}
 	if body := bytes.TrimSpace(call.Body); len(body) > 0 {
-		out, err := editBody(body, call.Model, false)
+		out, err := editBody(body, call.Model, false, "")
 		if err != nil {
 			return nil, fail(err.Error(), err)
 		}

@@ -95,6 +95,8 @@ const (
 type Provider struct {
 	name string
 	typ  string
+	// completionTokens sends the token limit as max_completion_tokens whatever the type.
+	completionTokens bool
 	// endpoint is the chat completions URL: the base URL plus "/chat/completions".
 	endpoint string
 	keys     *inflight.Keys
