@@ -245,6 +245,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// A score route's decision shows its scores and the router's embeddings call.
 	scored := &clearbar.Decision{ID: "dec_scored", Time: time.Now(), Category: "general", Model: "nano", Status: 200,
+		Cost: 5200, EscalationCost: 1200, EscalationLatency: 1500 * time.Millisecond,
 		Score: &clearbar.Score{Router: "learned router.json", Rule: "willingness to pay λ=40", Start: "nano",
 			PPass:     []clearbar.ModelScore{{Model: "nano", P: 0.912}, {Model: "strong", P: 0.987}},
 			Embedding: &clearbar.ScoreEmbedding{Model: "embedder", Error: "timed out after 200ms", Latency: 200 * time.Millisecond}}}
@@ -259,7 +260,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	record = text(t, ctx, "#decision")
-	for _, want := range []string{"learned router.json", "nano 0.912, strong 0.987", "embedder: not used in 200", "(timed out after 200ms)"} {
+	for _, want := range []string{"learned router.json", "nano 0.912, strong 0.987", "embedder: not used in 200", "(timed out after 200ms)",
+		"and 1.50 s on discarded answers"} {
 		if !strings.Contains(record, want) {
 			t.Errorf("the scored decision does not show %q:\n%s", want, record)
 		}

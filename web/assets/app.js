@@ -445,7 +445,8 @@
       row('Flag', d.flag_reason),
       row('Answered by', d.model ? d.model + ' on ' + d.provider : ''),
       row('HTTP status', d.status),
-      row('Cost', fmtUSD(d.cost_usd), d.escalation_cost_usd ? ' (' + fmtUSD(d.escalation_cost_usd) + ' on discarded answers)' : ''),
+      row('Cost', fmtUSD(d.cost_usd), d.escalation_cost_usd || d.escalation_latency_ns
+        ? ' (' + fmtUSD(d.escalation_cost_usd || 0) + ' and ' + fmtNs(d.escalation_latency_ns || 0) + ' on discarded answers)' : ''),
       row('Latency', fmtNs(d.latency_ns), ' — upstream ' + fmtNs(d.upstream_ns) + ', gateway ' + fmtNs(d.overhead_ns) + ', first byte ' + fmtNs(d.ttfb_ns)),
       row('Tokens', u.prompt_tokens || u.completion_tokens ? fmtInt(u.prompt_tokens) + ' in, ' + fmtInt(u.completion_tokens) + ' out' : ''),
       row('Requested', d.requested_model, d.stream ? ' (stream)' : '', ' via ', d.dialect, ' ', d.path),
