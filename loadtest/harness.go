@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ const (
 	TargetClearbar = "clearbar"
 	// TargetClearbarNoTrace is clearbar serve with --trace none: routing without recording.
 	TargetClearbarNoTrace = "clearbar-notrace"
+	// TargetBaseline is another clearbar binary (Config.Baseline) served as clearbar is, so
+	// that two builds are compared in one run, each against the same proxy.
+	TargetBaseline = "clearbar-baseline"
 )
 
 // Config configures a harness run. Zero durations and rates take the defaults below.
@@ -38,8 +42,12 @@ type Config struct {
 	// PlainProxy runs the proxy target without full duplex (see NewBareProxy), to show the
 	// streams it cuts short.
 	PlainProxy bool
-	// Targets to measure, in order; empty means all four.
+	// Targets to measure, in order; empty means all four, and clearbar-baseline too when
+	// Baseline is set.
 	Targets []string
+	// Baseline is a second clearbar binary, measured as target clearbar-baseline with the
+	// same settings as clearbar (decisions recorded to SQLite): a build to compare with.
+	Baseline string
 	// Rates are the open-loop rates (requests/s) of non-streaming requests, each run for
 	// RateDuration.
 	Rates        []float64
@@ -93,6 +101,9 @@ var AllTargets = []string{TargetDirect, TargetProxy, TargetClearbar, TargetClear
 func (c *Config) defaults() {
 	if len(c.Targets) == 0 {
 		c.Targets = AllTargets
+		if c.Baseline != "" {
+			c.Targets = append(slices.Clone(AllTargets), TargetBaseline)
+		}
 	}
 	if len(c.Rates) == 0 {
 		c.Rates = DefaultRates
@@ -259,6 +270,10 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		case TargetDirect, TargetProxy:
 		case TargetClearbar, TargetClearbarNoTrace:
 			needClearbar = true
+		case TargetBaseline:
+			if c.Baseline == "" {
+				return nil, fmt.Errorf("target %s needs a baseline binary (--baseline PATH)", t)
+			}
 		default:
 			return nil, fmt.Errorf("unknown target %q (use %s)", t, strings.Join(AllTargets, ", "))
 		}
@@ -326,6 +341,8 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			} else {
 				path, args = clearbarBin, []string{"serve", specFile, "--listen", "{addr}", "--trace", tr}
 			}
+		case TargetBaseline:
+			path, args = c.Baseline, []string{"serve", specFile, "--listen", "{addr}", "--trace", filepath.Join(dir, name+".db")}
 		}
 		if path != "" {
 			p, err := StartProcess(name, filepath.Join(dir, name+".log"), path, args...)
@@ -334,8 +351,11 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 			}
 			t.proc, t.url = p, p.URL()
 			prog := "clearbar-load "
-			if path == clearbarBin {
+			switch path {
+			case clearbarBin:
 				prog = "clearbar "
+			case c.Baseline:
+				prog = c.Baseline + " "
 			}
 			t.info.Command = prog + QuoteArgs(args)
 			logf("%s on %s (pid %d): %s", name, p.URL(), p.PID(), t.info.Command)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -216,5 +217,25 @@ func TestSpecServes(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+func TestRunRefusesBadTargets(t *testing.T) {
+	for _, tt := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Targets: []string{"nginx"}}, `unknown target "nginx"`},
+		{Config{Targets: []string{TargetBaseline}}, "target clearbar-baseline needs a baseline binary (--baseline PATH)"},
+	} {
+		tt.cfg.Log = io.Discard
+		if _, err := Run(context.Background(), tt.cfg); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("targets %v: err %v, want %q", tt.cfg.Targets, err, tt.want)
+		}
+	}
+	c := Config{Baseline: "/bin/old-clearbar"}
+	c.defaults()
+	if !slices.Contains(c.Targets, TargetBaseline) || !slices.Contains(c.Targets, TargetClearbar) {
+		t.Errorf("default targets with a baseline: %v", c.Targets)
 	}
 }

@@ -73,7 +73,7 @@ func (r *Report) Checks() []Check {
 		return nil
 	}
 	for _, t := range r.Config.Targets {
-		if t != TargetClearbar && t != TargetClearbarNoTrace {
+		if t != TargetClearbar && t != TargetClearbarNoTrace && t != TargetBaseline {
 			continue
 		}
 		for _, ph := range r.Phases {

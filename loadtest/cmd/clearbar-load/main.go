@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string) error {
 	chunks := fs.Int("chunks", loadtest.DefaultChunks, "mock upstream: content chunks per stream")
 	chunkDelay := fs.Duration("chunk-delay", loadtest.DefaultChunkDelay, "mock upstream: delay between stream chunks")
 	clearbarBin := fs.String("clearbar", "", "clearbar binary (default: build ./cmd/clearbar from --repo)")
+	baseline := fs.String("baseline", "", "a second clearbar binary to measure as target clearbar-baseline, served as clearbar is: two builds compared in one run")
 	repo := fs.String("repo", ".", "repository root to build clearbar from")
 	inProcess := fs.Bool("in-process", false, "run the clearbar targets as 'clearbar-load gateway' (clearbar serve's wiring in this binary) instead of clearbar serve")
 	profileDir := fs.String("cpuprofile", "", "with --in-process: directory for the clearbar targets' CPU profiles")
@@ -107,9 +108,13 @@ func run(ctx context.Context, args []string) error {
 		}
 		rs = append(rs, r)
 	}
+	ts := strings.Split(*targets, ",")
+	if *baseline != "" && !flagSet(fs, "targets") {
+		ts = append(ts, loadtest.TargetBaseline)
+	}
 	cfg := loadtest.Config{
-		Self: self, Clearbar: *clearbarBin, Repo: *repo, InProcessGateway: *inProcess, ProfileDir: *profileDir, PlainProxy: *plainProxy,
-		Targets: strings.Split(*targets, ","), Rates: rs, RateDuration: *duration,
+		Self: self, Clearbar: *clearbarBin, Baseline: *baseline, Repo: *repo, InProcessGateway: *inProcess, ProfileDir: *profileDir, PlainProxy: *plainProxy,
+		Targets: ts, Rates: rs, RateDuration: *duration,
 		StreamRate: *streamRate, StreamDuration: *streamDuration,
 		Conns: *conns, ClosedDuration: *closedDuration, Warmup: *warmup, Rounds: *rounds, Settle: *settle, Uniform: *uniform,
 		MockDelay: *delay, Chunks: *chunks, ChunkDelay: *chunkDelay,
@@ -219,4 +224,11 @@ func gatewayCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	return loadtest.RunGateway(ctx, loadtest.GatewayOptions{Spec: file, Listen: *listen, Trace: *tracePath, CPUProfile: *profile, Log: os.Stderr})
+}
+
+// flagSet says whether the command line set the named flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
