@@ -68,10 +68,11 @@ const maxLoggedIDs = 32
 // Record never blocks: it puts the decision on a bounded queue, or drops and counts it when
 // the queue is full. One writer goroutine, started by NewRecorder and owned by the Recorder,
 // takes decisions from the queue in arrival order and writes them in batches of up to
-// BatchSize, waiting at most FlushInterval for a batch to fill. A batch the store refuses is
-// retried once after FlushInterval; if the retry fails too the batch is counted as failed and
-// logged with its IDs only (never prompt or answer text). A store that panics is treated as
-// one that failed.
+// BatchSize, every FlushInterval or as soon as a batch is full: a decision waits at most
+// FlushInterval plus a write, and recording wakes no goroutine per request. A batch the
+// store refuses is retried once after FlushInterval; if the retry fails too the batch is
+// counted as failed and logged with its IDs only (never prompt or answer text). A store that
+// panics is treated as one that failed.
 //
 // Every decision passed to Record ends up counted exactly once in RecorderStats as Written,
 // Dropped or Failed; until then it counts as Queued.
@@ -90,6 +91,11 @@ type Recorder struct {
 	closed bool
 	queue  chan *clearbar.Decision
 	flushc chan chan struct{}
+	// kick wakes the writer early when the queue holds a whole batch; stop tells it that
+	// Close closed the queue. Otherwise it wakes every FlushInterval: a decision's arrival
+	// does not wake it, so that recording costs the request path no goroutine wake-up.
+	kick chan struct{}
+	stop chan struct{}
 
 	// ctx is passed to Store.Write; cancel ends it when Close gives up (and when the writer
 	// returns).
@@ -143,6 +149,8 @@ func NewRecorder(s Store, o RecorderOptions) *Recorder {
 		onDrop:  o.OnDrop,
 		queue:   make(chan *clearbar.Decision, o.QueueSize),
 		flushc:  make(chan chan struct{}),
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		pending: make([]*clearbar.Decision, 0, o.BatchSize),
 	}
@@ -175,6 +183,12 @@ func (r *Recorder) Record(d *clearbar.Decision) bool {
 	select {
 	case r.queue <- d:
 		r.mu.RUnlock()
+		if len(r.queue) >= r.opts.BatchSize {
+			select {
+			case r.kick <- struct{}{}:
+			default:
+			}
+		}
 		return true
 	default:
 		r.accepted.Add(-1)
@@ -222,6 +236,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 	if !r.closed {
 		r.closed = true
 		close(r.queue)
+		close(r.stop)
 	}
 	r.mu.Unlock()
 	select {
@@ -278,49 +293,53 @@ func (r *Recorder) drop(reason string, n int) {
 	}
 }
 
-// writeLoop is the writer goroutine. It returns when the queue is closed and drained.
+// writeLoop is the writer goroutine. It wakes every FlushInterval, when the queue holds a
+// whole batch (kick), for Flush, and for Close, and writes what is queued in batches of up to
+// BatchSize. It returns when the queue is closed and drained.
 func (r *Recorder) writeLoop() {
 	defer close(r.done)
 	defer r.cancel()
 	defer r.recoverWriter()
 
-	timer := time.NewTimer(r.opts.FlushInterval)
-	timer.Stop()
-	defer timer.Stop()
-	var timerC <-chan time.Time // nil while no batch is pending
+	tick := time.NewTicker(r.opts.FlushInterval)
+	defer tick.Stop()
 	for {
 		select {
-		case d, ok := <-r.queue:
-			if !ok {
-				r.writePending()
-				return
-			}
-			r.pending = append(r.pending, d)
-			switch len(r.pending) {
-			case r.opts.BatchSize:
-				timer.Stop()
-				timerC = nil
-				r.writePending()
-			case 1:
-				timer.Reset(r.opts.FlushInterval)
-				timerC = timer.C
-			}
-		case <-timerC:
-			timerC = nil
+		case <-tick.C:
+			r.take()
 			r.writePending()
+		case <-r.kick:
+			r.take() // whole batches only; the rest waits for the tick
 		case reply := <-r.flushc:
-			// Everything accepted before Flush was called is pending or among the oldest
-			// len(queue) entries: only this goroutine receives from the queue.
-			for n := len(r.queue); n > 0; n-- {
-				r.pending = append(r.pending, <-r.queue)
+			// Everything accepted before Flush was called is in the queue or pending: only
+			// this goroutine receives from the queue.
+			r.take()
+			r.writePending()
+			close(reply)
+			continue
+		case <-r.stop:
+			for d := range r.queue {
+				r.pending = append(r.pending, d)
 				if len(r.pending) == r.opts.BatchSize {
 					r.writePending()
 				}
 			}
-			timer.Stop()
-			timerC = nil
 			r.writePending()
-			close(reply)
+			return
+		}
+	}
+}
+
+// take moves the queued decisions to pending, writing each batch as it fills.
+func (r *Recorder) take() {
+	for n := len(r.queue); n > 0; n-- {
+		d, ok := <-r.queue
+		if !ok {
+			return
+		}
+		r.pending = append(r.pending, d)
+		if len(r.pending) == r.opts.BatchSize {
+			r.writePending()
 		}
 	}
 }
@@ -338,6 +357,7 @@ func (r *Recorder) recoverWriter() {
 	if !r.closed {
 		r.closed = true
 		close(r.queue)
+		close(r.stop)
 	}
 	r.mu.Unlock()
 	n := len(r.pending)

@@ -313,7 +313,7 @@ func TestRecorderBatching(t *testing.T) {
 			}
 		}
 
-		// Three decisions wait for the interval, counted from the first.
+		// Three decisions wait for the writer's tick, FlushInterval after it started.
 		rec(3)
 		time.Sleep(199 * time.Millisecond)
 		synctest.Wait()
@@ -326,7 +326,7 @@ func TestRecorderBatching(t *testing.T) {
 			t.Errorf("written %d at FlushInterval, want 3", mem.Len())
 		}
 
-		// A full batch is written without waiting; the rest waits for the interval.
+		// A full batch is written without waiting; the rest waits for the next tick.
 		rec(7)
 		synctest.Wait()
 		if mem.Len() != 8 {
