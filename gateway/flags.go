@@ -7,7 +7,8 @@ import (
 )
 
 // Repeated validator failures flag decisions for review: a validator that keeps failing in a
-// category points at a prompt, model or schema problem that escalation hides.
+// category points at a prompt, model or schema problem that escalation hides. The defaults
+// are the spec's server.flag_repeats and server.flag_window.
 const (
 	repeatWindow    = 10 * time.Minute
 	repeatThreshold = 5
@@ -17,6 +18,10 @@ const (
 // concurrent use; its memory is bounded by the spec's categories and validators times the
 // threshold.
 type repeats struct {
+	// threshold failures within window flag a decision.
+	threshold int
+	window    time.Duration
+
 	mu   sync.Mutex
 	seen map[[2]string][]time.Time
 }
@@ -32,12 +37,12 @@ func (r *repeats) note(category, validator string, now time.Time) int {
 	key := [2]string{category, validator}
 	ts := r.seen[key]
 	cut := 0
-	for cut < len(ts) && now.Sub(ts[cut]) > repeatWindow {
+	for cut < len(ts) && now.Sub(ts[cut]) > r.window {
 		cut++
 	}
 	ts = append(ts[cut:], now)
-	if len(ts) > repeatThreshold {
-		ts = ts[len(ts)-repeatThreshold:]
+	if len(ts) > r.threshold {
+		ts = ts[len(ts)-r.threshold:]
 	}
 	r.seen[key] = ts
 	return len(ts)
@@ -47,9 +52,9 @@ func (r *repeats) note(category, validator string, now time.Time) int {
 // threshold number of times in its category within the window.
 func (r *run) flagRepeats(validators []string) {
 	for _, v := range validators {
-		if n := r.g.repeats.note(r.d.Category, v, r.g.now()); n >= repeatThreshold && !r.d.Flagged {
+		if n := r.g.repeats.note(r.d.Category, v, r.g.now()); n >= r.g.repeats.threshold && !r.d.Flagged {
 			r.d.Flagged = true
-			r.d.FlagReason = fmt.Sprintf("%s failed %d times in category %s within %s", v, n, r.d.Category, repeatWindow)
+			r.d.FlagReason = fmt.Sprintf("%s failed %d times in category %s within %s", v, n, r.d.Category, r.g.repeats.window)
 		}
 	}
 }

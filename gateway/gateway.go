@@ -6,6 +6,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -138,6 +139,7 @@ func New(o Options) (*Gateway, error) {
 	if sv.StreamKeepalive != nil {
 		g.streamKeepalive = sv.StreamKeepalive.D()
 	}
+	g.repeats.threshold, g.repeats.window = cmp.Or(sv.FlagRepeats, repeatThreshold), cmp.Or(sv.FlagWindow.D(), repeatWindow)
 	if g.keys, err = newKeyring(o.Spec.Keys); err != nil {
 		return nil, err
 	}

@@ -759,7 +759,24 @@ func TestFlaggedWhenAValidatorKeepsFailing(t *testing.T) {
 			t.Errorf("request %d: flagged %v, want %v (%s)", i, d.Flagged, want, d.FlagReason)
 		}
 	}
-	if r := f.rec.last().FlagReason; !strings.Contains(r, "failed 5 times in category extract") {
+	if r := f.rec.last().FlagReason; !strings.Contains(r, "failed 5 times in category extract within 10m0s") {
+		t.Errorf("reason %q", r)
+	}
+}
+
+// TestFlagRepeatsSetting: server.flag_repeats and flag_window set when repeated failures flag.
+func TestFlagRepeatsSetting(t *testing.T) {
+	f := newFixture(t, func(src string) string {
+		return strings.Replace(src, "categories:\n", "server: {flag_repeats: 2, flag_window: 1h}\ncategories:\n"+cascadeCategory, 1)
+	})
+	f.gw.checker = modelChecker{failing: map[string]bool{"gpt-4o-mini": true}}
+	for i := 1; i <= 2; i++ {
+		readAll(t, f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`))
+		if d := f.rec.last(); d.Flagged != (i == 2) {
+			t.Errorf("request %d: flagged %v (%s), want it flagged at the second failure", i, d.Flagged, d.FlagReason)
+		}
+	}
+	if r := f.rec.last().FlagReason; !strings.Contains(r, "failed 2 times in category extract within 1h0m0s") {
 		t.Errorf("reason %q", r)
 	}
 }

@@ -852,6 +852,12 @@ func (c *checker) checkServer() {
 	if sv.MaxMessages < 0 {
 		c.errorf(sv.pos.Of("max_messages"), "server.max_messages cannot be negative")
 	}
+	if sv.FlagRepeats < 0 || (sv.pos.Has("flag_repeats") && sv.FlagRepeats == 0) {
+		c.errorf(sv.pos.Of("flag_repeats"), "server.flag_repeats must be at least 1, like 5")
+	}
+	if sv.pos.Has("flag_window") && sv.FlagWindow <= 0 {
+		c.errorf(sv.pos.Of("flag_window"), "server.flag_window must be a positive duration, like 10m")
+	}
 }
 
 // ParseSize parses a byte size such as "20MB", "512KB", "1GB" or "1048576" (units are powers

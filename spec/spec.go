@@ -588,6 +588,10 @@ type Server struct {
 	// trailers) and sends ": ping" comments at this interval until the answer begins. Nil means
 	// 10s; 0s turns keep-alives off.
 	StreamKeepalive *Duration `yaml:"stream_keepalive"`
+	// FlagRepeats and FlagWindow flag a decision for review when the validator that failed it
+	// has failed FlagRepeats times in its category within FlagWindow; defaults 5 and 10m.
+	FlagRepeats int      `yaml:"flag_repeats"`
+	FlagWindow  Duration `yaml:"flag_window"`
 
 	pos Pos
 }
