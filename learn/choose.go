@@ -240,6 +240,11 @@ type Target struct {
 	// StrongShare asks a threshold rule to send this fraction of requests to Strong instead;
 	// it needs Strong and Weak.
 	StrongShare float64 `json:"strong_share,omitempty"`
+	// Budget asks a willingness-to-pay rule for the most quality at a mean cost of at most
+	// this fraction of the best single candidate's (0.35 means 35% of the best model's cost),
+	// held with Confidence standard errors of the per-item cost to spare; with Mix, two λ
+	// mixed to spend the budget exactly.
+	Budget float64 `json:"budget,omitempty"`
 	// Strong and Weak select the threshold rule; when empty, Quality calibrates a
 	// willingness-to-pay rule over every candidate.
 	Strong string `json:"strong,omitempty"`
@@ -256,8 +261,12 @@ type Target struct {
 
 func (t Target) validate() error {
 	switch {
-	case (t.Quality == 0) == (t.StrongShare == 0):
-		return errors.New("target: give exactly one of quality (a fraction of the best model's quality, like 0.95) and strong_share")
+	case btoi(t.Quality != 0)+btoi(t.StrongShare != 0)+btoi(t.Budget != 0) != 1:
+		return errors.New("target: give exactly one of quality (a fraction of the best model's quality, like 0.95), strong_share and budget (a fraction of the best model's cost, like 0.35)")
+	case t.Budget < 0 || t.Budget > 1:
+		return fmt.Errorf("target: budget %v is outside 0..1 (a fraction of the best model's cost, like 0.35)", t.Budget)
+	case t.Budget > 0 && t.Strong != "":
+		return errors.New("target: a budget calibrates a willingness-to-pay rule, without strong and weak")
 	case t.Quality < 0 || t.Quality > 1:
 		return fmt.Errorf("target: quality %v is outside 0..1 (a fraction of the best model's quality, like 0.95)", t.Quality)
 	case t.StrongShare < 0 || t.StrongShare > 1:
@@ -268,10 +277,17 @@ func (t Target) validate() error {
 		return errors.New("target: a threshold rule needs both strong and weak")
 	case t.Confidence < 0 || math.IsNaN(t.Confidence):
 		return fmt.Errorf("target: confidence %v must be ≥ 0 standard errors", t.Confidence)
-	case t.Mix && (t.Strong != "" || t.Quality == 0):
-		return errors.New("target: mix applies to a quality target of the willingness-to-pay rule, without strong and weak")
+	case t.Mix && (t.Strong != "" || (t.Quality == 0 && t.Budget == 0)):
+		return errors.New("target: mix applies to a quality or budget target of the willingness-to-pay rule, without strong and weak")
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Point is one operating point of a rule on a set of samples.
@@ -405,6 +421,22 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 			}
 		}
 		cal.Met = true
+	} else if t.Budget > 0 {
+		// The most quality whose cost holds within the budget, the cheapest when none does.
+		limit := t.Budget * c[b]
+		for i, p := range pts {
+			if costWithin(samples, choose(p.Param), limit, t.Confidence) && (pick < 0 || p.Quality > pts[pick].Quality) {
+				pick = i
+			}
+		}
+		cal.Met = pick >= 0
+		if pick < 0 {
+			for i, p := range pts {
+				if pick < 0 || p.Cost < pts[pick].Cost {
+					pick = i
+				}
+			}
+		}
 	} else {
 		goal := t.Quality
 		for i, p := range pts {
@@ -433,7 +465,16 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 	} else {
 		cal.WTP.Lambda = cal.Point.Param
 	}
-	if t.Mix {
+	if t.Mix && t.Budget > 0 {
+		m, pt, ok := calibrateBudgetMix(samples, k, t.Budget*c[b], t.Confidence, grid)
+		if !ok || pt.Quality < cal.Point.Quality {
+			m, pt = MixedWTP{Lambda1: cal.WTP.Lambda, Lambda2: cal.WTP.Lambda}, cal.Point
+			pt.Param = 0
+		}
+		m.Costs = cal.WTP.Costs
+		cal.Mixed = &m
+		cal.Point = pt
+	} else if t.Mix {
 		m, pt, ok := calibrateMix(samples, k, b, t.Quality, t.Confidence, grid)
 		if !ok || pt.Cost > cal.Point.Cost {
 			// The single λ is as cheap (or the target is out of reach): a mix that is
@@ -514,6 +555,82 @@ func calibrateMix(samples []Sample, k, best int, goal, z float64, grid []float64
 		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: hi}, pt, true
 	}
 	return MixedWTP{}, Point{}, false
+}
+
+// costWithin says whether rule ch's mean cost on the samples stays within limit with z
+// standard errors of the per-item cost to spare.
+func costWithin(samples []Sample, ch Chooser, limit, z float64) bool {
+	n := float64(len(samples))
+	var sum, sq float64
+	for i := range samples {
+		c := samples[i].Cost[decide(ch, &samples[i])]
+		sum += c
+		sq += c * c
+	}
+	mean := sum / n
+	v := math.Max(sq/n-mean*mean, 0) * n / math.Max(n-1, 1)
+	return mean+z*math.Sqrt(v/n) <= limit
+}
+
+// calibrateBudgetMix finds the best-quality point of the convex hull of the
+// willingness-to-pay sweep over grid whose mean cost holds within limit with z standard
+// errors to spare: a vertex, or a share s of requests decided by the dearer vertex's λ and
+// 1 − s by the cheaper one's, the largest s that fits. The per-item cost of the mix has the
+// variance across items plus the mix's own coin's, s(1 − s)·(cost(λ₂'s) − cost(λ₁'s))².
+func calibrateBudgetMix(samples []Sample, k int, limit, z float64, grid []float64) (MixedWTP, Point, bool) {
+	hull := Hull(SweepWTP(samples, k, grid))
+	if len(hull) == 0 {
+		return MixedWTP{}, Point{}, false
+	}
+	cost := func(lambda float64) []float64 {
+		out := make([]float64, len(samples))
+		for i := range samples {
+			s := &samples[i]
+			out[i] = s.Cost[ChooseWTP(s.P, s.est(), lambda)]
+		}
+		return out
+	}
+	fits := func(a, b []float64, s float64) bool {
+		n := float64(len(samples))
+		var sum, sq, flip float64
+		for i := range a {
+			c := (1-s)*a[i] + s*b[i]
+			sum += c
+			sq += c * c
+			flip += (b[i] - a[i]) * (b[i] - a[i])
+		}
+		mean := sum / n
+		v := math.Max(sq/n-mean*mean, 0)*n/math.Max(n-1, 1) + s*(1-s)*flip/n
+		return mean+z*math.Sqrt(v/n) <= limit
+	}
+	prev := cost(hull[0].Param)
+	if !fits(prev, prev, 0) {
+		return MixedWTP{}, Point{}, false
+	}
+	for v := 1; v < len(hull); v++ {
+		cur := cost(hull[v].Param)
+		if fits(prev, cur, 1) {
+			prev = cur
+			continue
+		}
+		lo, hi := 0.0, 1.0
+		for range 40 {
+			mid := (lo + hi) / 2
+			if fits(prev, cur, mid) {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		a, b := hull[v-1], hull[v]
+		pt := Point{Param: lo, Quality: (1-lo)*a.Quality + lo*b.Quality, Cost: (1-lo)*a.Cost + lo*b.Cost, Share: make([]float64, k)}
+		for j := range pt.Share {
+			pt.Share[j] = (1-lo)*a.Share[j] + lo*b.Share[j]
+		}
+		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: lo}, pt, true
+	}
+	last := hull[len(hull)-1]
+	return MixedWTP{Lambda1: last.Param, Lambda2: last.Param}, last, true
 }
 
 // refineWTP narrows down the grid's cheapest point meeting the goal: it bisects, in log

@@ -369,3 +369,43 @@ func TestRequestShare(t *testing.T) {
 		t.Errorf("RequestShare allocates %v times", n)
 	}
 }
+
+// TestCalibrateBudget: a budget target takes the most quality whose cost fits, a vertex of the
+// sweep or, mixed, the point of the hull where the cost meets the budget.
+func TestCalibrateBudget(t *testing.T) {
+	models := []string{"strong", "weak"}
+	// The hull of stepSamples: (cost 0.1, quality 0.7), (0.55, 0.95), (1, 1); strong costs 1.
+	single, err := Calibrate(models, stepSamples(), Target{Budget: 0.46})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !single.Met || single.Mixed != nil || math.Abs(single.Point.Cost-0.1) > 1e-9 || math.Abs(single.Point.Quality-0.7) > 1e-9 {
+		t.Errorf("single λ within 46%%: %+v (met %v), want the all-weak point (0.1, 0.7)", single.Point, single.Met)
+	}
+	mix, err := Calibrate(models, stepSamples(), Target{Budget: 0.46, Mix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 0.46 lies 80% of the way from 0.1 to 0.55: quality 0.7 + 0.8×0.25.
+	if m := mix.Mixed; m == nil || math.Abs(m.Share-0.8) > 1e-6 || math.Abs(mix.Point.Cost-0.46) > 1e-6 || math.Abs(mix.Point.Quality-0.9) > 1e-6 {
+		t.Errorf("mixed within 46%%: %+v at %+v, want share 0.8 at cost 0.46, quality 0.9", mix.Mixed, mix.Point)
+	}
+	// A margin spends less: the mean cost plus one standard error must fit.
+	safe, _ := Calibrate(models, stepSamples(), Target{Budget: 0.46, Mix: true, Confidence: 1})
+	if safe.Mixed == nil || !(safe.Mixed.Share < 0.8) || safe.Point.Cost > 0.46 {
+		t.Errorf("with a margin: %+v at %+v, want a smaller share and a cost under 0.46", safe.Mixed, safe.Point)
+	}
+	all, _ := Calibrate(models, stepSamples(), Target{Budget: 1, Mix: true})
+	if math.Abs(all.Point.Quality-1) > 1e-9 {
+		t.Errorf("the whole budget: %+v, want quality 1", all.Point)
+	}
+	none, _ := Calibrate(models, stepSamples(), Target{Budget: 0.05})
+	if none.Met || math.Abs(none.Point.Cost-0.1) > 1e-9 {
+		t.Errorf("a budget under the cheapest rule: met %v at %+v, want not met, the cheapest point", none.Met, none.Point)
+	}
+	for _, bad := range []Target{{Budget: 0.3, Quality: 0.9}, {Budget: 1.5}, {Budget: 0.3, Strong: "strong", Weak: "weak"}} {
+		if _, err := Calibrate(models, stepSamples(), bad); err == nil {
+			t.Errorf("target %+v accepted", bad)
+		}
+	}
+}

@@ -29,6 +29,10 @@ type EvalOptions struct {
 	// best and the cheapest single model on the train half. APGR and the threshold rule are
 	// reported only when the dataset has exactly two candidates.
 	Strong, Weak string
+	// Budget is the second operating point's budget, a fraction of the best model's cost: the
+	// learned router calibrated on the train half for the most quality within it (one
+	// standard error of the per-item cost to spare). 0 means 0.35.
+	Budget float64
 	// Dev runs the whole evaluation inside the train half, split again in two by the
 	// seeded hash of "<DevSeed>:dev:<item id>": a development aid for choosing features and
 	// settings without reading the test half's labels. The test half is left out entirely.
@@ -60,6 +64,11 @@ type Evaluation struct {
 	Operating, Oracle Point
 	// Target is the target the operating points were calibrated for.
 	Target Target
+	// Budgeted is the learned router calibrated on the train half for the most quality within
+	// Budget of the best model's cost; BudgetOperating its operating point on the test half.
+	Budgeted        *Calibration
+	Budget          float64
+	BudgetOperating Point
 	// LookupOperating is the category lookup's operating point on the test half.
 	LookupOperating Point
 	// RandomAtCost, ZeroAtCost and LookupAtCost are the qualities of random mixing, the zero
@@ -99,6 +108,12 @@ func (ev *Evaluation) Checks(targets bool) []Check {
 			Check{"reaches ≥ 95% of the best model's quality", pct(op.Quality) >= 95, fmt.Sprintf("%.1f%%", pct(op.Quality))},
 			Check{"costs ≤ 35% of the best model's cost", op.Cost <= 0.35*ev.BestCost, fmt.Sprintf("%.1f%%", 100*op.Cost/ev.BestCost)},
 		)
+		if ev.Budgeted != nil && ev.Budget == 0.35 {
+			bp := ev.BudgetOperating
+			both := pct(bp.Quality) >= 95 && bp.Cost <= 0.35*ev.BestCost
+			out = append(out, Check{"the budget point (calibrated on the train half for the most quality within 35% of the best model's cost) reaches ≥ 95% at ≤ 35%", both,
+				fmt.Sprintf("%.1f%% of the quality at %.1f%% of the cost", pct(bp.Quality), 100*bp.Cost/ev.BestCost)})
+		}
 	}
 	return out
 }
@@ -213,6 +228,10 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 	if ev.Lookup, err = Calibrate(ds.Models, calLookup, opts.Target); err != nil {
 		return nil, err
 	}
+	ev.Budget = cmpOr(opts.Budget, 0.35)
+	if ev.Budgeted, err = Calibrate(ds.Models, calLearned, Target{Budget: ev.Budget, Confidence: 1, Mix: true}); err != nil {
+		return nil, err
+	}
 
 	q, c := singles(tLearned, k)
 	best := bestSingle(q, c)
@@ -280,7 +299,11 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 	zr := row("zero router: AIQ and cost at 95%", singlePts[best], "")
 	zr.AIQ, zr.CostAt95 = AIQ(zero, cLo, cHi), 100*CostAt(zero, 0.95*ev.BestQuality)/ev.BestCost
 	zr.Quality, zr.Cost, zr.QualityPct, zr.CostPct, zr.StrongShare = math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()
-	ev.Rows = append(ev.Rows, zr, lk, ln)
+	ev.BudgetOperating = operate(ds, testIdx, tLearned, ev.Budgeted, k)
+	bn := row(fmt.Sprintf("learned within %s of the best model's cost, %s from train", strings.TrimSuffix(fmt.Sprintf("%.1f", 100*ev.Budget), ".0")+"%", ruleLabel(ev.Budgeted)),
+		ev.BudgetOperating, "budget operating point: the most quality the train half shows within the budget")
+	lkIdx, lnIdx := len(ev.Rows)+1, len(ev.Rows)+2
+	ev.Rows = append(ev.Rows, zr, lk, ln, bn)
 
 	if k == 2 {
 		// RouteLLM's view: the share of calls to the strong model on the x axis.
@@ -295,9 +318,8 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 		for i := range tLearned {
 			pWeak[i] = -tLearned[i].P[weak]
 		}
-		lk := &ev.Rows[len(ev.Rows)-2]
-		lk.APGR = APGR(tLookup, gain(tLookup), strong, weak)
-		ev.Rows[len(ev.Rows)-1].APGR = APGR(tLearned, gain(tLearned), strong, weak)
+		ev.Rows[lkIdx].APGR = APGR(tLookup, gain(tLookup), strong, weak)
+		ev.Rows[lnIdx].APGR = APGR(tLearned, gain(tLearned), strong, weak)
 		th, err := Calibrate(ds.Models, calLearned, Target{Quality: opts.Target.Quality, Confidence: opts.Target.Confidence,
 			Strong: ds.Models[strong], Weak: ds.Models[weak]})
 		if err != nil {
@@ -677,6 +699,13 @@ func (ev *Evaluation) Markdown() string {
 		ruleLabel(cal), 100*ev.Target.Quality, ev.Target.Confidence, 100*cal.Point.Quality/cal.BestQuality, cal.Best, 100*cal.Point.Cost/cal.BestCost,
 		100*op.Quality/ev.BestQuality, ev.Best, 100*op.Cost/ev.BestCost,
 		100*or.Quality/ev.BestQuality, 100*or.Cost/ev.BestCost, 100*(or.Quality-op.Quality)/ev.BestQuality, 100*(op.Cost-or.Cost)/ev.BestCost)
+	if bc := ev.Budgeted; bc != nil {
+		bp := ev.BudgetOperating
+		fmt.Fprintf(&b, "\nBudget operating point (%s chosen on the train half for the most quality within %.0f%% of the best model's cost, with a one-standard-error margin on the cost; "+
+			"on the train half's out-of-fold predictions it reached %.1f%% of the quality at %.1f%% of the cost): quality %.1f%% of %s at %.1f%% of its cost.\n",
+			ruleLabel(bc), 100*ev.Budget, 100*bc.Point.Quality/bc.BestQuality, 100*bc.Point.Cost/bc.BestCost,
+			100*bp.Quality/ev.BestQuality, ev.Best, 100*bp.Cost/ev.BestCost)
+	}
 	b.WriteString("\nLearned frontier on the test half (hull vertices: λ, quality % of best, cost % of best): ")
 	for i, p := range ev.Frontier {
 		if i > 0 {
@@ -710,4 +739,11 @@ func usd(x float64) string {
 		return "–"
 	}
 	return fmt.Sprintf("$%.3g", x)
+}
+
+func cmpOr(x, def float64) float64 {
+	if x == 0 {
+		return def
+	}
+	return x
 }

@@ -51,6 +51,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		strong   = fs.String("strong", "", "the strong model of the two-model threshold rule and of APGR (default: the best on the train half)")
 		weak     = fs.String("weak", "", "the weak model (default: the cheapest on the train half)")
 		out      = fs.String("out", "", "write the report to this file instead of standard output")
+		budget   = fs.Float64("budget", 0.35, "the budget operating point's budget, a fraction of the best model's cost")
 		outToks  = fs.Int("output-tokens", 0, "with --price: the output tokens each call is priced with")
 		prices   = map[string]learn.TokenPrice{}
 		embed    = fs.String("embed", "", "add the prompts' embeddings to the features: a model of --spec whose provider serves embeddings")
@@ -104,7 +105,10 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		}
 	}
 	learn.PriceByTokens(ds, prices, *outToks)
-	opts := learn.EvalOptions{Seed: *seed, KnownCosts: *known, Strong: *strong, Weak: *weak}
+	if !(*budget > 0 && *budget <= 1) {
+		return usagef("--budget %v: give a fraction of the best model's cost in (0, 1], like 0.35", *budget)
+	}
+	opts := learn.EvalOptions{Seed: *seed, KnownCosts: *known, Strong: *strong, Weak: *weak, Budget: *budget}
 	if *embed != "" {
 		cache := *embCache
 		if cache == "" {

@@ -203,6 +203,15 @@ func TestLearnEvaluate(t *testing.T) {
 	if learned <= random+0.05 || !strings.Contains(out, "Deployable operating point") {
 		t.Errorf("learned router %.4f vs random mixing %.4f at the same cost:\n%s", learned, random, out)
 	}
+	if !strings.Contains(out, "| learned within 35% of the best model's cost") || !strings.Contains(out, "Budget operating point") {
+		t.Errorf("no budget operating point in:\n%s", out)
+	}
+	if code, out, _ := run(t, "learn", "evaluate", "--outcomes", table, "--category", "qa", "--budget", "0.5"); code != 0 || !strings.Contains(out, "| learned within 50% of the best model's cost") {
+		t.Errorf("--budget 0.5: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--budget", "2"); code != 2 || !strings.Contains(errOut, "--budget 2: give a fraction") {
+		t.Errorf("--budget 2: exit %d, %s", code, errOut)
+	}
 	report := filepath.Join(dir, "eval.md")
 	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--out", report); code != 0 {
 		t.Fatalf("--out: exit %d\n%s", code, errOut)
