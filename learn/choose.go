@@ -515,18 +515,8 @@ func calibrateMix(samples []Sample, k, best int, goal, z float64, grid []float64
 		bestPass[i] = passOf(samples[i].Pass[best])
 	}
 	meetsMix := func(a, b []float64, s float64) bool {
-		n := float64(len(samples))
-		var sum, sq, flip float64
-		for i := range a {
-			d := (1-s)*a[i] + s*b[i] - goal*bestPass[i]
-			sum += d
-			sq += d * d
-			flip += (b[i] - a[i]) * (b[i] - a[i])
-		}
-		mean := sum / n
-		// The variance of an item's outcome: across items, plus the mix's own coin.
-		v := math.Max(sq/n-mean*mean, 0)*n/math.Max(n-1, 1) + s*(1-s)*flip/n
-		return mean >= z*math.Sqrt(v/n)
+		mean, se := mixMean(a, b, bestPass, goal, s)
+		return mean >= z*se
 	}
 	prev := pass(hull[0].Param)
 	if meetsMix(prev, prev, 0) {
@@ -548,28 +538,49 @@ func calibrateMix(samples []Sample, k, best int, goal, z float64, grid []float64
 			}
 		}
 		a, b := hull[v-1], hull[v]
-		pt := Point{Param: hi, Quality: (1-hi)*a.Quality + hi*b.Quality, Cost: (1-hi)*a.Cost + hi*b.Cost, Share: make([]float64, k)}
-		for j := range pt.Share {
-			pt.Share[j] = (1-hi)*a.Share[j] + hi*b.Share[j]
-		}
-		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: hi}, pt, true
+		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: hi}, between(a, b, hi), true
 	}
 	return MixedWTP{}, Point{}, false
+}
+
+// mixMean is the mean over items of the mix's per-item outcome, (1 − s)·a + s·b − w·base
+// (base nil: 0), and its standard error, whose variance adds to that across items the mix's
+// own coin's, s(1 − s)·(b − a)².
+func mixMean(a, b, base []float64, w, s float64) (mean, se float64) {
+	n := float64(len(a))
+	var sum, sq, flip float64
+	for i := range a {
+		d := (1-s)*a[i] + s*b[i]
+		if base != nil {
+			d -= w * base[i]
+		}
+		sum += d
+		sq += d * d
+		flip += (b[i] - a[i]) * (b[i] - a[i])
+	}
+	mean = sum / n
+	v := math.Max(sq/n-mean*mean, 0)*n/math.Max(n-1, 1) + s*(1-s)*flip/n
+	return mean, math.Sqrt(v / n)
+}
+
+// between is the point a share s of the way from a to b (Param s: the mix's share).
+func between(a, b Point, s float64) Point {
+	pt := Point{Param: s, Quality: (1-s)*a.Quality + s*b.Quality, Cost: (1-s)*a.Cost + s*b.Cost, Share: make([]float64, len(a.Share))}
+	for j := range pt.Share {
+		pt.Share[j] = (1-s)*a.Share[j] + s*b.Share[j]
+	}
+	return pt
 }
 
 // costWithin says whether rule ch's mean cost on the samples stays within limit with z
 // standard errors of the per-item cost to spare.
 func costWithin(samples []Sample, ch Chooser, limit, z float64) bool {
-	n := float64(len(samples))
-	var sum, sq float64
+	c := make([]float64, len(samples))
 	for i := range samples {
-		c := samples[i].Cost[decide(ch, &samples[i])]
-		sum += c
-		sq += c * c
+		c[i] = samples[i].Cost[decide(ch, &samples[i])]
 	}
-	mean := sum / n
-	v := math.Max(sq/n-mean*mean, 0) * n / math.Max(n-1, 1)
-	return mean+z*math.Sqrt(v/n) <= limit
+	mean, se := mixMean(c, c, nil, 0, 0)
+	return mean+z*se <= limit
 }
 
 // calibrateBudgetMix finds the best-quality point of the convex hull of the
@@ -591,17 +602,8 @@ func calibrateBudgetMix(samples []Sample, k int, limit, z float64, grid []float6
 		return out
 	}
 	fits := func(a, b []float64, s float64) bool {
-		n := float64(len(samples))
-		var sum, sq, flip float64
-		for i := range a {
-			c := (1-s)*a[i] + s*b[i]
-			sum += c
-			sq += c * c
-			flip += (b[i] - a[i]) * (b[i] - a[i])
-		}
-		mean := sum / n
-		v := math.Max(sq/n-mean*mean, 0)*n/math.Max(n-1, 1) + s*(1-s)*flip/n
-		return mean+z*math.Sqrt(v/n) <= limit
+		mean, se := mixMean(a, b, nil, 0, s)
+		return mean+z*se <= limit
 	}
 	prev := cost(hull[0].Param)
 	if !fits(prev, prev, 0) {
@@ -623,11 +625,7 @@ func calibrateBudgetMix(samples []Sample, k int, limit, z float64, grid []float6
 			}
 		}
 		a, b := hull[v-1], hull[v]
-		pt := Point{Param: lo, Quality: (1-lo)*a.Quality + lo*b.Quality, Cost: (1-lo)*a.Cost + lo*b.Cost, Share: make([]float64, k)}
-		for j := range pt.Share {
-			pt.Share[j] = (1-lo)*a.Share[j] + lo*b.Share[j]
-		}
-		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: lo}, pt, true
+		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: lo}, between(a, b, lo), true
 	}
 	last := hull[len(hull)-1]
 	return MixedWTP{Lambda1: last.Param, Lambda2: last.Param}, last, true
