@@ -518,29 +518,42 @@ func calibrateMix(samples []Sample, k, best int, goal, z float64, grid []float64
 		mean, se := mixMean(a, b, bestPass, goal, s)
 		return mean >= z*se
 	}
-	prev := pass(hull[0].Param)
-	if meetsMix(prev, prev, 0) {
+	if first := pass(hull[0].Param); meetsMix(first, first, 0) {
 		return MixedWTP{Lambda1: hull[0].Param, Lambda2: hull[0].Param}, hull[0], true
 	}
-	for v := 1; v < len(hull); v++ {
-		cur := pass(hull[v].Param)
-		if !meetsMix(prev, cur, 1) {
+	v, _, hi, ok := crossing(hull, pass, meetsMix)
+	if !ok {
+		return MixedWTP{}, Point{}, false
+	}
+	a, b := hull[v-1], hull[v]
+	return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: hi}, between(a, b, hi), true
+}
+
+// crossing walks the hull's edges from its cheapest vertex, with each vertex's per-item
+// values, and finds the first edge (v−1, v) along which pred(values(v−1), values(v), s)
+// changes from what it is at the cheapest vertex: pred holds the old way at the share lo and
+// the new way at hi, bisected to 2^-40. ok is false when pred never changes.
+func crossing(hull []Point, values func(lambda float64) []float64, pred func(a, b []float64, s float64) bool) (v int, lo, hi float64, ok bool) {
+	prev := values(hull[0].Param)
+	start := pred(prev, prev, 0)
+	for v = 1; v < len(hull); v++ {
+		cur := values(hull[v].Param)
+		if pred(prev, cur, 1) == start {
 			prev = cur
 			continue
 		}
-		lo, hi := 0.0, 1.0
+		lo, hi = 0, 1
 		for range 40 {
 			mid := (lo + hi) / 2
-			if meetsMix(prev, cur, mid) {
-				hi = mid
-			} else {
+			if pred(prev, cur, mid) == start {
 				lo = mid
+			} else {
+				hi = mid
 			}
 		}
-		a, b := hull[v-1], hull[v]
-		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: hi}, between(a, b, hi), true
+		return v, lo, hi, true
 	}
-	return MixedWTP{}, Point{}, false
+	return 0, 0, 0, false
 }
 
 // mixMean is the mean over items of the mix's per-item outcome, (1 − s)·a + s·b − w·base
@@ -605,30 +618,16 @@ func calibrateBudgetMix(samples []Sample, k int, limit, z float64, grid []float6
 		mean, se := mixMean(a, b, nil, 0, s)
 		return mean+z*se <= limit
 	}
-	prev := cost(hull[0].Param)
-	if !fits(prev, prev, 0) {
+	if first := cost(hull[0].Param); !fits(first, first, 0) {
 		return MixedWTP{}, Point{}, false
 	}
-	for v := 1; v < len(hull); v++ {
-		cur := cost(hull[v].Param)
-		if fits(prev, cur, 1) {
-			prev = cur
-			continue
-		}
-		lo, hi := 0.0, 1.0
-		for range 40 {
-			mid := (lo + hi) / 2
-			if fits(prev, cur, mid) {
-				lo = mid
-			} else {
-				hi = mid
-			}
-		}
-		a, b := hull[v-1], hull[v]
-		return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: lo}, between(a, b, lo), true
+	v, lo, _, ok := crossing(hull, cost, fits)
+	if !ok {
+		last := hull[len(hull)-1]
+		return MixedWTP{Lambda1: last.Param, Lambda2: last.Param}, last, true
 	}
-	last := hull[len(hull)-1]
-	return MixedWTP{Lambda1: last.Param, Lambda2: last.Param}, last, true
+	a, b := hull[v-1], hull[v]
+	return MixedWTP{Lambda1: a.Param, Lambda2: b.Param, Share: lo}, between(a, b, lo), true
 }
 
 // refineWTP narrows down the grid's cheapest point meeting the goal: it bisects, in log
