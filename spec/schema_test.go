@@ -570,7 +570,7 @@ var schemaHandDecoded = map[reflect.Type]func() []schemaKey{
 		return []schemaKey{{name: "inline"}} // any JSON Schema
 	},
 	reflect.TypeFor[Refusal](): func() []schemaKey {
-		return nil // only {}
+		return []schemaKey{{name: "mismatch", typ: reflect.TypeFor[bool]()}} // or {}
 	},
 }
 

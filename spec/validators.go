@@ -451,21 +451,37 @@ func (t *ToolCalls) check(c *checker, line int) {
 // "none", and an answer naming none of the options of a lettered multiple-choice question.
 // The checks are deterministic; validate's refusal type documents them in full.
 type Refusal struct {
-	line int
+	// NoMismatch turns the mismatch checks off (mismatch: false): only refusals fail.
+	NoMismatch bool
+	line       int
 }
 
-// UnmarshalYAML implements yaml.Unmarshaler; it takes "true" or an empty mapping.
+// UnmarshalYAML implements yaml.Unmarshaler; it takes "true", an empty mapping, or
+// {mismatch: BOOL}.
 func (r *Refusal) UnmarshalYAML(node *yaml.Node) error {
 	node = resolveAlias(node)
 	r.line = node.Line
-	if node.Kind == yaml.ScalarNode && node.Value == "true" || node.Kind == yaml.MappingNode && len(node.Content) == 0 {
+	switch {
+	case node.Kind == yaml.ScalarNode && node.Value == "true" || node.Kind == yaml.MappingNode && len(node.Content) == 0:
+		return nil
+	case node.Kind == yaml.MappingNode && len(node.Content) == 2 && node.Content[0].Value == "mismatch":
+		var on bool
+		if err := node.Content[1].Decode(&on); err != nil {
+			return typeError(node.Content[1].Line, "refusal.mismatch takes true or false")
+		}
+		r.NoMismatch = !on
 		return nil
 	}
-	return typeError(node.Line, "refusal takes true")
+	return typeError(node.Line, "refusal takes true, or {mismatch: false} to check refusals only")
 }
 
 // Summary implements ValidatorConfig.
-func (r *Refusal) Summary() string { return "no refusal or mismatch" }
+func (r *Refusal) Summary() string {
+	if r.NoMismatch {
+		return "no refusal"
+	}
+	return "no refusal or mismatch"
+}
 
 func (r *Refusal) check(*checker, int) {}
 

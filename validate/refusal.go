@@ -35,10 +35,17 @@ import (
 // The checks are deterministic and err towards passing: a refusal needs an opening that
 // says the model will not or cannot do the task (not just "sorry"), and any stand-alone
 // option letter counts as naming that option.
-type refusal struct{ name string }
+//
+// With mismatch: false in the spec (spec.Refusal.NoMismatch) the three mismatch checks are
+// left out.
+type refusal struct {
+	name     string
+	mismatch bool
+}
 
 func newRefusal(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
-	return &refusal{name: cfg.Summary()}, nil
+	r, _ := cfg.(*spec.Refusal)
+	return &refusal{name: cfg.Summary(), mismatch: r == nil || !r.NoMismatch}, nil
 }
 
 func (v *refusal) Name() string { return v.name }
@@ -64,7 +71,7 @@ func (v *refusal) Check(_ context.Context, in *Input) clearbar.Verdict {
 	if req == nil {
 		req = &clearbar.Request{}
 	}
-	if reason := toolChoiceMismatch(req, c.ToolCalls); reason != "" {
+	if reason := toolChoiceMismatch(req, c.ToolCalls); reason != "" && v.mismatch {
 		return fail("mismatch: %s", reason)
 	}
 	if strings.TrimSpace(c.Text) == "" {
@@ -75,6 +82,9 @@ func (v *refusal) Check(_ context.Context, in *Input) clearbar.Verdict {
 	}
 	if m := refusalOpening(c.Text); m != "" {
 		return fail("the answer opens with a refusal: %q", clip(m, 60))
+	}
+	if !v.mismatch {
+		return clearbar.Verdict{Validator: v.name, Pass: true}
 	}
 	if rf := req.ResponseFormat.Type; (rf == "json_object" || rf == "json_schema") && isProse(c.Text) {
 		return fail("mismatch: the request asks for JSON (response_format %s) but the answer is prose: %q", rf, clip(strings.TrimSpace(c.Text), 40))

@@ -381,6 +381,23 @@ func TestRefusal(t *testing.T) {
 
 // TestRefusalMismatch: answers that answer a different question than the request asked, as
 // far as the request's structure shows it.
+// TestRefusalWithoutMismatch: refusal: {mismatch: false} checks refusals only.
+func TestRefusalWithoutMismatch(t *testing.T) {
+	v := compile(t, `{refusal: {mismatch: false}}`, Env{})
+	if v.Name() != "no refusal" {
+		t.Errorf("name %q", v.Name())
+	}
+	req := userRequest("Classify: where is my refund?")
+	req.ResponseFormat = clearbar.ResponseFormat{Type: "json_object"}
+	runCases(t, v, req, []vcase{
+		{"The intent is refund.", true, "", "prose where JSON was asked for is not checked"},
+		{"I'm sorry, but I can't help with that.", false, "opens with a refusal", "a refusal still fails"},
+	})
+	runCases(t, v, userRequest("Which city is the capital of France?\nA. Berlin\nB. Paris"), []vcase{
+		{"France's capital is lovely.", true, "", "naming no option is not checked"},
+	})
+}
+
 func TestRefusalMismatch(t *testing.T) {
 	v := compile(t, `{refusal: true}`, Env{})
 
