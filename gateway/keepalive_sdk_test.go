@@ -16,7 +16,6 @@ import (
 	anthropic "github.com/anthropics/anthropic-sdk-go"
 	anthropicopt "github.com/anthropics/anthropic-sdk-go/option"
 	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/tidwall/gjson"
 
@@ -69,31 +68,21 @@ func splitPings(t *testing.T, raw string) (events string, pings int) {
 func TestSDKKeepalivePingsDuringSlowFirstToken(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, setup{script: slowFirstChunk(250 * time.Millisecond), edit: keepaliveEvery("40ms")})
-	var raw bytes.Buffer
-	var httpResp *http.Response
-	stream := e.client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
-		Model: "clearbar/chat", Messages: userMessage("hi"),
-	}, teeBody(&raw), option.WithResponseInto(&httpResp))
-	var acc openai.ChatCompletionAccumulator
-	for stream.Next() {
-		if !acc.AddChunk(stream.Current()) {
-			t.Errorf("AddChunk refused %s", stream.Current().RawJSON())
-		}
+	r := readOAStream(t, e.client, openai.ChatCompletionNewParams{Model: "clearbar/chat", Messages: userMessage("hi")})
+	if r.err != nil {
+		t.Fatalf("stream error: %v", r.err)
 	}
-	if err := stream.Err(); err != nil {
-		t.Fatalf("stream error: %v", err)
-	}
+	acc := r.acc
 	if got := acc.Choices[0].Message.Content; got != "Hello, world!" || acc.Choices[0].FinishReason != "stop" {
 		t.Errorf("content %q finish %q", got, acc.Choices[0].FinishReason)
 	}
-	events, pings := splitPings(t, raw.String())
-	if pings < 2 {
-		t.Errorf("%d pings during a 250ms first token with a 40ms keep-alive: %q", pings, tail(raw.String()))
+	if r.pings < 2 {
+		t.Errorf("%d pings during a 250ms first token with a 40ms keep-alive", r.pings)
 	}
-	if evs := rawEvents(t, events); len(evs) == 0 || evs[len(evs)-1] != "[DONE]" {
+	if evs := r.events; len(evs) == 0 || evs[len(evs)-1] != "[DONE]" {
 		t.Errorf("events %v", evs)
 	}
-	h := httpResp.Header
+	h := r.header
 	if id := h.Get("X-Clearbar-Decision-Id"); !strings.HasPrefix(id, "dec_") || h.Get("X-Request-Id") != id || h.Get("X-Clearbar-Category") != "chat" {
 		t.Errorf("headers sent with the first ping: %v", h)
 	}
@@ -164,19 +153,12 @@ func TestKeepaliveFailures(t *testing.T) {
 			}
 			answerNormally(w, r, c)
 		}})
-		var raw bytes.Buffer
-		stream := e.client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
-			Model: "clearbar/chat", Messages: userMessage("hi"),
-		}, teeBody(&raw))
-		var acc openai.ChatCompletionAccumulator
-		for stream.Next() {
-			acc.AddChunk(stream.Current())
+		r := readOAStream(t, e.client, openai.ChatCompletionNewParams{Model: "clearbar/chat", Messages: userMessage("hi")})
+		if r.err != nil || len(r.acc.Choices) != 1 || r.acc.Choices[0].Message.Content != "Hello, world!" {
+			t.Fatalf("choices %+v err %v", r.acc.Choices, r.err)
 		}
-		if err := stream.Err(); err != nil || len(acc.Choices) != 1 || acc.Choices[0].Message.Content != "Hello, world!" {
-			t.Fatalf("choices %+v err %v", acc.Choices, err)
-		}
-		if _, pings := splitPings(t, raw.String()); pings == 0 {
-			t.Errorf("no ping before the fallback answered: %q", raw.String())
+		if r.pings == 0 {
+			t.Errorf("no ping before the fallback answered: events %v", r.events)
 		}
 		if n := e.up.count("up-secondary"); n != 1 {
 			t.Errorf("secondary called %d times", n)
@@ -281,22 +263,15 @@ func TestSDKKeepaliveValidatedCascade(t *testing.T) {
 			time.Sleep(60 * time.Millisecond)
 			jsonScript(false)(w, r, c)
 		}})
-	var raw bytes.Buffer
-	stream := e.client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
-		Model: "clearbar/extract", Messages: userMessage("Order AB-1"),
-	}, teeBody(&raw))
-	var acc openai.ChatCompletionAccumulator
-	for stream.Next() {
-		acc.AddChunk(stream.Current())
+	r := readOAStream(t, e.client, openai.ChatCompletionNewParams{Model: "clearbar/extract", Messages: userMessage("Order AB-1")})
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	if err := stream.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if got := acc.Choices[0].Message.Content; got != `{"id":"from-up-secondary"}` {
+	if got := r.acc.Choices[0].Message.Content; got != `{"id":"from-up-secondary"}` {
 		t.Errorf("content %q", got)
 	}
-	if _, pings := splitPings(t, raw.String()); pings < 2 {
-		t.Errorf("%d pings over two 60ms validated attempts with a 30ms keep-alive", pings)
+	if r.pings < 2 {
+		t.Errorf("%d pings over two 60ms validated attempts with a 30ms keep-alive", r.pings)
 	}
 	if d := e.decisions.waitCount(t, 1)[0]; len(d.Attempts) != 2 || d.Attempts[0].Class != clearbar.Quality || d.Model != "secondary" {
 		t.Errorf("decision model %q attempts %+v", d.Model, d.Attempts)

@@ -135,12 +135,15 @@ type oaStreamRead struct {
 	chunks, usageChunks    int
 	usageLast, usageChoice bool
 	events                 []string
-	header                 http.Header
-	err                    error
+	// pings counts the ": ping" keep-alive comments before the first event.
+	pings  int
+	header http.Header
+	err    error
 }
 
 // readOAStream reads a stream through openai-go: every chunk must be accepted by
-// ChatCompletionAccumulator.AddChunk.
+// ChatCompletionAccumulator.AddChunk, and keep-alive comments may come only before the first
+// event.
 func readOAStream(t *testing.T, client openai.Client, params openai.ChatCompletionNewParams, opts ...option.RequestOption) oaStreamRead {
 	t.Helper()
 	var raw bytes.Buffer
@@ -166,7 +169,8 @@ func readOAStream(t *testing.T, client openai.Client, params openai.ChatCompleti
 	if resp != nil {
 		r.header = resp.Header
 	}
-	r.events = rawEvents(t, raw.String())
+	events, pings := splitPings(t, raw.String())
+	r.events, r.pings = rawEvents(t, events), pings
 	return r
 }
 
