@@ -304,8 +304,7 @@ func (g *Gateway) embeddingModel(name string) (*spec.Model, error) {
 		}
 		switch len(byID) {
 		case 0:
-			return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "invalid_request_error", Code: "model_not_found", Param: "model",
-				Message: fmt.Sprintf("the model %s does not exist on this gateway; embeddings go to a spec model whose provider serves them (%s)", name, g.embeddingNames())}
+			return nil, modelNotFound("the model %s does not exist on this gateway; embeddings go to a spec model whose provider serves them (%s)", name, g.embeddingNames())
 		case 1:
 			m = byID[0]
 		default:

@@ -146,8 +146,13 @@ func (a aliases) check(model string) error {
 	if !strings.HasPrefix(model, route.AliasPrefix) || a.known[model] {
 		return nil
 	}
+	return modelNotFound("the model %s does not exist on this gateway: no category is named %q; the aliases are %s (GET /v1/models lists every name)", model, strings.TrimPrefix(model, route.AliasPrefix), a.list)
+}
+
+// modelNotFound is the 404 OpenAI answers for a model it does not serve.
+func modelNotFound(format string, args ...any) *clearbar.Error {
 	return &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusNotFound, Type: "invalid_request_error", Code: "model_not_found", Param: "model",
-		Message: fmt.Sprintf("the model %s does not exist on this gateway: no category is named %q; the aliases are %s (GET /v1/models lists every name)", model, strings.TrimPrefix(model, route.AliasPrefix), a.list)}
+		Message: fmt.Sprintf(format, args...)}
 }
 
 func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
@@ -162,8 +167,7 @@ func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeError(w, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "invalid_request_error", Code: "model_not_found", Param: "model",
-		Message: "the model " + id + " does not exist on this gateway; GET /v1/models lists the names it routes"})
+	writeError(w, modelNotFound("the model %s does not exist on this gateway; GET /v1/models lists the names it routes", id))
 }
 
 func (g *Gateway) getDecision(w http.ResponseWriter, r *http.Request) {
