@@ -318,9 +318,7 @@ func wholeRequest(req *clearbar.Request) json.RawMessage {
 func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (*Record, clearbar.Money, error) {
 	rec.Response = resp.Text()
 	if len(resp.Choices) > 0 {
-		for _, tc := range resp.Choices[0].ToolCalls {
-			rec.ToolCalls = append(rec.ToolCalls, outcomes.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
-		}
+		rec.ToolCalls = outcomes.ToolCallsOf(resp.Choices[0].ToolCalls)
 	}
 	rec.TokensIn, rec.TokensOut = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
 	rec.Cost = m.Cost(resp.Usage)

@@ -74,6 +74,24 @@ type ToolCall struct {
 	Arguments string `json:"arguments"`
 }
 
+// ToolCallsOf returns an answer's tool calls in the table's form (nil for none).
+func ToolCallsOf(calls []clearbar.ToolCall) []ToolCall {
+	var out []ToolCall
+	for _, c := range calls {
+		out = append(out, ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
+	}
+	return out
+}
+
+// AnswerToolCalls returns the row's tool calls in Clearbar's form (nil for none).
+func (r *Row) AnswerToolCalls() []clearbar.ToolCall {
+	var out []clearbar.ToolCall
+	for _, c := range r.ToolCalls {
+		out = append(out, clearbar.ToolCall{ID: c.ID, Name: c.Name, Arguments: c.Arguments})
+	}
+	return out
+}
+
 // Sources of rows.
 const (
 	SourceRouterBench = "routerbench"

@@ -151,9 +151,8 @@ func labelled(path, model string) ([]validate.Labeled, int, error) {
 			}
 			req = r
 		}
-		choice := clearbar.Choice{Text: row.Response, FinishReason: "stop"}
-		for _, tc := range row.ToolCalls {
-			choice.ToolCalls = append(choice.ToolCalls, clearbar.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+		choice := clearbar.Choice{Text: row.Response, ToolCalls: row.AnswerToolCalls(), FinishReason: "stop"}
+		if len(choice.ToolCalls) > 0 {
 			choice.FinishReason = "tool_calls"
 		}
 		resp := &clearbar.Response{Model: row.Model, Choices: []clearbar.Choice{choice}}

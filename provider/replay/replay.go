@@ -105,10 +105,7 @@ func (p *Provider) load(path string) error {
 		if _, dup := p.rows[k]; dup {
 			continue
 		}
-		a := &answer{response: row.Response, tokensIn: row.TokensIn, tokensOut: row.TokensOut, latencyMS: row.LatencyMS}
-		for _, tc := range row.ToolCalls {
-			a.toolCalls = append(a.toolCalls, clearbar.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
-		}
+		a := &answer{response: row.Response, toolCalls: row.AnswerToolCalls(), tokensIn: row.TokensIn, tokensOut: row.TokensOut, latencyMS: row.LatencyMS}
 		if row.Error != "" {
 			// The Reader checked that the name is a failure class.
 			if err := a.fail.UnmarshalText([]byte(row.Error)); err != nil {
