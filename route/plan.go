@@ -222,11 +222,13 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	carries := modalitiesOf(in.Request)
 	filtered, lacked, tooSmall, open := fitSteps(ap, h, d, need, carries)
 	// A score route whose start cannot take the request at all (too long, or an input the
-	// start's models lack) starts on the next dearer model that can, and says so.
-	for next := scoreStart + 1; scoreStarts != nil && filtered != nil && len(filtered) == 0 && open == 0 && next < len(scoreStarts); next++ {
+	// start's models lack; not breakers, which fail open below) starts on the next dearer
+	// model that can, and says so. fitSteps returns nil steps when it left nothing out.
+	noneFit := func(steps []Step, open int) bool { return steps != nil && len(steps) == 0 && open == 0 }
+	for next := scoreStart + 1; scoreStarts != nil && noneFit(filtered, open) && next < len(scoreStarts); next++ {
 		alt := &scoreStarts[next]
 		f, l, ts, op := fitSteps(alt, h, d, need, carries)
-		if f != nil && len(f) == 0 && op == 0 {
+		if noneFit(f, op) {
 			continue
 		}
 		d.Skipped = append(d.Skipped, clearbar.Skip{Model: ap.names[0], Reason: "the score's start cannot take the request; starting at " + alt.names[0]})
