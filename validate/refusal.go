@@ -208,7 +208,9 @@ var (
 )
 
 // multipleChoice returns the options of a multiple-choice question: two or more lines labelled
-// with consecutive letters from A (or a), in a message that asks something. Otherwise nil.
+// with consecutive letters from A (or a), in a message that asks something. Otherwise nil. In
+// a few-shot prompt, where worked questions come before the one asked, each run of options
+// starting again at A replaces the one before: the options are the last question's.
 func multipleChoice(msg string) []option {
 	var opts []option
 	var rest strings.Builder
@@ -225,6 +227,9 @@ func multipleChoice(msg string) []option {
 			want = opts[len(opts)-1].label + 1
 		} else if unicode.IsLower(label) {
 			want = 'a'
+		}
+		if label != want && len(opts) > 0 && (label == 'A' || label == 'a') {
+			opts, want = opts[:0], label // a new question's options
 		}
 		if label != want {
 			return nil // not a run of options from A: a list of some other kind

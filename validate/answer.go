@@ -1,0 +1,115 @@
+package validate
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Answer kinds: how AnswerKey reduces an answer for comparison.
+const (
+	// AnswerChoice is the option a multiple-choice answer picks, by letter ("B", "(b)",
+	// "Answer: C.") or, failing that, by the text of exactly one option.
+	AnswerChoice = "choice"
+	// AnswerNumber is the last number in the answer ("#### 1,250" and "1250.0" are 1250).
+	AnswerNumber = "number"
+	// AnswerText is the whole answer, lower case, with spaces collapsed and trailing
+	// punctuation trimmed.
+	AnswerText = "text"
+)
+
+// AnswerKinds lists the answer kinds AnswerKey knows.
+var AnswerKinds = []string{AnswerChoice, AnswerNumber, AnswerText}
+
+// AnswerKey reduces an answer to the key two answers are compared by: for AnswerChoice the
+// label of the option the answer picks among the options of question (the last user message),
+// for AnswerNumber its last number, for AnswerText its normalised text. ok is false, with the
+// reason in key, when the answer has no key: a choice answer that names no option or names
+// two, an answer without a number, an empty answer, or a question with no options. Two
+// answers agree only when both have a key and the keys are equal.
+func AnswerKey(kind, question, answer string) (key string, ok bool) {
+	switch kind {
+	case AnswerChoice:
+		opts := multipleChoice(question)
+		if len(opts) == 0 {
+			return "the question lists no options", false
+		}
+		return chosenOption(answer, opts)
+	case AnswerNumber:
+		return lastNumber(answer)
+	case AnswerText:
+		t := strings.TrimRight(strings.ToLower(strings.Join(strings.Fields(answer), " ")), ".;:,!?")
+		if t == "" {
+			return "the answer is empty", false
+		}
+		return t, true
+	}
+	return fmt.Sprintf("unknown answer kind %q (known: %s)", kind, strings.Join(AnswerKinds, ", ")), false
+}
+
+// chosenOption returns the label of the option an answer picks: the one option letter that
+// stands alone in it (upper case, or lower case marked as a label: "b)"), or else the one
+// option whose text it contains.
+func chosenOption(answer string, opts []option) (string, bool) {
+	var picked rune
+	for i, r := range answer {
+		var opt *option
+		for k := range opts {
+			if unicode.ToUpper(r) == unicode.ToUpper(opts[k].label) {
+				opt = &opts[k]
+				break
+			}
+		}
+		if opt == nil {
+			continue
+		}
+		before, _ := utf8.DecodeLastRuneInString(answer[:i])
+		after, _ := utf8.DecodeRuneInString(answer[i+utf8.RuneLen(r):])
+		if isWordRune(before) || isWordRune(after) || (unicode.IsLower(r) && after != ')') {
+			continue
+		}
+		switch {
+		case picked == 0:
+			picked = opt.label
+		case picked != opt.label:
+			return fmt.Sprintf("the answer names options %c and %c", picked, opt.label), false
+		}
+	}
+	if picked != 0 {
+		return string(unicode.ToUpper(picked)), true
+	}
+	lower := strings.ToLower(strings.Join(strings.Fields(answer), " "))
+	for _, o := range opts {
+		if o.text == "" || !strings.Contains(lower, o.text) {
+			continue
+		}
+		if picked != 0 {
+			return fmt.Sprintf("the answer quotes options %c and %c", picked, o.label), false
+		}
+		picked = o.label
+	}
+	if picked == 0 {
+		return fmt.Sprintf("the answer names none of options %c–%c", opts[0].label, opts[len(opts)-1].label), false
+	}
+	return string(unicode.ToUpper(picked)), true
+}
+
+var numberRE = regexp.MustCompile(`-?\d[\d,]*(?:\.\d+)?`)
+
+// lastNumber returns the answer's last number, without thousands separators and in its
+// shortest form.
+func lastNumber(answer string) (string, bool) {
+	all := numberRE.FindAllString(answer, -1)
+	if len(all) == 0 {
+		return "the answer has no number", false
+	}
+	n := strings.ReplaceAll(all[len(all)-1], ",", "")
+	f, err := strconv.ParseFloat(n, 64)
+	if err != nil {
+		return n, true
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64), true
+}

@@ -1,0 +1,40 @@
+package validate
+
+import "testing"
+
+func TestAnswerKey(t *testing.T) {
+	const q = "Which gas do plants take in?\nA) oxygen\nB) carbon dioxide\nC) nitrogen\nD) helium\nAnswer:"
+	// A few-shot prompt: the worked question's options come first, then the question asked.
+	const fewShot = "Which is a mammal?\nA) shark\nB) whale\nAnswer:\nB\n\nWhich is a planet?\nA) Moon\nB) Sun\nC) Mars\nAnswer:"
+	tests := []struct {
+		kind, question, answer string
+		key                    string
+		ok                     bool
+	}{
+		{AnswerChoice, q, "B", "B", true},
+		{AnswerChoice, q, "b)\n", "B", true},
+		{AnswerChoice, q, "The answer is (C).", "C", true},
+		{AnswerChoice, q, "Answer: D. Helium is inert, and D is final.", "D", true},
+		{AnswerChoice, q, "Plants take in carbon dioxide.", "B", true},
+		{AnswerChoice, q, "a plant needs light", "the answer names none of options A–D", false},
+		{AnswerChoice, q, "A good guess is B", "the answer names options A and B", false},
+		{AnswerChoice, q, "either oxygen or nitrogen", "the answer quotes options A and C", false},
+		{AnswerChoice, q, "I do", "the answer names none of options A–D", false},
+		{AnswerChoice, "What is 2+2?", "4", "the question lists no options", false},
+		{AnswerChoice, fewShot, "C", "C", true},
+		{AnswerChoice, fewShot, "Mars", "C", true},
+		{AnswerNumber, "", "So she has 3 + 4 = 7 apples.\n#### 1,250", "1250", true},
+		{AnswerNumber, "", "The total is 12.50 dollars", "12.5", true},
+		{AnswerNumber, "", "-3", "-3", true},
+		{AnswerNumber, "", "no idea", "the answer has no number", false},
+		{AnswerText, "", "  Paris. ", "paris", true},
+		{AnswerText, "", " \n", "the answer is empty", false},
+		{"vote", "", "x", `unknown answer kind "vote" (known: choice, number, text)`, false},
+	}
+	for _, tt := range tests {
+		key, ok := AnswerKey(tt.kind, tt.question, tt.answer)
+		if key != tt.key || ok != tt.ok {
+			t.Errorf("AnswerKey(%s, …, %q) = %q, %v; want %q, %v", tt.kind, tt.answer, key, ok, tt.key, tt.ok)
+		}
+	}
+}
