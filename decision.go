@@ -56,11 +56,11 @@ type Decision struct {
 	Cost           Money `json:"cost_usd"`
 	EscalationCost Money `json:"escalation_cost_usd"`
 	// EscalationLatency is the time counterpart of EscalationCost: the sum of Attempt.Latency
-	// over the same attempts, the provider calls (judges' aside) whose answer the client did
-	// not get because the call failed, was retried, fell back, failed validation and
-	// escalated, or was cut mid-stream; in a request that failed, every such call. Attempts
+	// over the same attempts, the provider calls (validator calls aside) whose answer the
+	// client did not get because the call failed, was retried, fell back, failed validation
+	// and escalated, or was cut mid-stream; in a request that failed, every such call. Attempts
 	// run one after another, so it is wall time the request spent before (or instead of) the
-	// answer it delivered. Backoff between attempts (Attempt.Waited) and judge calls, which
+	// answer it delivered. Backoff between attempts (Attempt.Waited) and validator calls, which
 	// EscalationCost leaves out too, are not in it.
 	EscalationLatency time.Duration `json:"escalation_latency_ns"`
 
@@ -178,7 +178,17 @@ const (
 	AttemptEscalation = "escalation"
 	// AttemptJudge is a validator's call to a judge model; its answer is a score, not a reply.
 	AttemptJudge = "judge"
+	// AttemptCheck is an agreement check's call (the agree validator): a second model answers
+	// the client's request so that the two answers can be compared; its answer is never
+	// delivered.
+	AttemptCheck = "check"
 )
+
+// ValidatorCall reports whether the attempt is a validator's call (a judge's or an agreement
+// check's): a call about an answer, not an attempt to answer the client. Such calls count in
+// the decision's cost but are not steps of the route: escalation cost and latency, retry,
+// fallback and escalation counts, outcome rows and drift detectors leave them out.
+func (a *Attempt) ValidatorCall() bool { return a.Kind == AttemptJudge || a.Kind == AttemptCheck }
 
 // Attempt is one call to a provider.
 type Attempt struct {

@@ -21,7 +21,7 @@
 //   - route mix: which model answered each request of a category.
 //
 // Requests that the client cancelled or got wrong are left out: they say nothing about the
-// models. Judge calls are left out of the detectors too.
+// models. Validator calls (judges' and agreement checks') are left out of the detectors too.
 //
 // # The tests
 //

@@ -312,7 +312,7 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 	first := true
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
-		if a.Kind == clearbar.AttemptJudge {
+		if a.ValidatorCall() {
 			continue
 		}
 		ms := m.model(c, a.Model)
@@ -385,12 +385,12 @@ func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64)
 		if ms == nil {
 			continue
 		}
-		judge := a.Kind == clearbar.AttemptJudge
+		vcall := a.ValidatorCall()
 		answered := a.Class == clearbar.OK || a.Class == clearbar.Quality
 		x = sample{cost: a.Cost, latency: a.Latency, hasLatency: answered,
-			judged: !judge && (len(a.Verdicts) > 0 || a.Class == clearbar.Quality), passed: a.Class != clearbar.Quality,
+			judged: !vcall && (len(a.Verdicts) > 0 || a.Class == clearbar.Quality), passed: a.Class != clearbar.Quality,
 			failed: a.Class.IsProviderFailure()}
-		if !judge {
+		if !vcall {
 			switch nextKind(d, i) {
 			case clearbar.AttemptEscalation:
 				x.escalated = true
@@ -402,11 +402,11 @@ func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64)
 	}
 }
 
-// nextKind returns the kind of the first call after attempt i that is not a judge's, or "".
+// nextKind returns the kind of the first call after attempt i that is not a validator's, or "".
 func nextKind(d *clearbar.Decision, i int) string {
 	for j := i + 1; j < len(d.Attempts); j++ {
-		if k := d.Attempts[j].Kind; k != clearbar.AttemptJudge {
-			return k
+		if a := &d.Attempts[j]; !a.ValidatorCall() {
+			return a.Kind
 		}
 	}
 	return ""

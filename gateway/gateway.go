@@ -412,7 +412,7 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 		switch {
 		case a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered"):
 			d.Usage = a.Usage
-		case a.Kind != clearbar.AttemptJudge:
+		case !a.ValidatorCall():
 			d.EscalationCost += a.Cost
 			d.EscalationLatency += a.Latency
 		}

@@ -121,7 +121,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 	if d.Cost > 0 {
 		m.costC.get(d.Category, d.Model).Add(d.Cost.USD())
 	}
-	var prev *clearbar.Attempt // the last provider call before a, judges aside
+	var prev *clearbar.Attempt // the last provider call before a, validator calls aside
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		m.attemptsC.get(a.Provider, a.Model, a.Class.String()).Inc()
@@ -151,7 +151,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 				}
 			}
 		}
-		if a.Kind != clearbar.AttemptJudge {
+		if !a.ValidatorCall() {
 			prev = a
 		}
 	}

@@ -219,15 +219,16 @@ func ReadFile(path string, fn func(Row) error) error {
 	return nil
 }
 
-// FromDecision turns a gateway decision into outcome rows, one per model call (judge calls
-// left out): the item is the decision id, the prompt its fingerprint (and text, when the
-// category records text), and an answer passes when every validator passed it. Unvalidated
-// answers are left ungraded: production traffic has no gold labels.
+// FromDecision turns a gateway decision into outcome rows, one per model call (validator
+// calls, judges' and agreement checks', left out): the item is the decision id, the prompt
+// its fingerprint (and text, when the category records text), and an answer passes when every
+// validator passed it. Unvalidated answers are left ungraded: production traffic has no gold
+// labels.
 func FromDecision(d *clearbar.Decision) []Row {
 	var rows []Row
 	seen := map[string]int{}
 	for _, a := range d.Attempts {
-		if a.Kind == clearbar.AttemptJudge {
+		if a.ValidatorCall() {
 			continue
 		}
 		item := d.ID

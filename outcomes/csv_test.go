@@ -61,12 +61,13 @@ func TestFromDecision(t *testing.T) {
 			{N: 1, Kind: clearbar.AttemptPrimary, Model: "small", Class: clearbar.Quality, Latency: 1500 * time.Millisecond, Usage: clearbar.Usage{PromptTokens: 10, CompletionTokens: 3}, Cost: 10,
 				Verdicts: []clearbar.Verdict{{Validator: "json", Pass: false, Reason: "not JSON"}}, Outcome: "escalated after failed validation"},
 			{N: 2, Kind: clearbar.AttemptJudge, Model: "judge"},
+			{N: 2, Kind: clearbar.AttemptCheck, Model: "checker"},
 			{N: 3, Kind: clearbar.AttemptEscalation, Model: "big", Class: clearbar.OK, Verdicts: []clearbar.Verdict{{Validator: "json", Pass: true}}, Outcome: "accepted"},
 			{N: 4, Kind: clearbar.AttemptRetry, Model: "big", Class: clearbar.Overloaded, Outcome: "fell back"},
 		}}
 	rows := FromDecision(d)
 	if len(rows) != 3 {
-		t.Fatalf("%d rows, want 3 (judge calls left out): %+v", len(rows), rows)
+		t.Fatalf("%d rows, want 3 (judge and agreement check calls left out): %+v", len(rows), rows)
 	}
 	if rows[0].Pass == nil || *rows[0].Pass || rows[0].Error != "" || rows[0].LatencyMS != 1500 || rows[0].Response != "" {
 		t.Errorf("failed validation row %+v", rows[0])

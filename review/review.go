@@ -232,7 +232,7 @@ func (r *Review) add(d *clearbar.Decision) {
 	var prev *clearbar.Attempt
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
-		if a.Kind == clearbar.AttemptJudge {
+		if a.ValidatorCall() {
 			continue
 		}
 		maxStep = max(maxStep, a.Step)
