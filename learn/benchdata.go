@@ -60,18 +60,18 @@ func RouteLLMDataset(r io.Reader, name, taskPrefix string) (*Dataset, error) {
 
 // RouterBenchDataset reads the RouterBench subset (shared/data/routerbench_subset/outcomes.jsonl.gz,
 // see outcomes.ImportRouterBench), with each call's cost from the data. Ungraded cells (154 in
-// the subset) stay NaN: training skips them and evaluation counts them as failures.
+// the subset) stay NaN: training skips them and evaluation counts them as failures. Each
+// model's answer is kept in Item.Answers, for the agreement cascade.
 func RouterBenchDataset(r io.Reader, name string) (*Dataset, error) {
 	var rows []outcomes.Row
 	err := outcomes.ImportRouterBench(r, func(row outcomes.Row) error {
-		row.Response = ""
 		rows = append(rows, row)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return NewDataset(name, sliceSeq(rows), nil), nil
+	return GroupRows(name, sliceSeq(rows), nil, true), nil
 }
 
 func sliceSeq(rows []outcomes.Row) func(func(outcomes.Row) bool) {

@@ -245,6 +245,10 @@ type Target struct {
 	// held with Confidence standard errors of the per-item cost to spare; with Mix, two λ
 	// mixed to spend the budget exactly.
 	Budget float64 `json:"budget,omitempty"`
+	// Reference names the candidate whose quality and cost Quality and Budget are fractions
+	// of; empty means the best single candidate on the samples. A cascade's samples need it:
+	// a candidate that escalates its failures can beat the best model alone.
+	Reference string `json:"reference,omitempty"`
 	// Strong and Weak select the threshold rule; when empty, Quality calibrates a
 	// willingness-to-pay rule over every candidate.
 	Strong string `json:"strong,omitempty"`
@@ -314,7 +318,8 @@ type Calibration struct {
 	// Point is the rule's operating point on the samples (Param is λ, T, or for Mixed its
 	// Share).
 	Point Point `json:"point"`
-	// Best is the best single candidate; BestQuality and BestCost its pass rate and cost.
+	// Best is the reference candidate (Target.Reference, or the best single one); BestQuality
+	// and BestCost its pass rate and cost.
 	Best        string  `json:"best"`
 	BestQuality float64 `json:"best_quality"`
 	BestCost    float64 `json:"best_cost_usd"`
@@ -384,6 +389,11 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 	k := len(models)
 	q, c := singles(samples, k)
 	b := bestSingle(q, c)
+	if t.Reference != "" {
+		if b = slices.Index(models, t.Reference); b < 0 {
+			return nil, fmt.Errorf("calibration: the reference %q is not one of the candidates %q", t.Reference, models)
+		}
+	}
 	cal := &Calibration{Best: models[b], BestQuality: q[b], BestCost: c[b]}
 	var pts []Point
 	var choose func(param float64) Chooser

@@ -41,12 +41,21 @@ type Item struct {
 	// Embedding is the prompt's embedding, for a model with an embedding block (see
 	// EmbedDataset); nil otherwise.
 	Embedding []float32
+	// Answers are the recorded answer texts per candidate ("" when none), kept only by
+	// GroupRows with answers set (an agreement cascade's evaluation reads them); nil otherwise.
+	Answers []string
 }
 
 // NewDataset groups rows by item. models fixes the candidates and their order; nil means
 // every model in the rows, in order of first appearance. Rows without prompt text cannot be
 // featurised and are skipped (counted in Skipped), as are rows of models outside models.
 func NewDataset(name string, rows iter.Seq[outcomes.Row], models []string) *Dataset {
+	return GroupRows(name, rows, models, false)
+}
+
+// GroupRows is NewDataset, keeping each candidate's recorded answer in Item.Answers when
+// answers is set (the last row's, for a candidate with several rows of an item).
+func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answers bool) *Dataset {
 	ds := &Dataset{Name: name}
 	fixed := models != nil
 	idx := map[string]int{}
@@ -56,6 +65,7 @@ func NewDataset(name string, rows iter.Seq[outcomes.Row], models []string) *Data
 	ds.Models = append([]string(nil), models...)
 	type acc struct {
 		pass, graded, cost, rows []float64
+		answers                  []string
 	}
 	byItem := map[string]int{}
 	var accs []acc
@@ -103,6 +113,12 @@ func NewDataset(name string, rows iter.Seq[outcomes.Row], models []string) *Data
 		}
 		a.cost[k] += r.Cost.USD()
 		a.rows[k]++
+		if answers && r.Response != "" {
+			for len(a.answers) <= k {
+				a.answers = append(a.answers, "")
+			}
+			a.answers[k] = r.Response
+		}
 		switch {
 		case r.Pass != nil:
 			a.graded[k]++
@@ -121,6 +137,10 @@ func NewDataset(name string, rows iter.Seq[outcomes.Row], models []string) *Data
 		a := &accs[n]
 		it := &ds.Items[n]
 		it.Pass, it.Cost = make([]float64, k), make([]float64, k)
+		if answers {
+			it.Answers = make([]string, k)
+			copy(it.Answers, a.answers)
+		}
 		for j := range k {
 			it.Pass[j] = math.NaN()
 			if j < len(a.pass) && a.graded[j] > 0 {

@@ -33,6 +33,11 @@ type EvalOptions struct {
 	// learned router calibrated on the train half for the most quality within it (one
 	// standard error of the per-item cost to spare). 0 means 0.35.
 	Budget float64
+	// Agree also evaluates the learned router combined with an agreement cascade (see
+	// Agreement): its two checker models and its operating point are chosen on the train
+	// half, on the recorded answers in Item.Answers, which the dataset must carry
+	// (GroupRows with answers; RouterBenchDataset keeps them).
+	Agree bool
 	// Dev runs the whole evaluation inside the train half, split again in two by the
 	// seeded hash of "<DevSeed>:dev:<item id>": a development aid for choosing features and
 	// settings without reading the test half's labels. The test half is left out entirely.
@@ -76,6 +81,11 @@ type Evaluation struct {
 	RandomAtCost, ZeroAtCost, LookupAtCost float64
 	// AIQLearned, AIQLookup and AIQZero are the three hulls' AIQ.
 	AIQLearned, AIQLookup, AIQZero float64
+	// Agreement is the learned router with an agreement cascade (EvalOptions.Agree), and
+	// AgreeLookupAtCost the quality of the lookup with the same cascade (its hull on the test
+	// half) at that router's operating cost.
+	Agreement         *Agreement
+	AgreeLookupAtCost float64
 }
 
 // Check is one pass/fail statement about an evaluation.
@@ -113,6 +123,16 @@ func (ev *Evaluation) Checks(targets bool) []Check {
 			both := pct(bp.Quality) >= 95 && bp.Cost <= 0.35*ev.BestCost
 			out = append(out, Check{"the budget point (calibrated on the train half for the most quality within 35% of the best model's cost) reaches ≥ 95% at ≤ 35%", both,
 				fmt.Sprintf("%.1f%% of the quality at %.1f%% of the cost", pct(bp.Quality), 100*bp.Cost/ev.BestCost)})
+		}
+	}
+	if ag := ev.Agreement; ag != nil {
+		ap := ag.Operating
+		out = append(out, Check{"with the agreement cascade, beats the category lookup with the same cascade at its cost", ap.Quality > ev.AgreeLookupAtCost,
+			fmt.Sprintf("%.1f%% vs %.1f%% (the lookup's best mix with the cascade at that cost, drawn on the test half)", pct(ap.Quality), pct(ev.AgreeLookupAtCost))})
+		if targets {
+			both := pct(ap.Quality) >= 95 && ap.Cost <= 0.35*ev.BestCost
+			out = append(out, Check{"with the agreement cascade, reaches ≥ 95% at ≤ 35%", both,
+				fmt.Sprintf("%.1f%% of the quality at %.1f%% of the cost", pct(ap.Quality), 100*ap.Cost/ev.BestCost)})
 		}
 	}
 	return out
@@ -305,6 +325,12 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 	lkIdx, lnIdx := len(ev.Rows)+1, len(ev.Rows)+2
 	ev.Rows = append(ev.Rows, zr, lk, ln, bn)
 
+	if opts.Agree {
+		if err := ev.evaluateAgreement(ds, trainIdx, testIdx, calLearned, calLookup, tLearned, tLookup, opts.Target, grid, singlePts[cheapest], row, cLo, cHi); err != nil {
+			return nil, err
+		}
+	}
+
 	if k == 2 {
 		// RouteLLM's view: the share of calls to the strong model on the x axis.
 		gain := func(s []Sample) []float64 {
@@ -339,6 +365,49 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 		ev.Rows = append(ev.Rows, rr)
 	}
 	return ev, nil
+}
+
+// evaluateAgreement adds the learned router and the category lookup with an agreement
+// cascade to the evaluation: checkers and operating points from the train half's
+// out-of-fold samples, figures from the test half's.
+func (ev *Evaluation) evaluateAgreement(ds *Dataset, trainIdx, testIdx []int, calLearned, calLookup, tLearned, tLookup []Sample,
+	target Target, grid []float64, cheapest Point, row func(string, Point, string) EvalRow, cLo, cHi float64) error {
+	k := len(ds.Models)
+	if k < 3 {
+		return fmt.Errorf("evaluate: an agreement cascade needs three candidates (a start, a checker and the best model); %s has %d", ds.Name, k)
+	}
+	trainKeys, nTrain := answerKeys(ds, trainIdx)
+	testKeys, _ := answerKeys(ds, testIdx)
+	if nTrain == 0 {
+		return fmt.Errorf("evaluate: no train item of %s is a multiple-choice question with recorded answers: an agreement cascade replays the models' recorded responses", ds.Name)
+	}
+	q, c := singles(calLearned, k)
+	best := bestSingle(q, c)
+	cal, chk, pairs, err := calibrateAgreement(ds, trainIdx, calLearned, trainKeys, best, target)
+	if err != nil {
+		return err
+	}
+	rates := fitCascadeRates(ds, trainIdx, calLearned, trainKeys, best, chk)
+	target.Reference = ds.Models[best]
+	lookCal, err := Calibrate(ds.Models, cascade(ds, trainIdx, calLookup, trainKeys, best, chk, rates), target)
+	if err != nil {
+		return err
+	}
+	tA, tLA := cascade(ds, testIdx, tLearned, testKeys, best, chk, rates), cascade(ds, testIdx, tLookup, testKeys, best, chk, rates)
+	ag := &Agreement{Checkers: [2]string{ds.Models[chk[0]], ds.Models[chk[1]]}, Learned: cal, Lookup: lookCal, Pairs: pairs,
+		Operating: operate(ds, testIdx, tA, cal, k), LookupOperating: operate(ds, testIdx, tLA, lookCal, k),
+		Frontier: Hull(append(SweepWTP(tA, k, grid), cheapest))}
+	ag.Checked, ag.Escalated = agreementOutcome(ds, testIdx, tA, testKeys, cal, best, chk)
+	lookHull := Hull(append(SweepWTP(tLA, k, grid), cheapest))
+	ev.Agreement, ev.AgreeLookupAtCost = ag, QualityAt(lookHull, ag.Operating.Cost)
+	cascade := fmt.Sprintf("agreement cascade (%s checks, %s checks its answers)", ag.Checkers[0], ag.Checkers[1])
+	ln := row(fmt.Sprintf("learned + %s, %s from train", cascade, ruleLabel(cal)), ag.Operating,
+		fmt.Sprintf("deployable: route by score, check multiple-choice answers against the checker's, escalate disagreements to %s; %.1f%% checked, %.1f%% escalated", ds.Models[best], 100*ag.Checked, 100*ag.Escalated))
+	ln.AIQ, ln.CostAt95 = AIQ(ag.Frontier, cLo, cHi), 100*CostAt(ag.Frontier, 0.95*ev.BestQuality)/ev.BestCost
+	lk := row(fmt.Sprintf("category lookup + the same cascade, %s from train", ruleLabel(lookCal)), ag.LookupOperating, "train pass rate per (task, model), then the same checks")
+	lk.AIQ, lk.CostAt95 = AIQ(lookHull, cLo, cHi), 100*CostAt(lookHull, 0.95*ev.BestQuality)/ev.BestCost
+	ev.Rows = append(ev.Rows, lk, ln)
+	return nil
 }
 
 // operate is a calibrated willingness-to-pay rule's operating point on the samples of the
@@ -705,6 +774,13 @@ func (ev *Evaluation) Markdown() string {
 			"on the train half's out-of-fold predictions it reached %.1f%% of the quality at %.1f%% of the cost): quality %.1f%% of %s at %.1f%% of its cost.\n",
 			ruleLabel(bc), 100*ev.Budget, 100*bc.Point.Quality/bc.BestQuality, 100*bc.Point.Cost/bc.BestCost,
 			100*bp.Quality/ev.BestQuality, ev.Best, 100*bp.Cost/ev.BestCost)
+	}
+	if ag := ev.Agreement; ag != nil {
+		ap, ac := ag.Operating, ag.Learned
+		fmt.Fprintf(&b, "\nWith an agreement cascade (%s chosen on the train half, with the checkers %s and %s, the cheapest of %d checker pairs to meet the target on the train half's out-of-fold predictions, where it reached %.1f%% of the quality at %.1f%% of the cost): "+
+			"quality %.1f%% of %s at %.1f%% of its cost; %.1f%% of requests were checked and %.1f%% escalated for a disagreement.\n",
+			ruleLabel(ac), ag.Checkers[0], ag.Checkers[1], ag.Pairs, 100*ac.Point.Quality/ac.BestQuality, 100*ac.Point.Cost/ac.BestCost,
+			100*ap.Quality/ev.BestQuality, ev.Best, 100*ap.Cost/ev.BestCost, 100*ag.Checked, 100*ag.Escalated)
 	}
 	b.WriteString("\nLearned frontier on the test half (hull vertices: λ, quality % of best, cost % of best): ")
 	for i, p := range ev.Frontier {

@@ -29,6 +29,8 @@ type evalCase struct {
 	// targeted: the targets (≥ 95% of the best model's quality at ≤ 35% of its cost)
 	// apply to this dataset.
 	targeted bool
+	// agree: the data records every model's answer, so the agreement cascade is evaluated.
+	agree bool
 }
 
 func openData(t testing.TB, path string) *os.File {
@@ -58,7 +60,7 @@ func routeLLM(name, prefix string, outTokens int) func(t testing.TB) *Dataset {
 var evalCases = []evalCase{
 	{name: "RouteLLM MMLU (GPT-4 vs Mixtral-8x7B)", load: routeLLM("RouteLLM MMLU (GPT-4 vs Mixtral-8x7B)", "mmlu/", 8), knownCosts: true, targeted: true},
 	{name: "RouteLLM GSM8K (GPT-4 vs Mixtral-8x7B)", load: routeLLM("RouteLLM GSM8K (GPT-4 vs Mixtral-8x7B)", "gsm8k/", 200), knownCosts: true},
-	{name: "RouterBench three-task mix (ARC-Challenge, MBPP, Winogrande; 11 models)", targeted: true, load: func(t testing.TB) *Dataset {
+	{name: "RouterBench three-task mix (ARC-Challenge, MBPP, Winogrande; 11 models)", targeted: true, agree: true, load: func(t testing.TB) *Dataset {
 		ds, err := RouterBenchDataset(openData(t, routerBenchFile), "RouterBench three-task mix (ARC-Challenge, MBPP, Winogrande; 11 models)")
 		if err != nil {
 			t.Fatal(err)
@@ -204,7 +206,7 @@ func TestEvaluation(t *testing.T) {
 	for _, c := range evalCases {
 		start := time.Now()
 		ds := c.load(t)
-		ev, err := Evaluate(ds, EvalOptions{Seed: seed, KnownCosts: c.knownCosts, Dev: dev, DevSeed: 1})
+		ev, err := Evaluate(ds, EvalOptions{Seed: seed, KnownCosts: c.knownCosts, Agree: c.agree, Dev: dev, DevSeed: 1})
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}

@@ -113,3 +113,7 @@ func lastNumber(answer string) (string, bool) {
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64), true
 }
+
+// ChoiceQuestion reports whether question (the last user message) is a multiple-choice
+// question, whose answers AnswerChoice can reduce to an option.
+func ChoiceQuestion(question string) bool { return len(multipleChoice(question)) > 0 }

@@ -90,7 +90,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if *models != "" {
 		opts.Models = splitList(*models)
 	}
-	ds, err := readDataset(ctx, *table, *category, *task, opts.Models)
+	ds, err := readDataset(ctx, *table, *category, *task, opts.Models, false)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func embedCacheBeside(path string) string {
 
 // readDataset reads an outcomes table's rows, those of a category or of a task (or task
 // prefix) when one is given, into a learn.Dataset of the given models (nil: every model).
-func readDataset(ctx context.Context, table, category, task string, models []string) (*learn.Dataset, error) {
+func readDataset(ctx context.Context, table, category, task string, models []string, answers bool) (*learn.Dataset, error) {
 	keep := func(r *outcomes.Row) bool {
 		switch {
 		case category != "":
@@ -162,7 +162,7 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 			readErr = nil
 		}
 	}
-	ds := learn.NewDataset(table, rows, models)
+	ds := learn.GroupRows(table, rows, models, answers)
 	if readErr != nil {
 		return nil, readErr
 	}

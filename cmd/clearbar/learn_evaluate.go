@@ -12,7 +12,7 @@ import (
 	"github.com/clearbar/clearbar/learn"
 )
 
-const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--price MODEL=IN/OUT ... --output-tokens N] [--strong MODEL --weak MODEL] [--embed MODEL --spec SPEC.yaml] [--out FILE.md]"
+const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--price MODEL=IN/OUT ... --output-tokens N] [--strong MODEL --weak MODEL] [--agree] [--embed MODEL --spec SPEC.yaml] [--out FILE.md]"
 
 // learnEvaluateAbout is the help text of clearbar learn evaluate.
 const learnEvaluateAbout = `Says how well a learned router would route this traffic before it routes any: it splits the
@@ -33,6 +33,14 @@ RouteLLM's). The router decides on each model's mean cost within the item's task
 half, unless --known-costs says the cost follows from the prompt (as with --price), when it
 decides on the item's own.
 
+With --agree it also evaluates the router combined with an agreement cascade, as a spec writes
+it with validate: [{agree: {model: CHECKER, answer: choice}}]: on a multiple-choice question
+the answer of a model other than the best is delivered only when a checker model's recorded
+answer names the same option, and escalated to the best model otherwise, every call paid for.
+The two checkers (the first checks every model but itself, the second checks the first) and
+the operating point are chosen on the train half; the router decides on the cascade's expected
+quality and cost per task, measured on the train half.
+
 With --embed MODEL --spec SPEC.yaml the router's features include each prompt's embedding,
 as learn train --embed makes them (the vectors are cached next to the outcomes table,
 FILE.embeddings.jsonl, or in --embed-cache); tools/embed-local serves an offline embeddings
@@ -52,6 +60,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		weak     = fs.String("weak", "", "the weak model (default: the cheapest on the train half)")
 		out      = fs.String("out", "", "write the report to this file instead of standard output")
 		budget   = fs.Float64("budget", 0.35, "the budget operating point's budget, a fraction of the best model's cost")
+		agree    = fs.Bool("agree", false, "also evaluate the router with an agreement cascade on multiple-choice questions, replaying the recorded answers (needs three or more models with responses)")
 		outToks  = fs.Int("output-tokens", 0, "with --price: the output tokens each call is priced with")
 		prices   = map[string]learn.TokenPrice{}
 		embed    = fs.String("embed", "", "add the prompts' embeddings to the features: a model of --spec whose provider serves embeddings")
@@ -95,7 +104,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if *models != "" {
 		ms = splitList(*models)
 	}
-	ds, err := readDataset(ctx, *table, *category, *task, ms)
+	ds, err := readDataset(ctx, *table, *category, *task, ms, *agree)
 	if err != nil {
 		return err
 	}
@@ -108,7 +117,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if !(*budget > 0 && *budget <= 1) {
 		return usagef("--budget %v: give a fraction of the best model's cost in (0, 1], like 0.35", *budget)
 	}
-	opts := learn.EvalOptions{Seed: *seed, KnownCosts: *known, Strong: *strong, Weak: *weak, Budget: *budget}
+	opts := learn.EvalOptions{Seed: *seed, KnownCosts: *known, Strong: *strong, Weak: *weak, Budget: *budget, Agree: *agree}
 	if *embed != "" {
 		cache := *embCache
 		if cache == "" {

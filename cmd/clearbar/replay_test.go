@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
@@ -243,5 +244,48 @@ func TestLearnEvaluate(t *testing.T) {
 		if code != 2 {
 			t.Errorf("%v: exit %d, want 2\n%s", bad, code, errOut)
 		}
+	}
+}
+
+// TestLearnEvaluateAgree: --agree replays the recorded answers of a multiple-choice table
+// through an agreement cascade and reports its operating point; without answers it says why.
+func TestLearnEvaluateAgree(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "mc.outcomes.jsonl")
+	f, err := os.Create(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := outcomes.NewWriter(f)
+	for i := range 800 {
+		correct := i % 3
+		prompt := fmt.Sprintf("Which option answers question %d?\nA) one\nB) two\nC) three\nAnswer:", i)
+		for m, right := range map[string]bool{"small": i%10 < 7, "medium": (i/10)%10 < 8, "large": true} {
+			letter := correct
+			if !right {
+				letter = (correct + 1 + i%2) % 3
+			}
+			cost := map[string]clearbar.Money{"small": 2_000, "medium": 4_000, "large": 100_000}[m]
+			r := outcomes.Row{Item: fmt.Sprint("q", i), Category: "mc", Prompt: prompt, Model: m, Cost: cost, Pass: &right, Response: string(rune('A' + letter))}
+			if err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	code, out, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--agree")
+	if code != 0 || !strings.Contains(out, "| learned + agreement cascade") || !strings.Contains(out, "With an agreement cascade") {
+		t.Fatalf("learn evaluate --agree: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", filepath.Join(dir, "../qa.outcomes.jsonl"), "--agree"); code == 0 {
+		t.Errorf("a missing table: exit 0, %s", errOut)
+	}
+	qa := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, qa, 300)
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", qa, "--agree"); code == 0 || !strings.Contains(errOut, "an agreement cascade needs three candidates") {
+		t.Errorf("two models: exit %d, %s", code, errOut)
 	}
 }
