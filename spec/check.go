@@ -493,6 +493,7 @@ func (c *checker) checkCategory(cat *Category, label string) {
 		c.errorf(cat.pos.Line, "%s has no route: add route: {model: NAME}, route: {cascade: [CHEAP, STRONG]} or route: {split: [...]}", label)
 	} else {
 		c.checkRoute(cat.Route, label, true)
+		c.checkAgreement(cat.Route, cat.Fallback, label)
 	}
 	c.checkFallbacks(cat.Fallback, cat.Route, label)
 	if cat.Retry != nil {
@@ -635,6 +636,63 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 	}
 }
 
+// checkAgreement reports agreement checks that cannot be independent. A step whose own model is
+// its agree model would compare an answer with the same model's second answer: an error. A step
+// that can fail over to its agree model (through the model's or the category's fallbacks)
+// compares the fallback's answer with its own when it does: a warning, since it happens only
+// when the step's model fails.
+func (c *checker) checkAgreement(r *Route, fallback []Ref, label string) {
+	for i, a := range r.Split {
+		c.checkAgreement(&a.Route, fallback, fmt.Sprintf("%s split arm %d", label, i+1))
+	}
+	type checked struct {
+		model Ref
+		vs    []*Validator
+	}
+	var steps []checked
+	switch {
+	case r.Model != nil:
+		steps = append(steps, checked{*r.Model, r.Validate})
+	case r.Score != nil:
+		for _, m := range r.Score.Models {
+			steps = append(steps, checked{m, r.Validate})
+		}
+	default:
+		for _, st := range r.Cascade {
+			vs := st.Validate
+			if len(vs) == 0 {
+				vs = r.Validate
+			}
+			steps = append(steps, checked{st.Model, vs})
+		}
+	}
+	later := map[string]int{} // models that later steps call, which a step does not fail over to
+	for _, st := range steps {
+		later[st.model.Name]++
+	}
+	for _, st := range steps {
+		later[st.model.Name]--
+		m := c.models[st.model.Name]
+		for _, v := range st.vs {
+			ag, ok := v.Config.(*Agree)
+			if !ok || ag.Model.Name == "" {
+				continue
+			}
+			if ag.Model.Name == st.model.Name {
+				c.errorf(ag.Model.Line, "%s: step %s is checked by agree with %s itself, which is no independent check: name another model, or validate this step otherwise", label, st.model.Name, ag.Model.Name)
+				continue
+			}
+			if m == nil {
+				continue
+			}
+			chain := c.spec.FailoverChain(m, fallback, func(fm *Model) bool { return later[fm.Name] > 0 })
+			if slices.ContainsFunc(chain, func(fm *Model) bool { return fm.Name == ag.Model.Name }) {
+				c.warnf(ag.Model.Line, "%s: when %s fails over to %s, agree compares %s's answer with a second answer of %s, which is no independent check", label, st.model.Name, ag.Model.Name, ag.Model.Name, ag.Model.Name)
+			}
+		}
+	}
+}
+
 func (c *checker) checkOnFail(v string, line int, label string) {
 	if v != "" && v != OnFailEscalate && v != OnFailRetryOnce {
 		c.errorf(line, "%s on_fail %q: write %s or %s", label, v, OnFailEscalate, OnFailRetryOnce)
@@ -721,6 +779,11 @@ func (c *checker) checkPolicies() {
 				c.checkFallbacks(pr.Fallback, &pr.Route, label)
 			}
 			cat := c.cats[catName]
+			fallback := cat.Fallback
+			if pr.HasFallback {
+				fallback = pr.Fallback
+			}
+			c.checkAgreement(&pr.Route, fallback, label)
 			for _, r := range pr.Route.Models() {
 				if _, ok := cat.Assume.PassRate[r.Name]; !ok {
 					if _, known := c.models[r.Name]; known {

@@ -276,6 +276,62 @@ categories:
 	}
 }
 
+// TestAgree: an agreement check loads with its model and answer kind, calls a model, and is
+// warned about when its step can fail over to the checker, whose answer would then be checked
+// against a second answer of its own.
+func TestAgree(t *testing.T) {
+	const src = `version: 1
+name: agreed
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000}
+providers: {sim: {type: simulated}}
+models:
+  mixtral: {provider: sim, model: gpt-4.1-nano, latency: {p50: 1s, p95: 2s}FALLBACK}
+  yi: {provider: sim, model: gpt-4.1-mini, latency: {p50: 1s, p95: 2s}}
+  gpt4: {provider: sim, model: gpt-4.1, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: arc
+    share: 1
+    tokens: {in: 100, out: 5}
+    quality_bar: 0.9
+    route:
+      cascade: [{model: mixtral, validate: [{agree: {model: yi, answer: choice}}]}, gpt4]
+    assume:
+      pass_rate: {mixtral: 0.7, gpt4: 0.95}
+      validator: {detect: 0.9, false_alarm: 0.1}
+`
+	warned := func(s *Spec) bool {
+		return slices.ContainsFunc(s.Warnings, func(e *Error) bool {
+			return strings.Contains(e.Error(), "agreed.yaml:16: ") && strings.Contains(e.Error(), "when mixtral fails over to yi, agree compares yi's answer with a second answer of yi")
+		})
+	}
+	s, err := Parse([]byte(strings.Replace(src, "FALLBACK", "", 1)), "agreed.yaml", Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := s.Category("arc").Route.Cascade[0].Validate[0]
+	ag, ok := v.Config.(*Agree)
+	if !ok || v.Kind != "agree" || ag.Model.Name != "yi" || ag.Answer != AnswerChoice || !v.CallsModel() {
+		t.Fatalf("agree decoded as %s %+v", v.Kind, v.Config)
+	}
+	if got := v.Summary(); got != "agrees with yi on the choice" {
+		t.Errorf("summary %q", got)
+	}
+	if warned(s) || len(s.Warnings) != 0 {
+		t.Errorf("no fallback to the checker, yet warnings %v", s.Warnings)
+	}
+	s, err = Parse([]byte(strings.Replace(src, "FALLBACK", ", fallback: [yi]", 1)), "agreed.yaml", Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !warned(s) {
+		t.Errorf("mixtral falls back to its checker yi: want a warning; got %v", s.Warnings)
+	}
+	if (&Validator{Config: &MaxLength{Chars: 10}}).CallsModel() || !(&Validator{Config: &Judge{}}).CallsModel() {
+		t.Error("CallsModel: true for judges and agreement checks only")
+	}
+}
+
 func TestEnvExpansion(t *testing.T) {
 	t.Setenv("CB_BASE", "http://127.0.0.1:9999/v1")
 	src := `version: 1

@@ -336,6 +336,7 @@ func TestSchemaAcceptsForms(t *testing.T) {
 		{"validator", "{refusal: true}", "refusal takes true"},
 		{"validator", "{refusal: {}}", "or an empty mapping"},
 		{"validator", "{judge: {model: strong, rubric: Answers the question asked., threshold: 80%, tokens: {in: 500, out: 30}}}", "a judge with every setting"},
+		{"validator", "{agree: {model: yi-34b, answer: choice}}", "an agreement check on the option picked"},
 		{"latency", "{p50: 800ms, p95: 2s}", "quantiles of the whole response"},
 		{"latency", "{ttft: {p50: 400ms, p95: 1.2s}, tokens_per_second: 80, fail_after: 10s}", "time to first token plus a token rate"},
 		{"latency", "{samples: [700ms, 900ms, 1.4s]}", "measured response times"},
@@ -384,6 +385,10 @@ func TestSchemaRejects(t *testing.T) {
 			"unknown validator kind"},
 		{"validator", "{refusal: true}", "{refusal: false}",
 			"refusal takes true; leave it out to turn it off"},
+		{"validator", "{agree: {model: b, answer: number}}", "{agree: {model: b, answer: letter}}",
+			"agree compares by choice, number or text"},
+		{"validator", "{agree: {model: b, answer: text}}", "{agree: {model: b}}",
+			"agree has no default answer kind"},
 		{"route", "{cascade: [a, b], on_fail: retry_once}", "{cascade: [a, b], on_fail: retry}",
 			"on_fail is escalate or retry_once"},
 		{"route", "{cascade: [a, {model: b, on_fail: retry_once}]}", "{cascade: [a, {model: b, retries: 2}]}",
@@ -498,6 +503,7 @@ var schemaPlaces = map[reflect.Type]struct{ ref, object string }{
 	reflect.TypeFor[Refusal]():           {"#/$defs/refusalValidator", "#/$defs/refusalValidator/oneOf/1"},
 	reflect.TypeFor[Judge]():             {"#/$defs/judgeValidator", "#/$defs/judgeValidator"},
 	reflect.TypeFor[JudgeTokens]():       {"#/$defs/judgeTokens", "#/$defs/judgeTokens"},
+	reflect.TypeFor[Agree]():             {"#/$defs/agreeValidator", "#/$defs/agreeValidator"},
 }
 
 // schemaNamedMappings are the Go lists written in YAML as mappings from a name to settings.
@@ -737,6 +743,7 @@ func TestSchemaMatchesGoValues(t *testing.T) {
 		{"#/$defs/onFail/enum", []string{OnFailEscalate, OnFailRetryOnce}, "on_fail values"},
 		{"#/$defs/onExhausted/enum", []string{ExhaustedDeliver, ExhaustedFail}, "on_exhausted values"},
 		{"#/$defs/toolCallMode/enum", toolCallModes, "tool_calls modes"},
+		{"#/$defs/answerKind/enum", AnswerKinds, "agree answer kinds"},
 		{"#/$defs/name/pattern", nameRE.String(), "names of providers, models, categories and policies"},
 		{"#/$defs/requiredFieldsValidator/items/pattern", fieldPathRE.String(), "required_fields paths"},
 		{"#/$defs/retry/properties/attempts/default", DefaultRetryAttempts, "DefaultRetryAttempts"},

@@ -45,6 +45,7 @@ var validatorKinds = map[string]func() ValidatorConfig{
 	"tool_calls":         func() ValidatorConfig { return &ToolCalls{} },
 	"refusal":            func() ValidatorConfig { return &Refusal{} },
 	"judge":              func() ValidatorConfig { return &Judge{} },
+	"agree":              func() ValidatorConfig { return &Agree{} },
 }
 
 // ValidatorKinds lists the known validator kinds, sorted.
@@ -74,6 +75,17 @@ func (v Validator) MarshalYAML() (any, error) {
 
 // Summary is "kind: settings".
 func (v *Validator) Summary() string { return v.Config.Summary() }
+
+// CallsModel reports whether the validator calls a model to reach its verdict: a judge, or an
+// agreement check. Such validators cost a call for every answer they check, and run after the
+// validators that call nothing, only when those passed.
+func (v *Validator) CallsModel() bool {
+	switch v.Config.(type) {
+	case *Judge, *Agree:
+		return true
+	}
+	return false
+}
 
 // JSONSchema checks that the answer is JSON valid against a schema: a file (relative to the
 // spec), the schema in the request's own response_format ("request"), or an inline schema.
@@ -558,5 +570,64 @@ func (j *Judge) check(c *checker, line int) {
 	}
 	if strings.TrimSpace(j.Rubric) == "" {
 		c.errorf(j.line, "judge has no rubric: write what a passing answer does")
+	}
+}
+
+// Answer kinds of an agreement check: what two answers are reduced to before they are
+// compared. The validate package's AnswerKey implements them (validate.AnswerKinds lists the
+// same kinds).
+const (
+	// AnswerChoice is the option a multiple-choice answer picks ("B", "(b)", "Answer: C.").
+	AnswerChoice = "choice"
+	// AnswerNumber is the answer's last number ("#### 1,250" and "1250.0" are 1250).
+	AnswerNumber = "number"
+	// AnswerText is the whole answer, lower case, with spaces collapsed and trailing
+	// punctuation trimmed.
+	AnswerText = "text"
+)
+
+// AnswerKinds lists the answer kinds an agreement check compares by.
+var AnswerKinds = []string{AnswerChoice, AnswerNumber, AnswerText}
+
+// Agree checks an answer against a second model's: Model is called with the client's request,
+// unchanged, and the answer passes only when both answers reduce to the same key of kind
+// Answer (the same option letter, the same final number, the same normalised text). An answer
+// without a key (a choice answer naming two options, an answer without a number) fails, and so
+// does a checker call that fails: the answer is then unverified. On multiple-choice and numeric
+// tasks two cheap models that agree are rarely both wrong, so a cascade can accept the cheap
+// answer when they agree and escalate when they do not.
+//
+// The check's call answers the whole request: it costs the checker model's price at the
+// request's tokens in and out, and adds its latency after the answer's, which the estimator
+// counts. Answer has no default: agreeing on a choice and agreeing on the text are different
+// checks.
+type Agree struct {
+	Model  Ref    `yaml:"model"`
+	Answer string `yaml:"answer"`
+	pos    Pos
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (a *Agree) UnmarshalYAML(node *yaml.Node) error {
+	type plain Agree
+	return decodeStrict(node, (*plain)(a), &a.pos, "agree")
+}
+
+// Summary implements ValidatorConfig.
+func (a *Agree) Summary() string {
+	return fmt.Sprintf("agrees with %s on the %s", a.Model.Name, a.Answer)
+}
+
+func (a *Agree) check(c *checker, line int) {
+	if a.Model.Name == "" {
+		c.errorf(a.pos.Line, "agree has no model: add model: NAME, a model declared under models: that answers the same request for comparison")
+	} else {
+		c.model(a.Model, "agree model")
+	}
+	switch {
+	case a.Answer == "":
+		c.errorf(a.pos.Line, "agree has no answer kind: add answer: choice (the option picked), number (the last number) or text (the whole answer)")
+	case !slices.Contains(AnswerKinds, a.Answer):
+		c.errorf(a.pos.Of("answer"), "agree answer %q is not an answer kind%s", a.Answer, suggestFrom(a.Answer, AnswerKinds, "answer kinds"))
 	}
 }
