@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"errors"
 	"math"
 
 	"github.com/clearbar/clearbar"
@@ -13,6 +14,9 @@ type Labeled struct {
 	Request  *clearbar.Request
 	Response *clearbar.Response
 	Good     bool
+	// Recorded, when set, gives other models' recorded answers to the same request: what
+	// agreement checks compare with instead of calling their model.
+	Recorded Recorded
 }
 
 // Strength is a validator's measured strength: how often it flags bad answers (Detect) and
@@ -29,31 +33,65 @@ type Strength struct {
 	FalseAlarmCI [2]float64     `json:"false_alarm_ci95"`
 	JudgeCalls   int            `json:"judge_calls,omitempty"`
 	JudgeCost    clearbar.Money `json:"judge_cost_usd,omitempty"`
+	// CheckCalls and CheckCost count agreement checks' calls (or recorded answers used).
+	CheckCalls int            `json:"check_calls,omitempty"`
+	CheckCost  clearbar.Money `json:"check_cost_usd,omitempty"`
+	// Unchecked counts answers left out because an agreement check's model has no recorded
+	// answer to the same request: a missing row says nothing about the answer, so it neither
+	// detects nor raises a false alarm.
+	Unchecked int `json:"unchecked,omitempty"`
 }
 
 // Calibrate runs validators over labelled answers and measures each validator's strength, and
 // that of all of them together (an answer is flagged when any validator fails it, which is
 // what a route does). Judges are measured the same way: their calls go through the Checker's
-// caller and their cost is reported.
+// caller and their cost is reported. Agreement checks compare with the item's Recorded answers
+// when it has them (else they call their model through the Checker's caller); an answer whose
+// checker has no recorded answer is left out of that validator's counts, and counted as
+// Unchecked; all together, it is left out (and counted) unless another validator fails it.
 func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []Labeled) []Strength {
 	per := make([]Strength, len(vs)+1)
 	for i, v := range vs {
 		per[i].Validator = v.Kind + ": " + v.Summary()
 	}
-	per[len(vs)].Validator = "all validators together"
+	all := &per[len(vs)]
+	all.Validator = "all validators together"
 	for _, it := range items {
-		anyFail := false
+		ictx := ctx
+		missing := false
+		if it.Recorded != nil {
+			ictx = WithRecorded(ctx, func(model string) (*clearbar.Response, clearbar.Attempt, error) {
+				resp, a, err := it.Recorded(model)
+				missing = missing || errors.Is(err, ErrNotRecorded)
+				return resp, a, err
+			})
+		}
+		anyFail, unchecked := false, false
 		for i, v := range vs {
-			verdicts, pass, calls := c.Check(ctx, it.Request, it.Response, []*spec.Validator{v})
-			_ = verdicts
+			missing = false
+			_, pass, calls := c.Check(ictx, it.Request, it.Response, []*spec.Validator{v})
 			for _, a := range calls {
-				per[i].JudgeCalls++
-				per[i].JudgeCost += a.Cost
+				if a.Kind == clearbar.AttemptCheck {
+					per[i].CheckCalls++
+					per[i].CheckCost += a.Cost
+				} else {
+					per[i].JudgeCalls++
+					per[i].JudgeCost += a.Cost
+				}
+			}
+			if missing {
+				per[i].Unchecked++
+				unchecked = true
+				continue
 			}
 			count(&per[i], it.Good, !pass)
 			anyFail = anyFail || !pass
 		}
-		count(&per[len(vs)], it.Good, anyFail)
+		if unchecked && !anyFail {
+			all.Unchecked++ // another validator's failure flags it anyway; else it is unknown
+			continue
+		}
+		count(all, it.Good, anyFail)
 	}
 	for i := range per {
 		s := &per[i]

@@ -8,8 +8,10 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-// ProviderCaller calls models through the providers, for judges. It makes one attempt (no
-// retries: a judge that fails leaves the answer unverified, which escalates it).
+// ProviderCaller calls models through the providers, for judges and agreement checks. It makes
+// one attempt (no retries: a judge or checker that fails leaves the answer unverified, which
+// escalates it). Its attempts are of kind clearbar.AttemptJudge; an agreement check marks its
+// own clearbar.AttemptCheck.
 type ProviderCaller struct {
 	Providers map[string]clearbar.Provider
 	// Now is the clock; nil means time.Now.
@@ -25,7 +27,7 @@ func (p ProviderCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.R
 	a := clearbar.Attempt{Kind: clearbar.AttemptJudge, Model: m.Name, Provider: m.Provider.Name, UpstreamModel: m.Model, Start: now()}
 	prov, ok := p.Providers[m.Provider.Name]
 	if !ok {
-		err := &clearbar.Error{Class: clearbar.Internal, Message: "no provider " + m.Provider.Name + " for the judge"}
+		err := &clearbar.Error{Class: clearbar.Internal, Message: "no provider " + m.Provider.Name + " for the validator's call"}
 		a.Class, a.Error, a.Outcome = err.Class, err.Message, "failed"
 		return nil, a, err
 	}

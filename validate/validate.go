@@ -1,10 +1,11 @@
 // Package validate checks model answers against a route's validators: JSON Schema, required
 // fields, regular expressions, length bounds, restricted phrases, citations, tool calls,
-// refusals and LLM judges. Each kind is a small type compiled from its spec settings; a
-// Checker runs a step's validators on an answer and says why it passed or failed.
+// refusals, LLM judges and agreement checks. Each kind is a small type compiled from its spec
+// settings; a Checker runs a step's validators on an answer and says why it passed or failed.
 //
-// Validators are deterministic where they can be (everything but the judge), cheap (they run
-// on every validated answer) and safe for concurrent use.
+// Validators are deterministic where they can be (everything but the judge and the agreement
+// check, which call models), cheap (they run on every validated answer) and safe for
+// concurrent use.
 package validate
 
 import (
@@ -32,9 +33,9 @@ type Validator interface {
 	Check(ctx context.Context, in *Input) clearbar.Verdict
 }
 
-// Caller calls a model for validators that need one (judges). It returns the answer and the
-// attempt record, which the gateway adds to the decision; the attempt is filled in also when
-// the call fails.
+// Caller calls a model for validators that need one (judges, agreement checks). It returns the
+// answer and the attempt record, which the gateway adds to the decision; the attempt is filled
+// in also when the call fails.
 type Caller interface {
 	Call(ctx context.Context, m *spec.Model, req *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error)
 }
@@ -45,8 +46,13 @@ type Env struct {
 	// ReadFile reads schema files (paths already resolved against the spec's directory);
 	// nil means os.ReadFile.
 	ReadFile func(string) ([]byte, error)
-	// Caller calls judge models; nil makes a spec with judges fail to compile.
+	// Caller calls judge and agreement-check models; nil makes a spec with judges fail to
+	// compile, and one with agreement checks too unless Recorded is set.
 	Caller Caller
+	// Recorded says agreement checks may compare with recorded answers instead of calling
+	// their model: the answers WithRecorded puts in the context (replay and calibration over
+	// outcomes tables). Judges still need Caller.
+	Recorded bool
 }
 
 func (e Env) read(path string) ([]byte, error) {
@@ -79,6 +85,7 @@ var factories = map[string]factory{
 	"tool_calls":         newToolCalls,
 	"refusal":            newRefusal,
 	"judge":              newJudge,
+	"agree":              newAgree,
 }
 
 // Compile builds the validator for one spec validator.
@@ -143,14 +150,15 @@ func NewChecker(s *spec.Spec, env Env) (*Checker, error) {
 }
 
 // Check runs validators on an answer. Cheap validators run first and all of them run, so the
-// record shows every reason; a judge runs only when every cheap check passed, because its call
-// costs money and a failed answer escalates anyway. It returns the verdicts, whether the answer
-// passed, and the attempts of any judge calls.
+// record shows every reason; the validators that call a model (judges, agreement checks) run
+// after them, in order, each only when every check before it passed, because its call costs
+// money and a failed answer escalates anyway. It returns the verdicts, whether the answer
+// passed, and the attempts of the calls made.
 func (c *Checker) Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, vs []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt) {
 	in := &Input{Request: req, Response: resp}
 	verdicts := make([]clearbar.Verdict, 0, len(vs))
 	pass := true
-	var judges []*judge
+	var costly []Validator
 	for _, v := range vs {
 		val, ok := c.compiled[v]
 		if !ok {
@@ -158,8 +166,9 @@ func (c *Checker) Check(ctx context.Context, req *clearbar.Request, resp *clearb
 			pass = false
 			continue
 		}
-		if j, isJudge := val.(*judge); isJudge {
-			judges = append(judges, j)
+		switch val.(type) {
+		case *judge, *agree:
+			costly = append(costly, val)
 			continue
 		}
 		vd := val.Check(ctx, in)
@@ -167,14 +176,24 @@ func (c *Checker) Check(ctx context.Context, req *clearbar.Request, resp *clearb
 		pass = pass && vd.Pass
 	}
 	var calls []clearbar.Attempt
-	for _, j := range judges {
+	for _, val := range costly {
 		if !pass {
-			verdicts = append(verdicts, clearbar.Verdict{Validator: j.Name(), Pass: false, Reason: "not run: an earlier check already failed"})
+			verdicts = append(verdicts, clearbar.Verdict{Validator: val.Name(), Pass: false, Reason: "not run: an earlier check already failed"})
 			continue
 		}
-		vd, call := j.judge(ctx, in)
+		var vd clearbar.Verdict
+		switch v := val.(type) {
+		case *judge:
+			var call clearbar.Attempt
+			vd, call = v.judge(ctx, in)
+			calls = append(calls, call)
+		case *agree:
+			var call *clearbar.Attempt
+			if vd, call = v.check(ctx, in); call != nil {
+				calls = append(calls, *call)
+			}
+		}
 		verdicts = append(verdicts, vd)
-		calls = append(calls, call)
 		pass = pass && vd.Pass
 	}
 	return verdicts, pass, calls

@@ -1,0 +1,128 @@
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// agree checks an answer against a second model's answer to the same request: both are
+// reduced with AnswerKey and the answer passes only when both have a key and the keys are
+// equal. The answer's own key is read first: an answer without one fails without a call. The
+// checker's call goes through the Caller, like a judge's, and is recorded as an attempt of
+// kind clearbar.AttemptCheck with its cost and latency; a checker that cannot be reached fails
+// the check, since an unverified answer escalates. Over an outcomes table (replay,
+// calibration) the checker's recorded answer to the same item stands in for the call (see
+// WithRecorded).
+type agree struct {
+	name   string
+	model  *spec.Model
+	kind   string
+	caller Caller
+}
+
+func newAgree(cfg spec.ValidatorConfig, env Env) (Validator, error) {
+	c := cfg.(*spec.Agree)
+	if env.Caller == nil && !env.Recorded {
+		return nil, fmt.Errorf("agree with %s: no model caller to run the check with", c.Model.Name)
+	}
+	m := env.Spec.Model(c.Model.Name)
+	if m == nil {
+		return nil, fmt.Errorf("agree model %q is not declared", c.Model.Name)
+	}
+	if !slices.Contains(AnswerKinds, c.Answer) {
+		return nil, fmt.Errorf("agree answer %q is not one of %s", c.Answer, strings.Join(AnswerKinds, ", "))
+	}
+	return &agree{name: c.Summary(), model: m, kind: c.Answer, caller: env.Caller}, nil
+}
+
+func (a *agree) Name() string { return a.name }
+
+// Check is unused: the Checker calls check directly so it can record the call.
+func (a *agree) Check(ctx context.Context, in *Input) clearbar.Verdict {
+	v, _ := a.check(ctx, in)
+	return v
+}
+
+// check returns the verdict and, when the checker was called (or its recorded answer used),
+// the attempt record of that call.
+func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearbar.Attempt) {
+	fail := func(reason string) clearbar.Verdict {
+		return clearbar.Verdict{Validator: a.name, Pass: false, Reason: reason}
+	}
+	question := in.Request.LastUserText()
+	own, ok := AnswerKey(a.kind, question, in.Response.Text())
+	if !ok {
+		return fail(fmt.Sprintf("no %s in the answer: %s", a.kind, own)), nil
+	}
+	var (
+		resp *clearbar.Response
+		att  clearbar.Attempt
+		err  error
+	)
+	switch rec, _ := ctx.Value(recordedKey{}).(Recorded); {
+	case rec != nil:
+		resp, att, err = rec(a.model.Name)
+		if errors.Is(err, ErrNotRecorded) {
+			return fail(fmt.Sprintf("%s has no recorded answer to this request; the answer is treated as unverified", a.model.Name)), nil
+		}
+	case a.caller != nil:
+		resp, att, err = a.caller.Call(ctx, a.model, in.Request)
+	default:
+		return fail(fmt.Sprintf("%s's answer is not available here (no recorded answers, no model caller); the answer is treated as unverified", a.model.Name)), nil
+	}
+	att.Kind = clearbar.AttemptCheck
+	if err != nil {
+		att.Outcome = "failed"
+		e := clearbar.AsError(err)
+		return fail(fmt.Sprintf("%s could not be reached (%s); the answer is treated as unverified", a.model.Name, e.Class)), &att
+	}
+	att.Outcome = "compared"
+	theirs, ok := AnswerKey(a.kind, question, resp.Text())
+	if !ok {
+		return fail(fmt.Sprintf("%s's answer has no %s: %s", a.model.Name, a.kind, theirs)), &att
+	}
+	if own != theirs {
+		return fail(fmt.Sprintf("disagrees with %s: %s vs %s", a.model.Name, a.show(own), a.show(theirs))), &att
+	}
+	return clearbar.Verdict{Validator: a.name, Pass: true, Reason: fmt.Sprintf("agrees with %s: %s", a.model.Name, a.show(own))}, &att
+}
+
+// show writes a key for a verdict: option letters and numbers as they are, text quoted and
+// clipped.
+func (a *agree) show(key string) string {
+	if a.kind != AnswerText {
+		return key
+	}
+	const most = 40
+	if utf8.RuneCountInString(key) > most {
+		key = string([]rune(key)[:most]) + "…"
+	}
+	return strconv.Quote(key)
+}
+
+// Recorded returns a model's recorded answer to the request being validated, and the record of
+// the recorded call (its cost and latency; for a call that failed, its class and the error).
+// It returns ErrNotRecorded when the model has no recorded answer to it.
+type Recorded func(model string) (*clearbar.Response, clearbar.Attempt, error)
+
+// ErrNotRecorded is what a Recorded returns for a model without a recorded answer.
+var ErrNotRecorded = errors.New("no recorded answer")
+
+type recordedKey struct{}
+
+// WithRecorded returns a context in which agreement checks take the checker model's answer
+// from rec instead of calling the model: an outcomes table holds every model's answer to each
+// item, so replay and calibration compare recorded answers and count the checker row's cost
+// and latency. A check whose checker has no recorded answer fails: the answer is unverified.
+// Judges are not affected.
+func WithRecorded(ctx context.Context, rec Recorded) context.Context {
+	return context.WithValue(ctx, recordedKey{}, rec)
+}
