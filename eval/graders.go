@@ -26,9 +26,9 @@ type Grader interface {
 	Grade(ctx context.Context, in *Input) Verdict
 }
 
-// Costly is implemented by graders that call models (judges). The runner runs them after the
-// others, and only when every other check passed: the answer fails anyway, and the call costs
-// money.
+// Costly is implemented by graders that call models (judges, agreement checks). The runner runs
+// them after the others, and only when every other check passed: the answer fails anyway, and
+// the call costs money.
 type Costly interface {
 	Costly() bool
 }
@@ -292,7 +292,7 @@ func NewValidators(checker *validate.Checker, cat *spec.Category) (*Validators, 
 	g := &Validators{checker: checker, vs: vs}
 	for i, v := range vs {
 		names[i] = v.Config.Summary()
-		g.costly = g.costly || v.Kind == "judge"
+		g.costly = g.costly || v.CallsModel()
 	}
 	g.name = "validators (" + strings.Join(names, "; ") + ")"
 	return g, nil
@@ -301,7 +301,8 @@ func NewValidators(checker *validate.Checker, cat *spec.Category) (*Validators, 
 // Name implements Grader.
 func (g *Validators) Name() string { return g.name }
 
-// Costly implements Costly: true when the validators include a judge.
+// Costly implements Costly: true when the validators include one that calls a model (a judge,
+// an agreement check).
 func (g *Validators) Costly() bool { return g.costly }
 
 // Grade implements Grader.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
 )
 
 func answer(text string) *Input {
@@ -118,6 +119,45 @@ func TestFormatLatency(t *testing.T) {
 		}
 		if d, err := spec.ParseDuration(got); err != nil || d != roundLatency(tt.d) {
 			t.Errorf("%q reads back as %v, %v", got, d, err)
+		}
+	}
+}
+
+// TestValidatorsCostlyWhenTheyCallAModel: a category's validators grade after the other checks
+// when one of them calls a model, a judge or an agreement check.
+func TestValidatorsCostlyWhenTheyCallAModel(t *testing.T) {
+	for _, tt := range []struct {
+		validate string
+		costly   bool
+	}{
+		{"{max_length: 50}", false},
+		{"{max_length: 50}, {agree: {model: b, answer: choice}}", true},
+		{"{judge: {model: b, rubric: Correct.}}", true},
+	} {
+		src := `version: 1
+name: v
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+  b: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}}
+categories:
+  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: a, validate: [` + tt.validate + `]},
+     assume: {pass_rate: {a: 0.9}, validator: {detect: 0.9, false_alarm: 0.1}}}
+`
+		s, err := spec.Parse([]byte(src), "v.yaml", spec.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checker, err := validate.NewChecker(s, validate.Env{Recorded: true, Caller: validate.ProviderCaller{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := NewValidators(checker, s.Categories[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Costly() != tt.costly {
+			t.Errorf("%s: costly %v, want %v", tt.validate, g.Costly(), tt.costly)
 		}
 	}
 }
