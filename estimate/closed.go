@@ -6,8 +6,8 @@ import "math"
 // Costs are in nano-dollars as float64 while they accumulate and are rounded once, into
 // clearbar.Money, when results are built.
 type outcome struct {
-	cost      float64 // everything paid: answers, discarded attempts, judges
-	judgeCost float64 // the judges' part of cost
+	cost      float64 // everything paid: answers, discarded attempts, validator calls
+	judgeCost float64 // the validator calls' part of cost (judges, agreement checks)
 	delivered float64 // the call whose answer was delivered
 	latency   float64 // mean, seconds
 

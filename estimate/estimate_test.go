@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -415,5 +416,59 @@ categories:
 	WriteText(&buf, r)
 	if !strings.Contains(buf.String(), "CONTRADICTS") {
 		t.Error("the text report does not show the contradiction")
+	}
+}
+
+// TestAgreeCostsTheCheckerCall: an agreement check makes its model answer the same request, so
+// a cascade whose first step is checked by agree costs, per request, the checker's price at the
+// category's tokens in and out more than the same cascade checked by a validator that calls no
+// model, and takes the checker's latency longer; the validator strength is the category's
+// either way, so quality and escalation are the same.
+func TestAgreeCostsTheCheckerCall(t *testing.T) {
+	const src = `version: 1
+name: agree
+providers: {sim: {type: simulated}}
+models:
+  mixtral: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, availability: 1}
+  yi: {provider: sim, model: gpt-4.1-mini, latency: {p50: 700ms, p95: 1.4s}, availability: 1}
+  gpt4: {provider: sim, model: gpt-4o, latency: {p50: 2s, p95: 4s}, availability: 1}
+categories:
+  - name: arc
+    share: 1
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.5
+    route: {cascade: [{model: mixtral, validate: [VALIDATOR]}, gpt4]}
+    assume: {pass_rate: {mixtral: 0.7, gpt4: 0.95}, validator: {detect: 0.9, false_alarm: 0.1}}
+`
+	eval := func(validator string) (*spec.Spec, outcome, *world) {
+		s := parse(t, strings.Replace(src, "VALIDATOR", validator, 1))
+		w := newWorld(s)
+		c := s.Categories[0]
+		return s, w.compile(c, c.Route, nil).closed(), w
+	}
+	_, plain, _ := eval("{max_length: 2000}")
+	s, agreed, w := eval("{agree: {model: yi, answer: choice}}")
+	yi := s.Model("yi")
+	price := float64(yi.Resolved.Prices.RequestCost(1000, 0, 100, 0))
+	if price == 0 {
+		t.Fatal("yi has no price: the test proves nothing")
+	}
+	if got := agreed.cost - plain.cost; math.Abs(got-price) > 1 {
+		t.Errorf("agree adds %.0f nano-dollars per request, want yi's price at 1000 in and 100 out: %.0f", got, price)
+	}
+	if math.Abs(agreed.judgeCost-price) > 1 || plain.judgeCost != 0 {
+		t.Errorf("the check's cost is a validator call's: %v (without agree %v), want %v", agreed.judgeCost, plain.judgeCost, price)
+	}
+	lm := w.latency(s.Categories[0], yi)
+	lat := lm.mean()
+	if got := agreed.latency - plain.latency; math.Abs(got-lat) > 1e-9 || lat == 0 {
+		t.Errorf("agree adds %.3fs, want yi's mean latency %.3fs, after the answer", got, lat)
+	}
+	if agreed.quality != plain.quality || agreed.escalated != plain.escalated {
+		t.Errorf("the category's assumed strength decides either way: quality %v vs %v, escalation %v vs %v", agreed.quality, plain.quality, agreed.escalated, plain.escalated)
+	}
+	cl := &cell{plan: w.compile(s.Categories[0], s.Categories[0].Route, nil)}
+	if got := cl.models(); !slices.Contains(got, "yi") {
+		t.Errorf("the checker is a model the plan calls (for sensitivity): %v", got)
 	}
 }

@@ -18,11 +18,12 @@ import (
 //	    call the step's model; on a provider error retry it (with backoff), then fail over
 //	    along its fallback chain; if every candidate fails, move to the next step (or, on the
 //	    last step, the request fails);
-//	    if the step validates: a judge, if any, scores the answer; the validator flags a bad
-//	    answer with probability detect and a good one with probability false_alarm; a flagged
-//	    answer is retried once (retry_once) and then escalated to the next step; the last
-//	    step's flagged answer is delivered (flagged) or fails the request (on_exhausted: fail);
-//	    an answer that is not flagged is delivered.
+//	    if the step validates: its validators' model calls, if any, are made (a judge scores
+//	    the answer; an agreement check's model answers the request too); the validator flags
+//	    a bad answer with probability detect and a good one with probability false_alarm; a
+//	    flagged answer is retried once (retry_once) and then escalated to the next step; the
+//	    last step's flagged answer is delivered (flagged) or fails the request (on_exhausted:
+//	    fail); an answer that is not flagged is delivered.
 //
 // A split route is a weighted mixture of such arms.
 
@@ -35,7 +36,8 @@ type call struct {
 	lat   latencyModel
 }
 
-// judge is a judge call made for every validation of a step.
+// judge is a validator's model call made for every validation of a step: a judge scoring the
+// answer, or an agreement check's model answering the same request.
 type judge struct {
 	name string
 	cost clearbar.Money
@@ -219,8 +221,11 @@ func (w *world) compileSteps(c *spec.Category, r *spec.Route, steps []spec.PlanS
 		if ps.validated {
 			ps.detect, ps.falseAlarm = w.strength(c)
 			for _, v := range st.Validate {
-				if j, ok := v.Config.(*spec.Judge); ok {
-					ps.judges = append(ps.judges, w.judgeCall(c, j))
+				switch cfg := v.Config.(type) {
+				case *spec.Judge:
+					ps.judges = append(ps.judges, w.judgeCall(c, cfg))
+				case *spec.Agree:
+					ps.judges = append(ps.judges, w.checkCall(c, cfg))
 				}
 			}
 		}
@@ -239,6 +244,14 @@ func (w *world) judgeCall(c *spec.Category, j *spec.Judge) judge {
 		lm.scale(k)
 	}
 	return judge{name: m.Name, cost: cost, lat: lm}
+}
+
+// checkCall is an agreement check's call: its model answers the client's request, so it costs
+// what a call of that model costs in the category (the full request's tokens in and out) and
+// takes that model's latency, after the step's answer.
+func (w *world) checkCall(c *spec.Category, a *spec.Agree) judge {
+	m := w.spec.Model(a.Model.Name)
+	return judge{name: m.Name, cost: w.callCost(c, m), lat: w.latency(c, m)}
 }
 
 // routeKey is a canonical description of a route and its fallbacks, used to share the

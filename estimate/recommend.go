@@ -139,8 +139,9 @@ type Opportunity struct {
 }
 
 // validationWeight rates how concrete a category's validation is: pass/fail checks of
-// structure are reliable, heuristics less so, model judges least, and no validation at all
-// makes a cheaper route a leap of faith.
+// structure are reliable, heuristics and agreement between two models (on an option or a
+// number) less so, model judges least, and no validation at all makes a cheaper route a leap
+// of faith.
 func validationWeight(r *spec.Route) (string, float64) {
 	vs, _ := r.MainValidators()
 	best, label := 0.25, "none"
@@ -153,6 +154,8 @@ func validationWeight(r *spec.Route) (string, float64) {
 			w, l = 0.7, "heuristic ("+v.Kind+")"
 		case "judge":
 			w, l = 0.4, "model judge"
+		case "agree":
+			w, l = 0.7, "cross-model agreement"
 		}
 		if w > best {
 			best, label = w, l

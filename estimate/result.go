@@ -79,7 +79,9 @@ type Figures struct {
 	Retries      float64        `json:"retries_per_request"`
 	// EscalationTax is the part of Cost spent on answers that were discarded.
 	EscalationTax clearbar.Money `json:"escalation_tax_per_request_usd"`
-	JudgeCost     clearbar.Money `json:"judge_cost_per_request_usd"`
+	// JudgeCost is the part of Cost spent on validators' model calls: judges and agreement
+	// checks.
+	JudgeCost clearbar.Money `json:"judge_cost_per_request_usd"`
 }
 
 // CategoryResult is a policy's figures in one category.

@@ -253,7 +253,8 @@ func (w *world) clone() *world {
 	return &c
 }
 
-// models lists every model a cell's plan can call: step models, failover chains, judges.
+// models lists every model a cell's plan can call: step models, failover chains, judges and
+// agreement checkers.
 func (cl *cell) models() []string {
 	var out []string
 	add := func(n string) {
