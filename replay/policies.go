@@ -236,7 +236,8 @@ type Step struct {
 // an item whose answer has quality q the step escalates with probability
 // q·FalseAlarm + (1−q)·Detect and delivers a passing answer with probability q·(1−FalseAlarm).
 // Real (Verdicts set, Strength nil): the spec's validators' verdicts on the recorded answers
-// decide, deterministically, and their judge calls' cost is added.
+// decide, deterministically, and the cost and latency of the model calls validation made
+// (an agreement check's recorded checker answer) are added.
 //
 // When the last step's answer is flagged, it is delivered anyway (flagged for review), unless
 // FailExhausted, in which case the item fails. Items where a step's model has no usable cell
@@ -373,8 +374,13 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, i int, w float64) {
 				good = qj * (1 - f)
 				accept = good + (1-qj)*(1-d)
 			} else {
-				ok, extra := p.Verdicts.at(i, j)
+				ok, extra, vlat := p.Verdicts.at(i, j)
 				a.cost += mass * extra
+				if vlat >= 0 {
+					lat += vlat
+				} else {
+					known = false
+				}
 				if ok {
 					good, accept = qj, 1
 				}
@@ -405,8 +411,9 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, i int, w float64) {
 }
 
 // Verdicts holds, for a cascade, the spec's validators' verdict on each recorded answer:
-// whether the answer of step j's model to item i passed, and what validating it cost (judge
-// calls), in nano-dollars. Verdicts are filled while the table is built (see
+// whether the answer of step j's model to item i passed, and what validating it cost in
+// nano-dollars and took in milliseconds (the model calls validation made: an agreement
+// check's, a judge's). Verdicts are filled while the table is built (see
 // BuildOptions.Observe); an answer without a verdict fails validation. Verdicts is used by
 // one goroutine while it is filled, and safe for concurrent reads afterwards.
 type Verdicts struct {
@@ -414,6 +421,7 @@ type Verdicts struct {
 	set   []bool
 	pass  []bool
 	cost  []float64
+	lat   []float64
 }
 
 // NewVerdicts returns empty verdicts for a cascade of the given number of steps.
@@ -428,16 +436,30 @@ func (v *Verdicts) Set(i, j int, pass bool, costNanos float64) {
 		v.set = append(v.set, make([]bool, n-len(v.set))...)
 		v.pass = append(v.pass, make([]bool, n-len(v.pass))...)
 		v.cost = append(v.cost, make([]float64, n-len(v.cost))...)
+		v.lat = append(v.lat, make([]float64, n-len(v.lat))...)
 	}
 	v.set[k], v.pass[k], v.cost[k] = true, pass, costNanos
 }
 
-func (v *Verdicts) at(i, j int) (bool, float64) {
+// SetLatency records, after Set, the time validating step j's answer to item i took, in
+// milliseconds: the recorded latency of the model calls it made. A negative ms means a call's
+// latency was not recorded, which makes the item's latency unknown wherever the validation
+// runs. Without SetLatency validation takes no time.
+func (v *Verdicts) SetLatency(i, j int, ms float64) {
+	k := i*v.steps + j
+	if k < len(v.set) && v.set[k] {
+		v.lat[k] = ms
+	}
+}
+
+// at returns the verdict on step j's answer to item i, the validation's cost and its latency
+// (negative when unknown).
+func (v *Verdicts) at(i, j int) (pass bool, cost, lat float64) {
 	k := i*v.steps + j
 	if k >= len(v.set) || !v.set[k] {
-		return false, 0
+		return false, 0, 0
 	}
-	return v.pass[k], v.cost[k]
+	return v.pass[k], v.cost[k], v.lat[k]
 }
 
 // Split sends each item to one of its arms at random, with probability proportional to the

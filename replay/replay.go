@@ -20,7 +20,9 @@
 // provider failure recorded in a row moves a cascade on to its next step (or fails the item);
 // the spec's fallback chains are not replayed. A retry (on_fail: retry_once) replays the same
 // recorded answer. Latency is the sum of the attempted calls' recorded latencies; validation
-// time is not counted. A scorer's own cost is not counted either.
+// time is not counted, except an agreement check's: the spec's real validators compare a
+// step's answer with the checker model's recorded answer to the same item (its row), whose
+// cost and latency are added when the check runs. A scorer's own cost is not counted.
 //
 // [Run] is the whole pipeline for the command line; [Builder], the policies, the sweeps and
 // the metric functions are its parts, for other uses.
@@ -32,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -119,9 +122,11 @@ type Options struct {
 	// a category, and no calibration otherwise.
 	Target *Target
 	// Checker runs the spec's validators on recorded answers. Nil means
-	// validate.NewChecker(spec, validate.Env{}), which cannot run judges (they need a model
-	// caller); when it fails, the spec's route is replayed with its assumed strength only, and
-	// a note says why.
+	// validate.NewChecker(spec, validate.Env{Recorded: true}), which cannot run judges (they
+	// need a model caller); when it fails, the spec's route is replayed with its assumed
+	// strength only, and a note says why. Agreement checks always compare with the checker
+	// model's recorded answer to the same item, and count that row's cost and latency.
+	// A checker without a row for the item leaves the answer unverified (a note counts them).
 	Checker *validate.Checker
 	// Reprice prices rows of spec models at the spec's prices whenever they have token counts;
 	// otherwise only rows without a recorded cost are priced from their tokens.
@@ -240,7 +245,7 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 			}
 		}
 		if checker == nil && validated {
-			if checker, err = validate.NewChecker(s, validate.Env{}); err != nil {
+			if checker, err = validate.NewChecker(s, validate.Env{Recorded: true}); err != nil {
 				rep.note("the spec's validators could not be compiled, so the spec's routes are replayed with the assumed validator strength only: " + oneLine(err))
 				checker = nil
 			}
@@ -288,11 +293,11 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 		}
 		return keep
 	}
+	var recorded *answers
 	if len(routes) > 0 && checker != nil {
+		recorded = newAnswers(routes, checker, bopts.Price)
 		bopts.Observe = func(item int, column string, row *outcomes.Row) error {
-			for _, sr := range routes {
-				sr.observe(ctx, checker, item, column, row)
-			}
+			recorded.observe(ctx, item, column, row)
 			return nil
 		}
 	}
@@ -311,6 +316,9 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if recorded != nil {
+		recorded.finish(ctx)
 	}
 	t := b.Table()
 	if t.Len() == 0 {
@@ -367,6 +375,13 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		}
 		if sr.real != nil {
 			try(sr.real)
+			if len(sr.unverified) > 0 {
+				var parts []string
+				for _, m := range slices.Sorted(maps.Keys(sr.unverified)) {
+					parts = append(parts, plural(sr.unverified[m], "agreement check")+" with "+m)
+				}
+				rep.note(fmt.Sprintf("%s: %s found no recorded answer of the checking model to the item; those answers were left unverified and escalated, as when the check's call fails (add the checker's rows to replay those checks)", sr.real.Name(), strings.Join(parts, ", ")))
+			}
 		}
 		try(sr.assumed)
 		if n := sr.unembedded.Load(); n > 0 {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
@@ -60,6 +62,9 @@ type specRoute struct {
 	assumed    Policy
 	checks     []*verdictCheck
 	validate   bool
+	// unverified counts, by checker model, the agreement checks that found no recorded answer
+	// of their model to the item (filled while the table is built).
+	unverified map[string]int
 }
 
 // verdictCheck runs one cascade step's validators on the rows of its model.
@@ -68,6 +73,9 @@ type verdictCheck struct {
 	step       int
 	model      string
 	validators []*spec.Validator
+	// checkers are the models the step's agreement checks compare with: the step's verdict on
+	// an item waits for their rows of the item.
+	checkers []string
 }
 
 // newSpecRoute builds the policies for route r of category c. checker may be nil, in which
@@ -142,28 +150,180 @@ func (sr *specRoute) cascade(s *spec.Spec, r *spec.Route, plan []spec.PlanStep, 
 		c.Verdicts = NewVerdicts(len(plan))
 		for j, ps := range plan {
 			if len(ps.Validate) > 0 {
-				sr.checks = append(sr.checks, &verdictCheck{verdicts: c.Verdicts, step: j, model: ps.Model.Name, validators: ps.Validate})
+				vc := &verdictCheck{verdicts: c.Verdicts, step: j, model: ps.Model.Name, validators: ps.Validate}
+				for _, v := range ps.Validate {
+					if ag, ok := v.Config.(*spec.Agree); ok && !slices.Contains(vc.checkers, ag.Model.Name) {
+						vc.checkers = append(vc.checkers, ag.Model.Name)
+					}
+				}
+				sr.checks = append(sr.checks, vc)
 			}
 		}
 	}
 	return c
 }
 
-// observe runs the route's validators on a row that fills column.
-func (sr *specRoute) observe(ctx context.Context, checker *validate.Checker, item int, column string, row *outcomes.Row) {
-	for _, vc := range sr.checks {
-		if vc.model != column || row.Error != "" {
-			continue
+// recorded is what a row recorded, as far as validation needs it: the prompt, the answer, and
+// for a checker's row its cost (priced as the table prices it), latency and failure.
+type recorded struct {
+	model, prompt, response string
+	cost                    clearbar.Money
+	latencyMS               float64
+	err                     string
+}
+
+// verdict runs step vc's validators on a recorded answer to item and sets the step's verdict.
+// Agreement checks compare with the checkers' recorded answers in others (by column); the
+// cost and latency of the checker rows they use are the validation's.
+func (sr *specRoute) verdict(ctx context.Context, checker *validate.Checker, item int, vc *verdictCheck, ans *recorded, others map[string]*recorded) {
+	req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Model: ans.model, N: 1,
+		Messages: []clearbar.Message{{Role: "user", Text: ans.prompt}}}
+	resp := &clearbar.Response{Model: ans.model, Choices: []clearbar.Choice{{Text: ans.response, FinishReason: "stop"}}}
+	if len(vc.checkers) > 0 {
+		ctx = validate.WithRecorded(ctx, func(model string) (*clearbar.Response, clearbar.Attempt, error) {
+			r := others[model]
+			if r == nil {
+				if sr.unverified == nil {
+					sr.unverified = map[string]int{}
+				}
+				sr.unverified[model]++
+				return nil, clearbar.Attempt{}, validate.ErrNotRecorded
+			}
+			a := clearbar.Attempt{Model: model, Cost: r.cost, Latency: time.Duration(r.latencyMS * float64(time.Millisecond))}
+			if r.err != "" {
+				var class clearbar.FailureClass
+				if class.UnmarshalText([]byte(r.err)) != nil {
+					class = clearbar.Internal
+				}
+				a.Class = class
+				return nil, a, &clearbar.Error{Class: class, Message: "the recorded call failed: " + r.err}
+			}
+			return &clearbar.Response{Model: model, Choices: []clearbar.Choice{{Text: r.response, FinishReason: "stop"}}}, a, nil
+		})
+	}
+	_, pass, calls := checker.Check(ctx, req, resp, vc.validators)
+	var cost, lat float64
+	for _, c := range calls {
+		cost += float64(c.Cost)
+		if c.Latency <= 0 {
+			lat = math.Inf(1) // not recorded: the item's latency is unknown
 		}
-		req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Model: row.Model, N: 1,
-			Messages: []clearbar.Message{{Role: "user", Text: row.Prompt}}}
-		resp := &clearbar.Response{Model: row.Model, Choices: []clearbar.Choice{{Text: row.Response, FinishReason: "stop"}}}
-		_, pass, calls := checker.Check(ctx, req, resp, vc.validators)
-		var cost float64
-		for _, c := range calls {
-			cost += float64(c.Cost)
+		lat += float64(c.Latency) / float64(time.Millisecond)
+	}
+	vc.verdicts.Set(item, vc.step, pass, cost)
+	if len(calls) > 0 {
+		if math.IsInf(lat, 1) {
+			lat = -1
 		}
-		vc.verdicts.Set(item, vc.step, pass, cost)
+		vc.verdicts.SetLatency(item, vc.step, lat)
+	}
+}
+
+// answers runs the spec routes' validators on the rows as the table streams in. Steps checked
+// by agree compare with their checkers' rows of the same item, which may come before or after
+// the step's own row: answers keeps the checkers' rows by item, and a step's answer waits
+// until every checker of the step has answered the item, or until the table is complete
+// (finish), when a checker without a row leaves the answer unverified.
+type answers struct {
+	routes   []*specRoute
+	checker  *validate.Checker
+	price    func(column string, row *outcomes.Row) clearbar.Money
+	checkers map[string]bool
+	items    map[int]*itemAnswers
+}
+
+// itemAnswers is one item's checker rows, by column, and the step answers waiting for them.
+type itemAnswers struct {
+	got     map[string]*recorded
+	waiting []waitingAnswer
+}
+
+type waitingAnswer struct {
+	sr  *specRoute
+	vc  *verdictCheck
+	ans recorded
+}
+
+func newAnswers(routes []*specRoute, checker *validate.Checker, price func(string, *outcomes.Row) clearbar.Money) *answers {
+	a := &answers{routes: routes, checker: checker, price: price, checkers: map[string]bool{}, items: map[int]*itemAnswers{}}
+	for _, sr := range routes {
+		for _, vc := range sr.checks {
+			for _, m := range vc.checkers {
+				a.checkers[m] = true
+			}
+		}
+	}
+	return a
+}
+
+func (it *itemAnswers) has(models []string) bool {
+	for _, m := range models {
+		if it.got[m] == nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *answers) item(i int) *itemAnswers {
+	it := a.items[i]
+	if it == nil {
+		it = &itemAnswers{got: map[string]*recorded{}}
+		a.items[i] = it
+	}
+	return it
+}
+
+// observe takes a row that fills column: it keeps it if a step compares with column, gives it
+// to the steps waiting for it, and validates it if it answers a validated step.
+func (a *answers) observe(ctx context.Context, item int, column string, row *outcomes.Row) {
+	if a.checkers[column] {
+		cost := row.Cost
+		if a.price != nil {
+			cost = a.price(column, row)
+		}
+		it := a.item(item)
+		it.got[column] = &recorded{model: row.Model, response: row.Response, cost: cost, latencyMS: row.LatencyMS, err: row.Error}
+		keep := it.waiting[:0]
+		for _, w := range it.waiting {
+			if it.has(w.vc.checkers) {
+				w.sr.verdict(ctx, a.checker, item, w.vc, &w.ans, it.got)
+			} else {
+				keep = append(keep, w)
+			}
+		}
+		it.waiting = keep
+	}
+	if row.Error != "" {
+		return
+	}
+	for _, sr := range a.routes {
+		for _, vc := range sr.checks {
+			if vc.model != column {
+				continue
+			}
+			ans := recorded{model: row.Model, prompt: row.Prompt, response: row.Response}
+			if len(vc.checkers) == 0 {
+				sr.verdict(ctx, a.checker, item, vc, &ans, nil)
+				continue
+			}
+			if it := a.item(item); it.has(vc.checkers) {
+				sr.verdict(ctx, a.checker, item, vc, &ans, it.got)
+			} else {
+				it.waiting = append(it.waiting, waitingAnswer{sr: sr, vc: vc, ans: ans})
+			}
+		}
+	}
+}
+
+// finish validates the answers still waiting once every row is in: their missing checkers
+// have no row for the item.
+func (a *answers) finish(ctx context.Context) {
+	for i, it := range a.items {
+		for _, w := range it.waiting {
+			w.sr.verdict(ctx, a.checker, i, w.vc, &w.ans, it.got)
+		}
+		it.waiting = nil
 	}
 }
 

@@ -1,0 +1,117 @@
+package replay_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/replay"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// TestSpecRouteAgree replays a cascade whose first step is checked by agree on a table built
+// here: the check compares mixtral's recorded answer with yi's recorded answer to the same
+// item, whatever order the rows come in, and the cost and latency of yi's row count whenever
+// the check runs.
+//
+//	item  mixtral        yi             gpt4        the check             delivered
+//	q1    B (pass)       "(B)"          B (pass)    agrees: accepted      mixtral, good
+//	q2    C (fail)       B              B (pass)    disagrees: escalates  gpt4, good
+//	q3    A (pass)       (no row)       A (pass)    unverified: escalates gpt4, good
+//	q4    D (fail)       D              B (pass)    agrees: accepted      mixtral, bad
+//	q5    "A or B"       B              B (pass)    no key: escalates,    gpt4, good
+//	      (fail)                                    yi's row not used
+func TestSpecRouteAgree(t *testing.T) {
+	s, err := spec.Parse([]byte(`version: 1
+name: agree
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000}
+providers: {sim: {type: simulated}}
+models:
+  mixtral: {provider: sim, model: gpt-4.1-nano, latency: {p50: 300ms, p95: 900ms}}
+  yi: {provider: sim, model: gpt-4.1-mini, latency: {p50: 500ms, p95: 1.5s}}
+  gpt4: {provider: sim, model: gpt-4.1, latency: {p50: 1.2s, p95: 4s}}
+categories:
+  - name: arc
+    share: 1
+    tokens: {in: 300, out: 5}
+    quality_bar: 0.7
+    route:
+      cascade: [{model: mixtral, validate: [{agree: {model: yi, answer: choice}}]}, gpt4]
+    assume:
+      pass_rate: {mixtral: 0.7, gpt4: 0.95}
+      validator: {detect: 0.9, false_alarm: 0.1}
+`), "agree.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const question = "Which gas do plants take in?\nA) oxygen\nB) carbon dioxide\nC) nitrogen\nD) helium\nAnswer:"
+	// Costs in micro-dollars and latencies in milliseconds, distinct per model.
+	const (
+		mCost, yCost, gCost = 10, 30, 200
+		mLat, yLat, gLat    = 100, 400, 2000
+	)
+	r := func(item, model, answer string, pass bool) outcomes.Row {
+		cost := map[string]float64{"mixtral": mCost, "yi": yCost, "gpt4": gCost}[model]
+		lat := map[string]float64{"mixtral": mLat, "yi": yLat, "gpt4": gLat}[model]
+		return outcomes.Row{Item: item, Category: "arc", Prompt: question, Model: model, Response: answer, Pass: &pass,
+			Cost: clearbar.MoneyFromUSD(cost / 1e6), LatencyMS: lat}
+	}
+	rows := []outcomes.Row{
+		r("q1", "yi", "(B)", true), // the checker's row before the answer it checks
+		r("q1", "mixtral", "B", true),
+		r("q1", "gpt4", "B", true),
+		r("q2", "mixtral", "C", false),
+		r("q2", "gpt4", "B", true),
+		r("q3", "mixtral", "A", true),
+		r("q3", "gpt4", "A", true),
+		r("q4", "mixtral", "D", false),
+		r("q4", "yi", "D", false),
+		r("q4", "gpt4", "B", true),
+		r("q5", "mixtral", "A or B", false),
+		r("q5", "yi", "B", true),
+		r("q5", "gpt4", "B", true),
+		r("q2", "yi", "B", true), // the checker's row after every other row of the table
+	}
+	usd := func(micro float64) clearbar.Money { return clearbar.MoneyFromUSD(micro / 1e6) }
+	wantCost := usd(mCost+yCost) + usd(mCost+yCost) + usd(gCost) + usd(mCost) + usd(gCost) + usd(mCost+yCost) + usd(mCost) + usd(gCost)
+	lats := []float64{mLat + yLat, mLat + yLat + gLat, mLat + gLat, mLat + yLat, mLat + gLat}
+	var wantLat float64
+	for _, l := range lats {
+		wantLat += l / float64(len(lats))
+	}
+	const name = "spec: mixtral → gpt4 (validators)"
+	for _, order := range []string{"as listed", "reversed"} {
+		rs := slices.Clone(rows)
+		if order == "reversed" {
+			slices.Reverse(rs)
+		}
+		rep, err := replay.Run(context.Background(), s, source(rs), replay.Options{Category: "arc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := rep.Result(name)
+		if got == nil {
+			t.Fatalf("%s: no %q; results %v; notes %v", order, name, names(rep.All()), rep.Notes)
+		}
+		if got.Items != 5 || got.Quality != 4.0/5 || got.Escalation != 3.0/5 || got.Cost != wantCost {
+			t.Errorf("%s: items %d quality %v escalation %v cost %v; want 5, 0.8, 0.6, %v (yi's rows counted where the check ran)",
+				order, got.Items, got.Quality, got.Escalation, got.Cost, wantCost)
+		}
+		if got.LatencyItems != 5 || math.Abs(got.LatencyMeanMS-wantLat) > 1e-9 {
+			t.Errorf("%s: latency over %d items, mean %v ms; want 5 and %v (yi's latency added after mixtral's where it checked)", order, got.LatencyItems, got.LatencyMeanMS, wantLat)
+		}
+		if got.Calls["yi"] != 0 || got.Calls["mixtral"] != 1 || got.Calls["gpt4"] != 3.0/5 {
+			t.Errorf("%s: calls %v: the checker's calls are validation, not a step of the route", order, got.Calls)
+		}
+		if !slices.ContainsFunc(rep.Notes, func(n string) bool {
+			return strings.HasPrefix(n, name+": 1 agreement check with yi found no recorded answer of the checking model to the item")
+		}) {
+			t.Errorf("%s: no note counting the check without yi's row (q3): %v", order, rep.Notes)
+		}
+	}
+}
