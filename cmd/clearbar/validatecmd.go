@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"text/tabwriter"
+	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/gateway"
@@ -50,11 +52,11 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	checker, err := validate.NewChecker(s, validate.Env{Caller: validate.ProviderCaller{Providers: providers}})
+	checker, err := validate.NewChecker(s, validate.Env{Caller: validate.ProviderCaller{Providers: providers}, Recorded: true})
 	if err != nil {
 		return err
 	}
-	items, skipped, err := labelled(pos[1], *model)
+	items, skipped, err := labelled(pos[1], *model, s, checkerModels(vs))
 	if err != nil {
 		return err
 	}
@@ -77,6 +79,20 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 				r.Good, r.FalseAlarms, r.FalseAlarm, r.FalseAlarmCI[0], r.FalseAlarmCI[1])
 		}
 		tw.Flush()
+		for i, r := range res {
+			if r.Unchecked == 0 {
+				continue
+			}
+			what := "its checker has no recorded answer to the same item, or the answer is the checker's own"
+			if i == len(res)-1 {
+				what = "an agreement check could not run on them and no other validator flags them"
+			}
+			noun := "answers"
+			if r.Unchecked == 1 {
+				noun = "answer"
+			}
+			fmt.Fprintf(m.Stdout, "%s: %d %s left out: %s\n", r.Validator, r.Unchecked, noun, what)
+		}
 		all := res[len(res)-1]
 		fmt.Fprintf(m.Stdout, "\nFor the spec: assume: {validator: {detect: %s, false_alarm: %s}}\n", round3(all.Detect), round3(all.FalseAlarm))
 	}
@@ -111,8 +127,21 @@ func modelNote(m string) string {
 	return " for model " + m
 }
 
-// labelled reads outcome rows with a response and a gold label.
-func labelled(path, model string) ([]validate.Labeled, int, error) {
+// checkerModels lists the models the validators' agreement checks compare with.
+func checkerModels(vs []*spec.Validator) []string {
+	var out []string
+	for _, v := range vs {
+		if ag, ok := v.Config.(*spec.Agree); ok {
+			out = append(out, ag.Model.Name)
+		}
+	}
+	return out
+}
+
+// labelled reads outcome rows with a response and a gold label. Agreement checks compare with
+// the checker models' rows of the same item (grouped by item, else prompt hash, else prompt),
+// which are kept as they are read; an answer is never checked against its own model's row.
+func labelled(path, model string, s *spec.Spec, checkers []string) ([]validate.Labeled, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, err
@@ -121,8 +150,57 @@ func labelled(path, model string) ([]validate.Labeled, int, error) {
 	rd := outcomes.NewReader(f)
 	var items []validate.Labeled
 	skipped := 0
+	// The spec models a row's model fills: the model of that name, else every model whose
+	// provider model id it is.
+	specNames := func(rowModel string) []string {
+		if s.Model(rowModel) != nil {
+			return []string{rowModel}
+		}
+		var names []string
+		for _, m := range s.Models {
+			if m.Model == rowModel {
+				names = append(names, m.Name)
+			}
+		}
+		return names
+	}
+	type recordedRow struct {
+		text      string
+		cost      clearbar.Money
+		latencyMS float64
+		err       string
+	}
+	answers := map[string]map[string]*recordedRow{} // item → checker model → its row
+	itemOf := func(row *outcomes.Row) string {
+		switch {
+		case row.Item != "":
+			return row.Item
+		case row.PromptHash != "":
+			return row.PromptHash
+		}
+		return outcomes.HashPrompt(row.Prompt)
+	}
 	for rd.Next() {
 		row := rd.Row()
+		if len(checkers) > 0 {
+			for _, name := range specNames(row.Model) {
+				if !slices.Contains(checkers, name) {
+					continue
+				}
+				id := itemOf(&row)
+				if answers[id] == nil {
+					answers[id] = map[string]*recordedRow{}
+				}
+				if answers[id][name] != nil {
+					continue // the first row of an item and model counts, as in replay
+				}
+				cost := row.Cost
+				if cost == 0 && row.TokensIn+row.TokensOut > 0 {
+					cost = s.Model(name).Resolved.Prices.RequestCost(int64(row.TokensIn), 0, int64(row.TokensOut), 0)
+				}
+				answers[id][name] = &recordedRow{text: row.Response, cost: cost, latencyMS: row.LatencyMS, err: row.Error}
+			}
+		}
 		if model != "" && row.Model != model {
 			continue
 		}
@@ -156,7 +234,25 @@ func labelled(path, model string) ([]validate.Labeled, int, error) {
 			choice.FinishReason = "tool_calls"
 		}
 		resp := &clearbar.Response{Model: row.Model, Choices: []clearbar.Choice{choice}}
-		items = append(items, validate.Labeled{Request: req, Response: resp, Good: good})
+		it := validate.Labeled{Request: req, Response: resp, Good: good}
+		if len(checkers) > 0 {
+			id, own := itemOf(&row), specNames(row.Model)
+			it.Recorded = func(name string) (*clearbar.Response, clearbar.Attempt, error) {
+				r := answers[id][name]
+				if r == nil || slices.Contains(own, name) {
+					return nil, clearbar.Attempt{}, validate.ErrNotRecorded
+				}
+				a := clearbar.Attempt{Model: name, Cost: r.cost, Latency: time.Duration(r.latencyMS * float64(time.Millisecond))}
+				if r.err != "" {
+					if a.Class.UnmarshalText([]byte(r.err)) != nil {
+						a.Class = clearbar.Internal
+					}
+					return nil, a, &clearbar.Error{Class: a.Class, Message: "the recorded call failed: " + r.err}
+				}
+				return &clearbar.Response{Model: name, Choices: []clearbar.Choice{{Text: r.text, FinishReason: "stop"}}}, a, nil
+			}
+		}
+		items = append(items, it)
 	}
 	return items, skipped, rd.Err()
 }
