@@ -13,8 +13,9 @@ import (
 )
 
 // Checker validates an answer against a step's validators. It returns the verdicts, whether
-// the answer passes, and the records of any model calls it made (judges), which the gateway
-// adds to the decision and its cost. Implementations must be safe for concurrent use.
+// the answer passes, and the records of any model calls it made (judges, agreement checks),
+// which the gateway adds to the decision and its cost. Implementations must be safe for
+// concurrent use.
 type Checker interface {
 	Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt)
 }
@@ -34,8 +35,9 @@ type run struct {
 	// flagged is the last answer that failed validation, delivered if every step fails.
 	flagged        *clearbar.Response
 	flaggedAttempt int
-	// pending are validator calls (judges) to append to the decision once the attempt that
-	// caused them is complete: appending earlier would move the attempt being written.
+	// pending are validator calls (judges, agreement checks) to append to the decision once the
+	// attempt that caused them is complete: appending earlier would move the attempt being
+	// written.
 	pending []clearbar.Attempt
 	// ka keeps a stream open with pings while its first content byte is slow.
 	ka keepalive
