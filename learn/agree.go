@@ -9,16 +9,17 @@ import (
 
 // The learned router combined with an agreement cascade, as a spec writes it:
 //
-//	route: {score: {model: router.json, ...}}
-//	validate: [{agree: {model: CHECKER, answer: choice}}]
+//	route:
+//	  score: {router: router.json, models: [...], willingness_to_pay: W, escalate: [BEST]}
+//	  validate: [{agree: {models: [CHECKER1, CHECKER2], answer: choice}}]
 //
-// The router picks the model to start with; when that model is not the best one and the
-// request is a multiple-choice question, a checker model answers the same request, and the
-// start's answer is delivered only when both name the same option (validate.AnswerKey);
-// otherwise the best model answers. Every call is paid for: the start's, the checker's and,
-// on a disagreement, the best model's. The checker of a start is Checkers[0], or Checkers[1]
-// when the start is Checkers[0] itself. Requests that are not multiple-choice questions are
-// delivered unchecked.
+// The router picks the model to start with on its P(pass) and price, with one willingness to
+// pay, as a score route does; when that model is not the best one and the request is a
+// multiple-choice question, a checker model answers the same request, and the start's answer
+// is delivered only when both name the same option (validate.AnswerKey); otherwise the best
+// model answers. Every call is paid for: the start's, the checker's and, on a disagreement,
+// the best model's. The checker of a start is Checkers[0], or Checkers[1] when the start is
+// Checkers[0] itself. Requests that are not multiple-choice questions are delivered unchecked.
 //
 // Its evaluation replays this on the recorded answers of an outcomes table (Item.Answers):
 // nothing is simulated, the agreement of two models on an item is what their recorded
@@ -41,6 +42,9 @@ type Agreement struct {
 	// Checked and Escalated are the shares of test requests at the operating point whose
 	// answer was checked, and escalated for a disagreement.
 	Checked, Escalated float64
+	// AIQ and LookupAIQ are the AIQ of the learned router's and the lookup's hulls with the
+	// cascade on the test half.
+	AIQ, LookupAIQ float64
 	// Pairs counts the checker pairs tried on the train half.
 	Pairs int
 }
@@ -102,97 +106,6 @@ func withAgreement(in []Sample, keys [][]string, best int, chk [2]int) []Sample 
 	return out
 }
 
-// cascadeRates are, per task and start, what the cascade does with the start's answers on
-// the train half: agreement given the start passed (a1) and failed (a0), and the best model's
-// pass rate on the disagreements given the start passed (b1) and failed (b0).
-type cascadeRates struct{ a1, a0, b1, b0 float64 }
-
-// fitCascadeRates measures cascadeRates per (task, start) on the samples of the items at idx,
-// each shrunk towards its rate over all tasks by two pseudo-items.
-func fitCascadeRates(ds *Dataset, idx []int, samples []Sample, keys [][]string, best int, chk [2]int) func(task string, j int) cascadeRates {
-	k := len(ds.Models)
-	type counts struct{ n1, agree1, n0, agree0, dis1, bp1, dis0, bp0 float64 }
-	byTask := map[string][]counts{}
-	all := make([]counts, k)
-	for n, i := range idx {
-		if keys[n] == nil {
-			continue
-		}
-		task := ds.Items[i].Task
-		if byTask[task] == nil {
-			byTask[task] = make([]counts, k)
-		}
-		s := &samples[n]
-		for j := range k {
-			if j == best {
-				continue
-			}
-			kk := checkerOf(j, chk)
-			agree := keys[n][j] != "" && keys[n][j] == keys[n][kk]
-			pass, bp := passOf(s.Pass[j]) >= 0.5, passOf(s.Pass[best])
-			for _, c := range []*counts{&byTask[task][j], &all[j]} {
-				switch {
-				case pass && agree:
-					c.n1++
-					c.agree1++
-				case pass:
-					c.n1++
-					c.dis1++
-					c.bp1 += bp
-				case agree:
-					c.n0++
-					c.agree0++
-				default:
-					c.n0++
-					c.dis0++
-					c.bp0 += bp
-				}
-			}
-		}
-	}
-	const prior = 2.0
-	rate := func(x, n, def float64) float64 { return (x + prior*def) / (n + prior) }
-	return func(task string, j int) cascadeRates {
-		g := all[j]
-		gr := cascadeRates{a1: rate(g.agree1, g.n1, 0.5), a0: rate(g.agree0, g.n0, 0.5), b1: rate(g.bp1, g.dis1, 0.5), b0: rate(g.bp0, g.dis0, 0.5)}
-		t, ok := byTask[task]
-		if !ok {
-			return gr
-		}
-		c := t[j]
-		return cascadeRates{a1: rate(c.agree1, c.n1, gr.a1), a0: rate(c.agree0, c.n0, gr.a0), b1: rate(c.bp1, c.dis1, gr.b1), b0: rate(c.bp0, c.dis0, gr.b0)}
-	}
-}
-
-// cascadeAware returns the samples with what the router decides on replaced by the cascade's
-// expectation: for a checked start j with predicted P(pass) p, P'(pass) = p·(a1 + (1−a1)·b1)
-// + (1−p)·(1−a0)·b0 and the decision cost est_j + est_checker + P(disagree)·est_best, with
-// the rates of fitCascadeRates.
-func cascadeAware(ds *Dataset, idx []int, in []Sample, keys [][]string, best int, chk [2]int, rates func(string, int) cascadeRates) []Sample {
-	out := make([]Sample, len(in))
-	for n, s := range in {
-		out[n] = s
-		if keys[n] == nil {
-			continue
-		}
-		task := ds.Items[idx[n]].Task
-		est := s.est()
-		p, e := slices.Clone(s.P), slices.Clone(est)
-		for j := range p {
-			if j == best {
-				continue
-			}
-			r := rates(task, j)
-			pj := s.P[j]
-			p[j] = pj*(r.a1+(1-r.a1)*r.b1) + (1-pj)*(1-r.a0)*r.b0
-			dis := pj*(1-r.a1) + (1-pj)*(1-r.a0)
-			e[j] = est[j] + est[checkerOf(j, chk)] + dis*est[best]
-		}
-		out[n].P, out[n].Est = p, e
-	}
-	return out
-}
-
 // agreementOutcome counts, at a calibrated rule's choices on the test samples, the shares of
 // requests checked and escalated.
 func agreementOutcome(ds *Dataset, idx []int, samples []Sample, keys [][]string, c *Calibration, best int, chk [2]int) (checked, escalated float64) {
@@ -214,19 +127,13 @@ func agreementOutcome(ds *Dataset, idx []int, samples []Sample, keys [][]string,
 	return checked / float64(len(idx)), escalated / float64(len(idx))
 }
 
-// cascade returns the samples of the items at idx as the cascade with checkers chk realises
-// them (withAgreement) and as a router aware of it decides on them (cascadeAware, with rates
-// measured on the train half).
-func cascade(ds *Dataset, idx []int, in []Sample, keys [][]string, best int, chk [2]int, rates func(string, int) cascadeRates) []Sample {
-	return cascadeAware(ds, idx, withAgreement(in, keys, best, chk), keys, best, chk, rates)
-}
-
 // calibrateAgreement picks the checker pair on the train half: every ordered pair of
 // candidates other than best, the pair whose cascade meets the target at the least cost (or,
 // when none meets it, reaches the most quality).
-func calibrateAgreement(ds *Dataset, trainIdx []int, train []Sample, keys [][]string, best int, t Target) (*Calibration, [2]int, int, error) {
+func calibrateAgreement(ds *Dataset, train []Sample, keys [][]string, best int, t Target) (*Calibration, [2]int, int, error) {
 	models := ds.Models
 	t.Reference = models[best]
+	t.Mix = false // a score route deploys one willingness to pay
 	var (
 		bestCal *Calibration
 		pick    [2]int
@@ -239,8 +146,7 @@ func calibrateAgreement(ds *Dataset, trainIdx []int, train []Sample, keys [][]st
 			}
 			pairs++
 			chk := [2]int{a, b}
-			rates := fitCascadeRates(ds, trainIdx, train, keys, best, chk)
-			cal, err := Calibrate(models, cascade(ds, trainIdx, train, keys, best, chk, rates), t)
+			cal, err := Calibrate(models, withAgreement(train, keys, best, chk), t)
 			if err != nil {
 				return nil, pick, 0, err
 			}

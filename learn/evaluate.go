@@ -128,7 +128,9 @@ func (ev *Evaluation) Checks(targets bool) []Check {
 	if ag := ev.Agreement; ag != nil {
 		ap := ag.Operating
 		out = append(out, Check{"with the agreement cascade, beats the category lookup with the same cascade at its cost", ap.Quality > ev.AgreeLookupAtCost,
-			fmt.Sprintf("%.1f%% vs %.1f%% (the lookup's best mix with the cascade at that cost, drawn on the test half)", pct(ap.Quality), pct(ev.AgreeLookupAtCost))})
+			fmt.Sprintf("%.1f%% vs %.1f%% (the lookup's best mix with the cascade at that cost, drawn on the test half)", pct(ap.Quality), pct(ev.AgreeLookupAtCost))},
+			Check{"with the agreement cascade, beats the category lookup with the same cascade on AIQ", ag.AIQ > ag.LookupAIQ,
+				fmt.Sprintf("%.4f vs %.4f", ag.AIQ, ag.LookupAIQ)})
 		if targets {
 			both := pct(ap.Quality) >= 95 && ap.Cost <= 0.35*ev.BestCost
 			out = append(out, Check{"with the agreement cascade, reaches ≥ 95% at ≤ 35%", both,
@@ -383,17 +385,16 @@ func (ev *Evaluation) evaluateAgreement(ds *Dataset, trainIdx, testIdx []int, ca
 	}
 	q, c := singles(calLearned, k)
 	best := bestSingle(q, c)
-	cal, chk, pairs, err := calibrateAgreement(ds, trainIdx, calLearned, trainKeys, best, target)
+	cal, chk, pairs, err := calibrateAgreement(ds, calLearned, trainKeys, best, target)
 	if err != nil {
 		return err
 	}
-	rates := fitCascadeRates(ds, trainIdx, calLearned, trainKeys, best, chk)
-	target.Reference = ds.Models[best]
-	lookCal, err := Calibrate(ds.Models, cascade(ds, trainIdx, calLookup, trainKeys, best, chk, rates), target)
+	target.Reference, target.Mix = ds.Models[best], false
+	lookCal, err := Calibrate(ds.Models, withAgreement(calLookup, trainKeys, best, chk), target)
 	if err != nil {
 		return err
 	}
-	tA, tLA := cascade(ds, testIdx, tLearned, testKeys, best, chk, rates), cascade(ds, testIdx, tLookup, testKeys, best, chk, rates)
+	tA, tLA := withAgreement(tLearned, testKeys, best, chk), withAgreement(tLookup, testKeys, best, chk)
 	ag := &Agreement{Checkers: [2]string{ds.Models[chk[0]], ds.Models[chk[1]]}, Learned: cal, Lookup: lookCal, Pairs: pairs,
 		Operating: operate(ds, testIdx, tA, cal, k), LookupOperating: operate(ds, testIdx, tLA, lookCal, k),
 		Frontier: Hull(append(SweepWTP(tA, k, grid), cheapest))}
@@ -403,9 +404,10 @@ func (ev *Evaluation) evaluateAgreement(ds *Dataset, trainIdx, testIdx []int, ca
 	cascade := fmt.Sprintf("agreement cascade (%s checks, %s checks its answers)", ag.Checkers[0], ag.Checkers[1])
 	ln := row(fmt.Sprintf("learned + %s, %s from train", cascade, ruleLabel(cal)), ag.Operating,
 		fmt.Sprintf("deployable: route by score, check multiple-choice answers against the checker's, escalate disagreements to %s; %.1f%% checked, %.1f%% escalated", ds.Models[best], 100*ag.Checked, 100*ag.Escalated))
-	ln.AIQ, ln.CostAt95 = AIQ(ag.Frontier, cLo, cHi), 100*CostAt(ag.Frontier, 0.95*ev.BestQuality)/ev.BestCost
+	ag.AIQ, ag.LookupAIQ = AIQ(ag.Frontier, cLo, cHi), AIQ(lookHull, cLo, cHi)
+	ln.AIQ, ln.CostAt95 = ag.AIQ, 100*CostAt(ag.Frontier, 0.95*ev.BestQuality)/ev.BestCost
 	lk := row(fmt.Sprintf("category lookup + the same cascade, %s from train", ruleLabel(lookCal)), ag.LookupOperating, "train pass rate per (task, model), then the same checks")
-	lk.AIQ, lk.CostAt95 = AIQ(lookHull, cLo, cHi), 100*CostAt(lookHull, 0.95*ev.BestQuality)/ev.BestCost
+	lk.AIQ, lk.CostAt95 = ag.LookupAIQ, 100*CostAt(lookHull, 0.95*ev.BestQuality)/ev.BestCost
 	ev.Rows = append(ev.Rows, lk, ln)
 	return nil
 }

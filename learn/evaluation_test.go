@@ -186,20 +186,22 @@ With an agreement cascade (RouterBench; EvalOptions.Agree, learn evaluate --agre
 the router lacks is in the answers. On a multiple-choice question (ARC-Challenge, Winogrande;
 not MBPP, whose answers are code) a cheap model's answer is delivered only when a second cheap
 model's recorded answer names the same option, and the question goes to GPT-4 otherwise, every
-call paid for: what validate: [{agree: {model: CHECKER, answer: choice}}] does in the gateway.
-The router decides on the cascade's expected quality and cost (its P(pass) of the start, and
-per task the train half's rates of agreement given a pass or a failure and of GPT-4 passing the
-disagreements); the two checkers (the first checks every start but itself, the second checks
-the first) and the operating point are chosen on the train half's out-of-fold predictions. On
-12 inner development splits it averaged 95.6% of GPT-4's quality at 33.0% of its cost (4
-splits below 95%; the router alone 96.4% at 43.6%); deciding on the start's own P(pass) and
-price instead of the cascade's expectation gave 95.6% at 33.6%, and choosing the checker pair
-by the train frontier's cost at 95% instead of the calibrated cost 95.6% at 33.9%. On the test
-half below it meets the target pair: 97.0% at 29.3% (other splits, CLEARBAR_EVAL_SEED=2 to 5:
-95.8% at 26.9%, 97.0% at 28.0%, 97.2% at 26.7%, and 94.3% at 25.3%, short of 95%). The per-task lookup with the same cascade
-does better still (97.6% at 27.2%): the learned router does not beat it on RouterBench, with or
-without the cascade. RouteLLM's MMLU and GSM8K have two models (no third to check with) and
-MMLU records no answers, so the cascade is not evaluated there and MMLU's target stays unmet.
+call paid for: what a score route with validate: [{agree: {models: [CHECKER1, CHECKER2],
+answer: choice}}] and escalate: [gpt-4-1106-preview] does in the gateway. The router decides as
+a score route does, on the start's P(pass) and price with one willingness to pay; the two
+checkers (the first checks every start but itself, the second checks the first) and the
+willingness to pay are chosen on the train half's out-of-fold predictions. On 20 inner
+development splits it averaged 95.9% of GPT-4's quality at 36.9% of its cost (8 splits below
+95%: the inner halves have about 770 items). Tried there: a mixed rule of two λ, 95.3% at
+32.7%, which a score route cannot deploy; deciding on the cascade's expected quality and cost
+(per task, the train half's rates of agreement given a pass or a failure and of GPT-4 passing
+the disagreements) instead of the start's own, 95.8% at 34.3% (mixed: 95.2% at 31.8%), which
+the gateway does not do either. On the test half below the cascade meets the target pair:
+98.0% at 28.8% (other splits, CLEARBAR_EVAL_SEED=2 to 5: 95.8% at 26.5%, 97.1% at 28.6%,
+97.1% at 26.4%, 95.9% at 25.7%). Against the per-task lookup with the same cascade it is
+level: ahead on AIQ (0.8375 vs 0.8365), a tenth of a point behind the lookup's hull at its
+cost (98.0% vs 98.1%). RouteLLM's MMLU and GSM8K have two models (no third to check with) and MMLU
+records no answers, so the cascade is not evaluated there, and MMLU's target stays unmet.
 
 `
 
