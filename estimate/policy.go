@@ -61,7 +61,7 @@ func basePolicies(s *spec.Spec) ([]*Policy, []string) {
 			}
 		}
 		if len(missing) == len(s.Categories) {
-			continue // a model used only as a judge or fallback elsewhere
+			continue // a model used only as a judge, an agreement checker or a fallback
 		}
 		if len(missing) > 0 {
 			notes = append(notes, fmt.Sprintf("all-%s was not estimated: no pass rate for %s in %s", m.Name, m.Name, strings.Join(missing, ", ")))

@@ -66,8 +66,8 @@ func (s *Spec) Policy(name string) *Policy {
 	return nil
 }
 
-// Models returns every model the route can call as a step (not fallbacks or judges), in order
-// of first appearance.
+// Models returns every model the route can call as a step (not fallbacks, judges or agreement
+// checkers), in order of first appearance.
 func (r *Route) Models() []Ref {
 	var out []Ref
 	seen := map[string]bool{}
