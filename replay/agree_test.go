@@ -16,7 +16,8 @@ import (
 // TestSpecRouteAgree replays a cascade whose first step is checked by agree on a table built
 // here: the check compares mixtral's recorded answer with yi's recorded answer to the same
 // item, whatever order the rows come in, and the cost and latency of yi's row count whenever
-// the check runs.
+// the check runs; with the assumed validator strength instead, every validation pays for yi's
+// row.
 //
 //	item  mixtral        yi             gpt4        the check             delivered
 //	q1    B (pass)       "(B)"          B (pass)    agrees: accepted      mixtral, good
@@ -107,6 +108,16 @@ categories:
 		}
 		if got.Calls["yi"] != 0 || got.Calls["mixtral"] != 1 || got.Calls["gpt4"] != 3.0/5 {
 			t.Errorf("%s: calls %v: the checker's calls are validation, not a step of the route", order, got.Calls)
+		}
+		// With the assumed strength (detect 0.9, false alarm 0.1) every validation pays for
+		// yi's row too; q3, without one, is skipped. mixtral passes on q1 only, so it
+		// escalates with probability 0.1 there and 0.9 on q2, q4 and q5.
+		assumed := rep.Result("spec: mixtral → gpt4 (assumed d=0.9 f=0.1)")
+		esc := 0.1 + 3*0.9
+		if assumed == nil || assumed.Items != 4 || assumed.Skipped != 1 ||
+			math.Abs(assumed.CostUSD()*4-(4*(mCost+yCost)+esc*gCost)/1e6) > 1e-12 ||
+			math.Abs(assumed.LatencyMeanMS-(mLat+yLat+esc/4*gLat)) > 1e-9 || math.Abs(assumed.Quality-(1+3*0.9)/4) > 1e-12 {
+			t.Errorf("%s: assumed-strength route %+v: want 4 items (q3 skipped), yi's cost and latency at every validation", order, assumed)
 		}
 		if !slices.ContainsFunc(rep.Notes, func(n string) bool {
 			return strings.HasPrefix(n, name+": 1 agreement check with yi found no recorded answer of the checking model to the item")

@@ -3,6 +3,7 @@ package replay
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -226,10 +227,16 @@ type Step struct {
 	// its cost and latency are counted again; the spec's validators give it the same verdict,
 	// a simulated validator flags it again with its probabilities.
 	RetryOnce bool
+	// Checkers are the models whose answer to the same item the step's validation compares
+	// with (agreement checks). With a simulated validator, every validation of the step adds
+	// their recorded cost and latency, and items where one of them has no usable cell are
+	// skipped; with the validators' Verdicts, the verdicts carry that cost and latency.
+	Checkers []string
 }
 
 // Cascade tries its steps in order and moves on when a step's answer fails validation or the
-// call failed. Its cost counts every attempted call; its latency adds up their latencies.
+// call failed. Its cost counts every attempted call, and the calls validation makes (a step's
+// Checkers); its latency adds up their latencies.
 //
 // Validation is either simulated or real. Simulated (Strength set): the validator flags a
 // passing answer with probability FalseAlarm and a failing one with probability Detect, so on
@@ -323,14 +330,33 @@ func (p *Cascade) bind(t *Table) (*binding, error) {
 	case validated:
 		return nil, fmt.Errorf("%s validates its answers but has neither a simulated strength nor the validators' verdicts: set Strength or Verdicts", p.Name())
 	}
-	b.covers = func(i int) bool { return t.usable(i, cols) }
-	b.eval = func(a *acc, i int, w float64) { p.item(t, a, cols, i, w) }
+	// checks[j] are step j's checkers' columns, when a simulated validation pays for them.
+	var checks [][]int
+	covered := cols
+	if p.Strength != nil {
+		checks = make([][]int, len(p.Steps))
+		for j, st := range p.Steps {
+			if !st.Validated || len(st.Checkers) == 0 {
+				continue
+			}
+			cc, err := t.columns(st.Checkers)
+			if err != nil {
+				return nil, fmt.Errorf("%s: agreement check of step %s: %w", p.Name(), st.Model, err)
+			}
+			checks[j] = cc
+			covered = append(slices.Clone(covered), cc...)
+		}
+	}
+	b.covers = func(i int) bool { return t.usable(i, covered) }
+	b.eval = func(a *acc, i int, w float64) { p.item(t, a, cols, checks, i, w) }
 	return b, nil
 }
 
 // item adds item i's expected outcome, weighted by w: the probability mass flows down the
 // steps (and a step's retry), split at each validation into accepted and flagged answers.
-func (p *Cascade) item(t *Table, a *acc, cols []int, i int, w float64) {
+// checks, when not nil, holds each step's checker columns, whose cells a simulated validation
+// pays for.
+func (p *Cascade) item(t *Table, a *acc, cols []int, checks [][]int, i int, w float64) {
 	nm := len(t.models)
 	last := len(p.Steps) - 1
 	reach := w // probability of reaching the current step
@@ -373,6 +399,14 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, i int, w float64) {
 				d, f := p.Strength.Detect, p.Strength.FalseAlarm
 				good = qj * (1 - f)
 				accept = good + (1-qj)*(1-d)
+				if checks != nil {
+					for _, cc := range checks[j] {
+						kc := i*nm + cc
+						a.cost += mass * t.cost[kc]
+						lat += t.latency[kc]
+						known = known && t.latency[kc] > 0
+					}
+				}
 			} else {
 				ok, extra, vlat := p.Verdicts.at(i, j)
 				a.cost += mass * extra

@@ -22,7 +22,8 @@
 // recorded answer. Latency is the sum of the attempted calls' recorded latencies; validation
 // time is not counted, except an agreement check's: the spec's real validators compare a
 // step's answer with the checker model's recorded answer to the same item (its row), whose
-// cost and latency are added when the check runs. A scorer's own cost is not counted.
+// cost and latency are added when the check runs, and a simulated validator of the same step
+// adds them at every validation. A scorer's own cost is not counted.
 //
 // [Run] is the whole pipeline for the command line; [Builder], the policies, the sweeps and
 // the metric functions are its parts, for other uses.

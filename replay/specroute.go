@@ -138,7 +138,13 @@ func (sr *specRoute) cascade(s *spec.Spec, r *spec.Route, plan []spec.PlanStep, 
 	c := &Cascade{Label: label, Kind: "spec", FailExhausted: r.FailsWhenExhausted()}
 	validated := false
 	for _, ps := range plan {
-		c.Steps = append(c.Steps, Step{Model: ps.Model.Name, Validated: len(ps.Validate) > 0, RetryOnce: ps.RetryOnce})
+		st := Step{Model: ps.Model.Name, Validated: len(ps.Validate) > 0, RetryOnce: ps.RetryOnce}
+		for _, v := range ps.Validate {
+			if ag, ok := v.Config.(*spec.Agree); ok && !slices.Contains(st.Checkers, ag.Model.Name) {
+				st.Checkers = append(st.Checkers, ag.Model.Name)
+			}
+		}
+		c.Steps = append(c.Steps, st)
 		validated = validated || len(ps.Validate) > 0
 	}
 	switch {
@@ -150,13 +156,7 @@ func (sr *specRoute) cascade(s *spec.Spec, r *spec.Route, plan []spec.PlanStep, 
 		c.Verdicts = NewVerdicts(len(plan))
 		for j, ps := range plan {
 			if len(ps.Validate) > 0 {
-				vc := &verdictCheck{verdicts: c.Verdicts, step: j, model: ps.Model.Name, validators: ps.Validate}
-				for _, v := range ps.Validate {
-					if ag, ok := v.Config.(*spec.Agree); ok && !slices.Contains(vc.checkers, ag.Model.Name) {
-						vc.checkers = append(vc.checkers, ag.Model.Name)
-					}
-				}
-				sr.checks = append(sr.checks, vc)
+				sr.checks = append(sr.checks, &verdictCheck{verdicts: c.Verdicts, step: j, model: ps.Model.Name, validators: ps.Validate, checkers: c.Steps[j].Checkers})
 			}
 		}
 	}
