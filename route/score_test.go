@@ -91,6 +91,28 @@ func TestHeuristicScoreRoute(t *testing.T) {
 	}
 }
 
+// TestScoreEscalate: with escalate, a failed answer of any start goes straight to the named
+// models instead of through every stronger one, and a start that is itself among them is not
+// tried twice.
+func TestScoreEscalate(t *testing.T) {
+	r, err := scoreRouter(t, t.TempDir(), "{heuristic: {tiers: [0.2, 0.4]}, models: [small, mid, strong], escalate: [strong]}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ text, plan string }{
+		{"What is the capital of France?", "small,strong"},
+		{hardPrompt, "strong"},
+	} {
+		d, p := planScore(t, r, tc.text)
+		if got := strings.Join(d.Plan, ","); got != tc.plan || len(p.Steps) != strings.Count(tc.plan, ",")+1 {
+			t.Errorf("%.30q: plan %s, want %s", tc.text, got, tc.plan)
+		}
+	}
+	if got := r.Spec().Category("qa").Route.Score.Describe(); !strings.HasSuffix(got, "small → mid → strong; failed answers escalate to strong") {
+		t.Errorf("Describe() = %q", got)
+	}
+}
+
 func TestHeuristicWeights(t *testing.T) {
 	dir := t.TempDir()
 	// Only code counts: a math question without code starts on the small model, a code

@@ -87,6 +87,9 @@ func (r *Route) Models() []Ref {
 		for _, m := range r.Score.Models {
 			add(m)
 		}
+		for _, m := range r.Score.Escalate {
+			add(m)
+		}
 	}
 	for _, a := range r.Split {
 		for _, ref := range a.Route.Models() {
@@ -355,10 +358,19 @@ func (m *Model) Cost(u clearbar.Usage) clearbar.Money {
 }
 
 // ScoreSteps returns the steps of a score route that starts on its i-th model: that model and
-// every stronger one, each validated as the route says.
+// every stronger one, or that model and the route's Escalate models (less the start), each
+// validated as the route says.
 func (r *Route) ScoreSteps(s *Spec, i int) []PlanStep {
+	next := r.Score.Models[i+1:]
+	if len(r.Score.Escalate) > 0 {
+		next = r.Score.Escalate
+	}
+	start := r.Score.Models[i]
 	var out []PlanStep
-	for _, ref := range r.Score.Models[i:] {
+	for _, ref := range append([]Ref{start}, next...) {
+		if len(out) > 0 && ref.Name == start.Name {
+			continue
+		}
 		out = append(out, PlanStep{Model: s.Model(ref.Name), Validate: r.Validate, RetryOnce: r.OnFail == OnFailRetryOnce})
 	}
 	if !r.Validated() && len(out) > 1 {
@@ -397,6 +409,15 @@ func (sc *ScoreRoute) Describe() string {
 			b.WriteString(" → ")
 		}
 		b.WriteString(m.Name)
+	}
+	if len(sc.Escalate) > 0 {
+		b.WriteString("; failed answers escalate to ")
+		for i, m := range sc.Escalate {
+			if i > 0 {
+				b.WriteString(" → ")
+			}
+			b.WriteString(m.Name)
+		}
 	}
 	return b.String()
 }

@@ -657,6 +657,11 @@ func (c *checker) checkAgreement(r *Route, fallback []Ref, label string) {
 		for _, m := range r.Score.Models {
 			steps = append(steps, checked{m, r.Validate})
 		}
+		for _, m := range r.Score.Escalate {
+			if !slices.ContainsFunc(r.Score.Models, func(s Ref) bool { return s.Name == m.Name }) {
+				steps = append(steps, checked{m, r.Validate})
+			}
+		}
 	default:
 		for _, st := range r.Cascade {
 			vs := st.Validate
@@ -968,6 +973,12 @@ func (c *checker) checkScore(r *Route, label string) {
 	}
 	for _, m := range sc.Models {
 		c.model(m, label+" score model")
+	}
+	for _, m := range sc.Escalate {
+		c.model(m, label+" score escalate model")
+	}
+	if sc.pos.Has("escalate") && (len(sc.Escalate) == 0 || !r.Validated()) {
+		c.errorf(sc.pos.Of("escalate"), "%s score route escalate names where failed answers go, which needs models and validators on the route: add validate: [...] to the route, or remove escalate", label)
 	}
 	switch {
 	case sc.Router != "" && sc.Heuristic != nil:

@@ -408,7 +408,7 @@ type Route struct {
 
 // ScoreRoute routes by a score of the request. Models are ordered from the cheapest to the
 // strongest; the score picks the first model to try, and, when the route validates, a failed
-// answer escalates to the next stronger model.
+// answer escalates to the next stronger model, or, with Escalate, to those models in order.
 type ScoreRoute struct {
 	// Router is a learned router file (clearbar learn train), relative to the spec.
 	Router string `yaml:"router"`
@@ -421,6 +421,10 @@ type ScoreRoute struct {
 	// WillingnessToPay (learned router): the model with the highest P(pass) − cost/WTP wins,
 	// where WTP is what a point of pass probability is worth, in dollars.
 	WillingnessToPay *USD `yaml:"willingness_to_pay"`
+	// Escalate, when set, is where a failed answer goes instead of the next stronger models:
+	// these models in order (leaving out the one that answered), like escalate: [strong] to go
+	// straight to the strongest model. It needs validators on the route.
+	Escalate []Ref `yaml:"escalate"`
 	// EmbedTimeout (learned router with an embedding block) bounds the embeddings call the
 	// gateway makes for each request before scoring it; on a timeout or any other failure
 	// the router predicts without the embedding. Zero means DefaultEmbedTimeout.
