@@ -225,7 +225,9 @@ func (w *world) compileSteps(c *spec.Category, r *spec.Route, steps []spec.PlanS
 				case *spec.Judge:
 					ps.judges = append(ps.judges, w.judgeCall(c, cfg))
 				case *spec.Agree:
-					ps.judges = append(ps.judges, w.checkCall(c, cfg))
+					if chk, ok := cfg.CheckerFor(st.Model.Name); ok {
+						ps.judges = append(ps.judges, w.checkCall(c, chk))
+					}
 				}
 			}
 		}
@@ -249,8 +251,8 @@ func (w *world) judgeCall(c *spec.Category, j *spec.Judge) judge {
 // checkCall is an agreement check's call: its model answers the client's request, so it costs
 // what a call of that model costs in the category (the full request's tokens in and out) and
 // takes that model's latency, after the step's answer.
-func (w *world) checkCall(c *spec.Category, a *spec.Agree) judge {
-	m := w.spec.Model(a.Model.Name)
+func (w *world) checkCall(c *spec.Category, checker spec.Ref) judge {
+	m := w.spec.Model(checker.Name)
 	return judge{name: m.Name, cost: w.callCost(c, m), lat: w.latency(c, m)}
 }
 

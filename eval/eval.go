@@ -322,7 +322,7 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 	}
 	rec.TokensIn, rec.TokensOut = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
 	rec.Cost = m.Cost(resp.Usage)
-	in := &Input{Item: it, Response: resp}
+	in := &Input{Item: it, Model: m.Name, Response: resp}
 	pass, score := true, 1.0
 	var cost clearbar.Money
 	for _, g := range it.Graders {

@@ -35,7 +35,9 @@ type Costly interface {
 
 // Input is what a grader sees: the item and one model's answer to it.
 type Input struct {
-	Item     *Item
+	Item *Item
+	// Model is the spec model that answered.
+	Model    string
 	Response *clearbar.Response
 }
 
@@ -307,7 +309,7 @@ func (g *Validators) Costly() bool { return g.costly }
 
 // Grade implements Grader.
 func (g *Validators) Grade(ctx context.Context, in *Input) Verdict {
-	verdicts, pass, calls := g.checker.Check(ctx, in.Item.Request, in.Response, g.vs)
+	verdicts, pass, calls := g.checker.Check(ctx, in.Model, in.Item.Request, in.Response, g.vs)
 	v := passFail(g.name, pass, "")
 	var failed []string
 	for _, vd := range verdicts {

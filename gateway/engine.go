@@ -17,7 +17,7 @@ import (
 // which the gateway adds to the decision and its cost. Implementations must be safe for
 // concurrent use.
 type Checker interface {
-	Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt)
+	Check(ctx context.Context, model string, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt)
 }
 
 // run is one request's execution state: the plan, the budget and the decision being written.
@@ -253,7 +253,7 @@ func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Res
 		r.d.Reason = "accepted without validation: the route names validators but this gateway runs none"
 		return nextAccept
 	}
-	verdicts, ok, calls := r.g.checker.Check(ctx, r.req, resp, st.Validate)
+	verdicts, ok, calls := r.g.checker.Check(ctx, a.Model, r.req, resp, st.Validate)
 	a.Verdicts = verdicts
 	r.pending = append(r.pending, calls...)
 	if ok {

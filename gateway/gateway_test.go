@@ -625,7 +625,7 @@ func TestSpecTestsAndLints(t *testing.T) {
 // modelChecker fails every answer from the listed upstream models.
 type modelChecker struct{ failing map[string]bool }
 
-func (c modelChecker) Check(_ context.Context, _ *clearbar.Request, resp *clearbar.Response, vs []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt) {
+func (c modelChecker) Check(_ context.Context, _ string, _ *clearbar.Request, resp *clearbar.Response, vs []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt) {
 	pass := !c.failing[resp.Model]
 	reason := ""
 	if !pass {

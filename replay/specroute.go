@@ -140,8 +140,10 @@ func (sr *specRoute) cascade(s *spec.Spec, r *spec.Route, plan []spec.PlanStep, 
 	for _, ps := range plan {
 		st := Step{Model: ps.Model.Name, Validated: len(ps.Validate) > 0, RetryOnce: ps.RetryOnce}
 		for _, v := range ps.Validate {
-			if ag, ok := v.Config.(*spec.Agree); ok && !slices.Contains(st.Checkers, ag.Model.Name) {
-				st.Checkers = append(st.Checkers, ag.Model.Name)
+			if ag, ok := v.Config.(*spec.Agree); ok {
+				if chk, ok := ag.CheckerFor(ps.Model.Name); ok && !slices.Contains(st.Checkers, chk.Name) {
+					st.Checkers = append(st.Checkers, chk.Name)
+				}
 			}
 		}
 		c.Steps = append(c.Steps, st)
@@ -201,7 +203,7 @@ func (sr *specRoute) verdict(ctx context.Context, checker *validate.Checker, ite
 			return &clearbar.Response{Model: model, Choices: []clearbar.Choice{{Text: r.response, FinishReason: "stop"}}}, a, nil
 		})
 	}
-	_, pass, calls := checker.Check(ctx, req, resp, vc.validators)
+	_, pass, calls := checker.Check(ctx, vc.model, req, resp, vc.validators)
 	var cost, lat float64
 	for _, c := range calls {
 		cost += float64(c.Cost)

@@ -42,7 +42,7 @@ import (
 
 // Checker validates an answer with a route's validators, as the gateway does.
 type Checker interface {
-	Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt)
+	Check(ctx context.Context, model string, req *clearbar.Request, resp *clearbar.Response, validators []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt)
 }
 
 // Options configure a Shadower.
@@ -341,7 +341,7 @@ func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *
 		row.Response = resp.Text()
 	}
 	if s.o.Checker != nil && len(cat.validators) > 0 {
-		verdicts, pass, judges := s.o.Checker.Check(ctx, req, resp, cat.validators)
+		verdicts, pass, judges := s.o.Checker.Check(ctx, m.Name, req, resp, cat.validators)
 		for _, a := range judges {
 			cost += a.Cost
 		}

@@ -680,19 +680,23 @@ func (c *checker) checkAgreement(r *Route, fallback []Ref, label string) {
 		m := c.models[st.model.Name]
 		for _, v := range st.vs {
 			ag, ok := v.Config.(*Agree)
-			if !ok || ag.Model.Name == "" {
+			if !ok || len(ag.Checkers()) == 0 {
 				continue
 			}
-			if ag.Model.Name == st.model.Name {
-				c.errorf(ag.Model.Line, "%s: step %s is checked by agree with %s itself, which is no independent check: name another model, or validate this step otherwise", label, st.model.Name, ag.Model.Name)
+			chk, ok := ag.CheckerFor(st.model.Name)
+			if !ok {
+				line := ag.Checkers()[0].Line
+				c.errorf(line, "%s: step %s is checked by agree with %s itself, which is no independent check: name another model (or models: [%s, OTHER], OTHER checking %s's own answers), or validate this step otherwise", label, st.model.Name, st.model.Name, st.model.Name, st.model.Name)
 				continue
 			}
 			if m == nil {
 				continue
 			}
 			chain := c.spec.FailoverChain(m, fallback, func(fm *Model) bool { return later[fm.Name] > 0 })
-			if slices.ContainsFunc(chain, func(fm *Model) bool { return fm.Name == ag.Model.Name }) {
-				c.warnf(ag.Model.Line, "%s: when %s fails over to %s, agree compares %s's answer with a second answer of %s, which is no independent check", label, st.model.Name, ag.Model.Name, ag.Model.Name, ag.Model.Name)
+			if slices.ContainsFunc(chain, func(fm *Model) bool { return fm.Name == chk.Name }) {
+				if _, other := ag.CheckerFor(chk.Name); !other {
+					c.warnf(chk.Line, "%s: when %s fails over to %s, agree compares %s's answer with a second answer of %s, which is no independent check", label, st.model.Name, chk.Name, chk.Name, chk.Name)
+				}
 			}
 		}
 	}

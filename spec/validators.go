@@ -600,11 +600,37 @@ var AnswerKinds = []string{AnswerChoice, AnswerNumber, AnswerText}
 // The check's call answers the whole request: it costs the checker model's price at the
 // request's tokens in and out, and adds its latency after the answer's, which the estimator
 // counts. Answer has no default: agreeing on a choice and agreeing on the text are different
-// checks.
+// checks. With answer choice, a request that is not a multiple-choice question (no run of
+// lettered options in its last user message) is not checked: it passes without a call.
+//
+// Models, instead of Model, lists checkers in order: the first that did not write the answer
+// checks it. A score route, which can start on any of its models, needs two when its checker
+// is one of them: {agree: {models: [yi, mixtral], answer: choice}} checks every answer with
+// yi, and yi's own with mixtral.
 type Agree struct {
 	Model  Ref    `yaml:"model"`
+	Models []Ref  `yaml:"models"`
 	Answer string `yaml:"answer"`
 	pos    Pos
+}
+
+// Checkers returns the checker models in order: Model, or Models.
+func (a *Agree) Checkers() []Ref {
+	if a.Model.Name != "" {
+		return []Ref{a.Model}
+	}
+	return a.Models
+}
+
+// CheckerFor returns the checker of an answer model wrote: the first checker that is not
+// model. ok is false when every checker is model.
+func (a *Agree) CheckerFor(model string) (Ref, bool) {
+	for _, r := range a.Checkers() {
+		if r.Name != model {
+			return r, true
+		}
+	}
+	return Ref{}, false
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -615,14 +641,37 @@ func (a *Agree) UnmarshalYAML(node *yaml.Node) error {
 
 // Summary implements ValidatorConfig.
 func (a *Agree) Summary() string {
-	return fmt.Sprintf("agrees with %s on the %s", a.Model.Name, a.Answer)
+	cs := a.Checkers()
+	if len(cs) < 2 {
+		return fmt.Sprintf("agrees with %s on the %s", a.Model.Name, a.Answer)
+	}
+	names := make([]string, len(cs)-1)
+	for i, r := range cs[1:] {
+		names[i] = fmt.Sprintf("%s for %s's answers", r.Name, cs[i].Name)
+	}
+	return fmt.Sprintf("agrees with %s (%s) on the %s", cs[0].Name, strings.Join(names, ", "), a.Answer)
 }
 
 func (a *Agree) check(c *checker, line int) {
-	if a.Model.Name == "" {
+	switch {
+	case a.Model.Name != "" && len(a.Models) > 0:
+		c.errorf(a.pos.Of("models"), "agree names both model and models: keep model: NAME for one checker, or models: [A, B] for a checker and the one that checks A's own answers")
+	case a.Model.Name == "" && len(a.Models) == 0:
 		c.errorf(a.pos.Line, "agree has no model: add model: NAME, a model declared under models: that answers the same request for comparison")
-	} else {
+	case a.Model.Name != "":
 		c.model(a.Model, "agree model")
+	default:
+		seen := map[string]bool{}
+		for _, r := range a.Models {
+			c.model(r, "agree model")
+			if seen[r.Name] {
+				c.errorf(r.Line, "agree models lists %s twice: each checker once, in the order they are asked", r.Name)
+			}
+			seen[r.Name] = true
+		}
+		if len(a.Models) < 2 {
+			c.errorf(a.pos.Of("models"), "agree models needs two or more checkers (the second checks the first's own answers); for one, write model: NAME")
+		}
 	}
 	switch {
 	case a.Answer == "":

@@ -22,25 +22,34 @@ import (
 // calibration) the checker's recorded answer to the same item stands in for the call (see
 // WithRecorded).
 type agree struct {
-	name   string
-	model  *spec.Model
-	kind   string
-	caller Caller
+	name     string
+	cfg      *spec.Agree
+	checkers map[string]*spec.Model
+	kind     string
+	caller   Caller
 }
 
 func newAgree(cfg spec.ValidatorConfig, env Env) (Validator, error) {
 	c := cfg.(*spec.Agree)
-	if env.Caller == nil && !env.Recorded {
-		return nil, fmt.Errorf("agree with %s: no model caller to run the check with", c.Model.Name)
+	refs := c.Checkers()
+	if len(refs) == 0 {
+		return nil, errors.New("agree has no checker model")
 	}
-	m := env.Spec.Model(c.Model.Name)
-	if m == nil {
-		return nil, fmt.Errorf("agree model %q is not declared", c.Model.Name)
+	if env.Caller == nil && !env.Recorded {
+		return nil, fmt.Errorf("agree with %s: no model caller to run the check with", refs[0].Name)
+	}
+	a := &agree{name: c.Summary(), cfg: c, checkers: map[string]*spec.Model{}, kind: c.Answer, caller: env.Caller}
+	for _, r := range refs {
+		m := env.Spec.Model(r.Name)
+		if m == nil {
+			return nil, fmt.Errorf("agree model %q is not declared", r.Name)
+		}
+		a.checkers[r.Name] = m
 	}
 	if !slices.Contains(AnswerKinds, c.Answer) {
 		return nil, fmt.Errorf("agree answer %q is not one of %s", c.Answer, strings.Join(AnswerKinds, ", "))
 	}
-	return &agree{name: c.Summary(), model: m, kind: c.Answer, caller: env.Caller}, nil
+	return a, nil
 }
 
 func (a *agree) Name() string { return a.name }
@@ -58,6 +67,14 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 		return clearbar.Verdict{Validator: a.name, Pass: false, Reason: reason}
 	}
 	question := in.Request.LastUserText()
+	if a.kind == AnswerChoice && !ChoiceQuestion(question) {
+		return clearbar.Verdict{Validator: a.name, Pass: true, Reason: "not a multiple-choice question: not checked"}, nil
+	}
+	ref, ok := a.cfg.CheckerFor(in.Model)
+	if !ok {
+		return fail(fmt.Sprintf("no independent checker: %s wrote the answer and is the only checker; the answer is treated as unverified", in.Model)), nil
+	}
+	m := a.checkers[ref.Name]
 	own, ok := AnswerKey(a.kind, question, in.Response.Text())
 	if !ok {
 		return fail(fmt.Sprintf("no %s in the answer: %s", a.kind, own)), nil
@@ -69,30 +86,30 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 	)
 	switch rec, _ := ctx.Value(recordedKey{}).(Recorded); {
 	case rec != nil:
-		resp, att, err = rec(a.model.Name)
+		resp, att, err = rec(m.Name)
 		if errors.Is(err, ErrNotRecorded) {
-			return fail(fmt.Sprintf("%s has no recorded answer to this request; the answer is treated as unverified", a.model.Name)), nil
+			return fail(fmt.Sprintf("%s has no recorded answer to this request; the answer is treated as unverified", m.Name)), nil
 		}
 	case a.caller != nil:
-		resp, att, err = a.caller.Call(ctx, a.model, in.Request)
+		resp, att, err = a.caller.Call(ctx, m, in.Request)
 	default:
-		return fail(fmt.Sprintf("%s's answer is not available here (no recorded answers, no model caller); the answer is treated as unverified", a.model.Name)), nil
+		return fail(fmt.Sprintf("%s's answer is not available here (no recorded answers, no model caller); the answer is treated as unverified", m.Name)), nil
 	}
 	att.Kind = clearbar.AttemptCheck
 	if err != nil {
 		att.Outcome = "failed"
 		e := clearbar.AsError(err)
-		return fail(fmt.Sprintf("%s could not be reached (%s); the answer is treated as unverified", a.model.Name, e.Class)), &att
+		return fail(fmt.Sprintf("%s could not be reached (%s); the answer is treated as unverified", m.Name, e.Class)), &att
 	}
 	att.Outcome = "compared"
 	theirs, ok := AnswerKey(a.kind, question, resp.Text())
 	if !ok {
-		return fail(fmt.Sprintf("%s's answer has no %s: %s", a.model.Name, a.kind, theirs)), &att
+		return fail(fmt.Sprintf("%s's answer has no %s: %s", m.Name, a.kind, theirs)), &att
 	}
 	if own != theirs {
-		return fail(fmt.Sprintf("disagrees with %s: %s vs %s", a.model.Name, a.show(own), a.show(theirs))), &att
+		return fail(fmt.Sprintf("disagrees with %s: %s vs %s", m.Name, a.show(own), a.show(theirs))), &att
 	}
-	return clearbar.Verdict{Validator: a.name, Pass: true, Reason: fmt.Sprintf("agrees with %s: %s", a.model.Name, a.show(own))}, &att
+	return clearbar.Verdict{Validator: a.name, Pass: true, Reason: fmt.Sprintf("agrees with %s: %s", m.Name, a.show(own))}, &att
 }
 
 // show writes a key for a verdict: option letters and numbers as they are, text quoted and

@@ -46,8 +46,8 @@ func TestAgree(t *testing.T) {
 			"a checker answer without a key verifies nothing"},
 		{"choice", plantsQuestion, "B", "", timeout, false, "judge could not be reached (timeout); the answer is treated as unverified", true,
 			"a failed checker call leaves the answer unverified, which escalates it"},
-		{"choice", "What is 2+2?", "4", "4", nil, false, "no choice in the answer: the question lists no options", false,
-			"a question without options has no choice to agree on"},
+		{"choice", "What is 2+2?", "4", "4", nil, true, "not a multiple-choice question: not checked", false,
+			"a question without options is not checked, and passes without a call"},
 		{"number", "How many?", "3 + 4 = 7, so\n#### 1,250", "The total is 1250.0", nil, true, "agrees with judge: 1250", true,
 			"numbers compare by value"},
 		{"number", "How many?", "#### 12", "13", nil, false, "disagrees with judge: 12 vs 13", true,
@@ -119,11 +119,11 @@ func TestAgreeRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verdicts, pass, calls := c.Check(context.Background(), in.Request, in.Response, s.Categories[0].Route.Validate)
+	verdicts, pass, calls := c.Check(context.Background(), in.Model, in.Request, in.Response, s.Categories[0].Route.Validate)
 	if pass || len(calls) != 0 || len(verdicts) != 1 || !strings.Contains(verdicts[0].Reason, "not available here") {
 		t.Errorf("recorded-only checker without recorded answers: pass %v verdicts %+v", pass, verdicts)
 	}
-	verdicts, pass, calls = c.Check(WithRecorded(context.Background(), rec), in.Request, in.Response, s.Categories[0].Route.Validate)
+	verdicts, pass, calls = c.Check(WithRecorded(context.Background(), rec), in.Model, in.Request, in.Response, s.Categories[0].Route.Validate)
 	if !pass || len(calls) != 1 || calls[0].Cost != 11 || len(verdicts) != 1 {
 		t.Errorf("recorded-only checker with the recorded answer: pass %v verdicts %+v calls %+v", pass, verdicts, calls)
 	}
@@ -139,11 +139,11 @@ func TestCheckerRunsAgreeLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	vs := s.Categories[0].Route.Validate
-	verdicts, pass, calls := c.Check(context.Background(), userRequest(plantsQuestion), answer("B, carbon dioxide"), vs)
+	verdicts, pass, calls := c.Check(context.Background(), "", userRequest(plantsQuestion), answer("B, carbon dioxide"), vs)
 	if pass || caller.calls != 0 || len(calls) != 0 || len(verdicts) != 2 || verdicts[1].Reason != "not run: an earlier check already failed" {
 		t.Errorf("a cheap failure must skip the check: pass %v calls %d verdicts %+v", pass, caller.calls, verdicts)
 	}
-	verdicts, pass, calls = c.Check(context.Background(), userRequest(plantsQuestion), answer("B"), vs)
+	verdicts, pass, calls = c.Check(context.Background(), "", userRequest(plantsQuestion), answer("B"), vs)
 	if !pass || caller.calls != 1 || len(calls) != 1 || calls[0].Kind != clearbar.AttemptCheck || len(verdicts) != 2 || !verdicts[1].Pass {
 		t.Errorf("both pass: pass %v calls %+v verdicts %+v", pass, calls, verdicts)
 	}
@@ -192,5 +192,27 @@ func TestCalibrateAgree(t *testing.T) {
 	}
 	if all.Unchecked != 1 || all.Good != 2 || all.Bad != 3 || all.Detected != 2 || all.FalseAlarms != 1 {
 		t.Errorf("all together: %+v; want the unchecked good answer left out and the long bad one flagged", all)
+	}
+}
+
+// TestAgreeCheckers: with models: [a, judge], every answer is checked by a, but a's own by
+// judge; an answer by the only checker cannot be checked independently and is unverified.
+func TestAgreeCheckers(t *testing.T) {
+	caller := &scriptedCaller{reply: "B"}
+	v := compile(t, `{agree: {models: [a, judge], answer: choice}}`, Env{Caller: caller})
+	if v.Name() != "agrees with a (judge for a's answers) on the choice" {
+		t.Errorf("name %q", v.Name())
+	}
+	for _, tc := range []struct{ answerer, checker string }{{"", "a"}, {"judge", "a"}, {"other", "a"}, {"a", "judge"}} {
+		got, att := v.(*agree).check(context.Background(), &Input{Model: tc.answerer, Request: userRequest(plantsQuestion), Response: answer("B")})
+		if !got.Pass || att == nil || att.Model != tc.checker || got.Reason != "agrees with "+tc.checker+": B" {
+			t.Errorf("answer by %q: verdict %+v, attempt %+v; want checked by %s", tc.answerer, got, att, tc.checker)
+		}
+	}
+	one := compile(t, `{agree: {model: judge, answer: choice}}`, Env{Caller: caller})
+	calls := caller.calls
+	got, att := one.(*agree).check(context.Background(), &Input{Model: "judge", Request: userRequest(plantsQuestion), Response: answer("B")})
+	if got.Pass || att != nil || caller.calls != calls || !strings.Contains(got.Reason, "no independent checker: judge wrote the answer") {
+		t.Errorf("an answer by the only checker: verdict %+v, attempt %+v, %d calls", got, att, caller.calls-calls)
 	}
 }

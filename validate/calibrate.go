@@ -11,6 +11,9 @@ import (
 
 // Labeled is an answer with a gold label: whether it is actually good.
 type Labeled struct {
+	// Model is the spec model that wrote the answer, when known: agreement checks ask
+	// another.
+	Model    string
 	Request  *clearbar.Request
 	Response *clearbar.Response
 	Good     bool
@@ -69,7 +72,7 @@ func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []La
 		anyFail, unchecked := false, false
 		for i, v := range vs {
 			missing = false
-			_, pass, calls := c.Check(ictx, it.Request, it.Response, []*spec.Validator{v})
+			_, pass, calls := c.Check(ictx, it.Model, it.Request, it.Response, []*spec.Validator{v})
 			for _, a := range calls {
 				if a.Kind == clearbar.AttemptCheck {
 					per[i].CheckCalls++

@@ -21,6 +21,9 @@ import (
 
 // Input is what a validator sees: the client's request and the model's answer.
 type Input struct {
+	// Model is the spec model that wrote the answer; "" when it is not known. An agreement
+	// check asks another model than this one.
+	Model    string
 	Request  *clearbar.Request
 	Response *clearbar.Response
 }
@@ -153,9 +156,10 @@ func NewChecker(s *spec.Spec, env Env) (*Checker, error) {
 // record shows every reason; the validators that call a model (judges, agreement checks) run
 // after them, in order, each only when every check before it passed, because its call costs
 // money and a failed answer escalates anyway. It returns the verdicts, whether the answer
-// passed, and the attempts of the calls made.
-func (c *Checker) Check(ctx context.Context, req *clearbar.Request, resp *clearbar.Response, vs []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt) {
-	in := &Input{Request: req, Response: resp}
+// passed, and the attempts of the calls made. model is the spec model that wrote the answer
+// ("" when unknown): an agreement check asks another.
+func (c *Checker) Check(ctx context.Context, model string, req *clearbar.Request, resp *clearbar.Response, vs []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt) {
+	in := &Input{Model: model, Request: req, Response: resp}
 	verdicts := make([]clearbar.Verdict, 0, len(vs))
 	pass := true
 	var costly []Validator

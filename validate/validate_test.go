@@ -550,11 +550,11 @@ categories:
 		t.Fatal(err)
 	}
 	vs := s.Categories[0].Route.Validate
-	verdicts, pass, calls := c.Check(context.Background(), userRequest("x"), answer("too long an answer"), vs)
+	verdicts, pass, calls := c.Check(context.Background(), "", userRequest("x"), answer("too long an answer"), vs)
 	if pass || caller.calls != 0 || len(calls) != 0 || len(verdicts) != 2 || !strings.Contains(verdicts[1].Reason, "not run") {
 		t.Errorf("a cheap failure must skip the judge: pass %v calls %d verdicts %+v", pass, caller.calls, verdicts)
 	}
-	verdicts, pass, calls = c.Check(context.Background(), userRequest("x"), answer("ok"), vs)
+	verdicts, pass, calls = c.Check(context.Background(), "", userRequest("x"), answer("ok"), vs)
 	if !pass || caller.calls != 1 || len(calls) != 1 || len(verdicts) != 2 {
 		t.Errorf("both pass: pass %v calls %d verdicts %+v", pass, caller.calls, verdicts)
 	}

@@ -132,7 +132,11 @@ func checkerModels(vs []*spec.Validator) []string {
 	var out []string
 	for _, v := range vs {
 		if ag, ok := v.Config.(*spec.Agree); ok {
-			out = append(out, ag.Model.Name)
+			for _, r := range ag.Checkers() {
+				if !slices.Contains(out, r.Name) {
+					out = append(out, r.Name)
+				}
+			}
 		}
 	}
 	return out
@@ -235,6 +239,9 @@ func labelled(path, model string, s *spec.Spec, checkers []string) ([]validate.L
 		}
 		resp := &clearbar.Response{Model: row.Model, Choices: []clearbar.Choice{choice}}
 		it := validate.Labeled{Request: req, Response: resp, Good: good}
+		if names := specNames(row.Model); len(names) == 1 {
+			it.Model = names[0]
+		}
 		if len(checkers) > 0 {
 			id, own := itemOf(&row), specNames(row.Model)
 			it.Recorded = func(name string) (*clearbar.Response, clearbar.Attempt, error) {

@@ -66,7 +66,7 @@ func TestSimulatedJudge(t *testing.T) {
 		if err := json.Unmarshal(resp.Body, &body); err != nil || body.Sim == nil {
 			t.Fatalf("answer without a simulation record: %s", resp.Body)
 		}
-		verdicts, pass, attempts := checker.Check(ctx, req, resp, vs)
+		verdicts, pass, attempts := checker.Check(ctx, "", req, resp, vs)
 		if len(attempts) != 1 || attempts[0].Kind != clearbar.AttemptJudge || len(verdicts) != 1 {
 			t.Fatalf("verdicts %+v, attempts %+v: want one judge call", verdicts, attempts)
 		}
@@ -90,7 +90,7 @@ func TestSimulatedJudge(t *testing.T) {
 
 	real := &clearbar.Response{Choices: []clearbar.Choice{{Text: "An answer from elsewhere."}}}
 	req := &clearbar.Request{Model: "clearbar/answer", N: 1, Messages: []clearbar.Message{{Role: "user", Text: "Q"}}}
-	verdicts, pass, _ := checker.Check(ctx, req, real, vs)
+	verdicts, pass, _ := checker.Check(ctx, "", req, real, vs)
 	if !pass || len(verdicts) != 1 || !strings.Contains(verdicts[0].Reason, "score 0.90") {
 		t.Errorf("an answer with no simulation record: pass %v, verdicts %+v", pass, verdicts)
 	}
