@@ -114,6 +114,20 @@ func lastNumber(answer string) (string, bool) {
 	return strconv.FormatFloat(f, 'f', -1, 64), true
 }
 
+// ChoiceLabels returns the option labels of a multiple-choice question, upper case and in
+// order ("A", "B", …), or nil when question is not one.
+func ChoiceLabels(question string) []string {
+	opts := multipleChoice(question)
+	if len(opts) == 0 {
+		return nil
+	}
+	out := make([]string, len(opts))
+	for i, o := range opts {
+		out[i] = string(unicode.ToUpper(o.label))
+	}
+	return out
+}
+
 // ChoiceQuestion reports whether question (the last user message) is a multiple-choice
 // question, whose answers AnswerChoice can reduce to an option.
 func ChoiceQuestion(question string) bool { return len(multipleChoice(question)) > 0 }

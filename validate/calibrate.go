@@ -49,6 +49,7 @@ type Strength struct {
 // that of all of them together (an answer is flagged when any validator fails it, which is
 // what a route does). Judges are measured the same way: their calls go through the Checker's
 // caller and their cost is reported. Agreement checks compare with the item's Recorded answers
+// (an answer whose model is its only checker is counted as Unchecked)
 // when it has them (else they call their model through the Checker's caller); an answer whose
 // checker has no recorded answer is left out of that validator's counts, and counted as
 // Unchecked; all together, it is left out (and counted) unless another validator fails it.
@@ -72,6 +73,14 @@ func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []La
 		anyFail, unchecked := false, false
 		for i, v := range vs {
 			missing = false
+			if ag, ok := v.Config.(*spec.Agree); ok {
+				if _, ok := ag.CheckerFor(it.Model); !ok {
+					// The answer's own model is its only checker: nothing to measure.
+					per[i].Unchecked++
+					unchecked = true
+					continue
+				}
+			}
 			_, pass, calls := c.Check(ictx, it.Model, it.Request, it.Response, []*spec.Validator{v})
 			for _, a := range calls {
 				if a.Kind == clearbar.AttemptCheck {

@@ -3,12 +3,14 @@ package simulated
 import (
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/toolschema"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // EstimateTokens estimates the tokens in a text at one token per four bytes, rounded up: the
@@ -82,11 +84,25 @@ func (p *Provider) makeOutput(req *clearbar.Request, model string, r *rand.Rand)
 		}
 		return output{choice: clearbar.Choice{Text: text}, json: true}, nil
 	}
+	if labels := validate.ChoiceLabels(req.LastUserText()); len(labels) > 0 {
+		// A multiple-choice question: every simulated model names the same option, one the
+		// question's text picks, so that agreement checks agree unless an answer is drawn
+		// to fail them (quality.violate).
+		return output{choice: clearbar.Choice{Text: "The answer is " + SimulatedChoice(labels, req.LastUserText()) + "."}}, nil
+	}
 	text := p.sim.Output
 	if text == "" {
 		text = fmt.Sprintf("This is a simulated answer from %s. It stands in for a real reply, so that routing, retries and fallbacks can be tried without API keys.", model)
 	}
 	return output{choice: clearbar.Choice{Text: text}}, nil
+}
+
+// SimulatedChoice is the option simulated models pick for a multiple-choice question with
+// these labels: one chosen by a hash of the question, the same for every model and call.
+func SimulatedChoice(labels []string, question string) string {
+	h := fnv.New32a()
+	h.Write([]byte(question))
+	return labels[h.Sum32()%uint32(len(labels))]
 }
 
 func isJSONObject(s string) bool {

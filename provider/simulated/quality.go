@@ -6,11 +6,13 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // Simulation is the ground truth of a simulated answer, reported in the response body as
@@ -124,7 +126,7 @@ func (q *quality) conform(out *output, req *clearbar.Request) {
 
 // violate changes an answer so that the category's first validator fails it, the way real
 // models fail such checks.
-func (q *quality) violate(out *output) {
+func (q *quality) violate(out *output, req *clearbar.Request) {
 	if len(q.validators) == 0 {
 		return
 	}
@@ -154,6 +156,16 @@ func (q *quality) violate(out *output) {
 		c.Text = strings.TrimSpace(regexp.MustCompile(`\s*\[[^\]]*\]`).ReplaceAllString(c.Text, "")) + " [999]"
 	case *spec.Refusal:
 		c.Text = "I'm sorry, but I can't help with that."
+	case *spec.Agree:
+		// On a multiple-choice question, another option than the one every simulated model
+		// names (and the checker answers): the check disagrees. Simulated answers to other
+		// questions carry no number and name their model, so number and text checks never
+		// agree on them.
+		question := req.LastUserText()
+		if labels := validate.ChoiceLabels(question); len(labels) > 0 && len(c.ToolCalls) == 0 {
+			right := slices.Index(labels, SimulatedChoice(labels, question))
+			c.Text = "The answer is " + labels[(right+1)%len(labels)] + "."
+		}
 	case *spec.Regex:
 		if len(v.Must) > 0 {
 			c.Text = "N/A"

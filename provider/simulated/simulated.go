@@ -205,7 +205,7 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 		q.conform(&out, req)
 		good, flagged := q.draw(r)
 		if flagged {
-			q.violate(&out)
+			q.violate(&out, req)
 		}
 		truth = &Simulation{Category: call.Category, Good: good, Flagged: flagged}
 	}
