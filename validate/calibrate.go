@@ -49,10 +49,10 @@ type Strength struct {
 // that of all of them together (an answer is flagged when any validator fails it, which is
 // what a route does). Judges are measured the same way: their calls go through the Checker's
 // caller and their cost is reported. Agreement checks compare with the item's Recorded answers
-// (an answer whose model is its only checker is counted as Unchecked)
 // when it has them (else they call their model through the Checker's caller); an answer whose
-// checker has no recorded answer is left out of that validator's counts, and counted as
-// Unchecked; all together, it is left out (and counted) unless another validator fails it.
+// checker has no recorded answer, or whose own model is its only checker, is left out of that
+// validator's counts, and counted as Unchecked; all together, it is left out (and counted)
+// unless another validator fails it.
 func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []Labeled) []Strength {
 	per := make([]Strength, len(vs)+1)
 	for i, v := range vs {
