@@ -1,8 +1,12 @@
 package learn
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/clearbar/clearbar/validate"
 )
@@ -162,4 +166,24 @@ func calibrateAgreement(ds *Dataset, train []Sample, keys [][]string, best int, 
 		return nil, pick, 0, fmt.Errorf("agreement cascade: %d candidates leave no pair of checkers besides the best model", len(models))
 	}
 	return bestCal, pick, pairs, nil
+}
+
+// Route writes the calibrated cascade as a spec route: a score route over the candidates,
+// cheapest first by their mean decision cost on the train half, with the willingness to pay
+// (1/λ, in USD per unit of pass probability), escalation to the best model, and the agreement
+// check with its two checkers.
+func (ag *Agreement) Route() string {
+	costs := ag.Learned.WTP.Costs
+	models := slices.SortedFunc(maps.Keys(costs), func(a, b string) int {
+		return cmp.Or(cmp.Compare(costs[a], costs[b]), strings.Compare(a, b))
+	})
+	quote := func(names []string) string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = strconv.Quote(n)
+		}
+		return "[" + strings.Join(out, ", ") + "]"
+	}
+	return fmt.Sprintf("route:\n  score: {router: ROUTER.json, models: %s, willingness_to_pay: %.6g, escalate: [%q]}\n  validate: [{agree: {models: %s, answer: choice}}]\n",
+		quote(models), 1/ag.Learned.WTP.Lambda, ag.Learned.Best, quote(ag.Checkers[:]))
 }

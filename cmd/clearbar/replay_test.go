@@ -262,8 +262,8 @@ func TestLearnEvaluateAgree(t *testing.T) {
 		prompt := fmt.Sprintf("Which option answers question %d?\nA) one\nB) two\nC) three\nAnswer:", i)
 		for m, right := range map[string]bool{"small": i%10 < 7, "medium": (i/10)%10 < 8, "large": true} {
 			letter := correct
-			if !right {
-				letter = (correct + 1 + i%2) % 3
+			if !right { // a wrong option; the two cheap models' wrong options agree half the time
+				letter = (correct + 1 + map[string]int{"small": i % 2, "medium": (i / 100) % 2}[m]) % 3
 			}
 			cost := map[string]clearbar.Money{"small": 2_000, "medium": 4_000, "large": 100_000}[m]
 			r := outcomes.Row{Item: fmt.Sprint("q", i), Category: "mc", Prompt: prompt, Model: m, Cost: cost, Pass: &right, Response: string(rune('A' + letter))}
@@ -279,6 +279,66 @@ func TestLearnEvaluateAgree(t *testing.T) {
 	code, out, errOut := run(t, "learn", "evaluate", "--outcomes", table, "--agree")
 	if code != 0 || !strings.Contains(out, "| learned + agreement cascade") || !strings.Contains(out, "With an agreement cascade") {
 		t.Fatalf("learn evaluate --agree: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// The route it prints is a spec route: with a router trained on the table, the spec loads,
+	// and replay runs it, agreement checks and all, over the recorded answers.
+	_, snippet, ok := strings.Cut(out, "```yaml\n")
+	snippet, _, ok2 := strings.Cut(snippet, "```")
+	if !ok || !ok2 || !strings.Contains(snippet, "escalate: [\"large\"]") {
+		t.Fatalf("no spec route in:\n%s", out)
+	}
+	router := filepath.Join(dir, "mc.json")
+	if code, _, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "mc", "--out", router, "--folds", "3"); code != 0 {
+		t.Fatalf("learn train: %s", errOut)
+	}
+	specFile := filepath.Join(dir, "mc.yaml")
+	route := strings.ReplaceAll(strings.Replace(snippet, "ROUTER.json", router, 1), "\n", "\n    ")
+	os.WriteFile(specFile, []byte(`version: 1
+name: mc
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4.1-nano, price: {input: 10, output: 0}}
+  medium: {provider: sim, model: gpt-4.1-mini, price: {input: 20, output: 0}}
+  large: {provider: sim, model: gpt-4.1, price: {input: 500, output: 0}}
+categories:
+  - name: mc
+    share: 1
+    tokens: {in: 40, out: 2}
+    quality_bar: 0.9
+    `+route+`assume: {pass_rate: {small: 0.7, medium: 0.8, large: 1}}
+`), 0o644)
+	code, out, errOut = run(t, "replay", specFile, "--outcomes", table, "--category", "mc", "--format", "json")
+	if code != 0 {
+		t.Fatalf("replay of the printed route: exit %d\n%s\n%s", code, errOut, route)
+	}
+	var rep struct {
+		Results []struct {
+			Name       string  `json:"name"`
+			Quality    float64 `json:"quality"`
+			CostPerReq float64 `json:"cost_usd"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%.800s", err, out)
+	}
+	var spec, large float64
+	for _, r := range rep.Results {
+		switch {
+		case r.Name == "large":
+			large = r.CostPerReq
+			if r.Quality != 1 {
+				t.Errorf("large replays to %v, not its recorded pass rate 1", r.Quality)
+			}
+		case strings.HasPrefix(r.Name, "spec: ") && strings.HasSuffix(r.Name, "(validators)"):
+			spec = r.CostPerReq
+			if r.Quality < 0.95 {
+				t.Errorf("the printed route replays to quality %.3f, below 95%% of large's", r.Quality)
+			}
+		}
+	}
+	if spec == 0 || spec > 0.5*large {
+		t.Errorf("the printed route costs $%.5f a request against large's $%.5f: %+v", spec, large, rep.Results)
 	}
 	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", filepath.Join(dir, "../qa.outcomes.jsonl"), "--agree"); code == 0 {
 		t.Errorf("a missing table: exit 0, %s", errOut)
