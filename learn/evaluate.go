@@ -783,7 +783,7 @@ func (ev *Evaluation) Markdown() string {
 			"quality %.1f%% of %s at %.1f%% of its cost; %.1f%% of requests were checked and %.1f%% escalated for a disagreement.\n",
 			ruleLabel(ac), ag.Checkers[0], ag.Checkers[1], ag.Pairs, 100*ac.Point.Quality/ac.BestQuality, 100*ac.Point.Cost/ac.BestCost,
 			100*ap.Quality/ev.BestQuality, ev.Best, 100*ap.Cost/ev.BestCost, 100*ag.Checked, 100*ag.Escalated)
-		b.WriteString("\nAs a spec route, with the router trained on these outcomes (clearbar learn train); willingness_to_pay is 1/λ, in USD per unit of pass probability, "+
+		b.WriteString("\nAs a spec route, with the router trained on these outcomes (clearbar learn train); willingness_to_pay is 1/λ, in USD per unit of pass probability, " +
 			"and decides as here when the spec's prices give each call the cost the outcomes record:\n\n```yaml\n" + ag.Route() + "```\n")
 	}
 	b.WriteString("\nLearned frontier on the test half (hull vertices: λ, quality % of best, cost % of best): ")
