@@ -107,12 +107,14 @@ type learnedScorer struct {
 	useWTP    bool
 	// willingness to pay: lambda = 1/WTP; cost per request is priced from the request's own
 	// input tokens and the category's typical output.
-	lambda         float64
-	inPrice        []float64 // USD per input token
-	outCost        []float64 // USD per request for the output
-	rule           string
-	models         []*spec.Model
-	predictionSize int
+	lambda float64
+	// mix: requests whose learn.RequestShare is below mixShare are decided with mixLambda.
+	mixLambda, mixShare float64
+	inPrice             []float64 // USD per input token
+	outCost             []float64 // USD per request for the output
+	rule                string
+	models              []*spec.Model
+	predictionSize      int
 	// embed is the embeddings call of a router trained with embeddings; nil otherwise.
 	embed *embedding
 }
@@ -164,6 +166,10 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 		ls.useWTP = true
 		ls.lambda = 1 / wtp
 		ls.rule = "willingness to pay " + clearbar.Money(*sc.WillingnessToPay).String() + " per point of P(pass)"
+		if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
+			ls.mixLambda, ls.mixShare = 1/clearbar.Money(*mx.WillingnessToPay).USD(), float64(*mx.Share)
+			ls.rule += fmt.Sprintf(", %s for the %g%% of requests the text's hash picks", clearbar.Money(*mx.WillingnessToPay), 100*ls.mixShare)
+		}
 		out := int64(c.Tokens.Out.P50)
 		for _, mod := range models {
 			p := mod.Resolved.Prices
@@ -331,7 +337,11 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 			p = append(p, all[k])
 			cost = append(cost, ls.inPrice[i]*float64(tokensIn)+ls.outCost[i])
 		}
-		best = learn.ChooseWTP(p, cost, ls.lambda)
+		lambda := ls.lambda
+		if ls.mixShare > 0 && learn.RequestShare(text) < ls.mixShare {
+			lambda = ls.mixLambda
+		}
+		best = learn.ChooseWTP(p, cost, lambda)
 	}
 	sc.Start = ls.models[best].Name
 	return best

@@ -200,6 +200,46 @@ func TestLearnedScoreRoute(t *testing.T) {
 	}
 }
 
+// TestScoreMix: a mixed willingness to pay decides exactly the requests whose text hashes
+// below the share (learn.RequestShare, as the evaluation decides them) with the second value,
+// and the same request the same way every time.
+func TestScoreMix(t *testing.T) {
+	dir := t.TempDir()
+	trainRouter(t, filepath.Join(dir, "router.json"))
+	// The second value is so low that whatever it decides starts on the cheaper model.
+	r, err := scoreRouter(t, dir, "{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0.0000001, share: 0.5}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := 0
+	const n = 200
+	for i := range n {
+		text := fmt.Sprintf("Question %d: prove the theorem about prime gaps number %d step by step.", 3000+i, 3000+i)
+		d, _ := planScore(t, r, text)
+		want := "strong"
+		if learn.RequestShare(text) < 0.5 {
+			want = "small"
+			mixed++
+		}
+		if d.Score.Start != want {
+			t.Fatalf("%q (share %.3f): starts on %s, want %s", text, learn.RequestShare(text), d.Score.Start, want)
+		}
+		if again, _ := planScore(t, r, text); again.Score.Start != d.Score.Start {
+			t.Fatalf("%q is decided differently the second time", text)
+		}
+		if !strings.Contains(d.Score.Rule, "$0.000000100 for the 50% of requests the text's hash picks") {
+			t.Fatalf("rule %q", d.Score.Rule)
+		}
+	}
+	if mixed < 70 || mixed > 130 {
+		t.Errorf("%d of %d requests decided by the second value, with share 0.5", mixed, n)
+	}
+	_, err = scoreRouter(t, dir, "{router: router.json, models: [small, strong], threshold: 0.5, mix: {willingness_to_pay: 0.001, share: 0.5}}")
+	if err == nil || !strings.Contains(err.Error(), "set willingness_to_pay on the score route too") {
+		t.Errorf("mix without willingness_to_pay: %v", err)
+	}
+}
+
 func BenchmarkScorePlan(b *testing.B) {
 	dir := b.TempDir()
 	trainRouter(b, filepath.Join(dir, "router.json"))

@@ -393,6 +393,9 @@ func (sc *ScoreRoute) Describe() string {
 			fmt.Fprintf(&b, ", threshold %g", float64(*sc.Threshold))
 		case sc.WillingnessToPay != nil:
 			fmt.Fprintf(&b, ", willingness to pay %s", clearbar.Money(*sc.WillingnessToPay))
+			if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
+				fmt.Fprintf(&b, " (%s for %g%% of requests)", clearbar.Money(*mx.WillingnessToPay), 100*float64(*mx.Share))
+			}
 		}
 	} else if sc.Heuristic != nil {
 		b.WriteString("heuristic tiers ")

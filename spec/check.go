@@ -1001,11 +1001,27 @@ func (c *checker) checkScore(r *Route, label string) {
 		case sc.Threshold != nil && len(sc.Models) != 2:
 			c.errorf(sc.pos.Of("threshold"), "%s score threshold works with two models; with %d use willingness_to_pay", label, len(sc.Models))
 		}
+		if mx := sc.Mix; mx != nil {
+			switch {
+			case sc.WillingnessToPay == nil:
+				c.errorf(mx.pos.Line, "%s score mix is a second willingness to pay: set willingness_to_pay on the score route too", label)
+			case mx.WillingnessToPay == nil || mx.Share == nil:
+				c.errorf(mx.pos.Line, "%s score mix needs willingness_to_pay (USD per point of P(pass)) and share (the fraction of requests it decides), like mix: {willingness_to_pay: 0.08, share: 0.3}", label)
+			case *mx.WillingnessToPay == 0:
+				c.errorf(mx.pos.Of("willingness_to_pay"), "%s score mix willingness_to_pay is zero: give what a point of P(pass) is worth, above zero", label)
+			}
+		}
+		if sc.WillingnessToPay != nil && *sc.WillingnessToPay == 0 {
+			c.errorf(sc.pos.Of("willingness_to_pay"), "%s score willingness_to_pay is zero: give what a point of P(pass) is worth, above zero", label)
+		}
 		if t := sc.EmbedTimeout.D(); sc.pos.Has("embed_timeout") && (t < time.Millisecond || t > MaxEmbedTimeout) {
 			c.errorf(sc.pos.Of("embed_timeout"), "%s score route embed_timeout %s must be between 1ms and %s: every request waits for the embedding before it is routed (default %s)",
 				label, FormatDuration(t), FormatDuration(MaxEmbedTimeout), FormatDuration(DefaultEmbedTimeout))
 		}
 	case sc.Heuristic != nil:
+		if sc.Mix != nil {
+			c.errorf(sc.Mix.pos.Line, "%s score mix mixes two willingness-to-pay values of a learned router (router: FILE): remove it from the heuristic route", label)
+		}
 		if sc.pos.Has("embed_timeout") {
 			c.errorf(sc.pos.Of("embed_timeout"), "%s score route sets embed_timeout, which only a learned router (router: FILE) trained with embeddings uses: remove it", label)
 		}

@@ -83,6 +83,12 @@ func (h *Heuristic) UnmarshalYAML(node *yaml.Node) error {
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
+func (m *ScoreMix) UnmarshalYAML(node *yaml.Node) error {
+	type plain ScoreMix
+	return decodeStrict(node, (*plain)(m), &m.pos, "score mix")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
 func (sh *Shadow) UnmarshalYAML(node *yaml.Node) error {
 	type plain Shadow
 	return decodeStrict(node, (*plain)(sh), &sh.pos, "shadow")

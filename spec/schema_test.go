@@ -468,6 +468,7 @@ var schemaPlaces = map[reflect.Type]struct{ ref, object string }{
 	reflect.TypeFor[Match]():         {"#/$defs/match", "#/$defs/match"},
 	reflect.TypeFor[ScoreRoute]():    {"#/$defs/scoreRoute", "#/$defs/scoreRoute"},
 	reflect.TypeFor[Heuristic]():     {"#/$defs/heuristic", "#/$defs/heuristic"},
+	reflect.TypeFor[ScoreMix]():      {"#/$defs/scoreMix", "#/$defs/scoreMix"},
 	reflect.TypeFor[Shadow]():        {"#/$defs/shadow", "#/$defs/shadow"},
 	reflect.TypeFor[Drift]():         {"#/$defs/drift", "#/$defs/drift"},
 	reflect.TypeFor[Keys]():          {"#/$defs/keys", "#/$defs/keys"},

@@ -421,6 +421,12 @@ type ScoreRoute struct {
 	// WillingnessToPay (learned router): the model with the highest P(pass) − cost/WTP wins,
 	// where WTP is what a point of pass probability is worth, in dollars.
 	WillingnessToPay *USD `yaml:"willingness_to_pay"`
+	// Mix (learned router, with WillingnessToPay) decides a share of requests with a second
+	// willingness to pay. Which requests is a hash of the request's text (learn.RequestShare),
+	// so a request is decided the same way every time. Mixing two values reaches the cost and
+	// quality between theirs, which one value can miss; learn evaluate and replay --calibrate
+	// calibrate such mixes.
+	Mix *ScoreMix `yaml:"mix"`
 	// Escalate, when set, is where a failed answer goes instead of the next stronger models:
 	// these models in order (leaving out the one that answered), like escalate: [strong] to go
 	// straight to the strongest model. It needs validators on the route.
@@ -429,6 +435,15 @@ type ScoreRoute struct {
 	// gateway makes for each request before scoring it; on a timeout or any other failure
 	// the router predicts without the embedding. Zero means DefaultEmbedTimeout.
 	EmbedTimeout Duration `yaml:"embed_timeout"`
+
+	pos Pos
+}
+
+// ScoreMix is the second willingness to pay of a score route and the share of requests it
+// decides.
+type ScoreMix struct {
+	WillingnessToPay *USD  `yaml:"willingness_to_pay"`
+	Share            *Prob `yaml:"share"`
 
 	pos Pos
 }
