@@ -1,12 +1,9 @@
 package learn
 
 import (
-	"cmp"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/clearbar/clearbar/validate"
 )
@@ -137,7 +134,6 @@ func agreementOutcome(ds *Dataset, idx []int, samples []Sample, keys [][]string,
 func calibrateAgreement(ds *Dataset, train []Sample, keys [][]string, best int, t Target) (*Calibration, [2]int, int, error) {
 	models := ds.Models
 	t.Reference = models[best]
-	t.Mix = false // a score route deploys one willingness to pay
 	var (
 		bestCal *Calibration
 		pick    [2]int
@@ -168,22 +164,9 @@ func calibrateAgreement(ds *Dataset, train []Sample, keys [][]string, best int, 
 	return bestCal, pick, pairs, nil
 }
 
-// Route writes the calibrated cascade as a spec route: a score route over the candidates,
-// cheapest first by their mean decision cost on the train half, with the willingness to pay
-// (1/λ, in USD per unit of pass probability), escalation to the best model, and the agreement
-// check with its two checkers.
+// Route writes the calibrated cascade as a spec route: ScoreRoute's score route, with
+// escalation to the best model and the agreement check with its two checkers.
 func (ag *Agreement) Route() string {
-	costs := ag.Learned.WTP.Costs
-	models := slices.SortedFunc(maps.Keys(costs), func(a, b string) int {
-		return cmp.Or(cmp.Compare(costs[a], costs[b]), strings.Compare(a, b))
-	})
-	quote := func(names []string) string {
-		out := make([]string, len(names))
-		for i, n := range names {
-			out[i] = strconv.Quote(n)
-		}
-		return "[" + strings.Join(out, ", ") + "]"
-	}
-	return fmt.Sprintf("route:\n  score: {router: ROUTER.json, models: %s, willingness_to_pay: %.6g, escalate: [%q]}\n  validate: [{agree: {models: %s, answer: choice}}]\n",
-		quote(models), 1/ag.Learned.WTP.Lambda, ag.Learned.Best, quote(ag.Checkers[:]))
+	return ScoreRoute(ag.Learned, "escalate: ["+strconv.Quote(ag.Learned.Best)+"]") +
+		fmt.Sprintf("  validate: [{agree: {models: [%q, %q], answer: choice}}]\n", ag.Checkers[0], ag.Checkers[1])
 }

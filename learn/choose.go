@@ -1,11 +1,14 @@
 package learn
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -798,3 +801,36 @@ var (
 	_ Chooser = thresholdChooser{}
 	_ Chooser = wtpChooser{}
 )
+
+// ScoreRoute writes a calibrated willingness-to-pay rule as a spec's score route, with extra
+// (a YAML line of the score mapping, like "escalate: [strong]", or "") inside it: the candidates cheapest first by their mean decision
+// cost, the willingness to pay 1/λ (USD per unit of pass probability) and, for a mixed rule,
+// its mix. The router file is ROUTER.json, for the file clearbar learn train writes. The rule
+// decides as it did here when the spec's prices give each call the cost the outcomes record.
+func ScoreRoute(c *Calibration, extra string) string {
+	costs := c.WTP.Costs
+	models := slices.SortedFunc(maps.Keys(costs), func(a, b string) int {
+		return cmp.Or(cmp.Compare(costs[a], costs[b]), strings.Compare(a, b))
+	})
+	for i, m := range models {
+		models[i] = strconv.Quote(m)
+	}
+	wtp := func(lambda float64) string {
+		if lambda == 0 {
+			return "1000000" // λ 0: P(pass) alone decides
+		}
+		return strconv.FormatFloat(1/lambda, 'g', 6, 64)
+	}
+	var b strings.Builder
+	b.WriteString("route:\n  score:\n    router: ROUTER.json\n")
+	fmt.Fprintf(&b, "    models: [%s]\n", strings.Join(models, ", "))
+	if m := c.Mixed; m != nil && m.Share > 0 && m.Lambda1 != m.Lambda2 {
+		fmt.Fprintf(&b, "    willingness_to_pay: %s\n    mix: {willingness_to_pay: %s, share: %.4g}\n", wtp(m.Lambda1), wtp(m.Lambda2), m.Share)
+	} else {
+		fmt.Fprintf(&b, "    willingness_to_pay: %s\n", wtp(c.Mixed.lambda1Or(c.WTP.Lambda)))
+	}
+	if extra != "" {
+		b.WriteString("    " + extra + "\n")
+	}
+	return b.String()
+}

@@ -389,7 +389,7 @@ func (ev *Evaluation) evaluateAgreement(ds *Dataset, trainIdx, testIdx []int, ca
 	if err != nil {
 		return err
 	}
-	target.Reference, target.Mix = ds.Models[best], false
+	target.Reference = ds.Models[best]
 	lookCal, err := Calibrate(ds.Models, withAgreement(calLookup, trainKeys, best, chk), target)
 	if err != nil {
 		return err
@@ -770,6 +770,10 @@ func (ev *Evaluation) Markdown() string {
 		ruleLabel(cal), 100*ev.Target.Quality, ev.Target.Confidence, 100*cal.Point.Quality/cal.BestQuality, cal.Best, 100*cal.Point.Cost/cal.BestCost,
 		100*op.Quality/ev.BestQuality, ev.Best, 100*op.Cost/ev.BestCost,
 		100*or.Quality/ev.BestQuality, 100*or.Cost/ev.BestCost, 100*(or.Quality-op.Quality)/ev.BestQuality, 100*(op.Cost-or.Cost)/ev.BestCost)
+	if cal.WTP != nil {
+		b.WriteString("\nAs a spec route, with the router trained on these outcomes (clearbar learn train); willingness_to_pay is 1/λ, in USD per unit of pass probability, " +
+			"and decides as here when the spec's prices give each call the cost the outcomes record:\n\n```yaml\n" + ScoreRoute(cal, "") + "```\n")
+	}
 	if bc := ev.Budgeted; bc != nil {
 		bp := ev.BudgetOperating
 		fmt.Fprintf(&b, "\nBudget operating point (%s chosen on the train half for the most quality within %.0f%% of the best model's cost, with a one-standard-error margin on the cost; "+
@@ -783,8 +787,7 @@ func (ev *Evaluation) Markdown() string {
 			"quality %.1f%% of %s at %.1f%% of its cost; %.1f%% of requests were checked and %.1f%% escalated for a disagreement.\n",
 			ruleLabel(ac), ag.Checkers[0], ag.Checkers[1], ag.Pairs, 100*ac.Point.Quality/ac.BestQuality, 100*ac.Point.Cost/ac.BestCost,
 			100*ap.Quality/ev.BestQuality, ev.Best, 100*ap.Cost/ev.BestCost, 100*ag.Checked, 100*ag.Escalated)
-		b.WriteString("\nAs a spec route, with the router trained on these outcomes (clearbar learn train); willingness_to_pay is 1/λ, in USD per unit of pass probability, " +
-			"and decides as here when the spec's prices give each call the cost the outcomes record:\n\n```yaml\n" + ag.Route() + "```\n")
+		b.WriteString("\nAs a spec route:\n\n```yaml\n" + ag.Route() + "```\n")
 	}
 	b.WriteString("\nLearned frontier on the test half (hull vertices: λ, quality % of best, cost % of best): ")
 	for i, p := range ev.Frontier {

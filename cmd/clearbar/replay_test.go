@@ -282,18 +282,19 @@ func TestLearnEvaluateAgree(t *testing.T) {
 	}
 	// The route it prints is a spec route: with a router trained on the table, the spec loads,
 	// and replay runs it, agreement checks and all, over the recorded answers.
-	_, snippet, ok := strings.Cut(out, "```yaml\n")
-	snippet, _, ok2 := strings.Cut(snippet, "```")
-	if !ok || !ok2 || !strings.Contains(snippet, "escalate: [\"large\"]") {
+	blocks := strings.Split(out, "```yaml\n") // the router's route, then the cascade's
+	snippet, _, ok2 := strings.Cut(blocks[len(blocks)-1], "```")
+	if len(blocks) != 3 || !ok2 || !strings.Contains(snippet, "escalate: [\"large\"]") {
 		t.Fatalf("no spec route in:\n%s", out)
 	}
 	router := filepath.Join(dir, "mc.json")
 	if code, _, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "mc", "--out", router, "--folds", "3"); code != 0 {
 		t.Fatalf("learn train: %s", errOut)
 	}
-	specFile := filepath.Join(dir, "mc.yaml")
-	route := strings.ReplaceAll(strings.Replace(snippet, "ROUTER.json", router, 1), "\n", "\n    ")
-	os.WriteFile(specFile, []byte(`version: 1
+	writeSpec := func(name, snippet string) (file, route string) {
+		file = filepath.Join(dir, name)
+		route = strings.ReplaceAll(strings.Replace(snippet, "ROUTER.json", router, 1), "\n", "\n    ")
+		os.WriteFile(file, []byte(`version: 1
 name: mc
 review: {last: 2026-11-01, cadence: monthly}
 providers: {sim: {type: simulated}}
@@ -308,6 +309,15 @@ categories:
     quality_bar: 0.9
     `+route+`assume: {pass_rate: {small: 0.7, medium: 0.8, large: 1}}
 `), 0o644)
+		return file, route
+	}
+	// The router's own route (a willingness to pay, mixed or not) loads and replays too.
+	plain, _, _ := strings.Cut(blocks[1], "```")
+	plainFile, plainRoute := writeSpec("plain.yaml", plain)
+	if code, out, errOut := run(t, "replay", plainFile, "--outcomes", table, "--category", "mc", "--format", "json"); code != 0 || !strings.Contains(out, `"spec: score learned router`) {
+		t.Fatalf("replay of the router's printed route: exit %d\n%s\n%s", code, errOut, plainRoute)
+	}
+	specFile, route := writeSpec("mc.yaml", snippet)
 	code, out, errOut = run(t, "replay", specFile, "--outcomes", table, "--category", "mc", "--format", "json")
 	if code != 0 {
 		t.Fatalf("replay of the printed route: exit %d\n%s\n%s", code, errOut, route)
