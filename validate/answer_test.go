@@ -1,6 +1,10 @@
 package validate
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 func TestAnswerKey(t *testing.T) {
 	const q = "Which gas do plants take in?\nA) oxygen\nB) carbon dioxide\nC) nitrogen\nD) helium\nAnswer:"
@@ -35,6 +39,27 @@ func TestAnswerKey(t *testing.T) {
 		key, ok := AnswerKey(tt.kind, tt.question, tt.answer)
 		if key != tt.key || ok != tt.ok {
 			t.Errorf("AnswerKey(%s, …, %q) = %q, %v; want %q, %v", tt.kind, tt.answer, key, ok, tt.key, tt.ok)
+		}
+	}
+}
+
+// BenchmarkAnswerKey reduces an answer to its option on a five-shot ARC-style prompt (five
+// worked questions before the one asked, about 1.5 KB).
+func BenchmarkAnswerKey(b *testing.B) {
+	var q strings.Builder
+	for i := range 6 {
+		fmt.Fprintf(&q, "Which of these is a property of metal number %d?\nA) brittle\nB) conducts electricity\nC) transparent\nD) dissolves in water\n"+
+			"Print only a single choice from \"A\" or \"B\" or \"C\" or \"D\" without explanation.\nAnswer:\n", i)
+		if i < 5 {
+			q.WriteString("B\n\n")
+		}
+	}
+	question := q.String()
+	b.SetBytes(int64(len(question)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if key, ok := AnswerKey(AnswerChoice, question, "B\n"); !ok || key != "B" {
+			b.Fatal(key)
 		}
 	}
 }

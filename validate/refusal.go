@@ -202,7 +202,6 @@ type option struct {
 }
 
 var (
-	optionRE     = regexp.MustCompile(`^\s*(?:\(([A-Ha-h])\)|([A-Ha-h])[.)])\s+(\S.*?)\s*$`)
 	questionCue  = regexp.MustCompile(`(?i)\?|\b(?:which|choose|select|pick|correct answer|best answer)\b`)
 	noneOfThemRE = regexp.MustCompile(`(?i)\b(?:none|all|neither|both) of (?:the|them|these|those)\b|\bneither\b`)
 )
@@ -213,15 +212,14 @@ var (
 // starting again at A replaces the one before: the options are the last question's.
 func multipleChoice(msg string) []option {
 	var opts []option
-	var rest strings.Builder
+	var texts []string // the options' raw texts, normalised once the last run is known
+	asks := false
 	for line := range strings.Lines(msg) {
-		m := optionRE.FindStringSubmatch(line)
-		if m == nil {
-			rest.WriteString(line)
+		label, text, ok := optionLine(line)
+		if !ok {
+			asks = asks || questionCue.MatchString(line)
 			continue
 		}
-		l := m[1] + m[2]
-		label, _ := utf8.DecodeRuneInString(l)
 		want := 'A'
 		if len(opts) > 0 {
 			want = opts[len(opts)-1].label + 1
@@ -229,18 +227,46 @@ func multipleChoice(msg string) []option {
 			want = 'a'
 		}
 		if label != want && len(opts) > 0 && (label == 'A' || label == 'a') {
-			opts, want = opts[:0], label // a new question's options
+			opts, texts, want = opts[:0], texts[:0], label // a new question's options
 		}
 		if label != want {
 			return nil // not a run of options from A: a list of some other kind
 		}
-		opts = append(opts, option{label: label, text: strings.TrimRight(strings.ToLower(strings.Join(strings.Fields(m[3]), " ")), ".;:,!?")})
+		opts = append(opts, option{label: label})
+		texts = append(texts, text)
 	}
-	if len(opts) < 2 || !questionCue.MatchString(rest.String()) {
+	if len(opts) < 2 || !asks {
 		return nil
+	}
+	for i, t := range texts {
+		opts[i].text = strings.TrimRight(strings.ToLower(strings.Join(strings.Fields(t), " ")), ".;:,!?")
 	}
 	return opts
 }
+
+// optionLine parses a line labelled as an option: "A. text", "b) text" or "(C) text" (letters
+// A to H, either case; spaces before the label, and at least one after it).
+func optionLine(line string) (label rune, text string, ok bool) {
+	s := strings.TrimLeft(line, " \t\r\v\f")
+	var rest string
+	switch {
+	case len(s) >= 4 && s[0] == '(' && isOptionLetter(s[1]) && s[2] == ')':
+		label, rest = rune(s[1]), s[3:]
+	case len(s) >= 3 && isOptionLetter(s[0]) && (s[1] == '.' || s[1] == ')'):
+		label, rest = rune(s[0]), s[2:]
+	default:
+		return 0, "", false
+	}
+	if rest[0] != ' ' && rest[0] != '\t' {
+		return 0, "", false
+	}
+	if text = strings.TrimSpace(rest); text == "" {
+		return 0, "", false
+	}
+	return label, text, true
+}
+
+func isOptionLetter(c byte) bool { return c >= 'A' && c <= 'H' || c >= 'a' && c <= 'h' }
 
 // namesOption reports whether an answer names an option: its letter standing alone ("B",
 // "(b)", "b)", "Answer: C."), the option's text, or "none of the above" and the like.
