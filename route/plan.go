@@ -71,6 +71,7 @@ type armPlan struct {
 	steps []Step
 	names []string // every candidate, in order, for the decision record
 	label string
+	desc  string // the route described for the decision record, built once
 	// score, for score routes, holds the plans of each starting model; steps is then empty.
 	score *scorePlan
 }
@@ -110,14 +111,14 @@ func newArmPlan(s *spec.Spec, c *spec.Category, r *spec.Route, o Options) (armPl
 		if err != nil {
 			return armPlan{}, err
 		}
-		return armPlan{route: r, score: sp}, nil
+		return armPlan{route: r, score: sp, desc: describe(r)}, nil
 	}
 	return newStepsPlan(s, c, r, r.Steps(s)), nil
 }
 
 // newStepsPlan precomputes the plan of a route's steps, each with its failover chain.
 func newStepsPlan(s *spec.Spec, c *spec.Category, r *spec.Route, steps []spec.PlanStep) armPlan {
-	ap := armPlan{route: r}
+	ap := armPlan{route: r, desc: describe(r)}
 	later := map[string]bool{}
 	for _, st := range steps {
 		later[st.Model.Name] = true
@@ -212,10 +213,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	if len(cp.arms) > 1 && ap != r.pinned[in.Request.Model] {
 		p.Arm = arm
 	}
-	d.Route = describe(ap.route)
-	if ap.label == "model named by the client" {
-		d.Route = "model " + ap.route.Model.Name + ", named by the client"
-	}
+	d.Route = ap.desc
 	d.Plan = ap.names
 
 	need := d.Features.TokensIn + in.Request.MaxTokens
@@ -233,6 +231,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 		}
 		d.Skipped = append(d.Skipped, clearbar.Skip{Model: ap.names[0], Reason: "the score's start cannot take the request; starting at " + alt.names[0]})
 		ap, filtered, lacked, tooSmall, open = alt, f, l, ts, op
+		d.Route = ap.desc
 		p.Route, p.Steps, p.FailWhenExhausted = ap.route, ap.steps, ap.route.FailsWhenExhausted()
 		d.Plan = ap.names
 	}

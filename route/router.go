@@ -138,7 +138,7 @@ func NewWith(s *spec.Spec, o Options) (*Router, error) {
 			continue // a category claims this name
 		}
 		cands := append([]*spec.Model{m}, s.FailoverChain(m, nil, nil)...)
-		ap := &armPlan{route: &spec.Route{Model: &spec.Ref{Name: m.Name}}, steps: []Step{{Candidates: cands}}, label: "model named by the client"}
+		ap := &armPlan{route: &spec.Route{Model: &spec.Ref{Name: m.Name}}, steps: []Step{{Candidates: cands}}, label: "model named by the client", desc: "model " + m.Name + ", named by the client"}
 		for _, c := range cands {
 			ap.names = append(ap.names, c.Name)
 		}

@@ -248,6 +248,7 @@ func BenchmarkScorePlan(b *testing.B) {
 		{"heuristic", "{heuristic: {tiers: [0.2, 0.4]}, models: [small, mid, strong]}", hardPrompt},
 		{"learned", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01}", hardPrompt},
 		{"learned-5KB", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01}", long},
+		{"learned-mix", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0.05, share: 0.3}}", hardPrompt},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			file := filepath.Join(dir, "spec.yaml")
