@@ -41,7 +41,8 @@ type Agreement struct {
 	// Frontier is the learned router with the cascade: its cost–quality hull on the test half.
 	Frontier []Point
 	// Checked and Escalated are the shares of test requests at the operating point whose
-	// answer was checked, and escalated for a disagreement.
+	// answer was checked (the best model's answers too), and that escalated (a disagreement,
+	// or an answer naming no option).
 	Checked, Escalated float64
 	// AIQ and LookupAIQ are the AIQ of the learned router's and the lookup's hulls with the
 	// cascade on the test half.
@@ -57,7 +58,7 @@ func answerKeys(ds *Dataset, idx []int) (keys [][]string, choice int) {
 	keys = make([][]string, len(idx))
 	for n, i := range idx {
 		it := &ds.Items[i]
-		if it.Answers == nil || !validate.ChoiceQuestion(it.Prompt) {
+		if !slices.ContainsFunc(it.Answers, func(a string) bool { return a != "" }) || !validate.ChoiceQuestion(it.Prompt) {
 			continue
 		}
 		choice++
@@ -79,10 +80,33 @@ func checkerOf(j int, chk [2]int) int {
 	return chk[0]
 }
 
-// withAgreement returns the samples as the cascade realises them: for each start j other than
-// best on a multiple-choice item, the start's label when it agrees with its checker and the
-// best model's otherwise, at the cost of every call made. P and Est, what the router decides
-// on, are unchanged.
+// cascadeOutcome is what the cascade does on a multiple-choice item started on j, as the
+// gateway runs a score route whose validators (the agreement check) apply to every step and
+// whose failures escalate to best: the label delivered, every call's cost, whether the start's
+// answer was checked, and whether it escalated. An answer with a key is checked by its checker
+// (the best model's too, though it is delivered whatever the check says); one without a key
+// fails without a call.
+func cascadeOutcome(s *Sample, keys []string, j, best int, chk [2]int) (pass, cost float64, checked, escalated bool) {
+	check := func(m int) (agree bool, cost float64) {
+		if keys[m] == "" {
+			return false, 0
+		}
+		k := checkerOf(m, chk)
+		return keys[m] == keys[k], s.Cost[k]
+	}
+	pass, cost = s.Pass[j], s.Cost[j]
+	agree, c := check(j)
+	cost += c
+	checked = keys[j] != ""
+	if j == best || agree {
+		return pass, cost, checked, false
+	}
+	_, c = check(best)
+	return s.Pass[best], cost + s.Cost[best] + c, checked, true
+}
+
+// withAgreement returns the samples as the cascade realises them (cascadeOutcome) for every
+// start on a multiple-choice item. P and Est, what the router decides on, are unchanged.
 func withAgreement(in []Sample, keys [][]string, best int, chk [2]int) []Sample {
 	out := make([]Sample, len(in))
 	for n, s := range in {
@@ -92,36 +116,30 @@ func withAgreement(in []Sample, keys [][]string, best int, chk [2]int) []Sample 
 		}
 		pass, cost := slices.Clone(s.Pass), slices.Clone(s.Cost)
 		for j := range pass {
-			if j == best {
-				continue
-			}
-			k := checkerOf(j, chk)
-			cost[j] += s.Cost[k]
-			if keys[n][j] == "" || keys[n][j] != keys[n][k] {
-				pass[j] = s.Pass[best]
-				cost[j] += s.Cost[best]
-			}
+			pass[j], cost[j], _, _ = cascadeOutcome(&in[n], keys[n], j, best, chk)
 		}
 		out[n].Pass, out[n].Cost = pass, cost
 	}
 	return out
 }
 
-// agreementOutcome counts, at a calibrated rule's choices on the test samples, the shares of
-// requests checked and escalated.
+// agreementOutcome counts, at a calibrated rule's choices on the test samples (as they were
+// before withAgreement), the shares of requests whose answer was checked and escalated.
 func agreementOutcome(ds *Dataset, idx []int, samples []Sample, keys [][]string, c *Calibration, best int, chk [2]int) (checked, escalated float64) {
 	for n, i := range idx {
+		if keys[n] == nil {
+			continue
+		}
 		s := &samples[n]
 		lambda := c.WTP.Lambda
 		if c.Mixed != nil {
 			lambda = c.Mixed.Lambda(RequestShare(ds.Items[i].Prompt))
 		}
-		j := ChooseWTP(s.P, s.est(), lambda)
-		if keys[n] == nil || j == best {
-			continue
+		_, _, ch, esc := cascadeOutcome(s, keys[n], ChooseWTP(s.P, s.est(), lambda), best, chk)
+		if ch {
+			checked++
 		}
-		checked++
-		if k := checkerOf(j, chk); keys[n][j] == "" || keys[n][j] != keys[n][k] {
+		if esc {
 			escalated++
 		}
 	}
@@ -134,6 +152,8 @@ func agreementOutcome(ds *Dataset, idx []int, samples []Sample, keys [][]string,
 func calibrateAgreement(ds *Dataset, train []Sample, keys [][]string, best int, t Target) (*Calibration, [2]int, int, error) {
 	models := ds.Models
 	t.Reference = models[best]
+	_, costs := singles(train, len(models))
+	bestCost := costs[best]
 	var (
 		bestCal *Calibration
 		pick    [2]int
@@ -150,6 +170,7 @@ func calibrateAgreement(ds *Dataset, train []Sample, keys [][]string, best int, 
 			if err != nil {
 				return nil, pick, 0, err
 			}
+			cal.BestCost = bestCost // the best model alone, without the checks of its answers
 			better := bestCal == nil ||
 				(cal.Met && (!bestCal.Met || cal.Point.Cost < bestCal.Point.Cost)) ||
 				(!cal.Met && !bestCal.Met && cal.Point.Quality > bestCal.Point.Quality)

@@ -11,11 +11,13 @@ import (
 	"github.com/clearbar/clearbar/outcomes"
 )
 
-// TestWithAgreement: the cascade's accounting on one item per case — an agreeing start keeps
-// its own label and pays for its checker; a disagreeing one, or one whose answer names no
-// option, gets the best model's label and pays for all three calls; the checker's own answer
-// is checked by the second checker; the best model and items that are not multiple-choice
-// questions are untouched.
+// TestWithAgreement: the cascade's accounting on one item per case, as the gateway runs a
+// route whose agreement check applies to every step — an agreeing start keeps its own label
+// and pays for its checker; a disagreeing one gets the best model's label and pays for its
+// call, its checker, the best model and the best model's checker; the checker's own answer is
+// checked by the second checker; the best model started on pays for its check and keeps its
+// label; an answer that names no option escalates without a check call; items that are not
+// multiple-choice questions are untouched.
 func TestWithAgreement(t *testing.T) {
 	const best = 3
 	chk := [2]int{1, 2}
@@ -25,14 +27,14 @@ func TestWithAgreement(t *testing.T) {
 	}
 	keys := [][]string{{"B", "B", "C", "B"}, nil}
 	out := withAgreement(in, keys, best, chk)
-	want := Sample{Pass: []float64{1, 1, 1, 1}, Cost: []float64{1 + 2, 2 + 4 + 100, 4 + 2 + 100, 100}}
+	want := Sample{Pass: []float64{1, 1, 1, 1}, Cost: []float64{1 + 2, 2 + 4 + 100 + 2, 4 + 2 + 100 + 2, 100 + 2}}
 	for j := range 4 {
 		if out[0].Pass[j] != want.Pass[j] || out[0].Cost[j] != want.Cost[j] {
 			t.Errorf("start %d: pass %v cost %v, want %v and %v", j, out[0].Pass[j], out[0].Cost[j], want.Pass[j], want.Cost[j])
 		}
 	}
-	keys[0] = []string{"", "", "C", "B"} // start 0 names no option: escalated
-	if out := withAgreement(in, keys, best, chk); out[0].Pass[0] != 1 || out[0].Cost[0] != 103 {
+	keys[0] = []string{"", "B", "C", "B"} // start 0 names no option: escalated without a check call
+	if out := withAgreement(in, keys, best, chk); out[0].Pass[0] != 1 || out[0].Cost[0] != 1+100+2 {
 		t.Errorf("an answer without a key: pass %v cost %v, want the escalation's 1 and 103", out[0].Pass[0], out[0].Cost[0])
 	}
 	if out[1].Pass[0] != 0 || out[1].Cost[0] != 1 {
@@ -105,8 +107,14 @@ func TestEvaluateAgreement(t *testing.T) {
 		t.Errorf("the report does not show the cascade:\n%s", md)
 	}
 
-	// Without recorded answers there is nothing to replay.
+	// Without recorded answers there is nothing to replay: answers not kept, or none recorded.
 	if _, err := Evaluate(NewDataset("no answers", sliceSeq(rows), nil), EvalOptions{Seed: 1, Agree: true}); err == nil || !strings.Contains(err.Error(), "recorded answers") {
-		t.Errorf("no answers: %v", err)
+		t.Errorf("answers not kept: %v", err)
+	}
+	for i := range rows {
+		rows[i].Response = ""
+	}
+	if _, err := Evaluate(GroupRows("no responses", sliceSeq(rows), nil, true), EvalOptions{Seed: 1, Agree: true}); err == nil || !strings.Contains(err.Error(), "recorded answers") {
+		t.Errorf("no responses recorded: %v", err)
 	}
 }

@@ -394,11 +394,12 @@ func (ev *Evaluation) evaluateAgreement(ds *Dataset, trainIdx, testIdx []int, ca
 	if err != nil {
 		return err
 	}
+	lookCal.BestCost = c[best]
 	tA, tLA := withAgreement(tLearned, testKeys, best, chk), withAgreement(tLookup, testKeys, best, chk)
 	ag := &Agreement{Checkers: [2]string{ds.Models[chk[0]], ds.Models[chk[1]]}, Learned: cal, Lookup: lookCal, Pairs: pairs,
 		Operating: operate(ds, testIdx, tA, cal, k), LookupOperating: operate(ds, testIdx, tLA, lookCal, k),
 		Frontier: Hull(append(SweepWTP(tA, k, grid), cheapest))}
-	ag.Checked, ag.Escalated = agreementOutcome(ds, testIdx, tA, testKeys, cal, best, chk)
+	ag.Checked, ag.Escalated = agreementOutcome(ds, testIdx, tLearned, testKeys, cal, best, chk)
 	lookHull := Hull(append(SweepWTP(tLA, k, grid), cheapest))
 	ev.Agreement, ev.AgreeLookupAtCost = ag, QualityAt(lookHull, ag.Operating.Cost)
 	cascade := fmt.Sprintf("agreement cascade (%s checks, %s checks its answers)", ag.Checkers[0], ag.Checkers[1])
@@ -784,7 +785,7 @@ func (ev *Evaluation) Markdown() string {
 	if ag := ev.Agreement; ag != nil {
 		ap, ac := ag.Operating, ag.Learned
 		fmt.Fprintf(&b, "\nWith an agreement cascade (%s chosen on the train half, with the checkers %s and %s, the cheapest of %d checker pairs to meet the target on the train half's out-of-fold predictions, where it reached %.1f%% of the quality at %.1f%% of the cost): "+
-			"quality %.1f%% of %s at %.1f%% of its cost; %.1f%% of requests were checked and %.1f%% escalated for a disagreement.\n",
+			"quality %.1f%% of %s at %.1f%% of its cost; %.1f%% of requests were checked and %.1f%% escalated (a disagreement, or an answer naming no option).\n",
 			ruleLabel(ac), ag.Checkers[0], ag.Checkers[1], ag.Pairs, 100*ac.Point.Quality/ac.BestQuality, 100*ac.Point.Cost/ac.BestCost,
 			100*ap.Quality/ev.BestQuality, ev.Best, 100*ap.Cost/ev.BestCost, 100*ag.Checked, 100*ag.Escalated)
 		b.WriteString("\nAs a spec route:\n\n```yaml\n" + ag.Route() + "```\n")

@@ -97,16 +97,24 @@ func chosenOption(answer string, opts []option) (string, bool) {
 	return string(unicode.ToUpper(picked)), true
 }
 
-var numberRE = regexp.MustCompile(`-?\d[\d,]*(?:\.\d+)?`)
+var numberRE = regexp.MustCompile(`-?\d+(?:,\d{3})*(?:\.\d+)?`)
 
 // lastNumber returns the answer's last number, without thousands separators and in its
-// shortest form.
+// shortest form. A hyphen is a minus sign only where no letter or digit comes before it
+// ("-3", "is -3"; not the range "10-15" or the date "2024-05-01", whose last numbers are 15
+// and 1), and a comma only groups thousands ("1,250"; "3,4" is 3 and 4).
 func lastNumber(answer string) (string, bool) {
-	all := numberRE.FindAllString(answer, -1)
+	all := numberRE.FindAllStringIndex(answer, -1)
 	if len(all) == 0 {
 		return "the answer has no number", false
 	}
-	n := strings.ReplaceAll(all[len(all)-1], ",", "")
+	loc := all[len(all)-1]
+	if answer[loc[0]] == '-' && loc[0] > 0 {
+		if r, _ := utf8.DecodeLastRuneInString(answer[:loc[0]]); unicode.IsLetter(r) || unicode.IsDigit(r) {
+			loc[0]++ // a hyphen, not a minus sign
+		}
+	}
+	n := strings.ReplaceAll(answer[loc[0]:loc[1]], ",", "")
 	f, err := strconv.ParseFloat(n, 64)
 	if err != nil {
 		return n, true

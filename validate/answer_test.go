@@ -27,9 +27,18 @@ func TestAnswerKey(t *testing.T) {
 		{AnswerChoice, "What is 2+2?", "4", "the question lists no options", false},
 		{AnswerChoice, fewShot, "C", "C", true},
 		{AnswerChoice, fewShot, "Mars", "C", true},
+		// A lower-case list after the options is not a new question's options.
+		{AnswerChoice, "Which gas?\nA) oxygen\nB) carbon dioxide\n\nReply as:\na) the letter\nb) a reason", "B", "the question lists no options", false},
+		// Winogrande's five-shot prompts: the cue is the instruction to print a single choice.
+		{AnswerChoice, "The drink was low in _.\nA) caffeine\nB) sugar\nPrint only a single choice from \"A\" or \"B\". Answer:", "B", "B", true},
 		{AnswerNumber, "", "So she has 3 + 4 = 7 apples.\n#### 1,250", "1250", true},
 		{AnswerNumber, "", "The total is 12.50 dollars", "12.5", true},
 		{AnswerNumber, "", "-3", "-3", true},
+		{AnswerNumber, "", "It is -3.", "-3", true},
+		{AnswerNumber, "", "between 10-15", "15", true},
+		{AnswerNumber, "", "on 2024-05-01", "1", true},
+		{AnswerNumber, "", "3,4", "4", true},
+		{AnswerNumber, "", "gpt-4.1-mini", "4.1", true},
 		{AnswerNumber, "", "no idea", "the answer has no number", false},
 		{AnswerText, "", "  Paris. ", "paris", true},
 		{AnswerText, "", " \n", "the answer is empty", false},
@@ -44,7 +53,7 @@ func TestAnswerKey(t *testing.T) {
 }
 
 // BenchmarkAnswerKey reduces an answer to its option on a five-shot ARC-style prompt (five
-// worked questions before the one asked, about 1.5 KB).
+// worked questions before the one asked, about 1.25 KB).
 func BenchmarkAnswerKey(b *testing.B) {
 	var q strings.Builder
 	for i := range 6 {

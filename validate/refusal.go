@@ -202,14 +202,16 @@ type option struct {
 }
 
 var (
-	questionCue  = regexp.MustCompile(`(?i)\?|\b(?:which|choose|select|pick|correct answer|best answer)\b`)
+	questionCue  = regexp.MustCompile(`(?i)\?|\b(?:which|choose|choice|select|pick|correct answer|best answer)\b`)
 	noneOfThemRE = regexp.MustCompile(`(?i)\b(?:none|all|neither|both) of (?:the|them|these|those)\b|\bneither\b`)
 )
 
 // multipleChoice returns the options of a multiple-choice question: two or more lines labelled
 // with consecutive letters from A (or a), in a message that asks something. Otherwise nil. In
 // a few-shot prompt, where worked questions come before the one asked, each run of options
-// starting again at A replaces the one before: the options are the last question's.
+// starting again at A (in the same case as the run before) replaces the one before: the
+// options are the last question's. (So does a list in the same style after the options, such
+// as an answer format "A) the letter B) a reason": its lines are taken for the options.)
 func multipleChoice(msg string) []option {
 	var opts []option
 	var texts []string // the options' raw texts, normalised once the last run is known
@@ -226,7 +228,7 @@ func multipleChoice(msg string) []option {
 		} else if unicode.IsLower(label) {
 			want = 'a'
 		}
-		if label != want && len(opts) > 0 && (label == 'A' || label == 'a') {
+		if label != want && len(opts) > 0 && (label == 'A' && opts[0].label == 'A' || label == 'a' && opts[0].label == 'a') {
 			opts, texts, want = opts[:0], texts[:0], label // a new question's options
 		}
 		if label != want {

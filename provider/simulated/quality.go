@@ -159,8 +159,8 @@ func (q *quality) violate(out *output, req *clearbar.Request) {
 	case *spec.Agree:
 		// On a multiple-choice question, another option than the one every simulated model
 		// names (and the checker answers): the check disagrees. Simulated answers to other
-		// questions carry no number and name their model, so number and text checks never
-		// agree on them.
+		// questions name their model, so number and text checks compare model ids: the
+		// simulator supports agreement on multiple-choice questions only.
 		question := req.LastUserText()
 		if labels := validate.ChoiceLabels(question); len(labels) > 0 && len(c.ToolCalls) == 0 {
 			right := slices.Index(labels, SimulatedChoice(labels, question))
