@@ -33,13 +33,20 @@ RouteLLM's). The router decides on each model's mean cost within the item's task
 half, unless --known-costs says the cost follows from the prompt (as with --price), when it
 decides on the item's own.
 
-With --agree it also evaluates the router combined with an agreement cascade, as a spec writes
-it with validate: [{agree: {model: CHECKER, answer: choice}}]: on a multiple-choice question
-the answer of a model other than the best is delivered only when a checker model's recorded
-answer names the same option, and escalated to the best model otherwise, every call paid for.
-The two checkers (the first checks every model but itself, the second checks the first) and
-the operating point are chosen on the train half; the router decides on the cascade's expected
-quality and cost per task, measured on the train half.
+The report prints each calibrated rule as a spec route (a score route, with a mix of two
+willingness-to-pay values where the calibration chose one); the route names models as the
+outcomes do, so write the spec's names for them, and its willingness to pay decides as here
+when the spec's prices give each call the cost the outcomes record.
+
+With --agree it also evaluates the router combined with an agreement cascade, the route
+score: {..., escalate: [BEST]} with validate: [{agree: {models: [CHECKER1, CHECKER2], answer:
+choice}}]: on a multiple-choice question the answer of a model other than the best is
+delivered only when a checker model's recorded answer names the same option, and escalated to
+the best model otherwise. Every call is paid for as the gateway makes it, the checks of the
+best model's answers included. The router decides on each model's P(pass) and price, as a
+score route does; the two checkers (the first checks every model but itself, the second
+checks the first) and the rule are chosen on the train half. The table needs each model's
+recorded response.
 
 With --embed MODEL --spec SPEC.yaml the router's features include each prompt's embedding,
 as learn train --embed makes them (the vectors are cached next to the outcomes table,
