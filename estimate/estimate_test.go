@@ -472,3 +472,42 @@ categories:
 		t.Errorf("the checker is a model the plan calls (for sensitivity): %v", got)
 	}
 }
+
+// TestCascadePolicyLeavesOutSelfCheckedModels: the automatic cascade-by-price policy validates
+// as the spec does, so it leaves out a model whose answers the agreement check would ask that
+// same model to check (a route the spec check rejects), and says so.
+func TestCascadePolicyLeavesOutSelfCheckedModels(t *testing.T) {
+	s := parse(t, `version: 1
+name: agree
+providers: {sim: {type: simulated}}
+models:
+  mixtral: {provider: sim, model: gpt-4.1-nano, latency: {p50: 1s, p95: 2s}, availability: 1}
+  yi: {provider: sim, model: gpt-4.1-mini, latency: {p50: 1s, p95: 2s}, availability: 1}
+  gpt4: {provider: sim, model: gpt-4.1, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: arc
+    share: 1
+    tokens: {in: 300, out: 5}
+    quality_bar: 0.95
+    route:
+      cascade: [{model: mixtral, validate: [{agree: {model: yi, answer: choice}}]}, gpt4]
+    assume:
+      pass_rate: {mixtral: 0.7, yi: 0.85, gpt4: 0.97}
+      validator: {detect: 0.9, false_alarm: 0.1}
+`)
+	r, err := Run(context.Background(), s, Options{Samples: 2000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range r.Policies {
+		if p.Name != "cascade-by-price" {
+			continue
+		}
+		cr := p.Categories[0]
+		if !strings.Contains(cr.Route, "mixtral → gpt4") || strings.Contains(cr.Route, "→ yi") || !strings.Contains(cr.Note, "without yi, whose answers the agreement check would ask the same model to check") {
+			t.Errorf("cascade-by-price: route %q, note %q", cr.Route, cr.Note)
+		}
+		return
+	}
+	t.Fatal("no cascade-by-price policy")
+}

@@ -195,8 +195,12 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 			cascade.Routes = append(cascade.Routes, cr)
 		default:
 			r := &spec.Route{Validate: validators, OnFail: onFail, OnExhausted: c.Route.OnExhausted}
-			var names []string
+			var names, selfChecked []string
 			for _, cd := range cands[:top+1] {
+				if onlyOwnChecker(validators, cd.model.Name) {
+					selfChecked = append(selfChecked, cd.model.Name)
+					continue
+				}
 				r.Cascade = append(r.Cascade, &spec.Step{Model: ref(cd.model.Name)})
 				names = append(names, cd.model.Name)
 			}
@@ -204,9 +208,25 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 			for _, n := range names {
 				fallback = withoutModel(fallback, n)
 			}
-			cascade.Routes = append(cascade.Routes, CategoryRoute{Route: r, Fallback: fallback,
-				Note: "price order " + strings.Join(names, " → ") + ", validated as the spec validates this category"})
+			note := "price order " + strings.Join(names, " → ") + ", validated as the spec validates this category"
+			if len(selfChecked) > 0 {
+				note += "; without " + strings.Join(selfChecked, ", ") + ", whose answers the agreement check would ask the same model to check"
+			}
+			cascade.Routes = append(cascade.Routes, CategoryRoute{Route: r, Fallback: fallback, Note: note})
 		}
 	}
 	return []*Policy{cheapest, cascade}, notes
+}
+
+// onlyOwnChecker reports whether an agreement check among validators has no checker for the
+// answers of model but model itself: a cascade step the spec check would reject.
+func onlyOwnChecker(validators []*spec.Validator, model string) bool {
+	for _, v := range validators {
+		if ag, ok := v.Config.(*spec.Agree); ok {
+			if _, ok := ag.CheckerFor(model); !ok {
+				return true
+			}
+		}
+	}
+	return false
 }
