@@ -119,6 +119,12 @@ categories:
 			math.Abs(assumed.LatencyMeanMS-(mLat+yLat+esc/4*gLat)) > 1e-9 || math.Abs(assumed.Quality-(1+3*0.9)/4) > 1e-12 {
 			t.Errorf("%s: assumed-strength route %+v: want 4 items (q3 skipped), yi's cost and latency at every validation", order, assumed)
 		}
+		// The generic cascade of the table's cheapest and best models validates as the
+		// category does, so every validation pays for yi's row too: gpt4's answers included.
+		generic := rep.Result("cascade mixtral → gpt4 (d=0.9 f=0.1)")
+		if generic == nil || generic.Items != 4 || math.Abs(generic.CostUSD()*4-(4*(mCost+yCost)+esc*(gCost+yCost))/1e6) > 1e-12 {
+			t.Errorf("%s: generic cascade %+v: want 4 items and yi's cost at every validation", order, generic)
+		}
 		if !slices.ContainsFunc(rep.Notes, func(n string) bool {
 			return strings.HasPrefix(n, name+": 1 agreement check with yi found no recorded answer of the checking model to the item")
 		}) {
