@@ -205,10 +205,11 @@ func maxSteps(r *spec.Route, s *spec.Spec) int {
 		}
 		return n
 	case "score":
-		if r.Validated() {
-			return len(r.Score.Models)
+		n := 0
+		for i := range r.Score.Models {
+			n = max(n, len(r.ScoreSteps(s, i)))
 		}
-		return 1
+		return n
 	}
 	return len(r.Steps(s))
 }

@@ -234,9 +234,15 @@ func TestScoreMix(t *testing.T) {
 	if mixed < 70 || mixed > 130 {
 		t.Errorf("%d of %d requests decided by the second value, with share 0.5", mixed, n)
 	}
-	_, err = scoreRouter(t, dir, "{router: router.json, models: [small, strong], threshold: 0.5, mix: {willingness_to_pay: 0.001, share: 0.5}}")
-	if err == nil || !strings.Contains(err.Error(), "set willingness_to_pay on the score route too") {
-		t.Errorf("mix without willingness_to_pay: %v", err)
+	for _, tc := range []struct{ route, want string }{
+		{"{router: router.json, models: [small, strong], threshold: 0.5, mix: {willingness_to_pay: 0.001, share: 0.5}}", "goes with willingness_to_pay, not threshold"},
+		{"{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0.001, share: 0}}", "score mix share is 0, which decides no request"},
+		{"{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0, share: 0.5}}", "score mix willingness_to_pay is zero"},
+		{"{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {share: 0.5}}", "score mix needs willingness_to_pay"},
+	} {
+		if _, err := scoreRouter(t, dir, tc.route); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "spec.yaml:") {
+			t.Errorf("%s: %v; want %q at the spec's line", tc.route, err, tc.want)
+		}
 	}
 }
 

@@ -519,6 +519,14 @@ func (c *checker) checkShadow(cat *Category, label string) {
 		if slices.ContainsFunc(routed, func(r Ref) bool { return r.Name == m.Name }) {
 			c.warnf(m.Line, "%s shadows %q, which its route already uses: its outcomes are recorded on real traffic already", label, m.Name)
 		}
+		vs, _ := cat.Route.MainValidators()
+		for _, v := range vs {
+			if ag, ok := v.Config.(*Agree); ok {
+				if _, ok := ag.CheckerFor(m.Name); !ok {
+					c.warnf(m.Line, "%s shadows %q, the only checker of its agreement check: every shadow answer would be checked by its own model and recorded as failing; add a second checker (agree models: [%s, OTHER])", label, m.Name, m.Name)
+				}
+			}
+		}
 	}
 	at := func(key string) int {
 		if sh.pos.Has(key) {
@@ -978,11 +986,23 @@ func (c *checker) checkScore(r *Route, label string) {
 	for _, m := range sc.Models {
 		c.model(m, label+" score model")
 	}
+	seen := map[string]bool{}
 	for _, m := range sc.Escalate {
 		c.model(m, label+" score escalate model")
+		if seen[m.Name] {
+			c.errorf(m.Line, "%s score escalate lists %s twice: each model once, in the order failed answers try them", label, m.Name)
+		}
+		seen[m.Name] = true
+		// A model the score can start on after m, being dearer, would escalate to a cheaper one.
+		if i := slices.IndexFunc(sc.Models, func(r Ref) bool { return r.Name == m.Name }); i >= 0 && i < len(sc.Models)-1 {
+			c.warnf(m.Line, "%s score escalate names %s, cheaper than %s (models are cheapest first): answers of the dearer models that fail go to a cheaper one", label, m.Name, sc.Models[len(sc.Models)-1].Name)
+		}
 	}
-	if sc.pos.Has("escalate") && (len(sc.Escalate) == 0 || !r.Validated()) {
-		c.errorf(sc.pos.Of("escalate"), "%s score route escalate names where failed answers go, which needs models and validators on the route: add validate: [...] to the route, or remove escalate", label)
+	switch {
+	case sc.pos.Has("escalate") && len(sc.Escalate) == 0:
+		c.errorf(sc.pos.Of("escalate"), "%s score escalate lists no models: name where failed answers go, like escalate: [strong], or remove it", label)
+	case len(sc.Escalate) > 0 && !r.Validated():
+		c.errorf(sc.pos.Of("escalate"), "%s score route escalate names where failed answers go, which needs validators on the route: add validate: [...] to the route, or remove escalate", label)
 	}
 	switch {
 	case sc.Router != "" && sc.Heuristic != nil:
@@ -1003,12 +1023,16 @@ func (c *checker) checkScore(r *Route, label string) {
 		}
 		if mx := sc.Mix; mx != nil {
 			switch {
+			case sc.WillingnessToPay == nil && sc.Threshold != nil:
+				c.errorf(mx.pos.Line, "%s score mix is a second willingness to pay, which goes with willingness_to_pay, not threshold: use willingness_to_pay on the score route, or remove mix", label)
 			case sc.WillingnessToPay == nil:
 				c.errorf(mx.pos.Line, "%s score mix is a second willingness to pay: set willingness_to_pay on the score route too", label)
 			case mx.WillingnessToPay == nil || mx.Share == nil:
 				c.errorf(mx.pos.Line, "%s score mix needs willingness_to_pay (USD per point of P(pass)) and share (the fraction of requests it decides), like mix: {willingness_to_pay: 0.08, share: 0.3}", label)
 			case *mx.WillingnessToPay == 0:
 				c.errorf(mx.pos.Of("willingness_to_pay"), "%s score mix willingness_to_pay is zero: give what a point of P(pass) is worth, above zero", label)
+			case *mx.Share == 0:
+				c.errorf(mx.pos.Of("share"), "%s score mix share is 0, which decides no request: give the fraction of requests it decides, above 0, or remove mix", label)
 			}
 		}
 		if sc.WillingnessToPay != nil && *sc.WillingnessToPay == 0 {

@@ -573,3 +573,55 @@ categories:
 		t.Errorf("simulated providers have no key: %v", ks)
 	}
 }
+
+// TestEscalateAndShadowChecks: a score route's escalate list and a shadow of the agreement
+// check's only checker are checked: errors for a repeated or empty list, warnings for a model
+// that is cheaper than the dearest start and for a shadow whose answers its own model would
+// check.
+func TestEscalateAndShadowChecks(t *testing.T) {
+	const base = `version: 1
+name: escalating
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000}
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4.1-nano, latency: {p50: 1s, p95: 2s}}
+  b: {provider: sim, model: gpt-4.1-mini, latency: {p50: 1s, p95: 2s}}
+  c: {provider: sim, model: gpt-4.1, latency: {p50: 1s, p95: 2s}}
+  d: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: quiz
+    share: 1
+    tokens: {in: 100, out: 5}
+    quality_bar: 0.5
+    route:
+      score: {heuristic: {tiers: [0.5]}, models: [a, c], ESCALATE}
+      validate: [{agree: {model: b, answer: choice}}]
+    assume:
+      pass_rate: {a: 0.6, c: 0.9}
+SHADOW`
+	for _, tt := range []struct {
+		escalate, shadow, want string
+		isError                bool
+	}{
+		{"escalate: [c, c]", "", "score escalate lists c twice", true},
+		{"escalate: []", "", "score escalate lists no models", true},
+		{"escalate: [a]", "", "score escalate names a, cheaper than c (models are cheapest first)", false},
+		{"escalate: [c]", "    shadow: {models: [b], sample: 0.1, daily_budget: 1}\n", `shadows "b", the only checker of its agreement check`, false},
+	} {
+		src := strings.Replace(strings.Replace(base, "ESCALATE", tt.escalate, 1), "SHADOW", tt.shadow, 1)
+		s, err := Parse([]byte(src), "escalating.yaml", Options{Today: fixtureDay})
+		if tt.isError {
+			if err == nil || !strings.Contains(err.Error(), "escalating.yaml:17: ") || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s: %v; want an error at line 17 saying %q", tt.escalate, err, tt.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tt.escalate, err)
+		}
+		if !slices.ContainsFunc(s.Warnings, func(e *Error) bool { return strings.Contains(e.Error(), tt.want) }) {
+			t.Errorf("%s %s: no warning %q in %v", tt.escalate, tt.shadow, tt.want, s.Warnings)
+		}
+	}
+}

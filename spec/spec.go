@@ -424,8 +424,8 @@ type ScoreRoute struct {
 	// Mix (learned router, with WillingnessToPay) decides a share of requests with a second
 	// willingness to pay. Which requests is a hash of the request's text (learn.RequestShare),
 	// so a request is decided the same way every time. Mixing two values reaches the cost and
-	// quality between theirs, which one value can miss; learn evaluate and replay --calibrate
-	// calibrate such mixes.
+	// quality between theirs, which one value can miss; learn evaluate calibrates such mixes
+	// (replay --calibrate writes one value).
 	Mix *ScoreMix `yaml:"mix"`
 	// Escalate, when set, is where a failed answer goes instead of the next stronger models:
 	// these models in order (leaving out the one that answered), like escalate: [strong] to go

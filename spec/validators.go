@@ -654,7 +654,7 @@ func (a *Agree) Summary() string {
 
 func (a *Agree) check(c *checker, line int) {
 	switch {
-	case a.Model.Name != "" && len(a.Models) > 0:
+	case a.Model.Name != "" && a.pos.Has("models"):
 		c.errorf(a.pos.Of("models"), "agree names both model and models: keep model: NAME for one checker, or models: [A, B] for a checker and the one that checks A's own answers")
 	case a.Model.Name == "" && len(a.Models) == 0:
 		c.errorf(a.pos.Line, "agree has no model: add model: NAME, a model declared under models: that answers the same request for comparison")

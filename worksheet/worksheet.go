@@ -308,9 +308,18 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	for _, st := range shown.Cascade {
 		steps = append(steps, st.Model.Name)
 	}
-	if shown.Score != nil {
-		// A score route's row shows its models in order, like a cascade's steps.
-		steps = refNames(shown.Score.Models)
+	if sc := shown.Score; sc != nil {
+		// A score route's row shows its models in order, like a cascade's steps; with
+		// escalate, its cheapest model and the models failed answers escalate to.
+		steps = refNames(sc.Models)
+		if len(sc.Escalate) > 0 {
+			steps = steps[:1]
+			for _, m := range sc.Escalate {
+				if m.Name != steps[0] {
+					steps = append(steps, m.Name)
+				}
+			}
+		}
 	}
 	var fallback, failover []string
 	if kind == "cascade" || kind == "score" {

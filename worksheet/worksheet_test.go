@@ -692,3 +692,43 @@ func TestScoreRowImports(t *testing.T) {
 		t.Errorf("the import does not say what it could not bring back:\n%s", y)
 	}
 }
+
+// TestScoreEscalateRow: a score route's row shows its escalation path: every model in order,
+// or, with escalate, its cheapest model and the models failed answers go to.
+func TestScoreEscalateRow(t *testing.T) {
+	const src = `version: 1
+name: score
+review: {last: 2026-10-01}
+volume: {per_month: 1000}
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+  b: {provider: sim, model: gpt-4.1-mini, latency: {p50: 1s, p95: 2s}}
+  c: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: q
+    share: 1
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.9
+    route:
+      score: {heuristic: {tiers: [0.3, 0.6]}, models: [a, b, c]ESCALATE}
+      validate: [{max_length: 100}]
+    assume: {pass_rate: {a: 0.8, b: 0.85, c: 0.95}}
+`
+	for _, tc := range []struct{ escalate, fallback string }{
+		{"", "b=gpt-4.1-mini → c=gpt-4o"},
+		{", escalate: [c]", "c=gpt-4o"},
+	} {
+		s, err := spec.Parse([]byte(strings.Replace(src, "ESCALATE", tc.escalate, 1)), "score.yaml", spec.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := Rows(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rows[0]; r.PrimaryModel != "a=gpt-4o-mini" || r.FallbackModel != tc.fallback {
+			t.Errorf("%q: primary %q, escalation %q; want a=gpt-4o-mini and %q", tc.escalate, r.PrimaryModel, r.FallbackModel, tc.fallback)
+		}
+	}
+}
