@@ -54,7 +54,7 @@ func NewDataset(name string, rows iter.Seq[outcomes.Row], models []string) *Data
 }
 
 // GroupRows is NewDataset, keeping each candidate's recorded answer in Item.Answers when
-// answers is set (the last row's, for a candidate with several rows of an item).
+// answers is set (the first row's, for a candidate with several rows of an item).
 func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answers bool) *Dataset {
 	ds := &Dataset{Name: name}
 	fixed := models != nil
@@ -117,7 +117,9 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 			for len(a.answers) <= k {
 				a.answers = append(a.answers, "")
 			}
-			a.answers[k] = r.Response
+			if a.answers[k] == "" {
+				a.answers[k] = r.Response // the first, as replay and calibration take it
+			}
 		}
 		switch {
 		case r.Pass != nil:

@@ -73,7 +73,7 @@ func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []La
 		anyFail, unchecked := false, false
 		for i, v := range vs {
 			missing = false
-			if ag, ok := v.Config.(*spec.Agree); ok {
+			if ag, ok := v.Config.(*spec.Agree); ok && (ag.Answer != AnswerChoice || ChoiceQuestion(it.Request.LastUserText())) {
 				if _, ok := ag.CheckerFor(it.Model); !ok {
 					// The answer's own model is its only checker: nothing to measure.
 					per[i].Unchecked++
