@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 
@@ -34,102 +35,19 @@ func (r *decisions) Record(d *clearbar.Decision) bool {
 	return true
 }
 
-// TestEstimatorAgreesWithGateway runs a few thousand requests through a validated cascade on
-// simulated models whose true pass rates, availability and validator strength are the spec's
-// assumptions, and checks that the escalation rate and the quality the gateway delivers agree
-// with the estimator's prediction within sampling error.
-func TestEstimatorAgreesWithGateway(t *testing.T) {
-	s, err := spec.Load("testdata/agreement.yaml", spec.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := provider.NewRegistry()
-	reg.Register("simulated", simulated.New)
-	providers, err := reg.NewAll(s, provider.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := validate.NewChecker(s, validate.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &decisions{}
-	g, err := gateway.New(gateway.Options{Spec: s, Providers: providers, Checker: checker, Recorder: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
-	defer srv.Close()
-
-	const n = 4000
-	body := []byte(`{"model":"clearbar/extract","messages":[{"role":"user","content":"Order AB-123456, total 42.50"}]}`)
-	var good, delivered int
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", bytes.NewReader(body))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			var buf bytes.Buffer
-			buf.ReadFrom(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				return // a failed request is not a good answer
-			}
-			mu.Lock()
-			delivered++
-			if gjson.GetBytes(buf.Bytes(), "x_clearbar_simulation.good").Bool() {
-				good++
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	escalated := 0
-	for _, d := range rec.ds {
-		for _, a := range d.Attempts {
-			if a.Step > 1 {
-				escalated++
-				break
-			}
-		}
-	}
-	r, err := estimate.Run(context.Background(), s, estimate.Options{Samples: 20_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := r.Policies[0].Categories[0]
-	check := func(what string, got, p float64) {
-		se := math.Sqrt(p * (1 - p) / n)
-		if math.Abs(got-p) > 4*se {
-			t.Errorf("%s: gateway %.4f, estimator %.4f (%.1f standard errors apart)", what, got, p, math.Abs(got-p)/se)
-		} else {
-			t.Logf("%s: gateway %.4f, estimator %.4f", what, got, p)
-		}
-	}
-	if len(rec.ds) != n {
-		t.Fatalf("%d decisions for %d requests", len(rec.ds), n)
-	}
-	check("escalation rate", float64(escalated)/n, want.PEscalated)
-	check("quality delivered", float64(good)/n, want.Quality)
-	check("requests failed", float64(n-delivered)/n, want.PFailed)
+// simulatedRun is n requests through the gateway of a spec on simulated providers, 16 at a
+// time, whose bodies body gives: the decisions recorded, and how many requests were answered
+// and how many answers the simulator drew as good.
+type simulatedRun struct {
+	spec             *spec.Spec
+	decisions        []*clearbar.Decision
+	delivered, good  int
+	escalated, calls int // requests that reached a second step; validator calls of kind check
 }
 
-// TestEstimatorAgreesWithGatewayOnAgreement: a score route that starts on the small model,
-// checks its answers by agreement with mid and escalates failures straight to strong. On the
-// simulator the check fails exactly the answers drawn to fail validation, so the gateway's
-// escalation rate and delivered quality match the estimator's prediction, and every check is
-// a call to mid recorded in the decision.
-func TestEstimatorAgreesWithGatewayOnAgreement(t *testing.T) {
-	s, err := spec.Load("testdata/agreement-choice.yaml", spec.Options{})
+func runSimulated(t *testing.T, file string, n int, body func(i int) []byte) *simulatedRun {
+	t.Helper()
+	s, err := spec.Load(file, spec.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,8 +69,7 @@ func TestEstimatorAgreesWithGatewayOnAgreement(t *testing.T) {
 	srv := httptest.NewServer(g)
 	defer srv.Close()
 
-	const n = 4000
-	var good, delivered int
+	run := &simulatedRun{spec: s}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -162,9 +79,7 @@ func TestEstimatorAgreesWithGatewayOnAgreement(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			q := fmt.Sprintf("Question %d: which planet is the largest?\nA) Mars\nB) Jupiter\nC) Venus\nAnswer:", i)
-			body, _ := json.Marshal(map[string]any{"model": "clearbar/quiz", "messages": []map[string]string{{"role": "user", "content": q}}})
-			resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", bytes.NewReader(body))
+			resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", bytes.NewReader(body(i)))
 			if err != nil {
 				t.Error(err)
 				return
@@ -173,53 +88,94 @@ func TestEstimatorAgreesWithGatewayOnAgreement(t *testing.T) {
 			buf.ReadFrom(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != 200 {
-				return
+				return // a failed request is not a good answer
 			}
 			mu.Lock()
-			delivered++
+			run.delivered++
 			if gjson.GetBytes(buf.Bytes(), "x_clearbar_simulation.good").Bool() {
-				good++
+				run.good++
 			}
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	if len(rec.ds) != n {
-		t.Fatalf("%d decisions for %d requests", len(rec.ds), n)
+	run.decisions = rec.ds
+	if len(run.decisions) != n {
+		t.Fatalf("%d decisions for %d requests", len(run.decisions), n)
 	}
-	escalated, checks := 0, 0
-	for _, d := range rec.ds {
-		if d.Score == nil || d.Score.Start != "small" || len(d.Plan) != 2 || d.Plan[1] != "strong" {
-			t.Fatalf("plan %v, score %+v: want small, escalating straight to strong", d.Plan, d.Score)
-		}
+	for _, d := range run.decisions {
 		for _, a := range d.Attempts {
-			switch {
-			case a.Kind == clearbar.AttemptCheck:
-				checks++
-				if a.Model != "mid" { // small's and strong's answers are both checked by mid
-					t.Fatalf("a check by %s, want mid", a.Model)
-				}
-			case a.Step > 1:
-				escalated++
+			if a.Kind == clearbar.AttemptCheck {
+				run.calls++
 			}
 		}
+		if slices.ContainsFunc(d.Attempts, func(a clearbar.Attempt) bool { return a.Step > 1 }) {
+			run.escalated++
+		}
 	}
-	if checks < n {
-		t.Errorf("%d check calls for %d requests: every validated answer is checked", checks, n)
+	return run
+}
+
+// agrees checks a gateway rate against the estimator's prediction, within four standard errors
+// of n draws.
+func agrees(t *testing.T, what string, got, p float64, n int) {
+	t.Helper()
+	se := math.Sqrt(p * (1 - p) / float64(n))
+	if math.Abs(got-p) > 4*se {
+		t.Errorf("%s: gateway %.4f, estimator %.4f (%.1f standard errors apart)", what, got, p, math.Abs(got-p)/se)
+	} else {
+		t.Logf("%s: gateway %.4f, estimator %.4f", what, got, p)
 	}
-	r, err := estimate.Run(context.Background(), s, estimate.Options{Samples: 20_000})
+}
+
+// TestEstimatorAgreesWithGateway runs a few thousand requests through a validated cascade on
+// simulated models whose true pass rates, availability and validator strength are the spec's
+// assumptions, and checks that the escalation rate and the quality the gateway delivers agree
+// with the estimator's prediction within sampling error.
+func TestEstimatorAgreesWithGateway(t *testing.T) {
+	const n = 4000
+	body := []byte(`{"model":"clearbar/extract","messages":[{"role":"user","content":"Order AB-123456, total 42.50"}]}`)
+	run := runSimulated(t, "testdata/agreement.yaml", n, func(int) []byte { return body })
+	r, err := estimate.Run(context.Background(), run.spec, estimate.Options{Samples: 20_000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := r.Policies[0].Categories[0]
-	check := func(what string, got, p float64) {
-		se := math.Sqrt(p * (1 - p) / n)
-		if math.Abs(got-p) > 4*se {
-			t.Errorf("%s: gateway %.4f, estimator %.4f (%.1f standard errors apart)", what, got, p, math.Abs(got-p)/se)
-		} else {
-			t.Logf("%s: gateway %.4f, estimator %.4f", what, got, p)
+	agrees(t, "escalation rate", float64(run.escalated)/n, want.PEscalated, n)
+	agrees(t, "quality delivered", float64(run.good)/n, want.Quality, n)
+	agrees(t, "requests failed", float64(n-run.delivered)/n, want.PFailed, n)
+}
+
+// TestEstimatorAgreesWithGatewayOnAgreement: a score route that starts on the small model,
+// checks its answers by agreement with mid and escalates failures straight to strong. On the
+// simulator the check fails exactly the answers drawn to fail validation, so the gateway's
+// escalation rate and delivered quality match the estimator's prediction, and every check is
+// a call to mid recorded in the decision.
+func TestEstimatorAgreesWithGatewayOnAgreement(t *testing.T) {
+	const n = 4000
+	run := runSimulated(t, "testdata/agreement-choice.yaml", n, func(i int) []byte {
+		q := fmt.Sprintf("Question %d: which planet is the largest?\nA) Mars\nB) Jupiter\nC) Venus\nAnswer:", i)
+		body, _ := json.Marshal(map[string]any{"model": "clearbar/quiz", "messages": []map[string]string{{"role": "user", "content": q}}})
+		return body
+	})
+	for _, d := range run.decisions {
+		if d.Score == nil || d.Score.Start != "small" || len(d.Plan) != 2 || d.Plan[1] != "strong" {
+			t.Fatalf("plan %v, score %+v: want small, escalating straight to strong", d.Plan, d.Score)
+		}
+		for _, a := range d.Attempts {
+			if a.Kind == clearbar.AttemptCheck && a.Model != "mid" { // small's and strong's answers are both checked by mid
+				t.Fatalf("a check by %s, want mid", a.Model)
+			}
 		}
 	}
-	check("escalation rate", float64(escalated)/n, want.PEscalated)
-	check("quality delivered", float64(good)/n, want.Quality)
+	if run.calls < n {
+		t.Errorf("%d check calls for %d requests: every validated answer is checked", run.calls, n)
+	}
+	r, err := estimate.Run(context.Background(), run.spec, estimate.Options{Samples: 20_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := r.Policies[0].Categories[0]
+	agrees(t, "escalation rate", float64(run.escalated)/n, want.PEscalated, n)
+	agrees(t, "quality delivered", float64(run.good)/n, want.Quality, n)
 }
