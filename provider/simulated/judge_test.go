@@ -34,11 +34,11 @@ categories:
       validator: {detect: 0.8, false_alarm: 0.1}
 `
 
-// TestSimulatedJudge: a judge model on the simulator fails exactly the answers the simulator
-// drew to fail validation, so that a judged route behaves as its assumed validator strength
-// says; an answer with no simulation record (from a real provider) passes, and says why.
-func TestSimulatedJudge(t *testing.T) {
-	s, err := spec.Parse([]byte(judgeSpec), "judged.yaml", spec.Options{})
+// simulatedChecker parses a spec with one simulated provider, sim, and returns it, the
+// provider and a checker whose validators call models through it.
+func simulatedChecker(t *testing.T, src string) (*spec.Spec, clearbar.Provider, *validate.Checker) {
+	t.Helper()
+	s, err := spec.Parse([]byte(src), "sim.yaml", spec.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +46,18 @@ func TestSimulatedJudge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	caller := validate.ProviderCaller{Providers: map[string]clearbar.Provider{"sim": p}}
-	checker, err := validate.NewChecker(s, validate.Env{Caller: caller})
+	checker, err := validate.NewChecker(s, validate.Env{Caller: validate.ProviderCaller{Providers: map[string]clearbar.Provider{"sim": p}}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, p, checker
+}
+
+// TestSimulatedJudge: a judge model on the simulator fails exactly the answers the simulator
+// drew to fail validation, so that a judged route behaves as its assumed validator strength
+// says; an answer with no simulation record (from a real provider) passes, and says why.
+func TestSimulatedJudge(t *testing.T) {
+	s, p, checker := simulatedChecker(t, judgeSpec)
 	vs, _ := s.Category("answer").Route.MainValidators()
 	ctx := context.Background()
 	flagged, failed := 0, 0
@@ -121,18 +128,7 @@ categories:
 // unless an answer is drawn to fail validation, so an agreement check on the simulator fails
 // exactly the flagged answers, at the category's assumed strength, like a judge.
 func TestSimulatedAgreement(t *testing.T) {
-	s, err := spec.Parse([]byte(agreeSpec), "agreed.yaml", spec.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := simulated.New(provider.Config{Provider: s.Provider("sim"), Spec: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := validate.NewChecker(s, validate.Env{Caller: validate.ProviderCaller{Providers: map[string]clearbar.Provider{"sim": p}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, p, checker := simulatedChecker(t, agreeSpec)
 	vs, _ := s.Category("quiz").Route.MainValidators()
 	ctx := context.Background()
 	flagged, compared := 0, 0
