@@ -67,15 +67,18 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 		return clearbar.Verdict{Validator: a.name, Pass: false, Reason: reason}
 	}
 	question := in.Request.LastUserText()
-	if a.kind == AnswerChoice && !ChoiceQuestion(question) {
-		return clearbar.Verdict{Validator: a.name, Pass: true, Reason: "not a multiple-choice question: not checked"}, nil
+	var opts []option // the question's options, found once for both answers
+	if a.kind == AnswerChoice {
+		if opts = multipleChoice(question); len(opts) == 0 {
+			return clearbar.Verdict{Validator: a.name, Pass: true, Reason: "not a multiple-choice question: not checked"}, nil
+		}
 	}
 	ref, ok := a.cfg.CheckerFor(in.Model)
 	if !ok {
 		return fail(fmt.Sprintf("no independent checker: %s wrote the answer and is the only checker; the answer is treated as unverified", in.Model)), nil
 	}
 	m := a.checkers[ref.Name]
-	own, ok := AnswerKey(a.kind, question, in.Response.Text())
+	own, ok := answerKey(a.kind, opts, in.Response.Text())
 	if !ok {
 		return fail(fmt.Sprintf("no %s in the answer: %s", a.kind, own)), nil
 	}
@@ -102,7 +105,7 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 		return fail(fmt.Sprintf("%s could not be reached (%s); the answer is treated as unverified", m.Name, e.Class)), &att
 	}
 	att.Outcome = "compared"
-	theirs, ok := AnswerKey(a.kind, question, resp.Text())
+	theirs, ok := answerKey(a.kind, opts, resp.Text())
 	if !ok {
 		return fail(fmt.Sprintf("%s's answer has no %s: %s", m.Name, a.kind, theirs)), &att
 	}

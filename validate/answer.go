@@ -31,9 +31,17 @@ var AnswerKinds = []string{AnswerChoice, AnswerNumber, AnswerText}
 // two, an answer without a number, an empty answer, or a question with no options. Two
 // answers agree only when both have a key and the keys are equal.
 func AnswerKey(kind, question, answer string) (key string, ok bool) {
+	var opts []option
+	if kind == AnswerChoice {
+		opts = multipleChoice(question)
+	}
+	return answerKey(kind, opts, answer)
+}
+
+// answerKey is AnswerKey with the question's options, for AnswerChoice, already found.
+func answerKey(kind string, opts []option, answer string) (key string, ok bool) {
 	switch kind {
 	case AnswerChoice:
-		opts := multipleChoice(question)
 		if len(opts) == 0 {
 			return "the question lists no options", false
 		}
