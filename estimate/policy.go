@@ -197,7 +197,7 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 			r := &spec.Route{Validate: validators, OnFail: onFail, OnExhausted: c.Route.OnExhausted}
 			var names, selfChecked []string
 			for _, cd := range cands[:top+1] {
-				if onlyOwnChecker(validators, cd.model.Name) {
+				if _, ok := spec.AgreementCheckers(validators, cd.model.Name); !ok {
 					selfChecked = append(selfChecked, cd.model.Name)
 					continue
 				}
@@ -216,17 +216,4 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 		}
 	}
 	return []*Policy{cheapest, cascade}, notes
-}
-
-// onlyOwnChecker reports whether an agreement check among validators has no checker for the
-// answers of model but model itself: a cascade step the spec check would reject.
-func onlyOwnChecker(validators []*spec.Validator, model string) bool {
-	for _, v := range validators {
-		if ag, ok := v.Config.(*spec.Agree); ok {
-			if _, ok := ag.CheckerFor(model); !ok {
-				return true
-			}
-		}
-	}
-	return false
 }

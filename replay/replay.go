@@ -415,30 +415,21 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		// The category's agreement checks run in these cascades too: each validated step pays
 		// for its checker's recorded answer, and a cascade with a step the check would ask to
 		// check itself is left out, as the spec check rejects it.
-		var agrees []*spec.Agree
+		var validators []*spec.Validator
 		if cat != nil && cat.Route != nil {
-			vs, _ := cat.Route.MainValidators()
-			for _, v := range vs {
-				if ag, ok := v.Config.(*spec.Agree); ok {
-					agrees = append(agrees, ag)
-				}
-			}
+			validators, _ = cat.Route.MainValidators()
 		}
 	nextCascade:
 		for _, c := range cascades {
 			for _, st := range strengths {
 				p := NewCascade(st, c...)
 				for j := range p.Steps {
-					for _, ag := range agrees {
-						chk, ok := ag.CheckerFor(p.Steps[j].Model)
-						if !ok {
-							rep.note(fmt.Sprintf("%s was not evaluated: the category's agreement check would ask %s to check its own answers", p.Name(), p.Steps[j].Model))
-							continue nextCascade
-						}
-						if !slices.Contains(p.Steps[j].Checkers, chk.Name) {
-							p.Steps[j].Checkers = append(p.Steps[j].Checkers, chk.Name)
-						}
+					checkers, ok := spec.AgreementCheckers(validators, p.Steps[j].Model)
+					if !ok {
+						rep.note(fmt.Sprintf("%s was not evaluated: the category's agreement check would ask %s to check its own answers", p.Name(), p.Steps[j].Model))
+						continue nextCascade
 					}
+					p.Steps[j].Checkers = checkers
 				}
 				try(p)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -139,13 +138,7 @@ func (sr *specRoute) cascade(s *spec.Spec, r *spec.Route, plan []spec.PlanStep, 
 	validated := false
 	for _, ps := range plan {
 		st := Step{Model: ps.Model.Name, Validated: len(ps.Validate) > 0, RetryOnce: ps.RetryOnce}
-		for _, v := range ps.Validate {
-			if ag, ok := v.Config.(*spec.Agree); ok {
-				if chk, ok := ag.CheckerFor(ps.Model.Name); ok && !slices.Contains(st.Checkers, chk.Name) {
-					st.Checkers = append(st.Checkers, chk.Name)
-				}
-			}
-		}
+		st.Checkers, _ = spec.AgreementCheckers(ps.Validate, ps.Model.Name)
 		c.Steps = append(c.Steps, st)
 		validated = validated || len(ps.Validate) > 0
 	}

@@ -514,18 +514,14 @@ func (c *checker) checkShadow(cat *Category, label string) {
 		c.errorf(sh.pos.Line, "%s shadow names no models: add models: [CANDIDATE] to shadow", label)
 	}
 	routed := cat.Route.Models()
+	validators, _ := cat.Route.MainValidators()
 	for _, m := range sh.Models {
 		c.model(m, label+" shadow model")
 		if slices.ContainsFunc(routed, func(r Ref) bool { return r.Name == m.Name }) {
 			c.warnf(m.Line, "%s shadows %q, which its route already uses: its outcomes are recorded on real traffic already", label, m.Name)
 		}
-		vs, _ := cat.Route.MainValidators()
-		for _, v := range vs {
-			if ag, ok := v.Config.(*Agree); ok {
-				if _, ok := ag.CheckerFor(m.Name); !ok {
-					c.warnf(m.Line, "%s shadows %q, the only checker of its agreement check: every shadow answer would be checked by its own model and recorded as failing; add a second checker (agree models: [%s, OTHER])", label, m.Name, m.Name)
-				}
-			}
+		if _, ok := AgreementCheckers(validators, m.Name); !ok {
+			c.warnf(m.Line, "%s shadows %q, the only checker of its agreement check: every shadow answer would be checked by its own model and recorded as failing; add a second checker (agree models: [%s, OTHER])", label, m.Name, m.Name)
 		}
 	}
 	at := func(key string) int {

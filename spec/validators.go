@@ -622,6 +622,26 @@ func (a *Agree) Checkers() []Ref {
 	return a.Models
 }
 
+// AgreementCheckers returns the models the agreement checks among validators ask to check an
+// answer model wrote, each once, in order. ok is false when one of them has no checker but
+// model itself: a step the spec check rejects.
+func AgreementCheckers(validators []*Validator, model string) (checkers []string, ok bool) {
+	for _, v := range validators {
+		ag, isAgree := v.Config.(*Agree)
+		if !isAgree {
+			continue
+		}
+		chk, found := ag.CheckerFor(model)
+		if !found {
+			return nil, false
+		}
+		if !slices.Contains(checkers, chk.Name) {
+			checkers = append(checkers, chk.Name)
+		}
+	}
+	return checkers, true
+}
+
 // CheckerFor returns the checker of an answer model wrote: the first checker that is not
 // model. ok is false when every checker is model.
 func (a *Agree) CheckerFor(model string) (Ref, bool) {
