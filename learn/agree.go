@@ -131,11 +131,7 @@ func agreementOutcome(ds *Dataset, idx []int, samples []Sample, keys [][]string,
 			continue
 		}
 		s := &samples[n]
-		lambda := c.WTP.Lambda
-		if c.Mixed != nil {
-			lambda = c.Mixed.Lambda(RequestShare(ds.Items[i].Prompt))
-		}
-		_, _, ch, esc := cascadeOutcome(s, keys[n], ChooseWTP(s.P, s.est(), lambda), best, chk)
+		_, _, ch, esc := cascadeOutcome(s, keys[n], ChooseWTP(s.P, s.est(), c.lambdaFor(ds.Items[i].Prompt)), best, chk)
 		if ch {
 			checked++
 		}

@@ -423,7 +423,7 @@ func operate(ds *Dataset, idx []int, samples []Sample, c *Calibration, k int) Po
 	p := Point{Param: c.Mixed.Share, Share: make([]float64, k)}
 	for n, i := range idx {
 		s := &samples[n]
-		j := ChooseWTP(s.P, s.est(), c.Mixed.Lambda(RequestShare(ds.Items[i].Prompt)))
+		j := ChooseWTP(s.P, s.est(), c.lambdaFor(ds.Items[i].Prompt))
 		p.Quality += passOf(s.Pass[j])
 		p.Cost += s.Cost[j]
 		p.Share[j]++
@@ -435,6 +435,15 @@ func operate(ds *Dataset, idx []int, samples []Sample, c *Calibration, k int) Po
 		p.Share[j] /= n
 	}
 	return p
+}
+
+// lambdaFor is the λ a calibrated willingness-to-pay rule decides a prompt with: a mixed rule's
+// by the prompt's RequestShare, as a gateway decides.
+func (c *Calibration) lambdaFor(prompt string) float64 {
+	if c.Mixed != nil {
+		return c.Mixed.Lambda(RequestShare(prompt))
+	}
+	return c.WTP.Lambda
 }
 
 // ruleLabel describes a calibrated willingness-to-pay rule briefly.
