@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/clearbar/clearbar/internal/textdist"
 )
 
 // Heuristic scores how hard a request looks, from 0 (easy) to 1 (hard), from its structural
@@ -70,8 +72,14 @@ func NewHeuristic(weights map[string]float64, tiers []float64) (*Heuristic, erro
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return nil, fmt.Errorf("heuristic: unknown feature %s; the features are %s",
-			strings.Join(unknown, ", "), strings.Join(StructuralNames[:], ", "))
+		hint := ""
+		if len(unknown) == 1 {
+			if near, ok := textdist.Closest(unknown[0], StructuralNames[:]); ok {
+				hint = fmt.Sprintf(" (did you mean %s?)", near)
+			}
+		}
+		return nil, fmt.Errorf("heuristic: unknown feature %s%s; the features are %s",
+			strings.Join(unknown, ", "), hint, strings.Join(StructuralNames[:], ", "))
 	}
 	if tiers == nil {
 		tiers = DefaultTiers

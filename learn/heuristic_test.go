@@ -53,7 +53,7 @@ func TestHeuristicConfig(t *testing.T) {
 	}{
 		{"defaults", nil, nil, ""},
 		{"one weight overridden", map[string]float64{"code": 0.5}, nil, ""},
-		{"an unknown feature is named with the valid ones", map[string]float64{"lenght": 1}, nil, "unknown feature lenght; the features are length"},
+		{"an unknown feature is named with the valid ones", map[string]float64{"lenght": 1}, nil, "unknown feature lenght (did you mean length?); the features are length"},
 		{"tiers must increase", nil, []float64{0.7, 0.35}, "must increase"},
 		{"tiers within (0, 1)", nil, []float64{1.5}, "outside"},
 	}

@@ -12,7 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // Main is the clearbar program: its I/O and clock are fields so tests run it in-process.
@@ -171,8 +174,15 @@ func (m *Main) today(flagValue string) (time.Time, error) {
 	return t, nil
 }
 
+// loadSpec loads a spec and compiles what the gateway compiles from it: its category rules,
+// score routes (learned router files, heuristic weights) and validators (schema files,
+// regexps). A spec that loads but would not serve fails here with the same file:line error
+// serve gives, so spec check and estimate never pass a spec the gateway refuses.
 func (m *Main) loadSpec(file string, today time.Time) (*spec.Spec, error) {
 	s, err := spec.Load(file, spec.Options{Today: today})
+	if err == nil {
+		err = compileSpec(s)
+	}
 	if err != nil {
 		var se spec.Errors
 		if errors.As(err, &se) {
@@ -181,6 +191,23 @@ func (m *Main) loadSpec(file string, today time.Time) (*spec.Spec, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// compileSpec compiles the spec's rules, routes and validators without providers: no model is
+// called, and judges and agreement checks compile against a caller that is never used.
+func compileSpec(s *spec.Spec) error {
+	if _, err := route.New(s); err != nil {
+		return err
+	}
+	_, err := validate.NewChecker(s, validate.Env{Caller: offlineCaller{}})
+	return err
+}
+
+// offlineCaller is the judge and checker caller of a spec that is only compiled.
+type offlineCaller struct{}
+
+func (offlineCaller) Call(context.Context, *spec.Model, *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
+	return nil, clearbar.Attempt{}, errors.New("no model is called while a spec is only checked")
 }
 
 // parseFraction reads "20%", "0.2" or "20" (as percent when above 1).

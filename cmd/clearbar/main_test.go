@@ -104,6 +104,57 @@ func TestBadSpecExitsWithFileLine(t *testing.T) {
 	}
 }
 
+// TestSpecCheckCompilesWhatServeCompiles: a spec whose parts load but would not compile in the
+// gateway (a rule that does not parse, a router file that is not one, a schema that is not a
+// schema, an unknown heuristic feature) fails spec check and estimate with serve's file:line.
+func TestSpecCheckCompilesWhatServeCompiles(t *testing.T) {
+	base, err := os.ReadFile("../../examples/quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, old, new, want string
+		files                map[string]string
+	}{
+		{"rule", `last_user matches`, `last_user matchs`, `rule: unexpected token Identifier("matchs")`, nil},
+		{"router file", `route: {model: mini}`, `route: {score: {router: r.json, models: [nano, mini], threshold: 0.5}}`, "r.json: not a model file", map[string]string{"r.json": "{nope"}},
+		{"heuristic weight", `route: {model: mini}`, `route: {score: {heuristic: {tiers: [0.5], weights: {lenght: 1}}, models: [nano, mini]}}`, "unknown feature lenght (did you mean length?)", nil},
+		{"schema", `{json_schema: schemas/intent.json}`, `{json_schema: bad.json}`, "schema bad.json does not compile", map[string]string{"bad.json": `{"type": "objekt"}`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !bytes.Contains(base, []byte(tc.old)) {
+				t.Fatalf("the quick start no longer has %q", tc.old)
+			}
+			dir := t.TempDir()
+			schema, err := os.ReadFile("../../examples/schemas/intent.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(filepath.Join(dir, "schemas"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "schemas", "intent.json"), schema, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for name, body := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f := filepath.Join(dir, "spec.yaml")
+			if err := os.WriteFile(f, bytes.Replace(base, []byte(tc.old), []byte(tc.new), 1), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, cmd := range [][]string{{"spec", "check", f}, {"estimate", f, "--samples", "1000"}} {
+				code, _, errOut := run(t, cmd...)
+				if code != 1 || !strings.Contains(errOut, f+":") || !strings.Contains(errOut, tc.want) {
+					t.Errorf("%s: exit %d, want 1 with %s:LINE and %q:\n%s", cmd[0], code, f, tc.want, errOut)
+				}
+			}
+		})
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"frobnicate"},
