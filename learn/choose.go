@@ -412,7 +412,7 @@ func Calibrate(models []string, samples []Sample, t Target) (*Calibration, error
 	} else {
 		grid = LambdaGrid(samples, k)
 		if len(grid) == 1 {
-			return nil, errors.New("calibration: the outcomes have no costs, which a willingness-to-pay rule weighs; record costs, or name the strong and weak models of a threshold rule")
+			return nil, errors.New("calibration: the outcomes have no costs, which a willingness-to-pay rule weighs: record each call's cost, or price the calls from the prompt's length (clearbar learn evaluate --price MODEL=IN/OUT for each model, with --output-tokens N)")
 		}
 		pts = SweepWTP(samples, k, grid)
 		choose = func(x float64) Chooser { return samplesWTP{lambda: x} }

@@ -59,7 +59,23 @@ type Calibration struct {
 	Target     Target  `json:"target"`
 	Chosen     *Result `json:"chosen"`
 	Candidates int     `json:"candidates"`
+	// Excluded are the results left out because they were evaluated on too few of the items
+	// (see MinCoverage), with the items they cover.
+	Excluded []Excluded `json:"excluded,omitempty"`
 }
+
+// Excluded is a result Calibrate left out for covering too few items.
+type Excluded struct {
+	Name  string `json:"name"`
+	Items int    `json:"items"`
+	Of    int    `json:"of"`
+}
+
+// MinCoverage is the share of the items (those the widest candidate covers) a result must
+// be evaluated on to be a calibration candidate. Policies measured on different items are not
+// comparable: a model with rows only for the requests a cascade escalated to it (as in a trace
+// export) is measured on a selected few and would look better, or worse, than it is.
+const MinCoverage = 0.95
 
 // Calibrate picks among results (single policies and curve points alike) the one that best
 // meets target. Only realisable results with items are candidates: never the oracle.
@@ -69,11 +85,21 @@ type Calibration struct {
 // choice on another when the table is large enough.
 func Calibrate(results []*Result, target Target) (*Calibration, error) {
 	var cands []*Result
+	widest := 0
 	for _, r := range results {
 		if r.Realisable && r.Items > 0 && (target.Kinds == nil || slices.Contains(target.Kinds, r.Kind)) {
 			cands = append(cands, r)
+			widest = max(widest, r.Items)
 		}
 	}
+	var excluded []Excluded
+	cands = slices.DeleteFunc(cands, func(r *Result) bool {
+		if float64(r.Items) >= MinCoverage*float64(widest) {
+			return false
+		}
+		excluded = append(excluded, Excluded{Name: r.Name, Items: r.Items, Of: widest})
+		return true
+	})
 	if len(cands) == 0 {
 		if target.Kinds != nil {
 			return nil, fmt.Errorf("no results of kind %s to calibrate: include those policies", strings.Join(target.Kinds, ", "))
@@ -129,5 +155,19 @@ func Calibrate(results []*Result, target Target) (*Calibration, error) {
 	default:
 		return nil, fmt.Errorf("unknown objective %d", target.Objective)
 	}
-	return &Calibration{Target: target, Chosen: slices.MinFunc(ok, order), Candidates: len(cands)}, nil
+	// Among equals, a willingness to pay of λ = 0 (the highest score, whatever the price) comes
+	// last: a spec's willingness_to_pay (1/λ) cannot be infinite, and a λ > 0 that routes the
+	// items the same way can be written.
+	unbounded := func(r *Result) bool { return r.Params.Lambda != nil && *r.Params.Lambda == 0 }
+	tied := func(a, b *Result) int {
+		return cmp.Or(order(a, b), cmp.Compare(btoi(unbounded(a)), btoi(unbounded(b))))
+	}
+	return &Calibration{Target: target, Chosen: slices.MinFunc(ok, tied), Candidates: len(cands), Excluded: excluded}, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -149,7 +149,7 @@ func (c chart) svg(rep *Report) string {
 		x, y := sx(clampX(xOf(r))), sy(r.Quality)
 		title := html.EscapeString(pointTitle(r))
 		switch r.Kind {
-		case "single":
+		case KindSingle:
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4.5" fill="#333"><title>%s</title></circle>`, x, y, title)
 		case "oracle":
 			fmt.Fprintf(&b, `<path d="M%.1f %.1fl6 6l-6 6l-6 -6z" fill="#f2c200" stroke="#333"><title>%s</title></path>`, x, y-6, title)
@@ -186,12 +186,12 @@ func pointTitle(r *Result) string {
 // up to its settings.
 func shortName(r *Result) string {
 	name := r.Name
-	if r.Kind == "single" {
+	if r.Kind == KindSingle {
 		if i := strings.LastIndex(name, "/"); i >= 0 {
 			name = name[i+1:]
 		}
 	}
-	if i := strings.Index(name, " ("); i > 0 && r.Kind != "single" && len(name) > 40 {
+	if i := strings.Index(name, " ("); i > 0 && r.Kind != KindSingle && len(name) > 40 {
 		name = name[:i]
 	}
 	if len(name) > 40 {

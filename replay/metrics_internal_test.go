@@ -184,6 +184,26 @@ func TestCalibrate(t *testing.T) {
 	}
 }
 
+// TestCalibrateLeavesOutNarrowResults: a result measured on a few of the items (a model with
+// rows only for what a cascade escalated to it, as in a trace export) is not compared with the
+// others, however good it looks there, and the calibration says so.
+func TestCalibrateLeavesOutNarrowResults(t *testing.T) {
+	narrow := res("strong", 0.01, 1, strongShare(1))
+	narrow.Items = 7
+	rs := []*Result{res("weak", 0.001, 0.6), res("cascade", 0.003, 0.86, kind("cascade")), narrow}
+	c, err := Calibrate(rs, Target{Objective: ClearBar, Quality: 0.95})
+	if err == nil || !strings.Contains(err.Error(), "the best is cascade at 86.00%") {
+		t.Fatalf("calibration %+v, error %v: strong, on 7 of 100 items, must not be chosen", c, err)
+	}
+	c, err = Calibrate(rs, Target{Objective: ClearBar, Quality: 0.8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Chosen.Name != "cascade" || !slices.Equal(c.Excluded, []Excluded{{Name: "strong", Items: 7, Of: 100}}) || c.Candidates != 2 {
+		t.Errorf("chose %s among %d, excluded %+v", c.Chosen.Name, c.Candidates, c.Excluded)
+	}
+}
+
 // TestWeightedQuantile compares the selection with sorting: unit weights give the
 // nearest-rank quantile; weights move it.
 func TestWeightedQuantile(t *testing.T) {

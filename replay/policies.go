@@ -77,7 +77,7 @@ func (p Single) bind(t *Table) (*binding, error) {
 	}
 	m, nm := cols[0], len(t.models)
 	return &binding{
-		kind:   "single",
+		kind:   KindSingle,
 		models: []string{p.Model},
 		covers: func(i int) bool { return t.state[i*nm+m].Usable() },
 		eval: func(a *acc, i int, w float64) {

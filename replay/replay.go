@@ -66,9 +66,10 @@ func Rows(r io.Reader) Source {
 	}
 }
 
-// Policy kinds Options.Include accepts. Single models are always evaluated: every other
-// measure is relative to them.
+// Policy kinds Options.Include accepts. Single models (KindSingle) are always evaluated: every
+// other measure is relative to them.
 const (
+	KindSingle    = "single"
 	KindOracle    = "oracle"
 	KindSpec      = "spec"
 	KindMix       = "mix"
@@ -537,6 +538,14 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 			rep.note("calibration: " + oneLine(err))
 		}
 		rep.Calibration = cal
+		if cal != nil && len(cal.Excluded) > 0 {
+			var parts []string
+			for _, x := range cal.Excluded {
+				parts = append(parts, fmt.Sprintf("%s (%d of %d items)", x.Name, x.Items, x.Of))
+			}
+			rep.note("left out of the calibration for covering too few items to compare with the others: " + strings.Join(parts, ", ") +
+				"; a model with rows only for some items (in a trace export, the later steps of a cascade answer only what escalated) is measured on a selection: add its answers to every item, with clearbar eval or shadow traffic")
+		}
 	}
 	return nil
 }

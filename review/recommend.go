@@ -216,7 +216,7 @@ func describedRoute(root *yaml.Node, c *spec.Category, desc string) ([]edit, err
 	}
 	if names, ok := strings.CutPrefix(head, "cascade "); ok {
 		list := "[" + strings.Join(strings.Split(names, " → "), ", ") + "]"
-		if _, v := mapEntry(routeNode, "cascade"); v != nil && bareSteps(v) {
+		if _, v := spec.MapEntry(routeNode, "cascade"); v != nil && bareSteps(v) {
 			es = append(es, edit{category: c.Name, path: []string{"route", "cascade"}, text: list})
 		} else {
 			// Rewrite the route, keeping how the spec validates: the estimator's cascades are
@@ -227,7 +227,7 @@ func describedRoute(root *yaml.Node, c *spec.Category, desc string) ([]edit, err
 				if v == nil {
 					continue
 				}
-				ft, err := flowText(v)
+				ft, err := spec.FlowText(v)
 				if err != nil {
 					return nil, err
 				}
@@ -239,7 +239,7 @@ func describedRoute(root *yaml.Node, c *spec.Category, desc string) ([]edit, err
 		if strings.ContainsAny(head, " ,") {
 			return nil, fmt.Errorf("the route %q is not a single model or a cascade", head)
 		}
-		if _, v := mapEntry(routeNode, "model"); v != nil {
+		if _, v := spec.MapEntry(routeNode, "model"); v != nil {
 			es = append(es, edit{category: c.Name, path: []string{"route", "model"}, text: head})
 		} else {
 			es = append(es, edit{category: c.Name, path: []string{"route"}, text: "{model: " + head + "}"})
@@ -258,10 +258,10 @@ func describedRoute(root *yaml.Node, c *spec.Category, desc string) ([]edit, err
 // namedRoute copies a named policy's route for the category (and its fallbacks, when the
 // policy sets them) into the category.
 func namedRoute(root *yaml.Node, policy string, c *spec.Category) ([]edit, error) {
-	_, policies := mapEntry(root, "policies")
-	_, p := mapEntry(policies, policy)
-	_, routes := mapEntry(p, "routes")
-	_, r := mapEntry(routes, c.Name)
+	_, policies := spec.MapEntry(root, "policies")
+	_, p := spec.MapEntry(policies, policy)
+	_, routes := spec.MapEntry(p, "routes")
+	_, r := spec.MapEntry(routes, c.Name)
 	if r == nil {
 		return nil, fmt.Errorf("policy %s has no route for it in the spec file", policy)
 	}
@@ -277,13 +277,13 @@ func namedRoute(root *yaml.Node, policy string, c *spec.Category) ([]edit, error
 			route.Content = append(route.Content, r.Content[i], r.Content[i+1])
 		}
 	}
-	rt, err := flowText(&route)
+	rt, err := spec.FlowText(&route)
 	if err != nil {
 		return nil, err
 	}
 	es := []edit{{category: c.Name, path: []string{"route"}, text: rt}}
 	if fallback != nil {
-		ft, err := flowText(fallback)
+		ft, err := spec.FlowText(fallback)
 		if err != nil {
 			return nil, err
 		}
@@ -294,13 +294,13 @@ func namedRoute(root *yaml.Node, policy string, c *spec.Category) ([]edit, error
 
 // categoryValue returns the value of key in the named category's mapping.
 func categoryValue(root *yaml.Node, category, key string) *yaml.Node {
-	_, cats := mapEntry(root, "categories")
+	_, cats := spec.MapEntry(root, "categories")
 	if cats == nil {
 		return nil
 	}
 	for _, c := range cats.Content {
-		if _, n := mapEntry(c, "name"); n != nil && n.Value == category {
-			_, v := mapEntry(c, key)
+		if _, n := spec.MapEntry(c, "name"); n != nil && n.Value == category {
+			_, v := spec.MapEntry(c, key)
 			return v
 		}
 	}
@@ -321,18 +321,18 @@ func bareSteps(list *yaml.Node) bool {
 // for validate and on_fail, that of its first step that sets it, as the estimator's
 // cascade-by-price policy takes it.
 func routeValidation(route *yaml.Node, key string) *yaml.Node {
-	if _, v := mapEntry(route, key); v != nil {
+	if _, v := spec.MapEntry(route, key); v != nil {
 		return v
 	}
 	if key == "on_exhausted" {
 		return nil
 	}
-	_, steps := mapEntry(route, "cascade")
+	_, steps := spec.MapEntry(route, "cascade")
 	if steps == nil {
 		return nil
 	}
 	for _, st := range steps.Content {
-		if _, v := mapEntry(st, key); v != nil {
+		if _, v := spec.MapEntry(st, key); v != nil {
 			return v
 		}
 	}

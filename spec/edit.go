@@ -2,7 +2,9 @@ package spec
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"go.yaml.in/yaml/v3"
@@ -10,9 +12,18 @@ import (
 
 // SetInCategory returns the spec document data with the value at path (keys below the
 // category, like ["assume", "validator"]) in the named category set to value, creating
-// mappings on the way. Comments and the order of keys are kept; the rest of the document is
+// mappings on the way. It edits the text in place when it can (SetInCategoryText), so that
+// the diff shows only the change. Otherwise it re-encodes the document: comments and the
+// order of keys are kept, but blank lines and folded text are not, and the rest is
 // re-indented by the YAML encoder (two spaces), so review the diff.
 func SetInCategory(data []byte, category string, path []string, value any) ([]byte, error) {
+	if v, err := flowNode(value); err == nil {
+		if text, err := FlowText(v); err == nil {
+			if out, err := SetInCategoryText(data, category, path, text); err == nil {
+				return out, nil
+			}
+		}
+	}
 	return editCategory(data, category, func(cat *yaml.Node) error {
 		v, err := flowNode(value)
 		if err != nil {
@@ -50,6 +61,9 @@ func SetRouteForm(data []byte, category, form string, value any) ([]byte, error)
 	if !slices.Contains(routeForms, form) {
 		return nil, fmt.Errorf("route form %q: write one of %v", form, routeForms)
 	}
+	if out, err := setRouteFormText(data, category, form, value); err == nil {
+		return out, nil
+	}
 	return editCategory(data, category, func(cat *yaml.Node) error {
 		v, err := flowNode(value)
 		if err != nil {
@@ -72,6 +86,61 @@ func SetRouteForm(data []byte, category, form string, value any) ([]byte, error)
 }
 
 var routeForms = []string{"model", "cascade", "split", "score"}
+
+// setRouteFormText is SetRouteForm editing the text in place. A route of the same form whose
+// value is a mapping (a score route) has each of its settings set, and those value leaves out
+// removed, so that its layout and comments stay; otherwise the form's entry is replaced by one
+// line.
+func setRouteFormText(data []byte, category, form string, value any) ([]byte, error) {
+	cat, err := categoryNode(data, category)
+	if err != nil {
+		return nil, err
+	}
+	_, route := MapEntry(cat, "route")
+	old := ""
+	for _, f := range routeForms {
+		if _, v := MapEntry(route, f); v != nil {
+			old = f
+		}
+	}
+	if old == "" {
+		return nil, errors.New("the route has no form to replace")
+	}
+	_, oldValue := MapEntry(route, old)
+	if fields, ok := value.(map[string]any); ok && old == form && oldValue.Kind == yaml.MappingNode {
+		out := data
+		for _, key := range slices.Sorted(maps.Keys(fields)) {
+			v, err := flowNode(fields[key])
+			if err != nil {
+				return nil, err
+			}
+			text, err := FlowText(v)
+			if err != nil {
+				return nil, err
+			}
+			if out, err = SetInCategoryText(out, category, []string{"route", form, key}, text); err != nil {
+				return nil, err
+			}
+		}
+		for i := 0; i+1 < len(oldValue.Content); i += 2 {
+			if key := oldValue.Content[i].Value; fields[key] == nil {
+				if out, err = deleteInCategoryText(out, category, []string{"route", form, key}); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return out, nil
+	}
+	v, err := flowNode(value)
+	if err != nil {
+		return nil, err
+	}
+	text, err := FlowText(v)
+	if err != nil {
+		return nil, err
+	}
+	return replaceEntryText(data, category, []string{"route", old}, form+": "+text)
+}
 
 // flowNode encodes value as a YAML node written in flow style ({a: 1}, [x, y]).
 func flowNode(value any) (*yaml.Node, error) {
@@ -119,14 +188,6 @@ func editCategory(data []byte, category string, fn func(cat *yaml.Node) error) (
 }
 
 func mapValue(n *yaml.Node, key string) *yaml.Node {
-	n = resolveAlias(n)
-	if n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
+	_, v := MapEntry(n, key)
+	return v
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,74 @@ func TestSetRouteForm(t *testing.T) {
 	}
 	if _, err := SetRouteForm([]byte(editDoc), "intent", "validate", nil); err == nil {
 		t.Error("validate is not a route form")
+	}
+}
+
+// TestEditsKeepTheRestOfTheText: an edit changes only the lines it must. Blank lines, folded
+// text and aligned comments elsewhere stay byte for byte, and a block score route is edited
+// setting by setting, so that its comments stay and a setting the new value leaves out goes.
+func TestEditsKeepTheRestOfTheText(t *testing.T) {
+	const doc = `version: 1
+name: edit
+
+providers: {sim: {type: simulated}}
+
+models:
+  a: {provider: sim, model: gpt-4o-mini}
+  b: {provider: sim, model: gpt-4o}
+
+categories:
+  - name: intent
+    description: >-
+      Folded text that
+      stays as it is.
+    share: 1
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.9            # aligned comment
+    route:
+      score:
+        router: r.json          # from learn train
+        models: [a, b]
+        threshold: 0.5          # to be calibrated
+    assume:
+      pass_rate: {a: 0.8, b: 0.95}
+`
+	unchanged := func(t *testing.T, out []byte, changed ...string) {
+		t.Helper()
+		got := strings.Split(string(out), "\n")
+		want := strings.Split(doc, "\n")
+		var diff []string
+		for _, l := range got {
+			if !slices.Contains(want, l) {
+				diff = append(diff, "+"+l)
+			}
+		}
+		for _, l := range want {
+			if !slices.Contains(got, l) {
+				diff = append(diff, "-"+l)
+			}
+		}
+		if !slices.Equal(diff, changed) {
+			t.Errorf("changed lines %q, want %q:\n%s", diff, changed, out)
+		}
+	}
+	out, err := SetInCategory([]byte(doc), "intent", []string{"assume", "score_share"}, map[string]float64{"a": 0.7, "b": 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unchanged(t, out, "+      score_share: {a: 0.7, b: 0.3}")
+
+	out, err = SetRouteForm([]byte(doc), "intent", "score", map[string]any{"router": "r.json", "models": []string{"a", "b"}, "willingness_to_pay": 0.00184012})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unchanged(t, out, "+        willingness_to_pay: 0.00184012", "-        threshold: 0.5          # to be calibrated")
+
+	out, err = SetRouteForm([]byte(doc), "intent", "cascade", []string{"a", "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "    route:\n      cascade: [a, b]\n    assume:") {
+		t.Errorf("the score route was not replaced by one line:\n%s", out)
 	}
 }

@@ -2,15 +2,18 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/clearbar/clearbar"
@@ -84,6 +87,10 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	}
 	if *models != "" {
 		opts.Models = splitList(*models)
+	} else if *calibrate {
+		// A calibration is written into the category's route, so it chooses among the
+		// models the category names, not every model the outcomes happen to have.
+		opts.Models = categoryModels(s.Category(*category))
 	}
 	if *include != "" {
 		opts.Include = splitList(*include)
@@ -357,25 +364,17 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 		score := map[string]any{"router": rel, "models": ch.Models}
 		switch {
 		case ch.Params.Threshold != nil:
-			score["threshold"] = round4(*ch.Params.Threshold)
+			score["threshold"] = sig6(*ch.Params.Threshold)
 		case ch.Params.Lambda != nil && *ch.Params.Lambda > 0:
-			score["willingness_to_pay"] = round4(1 / *ch.Params.Lambda)
+			score["willingness_to_pay"] = sig6(1 / *ch.Params.Lambda)
 		default:
 			return fmt.Errorf("the calibrated router %s has neither a threshold nor a willingness to pay", ch.Name)
 		}
+		score["models"] = cheapestFirst(rep, ch.Models)
 		form, value = "score", score
 		// The routers replay unvalidated: each item goes to one model, so the calls per item
 		// are the shares of requests each model starts on.
-		shares = map[string]float64{}
-		var total float64
-		for _, name := range ch.Models {
-			total += ch.Share(name)
-		}
-		for _, name := range ch.Models {
-			if total > 0 {
-				shares[name] = round4(ch.Share(name) / total)
-			}
-		}
+		shares = startShares(ch)
 	case replay.KindCascade:
 		form, value = "cascade", ch.Models
 	case replay.KindMix:
@@ -413,7 +412,93 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 	}
 	fmt.Fprintf(m.Stdout, "\nWrote the calibrated route of %q into %s: %s (quality %.2f%%, %s per request).\n",
 		category, file, ch.Name, ch.Quality*100, ch.CostPerItem)
+	if sc, ok := value.(map[string]any); ok {
+		if wtp, ok := sc["willingness_to_pay"]; ok {
+			fmt.Fprintf(m.Stdout, "  score route over %s with willingness_to_pay %v (1/λ, in dollars per unit of P(pass))\n", strings.Join(sc["models"].([]string), ", "), wtp)
+		} else if th, ok := sc["threshold"]; ok {
+			fmt.Fprintf(m.Stdout, "  score route over %s with threshold %v\n", strings.Join(sc["models"].([]string), ", "), th)
+		}
+	}
 	return nil
 }
 
 func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
+
+// sig6 rounds to six significant digits: a calibrated threshold or willingness to pay written
+// into a spec must select the same point replay measured, which two digits do not.
+func sig6(f float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 6, 64), 64)
+	return v
+}
+
+// categoryModels returns the models a category names: its route's steps, fallbacks, agreement
+// checkers and assumed pass rates, in that order, each once.
+func categoryModels(c *spec.Category) []string {
+	var out []string
+	add := func(name string) {
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	if c.Route != nil {
+		for _, m := range c.Route.Models() {
+			add(m.Name)
+		}
+		validators, _ := c.Route.MainValidators()
+		for _, v := range validators {
+			if ag, ok := v.Config.(*spec.Agree); ok {
+				for _, m := range ag.Checkers() {
+					add(m.Name)
+				}
+			}
+		}
+	}
+	for _, m := range c.Fallback {
+		add(m.Name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Assume.PassRate)) {
+		add(name)
+	}
+	return out
+}
+
+// cheapestFirst orders a score route's models by their mean cost per item in the replay, the
+// order a score route needs (it escalates failed answers to later, dearer models).
+func cheapestFirst(rep *replay.Report, models []string) []string {
+	cost := map[string]float64{}
+	for _, r := range rep.Results {
+		if r.Kind == replay.KindSingle {
+			cost[r.Name] = r.CostUSD()
+		}
+	}
+	out := slices.Clone(models)
+	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(cost[a], cost[b]) })
+	return out
+}
+
+// startShares returns the share of items each of a router's models starts on, rounded to four
+// places so that they still sum to 1 (the largest takes the rounding).
+func startShares(ch *replay.Result) map[string]float64 {
+	shares := map[string]float64{}
+	var total float64
+	for _, name := range ch.Models {
+		total += ch.Share(name)
+	}
+	if total <= 0 {
+		return shares
+	}
+	largest, rest := "", 0.0
+	for _, name := range ch.Models {
+		shares[name] = round4(ch.Share(name) / total)
+		if largest == "" || shares[name] > shares[largest] {
+			largest = name
+		}
+	}
+	for name, v := range shares {
+		if name != largest {
+			rest += v
+		}
+	}
+	shares[largest] = round4(1 - rest)
+	return shares
+}

@@ -157,6 +157,67 @@ func TestLearnReplayCalibrate(t *testing.T) {
 	}
 }
 
+// TestReplayCalibrateWritesTheCategorysModels: a calibrated willingness-to-pay route is written
+// over the category's own models, cheapest first (the order a score route escalates in), never
+// over a model the outcomes have and the spec does not, and with the value the report chose.
+func TestReplayCalibrateWritesTheCategorysModels(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 600)
+	// A third model the spec does not declare, good and cheap: a calibration over every model
+	// in the table would route to it.
+	f, err := os.OpenFile(table, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := outcomes.NewWriter(f)
+	for i := range 600 {
+		pass := i%10 != 3
+		prompt := fmt.Sprintf("What is the capital of country number %d?", i)
+		if i%5 >= 3 {
+			prompt = fmt.Sprintf("Prove step by step that the sequence %d has a closed form and derive it.", i)
+		}
+		if err := w.Write(outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "stranger-1", TokensIn: 50, TokensOut: 20, Cost: 10_000, Pass: &pass}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	// Spec names whose alphabetical order is not their price order.
+	doc := strings.NewReplacer("small:  {provider", "zeta: {provider", "strong: {provider", "alpha: {provider",
+		"cascade: [small, strong]", "cascade: [zeta, alpha]", "{small: 0.6, strong: 0.95}", "{zeta: 0.6, alpha: 0.95}").Replace(learnSpec)
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	router := filepath.Join(dir, "qa.json")
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", router, "--folds", "3"); code != 0 {
+		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--router", router, "--calibrate", "--include", "wtp")
+	if code != 0 {
+		t.Fatalf("replay --calibrate: %d\n%s\n%s", code, out, errOut)
+	}
+	s, err := spec.Load(specFile, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := s.Category("qa").Route.Score
+	if sc == nil || len(sc.Models) != 2 || sc.Models[0].Name != "zeta" || sc.Models[1].Name != "alpha" || sc.WillingnessToPay == nil {
+		data, _ := os.ReadFile(specFile)
+		t.Fatalf("want a score route over [zeta, alpha] with a willingness to pay:\n%s\n%s", data, out)
+	}
+	if strings.Contains(out, "stranger-1 ") && strings.Contains(out, "Calibration") && strings.Contains(out[strings.Index(out, "Calibration"):], "stranger-1") {
+		t.Errorf("the calibration considered a model the spec does not declare:\n%s", out)
+	}
+	written := strconv.FormatFloat(clearbar.Money(*sc.WillingnessToPay).USD(), 'g', -1, 64)
+	if !strings.Contains(out, "willingness_to_pay "+written) {
+		t.Errorf("the written willingness to pay %s is not printed:\n%s", written, out)
+	}
+}
+
 func TestReplayUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
