@@ -54,7 +54,7 @@ func (m *Main) commands() []command {
 		{"outcomes", "export decision records as an outcomes table, import benchmark data, convert JSONL and CSV", (*Main).runOutcomes},
 		{"flagged", "list decisions flagged for review (every step failed validation, or a validator keeps failing)", (*Main).runFlagged},
 		{"validate", "measure validators' detection and false-alarm rates on labelled outcomes", (*Main).runValidate},
-		{"spec", "check a spec, print its JSON Schema, or render it as a routing document", (*Main).runSpec},
+		{"spec", "check a spec, run its golden routing tests, print its JSON Schema, or render it as a routing document", (*Main).runSpec},
 		{"prices", "show each model's effective prices and where the spec differs from the catalogue", (*Main).runPrices},
 		{"worksheet", "export a spec as a routing worksheet (CSV) or import one", (*Main).runWorksheet},
 		{"version", "print the version", (*Main).runVersion},
@@ -73,7 +73,10 @@ var errFailed = errors.New("failed")
 
 // Run runs the command line args and returns the exit status.
 func (m *Main) Run(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "-h"} // clearbar help estimate
+	}
+	if len(args) == 0 || isHelp(args[0]) {
 		m.usage(m.Stdout)
 		if len(args) == 0 {
 			return 2
@@ -86,6 +89,14 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		}
 		err := c.run(m, ctx, args[1:])
 		var ue *usageError
+		if len(args) == 2 && isHelp(args[1]) && errors.As(err, &ue) {
+			// A command with subcommands (spec, worksheet, outcomes, …) asked for help: its
+			// usage line is the help.
+			if rest := m.usageOf(ctx, c); rest != "" {
+				fmt.Fprintf(m.Stdout, "%s\n\n%s\n", c.summary, rest)
+				return 0
+			}
+		}
 		var se spec.Errors
 		var he *helpError
 		switch {
@@ -111,6 +122,18 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	fmt.Fprintf(m.Stderr, "clearbar: unknown command %q\n\n", args[0])
 	m.usage(m.Stderr)
 	return 2
+}
+
+func isHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "--help" }
+
+// usageOf runs command c without arguments and returns the usage line it answers with ("" when
+// it does not answer with one).
+func (m *Main) usageOf(ctx context.Context, c command) string {
+	var ue *usageError
+	if err := c.run(m, ctx, nil); errors.As(err, &ue) && strings.HasPrefix(ue.msg, "usage: ") {
+		return "Usage: " + strings.TrimPrefix(ue.msg, "usage: ")
+	}
+	return ""
 }
 
 func (m *Main) usage(w io.Writer) {
@@ -156,10 +179,22 @@ type helpError struct {
 func (h *helpError) Error() string { return "help requested" }
 func (h *helpError) Unwrap() error { return flag.ErrHelp }
 
+// print writes the usage line and the flags, written with two dashes as the usage lines and
+// the README write them.
 func (h *helpError) print(w io.Writer) {
 	fmt.Fprintf(w, "Usage: %s\n", h.usage)
-	h.fs.SetOutput(w)
-	h.fs.PrintDefaults()
+	h.fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			fmt.Fprintf(w, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // today returns the date from --today or the clock.

@@ -169,8 +169,17 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, want 2 (usage)", args, code)
 		}
 	}
-	if code, out, _ := run(t, "estimate", "-h"); code != 0 || !strings.Contains(out, "-samples") {
+	if code, out, _ := run(t, "estimate", "-h"); code != 0 || !strings.Contains(out, "  --samples") {
 		t.Errorf("estimate -h: exit %d, output %q", code, out)
+	}
+	// Help on a command with subcommands, and clearbar help COMMAND.
+	for _, args := range [][]string{{"spec", "--help"}, {"worksheet", "-h"}, {"validate", "help"}, {"keys", "--help"}} {
+		if code, out, errOut := run(t, args...); code != 0 || !strings.Contains(out, "Usage: clearbar "+args[0]) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want its usage and 0", args, code, out, errOut)
+		}
+	}
+	if code, out, _ := run(t, "help", "replay"); code != 0 || !strings.Contains(out, "Usage: clearbar replay") || !strings.Contains(out, "  --calibrate") {
+		t.Errorf("help replay: exit %d, output %q", code, out)
 	}
 }
 
