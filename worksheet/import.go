@@ -39,6 +39,11 @@ type ImportOptions struct {
 	// object there (spec paths are relative to the spec file), else replaced by a commented
 	// placeholder, so that the spec loads wherever it is saved.
 	Dir string
+	// Warn, when set, is called with each placeholder the spec had to invent for what the
+	// worksheet leaves out and the estimate depends on (pass rates, latency): the spec's
+	// header comment lists them too, but a placeholder pass rate equal to the quality
+	// threshold makes its category clear by construction, which should not go unnoticed.
+	Warn func(msg string)
 }
 
 // Error is one problem in a worksheet: where it is and what to write instead.
@@ -104,6 +109,7 @@ func Import(r io.Reader, opts ImportOptions) ([]byte, error) {
 		ptype:      cmpOr(opts.Provider, "simulated"),
 		cat:        opts.Catalog,
 		dir:        opts.Dir,
+		warn:       opts.Warn,
 		models:     map[string]*model{},
 		categories: map[string]int{},
 	}
@@ -157,6 +163,7 @@ type importer struct {
 	dir               string
 	cat               *catalog.Catalog
 	errs              Errors
+	warn              func(string)
 
 	col        map[string]int // column → index in a record
 	unnamed    []int          // indexes of columns with an empty header
@@ -751,6 +758,12 @@ func (im *importer) parsePassRates(c *catRow, primary, fallback, other string) {
 	}
 }
 
+func (im *importer) warnf(format string, args ...any) {
+	if im.warn != nil {
+		im.warn(fmt.Sprintf(format, args...))
+	}
+}
+
 // models returns the models the row names, in order: primary, fallback models, failover.
 func (c *catRow) models() []string {
 	return dedup(append(append([]string{c.primary}, c.fallback...), c.failover...))
@@ -1180,10 +1193,14 @@ func (im *importer) yaml() []byte {
 		bullet("Routes inferred from the validation rule and fallback model, in " + strings.Join(notes.routes, ", ") + ": check them.")
 	}
 	if len(notes.passRates) > 0 {
-		bullet("Pass rates marked placeholder, in " + strings.Join(notes.passRates, ", ") + ": replace them with measured pass rates.")
+		msg := "Pass rates marked placeholder, in " + strings.Join(notes.passRates, ", ") + ": replace them with measured pass rates."
+		bullet(msg)
+		im.warnf("%s (A placeholder is the row's estimated pass rate, else its quality threshold, so the estimate says such a category clears its bar until then.)", msg)
 	}
 	if len(notes.latency) > 0 {
-		bullet("Latency marked placeholder, for " + strings.Join(notes.latency, ", ") + ": replace it with measured latency.")
+		msg := "Latency marked placeholder, for " + strings.Join(notes.latency, ", ") + ": replace it with measured latency."
+		bullet(msg)
+		im.warnf("%s", msg)
 	}
 	if len(notes.rules) > 0 {
 		bullet("Validation rules not (fully) rebuilt as validators, in " + strings.Join(notes.rules, ", ") + ": write the validators they describe.")

@@ -260,6 +260,22 @@ func TestWorksheetRoundTrip(t *testing.T) {
 	}
 }
 
+// TestWorksheetImportWarnsOfPlaceholders: a worksheet without pass rates imports, with
+// placeholders the estimate would take at face value, and the import says so on stderr.
+func TestWorksheetImportWarnsOfPlaceholders(t *testing.T) {
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "sheet.csv")
+	csv := "task category,traffic share,quality threshold,primary model,fallback model,average tokens in,average tokens out,validation rule,estimated pass rate,estimated latency,estimated per-request cost,last review date\n" +
+		"qa,1,0.9,gpt-4o-mini,,100,20,,,,,\n"
+	if err := os.WriteFile(sheet, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "worksheet", "import", sheet, "--out", filepath.Join(dir, "spec.yaml"))
+	if code != 0 || !strings.Contains(errOut, "warning: Pass rates marked placeholder, in qa") || !strings.Contains(errOut, "clears its bar") {
+		t.Errorf("import: exit %d, stderr %q; want a warning about the placeholder pass rate", code, errOut)
+	}
+}
+
 func TestVersion(t *testing.T) {
 	code, out, _ := run(t, "version")
 	if code != 0 || !strings.Contains(out, "price catalogue:") {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -61,7 +62,8 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 		if *out != "" && *out != "-" {
 			dir = filepath.Dir(*out)
 		}
-		data, err := worksheet.Import(f, worksheet.ImportOptions{Name: *name, Provider: *provider, File: pos[0], Dir: dir})
+		data, err := worksheet.Import(f, worksheet.ImportOptions{Name: *name, Provider: *provider, File: pos[0], Dir: dir,
+			Warn: func(msg string) { fmt.Fprintf(m.Stderr, "warning: %s\n", msg) }})
 		if err != nil {
 			return err
 		}
