@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/clearbar/clearbar/internal/textdist"
 )
 
 // checkKind is one kind of check in the set format.
@@ -136,13 +139,25 @@ func bindChecks(raws []json.RawMessage, it *Item, hasReference bool, env Env) ([
 				kinds = append(kinds, k)
 			}
 		}
-		if len(kinds) != 1 {
+		switch {
+		case len(kinds) > 1:
 			slices.Sort(kinds)
 			return nil, fmt.Errorf("check %d names %d kinds (%s): give exactly one of %s", i+1, len(kinds), strings.Join(kinds, ", "), checkKindNames())
+		case len(c) == 0:
+			return nil, fmt.Errorf("check %d is empty: give one of %s, like {\"contains\": \"refund\"}", i+1, checkKindNames())
+		case len(kinds) == 0:
+			unknown := slices.Sorted(maps.Keys(c))[0]
+			if near, ok := textdist.Closest(unknown, slices.Sorted(maps.Keys(checkKinds))); ok {
+				return nil, fmt.Errorf("check %d: unknown kind %q: did you mean %q? (kinds: %s)", i+1, unknown, near, checkKindNames())
+			}
+			return nil, fmt.Errorf("check %d: unknown kind %q: give one of %s", i+1, unknown, checkKindNames())
 		}
 		kind := checkKinds[kinds[0]]
-		for k := range c {
+		for _, k := range slices.Sorted(maps.Keys(c)) {
 			if k != kinds[0] && !slices.Contains(kind.extra, k) {
+				if near, ok := textdist.Closest(k, kind.extra); ok {
+					return nil, fmt.Errorf("check %d (%s): unknown key %q: did you mean %q?", i+1, kinds[0], k, near)
+				}
 				return nil, fmt.Errorf("check %d (%s): unknown key %q (check kinds: %s)", i+1, kinds[0], k, checkKindNames())
 			}
 		}

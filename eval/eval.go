@@ -7,6 +7,10 @@
 // A run is resumable: the output file is read first and the pairs it already holds are
 // skipped, so a run that was killed or interrupted continues where it stopped, repeating no
 // finished call.
+//
+// The simulated provider draws each answer good or bad with the spec's assumed pass rate, but
+// answers with stand-in text. Against it, a good answer is made to pass the item's reference
+// checks and a bad one to fail them, so that a simulated run measures the assumed pass rates.
 package eval
 
 import (
@@ -316,6 +320,7 @@ func wholeRequest(req *clearbar.Request) json.RawMessage {
 
 // graded fills a record from an answer and its grades.
 func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (*Record, clearbar.Money, error) {
+	resp = simulatedAnswer(it, resp)
 	rec.Response = resp.Text()
 	if len(resp.Choices) > 0 {
 		rec.ToolCalls = outcomes.ToolCallsOf(resp.Choices[0].ToolCalls)

@@ -172,18 +172,34 @@ func (g Numeric) Grade(_ context.Context, in *Input) Verdict {
 }
 
 // Normalize returns text as reference matches compare it: Unicode NFKC (full-width and
-// compatibility characters folded), lower case, punctuation removed, and runs of white space
-// turned into one space, trimmed. "  The U.S.A.!" and "the usa" normalize alike.
+// compatibility characters folded), lower case, and words only: punctuation separates words,
+// like white space, and runs of both become one space, trimmed. So `{"intent":"refund"}`
+// normalizes to "intent refund", "Answer:B" to "answer b" and "yes/no" to "yes no". Three
+// exceptions keep words and numbers whole: an apostrophe inside a word is dropped ("don't" is
+// "dont"), so are the full stops of an abbreviation's single letters ("The U.S.A.!" is "the
+// usa"), and a decimal point or thousands separator between digits is kept ("3.5" stays "3.5",
+// so it does not contain "5").
 func Normalize(text string) string {
 	text = norm.NFKC.String(text)
+	rs := []rune(text)
 	var b strings.Builder
 	b.Grow(len(text))
 	space := false
-	for _, r := range text {
+	for i, r := range rs {
+		prev, next := rune(0), rune(0)
+		if i > 0 {
+			prev = rs[i-1]
+		}
+		if i+1 < len(rs) {
+			next = rs[i+1]
+		}
 		switch {
-		case unicode.IsPunct(r):
+		case isApostrophe(r) && unicode.IsLetter(prev) && unicode.IsLetter(next):
 			continue
-		case unicode.IsSpace(r):
+		case r == '.' && unicode.IsLetter(prev) && unicode.IsLetter(next) && (i < 2 || !unicode.IsLetter(rs[i-2])):
+			continue // U.S.A.
+		case (r == '.' || r == ',') && unicode.IsDigit(prev) && unicode.IsDigit(next):
+		case unicode.IsPunct(r) || unicode.IsSpace(r):
 			space = b.Len() > 0
 			continue
 		}
@@ -195,6 +211,9 @@ func Normalize(text string) string {
 	}
 	return b.String()
 }
+
+// isApostrophe reports whether r is an apostrophe as words use it: ' or ’.
+func isApostrophe(r rune) bool { return r == '\'' || r == '’' }
 
 // Judge asks a model to score an answer against a rubric, through the same judge the gateway's
 // judge validators use; the answer passes with a score at or above the threshold. A judge that

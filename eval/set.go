@@ -3,6 +3,7 @@ package eval
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,10 @@ type Set struct {
 	// File is the name the set was read from, for messages.
 	File  string
 	Items []*Item
+	// Warnings are problems that do not stop a run but spoil what it measures, each as
+	// "name:line: item "id": what is wrong": a reference the category's validators fail, so
+	// that no answer can pass both.
+	Warnings []string
 }
 
 // Item is one case of an eval set: the request every candidate model answers and the graders
@@ -118,6 +123,9 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 		}
 		seen[it.ID] = line
 		set.Items = append(set.Items, it)
+		if w := referenceConflict(it); w != "" {
+			set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: item %q: %s", name, line, it.ID, w))
+		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -136,6 +144,37 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 		return nil, fmt.Errorf("%s: the eval set has no items: write one JSON object per line, like {\"id\": \"q1\", \"prompt\": \"...\", \"reference\": \"...\"}", name)
 	}
 	return set, nil
+}
+
+// referenceConflict says why no answer can pass an item graded both by the category's
+// validators and by a match with its reference, when the validators fail the reference itself
+// (a reference without a field the schema requires, say); "" when they pass it, or when the
+// item is not graded that way. Validators that call a model are not run for this.
+func referenceConflict(it *Item) string {
+	if it.Reference == "" {
+		return ""
+	}
+	var vals *Validators
+	matched := false
+	for _, g := range it.Graders {
+		switch g := g.(type) {
+		case *Validators:
+			vals = g
+		case Normalized:
+			matched = matched || g.Want == it.Reference
+		case Exact:
+			matched = matched || g.Want == it.Reference
+		}
+	}
+	if vals == nil || vals.Costly() || !matched {
+		return ""
+	}
+	in := &Input{Item: it, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: it.Reference, FinishReason: "stop"}}}}
+	v := vals.Grade(context.Background(), in)
+	if v.Pass {
+		return ""
+	}
+	return fmt.Sprintf("the category's validators fail the reference itself (%s), so no answer can pass both: make the reference an answer they pass, or grade the item with checks", v.Reason)
 }
 
 // itemJSON is an item as written in the set file.

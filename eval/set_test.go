@@ -32,7 +32,11 @@ func TestReadSetErrors(t *testing.T) {
 		{"bad message", `{"id": "a", "messages": [{"content": "hi"}]}`, f.env, `item "a": messages[0].role: every message needs a role`, "messages are decoded as the gateway decodes them"},
 		{"no user message", `{"id": "a", "messages": [{"role": "system", "content": "hi"}]}`, f.env, `item "a": no user message`, ""},
 		{"bad regex", `{"id": "a", "prompt": "x", "checks": [{"regex": "("}]}`, f.env, `check 1: "regex" "(" does not compile`, ""},
-		{"unknown kind", `{"id": "a", "prompt": "x", "checks": [{"normalised": "x"}]}`, f.env, `check 1 names 0 kinds (): give exactly one of contains, exact, judge, normalized, numeric, regex, validators`, "the British spelling is not a kind: the message lists the kinds"},
+		{"unknown kind", `{"id": "a", "prompt": "x", "checks": [{"normalised": "x"}]}`, f.env, `check 1: unknown kind "normalised": did you mean "normalized"? (kinds: contains, exact, judge, normalized, numeric, regex, validators)`, "the British spelling is not a kind: the message names it and the nearest kind"},
+		{"misspelt kind", `{"id": "a", "prompt": "x", "checks": [{"containz": "x"}]}`, f.env, `check 1: unknown kind "containz": did you mean "contains"?`, ""},
+		{"far kind", `{"id": "a", "prompt": "x", "checks": [{"bleu": 0.5}]}`, f.env, `check 1: unknown kind "bleu": give one of contains, exact, judge, normalized, numeric, regex, validators`, "nothing near: list the kinds"},
+		{"empty check", `{"id": "a", "prompt": "x", "checks": [{}]}`, f.env, `check 1 is empty: give one of contains, exact`, ""},
+		{"misspelt setting", `{"id": "a", "prompt": "x", "checks": [{"numeric": 4, "tolerence": 1}]}`, f.env, `check 1 (numeric): unknown key "tolerence": did you mean "tolerance"?`, ""},
 		{"two kinds", `{"id": "a", "prompt": "x", "checks": [{"exact": "x", "contains": "x"}]}`, f.env, `check 1 names 2 kinds (contains, exact)`, ""},
 		{"stray key", `{"id": "a", "prompt": "x", "checks": [{"exact": "x", "tolerance": 1}]}`, f.env, `check 1 (exact): unknown key "tolerance"`, "tolerance belongs to numeric checks only"},
 		{"numeric text", `{"id": "a", "prompt": "x", "checks": [{"numeric": "42"}]}`, f.env, `"numeric" must be a number`, ""},
@@ -60,6 +64,25 @@ func TestReadSetReportsEveryProblem(t *testing.T) {
 	_, err := readSet("{\"id\": \"a\"}\n{\"id\": \"b\", \"prompt\": \"ok\"}\n{\"prompt\": \"x\"}\n", f.env)
 	if err == nil || !strings.Contains(err.Error(), "set.jsonl:1:") || !strings.Contains(err.Error(), "set.jsonl:3:") || strings.Contains(err.Error(), "set.jsonl:2:") {
 		t.Errorf("every bad line is reported, each with its line: %v", err)
+	}
+}
+
+// TestReadSetWarnsOfReferencesTheValidatorsFail: an item graded by the category's JSON Schema
+// (which requires "id") and by its reference can never pass when the reference lacks "id".
+func TestReadSetWarnsOfReferencesTheValidatorsFail(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	text := `{"id": "bad", "prompt": "x", "reference": "{\"name\": \"a\"}"}
+{"id": "good", "prompt": "x", "reference": "{\"id\": \"a\"}"}
+{"id": "checks", "prompt": "x", "reference": "{\"name\": \"a\"}", "checks": [{"contains": "a"}, {"validators": true}]}
+{"id": "no validators", "prompt": "x", "reference": "{\"name\": \"a\"}", "checks": [{"normalized": "{\"name\": \"a\"}"}]}
+`
+	set, err := readSet(text, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Warnings) != 1 || !strings.HasPrefix(set.Warnings[0], `set.jsonl:1: item "bad": the category's validators fail the reference itself (`) ||
+		!strings.Contains(set.Warnings[0], "so no answer can pass both") {
+		t.Errorf("warnings %q: want one, for the item whose reference the schema fails and that is graded by both", set.Warnings)
 	}
 }
 

@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -16,6 +18,13 @@ import (
 
 // csvColumns is the CSV form of a row, in order. Verdicts and tool calls are a JSON array in
 // one cell, the request a JSON object.
+//
+// The CSV form holds a row's fields and nothing else: the retries, error messages and checks
+// that eval runs add to their rows are left out, as every reader of the table skips them
+// (keep the eval's JSON Lines file for them). A carriage return followed by a newline inside
+// a cell (a prompt or answer with Windows line ends) reads back as a newline alone, as CSV
+// readers normalise it; the prompt_hash column keeps the hash of the prompt as it was. Use
+// JSON Lines for a byte-exact copy.
 var csvColumns = []string{"item", "category", "task", "prompt_hash", "model", "tokens_in", "tokens_out",
 	"cost_usd", "latency_ms", "error", "score", "pass", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
 
@@ -90,32 +99,51 @@ func (c *CSVWriter) Flush() error {
 	return c.w.Error()
 }
 
-// readCSV reads CSV rows written by CSVWriter (columns in any order, by header name).
+// errEmptyCSV is readCSV's error for a file with no header.
+var errEmptyCSV = errors.New("empty CSV")
+
+// readCSV reads CSV rows written by CSVWriter: columns in any order, by header name. Columns
+// the table does not define are skipped, except those within a few letters of one it does
+// (like "itm"), which are errors, as are rows with another number of cells than the header.
 func readCSV(r io.Reader, fn func(Row) error) error {
 	cr := csv.NewReader(r)
 	header, err := cr.Read()
-	if err != nil {
-		return fmt.Errorf("reading the CSV header: %w", err)
+	if err == io.EOF {
+		return errEmptyCSV
 	}
+	if err != nil {
+		return csvError(err, 1)
+	}
+	headerLine, _ := cr.FieldPos(0)
 	col := map[string]int{}
 	for i, h := range header {
-		col[strings.TrimSpace(strings.ToLower(h))] = i
+		if i == 0 {
+			h = strings.TrimPrefix(h, "\ufeff") // a byte order mark, as spreadsheets write
+		}
+		name := strings.TrimSpace(strings.ToLower(h))
+		if err := checkKey(name, "column"); err != nil {
+			return fmt.Errorf("line %d: %w", headerLine, err)
+		}
+		col[name] = i
 	}
 	for _, need := range []string{"model"} {
 		if _, ok := col[need]; !ok {
-			return fmt.Errorf("the CSV has no %q column", need)
+			return fmt.Errorf("line %d: the header has no %q column", headerLine, need)
 		}
 	}
-	line := 1
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
 			return nil
 		}
-		line++
 		if err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
+			if errors.Is(err, csv.ErrFieldCount) {
+				line, _ := cr.FieldPos(0)
+				return fmt.Errorf("line %d: the row has %d cells, the header %d", line, len(rec), len(header))
+			}
+			return csvError(err, 0)
 		}
+		line, _ := cr.FieldPos(0)
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
 				return rec[i]
@@ -131,12 +159,23 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 				return 0
 			}
 			f, err := strconv.ParseFloat(v, 64)
-			if err != nil && perr == nil {
+			if (err != nil || math.IsNaN(f) || math.IsInf(f, 0)) && perr == nil {
 				perr = fmt.Errorf("line %d, %s: %q is not a number", line, name, v)
 			}
 			return f
 		}
-		row.TokensIn, row.TokensOut, row.LatencyMS = int(num("tokens_in")), int(num("tokens_out")), num("latency_ms")
+		count := func(name string) int {
+			v := get(name)
+			if v == "" {
+				return 0
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil && perr == nil {
+				perr = fmt.Errorf("line %d, %s: %q is not a whole number", line, name, v)
+			}
+			return n
+		}
+		row.TokensIn, row.TokensOut, row.LatencyMS = count("tokens_in"), count("tokens_out"), num("latency_ms")
 		if v := get("cost_usd"); v != "" {
 			m, err := clearbar.ParseMoney(v)
 			if err != nil {
@@ -157,7 +196,7 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 		}
 		if v := get("verdicts"); v != "" {
 			if err := json.Unmarshal([]byte(v), &row.Verdicts); err != nil {
-				return fmt.Errorf("line %d, verdicts: %w", line, err)
+				return fmt.Errorf("line %d, verdicts: %w", line, jsonError(err))
 			}
 		}
 		if v := get("request"); v != "" {
@@ -168,7 +207,7 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 		}
 		if v := get("tool_calls"); v != "" {
 			if err := json.Unmarshal([]byte(v), &row.ToolCalls); err != nil {
-				return fmt.Errorf("line %d, tool_calls: %w", line, err)
+				return fmt.Errorf("line %d, tool_calls: %w", line, jsonError(err))
 			}
 		}
 		if perr != nil {
@@ -181,6 +220,16 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 			return err
 		}
 	}
+}
+
+// csvError rewrites a CSV syntax error as "line N: what is wrong"; line is used when the
+// error does not say.
+func csvError(err error, line int) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("line %d: %v", pe.Line, pe.Err)
+	}
+	return fmt.Errorf("line %d: %w", line, err)
 }
 
 // ReadFile streams the rows of an outcomes file: JSON Lines, or CSV when the name ends in .csv
@@ -202,7 +251,9 @@ func ReadFile(path string, fn func(Row) error) error {
 			defer gz.Close()
 			r = gz
 		}
-		if err := readCSV(r, fn); err != nil {
+		if err := readCSV(r, fn); errors.Is(err, errEmptyCSV) {
+			return fmt.Errorf("%s is empty: an outcomes CSV starts with a header row naming its columns, like %s", path, strings.Join(csvColumns[:5], ","))
+		} else if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		return nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,74 @@ func TestReadFileErrorsNameTheLine(t *testing.T) {
 	err := ReadFile(path, func(Row) error { return nil })
 	if err == nil || err.Error() != `bad.csv: line 2, pass: "maybe" is not true or false` && !bytes.Contains([]byte(err.Error()), []byte("line 2, pass")) {
 		t.Errorf("error %v", err)
+	}
+}
+
+func TestReadCSVErrors(t *testing.T) {
+	tests := []struct {
+		name, data, want, explanation string
+	}{
+		{"empty", "", "o.csv is empty: an outcomes CSV starts with a header row naming its columns, like item,category,task,prompt_hash,model", "not the reader's EOF"},
+		{"blank lines only", "\n\n", "o.csv is empty", ""},
+		{"field count", "item,model,prompt\na,m,p\nb,m\n", "o.csv: line 3: the row has 2 cells, the header 3", "the counts, said once"},
+		{"field count after a long cell", "item,model,prompt\na,m,\"two\nlines\"\nb,m,p,x\n", "o.csv: line 4: the row has 4 cells, the header 3", "lines of the file, not records"},
+		{"bad quote", "item,model,prompt\na,m,p\"q\n", `o.csv: line 2: bare " in non-quoted-field`, "the syntax error without the reader's wrapping"},
+		{"misspelt column", "itm,model,prompt\na,m,p\n", `o.csv: line 1: unknown column "itm": did you mean "item"?`, "a typo would lose every row's item"},
+		{"no model column", "item,prompt\na,p\n", `o.csv: line 1: the header has no "model" column`, ""},
+		{"negative latency", "item,model,prompt,latency_ms\na,m,p,-4\n", "o.csv: line 2: row for model \"m\": latency_ms cannot be negative", "the row checks apply to CSV too"},
+		{"fractional tokens", "item,model,prompt,tokens_in\na,m,p,1.5\n", `o.csv: line 2, tokens_in: "1.5" is not a whole number`, ""},
+		{"not a number", "item,model,prompt,latency_ms\na,m,p,NaN\n", `o.csv: line 2, latency_ms: "NaN" is not a number`, ""},
+		{"verdicts type", "item,model,prompt,verdicts\na,m,p,\"[{\"\"pass\"\":\"\"y\"\"}]\"\n", `o.csv: line 2, verdicts: "pass" is a string, but it must be true or false`, "in the table's words"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "o.csv")
+			if err := os.WriteFile(path, []byte(tt.data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := ReadFile(path, func(Row) error { return nil })
+			if err == nil || !strings.HasPrefix(err.Error(), path) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one naming the file and containing %q (%s)", err, tt.want, tt.explanation)
+			}
+		})
+	}
+}
+
+func TestReadCSVColumns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "o.csv")
+	data := "\ufeffitem,Model,prompt,notes\na,m,p,checked by hand\n"
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []Row
+	if err := ReadFile(path, func(r Row) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Item != "a" || got[0].Model != "m" {
+		t.Errorf("rows %+v: a byte order mark, capitals and a column far from any known one are fine", got)
+	}
+}
+
+// TestCSVLineEnds pins the CSV form's documented limitation: a CR LF inside a cell reads back
+// as LF, while the prompt hash column keeps the hash of the prompt as written.
+func TestCSVLineEnds(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewCSVWriter(&buf)
+	row := Row{Item: "a", Prompt: "line 1\r\nline 2", Model: "m", Response: "x\r\ny"}
+	if err := w.Write(row); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "o.csv")
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	var got []Row
+	if err := ReadFile(path, func(r Row) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Prompt != "line 1\nline 2" || got[0].Response != "x\ny" || got[0].PromptHash != HashPrompt("line 1\r\nline 2") {
+		t.Errorf("rows %+v: want CR LF read back as LF, and the original prompt's hash", got)
 	}
 }
 

@@ -5,9 +5,12 @@
 // eval runs and from recorded traffic. The replay provider serves answers from a table, and
 // the estimator can replace its pass-rate assumptions with the grades in one.
 //
-// On disk a table is JSON Lines, one Row per line, optionally gzip-compressed. Reader streams a
-// file without loading it; Writer writes one. Readers ignore fields they do not know, so that
-// files written by newer versions (the table will grow) stay readable.
+// On disk a table is JSON Lines, one Row per line, optionally gzip-compressed, or CSV
+// (CSVWriter, ReadFile). Reader streams a file without loading it; Writer writes one. Readers
+// ignore keys (and CSV columns) they do not know, so that files written by newer versions (the
+// table will grow) stay readable, and so that eval runs can keep more in their rows; a key
+// within a few letters of a known one, like "pas" or "itm", is taken for a misspelling of it
+// and is an error that names both.
 package outcomes
 
 import (

@@ -116,13 +116,26 @@ func TestReaderErrors(t *testing.T) {
 	}{
 		{"bad json", good + "\n" + `{"item":"b",` + "\n", "line 2: ", "a truncated line names its line"},
 		{"no model", good + "\n\n" + `{"item":"b","prompt":"p"}`, "line 3: row has no model", "blank lines still count"},
-		{"benchmark file", `{"sample_id":"x","prompt":"p","models":{"m":{"score":1}}}`, "convert it with ImportRouterBench", "a RouterBench file is not a table: say how to convert it"},
+		{"benchmark file", `{"sample_id":"x","prompt":"p","models":{"m":{"score":1}}}`, "convert it with clearbar outcomes import --routerbench FILE, or --routellm FILE", "a RouterBench file is not a table: say how to convert it"},
 		{"no prompt", `{"item":"b","model":"m"}`, `line 1: row for model "m" has neither prompt nor prompt_hash`, "replay needs a prompt to key on"},
 		{"bad hash", `{"item":"b","model":"m","prompt_hash":"ABC"}`, "is not a hex SHA-256", "hashes are checked, so a typo does not make a row unreachable"},
 		{"score range", `{"item":"b","model":"m","prompt":"p","score":7}`, "score 7 is outside 0..1", "raw 1-10 judge scores must be rescaled"},
 		{"error class", `{"item":"b","model":"m","prompt":"p","error":"boom"}`, `error "boom" is not a failure class`, "replay turns the error into a class, so it must be one"},
 		{"error ok", `{"item":"b","model":"m","prompt":"p","error":"ok"}`, `error "ok" is not a failure class`, `"ok" is the absence of an error`},
-		{"score type", `{"item":"b","model":"m","prompt":"p","score":"high"}`, "line 1: json: cannot unmarshal", "types are checked by the decoder"},
+		{"score type", `{"item":"b","model":"m","prompt":"p","score":"high"}`, `line 1: "score" is a string, but it must be a number`, "types are checked, and said in the table's words"},
+		{"pass type", `{"item":"b","model":"m","prompt":"p","pass":"yes"}`, `line 1: "pass" is a string, but it must be true or false`, "names the field and what it takes"},
+		{"verdict type", `{"item":"b","model":"m","prompt":"p","verdicts":[{"validator":"v","pass":1}]}`, `line 1: "verdicts.pass" is a number, but it must be true or false`, "nested fields are named by their path"},
+		{"cost type", `{"item":"b","model":"m","prompt":"p","cost_usd":"lots"}`, `line 1: "cost_usd": invalid amount "lots"`, "the cost has a parser of its own"},
+		{"not an object", `["m","p"]`, "line 1: the line is an array, but a row must be a JSON object", ""},
+		{"trailing data", `{"item":"b","model":"m","prompt":"p"} x`, "line 1: not valid JSON", "a second value on the line is not ignored"},
+		{"negative tokens", `{"item":"b","model":"m","prompt":"p","tokens_in":-3}`, `line 1: row for model "m": tokens_in cannot be negative`, ""},
+		{"negative tokens out", `{"item":"b","model":"m","prompt":"p","tokens_out":-1}`, "tokens_out cannot be negative", ""},
+		{"negative cost", `{"item":"b","model":"m","prompt":"p","cost_usd":-0.01}`, "cost_usd cannot be negative", ""},
+		{"negative latency", `{"item":"b","model":"m","prompt":"p","latency_ms":-5}`, "latency_ms cannot be negative", ""},
+		{"pass with score 0", `{"item":"b","model":"m","prompt":"p","pass":true,"score":0}`, "pass is true but score is 0", "a grade that contradicts itself"},
+		{"fail with score 1", `{"item":"b","model":"m","prompt":"p","pass":false,"score":1}`, "pass is false but score is 1", "and the other way round"},
+		{"misspelt key", `{"item":"b","model":"m","prompt":"p","pas":true}`, `line 1: unknown key "pas": did you mean "pass"?`, "a typo would leave the row ungraded without a word"},
+		{"misspelt model", `{"item":"b","modle":"m","prompt":"p"}`, `unknown key "modle": did you mean "model"?`, "the typo, not a missing model, is what to fix"},
 		{"bad gzip", "\x1f\x8b\x00\x00", "gzip", "gzip magic with a broken header"},
 	}
 	for _, tt := range tests {
@@ -134,6 +147,16 @@ func TestReaderErrors(t *testing.T) {
 				t.Errorf("Err() = %v, want it to contain %q (%s)", err, tt.want, tt.explanation)
 			}
 		})
+	}
+}
+
+// TestReaderSkipsKeysOfOtherWriters checks that keys the table does not define are read past
+// when they are not near one it does: eval runs' extra keys and a newer version's fields.
+func TestReaderSkipsKeysOfOtherWriters(t *testing.T) {
+	line := `{"item":"b","model":"m","prompt":"p","pass":true,"score":1,"retries":2,"error_message":"x","checks":[{"check":"c","pass":true}],"a_future_field":{"x":1}}`
+	rows := readAll(t, outcomes.NewReader(strings.NewReader(line)))
+	if len(rows) != 1 || rows[0].Pass == nil || !*rows[0].Pass {
+		t.Errorf("rows %+v: want the row, its extra keys skipped", rows)
 	}
 }
 

@@ -8,8 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/textdist"
 )
 
 // MaxLineSize is the longest line a Reader or an import accepts (16 MiB): a guard against a
@@ -21,7 +26,10 @@ const MaxLineSize = 16 << 20
 //
 // Blank lines are skipped. Every row is checked: Model is required, the prompt must be given
 // (Prompt or PromptHash, which is filled in from Prompt when missing), Score must be within
-// 0..1 and Error must be a failure class name. Unknown fields are ignored.
+// 0..1 and agree with Pass (a passing row cannot score 0, nor a failing one 1), tokens, cost
+// and latency cannot be negative, and Error must be a failure class name. Keys the table does not define are ignored (see the package
+// documentation), except those within a few letters of one it does, like "pas": those are
+// misspellings, and an error.
 //
 // Use it like bufio.Scanner:
 //
@@ -53,11 +61,11 @@ func (r *Reader) Next() bool {
 		return false
 	}
 	r.row = Row{}
-	if err := json.Unmarshal(b, &r.row); err != nil {
-		r.err = fmt.Errorf("line %d: %w", r.lines.n, err)
-		return false
+	err := decodeRow(b, &r.row)
+	if err == nil {
+		err = r.row.check()
 	}
-	if err := r.row.check(); err != nil {
+	if err != nil {
 		r.err = fmt.Errorf("line %d: %w", r.lines.n, err)
 		return false
 	}
@@ -74,10 +82,121 @@ func (r *Reader) Line() int { return r.lines.n }
 // line they were found on, like "line 12: row has no model".
 func (r *Reader) Err() error { return r.err }
 
+// decodeRow decodes one JSON line into row. Its errors say which key is wrong and how, in
+// the table's terms.
+func decodeRow(b []byte, row *Row) error {
+	// The common case, a line of known keys only, is decoded once; anything else is decoded
+	// again to find out what is wrong.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(row); err == nil && dec.InputOffset() == int64(len(b)) {
+		return nil
+	}
+	*row = Row{}
+	if err := json.Unmarshal(b, row); err != nil {
+		return jsonError(err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return jsonError(err)
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if _, ok := keys["model"]; k == "models" && !ok {
+			continue // a benchmark file, which check explains
+		}
+		if err := checkKey(k, "key"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowKeys are the JSON keys of a Row, in declaration order.
+var rowKeys = func() []string {
+	t := reflect.TypeFor[Row]()
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, name)
+	}
+	return keys
+}()
+
+// otherKeys are keys Clearbar's own writers add to rows, which readers of the table skip:
+// eval runs record each call's retries, error message and checks.
+var otherKeys = []string{"retries", "error_message", "checks"}
+
+// checkKey returns an error for a key (or CSV column) the table does not define but that is
+// within a few letters of one it does: a misspelling, which would otherwise leave the field
+// it meant empty without a word. what is "key" or "column".
+func checkKey(k, what string) error {
+	if slices.Contains(rowKeys, k) || slices.Contains(otherKeys, k) {
+		return nil
+	}
+	if near, ok := textdist.Closest(k, rowKeys); ok {
+		return fmt.Errorf("unknown %s %q: did you mean %q?", what, k, near)
+	}
+	return nil
+}
+
+// jsonError rewrites a JSON decoding error in the table's terms.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("%q is %s, but it must be %s", te.Field, jsonKind(te.Value), expected(te.Type))
+	case errors.As(err, &te):
+		return fmt.Errorf("the line is %s, but a row must be a JSON object", jsonKind(te.Value))
+	case errors.As(err, &se):
+		return fmt.Errorf("not valid JSON (%s): write one JSON object per line", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	// The one field with a decoder of its own is the cost.
+	return fmt.Errorf(`"cost_usd": %v`, err)
+}
+
+// jsonKind names a JSON value kind as encoding/json reports it ("string", "number", "bool",
+// "array", "object", "number 1.5").
+func jsonKind(v string) string {
+	kind, _, _ := strings.Cut(v, " ")
+	switch kind {
+	case "bool":
+		return "true or false"
+	case "array", "object":
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+// expected says in words what a field of type t holds.
+func expected(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Uint, reflect.Uint64, reflect.Uint32:
+		return "a whole number"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 { // a JSON document kept as it is
+			return "a JSON value"
+		}
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return "another kind of value"
+}
+
 // check validates a decoded row and fills in its prompt hash.
 func (r *Row) check() error {
 	if r.Model == "" {
-		return errors.New(`row has no model (is this a benchmark file? convert it with ImportRouterBench or ImportRouteLLM)`)
+		return errors.New(`row has no model (is this a benchmark file? convert it with clearbar outcomes import --routerbench FILE, or --routellm FILE)`)
 	}
 	r.fillHash()
 	if r.PromptHash == "" {
@@ -88,6 +207,17 @@ func (r *Row) check() error {
 	}
 	if r.Score != nil && !(*r.Score >= 0 && *r.Score <= 1) {
 		return fmt.Errorf("row for model %q: score %v is outside 0..1", r.Model, *r.Score)
+	}
+	if r.Score != nil && r.Pass != nil && (*r.Pass && *r.Score == 0 || !*r.Pass && *r.Score == 1) {
+		return fmt.Errorf("row for model %q: pass is %v but score is %v: a passing answer cannot score 0, nor a failing one 1; fix one of them, or leave score out", r.Model, *r.Pass, *r.Score)
+	}
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{{"tokens_in", r.TokensIn >= 0}, {"tokens_out", r.TokensOut >= 0}, {"cost_usd", r.Cost >= 0}, {"latency_ms", r.LatencyMS >= 0}} {
+		if !f.ok {
+			return fmt.Errorf("row for model %q: %s cannot be negative: write the measured value, or leave it out when it is unknown", r.Model, f.name)
+		}
 	}
 	if r.Error != "" {
 		var c clearbar.FailureClass

@@ -101,6 +101,14 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	const mostWarnings = 5
+	for i, w := range set.Warnings {
+		if i == mostWarnings {
+			fmt.Fprintf(m.Stderr, "clearbar eval: warning: ... and %d more\n", len(set.Warnings)-mostWarnings)
+			break
+		}
+		fmt.Fprintf(m.Stderr, "clearbar eval: warning: %s\n", w)
+	}
 	if *outPath == "" {
 		*outPath = defaultEvalOut(*setPath, *simulate)
 	}

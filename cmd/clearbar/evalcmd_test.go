@@ -263,3 +263,52 @@ func TestEvalErrors(t *testing.T) {
 		t.Errorf("eval -h: exit %d, %q", code, out)
 	}
 }
+
+// TestEvalSimulatedReferences runs a set graded by references on --simulate: the measured pass
+// rates are the spec's assumptions (0.7 and 0.95), not those of canned answers that match no
+// reference, so --update writes back about what the spec assumed.
+func TestEvalSimulatedReferences(t *testing.T) {
+	_, specPath, setPath := evalDir(t, 0)
+	var b strings.Builder
+	for i := range 400 {
+		switch i % 3 {
+		case 0:
+			fmt.Fprintf(&b, "{\"id\": \"t%d\", \"prompt\": \"Extract the id from ticket %d.\", \"reference\": \"{\\\"id\\\": \\\"T-%d\\\"}\"}\n", i, i, i)
+		case 1:
+			fmt.Fprintf(&b, "{\"id\": \"t%d\", \"prompt\": \"How many items are in order %d?\", \"checks\": [{\"numeric\": %d}]}\n", i, i, i%7)
+		default:
+			fmt.Fprintf(&b, "{\"id\": \"t%d\", \"prompt\": \"Which intent is ticket %d?\", \"checks\": [{\"contains\": \"refund\"}]}\n", i, i)
+		}
+	}
+	if err := os.WriteFile(setPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--simulate", "--update")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	s, err := spec.Load(specPath, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := s.Category("extract")
+	for model, want := range map[string]float64{"small": 0.7, "strong": 0.95} {
+		if p, _ := cat.PassRate(s.Model(model)); p < want-0.08 || p > want+0.05 {
+			t.Errorf("%s: measured pass rate %v written, want about the assumed %v:\n%s", model, p, want, out)
+		}
+	}
+}
+
+func TestEvalWarnsOfReferencesTheValidatorsFail(t *testing.T) {
+	_, specPath, setPath := evalDir(t, 0)
+	set := `{"id": "a", "prompt": "Extract the id.", "reference": "{\"name\": \"x\"}"}` + "\n" +
+		`{"id": "b", "prompt": "Extract the id.", "reference": "{\"id\": \"x\"}"}` + "\n"
+	if err := os.WriteFile(setPath, []byte(set), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", setPath)
+	want := "clearbar eval: warning: " + setPath + `:1: item "a": the category's validators fail the reference itself`
+	if code != 0 || !strings.Contains(errOut, want) || strings.Count(errOut, "warning:") != 1 {
+		t.Errorf("exit %d, stderr:\n%s\nwant one warning: %q", code, errOut, want)
+	}
+}

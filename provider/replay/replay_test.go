@@ -274,7 +274,7 @@ func TestNewErrors(t *testing.T) {
 		{"missing file", "nope.jsonl", "nope.jsonl: no such file", "relative to the spec's directory"},
 		{"bad row", write("bad.jsonl", `{"prompt":"p","model":"m"}`+"\n"+`{"prompt":"p"}`), "bad.jsonl: line 2: row has no model", "names file and line"},
 		{"empty", write("empty.jsonl", "\n"), "the outcomes table has no rows", "an empty table is a mistake"},
-		{"benchmark file", write("rb.jsonl", `{"sample_id":"a","prompt":"p","models":{"m":{"score":1}}}`), "convert it with ImportRouterBench", "a raw benchmark file"},
+		{"benchmark file", write("rb.jsonl", `{"sample_id":"a","prompt":"p","models":{"m":{"score":1}}}`), "convert it with clearbar outcomes import --routerbench FILE", "a raw benchmark file"},
 	}
 	for _, tt := range tests {
 		prov := &spec.Provider{Name: "rec", Type: "replay", Outcomes: tt.outcomes}

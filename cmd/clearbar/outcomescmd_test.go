@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/trace"
+)
+
+func TestOutcomesHelp(t *testing.T) {
+	for _, arg := range []string{"--help", "-h", "help"} {
+		code, out, errOut := run(t, "outcomes", arg)
+		if code != 0 || errOut != "" {
+			t.Errorf("outcomes %s: exit %d, stderr %q; want the usage and exit 0", arg, code, errOut)
+		}
+		for _, sub := range []string{"export", "import", "convert", "--category"} {
+			if !strings.Contains(out, sub) {
+				t.Errorf("outcomes %s: the usage does not mention %s:\n%s", arg, sub, out)
+			}
+		}
+	}
+	code, out, _ := run(t, "outcomes", "import", "-h")
+	if code != 0 || !strings.Contains(out, "-category") {
+		t.Errorf("outcomes import -h: exit %d:\n%s", code, out)
+	}
+}
+
+func TestOutcomesExportMissingTraceStore(t *testing.T) {
+	dir := t.TempDir()
+	db, out := filepath.Join(dir, "missing.db"), filepath.Join(dir, "rows.jsonl")
+	code, _, errOut := run(t, "outcomes", "export", "--trace", db, "--out", out)
+	if code != 2 || !strings.Contains(errOut, "no trace store at "+db) {
+		t.Errorf("exit %d, stderr %q: want exit 2 (as review) and the missing path named", code, errOut)
+	}
+	for _, p := range []string{db, out} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s was created: a failed export leaves nothing behind", p)
+		}
+	}
+}
+
+// traceWith writes decisions made the given number of days before the test clock into a
+// new trace store, each with one accepted call, and returns its path.
+func traceWith(t *testing.T, daysAgo ...int) string {
+	t.Helper()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	var ds []*clearbar.Decision
+	for i, d := range daysAgo {
+		ds = append(ds, &clearbar.Decision{
+			ID: "dec_" + string(rune('a'+i)), Time: now.AddDate(0, 0, -d), Category: "intent",
+			PromptHash: "0123456789abcdef", Answer: "ok",
+			Attempts: []clearbar.Attempt{{N: 1, Kind: clearbar.AttemptPrimary, Model: "small", Class: clearbar.OK, Outcome: "accepted"}},
+		})
+	}
+	db := filepath.Join(t.TempDir(), "clearbar.db")
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.Write(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestOutcomesExportSince(t *testing.T) {
+	db := traceWith(t, 2, 10, 40)
+	tests := []struct {
+		since       string
+		rows        int
+		explanation string
+	}{
+		{"30d", 2, "days, as the usage and review --since write them"},
+		{"6w", 3, "weeks"},
+		{"72h", 1, "a duration"},
+		{"monthly", 2, "a cadence"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := run(t, "outcomes", "export", "--trace", db, "--since", tt.since)
+		if code != 0 {
+			t.Errorf("--since %s: exit %d: %s (%s)", tt.since, code, errOut, tt.explanation)
+			continue
+		}
+		if n := strings.Count(out, "\n"); n != tt.rows {
+			t.Errorf("--since %s: %d rows, want %d (%s)", tt.since, n, tt.rows, tt.explanation)
+		}
+	}
+	code, _, errOut := run(t, "outcomes", "export", "--trace", db, "--since", "soon")
+	if code != 2 || !strings.Contains(errOut, `--since "soon": write days (30d)`) {
+		t.Errorf("--since soon: exit %d, %s", code, errOut)
+	}
+}
+
+// readRows reads an outcomes file written by the command.
+func readRows(t *testing.T, path string) []outcomes.Row {
+	t.Helper()
+	var rows []outcomes.Row
+	if err := outcomes.ReadFile(path, func(r outcomes.Row) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestOutcomesCategory checks that import and convert can give rows the category estimate
+// --measured matches them by.
+func TestOutcomesCategory(t *testing.T) {
+	dir := t.TempDir()
+	imported := filepath.Join(dir, "rb.jsonl")
+	code, _, errOut := run(t, "outcomes", "import", "--routerbench", "../../outcomes/testdata/routerbench.jsonl", "--category", "arc", "--out", imported)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	rows := readRows(t, imported)
+	if len(rows) == 0 {
+		t.Fatal("import wrote no rows")
+	}
+	for _, r := range rows {
+		if r.Category != "arc" {
+			t.Fatalf("imported row %+v: want category arc", r)
+		}
+	}
+	converted := filepath.Join(dir, "rb.csv")
+	code, _, errOut = run(t, "outcomes", "convert", imported, "--category", "science", "--format", "csv", "--out", converted)
+	if code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errOut)
+	}
+	again := readRows(t, converted)
+	if len(again) != len(rows) {
+		t.Fatalf("converted %d rows of %d", len(again), len(rows))
+	}
+	for _, r := range again {
+		if r.Category != "science" {
+			t.Fatalf("converted row %+v: want category science, replacing arc", r)
+		}
+	}
+}
+
+func TestOutcomesErrorsNameTheFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("item,model,prompt\na,m,p\nb,m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"import", "--routellm", "../../outcomes/testdata/routerbench.jsonl"}, "../../outcomes/testdata/routerbench.jsonl: routellm: line 1: no id"},
+		{[]string{"convert", bad}, bad + ": line 3: the row has 2 cells, the header 3"},
+		{[]string{"convert", "../../outcomes/testdata/routerbench.jsonl"}, "line 1: row has no model (is this a benchmark file? convert it with clearbar outcomes import --routerbench FILE"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := run(t, append([]string{"outcomes"}, tt.args...)...)
+		if code != 1 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("outcomes %v: exit %d, stderr %q; want %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}

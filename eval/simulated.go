@@ -1,0 +1,101 @@
+package eval
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/provider/simulated"
+)
+
+// simulatedAnswer fits an answer of the simulated provider to the item's reference checks
+// (exact, normalized, contains, regex, numeric), and returns any other answer as it is.
+//
+// The simulator draws whether each answer is good with the spec's assumed pass rate and says
+// so in the body, but its text is a stand-in that knows nothing of the item's expected answer:
+// graded as it is, every answer would fail a reference, whatever the draw. So a good answer
+// that fails a reference check is replaced by one that passes them all: the answer as it is
+// with the expected words, numbers or a match of the pattern after it, or the reference alone
+// (the item's reference when it passes every check). A bad answer that happens to pass them all
+// is replaced by "I do not know.". The measured pass rate is then the assumed one. A good
+// answer the simulator made the category's validators fail is left as it is when the item is
+// graded by them (the validators fail it, as drawn), and so are tool calls.
+func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
+	var body struct {
+		Sim *simulated.Simulation `json:"x_clearbar_simulation"`
+	}
+	if len(resp.Choices) == 0 || len(resp.Choices[0].ToolCalls) > 0 || json.Unmarshal(resp.Body, &body) != nil || body.Sim == nil {
+		return resp
+	}
+	var refs []Grader
+	validated := false
+	for _, g := range it.Graders {
+		switch g.(type) {
+		case Exact, Normalized, Contains, Regex, Numeric:
+			refs = append(refs, g)
+		case *Validators:
+			validated = true
+		}
+	}
+	if len(refs) == 0 || body.Sim.Good && body.Sim.Flagged && validated {
+		return resp
+	}
+	text := resp.Text()
+	passes := func(answer string) bool {
+		in := &Input{Item: it, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: answer}}}}
+		for _, g := range refs {
+			if !g.Grade(context.Background(), in).Pass {
+				return false
+			}
+		}
+		return true
+	}
+	var candidates []string
+	if body.Sim.Good {
+		if passes(text) {
+			return resp
+		}
+		parts := strings.Join(expectedParts(refs), " ")
+		candidates = []string{it.Reference, strings.TrimSpace(text + " " + parts), parts}
+	} else {
+		if !passes(text) {
+			return resp
+		}
+		candidates = []string{"I do not know.", ""}
+	}
+	for _, c := range candidates {
+		if (c != "" || !body.Sim.Good) && passes(c) == body.Sim.Good {
+			out := *resp
+			out.Choices = append([]clearbar.Choice(nil), resp.Choices...)
+			out.Choices[0].Text = c
+			return &out
+		}
+	}
+	return resp
+}
+
+// expectedParts returns, for each reference check, text that passes it on its own.
+func expectedParts(refs []Grader) []string {
+	var parts []string
+	for _, g := range refs {
+		switch g := g.(type) {
+		case Exact:
+			parts = append(parts, g.Want)
+		case Normalized:
+			parts = append(parts, g.Want)
+		case Contains:
+			parts = append(parts, g.Want)
+		case Numeric:
+			parts = append(parts, strconv.FormatFloat(g.Want, 'f', -1, 64))
+		case Regex:
+			schema, _ := json.Marshal(map[string]string{"type": "string", "pattern": g.Pattern.String()})
+			var s string
+			if doc, err := simulated.SampleJSON(schema); err == nil && json.Unmarshal(doc, &s) == nil {
+				parts = append(parts, s)
+			}
+		}
+	}
+	return parts
+}

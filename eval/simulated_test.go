@@ -1,0 +1,96 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+)
+
+// TestSimulatedAnswersMeetReferences runs items graded by references against simulated
+// providers with known pass rates (0.7 and 0.95). The simulator's text knows nothing of an
+// item's expected answer, so eval fits good answers to the references and bad ones that
+// happen to pass them away from them: each check kind recovers the assumed pass rates, and
+// every row's reference verdicts agree with the simulator's ground truth.
+func TestSimulatedAnswersMeetReferences(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	kinds := []string{
+		`"reference": "{\"id\": \"T-%d\"}"`, // the category's validators and a normalized match
+		`"checks": [{"contains": "refund %d"}]`,
+		`"checks": [{"numeric": %d.5}]`,
+		`"checks": [{"regex": "^ID-[0-9]{3}-%d$"}]`,
+		`"checks": [{"exact": "B%d"}]`,
+		`"checks": [{"regex": "\\{"}, {"contains": "id"}]`, // the simulator's bad answers pass it as they are
+		`"reference": "x%d", "checks": [{"normalized": "The U.S.A."}]`,
+	}
+	var b strings.Builder
+	for i := range 2100 {
+		kind := kinds[i%len(kinds)]
+		if strings.Contains(kind, "%d") {
+			kind = fmt.Sprintf(kind, i)
+		}
+		fmt.Fprintf(&b, `{"id": "q%d", "prompt": "Extract the id from ticket %d.", %s}`+"\n", i, i, kind)
+	}
+	setPath := filepath.Join(t.TempDir(), "set.jsonl")
+	if err := os.WriteFile(setPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadSet(setPath, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range set.Items {
+		it.Graders = append(it.Graders, truthGrader{})
+	}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	models := f.models("small", "strong")
+	r := &Runner{Category: f.cat, Models: models, Providers: f.providers, Concurrency: 8,
+		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := map[string]float64{"small": 0.7, "strong": 0.95}
+	for _, s := range Summarize(f.cat, models, res.Rows) {
+		if p := truth[s.Model]; p < s.PassRateCI[0] || p > s.PassRateCI[1] {
+			t.Errorf("%s: measured %.4f (%.4f–%.4f) does not cover the assumed pass rate %v", s.Model, s.PassRate, s.PassRateCI[0], s.PassRateCI[1], p)
+		}
+	}
+	for _, rec := range readRecords(t, path) {
+		n := len(rec.Checks)
+		pass := true
+		for _, v := range rec.Checks[:n-1] {
+			pass = pass && v.Pass
+		}
+		if pass != rec.Checks[n-1].Pass {
+			t.Fatalf("item %s on %s answered %q: the checks and the ground truth disagree: %+v", rec.Item, rec.Model, rec.Response, rec.Checks)
+		}
+	}
+}
+
+func TestSimulatedAnswerLeavesOtherAnswersAlone(t *testing.T) {
+	it := &Item{ID: "a", Reference: "42", Graders: []Grader{Normalized{Want: "42"}}}
+	real := &clearbar.Response{Body: []byte(`{"choices":[]}`), Choices: []clearbar.Choice{{Text: "no idea"}}}
+	if got := simulatedAnswer(it, real); got != real {
+		t.Errorf("an answer without a simulation record was changed: %+v", got)
+	}
+	sim := []byte(`{"x_clearbar_simulation":{"category":"c","good":true,"flagged":false}}`)
+	calls := &clearbar.Response{Body: sim, Choices: []clearbar.Choice{{ToolCalls: []clearbar.ToolCall{{Name: "f", Arguments: "{}"}}}}}
+	if got := simulatedAnswer(it, calls); got != calls {
+		t.Errorf("a tool call answer was changed: %+v", got)
+	}
+	good := &clearbar.Response{Body: sim, Choices: []clearbar.Choice{{Text: "This is a simulated answer."}}}
+	if got := simulatedAnswer(it, good); got.Text() != "42" || good.Text() != "This is a simulated answer." {
+		t.Errorf("good answer %q (original now %q): want the reference, the original untouched", got.Text(), good.Text())
+	}
+	validated := &Item{ID: "b", Reference: "42", Graders: []Grader{&Validators{}, Normalized{Want: "42"}}}
+	flagged := &clearbar.Response{Body: []byte(`{"x_clearbar_simulation":{"category":"c","good":true,"flagged":true}}`),
+		Choices: []clearbar.Choice{{Text: "{broken"}}}
+	if got := simulatedAnswer(validated, flagged); got != flagged {
+		t.Errorf("a good answer drawn to fail the validators was changed to %q: the validators must fail it as drawn", got.Text())
+	}
+}
