@@ -89,6 +89,11 @@ func (p routePlan) closed() outcome {
 func (a *arm) closed() outcome {
 	o := outcome{mix: map[string]float64{}}
 	n := len(a.steps)
+	if n == 0 {
+		// No model on the route can take these requests (see fits): each fails at once.
+		o.failed = 1
+		return o
+	}
 	// mass[i][retried][fellBack]
 	mass := make([][2][2]float64, n+1)
 	mass[0][0][0] = 1

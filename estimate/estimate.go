@@ -11,9 +11,12 @@ package estimate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
 	"runtime"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,9 +29,51 @@ import (
 const (
 	DefaultSamples = 200_000
 	DefaultSeed    = 1
-	// minCellSamples is the fewest draws any one category's route gets.
-	minCellSamples = 2_000
+	// MinCategorySamples is the fewest Monte Carlo draws any one category's route gets: a
+	// policy gets at least this many times its spec's number of categories (MinSamples).
+	MinCategorySamples = 2_000
 )
+
+// MinSamples is the fewest Monte Carlo samples per policy an estimate of s draws, whatever
+// Options.Samples says: MinCategorySamples for each category.
+func MinSamples(s *spec.Spec) int { return MinCategorySamples * max(len(s.Categories), 1) }
+
+// minNotedTooLong is the smallest share of a category's requests too long for a model that a
+// note mentions; smaller shares count in the figures all the same.
+const minNotedTooLong = 1e-4
+
+// tooLongNotes says, per category, which models' context windows are too small for some of its
+// requests, which the estimate leaves out of those requests' plans (see fits). Models the
+// category can use are named: those of its route and fallbacks and those with a pass rate.
+func tooLongNotes(s *spec.Spec) []string {
+	w := newWorld(s)
+	var notes []string
+	for _, c := range s.Categories {
+		used := w.routeModels(c.Route, c.Fallback)
+		for _, m := range s.Models {
+			p := tooLong(c, m)
+			if _, rated := c.PassRate(m); p < minNotedTooLong || !rated && !slices.Contains(used, m) {
+				continue
+			}
+			who := fmt.Sprintf("%s of its requests have", shareOf(p))
+			if p > 1-1e-9 {
+				who = "every request has"
+			}
+			notes = append(notes, fmt.Sprintf("%s: %s more input tokens than %s's context window (%s tokens); the estimate leaves %s out of their plans, as the gateway does",
+				c.Name, who, m.Name, groupInt(int64(m.Resolved.ContextWindow)), m.Name))
+		}
+	}
+	return notes
+}
+
+// shareOf writes a share of requests with two significant digits, "9.2%", "63%".
+func shareOf(p float64) string {
+	switch {
+	case p >= 0.1:
+		return fmt.Sprintf("%.0f%%", p*100)
+	}
+	return strconv.FormatFloat(roundSignificant(p*100, 2), 'f', -1, 64) + "%"
+}
 
 // Options control an estimate. The zero value uses the defaults.
 type Options struct {
@@ -84,9 +129,13 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 	if opts.Measured != nil {
 		opts.Measured.apply(e.world)
 	}
-	e.perCell = max(opts.Samples/len(s.Categories), minCellSamples)
+	e.perCell = max(opts.Samples/len(s.Categories), MinCategorySamples)
 
 	policies, notes := basePolicies(s)
+	notes = append(notes, tooLongNotes(s)...)
+	if n := e.perCell * len(s.Categories); n > opts.Samples {
+		notes = append(notes, fmt.Sprintf("%s Monte Carlo samples per policy, not the %s asked for: each category gets at least %s", groupInt(int64(n)), groupInt(int64(opts.Samples)), groupInt(MinCategorySamples)))
+	}
 	if err := e.evaluate(ctx, policies); err != nil {
 		return nil, err
 	}

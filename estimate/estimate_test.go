@@ -116,7 +116,7 @@ categories:
 		if math.Abs(o.quality-wantQ) > 1e-12 {
 			t.Errorf("q=%v: quality %.15g, want better-of-two %.15g", q, o.quality, wantQ)
 		}
-		ca, cb := float64(w.callCost(c, s.Model("a"))), float64(w.callCost(c, s.Model("b")))
+		ca, cb := float64(w.callCost(c, s.Model("a"), wholeBand)), float64(w.callCost(c, s.Model("b"), wholeBand))
 		if want := ca + (1-q[0])*cb; math.Abs(o.cost-want) > 1e-6 {
 			t.Errorf("q=%v: cost %.3f, want c1 + P(escalate)·c2 = %.3f", q, o.cost, want)
 		}

@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -25,7 +26,9 @@ import (
 //	    last step's flagged answer is delivered (flagged) or fails the request (on_exhausted:
 //	    fail); an answer that is not flagged is delivered.
 //
-// A split route is a weighted mixture of such arms.
+// A split route is a weighted mixture of such arms. So are the requests of a category whose
+// input tokens are more than some candidate's context window: for them the plan leaves that
+// model out, as the gateway does, and a request that no candidate can take fails.
 
 // call is one candidate model for a step, in one category.
 type call struct {
@@ -131,8 +134,9 @@ func scaleOf(m map[string]float64, name string) float64 {
 	return 1
 }
 
-// callCost is the expected cost of one successful call of m in category c.
-func (w *world) callCost(c *spec.Category, m *spec.Model) clearbar.Money {
+// callCost is the expected cost of one successful call of m in category c, for the requests
+// of f.
+func (w *world) callCost(c *spec.Category, m *spec.Model, f fit) clearbar.Money {
 	t := c.Tokens
 	reasoning := 0.0
 	if m.Resolved.Reasoning {
@@ -141,10 +145,97 @@ func (w *world) callCost(c *spec.Category, m *spec.Model) clearbar.Money {
 	in, out := newBand(t.In), newBand(t.Out).mean()
 	if tok, ok := w.measuredTokens[[2]string{c.Name, m.Name}]; ok {
 		// Measured completion tokens include reasoning tokens, as providers count them.
-		in, out, reasoning = band{fixed: tok[0]}, tok[1], 0
+		in, out, reasoning, f = band{fixed: tok[0]}, tok[1], 0, wholeBand
 	}
-	cost := expectedCost(m.Resolved.Prices, in, float64(t.CacheHit), out, reasoning)
+	cost := expectedCost(m.Resolved.Prices, in, f.qlo, f.qhi, float64(t.CacheHit), out, reasoning)
 	return cost.Scale(scaleOf(w.priceScale, m.Name))
+}
+
+// fit is a part of a category's requests, by their input tokens: those between two quantiles
+// of the category's input band, with the models whose context window cannot hold them. The
+// gateway leaves such a model out of a request's plan and moves to the next candidate.
+type fit struct {
+	weight   float64 // the part's share of the category's requests
+	qlo, qhi float64 // its quantiles of the input band
+	unfit    map[string]bool
+}
+
+// wholeBand is every request of a category, which every model can take.
+var wholeBand = fit{weight: 1, qlo: 0, qhi: 1}
+
+// minTooLong is the smallest share of a category's requests too long for a model's context
+// window that the estimate counts: a lognormal token band has a tail past any window, which
+// below this share is the fitted curve's, not the traffic's.
+const minTooLong = 1e-6
+
+// routeModels returns every model a route can send requests to: its steps and each one's
+// failover chain, each once, in order.
+func (w *world) routeModels(r *spec.Route, fallback []spec.Ref) []*spec.Model {
+	var out []*spec.Model
+	add := func(m *spec.Model) {
+		if m != nil && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	for _, ref := range r.Models() {
+		m := w.spec.Model(ref.Name)
+		add(m)
+		if m != nil {
+			for _, fm := range w.spec.FailoverChain(m, fallback, nil) {
+				add(fm)
+			}
+		}
+	}
+	return out
+}
+
+// fits splits a category's requests by the context windows of the models the route can use:
+// between consecutive windows that some of the requests are over, a part whose requests the
+// models with the smaller windows cannot take. With no such window it is the whole band.
+func (w *world) fits(c *spec.Category, r *spec.Route, fallback []spec.Ref) []fit {
+	in := c.Tokens.In
+	byWindow := map[int][]string{}
+	for _, m := range w.routeModels(r, fallback) {
+		if cw := m.Resolved.ContextWindow; cw > 0 && in.Over(float64(cw)) > minTooLong {
+			byWindow[cw] = append(byWindow[cw], m.Name)
+		}
+	}
+	if len(byWindow) == 0 {
+		return []fit{wholeBand}
+	}
+	windows := slices.Sorted(maps.Keys(byWindow))
+	var out []fit
+	lo := 0.0
+	unfit := map[string]bool{}
+	for i := 0; i <= len(windows); i++ {
+		hi := 1.0
+		if i < len(windows) {
+			hi = 1 - in.Over(float64(windows[i]))
+		}
+		if hi > lo {
+			out = append(out, fit{weight: hi - lo, qlo: lo, qhi: hi, unfit: maps.Clone(unfit)})
+		}
+		if i < len(windows) {
+			for _, name := range byWindow[windows[i]] {
+				unfit[name] = true
+			}
+		}
+		lo = max(lo, hi)
+	}
+	return out
+}
+
+// tooLong returns the share of category c's requests whose input tokens are more than m's
+// context window (0 when m has none, or when below minTooLong).
+func tooLong(c *spec.Category, m *spec.Model) float64 {
+	cw := m.Resolved.ContextWindow
+	if cw <= 0 {
+		return 0
+	}
+	if p := c.Tokens.In.Over(float64(cw)); p > minTooLong {
+		return p
+	}
+	return 0
 }
 
 func (w *world) latency(c *spec.Category, m *spec.Model) latencyModel {
@@ -162,16 +253,33 @@ func (w *world) latency(c *spec.Category, m *spec.Model) latencyModel {
 	return lm
 }
 
-func (w *world) call(c *spec.Category, m *spec.Model) call {
-	return call{name: m.Name, pass: w.pass(c, m), avail: w.avail(c, m), cost: w.callCost(c, m), lat: w.latency(c, m)}
+func (w *world) call(c *spec.Category, m *spec.Model, f fit) call {
+	return call{name: m.Name, pass: w.pass(c, m), avail: w.avail(c, m), cost: w.callCost(c, m, f), lat: w.latency(c, m)}
 }
 
-// compile turns a category route into a plan.
+// compile turns a category route into a plan. Requests too long for some of the route's
+// models are a part of the plan of their own, without those models (see fits).
 func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) routePlan {
+	fits := w.fits(c, r, fallback)
+	if len(fits) == 1 && fits[0].weight == 1 {
+		return w.compileFit(c, r, fallback, fits[0])
+	}
+	var p routePlan
+	for _, f := range fits {
+		for _, a := range w.compileFit(c, r, fallback, f).arms {
+			a.weight *= f.weight
+			p.arms = append(p.arms, a)
+		}
+	}
+	return p
+}
+
+// compileFit compiles a route for the requests of f.
+func (w *world) compileFit(c *spec.Category, r *spec.Route, fallback []spec.Ref, f fit) routePlan {
 	if len(r.Split) > 0 {
 		var p routePlan
 		for _, a := range r.Split {
-			sub := w.compile(c, &a.Route, fallback)
+			sub := w.compileFit(c, &a.Route, fallback, f)
 			for _, sa := range sub.arms {
 				sa.weight *= a.Weight
 				p.arms = append(p.arms, sa)
@@ -191,17 +299,19 @@ func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) ro
 			if share == 0 {
 				continue
 			}
-			a := w.compileSteps(c, r, r.ScoreSteps(w.spec, i), fallback)
+			a := w.compileSteps(c, r, r.ScoreSteps(w.spec, i), fallback, f)
 			a.weight = share
 			p.arms = append(p.arms, a)
 		}
 		return p
 	}
-	return routePlan{arms: []arm{w.compileSteps(c, r, r.Steps(w.spec), fallback)}}
+	return routePlan{arms: []arm{w.compileSteps(c, r, r.Steps(w.spec), fallback, f)}}
 }
 
-// compileSteps turns the steps of one cascade (or a static route's one step) into an arm.
-func (w *world) compileSteps(c *spec.Category, r *spec.Route, steps []spec.PlanStep, fallback []spec.Ref) arm {
+// compileSteps turns the steps of one cascade (or a static route's one step) into an arm, for
+// the requests of f: a model too small for them is left out of each step's chain, and a step
+// left with none is left out, as the gateway plans; an arm left with no step fails them.
+func (w *world) compileSteps(c *spec.Category, r *spec.Route, steps []spec.PlanStep, fallback []spec.Ref, f fit) arm {
 	s := w.spec
 	retries, backoff := s.RetryPolicy(c)
 	later := map[string]bool{}
@@ -216,7 +326,12 @@ func (w *world) compileSteps(c *spec.Category, r *spec.Route, steps []spec.PlanS
 		chainModels := append([]*spec.Model{st.Model}, s.FailoverChain(st.Model, fallback, isLater)...)
 		ps := step{retries: retries, backoff: backoff.Seconds(), validated: len(st.Validate) > 0, retryOnce: st.RetryOnce}
 		for _, m := range chainModels {
-			ps.chain = append(ps.chain, w.call(c, m))
+			if !f.unfit[m.Name] {
+				ps.chain = append(ps.chain, w.call(c, m, f))
+			}
+		}
+		if len(ps.chain) == 0 {
+			continue
 		}
 		if ps.validated {
 			ps.detect, ps.falseAlarm = w.strength(c)
@@ -226,7 +341,7 @@ func (w *world) compileSteps(c *spec.Category, r *spec.Route, steps []spec.PlanS
 					ps.judges = append(ps.judges, w.judgeCall(c, cfg))
 				case *spec.Agree:
 					if chk, ok := cfg.CheckerFor(st.Model.Name); ok {
-						ps.judges = append(ps.judges, w.checkCall(c, chk))
+						ps.judges = append(ps.judges, w.checkCall(c, chk, f))
 					}
 				}
 			}
@@ -240,7 +355,7 @@ func (w *world) judgeCall(c *spec.Category, j *spec.Judge) judge {
 	m := w.spec.Model(j.Model.Name)
 	extraIn, out := j.ExtraTokens()
 	in := newBand(c.Tokens.In).mean() + newBand(c.Tokens.Out).mean() + extraIn
-	cost := expectedCost(m.Resolved.Prices, band{fixed: in}, 0, out, 0).Scale(scaleOf(w.priceScale, m.Name))
+	cost := expectedCost(m.Resolved.Prices, band{fixed: in}, 0, 1, 0, out, 0).Scale(scaleOf(w.priceScale, m.Name))
 	lm := newLatencyModel(c.LatencyFor(m), spec.Band{P50: out, P95: out}, nil)
 	if k := scaleOf(w.latencyScale, m.Name); k != 1 {
 		lm.scale(k)
@@ -251,9 +366,9 @@ func (w *world) judgeCall(c *spec.Category, j *spec.Judge) judge {
 // checkCall is an agreement check's call: its model answers the client's request, so it costs
 // what a call of that model costs in the category (the full request's tokens in and out) and
 // takes that model's latency, after the step's answer.
-func (w *world) checkCall(c *spec.Category, checker spec.Ref) judge {
+func (w *world) checkCall(c *spec.Category, checker spec.Ref, f fit) judge {
 	m := w.spec.Model(checker.Name)
-	return judge{name: m.Name, cost: w.callCost(c, m), lat: w.latency(c, m)}
+	return judge{name: m.Name, cost: w.callCost(c, m, f), lat: w.latency(c, m)}
 }
 
 // routeKey is a canonical description of a route and its fallbacks, used to share the
@@ -332,18 +447,23 @@ func writeValidators(b *strings.Builder, vs []*spec.Validator) {
 	}
 }
 
-// expectedCost is the expected cost of one call with input band in. When the band straddles a
-// long-context price tier, the cost is averaged over the band's quantiles, because the tier
-// makes cost non-linear in the input size.
-func expectedCost(e catalog.Entry, in band, cacheHit, out, reasoning float64) clearbar.Money {
-	if e.TierThreshold == 0 || !in.isDist {
+// expectedCost is the expected cost of one call with input band in, for the requests between
+// its quantiles qlo and qhi (0 and 1 for all of them). When the band straddles a long-context
+// price tier, or only some of its requests count, the cost is averaged over the band's
+// quantiles between the two, because the tier makes cost non-linear in the input size.
+func expectedCost(e catalog.Entry, in band, qlo, qhi, cacheHit, out, reasoning float64) clearbar.Money {
+	whole := qlo == 0 && qhi == 1
+	if !in.isDist || e.TierThreshold == 0 && whole {
 		return e.ExpectedCost(in.mean(), cacheHit, out, reasoning)
 	}
-	const n = 512
+	n := 512
+	if !whole {
+		n = 2048 // a part's band is narrow, or the band's tail
+	}
 	var sum float64
 	for i := range n {
-		x := in.dist.quantile((float64(i) + 0.5) / n)
+		x := in.dist.quantile(qlo + (qhi-qlo)*(float64(i)+0.5)/float64(n))
 		sum += float64(e.ExpectedCost(x, cacheHit, out, reasoning))
 	}
-	return clearbar.Money(math.Round(sum / n))
+	return clearbar.Money(math.Round(sum / float64(n)))
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-// Policy kinds.
+// Policy kinds. The built-in policies' names are the spec package's (spec.PolicySpec and
+// the rest), which a named policy may not take.
 const (
 	KindSpec     = "spec"     // the routes written in the spec
 	KindSingle   = "single"   // every category on one model
@@ -47,7 +48,7 @@ func static(name string) *spec.Route {
 // basePolicies returns the spec's own policy and one single-model policy per model that has a
 // pass-rate assumption in every category. Notes say which models were left out and why.
 func basePolicies(s *spec.Spec) ([]*Policy, []string) {
-	own := &Policy{Name: KindSpec, Kind: KindSpec, Description: "the routes written in the spec"}
+	own := &Policy{Name: spec.PolicySpec, Kind: KindSpec, Description: "the routes written in the spec"}
 	for _, c := range s.Categories {
 		own.Routes = append(own.Routes, CategoryRoute{Route: c.Route, Fallback: c.Fallback})
 	}
@@ -64,10 +65,10 @@ func basePolicies(s *spec.Spec) ([]*Policy, []string) {
 			continue // a model used only as a judge, an agreement checker or a fallback
 		}
 		if len(missing) > 0 {
-			notes = append(notes, fmt.Sprintf("all-%s was not estimated: no pass rate for %s in %s", m.Name, m.Name, strings.Join(missing, ", ")))
+			notes = append(notes, fmt.Sprintf("%s%s was not estimated: no pass rate for %s in %s", spec.PolicySinglePrefix, m.Name, m.Name, strings.Join(missing, ", ")))
 			continue
 		}
-		p := &Policy{Name: "all-" + m.Name, Kind: KindSingle, Description: "every category on " + m.Name}
+		p := &Policy{Name: spec.PolicySinglePrefix + m.Name, Kind: KindSingle, Description: "every category on " + m.Name}
 		for _, c := range s.Categories {
 			p.Routes = append(p.Routes, CategoryRoute{Route: static(m.Name), Fallback: withoutModel(c.Fallback, m.Name)})
 		}
@@ -148,9 +149,9 @@ func (cl *cell) meetsBudget() bool {
 // single model per category that clears its bar, and cascades in price order.
 func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 	s := e.spec
-	cheapest := &Policy{Name: "cheapest-passing", Kind: KindCheapest,
+	cheapest := &Policy{Name: spec.PolicyCheapestPassing, Kind: KindCheapest,
 		Description: "per category, the cheapest single model that clears the quality bar and latency budget"}
-	cascade := &Policy{Name: "cascade-by-price", Kind: KindCascade,
+	cascade := &Policy{Name: spec.PolicyCascadeByPrice, Kind: KindCascade,
 		Description: "per category, start on the cheapest model and escalate in price order on failed validation"}
 	var notes []string
 	for _, c := range s.Categories {

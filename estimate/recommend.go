@@ -12,8 +12,9 @@ import (
 )
 
 // recommend picks the cheapest policy that clears every category's bar and budget, and says
-// why each other policy lost. When none clears everything, it recommends the one with the
-// fewest shortfalls (then the cheapest) and says that no policy clears.
+// why each other policy lost. When none clears everything, it recommends the one that misses
+// by the least (the smallest Shortfall: points of quality below the bars and percent over the
+// budgets, weighted by share; then the cheapest) and says that no policy clears.
 func (e *estimator) recommend(r *Report) {
 	var best *PolicyResult
 	better := func(a, b *PolicyResult) bool { // is a better than b?
@@ -23,8 +24,8 @@ func (e *estimator) recommend(r *Report) {
 		if a.Clears != b.Clears {
 			return a.Clears
 		}
-		if !a.Clears && len(a.Shortfalls) != len(b.Shortfalls) {
-			return len(a.Shortfalls) < len(b.Shortfalls)
+		if !a.Clears && !sameShortfall(a.Shortfall, b.Shortfall) {
+			return a.Shortfall < b.Shortfall
 		}
 		if a.Total.Cost != b.Total.Cost {
 			return a.Total.Cost < b.Total.Cost
@@ -72,8 +73,8 @@ func (e *estimator) recommend(r *Report) {
 				lowest.Name, total(lowest), total(best), best.Name)
 		}
 	} else {
-		r.Recommendation = fmt.Sprintf("No policy clears every category. %s comes closest (%d shortfall(s): %s); change the routes or the bars of those categories.",
-			best.Name, len(best.Shortfalls), strings.Join(best.Shortfalls, "; "))
+		r.Recommendation = fmt.Sprintf("No policy clears every category. %s comes closest: %s. Closest is the least shortfall (the points of quality below each bar plus the percent over each latency budget, weighted by the category's share of traffic), then the lowest cost. Change the routes or the bars of those categories.",
+			best.Name, strings.Join(best.Shortfalls, "; "))
 	}
 	for _, p := range r.Policies {
 		if p == best {
@@ -83,6 +84,10 @@ func (e *estimator) recommend(r *Report) {
 		switch {
 		case p.SameAs != "":
 			reason = "same routes as " + p.SameAs
+		case !p.Clears && !best.Clears && sameShortfall(p.Shortfall, best.Shortfall):
+			reason = fmt.Sprintf("misses by as much as %s: %s", best.Name, strings.Join(p.Shortfalls, "; "))
+		case !p.Clears && !best.Clears:
+			reason = fmt.Sprintf("misses by more than %s: %s", best.Name, strings.Join(p.Shortfalls, "; "))
 		case !p.Clears:
 			reason = "misses: " + strings.Join(p.Shortfalls, "; ")
 		default:
@@ -95,6 +100,9 @@ func (e *estimator) recommend(r *Report) {
 		r.Verdicts = append(r.Verdicts, Verdict{Policy: p.Name, Reason: reason})
 	}
 }
+
+// sameShortfall reports whether two policies miss by the same amount, up to rounding.
+func sameShortfall(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(a), math.Abs(b)) }
 
 func relPct(a, b float64) string {
 	if b == 0 {

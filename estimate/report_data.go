@@ -92,7 +92,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				continue
 			}
 			c := p.Categories[i]
-			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), c.Cost, pct(c.Quality),
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), c.Cost, qualityVs(c.Quality, info.QualityBar),
 				secs(c.Latency.P95), secs(c.TTFB.P95), pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
 		}
 		fmt.Fprintln(ew)

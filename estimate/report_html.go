@@ -50,6 +50,8 @@ type catRow struct {
 	Result CategoryResult
 	Best   bool
 	Clears bool
+	// Quality is the result's quality, with the digits that tell it from the bar it misses.
+	Quality string
 }
 
 // WriteHTML writes the report as one self-contained HTML page (inline CSS and SVG, no scripts
@@ -63,7 +65,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 				continue
 			}
 			c := p.Categories[i]
-			cv.Rows = append(cv.Rows, catRow{Policy: p.Name, Result: c, Best: p.Name == r.Recommended, Clears: c.ClearsBar && c.MeetsBudget})
+			cv.Rows = append(cv.Rows, catRow{Policy: p.Name, Result: c, Best: p.Name == r.Recommended, Clears: c.ClearsBar && c.MeetsBudget, Quality: qualityVs(c.Quality, info.QualityBar)})
 		}
 		v.CatViews = append(v.CatViews, cv)
 	}

@@ -84,7 +84,7 @@ func WriteText(w io.Writer, r *Report) error {
 			if info.LatencyBudget > 0 {
 				budget = secs(info.LatencyBudget)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), compactRoute(c.Route), c.Cost, pct(c.Quality),
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), compactRoute(c.Route), c.Cost, qualityVs(c.Quality, info.QualityBar),
 				pct(info.QualityBar), secs(c.Latency.P95), budget, secs(c.TTFB.P95), pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
 		}
 		tw.Flush()

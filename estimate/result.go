@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,8 +117,13 @@ type PolicyResult struct {
 	Categories  []CategoryResult `json:"categories"`
 	Total       Figures          `json:"total"`
 	// Clears says whether every category clears its quality bar and latency budget.
-	Clears     bool     `json:"clears_all"`
+	Clears bool `json:"clears_all"`
+	// Shortfalls says where and by how much the policy misses a bar or budget. Shortfall sums
+	// their size: per category, the points of quality below its bar plus the percent its p95
+	// is over its budget, weighted by the category's share of traffic. The closest policy,
+	// when none clears, is the one with the smallest Shortfall.
 	Shortfalls []string `json:"shortfalls,omitempty"`
+	Shortfall  float64  `json:"shortfall,omitempty"`
 	// SameAs names an earlier policy with exactly the same routes.
 	SameAs string `json:"same_as,omitempty"`
 }
@@ -187,11 +193,16 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 		pr.Categories = append(pr.Categories, cr)
 		if !cr.ClearsBar {
 			pr.Clears = false
-			pr.Shortfalls = append(pr.Shortfalls, fmt.Sprintf("%s quality %s is below its bar %s", c.Name, pct(cr.Quality), pct(c.Bar())))
+			below := (c.Bar() - cr.Quality) * 100
+			pr.Shortfall += share * below
+			pr.Shortfalls = append(pr.Shortfalls, fmt.Sprintf("%s quality %s is %s below its bar %s", c.Name, qualityVs(cr.Quality, c.Bar()), pointsText(below), pct(c.Bar())))
 		}
 		if !cr.MeetsBudget {
 			pr.Clears = false
-			pr.Shortfalls = append(pr.Shortfalls, fmt.Sprintf("%s p95 %s is over its budget %s", c.Name, secs(cr.Latency.P95), spec.FormatDuration(c.LatencyBudget.D())))
+			budget := c.LatencyBudget.D().Seconds()
+			over := (cr.Latency.P95/budget - 1) * 100
+			pr.Shortfall += share * over
+			pr.Shortfalls = append(pr.Shortfalls, fmt.Sprintf("%s p95 %s is over its budget %s by %s (%s)", c.Name, secs(cr.Latency.P95), spec.FormatDuration(c.LatencyBudget.D()), secs(cr.Latency.P95-budget), overText(over)))
 		}
 		o := cl.closed
 		tot.cost += share * o.cost
@@ -313,6 +324,48 @@ func trimFloat(f float64) string {
 
 // pct formats a probability as a percentage with enough digits to compare with a bar.
 func pct(p float64) string { return fmt.Sprintf("%.2f%%", p*100) }
+
+// qualityVs formats a quality for comparison with its bar: as pct does, with more digits
+// when it misses the bar by less than pct shows, so that a quality below its bar never reads
+// the same as the bar (94.9998% against a bar of 95.00%).
+func qualityVs(q, bar float64) string {
+	if q >= bar-1e-12 {
+		return pct(q)
+	}
+	for d := 2; d < 12; d++ {
+		qs := strconv.FormatFloat(q*100, 'f', d, 64)
+		if qs != strconv.FormatFloat(bar*100, 'f', d, 64) {
+			return qs + "%"
+		}
+	}
+	return pct(q)
+}
+
+// pointsText writes a difference of percentages in points, with two significant digits when
+// it is under a hundredth of a point: "7.00 points", "0.0002 points".
+func pointsText(p float64) string {
+	if p > 0 && p < 0.01 {
+		return strconv.FormatFloat(roundSignificant(p, 2), 'f', -1, 64) + " points"
+	}
+	return strconv.FormatFloat(p, 'f', 2, 64) + " points"
+}
+
+// overText writes how far over its budget a p95 is, in percent of the budget.
+func overText(p float64) string {
+	if p >= 1 {
+		return fmt.Sprintf("%.0f%%", p)
+	}
+	return strconv.FormatFloat(roundSignificant(p, 2), 'f', -1, 64) + "%"
+}
+
+// roundSignificant rounds x (above zero) to n significant digits.
+func roundSignificant(x float64, n int) float64 {
+	if x <= 0 {
+		return x
+	}
+	k := math.Pow(10, float64(n)-math.Ceil(math.Log10(x)))
+	return math.Round(x*k) / k
+}
 
 // secs formats seconds as a compact duration.
 func secs(s float64) string {

@@ -47,7 +47,7 @@ func TestScoreRouteIsAMixOfCascades(t *testing.T) {
 		q := [3]float64{0.6, 0.8, 0.95}
 		var cost [3]float64
 		for i, n := range []string{"a", "b", "c"} {
-			cost[i] = float64(w.callCost(c, s.Model(n)))
+			cost[i] = float64(w.callCost(c, s.Model(n), wholeBand))
 		}
 		var wantQ, wantCost, wantEsc float64
 		for i := range 3 {

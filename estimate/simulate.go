@@ -85,6 +85,10 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) (float64, float64) {
 	var t float64
 	fellBack := false
 	n := len(a.steps)
+	if n == 0 {
+		sim.failed++ // no model on the route can take the request: it fails at once
+		return 0, 0
+	}
 	for i := 0; i < n; i++ {
 		s := &a.steps[i]
 		last := i == n-1

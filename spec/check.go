@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"net"
@@ -36,8 +37,17 @@ func (c *checker) errorf(line int, format string, args ...any) {
 }
 
 func (c *checker) warnf(line int, format string, args ...any) {
-	c.warns = append(c.warns, &Error{File: c.spec.File, Line: line, Msg: fmt.Sprintf(format, args...)})
+	c.warnAt("", line, format, args...)
 }
+
+// warnAt records a warning of a kind, which lets readers of Spec.Warnings that say the same
+// thing their own way (spec doc's overdue reviews) leave it out.
+func (c *checker) warnAt(kind string, line int, format string, args ...any) {
+	c.warns = append(c.warns, &Error{File: c.spec.File, Line: line, Msg: fmt.Sprintf(format, args...), kind: kind})
+}
+
+// Warning kinds.
+const warnOverdue = "overdue"
 
 func (c *checker) run() {
 	s := c.spec
@@ -48,6 +58,7 @@ func (c *checker) run() {
 	c.checkCategories()
 	c.checkMatches()
 	c.checkPolicies()
+	c.checkUnusedStrength()
 	c.checkKeys()
 	c.checkServer()
 	c.checkDrift()
@@ -76,17 +87,40 @@ func (c *checker) checkHeader() {
 		c.warnf(s.pos.Of("review"), "no review date: add review: {last: %s, cadence: monthly} so overdue reviews can be flagged", c.opts.today().Format(time.DateOnly))
 	} else if s.Review.Last.After(c.opts.today()) {
 		c.errorf(s.Review.pos.Of("last"), "review date %s is in the future", s.Review.Last)
+	} else {
+		last, due := s.LastReview(nil)
+		c.checkOverdue(reviewStatus(last, due, s.Review.Cadence, c.opts.today()), "the spec's review", "review.last", s.Review.pos.Of("last"))
 	}
 	v := s.Volume
 	switch {
 	case v.PerMonth < 0 || v.PerDay < 0:
-		c.errorf(v.pos.Line, "volume cannot be negative")
+		key := "per_month"
+		if v.PerMonth >= 0 {
+			key = "per_day"
+		}
+		c.errorf(v.pos.Of(key), "volume %s cannot be negative: write the number of requests, like per_month: 1000000", key)
 	case v.PerMonth > 0 && v.PerDay > 0:
 		c.errorf(v.pos.Line, "volume sets both per_month and per_day: keep one")
+	case v.pos.Has("per_month") && v.PerMonth == 0 || v.pos.Has("per_day") && v.PerDay == 0:
+		key := "per_month"
+		if !v.pos.Has(key) || v.PerMonth != 0 {
+			key = "per_day"
+		}
+		c.errorf(v.pos.Of(key), "volume %s must be more than 0: write the number of requests, like per_month: 1000000, or leave volume out (monthly figures then assume %s requests a month)", key, groupDigits(DefaultMonthlyVolume))
 	case v.PerMonth == 0 && v.PerDay == 0:
 		c.warnf(s.pos.Of("volume"), "no traffic volume: monthly figures assume %d requests a month; add volume: {per_month: N}", DefaultMonthlyVolume)
 	}
 	c.checkRetry(&s.Retry)
+}
+
+// checkOverdue warns about a review that is overdue by rs, at line: what is "the spec's
+// review" or a category's, and key is the setting to update once reviewed. spec doc judges
+// reviews the same way (reviewStatus).
+func (c *checker) checkOverdue(rs ReviewStatus, what, key string, line int) {
+	if !rs.Overdue {
+		return
+	}
+	c.warnAt(warnOverdue, line, "%s is overdue: last %s, due %s (%s), %d day(s) ago; re-run the estimate with current prices and measurements, review the routes, then set %s to the day you did", what, rs.Last, rs.Due, rs.Cadence, rs.DaysOverdue, key)
 }
 
 func (c *checker) checkRetry(r *Retry) {
@@ -368,9 +402,11 @@ func (c *checker) checkLatency(l *Latency, what string) {
 			c.errorf(l.pos.Of("p95"), "%s latency p95 (%s) is below p50 (%s): p95 must be at least p50", what, FormatDuration(l.P95.D()), FormatDuration(l.P50.D()))
 		}
 	}
-	if l.TTFT != nil || l.TokensPerSecond != 0 {
+	if l.TTFT != nil || l.pos.Has("tokens_per_second") {
 		forms++
 		switch {
+		case l.pos.Has("tokens_per_second") && l.TokensPerSecond <= 0:
+			c.errorf(l.pos.Of("tokens_per_second"), "%s latency tokens_per_second must be more than 0: write how many output tokens a second the model writes, like 80", what)
 		case l.TTFT == nil || l.TokensPerSecond <= 0:
 			c.errorf(l.pos.Line, "%s latency: ttft and tokens_per_second go together, like {ttft: {p50: 400ms, p95: 1.2s}, tokens_per_second: 80}", what)
 		case l.TTFT.P50 <= 0 || l.TTFT.P95 <= 0:
@@ -489,11 +525,16 @@ func (c *checker) checkCategory(cat *Category, label string) {
 	if cat.QualityBar == nil {
 		c.errorf(cat.pos.Line, "%s has no quality_bar: add quality_bar: the minimum acceptable pass rate, like 0.95", label)
 	}
+	if cat.pos.Has("latency_budget") && cat.LatencyBudget == 0 {
+		c.errorf(cat.pos.Of("latency_budget"), "%s latency_budget must be more than 0, like 2s (the p95 response time the category must meet); leave latency_budget out for no budget", label)
+	}
 	if cat.Route == nil {
 		c.errorf(cat.pos.Line, "%s has no route: add route: {model: NAME}, route: {cascade: [CHEAP, STRONG]} or route: {split: [...]}", label)
 	} else {
 		c.checkRoute(cat.Route, label, true)
 		c.checkAgreement(cat.Route, cat.Fallback, label)
+		c.checkScoreOrder(cat, cat.Route, label)
+		c.checkContextWindows(cat, cat.Route, cat.Fallback, label)
 	}
 	c.checkFallbacks(cat.Fallback, cat.Route, label)
 	if cat.Retry != nil {
@@ -501,6 +542,14 @@ func (c *checker) checkCategory(cat *Category, label string) {
 	}
 	if cat.Review != nil && cat.Review.Last.After(c.opts.today()) {
 		c.errorf(cat.Review.pos.Of("last"), "%s review date %s is in the future", label, cat.Review.Last)
+	} else if cat.Review != nil && (!cat.Review.Last.IsZero() || !cat.Review.Cadence.IsZero()) {
+		cadence := cat.Review.Cadence
+		if cadence.IsZero() {
+			cadence = c.spec.Review.Cadence
+		}
+		if last, due := c.spec.LastReview(cat); !last.IsZero() {
+			c.checkOverdue(reviewStatus(last, due, cadence, c.opts.today()), label+"'s review", "its review.last", cat.Review.pos.Of("last"))
+		}
 	}
 	c.checkAssumptions(cat, label)
 	if cat.Shadow != nil {
@@ -589,9 +638,17 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 		if len(r.Cascade) == 1 {
 			c.warnf(r.pos.Of("cascade"), "%s cascade has one step: it validates but has nowhere to escalate", label)
 		}
+		seen := map[string]bool{}
 		for _, st := range r.Cascade {
 			c.model(st.Model, label+" cascade step")
+			if seen[st.Model.Name] {
+				c.errorf(st.Model.Line, "%s cascade lists %s twice: a cascade tries each model once; to call a model again on a failed answer, use on_fail: retry_once", label, st.Model.Name)
+			}
+			seen[st.Model.Name] = true
 			c.checkOnFail(st.OnFail, st.pos.Of("on_fail"), label)
+			if st.OnFail != "" && len(st.Validate) == 0 && len(r.Validate) == 0 {
+				c.warnf(st.pos.Of("on_fail"), "%s cascade step %s sets on_fail, but its answers are not validated, so none ever fails: add validate: [...] to the step or the route, or remove on_fail", label, st.Model.Name)
+			}
 			for _, v := range st.Validate {
 				v.Config.check(c, v.Line)
 			}
@@ -632,6 +689,13 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 		v.Config.check(c, v.Line)
 	}
 	c.checkOnFail(r.OnFail, r.pos.Of("on_fail"), label)
+	switch {
+	case r.OnFail == "":
+	case len(r.Split) > 0:
+		c.warnf(r.pos.Of("on_fail"), "%s sets on_fail beside split, where it does nothing: put on_fail inside each split arm that validates", label)
+	case !r.Validated():
+		c.warnf(r.pos.Of("on_fail"), "%s route sets on_fail, but nothing on it is validated, so no answer ever fails: add validate: [...] to the route, or remove on_fail", label)
+	}
 	if r.MaxSteps < 0 {
 		c.errorf(r.pos.Of("max_steps"), "%s max_steps cannot be negative", label)
 	}
@@ -775,9 +839,33 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 // validator that catches half the bad answers and flags 2% of good ones.
 var DefaultStrength = Strength{Detect: 0.5, FalseAlarm: 0.02}
 
+// Built-in policies: clearbar estimate compares the spec's routes (PolicySpec), every category
+// on one model (PolicySinglePrefix and the model's name), the cheapest single model that clears
+// per category (PolicyCheapestPassing) and a cascade in price order (PolicyCascadeByPrice). A
+// named policy may not take one of these names, nor any name that starts with
+// PolicySinglePrefix.
+const (
+	PolicySpec            = "spec"
+	PolicySinglePrefix    = "all-"
+	PolicyCheapestPassing = "cheapest-passing"
+	PolicyCascadeByPrice  = "cascade-by-price"
+)
+
+// ReservedPolicyName reports whether name is taken by a built-in policy (see PolicySpec).
+func ReservedPolicyName(name string) bool {
+	switch name {
+	case PolicySpec, PolicyCheapestPassing, PolicyCascadeByPrice:
+		return true
+	}
+	return strings.HasPrefix(name, PolicySinglePrefix)
+}
+
 func (c *checker) checkPolicies() {
 	for _, p := range c.spec.Policies {
 		c.checkName(p.Name, "policy", p.pos.Line)
+		if ReservedPolicyName(p.Name) {
+			c.errorf(cmp.Or(p.nameLine, p.pos.Line), "policy %q has the name of a policy clearbar estimate builds itself: %s, %sMODEL, %s and %s are reserved; rename it", p.Name, PolicySpec, PolicySinglePrefix, PolicyCheapestPassing, PolicyCascadeByPrice)
+		}
 		if len(p.Routes) == 0 {
 			c.errorf(p.pos.Line, "policy %q changes no routes: add routes: {CATEGORY: {model: NAME}}", p.Name)
 		}
@@ -797,6 +885,8 @@ func (c *checker) checkPolicies() {
 				fallback = pr.Fallback
 			}
 			c.checkAgreement(&pr.Route, fallback, label)
+			c.checkScoreOrder(cat, &pr.Route, label)
+			c.checkContextWindows(cat, &pr.Route, fallback, label)
 			for _, r := range pr.Route.Models() {
 				if _, ok := cat.Assume.PassRate[r.Name]; !ok {
 					if _, known := c.models[r.Name]; known {
@@ -979,8 +1069,13 @@ func (c *checker) checkScore(r *Route, label string) {
 	if len(sc.Models) < 2 {
 		c.errorf(sc.pos.Of("models"), "%s score route needs at least two models, cheapest first", label)
 	}
+	seenModel := map[string]bool{}
 	for _, m := range sc.Models {
 		c.model(m, label+" score model")
+		if seenModel[m.Name] {
+			c.errorf(m.Line, "%s score models list %s twice: name each model once, cheapest first", label, m.Name)
+		}
+		seenModel[m.Name] = true
 	}
 	seen := map[string]bool{}
 	for _, m := range sc.Escalate {
@@ -1039,6 +1134,11 @@ func (c *checker) checkScore(r *Route, label string) {
 				label, FormatDuration(t), FormatDuration(MaxEmbedTimeout), FormatDuration(DefaultEmbedTimeout))
 		}
 	case sc.Heuristic != nil:
+		for _, key := range []string{"threshold", "willingness_to_pay"} {
+			if sc.pos.Has(key) {
+				c.errorf(sc.pos.Of(key), "%s score route sets %s, which only a learned router (router: FILE) uses: the heuristic starts each request on the model its tiers pick; remove %s", label, key, key)
+			}
+		}
 		if sc.Mix != nil {
 			c.errorf(sc.Mix.pos.Line, "%s score mix mixes two willingness-to-pay values of a learned router (router: FILE): remove it from the heuristic route", label)
 		}

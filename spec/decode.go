@@ -175,7 +175,55 @@ func (i *Impact) UnmarshalYAML(node *yaml.Node) error {
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (r *Route) UnmarshalYAML(node *yaml.Node) error {
 	type plain Route
-	return decodeStrict(node, (*plain)(r), &r.pos, "route")
+	return decodeValidated(node, (*plain)(r), &r.pos, "route")
+}
+
+// decodeValidated is decodeStrict for a mapping with a validate: list (a route, a cascade
+// step), whose error, when validate is not a list, says what a validator looks like.
+func decodeValidated(node *yaml.Node, out any, pos *Pos, what string) error {
+	rest, v := splitKey(node, "validate")
+	if v == nil {
+		return decodeStrict(node, out, pos, what)
+	}
+	v = resolveAlias(v)
+	if v.Kind == yaml.SequenceNode || v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+		return decodeStrict(node, out, pos, what)
+	}
+	var errs []string
+	if err := decodeStrict(rest, out, pos, what); err != nil {
+		errs = append(errs, typeErrors(err)...)
+	}
+	if pos != nil && pos.keys != nil {
+		if lines := keyLinesOf(resolveAlias(node)); lines != nil {
+			pos.keys["validate"] = lines["validate"]
+		}
+	}
+	const shape = "validate is a list, and each validator in it is a mapping like {json_schema: FILE} or {max_length: 200}"
+	switch _, kind := validatorKinds[v.Value]; {
+	case v.Kind == yaml.ScalarNode && kind:
+		settings := "SETTINGS"
+		if v.Value == "json_schema" {
+			settings = "FILE"
+		}
+		errs = append(errs, lineError(v.Line, "validate: %s names a validator kind without its settings: %s; write validate: [{%s: %s}]", v.Value, shape, v.Value, settings))
+	case v.Kind == yaml.ScalarNode:
+		errs = append(errs, lineError(v.Line, "validate: %q is not a list of validators: %s; write validate: [{json_schema: FILE}]", v.Value, shape))
+	default:
+		errs = append(errs, lineError(v.Line, "validate is a list, not %s: write validate: [{KIND: SETTINGS}], each validator a mapping like {json_schema: FILE} or {max_length: 200}", describeNode(v)))
+	}
+	return &yaml.TypeError{Errors: errs}
+}
+
+// keyLinesOf returns the line of every key of a mapping node.
+func keyLinesOf(node *yaml.Node) map[string]int {
+	if node.Kind != yaml.MappingNode {
+		return nil
+	}
+	lines := make(map[string]int, len(node.Content)/2)
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		lines[node.Content[i].Value] = node.Content[i].Line
+	}
+	return lines
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -272,7 +320,7 @@ func (s *Step) UnmarshalYAML(node *yaml.Node) error {
 		return s.Model.UnmarshalYAML(node)
 	}
 	type plain Step
-	return decodeStrict(node, (*plain)(s), &s.pos, "cascade step")
+	return decodeValidated(node, (*plain)(s), &s.pos, "cascade step")
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler. A band is a number or {p50, p95}.
@@ -372,7 +420,7 @@ func (ps *Policies) UnmarshalYAML(node *yaml.Node) error {
 	return decodeNamed(node, "policies", func(name string, line int, v *yaml.Node) error {
 		p := &Policy{}
 		err := v.Decode(p)
-		p.Name = name
+		p.Name, p.nameLine = name, line
 		if p.pos.Line == 0 {
 			p.pos.Line = line
 		}

@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -20,6 +21,8 @@ type Error struct {
 	File string
 	Line int
 	Msg  string
+
+	kind string // what a warning is about, when a reader needs to tell (see warnAt)
 }
 
 func (e *Error) Error() string {
@@ -107,7 +110,7 @@ func Parse(data []byte, file string, opts Options) (*Spec, error) {
 	}
 	s := &Spec{}
 	if err := root.Decode(s); err != nil {
-		return nil, convertYAMLError(err, file)
+		return nil, tooLarge(convertYAMLError(err, file), root)
 	}
 	s.File = file
 	s.Catalog = opts.catalog()
@@ -143,6 +146,46 @@ func convertYAMLError(err error, file string) error {
 	}
 	sortErrors(out)
 	return out
+}
+
+// integerRE matches a whole number as written in YAML.
+var integerRE = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
+
+// tooLarge rewrites the errors of whole numbers too large for the setting they are written
+// for: YAML reads such a number as a float, and the decode error would ask for a whole number.
+func tooLarge(err error, root *yaml.Node) error {
+	es, ok := err.(Errors)
+	if !ok {
+		return err
+	}
+	big := map[int]string{} // line → "key value"
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if n == nil || depth > 100 || n.Kind == yaml.AliasNode {
+			return
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if v.Kind != yaml.ScalarNode || !integerRE.MatchString(v.Value) {
+					continue
+				}
+				if _, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 10, 64); err != nil {
+					big[v.Line] = k.Value + " " + v.Value
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c, depth+1)
+		}
+	}
+	walk(root, 0)
+	for _, e := range es {
+		if what, ok := big[e.Line]; ok && strings.Contains(e.Msg, "got the number") && strings.Contains(e.Msg, "(a whole number is needed)") {
+			e.Msg = fmt.Sprintf("%s is too large: write a whole number up to %s", what, groupDigits(math.MaxInt64))
+		}
+	}
+	return es
 }
 
 // friendlyYAML rewrites yaml.v3's Go-flavoured type errors in the spec's terms.

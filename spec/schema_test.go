@@ -320,6 +320,8 @@ func TestSchemaAcceptsForms(t *testing.T) {
 		{"scoreRoute", "{router: router.json, models: [mini, strong], threshold: 0.5, embed_timeout: 150ms}", "a learned router trained with embeddings, with its call's timeout"},
 		{"route", "{cascade: [nano, strong], validate: [{json_schema: schemas/intent.json}], on_exhausted: fail}", "a validated cascade"},
 		{"route", "{split: [{weight: 0.9, model: mini}, {weight: 0.1, cascade: [nano, strong], on_fail: retry_once}]}", "a split into a static arm and a cascade arm"},
+		{"route", "{split: [{weight: 50%, model: mini}, {weight: 50 %, model: strong}]}", "split weights as percentages, as the loader reads them"},
+		{"route", "{split: [{weight: 12.5%, model: mini}, {weight: 87.5%, model: strong}]}", "percentage weights with decimals"},
 		{"policyRoute", "{model: strong, fallback: []}", "an empty fallback list removes the category's fallbacks"},
 		{"policyRoute", "{split: [{weight: 0.5, model: a}, {weight: 0.5, model: b}], fallback: [c]}", "a policy may split and set fallbacks"},
 		{"validator", "{json_schema: request}", "the schema in the request's response_format"},
@@ -398,6 +400,16 @@ func TestSchemaRejects(t *testing.T) {
 		{"route", "{split: [{weight: 0.5, model: a}, {weight: 0.5, model: b}]}",
 			"{split: [{weight: 0.5, model: a}, {weight: 0.5, split: [{weight: 1, model: b}]}]}",
 			"a split arm cannot split again"},
+		{"route", "{split: [{weight: 50%, model: a}, {weight: 50%, model: b}]}", "{split: [{weight: 0%, model: a}, {weight: 100%, model: b}]}",
+			"a split weight is more than 0%"},
+		{"route", "{split: [{weight: 50%, model: a}, {weight: 50%, model: b}]}", "{split: [{weight: 150%, model: a}, {weight: 50%, model: b}]}",
+			"a split weight is at most 100%"},
+		{"route", "{split: [{weight: 0.5, model: a}, {weight: 0.5, model: b}]}", "{split: [{weight: half, model: a}, {weight: 0.5, model: b}]}",
+			"a split weight is a number or a percentage"},
+		{"volume", "{per_month: 1000000}", "{per_month: 0}",
+			"a volume of 0 is an error: leave volume out for the default"},
+		{"latency", "{ttft: {p50: 400ms, p95: 1.2s}, tokens_per_second: 80}", "{ttft: {p50: 400ms, p95: 1.2s}, tokens_per_second: 0}",
+			"tokens_per_second is more than 0"},
 		{"provider", "{type: openai}", "{type: open-ai}",
 			"provider type must be one of ProviderTypes"},
 		{"provider", "{type: simulated}", "{type: simulated, api_key: sk-123}",
@@ -550,7 +562,7 @@ func taggedSchemaKeys(t reflect.Type) []schemaKey {
 var schemaHandDecoded = map[reflect.Type]func() []schemaKey{
 	reflect.TypeFor[Arm](): func() []schemaKey {
 		// A weight, then the route's keys except split: an arm cannot split again.
-		keys := []schemaKey{{name: "weight", typ: reflect.TypeFor[float64]()}}
+		keys := []schemaKey{{name: "weight", ref: "#/$defs/weight"}}
 		for _, k := range taggedSchemaKeys(reflect.TypeFor[Route]()) {
 			if k.name != "split" {
 				keys = append(keys, k)

@@ -525,7 +525,8 @@ type Policy struct {
 	Routes      map[string]*PolicyRoute `yaml:"routes"`
 
 	pos Pos
-	// routeLines keeps the line of each routes entry.
+	// nameLine is the line of the policy's name; routeLines keeps the line of each routes entry.
+	nameLine   int
 	routeLines map[string]int
 }
 

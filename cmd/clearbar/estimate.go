@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/clearbar/clearbar/estimate"
@@ -16,8 +18,9 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
 	format := fs.String("format", "", "report format: "+strings.Join(estimate.Formats, ", ")+" (default table, or html when --out ends in .html)")
 	out := fs.String("out", "", "write the report to this file instead of standard output")
-	samples := fs.Int("samples", estimate.DefaultSamples, "Monte Carlo samples per policy, split over categories")
-	seed := fs.Uint64("seed", estimate.DefaultSeed, "random seed; the same seed gives the same report")
+	samples := fs.Int("samples", estimate.DefaultSamples, fmt.Sprintf("Monte Carlo samples per policy, split over categories (at least %d per category)", estimate.MinCategorySamples))
+	seed := seedFlag(estimate.DefaultSeed)
+	fs.Var(&seed, "seed", "random seed, a whole number from 1 to 18446744073709551615; the same seed gives the same report")
 	volume := fs.Int64("volume", 0, "requests per month for monthly figures (default: the spec's volume)")
 	sens := fs.String("sensitivity", "", "move each input by this much (like 20%) and report which moves change the recommendation")
 	today := fs.String("today", "", "date the report and judge reviews as of this day (YYYY-MM-DD)")
@@ -30,14 +33,16 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := estimate.Options{Samples: *samples, Seed: *seed, Volume: *volume, Today: day}
+	opts := estimate.Options{Samples: *samples, Seed: uint64(seed), Volume: *volume, Today: day}
 	if *sens != "" {
 		if opts.Sensitivity, err = parseFraction(*sens); err != nil || opts.Sensitivity <= 0 || opts.Sensitivity >= 1 {
 			return usagef("--sensitivity %q: write a move between 0%% and 100%%, like 20%%", *sens)
 		}
 	}
-	if *samples < 1 {
-		return usagef("--samples must be at least 1")
+	volumeSet := false
+	fs.Visit(func(f *flag.Flag) { volumeSet = volumeSet || f.Name == "volume" })
+	if volumeSet && *volume < 1 {
+		return usagef("--volume %d: write the requests a month, at least 1, like --volume 1000000; leave --volume out to use the spec's volume", *volume)
 	}
 	f := *format
 	if f == "" && strings.HasSuffix(*out, ".html") {
@@ -49,6 +54,10 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	s, err := m.loadSpec(pos[0], day)
 	if err != nil {
 		return err
+	}
+	if min := estimate.MinSamples(s); *samples < min {
+		return usagef("--samples %d is below the minimum of %s for %s: each of its %d categories gets at least %s Monte Carlo draws; ask for %s or more",
+			*samples, groupThousands(min), pos[0], len(s.Categories), groupThousands(estimate.MinCategorySamples), groupThousands(min))
 	}
 	if *measuredFile != "" {
 		obs, err := readObservations(*measuredFile)
@@ -76,6 +85,30 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "wrote %s (recommended: %s)\n", *out, r.Recommended)
 	}
 	return nil
+}
+
+// seedFlag is the --seed flag: a whole number from 1 up, with an error that says so (the
+// flag package's own says only "parse error").
+type seedFlag uint64
+
+func (s *seedFlag) String() string { return strconv.FormatUint(uint64(*s), 10) }
+
+func (s *seedFlag) Set(v string) error {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	if err != nil || n == 0 {
+		return fmt.Errorf("the seed is a whole number from 1 to %d, like --seed 7", uint64(math.MaxUint64))
+	}
+	*s = seedFlag(n)
+	return nil
+}
+
+// groupThousands writes n with thousands separators: 6,000.
+func groupThousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func validFormat(f string) bool {

@@ -52,14 +52,15 @@ func (m *Main) runSpecCheck(args []string) error {
 	for _, w := range s.Warnings {
 		fmt.Fprintf(m.Stderr, "warning: %s\n", w)
 	}
+	if *strict && len(s.Warnings) > 0 {
+		fmt.Fprintf(m.Stdout, "%s: failed: %d warning(s) with --strict\n", pos[0], len(s.Warnings))
+		return errFailed
+	}
 	fmt.Fprintf(m.Stdout, "%s: ok: %d categories, %d models, %d providers, %d named policies", pos[0], len(s.Categories), len(s.Models), len(s.Providers), len(s.Policies))
 	if n := len(s.Warnings); n > 0 {
 		fmt.Fprintf(m.Stdout, ", %d warning(s)", n)
 	}
 	fmt.Fprintln(m.Stdout)
-	if *strict && len(s.Warnings) > 0 {
-		return errFailed
-	}
 	return nil
 }
 

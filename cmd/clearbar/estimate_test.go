@@ -1,0 +1,33 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestEstimateFlagsSayWhatTheyTake: a --volume, --samples or --seed the estimate cannot use
+// as written is a usage error (exit 2) that says what to write, never a value silently
+// replaced by another.
+func TestEstimateFlagsSayWhatTheyTake(t *testing.T) {
+	const quickstart = "../../examples/quickstart.yaml"
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--volume", "0"}, "--volume 0: write the requests a month, at least 1, like --volume 1000000; leave --volume out to use the spec's volume"},
+		{[]string{"--volume", "-10"}, "--volume -10: write the requests a month, at least 1"},
+		{[]string{"--samples", "1"}, "--samples 1 is below the minimum of 6,000 for ../../examples/quickstart.yaml: each of its 3 categories gets at least 2,000 Monte Carlo draws; ask for 6,000 or more"},
+		{[]string{"--samples", "5999"}, "--samples 5999 is below the minimum of 6,000"},
+		{[]string{"--seed", "-1"}, `invalid value "-1" for flag -seed: the seed is a whole number from 1 to 18446744073709551615, like --seed 7`},
+		{[]string{"--seed", "0"}, "the seed is a whole number from 1"},
+	} {
+		code, _, errOut := run(t, append([]string{"estimate", quickstart}, tt.args...)...)
+		if code != 2 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("estimate %v: exit %d, want 2 with %q:\n%s", tt.args, code, tt.want, errOut)
+		}
+	}
+	code, out, errOut := run(t, "estimate", quickstart, "--samples", "6000", "--volume", "5", "--seed", "42")
+	if code != 0 || !strings.Contains(out, "5 requests/month · 6,000 Monte Carlo samples per policy · seed 42") {
+		t.Errorf("estimate --samples 6000 --volume 5 --seed 42: exit %d\n%s%s", code, out, errOut)
+	}
+}

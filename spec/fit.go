@@ -1,0 +1,229 @@
+package spec
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/clearbar/clearbar"
+)
+
+// This file holds the checks of how well a route fits its category: whether its models'
+// context windows hold the category's requests, whether a score route lists its models
+// cheapest first at the category's tokens, and settings that nothing on the route uses.
+
+// z95 is the standard normal quantile at 0.95: a token band's lognormal has sigma
+// ln(p95/p50) / z95.
+const z95 = 1.6448536269514722
+
+// sigma is the spread of the lognormal fitted to a token distribution (0 for a number).
+func (b Band) sigma() float64 {
+	if !b.Dist || b.P50 <= 0 || b.P95 <= b.P50 {
+		return 0
+	}
+	return math.Log(b.P95/b.P50) / z95
+}
+
+// Mean is the band's mean: the number itself, or the mean of the lognormal fitted to p50 and
+// p95, as the estimate uses it for cost.
+func (b Band) Mean() float64 {
+	s := b.sigma()
+	return b.P50 * math.Exp(s*s/2)
+}
+
+// Over is the fraction of requests whose tokens are more than n: 0 or 1 for a number, the
+// lognormal's tail for a distribution.
+func (b Band) Over(n float64) float64 {
+	s := b.sigma()
+	if s == 0 {
+		if b.P50 > n {
+			return 1
+		}
+		return 0
+	}
+	if n <= 0 {
+		return 1
+	}
+	return 0.5 * math.Erfc(math.Log(n/b.P50)/(s*math.Sqrt2))
+}
+
+// CallCost is the expected cost of one call of m at the category's tokens: the mean input
+// (with its cache hits), output and, for a model that bills them, reasoning tokens.
+func (c *Category) CallCost(m *Model) clearbar.Money {
+	t := c.Tokens
+	reasoning := 0.0
+	if m.Resolved.Reasoning {
+		reasoning = t.Reasoning.Mean()
+	}
+	return m.Resolved.Prices.ExpectedCost(t.In.Mean(), float64(t.CacheHit), t.Out.Mean(), reasoning)
+}
+
+// routeCandidates returns every model a route can send a category's requests to: its steps,
+// each followed by its failover chain (the model's own fallbacks, then fallback), each once.
+func (c *checker) routeCandidates(r *Route, fallback []Ref) []*Model {
+	var out []*Model
+	add := func(m *Model) {
+		if m != nil && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	for _, ref := range r.Models() {
+		m := c.models[ref.Name]
+		if m == nil {
+			continue
+		}
+		add(m)
+		for _, fm := range c.spec.FailoverChain(m, fallback, nil) {
+			add(c.models[fm.Name])
+		}
+	}
+	return out
+}
+
+// checkContextWindows warns when the category's input tokens are more than the context window
+// of a model its route or fallbacks use: the gateway leaves such a model out of a request's
+// plan and moves to the next candidate, and a request no candidate can take fails. A typical
+// request (a number, or p50) over a window is the first warning; only the long tail (p95) over
+// it, the softer second.
+func (c *checker) checkContextWindows(cat *Category, r *Route, fallback []Ref, label string) {
+	in := cat.Tokens.In
+	if in.P50 <= 0 {
+		return
+	}
+	line := in.Line
+	if line == 0 {
+		line = cat.Tokens.pos.Of("in")
+	}
+	cands := c.routeCandidates(r, fallback)
+	largest, unknown := 0, false
+	var over, tail []string
+	for _, m := range cands {
+		w := m.Resolved.ContextWindow
+		if w <= 0 {
+			unknown = true
+			continue
+		}
+		largest = max(largest, w)
+		desc := fmt.Sprintf("%s (%s, %s tokens", m.Name, m.Model, groupDigits(int64(w)))
+		if in.Dist {
+			desc += ", about " + shareText(in.Over(float64(w))) + " of requests too long"
+		}
+		desc += ")"
+		switch {
+		case in.P50 > float64(w):
+			over = append(over, desc)
+		case in.P95 > float64(w):
+			tail = append(tail, desc)
+		}
+	}
+	what := "tokens.in"
+	if in.Dist {
+		what = "tokens.in p50"
+	}
+	if len(over) > 0 {
+		msg := fmt.Sprintf("%s %s %s is more than the context window of %s: the gateway leaves such a model out of the request's plan and moves to the next candidate", label, what, groupDigits(int64(in.P50)), joinAnd(over))
+		if !unknown && float64(largest) < in.P50 {
+			msg += "; no model on the route or its fallbacks can take these requests, so they fail: route the category to a model with a larger window, or correct tokens.in"
+		} else {
+			msg += "; route the category to models whose window holds its requests, or correct tokens.in"
+		}
+		c.warnf(line, "%s", msg)
+	}
+	if len(tail) > 0 {
+		msg := fmt.Sprintf("%s tokens.in p95 %s is more than the context window of %s: the gateway leaves it out of the plan of those long requests and moves to the next candidate", label, groupDigits(int64(in.P95)), joinAnd(tail))
+		if !unknown && float64(largest) < in.P95 {
+			msg += fmt.Sprintf("; about %s of requests are too long for every model on the route and its fallbacks, and fail", shareText(in.Over(float64(largest))))
+		}
+		c.warnf(line, "%s", msg)
+	}
+}
+
+// shareText writes a fraction of requests as a percentage with two significant digits.
+func shareText(f float64) string {
+	p := f * 100
+	switch {
+	case p >= 99.5 && p < 100:
+		return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", p), "0"), ".") + "%"
+	case p >= 10:
+		return fmt.Sprintf("%.0f%%", p)
+	case p >= 0.01:
+		return fmt.Sprintf("%.2g%%", p)
+	}
+	return "under 0.01%"
+}
+
+func joinAnd(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// checkScoreOrder warns when a score route (or a split arm's) does not list its models
+// cheapest first at the category's tokens. The order means something: a score starts easy
+// requests on the first models and hard ones on the last (a heuristic's tiers map to the
+// models in order), and a failed answer escalates to the models after the one that answered.
+func (c *checker) checkScoreOrder(cat *Category, r *Route, label string) {
+	for i, a := range r.Split {
+		c.checkScoreOrder(cat, &a.Route, fmt.Sprintf("%s split arm %d", label, i+1))
+	}
+	sc := r.Score
+	if sc == nil || len(sc.Models) < 2 {
+		return
+	}
+	type priced struct {
+		name string
+		cost clearbar.Money
+	}
+	var ms []priced
+	for _, ref := range sc.Models {
+		m := c.models[ref.Name]
+		if m == nil || m.Resolved.Prices.Input == 0 && m.Resolved.Prices.Output == 0 {
+			return
+		}
+		ms = append(ms, priced{m.Name, cat.CallCost(m)})
+	}
+	ordered := slices.IsSortedFunc(ms, func(a, b priced) int { return cmp.Compare(a.cost, b.cost) })
+	if ordered {
+		return
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, fmt.Sprintf("%s %s", m.name, m.cost))
+	}
+	slices.SortStableFunc(ms, func(a, b priced) int { return cmp.Compare(a.cost, b.cost) })
+	var want []string
+	for _, m := range ms {
+		want = append(want, m.name)
+	}
+	how := "failed answers escalate to the models after the one that answered"
+	switch {
+	case sc.Heuristic != nil:
+		how = "the heuristic's tiers map to the models in order, the easiest requests to the first, and " + how
+	case sc.Threshold != nil:
+		how = "the threshold sends a request to the first model when it is likely to pass there, and " + how
+	}
+	c.warnf(sc.pos.Of("models"), "%s score models are not cheapest first at its tokens (a request costs %s): the order matters, since %s; list them cheapest first, models: [%s]",
+		label, strings.Join(got, ", "), how, strings.Join(want, ", "))
+}
+
+// checkUnusedStrength warns about a category that states its validators' strength when
+// nothing validates its answers: not its route, nor any named policy's route for it.
+func (c *checker) checkUnusedStrength() {
+	for _, cat := range c.spec.Categories {
+		if cat.Assume.Validator == nil || cat.Route == nil || cat.Route.Validated() {
+			continue
+		}
+		used := false
+		for _, p := range c.spec.Policies {
+			if pr, ok := p.Routes[cat.Name]; ok && pr.Route.Validated() {
+				used = true
+			}
+		}
+		if !used {
+			c.warnf(cat.Assume.pos.Of("validator"), "category %q states assume.validator, but its route validates nothing, so the strength is never used: add validate: [...] to the route, or remove assume.validator", cat.Name)
+		}
+	}
+}
