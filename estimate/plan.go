@@ -301,6 +301,11 @@ func (w *world) compileFit(c *spec.Category, r *spec.Route, fallback []spec.Ref,
 			}
 			a := w.compileSteps(c, r, r.ScoreSteps(w.spec, i), fallback, f)
 			a.weight = share
+			// The score sends its start model the requests that model does well on: where
+			// replay measured its pass rate on them, the start's first call takes it.
+			if p, ok := c.Assume.ScorePassRate[m.Name]; ok && len(a.steps) > 0 && len(a.steps[0].chain) > 0 && a.steps[0].chain[0].name == m.Name {
+				a.steps[0].chain[0].pass = float64(p)
+			}
 			p.arms = append(p.arms, a)
 		}
 		return p

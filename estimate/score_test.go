@@ -34,10 +34,14 @@ func TestScoreRouteIsAMixOfCascades(t *testing.T) {
 	for _, tc := range []struct {
 		share  string
 		shares [3]float64
+		start  [3]float64 // the pass rate of the first call of the cascade starting on each model
 	}{
-		{"      score_share: {a: 0.5, b: 0.3, c: 0.2}", [3]float64{0.5, 0.3, 0.2}},
-		{"      score_share: {a: 1}", [3]float64{1, 0, 0}},
-		{"", [3]float64{1.0 / 3, 1.0 / 3, 1.0 / 3}},
+		{"      score_share: {a: 0.5, b: 0.3, c: 0.2}", [3]float64{0.5, 0.3, 0.2}, [3]float64{0.6, 0.8, 0.95}},
+		{"      score_share: {a: 1}", [3]float64{1, 0, 0}, [3]float64{0.6, 0.8, 0.95}},
+		{"", [3]float64{1.0 / 3, 1.0 / 3, 1.0 / 3}, [3]float64{0.6, 0.8, 0.95}},
+		// The score starts a and b on the requests they do well on: there they pass more often
+		// than over all requests, and an escalation from a reaches b at b's overall rate.
+		{"      score_share: {a: 0.5, b: 0.3, c: 0.2}\n      score_pass_rate: {a: 0.9, b: 0.85}", [3]float64{0.5, 0.3, 0.2}, [3]float64{0.9, 0.85, 0.95}},
 	} {
 		s := parse(t, strings.Replace(scoreSpec, "SHARE", tc.share, 1))
 		c := s.Categories[0]
@@ -53,13 +57,17 @@ func TestScoreRouteIsAMixOfCascades(t *testing.T) {
 		for i := range 3 {
 			miss, spent := 1.0, 0.0
 			for j := i; j < 3; j++ {
+				pj := q[j]
+				if j == i {
+					pj = tc.start[i]
+				}
 				spent += miss * cost[j]
-				miss *= 1 - q[j]
+				miss *= 1 - pj
 			}
 			wantQ += tc.shares[i] * (1 - miss)
 			wantCost += tc.shares[i] * spent
 			if i < 2 {
-				wantEsc += tc.shares[i] * (1 - q[i])
+				wantEsc += tc.shares[i] * (1 - tc.start[i])
 			}
 		}
 		if math.Abs(o.quality-wantQ) > 1e-12 || math.Abs(o.cost-wantCost) > 1e-6 || math.Abs(o.escalated-wantEsc) > 1e-12 {

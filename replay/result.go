@@ -51,6 +51,11 @@ type Result struct {
 	// Calls is the expected number of calls per item to each model (model → calls); a
 	// model's share of the traffic for routers, above 1 in total for cascades.
 	Calls map[string]float64 `json:"calls"`
+	// StartPass is, for a score router (one call per item), each model's pass rate on the
+	// items the router sent to it: a router picks the items a model does well on, so this
+	// differs from the model's pass rate over all items. It is what a score route's estimate
+	// needs (assume.score_pass_rate). Nil for other policies.
+	StartPass map[string]float64 `json:"start_pass_rate,omitempty"`
 	// StrongShare is Calls of the report's strong model: the share of items sent to it.
 	StrongShare float64 `json:"strong_share"`
 
@@ -102,6 +107,7 @@ type acc struct {
 	q, cost        float64
 	esc, failed    float64
 	calls          []float64
+	answered       []float64 // a router's expected passes by model (see answer); nil otherwise
 	lat            []wv
 	latSum, latW   float64
 	latItems       int
@@ -126,6 +132,15 @@ func (a *acc) call(i, m int, p float64) float64 {
 	a.calls[m] += p
 	a.cost += p * a.t.cost[k]
 	return a.t.latency[k]
+}
+
+// answer records the expected quality q of the one answer a router took from model m.
+func (a *acc) answer(m int, q float64) {
+	if a.answered == nil {
+		a.answered = make([]float64, len(a.t.models))
+	}
+	a.answered[m] += q
+	a.add(q, 0, 0)
 }
 
 // path records that the current item ends, with probability w, after calls whose latencies
@@ -184,6 +199,12 @@ func (a *acc) result(name string, b *binding) *Result {
 		for m, c := range a.calls {
 			if c > 0 {
 				r.Calls[a.t.models[m]] = c / n
+				if a.answered != nil {
+					if r.StartPass == nil {
+						r.StartPass = map[string]float64{}
+					}
+					r.StartPass[a.t.models[m]] = a.answered[m] / c
+				}
 			}
 		}
 	}

@@ -820,6 +820,11 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 				c.errorf(a.pos.Of("score_share"), "%s assume.score_share names %q, which is not a model of its score route", label, name)
 			}
 		}
+		for name := range a.ScorePassRate {
+			if !slices.ContainsFunc(sc.Models, func(r Ref) bool { return r.Name == name }) {
+				c.errorf(a.pos.Of("score_pass_rate"), "%s assume.score_pass_rate names %q, which is not a model of its score route", label, name)
+			}
+		}
 		switch {
 		case len(a.ScoreShare) == 0:
 			c.warnf(cat.Route.pos.Line, "%s is routed by score but assume.score_share is not given: estimates assume an equal share per model; measure it with clearbar replay", label)

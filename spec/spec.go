@@ -499,6 +499,11 @@ type Assumptions struct {
 	// ScoreShare is the share of requests a score route starts on each of its models, for
 	// estimates; replay measures it from outcomes.
 	ScoreShare map[string]Prob `yaml:"score_share"`
+	// ScorePassRate is, for a score route, each model's pass rate on the requests the score
+	// starts on it: a learned router sends a model the requests it does well on, so its pass
+	// rate there is not PassRate, its rate over all of the category's requests. replay
+	// --calibrate measures it. A model without one starts at PassRate.
+	ScorePassRate map[string]Prob `yaml:"score_pass_rate"`
 
 	pos Pos
 	// passRateLines keeps the line of each pass_rate entry.

@@ -341,9 +341,9 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 	}
 	ch := cal.Chosen
 	var (
-		form   string
-		value  any
-		shares map[string]float64
+		form              string
+		value             any
+		shares, startPass map[string]float64
 	)
 	switch ch.Kind {
 	case replay.KindSpec:
@@ -375,6 +375,12 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 		// The routers replay unvalidated: each item goes to one model, so the calls per item
 		// are the shares of requests each model starts on.
 		shares = startShares(ch)
+		for name, p := range ch.StartPass {
+			if startPass == nil {
+				startPass = map[string]float64{}
+			}
+			startPass[name] = round4(p)
+		}
 	case replay.KindCascade:
 		form, value = "cascade", ch.Models
 	case replay.KindMix:
@@ -396,6 +402,11 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 	orig := data
 	if data, err = spec.SetRouteForm(data, category, form, value); err == nil && shares != nil {
 		data, err = spec.SetInCategory(data, category, []string{"assume", "score_share"}, shares)
+	}
+	if err == nil && startPass != nil {
+		// The router sends each model the requests it does well on: the estimate needs its pass
+		// rate there, not over all requests.
+		data, err = spec.SetInCategory(data, category, []string{"assume", "score_pass_rate"}, startPass)
 	}
 	if err != nil {
 		return fmt.Errorf("writing the calibration into %s: %w", file, err)

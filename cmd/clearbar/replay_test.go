@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -211,6 +212,37 @@ func TestReplayCalibrateWritesTheCategorysModels(t *testing.T) {
 	}
 	if strings.Contains(out, "stranger-1 ") && strings.Contains(out, "Calibration") && strings.Contains(out[strings.Index(out, "Calibration"):], "stranger-1") {
 		t.Errorf("the calibration considered a model the spec does not declare:\n%s", out)
+	}
+	// The estimate of the written route agrees with the replay: it takes each model's pass rate
+	// on the requests the router starts on it, not over all requests.
+	sp := s.Category("qa").Assume.ScorePassRate
+	if len(sp) == 0 {
+		t.Errorf("no assume.score_pass_rate written")
+	}
+	var replayed float64
+	wrote := out[strings.Index(out, "Wrote the calibrated route"):]
+	if _, err := fmt.Sscanf(wrote[strings.Index(wrote, "(quality ")+len("(quality "):], "%f%%", &replayed); err != nil {
+		t.Fatalf("no replayed quality in %q: %v", out, err)
+	}
+	code, est, errOut := run(t, "estimate", specFile, "--format", "json", "--samples", "20000")
+	if code != 0 {
+		t.Fatalf("estimate: %d %s", code, errOut)
+	}
+	var rep struct {
+		Policies []struct {
+			Name  string `json:"name"`
+			Total struct {
+				Quality float64 `json:"quality"`
+			} `json:"total"`
+		} `json:"policies"`
+	}
+	if err := json.Unmarshal([]byte(est), &rep); err != nil || len(rep.Policies) == 0 || rep.Policies[0].Name != "spec" {
+		t.Fatalf("estimate JSON: %v\n%.300s", err, est)
+	}
+	// The route keeps its validator (assumed detect 0.5, false alarm 0.02), which escalates a
+	// few answers the replay of the router alone does not: within two points.
+	if got := rep.Policies[0].Total.Quality * 100; math.Abs(got-replayed) > 2 {
+		t.Errorf("estimate of the calibrated route: quality %.2f%%, replay %.2f%%", got, replayed)
 	}
 	written := strconv.FormatFloat(clearbar.Money(*sc.WillingnessToPay).USD(), 'g', -1, 64)
 	if !strings.Contains(out, "willingness_to_pay "+written) {
