@@ -107,7 +107,8 @@ type acc struct {
 	q, cost        float64
 	esc, failed    float64
 	calls          []float64
-	answered       []float64 // a router's expected passes by model (see answer); nil otherwise
+	answered       []float64 // a router's expected passes by model (see answer)
+	routed         bool      // answer was called: the policy is a router
 	lat            []wv
 	latSum, latW   float64
 	latItems       int
@@ -139,6 +140,7 @@ func (a *acc) answer(m int, q float64) {
 	if a.answered == nil {
 		a.answered = make([]float64, len(a.t.models))
 	}
+	a.routed = true
 	a.answered[m] += q
 	a.add(q, 0, 0)
 }
@@ -199,7 +201,7 @@ func (a *acc) result(name string, b *binding) *Result {
 		for m, c := range a.calls {
 			if c > 0 {
 				r.Calls[a.t.models[m]] = c / n
-				if a.answered != nil {
+				if a.routed {
 					if r.StartPass == nil {
 						r.StartPass = map[string]float64{}
 					}
@@ -265,7 +267,8 @@ func weightedQuantile(xs []wv, p float64) float64 {
 
 // reset empties the accumulator for another policy on the same table, keeping its buffers.
 func (a *acc) reset() {
-	calls, lat, pend := a.calls, a.lat[:0], a.pend[:0]
+	calls, answered, lat, pend := a.calls, a.answered, a.lat[:0], a.pend[:0]
 	clear(calls)
-	*a = acc{t: a.t, calls: calls, lat: lat, pend: pend}
+	clear(answered)
+	*a = acc{t: a.t, calls: calls, answered: answered, lat: lat, pend: pend}
 }
