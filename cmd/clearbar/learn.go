@@ -86,6 +86,13 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	case *embDims < 0 || *embBatch < 1 || *embBatch > 2048 || *embConc < 1 || *embConc > 64:
 		return usagef("--embed-dimensions must be ≥ 0, --embed-batch 1..2048 and --embed-concurrency 1..64")
 	}
+	// Check where the router goes before training, not after: a missing directory is made, as
+	// the router file is the command's product.
+	if dir := filepath.Dir(*out); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--out %s: %w", *out, err)
+		}
+	}
 	opts := learn.TrainOptions{Seed: *seed, Folds: *folds, Epochs: *epochs, Data: *table}
 	if *models != "" {
 		opts.Models = splitList(*models)

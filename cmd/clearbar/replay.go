@@ -314,9 +314,10 @@ func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
 		}
 		return &replay.Target{Objective: replay.ClearBar, Quality: c.Bar()}, nil
 	case "strong-share":
+		// A share is a fraction from 0 to 1 or a percentage with its sign: 1.5 is neither.
 		f, err := parseFraction(val)
-		if err != nil || f > 1 {
-			return nil, usagef("--target strong-share=%s: write a fraction like 0.3 or 30%%", val)
+		if plain, perr := strconv.ParseFloat(strings.TrimSpace(val), 64); perr == nil && plain > 1 || err != nil || f > 1 {
+			return nil, usagef("--target strong-share=%s: write a fraction from 0 to 1 like 0.3, or a percentage like 30%%", val)
 		}
 		return &replay.Target{Objective: replay.StrongShare, StrongShare: f}, nil
 	case "budget":

@@ -78,10 +78,7 @@ func TestLearnReplayCalibrate(t *testing.T) {
 	if err := os.WriteFile(specFile, []byte(learnSpec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	router := filepath.Join(dir, "routers", "qa.json")
-	if err := os.MkdirAll(filepath.Dir(router), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	router := filepath.Join(dir, "routers", "qa.json") // learn train makes the directory
 	code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", router, "--folds", "3")
 	if code != 0 || !strings.Contains(out, "trained on") || !strings.Contains(out, "Wrote "+router) {
 		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
@@ -258,6 +255,7 @@ func TestReplayUsage(t *testing.T) {
 		{[]string{"replay"}, "give exactly one of --outcomes, --routerbench or --routellm"},
 		{[]string{"replay", "--outcomes", "x", "--calibrate"}, "--calibrate writes into a spec's category"},
 		{[]string{"replay", "--outcomes", "x", "--format", "pdf"}, `--format "pdf"`},
+		{[]string{"replay", "../../examples/quickstart.yaml", "--outcomes", "x", "--category", "intent", "--calibrate", "--target", "strong-share=1.5"}, "write a fraction from 0 to 1"},
 		{[]string{"learn"}, "usage: clearbar learn train"},
 		{[]string{"learn", "train"}, "--outcomes is required"},
 	} {
