@@ -29,20 +29,35 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(ew, "%s items · %d models · grade %s · reference pair %s → %s · best single model %s\n\n",
 		groupInt(r.Items), len(r.Models), r.Grade, r.Weak, r.Strong, r.Best)
 
+	// The policy's name comes last: names run long (a cascade with its validator strength), and
+	// the numbers stay in columns a terminal can show.
+	costed := r.CostRange[1] > 0
+	money := func(m clearbar.Money) string {
+		if !costed {
+			return "-"
+		}
+		return m.String()
+	}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  POLICY\tKIND\tITEMS\tQUALITY\tCOST/ITEM\tTOTAL\tMEAN\tP95\tESCALATED\tSTRONG\t")
+	fmt.Fprintln(tw, "  QUALITY\tCOST/ITEM\tTOTAL\tMEAN\tP95\tESCALATED\tSTRONG\tITEMS\tKIND\tPOLICY")
 	for _, x := range r.Results {
 		mark := " "
 		if r.Calibration != nil && r.Calibration.Chosen == x {
 			mark = "▶"
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", mark, x.Name, x.Kind, x.Items, pct(x.Quality),
-			x.CostPerItem, x.Cost, ms(x.LatencyMeanMS, x.LatencyItems), ms(x.LatencyP95MS, x.LatencyItems), pct1(x.Escalation), pct1(x.StrongShare))
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", mark, pct(x.Quality), money(x.CostPerItem), money(x.Cost),
+			ms(x.LatencyMeanMS, x.LatencyItems), ms(x.LatencyP95MS, x.LatencyItems), pct1(x.Escalation), pct1(x.StrongShare), x.Items, x.Kind, x.Name)
 	}
 	tw.Flush()
 
 	if len(r.Curves) > 0 {
-		fmt.Fprintf(ew, "\nCurves (APGR: RouteLLM's average performance gap recovered, 0 = weak, 0.5 = random, 1 = strong; AIQ: RouterBench's, zero router %.4f):\n", r.ZeroRouterAIQ)
+		aiq := func(v float64) string {
+			if !costed {
+				return "-"
+			}
+			return strconv.FormatFloat(v, 'f', 4, 64)
+		}
+		fmt.Fprintf(ew, "\nCurves (APGR: RouteLLM's average performance gap recovered, 0 = weak, 0.5 = random, 1 = strong; AIQ: RouterBench's, zero router %s):\n", aiq(r.ZeroRouterAIQ))
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  CURVE\tPOINTS\tAPGR\tAIQ\tAIQ − ZERO\tSTRONG CALLS FOR 50% / 80% OF THE GAP\t")
 		for _, c := range r.Curves {
@@ -60,7 +75,14 @@ func (r *Report) WriteText(w io.Writer) error {
 					}
 				}
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%.4f\t%+.4f\t%s\t\n", c.Name, len(c.Points), apgr, c.AIQ, c.AIQ-r.ZeroRouterAIQ, strings.Join(cpt, " / "))
+			diff := "-"
+			if costed {
+				diff = strconv.FormatFloat(c.AIQ-r.ZeroRouterAIQ, 'f', 4, 64)
+				if c.AIQ >= r.ZeroRouterAIQ {
+					diff = "+" + diff
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\t\n", c.Name, len(c.Points), apgr, aiq(c.AIQ), diff, strings.Join(cpt, " / "))
 		}
 		tw.Flush()
 	}
