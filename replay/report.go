@@ -283,6 +283,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;bor
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
 th,td{padding:.25rem .6rem;text-align:right;border-bottom:1px solid #eee;white-space:nowrap}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
+td:first-child{white-space:normal;min-width:12rem;max-width:26rem;overflow-wrap:anywhere}
 tr.chosen td{background:#fff3f3;font-weight:600}
 .chart{overflow-x:auto}
 .note{color:#555;font-size:.9rem}
@@ -296,10 +297,10 @@ code{background:#f4f4f4;padding:0 .2rem}
 {{with .R.Calibration}}<h2>Calibration</h2>
 <p>For {{target .Target}}: <strong>{{.Chosen.Name}}</strong> — quality {{pct .Chosen.Quality}}, {{.Chosen.CostPerItem}} per item, {{pct1 .Chosen.StrongShare}} strong calls{{with params .Chosen}}; {{.}}{{end}}. Chosen among {{.Candidates}} policies, in sample.</p>{{end}}
 <h2>Policies</h2>
-<table>
+<div class="chart"><table>
 <tr><th>Policy</th><th>Kind</th><th>Items</th><th>Quality</th><th>Cost/item</th><th>Total</th><th>Mean</th><th>P95</th><th>Escalated</th><th>Strong</th></tr>
 {{range .R.Results}}<tr{{if chosen $.R .}} class="chosen"{{end}}><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{.Items}}</td><td>{{pct .Quality}}</td><td>{{.CostPerItem}}</td><td>{{.Cost}}</td><td>{{ms .LatencyMeanMS .LatencyItems}}</td><td>{{ms .LatencyP95MS .LatencyItems}}</td><td>{{pct1 .Escalation}}</td><td>{{pct1 .StrongShare}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 {{if .R.Curves}}<h2>Routers and mixes</h2>
 <p class="note">APGR is RouteLLM's average performance gap recovered (0: no better than the weak model, 0.5: a random mix, 1: the strong model's quality at any share). AIQ is RouterBench's average quality over the cost range {{usd (index .R.CostRange 0)}}–{{usd (index .R.CostRange 1)}}; the zero router (random mixes of single models) scores {{f4 .R.ZeroRouterAIQ}}.</p>
 <table>
