@@ -292,10 +292,10 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Routing policy: %s\n\n", d.Name)
 	if d.Description != "" {
-		fmt.Fprintf(&b, "%s\n\n", d.Description)
+		fmt.Fprintf(&b, "%s\n\n", mdText(d.Description))
 	}
 	if d.Owner != "" {
-		fmt.Fprintf(&b, "- **Owner:** %s\n", d.Owner)
+		fmt.Fprintf(&b, "- **Owner:** %s\n", mdText(d.Owner))
 	}
 	fmt.Fprintf(&b, "- **Last review:** %s\n", d.Review.Text())
 	fmt.Fprintf(&b, "- **Traffic:** %s\n", d.Volume)
@@ -312,7 +312,7 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 		if c.Review.Overdue {
 			review += " **overdue**"
 		}
-		val := strings.Join(c.Validation, "; ")
+		val := mdText(strings.Join(c.Validation, "; "))
 		if val == "" {
 			val = "none"
 		}
@@ -322,21 +322,21 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 	for _, c := range d.Categories {
 		fmt.Fprintf(&b, "\n### %s\n\n", c.Name)
 		if c.Description != "" {
-			fmt.Fprintf(&b, "%s\n\n", c.Description)
+			fmt.Fprintf(&b, "%s\n\n", mdText(c.Description))
 		}
 		if c.Why != "" {
-			fmt.Fprintf(&b, "**Why it is routed this way:** %s\n\n", c.Why)
+			fmt.Fprintf(&b, "**Why it is routed this way:** %s\n\n", mdText(c.Why))
 		} else {
 			b.WriteString("**Why it is routed this way:** not written down; add why: to the category.\n\n")
 		}
 		if c.Success != "" {
-			fmt.Fprintf(&b, "**What success looks like:** %s\n\n", c.Success)
+			fmt.Fprintf(&b, "**What success looks like:** %s\n\n", mdText(c.Success))
 		}
 		fmt.Fprintf(&b, "- Traffic: %s of requests; tokens %s\n", c.Share, c.Tokens)
 		fmt.Fprintf(&b, "- Thresholds: quality bar %s; p95 latency budget %s; %s\n", c.QualityBar, c.LatencyBudget, c.Impact)
 		fmt.Fprintf(&b, "- Route: %s\n", c.Route)
 		if len(c.Validation) > 0 {
-			fmt.Fprintf(&b, "- Validation: %s; on a failed check: %s; when every step fails: %s\n", strings.Join(c.Validation, "; "), c.OnFail, c.OnExhausted)
+			fmt.Fprintf(&b, "- Validation: %s; on a failed check: %s; when every step fails: %s\n", mdText(strings.Join(c.Validation, "; ")), c.OnFail, c.OnExhausted)
 		}
 		fmt.Fprintf(&b, "- Fallback on provider errors: %s\n", c.Fallback)
 		for _, a := range c.Assumptions {
@@ -351,7 +351,7 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 	if len(d.Policies) > 0 {
 		b.WriteString("\n## Alternative policies\n")
 		for _, p := range d.Policies {
-			fmt.Fprintf(&b, "\n- **%s**: %s\n", p.Name, p.Description)
+			fmt.Fprintf(&b, "\n- **%s**: %s\n", p.Name, mdText(p.Description))
 			for _, r := range p.Routes {
 				fmt.Fprintf(&b, "  - %s\n", r)
 			}
@@ -360,14 +360,18 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 	if len(d.Warnings) > 0 {
 		b.WriteString("\n## Warnings\n\n")
 		for _, w := range d.Warnings {
-			fmt.Fprintf(&b, "- %s\n", w)
+			fmt.Fprintf(&b, "- %s\n", mdText(w))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+func mdCell(s string) string { return strings.ReplaceAll(mdText(s), "|", `\|`) }
+
+// mdText escapes what a Markdown renderer would read as HTML in text a spec's author wrote
+// (why, success, descriptions, regexps): the document shows it, it never runs it.
+var mdText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
 //go:embed document.html.tmpl
 var documentHTML string

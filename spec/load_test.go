@@ -625,3 +625,24 @@ SHADOW`
 		}
 	}
 }
+
+// TestDocumentEscapesAuthorsText: what a spec's author writes is shown, never run: a why
+// with HTML in it reaches the Markdown and HTML documents escaped.
+func TestDocumentEscapesAuthorsText(t *testing.T) {
+	t.Setenv("CLEARBAR_TEST_KEY", "sk-test")
+	s := loadFixture(t, "good.yaml")
+	s.Categories[0].Why = `<script>alert(1)</script> & more`
+	d := NewDocument(s, time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"markdown": func(b *bytes.Buffer) error { return d.WriteMarkdown(b) },
+		"html":     func(b *bytes.Buffer) error { return d.WriteHTML(b) },
+	} {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(buf.Bytes(), []byte("<script>")) || !bytes.Contains(buf.Bytes(), []byte("&lt;script&gt;")) {
+			t.Errorf("%s: the why is not escaped", name)
+		}
+	}
+}
