@@ -26,7 +26,7 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 	}
 	fs := flag.NewFlagSet("calibrate", flag.ContinueOnError)
 	category := fs.String("category", "", "the category whose validators to measure")
-	model := fs.String("model", "", "only rows from this model (default: every row)")
+	model := fs.String("model", "", "only rows from this model: its name in the outcomes or in the spec (default: every row)")
 	format := fs.String("format", "text", "text or json")
 	update := fs.Bool("update", false, "write the measured strength into the category's assume.validator")
 	pos, err := parseArgs(fs, args[1:], 2, 2, usage)
@@ -205,8 +205,8 @@ func labelled(path, model string, s *spec.Spec, checkers []string) ([]validate.L
 				answers[id][name] = &recordedRow{text: row.Response, cost: cost, latencyMS: row.LatencyMS, err: row.Error}
 			}
 		}
-		if model != "" && row.Model != model {
-			continue
+		if model != "" && row.Model != model && !slices.Contains(specNames(row.Model), model) {
+			continue // --model names the row's model, or the spec model it fills
 		}
 		var good bool
 		switch {

@@ -83,7 +83,14 @@ categories:
 			t.Errorf("%v: %+v; want 2 good (1 flagged), 2 bad (1 detected), %d unchecked (%s), 4 of yi's rows used", tt.args, ag, tt.unchecked, tt.why)
 		}
 	}
-	code, out, errOut := run(t, "validate", "calibrate", specFile, "--category", "arc", outcomesFile, "--model", "mixtral")
+	// --model takes the spec's name of a model whose rows carry its provider model id: yi's four
+	// answers, one recorded as gpt-4.1-mini, none of which yi can check.
+	code, out, errOut := run(t, "validate", "calibrate", specFile, "--category", "arc", outcomesFile, "--model", "yi", "--format", "json")
+	var res []validate.Strength
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || len(res) == 0 || res[0].Unchecked != 4 {
+		t.Errorf("--model yi: exit %d, %+v, %v: want yi's 4 answers, the one recorded by model id too\n%s", code, res, err, errOut)
+	}
+	code, out, errOut = run(t, "validate", "calibrate", specFile, "--category", "arc", outcomesFile, "--model", "mixtral")
 	if code != 0 || !strings.Contains(out, "agree: agrees with yi on the choice: 1 answer left out: its checker has no recorded answer to the same item") {
 		t.Errorf("exit %d: %s\n%s", code, out, errOut)
 	}
