@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -25,7 +26,9 @@ type Observation struct {
 	LatencyMS   float64
 	TokensIn    int
 	TokensOut   int
-	Failed      bool
+	// Cost is the call's recorded cost; 0 when none was recorded.
+	Cost   clearbar.Money
+	Failed bool
 }
 
 // Measurements are observations grouped by category and spec model, ready to replace
@@ -43,6 +46,10 @@ type measured struct {
 	verdicts, verdictPasses int
 	latency                 []float64 // seconds, sorted
 	tokensIn, tokensOut     []float64
+	// costed counts calls that recorded a cost and their tokens; recorded sums those costs
+	// and priced the same calls at the spec's prices.
+	costed           int
+	recorded, priced float64
 }
 
 // MinGraded is the fewest graded answers a pass rate needs before it replaces an assumption,
@@ -103,6 +110,11 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 		}
 		if o.TokensOut > 0 {
 			cell.tokensOut = append(cell.tokensOut, float64(o.TokensOut))
+		}
+		if o.Cost > 0 && o.TokensIn+o.TokensOut > 0 {
+			cell.costed++
+			cell.recorded += float64(o.Cost)
+			cell.priced += float64(m.Resolved.Prices.RequestCost(int64(o.TokensIn), 0, int64(o.TokensOut), 0))
 		}
 	}
 	for _, cell := range ms.cells {
@@ -258,9 +270,8 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 		if n := len(cell.tokensIn); n > 0 {
 			f := Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).mean(), Measured: mean(cell.tokensIn), N: n, Used: n >= MinLatency}
 			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
-			f.Note = "contradiction: more than 25% off"
-			if !f.Contradicts {
-				f.Note = ""
+			if f.Contradicts {
+				f.Note = "more than 25% off"
 			}
 			out = append(out, f)
 		}
@@ -268,7 +279,19 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: newBand(c.Tokens.Out).mean(), Measured: mean(cell.tokensOut), N: n, Used: n >= MinLatency}
 			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
 			if f.Contradicts {
-				f.Note = "contradiction: more than 25% off"
+				f.Note = "more than 25% off"
+			}
+			out = append(out, f)
+		}
+		if cell.costed > 0 {
+			// What the calls cost against what the spec's prices make of their tokens: prices
+			// that moved, or a provider that bills differently, show here. Informational: the
+			// estimate prices calls at the spec's prices.
+			n := float64(cell.costed)
+			f := Finding{Category: c.Name, Model: m.Name, What: "cost per call", Assumed: cell.priced / n / 1e9, Measured: cell.recorded / n / 1e9, N: cell.costed,
+				Note: "assumed: the spec's prices for the recorded tokens"}
+			if f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed; f.Contradicts {
+				f.Note = "more than 25% off the spec's prices for the recorded tokens: check the model's prices"
 			}
 			out = append(out, f)
 		}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/clearbar/clearbar"
 )
 
 // Formats lists the report formats, for flags and errors.
@@ -241,6 +243,8 @@ func findingValue(what string, v float64) string {
 		return secs(v)
 	case strings.HasPrefix(what, "tokens"):
 		return fmt.Sprintf("%.0f", v)
+	case what == "cost per call":
+		return clearbar.MoneyFromUSD(v).String()
 	}
 	return pct(v)
 }

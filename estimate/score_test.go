@@ -126,3 +126,41 @@ categories:
 		}
 	}
 }
+
+// TestMeasuredCostAgainstPrices: calls whose recorded cost is not what the spec's prices make
+// of their tokens are reported, so that a price that moved shows up.
+func TestMeasuredCostAgainstPrices(t *testing.T) {
+	s := parse(t, `version: 1
+name: costs
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, price: {input: 1, output: 2}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  other: {provider: sim, model: gpt-4o, price: {input: 1, output: 2}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.5
+    route: {model: small}
+    fallback: [other]
+    assume: {pass_rate: {small: 0.9, other: 0.9}}
+`)
+	var obs []Observation
+	for range 10 {
+		// 1000 in and 100 out at $1 and $2 per million: $0.0012 a call.
+		obs = append(obs, Observation{Category: "x", Model: "small", TokensIn: 1000, TokensOut: 100, Cost: 1_200_000})
+		obs = append(obs, Observation{Category: "x", Model: "other", TokensIn: 1000, TokensOut: 100, Cost: 2_400_000})
+	}
+	got := map[string]Finding{}
+	for _, f := range Measure(s, obs).Findings(s) {
+		if f.What == "cost per call" {
+			got[f.Model] = f
+		}
+	}
+	if f := got["small"]; f.Contradicts || math.Abs(f.Assumed-0.0012) > 1e-12 || math.Abs(f.Measured-0.0012) > 1e-12 || f.N != 10 {
+		t.Errorf("small, billed at the spec's prices: %+v", f)
+	}
+	if f := got["other"]; !f.Contradicts || !strings.Contains(f.Note, "check the model's prices") {
+		t.Errorf("other, billed twice the spec's prices: %+v", f)
+	}
+}
