@@ -226,6 +226,15 @@ func TestPrices(t *testing.T) {
 	}
 }
 
+// TestPricesShowLongContextTier: a model the catalogue prices higher above a long-context
+// threshold shows that tier, which the estimate applies to long requests.
+func TestPricesShowLongContextTier(t *testing.T) {
+	code, out, errOut := run(t, "prices", "../../examples/rag-assistant.yaml")
+	if code != 0 || !strings.Contains(out, "above 200k: $2.5/M in, $15/M out") {
+		t.Errorf("exit %d: %s\n%s", code, out, errOut)
+	}
+}
+
 func TestSpecSchemaIsJSON(t *testing.T) {
 	code, out, _ := run(t, "spec", "schema")
 	var v map[string]any

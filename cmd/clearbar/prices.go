@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -22,7 +23,7 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "Effective prices in dollars per million tokens (catalogue of %s, %s)\n\n", s.Catalog.SourceDate(), s.Catalog.Source())
 	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MODEL\tPROVIDER\tCATALOGUE KEY\tINPUT\tOUTPUT\tCACHED IN\tREASONING\tCONTEXT\tDIFFERS FROM CATALOGUE")
+	fmt.Fprintln(tw, "MODEL\tPROVIDER\tCATALOGUE KEY\tINPUT\tOUTPUT\tCACHED IN\tREASONING\tLONG CONTEXT\tCONTEXT\tDIFFERS FROM CATALOGUE")
 	differs := 0
 	for _, mod := range s.Models {
 		r := mod.Resolved
@@ -51,7 +52,14 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 		if r.ContextWindow > 0 {
 			ctxw = spec.TokensK(r.ContextWindow)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mod.Name, mod.Provider.Name, key, cell(0), cell(1), cell(2), cell(4), ctxw, strings.Join(diffs, "; "))
+		// Above a long-context threshold the catalogue prices a request's tokens higher; the
+		// estimate and the gateway's costs use those prices for such requests.
+		long := "-"
+		if p := r.Prices; p.TierThreshold > 0 {
+			in, out := cmp.Or(p.InputAbove, p.Input), cmp.Or(p.OutputAbove, p.Output) // 0 keeps the base price
+			long = fmt.Sprintf("above %s: %s in, %s out", spec.TokensK(p.TierThreshold), in, out)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mod.Name, mod.Provider.Name, key, cell(0), cell(1), cell(2), cell(4), long, ctxw, strings.Join(diffs, "; "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
