@@ -3,10 +3,12 @@ package review
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -94,6 +96,10 @@ func (r *Review) recommend(ctx context.Context, rep *Report, base *estimate.Repo
 				From: strconv.FormatFloat(float64(c.Assumed), 'f', -1, 64), To: to, Why: evidence(c, rep.Confidence)})
 		}
 	}
+	moved, notes := movedAssumptions(s, rep)
+	edits = append(edits, moved.edits...)
+	re.Edits = append(re.Edits, moved.described...)
+	re.Notes = append(re.Notes, notes...)
 	text, note, err := applyEdits(src, edits)
 	if err != nil {
 		return err
@@ -103,7 +109,7 @@ func (r *Review) recommend(ctx context.Context, rep *Report, base *estimate.Repo
 	}
 	measured, err := spec.Parse(text, s.File, spec.Options{Today: r.opts.Today, Catalog: s.Catalog})
 	if err != nil {
-		return fmt.Errorf("review: the spec with measured pass rates does not load: %w", err)
+		return fmt.Errorf("review: the spec with measured values does not load: %w", err)
 	}
 	after, err := estimate.Run(ctx, measured, estimate.Options{Samples: r.opts.Samples, Seed: r.opts.Seed, Today: r.opts.Today,
 		Measured: estimate.Measure(measured, r.obs), MeasuredFrom: "the reviewed decisions"})
@@ -290,6 +296,97 @@ func namedRoute(root *yaml.Node, policy string, c *spec.Category) ([]edit, error
 		es = append(es, edit{category: c.Name, path: []string{"fallback"}, text: ft})
 	}
 	return es, nil
+}
+
+// editSet is spec edits with their descriptions for the report.
+type editSet struct {
+	edits     []edit
+	described []Edit
+}
+
+// movedAssumptions writes the other assumptions the traffic shows have moved, as pass rates
+// are: a category's fixed tokens in or out per call (a distribution is left to its author),
+// and a model's latency in a category (assume.latency, its measured p50 and p95, when either
+// moved).
+func movedAssumptions(s *spec.Spec, rep *Report) (editSet, []string) {
+	var out editSet
+	var notes []string
+	for _, cv := range rep.Categories {
+		c := s.Category(cv.Name)
+		if c == nil {
+			continue
+		}
+		latency := map[string][2]*Comparison{}
+		var models []string
+		for _, cmp := range cv.Comparisons {
+			switch {
+			case cmp.Metric == "tokens in per call" || cmp.Metric == "tokens out per call":
+				if !cmp.Significant || !cmp.Measured.Finite() {
+					continue
+				}
+				key, band := "in", c.Tokens.In
+				if cmp.Metric == "tokens out per call" {
+					key, band = "out", c.Tokens.Out
+				}
+				if band.Dist {
+					notes = append(notes, fmt.Sprintf("%s: %s moved (%s); its distribution is left as written: set its p50 and p95 from the trace", c.Name, cmp.Metric, evidence(cmp, rep.Confidence)))
+					continue
+				}
+				to := strconv.FormatFloat(math.Round(float64(cmp.Measured)), 'f', 0, 64)
+				out.edits = append(out.edits, edit{category: c.Name, path: []string{"tokens", key}, text: to})
+				out.described = append(out.described, Edit{Category: c.Name, What: "tokens." + key,
+					From: strconv.FormatFloat(float64(cmp.Assumed), 'f', 0, 64), To: to, Why: evidence(cmp, rep.Confidence)})
+			case cmp.Model != "" && (cmp.Metric == "latency p50" || cmp.Metric == "latency p95") && cmp.From == "spec":
+				pair := latency[cmp.Model]
+				if cmp.Metric == "latency p50" {
+					pair[0] = cmp
+				} else {
+					pair[1] = cmp
+				}
+				if _, seen := latency[cmp.Model]; !seen {
+					models = append(models, cmp.Model)
+				}
+				latency[cmp.Model] = pair
+			}
+		}
+		var added []string // "model: {p50: …, p95: …}" entries for a latency mapping the category lacks
+		for _, m := range models {
+			p50, p95 := latency[m][0], latency[m][1]
+			if p50 == nil || p95 == nil || !(p50.Significant || p95.Significant) || !p50.Measured.Finite() || !p95.Measured.Finite() {
+				continue
+			}
+			d50 := time.Duration(float64(p50.Measured) * float64(time.Second)).Round(time.Millisecond)
+			d95 := max(time.Duration(float64(p95.Measured)*float64(time.Second)).Round(time.Millisecond), d50)
+			to := fmt.Sprintf("{p50: %s, p95: %s}", spec.FormatDuration(d50), spec.FormatDuration(d95))
+			why := evidence(p50, rep.Confidence)
+			if p95.Significant {
+				why = evidence(p95, rep.Confidence)
+			}
+			if c.Assume.Latency != nil {
+				out.edits = append(out.edits, edit{category: c.Name, path: []string{"assume", "latency", m}, text: to})
+			} else {
+				added = append(added, m+": "+to)
+			}
+			out.described = append(out.described, Edit{Category: c.Name, What: "assume.latency." + m,
+				From: fmt.Sprintf("p50 %s, p95 %s", formatValue(UnitSeconds, float64(p50.Assumed)), formatValue(UnitSeconds, float64(p95.Assumed))), To: to, Why: why})
+		}
+		if len(added) > 0 {
+			// One new entry, so that the edit adds a line instead of re-encoding the spec.
+			latencies := "{" + strings.Join(added, ", ") + "}"
+			if hasAssume(c) {
+				out.edits = append(out.edits, edit{category: c.Name, path: []string{"assume", "latency"}, text: latencies})
+			} else {
+				out.edits = append(out.edits, edit{category: c.Name, path: []string{"assume"}, text: "{latency: " + latencies + "}"})
+			}
+		}
+	}
+	return out, notes
+}
+
+// hasAssume reports whether a category writes an assume mapping.
+func hasAssume(c *spec.Category) bool {
+	a := c.Assume
+	return len(a.PassRate) > 0 || a.Validator != nil || a.Latency != nil || len(a.ScoreShare) > 0 || len(a.ScorePassRate) > 0
 }
 
 // categoryValue returns the value of key in the named category's mapping.

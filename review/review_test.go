@@ -344,3 +344,38 @@ func TestReportFormats(t *testing.T) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
+
+// TestRunWritesMovedLatency: a model whose latency doubled fires a latency trigger, and the
+// recommended change writes its measured latency into the category, in place, so that the
+// estimate of the changed spec starts from what the traffic showed.
+func TestRunWritesMovedLatency(t *testing.T) {
+	s := load(t, supportTriage)
+	ds := traffic(s, 20_000, 7, reviewtest.Traffic{LatencyScale: map[string]float64{"mid": 2}})
+	r := New(s, Options{Today: today, Baseline: baseline(t, s)})
+	r.Add(ds...)
+	rep, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fired(rep, TriggerLatency, "draft-reply", "mid") || rep.Reestimate == nil {
+		t.Fatalf("triggers %+v", rep.Triggers)
+	}
+	var e *Edit
+	for i := range rep.Reestimate.Edits {
+		if x := &rep.Reestimate.Edits[i]; x.Category == "draft-reply" && x.What == "assume.latency.mid" {
+			e = x
+		}
+	}
+	if e == nil {
+		t.Fatalf("no latency edit for mid in draft-reply: %+v", rep.Reestimate.Edits)
+	}
+	if !strings.HasPrefix(e.To, "{p50: ") || !strings.Contains(rep.Reestimate.Diff, "+      latency: {mid: "+e.To+"}\n") {
+		t.Errorf("edit %+v; diff:\n%s", e, rep.Reestimate.Diff)
+	}
+	// Added lines only: the rest of the spec is as it was written.
+	for _, line := range strings.Split(rep.Reestimate.Diff, "\n") {
+		if strings.HasPrefix(line, "-") && !strings.HasPrefix(line, "---") {
+			t.Errorf("the change removes %q: it should only add the measured latencies", line)
+		}
+	}
+}
