@@ -241,6 +241,23 @@ type catRow struct {
 	overrides  []string // models whose latency this category overrides
 	ownReview  bool
 	validators rebuiltRule
+	score      *scoreCell // a score route's settings from the route cell; nil when it gives none
+}
+
+// scoreCell is what a route cell says of a score route, after "score" in parentheses (see
+// scoreSettings): every field is optional.
+type scoreCell struct {
+	router           string
+	threshold, wtp   *float64
+	mixWTP, mixShare *float64
+	tiers            []float64
+	models           []string // the models it starts on, when they are not the row's steps
+	shares, pass     []namedValue
+}
+
+type namedValue struct {
+	name string
+	v    float64
 }
 
 func (im *importer) errorf(row int, col, format string, args ...any) {
@@ -590,6 +607,15 @@ func splitModels(s string) []string {
 
 // parseRoute reads the route cell, or infers the route when the sheet has no route column.
 func (im *importer) parseRoute(c *catRow, s string, hasColumn bool) {
+	settings := ""
+	if i := strings.Index(s, "("); i >= 0 {
+		j := strings.LastIndex(s, ")")
+		if j < i {
+			im.errorf(c.row, colRoute, "%q opens a parenthesis it does not close: write score (tiers 0.3; shares a 0.6, b 0.4)", s)
+			return
+		}
+		settings, s = s[i+1:j], s[:i]+s[j+1:]
+	}
 	words := strings.Fields(strings.ToLower(strings.ReplaceAll(s, ",", " ")))
 	if len(words) == 0 {
 		if c.rule != "" && len(c.fallback) > 0 {
@@ -614,13 +640,20 @@ func (im *importer) parseRoute(c *catRow, s string, hasColumn bool) {
 		c.kind = words[0]
 	case "score":
 		c.kind = words[0]
-		c.routeNote = "a score route: the worksheet keeps its models, not its router; imported with the built-in difficulty score at evenly spaced tiers: set router: or tiers: here"
+		if settings != "" {
+			c.score = im.parseScoreSettings(c.row, settings)
+		} else {
+			c.routeNote = "a score route: the worksheet keeps its models, not its router; imported with the built-in difficulty score at evenly spaced tiers: set router: or tiers: here"
+		}
 	case "split":
 		im.errorf(c.row, colRoute, "split routes cannot be expressed in a worksheet row: write static or cascade here, and put the split into the imported spec by hand")
 		return
 	default:
 		bad()
 		return
+	}
+	if settings != "" && c.kind != "score" {
+		im.errorf(c.row, colRoute, "%q: settings in parentheses are a score route's only", s)
 	}
 	for _, w := range words[1:] {
 		switch w {
@@ -633,6 +666,87 @@ func (im *importer) parseRoute(c *catRow, s string, hasColumn bool) {
 			return
 		}
 	}
+}
+
+// parseScoreSettings reads a score route's settings: segments separated by semicolons, each
+// a keyword and its value, as scoreSettings writes them.
+func (im *importer) parseScoreSettings(row int, settings string) *scoreCell {
+	sc := &scoreCell{}
+	num := func(seg, v string) (float64, bool) {
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			im.errorf(row, colRoute, "score setting %q: %q is not a number", seg, strings.TrimSpace(v))
+			return 0, false
+		}
+		return f, true
+	}
+	named := func(seg, v string) []namedValue {
+		var out []namedValue
+		for _, e := range strings.Split(v, ",") {
+			f := strings.Fields(e)
+			if len(f) != 2 {
+				im.errorf(row, colRoute, "score setting %q: write model and value pairs, like nano 0.65, sonnet 0.35", seg)
+				return nil
+			}
+			if x, ok := num(seg, f[1]); ok {
+				out = append(out, namedValue{f[0], x})
+			}
+		}
+		return out
+	}
+	for _, seg := range strings.Split(settings, ";") {
+		seg = strings.TrimSpace(seg)
+		key, val := seg, ""
+		for _, k := range []string{"router", "threshold", "willingness to pay", "mix", "tiers", "models", "shares", "start pass rates"} {
+			if strings.HasPrefix(seg, k+" ") {
+				key, val = k, strings.TrimSpace(seg[len(k):])
+				break
+			}
+		}
+		switch key {
+		case "":
+		case "router":
+			sc.router = val
+		case "threshold":
+			if x, ok := num(seg, val); ok {
+				sc.threshold = &x
+			}
+		case "willingness to pay":
+			if x, ok := num(seg, val); ok {
+				sc.wtp = &x
+			}
+		case "mix":
+			v, share, ok := strings.Cut(val, " for ")
+			if !ok {
+				im.errorf(row, colRoute, "score setting %q: write mix WILLINGNESS for SHARE, like mix 0.08 for 0.2", seg)
+				continue
+			}
+			x, ok1 := num(seg, v)
+			y, ok2 := num(seg, share)
+			if ok1 && ok2 {
+				sc.mixWTP, sc.mixShare = &x, &y
+			}
+		case "tiers":
+			for _, t := range strings.Split(val, ",") {
+				if x, ok := num(seg, t); ok {
+					sc.tiers = append(sc.tiers, x)
+				}
+			}
+		case "models":
+			for _, m := range strings.Split(val, ",") {
+				if m = strings.TrimSpace(m); m != "" {
+					sc.models = append(sc.models, m)
+				}
+			}
+		case "shares":
+			sc.shares = named(seg, val)
+		case "start pass rates":
+			sc.pass = named(seg, val)
+		default:
+			im.errorf(row, colRoute, "score setting %q: write router, threshold, willingness to pay, mix, tiers, models, shares or start pass rates", seg)
+		}
+	}
+	return sc
 }
 
 // parseTokens reads "400", "1.5k", "1,500" or "1500/6000" (p50/p95).
@@ -762,6 +876,59 @@ func (im *importer) warnf(format string, args ...any) {
 	if im.warn != nil {
 		im.warn(fmt.Sprintf(format, args...))
 	}
+}
+
+// scoreYAML writes a score route from the row's steps and the route cell's settings: the
+// learned router or the heuristic's tiers (evenly spaced when the cell gives none), and, when
+// the cell names the models it starts on, the row's later steps as its escalation.
+func scoreYAML(c *catRow) string {
+	sc := c.score
+	if sc == nil {
+		sc = &scoreCell{}
+	}
+	models := append([]string{c.primary}, c.fallback...)
+	var escalate []string
+	if len(sc.models) > 0 {
+		models, escalate = sc.models, c.fallback
+	}
+	var parts []string
+	if sc.router != "" {
+		parts = append(parts, "router: "+yamlString(sc.router))
+		switch {
+		case sc.threshold != nil:
+			parts = append(parts, "threshold: "+formatFloat(*sc.threshold))
+		case sc.wtp != nil:
+			parts = append(parts, "willingness_to_pay: "+formatFloat(*sc.wtp))
+			if sc.mixWTP != nil {
+				parts = append(parts, fmt.Sprintf("mix: {willingness_to_pay: %s, share: %s}", formatFloat(*sc.mixWTP), formatFloat(*sc.mixShare)))
+			}
+		}
+	} else {
+		tiers := make([]string, len(models)-1)
+		for i := range tiers {
+			tiers[i] = formatFloat(math.Round(float64(i+1)/float64(len(models))*1000) / 1000)
+		}
+		if len(sc.tiers) > 0 {
+			tiers = tiers[:0]
+			for _, t := range sc.tiers {
+				tiers = append(tiers, formatFloat(t))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("heuristic: {tiers: [%s]}", strings.Join(tiers, ", ")))
+	}
+	parts = append(parts, "models: "+yamlList(models))
+	if len(escalate) > 0 {
+		parts = append(parts, "escalate: "+yamlList(escalate))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func namedYAML(vs []namedValue) string {
+	var kv []string
+	for _, v := range vs {
+		kv = append(kv, yamlString(v.name)+": "+formatFloat(v.v))
+	}
+	return "{" + strings.Join(kv, ", ") + "}"
 }
 
 // models returns the models the row names, in order: primary, fallback models, failover.
@@ -1241,12 +1408,7 @@ func writeCategory(w *yamlWriter, c *catRow, notes *importNotes) {
 	case "cascade":
 		w.line(3, "cascade: %s", yamlList(append([]string{c.primary}, c.fallback...)))
 	case "score":
-		models := append([]string{c.primary}, c.fallback...)
-		tiers := make([]string, len(models)-1)
-		for i := range tiers {
-			tiers[i] = formatFloat(math.Round(float64(i+1)/float64(len(models))*1000) / 1000)
-		}
-		w.line(3, "score: {heuristic: {tiers: [%s]}, models: %s}", strings.Join(tiers, ", "), yamlList(models))
+		w.line(3, "score: %s", scoreYAML(c))
 	default:
 		w.line(3, "model: %s", yamlString(c.primary))
 	}
@@ -1324,6 +1486,14 @@ func writeCategory(w *yamlWriter, c *catRow, notes *importNotes) {
 				l = &d
 			}
 			w.line(4, "%s: %s", yamlString(name), latencyYAML(*l))
+		}
+	}
+	if sc := c.score; sc != nil {
+		if len(sc.shares) > 0 {
+			w.line(3, "score_share: %s", namedYAML(sc.shares))
+		}
+		if len(sc.pass) > 0 {
+			w.line(3, "score_pass_rate: %s", namedYAML(sc.pass))
 		}
 	}
 	if c.ownRetry {

@@ -61,6 +61,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/estimate"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -122,9 +123,12 @@ const (
 //
 // The extras:
 //
-//   - "route": static, cascade or split, followed by retry_once when a failed validation is
-//     retried once before escalating, and by fail_when_exhausted when a request whose last
-//     answer fails validation fails (on_exhausted: fail) instead of being delivered flagged.
+//   - "route": static, cascade, score or split, followed by retry_once when a failed validation
+//     is retried once before escalating, and by fail_when_exhausted when a request whose last
+//     answer fails validation fails (on_exhausted: fail) instead of being delivered flagged. A
+//     score route's settings follow in parentheses, like "score (tiers 0.3; shares nano 0.65,
+//     sonnet 0.35)" or "score (router routers/q.json; willingness to pay 0.5; start pass rates
+//     nano 0.97)", so that it imports as it was.
 //   - "primary pass rate", "fallback pass rate": the assumed pass rates (assume.pass_rate) of
 //     the primary model and of the first model of "fallback model".
 //   - "validator detect", "validator false alarm": the category's validator strength; empty
@@ -362,6 +366,9 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 		if route.FailsWhenExhausted() {
 			r.Route += " " + routeFailExhausted
 		}
+		if sc := shown.Score; sc != nil {
+			r.Route += " (" + scoreSettings(sc, c.Assume) + ")"
+		}
 	}
 
 	// Pass rates: the primary's, the first fallback's, then the rest.
@@ -458,7 +465,9 @@ func Gaps(s *spec.Spec) []string {
 			continue
 		}
 		if r.Kind() == "score" {
-			gaps = append(gaps, fmt.Sprintf("category %s: a score route's router, tiers and score shares are not in a worksheet (its models are)", c.Name))
+			if sc := r.Score; sc.Heuristic != nil && len(sc.Heuristic.Weights) > 0 {
+				gaps = append(gaps, fmt.Sprintf("category %s: a score route's heuristic weights are not in a worksheet (its tiers are)", c.Name))
+			}
 		}
 		if c.Shadow != nil {
 			gaps = append(gaps, fmt.Sprintf("category %s: shadow traffic settings are not in a worksheet", c.Name))
@@ -520,6 +529,55 @@ func dedup(names []string) []string {
 
 // formatFloat writes the shortest decimal that reads back as the same float64.
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// scoreSettings writes a score route's settings for its row's route cell, after "score":
+// "tiers 0.3; shares nano 0.65, sonnet 0.35", or "router routers/q.json; willingness to pay
+// 0.5; mix 0.08 for 0.2; …", with "models a, b" when failed answers escalate to models the
+// route does not start on, and the measured pass rates of each start. The import reads it
+// back (parseScoreSettings).
+func scoreSettings(sc *spec.ScoreRoute, a spec.Assumptions) string {
+	var parts []string
+	switch {
+	case sc.Router != "":
+		parts = append(parts, "router "+sc.Router)
+		switch {
+		case sc.Threshold != nil:
+			parts = append(parts, "threshold "+formatFloat(float64(*sc.Threshold)))
+		case sc.WillingnessToPay != nil:
+			parts = append(parts, "willingness to pay "+formatFloat(clearbar.Money(*sc.WillingnessToPay).USD()))
+			if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
+				parts = append(parts, fmt.Sprintf("mix %s for %s", formatFloat(clearbar.Money(*mx.WillingnessToPay).USD()), formatFloat(float64(*mx.Share))))
+			}
+		}
+	case sc.Heuristic != nil:
+		var tiers []string
+		for _, t := range sc.Heuristic.Tiers {
+			tiers = append(tiers, formatFloat(t))
+		}
+		if len(tiers) > 0 {
+			parts = append(parts, "tiers "+strings.Join(tiers, ", "))
+		}
+	}
+	if len(sc.Escalate) > 0 {
+		parts = append(parts, "models "+strings.Join(refNames(sc.Models), ", "))
+	}
+	named := func(m map[string]spec.Prob) string {
+		var kv []string
+		for _, ref := range sc.Models {
+			if v, ok := m[ref.Name]; ok {
+				kv = append(kv, ref.Name+" "+formatFloat(float64(v)))
+			}
+		}
+		return strings.Join(kv, ", ")
+	}
+	if len(a.ScoreShare) > 0 {
+		parts = append(parts, "shares "+named(a.ScoreShare))
+	}
+	if len(a.ScorePassRate) > 0 {
+		parts = append(parts, "start pass rates "+named(a.ScorePassRate))
+	}
+	return strings.Join(parts, "; ")
+}
 
 func formatBand(b spec.Band) string {
 	if b.Dist {

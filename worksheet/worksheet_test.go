@@ -2,6 +2,7 @@ package worksheet
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"encoding/csv"
 	"flag"
@@ -679,17 +680,18 @@ categories:
 	}
 }
 
-// TestScoreRowImports: a score route's row keeps its models; importing it gives a score route
-// over them with the built-in difficulty score at evenly spaced tiers, and says so.
+// TestScoreRowImports: a score route's row keeps its models, and its route cell its tiers
+// and the measured shares, so that the imported route estimates as the original.
 func TestScoreRowImports(t *testing.T) {
 	y, s := reimport(t, export(t, load(t, "../examples/cross-vendor.yaml")), "../examples/imported.yaml")
-	r := s.Category("questions").Route
-	if r.Kind() != "score" || r.Score.Heuristic == nil || len(r.Score.Heuristic.Tiers) != 1 || r.Score.Heuristic.Tiers[0] != 0.5 ||
+	c := s.Category("questions")
+	r := c.Route
+	if r.Kind() != "score" || r.Score.Heuristic == nil || len(r.Score.Heuristic.Tiers) != 1 || r.Score.Heuristic.Tiers[0] != 0.3 ||
 		r.Score.Models[0].Name != "nano" || r.Score.Models[1].Name != "sonnet" || len(r.Validate) != 1 {
 		t.Errorf("imported questions route %+v\n%s", r, y)
 	}
-	if !bytes.Contains(y, []byte("the worksheet keeps its models, not its router")) {
-		t.Errorf("the import does not say what it could not bring back:\n%s", y)
+	if c.Assume.ScoreShare["nano"] != 0.65 || c.Assume.ScoreShare["sonnet"] != 0.35 {
+		t.Errorf("score_share %v, want nano 0.65, sonnet 0.35:\n%s", c.Assume.ScoreShare, y)
 	}
 }
 
@@ -729,6 +731,19 @@ categories:
 		}
 		if r := rows[0]; r.PrimaryModel != "a=gpt-4o-mini" || r.FallbackModel != tc.fallback {
 			t.Errorf("%q: primary %q, escalation %q; want a=gpt-4o-mini and %q", tc.escalate, r.PrimaryModel, r.FallbackModel, tc.fallback)
+		}
+		// And back: the route cell names the models it starts on when they are not its steps.
+		y, err := Import(bytes.NewReader(export(t, s)), ImportOptions{File: "score.csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := spec.Parse(y, "back.yaml", spec.Options{})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, y)
+		}
+		sc := back.Category("q").Route.Score
+		if got := fmt.Sprint(refNames(sc.Models), refNames(sc.Escalate), sc.Heuristic.Tiers); got != fmt.Sprint([]string{"a", "b", "c"}, refNames(s.Category("q").Route.Score.Escalate), []float64{0.3, 0.6}) {
+			t.Errorf("%q: imported score route %s:\n%s", tc.escalate, got, y)
 		}
 	}
 }
