@@ -2,10 +2,10 @@ package worksheet
 
 import (
 	"bytes"
-	"fmt"
 	"context"
 	"encoding/csv"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
