@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/clearbar/clearbar"
-	"github.com/clearbar/clearbar/retry"
+	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/clearbar/clearbar/translate"
 )
@@ -70,15 +70,12 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
 // written.
 func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time, sh *shadowed) (int, error) {
 	// The key is checked first, so that a client without one learns nothing else.
-	if _, err := g.keys.client(r); err != nil {
+	if err := g.anthropicClient(r); err != nil {
 		return 0, err
 	}
-	version := strings.TrimSpace(r.Header.Get("Anthropic-Version"))
-	switch {
-	case version == "":
-		return 0, badRequest("", "missing_required_header", "anthropic-version: header is required")
-	case !supportedVersion(version):
-		return 0, badRequest("", "unsupported_version", "anthropic-version: %q is not a version this gateway accepts (%s)", version, strings.Join(AnthropicVersions, ", "))
+	version, err := anthropicVersion(r)
+	if err != nil {
+		return 0, err
 	}
 	body, err := readBody(w, r, g.limits.MaxBody)
 	if err != nil {
@@ -98,7 +95,7 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clear
 	if aw.passed {
 		// A stream went to the client: the transcoder wrote it; an upstream failure after the
 		// first byte still needs its error event.
-		if err != nil && aw.failed && clearbar.ClassOf(err) != clearbar.Canceled {
+		if e := clearbar.AsError(err); err != nil && aw.failed && (e.Class != clearbar.Canceled || isShutdownCut(e)) {
 			aw.fail(err)
 		}
 		return status, err
@@ -114,6 +111,75 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clear
 	w.WriteHeader(status)
 	w.Write(out)
 	return status, nil
+}
+
+// countTokens serves POST /v1/messages/count_tokens, as Anthropic's SDKs call it
+// (messages.countTokens): the request's input tokens by the gateway's own estimate, the one
+// routing and context-window checks use (route.EstimateTokens), since the model that will
+// answer, and so its tokenizer, is not known before routing. It calls no model and records no
+// decision.
+func (g *Gateway) countTokens(w http.ResponseWriter, r *http.Request) {
+	id := w.Header().Get(headerRequestID)
+	w.Header()[headerAnthropicRequestID] = []string{id}
+	n, err := g.serveCountTokens(w, r)
+	if err != nil {
+		writeAnthropicError(w, err, id)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, "{\"input_tokens\":%d}", n)
+}
+
+func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) (int, error) {
+	if err := g.anthropicClient(r); err != nil {
+		return 0, err
+	}
+	version, err := anthropicVersion(r)
+	if err != nil {
+		return 0, err
+	}
+	body, err := readBody(w, r, g.limits.MaxBody)
+	if err != nil {
+		return 0, err
+	}
+	// A count_tokens request is a Messages request without max_tokens.
+	if gjson.ValidBytes(body) && !gjson.GetBytes(body, "max_tokens").Exists() {
+		if body, err = sjson.SetBytes(body, "max_tokens", 1); err != nil {
+			return 0, badRequest("", "invalid_json", "the request body must be a JSON object")
+		}
+	}
+	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version})
+	if err != nil {
+		return 0, err
+	}
+	req, err := DecodeChatRequest(chat, g.limits)
+	if err != nil {
+		return 0, err
+	}
+	return route.EstimateTokens(req), nil
+}
+
+// anthropicClient checks the client key of an Anthropic request; the 401 for a request
+// without one names both ways Anthropic's SDKs send it.
+func (g *Gateway) anthropicClient(r *http.Request) error {
+	_, err := g.keys.client(r)
+	if err != nil && presented(r) == "" {
+		return unauthorized("this gateway needs an API key: send it as x-api-key: KEY or Authorization: Bearer KEY")
+	}
+	return err
+}
+
+// anthropicVersion returns the request's anthropic-version, or the 400 Anthropic gives when it
+// is missing or not one the gateway accepts.
+func anthropicVersion(r *http.Request) (string, error) {
+	version := strings.TrimSpace(r.Header.Get("Anthropic-Version"))
+	switch {
+	case version == "":
+		return "", badRequest("", "missing_required_header", "anthropic-version: header is required")
+	case !supportedVersion(version):
+		return "", badRequest("", "unsupported_version", "anthropic-version: %q is not a version this gateway accepts (%s)", version, strings.Join(AnthropicVersions, ", "))
+	}
+	return version, nil
 }
 
 func supportedVersion(v string) bool {
@@ -132,14 +198,10 @@ func writeAnthropicError(w http.ResponseWriter, err error, requestID string) int
 	status := statusFor(e)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	if e.Class == clearbar.RateLimited || e.Class == clearbar.Overloaded {
-		if e.Exhausted() {
-			h.Set("X-Should-Retry", "false")
-		} else if d := retry.ClientRetryAfter(e.RetryAfter); d > 0 {
-			h.Set("Retry-After-Ms", strconv.FormatInt(d.Milliseconds(), 10))
-			h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
-		}
+	if requestID != "" {
+		h[headerAnthropicRequestID] = []string{requestID}
 	}
+	retryHeaders(h, err, e, status)
 	msg := e.Message
 	if msg == "" {
 		msg = http.StatusText(status)

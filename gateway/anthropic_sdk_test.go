@@ -461,20 +461,21 @@ func checkUpstreamAuth(t *testing.T, h http.Header, upstream string) {
 }
 
 // §8 items 30, 31, 39: a non-streaming message from either major, routed to any kind of
-// upstream, parses with its content, stop reason and usage in Anthropic's accounting (cache
-// reads and writes outside input_tokens); the SDK's request id is the decision id; the key
+// upstream, parses with its content, stop reason, usage in Anthropic's accounting (cache
+// reads and writes outside input_tokens) and an Anthropic message id (the upstream's id,
+// prefixed msg_ when it is not one already); the SDK's request id is the decision id; the key
 // and version each major sends are accepted, and the upstream gets the gateway's own, in its
 // own format.
 func TestAnthropicSDKMessage(t *testing.T) {
 	t.Parallel()
 	want := map[string]antReply{
 		// OpenAI's prompt_tokens 19 include 6 cached and 4 written to the cache.
-		"oa": {ID: "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", Model: "gpt-4o-mini-2024-07-18", Usage: [4]int64{9, 4, 6, 10}},
+		"oa": {ID: "msg_chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT", Model: "gpt-4o-mini-2024-07-18", Usage: [4]int64{9, 4, 6, 10}},
 		"an": {ID: "msg_01XFDUDYJgAACzvnptvVoYEL", Model: "claude-sonnet-4-5-20250929", Usage: [4]int64{12, 100, 2000, 12}},
 		// Gemini's promptTokenCount 8 includes 4 cached; the output is 9 candidates' and 20
 		// thoughts' tokens.
-		"ge": {ID: "Zk8xaL-3BaGJ1dkP0Jq5iAQ", Model: "gemini-2.5-flash", Usage: [4]int64{4, 0, 4, 29}},
-		"az": {ID: "chatcmpl-AZ1b2c3d4e5f", Model: "gpt-4o-2024-11-20", Usage: [4]int64{19, 0, 0, 10}},
+		"ge": {ID: "msg_Zk8xaL-3BaGJ1dkP0Jq5iAQ", Model: "gemini-2.5-flash", Usage: [4]int64{4, 0, 4, 29}},
+		"az": {ID: "msg_chatcmpl-AZ1b2c3d4e5f", Model: "gpt-4o-2024-11-20", Usage: [4]int64{19, 0, 0, 10}},
 	}
 	forEachSDK(t, []string{"oa", "an", "ge", "az"}, func(t *testing.T, w *world, sdk antSDK, up string) {
 		r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + up}, false)
@@ -530,12 +531,12 @@ func TestAnthropicSDKMessage(t *testing.T) {
 func TestAnthropicSDKStream(t *testing.T) {
 	t.Parallel()
 	want := map[string]antReply{
-		"oa": {ID: "chatcmpl-stream1", Model: "gpt-4o-mini-2024-07-18", Text: "Hello there!", Usage: [4]int64{10, 0, 2, 3}},
+		"oa": {ID: "msg_chatcmpl-stream1", Model: "gpt-4o-mini-2024-07-18", Text: "Hello there!", Usage: [4]int64{10, 0, 2, 3}},
 		"an": {ID: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", Model: "claude-sonnet-4-5-20250929", Text: "Hello there!", Usage: [4]int64{25, 3, 40, 15}},
 		// Gemini repeats cumulative usage on every event: the last counts, once.
-		"ge": {ID: "sse-1", Model: "gemini-2.5-flash", Text: "Hello there! How can I help?", Usage: [4]int64{8, 0, 0, 27}},
+		"ge": {ID: "msg_sse-1", Model: "gemini-2.5-flash", Text: "Hello there! How can I help?", Usage: [4]int64{8, 0, 0, 27}},
 		// Azure's empty first chunk is not a message of its own.
-		"az": {ID: "chatcmpl-Azs1", Model: "gpt-4o-2024-11-20", Text: "Hello there", Usage: [4]int64{12, 0, 0, 3}},
+		"az": {ID: "msg_chatcmpl-Azs1", Model: "gpt-4o-2024-11-20", Text: "Hello there", Usage: [4]int64{12, 0, 0, 3}},
 	}
 	forEachSDK(t, []string{"oa", "an", "ge", "az"}, func(t *testing.T, w *world, sdk antSDK, up string) {
 		r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + up}, true)

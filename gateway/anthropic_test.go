@@ -135,14 +135,7 @@ func newAntEnv(t *testing.T, extra string) *antEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The route is registered in routes.go; until it is, the test serves it itself.
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := e.gw.mux.Handler(r); r.URL.Path == "/v1/messages" && pattern != "POST /v1/messages" {
-			e.gw.messages(w, r)
-			return
-		}
-		e.gw.ServeHTTP(w, r)
-	}))
+	e.srv = httptest.NewServer(e.gw)
 	t.Cleanup(e.srv.Close)
 	return e
 }
@@ -450,7 +443,7 @@ func TestMessagesToOpenAIUpstream(t *testing.T) {
 	}
 	id := checkDecisionHeaders(t, resp, "gpt")
 	for _, c := range []struct{ path, want string }{
-		{"type", `"message"`}, {"role", `"assistant"`}, {"id", `"chatcmpl-oa1"`}, {"model", `"gpt-up"`},
+		{"type", `"message"`}, {"role", `"assistant"`}, {"id", `"msg_chatcmpl-oa1"`}, {"model", `"gpt-up"`},
 		{"content", `[{"type":"text","text":"answer from gpt-up"}]`}, {"stop_reason", `"end_turn"`}, {"stop_sequence", "null"},
 		{"usage", `{"input_tokens":13,"cache_creation_input_tokens":0,"cache_read_input_tokens":6,"output_tokens":10}`},
 	} {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -68,9 +69,15 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 			}
 			r.Model = v.Str
 		case "stream":
-			r.Stream = v.Type == gjson.True
+			if err = checkBool(k.Str, v); err == nil {
+				r.Stream = v.Type == gjson.True
+			}
 		case "stream_options":
-			r.IncludeUsage = v.Get("include_usage").Type == gjson.True
+			if v.Type != gjson.Null && !v.IsObject() {
+				err = invalidType(k.Str, "an object", v)
+			} else if err = checkBool("stream_options.include_usage", v.Get("include_usage")); err == nil {
+				r.IncludeUsage = v.Get("include_usage").Type == gjson.True
+			}
 		case "messages":
 			err = decodeMessages(r, v, lim)
 		case "tools":
@@ -93,15 +100,26 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 				r.ResponseFormat.Strict = js.Get("strict").Type == gjson.True
 			}
 		case "max_completion_tokens":
-			r.MaxTokens = int(v.Int())
+			var n int
+			if n, err = checkInt(k.Str, v, 1, maxOutputTokens); err == nil && n > 0 {
+				r.MaxTokens = n
+			}
 		case "max_tokens":
-			if r.MaxTokens == 0 {
-				r.MaxTokens = int(v.Int())
+			var n int
+			if n, err = checkInt(k.Str, v, 1, maxOutputTokens); err == nil && r.MaxTokens == 0 {
+				r.MaxTokens = n
 			}
 		case "n":
-			if n := int(v.Int()); n > 0 {
+			var n int
+			if n, err = checkInt(k.Str, v, 1, maxChoices); err == nil && n > 0 {
 				r.N = n
 			}
+		case "temperature":
+			err = checkNumber(k.Str, v, 0, 2)
+		case "top_p":
+			err = checkNumber(k.Str, v, 0, 1)
+		case "presence_penalty", "frequency_penalty":
+			err = checkNumber(k.Str, v, -2, 2)
 		case "metadata":
 			if v.IsObject() {
 				r.Metadata = make(map[string]string)
@@ -143,21 +161,44 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 			err = badRequest(fmt.Sprintf("messages[%d]", n-1), "invalid_type", "each message must be an object")
 			return false
 		}
-		msg := clearbar.Message{Role: m.Get("role").Str}
-		if msg.Role == "" {
-			err = badRequest(fmt.Sprintf("messages[%d].role", n-1), "missing_required_parameter", "every message needs a role")
+		at := func(field string) string { return fmt.Sprintf("messages[%d]%s", n-1, field) }
+		role := m.Get("role")
+		switch {
+		case !role.Exists() || role.Type == gjson.Null || role.Type == gjson.String && role.Str == "":
+			err = badRequest(at(".role"), "missing_required_parameter", "every message needs a role")
+			return false
+		case role.Type != gjson.String:
+			err = invalidType(at(".role"), "a string", role)
+			return false
+		case !knownRole(role.Str):
+			err = badRequest(at(".role"), "invalid_value", "Invalid value for '%s': %q. Supported values are: 'system', 'developer', 'user', 'assistant', 'tool' and 'function'.", at(".role"), role.Str)
 			return false
 		}
+		msg := clearbar.Message{Role: role.Str}
 		c := m.Get("content")
 		switch {
 		case c.Type == gjson.String:
 			msg.Text = c.Str
 		case c.IsArray():
 			var b strings.Builder
+			j := -1
 			c.ForEach(func(_, part gjson.Result) bool {
+				j++
+				if !part.IsObject() {
+					err = invalidType(at(fmt.Sprintf(".content[%d]", j)), "an object", part)
+					return false
+				}
 				typ := part.Get("type").Str
 				switch typ {
 				case "text", "input_text", "refusal":
+					field := "text"
+					if typ == "refusal" {
+						field = "refusal"
+					}
+					if v := part.Get(field); v.Exists() && v.Type != gjson.String {
+						err = invalidType(at(fmt.Sprintf(".content[%d].%s", j, field)), "a string", v)
+						return false
+					}
 					if b.Len() > 0 {
 						b.WriteByte('\n')
 					}
@@ -181,7 +222,13 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 				}
 				return true
 			})
+			if err != nil {
+				return false
+			}
 			msg.Text = b.String()
+		case c.Exists() && c.Type != gjson.Null:
+			err = invalidType(at(".content"), "one of a string or array of objects", c)
+			return false
 		}
 		if tcs := m.Get("tool_calls"); tcs.IsArray() {
 			tcs.ForEach(func(_, tc gjson.Result) bool {
@@ -197,6 +244,88 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 		return true
 	})
 	return err
+}
+
+// The bounds OpenAI gives n, and a bound on output tokens that keeps them an int32 (the context
+// window check names max_tokens when a model cannot give that many).
+const (
+	maxChoices      = 128
+	maxOutputTokens = 1<<31 - 1
+)
+
+// knownRole reports whether role is one of the chat completions message roles.
+func knownRole(role string) bool {
+	switch role {
+	case "system", "developer", "user", "assistant", "tool", "function":
+		return true
+	}
+	return false
+}
+
+// jsonType names the JSON type of v for an error message, as OpenAI does.
+func jsonType(v gjson.Result) string {
+	switch v.Type {
+	case gjson.String:
+		return "a string"
+	case gjson.Number:
+		if math.Trunc(v.Num) == v.Num {
+			return "an integer"
+		}
+		return "a decimal"
+	case gjson.True, gjson.False:
+		return "a boolean"
+	case gjson.Null:
+		return "null"
+	}
+	if v.IsArray() {
+		return "an array"
+	}
+	return "an object"
+}
+
+// invalidType is OpenAI's 400 for a parameter of the wrong JSON type.
+func invalidType(param, want string, got gjson.Result) *clearbar.Error {
+	return badRequest(param, "invalid_type", "Invalid type for '%s': expected %s, but got %s instead.", param, want, jsonType(got))
+}
+
+// checkBool accepts a boolean, null or nothing.
+func checkBool(param string, v gjson.Result) *clearbar.Error {
+	if !v.Exists() || v.Type == gjson.Null || v.Type == gjson.True || v.Type == gjson.False {
+		return nil
+	}
+	return invalidType(param, "a boolean", v)
+}
+
+// checkInt reads an optional integer parameter within [lo, hi]; null or nothing is 0.
+func checkInt(param string, v gjson.Result, lo, hi int64) (int, *clearbar.Error) {
+	if !v.Exists() || v.Type == gjson.Null {
+		return 0, nil
+	}
+	if v.Type != gjson.Number || math.Trunc(v.Num) != v.Num || math.IsInf(v.Num, 0) {
+		return 0, invalidType(param, "an integer", v)
+	}
+	switch {
+	case v.Num < float64(lo):
+		return 0, badRequest(param, "integer_below_min_value", "Invalid '%s': integer below minimum value. Expected a value >= %d, but got %s instead.", param, lo, v.Raw)
+	case v.Num > float64(hi):
+		return 0, badRequest(param, "integer_above_max_value", "Invalid '%s': integer above maximum value. Expected a value <= %d, but got %s instead.", param, hi, v.Raw)
+	}
+	return int(v.Num), nil
+}
+
+// checkNumber checks an optional number parameter is within [lo, hi].
+func checkNumber(param string, v gjson.Result, lo, hi float64) *clearbar.Error {
+	switch {
+	case !v.Exists() || v.Type == gjson.Null:
+		return nil
+	case v.Type != gjson.Number:
+		return invalidType(param, "a number", v)
+	case v.Num < lo:
+		return badRequest(param, "decimal_below_min_value", "Invalid '%s': decimal below minimum value. Expected a value >= %g, but got %s instead.", param, lo, v.Raw)
+	case v.Num > hi:
+		return badRequest(param, "decimal_above_max_value", "Invalid '%s': decimal above maximum value. Expected a value <= %g, but got %s instead.", param, hi, v.Raw)
+	}
+	return nil
 }
 
 func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {

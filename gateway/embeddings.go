@@ -436,6 +436,9 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 				continue
 			case nextFail:
 				a.Outcome = "failed"
+				if ctx.Err() != nil {
+					err = ctxError(ctx, err) // the backoff was cut short
+				}
 				return nil, r.failure(err)
 			}
 			a.Outcome = "fell back"
@@ -445,7 +448,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 	if r.primary == nil {
 		r.primary = &clearbar.Error{Class: clearbar.Internal, Message: "the plan had no model to call"}
 	}
-	return nil, r.failure(r.primary)
+	return nil, r.exhaustedError(r.failure(r.primary))
 }
 
 // convertEmbeddings returns an OpenAI embeddings body with every data[].embedding in the wanted

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/clearbar/clearbar"
@@ -234,6 +235,9 @@ steps:
 					continue
 				case nextFail:
 					a.Outcome = "failed"
+					if ctx.Err() != nil {
+						err = ctxError(ctx, err) // the backoff was cut short
+					}
 					return nil, r.failure(err)
 				}
 				a.Outcome = "fell back"
@@ -311,11 +315,14 @@ func (r *run) exhausted() (*clearbar.Response, error) {
 	if r.primary == nil {
 		r.primary = &clearbar.Error{Class: clearbar.Internal, Message: "the plan had no model to call"}
 	}
-	return nil, r.failure(r.primary)
+	return nil, r.exhaustedError(r.failure(r.primary))
 }
 
 func (r *run) failure(err error) error {
 	e := clearbar.AsError(err)
+	if r.d.Reason == "" && isShutdownCut(e) {
+		r.d.Reason = "cut: " + e.Message
+	}
 	if r.d.Reason == "" {
 		r.d.Reason = fmt.Sprintf("failed: %s", e.Class)
 		if n := len(r.d.Attempts); n > 1 {
@@ -323,6 +330,12 @@ func (r *run) failure(err error) error {
 		}
 	}
 	return err
+}
+
+// shutdownError is the error of a request Gateway.Cut ended.
+func shutdownError(err error) *clearbar.Error {
+	return &clearbar.Error{Class: clearbar.Canceled, Status: http.StatusServiceUnavailable, Code: codeShuttingDown, RetryAfter: time.Second,
+		Message: "the gateway shut down before the request finished (its drain window ended); retry it", Err: err}
 }
 
 // accept records the final answer.
@@ -344,8 +357,13 @@ func (r *run) accept(a *clearbar.Attempt, m *spec.Model, resp *clearbar.Response
 }
 
 // ctxError classifies an error that happened because the request's context ended: the client
-// going away is Canceled, the request's time budget running out is Timeout.
+// going away is Canceled, the request's time budget running out is Timeout, and the gateway
+// cutting the request on shutdown (Gateway.Cut) is Canceled with status 503 and code
+// gateway_shutting_down: not the upstream's fault, but an answer the client must get.
 func ctxError(ctx context.Context, err error) error {
+	if errors.Is(context.Cause(ctx), errShutdown) {
+		return shutdownError(err)
+	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return &clearbar.Error{Class: clearbar.Canceled, Message: "the client closed the request", Err: err}
 	}

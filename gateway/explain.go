@@ -169,15 +169,14 @@ func DryRun(g *Gateway, body []byte, header map[string]string, tier string) (*cl
 	}
 	d.RequestedModel, d.Stream = req.Model, req.Stream
 	d.PromptHash, d.PromptChars = promptHash(req)
-	if err := g.aliases.check(req.Model); err != nil {
-		return d, err
-	}
 	in := routeInput(req, header, tier)
-	cat, err := g.router.Classify(in, d)
+	cat, err := g.classify(in, d)
 	if err != nil {
+		d.Reason = clearbar.AsError(err).Message
 		return d, err
 	}
 	if _, err := g.router.Plan(route.Offline(context.Background()), cat, in, nil, d); err != nil {
+		g.blameMaxTokens(err, req, d)
 		d.Reason = clearbar.AsError(err).Message
 		return d, err
 	}

@@ -14,14 +14,17 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/health"
@@ -67,18 +70,21 @@ type Options struct {
 
 // Gateway serves the HTTP API. It is safe for concurrent use.
 type Gateway struct {
-	spec           *spec.Spec
-	router         *route.Router
-	providers      map[string]clearbar.Provider
-	breakers       *health.Set
-	recorder       Recorder
-	decisions      DecisionStore
-	checker        Checker
-	shadow         *shadow.Shadower
-	metrics        *metrics
-	gatherer       prometheus.Gatherer
-	keys           *keyring
-	aliases        aliases
+	spec      *spec.Spec
+	router    *route.Router
+	providers map[string]clearbar.Provider
+	breakers  *health.Set
+	recorder  Recorder
+	decisions DecisionStore
+	checker   Checker
+	shadow    *shadow.Shadower
+	metrics   *metrics
+	gatherer  prometheus.Gatherer
+	keys      *keyring
+	aliases   aliases
+	// upstreamIDs are the spec models by their upstream model id, for the names that are
+	// not spec model names themselves.
+	upstreamIDs    map[string][]string
 	limits         Limits
 	requestTimeout time.Duration
 	// streamKeepalive is the wait for a stream's first content byte before keep-alive pings
@@ -90,6 +96,49 @@ type Gateway struct {
 	dropped         atomic.Int64
 	repeats         repeats
 	mux             *http.ServeMux
+	// stop ends when Cut cuts the requests in flight (its cause is errShutdown); every
+	// request's context ends with it. flight counts the requests being served.
+	stop   context.Context
+	cutAll context.CancelCauseFunc
+	flight flight
+}
+
+// flight counts the requests being served, so that Cut can wait for them to finish.
+type flight struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0 while Cut waits
+}
+
+func (f *flight) enter() {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+}
+
+func (f *flight) leave() {
+	f.mu.Lock()
+	f.n--
+	if f.n == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+	f.mu.Unlock()
+}
+
+// wait returns a channel closed once no request is in flight, and how many are now.
+func (f *flight) wait() (<-chan struct{}, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan struct{})
+	if f.n == 0 {
+		close(ch)
+		return ch, 0
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	return f.idle, f.n
 }
 
 // New builds a gateway for a loaded spec.
@@ -144,7 +193,14 @@ func New(o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g.aliases = newAliases(g.models())
+	g.upstreamIDs = map[string][]string{}
+	for _, m := range o.Spec.Models {
+		if m.Model != "" && !g.aliases.known[m.Model] {
+			g.upstreamIDs[m.Model] = append(g.upstreamIDs[m.Model], m.Name)
+		}
+	}
 	g.routes()
+	g.stop, g.cutAll = context.WithCancelCause(context.Background())
 	g.ready.Store(true)
 	return g, nil
 }
@@ -153,14 +209,57 @@ func New(o Options) (*Gateway, error) {
 func (g *Gateway) Router() *route.Router { return g.router }
 
 // ServeHTTP implements http.Handler. Every response carries an X-Request-Id; chat
-// completions replace it with their decision id.
+// completions replace it with their decision id. A request's context ends when the client
+// goes away or when Cut cuts it.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(headerRequestID, newID(g.now()))
-	g.mux.ServeHTTP(w, r)
+	g.flight.enter()
+	defer g.flight.leave()
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	unhook := context.AfterFunc(g.stop, func() { cancel(context.Cause(g.stop)) })
+	defer unhook()
+	g.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // SetReady marks the gateway ready or not for GET /readyz (not ready while draining).
 func (g *Gateway) SetReady(ready bool) { g.ready.Store(ready) }
+
+// RequestTimeout is the longest a request may take, retries and fallbacks included (the
+// spec's server.request_timeout, else 120 s): a drain that waits this long (plus the time to
+// read a request) lets every request in flight finish on its own.
+func (g *Gateway) RequestTimeout() time.Duration { return g.requestTimeout }
+
+// errShutdown is the cause of the requests Cut ends.
+var errShutdown = errors.New("the gateway is shutting down")
+
+// codeShuttingDown is the error code of a request Cut ended.
+const codeShuttingDown = "gateway_shutting_down"
+
+// Cut ends every request still in flight, for a drain whose time is up: a request still
+// waiting for its answer gets a 503 gateway_shutting_down error (a stream the keep-alive
+// already committed, an error event); a stream whose answer began ends with an explicit
+// error event, never a clean end of a cut answer. Each decision is recorded, with outcome
+// canceled (the upstream is not at fault: breakers do not count it) and a reason that says the
+// gateway cut it. Cut waits until every such request has finished, or ctx ends; it returns how
+// many requests were in flight when it cut them. Requests that arrive after Cut are cut at
+// once.
+func (g *Gateway) Cut(ctx context.Context) (int, error) {
+	idle, n := g.flight.wait()
+	g.cutAll(errShutdown)
+	select {
+	case <-idle:
+		return n, nil
+	case <-ctx.Done():
+		_, left := g.flight.wait()
+		return n, fmt.Errorf("%d of %d cut requests had not finished: %w", left, n, ctx.Err())
+	}
+}
+
+// isShutdownCut reports whether e is the error of a request Cut ended.
+func isShutdownCut(e *clearbar.Error) bool {
+	return e.Class == clearbar.Canceled && e.Code == codeShuttingDown
+}
 
 // Decision headers. Every response carries them, errors included; on streams they are sent
 // before the first byte, and the cost comes as a trailer. A stream that keep-alive pings
@@ -327,14 +426,11 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	d.RequestedModel, d.Stream = req.Model, req.Stream
 	d.PromptHash, d.PromptChars = promptHash(req)
 	d.TemplateHash = templateHash(req)
-	if err := g.aliases.check(req.Model); err != nil {
-		return 0, err
-	}
 	in := &route.Input{Request: req, Header: r.Header}
 	if client != nil {
 		in.Client, in.Tier = client.name, client.tier
 	}
-	cat, err := g.router.Classify(in, d)
+	cat, err := g.classify(in, d)
 	if err != nil {
 		return 0, err
 	}
@@ -343,6 +439,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	}
 	plan, err := g.router.Plan(r.Context(), cat, in, breakerView{g}, d)
 	if err != nil {
+		g.blameMaxTokens(err, req, d)
 		d.Reason = "no plan: " + clearbar.AsError(err).Message
 		d.Upstream = scoreEmbedTime(d) // a score route may have embedded the request first
 		return 0, err
@@ -373,6 +470,61 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	w.WriteHeader(http.StatusOK)
 	w.Write(resp.Body)
 	return http.StatusOK, nil
+}
+
+// classify assigns a request to its category (route.Router.Classify), after refusing a name
+// in Clearbar's namespace that names nothing. An unknown category named by the header or the
+// metadata is a 400 whose param names that header or metadata key. A request classified by
+// its rules or the default category although its model is the upstream id of a spec model
+// says so in the decision's CategoryBy: naming the spec model pins it; the upstream id does
+// not.
+func (g *Gateway) classify(in *route.Input, d *clearbar.Decision) (*spec.Category, error) {
+	model := in.Request.Model
+	if err := g.aliases.check(model); err != nil {
+		return nil, err
+	}
+	cat, err := g.router.Classify(in, d)
+	if err != nil {
+		if e := clearbar.AsError(err); e.Code == "unknown_category" {
+			e.Param = "metadata." + route.CategoryMetadata
+			if in.Header.Get(route.CategoryHeader) != "" {
+				e.Param = route.CategoryHeader
+			}
+		}
+		return nil, err
+	}
+	if names := g.upstreamIDs[model]; len(names) > 0 && (d.CategoryBy == "default category" || strings.HasPrefix(d.CategoryBy, "rule of ")) {
+		d.CategoryBy += fmt.Sprintf(" (model %q is not a name the gateway routes by but the upstream id of spec model %s: name the spec model to pin it)", model, strings.Join(names, ", "))
+	}
+	return cat, nil
+}
+
+// blameMaxTokens names the max tokens parameter in the error of a request no model on its
+// route can take when the input alone would fit a context window: it is the output the
+// client asked for that does not.
+func (g *Gateway) blameMaxTokens(err error, req *clearbar.Request, d *clearbar.Decision) {
+	e := clearbar.AsError(err)
+	if e.Class != clearbar.ContextTooLong || req.MaxTokens <= 0 {
+		return
+	}
+	largest := 0
+	for _, name := range d.Plan {
+		if m := g.spec.Model(name); m != nil {
+			largest = max(largest, m.Resolved.ContextWindow)
+		}
+	}
+	if largest == 0 || d.Features.TokensIn >= largest {
+		return
+	}
+	param := "max_tokens"
+	if d.Dialect == clearbar.DialectOpenAI {
+		if v := gjson.GetBytes(req.Body, "max_completion_tokens"); v.Exists() && v.Type != gjson.Null {
+			param = "max_completion_tokens"
+		}
+	}
+	e.Param = param
+	e.Message = fmt.Sprintf("%s is %d, more than any model on category %q's route can give: the largest context window there, %d tokens, leaves about %d after the request's input (about %d tokens)",
+		param, req.MaxTokens, d.Category, largest, largest-d.Features.TokensIn, d.Features.TokensIn)
 }
 
 func (g *Gateway) upstreamTimes(d *clearbar.Decision, r *run) {
@@ -415,6 +567,9 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 		case !a.ValidatorCall():
 			d.EscalationCost += a.Cost
 			d.EscalationLatency += a.Latency
+			if a.Outcome == "cut mid-stream" || a.Outcome == "client went away" {
+				d.Usage = a.Usage // the part of the answer the client got
+			}
 		}
 	}
 	d.Latency = g.now().Sub(start)
@@ -434,9 +589,8 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 // readBody reads the whole body (a proxied request whose body was not fully read can cut the
 // upstream's answer short), within the size limit.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 415, Code: "unsupported_media_type",
-			Message: "send the request as application/json"}
+	if err := checkEntity(r.Header); err != nil {
+		return nil, err
 	}
 	var buf bytes.Buffer
 	if n := r.ContentLength; n > 0 && n <= limit {
@@ -453,6 +607,23 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, &clearbar.Error{Class: clearbar.Canceled, Message: "reading the request body failed", Err: err}
 	}
 	return body, nil
+}
+
+// checkEntity refuses a body the gateway cannot read: a media type other than JSON (media types
+// are case-insensitive and may carry parameters, as in "Application/JSON; charset=utf-8"), or
+// a compressed body, which the gateway does not decompress.
+func checkEntity(h http.Header) error {
+	if ct := h.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+				Message: fmt.Sprintf("the request's Content-Type is %q: send the request as application/json", ct)}
+		}
+	}
+	if ce := strings.TrimSpace(h.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		return &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusUnsupportedMediaType, Code: "unsupported_content_encoding",
+			Message: fmt.Sprintf("Content-Encoding %q is not supported: send the request body uncompressed", ce)}
+	}
+	return nil
 }
 
 // breakerView lets the router see breaker states, and put the calls it makes itself (a score

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -494,9 +496,16 @@ func TestModelsAndHealth(t *testing.T) {
 			t.Errorf("/v1/models lacks %q: %v", want, ids)
 		}
 	}
-	resp, _ = f.srv.Client().Get(f.srv.URL + "/v1/models/nope")
+	resp, _ = f.srv.Client().Get(f.srv.URL + "/v1/models/clearbar/nope")
 	if body := readAll(t, resp); resp.StatusCode != 404 || !bytes.Contains(body, []byte("model_not_found")) {
-		t.Errorf("unknown model: %d %s", resp.StatusCode, body)
+		t.Errorf("unknown alias: %d %s", resp.StatusCode, body)
+	}
+	// A name outside the namespace is classified, as a chat request naming it is: it is a model
+	// of this gateway, described as such.
+	resp, _ = f.srv.Client().Get(f.srv.URL + "/v1/models/nope")
+	if body := readAll(t, resp); resp.StatusCode != 200 || gjson.GetBytes(body, "id").Str != "nope" ||
+		!strings.Contains(gjson.GetBytes(body, "description").Str, "classified like clearbar/auto") {
+		t.Errorf("unlisted model: %d %s", resp.StatusCode, body)
 	}
 	for _, path := range []string{"/healthz", "/readyz", "/v1/admin/health", "/metrics"} {
 		resp, _ := f.srv.Client().Get(f.srv.URL + path)

@@ -40,8 +40,11 @@ func newKeyring(k *spec.Keys) (*keyring, error) {
 			if err != nil {
 				return nil, err
 			}
+			// N requests per period, refilled evenly, with a burst of N: a client that was
+			// idle may spend its whole period's budget at once ("3/s" admits three requests
+			// in the same instant, then one every third of a second).
 			per := rt.Per / time.Duration(rt.N)
-			ck.limiter = rate.NewLimiter(rate.Every(per), max(1, rt.N/10))
+			ck.limiter = rate.NewLimiter(rate.Every(per), max(1, rt.N))
 		}
 		kr.clients[strings.TrimPrefix(c.Hash, "sha256:")] = ck
 	}

@@ -19,21 +19,56 @@ import (
 
 func (g *Gateway) routes() {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/chat/completions", g.chatCompletions)
-	mux.HandleFunc("POST /v1/messages", g.messages)
-	mux.HandleFunc("POST /v1/embeddings", g.embeddings)
-	mux.HandleFunc("GET /v1/models", g.admitted(g.listModels))
-	mux.HandleFunc("GET /v1/models/{id...}", g.admitted(g.getModel))
-	mux.HandleFunc("GET /v1/decisions/{id}", g.admin(g.getDecision))
-	mux.HandleFunc("GET /v1/admin/health", g.admin(g.adminHealth))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", g.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(g.gatherer, promhttp.HandlerOpts{}))
+	// Each endpoint is registered for its method, and for every other method as a 405 naming
+	// the one it takes (the catch-all 404 would otherwise answer them).
+	handle := func(method, path string, h http.HandlerFunc, anthropic bool) {
+		mux.HandleFunc(method+" "+path, h)
+		mux.HandleFunc(path, methodNotAllowed(method, anthropic))
+	}
+	handle("POST", "/v1/chat/completions", g.chatCompletions, false)
+	handle("POST", "/v1/messages", g.messages, true)
+	handle("POST", "/v1/messages/count_tokens", g.countTokens, true)
+	handle("POST", "/v1/embeddings", g.embeddings, false)
+	handle("GET", "/v1/models", g.admitted(g.listModels), false)
+	handle("GET", "/v1/models/{id...}", g.admitted(g.getModel), false)
+	handle("GET", "/v1/decisions/{id}", g.admin(g.getDecision), false)
+	handle("GET", "/v1/admin/health", g.admin(g.adminHealth), false)
+	handle("GET", "/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }, false)
+	handle("GET", "/readyz", g.readyz, false)
+	handle("GET", "/metrics", promhttp.HandlerFor(g.gatherer, promhttp.HandlerOpts{}).ServeHTTP, false)
+	// Anthropic clients get Anthropic's envelope for every path under /v1/messages.
+	mux.HandleFunc("/v1/messages/", func(w http.ResponseWriter, r *http.Request) {
+		writeAnthropicError(w, unknownURL(r, "Clearbar serves POST /v1/messages and POST /v1/messages/count_tokens for Anthropic clients"), w.Header().Get(headerRequestID))
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "not_found_error", Code: "unknown_url",
-			Message: "unknown endpoint " + r.Method + " " + r.URL.Path + "; Clearbar serves POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings and GET /v1/models"})
+		writeError(w, unknownURL(r, "Clearbar serves POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings and GET /v1/models"))
 	})
 	g.mux = mux
+}
+
+// unknownURL is the 404 of a path the gateway does not serve.
+func unknownURL(r *http.Request, serves string) *clearbar.Error {
+	return &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusNotFound, Type: "not_found_error", Code: "unknown_url",
+		Message: "unknown endpoint " + r.Method + " " + r.URL.Path + "; " + serves}
+}
+
+// methodNotAllowed answers a known path called with the wrong method: 405 with Allow, in the
+// envelope of the path's dialect.
+func methodNotAllowed(method string, anthropic bool) http.HandlerFunc {
+	allow := method
+	if method == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		err := &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
+			Message: fmt.Sprintf("%s %s is not served: use %s %s", r.Method, r.URL.Path, method, r.URL.Path)}
+		if anthropic {
+			writeAnthropicError(w, err, w.Header().Get(headerRequestID))
+			return
+		}
+		writeError(w, err)
+	}
 }
 
 // admitted requires a client key when keys are configured.
@@ -159,6 +194,12 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": g.models()})
 }
 
+// getModel answers GET /v1/models/{id} as a chat request naming id is served: a listed name
+// (a category alias, a category's match.models name, a spec model) is its list entry; a name in
+// Clearbar's namespace that names nothing is the 404 the chat request gets; any other name is
+// classified like clearbar/auto (the headers, metadata, rules and default category decide), so
+// it is a model of this gateway too, described as such (and, when it is the upstream id of spec
+// models, saying which spec name pins it).
 func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	for _, m := range g.models() {
@@ -167,7 +208,28 @@ func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeError(w, modelNotFound("the model %s does not exist on this gateway; GET /v1/models lists the names it routes", id))
+	if err := g.aliases.check(id); err != nil || id == "" {
+		if err == nil {
+			err = modelNotFound("name a model: GET /v1/models lists the names this gateway routes")
+		}
+		writeError(w, err)
+		return
+	}
+	created := max(g.spec.Review.Last.Unix(), 0)
+	writeJSON(w, http.StatusOK, modelObject{ID: id, Object: "model", Created: created, OwnedBy: "clearbar", Description: g.classifiedDescription(id)})
+}
+
+// classifiedDescription says how a chat request naming model, which the gateway does not list,
+// is served.
+func (g *Gateway) classifiedDescription(model string) string {
+	desc := "not a listed name: classified like " + AutoAlias + " by the spec's headers, metadata and rules"
+	if def := g.spec.DefaultCategory(); def != nil {
+		desc += "; default category " + def.Name
+	}
+	if names := g.upstreamIDs[model]; len(names) > 0 {
+		desc += "; it is the upstream model id of spec model " + strings.Join(names, ", ") + ": name the spec model to be answered by it"
+	}
+	return desc
 }
 
 func (g *Gateway) getDecision(w http.ResponseWriter, r *http.Request) {

@@ -989,7 +989,7 @@ func TestSDKGatewayErrors(t *testing.T) {
 		}, 400, "invalid_request_error", "missing_required_parameter", "model"},
 		{"unknown category", "a header naming a category the spec does not declare", func() error {
 			return chat(openai.ChatCompletionNewParams{Model: "m", Messages: userMessage("x")}, option.WithHeader("X-Clearbar-Category", "nope"))
-		}, 400, "invalid_request_error", "unknown_category", "model"},
+		}, 400, "invalid_request_error", "unknown_category", "X-Clearbar-Category"},
 		{"wrong key", "the client key is not the gateway's", func() error {
 			return chat(openai.ChatCompletionNewParams{Model: "clearbar/chat", Messages: userMessage("x")}, option.WithAPIKey("wrong"))
 		}, 401, "authentication_error", "invalid_api_key", ""},
@@ -997,8 +997,8 @@ func TestSDKGatewayErrors(t *testing.T) {
 			var out map[string]any
 			return e.client.Get(ctx, "admin/health", nil, &out)
 		}, 403, "permission_error", "admin_key_required", ""},
-		{"unknown model", "GET /v1/models/{id} of a name the gateway does not route", func() error {
-			_, err := e.client.Models.Get(ctx, "nope")
+		{"unknown model", "GET /v1/models/{id} of a name in the gateway's namespace that names nothing", func() error {
+			_, err := e.client.Models.Get(ctx, "clearbar/nope")
 			return err
 		}, 404, "invalid_request_error", "model_not_found", "model"},
 		{"unknown embeddings model", "embeddings go to a spec model by name", func() error {
@@ -1441,7 +1441,7 @@ func TestSDKModels(t *testing.T) {
 	if err != nil || m.ID != "clearbar/chat" {
 		t.Errorf("get clearbar/chat: %+v %v", m, err)
 	}
-	_, err = e.client.Models.Get(ctx, "nope")
+	_, err = e.client.Models.Get(ctx, "clearbar/nope")
 	if ae := apiError(t, err); ae.StatusCode != 404 || ae.Code != "model_not_found" {
 		t.Errorf("unknown model: %d %q", ae.StatusCode, ae.Code)
 	}

@@ -176,6 +176,9 @@ categories:
   - {name: az-async, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: azure-async}, assume: {pass_rate: {azure-async: 0.95}}}
   - {name: az-noid, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: azure-noid}, assume: {pass_rate: {azure-noid: 0.95}}}
   - {name: az-filtered, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: azure-filtered}, assume: {pass_rate: {azure-filtered: 0.95}}}
+  # Every model of the plan overloaded: the gateway falls back itself, then tells the client
+  # not to retry.
+  - {name: oa-exhausted, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: gpt-down}, fallback: [claude-down], assume: {pass_rate: {gpt-down: 0.95, claude-down: 0.95}}}
 keys:
   clients:
     - {name: sdk, hash: "CLIENT_HASH", tier: pro}

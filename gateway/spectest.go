@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -25,8 +28,9 @@ type Lint struct {
 }
 
 // CheckSpec runs a spec's golden tests through the decision layer (no model is called) and
-// lints its rules: rules that can never fire (constant false, or shadowed by a rule that
-// always fires before them), rules that always fire, rules no golden test exercises, and
+// lints its rules: rules that can never fire (constant false, shadowed by a rule that always
+// fires before them, or by an earlier rule with the same condition or one their condition
+// implies), rules that always fire, rules no golden test exercises, and
 // rules that fire together at the same priority, where only file order decides.
 func CheckSpec(g *Gateway) ([]TestResult, []Lint) {
 	s := g.spec
@@ -73,7 +77,13 @@ func CheckSpec(g *Gateway) ([]TestResult, []Lint) {
 		results = append(results, res)
 	}
 	shadowedBy := ""
-	for _, ru := range g.router.Rules() {
+	rules := g.router.Rules()
+	forms := make([]ruleForm, len(rules))
+	for i, ru := range rules {
+		forms[i] = formOf(ru.Rule)
+	}
+	for j, ru := range rules {
+		earlier, same := impliedBy(forms, j)
 		switch {
 		case shadowedBy != "":
 			lints = append(lints, Lint{Line: ru.Line, Msg: fmt.Sprintf("the rule of %q can never fire: the rule of %q always fires first", ru.Category, shadowedBy)})
@@ -82,12 +92,85 @@ func CheckSpec(g *Gateway) ([]TestResult, []Lint) {
 		case ru.Constant != nil && *ru.Constant:
 			lints = append(lints, Lint{Line: ru.Line, Msg: fmt.Sprintf("the rule of %q fires for every request that reaches the rules: use default: true instead", ru.Category)})
 			shadowedBy = ru.Category
+		case earlier >= 0 && same:
+			e := rules[earlier]
+			lints = append(lints, Lint{Line: ru.Line, Msg: fmt.Sprintf("the rule of %q can never fire: the rule of %q (line %d, priority %d) has the same condition and is evaluated first; give one of them a different condition", ru.Category, e.Category, e.Line, e.Priority)})
+		case earlier >= 0:
+			e := rules[earlier]
+			lints = append(lints, Lint{Line: ru.Line, Msg: fmt.Sprintf("the rule of %q can never fire: whenever it is true, so is the rule of %q (line %d, priority %d), which is evaluated first; give %q a higher priority or make the rules exclusive", ru.Category, e.Category, e.Line, e.Priority, ru.Category)})
 		case len(s.Tests) > 0 && !fired[ru.Category]:
 			lints = append(lints, Lint{Line: ru.Line, Msg: fmt.Sprintf("the rule of %q fired in none of the %d golden tests: add a test that exercises it", ru.Category, len(s.Tests))})
 		}
 	}
 	slices.SortStableFunc(lints, func(a, b Lint) int { return a.Line - b.Line })
 	return results, lints
+}
+
+// ruleForm is a rule's condition in disjunctive form, as far as its text shows it: the rule
+// is true when all the terms of one of its alternatives are. Terms are the expression's
+// canonical text (expr's printer), so spacing and redundant parentheses do not matter.
+type ruleForm [][]string
+
+// formOf reads a rule's alternatives (its "or" operands) and their terms (their "and"
+// operands); nil when the rule does not parse.
+func formOf(src string) ruleForm {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil
+	}
+	var f ruleForm
+	for _, alt := range split(tree.Node, "or", "||") {
+		var terms []string
+		for _, t := range split(alt, "and", "&&") {
+			terms = append(terms, t.String())
+		}
+		f = append(f, terms)
+	}
+	return f
+}
+
+// split returns the operands of a chain of binary operators ops (a or b or c), or n itself.
+func split(n ast.Node, ops ...string) []ast.Node {
+	if b, ok := n.(*ast.BinaryNode); ok && slices.Contains(ops, b.Operator) {
+		return append(split(b.Left, ops...), split(b.Right, ops...)...)
+	}
+	return []ast.Node{n}
+}
+
+// implies reports whether b is true whenever a is: every alternative of a has all the terms
+// of some alternative of b. It is a sufficient test, not a complete one: it sees that x and y
+// implies x, or that x implies x or y, not that tokens_in > 9000 implies tokens_in > 8000.
+func (a ruleForm) implies(b ruleForm) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	for _, alt := range a {
+		if !slices.ContainsFunc(b, func(balt []string) bool { return subset(balt, alt) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func subset(sub, set []string) bool {
+	for _, t := range sub {
+		if !slices.Contains(set, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// impliedBy returns the first rule evaluated before rule j that is true whenever rule j is
+// (so rule j can never be the first to fire), and whether the two have the same condition;
+// -1 when there is none.
+func impliedBy(forms []ruleForm, j int) (int, bool) {
+	for i := range j {
+		if forms[j].implies(forms[i]) {
+			return i, forms[i].implies(forms[j])
+		}
+	}
+	return -1, false
 }
 
 func quoted(ss []string) []string {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"strings"
@@ -50,7 +51,10 @@ steps:
 					if s.Next() {
 						a.TTFT = r.g.now().Sub(a.Start)
 						if !validated {
-							status, err := r.relay(ctx, w, s, a, m, func(u clearbar.Usage, err error) { r.finish(a, m, u, err, done) }, start)
+							status, err := r.relay(ctx, w, s, a, m, func(u clearbar.Usage, estimated bool, err error) {
+								r.finish(a, m, u, err, done)
+								a.UsageEstimated = estimated
+							}, start)
 							cancel()
 							return status, err
 						}
@@ -63,7 +67,7 @@ steps:
 							case nextAccept:
 								r.flushPending()
 								a = &r.d.Attempts[a.N-1]
-								status, err := r.relay(ctx, w, buf, a, m, func(clearbar.Usage, error) {}, start)
+								status, err := r.relay(ctx, w, buf, a, m, func(clearbar.Usage, bool, error) {}, start)
 								return status, err
 							case nextRetry:
 								a.Outcome = "retried after failed validation"
@@ -96,6 +100,9 @@ steps:
 					continue
 				case nextFail:
 					a.Outcome = "failed"
+					if ctx.Err() != nil {
+						err = ctxError(ctx, err) // the backoff was cut short
+					}
 					return r.failed(w, r.failure(err))
 				}
 				a.Outcome = "fell back"
@@ -121,7 +128,7 @@ func (r *run) failed(w http.ResponseWriter, err error) (int, error) {
 		return 0, err
 	}
 	e := clearbar.AsError(err)
-	if e.Class != clearbar.Canceled {
+	if e.Class != clearbar.Canceled || isShutdownCut(e) {
 		sse.NewWriter(w).WriteData(errorJSON(e, statusFor(e)))
 		r.d.Reason += "; keep-alive pings had already sent the status, so the stream ended with an error event"
 	}
@@ -246,8 +253,15 @@ func (r *run) replayFlagged(w http.ResponseWriter, resp *clearbar.Response, star
 }
 
 // relay sends a stream whose first chunk has arrived to the client: headers, then every
-// chunk as it comes, then [DONE], or an error event if the upstream fails mid-way.
-func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Stream, a *clearbar.Attempt, m *spec.Model, finish func(clearbar.Usage, error), start time.Time) (int, error) {
+// chunk as it comes, then [DONE], or an error event if the stream is cut mid-way: by the
+// upstream, by the request's time running out, or by the gateway shutting down (Cut). A
+// client that goes away gets nothing more.
+//
+// finish completes the attempt with the stream's usage. A stream cut after its answer began
+// never reaches the usage the upstream reports at its end: the attempt then records the
+// prompt's estimated tokens and the output's, estimated from the bytes sent (marked
+// estimated), since the upstream bills them.
+func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Stream, a *clearbar.Attempt, m *spec.Model, finish func(u clearbar.Usage, estimated bool, err error), start time.Time) (int, error) {
 	defer s.Close()
 	r.d.Model, r.d.Provider = m.Name, m.Provider.Name
 	h := w.Header()
@@ -262,7 +276,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 	}
 	sw := sse.NewWriter(w)
 	var usage clearbar.Usage
-	var text int
+	var text, sent int // content bytes; content and tool-call argument bytes sent
 	var werr error
 	for {
 		c := s.Chunk()
@@ -274,6 +288,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 			if werr = sw.WriteData(data); werr != nil {
 				break
 			}
+			sent += len(c.Text) + toolArgBytes(c)
 			if r.d.TTFB == 0 {
 				r.d.TTFB = r.g.now().Sub(start)
 			}
@@ -284,27 +299,55 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 	}
 	r.d.AnswerChars = text
 	var err error
+	var event *clearbar.Error // the error event that tells the client the answer is incomplete
 	switch {
-	case werr != nil || ctx.Err() != nil:
+	case werr != nil:
 		// The client went away: not the upstream's fault.
 		err = &clearbar.Error{Class: clearbar.Canceled, Message: "the client closed the stream", Err: werr}
+	case ctx.Err() != nil:
+		err = ctxError(ctx, s.Err())
+		switch e := clearbar.AsError(err); {
+		case isShutdownCut(e):
+			event = &clearbar.Error{Class: e.Class, Status: e.Status, Code: e.Code, Message: "the gateway shut down before the answer finished (its drain window ended); the answer is incomplete"}
+		case e.Class == clearbar.Canceled:
+			err = &clearbar.Error{Class: clearbar.Canceled, Message: "the client closed the stream", Err: err}
+		default:
+			event = &clearbar.Error{Class: e.Class, Code: "stream_cut", Message: "the request ran out of time (server.request_timeout) after the answer began; the answer is incomplete"}
+		}
 	case s.Err() != nil:
 		err = s.Err()
 		e := clearbar.AsError(err)
+		if usage.IsZero() {
+			usage = e.Usage
+		}
 		if e.Class == clearbar.OK || e.Class == clearbar.Internal {
 			e = &clearbar.Error{Class: clearbar.StreamCut, Message: "the upstream stream failed", Err: err}
 			err = e
 		}
-		// The answer is committed: tell the client explicitly that it is incomplete.
-		sw.WriteData(errorJSON(&clearbar.Error{Class: e.Class, Message: "the upstream stream failed after the answer began: " + e.Message, Code: "stream_cut"}, http.StatusBadGateway))
+		event = &clearbar.Error{Class: e.Class, Message: "the upstream stream failed after the answer began: " + e.Message, Code: "stream_cut"}
 	default:
 		werr = sw.WriteDone()
 	}
-	finish(usage, err)
+	if event != nil {
+		// The answer is committed: tell the client explicitly that it is incomplete.
+		status := statusFor(event)
+		if !isShutdownCut(event) {
+			status = http.StatusBadGateway
+		}
+		sw.WriteData(errorJSON(event, status))
+	}
+	estimated := false
+	if err != nil && r.d.TTFB > 0 {
+		usage, estimated = r.partialUsage(usage, sent)
+	}
+	finish(usage, estimated, err)
 	if err != nil {
 		a.Outcome = "cut mid-stream"
 		r.d.Reason = "the stream failed after the first byte reached the client; it ended with an error event"
-		if clearbar.ClassOf(err) == clearbar.Canceled {
+		switch e := clearbar.AsError(err); {
+		case isShutdownCut(e):
+			r.d.Reason = "cut: the gateway shut down (its drain window ended) after the first byte reached the client; the stream ended with an error event"
+		case e.Class == clearbar.Canceled:
 			a.Outcome = "client went away"
 			r.d.Reason = "the client closed the stream"
 		}
@@ -319,6 +362,34 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 		h.Set(headerCost, cost.Decimal())
 	}
 	return http.StatusOK, err
+}
+
+// partialUsage completes the usage of a stream that ended after its answer began but before
+// the upstream reported usage: the prompt's tokens by the gateway's estimate (the features'
+// tokens_in) and the output's from the bytes sent so far (clearbar.TokensOfBytes). It reports
+// whether it estimated anything.
+func (r *run) partialUsage(u clearbar.Usage, sent int) (clearbar.Usage, bool) {
+	estimated := false
+	if u.PromptTokens == 0 && r.d.Features.TokensIn > 0 {
+		u.PromptTokens, estimated = r.d.Features.TokensIn, true
+	}
+	if u.CompletionTokens == 0 && sent > 0 {
+		u.CompletionTokens, estimated = clearbar.TokensOfBytes(sent), true
+	}
+	return u, estimated
+}
+
+// toolArgBytes is the length of the tool-call argument fragments a chunk carries.
+func toolArgBytes(c *clearbar.Chunk) int {
+	if c.Text != "" || !bytes.Contains(c.Data, []byte(`"arguments"`)) {
+		return 0
+	}
+	n := 0
+	gjson.GetBytes(c.Data, "choices.0.delta.tool_calls").ForEach(func(_, tc gjson.Result) bool {
+		n += len(tc.Get("function.arguments").Str)
+		return true
+	})
+	return n
 }
 
 // clientChunk returns the chunk as the client should see it. The gateway always asks the

@@ -96,7 +96,8 @@
 // OpenAI → Anthropic (ToAnthropicResponse, AnthropicEvents): the first choice's content and
 // refusal become text blocks, tool_calls become tool_use blocks, finish_reason becomes
 // stop_reason (StopReason), usage goes back to Anthropic's accounting. The completion id is
-// kept. Dropped: other choices, logprobs, annotations, audio, system_fingerprint,
+// kept, prefixed msg_ as Anthropic's message ids are (chatcmpl-abc becomes msg_chatcmpl-abc;
+// an id that starts with msg_ stays as it is). Dropped: other choices, logprobs, annotations, audio, system_fingerprint,
 // service_tier, reasoning_tokens; stop_sequence is always null (OpenAI does not say which
 // sequence matched, so stop_sequence also reads as end_turn).
 //

@@ -72,7 +72,8 @@ func ClassForAnthropicError(status int, typ string) clearbar.FailureClass {
 // Exhausted) is billing_error, whatever type the upstream's adapter gave it (Gemini's adapter
 // types every RESOURCE_EXHAUSTED rate_limit_error). Otherwise a type already set on the error
 // wins when it is an Anthropic one (an Anthropic upstream's own, such as overloaded_error
-// mid-stream); the class decides for rate limits, overload and timeouts; the status for the
+// mid-stream), unless it is the generic invalid_request_error on a status the table below
+// types more precisely (a 404 is not_found_error); the class decides for rate limits, overload and timeouts; the status for the
 // rest, as Anthropic's table maps them (400
 // invalid_request_error, 401 authentication_error, 402 billing_error, 403 permission_error,
 // 404 not_found_error, 409 conflict_error, 413 request_too_large, 429 rate_limit_error, other
@@ -81,7 +82,7 @@ func AnthropicErrorType(e *clearbar.Error, status int) string {
 	if e.Class == clearbar.RateLimited && e.Exhausted() {
 		return ErrBilling
 	}
-	if IsAnthropicErrorType(e.Type) {
+	if IsAnthropicErrorType(e.Type) && !(e.Type == ErrInvalidRequest && specificStatus(status)) {
 		return e.Type
 	}
 	switch e.Class {
@@ -120,6 +121,18 @@ func AnthropicErrorType(e *clearbar.Error, status int) string {
 		return ErrInvalidRequest
 	}
 	return ErrAPI
+}
+
+// specificStatus reports whether Anthropic's table gives the status a type of its own, which
+// is more precise than a generic invalid_request_error set on the error (the gateway's own 404
+// for an unknown model is not_found_error, as Anthropic answers).
+func specificStatus(status int) bool {
+	switch status {
+	case http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden, http.StatusNotFound,
+		http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusTooManyRequests:
+		return true
+	}
+	return false
 }
 
 // ErrorBody renders Anthropic's error envelope:

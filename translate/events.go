@@ -48,7 +48,10 @@ type AnthropicEvents struct {
 	ended   bool
 	id      string // raw JSON string
 	model   string // raw JSON string
-	next    int64  // index of the next block to open
+	// toolBase is the answer's own id, from which ids of tool calls that came without one are
+	// made.
+	toolBase string
+	next     int64 // index of the next block to open
 	// open is the kind of the open block: 0 none, 'T' text, 'U' tool_use; openTool its call.
 	open     byte
 	openTool *eventTool
@@ -196,9 +199,10 @@ func (s *AnthropicEvents) w() *jw {
 
 func (s *AnthropicEvents) start(id, model gjson.Result) error {
 	s.started = true
-	s.id, s.model = strings.Clone(rawString(id)), strings.Clone(rawString(model))
-	if id.String() == "" {
-		s.id = `"msg_clearbar"`
+	s.id, s.model = messageID(id), strings.Clone(rawString(model))
+	s.toolBase = strings.Clone(id.String())
+	if s.toolBase == "" {
+		s.toolBase = "msg_clearbar"
 	}
 	w := s.w()
 	w.open('{')
@@ -350,7 +354,7 @@ func (s *AnthropicEvents) openToolBlock(t *eventTool) error {
 				return r
 			}
 			return -1
-		}, s.id) + "_" + strconv.FormatInt(s.next, 10)
+		}, s.toolBase) + "_" + strconv.FormatInt(s.next, 10)
 	}
 	var b jw
 	b.open('{')

@@ -55,6 +55,9 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 			}
 		}
 	}
+	if err := checkAnthropicTypes(m); err != nil {
+		return nil, err
+	}
 
 	var w jw
 	w.b = make([]byte, 0, len(body)+256)
@@ -137,6 +140,57 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 	return w.b, nil
 }
 
+// checkAnthropicTypes refuses the top-level parameters of a Messages request that have the
+// wrong type or are out of Anthropic's range, as Anthropic does, naming the parameter:
+// stream a boolean; stop_sequences an array of strings; tools an array; temperature and top_p
+// numbers from 0 to 1 (Anthropic's range, narrower than OpenAI's 0 to 2 for temperature);
+// top_k a non-negative integer.
+func checkAnthropicTypes(m map[string]gjson.Result) error {
+	if v := m["stream"]; v.Exists() && v.Type != gjson.Null && v.Type != gjson.True && v.Type != gjson.False {
+		return wrongType("stream", "a valid boolean")
+	}
+	if v := m["stop_sequences"]; v.Exists() && v.Type != gjson.Null {
+		if !v.IsArray() {
+			return wrongType("stop_sequences", "a valid list")
+		}
+		var err error
+		i := -1
+		v.ForEach(func(_, s gjson.Result) bool {
+			i++
+			if s.Type != gjson.String {
+				err = wrongType(fmt.Sprintf("stop_sequences.%d", i), "a valid string")
+			}
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if v := m["tools"]; v.Exists() && v.Type != gjson.Null && !v.IsArray() {
+		return wrongType("tools", "a valid list")
+	}
+	for _, name := range []string{"temperature", "top_p"} {
+		v := m[name]
+		switch {
+		case !v.Exists() || v.Type == gjson.Null:
+		case v.Type != gjson.Number:
+			return wrongType(name, "a valid number")
+		case v.Num < 0 || v.Num > 1:
+			return invalid(name, "%s: Input should be between 0 and 1 (got %s)", name, v.Raw)
+		}
+	}
+	if v := m["top_k"]; v.Exists() && v.Type != gjson.Null && (v.Type != gjson.Number || v.Num < 0 || v.Num != float64(int64(v.Num))) {
+		return invalid("top_k", "top_k: Input should be a non-negative integer (got %s)", v.Raw)
+	}
+	return nil
+}
+
+// wrongType is the 400 for a parameter of the wrong JSON type, worded as Anthropic words it
+// ("temperature: Input should be a valid number").
+func wrongType(param, want string) error {
+	return invalid(param, "%s: Input should be %s", param, want)
+}
+
 // writeSystemMessages writes a system prompt, or the content of a system message, as system
 // messages: one for a string, one per text block for an array. field names it in errors.
 func writeSystemMessages(w *jw, sys gjson.Result, field string) error {
@@ -157,6 +211,10 @@ func writeSystemMessages(w *jw, sys gjson.Result, field string) error {
 			i++
 			if b.Get("type").String() != "text" {
 				err = invalid(fmt.Sprintf("%s[%d].type", field, i), "system blocks must be text")
+				return false
+			}
+			if b.Get("text").Type != gjson.String {
+				err = wrongType(fmt.Sprintf("%s[%d].text", field, i), "a valid string")
 				return false
 			}
 			w.item()
@@ -220,6 +278,10 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 		bat := at(fmt.Sprintf(".content[%d]", j))
 		switch typ := b.Get("type").String(); typ {
 		case "text":
+			if t := b.Get("text"); t.Type != gjson.String {
+				err = wrongType(bat+".text", "a valid string")
+				return false
+			}
 			if role == "assistant" {
 				text.WriteString(b.Get("text").String())
 				hasText = true
@@ -362,6 +424,10 @@ func writeToolMessage(w *jw, b gjson.Result, at string) error {
 			k++
 			if part.Get("type").String() != "text" {
 				err = invalid(fmt.Sprintf("%s.content[%d].type", at, k), "tool results sent to an OpenAI-format model can only hold text")
+				return false
+			}
+			if part.Get("text").Type != gjson.String {
+				err = wrongType(fmt.Sprintf("%s.content[%d].text", at, k), "a valid string")
 				return false
 			}
 			w.item()

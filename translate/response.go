@@ -6,6 +6,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonstr"
 )
 
 // FinishReason maps an Anthropic stop_reason to an OpenAI finish_reason:
@@ -199,7 +200,8 @@ func ToOpenAIResponse(body []byte, created int64) (*clearbar.Response, error) {
 // ToAnthropicResponse translates an OpenAI chat.completion into an Anthropic message: the
 // first choice's content (and refusal) as text blocks, its tool_calls as tool_use blocks (the
 // arguments must be a JSON object), finish_reason as stop_reason (StopReason), usage in
-// Anthropic's accounting. The completion id and model are kept. Other choices, logprobs,
+// Anthropic's accounting. The model is kept, and the id, prefixed msg_ when it is not an
+// Anthropic message id already (messageID). Other choices, logprobs,
 // annotations, system_fingerprint and service_tier are dropped.
 func ToAnthropicResponse(body []byte) ([]byte, error) {
 	root, ok := parseObject(body)
@@ -222,8 +224,7 @@ func ToAnthropicResponse(body []byte) ([]byte, error) {
 	var w jw
 	w.b = make([]byte, 0, len(body)+128)
 	w.open('{')
-	w.key("id")
-	w.strOf(m["id"])
+	w.kraw("id", messageID(m["id"]))
 	w.kstr("type", "message")
 	w.kstr("role", "assistant")
 	w.key("model")
@@ -284,6 +285,21 @@ func ToAnthropicResponse(body []byte) ([]byte, error) {
 	writeAnthropicUsage(&w, u)
 	w.close('}')
 	return w.b, nil
+}
+
+// messageID returns the Anthropic message id, as a JSON string, of an answer whose id is id:
+// the id itself when it already is one (msg_…, as an Anthropic upstream's are), else "msg_"
+// and the id (an OpenAI upstream's chatcmpl-…), since Anthropic's message ids all start with
+// msg_; "msg_clearbar" when the answer has none.
+func messageID(id gjson.Result) string {
+	s := id.String()
+	switch {
+	case s == "":
+		return `"msg_clearbar"`
+	case strings.HasPrefix(s, "msg_"):
+		return strings.Clone(rawString(id))
+	}
+	return string(jsonstr.Append(nil, "msg_"+s))
 }
 
 // OpenAIUsage reads an OpenAI usage object.

@@ -365,6 +365,7 @@ func TestRoundTripResponses(t *testing.T) {
 		}
 		want := readCompletion(body)
 		want.Usage.ReasoningTokens = 0 // dropped: Anthropic's usage has no reasoning count
+		want.ID = "msg_" + want.ID     // Anthropic's message ids start with msg_
 		if gjson.GetBytes(body, "choices.0.message.content").IsArray() {
 			want.Text = texts(gjson.GetBytes(body, "choices.0.message.content"))
 		}
@@ -428,6 +429,7 @@ func TestRoundTripStreams(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", in, err)
 		}
+		want.ID = "msg_" + want.ID // Anthropic's message ids start with msg_
 		var wire bytes.Buffer
 		for _, e := range chunksToAnthropic(t, stream) {
 			wire.WriteString("event: " + e.typ + "\ndata: " + string(e.data) + "\n\n")

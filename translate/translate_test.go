@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -63,6 +64,20 @@ func TestToOpenAIRefuses(t *testing.T) {
 		{"a search result block", head + `"messages":[{"role":"user","content":[{"type":"search_result","source":"s","title":"t","content":[]}]}]}`, "messages[0].content[0].type", ""},
 		{"an unknown role", head + `"messages":[{"role":"tool","content":"x"}]}`, "messages[0].role", ""},
 		{"a bad output_config.format", head + `"output_config":{"format":{"type":"regex"}},"messages":[` + user + `]}`, "output_config.format", ""},
+		// Wrong types and Anthropic's ranges.
+		{"tools that are not a list", head + `"tools":"x","messages":[` + user + `]}`, "tools", ""},
+		{"a text block whose text is a number", head + `"messages":[{"role":"user","content":[{"type":"text","text":5}]}]}`, "messages[0].content[0].text", ""},
+		{"an assistant text block whose text is a number", head + `"messages":[` + user + `,{"role":"assistant","content":[{"type":"text","text":5}]}]}`, "messages[1].content[0].text", ""},
+		{"a system block whose text is a number", head + `"system":[{"type":"text","text":5}],"messages":[` + user + `]}`, "system[0].text", ""},
+		{"a tool result whose text is a number", head + `"messages":[` + user + `,{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":5}]}]}]}`, "messages[2].content[0].content[0].text", ""},
+		{"stop_sequences that are not a list", head + `"stop_sequences":"x","messages":[` + user + `]}`, "stop_sequences", ""},
+		{"a stop sequence that is not a string", head + `"stop_sequences":["a",2],"messages":[` + user + `]}`, "stop_sequences.1", ""},
+		{"temperature above 1", head + `"temperature":1.5,"messages":[` + user + `]}`, "temperature", ""},
+		{"negative temperature", head + `"temperature":-0.1,"messages":[` + user + `]}`, "temperature", ""},
+		{"temperature as a string", head + `"temperature":"hot","messages":[` + user + `]}`, "temperature", ""},
+		{"top_p above 1", head + `"top_p":2,"messages":[` + user + `]}`, "top_p", ""},
+		{"a fractional top_k", head + `"top_k":1.5,"messages":[` + user + `]}`, "top_k", ""},
+		{"stream as a string", head + `"stream":"yes","messages":[` + user + `]}`, "stream", ""},
 	}
 	for _, tt := range tests {
 		_, err := ToOpenAIRequest([]byte(tt.body), OpenAIOptions{Version: tt.version})
@@ -72,6 +87,12 @@ func TestToOpenAIRefuses(t *testing.T) {
 	if _, err := ToOpenAIRequest([]byte(head+`"temperature":0.5,"top_p":0.5,"top_k":5,"messages":[`+user+`]}`), OpenAIOptions{Version: Version20230601}); err != nil {
 		t.Errorf("2023-06-01 with sampling parameters: %v", err)
 	}
+}
+
+// jsonString returns s as a JSON string.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func checkClientError(t *testing.T, explanation string, err error, param string) {
@@ -340,6 +361,10 @@ func TestErrorTypes(t *testing.T) {
 		{clearbar.Error{Class: clearbar.ClientError}, 401, ErrAuthentication},
 		{clearbar.Error{Class: clearbar.ClientError}, 403, ErrPermission},
 		{clearbar.Error{Class: clearbar.ClientError}, 404, ErrNotFound},
+		// The gateway's own 404 for an unknown model carries OpenAI's generic type, which is
+		// also Anthropic's: the status is more precise.
+		{clearbar.Error{Class: clearbar.ClientError, Type: ErrInvalidRequest, Code: "model_not_found"}, 404, ErrNotFound},
+		{clearbar.Error{Class: clearbar.ClientError, Type: ErrInvalidRequest}, 405, ErrInvalidRequest},
 		{clearbar.Error{Class: clearbar.ClientError}, 413, ErrRequestTooLarge},
 		{clearbar.Error{Class: clearbar.ClientError}, 415, ErrInvalidRequest},
 		{clearbar.Error{Class: clearbar.RateLimited}, 429, ErrRateLimit},
@@ -357,6 +382,14 @@ func TestErrorTypes(t *testing.T) {
 	} {
 		if got := AnthropicErrorType(&tt.e, tt.status); got != tt.want {
 			t.Errorf("AnthropicErrorType(%s %q, %d) = %q, want %q", tt.e.Class, tt.e.Type, tt.status, got, tt.want)
+		}
+	}
+	for id, want := range map[string]string{
+		"chatcmpl-abc": "msg_chatcmpl-abc", "msg_01XF": "msg_01XF", "Zk8xaL-3B": "msg_Zk8xaL-3B", "": "msg_clearbar", `a"b`: `msg_a"b`,
+	} {
+		out, err := ToAnthropicResponse([]byte(`{"id":` + jsonString(id) + `,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`))
+		if err != nil || gjson.GetBytes(out, "id").Str != want {
+			t.Errorf("message id of %q: %s %v, want %q", id, gjson.GetBytes(out, "id").Raw, err, want)
 		}
 	}
 	b := ErrorBody(ErrOverloaded, `say "hi"`, "req_1")

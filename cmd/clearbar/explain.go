@@ -31,11 +31,11 @@ func (h headerFlags) Set(v string) error {
 }
 
 func (m *Main) runExplain(ctx context.Context, args []string) error {
-	const usage = "clearbar explain DECISION_ID [--url URL] [--format text|json] | clearbar explain --dry-run --spec SPEC.yaml REQUEST.json [--header 'Name: value'] [--tier TIER]"
+	const usage = "clearbar explain DECISION_ID [--url URL (default $CLEARBAR_URL)] [--format text|json] | clearbar explain --dry-run --spec SPEC.yaml REQUEST.json [--header 'Name: value'] [--tier TIER]"
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	dry := fs.Bool("dry-run", false, "decide for a request without calling any model")
 	specFile := fs.String("spec", "", "the spec to decide with (with --dry-run)")
-	url := fs.String("url", "http://127.0.0.1:8080", "the gateway to ask for a decision record")
+	url := fs.String("url", firstNonEmpty(os.Getenv("CLEARBAR_URL"), defaultGatewayURL), "the gateway to ask for a decision record (default: $CLEARBAR_URL, else "+defaultGatewayURL+")")
 	format := fs.String("format", "text", "text or json")
 	tier := fs.String("tier", "", "the client key's tier (with --dry-run)")
 	headers := headerFlags{}
@@ -68,15 +68,30 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 			return err
 		}
 		d, err = gateway.DryRun(g, body, headers, *tier)
-		if err != nil && d == nil {
-			return err
+		if err != nil {
+			// The request fails as the gateway would fail it. A decision that got as far as a
+			// category (a plan no model can take) is still worth showing.
+			if d != nil && d.Category != "" {
+				if werr := writeDecision(m, d, *format); werr != nil {
+					return werr
+				}
+			}
+			return fmt.Errorf("the gateway would answer %s", gateway.DescribeError(err))
 		}
 	} else {
 		if d, err = fetchDecision(ctx, *url, pos[0]); err != nil {
 			return err
 		}
 	}
-	if *format == "json" {
+	return writeDecision(m, d, *format)
+}
+
+// defaultGatewayURL is where explain looks for a gateway without --url or CLEARBAR_URL: serve's
+// default address.
+const defaultGatewayURL = "http://127.0.0.1:8080"
+
+func writeDecision(m *Main, d *clearbar.Decision, format string) error {
+	if format == "json" {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(d)
@@ -92,7 +107,7 @@ func readInput(m *Main, path string) ([]byte, error) {
 }
 
 // fetchDecision asks a running gateway for a decision record. The admin key, if the gateway
-// has keys, comes from CLEARBAR_ADMIN_KEY.
+// has keys, comes from CLEARBAR_ADMIN_KEY; a 401 or 403 says so.
 func fetchDecision(ctx context.Context, base, id string) (*clearbar.Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -105,7 +120,7 @@ func fetchDecision(ctx context.Context, base, id string) (*clearbar.Decision, er
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("asking %s for decision %s: %w (is clearbar serve running? --url sets where)", base, id, err)
+		return nil, fmt.Errorf("asking %s for decision %s: %w (is clearbar serve running? --url or CLEARBAR_URL sets where)", base, id, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
@@ -117,7 +132,16 @@ func fetchDecision(ctx context.Context, base, id string) (*clearbar.Decision, er
 			Error struct{ Message string } `json:"error"`
 		}
 		json.Unmarshal(body, &e)
-		return nil, fmt.Errorf("decision %s: %s (HTTP %d)", id, e.Error.Message, resp.StatusCode)
+		hint := ""
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			if os.Getenv("CLEARBAR_ADMIN_KEY") == "" {
+				hint = "; the gateway has keys: set CLEARBAR_ADMIN_KEY to one of its admin keys"
+			} else {
+				hint = "; CLEARBAR_ADMIN_KEY is not one of the gateway's admin keys"
+			}
+		}
+		return nil, fmt.Errorf("decision %s: %s (HTTP %d)%s", id, e.Error.Message, resp.StatusCode, hint)
 	}
 	var d clearbar.Decision
 	if err := json.Unmarshal(body, &d); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -102,7 +103,7 @@ func newGatewayShadow(s *spec.Spec, readFile func(string) ([]byte, error), opts 
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
-	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate]"
+	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate] [--drain-grace DURATION] [--drain-timeout DURATION]"
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", "", "address to listen on (default: the spec's server.listen, else 127.0.0.1:8080)")
 	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")
@@ -110,9 +111,14 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	timeScale := fs.Float64("time-scale", 0, "with simulated providers, multiply every simulated duration by this (0.01 makes a 2s answer take 20ms)")
 	shadowPath := fs.String("shadow-out", "shadow.outcomes.jsonl", "where shadow traffic appends its outcome rows (categories with shadow: settings)")
 	simulate := fs.Bool("simulate", false, "answer from the built-in simulator instead of the spec's providers: each model with its assumed latency, availability, pass rate and validator strength (no API keys)")
+	drainGrace := fs.Duration("drain-grace", defaultDrainGrace, "on SIGINT or SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers stop sending before the listener closes (0: close at once)")
+	drainTimeout := fs.Duration("drain-timeout", 0, "how long requests in flight may take to finish once the listener is closed; those still running then are cut, each stream ending with an error event and each decision recorded (default: the spec's server.request_timeout, 120s without one, plus "+drainSlack.String()+")")
 	pos, err := parseArgs(fs, args, 0, 1, usage)
 	if err != nil {
 		return err
+	}
+	if *drainGrace < 0 || *drainTimeout < 0 {
+		return usagef("--drain-grace and --drain-timeout cannot be negative")
 	}
 	var file string
 	if len(pos) == 1 {
@@ -215,6 +221,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "shadow traffic: outcome rows appended to %s\n", *shadowPath)
 	}
 	fmt.Fprintf(m.Stderr, "try: curl -si http://%s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"clearbar/%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Where is my order?\"}]}'\n", ln.Addr(), s.Categories[0].Name)
+	fmt.Fprintf(m.Stderr, "then: CLEARBAR_URL=http://%s clearbar explain DECISION_ID   (the id is in the X-Clearbar-Decision-Id header)\n", ln.Addr())
 	if m.OnListen != nil {
 		m.OnListen(ln.Addr())
 	}
@@ -225,23 +232,76 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	// Drain: stop taking requests, finish those in flight, then write every queued decision.
+	return drain(log, srv, served, gw, *drainGrace, cmp.Or(*drainTimeout, gw.RequestTimeout()+drainSlack), shadower, recorder, monitor, store)
+}
+
+// The drain's defaults. defaultDrainGrace is how long /readyz answers 503 before the listener
+// closes: a load balancer polling it every few seconds stops sending in that time. drainSlack
+// is added to the request timeout for the drain window: a request reads its body and is routed
+// before its timeout starts.
+const (
+	defaultDrainGrace = 5 * time.Second
+	drainSlack        = 10 * time.Second
+	// cutWait bounds the wait for cut requests to write their error and record their decision,
+	// and closeWait the writing of queued decisions and shadow rows.
+	cutWait   = 10 * time.Second
+	closeWait = 30 * time.Second
+)
+
+// drain shuts serve down without losing anything: /readyz answers 503 for the grace period
+// while requests are still served; then the listener closes and the requests in flight have
+// the drain window to finish (by default longer than any request may take). Requests still
+// running when it ends are cut (Gateway.Cut): each gets an error (a stream, an error event) and
+// records its decision. Only then do shadow calls finish, the decision queue drain and the
+// store close.
+func drain(log *slog.Logger, srv *http.Server, served <-chan error, gw *gateway.Gateway, grace, window time.Duration,
+	shadower *shadow.Shadower, recorder *trace.Recorder, monitor *drift.Monitor, store trace.Store) error {
 	gw.SetReady(false)
-	log.Info("shutting down: draining requests and queued decisions")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	var serveErr error
+	if grace > 0 {
+		log.Info("draining: /readyz answers 503; requests are still served until the grace period ends", "grace", grace)
+		select {
+		case <-time.After(grace):
+		case serveErr = <-served: // the listener failed: drain what is in flight all the same
+		}
+	}
+	log.Info("shutting down: the listener is closed; draining requests and queued decisions", "window", window)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), window)
+	err := srv.Shutdown(shutdownCtx)
+	cancel()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = serveErr
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		cutCtx, cancel := context.WithTimeout(context.Background(), cutWait)
+		n, cerr := gw.Cut(cutCtx)
+		cancel()
+		if cerr != nil {
+			// A request stuck writing to a client that reads nothing: closing the connections
+			// unblocks it, and it records its decision as it returns.
+			srv.Close()
+			cutCtx, cancel := context.WithTimeout(context.Background(), cutWait)
+			_, cerr = gw.Cut(cutCtx)
+			cancel()
+		}
+		log.Warn("the drain window ended with requests in flight: they were cut, each with an error (a stream, an error event) and a recorded decision",
+			"window", window, "cut", n)
+		err = cerr
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), closeWait)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
 	// Shadow calls still running finish and their rows are written before the store closes.
-	if cerr := shadower.Close(shutdownCtx); cerr != nil && err == nil {
+	if cerr := shadower.Close(closeCtx); cerr != nil && err == nil {
 		err = cerr
 	}
 	if recorder != nil {
-		if cerr := recorder.Close(shutdownCtx); cerr != nil && err == nil {
+		if cerr := recorder.Close(closeCtx); cerr != nil && err == nil {
 			err = cerr
 		}
 		st := recorder.Stats()
 		log.Info("decisions recorded", "written", st.Written, "dropped", st.Dropped, "failed", st.Failed)
 	}
-	if cerr := monitor.Close(shutdownCtx); cerr != nil && err == nil {
+	if cerr := monitor.Close(closeCtx); cerr != nil && err == nil {
 		err = cerr
 	}
 	if store != nil {

@@ -81,7 +81,7 @@ categories:
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestMainProcess$", "--", "serve", specFile, "--listen", "127.0.0.1:0", "--trace", db)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestMainProcess$", "--", "serve", specFile, "--listen", "127.0.0.1:0", "--trace", db, "--drain-grace", "0")
 	cmd.Env = append(os.Environ(), "CLEARBAR_TEST_MAIN=1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

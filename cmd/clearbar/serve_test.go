@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -42,13 +43,39 @@ func (s *syncBuffer) String() string {
 // stop function that shuts it down the way SIGINT does and returns the exit status.
 func startServe(t *testing.T, args ...string) (addr string, logs *syncBuffer, stop func() int) {
 	t.Helper()
+	addr, logs, signal, exited := launchServe(t, args...)
+	var once sync.Once
+	code := 0
+	stop = func() int {
+		once.Do(func() {
+			signal()
+			select {
+			case code = <-exited:
+			case <-time.After(30 * time.Second):
+				t.Fatal("serve did not stop")
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return addr, logs, stop
+}
+
+// launchServe runs "clearbar serve args..." in-process and returns its address, its log, a
+// function that signals it to stop (as SIGINT does) without waiting, and the channel its exit
+// status arrives on. The caller waits for the exit.
+func launchServe(t *testing.T, args ...string) (addr string, logs *syncBuffer, signal func(), exited <-chan int) {
+	t.Helper()
 	logs = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan net.Addr, 1)
 	m := &Main{Stdout: logs, Stderr: logs, Stdin: strings.NewReader(""), Now: time.Now,
 		OnListen: func(a net.Addr) { listening <- a }}
 	done := make(chan int, 1)
-	go func() { done <- m.Run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...)) }()
+	// No drain grace period unless a test asks for one: tests stop their servers at once.
+	go func() {
+		done <- m.Run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--drain-grace", "0"}, args...))
+	}()
 	select {
 	case a := <-listening:
 		addr = a.String()
@@ -59,21 +86,7 @@ func startServe(t *testing.T, args ...string) (addr string, logs *syncBuffer, st
 		cancel()
 		t.Fatal("serve did not start")
 	}
-	var once sync.Once
-	code := 0
-	stop = func() int {
-		once.Do(func() {
-			cancel()
-			select {
-			case code = <-done:
-			case <-time.After(30 * time.Second):
-				t.Fatal("serve did not stop")
-			}
-		})
-		return code
-	}
-	t.Cleanup(func() { stop() })
-	return addr, logs, stop
+	return addr, logs, cancel, done
 }
 
 func chat(t *testing.T, addr, body string, headers ...string) (*http.Response, []byte) {
@@ -170,6 +183,173 @@ categories:
 	ds, err := store.List(context.Background(), trace.Filter{Limit: 1000})
 	if err != nil || len(ds) != n {
 		t.Errorf("%d decisions written of %d requests (err %v)", len(ds), n, err)
+	}
+	// The drain window is longer than any request may take: the request timeout (120 s without
+	// server.request_timeout) and the time to read and route a request.
+	if !strings.Contains(logs.String(), "window=2m10s") {
+		t.Errorf("the drain window is not the request timeout and then some:\n%s", logs.String())
+	}
+}
+
+// TestServeReadyzDuringDrainGrace: on SIGINT or SIGTERM, /readyz answers 503 for the grace
+// period while requests are still served, so that a load balancer stops sending before the
+// listener closes; then serve drains and exits.
+func TestServeReadyzDuringDrainGrace(t *testing.T) {
+	addr, logs, signal, exited := launchServe(t, "--trace", "none", "--drain-grace", "1500ms")
+	get := func(path string) int {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get("/readyz"); got != 200 {
+		t.Fatalf("/readyz before the drain: %d", got)
+	}
+	start := time.Now()
+	signal()
+	for get("/readyz") != 503 {
+		if time.Since(start) > time.Second {
+			t.Fatalf("/readyz never answered 503 while draining:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, body := chat(t, addr, `{"model":"clearbar/auto","messages":[{"role":"user","content":"Where is my parcel?"}]}`)
+	if resp.StatusCode != 200 {
+		t.Errorf("a request during the grace period: %d %s", resp.StatusCode, body)
+	}
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Errorf("exit %d:\n%s", code, logs.String())
+		}
+		if time.Since(start) < 1500*time.Millisecond {
+			t.Errorf("serve exited after %v, before the grace period ended", time.Since(start))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(logs.String(), "/readyz answers 503") {
+		t.Errorf("the log does not say serve is draining:\n%s", logs.String())
+	}
+}
+
+// TestServeDrainCutsWhatOutlivesTheWindow: requests still running when the drain window ends
+// are cut, not dropped: a stream whose answer began ends with an error event (no [DONE]), a
+// completion still waiting gets a 503, both decisions are in the store when serve exits, and
+// serve exits 0.
+func TestServeDrainCutsWhatOutlivesTheWindow(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		if bytes.Contains(body, []byte(`"stream":true`)) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"the start of a long answer "},"finish_reason":null}]}`+"\n\n")
+			w.(http.Flusher).Flush()
+		}
+		<-r.Context().Done() // the rest never comes: only the cut ends the call
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "hang.yaml")
+	os.WriteFile(specFile, []byte(`version: 1
+name: hang
+review: {last: 2026-11-01}
+volume: {per_month: 1000}
+providers:
+  up: {type: openai-compatible, base_url: "`+upstream.URL+`/v1"}
+models:
+  m: {provider: up, model: gpt-4o-mini, latency: {p50: 10ms, p95: 20ms}}
+categories:
+  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
+`), 0o644)
+	db := filepath.Join(dir, "d.db")
+	addr, logs, signal, exited := launchServe(t, specFile, "--trace", db, "--drain-timeout", "300ms")
+
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions",
+		strings.NewReader(`{"model":"clearbar/c","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	streamID := stream.Header.Get("X-Clearbar-Decision-Id")
+	br := bufio.NewReader(stream.Body)
+	if first, err := br.ReadString('\n'); err != nil || !strings.Contains(first, "the start") {
+		t.Fatalf("first event %q: %v", first, err)
+	}
+	completion := make(chan *http.Response, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions",
+			strings.NewReader(`{"model":"clearbar/c","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			resp = nil
+		}
+		completion <- resp
+	}()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		mu.Lock()
+		n := calls
+		mu.Unlock()
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the completion did not reach the upstream")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	signal()
+	rest, _ := io.ReadAll(br)
+	if !strings.Contains(string(rest), `"code":"gateway_shutting_down"`) || strings.Contains(string(rest), "[DONE]") {
+		t.Errorf("the cut stream ended with %q, want an error event and no [DONE]", rest)
+	}
+	resp := <-completion
+	if resp == nil {
+		t.Fatal("the completion's connection was dropped instead of answered")
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || !strings.Contains(string(body), "gateway_shutting_down") {
+		t.Errorf("the cut completion: %d %s", resp.StatusCode, body)
+	}
+	select {
+	case code := <-exited:
+		if code != 0 {
+			t.Fatalf("exit %d:\n%s", code, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(logs.String(), "cut=2") {
+		t.Errorf("the log does not say two requests were cut:\n%s", logs.String())
+	}
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	ds, err := store.List(context.Background(), trace.Filter{Limit: 10})
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("%d decisions in the store, want 2 (err %v)", len(ds), err)
+	}
+	for _, d := range ds {
+		if !strings.Contains(d.Reason, "shut down") || d.Outcome.String() != "canceled" {
+			t.Errorf("decision %s: outcome %s reason %q", d.ID, d.Outcome, d.Reason)
+		}
+		if d.ID == streamID && (d.Attempts[0].Outcome != "cut mid-stream" || !d.Attempts[0].UsageEstimated || d.Attempts[0].Usage.CompletionTokens == 0) {
+			t.Errorf("the stream's attempt: %+v", d.Attempts[0])
+		}
 	}
 }
 

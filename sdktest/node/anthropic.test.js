@@ -46,6 +46,9 @@ const upstreams = upstreamsWith({
   az: [[19, 0, 0, 10], [12, 0, 0, 3]],
 });
 
+// Anthropic's message ids start with msg_: an upstream's id that does not (an OpenAI-format
+// chatcmpl-…, Gemini's response id) comes prefixed.
+const messageID = (id) => (id.startsWith('msg_') ? id : `msg_${id}`);
 const usageOf = (u) => [u.input_tokens, u.cache_creation_input_tokens ?? 0, u.cache_read_input_tokens ?? 0, u.output_tokens];
 const textOf = (m) => m.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 const toolsOf = (m) => m.content.filter((b) => b.type === 'tool_use').map((b) => [b.id, b.name, b.input]);
@@ -71,7 +74,7 @@ for (const major of majors) {
         const { data, response } = await client({ fetch: f }).messages.create(ask(`clearbar/${kind}`)).withResponse();
         assert.equal(data.type, 'message');
         assert.equal(data.role, 'assistant');
-        assert.equal(data.id, up.complete.id);
+        assert.equal(data.id, messageID(up.complete.id));
         assert.equal(textOf(data), fixtures.text);
         assert.equal(data.stop_reason, 'end_turn');
         assert.deepEqual(usageOf(data.usage), up.complete.usage);
@@ -87,7 +90,7 @@ for (const major of majors) {
         const types = [];
         stream.on('streamEvent', (ev) => types.push(ev.type));
         const msg = await stream.finalMessage();
-        assert.equal(msg.id, up.stream.id);
+        assert.equal(msg.id, messageID(up.stream.id));
         assert.equal(textOf(msg), up.streamText);
         assert.equal(msg.stop_reason, 'end_turn');
         assert.deepEqual(usageOf(msg.usage), up.stream.usage);
@@ -244,5 +247,31 @@ for (const major of majors) {
       assert.equal(err.type, 'invalid_request_error');
       assert.match(err.error.error.message, /temperature/);
     });
+
+    test('an unknown clearbar/ alias is a NotFoundError with not_found_error, not retried', async () => {
+      const f = recordingFetch();
+      const err = await rejects(client({ fetch: f }).messages.create(ask('clearbar/nosuch')), Anthropic.NotFoundError);
+      assert.equal(err.status, 404);
+      assert.equal(err.type, 'not_found_error');
+      assert.match(err.error.error.message, /clearbar\/an/);
+      assert.deepEqual(retryCounts(f), ['0']);
+    });
+
+    test('wrong types are a BadRequestError naming the parameter (temperature above 1, stop_sequences not a list)', async () => {
+      const extra = major.version === '2023-06-01' ? { temperature: 1.5 } : { stop_sequences: 'x' };
+      const err = await rejects(client().messages.create(ask('clearbar/an', extra)), Anthropic.BadRequestError);
+      assert.equal(err.type, 'invalid_request_error');
+      assert.match(err.error.error.message, major.version === '2023-06-01' ? /^temperature: / : /^stop_sequences: /);
+    });
+  });
+
+  test(`${major.name}: messages.countTokens answers with the gateway's estimate`, async () => {
+    const { input_tokens: n } = await client().messages.countTokens({
+      model: 'clearbar/an',
+      system: 'Be brief.',
+      messages: [{ role: 'user', content: 'word '.repeat(400) }],
+    });
+    // 2,000 bytes of text and 9 of system prompt, a quarter each, and 4 per message.
+    assert.equal(n, 500 + 3 + 8);
   });
 }

@@ -197,7 +197,10 @@ describe('openai SDK, structured output and routing', () => {
       assert.ok(ids.includes(want), `the list lacks ${want}: ${ids}`);
     }
     assert.equal((await client().models.retrieve('clearbar/an')).id, 'clearbar/an');
-    const err = await rejects(client().models.retrieve('no-such-model'), OpenAI.NotFoundError);
+    // A name outside the clearbar/ namespace is classified like clearbar/auto, as a chat request
+    // naming it is; one inside it that names nothing is the 404 the chat request gets too.
+    assert.match((await client().models.retrieve('no-such-model')).description, /classified like clearbar\/auto/);
+    const err = await rejects(client().models.retrieve('clearbar/no-such-model'), OpenAI.NotFoundError);
     assert.equal(err.status, 404);
     assert.equal(err.code, 'model_not_found');
   });
@@ -220,6 +223,16 @@ describe('openai SDK, structured output and routing', () => {
 });
 
 describe('openai SDK, errors', () => {
+  test('a plan the gateway exhausted (fallbacks all failed) is not retried: x-should-retry: false, retry-after-ms', async () => {
+    const f = recordingFetch();
+    const err = await rejects(client({ fetch: f }).chat.completions.create(ask('clearbar/oa-exhausted')), OpenAI.InternalServerError);
+    assert.equal(err.status, 503);
+    assert.equal(err.headers.get('x-should-retry'), 'false');
+    assert.ok(Number(err.headers.get('retry-after-ms')) > 0, `retry-after-ms ${err.headers.get('retry-after-ms')}`);
+    assert.equal(err.headers.get('x-clearbar-attempts'), '2', 'the gateway tried both models');
+    assert.deepEqual(retryCounts(f), ['0']);
+  });
+
   test('a bad key is an AuthenticationError, not retried (item 13)', async () => {
     const f = recordingFetch();
     const err = await rejects(client({ apiKey: 'sk-not-a-client', fetch: f }).chat.completions.create(ask('clearbar/oa')), OpenAI.AuthenticationError);
