@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -45,84 +46,69 @@ func SetInCategoryText(data []byte, category string, path []string, text string)
 	return nil, errors.New("empty path")
 }
 
+// entryAt finds the entry at path in the named category: the mapping that holds it, its key
+// and value nodes, and the end of its value's text.
+func entryAt(data []byte, category string, path []string) (m, k, v *yaml.Node, end int, err error) {
+	if len(path) == 0 {
+		return nil, nil, nil, 0, errors.New("empty path")
+	}
+	m, err = categoryNode(data, category)
+	if err != nil {
+		return nil, nil, nil, 0, err
+	}
+	for i, key := range path {
+		k, v = MapEntry(m, key)
+		if v == nil {
+			return nil, nil, nil, 0, fmt.Errorf("no %s", strings.Join(path[:i+1], "."))
+		}
+		if i < len(path)-1 {
+			m = v
+		}
+	}
+	_, end, _, err = (&textDoc{src: data}).valueSpan(k, v)
+	return m, k, v, end, err
+}
+
 // deleteInCategoryText returns data without the entry at path in the named category, removing
 // only its text: its lines in a block mapping, or the entry and a comma in a flow mapping.
 func deleteInCategoryText(data []byte, category string, path []string) ([]byte, error) {
-	node, err := categoryNode(data, category)
+	m, k, _, end, err := entryAt(data, category, path)
 	if err != nil {
 		return nil, err
 	}
-	for i, key := range path {
-		k, v := MapEntry(node, key)
-		if v == nil {
-			return nil, fmt.Errorf("no %s", strings.Join(path[:i+1], "."))
+	if len(m.Content) == 2 {
+		return nil, errors.New("the mapping's only entry")
+	}
+	t := &textDoc{src: data}
+	var start int
+	if m.Style&yaml.FlowStyle != 0 {
+		start = t.offset(k.Line, k.Column)
+		// Take the comma after the entry, or the one before it for the last entry.
+		rest := bytes.TrimLeft(data[end:], " \t")
+		if len(rest) > 0 && rest[0] == ',' {
+			end = len(data) - len(rest) + 1
+			end += len(data[end:]) - len(bytes.TrimLeft(data[end:], " \t"))
+		} else if j := bytes.LastIndexByte(data[:start], ','); j >= 0 {
+			start = j
 		}
-		if i < len(path)-1 {
-			node = v
-			continue
-		}
-		t := &textDoc{src: data}
-		_, end, _, err := t.valueSpan(k, v)
-		if err != nil {
-			return nil, err
-		}
-		if len(node.Content) == 2 {
-			return nil, errors.New("the mapping's only entry")
-		}
-		var out bytes.Buffer
-		if node.Style&yaml.FlowStyle != 0 {
-			start := t.offset(k.Line, k.Column)
-			// Take the comma after the entry, or the one before it for the last entry.
-			rest := bytes.TrimLeft(data[end:], " \t")
-			if len(rest) > 0 && rest[0] == ',' {
-				end = len(data) - len(rest) + 1
-				end += len(data[end:]) - len(bytes.TrimLeft(data[end:], " \t"))
-			} else if j := bytes.LastIndexByte(data[:start], ','); j >= 0 {
-				start = j
-			}
-			out.Write(data[:start])
-			out.Write(data[end:])
-			return out.Bytes(), nil
-		}
-		start := t.lineStart(k.Line)
+	} else {
+		start = t.lineStart(k.Line)
 		if end = t.lineEnd(end); end < len(data) {
 			end++
 		}
-		out.Write(data[:start])
-		out.Write(data[end:])
-		return out.Bytes(), nil
 	}
-	return nil, errors.New("empty path")
+	return slices.Concat(data[:start], data[end:]), nil
 }
 
 // replaceEntryText returns data with the entry at path (key and value) replaced by text, a
 // "key: value" written on one line.
 func replaceEntryText(data []byte, category string, path []string, text string) ([]byte, error) {
-	node, err := categoryNode(data, category)
+	_, k, _, end, err := entryAt(data, category, path)
 	if err != nil {
 		return nil, err
 	}
-	for i, key := range path {
-		k, v := MapEntry(node, key)
-		if v == nil {
-			return nil, fmt.Errorf("no %s", strings.Join(path[:i+1], "."))
-		}
-		if i < len(path)-1 {
-			node = v
-			continue
-		}
-		t := &textDoc{src: data}
-		_, end, _, err := t.valueSpan(k, v)
-		if err != nil {
-			return nil, err
-		}
-		var out bytes.Buffer
-		out.Write(data[:t.offset(k.Line, k.Column)])
-		out.WriteString(text)
-		out.Write(data[end:])
-		return out.Bytes(), nil
-	}
-	return nil, errors.New("empty path")
+	start := (&textDoc{src: data}).offset(k.Line, k.Column)
+	return slices.Concat(data[:start], []byte(text), data[end:]), nil
 }
 
 // categoryNode parses data and returns the named category's mapping.
