@@ -69,19 +69,7 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
 // the chat pipeline on it. Like serveChat, it returns status 0 with an error that is not yet
 // written.
 func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time, sh *shadowed) (int, error) {
-	// The key is checked first, so that a client without one learns nothing else.
-	if err := g.anthropicClient(r); err != nil {
-		return 0, err
-	}
-	version, err := anthropicVersion(r)
-	if err != nil {
-		return 0, err
-	}
-	body, err := readBody(w, r, g.limits.MaxBody)
-	if err != nil {
-		return 0, err
-	}
-	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version})
+	chat, err := g.anthropicRequest(w, r, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -131,24 +119,16 @@ func (g *Gateway) countTokens(w http.ResponseWriter, r *http.Request) {
 }
 
 func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) (int, error) {
-	if err := g.anthropicClient(r); err != nil {
-		return 0, err
-	}
-	version, err := anthropicVersion(r)
-	if err != nil {
-		return 0, err
-	}
-	body, err := readBody(w, r, g.limits.MaxBody)
-	if err != nil {
-		return 0, err
-	}
 	// A count_tokens request is a Messages request without max_tokens.
-	if gjson.ValidBytes(body) && !gjson.GetBytes(body, "max_tokens").Exists() {
-		if body, err = sjson.SetBytes(body, "max_tokens", 1); err != nil {
-			return 0, badRequest("", "invalid_json", "the request body must be a JSON object")
+	chat, err := g.anthropicRequest(w, r, func(body []byte) ([]byte, error) {
+		if gjson.ValidBytes(body) && !gjson.GetBytes(body, "max_tokens").Exists() {
+			if body, err := sjson.SetBytes(body, "max_tokens", 1); err == nil {
+				return body, nil
+			}
+			return nil, badRequest("", "invalid_json", "the request body must be a JSON object")
 		}
-	}
-	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version})
+		return body, nil
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -157,6 +137,29 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) (int,
 		return 0, err
 	}
 	return route.EstimateTokens(req), nil
+}
+
+// anthropicRequest checks an Anthropic request's key (first, so that a client without one
+// learns nothing else) and version, reads its body, lets adjust change it (nil: as it is) and
+// translates it into an OpenAI chat request.
+func (g *Gateway) anthropicRequest(w http.ResponseWriter, r *http.Request, adjust func([]byte) ([]byte, error)) ([]byte, error) {
+	if err := g.anthropicClient(r); err != nil {
+		return nil, err
+	}
+	version, err := anthropicVersion(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(w, r, g.limits.MaxBody)
+	if err != nil {
+		return nil, err
+	}
+	if adjust != nil {
+		if body, err = adjust(body); err != nil {
+			return nil, err
+		}
+	}
+	return translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version})
 }
 
 // anthropicClient checks the client key of an Anthropic request; the 401 for a request
