@@ -50,21 +50,10 @@ func TestExplainDryRunFailsAsTheGatewayWould(t *testing.T) {
 func TestExplainFindsTheGateway(t *testing.T) {
 	const clientKey, adminKey = "explain-client-key", "explain-admin-key"
 	dir := t.TempDir()
-	specFile := filepath.Join(dir, "keys.yaml")
-	os.WriteFile(specFile, []byte(`version: 1
-name: keys
-review: {last: 2026-11-01}
-volume: {per_month: 1000}
-providers:
-  sim: {type: simulated, simulate: {seed: 1, error_rate: 0}}
-models:
-  m: {provider: sim, model: gpt-4o-mini, latency: {p50: 10ms, p95: 20ms}}
-categories:
-  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
-keys:
+	specFile := writeOneModelSpec(t, dir, "keys.yaml", "keys", simProvider, "{p50: 10ms, p95: 20ms}", `keys:
   admin: ["`+gateway.HashKey(adminKey)+`"]
   clients: [{name: app, hash: "`+gateway.HashKey(clientKey)+`"}]
-`), 0o644)
+`)
 	addr, logs, _ := startServe(t, specFile, "--trace", filepath.Join(dir, "d.db"), "--time-scale", "0.01")
 	if !strings.Contains(logs.String(), "CLEARBAR_URL=http://"+addr+" clearbar explain") {
 		t.Errorf("the start-up log does not say how to explain a decision:\n%s", logs.String())

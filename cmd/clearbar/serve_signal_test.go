@@ -65,18 +65,7 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}))
 	defer upstream.Close()
 	dir := t.TempDir()
-	specFile := filepath.Join(dir, "term.yaml")
-	os.WriteFile(specFile, []byte(`version: 1
-name: term
-review: {last: 2026-11-01}
-volume: {per_month: 1000}
-providers:
-  up: {type: openai-compatible, base_url: "`+upstream.URL+`/v1"}
-models:
-  m: {provider: up, model: gpt-4o-mini, latency: {p50: 10ms, p95: 20ms}}
-categories:
-  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
-`), 0o644)
+	specFile := writeOneModelSpec(t, dir, "term.yaml", "term", upstreamProvider(upstream.URL), "{p50: 10ms, p95: 20ms}", "")
 	db := filepath.Join(dir, "d.db")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -139,18 +139,7 @@ func TestServeZeroConfig(t *testing.T) {
 // and checks that every one completes and every decision is written.
 func TestServeDrainsOnShutdown(t *testing.T) {
 	dir := t.TempDir()
-	specFile := filepath.Join(dir, "slow.yaml")
-	os.WriteFile(specFile, []byte(`version: 1
-name: slow
-review: {last: 2026-11-01}
-volume: {per_month: 1000}
-providers:
-  sim: {type: simulated, simulate: {seed: 1, error_rate: 0}}
-models:
-  m: {provider: sim, model: gpt-4o-mini, latency: {p50: 400ms, p95: 500ms}}
-categories:
-  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
-`), 0o644)
+	specFile := writeOneModelSpec(t, dir, "slow.yaml", "slow", simProvider, "{p50: 400ms, p95: 500ms}", "")
 	db := filepath.Join(dir, "d.db")
 	addr, logs, stop := startServe(t, specFile, "--trace", db)
 	const n = 20
@@ -257,18 +246,7 @@ func TestServeDrainCutsWhatOutlivesTheWindow(t *testing.T) {
 	}))
 	defer upstream.Close()
 	dir := t.TempDir()
-	specFile := filepath.Join(dir, "hang.yaml")
-	os.WriteFile(specFile, []byte(`version: 1
-name: hang
-review: {last: 2026-11-01}
-volume: {per_month: 1000}
-providers:
-  up: {type: openai-compatible, base_url: "`+upstream.URL+`/v1"}
-models:
-  m: {provider: up, model: gpt-4o-mini, latency: {p50: 10ms, p95: 20ms}}
-categories:
-  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
-`), 0o644)
+	specFile := writeOneModelSpec(t, dir, "hang.yaml", "hang", upstreamProvider(upstream.URL), "{p50: 10ms, p95: 20ms}", "")
 	db := filepath.Join(dir, "d.db")
 	addr, logs, signal, exited := launchServe(t, specFile, "--trace", db, "--drain-timeout", "300ms")
 
@@ -454,4 +432,36 @@ keys:
 			}
 		}
 	}
+}
+
+// simProvider and upstreamProvider are the provider lines of writeOneModelSpec: the simulator
+// without errors, or an OpenAI-compatible upstream at url.
+const simProvider = "sim: {type: simulated, simulate: {seed: 1, error_rate: 0}}"
+
+func upstreamProvider(url string) string {
+	return `up: {type: openai-compatible, base_url: "` + url + `/v1"}`
+}
+
+// writeOneModelSpec writes, in dir, the spec of one category routed to one model m on the
+// provider line provider ("NAME: {type: …}"), with the latency given, and extra (top-level
+// YAML such as a keys: section) after it; it returns the file's path.
+func writeOneModelSpec(t *testing.T, dir, file, name, provider, latency, extra string) string {
+	t.Helper()
+	prov, _, _ := strings.Cut(provider, ":")
+	path := filepath.Join(dir, file)
+	doc := `version: 1
+name: ` + name + `
+review: {last: 2026-11-01}
+volume: {per_month: 1000}
+providers:
+  ` + provider + `
+models:
+  m: {provider: ` + prov + `, model: gpt-4o-mini, latency: ` + latency + `}
+categories:
+  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
+` + extra
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
