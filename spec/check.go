@@ -1029,6 +1029,9 @@ func (c *checker) checkServer() {
 	if sv.pos.Has("flag_window") && sv.FlagWindow <= 0 {
 		c.errorf(sv.pos.Of("flag_window"), "server.flag_window must be a positive duration, like 10m")
 	}
+	if sv.DrainTimeout != nil && *sv.DrainTimeout <= 0 {
+		c.errorf(sv.pos.Of("drain_timeout"), "server.drain_timeout must be a positive duration, like 2m; leave it out for request_timeout plus 10s")
+	}
 }
 
 // ParseSize parses a byte size such as "20MB", "512KB", "1GB" or "1048576" (units are powers

@@ -617,6 +617,13 @@ type Server struct {
 	// has failed FlagRepeats times in its category within FlagWindow; defaults 5 and 10m.
 	FlagRepeats int      `yaml:"flag_repeats"`
 	FlagWindow  Duration `yaml:"flag_window"`
+	// DrainGrace is how long, on SIGINT or SIGTERM, /readyz answers 503 while requests are
+	// still served, so that load balancers stop sending before the listener closes; nil means
+	// 5s, 0s closes at once. DrainTimeout is how long requests in flight may then take before
+	// they are cut (each stream ending with an error event, each decision recorded); nil means
+	// request_timeout plus 10s. serve's --drain-grace and --drain-timeout override them.
+	DrainGrace   *Duration `yaml:"drain_grace"`
+	DrainTimeout *Duration `yaml:"drain_timeout"`
 
 	pos Pos
 }

@@ -111,8 +111,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	timeScale := fs.Float64("time-scale", 0, "with simulated providers, multiply every simulated duration by this (0.01 makes a 2s answer take 20ms)")
 	shadowPath := fs.String("shadow-out", "shadow.outcomes.jsonl", "where shadow traffic appends its outcome rows (categories with shadow: settings)")
 	simulate := fs.Bool("simulate", false, "answer from the built-in simulator instead of the spec's providers: each model with its assumed latency, availability, pass rate and validator strength (no API keys)")
-	drainGrace := fs.Duration("drain-grace", defaultDrainGrace, "on SIGINT or SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers stop sending before the listener closes (0: close at once)")
-	drainTimeout := fs.Duration("drain-timeout", 0, "how long requests in flight may take to finish once the listener is closed; those still running then are cut, each stream ending with an error event and each decision recorded (default: the spec's server.request_timeout, 120s without one, plus "+drainSlack.String()+")")
+	drainGrace := fs.Duration("drain-grace", defaultDrainGrace, "on SIGINT or SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers stop sending before the listener closes (0: close at once; default: the spec's server.drain_grace, else "+defaultDrainGrace.String()+")")
+	drainTimeout := fs.Duration("drain-timeout", 0, "how long requests in flight may take to finish once the listener is closed; those still running then are cut, each stream ending with an error event and each decision recorded (default: the spec's server.drain_timeout, else its server.request_timeout, 120s without one, plus "+drainSlack.String()+")")
 	pos, err := parseArgs(fs, args, 0, 1, usage)
 	if err != nil {
 		return err
@@ -232,7 +232,17 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	// Drain: stop taking requests, finish those in flight, then write every queued decision.
-	return drain(log, srv, served, gw, *drainGrace, cmp.Or(*drainTimeout, gw.RequestTimeout()+drainSlack), shadower, recorder, monitor, store)
+	// The flags win over the spec's server settings, which win over the defaults.
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	grace, window := *drainGrace, cmp.Or(*drainTimeout, gw.RequestTimeout()+drainSlack)
+	if sv := s.Server; !set["drain-grace"] && sv.DrainGrace != nil {
+		grace = sv.DrainGrace.D()
+	}
+	if sv := s.Server; !set["drain-timeout"] && sv.DrainTimeout != nil && sv.DrainTimeout.D() > 0 {
+		window = sv.DrainTimeout.D()
+	}
+	return drain(log, srv, served, gw, grace, window, shadower, recorder, monitor, store)
 }
 
 // The drain's defaults. defaultDrainGrace is how long /readyz answers 503 before the listener

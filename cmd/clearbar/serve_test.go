@@ -246,9 +246,10 @@ func TestServeDrainCutsWhatOutlivesTheWindow(t *testing.T) {
 	}))
 	defer upstream.Close()
 	dir := t.TempDir()
-	specFile := writeOneModelSpec(t, dir, "hang.yaml", "hang", upstreamProvider(upstream.URL), "{p50: 10ms, p95: 20ms}", "")
+	specFile := writeOneModelSpec(t, dir, "hang.yaml", "hang", upstreamProvider(upstream.URL), "{p50: 10ms, p95: 20ms}",
+		"server: {drain_timeout: 300ms}\n") // the spec's drain window, as --drain-timeout sets it
 	db := filepath.Join(dir, "d.db")
-	addr, logs, signal, exited := launchServe(t, specFile, "--trace", db, "--drain-timeout", "300ms")
+	addr, logs, signal, exited := launchServe(t, specFile, "--trace", db)
 
 	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/chat/completions",
 		strings.NewReader(`{"model":"clearbar/c","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
