@@ -23,10 +23,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError answers {"error": {"message": ...}}, the shape of the gateway's errors.
 func writeError(w http.ResponseWriter, status int, msg string) {
+	// The gateway's error envelope (OpenAI's), so that one client handles both.
 	type body struct {
-		Message string `json:"message"`
+		Message string  `json:"message"`
+		Type    string  `json:"type"`
+		Param   *string `json:"param"`
+		Code    string  `json:"code"`
 	}
-	writeJSON(w, status, map[string]body{"error": {Message: msg}})
+	b := body{Message: msg, Type: "invalid_request_error", Code: "invalid_parameter"}
+	switch {
+	case status == http.StatusNotFound:
+		b.Code = "not_found"
+	case status >= 500:
+		b.Type, b.Code = "server_error", "internal_error"
+	}
+	writeJSON(w, status, map[string]body{"error": b})
 }
 
 // recentFigures is the span of the live figures.

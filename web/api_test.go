@@ -106,9 +106,11 @@ func TestAPIServesFiguresSeriesAndDecisions(t *testing.T) {
 		t.Errorf("decision %s: %d %+v", ids[0], r.StatusCode, rec)
 	}
 	var e struct {
-		Error struct{ Message string } `json:"error"`
+		Error struct{ Message, Type, Code string } `json:"error"`
 	}
-	if r := st.get(t, "/ui/api/decisions/dec_000000000000000000000000", &e); r.StatusCode != http.StatusNotFound || !strings.Contains(e.Error.Message, "no decision") {
+	// The gateway's error envelope: message, type and code.
+	if r := st.get(t, "/ui/api/decisions/dec_000000000000000000000000", &e); r.StatusCode != http.StatusNotFound || !strings.Contains(e.Error.Message, "no decision") ||
+		e.Error.Type != "invalid_request_error" || e.Error.Code != "not_found" {
 		t.Errorf("unknown decision: %d %+v", r.StatusCode, e)
 	}
 }
