@@ -149,6 +149,13 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return usagef("--log-level %q: use debug, info, warn or error", *logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level}))
+	if *timeScale > 0 && *timeScale != 1 {
+		// The gateway times what it sees: at another time scale its records, metrics and drift
+		// detectors hold scaled latencies, which clearbar review and the detectors compare
+		// with the spec's unscaled ones.
+		log.Warn("simulated durations run at a time scale: decision records, metrics and drift detectors measure scaled wall-clock latency, not the spec's; review their latencies with that in mind",
+			"time_scale", *timeScale)
+	}
 	for _, w := range s.Warnings {
 		log.Warn("spec", "warning", w.Error())
 	}
