@@ -92,10 +92,15 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 	if opts.NoLatency != "" {
 		notes = append(notes, "assume.latency not written: "+opts.NoLatency)
 	}
+	// The date goes into the category's own review: what this eval measured is that
+	// category. Its old value is the category's, or says that it had only the spec's.
 	last, _ := s.LastReview(cat)
 	old := "(none)"
-	if !last.IsZero() {
+	switch {
+	case cat.Review != nil && !cat.Review.Last.IsZero():
 		old = last.Format(time.DateOnly)
+	case !last.IsZero():
+		old = "(none; the spec's review.last is " + last.Format(time.DateOnly) + ")"
 	}
 	day := opts.Today.Format(time.DateOnly)
 	// A timestamp-tagged node is written as a bare date, like the rest of the spec's dates,

@@ -34,7 +34,7 @@ func TestUpdateWritesMeasurementsAndKeepsComments(t *testing.T) {
 	want := []string{
 		"assume.pass_rate.small: 0.7 → 0.711",
 		"assume.latency.small: (the model's: {p50: 800ms, p95: 2s}) → {p50: 812ms, p95: 2.346s}",
-		"review.last: 2026-11-01 → 2026-11-27",
+		"review.last: (none; the spec's review.last is 2026-11-01) → 2026-11-27",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

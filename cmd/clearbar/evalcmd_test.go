@@ -86,7 +86,7 @@ func TestEvalEndToEnd(t *testing.T) {
 		"CATEGORY  MODEL", "PASS RATE (95% CI)",
 		"Updated " + specPath + `, category "extract" (review the diff):`,
 		"assume.pass_rate.small: 0.7 → ",
-		"review.last: 2026-11-01 → 2026-11-27",
+		"review.last: (none; the spec's review.last is 2026-11-01) → 2026-11-27",
 		"note: latencies are simulated at time scale 0.0001, where scheduling overhead is magnified 10000 times",
 		"note: assume.latency not written: simulated at time scale 0.0001",
 	} {
