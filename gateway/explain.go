@@ -162,7 +162,7 @@ func roundDur(d time.Duration) string {
 // DryRun classifies and plans a request without calling any model, as the gateway would with
 // its breakers all closed. header may be nil.
 func DryRun(g *Gateway, body []byte, header map[string]string, tier string) (*clearbar.Decision, error) {
-	d := &clearbar.Decision{ID: "dry-run", Dialect: clearbar.DialectOpenAI, Path: "/v1/chat/completions", DryRun: true}
+	d := &clearbar.Decision{ID: "dry-run", Time: g.now(), Dialect: clearbar.DialectOpenAI, Path: "/v1/chat/completions", DryRun: true, Attempts: []clearbar.Attempt{}}
 	req, err := DecodeChatRequest(body, g.limits)
 	if err != nil {
 		return nil, err

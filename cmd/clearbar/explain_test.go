@@ -42,6 +42,11 @@ func TestExplainDryRunFailsAsTheGatewayWould(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "plan        ") {
 		t.Errorf("a routable request: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
+	// As JSON: the time of the dry run, and no attempts as an empty list, not null.
+	code, out, _ = run(t, "explain", "--dry-run", "--spec", quickstart, "--format", "json", filepath.Join(dir, "ok.json"))
+	if code != 0 || !strings.Contains(out, `"attempts": []`) || strings.Contains(out, `"time": "0001-01-01`) {
+		t.Errorf("dry run as JSON: exit %d\n%.600s", code, out)
+	}
 }
 
 // TestExplainFindsTheGateway: explain asks the gateway CLEARBAR_URL names (serve's start-up
