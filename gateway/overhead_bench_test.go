@@ -98,7 +98,10 @@ categories:
 	if err != nil {
 		b.Fatal(err)
 	}
-	gwSrv := httptest.NewServer(gw)
+	// Served as clearbar serve serves it: request contexts derive from the gateway's.
+	gwSrv := httptest.NewUnstartedServer(gw)
+	gwSrv.Config.BaseContext = gw.BaseContext
+	gwSrv.Start()
 	defer gwSrv.Close()
 
 	client := &http.Client{Transport: provider.NewTransport()}

@@ -3,7 +3,9 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -351,8 +353,24 @@ func TestExhaustedPlanSaysDoNotRetry(t *testing.T) {
 // flight: a stream whose answer began ends with an error event (never a clean end), one
 // still waiting for its model and a completion get a 503 gateway_shutting_down; every decision
 // is recorded before Cut returns, and no breaker counts the cut against the upstream.
+//
+// Both ways a request reaches Cut are tested: hooked as it arrives (a server built without the
+// gateway's base context, as here by default), and through the base context, as serve runs it.
 func TestCutEndsRequestsAndRecordsThem(t *testing.T) {
+	for _, base := range []bool{false, true} {
+		t.Run(fmt.Sprintf("base context %v", base), func(t *testing.T) { testCut(t, base) })
+	}
+}
+
+func testCut(t *testing.T, base bool) {
 	f := newFixture(t, nil)
+	if base {
+		srv := httptest.NewUnstartedServer(f.gw)
+		srv.Config.BaseContext = f.gw.BaseContext
+		srv.Start()
+		t.Cleanup(srv.Close)
+		f.srv = srv
+	}
 	f.a.delay = 50 * time.Millisecond
 	f.a.chunks = 1000
 	f.b.delay = 10 * time.Second // chat's model: a completion that will not come in time
