@@ -260,18 +260,12 @@ func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Res
 	verdicts, ok, calls := r.g.checker.Check(ctx, a.Model, r.req, resp, st.Validate)
 	a.Verdicts = verdicts
 	r.pending = append(r.pending, calls...)
+	r.flagRepeats(a.Model, verdicts)
 	if ok {
 		return nextAccept
 	}
 	a.Class = clearbar.Quality
 	a.Error = failedVerdicts(verdicts)
-	var failed []string
-	for _, v := range verdicts {
-		if !v.Pass {
-			failed = append(failed, v.Validator)
-		}
-	}
-	r.flagRepeats(failed)
 	r.flagged, r.flaggedAttempt = resp, a.N
 	if st.RetryOnce && !*qualityRetried {
 		*qualityRetried = true

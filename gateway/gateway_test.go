@@ -768,9 +768,37 @@ func TestFlaggedWhenAValidatorKeepsFailing(t *testing.T) {
 			t.Errorf("request %d: flagged %v, want %v (%s)", i, d.Flagged, want, d.FlagReason)
 		}
 	}
-	if r := f.rec.last().FlagReason; !strings.Contains(r, "failed 5 times in category extract within 10m0s") {
+	if r := f.rec.last().FlagReason; !strings.Contains(r, "failed the last 5 answers of small in category extract, within 10m0s") {
 		t.Errorf("reason %q", r)
 	}
+}
+
+// TestFailuresBetweenPassesDoNotFlag: a validator that fails some of a model's answers and
+// passes the others, as any validator that catches bad answers does, never flags, however
+// many failures the window holds; it takes failures in a row.
+func TestFailuresBetweenPassesDoNotFlag(t *testing.T) {
+	var failing sync.Map
+	f := newCascadeFixture(t)
+	f.gw.checker = checkerFunc(func(resp *clearbar.Response) bool { _, bad := failing.Load(resp.Model); return !bad })
+	for i := 1; i <= 4*repeatThreshold; i++ {
+		if i%2 == 1 {
+			failing.Store("gpt-4o-mini", true)
+		} else {
+			failing.Delete("gpt-4o-mini")
+		}
+		readAll(t, f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`))
+		if d := f.rec.last(); d.Flagged {
+			t.Fatalf("request %d: flagged (%s) after %d failures between passes", i, d.FlagReason, (i+1)/2)
+		}
+	}
+}
+
+// checkerFunc passes an answer when pass says so.
+type checkerFunc func(resp *clearbar.Response) bool
+
+func (c checkerFunc) Check(_ context.Context, _ string, _ *clearbar.Request, resp *clearbar.Response, vs []*spec.Validator) ([]clearbar.Verdict, bool, []clearbar.Attempt) {
+	pass := c(resp)
+	return []clearbar.Verdict{{Validator: "JSON Schema x.json", Pass: pass}}, pass, nil
 }
 
 // TestFlagRepeatsSetting: server.flag_repeats and flag_window set when repeated failures flag.
@@ -785,7 +813,7 @@ func TestFlagRepeatsSetting(t *testing.T) {
 			t.Errorf("request %d: flagged %v (%s), want it flagged at the second failure", i, d.Flagged, d.FlagReason)
 		}
 	}
-	if r := f.rec.last().FlagReason; !strings.Contains(r, "failed 2 times in category extract within 1h0m0s") {
+	if r := f.rec.last().FlagReason; !strings.Contains(r, "failed the last 2 answers of small in category extract, within 1h0m0s") {
 		t.Errorf("reason %q", r)
 	}
 }
