@@ -533,6 +533,24 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 		target = &Target{Objective: ClearBar, Quality: cat.Bar()}
 	}
 	if target != nil {
+		if cat != nil && cat.Assume.Validator == nil {
+			// A cascade replayed with a simulated validator strength is as good as that
+			// strength; when the category states none, it is the default, and a route chosen
+			// on it may not clear the bar with the real validators.
+			var kept []*Result
+			left := 0
+			for _, r := range all {
+				if r.Params.Strength != nil {
+					left++
+					continue
+				}
+				kept = append(kept, r)
+			}
+			if left > 0 {
+				all = kept
+				rep.note(fmt.Sprintf("%s replayed with a simulated validator strength left out of the calibration: the category states no assume.validator, so their quality rests on the default strength; measure it with clearbar validate calibrate --update, or replay the spec's own route, whose validators run on the recorded answers", plural(left, "cascade")))
+			}
+		}
 		cal, err := Calibrate(all, *target)
 		if err != nil {
 			rep.note("calibration: " + oneLine(err))

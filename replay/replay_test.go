@@ -337,6 +337,19 @@ func TestSpecRoutes(t *testing.T) {
 		t.Errorf("the best policy within $0.001 per item should be the spec's validated cascade: %+v", rep.Calibration)
 	}
 
+	// Without a stated validator strength, cascades replayed with the default strength are not
+	// calibration candidates: their quality rests on an assumption nobody made.
+	s.Category("intent").Assume.Validator = nil
+	rep, err = replay.Run(context.Background(), s, source(rows), replay.Options{Category: "intent",
+		Target: &replay.Target{Objective: replay.Budget, Budget: clearbar.MoneyFromUSD(0.01)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Calibration; c == nil || c.Chosen.Params.Strength != nil ||
+		!strings.Contains(strings.Join(rep.Notes, "\n"), "replayed with a simulated validator strength left out of the calibration") {
+		t.Errorf("calibration without a stated strength: %+v; notes %v", c, rep.Notes)
+	}
+
 	// The draft split: half mini, half strong, is the 50% mix. d1 mini has tokens and no
 	// cost, so the spec prices it: 800 in and 200 out at gpt-4.1-mini's catalogue prices.
 	rep, err = replay.Run(context.Background(), s, source(rows), replay.Options{Category: "draft"})
