@@ -72,6 +72,21 @@ func TestEmbedLocal(t *testing.T) {
 			t.Errorf("%s: cos(cat, kitten) = %.3f, cos(cat, earnings) = %.3f; want the paraphrase closer", format, same, other)
 		}
 	}
+	// A long text is embedded whole, not by its beginning: two few-shot prompts that share 300
+	// words and differ in their last question get different vectors.
+	prefix := strings.Repeat("Question: which planet is largest? Answer: Jupiter. ", 30)
+	resp, err := p.(clearbar.Embedder).Embed(ctx, &clearbar.EmbedCall{Model: "use-lite",
+		Input: []string{prefix + "Question: what gas do plants take in?", prefix + "Question: who wrote Hamlet?"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := resp.Vectors()
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("%d vectors, %v", len(vs), err)
+	}
+	if c := cosine(vs[0], vs[1]); c > 0.9999 {
+		t.Errorf("two long prompts that differ at the end: cosine %.6f; their ends must count", c)
+	}
 }
 
 func cosine(a, b []float32) float64 {

