@@ -48,6 +48,13 @@ func (l lognormal) sample(r *rand.Rand) float64 {
 	return math.Exp(l.mu + l.sigma*r.NormFloat64())
 }
 
+func (l lognormal) mean() float64 {
+	if math.IsInf(l.mu, -1) {
+		return 0
+	}
+	return math.Exp(l.mu + l.sigma*l.sigma/2)
+}
+
 func (l lognormal) median() float64 {
 	if math.IsInf(l.mu, -1) {
 		return 0
@@ -120,14 +127,15 @@ func (m *latency) sample(r *rand.Rand, outTokens int) (ttft, gen float64) {
 
 // failure returns how long a failed call takes, in seconds: fail_after when the assumption
 // sets it, otherwise the median response time for an answer of outTokens tokens (the mean of
-// the samples in the samples form), as the estimator assumes.
-func (m *latency) failure(outTokens int) float64 {
+// the samples in the samples form), as the estimator assumes. outTokens need not be whole:
+// the estimator uses the category's mean output tokens.
+func (m *latency) failure(outTokens float64) float64 {
 	if m.failAfter > 0 {
 		return m.failAfter
 	}
 	switch m.form {
 	case formTTFT:
-		return m.ttft.median() + float64(outTokens)/m.tps
+		return m.ttft.median() + outTokens/m.tps
 	case formSamples:
 		var s float64
 		for _, v := range m.samples {

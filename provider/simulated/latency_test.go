@@ -95,7 +95,7 @@ func TestLatencyFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		l := newLatency(tt.lat)
-		if got := l.failure(tt.outTokens); math.Abs(got-tt.want) > 1e-9 {
+		if got := l.failure(float64(tt.outTokens)); math.Abs(got-tt.want) > 1e-9 {
 			t.Errorf("failure() = %v, want %v: %s", got, tt.want, tt.explanation)
 		}
 	}

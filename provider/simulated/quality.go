@@ -36,10 +36,11 @@ type quality struct {
 
 // qualities finds and caches per-category assumptions.
 type qualities struct {
-	mu   sync.Mutex
-	m    map[[2]string]*quality
-	spec *spec.Spec
-	read func(string) ([]byte, error)
+	mu     sync.Mutex
+	m      map[[2]string]*quality
+	tokens map[[2]string]*tokenModel
+	spec   *spec.Spec
+	read   func(string) ([]byte, error)
 }
 
 // lookup returns the assumptions for a spec model in a category, or nil when the spec states
@@ -76,6 +77,29 @@ func (q *qualities) lookup(category string, m *spec.Model) *quality {
 		q.m = map[[2]string]*quality{}
 	}
 	q.m[key] = out
+	return out
+}
+
+// tokenModel returns the token assumptions for a spec model in a category, or nil when the
+// call names no category the spec has.
+func (q *qualities) tokenModel(category string, m *spec.Model) *tokenModel {
+	if q.spec == nil || category == "" || m == nil {
+		return nil
+	}
+	key := [2]string{category, m.Name}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if v, ok := q.tokens[key]; ok {
+		return v
+	}
+	var out *tokenModel
+	if c := q.spec.Category(category); c != nil {
+		out = newTokenModel(c, m)
+	}
+	if q.tokens == nil {
+		q.tokens = map[[2]string]*tokenModel{}
+	}
+	q.tokens[key] = out
 	return out
 }
 

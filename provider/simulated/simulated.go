@@ -8,6 +8,18 @@
 // first (or named) tool with arguments generated from its parameters schema. Use it for demos,
 // gateway tests and fault-injection drills; use the replay provider for recorded real answers.
 //
+// Usage follows the spec, while the text is a stand-in. In a category of the spec (the call's
+// Category), a call reports the output tokens the category assumes, drawn from its tokens.out
+// (the number, or the lognormal fitted to its {p50, p95}, as the estimator draws it); for a
+// model that bills reasoning tokens, reasoning tokens drawn from tokens.reasoning, counted in
+// completion tokens as OpenAI counts them; and, for a model with a cached-input price,
+// round(cache_hit × prompt tokens) cached prompt tokens. A request's max tokens bounds the
+// output and reasoning tokens together. The ttft latency form generates the drawn tokens. So
+// the gateway measures, on average, the cost per call the estimate assumed, and completion
+// tokens per call of tokens.out (plus tokens.reasoning where billed), whatever the length of
+// the stand-in text. Prompt tokens are always the request's own (PromptTokens), and outside a
+// category usage is the stand-in text's (EstimateTokens).
+//
 // The package also renders answers as OpenAI chat.completion bodies and chat.completion.chunk
 // streams (NewCompletion, NewChunkStream) for the replay provider.
 package simulated
@@ -27,8 +39,8 @@ import (
 // Provider is a simulated provider. It is safe for concurrent use.
 //
 // Each call draws its fate from a PCG random source seeded by simulate.seed: with the same
-// seed, the same sequence of calls gets the same failures, latencies and ids (concurrent calls
-// take their turns in the order they reach the provider).
+// seed, the same sequence of calls gets the same failures, latencies, token counts and ids
+// (concurrent calls take their turns in the order they reach the provider).
 type Provider struct {
 	name   string
 	sim    spec.Simulate
@@ -213,7 +225,18 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 		out.choice.Text = breakJSON(out.choice.Text)
 	}
 	limitTokens(&out.choice, req.MaxTokens)
-	tokens := completionTokens(&out.choice)
+	// Usage: the stand-in answer's own token count, or, in a category of the spec, the tokens
+	// the spec assumes (drawn from their own stream; see tokenSalt).
+	textTokens := completionTokens(&out.choice)
+	tokens, meanTokens := textTokens, float64(textTokens) // per choice: drawn, and as the estimate reckons
+	usage := clearbar.Usage{PromptTokens: PromptTokens(req), CompletionTokens: tokens * n}
+	if tm := p.quality.tokenModel(call.Category, m.spec); tm != nil {
+		d := tm.draw(rand.New(rand.NewPCG(s1, s2^tokenSalt)), textTokens, usage.PromptTokens, req.MaxTokens)
+		// In OpenAI's accounting completion tokens include reasoning tokens; n choices are
+		// n answers generated from one prompt.
+		tokens, meanTokens = d.out+d.reasoning, tm.meanTokens(textTokens)
+		usage.CompletionTokens, usage.ReasoningTokens, usage.CachedTokens = tokens*n, d.reasoning*n, d.cached
+	}
 	choices := make([]clearbar.Choice, n)
 	for i := range choices {
 		choices[i] = out.choice
@@ -224,12 +247,12 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 			ID:         newID("chatcmpl-", r),
 			Model:      call.Model,
 			Choices:    choices,
-			Usage:      clearbar.Usage{PromptTokens: PromptTokens(req), CompletionTokens: tokens * n},
+			Usage:      usage,
 			Simulation: truth,
 		},
 		ttft:      scaled(ttft, p.scale),
 		gen:       scaled(gen, p.scale),
-		failAfter: scaled(m.lat.failure(tokens), p.scale),
+		failAfter: scaled(m.lat.failure(meanTokens), p.scale),
 		cut:       r.Float64() < float64(p.sim.CutRate),
 		cutAt:     r.Float64(),
 	}
