@@ -137,9 +137,10 @@ func (ms *Measurements) apply(w *world) {
 		}
 		if len(cell.tokensIn) >= MinLatency && len(cell.tokensOut) >= MinLatency {
 			if w.measuredTokens == nil {
-				w.measuredTokens = map[[2]string][2]float64{}
+				w.measuredTokens = map[[2]string]measuredTokens{}
 			}
-			w.measuredTokens[key] = [2]float64{mean(cell.tokensIn), mean(cell.tokensOut)}
+			in := slices.Sorted(slices.Values(cell.tokensIn))
+			w.measuredTokens[key] = measuredTokens{in: in, meanIn: mean(in), meanOut: mean(cell.tokensOut)}
 		}
 		if cell.n >= MinGraded {
 			// Provider failures measured per model and category become its availability there.
@@ -149,6 +150,14 @@ func (ms *Measurements) apply(w *world) {
 			w.measuredAvail[key] = 1 - float64(cell.failures)/float64(cell.n)
 		}
 	}
+}
+
+// measuredTokens are a model's measured tokens per call in a category: the prompt tokens of
+// every call, sorted (a price tier applies to each call's own prompt, so the mean alone would
+// miss the calls over a long-context threshold), and the means.
+type measuredTokens struct {
+	in              []float64
+	meanIn, meanOut float64
 }
 
 // passRateEstimate is a cell's measured pass rate with its 95% interval.

@@ -84,7 +84,7 @@ type world struct {
 	// Measurements replace assumptions per {category, model}: latency samples (seconds),
 	// mean tokens in and out, and availability.
 	measuredLatency map[[2]string][]float64
-	measuredTokens  map[[2]string][2]float64
+	measuredTokens  map[[2]string]measuredTokens
 	measuredAvail   map[[2]string]float64
 }
 
@@ -145,7 +145,20 @@ func (w *world) callCost(c *spec.Category, m *spec.Model, f fit) clearbar.Money 
 	in, out := newBand(t.In), newBand(t.Out).mean()
 	if tok, ok := w.measuredTokens[[2]string{c.Name, m.Name}]; ok {
 		// Measured completion tokens include reasoning tokens, as providers count them.
-		in, out, reasoning, f = band{fixed: tok[0]}, tok[1], 0, wholeBand
+		out, reasoning = tok.meanOut, 0
+		e := m.Resolved.Prices
+		if e.TierThreshold == 0 || tok.in[len(tok.in)-1] <= float64(e.TierThreshold) {
+			return e.ExpectedCost(tok.meanIn, float64(t.CacheHit), out, reasoning).Scale(scaleOf(w.priceScale, m.Name))
+		}
+		// Some calls cross the long-context threshold: price each measured prompt (at most
+		// 512 of them, evenly spaced in order), as each call is billed.
+		n := min(len(tok.in), 512)
+		var sum float64
+		for i := range n {
+			x := tok.in[i*len(tok.in)/n]
+			sum += float64(e.ExpectedCost(x, float64(t.CacheHit), out, reasoning))
+		}
+		return clearbar.Money(math.Round(sum / float64(n))).Scale(scaleOf(w.priceScale, m.Name))
 	}
 	cost := expectedCost(m.Resolved.Prices, in, f.qlo, f.qhi, float64(t.CacheHit), out, reasoning)
 	return cost.Scale(scaleOf(w.priceScale, m.Name))
