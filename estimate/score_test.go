@@ -164,3 +164,39 @@ categories:
 		t.Errorf("other, billed twice the spec's prices: %+v", f)
 	}
 }
+
+// TestMeasuredTokensKeepTheLongContextTier: measured prompts half of which cross a model's
+// long-context threshold are priced call by call, as they are billed; their mean, under the
+// threshold, would price every call at the base price.
+func TestMeasuredTokensKeepTheLongContextTier(t *testing.T) {
+	s := parse(t, `version: 1
+name: tier
+providers: {sim: {type: simulated}}
+models:
+  long: {provider: sim, model: gemini/gemini-2.5-pro, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.5
+    route: {model: long}
+    assume: {pass_rate: {long: 0.9}}
+`)
+	var obs []Observation
+	for i := range 40 {
+		in := 1_000
+		if i%2 == 0 {
+			in = 300_000
+		}
+		obs = append(obs, Observation{Category: "x", Model: "long", TokensIn: in, TokensOut: 100})
+	}
+	w := newWorld(s)
+	Measure(s, obs).apply(w)
+	m, c := s.Model("long"), s.Category("x")
+	got := w.callCost(c, m, wholeBand)
+	e := m.Resolved.Prices
+	want := (e.ExpectedCost(300_000, 0, 100, 0) + e.ExpectedCost(1_000, 0, 100, 0)) / 2
+	if e.TierThreshold != 200_000 || got != want || got == e.ExpectedCost(150_500, 0, 100, 0) {
+		t.Errorf("cost per call %v, want %v (the mean prompt would give %v)", got, want, e.ExpectedCost(150_500, 0, 100, 0))
+	}
+}
