@@ -39,6 +39,12 @@ type Call struct {
 	// Category is the request's category. Real providers ignore it; the simulated provider
 	// uses it to answer with the category's assumed quality.
 	Category string
+	// Check marks an agreement check's call: the checker answers the client's own request
+	// (with its Category) to be compared with the answer. The simulated provider answers it
+	// with the category's tokens and the question's own option, without drawing its quality:
+	// on the simulator a check fails at the category's assumed validator strength, by the
+	// answer it checks.
+	Check bool
 	// Judged, on a judge's call, is the answer being judged. Real providers ignore it (the
 	// answer is in the request's text); the simulated provider scores it by the ground truth
 	// it recorded when it made that answer.

@@ -11,6 +11,7 @@ import (
 	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // Checker validates an answer against a step's validators. It returns the verdicts, whether
@@ -257,7 +258,7 @@ func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Res
 		r.d.Reason = "accepted without validation: the route names validators but this gateway runs none"
 		return nextAccept
 	}
-	verdicts, ok, calls := r.g.checker.Check(ctx, a.Model, r.req, resp, st.Validate)
+	verdicts, ok, calls := r.g.checker.Check(validate.WithCategory(ctx, r.plan.Category.Name), a.Model, r.req, resp, st.Validate)
 	a.Verdicts = verdicts
 	r.pending = append(r.pending, calls...)
 	r.flagRepeats(a.Model, verdicts)

@@ -94,7 +94,7 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 			return fail(fmt.Sprintf("%s has no recorded answer to this request; the answer is treated as unverified", m.Name)), nil
 		}
 	case a.caller != nil:
-		resp, att, err = a.caller.Call(ctx, m, in.Request)
+		resp, att, err = a.caller.Call(context.WithValue(ctx, checkKey{}, true), m, in.Request)
 	default:
 		return fail(fmt.Sprintf("%s's answer is not available here (no recorded answers, no model caller); the answer is treated as unverified", m.Name)), nil
 	}
@@ -146,3 +146,8 @@ type recordedKey struct{}
 func WithRecorded(ctx context.Context, rec Recorded) context.Context {
 	return context.WithValue(ctx, recordedKey{}, rec)
 }
+
+// checkKey marks the context of an agreement check's call: the checker answers the client's
+// own request, so ProviderCaller passes the request's category on (WithCategory), which a
+// judge's call, a request of its own, does not take.
+type checkKey struct{}

@@ -216,3 +216,38 @@ func TestAgreeCheckers(t *testing.T) {
 		t.Errorf("an answer by the only checker: verdict %+v, attempt %+v, %d calls", got, att, caller.calls-calls)
 	}
 }
+
+// TestProviderCallerPassesTheCheckedCategory: an agreement check's call answers the client's
+// request, so the provider gets the request's category and is told it is a check; a judge's
+// call, a request of its own, gets neither.
+func TestProviderCallerPassesTheCheckedCategory(t *testing.T) {
+	prov := &recordingProvider{}
+	m := &spec.Model{Name: "judge", Model: "gpt-4o-mini", Provider: spec.Ref{Name: "p"}}
+	pc := ProviderCaller{Providers: map[string]clearbar.Provider{"p": prov}}
+	ctx := WithCategory(context.Background(), "arc")
+	if _, _, err := pc.Call(context.WithValue(ctx, checkKey{}, true), m, userRequest(plantsQuestion)); err != nil {
+		t.Fatal(err)
+	}
+	if c := prov.last; c.Category != "arc" || !c.Check {
+		t.Errorf("check call: category %q, check %v; want arc, true", c.Category, c.Check)
+	}
+	if _, _, err := pc.Call(ctx, m, userRequest("Rate this answer.")); err != nil {
+		t.Fatal(err)
+	}
+	if c := prov.last; c.Category != "" || c.Check {
+		t.Errorf("judge call: category %q, check %v; want neither", c.Category, c.Check)
+	}
+}
+
+type recordingProvider struct{ last *clearbar.Call }
+
+func (p *recordingProvider) Name() string { return "p" }
+
+func (p *recordingProvider) Stream(context.Context, *clearbar.Call) (clearbar.Stream, error) {
+	panic("not streamed")
+}
+
+func (p *recordingProvider) Complete(_ context.Context, c *clearbar.Call) (*clearbar.Response, error) {
+	p.last = c
+	return &clearbar.Response{Choices: []clearbar.Choice{{Text: "B"}}}, nil
+}

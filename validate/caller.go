@@ -32,7 +32,12 @@ func (p ProviderCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.R
 		return nil, a, err
 	}
 	judged, _ := ctx.Value(judgedKey{}).(*clearbar.Response)
-	resp, err := prov.Complete(ctx, &clearbar.Call{Request: req, Model: m.Model, Judged: judged})
+	call := &clearbar.Call{Request: req, Model: m.Model, Judged: judged}
+	if check, _ := ctx.Value(checkKey{}).(bool); check {
+		call.Check = true
+		call.Category, _ = ctx.Value(categoryKey{}).(string)
+	}
+	resp, err := prov.Complete(ctx, call)
 	a.Latency = now().Sub(a.Start)
 	if err != nil {
 		e := clearbar.AsError(err)
@@ -43,3 +48,12 @@ func (p ProviderCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.R
 	a.UpstreamRequestID = resp.UpstreamRequestID
 	return resp, a, nil
 }
+
+// WithCategory returns ctx carrying the category of the request being checked, which an
+// agreement check's call passes to its provider as the client's request would (the simulated
+// provider answers with the category's assumptions).
+func WithCategory(ctx context.Context, category string) context.Context {
+	return context.WithValue(ctx, categoryKey{}, category)
+}
+
+type categoryKey struct{}

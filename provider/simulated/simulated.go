@@ -215,11 +215,13 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	var truth *Simulation
 	if q := p.quality.lookup(call.Category, m.spec); q != nil {
 		q.conform(&out, req)
-		good, flagged := q.draw(r)
-		if flagged {
-			q.violate(&out, req)
+		if !call.Check { // an agreement check's answer names the question's own option
+			good, flagged := q.draw(r)
+			if flagged {
+				q.violate(&out, req)
+			}
+			truth = &Simulation{Category: call.Category, Good: good, Flagged: flagged}
 		}
-		truth = &Simulation{Category: call.Category, Good: good, Flagged: flagged}
 	}
 	if jsonDraw := r.Float64(); out.json && jsonDraw < float64(p.sim.InvalidJSONRate) {
 		out.choice.Text = breakJSON(out.choice.Text)
