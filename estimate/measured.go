@@ -285,7 +285,13 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			out = append(out, f)
 		}
 		if n := len(cell.tokensOut); n > 0 {
-			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: newBand(c.Tokens.Out).mean(), Measured: mean(cell.tokensOut), N: n, Used: n >= MinLatency}
+			// Providers count reasoning tokens among the completion tokens: for a model that
+			// bills them, the assumption to compare with is the output and the reasoning.
+			assumed := newBand(c.Tokens.Out).mean()
+			if m.Resolved.Reasoning {
+				assumed += newBand(c.Tokens.Reasoning).mean()
+			}
+			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumed, Measured: mean(cell.tokensOut), N: n, Used: n >= MinLatency}
 			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
 			if f.Contradicts {
 				f.Note = "more than 25% off"

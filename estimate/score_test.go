@@ -200,3 +200,34 @@ categories:
 		t.Errorf("cost per call %v, want %v (the mean prompt would give %v)", got, want, e.ExpectedCost(150_500, 0, 100, 0))
 	}
 }
+
+// TestMeasuredTokensOutCountReasoning: providers count reasoning tokens among the completion
+// tokens, so a reasoning model's measured completion tokens agree with the category's output
+// and reasoning tokens together.
+func TestMeasuredTokensOutCountReasoning(t *testing.T) {
+	s := parse(t, `version: 1
+name: reasoning
+providers: {sim: {type: simulated}}
+models:
+  r: {provider: sim, model: gpt-5, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 100, reasoning: 400}
+    quality_bar: 0.5
+    route: {model: r}
+    assume: {pass_rate: {r: 0.9}}
+`)
+	if !s.Model("r").Resolved.Reasoning {
+		t.Fatal("gpt-5 no longer bills reasoning tokens in the catalogue: pick another model")
+	}
+	var obs []Observation
+	for range 40 {
+		obs = append(obs, Observation{Category: "x", Model: "r", TokensIn: 1000, TokensOut: 500})
+	}
+	for _, f := range Measure(s, obs).Findings(s) {
+		if f.What == "tokens out" && (f.Assumed != 500 || f.Contradicts) {
+			t.Errorf("tokens out: assumed %v, contradicts %v; want 100 out + 400 reasoning, agreeing", f.Assumed, f.Contradicts)
+		}
+	}
+}
