@@ -71,6 +71,10 @@ type Decision struct {
 	Upstream time.Duration `json:"upstream_ns"`
 	Overhead time.Duration `json:"overhead_ns"`
 	TTFB     time.Duration `json:"ttfb_ns"`
+	// TimeScale is set when the request was answered by simulated providers running at a time
+	// scale other than 1 (serve --time-scale): its latencies are wall-clock at that scale, and
+	// divided by it they are the simulated ones the spec's assumptions speak of.
+	TimeScale float64 `json:"time_scale,omitempty"`
 
 	// PromptHash is a SHA-256 of the messages; PromptChars and AnswerChars their lengths.
 	// Prompt and Answer hold the text only when the category opts in to recording it.

@@ -578,6 +578,9 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		d.Cost += a.Cost
+		if p := g.spec.Provider(a.Provider); p != nil && p.Simulate != nil && p.Simulate.TimeScale > 0 && p.Simulate.TimeScale != 1 {
+			d.TimeScale = p.Simulate.TimeScale
+		}
 		switch {
 		case a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered"):
 			d.Usage = a.Usage

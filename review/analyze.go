@@ -64,6 +64,9 @@ func (a *analysis) run() *Report {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%s decision(s) in category %q, which the spec does not have, were left out", groupInt(n), name))
 	}
 	slices.Sort(rep.Notes)
+	if r.timeScaled > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s decision(s) were answered by simulated providers at a time scale (serve --time-scale): their latencies are divided by it, to compare the simulated latencies with the spec's", groupInt(r.timeScaled)))
+	}
 	if r.dryRuns > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%s dry-run decision(s) were left out", groupInt(r.dryRuns)))
 	}

@@ -104,7 +104,9 @@ type Review struct {
 	tmplIndex map[string]int32
 
 	dryRuns, unmatched int
-	unmatchedNames     map[string]int
+	// timeScaled counts the decisions whose latencies were divided by their time scale.
+	timeScaled     int
+	unmatchedNames map[string]int
 }
 
 // catData is what is collected per category beyond its requests.
@@ -206,9 +208,16 @@ func (r *Review) add(d *clearbar.Decision) {
 		return
 	}
 	cd := r.cats[ci]
+	// Decisions of simulated providers at a time scale hold scaled wall-clock latencies: the
+	// review compares the simulated ones with the spec's.
+	scale := 1.0
+	if d.TimeScale > 0 {
+		scale = d.TimeScale
+		r.timeScaled++
+	}
 	rq := request{
 		time: d.Time.UnixNano(), cat: int32(ci), arm: -1, template: -1,
-		passed: d.Outcome == clearbar.OK && !d.Flagged, cost: d.Cost, latency: d.Latency.Seconds(),
+		passed: d.Outcome == clearbar.OK && !d.Flagged, cost: d.Cost, latency: d.Latency.Seconds() / scale,
 	}
 	if d.Arm != "" {
 		idx, ok := cd.armIndex[d.Arm]
@@ -256,7 +265,7 @@ func (r *Review) add(d *clearbar.Decision) {
 				c = &cell{}
 				r.cells[k] = c
 			}
-			c.latency = append(c.latency, a.Latency.Seconds())
+			c.latency = append(c.latency, a.Latency.Seconds()/scale)
 			if len(a.Verdicts) > 0 {
 				c.validated++
 				if allPass(a.Verdicts) {
@@ -276,7 +285,7 @@ func (r *Review) add(d *clearbar.Decision) {
 		// Pass is left out on purpose: production verdicts are the validators' opinion, not
 		// grades. Measured pass rates reach the estimate through the spec edits instead,
 		// corrected for the validators' detection and false-alarm rates.
-		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
+		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS / scale,
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, Failed: row.Error != ""})
 	}
 }

@@ -379,3 +379,25 @@ func TestRunWritesMovedLatency(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeScaledLatencies: decisions of simulated providers run at a time scale hold scaled
+// wall-clock latencies; the review divides them by the scale, so traffic drawn from the spec
+// fires no latency trigger, and says so.
+func TestTimeScaledLatencies(t *testing.T) {
+	s := load(t, supportTriage)
+	ds := traffic(s, 20_000, 7, reviewtest.Traffic{})
+	for _, d := range ds {
+		d.TimeScale = 0.01
+		d.Latency = time.Duration(float64(d.Latency) * 0.01)
+		for i := range d.Attempts {
+			d.Attempts[i].Latency = time.Duration(float64(d.Attempts[i].Latency) * 0.01)
+		}
+	}
+	rep := analyze(t, s, ds, Options{Today: today})
+	if fired(rep, TriggerLatency, "", "") || slices.ContainsFunc(rep.Triggers, func(tr Trigger) bool { return tr.Kind == TriggerLatency }) {
+		t.Errorf("latency triggers on time-scaled traffic drawn from the spec: %+v", rep.Triggers)
+	}
+	if !strings.Contains(strings.Join(rep.Notes, "\n"), "their latencies are divided by it") {
+		t.Errorf("no note about the time scale: %q", rep.Notes)
+	}
+}

@@ -78,6 +78,7 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 		Upstream:          1724 * time.Millisecond,
 		Overhead:          56*time.Millisecond + 123,
 		TTFB:              1060 * time.Millisecond,
+		TimeScale:         0.01,
 		PromptHash:        "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 		PromptChars:       3120,
 		AnswerChars:       880,

@@ -161,6 +161,9 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 	b = appendIntField(b, `,"upstream_ns":`, int64(d.Upstream))
 	b = appendIntField(b, `,"overhead_ns":`, int64(d.Overhead))
 	b = appendIntField(b, `,"ttfb_ns":`, int64(d.TTFB))
+	if d.TimeScale != 0 {
+		b = appendFloatField(b, `,"time_scale":`, d.TimeScale, err)
+	}
 	b = appendStringField(b, `,"prompt_hash":`, d.PromptHash)
 	b = appendIntField(b, `,"prompt_chars":`, int64(d.PromptChars))
 	b = appendIntField(b, `,"answer_chars":`, int64(d.AnswerChars))

@@ -135,6 +135,29 @@ func TestServeZeroConfig(t *testing.T) {
 	}
 }
 
+// TestServeRecordsTheTimeScale: decisions answered by simulated providers at a time scale say
+// so, for review to compare their latencies with the spec's.
+func TestServeRecordsTheTimeScale(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "clearbar.db")
+	addr, logs, stop := startServe(t, "--trace", db, "--time-scale", "0.01")
+	resp, body := chat(t, addr, `{"model":"clearbar/intent","messages":[{"role":"user","content":"Where is my parcel?"}]}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	id := resp.Header.Get("X-Clearbar-Decision-Id")
+	if code := stop(); code != 0 {
+		t.Fatalf("serve exit %d:\n%s", code, logs.String())
+	}
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if d, err := store.Get(context.Background(), id); err != nil || d.TimeScale != 0.01 {
+		t.Errorf("decision %s: time scale %v, %v; want 0.01", id, d.TimeScale, err)
+	}
+}
+
 // TestServeDrainsOnShutdown starts requests, shuts the server down while they are in flight,
 // and checks that every one completes and every decision is written.
 func TestServeDrainsOnShutdown(t *testing.T) {
