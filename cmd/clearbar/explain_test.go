@@ -60,8 +60,9 @@ func TestExplainFindsTheGateway(t *testing.T) {
   clients: [{name: app, hash: "`+gateway.HashKey(clientKey)+`"}]
 `)
 	addr, logs, _ := startServe(t, specFile, "--trace", filepath.Join(dir, "d.db"), "--time-scale", "0.01")
-	if !strings.Contains(logs.String(), "CLEARBAR_URL=http://"+addr+" clearbar explain") {
-		t.Errorf("the start-up log does not say how to explain a decision:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "CLEARBAR_ADMIN_KEY=YOUR_ADMIN_KEY CLEARBAR_URL=http://"+addr+" clearbar explain") ||
+		!strings.Contains(logs.String(), "-H 'Authorization: Bearer YOUR_CLIENT_KEY'") {
+		t.Errorf("the start-up log does not say how to call the keyed gateway and explain a decision:\n%s", logs.String())
 	}
 	resp, body := chat(t, addr, `{"model":"clearbar/c","messages":[{"role":"user","content":"hi"}]}`, "Authorization", "Bearer "+clientKey)
 	if resp.StatusCode != 200 {

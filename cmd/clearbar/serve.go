@@ -227,8 +227,17 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if shadowFile != nil {
 		fmt.Fprintf(m.Stderr, "shadow traffic: outcome rows appended to %s\n", *shadowPath)
 	}
-	fmt.Fprintf(m.Stderr, "try: curl -si http://%s/v1/chat/completions -H 'Content-Type: application/json' -d '{\"model\":\"clearbar/%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Where is my order?\"}]}'\n", ln.Addr(), s.Categories[0].Name)
-	fmt.Fprintf(m.Stderr, "then: CLEARBAR_URL=http://%s clearbar explain DECISION_ID   (the id is in the X-Clearbar-Decision-Id header)\n", ln.Addr())
+	// The hints work as printed: with keys configured, the request needs a client key and
+	// explain the admin key; without a decision store there is nothing to explain.
+	keyed := s.Keys != nil && (len(s.Keys.Admin) > 0 || len(s.Keys.Clients) > 0)
+	auth, admin := "", ""
+	if keyed {
+		auth, admin = " -H 'Authorization: Bearer YOUR_CLIENT_KEY'", "CLEARBAR_ADMIN_KEY=YOUR_ADMIN_KEY "
+	}
+	fmt.Fprintf(m.Stderr, "try: curl -si http://%s/v1/chat/completions -H 'Content-Type: application/json'%s -d '{\"model\":\"clearbar/%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Where is my order?\"}]}'\n", ln.Addr(), auth, s.Categories[0].Name)
+	if store != nil {
+		fmt.Fprintf(m.Stderr, "then: %sCLEARBAR_URL=http://%s clearbar explain DECISION_ID   (the id is in the X-Clearbar-Decision-Id header)\n", admin, ln.Addr())
+	}
 	if m.OnListen != nil {
 		m.OnListen(ln.Addr())
 	}

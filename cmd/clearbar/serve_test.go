@@ -208,6 +208,9 @@ func TestServeDrainsOnShutdown(t *testing.T) {
 // listener closes; then serve drains and exits.
 func TestServeReadyzDuringDrainGrace(t *testing.T) {
 	addr, logs, signal, exited := launchServe(t, "--trace", "none", "--drain-grace", "1500ms")
+	if strings.Contains(logs.String(), "clearbar explain") {
+		t.Errorf("without a decision store, serve must not suggest explain:\n%s", logs.String())
+	}
 	get := func(path string) int {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
