@@ -190,7 +190,7 @@ func (h *helpError) print(w io.Writer) {
 			line += " " + name
 		}
 		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
-		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" {
 			fmt.Fprintf(w, " (default %s)", f.DefValue)
 		}
 		fmt.Fprintln(w)
@@ -270,4 +270,13 @@ func (m *Main) output(path string) (io.Writer, func() error, error) {
 		return nil, nil, err
 	}
 	return f, f.Close, nil
+}
+
+// checkTraceStore refuses a decision store path that does not exist: opening a store creates a
+// missing file, so a mistyped path would read as an empty store and leave a file behind.
+func checkTraceStore(path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return usagef("no trace store at %s: give the decision store clearbar serve writes (its --trace, or the spec's server.trace) with --trace", path)
+	}
+	return nil
 }

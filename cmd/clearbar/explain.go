@@ -35,7 +35,7 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	dry := fs.Bool("dry-run", false, "decide for a request without calling any model")
 	specFile := fs.String("spec", "", "the spec to decide with (with --dry-run)")
-	url := fs.String("url", firstNonEmpty(os.Getenv("CLEARBAR_URL"), defaultGatewayURL), "the gateway to ask for a decision record (default: $CLEARBAR_URL, else "+defaultGatewayURL+")")
+	url := fs.String("url", firstNonEmpty(os.Getenv("CLEARBAR_URL"), defaultGatewayURL), "the gateway to ask for a decision record ($CLEARBAR_URL, else "+defaultGatewayURL+")")
 	format := fs.String("format", "text", "text or json")
 	tier := fs.String("tier", "", "the client key's tier (with --dry-run)")
 	headers := headerFlags{}

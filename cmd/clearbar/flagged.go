@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/trace"
 )
 
@@ -22,6 +23,9 @@ func (m *Main) runFlagged(ctx context.Context, args []string) error {
 	if _, err := parseArgs(fs, args, 0, 0, usage); err != nil {
 		return err
 	}
+	if err := checkTraceStore(*db); err != nil {
+		return err
+	}
 	store, err := trace.OpenSQLite(*db)
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", *db, err)
@@ -34,6 +38,9 @@ func (m *Main) runFlagged(ctx context.Context, args []string) error {
 	if *format == "json" {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
+		if ds == nil {
+			ds = []*clearbar.Decision{} // none flagged: an empty list, not null
+		}
 		return enc.Encode(ds)
 	}
 	if len(ds) == 0 {

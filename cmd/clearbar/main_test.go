@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/trace"
 )
 
 // run runs the clearbar command line in-process.
@@ -344,5 +345,27 @@ func TestOutcomesImportRouterBench(t *testing.T) {
 	code, csv, _ := run(t, "outcomes", "convert", out, "--format", "csv")
 	if code != 0 || strings.Count(csv, "\n") < 34959 {
 		t.Errorf("convert to CSV: exit %d, %d lines", code, strings.Count(csv, "\n"))
+	}
+}
+
+// TestFlaggedStore: flagged refuses a decision store that does not exist (and creates none),
+// and lists no flagged decision as an empty JSON list.
+func TestFlaggedStore(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nope.db")
+	if code, _, errOut := run(t, "flagged", "--trace", missing); code != 2 || !strings.Contains(errOut, "no trace store at "+missing) {
+		t.Errorf("missing store: exit %d, %s", code, errOut)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("flagged created %s", missing)
+	}
+	db := filepath.Join(dir, "d.db")
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	if code, out, errOut := run(t, "flagged", "--trace", db, "--format", "json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("no flagged decision as JSON: exit %d, %q %s", code, out, errOut)
 	}
 }

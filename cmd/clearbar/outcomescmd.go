@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/clearbar/clearbar/outcomes"
@@ -88,10 +87,8 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 		if from, err = windowStart(*since, m.Now()); err != nil {
 			return err
 		}
-		// Opening a store creates a missing file: check first, so that a mistyped path is
-		// an error, as it is for review, and leaves nothing behind.
-		if _, err := os.Stat(*db); err != nil {
-			return usagef("no trace store at %s: give the decision store clearbar serve writes (its --trace, or the spec's server.trace) with --trace", *db)
+		if err := checkTraceStore(*db); err != nil {
+			return err
 		}
 	case "import":
 		switch {
