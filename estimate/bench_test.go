@@ -86,7 +86,7 @@ func BenchmarkBaselineSort1M(b *testing.B) {
 	for b.Loop() {
 		l := fitLognormal(0.8, 3)
 		for i := range xs {
-			xs[i] = l.sample(r)
+			xs[i] = l.Sample(r)
 		}
 		slices.Sort(xs)
 	}

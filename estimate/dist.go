@@ -5,81 +5,23 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/clearbar/clearbar/internal/stats"
 	"github.com/clearbar/clearbar/spec"
 )
 
-// z95 is the standard normal quantile at 0.95: a lognormal with median m and 95th percentile
-// p has sigma = ln(p/m) / z95.
-const z95 = 1.6448536269514722
+// z95 is the standard normal quantile at 0.95.
+const z95 = stats.Z95
 
-// lognormal is a distribution fitted to a median and a 95th percentile. Sigma 0 is a constant.
-type lognormal struct {
-	mu, sigma float64
-}
+// lognormal and band are the shared distributions of latencies and token counts, which the
+// simulated provider answers with too.
+type (
+	lognormal = stats.Lognormal
+	band      = stats.Band
+)
 
-func fitLognormal(p50, p95 float64) lognormal {
-	if p50 <= 0 {
-		return lognormal{mu: math.Inf(-1)}
-	}
-	s := 0.0
-	if p95 > p50 {
-		s = math.Log(p95/p50) / z95
-	}
-	return lognormal{mu: math.Log(p50), sigma: s}
-}
+func fitLognormal(p50, p95 float64) lognormal { return stats.FitLognormal(p50, p95) }
 
-func (l lognormal) mean() float64 {
-	if math.IsInf(l.mu, -1) {
-		return 0
-	}
-	return math.Exp(l.mu + l.sigma*l.sigma/2)
-}
-
-func (l lognormal) sample(r *rand.Rand) float64 {
-	if math.IsInf(l.mu, -1) {
-		return 0
-	}
-	if l.sigma == 0 {
-		return math.Exp(l.mu)
-	}
-	return math.Exp(l.mu + l.sigma*r.NormFloat64())
-}
-
-// quantile returns the q-quantile (0<q<1).
-func (l lognormal) quantile(q float64) float64 {
-	if math.IsInf(l.mu, -1) {
-		return 0
-	}
-	return math.Exp(l.mu + l.sigma*math.Sqrt2*math.Erfinv(2*q-1))
-}
-
-// band is a token band as a distribution.
-type band struct {
-	fixed  float64
-	dist   lognormal
-	isDist bool
-}
-
-func newBand(b spec.Band) band {
-	if !b.Dist {
-		return band{fixed: b.P50}
-	}
-	return band{dist: fitLognormal(b.P50, b.P95), isDist: true}
-}
-
-func (b band) mean() float64 {
-	if b.isDist {
-		return b.dist.mean()
-	}
-	return b.fixed
-}
-
-func (b band) sample(r *rand.Rand) float64 {
-	if b.isDist {
-		return b.dist.sample(r)
-	}
-	return b.fixed
-}
+func newBand(b spec.Band) band { return stats.NewBand(b.P50, b.P95, b.Dist) }
 
 // latencyModel draws a model's response time in seconds for one category. Exactly one form
 // is active, as in spec.Latency.
@@ -148,10 +90,10 @@ func (m *latencyModel) sampleTTFT(r *rand.Rand) (total, ttft float64) {
 		total = m.samples[r.IntN(len(m.samples))]
 		return total, total * ttftShare
 	case formTTFT:
-		ttft = m.ttft.sample(r)
-		return ttft + (m.outTokens.sample(r)+m.reasoning.sample(r))/m.tps, ttft
+		ttft = m.ttft.Sample(r)
+		return ttft + (m.outTokens.Sample(r)+m.reasoning.Sample(r))/m.tps, ttft
 	}
-	total = m.total.sample(r)
+	total = m.total.Sample(r)
 	return total, total * ttftShare
 }
 
@@ -164,9 +106,9 @@ func (m *latencyModel) mean() float64 {
 		}
 		return s / float64(len(m.samples))
 	case formTTFT:
-		return m.ttft.mean() + (m.outTokens.mean()+m.reasoning.mean())/m.tps
+		return m.ttft.Mean() + (m.outTokens.Mean()+m.reasoning.Mean())/m.tps
 	}
-	return m.total.mean()
+	return m.total.Mean()
 }
 
 // median is a representative time, used as the default time a failed call takes.
@@ -175,9 +117,9 @@ func (m *latencyModel) median() float64 {
 	case formSamples:
 		return m.mean()
 	case formTTFT:
-		return m.ttft.quantile(0.5) + (m.outTokens.mean()+m.reasoning.mean())/m.tps
+		return m.ttft.Quantile(0.5) + (m.outTokens.Mean()+m.reasoning.Mean())/m.tps
 	}
-	return m.total.quantile(0.5)
+	return m.total.Quantile(0.5)
 }
 
 // hist is a log-linear histogram of positive durations in seconds, in the manner of HDR
@@ -275,8 +217,8 @@ func (h *hist) mean() float64 {
 // scale multiplies every time the model produces by k (k > 0).
 func (m *latencyModel) scale(k float64) {
 	lk := math.Log(k)
-	m.total.mu += lk
-	m.ttft.mu += lk
+	m.total.Mu += lk
+	m.ttft.Mu += lk
 	m.tps /= k
 	for i := range m.samples {
 		m.samples[i] *= k

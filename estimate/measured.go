@@ -277,7 +277,7 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			}
 		}
 		if n := len(cell.tokensIn); n > 0 {
-			f := Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).mean(), Measured: mean(cell.tokensIn), N: n, Used: n >= MinLatency}
+			f := Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).Mean(), Measured: mean(cell.tokensIn), N: n, Used: n >= MinLatency}
 			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
 			if f.Contradicts {
 				f.Note = "more than 25% off"
@@ -287,9 +287,9 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 		if n := len(cell.tokensOut); n > 0 {
 			// Providers count reasoning tokens among the completion tokens: for a model that
 			// bills them, the assumption to compare with is the output and the reasoning.
-			assumed := newBand(c.Tokens.Out).mean()
+			assumed := newBand(c.Tokens.Out).Mean()
 			if m.Resolved.Reasoning {
-				assumed += newBand(c.Tokens.Reasoning).mean()
+				assumed += newBand(c.Tokens.Reasoning).Mean()
 			}
 			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumed, Measured: mean(cell.tokensOut), N: n, Used: n >= MinLatency}
 			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
@@ -346,9 +346,9 @@ func assumedQuantile(lm *latencyModel, q float64) float64 {
 		sort.Float64s(s)
 		return s[min(len(s)-1, int(q*float64(len(s))))]
 	case formTTFT:
-		return lm.ttft.quantile(q) + (lm.outTokens.mean()+lm.reasoning.mean())/lm.tps
+		return lm.ttft.Quantile(q) + (lm.outTokens.Mean()+lm.reasoning.Mean())/lm.tps
 	}
-	return lm.total.quantile(q)
+	return lm.total.Quantile(q)
 }
 
 // wilson returns the 95% Wilson score interval of k successes in n trials.

@@ -140,9 +140,9 @@ func (w *world) callCost(c *spec.Category, m *spec.Model, f fit) clearbar.Money 
 	t := c.Tokens
 	reasoning := 0.0
 	if m.Resolved.Reasoning {
-		reasoning = newBand(t.Reasoning).mean()
+		reasoning = newBand(t.Reasoning).Mean()
 	}
-	in, out := newBand(t.In), newBand(t.Out).mean()
+	in, out := newBand(t.In), newBand(t.Out).Mean()
 	if tok, ok := w.measuredTokens[[2]string{c.Name, m.Name}]; ok {
 		// Measured completion tokens include reasoning tokens, as providers count them.
 		out, reasoning = tok.meanOut, 0
@@ -372,8 +372,8 @@ func (w *world) compileSteps(c *spec.Category, r *spec.Route, steps []spec.PlanS
 func (w *world) judgeCall(c *spec.Category, j *spec.Judge) judge {
 	m := w.spec.Model(j.Model.Name)
 	extraIn, out := j.ExtraTokens()
-	in := newBand(c.Tokens.In).mean() + newBand(c.Tokens.Out).mean() + extraIn
-	cost := expectedCost(m.Resolved.Prices, band{fixed: in}, 0, 1, 0, out, 0).Scale(scaleOf(w.priceScale, m.Name))
+	in := newBand(c.Tokens.In).Mean() + newBand(c.Tokens.Out).Mean() + extraIn
+	cost := expectedCost(m.Resolved.Prices, band{Fixed: in}, 0, 1, 0, out, 0).Scale(scaleOf(w.priceScale, m.Name))
 	lm := newLatencyModel(c.LatencyFor(m), spec.Band{P50: out, P95: out}, nil)
 	if k := scaleOf(w.latencyScale, m.Name); k != 1 {
 		lm.scale(k)
@@ -471,8 +471,8 @@ func writeValidators(b *strings.Builder, vs []*spec.Validator) {
 // quantiles between the two, because the tier makes cost non-linear in the input size.
 func expectedCost(e catalog.Entry, in band, qlo, qhi, cacheHit, out, reasoning float64) clearbar.Money {
 	whole := qlo == 0 && qhi == 1
-	if !in.isDist || e.TierThreshold == 0 && whole {
-		return e.ExpectedCost(in.mean(), cacheHit, out, reasoning)
+	if !in.IsDist || e.TierThreshold == 0 && whole {
+		return e.ExpectedCost(in.Mean(), cacheHit, out, reasoning)
 	}
 	n := 512
 	if !whole {
@@ -480,7 +480,7 @@ func expectedCost(e catalog.Entry, in band, qlo, qhi, cacheHit, out, reasoning f
 	}
 	var sum float64
 	for i := range n {
-		x := in.dist.quantile(qlo + (qhi-qlo)*(float64(i)+0.5)/float64(n))
+		x := in.Dist.Quantile(qlo + (qhi-qlo)*(float64(i)+0.5)/float64(n))
 		sum += float64(e.ExpectedCost(x, cacheHit, out, reasoning))
 	}
 	return clearbar.Money(math.Round(sum / float64(n)))

@@ -5,15 +5,12 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/clearbar/clearbar/internal/stats"
 	"github.com/clearbar/clearbar/spec"
 )
 
 // The latency maths is the estimator's (estimate/dist.go), so that a simulated provider
 // answers with the distribution the estimate assumed.
-
-// z95 is the standard normal quantile at 0.95: a lognormal with median m and 95th percentile
-// p has sigma = ln(p/m) / z95.
-const z95 = 1.6448536269514722
 
 // TTFTShare is the fraction of a whole-response time (the {p50, p95} and samples latency
 // forms, and replayed latencies) that a stream waits before its first chunk; the rest is
@@ -21,46 +18,11 @@ const z95 = 1.6448536269514722
 // quarter is typical of chat models answering a few hundred tokens.
 const TTFTShare = 0.25
 
-// lognormal is a distribution fitted to a median and a 95th percentile, in seconds. Sigma 0 is
-// a constant; a median of 0 or less is always 0.
-type lognormal struct {
-	mu, sigma float64
-}
+// lognormal is the spec's distribution of a latency or a token count, as the estimator reads
+// it (internal/stats), in seconds here.
+type lognormal = stats.Lognormal
 
-func fitLognormal(p50, p95 float64) lognormal {
-	if p50 <= 0 {
-		return lognormal{mu: math.Inf(-1)}
-	}
-	s := 0.0
-	if p95 > p50 {
-		s = math.Log(p95/p50) / z95
-	}
-	return lognormal{mu: math.Log(p50), sigma: s}
-}
-
-func (l lognormal) sample(r *rand.Rand) float64 {
-	if math.IsInf(l.mu, -1) {
-		return 0
-	}
-	if l.sigma == 0 {
-		return math.Exp(l.mu)
-	}
-	return math.Exp(l.mu + l.sigma*r.NormFloat64())
-}
-
-func (l lognormal) mean() float64 {
-	if math.IsInf(l.mu, -1) {
-		return 0
-	}
-	return math.Exp(l.mu + l.sigma*l.sigma/2)
-}
-
-func (l lognormal) median() float64 {
-	if math.IsInf(l.mu, -1) {
-		return 0
-	}
-	return math.Exp(l.mu)
-}
+func fitLognormal(p50, p95 float64) lognormal { return stats.FitLognormal(p50, p95) }
 
 // Latency forms, as in spec.Latency.
 const (
@@ -116,12 +78,12 @@ func isZeroLatency(l spec.Latency) bool {
 func (m *latency) sample(r *rand.Rand, outTokens int) (ttft, gen float64) {
 	switch m.form {
 	case formTTFT:
-		return m.ttft.sample(r), float64(outTokens) / m.tps
+		return m.ttft.Sample(r), float64(outTokens) / m.tps
 	case formSamples:
 		t := m.samples[r.IntN(len(m.samples))]
 		return t * TTFTShare, t * (1 - TTFTShare)
 	}
-	t := m.total.sample(r)
+	t := m.total.Sample(r)
 	return t * TTFTShare, t * (1 - TTFTShare)
 }
 
@@ -135,7 +97,7 @@ func (m *latency) failure(outTokens float64) float64 {
 	}
 	switch m.form {
 	case formTTFT:
-		return m.ttft.median() + outTokens/m.tps
+		return m.ttft.Median() + outTokens/m.tps
 	case formSamples:
 		var s float64
 		for _, v := range m.samples {
@@ -143,7 +105,7 @@ func (m *latency) failure(outTokens float64) float64 {
 		}
 		return s / float64(len(m.samples))
 	}
-	return m.total.median()
+	return m.total.Median()
 }
 
 // scaled converts seconds to a duration multiplied by scale.

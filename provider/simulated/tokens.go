@@ -4,42 +4,19 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/clearbar/clearbar/internal/stats"
 	"github.com/clearbar/clearbar/spec"
 )
 
-// The token maths is the estimator's (estimate/dist.go and the world's callCost in
-// estimate/plan.go), so that the usage a simulated provider reports costs, on average, what
-// the estimate assumed a call costs. The estimator's band sampler is unexported, so it is
-// repeated here on the lognormal of latency.go (the same fit).
+// The token maths is the estimator's (estimate/plan.go's callCost), on the same distributions
+// (internal/stats), so that the usage a simulated provider reports costs, on average, what the
+// estimate assumed a call costs.
 
 // band is a token band as a distribution: a fixed count, or the lognormal fitted to its p50
 // and p95.
-type band struct {
-	fixed  float64
-	dist   lognormal
-	isDist bool
-}
+type band = stats.Band
 
-func newBand(b spec.Band) band {
-	if !b.Dist {
-		return band{fixed: b.P50}
-	}
-	return band{dist: fitLognormal(b.P50, b.P95), isDist: true}
-}
-
-func (b band) mean() float64 {
-	if b.isDist {
-		return b.dist.mean()
-	}
-	return b.fixed
-}
-
-func (b band) sample(r *rand.Rand) float64 {
-	if b.isDist {
-		return b.dist.sample(r)
-	}
-	return b.fixed
-}
+func newBand(b spec.Band) band { return stats.NewBand(b.P50, b.P95, b.Dist) }
 
 // tokenModel is what the spec assumes about the tokens of one model's calls in one category.
 type tokenModel struct {
@@ -100,9 +77,9 @@ type tokenDraw struct {
 func (tm *tokenModel) draw(r *rand.Rand, textTokens, promptTokens, maxTokens int) tokenDraw {
 	d := tokenDraw{out: textTokens}
 	if tm.hasOut {
-		d.out = roundTokens(tm.out.sample(r))
+		d.out = roundTokens(tm.out.Sample(r))
 	}
-	d.reasoning = roundTokens(tm.reasoning.sample(r))
+	d.reasoning = roundTokens(tm.reasoning.Sample(r))
 	d.cached = roundTokens(tm.cacheHit * float64(promptTokens))
 	if maxTokens > 0 && d.out+d.reasoning > maxTokens {
 		d.reasoning = min(d.reasoning, maxTokens)
@@ -116,9 +93,9 @@ func (tm *tokenModel) draw(r *rand.Rand, textTokens, promptTokens, maxTokens int
 func (tm *tokenModel) meanTokens(textTokens int) float64 {
 	out := float64(textTokens)
 	if tm.hasOut {
-		out = tm.out.mean()
+		out = tm.out.Mean()
 	}
-	return out + tm.reasoning.mean()
+	return out + tm.reasoning.Mean()
 }
 
 func roundTokens(x float64) int {
