@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -17,7 +18,7 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--measured OUTCOMES.jsonl] [--today YYYY-MM-DD]"
 	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
 	format := fs.String("format", "", "report format: "+strings.Join(estimate.Formats, ", ")+" (default table, or html when --out ends in .html)")
-	out := fs.String("out", "", "write the report to this file instead of standard output")
+	out := fs.String("out", "", "write the report to this file instead of standard output (its extension sets the format when --format is not given: .html, .json, .csv, .md)")
 	samples := fs.Int("samples", estimate.DefaultSamples, fmt.Sprintf("Monte Carlo samples per policy, split over categories (at least %d per category)", estimate.MinCategorySamples))
 	seed := seedFlag(estimate.DefaultSeed)
 	fs.Var(&seed, "seed", "random seed, a whole number from 1 to 18446744073709551615; the same seed gives the same report")
@@ -45,8 +46,18 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 		return usagef("--volume %d: write the requests a month, at least 1, like --volume 1000000; leave --volume out to use the spec's volume", *volume)
 	}
 	f := *format
-	if f == "" && strings.HasSuffix(*out, ".html") {
-		f = "html"
+	if f == "" {
+		// The format follows the file's extension, as a user naming report.json expects.
+		switch filepath.Ext(*out) {
+		case ".html", ".htm":
+			f = "html"
+		case ".json":
+			f = "json"
+		case ".csv":
+			f = "csv"
+		case ".md", ".markdown":
+			f = "markdown"
+		}
 	}
 	if f != "" && !validFormat(f) {
 		return usagef("unknown --format %q: use one of %s", f, strings.Join(estimate.Formats, ", "))

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -29,5 +31,20 @@ func TestEstimateFlagsSayWhatTheyTake(t *testing.T) {
 	code, out, errOut := run(t, "estimate", quickstart, "--samples", "6000", "--volume", "5", "--seed", "42")
 	if code != 0 || !strings.Contains(out, "5 requests/month · 6,000 Monte Carlo samples per policy · seed 42") {
 		t.Errorf("estimate --samples 6000 --volume 5 --seed 42: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestEstimateOutExtensionSetsFormat: --out report.json writes JSON, as its name says.
+func TestEstimateOutExtensionSetsFormat(t *testing.T) {
+	dir := t.TempDir()
+	for ext, prefix := range map[string]string{".json": "{", ".csv": "policy,", ".md": "# "} {
+		path := filepath.Join(dir, "report"+ext)
+		if code, _, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--samples", "20000", "--out", path); code != 0 {
+			t.Fatalf("%s: exit %d: %s", ext, code, errOut)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil || !strings.HasPrefix(string(data), prefix) {
+			t.Errorf("--out report%s starts with %.40q, want %q", ext, data, prefix)
+		}
 	}
 }
