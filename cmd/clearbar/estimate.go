@@ -92,6 +92,13 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	if err := closeOut(); err != nil {
 		return err
 	}
+	if f == "csv" {
+		// A CSV report is the policies' table and has no place for them: the spec's warnings
+		// go to stderr.
+		for _, w := range r.Warnings {
+			fmt.Fprintf(m.Stderr, "warning: %s\n", w)
+		}
+	}
 	if *out != "" && *out != "-" {
 		fmt.Fprintf(m.Stderr, "wrote %s (recommended: %s)\n", *out, r.Recommended)
 	}

@@ -48,3 +48,12 @@ func TestEstimateOutExtensionSetsFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateCSVWarnsOnStderr: a CSV report has no place for the spec's warnings, so they go
+// to stderr rather than nowhere.
+func TestEstimateCSVWarnsOnStderr(t *testing.T) {
+	code, out, errOut := run(t, "estimate", "../../examples/expert-assistant.yaml", "--samples", "20000", "--format", "csv")
+	if code != 0 || !strings.HasPrefix(out, "policy,") || !strings.Contains(errOut, "warning: ../../examples/expert-assistant.yaml:10: the spec's review is overdue") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
