@@ -164,9 +164,9 @@ its own margin on few items). Kept: none. Weight and step-size changes barely mo
 non-linear second stage over-fits: the gain of GPT-4 over Mixtral rides on one shared difficulty
 direction and the subject, and the limit is the information in bag-of-n-gram text. An embedding
 of the prompt (learn train --embed) was the remaining lever: with the Universal Sentence Encoder
-lite (tools/embed-local, offline) it gives nothing here (MMLU test half 95.8% at 42.6%,
-RouterBench 97.8% at 39.1%; development split within noise); a stronger embedding model needs
-an embeddings API.
+lite (tools/embed-local, offline, whole prompts embedded piece by piece) it gives nothing here
+(MMLU test half 96.1% at 44.0%, RouterBench 97.5% at 39.6%; development split within noise); a
+stronger embedding model needs an embeddings API.
 
 The router alone, without a check on its answers: the predictions are calibrated (on MMLU the predicted gain
 of GPT-4 over Mixtral matches the realised one decile by decile) but not spread enough. On MMLU the
