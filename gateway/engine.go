@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/clearbar/clearbar"
@@ -258,7 +259,12 @@ func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Res
 		r.d.Reason = "accepted without validation: the route names validators but this gateway runs none"
 		return nextAccept
 	}
-	verdicts, ok, calls := r.g.checker.Check(validate.WithCategory(ctx, r.plan.Category.Name), a.Model, r.req, resp, st.Validate)
+	if hasAgree(st.Validate) {
+		// An agreement check's model answers the client's request: its provider gets the
+		// category, as the answer's did.
+		ctx = validate.WithCategory(ctx, r.plan.Category.Name)
+	}
+	verdicts, ok, calls := r.g.checker.Check(ctx, a.Model, r.req, resp, st.Validate)
 	a.Verdicts = verdicts
 	r.pending = append(r.pending, calls...)
 	r.flagRepeats(a.Model, verdicts)
@@ -273,6 +279,11 @@ func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Res
 		return nextRetry
 	}
 	return nextEscalate
+}
+
+// hasAgree reports whether validators include an agreement check.
+func hasAgree(validators []*spec.Validator) bool {
+	return slices.ContainsFunc(validators, func(v *spec.Validator) bool { _, ok := v.Config.(*spec.Agree); return ok })
 }
 
 func failedVerdicts(vs []clearbar.Verdict) string {

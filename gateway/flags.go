@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clearbar/clearbar"
@@ -30,6 +32,9 @@ type repeats struct {
 
 	mu   sync.Mutex
 	runs map[[3]string]failRun
+	// open is len(runs), read without the lock: a check whose validators all passed, when no
+	// run is open, takes no lock.
+	open atomic.Int64
 }
 
 // failRun is a run of consecutive failures: how many, and when the first was.
@@ -38,37 +43,47 @@ type failRun struct {
 	first time.Time
 }
 
-// note records a check of a validator on a model's answer in a category and returns the run
-// of consecutive failures it ends or extends: 0 after a pass, else the failures in a row, this
-// one included, counted from the first that is still within the window.
-func (r *repeats) note(category, validator, model string, pass bool, now time.Time) int {
+// note records the verdicts of one check of a model's answer in a category, under one lock,
+// and returns the longest run of consecutive failures among the validators that failed, with
+// that validator: 0 when every one passed. A pass with no run to end touches nothing.
+func (r *repeats) note(category, model string, verdicts []clearbar.Verdict, now time.Time) (n int, validator string) {
+	if r.open.Load() == 0 && !slices.ContainsFunc(verdicts, func(v clearbar.Verdict) bool { return !v.Pass }) {
+		return 0, ""
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.runs == nil {
-		r.runs = map[[3]string]failRun{}
+	defer func() { r.open.Store(int64(len(r.runs))) }()
+	for _, v := range verdicts {
+		key := [3]string{category, v.Validator, model}
+		if v.Pass {
+			if len(r.runs) > 0 {
+				delete(r.runs, key)
+			}
+			continue
+		}
+		if r.runs == nil {
+			r.runs = map[[3]string]failRun{}
+		}
+		run := r.runs[key]
+		if run.n == 0 || now.Sub(run.first) > r.window {
+			run = failRun{first: now}
+		}
+		run.n++
+		r.runs[key] = run
+		if run.n > n {
+			n, validator = run.n, v.Validator
+		}
 	}
-	key := [3]string{category, validator, model}
-	if pass {
-		delete(r.runs, key)
-		return 0
-	}
-	run := r.runs[key]
-	if run.n == 0 || now.Sub(run.first) > r.window {
-		run = failRun{first: now}
-	}
-	run.n++
-	r.runs[key] = run
-	return run.n
+	return n, validator
 }
 
 // flagRepeats records the verdicts of a check of model's answer and flags the decision when a
 // validator that just failed has failed that model's answers the threshold number of times in
 // a row in its category, within the window.
 func (r *run) flagRepeats(model string, verdicts []clearbar.Verdict) {
-	for _, v := range verdicts {
-		if n := r.g.repeats.note(r.d.Category, v.Validator, model, v.Pass, r.g.now()); n >= r.g.repeats.threshold && !r.d.Flagged {
-			r.d.Flagged = true
-			r.d.FlagReason = fmt.Sprintf("%s failed the last %d answers of %s in category %s, within %s", v.Validator, n, model, r.d.Category, r.g.repeats.window)
-		}
+	n, v := r.g.repeats.note(r.d.Category, model, verdicts, r.g.now())
+	if n >= r.g.repeats.threshold && !r.d.Flagged {
+		r.d.Flagged = true
+		r.d.FlagReason = fmt.Sprintf("%s failed the last %d answers of %s in category %s, within %s", v, n, model, r.d.Category, r.g.repeats.window)
 	}
 }

@@ -71,18 +71,20 @@ type Options struct {
 
 // Gateway serves the HTTP API. It is safe for concurrent use.
 type Gateway struct {
-	spec      *spec.Spec
-	router    *route.Router
-	providers map[string]clearbar.Provider
-	breakers  *health.Set
-	recorder  Recorder
-	decisions DecisionStore
-	checker   Checker
-	shadow    *shadow.Shadower
-	metrics   *metrics
-	gatherer  prometheus.Gatherer
-	keys      *keyring
-	aliases   aliases
+	spec *spec.Spec
+	// timeScales are the time scales of simulated providers that run at one other than 1.
+	timeScales map[string]float64
+	router     *route.Router
+	providers  map[string]clearbar.Provider
+	breakers   *health.Set
+	recorder   Recorder
+	decisions  DecisionStore
+	checker    Checker
+	shadow     *shadow.Shadower
+	metrics    *metrics
+	gatherer   prometheus.Gatherer
+	keys       *keyring
+	aliases    aliases
 	// upstreamIDs are the spec models by their upstream model id, for the names that are
 	// not spec model names themselves.
 	upstreamIDs    map[string][]string
@@ -201,6 +203,15 @@ func New(o Options) (*Gateway, error) {
 		}
 	}
 	g.routes()
+	// Simulated providers run at a time scale other than 1: their decisions say so.
+	for _, p := range o.Spec.Providers {
+		if p.Simulate != nil && p.Simulate.TimeScale > 0 && p.Simulate.TimeScale != 1 {
+			if g.timeScales == nil {
+				g.timeScales = map[string]float64{}
+			}
+			g.timeScales[p.Name] = p.Simulate.TimeScale
+		}
+	}
 	g.stop, g.cutAll = context.WithCancelCause(context.Background())
 	g.ready.Store(true)
 	return g, nil
@@ -578,8 +589,8 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		d.Cost += a.Cost
-		if p := g.spec.Provider(a.Provider); p != nil && p.Simulate != nil && p.Simulate.TimeScale > 0 && p.Simulate.TimeScale != 1 {
-			d.TimeScale = p.Simulate.TimeScale
+		if scale, ok := g.timeScales[a.Provider]; ok {
+			d.TimeScale = scale
 		}
 		switch {
 		case a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered"):

@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/textdist"
@@ -85,30 +86,22 @@ func (r *Reader) Err() error { return r.err }
 // decodeRow decodes one JSON line into row. Its errors say which key is wrong and how, in
 // the table's terms.
 func decodeRow(b []byte, row *Row) error {
-	// The common case, a line of known keys only, is decoded once; anything else is decoded
-	// again to find out what is wrong.
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(row); err == nil && dec.InputOffset() == int64(len(b)) {
-		return nil
-	}
-	*row = Row{}
 	if err := json.Unmarshal(b, row); err != nil {
+		*row = Row{}
 		return jsonError(err)
 	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(b, &keys); err != nil {
-		return jsonError(err)
-	}
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		if _, ok := keys["model"]; k == "models" && !ok {
-			continue // a benchmark file, which check explains
+	// Unknown keys are skipped, unless one is a misspelling of a known key: the top-level
+	// keys are read without decoding their values again.
+	hasModel := gjson.GetBytes(b, "model").Exists()
+	var err error
+	gjson.ParseBytes(b).ForEach(func(k, _ gjson.Result) bool {
+		if k.Str == "models" && !hasModel {
+			return true // a benchmark file, which check explains
 		}
-		if err := checkKey(k, "key"); err != nil {
-			return err
-		}
-	}
-	return nil
+		err = checkKey(k.Str, "key")
+		return err == nil
+	})
+	return err
 }
 
 // rowKeys are the JSON keys of a Row, in declaration order.

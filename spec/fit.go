@@ -3,41 +3,26 @@ package spec
 import (
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/stats"
 )
 
 // This file holds the checks of how well a route fits its category: whether its models'
 // context windows hold the category's requests, whether a score route lists its models
 // cheapest first at the category's tokens, and settings that nothing on the route uses.
 
-// z95 is the standard normal quantile at 0.95: a token band's lognormal has sigma
-// ln(p95/p50) / z95.
-const z95 = 1.6448536269514722
-
-// sigma is the spread of the lognormal fitted to a token distribution (0 for a number).
-func (b Band) sigma() float64 {
-	if !b.Dist || b.P50 <= 0 || b.P95 <= b.P50 {
-		return 0
-	}
-	return math.Log(b.P95/b.P50) / z95
-}
-
 // Mean is the band's mean: the number itself, or the mean of the lognormal fitted to p50 and
-// p95, as the estimate uses it for cost.
-func (b Band) Mean() float64 {
-	s := b.sigma()
-	return b.P50 * math.Exp(s*s/2)
-}
+// p95, as the estimate uses it for cost (internal/stats, the estimator's distributions).
+func (b Band) Mean() float64 { return stats.NewBand(b.P50, b.P95, b.Dist).Mean() }
 
 // Over is the fraction of requests whose tokens are more than n: 0 or 1 for a number, the
 // lognormal's tail for a distribution.
 func (b Band) Over(n float64) float64 {
-	s := b.sigma()
-	if s == 0 {
+	l := stats.FitLognormal(b.P50, b.P95)
+	if !b.Dist || l.Sigma == 0 {
 		if b.P50 > n {
 			return 1
 		}
@@ -46,7 +31,7 @@ func (b Band) Over(n float64) float64 {
 	if n <= 0 {
 		return 1
 	}
-	return 0.5 * math.Erfc(math.Log(n/b.P50)/(s*math.Sqrt2))
+	return 1 - l.CDF(n)
 }
 
 // CallCost is the expected cost of one call of m at the category's tokens: the mean input

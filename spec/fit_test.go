@@ -112,7 +112,7 @@ func TestBandOver(t *testing.T) {
 	if got := (Band{P50: 300, P95: 300}).Mean(); got != 300 {
 		t.Errorf("the mean of a number = %v", got)
 	}
-	sigma := math.Log(4) / z95
+	sigma := math.Log(4) / 1.6448536269514722 // ln(p95/p50) / z(0.95)
 	if got, want := b.Mean(), 1000*math.Exp(sigma*sigma/2); math.Abs(got-want) > 1e-9 {
 		t.Errorf("Mean = %v, want %v", got, want)
 	}

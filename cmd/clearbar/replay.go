@@ -76,6 +76,13 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if *calibrate && (s == nil || *category == "") {
 		return usagef("--calibrate writes into a spec's category: give SPEC and --category")
 	}
+	if *calibrate && s.Category(*category) == nil {
+		var names []string
+		for _, c := range s.Categories {
+			names = append(names, c.Name)
+		}
+		return usagef("--category %q: the spec has no such category (its categories: %s)", *category, strings.Join(names, ", "))
+	}
 	opts := replay.Options{Category: *category, Task: *task, Weak: *weak, Strong: *strong, Thresholds: *thresholds, Reprice: *reprice}
 	switch *grade {
 	case "pass":
@@ -483,8 +490,14 @@ func cheapestFirst(rep *replay.Report, models []string) []string {
 			cost[r.Name] = r.CostUSD()
 		}
 	}
+	costOf := func(m string) float64 {
+		if c, ok := cost[m]; ok {
+			return c
+		}
+		return math.Inf(1) // no single-model result: after those with one
+	}
 	out := slices.Clone(models)
-	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(cost[a], cost[b]) })
+	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(costOf(a), costOf(b)) })
 	return out
 }
 

@@ -256,6 +256,7 @@ func TestReplayUsage(t *testing.T) {
 		{[]string{"replay", "--outcomes", "x", "--calibrate"}, "--calibrate writes into a spec's category"},
 		{[]string{"replay", "--outcomes", "x", "--format", "pdf"}, `--format "pdf"`},
 		{[]string{"replay", "../../examples/quickstart.yaml", "--outcomes", "x", "--category", "intent", "--calibrate", "--target", "strong-share=1.5"}, "write a fraction from 0 to 1"},
+		{[]string{"replay", "../../examples/quickstart.yaml", "--outcomes", "x", "--category", "nosuch", "--calibrate"}, `--category "nosuch": the spec has no such category`},
 		{[]string{"learn"}, "usage: clearbar learn train"},
 		{[]string{"learn", "train"}, "--outcomes is required"},
 	} {

@@ -120,6 +120,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if *drainGrace < 0 || *drainTimeout < 0 {
 		return usagef("--drain-grace and --drain-timeout cannot be negative")
 	}
+	set := map[string]bool{} // the flags given, which win over the spec's server settings
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["drain-timeout"] && *drainTimeout == 0 {
+		return usagef("--drain-timeout must be more than 0: leave it out for the spec's server.drain_timeout, else request_timeout plus %s", drainSlack)
+	}
 	var file string
 	if len(pos) == 1 {
 		file = pos[0]
@@ -249,8 +254,6 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	// Drain: stop taking requests, finish those in flight, then write every queued decision.
 	// The flags win over the spec's server settings, which win over the defaults.
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	grace, window := *drainGrace, cmp.Or(*drainTimeout, gw.RequestTimeout()+drainSlack)
 	if sv := s.Server; !set["drain-grace"] && sv.DrainGrace != nil {
 		grace = sv.DrainGrace.D()

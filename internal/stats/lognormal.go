@@ -57,6 +57,20 @@ func (l Lognormal) Sample(r *rand.Rand) float64 {
 	return math.Exp(l.Mu + l.Sigma*r.NormFloat64())
 }
 
+// CDF returns P(X ≤ x).
+func (l Lognormal) CDF(x float64) float64 {
+	switch {
+	case math.IsInf(l.Mu, -1) || l.Sigma == 0:
+		if x >= l.Median() {
+			return 1
+		}
+		return 0
+	case x <= 0:
+		return 0
+	}
+	return 0.5 * math.Erfc(-(math.Log(x)-l.Mu)/(l.Sigma*math.Sqrt2))
+}
+
 // Quantile returns the q-quantile (0 < q < 1).
 func (l Lognormal) Quantile(q float64) float64 {
 	if math.IsInf(l.Mu, -1) {
