@@ -49,7 +49,7 @@ func tooLongNotes(s *spec.Spec) []string {
 	w := newWorld(s)
 	var notes []string
 	for _, c := range s.Categories {
-		used := w.routeModels(c.Route, c.Fallback)
+		used := w.spec.RouteCandidates(c.Route, c.Fallback)
 		for _, m := range s.Models {
 			p := tooLong(c, m)
 			if _, rated := c.PassRate(m); p < minNotedTooLong || !rated && !slices.Contains(used, m) {

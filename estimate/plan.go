@@ -181,34 +181,13 @@ var wholeBand = fit{weight: 1, qlo: 0, qhi: 1}
 // below this share is the fitted curve's, not the traffic's.
 const minTooLong = 1e-6
 
-// routeModels returns every model a route can send requests to: its steps and each one's
-// failover chain, each once, in order.
-func (w *world) routeModels(r *spec.Route, fallback []spec.Ref) []*spec.Model {
-	var out []*spec.Model
-	add := func(m *spec.Model) {
-		if m != nil && !slices.Contains(out, m) {
-			out = append(out, m)
-		}
-	}
-	for _, ref := range r.Models() {
-		m := w.spec.Model(ref.Name)
-		add(m)
-		if m != nil {
-			for _, fm := range w.spec.FailoverChain(m, fallback, nil) {
-				add(fm)
-			}
-		}
-	}
-	return out
-}
-
 // fits splits a category's requests by the context windows of the models the route can use:
 // between consecutive windows that some of the requests are over, a part whose requests the
 // models with the smaller windows cannot take. With no such window it is the whole band.
 func (w *world) fits(c *spec.Category, r *spec.Route, fallback []spec.Ref) []fit {
 	in := c.Tokens.In
 	byWindow := map[int][]string{}
-	for _, m := range w.routeModels(r, fallback) {
+	for _, m := range w.spec.RouteCandidates(r, fallback) {
 		if cw := m.Resolved.ContextWindow; cw > 0 && in.Over(float64(cw)) > minTooLong {
 			byWindow[cw] = append(byWindow[cw], m.Name)
 		}

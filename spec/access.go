@@ -66,6 +66,28 @@ func (s *Spec) Policy(name string) *Policy {
 	return nil
 }
 
+// RouteCandidates returns every model a route can send a request to: its steps and each one's
+// failover chain (with the category's fallback), each once, in order.
+func (s *Spec) RouteCandidates(r *Route, fallback []Ref) []*Model {
+	var out []*Model
+	add := func(m *Model) {
+		if m != nil && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	for _, ref := range r.Models() {
+		m := s.Model(ref.Name)
+		if m == nil {
+			continue
+		}
+		add(m)
+		for _, fm := range s.FailoverChain(m, fallback, nil) {
+			add(s.Model(fm.Name))
+		}
+	}
+	return out
+}
+
 // Models returns every model the route can call as a step (not fallbacks, judges or agreement
 // checkers), in order of first appearance.
 func (r *Route) Models() []Ref {

@@ -45,28 +45,6 @@ func (c *Category) CallCost(m *Model) clearbar.Money {
 	return m.Resolved.Prices.ExpectedCost(t.In.Mean(), float64(t.CacheHit), t.Out.Mean(), reasoning)
 }
 
-// routeCandidates returns every model a route can send a category's requests to: its steps,
-// each followed by its failover chain (the model's own fallbacks, then fallback), each once.
-func (c *checker) routeCandidates(r *Route, fallback []Ref) []*Model {
-	var out []*Model
-	add := func(m *Model) {
-		if m != nil && !slices.Contains(out, m) {
-			out = append(out, m)
-		}
-	}
-	for _, ref := range r.Models() {
-		m := c.models[ref.Name]
-		if m == nil {
-			continue
-		}
-		add(m)
-		for _, fm := range c.spec.FailoverChain(m, fallback, nil) {
-			add(c.models[fm.Name])
-		}
-	}
-	return out
-}
-
 // checkContextWindows warns when the category's input tokens are more than the context window
 // of a model its route or fallbacks use: the gateway leaves such a model out of a request's
 // plan and moves to the next candidate, and a request no candidate can take fails. A typical
@@ -81,7 +59,7 @@ func (c *checker) checkContextWindows(cat *Category, r *Route, fallback []Ref, l
 	if line == 0 {
 		line = cat.Tokens.pos.Of("in")
 	}
-	cands := c.routeCandidates(r, fallback)
+	cands := c.spec.RouteCandidates(r, fallback)
 	largest, unknown := 0, false
 	var over, tail []string
 	for _, m := range cands {
