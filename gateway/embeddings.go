@@ -429,17 +429,15 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 				}
 				return resp, nil
 			}
-			switch r.afterFailure(ctx, err, retries) {
+			nx, ferr := r.afterFailure(ctx, err, retries)
+			switch nx {
 			case nextRetry:
 				a.Outcome = "retried"
 				retries++
 				continue
 			case nextFail:
 				a.Outcome = "failed"
-				if ctx.Err() != nil {
-					err = ctxError(ctx, err) // the backoff was cut short
-				}
-				return nil, r.failure(err)
+				return nil, r.failure(ferr)
 			}
 			a.Outcome = "fell back"
 			break

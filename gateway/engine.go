@@ -77,32 +77,34 @@ const (
 )
 
 // afterFailure decides, from a failed attempt's class, whether to retry the same model (and
-// waits the backoff), fail over, or fail.
-func (r *run) afterFailure(ctx context.Context, err error, retries int) next {
+// waits the backoff), fail over, or fail; with nextFail it returns the error to fail with: the
+// attempt's, or, when the request ended during the backoff, why it ended (a cut, the client
+// gone, the request out of time).
+func (r *run) afterFailure(ctx context.Context, err error, retries int) (next, error) {
 	e := clearbar.AsError(err)
 	if r.primary == nil {
 		r.primary = err
 	}
 	switch e.Class.Action() {
 	case clearbar.Fail:
-		return nextFail
+		return nextFail, err
 	case clearbar.RetrySame:
 		if e.Exhausted() {
-			return nextFailover // out of credit: another upstream may have some
+			return nextFailover, nil // out of credit: another upstream may have some
 		}
 		wait, ok, _ := r.budget.Decide(e, retries, r.g.now())
 		if !ok {
-			return nextFailover
+			return nextFailover, nil
 		}
 		if werr := retry.Wait(ctx, wait); werr != nil {
 			r.primary = werr
-			return nextFail
+			return nextFail, ctxError(ctx, err) // the backoff was cut short
 		}
 		r.waited += wait
-		return nextRetry
+		return nextRetry, nil
 	}
 	// FallBack, RotateKey (adapters rotate keys themselves; what reaches here is exhausted).
-	return nextFailover
+	return nextFailover, nil
 }
 
 // attemptKind names an attempt from where it sits in the plan.
@@ -230,17 +232,15 @@ steps:
 						continue steps
 					}
 				}
-				switch r.afterFailure(ctx, err, retries) {
+				nx, ferr := r.afterFailure(ctx, err, retries)
+				switch nx {
 				case nextRetry:
 					a.Outcome = "retried"
 					retries++
 					continue
 				case nextFail:
 					a.Outcome = "failed"
-					if ctx.Err() != nil {
-						err = ctxError(ctx, err) // the backoff was cut short
-					}
-					return nil, r.failure(err)
+					return nil, r.failure(ferr)
 				}
 				a.Outcome = "fell back"
 				break

@@ -93,17 +93,15 @@ steps:
 					err = ctxError(ctx, err)
 				}
 				r.finish(a, m, usage, err, done)
-				switch r.afterFailure(ctx, err, retries) {
+				nx, ferr := r.afterFailure(ctx, err, retries)
+				switch nx {
 				case nextRetry:
 					a.Outcome = "retried"
 					retries++
 					continue
 				case nextFail:
 					a.Outcome = "failed"
-					if ctx.Err() != nil {
-						err = ctxError(ctx, err) // the backoff was cut short
-					}
-					return r.failed(w, r.failure(err))
+					return r.failed(w, r.failure(ferr))
 				}
 				a.Outcome = "fell back"
 				break
