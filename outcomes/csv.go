@@ -196,7 +196,7 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 		}
 		if v := get("verdicts"); v != "" {
 			if err := json.Unmarshal([]byte(v), &row.Verdicts); err != nil {
-				return fmt.Errorf("line %d, verdicts: %w", line, jsonError(err))
+				return fmt.Errorf("line %d, verdicts: %s", line, cellError(err, "a JSON list of verdicts, like [{\"validator\": \"max length 200\", \"pass\": true}]"))
 			}
 		}
 		if v := get("request"); v != "" {
@@ -207,7 +207,7 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 		}
 		if v := get("tool_calls"); v != "" {
 			if err := json.Unmarshal([]byte(v), &row.ToolCalls); err != nil {
-				return fmt.Errorf("line %d, tool_calls: %w", line, jsonError(err))
+				return fmt.Errorf("line %d, tool_calls: %s", line, cellError(err, "a JSON list of tool calls, as the chat completions API writes them"))
 			}
 		}
 		if perr != nil {
@@ -306,4 +306,16 @@ func FromDecision(d *clearbar.Decision) []Row {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// cellError says what is wrong with a CSV cell that holds JSON, and what it must hold.
+func cellError(err error, want string) string {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Sprintf("%q is %s, but it must be %s", te.Field, jsonKind(te.Value), expected(te.Type))
+	case errors.As(err, &te):
+		return fmt.Sprintf("the cell is %s, but it must be %s", jsonKind(te.Value), want)
+	}
+	return fmt.Sprintf("not valid JSON (%s): write %s", strings.TrimPrefix(err.Error(), "json: "), want)
 }

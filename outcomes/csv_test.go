@@ -71,6 +71,8 @@ func TestReadCSVErrors(t *testing.T) {
 		{"fractional tokens", "item,model,prompt,tokens_in\na,m,p,1.5\n", `o.csv: line 2, tokens_in: "1.5" is not a whole number`, ""},
 		{"not a number", "item,model,prompt,latency_ms\na,m,p,NaN\n", `o.csv: line 2, latency_ms: "NaN" is not a number`, ""},
 		{"verdicts type", "item,model,prompt,verdicts\na,m,p,\"[{\"\"pass\"\":\"\"y\"\"}]\"\n", `o.csv: line 2, verdicts: "pass" is a string, but it must be true or false`, "in the table's words"},
+		{"verdicts not a list", "item,model,prompt,verdicts\na,m,p,{}\n", `o.csv: line 2, verdicts: the cell is an object, but it must be a JSON list of verdicts`, "the cell, not the line"},
+		{"verdicts not JSON", "item,model,prompt,verdicts\na,m,p,[oops\n", `o.csv: line 2, verdicts: not valid JSON`, "what to write in the cell"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
