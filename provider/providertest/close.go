@@ -16,7 +16,8 @@ import (
 // against the upstream and trigger a fallback), whichever of the body's close and the call's
 // cancellation the reading goroutine sees first. The upstream sends firstEvent (one complete
 // event of the adapter's stream format, with its blank line) and then nothing until the call
-// ends. The race is tried 40 times.
+// ends. The race is tried 40 times; then a Close between two calls of Next, which must end the
+// stream the same way.
 func CloseIsCanceled(t *testing.T, newProvider NewProvider, firstEvent string) {
 	t.Helper()
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -43,5 +44,20 @@ func CloseIsCanceled(t *testing.T, newProvider NewProvider, firstEvent string) {
 		if c := clearbar.ClassOf(s.Err()); c != clearbar.Canceled {
 			t.Fatalf("run %d: class %s (%v), want canceled", i, c, s.Err())
 		}
+	}
+	// Closed before the next Next, not while it reads: the same Canceled, never a clean end.
+	s, err := p.Stream(context.Background(), call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Next() {
+		t.Fatalf("the first event gave no chunk: %v", s.Err())
+	}
+	s.Close()
+	if s.Next() {
+		t.Fatal("Next returned a chunk after Close")
+	}
+	if c := clearbar.ClassOf(s.Err()); c != clearbar.Canceled {
+		t.Fatalf("closed between two Next calls: class %s (%v), want canceled", c, s.Err())
 	}
 }

@@ -35,8 +35,15 @@ type Stream struct {
 func (s *Stream) Init(a *Attempt, resp *http.Response) { s.Attempt, s.Resp = a, resp }
 
 // Over reports whether the stream has ended (its last event, a failure, or Close): Next
-// returns false at once.
-func (s *Stream) Over() bool { return s.done || s.closed.Load() }
+// returns false at once. A stream closed before its end has failed Canceled, whether Close
+// ran while a Next was blocked reading or before the next call of Next: a closed stream never
+// reads as one that ended cleanly.
+func (s *Stream) Over() bool {
+	if !s.done && s.closed.Load() {
+		s.Fail(s.Attempt.Fail(clearbar.Canceled, 0, "the stream was closed before its end", context.Canceled))
+	}
+	return s.done
+}
 
 // Fail ends the stream with e and releases the call; it returns false, for Next to return.
 func (s *Stream) Fail(e *clearbar.Error) bool {
