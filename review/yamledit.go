@@ -27,7 +27,7 @@ type edit struct {
 func applyEdits(src []byte, edits []edit) (out []byte, note string, err error) {
 	out = src
 	for _, e := range edits {
-		next, err := editInPlace(out, e)
+		next, err := spec.SetInCategoryText(out, e.category, e.path, e.text)
 		if err != nil {
 			return reencode(src, edits)
 		}
@@ -50,9 +50,4 @@ func reencode(src []byte, edits []edit) ([]byte, string, error) {
 		out = next
 	}
 	return out, "the spec could not be edited in place, so it was re-encoded: the diff also shows formatting changes", nil
-}
-
-// editInPlace makes one edit by replacing (or inserting) text.
-func editInPlace(src []byte, e edit) ([]byte, error) {
-	return spec.SetInCategoryText(src, e.category, e.path, e.text)
 }
