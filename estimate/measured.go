@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
@@ -26,6 +27,10 @@ type Observation struct {
 	LatencyMS   float64
 	TokensIn    int
 	TokensOut   int
+	// TokensCached are the prompt tokens read from the prompt cache, among TokensIn; nil when
+	// the call did not record them. TokensReasoning are the reasoning tokens among TokensOut.
+	TokensCached    *int
+	TokensReasoning int
 	// Cost is the call's recorded cost; 0 when none was recorded.
 	Cost   clearbar.Money
 	Failed bool
@@ -46,6 +51,11 @@ type measured struct {
 	verdicts, verdictPasses int
 	latency                 []float64 // seconds, sorted
 	tokensIn, tokensOut     []float64
+	reasoning               float64 // the reasoning tokens among tokensOut, summed
+	// cacheCalls counts the calls that recorded their cached prompt tokens; cached and
+	// cacheBase sum those calls' cached and prompt tokens.
+	cacheCalls        int
+	cached, cacheBase float64
 	// costed counts calls that recorded a cost and their tokens; recorded sums those costs
 	// and priced the same calls at the spec's prices.
 	costed           int
@@ -110,11 +120,19 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 		}
 		if o.TokensOut > 0 {
 			cell.tokensOut = append(cell.tokensOut, float64(o.TokensOut))
+			cell.reasoning += float64(min(o.TokensReasoning, o.TokensOut))
+		}
+		u := clearbar.Usage{PromptTokens: o.TokensIn, CompletionTokens: o.TokensOut, ReasoningTokens: o.TokensReasoning}
+		if o.TokensCached != nil && o.TokensIn > 0 {
+			u.CachedTokens = *o.TokensCached
+			cell.cacheCalls++
+			cell.cached += float64(u.CachedTokens)
+			cell.cacheBase += float64(o.TokensIn)
 		}
 		if o.Cost > 0 && o.TokensIn+o.TokensOut > 0 {
 			cell.costed++
 			cell.recorded += float64(o.Cost)
-			cell.priced += float64(m.Resolved.Prices.RequestCost(int64(o.TokensIn), 0, int64(o.TokensOut), 0))
+			cell.priced += float64(m.Cost(u))
 		}
 	}
 	for _, cell := range ms.cells {
@@ -140,7 +158,11 @@ func (ms *Measurements) apply(w *world) {
 				w.measuredTokens = map[[2]string]measuredTokens{}
 			}
 			in := slices.Sorted(slices.Values(cell.tokensIn))
-			w.measuredTokens[key] = measuredTokens{in: in, meanIn: mean(in), meanOut: mean(cell.tokensOut)}
+			w.measuredTokens[key] = measuredTokens{in: in, meanIn: mean(in), meanOut: mean(cell.tokensOut),
+				meanReasoning: cell.reasoning / float64(len(cell.tokensOut))}
+		}
+		if hit, ok := cell.cacheHit(); ok && cell.cacheCalls >= MinLatency {
+			w.measuredCacheHit = withKey(w.measuredCacheHit, key, hit)
 		}
 		if cell.n >= MinGraded {
 			// Provider failures measured per model and category become its availability there.
@@ -152,12 +174,23 @@ func (ms *Measurements) apply(w *world) {
 	}
 }
 
+// cacheHit is the share of the recorded prompt tokens read from the prompt cache, as a
+// category's tokens.cache_hit says it: a share of tokens, not of calls.
+func (cell *measured) cacheHit() (float64, bool) {
+	if cell.cacheBase == 0 {
+		return 0, false
+	}
+	return cell.cached / cell.cacheBase, true
+}
+
 // measuredTokens are a model's measured tokens per call in a category: the prompt tokens of
 // every call, sorted (a price tier applies to each call's own prompt, so the mean alone would
-// miss the calls over a long-context threshold), and the means.
+// miss the calls over a long-context threshold), and the means. meanOut counts reasoning
+// tokens, as providers count them among completion tokens; meanReasoning is their part of it
+// (0 when the calls did not record them, which bills them as output).
 type measuredTokens struct {
-	in              []float64
-	meanIn, meanOut float64
+	in                             []float64
+	meanIn, meanOut, meanReasoning float64
 }
 
 // passRateEstimate is a cell's measured pass rate with its 95% interval.
@@ -218,8 +251,8 @@ func mean(xs []float64) float64 {
 type Finding struct {
 	Category string `json:"category"`
 	Model    string `json:"model"`
-	// What is "pass rate", "latency p50", "latency p95", "tokens in", "tokens out" or
-	// "availability".
+	// What is "pass rate", "latency p50", "latency p95", "tokens in", "tokens out",
+	// "cache hit", "cost per call" or "availability".
 	What     string  `json:"what"`
 	Assumed  float64 `json:"assumed"`
 	Measured float64 `json:"measured"`
@@ -295,6 +328,18 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
 			if f.Contradicts {
 				f.Note = "more than 25% off"
+			}
+			out = append(out, f)
+		}
+		if hit, ok := cell.cacheHit(); ok {
+			// The cache's share of prompt tokens, against the category's cache_hit: a moved
+			// prompt prefix or a provider that stopped caching shows here.
+			f := Finding{Category: c.Name, Model: m.Name, What: "cache hit", Assumed: float64(c.Tokens.CacheHit), Measured: hit, N: cell.cacheCalls, Used: cell.cacheCalls >= MinLatency}
+			if f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.1; f.Contradicts {
+				f.Note = "more than 10 points off"
+			}
+			if e := m.Resolved.Prices; e.CachedInput == 0 || e.CachedInput == e.Input {
+				f.Note = strings.TrimPrefix(f.Note+"; the model has no cached-input price, so the cache does not change its cost", "; ")
 			}
 			out = append(out, f)
 		}

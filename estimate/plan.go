@@ -82,10 +82,11 @@ type world struct {
 	falseAlarm   map[string]float64
 	share        map[string]float64
 	// Measurements replace assumptions per {category, model}: latency samples (seconds),
-	// mean tokens in and out, and availability.
-	measuredLatency map[[2]string][]float64
-	measuredTokens  map[[2]string]measuredTokens
-	measuredAvail   map[[2]string]float64
+	// tokens in and out, the prompt cache's share of input tokens, and availability.
+	measuredLatency  map[[2]string][]float64
+	measuredTokens   map[[2]string]measuredTokens
+	measuredCacheHit map[[2]string]float64
+	measuredAvail    map[[2]string]float64
 }
 
 func newWorld(s *spec.Spec) *world { return &world{spec: s} }
@@ -143,12 +144,16 @@ func (w *world) callCost(c *spec.Category, m *spec.Model, f fit) clearbar.Money 
 		reasoning = newBand(t.Reasoning).Mean()
 	}
 	in, out := newBand(t.In), newBand(t.Out).Mean()
+	hit := float64(t.CacheHit)
+	if v, ok := w.measuredCacheHit[[2]string{c.Name, m.Name}]; ok {
+		hit = v
+	}
 	if tok, ok := w.measuredTokens[[2]string{c.Name, m.Name}]; ok {
 		// Measured completion tokens include reasoning tokens, as providers count them.
-		out, reasoning = tok.meanOut, 0
+		out, reasoning = tok.meanOut-tok.meanReasoning, tok.meanReasoning
 		e := m.Resolved.Prices
 		if e.TierThreshold == 0 || tok.in[len(tok.in)-1] <= float64(e.TierThreshold) {
-			return e.ExpectedCost(tok.meanIn, float64(t.CacheHit), out, reasoning).Scale(scaleOf(w.priceScale, m.Name))
+			return e.ExpectedCost(tok.meanIn, hit, out, reasoning).Scale(scaleOf(w.priceScale, m.Name))
 		}
 		// Some calls cross the long-context threshold: price each measured prompt (at most
 		// 512 of them, evenly spaced in order), as each call is billed.
@@ -156,11 +161,11 @@ func (w *world) callCost(c *spec.Category, m *spec.Model, f fit) clearbar.Money 
 		var sum float64
 		for i := range n {
 			x := tok.in[i*len(tok.in)/n]
-			sum += float64(e.ExpectedCost(x, float64(t.CacheHit), out, reasoning))
+			sum += float64(e.ExpectedCost(x, hit, out, reasoning))
 		}
 		return clearbar.Money(math.Round(sum / float64(n))).Scale(scaleOf(w.priceScale, m.Name))
 	}
-	cost := expectedCost(m.Resolved.Prices, in, f.qlo, f.qhi, float64(t.CacheHit), out, reasoning)
+	cost := expectedCost(m.Resolved.Prices, in, f.qlo, f.qhi, hit, out, reasoning)
 	return cost.Scale(scaleOf(w.priceScale, m.Name))
 }
 

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/clearbar/clearbar"
 )
 
 const scoreSpec = `version: 1
@@ -229,5 +231,62 @@ categories:
 		if f.What == "tokens out" && (f.Assumed != 500 || f.Contradicts) {
 			t.Errorf("tokens out: assumed %v, contradicts %v; want 100 out + 400 reasoning, agreeing", f.Assumed, f.Contradicts)
 		}
+	}
+}
+
+// TestMeasuredCacheHit: calls that record their cached prompt tokens measure the category's
+// cache_hit, which then prices the calls, and their recorded cost is checked at the cached
+// price: a spec that assumes no cache is told it is off, not that its prices are.
+func TestMeasuredCacheHit(t *testing.T) {
+	s := parse(t, `version: 1
+name: cache
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.5
+    route: {model: small}
+    assume: {pass_rate: {small: 0.9}}
+`)
+	m, c := s.Model("small"), s.Category("x")
+	e := m.Resolved.Prices
+	if e.CachedInput == 0 || e.CachedInput == e.Input {
+		t.Fatal("gpt-4o-mini has no cached-input price in the catalogue: pick another model")
+	}
+	var obs []Observation
+	for i := range 40 {
+		cached := 600 + 400*(i%2) // 600 and 1000 of 1000: 80% of the prompt tokens
+		u := clearbar.Usage{PromptTokens: 1000, CompletionTokens: 100, CachedTokens: cached}
+		obs = append(obs, Observation{Category: "x", Model: "small", TokensIn: 1000, TokensOut: 100, TokensCached: &cached, Cost: m.Cost(u)})
+	}
+	// Rows that did not record cached tokens (an imported benchmark) measure nothing.
+	obs = append(obs, Observation{Category: "x", Model: "small", TokensIn: 5000, TokensOut: 100})
+	ms := Measure(s, obs)
+	got := map[string]Finding{}
+	for _, f := range ms.Findings(s) {
+		got[f.What] = f
+	}
+	if f := got["cache hit"]; math.Abs(f.Measured-0.8) > 1e-12 || f.Assumed != 0 || f.N != 40 || !f.Used || !f.Contradicts {
+		t.Errorf("cache hit finding %+v, want 80%% of 40 calls, used, contradicting the assumed 0", f)
+	}
+	if f := got["cost per call"]; f.Contradicts || math.Abs(f.Measured-f.Assumed) > 1e-9 {
+		t.Errorf("cost per call %+v: calls billed at the cached price must agree with the spec's prices", f)
+	}
+	w := newWorld(s)
+	ms.apply(w)
+	want := e.ExpectedCost(float64(40*1000+5000)/41, 0.8, 100, 0)
+	if got := w.callCost(c, m, wholeBand); got != want {
+		t.Errorf("cost per call %v, want %v: the measured cache hit prices the calls", got, want)
+	}
+
+	// Fewer calls than MinLatency are reported but do not replace the assumption.
+	few := Measure(s, obs[:10])
+	w = newWorld(s)
+	few.apply(w)
+	if _, ok := w.measuredCacheHit[[2]string{"x", "small"}]; ok {
+		t.Error("10 calls replaced the cache hit; want at least MinLatency")
 	}
 }

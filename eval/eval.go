@@ -325,7 +325,7 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 	if len(resp.Choices) > 0 {
 		rec.ToolCalls = outcomes.ToolCallsOf(resp.Choices[0].ToolCalls)
 	}
-	rec.TokensIn, rec.TokensOut = resp.Usage.PromptTokens, resp.Usage.CompletionTokens
+	rec.SetUsage(resp.Usage)
 	rec.Cost = m.Cost(resp.Usage)
 	in := &Input{Item: it, Model: m.Name, Response: resp}
 	pass, score := true, 1.0

@@ -26,7 +26,7 @@ import (
 // readers normalise it; the prompt_hash column keeps the hash of the prompt as it was. Use
 // JSON Lines for a byte-exact copy.
 var csvColumns = []string{"item", "category", "task", "prompt_hash", "model", "tokens_in", "tokens_out",
-	"cost_usd", "latency_ms", "error", "score", "pass", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
+	"tokens_cached", "tokens_reasoning", "cost_usd", "latency_ms", "error", "score", "pass", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
 
 // CSVWriter writes rows as CSV with a header, for spreadsheets. Use Flush when done.
 type CSVWriter struct {
@@ -80,8 +80,12 @@ func (c *CSVWriter) Write(row Row) error {
 		}
 		return strconv.Itoa(n)
 	}
+	cached := ""
+	if row.TokensCached != nil {
+		cached = strconv.Itoa(*row.TokensCached)
+	}
 	return c.w.Write([]string{row.Item, row.Category, row.Task, row.PromptHash, row.Model, itoa(row.TokensIn), itoa(row.TokensOut),
-		cost, lat, row.Error, opt(row.Score), pass, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
+		cached, itoa(row.TokensReasoning), cost, lat, row.Error, opt(row.Score), pass, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
 }
 
 // jsonCell is the JSON form of a list of n elements for one CSV cell; "" when it is empty.
@@ -176,6 +180,11 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 			return n
 		}
 		row.TokensIn, row.TokensOut, row.LatencyMS = count("tokens_in"), count("tokens_out"), num("latency_ms")
+		row.TokensReasoning = count("tokens_reasoning")
+		if get("tokens_cached") != "" {
+			n := count("tokens_cached")
+			row.TokensCached = &n
+		}
 		if v := get("cost_usd"); v != "" {
 			m, err := clearbar.ParseMoney(v)
 			if err != nil {
@@ -288,8 +297,8 @@ func FromDecision(d *clearbar.Decision) []Row {
 		}
 		seen[a.Model]++
 		row := Row{Item: item, Category: d.Category, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: a.Model,
-			TokensIn: a.Usage.PromptTokens, TokensOut: a.Usage.CompletionTokens, Cost: a.Cost,
-			LatencyMS: float64(a.Latency.Microseconds()) / 1000, Source: SourceTrace, Verdicts: a.Verdicts}
+			Cost: a.Cost, LatencyMS: float64(a.Latency.Microseconds()) / 1000, Source: SourceTrace, Verdicts: a.Verdicts}
+		row.SetUsage(a.Usage)
 		if a.Class != clearbar.OK && a.Class != clearbar.Quality {
 			row.Error = a.Class.String()
 		}

@@ -14,12 +14,15 @@ import (
 )
 
 func TestCSVRoundTrip(t *testing.T) {
-	score, pass := 0.8, true
+	score, pass, cached, none := 0.8, true, 6, 0
 	rows := []Row{
 		{Item: "a", Category: "c", Task: "t", Prompt: "What is 2+2?\nAnswer, please.", Model: "m1", Response: "4, \"four\"", TokensIn: 10, TokensOut: 2,
+			TokensCached: &cached, TokensReasoning: 1,
 			Cost: 52_500, LatencyMS: 812.5, Score: &score, Pass: &pass, Source: SourceEval,
 			Verdicts: []clearbar.Verdict{{Validator: "regex", Pass: true}}},
 		{Item: "b", PromptHash: "0123456789abcdef", Model: "m2", Error: "rate_limited", Source: SourceTrace},
+		// No cached tokens recorded is not the same as none cached: both survive the trip.
+		{Item: "d", Prompt: "q", Model: "m1", TokensIn: 5, TokensCached: &none, Source: SourceEval},
 		{Item: "c", Prompt: "Where is order 7?", Model: "m1", Source: SourceEval, Pass: &pass,
 			Request:   json.RawMessage(`{"messages":[{"role":"user","content":"Where is order 7?"}],"tools":[{"type":"function","function":{"name":"get_order"}}]}`),
 			ToolCalls: []ToolCall{{ID: "call_1", Name: "get_order", Arguments: `{"id": 7}`}}},
@@ -40,8 +43,9 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err := ReadFile(path, func(r Row) error { got = append(got, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	rows[0].PromptHash = HashPrompt(rows[0].Prompt)
-	rows[2].PromptHash = HashPrompt(rows[2].Prompt)
+	for i := range rows {
+		rows[i].fillHash()
+	}
 	if !reflect.DeepEqual(got, rows) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, rows)
 	}
@@ -129,7 +133,8 @@ func TestCSVLineEnds(t *testing.T) {
 func TestFromDecision(t *testing.T) {
 	d := &clearbar.Decision{ID: "dec_1", Category: "extract", PromptHash: "0123456789abcdef", Answer: "{}",
 		Attempts: []clearbar.Attempt{
-			{N: 1, Kind: clearbar.AttemptPrimary, Model: "small", Class: clearbar.Quality, Latency: 1500 * time.Millisecond, Usage: clearbar.Usage{PromptTokens: 10, CompletionTokens: 3}, Cost: 10,
+			{N: 1, Kind: clearbar.AttemptPrimary, Model: "small", Class: clearbar.Quality, Latency: 1500 * time.Millisecond,
+				Usage: clearbar.Usage{PromptTokens: 10, CompletionTokens: 3, CachedTokens: 4, ReasoningTokens: 2}, Cost: 10,
 				Verdicts: []clearbar.Verdict{{Validator: "json", Pass: false, Reason: "not JSON"}}, Outcome: "escalated after failed validation"},
 			{N: 2, Kind: clearbar.AttemptJudge, Model: "judge"},
 			{N: 2, Kind: clearbar.AttemptCheck, Model: "checker"},
@@ -142,6 +147,12 @@ func TestFromDecision(t *testing.T) {
 	}
 	if rows[0].Pass == nil || *rows[0].Pass || rows[0].Error != "" || rows[0].LatencyMS != 1500 || rows[0].Response != "" {
 		t.Errorf("failed validation row %+v", rows[0])
+	}
+	if u := rows[0].Usage(); u != (clearbar.Usage{PromptTokens: 10, CompletionTokens: 3, CachedTokens: 4, ReasoningTokens: 2}) {
+		t.Errorf("first call's usage %+v, want the attempt's, cached and reasoning tokens too", u)
+	}
+	if rows[1].TokensCached != nil {
+		t.Errorf("a call with no recorded usage has cached tokens %d, want none recorded", *rows[1].TokensCached)
 	}
 	if rows[1].Pass == nil || !*rows[1].Pass || rows[1].Response != "{}" {
 		t.Errorf("accepted row %+v", rows[1])

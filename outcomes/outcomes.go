@@ -45,6 +45,13 @@ type Row struct {
 	// TokensIn and TokensOut are the call's prompt and completion tokens; 0 when unknown.
 	TokensIn  int `json:"tokens_in,omitempty"`
 	TokensOut int `json:"tokens_out,omitempty"`
+	// TokensCached are the prompt tokens read from the provider's prompt cache, among
+	// TokensIn; nil when the call's usage was not recorded (an imported benchmark row), so that
+	// a table without them does not read as one whose prompts never hit the cache.
+	TokensCached *int `json:"tokens_cached,omitempty"`
+	// TokensReasoning are the reasoning tokens among TokensOut, as OpenAI's usage counts them;
+	// 0 when none or unknown.
+	TokensReasoning int `json:"tokens_reasoning,omitempty"`
 	// Cost is what the call cost; 0 when unknown.
 	Cost clearbar.Money `json:"cost_usd,omitempty"`
 	// LatencyMS is the call's response time in milliseconds; 0 when unknown.
@@ -68,6 +75,25 @@ type Row struct {
 	// ToolCalls are the answer's tool calls, in order; Response then holds any text beside
 	// them.
 	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
+}
+
+// Usage returns the call's recorded token usage in Clearbar's form.
+func (r *Row) Usage() clearbar.Usage {
+	u := clearbar.Usage{PromptTokens: r.TokensIn, CompletionTokens: r.TokensOut, ReasoningTokens: r.TokensReasoning}
+	if r.TokensCached != nil {
+		u.CachedTokens = *r.TokensCached
+	}
+	return u
+}
+
+// SetUsage sets a row's token counts from a call's usage. A call that recorded prompt tokens
+// recorded its cached ones too, even when none were cached.
+func (r *Row) SetUsage(u clearbar.Usage) {
+	r.TokensIn, r.TokensOut, r.TokensReasoning = u.PromptTokens, u.CompletionTokens, u.ReasoningTokens
+	r.TokensCached = nil
+	if u.PromptTokens > 0 {
+		r.TokensCached = &u.CachedTokens
+	}
 }
 
 // ToolCall is one tool call of an answer.

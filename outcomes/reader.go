@@ -207,10 +207,17 @@ func (r *Row) check() error {
 	for _, f := range []struct {
 		name string
 		ok   bool
-	}{{"tokens_in", r.TokensIn >= 0}, {"tokens_out", r.TokensOut >= 0}, {"cost_usd", r.Cost >= 0}, {"latency_ms", r.LatencyMS >= 0}} {
+	}{{"tokens_in", r.TokensIn >= 0}, {"tokens_out", r.TokensOut >= 0}, {"tokens_cached", r.TokensCached == nil || *r.TokensCached >= 0},
+		{"tokens_reasoning", r.TokensReasoning >= 0}, {"cost_usd", r.Cost >= 0}, {"latency_ms", r.LatencyMS >= 0}} {
 		if !f.ok {
 			return fmt.Errorf("row for model %q: %s cannot be negative: write the measured value, or leave it out when it is unknown", r.Model, f.name)
 		}
+	}
+	if r.TokensCached != nil && *r.TokensCached > r.TokensIn {
+		return fmt.Errorf("row for model %q: tokens_cached %d is more than tokens_in %d: cached prompt tokens are counted among the prompt tokens", r.Model, *r.TokensCached, r.TokensIn)
+	}
+	if r.TokensReasoning > r.TokensOut {
+		return fmt.Errorf("row for model %q: tokens_reasoning %d is more than tokens_out %d: reasoning tokens are counted among the completion tokens, as OpenAI's usage counts them", r.Model, r.TokensReasoning, r.TokensOut)
 	}
 	if r.Error != "" {
 		var c clearbar.FailureClass

@@ -41,7 +41,7 @@ func specPrice(s *spec.Spec, reprice bool) func(string, *outcomes.Row) clearbar.
 		if m == nil || r.TokensIn+r.TokensOut == 0 || (r.Cost != 0 && !reprice) {
 			return r.Cost
 		}
-		return m.Resolved.Prices.RequestCost(int64(r.TokensIn), 0, int64(r.TokensOut), 0)
+		return m.Cost(r.Usage())
 	}
 }
 

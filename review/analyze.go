@@ -188,6 +188,9 @@ func (a *analysis) category(i int) *CategoryView {
 		a.add(cv, a.meanRow(c.Name, "tokens in per call", UnitTokens, &cd.tokensIn, a.assumed[[3]string{c.Name, m, "tokens in"}], a.opts.Tolerance, "spec", TriggerTokens))
 		a.add(cv, a.meanRow(c.Name, "tokens out per call", UnitTokens, &cd.tokensOut, a.assumed[[3]string{c.Name, m, "tokens out"}], a.opts.Tolerance, "spec", TriggerTokens))
 	}
+	if hit := cd.cache.Value(); c.Tokens.CacheHit > 0 || hit > 0 {
+		a.add(cv, a.ratioRow(c.Name, "cache hit", &cd.cache, float64(c.Tokens.CacheHit), a.opts.Tolerance, "spec", TriggerTokens))
+	}
 	a.latencyRows(cv, c, base, lat)
 	a.modelRows(cv, i)
 	a.rises(cv, reqs)
@@ -381,6 +384,22 @@ func (a *analysis) meanRow(cat, metric, unit string, m *stats.Moments, mu0, tol 
 	if m.N() >= MinSamples {
 		row.Tested, row.Method, row.Trigger = true, "z test (normal approximation)"+beyond(tol), trigger
 		row.P = stats.ZTest(m.Mean(), m.SE(), mu0*(1-tol), mu0*(1+tol))
+	} else {
+		row.Note = notTested()
+	}
+	return row
+}
+
+// ratioRow is a ratio of sums against mu0, like meanRow: a z test with the delta method's
+// standard error.
+func (a *analysis) ratioRow(cat, metric string, r *stats.Ratio, mu0, tol float64, from, trigger string) *Comparison {
+	z := stats.NormalQuantile(1 - a.opts.Alpha/2)
+	v, se := r.Value(), r.SE()
+	row := &Comparison{Category: cat, Metric: metric, Unit: UnitRate, Assumed: Num(mu0), From: from,
+		Measured: Num(v), Low: Num(max(v-z*se, 0)), High: Num(min(v+z*se, 1)), N: r.N()}
+	if r.N() >= MinSamples {
+		row.Tested, row.Method, row.Trigger = true, "z test of a ratio (delta method)"+beyond(tol), trigger
+		row.P = stats.ZTest(v, se, mu0*(1-tol), mu0*(1+tol))
 	} else {
 		row.Note = notTested()
 	}

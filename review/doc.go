@@ -42,7 +42,10 @@
 // exact Poisson test of their total against n times the expected rate.
 //
 // Cost per request (against the estimate) and tokens in and out per call (against the
-// category's token bands, as the estimator reads them): the z test z = (x̄ − μ₀)/(s/√n).
+// category's token bands, as the estimator reads them): the z test z = (x̄ − μ₀)/(s/√n). The
+// prompt cache's share of input tokens (against the category's cache_hit; shown when either
+// is above 0) is a ratio of sums, Σcached/Σprompt, tested the same way with the delta
+// method's standard error.
 //
 // Latency: each model's p50 and p95 in each category against the quantiles of its latency
 // assumption (as the estimator reads it: a lognormal fitted to p50 and p95, or time to first

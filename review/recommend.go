@@ -306,7 +306,7 @@ type editSet struct {
 
 // movedAssumptions writes the other assumptions the traffic shows have moved, as pass rates
 // are: a category's fixed tokens in or out per call (a distribution is left to its author),
-// and a model's latency in a category (assume.latency, its measured p50 and p95, when either
+// its cache_hit, and a model's latency in a category (assume.latency, its measured p50 and p95, when either
 // moved).
 func movedAssumptions(s *spec.Spec, rep *Report) (editSet, []string) {
 	var out editSet
@@ -336,6 +336,14 @@ func movedAssumptions(s *spec.Spec, rep *Report) (editSet, []string) {
 				out.edits = append(out.edits, edit{category: c.Name, path: []string{"tokens", key}, text: to})
 				out.described = append(out.described, Edit{Category: c.Name, What: "tokens." + key,
 					From: strconv.FormatFloat(float64(cmp.Assumed), 'f', 0, 64), To: to, Why: evidence(cmp, rep.Confidence)})
+			case cmp.Metric == "cache hit":
+				if !cmp.Significant || !cmp.Measured.Finite() {
+					continue
+				}
+				to := strconv.FormatFloat(math.Round(float64(cmp.Measured)*100)/100, 'f', -1, 64)
+				out.edits = append(out.edits, edit{category: c.Name, path: []string{"tokens", "cache_hit"}, text: to})
+				out.described = append(out.described, Edit{Category: c.Name, What: "tokens.cache_hit",
+					From: strconv.FormatFloat(float64(cmp.Assumed), 'f', -1, 64), To: to, Why: evidence(cmp, rep.Confidence)})
 			case cmp.Model != "" && (cmp.Metric == "latency p50" || cmp.Metric == "latency p95") && cmp.From == "spec":
 				pair := latency[cmp.Model]
 				if cmp.Metric == "latency p50" {

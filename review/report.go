@@ -64,7 +64,7 @@ const (
 	TriggerPassRate       = "pass_rate"        // a model's pass rate moved
 	TriggerLatency        = "latency"          // a model's latency moved, or a category is over its budget
 	TriggerCost           = "cost"             // cost per request moved
-	TriggerTokens         = "tokens"           // tokens per call moved
+	TriggerTokens         = "tokens"           // tokens per call, or the prompt cache's share of them, moved
 	TriggerEscalation     = "escalation"       // escalations per request moved
 	TriggerRetries        = "retries"          // provider retries per request moved
 	TriggerFallback       = "fallback"         // the fallback rate moved or rose

@@ -116,8 +116,10 @@ type catData struct {
 	structural map[string]bool
 	tokensIn   stats.Moments
 	tokensOut  stats.Moments
-	armLabels  []string
-	armIndex   map[string]int32
+	// cache is the cached prompt tokens against the prompt tokens of answered calls.
+	cache     stats.Ratio
+	armLabels []string
+	armIndex  map[string]int32
 }
 
 // request is one decision, reduced to what the review uses.
@@ -276,6 +278,9 @@ func (r *Review) add(d *clearbar.Decision) {
 				cd.tokensIn.Add(float64(a.Usage.PromptTokens))
 				cd.tokensOut.Add(float64(a.Usage.CompletionTokens))
 			}
+			if a.Usage.PromptTokens > 0 {
+				cd.cache.Add(float64(a.Usage.CachedTokens), float64(a.Usage.PromptTokens))
+			}
 		}
 		prev = a
 	}
@@ -286,7 +291,7 @@ func (r *Review) add(d *clearbar.Decision) {
 		// grades. Measured pass rates reach the estimate through the spec edits instead,
 		// corrected for the validators' detection and false-alarm rates.
 		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS / scale,
-			TokensIn: row.TokensIn, TokensOut: row.TokensOut, Failed: row.Error != ""})
+			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning, Failed: row.Error != ""})
 	}
 }
 

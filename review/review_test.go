@@ -401,3 +401,27 @@ func TestTimeScaledLatencies(t *testing.T) {
 		t.Errorf("no note about the time scale: %q", rep.Notes)
 	}
 }
+
+// TestRunWritesMovedCacheHit: traffic whose prompts are read from the prompt cache, which the
+// spec does not assume, fires a tokens trigger on the measured cache hit and writes it into
+// the category's tokens mapping, in place.
+func TestRunWritesMovedCacheHit(t *testing.T) {
+	s := load(t, supportTriage)
+	ds := traffic(s, 20_000, 7, reviewtest.Traffic{CacheHit: map[string]float64{"draft-reply": 0.6}})
+	r := New(s, Options{Today: today, Baseline: baseline(t, s)})
+	r.Add(ds...)
+	rep, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := comparison(rep, "draft-reply", "", "cache hit")
+	if c == nil || !c.Significant || math.Abs(float64(c.Measured)-0.6) > 0.01 || !fired(rep, TriggerTokens, "draft-reply", "") {
+		t.Fatalf("cache hit comparison %+v; triggers %+v", c, rep.Triggers)
+	}
+	if c := comparison(rep, "classify-intent", "", "cache hit"); c != nil {
+		t.Errorf("a category with no cache assumed or measured shows a cache hit row: %+v", c)
+	}
+	if rep.Reestimate == nil || !strings.Contains(rep.Reestimate.Diff, "+    tokens: {in: {p50: 1500, p95: 6000}, out: 250, cache_hit: 0.6}\n") {
+		t.Fatalf("the diff does not write the measured cache hit in place:\n%v", rep.Reestimate)
+	}
+}

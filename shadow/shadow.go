@@ -336,7 +336,8 @@ func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *
 		return row, 0
 	}
 	cost := m.Cost(resp.Usage)
-	row.TokensIn, row.TokensOut, row.Cost = resp.Usage.PromptTokens, resp.Usage.CompletionTokens, cost
+	row.SetUsage(resp.Usage)
+	row.Cost = cost
 	if cat.c.RecordText {
 		row.Response = resp.Text()
 	}

@@ -150,7 +150,8 @@ func readObservations(path string) ([]estimate.Observation, error) {
 	for rd.Next() {
 		row := rd.Row()
 		o := estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
-			TokensIn: row.TokensIn, TokensOut: row.TokensOut, Cost: row.Cost, Failed: row.Error != "",
+			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
+			Cost: row.Cost, Failed: row.Error != "",
 			ByValidator: row.Source == outcomes.SourceTrace || row.Source == outcomes.SourceShadow}
 		switch {
 		case row.Pass != nil:

@@ -200,7 +200,7 @@ func labelled(path, model string, s *spec.Spec, checkers []string) ([]validate.L
 				}
 				cost := row.Cost
 				if cost == 0 && row.TokensIn+row.TokensOut > 0 {
-					cost = s.Model(name).Resolved.Prices.RequestCost(int64(row.TokensIn), 0, int64(row.TokensOut), 0)
+					cost = s.Model(name).Cost(row.Usage())
 				}
 				answers[id][name] = &recordedRow{text: row.Response, cost: cost, latencyMS: row.LatencyMS, err: row.Error}
 			}

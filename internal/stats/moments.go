@@ -40,3 +40,48 @@ func (m *Moments) SE() float64 {
 	}
 	return math.Sqrt(m.Var() / float64(m.n))
 }
+
+// Ratio accumulates pairs (x, y) for the ratio of their sums, Σx / Σy, like the share of
+// prompt tokens read from a cache over calls of different sizes. Its standard error is the
+// delta method's for a ratio estimator. The zero value is empty and ready to use.
+type Ratio struct {
+	n             int
+	mx, my        float64
+	sxx, syy, sxy float64 // co-moments, updated as Welford's method does
+}
+
+// Add adds one pair.
+func (r *Ratio) Add(x, y float64) {
+	r.n++
+	dx, dy := x-r.mx, y-r.my
+	r.mx += dx / float64(r.n)
+	r.my += dy / float64(r.n)
+	r.sxx += dx * (x - r.mx)
+	r.syy += dy * (y - r.my)
+	r.sxy += dx * (y - r.my)
+}
+
+// N returns the number of pairs added.
+func (r *Ratio) N() int { return r.n }
+
+// Value returns Σx / Σy (NaN when Σy is 0).
+func (r *Ratio) Value() float64 {
+	if r.my == 0 {
+		return math.NaN()
+	}
+	return r.mx / r.my
+}
+
+// SE returns the standard error of Value: √(Var(x − R·y) / n) / ȳ (0 with fewer than two
+// pairs, NaN when Σy is 0).
+func (r *Ratio) SE() float64 {
+	if r.my == 0 {
+		return math.NaN()
+	}
+	if r.n < 2 {
+		return 0
+	}
+	q := r.mx / r.my
+	v := max((r.sxx-2*q*r.sxy+q*q*r.syy)/float64(r.n-1), 0)
+	return math.Sqrt(v/float64(r.n)) / r.my
+}

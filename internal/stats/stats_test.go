@@ -312,3 +312,50 @@ func TestMSPRTAlwaysValid(t *testing.T) {
 		t.Errorf("false rejections under continuous monitoring: %.3f > %.3f", got, limit)
 	}
 }
+
+// TestRatio checks the ratio of sums and its delta-method standard error against a two-pass
+// computation, and that its 95% interval covers the population ratio about 95% of the time.
+func TestRatio(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var r Ratio
+	var xs, ys []float64
+	for range 500 {
+		y := 500 + 1000*rng.Float64()
+		x := y * (0.3 + 0.4*rng.Float64())
+		r.Add(x, y)
+		xs, ys = append(xs, x), append(ys, y)
+	}
+	var sx, sy float64
+	for i := range xs {
+		sx, sy = sx+xs[i], sy+ys[i]
+	}
+	q, my := sx/sy, sy/float64(len(ys))
+	var v float64
+	for i := range xs {
+		d := xs[i] - q*ys[i]
+		v += d * d
+	}
+	se := math.Sqrt(v/float64(len(xs)-1)/float64(len(xs))) / my
+	close(t, "Value", r.Value(), q, 1e-12)
+	close(t, "SE", r.SE(), se, 1e-9)
+
+	// Coverage: x = y·U(0.3, 0.7) has the population ratio 0.5.
+	covered, trials := 0, 2000
+	for range trials {
+		var s Ratio
+		for range 50 {
+			y := 500 + 1000*rng.Float64()
+			s.Add(y*(0.3+0.4*rng.Float64()), y)
+		}
+		if math.Abs(s.Value()-0.5) <= 1.96*s.SE() {
+			covered++
+		}
+	}
+	if c := float64(covered) / float64(trials); c < 0.93 || c > 0.97 {
+		t.Errorf("coverage of the 95%% interval %.3f, want about 0.95", c)
+	}
+	var empty Ratio
+	if !math.IsNaN(empty.Value()) || !math.IsNaN(empty.SE()) {
+		t.Errorf("empty ratio %v ± %v, want NaN", empty.Value(), empty.SE())
+	}
+}

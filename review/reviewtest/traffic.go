@@ -50,6 +50,9 @@ type Traffic struct {
 	FailClass    clearbar.FailureClass
 	// Template gives a category a new prompt template version.
 	Template map[string]string
+	// CacheHit overrides a category's tokens.cache_hit: the share of each call's prompt
+	// tokens read from the prompt cache.
+	CacheHit map[string]float64
 }
 
 // Templates returns the prompt template hashes a category uses before any change: two
@@ -308,7 +311,11 @@ func (g *generator) latencyScale(m *spec.Model, changed bool) float64 {
 func (g *generator) answer(a *clearbar.Attempt, c *spec.Category, m *spec.Model, changed bool) {
 	in := max(1, int(math.Round(g.band(c.Tokens.In))))
 	out := max(1, int(math.Round(g.band(c.Tokens.Out))))
-	a.Usage = clearbar.Usage{PromptTokens: in, CompletionTokens: out}
+	hit := float64(c.Tokens.CacheHit)
+	if v, ok := g.t.CacheHit[c.Name]; ok && changed {
+		hit = v
+	}
+	a.Usage = clearbar.Usage{PromptTokens: in, CompletionTokens: out, CachedTokens: int(math.Round(hit * float64(in)))}
 	a.Cost = m.Cost(a.Usage)
 	l := c.LatencyFor(m)
 	var sec float64
