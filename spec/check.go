@@ -504,9 +504,9 @@ func (c *checker) checkCategories() {
 	if math.Abs(sum-1) > 1e-6 {
 		var parts []string
 		for _, cat := range s.Categories {
-			parts = append(parts, fmt.Sprintf("%s %g", cat.Name, float64(cat.Share)))
+			parts = append(parts, fmt.Sprintf("%s %s", cat.Name, fraction(float64(cat.Share))))
 		}
-		c.errorf(s.pos.Of("categories"), "category shares sum to %.4g, not 1 (%s): adjust them so they add up to 1", sum, strings.Join(parts, ", "))
+		c.errorf(s.pos.Of("categories"), "category shares sum to %s, not 1 (%s): %s", fraction(sum), strings.Join(parts, ", "), sumFix(sum))
 	}
 }
 
@@ -672,7 +672,7 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 			c.checkRoute(&a.Route, fmt.Sprintf("%s split arm %d", label, i+1), false)
 		}
 		if len(r.Split) > 0 && math.Abs(sum-1) > 1e-6 {
-			c.errorf(r.pos.Of("split"), "%s split weights sum to %.4g, not 1", label, sum)
+			c.errorf(r.pos.Of("split"), "%s split weights sum to %s, not 1: %s", label, fraction(sum), sumFix(sum))
 		}
 		if len(r.Validate) > 0 {
 			c.errorf(r.pos.Of("validate"), "%s: put validate inside each split arm, not beside split", label)
@@ -1164,4 +1164,19 @@ func (c *checker) checkScore(r *Route, label string) {
 			}
 		}
 	}
+}
+
+// fraction formats a share or weight as written, without the noise of its float sum (three
+// shares of 33.3% sum to 0.9990000000000001).
+func fraction(x float64) string {
+	return strconv.FormatFloat(x, 'g', 10, 64)
+}
+
+// sumFix says how far shares or weights that should add up to 1 are off, and what to do.
+func sumFix(sum float64) string {
+	dir := "short"
+	if sum > 1 {
+		dir = "over"
+	}
+	return fmt.Sprintf("they are %s %s; adjust them so they add up to 1 exactly (thirds, for example, as 0.3334, 0.3333 and 0.3333)", fraction(math.Abs(1-sum)), dir)
 }

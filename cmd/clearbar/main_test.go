@@ -96,7 +96,7 @@ func TestBadSpecExitsWithFileLine(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1", code)
 	}
-	if !strings.Contains(errOut, "../../spec/testdata/shares.bad.yaml:7: category shares sum to 0.8, not 1") {
+	if !strings.Contains(errOut, "../../spec/testdata/shares.bad.yaml:7: category shares sum to 0.999, not 1") {
 		t.Errorf("stderr lacks file:line and the fix:\n%s", errOut)
 	}
 	code, _, _ = run(t, "estimate", "../../spec/testdata/shares.bad.yaml")
