@@ -121,6 +121,19 @@ categories:
 	}
 	unchanged(t, out, "+      score_share: {a: 0.7, b: 0.3}")
 
+	// Mappings missing on the path go into one added line, in flow style, with keys quoted as
+	// YAML needs.
+	out, err = SetInCategory([]byte(doc), "intent", []string{"assume", "latency", "gpt-4.1: mini"}, map[string]string{"p50": "1s", "p95": "2s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unchanged(t, out, `+      latency: {'gpt-4.1: mini': {p50: 1s, p95: 2s}}`)
+	out, err = SetInCategory([]byte(doc), "intent", []string{"review", "last"}, "2026-11-27")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unchanged(t, out, `+    review: {last: "2026-11-27"}`)
+
 	out, err = SetRouteForm([]byte(doc), "intent", "score", map[string]any{"router": "r.json", "models": []string{"a", "b"}, "willingness_to_pay": 0.00184012})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -14,10 +15,12 @@ import (
 // SetInCategoryText returns the spec document data with the value at path (keys below the
 // named category, like ["assume", "pass_rate", "small"]) set to text, a YAML value written on
 // one line (a scalar or a flow collection). It changes only the text of that value (or, for a
-// key the mapping lacks, adds one line or one flow entry), so the diff shows the change and
-// nothing else: comments, blank lines, folded text and alignment stay as they are. It fails
-// when the value is written in a form it cannot replace in place (a plain scalar over several
-// lines, an alias) or a mapping on the path is missing; SetInCategory then re-encodes.
+// key the mapping lacks, adds one line or one flow entry; when mappings on the path are
+// missing too, the entry holds them in flow style, like latency: {small: {p50: 1s, p95: 2s}}),
+// so the diff shows the change and nothing else: comments, blank lines, folded text and
+// alignment stay as they are. It fails when the value is written in a form it cannot replace
+// in place (a plain scalar over several lines, an alias, an empty mapping); SetInCategory then
+// re-encodes.
 func SetInCategoryText(data []byte, category string, path []string, text string) ([]byte, error) {
 	if len(path) == 0 {
 		return nil, errors.New("empty path")
@@ -33,10 +36,11 @@ func SetInCategoryText(data []byte, category string, path []string, text string)
 		}
 		k, v := MapEntry(node, key)
 		if v == nil {
-			if i < len(path)-1 {
-				return nil, fmt.Errorf("no %s", strings.Join(path[:i+1], "."))
+			// The mappings below the missing key go into its value, innermost first.
+			for j := len(path) - 1; j > i; j-- {
+				text = "{" + keyText(path[j]) + ": " + text + "}"
 			}
-			return t.insert(node, key, text)
+			return t.insert(node, keyText(key), text)
 		}
 		if i == len(path)-1 {
 			return t.replace(k, v, text)
@@ -354,6 +358,15 @@ func (t *textDoc) insert(m *yaml.Node, key, s string) ([]byte, error) {
 	out.WriteString("\n" + strings.Repeat(" ", m.Content[0].Column-1) + key + ": " + s)
 	out.Write(t.src[end:])
 	return out.Bytes(), nil
+}
+
+// keyText writes a mapping key as YAML would: plain when it can be, else quoted.
+func keyText(key string) string {
+	s, err := FlowText(&yaml.Node{Kind: yaml.ScalarNode, Value: key})
+	if err != nil {
+		return strconv.Quote(key)
+	}
+	return s
 }
 
 // FlowText writes a node as YAML on one line, in flow style.
