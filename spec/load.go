@@ -135,6 +135,7 @@ func convertYAMLError(err error, file string) error {
 		msgs = []string{err.Error()}
 	}
 	var out Errors
+	seen := map[Error]bool{} // a mapping merged into several others reports its errors once
 	for _, m := range msgs {
 		e := &Error{File: file, Msg: strings.TrimPrefix(m, "yaml: ")}
 		if sub := lineRE.FindStringSubmatch(m); sub != nil {
@@ -142,7 +143,10 @@ func convertYAMLError(err error, file string) error {
 			e.Msg = sub[2]
 		}
 		e.Msg = friendlyYAML(e.Msg)
-		out = append(out, e)
+		if !seen[*e] {
+			seen[*e] = true
+			out = append(out, e)
+		}
 	}
 	sortErrors(out)
 	return out

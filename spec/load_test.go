@@ -646,3 +646,38 @@ func TestDocumentEscapesAuthorsText(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeKeys: a category may merge another's settings with YAML's merge key, overriding
+// some of them; a misspelt key inside the merged mapping is still an error on its own line.
+func TestMergeKeys(t *testing.T) {
+	const doc = `version: 1
+name: merge
+providers: {sim: {type: simulated}}
+models:
+  nano: {provider: sim, model: gpt-4.1-nano}
+categories:
+  - &base
+    name: a
+    share: 0.5
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {model: nano}
+    assume: {pass_rate: {nano: 0.9}}
+  - <<: *base
+    name: b
+    quality_bar: 0.8
+`
+	s, err := Parse([]byte(doc), "merge.yaml", Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := s.Category("b")
+	if b == nil || *b.QualityBar != 0.8 || b.Share != 0.5 || b.Route.Model.Name != "nano" || *s.Category("a").QualityBar != 0.5 {
+		t.Fatalf("merged category %+v", b)
+	}
+	bad := strings.Replace(doc, "    quality_bar: 0.5\n", "    quality_bar: 0.5\n    qualty: 1\n", 1)
+	_, err = Parse([]byte(bad), "merge.yaml", Options{Today: fixtureDay})
+	if err == nil || !strings.Contains(err.Error(), `merge.yaml:12: unknown key "qualty" in category`) || strings.Count(err.Error(), "qualty") != 1 {
+		t.Errorf("a misspelt key in the merged mapping, reported once on its own line: %v", err)
+	}
+}

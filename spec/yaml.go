@@ -66,8 +66,7 @@ func decodeStrict(node *yaml.Node, out any, pos *Pos, what string) error {
 	}
 	known := yamlKeys(reflect.TypeOf(out).Elem())
 	var errs []string
-	for i := 0; i+1 < len(node.Content); i += 2 {
-		k := node.Content[i]
+	for _, k := range mappingKeys(node) {
 		if pos != nil {
 			pos.keys[k.Value] = k.Line
 		}
@@ -82,6 +81,36 @@ func decodeStrict(node *yaml.Node, out any, pos *Pos, what string) error {
 		return &yaml.TypeError{Errors: errs}
 	}
 	return nil
+}
+
+// mappingKeys returns the key nodes of a mapping, with those of the mappings it merges (a
+// "<<: *anchor" or "<<: [*a, *b]" entry) in place of the merge key, as YAML reads them: an
+// explicit key overrides a merged one, and an earlier merged mapping overrides a later one.
+// A merged key's node is the anchor's, so an error in it names the line where it is written.
+func mappingKeys(node *yaml.Node) []*yaml.Node {
+	var keys, merged []*yaml.Node
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k, v := node.Content[i], resolveAlias(node.Content[i+1])
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
+			keys = append(keys, k)
+			continue
+		}
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		for _, src := range sources {
+			if src = resolveAlias(src); src.Kind == yaml.MappingNode {
+				merged = append(merged, mappingKeys(src)...)
+			}
+		}
+	}
+	for _, k := range merged {
+		if !slices.ContainsFunc(keys, func(e *yaml.Node) bool { return e.Value == k.Value }) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 func typeErrors(err error) []string {
