@@ -300,11 +300,7 @@ func (c *checker) resolveModel(m *Model) {
 		set(&r.Prices.CachedInput, p.CachedInput)
 		set(&r.Prices.CacheWrite, p.CacheWrite)
 		set(&r.Prices.Reasoning, p.Reasoning)
-		if p.Input != nil || p.Output != nil {
-			// A spec price replaces the whole schedule: the catalogue's long-context tier was
-			// priced against the catalogue's base price, so it no longer applies.
-			r.Prices.TierThreshold = 0
-		}
+		c.checkLongContext(m, r, entry)
 	}
 	r.ContextWindow = entry.MaxInputTokens
 	if m.ContextWindow < 0 || m.MaxOutput < 0 {
@@ -1179,4 +1175,41 @@ func sumFix(sum float64) string {
 		dir = "over"
 	}
 	return fmt.Sprintf("they are %s %s; adjust them so they add up to 1 exactly (thirds, for example, as 0.3334, 0.3333 and 0.3333)", fraction(math.Abs(1-sum)), dir)
+}
+
+// checkLongContext sets a model's long-context tier from its price override. A spec price of
+// input or output replaces the catalogue's schedule, so the catalogue's tier, priced against
+// the catalogue's base prices, is dropped, with a warning that says how to keep one, unless the
+// override gives its own tier or says none.
+func (c *checker) checkLongContext(m *Model, r *ResolvedModel, entry catalog.Entry) {
+	p, lc := m.Price, m.Price.LongContext
+	switch {
+	case lc != nil && lc.None:
+		r.Prices.TierThreshold = 0
+	case lc != nil:
+		if lc.Above <= 0 {
+			c.errorf(lc.pos.Line, "model %q: price.long_context needs above: the input tokens over which its prices apply, like above: 200k (or write long_context: none)", m.Name)
+			return
+		}
+		if lc.Input == nil && lc.Output == nil && lc.CachedInput == nil {
+			c.errorf(lc.pos.Line, "model %q: price.long_context sets no price: give input, output or cached_input in dollars per million tokens", m.Name)
+			return
+		}
+		r.Prices.TierThreshold = int(lc.Above)
+		r.Prices.InputAbove, r.Prices.OutputAbove, r.Prices.CachedInputAbove, r.Prices.CacheWriteAbove = 0, 0, 0, 0
+		for _, f := range []struct {
+			dst *clearbar.Price
+			v   *PerMillion
+		}{{&r.Prices.InputAbove, lc.Input}, {&r.Prices.OutputAbove, lc.Output}, {&r.Prices.CachedInputAbove, lc.CachedInput}} {
+			if f.v != nil {
+				*f.dst = clearbar.Price(*f.v)
+			}
+		}
+	case p.Input != nil || p.Output != nil:
+		r.Prices.TierThreshold = 0
+		if entry.TierThreshold > 0 {
+			c.warnf(p.pos.Line, "model %q: the spec's price replaces the catalogue's, and with it the catalogue's long-context tier (above %s input tokens: %s in, %s out); give price.long_context: {above: %d, input: N, output: N} to keep a tier, or long_context: none to say there is none",
+				m.Name, TokensK(entry.TierThreshold), cmp.Or(entry.InputAbove, entry.Input), cmp.Or(entry.OutputAbove, entry.Output), entry.TierThreshold)
+		}
+	}
 }

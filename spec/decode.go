@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -140,6 +141,30 @@ func (m *Model) UnmarshalYAML(node *yaml.Node) error {
 func (p *PriceOverride) UnmarshalYAML(node *yaml.Node) error {
 	type plain PriceOverride
 	return decodeStrict(node, (*plain)(p), &p.pos, "price")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler: "none" or a mapping.
+func (l *LongContextPrice) UnmarshalYAML(node *yaml.Node) error {
+	if n := resolveAlias(node); n.Kind == yaml.ScalarNode && n.Value == "none" {
+		*l = LongContextPrice{None: true, pos: Pos{Line: n.Line}}
+		return nil
+	}
+	type plain LongContextPrice
+	return decodeStrict(node, (*plain)(l), &l.pos, "long_context")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (t *TokenCount) UnmarshalYAML(node *yaml.Node) error {
+	v, err := scalar(node, "a number of tokens")
+	if err != nil {
+		return err
+	}
+	f, err := parseTokenCount(v)
+	if err != nil || f != math.Trunc(f) || f > math.MaxInt32 {
+		return typeError(node.Line, "%q is not a whole number of tokens: write one like 200000 or 200k", v)
+	}
+	*t = TokenCount(f)
+	return nil
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.

@@ -681,3 +681,66 @@ categories:
 		t.Errorf("a misspelt key in the merged mapping, reported once on its own line: %v", err)
 	}
 }
+
+// TestLongContextOverride: a spec price drops the catalogue's long-context tier with a warning
+// that says how to keep one; price.long_context sets a tier of the spec's own, or none.
+func TestLongContextOverride(t *testing.T) {
+	const doc = `version: 1
+name: lc
+providers: {sim: {type: simulated}}
+models:
+  dropped: {provider: sim, model: gemini/gemini-2.5-pro, price: {input: 0.5, output: 4}, latency: {p50: 1s, p95: 2s}}
+  own: {provider: sim, model: gemini/gemini-2.5-pro, price: {input: 0.5, output: 4, long_context: {above: 128k, input: 1, output: 8}}, latency: {p50: 1s, p95: 2s}}
+  none: {provider: sim, model: gemini/gemini-2.5-pro, price: {input: 0.5, output: 4, long_context: none}, latency: {p50: 1s, p95: 2s}}
+  catalogue: {provider: sim, model: gemini/gemini-2.5-pro, latency: {p50: 1s, p95: 2s}}
+categories:
+  - {name: a, share: 1, tokens: {in: 1000, out: 100}, quality_bar: 0.5, route: {model: dropped}, fallback: [own, none, catalogue], assume: {pass_rate: {dropped: 0.9, own: 0.9, none: 0.9, catalogue: 0.9}}}
+`
+	s, err := Parse([]byte(doc), "lc.yaml", Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Model("catalogue").Resolved.Prices.TierThreshold != 200_000 {
+		t.Fatal("gemini-2.5-pro has no 200k tier in the catalogue: pick another model")
+	}
+	var warned []string
+	for _, w := range s.Warnings {
+		if strings.Contains(w.Msg, "long-context tier") {
+			warned = append(warned, w.Error())
+		}
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], `lc.yaml:5: model "dropped": the spec's price replaces the catalogue's, and with it the catalogue's long-context tier (above 200k input tokens`) ||
+		!strings.Contains(warned[0], "price.long_context: {above: 200000, input: N, output: N}") {
+		t.Errorf("warnings %q, want one for dropped", warned)
+	}
+	own := s.Model("own").Resolved.Prices
+	if own.TierThreshold != 128_000 || own.InputAbove.PerMillion() != 1 || own.OutputAbove.PerMillion() != 8 {
+		t.Errorf("own tier %+v", own)
+	}
+	if got := own.RequestCost(200_000, 0, 1000, 0); got != clearbar.Price(own.InputAbove).Cost(200_000)+clearbar.Price(own.OutputAbove).Cost(1000) {
+		t.Errorf("a request above the spec's tier costs %v", got)
+	}
+	for _, name := range []string{"dropped", "none"} {
+		if s.Model(name).Resolved.Prices.TierThreshold != 0 {
+			t.Errorf("%s keeps a tier", name)
+		}
+	}
+	if got := TierChange(s.Model("dropped")); got != "no long-context tier (catalogue: above 200k)" {
+		t.Errorf("TierChange(dropped) = %q", got)
+	}
+	if got := TierChange(s.Model("catalogue")); got != "" {
+		t.Errorf("TierChange(catalogue) = %q, want none", got)
+	}
+
+	for _, bad := range []struct{ lc, want string }{
+		{"{input: 1}", "price.long_context needs above"},
+		{"{above: 128k}", "price.long_context sets no price"},
+		{"{above: 1.5}", `"1.5" is not a whole number of tokens`},
+		{"{above: 128k, inptu: 1}", `unknown key "inptu" in long_context`},
+	} {
+		d := strings.Replace(doc, "long_context: {above: 128k, input: 1, output: 8}", "long_context: "+bad.lc, 1)
+		if _, err := Parse([]byte(d), "lc.yaml", Options{Today: fixtureDay}); err == nil || !strings.Contains(err.Error(), "lc.yaml:6: ") || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("long_context: %s: %v, want lc.yaml:6: … %s", bad.lc, err, bad.want)
+		}
+	}
+}

@@ -1,9 +1,11 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/catalog"
 )
 
 // PriceLine is one price of a model: the effective value and the catalogue's.
@@ -45,6 +47,26 @@ func ModelPrices(m *Model) []PriceLine {
 		line("cache write", r.Prices.CacheWrite, r.Catalog.CacheWrite, o.CacheWrite),
 		line("reasoning", r.Prices.Reasoning, r.Catalog.Reasoning, o.Reasoning),
 	}
+}
+
+// TierChange describes where a model's long-context tier differs from the catalogue's, like
+// "no long-context tier (catalogue: above 200k)"; "" when they agree.
+func TierChange(m *Model) string {
+	eff, cat := m.Resolved.Prices, m.Resolved.Catalog
+	above := func(e catalog.Entry) [4]any {
+		return [4]any{e.TierThreshold, cmp.Or(e.InputAbove, e.Input), cmp.Or(e.OutputAbove, e.Output), cmp.Or(e.CachedInputAbove, e.CachedInput)}
+	}
+	switch {
+	case eff.TierThreshold == 0 && cat.TierThreshold == 0:
+		return ""
+	case eff.TierThreshold == 0:
+		return "no long-context tier (catalogue: above " + TokensK(cat.TierThreshold) + ")"
+	case cat.TierThreshold == 0 || !m.Resolved.InCatalog:
+		return "long-context tier not in catalogue"
+	case above(eff) != above(cat):
+		return fmt.Sprintf("long-context tier vs catalogue's above %s: %s in, %s out", TokensK(cat.TierThreshold), cmp.Or(cat.InputAbove, cat.Input), cmp.Or(cat.OutputAbove, cat.Output))
+	}
+	return ""
 }
 
 // LimitChanges describes where a model's token limits in the spec differ from the catalogue's,

@@ -218,16 +218,36 @@ type Model struct {
 	pos Pos
 }
 
-// PriceOverride sets prices in dollars per million tokens. A nil field keeps the catalogue's.
+// PriceOverride sets prices in dollars per million tokens. A nil field keeps the catalogue's,
+// except the long-context tier: the catalogue's tier is priced against its base prices, so a
+// spec that sets input or output drops it, unless LongContext gives one of its own.
 type PriceOverride struct {
 	Input       *PerMillion `yaml:"input"`
 	Output      *PerMillion `yaml:"output"`
 	CachedInput *PerMillion `yaml:"cached_input"`
 	CacheWrite  *PerMillion `yaml:"cache_write"`
 	Reasoning   *PerMillion `yaml:"reasoning"`
+	// LongContext is the prices of requests whose input is above a number of tokens, like
+	// {above: 200k, input: 2.5, output: 15}; "none" says the model has no such tier.
+	LongContext *LongContextPrice `yaml:"long_context"`
 
 	pos Pos
 }
+
+// LongContextPrice is a long-context price tier: above Above input tokens, the whole request
+// is billed at these prices (a nil price keeps the base one). None is the spec's "none".
+type LongContextPrice struct {
+	None        bool        `yaml:"-"`
+	Above       TokenCount  `yaml:"above"`
+	Input       *PerMillion `yaml:"input"`
+	Output      *PerMillion `yaml:"output"`
+	CachedInput *PerMillion `yaml:"cached_input"`
+
+	pos Pos
+}
+
+// TokenCount is a whole number of tokens, written like 200000, 200_000 or 200k.
+type TokenCount int
 
 // Latency is an assumption about how long a model takes to answer. Exactly one form is used:
 //

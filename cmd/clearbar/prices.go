@@ -38,6 +38,9 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 				diffs = append(diffs, l.Name+" "+l.Change())
 			}
 		}
+		if t := spec.TierChange(mod); t != "" {
+			diffs = append(diffs, t)
+		}
 		diffs = append(diffs, spec.LimitChanges(mod)...)
 		if len(diffs) > 0 {
 			differs++
