@@ -66,14 +66,23 @@ func TestEditInPlace(t *testing.T) {
 	}
 }
 
-// TestEditFallsBackToReencoding: a path through a mapping the document does not have cannot be
-// edited in place; spec.SetInCategory makes it, and the note says the document was re-encoded.
+// TestEditFallsBackToReencoding: a path through mappings the document lacks is added in place,
+// in flow style; an edit that cannot be made in place (a key added to an empty mapping) is
+// made by spec.SetInCategory, and the note says the document was re-encoded.
 func TestEditFallsBackToReencoding(t *testing.T) {
 	out, note, err := applyEdits([]byte(editDoc), []edit{{"b", []string{"assume", "latency", "mid"}, "{p50: 1s, p95: 3s}"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(note, "re-encoded") || !strings.Contains(string(out), "latency: {mid: {p50: 1s, p95: 3s}}") {
+	if note != "" || !strings.Contains(string(out), "        strong: '0.97'\n      latency: {mid: {p50: 1s, p95: 3s}}\n") {
+		t.Errorf("note %q:\n%s", note, out)
+	}
+	empty := strings.Replace(editDoc, "    route: {model: mid}\n", "    route: {model: mid}\n    failure_impact: {}\n", 1)
+	out, note, err = applyEdits([]byte(empty), []edit{{"b", []string{"failure_impact", "bad_answer"}, "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(note, "re-encoded") || !strings.Contains(string(out), "bad_answer: 2") {
 		t.Errorf("note %q:\n%s", note, out)
 	}
 	if _, _, err := applyEdits([]byte(editDoc), []edit{{"zzz", []string{"route"}, "x"}}); err == nil {
