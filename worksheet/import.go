@@ -40,7 +40,7 @@ type ImportOptions struct {
 	// placeholder, so that the spec loads wherever it is saved.
 	Dir string
 	// Warn, when set, is called with each placeholder the spec had to invent for what the
-	// worksheet leaves out and the estimate depends on (pass rates, latency): the spec's
+	// worksheet leaves out and the estimate depends on (pass rates, latency, validators): the spec's
 	// header comment lists them too, but a placeholder pass rate equal to the quality
 	// threshold makes its category clear by construction, which should not go unnoticed.
 	Warn func(msg string)
@@ -88,17 +88,22 @@ func (es Errors) Error() string {
 // it was imported and what to check.
 //
 // What the worksheet does not say is filled with commented placeholders so that the spec
-// loads and estimates: a model's pass rate in a category defaults to the row's estimated pass
-// rate (else its quality threshold); a model's latency comes from the "model latency" column,
-// else from the estimated latency of the first static row it is the primary model of, else
-// Clearbar's default assumption; a validation rule is rebuilt into validators where its text
-// can be read back exactly (see the package documentation; a citations validator's custom
-// pattern is not in its text and comes back as the default), and otherwise kept as a comment,
-// with a {json_schema: request} placeholder when the route needs validation to escalate
-// (a cascade, or retry_once); a json_schema file is kept only if it is found relative to
-// opts.Dir. Without a "route" column, a row with both a validation rule and a fallback model
-// is read as a cascade, any other as a static route. The estimated columns are read only to
-// make placeholders.
+// loads and estimates: the primary model's pass rate in a category defaults to the row's
+// estimated pass rate (else its quality threshold), and another model's to 0, unknown (the
+// row's pass rate is not that model's, and a copy would have the estimate recommend a model
+// nobody measured); a model's latency comes from the "model latency" column, else from the
+// estimated latency of the first static row it is the primary model of, else of the first
+// other row it is the first model of, else Clearbar's default assumption. A validation rule
+// of "none", "-", "n/a" or nothing means no validators. Otherwise it is rebuilt into
+// validators where its text can be read back exactly (see the package documentation; a
+// citations validator's custom pattern is not in its text and comes back as the default) or
+// is a common wording of a validator's settings, like "max length 2000" or "json schema"
+// (see looseRules), and the rest is kept as a comment, with a {json_schema: request}
+// placeholder, and a warning, when the route needs validation to escalate (a cascade, or
+// retry_once); a json_schema file is kept only if it is found relative to opts.Dir. Without a
+// "route" column, a row with both a validation rule and a fallback model is read as a cascade,
+// any other as a static route whose fallback model is tried on provider errors. The estimated
+// columns are read only to make placeholders.
 //
 // Every problem in the worksheet is reported, as [Errors], each naming the row and column and
 // what to write; a bad opts.Provider is a plain error.
@@ -170,7 +175,9 @@ type importer struct {
 	width      int
 	present    map[string]bool // columns the header names
 	specReview string
-	specRetry  string // the "provider retries" every row shares, if any
+	specRetry  string  // the "provider retries" every row shares, if any
+	volume     *volume // the spec's volume, from the "volume" column
+	volumeRow  int
 	rows       []*catRow
 	categories map[string]int // category name → row
 	models     map[string]*model
@@ -235,6 +242,8 @@ type catRow struct {
 	detect, falseAlarm       *float64
 	budget                   time.Duration
 	why                      string
+	impact                   string // failure_impact as YAML flow mapping content, "" for none
+	volume                   *volume
 	// latency is this row's "model latency" cell, by model (nil: the default), in order.
 	latency    map[string]*spec.Latency
 	latOrder   []string
@@ -242,6 +251,19 @@ type catRow struct {
 	ownReview  bool
 	validators rebuiltRule
 	score      *scoreCell // a score route's settings from the route cell; nil when it gives none
+}
+
+// volume is a "volume" cell: requests per month, or per day.
+type volume struct {
+	n      int64
+	perDay bool
+}
+
+func (v volume) String() string {
+	if v.perDay {
+		return strconv.FormatInt(v.n, 10) + " " + volumePerDay
+	}
+	return strconv.FormatInt(v.n, 10) + " " + volumePerMonth
 }
 
 // scoreCell is what a route cell says of a score route, after "score" in parentheses (see
@@ -380,6 +402,10 @@ func (im *importer) parseRow(n int, rec []string) {
 			return
 		}
 	}
+	rec = slices.Clone(rec)
+	for i, v := range rec {
+		rec[i] = unescapeCell(v) // Export guards cells against formula injection
+	}
 	cell := func(col string) string {
 		i, ok := im.col[col]
 		if !ok || i >= len(rec) {
@@ -422,7 +448,9 @@ func (im *importer) parseRow(n int, rec []string) {
 			c.failover = append(c.failover, m)
 		}
 	}
-	c.rule = cell(colValidation)
+	if c.rule = cell(colValidation); noRule(c.rule) {
+		c.rule = ""
+	}
 	im.parseRoute(c, cell(colRoute), im.present[colRoute])
 	switch c.kind {
 	case "static":
@@ -519,6 +547,18 @@ func (im *importer) parseRow(n int, rec []string) {
 	if i, ok := im.col[colWhy]; ok && i < len(rec) && strings.TrimSpace(rec[i]) != "" {
 		c.why = rec[i] // as written: a spec's why may end in a line break
 	}
+	if s := cell(colFailureImpact); s != "" {
+		if c.impact, ok = parseImpact(s); !ok {
+			errf(colFailureImpact, "%q is not a failure impact: write what a bad answer costs in dollars, like bad answer 0.5, and optionally what a failed request costs, like bad answer 25, failed request 5; or leave it empty", s)
+		}
+	}
+	if s := cell(colVolume); s != "" {
+		if v, ok := parseVolume(s); ok {
+			c.volume = &v
+		} else {
+			errf(colVolume, "%q is not a volume: write the spec's requests per month or per day, like 3000000 per month or 40000 per day, or leave it empty for a million a month", s)
+		}
+	}
 	im.parsePassRates(c, cell(colPrimaryPass), cell(colFallbackPass), cell(colOtherPass))
 	im.parseModelLatency(c, cell(colModelLatency))
 	im.parseAvailability(c, cell(colModelAvailability))
@@ -536,6 +576,76 @@ func dupName(names []string) string {
 		}
 	}
 	return ""
+}
+
+// noRule reports whether a validation rule cell says there is none: empty, "none", "-",
+// "n/a" and the like.
+func noRule(rule string) bool {
+	switch strings.ToLower(strings.TrimSuffix(strings.TrimSpace(rule), ".")) {
+	case "", "none", "-", "–", "—", "n/a", "na", "no", "no validation":
+		return true
+	}
+	return false
+}
+
+// parseImpact reads a "failure impact" cell, "bad answer 25, failed request 5" (a plain
+// amount is the bad answer's), into a failure_impact mapping's YAML content.
+func parseImpact(s string) (string, bool) {
+	var bad, failed string
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.ToLower(strings.Join(strings.Fields(strings.ReplaceAll(part, "_", " ")), " "))
+		key, amount := impactBadAnswer, part
+		for _, k := range []string{impactBadAnswer, impactFailedRequest} {
+			if a, ok := strings.CutPrefix(part, k); ok {
+				key, amount = k, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(a), ":"))
+			}
+		}
+		m, err := clearbar.ParseMoney(amount)
+		if err != nil || m < 0 {
+			return "", false
+		}
+		dst := &bad
+		if key == impactFailedRequest {
+			dst = &failed
+		}
+		if *dst != "" {
+			return "", false
+		}
+		*dst = m.Decimal()
+	}
+	out := "bad_answer: " + cmpOr(bad, "0")
+	if failed != "" {
+		out += ", failed_request: " + failed
+	}
+	return out, true
+}
+
+// parseVolume reads a "volume" cell: a request count (as parseTokens reads numbers) per
+// month or per day, like "3000000 per month", "3M/month" or "40000 a day"; a bare count is
+// per month.
+func parseVolume(s string) (volume, bool) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	var v volume
+	for _, unit := range []struct {
+		suffixes []string
+		perDay   bool
+	}{
+		{[]string{volumePerMonth, "a month", "/month", "/mo", "monthly"}, false},
+		{[]string{volumePerDay, "a day", "/day", "daily"}, true},
+	} {
+		for _, suf := range unit.suffixes {
+			if rest, ok := strings.CutSuffix(t, suf); ok {
+				t, v.perDay = strings.TrimSpace(rest), unit.perDay
+				break
+			}
+		}
+	}
+	n, ok := parseCount(t)
+	if !ok || n != math.Trunc(n) || n > math.MaxInt64/30 {
+		return volume{}, false
+	}
+	v.n = int64(n)
+	return v, true
 }
 
 // fraction parses a probability written as 0.45 or 45%.
@@ -757,24 +867,33 @@ func parseTokens(s string) ([2]float64, bool) {
 	}
 	var v [2]float64
 	for i, p := range parts {
-		t := strings.NewReplacer("_", "", ",", "", " ", "").Replace(p)
-		mult := 1.0
-		switch {
-		case strings.HasSuffix(t, "k"), strings.HasSuffix(t, "K"):
-			t, mult = t[:len(t)-1], 1000
-		case strings.HasSuffix(t, "M"):
-			t, mult = t[:len(t)-1], 1_000_000
-		}
-		f, err := strconv.ParseFloat(t, 64)
-		if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		f, ok := parseCount(p)
+		if !ok {
 			return [2]float64{}, false
 		}
-		v[i] = f * mult
+		v[i] = f
 	}
 	if len(parts) == 1 {
 		v[1] = v[0]
 	}
 	return v, v[1] >= v[0]
+}
+
+// parseCount reads a positive count: "400", "1.5k", "1,500" or "3M" ("m" too).
+func parseCount(s string) (float64, bool) {
+	t := strings.NewReplacer("_", "", ",", "", " ", "").Replace(s)
+	mult := 1.0
+	switch {
+	case strings.HasSuffix(t, "k"), strings.HasSuffix(t, "K"):
+		t, mult = t[:len(t)-1], 1000
+	case strings.HasSuffix(t, "M"), strings.HasSuffix(t, "m"):
+		t, mult = t[:len(t)-1], 1_000_000
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false
+	}
+	return f * mult, true
 }
 
 // parseLatencyPair reads an estimated latency, "820ms / 2.4s".
@@ -853,6 +972,9 @@ func (im *importer) parsePassRates(c *catRow, primary, fallback, other string) {
 		}
 		set(name, p, colOtherPass)
 	}
+	// A placeholder for the primary model is the row's own pass rate. The row's pass rate is
+	// not another model's: a fallback or escalation model gets 0, unknown, so that no policy
+	// the estimate compares relies on a model nobody measured for this category.
 	placeholder, source := c.bar, "its quality threshold"
 	if c.estPass != nil {
 		placeholder, source = *c.estPass, "its estimated pass rate"
@@ -862,8 +984,13 @@ func (im *importer) parsePassRates(c *catRow, primary, fallback, other string) {
 			c.pass = append(c.pass, passRate{model: name, p: p})
 			continue
 		}
-		c.pass = append(c.pass, passRate{model: name, p: placeholder,
-			note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category; this is %s", name, source)})
+		if name == c.primary {
+			c.pass = append(c.pass, passRate{model: name, p: placeholder,
+				note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category; this is %s", name, source)})
+			continue
+		}
+		c.pass = append(c.pass, passRate{model: name, p: 0,
+			note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category (the row's is its primary model's); 0 stands for unknown, so no estimate relies on %s here until you measure it", name, name)})
 	}
 	for _, name := range order {
 		if !slices.Contains(c.models(), name) {
@@ -931,10 +1058,23 @@ func namedYAML(vs []namedValue) string {
 	return "{" + strings.Join(kv, ", ") + "}"
 }
 
-// models returns the models the row names, in order: primary, fallback models, failover.
+// models returns the models the row routes to, in order: primary, fallback models, failover.
 func (c *catRow) models() []string {
 	return dedup(append(append([]string{c.primary}, c.fallback...), c.failover...))
 }
+
+// described returns the models the row's "model latency", "model availability" and "model
+// provider" cells may describe: those it routes to, then those of "other pass rates".
+func (c *catRow) described() []string {
+	names := c.models()
+	for _, p := range c.pass {
+		names = append(names, p.model)
+	}
+	return dedup(names)
+}
+
+// describedColumns names the columns that name the models of described, for messages.
+var describedColumns = quoteList([]string{colPrimary, colFallback, colFailover, colOtherPass})
 
 func (im *importer) parseModelLatency(c *catRow, s string) {
 	names, values, bad := entries(s, false)
@@ -943,8 +1083,8 @@ func (im *importer) parseModelLatency(c *catRow, s string) {
 		return
 	}
 	for i, name := range names {
-		if !slices.Contains(c.models(), name) {
-			im.errorf(c.row, colModelLatency, "names %q, which this row does not route to: list the latency of the models in %q, %q and %q", name, colPrimary, colFallback, colFailover)
+		if !slices.Contains(c.described(), name) {
+			im.errorf(c.row, colModelLatency, "names %q, which this row does not name: list the latency of the models in %s", name, describedColumns)
 			continue
 		}
 		if _, dup := c.latency[name]; dup {
@@ -1033,8 +1173,8 @@ func (im *importer) parseAvailability(c *catRow, s string) {
 	}
 	for i, name := range names {
 		m, ok := im.models[name]
-		if !ok || !slices.Contains(c.models(), name) {
-			im.errorf(c.row, colModelAvailability, "names %q, which this row does not route to: list the availability of the models in %q, %q and %q", name, colPrimary, colFallback, colFailover)
+		if !ok || !slices.Contains(c.described(), name) {
+			im.errorf(c.row, colModelAvailability, "names %q, which this row does not name: list the availability of the models in %s", name, describedColumns)
 			continue
 		}
 		p, err := spec.ParseProb(values[i])
@@ -1107,8 +1247,8 @@ func (im *importer) parseProviders(c *catRow, s string) {
 	}
 	for i, name := range names {
 		m, ok := im.models[name]
-		if !ok || !slices.Contains(c.models(), name) {
-			im.errorf(c.row, colModelProvider, "names %q, which this row does not route to: list the provider types of the models in %q, %q and %q", name, colPrimary, colFallback, colFailover)
+		if !ok || !slices.Contains(c.described(), name) {
+			im.errorf(c.row, colModelProvider, "names %q, which this row does not name: list the provider types of the models in %s", name, describedColumns)
 			continue
 		}
 		t := strings.ToLower(values[i])
@@ -1176,22 +1316,31 @@ func (im *importer) reconcile() {
 			}
 		}
 	}
+	// Without a "model latency" cell, a model's latency is the estimated latency of a row it
+	// is the primary model of: a static row's first, as it is the model's own apart from
+	// retries and failover; else another route's, which also holds escalations.
 	for _, m := range im.modelOrder {
 		if m.latSet {
 			continue
 		}
 		m.latSet = true
+		var from *catRow
 		for _, c := range im.rows {
-			if c.kind == "static" && c.primary == m.name && c.estLatency != nil && c.estLatency[0] > 0 {
-				m.latency = &spec.Latency{P50: spec.Duration(c.estLatency[0]), P95: spec.Duration(c.estLatency[1])}
-				m.latNote = fmt.Sprintf("placeholder latency: the estimated latency of category %s (row %d), where %s is the primary model of a static route; measure it", c.name, c.row, m.name)
-				break
+			if c.primary == m.name && c.estLatency != nil && c.estLatency[0] > 0 && (from == nil || c.kind == "static" && from.kind != "static") {
+				from = c
 			}
 		}
-		if m.latency == nil {
+		switch {
+		case from == nil:
 			d := spec.DefaultLatency
 			m.latency = &d
-			m.latNote = "placeholder latency: the worksheet gives none for " + m.name + "; this is Clearbar's default assumption; measure it"
+			m.latNote = "placeholder latency: the worksheet gives none for " + m.name + " (no model latency cell, and no estimated latency of a row it is the primary model of); this is Clearbar's default assumption; measure it"
+		case from.kind == "static":
+			m.latency = &spec.Latency{P50: spec.Duration(from.estLatency[0]), P95: spec.Duration(from.estLatency[1])}
+			m.latNote = fmt.Sprintf("placeholder latency: the estimated latency of category %s (row %d), where %s is the primary model of a static route; measure it", from.name, from.row, m.name)
+		default:
+			m.latency = &spec.Latency{P50: spec.Duration(from.estLatency[0]), P95: spec.Duration(from.estLatency[1])}
+			m.latNote = fmt.Sprintf("placeholder latency: the estimated latency of category %s (row %d), where %s is the first model of a %s route, so it includes escalations to later models; measure it", from.name, from.row, m.name, from.kind)
 		}
 	}
 
@@ -1226,6 +1375,17 @@ func (im *importer) reconcile() {
 	for _, c := range im.rows {
 		c.ownReview = c.review != "" && c.review != specReview
 		c.validators = rebuildValidators(c.rule, im.schemaFound)
+	}
+
+	// Volume: the spec's, written in every row or in some; rows may not disagree.
+	for _, c := range im.rows {
+		switch {
+		case c.volume == nil:
+		case im.volume == nil:
+			im.volume, im.volumeRow = c.volume, c.row
+		case *c.volume != *im.volume:
+			im.errorf(c.row, colVolume, "gives the volume %s, but row %d gives %s: the volume is the spec's, one for all categories; write the same in every row, or leave all but one empty", c.volume, im.volumeRow, im.volume)
+		}
 	}
 }
 
@@ -1270,7 +1430,11 @@ var providerPlaceholders = map[string]string{
 // placeholders.
 type importNotes struct {
 	routes, passRates, latency, rules, strength, providers []string
-	schemaFiles                                            bool
+	// placeholderRules are the categories whose rule was replaced by a placeholder validator;
+	// noImpact those without a failure impact; missingSchemas the categories whose json_schema
+	// files were not found, with the paths.
+	placeholderRules, noImpact, missingSchemas []string
+	schemaFiles                                bool
 }
 
 // yaml writes the imported spec: a header comment, then the spec.
@@ -1282,6 +1446,11 @@ func (im *importer) yaml() []byte {
 	body.line(0, "description: %s", yamlString("Imported from the routing worksheet "+filepath.Base(im.file)+"."))
 	if im.specReview != "" {
 		body.line(0, "review: {last: %s}", im.specReview)
+	}
+	if v := im.volume; v != nil && v.perDay {
+		body.line(0, "volume: {per_day: %d}", v.n)
+	} else if v != nil {
+		body.line(0, "volume: {per_month: %d}", v.n)
 	}
 	if c := im.rows[0]; im.specRetry != "" {
 		body.line(0, "retry: {attempts: %d, backoff: %s}", c.attempts, spec.FormatDuration(c.backoff))
@@ -1354,15 +1523,27 @@ func (im *importer) yaml() []byte {
 	if len(notes.providers) > 0 {
 		bullet("Provider settings marked placeholder, for " + strings.Join(notes.providers, ", ") + ": set them.")
 	}
-	bullet("failure_impact is not in a worksheet: risk figures are zero until each category states failure_impact: {bad_answer: DOLLARS}.")
-	bullet("Traffic volume, review cadence and owner, descriptions, success criteria, price overrides and timeouts are not in a worksheet: a million requests a month and a monthly review are assumed.")
+	switch {
+	case len(notes.noImpact) == len(im.rows):
+		bullet("failure_impact is not in the worksheet: risk figures are zero until each category states failure_impact: {bad_answer: DOLLARS}.")
+	case len(notes.noImpact) > 0:
+		bullet("No failure impact in " + strings.Join(notes.noImpact, ", ") + ": the risk figures count a bad answer there as costing nothing; add failure_impact: {bad_answer: DOLLARS} where it costs something.")
+	}
+	if im.volume == nil {
+		bullet("Traffic volume is not in the worksheet: a million requests a month is assumed.")
+	}
+	bullet("Named policies (policies:), match rules (match:) and the default category, golden tests (tests:), " +
+		"descriptions, success criteria, review cadence and owner, provider settings, price overrides and timeouts are never in a worksheet: " +
+		"copy them from the original spec, if there is one. A monthly review is assumed; without match rules a request reaches a category " +
+		"other than the first only by naming it; without named policies the estimate compares the built-in policies only.")
 	if len(notes.routes) > 0 {
 		bullet("Routes inferred from the validation rule and fallback model, in " + strings.Join(notes.routes, ", ") + ": check them.")
 	}
 	if len(notes.passRates) > 0 {
 		msg := "Pass rates marked placeholder, in " + strings.Join(notes.passRates, ", ") + ": replace them with measured pass rates."
 		bullet(msg)
-		im.warnf("%s (A placeholder is the row's estimated pass rate, else its quality threshold, so the estimate says such a category clears its bar until then.)", msg)
+		im.warnf("%s (A primary model's placeholder is the row's estimated pass rate, else its quality threshold, so the estimate says such a category clears its bar until then; "+
+			"a fallback model's is 0, unknown, so that no estimate relies on it.)", msg)
 	}
 	if len(notes.latency) > 0 {
 		msg := "Latency marked placeholder, for " + strings.Join(notes.latency, ", ") + ": replace it with measured latency."
@@ -1371,6 +1552,18 @@ func (im *importer) yaml() []byte {
 	}
 	if len(notes.rules) > 0 {
 		bullet("Validation rules not (fully) rebuilt as validators, in " + strings.Join(notes.rules, ", ") + ": write the validators they describe.")
+	}
+	if len(notes.placeholderRules) > 0 {
+		msg := "Validation rules replaced by a placeholder validator ({json_schema: request}), in " + strings.Join(notes.placeholderRules, ", ") +
+			": no validator could be rebuilt from the rule, and the route needs one to escalate on; write the validators it describes."
+		bullet(msg)
+		im.warnf("%s", msg)
+	}
+	if len(notes.missingSchemas) > 0 {
+		msg := "json_schema files not found relative to where this spec is saved, in " + strings.Join(notes.missingSchemas, ", ") +
+			": their validators are left out or replaced by a placeholder, which changes the estimate; save the spec where those paths resolve (next to the spec the worksheet came from), or copy the files there, and import again."
+		bullet(msg)
+		im.warnf("%s", msg)
 	}
 	if len(notes.strength) > 0 {
 		bullet("Validator strength not given, in " + strings.Join(notes.strength, ", ") + ": the default is assumed until you calibrate it.")
@@ -1397,6 +1590,11 @@ func writeCategory(w *yamlWriter, c *catRow, notes *importNotes) {
 	w.line(2, "quality_bar: %s", formatFloat(c.bar))
 	if c.budget > 0 {
 		w.line(2, "latency_budget: %s", spec.FormatDuration(c.budget))
+	}
+	if c.impact != "" {
+		w.line(2, "failure_impact: {%s}", c.impact)
+	} else {
+		notes.noImpact = append(notes.noImpact, c.name)
 	}
 
 	w.line(2, "route:")
@@ -1427,9 +1625,13 @@ func writeCategory(w *yamlWriter, c *catRow, notes *importNotes) {
 			w.comment(3, "replace with the validators described: "+c.rule)
 			validators = []string{"{json_schema: request}"}
 			notes.rules = append(notes.rules, c.name)
+			notes.placeholderRules = append(notes.placeholderRules, c.name)
 		default:
 			w.comment(3, "validation rule, not rebuilt as validators (add them to validate: ...): "+c.rule)
 			notes.rules = append(notes.rules, c.name)
+		}
+		if len(v.loose) > 0 {
+			w.comment(3, "read as: "+strings.Join(v.loose, "; "))
 		}
 		if v.schemaFile {
 			w.comment(3, "json_schema file paths are relative to this spec file")
@@ -1437,6 +1639,7 @@ func writeCategory(w *yamlWriter, c *catRow, notes *importNotes) {
 		}
 		if len(v.missing) > 0 {
 			w.comment(3, "schema file not found relative to where this spec is saved: "+strings.Join(v.missing, ", "))
+			notes.missingSchemas = append(notes.missingSchemas, c.name+" ("+strings.Join(v.missing, ", ")+")")
 		}
 	}
 	if len(validators) > 0 {

@@ -15,13 +15,20 @@ import (
 // always be turned back into validators. rebuildValidators reads back the parts it can: each
 // candidate is decoded by the spec package and kept only if its summary is the part's text
 // exactly, so a rebuilt validator always exports as the same rule.
+//
+// A worksheet written by hand words its rules its own way ("max length 2000", "json schema",
+// "required fields: id, total"). A part that is no summary is read as one when it is a
+// common wording of a validator whose settings it holds in full (see looseRules); such a
+// part exports as the summary, not as written.
 
 // rebuiltRule is a validation rule read back: validators as YAML flow mappings, the parts
 // that could not be rebuilt (missing lists the schema files among them that were not found),
-// and whether a rebuilt validator names a schema file.
+// the parts read as another wording of a summary, as "part → summary", and whether a
+// rebuilt validator names a schema file.
 type rebuiltRule struct {
 	validators []string
 	unknown    []string
+	loose      []string
 	missing    []string
 	schemaFile bool
 }
@@ -39,9 +46,14 @@ func rebuildValidators(rule string, schemaFound func(path string) bool) rebuiltR
 		if part == "" {
 			continue
 		}
-		y, ok := validatorYAML(part)
-		if ok {
-			ok = summaryOf(y) == part
+		y, ok := rebuildPart(part)
+		if !ok {
+			if summary, found := looseSummary(part); found {
+				if y, ok = rebuildPart(summary); ok {
+					out.loose = append(out.loose, part+" → "+summary)
+					part = summary
+				}
+			}
 		}
 		if !ok {
 			out.unknown = append(out.unknown, part)
@@ -58,6 +70,60 @@ func rebuildValidators(rule string, schemaFound func(path string) bool) rebuiltR
 		out.validators = append(out.validators, y)
 	}
 	return out
+}
+
+// rebuildPart returns the validator whose summary is part exactly, as YAML.
+func rebuildPart(part string) (string, bool) {
+	y, ok := validatorYAML(part)
+	return y, ok && summaryOf(y) == part
+}
+
+// looseRules are common wordings of validator summaries in hand-written worksheets: each
+// pattern (matched against the whole part, case-insensitive) and the summary it stands for,
+// with $1 the pattern's first group as written.
+var looseRules = []struct {
+	re      *regexp.Regexp
+	summary string
+}{
+	{looseRE(`(?:max(?:imum)?(?:[ _]length)?|length ?(?:<=|≤|<)|<=|≤|at most|up to):? ?(\d+)(?: ?(?:chars?|characters))?`), "at most $1 characters"},
+	{looseRE(`(?:max(?:imum)?(?:[ _]length)?|length ?(?:<=|≤|<)|<=|≤|at most|up to):? ?(\d+) ?tokens?`), "length at most $1 tokens"},
+	{looseRE(`(?:min(?:imum)?(?:[ _]length)?|length ?(?:>=|≥)|>=|≥|at least):? ?(\d+)(?: ?(?:chars?|characters))?`), "length at least $1 characters"},
+	{looseRE(`(?:min(?:imum)?(?:[ _]length)?|length ?(?:>=|≥)|>=|≥|at least):? ?(\d+) ?tokens?`), "length at least $1 tokens"},
+	{looseRE(`(?:json[ _-]?schema|schema)(?: (?:from )?(?:the )?(?:request|response_format))?`), "JSON Schema from the request"},
+	{looseRE(`(?:json[ _-]?schema|schema):? (\S+\.json)`), "JSON Schema $1"},
+	{looseRE(`(?:citations?(?: required)?|must cite(?: the)?(?: supplied)? sources)`), "citations required, to supplied sources"},
+	{looseRE(`(?:tool[ _]calls?:? required|valid tool call|must call a tool)`), "valid tool call required"},
+	{looseRE(`(?:tool[ _]calls?:? none|no tool calls?)`), "no tool calls"},
+	{looseRE(`no refusals?`), "no refusal"},
+	{looseRE(`(?:refusals?|refusal check)`), "no refusal or mismatch"},
+	{looseRE(`(?:regex|must match|matches):? /(.+)/`), "regex: matches /$1/"},
+}
+
+func looseRE(pattern string) *regexp.Regexp { return regexp.MustCompile(`(?i)^` + pattern + `$`) }
+
+// requiredFieldsRE is the common wording of a required fields validator: "required fields:
+// a, b", "required: a,b".
+var requiredFieldsRE = looseRE(`(?:required[ _]fields?|required):? (.+)`)
+
+// looseSummary reads a hand-written rule part as the summary it stands for (see looseRules),
+// or reports false. Spaces are collapsed and a final full stop is ignored.
+func looseSummary(part string) (string, bool) {
+	part = strings.TrimSuffix(strings.Join(strings.Fields(part), " "), ".")
+	for _, r := range looseRules {
+		if m := r.re.FindStringSubmatchIndex(part); m != nil {
+			return string(r.re.ExpandString(nil, r.summary, part, m)), true
+		}
+	}
+	if m := requiredFieldsRE.FindStringSubmatch(part); m != nil {
+		var fields []string
+		for f := range strings.SplitSeq(m[1], ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				fields = append(fields, f)
+			}
+		}
+		return "required fields " + strings.Join(fields, ", "), len(fields) > 0
+	}
+	return "", false
 }
 
 // summaryOf decodes a validator written as YAML and returns its summary, or "" if it does not
@@ -99,6 +165,8 @@ func validatorYAML(part string) (string, bool) {
 		return "{tool_calls: required}", true
 	case "no refusal or mismatch":
 		return "{refusal: true}", true
+	case "no refusal":
+		return "{refusal: {mismatch: false}}", true
 	}
 	if m := maxLengthRE.FindStringSubmatch(part); m != nil {
 		return "{max_length: " + m[1] + "}", true

@@ -11,44 +11,58 @@
 // # Round trip
 //
 // For a spec in the supported class below, Export → [Import] → spec.Parse → estimate.Run
-// (same samples and seed) → Export gives byte-identical CSV, estimated columns included. The
-// supported class is a spec whose
+// (same samples and seed) → Export gives byte-identical CSV, estimated columns included, and
+// the estimate of the imported spec gives the same figures (cost, quality, latency, risk and
+// monthly projections) for every policy but the spec's named policies, which a worksheet does
+// not hold. The supported class is a spec whose
 //
 //   - categories use static or cascade routes (not split), with validators and on_fail set
 //     on the route rather than per cascade step, and validators whose summary can be read
 //     back: JSON Schema (a file or the request's), required fields, regex (patterns without
 //     "; "), max length, length, citations, tool calls and refusal, but not judges (whose
 //     calls the estimate prices), restricted phrases or inline schemas;
-//   - models have no price overrides, catalogue keys, reasoning overrides or model fallback
-//     lists.
+//   - models have no price overrides, catalogue keys, reasoning or context window overrides
+//     or model fallback lists.
 //
-// Identity of the estimated columns holds because the sheet carries every assumption the
-// estimate of the spec's own routes reads: per-category pass rates ("primary pass rate",
-// "fallback pass rate", "other pass rates"), the validator strength, the category fallbacks of
-// cascades ("cascade failover"), reasoning tokens, the prompt-cache hit rate, the retry
-// policy, and each model's latency, availability and provider type ("model latency", "model
-// availability", "model provider"; the type decides the catalogue price). The simulation's
-// random streams are keyed by category name and route, which the round trip also preserves.
+// Identity of the estimates holds because the sheet carries every assumption the estimate
+// reads: per-category pass rates ("primary pass rate", "fallback pass rate", "other pass
+// rates"), the validator strength, the category fallbacks of cascades ("cascade failover"),
+// reasoning tokens, the prompt-cache hit rate, the retry policy, each model's latency,
+// availability and provider type ("model latency", "model availability", "model provider";
+// the type decides the catalogue price) for every model a row names, pass-rate-only models
+// included (the estimate's single-model and price-order policies route to them), failure
+// impact ("failure impact") and the spec's volume ("volume"). The simulation's random streams
+// are keyed by category name and route, which the round trip also preserves. Only the order
+// of the estimate's single-model policies may change: it follows the order in which the
+// worksheet first names each model.
 //
 // A worksheet with only the twelve playbook columns and the first seven extras still imports
 // and gives back every non-estimated column, but not the estimates: models get the default
 // availability (which moves costs by a few nano-dollars) and the import's provider type, a
-// cascade loses its category fallback, reasoning tokens, cache hits and retry settings are
-// gone, and a model's latency is taken from the estimated latency of the first static row it
-// is the primary model of (which includes retries and failover, is rounded to two digits and
-// belongs to that row's token counts), else from Clearbar's default. A cascade's estimated
-// latency mixes several models and cannot give their latencies back at all. With only the
-// twelve playbook columns, pass rates and validator strengths are placeholders too. Every
-// placeholder is commented as such in the imported YAML.
+// cascade loses its category fallback, reasoning tokens, cache hits, retry settings, failure
+// impact and volume are gone, and a model's latency is taken from the estimated latency of
+// the first static row it is the primary model of (which includes retries and failover, is
+// rounded to two digits and belongs to that row's token counts), else of the first other row
+// it is the first model of (which also includes escalations), else from Clearbar's default.
+// With only the twelve playbook columns, pass rates and validator strengths are placeholders
+// too. Every placeholder is commented as such in the imported YAML.
 //
 // A validation rule naming a json_schema file round-trips when the imported spec is saved
 // where that path resolves (ImportOptions.Dir); elsewhere the validator becomes a commented
 // placeholder so that the spec still loads. [Gaps] lists what of a given spec falls outside
 // the round-trip class.
 //
-// Information a worksheet never holds (failure impact, descriptions, success criteria,
-// volume, review cadence and owner, provider settings, alternative policies) is not
-// recovered; the imported spec's header comment lists it.
+// Information a worksheet never holds (named policies, match rules and the default category,
+// golden tests, descriptions, success criteria, review cadence and owner, provider settings,
+// gateway settings) is not recovered: [Omitted] lists what of a given spec is lost, and the
+// imported spec's header comment says what to add back.
+//
+// # Formulas
+//
+// A cell that starts with =, +, -, @, a tab or a carriage return would be read as a formula
+// by a spreadsheet, so text from a spec (a "why", say) could run in the reader's spreadsheet.
+// Export writes such a cell with a leading single quote, as OWASP recommends for CSV files,
+// and Import removes it, so the round trip gives back the text as it was.
 package worksheet
 
 import (
@@ -95,6 +109,8 @@ const (
 	colModelLatency      = "model latency"
 	colModelAvailability = "model availability"
 	colModelProvider     = "model provider"
+	colFailureImpact     = "failure impact"
+	colVolume            = "volume"
 )
 
 // Columns are the worksheet's header, in order: the twelve seed columns first (exact header
@@ -153,12 +169,21 @@ const (
 //     like "mini: 0.998; strong: 0.995".
 //   - "model provider": each model's provider type, like "mini: openai; flash: gemini"; it
 //     decides which catalogue price applies (gemini and azure-openai have their own).
+//   - "failure impact": what a bad answer and a failed request of the category cost, in
+//     dollars, like "bad answer 25, failed request 5" (failure_impact; "failed request" only
+//     when the spec states it); empty for none.
+//   - "volume": the spec's traffic, the same in every row, like "3000000 per month" or "40000
+//     per day"; empty when the spec states none (a million requests a month).
+//
+// "model latency", "model availability" and "model provider" describe every model the row
+// names: those of "primary model", "fallback model" and "cascade failover", then those of
+// "other pass rates".
 var Columns = []string{
 	colCategory, colShare, colQuality, colPrimary, colFallback, colTokensIn, colTokensOut,
 	colValidation, colEstPass, colEstLatency, colEstCost, colReview,
 	colRoute, colPrimaryPass, colFallbackPass, colDetect, colFalseAlarm, colBudget, colWhy,
 	colFailover, colOtherPass, colReasoning, colCacheHit, colRetries,
-	colModelLatency, colModelAvailability, colModelProvider,
+	colModelLatency, colModelAvailability, colModelProvider, colFailureImpact, colVolume,
 }
 
 // seedColumns is how many of Columns an imported worksheet must have.
@@ -194,6 +219,8 @@ type Row struct {
 	ModelLatency        string
 	ModelAvailability   string
 	ModelProvider       string
+	FailureImpact       string
+	Volume              string
 }
 
 // Cells returns the row's cells in the order of [Columns].
@@ -204,14 +231,15 @@ func (r Row) Cells() []string {
 		r.EstimatedCost, r.LastReview, r.Route, r.PrimaryPassRate, r.FallbackPassRate,
 		r.ValidatorDetect, r.ValidatorFalseAlarm, r.LatencyBudget, r.Why, r.CascadeFailover,
 		r.OtherPassRates, r.ReasoningTokens, r.CacheHit, r.ProviderRetries, r.ModelLatency,
-		r.ModelAvailability, r.ModelProvider,
+		r.ModelAvailability, r.ModelProvider, r.FailureImpact, r.Volume,
 	}
 }
 
 // Export writes one row per category of s, with the estimated columns filled from est (the
 // estimate of s; est.Policies[0] is the spec's policy). A nil est leaves the estimated
 // columns empty. The output is RFC 4180 CSV (CRLF line endings) with a header row of
-// [Columns]; numbers use a dot decimal.
+// [Columns]; numbers use a dot decimal. A cell a spreadsheet would read as a formula is
+// written with a leading single quote (see escapeCell), which [Import] removes again.
 func Export(w io.Writer, s *spec.Spec, est *estimate.Report) error {
 	rows, err := Rows(s, est)
 	if err != nil {
@@ -223,12 +251,42 @@ func Export(w io.Writer, s *spec.Spec, est *estimate.Report) error {
 		return err
 	}
 	for _, r := range rows {
-		if err := cw.Write(r.Cells()); err != nil {
+		cells := r.Cells()
+		for i, c := range cells {
+			// The writer drops carriage returns (its lines end in CRLF): drop them first, so
+			// that the escape sees the cell as the file will hold it.
+			cells[i] = escapeCell(strings.ReplaceAll(c, "\r", ""))
+		}
+		if err := cw.Write(cells); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// formulaStart holds the first characters that make a spreadsheet read a cell as a formula
+// (OWASP's list for CSV injection), and the single quote that escapes them.
+const formulaStart = "=+-@\t\r'"
+
+// escapeCell guards a cell against formula injection as OWASP recommends: a cell that starts
+// with =, +, -, @, a tab or a carriage return gets a leading single quote, which spreadsheets
+// show as text. A cell that already starts with a single quote gets one more, so that
+// unescapeCell, which removes one quote before any of these characters, gives back exactly the
+// text escapeCell was given.
+func escapeCell(s string) string {
+	if s != "" && strings.IndexByte(formulaStart, s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
+}
+
+// unescapeCell undoes escapeCell.
+func unescapeCell(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && strings.IndexByte(formulaStart, s[1]) >= 0 {
+		return s[1:]
+	}
+	return s
 }
 
 // Rows returns the rows [Export] writes: one per category of s, in order.
@@ -277,6 +335,8 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 		TokensOut:     formatBand(c.Tokens.Out),
 		LatencyBudget: formatBudget(c.LatencyBudget),
 		Why:           c.Why,
+		FailureImpact: formatImpact(c.FailureImpact),
+		Volume:        formatVolume(s.Volume),
 	}
 	if c.QualityBar != nil {
 		r.QualityThreshold = formatFloat(float64(*c.QualityBar))
@@ -388,6 +448,7 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	}
 	rowModels := dedup(append(append(append([]string{}, steps[:min(1, len(steps))]...), fallback...), failover...))
 	var others []string
+	described := slices.Clone(rowModels) // the models the latency, availability and provider cells describe
 	addOther := func(name string) {
 		if covered[name] {
 			return
@@ -395,6 +456,9 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 		covered[name] = true
 		if p, ok := c.Assume.PassRate[name]; ok {
 			others = append(others, modelCell(s, name)+": "+formatFloat(float64(p)))
+			if !slices.Contains(described, name) {
+				described = append(described, name)
+			}
 		}
 	}
 	for _, n := range rowModels {
@@ -411,7 +475,7 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	r.OtherPassRates = strings.Join(others, "; ")
 
 	var lats, avails, providers []string
-	for _, n := range rowModels {
+	for _, n := range described {
 		m := s.Model(n)
 		if m == nil {
 			continue
@@ -454,6 +518,10 @@ func Gaps(s *spec.Spec) []string {
 		if m.Reasoning != nil && *m.Reasoning != m.Resolved.Catalog.SupportsReasoning {
 			gaps = append(gaps, fmt.Sprintf("model %s: the reasoning override is not in a worksheet", m.Name))
 		}
+		if m.ContextWindow > 0 && m.ContextWindow != m.Resolved.Catalog.MaxInputTokens {
+			// The estimate leaves requests longer than a model's context window out of its plans.
+			gaps = append(gaps, fmt.Sprintf("model %s: the context window override is not in a worksheet", m.Name))
+		}
 	}
 	for _, c := range s.Categories {
 		r := c.Route
@@ -483,8 +551,8 @@ func Gaps(s *spec.Spec) []string {
 		for _, v := range vs {
 			rules = append(rules, v.Summary())
 		}
-		if unknown := rebuildValidators(strings.Join(rules, "; "), nil).unknown; len(unknown) > 0 {
-			gaps = append(gaps, fmt.Sprintf("category %s: the validation rule cannot be read back into validators: %s", c.Name, strings.Join(unknown, "; ")))
+		if rb := rebuildValidators(strings.Join(rules, "; "), nil); len(rb.unknown) > 0 || len(rb.loose) > 0 {
+			gaps = append(gaps, fmt.Sprintf("category %s: the validation rule cannot be read back into validators: %s", c.Name, strings.Join(append(rb.unknown, rb.loose...), "; ")))
 		}
 		for _, v := range vs {
 			if cv, ok := v.Config.(*spec.Citations); ok && cv.Pattern != "" {
@@ -493,6 +561,65 @@ func Gaps(s *spec.Spec) []string {
 		}
 	}
 	return gaps
+}
+
+// Omitted lists the sections of s that no worksheet holds, one phrase per section, for a
+// reader of the worksheet or of the spec imported from it. Unlike [Gaps], they leave the
+// estimate of the spec's own routes unchanged; named policies are the only ones that change
+// the estimate at all: an imported spec's estimate has no rows for them.
+func Omitted(s *spec.Spec) []string {
+	var out []string
+	if len(s.Policies) > 0 {
+		names := make([]string, len(s.Policies))
+		for i, p := range s.Policies {
+			names[i] = p.Name
+		}
+		out = append(out, fmt.Sprintf("named policies (policies: %s) are not in a worksheet: the estimate of a spec imported from it has no rows for them", strings.Join(names, ", ")))
+	}
+	var matched []string
+	described := s.Description != ""
+	// A spec without a cadence is reviewed monthly, as is a spec imported from a worksheet.
+	monthly, _ := spec.ParseCadence("monthly")
+	reviewed := s.Review.Owner != "" || s.Review.Cadence.Days != monthly.Days || s.Review.Cadence.Months != monthly.Months
+	for _, c := range s.Categories {
+		if c.Match != nil {
+			matched = append(matched, c.Name)
+		}
+		if c.Description != "" || c.Success != "" {
+			described = true
+		}
+		if r := c.Review; r != nil && (!r.Cadence.IsZero() || r.Owner != "") {
+			reviewed = true
+		}
+	}
+	if len(matched) > 0 {
+		out = append(out, fmt.Sprintf("match rules (match: in %s) are not in a worksheet: without them a request reaches a category other than the default only by naming it", strings.Join(matched, ", ")))
+	}
+	if d := s.DefaultCategory(); d != nil && d != s.Categories[0] {
+		out = append(out, fmt.Sprintf("the default category (%s) is not in a worksheet: the first category becomes the default", d.Name))
+	}
+	if len(s.Tests) > 0 {
+		out = append(out, fmt.Sprintf("golden tests (tests:, %d of them) are not in a worksheet", len(s.Tests)))
+	}
+	if described {
+		out = append(out, "descriptions and success criteria are not in a worksheet")
+	}
+	if reviewed {
+		out = append(out, "review cadences and owners are not in a worksheet (last review dates are)")
+	}
+	var providers []string
+	for _, p := range s.Providers {
+		if p.APIKey.Line > 0 || len(p.APIKeys) > 0 || p.BaseURL.Raw != "" || p.APIVersion != "" || p.Outcomes != "" || p.Timeout > 0 || p.Simulate != nil {
+			providers = append(providers, p.Name)
+		}
+	}
+	if len(providers) > 0 {
+		out = append(out, fmt.Sprintf("the settings of providers %s (API keys, base URLs, timeouts) are not in a worksheet: a spec imported from it has one provider per type, without settings", strings.Join(providers, ", ")))
+	}
+	if s.Keys != nil {
+		out = append(out, "gateway keys (keys:) are not in a worksheet")
+	}
+	return out
 }
 
 // Route cell modifiers.
@@ -585,6 +712,41 @@ func formatBand(b spec.Band) string {
 	}
 	return formatFloat(b.P50)
 }
+
+// formatImpact writes a failure impact for the "failure impact" column; "" for none.
+func formatImpact(i spec.Impact) string {
+	if i.BadAnswer == 0 && i.FailedRequest == nil {
+		return ""
+	}
+	s := impactBadAnswer + " " + clearbar.Money(i.BadAnswer).Decimal()
+	if i.FailedRequest != nil {
+		s += ", " + impactFailedRequest + " " + clearbar.Money(*i.FailedRequest).Decimal()
+	}
+	return s
+}
+
+// Failure impact cell keywords.
+const (
+	impactBadAnswer     = "bad answer"
+	impactFailedRequest = "failed request"
+)
+
+// formatVolume writes the spec's volume for the "volume" column; "" when it states none.
+func formatVolume(v spec.Volume) string {
+	switch {
+	case v.PerMonth > 0:
+		return strconv.FormatInt(v.PerMonth, 10) + " " + volumePerMonth
+	case v.PerDay > 0:
+		return strconv.FormatInt(v.PerDay, 10) + " " + volumePerDay
+	}
+	return ""
+}
+
+// Volume cell units.
+const (
+	volumePerMonth = "per month"
+	volumePerDay   = "per day"
+)
 
 func formatRetry(attempts int, backoff time.Duration) string {
 	return fmt.Sprintf("attempts %d, backoff %s", attempts, spec.FormatDuration(backoff))

