@@ -83,15 +83,19 @@ func (m *latencyModel) sample(r *rand.Rand) float64 {
 // assumption gives only the whole response time (the same share the simulated provider uses).
 const ttftShare = 0.25
 
-// sampleTTFT draws a response time and its time to first token.
+// sampleTTFT draws a response time and its time to the first visible token. In the ttft form
+// a model that reasons generates its reasoning tokens, which a client never sees, before the
+// answer's first token: the first visible token comes after ttft + reasoning tokens /
+// tokens_per_second, as the simulated provider streams it.
 func (m *latencyModel) sampleTTFT(r *rand.Rand) (total, ttft float64) {
 	switch m.form {
 	case formSamples:
 		total = m.samples[r.IntN(len(m.samples))]
 		return total, total * ttftShare
 	case formTTFT:
-		ttft = m.ttft.Sample(r)
-		return ttft + (m.outTokens.Sample(r)+m.reasoning.Sample(r))/m.tps, ttft
+		first := m.ttft.Sample(r)
+		out, reasoning := m.outTokens.Sample(r), m.reasoning.Sample(r)
+		return first + (out+reasoning)/m.tps, first + reasoning/m.tps
 	}
 	total = m.total.Sample(r)
 	return total, total * ttftShare

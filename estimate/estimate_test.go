@@ -362,6 +362,32 @@ categories:
 	}
 }
 
+// TestTTFBWaitsForReasoning: a reasoning model generates its reasoning tokens, which a client
+// never sees, before the answer's first token, so a stream's first byte comes after the time to
+// first token plus the reasoning tokens' time.
+func TestTTFBWaitsForReasoning(t *testing.T) {
+	s := parse(t, `version: 1
+name: ttfb
+providers: {sim: {type: simulated}}
+models:
+  g5: {provider: sim, model: gpt-5, reasoning: true, latency: {ttft: {p50: 500ms, p95: 1s}, tokens_per_second: 100}, availability: 1}
+categories:
+  - {name: think, share: 1, tokens: {in: 1000, out: 300, reasoning: 3000}, quality_bar: 0.5, route: {model: g5}, assume: {pass_rate: {g5: 0.9}}}
+`)
+	r, err := Run(context.Background(), s, Options{Samples: 20_000, Today: testDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := r.Policies[0].Categories[0]
+	// 3,000 reasoning tokens at 100 a second: 30s before the first visible token.
+	if math.Abs(c.TTFB.P50-30.5)/30.5 > 0.01 || math.Abs(c.TTFB.P95-31)/31 > 0.01 {
+		t.Errorf("TTFB p50 %.3fs, p95 %.3fs: want the time to first token (500ms, 1s) plus 30s of reasoning", c.TTFB.P50, c.TTFB.P95)
+	}
+	if math.Abs(c.Latency.P50-c.TTFB.P50-3) > 0.05 {
+		t.Errorf("latency p50 %.3fs, TTFB p50 %.3fs: the 300 visible tokens take 3s after the first", c.Latency.P50, c.TTFB.P50)
+	}
+}
+
 // TestMeasuredReplacesAssumptions: measured pass rates, latencies and failures replace the
 // spec's assumptions where there are enough of them, and the report says which assumptions the
 // measurements contradict.

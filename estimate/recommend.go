@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -47,9 +47,10 @@ func (e *estimator) recommend(r *Report) {
 	r.Recommended = best.Name
 	vol := e.opts.Volume
 	if best.Clears {
+		// A policy that fails every request pays nothing: it is not cheaper, it serves no one.
 		var cheaper []string
 		for _, p := range r.Policies {
-			if !p.Clears && p.Total.Cost < best.Total.Cost && p.SameAs == "" {
+			if !p.Clears && p.Total.Cost < best.Total.Cost && p.SameAs == "" && !p.Total.failsAll() {
 				cheaper = append(cheaper, p.Name)
 			}
 		}
@@ -60,7 +61,7 @@ func (e *estimator) recommend(r *Report) {
 		}
 		// The bar is the contract, but the cost of being wrong can outweigh the saving: say
 		// when another clearing policy is cheaper once risk is counted.
-		total := func(p *PolicyResult) clearbar.Money { return p.Total.CostPerMonth + p.Total.RiskPerMonth }
+		total := func(p *PolicyResult) Dollars { return p.Total.CostPerMonth + p.Total.RiskPerMonth }
 		lowest := best
 		for _, p := range r.Policies {
 			if p.Clears && p.SameAs == "" && total(p) < total(lowest) {
@@ -84,6 +85,8 @@ func (e *estimator) recommend(r *Report) {
 		switch {
 		case p.SameAs != "":
 			reason = "same routes as " + p.SameAs
+		case p.Total.failsAll():
+			reason = "fails every request, so it pays for no answer: " + strings.Join(p.Shortfalls, "; ")
 		case !p.Clears && !best.Clears && sameShortfall(p.Shortfall, best.Shortfall):
 			reason = fmt.Sprintf("misses by as much as %s: %s", best.Name, strings.Join(p.Shortfalls, "; "))
 		case !p.Clears && !best.Clears:
@@ -111,14 +114,27 @@ func relPct(a, b float64) string {
 	return fmt.Sprintf("%+.0f%%", (a/b-1)*100)
 }
 
-func groupInt(n int64) string {
-	s := fmt.Sprintf("%d", n)
+// groupInt writes n with thousands separators: 1,000,000.
+func groupInt(n int64) string { return groupDigits(strconv.FormatInt(n, 10)) }
+
+// groupDigits puts thousands separators in the whole part of a decimal number:
+// "-1234567.891" is "-1,234,567.891".
+func groupDigits(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(s, ".")
 	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
+	b.WriteString(sign)
+	for i, c := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
 			b.WriteByte(',')
 		}
 		b.WriteRune(c)
+	}
+	if hasFrac {
+		b.WriteString("." + frac)
 	}
 	return b.String()
 }
@@ -131,8 +147,8 @@ type Opportunity struct {
 	Current string `json:"current_route"`
 	Better  string `json:"better_route,omitempty"`
 	// From names a policy that uses the better route.
-	From          string         `json:"from_policy,omitempty"`
-	MonthlySaving clearbar.Money `json:"monthly_saving_usd"`
+	From          string  `json:"from_policy,omitempty"`
+	MonthlySaving Dollars `json:"monthly_saving_usd"`
 	// Validation describes how concrete the category's validation is, and its weight in the
 	// score (1 for schema-like checks, down to 0.25 for none).
 	Validation       string  `json:"validation"`
@@ -212,7 +228,7 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 			o.FixFirst = true
 			if best != nil {
 				o.Better, o.From = describeRoute(best.route), from
-				o.MonthlySaving = money((cur.closed.cost - best.closed.cost) * volume)
+				o.MonthlySaving = dollars((cur.closed.cost - best.closed.cost) * volume)
 				o.Headroom = (best.closed.quality - c.Bar()) * 100
 				o.Reason = fmt.Sprintf("the spec's route misses its bar or budget; %s clears it", o.Better)
 			} else {
@@ -223,12 +239,12 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 			o.Reason = "already the cheapest evaluated route that clears the bar"
 		default:
 			o.Better, o.From = describeRoute(best.route), from
-			o.MonthlySaving = money((cur.closed.cost - best.closed.cost) * volume)
+			o.MonthlySaving = dollars((cur.closed.cost - best.closed.cost) * volume)
 			o.Headroom = (best.closed.quality - c.Bar()) * 100
 			o.Reason = fmt.Sprintf("saves %s a month; %s; %.1f points of quality headroom", o.MonthlySaving, validationPhrase(o.Validation), o.Headroom)
 		}
 		factor := math.Min(1, math.Max(0.25, o.Headroom/2))
-		o.Score = math.Max(0, o.MonthlySaving.USD()) * o.ValidationWeight * factor
+		o.Score = math.Max(0, float64(o.MonthlySaving)) * o.ValidationWeight * factor
 		out = append(out, o)
 	}
 	slices.SortStableFunc(out, func(a, b Opportunity) int {

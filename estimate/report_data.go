@@ -44,15 +44,18 @@ func WriteCSV(w io.Writer, r *Report) error {
 	return cw.Error()
 }
 
-// mdEscape makes text safe inside a Markdown table cell.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "*", `\*`, "_", `\_`).Replace(s)
-}
+// mdEscape makes text safe inside a Markdown table cell or heading: it keeps it on one line
+// and escapes what a renderer would read as a cell's end, emphasis, a link, code or an escape,
+// and, as spec doc does with what a spec's author wrote, HTML.
+var mdEscape = strings.NewReplacer(
+	"\n", " ", `\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "`", "\\`",
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+).Replace
 
 // WriteMarkdown writes the report as a Markdown document.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "# Routing estimate: %s\n\n", r.Spec)
+	fmt.Fprintf(ew, "# Routing estimate: %s\n\n", mdEscape(r.Spec))
 	fmt.Fprintf(ew, "%s requests a month · %s Monte Carlo samples per policy (seed %d) · catalogue prices of %s · %s\n\n",
 		groupInt(r.Volume), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate, r.Date)
 	fmt.Fprintf(ew, "**Recommended: %s.** %s\n\n", r.Recommended, r.Recommendation)
@@ -66,13 +69,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		if p.Name == r.Recommended {
 			name = "**" + name + "** ▶"
 		}
-		clears := yesNo(p.Clears)
-		if p.SameAs != "" {
-			clears += " (same as " + mdEscape(p.SameAs) + ")"
-		}
 		t := p.Total
-		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, t.Cost, t.CostPer1K, t.CostPerMonth, pct(t.Quality),
-			secs(t.Latency.P50), secs(t.Latency.P95), secs(t.Latency.P99), t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), clears)
+		c := tableCells(t, p.Clears)
+		if p.SameAs != "" {
+			c.Clears += " (same as " + mdEscape(p.SameAs) + ")"
+		}
+		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, c.Cost, c.Per1K, c.PerMonth, pct(t.Quality),
+			c.P50, c.P95, c.P99, t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), c.Clears)
 	}
 	fmt.Fprintln(ew)
 
@@ -92,8 +95,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				continue
 			}
 			c := p.Categories[i]
-			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), c.Cost, qualityVs(c.Quality, info.QualityBar),
-				secs(c.Latency.P95), secs(c.TTFB.P95), pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
+			cc := tableCells(c.Figures, c.ClearsBar && c.MeetsBudget)
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), cc.Cost, qualityVs(c.Quality, info.QualityBar),
+				cc.P95, cc.TTFB95, pct1(c.PEscalated), cc.Clears)
 		}
 		fmt.Fprintln(ew)
 	}
@@ -125,7 +129,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			fmt.Fprintln(ew, "Moves that change the recommendation:")
 			fmt.Fprintln(ew)
 			for _, f := range s.Flips {
-				fmt.Fprintf(ew, "- %s %s → **%s**\n", f.Input, f.Change, f.Recommended)
+				fmt.Fprintf(ew, "- %s %s → **%s**%s\n", f.Input, f.Change, f.Recommended, s.flipNote(f))
 			}
 			fmt.Fprintln(ew)
 		}

@@ -2,11 +2,11 @@ package estimate
 
 import (
 	_ "embed"
+	"fmt"
 	"html/template"
 	"io"
 	"math"
 	"slices"
-	"strings"
 
 	"github.com/clearbar/clearbar"
 )
@@ -19,8 +19,9 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct1":        pct1,
 	"secs":        secs,
 	"yesno":       yesNo,
-	"money":       func(m clearbar.Money) string { return m.String() },
-	"signedMoney": func(m clearbar.Money) string { return signedMoney(m) },
+	"cells":       tableCells,
+	"money":       func(m fmt.Stringer) string { return m.String() },
+	"signedMoney": signedMoney,
 	"group":       groupInt,
 	"samples":     func(n int) string { return groupInt(int64(n)) },
 	"budget": func(s float64) string {
@@ -29,6 +30,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return secs(s)
 	},
+	"flipNote": (*Sensitivity).flipNote,
 	"times100": func(f float64) float64 { return f * 100 },
 	"inc":      func(i int) int { return i + 1 },
 }).Parse(reportHTML))
@@ -72,37 +74,39 @@ func WriteHTML(w io.Writer, r *Report) error {
 	main := &scatter{width: 760, height: 420, title: "Policies: monthly cost against quality",
 		xLabel: "cost per month (USD)", yLabel: "quality (share of good answers)",
 		formatX: func(x float64) string { return clearbar.MoneyFromUSD(x).String() }}
+	// A policy that fails every request is no point on a chart of what answers cost: the table
+	// says it fails.
 	for _, p := range r.Policies {
-		if p.SameAs != "" {
+		if p.SameAs != "" || p.Total.failsAll() {
 			continue
 		}
-		main.points = append(main.points, point{x: p.Total.CostPerMonth.USD(), y: p.Total.Quality, label: p.Name, class: pointClass(p.Name == r.Recommended, p.Clears)})
+		main.points = append(main.points, point{x: float64(p.Total.CostPerMonth), y: p.Total.Quality, label: p.Name, class: pointClass(p.Name == r.Recommended, p.Clears)})
 	}
 	v.Chart = template.HTML(main.svg())
 	for i, info := range r.Categories {
 		bar := info.QualityBar
 		ch := &scatter{width: 370, height: 260, title: info.Name, xLabel: "cost per request", yLabel: "quality", bar: &bar,
 			formatX: func(x float64) string { return clearbar.MoneyFromUSD(x).String() }}
-		// One point per distinct route, labelled by its short form unless two routes share it
-		// ("strong" and "strong, fallback mini"): those keep their whole description.
+		// One point per distinct route, labelled by its models unless two routes share them
+		// ("strong" and "strong, fallback mini"): those keep their fallbacks.
 		seen, short := map[string]bool{}, map[string]int{}
 		for _, p := range r.Policies {
 			c := p.Categories[i]
 			if !seen[c.Route] {
 				seen[c.Route] = true
-				short[shortRoute(c.Route)]++
+				short[c.routeIn(routeModels)]++
 			}
 		}
 		clear(seen)
 		for _, p := range r.Policies {
 			c := p.Categories[i]
-			if seen[c.Route] {
+			if seen[c.Route] || c.failsAll() {
 				continue
 			}
 			seen[c.Route] = true
-			label := shortRoute(c.Route)
+			label := c.routeIn(routeModels)
 			if short[label] > 1 {
-				label = withFallback(c.Route)
+				label = c.routeIn(routeLabel)
 			}
 			pt := point{x: c.Cost.USD(), y: c.Quality, label: label,
 				class: pointClass(p.Name == r.Recommended, c.ClearsBar && c.MeetsBudget)}
@@ -131,21 +135,4 @@ func pointClass(best, clears bool) string {
 		return "ok"
 	}
 	return "miss"
-}
-
-// withFallback drops the validation details from a route description, keeping its fallback.
-func withFallback(s string) string {
-	if i := strings.Index(s, " ("); i > 0 {
-		s = s[:i]
-	}
-	return strings.TrimPrefix(s, "cascade ")
-}
-
-// shortRoute drops the validation and fallback details from a route description.
-func shortRoute(s string) string {
-	s = withFallback(s)
-	if i := strings.Index(s, ", fallback"); i > 0 {
-		s = s[:i]
-	}
-	return strings.TrimPrefix(s, "cascade ")
 }

@@ -47,6 +47,24 @@ func yesNo(b bool) string {
 
 func pct1(p float64) string { return fmt.Sprintf("%.1f%%", p*100) }
 
+// cells are a policy's or a category's figures as the report tables write them.
+type cells struct {
+	Cost, Per1K, PerMonth, P50, P95, P99, TTFB95, Clears string
+}
+
+// tableCells writes the figures f, of a policy or category that clears its bars and budgets
+// or not, for the report tables. A route that fails every request (no model on it can take
+// the requests, or none is ever available) pays nothing and waits for nothing: rather than
+// read as the cheapest and fastest, its cost and latency cells read "-", and its Clears cell
+// says that it fails every request.
+func tableCells(f Figures, clears bool) cells {
+	if f.failsAll() {
+		return cells{"-", "-", "-", "-", "-", "-", "-", "no: fails every request"}
+	}
+	return cells{f.Cost.String(), f.CostPer1K.String(), f.CostPerMonth.String(),
+		secs(f.Latency.P50), secs(f.Latency.P95), secs(f.Latency.P99), secs(f.TTFB.P95), yesNo(clears)}
+}
+
 // WriteText writes the report as terminal tables.
 func WriteText(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
@@ -64,13 +82,13 @@ func WriteText(w io.Writer, r *Report) error {
 		if p.Name == r.Recommended {
 			mark = "▶"
 		}
-		clears := yesNo(p.Clears)
-		if p.SameAs != "" {
-			clears += " (= " + p.SameAs + ")"
-		}
 		t := p.Total
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, t.Cost, t.CostPer1K, t.CostPerMonth, pct(t.Quality),
-			secs(t.Latency.P50), secs(t.Latency.P95), secs(t.Latency.P99), t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), clears)
+		c := tableCells(t, p.Clears)
+		if p.SameAs != "" {
+			c.Clears += " (= " + p.SameAs + ")"
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, c.Cost, c.Per1K, c.PerMonth, pct(t.Quality),
+			c.P50, c.P95, c.P99, t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), c.Clears)
 	}
 	tw.Flush()
 
@@ -86,8 +104,9 @@ func WriteText(w io.Writer, r *Report) error {
 			if info.LatencyBudget > 0 {
 				budget = secs(info.LatencyBudget)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), compactRoute(c.Route), c.Cost, qualityVs(c.Quality, info.QualityBar),
-				pct(info.QualityBar), secs(c.Latency.P95), budget, secs(c.TTFB.P95), pct1(c.PEscalated), yesNo(c.ClearsBar && c.MeetsBudget))
+			cc := tableCells(c.Figures, c.ClearsBar && c.MeetsBudget)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), c.routeIn(routeCompact), cc.Cost, qualityVs(c.Quality, info.QualityBar),
+				pct(info.QualityBar), cc.P95, budget, cc.TTFB95, pct1(c.PEscalated), cc.Clears)
 		}
 		tw.Flush()
 	}
@@ -138,22 +157,26 @@ func writeSensitivityText(w io.Writer, s *Sensitivity) {
 	} else {
 		fmt.Fprintf(w, "  These moves change the recommendation from %s:\n", s.Baseline)
 		for _, f := range s.Flips {
-			fmt.Fprintf(w, "    %s %s → %s\n", f.Input, f.Change, f.Recommended)
+			fmt.Fprintf(w, "    %s %s → %s%s\n", f.Input, f.Change, f.Recommended, s.flipNote(f))
 		}
 	}
 	fmt.Fprintf(w, "  Largest effects on %s's monthly cost plus risk:\n", s.Baseline)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range s.Largest {
 		still := ""
-		if !f.Clears {
+		switch {
+		case s.BaselineClears && !f.Clears:
 			still = "\tno longer clears"
+		case !s.BaselineClears && f.Clears:
+			still = "\tnow clears"
 		}
 		fmt.Fprintf(tw, "    %s\t%s\t%s%s\n", f.Input, f.Change, signedMoney(f.Delta), still)
 	}
 	tw.Flush()
 }
 
-func signedMoney(m interface{ String() string }) string {
+// signedMoney writes an amount with its sign, + for a rise: "+$1.20", "-$0.50".
+func signedMoney(m fmt.Stringer) string {
 	s := m.String()
 	if !strings.HasPrefix(s, "-") {
 		s = "+" + s
@@ -195,19 +218,6 @@ func (e *errWriter) Write(p []byte) (int, error) {
 	n, err := e.w.Write(p)
 	e.err = err
 	return n, nil
-}
-
-// compactRoute shortens a route description for a table cell: validators become a marker.
-func compactRoute(s string) string {
-	i := strings.Index(s, " (validate: ")
-	if i < 0 {
-		return s
-	}
-	j := strings.Index(s[i:], ")")
-	if j < 0 {
-		return s
-	}
-	return s[:i] + " [validated]" + s[i+j+1:]
 }
 
 func writeMeasuredText(w io.Writer, m *MeasuredSummary) {

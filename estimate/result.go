@@ -59,19 +59,21 @@ type Latency struct {
 // Figures are the expected figures of a policy, in one category or in total. Costs are per
 // request unless named otherwise; rates are probabilities per request.
 type Figures struct {
-	Cost         clearbar.Money `json:"cost_per_request_usd"`
-	CostPer1K    clearbar.Money `json:"cost_per_1k_usd"`
-	CostPerMonth clearbar.Money `json:"cost_per_month_usd"`
+	Cost      clearbar.Money `json:"cost_per_request_usd"`
+	CostPer1K clearbar.Money `json:"cost_per_1k_usd"`
+	// CostPerMonth and RiskPerMonth are the volume's worth of Cost and Risk.
+	CostPerMonth Dollars `json:"cost_per_month_usd"`
 	// Quality is the probability that the delivered answer is good (failed requests count as
 	// not good).
 	Quality float64 `json:"quality"`
 	Latency Latency `json:"latency"`
 	// TTFB is the time to the first byte a streaming client gets: the answering model's first
-	// token, or, on a validated step, the whole answer, which is held until it passes.
+	// visible token (after its reasoning tokens, for a model that reasons), or, on a validated
+	// step, the whole answer, which is held until it passes.
 	TTFB Latency `json:"ttfb"`
 	// Risk is the expected business cost of bad answers delivered and requests failed.
 	Risk         clearbar.Money `json:"risk_per_request_usd"`
-	RiskPerMonth clearbar.Money `json:"risk_per_month_usd"`
+	RiskPerMonth Dollars        `json:"risk_per_month_usd"`
 	PBad         float64        `json:"p_bad_answer"`
 	PFailed      float64        `json:"p_failed"`
 	PEscalated   float64        `json:"p_escalated"`
@@ -87,8 +89,11 @@ type Figures struct {
 
 // CategoryResult is a policy's figures in one category.
 type CategoryResult struct {
-	Category  string `json:"category"`
+	Category string `json:"category"`
+	// Route describes the route (describeRoute); route is the route itself, for the reports'
+	// shorter forms of it (routeIn).
 	Route     string `json:"route"`
+	route     CategoryRoute
 	RouteKind string `json:"route_kind"`
 	Note      string `json:"note,omitempty"`
 	Figures
@@ -230,27 +235,83 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 		Retries: tot.retries, EscalationTax: money(tot.tax), JudgeCost: money(tot.judge),
 	}
 	f.CostPer1K = money(tot.cost * 1000)
-	f.CostPerMonth = money(tot.cost * float64(e.opts.Volume))
-	f.RiskPerMonth = money(tot.risk * float64(e.opts.Volume))
+	f.CostPerMonth = dollars(tot.cost * float64(e.opts.Volume))
+	f.RiskPerMonth = dollars(tot.risk * float64(e.opts.Volume))
 	pr.Total = f
 	return pr
 }
+
+// failsAll reports whether every request fails: then nothing is paid and nothing is waited
+// for, and the cost and latency are those of no answer at all.
+func (f *Figures) failsAll() bool { return f.PFailed >= 1-1e-9 }
 
 func riskOf(c *spec.Category, o outcome) float64 {
 	return o.bad*float64(c.FailureImpact.BadAnswer) + o.failed*float64(c.FailureImpact.Failed())
 }
 
-func money(nanos float64) clearbar.Money { return clearbar.Money(math.Round(nanos)) }
+// money rounds an amount of nano-dollars to Money, saturating at Money's range (as
+// clearbar.Money.Times does) instead of wrapping round to a figure of the wrong sign.
+func money(nanos float64) clearbar.Money {
+	switch r := math.Round(nanos); {
+	case r >= math.MaxInt64:
+		return math.MaxInt64
+	case r <= math.MinInt64:
+		return math.MinInt64
+	default:
+		return clearbar.Money(r)
+	}
+}
+
+// Dollars is a monthly amount of US dollars: a cost, a risk, a saving or a change in them.
+//
+// Monthly figures are a volume's worth of per-request figures, and are kept in float64
+// rather than in clearbar.Money, whose range (±$9.2 billion) they can exceed: the expected
+// cost of bad answers that each cost thousands of dollars, at a hundred million requests a
+// month, is tens of billions. Per-request figures stay exact Money. The amount is rounded to
+// the nano-dollar (see dollars), so that a monthly figure reads as Money would, and marshals to
+// the same decimal at any ordinary amount.
+type Dollars float64
+
+// nanosPerUSD is the number of nano-dollars (clearbar.Money's unit) in a dollar.
+const nanosPerUSD = 1e9
+
+// moneyUSDLimit bounds the amounts of dollars that convert to clearbar.Money, whose range is
+// ±$9.22 billion, with room for rounding.
+const moneyUSDLimit = 9e9
+
+// dollars converts an amount of nano-dollars to Dollars, rounded to the nano-dollar.
+func dollars(nanos float64) Dollars { return Dollars(math.Round(nanos) / nanosPerUSD) }
+
+// String formats d as clearbar.Money does ("$1,234.56", "$0.0123"), beyond Money's range too
+// ("$23,750,000,000.00").
+func (d Dollars) String() string {
+	usd := float64(d)
+	if math.Abs(usd) < moneyUSDLimit {
+		return clearbar.MoneyFromUSD(usd).String()
+	}
+	s := "$" + groupDigits(strconv.FormatFloat(math.Abs(usd), 'f', 2, 64))
+	if usd < 0 {
+		return "-" + s
+	}
+	return s
+}
+
+// Decimal returns d as a plain decimal number of dollars, such as "0.0000525" or
+// "23750000000", without a currency sign or grouping.
+func (d Dollars) Decimal() string { return strconv.FormatFloat(float64(d), 'f', -1, 64) }
+
+// MarshalJSON writes d as a JSON number of dollars, as clearbar.Money does.
+func (d Dollars) MarshalJSON() ([]byte, error) { return []byte(d.Decimal()), nil }
 
 func (e *estimator) categoryResult(cl *cell, share float64) CategoryResult {
 	c, o := cl.cat, cl.closed
 	monthly := share * float64(e.opts.Volume)
 	cr := CategoryResult{
-		Category: c.Name, Route: describeRoute(cl.route), RouteKind: cl.route.Route.Kind(),
+		Category: c.Name, Route: describeRoute(cl.route), route: cl.route, RouteKind: cl.route.Route.Kind(),
 		Figures: Figures{
-			Cost: money(o.cost), CostPer1K: money(o.cost * 1000), CostPerMonth: money(o.cost * monthly),
+			Cost: money(o.cost), CostPer1K: money(o.cost * 1000), CostPerMonth: dollars(o.cost * monthly),
 			Quality: o.quality, Latency: cl.latency, TTFB: cl.ttfb,
-			Risk: money(riskOf(c, o)), RiskPerMonth: money(riskOf(c, o) * monthly),
+			Risk: money(riskOf(c, o)), RiskPerMonth: dollars(riskOf(c, o) * monthly),
 			PBad: o.bad, PFailed: o.failed, PEscalated: o.escalated, PFallback: o.fellBack, PFlagged: o.flagged,
 			Retries: o.retries, EscalationTax: money(o.cost - o.delivered - o.judgeCost), JudgeCost: money(o.judgeCost),
 		},
@@ -268,8 +329,38 @@ func (e *estimator) categoryResult(cl *cell, share float64) CategoryResult {
 	return cr
 }
 
-// describeRoute writes a route for people: "cascade small → strong, validate JSON Schema …".
-func describeRoute(cr CategoryRoute) string {
+// routeIn writes the result's route in form f; a result that Run did not make (one read back
+// from JSON) has only its description.
+func (c *CategoryResult) routeIn(f routeForm) string {
+	if c.route.Route == nil {
+		return c.Route
+	}
+	return routeText(c.route, f)
+}
+
+// describeRoute writes a route for people: "cascade small → strong (validate: JSON Schema …)".
+func describeRoute(cr CategoryRoute) string { return routeText(cr, routeFull) }
+
+// routeForm is how much of a route routeText writes.
+type routeForm int
+
+const (
+	// routeFull writes the validators in full, what a failed check does, and the fallbacks:
+	// "cascade small → strong (validate: JSON Schema x.json; retry once), fallback mid".
+	routeFull routeForm = iota
+	// routeCompact writes the validators as a marker, for a table cell: "cascade small →
+	// strong [validated], fallback mid".
+	routeCompact
+	// routeLabel writes the models and fallbacks, for a chart's label: "small → strong,
+	// fallback mid".
+	routeLabel
+	// routeModels writes the models only: "small → strong".
+	routeModels
+)
+
+// routeText writes a route in form f. The route's own structure decides what is written,
+// never the text of a validator's summary, which may hold anything a spec's author wrote.
+func routeText(cr CategoryRoute, f routeForm) string {
 	r := cr.Route
 	var b strings.Builder
 	switch r.Kind() {
@@ -280,10 +371,12 @@ func describeRoute(cr CategoryRoute) string {
 				b.WriteString(" | ")
 			}
 			fmt.Fprintf(&b, "%s%% ", trimFloat(a.Weight*100))
-			b.WriteString(describeRoute(CategoryRoute{Route: &a.Route}))
+			b.WriteString(routeText(CategoryRoute{Route: &a.Route}, f))
 		}
 	case "cascade":
-		b.WriteString("cascade ")
+		if f == routeFull || f == routeCompact {
+			b.WriteString("cascade ")
+		}
 		for i, st := range r.Cascade {
 			if i > 0 {
 				b.WriteString(" → ")
@@ -296,22 +389,27 @@ func describeRoute(cr CategoryRoute) string {
 		b.WriteString(r.Model.Name)
 	}
 	if vs, onFail := r.MainValidators(); len(vs) > 0 && r.Kind() != "split" {
-		b.WriteString(" (validate: ")
-		for i, v := range vs {
-			if i > 0 {
-				b.WriteString("; ")
+		switch f {
+		case routeFull:
+			b.WriteString(" (validate: ")
+			for i, v := range vs {
+				if i > 0 {
+					b.WriteString("; ")
+				}
+				b.WriteString(v.Summary())
 			}
-			b.WriteString(v.Summary())
+			if onFail == spec.OnFailRetryOnce {
+				b.WriteString("; retry once")
+			}
+			b.WriteString(")")
+		case routeCompact:
+			b.WriteString(" [validated]")
 		}
-		if onFail == spec.OnFailRetryOnce {
-			b.WriteString("; retry once")
-		}
-		b.WriteString(")")
 	}
-	if len(cr.Fallback) > 0 {
+	if len(cr.Fallback) > 0 && f != routeModels {
 		var names []string
-		for _, f := range cr.Fallback {
-			names = append(names, f.Name)
+		for _, fb := range cr.Fallback {
+			names = append(names, fb.Name)
 		}
 		b.WriteString(", fallback " + strings.Join(names, ", "))
 	}
@@ -367,12 +465,13 @@ func roundSignificant(x float64, n int) float64 {
 	return math.Round(x*k) / k
 }
 
-// secs formats seconds as a compact duration.
+// secs formats seconds as a compact duration with three significant digits, in milliseconds
+// below a second and in seconds above, however long: "850ms", "3.40s", "60.0s", "125s".
 func secs(s float64) string {
 	d := time.Duration(s * float64(time.Second))
 	switch {
-	case d >= time.Minute:
-		return d.Round(time.Second).String()
+	case d >= 100*time.Second:
+		return fmt.Sprintf("%.0fs", s)
 	case d >= 10*time.Second:
 		return fmt.Sprintf("%.1fs", s)
 	case d >= time.Second:

@@ -8,7 +8,6 @@ import (
 	"math"
 	"slices"
 
-	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -18,9 +17,13 @@ type Sensitivity struct {
 	// shares move by it; for probabilities the complement moves (a pass rate's failure rate,
 	// a validator's miss rate, a model's error rate), so that 0.99 can move to 0.988, not 1.19.
 	Move float64 `json:"move"`
-	// Baseline is the recommendation with the inputs as written.
-	Baseline string `json:"baseline"`
-	// Flips are the moves that change the recommendation.
+	// Baseline is the recommendation with the inputs as written; BaselineClears says whether
+	// it clears every bar and budget (when no policy does, it is the closest).
+	Baseline       string `json:"baseline"`
+	BaselineClears bool   `json:"baseline_clears"`
+	// Flips are the moves that change the recommendation: the policy recommended, or whether
+	// it clears every bar and budget (a move after which no policy clears changes a
+	// recommendation to clear into one to come closest, even of the same policy).
 	Flips []Effect `json:"flips"`
 	// Largest are the moves with the largest effect on the baseline policy's monthly cost plus
 	// risk, largest first.
@@ -34,9 +37,12 @@ type Effect struct {
 	Input       string `json:"input"`
 	Change      string `json:"change"`
 	Recommended string `json:"recommended"`
-	Flips       bool   `json:"flips"`
+	// RecommendedClears says whether the policy recommended after the move clears every bar
+	// and budget.
+	RecommendedClears bool `json:"recommended_clears"`
+	Flips             bool `json:"flips"`
 	// Delta is the change in the baseline policy's monthly cost plus risk.
-	Delta clearbar.Money `json:"delta_monthly_cost_plus_risk_usd"`
+	Delta Dollars `json:"delta_monthly_cost_plus_risk_usd"`
 	// Clears says whether the baseline policy still clears every bar.
 	Clears bool `json:"baseline_still_clears"`
 }
@@ -117,14 +123,9 @@ func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *R
 		}
 	}
 
-	var baseline *PolicyResult
-	for _, p := range base.Policies {
-		if p.Name == base.Recommended {
-			baseline = p
-		}
-	}
-	baseTotal := float64(baseline.Total.CostPerMonth + baseline.Total.RiskPerMonth)
-	out := &Sensitivity{Move: x, Baseline: base.Recommended, Runs: len(perts)}
+	baseline := base.policy(base.Recommended)
+	baseTotal := baseline.Total.CostPerMonth + baseline.Total.RiskPerMonth
+	out := &Sensitivity{Move: x, Baseline: base.Recommended, BaselineClears: baseline.Clears, Runs: len(perts)}
 	var effects []Effect
 	for _, pt := range perts {
 		if err := ctx.Err(); err != nil {
@@ -134,10 +135,11 @@ func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *R
 		if err != nil {
 			return nil, err
 		}
-		ef := Effect{Input: pt.input, Change: pt.change, Recommended: r.Recommended, Flips: r.Recommended != base.Recommended}
+		ef := Effect{Input: pt.input, Change: pt.change, Recommended: r.Recommended, RecommendedClears: r.policy(r.Recommended).Clears}
+		ef.Flips = ef.Recommended != out.Baseline || ef.RecommendedClears != out.BaselineClears
 		for _, p := range r.Policies {
 			if p.Name == base.Recommended {
-				ef.Delta = money(float64(p.Total.CostPerMonth+p.Total.RiskPerMonth) - baseTotal)
+				ef.Delta = dollars(float64(p.Total.CostPerMonth+p.Total.RiskPerMonth-baseTotal) * nanosPerUSD)
 				ef.Clears = p.Clears
 			}
 		}
@@ -151,6 +153,18 @@ func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *R
 	})
 	out.Largest = effects[:min(len(effects), 10)]
 	return out, nil
+}
+
+// flipNote says, after the name of the policy a move makes the recommendation, what changed
+// besides the name: whether the recommendation now clears every bar and budget.
+func (s *Sensitivity) flipNote(f Effect) string {
+	switch {
+	case f.RecommendedClears == s.BaselineClears:
+		return ""
+	case f.RecommendedClears:
+		return ", which clears every bar and budget"
+	}
+	return ", the closest: no policy clears every bar and budget"
 }
 
 // perturbed re-runs the estimate in a changed world, reusing every cell the change cannot

@@ -17,8 +17,8 @@ import (
 func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--measured OUTCOMES.jsonl] [--today YYYY-MM-DD]"
 	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
-	format := fs.String("format", "", "report format: "+strings.Join(estimate.Formats, ", ")+" (default table, or html when --out ends in .html)")
-	out := fs.String("out", "", "write the report to this file instead of standard output (its extension sets the format when --format is not given: .html, .json, .csv, .md)")
+	format := fs.String("format", "", "report format: "+strings.Join(estimate.Formats, ", ")+" (default: the one --out's extension names, else table)")
+	out := fs.String("out", "", "write the report to this file instead of standard output; without --format its extension sets the format: "+outExtensions())
 	samples := fs.Int("samples", estimate.DefaultSamples, fmt.Sprintf("Monte Carlo samples per policy, split over categories (at least %d per category)", estimate.MinCategorySamples))
 	seed := seedFlag(estimate.DefaultSeed)
 	fs.Var(&seed, "seed", "random seed, a whole number from 1 to 18446744073709551615; the same seed gives the same report")
@@ -37,7 +37,8 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	opts := estimate.Options{Samples: *samples, Seed: uint64(seed), Volume: *volume, Today: day}
 	if *sens != "" {
 		if opts.Sensitivity, err = parseFraction(*sens); err != nil || opts.Sensitivity <= 0 || opts.Sensitivity >= 1 {
-			return usagef("--sensitivity %q: write a move between 0%% and 100%%, like 20%%", *sens)
+			// A move of 100% or more would take prices and latencies down to nothing.
+			return usagef("--sensitivity %q: write a move above 0%% and below 100%%, like 20%%", *sens)
 		}
 	}
 	volumeSet := false
@@ -46,17 +47,12 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 		return usagef("--volume %d: write the requests a month, at least 1, like --volume 1000000; leave --volume out to use the spec's volume", *volume)
 	}
 	f := *format
-	if f == "" {
-		// The format follows the file's extension, as a user naming report.json expects.
-		switch filepath.Ext(*out) {
-		case ".html", ".htm":
-			f = "html"
-		case ".json":
-			f = "json"
-		case ".csv":
-			f = "csv"
-		case ".md", ".markdown":
-			f = "markdown"
+	if f == "" && *out != "" && *out != "-" {
+		// The format follows the file's extension, as a user naming report.json expects; an
+		// extension that names no format is not a reason to write a table into report.pdf.
+		var ok bool
+		if f, ok = outFormat(*out); !ok {
+			return usagef("--out %s: %q is not a report format's extension: use one of %s, or give --format", *out, filepath.Ext(*out), outExtensions())
 		}
 	}
 	if f != "" && !validFormat(f) {
@@ -127,6 +123,41 @@ func groupThousands(n int) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+// outFormats are the file extensions that name a report format, for --out without --format.
+var outFormats = []struct{ ext, format string }{
+	{".txt", "table"}, {".html", "html"}, {".htm", "html"}, {".json", "json"},
+	{".csv", "csv"}, {".md", "markdown"}, {".markdown", "markdown"},
+}
+
+// outFormat returns the report format the extension of path names, in any case: table for a
+// path without one.
+func outFormat(path string) (string, bool) {
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext == "" {
+		return "table", true
+	}
+	for _, o := range outFormats {
+		if o.ext == ext {
+			return o.format, true
+		}
+	}
+	return "", false
+}
+
+// outExtensions lists the extensions outFormat knows, for help and errors: ".txt (table),
+// .html, …".
+func outExtensions() string {
+	var exts []string
+	for _, o := range outFormats {
+		e := o.ext
+		if o.format == "table" {
+			e += " (table)"
+		}
+		exts = append(exts, e)
+	}
+	return strings.Join(exts, ", ")
 }
 
 func validFormat(f string) bool {

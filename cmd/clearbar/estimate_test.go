@@ -22,6 +22,8 @@ func TestEstimateFlagsSayWhatTheyTake(t *testing.T) {
 		{[]string{"--samples", "5999"}, "--samples 5999 is below the minimum of 6,000"},
 		{[]string{"--seed", "-1"}, `invalid value "-1" for flag -seed: the seed is a whole number from 1 to 18446744073709551615, like --seed 7`},
 		{[]string{"--seed", "0"}, "the seed is a whole number from 1"},
+		{[]string{"--sensitivity", "100%"}, `--sensitivity "100%": write a move above 0% and below 100%, like 20%`},
+		{[]string{"--sensitivity", "0"}, `--sensitivity "0": write a move above 0% and below 100%`},
 	} {
 		code, _, errOut := run(t, append([]string{"estimate", quickstart}, tt.args...)...)
 		if code != 2 || !strings.Contains(errOut, tt.want) {
@@ -45,6 +47,43 @@ func TestEstimateOutExtensionSetsFormat(t *testing.T) {
 		data, err := os.ReadFile(path)
 		if err != nil || !strings.HasPrefix(string(data), prefix) {
 			t.Errorf("--out report%s starts with %.40q, want %q", ext, data, prefix)
+		}
+	}
+}
+
+// TestEstimateOutExtensionNamesAFormat: without --format, an --out file whose extension names
+// no report format is a usage error that lists the ones that do, rather than a table written
+// into report.pdf; .txt, or no extension, is the table; --format decides whatever the name.
+func TestEstimateOutExtensionNamesAFormat(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"report.pdf", "report.xlsx"} {
+		path := filepath.Join(dir, name)
+		code, _, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--samples", "6000", "--out", path)
+		want := "is not a report format's extension: use one of .txt (table), .html, .htm, .json, .csv, .md, .markdown, or give --format"
+		if code != 2 || !strings.Contains(errOut, want) {
+			t.Errorf("--out %s: exit %d, want 2 with %q:\n%s", name, code, want, errOut)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("--out %s: the file was written all the same", name)
+		}
+	}
+	for _, tt := range []struct{ name, format, prefix string }{
+		{"report.txt", "", "Clearbar estimate: quickstart"},
+		{"report", "", "Clearbar estimate: quickstart"},
+		{"REPORT.JSON", "", "{"},
+		{"report.pdf", "json", "{"},
+	} {
+		path := filepath.Join(dir, tt.name)
+		args := []string{"estimate", "../../examples/quickstart.yaml", "--samples", "6000", "--out", path}
+		if tt.format != "" {
+			args = append(args, "--format", tt.format)
+		}
+		if code, _, errOut := run(t, args...); code != 0 {
+			t.Fatalf("--out %s --format %q: exit %d: %s", tt.name, tt.format, code, errOut)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil || !strings.HasPrefix(string(data), tt.prefix) {
+			t.Errorf("--out %s --format %q starts with %.40q, want %q", tt.name, tt.format, data, tt.prefix)
 		}
 	}
 }

@@ -72,13 +72,15 @@ func isZeroLatency(l spec.Latency) bool {
 }
 
 // sample draws one call's time to first chunk and generation time (the time the remaining
-// chunks are spread over), in seconds, for an answer of outTokens tokens. In the ttft form the
-// generation time is outTokens / tokens_per_second; in the other forms the drawn response time
-// is split by TTFTShare.
-func (m *latency) sample(r *rand.Rand, outTokens int) (ttft, gen float64) {
+// chunks are spread over), in seconds, for an answer of outTokens visible tokens after
+// reasoningTokens reasoning tokens. In the ttft form the model generates its reasoning before
+// the answer's first chunk, which comes after the drawn time to first token plus
+// reasoningTokens / tokens_per_second, and the generation time is outTokens /
+// tokens_per_second; in the other forms the drawn response time is split by TTFTShare.
+func (m *latency) sample(r *rand.Rand, outTokens, reasoningTokens int) (ttft, gen float64) {
 	switch m.form {
 	case formTTFT:
-		return m.ttft.Sample(r), float64(outTokens) / m.tps
+		return m.ttft.Sample(r) + float64(reasoningTokens)/m.tps, float64(outTokens) / m.tps
 	case formSamples:
 		t := m.samples[r.IntN(len(m.samples))]
 		return t * TTFTShare, t * (1 - TTFTShare)

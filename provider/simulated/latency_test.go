@@ -24,18 +24,20 @@ func quantile(xs []float64, q float64) float64 { return xs[int(q*float64(len(xs)
 func TestLatencySampleQuantiles(t *testing.T) {
 	const n = 40_000
 	tests := []struct {
-		name        string
-		lat         spec.Latency
-		outTokens   int
-		p50, p95    float64 // expected quantiles of the total time, seconds
-		gen         float64 // expected generation time, seconds; -1: a share of the total
-		explanation string
+		name                 string
+		lat                  spec.Latency
+		outTokens, reasoning int
+		p50, p95             float64 // expected quantiles of the total time, seconds
+		gen                  float64 // expected generation time, seconds; -1: a share of the total
+		explanation          string
 	}{
-		{"quantiles", spec.Latency{P50: dur("800ms"), P95: dur("2s")}, 100, 0.8, 2.0, -1,
+		{"quantiles", spec.Latency{P50: dur("800ms"), P95: dur("2s")}, 100, 0, 0.8, 2.0, -1,
 			"the lognormal fitted to p50/p95 reproduces them; the stream waits TTFTShare of it before the first chunk"},
-		{"ttft", spec.Latency{TTFT: &spec.Quantiles{P50: dur("400ms"), P95: dur("1.2s")}, TokensPerSecond: 80}, 160, 2.4, 3.2, 2,
+		{"ttft", spec.Latency{TTFT: &spec.Quantiles{P50: dur("400ms"), P95: dur("1.2s")}, TokensPerSecond: 80}, 160, 0, 2.4, 3.2, 2,
 			"time to first token is lognormal; generation is exactly tokens / tokens_per_second (160/80 = 2s)"},
-		{"constant", spec.Latency{P50: dur("1s"), P95: dur("1s")}, 10, 1, 1, -1,
+		{"ttft reasoning", spec.Latency{TTFT: &spec.Quantiles{P50: dur("400ms"), P95: dur("1.2s")}, TokensPerSecond: 80}, 160, 240, 5.4, 6.2, 2,
+			"reasoning tokens come before the first chunk (240/80 = 3s more to wait); generation is the visible tokens' 2s"},
+		{"constant", spec.Latency{P50: dur("1s"), P95: dur("1s")}, 10, 0, 1, 1, -1,
 			"p95 = p50 means no spread at all"},
 	}
 	for _, tt := range tests {
@@ -44,7 +46,7 @@ func TestLatencySampleQuantiles(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
 			totals := make([]float64, n)
 			for i := range totals {
-				ttft, gen := l.sample(r, tt.outTokens)
+				ttft, gen := l.sample(r, tt.outTokens, tt.reasoning)
 				switch {
 				case tt.gen >= 0 && gen != tt.gen:
 					t.Fatalf("generation time %v, want %v: %s", gen, tt.gen, tt.explanation)
@@ -68,7 +70,7 @@ func TestLatencySamplesForm(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	seen := map[float64]int{}
 	for range 3000 {
-		ttft, gen := l.sample(r, 50)
+		ttft, gen := l.sample(r, 50, 0)
 		seen[math.Round((ttft+gen)*1000)/1000]++
 	}
 	for _, want := range []float64{0.1, 0.2, 0.4} {

@@ -14,10 +14,11 @@
 // model that bills reasoning tokens, reasoning tokens drawn from tokens.reasoning, counted in
 // completion tokens as OpenAI counts them; and, for a model with a cached-input price,
 // round(cache_hit × prompt tokens) cached prompt tokens. A request's max tokens bounds the
-// output and reasoning tokens together. The ttft latency form generates the drawn tokens. So
-// the gateway measures, on average, the cost per call the estimate assumed, and completion
-// tokens per call of tokens.out (plus tokens.reasoning where billed), whatever the length of
-// the stand-in text. Prompt tokens are always the request's own (PromptTokens), and outside a
+// output and reasoning tokens together. The ttft latency form generates the drawn tokens, the
+// reasoning tokens (which a client never sees) before the first chunk, as the estimator
+// reckons time to first byte. So the gateway measures, on average, the cost per call the
+// estimate assumed, and completion tokens per call of tokens.out (plus tokens.reasoning where
+// billed), whatever the length of the stand-in text. Prompt tokens are always the request's own (PromptTokens), and outside a
 // category usage is the stand-in text's (EstimateTokens).
 //
 // The package also renders answers as OpenAI chat.completion bodies and chat.completion.chunk
@@ -230,20 +231,21 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	// Usage: the stand-in answer's own token count, or, in a category of the spec, the tokens
 	// the spec assumes (drawn from their own stream; see tokenSalt).
 	textTokens := completionTokens(&out.choice)
-	tokens, meanTokens := textTokens, float64(textTokens) // per choice: drawn, and as the estimate reckons
+	// Per choice: the visible and reasoning tokens drawn, and their sum as the estimate reckons.
+	tokens, reasoning, meanTokens := textTokens, 0, float64(textTokens)
 	usage := clearbar.Usage{PromptTokens: PromptTokens(req), CompletionTokens: tokens * n}
 	if tm := p.quality.tokenModel(call.Category, m.spec); tm != nil {
 		d := tm.draw(rand.New(rand.NewPCG(s1, s2^tokenSalt)), textTokens, usage.PromptTokens, req.MaxTokens)
 		// In OpenAI's accounting completion tokens include reasoning tokens; n choices are
 		// n answers generated from one prompt.
-		tokens, meanTokens = d.out+d.reasoning, tm.meanTokens(textTokens)
-		usage.CompletionTokens, usage.ReasoningTokens, usage.CachedTokens = tokens*n, d.reasoning*n, d.cached
+		tokens, reasoning, meanTokens = d.out, d.reasoning, tm.meanTokens(textTokens)
+		usage.CompletionTokens, usage.ReasoningTokens, usage.CachedTokens = (d.out+d.reasoning)*n, d.reasoning*n, d.cached
 	}
 	choices := make([]clearbar.Choice, n)
 	for i := range choices {
 		choices[i] = out.choice
 	}
-	ttft, gen := m.lat.sample(r, tokens)
+	ttft, gen := m.lat.sample(r, tokens, reasoning)
 	pl := &plan{
 		answer: Answer{
 			ID:         newID("chatcmpl-", r),
@@ -325,7 +327,8 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 
 // Stream answers a call as a stream. Failures are drawn as for Complete and returned by Stream
 // itself, after the time a failure takes; a successful stream is returned at once, and its
-// first chunk comes after the simulated time to first token (failing with a Timeout error
+// first chunk comes after the simulated time to first token, which in the ttft latency form
+// includes the time to generate the call's reasoning tokens (failing with a Timeout error
 // instead when call.TTFTTimeout is shorter), the rest spread over the generation time. With
 // simulate.cut_rate a stream ends part-way with a StreamCut error. The stream honours ctx.
 func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.Stream, error) {
