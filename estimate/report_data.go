@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
+
+	"github.com/clearbar/clearbar/internal/mdtext"
 )
 
 // WriteJSON writes the whole report as indented JSON. Money is written as exact decimal
@@ -44,13 +45,8 @@ func WriteCSV(w io.Writer, r *Report) error {
 	return cw.Error()
 }
 
-// mdEscape makes text safe inside a Markdown table cell or heading: it keeps it on one line
-// and escapes what a renderer would read as a cell's end, emphasis, a link, code or an escape,
-// and, as spec doc does with what a spec's author wrote, HTML.
-var mdEscape = strings.NewReplacer(
-	"\n", " ", `\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "`", "\\`",
-	"&", "&amp;", "<", "&lt;", ">", "&gt;",
-).Replace
+// mdEscape makes text safe inside a Markdown table cell or heading.
+var mdEscape = mdtext.Cell
 
 // WriteMarkdown writes the report as a Markdown document.
 func WriteMarkdown(w io.Writer, r *Report) error {

@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
 	"time"
+
+	"github.com/clearbar/clearbar/internal/mdtext"
 )
 
 // mdEscape makes text safe inside a Markdown table cell.
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "*", `\*`, "_", `\_`).Replace(s)
-}
+var mdEscape = mdtext.Cell
 
 // errWriter remembers the first write error, so a report is written without checking each
 // line.

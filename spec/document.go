@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+
+	"github.com/clearbar/clearbar/internal/mdtext"
 )
 
 // Document is a spec as a routing document: what a reader needs to know about every
@@ -290,7 +292,7 @@ func modelDoc(m *Model) ModelDoc {
 // WriteMarkdown renders the document as Markdown.
 func (d *Document) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Routing policy: %s\n\n", d.Name)
+	fmt.Fprintf(&b, "# Routing policy: %s\n\n", mdtext.Cell(d.Name))
 	if d.Description != "" {
 		fmt.Fprintf(&b, "%s\n\n", mdText(d.Description))
 	}
@@ -367,11 +369,9 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 	return err
 }
 
-func mdCell(s string) string { return strings.ReplaceAll(mdText(s), "|", `\|`) }
-
-// mdText escapes what a Markdown renderer would read as HTML in text a spec's author wrote
-// (why, success, descriptions, regexps): the document shows it, it never runs it.
-var mdText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+// mdCell and mdText escape what a spec's author wrote (why, success, descriptions, regexps):
+// the document shows it, it never runs it.
+var mdCell, mdText = mdtext.Cell, mdtext.Text
 
 //go:embed document.html.tmpl
 var documentHTML string

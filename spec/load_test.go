@@ -632,6 +632,7 @@ func TestDocumentEscapesAuthorsText(t *testing.T) {
 	t.Setenv("CLEARBAR_TEST_KEY", "sk-test")
 	s := loadFixture(t, "good.yaml")
 	s.Categories[0].Why = `<script>alert(1)</script> & more`
+	s.Name = "fixture <script>x</script>"
 	d := NewDocument(s, time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC))
 	for name, write := range map[string]func(*bytes.Buffer) error{
 		"markdown": func(b *bytes.Buffer) error { return d.WriteMarkdown(b) },
@@ -642,7 +643,7 @@ func TestDocumentEscapesAuthorsText(t *testing.T) {
 			t.Fatal(err)
 		}
 		if bytes.Contains(buf.Bytes(), []byte("<script>")) || !bytes.Contains(buf.Bytes(), []byte("&lt;script&gt;")) {
-			t.Errorf("%s: the why is not escaped", name)
+			t.Errorf("%s: the why or the spec's name is not escaped", name)
 		}
 	}
 }
