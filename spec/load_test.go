@@ -534,6 +534,10 @@ func TestFormatDuration(t *testing.T) {
 		{2 * time.Second, "2s"},
 		{time.Second + 1, "1.000000001s"},
 		{90 * time.Second, "1m30s"},
+		{time.Minute, "1m"},
+		{2 * time.Hour, "2h"},
+		{time.Hour + 30*time.Minute, "1h30m"},
+		{time.Hour + 5*time.Second, "1h0m5s"},
 		{750 * time.Microsecond, "750µs"},
 	} {
 		if got := FormatDuration(tc.d); got != tc.want {

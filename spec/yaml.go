@@ -255,7 +255,7 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(FormatDuration(time.Duration(d))), nil }
 
-// FormatDuration writes a duration compactly: "800ms", "1.5s", "2m30s".
+// FormatDuration writes a duration compactly: "800ms", "1.5s", "2m30s", "1m", "2h".
 func FormatDuration(d time.Duration) string {
 	switch {
 	case d == 0:
@@ -267,7 +267,15 @@ func FormatDuration(d time.Duration) string {
 	case d < time.Minute:
 		return decimal(int64(d), int64(time.Second), 9) + "s"
 	}
-	return d.String()
+	// Whole minutes and hours without the zero units Duration.String writes: "1m", not "1m0s".
+	s := d.String()
+	if t, ok := strings.CutSuffix(s, "m0s"); ok {
+		s = t + "m"
+		if t, ok := strings.CutSuffix(s, "h0m"); ok {
+			s = t + "h"
+		}
+	}
+	return s
 }
 
 // decimal writes n/unit exactly in decimal, unit being 10^digits: 1_777_000_000 ns in
