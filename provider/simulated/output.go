@@ -41,9 +41,13 @@ type output struct {
 }
 
 // makeOutput builds a model's answer to a request: a tool call when the request offers tools
-// and does not forbid them, a JSON document for a JSON response format, otherwise text.
+// and does not forbid them (unless, left to choose, the model has a tool's result to answer
+// from: the conversation's last message is one, as in an agent's loop), a JSON document for a
+// JSON response format, otherwise text.
 func (p *Provider) makeOutput(req *clearbar.Request, model string, r *rand.Rand) (output, error) {
-	if len(req.Tools) > 0 && req.ToolChoice != "none" {
+	answersToolResult := len(req.Messages) > 0 && req.Messages[len(req.Messages)-1].Role == "tool" &&
+		(req.ToolChoice == "" || req.ToolChoice == "auto")
+	if len(req.Tools) > 0 && req.ToolChoice != "none" && !answersToolResult {
 		tool := &req.Tools[0]
 		switch req.ToolChoice {
 		case "", "auto", "required":

@@ -141,6 +141,17 @@ func TestOutputs(t *testing.T) {
 		{"tool none", spec.Simulate{}, withTools("none"),
 			text(func(s string) bool { return strings.Contains(s, "simulated answer") }),
 			`tool_choice "none" answers in text`},
+		{"tool result answered", spec.Simulate{}, func(r *clearbar.Request) {
+			withTools("auto")(r)
+			r.Messages = append(r.Messages,
+				clearbar.Message{Role: "assistant", ToolCalls: []clearbar.ToolCall{{ID: "call_1", Name: "get_weather", Arguments: `{"city":"Paris","unit":"c"}`}}},
+				clearbar.Message{Role: "tool", ToolCallID: "call_1", Text: "sunny, 21°C"})
+		}, text(func(s string) bool { return strings.Contains(s, "simulated answer") }),
+			"with a tool's result to answer from, a model left to choose answers in text, so an agent's loop ends"},
+		{"tool result, call required", spec.Simulate{}, func(r *clearbar.Request) {
+			withTools("required")(r)
+			r.Messages = append(r.Messages, clearbar.Message{Role: "tool", ToolCallID: "call_1", Text: "sunny"})
+		}, toolCall("get_weather", weatherParams), `tool_choice "required" calls a tool whatever came before`},
 		{"tool over format", spec.Simulate{}, func(r *clearbar.Request) {
 			withTools("auto")(r)
 			withFormat("json_schema", labelSchema)(r)

@@ -240,6 +240,10 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 		// n answers generated from one prompt.
 		tokens, reasoning, meanTokens = d.out, d.reasoning, tm.meanTokens(textTokens)
 		usage.CompletionTokens, usage.ReasoningTokens, usage.CachedTokens = (d.out+d.reasoning)*n, d.reasoning*n, d.cached
+		if d.capped && len(out.choice.ToolCalls) == 0 {
+			// The answer the spec's tokens would have given ran into max tokens.
+			out.choice.FinishReason = "length"
+		}
 	}
 	choices := make([]clearbar.Choice, n)
 	for i := range choices {

@@ -67,6 +67,7 @@ func hasCachedPrice(m *spec.Model) bool {
 // tokenDraw is one call's token counts, per choice (cached ones for the whole prompt).
 type tokenDraw struct {
 	out, reasoning, cached int
+	capped                 bool // max tokens cut the draw
 }
 
 // draw draws one call's tokens: output tokens from tokens.out (textTokens, the stand-in
@@ -84,6 +85,7 @@ func (tm *tokenModel) draw(r *rand.Rand, textTokens, promptTokens, maxTokens int
 	if maxTokens > 0 && d.out+d.reasoning > maxTokens {
 		d.reasoning = min(d.reasoning, maxTokens)
 		d.out = maxTokens - d.reasoning
+		d.capped = true
 	}
 	return d
 }

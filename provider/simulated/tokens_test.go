@@ -254,18 +254,19 @@ func TestUsageDrawsReproducible(t *testing.T) {
 }
 
 // TestUsageMaxTokens: a request's max tokens bounds output and reasoning tokens together, as
-// max_completion_tokens does.
+// max_completion_tokens does, and an answer it cuts finishes for "length", as a model's does.
 func TestUsageMaxTokens(t *testing.T) {
 	_, p := loadTokenSpec(t)
 	for _, tt := range []struct {
 		model                string
 		max                  int
 		completion, reasoned int
+		finish               string
 	}{
-		{"sim-plain", 100, 100, 0},
-		{"sim-reasoner", 600, 600, 500},
-		{"sim-reasoner", 300, 300, 300},
-		{"sim-reasoner", 10_000, 750, 500},
+		{"sim-plain", 100, 100, 0, "length"},
+		{"sim-reasoner", 600, 600, 500, "length"},
+		{"sim-reasoner", 300, 300, 300, "length"},
+		{"sim-reasoner", 10_000, 750, 500, "stop"},
 	} {
 		req := promptOf(100)
 		req.MaxTokens = tt.max
@@ -275,6 +276,9 @@ func TestUsageMaxTokens(t *testing.T) {
 		}
 		if u := resp.Usage; u.CompletionTokens != tt.completion || u.ReasoningTokens != tt.reasoned {
 			t.Errorf("%s, max tokens %d: usage %+v, want %d completion tokens, %d of them reasoning", tt.model, tt.max, u, tt.completion, tt.reasoned)
+		}
+		if got := resp.Choices[0].FinishReason; got != tt.finish {
+			t.Errorf("%s, max tokens %d: finish reason %q, want %q", tt.model, tt.max, got, tt.finish)
 		}
 	}
 }
