@@ -6,7 +6,8 @@
 //
 // A run is resumable: the output file is read first and the pairs it already holds are
 // skipped, so a run that was killed or interrupted continues where it stopped, repeating no
-// finished call.
+// finished call. A row graded by checks or a reference the set has changed since is graded
+// again, on its recorded answer, without calling the model.
 //
 // The simulated provider draws each answer good or bad with the spec's assumed pass rate, but
 // answers with stand-in text. Against it, a good answer is made to pass the item's reference
@@ -84,6 +85,12 @@ type Result struct {
 	// Total is the number of (item, model) pairs of the set; Skipped were in the output
 	// already; Ran were called and written by this run, Failed of them with a failed call.
 	Total, Skipped, Ran, Failed int
+	// Regraded are the pairs among Skipped whose item's checks or reference changed since
+	// their row was written: their recorded answers were graded again, without a model call.
+	// Rerun are the pairs among Ran that were in the output already but ran again for the
+	// same reason, because their answers came from the simulated provider, whose stand-in
+	// text was fitted to the checks as they were.
+	Regraded, Rerun int
 	// GradingCost is what this run's judge calls cost.
 	GradingCost clearbar.Money
 	// Rows are the output's rows for the category and the candidates, earlier runs' included,
@@ -96,10 +103,12 @@ type Result struct {
 // same run again resumes.
 var ErrStopped = errors.New("the eval run stopped before it finished")
 
-// pair is one (item, model) to run.
+// pair is one (item, model) to run, or, with rec, whose recorded answer to grade again.
 type pair struct {
 	item  *Item
 	model *spec.Model
+	rec   *Record
+	again bool // the pair had a row, which its checks changed since (Result.Rerun)
 }
 
 // Run sends every item of set to every candidate model whose row is not yet in out, grades
@@ -108,16 +117,20 @@ type pair struct {
 //
 // Before any call, Run checks the rows out already has: a row for an item of the set recorded
 // under another category, or for a prompt that has since changed, is an error (an outcomes
-// table holds one row per item and model). When ctx ends, Run stops starting pairs, abandons
-// those in flight without writing them, and returns the result so far with an error wrapping
-// ErrStopped and ctx's error. Provider failures are rows, not errors, except those every
-// further call would share (Auth, an exhausted quota), which stop the run.
+// table holds one row per item and model). A row graded by checks or a reference that have
+// changed since (its Grading differs from the item's) is graded again with the item's graders,
+// on its recorded answer, and replaced in out; a simulated provider's row runs again instead.
+// When ctx ends, Run stops starting pairs, abandons those in flight without writing them, and
+// returns the result so far with an error wrapping ErrStopped and ctx's error. Provider
+// failures are rows, not errors, except those every further call would share (Auth, an
+// exhausted quota), which stop the run.
 func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
 	res := &Result{Total: len(set.Items) * len(r.Models)}
-	var pending []pair
+	var pending, regrade []pair
+	var rerun [][2]string
 	var problems []string
 	for _, it := range set.Items {
 		hash := outcomes.HashPrompt(it.Prompt)
@@ -125,13 +138,18 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 			row, line, ok := out.Lookup(it.ID, m.Model)
 			switch {
 			case !ok:
-				pending = append(pending, pair{it, m})
+				pending = append(pending, pair{item: it, model: m})
 			case row.Category != r.Category.Name:
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q already has a row for %s from category %q (line %d of %s); an outcomes table holds one row per item and model: use one --out file per category", set.File, it.Line, it.ID, m.Model, row.Category, line, out.Path()))
 			case row.PromptHash != hash:
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s has another prompt): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
+			case row.Error != "" || gradedAsItIs(&row, it):
+				res.Skipped++ // a failed call has no answer to grade
+			case row.Simulated || row.Grading == "" && m.Resolved.Provider != nil && m.Resolved.Provider.Type == "simulated":
+				rerun = append(rerun, [2]string{it.ID, m.Model})
+				pending = append(pending, pair{item: it, model: m, again: true})
 			default:
-				res.Skipped++
+				regrade = append(regrade, pair{item: it, model: m, rec: &row})
 			}
 		}
 	}
@@ -140,6 +158,17 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 			problems = append(problems[:10], fmt.Sprintf("... and %d more", len(problems)-10))
 		}
 		return nil, errors.New(strings.Join(problems, "\n"))
+	}
+	if len(regrade) > 0 || len(rerun) > 0 {
+		recs, cost, err := r.regrade(ctx, regrade)
+		if err != nil {
+			return nil, err
+		}
+		if err := out.Replace(recs, rerun); err != nil {
+			return nil, err
+		}
+		res.Skipped += len(recs)
+		res.Regraded, res.GradingCost = len(recs), cost
 	}
 
 	var progress *Progress
@@ -168,6 +197,9 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 			}
 			mu.Lock()
 			res.Ran++
+			if p.again {
+				res.Rerun++
+			}
 			res.GradingCost += gradingCost
 			if rec.Error != "" {
 				res.Failed++
@@ -320,6 +352,7 @@ func wholeRequest(req *clearbar.Request) json.RawMessage {
 
 // graded fills a record from an answer and its grades.
 func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (*Record, clearbar.Money, error) {
+	rec.Simulated = simulationOf(resp) != nil
 	resp = simulatedAnswer(it, resp)
 	rec.Response = resp.Text()
 	if len(resp.Choices) > 0 {
@@ -327,6 +360,19 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 	}
 	rec.SetUsage(resp.Usage)
 	rec.Cost = m.Cost(resp.Usage)
+	cost, ok := r.grade(ctx, rec, it, m, resp)
+	if !ok {
+		// A grade cut short (a judge cancelled) is no grade: the pair runs again on resume.
+		return nil, 0, nil
+	}
+	return rec, cost, nil
+}
+
+// grade runs the item's graders on an answer and sets the record's checks, score, pass and
+// grading fingerprint. It returns what grading cost, and false when ctx ended first (the
+// record is then not graded).
+func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (clearbar.Money, bool) {
+	rec.Checks = nil
 	in := &Input{Item: it, Model: m.Name, Response: resp}
 	pass, score := true, 1.0
 	var cost clearbar.Money
@@ -343,9 +389,69 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 		cost += v.Cost
 	}
 	if ctx.Err() != nil {
-		// A grade cut short (a judge cancelled) is no grade: the pair runs again on resume.
-		return nil, 0, nil
+		return 0, false
 	}
-	rec.Score, rec.Pass = &score, &pass
-	return rec, cost, nil
+	rec.Score, rec.Pass, rec.Grading = &score, &pass, it.Grading
+	return cost, true
+}
+
+// gradedAsItIs reports whether a row's answer was graded by the item's checks and reference
+// as the set now writes them: its grading fingerprint is the item's, or, for a row written
+// before rows recorded one, its verdicts name the item's graders, in order.
+func gradedAsItIs(rec *Record, it *Item) bool {
+	if rec.Grading != "" {
+		return rec.Grading == it.Grading
+	}
+	if len(rec.Checks) != len(it.Graders) {
+		return false
+	}
+	for i, g := range it.Graders {
+		if rec.Checks[i].Check != g.Name() {
+			return false
+		}
+	}
+	return true
+}
+
+// regrade grades the recorded answers of pairs again with their items' graders, at most
+// Concurrency at a time, and returns the records graded (those whose grading ctx did not cut
+// short) and what grading cost. Nothing calls the answering models.
+func (r *Runner) regrade(ctx context.Context, pairs []pair) ([]Record, clearbar.Money, error) {
+	var (
+		mu   sync.Mutex
+		out  []Record
+		cost clearbar.Money
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.concurrency())
+	for _, p := range pairs {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() (err error) {
+			defer func() {
+				if v := recover(); v != nil {
+					err = fmt.Errorf("grading item %q on %s again panicked: %v\n%s", p.item.ID, p.model.Name, v, debug.Stack())
+				}
+			}()
+			rec := *p.rec
+			finish := "stop"
+			if len(rec.ToolCalls) > 0 {
+				finish = "tool_calls"
+			}
+			resp := &clearbar.Response{Model: rec.Model, Usage: rec.Usage(), HasUsage: rec.TokensIn > 0,
+				Choices: []clearbar.Choice{{Text: rec.Response, ToolCalls: rec.AnswerToolCalls(), FinishReason: finish}}}
+			c, ok := r.grade(gctx, &rec, p.item, p.model, resp)
+			if !ok {
+				return nil
+			}
+			mu.Lock()
+			out = append(out, rec)
+			cost += c
+			mu.Unlock()
+			return nil
+		})
+	}
+	err := g.Wait()
+	return out, cost, err
 }

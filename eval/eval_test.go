@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -498,6 +499,100 @@ func TestRowsKeepWholeRequestsAndToolCalls(t *testing.T) {
 			if len(row.ToolCalls) != 1 || row.ToolCalls[0].Name != "get_order" || !strings.Contains(row.ToolCalls[0].Arguments, `"id"`) {
 				t.Errorf("tool row's calls = %+v, want the simulated get_order call", row.ToolCalls)
 			}
+		}
+	}
+}
+
+// TestResumeRegradesChangedChecks: a resumed run grades again, on the recorded answers and
+// without calling the model, the rows of items whose checks or reference changed since they
+// were written, and replaces them; rows written before rows recorded a grading fingerprint
+// are compared by their verdicts' checks. Answers of the simulated provider, fitted to the old
+// checks, are run again instead.
+func TestResumeRegradesChangedChecks(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	load := func(extra string) *Set {
+		t.Helper()
+		set, err := LoadSet(writeSet(t, 5, extra), Env{Spec: f.spec, Category: f.cat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	passes := func(path string) (n int) {
+		for _, rec := range readRecords(t, path) {
+			if rec.Pass != nil && *rec.Pass {
+				n++
+			}
+		}
+		return n
+	}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	// A model of a real provider, answered by a fake that says "ok".
+	small := *f.spec.Model("small")
+	real := *small.Resolved.Provider
+	real.Type = "openai"
+	small.Resolved.Provider = &real
+	fake := &fakeProvider{name: "sim-a"}
+	r := &Runner{Category: f.cat, Models: []*spec.Model{&small}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
+	run := func(set *Set) *Result {
+		t.Helper()
+		res, err := r.Run(context.Background(), set, openOutput(t, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if res := run(load(`, "checks": [{"exact": "ok"}]`)); res.Ran != 5 || passes(path) != 5 {
+		t.Fatalf("first run: %+v, %d passes; want 5 pairs run, all passing", res, passes(path))
+	}
+	// Reformatting the checks changes nothing.
+	if res := run(load(`, "checks": [ {"exact" : "ok"} ]`)); res.Skipped != 5 || res.Regraded != 0 {
+		t.Errorf("the same checks written otherwise: %+v; want 5 resumed as they are", res)
+	}
+	for _, extra := range []string{`, "checks": [{"exact": "no"}]`, `, "reference": "ok"`} {
+		res := run(load(extra))
+		if res.Ran != 0 || res.Skipped != 5 || res.Regraded != 5 || fake.calls.Load() != 5 {
+			t.Errorf("checks changed to %s: %+v after %d calls; want 5 pairs graded again without a call", extra, res, fake.calls.Load())
+		}
+	}
+	if passes(path) != 5 {
+		t.Errorf("graded again by the reference ok: %d of 5 pass", passes(path))
+	}
+	checkOnePerPair(t, path, 5)
+	recs := readRecords(t, path)
+	if recs[0].Grading == "" || len(recs[0].Checks) != 1 || recs[0].Checks[0].Check != `normalized "ok"` || recs[0].Response != "ok" || recs[0].TokensIn != 10 {
+		t.Errorf("a row graded again: %+v; want the new verdict and fingerprint beside the recorded answer", recs[0])
+	}
+
+	// A row written before rows recorded their grading: its verdicts name other checks.
+	legacy := recs[0]
+	legacy.Grading = ""
+	line, _ := json.Marshal(legacy)
+	if err := os.WriteFile(path, append(line, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set := load(`, "checks": [{"exact": "no"}]`)
+	set.Items = slices.DeleteFunc(set.Items, func(it *Item) bool { return it.ID != legacy.Item })
+	if res := run(set); res.Regraded != 1 || passes(path) != 0 {
+		t.Errorf("a row without a fingerprint, graded by other checks: %+v, %d passes; want it graded again, failing", res, passes(path))
+	}
+
+	// Simulated answers run again.
+	simPath := filepath.Join(t.TempDir(), "sim.jsonl")
+	sim := &Runner{Category: f.cat, Models: f.models("small"), Providers: f.providers}
+	for i, extra := range []string{`, "checks": [{"contains": "apple"}]`, `, "checks": [{"contains": "banana"}]`} {
+		res, err := sim.Run(context.Background(), load(extra), openOutput(t, simPath))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Ran != 5 || res.Rerun != 5*i || res.Regraded != 0 {
+			t.Errorf("simulated run %d: %+v; want 5 pairs run, %d of them again", i+1, res, 5*i)
+		}
+	}
+	checkOnePerPair(t, simPath, 5)
+	for _, rec := range readRecords(t, simPath) {
+		if !rec.Simulated || rec.Pass != nil && *rec.Pass && !strings.Contains(rec.Response, "banana") {
+			t.Errorf("a simulated row run again: %+v; want it marked simulated and fitted to the new check", rec)
 		}
 	}
 }

@@ -125,9 +125,11 @@ func (g Regex) Grade(_ context.Context, in *Input) Verdict {
 }
 
 // Numeric passes an answer whose last number is within Tolerance of Want (an absolute
-// difference; 0 means the same number, so "42.50" matches 42.5). Numbers may have a sign,
-// decimals, an exponent and thousands separators ("1,234.5"); the last one is taken because
-// answers usually end with the result ("... so the answer is 42").
+// difference; 0 means the same number, so "42.50" matches 42.5). Numbers are read as
+// validate.LastNumber reads them, as agree's number answers are: a sign, decimals, an exponent
+// and thousands separators ("1,234.5"), and a hyphen after a letter or digit is no minus sign
+// ("10-20" ends with 20, "gpt-4" with 4). The last number is taken because answers usually end
+// with the result ("... so the answer is 42").
 type Numeric struct {
 	Want      float64
 	Tolerance float64
@@ -142,24 +144,9 @@ func (g Numeric) Name() string {
 	return s
 }
 
-// numberRE finds numbers: a sign, digits with optional thousands separators, decimals, an
-// exponent.
-var numberRE = regexp.MustCompile(`[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?`)
-
-// LastNumber returns the last number in a text, and false when it has none.
-func LastNumber(text string) (float64, bool) {
-	all := numberRE.FindAllString(text, -1)
-	for i := len(all) - 1; i >= 0; i-- {
-		if f, err := strconv.ParseFloat(strings.ReplaceAll(all[i], ",", ""), 64); err == nil && !math.IsInf(f, 0) {
-			return f, true
-		}
-	}
-	return 0, false
-}
-
 // Grade implements Grader.
 func (g Numeric) Grade(_ context.Context, in *Input) Verdict {
-	got, ok := LastNumber(in.Response.Text())
+	got, ok := validate.LastNumber(in.Response.Text())
 	if !ok {
 		return passFail(g.Name(), false, "the answer has no number")
 	}

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -88,23 +87,22 @@ func TestNormalize(t *testing.T) {
 	}
 }
 
-func TestLastNumber(t *testing.T) {
+// TestNumericHyphens: the numeric check reads a hyphen after a letter or digit as a hyphen,
+// not a minus sign, as validate.LastNumber does for agree's number answers.
+func TestNumericHyphens(t *testing.T) {
 	tests := []struct {
-		in          string
-		want        float64
-		ok          bool
-		explanation string
+		answer string
+		want   float64
 	}{
-		{"1,2", 2, true, "a comma that is not a thousands separator splits numbers"},
-		{"12,345,678", 12345678, true, "thousands groups"},
-		{"total: 42.", 42, true, "a sentence's full stop is not a decimal point"},
-		{".5 of it", 0.5, true, "a leading decimal point"},
-		{"none", 0, false, "no number"},
+		{"The range is 10-20", 20},
+		{"Answer: 42 (see gpt-4)", 4},
+		{"2024-05-01", 1},
+		{"x = -3", -3},
+		{"-7", -7},
 	}
 	for _, tt := range tests {
-		got, ok := LastNumber(tt.in)
-		if ok != tt.ok || math.Abs(got-tt.want) > 1e-12 {
-			t.Errorf("LastNumber(%q) = %v, %v; want %v, %v: %s", tt.in, got, ok, tt.want, tt.ok, tt.explanation)
+		if v := (Numeric{Want: tt.want}).Grade(context.Background(), answer(tt.answer)); !v.Pass {
+			t.Errorf("numeric %v on %q fails: %s", tt.want, tt.answer, v.Reason)
 		}
 	}
 }

@@ -32,6 +32,13 @@ type Record struct {
 	ErrorMessage string `json:"error_message,omitempty"`
 	// Checks are the verdicts of the item's graders, in the order they ran.
 	Checks []Verdict `json:"checks,omitempty"`
+	// Grading is the fingerprint of what graded the answer: the item's reference and checks
+	// (Item.Grading). A resumed run grades again the rows of items whose fingerprint changed.
+	Grading string `json:"grading,omitempty"`
+	// Simulated says the answer came from the simulated provider, whose stand-in text was
+	// fitted to the item's checks as they were (see simulatedAnswer): such a pair runs again,
+	// rather than be graded again, when its checks change.
+	Simulated bool `json:"simulated,omitempty"`
 }
 
 // OutputOptions change how OpenOutput treats the rows a file already has.
@@ -55,7 +62,7 @@ type Output struct {
 	notes []string
 
 	mu    sync.Mutex
-	rows  []outcomes.Row
+	rows  []Record
 	lines []int // the line of each row read at open; 0 for rows written since
 	index map[pairKey]int
 	check *outcomes.Writer
@@ -173,6 +180,7 @@ func (o *Output) read() (failed map[int]bool, err error) {
 	}
 	rd := outcomes.NewReader(io.NewSectionReader(o.f, 0, st.Size()))
 	failed = map[int]bool{}
+	byLine := map[int]int{}
 	for rd.Next() {
 		row := rd.Row()
 		k := pairKey{row.Item, row.Model}
@@ -183,18 +191,99 @@ func (o *Output) read() (failed map[int]bool, err error) {
 			failed[rd.Line()] = true
 		}
 		o.index[k] = len(o.rows)
-		o.rows = append(o.rows, row)
+		byLine[rd.Line()] = len(o.rows)
+		o.rows = append(o.rows, Record{Row: row})
 		o.lines = append(o.lines, rd.Line())
 	}
 	if err := rd.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w: it is not an eval outcomes table, or it was edited; fix that line or give another --out", o.path, err)
 	}
-	return failed, nil
+	return failed, o.readExtras(st.Size(), byLine)
 }
 
-// drop rewrites the file without the given lines (numbered from 1), through a temporary file
-// renamed over it, and reopens it.
+// readExtras reads what eval records beside the outcomes row (see Record) from the lines of
+// the rows read, byLine mapping a line (from 1, blank lines counted, as outcomes.Reader counts
+// them) to its row.
+func (o *Output) readExtras(size int64, byLine map[int]int) error {
+	sc := bufio.NewScanner(io.NewSectionReader(o.f, 0, size))
+	sc.Buffer(make([]byte, 0, 64<<10), outcomes.MaxLineSize)
+	for n := 1; sc.Scan(); n++ {
+		i, ok := byLine[n]
+		if !ok {
+			continue
+		}
+		var extra Record
+		if err := json.Unmarshal(sc.Bytes(), &extra); err != nil {
+			return fmt.Errorf("%s:%d: %w", o.path, n, err)
+		}
+		r := &o.rows[i]
+		r.Retries, r.ErrorMessage, r.Checks, r.Grading, r.Simulated = extra.Retries, extra.ErrorMessage, extra.Checks, extra.Grading, extra.Simulated
+	}
+	return sc.Err()
+}
+
+// Replace rewrites the file with the rows of the pairs of recs replaced by recs, and the rows
+// of the pairs in drop removed, through a temporary file renamed over it, so that a crash
+// leaves the old file or the new one. Only rows read when the file was opened can be replaced
+// or dropped; every record must have a row to replace.
+func (o *Output) Replace(recs []Record, drop [][2]string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err != nil {
+		return o.err
+	}
+	edits := map[int][]byte{}
+	lineOf := func(item, model string) (int, error) {
+		i, ok := o.index[pairKey{item, model}]
+		if !ok || o.lines[i] == 0 {
+			return 0, fmt.Errorf("%s has no row read at open for item %q and model %q to replace", o.path, item, model)
+		}
+		return o.lines[i], nil
+	}
+	for _, rec := range recs {
+		line, err := lineOf(rec.Item, rec.Model)
+		if err != nil {
+			return err
+		}
+		if err := o.check.Write(rec.Row); err != nil {
+			return err
+		}
+		o.buf.Reset()
+		if err := o.enc.Encode(&rec); err != nil {
+			return err
+		}
+		edits[line] = bytes.Clone(o.buf.Bytes())
+	}
+	for _, k := range drop {
+		line, err := lineOf(k[0], k[1])
+		if err != nil {
+			return err
+		}
+		edits[line] = nil
+	}
+	if len(edits) == 0 {
+		return nil
+	}
+	if err := o.rewrite(edits); err != nil {
+		return fmt.Errorf("%s: rewriting rows: %w", o.path, err)
+	}
+	_, err := o.read()
+	return err
+}
+
+// drop rewrites the file without the given lines (numbered from 1) and reopens it.
 func (o *Output) drop(lines map[int]bool) error {
+	edits := make(map[int][]byte, len(lines))
+	for n := range lines {
+		edits[n] = nil
+	}
+	return o.rewrite(edits)
+}
+
+// rewrite rewrites the file with the given lines (numbered from 1) replaced by their text (a
+// whole line, newline included), or removed where it is nil, through a temporary file renamed
+// over it, and reopens it.
+func (o *Output) rewrite(edits map[int][]byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(o.path), filepath.Base(o.path)+".*.tmp")
 	if err != nil {
 		return err
@@ -209,7 +298,10 @@ func (o *Output) drop(lines map[int]bool) error {
 	bw := bufio.NewWriter(tmp)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
-		if len(line) > 0 && !lines[n] {
+		if len(line) > 0 {
+			if text, edited := edits[n]; edited {
+				line = text
+			}
 			bw.Write(line)
 		}
 		if errors.Is(err, io.EOF) {
@@ -248,14 +340,14 @@ func (o *Output) Path() string { return o.path }
 // Notes says what opening the file repaired or dropped, for the user.
 func (o *Output) Notes() []string { return o.notes }
 
-// Lookup returns the row the file has for an item and a model id, and its line (0 for a row
-// written since the file was opened).
-func (o *Output) Lookup(item, model string) (row outcomes.Row, line int, ok bool) {
+// Lookup returns the record the file has for an item and a model id, and its line (0 for a
+// row written since the file was opened).
+func (o *Output) Lookup(item, model string) (rec Record, line int, ok bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	i, ok := o.index[pairKey{item, model}]
 	if !ok {
-		return outcomes.Row{}, 0, false
+		return Record{}, 0, false
 	}
 	return o.rows[i], o.lines[i], true
 }
@@ -265,7 +357,11 @@ func (o *Output) Lookup(item, model string) (row outcomes.Row, line int, ok bool
 func (o *Output) Rows() []outcomes.Row {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return append([]outcomes.Row(nil), o.rows...)
+	rows := make([]outcomes.Row, len(o.rows))
+	for i := range o.rows {
+		rows[i] = o.rows[i].Row
+	}
+	return rows
 }
 
 // Write appends one record as one line, with one write call. The row must be valid for an
@@ -293,7 +389,7 @@ func (o *Output) Write(rec Record) error {
 		return o.err
 	}
 	o.index[k] = len(o.rows)
-	o.rows = append(o.rows, rec.Row)
+	o.rows = append(o.rows, rec)
 	o.lines = append(o.lines, 0)
 	return nil
 }

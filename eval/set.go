@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +53,10 @@ type Item struct {
 	// Graders grade every answer, in order; an answer passes when every one passes. Loading
 	// gives each item at least one.
 	Graders []Grader
+	// Grading fingerprints what grades the item's answers as the set writes it: its reference
+	// and checks (see gradingFingerprint). Rows record it, so that a resumed run knows which
+	// rows were graded by checks that have changed since.
+	Grading string
 }
 
 // Env is what binding an eval set's checks to graders needs.
@@ -265,7 +271,28 @@ func parseItem(b []byte, line int, env Env) (*Item, error) {
 		return nil, fail("%v", err)
 	}
 	it.Graders = graders
+	it.Grading = gradingFingerprint(in.Reference, in.Checks)
 	return it, nil
+}
+
+// gradingFingerprint returns a short hash of an item's reference and checks, each check with
+// its keys sorted and its values compacted, so that reformatting a line changes nothing and
+// changing what a check wants does.
+func gradingFingerprint(reference *string, checks []json.RawMessage) string {
+	canon := struct {
+		Reference *string          `json:"reference"`
+		Checks    []map[string]any `json:"checks"`
+	}{Reference: reference}
+	for _, raw := range checks {
+		var c map[string]any
+		if json.Unmarshal(raw, &c) != nil {
+			c = map[string]any{"": string(raw)} // bindChecks refused it; never reached
+		}
+		canon.Checks = append(canon.Checks, c)
+	}
+	b, _ := json.Marshal(canon)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // itemJSONError rewrites encoding/json's errors in the set format's terms.

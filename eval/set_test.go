@@ -165,7 +165,7 @@ func TestJudgeChecks(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := &Runner{Category: f.cat, Models: f.models("small"), Providers: map[string]clearbar.Provider{"sim-a": answerProvider(tt.answer)}}
-		rec, cost, err := r.runPair(context.Background(), pair{set.Items[0], f.spec.Model("small")})
+		rec, cost, err := r.runPair(context.Background(), pair{item: set.Items[0], model: f.spec.Model("small")})
 		if err != nil || rec == nil {
 			t.Fatalf("runPair: %v", err)
 		}

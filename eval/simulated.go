@@ -23,10 +23,8 @@ import (
 // answer the simulator made the category's validators fail is left as it is when the item is
 // graded by them (the validators fail it, as drawn), and so are tool calls.
 func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
-	var body struct {
-		Sim *simulated.Simulation `json:"x_clearbar_simulation"`
-	}
-	if len(resp.Choices) == 0 || len(resp.Choices[0].ToolCalls) > 0 || json.Unmarshal(resp.Body, &body) != nil || body.Sim == nil {
+	sim := simulationOf(resp)
+	if len(resp.Choices) == 0 || len(resp.Choices[0].ToolCalls) > 0 || sim == nil {
 		return resp
 	}
 	var refs []Grader
@@ -39,7 +37,7 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 			validated = true
 		}
 	}
-	if len(refs) == 0 || body.Sim.Good && body.Sim.Flagged && validated {
+	if len(refs) == 0 || sim.Good && sim.Flagged && validated {
 		return resp
 	}
 	text := resp.Text()
@@ -53,7 +51,7 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 		return true
 	}
 	var candidates []string
-	if body.Sim.Good {
+	if sim.Good {
 		if passes(text) {
 			return resp
 		}
@@ -66,7 +64,7 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 		candidates = []string{"I do not know.", ""}
 	}
 	for _, c := range candidates {
-		if (c != "" || !body.Sim.Good) && passes(c) == body.Sim.Good {
+		if (c != "" || !sim.Good) && passes(c) == sim.Good {
 			out := *resp
 			out.Choices = append([]clearbar.Choice(nil), resp.Choices...)
 			out.Choices[0].Text = c
@@ -74,6 +72,18 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 		}
 	}
 	return resp
+}
+
+// simulationOf returns the ground truth the simulated provider reports in an answer's body
+// (x_clearbar_simulation), or nil for an answer of another provider.
+func simulationOf(resp *clearbar.Response) *simulated.Simulation {
+	var body struct {
+		Sim *simulated.Simulation `json:"x_clearbar_simulation"`
+	}
+	if len(resp.Body) == 0 || json.Unmarshal(resp.Body, &body) != nil {
+		return nil
+	}
+	return body.Sim
 }
 
 // expectedParts returns, for each reference check, text that passes it on its own.

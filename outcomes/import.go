@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
 )
@@ -40,7 +41,7 @@ func ImportRouterBench(r io.Reader, emit func(Row) error) error {
 		Models   json.RawMessage `json:"models"`
 	}
 	items := itemNamer{}
-	return importLines(r, "routerbench", func(b []byte) error {
+	return importLines(r, "routerbench", "routerbench_subset/outcomes.jsonl.gz", func(b []byte) error {
 		var in line
 		if err := json.Unmarshal(b, &in); err != nil {
 			return err
@@ -105,7 +106,7 @@ func ImportRouteLLM(r io.Reader, emit func(Row) error) error {
 		Models  json.RawMessage `json:"models"`
 	}
 	items := itemNamer{}
-	return importLines(r, "routellm", func(b []byte) error {
+	return importLines(r, "routellm", "routellm_evals/outcomes.jsonl.gz", func(b []byte) error {
 		var in line
 		if err := json.Unmarshal(b, &in); err != nil {
 			return err
@@ -146,14 +147,27 @@ func ImportRouteLLM(r io.Reader, emit func(Row) error) error {
 	})
 }
 
+// ErrNotJSONLines is wrapped by the importers' error for input whose first line is not a JSON
+// object: one of a dataset's raw files (a CSV, an archive) rather than its normalised
+// outcomes.jsonl.gz.
+var ErrNotJSONLines = errors.New("not JSON Lines")
+
 // importLines calls fn for every non-blank line of r, wrapping its errors with the line number.
-func importLines(r io.Reader, what string, fn func([]byte) error) error {
+// A first line that is not a JSON object is an error wrapping ErrNotJSONLines that names the
+// dataset's normalised file, file (like "routerbench_subset/outcomes.jsonl.gz").
+func importLines(r io.Reader, what, file string, fn func([]byte) error) error {
 	lines := lineReader{src: r}
+	first := true
 	for {
 		b, ok := lines.next()
 		if !ok {
 			break
 		}
+		if first && b[0] != '{' {
+			return fmt.Errorf("%s: line %d is %s, not a JSON object: %w; the %s importer reads the dataset's normalised file, %s (one JSON object per prompt), not its raw files",
+				what, lines.n, describeLine(b), ErrNotJSONLines, what, file)
+		}
+		first = false
 		if err := fn(b); err != nil {
 			return fmt.Errorf("%s: line %d: %w", what, lines.n, err)
 		}
@@ -162,6 +176,22 @@ func importLines(r io.Reader, what string, fn func([]byte) error) error {
 		return fmt.Errorf("%s: %w", what, lines.err)
 	}
 	return nil
+}
+
+// describeLine says what a line that is not JSON looks like: a CSV header, or other data.
+func describeLine(b []byte) string {
+	n := min(len(b), 40)
+	for n < len(b) && n > 0 && !utf8.RuneStart(b[n]) {
+		n-- // cut on a character boundary
+	}
+	head := b[:n]
+	switch {
+	case !utf8.Valid(head) || bytes.ContainsFunc(head, func(r rune) bool { return r < ' ' && r != '\t' }):
+		return "binary data (an archive?)"
+	case bytes.Count(b, []byte{','}) >= 2:
+		return fmt.Sprintf("a CSV header (%q…)", head)
+	}
+	return fmt.Sprintf("%q…", head)
 }
 
 // setScore sets Score and Pass from a 0..1 score; nil leaves both unset.

@@ -2,6 +2,7 @@ package outcomes_test
 
 import (
 	"errors"
+	"io"
 	"math"
 	"os"
 	"reflect"
@@ -137,6 +138,27 @@ func TestImportErrors(t *testing.T) {
 			err := tt.imp(strings.NewReader(tt.input), func(outcomes.Row) error { return nil })
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error = %v, want it to contain %q %s", err, tt.want, tt.explanation)
+			}
+		})
+	}
+}
+
+// TestImportRawFile: a dataset's raw files (RouterBench's CSVs, RouteLLM's archives) are not
+// the normalised outcomes.jsonl.gz the importers read; the error says so, and which file to
+// give, instead of a JSON syntax error.
+func TestImportRawFile(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+		imp               func(io.Reader, func(outcomes.Row) error) error
+	}{
+		{"routerbench csv", ",sample_id,prompt,eval_name,gpt-4|model_response\n0,mbpp.1,\"['Write a function']\",mbpp,x\n", `line 1 is a CSV header (",sample_id,prompt`, outcomes.ImportRouterBench},
+		{"routellm archive", "mmlu_responses/\x00\x00\x00\x000000755\n", "line 1 is binary data", outcomes.ImportRouteLLM},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.imp(strings.NewReader(tt.input), func(outcomes.Row) error { return nil })
+			if !errors.Is(err, outcomes.ErrNotJSONLines) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "/outcomes.jsonl.gz") {
+				t.Errorf("error = %v; want ErrNotJSONLines saying %q and naming the dataset's outcomes.jsonl.gz", err, tt.want)
 			}
 		})
 	}

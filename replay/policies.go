@@ -192,7 +192,11 @@ func (p Mix) bind(t *Table) (*binding, error) {
 			l2 := a.call(i, m2, w2)
 			a.path(w1, l1, l1 > 0)
 			a.path(w2, l2, l2 > 0)
-			a.add(w1*t.quality[k1]+w2*t.quality[k2], 0, w1*failedShare(t.state[k1])+w2*failedShare(t.state[k2]))
+			// Each item is answered by one model: the result keeps each model's quality on
+			// the items it answers (StartPass), its pass rate over the mix's items.
+			a.answer(m1, w1*t.quality[k1])
+			a.answer(m2, w2*t.quality[k2])
+			a.add(0, 0, w1*failedShare(t.state[k1])+w2*failedShare(t.state[k2]))
 		},
 	}, nil
 }
@@ -242,6 +246,10 @@ type Step struct {
 // passing answer with probability FalseAlarm and a failing one with probability Detect, so on
 // an item whose answer has quality q the step escalates with probability
 // q·FalseAlarm + (1−q)·Detect and delivers a passing answer with probability q·(1−FalseAlarm).
+// The validator judges the row's pass verdict (Cell.Pass) and the answer delivered brings its
+// grade: under GradeScore, a step escalates on its row's verdict and delivers the answer's
+// score, not a pass probability, so a cascade (with a perfect validator too) never does
+// better than choosing, item by item, among its steps' answers, as the oracle does.
 // Real (Verdicts set, Strength nil): the spec's validators' verdicts on the recorded answers
 // decide, deterministically, and the cost and latency of the model calls validation made
 // (an agreement check's recorded checker answer) are added.
@@ -367,7 +375,9 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, checks [][]int, i int, w fl
 		}
 		m := cols[j]
 		k := i*nm + m
-		qj := t.quality[k]
+		// The answer's grade, and its pass verdict, which the validator judges: the same
+		// under GradePass, a score and a verdict under GradeScore.
+		qj, pj := t.quality[k], b2f(t.pass[k])
 		mass := reach
 		reach = 0
 		tries := 1
@@ -393,12 +403,12 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, checks [][]int, i int, w fl
 				a.path(mass, lat, known)
 				break
 			}
-			// accept: P(the answer is accepted); good: P(it passes and is accepted).
+			// accept: P(the answer is accepted); good: its expected grade when accepted.
 			var accept, good float64
 			if p.Strength != nil {
 				d, f := p.Strength.Detect, p.Strength.FalseAlarm
-				good = qj * (1 - f)
-				accept = good + (1-qj)*(1-d)
+				accept = pj*(1-f) + (1-pj)*(1-d)
+				good = qj * accept
 				if checks != nil {
 					for _, cc := range checks[j] {
 						kc := i*nm + cc

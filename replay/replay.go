@@ -112,8 +112,9 @@ type Options struct {
 	// Strengths are the simulated validator strengths cascades of the reference pair (and of
 	// Cascades) are evaluated with. Nil means the category's assumed strength (or the spec
 	// package's DefaultStrength without a category), plus the reference pair's cascade with a
-	// perfect validator (detect 1, false alarm 0) as a bound: the better of the two answers on
-	// every item, reported but, like the oracle, not realisable.
+	// perfect validator (detect 1, false alarm 0) as a bound: the weak answer wherever its row
+	// passes and the strong one elsewhere (under GradePass the better of the two on every
+	// item; never above the oracle), reported but, like the oracle, not realisable.
 	Strengths []Strength
 	// Cascades are further cascades to evaluate, as lists of models, at every strength.
 	Cascades [][]string
@@ -436,8 +437,8 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 			}
 		}
 		if hasPair && opts.Strengths == nil {
-			// The bound validation can reach: the better of the two answers on every item.
-			// Drawn and reported, but not a policy to deploy or calibrate to.
+			// The bound validation can reach: the weak answer wherever it passes, the strong
+			// one elsewhere. Drawn and reported, but not a policy to deploy or calibrate to.
 			c := NewCascade(Strength{Detect: 1, FalseAlarm: 0}, weak, strong)
 			c.Label = "cascade " + weak + " → " + strong + " (perfect validator, a bound)"
 			if r, err := c.Evaluate(t); err == nil {
@@ -526,13 +527,24 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 	return calibrate(all, cat, opts, rep)
 }
 
-// calibrate chooses the point for Options.Target, else the category's quality bar.
+// calibrate chooses the point for Options.Target, else the category's quality bar. For a
+// category whose route is a score route, random mixes are no candidates unless Options.Include
+// names them.
 func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) error {
 	target := opts.Target
 	if target == nil && cat != nil {
 		target = &Target{Objective: ClearBar, Quality: cat.Bar()}
 	}
 	if target != nil {
+		if target.Kinds == nil && cat != nil && cat.Route != nil && cat.Route.Score != nil && !slices.Contains(opts.Include, KindMix) {
+			// A score route sends each request where its score says; a random mix of its
+			// models ignores the request. It replaces the route only when asked for.
+			n := len(all)
+			all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool { return r.Kind == KindMix })
+			if n > len(all) {
+				rep.note(fmt.Sprintf("the random mixes (%s) were left out of the calibration: the category routes by score, and a mix would send its requests to the models at random; --include mix to let one replace the score route", plural(n-len(all), "point")))
+			}
+		}
 		if cat != nil && cat.Assume.Validator == nil {
 			// A cascade replayed with a simulated validator strength is as good as that
 			// strength; when the category states none, it is the default, and a route chosen

@@ -51,10 +51,12 @@ type Result struct {
 	// Calls is the expected number of calls per item to each model (model → calls); a
 	// model's share of the traffic for routers, above 1 in total for cascades.
 	Calls map[string]float64 `json:"calls"`
-	// StartPass is, for a score router (one call per item), each model's pass rate on the
-	// items the router sent to it: a router picks the items a model does well on, so this
-	// differs from the model's pass rate over all items. It is what a score route's estimate
-	// needs (assume.score_pass_rate). Nil for other policies.
+	// StartPass is, for a policy that answers each item with one model it picks (a score
+	// router, a mix), each model's pass rate on the items sent to it: a score router picks
+	// the items a model does well on, so this differs from the model's pass rate over all
+	// items, and is what a score route's estimate needs (assume.score_pass_rate); a mix picks
+	// at random, so this is the model's pass rate over the mix's items (assume.pass_rate).
+	// Nil for other policies.
 	StartPass map[string]float64 `json:"start_pass_rate,omitempty"`
 	// StrongShare is Calls of the report's strong model: the share of items sent to it.
 	StrongShare float64 `json:"strong_share"`

@@ -2,10 +2,13 @@ package replay_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/replay"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -49,5 +52,64 @@ func TestSpecScoreRoute(t *testing.T) {
 		if got.Items != want.Items || got.Quality != want.Quality || got.Cost != want.Cost {
 			t.Errorf("tier %s: score route %+v, want the same as %s %+v", tc.tier, got, tc.same, want)
 		}
+	}
+}
+
+// TestScoreGradedCascadeNeverBeatsTheOracle: with --grade score, a cascade's validator judges
+// each row's pass verdict and the delivered answer brings its score, so no cascade, the perfect
+// validator's bound included, scores above the oracle, which takes the best answer of every
+// item. Scores are not pass probabilities: two answers scoring 0.6 do not make a 0.84 cascade.
+func TestScoreGradedCascadeNeverBeatsTheOracle(t *testing.T) {
+	var rows []outcomes.Row
+	for i := range 200 {
+		for _, m := range []struct {
+			name string
+			cost clearbar.Money
+			seed int
+		}{{"weak", 1_000, 7}, {"strong", 10_000, 13}} {
+			score := float64((i*m.seed+i*i)%11) / 10 // 0, 0.1, …, 1
+			pass := score >= 0.5
+			rows = append(rows, outcomes.Row{Item: fmt.Sprint("q", i), Prompt: fmt.Sprint("question ", i), Model: m.name, Cost: m.cost, Score: &score, Pass: &pass})
+		}
+	}
+	rep, err := replay.Run(context.Background(), nil, source(rows), replay.Options{Grade: replay.GradeScore, Weak: "weak", Strong: "strong"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle := rep.Result("oracle")
+	if oracle == nil {
+		t.Fatalf("no oracle among %v", names(rep.All()))
+	}
+	tb, err := replay.NewTable(rows, replay.BuildOptions{Grade: replay.GradeScore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The perfect validator escalates exactly the weak answers whose row fails, and the item
+	// scores the answer delivered.
+	var want float64
+	for i := range tb.Len() {
+		w, s := tb.Cell(i, tb.Index("weak")), tb.Cell(i, tb.Index("strong"))
+		if w.Pass {
+			want += w.Quality
+		} else {
+			want += s.Quality
+		}
+	}
+	want /= float64(tb.Len())
+	cascades := 0
+	for _, r := range rep.Results {
+		if r.Kind != replay.KindCascade {
+			continue
+		}
+		cascades++
+		if r.Quality > oracle.Quality+1e-12 {
+			t.Errorf("%s scores %.4f, above the oracle's %.4f", r.Name, r.Quality, oracle.Quality)
+		}
+		if strings.Contains(r.Name, "perfect validator") && !near(r.Quality, want) {
+			t.Errorf("%s scores %.6f; escalating on the rows' verdicts delivers %.6f", r.Name, r.Quality, want)
+		}
+	}
+	if cascades < 2 {
+		t.Errorf("want the default cascade and the perfect validator's bound, got %v", names(rep.Results))
 	}
 }

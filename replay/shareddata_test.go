@@ -77,3 +77,41 @@ func TestRouterBenchSharedData(t *testing.T) {
 		t.Errorf("the frontier's AIQ %v is below the zero router's %v", rep.FrontierAIQ, rep.ZeroRouterAIQ)
 	}
 }
+
+// routeLLMFile is the project's shared RouteLLM data, outside the module.
+const routeLLMFile = "../../shared/data/routellm_evals/outcomes.jsonl.gz"
+
+// TestMTBenchScoreGradedCascade replays MT-Bench graded by score (its 1-10 judge scores on
+// the 0..1 scale), where a cascade that read scores as pass probabilities scored above the
+// oracle: no cascade may, the perfect validator's bound included.
+func TestMTBenchScoreGradedCascade(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat(routeLLMFile); os.IsNotExist(err) {
+		t.Skipf("shared data %s is not present; skipping the real-data check", routeLLMFile)
+	}
+	src := func(emit func(outcomes.Row) error) error {
+		f, err := os.Open(routeLLMFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		return outcomes.ImportRouteLLM(f, emit)
+	}
+	rep, err := replay.Run(context.Background(), nil, src, replay.Options{Task: "mt_bench", Grade: replay.GradeScore})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle := rep.Result("oracle")
+	cascades := 0
+	for _, r := range rep.Results {
+		if r.Kind == replay.KindCascade {
+			cascades++
+			if r.Quality > oracle.Quality {
+				t.Errorf("%s scores %.4f, above the oracle's %.4f", r.Name, r.Quality, oracle.Quality)
+			}
+		}
+	}
+	if cascades == 0 {
+		t.Errorf("no cascade replayed: %v", names(rep.Results))
+	}
+}

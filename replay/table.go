@@ -15,8 +15,8 @@ import (
 // item — its grade, cost and latency. It is built by a [Builder] and not modified afterwards,
 // so it is safe for concurrent reads.
 //
-// Cells are stored row-major in parallel slices (about 25 bytes a cell), so 20,000 items × 11
-// models take about 5.5 MB plus the items' prompts.
+// Cells are stored row-major in parallel slices (about 26 bytes a cell), so 20,000 items × 11
+// models take about 5.7 MB plus the items' prompts.
 type Table struct {
 	models []string
 	index  map[string]int
@@ -25,6 +25,7 @@ type Table struct {
 
 	// Cell (i, m) is at i*len(models)+m.
 	quality []float64
+	pass    []bool    // the row's pass verdict: what a validator judges (see Cell.Pass)
 	cost    []float64 // nano-dollars, whole numbers
 	latency []float64 // milliseconds; 0 means not recorded
 	state   []CellState
@@ -89,7 +90,11 @@ type Cell struct {
 	// Quality is the grade: 0 or 1 under GradePass, the score in [0, 1] under GradeScore,
 	// and 0 for a failed call.
 	Quality float64
-	Cost    clearbar.Money
+	// Pass is the row's pass verdict (its Pass, else Score ≥ 0.5), whatever the grade: what
+	// a cascade's validator judges before the answer delivers its Quality. It is Quality > 0
+	// under GradePass, and false for a failed call.
+	Pass bool
+	Cost clearbar.Money
 	// LatencyMS is the recorded response time; 0 means not recorded.
 	LatencyMS float64
 }
@@ -133,7 +138,7 @@ func (t *Table) Item(i int) *Item { return &t.items[i] }
 // Cell returns what model m did on item i.
 func (t *Table) Cell(i, m int) Cell {
 	k := i*len(t.models) + m
-	return Cell{State: t.state[k], Quality: t.quality[k], Cost: clearbar.Money(t.cost[k]), LatencyMS: t.latency[k]}
+	return Cell{State: t.state[k], Quality: t.quality[k], Pass: t.pass[k], Cost: clearbar.Money(t.cost[k]), LatencyMS: t.latency[k]}
 }
 
 // Stats returns each model's coverage, in column order.
@@ -202,21 +207,21 @@ func (g Grade) String() string {
 	return "pass"
 }
 
-// quality returns a row's quality under g, and false when the row is not graded.
-func (g Grade) quality(r *outcomes.Row) (float64, bool) {
-	pass := func() (float64, bool) {
-		switch {
-		case r.Pass != nil:
-			return b2f(*r.Pass), true
-		case r.Score != nil:
-			return b2f(*r.Score >= 0.5), true
-		}
-		return 0, false
+// quality returns a row's quality under g and its pass verdict (Pass, else Score ≥ 0.5),
+// and false when the row is not graded.
+func (g Grade) quality(r *outcomes.Row) (q float64, pass, graded bool) {
+	switch {
+	case r.Pass != nil:
+		pass = *r.Pass
+	case r.Score != nil:
+		pass = *r.Score >= 0.5
+	default:
+		return 0, false, false
 	}
 	if g == GradeScore && r.Score != nil {
-		return *r.Score, true
+		return *r.Score, pass, true
 	}
-	return pass()
+	return b2f(pass), pass, true
 }
 
 func b2f(b bool) float64 {
@@ -266,6 +271,7 @@ type Builder struct {
 
 type cell struct {
 	quality, cost, latency float64
+	pass                   bool
 	state                  CellState
 }
 
@@ -322,11 +328,11 @@ func (b *Builder) Add(r outcomes.Row) error {
 	if !(c.latency > 0) || math.IsInf(c.latency, 0) {
 		c.latency = 0
 	}
-	switch q, graded := b.opts.Grade.quality(row); {
+	switch q, pass, graded := b.opts.Grade.quality(row); {
 	case row.Error != "":
 		c.state = Failed
 	case graded:
-		c.state, c.quality = Graded, q
+		c.state, c.quality, c.pass = Graded, q, pass
 	default:
 		c.state = Ungraded
 	}
@@ -388,6 +394,7 @@ func (b *Builder) Table() *Table {
 		items:      slices.Clone(b.items),
 		stats:      make([]ModelStats, nm),
 		quality:    make([]float64, ni*nm),
+		pass:       make([]bool, ni*nm),
 		cost:       make([]float64, ni*nm),
 		latency:    make([]float64, ni*nm),
 		state:      make([]CellState, ni*nm),
@@ -400,7 +407,7 @@ func (b *Builder) Table() *Table {
 		t.stats[m] = ModelStats{Name: name, Sources: slices.Compact(srcs)}
 		for i, c := range b.cols[m] {
 			k := i*nm + m
-			t.state[k], t.quality[k], t.cost[k], t.latency[k] = c.state, c.quality, c.cost, c.latency
+			t.state[k], t.quality[k], t.pass[k], t.cost[k], t.latency[k] = c.state, c.quality, c.pass, c.cost, c.latency
 		}
 	}
 	for i := range t.items {

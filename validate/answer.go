@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -105,27 +106,44 @@ func chosenOption(answer string, opts []option) (string, bool) {
 	return string(unicode.ToUpper(picked)), true
 }
 
-var numberRE = regexp.MustCompile(`-?\d+(?:,\d{3})*(?:\.\d+)?`)
+// numberRE finds numbers: an optional sign, digits with optional thousands separators,
+// decimals, an exponent.
+var numberRE = regexp.MustCompile(`[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?`)
 
-// lastNumber returns the answer's last number, without thousands separators and in its
-// shortest form. A hyphen is a minus sign only where no letter or digit comes before it
-// ("-3", "is -3"; not the range "10-15" or the date "2024-05-01", whose last numbers are 15
-// and 1), and a comma only groups thousands ("1,250"; "3,4" is 3 and 4).
-func lastNumber(answer string) (string, bool) {
-	all := numberRE.FindAllStringIndex(answer, -1)
-	if len(all) == 0 {
-		return "the answer has no number", false
-	}
-	loc := all[len(all)-1]
-	if answer[loc[0]] == '-' && loc[0] > 0 {
-		if r, _ := utf8.DecodeLastRuneInString(answer[:loc[0]]); unicode.IsLetter(r) || unicode.IsDigit(r) {
-			loc[0]++ // a hyphen, not a minus sign
+// LastNumber returns the last number in text, and false when it has none. Numbers may have a
+// sign, decimals, an exponent and thousands separators ("1,234.5"); a comma only groups
+// thousands, so "3,4" is 3 and 4. A "-" or "+" is a sign only at the start of the text or
+// after white space, "(", "[", "=" or ":" ("-3", "is -3", "x=-3"); after anything else it
+// joins words or numbers: the last numbers of "the range 10-20", "see gpt-4" and "2024-05-01"
+// are 20, 4 and 1. The eval set's numeric checks and agree's number answers both read
+// numbers with it.
+func LastNumber(text string) (float64, bool) {
+	all := numberRE.FindAllStringIndex(text, -1)
+	for i := len(all) - 1; i >= 0; i-- {
+		start, end := all[i][0], all[i][1]
+		if c := text[start]; (c == '-' || c == '+') && !signMayFollow(text[:start]) {
+			start++ // a hyphen, not a sign
+		}
+		if f, err := strconv.ParseFloat(strings.ReplaceAll(text[start:end], ",", ""), 64); err == nil && !math.IsInf(f, 0) {
+			return f, true
 		}
 	}
-	n := strings.ReplaceAll(answer[loc[0]:loc[1]], ",", "")
-	f, err := strconv.ParseFloat(n, 64)
-	if err != nil {
-		return n, true
+	return 0, false
+}
+
+// signMayFollow reports whether a number's sign may come right after before: at the start of
+// a text, or after white space or one of ( [ = :.
+func signMayFollow(before string) bool {
+	r, size := utf8.DecodeLastRuneInString(before)
+	return size == 0 || unicode.IsSpace(r) || strings.ContainsRune("([=:", r)
+}
+
+// lastNumber returns the answer's last number (see LastNumber) as a key: without thousands
+// separators and in its shortest form.
+func lastNumber(answer string) (string, bool) {
+	f, ok := LastNumber(answer)
+	if !ok {
+		return "the answer has no number", false
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64), true
 }

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -48,6 +49,38 @@ func TestAnswerKey(t *testing.T) {
 		key, ok := AnswerKey(tt.kind, tt.question, tt.answer)
 		if key != tt.key || ok != tt.ok {
 			t.Errorf("AnswerKey(%s, …, %q) = %q, %v; want %q, %v", tt.kind, tt.answer, key, ok, tt.key, tt.ok)
+		}
+	}
+}
+
+func TestLastNumber(t *testing.T) {
+	tests := []struct {
+		in          string
+		want        float64
+		ok          bool
+		explanation string
+	}{
+		{"1,2", 2, true, "a comma that is not a thousands separator splits numbers"},
+		{"12,345,678", 12345678, true, "thousands groups"},
+		{"total: 42.", 42, true, "a sentence's full stop is not a decimal point"},
+		{".5 of it", 0.5, true, "a leading decimal point"},
+		{"about 1.5e3 tokens", 1500, true, "an exponent"},
+		{"none", 0, false, "no number"},
+		{"The range is 10-20", 20, true, "a hyphen between numbers is a range, not a minus sign"},
+		{"Answer: 42 (see gpt-4)", 4, true, "a hyphen after a letter joins a name"},
+		{"2024-05-01", 1, true, "a date's hyphens"},
+		{"-3", -3, true, "a sign at the start"},
+		{"it is -3", -3, true, "a sign after white space"},
+		{"(-3)", -3, true, "a sign after a parenthesis"},
+		{"x=-3", -3, true, "a sign after an equals sign"},
+		{"answer:-3", -3, true, "a sign after a colon"},
+		{"+5", 5, true, "a plus sign"},
+		{"x/-3", 3, true, "a hyphen after another mark is no sign"},
+	}
+	for _, tt := range tests {
+		got, ok := LastNumber(tt.in)
+		if ok != tt.ok || math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("LastNumber(%q) = %v, %v; want %v, %v: %s", tt.in, got, ok, tt.want, tt.ok, tt.explanation)
 		}
 	}
 }

@@ -79,6 +79,9 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSimulatedPassRates(specPath, cat, candidates); err != nil {
+		return err
+	}
 	if *timeScale > 0 {
 		for _, c := range candidates {
 			if _, ok := scales[c.Provider.Name]; !ok {
@@ -163,7 +166,7 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(evalReport{
 			Spec: specPath, Category: cat.Name, Set: *setPath, Out: out.Path(),
-			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Ran: res.Ran, Failed: res.Failed,
+			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Regraded: res.Regraded, Ran: res.Ran, Rerun: res.Rerun, Failed: res.Failed,
 			GradingCost: res.GradingCost, Models: sums, Changes: changes, Notes: notes,
 			Stopped: errorText(runErr),
 		})
@@ -185,7 +188,9 @@ type evalReport struct {
 	Items       int            `json:"items"`
 	Total       int            `json:"pairs"`
 	Skipped     int            `json:"resumed"`
+	Regraded    int            `json:"regraded,omitempty"`
 	Ran         int            `json:"ran"`
+	Rerun       int            `json:"rerun,omitempty"`
 	Failed      int            `json:"failed_calls"`
 	GradingCost clearbar.Money `json:"grading_cost_usd"`
 	Models      []eval.Summary `json:"models"`
@@ -196,7 +201,14 @@ type evalReport struct {
 
 func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, res *eval.Result, sums []eval.Summary, changes []eval.Change, notes []string) error {
 	fmt.Fprintf(w, "Eval of %s on %s: %d items × %d models\n", specPath, setPath, items, len(sums))
-	fmt.Fprintf(w, "%d pairs run now (%d failed calls), %d resumed from %s; grading cost %s\n\n", res.Ran, res.Failed, res.Skipped, outPath, res.GradingCost)
+	var rerun, regraded string
+	if res.Rerun > 0 {
+		rerun = fmt.Sprintf("; %d of them again, as their checks or reference changed and their answers were simulated", res.Rerun)
+	}
+	if res.Regraded > 0 {
+		regraded = fmt.Sprintf(" (%d of them graded again on their recorded answers, as their checks or reference changed)", res.Regraded)
+	}
+	fmt.Fprintf(w, "%d pairs run now (%d failed calls%s), %d resumed from %s%s; grading cost %s\n\n", res.Ran, res.Failed, rerun, res.Skipped, outPath, regraded, res.GradingCost)
 	if err := eval.WriteText(w, sums); err != nil {
 		return err
 	}
@@ -294,6 +306,24 @@ func evalCandidates(s *spec.Spec, cat *spec.Category, names string) ([]*spec.Mod
 		return nil, usagef("--models names no model")
 	}
 	return out, nil
+}
+
+// checkSimulatedPassRates refuses candidates answered by a simulated provider (--simulate, or
+// a spec's simulated provider) without a pass rate assumed in the category: the simulator draws
+// an answer good with that rate, and without one it answers with stand-in text that fails every
+// check, so the run would measure 0% and --update would write it.
+func checkSimulatedPassRates(specPath string, cat *spec.Category, candidates []*spec.Model) error {
+	var missing []string
+	for _, c := range candidates {
+		if _, ok := cat.PassRate(c); !ok && c.Resolved.Provider != nil && c.Resolved.Provider.Type == "simulated" {
+			missing = append(missing, c.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return usagef("%s:%d: category %q assumes no pass rate for %s, which a simulated provider answers: the simulator draws each answer good or bad with the category's assumed pass rate, and without one it answers with stand-in text that fails every check, measuring 0%%: add assume: {pass_rate: {%s: 0.9}} (your estimate) to category %q, or leave %s out of --models",
+		specPath, cat.Line(), cat.Name, strings.Join(missing, ", "), missing[0], cat.Name, strings.Join(missing, ", "))
 }
 
 // applyTimeScale sets the time scale of simulated and replay providers (when scale is

@@ -312,3 +312,63 @@ func TestEvalWarnsOfReferencesTheValidatorsFail(t *testing.T) {
 		t.Errorf("exit %d, stderr:\n%s\nwant one warning: %q", code, errOut, want)
 	}
 }
+
+// TestEvalSimulatedWithoutPassRate: a simulated provider answers a model the category assumes
+// no pass rate for with stand-in text that fails every check; eval refuses to run it, naming
+// the model, the category and what to add, rather than measure 0% and write it with --update.
+func TestEvalSimulatedWithoutPassRate(t *testing.T) {
+	dir, specPath, setPath := evalDir(t, 5)
+	data, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), "models:\n", "models:\n  judge: {provider: sim-a, model: gpt-4.1-nano}\n", 1))
+	if err := os.WriteFile(specPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--models", "small,judge", "--update"},
+		{"--models", "judge", "--simulate", "--update"},
+	} {
+		code, out, errOut := runEvalCmd(t, append([]string{specPath, "--category", "extract", "--set", setPath}, args...)...)
+		if code != 2 || !strings.Contains(errOut, `category "extract" assumes no pass rate for judge`) || !strings.Contains(errOut, "add assume: {pass_rate: {judge: 0.9}}") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming judge, the category and the assumption to add\n%s", args, code, errOut, out)
+		}
+	}
+	if after, _ := os.ReadFile(specPath); string(after) != string(data) {
+		t.Errorf("the spec was changed:\n%s", after)
+	}
+	if matches, _ := filepath.Glob(filepath.Join(dir, "*.outcomes.jsonl")); len(matches) > 0 {
+		t.Errorf("a refused run wrote %v", matches)
+	}
+}
+
+// TestEvalResumeAfterChecksChange: rerunning an eval after an item's check changed does not
+// keep the verdicts of the old check, and the summary line says what it did about them.
+func TestEvalResumeAfterChecksChange(t *testing.T) {
+	dir, specPath, setPath := evalDir(t, 0)
+	out := filepath.Join(dir, "r.jsonl")
+	for i, word := range []string{"apple1", "banana1"} {
+		set := fmt.Sprintf(`{"id":"q1","prompt":"Say the word apple1","checks":[{"exact":%q}]}`+"\n", word)
+		if err := os.WriteFile(setPath, []byte(set), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--out", out, "--simulate")
+		if code != 0 {
+			t.Fatalf("run %d: exit %d: %s", i+1, code, errOut)
+		}
+		if i == 1 && !strings.Contains(stdout, "2 pairs run now (0 failed calls; 2 of them again, as their checks or reference changed") {
+			t.Errorf("after the check changed:\n%s", stdout)
+		}
+	}
+	rows := 0
+	if err := outcomes.ReadFile(out, func(r outcomes.Row) error {
+		rows++
+		if r.Pass != nil && *r.Pass && r.Response != "banana1" {
+			t.Errorf("row %+v passes exact banana1", r)
+		}
+		return nil
+	}); err != nil || rows != 2 {
+		t.Errorf("%d rows, %v; want 2", rows, err)
+	}
+}

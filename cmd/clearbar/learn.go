@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,6 +144,8 @@ func embedCacheBeside(path string) string {
 
 // readDataset reads an outcomes table's rows, those of a category or of a task (or task
 // prefix) when one is given, into a learn.Dataset of the given models (nil: every model).
+// A category or task no row has, and a model no kept row has, are errors that list what the
+// table has.
 func readDataset(ctx context.Context, table, category, task string, models []string, answers bool) (*learn.Dataset, error) {
 	keep := func(r *outcomes.Row) bool {
 		switch {
@@ -153,14 +156,26 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 		}
 		return true
 	}
-	var readErr error
-	errStop := errors.New("stop")
+	var (
+		read, kept  int
+		cats, tasks = map[string]bool{}, map[string]bool{}
+		keptModels  = map[string]bool{}
+		readErr     error
+		errStop     = errors.New("stop")
+	)
 	rows := func(yield func(outcomes.Row) bool) {
 		readErr = outcomes.ReadFile(table, func(r outcomes.Row) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if keep(&r) && !yield(r) {
+			read++
+			cats[r.Category], tasks[r.Task] = true, true
+			if !keep(&r) {
+				return nil
+			}
+			kept++
+			keptModels[r.Model] = true
+			if !yield(r) {
 				return errStop
 			}
 			return nil
@@ -173,7 +188,44 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 	if readErr != nil {
 		return nil, readErr
 	}
+	if read > 0 && kept == 0 {
+		switch {
+		case category != "":
+			return nil, usagef("--category %q: none of the %d rows of %s has that category (categories in the table: %s; tasks: %s): give one of its categories, or a task with --task", category, read, table, nameList(cats), nameList(tasks))
+		case task != "":
+			return nil, usagef("--task %q: none of the %d rows of %s has that task or a task under it (tasks in the table: %s): give one of them, or a prefix of one like mmlu", task, read, table, nameList(tasks))
+		}
+	}
+	for _, m := range models {
+		if !keptModels[m] {
+			where := "rows"
+			if category != "" || task != "" {
+				where = "kept rows"
+			}
+			return nil, usagef("--models: no row of %s has model %q (the models of its %s: %s); name models as the rows do", table, m, where, nameList(keptModels))
+		}
+	}
 	return ds, nil
+}
+
+// nameList writes the names of a set, sorted, at most a dozen of them: "a, b, … 3 more", or
+// "none". The empty name is left out.
+func nameList(set map[string]bool) string {
+	var names []string
+	for k := range set {
+		if k != "" {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	slices.Sort(names)
+	const most = 12
+	if len(names) > most {
+		names = append(names[:most], fmt.Sprintf("… %d more", len(names)-most))
+	}
+	return strings.Join(names, ", ")
 }
 
 // embedRetryBackoff is the wait before the first retry of a failed embeddings call (then

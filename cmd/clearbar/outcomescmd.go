@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/trace"
 )
@@ -31,7 +32,7 @@ func newRowWriter(w io.Writer, format string) (rowWriter, error) {
 const outcomesUsage = `Usage: clearbar outcomes COMMAND [flags]
 
 Commands:
-  export   decision records from the trace store as outcomes: --trace clearbar.db [--since 30d] [--category C]
+  export   decision records from the trace store as outcomes: --trace clearbar.db [--since 30d] [--category C] [--limit N]
   import   benchmark data as outcomes: --routerbench FILE or --routellm FILE [--category C]
   convert  an outcomes file to JSON Lines or CSV: FILE [--format jsonl|csv] [--category C]
 
@@ -39,7 +40,7 @@ Every command writes to standard output, or to --out FILE, as --format jsonl (th
 Run "clearbar outcomes COMMAND -h" for a command's flags.`
 
 func (m *Main) runOutcomes(ctx context.Context, args []string) error {
-	const usage = "clearbar outcomes export --trace clearbar.db [--since 30d] [--category C] | import --routerbench|--routellm FILE [--category C] | convert FILE [--format jsonl|csv] [--out FILE] [--category C]"
+	const usage = "clearbar outcomes export --trace clearbar.db [--since 30d] [--category C] [--limit N] | import --routerbench|--routellm FILE [--category C] | convert FILE [--format jsonl|csv] [--out FILE] [--category C]"
 	if len(args) == 0 {
 		return usagef("usage: %s", usage)
 	}
@@ -61,7 +62,7 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 		db = fs.String("trace", "clearbar.db", "the decision store to export")
 		since = fs.String("since", "30d", "how far back: days (30d), weeks (6w), monthly, or a duration (72h)")
 		category = fs.String("category", "", "only this category")
-		limit = fs.Int("limit", trace.MaxLimit, "most decisions to export")
+		limit = fs.Int("limit", 0, "most decisions to export, the newest first (default: every decision of the window)")
 	case "import":
 		routerbench = fs.String("routerbench", "", "a RouterBench outcomes.jsonl.gz (../shared/data/routerbench_subset)")
 		routellm = fs.String("routellm", "", "a RouteLLM outcomes.jsonl.gz (../shared/data/routellm_evals)")
@@ -80,14 +81,25 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 		return err
 	}
 	var from time.Time
+	var store trace.Store
 	var importPath string
 	var imp func(io.Reader, func(outcomes.Row) error) error
 	switch args[0] {
 	case "export":
+		if *limit < 0 {
+			return usagef("--limit %d: give a number of decisions, or 0 for every one", *limit)
+		}
 		if from, err = windowStart(*since, m.Now()); err != nil {
 			return err
 		}
 		if err := checkTraceStore(*db); err != nil {
+			return err
+		}
+		if store, err = trace.OpenSQLite(*db); err != nil {
+			return fmt.Errorf("opening %s: %w", *db, err)
+		}
+		defer store.Close()
+		if err := checkExportCategory(ctx, store, from, *since, *category); err != nil {
 			return err
 		}
 	case "import":
@@ -105,7 +117,7 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 		return err
 	}
 	w, _ := newRowWriter(dst, *format)
-	n := 0
+	n, decisions, more := 0, 0, false
 	write := func(r outcomes.Row) error {
 		if args[0] != "export" && *category != "" {
 			r.Category = *category
@@ -115,25 +127,14 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "export":
-		err = func() error {
-			store, err := trace.OpenSQLite(*db)
-			if err != nil {
-				return fmt.Errorf("opening %s: %w", *db, err)
-			}
-			defer store.Close()
-			ds, err := store.List(ctx, trace.Filter{Since: from, Category: *category, Limit: *limit})
-			if err != nil {
-				return err
-			}
-			for _, d := range ds {
-				for _, r := range outcomes.FromDecision(d) {
-					if err := write(r); err != nil {
-						return err
-					}
+		decisions, more, err = eachDecision(ctx, store, trace.Filter{Since: from, Category: *category}, *limit, func(d *clearbar.Decision) error {
+			for _, r := range outcomes.FromDecision(d) {
+				if err := write(r); err != nil {
+					return err
 				}
 			}
 			return nil
-		}()
+		})
 	case "import":
 		err = importFile(importPath, imp, write)
 	case "convert":
@@ -145,8 +146,99 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	if cerr := closeOut(); err == nil {
 		err = cerr
 	}
-	if err == nil && *out != "" {
+	if err != nil {
+		return err
+	}
+	switch {
+	case args[0] == "export" && *out != "":
+		fmt.Fprintf(m.Stderr, "wrote %d rows (one per model call) from %d decisions to %s\n", n, decisions, *out)
+	case *out != "":
 		fmt.Fprintf(m.Stderr, "wrote %d rows to %s\n", n, *out)
 	}
-	return err
+	if more {
+		fmt.Fprintf(m.Stderr, "clearbar outcomes: exported the newest %d decisions (--limit %d); older ones of the window were left out: raise --limit, or drop it to export them all\n", decisions, *limit)
+	}
+	return nil
+}
+
+// eachDecision passes the decisions of store that match f, newest first, to fn, and stops
+// after limit of them (0: no limit). It pages through the store trace.MaxLimit decisions at a
+// time, as review.Read does, so that an export of any size is complete: f's Limit and Until
+// are its own. It returns how many decisions fn got, and whether more matched beyond limit.
+func eachDecision(ctx context.Context, store trace.Store, f trace.Filter, limit int, fn func(*clearbar.Decision) error) (n int, more bool, err error) {
+	f.Limit, f.Until = trace.MaxLimit, time.Time{}
+	// Decisions at the oldest time of a page may continue on the next one: the next page
+	// starts at that time again, and the ones already seen there are skipped.
+	seen := map[string]bool{}
+	var seenAt time.Time
+	for {
+		ds, err := store.List(ctx, f)
+		if err != nil {
+			return n, false, fmt.Errorf("reading decisions: %w", err)
+		}
+		fresh := 0
+		for _, d := range ds {
+			if seen[d.ID] {
+				continue
+			}
+			if limit > 0 && n == limit {
+				return n, true, nil
+			}
+			fresh++
+			n++
+			if err := fn(d); err != nil {
+				return n, false, err
+			}
+		}
+		if len(ds) < f.Limit {
+			return n, false, nil
+		}
+		if fresh == 0 {
+			return n, false, fmt.Errorf("more than %d decisions share the time %s: the store cannot be paged", trace.MaxLimit, ds[len(ds)-1].Time)
+		}
+		oldest := ds[len(ds)-1].Time
+		if !oldest.Equal(seenAt) {
+			clear(seen)
+			seenAt = oldest
+		}
+		for _, d := range ds {
+			if d.Time.Equal(oldest) {
+				seen[d.ID] = true
+			}
+		}
+		f.Until = oldest.Add(time.Nanosecond)
+	}
+}
+
+// checkExportCategory refuses a --category no decision of the window has, listing the
+// categories the window has (or, for an empty window, the store's), so that a mistyped name
+// is not an empty export.
+func checkExportCategory(ctx context.Context, store trace.Store, from time.Time, since, category string) error {
+	if category == "" {
+		return nil
+	}
+	ds, err := store.List(ctx, trace.Filter{Since: from, Category: category, Limit: 1})
+	if err != nil || len(ds) > 0 {
+		return err
+	}
+	categories := func(from time.Time) (map[string]bool, error) {
+		found := map[string]bool{}
+		_, _, err := eachDecision(ctx, store, trace.Filter{Since: from}, 0, func(d *clearbar.Decision) error {
+			found[d.Category] = true
+			return nil
+		})
+		return found, err
+	}
+	inWindow, err := categories(from)
+	if err != nil {
+		return err
+	}
+	if len(inWindow) > 0 {
+		return usagef("--category %q: no decision of the window (--since %s) has that category; its categories: %s", category, since, nameList(inWindow))
+	}
+	all, err := categories(time.Time{})
+	if err != nil {
+		return err
+	}
+	return usagef("--category %q: the window (--since %s) has no decisions at all; the store's categories, over all its time: %s", category, since, nameList(all))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,5 +162,85 @@ func TestOutcomesErrorsNameTheFile(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, tt.want) {
 			t.Errorf("outcomes %v: exit %d, stderr %q; want %q", tt.args, code, errOut, tt.want)
 		}
+	}
+}
+
+// TestOutcomesExportPages: an export holds every decision of the window, however many (the
+// store returns at most trace.MaxLimit a call), --limit counts decisions exactly and says when
+// it left some out, and an unknown --category is an error that lists the store's categories.
+func TestOutcomesExportPages(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	const n = trace.MaxLimit + 150
+	ds := make([]*clearbar.Decision, n)
+	for i := range ds {
+		ds[i] = &clearbar.Decision{
+			// Pairs of decisions share a time, so that a page can end inside a tie.
+			ID: fmt.Sprintf("dec_%05d", i), Time: now.Add(-time.Duration(i/2) * time.Second), Category: "intent",
+			PromptHash: "0123456789abcdef", Answer: "ok",
+			Attempts: []clearbar.Attempt{{N: 1, Kind: clearbar.AttemptPrimary, Model: "small", Class: clearbar.OK, Outcome: "accepted"}},
+		}
+	}
+	db := filepath.Join(t.TempDir(), "clearbar.db")
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Write(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	out := filepath.Join(t.TempDir(), "rows.jsonl")
+
+	code, _, errOut := run(t, "outcomes", "export", "--trace", db, "--out", out)
+	if code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errOut)
+	}
+	rows := readRows(t, out)
+	items := map[string]bool{}
+	for _, r := range rows {
+		items[r.Item] = true
+	}
+	if len(rows) != n || len(items) != n {
+		t.Errorf("export wrote %d rows of %d decisions; want all %d", len(rows), len(items), n)
+	}
+	if strings.Contains(errOut, "--limit") {
+		t.Errorf("a complete export mentions a limit: %s", errOut)
+	}
+
+	for _, limit := range []int{100, trace.MaxLimit + 1} {
+		code, _, errOut = run(t, "outcomes", "export", "--trace", db, "--out", out, "--limit", fmt.Sprint(limit))
+		if code != 0 {
+			t.Fatalf("export --limit %d: exit %d: %s", limit, code, errOut)
+		}
+		if rows := readRows(t, out); len(rows) != limit {
+			t.Errorf("export --limit %d wrote %d decisions", limit, len(rows))
+		}
+		if want := fmt.Sprintf("exported the newest %d decisions (--limit %d)", limit, limit); !strings.Contains(errOut, want) {
+			t.Errorf("export --limit %d does not say it left decisions out: %s", limit, errOut)
+		}
+	}
+
+	code, _, errOut = run(t, "outcomes", "export", "--trace", db, "--out", out, "--category", "nope")
+	if code != 2 || !strings.Contains(errOut, `--category "nope"`) || !strings.Contains(errOut, "categories: intent") {
+		t.Errorf("export --category nope: exit %d: %s; want exit 2 and the store's categories", code, errOut)
+	}
+}
+
+// TestOutcomesImportRawFile: importing one of a dataset's raw CSVs names the dataset's
+// outcomes.jsonl.gz beside the raw/ directory.
+func TestOutcomesImportRawFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "raw"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	raw, normal := filepath.Join(dir, "raw", "mbpp_test.csv"), filepath.Join(dir, "outcomes.jsonl.gz")
+	for path, data := range map[string]string{raw: ",sample_id,prompt,eval_name\n0,mbpp.1,x,mbpp\n", normal: ""} {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errOut := run(t, "outcomes", "import", "--routerbench", raw)
+	if code == 0 || !strings.Contains(errOut, "a CSV header") || !strings.Contains(errOut, "give "+normal) {
+		t.Errorf("exit %d, stderr %q: want the raw file recognised and %s named", code, errOut, normal)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,13 +36,13 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		routellm    = fs.String("routellm", "", "import a RouteLLM outcomes file (../shared/data/routellm_evals) instead")
 		category    = fs.String("category", "", "replay this spec category: its rows, its route, its validators and quality bar")
 		task        = fs.String("task", "", "replay rows of this task or task prefix (like mmlu) instead of a category")
-		router      = fs.String("router", "", "a learned router (clearbar learn train) whose P(pass) drives the threshold and willingness-to-pay routers")
+		router      = fs.String("router", "", "a learned router (clearbar learn train) whose P(pass) drives the threshold and willingness-to-pay routers (default: the router the category's score route names)")
 		embedCache  = fs.String("embed-cache", "", "with a --router trained with embeddings: the vectors learn train cached (default: next to the router, router.embeddings.jsonl for router.json)")
 		grade       = fs.String("grade", "pass", "how rows become quality: pass (pass/fail, else score ≥ 0.5) or score (the score itself)")
 		weak        = fs.String("weak", "", "the weak model of the reference pair (default: the cheapest other model)")
 		strong      = fs.String("strong", "", "the strong model of the reference pair (default: the best single model)")
 		models      = fs.String("models", "", "comma-separated models to keep (default: every model in the rows)")
-		include     = fs.String("include", "", "comma-separated policy kinds: oracle, spec, mix, cascade, threshold, wtp (default: all)")
+		include     = fs.String("include", "", "comma-separated policy kinds: oracle, spec, mix, cascade, threshold, wtp (default: all; --calibrate replaces a score route with a mix only when mix is named)")
 		thresholds  = fs.Int("thresholds", 0, "how many thresholds and willingness-to-pay settings to sweep (default 100)")
 		reprice     = fs.Bool("reprice", false, "price rows of spec models at the spec's prices (default: only rows without a cost)")
 		calibrate   = fs.Bool("calibrate", false, "choose the setting that meets --target at least cost and write it into the spec")
@@ -104,12 +105,18 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	}
 	var scored *embedCount // items scored by a router with embeddings, and those without a vector
 	var inSample string    // set when the router was trained on these outcomes
+	var fromSpec string    // set when the router is the one the category's score route names
+	if *router == "" {
+		*router, fromSpec = specRouter(s, *category)
+	}
 	if *router != "" {
 		rm, err := learn.Load(*router)
 		if err != nil {
+			if fromSpec != "" {
+				return fmt.Errorf("the router of category %q's score route: %w", *category, err)
+			}
 			return fmt.Errorf("--router: %w", err)
 		}
-		inSample = inSampleNote(*router, rm.Info(), sources[0])
 		var vectors func(prompt string) []float32
 		switch e := rm.Embedding(); {
 		case e != nil:
@@ -118,15 +125,24 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 				cache = embedCacheBeside(*router)
 			}
 			if vectors, err = m.replayVectors(s, *router, cache, e); err != nil {
-				return err
+				if fromSpec == "" || *calibrate {
+					return err
+				}
+				// The route's router, not asked for: replay without its curves.
+				fromSpec = fmt.Sprintf("the learned router %s of %q's score route was not replayed: %v", *router, *category, err)
+				rm = nil
+				break
 			}
 			scored = &embedCount{cache: cache}
 		case *embedCache != "":
-			return usagef("--embed-cache is read only with a --router trained with embeddings (learn train --embed)")
+			return usagef("--embed-cache is read only with a router trained with embeddings (learn train --embed)")
 		}
-		opts.Scorer = routerScorer(rm, s, *category, vectors, scored)
+		if rm != nil {
+			inSample = inSampleNote(*router, rm.Info(), sources[0])
+			opts.Scorer = routerScorer(rm, s, *category, vectors, scored)
+		}
 	} else if *embedCache != "" {
-		return usagef("--embed-cache is read only with --router")
+		return usagef("--embed-cache is read only with --router, or for a category whose score route names a learned router")
 	}
 	if *calibrate {
 		t, err := parseTarget(*target, s.Category(*category))
@@ -150,6 +166,9 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	}
 	if inSample != "" {
 		rep.Notes = append(rep.Notes, inSample)
+	}
+	if fromSpec != "" {
+		rep.Notes = append(rep.Notes, fromSpec)
 	}
 	if scored != nil {
 		if err := m.checkVectors(scored, *calibrate); err != nil {
@@ -204,9 +223,39 @@ func importFile(path string, imp func(r io.Reader, emit func(outcomes.Row) error
 		r = gz
 	}
 	if err := imp(r, emit); err != nil {
+		if errors.Is(err, outcomes.ErrNotJSONLines) {
+			// A raw file of the dataset: its normalised file sits beside raw/.
+			for _, dir := range []string{filepath.Dir(filepath.Dir(path)), filepath.Dir(path)} {
+				if p := filepath.Join(dir, "outcomes.jsonl.gz"); p != path && isRegularFile(p) {
+					return fmt.Errorf("%s: %w: give %s", path, err, p)
+				}
+			}
+		}
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// isRegularFile reports whether path names a regular file.
+func isRegularFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
+}
+
+// specRouter returns the learned router the score route of the spec's category names,
+// resolved relative to the spec file as the gateway resolves it, and a note saying that the
+// threshold and willingness-to-pay routers score with it; "" when the category has no score
+// route with a learned router.
+func specRouter(s *spec.Spec, category string) (path, note string) {
+	if s == nil || category == "" {
+		return "", ""
+	}
+	c := s.Category(category)
+	if c == nil || c.Route == nil || c.Route.Score == nil || c.Route.Score.Router == "" {
+		return "", ""
+	}
+	path = c.Route.Score.RouterPath(s)
+	return path, fmt.Sprintf("the threshold and willingness-to-pay routers score with %s, the learned router of %q's score route (give --router to replay another)", path, category)
 }
 
 // inSampleNote says when a router is replayed on the outcomes it was trained on (the same
@@ -339,8 +388,9 @@ func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
 
 // writeCalibration writes the calibrated setting into the spec's category: a router threshold
 // or willingness to pay as a score route (with the measured share of requests each model
-// starts on), a single model, a cascade, or a split. The spec is rewritten only when the
-// edited document still loads.
+// starts on and its pass rate there), a single model or a split (with the models' measured
+// pass rates, from which the estimate prices them), or a cascade. The spec is rewritten only
+// when the edited document still loads.
 func (m *Main) writeCalibration(file string, s *spec.Spec, category, router string, rep *replay.Report) error {
 	cal := rep.Calibration
 	if cal == nil {
@@ -352,6 +402,7 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 		form              string
 		value             any
 		shares, startPass map[string]float64
+		passRates         map[string]float64 // measured pass rates to write, for a split or a model
 	)
 	switch ch.Kind {
 	case replay.KindSpec:
@@ -387,7 +438,7 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 			if startPass == nil {
 				startPass = map[string]float64{}
 			}
-			startPass[name] = round4(p)
+			startPass[name] = sig6(p)
 		}
 	case replay.KindCascade:
 		form, value = "cascade", ch.Models
@@ -397,11 +448,13 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 			arms = append(arms, map[string]any{"weight": round4(ch.Share(name)), "model": name})
 		}
 		form, value = "split", arms
+		passRates = measuredPassRates(rep, ch.StartPass)
 	default:
 		if len(ch.Models) != 1 {
 			return fmt.Errorf("the calibrated choice %s (%s) cannot be written as a route", ch.Name, ch.Kind)
 		}
 		form, value = "model", ch.Models[0]
+		passRates = measuredPassRates(rep, map[string]float64{ch.Models[0]: ch.Quality})
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -415,6 +468,13 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 		// The router sends each model the requests it does well on: the estimate needs its pass
 		// rate there, not over all requests.
 		data, err = spec.SetInCategory(data, category, []string{"assume", "score_pass_rate"}, startPass)
+	}
+	// A split or a single model is estimated from the models' pass rates: the measured ones,
+	// so that the estimate of the written route is the quality the replay measured.
+	for _, name := range slices.Sorted(maps.Keys(passRates)) {
+		if err == nil {
+			data, err = spec.SetInCategory(data, category, []string{"assume", "pass_rate", name}, passRates[name])
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("writing the calibration into %s: %w", file, err)
@@ -431,6 +491,13 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 	}
 	fmt.Fprintf(m.Stdout, "\nWrote the calibrated route of %q into %s: %s (quality %.2f%%, %s per request).\n",
 		category, file, ch.Name, ch.Quality*100, ch.CostPerItem)
+	if len(passRates) > 0 {
+		var parts []string
+		for _, name := range slices.Sorted(maps.Keys(passRates)) {
+			parts = append(parts, fmt.Sprintf("%s %v", name, passRates[name]))
+		}
+		fmt.Fprintf(m.Stdout, "  assume.pass_rate set to the rates measured on these outcomes (%s), from which the estimate prices the route\n", strings.Join(parts, ", "))
+	}
 	if sc, ok := value.(map[string]any); ok {
 		if wtp, ok := sc["willingness_to_pay"]; ok {
 			fmt.Fprintf(m.Stdout, "  score route over %s with willingness_to_pay %v (1/λ, in dollars per unit of P(pass))\n", strings.Join(sc["models"].([]string), ", "), wtp)
@@ -442,6 +509,26 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 }
 
 func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
+
+// round6 rounds to six decimal places. The shares a calibration writes (like the pass rates,
+// written with six significant digits) must estimate to the quality the replay measured within
+// about a millionth, so that a route that clears its bar in the replay does not miss it in the
+// estimate by a rounding.
+func round6(f float64) float64 { return math.Round(f*1e6) / 1e6 }
+
+// measuredPassRates returns the pass rates to write for a calibrated split or model: the
+// measured ones, to six significant digits, so that the estimate of the route is the quality
+// the replay measured. A replay graded by score measured scores, not pass rates: nil then.
+func measuredPassRates(rep *replay.Report, measured map[string]float64) map[string]float64 {
+	if rep.Grade != replay.GradePass.String() || len(measured) == 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(measured))
+	for name, p := range measured {
+		out[name] = sig6(p)
+	}
+	return out
+}
 
 // sig6 rounds to six significant digits: a calibrated threshold or willingness to pay written
 // into a spec must select the same point replay measured, which two digits do not.
@@ -501,7 +588,7 @@ func cheapestFirst(rep *replay.Report, models []string) []string {
 	return out
 }
 
-// startShares returns the share of items each of a router's models starts on, rounded to four
+// startShares returns the share of items each of a router's models starts on, rounded to six
 // places so that they still sum to 1 (the largest takes the rounding).
 func startShares(ch *replay.Result) map[string]float64 {
 	shares := map[string]float64{}
@@ -514,7 +601,7 @@ func startShares(ch *replay.Result) map[string]float64 {
 	}
 	largest, rest := "", 0.0
 	for _, name := range ch.Models {
-		shares[name] = round4(ch.Share(name) / total)
+		shares[name] = round6(ch.Share(name) / total)
 		if largest == "" || shares[name] > shares[largest] {
 			largest = name
 		}
@@ -524,6 +611,6 @@ func startShares(ch *replay.Result) map[string]float64 {
 			rest += v
 		}
 	}
-	shares[largest] = round4(1 - rest)
+	shares[largest] = round6(1 - rest)
 	return shares
 }

@@ -247,6 +247,126 @@ func TestReplayCalibrateWritesTheCategorysModels(t *testing.T) {
 	}
 }
 
+// scoreSpec is learnSpec routing by a learned router, with assumed pass rates below the ones
+// the outcomes of writeQAOutcomes measure (0.6 and 0.95).
+var scoreSpec = strings.NewReplacer(
+	"      cascade: [small, strong]\n", "      score: # to calibrate\n        router: routers/qa.json\n        models: [small, strong]\n        threshold: 0.5\n",
+	"{small: 0.6, strong: 0.95}", "{small: 0.5, strong: 0.92}",
+).Replace(learnSpec)
+
+// estimateQA returns the estimate's quality of the spec's route in category qa, and whether
+// it clears the bar.
+func estimateQA(t *testing.T, specFile string) (float64, bool) {
+	t.Helper()
+	code, out, errOut := run(t, "estimate", specFile, "--format", "json", "--samples", "2000")
+	if code != 0 {
+		t.Fatalf("estimate: %d %s", code, errOut)
+	}
+	var rep struct {
+		Policies []struct {
+			Name       string `json:"name"`
+			Categories []struct {
+				Quality   float64 `json:"quality"`
+				ClearsBar bool    `json:"clears_bar"`
+			} `json:"categories"`
+		} `json:"policies"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Policies) == 0 || rep.Policies[0].Name != "spec" {
+		t.Fatalf("estimate JSON: %v\n%.300s", err, out)
+	}
+	c := rep.Policies[0].Categories[0]
+	return c.Quality, c.ClearsBar
+}
+
+// replayedQuality reads the quality "Wrote the calibrated route" reports.
+func replayedQuality(t *testing.T, out string) float64 {
+	t.Helper()
+	i := strings.Index(out, "Wrote the calibrated route")
+	var q float64
+	if i < 0 {
+		t.Fatalf("nothing written:\n%s", out)
+	}
+	wrote := out[i:]
+	if _, err := fmt.Sscanf(wrote[strings.Index(wrote, "(quality ")+len("(quality "):], "%f%%", &q); err != nil {
+		t.Fatalf("no replayed quality in %q: %v", wrote, err)
+	}
+	return q / 100
+}
+
+// TestReplayCalibrateScoreRouteUsesItsRouter: calibrating a category whose route is a score
+// route scores with the router the route names, resolved relative to the spec as the gateway
+// resolves it, without --router; it keeps the score route (a random mix never replaces it
+// unless asked) and the spec's comments, and the estimate of the written spec clears the bar.
+func TestReplayCalibrateScoreRouteUsesItsRouter(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 600)
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(scoreSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", filepath.Join(dir, "routers", "qa.json"), "--folds", "3"); code != 0 {
+		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
+	}
+	t.Chdir(t.TempDir()) // the router is found beside the spec, not in the working directory
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate")
+	if code != 0 {
+		t.Fatalf("replay --calibrate: %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "the learned router of \"qa\"'s score route") || !strings.Contains(out, "random mixes (11 points) were left out") {
+		t.Errorf("the report does not say which router scored, or that mixes were left out:\n%s", out)
+	}
+	data, _ := os.ReadFile(specFile)
+	s, err := spec.Load(specFile, spec.Options{})
+	if err != nil {
+		t.Fatalf("calibrated spec does not load: %v\n%s", err, data)
+	}
+	r := s.Category("qa").Route
+	if r.Kind() != "score" || r.Score.Router != "routers/qa.json" || r.Score.Threshold == nil && r.Score.WillingnessToPay == nil {
+		t.Fatalf("want the score route calibrated, got:\n%s\n%s", data, out)
+	}
+	for _, c := range []string{"# to calibrate", "# answers stay short"} {
+		if !strings.Contains(string(data), c) {
+			t.Errorf("the edit lost the comment %q:\n%s", c, data)
+		}
+	}
+	if q, clears := estimateQA(t, specFile); !clears {
+		t.Errorf("the estimate of the calibrated spec, %.4f, misses the bar (replay measured %.4f):\n%s", q, replayedQuality(t, out), data)
+	}
+}
+
+// TestReplayCalibrateWritesASplitsPassRates: when calibration writes a split (here asked for
+// with --include mix), it writes the pass rates it measured, so that the estimate of the
+// written spec is the quality the replay measured and clears the bar with it.
+func TestReplayCalibrateWritesASplitsPassRates(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 600)
+	specFile := filepath.Join(dir, "spec.yaml")
+	doc := strings.NewReplacer("{small: 0.6, strong: 0.95}", "{small: 0.5, strong: 0.92}",
+		"      validate: [{max_length: 2000}] # answers stay short\n", "").Replace(learnSpec)
+	if err := os.WriteFile(specFile, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate", "--include", "mix")
+	if code != 0 {
+		t.Fatalf("replay --calibrate: %d\n%s\n%s", code, out, errOut)
+	}
+	s, err := spec.Load(specFile, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Category("qa")
+	if len(c.Route.Split) != 2 || c.Assume.PassRate["small"] != 0.6 || c.Assume.PassRate["strong"] != 0.95 {
+		data, _ := os.ReadFile(specFile)
+		t.Fatalf("want a split and the measured pass rates 0.6 and 0.95:\n%s\n%s", data, out)
+	}
+	replayed := replayedQuality(t, out)
+	if q, clears := estimateQA(t, specFile); !clears || math.Abs(q-replayed) > 1e-6 {
+		t.Errorf("the estimate of the calibrated split: %.6f (clears %v); the replay measured %.6f", q, clears, replayed)
+	}
+}
+
 func TestReplayUsage(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
