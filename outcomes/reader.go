@@ -116,8 +116,9 @@ var rowKeys = func() []string {
 }()
 
 // otherKeys are keys Clearbar's own writers add to rows, which readers of the table skip:
-// eval runs record each call's retries, error message and checks.
-var otherKeys = []string{"retries", "error_message", "checks"}
+// eval runs record each call's retries, error message, checks, the fingerprint of what graded
+// it and whether a simulator answered.
+var otherKeys = []string{"retries", "error_message", "checks", "grading", "simulated"}
 
 // checkKey returns an error for a key (or CSV column) the table does not define but that is
 // within a few letters of one it does: a misspelling, which would otherwise leave the field

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -260,16 +261,84 @@ func parseFraction(s string) (float64, error) {
 	return f, nil
 }
 
-// output opens the file to write to: path, or stdout when path is "" or "-".
-func (m *Main) output(path string) (io.Writer, func() error, error) {
+// output opens what a command writes its result to: path, or stdout when path is "" or "-".
+// done ends the writing with the command's error: a file is written under a temporary name
+// beside path and takes its place only when that error is nil, so a command that fails leaves
+// an existing file as it was, and one may read the file it writes (outcomes convert x --out x).
+// done returns the command's error, or else what finishing the file returned.
+func (m *Main) output(path string) (w io.Writer, done func(error) error, err error) {
 	if path == "" || path == "-" {
-		return m.Stdout, func() error { return nil }, nil
+		return m.Stdout, func(err error) error { return err }, nil
 	}
-	f, err := os.Create(path)
+	f, err := newAtomicFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, f.Close, nil
+	return f, func(err error) error {
+		if err != nil {
+			f.abort()
+			return err
+		}
+		return f.commit()
+	}, nil
+}
+
+// atomicFile is a file written under a temporary name in its directory, which takes the name
+// it is for when committed: a crash or an error leaves the old file or the new one, never
+// half of one. The new file keeps the old one's mode (0644 for a new file).
+type atomicFile struct {
+	*os.File
+	path string
+}
+
+func newAtomicFile(path string) (*atomicFile, error) {
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil {
+		if !st.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file", path)
+		}
+		mode = st.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &atomicFile{File: f, path: path}, nil
+}
+
+func (f *atomicFile) commit() error {
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), f.path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+func (f *atomicFile) abort() {
+	f.Close()
+	os.Remove(f.Name())
+}
+
+// replaceFile writes data to path atomically (see atomicFile).
+func replaceFile(path string, data []byte) error {
+	f, err := newAtomicFile(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.abort()
+		return err
+	}
+	return f.commit()
 }
 
 // checkTraceStore refuses a decision store path that does not exist: opening a store creates a

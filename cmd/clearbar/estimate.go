@@ -77,15 +77,11 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	w, closeOut, err := m.output(*out)
+	w, done, err := m.output(*out)
 	if err != nil {
 		return err
 	}
-	if err := estimate.Write(w, r, f); err != nil {
-		closeOut()
-		return err
-	}
-	if err := closeOut(); err != nil {
+	if err := done(estimate.Write(w, r, f)); err != nil {
 		return err
 	}
 	if f == "csv" {

@@ -244,32 +244,6 @@ func (m *Main) updateSpecFromEval(path string, s *spec.Spec, cat *spec.Category,
 	return changes, notes, path, nil
 }
 
-// replaceFile writes data to path through a temporary file in the same directory, keeping the
-// file's mode, so that a crash leaves the old file or the new one, never half of one.
-func replaceFile(path string, data []byte) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
 // evalCandidates returns the models to evaluate: those named (comma-separated), or every
 // model with a pass-rate assumption in the category, in the spec's order.
 func evalCandidates(s *spec.Spec, cat *spec.Category, names string) ([]*spec.Model, error) {

@@ -112,7 +112,7 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 			return usagef("give one of --routerbench FILE or --routellm FILE")
 		}
 	}
-	dst, closeOut, err := m.output(*out)
+	dst, done, err := m.output(*out)
 	if err != nil {
 		return err
 	}
@@ -143,9 +143,7 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	if ferr := w.Flush(); err == nil {
 		err = ferr
 	}
-	if cerr := closeOut(); err == nil {
-		err = cerr
-	}
+	err = done(err)
 	if err != nil {
 		return err
 	}

@@ -244,3 +244,37 @@ func TestOutcomesImportRawFile(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want the raw file recognised and %s named", code, errOut, normal)
 	}
 }
+
+// TestOutputReplacesTheFileOnlyOnSuccess: a command's --out file takes its new content only
+// when the command succeeds: a convert of a file onto itself keeps every row, and a convert
+// that fails half-way leaves the file it would have written as it was.
+func TestOutputReplacesTheFileOnlyOnSuccess(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "t.jsonl")
+	rows := `{"item":"a","prompt":"p","model":"m","pass":true}` + "\n" + `{"item":"b","prompt":"q","model":"m","pass":false}` + "\n"
+	if err := os.WriteFile(table, []byte(rows), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := run(t, "outcomes", "convert", table, "--out", table); code != 0 || !strings.Contains(errOut, "wrote 2 rows") {
+		t.Fatalf("convert onto itself: exit %d, %s", code, errOut)
+	}
+	got, _ := os.ReadFile(table)
+	if n := strings.Count(string(got), `"item"`); n != 2 {
+		t.Errorf("after converting onto itself the file has %d rows, want 2:\n%s", n, got)
+	}
+	if st, _ := os.Stat(table); st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want the old file's 0640", st.Mode().Perm())
+	}
+
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("item,model,prompt,pass\na,m,p,true\nb,m,q,maybe\n"), 0o644)
+	if code, _, _ := run(t, "outcomes", "convert", bad, "--out", table); code != 1 {
+		t.Fatalf("a bad row: exit %d, want 1", code)
+	}
+	if after, _ := os.ReadFile(table); string(after) != string(got) {
+		t.Errorf("a failed convert changed its --out file:\n%s", after)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(left) > 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+}

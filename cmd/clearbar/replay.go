@@ -175,7 +175,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	w, closeOut, err := m.output(*out)
+	w, done, err := m.output(*out)
 	if err != nil {
 		return err
 	}
@@ -187,9 +187,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	default:
 		err = rep.WriteText(w)
 	}
-	if cerr := closeOut(); err == nil {
-		err = cerr
-	}
+	err = done(err)
 	if err != nil || !*calibrate {
 		return err
 	}

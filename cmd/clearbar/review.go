@@ -74,15 +74,11 @@ func (m *Main) runReview(ctx context.Context, args []string) error {
 		}
 		return &usageError{msg: err.Error()}
 	}
-	w, closeOut, err := m.output(*out)
+	w, done, err := m.output(*out)
 	if err != nil {
 		return &usageError{msg: err.Error()}
 	}
-	if err := review.Write(w, rep, f); err != nil {
-		closeOut()
-		return &usageError{msg: err.Error()}
-	}
-	if err := closeOut(); err != nil {
+	if err := done(review.Write(w, rep, f)); err != nil {
 		return &usageError{msg: err.Error()}
 	}
 	summary := "no action needed: no trigger fired"

@@ -93,7 +93,7 @@ func (m *Main) runSpecDoc(args []string) error {
 		return err
 	}
 	d := spec.NewDocument(s, day)
-	w, closeOut, err := m.output(*out)
+	w, done, err := m.output(*out)
 	if err != nil {
 		return err
 	}
@@ -102,9 +102,7 @@ func (m *Main) runSpecDoc(args []string) error {
 	} else {
 		err = d.WriteMarkdown(w)
 	}
-	if cerr := closeOut(); err == nil {
-		err = cerr
-	}
+	err = done(err)
 	return err
 }
 

@@ -43,14 +43,12 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		w, closeOut, err := m.output(*out)
+		w, done, err := m.output(*out)
 		if err != nil {
 			return err
 		}
 		err = worksheet.Export(w, s, r)
-		if cerr := closeOut(); err == nil {
-			err = cerr
-		}
+		err = done(err)
 		if err != nil {
 			return err
 		}
@@ -83,14 +81,12 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		w, closeOut, err := m.output(*out)
+		w, done, err := m.output(*out)
 		if err != nil {
 			return err
 		}
 		_, err = w.Write(data)
-		if cerr := closeOut(); err == nil {
-			err = cerr
-		}
+		err = done(err)
 		return err
 	}
 	return usagef("unknown worksheet command %q: use export or import", args[0])
