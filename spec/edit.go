@@ -108,13 +108,37 @@ func setRouteFormText(data []byte, category, form string, value any) ([]byte, er
 	}
 	_, oldValue := MapEntry(route, old)
 	if fields, ok := value.(map[string]any); ok && old == form && oldValue.Kind == yaml.MappingNode {
+		// One setting that takes another's place (a threshold that becomes a willingness to
+		// pay) is written on the old one's line, which keeps its comment.
+		var removed, added []string
+		for i := 0; i+1 < len(oldValue.Content); i += 2 {
+			if key := oldValue.Content[i].Value; fields[key] == nil {
+				removed = append(removed, key)
+			}
+		}
+		for key := range fields {
+			if k, _ := MapEntry(oldValue, key); k == nil {
+				added = append(added, key)
+			}
+		}
+		renamed := ""
 		out := data
-		for _, key := range slices.Sorted(maps.Keys(fields)) {
-			v, err := flowNode(fields[key])
+		if len(removed) == 1 && len(added) == 1 {
+			renamed = added[0]
+			text, err := valueText(fields[renamed])
 			if err != nil {
 				return nil, err
 			}
-			text, err := FlowText(v)
+			if out, err = replaceEntryText(out, category, []string{"route", form, removed[0]}, keyText(renamed)+": "+text); err != nil {
+				return nil, err
+			}
+			removed = nil
+		}
+		for _, key := range slices.Sorted(maps.Keys(fields)) {
+			if key == renamed {
+				continue
+			}
+			text, err := valueText(fields[key])
 			if err != nil {
 				return nil, err
 			}
@@ -122,24 +146,27 @@ func setRouteFormText(data []byte, category, form string, value any) ([]byte, er
 				return nil, err
 			}
 		}
-		for i := 0; i+1 < len(oldValue.Content); i += 2 {
-			if key := oldValue.Content[i].Value; fields[key] == nil {
-				if out, err = deleteInCategoryText(out, category, []string{"route", form, key}); err != nil {
-					return nil, err
-				}
+		for _, key := range removed {
+			if out, err = deleteInCategoryText(out, category, []string{"route", form, key}); err != nil {
+				return nil, err
 			}
 		}
 		return out, nil
 	}
-	v, err := flowNode(value)
-	if err != nil {
-		return nil, err
-	}
-	text, err := FlowText(v)
+	text, err := valueText(value)
 	if err != nil {
 		return nil, err
 	}
 	return replaceEntryText(data, category, []string{"route", old}, form+": "+text)
+}
+
+// valueText writes value as YAML on one line, in flow style.
+func valueText(value any) (string, error) {
+	v, err := flowNode(value)
+	if err != nil {
+		return "", err
+	}
+	return FlowText(v)
 }
 
 // flowNode encodes value as a YAML node written in flow style ({a: 1}, [x, y]).

@@ -138,7 +138,7 @@ categories:
 	if err != nil {
 		t.Fatal(err)
 	}
-	unchanged(t, out, "+        willingness_to_pay: 0.00184012", "-        threshold: 0.5          # to be calibrated")
+	unchanged(t, out, "+        willingness_to_pay: 0.00184012          # to be calibrated", "-        threshold: 0.5          # to be calibrated")
 
 	out, err = SetRouteForm([]byte(doc), "intent", "cascade", []string{"a", "b"})
 	if err != nil {
