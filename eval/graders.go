@@ -258,7 +258,7 @@ func (j *Judge) Grade(ctx context.Context, in *Input) Verdict {
 	if err != nil {
 		return passFail(j.Name(), false, err.Error())
 	}
-	vd := val.Check(ctx, &validate.Input{Request: in.Item.Request, Response: in.Response})
+	vd := val.Check(ctx, &validate.Input{Request: in.Item.Request, Response: judgedAsDrawn(in.Response)})
 	return Verdict{Check: j.Name(), Pass: vd.Pass, Score: vd.Score, Reason: vd.Reason, Cost: rc.cost}
 }
 

@@ -74,6 +74,37 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 	return resp
 }
 
+// judgedAsDrawn returns a simulated answer as a judge grader should see it: with its
+// simulation record saying it fails validation exactly when the simulator drew it bad. The
+// simulated judge scores an answer by that record, which on the gateway makes a judge
+// validator detect bad answers and flag good ones at the category's assumed strength; an eval's
+// judge grades the answer instead, so that it measures the pass rate, as reference checks do.
+// Any other answer is returned as it is.
+func judgedAsDrawn(resp *clearbar.Response) *clearbar.Response {
+	sim := simulationOf(resp)
+	if sim == nil || sim.Flagged == !sim.Good {
+		return resp
+	}
+	var body map[string]json.RawMessage
+	if json.Unmarshal(resp.Body, &body) != nil {
+		return resp
+	}
+	drawn := *sim
+	drawn.Flagged = !drawn.Good
+	rec, err := json.Marshal(drawn)
+	if err != nil {
+		return resp
+	}
+	body["x_clearbar_simulation"] = rec
+	b, err := json.Marshal(body)
+	if err != nil {
+		return resp
+	}
+	out := *resp
+	out.Body = b
+	return &out
+}
+
 // simulationOf returns the ground truth the simulated provider reports in an answer's body
 // (x_clearbar_simulation), or nil for an answer of another provider.
 func simulationOf(resp *clearbar.Response) *simulated.Simulation {

@@ -94,3 +94,45 @@ func TestSimulatedAnswerLeavesOtherAnswersAlone(t *testing.T) {
 		t.Errorf("a good answer drawn to fail the validators was changed to %q: the validators must fail it as drawn", got.Text())
 	}
 }
+
+// TestSimulatedJudgeGradesTheDraw: a judge check on simulated answers grades what the
+// simulator drew, so that it measures the pass rate as reference checks do, even where the
+// category's validator strength makes the gateway's validators miss bad answers and flag good
+// ones. Every row's judge verdict agrees with the simulation's truth.
+func TestSimulatedJudgeGradesTheDraw(t *testing.T) {
+	data, err := os.ReadFile("testdata/recover.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := strings.Replace(string(data), "validator: {detect: 1, false_alarm: 0}", "validator: {detect: 0.6, false_alarm: 0.05}", 1)
+	path := filepath.Join(t.TempDir(), "weak.yaml")
+	if err := os.WriteFile(path, []byte(weak), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := loadFixture(t, path, "extract")
+	set, err := LoadSet(writeSet(t, 200, `, "checks": [{"judge": {"model": "strong", "rubric": "the id is right"}}]`), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range set.Items {
+		it.Graders = append(it.Graders, truthGrader{})
+	}
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	r := &Runner{Category: f.cat, Models: f.models("small"), Providers: f.providers, Concurrency: 8,
+		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
+	if _, err := r.Run(context.Background(), set, openOutput(t, out)); err != nil {
+		t.Fatal(err)
+	}
+	disagree := 0
+	for _, rec := range readRecords(t, out) {
+		if len(rec.Checks) != 2 {
+			t.Fatalf("item %s: checks %+v, want the judge and the truth", rec.Item, rec.Checks)
+		}
+		if rec.Checks[0].Pass != rec.Checks[1].Pass {
+			disagree++
+		}
+	}
+	if disagree > 0 {
+		t.Errorf("the judge disagrees with the simulation's truth on %d of 200 answers: it measured the validators' acceptance, not the pass rate", disagree)
+	}
+}
