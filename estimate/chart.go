@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/clearbar/clearbar/internal/plot"
 )
@@ -73,115 +72,31 @@ func (s *scatter) svg() string {
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="axis" text-anchor="middle">%s</text>`, padLeft+pw/2, s.height-8, html.EscapeString(s.xLabel))
 	fmt.Fprintf(&b, `<text x="14" y="%.1f" class="axis" text-anchor="middle" transform="rotate(-90 14 %.1f)">%s</text>`, padTop+ph/2, padTop+ph/2, html.EscapeString(s.yLabel))
-	var taken []box // what the points' labels must not cover
+	var taken []plot.Box // what the points' labels must not cover
 	if s.bar != nil {
 		y := sy(*s.bar)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" class="bar"/>`, padLeft, y, padLeft+pw, y)
-		l, text := label{padLeft + pw - 4, y - 4, "end"}, "bar "+plot.Pct(*s.bar)
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="barlabel" text-anchor="%s">%s</text>`, l.x, l.y, l.anchor, text)
-		taken = append(taken, l.extent(text))
+		l, text := plot.Label{X: padLeft + pw - 4, Y: y - 4, Anchor: "end"}, "bar "+plot.Pct(*s.bar)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="barlabel" text-anchor="%s">%s</text>`, l.X, l.Y, l.Anchor, text)
+		taken = append(taken, l.Extent(text))
 	}
 	// Points last, best on top, each labelled where its label overlaps no other.
-	marks := make([]mark, len(s.points))
+	// The recommended point's label is placed first.
+	marks, texts := make([]plot.Mark, len(s.points)), make([]string, len(s.points))
 	for i, p := range s.points {
-		marks[i] = mark{x: sx(p.x), y: sy(p.y), r: 5}
+		marks[i], texts[i] = plot.Mark{X: sx(p.x), Y: sy(p.y), R: 5}, p.label
 		if p.class == "best" {
-			marks[i].r = 7
+			marks[i].R = 7
 		}
 	}
-	labels := placeLabels(s.points, marks, taken, box{padLeft, padTop, padLeft + pw, padTop + ph})
+	labels := plot.PlaceLabels(marks, texts, recommendedAt(s.points, true), taken, plot.Box{X0: padLeft, Y0: padTop, X1: padLeft + pw, Y1: padTop + ph})
 	for _, i := range recommendedAt(s.points, false) {
 		p, m, l := s.points[i], marks[i], labels[i]
-		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.0f" class="pt %s"><title>%s</title></circle>`, m.x, m.y, m.r, p.class, html.EscapeString(p.label))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="lbl %s" text-anchor="%s">%s</text>`, l.x, l.y, p.class, l.anchor, html.EscapeString(p.label))
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.0f" class="pt %s"><title>%s</title></circle>`, m.X, m.Y, m.R, p.class, html.EscapeString(p.label))
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="lbl %s" text-anchor="%s">%s</text>`, l.X, l.Y, p.class, l.Anchor, html.EscapeString(p.label))
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
-}
-
-// mark is a point's circle on the canvas.
-type mark struct{ x, y, r float64 }
-
-// box is a rectangle on the canvas, from (x0, y0) to (x1, y1).
-type box struct{ x0, y0, x1, y1 float64 }
-
-// overlap returns the area a and b share.
-func (a box) overlap(b box) float64 {
-	w := math.Min(a.x1, b.x1) - math.Max(a.x0, b.x0)
-	h := math.Min(a.y1, b.y1) - math.Max(a.y0, b.y0)
-	if w <= 0 || h <= 0 {
-		return 0
-	}
-	return w * h
-}
-
-// outside returns the area of a outside b.
-func (a box) outside(b box) float64 { return (a.x1-a.x0)*(a.y1-a.y0) - a.overlap(b) }
-
-// label is where a point's label is written: its baseline's anchor and text-anchor.
-type label struct {
-	x, y   float64
-	anchor string
-}
-
-// Label metrics, generously: an 11px label's characters are at most labelCharWidth wide on
-// average, its glyphs rise labelAscent above the baseline and fall labelDescent below.
-const (
-	labelCharWidth            = 6.5
-	labelAscent, labelDescent = 9.0, 3.0
-)
-
-// extent returns the box a label of text covers at l.
-func (l label) extent(text string) box {
-	w := labelCharWidth * float64(utf8.RuneCountInString(text))
-	x0 := l.x
-	switch l.anchor {
-	case "end":
-		x0 -= w
-	case "middle":
-		x0 -= w / 2
-	}
-	return box{x0, l.y - labelAscent, x0 + w, l.y + labelDescent}
-}
-
-// placeLabels chooses where each point's label goes: of a few places around its mark (above
-// and to the right first, or to the left for a mark near the right edge), the first whose
-// label overlaps no label already placed, no mark and nothing taken, inside the plot area;
-// when every place overlaps something, the one that overlaps least. The recommended point's
-// label is placed first, then the others in order.
-func placeLabels(points []point, marks []mark, taken []box, plot box) []label {
-	out := make([]label, len(points))
-	placed := slices.Clone(taken)
-	for _, i := range recommendedAt(points, true) {
-		m, text := marks[i], points[i].label
-		right := []label{{m.x + 8, m.y - 10, "start"}, {m.x + 8, m.y + 18, "start"}, {m.x + m.r + 4, m.y + 4, "start"}}
-		left := []label{{m.x - 8, m.y - 10, "end"}, {m.x - 8, m.y + 18, "end"}, {m.x - m.r - 4, m.y + 4, "end"}}
-		centred := []label{{m.x, m.y - m.r - 6, "middle"}, {m.x, m.y + m.r + 14, "middle"}}
-		candidates := append(append(right, left...), centred...)
-		if m.x > plot.x0+(plot.x1-plot.x0)*0.7 {
-			candidates = append(append(left, right...), centred...)
-		}
-		best, least := 0, math.Inf(1)
-		for k, l := range candidates {
-			e := l.extent(text)
-			cost := e.outside(plot)
-			for _, p := range placed {
-				cost += e.overlap(p)
-			}
-			for _, o := range marks {
-				cost += e.overlap(box{o.x - o.r, o.y - o.r, o.x + o.r, o.y + o.r})
-			}
-			if cost < least {
-				best, least = k, cost
-			}
-			if cost == 0 {
-				break
-			}
-		}
-		out[i] = candidates[best]
-		placed = append(placed, out[i].extent(text))
-	}
-	return out
 }
 
 // recommendedAt returns the indices of points in order, but for the recommended point's: first

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/plot"
 )
 
 // cascadeSpec is one category of requests routed by ROUTE (by default a validated cascade of
@@ -249,21 +250,21 @@ func TestChartLabelsDoNotCollide(t *testing.T) {
 	circleRE := regexp.MustCompile(`<circle cx="([\d.]+)" cy="([\d.]+)" r="([\d.]+)"`)
 	num := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
 	for n, svg := range charts {
-		var boxes []box
+		var boxes []plot.Box
 		var texts []string
 		for _, m := range labelRE.FindAllStringSubmatch(svg, -1) {
-			boxes = append(boxes, label{num(m[1]), num(m[2]), m[3]}.extent(m[4]))
+			boxes = append(boxes, plot.Label{X: num(m[1]), Y: num(m[2]), Anchor: m[3]}.Extent(m[4]))
 			texts = append(texts, m[4])
 		}
 		for i := range boxes {
 			for j := range i {
-				if boxes[i].overlap(boxes[j]) > 0 {
+				if boxes[i].Overlap(boxes[j]) > 0 {
 					t.Errorf("chart %d: labels %q and %q overlap", n, texts[i], texts[j])
 				}
 			}
 			for _, c := range circleRE.FindAllStringSubmatch(svg, -1) {
 				x, y, r := num(c[1]), num(c[2]), num(c[3])
-				if boxes[i].overlap(box{x - r, y - r, x + r, y + r}) > 0 {
+				if boxes[i].Overlap(plot.Mark{X: x, Y: y, R: r}.Box()) > 0 {
 					t.Errorf("chart %d: label %q covers the point at (%v, %v)", n, texts[i], x, y)
 				}
 			}

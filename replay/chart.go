@@ -140,35 +140,42 @@ func (c chart) svg(rep *Report) string {
 	if len(legend) > 0 {
 		fmt.Fprintf(&b, `<text x="%.1f" y="32">%s</text>`, chartPadLeft, strings.Join(legend, "  "))
 	}
-	// Marks, labelled, alternating label offsets to limit overlaps.
-	n := 0
+	// Marks, then the labels of the single models, the oracle and the spec's routes, each where
+	// it covers no other label and no mark (cascades are numerous: their names are in the
+	// table and the tooltips).
+	var marks []plot.Mark
+	var texts []string
 	for _, r := range rep.Results {
 		if r.Items == 0 {
 			continue
 		}
 		x, y := sx(clampX(xOf(r))), sy(r.Quality)
 		title := html.EscapeString(pointTitle(r))
+		text, radius := shortName(r), 4.5
 		switch r.Kind {
 		case KindSingle:
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4.5" fill="#333"><title>%s</title></circle>`, x, y, title)
 		case "oracle":
 			fmt.Fprintf(&b, `<path d="M%.1f %.1fl6 6l-6 6l-6 -6z" fill="#f2c200" stroke="#333"><title>%s</title></path>`, x, y-6, title)
+			radius = 6
 		case "spec", "split":
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="9" height="9" fill="#b00"><title>%s</title></rect>`, x-4.5, y-4.5, title)
 		default:
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="7" height="7" fill="none" stroke="#555"><title>%s</title></rect>`, x-3.5, y-3.5, title)
-			continue // cascades are numerous; their names are in the table and tooltips
+			text, radius = "", 3.5
 		}
-		dy := -8.0
-		if n%2 == 1 {
-			dy = 15
+		marks, texts = append(marks, plot.Mark{X: x, Y: y, R: radius}), append(texts, text)
+	}
+	var taken []plot.Box
+	if rep.QualityBar != nil {
+		y := sy(*rep.QualityBar)
+		taken = append(taken, plot.Label{X: chartPadLeft + pw - 4, Y: y - 4, Anchor: "end"}.Extent("bar "+plot.Pct(*rep.QualityBar)))
+	}
+	area := plot.Box{X0: chartPadLeft, Y0: chartPadTop, X1: chartPadLeft + pw, Y1: chartPadTop + ph}
+	for i, l := range plot.PlaceLabels(marks, texts, nil, taken, area) {
+		if texts[i] != "" {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="#333">%s</text>`, l.X, l.Y, l.Anchor, html.EscapeString(texts[i]))
 		}
-		n++
-		anchor, lx := "start", x+7
-		if x > chartPadLeft+pw*0.7 {
-			anchor, lx = "end", x-7
-		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="#333">%s</text>`, lx, y+dy, anchor, html.EscapeString(shortName(r)))
 	}
 	if cal := rep.Calibration; cal != nil && cal.Chosen != nil && cal.Chosen.Items > 0 {
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="9" fill="none" stroke="#b00" stroke-width="2"><title>calibrated: %s</title></circle>`,

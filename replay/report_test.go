@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/plot"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/replay"
 )
@@ -163,5 +168,54 @@ func TestRowsSource(t *testing.T) {
 	_, err = replay.Run(context.Background(), nil, replay.Rows(strings.NewReader("{\"item\": \"x\"}\n")), replay.Options{})
 	if err == nil || !strings.Contains(err.Error(), "line 1: row has no model") {
 		t.Errorf("a bad line: %v", err)
+	}
+}
+
+// TestChartLabelsDoNotCollide: the labels of the single models, the oracle and the spec's
+// routes are placed where they cover no other label and no mark, even for models bunched at
+// one cost and quality.
+func TestChartLabelsDoNotCollide(t *testing.T) {
+	var rows []outcomes.Row
+	for i := range 200 {
+		id := fmt.Sprintf("i%03d", i)
+		for j, name := range []string{"vendor/model-one", "vendor/model-two", "vendor/model-three", "vendor/model-four", "vendor/model-big"} {
+			// Four models at about one cost and quality (80%, on different items), and a
+			// dearer, better one that stretches the axes.
+			pass, cost := (i*7+j*3)%10 < 8, clearbar.Money(100_000+1_000*j)
+			if j == 4 {
+				pass, cost = i%20 != 0, 600_000
+			}
+			score := 0.0
+			if pass {
+				score = 1
+			}
+			rows = append(rows, outcomes.Row{Item: id, Prompt: id, Model: name, Cost: cost, Pass: &pass, Score: &score})
+		}
+	}
+	rep, err := replay.Run(context.Background(), nil, source(rows), replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := rep.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	svg := regexp.MustCompile(`(?s)<svg.*?</svg>`).FindString(b.String())
+	num := func(s string) float64 { f, _ := strconv.ParseFloat(s, 64); return f }
+	var boxes []plot.Box
+	var texts []string
+	for _, m := range regexp.MustCompile(`<text x="([\d.]+)" y="([\d.]+)" text-anchor="(start|middle|end)" fill="#333">([^<]*)</text>`).FindAllStringSubmatch(svg, -1) {
+		boxes = append(boxes, plot.Label{X: num(m[1]), Y: num(m[2]), Anchor: m[3]}.Extent(m[4]))
+		texts = append(texts, m[4])
+	}
+	if len(boxes) != 6 {
+		t.Fatalf("%d labels %q, want the 5 models' and the oracle's", len(boxes), texts)
+	}
+	for i := range boxes {
+		for j := range i {
+			if boxes[i].Overlap(boxes[j]) > 0 {
+				t.Errorf("labels %q and %q overlap", texts[i], texts[j])
+			}
+		}
 	}
 }
