@@ -12,6 +12,7 @@ import (
 
 	"github.com/clearbar/clearbar/estimate"
 	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/spec"
 )
 
 func (m *Main) runEstimate(ctx context.Context, args []string) error {
@@ -62,9 +63,8 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if min := estimate.MinSamples(s); *samples < min {
-		return usagef("--samples %d is below the minimum of %s for %s: each of its %d categories gets at least %s Monte Carlo draws; ask for %s or more",
-			*samples, groupThousands(min), pos[0], len(s.Categories), groupThousands(estimate.MinCategorySamples), groupThousands(min))
+	if err := checkSamples(*samples, pos[0], s); err != nil {
+		return err
 	}
 	if *measuredFile != "" {
 		obs, err := readObservations(*measuredFile)
@@ -193,4 +193,15 @@ func readObservations(path string) ([]estimate.Observation, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return obs, nil
+}
+
+// checkSamples refuses a --samples below what an estimate of s draws anyway
+// (estimate.MinSamples), saying what to ask for instead. Every command that
+// estimates checks it so, so that the flag means the same in each.
+func checkSamples(samples int, file string, s *spec.Spec) error {
+	if min := estimate.MinSamples(s); samples < min {
+		return usagef("--samples %d is below the minimum of %s for %s: each of its %d categories gets at least %s Monte Carlo draws; ask for %s or more",
+			samples, groupThousands(min), file, len(s.Categories), groupThousands(estimate.MinCategorySamples), groupThousands(min))
+	}
+	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/clearbar/clearbar/estimate"
-	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/worksheet"
 )
 
@@ -90,15 +89,4 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 		return err
 	}
 	return usagef("unknown worksheet command %q: use export or import", args[0])
-}
-
-// checkSamples refuses a --samples below what an estimate of s draws anyway
-// (estimate.MinSamples), saying what to ask for instead. It is clearbar estimate's rule and
-// message, so that a flag means the same in every command that estimates.
-func checkSamples(samples int, file string, s *spec.Spec) error {
-	if min := estimate.MinSamples(s); samples < min {
-		return usagef("--samples %d is below the minimum of %s for %s: each of its %d categories gets at least %s Monte Carlo draws; ask for %s or more",
-			samples, groupThousands(min), file, len(s.Categories), groupThousands(estimate.MinCategorySamples), groupThousands(min))
-	}
-	return nil
 }
