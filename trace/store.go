@@ -71,6 +71,51 @@ const (
 	MaxLimit = 10_000
 )
 
+// Each passes every decision of the store that matches f, newest first, to fn, however many
+// there are: it lists them a page of MaxLimit at a time (f's Limit is its own), so that fn
+// sees a window of any size in bounded memory (fn must not keep the decisions past the next
+// page). It stops at fn's first error and returns it.
+func Each(ctx context.Context, s Store, f Filter, fn func(*clearbar.Decision) error) error {
+	f.Limit = MaxLimit
+	// Decisions at the oldest time of a page may continue on the next one: the next page
+	// starts at that time again, and the ones already seen there are skipped.
+	seen := map[string]bool{}
+	var seenAt time.Time
+	for {
+		ds, err := s.List(ctx, f)
+		if err != nil {
+			return err
+		}
+		fresh := 0
+		for _, d := range ds {
+			if seen[d.ID] {
+				continue
+			}
+			fresh++
+			if err := fn(d); err != nil {
+				return err
+			}
+		}
+		if len(ds) < f.Limit {
+			return nil
+		}
+		if fresh == 0 {
+			return fmt.Errorf("trace: more than %d decisions share the time %s: the store cannot be paged", MaxLimit, ds[len(ds)-1].Time)
+		}
+		oldest := ds[len(ds)-1].Time
+		if !oldest.Equal(seenAt) {
+			clear(seen)
+			seenAt = oldest
+		}
+		for _, d := range ds {
+			if d.Time.Equal(oldest) {
+				seen[d.ID] = true
+			}
+		}
+		f.Until = oldest.Add(time.Nanosecond)
+	}
+}
+
 // normalize checks f and returns it with Limit resolved.
 func (f Filter) normalize() (Filter, error) {
 	switch {

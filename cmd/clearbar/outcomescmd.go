@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -160,52 +161,28 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 }
 
 // eachDecision passes the decisions of store that match f, newest first, to fn, and stops
-// after limit of them (0: no limit). It pages through the store trace.MaxLimit decisions at a
-// time, as review.Read does, so that an export of any size is complete: f's Limit and Until
-// are its own. It returns how many decisions fn got, and whether more matched beyond limit.
+// after limit of them (0: no limit); f's Limit is its own (see trace.Each). It returns how many
+// decisions fn got, and whether more matched beyond limit.
 func eachDecision(ctx context.Context, store trace.Store, f trace.Filter, limit int, fn func(*clearbar.Decision) error) (n int, more bool, err error) {
-	f.Limit, f.Until = trace.MaxLimit, time.Time{}
-	// Decisions at the oldest time of a page may continue on the next one: the next page
-	// starts at that time again, and the ones already seen there are skipped.
-	seen := map[string]bool{}
-	var seenAt time.Time
-	for {
-		ds, err := store.List(ctx, f)
-		if err != nil {
-			return n, false, fmt.Errorf("reading decisions: %w", err)
+	errLimit := errors.New("limit reached")
+	var fnErr error
+	err = trace.Each(ctx, store, f, func(d *clearbar.Decision) error {
+		if limit > 0 && n == limit {
+			return errLimit
 		}
-		fresh := 0
-		for _, d := range ds {
-			if seen[d.ID] {
-				continue
-			}
-			if limit > 0 && n == limit {
-				return n, true, nil
-			}
-			fresh++
-			n++
-			if err := fn(d); err != nil {
-				return n, false, err
-			}
-		}
-		if len(ds) < f.Limit {
-			return n, false, nil
-		}
-		if fresh == 0 {
-			return n, false, fmt.Errorf("more than %d decisions share the time %s: the store cannot be paged", trace.MaxLimit, ds[len(ds)-1].Time)
-		}
-		oldest := ds[len(ds)-1].Time
-		if !oldest.Equal(seenAt) {
-			clear(seen)
-			seenAt = oldest
-		}
-		for _, d := range ds {
-			if d.Time.Equal(oldest) {
-				seen[d.ID] = true
-			}
-		}
-		f.Until = oldest.Add(time.Nanosecond)
+		n++
+		fnErr = fn(d)
+		return fnErr
+	})
+	switch {
+	case err == errLimit:
+		return n, true, nil
+	case fnErr != nil:
+		return n, false, fnErr
+	case err != nil:
+		return n, false, fmt.Errorf("reading decisions: %w", err)
 	}
+	return n, false, nil
 }
 
 // checkExportCategory refuses a --category no decision of the window has, listing the
