@@ -115,59 +115,14 @@ func (o *Output) open() error {
 	return nil
 }
 
-// repairTail makes the file end with a newline: a last line without one is kept when it is a
-// whole JSON document (a file edited by hand) and cut off otherwise (a write cut short).
+// repairTail makes the file end with a newline, cutting off a partial last line (see
+// outcomes.RepairTail), and says so in the notes.
 func (o *Output) repairTail() error {
-	st, err := o.f.Stat()
-	if err != nil {
-		return err
+	cut, err := outcomes.RepairTail(o.f)
+	if cut > 0 {
+		o.notes = append(o.notes, fmt.Sprintf("removed a partial last line (%d bytes) that an interrupted run left in %s; its pair runs again", cut, o.path))
 	}
-	size := st.Size()
-	if size == 0 {
-		return nil
-	}
-	last := make([]byte, 1)
-	if _, err := o.f.ReadAt(last, size-1); err != nil {
-		return err
-	}
-	if last[0] == '\n' {
-		return nil
-	}
-	start, err := lastLineStart(o.f, size)
-	if err != nil {
-		return err
-	}
-	tail := make([]byte, size-start)
-	if _, err := o.f.ReadAt(tail, start); err != nil {
-		return err
-	}
-	if json.Valid(tail) {
-		_, err := o.f.Write([]byte{'\n'})
-		return err
-	}
-	if err := o.f.Truncate(start); err != nil {
-		return err
-	}
-	o.notes = append(o.notes, fmt.Sprintf("removed a partial last line (%d bytes) that an interrupted run left in %s; its pair runs again", size-start, o.path))
-	return nil
-}
-
-// lastLineStart returns the offset just after the file's last newline before size (0 when
-// it has none), reading backwards in chunks.
-func lastLineStart(r io.ReaderAt, size int64) (int64, error) {
-	const chunk = 64 << 10
-	buf := make([]byte, chunk)
-	for end := size; end > 0; {
-		n := min(int64(chunk), end)
-		if _, err := r.ReadAt(buf[:n], end-n); err != nil && !errors.Is(err, io.EOF) {
-			return 0, err
-		}
-		if i := bytes.LastIndexByte(buf[:n], '\n'); i >= 0 {
-			return end - n + int64(i) + 1, nil
-		}
-		end -= n
-	}
-	return 0, nil
+	return err
 }
 
 // read loads the file's rows. The first row of a pair wins. It returns the lines of the rows

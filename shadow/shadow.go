@@ -315,6 +315,11 @@ func (s *Shadower) write(cat *category, rows []outcomes.Row) {
 		}
 		n++
 	}
+	// A request's rows reach the file together, so that it can be read while the gateway
+	// runs and a crash loses no more than the rows being written.
+	if err := s.out.Flush(); err != nil {
+		s.o.Logger.Error("shadow: writing outcome rows", "category", cat.c.Name, "err", err)
+	}
 	cat.mu.Lock()
 	cat.stats.Rows += int64(n)
 	cat.mu.Unlock()

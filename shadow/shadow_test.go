@@ -261,3 +261,47 @@ func TestNoShadowCategories(t *testing.T) {
 		t.Error("a nil Shadower takes nothing and closes cleanly")
 	}
 }
+
+// lockedBuffer is a buffer written by the shadower's workers and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRowsReachTheFileAsTheyAreMade: a shadowed request's rows are written out as soon as they
+// are made, not held until Close, so the file can be read while the gateway runs and a crash
+// loses no more than the rows being written.
+func TestRowsReachTheFileAsTheyAreMade(t *testing.T) {
+	f := newFixture(t, "1", "100")
+	var out lockedBuffer
+	sh, err := New(Options{Spec: f.s, Providers: f.providers, Checker: f.checker, Out: &out, QueueSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sh.Close(context.Background())
+	for i := range 5 {
+		req, d := request(i)
+		if !sh.Submit(f.s.Category("x"), req, d) {
+			t.Fatal("a request was not shadowed at sample 1")
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sh.Stats("x").Rows < 10 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := strings.Count(out.String(), "\n"); got != 10 {
+		t.Errorf("%d rows written before Close, want the 10 of the 5 requests shadowed (stats %+v)", got, sh.Stats("x"))
+	}
+}

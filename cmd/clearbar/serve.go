@@ -23,6 +23,7 @@ import (
 	"github.com/clearbar/clearbar/examples"
 	"github.com/clearbar/clearbar/gateway"
 	"github.com/clearbar/clearbar/health"
+	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/provider/anthropic"
 	"github.com/clearbar/clearbar/provider/azure"
@@ -193,10 +194,17 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	var shadowFile *os.File
 	if s.Shadowing() {
-		if shadowFile, err = os.OpenFile(*shadowPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
+		if shadowFile, err = os.OpenFile(*shadowPath, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644); err != nil {
 			return fmt.Errorf("shadow traffic output: %w", err)
 		}
 		defer shadowFile.Close()
+		// A gateway killed while writing a row leaves part of it: rows appended after it
+		// would fuse with it into a line no reader takes.
+		if cut, err := outcomes.RepairTail(shadowFile); err != nil {
+			return fmt.Errorf("shadow traffic output %s: %w", *shadowPath, err)
+		} else if cut > 0 {
+			log.Warn("removed a partial last row that an interrupted gateway left in the shadow output", "file", *shadowPath, "bytes", cut)
+		}
 	}
 	var shadowOut io.Writer
 	if shadowFile != nil {
@@ -272,9 +280,11 @@ const (
 	defaultDrainGrace = 5 * time.Second
 	drainSlack        = 10 * time.Second
 	// cutWait bounds the wait for cut requests to write their error and record their decision,
-	// and closeWait the writing of queued decisions and shadow rows.
-	cutWait   = 10 * time.Second
-	closeWait = 30 * time.Second
+	// closeWait the writing of queued decisions and of drift alerts, each, and shadowWait the
+	// shadow calls still running: they are optional, so shutdown does not wait long for them.
+	cutWait    = 10 * time.Second
+	closeWait  = 30 * time.Second
+	shadowWait = 5 * time.Second
 )
 
 // drain shuts serve down without losing anything: /readyz answers 503 for the grace period
@@ -317,19 +327,27 @@ func drain(log *slog.Logger, srv *http.Server, served <-chan error, gw *gateway.
 			"window", window, "cut", n)
 		err = cerr
 	}
-	closeCtx, cancel := context.WithTimeout(context.Background(), closeWait)
-	defer cancel()
-	// Shadow calls still running finish and their rows are written before the store closes.
-	if cerr := shadower.Close(closeCtx); cerr != nil && err == nil {
-		err = cerr
+	// Shadow calls still running have a short while to finish and write their rows; those
+	// that do not are abandoned with a warning, as a shadow call never fails a request.
+	shadowCtx, cancel := context.WithTimeout(context.Background(), shadowWait)
+	switch cerr := shadower.Close(shadowCtx); {
+	case errors.Is(cerr, context.DeadlineExceeded):
+		log.Warn("shutting down: shadow calls still running were abandoned", "wait", shadowWait, "err", cerr)
+	case cerr != nil && err == nil:
+		err = cerr // the rows could not be written
 	}
+	cancel()
 	if recorder != nil {
+		closeCtx, cancel := context.WithTimeout(context.Background(), closeWait)
 		if cerr := recorder.Close(closeCtx); cerr != nil && err == nil {
 			err = cerr
 		}
+		cancel()
 		st := recorder.Stats()
 		log.Info("decisions recorded", "written", st.Written, "dropped", st.Dropped, "failed", st.Failed)
 	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), closeWait)
+	defer cancel()
 	if cerr := monitor.Close(closeCtx); cerr != nil && err == nil {
 		err = cerr
 	}

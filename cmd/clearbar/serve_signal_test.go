@@ -68,40 +68,10 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	specFile := writeOneModelSpec(t, dir, "term.yaml", "term", upstreamProvider(upstream.URL), "{p50: 10ms, p95: 20ms}", "")
 	db := filepath.Join(dir, "d.db")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestMainProcess$", "--", "serve", specFile, "--listen", "127.0.0.1:0", "--trace", db, "--drain-grace", "0")
-	cmd.Env = append(os.Environ(), "CLEARBAR_TEST_MAIN=1")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var logs strings.Builder
-	addrc := make(chan string, 1)
-	logDone := make(chan struct{})
-	go func() {
-		defer close(logDone)
-		sc := bufio.NewScanner(stderr)
-		serving := regexp.MustCompile(`on http://(\S+) `)
-		for sc.Scan() {
-			logs.WriteString(sc.Text() + "\n")
-			if m := serving.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addrc <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	var addr string
-	select {
-	case addr = <-addrc:
-	case <-ctx.Done():
-		t.Fatal("serve did not start")
-	}
+	p := startServeProcess(t, "serve", specFile, "--listen", "127.0.0.1:0", "--trace", db, "--drain-grace", "0")
+	addr, cmd := p.addr, p.cmd
+	logs := p.logs
+	logDone := p.logDone
 
 	resp, err := http.Post("http://"+addr+"/v1/chat/completions", "application/json",
 		strings.NewReader(`{"model":"clearbar/c","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
@@ -142,5 +112,104 @@ func TestServeDrainsOnSIGTERM(t *testing.T) {
 	}
 	if d.Status != 200 || !d.Stream {
 		t.Errorf("decision status %d stream %v", d.Status, d.Stream)
+	}
+}
+
+// serveProcess is "clearbar serve" running as a process of its own.
+type serveProcess struct {
+	addr    string
+	cmd     *exec.Cmd
+	logs    *strings.Builder // complete once logDone is closed
+	logDone chan struct{}
+}
+
+// startServeProcess starts clearbar with args (a serve command listening on 127.0.0.1:0) and
+// waits until it serves. The process is killed when the test ends, if it still runs.
+func startServeProcess(t *testing.T, args ...string) *serveProcess {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^TestMainProcess$", "--"}, args...)...)
+	cmd.Env = append(os.Environ(), "CLEARBAR_TEST_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serveProcess{cmd: cmd, logs: &strings.Builder{}, logDone: make(chan struct{})}
+	addrc := make(chan string, 1)
+	go func() {
+		defer close(p.logDone)
+		sc := bufio.NewScanner(stderr)
+		serving := regexp.MustCompile(`on http://(\S+) `)
+		for sc.Scan() {
+			p.logs.WriteString(sc.Text() + "\n")
+			if m := serving.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addrc <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case p.addr = <-addrc:
+	case <-p.logDone:
+		cmd.Wait()
+		t.Fatalf("serve did not start:\n%s", p.logs.String())
+	case <-ctx.Done():
+		t.Fatal("serve did not start")
+	}
+	return p
+}
+
+// TestServeShutdownDoesNotWaitLongForShadowCalls: shadow calls are optional, so shutdown
+// gives those still running a few seconds, then abandons them with a warning and exits 0,
+// however long they would take.
+func TestServeShutdownDoesNotWaitLongForShadowCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "slow-shadow.yaml")
+	if err := os.WriteFile(specFile, []byte(`version: 1
+name: slow-shadow
+providers: {sim: {type: simulated, simulate: {seed: 1, error_rate: 0}}}
+models:
+  mini: {provider: sim, model: gpt-4.1-mini, latency: {p50: 10ms, p95: 20ms}}
+  slow: {provider: sim, model: gpt-4.1, latency: {p50: 60s, p95: 90s}}
+categories:
+  - name: c
+    share: 1
+    tokens: {in: 20, out: 10}
+    quality_bar: 0.5
+    route: {model: mini}
+    assume: {pass_rate: {mini: 0.9, slow: 0.9}}
+    shadow: {models: [slow], sample: 1, daily_budget: 10}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := startServeProcess(t, "serve", specFile, "--listen", "127.0.0.1:0", "--trace", "none",
+		"--shadow-out", filepath.Join(dir, "shadow.jsonl"), "--drain-grace", "0", "--drain-timeout", "1s")
+	for range 3 {
+		resp, err := http.Post("http://"+p.addr+"/v1/chat/completions", "application/json",
+			strings.NewReader(`{"model":"clearbar/c","messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	werr := p.cmd.Wait()
+	<-p.logDone
+	took := time.Since(start)
+	if werr != nil || took > shadowWait+10*time.Second || !strings.Contains(p.logs.String(), "shadow calls still running were abandoned") {
+		t.Fatalf("exit %v after %v (want 0 within about %v, and a warning):\n%s", werr, took, shadowWait, p.logs.String())
 	}
 }
