@@ -37,6 +37,9 @@ type Alert struct {
 	Message string `json:"message"`
 	// ResolvedAt is when the detector stopped firing; zero while it fires.
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	// ResolvedWhy says why an alert was resolved other than by its window looking well
+	// again: its model stopped getting calls.
+	ResolvedWhy string `json:"resolved_why,omitempty"`
 }
 
 // alertLog keeps the most recent alerts.
@@ -59,9 +62,9 @@ func (l *alertLog) add(a *Alert) {
 	}
 }
 
-func (l *alertLog) resolve(a *Alert, at time.Time) {
+func (l *alertLog) resolve(a *Alert, at time.Time, why string) {
 	l.mu.Lock()
-	a.ResolvedAt = at
+	a.ResolvedAt, a.ResolvedWhy = at, why
 	l.mu.Unlock()
 }
 
@@ -120,13 +123,29 @@ func (m *Monitor) apply(d *detector, r result, window, reference int, msg func()
 		}
 		return true
 	case resolve:
-		if d.alert != nil {
-			m.alerts.resolve(d.alert, m.now().UTC())
-			m.log.Info("drift alert resolved", "id", d.alert.ID, "category", d.category, "model", d.model, "detector", d.kind, "against", d.against)
-			d.alert = nil
-		}
+		m.resolveAlert(d, "")
 	}
 	return false
+}
+
+// quiet stops a firing detector (nil: none) whose stream has no recent data, saying why.
+func (m *Monitor) quiet(d *detector, why string) {
+	if d == nil || !d.firing {
+		return
+	}
+	d.firing, d.calm = false, 0
+	d.gauge.Set(0)
+	m.resolveAlert(d, why)
+}
+
+// resolveAlert resolves the alert of a detector that stopped firing.
+func (m *Monitor) resolveAlert(d *detector, why string) {
+	if d.alert == nil {
+		return
+	}
+	m.alerts.resolve(d.alert, m.now().UTC(), why)
+	m.log.Info("drift alert resolved", "id", d.alert.ID, "category", d.category, "model", d.model, "detector", d.kind, "against", d.against, "why", why)
+	d.alert = nil
 }
 
 // payload is the webhook's JSON body: the alert, and its message as "text", which chat

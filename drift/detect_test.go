@@ -2,6 +2,7 @@ package drift
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -153,6 +154,39 @@ func TestDetectorStopsFiringOnceTheReferenceAbsorbsTheChange(t *testing.T) {
 		// The assumption does not move with the traffic: that detector keeps firing.
 		if st.Model == "small" && st.Detector == Latency && st.Against == Assumption && st.State != "firing" {
 			t.Errorf("assumed p95 detector: %+v", st)
+		}
+	}
+}
+
+// TestAlertOfAModelNoLongerCalledResolves: a model's detectors check only when it is called,
+// so an alert raised while traffic went to it (a fallback during an outage) would fire for
+// good once the traffic moves back. When the category has gone a whole stream's worth of
+// requests without calling it, its alerts resolve, saying why.
+func TestAlertOfAModelNoLongerCalledResolves(t *testing.T) {
+	w := newWorld(11)
+	m, err := New(Options{Spec: loadSimSpec(t, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.small.fail, w.bk.slowdown = 0.3, 3 // an outage of small, and a slow fallback
+	for range 4000 {
+		m.Observe(w.decision())
+	}
+	if as := alertsFor(m, "backup", Latency, Assumption); len(as) == 0 || !as[0].ResolvedAt.IsZero() {
+		t.Fatalf("backup latency alerts %+v: want one firing during the outage", as)
+	}
+	w.small.fail = 0 // small is back: backup gets no more calls
+	for range 2400 {
+		m.Observe(w.decision())
+	}
+	for _, a := range m.Alerts() {
+		if a.Model == "backup" && (a.ResolvedAt.IsZero() || !strings.Contains(a.ResolvedWhy, "no calls of backup in extract")) {
+			t.Errorf("alert %s still firing, or resolved without saying why: %+v", a.ID, a)
+		}
+	}
+	for _, st := range m.Detectors() {
+		if st.Model == "backup" && st.State == "firing" {
+			t.Errorf("detector still firing: %+v", st)
 		}
 	}
 }

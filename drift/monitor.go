@@ -100,12 +100,17 @@ type category struct {
 	mix                   *mixStream
 	models                map[string]*modelStreams
 	series                series
+	// requests counts the decisions the streams have taken, and sinceSweep those since the
+	// last look for models gone quiet.
+	requests, sinceSweep int
 }
 
 // modelStreams are one model's detectors within a category.
 type modelStreams struct {
 	pass, valid, fallback *rateStream
 	latency               *latencyStream
+	// lastSeen is the category's request count when a call of the model was last observed.
+	lastSeen int
 }
 
 // New builds a Monitor for a loaded spec's categories, models, assumptions and drift
@@ -299,6 +304,7 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.requests++
 	ok := d.Outcome == clearbar.OK
 	fellBack := hasAttempt(d, clearbar.AttemptFallback)
 	c.pass.add(m, !ok || d.Flagged)
@@ -316,6 +322,9 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 			continue
 		}
 		ms := m.model(c, a.Model)
+		if ms != nil {
+			ms.lastSeen = c.requests
+		}
 		if first {
 			first = false
 			if ms != nil {
@@ -338,6 +347,31 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 				ms.pass.add(m, a.Class == clearbar.Quality)
 			}
 		}
+	}
+	if c.sinceSweep++; c.sinceSweep >= m.step {
+		c.sinceSweep = 0
+		m.sweepQuiet(c)
+	}
+}
+
+// sweepQuiet resolves the alerts of the models the category has not called over as many of
+// its requests as a stream holds (window and reference): traffic moved to other models (a
+// cascade's first step answers again, a breaker opened). A detector checks only when its
+// stream gets an observation, so it would otherwise fire on stale data for good. When the
+// model is called again, its detectors check as before. The caller holds the category's lock.
+func (m *Monitor) sweepQuiet(c *category) {
+	for name, ms := range c.models {
+		gap := c.requests - ms.lastSeen
+		if gap < m.window+m.reference {
+			continue
+		}
+		why := fmt.Sprintf("no calls of %s in %s over the category's last %d requests: resolved for want of data, not because the change was undone", name, c.name, gap)
+		for _, s := range []*rateStream{ms.pass, ms.valid, ms.fallback} {
+			m.quiet(s.ref, why)
+			m.quiet(s.asm, why)
+		}
+		m.quiet(ms.latency.refDet, why)
+		m.quiet(ms.latency.thr, why)
 	}
 }
 
