@@ -703,21 +703,23 @@ func TestMessagesMidStreamError(t *testing.T) {
 
 // TestMessagesToolRoundTrip: tools offered by an Anthropic client reach either upstream, the
 // model's calls come back as tool_use blocks with JSON-object inputs (non-stream and stream,
-// item 33), and the next turn's tool_use/tool_result history reaches the upstream as the
-// upstream's own format expects (item 7).
+// item 33) and Anthropic's toolu_ ids (an OpenAI upstream's call_X is toolu_X), and the next
+// turn's tool_use/tool_result history reaches the upstream as the upstream's own format
+// expects, with the ids it gave (item 7).
 func TestMessagesToolRoundTrip(t *testing.T) {
 	e := newAntEnv(t, "")
 	tools := `,"tools":[{"name":"weather","description":"Weather by city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}],"tool_choice":{"type":"auto"}`
 	for _, tt := range []struct {
-		category, id string
+		category, id string // id is the client's, upstreamID the upstream's
+		upstreamID   string
 		stream       bool
 		want         []string
 		text         string
 	}{
-		{"oa", "call_w1", false, []string{`call_w1 weather {"city":"Paris"}`}, ""},
-		{"oa", "call_s1", true, []string{`call_s1 weather {"city":"Paris"}`}, ""},
-		{"an", "toolu_1", false, []string{`toolu_1 weather {"city":"Paris"}`}, "Checking."},
-		{"an", "toolu_s1", true, []string{`toolu_s1 weather {"city":"Paris"}`}, "Bonjour"},
+		{"oa", "toolu_w1", "call_w1", false, []string{`toolu_w1 weather {"city":"Paris"}`}, ""},
+		{"oa", "toolu_s1", "call_s1", true, []string{`toolu_s1 weather {"city":"Paris"}`}, ""},
+		{"an", "toolu_1", "toolu_1", false, []string{`toolu_1 weather {"city":"Paris"}`}, "Checking."},
+		{"an", "toolu_s1", "toolu_s1", true, []string{`toolu_s1 weather {"city":"Paris"}`}, "Bonjour"},
 	} {
 		name := tt.category + map[bool]string{false: " complete", true: " stream"}[tt.stream]
 		extra := tools
@@ -763,10 +765,10 @@ func TestMessagesToolRoundTrip(t *testing.T) {
 		}
 		if tt.category == "oa" {
 			up := e.oa.last(t).Body
-			if got := gjson.GetBytes(up, "messages.1.tool_calls.0").Raw; got != `{"id":"`+tt.id+`","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}` {
+			if got := gjson.GetBytes(up, "messages.1.tool_calls.0").Raw; got != `{"id":"`+tt.upstreamID+`","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}` {
 				t.Errorf("%s: upstream assistant tool call %s", name, got)
 			}
-			if got := gjson.GetBytes(up, "messages.2").Raw; got != `{"role":"tool","tool_call_id":"`+tt.id+`","content":"18C and sunny"}` {
+			if got := gjson.GetBytes(up, "messages.2").Raw; got != `{"role":"tool","tool_call_id":"`+tt.upstreamID+`","content":"18C and sunny"}` {
 				t.Errorf("%s: upstream tool message %s", name, got)
 			}
 			if got := gjson.GetBytes(up, "tools.0.function.parameters.required").Raw; got != `["city"]` {
@@ -774,10 +776,10 @@ func TestMessagesToolRoundTrip(t *testing.T) {
 			}
 		} else {
 			up := e.an.last(t).Body
-			if got := gjson.GetBytes(up, "messages.1.content.1").Raw; got != `{"type":"tool_use","id":"`+tt.id+`","name":"weather","input":{"city":"Paris"}}` {
+			if got := gjson.GetBytes(up, "messages.1.content.1").Raw; got != `{"type":"tool_use","id":"`+tt.upstreamID+`","name":"weather","input":{"city":"Paris"}}` {
 				t.Errorf("%s: upstream tool_use %s", name, got)
 			}
-			if got := gjson.GetBytes(up, "messages.2.content").Raw; got != `[{"type":"tool_result","tool_use_id":"`+tt.id+`","content":"18C and sunny"}]` {
+			if got := gjson.GetBytes(up, "messages.2.content").Raw; got != `[{"type":"tool_result","tool_use_id":"`+tt.upstreamID+`","content":"18C and sunny"}]` {
 				t.Errorf("%s: upstream tool_result %s", name, got)
 			}
 			if got := gjson.GetBytes(up, "tool_choice").Raw; got != `{"type":"auto"}` {

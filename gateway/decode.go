@@ -5,7 +5,6 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -44,13 +43,14 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	}
 	// The body is never modified after this point, so it is read in place rather than copied:
 	// every string gjson returns aliases it.
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
+	root := gjson.Parse(view(body))
 	if !root.IsObject() {
 		return nil, badRequest("", "invalid_json", "the request body must be a JSON object")
 	}
 	r := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: body, N: 1}
 	var err *clearbar.Error
 	var seen uint16
+	var toolChoice gjson.Result // checked once the tools are known
 	root.ForEach(func(k, v gjson.Result) bool {
 		// A key given twice is read differently by different parsers (the upstream may take
 		// the last, routing the first): refuse it.
@@ -83,12 +83,7 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		case "tools":
 			err = decodeTools(r, v)
 		case "tool_choice":
-			switch v.Type {
-			case gjson.String:
-				r.ToolChoice = v.Str
-			case gjson.JSON:
-				r.ToolChoice = v.Get("function.name").Str
-			}
+			toolChoice = v
 		case "response_format":
 			r.ResponseFormat.Type = v.Get("type").Str
 			if r.ResponseFormat.Type == "json_schema" {
@@ -133,6 +128,9 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		}
 		return err == nil
 	})
+	if err == nil {
+		err = decodeToolChoice(r, toolChoice)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +324,56 @@ func checkNumber(param string, v gjson.Result, lo, hi float64) *clearbar.Error {
 		return badRequest(param, "decimal_above_max_value", "Invalid '%s': decimal above maximum value. Expected a value <= %g, but got %s instead.", param, hi, v.Raw)
 	}
 	return nil
+}
+
+// decodeToolChoice reads tool_choice, after the tools: "none", "auto" or "required", or an
+// object; {"type":"function","function":{"name":…}} must name one of the request's function
+// tools. Anything else is the 400 OpenAI gives, rather than an upstream's 400 that reads the
+// value as a function name. Other object types (allowed_tools, custom) are left to the
+// upstream.
+func decodeToolChoice(r *clearbar.Request, v gjson.Result) *clearbar.Error {
+	switch {
+	case !v.Exists() || v.Type == gjson.Null:
+		return nil
+	case v.Type == gjson.String:
+		switch v.Str {
+		case "none", "auto", "required":
+			r.ToolChoice = v.Str
+			return nil
+		}
+		return badRequest("tool_choice", "invalid_value", "Invalid value for 'tool_choice': %q. Supported values are: 'none', 'auto' and 'required', or an object naming a function: {\"type\": \"function\", \"function\": {\"name\": \"NAME\"}}.", v.Str)
+	case !v.IsObject():
+		return invalidType("tool_choice", "one of a string or an object", v)
+	}
+	if t := v.Get("type"); t.Exists() && t.Str != "function" {
+		return nil
+	}
+	name := v.Get("function.name")
+	if name.Type != gjson.String || name.Str == "" {
+		return badRequest("tool_choice.function.name", "missing_required_parameter", "tool_choice of type function needs function.name, the name of one of the request's tools")
+	}
+	for i := range r.Tools {
+		if r.Tools[i].Name == name.Str {
+			r.ToolChoice = name.Str
+			return nil
+		}
+	}
+	if len(r.Tools) == 0 {
+		return badRequest("tool_choice", "invalid_value", "Invalid value for 'tool_choice': function %q is named, but the request has no tools.", name.Str)
+	}
+	return badRequest("tool_choice", "invalid_value", "Invalid value for 'tool_choice': function %q is not among the request's tools (%s).", name.Str, toolNames(r.Tools))
+}
+
+// toolNames lists the names of tools for an error message.
+func toolNames(tools []clearbar.Tool) string {
+	var b strings.Builder
+	for i, t := range tools {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(t.Name)
+	}
+	return b.String()
 }
 
 func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {

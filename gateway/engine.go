@@ -35,15 +35,21 @@ type run struct {
 	primary error
 	// upstream and waited accumulate time spent in provider calls and in backoff.
 	upstream, waited time.Duration
-	// flagged is the last answer that failed validation, delivered if every step fails.
+	// flagged is the last answer that failed validation, delivered if every step fails;
+	// flaggedStream is the same answer as it was streamed, for a streaming request.
 	flagged        *clearbar.Response
 	flaggedAttempt int
+	flaggedStream  *buffered
 	// pending are validator calls (judges, agreement checks) to append to the decision once the
 	// attempt that caused them is complete: appending earlier would move the attempt being
 	// written.
 	pending []clearbar.Attempt
 	// ka keeps a stream open with pings while its first content byte is slow.
 	ka keepalive
+	// held replays the blank chunks a stream's answer began with (awaitAnswer); scratch is
+	// a stream's memory for them and for a usage chunk of the gateway's (nil until needed).
+	held    heldStream
+	scratch *streamScratch
 }
 
 // flushPending appends validator calls to the decision.
@@ -107,7 +113,9 @@ func (r *run) afterFailure(ctx context.Context, err error, retries int) (next, e
 	return nextFailover, nil
 }
 
-// attemptKind names an attempt from where it sits in the plan.
+// attemptKind names an attempt from where its model sits in the route (route.Step.Index and
+// Position), not in the plan: a model called because the ones before it were left out (a
+// breaker open) is a fallback or an escalation all the same.
 func attemptKind(step, cand int, retried bool) string {
 	switch {
 	case retried:
@@ -120,11 +128,13 @@ func attemptKind(step, cand int, retried bool) string {
 	return clearbar.AttemptPrimary
 }
 
-// begin takes a breaker slot and starts an attempt record. When the model's breaker is open
-// (it may have opened since the plan was made, even during this request) it records the skip
-// and returns nil: the caller fails over without calling. The plan's last resort (a candidate
-// kept although every breaker was open) is called anyway.
-func (r *run) begin(m *spec.Model, step, cand int, retried bool, waited time.Duration) (*clearbar.Attempt, func(clearbar.FailureClass, time.Time)) {
+// begin takes a breaker slot and starts an attempt record for the cand'th candidate of the
+// plan's step'th step st. When the model's breaker is open (it may have opened since the plan
+// was made, even during this request) it records the skip and returns nil: the caller fails
+// over without calling. The plan's last resort (a candidate kept although every breaker was
+// open) is called anyway.
+func (r *run) begin(st *route.Step, step, cand int, retried bool, waited time.Duration) (*clearbar.Attempt, func(clearbar.FailureClass, time.Time)) {
+	m := st.Candidates[cand]
 	done, ok := r.g.breakers.Get(route.Key(m)).Allow(r.g.now())
 	if !ok && !r.lastResort(step, cand) {
 		r.d.Skipped = append(r.d.Skipped, clearbar.Skip{Model: m.Name, Reason: "circuit breaker open (opened during the request)"})
@@ -134,7 +144,7 @@ func (r *run) begin(m *spec.Model, step, cand int, retried bool, waited time.Dur
 		return nil, nil
 	}
 	r.d.Attempts = append(r.d.Attempts, clearbar.Attempt{
-		N: len(r.d.Attempts) + 1, Kind: attemptKind(step, cand, retried), Step: step + 1,
+		N: len(r.d.Attempts) + 1, Kind: attemptKind(st.Index, st.Position(cand), retried), Step: st.Index + 1,
 		Model: m.Name, Provider: m.Provider.Name, UpstreamModel: m.Model, Start: r.g.now(), Waited: waited,
 	})
 	return &r.d.Attempts[len(r.d.Attempts)-1], done
@@ -199,7 +209,7 @@ steps:
 			retries := 0
 			for {
 				retried := retries > 0 || qualityRetried && ci == 0
-				a, done := r.begin(m, si, ci, retried, 0)
+				a, done := r.begin(&st, si, ci, retried, 0)
 				if a == nil {
 					break // breaker open: fail over
 				}
@@ -351,6 +361,8 @@ func (r *run) accept(a *clearbar.Attempt, m *spec.Model, resp *clearbar.Response
 		switch {
 		case len(a.Verdicts) > 0:
 			r.d.Reason = fmt.Sprintf("accepted: %s passed every validator", m.Name)
+		case a.N == 1 && a.Kind != clearbar.AttemptPrimary:
+			r.d.Reason = fmt.Sprintf("accepted: %s answered on the first attempt, as the %s: the models before it were left out (see skipped)", m.Name, a.Kind)
 		case a.N == 1:
 			r.d.Reason = fmt.Sprintf("accepted: %s answered on the first attempt; the route does not validate", m.Name)
 		default:

@@ -221,6 +221,14 @@ func TestFault5xxBurstOpensBreaker(t *testing.T) {
 	if len(last.Attempts) != 1 || last.Attempts[0].Model != "secondary" || len(last.Skipped) == 0 || !strings.Contains(last.Skipped[0].Reason, "breaker") {
 		t.Errorf("a request after the breaker opened: attempts %v skipped %+v", attemptClasses(last), last.Skipped)
 	}
+	// Every request fell back once, before the breaker opened after failed calls, after it
+	// without calling the primary: both are fallbacks.
+	if k := last.Attempts[0].Kind; k != clearbar.AttemptFallback {
+		t.Errorf("a request served by the fallback while the primary's breaker is open records a %s attempt", k)
+	}
+	if n := e.metric(t, `clearbar_fallbacks_total{category="chat",class="overloaded"}`); n != requests {
+		t.Errorf("clearbar_fallbacks_total %v, want %d: one fallback per request", n, requests)
+	}
 }
 
 // Connections that fail before an answer is read are retried once and then fall back; a stream

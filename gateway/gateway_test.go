@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -880,5 +881,66 @@ func TestFailedCallStillBilled(t *testing.T) {
 	a := d.Attempts[0]
 	if a.Class != clearbar.ContentPolicy || a.Usage.PromptTokens != 1000 || a.Cost <= 0 || d.Cost < a.Cost {
 		t.Errorf("attempt %+v, decision cost %s: want the blocked call's 1000 prompt tokens priced and counted", a, d.Cost)
+	}
+}
+
+// openBreaker opens the breaker of a spec model the way failures do: five in a row.
+func openBreaker(t *testing.T, g *Gateway, key string) {
+	t.Helper()
+	b := g.breakers.Get(key)
+	for range 5 {
+		done, ok := b.Allow(g.now())
+		if !ok {
+			break
+		}
+		done(clearbar.Overloaded, g.now())
+	}
+	if b.State(g.now()) != health.Open {
+		t.Fatalf("breaker %s did not open", key)
+	}
+}
+
+// TestSkippedPrimaryIsAFallback: a request served by a fallback because the primary's breaker
+// is open, or by a cascade's second step because the first step's breaker is open, records a
+// fallback or an escalation, not a primary attempt, in its decision and in
+// clearbar_fallbacks_total, streamed or not: review, drift and metrics see an outage.
+func TestSkippedPrimaryIsAFallback(t *testing.T) {
+	tests := []struct {
+		explanation, body, open string
+		model, kind             string
+		step                    int
+	}{
+		{"the primary's breaker is open: its fallback answers", hello, "a/small", "big", clearbar.AttemptFallback, 1},
+		{"streamed", `{"model":"clearbar/intent","stream":true,"messages":[{"role":"user","content":"hello"}]}`, "a/small", "big", clearbar.AttemptFallback, 1},
+		{"a cascade's first step is left out: the second step escalates", `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`, "a/small", "big", clearbar.AttemptEscalation, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.explanation, func(t *testing.T) {
+			f := newCascadeFixture(t)
+			openBreaker(t, f.gw, tt.open)
+			resp := f.post(t, tt.body)
+			body := readAll(t, resp)
+			if resp.StatusCode != 200 || resp.Header.Get("X-Clearbar-Model") != tt.model {
+				t.Fatalf("status %d model %q: %s", resp.StatusCode, resp.Header.Get("X-Clearbar-Model"), body)
+			}
+			d := f.rec.last()
+			if len(d.Attempts) != 1 || len(d.Skipped) == 0 {
+				t.Fatalf("attempts %+v skipped %+v", d.Attempts, d.Skipped)
+			}
+			if a := d.Attempts[0]; a.Kind != tt.kind || a.Step != tt.step || a.Outcome != "accepted" {
+				t.Errorf("attempt kind %q step %d outcome %q, want %q at step %d", a.Kind, a.Step, a.Outcome, tt.kind, tt.step)
+			}
+			if tt.kind == clearbar.AttemptFallback && !strings.Contains(d.Reason, "as the fallback") {
+				t.Errorf("reason %q does not say the answer came from the fallback", d.Reason)
+			}
+			mr, err := http.Get(f.srv.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics := string(readAll(t, mr))
+			if want := `clearbar_fallbacks_total{category="` + d.Category + `",class="overloaded"} 1`; !strings.Contains(metrics, want) {
+				t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "clearbar_fallbacks_total"))
+			}
+		})
 	}
 }

@@ -121,7 +121,16 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 	if d.Cost > 0 {
 		m.costC.get(d.Category, d.Model).Add(d.Cost.USD())
 	}
-	var prev *clearbar.Attempt // the last provider call before a, validator calls aside
+	// prev is the last provider call before a, validator calls aside. A fallback or an
+	// escalation with none before it was caused by the models before it being left out, their
+	// breakers open: the gateway classes that as overloaded (see run.begin).
+	var prev *clearbar.Attempt
+	before := func() clearbar.FailureClass {
+		if prev == nil {
+			return clearbar.Overloaded
+		}
+		return prev.Class
+	}
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		m.attemptsC.get(a.Provider, a.Model, a.Class.String()).Inc()
@@ -138,17 +147,18 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 				m.tokensC.get(a.Model, "reasoning").Add(float64(u.ReasoningTokens))
 			}
 		}
-		if prev != nil {
-			switch a.Kind {
-			case clearbar.AttemptRetry:
+		switch a.Kind {
+		case clearbar.AttemptRetry:
+			if prev != nil {
 				m.retries.WithLabelValues(a.Provider, prev.Class.String()).Inc()
-			case clearbar.AttemptFallback:
-				m.fallbacks.WithLabelValues(d.Category, prev.Class.String()).Inc()
-			case clearbar.AttemptEscalation:
-				m.escalated.WithLabelValues(d.Category, escalationReason(prev.Class)).Inc()
-				if prev.Class != clearbar.Quality && prev.Class != clearbar.OK {
-					m.fallbacks.WithLabelValues(d.Category, prev.Class.String()).Inc()
-				}
+			}
+		case clearbar.AttemptFallback:
+			m.fallbacks.WithLabelValues(d.Category, before().String()).Inc()
+		case clearbar.AttemptEscalation:
+			c := before()
+			m.escalated.WithLabelValues(d.Category, escalationReason(c)).Inc()
+			if c != clearbar.Quality && c != clearbar.OK {
+				m.fallbacks.WithLabelValues(d.Category, c.String()).Inc()
 			}
 		}
 		if !a.ValidatorCall() {

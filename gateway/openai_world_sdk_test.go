@@ -599,14 +599,15 @@ func TestOpenAISDKEveryAdapterErrors(t *testing.T) {
 // §8 item 19 for every adapter: a stream that fails after its first byte (the upstream's error
 // event or chunk, or a connection reset) ends with an error event the SDK reports as a
 // *ssestream.StreamError, never as a clean end: no [DONE], the text that came before
-// accumulated, no finish reason, and the SDK does not retry.
+// accumulated, no finish reason, and the SDK does not retry. (an-reset's upstream resets
+// before any of the answer: TestSDKStreamResetBeforeAnswer.)
 func TestOpenAISDKEveryAdapterCutStream(t *testing.T) {
 	t.Parallel()
 	texts := map[string]string{
 		"oa-cut": "Partial", "an-cut": "Partial", "ge-cut": "Part", "az-cut": "Sure,",
-		"oa-reset": "Once upon", "an-reset": "", "ge-reset": "Once upon", "az-reset": "Once",
+		"oa-reset": "Once upon", "ge-reset": "Once upon", "az-reset": "Once",
 	}
-	cases := []string{"oa-cut", "an-cut", "ge-cut", "az-cut", "oa-reset", "an-reset", "ge-reset", "az-reset"}
+	cases := []string{"oa-cut", "an-cut", "ge-cut", "az-cut", "oa-reset", "ge-reset", "az-reset"}
 	forEachKind(t, cases, func(t *testing.T, w *world, category string) {
 		r := readOAStream(t, worldClient(t, w), worldAsk("clearbar/"+category))
 		var se *ssestream.StreamError
@@ -630,6 +631,75 @@ func TestOpenAISDKEveryAdapterCutStream(t *testing.T) {
 		if d := w.decision(t, r.header.Get("X-Clearbar-Decision-Id")); d.Outcome != clearbar.StreamCut {
 			t.Errorf("decision outcome %s", d.Outcome)
 		}
+	})
+}
+
+// §8 items 19 and 21 at their boundary: an upstream stream that resets after its opening event
+// (Anthropic's message_start, a role-only chunk in OpenAI's format), before any of the
+// answer, has sent the client nothing, since the gateway holds such blank chunks back. With a
+// fallback the client gets the fallback's whole answer as one 200 stream, openai-go and
+// anthropic-sdk-go alike; without one, the error status of a failure before the first byte,
+// not a 200 stream cut short.
+func TestSDKStreamResetBeforeAnswer(t *testing.T) {
+	t.Parallel()
+	checkFellBack := func(t *testing.T, w *world, h http.Header) {
+		t.Helper()
+		if h.Get("X-Clearbar-Model") != "claude" || h.Get("X-Clearbar-Attempts") != "2" {
+			t.Errorf("headers model %q attempts %q, want the fallback's after 2", h.Get("X-Clearbar-Model"), h.Get("X-Clearbar-Attempts"))
+		}
+		d := w.decision(t, h.Get("X-Clearbar-Decision-Id"))
+		if got := attemptClasses(d); d.Outcome != clearbar.OK || !slices.Equal(got, []string{"claude-reset:stream_cut", "claude:ok"}) || d.Attempts[1].Kind != clearbar.AttemptFallback {
+			t.Errorf("decision outcome %s attempts %v", d.Outcome, got)
+		}
+		if got := w.inbound.retryCounts(); !slices.Equal(got, []string{"0"}) {
+			t.Errorf("X-Stainless-Retry-Count %v: one request, answered", got)
+		}
+	}
+	t.Run("openai-go, with a fallback", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		r := readOAStream(t, worldClient(t, w), worldAsk("clearbar/an-reset-fallback"))
+		if r.err != nil {
+			t.Fatalf("%v (events %q)", r.err, r.events)
+		}
+		if c := r.acc.Choices[0]; c.Message.Content != "Hello there!" || c.FinishReason != "stop" || len(r.ids) != 1 {
+			t.Errorf("content %q finish %q ids %v: want the fallback's whole answer, in one stream", c.Message.Content, c.FinishReason, r.ids)
+		}
+		checkFellBack(t, w, r.header)
+	})
+	t.Run("openai-go, without a fallback", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		client := worldClient(t, w)
+		s := client.Chat.Completions.NewStreaming(context.Background(), worldAsk("clearbar/an-reset"), option.WithMaxRetries(0))
+		chunks := 0
+		for s.Next() {
+			chunks++
+		}
+		s.Close()
+		var ae *openai.Error
+		if err := s.Err(); !errors.As(err, &ae) || ae.StatusCode != http.StatusBadGateway || chunks != 0 {
+			t.Fatalf("error %v (%T) after %d chunks, want a 502 before the stream", err, err, chunks)
+		}
+		if d := w.decision(t, ae.Response.Header.Get("X-Clearbar-Decision-Id")); d.Outcome != clearbar.StreamCut || d.Status != http.StatusBadGateway || d.TTFB != 0 {
+			t.Errorf("decision outcome %s status %d ttfb %v", d.Outcome, d.Status, d.TTFB)
+		}
+	})
+	forEachSDK(t, []string{"an-reset-fallback", "an-reset"}, func(t *testing.T, w *world, sdk antSDK, category string) {
+		r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + category}, true)
+		if category == "an-reset" {
+			if ae, ok := sdk.apiError(err); !ok || ae.Status != http.StatusBadGateway || len(r.Events) != 0 {
+				t.Fatalf("%v (status %d) after events %v, want a 502 before the stream", err, ae.Status, r.Events)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Text != "Hello there!" || r.StopReason != "end_turn" {
+			t.Errorf("text %q stop %q: want the fallback's whole answer", r.Text, r.StopReason)
+		}
+		checkFellBack(t, w, r.Header)
 	})
 }
 

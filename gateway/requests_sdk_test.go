@@ -20,15 +20,20 @@ func TestSDKWrongTypesNameTheParam(t *testing.T) {
 		explanation string
 		set         []option.RequestOption
 		param, code string
+		message     string // a part of the message, when it matters
 	}{
-		{"stream as a string", []option.RequestOption{option.WithJSONSet("stream", "yes")}, "stream", "invalid_type"},
-		{"an unknown role", []option.RequestOption{option.WithJSONSet("messages.0.role", "wizard")}, "messages[0].role", "invalid_value"},
-		{"content as a number", []option.RequestOption{option.WithJSONSet("messages.0.content", 42)}, "messages[0].content", "invalid_type"},
-		{"max_tokens as a string", []option.RequestOption{option.WithJSONSet("max_tokens", "ten")}, "max_tokens", "invalid_type"},
-		{"negative max_tokens", []option.RequestOption{option.WithJSONSet("max_tokens", -5)}, "max_tokens", "integer_below_min_value"},
-		{"n of 0", []option.RequestOption{option.WithJSONSet("n", 0)}, "n", "integer_below_min_value"},
-		{"n of 129", []option.RequestOption{option.WithJSONSet("n", 129)}, "n", "integer_above_max_value"},
-		{"temperature 5", []option.RequestOption{option.WithJSONSet("temperature", 5)}, "temperature", "decimal_above_max_value"},
+		{"stream as a string", []option.RequestOption{option.WithJSONSet("stream", "yes")}, "stream", "invalid_type", ""},
+		{"an unknown role", []option.RequestOption{option.WithJSONSet("messages.0.role", "wizard")}, "messages[0].role", "invalid_value", ""},
+		{"content as a number", []option.RequestOption{option.WithJSONSet("messages.0.content", 42)}, "messages[0].content", "invalid_type", ""},
+		{"max_tokens as a string", []option.RequestOption{option.WithJSONSet("max_tokens", "ten")}, "max_tokens", "invalid_type", ""},
+		{"negative max_tokens", []option.RequestOption{option.WithJSONSet("max_tokens", -5)}, "max_tokens", "integer_below_min_value", ""},
+		{"n of 0", []option.RequestOption{option.WithJSONSet("n", 0)}, "n", "integer_below_min_value", ""},
+		{"n of 129", []option.RequestOption{option.WithJSONSet("n", 129)}, "n", "integer_above_max_value", ""},
+		{"temperature 5", []option.RequestOption{option.WithJSONSet("temperature", 5)}, "temperature", "decimal_above_max_value", ""},
+		{"tool_choice sometimes", []option.RequestOption{option.WithJSONSet("tools", weatherTools), option.WithJSONSet("tool_choice", "sometimes")}, "tool_choice", "invalid_value", "'none', 'auto' and 'required'"},
+		{"tool_choice naming a function not among the tools", []option.RequestOption{option.WithJSONSet("tools", weatherTools),
+			option.WithJSONSet("tool_choice", map[string]any{"type": "function", "function": map[string]any{"name": "get_time"}})}, "tool_choice", "invalid_value",
+			`function "get_time" is not among the request's tools (get_weather)`},
 	}
 	for _, tt := range tests {
 		var attempts attemptLog
@@ -38,6 +43,9 @@ func TestSDKWrongTypesNameTheParam(t *testing.T) {
 		if ae.StatusCode != 400 || ae.Param != tt.param || ae.Code != tt.code || ae.Type != "invalid_request_error" {
 			t.Errorf("%s: status %d param %q code %q type %q, want 400 %q %q", tt.explanation, ae.StatusCode, ae.Param, ae.Code, ae.Type, tt.param, tt.code)
 		}
+		if !strings.Contains(ae.Message, tt.message) {
+			t.Errorf("%s: message %q, want one with %q", tt.explanation, ae.Message, tt.message)
+		}
 		if len(attempts.statuses) != 1 {
 			t.Errorf("%s: %d attempts, want 1", tt.explanation, len(attempts.statuses))
 		}
@@ -46,6 +54,9 @@ func TestSDKWrongTypesNameTheParam(t *testing.T) {
 		t.Errorf("a refused request reached the upstream (%d calls)", n)
 	}
 }
+
+// weatherTools is a tools parameter with one function, get_weather.
+var weatherTools = []map[string]any{{"type": "function", "function": map[string]any{"name": "get_weather", "parameters": map[string]any{"type": "object"}}}}
 
 // §8 items 6 and 7: when every model of the plan failed (the gateway retried and fell back
 // itself), the client gets the first model's error with x-should-retry: false, so the SDK does

@@ -26,6 +26,7 @@ import (
 func TestChatRejectsWrongTypes(t *testing.T) {
 	f := newFixture(t, nil)
 	const msgs = `"messages":[{"role":"user","content":"hi"}]`
+	const tools = `"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]`
 	tests := []struct {
 		explanation, body string
 		status            int
@@ -53,7 +54,13 @@ func TestChatRejectsWrongTypes(t *testing.T) {
 		{"max_completion_tokens beyond every context window", `{"model":"clearbar/intent","max_completion_tokens":100000000,` + msgs + `}`, 400, "max_completion_tokens", "context_length_exceeded"},
 		{"an unknown category header", `{"model":"m",` + msgs + `}`, 400, "X-Clearbar-Category", "unknown_category"},
 		{"an unknown category in metadata", `{"model":"m","metadata":{"clearbar_category":"nope"},` + msgs + `}`, 400, "metadata.clearbar_category", "unknown_category"},
-		{"null for optional parameters", `{"model":"clearbar/intent","stream":null,"max_tokens":null,"n":null,"temperature":null,` + msgs + `}`, 200, "", ""},
+		{"tool_choice not one of none, auto, required", `{"model":"clearbar/intent","tool_choice":"sometimes",` + tools + `,` + msgs + `}`, 400, "tool_choice", "invalid_value"},
+		{"tool_choice naming a function not among the tools", `{"model":"clearbar/intent","tool_choice":{"type":"function","function":{"name":"get_time"}},` + tools + `,` + msgs + `}`, 400, "tool_choice", "invalid_value"},
+		{"tool_choice naming a function without tools", `{"model":"clearbar/intent","tool_choice":{"type":"function","function":{"name":"get_weather"}},` + msgs + `}`, 400, "tool_choice", "invalid_value"},
+		{"tool_choice as a number", `{"model":"clearbar/intent","tool_choice":1,` + tools + `,` + msgs + `}`, 400, "tool_choice", "invalid_type"},
+		{"a named tool_choice before its tools", `{"model":"clearbar/intent","tool_choice":{"type":"function","function":{"name":"get_weather"}},` + tools + `,` + msgs + `}`, 200, "", ""},
+		{"tool_choice required", `{"model":"clearbar/intent",` + tools + `,"tool_choice":"required",` + msgs + `}`, 200, "", ""},
+		{"null for optional parameters", `{"model":"clearbar/intent","stream":null,"max_tokens":null,"n":null,"temperature":null,"tool_choice":null,` + msgs + `}`, 200, "", ""},
 		{"the ends of the ranges", `{"model":"clearbar/intent","stream":false,"max_tokens":1,"n":1,"temperature":2,"top_p":0,"presence_penalty":-2,` + msgs + `}`, 200, "", ""},
 	}
 	for _, tt := range tests {

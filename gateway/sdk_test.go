@@ -802,7 +802,8 @@ func TestSDKStreamUsageOnce(t *testing.T) {
 }
 
 // §8 item 5: an upstream that ignores stream_options, or rejects it, must not turn the stream
-// into a 400: the gateway then omits usage, or supplies it.
+// into a 400, nor into an answer recorded as free: the gateway estimates the usage, records it
+// as estimated, and supplies it to a client that asked for it.
 func TestSDKStreamUpstreamWithoutStreamOptions(t *testing.T) {
 	t.Parallel()
 	ignores := func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
@@ -836,11 +837,18 @@ func TestSDKStreamUpstreamWithoutStreamOptions(t *testing.T) {
 			if tc.clientUsage {
 				params.StreamOptions.IncludeUsage = openai.Bool(true)
 			}
-			stream := e.client.Chat.Completions.NewStreaming(context.Background(), params, option.WithMaxRetries(0))
+			var httpResp *http.Response
+			stream := e.client.Chat.Completions.NewStreaming(context.Background(), params, option.WithMaxRetries(0), option.WithResponseInto(&httpResp))
 			var acc openai.ChatCompletionAccumulator
+			usageChunks, usageLast := 0, false
 			for stream.Next() {
-				if !acc.AddChunk(stream.Current()) {
-					t.Errorf("AddChunk refused %s", stream.Current().RawJSON())
+				c := stream.Current()
+				if !acc.AddChunk(c) {
+					t.Errorf("AddChunk refused %s", c.RawJSON())
+				}
+				usageLast = c.JSON.Usage.Valid() && len(c.Choices) == 0
+				if c.JSON.Usage.Valid() {
+					usageChunks++
 				}
 			}
 			if err := stream.Err(); err != nil {
@@ -853,8 +861,22 @@ func TestSDKStreamUpstreamWithoutStreamOptions(t *testing.T) {
 			if acc.Choices[0].Message.Content != "Hi" {
 				t.Errorf("content %q", acc.Choices[0].Message.Content)
 			}
-			if u := acc.Usage; u.TotalTokens != 0 && u.TotalTokens != u.PromptTokens+u.CompletionTokens {
-				t.Errorf("inconsistent usage %+v", u)
+			// The upstream reported no usage: the gateway records its estimate (the prompt's
+			// tokens by its own count, the answer's from its bytes) and prices it, and a client
+			// that asked for usage gets it in one last chunk without choices.
+			d := e.decisions.wait(t, httpResp.Header.Get("X-Clearbar-Decision-Id"))
+			a := d.Attempts[len(d.Attempts)-1]
+			if !a.UsageEstimated || a.Usage.PromptTokens != d.Features.TokensIn || a.Usage.CompletionTokens != clearbar.TokensOfBytes(len("Hi")) || a.Cost <= 0 || d.Cost <= 0 {
+				t.Errorf("%s: attempt usage %+v estimated %v cost %s, decision cost %s (tokens_in %d)", tc.explanation, a.Usage, a.UsageEstimated, a.Cost, d.Cost, d.Features.TokensIn)
+			}
+			u := acc.Usage
+			switch {
+			case tc.clientUsage && (usageChunks != 1 || !usageLast):
+				t.Errorf("%s: %d usage chunks (the last: %v), want one, last", tc.explanation, usageChunks, usageLast)
+			case tc.clientUsage && (u.PromptTokens != int64(a.Usage.PromptTokens) || u.CompletionTokens != int64(a.Usage.CompletionTokens) || u.TotalTokens != u.PromptTokens+u.CompletionTokens):
+				t.Errorf("%s: usage %+v, want the recorded estimate %+v", tc.explanation, u, a.Usage)
+			case !tc.clientUsage && usageChunks != 0:
+				t.Errorf("%s: %d usage chunks for a client that asked for none", tc.explanation, usageChunks)
 			}
 		})
 	}
@@ -1367,26 +1389,44 @@ func TestSDKRequestTimeoutCancelsUpstream(t *testing.T) {
 }
 
 // §8 items 21 and 39: a primary that fails before the first byte is replaced by the fallback; the
-// client sees one 200 stream whose headers name the final model and the attempts.
+// client sees one 200 stream whose headers name the final model and the attempts. A stream that
+// sent only its role chunk before failing has sent nothing of the answer: it is replaced too.
 func TestSDKStreamFallbackBeforeFirstByte(t *testing.T) {
 	t.Parallel()
+	// roleThen opens a stream with the role-only chunk, then fails it: nothing of the answer
+	// has come, so nothing has gone to the client either.
+	roleThen := func(fail func(s *sseOut, w http.ResponseWriter)) func(w http.ResponseWriter, c upstreamCall) {
+		return func(w http.ResponseWriter, c upstreamCall) {
+			s := openSSE(w)
+			s.data(chunk(callID(c), c.Model, `{"role":"assistant","content":""}`, "", ""))
+			fail(s, w)
+		}
+	}
 	tests := []struct {
 		name, explanation string
-		fail              func(w http.ResponseWriter)
+		fail              func(w http.ResponseWriter, c upstreamCall)
+		attempts          string
+		primaryCalls      int
 	}{
-		{"5xx", "503 overloaded: retried once, then the fallback", func(w http.ResponseWriter) {
+		{"5xx", "503 overloaded: retried once, then the fallback", func(w http.ResponseWriter, _ upstreamCall) {
 			writeBody(w, 503, "application/json", `{"error":{"message":"overloaded","type":"server_error","param":null,"code":null}}`)
-		}},
-		{"429", "rate limited with a short retry-after-ms", func(w http.ResponseWriter) {
+		}, "3", 2},
+		{"429", "rate limited with a short retry-after-ms", func(w http.ResponseWriter, _ upstreamCall) {
 			writeBody(w, 429, "application/json", `{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}`, "Retry-After-Ms", "5")
-		}},
+		}, "3", 2},
+		{"role chunk, then an error event", "a stream cut after its role chunk falls back at once", roleThen(func(s *sseOut, _ http.ResponseWriter) {
+			s.data(`{"error":{"message":"the model crashed","type":"server_error","param":null,"code":null}}`)
+		}), "2", 1},
+		{"role chunk, then a reset", "as above, the connection reset", roleThen(func(_ *sseOut, w http.ResponseWriter) {
+			resetConn(w, true)
+		}), "2", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t, setup{script: func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
 				if c.Model == "up-primary" {
-					tc.fail(w)
+					tc.fail(w, c)
 					return
 				}
 				answerNormally(w, r, c)
@@ -1407,8 +1447,8 @@ func TestSDKStreamFallbackBeforeFirstByte(t *testing.T) {
 			if httpResp.StatusCode != 200 || acc.Choices[0].Message.Content != "Hello, world!" || acc.Model != "up-secondary" {
 				t.Errorf("%s: status %d content %q model %q", tc.explanation, httpResp.StatusCode, acc.Choices[0].Message.Content, acc.Model)
 			}
-			checkDecisionHeaders(t, httpResp.Header, "chat", "secondary", "3")
-			if len(e.inbound.retryCounts()) != 1 || e.up.count("up-primary") != 2 || e.up.count("up-secondary") != 1 {
+			checkDecisionHeaders(t, httpResp.Header, "chat", "secondary", tc.attempts)
+			if len(e.inbound.retryCounts()) != 1 || e.up.count("up-primary") != tc.primaryCalls || e.up.count("up-secondary") != 1 {
 				t.Errorf("client requests %d, primary calls %d, secondary calls %d", len(e.inbound.retryCounts()), e.up.count("up-primary"), e.up.count("up-secondary"))
 			}
 		})

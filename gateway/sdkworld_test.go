@@ -82,7 +82,9 @@ const worldJSONAnswer = `{"id":"A-1","city":"Paris","temp_c":18}`
 //	ge-cut / az-cut          gemini-3-cut / az-cut          with an error event or chunk
 //	                                                        (non-streams are healthy)
 //	oa-reset / an-reset      gpt-reset / claude-reset       streams are cut by a connection reset
-//	ge-reset / az-reset      gemini-3-reset / az-reset
+//	ge-reset / az-reset      gemini-3-reset / az-reset      (an-reset's right after message_start,
+//	                                                        before any of the answer)
+//	an-reset-fallback        claude-reset → claude-up       an-reset with a fallback
 //	az-async                 az-async                       Azure's asynchronous content filter:
 //	                                                        annotation chunks with an empty id
 //	az-noid                  az-noid                        a stream whose first chunk has no id,
@@ -176,6 +178,7 @@ categories:
   - {name: az-async, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: azure-async}, assume: {pass_rate: {azure-async: 0.95}}}
   - {name: az-noid, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: azure-noid}, assume: {pass_rate: {azure-noid: 0.95}}}
   - {name: az-filtered, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: azure-filtered}, assume: {pass_rate: {azure-filtered: 0.95}}}
+  - {name: an-reset-fallback, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: claude-reset}, fallback: [claude], assume: {pass_rate: {claude-reset: 0.95, claude: 0.95}}}
   # Every model of the plan overloaded: the gateway falls back itself, then tells the client
   # not to retry.
   - {name: oa-exhausted, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.9, route: {model: gpt-down}, fallback: [claude-down], assume: {pass_rate: {gpt-down: 0.95, claude-down: 0.95}}}

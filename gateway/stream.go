@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -16,13 +19,17 @@ import (
 )
 
 // stream runs a streaming request. Attempts are made until one stream delivers its first
-// chunk: until then nothing has reached the client, so failures fall back transparently.
-// From the first byte on the answer is committed; a failure after it ends the stream with an
-// explicit error event, never with a clean end of a truncated answer.
+// chunk that carries some of the answer (content, a tool call, a finish reason or usage):
+// until then nothing has reached the client, so failures fall back transparently. Blank chunks
+// before it (the role-only chunk that opens an OpenAI stream) are held back meanwhile (see
+// awaitAnswer). From the first chunk sent on the answer is committed; a failure after it ends
+// the stream with an explicit error event, never with a clean end of a truncated answer.
 //
 // A step with validators is buffered: the whole answer is read and validated before its first
 // byte is sent, so that a failed answer can still escalate. Its time to first byte is then the
-// whole answer's time plus validation, which the decision records.
+// whole answer's time plus validation, which the decision records. When every step fails
+// validation and the route delivers the last answer flagged, that answer is sent as it came,
+// chunk by chunk, as an accepted one would be.
 //
 // While no content byte has gone out the keepalive may commit the stream and send pings (see
 // keepalive): attempts still fall back as before, but a failure then ends the stream with an
@@ -30,6 +37,7 @@ import (
 func (r *run) stream(ctx context.Context, w http.ResponseWriter, start time.Time) (status int, err error) {
 	r.ka.start(w, r.g.streamKeepalive, r.d)
 	defer r.ka.stop()
+	defer r.releaseScratch()
 steps:
 	for si, st := range r.plan.Steps {
 		qualityRetried := false
@@ -40,7 +48,7 @@ steps:
 			retries := 0
 			for {
 				retried := retries > 0 || qualityRetried && ci == 0
-				a, done := r.begin(m, si, ci, retried, 0)
+				a, done := r.begin(&st, si, ci, retried, 0)
 				if a == nil {
 					break // breaker open: fail over
 				}
@@ -48,7 +56,8 @@ steps:
 				s, err := prov.Stream(cctx, r.call(m, true))
 				var usage clearbar.Usage
 				if err == nil {
-					if s.Next() {
+					var answered bool
+					if s, answered = r.awaitAnswer(s); answered {
 						a.TTFT = r.g.now().Sub(a.Start)
 						if !validated {
 							status, err := r.relay(ctx, w, s, a, m, func(u clearbar.Usage, estimated bool, err error) {
@@ -62,13 +71,21 @@ steps:
 						usage = buf.usage
 						if berr == nil {
 							cancel()
+							estimated := false
+							if usage.IsZero() {
+								usage, estimated = r.estimatedUsage(usage, buf.sent)
+							}
 							r.finish(a, m, usage, nil, done)
-							switch r.judge(ctx, a, buf.response(), st, &qualityRetried) {
+							a.UsageEstimated = estimated
+							nx := r.judge(ctx, a, buf.response(), st, &qualityRetried)
+							if nx != nextAccept {
+								r.flaggedStream = buf
+							}
+							switch nx {
 							case nextAccept:
 								r.flushPending()
 								a = &r.d.Attempts[a.N-1]
-								status, err := r.relay(ctx, w, buf, a, m, func(clearbar.Usage, bool, error) {}, start)
-								return status, err
+								return r.relay(ctx, w, buf, a, m, recorded, start)
 							case nextRetry:
 								a.Outcome = "retried after failed validation"
 								r.flushPending()
@@ -109,13 +126,18 @@ steps:
 		}
 	}
 	if r.flagged != nil && !r.plan.FailWhenExhausted {
-		// Every step failed validation: deliver the last answer, flagged, as the route says.
-		resp, _ := r.exhausted()
-		return r.replayFlagged(w, resp, start)
+		// Every step failed validation: the last answer goes out, flagged, as the route says.
+		r.exhausted()
+		a := &r.d.Attempts[r.flaggedAttempt-1]
+		return r.relay(ctx, w, r.flaggedStream, a, r.g.spec.Model(a.Model), recorded, start)
 	}
 	_, err = r.exhausted()
 	return r.failed(w, err)
 }
+
+// recorded is relay's finish for a buffered answer: its attempt was completed when the answer
+// was read, before validation.
+func recorded(clearbar.Usage, bool, error) {}
 
 // failed ends a stream that failed before its first content byte. Usually nothing has been
 // written, and the caller answers with the error's status. When keep-alive pings committed
@@ -152,6 +174,8 @@ type buffered struct {
 	finish string
 	calls  map[int]*clearbar.ToolCall
 	order  []int
+	// sent is the bytes of content and tool-call arguments, counted as relay counts them.
+	sent int
 }
 
 // bufferStream reads the rest of s (whose first chunk is current) into memory.
@@ -163,6 +187,7 @@ func bufferStream(s clearbar.Stream) (*buffered, error) {
 		b.chunks = append(b.chunks, append([]byte(nil), c.Data...))
 		b.texts = append(b.texts, c.Text)
 		b.text.WriteString(c.Text)
+		b.sent += len(c.Text) + toolArgBytes(c)
 		if c.FinishReason != "" {
 			b.finish = c.FinishReason
 		}
@@ -226,29 +251,199 @@ func (b *buffered) Chunk() *clearbar.Chunk {
 func (b *buffered) Err() error   { return nil }
 func (b *buffered) Close() error { return nil }
 
-// replayFlagged sends a flagged answer (every step failed validation) as a stream.
-func (r *run) replayFlagged(w http.ResponseWriter, resp *clearbar.Response, start time.Time) (int, error) {
-	h := w.Header()
-	committed := r.ka.stop()
-	if committed {
-		defer r.trailers(h)
-	} else {
-		r.g.decisionHeaders(h, r.d)
-		h.Set("Content-Type", "text/event-stream")
-		h.Set("Cache-Control", "no-cache")
-		w.WriteHeader(http.StatusOK)
+// awaitAnswer reads s up to its first chunk that carries some of the answer, holding the
+// blank chunks before it (see blank; the role-only chunk that opens an OpenAI stream) in
+// memory: until that chunk nothing need reach the client, so that a stream that fails after
+// them still falls back transparently. It returns the stream to relay, on its first chunk
+// (the held ones are replayed first), or s and false when s failed, or ended without a chunk,
+// before any answer: the caller reads the error from s and closes it. A stream that ends
+// cleanly after blank chunks, or whose blank chunks pile up past maxHeld, is relayed as it is.
+func (r *run) awaitAnswer(s clearbar.Stream) (clearbar.Stream, bool) {
+	if !s.Next() {
+		return s, false
 	}
-	sw := sse.NewWriter(w)
-	chunk, _ := sjson.SetBytes([]byte(`{"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":"stop"}]}`), "choices.0.delta.content", resp.Text())
-	chunk, _ = sjson.SetBytes(chunk, "id", resp.ID)
-	chunk, _ = sjson.SetBytes(chunk, "model", resp.Model)
-	r.d.TTFB = r.g.now().Sub(start)
-	if err := sw.WriteData(chunk); err != nil {
-		return http.StatusOK, &clearbar.Error{Class: clearbar.Canceled, Message: "the client closed the stream", Err: err}
+	if !blank(s.Chunk()) {
+		return s, true // the usual first chunk of most providers, and nothing to hold
 	}
-	sw.WriteDone()
-	return http.StatusOK, nil
+	sc := r.scratchpad()
+	sc.held, sc.ends = sc.held[:0], sc.ends[:0]
+	h := &r.held
+	*h = heldStream{Stream: s, sc: sc}
+	for {
+		sc.held = append(sc.held, s.Chunk().Data...)
+		sc.ends = append(sc.ends, len(sc.held))
+		if !s.Next() {
+			if s.Err() != nil {
+				return s, false
+			}
+			h.ended = true
+			break
+		}
+		if !blank(s.Chunk()) || len(sc.held) >= maxHeld {
+			break
+		}
+	}
+	h.cur = clearbar.Chunk{Data: sc.chunk(0)}
+	return h, true
 }
+
+// maxHeld bounds the bytes of blank chunks a stream holds back before its answer.
+const maxHeld = 64 << 10
+
+// blank reports whether a chunk carries nothing of the answer: no usage, and in every choice
+// no finish reason and a delta with nothing in it but a role and empty or null fields, as in
+// the role-only chunk that opens an OpenAI stream.
+func blank(c *clearbar.Chunk) bool {
+	if c.Text != "" || c.FinishReason != "" || c.Usage != nil {
+		return false
+	}
+	empty := true
+	gjson.Get(view(c.Data), "choices").ForEach(func(_, choice gjson.Result) bool {
+		choice.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "delta":
+				v.ForEach(func(dk, dv gjson.Result) bool {
+					empty = dk.Str == "role" || dv.Type == gjson.Null || dv.Type == gjson.String && dv.Str == ""
+					return empty
+				})
+			case "finish_reason":
+				empty = v.Type == gjson.Null || v.Type == gjson.String && v.Str == ""
+			}
+			return empty
+		})
+		return empty
+	})
+	return empty
+}
+
+// heldStream is a stream read ahead past its blank leading chunks (awaitAnswer): it replays
+// them, then goes on with the upstream's stream, whose current chunk is the first one past
+// them (unless the upstream ended there).
+type heldStream struct {
+	clearbar.Stream // the upstream's; Err and Close are its own
+	sc              *streamScratch
+	i               int  // the held chunk current; len(sc.ends) once past them
+	ended           bool // the upstream ended, cleanly, after the held chunks
+	cur             clearbar.Chunk
+}
+
+func (h *heldStream) Next() bool {
+	switch n := len(h.sc.ends); {
+	case h.i+1 < n:
+		h.i++
+		h.cur = clearbar.Chunk{Data: h.sc.chunk(h.i)}
+		return true
+	case h.i+1 == n:
+		h.i++
+		return !h.ended // the upstream's current chunk
+	case h.ended:
+		return false
+	}
+	return h.Stream.Next()
+}
+
+func (h *heldStream) Chunk() *clearbar.Chunk {
+	if h.i < len(h.sc.ends) {
+		return &h.cur
+	}
+	return h.Stream.Chunk()
+}
+
+// streamScratch is a stream's memory beyond its upstream's: the blank chunks held back before
+// its answer (held, each ending at its offset in ends) and the start of a chunk of the stream
+// (head, see appendChunkHead), for a usage chunk of the gateway's. Scratches are recycled, so
+// that the usual stream allocates nothing for them.
+type streamScratch struct {
+	held []byte
+	ends []int
+	head []byte
+}
+
+var scratches = sync.Pool{New: func() any { return new(streamScratch) }}
+
+// chunk returns the ith held chunk.
+func (sc *streamScratch) chunk(i int) []byte {
+	from := 0
+	if i > 0 {
+		from = sc.ends[i-1]
+	}
+	return sc.held[from:sc.ends[i]:sc.ends[i]]
+}
+
+// scratchpad returns the run's stream scratch, taken from the pool the first time.
+func (r *run) scratchpad() *streamScratch {
+	if r.scratch == nil {
+		r.scratch = scratches.Get().(*streamScratch)
+	}
+	return r.scratch
+}
+
+// releaseScratch gives the stream scratch back, once the stream is over; one grown past
+// maxHeld is left to the collector.
+func (r *run) releaseScratch() {
+	sc := r.scratch
+	if sc == nil {
+		return
+	}
+	r.scratch, r.held = nil, heldStream{}
+	if cap(sc.held) <= maxHeld {
+		sc.held, sc.ends, sc.head = sc.held[:0], sc.ends[:0], sc.head[:0]
+		scratches.Put(sc)
+	}
+}
+
+// appendChunkHead appends to b the start of a chunk of the stream that data, a chunk, is
+// from: {"id":…,"object":"chat.completion.chunk","created":…,"model":…, with data's own id,
+// created and model, so that a chunk the gateway adds belongs to the stream (SDK accumulators
+// drop a chunk whose id changed).
+func appendChunkHead(b, data []byte) []byte {
+	var id, created, model gjson.Result
+	gjson.Parse(view(data)).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			id = v
+		case "created":
+			created = v
+		case "model":
+			model = v
+		}
+		return true
+	})
+	raw := func(v gjson.Result, typ gjson.Type, def string) string {
+		if v.Type == typ {
+			return v.Raw
+		}
+		return def
+	}
+	b = append(b, `{"id":`...)
+	b = append(b, raw(id, gjson.String, `""`)...)
+	b = append(b, `,"object":"chat.completion.chunk","created":`...)
+	b = append(b, raw(created, gjson.Number, `0`)...)
+	b = append(b, `,"model":`...)
+	b = append(b, raw(model, gjson.String, `""`)...)
+	return b
+}
+
+// usageChunk is the usage chunk the gateway sends a client that asked for usage when the
+// upstream reported none: the stream's head (relay keeps it from the first chunk), no choices,
+// and the usage u.
+func (r *run) usageChunk(u clearbar.Usage) []byte {
+	sc := r.scratchpad()
+	b := sc.head
+	b = append(b, `,"choices":[],"usage":{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.Total()), 10)
+	b = append(b, "}}"...)
+	sc.head = b[:len(sc.head)] // the head, in the buffer grown for the chunk
+	return b
+}
+
+// view returns b as a string without copying, for reading it with gjson; b must not change
+// while the string is used.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // relay sends a stream whose first chunk has arrived to the client: headers, then every
 // chunk as it comes, then [DONE], or an error event if the stream is cut mid-way: by the
@@ -256,9 +451,14 @@ func (r *run) replayFlagged(w http.ResponseWriter, resp *clearbar.Response, star
 // client that goes away gets nothing more.
 //
 // finish completes the attempt with the stream's usage. A stream cut after its answer began
-// never reaches the usage the upstream reports at its end: the attempt then records the
+// never reaches the usage the upstream reports at its end, and some upstreams never report it
+// (an OpenAI-compatible server that ignores stream_options): the attempt then records the
 // prompt's estimated tokens and the output's, estimated from the bytes sent (marked
-// estimated), since the upstream bills them.
+// estimated), since the upstream bills them; a complete stream's client that asked for usage
+// gets a usage chunk of the estimate, in the stream's id, before [DONE].
+//
+// The attempt is accepted when the stream ends whole, unless its outcome is already set (a
+// flagged answer delivered keeps saying so).
 func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Stream, a *clearbar.Attempt, m *spec.Model, finish func(u clearbar.Usage, estimated bool, err error), start time.Time) (int, error) {
 	defer s.Close()
 	r.d.Model, r.d.Provider = m.Name, m.Provider.Name
@@ -274,12 +474,18 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 	}
 	sw := sse.NewWriter(w)
 	var usage clearbar.Usage
-	var text, sent int // content bytes; content and tool-call argument bytes sent
+	reported := false          // a chunk carried the upstream's usage
+	head := r.req.IncludeUsage // the first chunk's id, created and model are kept, for a usage chunk
+	var text, sent int         // content bytes; content and tool-call argument bytes sent
 	var werr error
 	for {
 		c := s.Chunk()
 		if c.Usage != nil {
-			usage = *c.Usage
+			usage, reported = *c.Usage, true
+		}
+		if head {
+			sc := r.scratchpad()
+			sc.head, head = appendChunkHead(sc.head[:0], c.Data), false
 		}
 		text += len(c.Text)
 		if data, ok := r.clientChunk(c); ok {
@@ -298,6 +504,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 	r.d.AnswerChars = text
 	var err error
 	var event *clearbar.Error // the error event that tells the client the answer is incomplete
+	estimated := false
 	switch {
 	case werr != nil:
 		// The client went away: not the upstream's fault.
@@ -324,7 +531,15 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 		}
 		event = &clearbar.Error{Class: e.Class, Message: "the upstream stream failed after the answer began: " + e.Message, Code: "stream_cut"}
 	default:
-		werr = sw.WriteDone()
+		if !reported {
+			usage, estimated = r.estimatedUsage(usage, sent)
+			if r.req.IncludeUsage {
+				werr = sw.WriteData(r.usageChunk(usage))
+			}
+		}
+		if werr == nil {
+			werr = sw.WriteDone()
+		}
 	}
 	if event != nil {
 		// The answer is committed: tell the client explicitly that it is incomplete.
@@ -334,9 +549,8 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 		}
 		sw.WriteData(errorJSON(event, status))
 	}
-	estimated := false
 	if err != nil && r.d.TTFB > 0 {
-		usage, estimated = r.partialUsage(usage, sent)
+		usage, estimated = r.estimatedUsage(usage, sent)
 	}
 	finish(usage, estimated, err)
 	if err != nil {
@@ -350,7 +564,9 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 			r.d.Reason = "the client closed the stream"
 		}
 	} else {
-		a.Outcome = "accepted"
+		if a.Outcome == "" {
+			a.Outcome = "accepted"
+		}
 		r.accept(a, m, nil)
 		r.d.AnswerChars = text
 	}
@@ -362,11 +578,12 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 	return http.StatusOK, err
 }
 
-// partialUsage completes the usage of a stream that ended after its answer began but before
-// the upstream reported usage: the prompt's tokens by the gateway's estimate (the features'
-// tokens_in) and the output's from the bytes sent so far (clearbar.TokensOfBytes). It reports
-// whether it estimated anything.
-func (r *run) partialUsage(u clearbar.Usage, sent int) (clearbar.Usage, bool) {
+// estimatedUsage completes the usage of a stream the upstream reported none for: one that
+// ended after its answer began but before the usage came, or one whose upstream never sends
+// it. The prompt's tokens are the gateway's estimate (the features' tokens_in), the output's
+// come from the bytes of answer sent (clearbar.TokensOfBytes). It reports whether it estimated
+// anything.
+func (r *run) estimatedUsage(u clearbar.Usage, sent int) (clearbar.Usage, bool) {
 	estimated := false
 	if u.PromptTokens == 0 && r.d.Features.TokensIn > 0 {
 		u.PromptTokens, estimated = r.d.Features.TokensIn, true

@@ -9,6 +9,8 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
+	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
 )
@@ -33,6 +35,14 @@ func validatedCategories(src string) string {
       cascade: [primary, secondary]
       validate: [{judge: {model: secondary, rubric: "The answer is helpful and specific.", threshold: 0.7}}]
     assume: {pass_rate: {primary: 0.9, secondary: 0.97}, validator: {detect: 0.8, false_alarm: 0.05}}
+  - name: act
+    share: 0
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.9
+    route:
+      cascade: [primary, secondary]
+      validate: [{tool_calls: required}]
+    assume: {pass_rate: {primary: 0.9, secondary: 0.97}, validator: {detect: 0.9, false_alarm: 0.01}}
 `, 1)
 }
 
@@ -204,5 +214,125 @@ func TestSDKJudgeRoute(t *testing.T) {
 	}
 	if d.Attempts[1].Cost == 0 || d.Cost != d.Attempts[0].Cost+d.Attempts[1].Cost+d.Attempts[2].Cost+d.Attempts[3].Cost {
 		t.Errorf("the judges' cost must count: %+v total %v", d.Attempts, d.Cost)
+	}
+}
+
+// failingScript answers every model with what the validated categories refuse, streamed: JSON
+// cut short (extract), or a call of get_weather whose arguments break its schema (act).
+func failingScript(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+	if !gjson.GetBytes(c.Body, "tools").Exists() {
+		streamText(w, c, `{"id": `, `7`)
+		return
+	}
+	id, s := callID(c), openSSE(w)
+	s.data(chunk(id, c.Model, `{"role":"assistant","content":null}`, "", ""))
+	s.data(chunk(id, c.Model, `{"tool_calls":[{"index":0,"id":"call_`+c.Model+`","type":"function","function":{"name":"get_weather","arguments":""}}]}`, "", ""))
+	s.data(chunk(id, c.Model, `{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\": "}}]}`, "", ""))
+	s.data(chunk(id, c.Model, `{"tool_calls":[{"index":0,"function":{"arguments":"5}"}}]}`, "", ""))
+	s.data(chunk(id, c.Model, `{}`, "tool_calls", ""))
+	if c.includeUsage() {
+		s.data(usageChunk(id, c.Model, usageJSON(5, 9)))
+	}
+	s.done()
+}
+
+// TestSDKStreamedFlaggedAnswer: when every step of a validated cascade fails and the route
+// delivers the last answer flagged, a stream gets that answer as an accepted one comes: every
+// chunk with the upstream's id, created and model, its text or tool calls and finish reason,
+// and the usage chunk the client asked for; the decision prices it and flags it.
+func TestSDKStreamedFlaggedAnswer(t *testing.T) {
+	e := newValidatedE2E(t, failingScript)
+	weather := openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather",
+		Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}}})
+	tests := []struct {
+		explanation, category string
+		usage                 bool
+		content, finish       string
+		call                  string // "id name arguments"
+		completion            int64
+	}{
+		{"JSON that fails its schema, usage asked for", "extract", true, `{"id": 7`, "stop", "", 2},
+		{"a tool call whose arguments fail the tool's schema", "act", false, "", "tool_calls", `call_up-secondary get_weather {"city": 5}`, 9},
+	}
+	for _, tt := range tests {
+		params := openai.ChatCompletionNewParams{Model: "clearbar/" + tt.category, Messages: userMessage("Weather in Paris?")}
+		if tt.category == "act" {
+			params.Tools = []openai.ChatCompletionToolUnionParam{weather}
+		}
+		if tt.usage {
+			params.StreamOptions.IncludeUsage = openai.Bool(true)
+		}
+		var raw *http.Response
+		stream := e.client.Chat.Completions.NewStreaming(context.Background(), params, option.WithResponseInto(&raw))
+		var acc openai.ChatCompletionAccumulator
+		ids, usageChunks := map[string]bool{}, 0
+		for stream.Next() {
+			c := stream.Current()
+			if !acc.AddChunk(c) {
+				t.Errorf("%s: the accumulator refused %s", tt.explanation, c.RawJSON())
+			}
+			ids[c.ID] = true
+			if c.Created == 0 || c.Model != "up-secondary" || c.Object != "chat.completion.chunk" {
+				t.Errorf("%s: chunk %s", tt.explanation, c.RawJSON())
+			}
+			if c.JSON.Usage.Valid() {
+				usageChunks++
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatalf("%s: %v", tt.explanation, err)
+		}
+		ch := acc.Choices[0]
+		var call string
+		if len(ch.Message.ToolCalls) == 1 {
+			tc := ch.Message.ToolCalls[0]
+			call = tc.ID + " " + tc.Function.Name + " " + tc.Function.Arguments
+		}
+		if ch.Message.Content != tt.content || ch.FinishReason != tt.finish || call != tt.call {
+			t.Errorf("%s: content %q finish %q call %q, want %q %q %q", tt.explanation, ch.Message.Content, ch.FinishReason, call, tt.content, tt.finish, tt.call)
+		}
+		if len(ids) != 1 || !ids["chatcmpl-up-secondary-"+map[string]string{"extract": "1", "act": "2"}[tt.category]] {
+			t.Errorf("%s: chunk ids %v, want the secondary's one", tt.explanation, ids)
+		}
+		if want := map[bool]int{true: 1, false: 0}[tt.usage]; usageChunks != want || tt.usage && (acc.Usage.PromptTokens != 5 || acc.Usage.CompletionTokens != tt.completion) {
+			t.Errorf("%s: %d usage chunks, usage %+v", tt.explanation, usageChunks, acc.Usage)
+		}
+		if raw.Header.Get("X-Clearbar-Model") != "secondary" || raw.Header.Get("X-Clearbar-Attempts") != "2" {
+			t.Errorf("%s: headers model %q attempts %q", tt.explanation, raw.Header.Get("X-Clearbar-Model"), raw.Header.Get("X-Clearbar-Attempts"))
+		}
+		d := e.decisions.wait(t, raw.Header.Get("X-Clearbar-Decision-Id"))
+		last := d.Attempts[len(d.Attempts)-1]
+		if !d.Flagged || !strings.HasPrefix(last.Outcome, "delivered flagged") || d.Usage.CompletionTokens != int(tt.completion) || d.Cost <= 0 || d.TTFB == 0 {
+			t.Errorf("%s: flagged %v outcome %q usage %+v cost %s ttfb %v", tt.explanation, d.Flagged, last.Outcome, d.Usage, d.Cost, d.TTFB)
+		}
+	}
+}
+
+// TestStreamedFlaggedAnswerWire: the flagged answer's stream on the wire, to an OpenAI client
+// (the cost trailer) and to an Anthropic one (the message's id, model and usage).
+func TestStreamedFlaggedAnswerWire(t *testing.T) {
+	e := newValidatedE2E(t, failingScript)
+	resp := e.post(t, context.Background(), `{"model":"clearbar/extract","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"x"}]}`)
+	body := readAllBody(t, resp)
+	if !strings.HasSuffix(body, "data: [DONE]\n\n") || resp.Trailer.Get("X-Clearbar-Cost-Usd") == "" {
+		t.Errorf("trailer %v after %s", resp.Trailer, body)
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/v1/messages", strings.NewReader(`{"model":"clearbar/extract","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"x"}]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Anthropic-Version", "2023-06-01")
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := map[string]gjson.Result{}
+	for _, ev := range strings.Split(readAllBody(t, resp), "\n\n") {
+		typ, data, _ := strings.Cut(ev, "\ndata: ")
+		events[strings.TrimPrefix(typ, "event: ")] = gjson.Parse(data)
+	}
+	msg, delta := events["message_start"].Get("message"), events["message_delta"]
+	if msg.Get("id").Str != "msg_chatcmpl-up-secondary-2" || msg.Get("model").Str != "up-secondary" ||
+		delta.Get("usage.input_tokens").Int() != 5 || delta.Get("usage.output_tokens").Int() != 2 || delta.Get("delta.stop_reason").Str != "end_turn" {
+		t.Errorf("message_start %s, message_delta %s", msg.Raw, delta.Raw)
 	}
 }

@@ -36,6 +36,22 @@ type Step struct {
 	Candidates []*spec.Model
 	Validate   []*spec.Validator
 	RetryOnce  bool
+	// Index is the step's place among the route's steps, from 0, and Positions are the
+	// candidates' places in the step's failover chain (nil: as listed). They differ from the
+	// places in the Plan when Plan left models out (a context window too small, an input a
+	// model lacks, a breaker open), and they say what calling a candidate is: the first step's
+	// first model is the primary, a later step's first model an escalation, any other model a
+	// fallback, also when the models before it were left out.
+	Index     int
+	Positions []int
+}
+
+// Position returns the place of the step's ith candidate in its failover chain.
+func (s *Step) Position(i int) int {
+	if s.Positions == nil {
+		return i
+	}
+	return s.Positions[i]
 }
 
 // Health tells the planner which upstreams to leave out. Open reports whether the breaker of
@@ -123,11 +139,11 @@ func newStepsPlan(s *spec.Spec, c *spec.Category, r *spec.Route, steps []spec.Pl
 	for _, st := range steps {
 		later[st.Model.Name] = true
 	}
-	for _, st := range steps {
+	for i, st := range steps {
 		delete(later, st.Model.Name)
 		isLater := func(m *spec.Model) bool { return later[m.Name] }
 		cands := append([]*spec.Model{st.Model}, s.FailoverChain(st.Model, c.Fallback, isLater)...)
-		ap.steps = append(ap.steps, Step{Candidates: cands, Validate: st.Validate, RetryOnce: st.RetryOnce})
+		ap.steps = append(ap.steps, Step{Candidates: cands, Validate: st.Validate, RetryOnce: st.RetryOnce, Index: i})
 		for _, m := range cands {
 			ap.names = append(ap.names, m.Name)
 		}
@@ -244,10 +260,11 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 		}
 		// Every breaker is open (or some mix): fail open on the first candidate that fits.
 		for _, st := range ap.steps {
-			for _, m := range st.Candidates {
+			for j, m := range st.Candidates {
 				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && lacking(m, carries) == nil {
 					d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: "every candidate was left out; trying it anyway"})
-					filtered = []Step{{Candidates: []*spec.Model{m}, Validate: st.Validate, RetryOnce: st.RetryOnce}}
+					filtered = []Step{{Candidates: []*spec.Model{m}, Validate: st.Validate, RetryOnce: st.RetryOnce,
+						Index: st.Index, Positions: []int{j}}}
 					break
 				}
 			}
@@ -306,10 +323,12 @@ func scoreText(r *clearbar.Request) (text, system string) {
 // in tokens is over their context window, or it carries an input they lack) or whose breaker
 // is open, recording each skip in d. It returns nil steps when nothing was left out (the
 // precomputed steps are shared), with what was lacking, how many models were too small and
-// how many breakers were open.
+// how many breakers were open. A step that lost candidates keeps the places of the others
+// (Step.Positions), and every step its own (Step.Index).
 func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet) (filtered []Step, lacked *modality, tooSmall, open int) {
 	for i, st := range ap.steps {
 		var keep []*spec.Model
+		var positions []int // of keep, once a candidate was left out
 		for j, m := range st.Candidates {
 			reason := ""
 			if w := m.Resolved.ContextWindow; w > 0 && need > w {
@@ -327,12 +346,17 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 			if reason == "" {
 				if keep != nil {
 					keep = append(keep, m)
+					positions = append(positions, j)
 				}
 				continue
 			}
 			d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: reason})
 			if keep == nil {
 				keep = append(make([]*spec.Model, 0, len(st.Candidates)), st.Candidates[:j]...)
+				positions = make([]int, j, len(st.Candidates))
+				for k := range positions {
+					positions[k] = k
+				}
 			}
 		}
 		if keep == nil && filtered == nil {
@@ -342,10 +366,11 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 			filtered = append(make([]Step, 0, len(ap.steps)), ap.steps[:i]...)
 		}
 		if keep == nil {
-			keep = st.Candidates
+			filtered = append(filtered, st)
+			continue
 		}
 		if len(keep) > 0 {
-			filtered = append(filtered, Step{Candidates: keep, Validate: st.Validate, RetryOnce: st.RetryOnce})
+			filtered = append(filtered, Step{Candidates: keep, Validate: st.Validate, RetryOnce: st.RetryOnce, Index: st.Index, Positions: positions})
 		}
 	}
 	return filtered, lacked, tooSmall, open

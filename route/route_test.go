@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,6 +179,58 @@ func TestPlanSkipsAndFailsOpen(t *testing.T) {
 	p, err = r.Plan(context.Background(), s.Category("a"), in, nil, d)
 	if err != nil || p.Steps[0].Candidates[0].Name != "mid" || !strings.Contains(d.Skipped[0].Reason, "context window 2000") {
 		t.Errorf("context window: plan %v skipped %v err %v", d.Plan, d.Skipped, err)
+	}
+}
+
+// TestPlanKeepsPositions: a plan that left models out keeps each step's place in the route and
+// each candidate's place in its failover chain, which say what calling it is (a fallback, not
+// the primary, when the primary's breaker is open; an escalation when a cascade's first step
+// is gone).
+func TestPlanKeepsPositions(t *testing.T) {
+	r := newRouter(t, base)
+	s := r.Spec()
+	type place struct {
+		model     string
+		step, pos int
+	}
+	places := func(p *Plan) []place {
+		var out []place
+		for _, st := range p.Steps {
+			for i, m := range st.Candidates {
+				out = append(out, place{m.Name, st.Index, st.Position(i)})
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		explanation, category string
+		open                  openBreakers
+		want                  []place
+	}{
+		{"nothing left out: the route's own places", "a", nil,
+			[]place{{"small", 0, 0}, {"mid", 0, 1}, {"mid-q", 0, 2}, {"strong", 1, 0}, {"mid", 1, 1}, {"mid-q", 1, 2}}},
+		{"the primary's breaker is open: its fallback keeps place 1", "b", openBreakers{"p/mid": true},
+			[]place{{"mid-q", 0, 1}}},
+		{"a fallback in the middle of the chain is left out", "a", openBreakers{"p/mid": true},
+			[]place{{"small", 0, 0}, {"mid-q", 0, 2}, {"strong", 1, 0}, {"mid-q", 1, 2}}},
+		{"the cascade's first step is gone: the second keeps index 1", "a", openBreakers{"p/small": true, "p/mid": true, "q/mid-q": true},
+			[]place{{"strong", 1, 0}}},
+		{"every breaker open: the candidate tried anyway keeps its place", "b", openBreakers{"p/mid": true, "q/mid-q": true},
+			[]place{{"mid", 0, 0}}},
+	}
+	for _, tt := range tests {
+		d := &clearbar.Decision{}
+		var h Health
+		if tt.open != nil {
+			h = tt.open
+		}
+		p, err := r.Plan(context.Background(), s.Category(tt.category), input("hi"), h, d)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.explanation, err)
+		}
+		if got := places(p); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: places %v, want %v", tt.explanation, got, tt.want)
+		}
 	}
 }
 

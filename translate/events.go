@@ -284,7 +284,7 @@ func (s *AnthropicEvents) toolDelta(tc gjson.Result) error {
 	}
 	// Strings read from data alias it, and the caller reuses its buffer: copy what is kept.
 	if id := tc.Get("id").String(); id != "" && t.id == "" {
-		t.id = strings.Clone(id)
+		t.id = anthropicToolID(id)
 	}
 	if name := tc.Get("function.name").String(); name != "" && t.state == 'p' {
 		t.name = strings.Clone(t.name + name)

@@ -132,7 +132,7 @@ func FuzzAnthropicEvents(f *testing.F) {
 			t.Fatalf("%d tool blocks, want %d", len(gotOrder), len(order))
 		}
 		for i, k := range order {
-			id := fmt.Sprintf("call_%d", k)
+			id := fmt.Sprintf("toolu_%d", k) // call_k, with Anthropic's prefix (toolids.go)
 			if gotOrder[i] != id {
 				t.Fatalf("tool block %d is %s, want %s", i, gotOrder[i], id)
 			}

@@ -405,7 +405,7 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 		w.open('{')
 		w.kstr("type", "tool_result")
 		w.key("tool_use_id")
-		w.strOf(id)
+		w.toolID(id, openAIToolIDPrefix, anthropicToolIDPrefix)
 		switch {
 		case content.Type == gjson.String:
 			w.kraw("content", content.Raw)
@@ -565,7 +565,7 @@ func toolUseBlock(tc gjson.Result, at string) ([]byte, error) {
 	w.open('{')
 	w.kstr("type", "tool_use")
 	w.key("id")
-	w.strOf(id)
+	w.toolID(id, openAIToolIDPrefix, anthropicToolIDPrefix)
 	w.key("name")
 	w.strOf(name)
 	w.kraw("input", args)

@@ -246,7 +246,7 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 		return writeSystemMessages(w, msg.Get("content"), at(".content"))
 	}
 	if role != "user" && role != "assistant" {
-		return invalid(at(".role"), "role must be user, assistant or system (got %q)", role)
+		return invalid(at(".role"), "%s: Input should be 'user', 'assistant' or 'system' (got %q)", at(".role"), role)
 	}
 	content := msg.Get("content")
 	if content.Type == gjson.String {
@@ -353,7 +353,8 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 			}
 			calls.item()
 			calls.open('{')
-			calls.kraw("id", rawString(b.Get("id")))
+			calls.key("id")
+			calls.toolID(b.Get("id"), anthropicToolIDPrefix, openAIToolIDPrefix)
 			calls.kstr("type", "function")
 			calls.key("function")
 			calls.open('{')
@@ -410,7 +411,8 @@ func writeToolMessage(w *jw, b gjson.Result, at string) error {
 	w.item()
 	w.open('{')
 	w.kstr("role", "tool")
-	w.kraw("tool_call_id", rawString(b.Get("tool_use_id")))
+	w.key("tool_call_id")
+	w.toolID(b.Get("tool_use_id"), anthropicToolIDPrefix, openAIToolIDPrefix)
 	c := b.Get("content")
 	switch {
 	case c.Type == gjson.String:

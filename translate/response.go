@@ -264,7 +264,7 @@ func ToAnthropicResponse(body []byte) ([]byte, error) {
 		w.open('{')
 		w.kstr("type", "tool_use")
 		w.key("id")
-		w.strOf(tc.Get("id"))
+		w.toolID(tc.Get("id"), openAIToolIDPrefix, anthropicToolIDPrefix)
 		w.key("name")
 		w.strOf(tc.Get("function.name"))
 		w.kraw("input", args)

@@ -366,6 +366,7 @@ func TestRoundTripResponses(t *testing.T) {
 		want := readCompletion(body)
 		want.Usage.ReasoningTokens = 0 // dropped: Anthropic's usage has no reasoning count
 		want.ID = "msg_" + want.ID     // Anthropic's message ids start with msg_
+		want.Calls = anthropicCallIDs(want.Calls)
 		if gjson.GetBytes(body, "choices.0.message.content").IsArray() {
 			want.Text = texts(gjson.GetBytes(body, "choices.0.message.content"))
 		}
@@ -377,6 +378,17 @@ func TestRoundTripResponses(t *testing.T) {
 			t.Errorf("%s: OpenAI → Anthropic → OpenAI:\n got %+v\nwant %+v", in, got, want)
 		}
 	}
+}
+
+// anthropicCallIDs returns tool calls ("id name arguments") with their ids as an OpenAI answer
+// that went through Anthropic's format has them: call_X became toolu_X there, an id of
+// Anthropic's that the way back leaves as it is (see toolids.go).
+func anthropicCallIDs(calls []string) []string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, anthropicToolID(c))
+	}
+	return out
 }
 
 // joinText merges consecutive text blocks, which the OpenAI format joins.
@@ -430,6 +442,7 @@ func TestRoundTripStreams(t *testing.T) {
 			t.Fatalf("%s: %v", in, err)
 		}
 		want.ID = "msg_" + want.ID // Anthropic's message ids start with msg_
+		want.Calls = anthropicCallIDs(want.Calls)
 		var wire bytes.Buffer
 		for _, e := range chunksToAnthropic(t, stream) {
 			wire.WriteString("event: " + e.typ + "\ndata: " + string(e.data) + "\n\n")

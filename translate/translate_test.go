@@ -83,6 +83,11 @@ func TestToOpenAIRefuses(t *testing.T) {
 		_, err := ToOpenAIRequest([]byte(tt.body), OpenAIOptions{Version: tt.version})
 		checkClientError(t, tt.explanation, err, tt.param)
 	}
+	// An unknown role names the message in the message too, as Anthropic's errors do.
+	_, err := ToOpenAIRequest([]byte(head+`"messages":[`+user+`,{"role":"assistant","content":"y"},`+user+`,{"role":"wizard","content":"x"}]}`), OpenAIOptions{})
+	if e := clearbar.AsError(err); e.Param != "messages[3].role" || !strings.HasPrefix(e.Message, "messages[3].role: ") || !strings.Contains(e.Message, `"wizard"`) {
+		t.Errorf("an unknown role: param %q message %q", e.Param, e.Message)
+	}
 	// 2023-06-01 takes the sampling parameters.
 	if _, err := ToOpenAIRequest([]byte(head+`"temperature":0.5,"top_p":0.5,"top_k":5,"messages":[`+user+`]}`), OpenAIOptions{Version: Version20230601}); err != nil {
 		t.Errorf("2023-06-01 with sampling parameters: %v", err)
@@ -107,6 +112,64 @@ func checkClientError(t *testing.T, explanation string, err error, param string)
 		t.Errorf("%s: param %q, want %q (%s)", explanation, e.Param, param, e.Message)
 	case e.Message == "" || e.Type != ErrInvalidRequest:
 		t.Errorf("%s: message %q, type %q", explanation, e.Message, e.Type)
+	}
+}
+
+// TestToolIDPrefixes: tool-call ids take each format's prefix, call_X in OpenAI's and toolu_X in
+// Anthropic's, in requests, answers and streams, so that an Anthropic client sees Anthropic's
+// ids and the OpenAI-format route gets its own back; an id with neither prefix (or nothing
+// after it) passes unchanged, and an Anthropic upstream's toolu_ id reaches it again as it was.
+func TestToolIDPrefixes(t *testing.T) {
+	// An Anthropic client's conversation, to the OpenAI format.
+	history := func(id string) string {
+		return `{"model":"c","max_tokens":10,"messages":[{"role":"user","content":"x"},` +
+			`{"role":"assistant","content":[{"type":"tool_use","id":` + jsonString(id) + `,"name":"f","input":{}}]},` +
+			`{"role":"user","content":[{"type":"tool_result","tool_use_id":` + jsonString(id) + `,"content":"r"}]}]}`
+	}
+	for anthropicID, openAIID := range map[string]string{
+		"toolu_abc": "call_abc", "toolu_01A09q": "call_01A09q", "fc_1": "fc_1", "toolu_": "toolu_", "t": "t", `toolu_a"b`: `call_a"b`,
+	} {
+		o, err := ToOpenAIRequest([]byte(history(anthropicID)), OpenAIOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		call, result := gjson.GetBytes(o, "messages.1.tool_calls.0.id").Str, gjson.GetBytes(o, "messages.2.tool_call_id").Str
+		if call != openAIID || result != openAIID {
+			t.Errorf("Anthropic id %q: OpenAI tool call %q, tool message %q, want %q", anthropicID, call, result, openAIID)
+		}
+		// On to an Anthropic upstream: the id it gave.
+		a, err := ToAnthropicRequest(o, AnthropicOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		use, res := gjson.GetBytes(a, "messages.1.content.0.id").Str, gjson.GetBytes(a, "messages.2.content.0.tool_use_id").Str
+		if use != anthropicID || res != anthropicID {
+			t.Errorf("Anthropic id %q back to Anthropic: tool_use %q, tool_result %q", anthropicID, use, res)
+		}
+	}
+	// An OpenAI-format answer, to an Anthropic client.
+	for openAIID, anthropicID := range map[string]string{"call_DdmO9": "toolu_DdmO9", "toolu_01A": "toolu_01A", "call_": "call_", "abc": "abc"} {
+		body := `{"id":"chatcmpl-1","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":` +
+			jsonString(openAIID) + `,"type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`
+		out, err := ToAnthropicResponse([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := gjson.GetBytes(out, "content.0.id").Str; got != anthropicID {
+			t.Errorf("answer: OpenAI id %q is %q in Anthropic's format, want %q", openAIID, got, anthropicID)
+		}
+		var started string
+		s := NewAnthropicEvents(func(typ string, data []byte) error {
+			if typ == "content_block_start" {
+				started = gjson.GetBytes(data, "content_block.id").Str
+			}
+			return nil
+		})
+		s.Chunk([]byte(`{"id":"chatcmpl-1","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":` + jsonString(openAIID) + `,"type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`))
+		s.End()
+		if started != anthropicID {
+			t.Errorf("stream: OpenAI id %q is %q in Anthropic's format, want %q", openAIID, started, anthropicID)
+		}
 	}
 }
 
@@ -309,7 +372,7 @@ func TestAnthropicEventsEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []block{
-		{Type: "tool_use", ID: "call_1", Name: "f", Input: `{"a":1}`},
+		{Type: "tool_use", ID: "toolu_1", Name: "f", Input: `{"a":1}`},
 		{Type: "text", Text: "between after"},
 		{Type: "tool_use", ID: "toolu_c2_2", Name: "g", Input: `{}`},
 	}

@@ -12,11 +12,14 @@ import (
 	"github.com/clearbar/clearbar/trace"
 )
 
+// flaggedSince is how far back clearbar flagged looks by default: a week.
+const flaggedSince = 7 * 24 * time.Hour
+
 func (m *Main) runFlagged(ctx context.Context, args []string) error {
-	const usage = "clearbar flagged [--trace clearbar.db] [--since 24h] [--category NAME] [--limit N] [--format text|json]"
+	usage := fmt.Sprintf("clearbar flagged [--trace clearbar.db] [--since %dh] [--category NAME] [--limit N] [--format text|json]", int(flaggedSince.Hours()))
 	fs := flag.NewFlagSet("flagged", flag.ContinueOnError)
 	db := fs.String("trace", "clearbar.db", "the decision store to read")
-	since := fs.Duration("since", 7*24*time.Hour, "how far back to look")
+	since := fs.Duration("since", flaggedSince, "how far back to look")
 	category := fs.String("category", "", "only this category")
 	limit := fs.Int("limit", 100, "most decisions to list")
 	format := fs.String("format", "text", "text or json")

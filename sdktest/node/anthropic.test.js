@@ -52,6 +52,10 @@ const messageID = (id) => (id.startsWith('msg_') ? id : `msg_${id}`);
 const usageOf = (u) => [u.input_tokens, u.cache_creation_input_tokens ?? 0, u.cache_read_input_tokens ?? 0, u.output_tokens];
 const textOf = (m) => m.content.filter((b) => b.type === 'text').map((b) => b.text).join('');
 const toolsOf = (m) => m.content.filter((b) => b.type === 'tool_use').map((b) => [b.id, b.name, b.input]);
+// Tool call ids as an Anthropic client sees them: an OpenAI-format upstream's call_X is
+// toolu_X (the Gemini adapter's made ids too); an Anthropic upstream's are left as they are.
+const anthropicID = (id) => (id instanceof RegExp ? new RegExp(id.source.replace('^call_', '^toolu_')) : id.replace(/^call_/, 'toolu_'));
+const anthropicCalls = (calls) => calls.map(([id, ...rest]) => [anthropicID(id), ...rest]);
 
 for (const major of majors) {
   const { Anthropic } = major;
@@ -133,7 +137,7 @@ for (const major of majors) {
         const c = client();
         const first = await c.messages.create(ask(`clearbar/${kind}`, { tools: anthropicTools, tool_choice: { type: 'auto' } }));
         assert.equal(first.stop_reason, 'tool_use');
-        assertCalls(toolsOf(first), up.tools);
+        assertCalls(toolsOf(first), anthropicCalls(up.tools));
         const history = ask(`clearbar/${kind}`, { tools: anthropicTools });
         history.messages.push(
           { role: 'assistant', content: first.content },
@@ -151,7 +155,7 @@ for (const major of majors) {
         const msg = await client().messages.stream(ask(`clearbar/${kind}`, { tools: anthropicTools })).finalMessage();
         assert.equal(msg.stop_reason, 'tool_use');
         assert.equal(textOf(msg), up.streamToolText);
-        assertCalls(toolsOf(msg), up.streamTools);
+        assertCalls(toolsOf(msg), anthropicCalls(up.streamTools));
       });
     });
   }

@@ -244,10 +244,12 @@ describe('openai SDK, errors', () => {
   });
 
   // Per upstream kind: what its rejection and rate limit look like to the SDK, whether it has a
-  // spent-quota category (Azure has none), and the text its cut and reset streams send first.
+  // spent-quota category (Azure has none), and the text its cut and reset streams send first
+  // (null: the stream resets before any of its answer, which the gateway reports as a failure
+  // before the stream).
   const failures = {
     oa: { reject: { code: 'decimal_above_max_value', param: 'temperature' }, limited: 'rate_limit_exceeded', broke: true, cut: 'Partial', reset: 'Once upon' },
-    an: { reject: { code: null, param: null }, limited: 'rate_limited', broke: true, cut: 'Partial', reset: '' },
+    an: { reject: { code: null, param: null }, limited: 'rate_limited', broke: true, cut: 'Partial', reset: null },
     ge: { reject: { code: 'invalid_argument', param: null }, limited: 'resource_exhausted', broke: true, cut: 'Part', reset: 'Once upon' },
     az: { reject: { code: 'content_filter', param: 'prompt' }, limited: '429', broke: false, cut: 'Sure,', reset: 'Once' },
   };
@@ -300,6 +302,19 @@ describe('openai SDK, errors', () => {
     });
 
     for (const cut of ['cut', 'reset']) {
+      if (fail[cut] === null) {
+        test(`${kind}: a stream that fails (${cut}) before any of its answer is an error before the stream (item 21)`, async () => {
+          const f = recordingFetch();
+          const err = await rejects(
+            client({ fetch: f, maxRetries: 0 }).chat.completions.create(ask(`clearbar/${kind}-${cut}`, { stream: true })),
+            OpenAI.InternalServerError,
+          );
+          assert.equal(err.status, 502);
+          assert.equal(err.code, 'stream_cut');
+          assert.deepEqual(retryCounts(f), ['0']);
+        });
+        continue;
+      }
       test(`${kind}: a mid-stream upstream failure (${cut}) throws an APIError, not a clean end (item 19)`, async () => {
         const f = recordingFetch();
         const stream = await client({ fetch: f }).chat.completions.create(ask(`clearbar/${kind}-${cut}`, { stream: true }));
