@@ -130,12 +130,20 @@ func (d *Dashboard) series(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "range must be 15m, 1h, 6h or 24h")
 		return
 	}
+	// Buckets are aligned to the clock: each starts on a multiple of the step (15-minute
+	// steps at :00, :15, :30 and :45), so they stay put from one poll to the next and a
+	// point's time, its bucket's start, names the same minutes every time. The last bucket
+	// is the current one, which ends after now: it holds the minutes up to until.
+	now := d.o.Now()
+	until := now.Truncate(time.Minute).Add(time.Minute) // the end of the current minute
 	series := []drift.Series{}
 	if d.o.Monitor != nil {
-		now := d.o.Now()
-		series = append(series, d.o.Monitor.Series(by, now.Add(-rg.span+time.Minute), now, rg.step)...)
+		// Monitor.Series gives whole steps ending with its until's minute: pass the last
+		// minute of the current step, and the first of the step span-step before it.
+		end := now.Truncate(rg.step).Add(rg.step)
+		series = append(series, d.o.Monitor.Series(by, end.Add(-rg.span), end.Add(-time.Minute), rg.step)...)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"by": by, "range": name, "step_s": rg.step.Seconds(), "series": series})
+	writeJSON(w, http.StatusOK, map[string]any{"by": by, "range": name, "step_s": rg.step.Seconds(), "until": until.UTC(), "series": series})
 }
 
 func (d *Dashboard) specDocument(w http.ResponseWriter, r *http.Request) {

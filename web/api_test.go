@@ -1,12 +1,18 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/drift"
 	"github.com/clearbar/clearbar/gateway"
 	"github.com/clearbar/clearbar/spec"
@@ -199,5 +205,86 @@ func TestDashboardWithNothingButASpec(t *testing.T) {
 	}
 	if _, err := New(Options{}); err == nil {
 		t.Error("New without a spec")
+	}
+}
+
+// TestSeriesBucketsAreClockAligned checks that every range's buckets start on a multiple of
+// its step, so they stay put as time passes and each point's time is its bucket's start;
+// that the current, partial bucket holds the traffic since its start; and that the answer
+// says where the data ends.
+func TestSeriesBucketsAreClockAligned(t *testing.T) {
+	s, _ := quickstart(t)
+	// 22:27:40 UTC: 12 minutes and 40 s into a 15-minute step, 2 minutes into a 5-minute one.
+	now := time.Date(2026, 3, 14, 22, 27, 40, 0, time.UTC)
+	monitor, err := drift.New(drift.Options{Spec: s, Registerer: prometheus.NewRegistry(), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { monitor.Close(context.Background()) })
+	for _, at := range []time.Time{
+		time.Date(2026, 3, 14, 22, 13, 5, 0, time.UTC),  // the 22:00 step of 15 minutes, the 22:10 step of 5
+		time.Date(2026, 3, 14, 22, 18, 0, 0, time.UTC),  // 22:15 and 22:15
+		time.Date(2026, 3, 14, 22, 26, 30, 0, time.UTC), // 22:15 and 22:25
+		time.Date(2026, 3, 14, 22, 27, 10, 0, time.UTC), // 22:15 and 22:25
+	} {
+		monitor.Observe(&clearbar.Decision{Time: at, Category: "intent", Outcome: clearbar.OK})
+	}
+	d, err := New(Options{Spec: s, Monitor: monitor, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		rng        string
+		step       time.Duration
+		points     int
+		lastStart  string
+		lastCount  int64
+		firstStart string
+	}{
+		{"15m", time.Minute, 15, "22:27", 1, "22:13"},
+		{"1h", time.Minute, 60, "22:27", 1, "21:28"},
+		{"6h", 5 * time.Minute, 72, "22:25", 2, "16:30"},
+		{"24h", 15 * time.Minute, 96, "22:15", 3, "22:30"},
+	} {
+		rw := httptest.NewRecorder()
+		d.ServeHTTP(rw, httptest.NewRequest(http.MethodGet, "/ui/api/series?by=category&range="+c.rng, nil))
+		var ser struct {
+			StepS  float64        `json:"step_s"`
+			Until  time.Time      `json:"until"`
+			Series []drift.Series `json:"series"`
+		}
+		if err := json.Unmarshal(rw.Body.Bytes(), &ser); err != nil || rw.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.rng, rw.Code, rw.Body)
+		}
+		if ser.StepS != c.step.Seconds() || len(ser.Series) != 1 || ser.Series[0].Name != "intent" {
+			t.Fatalf("%s: step %v, series %+v", c.rng, ser.StepS, ser.Series)
+		}
+		if want := time.Date(2026, 3, 14, 22, 28, 0, 0, time.UTC); !ser.Until.Equal(want) {
+			t.Errorf("%s: until %v, want the end of the current minute, %v", c.rng, ser.Until, want)
+		}
+		pts := ser.Series[0].Points
+		if len(pts) != c.points {
+			t.Fatalf("%s: %d points, want %d", c.rng, len(pts), c.points)
+		}
+		var total int64
+		for i, p := range pts {
+			total += p.Requests
+			if !p.Time.Equal(p.Time.Truncate(c.step)) {
+				t.Errorf("%s: point %d starts at %s, not on a multiple of %v", c.rng, i, p.Time.Format(time.TimeOnly), c.step)
+			}
+			if i > 0 && p.Time.Sub(pts[i-1].Time) != c.step {
+				t.Errorf("%s: point %d is %v after the one before", c.rng, i, p.Time.Sub(pts[i-1].Time))
+			}
+		}
+		first, last := pts[0], pts[len(pts)-1]
+		if got := first.Time.Format("15:04"); got != c.firstStart {
+			t.Errorf("%s: the first bucket starts at %s, want %s", c.rng, got, c.firstStart)
+		}
+		if got := last.Time.Format("15:04"); got != c.lastStart || last.Requests != c.lastCount {
+			t.Errorf("%s: the last bucket starts at %s with %d requests, want %s with %d", c.rng, got, last.Requests, c.lastStart, c.lastCount)
+		}
+		if c.rng == "24h" && total != 4 {
+			t.Errorf("24h: %d requests in all, want 4", total)
+		}
 	}
 }

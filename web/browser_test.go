@@ -3,20 +3,24 @@ package web
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/gateway"
+	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -310,5 +314,253 @@ func TestDashboardAsksForTheAdminKey(t *testing.T) {
 		if !strings.Contains(p, "401") {
 			t.Errorf("the page reported: %s", p)
 		}
+	}
+}
+
+// TestRoutingDocumentLinksStayInTheDocument clicks a category in the routing document's
+// summary table: the frame scrolls to the category's section and keeps showing the
+// document (followed as a link, href="#cat-…" of a srcdoc document would load the
+// dashboard into the frame, where its script is blocked).
+func TestRoutingDocumentLinksStayInTheDocument(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a browser")
+	}
+	st := newStack(t, nil)
+	ctx, problems := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(st.srv.URL+"/ui/"),
+		chromedp.WaitVisible("#stat-requests"),
+		chromedp.Click(`button[data-tab="spec"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	const frame = `document.querySelector('#spec-frame')`
+	if err := poll(ctx, frame+`.contentDocument?.readyState === 'complete' && !!`+frame+`.contentDocument.querySelector('a[href="#cat-refund-dispute"]')`); err != nil {
+		t.Fatalf("the routing document has no link to refund-dispute: %v", err)
+	}
+	// Click the link where it is on the screen, as a user does.
+	at, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ X, Y float64 }](`(() => {
+		const f = `+frame+`, r = f.getBoundingClientRect();
+		const a = f.contentDocument.querySelector('a[href="#cat-refund-dispute"]').getClientRects()[0]; // its first line
+		return {X: r.left + f.clientLeft + a.left + a.width / 2, Y: r.top + f.clientTop + a.top + a.height / 2};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(at.X, at.Y)); err != nil {
+		t.Fatal(err)
+	}
+	// The section comes to the top of the frame (or the frame scrolls as far as it goes).
+	scrolled := `(() => {
+		const f = ` + frame + `, d = f.contentDocument, w = f.contentWindow;
+		const sec = d?.getElementById('cat-refund-dispute');
+		if (!sec || w.scrollY <= 0) return false;
+		const top = sec.getBoundingClientRect().top;
+		return Math.abs(top) < 2 || (top > 0 && w.scrollY + w.innerHeight >= d.documentElement.scrollHeight - 1);
+	})()`
+	if err := poll(ctx, scrolled); err != nil {
+		where, _ := chromedp.Run(ctx, chromedp.Evaluate[string](frame+`.contentWindow.location.href + ' ' + (`+frame+`.contentDocument?.title || '')`))
+		t.Fatalf("the frame did not scroll to the category (it shows %s): %v", where, err)
+	}
+	still, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(`+frame+`.contentDocument.body.innerText || '').includes('Routing policy: quickstart') && `+
+		frame+`.contentWindow.location.href === 'about:srcdoc' && window.scrollY === 0`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !still {
+		t.Error("after the click the frame no longer shows the routing document, or the dashboard scrolled")
+	}
+	if ps := problems(); len(ps) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(ps, "\n"))
+	}
+}
+
+// changeRange sets the range selector to each of values, as a user flicking through them
+// does, a few milliseconds apart.
+func changeRange(values ...string) chromedp.Action[chromedp.Void] {
+	js := fmt.Sprintf(`(() => { const g = document.querySelector('#range'); %q.split(',').forEach((v, i) =>
+		setTimeout(() => { g.value = v; g.dispatchEvent(new Event('change')); }, i * 3)); })()`, strings.Join(values, ","))
+	return chromedp.Evaluate[chromedp.Void](js)
+}
+
+// TestPollingStaysOneLoop changes the chart range many times while requests are in flight:
+// the page keeps polling once per period, and a late answer for an older range does not
+// replace the charts of the range chosen after it.
+func TestPollingStaysOneLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a browser")
+	}
+	st := newStack(t, nil)
+	for i := range 4 {
+		st.chat(t, i)
+	}
+	ctx, problems := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(st.srv.URL+"/ui/"), chromedp.WaitVisible("#stat-requests")); err != nil {
+		t.Fatal(err)
+	}
+	waitNumber(t, ctx, "#stat-requests", 3)
+	if err := poll(ctx, `document.querySelector('#charts').dataset.range === '1h'`); err != nil {
+		t.Fatalf("the charts did not draw: %v", err)
+	}
+
+	// Every answer takes a while, so that each change finds the one before still waiting.
+	st.setSlow(func(r *http.Request) time.Duration {
+		if strings.HasPrefix(r.URL.Path, "/ui/api/") {
+			return 40 * time.Millisecond
+		}
+		return 0
+	})
+	for range 3 {
+		if err := chromedp.Do(ctx, changeRange("15m", "1h", "6h", "24h")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := poll(ctx, `document.querySelector('#charts').dataset.range === '24h'`); err != nil {
+		t.Fatalf("the charts do not show the last range chosen: %v", err)
+	}
+	time.Sleep(time.Second)
+	st.setSlow(nil)
+	st.resetHits()
+	const period = 4200 * time.Millisecond // a little over two polling periods
+	time.Sleep(period)
+	if live, series := st.hitsOf("/ui/api/live"), st.hitsOf("/ui/api/series"); live > 3 || series > 3 || live < 1 {
+		t.Errorf("in %v the page asked for the live figures %d times and the series %d times, want 2 or 3 each (one polling loop)", period, live, series)
+	}
+
+	// A slow answer for the 15-minute range arrives after the 24-hour range was chosen and
+	// drawn: it is dropped.
+	st.setSlow(func(r *http.Request) time.Duration {
+		if r.URL.Path == "/ui/api/series" && r.URL.Query().Get("range") == "15m" {
+			return 700 * time.Millisecond
+		}
+		return 0
+	})
+	if err := chromedp.Do(ctx, changeRange("15m")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the live figures are in; the 15-minute series is not
+	if err := chromedp.Do(ctx, changeRange("24h")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // the 15-minute series has come and gone; the next poll is not due
+	drawn, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#charts').dataset.range || ''`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if drawn != "24h" {
+		t.Errorf("the range selector says 24h, the charts show %q", drawn)
+	}
+	if ps := problems(); len(ps) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(ps, "\n"))
+	}
+}
+
+// TestExplorerWithoutDecisionRecords checks, with no decision store (`clearbar serve
+// --trace none`), that the Decisions tab says so and never asks for decisions, which would
+// only answer 404.
+func TestExplorerWithoutDecisionRecords(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a browser")
+	}
+	st := newStackWith(t, stackOptions{noDecisions: true})
+	st.chat(t, 0)
+	ctx, problems := browser(t)
+	// Opened on a decision's address, as a link from a log would.
+	if err := chromedp.Do(ctx, chromedp.Navigate(st.srv.URL+"/ui/#decision=dec_someone"), chromedp.WaitVisible("#decision")); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, `document.querySelector('#decision').innerText.includes('not stored')`); err != nil {
+		t.Errorf("the explorer does not say decisions are not stored: %v: %q", err, text(t, ctx, "#decision"))
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`button[data-tab="overview"]`),
+		chromedp.Click(`button[data-tab="explorer"]`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#decision-id').disabled && document.querySelector('#find').disabled`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !disabled {
+		t.Error("the decision lookup is still offered")
+	}
+	screenshot(t, ctx, artefacts(t), "dashboard-no-decisions.png")
+	if n := st.hitsOf("/ui/api/decisions") + st.hitsOf("/ui/api/decisions/dec_someone"); n != 0 {
+		t.Errorf("the page asked for decisions %d times", n)
+	}
+	if ps := problems(); len(ps) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(ps, "\n"))
+	}
+}
+
+// TestChartBucketsAndBreakerTimes checks, on a fixed clock, the 24-hour charts' current
+// bucket, 7½ minutes into its 15: the tooltip names the bucket's span, and its requests
+// per minute are over the minutes it has had, not the 15 it will have. And a breaker with a
+// cooldown under a minute shows when it reopens to the second.
+func TestChartBucketsAndBreakerTimes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives a browser")
+	}
+	now := time.Now().Truncate(15 * time.Minute).Add(-time.Hour + 7*time.Minute + 30*time.Second)
+	st := newStackWith(t, stackOptions{now: func() time.Time { return now }, cooldown: 50 * time.Second})
+	for i := range 14 { // 8 minutes of the current bucket have data: 1.75 a minute
+		st.monitor.Observe(&clearbar.Decision{Time: now.Add(-2 * time.Minute), Category: "intent", Outcome: clearbar.OK, ID: strconv.Itoa(i)})
+	}
+	for range 30 { // a full bucket before it: 2 a minute
+		st.monitor.Observe(&clearbar.Decision{Time: now.Add(-20 * time.Minute), Category: "intent", Outcome: clearbar.OK})
+	}
+	b := st.breakers.Get(health.Key("sim", "nano"))
+	for range 5 {
+		done, ok := b.Allow(time.Now())
+		if !ok {
+			t.Fatal("the breaker opened early")
+		}
+		done(clearbar.Timeout, time.Now())
+	}
+
+	ctx, problems := browser(t)
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(st.srv.URL+"/ui/"),
+		chromedp.WaitVisible("#stat-requests"),
+		chromedp.SetValue("#range", "24h"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#range').dispatchEvent(new Event('change'))`),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, `document.querySelectorAll('#charts svg path').length > 0 && document.querySelector('#charts').dataset.range === '24h'`); err != nil {
+		t.Fatalf("the 24-hour charts did not draw: %v", err)
+	}
+	reopens := text(t, ctx, "#breakers tbody tr td:last-child")
+	if !regexp.MustCompile(`\d:\d\d:\d\d`).MatchString(reopens) {
+		t.Errorf("a breaker with a 50 s cooldown reopens at %q, without seconds", reopens)
+	}
+
+	// Hover the right edge of the requests chart: its last point, the current bucket.
+	at, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ X, Y float64 }](`(() => {
+		const r = document.querySelector('#charts svg').getBoundingClientRect();
+		return {X: r.right - 2, Y: r.top + r.height / 2};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at.X, at.Y)); err != nil {
+		t.Fatal(err)
+	}
+	if err := poll(ctx, `!document.querySelector('#tooltip').hidden`); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, artefacts(t), "dashboard-24h.png")
+	tip := text(t, ctx, "#tooltip")
+	if !strings.Contains(tip, "intent: 1.75") {
+		t.Errorf("the current bucket's requests per minute: tooltip %q, want intent: 1.75 (14 requests in 8 minutes)", tip)
+	}
+	if !strings.Contains(tip, "–") || !strings.Contains(tip, "so far: 8 min") {
+		t.Errorf("the tooltip %q does not name the bucket's span and the minutes it has had", tip)
+	}
+	if ps := problems(); len(ps) > 0 {
+		t.Errorf("the page reported errors:\n%s", strings.Join(ps, "\n"))
 	}
 }

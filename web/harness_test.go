@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +37,65 @@ type stack struct {
 	spec     *spec.Spec
 	monitor  *drift.Monitor
 	recorder *trace.Recorder
+	breakers *health.Set
+
+	mu   sync.Mutex
+	hits map[string]int // requests served, by path
+	// slow, if set, says how long to hold a request before serving it.
+	slow func(*http.Request) time.Duration
+}
+
+// stackOptions change a stack.
+type stackOptions struct {
+	// edit, if not nil, changes the spec before the gateway is built.
+	edit func(*spec.Spec)
+	// noDecisions stores no decision records, as `clearbar serve --trace none` does.
+	noDecisions bool
+	// now is the dashboard's clock; nil means time.Now.
+	now func() time.Time
+	// cooldown, if not zero, is the circuit breakers' cooldown.
+	cooldown time.Duration
+}
+
+// hitsOf returns how many requests for path the server has served since the last reset.
+func (st *stack) hitsOf(path string) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.hits[path]
+}
+
+// resetHits forgets the requests counted so far.
+func (st *stack) resetHits() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.hits = map[string]int{}
+}
+
+// setSlow sets the function that says how long to hold each request.
+func (st *stack) setSlow(f func(*http.Request) time.Duration) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.slow = f
+}
+
+// ServeHTTP counts the request, holds it if setSlow says so, and serves it.
+func (st *stack) serve(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st.mu.Lock()
+		st.hits[r.URL.Path]++
+		slow := st.slow
+		st.mu.Unlock()
+		if slow != nil {
+			if d := slow(r); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-r.Context().Done():
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // flushed reads decisions after flushing the recorder, so a decision can be looked up and
@@ -74,7 +134,14 @@ func quickstart(t *testing.T) (*spec.Spec, func(string) ([]byte, error)) {
 // newStack starts a stack. edit, if not nil, changes the spec before the gateway is built.
 func newStack(t *testing.T, edit func(*spec.Spec)) *stack {
 	t.Helper()
+	return newStackWith(t, stackOptions{edit: edit})
+}
+
+// newStackWith starts a stack with options.
+func newStackWith(t *testing.T, o stackOptions) *stack {
+	t.Helper()
 	s, read := quickstart(t)
+	edit := o.edit
 	for _, p := range s.Providers {
 		// A hundredth of the assumed latencies: answers in milliseconds, reproducibly.
 		p.Simulate = &spec.Simulate{TimeScale: 0.01, Seed: 7}
@@ -102,21 +169,32 @@ func newStack(t *testing.T, edit func(*spec.Spec)) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	breakers := health.NewSet(health.DefaultSettings(), nil)
+	bs := health.DefaultSettings()
+	if o.cooldown > 0 {
+		bs.Cooldown = o.cooldown
+	}
+	breakers := health.NewSet(bs, nil)
 	store := flushed{rec, db}
-	gw, err := gateway.New(gateway.Options{Spec: s, Providers: providers, Breakers: breakers, Checker: checker,
-		Recorder: drift.Tee(rec, monitor), Decisions: store, Registerer: metrics, Gatherer: metrics})
+	gwo := gateway.Options{Spec: s, Providers: providers, Breakers: breakers, Checker: checker,
+		Recorder: drift.Tee(rec, monitor), Decisions: store, Registerer: metrics, Gatherer: metrics}
+	do := Options{Spec: s, Monitor: monitor, Breakers: breakers, Decisions: store, Now: o.now}
+	if o.noDecisions { // as `clearbar serve --trace none`: the monitor only, nothing to look up
+		gwo.Recorder, gwo.Decisions, do.Decisions = monitor, nil, nil
+	}
+	gw, err := gateway.New(gwo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dash, err := New(Options{Spec: s, Monitor: monitor, Breakers: breakers, Decisions: store, Auth: gw.RequireAdmin})
+	do.Auth = gw.RequireAdmin
+	dash, err := New(do)
 	if err != nil {
 		t.Fatal(err)
 	}
 	root := http.NewServeMux()
 	root.Handle(Prefix, dash)
 	root.Handle("/", gw)
-	st := &stack{srv: httptest.NewServer(root), spec: s, monitor: monitor, recorder: rec}
+	st := &stack{spec: s, monitor: monitor, recorder: rec, breakers: breakers, hits: map[string]int{}}
+	st.srv = httptest.NewServer(st.serve(root))
 	t.Cleanup(func() {
 		st.srv.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

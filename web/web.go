@@ -7,7 +7,7 @@
 // behind a strict firewall. It reads JSON from the endpoints under /ui/api/:
 //
 //	GET /ui/api/live                 summary figures, breakers, drift alerts and detectors
-//	GET /ui/api/series?by=&range=    per-minute series by category, model or total
+//	GET /ui/api/series?by=&range=    series by category, model or total, in clock-aligned steps
 //	GET /ui/api/spec                 the spec as a routing document (HTML)
 //	GET /ui/api/decisions?...        recent decisions, filtered (category, model, outcome, flagged, limit)
 //	GET /ui/api/decisions/{id}       one decision record

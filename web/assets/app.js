@@ -63,6 +63,7 @@
   const fmtNs = (ns) => (ns ? fmtDur(ns / 1e9) : '–');
   const fmtPct = (r) => (r === null || r === undefined ? '–' : (r * 100).toFixed(r >= 0.9995 || r === 0 ? 0 : 1) + '%');
   const fmtTime = (t) => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
+  const fmtTimeSec = (t) => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
   const fmtClock = (t) => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'});
   const fmtStamp = (t) => new Date(t).toLocaleString([], {month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit'});
 
@@ -70,9 +71,10 @@
   class AuthError extends Error {}
   let adminKey = sessionStorage.getItem(KEY) || '';
 
-  async function api(path) {
+  // api fetches path; signal, if given, aborts the request.
+  async function api(path, signal) {
     const headers = adminKey ? {Authorization: 'Bearer ' + adminKey} : {};
-    const r = await fetch(path, {headers, cache: 'no-store'});
+    const r = await fetch(path, {headers, cache: 'no-store', signal});
     if (r.status === 401 || r.status === 403) {
       showAuth(r.status === 403 ? 'That key is not an admin key for this gateway.' : 'This gateway needs an admin key to show its dashboard.');
       throw new AuthError('admin key needed');
@@ -86,7 +88,7 @@
     }
     return r;
   }
-  const getJSON = async (path) => (await api(path)).json();
+  const getJSON = async (path, signal) => (await api(path, signal)).json();
 
   function showAuth(message) {
     $('#auth-message').textContent = message;
@@ -130,6 +132,7 @@
 
   function renderLive(live) {
     lastLive = live;
+    setExplorer(!!live.explorer);
     $('#spec-name').textContent = live.spec.name;
     document.title = 'Clearbar · ' + live.spec.name;
     fillOptions($('#f-category'), live.spec.categories);
@@ -225,11 +228,19 @@
       h('td', {}, b.key), h('td', {}, h('span', {class: 'pill ' + b.state}, b.state.replace('_', ' '))),
       h('td', {class: 'num'}, fmtInt(b.requests)), h('td', {class: 'num'}, fmtInt(b.failures)),
       h('td', {}, b.last_failure_class ? b.last_failure_class + ' at ' + fmtTime(b.last_failure_at) : '–'),
-      h('td', {}, b.reopens_at ? fmtTime(b.reopens_at) : '–')))));
+      h('td', {}, b.reopens_at ? reopens(b) : '–')))));
+  }
+
+  // reopens says when an open breaker lets a probe through: to the second when its cooldown
+  // is under a minute, where minutes alone would name the minute it opened in.
+  function reopens(b) {
+    const cooldown = b.opened_at ? Date.parse(b.reopens_at) - Date.parse(b.opened_at) : NaN;
+    return cooldown < 60000 ? fmtTimeSec(b.reopens_at) : fmtTime(b.reopens_at);
   }
 
   // Charts.
   const METRICS = [
+    // m is the minutes the point covers: the step, or less for the current bucket.
     {title: 'Requests per minute', fmt: fmtNum, value: (p, m) => p.requests / m},
     {title: 'Cost per minute', fmt: fmtUSD, value: (p, m) => p.cost_usd / m},
     {title: 'Latency p50', fmt: fmtDur, value: (p) => p.p50_s},
@@ -241,11 +252,13 @@
   ];
 
   function renderCharts(data) {
-    const stepMin = data.step_s / 60;
     const series = data.series;
     const legend = $('#legend');
     legend.replaceChildren(...series.map((sr) => h('span', {}, dot(colorOf(sr.name)), sr.name)));
-    $('#charts').replaceChildren(...METRICS.map((m) => chart(m, series, stepMin)));
+    const charts = $('#charts');
+    charts.dataset.range = data.range;
+    charts.dataset.by = data.by;
+    charts.replaceChildren(...METRICS.map((m) => chart(m, series, data)));
   }
 
   function niceMax(v) {
@@ -255,14 +268,24 @@
     return 10 * p;
   }
 
-  function chart(metric, series, stepMin) {
+  // chart draws one metric of the series. Their points are buckets of data.step_s aligned to
+  // the clock, each at its start; the last is the current one, with data up to data.until
+  // (the end of the current minute), so its per-minute figures are over the minutes it has
+  // had so far.
+  function chart(metric, series, data) {
     const W = 520, H = 190, L = 58, R = 10, T = 10, B = 22;
     const box = h('div', {class: 'chart'}, h('h4', {}, metric.title));
     const svg = s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': metric.title});
     box.append(svg);
     const n = series.length ? series[0].points.length : 0;
-    const values = series.map((sr) => sr.points.map((p) => {
-      const v = metric.value(p, stepMin);
+    const stepMs = data.step_s * 1000;
+    const until = data.until ? Date.parse(data.until) : NaN;
+    const starts = n ? series[0].points.map((p) => Date.parse(p.t)) : [];
+    // ends[i] is where bucket i's data ends: its end, or until for the current bucket.
+    const ends = starts.map((t) => (until > t ? Math.min(t + stepMs, until) : t + stepMs));
+    const minutes = starts.map((t, i) => Math.max(1, Math.round((ends[i] - t) / 60000)));
+    const values = series.map((sr) => sr.points.map((p, i) => {
+      const v = metric.value(p, minutes[i]);
       return v === null || v === undefined || Number.isNaN(v) ? null : v;
     }));
     const all = values.flat().filter((v) => v !== null);
@@ -282,10 +305,15 @@
       svg.append(s('line', {x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'gridline'}));
       svg.append(s('text', {x: L - 6, y: y(v) + 3, 'text-anchor': 'end', class: 'axis'}, metric.fmt(v)));
     }
-    const times = series[0].points.map((p) => p.t);
+    // The axis names buckets by their starts; the tooltip gives a bucket's span.
     for (const i of [0, Math.floor((n - 1) / 2), n - 1]) {
-      svg.append(s('text', {x: x(i), y: H - 6, 'text-anchor': i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle', class: 'axis'}, fmtTime(times[i])));
+      svg.append(s('text', {x: x(i), y: H - 6, 'text-anchor': i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle', class: 'axis'}, fmtTime(starts[i])));
     }
+    const span = (i) => {
+      if (stepMs <= 60000) return fmtTime(starts[i]);
+      const partial = ends[i] < starts[i] + stepMs;
+      return fmtTime(starts[i]) + '–' + fmtTime(starts[i] + stepMs) + (partial ? ' (so far: ' + minutes[i] + ' min)' : '');
+    };
     values.forEach((vs, si) => {
       const color = colorOf(series[si].name);
       let d = '';
@@ -309,7 +337,7 @@
       guide.setAttribute('x1', x(i));
       guide.setAttribute('x2', x(i));
       guide.setAttribute('visibility', 'visible');
-      tip.replaceChildren(h('div', {}, fmtTime(times[i])),
+      tip.replaceChildren(h('div', {}, span(i)),
         ...series.map((sr, si) => h('div', {}, dot(colorOf(sr.name)), sr.name + ': ' + metric.fmt(values[si][i]))));
       tip.hidden = false;
       tip.style.left = ev.clientX + 14 + 'px';
@@ -322,26 +350,51 @@
     return box;
   }
 
-  // Polling: one request at a time per kind; paused while the tab is hidden.
+  // Polling: one loop, paused while the tab is hidden. Each call of pollLive starts a new
+  // round and ends the one before: it aborts that round's requests, and only the latest
+  // round draws and arms the timer for the next. So changing the selectors while a request
+  // is in flight neither starts a second loop nor lets a late answer for the old selection
+  // draw over the new one.
   let liveTimer = null;
-  async function pollLive() {
+  let liveRound = 0;
+  let liveAbort = null;
+  function stopLive() {
+    liveRound++;
     clearTimeout(liveTimer);
+    liveTimer = null;
+    if (liveAbort) liveAbort.abort();
+    liveAbort = null;
+  }
+  async function pollLive() {
+    stopLive();
+    const round = liveRound;
+    const current = () => round === liveRound;
+    const next = () => {
+      if (current() && !document.hidden) liveTimer = setTimeout(pollLive, POLL_MS);
+    };
     if (!$('#auth').hidden) { // waiting for a key
-      liveTimer = setTimeout(pollLive, POLL_MS);
+      next();
       return;
     }
+    const abort = new AbortController();
+    liveAbort = abort;
     try {
-      const live = await getJSON('/ui/api/live');
+      const live = await getJSON('/ui/api/live', abort.signal);
+      if (!current()) return;
       renderLive(live);
       if (tab === 'overview') {
         const q = new URLSearchParams({by: $('#group').value, range: $('#range').value});
-        renderCharts(await getJSON('/ui/api/series?' + q));
+        const series = await getJSON('/ui/api/series?' + q, abort.signal);
+        if (!current()) return;
+        renderCharts(series);
       }
       setStatus('live · updated ' + new Date().toLocaleTimeString(), 'live');
     } catch (err) {
+      if (!current()) return; // superseded: its requests were aborted
       if (!(err instanceof AuthError)) setStatus('cannot reach the gateway: ' + err.message, 'error');
     }
-    liveTimer = setTimeout(pollLive, POLL_MS);
+    if (liveAbort === abort) liveAbort = null;
+    next();
   }
 
   function refreshNow() {
@@ -352,28 +405,87 @@
   $('#group').addEventListener('change', pollLive);
   $('#range').addEventListener('change', pollLive);
   document.addEventListener('visibilitychange', () => {
-    if (document.hidden) clearTimeout(liveTimer);
+    if (document.hidden) stopLive();
     else pollLive();
   });
 
-  // The routing document, rendered by the server, shown in a sandboxed frame.
+  // The routing document, rendered by the server, shown in a sandboxed frame: its sandbox
+  // lets no script run in it (no allow-scripts), but keeps it same-origin, so this script can
+  // reach into it. Its links lead to its own sections (href="#cat-…"); a srcdoc document
+  // resolves them against the dashboard's address, so followed they would load the
+  // dashboard into the frame. Instead, this script, listening in the frame's document,
+  // scrolls the frame to the section; the frame runs nothing of its own.
+  const specFrame = $('#spec-frame');
+  specFrame.addEventListener('load', () => {
+    const doc = specFrame.contentDocument;
+    if (doc) doc.addEventListener('click', followInFrame);
+  });
+  function followInFrame(ev) {
+    const a = ev.target && ev.target.closest ? ev.target.closest('a[href]') : null;
+    const href = a ? a.getAttribute('href') : '';
+    if (!href.startsWith('#') || ev.defaultPrevented || ev.button !== 0) return;
+    ev.preventDefault();
+    const doc = a.ownerDocument, win = doc.defaultView;
+    let id = href.slice(1);
+    try { id = decodeURIComponent(id); } catch (_) { /* keep it as written */ }
+    const target = id ? doc.getElementById(id) : doc.documentElement;
+    // Scroll the frame only: scrollIntoView would scroll the dashboard too.
+    if (target && win) win.scrollTo({top: target.getBoundingClientRect().top + win.scrollY});
+  }
   let specLoaded = false;
   async function loadSpec(force) {
     if (specLoaded && !force) return;
     try {
-      $('#spec-frame').srcdoc = await (await api('/ui/api/spec')).text();
+      specFrame.srcdoc = await (await api('/ui/api/spec')).text();
       specLoaded = true;
     } catch (err) {
-      if (!(err instanceof AuthError)) $('#spec-frame').srcdoc = '<p>The routing document could not be loaded.</p>';
+      if (!(err instanceof AuthError)) specFrame.srcdoc = '<p>The routing document could not be loaded.</p>';
     }
   }
 
-  // Decision explorer.
+  // Decision explorer. It needs the gateway's decision store: explorer is null until the
+  // live figures say whether there is one (a decision asked for before waits in pending),
+  // then true or false. Without one (trace: none) the tab says so and asks for nothing.
+  let explorer = null;
+  let pending = '';
   let listTimer = null;
+  let listRound = 0;
+  let lookupRound = 0;
   let selected = '';
+
+  function setExplorer(on) {
+    if (explorer === on) return;
+    explorer = on;
+    for (const e of document.querySelectorAll('#explorer input, #explorer select, #explorer button')) e.disabled = !on;
+    $('button[data-tab="explorer"]').title = on ? '' : 'Decision records are not stored (trace: none)';
+    if (!on) {
+      clearTimeout(listTimer);
+      listRound++;
+      lookupRound++;
+      pending = '';
+      selected = '';
+      $('#decision-id').value = '';
+      $('#decisions').replaceChildren(h('tbody', {}, h('tr', {}, h('td', {class: 'empty'}, 'No decisions to list.'))));
+      $('#decision').replaceChildren(h('p', {class: 'not-found'},
+        'Decision records are not stored: this gateway runs with trace: none. Start it with a decision store ' +
+        '(clearbar serve --trace FILE, or server.trace in the spec) to find and list decisions here.'));
+      return;
+    }
+    if (tab === 'explorer') loadList();
+    if (pending) {
+      const id = pending;
+      pending = '';
+      showDecision(id);
+    }
+  }
+
+  // loadList lists recent decisions, and again every LIST_MS while refresh is on. Each call
+  // supersedes the one before: only the latest draws and arms the timer.
   async function loadList() {
     clearTimeout(listTimer);
-    if (tab !== 'explorer') return;
+    listTimer = null;
+    const round = ++listRound;
+    if (tab !== 'explorer' || !explorer) return;
     const q = new URLSearchParams({limit: '100'});
     for (const [param, sel] of [['category', '#f-category'], ['model', '#f-model'], ['outcome', '#f-outcome']]) {
       if ($(sel).value) q.set(param, $(sel).value);
@@ -384,13 +496,14 @@
       h('th', {}, 'outcome'), h('th', {class: 'num'}, 'cost'), h('th', {class: 'num'}, 'latency')));
     try {
       const {decisions} = await getJSON('/ui/api/decisions?' + q);
+      if (round !== listRound) return;
       const rows = decisions.map((d) => h('tr', {class: d.id === selected ? 'selected' : '', dataset: {id: d.id}, onclick: () => showDecision(d.id),
         title: fmtStamp(d.time) + ' · ' + d.attempts + ' call(s)' + (d.route ? ' · ' + d.route : '')},
         h('td', {}, fmtClock(d.time)), h('td', {class: 'mono'}, d.id), h('td', {}, d.category || '–'), h('td', {}, d.model || '–'),
         h('td', {}, outcomePill(d.outcome, d.flagged)), h('td', {class: 'num'}, fmtUSD(d.cost_usd)), h('td', {class: 'num'}, fmtDur(d.latency_s))));
       t.replaceChildren(head, h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {colspan: 7, class: 'empty'}, 'No decisions match.'))));
     } catch (err) {
-      if (err instanceof AuthError) return;
+      if (err instanceof AuthError || round !== listRound) return;
       t.replaceChildren(head, h('tbody', {}, h('tr', {}, h('td', {colspan: 7, class: 'empty'}, err.message))));
     }
     if ($('#f-auto').checked) listTimer = setTimeout(loadList, LIST_MS);
@@ -408,17 +521,26 @@
     if (id) showDecision(id);
   });
 
+  // showDecision looks a decision up and shows it; a later lookup replaces an earlier one
+  // still waiting for its answer.
   async function showDecision(id) {
+    if (explorer === false) return; // the explorer says why not
     selected = id;
     $('#decision-id').value = id;
     history.replaceState(null, '', '#decision=' + encodeURIComponent(id));
     for (const tr of document.querySelectorAll('#decisions tbody tr')) tr.classList.toggle('selected', tr.dataset.id === id);
     const box = $('#decision');
     box.replaceChildren(h('p', {class: 'muted'}, 'Looking up ' + id + '…'));
+    const round = ++lookupRound;
+    if (explorer === null) { // until the live figures say whether decisions are stored
+      pending = id;
+      return;
+    }
     try {
-      renderDecision(await getJSON('/ui/api/decisions/' + encodeURIComponent(id)));
+      const d = await getJSON('/ui/api/decisions/' + encodeURIComponent(id));
+      if (round === lookupRound) renderDecision(d);
     } catch (err) {
-      if (!(err instanceof AuthError)) box.replaceChildren(h('p', {class: 'not-found'}, err.message));
+      if (!(err instanceof AuthError) && round === lookupRound) box.replaceChildren(h('p', {class: 'not-found'}, err.message));
     }
   }
 
