@@ -212,7 +212,8 @@
         h('div', {}, h('span', {class: 'pill ' + (resolved ? 'resolved' : 'firing')}, resolved ? 'resolved' : 'firing'), ' ',
           h('span', {class: 'what'}, a.category + (a.model ? ' / ' + a.model : '') + ' · ' + a.detector.replace(/_/g, ' ') + ' vs ' + a.against)),
         h('div', {}, a.message),
-        h('div', {class: 'when'}, fmtStamp(a.time) + (resolved ? ' — resolved ' + fmtStamp(a.resolved_at) : '') + ' · ' + a.id));
+        h('div', {class: 'when'}, fmtStamp(a.time) + (resolved ? ' — resolved ' + fmtStamp(a.resolved_at) : '') + ' · ' + a.id),
+        a.resolved_why ? h('div', {class: 'when'}, a.resolved_why) : null);
     }));
   }
 
