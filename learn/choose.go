@@ -55,11 +55,16 @@ func (c thresholdChooser) Choose(p []float64) int {
 	return c.strong
 }
 
+// WTPUnit is the unit of a willingness to pay 1/λ, as reports and messages write it: what a
+// rise of P(pass) by 1.0 (from a certain failure to a certain pass) is worth, in dollars per
+// request; a percentage point of P(pass) is worth a hundredth of it.
+const WTPUnit = "USD per unit (1.0) of P(pass)"
+
 // WillingnessToPay chooses the candidate that maximises P(pass) − Lambda × cost: Lambda is how
-// many points of pass probability one dollar per request is worth giving up, so that a
-// candidate costing Δ dollars more must be more likely to pass by Lambda×Δ to be chosen.
-// Lambda = 0 picks the most likely to pass; a large Lambda the cheapest. Ties go to the
-// cheaper candidate, then to the earlier one.
+// much pass probability (in units of 1.0) one dollar per request is worth giving up, so that
+// a candidate costing Δ dollars more must be more likely to pass by Lambda×Δ to be chosen;
+// 1/Lambda is the willingness to pay, in WTPUnit. Lambda = 0 picks the most likely to pass; a
+// large Lambda the cheapest. Ties go to the cheaper candidate, then to the earlier one.
 type WillingnessToPay struct {
 	Lambda float64 `json:"lambda"`
 	// Costs is the expected cost in USD of a request on each candidate (for example the
@@ -804,7 +809,7 @@ var (
 
 // ScoreRoute writes a calibrated willingness-to-pay rule as a spec's score route, with extra
 // (a YAML line of the score mapping, like "escalate: [strong]", or "") inside it: the candidates cheapest first by their mean decision
-// cost, the willingness to pay 1/λ (USD per unit of pass probability) and, for a mixed rule,
+// cost, the willingness to pay 1/λ (in WTPUnit) and, for a mixed rule,
 // its mix. The router file is ROUTER.json, for the file clearbar learn train writes. The rule
 // decides as it did here when the spec's prices give each call the cost the outcomes record.
 func ScoreRoute(c *Calibration, extra string) string {

@@ -22,6 +22,10 @@ type Dataset struct {
 	// outside Models), with SkipReason saying why for the first one.
 	Rows, Skipped int
 	SkipReason    string
+	// Uncategorised counts the items whose first row has no category, so that their Task is
+	// the row's task (an imported benchmark's, like "mmlu/anatomy"): not a name the gateway,
+	// which passes the name of the request's category, ever passes.
+	Uncategorised int
 }
 
 // Item is one prompt and what each candidate did on it.
@@ -102,6 +106,7 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 			task := r.Category
 			if task == "" {
 				task = r.Task
+				ds.Uncategorised++
 			}
 			ds.Items = append(ds.Items, Item{ID: id, Task: task, Prompt: r.Prompt})
 			accs = append(accs, acc{})

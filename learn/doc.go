@@ -18,6 +18,13 @@
 // which read a 16 KiB prefix, still load and predict as they did. FeatureConfig records the
 // layout in every model file.
 //
+// The gateway passes the name of the request's category as the task. An item's task feature
+// in training is its rows' category, else their task: a model trained on a category's rows
+// ("clearbar learn train --category NAME") learns the name the gateway passes, while one
+// trained on rows without a category learns their tasks (an imported benchmark's, like
+// "mmlu/anatomy"), which the gateway never passes; learn train warns, and TrainingInfo
+// records the tasks, which replay checks against the category it replays.
+//
 // # Embeddings
 //
 // A model may also read the request's embedding, from an embeddings endpoint: a dense block
@@ -70,8 +77,14 @@
 // candidate names), "bias" (one per candidate), "weights" (the feature-major float32 matrix,
 // little-endian, base64: about 4 MB for 11 candidates, 0.7 MB for 2), with an embedding block
 // "embedding_block" (its centre and fallback calibration), and "training" (TrainingInfo:
-// data, split, seed, optimiser settings and held-out metrics per candidate). Load reads an
-// 11-candidate file in about 70 ms.
+// data, split, seed, optimiser settings and held-out metrics per candidate, and what
+// identifies the training data whatever the working directory: the file's absolute path, a
+// fingerprint of the training prompts (PromptSet: the smallest 4096 of their SHA-256-based
+// hashes, about 22 KB at most), from which replay tells outcomes the model was trained on in
+// any file, and the items' task features, which replay compares with the category name the
+// gateway passes). Files written before those were recorded load without them. Save writes
+// the file readable by every user (0644), or with the permissions of the file it replaces.
+// Load reads an 11-candidate file in about 70 ms.
 //
 // Model.Predict does not allocate. It costs 3–7 µs for a 400-character prompt with 2 or 11
 // candidates (BenchmarkPredict), feature extraction being about 2–3.5 µs of that, and at most

@@ -437,7 +437,14 @@ func (c *EmbedCache) Len() int { return len(c.vecs) }
 // Vector returns the cached vector of a prompt embedded with options o (the model, endpoint,
 // dimensions and text cut EmbedDataset keyed it by), or nil.
 func (c *EmbedCache) Vector(o EmbedOptions, prompt string) []float32 {
-	return c.vecs[o.key(o.Config.Input(prompt))]
+	return c.InputVector(o, o.Config.Input(prompt))
+}
+
+// InputVector returns the cached vector of a text already cut as the embedding block cuts a
+// prompt (EmbeddingConfig.Input: what the gateway sends the embeddings endpoint), embedded
+// with options o, or nil.
+func (c *EmbedCache) InputVector(o EmbedOptions, input string) []float32 {
+	return c.vecs[o.key(input)]
 }
 
 func (c *embedCache) has(key string) bool { _, ok := c.vecs[key]; return ok }

@@ -782,7 +782,7 @@ func (ev *Evaluation) Markdown() string {
 		100*or.Quality/ev.BestQuality, 100*or.Cost/ev.BestCost, 100*(or.Quality-op.Quality)/ev.BestQuality, 100*(op.Cost-or.Cost)/ev.BestCost)
 	if cal.WTP != nil {
 		b.WriteString("\nAs a spec route, with the router trained on these outcomes (clearbar learn train); models are named as in the outcomes (write the spec's names for them), " +
-			"and willingness_to_pay is 1/λ, in USD per unit of pass probability, which decides as here when the spec's prices give each call the cost the outcomes record:\n\n```yaml\n" + ScoreRoute(cal, "") + "```\n")
+			"and willingness_to_pay is 1/λ, in " + WTPUnit + ", which decides as here when the spec's prices give each call the cost the outcomes record:\n\n```yaml\n" + ScoreRoute(cal, "") + "```\n")
 	}
 	if bc := ev.Budgeted; bc != nil {
 		bp := ev.BudgetOperating

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -55,6 +56,24 @@ type embBlock struct {
 type TrainingInfo struct {
 	// Data names the training data (a file name, or a dataset and split).
 	Data string `json:"data,omitempty"`
+	// DataPath is the absolute path of the file Data names, when it names one: Data may be
+	// relative to a working directory that later commands do not share.
+	DataPath string `json:"data_path,omitempty"`
+	// Prompts fingerprints the training prompts (see PromptSet), so that replay can tell
+	// when the outcomes it scores are ones the model learned from, whatever file they are
+	// in; nil in model files written before it was recorded.
+	Prompts *PromptSet `json:"prompts,omitempty"`
+	// Tasks are the distinct task features of the training items (each item's category,
+	// else its task: see Item.Task), sorted, at most MaxInfoTasks of them, and TaskCount
+	// their number. The gateway passes the name of the category whose score route names the
+	// model: a model trained with other tasks never saw that feature. Both are empty in
+	// model files written before they were recorded.
+	Tasks     []string `json:"tasks,omitempty"`
+	TaskCount int      `json:"task_count,omitempty"`
+	// Uncategorised counts the training items whose rows had no category, whose task
+	// feature is the rows' task (an imported benchmark's, like "mmlu/anatomy"): a name the
+	// gateway, which passes category names, never passes.
+	Uncategorised int `json:"uncategorised,omitempty"`
 	// Split says which items trained the model, like "all" or "train half: fnv1a(seed:item) even".
 	Split string `json:"split,omitempty"`
 	// Seed seeded the shuffles and the cross-validation folds.
@@ -76,6 +95,62 @@ type TrainingInfo struct {
 	Metrics []ModelMetrics `json:"metrics,omitempty"`
 	// EmbedDropout is TrainOptions.EmbedDropout, for a model with an embedding block.
 	EmbedDropout float64 `json:"embed_dropout,omitempty"`
+}
+
+// describeData records what identifies the training data whatever the working directory:
+// the absolute path of the file Data names, the fingerprint of the items' prompts, and their
+// task features.
+func (i *TrainingInfo) describeData(ds *Dataset) {
+	if abs, err := filepath.Abs(i.Data); err == nil && i.Data != "" {
+		if st, err := os.Stat(abs); err == nil && st.Mode().IsRegular() {
+			i.DataPath = abs
+		}
+	}
+	prompts := make([]string, len(ds.Items))
+	tasks := map[string]bool{}
+	for n, it := range ds.Items {
+		prompts[n] = it.Prompt
+		tasks[it.Task] = true
+	}
+	i.Prompts = NewPromptSet(prompts)
+	i.TaskCount = len(tasks)
+	i.Tasks = slices.Sorted(maps.Keys(tasks))
+	if len(i.Tasks) > MaxInfoTasks {
+		i.Tasks = i.Tasks[:MaxInfoTasks]
+	}
+	i.Uncategorised = ds.Uncategorised
+}
+
+// MaxInfoTasks is the most task names TrainingInfo.Tasks lists.
+const MaxInfoTasks = 100
+
+// TrainedOn reports whether the model was trained with task as an item's task feature, the
+// names compared as the features compare them (ASCII letters case-insensitively); known is
+// false for a model file that does not record its tasks, or lists only some of them and not
+// this one.
+func (i TrainingInfo) TrainedOn(task string) (trained, known bool) {
+	if i.TaskCount == 0 {
+		return false, false
+	}
+	for _, t := range i.Tasks {
+		if sameTask(t, task) {
+			return true, true
+		}
+	}
+	return false, len(i.Tasks) == i.TaskCount
+}
+
+// sameTask reports whether two task names make the same task feature.
+func sameTask(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // ModelMetrics describes one candidate's training labels and, with cross-validation, how well
@@ -364,15 +439,27 @@ func (m *Model) MarshalJSON() ([]byte, error) {
 }
 
 // Save writes the model file to path, through a temporary file in the same directory that
-// is renamed into place, so that a gateway reloading the file never reads half of it.
+// is renamed into place, so that a gateway reloading the file never reads half of it. The file
+// keeps the permissions of the file it replaces; a new file is readable by every user (0644),
+// as a gateway may run as another user than the one who trains.
 func (m *Model) Save(path string) error {
 	b, err := m.MarshalJSON()
 	if err != nil {
 		return err
 	}
+	mode := os.FileMode(0o644)
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+		mode = st.Mode().Perm()
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".learn-*.json")
 	if err != nil {
 		return fmt.Errorf("saving model: %w", err)
+	}
+	// CreateTemp makes the file readable by its owner only.
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("saving model to %s: %w", path, err)
 	}
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
 		tmp.Close()

@@ -257,11 +257,13 @@ func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 	if opts.Folds >= 2 {
 		folds = opts.Folds
 	}
-	m, err := ws.model(opts.Features, ds.Models, blk, TrainingInfo{
+	info := TrainingInfo{
 		Data: opts.Data, Split: opts.Split, Seed: opts.Seed, Items: len(ds.Items), Rows: ds.Rows,
 		Epochs: opts.Epochs, LearningRate: opts.LearningRate, L2: opts.L2, SharedL2: opts.SharedL2,
 		Folds: folds, FoldMean: folds > 0, Metrics: rep.Metrics, EmbedDropout: embedDropout(opts),
-	}, opts.Independent)
+	}
+	info.describeData(ds)
+	m, err := ws.model(opts.Features, ds.Models, blk, info, opts.Independent)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -40,6 +40,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
@@ -104,7 +105,11 @@ type Options struct {
 	// Include lists the policy kinds to evaluate (the Kind constants); nil means all.
 	Include []string
 	// Scorer, when set, is asked once per item for every model's score; the threshold router
-	// and the willingness-to-pay router are swept over the scores. Nil leaves them out.
+	// and the willingness-to-pay router are swept over the scores. Nil leaves them out. A
+	// ModelChecker that does not score every model of the table stops Run with its error.
+	// With a category, the willingness-to-pay router decides on the prices the category's
+	// score route would (SpecPricer), so that a calibrated λ decides as the gateway will;
+	// otherwise on each model's mean cost over the table.
 	Scorer Scorer
 	// Thresholds is how many thresholds (and lambdas) the score routers are swept over;
 	// 0 means DefaultThresholds.
@@ -134,6 +139,13 @@ type Options struct {
 	// Reprice prices rows of spec models at the spec's prices whenever they have token counts;
 	// otherwise only rows without a recorded cost are priced from their tokens.
 	Reprice bool
+	// Providers, by the spec's provider names, are what the spec's score routes whose learned
+	// router was trained with embeddings embed requests through, as the gateway's do (see
+	// route.Options): replay calls nothing else, so give providers that serve recorded
+	// vectors, such as the embeddings learn train cached. Nil means such routers decide
+	// without the embedding, as the gateway does when the embeddings call fails (a note
+	// counts those decisions).
+	Providers map[string]clearbar.Provider
 }
 
 // Report is a replay's outcome: the table's coverage, every policy's result, the router
@@ -253,7 +265,7 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 				checker = nil
 			}
 		}
-		routes = specRoutes(s, cat, checker)
+		routes = specRoutes(s, cat, checker, opts.Providers)
 	}
 
 	bopts := BuildOptions{Grade: opts.Grade}
@@ -332,14 +344,20 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 			return nil, fmt.Errorf("model %q (in the models to replay) has no rows: the table has %s", m, strings.Join(t.models, ", "))
 		}
 	}
-	if err := run(ctx, t, cat, routes, opts, include, rep); err != nil {
+	var pricer Pricer
+	if cat != nil {
+		// The willingness-to-pay router decides as the category's score route would.
+		pricer = SpecPricer(s, cat)
+	}
+	if err := run(ctx, t, cat, routes, pricer, opts, include, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
 
-// run evaluates the policies on t and fills in rep.
-func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute, opts Options, include map[string]bool, rep *Report) error {
+// run evaluates the policies on t and fills in rep. The willingness-to-pay router decides on
+// pricer's prices (nil: the models' mean costs).
+func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute, pricer Pricer, opts Options, include map[string]bool, rep *Report) error {
 	rep.Items = t.Len()
 	rep.Models = t.Stats()
 	rep.Duplicates = t.Duplicates()
@@ -388,7 +406,11 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		}
 		try(sr.assumed)
 		if n := sr.unembedded.Load(); n > 0 {
-			rep.note(fmt.Sprintf("%s: its learned router was trained with embeddings, which replay cannot compute; %d of its decisions were made without them, as the gateway makes them when the embeddings call fails (replay the router with --router and the embeddings cache learn train wrote to score with them)", sr.label, n))
+			if sr.providers == nil {
+				rep.note(fmt.Sprintf("%s: its learned router was trained with embeddings, which replay cannot compute without their vectors; %d of its decisions were made without them, as the gateway makes them when the embeddings call fails (give the embeddings cache learn train wrote to score with them)", sr.label, n))
+			} else {
+				rep.note(fmt.Sprintf("%s: its learned router was trained with embeddings; %d of its decisions were made without them, as the gateway makes them when the embeddings call fails, for want of the prompt's vector", sr.label, n))
+			}
 		}
 	}
 	hasPair := weak != "" && strong != ""
@@ -452,6 +474,10 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		sweeps = append(sweeps, MixSweep{Weak: weak, Strong: strong})
 	}
 	if opts.Scorer != nil && (include[KindThreshold] || include[KindWTP]) {
+		// A scorer that cannot score every model is the caller's mistake, said as is.
+		if err := checkModels(t, opts.Scorer); err != nil {
+			return err
+		}
 		scores, err := ScoreTable(ctx, t, opts.Scorer)
 		if err != nil {
 			return fmt.Errorf("scoring the items: %w", err)
@@ -460,7 +486,7 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 			sweeps = append(sweeps, ThresholdSweep{Weak: weak, Strong: strong, Scores: scores, N: opts.Thresholds})
 		}
 		if include[KindWTP] && len(t.models) > 1 {
-			sweeps = append(sweeps, WTPSweep{Scores: scores, N: opts.Thresholds, Weak: weak, Strong: strong})
+			sweeps = append(sweeps, WTPSweep{Scores: scores, N: opts.Thresholds, Weak: weak, Strong: strong, Pricer: pricer})
 		}
 	}
 	for _, sw := range sweeps {

@@ -73,7 +73,8 @@ type Params struct {
 	// Share: a mix sends this share of the items to the second model.
 	Share *float64 `json:"share,omitempty"`
 	// Lambda: a willingness-to-pay router picks the model with the highest score − Lambda ×
-	// mean cost in dollars; 1/Lambda is the price in dollars it pays for one unit of quality.
+	// the cost in dollars it expects (see WillingnessToPay); 1/Lambda is the price in dollars
+	// it pays for one unit (1.0) of score, a spec's willingness_to_pay.
 	Lambda *float64 `json:"lambda,omitempty"`
 	// Strength: a cascade's simulated validator strength.
 	Strength *Strength `json:"strength,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 )
 
@@ -17,6 +18,23 @@ import (
 // Package learn's score routers plug in here; replay does not import it.
 type Scorer interface {
 	Score(item *Item, out []float64)
+}
+
+// A ModelChecker is a Scorer that scores some models only, like a learned router, which
+// predicts for the models it was trained on: ScoreTable first asks it, with the table's
+// models, whether it scores every one, and stops with its error, which should name the models
+// it cannot score and say what to do.
+type ModelChecker interface {
+	Scorer
+	CheckModels(models []string) error
+}
+
+// checkModels asks s, when it is a ModelChecker, whether it scores every model of t.
+func checkModels(t *Table, s Scorer) error {
+	if c, ok := s.(ModelChecker); ok {
+		return c.CheckModels(t.models)
+	}
+	return nil
 }
 
 // ScorerFunc adapts a function to Scorer.
@@ -35,9 +53,13 @@ type Scores struct {
 // maxScore bounds stored scores, so thresholds stay finite (JSON has no infinities).
 const maxScore = 1e300
 
-// ScoreTable asks s for the scores of every item of t, once each, in item order. It stops
-// with ctx's error when ctx ends. Memory: 8 bytes per cell.
+// ScoreTable asks s for the scores of every item of t, once each, in item order, after asking
+// a ModelChecker whether it scores every model of t. It stops with ctx's error when ctx ends.
+// Memory: 8 bytes per cell.
 func ScoreTable(ctx context.Context, t *Table, s Scorer) (*Scores, error) {
+	if err := checkModels(t, s); err != nil {
+		return nil, err
+	}
 	nm := len(t.models)
 	sc := &Scores{items: t.Len(), models: nm, v: make([]float64, t.Len()*nm)}
 	for i := range t.items {
@@ -136,16 +158,27 @@ func (p Threshold) bind(t *Table) (*binding, error) {
 }
 
 // WillingnessToPay is an N-model score router (RouterBench's predictive router): on each
-// item it picks the model with the highest score − Lambda × the model's mean cost per item in
-// dollars over the table (what a router can know before calling: not the item's own recorded
-// cost), the first in Models among equals. Lambda = 0 picks the highest score; a large Lambda
-// the cheapest model. Like the oracle, it chooses among the models usable on the item, and
-// skips only items where none is.
+// item it picks the model with the highest score − Lambda × the cost in dollars the router
+// expects the call to have before making it: what Pricer says, or without one the model's
+// mean cost per item over the table (not the item's own recorded cost, which a router cannot
+// know). Among equals it picks the cheaper, then the first in Models, as the gateway's score
+// route does. Lambda = 0 picks the highest score; a large Lambda the cheapest model. Like the
+// oracle, it chooses among the models usable on the item, and skips only items where none is.
 type WillingnessToPay struct {
 	Models []string
 	Scores *Scores
 	Lambda float64
+	// Pricer, when set, prices each item's calls as the router expects them to cost; nil
+	// means each model's mean cost over the table.
+	Pricer Pricer
 }
+
+// A Pricer says what a willingness-to-pay router expects the calls of an item to cost, in
+// dollars, before making them: it sets out[m], for every table model m (in the order of
+// item.Models), to the cost of calling model m on item. An entry it sets to NaN is priced at
+// the model's mean cost over the table. A Pricer is called from one goroutine at a time and
+// must not keep item or out. [SpecPricer] prices as the gateway's score routes do.
+type Pricer func(item *Item, out []float64)
 
 // Name implements Policy.
 func (p WillingnessToPay) Name() string {
@@ -156,7 +189,7 @@ func (p WillingnessToPay) Name() string {
 func (p WillingnessToPay) Evaluate(t *Table) (*Result, error) { return evaluate(t, p) }
 
 func (p WillingnessToPay) bind(t *Table) (*binding, error) {
-	w, err := newWTP(t, p.Models, p.Scores)
+	w, err := newWTP(t, p.Models, p.Scores, p.Pricer)
 	if err != nil {
 		return nil, err
 	}
@@ -164,23 +197,27 @@ func (p WillingnessToPay) bind(t *Table) (*binding, error) {
 }
 
 // wtp is what a willingness-to-pay router needs at every lambda, computed once per sweep:
-// its columns, the models' mean prices, the items it covers and, per item, the candidates —
+// its columns, the prices it decides on, the items it covers and, per item, the candidates —
 // the models no other model beats at every lambda ≥ 0 (another with a score at least as high
-// and a price at most as high, better on one or earlier in Models). Only they can win, so
-// each lambda costs a pass over a few candidates per item instead of every model.
+// and a price at most as high, better on one, or equal on both and earlier in Models). Only
+// they can win, so each lambda costs a pass over a few candidates per item instead of every
+// model.
 type wtp struct {
-	t       *Table
-	scores  *Scores
-	models  []string
-	cols    []int
+	t      *Table
+	scores *Scores
+	models []string
+	cols   []int
+	// The price of cols[j] on item i is price[i*stride+j]: stride is len(cols) when each
+	// item is priced (a Pricer), 0 when every item has the models' mean costs.
 	price   []float64
+	stride  int
 	covered []bool
 	// Item i's candidates are cand[off[i]:off[i+1]], as indexes into cols, in cols order.
 	cand []int32
 	off  []int32
 }
 
-func newWTP(t *Table, models []string, scores *Scores) (*wtp, error) {
+func newWTP(t *Table, models []string, scores *Scores, pricer Pricer) (*wtp, error) {
 	if err := scores.check(t); err != nil {
 		return nil, err
 	}
@@ -193,6 +230,9 @@ func newWTP(t *Table, models []string, scores *Scores) (*wtp, error) {
 	}
 	w := &wtp{t: t, scores: scores, models: models, cols: cols, price: meanCosts(t, cols), covered: make([]bool, t.Len()),
 		off: make([]int32, t.Len()+1)}
+	if pricer != nil {
+		w.priceItems(pricer)
+	}
 	nm := len(t.models)
 	for i := range w.covered {
 		row := scores.v[i*nm : (i+1)*nm]
@@ -207,17 +247,44 @@ func newWTP(t *Table, models []string, scores *Scores) (*wtp, error) {
 	return w, nil
 }
 
+// priceItems replaces the mean costs w.price holds by each item's prices from pricer, the
+// mean cost standing for an entry pricer leaves NaN.
+func (w *wtp) priceItems(pricer Pricer) {
+	t, mean, nc := w.t, w.price, len(w.cols)
+	out := make([]float64, len(t.models))
+	w.price, w.stride = make([]float64, t.Len()*nc), nc
+	for i := range t.items {
+		for m := range out {
+			out[m] = math.NaN()
+		}
+		pricer(&t.items[i], out)
+		for j, m := range w.cols {
+			p := out[m]
+			if math.IsNaN(p) {
+				p = mean[j]
+			}
+			w.price[i*nc+j] = p
+		}
+	}
+}
+
+// prices returns the prices of w.cols on item i.
+func (w *wtp) prices(i int) []float64 {
+	return w.price[i*w.stride : i*w.stride+len(w.cols)]
+}
+
 // dominated reports whether the model at cols[j] (score row[m]) can never be chosen on item
 // i: another model usable there scores at least as high at a price at most as high, and is
-// strictly better on score or comes first (winning the tie at lambda 0).
+// strictly better on one of them or comes first (winning the tie the choice breaks by order).
 func (w *wtp) dominated(i int, row []float64, j, m int) bool {
-	s, p := row[m], w.price[j]
+	price := w.prices(i)
+	s, p := row[m], price[j]
 	base := i * len(w.t.models)
 	for j2, m2 := range w.cols {
 		if j2 == j || !w.t.state[base+m2].Usable() {
 			continue
 		}
-		if s2, p2 := row[m2], w.price[j2]; s2 >= s && p2 <= p && (s2 > s || j2 < j) {
+		if s2, p2 := row[m2], price[j2]; s2 >= s && p2 <= p && (s2 > s || p2 < p || j2 < j) {
 			return true
 		}
 	}
@@ -229,10 +296,6 @@ func (w *wtp) binding(lambda float64) (*binding, error) {
 		return nil, fmt.Errorf("%s: lambda must be a finite number ≥ 0", WillingnessToPay{Lambda: lambda}.Name())
 	}
 	t, cols, nm := w.t, w.cols, len(w.t.models)
-	penalty := make([]float64, len(cols))
-	for j, p := range w.price {
-		penalty[j] = lambda * p
-	}
 	return &binding{
 		kind:   "wtp",
 		models: w.models,
@@ -240,10 +303,14 @@ func (w *wtp) binding(lambda float64) (*binding, error) {
 		covers: func(i int) bool { return w.covered[i] },
 		eval: func(a *acc, i int, wt float64) {
 			row := w.scores.v[i*nm : (i+1)*nm]
-			best, bestV := -1, math.Inf(-1)
+			price := w.prices(i)
+			// The gateway's rule (learn.ChooseWTP): the highest score − λ × price, ties to
+			// the cheaper, then to the earlier.
+			best, bestV, bestP := -1, math.Inf(-1), 0.0
 			for _, j := range w.cand[w.off[i]:w.off[i+1]] {
-				if v := row[cols[j]] - penalty[j]; v > bestV || best < 0 {
-					best, bestV = cols[j], v
+				p := price[j]
+				if v := row[cols[j]] - lambda*p; v > bestV || v == bestV && p < bestP || best < 0 {
+					best, bestV, bestP = cols[j], v, p
 				}
 			}
 			k := i*nm + best
@@ -373,6 +440,11 @@ func (s ThresholdSweep) Sweep(t *Table) (*Curve, error) {
 func quantileThresholds(scores []float64, n int) []float64 {
 	s := slices.Clone(scores)
 	slices.Sort(s)
+	return sortedQuantiles(s, n)
+}
+
+// sortedQuantiles is quantileThresholds of scores sorted in ascending order.
+func sortedQuantiles(s []float64, n int) []float64 {
 	if len(s) == 0 {
 		return []float64{0}
 	}
@@ -395,16 +467,24 @@ func quantileThresholds(scores []float64, n int) []float64 {
 	return out
 }
 
-// WTPSweep evaluates a WillingnessToPay router at N values of Lambda: 0 and N−1 values
-// spaced geometrically from λmax·10⁻⁶ to λmax, where λmax = 2 × (highest − lowest score) /
-// (smallest gap between two models' mean costs), beyond which the cheapest model always wins.
-// Explicit Lambdas replace them. Weak and Strong name the reference pair for APGR.
+// WTPSweep evaluates a WillingnessToPay router at N values of Lambda: 0 (the highest score
+// wins), half the smallest switch point (the same decisions, with a finite willingness to
+// pay), and N−2 values at quantiles of the items' switch points, each moved halfway to the
+// next larger switch point (away from any item's tie), the last above every one (the cheapest
+// model wins everywhere). An item's switch points are the values of Lambda at which its
+// choice moves from a model to the next cheaper one that could be chosen (the score given up
+// over the price saved), so that the sweep's points spread evenly over the items' decisions,
+// as a ThresholdSweep's spread over the strong share, whatever the scale of the scores and
+// prices; ties in the switch points merge values, evaluated once. Explicit Lambdas replace
+// them. Weak and Strong name the reference pair for APGR; Pricer is the router's (see
+// WillingnessToPay).
 type WTPSweep struct {
 	Models       []string
 	Scores       *Scores
 	N            int
 	Lambdas      []float64
 	Weak, Strong string
+	Pricer       Pricer
 }
 
 // Name implements Sweep.
@@ -412,7 +492,7 @@ func (s WTPSweep) Name() string { return "wtp" }
 
 // Sweep implements Sweep. Cost: one pass over items × models per lambda.
 func (s WTPSweep) Sweep(t *Table) (*Curve, error) {
-	w, err := newWTP(t, s.Models, s.Scores)
+	w, err := newWTP(t, s.Models, s.Scores, s.Pricer)
 	if err != nil {
 		return nil, err
 	}
@@ -445,40 +525,70 @@ func (s WTPSweep) defaultLambdas(w *wtp) []float64 {
 	if n <= 0 {
 		n = DefaultThresholds
 	}
-	t, cols, price := w.t, w.cols, w.price
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for i := range t.items {
-		if !w.covered[i] {
+	nm := len(w.t.models)
+	switches := make([]float64, 0, len(w.cand))
+	byPrice := make([]int32, 0, len(w.cols))
+	for i, covered := range w.covered {
+		cand := w.cand[w.off[i]:w.off[i+1]]
+		if !covered || len(cand) < 2 {
 			continue
 		}
-		for _, m := range cols {
-			v := s.Scores.At(i, m)
-			lo, hi = min(lo, v), max(hi, v)
+		// Candidates are not dominated: by ascending price, their scores ascend too, and
+		// λ = Δscore / Δprice is where the choice moves from one to the next cheaper.
+		price, row := w.prices(i), w.scores.v[i*nm:(i+1)*nm]
+		byPrice = append(byPrice[:0], cand...)
+		if len(byPrice) > 2 || price[byPrice[0]] > price[byPrice[1]] {
+			slices.SortFunc(byPrice, func(a, b int32) int { return cmp.Compare(price[a], price[b]) })
 		}
-	}
-	sorted := slices.Clone(price)
-	slices.Sort(sorted)
-	gap := math.Inf(1)
-	for j := 1; j < len(sorted); j++ {
-		if d := sorted[j] - sorted[j-1]; d > 0 {
-			gap = min(gap, d)
+		for k := 1; k < len(byPrice); k++ {
+			a, b := byPrice[k-1], byPrice[k]
+			if dp, ds := price[b]-price[a], row[w.cols[b]]-row[w.cols[a]]; dp > 0 && ds > 0 {
+				switches = append(switches, ds/dp)
+			}
 		}
 	}
 	out := []float64{0}
-	if math.IsInf(gap, 1) || !(hi > lo) || n < 2 {
+	if len(switches) == 0 || n < 2 {
 		return out
 	}
-	lmax := 2 * (hi - lo) / gap
-	lmin := lmax * 1e-6
-	for k := 0; k < n-1; k++ {
-		f := 0.0
-		if n > 2 {
-			f = float64(k) / float64(n-2)
+	// The quantiles of many switch points are those of an even sample of them, which spaces
+	// the points about as evenly for the cost of sorting the sample.
+	sample, lowest, highest := switches, slices.Min(switches), slices.Max(switches)
+	if len(switches) > maxSwitchSample {
+		sample = make([]float64, maxSwitchSample)
+		for k := range sample {
+			sample[k] = switches[k*len(switches)/maxSwitchSample]
 		}
-		out = append(out, lmin*math.Pow(lmax/lmin, f))
+	}
+	slices.Sort(sample)
+	lambdas := sortedQuantiles(sample, n-2)
+	lambdas[len(lambdas)-1] = 2 * highest // above every switch point: the cheapest everywhere
+	// Each λ moves halfway to the next larger switch point: the same decisions, away from
+	// every item's tie, so that the λ a calibration writes into a spec, rounded, decides every
+	// item as here.
+	next := make([]float64, len(lambdas))
+	for k := range next {
+		next[k] = math.Inf(1)
+	}
+	for _, x := range switches {
+		if k := sort.SearchFloat64s(lambdas, x) - 1; k >= 0 && x < next[k] {
+			next[k] = x // lambdas[k] is the largest below x
+		}
+	}
+	// Below every switch point, every item is decided as at λ = 0, which a spec cannot write
+	// (its willingness to pay would be infinite): this λ can.
+	out = append(out, lowest/2)
+	for k, l := range lambdas {
+		if !math.IsInf(next[k], 1) {
+			l += (next[k] - l) / 2
+		}
+		out = append(out, l)
 	}
 	return out
 }
+
+// maxSwitchSample is the most switch points WTPSweep sorts to place its λ.
+const maxSwitchSample = 1 << 13
 
 // MixSweep evaluates Mix{First: Weak, Second: Strong} at N+1 evenly spaced shares from 0 to 1
 // (N = 10 by default): the straight line a random router draws, whose APGR is 0.5.

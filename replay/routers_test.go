@@ -181,8 +181,10 @@ func TestWillingnessToPay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Points) != replay.DefaultThresholds || c.APGR == nil || *c.APGR <= 0.5 {
-		t.Errorf("wtp sweep: %d points, APGR %v; want %d points and APGR > 0.5 with a perfect scorer", len(c.Points), deref(c.APGR), replay.DefaultThresholds)
+	// The perfect scores are 0 or 1 and every item has the same prices: the decisions change
+	// at a few values of λ only, which the sweep finds (duplicates merged).
+	if len(c.Points) < 3 || len(c.Points) > replay.DefaultThresholds || c.APGR == nil || *c.APGR <= 0.5 {
+		t.Errorf("wtp sweep: %d points, APGR %v; want 3 to %d points and APGR > 0.5 with a perfect scorer", len(c.Points), deref(c.APGR), replay.DefaultThresholds)
 	}
 	if _, err := (replay.WillingnessToPay{Scores: perfect, Lambda: -1}).Evaluate(tb); err == nil {
 		t.Error("a negative λ should be rejected")

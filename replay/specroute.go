@@ -45,6 +45,50 @@ func specPrice(s *spec.Spec, reprice bool) func(string, *outcomes.Row) clearbar.
 	}
 }
 
+// requestTokens is the estimated input tokens of the request an item replays: its prompt as
+// the one user message, estimated as the gateway estimates a request's.
+func requestTokens(it *Item) int {
+	req := clearbar.Request{Messages: []clearbar.Message{{Role: "user", Text: it.Prompt}}}
+	return route.EstimateTokens(&req)
+}
+
+// SpecPricer prices an item's calls as the gateway's score routes in category c of s price a
+// request to decide by willingness to pay: each spec model's input price times the request's
+// estimated input tokens (see requestTokens), plus its price of the category's typical
+// output (tokens.out p50, and tokens.reasoning p50 for a model that bills reasoning). Table
+// models the spec does not declare are left NaN, for their mean cost. A willingness-to-pay
+// router that decides on these prices decides each item as the spec's score route would with
+// the same λ, so that the λ calibration chooses on it is the one the gateway applies.
+//
+// The rule mirrors route's learnedScorer (route/score.go), which does not export it.
+func SpecPricer(s *spec.Spec, c *spec.Category) Pricer {
+	var inPrice, outCost []float64 // per table model; NaN for a model the spec lacks
+	return func(it *Item, out []float64) {
+		if inPrice == nil {
+			out := int64(c.Tokens.Out.P50)
+			inPrice, outCost = make([]float64, len(it.Models)), make([]float64, len(it.Models))
+			for m, name := range it.Models {
+				mod := s.Model(name)
+				if mod == nil {
+					inPrice[m], outCost[m] = math.NaN(), math.NaN()
+					continue
+				}
+				p := mod.Resolved.Prices
+				inPrice[m] = p.RequestCost(1_000_000, 0, 0, 0).USD() / 1e6
+				reasoning := int64(0)
+				if mod.Resolved.Reasoning {
+					reasoning = int64(c.Tokens.Reasoning.P50)
+				}
+				outCost[m] = p.RequestCost(0, 0, out, reasoning).USD()
+			}
+		}
+		tokens := float64(requestTokens(it))
+		for m := range out {
+			out[m] = inPrice[m]*tokens + outCost[m]
+		}
+	}
+}
+
 // specRoute is a spec route turned into replay policies: one that runs the spec's validators
 // on the recorded answers (when it validates and they compile) and one that simulates them
 // with the category's assumed strength.
@@ -54,8 +98,12 @@ type specRoute struct {
 	// err says why the route could not be replayed (a score route whose router cannot be
 	// loaded); the policies are then nil.
 	err error
+	// providers are what a score route's learned router trained with embeddings embeds
+	// through (Options.Providers); nil: it predicts without the embedding.
+	providers map[string]clearbar.Provider
 	// unembedded counts the decisions of a score route whose learned router was trained with
-	// embeddings: replay has no providers, so they were made without the request's embedding.
+	// embeddings that were made without the request's embedding: all of them without
+	// providers, else those whose vector the providers did not have.
 	unembedded atomic.Int64
 	real       Policy
 	assumed    Policy
@@ -78,9 +126,10 @@ type verdictCheck struct {
 }
 
 // newSpecRoute builds the policies for route r of category c. checker may be nil, in which
-// case only the assumed-strength policy validates.
-func newSpecRoute(s *spec.Spec, c *spec.Category, label string, r *spec.Route, checker *validate.Checker) *specRoute {
-	sr := &specRoute{cat: c, label: label, validate: r.Validated()}
+// case only the assumed-strength policy validates. A score route's learned router trained
+// with embeddings embeds through providers (see Options.Providers).
+func newSpecRoute(s *spec.Spec, c *spec.Category, label string, r *spec.Route, checker *validate.Checker, providers map[string]clearbar.Provider) *specRoute {
+	sr := &specRoute{cat: c, label: label, validate: r.Validated(), providers: providers}
 	if !sr.validate {
 		sr.assumed = sr.policy(s, r, nil, nil, label)
 		return sr
@@ -110,15 +159,14 @@ func (sr *specRoute) policy(s *spec.Spec, r *spec.Route, strength *Strength, che
 		return sp
 	}
 	if r.Score != nil {
-		scorer, err := route.NewScorer(s, sr.cat, r)
+		scorer, err := route.NewScorerWith(s, sr.cat, r, route.Options{Providers: sr.providers})
 		if err != nil {
 			sr.err = err
 			return nil
 		}
 		rt := &Routed{Label: label, Kind: "spec", Choose: func(it *Item) int {
 			var rec clearbar.Score
-			req := clearbar.Request{Messages: []clearbar.Message{{Role: "user", Text: it.Prompt}}}
-			start := scorer.Start(context.Background(), it.Prompt, "", route.EstimateTokens(&req), &rec)
+			start := scorer.Start(context.Background(), it.Prompt, "", requestTokens(it), &rec)
 			if e := rec.Embedding; e != nil && !e.Used {
 				sr.unembedded.Add(1)
 			}
@@ -323,14 +371,14 @@ func (a *answers) finish(ctx context.Context) {
 }
 
 // specRoutes returns the category's own route and every named policy's route for it.
-func specRoutes(s *spec.Spec, c *spec.Category, checker *validate.Checker) []*specRoute {
+func specRoutes(s *spec.Spec, c *spec.Category, checker *validate.Checker, providers map[string]clearbar.Provider) []*specRoute {
 	var out []*specRoute
 	if c.Route != nil {
-		out = append(out, newSpecRoute(s, c, "spec: "+describeRoute(c.Route), c.Route, checker))
+		out = append(out, newSpecRoute(s, c, "spec: "+describeRoute(c.Route), c.Route, checker, providers))
 	}
 	for _, p := range s.Policies {
 		if pr, ok := p.Routes[c.Name]; ok && pr != nil {
-			out = append(out, newSpecRoute(s, c, "policy "+p.Name+": "+describeRoute(&pr.Route), &pr.Route, checker))
+			out = append(out, newSpecRoute(s, c, "policy "+p.Name+": "+describeRoute(&pr.Route), &pr.Route, checker, providers))
 		}
 	}
 	return out

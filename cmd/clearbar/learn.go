@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,9 +25,13 @@ const learnTrainUsage = "clearbar learn train --outcomes FILE [--category NAME |
 // learnTrainAbout is the help text of clearbar learn train.
 const learnTrainAbout = `Trains, for each candidate model in the outcomes table, a logistic regression of
 P(pass | request) on the request's features: hashed word unigrams and bigrams, structural
-features (length, code and math markers, options, reasoning cues...), and the category or
-task. It cross-validates (--folds), prints the held-out log loss and AUC per model, and
-writes a versioned router file for a spec's score route: route: {score: {router: FILE, ...}}.
+features (length, code and math markers, options, reasoning cues...), and the category (the
+task, for rows without one). The gateway passes the category's name: train a category's
+router on its rows with --category (outcomes import and convert set the rows' category).
+It cross-validates (--folds), prints the held-out log loss and AUC per model, and writes a
+versioned router file for a spec's score route: route: {score: {router: FILE, ...}}. Pick
+its threshold or willingness to pay with replay --calibrate on outcomes it was not trained
+on; the file fingerprints its training prompts, so that replay tells them apart.
 
 With --embed MODEL --spec SPEC.yaml the features also include the prompt's embedding from
 MODEL, a model of the spec whose provider serves embeddings (openai, openai-compatible,
@@ -55,7 +60,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("learn train", flag.ContinueOnError)
 	var (
 		table    = fs.String("outcomes", "", "the outcomes table to learn from (JSON Lines or CSV, gzipped or not): eval runs, shadow traffic, imported benchmarks")
-		category = fs.String("category", "", "train on this category's rows only")
+		category = fs.String("category", "", "train on this category's rows only, with the category's name as their task feature, as the gateway passes it")
 		task     = fs.String("task", "", "train on rows of this task or task prefix only (like mmlu)")
 		models   = fs.String("models", "", "comma-separated candidate models, in order (default: every model in the rows)")
 		out      = fs.String("out", "router.json", "where to write the router file the spec's score route names")
@@ -125,13 +130,40 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if err := rep.WriteText(m.Stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "\nWrote %s. Route by it in the spec:\n  route: {score: {router: %s, models: [CHEAP, STRONG], threshold: 0.5}}\nand pick the threshold with: clearbar replay SPEC --outcomes %s --category NAME --router %s --calibrate\n",
-		*out, *out, *table, *out)
+	if w := uncategorisedWarning(ds); w != "" {
+		fmt.Fprintf(m.Stderr, "clearbar learn train: warning: %s, so it will route worse than the held-out figures above say: give the rows the category (clearbar outcomes import or outcomes convert --category NAME) and train with --category NAME\n", w)
+	}
+	cat := *category
+	if cat == "" {
+		cat = "NAME"
+	}
+	fmt.Fprintf(m.Stdout, "\nWrote %s. Route by it in the spec:\n  route: {score: {router: %s, models: [CHEAP, STRONG], threshold: 0.5}}\n"+
+		"and pick the threshold on outcomes it was not trained on (items held out of %s, or traffic recorded since): a setting chosen on its training items flatters it:\n"+
+		"  clearbar replay SPEC --outcomes HELD-OUT --category %s --router %s --calibrate\n"+
+		"or measure it, and calibrate a rule, on a held-out half of these outcomes: clearbar learn evaluate --outcomes %s\n",
+		*out, *out, *table, cat, *out, *table)
 	if e := model.Embedding(); e != nil {
 		fmt.Fprintf(m.Stdout, "The router embeds each request with %s (%d values) before scoring it: the gateway waits up to the score route's embed_timeout (default %s) and scores without the embedding when the call fails.\n",
 			e.Model, e.Dims, spec.FormatDuration(spec.DefaultEmbedTimeout))
 	}
 	return nil
+}
+
+// uncategorisedWarning says when a dataset's items learned a task feature the gateway never
+// passes: items without a category take their rows' task (an imported benchmark's, like
+// "mmlu/anatomy"), while the gateway passes the name of the category whose score route names
+// the router. "" when every item has a category.
+func uncategorisedWarning(ds *learn.Dataset) string {
+	if ds.Uncategorised == 0 {
+		return ""
+	}
+	tasks := map[string]bool{}
+	for _, it := range ds.Items {
+		tasks[it.Task] = true
+	}
+	names := slices.Sorted(maps.Keys(tasks))
+	return fmt.Sprintf("%d of the %d items have no category, so the router learned their rows' task as a feature (%s); the gateway passes the name of the category whose score route names the router instead, which it never saw",
+		ds.Uncategorised, len(ds.Items), taskList(names, len(names)))
 }
 
 // embedCacheBeside is the default embeddings cache of a router or outcomes file: its path
@@ -316,8 +348,13 @@ func (m *Main) embedForTraining(ctx context.Context, w io.Writer, ds *learn.Data
 // its provider's type and model id, and its provider's base URL (two servers of one model id
 // do not share vectors). Training and replay key the cache alike.
 func embedCacheKey(em *spec.Model, o *learn.EmbedOptions) {
-	o.CacheModel = em.Resolved.Provider.Type + ":" + em.Model
-	o.Endpoint = em.Resolved.Provider.BaseURL.Value
+	embedCacheKeyOf(em.Resolved.Provider, em.Model, o)
+}
+
+// embedCacheKeyOf is embedCacheKey for the model id model on provider p.
+func embedCacheKeyOf(p *spec.Provider, model string, o *learn.EmbedOptions) {
+	o.CacheModel = p.Type + ":" + model
+	o.Endpoint = p.BaseURL.Value
 }
 
 // embeddingSpecModel finds the spec model --embed names: by its name, else by its model id

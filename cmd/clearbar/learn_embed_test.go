@@ -367,20 +367,46 @@ func TestReplayRouterEmbedCache(t *testing.T) {
 		t.Errorf("no spec: exit %d\n%s", code, errOut)
 	}
 
-	// The spec's own score route uses the same router; replay has no providers to embed with,
-	// and says how many of its decisions were made without the embeddings.
-	code, out, errOut := run(t, "replay", specFile, "--outcomes", held, "--category", "qa", "--format", "json")
-	if code != 0 {
-		t.Fatalf("replay of the spec route: exit %d\n%s", code, errOut)
+	// The spec's own score route uses the same router, and replay scores it with the same
+	// vectors, as the gateway scores with the request's embedding; with an empty cache it
+	// decides without them, and the report counts those decisions.
+	specRoute := func(args ...string) (quality float64, notes []string) {
+		t.Helper()
+		args = append([]string{"replay", specFile, "--outcomes", held, "--category", "qa", "--include", "spec", "--format", "json"}, args...)
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		var rep struct {
+			Notes   []string
+			Results []struct {
+				Kind    string
+				Quality float64
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rep.Results {
+			if r.Kind == "spec" {
+				return r.Quality, rep.Notes
+			}
+		}
+		t.Fatalf("no spec route in the replay:\n%.800s", out)
+		return 0, nil
 	}
-	var rep struct{ Notes []string }
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatal(err)
+	unembedded := func(n string) bool { return strings.Contains(n, " of its decisions were made without them") }
+	withVectors, notes := specRoute()
+	if slices.ContainsFunc(notes, unembedded) {
+		t.Errorf("the spec route was scored without the cached embeddings: %q", notes)
 	}
-	if !slices.ContainsFunc(rep.Notes, func(n string) bool {
-		return strings.Contains(n, "trained with embeddings, which replay cannot compute") && strings.Contains(n, " of its decisions were made without them")
-	}) {
-		t.Errorf("the report does not say the spec route was scored without embeddings: %q", rep.Notes)
+	withoutVectors, notes := specRoute("--embed-cache", empty)
+	if !slices.ContainsFunc(notes, func(n string) bool { return unembedded(n) && strings.Contains(n, "200 of its decisions") }) {
+		t.Errorf("the report does not count the spec route's decisions made without a vector: %q", notes)
+	}
+	t.Logf("the spec route's quality on held-out items: %.3f with the cached embeddings, %.3f without", withVectors, withoutVectors)
+	if withVectors <= withoutVectors {
+		t.Errorf("the spec route's quality is %.3f with the cached embeddings and %.3f without: replay should score it with them", withVectors, withoutVectors)
 	}
 }
 

@@ -58,7 +58,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("learn evaluate", flag.ContinueOnError)
 	var (
 		table    = fs.String("outcomes", "", "the outcomes table (JSON Lines or CSV, gzipped or not)")
-		category = fs.String("category", "", "evaluate on this category's rows only")
+		category = fs.String("category", "", "evaluate on this category's rows only, with the category's name as their task feature, as the gateway passes it")
 		task     = fs.String("task", "", "evaluate on rows of this task or task prefix only (like mmlu)")
 		models   = fs.String("models", "", "comma-separated candidate models, in order (default: every model in the rows)")
 		seed     = fs.Uint64("seed", 1, "seeds the train/test split, the folds and training")
@@ -140,6 +140,9 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	ev, err := learn.Evaluate(ds, opts)
 	if err != nil {
 		return err
+	}
+	if w := uncategorisedWarning(ds); w != "" {
+		fmt.Fprintf(m.Stderr, "clearbar learn evaluate: warning: %s, so these figures overstate how a router trained on these rows routes in a category: give the rows the category (clearbar outcomes import or outcomes convert --category NAME) and evaluate with --category NAME\n", w)
 	}
 	report := ev.Markdown()
 	if *out == "" {

@@ -1,9 +1,16 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/learn"
+	"github.com/clearbar/clearbar/outcomes"
 )
 
 // TestLearnFilterErrors: a category, task or model that matches no row of the table is an
@@ -32,6 +39,75 @@ func TestLearnFilterErrors(t *testing.T) {
 					t.Errorf("learn %s %v: %q does not say %q", cmd, tc.args, errOut, w)
 				}
 			}
+		}
+	}
+}
+
+// TestLearnTrainTasks: a router trained on a category's rows learns the category's name as
+// the task feature, which is what the gateway passes, and its file says so; one trained on
+// rows without a category learns their tasks, which the gateway never passes: learn train and
+// learn evaluate warn, and replaying it for a category says its task features are not the
+// category's. learn train advises calibrating on outcomes the router was not trained on.
+func TestLearnTrainTasks(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 200)
+	router := filepath.Join(dir, "qa.json")
+	code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", router, "--folds", "2")
+	if code != 0 || strings.Contains(errOut, "warning") {
+		t.Fatalf("learn train --category qa: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"on outcomes it was not trained on", "--outcomes HELD-OUT --category qa --router " + router + " --calibrate", "clearbar learn evaluate --outcomes " + table} {
+		if !strings.Contains(out, want) {
+			t.Errorf("learn train's advice does not say %q:\n%s", want, out)
+		}
+	}
+	if m, err := learn.Load(router); err != nil || !slices.Equal(m.Info().Tasks, []string{"qa"}) {
+		t.Errorf("the router's tasks: %v (%v); want [qa]", m.Info().Tasks, err)
+	}
+
+	// Rows of benchmark tasks, without a category.
+	var rows []outcomes.Row
+	for i := range 200 {
+		easy := i%5 < 3
+		prompt := fmt.Sprintf("What is the capital of country number %d?", i)
+		if !easy {
+			prompt = fmt.Sprintf("Prove step by step that the sequence %d has a closed form and derive it.", i)
+		}
+		task := fmt.Sprintf("bench/subject%d", i%4)
+		for _, m := range []struct {
+			name string
+			pass bool
+			cost clearbar.Money
+		}{{"gpt-4o-mini", easy, 15_000}, {"gpt-4o", true, 325_000}} {
+			rows = append(rows, outcomes.Row{Item: fmt.Sprint("b", i), Task: task, Prompt: prompt, Model: m.name, TokensIn: 50, TokensOut: 20, Cost: m.cost, Pass: &m.pass})
+		}
+	}
+	bench := filepath.Join(dir, "bench.jsonl")
+	writeRows(t, bench, rows)
+	benchRouter := filepath.Join(dir, "bench.json")
+	code, _, errOut = run(t, "learn", "train", "--outcomes", bench, "--task", "bench", "--out", benchRouter, "--folds", "2")
+	if code != 0 || !strings.Contains(errOut, `warning: 200 of the 200 items have no category, so the router learned their rows' task as a feature ("bench/subject0", "bench/subject1", "bench/subject2", … (4 tasks))`) ||
+		!strings.Contains(errOut, "outcomes convert --category NAME) and train with --category NAME") {
+		t.Errorf("learn train on rows without a category: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", bench, "--task", "bench"); code != 0 || !strings.Contains(errOut, "so these figures overstate") {
+		t.Errorf("learn evaluate on rows without a category: exit %d\n%s", code, errOut)
+	}
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(learnSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		router string
+		note   bool
+	}{{benchRouter, true}, {router, false}} {
+		code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--router", tc.router, "--include", "threshold")
+		if code != 0 {
+			t.Fatalf("replay --router %s: exit %d\n%s", tc.router, code, errOut)
+		}
+		if got := strings.Contains(out, `was trained with the task features "bench/subject0", "bench/subject1", "bench/subject2", … (4 tasks), not "qa"`); got != tc.note {
+			t.Errorf("replay --router %s: task note %v, want %v:\n%s", tc.router, got, tc.note, out)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,7 +25,7 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-const replayUsage = "clearbar replay [SPEC] --outcomes FILE | --routerbench FILE | --routellm FILE [--category NAME | --task PREFIX] [--router FILE [--embed-cache FILE]] [--calibrate [--target bar|strong-share=F|budget=USD]] [--format text|json|html] [--out FILE]"
+const replayUsage = "clearbar replay [SPEC] --outcomes FILE | --routerbench FILE | --routellm FILE [--category NAME | --task PREFIX] [--router FILE [--embed-cache FILE]] [--calibrate [--target bar|strong-share=F|budget=USD] [--allow-in-sample]] [--format text|json|html] [--out FILE]"
 
 // runReplay evaluates routing policies over recorded outcomes, and with --calibrate writes the
 // chosen setting into the spec.
@@ -47,6 +48,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		reprice     = fs.Bool("reprice", false, "price rows of spec models at the spec's prices (default: only rows without a cost)")
 		calibrate   = fs.Bool("calibrate", false, "choose the setting that meets --target at least cost and write it into the spec")
 		target      = fs.String("target", "bar", "what --calibrate aims at: bar (the category's quality bar), strong-share=F, or budget=USD per request")
+		inSampleOK  = fs.Bool("allow-in-sample", false, "let --calibrate choose on outcomes the router was mostly trained on, whose predictions flatter it (by default it refuses)")
 		format      = fs.String("format", "text", "text, json or html (a page with the cost/quality frontier chart)")
 		out         = fs.String("out", "", "write the report to this file instead of standard output")
 	)
@@ -104,11 +106,12 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		opts.Include = splitList(*include)
 	}
 	var scored *embedCount // items scored by a router with embeddings, and those without a vector
-	var inSample string    // set when the router was trained on these outcomes
-	var fromSpec string    // set when the router is the one the category's score route names
+	var scorer *routerScorer
+	var fromSpec string // set when the router is the one the category's score route names
 	if *router == "" {
 		*router, fromSpec = specRouter(s, *category)
 	}
+	var cache *learn.EmbedCache // the vectors of a router trained with embeddings
 	if *router != "" {
 		rm, err := learn.Load(*router)
 		if err != nil {
@@ -120,11 +123,11 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		var vectors func(prompt string) []float32
 		switch e := rm.Embedding(); {
 		case e != nil:
-			cache := *embedCache
-			if cache == "" {
-				cache = embedCacheBeside(*router)
+			cacheFile := *embedCache
+			if cacheFile == "" {
+				cacheFile = embedCacheBeside(*router)
 			}
-			if vectors, err = m.replayVectors(s, *router, cache, e); err != nil {
+			if cache, vectors, err = m.replayVectors(s, *router, cacheFile, e); err != nil {
 				if fromSpec == "" || *calibrate {
 					return err
 				}
@@ -133,17 +136,18 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 				rm = nil
 				break
 			}
-			scored = &embedCount{cache: cache}
+			scored = &embedCount{cache: cacheFile}
 		case *embedCache != "":
 			return usagef("--embed-cache is read only with a router trained with embeddings (learn train --embed)")
 		}
 		if rm != nil {
-			inSample = inSampleNote(*router, rm.Info(), sources[0])
-			opts.Scorer = routerScorer(rm, s, *category, vectors, scored)
+			scorer = newRouterScorer(rm, *router, s, *category, vectors, scored)
+			opts.Scorer = scorer
 		}
 	} else if *embedCache != "" {
 		return usagef("--embed-cache is read only with --router, or for a category whose score route names a learned router")
 	}
+	opts.Providers = m.specRouteEmbeddings(s, *category, *router, cache)
 	if *calibrate {
 		t, err := parseTarget(*target, s.Category(*category))
 		if err != nil {
@@ -164,15 +168,30 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if inSample != "" {
-		rep.Notes = append(rep.Notes, inSample)
-	}
 	if fromSpec != "" {
 		rep.Notes = append(rep.Notes, fromSpec)
 	}
 	if scored != nil {
 		if err := m.checkVectors(scored, *calibrate); err != nil {
 			return err
+		}
+	}
+	if scorer != nil && scorer.index != nil { // the router scored the items
+		if note := scorer.taskNote(); note != "" {
+			rep.Notes = append(rep.Notes, note)
+		}
+		note, mostly := scorer.inSample(sources[0])
+		if *calibrate && mostly {
+			if !*inSampleOK {
+				return fmt.Errorf("%s: a setting calibrated on them is chosen on predictions better than the router makes on new traffic, and would not deliver the quality it reports; "+
+					"calibrate on outcomes it was not trained on (train with learn train on one part of your outcomes and replay --calibrate on the rest, or on traffic recorded since), "+
+					"or let clearbar learn evaluate --outcomes %s calibrate a rule on a held-out half; --allow-in-sample calibrates on them anyway",
+					scorer.trainedOn(), sources[0])
+			}
+			fmt.Fprintf(m.Stderr, "clearbar replay: warning: %s: calibrating on them anyway (--allow-in-sample); the setting written flatters the router\n", scorer.trainedOn())
+		}
+		if note != "" {
+			rep.Notes = append(rep.Notes, note)
 		}
 	}
 	w, done, err := m.output(*out)
@@ -256,18 +275,6 @@ func specRouter(s *spec.Spec, category string) (path, note string) {
 	return path, fmt.Sprintf("the threshold and willingness-to-pay routers score with %s, the learned router of %q's score route (give --router to replay another)", path, category)
 }
 
-// inSampleNote says when a router is replayed on the outcomes it was trained on (the same
-// file), whose curves then flatter it: a learned router predicts its training items better
-// than new traffic. "" otherwise.
-func inSampleNote(router string, info learn.TrainingInfo, table string) string {
-	trained, err1 := filepath.Abs(info.Data)
-	replayed, err2 := filepath.Abs(table)
-	if info.Data == "" || err1 != nil || err2 != nil || trained != replayed {
-		return ""
-	}
-	return fmt.Sprintf("the router %s was trained on these outcomes (%s, %d items): its curves are in-sample and flatter it; clearbar learn evaluate --outcomes %s measures it on items it has not seen", router, info.Data, info.Items, table)
-}
-
 // embedCount counts the items a router with embeddings scored, and those it scored without a
 // vector (none in the cache, or one it cannot use).
 type embedCount struct {
@@ -275,25 +282,111 @@ type embedCount struct {
 	cache          string
 }
 
-// replayVectors returns the lookup of the vectors learn train cached for a router trained
-// with embeddings (e): the cache file (--embed-cache, by default next to the router, where
-// learn train writes it), keyed as training keyed it, by the spec model that embeds and its
-// provider.
-func (m *Main) replayVectors(s *spec.Spec, router, cache string, e *learn.EmbeddingConfig) (func(string) []float32, error) {
+// replayVectors reads the vectors learn train cached for a router trained with embeddings
+// (e) from the cache file (--embed-cache, by default next to the router, where learn train
+// writes it), and returns the cache and the lookup of a prompt's vector, keyed as training
+// keyed it, by the spec model that embeds and its provider.
+func (m *Main) replayVectors(s *spec.Spec, router, cache string, e *learn.EmbeddingConfig) (*learn.EmbedCache, func(string) []float32, error) {
 	if s == nil {
-		return nil, usagef("--router %s was trained with embeddings of %s: give the SPEC that declares that model, so that replay finds the vectors learn train cached", router, e.Model)
+		return nil, nil, usagef("--router %s was trained with embeddings of %s: give the SPEC that declares that model, so that replay finds the vectors learn train cached", router, e.Model)
 	}
 	em, err := embeddingSpecModel(s, e.Model)
 	if err != nil {
-		return nil, fmt.Errorf("--router %s was trained with embeddings of %s: %w", router, e.Model, err)
+		return nil, nil, fmt.Errorf("--router %s was trained with embeddings of %s: %w", router, e.Model, err)
 	}
 	c, err := learn.ReadEmbedCache(cache)
 	if err != nil {
-		return nil, fmt.Errorf("--router %s predicts with embeddings of %s, which replay reads from the cache learn train wrote: %w (name it with --embed-cache)", router, e.Model, err)
+		return nil, nil, fmt.Errorf("--router %s predicts with embeddings of %s, which replay reads from the cache learn train wrote: %w (name it with --embed-cache)", router, e.Model, err)
 	}
 	o := learn.EmbedOptions{Config: *e}
 	embedCacheKey(em, &o)
-	return func(prompt string) []float32 { return c.Vector(o, prompt) }, nil
+	return c, func(prompt string) []float32 { return c.Vector(o, prompt) }, nil
+}
+
+// specRouteEmbeddings returns, when the score route of the spec's category names a learned
+// router trained with embeddings, providers that serve the route the vectors learn train
+// cached for it, so that replay scores the spec's own route with them, as it scores --router
+// and as the gateway, which embeds each request, decides: the vectors of cache when the
+// route's router is the replayed router (whose cache it is), else those of the cache beside
+// the route's router. nil when there is no such router or its cache cannot be read: the
+// route then decides without the embeddings, and the report counts those decisions.
+func (m *Main) specRouteEmbeddings(s *spec.Spec, category, router string, cache *learn.EmbedCache) map[string]clearbar.Provider {
+	path, _ := specRouter(s, category)
+	if path == "" {
+		return nil
+	}
+	if !samePath(path, router) || cache == nil {
+		rm, err := learn.Load(path)
+		if err != nil || rm.Embedding() == nil {
+			return nil
+		}
+		if cache, err = learn.ReadEmbedCache(embedCacheBeside(path)); err != nil {
+			return nil
+		}
+	}
+	providers := map[string]clearbar.Provider{}
+	for _, mod := range s.Models {
+		if p := mod.Resolved.Provider; p != nil && providers[p.Name] == nil {
+			providers[p.Name] = &cachedEmbeddings{provider: p, cache: cache}
+		}
+	}
+	return providers
+}
+
+// samePath reports whether two paths name the same file location.
+func samePath(a, b string) bool {
+	absA, err1 := filepath.Abs(a)
+	absB, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && absA == absB
+}
+
+// cachedEmbeddings is a provider that serves embeddings from learn train's vector cache, for
+// replaying a score route whose learned router was trained with embeddings: the route embeds
+// each request through its embedding model's provider, and replay gives it this one instead,
+// which looks the vectors up as training keyed them (by the provider's type and endpoint, the
+// model id, the dimensions asked for and the text). It makes no call: a text without a cached
+// vector fails the call, and the route decides without the embedding, as when the gateway's
+// embeddings call fails.
+type cachedEmbeddings struct {
+	provider *spec.Provider
+	cache    *learn.EmbedCache
+}
+
+// Name implements clearbar.Provider.
+func (c *cachedEmbeddings) Name() string { return c.provider.Name }
+
+// Complete implements clearbar.Provider: replay calls no model.
+func (c *cachedEmbeddings) Complete(context.Context, *clearbar.Call) (*clearbar.Response, error) {
+	return nil, &clearbar.Error{Class: clearbar.Internal, Message: "replay serves cached embeddings only"}
+}
+
+// Stream implements clearbar.Provider: replay calls no model.
+func (c *cachedEmbeddings) Stream(context.Context, *clearbar.Call) (clearbar.Stream, error) {
+	return nil, &clearbar.Error{Class: clearbar.Internal, Message: "replay serves cached embeddings only"}
+}
+
+// Embed implements clearbar.Embedder from the cache.
+func (c *cachedEmbeddings) Embed(_ context.Context, call *clearbar.EmbedCall) (*clearbar.EmbedResponse, error) {
+	o := learn.EmbedOptions{Config: learn.EmbeddingConfig{Dimensions: call.Dimensions}}
+	embedCacheKeyOf(c.provider, call.Model, &o)
+	type vector struct {
+		Object    string `json:"object"`
+		Index     int    `json:"index"`
+		Embedding string `json:"embedding"`
+	}
+	data := make([]vector, len(call.Input))
+	for i, text := range call.Input {
+		v := c.cache.InputVector(o, text)
+		if v == nil {
+			return nil, &clearbar.Error{Class: clearbar.ClientError, Message: "the embeddings cache has no vector of the prompt"}
+		}
+		data[i] = vector{Object: "embedding", Index: i, Embedding: clearbar.Float32sBase64(v)}
+	}
+	body, err := json.Marshal(map[string]any{"object": "list", "data": data, "model": call.Model})
+	if err != nil {
+		return nil, err
+	}
+	return &clearbar.EmbedResponse{Body: body, Model: call.Model}, nil
 }
 
 // checkVectors reports the items a router with embeddings scored without a vector. The
@@ -315,47 +408,172 @@ func (m *Main) checkVectors(c *embedCount, calibrate bool) error {
 }
 
 // routerScorer adapts a learned router to replay: each table column gets the router's P(pass)
-// of the model of that name, or of the spec model's provider id; columns the router does not
-// know score 0. A router trained with embeddings predicts with the vector vectors returns for
-// the item's prompt (nil vectors: without one), counted in count.
-func routerScorer(rm *learn.Model, s *spec.Spec, category string, vectors func(string) []float32, count *embedCount) replay.Scorer {
-	var (
-		index []int
-		buf   = make([]float64, len(rm.Models()))
-	)
-	return replay.ScorerFunc(func(item *replay.Item, out []float64) {
-		if index == nil {
-			index = make([]int, len(item.Models))
-			for i, name := range item.Models {
-				k := rm.Index(name)
-				if s != nil && k < 0 {
-					if m := s.Model(name); m != nil {
-						k = rm.Index(m.Model)
-					}
-				}
-				index[i] = k
+// of the model of that name, or of the spec model's provider id (the gateway's lookup), and
+// a table with a model the router does not predict is an error. With a category, it predicts
+// with the category's name as the task, as the gateway does; otherwise with each item's task.
+// A router trained with embeddings predicts with the vector vectors returns for the item's
+// prompt (nil vectors: without one), counted in vec. It counts the items' prompts against the
+// fingerprint of the router's training prompts, to tell an in-sample replay.
+type routerScorer struct {
+	rm       *learn.Model
+	path     string
+	s        *spec.Spec
+	category string
+	vectors  func(string) []float32
+	vec      *embedCount
+	// index[i] is the router's index of the table's i-th model.
+	index []int
+	buf   []float64
+	// trained fingerprints the router's training prompts (nil in older files); overlap
+	// counts the items' prompts against it.
+	trained *learn.PromptSet
+	overlap learn.Overlap
+}
+
+func newRouterScorer(rm *learn.Model, path string, s *spec.Spec, category string, vectors func(string) []float32, vec *embedCount) *routerScorer {
+	return &routerScorer{rm: rm, path: path, s: s, category: category, vectors: vectors, vec: vec,
+		buf: make([]float64, len(rm.Models())), trained: rm.Info().Prompts}
+}
+
+// CheckModels implements replay.ModelChecker: the router must predict every model of the
+// table, as the gateway requires of a score route's models.
+func (r *routerScorer) CheckModels(models []string) error {
+	r.index = make([]int, len(models))
+	var missing, known []string
+	for i, name := range models {
+		k := r.rm.Index(name)
+		if r.s != nil && k < 0 {
+			if m := r.s.Model(name); m != nil {
+				k = r.rm.Index(m.Model) // outcomes from benchmarks name models by their upstream id
 			}
 		}
-		task := item.Task
-		if category != "" {
-			task = category
-		}
-		// Called once per item, never concurrently.
-		if vectors == nil {
-			rm.Predict(item.Prompt, "", task, buf)
+		r.index[i] = k
+		if k < 0 {
+			missing = append(missing, strconv.Quote(name))
 		} else {
-			count.items++
-			if !rm.PredictWith(item.Prompt, "", task, vectors(item.Prompt), buf) {
-				count.missing++
-			}
+			known = append(known, name)
 		}
-		for i, k := range index {
-			out[i] = 0
-			if k >= 0 {
-				out[i] = buf[k]
-			}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	what, them := "model "+missing[0], missing[0]
+	if len(missing) > 1 {
+		what, them = "models "+strings.Join(missing, ", "), "them"
+	}
+	msg := fmt.Sprintf("score router %s has no prediction for %s of the outcomes (it predicts %s): retrain it on outcomes that include %s",
+		r.path, what, strings.Join(r.rm.Models(), ", "), them)
+	if len(known) >= 2 {
+		msg += ", or replay only the models it predicts with --models " + strings.Join(known, ",")
+	}
+	return errors.New(msg)
+}
+
+// Score implements replay.Scorer. Called once per item, never concurrently.
+func (r *routerScorer) Score(item *replay.Item, out []float64) {
+	task := item.Task
+	if r.category != "" {
+		task = r.category
+	}
+	if r.trained != nil && item.Prompt != "" {
+		r.overlap.Add(r.trained, item.Prompt)
+	}
+	if r.vectors == nil {
+		r.rm.Predict(item.Prompt, "", task, r.buf)
+	} else {
+		r.vec.items++
+		if !r.rm.PredictWith(item.Prompt, "", task, r.vectors(item.Prompt), r.buf) {
+			r.vec.missing++
 		}
-	})
+	}
+	for i, k := range r.index {
+		out[i] = r.buf[k]
+	}
+}
+
+// inSample says how much of the replayed outcomes (the file table) the router was trained
+// on, whose curves then flatter it: a learned router predicts its training items better than
+// new traffic. mostly is set when they are at least half of the items. A router file without
+// a fingerprint of its training prompts is compared by the training file's path, and the note
+// says so. "" when the router was trained on none of them.
+func (r *routerScorer) inSample(table string) (note string, mostly bool) {
+	info := r.rm.Info()
+	if r.trained == nil {
+		trained := info.DataPath
+		if trained == "" && info.Data != "" {
+			trained, _ = filepath.Abs(info.Data)
+		}
+		replayed, err := filepath.Abs(table)
+		const why = "its file records no fingerprint of its training prompts, so only the training file's path was compared (retrain it with this build to tell in-sample outcomes in any file)"
+		if trained == "" || err != nil || trained != replayed {
+			return fmt.Sprintf("the router %s may have been trained on some of these outcomes: %s", r.path, why), false
+		}
+		return fmt.Sprintf("%s: its curves are in-sample and flatter it; clearbar learn evaluate --outcomes %s measures it on items it has not seen; %s", r.trainedOn(), table, why), true
+	}
+	share, ok := r.overlap.Share()
+	if !ok || share < inSampleNoted {
+		return "", false
+	}
+	return fmt.Sprintf("%s: its curves are in-sample to that extent and flatter it; clearbar learn evaluate --outcomes %s measures it on items it has not seen", r.trainedOn(), table), share >= inSampleMostly
+}
+
+// The shares of replayed items a router was trained on from which a replay says so, and from
+// which --calibrate refuses them (without --allow-in-sample). Benchmarks repeat a few
+// questions under several items, so a held-out split shares a few prompts with training.
+const (
+	inSampleNoted  = 0.05
+	inSampleMostly = 0.5
+)
+
+// trainedOn says how much of the replayed items the router was trained on.
+func (r *routerScorer) trainedOn() string {
+	info := r.rm.Info()
+	if r.trained == nil {
+		return fmt.Sprintf("the router %s was trained on these outcomes (%s, %d items)", r.path, info.Data, info.Items)
+	}
+	share, _ := r.overlap.Share()
+	o := r.overlap
+	of := fmt.Sprintf("%d of the %d items", o.Trained, o.Prompts)
+	if o.Covered < o.Prompts {
+		// The fingerprint keeps a sample of the training prompts: the count is an estimate.
+		of = fmt.Sprintf("%d of the %d items its fingerprint of %d training prompts can tell", o.Trained, o.Covered, r.trained.Count)
+	}
+	return fmt.Sprintf("the router %s was trained on %.0f%% of these outcomes' items (%s)", r.path, 100*share, of)
+}
+
+// taskNote warns when the router is replayed for a category whose name it was not trained
+// with as the task feature: the gateway passes the category's name, so that neither the
+// gateway nor this replay gets what the router learned from the tasks it was trained with.
+// "" when it was, or when its file does not say.
+func (r *routerScorer) taskNote() string {
+	if r.category == "" {
+		return ""
+	}
+	info := r.rm.Info()
+	trained, known := info.TrainedOn(r.category)
+	if trained || !known {
+		return ""
+	}
+	features := "features"
+	if info.TaskCount == 1 {
+		features = "feature"
+	}
+	return fmt.Sprintf("the router %s was trained with the task %s %s, not %q: the gateway passes the category's name, which the router never saw, so it routes (and this replay scores) without what it learned from the tasks, "+
+		"and its held-out figures from training overstate it here; retrain it with clearbar learn train --category %s on rows recorded with that category (outcomes import and outcomes convert set it with --category)",
+		r.path, features, taskList(info.Tasks, info.TaskCount), r.category, r.category)
+}
+
+// taskList writes a model's training tasks: `"qa"`, or `"mmlu/anatomy", … (57 tasks)`.
+func taskList(tasks []string, count int) string {
+	const most = 3
+	q := make([]string, 0, most)
+	for _, t := range tasks[:min(len(tasks), most)] {
+		q = append(q, strconv.Quote(t))
+	}
+	if count <= most {
+		return strings.Join(q, ", ")
+	}
+	return fmt.Sprintf("%s, … (%d tasks)", strings.Join(q, ", "), count)
 }
 
 // parseTarget reads --target.
@@ -498,7 +716,7 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 	}
 	if sc, ok := value.(map[string]any); ok {
 		if wtp, ok := sc["willingness_to_pay"]; ok {
-			fmt.Fprintf(m.Stdout, "  score route over %s with willingness_to_pay %v (1/λ, in dollars per unit of P(pass))\n", strings.Join(sc["models"].([]string), ", "), wtp)
+			fmt.Fprintf(m.Stdout, "  score route over %s with willingness_to_pay %v (1/λ, in %s)\n", strings.Join(sc["models"].([]string), ", "), wtp, learn.WTPUnit)
 		} else if th, ok := sc["threshold"]; ok {
 			fmt.Fprintf(m.Stdout, "  score route over %s with threshold %v\n", strings.Join(sc["models"].([]string), ", "), th)
 		}

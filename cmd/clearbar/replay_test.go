@@ -40,13 +40,20 @@ categories:
 // (60% of items) and the strong model passes 95% of everything.
 func writeQAOutcomes(t *testing.T, path string, n int) {
 	t.Helper()
+	writeQAOutcomesFrom(t, path, 0, n)
+}
+
+// writeQAOutcomesFrom is writeQAOutcomes of the items from, …, from+n−1: tables of disjoint
+// ranges share no prompt, so that a router trained on one is replayed out of sample on another.
+func writeQAOutcomesFrom(t *testing.T, path string, from, n int) {
+	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	w := outcomes.NewWriter(f)
-	for i := range n {
+	for i := from; i < from+n; i++ {
 		easy := i%5 < 3
 		prompt := fmt.Sprintf("What is the capital of country number %d?", i)
 		if !easy {
@@ -125,9 +132,38 @@ func TestLearnReplayCalibrate(t *testing.T) {
 		t.Errorf("the learned router's APGR is %.3f on prompts whose difficulty is in their words; want ≥ 0.8", apgr)
 	}
 
-	code, out, errOut = run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--router", router,
+	// Calibrating on the training outcomes is refused, whatever the file is called and
+	// wherever it is run from: the router's file fingerprints its training prompts.
+	orig, _ := os.ReadFile(specFile)
+	copied := filepath.Join(t.TempDir(), "renamed.jsonl")
+	if data, err := os.ReadFile(table); err != nil || os.WriteFile(copied, data, 0o644) != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	code, out, errOut = run(t, "replay", specFile, "--outcomes", copied, "--category", "qa", "--router", router, "--calibrate", "--include", "threshold")
+	if code == 0 || !strings.Contains(errOut, "was trained on 100% of these outcomes' items (600 of the 600 items)") ||
+		!strings.Contains(errOut, "calibrate on outcomes it was not trained on") || !strings.Contains(errOut, "clearbar learn evaluate --outcomes "+copied) ||
+		!strings.Contains(errOut, "--allow-in-sample") {
+		t.Errorf("replay --calibrate on the training outcomes: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if data, _ := os.ReadFile(specFile); string(data) != string(orig) {
+		t.Fatalf("the refused calibration changed the spec:\n%s", data)
+	}
+	// --allow-in-sample calibrates anyway, with a warning.
+	code, out, errOut = run(t, "replay", specFile, "--outcomes", copied, "--category", "qa", "--router", router, "--calibrate", "--include", "threshold", "--allow-in-sample")
+	if code != 0 || !strings.Contains(out, "Wrote the calibrated route") || !strings.Contains(errOut, "calibrating on them anyway (--allow-in-sample)") {
+		t.Errorf("replay --calibrate --allow-in-sample: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if err := os.WriteFile(specFile, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Outcomes the router was not trained on calibrate it.
+	held := filepath.Join(dir, "held.outcomes.jsonl")
+	writeQAOutcomesFrom(t, held, 600, 600)
+	code, out, errOut = run(t, "replay", specFile, "--outcomes", held, "--category", "qa", "--router", router,
 		"--calibrate", "--include", "threshold")
-	if code != 0 || !strings.Contains(out, "Wrote the calibrated route") {
+	if code != 0 || !strings.Contains(out, "Wrote the calibrated route") || strings.Contains(out, "in-sample") {
 		t.Fatalf("replay --calibrate: %d\n%s\n%s", code, out, errOut)
 	}
 	data, _ := os.ReadFile(specFile)
@@ -191,7 +227,9 @@ func TestReplayCalibrateWritesTheCategorysModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	router := filepath.Join(dir, "qa.json")
-	if code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", router, "--folds", "3"); code != 0 {
+	train := filepath.Join(dir, "train.outcomes.jsonl") // other items: the calibration is out of sample
+	writeQAOutcomesFrom(t, train, 600, 600)
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", train, "--category", "qa", "--out", router, "--folds", "3"); code != 0 {
 		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--router", router, "--calibrate", "--include", "wtp")
@@ -242,8 +280,8 @@ func TestReplayCalibrateWritesTheCategorysModels(t *testing.T) {
 		t.Errorf("estimate of the calibrated route: quality %.2f%%, replay %.2f%%", got, replayed)
 	}
 	written := strconv.FormatFloat(clearbar.Money(*sc.WillingnessToPay).USD(), 'g', -1, 64)
-	if !strings.Contains(out, "willingness_to_pay "+written) {
-		t.Errorf("the written willingness to pay %s is not printed:\n%s", written, out)
+	if !strings.Contains(out, "willingness_to_pay "+written+" (1/λ, in USD per unit (1.0) of P(pass))") {
+		t.Errorf("the written willingness to pay %s is not printed with its unit:\n%s", written, out)
 	}
 }
 
@@ -305,7 +343,9 @@ func TestReplayCalibrateScoreRouteUsesItsRouter(t *testing.T) {
 	if err := os.WriteFile(specFile, []byte(scoreSpec), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", filepath.Join(dir, "routers", "qa.json"), "--folds", "3"); code != 0 {
+	train := filepath.Join(dir, "train.outcomes.jsonl") // other items: the calibration is out of sample
+	writeQAOutcomesFrom(t, train, 600, 600)
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", train, "--category", "qa", "--out", filepath.Join(dir, "routers", "qa.json"), "--folds", "3"); code != 0 {
 		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
 	}
 	t.Chdir(t.TempDir()) // the router is found beside the spec, not in the working directory
@@ -571,5 +611,200 @@ categories:
 	writeQAOutcomes(t, qa, 300)
 	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", qa, "--agree"); code == 0 || !strings.Contains(errOut, "an agreement cascade needs three candidates") {
 		t.Errorf("two models: exit %d, %s", code, errOut)
+	}
+}
+
+// pricedSpec routes by a learned router over two models priced per token, with the category's
+// typical output: the gateway prices each request from its own input tokens to decide by
+// willingness to pay.
+const pricedSpec = `version: 1
+name: priced
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated}}
+models:
+  small:  {provider: sim, model: small-1, price: {input: 0.6, output: 0.6}}
+  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 300, out: 8}
+    quality_bar: 0.8
+    route:
+      score: {router: routers/qa.json, models: [small, strong], threshold: 0.5}
+    assume:
+      pass_rate: {small: 0.6, strong: 0.95}
+`
+
+// writePricedOutcomes writes items from, …, from+n−1 whose difficulty is in their words (the
+// small model passes most lookups and few proofs) and whose prompts carry context of lengths
+// from none to about a thousand bytes, unrelated to the difficulty, so that what a request
+// costs varies with it. Rows record tokens and no cost: the spec prices them.
+func writePricedOutcomes(t *testing.T, path string, from, n int) {
+	t.Helper()
+	var rows []outcomes.Row
+	for i := from; i < from+n; i++ {
+		hard := i%5 >= 3
+		q := fmt.Sprintf("What is the capital of country number %d?", i)
+		if hard {
+			q = fmt.Sprintf("Prove step by step that the sequence %d has a closed form and derive it.", i)
+		}
+		prompt := strings.Repeat("Background fact. ", (i*37)%61) + q
+		small := !hard && i%11 != 0 || hard && i%4 == 0
+		strong := i%20 != 7
+		for _, r := range []struct {
+			model string
+			pass  bool
+		}{{"small-1", small}, {"strong-1", strong}} {
+			rows = append(rows, outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: r.model,
+				TokensIn: len(prompt) / 4, TokensOut: 8, Pass: &r.pass})
+		}
+	}
+	writeRows(t, path, rows)
+}
+
+// TestReplayCalibrateWTPReplaysAsWritten: a willingness to pay calibrated by replay --calibrate
+// decides, once written into the spec, every request as the calibration did: the willingness-
+// to-pay router replay sweeps prices each request as the gateway's score route does (the
+// request's own input tokens, the category's output), so that replaying the written spec
+// gives the quality and the strong share the calibration chose, for a strong-share target and
+// for the quality bar alike.
+func TestReplayCalibrateWTPReplaysAsWritten(t *testing.T) {
+	dir := t.TempDir()
+	train, held := filepath.Join(dir, "train.jsonl"), filepath.Join(dir, "held.jsonl")
+	writePricedOutcomes(t, train, 0, 800)
+	writePricedOutcomes(t, held, 800, 800)
+	specFile := filepath.Join(dir, "spec.yaml")
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", train, "--category", "qa", "--out", filepath.Join(dir, "routers", "qa.json"), "--folds", "3"); code != 0 {
+		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
+	}
+	type result struct {
+		Kind        string  `json:"kind"`
+		Quality     float64 `json:"quality"`
+		StrongShare float64 `json:"strong_share"`
+	}
+	var rep struct {
+		Results     []result `json:"results"`
+		Calibration *struct {
+			Chosen result `json:"chosen"`
+		} `json:"calibration"`
+	}
+	replayJSON := func(args ...string) {
+		t.Helper()
+		args = append([]string{"replay", specFile, "--outcomes", held, "--category", "qa", "--format", "json"}, args...)
+		code, out, errOut := run(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
+		}
+		rep.Results, rep.Calibration = nil, nil
+		if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &rep); err != nil {
+			t.Fatalf("%v: %v\n%.500s", args, err, out)
+		}
+	}
+	for _, target := range []string{"strong-share=0.3", "bar"} {
+		if err := os.WriteFile(specFile, []byte(pricedSpec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		replayJSON("--calibrate", "--target", target, "--include", "wtp")
+		if rep.Calibration == nil || rep.Calibration.Chosen.Kind != "wtp" {
+			t.Fatalf("--target %s: want a willingness to pay calibrated, got %+v", target, rep.Calibration)
+		}
+		chosen := rep.Calibration.Chosen
+		replayJSON("--include", "spec")
+		var written *result
+		for i, r := range rep.Results {
+			if r.Kind == "spec" {
+				written = &rep.Results[i]
+			}
+		}
+		data, _ := os.ReadFile(specFile)
+		if written == nil || !strings.Contains(string(data), "willingness_to_pay") {
+			t.Fatalf("--target %s: no willingness to pay written, or no spec route replayed:\n%s", target, data)
+		}
+		t.Logf("--target %s: calibrated quality %.4f, strong share %.4f; the written spec replays to %.4f, %.4f", target, chosen.Quality, chosen.StrongShare, written.Quality, written.StrongShare)
+		if math.Abs(written.Quality-chosen.Quality) > 1e-9 || math.Abs(written.StrongShare-chosen.StrongShare) > 1e-9 {
+			t.Errorf("--target %s: calibrated quality %.4f and strong share %.4f, but the written spec replays to %.4f and %.4f",
+				target, chosen.Quality, chosen.StrongShare, written.Quality, written.StrongShare)
+		}
+	}
+}
+
+// TestReplayRouterUnknownModels: a router replayed over a table with a model it has no
+// prediction for is an error naming the model, as the spec check and the gateway reject a
+// score route over such a model, rather than curves in which that model scores 0; replaying
+// only the models it predicts works.
+func TestReplayRouterUnknownModels(t *testing.T) {
+	dir := t.TempDir()
+	train := filepath.Join(dir, "train.jsonl")
+	writeQAOutcomes(t, train, 200)
+	router := filepath.Join(dir, "qa.json")
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", train, "--category", "qa", "--out", router, "--folds", "2"); code != 0 {
+		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
+	}
+	table := filepath.Join(dir, "more.jsonl")
+	writeQAOutcomesFrom(t, table, 200, 100)
+	var rows []outcomes.Row
+	for i := range 100 {
+		pass := i%3 > 0
+		rows = append(rows, outcomes.Row{Item: fmt.Sprint("q", 200+i), Category: "qa", Prompt: fmt.Sprint("question ", i), Model: "stranger-1", Cost: 10_000, Pass: &pass})
+	}
+	f, err := os.OpenFile(table, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := outcomes.NewWriter(f)
+	for _, r := range rows {
+		w.Write(r)
+	}
+	w.Flush()
+	f.Close()
+	code, _, errOut := run(t, "replay", "--outcomes", table, "--category", "qa", "--router", router)
+	want := "score router " + router + ` has no prediction for model "stranger-1" of the outcomes (it predicts gpt-4o-mini, gpt-4o): retrain it on outcomes that include "stranger-1", or replay only the models it predicts with --models gpt-4o-mini,gpt-4o`
+	if code == 0 || !strings.Contains(errOut, want) {
+		t.Errorf("replay with a model the router does not know: exit %d\n%s\nwant %q", code, errOut, want)
+	}
+	if code, _, errOut := run(t, "replay", "--outcomes", table, "--category", "qa", "--router", router, "--models", "gpt-4o-mini,gpt-4o"); code != 0 {
+		t.Errorf("replay of the models the router knows: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestReplayInSampleOlderRouter: a router file written before it recorded a fingerprint of its
+// training prompts is compared with the replayed outcomes by the training file's path, and
+// the report says that only the path was compared.
+func TestReplayInSampleOlderRouter(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 300)
+	router := filepath.Join(dir, "routers", "qa.json")
+	if code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", router, "--folds", "2"); code != 0 {
+		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
+	}
+	// An older file: no fingerprint, no absolute path, and the table named as given.
+	var doc map[string]any
+	data, _ := os.ReadFile(router)
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	training := doc["training"].(map[string]any)
+	for _, k := range []string{"prompts", "data_path", "tasks", "task_count", "uncategorised"} {
+		delete(training, k)
+	}
+	training["data"] = table
+	data, _ = json.Marshal(doc)
+	if err := os.WriteFile(router, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(scoreSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate")
+	if code == 0 || !strings.Contains(errOut, "was trained on these outcomes ("+table+", 300 items)") || !strings.Contains(errOut, "--allow-in-sample") {
+		t.Errorf("calibrating an older router on its training file: exit %d\n%s", code, errOut)
+	}
+	held := filepath.Join(dir, "held.jsonl")
+	writeQAOutcomesFrom(t, held, 300, 300)
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", held, "--category", "qa", "--calibrate")
+	if code != 0 || !strings.Contains(out, "may have been trained on some of these outcomes: its file records no fingerprint of its training prompts, so only the training file's path was compared") {
+		t.Errorf("calibrating an older router on other outcomes: exit %d\n%s\n%s", code, out, errOut)
 	}
 }
