@@ -1,6 +1,9 @@
 package clearbar
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Decision is the record of one request: how it was classified and routed, every attempt, and
 // why the final answer was accepted. Every response carries its ID; the trace store keeps it.
@@ -132,12 +135,18 @@ type Skip struct {
 
 // Score is a score route's decision: the scores it computed, the rule that turned them into a
 // starting model, and that model.
+//
+// Its JSON form is that of its field tags, except that a heuristic score always has its
+// difficulty, also when it is 0 (see MarshalJSON); a record without it is a learned router's,
+// or a heuristic's of difficulty 0 written before the difficulty was always recorded.
 type Score struct {
-	// Router is "heuristic" or the learned router's file and version.
+	// Router is HeuristicRouter or the learned router's file and version.
 	Router string `json:"router"`
-	// Rule is the choice rule: "threshold 0.62", "willingness to pay $0.50", "tiers 0.35, 0.7".
+	// Rule is the choice rule: "threshold 0.62", "willingness to pay $0.50 per unit (1.0) of
+	// P(pass)", "tiers 0.35, 0.7", with the weights a heuristic changed from the defaults:
+	// "tiers 0.5; weights code 1 (default 0.2)".
 	Rule string `json:"rule"`
-	// Difficulty is the heuristic difficulty score in [0, 1].
+	// Difficulty is the heuristic difficulty score in [0, 1], when Router is HeuristicRouter.
 	Difficulty float64 `json:"difficulty,omitempty"`
 	// PPass is a learned router's P(pass) for each model of the route, cheapest first.
 	PPass []ModelScore `json:"p_pass,omitempty"`
@@ -146,6 +155,26 @@ type Score struct {
 	// Embedding is set when the learned router has an embedding block: whether the request's
 	// embedding was used, or why not, and how long the embeddings call took.
 	Embedding *ScoreEmbedding `json:"embedding,omitempty"`
+}
+
+// HeuristicRouter is Score.Router for the built-in difficulty score.
+const HeuristicRouter = "heuristic"
+
+// MarshalJSON writes s as its field tags say, with the difficulty of a heuristic score even
+// when it is 0 (which the tag's omitempty would leave out).
+func (s Score) MarshalJSON() ([]byte, error) {
+	type fields Score // Score without this method
+	if s.Router != HeuristicRouter {
+		return json.Marshal(fields(s))
+	}
+	// The outer fields hide the embedded ones of the same names and come first, in Score's
+	// order: router, rule, difficulty, then the rest.
+	return json.Marshal(struct {
+		Router     string  `json:"router"`
+		Rule       string  `json:"rule"`
+		Difficulty float64 `json:"difficulty"`
+		fields
+	}{s.Router, s.Rule, s.Difficulty, fields(s)})
 }
 
 // ScoreEmbedding records the embeddings call of a learned router with an embedding block.

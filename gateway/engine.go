@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
@@ -129,15 +130,22 @@ func attemptKind(step, cand int, retried bool) string {
 }
 
 // begin takes a breaker slot and starts an attempt record for the cand'th candidate of the
-// plan's step'th step st. When the model's breaker is open (it may have opened since the plan
-// was made, even during this request) it records the skip and returns nil: the caller fails
-// over without calling. The plan's last resort (a candidate kept although every breaker was
-// open) is called anyway.
+// plan's step'th step st. When the model's breaker lets no call through — it is open (it may
+// have opened since the plan was made, even during this request), or half-open with its probe
+// already in flight (the plan keeps half-open models) — it records the skip and returns nil:
+// the caller fails over without calling. The plan's last resort (a candidate kept although
+// every breaker was open) is called anyway.
 func (r *run) begin(st *route.Step, step, cand int, retried bool, waited time.Duration) (*clearbar.Attempt, func(clearbar.FailureClass, time.Time)) {
 	m := st.Candidates[cand]
-	done, ok := r.g.breakers.Get(route.Key(m)).Allow(r.g.now())
+	b := r.g.breakers.Get(route.Key(m))
+	now := r.g.now()
+	done, ok := b.Allow(now)
 	if !ok && !r.lastResort(step, cand) {
-		r.d.Skipped = append(r.d.Skipped, clearbar.Skip{Model: m.Name, Reason: "circuit breaker open (opened during the request)"})
+		reason := "circuit breaker open (opened during the request)"
+		if b.State(now) == health.HalfOpen {
+			reason = route.ProbeInFlight
+		}
+		r.d.Skipped = append(r.d.Skipped, clearbar.Skip{Model: m.Name, Reason: reason})
 		if r.primary == nil {
 			r.primary = &clearbar.Error{Class: clearbar.Overloaded, Status: 503, Message: "every candidate's circuit breaker is open", Provider: m.Provider.Name, Model: m.Name}
 		}

@@ -204,6 +204,11 @@ func TestLearnedScoreRouteEmbedErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "model embedder is served by provider p (type simulated), which does not serve embeddings") {
 		t.Errorf("embedding model on a simulated provider: %v", err)
 	}
+	// Without providers too (spec check, replay): the provider's type says it serves none.
+	_, err = embedRouter(t, dir, up, "{router: sim.json, models: [small, strong], threshold: 0.5}", "p", false)
+	if err == nil || !strings.Contains(err.Error(), "spec.yaml:17:") || !strings.Contains(err.Error(), "model embedder is served by provider p (type simulated), which does not serve embeddings") {
+		t.Errorf("embedding model on a simulated provider, without providers: %v", err)
+	}
 	// embed_timeout is validated with the spec, at its line.
 	_, err = embedRouter(t, dir, up, "{router: sim.json, models: [small, strong], threshold: 0.5, embed_timeout: 0s}", "up", true)
 	if err == nil || !strings.Contains(err.Error(), "spec.yaml:17:") || !strings.Contains(err.Error(), "embed_timeout 0s must be between 1ms and 10s") {
@@ -228,6 +233,13 @@ func (f *fakeBreakers) Allow(key string) (func(clearbar.FailureClass), bool) {
 	f.allowed = append(f.allowed, key)
 	return func(c clearbar.FailureClass) { f.outcomes = append(f.outcomes, c) }, true
 }
+
+// probing is a Breakers whose breakers are half-open with their probe in flight: not open,
+// yet they let no call through.
+type probing struct{}
+
+func (probing) Open(string) (bool, string)                       { return false, "" }
+func (probing) Allow(string) (func(clearbar.FailureClass), bool) { return nil, false }
 
 // healthOnly is a Health that cannot take outcomes: the score route only asks it whether the
 // embedding model's breaker is open.
@@ -279,6 +291,9 @@ func TestLearnedScoreRouteEmbedBreakerAndCost(t *testing.T) {
 	}
 	if e := plan(healthOnly{open: true}); e.Used || e.Error != "not embedded: circuit breaker open" {
 		t.Errorf("open breaker seen through Health: record %+v", e)
+	}
+	if e := plan(probing{}); e.Used || e.Error != "not embedded: circuit breaker half-open: its probe request is in flight" || e.Latency != 0 {
+		t.Errorf("half-open breaker, its probe in flight: record %+v", e)
 	}
 	if up.Calls.Load() != calls {
 		t.Errorf("an open breaker let %d embeddings calls through", up.Calls.Load()-calls)

@@ -2,8 +2,11 @@ package route
 
 import (
 	"context"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/learn"
@@ -12,7 +15,7 @@ import (
 
 // heuristicScorer is the built-in difficulty score (learn.Heuristic, with the spec's weights
 // and tiers), cut into tiers: a score below tiers[0] starts on the first model, below
-// tiers[1] on the second, and so on.
+// tiers[1] on the second, and so on. It scores the features of heuristicStructure.
 type heuristicScorer struct {
 	h      *learn.Heuristic
 	rule   string
@@ -24,16 +27,87 @@ func newHeuristicScorer(sc *spec.ScoreRoute, models []*spec.Model) (*heuristicSc
 	if err != nil {
 		return nil, err
 	}
-	parts := make([]string, len(h.Tiers()))
-	for i, t := range h.Tiers() {
-		parts[i] = strconv.FormatFloat(t, 'g', 4, 64)
-	}
-	return &heuristicScorer{h: h, rule: "tiers " + strings.Join(parts, ", "), models: models}, nil
+	return &heuristicScorer{h: h, rule: heuristicRule(h), models: models}, nil
 }
 
-func (hs *heuristicScorer) Start(_ context.Context, text, system string, _ int, sc *clearbar.Score) int {
-	d := hs.h.Score(text, system)
+// heuristicRule describes a heuristic for the decision record: its tiers and the weights that
+// differ from the defaults, like "tiers 0.35, 0.7; weights code 1 (default 0.2), math 0
+// (default 0.2)", in the order of learn.StructuralNames.
+func heuristicRule(h *learn.Heuristic) string {
+	var b strings.Builder
+	b.WriteString("tiers ")
+	for i, t := range h.Tiers() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.FormatFloat(t, 'g', 4, 64))
+	}
+	def, w := learn.DefaultHeuristicWeights(), h.Weights()
+	sep := "; weights "
+	for _, name := range learn.StructuralNames {
+		if w[name] == def[name] {
+			continue
+		}
+		b.WriteString(sep)
+		sep = ", "
+		b.WriteString(name + " " + strconv.FormatFloat(w[name], 'g', 4, 64) + " (default " + strconv.FormatFloat(def[name], 'g', 4, 64) + ")")
+	}
+	return b.String()
+}
+
+func (hs *heuristicScorer) Start(_ context.Context, text, system string, tokensIn int, sc *clearbar.Score) int {
+	st := heuristicStructure(text, system, tokensIn)
+	d := hs.h.ScoreStructure(&st)
 	i := min(hs.h.Tier(d), len(hs.models)-1)
-	sc.Router, sc.Rule, sc.Difficulty, sc.Start = "heuristic", hs.rule, d, hs.models[i].Name
+	sc.Router, sc.Rule, sc.Difficulty, sc.Start = clearbar.HeuristicRouter, hs.rule, d, hs.models[i].Name
 	return i
+}
+
+// heuristicFeatures is the feature configuration the heuristic reads text with: the window of
+// the learned routers' default features (learn.DefaultFeatures: the first MaxTextBytes −
+// TailBytes and the last TailBytes bytes of a long text, 512 and 1024), so that the question
+// at the end of a long prompt counts and scoring costs the same whatever the length, without
+// the hashed word, task and shape features the heuristic does not weigh (a Featurizer always
+// hashes the user text's words, into the fewest buckets here).
+func heuristicFeatures() learn.FeatureConfig {
+	cfg := learn.DefaultFeatures()
+	cfg.HashBits, cfg.Bigrams, cfg.System, cfg.Task, cfg.Shapes = heuristicHashBits, false, false, false, false
+	return cfg
+}
+
+// heuristicHashBits is the fewest hash buckets a Featurizer takes; the structural features
+// follow them in its vectors.
+const heuristicHashBits = 10
+
+// featurizers are the Featurizers heuristicStructure extracts with, one per goroutine at a
+// time.
+var featurizers = sync.Pool{New: func() any { return learn.NewFeaturizer(heuristicFeatures()) }}
+
+// contextFeature is the index of the "context" feature in a learn.Structure.
+var contextFeature = slices.Index(learn.StructuralNames[:], "context")
+
+// contextFullTokens is where the heuristic's context feature reaches 1: the 128 KiB at which
+// learn's context feature (bytes of the user text and system prompt) does, in tokens.
+var contextFullTokens = clearbar.TokensOfBytes(131072)
+
+// heuristicStructure returns the structural features the heuristic scores a request by (see
+// learn.StructuralNames). Every feature but one reads what learn documents: the last user
+// message (text) and the system prompt, their lengths whole and their contents through the
+// window of heuristicFeatures. The exception is context, the size of the whole prompt: it is
+// log(1 + tokensIn) / log(1 + 32768), capped at 1, from the request's estimated input tokens
+// (every message, tool definition and attachment; see EstimateTokens), so that a short
+// question about a long conversation or document counts as the large request it is. It does
+// not allocate once the pool holds a Featurizer.
+func heuristicStructure(text, system string, tokensIn int) learn.Structure {
+	f := featurizers.Get().(*learn.Featurizer)
+	v := f.Extract(text, system, "")
+	var st learn.Structure
+	// The structural features come last in the vector, at their indices after the buckets.
+	const base = 1 << heuristicHashBits
+	for k := len(v.Index) - 1; k >= 0 && v.Index[k] >= base; k-- {
+		st[v.Index[k]-base] = float64(v.Value[k])
+	}
+	featurizers.Put(f)
+	st[contextFeature] = min(math.Log1p(float64(max(tokensIn, 0)))/math.Log1p(float64(contextFullTokens)), 1)
+	return st
 }

@@ -71,6 +71,11 @@ type Breakers interface {
 	Allow(key string) (done func(clearbar.FailureClass), ok bool)
 }
 
+// ProbeInFlight is the reason a decision records for a model that was not called because its
+// circuit breaker is half-open and lets no call through: the probe request it admits to test
+// the upstream is in flight.
+const ProbeInFlight = "circuit breaker half-open: its probe request is in flight"
+
 // Key is the health key of a model: "provider/model".
 func Key(m *spec.Model) string { return m.Provider.Name + "/" + m.Name }
 

@@ -1,12 +1,15 @@
 package route
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/learn"
@@ -108,7 +111,7 @@ type learnedScorer struct {
 	// willingness to pay: lambda = 1/WTP; cost per request is priced from the request's own
 	// input tokens and the category's typical output.
 	lambda float64
-	// mix: requests whose learn.RequestShare is below mixShare are decided with mixLambda.
+	// mix: requests whose requestShare is below mixShare are decided with mixLambda.
 	mixLambda, mixShare float64
 	inPrice             []float64 // USD per input token
 	outCost             []float64 // USD per request for the output
@@ -122,10 +125,12 @@ type learnedScorer struct {
 // embedding is a learned router's embeddings call: the request's last user message, cut as
 // the model's EmbeddingConfig says, embedded by a spec model within a timeout.
 type embedding struct {
-	cfg     *learn.EmbeddingConfig
-	model   *spec.Model
-	emb     clearbar.Embedder // nil without providers
-	timeout time.Duration
+	cfg   *learn.EmbeddingConfig
+	model *spec.Model
+	// emb is nil when the router cannot embed, and unavailable then says why for the record.
+	emb         clearbar.Embedder
+	unavailable string
+	timeout     time.Duration
 }
 
 func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, models []*spec.Model, o Options) (*learnedScorer, error) {
@@ -151,11 +156,11 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 		ls.idx = append(ls.idx, k)
 	}
 	if e := m.Embedding(); e != nil {
-		em, emb, err := embeddingModel(s, e.Model, o)
+		em, emb, unavailable, err := embeddingModel(s, e.Model, o)
 		if err != nil {
 			return nil, fmt.Errorf("score router %s was trained with embeddings of %s: %v", sc.Router, e.Model, err)
 		}
-		ls.embed = &embedding{cfg: e, model: em, emb: emb, timeout: sc.EmbedTimeoutOrDefault()}
+		ls.embed = &embedding{cfg: e, model: em, emb: emb, unavailable: unavailable, timeout: sc.EmbedTimeoutOrDefault()}
 	}
 	switch {
 	case sc.Threshold != nil:
@@ -165,7 +170,7 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 		wtp := clearbar.Money(*sc.WillingnessToPay).USD()
 		ls.useWTP = true
 		ls.lambda = 1 / wtp
-		ls.rule = "willingness to pay " + clearbar.Money(*sc.WillingnessToPay).String() + " per point of P(pass)"
+		ls.rule = "willingness to pay " + clearbar.Money(*sc.WillingnessToPay).String() + " per unit (1.0) of P(pass)"
 		if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
 			ls.mixLambda, ls.mixShare = 1/clearbar.Money(*mx.WillingnessToPay).USD(), float64(*mx.Share)
 			ls.rule += fmt.Sprintf(", %s for the %g%% of requests the text's hash picks", clearbar.Money(*mx.WillingnessToPay), 100*ls.mixShare)
@@ -185,51 +190,65 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 }
 
 // embeddingModel finds the spec model a router's embeddings come from: by its name in the
-// spec, else by its provider model id (one model on a provider that serves embeddings). With
-// providers, it returns the model's provider as an Embedder, which it must be.
-func embeddingModel(s *spec.Spec, name string, o Options) (*spec.Model, clearbar.Embedder, error) {
-	embedderOf := func(m *spec.Model) clearbar.Embedder {
-		e, _ := o.Providers[m.Provider.Name].(clearbar.Embedder)
-		return e
+// spec, else by its provider model id (one model on a provider that serves embeddings). Its
+// provider must be of a type that serves embeddings (spec.ServesEmbeddings), with or without
+// providers, so that a spec that is only checked fails as the gateway would. With providers,
+// it returns the model's provider as an Embedder, which it must be; without them, or when the
+// provider was turned into the simulator (serve --simulate: spec.Provider.SimulatedType), no
+// Embedder and why the router cannot embed, for the record.
+func embeddingModel(s *spec.Spec, name string, o Options) (m *spec.Model, emb clearbar.Embedder, unavailable string, err error) {
+	// typ is the type the spec gave a model's provider, also when serve --simulate turned it
+	// into the simulator.
+	typ := func(m *spec.Model) string {
+		if p := m.Resolved.Provider; p != nil {
+			return cmp.Or(p.SimulatedType, p.Type)
+		}
+		return ""
 	}
-	m := s.Model(name)
+	m = s.Model(name)
 	if m == nil {
 		var byID []string
 		for _, c := range s.Models {
-			if c.Model == name && (o.Providers == nil || embedderOf(c) != nil) {
+			if c.Model == name && spec.ServesEmbeddings(typ(c)) {
 				m = c
 				byID = append(byID, c.Name)
 			}
 		}
 		switch {
 		case len(byID) == 0:
-			return nil, nil, fmt.Errorf("the spec has no model %s: add it to models: (on a provider that serves embeddings), or retrain with --embed naming one of the spec's models", name)
+			return nil, nil, "", fmt.Errorf("the spec has no model %s: add it to models: (on a provider that serves embeddings), or retrain with --embed naming one of the spec's models", name)
 		case len(byID) > 1:
-			return nil, nil, fmt.Errorf("several spec models have the model id %s (%s): retrain with --embed naming one of them", name, strings.Join(byID, ", "))
+			return nil, nil, "", fmt.Errorf("several spec models have the model id %s (%s): retrain with --embed naming one of them", name, strings.Join(byID, ", "))
 		}
 	}
-	if o.Providers == nil {
-		return m, nil, nil
+	doesNot := func(typ string) error {
+		return fmt.Errorf("model %s is served by provider %s (type %s), which does not serve embeddings", m.Name, m.Provider.Name, typ)
 	}
-	emb := embedderOf(m)
+	t := typ(m)
+	switch {
+	case !spec.ServesEmbeddings(t):
+		return nil, nil, "", doesNot(t)
+	case o.Providers == nil:
+		return m, nil, "not embedded: the router runs without providers", nil
+	case m.Resolved.Provider.SimulatedType != "":
+		return m, nil, "not embedded: provider " + m.Provider.Name + " is simulated (serve --simulate), and the simulator serves no embeddings", nil
+	}
+	emb, _ = o.Providers[m.Provider.Name].(clearbar.Embedder)
 	if emb == nil {
-		typ := ""
-		if m.Resolved.Provider != nil {
-			typ = " (type " + m.Resolved.Provider.Type + ")"
-		}
-		return nil, nil, fmt.Errorf("model %s is served by provider %s%s, which does not serve embeddings", m.Name, m.Provider.Name, typ)
+		return nil, nil, "", doesNot(t)
 	}
-	return m, emb, nil
+	return m, emb, "", nil
 }
 
 // vector embeds text, recording the call in rec; it returns nil, with rec.Error saying why,
 // when there is no vector to predict with. It makes no call while h says the embedding
-// model's breaker is open, and reports the call's outcome when h is Breakers. The call's
-// input tokens, as the upstream reports them, are priced at the model's input price.
+// model's breaker is open or, when h is Breakers, while the breaker lets no call through (also
+// half-open, its probe in flight), and then reports the call's outcome to it. The call's input
+// tokens, as the upstream reports them, are priced at the model's input price.
 func (e *embedding) vector(ctx context.Context, h Health, text string, rec *clearbar.ScoreEmbedding) []float32 {
 	switch {
 	case e.emb == nil:
-		rec.Error = "not embedded: the router runs without providers"
+		rec.Error = e.unavailable
 		return nil
 	case isOffline(ctx):
 		rec.Error = "not embedded: a dry run calls no model"
@@ -243,6 +262,9 @@ func (e *embedding) vector(ctx context.Context, h Health, text string, rec *clea
 		d, allowed := b.Allow(Key(e.model))
 		if !allowed {
 			rec.Error = "not embedded: circuit breaker open"
+			if open, _ := b.Open(Key(e.model)); !open {
+				rec.Error = "not embedded: " + ProbeInFlight
+			}
 			return nil
 		}
 		done = d
@@ -338,11 +360,34 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 			cost = append(cost, ls.inPrice[i]*float64(tokensIn)+ls.outCost[i])
 		}
 		lambda := ls.lambda
-		if ls.mixShare > 0 && learn.RequestShare(text) < ls.mixShare {
+		if ls.mixShare > 0 && requestShare(text) < ls.mixShare {
 			lambda = ls.mixLambda
 		}
 		best = learn.ChooseWTP(p, cost, lambda)
 	}
 	sc.Start = ls.models[best].Name
 	return best
+}
+
+// shareHead and shareTail bound what requestShare reads of a long text: as many bytes of its
+// start and of its end as the learned routers' default features read (learn.DefaultFeatures:
+// MaxTextBytes − TailBytes and TailBytes).
+const shareHead, shareTail = 512, 1024
+
+// requestShare is the number in [0, 1) that picks the requests a mixed willingness to pay
+// decides with its second value (score.mix): learn.RequestShare of the text, as learn
+// evaluate decides its items, when the text is at most shareHead+shareTail bytes long; for a
+// longer one, learn.RequestShare of its first shareHead bytes, its last shareTail bytes and
+// its length (8 bytes, little-endian), so that it costs the same whatever the length. Long
+// texts that differ only in their middle share a share. It does not allocate.
+func requestShare(text string) float64 {
+	if len(text) <= shareHead+shareTail {
+		return learn.RequestShare(text)
+	}
+	var buf [shareHead + shareTail + 8]byte
+	b := append(buf[:0], text[:shareHead]...)
+	b = append(b, text[len(text)-shareTail:]...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(text)))
+	// learn.RequestShare keeps no reference to its argument: b may be a view of the stack.
+	return learn.RequestShare(unsafe.String(unsafe.SliceData(b), len(b)))
 }

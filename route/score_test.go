@@ -3,6 +3,7 @@ package route
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,9 +138,115 @@ func TestHeuristicWeights(t *testing.T) {
 	if d.Score.Start != "strong" {
 		t.Errorf("code prompt with only code weighted: %+v", d.Score)
 	}
+	// The rule names the weights that differ from the defaults, with the defaults, in feature
+	// order, and only those.
+	if rule := d.Score.Rule; !strings.HasPrefix(rule, "tiers 0.5; weights length 0 (default 0.2), context 0 (default 0.05), lines 0 (default 0.05)") ||
+		!strings.Contains(rule, ", code 1 (default 0.2), math 0 (default 0.2),") || strings.Contains(rule, "options") || strings.Contains(rule, "system") {
+		t.Errorf("rule %q", rule)
+	}
 	_, err = scoreRouter(t, dir, "{heuristic: {tiers: [0.5], weights: {cleverness: 1}}, models: [small, strong]}")
 	if err == nil || !strings.Contains(err.Error(), `unknown feature cleverness; the features are length`) || !strings.Contains(err.Error(), "spec.yaml:") {
 		t.Errorf("unknown weight: %v", err)
+	}
+}
+
+// plannedScore classifies and plans in into category qa, as the gateway does (the features,
+// such as the estimated input tokens, come from Classify), and returns the score.
+func plannedScore(t *testing.T, r *Router, in *Input) *clearbar.Score {
+	t.Helper()
+	d := &clearbar.Decision{}
+	if _, err := r.Classify(in, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Plan(context.Background(), r.Spec().Category("qa"), in, nil, d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Score
+}
+
+// TestHeuristicContextIsThePrompt: the heuristic's context feature is the size of the whole
+// prompt, not of the last user message and the system prompt: a short question at the end
+// of a long conversation scores as the long request it is.
+func TestHeuristicContextIsThePrompt(t *testing.T) {
+	history := []clearbar.Message{{Role: "system", Text: "You are a helpful assistant."}}
+	for i := range 40 {
+		history = append(history,
+			clearbar.Message{Role: "user", Text: fmt.Sprintf("Here is part %d of the report. ", i) + strings.Repeat("The committee met on Tuesday and reviewed the budget of the library. ", 36)},
+			clearbar.Message{Role: "assistant", Text: "Noted."})
+	}
+	long := input("Summarize it.")
+	long.Request.Messages = append(history, long.Request.Messages...)
+	short := input("Summarize it.")
+	if n := EstimateTokens(long.Request); n < 25_000 || n > 28_000 {
+		t.Fatalf("the conversation has %d tokens, want about 26,600", n)
+	}
+	if st := heuristicStructure("Summarize it.", "You are a helpful assistant.", EstimateTokens(long.Request)); st[contextFeature] < 0.95 {
+		t.Errorf("context feature %.3f of a 26,600-token prompt, want about 1", st[contextFeature])
+	}
+
+	r, err := scoreRouter(t, t.TempDir(), "{heuristic: {tiers: [0.35, 0.7]}, models: [small, mid, strong]}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, ds := plannedScore(t, r, long).Difficulty, plannedScore(t, r, short).Difficulty
+	// The default weight of context is 0.05: the long prompt's feature is about 1 where the
+	// short one's is about 0.25.
+	if dl-ds < 0.035 {
+		t.Errorf("difficulty %.3f with a 26,600-token history, %.3f without: the history should count", dl, ds)
+	}
+	// Weighted as a spec may weigh it, the context decides the start.
+	r, err = scoreRouter(t, t.TempDir(), "{heuristic: {tiers: [0.5], weights: {context: 0.6}}, models: [small, strong]}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, s := plannedScore(t, r, long), plannedScore(t, r, short); l.Start != "strong" || s.Start != "small" {
+		t.Errorf("with context weighted 0.6: the long conversation starts on %s (%.3f), the short one on %s (%.3f)", l.Start, l.Difficulty, s.Start, s.Difficulty)
+	}
+}
+
+// TestHeuristicReadsTheEnd: the heuristic reads a long prompt's start and end, as the learned
+// routers' features do, so a question after a long document counts as much as one before it,
+// and the same few kilobytes are read whatever the length.
+func TestHeuristicReadsTheEnd(t *testing.T) {
+	doc := strings.Repeat("The river runs past the old mill near the square of the town. ", 320) // 20 KB
+	const question = "Explain step by step why the mill closed, and compare it with the bakery. Why?"
+	r, err := scoreRouter(t, t.TempDir(), "{heuristic: {tiers: [0.35, 0.7]}, models: [small, mid, strong]}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	difficulty := func(text string) float64 { return plannedScore(t, r, input(text)).Difficulty }
+	plain, start, end := difficulty(doc), difficulty(question+"\n\n"+doc), difficulty(doc+"\n\n"+question)
+	if end < plain+0.25 || math.Abs(end-start) > 0.02 {
+		t.Errorf("difficulty of the document %.3f, with the question before it %.3f, after it %.3f: the question should count wherever it is", plain, start, end)
+	}
+	// The middle of a long text is not read.
+	if mid := difficulty(doc[:10_000] + question + doc[10_000:]); math.Abs(mid-plain) > 0.01 {
+		t.Errorf("a question in the middle of the document moved its difficulty from %.3f to %.3f", plain, mid)
+	}
+	if n := testing.AllocsPerRun(100, func() { heuristicStructure(doc, doc, 10_000) }); n != 0 {
+		t.Errorf("heuristicStructure allocates %v times per request", n)
+	}
+	cfg, def := heuristicFeatures(), learn.DefaultFeatures()
+	if cfg.MaxTextBytes != def.MaxTextBytes || cfg.TailBytes != def.TailBytes || cfg.Version != def.Version {
+		t.Errorf("the heuristic reads %d bytes, %d of them from the end (version %d); the learned routers %d, %d (version %d)",
+			cfg.MaxTextBytes, cfg.TailBytes, cfg.Version, def.MaxTextBytes, def.TailBytes, def.Version)
+	}
+}
+
+// TestHeuristicStructureIsLearns: for a text the window holds whole, the heuristic's features
+// are learn.Structural's (to float32 precision, as a Featurizer keeps them), but for context.
+func TestHeuristicStructureIsLearns(t *testing.T) {
+	for _, tc := range []struct{ text, system string }{
+		{hardPrompt, ""},
+		{"What is 2 + 2?\nA) 3\nB) 4\nC) 5", "Answer with the letter only. Use JSON format."},
+		{"", "You are a helpful assistant."},
+	} {
+		got, want := heuristicStructure(tc.text, tc.system, 0), learn.Structural(tc.text, tc.system)
+		for j, name := range learn.StructuralNames {
+			if j != contextFeature && float32(got[j]) != float32(want[j]) {
+				t.Errorf("%.20q: feature %s is %v, learn.Structural says %v", tc.text, name, got[j], want[j])
+			}
+		}
 	}
 }
 
@@ -201,8 +308,9 @@ func TestLearnedScoreRoute(t *testing.T) {
 }
 
 // TestScoreMix: a mixed willingness to pay decides exactly the requests whose text hashes
-// below the share (learn.RequestShare, as the evaluation decides them) with the second value,
-// and the same request the same way every time.
+// below the share (requestShare: learn.RequestShare, as the evaluation decides them, of a
+// bounded part of a long text) with the second value, and the same request the same way
+// every time.
 func TestScoreMix(t *testing.T) {
 	dir := t.TempDir()
 	trainRouter(t, filepath.Join(dir, "router.json"))
@@ -215,19 +323,22 @@ func TestScoreMix(t *testing.T) {
 	const n = 200
 	for i := range n {
 		text := fmt.Sprintf("Question %d: prove the theorem about prime gaps number %d step by step.", 3000+i, 3000+i)
+		if i%2 == 1 { // a long text, of which a bounded part decides
+			text = strings.Repeat("Some context. ", 200) + text
+		}
 		d, _ := planScore(t, r, text)
 		want := "strong"
-		if learn.RequestShare(text) < 0.5 {
+		if requestShare(text) < 0.5 {
 			want = "small"
 			mixed++
 		}
 		if d.Score.Start != want {
-			t.Fatalf("%q (share %.3f): starts on %s, want %s", text, learn.RequestShare(text), d.Score.Start, want)
+			t.Fatalf("%.40q (share %.3f): starts on %s, want %s", text, requestShare(text), d.Score.Start, want)
 		}
 		if again, _ := planScore(t, r, text); again.Score.Start != d.Score.Start {
 			t.Fatalf("%q is decided differently the second time", text)
 		}
-		if !strings.Contains(d.Score.Rule, "$0.000000100 for the 50% of requests the text's hash picks") {
+		if !strings.HasPrefix(d.Score.Rule, "willingness to pay $0.01 per unit (1.0) of P(pass), $0.000000100 for the 50% of requests the text's hash picks") {
 			t.Fatalf("rule %q", d.Score.Rule)
 		}
 	}
@@ -237,12 +348,51 @@ func TestScoreMix(t *testing.T) {
 	for _, tc := range []struct{ route, want string }{
 		{"{router: router.json, models: [small, strong], threshold: 0.5, mix: {willingness_to_pay: 0.001, share: 0.5}}", "goes with willingness_to_pay, not threshold"},
 		{"{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0.001, share: 0}}", "score mix share is 0, which decides no request"},
-		{"{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0, share: 0.5}}", "score mix willingness_to_pay is zero"},
-		{"{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {share: 0.5}}", "score mix needs willingness_to_pay"},
+		{"{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0, share: 0.5}}", "score mix willingness_to_pay is zero: give what a unit (1.0) of P(pass) is worth in USD, above zero"},
+		{"{router: router.json, models: [small, strong], willingness_to_pay: 0, mix: {willingness_to_pay: 0.01, share: 0.5}}", "score willingness_to_pay is zero: give what a unit (1.0) of P(pass) is worth in USD, above zero"},
+		{"{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {share: 0.5}}", "score mix needs willingness_to_pay (USD per unit (1.0) of P(pass))"},
 	} {
 		if _, err := scoreRouter(t, dir, tc.route); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "spec.yaml:") {
 			t.Errorf("%s: %v; want %q at the spec's line", tc.route, err, tc.want)
 		}
+	}
+}
+
+// TestRequestShareIsBounded: the share that picks a mix's requests is learn.RequestShare's for
+// a text the learned routers read whole, and for a longer one depends on its start, its end
+// and its length only, so that its cost is bounded; it stays spread evenly.
+func TestRequestShareIsBounded(t *testing.T) {
+	if def := learn.DefaultFeatures(); shareHead != def.MaxTextBytes-def.TailBytes || shareTail != def.TailBytes {
+		t.Errorf("requestShare reads %d + %d bytes; the learned routers' features %d + %d", shareHead, shareTail, def.MaxTextBytes-def.TailBytes, def.TailBytes)
+	}
+	short := strings.Repeat("a", shareHead+shareTail)
+	if requestShare(short) != learn.RequestShare(short) || requestShare("") != learn.RequestShare("") {
+		t.Errorf("a text of at most %d bytes should have learn.RequestShare's share", shareHead+shareTail)
+	}
+	long := []byte(strings.Repeat(hardPrompt, 3000)) // 1.2 MB
+	share := requestShare(string(long))
+	long[len(long)/2] ^= 1
+	if requestShare(string(long)) != share {
+		t.Errorf("a change in the middle of a long text changed its share")
+	}
+	for _, changed := range []string{"x" + string(long[1:]), string(long[:len(long)-1]) + "x", string(long) + " "} {
+		if requestShare(changed) == share {
+			t.Errorf("a change at the start, at the end or of the length kept the share")
+		}
+	}
+	below := 0
+	const n = 2000
+	for i := range n {
+		if requestShare(fmt.Sprintf("request %d: ", i)+hardPrompt+strings.Repeat(" and again", 200)) < 0.3 {
+			below++
+		}
+	}
+	if below < n*25/100 || below > n*35/100 {
+		t.Errorf("%d of %d long texts have a share below 0.3", below, n)
+	}
+	text := string(long)
+	if a := testing.AllocsPerRun(100, func() { requestShare(text) }); a != 0 {
+		t.Errorf("requestShare allocates %v times", a)
 	}
 }
 
@@ -275,6 +425,60 @@ func BenchmarkScorePlan(b *testing.B) {
 			for b.Loop() {
 				d := clearbar.Decision{}
 				if _, err := r.Plan(context.Background(), c, in, nil, &d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkScorePlanLong is BenchmarkScorePlan on long prompts: a score route reads a bounded
+// window of each text (see heuristicStructure) and hashes a bounded part of it for score.mix
+// (learn.RequestShare via requestShare), so its cost should not grow with the prompt.
+func BenchmarkScorePlanLong(b *testing.B) {
+	dir := b.TempDir()
+	trainRouter(b, filepath.Join(dir, "router.json"))
+	sized := func(n int) string { return strings.Repeat(hardPrompt, n/len(hardPrompt)+1)[:n] }
+	withSystem := func(n int) *Input {
+		in := input(sized(n))
+		in.Request.Messages = append([]clearbar.Message{{Role: "system", Text: sized(n)}}, in.Request.Messages...)
+		return in
+	}
+	const (
+		heuristic = "{heuristic: {tiers: [0.2, 0.4]}, models: [small, mid, strong]}"
+		mix       = "{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0.05, share: 0.3}}"
+	)
+	for _, tc := range []struct {
+		name, route string
+		in          *Input
+	}{
+		{"heuristic-5KB", heuristic, input(sized(5_000))},
+		{"heuristic-16KB", heuristic, input(sized(16_384))},
+		{"heuristic-100KB", heuristic, input(sized(100_000))},
+		{"heuristic-5KB+system-5KB", heuristic, withSystem(5_000)},
+		{"heuristic-100KB+system-100KB", heuristic, withSystem(100_000)},
+		{"learned-mix-5KB", mix, input(sized(5_000))},
+		{"learned-mix-100KB", mix, input(sized(100_000))},
+		{"learned-mix-100KB+system-100KB", mix, withSystem(100_000)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			file := filepath.Join(dir, "spec.yaml")
+			if err := os.WriteFile(file, []byte(strings.Replace(scoreBase, "ROUTE", tc.route, 1)), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			s, err := spec.Load(file, spec.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := New(s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c := s.Category("qa")
+			b.ReportAllocs()
+			for b.Loop() {
+				d := clearbar.Decision{}
+				if _, err := r.Plan(context.Background(), c, tc.in, nil, &d); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -136,15 +136,19 @@ type ProviderType struct {
 	Needs, Allows []string
 	// KeyEnv is the environment variable the adapter reads when api_key is not set.
 	KeyEnv string
+	// Embeds says the adapter serves embeddings (implements clearbar.Embedder), so that a
+	// spec can be checked for them without building providers; a test of the provider
+	// registry (cmd/clearbar) checks it against the adapters.
+	Embeds bool
 }
 
 // ProviderTypes are the provider adapters a spec may name.
 var ProviderTypes = []ProviderType{
-	{Name: "openai", Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}, KeyEnv: "OPENAI_API_KEY"},
+	{Name: "openai", Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}, KeyEnv: "OPENAI_API_KEY", Embeds: true},
 	{Name: "anthropic", Allows: []string{"base_url", "api_key", "api_keys", "api_version", "availability", "timeout"}, KeyEnv: "ANTHROPIC_API_KEY"},
-	{Name: "gemini", Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}, KeyEnv: "GEMINI_API_KEY"},
-	{Name: "azure-openai", Needs: []string{"base_url", "api_version"}, Allows: []string{"base_url", "api_key", "api_keys", "api_version", "availability", "timeout"}, KeyEnv: "AZURE_OPENAI_API_KEY"},
-	{Name: "openai-compatible", Needs: []string{"base_url"}, Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}},
+	{Name: "gemini", Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}, KeyEnv: "GEMINI_API_KEY", Embeds: true},
+	{Name: "azure-openai", Needs: []string{"base_url", "api_version"}, Allows: []string{"base_url", "api_key", "api_keys", "api_version", "availability", "timeout"}, KeyEnv: "AZURE_OPENAI_API_KEY", Embeds: true},
+	{Name: "openai-compatible", Needs: []string{"base_url"}, Allows: []string{"base_url", "api_key", "api_keys", "availability", "timeout"}, Embeds: true},
 	{Name: "simulated", Allows: []string{"availability", "timeout", "simulate"}},
 	{Name: "replay", Needs: []string{"outcomes"}, Allows: []string{"outcomes", "availability", "timeout", "simulate"}},
 }
@@ -156,6 +160,13 @@ func providerType(name string) (ProviderType, bool) {
 		}
 	}
 	return ProviderType{}, false
+}
+
+// ServesEmbeddings reports whether the adapter of a provider of type typ serves embeddings
+// (see ProviderType.Embeds).
+func ServesEmbeddings(typ string) bool {
+	t, ok := providerType(typ)
+	return ok && t.Embeds
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -1123,15 +1134,15 @@ func (c *checker) checkScore(r *Route, label string) {
 			case sc.WillingnessToPay == nil:
 				c.errorf(mx.pos.Line, "%s score mix is a second willingness to pay: set willingness_to_pay on the score route too", label)
 			case mx.WillingnessToPay == nil || mx.Share == nil:
-				c.errorf(mx.pos.Line, "%s score mix needs willingness_to_pay (USD per point of P(pass)) and share (the fraction of requests it decides), like mix: {willingness_to_pay: 0.08, share: 0.3}", label)
+				c.errorf(mx.pos.Line, "%s score mix needs willingness_to_pay (USD per unit (1.0) of P(pass)) and share (the fraction of requests it decides), like mix: {willingness_to_pay: 0.08, share: 0.3}", label)
 			case *mx.WillingnessToPay == 0:
-				c.errorf(mx.pos.Of("willingness_to_pay"), "%s score mix willingness_to_pay is zero: give what a point of P(pass) is worth, above zero", label)
+				c.errorf(mx.pos.Of("willingness_to_pay"), "%s score mix willingness_to_pay is zero: give what a unit (1.0) of P(pass) is worth in USD, above zero", label)
 			case *mx.Share == 0:
 				c.errorf(mx.pos.Of("share"), "%s score mix share is 0, which decides no request: give the fraction of requests it decides, above 0, or remove mix", label)
 			}
 		}
 		if sc.WillingnessToPay != nil && *sc.WillingnessToPay == 0 {
-			c.errorf(sc.pos.Of("willingness_to_pay"), "%s score willingness_to_pay is zero: give what a point of P(pass) is worth, above zero", label)
+			c.errorf(sc.pos.Of("willingness_to_pay"), "%s score willingness_to_pay is zero: give what a unit (1.0) of P(pass) is worth in USD, above zero", label)
 		}
 		if t := sc.EmbedTimeout.D(); sc.pos.Has("embed_timeout") && (t < time.Millisecond || t > MaxEmbedTimeout) {
 			c.errorf(sc.pos.Of("embed_timeout"), "%s score route embed_timeout %s must be between 1ms and %s: every request waits for the embedding before it is routed (default %s)",

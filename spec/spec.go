@@ -133,6 +133,11 @@ type Provider struct {
 	Timeout Duration `yaml:"timeout"`
 	// Simulate configures a simulated provider's behaviour.
 	Simulate *Simulate `yaml:"simulate"`
+	// SimulatedType is set, outside the spec file, on a provider turned into the simulator to
+	// try the spec without keys (serve --simulate): the type the spec gave it, while Type is
+	// then "simulated". It says what the provider stands for, such as whether the spec's
+	// provider serves embeddings, which the simulator does not.
+	SimulatedType string `yaml:"-" json:"-"`
 
 	pos Pos
 }
@@ -439,7 +444,8 @@ type ScoreRoute struct {
 	// least Threshold.
 	Threshold *Prob `yaml:"threshold"`
 	// WillingnessToPay (learned router): the model with the highest P(pass) − cost/WTP wins,
-	// where WTP is what a point of pass probability is worth, in dollars.
+	// where WTP is what a unit (1.0) of P(pass) is worth, in dollars (the whole step from
+	// certain failure to certain success; a percentage point is worth a hundredth of it).
 	WillingnessToPay *USD `yaml:"willingness_to_pay"`
 	// Mix (learned router, with WillingnessToPay) decides a share of requests with a second
 	// willingness to pay. Which requests is a hash of the request's text (learn.RequestShare),

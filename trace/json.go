@@ -105,7 +105,7 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 	if sc := d.Score; sc != nil {
 		b = appendStringField(b, `,"score":{"router":`, sc.Router)
 		b = appendStringField(b, `,"rule":`, sc.Rule)
-		if sc.Difficulty != 0 {
+		if sc.Difficulty != 0 || sc.Router == clearbar.HeuristicRouter { // as Score.MarshalJSON
 			b = appendFloatField(b, `,"difficulty":`, sc.Difficulty, err)
 		}
 		if len(sc.PPass) > 0 {

@@ -60,6 +60,11 @@ func TestAppendDecisionMatchesMarshal(t *testing.T) {
 		"escapes and edge cases": odd,
 		"filled by reflection":   filledDecision(),
 	}
+	for _, difficulty := range []float64{0, 0.25} {
+		d := realisticDecision()
+		d.Score = &clearbar.Score{Router: clearbar.HeuristicRouter, Rule: "tiers 0.35, 0.7", Difficulty: difficulty, Start: "small"}
+		cases["heuristic score, difficulty "+strconv.FormatFloat(difficulty, 'g', -1, 64)] = d
+	}
 	for name, d := range cases {
 		checkMatchesMarshal(t, name, d)
 	}

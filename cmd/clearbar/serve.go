@@ -420,13 +420,15 @@ func registerRecorderMetrics(reg prometheus.Registerer, r *trace.Recorder) {
 }
 
 // simulateProviders turns every provider of a spec into the built-in simulator, keeping
-// names, models and assumptions, so that any spec can be tried without API keys.
+// names, models and assumptions, so that any spec can be tried without API keys. Each records
+// its type (spec.Provider.SimulatedType): a learned router that embeds requests through one
+// of them then scores without the embedding, which the simulator does not serve, and says so.
 func simulateProviders(s *spec.Spec) {
 	for _, p := range s.Providers {
 		if p.Type == "simulated" {
 			continue
 		}
-		p.Type = "simulated"
+		p.SimulatedType, p.Type = p.Type, "simulated"
 		p.BaseURL, p.APIKey, p.APIKeys, p.APIVersion, p.Outcomes = spec.EnvString{}, spec.SecretRef{}, nil, "", ""
 	}
 }
