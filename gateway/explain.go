@@ -54,7 +54,7 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 	}
 	if sc := d.Score; sc != nil {
 		fmt.Fprintf(&b, "score       %s, %s", sc.Router, sc.Rule)
-		if sc.Router == "heuristic" {
+		if sc.Router == clearbar.HeuristicRouter {
 			fmt.Fprintf(&b, ": difficulty %.3f", sc.Difficulty)
 		}
 		for i, p := range sc.PPass {

@@ -2,6 +2,7 @@ package learn
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -183,13 +184,27 @@ func (c *MixedChooser) Choose(text string, p []float64) int {
 }
 
 // RequestShare maps a request's text to a number in [0, 1) that is the same every time for
-// the same text and spread uniformly over different texts. The text is read 8 bytes at a
-// time as little-endian words (the last one padded with zero bytes), each folded into a
-// 64-bit state that starts at 0x9e3779b97f4a7c15 ^ len(text) as h = (h ^ word) ×
-// 0xff51afd7ed558ccd, h ^= h >> 32; the share is (fmix64(h) >> 11) / 2^53, with fmix64
-// MurmurHash3's 64-bit finaliser. It reads the whole text, about 0.2 ns per byte, and does
-// not allocate.
+// the same text and spread uniformly over different texts. A text the learned routers read
+// whole (at most DefaultFeatures' MaxTextBytes, 1,536 bytes) is hashed whole; of a longer one,
+// the bytes they read (its first 512 and last 1,024) and its length, as 8 little-endian bytes,
+// so that the cost is bounded whatever the length (long texts that differ only in their middle
+// share a share). The bytes are read 8 at a time as little-endian words (the last one padded
+// with zero bytes), each folded into a 64-bit state that starts at 0x9e3779b97f4a7c15 ^ the
+// number of bytes hashed as h = (h ^ word) × 0xff51afd7ed558ccd, h ^= h >> 32; the share is
+// (fmix64(h) >> 11) / 2^53, with fmix64 MurmurHash3's 64-bit finaliser. It does not allocate.
 func RequestShare(text string) float64 {
+	if len(text) <= defaultTextBytes {
+		return shareOf(text)
+	}
+	var buf [defaultTextBytes + 8]byte
+	b := append(buf[:0], text[:defaultTextBytes-defaultTailBytes]...)
+	b = append(b, text[len(text)-defaultTailBytes:]...)
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(text)))
+	return shareOf(b)
+}
+
+// shareOf is RequestShare's hash of the bytes it reads.
+func shareOf[T string | []byte](text T) float64 {
 	const m = 0xff51afd7ed558ccd
 	h := uint64(0x9e3779b97f4a7c15) ^ uint64(len(text))
 	i := 0

@@ -409,3 +409,41 @@ func TestCalibrateBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestShareIsBounded: a text the learned routers read whole is hashed whole; a longer
+// one by its start, its end and its length only, so that the cost is bounded; the share stays
+// spread evenly and nothing is allocated.
+func TestRequestShareIsBounded(t *testing.T) {
+	if def := DefaultFeatures(); def.MaxTextBytes != defaultTextBytes || def.TailBytes != defaultTailBytes {
+		t.Errorf("RequestShare reads %d bytes with a tail of %d; the features %d and %d", defaultTextBytes, defaultTailBytes, def.MaxTextBytes, def.TailBytes)
+	}
+	short := strings.Repeat("a", defaultTextBytes)
+	if RequestShare(short) != shareOf(short) {
+		t.Errorf("a text of at most %d bytes should be hashed whole", defaultTextBytes)
+	}
+	long := []byte(strings.Repeat(prompt400, 3000)) // 1.2 MB
+	share := RequestShare(string(long))
+	long[len(long)/2] ^= 1
+	if RequestShare(string(long)) != share {
+		t.Errorf("a change in the middle of a long text changed its share")
+	}
+	for _, changed := range []string{"x" + string(long[1:]), string(long[:len(long)-1]) + "x", string(long) + " "} {
+		if RequestShare(changed) == share {
+			t.Errorf("a change at the start, at the end or of the length kept the share")
+		}
+	}
+	below := 0
+	const n = 2000
+	for i := range n {
+		if RequestShare(fmt.Sprintf("request %d: ", i)+prompt400+strings.Repeat(" and again", 200)) < 0.3 {
+			below++
+		}
+	}
+	if below < n*25/100 || below > n*35/100 {
+		t.Errorf("%d of %d long texts have a share below 0.3", below, n)
+	}
+	text := string(long)
+	if a := testing.AllocsPerRun(100, func() { RequestShare(text) }); a != 0 {
+		t.Errorf("RequestShare allocates %v times", a)
+	}
+}

@@ -64,8 +64,12 @@ const FeatureVersion = 2
 // features, and a scan of the first 512 and the last 1024 bytes of a long text.
 func DefaultFeatures() FeatureConfig {
 	return FeatureConfig{Version: FeatureVersion, HashBits: 16, Bigrams: true, System: true, Task: true, Shapes: true,
-		MaxTextBytes: 1536, TailBytes: 1024, Structural: slices.Clone(StructuralNames[:])}
+		MaxTextBytes: defaultTextBytes, TailBytes: defaultTailBytes, Structural: slices.Clone(StructuralNames[:])}
 }
+
+// defaultTextBytes and defaultTailBytes are the window DefaultFeatures reads of a long text
+// (its first 512 and last 1,024 bytes), which RequestShare hashes too.
+const defaultTextBytes, defaultTailBytes = 1536, 1024
 
 // withDefaults fills zero fields.
 func (c FeatureConfig) withDefaults() FeatureConfig {

@@ -135,25 +135,3 @@ func (h *Heuristic) Weights() map[string]float64 {
 	}
 	return m
 }
-
-// Contribution is one feature's share of a heuristic score.
-type Contribution struct {
-	Feature string  `json:"feature"`
-	Value   float64 `json:"value"`
-	Weight  float64 `json:"weight"`
-}
-
-// Explain returns the features that contributed to a score (weight × value ≠ 0), largest
-// contribution first, for a decision record.
-func (h *Heuristic) Explain(st *Structure) []Contribution {
-	var out []Contribution
-	for j, x := range st {
-		if h.weights[j]*x != 0 {
-			out = append(out, Contribution{Feature: StructuralNames[j], Value: x, Weight: h.weights[j]})
-		}
-	}
-	sort.SliceStable(out, func(a, b int) bool {
-		return math.Abs(out[a].Value*out[a].Weight) > math.Abs(out[b].Value*out[b].Weight)
-	})
-	return out
-}

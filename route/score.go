@@ -3,13 +3,11 @@ package route
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/learn"
@@ -111,7 +109,7 @@ type learnedScorer struct {
 	// willingness to pay: lambda = 1/WTP; cost per request is priced from the request's own
 	// input tokens and the category's typical output.
 	lambda float64
-	// mix: requests whose requestShare is below mixShare are decided with mixLambda.
+	// mix: requests whose learn.RequestShare is below mixShare are decided with mixLambda.
 	mixLambda, mixShare float64
 	inPrice             []float64 // USD per input token
 	outCost             []float64 // USD per request for the output
@@ -360,34 +358,11 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 			cost = append(cost, ls.inPrice[i]*float64(tokensIn)+ls.outCost[i])
 		}
 		lambda := ls.lambda
-		if ls.mixShare > 0 && requestShare(text) < ls.mixShare {
+		if ls.mixShare > 0 && learn.RequestShare(text) < ls.mixShare {
 			lambda = ls.mixLambda
 		}
 		best = learn.ChooseWTP(p, cost, lambda)
 	}
 	sc.Start = ls.models[best].Name
 	return best
-}
-
-// shareHead and shareTail bound what requestShare reads of a long text: as many bytes of its
-// start and of its end as the learned routers' default features read (learn.DefaultFeatures:
-// MaxTextBytes − TailBytes and TailBytes).
-const shareHead, shareTail = 512, 1024
-
-// requestShare is the number in [0, 1) that picks the requests a mixed willingness to pay
-// decides with its second value (score.mix): learn.RequestShare of the text, as learn
-// evaluate decides its items, when the text is at most shareHead+shareTail bytes long; for a
-// longer one, learn.RequestShare of its first shareHead bytes, its last shareTail bytes and
-// its length (8 bytes, little-endian), so that it costs the same whatever the length. Long
-// texts that differ only in their middle share a share. It does not allocate.
-func requestShare(text string) float64 {
-	if len(text) <= shareHead+shareTail {
-		return learn.RequestShare(text)
-	}
-	var buf [shareHead + shareTail + 8]byte
-	b := append(buf[:0], text[:shareHead]...)
-	b = append(b, text[len(text)-shareTail:]...)
-	b = binary.LittleEndian.AppendUint64(b, uint64(len(text)))
-	// learn.RequestShare keeps no reference to its argument: b may be a view of the stack.
-	return learn.RequestShare(unsafe.String(unsafe.SliceData(b), len(b)))
 }

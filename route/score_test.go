@@ -308,7 +308,7 @@ func TestLearnedScoreRoute(t *testing.T) {
 }
 
 // TestScoreMix: a mixed willingness to pay decides exactly the requests whose text hashes
-// below the share (requestShare: learn.RequestShare, as the evaluation decides them, of a
+// below the share (learn.RequestShare, as the evaluation decides them, of a
 // bounded part of a long text) with the second value, and the same request the same way
 // every time.
 func TestScoreMix(t *testing.T) {
@@ -328,12 +328,12 @@ func TestScoreMix(t *testing.T) {
 		}
 		d, _ := planScore(t, r, text)
 		want := "strong"
-		if requestShare(text) < 0.5 {
+		if learn.RequestShare(text) < 0.5 {
 			want = "small"
 			mixed++
 		}
 		if d.Score.Start != want {
-			t.Fatalf("%.40q (share %.3f): starts on %s, want %s", text, requestShare(text), d.Score.Start, want)
+			t.Fatalf("%.40q (share %.3f): starts on %s, want %s", text, learn.RequestShare(text), d.Score.Start, want)
 		}
 		if again, _ := planScore(t, r, text); again.Score.Start != d.Score.Start {
 			t.Fatalf("%q is decided differently the second time", text)
@@ -355,44 +355,6 @@ func TestScoreMix(t *testing.T) {
 		if _, err := scoreRouter(t, dir, tc.route); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "spec.yaml:") {
 			t.Errorf("%s: %v; want %q at the spec's line", tc.route, err, tc.want)
 		}
-	}
-}
-
-// TestRequestShareIsBounded: the share that picks a mix's requests is learn.RequestShare's for
-// a text the learned routers read whole, and for a longer one depends on its start, its end
-// and its length only, so that its cost is bounded; it stays spread evenly.
-func TestRequestShareIsBounded(t *testing.T) {
-	if def := learn.DefaultFeatures(); shareHead != def.MaxTextBytes-def.TailBytes || shareTail != def.TailBytes {
-		t.Errorf("requestShare reads %d + %d bytes; the learned routers' features %d + %d", shareHead, shareTail, def.MaxTextBytes-def.TailBytes, def.TailBytes)
-	}
-	short := strings.Repeat("a", shareHead+shareTail)
-	if requestShare(short) != learn.RequestShare(short) || requestShare("") != learn.RequestShare("") {
-		t.Errorf("a text of at most %d bytes should have learn.RequestShare's share", shareHead+shareTail)
-	}
-	long := []byte(strings.Repeat(hardPrompt, 3000)) // 1.2 MB
-	share := requestShare(string(long))
-	long[len(long)/2] ^= 1
-	if requestShare(string(long)) != share {
-		t.Errorf("a change in the middle of a long text changed its share")
-	}
-	for _, changed := range []string{"x" + string(long[1:]), string(long[:len(long)-1]) + "x", string(long) + " "} {
-		if requestShare(changed) == share {
-			t.Errorf("a change at the start, at the end or of the length kept the share")
-		}
-	}
-	below := 0
-	const n = 2000
-	for i := range n {
-		if requestShare(fmt.Sprintf("request %d: ", i)+hardPrompt+strings.Repeat(" and again", 200)) < 0.3 {
-			below++
-		}
-	}
-	if below < n*25/100 || below > n*35/100 {
-		t.Errorf("%d of %d long texts have a share below 0.3", below, n)
-	}
-	text := string(long)
-	if a := testing.AllocsPerRun(100, func() { requestShare(text) }); a != 0 {
-		t.Errorf("requestShare allocates %v times", a)
 	}
 }
 
@@ -434,7 +396,7 @@ func BenchmarkScorePlan(b *testing.B) {
 
 // BenchmarkScorePlanLong is BenchmarkScorePlan on long prompts: a score route reads a bounded
 // window of each text (see heuristicStructure) and hashes a bounded part of it for score.mix
-// (learn.RequestShare via requestShare), so its cost should not grow with the prompt.
+// (learn.RequestShare), so its cost should not grow with the prompt.
 func BenchmarkScorePlanLong(b *testing.B) {
 	dir := b.TempDir()
 	trainRouter(b, filepath.Join(dir, "router.json"))

@@ -448,7 +448,7 @@ type ScoreRoute struct {
 	// certain failure to certain success; a percentage point is worth a hundredth of it).
 	WillingnessToPay *USD `yaml:"willingness_to_pay"`
 	// Mix (learned router, with WillingnessToPay) decides a share of requests with a second
-	// willingness to pay. Which requests is a hash of the request's text (learn.RequestShare),
+	// willingness to pay. Which requests is a hash of the request's text (learn.RequestShare: of a long text, its start, its end and its length),
 	// so a request is decided the same way every time. Mixing two values reaches the cost and
 	// quality between theirs, which one value can miss; learn evaluate calibrates such mixes
 	// (replay --calibrate writes one value).

@@ -581,7 +581,7 @@
     if (d.score) {
       parts.push(h('h4', {}, 'Score'), h('dl', {},
         row('Router', d.score.router), row('Rule', d.score.rule),
-        row('Difficulty', d.score.difficulty ? d.score.difficulty.toFixed(3) : ''),
+        row('Difficulty', d.score.difficulty != null ? d.score.difficulty.toFixed(3) : ''),
         row('P(pass)', (d.score.p_pass || []).map((m) => m.model + ' ' + m.p.toFixed(3)).join(', ')),
         row('Starts on', d.score.start),
         row('Embedding', embeddingText(d.score.embedding))));
