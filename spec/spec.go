@@ -448,10 +448,11 @@ type ScoreRoute struct {
 	// certain failure to certain success; a percentage point is worth a hundredth of it).
 	WillingnessToPay *USD `yaml:"willingness_to_pay"`
 	// Mix (learned router, with WillingnessToPay) decides a share of requests with a second
-	// willingness to pay. Which requests is a hash of the request's text (learn.RequestShare: of a long text, its start, its end and its length),
-	// so a request is decided the same way every time. Mixing two values reaches the cost and
-	// quality between theirs, which one value can miss; learn evaluate calibrates such mixes
-	// (replay --calibrate writes one value).
+	// willingness to pay. Which requests is a hash of the request's text (learn.RequestShare:
+	// of a long text, its start, its end and its length), so a request is decided the same way
+	// every time. Mixing two values reaches the cost and quality between theirs, which one
+	// value can miss; learn evaluate calibrates such mixes (replay --calibrate writes one
+	// value).
 	Mix *ScoreMix `yaml:"mix"`
 	// Escalate, when set, is where a failed answer goes instead of the next stronger models:
 	// these models in order (leaving out the one that answered), like escalate: [strong] to go
