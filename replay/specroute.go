@@ -53,38 +53,29 @@ func requestTokens(it *Item) int {
 }
 
 // SpecPricer prices an item's calls as the gateway's score routes in category c of s price a
-// request to decide by willingness to pay: each spec model's input price times the request's
-// estimated input tokens (see requestTokens), plus its price of the category's typical
-// output (tokens.out p50, and tokens.reasoning p50 for a model that bills reasoning). Table
-// models the spec does not declare are left NaN, for their mean cost. A willingness-to-pay
-// router that decides on these prices decides each item as the spec's score route would with
-// the same λ, so that the λ calibration chooses on it is the one the gateway applies.
-//
-// The rule mirrors route's learnedScorer (route/score.go), which does not export it.
+// request to decide by willingness to pay (route.DecisionCost), for the item's estimated input
+// tokens (see requestTokens). Table models the spec does not declare are left NaN, for their
+// mean cost. A willingness-to-pay router that decides on these prices decides each item as the
+// spec's score route would with the same λ, so that the λ calibration chooses on it is the one
+// the gateway applies.
 func SpecPricer(s *spec.Spec, c *spec.Category) Pricer {
-	var inPrice, outCost []float64 // per table model; NaN for a model the spec lacks
+	var costs []*route.DecisionCost // per table model; nil for a model the spec lacks
 	return func(it *Item, out []float64) {
-		if inPrice == nil {
-			out := int64(c.Tokens.Out.P50)
-			inPrice, outCost = make([]float64, len(it.Models)), make([]float64, len(it.Models))
+		if costs == nil {
+			costs = make([]*route.DecisionCost, len(it.Models))
 			for m, name := range it.Models {
-				mod := s.Model(name)
-				if mod == nil {
-					inPrice[m], outCost[m] = math.NaN(), math.NaN()
-					continue
+				if mod := s.Model(name); mod != nil {
+					d := route.NewDecisionCost(c, mod)
+					costs[m] = &d
 				}
-				p := mod.Resolved.Prices
-				inPrice[m] = p.RequestCost(1_000_000, 0, 0, 0).USD() / 1e6
-				reasoning := int64(0)
-				if mod.Resolved.Reasoning {
-					reasoning = int64(c.Tokens.Reasoning.P50)
-				}
-				outCost[m] = p.RequestCost(0, 0, out, reasoning).USD()
 			}
 		}
-		tokens := float64(requestTokens(it))
+		tokens := requestTokens(it)
 		for m := range out {
-			out[m] = inPrice[m]*tokens + outCost[m]
+			out[m] = math.NaN()
+			if costs[m] != nil {
+				out[m] = costs[m].USD(tokens)
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/catalog"
 	"github.com/clearbar/clearbar/learn"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -111,8 +112,7 @@ type learnedScorer struct {
 	lambda float64
 	// mix: requests whose learn.RequestShare is below mixShare are decided with mixLambda.
 	mixLambda, mixShare float64
-	inPrice             []float64 // USD per input token
-	outCost             []float64 // USD per request for the output
+	costs               []DecisionCost // of each model, for a willingness to pay
 	rule                string
 	models              []*spec.Model
 	predictionSize      int
@@ -173,18 +173,35 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 			ls.mixLambda, ls.mixShare = 1/clearbar.Money(*mx.WillingnessToPay).USD(), float64(*mx.Share)
 			ls.rule += fmt.Sprintf(", %s for the %g%% of requests the text's hash picks", clearbar.Money(*mx.WillingnessToPay), 100*ls.mixShare)
 		}
-		out := int64(c.Tokens.Out.P50)
 		for _, mod := range models {
-			p := mod.Resolved.Prices
-			ls.inPrice = append(ls.inPrice, p.RequestCost(1_000_000, 0, 0, 0).USD()/1e6)
-			reasoning := int64(0)
-			if mod.Resolved.Reasoning {
-				reasoning = int64(c.Tokens.Reasoning.P50)
-			}
-			ls.outCost = append(ls.outCost, p.RequestCost(0, 0, out, reasoning).USD())
+			ls.costs = append(ls.costs, NewDecisionCost(c, mod))
 		}
 	}
 	return ls, nil
+}
+
+// DecisionCost is what a score route with a willingness to pay reckons a request to a model
+// costs, to weigh it against the request's P(pass): the model's price of the request's input
+// tokens (its long-context tier's above the threshold) and of the category's typical output
+// (tokens.out p50, and tokens.reasoning p50 for a model that bills reasoning). Replay prices
+// requests with it too, so that a calibrated willingness to pay decides as in the gateway.
+type DecisionCost struct {
+	prices         catalog.Entry
+	out, reasoning float64
+}
+
+// NewDecisionCost returns how a score route in category c prices a request to m.
+func NewDecisionCost(c *spec.Category, m *spec.Model) DecisionCost {
+	d := DecisionCost{prices: m.Resolved.Prices, out: float64(int64(c.Tokens.Out.P50))}
+	if m.Resolved.Reasoning {
+		d.reasoning = float64(int64(c.Tokens.Reasoning.P50))
+	}
+	return d
+}
+
+// USD returns the cost of a request of tokensIn input tokens, in dollars.
+func (d DecisionCost) USD(tokensIn int) float64 {
+	return d.prices.ExpectedCost(float64(tokensIn), 0, d.out, d.reasoning).USD()
 }
 
 // embeddingModel finds the spec model a router's embeddings come from: by its name in the
@@ -355,7 +372,7 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 		p, cost := pBuf[:0], costBuf[:0]
 		for i, k := range ls.idx {
 			p = append(p, all[k])
-			cost = append(cost, ls.inPrice[i]*float64(tokensIn)+ls.outCost[i])
+			cost = append(cost, ls.costs[i].USD(tokensIn))
 		}
 		lambda := ls.lambda
 		if ls.mixShare > 0 && learn.RequestShare(text) < ls.mixShare {

@@ -447,3 +447,30 @@ func BenchmarkScorePlanLong(b *testing.B) {
 		})
 	}
 }
+
+// TestDecisionCostKeepsTheTier: a score route prices a request at the input price of its own
+// size: the base price under a model's long-context threshold, the tier's above it.
+func TestDecisionCostKeepsTheTier(t *testing.T) {
+	s, err := spec.Parse([]byte(`version: 1
+name: tier
+providers: {sim: {type: simulated}}
+models:
+  long: {provider: sim, model: gemini/gemini-2.5-pro, latency: {p50: 1s, p95: 2s}}
+categories:
+  - {name: c, share: 1, tokens: {in: 1000, out: 100}, quality_bar: 0.5, route: {model: long}, assume: {pass_rate: {long: 0.9}}}
+`), "tier.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := s.Model("long")
+	e := m.Resolved.Prices
+	if e.TierThreshold != 200_000 || e.InputAbove == e.Input {
+		t.Fatal("gemini-2.5-pro has no 200k tier in the catalogue: pick another model")
+	}
+	d := NewDecisionCost(s.Category("c"), m)
+	for _, in := range []int{1_000, 300_000} {
+		if got, want := d.USD(in), e.RequestCost(int64(in), 0, 100, 0).USD(); math.Abs(got-want) > 1e-9 {
+			t.Errorf("%d input tokens: %v, want %v", in, got, want)
+		}
+	}
+}
