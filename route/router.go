@@ -281,3 +281,25 @@ func (r *Router) Rules() []RuleInfo {
 	}
 	return out
 }
+
+// Warnings are what compiling the routes found that works but is likely wrong: a learned
+// router trained with other task features than the category's name, which the gateway passes.
+// They are in the spec's category order.
+func (r *Router) Warnings() spec.Errors {
+	var out spec.Errors
+	for _, c := range r.spec.Categories {
+		cp := r.plans[c]
+		if cp == nil {
+			continue
+		}
+		for _, a := range cp.arms {
+			if a.score == nil {
+				continue
+			}
+			if ls, ok := a.score.scorer.(*learnedScorer); ok && ls.warning != nil {
+				out = append(out, ls.warning)
+			}
+		}
+	}
+	return out
+}

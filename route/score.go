@@ -102,6 +102,9 @@ type learnedScorer struct {
 	model *learn.Model
 	name  string // file and version, for the decision record
 	task  string // the category name, a feature the router may have been trained with
+	// warning, when not nil, says the router was not trained with the category's name as
+	// its task feature, which the gateway passes (see Router.Warnings).
+	warning *spec.Error
 	// idx[i] is the router's index of the route's i-th model.
 	idx []int
 	// threshold rule: start on the cheaper model when its P(pass) ≥ t.
@@ -139,8 +142,14 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 	}
 	ls := &learnedScorer{model: m, task: c.Name, models: models, predictionSize: len(m.Models())}
 	ls.name = sc.Router
-	if info := m.Info(); info.Data != "" {
+	info := m.Info()
+	if info.Data != "" {
 		ls.name += " (trained on " + info.Data + ")"
+	}
+	if trained, known := info.TrainedOn(c.Name); known && !trained {
+		ls.warning = &spec.Error{File: s.File, Line: sc.RouterLine(), Msg: fmt.Sprintf(
+			"category %q: score router %s was trained with other task features than %q (%s), which the gateway passes for this category: its P(pass) may be off; retrain it with clearbar learn train --category %s on outcomes recorded with that category",
+			c.Name, sc.Router, c.Name, taskList(info), c.Name)}
 	}
 	for _, mod := range models {
 		k := m.Index(mod.Name)
@@ -382,4 +391,15 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 	}
 	sc.Start = ls.models[best].Name
 	return best
+}
+
+// taskList names the tasks a router was trained with, at most three of them.
+func taskList(info learn.TrainingInfo) string {
+	const most = 3
+	names := info.Tasks[:min(len(info.Tasks), most)]
+	out := strings.Join(names, ", ")
+	if info.TaskCount > len(names) {
+		out += fmt.Sprintf(" and %d more", info.TaskCount-len(names))
+	}
+	return out
 }

@@ -230,12 +230,15 @@ func (m *Main) loadSpec(file string, today time.Time) (*spec.Spec, error) {
 }
 
 // compileSpec compiles the spec's rules, routes and validators without providers: no model is
-// called, and judges and agreement checks compile against a caller that is never used.
+// called, and judges and agreement checks compile against a caller that is never used. What
+// the route compiler warns about joins the spec's warnings.
 func compileSpec(s *spec.Spec) error {
-	if _, err := route.New(s); err != nil {
+	r, err := route.New(s)
+	if err != nil {
 		return err
 	}
-	_, err := validate.NewChecker(s, validate.Env{Caller: offlineCaller{}})
+	s.Warnings = append(s.Warnings, r.Warnings()...)
+	_, err = validate.NewChecker(s, validate.Env{Caller: offlineCaller{}})
 	return err
 }
 

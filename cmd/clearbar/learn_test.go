@@ -109,5 +109,15 @@ func TestLearnTrainTasks(t *testing.T) {
 		if got := strings.Contains(out, `was trained with the task features "bench/subject0", "bench/subject1", "bench/subject2", … (4 tasks), not "qa"`); got != tc.note {
 			t.Errorf("replay --router %s: task note %v, want %v:\n%s", tc.router, got, tc.note, out)
 		}
+		// A spec that routes the category with the router is warned, at the router's line,
+		// by every command that loads it.
+		scoreSpec := strings.Replace(learnSpec, "      cascade: [small, strong]\n", "      score: {router: "+tc.router+", models: [small, strong], threshold: 0.5}\n", 1)
+		os.WriteFile(specFile, []byte(scoreSpec), 0o644)
+		_, _, warnings := run(t, "spec", "check", specFile)
+		want := specFile + `:14: category "qa": score router ` + tc.router + ` was trained with other task features than "qa" (bench/subject0, bench/subject1, bench/subject2 and 1 more)`
+		if got := strings.Contains(warnings, want); got != tc.note {
+			t.Errorf("spec check with %s: warned %v, want %v (%q):\n%s", tc.router, got, tc.note, want, warnings)
+		}
+		os.WriteFile(specFile, []byte(learnSpec), 0o644)
 	}
 }
