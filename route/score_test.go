@@ -368,29 +368,7 @@ func BenchmarkScorePlan(b *testing.B) {
 		{"learned-5KB", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01}", long},
 		{"learned-mix", "{router: router.json, models: [small, strong], willingness_to_pay: 0.01, mix: {willingness_to_pay: 0.05, share: 0.3}}", hardPrompt},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			file := filepath.Join(dir, "spec.yaml")
-			if err := os.WriteFile(file, []byte(strings.Replace(scoreBase, "ROUTE", tc.route, 1)), 0o644); err != nil {
-				b.Fatal(err)
-			}
-			s, err := spec.Load(file, spec.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			r, err := New(s)
-			if err != nil {
-				b.Fatal(err)
-			}
-			in := input(tc.text)
-			c := s.Category("qa")
-			b.ReportAllocs()
-			for b.Loop() {
-				d := clearbar.Decision{}
-				if _, err := r.Plan(context.Background(), c, in, nil, &d); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(tc.name, func(b *testing.B) { benchPlan(b, dir, tc.route, input(tc.text)) })
 	}
 }
 
@@ -423,28 +401,31 @@ func BenchmarkScorePlanLong(b *testing.B) {
 		{"learned-mix-100KB", mix, input(sized(100_000))},
 		{"learned-mix-100KB+system-100KB", mix, withSystem(100_000)},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			file := filepath.Join(dir, "spec.yaml")
-			if err := os.WriteFile(file, []byte(strings.Replace(scoreBase, "ROUTE", tc.route, 1)), 0o644); err != nil {
-				b.Fatal(err)
-			}
-			s, err := spec.Load(file, spec.Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			r, err := New(s)
-			if err != nil {
-				b.Fatal(err)
-			}
-			c := s.Category("qa")
-			b.ReportAllocs()
-			for b.Loop() {
-				d := clearbar.Decision{}
-				if _, err := r.Plan(context.Background(), c, tc.in, nil, &d); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(tc.name, func(b *testing.B) { benchPlan(b, dir, tc.route, tc.in) })
+	}
+}
+
+// benchPlan measures planning in for category qa of scoreBase routed by route (routers in dir).
+func benchPlan(b *testing.B, dir, route string, in *Input) {
+	file := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(file, []byte(strings.Replace(scoreBase, "ROUTE", route, 1)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	s, err := spec.Load(file, spec.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := New(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := s.Category("qa")
+	b.ReportAllocs()
+	for b.Loop() {
+		d := clearbar.Decision{}
+		if _, err := r.Plan(context.Background(), c, in, nil, &d); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
