@@ -39,7 +39,6 @@ func TestHeuristicIsMonotoneInObviousCues(t *testing.T) {
 	}
 }
 
-
 func TestHeuristicConfig(t *testing.T) {
 	tests := []struct {
 		explanation string
