@@ -44,6 +44,9 @@ func SetInCategory(data []byte, category string, path []string, value any) ([]by
 				break
 			}
 			if next == nil {
+				if err := mergedOnPath(node, key); err != nil {
+					return fmt.Errorf("category %q: %w", category, err)
+				}
 				next = &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
 				node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, next)
 			}

@@ -680,6 +680,23 @@ categories:
 	if b == nil || *b.QualityBar != 0.8 || b.Share != 0.5 || b.Route.Model.Name != "nano" || *s.Category("a").QualityBar != 0.5 {
 		t.Fatalf("merged category %+v", b)
 	}
+	// An edit below a key the category has only through the merge would hide the merged
+	// mapping whole: refused, in place and re-encoded alike; a merged key itself is overridden.
+	for _, edit := range []func() ([]byte, error){
+		func() ([]byte, error) { return SetInCategoryText([]byte(doc), "b", []string{"assume", "pass_rate", "nano"}, "0.7") },
+		func() ([]byte, error) { return SetInCategory([]byte(doc), "b", []string{"assume", "pass_rate", "nano"}, 0.7) },
+	} {
+		if _, err := edit(); err == nil || !strings.Contains(err.Error(), "assume comes from the mapping merged at line 13: write assume out in the category to edit it") {
+			t.Errorf("an edit through a merged mapping: %v", err)
+		}
+	}
+	out, err := SetInCategoryText([]byte(doc), "b", []string{"tokens"}, "{in: 20, out: 10}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Parse(out, "merge.yaml", Options{Today: fixtureDay}); err != nil || s.Category("b").Tokens.In.P50 != 20 || s.Category("a").Tokens.In.P50 != 10 {
+		t.Errorf("overriding a merged key: %v\n%s", err, out)
+	}
 	bad := strings.Replace(doc, "    quality_bar: 0.5\n", "    quality_bar: 0.5\n    qualty: 1\n", 1)
 	_, err = Parse([]byte(bad), "merge.yaml", Options{Today: fixtureDay})
 	if err == nil || !strings.Contains(err.Error(), `merge.yaml:12: unknown key "qualty" in category`) || strings.Count(err.Error(), "qualty") != 1 {

@@ -35,6 +35,11 @@ func SetInCategoryText(data []byte, category string, path []string, text string)
 			return nil, fmt.Errorf("%s is not a mapping", strings.Join(path[:i], "."))
 		}
 		k, v := MapEntry(node, key)
+		if v == nil && i < len(path)-1 {
+			if err := mergedOnPath(node, key); err != nil {
+				return nil, err
+			}
+		}
 		if v == nil {
 			// The mappings below the missing key go into its value, innermost first.
 			for j := len(path) - 1; j > i; j-- {

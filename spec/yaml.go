@@ -113,6 +113,18 @@ func mappingKeys(node *yaml.Node) []*yaml.Node {
 	return keys
 }
 
+// mergedOnPath returns an error when mapping m has key only through a mapping it merges: an
+// edit below that key would add a mapping of its own to m, which would hide the merged one
+// whole (a merge is shallow), so it is refused, saying where the key comes from.
+func mergedOnPath(m *yaml.Node, key string) error {
+	for _, k := range mappingKeys(m) {
+		if k.Value == key {
+			return fmt.Errorf("%s comes from the mapping merged at line %d: write %s out in the category to edit it", key, k.Line, key)
+		}
+	}
+	return nil
+}
+
 func typeErrors(err error) []string {
 	if te, ok := err.(*yaml.TypeError); ok {
 		return te.Errors

@@ -273,6 +273,14 @@ func (m *Main) output(path string) (w io.Writer, done func(error) error, err err
 	if path == "" || path == "-" {
 		return m.Stdout, func(err error) error { return err }, nil
 	}
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		// A device or a pipe (/dev/stdout, a FIFO) is written as it is: it cannot be renamed.
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func(err error) error { return errors.Join(err, f.Close()) }, nil
+	}
 	f, err := newAtomicFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -315,7 +323,7 @@ func newAtomicFile(path string) (*atomicFile, error) {
 }
 
 func (f *atomicFile) commit() error {
-	if err := f.Close(); err != nil {
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
 		os.Remove(f.Name())
 		return err
 	}

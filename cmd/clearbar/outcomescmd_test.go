@@ -277,4 +277,8 @@ func TestOutputReplacesTheFileOnlyOnSuccess(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*.tmp")); len(left) > 0 {
 		t.Errorf("temporary files left behind: %v", left)
 	}
+	// A device is written as it is, not replaced.
+	if code, _, errOut := run(t, "outcomes", "convert", table, "--out", os.DevNull); code != 0 {
+		t.Errorf("--out %s: exit %d: %s", os.DevNull, code, errOut)
+	}
 }
