@@ -683,8 +683,12 @@ categories:
 	// An edit below a key the category has only through the merge would hide the merged
 	// mapping whole: refused, in place and re-encoded alike; a merged key itself is overridden.
 	for _, edit := range []func() ([]byte, error){
-		func() ([]byte, error) { return SetInCategoryText([]byte(doc), "b", []string{"assume", "pass_rate", "nano"}, "0.7") },
-		func() ([]byte, error) { return SetInCategory([]byte(doc), "b", []string{"assume", "pass_rate", "nano"}, 0.7) },
+		func() ([]byte, error) {
+			return SetInCategoryText([]byte(doc), "b", []string{"assume", "pass_rate", "nano"}, "0.7")
+		},
+		func() ([]byte, error) {
+			return SetInCategory([]byte(doc), "b", []string{"assume", "pass_rate", "nano"}, 0.7)
+		},
 	} {
 		if _, err := edit(); err == nil || !strings.Contains(err.Error(), "assume comes from the mapping merged at line 13: write assume out in the category to edit it") {
 			t.Errorf("an edit through a merged mapping: %v", err)
