@@ -150,6 +150,9 @@ func TestLooseRules(t *testing.T) {
 		{"none of 12 restricted phrases", "", "the phrases are not in the summary"},
 		{"judge strong scores ≥ 0.80", "", "the rubric is not in the summary"},
 		{"a human checks it", "", "no validator"},
+		{"required: a,b", "required fields a, b", "a bare required takes a colon"},
+		{"required citations", "", "not a list of fields"},
+		{"length < 100", "", "under 100 is not at most 100"},
 	}
 	for _, tt := range tests {
 		got := rebuildValidators(tt.rule, nil)

@@ -85,8 +85,8 @@ var looseRules = []struct {
 	re      *regexp.Regexp
 	summary string
 }{
-	{looseRE(`(?:max(?:imum)?(?:[ _]length)?|length ?(?:<=|≤|<)|<=|≤|at most|up to):? ?(\d+)(?: ?(?:chars?|characters))?`), "at most $1 characters"},
-	{looseRE(`(?:max(?:imum)?(?:[ _]length)?|length ?(?:<=|≤|<)|<=|≤|at most|up to):? ?(\d+) ?tokens?`), "length at most $1 tokens"},
+	{looseRE(`(?:max(?:imum)?(?:[ _]length)?|length ?(?:<=|≤)|<=|≤|at most|up to):? ?(\d+)(?: ?(?:chars?|characters))?`), "at most $1 characters"},
+	{looseRE(`(?:max(?:imum)?(?:[ _]length)?|length ?(?:<=|≤)|<=|≤|at most|up to):? ?(\d+) ?tokens?`), "length at most $1 tokens"},
 	{looseRE(`(?:min(?:imum)?(?:[ _]length)?|length ?(?:>=|≥)|>=|≥|at least):? ?(\d+)(?: ?(?:chars?|characters))?`), "length at least $1 characters"},
 	{looseRE(`(?:min(?:imum)?(?:[ _]length)?|length ?(?:>=|≥)|>=|≥|at least):? ?(\d+) ?tokens?`), "length at least $1 tokens"},
 	{looseRE(`(?:json[ _-]?schema|schema)(?: (?:from )?(?:the )?(?:request|response_format))?`), "JSON Schema from the request"},
@@ -103,7 +103,7 @@ func looseRE(pattern string) *regexp.Regexp { return regexp.MustCompile(`(?i)^` 
 
 // requiredFieldsRE is the common wording of a required fields validator: "required fields:
 // a, b", "required: a,b".
-var requiredFieldsRE = looseRE(`(?:required[ _]fields?|required):? (.+)`)
+var requiredFieldsRE = looseRE(`(?:required[ _]fields?:?|required:) (.+)`)
 
 // looseSummary reads a hand-written rule part as the summary it stands for (see looseRules),
 // or reports false. Spaces are collapsed and a final full stop is ignored.
