@@ -1198,7 +1198,11 @@ func (c *checker) checkLongContext(m *Model, r *ResolvedModel, entry catalog.Ent
 	case lc != nil && lc.None:
 		r.Prices.TierThreshold = 0
 	case lc != nil:
-		if lc.Above <= 0 {
+		switch {
+		case lc.pos.Has("above") && lc.Above <= 0:
+			c.errorf(lc.pos.Of("above"), "model %q: price.long_context above must be more than 0 tokens: the input tokens over which its prices apply, like above: 200k (or write long_context: none)", m.Name)
+			return
+		case lc.Above <= 0:
 			c.errorf(lc.pos.Line, "model %q: price.long_context needs above: the input tokens over which its prices apply, like above: 200k (or write long_context: none)", m.Name)
 			return
 		}

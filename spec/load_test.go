@@ -754,6 +754,9 @@ categories:
 	if got := TierChange(s.Model("dropped")); got != "no long-context tier (catalogue: above 200k)" {
 		t.Errorf("TierChange(dropped) = %q", got)
 	}
+	if got := TierChange(s.Model("own")); got != "long-context tier above 128k: $1/M in, $8/M out vs catalogue's above 200k: $2.5/M in, $15/M out" {
+		t.Errorf("TierChange(own) = %q", got)
+	}
 	if got := TierChange(s.Model("catalogue")); got != "" {
 		t.Errorf("TierChange(catalogue) = %q, want none", got)
 	}
@@ -763,6 +766,7 @@ categories:
 		{"{above: 128k}", "price.long_context sets no price"},
 		{"{above: 1.5}", `"1.5" is not a whole number of tokens`},
 		{"{above: 128k, inptu: 1}", `unknown key "inptu" in long_context`},
+		{"{above: 0, input: 1}", "price.long_context above must be more than 0 tokens"},
 	} {
 		d := strings.Replace(doc, "long_context: {above: 128k, input: 1, output: 8}", "long_context: "+bad.lc, 1)
 		if _, err := Parse([]byte(d), "lc.yaml", Options{Today: fixtureDay}); err == nil || !strings.Contains(err.Error(), "lc.yaml:6: ") || !strings.Contains(err.Error(), bad.want) {

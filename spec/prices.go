@@ -53,8 +53,11 @@ func ModelPrices(m *Model) []PriceLine {
 // "no long-context tier (catalogue: above 200k)"; "" when they agree.
 func TierChange(m *Model) string {
 	eff, cat := m.Resolved.Prices, m.Resolved.Catalog
-	above := func(e catalog.Entry) [4]any {
-		return [4]any{e.TierThreshold, cmp.Or(e.InputAbove, e.Input), cmp.Or(e.OutputAbove, e.Output), cmp.Or(e.CachedInputAbove, e.CachedInput)}
+	tier := func(e catalog.Entry) [4]clearbar.Price {
+		return [4]clearbar.Price{e.InputAbove, e.OutputAbove, e.CachedInputAbove, e.CacheWriteAbove}
+	}
+	text := func(e catalog.Entry) string {
+		return fmt.Sprintf("above %s: %s in, %s out", TokensK(e.TierThreshold), cmp.Or(e.InputAbove, e.Input), cmp.Or(e.OutputAbove, e.Output))
 	}
 	switch {
 	case eff.TierThreshold == 0 && cat.TierThreshold == 0:
@@ -63,8 +66,8 @@ func TierChange(m *Model) string {
 		return "no long-context tier (catalogue: above " + TokensK(cat.TierThreshold) + ")"
 	case cat.TierThreshold == 0 || !m.Resolved.InCatalog:
 		return "long-context tier not in catalogue"
-	case above(eff) != above(cat):
-		return fmt.Sprintf("long-context tier vs catalogue's above %s: %s in, %s out", TokensK(cat.TierThreshold), cmp.Or(cat.InputAbove, cat.Input), cmp.Or(cat.OutputAbove, cat.Output))
+	case eff.TierThreshold != cat.TierThreshold || tier(eff) != tier(cat):
+		return "long-context tier " + text(eff) + " vs catalogue's " + text(cat)
 	}
 	return ""
 }

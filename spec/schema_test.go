@@ -385,6 +385,8 @@ func TestSchemaRejects(t *testing.T) {
 			"a validator names exactly one kind: write two list items instead"},
 		{"validator", "{max_length: 200}", "{max_len: 200}",
 			"unknown validator kind"},
+		{"longContextPrice", "{above: 128k, input: 2}", "{above: 128k}",
+			"a long-context tier sets at least one price"},
 		{"validator", "{refusal: true}", "{refusal: false}",
 			"refusal takes true; leave it out to turn it off"},
 		{"validator", "{agree: {model: b, answer: number}}", "{agree: {model: b, answer: letter}}",
