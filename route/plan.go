@@ -38,10 +38,11 @@ type Step struct {
 	RetryOnce  bool
 	// Index is the step's place among the route's steps, from 0, and Positions are the
 	// candidates' places in the step's failover chain (nil: as listed). They differ from the
-	// places in the Plan when Plan left models out (a context window too small, an input a
-	// model lacks, a breaker open), and they say what calling a candidate is: the first step's
-	// first model is the primary, a later step's first model an escalation, any other model a
-	// fallback, also when the models before it were left out.
+	// places in the Plan when Plan left models out because their breakers were open (not
+	// those it left out because they cannot take the request: a context window too small, an
+	// input a model lacks), and they say what calling a candidate is: the first step's first
+	// model is the primary, a later step's first model an escalation, any other model a
+	// fallback, also when the models before it were left out for their breakers.
 	Index     int
 	Positions []int
 }
@@ -328,14 +329,20 @@ func scoreText(r *clearbar.Request) (text, system string) {
 // in tokens is over their context window, or it carries an input they lack) or whose breaker
 // is open, recording each skip in d. It returns nil steps when nothing was left out (the
 // precomputed steps are shared), with what was lacking, how many models were too small and
-// how many breakers were open. A step that lost candidates keeps the places of the others
-// (Step.Positions), and every step its own (Step.Index).
+// how many breakers were open. A model left out because its breaker is open keeps its place:
+// the candidates after it keep theirs (Step.Positions) and, when a whole step goes, the steps
+// after it theirs (Step.Index), so that calling them is a fallback or an escalation. A model
+// left out because it cannot take the request (its context window, an input it lacks) is as if
+// the route did not list it.
 func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet) (filtered []Step, lacked *modality, tooSmall, open int) {
+	dropped := 0 // earlier steps left out whole for what they cannot take, none for a breaker
 	for i, st := range ap.steps {
 		var keep []*spec.Model
 		var positions []int // of keep, once a candidate was left out
+		unfit := 0          // candidates left out so far for what they cannot take
+		broken := false     // a candidate was left out for its open breaker
 		for j, m := range st.Candidates {
-			reason := ""
+			reason, breaker := "", false
 			if w := m.Resolved.ContextWindow; w > 0 && need > w {
 				reason = fmt.Sprintf("context window %d tokens < %d needed (estimated input %d + max tokens %d)", w, need, d.Features.TokensIn, need-d.Features.TokensIn)
 				tooSmall++
@@ -344,14 +351,15 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 				lacked = l
 			} else if h != nil {
 				if isOpen, why := h.Open(Key(m)); isOpen {
-					reason = why
+					reason, breaker = why, true
 					open++
+					broken = true
 				}
 			}
 			if reason == "" {
 				if keep != nil {
 					keep = append(keep, m)
-					positions = append(positions, j)
+					positions = append(positions, j-unfit)
 				}
 				continue
 			}
@@ -363,19 +371,27 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 					positions[k] = k
 				}
 			}
+			// A model that cannot take the request is as if the route did not list it; one
+			// whose breaker is open keeps its place, so that the next is a fallback.
+			if !breaker {
+				unfit++
+			}
 		}
-		if keep == nil && filtered == nil {
+		if keep == nil && filtered == nil && dropped == 0 {
 			continue // nothing skipped so far: keep sharing the precomputed steps
 		}
 		if filtered == nil {
 			filtered = append(make([]Step, 0, len(ap.steps)), ap.steps[:i]...)
 		}
 		if keep == nil {
+			st.Index -= dropped
 			filtered = append(filtered, st)
 			continue
 		}
 		if len(keep) > 0 {
-			filtered = append(filtered, Step{Candidates: keep, Validate: st.Validate, RetryOnce: st.RetryOnce, Index: st.Index, Positions: positions})
+			filtered = append(filtered, Step{Candidates: keep, Validate: st.Validate, RetryOnce: st.RetryOnce, Index: st.Index - dropped, Positions: positions})
+		} else if !broken {
+			dropped++
 		}
 	}
 	return filtered, lacked, tooSmall, open

@@ -218,6 +218,18 @@ func TestPlanKeepsPositions(t *testing.T) {
 		{"every breaker open: the candidate tried anyway keeps its place", "b", openBreakers{"p/mid": true, "q/mid-q": true},
 			[]place{{"mid", 0, 0}}},
 	}
+	// A model left out because the request is too large for it is as if the route did not
+	// list it: the next model is the primary, not a fallback.
+	in := input(strings.Repeat("abcd", 3000)) // above small's 2,000 tokens
+	d := &clearbar.Decision{}
+	d.Features.TokensIn = EstimateTokens(in.Request)
+	p, err := r.Plan(context.Background(), s.Category("a"), in, nil, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := places(p); len(got) == 0 || got[0] != (place{"mid", 0, 0}) {
+		t.Errorf("the primary's context window is too small: places %v, want mid first at step 0, place 0", got)
+	}
 	for _, tt := range tests {
 		d := &clearbar.Decision{}
 		var h Health
