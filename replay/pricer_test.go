@@ -120,6 +120,19 @@ func containsFloat(xs []float64, x float64) bool {
 // apart, as the threshold sweep's do, wherever the switch points lie (placed on a sample of
 // them when there are many); and it has a point with λ = 0's decisions and a finite λ.
 func TestWTPSweepSpreadsOverDecisions(t *testing.T) {
+	// The fewest settings a sweep can have.
+	rows, scores := synthetic(500, 2, 11)
+	tb, err := replay.NewTable(rows, replay.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 3; n++ {
+		c, err := replay.WTPSweep{N: n, Scores: scoresOf(t, tb, indexedScorer(scores)), Weak: "m0", Strong: "m1"}.Sweep(tb)
+		if err != nil || len(c.Points) == 0 || len(c.Points) > n {
+			t.Errorf("N=%d: %d points, %v", n, len(c.Points), err)
+		}
+	}
+
 	for _, n := range []int{4000, 30_000} {
 		rows, scores := synthetic(n, 2, 11)
 		tb, err := replay.NewTable(rows, replay.BuildOptions{})

@@ -548,8 +548,11 @@ func (s WTPSweep) defaultLambdas(w *wtp) []float64 {
 		}
 	}
 	out := []float64{0}
-	if len(switches) == 0 || n < 2 {
+	switch {
+	case len(switches) == 0 || n < 2:
 		return out
+	case n == 2: // λ = 0 and one above every switch point: the best and the cheapest
+		return append(out, 2*slices.Max(switches))
 	}
 	// The quantiles of many switch points are those of an even sample of them, which spaces
 	// the points about as evenly for the cost of sorting the sample.
