@@ -131,11 +131,12 @@ func LastNumber(text string) (float64, bool) {
 	return 0, false
 }
 
-// signMayFollow reports whether a number's sign may come right after before: at the start of
-// a text, or after white space or one of ( [ = :.
+// signMayFollow reports whether a number's sign may come right after before: anywhere but
+// right after a letter or a digit, where a hyphen joins a name (gpt-4), a range (10-20) or a
+// date (2024-05-01). Marks around a number (**-3**, `-3`, "-3", $-3) leave its sign.
 func signMayFollow(before string) bool {
 	r, size := utf8.DecodeLastRuneInString(before)
-	return size == 0 || unicode.IsSpace(r) || strings.ContainsRune("([=:", r)
+	return size == 0 || !unicode.IsLetter(r) && !unicode.IsDigit(r)
 }
 
 // lastNumber returns the answer's last number (see LastNumber) as a key: without thousands

@@ -75,7 +75,9 @@ func TestLastNumber(t *testing.T) {
 		{"x=-3", -3, true, "a sign after an equals sign"},
 		{"answer:-3", -3, true, "a sign after a colon"},
 		{"+5", 5, true, "a plus sign"},
-		{"x/-3", 3, true, "a hyphen after another mark is no sign"},
+		{"x/-3", -3, true, "a sign after a mark"},
+		{"The answer is **-3**", -3, true, "a negative number in bold"},
+		{"`-3`", -3, true, "a negative number as code"},
 	}
 	for _, tt := range tests {
 		got, ok := LastNumber(tt.in)
