@@ -110,6 +110,11 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	var fromSpec string // set when the router is the one the category's score route names
 	if *router == "" {
 		*router, fromSpec = specRouter(s, *category)
+		if *router != "" && opts.Models == nil {
+			// The route's router predicts the route's models: the outcomes' other models
+			// (a shadow candidate, one just evaluated) are left out rather than refused.
+			opts.Models = categoryModels(s.Category(*category))
+		}
 	}
 	var cache *learn.EmbedCache // the vectors of a router trained with embeddings
 	if *router != "" {

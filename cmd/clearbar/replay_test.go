@@ -349,6 +349,15 @@ func TestReplayCalibrateScoreRouteUsesItsRouter(t *testing.T) {
 		t.Fatalf("learn train: %d\n%s\n%s", code, out, errOut)
 	}
 	t.Chdir(t.TempDir()) // the router is found beside the spec, not in the working directory
+	// A model the router does not predict (a shadow candidate's rows) is left out of a plain
+	// replay of the category, not refused.
+	withStranger := filepath.Join(dir, "stranger.outcomes.jsonl")
+	data, _ := os.ReadFile(table)
+	data = append(data, []byte(`{"item":"q0","category":"qa","prompt":"a stranger's item","model":"stranger-1","pass":true}`+"\n")...)
+	os.WriteFile(withStranger, data, 0o644)
+	if code, out, errOut := run(t, "replay", specFile, "--outcomes", withStranger, "--category", "qa"); code != 0 || strings.Contains(out, "stranger-1") {
+		t.Errorf("a plain replay with a model the route's router does not predict: exit %d\n%s\n%s", code, out, errOut)
+	}
 	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate")
 	if code != 0 {
 		t.Fatalf("replay --calibrate: %d\n%s\n%s", code, out, errOut)
@@ -356,7 +365,7 @@ func TestReplayCalibrateScoreRouteUsesItsRouter(t *testing.T) {
 	if !strings.Contains(out, "the learned router of \"qa\"'s score route") || !strings.Contains(out, "random mixes (11 points) were left out") {
 		t.Errorf("the report does not say which router scored, or that mixes were left out:\n%s", out)
 	}
-	data, _ := os.ReadFile(specFile)
+	data, _ = os.ReadFile(specFile)
 	s, err := spec.Load(specFile, spec.Options{})
 	if err != nil {
 		t.Fatalf("calibrated spec does not load: %v\n%s", err, data)
