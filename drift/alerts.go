@@ -133,8 +133,7 @@ func (m *Monitor) quiet(d *detector, why string) {
 	if d == nil || !d.firing {
 		return
 	}
-	d.firing, d.calm = false, 0
-	d.gauge.Set(0)
+	d.stop()
 	m.resolveAlert(d, why)
 }
 

@@ -189,4 +189,17 @@ func TestAlertOfAModelNoLongerCalledResolves(t *testing.T) {
 			t.Errorf("detector still firing: %+v", st)
 		}
 	}
+	// A trickle of calls to backup again, as fast as before: its detectors warm up on them,
+	// and the old outage's observations raise no new alert.
+	n := len(m.Alerts())
+	w.bk.slowdown = 0
+	w.small.fail = 0.02
+	for range 3000 {
+		m.Observe(w.decision())
+	}
+	for _, a := range m.Alerts()[:len(m.Alerts())-n] {
+		if a.Model == "backup" {
+			t.Errorf("a new alert on the old data: %+v", a)
+		}
+	}
 }

@@ -103,9 +103,14 @@ func (d *detector) update(r result, level float64) verdict {
 	if d.calm < calmChecks {
 		return steady
 	}
-	d.firing = false
-	d.gauge.Set(0)
+	d.stop()
 	return resolve
+}
+
+// stop ends the detector's firing.
+func (d *detector) stop() {
+	d.firing, d.calm = false, 0
+	d.gauge.Set(0)
 }
 
 // Status is a detector's state, for dashboards.

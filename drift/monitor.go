@@ -109,8 +109,10 @@ type category struct {
 type modelStreams struct {
 	pass, valid, fallback *rateStream
 	latency               *latencyStream
-	// lastSeen is the category's request count when a call of the model was last observed.
+	// lastSeen is the category's request count when a call of the model was last observed,
+	// and quiet says its streams were emptied since (see sweepQuiet).
 	lastSeen int
+	quiet    bool
 }
 
 // New builds a Monitor for a loaded spec's categories, models, assumptions and drift
@@ -323,7 +325,7 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 		}
 		ms := m.model(c, a.Model)
 		if ms != nil {
-			ms.lastSeen = c.requests
+			ms.lastSeen, ms.quiet = c.requests, false
 		}
 		if first {
 			first = false
@@ -357,21 +359,24 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 // sweepQuiet resolves the alerts of the models the category has not called over as many of
 // its requests as a stream holds (window and reference): traffic moved to other models (a
 // cascade's first step answers again, a breaker opened). A detector checks only when its
-// stream gets an observation, so it would otherwise fire on stale data for good. When the
-// model is called again, its detectors check as before. The caller holds the category's lock.
+// stream gets an observation, so it would otherwise fire on stale data for good; and the
+// model's streams are emptied, so that when it is called again its detectors warm up on fresh
+// observations instead of firing again on the old ones. The caller holds the category's lock.
 func (m *Monitor) sweepQuiet(c *category) {
 	for name, ms := range c.models {
-		gap := c.requests - ms.lastSeen
-		if gap < m.window+m.reference {
+		if ms.quiet || c.requests-ms.lastSeen < m.window+m.reference {
 			continue
 		}
-		why := fmt.Sprintf("no calls of %s in %s over the category's last %d requests: resolved for want of data, not because the change was undone", name, c.name, gap)
-		for _, s := range []*rateStream{ms.pass, ms.valid, ms.fallback} {
+		why := fmt.Sprintf("no calls of %s in %s over the category's last %d requests: resolved for want of data, not because the change was undone", name, c.name, c.requests-ms.lastSeen)
+		for _, s := range [...]*rateStream{ms.pass, ms.valid, ms.fallback} {
 			m.quiet(s.ref, why)
 			m.quiet(s.asm, why)
+			s.empty()
 		}
 		m.quiet(ms.latency.refDet, why)
 		m.quiet(ms.latency.thr, why)
+		ms.latency.empty()
+		ms.quiet = true
 	}
 }
 

@@ -105,6 +105,12 @@ func (s *rateStream) add(m *Monitor, event bool) {
 	}
 }
 
+// empty forgets every observation: window and reference.
+func (s *rateStream) empty() {
+	s.reset()
+	s.winEvents, s.refEvents, s.since = 0, 0, 0
+}
+
 // shown returns the rate as displayed: of events, or of non-events for a good rate.
 func (s *rateStream) shown(events, n int) float64 {
 	r := float64(events) / float64(n)
@@ -192,6 +198,12 @@ func (s *latencyStream) add(m *Monitor, d time.Duration) {
 		s.since = 0
 		s.check(m)
 	}
+}
+
+// empty forgets every observation: window and reference.
+func (s *latencyStream) empty() {
+	s.reset()
+	s.win, s.ref, s.winAbove, s.since = hist{}, hist{}, 0, 0
 }
 
 // tailShare is the share of observations a p95 allows above it.
