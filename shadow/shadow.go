@@ -13,6 +13,10 @@
 // is written, never blocks (a full queue drops the job and counts it), and the candidates are
 // called on the shadow's own goroutines with a copy of the request.
 //
+// Close lets the queued requests finish while its context lasts; when it ends, the Shadower
+// gives up on the rest: queued requests are dropped without calling a candidate, calls in
+// flight are cancelled, and no row is written after Close returns.
+//
 // Each category has a daily budget in dollars (UTC days). Before a candidate is called its
 // cost is reserved: the request's estimated input tokens with a margin, and an output capped
 // by max_tokens on the shadow call, priced at the model's prices. A call whose reservation
@@ -30,6 +34,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,19 +84,33 @@ type Stats struct {
 	Spent, Budget clearbar.Money
 	// Rows counts outcome rows written.
 	Rows int64
+	// Abandoned requests were queued but given up when Close's context ended: never sent to
+	// the candidates, or their calls cancelled. None of their rows is written.
+	Abandoned int64
 }
 
 // Shadower runs shadow traffic. Its methods are safe for concurrent use.
 type Shadower struct {
-	o       Options
-	cats    map[*spec.Category]*category
-	out     *outcomes.Writer
-	outMu   sync.Mutex
-	wg      sync.WaitGroup
-	mu      sync.RWMutex // guards closed against Submit's sends
-	closed  bool
-	metrics *metrics
+	o    Options
+	cats map[*spec.Category]*category
+	// ctx is cancelled when Close gives up on the queued requests; the candidate calls derive
+	// theirs from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	out    *outcomes.Writer
+	outMu  sync.Mutex // guards out and outClosed, and ends each job (see finish)
+	// outClosed is set by Close: no row is written afterwards.
+	outClosed bool
+	wg        sync.WaitGroup
+	mu        sync.RWMutex // guards closed against Submit's sends
+	closed    bool
+	metrics   *metrics
 }
+
+// abandonWait bounds how long Close, once its context has ended, waits for the workers to drop
+// the queued requests and return from their cancelled calls. Nothing is written after Close
+// returns either way; the wait only lets calls that honour cancellation end first.
+const abandonWait = time.Second
 
 type category struct {
 	c      *spec.Category
@@ -99,6 +118,10 @@ type category struct {
 	jobs   chan job
 	// validators are the route's main validators, which judge every candidate's answer.
 	validators []*spec.Validator
+
+	// pending counts the jobs queued or being shadowed: Submit adds, finish (under the
+	// Shadower's outMu) subtracts.
+	pending atomic.Int64
 
 	mu       sync.Mutex
 	settled  *sync.Cond // signalled when a reservation settles
@@ -138,6 +161,7 @@ func New(o Options) (*Shadower, error) {
 		o.Sample = rand.Float64
 	}
 	s := &Shadower{o: o, cats: map[*spec.Category]*category{}, out: outcomes.NewWriter(o.Out)}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, c := range o.Spec.Categories {
 		if c.Shadow == nil {
 			continue
@@ -155,6 +179,7 @@ func New(o Options) (*Shadower, error) {
 		s.cats[c] = cat
 	}
 	if len(s.cats) == 0 {
+		s.cancel()
 		return nil, nil
 	}
 	s.metrics = newMetrics(o.Registerer)
@@ -182,10 +207,12 @@ func (s *Shadower) Submit(c *spec.Category, req *clearbar.Request, d *clearbar.D
 	defer s.mu.RUnlock()
 	queued := false
 	if !s.closed {
+		cat.pending.Add(1) // before the send, so that a worker never finishes a job not counted
 		select {
 		case cat.jobs <- job{req: req, d: d}:
 			queued = true
 		default:
+			cat.pending.Add(-1)
 		}
 	}
 	cat.mu.Lock()
@@ -199,8 +226,11 @@ func (s *Shadower) Submit(c *spec.Category, req *clearbar.Request, d *clearbar.D
 	return queued
 }
 
-// Close stops taking requests, lets the queued ones finish (or gives up on them when ctx
-// ends) and flushes the rows. A nil Shadower closes at once.
+// Close stops taking requests, lets the queued ones finish and flushes the rows. When ctx
+// ends first, it gives up on the rest: the queued requests are dropped without calling a
+// candidate, the calls in flight are cancelled, and their rows are not written; Close then
+// returns an error that wraps ctx's error and says how many requests were abandoned. No row is
+// written after Close returns. A nil Shadower closes at once.
 func (s *Shadower) Close(ctx context.Context) error {
 	if s == nil {
 		return nil
@@ -219,11 +249,40 @@ func (s *Shadower) Close(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		err = fmt.Errorf("shadow: closing: %w (queued shadow requests were abandoned)", ctx.Err())
+		// The workers see the cancellation at their next job or call, and the output closes
+		// now: every job not finished yet is abandoned.
+		s.cancel()
+		n := s.closeOut()
+		t := time.NewTimer(abandonWait)
+		select {
+		case <-done:
+		case <-t.C:
+			s.o.Logger.Warn("shadow: candidate calls did not return when cancelled; their rows will not be written", "wait", abandonWait)
+		}
+		t.Stop()
+		err = fmt.Errorf("shadow: closing: %w: %d queued shadow requests were abandoned", ctx.Err(), n)
 	}
+	s.cancel()
+	s.closeOut()
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
 	return errors.Join(err, s.out.Flush())
+}
+
+// closeOut stops the writing of rows and returns the number of requests abandoned: those given
+// up already and those not finished, which will not write theirs.
+func (s *Shadower) closeOut() int64 {
+	s.outMu.Lock()
+	defer s.outMu.Unlock()
+	s.outClosed = true
+	var n int64
+	for _, cat := range s.cats {
+		cat.mu.Lock()
+		n += cat.stats.Abandoned
+		cat.mu.Unlock()
+		n += cat.pending.Load()
+	}
+	return n
 }
 
 // Stats returns the counts of a category ("" or unknown: zero Stats).
@@ -249,16 +308,25 @@ func (s *Shadower) Stats(category string) Stats {
 func (s *Shadower) work(cat *category) {
 	defer s.wg.Done()
 	for j := range cat.jobs {
+		if s.ctx.Err() != nil {
+			s.finish(cat, nil, true) // Close gave up: drop the job without calling anyone
+			continue
+		}
 		s.shadow(cat, j)
 	}
 }
 
 // shadow calls every candidate for one request and writes the item's rows: the live route's
-// attempts first, then each candidate that was called.
+// attempts first, then each candidate that was called. When Close gives up meanwhile, the
+// request is abandoned: no further candidate is called and no row is written.
 func (s *Shadower) shadow(cat *category, j job) {
 	req := shadowRequest(j.req, cat.c)
 	var rows []outcomes.Row
 	for _, m := range cat.models {
+		if s.ctx.Err() != nil {
+			s.finish(cat, nil, true)
+			return
+		}
 		reserve := reservation(m, j.req, req.MaxTokens)
 		if !cat.reserve(utcDay(s.o.Now()), reserve) {
 			cat.mu.Lock()
@@ -267,9 +335,21 @@ func (s *Shadower) shadow(cat *category, j job) {
 			s.metrics.calls.WithLabelValues(cat.c.Name, m.Name, "over_budget").Inc()
 			continue
 		}
+		if s.ctx.Err() != nil { // reserve may have waited for calls that Close cancelled
+			cat.settle(reserve, 0)
+			s.finish(cat, nil, true)
+			return
+		}
 		row, cost := s.call(cat, m, req, j.d)
 		cat.settle(reserve, cost)
 		s.metrics.spent.WithLabelValues(cat.c.Name).Add(cost.USD())
+		if s.ctx.Err() != nil {
+			// The call may have been cancelled: its row would record the cancellation, not the
+			// candidate.
+			s.metrics.calls.WithLabelValues(cat.c.Name, m.Name, "abandoned").Inc()
+			s.finish(cat, nil, true)
+			return
+		}
 		result := "ok"
 		if row.Error != "" {
 			result = row.Error
@@ -280,13 +360,14 @@ func (s *Shadower) shadow(cat *category, j job) {
 		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
+		s.finish(cat, nil, false)
 		return
 	}
 	live := outcomes.FromDecision(j.d)
 	for i := range live {
 		live[i].Item = j.d.ID // FromDecision suffixes repeated models; the shadow item is the request
 	}
-	s.write(cat, append(dedupe(live), rows...))
+	s.finish(cat, append(dedupe(live), rows...), false)
 }
 
 // dedupe keeps the last row of each model (a retried or failed-over model's final attempt).
@@ -304,9 +385,26 @@ func dedupe(rows []outcomes.Row) []outcomes.Row {
 	return out
 }
 
-func (s *Shadower) write(cat *category, rows []outcomes.Row) {
+// finish ends a job: it writes the job's rows, unless the job was abandoned or Close has
+// closed the output, which abandons it. Ending every job under outMu lets Close count the
+// abandoned jobs exactly when it closes the output.
+func (s *Shadower) finish(cat *category, rows []outcomes.Row, abandoned bool) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
+	cat.pending.Add(-1)
+	if abandoned || s.outClosed {
+		cat.mu.Lock()
+		cat.stats.Abandoned++
+		cat.mu.Unlock()
+		return
+	}
+	if len(rows) > 0 {
+		s.write(cat, rows)
+	}
+}
+
+// write writes a job's rows; outMu is held.
+func (s *Shadower) write(cat *category, rows []outcomes.Row) {
 	n := 0
 	for _, r := range rows {
 		if err := s.out.Write(r); err != nil {
@@ -327,7 +425,7 @@ func (s *Shadower) write(cat *category, rows []outcomes.Row) {
 
 // call sends the shadow request to one candidate and turns the result into an outcome row.
 func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *clearbar.Decision) (outcomes.Row, clearbar.Money) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.o.CallTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.o.CallTimeout)
 	defer cancel()
 	row := outcomes.Row{Item: d.ID, Category: cat.c.Name, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: m.Name, Source: outcomes.SourceShadow}
 	start := time.Now()
@@ -430,7 +528,7 @@ func newMetrics(r prometheus.Registerer) *metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_shadow_requests_total",
 			Help: "Requests sampled for shadow traffic, by category and whether they were queued or dropped (queue full)."}, []string{"category", "result"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_shadow_calls_total",
-			Help: "Shadow calls to candidate models, by category, model and result (ok, failed_validation, a failure class, or over_budget when not made)."}, []string{"category", "model", "result"}),
+			Help: "Shadow calls to candidate models, by category, model and result (ok, failed_validation, a failure class, over_budget when not made, or abandoned when cancelled at shutdown)."}, []string{"category", "model", "result"}),
 		spent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_shadow_cost_usd_total",
 			Help: "What shadow calls cost, judges included, by category."}, []string{"category"}),
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,5 +304,125 @@ func TestRowsReachTheFileAsTheyAreMade(t *testing.T) {
 	}
 	if got := strings.Count(out.String(), "\n"); got != 10 {
 		t.Errorf("%d rows written before Close, want the 10 of the 5 requests shadowed (stats %+v)", got, sh.Stats("x"))
+	}
+}
+
+// stuckProvider answers only when released, or with an error when its context ends; it counts
+// the calls, and those it saw cancelled.
+type stuckProvider struct {
+	clearbar.Provider
+	release         chan struct{}
+	calls, canceled atomic.Int64
+}
+
+func (p *stuckProvider) Complete(ctx context.Context, _ *clearbar.Call) (*clearbar.Response, error) {
+	p.calls.Add(1)
+	select {
+	case <-p.release:
+		return nil, errors.New("released")
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			p.canceled.Add(1)
+		}
+		return nil, ctx.Err()
+	}
+}
+
+// closedWriter counts the writes made after the test marks it closed, as a file closed by
+// serve after Shadower.Close returns.
+type closedWriter struct {
+	closed, late atomic.Bool
+	writes       atomic.Int64
+}
+
+func (w *closedWriter) Write(p []byte) (int, error) {
+	w.writes.Add(1)
+	if w.closed.Load() {
+		w.late.Store(true)
+		return 0, errors.New("file already closed")
+	}
+	return len(p), nil
+}
+
+// TestCloseAbandonsQueuedShadowRequests: when Close's context ends with candidates still
+// answering and requests queued, Close cancels the calls in flight, drops the queued requests
+// without calling the candidates, counts them all as abandoned, returns promptly with an error
+// that says so, and nothing is written after it returns.
+func TestCloseAbandonsQueuedShadowRequests(t *testing.T) {
+	f := newFixture(t, "1", "100")
+	sp := &stuckProvider{Provider: f.providers["sim"], release: make(chan struct{})}
+	var out closedWriter
+	sh, err := New(Options{Spec: f.s, Providers: map[string]clearbar.Provider{"sim": sp}, Checker: f.checker, Out: &out, QueueSize: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	workers := int64(f.s.Category("x").Shadow.Workers())
+	for i := range 100 {
+		req, d := request(i)
+		sh.Submit(f.s.Category("x"), req, d)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for sp.calls.Load() < workers && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	sampled := sh.Stats("x").Sampled
+	if got := sp.calls.Load(); got != workers || sampled <= workers {
+		t.Fatalf("%d calls in flight and %d requests queued, want one call per worker (%d) and more queued", got, sampled, workers)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = sh.Close(ctx)
+	took := time.Since(start)
+	out.closed.Store(true) // serve closes the file now
+	close(sp.release)      // a call that was not cancelled would answer now and write its rows
+
+	if took > 50*time.Millisecond+abandonWait/2 {
+		t.Errorf("Close took %v with a 50ms context", took)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), fmt.Sprintf("%d queued shadow requests were abandoned", sampled)) {
+		t.Errorf("Close = %v, want a deadline error saying %d requests were abandoned", err, sampled)
+	}
+	if got := sp.canceled.Load(); got != workers {
+		t.Errorf("%d of the %d calls in flight saw their context cancelled", got, workers)
+	}
+	time.Sleep(200 * time.Millisecond) // let anything still running show itself
+	if got := sp.calls.Load(); got != workers {
+		t.Errorf("%d calls after Close, want only the %d in flight when it began: queued requests called the candidate", got-workers, workers)
+	}
+	if out.late.Load() {
+		t.Error("a row was written after Close returned")
+	}
+	if n := out.writes.Load(); n != 0 {
+		t.Errorf("%d writes, want none: no request finished", n)
+	}
+	st := sh.Stats("x")
+	if st.Abandoned != sampled || st.Rows != 0 {
+		t.Errorf("stats %+v: want all %d queued requests abandoned and no rows", st, sampled)
+	}
+}
+
+// TestCloseWritesWhatFinishesInTime: requests that finish while Close's context lasts write
+// their rows and are not counted as abandoned.
+func TestCloseWritesWhatFinishesInTime(t *testing.T) {
+	f := newFixture(t, "1", "100")
+	var out lockedBuffer
+	sh, err := New(Options{Spec: f.s, Providers: f.providers, Checker: f.checker, Out: &out, QueueSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		req, d := request(i)
+		sh.Submit(f.s.Category("x"), req, d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sh.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := sh.Stats("x")
+	if st.Abandoned != 0 || st.Rows != 40 || strings.Count(out.String(), "\n") != 40 {
+		t.Errorf("stats %+v, %d lines: want the 40 rows of the 20 requests and none abandoned", st, strings.Count(out.String(), "\n"))
 	}
 }
