@@ -6,8 +6,9 @@
 //
 // A run is resumable: the output file is read first and the pairs it already holds are
 // skipped, so a run that was killed or interrupted continues where it stopped, repeating no
-// finished call. A row graded by checks or a reference the set has changed since is graded
-// again, on its recorded answer, without calling the model.
+// finished call. A row graded by checks or a reference the set has changed since, or by
+// category validators the spec has changed since, is graded again, on its recorded answer,
+// without calling the model.
 //
 // The simulated provider draws each answer good or bad with the spec's assumed pass rate, but
 // answers with stand-in text. Against it, a good answer is made to pass the item's reference
@@ -85,8 +86,8 @@ type Result struct {
 	// Total is the number of (item, model) pairs of the set; Skipped were in the output
 	// already; Ran were called and written by this run, Failed of them with a failed call.
 	Total, Skipped, Ran, Failed int
-	// Regraded are the pairs among Skipped whose item's checks or reference changed since
-	// their row was written: their recorded answers were graded again, without a model call.
+	// Regraded are the pairs among Skipped whose item's checks or reference, or the
+	// category's validators grading it, changed since their row was written: their recorded answers were graded again, without a model call.
 	// Rerun are the pairs among Ran that were in the output already but ran again for the
 	// same reason, because their answers came from the simulated provider, whose stand-in
 	// text was fitted to the checks as they were.
@@ -117,9 +118,9 @@ type pair struct {
 //
 // Before any call, Run checks the rows out already has: a row for an item of the set recorded
 // under another category, or for a prompt that has since changed, is an error (an outcomes
-// table holds one row per item and model). A row graded by checks or a reference that have
-// changed since (its Grading differs from the item's) is graded again with the item's graders,
-// on its recorded answer, and replaced in out; a simulated provider's row runs again instead.
+// table holds one row per item and model). A row graded by checks, a reference or category
+// validators that have changed since (its Grading differs from the item's) is graded again with the item's graders,
+// on its recorded answer, and replaced in out; a row marked Simulated runs again instead.
 // When ctx ends, Run stops starting pairs, abandons those in flight without writing them, and
 // returns the result so far with an error wrapping ErrStopped and ctx's error. Provider
 // failures are rows, not errors, except those every further call would share (Auth, an
@@ -145,7 +146,9 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s has another prompt): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
 			case row.Error != "" || gradedAsItIs(&row, it):
 				res.Skipped++ // a failed call has no answer to grade
-			case row.Simulated || row.Grading == "" && m.Resolved.Provider != nil && m.Resolved.Provider.Type == "simulated":
+			case row.Simulated:
+				// Only a row that says so holds a simulated answer: a row written before rows
+				// recorded it may hold a real one, which is graded again, never dropped.
 				rerun = append(rerun, [2]string{it.ID, m.Model})
 				pending = append(pending, pair{item: it, model: m, again: true})
 			default:

@@ -528,12 +528,8 @@ func TestResumeRegradesChangedChecks(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "out.jsonl")
 	// A model of a real provider, answered by a fake that says "ok".
-	small := *f.spec.Model("small")
-	real := *small.Resolved.Provider
-	real.Type = "openai"
-	small.Resolved.Provider = &real
 	fake := &fakeProvider{name: "sim-a"}
-	r := &Runner{Category: f.cat, Models: []*spec.Model{&small}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
+	r := &Runner{Category: f.cat, Models: []*spec.Model{f.realModel("small")}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
 	run := func(set *Set) *Result {
 		t.Helper()
 		res, err := r.Run(context.Background(), set, openOutput(t, path))
@@ -593,6 +589,113 @@ func TestResumeRegradesChangedChecks(t *testing.T) {
 	for _, rec := range readRecords(t, simPath) {
 		if !rec.Simulated || rec.Pass != nil && *rec.Pass && !strings.Contains(rec.Response, "banana") {
 			t.Errorf("a simulated row run again: %+v; want it marked simulated and fitted to the new check", rec)
+		}
+	}
+}
+
+// TestResumeRegradesChangedValidators: the category's validators are part of what grades an
+// item without checks, or with {"validators": true}, so a resumed run grades such rows again,
+// without a call, when the spec's validators change, though their summary does not (an inline
+// schema is "JSON Schema (inline)" whatever it says); moving them in the spec changes nothing,
+// and items graded without the validators are not touched.
+func TestResumeRegradesChangedValidators(t *testing.T) {
+	orig, err := os.ReadFile("testdata/recover.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fixtureOf := func(name, from, to string) *fixture {
+		t.Helper()
+		text := strings.Replace(string(orig), from, to, 1)
+		if text == string(orig) && from != "" {
+			t.Fatalf("%q is not in the spec", from)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return loadFixture(t, path, "extract")
+	}
+	before := fixtureOf("before.yaml", "", "")
+	moved := fixtureOf("moved.yaml", "categories:\n", "# Validators moved down a line.\ncategories:\n")
+	changed := fixtureOf("changed.yaml", "required: [id]", "required: [id, name]")
+
+	setFile := filepath.Join(dir, "set.jsonl")
+	items := `{"id": "default", "prompt": "Extract the id from ticket 1."}
+{"id": "named", "prompt": "Extract the id from ticket 2.", "checks": [{"exact": "ok"}, {"validators": true}]}
+{"id": "exact", "prompt": "Extract the id from ticket 3.", "checks": [{"exact": "ok"}]}
+`
+	if err := os.WriteFile(setFile, []byte(items), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.jsonl")
+	fake := &fakeProvider{name: "sim-a"}
+	run := func(f *fixture) (*Result, *Set) {
+		t.Helper()
+		set, err := LoadSet(setFile, f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{Category: f.cat, Models: []*spec.Model{f.realModel("small")}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
+		res, err := r.Run(context.Background(), set, openOutput(t, out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, set
+	}
+	if res, _ := run(before); res.Ran != 3 {
+		t.Fatalf("first run: %+v; want 3 pairs run", res)
+	}
+	if res, _ := run(moved); res.Skipped != 3 || res.Regraded != 0 {
+		t.Errorf("the same validators on other lines: %+v; want 3 resumed as they are", res)
+	}
+	res, set := run(changed)
+	if res.Ran != 0 || res.Skipped != 3 || res.Regraded != 2 || fake.calls.Load() != 3 {
+		t.Errorf("the validators changed: %+v after %d calls; want the 2 pairs they grade graded again, without a call", res, fake.calls.Load())
+	}
+	for _, rec := range readRecords(t, out) {
+		i := slices.IndexFunc(set.Items, func(it *Item) bool { return it.ID == rec.Item })
+		if rec.Grading != set.Items[i].Grading {
+			t.Errorf("item %s's row has grading %s, want the item's %s", rec.Item, rec.Grading, set.Items[i].Grading)
+		}
+	}
+}
+
+// TestLegacyRowsAreRegradedNotDropped: a row written before rows said whether a simulator
+// answered may hold a real answer, even when the model is simulated now: when its checks
+// change, a run against the simulated provider grades its recorded answer again, and never
+// replaces it with a simulated one.
+func TestLegacyRowsAreRegradedNotDropped(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := LoadSet(writeSet(t, 3, `, "checks": [{"contains": "ok"}]`), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := f.spec.Model("small")
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	out := openOutput(t, path)
+	for _, it := range set.Items {
+		// A real answer, graded by a check the set no longer has, with no fingerprint.
+		rec := Record{Row: outcomes.Row{Item: it.ID, Category: f.cat.Name, Prompt: it.Prompt, Model: small.Model,
+			Source: outcomes.SourceEval, Response: "ok", Score: ptr(0.0), Pass: ptr(false)},
+			Extras: Extras{Checks: []Verdict{{Check: `exact "no"`, Reason: "the answer is \"ok\""}}}}
+		if err := out.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Close()
+
+	r := &Runner{Category: f.cat, Models: []*spec.Model{small}, Providers: f.providers}
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ran != 0 || res.Rerun != 0 || res.Regraded != 3 {
+		t.Errorf("legacy rows of real answers, checks changed: %+v; want all 3 graded again, none run", res)
+	}
+	for _, rec := range readRecords(t, path) {
+		if rec.Response != "ok" || rec.Simulated || rec.Pass == nil || !*rec.Pass || rec.Grading == "" {
+			t.Errorf("a legacy row after the run: %+v; want its real answer kept, graded again and passing", rec)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -281,6 +282,8 @@ type Validators struct {
 	vs      []*spec.Validator
 	name    string
 	costly  bool
+	// settings is the validators' canonical form, for grading fingerprints (see Settings).
+	settings json.RawMessage
 }
 
 // NewValidators returns the grader of a category's validators (its route's main validators).
@@ -303,11 +306,37 @@ func NewValidators(checker *validate.Checker, cat *spec.Category) (*Validators, 
 		g.costly = g.costly || v.CallsModel()
 	}
 	g.name = "validators (" + strings.Join(names, "; ") + ")"
+	settings, err := validatorSettings(vs)
+	if err != nil {
+		return nil, fmt.Errorf("category %q's validators: %w", cat.Name, err)
+	}
+	g.settings = settings
 	return g, nil
+}
+
+// validatorSettings returns the canonical form of validators, as the spec compiled them: each
+// one's kind and settings, in order, as JSON. Settings are a validator's exported fields (a
+// model it names is its name), so that where a validator is written in the spec, or how, does
+// not count, and what it checks does.
+func validatorSettings(vs []*spec.Validator) (json.RawMessage, error) {
+	type setting struct {
+		Kind     string               `json:"kind"`
+		Settings spec.ValidatorConfig `json:"settings"`
+	}
+	canon := make([]setting, len(vs))
+	for i, v := range vs {
+		canon[i] = setting{Kind: v.Kind, Settings: v.Config}
+	}
+	return json.Marshal(canon)
 }
 
 // Name implements Grader.
 func (g *Validators) Name() string { return g.name }
+
+// Settings returns the validators' canonical form: each one's kind and settings, in order, as
+// JSON. It changes when what the validators check changes, and only then; a schema file a
+// validator names is named, not read.
+func (g *Validators) Settings() json.RawMessage { return g.settings }
 
 // Costly implements Costly: true when the validators include one that calls a model (a judge,
 // an agreement check).

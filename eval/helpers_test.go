@@ -74,6 +74,17 @@ func writeSet(t *testing.T, n int, extra string) string {
 	return path
 }
 
+// realModel returns a copy of the fixture's model name whose provider is a copy of its own
+// with another type than simulated, so that a run takes its answers (from a fake, say) for
+// real ones.
+func (f *fixture) realModel(name string) *spec.Model {
+	m := *f.spec.Model(name)
+	p := *m.Resolved.Provider
+	p.Type = "openai"
+	m.Resolved.Provider = &p
+	return &m
+}
+
 func openOutput(t *testing.T, path string) *Output {
 	t.Helper()
 	o, err := OpenOutput(path, OutputOptions{})

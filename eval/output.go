@@ -26,18 +26,25 @@ import (
 // neither is set.
 type Record struct {
 	outcomes.Row
+	Extras
+}
+
+// Extras are what an eval run records about a pair beside its outcomes row.
+type Extras struct {
 	// Retries is how many times the call was retried before it succeeded or gave up.
 	Retries int `json:"retries,omitempty"`
 	// ErrorMessage is the failed call's error, as safe to show as a client error.
 	ErrorMessage string `json:"error_message,omitempty"`
 	// Checks are the verdicts of the item's graders, in the order they ran.
 	Checks []Verdict `json:"checks,omitempty"`
-	// Grading is the fingerprint of what graded the answer: the item's reference and checks
-	// (Item.Grading). A resumed run grades again the rows of items whose fingerprint changed.
+	// Grading is the fingerprint of what graded the answer: the item's reference and checks,
+	// and the category's validators when they graded it (Item.Grading). A resumed run grades
+	// again the rows of items whose fingerprint changed.
 	Grading string `json:"grading,omitempty"`
 	// Simulated says the answer came from the simulated provider, whose stand-in text was
 	// fitted to the item's checks as they were (see simulatedAnswer): such a pair runs again,
-	// rather than be graded again, when its checks change.
+	// rather than be graded again, when its checks change. Rows written before rows recorded
+	// it are taken for real answers.
 	Simulated bool `json:"simulated,omitempty"`
 }
 
@@ -125,8 +132,8 @@ func (o *Output) repairTail() error {
 	return err
 }
 
-// read loads the file's rows. The first row of a pair wins. It returns the lines of the rows
-// of failed calls.
+// read loads the file's rows, in one pass: each row's extras are decoded from its line beside
+// the row. The first row of a pair wins. It returns the lines of the rows of failed calls.
 func (o *Output) read() (failed map[int]bool, err error) {
 	o.rows, o.lines, o.index = nil, nil, map[pairKey]int{}
 	st, err := o.f.Stat()
@@ -135,46 +142,26 @@ func (o *Output) read() (failed map[int]bool, err error) {
 	}
 	rd := outcomes.NewReader(io.NewSectionReader(o.f, 0, st.Size()))
 	failed = map[int]bool{}
-	byLine := map[int]int{}
 	for rd.Next() {
-		row := rd.Row()
-		k := pairKey{row.Item, row.Model}
+		rec := Record{Row: rd.Row()}
+		k := pairKey{rec.Item, rec.Model}
 		if _, dup := o.index[k]; dup {
 			continue
 		}
-		if row.Error != "" {
+		if err := json.Unmarshal(rd.Raw(), &rec.Extras); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", o.path, rd.Line(), err)
+		}
+		if rec.Error != "" {
 			failed[rd.Line()] = true
 		}
 		o.index[k] = len(o.rows)
-		byLine[rd.Line()] = len(o.rows)
-		o.rows = append(o.rows, Record{Row: row})
+		o.rows = append(o.rows, rec)
 		o.lines = append(o.lines, rd.Line())
 	}
 	if err := rd.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w: it is not an eval outcomes table, or it was edited; fix that line or give another --out", o.path, err)
 	}
-	return failed, o.readExtras(st.Size(), byLine)
-}
-
-// readExtras reads what eval records beside the outcomes row (see Record) from the lines of
-// the rows read, byLine mapping a line (from 1, blank lines counted, as outcomes.Reader counts
-// them) to its row.
-func (o *Output) readExtras(size int64, byLine map[int]int) error {
-	sc := bufio.NewScanner(io.NewSectionReader(o.f, 0, size))
-	sc.Buffer(make([]byte, 0, 64<<10), outcomes.MaxLineSize)
-	for n := 1; sc.Scan(); n++ {
-		i, ok := byLine[n]
-		if !ok {
-			continue
-		}
-		var extra Record
-		if err := json.Unmarshal(sc.Bytes(), &extra); err != nil {
-			return fmt.Errorf("%s:%d: %w", o.path, n, err)
-		}
-		r := &o.rows[i]
-		r.Retries, r.ErrorMessage, r.Checks, r.Grading, r.Simulated = extra.Retries, extra.ErrorMessage, extra.Checks, extra.Grading, extra.Simulated
-	}
-	return sc.Err()
+	return failed, nil
 }
 
 // Replace rewrites the file with the rows of the pairs of recs replaced by recs, and the rows
@@ -188,15 +175,16 @@ func (o *Output) Replace(recs []Record, drop [][2]string) error {
 		return o.err
 	}
 	edits := map[int][]byte{}
-	lineOf := func(item, model string) (int, error) {
+	rowOf := func(item, model string) (int, error) {
 		i, ok := o.index[pairKey{item, model}]
 		if !ok || o.lines[i] == 0 {
 			return 0, fmt.Errorf("%s has no row read at open for item %q and model %q to replace", o.path, item, model)
 		}
-		return o.lines[i], nil
+		return i, nil
 	}
-	for _, rec := range recs {
-		line, err := lineOf(rec.Item, rec.Model)
+	replaced := make([]int, len(recs))
+	for n, rec := range recs {
+		i, err := rowOf(rec.Item, rec.Model)
 		if err != nil {
 			return err
 		}
@@ -207,14 +195,15 @@ func (o *Output) Replace(recs []Record, drop [][2]string) error {
 		if err := o.enc.Encode(&rec); err != nil {
 			return err
 		}
-		edits[line] = bytes.Clone(o.buf.Bytes())
+		edits[o.lines[i]] = bytes.Clone(o.buf.Bytes())
+		replaced[n] = i
 	}
 	for _, k := range drop {
-		line, err := lineOf(k[0], k[1])
+		i, err := rowOf(k[0], k[1])
 		if err != nil {
 			return err
 		}
-		edits[line] = nil
+		edits[o.lines[i]] = nil
 	}
 	if len(edits) == 0 {
 		return nil
@@ -222,8 +211,17 @@ func (o *Output) Replace(recs []Record, drop [][2]string) error {
 	if err := o.rewrite(edits); err != nil {
 		return fmt.Errorf("%s: rewriting rows: %w", o.path, err)
 	}
-	_, err := o.read()
-	return err
+	if len(drop) > 0 {
+		// Removed lines move the rows after them, and may uncover a later row of a dropped
+		// pair (the first row of a pair wins): read the file as it is now.
+		_, err := o.read()
+		return err
+	}
+	// Every replacement is one line in place of one: the rows keep their lines.
+	for n, i := range replaced {
+		o.rows[i] = recs[n]
+	}
+	return nil
 }
 
 // drop rewrites the file without the given lines (numbered from 1) and reopens it.

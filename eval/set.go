@@ -53,9 +53,10 @@ type Item struct {
 	// Graders grade every answer, in order; an answer passes when every one passes. Loading
 	// gives each item at least one.
 	Graders []Grader
-	// Grading fingerprints what grades the item's answers as the set writes it: its reference
-	// and checks (see gradingFingerprint). Rows record it, so that a resumed run knows which
-	// rows were graded by checks that have changed since.
+	// Grading fingerprints what grades the item's answers: its reference and checks as the
+	// set writes them, and the category's validators as the spec sets them when they are among
+	// its graders (see gradingFingerprint). Rows record it, so that a resumed run knows which
+	// rows were graded by checks or validators that have changed since.
 	Grading string
 }
 
@@ -271,18 +272,26 @@ func parseItem(b []byte, line int, env Env) (*Item, error) {
 		return nil, fail("%v", err)
 	}
 	it.Graders = graders
-	it.Grading = gradingFingerprint(in.Reference, in.Checks)
+	it.Grading = gradingFingerprint(in.Reference, in.Checks, graders)
 	return it, nil
 }
 
 // gradingFingerprint returns a short hash of an item's reference and checks, each check with
-// its keys sorted and its values compacted, so that reformatting a line changes nothing and
-// changing what a check wants does.
-func gradingFingerprint(reference *string, checks []json.RawMessage) string {
+// its keys sorted and its values compacted, and, when its graders include the category's
+// validators (no checks, or {"validators": true}), of their settings (Validators.Settings):
+// reformatting a line or the spec changes nothing, changing what a check or a validator wants
+// does. An item graded without the validators hashes as it did before validators counted.
+func gradingFingerprint(reference *string, checks []json.RawMessage, graders []Grader) string {
 	canon := struct {
-		Reference *string          `json:"reference"`
-		Checks    []map[string]any `json:"checks"`
+		Reference  *string          `json:"reference"`
+		Checks     []map[string]any `json:"checks"`
+		Validators json.RawMessage  `json:"validators,omitempty"`
 	}{Reference: reference}
+	for _, g := range graders {
+		if v, ok := g.(*Validators); ok {
+			canon.Validators = v.Settings()
+		}
+	}
 	for _, raw := range checks {
 		var c map[string]any
 		if json.Unmarshal(raw, &c) != nil {

@@ -109,6 +109,30 @@ func TestReaderLineNumbers(t *testing.T) {
 	}
 }
 
+// TestReaderRaw: Raw is the line of the row Next read, trimmed, also from a gzip-compressed
+// input, so that keys the table does not define can be read beside the row.
+func TestReaderRaw(t *testing.T) {
+	lines := []string{`{"prompt":"a","model":"m","retries":2}`, `{"prompt":"b","model":"m"}`}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(strings.Join(lines, "\n")))
+	zw.Close()
+	inputs := map[string][]byte{
+		"plain": []byte("\n  " + lines[0] + " \n\n" + lines[1]),
+		"gzip":  gz.Bytes(),
+	}
+	for name, data := range inputs {
+		r := outcomes.NewReader(bytes.NewReader(data))
+		var got []string
+		for r.Next() {
+			got = append(got, string(r.Raw()))
+		}
+		if r.Err() != nil || !reflect.DeepEqual(got, lines) {
+			t.Errorf("%s: raw lines = %q, err %v; want %q", name, got, r.Err(), lines)
+		}
+	}
+}
+
 func TestReaderErrors(t *testing.T) {
 	good := `{"item":"a","prompt":"p","model":"m"}`
 	tests := []struct {

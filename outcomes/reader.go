@@ -44,6 +44,7 @@ const MaxLineSize = 16 << 20
 // A Reader is used by one goroutine. It does not close the underlying reader.
 type Reader struct {
 	lines lineReader
+	raw   []byte
 	row   Row
 	err   error
 }
@@ -61,7 +62,7 @@ func (r *Reader) Next() bool {
 		r.err = r.lines.err
 		return false
 	}
-	r.row = Row{}
+	r.raw, r.row = b, Row{}
 	err := decodeRow(b, &r.row)
 	if err == nil {
 		err = r.row.check()
@@ -75,6 +76,11 @@ func (r *Reader) Next() bool {
 
 // Row returns the row Next read.
 func (r *Reader) Row() Row { return r.row }
+
+// Raw returns the JSON line of the row Next read, without surrounding white space, so that a
+// writer's own keys beside the row's can be decoded from it without reading the input again.
+// It is valid only until the next call to Next; copy it to keep it.
+func (r *Reader) Raw() []byte { return r.raw }
 
 // Line returns the line number (from 1) of the row Next read.
 func (r *Reader) Line() int { return r.lines.n }
