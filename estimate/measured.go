@@ -122,7 +122,7 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 			cell.tokensOut = append(cell.tokensOut, float64(o.TokensOut))
 			cell.reasoning += float64(min(o.TokensReasoning, o.TokensOut))
 		}
-		u := clearbar.Usage{PromptTokens: o.TokensIn, CompletionTokens: o.TokensOut, ReasoningTokens: o.TokensReasoning}
+		u := clearbar.Usage{PromptTokens: o.TokensIn, CompletionTokens: o.TokensOut, ReasoningTokens: min(o.TokensReasoning, o.TokensOut)}
 		if o.TokensCached != nil && o.TokensIn > 0 {
 			u.CachedTokens = *o.TokensCached
 			cell.cacheCalls++

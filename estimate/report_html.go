@@ -92,7 +92,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		seen, short := map[string]bool{}, map[string]int{}
 		for _, p := range r.Policies {
 			c := p.Categories[i]
-			if !seen[c.Route] {
+			if !seen[c.Route] && !c.failsAll() {
 				seen[c.Route] = true
 				short[c.routeIn(routeModels)]++
 			}

@@ -126,7 +126,7 @@ func setRouteFormText(data []byte, category, form string, value any) ([]byte, er
 		}
 		renamed := ""
 		out := data
-		if len(removed) == 1 && len(added) == 1 {
+		if len(removed) == 1 && len(added) == 1 && successor[removed[0]] == added[0] {
 			renamed = added[0]
 			text, err := valueText(fields[renamed])
 			if err != nil {
@@ -162,6 +162,10 @@ func setRouteFormText(data []byte, category, form string, value any) ([]byte, er
 	}
 	return replaceEntryText(data, category, []string{"route", old}, form+": "+text)
 }
+
+// successor pairs the route settings that take each other's place, as calibration writes
+// them: the written one goes on the old one's line and keeps its comment.
+var successor = map[string]string{"threshold": "willingness_to_pay", "willingness_to_pay": "threshold"}
 
 // valueText writes value as YAML on one line, in flow style.
 func valueText(value any) (string, error) {

@@ -213,7 +213,10 @@ func friendlyYAML(msg string) string {
 	return msg
 }
 
-func sortErrors(es Errors) {
+func sortErrors(es Errors) { es.Sort() }
+
+// Sort orders errors by line, keeping the order of those on one line.
+func (es Errors) Sort() {
 	slices.SortStableFunc(es, func(a, b *Error) int { return a.Line - b.Line })
 }
 

@@ -237,7 +237,10 @@ func compileSpec(s *spec.Spec) error {
 	if err != nil {
 		return err
 	}
-	s.Warnings = append(s.Warnings, r.Warnings()...)
+	if ws := r.Warnings(); len(ws) > 0 {
+		s.Warnings = append(s.Warnings, ws...)
+		spec.Errors(s.Warnings).Sort()
+	}
 	_, err = validate.NewChecker(s, validate.Env{Caller: offlineCaller{}})
 	return err
 }

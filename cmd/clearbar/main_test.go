@@ -369,3 +369,21 @@ func TestFlaggedStore(t *testing.T) {
 		t.Errorf("no flagged decision as JSON: exit %d, %q %s", code, out, errOut)
 	}
 }
+
+// TestSpecDocOutFormat: spec doc writes the format its --out names, as estimate does, and an
+// extension it cannot write is an error, not a document in another format.
+func TestSpecDocOutFormat(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ file, start string }{{"doc.HTM", "<!DOCTYPE html>"}, {"doc.md", "# Routing policy:"}, {"doc", "# Routing policy:"}} {
+		out := filepath.Join(dir, tc.file)
+		if code, _, errOut := run(t, "spec", "doc", "../../examples/quickstart.yaml", "--out", out); code != 0 {
+			t.Fatalf("--out %s: exit %d: %s", tc.file, code, errOut)
+		}
+		if b, _ := os.ReadFile(out); !strings.HasPrefix(string(b), tc.start) {
+			t.Errorf("--out %s wrote %.30q, want it to start with %q", tc.file, b, tc.start)
+		}
+	}
+	if code, _, errOut := run(t, "spec", "doc", "../../examples/quickstart.yaml", "--out", filepath.Join(dir, "doc.pdf")); code != 2 || !strings.Contains(errOut, "written as Markdown (.md, .markdown) or HTML (.html, .htm)") {
+		t.Errorf("--out doc.pdf: exit %d: %s", code, errOut)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/clearbar/clearbar/gateway"
@@ -81,8 +82,11 @@ func (m *Main) runSpecDoc(args []string) error {
 	f := *format
 	if f == "" {
 		f = "markdown"
-		if strings.HasSuffix(*out, ".html") {
-			f = "html"
+		if *out != "" && *out != "-" && filepath.Ext(*out) != "" {
+			var ok bool
+			if f, ok = outFormat(*out); !ok || f != "markdown" && f != "html" {
+				return usagef("--out %s: a routing document is written as Markdown (.md, .markdown) or HTML (.html, .htm); or give --format", *out)
+			}
 		}
 	}
 	if f != "markdown" && f != "md" && f != "html" {
