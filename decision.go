@@ -234,7 +234,9 @@ type Attempt struct {
 	UpstreamModel string        `json:"upstream_model"`
 	Start         time.Time     `json:"start"`
 	Latency       time.Duration `json:"latency_ns"`
-	TTFT          time.Duration `json:"ttft_ns,omitempty"`
+	// TTFT is the time to the attempt's first chunk that carries some of the answer (content,
+	// a refusal, a tool call, a finish reason or usage): chunks with a role alone do not count.
+	TTFT time.Duration `json:"ttft_ns,omitempty"`
 	// Waited is the backoff before this attempt.
 	Waited time.Duration `json:"waited_ns,omitempty"`
 	Usage  Usage         `json:"usage"`

@@ -638,7 +638,9 @@ type Server struct {
 	// StreamKeepalive is how long a stream may wait for its first content byte before the
 	// gateway commits it (status 200 and the decision headers known so far; the rest follow as
 	// trailers) and sends ": ping" comments at this interval until the answer begins. Nil means
-	// 10s; 0s turns keep-alives off.
+	// 10s; 0s turns keep-alives off, and then a client sees nothing, headers included, until
+	// the first chunk that carries some of the answer (a reasoning model's thinking can take
+	// long), as chunks that carry nothing of it, like a role alone, are held.
 	StreamKeepalive *Duration `yaml:"stream_keepalive"`
 	// FlagRepeats and FlagWindow flag a decision for review when the validator that failed it
 	// has failed FlagRepeats times in its category within FlagWindow; defaults 5 and 10m.
