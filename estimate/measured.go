@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/stats"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -52,10 +53,8 @@ type measured struct {
 	latency                 []float64 // seconds, sorted
 	tokensIn, tokensOut     []float64
 	reasoning               float64 // the reasoning tokens among tokensOut, summed
-	// cacheCalls counts the calls that recorded their cached prompt tokens; cached and
-	// cacheBase sum those calls' cached and prompt tokens.
-	cacheCalls        int
-	cached, cacheBase float64
+	// cache is the cached against the prompt tokens of the calls that recorded them.
+	cache stats.Ratio
 	// costed counts calls that recorded a cost and their tokens; recorded sums those costs
 	// and priced the same calls at the spec's prices.
 	costed           int
@@ -125,9 +124,7 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 		u := clearbar.Usage{PromptTokens: o.TokensIn, CompletionTokens: o.TokensOut, ReasoningTokens: min(o.TokensReasoning, o.TokensOut)}
 		if o.TokensCached != nil && o.TokensIn > 0 {
 			u.CachedTokens = *o.TokensCached
-			cell.cacheCalls++
-			cell.cached += float64(u.CachedTokens)
-			cell.cacheBase += float64(o.TokensIn)
+			cell.cache.Add(float64(u.CachedTokens), float64(o.TokensIn))
 		}
 		if o.Cost > 0 && o.TokensIn+o.TokensOut > 0 {
 			cell.costed++
@@ -161,7 +158,7 @@ func (ms *Measurements) apply(w *world) {
 			w.measuredTokens[key] = measuredTokens{in: in, meanIn: mean(in), meanOut: mean(cell.tokensOut),
 				meanReasoning: cell.reasoning / float64(len(cell.tokensOut))}
 		}
-		if hit, ok := cell.cacheHit(); ok && cell.cacheCalls >= MinLatency {
+		if hit, ok := cell.cacheHit(); ok && cell.cache.N() >= MinLatency {
 			w.measuredCacheHit = withKey(w.measuredCacheHit, key, hit)
 		}
 		if cell.n >= MinGraded {
@@ -177,10 +174,8 @@ func (ms *Measurements) apply(w *world) {
 // cacheHit is the share of the recorded prompt tokens read from the prompt cache, as a
 // category's tokens.cache_hit says it: a share of tokens, not of calls.
 func (cell *measured) cacheHit() (float64, bool) {
-	if cell.cacheBase == 0 {
-		return 0, false
-	}
-	return cell.cached / cell.cacheBase, true
+	v := cell.cache.Value()
+	return v, !math.IsNaN(v)
 }
 
 // measuredTokens are a model's measured tokens per call in a category: the prompt tokens of
@@ -334,9 +329,14 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 		if hit, ok := cell.cacheHit(); ok {
 			// The cache's share of prompt tokens, against the category's cache_hit: a moved
 			// prompt prefix or a provider that stopped caching shows here.
-			f := Finding{Category: c.Name, Model: m.Name, What: "cache hit", Assumed: float64(c.Tokens.CacheHit), Measured: hit, N: cell.cacheCalls, Used: cell.cacheCalls >= MinLatency}
-			if f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.1; f.Contradicts {
-				f.Note = "more than 10 points off"
+			// A contradiction is an assumption outside the measurement's 95% interval (the ratio's
+			// delta-method one, as review's) and more than 5 points off it.
+			n := cell.cache.N()
+			se := cell.cache.SE()
+			f := Finding{Category: c.Name, Model: m.Name, What: "cache hit", Assumed: float64(c.Tokens.CacheHit), Measured: hit,
+				Low: max(hit-1.96*se, 0), High: min(hit+1.96*se, 1), N: n, Used: n >= MinLatency}
+			if f.Contradicts = n >= 2 && (f.Assumed < f.Low || f.Assumed > f.High) && math.Abs(f.Measured-f.Assumed) > 0.05; f.Contradicts {
+				f.Note = "more than 5 points off"
 			}
 			if e := m.Resolved.Prices; e.CachedInput == 0 || e.CachedInput == e.Input {
 				f.Note = strings.TrimPrefix(f.Note+"; the model has no cached-input price, so the cache does not change its cost", "; ")

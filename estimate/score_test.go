@@ -269,8 +269,13 @@ categories:
 	for _, f := range ms.Findings(s) {
 		got[f.What] = f
 	}
-	if f := got["cache hit"]; math.Abs(f.Measured-0.8) > 1e-12 || f.Assumed != 0 || f.N != 40 || !f.Used || !f.Contradicts {
-		t.Errorf("cache hit finding %+v, want 80%% of 40 calls, used, contradicting the assumed 0", f)
+	if f := got["cache hit"]; math.Abs(f.Measured-0.8) > 1e-12 || f.Assumed != 0 || f.N != 40 || !f.Used || !f.Contradicts || !(f.Low < 0.8 && f.High > 0.8 && f.Low > 0.7) {
+		t.Errorf("cache hit finding %+v, want 80%% of 40 calls with its interval, used, contradicting the assumed 0", f)
+	}
+	for _, f := range Measure(s, obs[:1]).Findings(s) {
+		if f.What == "cache hit" && f.Contradicts {
+			t.Errorf("one call contradicts the assumption: %+v", f)
+		}
 	}
 	if f := got["cost per call"]; f.Contradicts || math.Abs(f.Measured-f.Assumed) > 1e-9 {
 		t.Errorf("cost per call %+v: calls billed at the cached price must agree with the spec's prices", f)
