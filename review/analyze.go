@@ -189,7 +189,11 @@ func (a *analysis) category(i int) *CategoryView {
 		a.add(cv, a.meanRow(c.Name, "tokens out per call", UnitTokens, &cd.tokensOut, a.assumed[[3]string{c.Name, m, "tokens out"}], a.opts.Tolerance, "spec", TriggerTokens))
 	}
 	if hit := cd.cache.Value(); c.Tokens.CacheHit > 0 || hit > 0 {
-		a.add(cv, a.ratioRow(c.Name, "cache hit", &cd.cache, float64(c.Tokens.CacheHit), a.opts.Tolerance, "spec", TriggerTokens))
+		row := a.ratioRow(c.Name, "cache hit", &cd.cache, float64(c.Tokens.CacheHit), a.opts.Tolerance, "spec", TriggerTokens)
+		if hit == 0 {
+			row.Note = strings.TrimPrefix(row.Note+"; no call recorded a cached token: a provider that does not report them (some OpenAI-compatible servers) reads as no cache hits", "; ")
+		}
+		a.add(cv, row)
 	}
 	a.latencyRows(cv, c, base, lat)
 	a.modelRows(cv, i)
