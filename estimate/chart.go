@@ -102,19 +102,18 @@ func (s *scatter) svg() string {
 // recommendedAt returns the indices of points in order, but for the recommended point's: first
 // when first is true (its label is placed first), else last (its mark is drawn on top).
 func recommendedAt(points []point, first bool) []int {
-	order := make([]int, len(points))
-	for i := range order {
-		order[i] = i
+	order := make([]int, 0, len(points))
+	best := slices.IndexFunc(points, func(p point) bool { return p.class == "best" })
+	if first && best >= 0 {
+		order = append(order, best)
 	}
-	slices.SortStableFunc(order, func(i, j int) int {
-		bi, bj := points[i].class == "best", points[j].class == "best"
-		switch {
-		case bi == bj:
-			return 0
-		case bi == first:
-			return -1
+	for i := range points {
+		if i != best {
+			order = append(order, i)
 		}
-		return 1
-	})
+	}
+	if !first && best >= 0 {
+		order = append(order, best)
+	}
 	return order
 }

@@ -209,6 +209,9 @@ func TestFailingPolicyIsNotCheap(t *testing.T) {
 	if strings.Contains(page.String(), "<title>all-nano</title>") || strings.Contains(page.String(), "<title>nano</title>") {
 		t.Error("the charts place a policy that fails every request at no cost")
 	}
+	if !strings.Contains(page.String(), "<title>spec</title>") {
+		t.Error("the charts place no other policy either")
+	}
 	if !strings.Contains(page.String(), ">no: fails every request<") {
 		t.Error("the HTML table does not say all-nano fails every request")
 	}

@@ -594,6 +594,9 @@ func parseImpact(s string) (string, bool) {
 	var bad, failed string
 	for part := range strings.SplitSeq(s, ",") {
 		part = strings.ToLower(strings.Join(strings.Fields(strings.ReplaceAll(part, "_", " ")), " "))
+		if part == "" {
+			continue // a trailing comma
+		}
 		key, amount := impactBadAnswer, part
 		for _, k := range []string{impactBadAnswer, impactFailedRequest} {
 			if a, ok := strings.CutPrefix(part, k); ok {

@@ -863,3 +863,20 @@ func TestOtherPassRateModelsDescribed(t *testing.T) {
 		t.Errorf("nano after the round trip: latency %s, availability %v:\n%s", formatLatency(nano.Resolved.Latency), nano.Resolved.Availability, y)
 	}
 }
+
+func TestParseImpact(t *testing.T) {
+	for _, tc := range []struct {
+		cell, want string
+		ok         bool
+	}{
+		{"bad answer 25, failed request 5", "bad_answer: 25, failed_request: 5", true},
+		{"bad answer 1,", "bad_answer: 1", true},
+		{"2", "bad_answer: 2", true},
+		{"bad answer 1, bad answer 2", "", false},
+		{"lots", "", false},
+	} {
+		if got, ok := parseImpact(tc.cell); got != tc.want || ok != tc.ok {
+			t.Errorf("parseImpact(%q) = %q, %v; want %q, %v", tc.cell, got, ok, tc.want, tc.ok)
+		}
+	}
+}
