@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 
+	"github.com/clearbar/clearbar/internal/atomicfile"
 	"github.com/clearbar/clearbar/outcomes"
 )
 
@@ -237,14 +237,13 @@ func (o *Output) drop(lines map[int]bool) error {
 // whole line, newline included), or removed where it is nil, through a temporary file renamed
 // over it, and reopens it.
 func (o *Output) rewrite(edits map[int][]byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(o.path), filepath.Base(o.path)+".*.tmp")
+	tmp, err := atomicfile.Create(o.path)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	st, err := o.f.Stat()
 	if err != nil {
-		tmp.Close()
 		return err
 	}
 	br := bufio.NewReader(io.NewSectionReader(o.f, 0, st.Size()))
@@ -261,26 +260,13 @@ func (o *Output) rewrite(edits map[int][]byte) error {
 			break
 		}
 		if err != nil {
-			tmp.Close()
 			return err
 		}
 	}
 	if err := bw.Flush(); err != nil {
-		tmp.Close()
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), o.path); err != nil {
+	if err := tmp.Commit(); err != nil {
 		return err
 	}
 	o.f.Close()

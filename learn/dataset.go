@@ -36,6 +36,9 @@ type Item struct {
 	// would pass to Predict as the task.
 	Task   string
 	Prompt string
+	// PromptHash is the row's prompt_hash: outcomes.HashPrompt of the prompt as first
+	// recorded (or a gateway fingerprint), which the model's PromptSet fingerprints.
+	PromptHash string
 	// Pass is the label per candidate: 1 passed, 0 failed, a fraction when several rows
 	// disagree, NaN when the candidate has no graded row. A row's label is its Pass, or
 	// Score ≥ 0.5 when Pass is not set.
@@ -108,7 +111,7 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 				task = r.Task
 				ds.Uncategorised++
 			}
-			ds.Items = append(ds.Items, Item{ID: id, Task: task, Prompt: r.Prompt})
+			ds.Items = append(ds.Items, Item{ID: id, Task: task, Prompt: r.Prompt, PromptHash: r.PromptHash})
 			accs = append(accs, acc{})
 		}
 		a := &accs[n]

@@ -10,9 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/atomicfile"
 )
 
 // FileVersion is the model file format this package writes and reads.
@@ -98,27 +101,51 @@ type TrainingInfo struct {
 }
 
 // describeData records what identifies the training data whatever the working directory:
-// the absolute path of the file Data names, the fingerprint of the items' prompts, and their
-// task features.
+// the absolute path of the file Data names, the fingerprint of the items' prompts (by their
+// rows' prompt_hash, as replay looks them up, else their text), and their task features.
 func (i *TrainingInfo) describeData(ds *Dataset) {
 	if abs, err := filepath.Abs(i.Data); err == nil && i.Data != "" {
 		if st, err := os.Stat(abs); err == nil && st.Mode().IsRegular() {
 			i.DataPath = abs
 		}
 	}
-	prompts := make([]string, len(ds.Items))
+	hs := make([]uint64, 0, len(ds.Items))
+	for _, it := range ds.Items {
+		if h, ok := itemHash(it.PromptHash, it.Prompt); ok {
+			hs = append(hs, h)
+		}
+	}
+	i.Prompts = newPromptSet(hs)
+	t := ds.TaskInfo()
+	i.Tasks, i.TaskCount, i.Uncategorised = t.Tasks, t.TaskCount, t.Uncategorised
+}
+
+// TaskInfo describes the items' task features as a model trained on them records them: Items,
+// Tasks, TaskCount and Uncategorised are set, the rest is zero.
+func (ds *Dataset) TaskInfo() TrainingInfo {
 	tasks := map[string]bool{}
-	for n, it := range ds.Items {
-		prompts[n] = it.Prompt
+	for _, it := range ds.Items {
 		tasks[it.Task] = true
 	}
-	i.Prompts = NewPromptSet(prompts)
-	i.TaskCount = len(tasks)
-	i.Tasks = slices.Sorted(maps.Keys(tasks))
+	i := TrainingInfo{Items: len(ds.Items), TaskCount: len(tasks), Tasks: slices.Sorted(maps.Keys(tasks)), Uncategorised: ds.Uncategorised}
 	if len(i.Tasks) > MaxInfoTasks {
 		i.Tasks = i.Tasks[:MaxInfoTasks]
 	}
-	i.Uncategorised = ds.Uncategorised
+	return i
+}
+
+// TaskSummary writes the task features the model was trained with, the first most of them
+// quoted: `"qa"`, or `"mmlu/anatomy", "mmlu/astronomy", … (57 tasks)`. "" when the file does
+// not record them.
+func (i TrainingInfo) TaskSummary(most int) string {
+	q := make([]string, 0, most)
+	for _, t := range i.Tasks[:min(len(i.Tasks), most)] {
+		q = append(q, strconv.Quote(t))
+	}
+	if i.TaskCount <= len(q) {
+		return strings.Join(q, ", ")
+	}
+	return fmt.Sprintf("%s, … (%d tasks)", strings.Join(q, ", "), i.TaskCount)
 }
 
 // MaxInfoTasks is the most task names TrainingInfo.Tasks lists.
@@ -194,6 +221,33 @@ func (m *Model) Info() TrainingInfo { return m.info }
 
 // Index returns the position of a candidate in Models, or -1.
 func (m *Model) Index(name string) int { return slices.Index(m.names, name) }
+
+// IndexOf returns the index of a spec model in the model's predictions, looked up as the
+// gateway looks it up: by the spec model's name, else by its provider model id (outcomes
+// from benchmarks name models by their upstream id; "" skips that lookup). -1 when the model
+// predicts neither.
+func (m *Model) IndexOf(name, id string) int {
+	k := m.Index(name)
+	if k < 0 && id != "" {
+		k = m.Index(id)
+	}
+	return k
+}
+
+// NoPrediction says that the router in the file router has no prediction for the models
+// missing (at least one) and what to do: retrain it on outcomes that include them.
+func (m *Model) NoPrediction(router string, missing []string) string {
+	q := make([]string, len(missing))
+	for n, name := range missing {
+		q[n] = strconv.Quote(name)
+	}
+	what, them := "model "+q[0], q[0]
+	if len(q) > 1 {
+		what, them = "models "+strings.Join(q, ", "), "them"
+	}
+	return fmt.Sprintf("score router %s has no prediction for %s (it predicts %s): retrain it on outcomes that include %s",
+		router, what, strings.Join(m.names, ", "), them)
+}
 
 // newModel builds a Model without an embedding block from trained parts; w is feature-major,
 // Dim()×len(names).
@@ -439,39 +493,15 @@ func (m *Model) MarshalJSON() ([]byte, error) {
 }
 
 // Save writes the model file to path, through a temporary file in the same directory that
-// is renamed into place, so that a gateway reloading the file never reads half of it. The file
-// keeps the permissions of the file it replaces; a new file is readable by every user (0644),
-// as a gateway may run as another user than the one who trains.
+// is renamed into place (atomicfile), so that a gateway reloading the file never reads half of
+// it. The file keeps the permissions of the file it replaces; a new file is readable by every
+// user (0644), as a gateway may run as another user than the one who trains.
 func (m *Model) Save(path string) error {
 	b, err := m.MarshalJSON()
 	if err != nil {
 		return err
 	}
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-		mode = st.Mode().Perm()
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".learn-*.json")
-	if err != nil {
-		return fmt.Errorf("saving model: %w", err)
-	}
-	// CreateTemp makes the file readable by its owner only.
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("saving model to %s: %w", path, err)
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("saving model to %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("saving model to %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.WriteFile(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("saving model to %s: %w", path, err)
 	}
 	return nil

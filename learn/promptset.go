@@ -45,6 +45,11 @@ func NewPromptSet(prompts []string) *PromptSet {
 	for i, p := range prompts {
 		hs[i] = promptHash(p)
 	}
+	return newPromptSet(hs)
+}
+
+// newPromptSet fingerprints prompts by their 64-bit hashes (see promptHash), which it sorts.
+func newPromptSet(hs []uint64) *PromptSet {
 	slices.Sort(hs)
 	hs = slices.Compact(hs)
 	s := &PromptSet{Count: len(hs), Bound: math.MaxUint64}
@@ -66,10 +71,57 @@ func promptHash(prompt string) uint64 {
 	return binary.BigEndian.Uint64(sum[:8])
 }
 
+// digestHash is promptHash of the prompt whose SHA-256 is digest, in hexadecimal (an outcomes
+// row's prompt_hash, outcomes.HashPrompt of the text as recorded); ok is false when digest is
+// not 64 hex digits (a gateway fingerprint, or none), which says nothing of the SHA-256.
+func digestHash(digest string) (h uint64, ok bool) {
+	if len(digest) != 2*sha256.Size {
+		return 0, false
+	}
+	h, err := strconv.ParseUint(digest[:16], 16, 64)
+	if err != nil {
+		return 0, false
+	}
+	for i := 16; i < len(digest); i++ {
+		if c := digest[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return 0, false
+		}
+	}
+	return h, true
+}
+
+// itemHash is the 64-bit hash of an outcomes item's prompt: that of its digest (the row's
+// prompt_hash) when it is a SHA-256, which keeps the text as first recorded (a CSV copy of
+// the outcomes normalises line ends in the prompt, not in its digest), else that of its text;
+// ok is false when it has neither.
+func itemHash(digest, prompt string) (h uint64, ok bool) {
+	if h, ok := digestHash(digest); ok {
+		return h, true
+	}
+	if prompt == "" {
+		return 0, false
+	}
+	return promptHash(prompt), true
+}
+
 // Contains reports whether the set covers prompt and, when it does, whether prompt is one of
 // the training prompts.
 func (s *PromptSet) Contains(prompt string) (covered, trained bool) {
-	h := promptHash(prompt)
+	return s.containsHash(promptHash(prompt))
+}
+
+// ContainsHash is Contains for the prompt whose SHA-256 is digest, in hexadecimal (an
+// outcomes row's prompt_hash); ok is false when digest is not 64 hex digits.
+func (s *PromptSet) ContainsHash(digest string) (covered, trained, ok bool) {
+	h, ok := digestHash(digest)
+	if !ok {
+		return false, false, false
+	}
+	covered, trained = s.containsHash(h)
+	return covered, trained, true
+}
+
+func (s *PromptSet) containsHash(h uint64) (covered, trained bool) {
 	if h > s.Bound {
 		return false, false
 	}
@@ -83,10 +135,16 @@ type Overlap struct {
 	Prompts, Covered, Trained int
 }
 
-// Add counts one prompt.
-func (o *Overlap) Add(s *PromptSet, prompt string) {
+// Add counts one outcomes item by its prompt's digest (its rows' prompt_hash, the hex
+// SHA-256 of the text), or by its text when the digest is not a SHA-256; an item with
+// neither is not counted.
+func (o *Overlap) Add(s *PromptSet, digest, prompt string) {
+	h, ok := itemHash(digest, prompt)
+	if !ok {
+		return
+	}
 	o.Prompts++
-	if covered, trained := s.Contains(prompt); covered {
+	if covered, trained := s.containsHash(h); covered {
 		o.Covered++
 		if trained {
 			o.Trained++

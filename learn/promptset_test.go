@@ -27,7 +27,7 @@ func TestPromptSet(t *testing.T) {
 	overlap := func(s *PromptSet, ps []string) Overlap {
 		var o Overlap
 		for _, p := range ps {
-			o.Add(s, p)
+			o.Add(s, "", p)
 		}
 		return o
 	}
@@ -177,5 +177,36 @@ func TestSaveMode(t *testing.T) {
 	}
 	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o640 {
 		t.Errorf("a replaced model file has mode %v (%v); want its own 0640", st.Mode().Perm(), err)
+	}
+}
+
+// TestPromptSetByDigest: items are fingerprinted and looked up by their rows' prompt_hash, the
+// SHA-256 of the prompt as first recorded, so that a copy of the outcomes whose prompts were
+// normalised (a CSV reader turns \r\n into \n, keeping the digest) still tells the training
+// prompts, and an item with only a digest is counted.
+func TestPromptSetByDigest(t *testing.T) {
+	recorded := "line one\r\nline two"
+	normalised := strings.ReplaceAll(recorded, "\r\n", "\n")
+	pass := true
+	rows := []outcomes.Row{
+		{Item: "a", Category: "qa", Prompt: normalised, PromptHash: outcomes.HashPrompt(recorded), Model: "m", Pass: &pass},
+		{Item: "b", Category: "qa", Prompt: "other", PromptHash: outcomes.HashPrompt("other"), Model: "m", Pass: &pass},
+	}
+	var info TrainingInfo
+	info.describeData(NewDataset("t", slices.Values(rows), nil))
+	s := info.Prompts
+	if covered, trained, ok := s.ContainsHash(outcomes.HashPrompt(recorded)); !ok || !covered || !trained {
+		t.Errorf("ContainsHash of the recorded prompt's digest: %v %v %v, want all true", covered, trained, ok)
+	}
+	if _, _, ok := s.ContainsHash("0123456789abcdef"); ok {
+		t.Error("ContainsHash read a 16-digit fingerprint as a SHA-256")
+	}
+	var o Overlap
+	o.Add(s, outcomes.HashPrompt(recorded), recorded)   // the JSON Lines row
+	o.Add(s, outcomes.HashPrompt(recorded), normalised) // its CSV copy
+	o.Add(s, outcomes.HashPrompt("other"), "")          // a row with its digest only
+	o.Add(s, "", "")                                    // nothing to tell it by: not counted
+	if o.Prompts != 3 || o.Covered != 3 || o.Trained != 3 {
+		t.Errorf("overlap %+v, want 3 prompts, all trained", o)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,7 +54,7 @@ func TestSpecPricerPricesEachRequest(t *testing.T) {
 		}
 	}
 	tb := tableOf(t, s, rows, "qa")
-	pricer := replay.SpecPricer(s, s.Category("qa"))
+	pricer := replay.SpecPricer(s, s.Category("qa"), tb.Models())
 	out := make([]float64, len(tb.Models()))
 	for i := range tb.Len() {
 		it := tb.Item(i)
@@ -200,5 +201,58 @@ func TestModelCheckerStopsScoring(t *testing.T) {
 	}
 	if _, err := replay.Run(context.Background(), nil, source(rows), replay.Options{Scorer: checkingScorer{"m9"}}); err != nil {
 		t.Errorf("Run with a scorer of every model: %v", err)
+	}
+}
+
+// countingChecker counts the CheckModels calls of a scorer of every model.
+type countingChecker struct{ checks *int }
+
+func (c countingChecker) Score(_ *replay.Item, out []float64) {}
+
+func (c countingChecker) CheckModels([]string) error { *c.checks++; return nil }
+
+// TestRunChecksModelsOnce: Run leaves the model check to ScoreTable, so that a checker
+// builds its index of the table's models once.
+func TestRunChecksModelsOnce(t *testing.T) {
+	rows, _ := synthetic(50, 3, 5)
+	var n int
+	if _, err := replay.Run(context.Background(), nil, source(rows), replay.Options{Scorer: countingChecker{&n}}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("CheckModels called %d times, want 1", n)
+	}
+}
+
+// TestSpecPricerBoundToModels: a SpecPricer prices the models it was built for, in their
+// order, and refuses an item of a table with its models in another order rather than price
+// the wrong models.
+func TestSpecPricerBoundToModels(t *testing.T) {
+	s, err := spec.Parse([]byte(pricedSpec), "priced.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := true
+	var rows []outcomes.Row
+	for _, m := range []string{"small-1", "strong-1"} {
+		rows = append(rows, outcomes.Row{Item: "a", Category: "qa", Prompt: "What is 2 + 2?", Model: m, TokensIn: 4, TokensOut: 8, Cost: 1000, Pass: &pass})
+	}
+	tb := tableOf(t, s, rows, "qa")
+	models := tb.Models()
+	reversed := slices.Clone(models)
+	slices.Reverse(reversed)
+	out := make([]float64, len(models))
+	forward := replay.SpecPricer(s, s.Category("qa"), models)
+	forward(tb.Item(0), out)
+	first := out[0]
+	backward := replay.SpecPricer(s, s.Category("qa"), reversed)
+	defer func() {
+		if recover() == nil {
+			t.Errorf("a pricer of %v priced an item of a table of %v (first column %v)", reversed, models, out[0])
+		}
+	}()
+	backward(tb.Item(0), out)
+	if out[0] == first {
+		t.Errorf("the same price for %s and %s", models[0], reversed[0])
 	}
 }

@@ -106,7 +106,8 @@ type Options struct {
 	Include []string
 	// Scorer, when set, is asked once per item for every model's score; the threshold router
 	// and the willingness-to-pay router are swept over the scores. Nil leaves them out. A
-	// ModelChecker that does not score every model of the table stops Run with its error.
+	// ModelChecker that does not score every model of the table stops Run with its error
+	// (ScoreTable asks it, once).
 	// With a category, the willingness-to-pay router decides on the prices the category's
 	// score route would (SpecPricer), so that a calibrated λ decides as the gateway will;
 	// otherwise on each model's mean cost over the table.
@@ -347,7 +348,7 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	var pricer Pricer
 	if cat != nil {
 		// The willingness-to-pay router decides as the category's score route would.
-		pricer = SpecPricer(s, cat)
+		pricer = SpecPricer(s, cat, t.Models())
 	}
 	if err := run(ctx, t, cat, routes, pricer, opts, include, rep); err != nil {
 		return nil, err
@@ -474,12 +475,14 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		sweeps = append(sweeps, MixSweep{Weak: weak, Strong: strong})
 	}
 	if opts.Scorer != nil && (include[KindThreshold] || include[KindWTP]) {
-		// A scorer that cannot score every model is the caller's mistake, said as is.
-		if err := checkModels(t, opts.Scorer); err != nil {
-			return err
-		}
+		// ScoreTable checks the scorer's models: one that cannot score every model is the
+		// caller's mistake, said as is.
 		scores, err := ScoreTable(ctx, t, opts.Scorer)
 		if err != nil {
+			var refused *ModelCheckError
+			if errors.As(err, &refused) {
+				return err
+			}
 			return fmt.Errorf("scoring the items: %w", err)
 		}
 		if hasPair && include[KindThreshold] {

@@ -221,6 +221,18 @@ func (a *acc) result(name string, b *binding) *Result {
 	return r
 }
 
+// AnsweredQuality is the mean quality of the items that got an answer: Passes over the items
+// that did not fail, so that, for a single model, failed calls are not counted as failed
+// answers (an estimate applies the model's availability separately); ok is false when every
+// item failed, or there are none.
+func (r *Result) AnsweredQuality() (q float64, ok bool) {
+	answered := float64(r.Items) * (1 - r.Failed)
+	if answered <= 0 {
+		return 0, false
+	}
+	return min(r.Passes/answered, 1), true
+}
+
 // weightedQuantile returns the smallest value v such that the values ≤ v carry at least
 // p of the total weight: with unit weights, the nearest-rank quantile, the ⌈p·n⌉-th smallest
 // value. It reorders xs. Expected linear time (quickselect with three-way partitioning).

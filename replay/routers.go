@@ -29,10 +29,22 @@ type ModelChecker interface {
 	CheckModels(models []string) error
 }
 
-// checkModels asks s, when it is a ModelChecker, whether it scores every model of t.
+// A ModelCheckError is a ModelChecker's refusal of a table's models, as ScoreTable returns
+// it: its message is the checker's own, so that callers pass it on as is (errors.As tells it
+// from a failure to score).
+type ModelCheckError struct{ Err error }
+
+func (e *ModelCheckError) Error() string { return e.Err.Error() }
+func (e *ModelCheckError) Unwrap() error { return e.Err }
+
+// checkModels asks s, when it is a ModelChecker, whether it scores every model of t. Only
+// ScoreTable calls it, so that a table's models are checked (and a checker's index of them
+// built) once.
 func checkModels(t *Table, s Scorer) error {
 	if c, ok := s.(ModelChecker); ok {
-		return c.CheckModels(t.models)
+		if err := c.CheckModels(t.models); err != nil {
+			return &ModelCheckError{Err: err}
+		}
 	}
 	return nil
 }
@@ -54,7 +66,9 @@ type Scores struct {
 const maxScore = 1e300
 
 // ScoreTable asks s for the scores of every item of t, once each, in item order, after asking
-// a ModelChecker whether it scores every model of t. It stops with ctx's error when ctx ends.
+// a ModelChecker whether it scores every model of t (the one place that asks: Run leaves the
+// check to it); a refusal is returned as a *ModelCheckError. It stops with ctx's error when
+// ctx ends.
 // Memory: 8 bytes per cell.
 func ScoreTable(ctx context.Context, t *Table, s Scorer) (*Scores, error) {
 	if err := checkModels(t, s); err != nil {

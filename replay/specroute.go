@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -52,23 +53,29 @@ func requestTokens(it *Item) int {
 	return route.EstimateTokens(&req)
 }
 
-// SpecPricer prices an item's calls as the gateway's score routes in category c of s price a
-// request to decide by willingness to pay (route.DecisionCost), for the item's estimated input
-// tokens (see requestTokens). Table models the spec does not declare are left NaN, for their
+// SpecPricer prices an item's calls to models as the gateway's score routes in category c of
+// s price a request to decide by willingness to pay (route.DecisionCost), for the item's
+// estimated input tokens (see requestTokens). It prices the items of a table whose models are
+// models, in that order (Table.Models), and panics on an item of a table with other models:
+// out[m] is the price of models[m]. Models the spec does not declare are left NaN, for their
 // mean cost. A willingness-to-pay router that decides on these prices decides each item as the
 // spec's score route would with the same λ, so that the λ calibration chooses on it is the one
 // the gateway applies.
-func SpecPricer(s *spec.Spec, c *spec.Category) Pricer {
-	var costs []*route.DecisionCost // per table model; nil for a model the spec lacks
+func SpecPricer(s *spec.Spec, c *spec.Category, models []string) Pricer {
+	costs := make([]*route.DecisionCost, len(models)) // nil for a model the spec lacks
+	for m, name := range models {
+		if mod := s.Model(name); mod != nil {
+			d := route.NewDecisionCost(c, mod)
+			costs[m] = &d
+		}
+	}
+	checked := models // the last item models compared equal to models
 	return func(it *Item, out []float64) {
-		if costs == nil {
-			costs = make([]*route.DecisionCost, len(it.Models))
-			for m, name := range it.Models {
-				if mod := s.Model(name); mod != nil {
-					d := route.NewDecisionCost(c, mod)
-					costs[m] = &d
-				}
+		if !sameSlice(it.Models, checked) {
+			if !slices.Equal(it.Models, models) {
+				panic(fmt.Sprintf("replay: SpecPricer for models %v used on an item of a table of %v", models, it.Models))
 			}
+			checked = it.Models
 		}
 		tokens := requestTokens(it)
 		for m := range out {
@@ -78,6 +85,11 @@ func SpecPricer(s *spec.Spec, c *spec.Category) Pricer {
 			}
 		}
 	}
+}
+
+// sameSlice reports whether a and b are the same slice (the items of a table share one).
+func sameSlice(a, b []string) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // specRoute is a spec route turned into replay policies: one that runs the spec's validators

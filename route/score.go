@@ -149,18 +149,18 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 	if trained, known := info.TrainedOn(c.Name); known && !trained {
 		ls.warning = &spec.Error{File: s.File, Line: sc.RouterLine(), Msg: fmt.Sprintf(
 			"category %q: score router %s was trained with other task features than %q (%s), which the gateway passes for this category: its P(pass) may be off; retrain it with clearbar learn train --category %s on outcomes recorded with that category",
-			c.Name, sc.Router, c.Name, taskList(info), c.Name)}
+			c.Name, sc.Router, c.Name, info.TaskSummary(3), c.Name)}
 	}
+	var missing []string
 	for _, mod := range models {
-		k := m.Index(mod.Name)
+		k := m.IndexOf(mod.Name, mod.Model)
 		if k < 0 {
-			k = m.Index(mod.Model) // outcomes from benchmarks name models by their upstream id
-		}
-		if k < 0 {
-			return nil, fmt.Errorf("score router %s has no prediction for model %q (it predicts %s): retrain it on outcomes that include %q",
-				sc.Router, mod.Name, strings.Join(m.Models(), ", "), mod.Name)
+			missing = append(missing, mod.Name)
 		}
 		ls.idx = append(ls.idx, k)
+	}
+	if len(missing) > 0 {
+		return nil, errors.New(m.NoPrediction(sc.Router, missing))
 	}
 	if e := m.Embedding(); e != nil {
 		em, emb, unavailable, err := embeddingModel(s, e.Model, o)
@@ -391,15 +391,4 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 	}
 	sc.Start = ls.models[best].Name
 	return best
-}
-
-// taskList names the tasks a router was trained with, at most three of them.
-func taskList(info learn.TrainingInfo) string {
-	const most = 3
-	names := info.Tasks[:min(len(info.Tasks), most)]
-	out := strings.Join(names, ", ")
-	if info.TaskCount > len(names) {
-		out += fmt.Sprintf(" and %d more", info.TaskCount-len(names))
-	}
-	return out
 }

@@ -8,12 +8,12 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/atomicfile"
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
@@ -284,76 +284,21 @@ func (m *Main) output(path string) (w io.Writer, done func(error) error, err err
 		}
 		return f, func(err error) error { return errors.Join(err, f.Close()) }, nil
 	}
-	f, err := newAtomicFile(path)
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	return f, func(err error) error {
 		if err != nil {
-			f.abort()
+			f.Abort()
 			return err
 		}
-		return f.commit()
+		return f.Commit()
 	}, nil
 }
 
-// atomicFile is a file written under a temporary name in its directory, which takes the name
-// it is for when committed: a crash or an error leaves the old file or the new one, never
-// half of one. The new file keeps the old one's mode (0644 for a new file).
-type atomicFile struct {
-	*os.File
-	path string
-}
-
-func newAtomicFile(path string) (*atomicFile, error) {
-	mode := os.FileMode(0o644)
-	if st, err := os.Stat(path); err == nil {
-		if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s is not a regular file", path)
-		}
-		mode = st.Mode().Perm()
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return nil, err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return &atomicFile{File: f, path: path}, nil
-}
-
-func (f *atomicFile) commit() error {
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), f.path); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
-}
-
-func (f *atomicFile) abort() {
-	f.Close()
-	os.Remove(f.Name())
-}
-
-// replaceFile writes data to path atomically (see atomicFile).
-func replaceFile(path string, data []byte) error {
-	f, err := newAtomicFile(path)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.abort()
-		return err
-	}
-	return f.commit()
-}
+// replaceFile writes data to path atomically (see atomicfile.File).
+func replaceFile(path string, data []byte) error { return atomicfile.WriteFile(path, data) }
 
 // checkTraceStore refuses a decision store path that does not exist: opening a store creates a
 // missing file, so a mistyped path would read as an empty store and leave a file behind.

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,7 +129,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if err := rep.WriteText(m.Stdout); err != nil {
 		return err
 	}
-	if w := uncategorisedWarning(ds); w != "" {
+	if w := uncategorisedWarning(model.Info()); w != "" {
 		fmt.Fprintf(m.Stderr, "clearbar learn train: warning: %s, so it will route worse than the held-out figures above say: give the rows the category (clearbar outcomes import or outcomes convert --category NAME) and train with --category NAME\n", w)
 	}
 	cat := *category
@@ -149,21 +148,17 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	return nil
 }
 
-// uncategorisedWarning says when a dataset's items learned a task feature the gateway never
-// passes: items without a category take their rows' task (an imported benchmark's, like
-// "mmlu/anatomy"), while the gateway passes the name of the category whose score route names
-// the router. "" when every item has a category.
-func uncategorisedWarning(ds *learn.Dataset) string {
-	if ds.Uncategorised == 0 {
+// uncategorisedWarning says when the items a router is (or would be) trained on, described by
+// info (Model.Info, Dataset.TaskInfo), learned a task feature the gateway never passes: items
+// without a category take their rows' task (an imported benchmark's, like "mmlu/anatomy"),
+// while the gateway passes the name of the category whose score route names the router. ""
+// when every item has a category.
+func uncategorisedWarning(info learn.TrainingInfo) string {
+	if info.Uncategorised == 0 {
 		return ""
 	}
-	tasks := map[string]bool{}
-	for _, it := range ds.Items {
-		tasks[it.Task] = true
-	}
-	names := slices.Sorted(maps.Keys(tasks))
 	return fmt.Sprintf("%d of the %d items have no category, so the router learned their rows' task as a feature (%s); the gateway passes the name of the category whose score route names the router instead, which it never saw",
-		ds.Uncategorised, len(ds.Items), taskList(names, len(names)))
+		info.Uncategorised, info.Items, info.TaskSummary(3))
 }
 
 // embedCacheBeside is the default embeddings cache of a router or outcomes file: its path

@@ -114,9 +114,17 @@ func TestLearnTrainTasks(t *testing.T) {
 		scoreSpec := strings.Replace(learnSpec, "      cascade: [small, strong]\n", "      score: {router: "+tc.router+", models: [small, strong], threshold: 0.5}\n", 1)
 		os.WriteFile(specFile, []byte(scoreSpec), 0o644)
 		_, _, warnings := run(t, "spec", "check", specFile)
-		want := specFile + `:14: category "qa": score router ` + tc.router + ` was trained with other task features than "qa" (bench/subject0, bench/subject1, bench/subject2 and 1 more)`
+		want := specFile + `:14: category "qa": score router ` + tc.router + ` was trained with other task features than "qa" ("bench/subject0", "bench/subject1", "bench/subject2", … (4 tasks))`
 		if got := strings.Contains(warnings, want); got != tc.note {
 			t.Errorf("spec check with %s: warned %v, want %v (%q):\n%s", tc.router, got, tc.note, want, warnings)
+		}
+		// A replay of the spec's own router is warned by the route, not again in the report.
+		code, out, errOut = run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--include", "threshold")
+		if code != 0 {
+			t.Fatalf("replay of the spec's router %s: exit %d\n%s", tc.router, code, errOut)
+		}
+		if strings.Contains(out, "was trained with the task features") {
+			t.Errorf("replay of the spec's router %s repeats the route's task warning in the report:\n%s", tc.router, out)
 		}
 		os.WriteFile(specFile, []byte(learnSpec), 0o644)
 	}

@@ -117,6 +117,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		}
 	}
 	var cache *learn.EmbedCache // the vectors of a router trained with embeddings
+	var loaded *learn.Model     // the router *router names, as loaded
 	if *router != "" {
 		rm, err := learn.Load(*router)
 		if err != nil {
@@ -125,6 +126,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 			}
 			return fmt.Errorf("--router: %w", err)
 		}
+		loaded = rm
 		var vectors func(prompt string) []float32
 		switch e := rm.Embedding(); {
 		case e != nil:
@@ -152,7 +154,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	} else if *embedCache != "" {
 		return usagef("--embed-cache is read only with --router, or for a category whose score route names a learned router")
 	}
-	opts.Providers = m.specRouteEmbeddings(s, *category, *router, cache)
+	opts.Providers = specRouteEmbeddings(s, *category, *router, loaded, cache)
 	if *calibrate {
 		t, err := parseTarget(*target, s.Category(*category))
 		if err != nil {
@@ -181,19 +183,26 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	// refused says why --calibrate writes nothing: returned after the report is written.
+	var refused error
 	if scorer != nil && scorer.index != nil { // the router scored the items
-		if note := scorer.taskNote(); note != "" {
-			rep.Notes = append(rep.Notes, note)
+		// The spec's own router is warned about by the route, at its line in the spec.
+		if specPath, _ := specRouter(s, *category); specPath == "" || !samePath(specPath, *router) {
+			if note := scorer.taskNote(); note != "" {
+				rep.Notes = append(rep.Notes, note)
+			}
 		}
 		note, mostly := scorer.inSample(sources[0])
 		if *calibrate && mostly {
 			if !*inSampleOK {
-				return fmt.Errorf("%s: a setting calibrated on them is chosen on predictions better than the router makes on new traffic, and would not deliver the quality it reports; "+
+				// Refused after the report is written, so that the user sees what was measured.
+				refused = fmt.Errorf("%s: a setting calibrated on them is chosen on predictions better than the router makes on new traffic, and would not deliver the quality it reports; "+
 					"calibrate on outcomes it was not trained on (train with learn train on one part of your outcomes and replay --calibrate on the rest, or on traffic recorded since), "+
 					"or let clearbar learn evaluate --outcomes %s calibrate a rule on a held-out half; --allow-in-sample calibrates on them anyway",
 					scorer.trainedOn(), sources[0])
+			} else {
+				fmt.Fprintf(m.Stderr, "clearbar replay: warning: %s: calibrating on them anyway (--allow-in-sample); the setting written flatters the router\n", scorer.trainedOn())
 			}
-			fmt.Fprintf(m.Stderr, "clearbar replay: warning: %s: calibrating on them anyway (--allow-in-sample); the setting written flatters the router\n", scorer.trainedOn())
 		}
 		if note != "" {
 			rep.Notes = append(rep.Notes, note)
@@ -214,6 +223,9 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	err = done(err)
 	if err != nil || !*calibrate {
 		return err
+	}
+	if refused != nil {
+		return refused
 	}
 	return m.writeCalibration(specFile, s, *category, *router, rep)
 }
@@ -311,16 +323,22 @@ func (m *Main) replayVectors(s *spec.Spec, router, cache string, e *learn.Embedd
 // specRouteEmbeddings returns, when the score route of the spec's category names a learned
 // router trained with embeddings, providers that serve the route the vectors learn train
 // cached for it, so that replay scores the spec's own route with them, as it scores --router
-// and as the gateway, which embeds each request, decides: the vectors of cache when the
-// route's router is the replayed router (whose cache it is), else those of the cache beside
-// the route's router. nil when there is no such router or its cache cannot be read: the
-// route then decides without the embeddings, and the report counts those decisions.
-func (m *Main) specRouteEmbeddings(s *spec.Spec, category, router string, cache *learn.EmbedCache) map[string]clearbar.Provider {
+// and as the gateway, which embeds each request, decides. When the route's router is the
+// replayed router (loaded, read from the file router, with its vectors in cache), it is not
+// read again: its vectors are cache's, and nil cache (no embeddings, or a cache that could not
+// be read) means none. Another route router is loaded with the cache beside it. nil when
+// there is no such router or its cache cannot be read: the route then decides without the
+// embeddings, and the report counts those decisions.
+func specRouteEmbeddings(s *spec.Spec, category, router string, loaded *learn.Model, cache *learn.EmbedCache) map[string]clearbar.Provider {
 	path, _ := specRouter(s, category)
 	if path == "" {
 		return nil
 	}
-	if !samePath(path, router) || cache == nil {
+	if loaded != nil && samePath(path, router) {
+		if loaded.Embedding() == nil || cache == nil {
+			return nil
+		}
+	} else {
 		rm, err := learn.Load(path)
 		if err != nil || rm.Embedding() == nil {
 			return nil
@@ -441,20 +459,20 @@ func newRouterScorer(rm *learn.Model, path string, s *spec.Spec, category string
 }
 
 // CheckModels implements replay.ModelChecker: the router must predict every model of the
-// table, as the gateway requires of a score route's models.
+// table, looked up as the gateway looks up a score route's models.
 func (r *routerScorer) CheckModels(models []string) error {
 	r.index = make([]int, len(models))
 	var missing, known []string
 	for i, name := range models {
-		k := r.rm.Index(name)
-		if r.s != nil && k < 0 {
+		id := ""
+		if r.s != nil {
 			if m := r.s.Model(name); m != nil {
-				k = r.rm.Index(m.Model) // outcomes from benchmarks name models by their upstream id
+				id = m.Model
 			}
 		}
-		r.index[i] = k
-		if k < 0 {
-			missing = append(missing, strconv.Quote(name))
+		r.index[i] = r.rm.IndexOf(name, id)
+		if r.index[i] < 0 {
+			missing = append(missing, name)
 		} else {
 			known = append(known, name)
 		}
@@ -462,12 +480,7 @@ func (r *routerScorer) CheckModels(models []string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	what, them := "model "+missing[0], missing[0]
-	if len(missing) > 1 {
-		what, them = "models "+strings.Join(missing, ", "), "them"
-	}
-	msg := fmt.Sprintf("score router %s has no prediction for %s of the outcomes (it predicts %s): retrain it on outcomes that include %s",
-		r.path, what, strings.Join(r.rm.Models(), ", "), them)
+	msg := r.rm.NoPrediction(r.path, missing)
 	if len(known) >= 2 {
 		msg += ", or replay only the models it predicts with --models " + strings.Join(known, ",")
 	}
@@ -480,8 +493,8 @@ func (r *routerScorer) Score(item *replay.Item, out []float64) {
 	if r.category != "" {
 		task = r.category
 	}
-	if r.trained != nil && item.Prompt != "" {
-		r.overlap.Add(r.trained, item.Prompt)
+	if r.trained != nil {
+		r.overlap.Add(r.trained, item.PromptHash, item.Prompt)
 	}
 	if r.vectors == nil {
 		r.rm.Predict(item.Prompt, "", task, r.buf)
@@ -499,21 +512,19 @@ func (r *routerScorer) Score(item *replay.Item, out []float64) {
 // inSample says how much of the replayed outcomes (the file table) the router was trained
 // on, whose curves then flatter it: a learned router predicts its training items better than
 // new traffic. mostly is set when they are at least half of the items. A router file without
-// a fingerprint of its training prompts is compared by the training file's path, and the note
-// says so. "" when the router was trained on none of them.
+// a fingerprint of its training prompts (written before it recorded one, and before it
+// recorded the training file's absolute path) is compared by the training file's name, and
+// the note says so; "" when that names another file. "" when the router was trained on none
+// of them.
 func (r *routerScorer) inSample(table string) (note string, mostly bool) {
-	info := r.rm.Info()
 	if r.trained == nil {
-		trained := info.DataPath
-		if trained == "" && info.Data != "" {
-			trained, _ = filepath.Abs(info.Data)
+		trained, err1 := filepath.Abs(r.rm.Info().Data)
+		replayed, err2 := filepath.Abs(table)
+		if r.rm.Info().Data == "" || err1 != nil || err2 != nil || trained != replayed {
+			return "", false
 		}
-		replayed, err := filepath.Abs(table)
-		const why = "its file records no fingerprint of its training prompts, so only the training file's path was compared (retrain it with this build to tell in-sample outcomes in any file)"
-		if trained == "" || err != nil || trained != replayed {
-			return fmt.Sprintf("the router %s may have been trained on some of these outcomes: %s", r.path, why), false
-		}
-		return fmt.Sprintf("%s: its curves are in-sample and flatter it; clearbar learn evaluate --outcomes %s measures it on items it has not seen; %s", r.trainedOn(), table, why), true
+		return fmt.Sprintf("%s: its curves are in-sample and flatter it; clearbar learn evaluate --outcomes %s measures it on items it has not seen; "+
+			"its file records no fingerprint of its training prompts, so only the training file's path was compared (retrain it with this build to tell in-sample outcomes in any file)", r.trainedOn(), table), true
 	}
 	share, ok := r.overlap.Share()
 	if !ok || share < inSampleNoted {
@@ -565,20 +576,7 @@ func (r *routerScorer) taskNote() string {
 	}
 	return fmt.Sprintf("the router %s was trained with the task %s %s, not %q: the gateway passes the category's name, which the router never saw, so it routes (and this replay scores) without what it learned from the tasks, "+
 		"and its held-out figures from training overstate it here; retrain it with clearbar learn train --category %s on rows recorded with that category (outcomes import and outcomes convert set it with --category)",
-		r.path, features, taskList(info.Tasks, info.TaskCount), r.category, r.category)
-}
-
-// taskList writes a model's training tasks: `"qa"`, or `"mmlu/anatomy", … (57 tasks)`.
-func taskList(tasks []string, count int) string {
-	const most = 3
-	q := make([]string, 0, most)
-	for _, t := range tasks[:min(len(tasks), most)] {
-		q = append(q, strconv.Quote(t))
-	}
-	if count <= most {
-		return strings.Join(q, ", ")
-	}
-	return fmt.Sprintf("%s, … (%d tasks)", strings.Join(q, ", "), count)
+		r.path, features, info.TaskSummary(3), r.category, r.category)
 }
 
 // parseTarget reads --target.
@@ -675,7 +673,11 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 			return fmt.Errorf("the calibrated choice %s (%s) cannot be written as a route", ch.Name, ch.Kind)
 		}
 		form, value = "model", ch.Models[0]
-		passRates = measuredPassRates(rep, map[string]float64{ch.Models[0]: ch.Quality})
+		// The pass rate of its answers: the estimate applies the model's availability
+		// separately, so failed calls must not count as failed answers too.
+		if q, ok := ch.AnsweredQuality(); ok {
+			passRates = measuredPassRates(rep, map[string]float64{ch.Models[0]: q})
+		}
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {

@@ -133,7 +133,8 @@ func TestLearnReplayCalibrate(t *testing.T) {
 	}
 
 	// Calibrating on the training outcomes is refused, whatever the file is called and
-	// wherever it is run from: the router's file fingerprints its training prompts.
+	// wherever it is run from: the router's file fingerprints its training prompts. The
+	// report is written first.
 	orig, _ := os.ReadFile(specFile)
 	copied := filepath.Join(t.TempDir(), "renamed.jsonl")
 	if data, err := os.ReadFile(table); err != nil || os.WriteFile(copied, data, 0o644) != nil {
@@ -143,7 +144,7 @@ func TestLearnReplayCalibrate(t *testing.T) {
 	code, out, errOut = run(t, "replay", specFile, "--outcomes", copied, "--category", "qa", "--router", router, "--calibrate", "--include", "threshold")
 	if code == 0 || !strings.Contains(errOut, "was trained on 100% of these outcomes' items (600 of the 600 items)") ||
 		!strings.Contains(errOut, "calibrate on outcomes it was not trained on") || !strings.Contains(errOut, "clearbar learn evaluate --outcomes "+copied) ||
-		!strings.Contains(errOut, "--allow-in-sample") {
+		!strings.Contains(errOut, "--allow-in-sample") || !strings.Contains(out, "Frontier") {
 		t.Errorf("replay --calibrate on the training outcomes: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if data, _ := os.ReadFile(specFile); string(data) != string(orig) {
@@ -767,7 +768,7 @@ func TestReplayRouterUnknownModels(t *testing.T) {
 	w.Flush()
 	f.Close()
 	code, _, errOut := run(t, "replay", "--outcomes", table, "--category", "qa", "--router", router)
-	want := "score router " + router + ` has no prediction for model "stranger-1" of the outcomes (it predicts gpt-4o-mini, gpt-4o): retrain it on outcomes that include "stranger-1", or replay only the models it predicts with --models gpt-4o-mini,gpt-4o`
+	want := "score router " + router + ` has no prediction for model "stranger-1" (it predicts gpt-4o-mini, gpt-4o): retrain it on outcomes that include "stranger-1", or replay only the models it predicts with --models gpt-4o-mini,gpt-4o`
 	if code == 0 || !strings.Contains(errOut, want) {
 		t.Errorf("replay with a model the router does not know: exit %d\n%s\nwant %q", code, errOut, want)
 	}
@@ -777,8 +778,8 @@ func TestReplayRouterUnknownModels(t *testing.T) {
 }
 
 // TestReplayInSampleOlderRouter: a router file written before it recorded a fingerprint of its
-// training prompts is compared with the replayed outcomes by the training file's path, and
-// the report says that only the path was compared.
+// training prompts is compared with the replayed outcomes by the training file's path: the
+// report says so when they are its training file, and says nothing of other outcomes.
 func TestReplayInSampleOlderRouter(t *testing.T) {
 	dir := t.TempDir()
 	table := filepath.Join(dir, "qa.outcomes.jsonl")
@@ -813,7 +814,63 @@ func TestReplayInSampleOlderRouter(t *testing.T) {
 	held := filepath.Join(dir, "held.jsonl")
 	writeQAOutcomesFrom(t, held, 300, 300)
 	code, out, errOut := run(t, "replay", specFile, "--outcomes", held, "--category", "qa", "--calibrate")
-	if code != 0 || !strings.Contains(out, "may have been trained on some of these outcomes: its file records no fingerprint of its training prompts, so only the training file's path was compared") {
-		t.Errorf("calibrating an older router on other outcomes: exit %d\n%s\n%s", code, out, errOut)
+	if code != 0 || strings.Contains(out, "may have been trained on some of these outcomes") || strings.Contains(out, "fingerprint") {
+		t.Errorf("calibrating an older router on other outcomes: exit %d, or a note on its training file\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestReplayCalibrateSingleModelPassRate: a calibrated single model's assume.pass_rate is the
+// pass rate of its answers, failed calls left out: the estimate applies the model's
+// availability separately, so counting them as fails would count them twice.
+func TestReplayCalibrateSingleModelPassRate(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(`version: 1
+name: single
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated}}
+models:
+  small:  {provider: sim, model: small-1, price: {input: 1, output: 1}}
+  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 50, out: 20}
+    quality_bar: 0.8
+    route:
+      model: small
+    assume: {pass_rate: {small: 0.5, strong: 0.9}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rows []outcomes.Row
+	for i := range 100 {
+		prompt := fmt.Sprintf("question %d", i)
+		small := i%2 == 0
+		rows = append(rows, outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "small", TokensIn: 50, TokensOut: 20, Cost: 1_000, Pass: &small})
+		r := outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "strong", TokensIn: 50, TokensOut: 20, Cost: 100_000}
+		switch {
+		case i < 10:
+			r.Error = "rate_limited" // 10 failed calls
+		default:
+			pass := i < 95 // 85 of the 90 answers pass
+			r.Pass = &pass
+		}
+		rows = append(rows, r)
+	}
+	table := filepath.Join(dir, "qa.jsonl")
+	writeRows(t, table, rows)
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--include", "oracle", "--calibrate")
+	if code != 0 {
+		t.Fatalf("replay --calibrate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	s, err := spec.Load(specFile, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Category("qa")
+	if c.Route.Kind() != "static" || float64(c.Assume.PassRate["strong"]) != sig6(85.0/90) {
+		data, _ := os.ReadFile(specFile)
+		t.Errorf("calibrated route %s, strong's pass rate %v; want strong with 85/90 = %v\n%s", c.Route.Kind(), c.Assume.PassRate["strong"], sig6(85.0/90), data)
 	}
 }

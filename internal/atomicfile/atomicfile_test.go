@@ -1,0 +1,97 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// leftovers lists the temporary files left in dir.
+func leftovers(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, ".*.tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestWriteFileModes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.json")
+	if err := WriteFile(path, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("a new file has mode %v (%v); want 0644", st.Mode().Perm(), err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(path, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("a replaced file has mode %v (%v); want its own 0600", st.Mode().Perm(), err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "two" {
+		t.Errorf("contents %q, want two", b)
+	}
+	if l := leftovers(t, dir); len(l) > 0 {
+		t.Errorf("temporary files left: %v", l)
+	}
+}
+
+// TestAbortKeepsOldFile: until Commit the path has its old contents; Abort removes the
+// temporary file, and Abort after Commit does nothing.
+func TestAbortKeepsOldFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.txt")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(f.Name()) != dir {
+		t.Errorf("temporary file %s is not in %s", f.Name(), dir)
+	}
+	f.WriteString("new")
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("before Commit the file has %q, want old", b)
+	}
+	f.Abort()
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("after Abort the file has %q, want old", b)
+	}
+	if l := leftovers(t, dir); len(l) > 0 {
+		t.Errorf("Abort left %v", l)
+	}
+
+	f, err = Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("new")
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.Abort()
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Errorf("after Commit and Abort the file has %q, want new", b)
+	}
+	if err := f.Commit(); err == nil {
+		t.Error("a second Commit succeeded")
+	}
+}
+
+func TestCreateRefusesNonRegular(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Create(dir); err == nil {
+		t.Error("Create of a directory succeeded")
+	}
+	if l := leftovers(t, filepath.Dir(dir)); len(l) > 0 {
+		t.Errorf("temporary files left: %v", l)
+	}
+}
