@@ -378,6 +378,19 @@ func Structural(text, system string) Structure {
 	return st
 }
 
+// StructuralWindow is Structural over the part of each text the learned routers' default
+// features read (DefaultFeatures: the first 512 and the last 1,024 bytes of a long text), so
+// that the question at the end of a long prompt counts and the cost is bounded whatever the
+// length; the length features still measure the whole texts. It allocates nothing.
+func StructuralWindow(text, system string) Structure {
+	var s scanState
+	s.scan(text, defaultTextBytes, defaultTailBytes, nil, 0, false, true)
+	s.scan(system, defaultTextBytes, defaultTailBytes, nil, 0, false, false)
+	var st Structure
+	st.fill(&s, len(text), len(system))
+	return st
+}
+
 func (st *Structure) fill(s *scanState, userLen, sysLen int) {
 	st[fLength] = logScale(userLen, 16384)
 	st[fContext] = logScale(userLen+sysLen, 131072)

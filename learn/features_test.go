@@ -289,3 +289,25 @@ func BenchmarkRequestShare5KB(b *testing.B) {
 		RequestShare(prompt5K)
 	}
 }
+
+// TestStructuralWindow: StructuralWindow is what the default features read of a request's
+// structure, the same as Structural for a short text, and it reads a long text's end.
+func TestStructuralWindow(t *testing.T) {
+	short := "Explain step by step why 2 + 2 = 4. Why?"
+	if StructuralWindow(short, "Be brief.") != Structural(short, "Be brief.") {
+		t.Error("a short text's structure differs from Structural's")
+	}
+	long := strings.Repeat("The river runs past the old mill. ", 600) + "\nExplain step by step, and compare. Why? How?"
+	st := StructuralWindow(long, "")
+	if st[fQuestions] == 0 || st[fReasoning] == 0 {
+		t.Errorf("the question at the end of a long text was not read: %v", st)
+	}
+	f := NewFeaturizer(DefaultFeatures())
+	v := f.Extract(long, "", "")
+	base := int32(1 << DefaultFeatures().HashBits)
+	for k, idx := range v.Index {
+		if idx >= base && v.Value[k] != float32(st[idx-base]) {
+			t.Errorf("feature %s: the Featurizer has %v, StructuralWindow %v", StructuralNames[idx-base], v.Value[k], st[idx-base])
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/learn"
@@ -63,26 +62,6 @@ func (hs *heuristicScorer) Start(_ context.Context, text, system string, tokensI
 	return i
 }
 
-// heuristicFeatures is the feature configuration the heuristic reads text with: the window of
-// the learned routers' default features (learn.DefaultFeatures: the first MaxTextBytes −
-// TailBytes and the last TailBytes bytes of a long text, 512 and 1024), so that the question
-// at the end of a long prompt counts and scoring costs the same whatever the length, without
-// the hashed word, task and shape features the heuristic does not weigh (a Featurizer always
-// hashes the user text's words, into the fewest buckets here).
-func heuristicFeatures() learn.FeatureConfig {
-	cfg := learn.DefaultFeatures()
-	cfg.HashBits, cfg.Bigrams, cfg.System, cfg.Task, cfg.Shapes = heuristicHashBits, false, false, false, false
-	return cfg
-}
-
-// heuristicHashBits is the fewest hash buckets a Featurizer takes; the structural features
-// follow them in its vectors.
-const heuristicHashBits = 10
-
-// featurizers are the Featurizers heuristicStructure extracts with, one per goroutine at a
-// time.
-var featurizers = sync.Pool{New: func() any { return learn.NewFeaturizer(heuristicFeatures()) }}
-
 // contextFeature is the index of the "context" feature in a learn.Structure.
 var contextFeature = slices.Index(learn.StructuralNames[:], "context")
 
@@ -91,23 +70,13 @@ var contextFeature = slices.Index(learn.StructuralNames[:], "context")
 var contextFullTokens = clearbar.TokensOfBytes(131072)
 
 // heuristicStructure returns the structural features the heuristic scores a request by (see
-// learn.StructuralNames). Every feature but one reads what learn documents: the last user
-// message (text) and the system prompt, their lengths whole and their contents through the
-// window of heuristicFeatures. The exception is context, the size of the whole prompt: it is
-// log(1 + tokensIn) / log(1 + 32768), capped at 1, from the request's estimated input tokens
-// (every message, tool definition and attachment; see EstimateTokens), so that a short
-// question about a long conversation or document counts as the large request it is. It does
-// not allocate once the pool holds a Featurizer.
+// learn.StructuralNames): learn.StructuralWindow of the last user message (text) and the system
+// prompt, but for context, the size of the whole prompt: log(1 + tokensIn) / log(1 + 32768),
+// capped at 1, from the request's estimated input tokens (every message, tool definition and
+// attachment; see EstimateTokens), so that a short question about a long conversation or
+// document counts as the large request it is. It does not allocate.
 func heuristicStructure(text, system string, tokensIn int) learn.Structure {
-	f := featurizers.Get().(*learn.Featurizer)
-	v := f.Extract(text, system, "")
-	var st learn.Structure
-	// The structural features come last in the vector, at their indices after the buckets.
-	const base = 1 << heuristicHashBits
-	for k := len(v.Index) - 1; k >= 0 && v.Index[k] >= base; k-- {
-		st[v.Index[k]-base] = float64(v.Value[k])
-	}
-	featurizers.Put(f)
+	st := learn.StructuralWindow(text, system)
 	st[contextFeature] = min(math.Log1p(float64(max(tokensIn, 0)))/math.Log1p(float64(contextFullTokens)), 1)
 	return st
 }

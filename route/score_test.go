@@ -223,13 +223,8 @@ func TestHeuristicReadsTheEnd(t *testing.T) {
 	if mid := difficulty(doc[:10_000] + question + doc[10_000:]); math.Abs(mid-plain) > 0.01 {
 		t.Errorf("a question in the middle of the document moved its difficulty from %.3f to %.3f", plain, mid)
 	}
-	if n := testing.AllocsPerRun(100, func() { heuristicStructure(doc, doc, 10_000) }); n != 0 && !raceEnabled {
+	if n := testing.AllocsPerRun(100, func() { heuristicStructure(doc, doc, 10_000) }); n != 0 {
 		t.Errorf("heuristicStructure allocates %v times per request", n)
-	}
-	cfg, def := heuristicFeatures(), learn.DefaultFeatures()
-	if cfg.MaxTextBytes != def.MaxTextBytes || cfg.TailBytes != def.TailBytes || cfg.Version != def.Version {
-		t.Errorf("the heuristic reads %d bytes, %d of them from the end (version %d); the learned routers %d, %d (version %d)",
-			cfg.MaxTextBytes, cfg.TailBytes, cfg.Version, def.MaxTextBytes, def.TailBytes, def.Version)
 	}
 }
 
