@@ -78,8 +78,8 @@ steps:
 							r.finish(a, m, usage, nil, done)
 							a.UsageEstimated = estimated
 							nx := r.judge(ctx, a, buf.response(), st, &qualityRetried)
-							if nx != nextAccept {
-								r.flaggedStream = buf
+							if r.flagged != nil && r.flaggedAttempt == a.N {
+								r.flaggedStream = buf // the stream of the answer judge flagged
 							}
 							switch nx {
 							case nextAccept:
