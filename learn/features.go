@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"strings"
 )
 
 // FeatureConfig says how a request becomes a feature vector. It is saved in every model file,
@@ -428,7 +429,6 @@ type scanState struct {
 	constraints                         int
 	stem, optionBytes, numericOptions   int
 	prevCue, prevPrevCue                cue
-	wordBuf                             [16]byte
 	hashedTerms                         int
 	firstHashed                         int
 }
@@ -441,6 +441,13 @@ const (
 	cueBy
 	cueHow
 	cueOther
+	cueReasoning
+	cueCompare
+	cueMultistep
+	cueManyMuch
+	cueMath
+	cueCode
+	cueConstraint
 )
 
 // scan reads the part of text a configuration covers — its first maxBytes, or with tail > 0
@@ -497,52 +504,33 @@ func (s *scanState) segment(text string, off int, f *Featurizer, ns uint64, bigr
 	s.bytes += len(text)
 	s.prevCue, s.prevPrevCue = cueNone, cueNone
 	var (
-		h       uint64 // hash of the word being read
 		prev    uint64 // hash of the previous word, 0 at the start
-		inWord  bool
-		allDig  bool
-		wlen    int
 		lineBeg = true
 		indent  int
 	)
-	// The loop keeps the word's state in locals (a closure would keep them in memory) and
-	// hands a finished word to s.word.
-	for i := 0; i < len(text); i++ {
+	for i := 0; i < len(text); {
 		c := text[i]
-		switch byteClass[c] {
-		case classLetter:
-			if !inWord {
-				inWord, wlen, h = true, 0, uint64(fnvOffset^ns)
-			}
-			allDig = false
-			lc := lower(c)
-			h = (h ^ uint64(lc)) * fnvPrime
-			if wlen < len(s.wordBuf) {
-				s.wordBuf[wlen] = lc
-			}
-			wlen++
-			lineBeg = false
-			continue
-		case classDigit:
-			s.digits++
-			if !inWord {
-				inWord, allDig, wlen, h = true, true, 0, uint64(fnvOffset^ns)
-			}
-			h = (h ^ uint64(c)) * fnvPrime
-			if wlen < len(s.wordBuf) {
-				s.wordBuf[wlen] = c
-			}
-			wlen++
-			if lineBeg && i+1 < len(text) && (text[i+1] == '.' || text[i+1] == ')') && (i+2 >= len(text) || text[i+2] == ' ') {
+		if wordFold[c] != 0 {
+			// A word: a run of letters (ASCII, any case, and every non-ASCII byte) and
+			// digits, hashed with FNV-1a over its lower-cased bytes in a loop of its own.
+			if lineBeg && c >= '0' && c <= '9' && i+1 < len(text) && (text[i+1] == '.' || text[i+1] == ')') && (i+2 >= len(text) || text[i+2] == ' ') {
 				s.listItems++
 			}
 			lineBeg = false
+			start, h, digits := i, uint64(fnvOffset^ns), 0
+			for ; i < len(text); i++ {
+				lc := wordFold[text[i]]
+				if lc == 0 {
+					break
+				}
+				h = (h ^ uint64(lc)) * fnvPrime
+				digits += int(wordDigit[lc])
+			}
+			s.digits += digits
+			prev = s.word(f, ns, bigrams, h, digits == i-start, text[start:i], prev)
 			continue
 		}
-		if inWord {
-			inWord = false
-			prev = s.word(f, ns, bigrams, h, allDig, wlen, prev)
-		}
+		i++
 		switch c {
 		case '\n':
 			s.newlines++
@@ -569,14 +557,14 @@ func (s *scanState) segment(text string, off int, f *Featurizer, ns uint64, bigr
 		case '{', '}', ';':
 			s.braces++
 		case '`':
-			if i+2 < len(text) && text[i+1] == '`' && text[i+2] == '`' {
+			if i+1 < len(text) && text[i] == '`' && text[i+1] == '`' {
 				s.fences++
 				i += 2
 			}
 		case '=', '+', '^', '\\', '$', '%':
 			s.mathChars++
 		case '-', '*':
-			if lineBeg && i+1 < len(text) && text[i+1] == ' ' {
+			if lineBeg && i < len(text) && text[i] == ' ' {
 				s.listItems++
 			}
 		}
@@ -585,17 +573,14 @@ func (s *scanState) segment(text string, off int, f *Featurizer, ns uint64, bigr
 	if user {
 		s.countOptions(text, off)
 	}
-	if inWord {
-		s.word(f, ns, bigrams, h, allDig, wlen, prev)
-	}
 }
 
-// word adds a finished word — h its FNV-1a hash so far, wlen its length, allDig whether it
-// is all digits — and its bigram with the previous word (prev, 0 for none), counts its
-// cues, and returns what prev is for the next word.
-func (s *scanState) word(f *Featurizer, ns uint64, bigrams bool, h uint64, allDig bool, wlen int, prev uint64) uint64 {
+// word adds a finished word — h its FNV-1a hash, w its text — and its bigram with the
+// previous word (prev, 0 for none), counts its cues, and returns what prev is for the next
+// word. A word of digits only (allDig) is hashed as its number of digits, up to 4.
+func (s *scanState) word(f *Featurizer, ns uint64, bigrams bool, h uint64, allDig bool, w string, prev uint64) uint64 {
 	if allDig {
-		n := min(wlen, 4)
+		n := min(len(w), 4)
 		h = uint64(fnvOffset^ns) ^ 0xd1b54a32d192ed03
 		h = (h ^ uint64('0'+n)) * fnvPrime
 	}
@@ -608,28 +593,28 @@ func (s *scanState) word(f *Featurizer, ns uint64, bigrams bool, h uint64, allDi
 			s.hashedTerms++
 		}
 	}
-	s.cue(wlen)
+	k := cueOther
+	if !allDig && len(w) <= maxCueWord {
+		k = lookupCue(wh, w)
+	}
+	s.cue(k)
 	return wh | 1
 }
 
-// Byte classes of the word scan: letters (ASCII, any case, and every non-ASCII byte), digits,
-// and the rest.
-const (
-	classOther = iota
-	classLetter
-	classDigit
-)
-
-var byteClass = func() (t [256]uint8) {
+// wordFold maps a byte of a word to what its hash reads (letters lower-cased, digits and
+// non-ASCII bytes as they are) and every other byte to 0; wordDigit[c] is 1 for a digit.
+var wordFold, wordDigit = func() (fold, digit [256]uint8) {
 	for c := range 256 {
 		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c >= 0x80:
-			t[c] = classLetter
+		case 'A' <= c && c <= 'Z':
+			fold[c] = uint8(c + 'a' - 'A')
+		case 'a' <= c && c <= 'z', c >= 0x80:
+			fold[c] = uint8(c)
 		case '0' <= c && c <= '9':
-			t[c] = classDigit
+			fold[c], digit[c] = uint8(c), 1
 		}
 	}
-	return t
+	return fold, digit
 }()
 
 // countOptions finds multiple-choice options: lines that start (after spaces) with a capital
@@ -638,9 +623,9 @@ var byteClass = func() (t [256]uint8) {
 // question's stem), text being the part of the whole from byte offset off.
 func (s *scanState) countOptions(text string, off int) {
 	for i := 0; i < len(text); {
-		end := i
-		for end < len(text) && text[end] != '\n' {
-			end++
+		end := len(text)
+		if n := strings.IndexByte(text[i:], '\n'); n >= 0 {
+			end = i + n
 		}
 		line := text[i:end]
 		j := 0
@@ -660,50 +645,116 @@ func (s *scanState) countOptions(text string, off int) {
 			}
 			s.options++
 			s.optionBytes += len(rest)
-			for k := 0; k < len(rest); k++ {
-				if '0' <= rest[k] && rest[k] <= '9' {
-					s.numericOptions++
-					break
-				}
+			if strings.ContainsAny(rest, "0123456789") {
+				s.numericOptions++
 			}
 		}
 		i = end + 1
 	}
 }
 
-// cue classifies the word just read (in s.wordBuf[:n]) and counts the cues it completes.
-func (s *scanState) cue(n int) {
-	var k cue = cueOther
-	if n <= len(s.wordBuf) {
-		switch string(s.wordBuf[:n]) {
-		case "explain", "why", "prove", "derive", "justify", "analyze", "analyse", "reason", "reasoning":
+// cue counts what the word just read, of cue c, completes.
+func (s *scanState) cue(c cue) {
+	k := cueOther
+	switch c {
+	case cueReasoning:
+		s.reasoning++
+	case cueCompare:
+		s.compare++
+	case cueMultistep:
+		s.multistep++
+	case cueStep:
+		k = cueStep
+		if s.prevCue == cueBy && s.prevPrevCue == cueStep {
 			s.reasoning++
-		case "compare", "contrast", "versus", "vs", "difference", "differences", "tradeoffs", "pros":
-			s.compare++
-		case "first", "then", "next", "finally", "steps", "afterwards":
-			s.multistep++
-		case "step":
-			k = cueStep
-			if s.prevCue == cueBy && s.prevPrevCue == cueStep {
-				s.reasoning++
-			}
-		case "by":
-			k = cueBy
-		case "how":
-			k = cueHow
-		case "many", "much":
-			if s.prevCue == cueHow {
-				s.mathWords++
-			}
-		case "solve", "calculate", "compute", "equation", "equations", "integral", "derivative",
-			"probability", "sqrt", "frac", "theorem", "polynomial", "matrix":
-			s.mathWords++
-		case "def", "func", "function", "class", "return", "import", "python", "sql", "javascript",
-			"implement", "compile", "code", "regex", "struct":
-			s.codeWords++
-		case "json", "format", "exactly", "must", "only", "bullet", "table", "words":
-			s.constraints++
 		}
+	case cueBy, cueHow:
+		k = c
+	case cueManyMuch:
+		if s.prevCue == cueHow {
+			s.mathWords++
+		}
+	case cueMath:
+		s.mathWords++
+	case cueCode:
+		s.codeWords++
+	case cueConstraint:
+		s.constraints++
 	}
 	s.prevPrevCue, s.prevCue = s.prevCue, k
+}
+
+// cueWords are the words the structural features count, by what they count.
+var cueWords = map[cue][]string{
+	cueReasoning:  {"explain", "why", "prove", "derive", "justify", "analyze", "analyse", "reason", "reasoning"},
+	cueCompare:    {"compare", "contrast", "versus", "vs", "difference", "differences", "tradeoffs", "pros"},
+	cueMultistep:  {"first", "then", "next", "finally", "steps", "afterwards"},
+	cueStep:       {"step"},
+	cueBy:         {"by"},
+	cueHow:        {"how"},
+	cueManyMuch:   {"many", "much"},
+	cueMath:       {"solve", "calculate", "compute", "equation", "equations", "integral", "derivative", "probability", "sqrt", "frac", "theorem", "polynomial", "matrix"},
+	cueCode:       {"def", "func", "function", "class", "return", "import", "python", "sql", "javascript", "implement", "compile", "code", "regex", "struct"},
+	cueConstraint: {"json", "format", "exactly", "must", "only", "bullet", "table", "words"},
+}
+
+// maxCueWord is the length of the longest cue word.
+const maxCueWord = 11
+
+// cueSlot is an entry of cueTable: a cue word's hash in one namespace, the word, and its cue.
+type cueSlot struct {
+	key  uint64
+	word string
+	cue  cue
+}
+
+// cueTable holds every cue word under its hash as a feature in each namespace the scan
+// uses (nsWord, nsSystem, and 0 for the structure-only scans), open-addressed with linear
+// probing.
+var cueTable = func() (t [512]cueSlot) {
+	for c, words := range cueWords {
+		for _, w := range words {
+			if len(w) > maxCueWord {
+				panic("learn: cue word longer than maxCueWord: " + w)
+			}
+			for _, ns := range []uint64{nsWord, nsSystem, 0} {
+				h := uint64(fnvOffset ^ ns)
+				for i := range len(w) {
+					h = (h ^ uint64(w[i])) * fnvPrime
+				}
+				key := fmix(h)
+				j := key % uint64(len(t))
+				for t[j].word != "" {
+					j = (j + 1) % uint64(len(t))
+				}
+				t[j] = cueSlot{key: key, word: w, cue: c}
+			}
+		}
+	}
+	return t
+}()
+
+// lookupCue returns the cue of the word w (any case), whose hash as a feature (fmix of its
+// FNV-1a hash in its namespace) is key, or cueOther. The cue words are found by that hash
+// and confirmed by their text, so a word costs one probe or two.
+func lookupCue(key uint64, w string) cue {
+	for j := key % uint64(len(cueTable)); cueTable[j].word != ""; j = (j + 1) % uint64(len(cueTable)) {
+		if e := &cueTable[j]; e.key == key && equalLower(w, e.word) {
+			return e.cue
+		}
+	}
+	return cueOther
+}
+
+// equalLower reports whether w, with its ASCII letters lower-cased, is lc.
+func equalLower(w, lc string) bool {
+	if len(w) != len(lc) {
+		return false
+	}
+	for i := range len(w) {
+		if lower(w[i]) != lc[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -311,3 +311,38 @@ func TestStructuralWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryCueWordIsFound(t *testing.T) {
+	hash := func(ns uint64, w string) uint64 {
+		h := uint64(fnvOffset ^ ns)
+		for i := range len(w) {
+			h = (h ^ uint64(lower(w[i]))) * fnvPrime
+		}
+		return fmix(h)
+	}
+	all := map[string]bool{}
+	for _, words := range cueWords {
+		for _, w := range words {
+			all[w] = true
+		}
+	}
+	for c, words := range cueWords {
+		for _, w := range words {
+			for _, ns := range []uint64{nsWord, nsSystem, 0} {
+				for _, form := range []string{w, strings.ToUpper(w), strings.ToUpper(w[:1]) + w[1:]} {
+					if got := lookupCue(hash(ns, form), form); got != c {
+						t.Errorf("%q in namespace %#x: cue %d, want %d", form, ns, got, c)
+					}
+				}
+				// A longer word that starts like a cue word is not one.
+				if got := lookupCue(hash(ns, w+"s"), w+"s"); got != cueOther && !all[w+"s"] {
+					t.Errorf("%q in namespace %#x: cue %d, want none", w+"s", ns, got)
+				}
+			}
+		}
+	}
+	// The scan finds them in the user message and in the system prompt.
+	if st := Structural("", "Please EXPLAIN."); st[slices.Index(StructuralNames[:], "reasoning")] == 0 {
+		t.Error("a cue word in the system prompt was not counted")
+	}
+}
