@@ -194,9 +194,8 @@ func (p Mix) bind(t *Table) (*binding, error) {
 			a.path(w2, l2, l2 > 0)
 			// Each item is answered by one model: the result keeps each model's quality on
 			// the items it answers (StartPass), its pass rate over the mix's items.
-			a.answer(m1, w1*t.quality[k1])
-			a.answer(m2, w2*t.quality[k2])
-			a.add(0, 0, w1*failedShare(t.state[k1])+w2*failedShare(t.state[k2]))
+			a.answer(m1, w1*t.quality[k1], w1*failedShare(t.state[k1]))
+			a.answer(m2, w2*t.quality[k2], w2*failedShare(t.state[k2]))
 		},
 	}, nil
 }

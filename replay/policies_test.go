@@ -1,11 +1,14 @@
 package replay_test
 
 import (
+	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/replay"
 )
 
@@ -194,5 +197,53 @@ func TestSplitOfArms(t *testing.T) {
 	if !near(got.Quality, 0.75*a.Quality+0.25*b.Quality) || !near(got.Escalation, 0.25*b.Escalation) ||
 		math.Abs(float64(got.Cost)-(0.75*float64(a.Cost)+0.25*float64(b.Cost))) > 1 {
 		t.Errorf("split %+v, want 3:1 of %+v and %+v", got, a, b)
+	}
+}
+
+// TestStartPassLeavesOutFailedCalls: a router's and a mix's pass rate per model (what
+// replay --calibrate writes as assume.score_pass_rate or pass_rate) is over the calls that
+// answered, as the estimate applies each model's availability separately; the policy's
+// quality still counts a failed call as a failed item.
+func TestStartPassLeavesOutFailedCalls(t *testing.T) {
+	var rows []outcomes.Row
+	// 20 items; the threshold router sends items 0–9 to weak and 10–19 to strong. weak
+	// passes items 0–5, fails 6–7 and its calls on 8–9 failed; strong passes 10–17 and its
+	// call on 18 failed.
+	for i := range 20 {
+		item := fmt.Sprint("i", i)
+		for _, m := range []string{"weak", "strong"} {
+			pass := m == "weak" && i < 6 || m == "strong" && i >= 10 && i < 18
+			r := outcomes.Row{Item: item, Category: "qa", Prompt: item, Model: m, Cost: 1000, Pass: &pass}
+			if m == "weak" && (i == 8 || i == 9) || m == "strong" && i == 18 {
+				r.Pass, r.Error = nil, "rate_limited"
+			}
+			rows = append(rows, r)
+		}
+	}
+	tb, err := replay.NewTable(rows, replay.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float64, 2*tb.Len())
+	weak := tb.Index("weak")
+	for i := range tb.Len() {
+		if n, _ := strconv.Atoi(strings.TrimPrefix(tb.Item(i).ID, "i")); n < 10 {
+			v[i*2+weak] = 1
+		}
+	}
+	sc, err := replay.NewScores(tb, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := mustEval(t, replay.Threshold{Weak: "weak", Strong: "strong", Scores: sc, Threshold: 0.5}, tb)
+	if want := map[string]float64{"weak": 6.0 / 8, "strong": 8.0 / 9}; !near(got.StartPass["weak"], want["weak"]) || !near(got.StartPass["strong"], want["strong"]) {
+		t.Errorf("threshold router's pass rates %v, want %v (failed calls left out)", got.StartPass, want)
+	}
+	if !near(got.Quality, 14.0/20) || !near(got.Failed, 3.0/20) {
+		t.Errorf("threshold router: quality %v failed %v, want 0.7 and 0.15", got.Quality, got.Failed)
+	}
+	mix := mustEval(t, replay.Mix{First: "weak", Second: "strong", Share: 0.5}, tb)
+	if want := map[string]float64{"weak": 6.0 / 18, "strong": 8.0 / 19}; !near(mix.StartPass["weak"], want["weak"]) || !near(mix.StartPass["strong"], want["strong"]) {
+		t.Errorf("mix's pass rates %v, want %v (failed calls left out)", mix.StartPass, want)
 	}
 }

@@ -56,7 +56,8 @@ type Result struct {
 	// the items a model does well on, so this differs from the model's pass rate over all
 	// items, and is what a score route's estimate needs (assume.score_pass_rate); a mix picks
 	// at random, so this is the model's pass rate over the mix's items (assume.pass_rate).
-	// Nil for other policies.
+	// Calls that failed are left out, as an estimate applies each model's availability
+	// separately. Nil for other policies.
 	StartPass map[string]float64 `json:"start_pass_rate,omitempty"`
 	// StrongShare is Calls of the report's strong model: the share of items sent to it.
 	StrongShare float64 `json:"strong_share"`
@@ -111,6 +112,7 @@ type acc struct {
 	esc, failed    float64
 	calls          []float64
 	answered       []float64 // a router's expected passes by model (see answer)
+	failedBy       []float64 // a router's expected failed calls by model (see answer)
 	routed         bool      // answer was called: the policy is a router
 	lat            []wv
 	latSum, latW   float64
@@ -138,14 +140,17 @@ func (a *acc) call(i, m int, p float64) float64 {
 	return a.t.latency[k]
 }
 
-// answer records the expected quality q of the one answer a router took from model m.
-func (a *acc) answer(m int, q float64) {
+// answer records the one call a router made to model m: the expected quality q of its answer
+// and the probability failed that the call failed (leaving the item without an answer).
+func (a *acc) answer(m int, q, failed float64) {
 	if a.answered == nil {
 		a.answered = make([]float64, len(a.t.models))
+		a.failedBy = make([]float64, len(a.t.models))
 	}
 	a.routed = true
 	a.answered[m] += q
-	a.add(q, 0, 0)
+	a.failedBy[m] += failed
+	a.add(q, 0, failed)
 }
 
 // path records that the current item ends, with probability w, after calls whose latencies
@@ -204,11 +209,13 @@ func (a *acc) result(name string, b *binding) *Result {
 		for m, c := range a.calls {
 			if c > 0 {
 				r.Calls[a.t.models[m]] = c / n
-				if a.routed {
+				if a.routed && c-a.failedBy[m] > 0 {
 					if r.StartPass == nil {
 						r.StartPass = map[string]float64{}
 					}
-					r.StartPass[a.t.models[m]] = a.answered[m] / c
+					// Over the calls that answered: an estimate applies each model's
+					// availability separately.
+					r.StartPass[a.t.models[m]] = min(a.answered[m]/(c-a.failedBy[m]), 1)
 				}
 			}
 		}
@@ -282,8 +289,9 @@ func weightedQuantile(xs []wv, p float64) float64 {
 
 // reset empties the accumulator for another policy on the same table, keeping its buffers.
 func (a *acc) reset() {
-	calls, answered, lat, pend := a.calls, a.answered, a.lat[:0], a.pend[:0]
+	calls, answered, failedBy, lat, pend := a.calls, a.answered, a.failedBy, a.lat[:0], a.pend[:0]
 	clear(calls)
 	clear(answered)
-	*a = acc{t: a.t, calls: calls, answered: answered, lat: lat, pend: pend}
+	clear(failedBy)
+	*a = acc{t: a.t, calls: calls, answered: answered, failedBy: failedBy, lat: lat, pend: pend}
 }

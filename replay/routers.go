@@ -165,8 +165,7 @@ func (p Threshold) bind(t *Table) (*binding, error) {
 			k := i*nm + m
 			lat := a.call(i, m, w)
 			a.path(w, lat, lat > 0)
-			a.answer(m, w*t.quality[k])
-			a.add(0, 0, w*failedShare(t.state[k]))
+			a.answer(m, w*t.quality[k], w*failedShare(t.state[k]))
 		},
 	}, nil
 }
@@ -330,8 +329,7 @@ func (w *wtp) binding(lambda float64) (*binding, error) {
 			k := i*nm + best
 			lat := a.call(i, best, wt)
 			a.path(wt, lat, lat > 0)
-			a.answer(best, wt*t.quality[k])
-			a.add(0, 0, wt*failedShare(t.state[k]))
+			a.answer(best, wt*t.quality[k], wt*failedShare(t.state[k]))
 		},
 	}, nil
 }
