@@ -661,6 +661,68 @@ func TestResumeRegradesChangedValidators(t *testing.T) {
 	}
 }
 
+// TestResumeRegradesChangedSchemaFile: a json_schema file is part of what its validator
+// checks, so a resumed run grades again, without a call, the rows it graded when the file
+// says something else, and not when it is only written differently (keys in another order,
+// other spacing).
+func TestResumeRegradesChangedSchemaFile(t *testing.T) {
+	orig, err := os.ReadFile("testdata/recover.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	inline := "{json_schema: {inline: {type: object, required: [id], properties: {id: {type: string}}}}}"
+	text := strings.Replace(string(orig), inline, "{json_schema: schema.json}", 1)
+	if text == string(orig) {
+		t.Fatal("the fixture's inline schema moved")
+	}
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	schema := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "schema.json"), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setFile := filepath.Join(dir, "set.jsonl")
+	items := `{"id": "default", "prompt": "Extract the id from ticket 1."}
+{"id": "exact", "prompt": "Extract the id from ticket 3.", "checks": [{"exact": "ok"}]}
+`
+	if err := os.WriteFile(setFile, []byte(items), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.jsonl")
+	fake := &fakeProvider{name: "sim-a"}
+	run := func() *Result {
+		t.Helper()
+		f := loadFixture(t, specFile, "extract")
+		set, err := LoadSet(setFile, f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{Category: f.cat, Models: []*spec.Model{f.realModel("small")}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
+		res, err := r.Run(context.Background(), set, openOutput(t, out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	schema(`{"type": "object", "required": ["id"]}`)
+	if res := run(); res.Ran != 2 {
+		t.Fatalf("first run: %+v; want 2 pairs run", res)
+	}
+	schema("{\n  \"required\": [\"id\"],\n  \"type\": \"object\"\n}\n")
+	if res := run(); res.Skipped != 2 || res.Regraded != 0 {
+		t.Errorf("the same schema written differently: %+v; want 2 resumed as they are", res)
+	}
+	schema(`{"type": "object", "required": ["id", "name"]}`)
+	if res := run(); res.Ran != 0 || res.Skipped != 2 || res.Regraded != 1 || fake.calls.Load() != 2 {
+		t.Errorf("the schema file changed: %+v after %d calls; want the pair it grades graded again, without a call", res, fake.calls.Load())
+	}
+}
+
 // TestLegacyRowsAreRegradedNotDropped: a row written before rows said whether a simulator
 // answered may hold a real answer, even when the model is simulated now: when its checks
 // change, a run against the simulated provider grades its recorded answer again, and never

@@ -306,7 +306,7 @@ func NewValidators(checker *validate.Checker, cat *spec.Category) (*Validators, 
 		g.costly = g.costly || v.CallsModel()
 	}
 	g.name = "validators (" + strings.Join(names, "; ") + ")"
-	settings, err := validatorSettings(vs)
+	settings, err := validatorSettings(checker, vs)
 	if err != nil {
 		return nil, fmt.Errorf("category %q's validators: %w", cat.Name, err)
 	}
@@ -315,17 +315,19 @@ func NewValidators(checker *validate.Checker, cat *spec.Category) (*Validators, 
 }
 
 // validatorSettings returns the canonical form of validators, as the spec compiled them: each
-// one's kind and settings, in order, as JSON. Settings are a validator's exported fields (a
-// model it names is its name), so that where a validator is written in the spec, or how, does
-// not count, and what it checks does.
-func validatorSettings(vs []*spec.Validator) (json.RawMessage, error) {
+// one's kind and settings, in order, as JSON, with what it read from outside the spec (a
+// json_schema file's content, canonical: see validate.Checker.Reads). Settings are a
+// validator's exported fields (a model it names is its name), so that where a validator or
+// its schema is written, or how, does not count, and what it checks does.
+func validatorSettings(checker *validate.Checker, vs []*spec.Validator) (json.RawMessage, error) {
 	type setting struct {
 		Kind     string               `json:"kind"`
 		Settings spec.ValidatorConfig `json:"settings"`
+		Reads    json.RawMessage      `json:"reads,omitempty"`
 	}
 	canon := make([]setting, len(vs))
 	for i, v := range vs {
-		canon[i] = setting{Kind: v.Kind, Settings: v.Config}
+		canon[i] = setting{Kind: v.Kind, Settings: v.Config, Reads: checker.Reads(v)}
 	}
 	return json.Marshal(canon)
 }
@@ -334,8 +336,8 @@ func validatorSettings(vs []*spec.Validator) (json.RawMessage, error) {
 func (g *Validators) Name() string { return g.name }
 
 // Settings returns the validators' canonical form: each one's kind and settings, in order, as
-// JSON. It changes when what the validators check changes, and only then; a schema file a
-// validator names is named, not read.
+// JSON, with the content of a schema file a validator reads. It changes when what the
+// validators check changes, and only then.
 func (g *Validators) Settings() json.RawMessage { return g.settings }
 
 // Costly implements Costly: true when the validators include one that calls a model (a judge,

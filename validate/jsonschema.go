@@ -120,7 +120,13 @@ type jsonSchemaValidator struct {
 	fixed       *compiledSchema // from a file or inline
 	fromRequest bool
 	cache       schemaCache
+	// file is the schema file's content in canonical form (keys sorted, compact), nil for
+	// an inline schema or the request's (see Checker.Reads).
+	file json.RawMessage
 }
+
+// Reads implements reader: a schema file's content, canonical.
+func (v *jsonSchemaValidator) Reads() json.RawMessage { return v.file }
 
 func newJSONSchema(cfg spec.ValidatorConfig, env Env) (Validator, error) {
 	c := cfg.(*spec.JSONSchema)
@@ -147,6 +153,12 @@ func newJSONSchema(cfg spec.ValidatorConfig, env Env) (Validator, error) {
 		return nil, err
 	}
 	v.fixed = s
+	if c.Path != "" {
+		var doc any
+		if err := json.Unmarshal(raw, &doc); err == nil {
+			v.file, _ = json.Marshal(doc)
+		}
+	}
 	return v, nil
 }
 

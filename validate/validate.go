@@ -10,6 +10,7 @@ package validate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -150,6 +151,22 @@ func NewChecker(s *spec.Spec, env Env) (*Checker, error) {
 		return nil, errs
 	}
 	return c, nil
+}
+
+// reader is a Validator that checks with what it read from outside the spec (a schema file).
+type reader interface {
+	Reads() json.RawMessage
+}
+
+// Reads returns what the validator v checks with besides its settings in the spec, in a
+// canonical form that changes when what it checks does: a json_schema file's content, keys
+// sorted and compact. It is nil for every other validator, and for one this Checker did not
+// compile.
+func (c *Checker) Reads(v *spec.Validator) json.RawMessage {
+	if r, ok := c.compiled[v].(reader); ok {
+		return r.Reads()
+	}
+	return nil
 }
 
 // Check runs validators on an answer. Cheap validators run first and all of them run, so the
