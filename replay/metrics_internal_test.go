@@ -240,9 +240,11 @@ func TestQuantileThresholds(t *testing.T) {
 		n           int
 		want        []float64
 	}{
-		{"evenly", "ranks 0, 2, 4 of 4 scores and one above the top", []float64{0.4, 0.1, 0.3, 0.2}, 3, []float64{0.1, 0.3, math.Nextafter(0.4, 2)}},
-		{"ties", "equal scores merge into one threshold", []float64{0.5, 0.5, 0.5, 0.5}, 5, []float64{0.5, math.Nextafter(0.5, 2)}},
-		{"one", "a single threshold still gets the all-strong end", []float64{0.2, 0.7}, 1, []float64{math.Nextafter(0.7, 2)}},
+		{"evenly", "ranks 0, 2, 4 of 4 scores and one above the top", []float64{0.4, 0.1, 0.3, 0.2}, 3, []float64{0.1, 0.3, 1}},
+		{"ties", "equal scores merge into one threshold", []float64{0.5, 0.5, 0.5, 0.5}, 5, []float64{0.5, 1}},
+		{"one", "a single threshold still gets the all-strong end", []float64{0.2, 0.7}, 1, []float64{1}},
+		{"shortest", "each threshold is the shortest decimal above the next lower score", []float64{0.123456, 0.71234, 0.712391, 0.8}, 3, []float64{0.1, 0.71239, 1}},
+		{"negative", "scores below zero, the top one too", []float64{-3.25, -2.5}, 2, []float64{-4, 0}},
 		{"none", "no items", nil, 10, []float64{0}},
 	}
 	for _, tt := range tests {

@@ -397,9 +397,11 @@ const DefaultThresholds = 100
 
 // ThresholdSweep evaluates a Threshold router at N thresholds placed at quantiles of the
 // weak model's scores over the evaluated items, so that the share of strong calls runs
-// evenly from 0 to 1: threshold k of N (k = 0…N−1) is the score of rank ⌊k·n/(N−1)⌉ in
-// ascending order, and the last sends every item to Strong. Ties in the scores can merge
-// thresholds; duplicates are evaluated once. Explicit Thresholds replace the quantiles.
+// evenly from 0 to 1: threshold k of N (k = 0…N−1) decides as the score of rank ⌊k·n/(N−1)⌉
+// in ascending order does, and the last sends every item to Strong. Each is written as the
+// shortest decimal between that score (included) and the next lower one, so that it reads
+// well in a spec and no item sits on it. Ties in the scores can merge thresholds; duplicates
+// are evaluated once. Explicit Thresholds replace the quantiles.
 type ThresholdSweep struct {
 	Weak, Strong string
 	Scores       *Scores
@@ -448,11 +450,49 @@ func (s ThresholdSweep) Sweep(t *Table) (*Curve, error) {
 }
 
 // quantileThresholds returns n thresholds at quantiles of scores, ascending, without
-// duplicates; the last is above every score.
+// duplicates; the last is above every score. Each is then moved down to the shortest decimal
+// that decides every item as it does (above the next lower score), so that a threshold a
+// calibration writes into a spec reads well and, unrounded, decides as here.
 func quantileThresholds(scores []float64, n int) []float64 {
 	s := slices.Clone(scores)
 	slices.Sort(s)
-	return sortedQuantiles(s, n)
+	ths := sortedQuantiles(s, n)
+	if len(s) == 0 {
+		return ths
+	}
+	top := s[len(s)-1]
+	for k, th := range ths {
+		lo := math.Inf(-1) // the largest score below th
+		if j := sort.SearchFloat64s(s, th); j > 0 {
+			lo = s[j-1]
+		}
+		hi := th
+		if th > top {
+			hi = top + max(math.Abs(top), 1) // any value above every score will do
+		}
+		ths[k] = shortestIn(lo, hi)
+	}
+	return ths
+}
+
+// shortestIn returns the number with the fewest significant decimal digits in (lo, hi],
+// lo < hi: for p = 1, 2, … digits, the largest p-digit number not above hi, until one is above
+// lo (hi itself at worst).
+func shortestIn(lo, hi float64) float64 {
+	if hi == 0 {
+		return 0
+	}
+	for p := 1; p <= 16; p++ {
+		unit := math.Pow(10, math.Floor(math.Log10(math.Abs(hi)))-float64(p-1))
+		x, _ := strconv.ParseFloat(strconv.FormatFloat(math.Floor(hi/unit)*unit, 'g', p, 64), 64)
+		if x > hi { // hi/unit rounded up to a whole number
+			x, _ = strconv.ParseFloat(strconv.FormatFloat(x-unit, 'g', p, 64), 64)
+		}
+		if x > lo && x <= hi {
+			return x
+		}
+	}
+	return hi
 }
 
 // sortedQuantiles is quantileThresholds of scores sorted in ascending order.

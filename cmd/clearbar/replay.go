@@ -642,7 +642,8 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 		score := map[string]any{"router": rel, "models": ch.Models}
 		switch {
 		case ch.Params.Threshold != nil:
-			score["threshold"] = sig6(*ch.Params.Threshold)
+			// As the sweep placed it: the shortest decimal that decides every item as replayed.
+			score["threshold"] = *ch.Params.Threshold
 		case ch.Params.Lambda != nil && *ch.Params.Lambda > 0:
 			score["willingness_to_pay"] = sig6(1 / *ch.Params.Lambda)
 		default:

@@ -672,13 +672,14 @@ func writePricedOutcomes(t *testing.T, path string, from, n int) {
 	writeRows(t, path, rows)
 }
 
-// TestReplayCalibrateWTPReplaysAsWritten: a willingness to pay calibrated by replay --calibrate
-// decides, once written into the spec, every request as the calibration did: the willingness-
-// to-pay router replay sweeps prices each request as the gateway's score route does (the
-// request's own input tokens, the category's output), so that replaying the written spec
-// gives the quality and the strong share the calibration chose, for a strong-share target and
-// for the quality bar alike.
-func TestReplayCalibrateWTPReplaysAsWritten(t *testing.T) {
+// TestReplayCalibrateReplaysAsWritten: a willingness to pay or a threshold calibrated by
+// replay --calibrate decides, once written into the spec, every request as the calibration
+// did: the willingness-to-pay router replay sweeps prices each request as the gateway's score
+// route does (the request's own input tokens, the category's output), and neither setting
+// sits on an item's tie, where writing it rounded would move the item, so that replaying the
+// written spec gives the quality and the strong share the calibration chose, for a
+// strong-share target and for the quality bar alike.
+func TestReplayCalibrateReplaysAsWritten(t *testing.T) {
 	dir := t.TempDir()
 	train, held := filepath.Join(dir, "train.jsonl"), filepath.Join(dir, "held.jsonl")
 	writePricedOutcomes(t, train, 0, 800)
@@ -710,13 +711,14 @@ func TestReplayCalibrateWTPReplaysAsWritten(t *testing.T) {
 			t.Fatalf("%v: %v\n%.500s", args, err, out)
 		}
 	}
-	for _, target := range []string{"strong-share=0.3", "bar"} {
+	for _, c := range []struct{ kind, target string }{{"wtp", "strong-share=0.3"}, {"wtp", "bar"}, {"threshold", "strong-share=0.3"}, {"threshold", "bar"}} {
+		target := c.kind + " " + c.target
 		if err := os.WriteFile(specFile, []byte(pricedSpec), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		replayJSON("--calibrate", "--target", target, "--include", "wtp")
-		if rep.Calibration == nil || rep.Calibration.Chosen.Kind != "wtp" {
-			t.Fatalf("--target %s: want a willingness to pay calibrated, got %+v", target, rep.Calibration)
+		replayJSON("--calibrate", "--target", c.target, "--include", c.kind)
+		if rep.Calibration == nil || rep.Calibration.Chosen.Kind != c.kind {
+			t.Fatalf("--target %s: want a %s calibrated, got %+v", target, c.kind, rep.Calibration)
 		}
 		chosen := rep.Calibration.Chosen
 		replayJSON("--include", "spec")
@@ -727,8 +729,8 @@ func TestReplayCalibrateWTPReplaysAsWritten(t *testing.T) {
 			}
 		}
 		data, _ := os.ReadFile(specFile)
-		if written == nil || !strings.Contains(string(data), "willingness_to_pay") {
-			t.Fatalf("--target %s: no willingness to pay written, or no spec route replayed:\n%s", target, data)
+		if written == nil || !strings.Contains(string(data), map[string]string{"wtp": "willingness_to_pay", "threshold": "threshold"}[c.kind]) {
+			t.Fatalf("--target %s: no setting written, or no spec route replayed:\n%s", target, data)
 		}
 		t.Logf("--target %s: calibrated quality %.4f, strong share %.4f; the written spec replays to %.4f, %.4f", target, chosen.Quality, chosen.StrongShare, written.Quality, written.StrongShare)
 		if math.Abs(written.Quality-chosen.Quality) > 1e-9 || math.Abs(written.StrongShare-chosen.StrongShare) > 1e-9 {
