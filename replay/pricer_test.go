@@ -256,3 +256,53 @@ func TestSpecPricerBoundToModels(t *testing.T) {
 		t.Errorf("the same price for %s and %s", models[0], reversed[0])
 	}
 }
+
+// TestWTPSweepSkipsModelsNeverChosen: a model whose (price, score) lies below the line
+// between a cheaper and a dearer one is chosen at no λ, so the λ where it would trade with
+// its neighbours decides nothing: the sweep places its points only where a decision changes,
+// and every one of them moves some items.
+func TestWTPSweepSkipsModelsNeverChosen(t *testing.T) {
+	const n = 2000
+	var rows []outcomes.Row
+	v := make([]float64, 0, 3*n)
+	for i := range n {
+		for m := range 3 {
+			pass := i%(m+2) == 0
+			rows = append(rows, outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: fmt.Sprint("q", i), Model: fmt.Sprint("m", m), Cost: clearbar.Money(1000 * (m + 1)), Pass: &pass})
+		}
+	}
+	tb, err := replay.NewTable(rows, replay.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range tb.Len() {
+		var k int
+		fmt.Sscanf(tb.Item(i).ID, "q%d", &k)
+		// m1 lies one tenth of the way from m0's score to m2's, at half m2's extra price:
+		// below the chord, never the best choice.
+		a, d := float64(k%97)/200, 0.05+float64(k%89)/100
+		row := make([]float64, 3)
+		row[tb.Index("m0")], row[tb.Index("m1")], row[tb.Index("m2")] = a, a+d/10, a+d
+		v = append(v, row...)
+	}
+	sc, err := replay.NewScores(tb, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := replay.WTPSweep{Models: []string{"m0", "m1", "m2"}, Scores: sc, Weak: "m0", Strong: "m2"}.Sweep(tb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := 0
+	for k, p := range c.Points {
+		if p.Calls["m1"] > 0 {
+			t.Fatalf("λ=%v sends %.3f of the items to m1, which no λ should choose", *p.Params.Lambda, p.Calls["m1"])
+		}
+		if k > 0 && p.Share("m2") == c.Points[k-1].Share("m2") {
+			same++
+		}
+	}
+	if same > len(c.Points)/10 {
+		t.Errorf("%d of %d points decide as the point before them: λ placed where no decision changes", same, len(c.Points))
+	}
+}

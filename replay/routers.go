@@ -524,8 +524,8 @@ func sortedQuantiles(s []float64, n int) []float64 {
 // pay), and N−2 values at quantiles of the items' switch points, each moved halfway to the
 // next larger switch point (away from any item's tie), the last above every one (the cheapest
 // model wins everywhere). An item's switch points are the values of Lambda at which its
-// choice moves from a model to the next cheaper one that could be chosen (the score given up
-// over the price saved), so that the sweep's points spread evenly over the items' decisions,
+// choice moves from a model to the next cheaper one that can be chosen, on the upper convex
+// hull of its (price, score) points (the score given up over the price saved), so that the sweep's points spread evenly over the items' decisions,
 // as a ThresholdSweep's spread over the strong share, whatever the scale of the scores and
 // prices; ties in the switch points merge values, evaluated once. Explicit Lambdas replace
 // them. Weak and Strong name the reference pair for APGR; Pricer is the router's (see
@@ -585,18 +585,29 @@ func (s WTPSweep) defaultLambdas(w *wtp) []float64 {
 		if !covered || len(cand) < 2 {
 			continue
 		}
-		// Candidates are not dominated: by ascending price, their scores ascend too, and
-		// λ = Δscore / Δprice is where the choice moves from one to the next cheaper.
+		// Candidates are not dominated: by ascending price, their scores ascend too. Only
+		// those on the upper convex hull of (price, score) are ever chosen, and λ = Δscore /
+		// Δprice between neighbours on it is where the choice moves to the cheaper one.
 		price, row := w.prices(i), w.scores.v[i*nm:(i+1)*nm]
 		byPrice = append(byPrice[:0], cand...)
 		if len(byPrice) > 2 || price[byPrice[0]] > price[byPrice[1]] {
 			slices.SortFunc(byPrice, func(a, b int32) int { return cmp.Compare(price[a], price[b]) })
 		}
-		for k := 1; k < len(byPrice); k++ {
-			a, b := byPrice[k-1], byPrice[k]
-			if dp, ds := price[b]-price[a], row[w.cols[b]]-row[w.cols[a]]; dp > 0 && ds > 0 {
-				switches = append(switches, ds/dp)
+		slope := func(a, b int32) float64 {
+			return (row[w.cols[b]] - row[w.cols[a]]) / (price[b] - price[a])
+		}
+		hull := byPrice[:0] // in place: the hull never outruns the candidates it was built from
+		for _, c := range byPrice {
+			if len(hull) > 0 && !(price[c] > price[hull[len(hull)-1]] && row[w.cols[c]] > row[w.cols[hull[len(hull)-1]]]) {
+				continue // a tie in price or score: not a switch
 			}
+			for len(hull) >= 2 && slope(hull[len(hull)-2], hull[len(hull)-1]) <= slope(hull[len(hull)-1], c) {
+				hull = hull[:len(hull)-1]
+			}
+			hull = append(hull, c)
+		}
+		for k := 1; k < len(hull); k++ {
+			switches = append(switches, slope(hull[k-1], hull[k]))
 		}
 	}
 	out := []float64{0}
