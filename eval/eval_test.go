@@ -593,6 +593,22 @@ func TestResumeRegradesChangedChecks(t *testing.T) {
 	}
 }
 
+// runSmall runs (or resumes) the eval set in setFile for f's category with its model
+// "small" on fake, writing to out.
+func runSmall(t *testing.T, f *fixture, setFile, out string, fake *fakeProvider) (*Result, *Set) {
+	t.Helper()
+	set, err := LoadSet(setFile, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Category: f.cat, Models: []*spec.Model{f.realModel("small")}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
+	res, err := r.Run(context.Background(), set, openOutput(t, out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, set
+}
+
 // TestResumeRegradesChangedValidators: the category's validators are part of what grades an
 // item without checks, or with {"validators": true}, so a resumed run grades such rows again,
 // without a call, when the spec's validators change, though their summary does not (an inline
@@ -632,16 +648,7 @@ func TestResumeRegradesChangedValidators(t *testing.T) {
 	fake := &fakeProvider{name: "sim-a"}
 	run := func(f *fixture) (*Result, *Set) {
 		t.Helper()
-		set, err := LoadSet(setFile, f.env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := &Runner{Category: f.cat, Models: []*spec.Model{f.realModel("small")}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
-		res, err := r.Run(context.Background(), set, openOutput(t, out))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res, set
+		return runSmall(t, f, setFile, out, fake)
 	}
 	if res, _ := run(before); res.Ran != 3 {
 		t.Fatalf("first run: %+v; want 3 pairs run", res)
@@ -697,16 +704,7 @@ func TestResumeRegradesChangedSchemaFile(t *testing.T) {
 	fake := &fakeProvider{name: "sim-a"}
 	run := func() *Result {
 		t.Helper()
-		f := loadFixture(t, specFile, "extract")
-		set, err := LoadSet(setFile, f.env)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := &Runner{Category: f.cat, Models: []*spec.Model{f.realModel("small")}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
-		res, err := r.Run(context.Background(), set, openOutput(t, out))
-		if err != nil {
-			t.Fatal(err)
-		}
+		res, _ := runSmall(t, loadFixture(t, specFile, "extract"), setFile, out, fake)
 		return res
 	}
 	schema(`{"type": "object", "required": ["id"]}`)
