@@ -6,6 +6,7 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -32,7 +33,16 @@ func Create(path string) (*File, error) {
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return nil, err
+		// Name the file asked for, not the temporary one: "open /x/.y.123.tmp" is not a
+		// path the user wrote.
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("cannot write %s: its directory %s does not exist", path, filepath.Dir(path))
+			}
+			return nil, fmt.Errorf("cannot write %s: %w", path, pe.Err)
+		}
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	// CreateTemp makes the file readable by its owner only.
 	if err := f.Chmod(mode); err != nil {

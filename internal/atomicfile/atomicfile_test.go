@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -93,5 +94,15 @@ func TestCreateRefusesNonRegular(t *testing.T) {
 	}
 	if l := leftovers(t, filepath.Dir(dir)); len(l) > 0 {
 		t.Errorf("temporary files left: %v", l)
+	}
+}
+
+// TestErrorsNameThePath: a file that cannot be created is named as the caller named it, not
+// by the temporary name it would have been written under.
+func TestErrorsNameThePath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "report.html")
+	err := WriteFile(path, []byte("x"))
+	if err == nil || !strings.Contains(err.Error(), "cannot write "+path+": its directory "+filepath.Dir(path)+" does not exist") || strings.Contains(err.Error(), ".tmp") {
+		t.Errorf("error %v: want it to name %s and its missing directory, and no temporary file", err, path)
 	}
 }
