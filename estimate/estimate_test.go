@@ -445,6 +445,51 @@ categories:
 	}
 }
 
+// TestMeasuredLatencyIntervalFromFewSamples: ten latency samples cannot bound a p95 from
+// above (the distribution-free interval's upper rank is past the sample), so an assumed p95
+// above every sample does not contradict them; the text report shows the open end as ∞.
+// With 200 samples the same assumption does contradict.
+func TestMeasuredLatencyIntervalFromFewSamples(t *testing.T) {
+	s := parse(t, `version: 1
+name: few
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 2s}, availability: 1}
+categories:
+  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
+`)
+	p95 := func(n int) (Finding, string) {
+		t.Helper()
+		var obs []Observation
+		for i := range n {
+			obs = append(obs, Observation{Category: "x", Model: "gpt-4o-mini", LatencyMS: 400 + float64(i%10)*20})
+		}
+		r, err := Run(context.Background(), s, Options{Samples: 2000, Today: testDay, Measured: Measure(s, obs), MeasuredFrom: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		WriteText(&buf, r)
+		for _, f := range r.Measured.Findings {
+			if f.What == "latency p95" {
+				return f, buf.String()
+			}
+		}
+		t.Fatalf("no p95 finding among %+v", r.Measured.Findings)
+		return Finding{}, ""
+	}
+	f, text := p95(10)
+	if f.Contradicts || !f.HighUnbounded || f.Low <= 0 || f.Low > 0.58 {
+		t.Errorf("10 samples up to 580ms against an assumed p95 of 2s: %+v; want an interval open above, not a contradiction", f)
+	}
+	if !strings.Contains(text, "–∞") {
+		t.Errorf("the text report does not show the open end:\n%s", text)
+	}
+	if f, _ := p95(200); !f.Contradicts || f.HighUnbounded || f.High != 0.58 {
+		t.Errorf("200 samples up to 580ms against an assumed p95 of 2s: %+v; want a contradiction", f)
+	}
+}
+
 // TestAgreeCostsTheCheckerCall: an agreement check makes its model answer the same request, so
 // a cascade whose first step is checked by agree costs, per request, the checker's price at the
 // category's tokens in and out more than the same cascade checked by a validator that calls no

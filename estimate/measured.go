@@ -251,9 +251,12 @@ type Finding struct {
 	What     string  `json:"what"`
 	Assumed  float64 `json:"assumed"`
 	Measured float64 `json:"measured"`
-	// Low and High bound the measurement (95% interval where one applies).
-	Low  float64 `json:"low"`
-	High float64 `json:"high"`
+	// Low and High bound the measurement (95% interval where one applies). HighUnbounded
+	// says the interval has no upper end (a latency quantile from too few samples); High
+	// is then 0.
+	Low           float64 `json:"low"`
+	High          float64 `json:"high"`
+	HighUnbounded bool    `json:"high_unbounded,omitempty"`
 	N    int     `json:"n"`
 	// Contradicts says the assumption lies outside the measurement's interval.
 	Contradicts bool   `json:"contradicts"`
@@ -296,7 +299,15 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			}{{"latency p50", 0.5}, {"latency p95", 0.95}} {
 				v, lo, hi := quantileCI(cell.latency, q.p)
 				assumed := assumedQuantile(&lm, q.p)
-				f := Finding{Category: c.Name, Model: m.Name, What: q.name, Assumed: assumed, Measured: v, Low: lo, High: hi, N: n, Used: n >= MinLatency}
+				f := Finding{Category: c.Name, Model: m.Name, What: q.name, Assumed: assumed, Measured: v, N: n, Used: n >= MinLatency}
+				// Too few samples leave an end of the interval open: below, a latency is
+				// at least 0; above, nothing bounds it.
+				f.Low = max(lo, 0)
+				if math.IsInf(hi, 1) {
+					f.HighUnbounded = true
+				} else {
+					f.High = hi
+				}
 				f.Contradicts = assumed > 0 && (assumed < lo || assumed > hi)
 				if m.Resolved.LatencyDefault && c.Assume.Latency[m.Name] == nil {
 					f.Note = "the assumption was the default"
@@ -409,15 +420,23 @@ func wilson(k, n int) (float64, float64) {
 	return math.Max(0, center-half), math.Min(1, center+half)
 }
 
+// interval formats the finding's interval: "-" when it has none, an open upper end as ∞.
+func (f *Finding) interval() string {
+	switch {
+	case f.HighUnbounded:
+		return findingValue(f.What, f.Low) + "–∞"
+	case f.High > 0:
+		return findingValue(f.What, f.Low) + "–" + findingValue(f.What, f.High)
+	}
+	return "-"
+}
+
 // quantileCI returns the q-quantile of sorted samples and a distribution-free 95% interval
 // from the order statistics (the binomial interval on the rank).
 func quantileCI(sorted []float64, q float64) (v, lo, hi float64) {
 	n := len(sorted)
-	at := func(i int) float64 { return sorted[min(max(i, 0), n-1)] }
-	v = at(int(math.Ceil(q*float64(n))) - 1)
-	half := 1.959963984540054 * math.Sqrt(float64(n)*q*(1-q))
-	lo = at(int(math.Floor(float64(n)*q-half)) - 1)
-	hi = at(int(math.Ceil(float64(n)*q+half)) - 1)
+	v = sorted[min(max(int(math.Ceil(q*float64(n)))-1, 0), n-1)]
+	lo, hi = stats.QuantileCI(sorted, q, 0.95)
 	return v, lo, hi
 }
 

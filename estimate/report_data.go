@@ -144,10 +144,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			if f.Contradicts {
 				verdict = "**contradicts**"
 			}
-			interval := "-"
-			if f.High > 0 {
-				interval = findingValue(f.What, f.Low) + "–" + findingValue(f.What, f.High)
-			}
+			interval := f.interval()
 			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", f.Category, f.Model, f.What, findingValue(f.What, f.Assumed),
 				findingValue(f.What, f.Measured), interval, f.N, yesNo(f.Used), verdict)
 		}

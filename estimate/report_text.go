@@ -236,10 +236,7 @@ func writeMeasuredText(w io.Writer, m *MeasuredSummary) {
 		if f.Note != "" {
 			verdict += ": " + f.Note
 		}
-		interval := "-"
-		if f.High > 0 {
-			interval = findingValue(f.What, f.Low) + "–" + findingValue(f.What, f.High)
-		}
+		interval := f.interval()
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", f.Category, f.Model, f.What, findingValue(f.What, f.Assumed),
 			findingValue(f.What, f.Measured), interval, f.N, yesNo(f.Used), verdict)
 	}
