@@ -257,7 +257,7 @@ type Finding struct {
 	Low           float64 `json:"low"`
 	High          float64 `json:"high"`
 	HighUnbounded bool    `json:"high_unbounded,omitempty"`
-	N    int     `json:"n"`
+	N             int     `json:"n"`
 	// Contradicts says the assumption lies outside the measurement's interval.
 	Contradicts bool   `json:"contradicts"`
 	Used        bool   `json:"used"`
