@@ -6,24 +6,24 @@ import (
 	"flag"
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/trace"
 )
 
-// flaggedSince is how far back clearbar flagged looks by default: a week.
-const flaggedSince = 7 * 24 * time.Hour
-
 func (m *Main) runFlagged(ctx context.Context, args []string) error {
-	usage := fmt.Sprintf("clearbar flagged [--trace clearbar.db] [--since %dh] [--category NAME] [--limit N] [--format text|json]", int(flaggedSince.Hours()))
+	const usage = "clearbar flagged [--trace clearbar.db] [--since 7d] [--category NAME] [--limit N] [--format text|json]"
 	fs := flag.NewFlagSet("flagged", flag.ContinueOnError)
 	db := fs.String("trace", "clearbar.db", "the decision store to read")
-	since := fs.Duration("since", flaggedSince, "how far back to look")
+	since := fs.String("since", "7d", "how far back to look: days (7d), weeks (2w), monthly, or a duration (72h)")
 	category := fs.String("category", "", "only this category")
 	limit := fs.Int("limit", 100, "most decisions to list")
 	format := fs.String("format", "text", "text or json")
 	if _, err := parseArgs(fs, args, 0, 0, usage); err != nil {
+		return err
+	}
+	from, err := windowStart(*since, m.Now())
+	if err != nil {
 		return err
 	}
 	if err := checkTraceStore(*db); err != nil {
@@ -34,7 +34,7 @@ func (m *Main) runFlagged(ctx context.Context, args []string) error {
 		return fmt.Errorf("opening %s: %w", *db, err)
 	}
 	defer store.Close()
-	ds, err := store.List(ctx, trace.Filter{Since: m.Now().Add(-*since), Category: *category, Flagged: true, Limit: *limit})
+	ds, err := store.List(ctx, trace.Filter{Since: from, Category: *category, Flagged: true, Limit: *limit})
 	if err != nil {
 		return err
 	}
