@@ -50,7 +50,10 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	r := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: body, N: 1}
 	var err *clearbar.Error
 	var seen uint16
-	var toolChoice gjson.Result // checked once the tools are known
+	// Checked once the whole body is read, since they depend on other parameters: tool_choice
+	// on the tools, stream_options on stream, top_logprobs on logprobs.
+	var toolChoice, streamOptions, topLogprobs gjson.Result
+	logprobs := false
 	root.ForEach(func(k, v gjson.Result) bool {
 		// A key given twice is read differently by different parsers (the upstream may take
 		// the last, routing the first): refuse it.
@@ -77,6 +80,7 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 				err = invalidType(k.Str, "an object", v)
 			} else if err = checkBool("stream_options.include_usage", v.Get("include_usage")); err == nil {
 				r.IncludeUsage = v.Get("include_usage").Type == gjson.True
+				streamOptions = v
 			}
 		case "messages":
 			err = decodeMessages(r, v, lim)
@@ -85,14 +89,16 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		case "tool_choice":
 			toolChoice = v
 		case "response_format":
-			r.ResponseFormat.Type = v.Get("type").Str
-			if r.ResponseFormat.Type == "json_schema" {
-				js := v.Get("json_schema")
-				r.ResponseFormat.Name = js.Get("name").Str
-				if s := js.Get("schema"); s.Exists() {
-					r.ResponseFormat.Schema = []byte(s.Raw)
-				}
-				r.ResponseFormat.Strict = js.Get("strict").Type == gjson.True
+			err = decodeResponseFormat(r, v)
+		case "stop":
+			err = checkStop(v)
+		case "logprobs":
+			if err = checkBool(k.Str, v); err == nil {
+				logprobs = v.Type == gjson.True
+			}
+		case "top_logprobs":
+			if _, err = checkInt(k.Str, v, 0, maxTopLogprobs); err == nil {
+				topLogprobs = v
 			}
 		case "max_completion_tokens":
 			var n int
@@ -130,6 +136,12 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	})
 	if err == nil {
 		err = decodeToolChoice(r, toolChoice)
+	}
+	if err == nil && streamOptions.Exists() && streamOptions.Type != gjson.Null && !r.Stream {
+		err = badRequest("stream_options", "invalid_value", "Invalid value for 'stream_options': stream_options is only allowed when stream is true; leave it out (or null) for a request that is not streamed.")
+	}
+	if err == nil && topLogprobs.Exists() && topLogprobs.Type != gjson.Null && !logprobs {
+		err = badRequest("top_logprobs", "invalid_value", "Invalid value for 'top_logprobs': top_logprobs is only allowed when logprobs is true; set \"logprobs\": true to get the most likely tokens.")
 	}
 	if err != nil {
 		return nil, err
@@ -171,6 +183,18 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 		case !knownRole(role.Str):
 			err = badRequest(at(".role"), "invalid_value", "Invalid value for '%s': %q. Supported values are: 'system', 'developer', 'user', 'assistant', 'tool' and 'function'.", at(".role"), role.Str)
 			return false
+		}
+		if role.Str == "tool" {
+			// A tool message answers one call; without its id no upstream can pair them
+			// (OpenAI refuses it, and the Anthropic translation needs it for tool_use_id).
+			switch id := m.Get("tool_call_id"); {
+			case !id.Exists() || id.Type == gjson.Null || id.Type == gjson.String && id.Str == "":
+				err = badRequest(at(".tool_call_id"), "missing_required_parameter", "Missing required parameter: '%s'. A tool message needs the tool_call_id of the call it answers.", at(".tool_call_id"))
+				return false
+			case id.Type != gjson.String:
+				err = invalidType(at(".tool_call_id"), "a string", id)
+				return false
+			}
 		}
 		msg := clearbar.Message{Role: role.Str}
 		c := m.Get("content")
@@ -244,12 +268,107 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 	return err
 }
 
-// The bounds OpenAI gives n, and a bound on output tokens that keeps them an int32 (the context
-// window check names max_tokens when a model cannot give that many).
+// The bounds OpenAI gives n, stop and top_logprobs, and a bound on output tokens that keeps
+// them an int32 (the context window check names max_tokens when a model cannot give that
+// many).
 const (
-	maxChoices      = 128
-	maxOutputTokens = 1<<31 - 1
+	maxChoices       = 128
+	maxStopSequences = 4
+	maxTopLogprobs   = 20
+	maxOutputTokens  = 1<<31 - 1
+	// maxSchemaName is the longest response_format.json_schema.name OpenAI takes.
+	maxSchemaName = 64
 )
+
+// checkStop accepts OpenAI's stop: null, a string, or an array of at most maxStopSequences
+// strings.
+func checkStop(v gjson.Result) *clearbar.Error {
+	switch {
+	case v.Type == gjson.Null || v.Type == gjson.String:
+		return nil
+	case !v.IsArray():
+		return invalidType("stop", "one of a string or array of strings", v)
+	}
+	var err *clearbar.Error
+	n := 0
+	v.ForEach(func(_, s gjson.Result) bool {
+		if s.Type != gjson.String {
+			err = invalidType(fmt.Sprintf("stop[%d]", n), "a string", s)
+			return false
+		}
+		n++
+		return true
+	})
+	if err == nil && n > maxStopSequences {
+		err = badRequest("stop", "array_above_max_length", "Invalid 'stop': array too long. Expected an array with maximum length %d, but got an array with length %d instead.", maxStopSequences, n)
+	}
+	return err
+}
+
+// decodeResponseFormat reads response_format: null, or an object whose type is text,
+// json_object or json_schema; json_schema needs json_schema.name, as OpenAI requires
+// (^[a-zA-Z0-9_-]{1,64}$). Other types are the 400 OpenAI gives, not an upstream's guess.
+func decodeResponseFormat(r *clearbar.Request, v gjson.Result) *clearbar.Error {
+	switch {
+	case v.Type == gjson.Null:
+		return nil
+	case !v.IsObject():
+		return invalidType("response_format", "an object", v)
+	}
+	t := v.Get("type")
+	switch {
+	case !t.Exists() || t.Type == gjson.Null:
+		return badRequest("response_format.type", "missing_required_parameter", "Missing required parameter: 'response_format.type'. Supported values are: 'text', 'json_object' and 'json_schema'.")
+	case t.Type != gjson.String:
+		return invalidType("response_format.type", "a string", t)
+	}
+	switch t.Str {
+	case "text", "json_object":
+	case "json_schema":
+		js := v.Get("json_schema")
+		switch {
+		case !js.Exists() || js.Type == gjson.Null:
+			return badRequest("response_format.json_schema", "missing_required_parameter", "Missing required parameter: 'response_format.json_schema'. A json_schema response_format needs {\"name\": NAME, \"schema\": {…}}.")
+		case !js.IsObject():
+			return invalidType("response_format.json_schema", "an object", js)
+		}
+		if err := checkSchemaName(js.Get("name")); err != nil {
+			return err
+		}
+		r.ResponseFormat.Name = js.Get("name").Str
+		if s := js.Get("schema"); s.Exists() {
+			r.ResponseFormat.Schema = []byte(s.Raw)
+		}
+		r.ResponseFormat.Strict = js.Get("strict").Type == gjson.True
+	default:
+		return badRequest("response_format.type", "invalid_value", "Invalid value for 'response_format.type': %q. Supported values are: 'text', 'json_object' and 'json_schema'.", t.Str)
+	}
+	r.ResponseFormat.Type = t.Str
+	return nil
+}
+
+// checkSchemaName checks response_format.json_schema.name: required, and a-z, A-Z, 0-9,
+// underscores and dashes, at most maxSchemaName long.
+func checkSchemaName(name gjson.Result) *clearbar.Error {
+	const param = "response_format.json_schema.name"
+	switch {
+	case !name.Exists() || name.Type == gjson.Null:
+		return badRequest(param, "missing_required_parameter", "Missing required parameter: '%s'. Name the format with a-z, A-Z, 0-9, underscores and dashes, at most %d characters.", param, maxSchemaName)
+	case name.Type != gjson.String:
+		return invalidType(param, "a string", name)
+	case len(name.Str) > maxSchemaName:
+		return badRequest(param, "string_above_max_length", "Invalid '%s': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", param, maxSchemaName, len(name.Str))
+	}
+	ok := name.Str != ""
+	for i := 0; ok && i < len(name.Str); i++ {
+		c := name.Str[i]
+		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	}
+	if !ok {
+		return badRequest(param, "invalid_value", "Invalid '%s': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,%d}$', but got %q.", param, maxSchemaName, name.Str)
+	}
+	return nil
+}
 
 // knownRole reports whether role is one of the chat completions message roles.
 func knownRole(role string) bool {
@@ -328,16 +447,22 @@ func checkNumber(param string, v gjson.Result, lo, hi float64) *clearbar.Error {
 
 // decodeToolChoice reads tool_choice, after the tools: "none", "auto" or "required", or an
 // object; {"type":"function","function":{"name":…}} must name one of the request's function
-// tools. Anything else is the 400 OpenAI gives, rather than an upstream's 400 that reads the
-// value as a function name. Other object types (allowed_tools, custom) are left to the
-// upstream.
+// tools, and "required" needs a tool to call. Anything else is the 400 OpenAI gives, rather
+// than an upstream's 400 that reads the value as a function name (or an upstream that drops a
+// tool_choice without tools and answers in text). Other object types (allowed_tools, custom)
+// are left to the upstream.
 func decodeToolChoice(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 	switch {
 	case !v.Exists() || v.Type == gjson.Null:
 		return nil
 	case v.Type == gjson.String:
 		switch v.Str {
-		case "none", "auto", "required":
+		case "required":
+			if len(r.Tools) == 0 {
+				return badRequest("tool_choice", "invalid_value", "Invalid value for 'tool_choice': \"required\" makes the model call a tool, but the request has no tools: tool_choice requires tools.")
+			}
+			fallthrough
+		case "none", "auto":
 			r.ToolChoice = v.Str
 			return nil
 		}
@@ -359,7 +484,7 @@ func decodeToolChoice(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 		}
 	}
 	if len(r.Tools) == 0 {
-		return badRequest("tool_choice", "invalid_value", "Invalid value for 'tool_choice': function %q is named, but the request has no tools.", name.Str)
+		return badRequest("tool_choice", "invalid_value", "Invalid value for 'tool_choice': function %q is named, but the request has no tools: tool_choice requires tools.", name.Str)
 	}
 	return badRequest("tool_choice", "invalid_value", "Invalid value for 'tool_choice': function %q is not among the request's tools (%s).", name.Str, toolNames(r.Tools))
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,9 +73,20 @@ func methodNotAllowed(method string, anthropic bool) http.HandlerFunc {
 	}
 }
 
-// admitted requires a client key when keys are configured.
+// admitted requires a client key when keys are configured. An Anthropic client
+// (anthropicShaped) gets request-id and, for a missing or wrong key, Anthropic's envelope.
 func (g *Gateway) admitted(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if anthropicShaped(r) {
+			id := w.Header().Get(headerRequestID)
+			w.Header()[headerAnthropicRequestID] = []string{id}
+			if err := g.anthropicClient(r); err != nil {
+				writeAnthropicError(w, err, id)
+				return
+			}
+			h(w, r)
+			return
+		}
 		if _, err := g.keys.client(r); err != nil {
 			writeError(w, err)
 			return
@@ -190,7 +203,18 @@ func modelNotFound(format string, args ...any) *clearbar.Error {
 		Message: fmt.Sprintf(format, args...)}
 }
 
+// listModels answers GET /v1/models: OpenAI's list, or Anthropic's page for an Anthropic
+// client (anthropicShaped).
 func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
+	if anthropicShaped(r) {
+		page, err := anthropicModelPage(g.models(), r.URL.Query())
+		if err != nil {
+			writeAnthropicError(w, err, w.Header().Get(headerAnthropicRequestID))
+			return
+		}
+		writeJSON(w, http.StatusOK, page)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": g.models()})
 }
 
@@ -199,24 +223,131 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) {
 // Clearbar's namespace that names nothing is the 404 the chat request gets; any other name is
 // classified like clearbar/auto (the headers, metadata, rules and default category decide), so
 // it is a model of this gateway too, described as such (and, when it is the upstream id of spec
-// models, saying which spec name pins it).
+// models, saying which spec name pins it). An Anthropic client (anthropicShaped) gets the same
+// model as Anthropic's model object, and the 404 in Anthropic's envelope (not_found_error).
 func (g *Gateway) getModel(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	m, err := g.model(r.PathValue("id"))
+	switch {
+	case err != nil && anthropicShaped(r):
+		writeAnthropicError(w, err, w.Header().Get(headerAnthropicRequestID))
+	case err != nil:
+		writeError(w, err)
+	case anthropicShaped(r):
+		writeJSON(w, http.StatusOK, m.anthropic())
+	default:
+		writeJSON(w, http.StatusOK, m)
+	}
+}
+
+// model is the model object of id, for getModel, or its 404.
+func (g *Gateway) model(id string) (modelObject, error) {
 	for _, m := range g.models() {
 		if m.ID == id {
-			writeJSON(w, http.StatusOK, m)
-			return
+			return m, nil
 		}
 	}
 	if err := g.aliases.check(id); err != nil || id == "" {
 		if err == nil {
 			err = modelNotFound("name a model: GET /v1/models lists the names this gateway routes")
 		}
-		writeError(w, err)
-		return
+		return modelObject{}, err
 	}
 	created := max(g.spec.Review.Last.Unix(), 0)
-	writeJSON(w, http.StatusOK, modelObject{ID: id, Object: "model", Created: created, OwnedBy: "clearbar", Description: g.classifiedDescription(id)})
+	return modelObject{ID: id, Object: "model", Created: created, OwnedBy: "clearbar", Description: g.classifiedDescription(id)}, nil
+}
+
+// anthropicShaped reports whether a request to an endpoint both dialects share (GET /v1/models)
+// comes from an Anthropic client, which is to be answered in Anthropic's shape: Anthropic's
+// SDKs send anthropic-version with every request, OpenAI's never do.
+func anthropicShaped(r *http.Request) bool {
+	return strings.TrimSpace(r.Header.Get("Anthropic-Version")) != ""
+}
+
+// anthropicModel is a model as Anthropic's Models API gives it.
+type anthropicModel struct {
+	Type        string `json:"type"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	// CreatedAt is an RFC 3339 time.
+	CreatedAt string `json:"created_at"`
+}
+
+// anthropic is m as Anthropic's model object; the name is its display name.
+func (m modelObject) anthropic() anthropicModel {
+	return anthropicModel{Type: "model", ID: m.ID, DisplayName: m.ID, CreatedAt: time.Unix(m.Created, 0).UTC().Format(time.RFC3339)}
+}
+
+// anthropicPage is a page of Anthropic's model list; FirstID and LastID are null for an empty
+// page.
+type anthropicPage struct {
+	Data    []anthropicModel `json:"data"`
+	HasMore bool             `json:"has_more"`
+	FirstID *string          `json:"first_id"`
+	LastID  *string          `json:"last_id"`
+}
+
+// Anthropic's bounds on the model list's limit, and its default.
+const (
+	defaultModelPage = 20
+	maxModelPage     = 1000
+)
+
+// anthropicModelPage is the page of models that Anthropic's list parameters ask for: limit
+// (1–1000, default 20) models from the start, or after the model after_id, or the ones just
+// before the model before_id (in list order); has_more says whether there are more in that
+// direction, which is how the SDKs' auto-pagers walk the list (after_id = last_id, or
+// before_id = first_id). A cursor that names no listed model is a 400.
+func anthropicModelPage(models []modelObject, q url.Values) (*anthropicPage, error) {
+	limit := defaultModelPage
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil:
+			return nil, badRequest("limit", "invalid_type", "limit: Input should be a valid integer, unable to parse string as an integer")
+		case n < 1:
+			return nil, badRequest("limit", "invalid_value", "limit: Input should be greater than or equal to 1")
+		case n > maxModelPage:
+			return nil, badRequest("limit", "invalid_value", "limit: Input should be less than or equal to %d", maxModelPage)
+		}
+		limit = n
+	}
+	index := func(param, id string) (int, error) {
+		for i, m := range models {
+			if m.ID == id {
+				return i, nil
+			}
+		}
+		return 0, badRequest(param, "invalid_value", "%s: %q is not a model of this gateway's list (GET /v1/models lists every name)", param, id)
+	}
+	after, before := q.Get("after_id"), q.Get("before_id")
+	start, end := 0, min(limit, len(models))
+	hasMore := end < len(models)
+	switch {
+	case after != "" && before != "":
+		return nil, badRequest("before_id", "invalid_value", "after_id and before_id cannot both be given: page forward with after_id or backward with before_id")
+	case after != "":
+		i, err := index("after_id", after)
+		if err != nil {
+			return nil, err
+		}
+		start, end = i+1, min(i+1+limit, len(models))
+		hasMore = end < len(models)
+	case before != "":
+		i, err := index("before_id", before)
+		if err != nil {
+			return nil, err
+		}
+		start, end = max(i-limit, 0), i
+		hasMore = start > 0
+	}
+	page := &anthropicPage{Data: make([]anthropicModel, 0, end-start), HasMore: hasMore}
+	for _, m := range models[start:end] {
+		page.Data = append(page.Data, m.anthropic())
+	}
+	if n := len(page.Data); n > 0 {
+		page.FirstID, page.LastID = &page.Data[0].ID, &page.Data[n-1].ID
+	}
+	return page, nil
 }
 
 // classifiedDescription says how a chat request naming model, which the gateway does not list,
