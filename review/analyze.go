@@ -71,6 +71,9 @@ func (a *analysis) run() *Report {
 	if r.dryRuns > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%s dry-run decision(s) were left out", groupInt(r.dryRuns)))
 	}
+	if r.rejected > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s request(s) refused before they were given a category (malformed, or naming an unknown model) were left out", groupInt(r.rejected)))
+	}
 	a.mix()
 	for i := range s.Categories {
 		rep.Categories = append(rep.Categories, a.category(i))

@@ -104,6 +104,8 @@ type Review struct {
 	tmplIndex map[string]int32
 
 	dryRuns, unmatched int
+	// rejected counts the decisions of requests refused before a category was chosen.
+	rejected int
 	// timeScaled counts the decisions whose latencies were divided by their time scale.
 	timeScaled     int
 	unmatchedNames map[string]int
@@ -187,8 +189,8 @@ func structuralValidators(r *spec.Route) map[string]bool {
 	return out
 }
 
-// Add adds decisions to the review. Dry runs and decisions of categories the spec does not
-// have are counted and otherwise left out. Add keeps nothing that refers to ds.
+// Add adds decisions to the review. Dry runs, requests refused before they were classified
+// and decisions of categories the spec does not have are counted and otherwise left out. Add keeps nothing that refers to ds.
 func (r *Review) Add(ds ...*clearbar.Decision) {
 	for _, d := range ds {
 		r.add(d)
@@ -201,6 +203,12 @@ func (r *Review) add(d *clearbar.Decision) {
 	}
 	if d.DryRun {
 		r.dryRuns++
+		return
+	}
+	if d.Category == "" {
+		// Refused before it was classified (a malformed request, an unknown model or key):
+		// no category's traffic.
+		r.rejected++
 		return
 	}
 	ci, ok := r.catIndex[d.Category]

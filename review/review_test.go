@@ -292,17 +292,22 @@ func TestRunUnchangedRecommendsNothing(t *testing.T) {
 	}
 }
 
-// TestDecisionsLeftOut: dry runs and unknown categories are counted, not reviewed.
+// TestDecisionsLeftOut: dry runs, unknown categories and requests refused before they had
+// a category are counted, not reviewed, and the notes say which is which.
 func TestDecisionsLeftOut(t *testing.T) {
 	s := load(t, supportTriage)
 	ds := traffic(s, 200, 1, reviewtest.Traffic{})
 	ds[0].DryRun = true
 	ds[1].Category = "retired"
+	ds[2].Category, ds[3].Category = "", ""
 	rep := analyze(t, s, ds, Options{})
-	if rep.Requests != 198 || rep.DryRuns != 1 || rep.Unmatched != 1 {
+	if rep.Requests != 196 || rep.DryRuns != 1 || rep.Unmatched != 1 {
 		t.Errorf("requests %d, dry runs %d, unmatched %d", rep.Requests, rep.DryRuns, rep.Unmatched)
 	}
-	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, `category "retired"`) }) {
+	has := func(text string) bool {
+		return slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, text) })
+	}
+	if !has(`category "retired"`) || !has("2 request(s) refused before they were given a category") || has(`category ""`) {
 		t.Errorf("notes %v", rep.Notes)
 	}
 }
