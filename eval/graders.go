@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -305,7 +306,7 @@ func NewValidators(checker *validate.Checker, cat *spec.Category) (*Validators, 
 		names[i] = v.Config.Summary()
 		g.costly = g.costly || v.CallsModel()
 	}
-	g.name = "validators (" + strings.Join(names, "; ") + ")"
+	g.name = validatorsPrefix + strings.Join(names, "; ") + ")"
 	settings, err := validatorSettings(checker, vs)
 	if err != nil {
 		return nil, fmt.Errorf("category %q's validators: %w", cat.Name, err)
@@ -334,6 +335,22 @@ func validatorSettings(checker *validate.Checker, vs []*spec.Validator) (json.Ra
 
 // Name implements Grader.
 func (g *Validators) Name() string { return g.name }
+
+// validatorsPrefix starts the name of every Validators grader.
+const validatorsPrefix = "validators ("
+
+// GradedByValidators reports whether a row an eval run wrote (its JSON line) was graded by
+// the category's validators, among its checks: its pass then says what the validators said,
+// so it cannot measure them.
+func GradedByValidators(line []byte) bool {
+	var ex struct {
+		Checks []Verdict `json:"checks"`
+	}
+	if json.Unmarshal(line, &ex) != nil {
+		return false
+	}
+	return slices.ContainsFunc(ex.Checks, func(v Verdict) bool { return strings.HasPrefix(v.Check, validatorsPrefix) })
+}
 
 // Settings returns the validators' canonical form: each one's kind and settings, in order, as
 // JSON, with the content of a schema file a validator reads. It changes when what the

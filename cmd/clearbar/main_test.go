@@ -317,6 +317,33 @@ func TestValidateCalibrate(t *testing.T) {
 	}
 }
 
+// TestValidateCalibrateLeavesOutCircularLabels: rows an eval run graded with the category's
+// validators carry the validators' own verdict as their label, so calibrating those
+// validators on them would measure a perfect validator whatever it is: they are left out
+// and counted, and a file of nothing else is refused with what to do instead.
+func TestValidateCalibrateLeavesOutCircularLabels(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "calibrate.yaml")
+	data, _ := os.ReadFile("testdata/calibrate.yaml")
+	os.WriteFile(specFile, data, 0o644)
+	labelled, _ := os.ReadFile("testdata/labelled.jsonl")
+	circular := `{"item": "v1", "prompt": "extract", "model": "gpt-4o-mini", "response": "not json", "pass": false, "checks": [{"check": "validators (JSON Schema (inline))", "pass": false, "score": 0}]}
+{"item": "v2", "prompt": "extract", "model": "gpt-4o-mini", "response": "{\"id\": \"7\"}", "pass": true, "checks": [{"check": "exact", "pass": true, "score": 1}, {"check": "validators (JSON Schema (inline))", "pass": true, "score": 1}]}
+`
+	mixed, only := filepath.Join(dir, "mixed.jsonl"), filepath.Join(dir, "only.jsonl")
+	os.WriteFile(mixed, append(labelled, circular...), 0o644)
+	os.WriteFile(only, []byte(circular), 0o644)
+	code, out, errOut := run(t, "validate", "calibrate", specFile, "--category", "extract", mixed)
+	if code != 0 || !strings.Contains(out, "on 16 labelled answers") || !strings.Contains(out, "detect: 0.667, false_alarm: 0.100") ||
+		!strings.Contains(errOut, "2 rows left out: their labels were graded by the category's validators themselves") {
+		t.Errorf("with 2 rows graded by the validators: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, _, errOut = run(t, "validate", "calibrate", specFile, "--category", "extract", only)
+	if code == 0 || !strings.Contains(errOut, "graded by the category's validators themselves") || !strings.Contains(errOut, "a reference answer or a judge") {
+		t.Errorf("with only rows graded by the validators: exit %d\n%s", code, errOut)
+	}
+}
+
 // TestValidateCalibrateWholeRequests: rows that record the whole request and the answer's
 // tool calls are checked as the gateway checks them: against the request's tools.
 func TestValidateCalibrateWholeRequests(t *testing.T) {

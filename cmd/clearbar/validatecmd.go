@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/eval"
 	"github.com/clearbar/clearbar/gateway"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/provider"
@@ -56,12 +57,18 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	items, skipped, err := labelled(pos[1], *model, s, checkerModels(vs))
+	items, skipped, circular, err := labelled(pos[1], *model, s, checkerModels(vs))
 	if err != nil {
 		return err
 	}
 	if len(items) == 0 {
+		if circular > 0 {
+			return fmt.Errorf("%s: the labels of its %d rows with a response were graded by the category's validators themselves (the eval set's items have no checks, or {\"validators\": true}), so they cannot measure those validators: label the answers another way — a reference answer or a judge in the eval set's checks — and run clearbar eval again", pos[1], circular)
+		}
 		return fmt.Errorf("%s has no rows with a response and a gold pass/score label%s", pos[1], modelNote(*model))
+	}
+	if circular > 0 {
+		fmt.Fprintf(m.Stderr, "clearbar validate: %d rows left out: their labels were graded by the category's validators themselves\n", circular)
 	}
 	res := validate.Calibrate(ctx, checker, vs, items)
 	if *format == "json" {
@@ -145,15 +152,15 @@ func checkerModels(vs []*spec.Validator) []string {
 // labelled reads outcome rows with a response and a gold label. Agreement checks compare with
 // the checker models' rows of the same item (grouped by item, else prompt hash, else prompt),
 // which are kept as they are read; an answer is never checked against its own model's row.
-func labelled(path, model string, s *spec.Spec, checkers []string) ([]validate.Labeled, int, error) {
+// Rows an eval run graded with the validators themselves are left out and counted
+// (circular): their label is what the validators said.
+func labelled(path, model string, s *spec.Spec, checkers []string) (items []validate.Labeled, skipped, circular int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	defer f.Close()
 	rd := outcomes.NewReader(f)
-	var items []validate.Labeled
-	skipped := 0
 	// The spec models a row's model fills: the model of that name, else every model whose
 	// provider model id it is.
 	specNames := func(rowModel string) []string {
@@ -222,6 +229,10 @@ func labelled(path, model string, s *spec.Spec, checkers []string) ([]validate.L
 			skipped++
 			continue
 		}
+		if eval.GradedByValidators(rd.Raw()) {
+			circular++
+			continue
+		}
 		// The whole request when the row has it (system messages, tools, a response format:
 		// what tool-call, schema and citation validators check against), else the prompt.
 		req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Model: row.Model, N: 1,
@@ -229,7 +240,7 @@ func labelled(path, model string, s *spec.Spec, checkers []string) ([]validate.L
 		if len(row.Request) > 0 {
 			r, err := gateway.DecodeChatRequest(row.Request, gateway.DefaultLimits)
 			if err != nil {
-				return nil, 0, fmt.Errorf("%s:%d: request: %v", path, rd.Line(), err)
+				return nil, 0, 0, fmt.Errorf("%s:%d: request: %v", path, rd.Line(), err)
 			}
 			req = r
 		}
@@ -261,5 +272,5 @@ func labelled(path, model string, s *spec.Spec, checkers []string) ([]validate.L
 		}
 		items = append(items, it)
 	}
-	return items, skipped, rd.Err()
+	return items, skipped, circular, rd.Err()
 }
