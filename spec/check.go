@@ -3,8 +3,10 @@ package spec
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"slices"
@@ -59,9 +61,12 @@ func (c *checker) run() {
 	c.checkMatches()
 	c.checkPolicies()
 	c.checkUnusedStrength()
+	c.checkUnusedScoreAssumptions()
+	c.checkUnused()
 	c.checkKeys()
 	c.checkServer()
 	c.checkDrift()
+	c.checkTests()
 	if len(c.errs) == 0 {
 		s.index = &index{providers: c.providers, models: c.models, categories: c.cats}
 	}
@@ -86,7 +91,7 @@ func (c *checker) checkHeader() {
 	if s.Review.Last.IsZero() {
 		c.warnf(s.pos.Of("review"), "no review date: add review: {last: %s, cadence: monthly} so overdue reviews can be flagged", c.opts.today().Format(time.DateOnly))
 	} else if s.Review.Last.After(c.opts.today()) {
-		c.errorf(s.Review.pos.Of("last"), "review date %s is in the future", s.Review.Last)
+		c.errorf(s.Review.pos.Of("last"), "review date %s is in the future: write the date of the last review, today (%s) or earlier", s.Review.Last, c.opts.today().Format(time.DateOnly))
 	} else {
 		last, due := s.LastReview(nil)
 		c.checkOverdue(reviewStatus(last, due, s.Review.Cadence, c.opts.today()), "the spec's review", "review.last", s.Review.pos.Of("last"))
@@ -101,6 +106,8 @@ func (c *checker) checkHeader() {
 		c.errorf(v.pos.Of(key), "volume %s cannot be negative: write the number of requests, like per_month: 1000000", key)
 	case v.PerMonth > 0 && v.PerDay > 0:
 		c.errorf(v.pos.Line, "volume sets both per_month and per_day: keep one")
+	case v.PerDay > MaxPerDay:
+		c.errorf(v.pos.Of("per_day"), "volume per_day %s is too large: its monthly figure, 30 times it, would overflow; write at most %s, or the real number of requests a day", groupDigits(v.PerDay), groupDigits(MaxPerDay))
 	case v.pos.Has("per_month") && v.PerMonth == 0 || v.pos.Has("per_day") && v.PerDay == 0:
 		key := "per_month"
 		if !v.pos.Has(key) || v.PerMonth != 0 {
@@ -314,9 +321,6 @@ func (c *checker) resolveModel(m *Model) {
 		c.checkLongContext(m, r, entry)
 	}
 	r.ContextWindow = entry.MaxInputTokens
-	if m.ContextWindow < 0 || m.MaxOutput < 0 {
-		c.errorf(m.pos.Line, "model %q: context_window and max_output cannot be negative", m.Name)
-	}
 	if m.ContextWindow > 0 {
 		r.ContextWindow = m.ContextWindow
 	}
@@ -406,7 +410,7 @@ func (c *checker) checkLatency(l *Latency, what string) {
 		if l.P50 <= 0 || l.P95 <= 0 {
 			c.errorf(l.pos.Line, "%s latency needs both p50 and p95 above zero, like {p50: 800ms, p95: 2s}", what)
 		} else if l.P95 < l.P50 {
-			c.errorf(l.pos.Of("p95"), "%s latency p95 (%s) is below p50 (%s): p95 must be at least p50", what, FormatDuration(l.P95.D()), FormatDuration(l.P50.D()))
+			c.errorf(l.pos.Of("p95"), "%s latency p95 (%s) is below p50 (%s): raise p95 to at least %s, or lower p50", what, FormatDuration(l.P95.D()), FormatDuration(l.P50.D()), FormatDuration(l.P50.D()))
 		}
 	}
 	if l.TTFT != nil || l.pos.Has("tokens_per_second") {
@@ -419,7 +423,7 @@ func (c *checker) checkLatency(l *Latency, what string) {
 		case l.TTFT.P50 <= 0 || l.TTFT.P95 <= 0:
 			c.errorf(l.TTFT.pos.Line, "%s latency ttft needs both p50 and p95 above zero", what)
 		case l.TTFT.P95 < l.TTFT.P50:
-			c.errorf(l.TTFT.pos.Of("p95"), "%s latency ttft p95 is below its p50", what)
+			c.errorf(l.TTFT.pos.Of("p95"), "%s latency ttft p95 (%s) is below its p50 (%s): raise p95 to at least %s, or lower p50", what, FormatDuration(l.TTFT.P95.D()), FormatDuration(l.TTFT.P50.D()), FormatDuration(l.TTFT.P50.D()))
 		}
 	}
 	if len(l.Samples) > 0 {
@@ -497,7 +501,7 @@ func (c *checker) checkCategories() {
 		} else {
 			c.checkName(cat.Name, "category", cat.pos.Of("name"))
 			if prev, dup := c.cats[cat.Name]; dup {
-				c.errorf(cat.pos.Of("name"), "category %q is declared twice (first at line %d)", cat.Name, prev.pos.Of("name"))
+				c.errorf(cat.pos.Of("name"), "category %q is declared twice (first at line %d): rename or remove one", cat.Name, prev.pos.Of("name"))
 			}
 			c.cats[cat.Name] = cat
 			label = fmt.Sprintf("category %q", cat.Name)
@@ -542,13 +546,17 @@ func (c *checker) checkCategory(cat *Category, label string) {
 		c.checkAgreement(cat.Route, cat.Fallback, label)
 		c.checkScoreOrder(cat, cat.Route, label)
 		c.checkContextWindows(cat, cat.Route, cat.Fallback, label)
+		c.checkMaxOutput(cat, cat.Route, cat.Fallback, label)
+	}
+	if !cat.pos.Has("failure_impact") {
+		c.warnf(cat.pos.Line, "%s has no failure_impact: the estimate counts its bad answers and failed requests as costing nothing, so its risk is $0 and policies are compared on its cost alone; add failure_impact: {bad_answer: USD}, what a wrong answer costs the business", label)
 	}
 	c.checkFallbacks(cat.Fallback, cat.Route, label)
 	if cat.Retry != nil {
 		c.checkRetry(cat.Retry)
 	}
 	if cat.Review != nil && cat.Review.Last.After(c.opts.today()) {
-		c.errorf(cat.Review.pos.Of("last"), "%s review date %s is in the future", label, cat.Review.Last)
+		c.errorf(cat.Review.pos.Of("last"), "%s review date %s is in the future: write the date of its last review, today (%s) or earlier", label, cat.Review.Last, c.opts.today().Format(time.DateOnly))
 	} else if cat.Review != nil && (!cat.Review.Last.IsZero() || !cat.Review.Cadence.IsZero()) {
 		cadence := cat.Review.Cadence
 		if cadence.IsZero() {
@@ -642,8 +650,14 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 		if len(r.Cascade) == 0 {
 			c.errorf(r.pos.Of("cascade"), "%s cascade is empty: list the models to try, cheapest first", label)
 		}
-		if len(r.Cascade) == 1 {
+		switch {
+		case len(r.Cascade) == 1:
 			c.warnf(r.pos.Of("cascade"), "%s cascade has one step: it validates but has nowhere to escalate", label)
+		case len(r.Cascade) > 1 && !r.Validated():
+			// A step moves on when its answer fails validation, or when its model and every
+			// fallback of it fail with provider errors (see route.Plan and the estimate's plans).
+			c.warnf(r.pos.Of("cascade"), "%s cascade has no validators, so no answer fails and the steps after %q are used only when a call to %s and its fallbacks fails with a provider error: add validate: [...] to the route or its steps to escalate failed answers, or route to one model with fallback: [...]",
+				label, r.Cascade[0].Model.Name, r.Cascade[0].Model.Name)
 		}
 		seen := map[string]bool{}
 		for _, st := range r.Cascade {
@@ -703,11 +717,25 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 	case !r.Validated():
 		c.warnf(r.pos.Of("on_fail"), "%s route sets on_fail, but nothing on it is validated, so no answer ever fails: add validate: [...] to the route, or remove on_fail", label)
 	}
-	if r.MaxSteps < 0 {
+	switch {
+	case r.MaxSteps < 0:
 		c.errorf(r.pos.Of("max_steps"), "%s max_steps cannot be negative", label)
+	case r.MaxSteps == 0:
+	case len(r.Split) > 0:
+		c.warnf(r.pos.Of("max_steps"), "%s sets max_steps beside split, where it does nothing: put max_steps inside each split arm that cascades", label)
+	case r.Model != nil:
+		c.warnf(r.pos.Of("max_steps"), "%s route sets max_steps, but a route to one model has one step, so it caps nothing: remove max_steps", label)
+	case len(r.Cascade) > 0 && r.MaxSteps >= len(r.Cascade):
+		c.warnf(r.pos.Of("max_steps"), "%s max_steps %d caps nothing: the cascade has %d steps; lower max_steps below %d, or remove it", label, r.MaxSteps, len(r.Cascade), len(r.Cascade))
 	}
-	if r.OnExhausted != "" && r.OnExhausted != ExhaustedDeliver && r.OnExhausted != ExhaustedFail {
+	switch {
+	case r.OnExhausted != "" && r.OnExhausted != ExhaustedDeliver && r.OnExhausted != ExhaustedFail:
 		c.errorf(r.pos.Of("on_exhausted"), "%s on_exhausted %q: write %s (deliver the last answer, flagged) or %s (fail the request)", label, r.OnExhausted, ExhaustedDeliver, ExhaustedFail)
+	case r.OnExhausted == "":
+	case len(r.Split) > 0:
+		c.warnf(r.pos.Of("on_exhausted"), "%s sets on_exhausted beside split, where it does nothing: put on_exhausted inside each split arm that validates", label)
+	case !r.Validated():
+		c.warnf(r.pos.Of("on_exhausted"), "%s route sets on_exhausted, but nothing on it is validated, so no answer ever fails and no request exhausts the route: add validate: [...] to the route, or remove on_exhausted", label)
 	}
 }
 
@@ -787,12 +815,12 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 	a := cat.Assume
 	for name := range a.PassRate {
 		if _, ok := c.models[name]; !ok {
-			c.errorf(a.passRateLines[name], "%s assume.pass_rate names %q, which is not a model declared under models:%s", label, name, suggestFrom(name, c.modelNames(), "declared models"))
+			c.errorf(a.entryLine("pass_rate", name), "%s assume.pass_rate names %q, which is not a model declared under models:%s", label, name, suggestFrom(name, c.modelNames(), "declared models"))
 		}
 	}
 	for name, l := range a.Latency {
 		if _, ok := c.models[name]; !ok {
-			c.errorf(l.pos.Line, "%s assume.latency names %q, which is not a model declared under models:", label, name)
+			c.errorf(l.pos.Line, "%s assume.latency names %q, which is not a model declared under models:%s", label, name, suggestFrom(name, c.modelNames(), "declared models"))
 			continue
 		}
 		c.checkLatency(l, fmt.Sprintf("%s model %q", label, name))
@@ -824,12 +852,12 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 		for name, v := range a.ScoreShare {
 			sum += float64(v)
 			if !slices.ContainsFunc(sc.Models, func(r Ref) bool { return r.Name == name }) {
-				c.errorf(a.pos.Of("score_share"), "%s assume.score_share names %q, which is not a model of its score route", label, name)
+				c.errorf(a.entryLine("score_share", name), "%s assume.score_share names %q, which is not a model of its score route", label, name)
 			}
 		}
 		for name := range a.ScorePassRate {
 			if !slices.ContainsFunc(sc.Models, func(r Ref) bool { return r.Name == name }) {
-				c.errorf(a.pos.Of("score_pass_rate"), "%s assume.score_pass_rate names %q, which is not a model of its score route", label, name)
+				c.errorf(a.entryLine("score_pass_rate", name), "%s assume.score_pass_rate names %q, which is not a model of its score route", label, name)
 			}
 		}
 		switch {
@@ -837,6 +865,19 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 			c.warnf(cat.Route.pos.Line, "%s is routed by score but assume.score_share is not given: estimates assume an equal share per model; measure it with clearbar replay", label)
 		case math.Abs(sum-1) > 1e-6:
 			c.errorf(a.pos.Of("score_share"), "%s assume.score_share sums to %.4g, not 1", label, sum)
+		}
+	} else {
+		// Not checked against a score route's models: a split arm's or a policy's score route
+		// may use them, and checkUnusedScoreAssumptions warns when none does.
+		for _, m := range []struct {
+			key   string
+			rates map[string]Prob
+		}{{"score_share", a.ScoreShare}, {"score_pass_rate", a.ScorePassRate}} {
+			for _, name := range slices.Sorted(maps.Keys(m.rates)) {
+				if _, ok := c.models[name]; !ok {
+					c.errorf(a.entryLine(m.key, name), "%s assume.%s names %q, which is not a model declared under models:%s", label, m.key, name, suggestFrom(name, c.modelNames(), "declared models"))
+				}
+			}
 		}
 	}
 	if cat.Route.Validated() && a.Validator == nil {
@@ -899,6 +940,7 @@ func (c *checker) checkPolicies() {
 			c.checkAgreement(&pr.Route, fallback, label)
 			c.checkScoreOrder(cat, &pr.Route, label)
 			c.checkContextWindows(cat, &pr.Route, fallback, label)
+			c.checkMaxOutput(cat, &pr.Route, fallback, label)
 			for _, r := range pr.Route.Models() {
 				if _, ok := cat.Assume.PassRate[r.Name]; !ok {
 					if _, known := c.models[r.Name]; known {
@@ -930,6 +972,9 @@ func (c *checker) checkMatches() {
 		}
 		aliases["clearbar/"+cat.Name] = cat.Name
 	}
+	// Header and metadata values select the first category that claims them (route.Classify
+	// tries categories in file order), so a second claim would never select its category.
+	headers, metadata := map[[2]string]string{}, map[[2]string]string{}
 	for _, cat := range c.spec.Categories {
 		m := cat.Match
 		if m == nil {
@@ -945,15 +990,31 @@ func (c *checker) checkMatches() {
 			}
 			aliases[a] = cat.Name
 		}
-		for h, v := range m.Header {
+		for _, h := range slices.Sorted(maps.Keys(m.Header)) {
+			v := m.Header[h]
 			if !validHeaderName(h) || v == "" {
 				c.errorf(m.pos.Of("header"), "category %q match.header %q: write a header name and the value that selects this category", cat.Name, h)
+				continue
 			}
+			claim := [2]string{textproto.CanonicalMIMEHeaderKey(h), v}
+			if other, dup := headers[claim]; dup && other != cat.Name {
+				c.errorf(m.pos.Of("header"), "category %q claims header %s: %s, which already selects category %q, so it never selects %q: give one of them another value", cat.Name, h, v, other, cat.Name)
+				continue
+			}
+			headers[claim] = cat.Name
 		}
-		for k, v := range m.Metadata {
+		for _, k := range slices.Sorted(maps.Keys(m.Metadata)) {
+			v := m.Metadata[k]
 			if k == "" || v == "" {
 				c.errorf(m.pos.Of("metadata"), "category %q match.metadata needs non-empty keys and values", cat.Name)
+				continue
 			}
+			claim := [2]string{k, v}
+			if other, dup := metadata[claim]; dup && other != cat.Name {
+				c.errorf(m.pos.Of("metadata"), "category %q claims metadata %s: %s, which already selects category %q, so it never selects %q: give one of them another value", cat.Name, k, v, other, cat.Name)
+				continue
+			}
+			metadata[claim] = cat.Name
 		}
 		if m.pos.Has("priority") && strings.TrimSpace(m.When) == "" {
 			c.errorf(m.pos.Of("priority"), "category %q match.priority orders rules, but the category has no rule: add match.when", cat.Name)
@@ -1227,4 +1288,58 @@ func (c *checker) checkLongContext(m *Model, r *ResolvedModel, entry catalog.Ent
 				m.Name, TokensK(entry.TierThreshold), cmp.Or(entry.InputAbove, entry.Input), cmp.Or(entry.OutputAbove, entry.Output), entry.TierThreshold)
 		}
 	}
+}
+
+// checkTests checks what the golden requests expect against the spec: a category, model or
+// way of choosing the category that the spec does not have would fail the test however
+// routing behaves, so it is reported where it is written.
+func (c *checker) checkTests() {
+	reasons := c.categoryReasons()
+	for i, t := range c.spec.Tests {
+		label := fmt.Sprintf("test %q", t.Name)
+		if t.Name == "" {
+			label = fmt.Sprintf("tests[%d]", i)
+		}
+		e := t.Expect
+		if _, ok := c.cats[e.Category]; e.Category != "" && !ok {
+			c.errorf(e.pos.Of("category"), "%s expect.category %q is not a category declared under categories:%s", label, e.Category, suggestFrom(e.Category, c.categoryNames(), "categories"))
+		}
+		if e.Model != "" {
+			c.model(Ref{Name: e.Model, Line: e.pos.Of("model")}, label+" expect.model")
+		}
+		for _, name := range e.Plan {
+			c.model(Ref{Name: name, Line: e.pos.Of("plan")}, label+" expect.plan model")
+		}
+		if e.By != "" && !slices.ContainsFunc(reasons, func(r string) bool { return strings.Contains(r, e.By) }) {
+			c.errorf(e.pos.Of("by"), "%s expect.by %q is part of no reason this spec can give for a request's category, so the test always fails%s",
+				label, e.By, suggestFrom(e.By, []string{"rule", "header", "metadata", "model alias", "default"}, "write a part of one of"))
+		}
+	}
+}
+
+// categoryReasons returns every reason the router can give for a request's category in this
+// spec (Decision.CategoryBy, as route.Classify writes it), which a test's expect.by is a part
+// of.
+func (c *checker) categoryReasons() []string {
+	reasons := []string{"header X-Clearbar-Category", "metadata clearbar_category", "default category"}
+	for _, cat := range c.spec.Categories {
+		reasons = append(reasons, "model alias clearbar/"+cat.Name)
+		m := cat.Match
+		if m == nil {
+			continue
+		}
+		for _, alias := range m.Models {
+			reasons = append(reasons, "model alias "+alias)
+		}
+		for h, v := range m.Header {
+			reasons = append(reasons, fmt.Sprintf("header %s: %s", h, v))
+		}
+		for k, v := range m.Metadata {
+			reasons = append(reasons, fmt.Sprintf("metadata %s: %s", k, v))
+		}
+		if strings.TrimSpace(m.When) != "" {
+			reasons = append(reasons, "rule of "+cat.Name+": "+m.When)
+		}
+	}
+	return reasons
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,10 +132,47 @@ func (s *Simulate) UnmarshalYAML(node *yaml.Node) error {
 	return decodeStrict(node, (*plain)(s), &s.pos, "simulate")
 }
 
-// UnmarshalYAML implements yaml.Unmarshaler.
+// UnmarshalYAML implements yaml.Unmarshaler. Its token limits are token counts, written like
+// the category's tokens: 128000, 128_000 or 128k.
 func (m *Model) UnmarshalYAML(node *yaml.Node) error {
 	type plain Model
-	return decodeStrict(node, (*plain)(m), &m.pos, "model")
+	node, errs := tokenLimits(node, "context_window", "max_output")
+	if err := decodeStrict(node, (*plain)(m), &m.pos, "model"); err != nil {
+		errs = append(errs, typeErrors(err)...)
+	}
+	if len(errs) > 0 {
+		return &yaml.TypeError{Errors: errs}
+	}
+	return nil
+}
+
+// tokenLimits returns a copy of a mapping node whose values under keys, token counts like 128k,
+// are rewritten as the whole numbers they stand for, with an error for each that is not one.
+func tokenLimits(node *yaml.Node, keys ...string) (*yaml.Node, []string) {
+	node = resolveAlias(node)
+	if node.Kind != yaml.MappingNode {
+		return node, nil
+	}
+	cp := *node
+	cp.Content = slices.Clone(node.Content)
+	var errs []string
+	for i := 0; i+1 < len(cp.Content); i += 2 {
+		k, v := cp.Content[i], resolveAlias(cp.Content[i+1])
+		if !slices.Contains(keys, k.Value) || v.Kind != yaml.ScalarNode {
+			continue
+		}
+		n, err := parseWholeTokens(v.Value)
+		if err != nil {
+			errs = append(errs, lineError(v.Line, "%s: %v", k.Value, err))
+			cp.Content = slices.Delete(cp.Content, i, i+2)
+			i -= 2
+			continue
+		}
+		nv := *v
+		nv.Tag, nv.Value, nv.Style = "!!int", strconv.Itoa(int(n)), 0
+		cp.Content[i+1] = &nv
+	}
+	return &cp, errs
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -159,12 +197,22 @@ func (t *TokenCount) UnmarshalYAML(node *yaml.Node) error {
 	if err != nil {
 		return err
 	}
-	f, err := parseTokenCount(v)
-	if err != nil || f != math.Trunc(f) || f > math.MaxInt32 {
-		return typeError(node.Line, "%q is not a whole number of tokens: write one like 200000 or 200k", v)
+	if *t, err = parseWholeTokens(v); err != nil {
+		return typeError(node.Line, "%v", err)
 	}
-	*t = TokenCount(f)
 	return nil
+}
+
+// parseWholeTokens reads a whole token count, like 200000, 200_000 or 200k, up to MaxTokens.
+func parseWholeTokens(s string) (TokenCount, error) {
+	f, err := parseTokenCount(s)
+	switch {
+	case f > MaxTokens:
+		return 0, err
+	case err != nil || f != math.Trunc(f):
+		return 0, fmt.Errorf("%q is not a whole number of tokens: write one like 200000 or 200k", s)
+	}
+	return TokenCount(f), nil
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
@@ -263,7 +311,10 @@ func (a *Assumptions) UnmarshalYAML(node *yaml.Node) error {
 	if err := decodeStrict(node, (*plain)(a), &a.pos, "assume"); err != nil {
 		return err
 	}
-	a.passRateLines = keyLines(node, "pass_rate")
+	a.entryLines = map[string]map[string]int{}
+	for _, key := range []string{"pass_rate", "score_share", "score_pass_rate"} {
+		a.entryLines[key] = keyLines(node, key)
+	}
 	return nil
 }
 
@@ -385,6 +436,13 @@ func (b *Band) UnmarshalYAML(node *yaml.Node) error {
 	return typeError(node.Line, "a token band is a number (an average) or {p50: N, p95: N}, not %s", describeNode(node))
 }
 
+// MaxTokens is the largest token count a spec may write, anywhere it writes one: the range of
+// a TokenCount (an int32), far above any model's context window, and small enough that no sum
+// or cost of token counts overflows.
+const MaxTokens = math.MaxInt32
+
+// parseTokenCount reads a token count: a number, with _ between digits and a k or M suffix
+// allowed. A count above MaxTokens is an error, returned with the count read.
 func parseTokenCount(s string) (float64, error) {
 	t := strings.ReplaceAll(strings.TrimSpace(s), "_", "")
 	mult := 1.0
@@ -397,6 +455,9 @@ func parseTokenCount(s string) (float64, error) {
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil || f < 0 || f != f {
 		return 0, fmt.Errorf("%q is not a token count: write a number of tokens, like 350 or 8k", s)
+	}
+	if n := f * mult; n > MaxTokens {
+		return n, fmt.Errorf("%s tokens is more than a spec can count: write a number of tokens up to %s (2,147M)", strings.TrimSpace(s), groupDigits(MaxTokens))
 	}
 	return f * mult, nil
 }
@@ -414,7 +475,7 @@ func (b Band) IsZero() bool { return b.Line == 0 && b.P50 == 0 && b.P95 == 0 }
 
 // UnmarshalYAML implements yaml.Unmarshaler for the providers mapping.
 func (ps *Providers) UnmarshalYAML(node *yaml.Node) error {
-	return decodeNamed(node, "providers", func(name string, line int, v *yaml.Node) error {
+	return decodeNamed(node, "providers", "provider", func(name string, line int, v *yaml.Node) error {
 		p := &Provider{}
 		err := v.Decode(p)
 		p.Name = name
@@ -428,7 +489,7 @@ func (ps *Providers) UnmarshalYAML(node *yaml.Node) error {
 
 // UnmarshalYAML implements yaml.Unmarshaler for the models mapping.
 func (ms *Models) UnmarshalYAML(node *yaml.Node) error {
-	return decodeNamed(node, "models", func(name string, line int, v *yaml.Node) error {
+	return decodeNamed(node, "models", "model", func(name string, line int, v *yaml.Node) error {
 		m := &Model{}
 		err := v.Decode(m)
 		m.Name = name
@@ -442,7 +503,7 @@ func (ms *Models) UnmarshalYAML(node *yaml.Node) error {
 
 // UnmarshalYAML implements yaml.Unmarshaler for the policies mapping.
 func (ps *Policies) UnmarshalYAML(node *yaml.Node) error {
-	return decodeNamed(node, "policies", func(name string, line int, v *yaml.Node) error {
+	return decodeNamed(node, "policies", "policy", func(name string, line int, v *yaml.Node) error {
 		p := &Policy{}
 		err := v.Decode(p)
 		p.Name, p.nameLine = name, line
@@ -454,19 +515,27 @@ func (ps *Policies) UnmarshalYAML(node *yaml.Node) error {
 	})
 }
 
-// decodeNamed walks a mapping of name → settings in file order, collecting errors.
-func decodeNamed(node *yaml.Node, what string, each func(name string, line int, v *yaml.Node) error) error {
+// decodeNamed walks a mapping of name → settings (what: "models", one of them a "model") in
+// file order, collecting errors. A name declared twice is an error at the second declaration,
+// which is not decoded: YAML would silently let the last one win.
+func decodeNamed(node *yaml.Node, what, one string, each func(name string, line int, v *yaml.Node) error) error {
 	node = resolveAlias(node)
 	if node.Kind != yaml.MappingNode {
 		return typeError(node.Line, "%s must be a mapping from name to settings, not %s", what, describeNode(node))
 	}
 	var errs []string
+	first := map[string]int{}
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, v := node.Content[i], node.Content[i+1]
 		if strings.TrimSpace(k.Value) == "" {
 			errs = append(errs, lineError(k.Line, "%s: empty name", what))
 			continue
 		}
+		if line, dup := first[k.Value]; dup {
+			errs = append(errs, lineError(k.Line, "%s %q is declared twice (first at line %d): rename or remove one", one, k.Value, line))
+			continue
+		}
+		first[k.Value] = k.Line
 		if err := each(k.Value, k.Line, v); err != nil {
 			errs = append(errs, typeErrors(err)...)
 		}

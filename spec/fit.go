@@ -2,6 +2,7 @@ package spec
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -189,4 +190,163 @@ func (c *checker) checkUnusedStrength() {
 			c.warnf(cat.Assume.pos.Of("validator"), "category %q states assume.validator, but its route validates nothing, so the strength is never used: add validate: [...] to the route, or remove assume.validator", cat.Name)
 		}
 	}
+}
+
+// checkMaxOutput warns when the category's output tokens are more than the maximum output of a
+// model its route or fallbacks use: such a model stops writing there, so its answers are cut
+// off, while the estimate prices every answer at tokens.out. It looks at the tokens of a long
+// answer (a number, or p95), as checkContextWindows does at those of a long request.
+func (c *checker) checkMaxOutput(cat *Category, r *Route, fallback []Ref, label string) {
+	out := cat.Tokens.Out
+	if out.P95 <= 0 {
+		return
+	}
+	all := true // every candidate's maximum is known and below the answers
+	var over []string
+	for _, m := range c.spec.RouteCandidates(r, fallback) {
+		limit := m.Resolved.MaxOutput
+		if limit <= 0 || out.P95 <= float64(limit) {
+			all = false
+			continue
+		}
+		desc := fmt.Sprintf("%s (%s, %s tokens", m.Name, m.Model, groupDigits(int64(limit)))
+		if out.Dist {
+			desc += ", about " + shareText(out.Over(float64(limit))) + " of answers too long"
+		}
+		over = append(over, desc+")")
+	}
+	if len(over) == 0 {
+		return
+	}
+	what := "tokens.out"
+	if out.Dist {
+		what = "tokens.out p95"
+	}
+	msg := fmt.Sprintf("%s %s %s is more than the maximum output of %s: such a model stops writing there and its answer is cut off, while the estimate prices every answer at tokens.out", label, what, groupDigits(int64(out.P95)), joinAnd(over))
+	if all {
+		msg += "; no model on the route or its fallbacks can write answers this long"
+	}
+	c.warnf(cmp.Or(out.Line, cat.Tokens.pos.Of("out")), "%s; route the category to models that can, set max_output if the catalogue's is wrong, or correct tokens.out", msg)
+}
+
+// scored reports whether a route, or one of its split arms, is a score route: one that uses a
+// category's assume.score_share and score_pass_rate.
+func scored(r *Route) bool {
+	return r.Score != nil || slices.ContainsFunc(r.Split, func(a *Arm) bool { return a.Route.Score != nil })
+}
+
+// checkUnusedScoreAssumptions warns about a category that states assume.score_share or
+// score_pass_rate when no score route uses them: not its route, nor any named policy's route
+// for it.
+func (c *checker) checkUnusedScoreAssumptions() {
+	for _, cat := range c.spec.Categories {
+		a := cat.Assume
+		if cat.Route == nil || len(a.ScoreShare)+len(a.ScorePassRate) == 0 || scored(cat.Route) {
+			continue
+		}
+		if slices.ContainsFunc(c.spec.Policies, func(p *Policy) bool {
+			pr, ok := p.Routes[cat.Name]
+			return ok && scored(&pr.Route)
+		}) {
+			continue
+		}
+		for _, key := range []string{"score_share", "score_pass_rate"} {
+			if a.pos.Has(key) {
+				c.warnf(a.pos.Of(key), "category %q states assume.%s, which only a score route uses, but neither its route nor any policy's route for it is one, so it is never used: remove assume.%s, or route by score", cat.Name, key, key)
+			}
+		}
+	}
+}
+
+// checkUnused warns about models and providers nothing uses. A model is used when a route (a
+// category's or a policy's), a fallback, a validator (a judge, an agreement check) or a shadow
+// calls it, when a learned router embeds requests with it, or when a category assumes a pass
+// rate for it, which puts it in the estimate's single-model and cheapest-passing policies. Any
+// other model is left out of the estimate.
+func (c *checker) checkUnused() {
+	used := map[string]bool{}
+	addRefs := func(refs []Ref) {
+		for _, r := range refs {
+			used[r.Name] = true
+		}
+	}
+	var routers []string
+	var addRoute func(r *Route)
+	addRoute = func(r *Route) {
+		addRefs(r.Models())
+		vs := slices.Clone(r.Validate)
+		for _, st := range r.Cascade {
+			vs = append(vs, st.Validate...)
+		}
+		for _, v := range vs {
+			switch cfg := v.Config.(type) {
+			case *Judge:
+				used[cfg.Model.Name] = true
+			case *Agree:
+				addRefs(cfg.Checkers())
+			}
+		}
+		for _, a := range r.Split {
+			addRoute(&a.Route)
+		}
+		if r.Score != nil && r.Score.Router != "" {
+			routers = append(routers, r.Score.RouterPath(c.spec))
+		}
+	}
+	for _, cat := range c.spec.Categories {
+		if cat.Route != nil {
+			addRoute(cat.Route)
+		}
+		addRefs(cat.Fallback)
+		if cat.Shadow != nil {
+			addRefs(cat.Shadow.Models)
+		}
+		for name := range cat.Assume.PassRate {
+			used[name] = true
+		}
+	}
+	for _, p := range c.spec.Policies {
+		for _, pr := range p.Routes {
+			addRoute(&pr.Route)
+			addRefs(pr.Fallback)
+		}
+	}
+	for _, m := range c.spec.Models {
+		addRefs(m.Fallback)
+	}
+	var embedded []string
+	for _, path := range routers {
+		if data, err := c.opts.readFile(path); err == nil {
+			embedded = append(embedded, routerEmbedModel(data))
+		}
+	}
+	providers := map[string]bool{}
+	for _, m := range c.spec.Models {
+		providers[m.Provider.Name] = true
+		if !used[m.Name] && !slices.Contains(embedded, m.Name) && !slices.Contains(embedded, m.Model) {
+			c.warnf(m.pos.Line, "model %q is not used by any route: no route, fallback, validator or shadow calls it, and no category assumes a pass rate for it, so it is left out of the estimate; remove it, or route to it", m.Name)
+		}
+	}
+	for _, p := range c.spec.Providers {
+		if !providers[p.Name] {
+			c.warnf(p.pos.Line, "provider %q is not used by any model: remove it, or declare a model on it with provider: %s", p.Name, p.Name)
+		}
+	}
+}
+
+// routerEmbedModel returns the model a learned router file embeds requests with (the model of
+// the embedding block of its features, learn.EmbeddingConfig: a spec model's name or its
+// provider model id), or "" when it has none or is not a router file.
+func routerEmbedModel(data []byte) string {
+	var f struct {
+		Features struct {
+			Embedding *struct {
+				Model string `json:"model"`
+			} `json:"embedding"`
+		} `json:"features"`
+	}
+	if json.Unmarshal(data, &f) != nil || f.Features.Embedding == nil {
+		return ""
+	}
+	return f.Features.Embedding.Model
 }

@@ -24,6 +24,7 @@ categories:
     share: 1
     tokens: TOKENS
     quality_bar: 0.5
+    failure_impact: {bad_answer: 1}
     route: ROUTE
     fallback: FALLBACK
     assume:
@@ -127,17 +128,17 @@ func TestSettingsThatDoNothingAreWarned(t *testing.T) {
 		line                          int
 		want                          string
 	}{
-		{"on_fail on a static route", "{model: small, on_fail: retry_once}", "", "", 15,
+		{"on_fail on a static route", "{model: small, on_fail: retry_once}", "", "", 16,
 			`category "docs" route sets on_fail, but nothing on it is validated, so no answer ever fails: add validate: [...] to the route, or remove on_fail`},
-		{"on_fail on an unvalidated step", "{cascade: [{model: small, on_fail: retry_once}, strong]}", "", "", 15,
+		{"on_fail on an unvalidated step", "{cascade: [{model: small, on_fail: retry_once}, strong]}", "", "", 16,
 			`category "docs" cascade step small sets on_fail, but its answers are not validated`},
-		{"on_fail beside split", "{split: [{weight: 50%, model: small}, {weight: 50%, model: strong}], on_fail: retry_once}", "", "", 15,
+		{"on_fail beside split", "{split: [{weight: 50%, model: small}, {weight: 50%, model: strong}], on_fail: retry_once}", "", "", 16,
 			`category "docs" sets on_fail beside split, where it does nothing: put on_fail inside each split arm`},
-		{"validator strength without validators", "{model: small}", "      validator: {detect: 0.9, false_alarm: 0.1}", "", 19,
+		{"validator strength without validators", "{model: small}", "      validator: {detect: 0.9, false_alarm: 0.1}", "", 20,
 			`category "docs" states assume.validator, but its route validates nothing, so the strength is never used`},
-		{"score models dearest first", "{score: {heuristic: {tiers: [0.5]}, models: [strong, small]}, validate: [{max_length: 100}]}", "      validator: {detect: 0.9, false_alarm: 0.1}", "", 15,
+		{"score models dearest first", "{score: {heuristic: {tiers: [0.5]}, models: [strong, small]}, validate: [{max_length: 100}]}", "      validator: {detect: 0.9, false_alarm: 0.1}", "", 16,
 			`category "docs" score models are not cheapest first at its tokens (a request costs strong $0.000350, small $0.0000210): the order matters, since the heuristic's tiers map to the models in order, the easiest requests to the first, and failed answers escalate to the models after the one that answered; list them cheapest first, models: [small, strong]`},
-		{"a policy's score route too", "{model: small}", "", "policies:\n  flip:\n    routes: {docs: {score: {heuristic: {tiers: [0.5]}, models: [strong, small]}}}\n", 22,
+		{"a policy's score route too", "{model: small}", "", "policies:\n  flip:\n    routes: {docs: {score: {heuristic: {tiers: [0.5]}, models: [strong, small]}}}\n", 23,
 			`policy "flip" route for "docs" score models are not cheapest first`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -99,7 +99,7 @@ func Load(file string, opts Options) (*Spec, error) {
 func Parse(data []byte, file string, opts Options) (*Spec, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, convertYAMLError(err, file)
+		return nil, syntaxError(err, data, file)
 	}
 	if len(doc.Content) == 0 {
 		return nil, Errors{{File: file, Msg: "the spec is empty: start with version: 1, name:, models: and categories:"}}
@@ -110,7 +110,7 @@ func Parse(data []byte, file string, opts Options) (*Spec, error) {
 	}
 	s := &Spec{}
 	if err := root.Decode(s); err != nil {
-		return nil, tooLarge(convertYAMLError(err, file), root)
+		return nil, convertYAMLError(err, file, root)
 	}
 	s.File = file
 	s.Catalog = opts.catalog()
@@ -125,8 +125,10 @@ func Parse(data []byte, file string, opts Options) (*Spec, error) {
 
 var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// convertYAMLError turns yaml.v3 errors ("line N: msg", possibly several) into Errors.
-func convertYAMLError(err error, file string) error {
+// convertYAMLError turns yaml.v3 errors ("line N: msg", possibly several) into Errors. Type
+// errors are explained in the spec's terms, naming the key their value is written for when
+// root, the decoded document, has one at the error's line (root may be nil).
+func convertYAMLError(err error, file string, root *yaml.Node) Errors {
 	var msgs []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -142,7 +144,7 @@ func convertYAMLError(err error, file string) error {
 			e.Line, _ = strconv.Atoi(sub[1])
 			e.Msg = sub[2]
 		}
-		e.Msg = friendlyYAML(e.Msg)
+		e.Msg = explainYAML(e.Msg, e.Line, root)
 		if !seen[*e] {
 			seen[*e] = true
 			out = append(out, e)
@@ -152,65 +154,150 @@ func convertYAMLError(err error, file string) error {
 	return out
 }
 
+var (
+	tabIndentRE     = regexp.MustCompile(`^[ \t]*\t`)
+	unknownAnchorRE = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
+)
+
+// syntaxError converts a YAML syntax error, placing the two that yaml.v3 reports without a
+// line, or at another one, on the line to change: a tab in a line's indentation, which YAML
+// does not allow (every such line at or after the error's is reported), and an alias (*name)
+// of an anchor (&name) that is not defined before it.
+func syntaxError(err error, data []byte, file string) Errors {
+	msg := err.Error()
+	lines := strings.Split(string(data), "\n")
+	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
+		alias := regexp.MustCompile(`\*` + regexp.QuoteMeta(m[1]) + `([\s,\]}]|$)`)
+		for i, l := range lines {
+			if alias.MatchString(l) {
+				return Errors{{File: file, Line: i + 1, Msg: fmt.Sprintf("*%s refers to no anchor: mark the value it stands for with &%s before this line, or write the value out here", m[1], m[1])}}
+			}
+		}
+	}
+	es := convertYAMLError(err, file, nil)
+	if !strings.Contains(msg, "tab character") && !strings.Contains(msg, "cannot start any token") {
+		return es
+	}
+	var tabs Errors
+	for i, l := range lines {
+		if i+1 >= es[0].Line && tabIndentRE.MatchString(l) {
+			tabs = append(tabs, &Error{File: file, Line: i + 1, Msg: "a tab indents this line: indent with spaces"})
+		}
+	}
+	if len(tabs) == 0 {
+		return es
+	}
+	return tabs
+}
+
+// unmarshalRE matches yaml.v3's type errors: "cannot unmarshal !!str `mini` into []spec.Ref".
+var unmarshalRE = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+
+// duplicateKeyRE matches yaml.v3's error for a key written twice in one mapping.
+var duplicateKeyRE = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
+
+// explainYAML rewrites yaml.v3's Go-flavoured decode errors in the spec's terms. A type error
+// says what kind of value is needed and, when the value is written for a key of root at line,
+// how to write that key: fallback: mini becomes "fallback is a list: write fallback: [mini]".
+func explainYAML(msg string, line int, root *yaml.Node) string {
+	if m := duplicateKeyRE.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("key %q is written twice in one mapping (first at line %s): remove one", m[1], m[2])
+	}
+	m := unmarshalRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	got, value, into := m[1], m[2], m[3]
+	want, example := goKind(into)
+	key, node := keyAt(root, line, got, value)
+	if node != nil && node.Kind == yaml.ScalarNode {
+		value = node.Value // in full
+	}
+	gotText := map[string]string{"seq": "a list", "map": "a mapping", "str": "the text `" + value + "`",
+		"int": "the number " + value, "float": "the number " + value}[got]
+	if gotText == "" {
+		gotText = "`" + value + "`"
+	}
+	if key == "" {
+		return fmt.Sprintf("%s is written where %s is needed", gotText, want)
+	}
+	switch {
+	case want == "a list" && got != "map":
+		return fmt.Sprintf("%s is a list: write %s: [%s]", key, key, node.Value)
+	case want == "a list" || want == "a mapping":
+		return fmt.Sprintf("%s is %s, not %s: write %s: %s", key, want, gotText, key, example)
+	case got == "seq":
+		if len(node.Content) == 1 && node.Content[0].Kind == yaml.ScalarNode {
+			example = node.Content[0].Value
+		}
+		return fmt.Sprintf("%s takes a single value (%s), not a list: write %s: %s", key, want, key, example)
+	case got == "map":
+		return fmt.Sprintf("%s takes a single value (%s), not a mapping: write %s: %s", key, want, key, example)
+	case want == "a whole number" && got != "str" && integerRE.MatchString(value):
+		// YAML reads a whole number too large for an int64 as a float.
+		return fmt.Sprintf("%s %s is too large: write a whole number up to %s", key, value, groupDigits(math.MaxInt64))
+	}
+	return fmt.Sprintf("%s takes %s, not %s: write %s: %s", key, want, gotText, key, example)
+}
+
+// goKind describes the Go type a YAML value is decoded into, with an example of it.
+func goKind(typ string) (want, example string) {
+	switch {
+	case strings.HasPrefix(typ, "[]"):
+		return "a list", "[...]"
+	case strings.HasPrefix(typ, "map["):
+		return "a mapping", "{NAME: VALUE}"
+	case typ == "string":
+		return "text", "TEXT"
+	case typ == "bool":
+		return "true or false", "true"
+	case typ == "float64" || typ == "float32":
+		return "a number", "N"
+	case strings.Contains(typ, "int"):
+		return "a whole number", "N"
+	}
+	return "another kind of value", "VALUE"
+}
+
 // integerRE matches a whole number as written in YAML.
 var integerRE = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
 
-// tooLarge rewrites the errors of whole numbers too large for the setting they are written
-// for: YAML reads such a number as a float, and the decode error would ask for a whole number.
-func tooLarge(err error, root *yaml.Node) error {
-	es, ok := err.(Errors)
-	if !ok {
-		return err
+// keyAt finds the mapping key whose value is at line and of the kind yaml.v3 names (str, seq,
+// map...), with that value (value may end in "...": yaml.v3 shortens long values), and returns
+// the key and its value; "" when there is none.
+func keyAt(root *yaml.Node, line int, kind, value string) (string, *yaml.Node) {
+	fits := func(v *yaml.Node) bool {
+		switch {
+		case v.Line != line:
+			return false
+		case kind == "seq":
+			return v.Kind == yaml.SequenceNode
+		case kind == "map":
+			return v.Kind == yaml.MappingNode
+		}
+		prefix, cut := strings.CutSuffix(value, "...")
+		return v.Kind == yaml.ScalarNode && (v.Value == value || cut && strings.HasPrefix(v.Value, prefix))
 	}
-	big := map[int]string{} // line → "key value"
-	var walk func(n *yaml.Node, depth int)
-	walk = func(n *yaml.Node, depth int) {
+	var walk func(n *yaml.Node, depth int) (string, *yaml.Node)
+	walk = func(n *yaml.Node, depth int) (string, *yaml.Node) {
 		if n == nil || depth > 100 || n.Kind == yaml.AliasNode {
-			return
+			return "", nil
 		}
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				if v.Kind != yaml.ScalarNode || !integerRE.MatchString(v.Value) {
-					continue
-				}
-				if _, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 10, 64); err != nil {
-					big[v.Line] = k.Value + " " + v.Value
+				if k, v := n.Content[i], n.Content[i+1]; k.Tag != "!!merge" && fits(v) {
+					return k.Value, v
 				}
 			}
 		}
 		for _, c := range n.Content {
-			walk(c, depth+1)
+			if k, v := walk(c, depth+1); k != "" {
+				return k, v
+			}
 		}
+		return "", nil
 	}
-	walk(root, 0)
-	for _, e := range es {
-		if what, ok := big[e.Line]; ok && strings.Contains(e.Msg, "got the number") && strings.Contains(e.Msg, "(a whole number is needed)") {
-			e.Msg = fmt.Sprintf("%s is too large: write a whole number up to %s", what, groupDigits(math.MaxInt64))
-		}
-	}
-	return es
-}
-
-// friendlyYAML rewrites yaml.v3's Go-flavoured type errors in the spec's terms.
-func friendlyYAML(msg string) string {
-	r := strings.NewReplacer(
-		"cannot unmarshal !!str", "expected a different kind of value, got the text",
-		"cannot unmarshal !!seq", "expected a single value or mapping, got a list",
-		"cannot unmarshal !!map", "expected a single value or list, got a mapping",
-		"cannot unmarshal !!float", "expected a different kind of value, got the number",
-		"cannot unmarshal !!int", "expected a different kind of value, got the number",
-		"into int64", "(a whole number is needed)",
-		"into int", "(a whole number is needed)",
-		"into float64", "(a number is needed)",
-		"into bool", "(true or false is needed)",
-		"into string", "(text is needed)",
-	)
-	msg = r.Replace(msg)
-	if i := strings.Index(msg, " into "); i > 0 && strings.Contains(msg[i:], "spec.") {
-		msg = msg[:i]
-	}
-	return msg
+	return walk(root, 0)
 }
 
 func sortErrors(es Errors) { es.Sort() }

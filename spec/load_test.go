@@ -294,6 +294,7 @@ categories:
     share: 1
     tokens: {in: 100, out: 5}
     quality_bar: 0.9
+    failure_impact: {bad_answer: 1}
     route:
       cascade: [{model: mixtral, validate: [{agree: {model: yi, answer: choice}}]}, gpt4]
     assume:
@@ -302,7 +303,7 @@ categories:
 `
 	warned := func(s *Spec) bool {
 		return slices.ContainsFunc(s.Warnings, func(e *Error) bool {
-			return strings.Contains(e.Error(), "agreed.yaml:16: ") && strings.Contains(e.Error(), "when mixtral fails over to yi, agree compares yi's answer with a second answer of yi")
+			return strings.Contains(e.Error(), "agreed.yaml:17: ") && strings.Contains(e.Error(), "when mixtral fails over to yi, agree compares yi's answer with a second answer of yi")
 		})
 	}
 	s, err := Parse([]byte(strings.Replace(src, "FALLBACK", "", 1)), "agreed.yaml", Options{Today: fixtureDay})

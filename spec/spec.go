@@ -12,6 +12,7 @@
 package spec
 
 import (
+	"math"
 	"os"
 	"time"
 
@@ -82,13 +83,17 @@ type Volume struct {
 // DefaultMonthlyVolume is the request volume assumed when a spec states none.
 const DefaultMonthlyVolume = 1_000_000
 
+// MaxPerDay is the largest volume.per_day a spec may write: its monthly figure, 30 times it,
+// is then still an int64.
+const MaxPerDay = math.MaxInt64 / 30
+
 // Monthly returns requests per month (a day-based volume times 30).
 func (v Volume) Monthly() int64 {
 	switch {
 	case v.PerMonth > 0:
 		return v.PerMonth
 	case v.PerDay > 0:
-		return v.PerDay * 30
+		return min(v.PerDay, MaxPerDay) * 30 // a loaded spec's per_day is at most MaxPerDay
 	}
 	return DefaultMonthlyVolume
 }
@@ -201,9 +206,12 @@ type Model struct {
 	Model   string `yaml:"model"`
 	Catalog string `yaml:"catalog"`
 	// Price overrides catalogue prices field by field.
-	Price         *PriceOverride `yaml:"price"`
-	ContextWindow int            `yaml:"context_window"`
-	MaxOutput     int            `yaml:"max_output"`
+	Price *PriceOverride `yaml:"price"`
+	// ContextWindow and MaxOutput override the catalogue's token limits: the most input tokens
+	// the model takes and the most output tokens it writes. They are written as token counts,
+	// like 128000 or 128k (see TokenCount).
+	ContextWindow int `yaml:"context_window"`
+	MaxOutput     int `yaml:"max_output"`
 	// Reasoning says whether the model bills reasoning tokens (a category's tokens.reasoning).
 	// Nil means what the catalogue says.
 	Reasoning    *bool    `yaml:"reasoning"`
@@ -533,8 +541,18 @@ type Assumptions struct {
 	ScorePassRate map[string]Prob `yaml:"score_pass_rate"`
 
 	pos Pos
-	// passRateLines keeps the line of each pass_rate entry.
-	passRateLines map[string]int
+	// entryLines keeps the line of each entry of pass_rate, score_share and score_pass_rate,
+	// by key.
+	entryLines map[string]map[string]int
+}
+
+// entryLine returns the line of the entry for name in the mapping under key (pass_rate,
+// score_share or score_pass_rate), else the line of key.
+func (a *Assumptions) entryLine(key, name string) int {
+	if l := a.entryLines[key][name]; l > 0 {
+		return l
+	}
+	return a.pos.Of(key)
 }
 
 // Strength is how good a validator is: Detect is P(flag | bad answer), FalseAlarm is

@@ -25,8 +25,9 @@ type Validator struct {
 	Line   int
 }
 
-// ValidatorConfig is the settings of one validator kind.
+// ValidatorConfig is the settings of one validator kind, which decodes its own YAML value.
 type ValidatorConfig interface {
+	yaml.Unmarshaler
 	// Summary describes the check in a few words, for routing documents and worksheets.
 	Summary() string
 	// check validates settings that need the rest of the spec (files, model names).
@@ -65,7 +66,9 @@ func (v *Validator) UnmarshalYAML(node *yaml.Node) error {
 	}
 	v.Kind = k.Value
 	v.Config = newConfig()
-	return body.Decode(v.Config)
+	// Node.Decode calls no unmarshaler for an empty value ("json_schema:" with nothing after
+	// it), which would leave the settings silently empty: each kind reads its value itself.
+	return v.Config.UnmarshalYAML(body)
 }
 
 // MarshalYAML writes the validator back as {kind: summary}.
@@ -103,15 +106,17 @@ type JSONSchema struct {
 func (j *JSONSchema) UnmarshalYAML(node *yaml.Node) error {
 	node = resolveAlias(node)
 	j.line = node.Line
-	switch node.Kind {
-	case yaml.ScalarNode:
+	switch {
+	case node.Kind == yaml.ScalarNode && strings.TrimSpace(node.Value) == "":
+		return typeError(node.Line, "json_schema has no value: write a file path, request, or {inline: {...}}")
+	case node.Kind == yaml.ScalarNode:
 		if node.Value == "request" {
 			j.FromRequest = true
 		} else {
 			j.Path = node.Value
 		}
 		return nil
-	case yaml.MappingNode:
+	case node.Kind == yaml.MappingNode:
 		var body struct {
 			Inline yaml.Node `yaml:"inline"`
 		}
@@ -376,6 +381,9 @@ const DefaultCitationPattern = `\[([\w.-]+)\]`
 func (c *Citations) UnmarshalYAML(node *yaml.Node) error {
 	node = resolveAlias(node)
 	c.line = node.Line
+	if isNull(node) {
+		return nil // the defaults, as {}
+	}
 	if node.Kind == yaml.ScalarNode {
 		b, err := strconv.ParseBool(node.Value)
 		if err != nil {
@@ -468,13 +476,13 @@ type Refusal struct {
 	line       int
 }
 
-// UnmarshalYAML implements yaml.Unmarshaler; it takes "true", an empty mapping, or
+// UnmarshalYAML implements yaml.Unmarshaler; it takes "true", an empty value or mapping, or
 // {mismatch: BOOL}.
 func (r *Refusal) UnmarshalYAML(node *yaml.Node) error {
 	node = resolveAlias(node)
 	r.line = node.Line
 	switch {
-	case node.Kind == yaml.ScalarNode && node.Value == "true" || node.Kind == yaml.MappingNode && len(node.Content) == 0:
+	case isNull(node) || node.Kind == yaml.ScalarNode && node.Value == "true" || node.Kind == yaml.MappingNode && len(node.Content) == 0:
 		return nil
 	case node.Kind == yaml.MappingNode && len(node.Content) == 2 && node.Content[0].Value == "mismatch":
 		var on bool
@@ -509,16 +517,38 @@ type Judge struct {
 	line   int
 }
 
-// JudgeTokens are a judge call's extra input and its output tokens.
+// JudgeTokens are a judge call's extra input and its output tokens; zero means the default.
 type JudgeTokens struct {
 	In  float64 `yaml:"in"`
 	Out float64 `yaml:"out"`
 }
 
-// UnmarshalYAML implements yaml.Unmarshaler.
+// UnmarshalYAML implements yaml.Unmarshaler. A count must be from 0 to MaxTokens: a negative
+// one would otherwise be replaced by the default without a word.
 func (j *JudgeTokens) UnmarshalYAML(node *yaml.Node) error {
 	type plain JudgeTokens
-	return decodeStrict(node, (*plain)(j), nil, "judge tokens")
+	var pos Pos
+	if err := decodeStrict(node, (*plain)(j), &pos, "judge tokens"); err != nil {
+		return err
+	}
+	var errs []string
+	for _, f := range []struct {
+		key, does string
+		v         float64
+		def       int
+	}{
+		{"in", "reads besides the request and the answer", j.In, DefaultJudgeExtraIn},
+		{"out", "writes", j.Out, DefaultJudgeOut},
+	} {
+		if f.v < 0 || f.v > MaxTokens {
+			errs = append(errs, lineError(pos.Of(f.key), "judge tokens.%s %g is outside 0 to %s: write how many tokens the judge %s, like %s: %d (the default)",
+				f.key, f.v, groupDigits(MaxTokens), f.does, f.key, f.def))
+		}
+	}
+	if len(errs) > 0 {
+		return &yaml.TypeError{Errors: errs}
+	}
+	return nil
 }
 
 // Default judge settings.

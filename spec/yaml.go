@@ -140,16 +140,21 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 }
 
 func describeNode(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.ScalarNode:
+	switch {
+	case isNull(n):
+		return "an empty value"
+	case n.Kind == yaml.ScalarNode:
 		return fmt.Sprintf("the value %q", n.Value)
-	case yaml.SequenceNode:
+	case n.Kind == yaml.SequenceNode:
 		return "a list"
-	case yaml.MappingNode:
+	case n.Kind == yaml.MappingNode:
 		return "a mapping"
 	}
 	return "this"
 }
+
+// isNull reports whether n is an empty value: nothing after "key:", or null or ~.
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
 
 // yamlKeys lists the keys a struct type accepts, following ",inline" fields.
 func yamlKeys(t reflect.Type) []string {
