@@ -170,6 +170,23 @@ func (p *Provider) Keys() []SecretRef {
 	return out
 }
 
+// MissingKeys names the environment variables the provider's keys come from that are not
+// set: those api_key and api_keys reference, or, when it writes neither, its type's
+// conventional variable (OPENAI_API_KEY, …) when that type takes a key. A provider with
+// missing keys sends requests with the keys it has, or none.
+func (p *Provider) MissingKeys() []string {
+	var out []string
+	for _, k := range append([]SecretRef{p.APIKey}, p.APIKeys...) {
+		out = append(out, k.Unset...)
+	}
+	if !p.pos.Has("api_key") && len(p.APIKeys) == 0 {
+		if t, ok := providerType(p.Type); ok && t.KeyEnv != "" && os.Getenv(t.KeyEnv) == "" {
+			out = append(out, t.KeyEnv)
+		}
+	}
+	return out
+}
+
 // Simulate is how a simulated provider behaves. By default it follows the spec's assumptions:
 // each model answers with its latency distribution and fails at the rate its availability
 // implies. The rates here add specific failures on top, for fault-injection tests and demos.

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -164,6 +165,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	for _, w := range s.Warnings {
 		log.Warn("spec", "warning", w.Error())
+	}
+	if !*simulate {
+		warnMissingKeys(log, s)
 	}
 
 	reg := prometheus.NewRegistry()
@@ -430,5 +434,24 @@ func simulateProviders(s *spec.Spec) {
 		}
 		p.SimulatedType, p.Type = p.Type, "simulated"
 		p.BaseURL, p.APIKey, p.APIKeys, p.APIVersion, p.Outcomes = spec.EnvString{}, spec.SecretRef{}, nil, "", ""
+	}
+}
+
+// warnMissingKeys warns, at start, of each provider a model uses whose key comes from an
+// environment variable that is not set: its requests would go without that key and come back
+// as the upstream's authentication error, which would not name the variable.
+func warnMissingKeys(log *slog.Logger, s *spec.Spec) {
+	used := map[string]bool{}
+	for _, m := range s.Models {
+		used[m.Provider.Name] = true
+	}
+	for _, p := range s.Providers {
+		if missing := p.MissingKeys(); used[p.Name] && len(missing) > 0 {
+			what := "its requests go without an API key"
+			if len(p.Keys()) > 0 {
+				what = "its requests use only the keys that are set"
+			}
+			log.Warn("provider key not set: "+what+"; set the variables, or serve --simulate", "provider", p.Name, "unset", strings.Join(missing, ", "))
+		}
 	}
 }

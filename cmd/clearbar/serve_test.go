@@ -135,6 +135,44 @@ func TestServeZeroConfig(t *testing.T) {
 	}
 }
 
+// TestServeWarnsOfUnsetKeys: a provider whose api_key references a variable that is not set
+// would send its requests without a key and pass on the upstream's authentication error,
+// which does not name the variable: serve says so at start, naming the variable, and not with
+// --simulate, which calls no provider.
+func TestServeWarnsOfUnsetKeys(t *testing.T) {
+	t.Setenv("CLEARBAR_TEST_SET_KEY", "sk-test")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "keys.yaml")
+	os.WriteFile(file, []byte(`version: 1
+name: keys
+providers:
+  up: {type: openai, base_url: "http://127.0.0.1:9/v1", api_key: "${CLEARBAR_TEST_UNSET_KEY}"}
+  both: {type: openai, base_url: "http://127.0.0.1:9/v1", api_keys: ["${CLEARBAR_TEST_SET_KEY}", "${CLEARBAR_TEST_UNSET_KEY2}"]}
+models:
+  mini: {provider: up, model: gpt-4.1-mini}
+  nano: {provider: both, model: gpt-4.1-nano}
+categories:
+  - {name: chat, share: 1, tokens: {in: 100, out: 50}, quality_bar: 0.5, failure_impact: {bad_answer: 0.01}, route: {model: mini}, fallback: [nano], assume: {pass_rate: {mini: 0.9, nano: 0.8}}, why: test}
+`), 0o644)
+	_, logs, stop := startServe(t, file, "--trace", "none")
+	stop()
+	out := logs.String()
+	for _, want := range []string{"provider key not set: its requests go without an API key", "provider=up unset=CLEARBAR_TEST_UNSET_KEY",
+		"provider key not set: its requests use only the keys that are set", "provider=both unset=CLEARBAR_TEST_UNSET_KEY2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve's log lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "sk-test") {
+		t.Errorf("a key's value is in the log:\n%s", out)
+	}
+	_, logs, stop = startServe(t, file, "--trace", "none", "--simulate")
+	stop()
+	if strings.Contains(logs.String(), "provider key not set") {
+		t.Errorf("--simulate calls no provider, but serve warns of its keys:\n%s", logs.String())
+	}
+}
+
 // TestServeRecordsTheTimeScale: decisions answered by simulated providers at a time scale say
 // so, for review to compare their latencies with the spec's.
 func TestServeRecordsTheTimeScale(t *testing.T) {
