@@ -285,7 +285,7 @@ func ReadFile(path string, fn func(Row) error) error {
 // validator passed it. Unvalidated answers are left ungraded: production traffic has no gold
 // labels.
 func FromDecision(d *clearbar.Decision) []Row {
-	var rows []Row
+	rows := make([]Row, 0, len(d.Attempts))
 	seen := map[string]int{}
 	for _, a := range d.Attempts {
 		if a.ValidatorCall() {
