@@ -31,6 +31,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/provider/simulated"
 	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -316,6 +317,11 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 			return nil, 0, nil
 		}
 		rec.LatencyMS = r.latencyMS(elapsed, m.Provider.Name)
+		if d, ok := simulated.LatencyOf(resp); ok && err == nil {
+			// The simulator's own draw: wall-clock time at a time scale would add this
+			// process's overhead, divided by the scale.
+			rec.LatencyMS = math.Round(float64(d)/float64(time.Microsecond)) / 1000
+		}
 		if err == nil {
 			return r.graded(ctx, rec, it, m, resp)
 		}

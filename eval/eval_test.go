@@ -73,38 +73,52 @@ func TestRecoversSimulatedPassRates(t *testing.T) {
 }
 
 // TestLatencyMeasuredInSimulatedTime checks that latencies are recorded in the simulator's
-// time: the simulated model's assumed median is recovered from calls run 20 times faster.
+// time: the simulated model's assumed median is recovered from calls run 20 times faster,
+// and each answer's latency is the simulator's draw, the same at any time scale (wall-clock
+// time divided by the scale would add this process's overhead, magnified by 1/scale).
 func TestLatencyMeasuredInSimulatedTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("sleeps through simulated latencies")
-	}
 	f := loadFixture(t, "testdata/recover.yaml", "extract")
 	set, err := LoadSet(writeSet(t, 120, ""), f.env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A provider of its own, at a time scale where timer slack is small against the latency.
-	s := *f.spec.Provider("sim-a")
-	s.Simulate = &spec.Simulate{TimeScale: 0.05, Seed: 3, ErrorRate: ptr(spec.Prob(0))}
-	sim, err := simulated.New(providerConfig(f, &s))
-	if err != nil {
-		t.Fatal(err)
-	}
 	models := f.models("small")
-	r := &Runner{Category: f.cat, Models: models, Providers: map[string]clearbar.Provider{"sim-a": sim},
-		Concurrency: 32, TimeScales: map[string]float64{"sim-a": 0.05}}
-	res, err := r.Run(context.Background(), set, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
-	if err != nil {
-		t.Fatal(err)
+	run := func(scale float64, concurrency int) (Summary, map[string]float64) {
+		t.Helper()
+		// A provider of its own, with the same seed at every scale.
+		s := *f.spec.Provider("sim-a")
+		s.Simulate = &spec.Simulate{TimeScale: scale, Seed: 3, ErrorRate: ptr(spec.Prob(0))}
+		sim, err := simulated.New(providerConfig(f, &s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{Category: f.cat, Models: models, Providers: map[string]clearbar.Provider{"sim-a": sim},
+			Concurrency: concurrency, TimeScales: map[string]float64{"sim-a": scale}}
+		res, err := r.Run(context.Background(), set, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lat := map[string]float64{}
+		for _, row := range res.Rows {
+			lat[row.Item] = row.LatencyMS
+		}
+		return Summarize(f.cat, models, res.Rows)[0], lat
 	}
-	sum := Summarize(f.cat, models, res.Rows)[0]
-	// The seeded draws put the sample median near 800ms; scheduling delays can only add to
-	// it (20-fold, in simulated time), so the upper bound leaves room for a loaded machine.
-	if p50 := sum.LatencyP50; p50 < 680*time.Millisecond || p50 > 1200*time.Millisecond {
+	sum, _ := run(0.05, 32)
+	// The seeded draws put the sample median near 800ms.
+	if p50 := sum.LatencyP50; p50 < 680*time.Millisecond || p50 > 950*time.Millisecond {
 		t.Errorf("p50 %v: want about the assumed 800ms (rows record simulated time, not the 40ms the calls took)", p50)
 	}
 	if sum.LatencyP95 < sum.LatencyP50 || sum.Latencies != 120 {
 		t.Errorf("p95 %v below p50 %v, or %d latencies for 120 answers", sum.LatencyP95, sum.LatencyP50, sum.Latencies)
+	}
+	// One call at a time, so that both runs draw in the same order.
+	_, at1000 := run(0.001, 1)
+	_, at10000 := run(0.0001, 1)
+	for item, ms := range at1000 {
+		if at10000[item] != ms {
+			t.Errorf("item %s: %vms at time scale 0.001, %vms at 0.0001; want the simulator's draw at both", item, ms, at10000[item])
+		}
 	}
 }
 

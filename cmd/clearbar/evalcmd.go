@@ -322,14 +322,18 @@ func applyTimeScale(s *spec.Spec, scale float64) map[string]float64 {
 	return out
 }
 
-// minLatencyScale is the smallest time scale at which simulated latencies are worth
+// minLatencyScale is the smallest time scale at which replayed latencies are worth
 // recording: below it, the microseconds a call spends in timers and goroutine scheduling,
-// multiplied by 1/scale, are a large part of what is measured.
+// multiplied by 1/scale, are a large part of what is measured. Simulated providers report
+// the latency they drew, which eval records at any scale.
 const minLatencyScale = 0.01
 
 // scaleCaveat says why the candidates' latencies are not measurements ("" when they are).
 func scaleCaveat(candidates []*spec.Model, scales map[string]float64) string {
 	for _, c := range candidates {
+		if c.Resolved.Provider != nil && c.Resolved.Provider.Type == "simulated" {
+			continue
+		}
 		if sc, ok := scales[c.Provider.Name]; ok && sc < minLatencyScale {
 			return fmt.Sprintf("simulated at time scale %g, where scheduling overhead is magnified %g times: to measure them, use --time-scale %g or more", sc, 1/sc, minLatencyScale)
 		}

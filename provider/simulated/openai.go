@@ -38,6 +38,11 @@ type Answer struct {
 	// Simulation, when set, is reported as "x_clearbar_simulation" in the body and in a
 	// stream's final usage chunk.
 	Simulation *Simulation
+	// LatencyMS, when above 0, is the answer's simulated latency in milliseconds, before
+	// any time scale: reported as "x_clearbar_latency_ms" in the body, so that a caller at a
+	// time scale can record what the answer would have taken without the scaled overhead of
+	// its own code (see LatencyOf).
+	LatencyMS float64
 }
 
 // withDefaults returns a copy of a with its id, creation time, choice indexes and finish
@@ -91,6 +96,7 @@ type (
 		Usage   *usageJSON   `json:"usage"`
 		// Simulation is the ground truth of a simulated answer.
 		Simulation json.RawMessage `json:"x_clearbar_simulation,omitempty"`
+		LatencyMS  float64         `json:"x_clearbar_latency_ms,omitempty"`
 	}
 	choiceJSON struct {
 		Index        int         `json:"index"`
@@ -179,6 +185,7 @@ func NewCompletion(a Answer) (*clearbar.Response, error) {
 		Choices:    make([]choiceJSON, len(a.Choices)),
 		Usage:      newUsageJSON(a.Usage),
 		Simulation: simulationJSON(a.Simulation),
+		LatencyMS:  a.LatencyMS,
 	}
 	for i, c := range a.Choices {
 		m := messageJSON{Role: "assistant", Refusal: ptrOrNil(c.Refusal)}
@@ -536,4 +543,16 @@ func splitText(s string) []string {
 		start = cut
 	}
 	return append(pieces, s[start:])
+}
+
+// LatencyOf returns the simulated latency a simulated answer's body reports, before any time
+// scale, and whether it reports one.
+func LatencyOf(resp *clearbar.Response) (time.Duration, bool) {
+	var body struct {
+		LatencyMS float64 `json:"x_clearbar_latency_ms"`
+	}
+	if resp == nil || len(resp.Body) == 0 || json.Unmarshal(resp.Body, &body) != nil || body.LatencyMS <= 0 {
+		return 0, false
+	}
+	return time.Duration(body.LatencyMS * float64(time.Millisecond)), true
 }

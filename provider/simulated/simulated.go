@@ -257,6 +257,7 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 			Choices:    choices,
 			Usage:      usage,
 			Simulation: truth,
+			LatencyMS:  (ttft + gen) * 1000,
 		},
 		ttft:      scaled(ttft, p.scale),
 		gen:       scaled(gen, p.scale),
