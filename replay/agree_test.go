@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -130,5 +131,66 @@ categories:
 		}) {
 			t.Errorf("%s: no note counting the check without yi's row (q3): %v", order, rep.Notes)
 		}
+	}
+}
+
+// TestSpecRouteUsesRecordedVerdicts: rows from decision records carry no answer text unless the
+// category records it, but they carry the gateway's verdicts: the spec's validated cascade is
+// replayed on those (escalating where they failed), and the report says so; rows with neither
+// text nor verdicts are validated as empty answers, and the report says that too.
+func TestSpecRouteUsesRecordedVerdicts(t *testing.T) {
+	s, err := spec.Parse([]byte(`version: 1
+name: verdicts
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000}
+providers: {sim: {type: simulated}}
+models:
+  mini: {provider: sim, model: gpt-4.1-mini}
+  strong: {provider: sim, model: gpt-4.1}
+categories:
+  - name: chat
+    share: 1
+    tokens: {in: 100, out: 50}
+    quality_bar: 0.7
+    route: {cascade: [mini, strong], validate: [{max_length: 2000}]}
+    assume: {pass_rate: {mini: 0.7, strong: 0.95}, validator: {detect: 0.9, false_alarm: 0.1}}
+`), "verdicts.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []outcomes.Row
+	for i := range 30 {
+		item := fmt.Sprint("d", i)
+		ok := i%3 != 0
+		mini := outcomes.Row{Item: item, Category: "chat", PromptHash: item, Model: "gpt-4.1-mini", Pass: &ok, Cost: 1000, Source: outcomes.SourceTrace,
+			Verdicts: []clearbar.Verdict{{Validator: "at most 2000 characters", Pass: ok}}}
+		yes := true
+		strong := outcomes.Row{Item: item, Category: "chat", PromptHash: item, Model: "gpt-4.1", Pass: &yes, Cost: 10_000, Source: outcomes.SourceTrace,
+			Verdicts: []clearbar.Verdict{{Validator: "at most 2000 characters", Pass: true}}}
+		rows = append(rows, mini, strong)
+	}
+	const name = "spec: mini → strong (validators)"
+	rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := rep.Result(name)
+	if got == nil || got.Quality != 1 || got.Escalation != 10.0/30 {
+		t.Fatalf("%+v; want quality 1 and escalation 1/3: the recorded verdicts escalate mini's failures (results %v)", got, names(rep.All()))
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, name+": 60 answers recorded no answer text") }) {
+		t.Errorf("no note on the recorded verdicts: %v", rep.Notes)
+	}
+	// Without verdicts there is nothing to go on: the validators see empty answers.
+	for i := range rows {
+		rows[i].Verdicts = nil
+	}
+	if rep, err = replay.Run(context.Background(), s, source(rows), replay.Options{Category: "chat"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool {
+		return strings.HasPrefix(n, name+": 60 answers recorded neither answer text nor verdicts")
+	}) {
+		t.Errorf("no note on the answers without text or verdicts: %v", rep.Notes)
 	}
 }

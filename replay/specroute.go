@@ -115,6 +115,10 @@ type specRoute struct {
 	// unverified counts, by checker model, the agreement checks that found no recorded answer
 	// of their model to the item (filled while the table is built).
 	unverified map[string]int
+	// byVerdicts counts the answers without recorded text (decision records keep none
+	// unless the category sets record_text) judged by the verdicts recorded with them;
+	// textless those with neither, which the validators checked as empty answers.
+	byVerdicts, textless int
 }
 
 // verdictCheck runs one cascade step's validators on the rows of its model.
@@ -213,6 +217,7 @@ func (sr *specRoute) cascade(s *spec.Spec, r *spec.Route, plan []spec.PlanStep, 
 // for a checker's row its cost (priced as the table prices it), latency and failure.
 type recorded struct {
 	model, prompt, response string
+	toolCalls               []clearbar.ToolCall
 	cost                    clearbar.Money
 	latencyMS               float64
 	err                     string
@@ -224,7 +229,11 @@ type recorded struct {
 func (sr *specRoute) verdict(ctx context.Context, checker *validate.Checker, item int, vc *verdictCheck, ans *recorded, others map[string]*recorded) {
 	req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Model: ans.model, N: 1,
 		Messages: []clearbar.Message{{Role: "user", Text: ans.prompt}}}
-	resp := &clearbar.Response{Model: ans.model, Choices: []clearbar.Choice{{Text: ans.response, FinishReason: "stop"}}}
+	choice := clearbar.Choice{Text: ans.response, ToolCalls: ans.toolCalls, FinishReason: "stop"}
+	if len(ans.toolCalls) > 0 {
+		choice.FinishReason = "tool_calls"
+	}
+	resp := &clearbar.Response{Model: ans.model, Choices: []clearbar.Choice{choice}}
 	if len(vc.checkers) > 0 {
 		ctx = validate.WithRecorded(ctx, func(model string) (*clearbar.Response, clearbar.Attempt, error) {
 			r := others[model]
@@ -348,7 +357,20 @@ func (a *answers) observe(ctx context.Context, item int, column string, row *out
 			if vc.model != column {
 				continue
 			}
-			ans := recorded{model: row.Model, prompt: row.Prompt, response: row.Response}
+			ans := recorded{model: row.Model, prompt: row.Prompt, response: row.Response, toolCalls: row.AnswerToolCalls()}
+			if ans.response == "" && len(ans.toolCalls) == 0 {
+				// No answer to read: the gateway's verdicts on it, when it recorded them.
+				if len(row.Verdicts) > 0 {
+					pass := true
+					for _, v := range row.Verdicts {
+						pass = pass && v.Pass
+					}
+					vc.verdicts.Set(item, vc.step, pass, 0)
+					sr.byVerdicts++
+					continue
+				}
+				sr.textless++
+			}
 			if len(vc.checkers) == 0 {
 				sr.verdict(ctx, a.checker, item, vc, &ans, nil)
 				continue
