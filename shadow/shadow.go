@@ -31,7 +31,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -485,31 +484,24 @@ func (cat *category) settle(reserved, actual clearbar.Money) {
 	cat.settled.Broadcast()
 }
 
-// Shadow calls cap their output so that a reservation bounds their cost: at the client's
-// max_tokens if it set one, else at four times the category's typical output (p95 when
-// given) and at least minOutputCap tokens — far enough above what the category answers that
-// the cap does not cut answers short and bias the candidate's pass rate.
-const minOutputCap = 2048
-
 // shadowRequest is the request the candidates get: the client's request, non-streaming, with
-// its output capped. The client's raw body is dropped so that providers build the body from
-// the canonical request, cap included.
+// its output capped (at the client's max_tokens if it set one, else at the category's
+// ShadowOutputCap), so that a reservation bounds its cost. The client's raw body is dropped so
+// that providers build the body from the canonical request, cap included.
 func shadowRequest(req *clearbar.Request, c *spec.Category) *clearbar.Request {
 	r := *req
 	r.Body = nil
 	r.Stream, r.IncludeUsage = false, false
 	if r.MaxTokens <= 0 {
-		r.MaxTokens = max(int(4*math.Max(c.Tokens.Out.P50, c.Tokens.Out.P95)), minOutputCap)
+		r.MaxTokens = c.ShadowOutputCap()
 	}
 	return &r
 }
 
-// reservation prices a shadow call before it is made: the estimated input tokens with a
-// quarter more for the estimate's error, and the capped output (reasoning included).
+// reservation prices a shadow call before it is made (spec.ShadowReservation), from the
+// request's estimated input tokens and its output cap (reasoning included).
 func reservation(m *spec.Model, req *clearbar.Request, outCap int) clearbar.Money {
-	in := int64(route.EstimateTokens(req))
-	in += in/4 + 16
-	return m.Resolved.Prices.RequestCost(in, 0, int64(outCap), 0)
+	return spec.ShadowReservation(m, route.EstimateTokens(req), outCap)
 }
 
 func utcDay(t time.Time) time.Time {

@@ -569,6 +569,7 @@ func (c *checker) checkCategory(cat *Category, label string) {
 	c.checkAssumptions(cat, label)
 	if cat.Shadow != nil {
 		c.checkShadow(cat, label)
+		c.checkShadowBudget(cat, label)
 	}
 }
 

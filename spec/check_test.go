@@ -369,3 +369,17 @@ func TestMessagesSayWhatToChange(t *testing.T) {
 			want: `model "nano" latency ttft p95 (100ms) is below its p50 (250ms): raise p95 to at least 250ms, or lower p50`},
 	})
 }
+
+// TestShadowBudgetWarning: a shadow call reserves its worst case (the category's input and
+// the output cap) before it is made, so a candidate whose one call reserves more than the
+// daily budget is never called; spec check says so, with the budget that would do.
+func TestShadowBudgetWarning(t *testing.T) {
+	shadow := func(budget string) []string {
+		return []string{"    route: {model: mini}\n", "    route: {model: mini}\n    shadow: {models: [strong], sample: 0.5, daily_budget: " + budget + "}\n"}
+	}
+	check(t, []finding{
+		{name: "one call reserves more than the day's budget", edits: shadow("0.002"), line: 29, warn: true,
+			want: `category "draft" shadows "strong", but one call to it reserves $0.0189 of the daily budget before it is made (1000 input tokens and the 2048 output tokens shadow calls are capped at, at its prices), more than daily_budget $0.00200: it would never be called; raise daily_budget above $0.0189`},
+		{name: "a budget that covers many calls", edits: shadow("5"), none: true, want: "would never be called"},
+	})
+}

@@ -350,3 +350,45 @@ func routerEmbedModel(data []byte) string {
 	}
 	return f.Features.Embedding.Model
 }
+
+// MinShadowOutputCap is the fewest output tokens a shadow call is capped at (ShadowOutputCap).
+const MinShadowOutputCap = 2048
+
+// ShadowOutputCap is the output, in tokens, a shadow call is capped at when the client's
+// request sets no max_tokens, so that a reservation bounds its cost: four times the category's
+// typical output (p95 when given) and at least MinShadowOutputCap tokens, far enough above what
+// the category answers (reasoning included) that the cap does not cut answers short and bias
+// the candidate's pass rate.
+func (c *Category) ShadowOutputCap() int {
+	return max(int(4*max(c.Tokens.Out.P50, c.Tokens.Out.P95)), MinShadowOutputCap)
+}
+
+// ShadowReservation is what a shadow call to m reserves of the daily budget before it is
+// made: inTokens estimated input tokens with a quarter more for the estimate's error, and
+// outCap output tokens, at m's prices.
+func ShadowReservation(m *Model, inTokens, outCap int) clearbar.Money {
+	in := int64(inTokens)
+	in += in/4 + 16
+	return m.Resolved.Prices.RequestCost(in, 0, int64(outCap), 0)
+}
+
+// checkShadowBudget warns of a shadow candidate whose every call would reserve more than the
+// daily budget at the category's typical input: it would never be called.
+func (c *checker) checkShadowBudget(cat *Category, label string) {
+	sh := cat.Shadow
+	if sh == nil || sh.DailyBudget <= 0 {
+		return
+	}
+	in := int(max(cat.Tokens.In.P50, cat.Tokens.In.P95))
+	budget := clearbar.Money(sh.DailyBudget)
+	for _, ref := range sh.Models {
+		m := c.models[ref.Name]
+		if m == nil {
+			continue
+		}
+		if r := ShadowReservation(m, in, cat.ShadowOutputCap()); r > budget {
+			c.warnf(ref.Line, "%s shadows %q, but one call to it reserves %s of the daily budget before it is made (%d input tokens and the %d output tokens shadow calls are capped at, at its prices), more than daily_budget %s: it would never be called; raise daily_budget above %s",
+				label, ref.Name, r, in, cat.ShadowOutputCap(), budget, r)
+		}
+	}
+}
