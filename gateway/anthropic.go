@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/route"
@@ -40,9 +39,17 @@ import (
 // same retry headers; every answer carries request-id (the decision id), which the SDKs
 // expose as the request's id.
 //
-// What the translation cannot carry (thinking, cache_control, top_k, server tools, …) is
-// listed in the translate package; requests using server tools or other untranslatable blocks
-// get a 400 naming the parameter.
+// Nothing an Anthropic client sends is lost on the way to an Anthropic upstream: what the
+// OpenAI form cannot hold (thinking and its blocks with their signatures, cache_control,
+// is_error, the system prompt's blocks, top_k and the other parameters without an OpenAI form,
+// the anthropic-beta header) rides in the translated request's sidecar (translate.AnthropicKey),
+// which the Anthropic adapter turns back into the client's request and every other adapter
+// takes out, refusing what its model cannot honour. The Anthropic adapter answers such a
+// request with the upstream's own message or events beside their OpenAI form, and
+// anthropicWriter gives the client those, thinking blocks and block indices as they came. A
+// member that is not a parameter of the Messages API is a 400, as Anthropic answers it; the
+// translate package lists every field's fate, and requests using server tools or other
+// untranslatable blocks get a 400 naming the parameter.
 
 // headerAnthropicRequestID is the response header Anthropic's SDKs read the request id from.
 const headerAnthropicRequestID = "Request-Id"
@@ -69,7 +76,7 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
 // the chat pipeline on it. Like serveChat, it returns status 0 with an error that is not yet
 // written.
 func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time, sh *shadowed) (int, error) {
-	chat, err := g.anthropicRequest(w, r, nil)
+	chat, err := g.anthropicRequest(w, r, false)
 	if err != nil {
 		return 0, err
 	}
@@ -120,15 +127,7 @@ func (g *Gateway) countTokens(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) (int, error) {
 	// A count_tokens request is a Messages request without max_tokens.
-	chat, err := g.anthropicRequest(w, r, func(body []byte) ([]byte, error) {
-		if gjson.ValidBytes(body) && !gjson.GetBytes(body, "max_tokens").Exists() {
-			if body, err := sjson.SetBytes(body, "max_tokens", 1); err == nil {
-				return body, nil
-			}
-			return nil, badRequest("", "invalid_json", "the request body must be a JSON object")
-		}
-		return body, nil
-	})
+	chat, err := g.anthropicRequest(w, r, true)
 	if err != nil {
 		return 0, err
 	}
@@ -140,9 +139,10 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) (int,
 }
 
 // anthropicRequest checks an Anthropic request's key (first, so that a client without one
-// learns nothing else) and version, reads its body, lets adjust change it (nil: as it is) and
-// translates it into an OpenAI chat request.
-func (g *Gateway) anthropicRequest(w http.ResponseWriter, r *http.Request, adjust func([]byte) ([]byte, error)) ([]byte, error) {
+// learns nothing else) and version, reads its body and translates it into an OpenAI chat
+// request, with its anthropic-beta header in the sidecar; countTokens says it is a
+// count_tokens request, which has no max_tokens.
+func (g *Gateway) anthropicRequest(w http.ResponseWriter, r *http.Request, countTokens bool) ([]byte, error) {
 	if err := g.anthropicClient(r); err != nil {
 		return nil, err
 	}
@@ -154,12 +154,21 @@ func (g *Gateway) anthropicRequest(w http.ResponseWriter, r *http.Request, adjus
 	if err != nil {
 		return nil, err
 	}
-	if adjust != nil {
-		if body, err = adjust(body); err != nil {
-			return nil, err
+	return translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, CountTokens: countTokens, Beta: anthropicBeta(r.Header)})
+}
+
+// anthropicBeta returns the request's anthropic-beta header, its values (one header or
+// several) joined with commas; "" for none.
+func anthropicBeta(h http.Header) string {
+	var betas []string
+	for _, v := range h.Values("Anthropic-Beta") {
+		for _, b := range strings.Split(v, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				betas = append(betas, b)
+			}
 		}
 	}
-	return translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version})
+	return strings.Join(betas, ",")
 }
 
 // anthropicClient checks the client key of an Anthropic request; the 401 for a request

@@ -508,7 +508,9 @@ func TestAnthropicSDKMessage(t *testing.T) {
 				t.Errorf("Azure call %s?%s, max_completion_tokens %s", c.Path, c.Query.Encode(), gjson.GetBytes(c.Body, "max_completion_tokens").Raw)
 			}
 		case "an":
-			if c.Header.Get("Anthropic-Version") != "2023-06-01" || gjson.GetBytes(c.Body, "system").Str != antSystem || gjson.GetBytes(c.Body, "max_tokens").Int() != antMaxTokens {
+			// The SDKs send the system prompt as text blocks; an Anthropic upstream gets them as
+			// they were sent.
+			if c.Header.Get("Anthropic-Version") != "2023-06-01" || gjson.GetBytes(c.Body, "system").Raw != `[{"type":"text","text":`+strconv.Quote(antSystem)+`}]` || gjson.GetBytes(c.Body, "max_tokens").Int() != antMaxTokens {
 				t.Errorf("upstream version %q body %s", c.Header.Get("Anthropic-Version"), c.Body)
 			}
 		case "ge":

@@ -37,6 +37,11 @@ type EmitFunc func(event string, data []byte) error
 // arrive for a call whose arguments were already a complete object when a later block had to
 // open: they could only have made its arguments invalid JSON.
 //
+// A chunk that carries an Anthropic event under AnthropicKey (an Anthropic upstream's stream
+// for an Anthropic client, OpenAIChunks.Native) is not translated: its event is written as it
+// came, thinking and signature deltas, block indices and usage included, and from then on
+// chunks without one (a usage chunk of the gateway's) are skipped.
+//
 // Chunk, End and Fail return the first error emit returns (the client went away); the caller
 // stops there. An AnthropicEvents is used by one goroutine.
 type AnthropicEvents struct {
@@ -46,8 +51,10 @@ type AnthropicEvents struct {
 	emit    EmitFunc
 	started bool
 	ended   bool
-	id      string // raw JSON string
-	model   string // raw JSON string
+	// native says the stream's chunks carry the upstream's own events.
+	native bool
+	id     string // raw JSON string
+	model  string // raw JSON string
 	// toolBase is the answer's own id, from which ids of tool calls that came without one are
 	// made.
 	toolBase string
@@ -85,7 +92,7 @@ func (s *AnthropicEvents) Chunk(data []byte) error {
 		return nil
 	}
 	// One pass over the top level (this runs for every chunk); duplicate keys read as the last.
-	var id, model, choices, usage gjson.Result
+	var id, model, choices, usage, native gjson.Result
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "id":
@@ -96,9 +103,22 @@ func (s *AnthropicEvents) Chunk(data []byte) error {
 			choices = v
 		case "usage":
 			usage = v
+		case AnthropicKey:
+			native = v
 		}
 		return true
 	})
+	if native.IsObject() && (s.native || !s.started) {
+		s.native, s.started = true, true
+		typ := native.Get("type").String()
+		if typ == "message_stop" {
+			s.ended = true
+		}
+		return s.emit(typ, []byte(native.Raw))
+	}
+	if s.native {
+		return nil
+	}
 	if !s.started {
 		if err := s.start(id, model); err != nil {
 			return err
@@ -146,6 +166,12 @@ func (s *AnthropicEvents) Chunk(data []byte) error {
 func (s *AnthropicEvents) End() error {
 	if s.ended {
 		return nil
+	}
+	if s.native {
+		// The upstream's events stopped short of message_stop, yet the stream ended cleanly
+		// (which an Anthropic upstream's stream does not do): end the message.
+		s.ended = true
+		return s.emit("message_stop", []byte(`{"type":"message_stop"}`))
 	}
 	if !s.started {
 		if err := s.start(gjson.Result{}, gjson.Result{}); err != nil {

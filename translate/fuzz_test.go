@@ -176,13 +176,14 @@ func accumulateLenient(events []event) (message, error) {
 	return m, nil
 }
 
-// FuzzOpenAIChunks feeds arbitrary event data to the Anthropic stream reader: it never panics,
-// and every chunk it makes is a JSON object with the stream's one id.
+// FuzzOpenAIChunks feeds arbitrary event data to the Anthropic stream reader, plain and carrying
+// the events (Native) in the deprecated functions' form or not: it never panics, and every
+// chunk it makes is a JSON object with the stream's one id.
 func FuzzOpenAIChunks(f *testing.F) {
 	f.Add("message_start", []byte(`{"type":"message_start","message":{"id":"msg_1","model":"c","usage":{"input_tokens":1}}}`), []byte(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}`))
 	f.Add("", []byte(`{"type":"message_start","message":{"id":"m\"x","model":7}}`), []byte(`{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":3,"name":null,"input":[]}}`))
 	f.Fuzz(func(t *testing.T, typ string, first, second []byte) {
-		var tr OpenAIChunks
+		tr := OpenAIChunks{Native: len(first)%2 == 1, Functions: len(second)%2 == 1}
 		id := ""
 		for _, data := range [][]byte{first, second, []byte(`{"type":"message_stop"}`)} {
 			chunks, _ := tr.Event(typ, data)

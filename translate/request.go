@@ -43,24 +43,60 @@ type AnthropicOptions struct {
 	MaxTokens int
 }
 
+// AnthropicCall is an upstream Messages call translated from an OpenAI-form request: the body,
+// and what the request's sidecar (AnthropicKey) says beyond it.
+type AnthropicCall struct {
+	// Body is the Messages request body.
+	Body []byte
+	// Beta is the anthropic-beta header the Anthropic client sent, for the upstream call; ""
+	// for none.
+	Beta string
+	// Native says the request came from an Anthropic client (it has a sidecar): the answer
+	// should carry the upstream's own message or events (AnswerOptions.Native,
+	// OpenAIChunks.Native), which reach that client as they came.
+	Native bool
+	// Functions says the request offered the deprecated functions: the answer must call them
+	// in the same form (AnswerOptions.Functions, OpenAIChunks.Functions).
+	Functions bool
+}
+
 // ToAnthropicRequest translates an OpenAI chat completions request body into an Anthropic
-// Messages request body. It does not modify body. A request that Anthropic cannot express
-// (n > 1, audio input, custom tools, …) is a *clearbar.Error of class ClientError naming the
-// parameter; see the package documentation for every field's fate.
+// Messages request body: ToAnthropicCall's Body.
 func ToAnthropicRequest(body []byte, opt AnthropicOptions) ([]byte, error) {
+	c, err := ToAnthropicCall(body, opt)
+	if err != nil {
+		return nil, err
+	}
+	return c.Body, nil
+}
+
+// ToAnthropicCall translates an OpenAI chat completions request body into an Anthropic Messages
+// call. It does not modify body. A request that Anthropic cannot express (n > 1, audio input,
+// custom tools, …) is a *clearbar.Error of class ClientError naming the parameter; see the
+// package documentation for every field's fate. A request with a sidecar (an Anthropic
+// client's, see AnthropicKey) gets back what the OpenAI form could not hold: thinking blocks,
+// cache_control marks, is_error, the system prompt's blocks, the parameters without an OpenAI
+// form, and the anthropic-beta header.
+func ToAnthropicCall(body []byte, opt AnthropicOptions) (AnthropicCall, error) {
 	root, ok := parseObject(body)
 	if !ok {
-		return nil, invalid("", "the request body is not a JSON object")
+		return AnthropicCall{}, invalid("", "the request body is not a JSON object")
 	}
 	if opt.Version == "" {
 		opt.Version = Version20230601
 	}
 	m := members(root, "model", "messages", "max_completion_tokens", "max_tokens", "stop", "temperature", "top_p",
-		"n", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "safety_identifier")
+		"n", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "safety_identifier",
+		"functions", "function_call", AnthropicKey)
 
 	if n := m["n"]; n.Exists() && n.Type != gjson.Null && n.Int() != 1 {
-		return nil, invalid("n", "n must be 1: Anthropic models answer with one choice (got %s)", n.Raw)
+		return AnthropicCall{}, invalid("n", "n must be 1: Anthropic models answer with one choice (got %s)", n.Raw)
 	}
+	sc, err := readSidecar(m[AnthropicKey])
+	if err != nil {
+		return AnthropicCall{}, err
+	}
+	call := AnthropicCall{Beta: sc.beta, Native: sc.present}
 
 	var w jw
 	w.b = make([]byte, 0, len(body)+256)
@@ -82,15 +118,15 @@ func ToAnthropicRequest(body []byte, opt AnthropicOptions) ([]byte, error) {
 			continue
 		}
 		if v.Type != gjson.Number || v.Int() < 1 || float64(v.Int()) != v.Num {
-			return nil, invalid(name, "%s must be a positive integer", name)
+			return AnthropicCall{}, invalid(name, "%s must be a positive integer", name)
 		}
 		maxTokens = v.Int() // max_completion_tokens, read last, wins
 	}
 	w.kint("max_tokens", maxTokens)
 
-	tr := requestTranslator{}
+	tr := requestTranslator{sc: sc}
 	if err := tr.messages(m["messages"]); err != nil {
-		return nil, err
+		return AnthropicCall{}, err
 	}
 	rf := m["response_format"]
 	var schema gjson.Result
@@ -101,10 +137,10 @@ func ToAnthropicRequest(body []byte, opt AnthropicOptions) ([]byte, error) {
 	case t == "json_schema":
 		schema = rf.Get("json_schema.schema")
 		if !schema.IsObject() {
-			return nil, invalid("response_format.json_schema.schema", "response_format json_schema needs a schema object to be sent to Anthropic")
+			return AnthropicCall{}, invalid("response_format.json_schema.schema", "response_format json_schema needs a schema object to be sent to Anthropic")
 		}
 	default:
-		return nil, invalid("response_format.type", "response_format type %q cannot be sent to Anthropic (text, json_object and json_schema can)", t)
+		return AnthropicCall{}, invalid("response_format.type", "response_format type %q cannot be sent to Anthropic (text, json_object and json_schema can)", t)
 	}
 	tr.writeSystem(&w)
 	w.key("messages")
@@ -126,7 +162,7 @@ func ToAnthropicRequest(body []byte, opt AnthropicOptions) ([]byte, error) {
 			w.kraw("stop_sequences", stop.Raw)
 		case stop.Type == gjson.Null || stop.IsArray():
 		default:
-			return nil, invalid("stop", "stop must be a string or an array of strings")
+			return AnthropicCall{}, invalid("stop", "stop must be a string or an array of strings")
 		}
 	}
 	if !samplingDropped(opt.Version) {
@@ -142,10 +178,28 @@ func ToAnthropicRequest(body []byte, opt AnthropicOptions) ([]byte, error) {
 			w.kraw("top_p", p.Raw)
 		}
 	}
-	if err := writeTools(&w, m["tools"], m["tool_choice"], m["parallel_tool_calls"]); err != nil {
-		return nil, err
+	tools, choice := m["tools"], m["tool_choice"]
+	if f := m["functions"]; f.Exists() && f.Type != gjson.Null {
+		if tools.Exists() && tools.Type != gjson.Null {
+			return AnthropicCall{}, invalid("functions", "send tools or the deprecated functions, not both")
+		}
+		if fc := m["function_call"]; fc.Exists() && fc.Type != gjson.Null {
+			choice = fc
+		}
+		call.Functions = true
+		err = writeFunctions(&w, f, choice)
+	} else {
+		if fc := m["function_call"]; fc.Exists() && fc.Type != gjson.Null {
+			return AnthropicCall{}, invalid("function_call", "function_call needs the deprecated functions it chooses from; with tools, send tool_choice")
+		}
+		err = writeTools(&w, &tr.sc, tools, choice, m["parallel_tool_calls"])
 	}
-	if schema.Exists() {
+	if err != nil {
+		return AnthropicCall{}, err
+	}
+	// An Anthropic client's output_config (or output_format) comes back as it was, in the
+	// parameters below.
+	if schema.Exists() && !tr.sc.hasParam("output_config") && !tr.sc.hasParam("output_format") {
 		w.key("output_config")
 		w.open('{')
 		w.key("format")
@@ -168,14 +222,27 @@ func ToAnthropicRequest(body []byte, opt AnthropicOptions) ([]byte, error) {
 	if opt.Stream {
 		w.kraw("stream", "true")
 	}
+	tr.sc.params.ForEach(func(k, v gjson.Result) bool {
+		if k.Str == "top_k" && samplingDropped(opt.Version) {
+			return true // as temperature and top_p
+		}
+		if fate, known := paramFateOf(k.Str); known && fate != translated {
+			w.kraw(k.Str, v.Raw)
+		}
+		return true
+	})
 	w.close('}')
-	return w.b, nil
+	call.Body = w.b
+	return call, nil
 }
 
 // systemPart is one system or developer message's text, raw when it was a JSON string.
 type systemPart struct {
 	raw  string // the JSON string as sent, when the text is a whole string value
 	text string // the text otherwise
+	// extra are the members the sidecar adds to the text block (cache_control), as the inside
+	// of an object; "" for none.
+	extra string
 }
 
 func (p systemPart) write(w *jw) {
@@ -242,6 +309,8 @@ func textBlock(raw string) []byte {
 type requestTranslator struct {
 	system []systemPart
 	turns  []*turn
+	// sc is the request's sidecar (not present for an OpenAI client's request).
+	sc sidecarIn
 }
 
 // turnFor returns the last turn when it has the role (made ready for more blocks), else a new
@@ -298,12 +367,13 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 		return invalid(at(""), "each message must be an object")
 	}
 	content := msg.Get("content")
+	ann := tr.sc.msg(i)
 	switch role := msg.Get("role").String(); role {
 	case "system", "developer":
 		switch {
 		case content.Type == gjson.String:
 			if content.Str != "" {
-				tr.system = append(tr.system, systemPart{raw: content.Raw})
+				tr.system = append(tr.system, systemPart{raw: content.Raw, extra: inside(ann.Get("extra"))})
 			}
 		case content.IsArray():
 			var err error
@@ -341,11 +411,19 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 			return nil
 		}
 		var err error
+		parts := ann.Get("parts").Array()
 		j := -1
 		content.ForEach(func(_, part gjson.Result) bool {
 			j++
 			var b []byte
 			b, err = userPart(part, at(fmt.Sprintf(".content[%d]", j)))
+			if j < len(parts) {
+				if whole := parts[j].Get("block"); whole.IsObject() {
+					b = []byte(whole.Raw) // the block the part stands for, as the client sent it
+				} else {
+					b = withMembers(b, inside(parts[j].Get("extra")))
+				}
+			}
 			if b != nil {
 				t.blocks = append(t.blocks, b)
 			}
@@ -354,6 +432,12 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 		return err
 	case "assistant":
 		t := tr.turnFor("assistant")
+		if fc := msg.Get("function_call"); fc.Exists() && fc.Type != gjson.Null {
+			return invalid(at(".function_call"), "function calls (deprecated) in the history cannot be sent to Anthropic: use tool_calls and tool messages")
+		}
+		if layout := ann.Get("blocks"); layout.IsArray() {
+			return t.layout(msg, layout, at)
+		}
 		if content.Type == gjson.String && content.Str != "" && t.empty() && !msg.Get("tool_calls").IsArray() && !hasRefusal(msg) {
 			t.simple = content.Raw
 			return nil
@@ -401,18 +485,24 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 		if id.String() == "" {
 			return invalid(at(".tool_call_id"), "tool messages need the tool_call_id of the call they answer")
 		}
+		extra := ann.Get("extra")
+		// An Anthropic client's error result went to the OpenAI form with ToolErrorPrefix.
+		isError := extra.Get("is_error").Type == gjson.True
 		var w jw
 		w.open('{')
 		w.kstr("type", "tool_result")
 		w.key("tool_use_id")
 		w.toolID(id, openAIToolIDPrefix, anthropicToolIDPrefix)
 		switch {
+		case content.Type == gjson.String && isError:
+			w.kstr("content", strings.TrimPrefix(content.Str, ToolErrorPrefix))
 		case content.Type == gjson.String:
 			w.kraw("content", content.Raw)
 		case content.IsArray():
 			w.key("content")
 			w.open('[')
 			var err error
+			parts := ann.Get("parts").Array()
 			j := -1
 			content.ForEach(func(_, part gjson.Result) bool {
 				j++
@@ -420,8 +510,16 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 					err = invalid(at(fmt.Sprintf(".content[%d].type", j)), "tool messages can only have text parts")
 					return false
 				}
+				text := rawString(part.Get("text"))
+				if j == 0 && isError {
+					text = string(jsonstr.Append(nil, strings.TrimPrefix(part.Get("text").String(), ToolErrorPrefix)))
+				}
+				b := textBlock(text)
+				if j < len(parts) {
+					b = withMembers(b, inside(parts[j].Get("extra")))
+				}
 				w.item()
-				w.raw(string(textBlock(rawString(part.Get("text")))))
+				w.raw(string(b))
 				return true
 			})
 			if err != nil {
@@ -430,10 +528,10 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 			w.close(']')
 		}
 		w.close('}')
-		t.results = append(t.results, w.b)
+		t.results = append(t.results, withMembers(w.b, inside(extra)))
 		return nil
 	case "function":
-		return invalid(at(".role"), "function messages (deprecated) cannot be sent to Anthropic: use tool messages")
+		return invalid(at(".role"), "function messages (deprecated) cannot be sent to Anthropic: use tool_calls and tool messages")
 	default:
 		return invalid(at(".role"), "unknown message role %q", role)
 	}
@@ -573,11 +671,67 @@ func toolUseBlock(tc gjson.Result, at string) ([]byte, error) {
 	return w.b, nil
 }
 
-// writeSystem writes the system prompt: a string for one part, text blocks for several.
+// layout adds an assistant message's blocks in the order its sidecar annotation gives (see
+// AnthropicKey): text blocks cut from the message's content by their lengths, its tool calls
+// in turn, and the blocks the OpenAI form cannot hold (thinking, with its signature) as the
+// client sent them, each with the members the annotation adds. A layout that does not match
+// the message is a ClientError naming the sidecar.
+func (t *turn) layout(msg, layout gjson.Result, at func(string) string) error {
+	text := msg.Get("content").String()
+	calls := msg.Get("tool_calls").Array()
+	mismatch := func() error {
+		return invalid(AnthropicKey, "%s: the sidecar's layout does not match %s", AnthropicKey, at(""))
+	}
+	next := 0
+	var err error
+	k := -1
+	layout.ForEach(func(_, e gjson.Result) bool {
+		k++
+		extra := inside(e.Get("extra"))
+		switch {
+		case e.Get("block").IsObject():
+			t.blocks = append(t.blocks, []byte(e.Get("block").Raw))
+		case e.Get("text").Type == gjson.Number:
+			n := int(e.Get("text").Int())
+			if n < 0 || n > len(text) {
+				err = mismatch()
+				return false
+			}
+			t.blocks = append(t.blocks, withMembers(textBlock(string(jsonstr.Append(nil, text[:n]))), extra))
+			text = text[n:]
+		case e.Get("tool_use").Exists():
+			if next >= len(calls) {
+				err = mismatch()
+				return false
+			}
+			var b []byte
+			if b, err = toolUseBlock(calls[next], at(fmt.Sprintf(".tool_calls[%d]", next))); err != nil {
+				return false
+			}
+			next++
+			t.blocks = append(t.blocks, withMembers(b, extra))
+		default:
+			err = mismatch()
+			return false
+		}
+		return true
+	})
+	if err == nil && (text != "" || next < len(calls)) {
+		err = mismatch()
+	}
+	return err
+}
+
+// writeSystem writes the system prompt: a string for one part, text blocks for several, for a
+// part with members to add (cache_control) or when an Anthropic client sent blocks.
 func (tr *requestTranslator) writeSystem(w *jw) {
-	switch len(tr.system) {
-	case 0:
-	case 1:
+	blocks := len(tr.system) > 1 || tr.sc.systemBlocks
+	for _, p := range tr.system {
+		blocks = blocks || p.extra != ""
+	}
+	switch {
+	case len(tr.system) == 0:
+	case !blocks:
 		w.key("system")
 		tr.system[0].write(w)
 	default:
@@ -585,62 +739,28 @@ func (tr *requestTranslator) writeSystem(w *jw) {
 		w.open('[')
 		for _, p := range tr.system {
 			w.item()
-			w.open('{')
-			w.kstr("type", "text")
-			w.key("text")
-			p.write(w)
-			w.close('}')
+			var b jw
+			b.open('{')
+			b.kstr("type", "text")
+			b.key("text")
+			p.write(&b)
+			b.close('}')
+			w.raw(string(withMembers(b.b, p.extra)))
 		}
 		w.close(']')
 	}
 }
 
-// writeTools writes tools and tool_choice. Without tools, tool_choice and parallel_tool_calls
-// mean nothing and are left out (Anthropic rejects a tool_choice without tools).
-func writeTools(w *jw, tools, choice, parallel gjson.Result) error {
+// writeTools writes tools and tool_choice, each tool with the members its sidecar annotation
+// adds (cache_control, …). Without tools, tool_choice and parallel_tool_calls mean nothing and
+// are left out (Anthropic rejects a tool_choice without tools).
+func writeTools(w *jw, sc *sidecarIn, tools, choice, parallel gjson.Result) error {
 	if !tools.IsArray() || len(tools.Array()) == 0 {
 		return nil
 	}
-	w.key("tools")
-	w.open('[')
-	var err error
-	i := -1
-	tools.ForEach(func(_, t gjson.Result) bool {
-		i++
-		if typ := t.Get("type").String(); typ != "function" && typ != "" {
-			err = invalid(fmt.Sprintf("tools[%d].type", i), "tool type %q cannot be sent to Anthropic (function tools can)", typ)
-			return false
-		}
-		fn := t.Get("function")
-		name := fn.Get("name")
-		if name.String() == "" {
-			err = invalid(fmt.Sprintf("tools[%d].function.name", i), "every function tool needs a name")
-			return false
-		}
-		w.item()
-		w.open('{')
-		w.key("name")
-		w.strOf(name)
-		if d := fn.Get("description"); d.String() != "" {
-			w.key("description")
-			w.strOf(d)
-		}
-		if p := fn.Get("parameters"); p.IsObject() {
-			w.kraw("input_schema", p.Raw)
-		} else {
-			w.kraw("input_schema", `{"type":"object","properties":{}}`)
-		}
-		if fn.Get("strict").Type == gjson.True {
-			w.kraw("strict", "true")
-		}
-		w.close('}')
-		return true
-	})
-	if err != nil {
+	if err := writeToolList(w, sc, tools, false); err != nil {
 		return err
 	}
-	w.close(']')
-
 	typ, name := "", gjson.Result{}
 	switch {
 	case !choice.Exists() || choice.Type == gjson.Null:
@@ -683,6 +803,94 @@ func writeTools(w *jw, tools, choice, parallel gjson.Result) error {
 		w.strOf(name)
 	}
 	if noParallel {
+		w.kraw("disable_parallel_tool_use", "true")
+	}
+	w.close('}')
+	return nil
+}
+
+// writeToolList writes the tools member from OpenAI's function tools, or from the deprecated
+// functions (legacy: each item is the function itself).
+func writeToolList(w *jw, sc *sidecarIn, tools gjson.Result, legacy bool) error {
+	w.key("tools")
+	w.open('[')
+	var err error
+	i := -1
+	tools.ForEach(func(_, t gjson.Result) bool {
+		i++
+		fn, at := t, fmt.Sprintf("functions[%d]", i)
+		if !legacy {
+			if typ := t.Get("type").String(); typ != "function" && typ != "" {
+				err = invalid(fmt.Sprintf("tools[%d].type", i), "tool type %q cannot be sent to Anthropic (function tools can)", typ)
+				return false
+			}
+			fn, at = t.Get("function"), fmt.Sprintf("tools[%d].function", i)
+		}
+		name := fn.Get("name")
+		if name.String() == "" {
+			err = invalid(at+".name", "every function tool needs a name")
+			return false
+		}
+		w.item()
+		w.open('{')
+		w.key("name")
+		w.strOf(name)
+		if d := fn.Get("description"); d.String() != "" {
+			w.key("description")
+			w.strOf(d)
+		}
+		if p := fn.Get("parameters"); p.IsObject() {
+			w.kraw("input_schema", p.Raw)
+		} else {
+			w.kraw("input_schema", `{"type":"object","properties":{}}`)
+		}
+		if fn.Get("strict").Type == gjson.True {
+			w.kraw("strict", "true")
+		}
+		if extra := sc.tool(i); extra != "" {
+			w.raw("," + extra)
+		}
+		w.close('}')
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	w.close(']')
+	return nil
+}
+
+// writeFunctions writes the deprecated functions as tools and function_call as tool_choice:
+// "auto" → auto, "none" → none, {"name": …} → {type: tool, name}. The deprecated form calls one
+// function at a time, so parallel tool use is off.
+func writeFunctions(w *jw, functions, choice gjson.Result) error {
+	if !functions.IsArray() {
+		return invalid("functions", "functions must be an array")
+	}
+	if len(functions.Array()) == 0 {
+		return nil
+	}
+	if err := writeToolList(w, nil, functions, true); err != nil {
+		return err
+	}
+	typ, name := "auto", gjson.Result{}
+	switch {
+	case !choice.Exists() || choice.Type == gjson.Null || choice.Type == gjson.String && choice.Str == "auto":
+	case choice.Type == gjson.String && choice.Str == "none":
+		typ = "none"
+	case choice.IsObject() && choice.Get("name").String() != "":
+		typ, name = "tool", choice.Get("name")
+	default:
+		return invalid("function_call", `function_call must be "auto", "none" or {"name": …}`)
+	}
+	w.key("tool_choice")
+	w.open('{')
+	w.kstr("type", typ)
+	if name.Exists() {
+		w.key("name")
+		w.strOf(name)
+	}
+	if typ != "none" {
 		w.kraw("disable_parallel_tool_use", "true")
 	}
 	w.close('}')

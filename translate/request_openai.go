@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -17,12 +18,23 @@ type OpenAIOptions struct {
 	// Version20261021 and later, temperature, top_p and top_k are errors, as Anthropic makes
 	// them.
 	Version string
+	// Beta is the client's anthropic-beta header (its values joined with commas), carried in
+	// the sidecar for an Anthropic upstream; "" for none.
+	Beta string
+	// CountTokens translates a count_tokens request: max_tokens is not required, and the
+	// translation has no token limit.
+	CountTokens bool
 }
 
 // ToOpenAIRequest translates an Anthropic Messages request body into an OpenAI chat
-// completions request body. It does not modify body. A request OpenAI cannot express (server
+// completions request body. It does not modify body. A member that is not a parameter of the
+// Messages API is a 400, as Anthropic answers it; a request OpenAI cannot express (server
 // tools, images inside tool results, documents by URL, …) is a *clearbar.Error of class
 // ClientError naming the parameter; see the package documentation for every field's fate.
+//
+// The result always ends with the sidecar (AnthropicKey): what only an Anthropic upstream can
+// take, for ToAnthropicRequest, and the mark of an Anthropic client. ToOpenAIUpstream takes it
+// out for an OpenAI-format model.
 //
 // A streaming request asks for stream_options.include_usage, so that the answer can be
 // translated back with its usage, which Anthropic's stream always carries.
@@ -34,18 +46,28 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 	if opt.Version == "" {
 		opt.Version = Version20230601
 	}
-	m := members(root, "model", "max_tokens", "messages", "system", "stop_sequences", "temperature", "top_p", "top_k",
-		"stream", "tools", "tool_choice", "metadata", "output_config")
+	var err error
+	root.ForEach(func(k, _ gjson.Result) bool {
+		if _, known := paramFateOf(k.Str); !known {
+			err = invalid(k.Str, "%s: Extra inputs are not permitted", k.Str)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := members(root, messagesParamNames...)
 
 	model := m["model"]
 	if model.Type != gjson.String || model.Str == "" {
 		return nil, invalid("model", "model: Field required")
 	}
 	mt := m["max_tokens"]
-	if !mt.Exists() {
+	switch {
+	case !mt.Exists() && opt.CountTokens:
+	case !mt.Exists():
 		return nil, invalid("max_tokens", "max_tokens: Field required")
-	}
-	if mt.Type != gjson.Number || mt.Int() < 1 || float64(mt.Int()) != mt.Num {
+	case mt.Type != gjson.Number || mt.Int() < 1 || float64(mt.Int()) != mt.Num:
 		return nil, invalid("max_tokens", "max_tokens must be a positive integer")
 	}
 	if samplingDropped(opt.Version) {
@@ -58,32 +80,42 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 	if err := checkAnthropicTypes(m); err != nil {
 		return nil, err
 	}
+	if err := checkThinking(m["thinking"], mt); err != nil {
+		return nil, err
+	}
+	if err := checkMetadata(m["metadata"]); err != nil {
+		return nil, err
+	}
 
-	var w jw
+	var (
+		w  jw
+		sc sidecarOut
+	)
 	w.b = make([]byte, 0, len(body)+256)
 	w.open('{')
 	w.kraw("model", model.Raw)
 	w.key("messages")
 	w.open('[')
-	if err := writeSystemMessages(&w, m["system"], "system"); err != nil {
+	if err := writeSystemMessages(&w, &sc, m["system"], "system"); err != nil {
 		return nil, err
 	}
 	msgs := m["messages"]
 	if !msgs.IsArray() || len(msgs.Array()) == 0 {
 		return nil, invalid("messages", "messages: at least one message is required")
 	}
-	var err error
 	i := -1
 	msgs.ForEach(func(_, msg gjson.Result) bool {
 		i++
-		err = writeOpenAIMessage(&w, i, msg)
+		err = writeOpenAIMessage(&w, &sc, i, msg)
 		return err == nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	w.close(']')
-	w.kraw("max_completion_tokens", mt.Raw)
+	if mt.Exists() {
+		w.kraw("max_completion_tokens", mt.Raw)
+	}
 
 	if s := m["stop_sequences"]; s.IsArray() && len(s.Array()) > 0 {
 		w.kraw("stop", s.Raw)
@@ -93,12 +125,17 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 			w.kraw(name, v.Raw)
 		}
 	}
-	if err := writeOpenAITools(&w, m["tools"], m["tool_choice"]); err != nil {
+	if err := writeOpenAITools(&w, &sc, m["tools"], m["tool_choice"]); err != nil {
 		return nil, err
 	}
-	if f := m["output_config"].Get("format"); f.Exists() && f.Type != gjson.Null {
-		if f.Get("type").String() != "json_schema" || !f.Get("schema").IsObject() {
-			return nil, invalid("output_config.format", "output_config.format must be {\"type\":\"json_schema\",\"schema\":{…}}")
+	// output_config.format, or the deprecated output_format of the structured-outputs beta.
+	format, formatParam := m["output_config"].Get("format"), "output_config.format"
+	if !format.Exists() || format.Type == gjson.Null {
+		format, formatParam = m["output_format"], "output_format"
+	}
+	if format.Exists() && format.Type != gjson.Null {
+		if format.Get("type").String() != "json_schema" || !format.Get("schema").IsObject() {
+			return nil, invalid(formatParam, "%s must be {\"type\":\"json_schema\",\"schema\":{…}}", formatParam)
 		}
 		w.key("response_format")
 		w.open('{')
@@ -106,7 +143,7 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 		w.key("json_schema")
 		w.open('{')
 		w.kstr("name", "output")
-		w.kraw("schema", f.Get("schema").Raw)
+		w.kraw("schema", format.Get("schema").Raw)
 		w.kraw("strict", "true")
 		w.close('}')
 		w.close('}')
@@ -136,8 +173,73 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 		w.kraw("stream", "true")
 		w.kraw("stream_options", `{"include_usage":true}`)
 	}
+	for _, p := range messagesParams {
+		if v := m[p.name]; p.fate != translated && v.Exists() {
+			sc.param(p.name, v.Raw)
+		}
+	}
+	sc.write(&w, opt.Beta)
 	w.close('}')
 	return w.b, nil
+}
+
+// messagesParamNames are the names of messagesParams, for members.
+var messagesParamNames = func() []string {
+	names := make([]string, len(messagesParams))
+	for i, p := range messagesParams {
+		names[i] = p.name
+	}
+	return names
+}()
+
+// Anthropic's bounds on thinking.budget_tokens: at least minThinkingBudget, and less than
+// max_tokens.
+const minThinkingBudget = 1024
+
+// checkThinking refuses a thinking setting Anthropic refuses, in its words: thinking must be
+// an object; with type enabled, budget_tokens is an integer of at least 1024 and less than
+// max_tokens (when the request has one: a count_tokens request has not). Other types
+// (disabled, adaptive, …) are left to the upstream.
+func checkThinking(th, maxTokens gjson.Result) error {
+	switch {
+	case !th.Exists() || th.Type == gjson.Null:
+		return nil
+	case !th.IsObject():
+		return wrongType("thinking", "a valid dictionary")
+	case th.Get("type").String() != "enabled":
+		return nil
+	}
+	b := th.Get("budget_tokens")
+	switch {
+	case !b.Exists():
+		return invalid("thinking.budget_tokens", "thinking.enabled.budget_tokens: Field required")
+	case b.Type != gjson.Number || b.Num != float64(int64(b.Num)):
+		return wrongType("thinking.budget_tokens", "a valid integer")
+	case b.Num < minThinkingBudget:
+		return invalid("thinking.budget_tokens", "thinking.enabled.budget_tokens: Input should be greater than or equal to %d", minThinkingBudget)
+	case maxTokens.Type == gjson.Number && b.Num >= maxTokens.Num:
+		return invalid("thinking.budget_tokens", "`max_tokens` must be greater than `thinking.budget_tokens`.")
+	}
+	return nil
+}
+
+// checkMetadata refuses metadata Anthropic refuses: anything but an object, or a member other
+// than user_id and Clearbar's routing hints (metadata.clearbar_*).
+func checkMetadata(meta gjson.Result) error {
+	switch {
+	case !meta.Exists() || meta.Type == gjson.Null:
+		return nil
+	case !meta.IsObject():
+		return wrongType("metadata", "a valid dictionary")
+	}
+	var err error
+	meta.ForEach(func(k, _ gjson.Result) bool {
+		if k.Str != "user_id" && !strings.HasPrefix(k.Str, HintPrefix) {
+			err = invalid("metadata."+k.Str, "metadata.%s: Extra inputs are not permitted", k.Str)
+		}
+		return err == nil
+	})
+	return err
 }
 
 // checkAnthropicTypes refuses the top-level parameters of a Messages request that have the
@@ -192,8 +294,9 @@ func wrongType(param, want string) error {
 }
 
 // writeSystemMessages writes a system prompt, or the content of a system message, as system
-// messages: one for a string, one per text block for an array. field names it in errors.
-func writeSystemMessages(w *jw, sys gjson.Result, field string) error {
+// messages: one for a string, one per text block for an array, each block's other members
+// (cache_control) in its annotation. field names it in errors.
+func writeSystemMessages(w *jw, sc *sidecarOut, sys gjson.Result, field string) error {
 	switch {
 	case !sys.Exists() || sys.Type == gjson.Null:
 	case sys.Type == gjson.String:
@@ -203,8 +306,10 @@ func writeSystemMessages(w *jw, sys gjson.Result, field string) error {
 			w.kstr("role", "system")
 			w.kraw("content", sys.Raw)
 			w.close('}')
+			sc.message("")
 		}
 	case sys.IsArray():
+		sc.systemBlocks = true
 		var err error
 		i := -1
 		sys.ForEach(func(_, b gjson.Result) bool {
@@ -222,6 +327,8 @@ func writeSystemMessages(w *jw, sys gjson.Result, field string) error {
 			w.kstr("role", "system")
 			w.kraw("content", rawString(b.Get("text")))
 			w.close('}')
+			a := annotation{extra: extraMembers(b, "type", "text")}
+			sc.message(a.String())
 			return true
 		})
 		return err
@@ -233,17 +340,30 @@ func writeSystemMessages(w *jw, sys gjson.Result, field string) error {
 
 // writeOpenAIMessage writes one Anthropic message as OpenAI messages: tool_result blocks of a
 // user message become tool messages (before the rest of the user message, as Anthropic puts
-// them first); an assistant's tool_use blocks become tool_calls.
-func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
+// them first); an assistant's tool_use blocks become tool_calls. What the OpenAI form has no
+// place for goes into the messages' annotations in the sidecar: block members such as
+// cache_control and citations, the thinking blocks of an assistant message and the order of
+// its blocks.
+func writeOpenAIMessage(w *jw, sc *sidecarOut, i int, msg gjson.Result) error {
 	at := func(field string) string { return fmt.Sprintf("messages[%d]%s", i, field) }
 	if !msg.IsObject() {
 		return invalid(at(""), "each message must be an object")
+	}
+	var err error
+	msg.ForEach(func(k, _ gjson.Result) bool {
+		if k.Str != "role" && k.Str != "content" {
+			err = invalid(at("."+k.Str), "%s: Extra inputs are not permitted", at("."+k.Str))
+		}
+		return err == nil
+	})
+	if err != nil {
+		return err
 	}
 	role := msg.Get("role").String()
 	if role == "system" {
 		// A system message inside the conversation, which Anthropic and its SDKs accept: a
 		// system message in its place.
-		return writeSystemMessages(w, msg.Get("content"), at(".content"))
+		return writeSystemMessages(w, sc, msg.Get("content"), at(".content"))
 	}
 	if role != "user" && role != "assistant" {
 		return invalid(at(".role"), "%s: Input should be 'user', 'assistant' or 'system' (got %q)", at(".role"), role)
@@ -255,6 +375,7 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 		w.kstr("role", role)
 		w.kraw("content", content.Raw)
 		w.close('}')
+		sc.message("")
 		return nil
 	}
 	if !content.IsArray() {
@@ -264,11 +385,14 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 		parts, calls jw
 		nParts       int
 		nCalls       int
-		err          error
+		ann          annotation
 		// An assistant's text blocks are joined into one string, the form OpenAI answers
-		// in, so that an assistant turn survives a round trip as it was.
+		// in, so that an assistant turn survives a round trip as it was; the annotation's
+		// layout keeps where each block was, when there is more to keep than that string.
 		text    strings.Builder
 		hasText bool
+		nTexts  int
+		layout  bool
 	)
 	parts.open('[')
 	calls.open('[')
@@ -282,9 +406,12 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 				err = wrongType(bat+".text", "a valid string")
 				return false
 			}
+			extra := extraMembers(b, "type", "text")
 			if role == "assistant" {
 				text.WriteString(b.Get("text").String())
 				hasText = true
+				nTexts++
+				layout = layout || extra != "" || nTexts > 1 || nCalls > 0
 				return true
 			}
 			parts.item()
@@ -293,6 +420,7 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 			parts.kraw("text", rawString(b.Get("text")))
 			parts.close('}')
 			nParts++
+			ann.part(partExtra(extra))
 		case "image":
 			if role != "user" {
 				err = invalid(bat+".type", "images can only be sent in user messages")
@@ -311,6 +439,7 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 			parts.close('}')
 			parts.close('}')
 			nParts++
+			ann.part(partExtra(extraMembers(b, "type", "source")))
 		case "document":
 			if role != "user" {
 				err = invalid(bat+".type", "documents can only be sent in user messages")
@@ -330,12 +459,15 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 				}
 				parts.close('}')
 				parts.close('}')
+				ann.part(partExtra(extraMembers(b, "type", "source", "title")))
 			case st == "text":
 				parts.item()
 				parts.open('{')
 				parts.kstr("type", "text")
 				parts.kraw("text", rawString(src.Get("data")))
 				parts.close('}')
+				// The OpenAI form holds the document as text; Anthropic gets it back whole.
+				ann.part(`{"block":` + b.Raw + `}`)
 			default:
 				err = invalid(bat+".source", "only base64 PDF and plain-text documents can be sent to an OpenAI-format model")
 				return false
@@ -363,15 +495,22 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 			calls.close('}')
 			calls.close('}')
 			nCalls++
+			layout = layout || extraMembers(b, "type", "id", "name", "input") != ""
 		case "tool_result":
 			if role != "user" {
 				err = invalid(bat+".type", "tool_result blocks belong in user messages")
 				return false
 			}
-			err = writeToolMessage(w, b, bat)
+			err = writeToolMessage(w, sc, b, bat)
 			return err == nil
 		case "thinking", "redacted_thinking":
-			// Thinking cannot be expressed in the OpenAI format; it is dropped.
+			if role != "assistant" {
+				err = invalid(bat+".type", "%s blocks belong in assistant messages", typ)
+				return false
+			}
+			// The OpenAI format cannot hold thinking; the sidecar keeps the block, with its
+			// signature, for an Anthropic upstream, which needs it back on tool-use turns.
+			layout = true
 		default:
 			err = invalid(bat+".type", "content block type %q cannot be sent to an OpenAI-format model", typ)
 			return false
@@ -383,7 +522,10 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 	}
 	parts.close(']')
 	calls.close(']')
-	if nParts == 0 && nCalls == 0 && !hasText {
+	if layout {
+		ann.blocks = assistantLayout(content)
+	}
+	if nParts == 0 && nCalls == 0 && !hasText && !layout {
 		return nil
 	}
 	w.item()
@@ -395,6 +537,8 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 		w.str(text.String())
 	case nParts > 0:
 		w.raw(string(parts.b))
+	case nCalls == 0:
+		w.str("") // an assistant message of thinking alone
 	default:
 		w.null()
 	}
@@ -402,12 +546,40 @@ func writeOpenAIMessage(w *jw, i int, msg gjson.Result) error {
 		w.kraw("tool_calls", string(calls.b))
 	}
 	w.close('}')
+	sc.message(ann.String())
 	return nil
 }
 
+// assistantLayout returns the layout of an assistant message's content blocks (checked by
+// writeOpenAIMessage): the sidecar's "blocks" entries, in order (see AnthropicKey).
+func assistantLayout(content gjson.Result) []string {
+	var entries []string
+	content.ForEach(func(_, b gjson.Result) bool {
+		var member, extra string
+		switch b.Get("type").String() {
+		case "text":
+			member, extra = `"text":`+strconv.Itoa(len(b.Get("text").String())), extraMembers(b, "type", "text")
+		case "tool_use":
+			member, extra = `"tool_use":true`, extraMembers(b, "type", "id", "name", "input")
+		default: // thinking, redacted_thinking
+			entries = append(entries, `{"block":`+b.Raw+`}`)
+			return true
+		}
+		if extra != "" {
+			member += `,"extra":{` + extra + "}"
+		}
+		entries = append(entries, "{"+member+"}")
+		return true
+	})
+	return entries
+}
+
 // writeToolMessage writes a tool_result block as a tool message. Its content is a string or
-// text blocks; is_error has no OpenAI counterpart and is dropped.
-func writeToolMessage(w *jw, b gjson.Result, at string) error {
+// text blocks. is_error has no OpenAI counterpart: an error result's content starts with
+// ToolErrorPrefix, and the sidecar keeps is_error (and cache_control) for an Anthropic upstream.
+func writeToolMessage(w *jw, sc *sidecarOut, b gjson.Result, at string) error {
+	isError := b.Get("is_error").Type == gjson.True
+	ann := annotation{extra: extraMembers(b, "type", "tool_use_id", "content")}
 	w.item()
 	w.open('{')
 	w.kstr("role", "tool")
@@ -415,9 +587,11 @@ func writeToolMessage(w *jw, b gjson.Result, at string) error {
 	w.toolID(b.Get("tool_use_id"), anthropicToolIDPrefix, openAIToolIDPrefix)
 	c := b.Get("content")
 	switch {
+	case c.Type == gjson.String && isError:
+		w.kstr("content", ToolErrorPrefix+c.Str)
 	case c.Type == gjson.String:
 		w.kraw("content", c.Raw)
-	case c.IsArray():
+	case c.IsArray() && len(c.Array()) > 0:
 		w.key("content")
 		w.open('[')
 		var err error
@@ -435,18 +609,26 @@ func writeToolMessage(w *jw, b gjson.Result, at string) error {
 			w.item()
 			w.open('{')
 			w.kstr("type", "text")
-			w.kraw("text", rawString(part.Get("text")))
+			if k == 0 && isError {
+				w.kstr("text", ToolErrorPrefix+part.Get("text").Str)
+			} else {
+				w.kraw("text", rawString(part.Get("text")))
+			}
 			w.close('}')
+			ann.part(partExtra(extraMembers(part, "type", "text")))
 			return true
 		})
 		if err != nil {
 			return err
 		}
 		w.close(']')
+	case isError:
+		w.kstr("content", ToolErrorPrefix)
 	default:
 		w.kstr("content", "")
 	}
 	w.close('}')
+	sc.message(ann.String())
 	return nil
 }
 
@@ -468,52 +650,56 @@ func imageURL(src gjson.Result, at string) (string, error) {
 	return "", invalid(at+".type", "image source type %q cannot be sent to an OpenAI-format model (base64 and url can)", src.Get("type").String())
 }
 
-// writeOpenAITools writes Anthropic tools as function tools and tool_choice as OpenAI's.
-// Server tools (web search, code execution, …) run inside Anthropic's API and cannot be
-// offered to another model.
-func writeOpenAITools(w *jw, tools, choice gjson.Result) error {
-	if tools.IsArray() && len(tools.Array()) > 0 {
-		w.key("tools")
-		w.open('[')
-		var err error
-		i := -1
-		tools.ForEach(func(_, t gjson.Result) bool {
-			i++
-			if typ := t.Get("type").String(); typ != "" && typ != "custom" {
-				err = invalid(fmt.Sprintf("tools[%d].type", i), "tool type %q runs inside Anthropic's API and cannot be offered to an OpenAI-format model", typ)
-				return false
-			}
-			name := t.Get("name")
-			if name.String() == "" {
-				err = invalid(fmt.Sprintf("tools[%d].name", i), "tools[%d].name: Field required", i)
-				return false
-			}
-			w.item()
-			w.open('{')
-			w.kstr("type", "function")
-			w.key("function")
-			w.open('{')
-			w.kraw("name", rawString(name))
-			if d := t.Get("description"); d.String() != "" {
-				w.kraw("description", rawString(d))
-			}
-			if s := t.Get("input_schema"); s.IsObject() {
-				w.kraw("parameters", s.Raw)
-			}
-			if t.Get("strict").Type == gjson.True {
-				w.kraw("strict", "true")
-			}
-			w.close('}')
-			w.close('}')
-			return true
-		})
-		if err != nil {
-			return err
+// writeOpenAITools writes Anthropic tools as function tools and tool_choice as OpenAI's; each
+// tool's other members (cache_control, …) go into the sidecar. Server tools (web search, code
+// execution, …) run inside Anthropic's API and cannot be offered to another model. A
+// tool_choice that forces a tool (any, tool) without tools is the 400 Anthropic gives.
+func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
+	if !tools.IsArray() || len(tools.Array()) == 0 {
+		if typ := choice.Get("type").String(); choice.IsObject() && (typ == "any" || typ == "tool") {
+			return invalid("tool_choice", "tool_choice may only be specified while providing tools.")
 		}
-		w.close(']')
-	} else {
 		return nil
 	}
+	w.key("tools")
+	w.open('[')
+	var err error
+	i := -1
+	tools.ForEach(func(_, t gjson.Result) bool {
+		i++
+		if typ := t.Get("type").String(); typ != "" && typ != "custom" {
+			err = invalid(fmt.Sprintf("tools[%d].type", i), "tool type %q runs inside Anthropic's API and cannot be offered to an OpenAI-format model", typ)
+			return false
+		}
+		name := t.Get("name")
+		if name.String() == "" {
+			err = invalid(fmt.Sprintf("tools[%d].name", i), "tools[%d].name: Field required", i)
+			return false
+		}
+		w.item()
+		w.open('{')
+		w.kstr("type", "function")
+		w.key("function")
+		w.open('{')
+		w.kraw("name", rawString(name))
+		if d := t.Get("description"); d.String() != "" {
+			w.kraw("description", rawString(d))
+		}
+		if s := t.Get("input_schema"); s.IsObject() {
+			w.kraw("parameters", s.Raw)
+		}
+		if t.Get("strict").Type == gjson.True {
+			w.kraw("strict", "true")
+		}
+		w.close('}')
+		w.close('}')
+		sc.tool(extraMembers(t, "name", "description", "input_schema", "strict"))
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	w.close(']')
 	if !choice.IsObject() {
 		return nil
 	}

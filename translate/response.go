@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -102,14 +103,35 @@ func writeAnthropicUsage(w *jw, u clearbar.Usage) {
 	w.close('}')
 }
 
-// ToOpenAIResponse translates an Anthropic message into an OpenAI chat.completion, returned as
+// AnswerOptions are the settings of an Anthropic to OpenAI answer translation
+// (ToOpenAIAnswer).
+type AnswerOptions struct {
+	// Created is the document's "created" (Anthropic messages have no timestamp).
+	Created int64
+	// Native keeps the Anthropic message itself in the document, under AnthropicKey, for an
+	// Anthropic client (AnthropicCall.Native): ToAnthropicResponse gives it back as it came,
+	// thinking blocks, signatures, citations and stop_sequence included.
+	Native bool
+	// Functions answers a request that offered the deprecated functions in their form
+	// (AnthropicCall.Functions): the first tool_use block is message.function_call {name,
+	// arguments} and finish_reason tool_calls is function_call. The request allowed one call.
+	Functions bool
+}
+
+// ToOpenAIResponse translates an Anthropic message into an OpenAI chat.completion:
+// ToOpenAIAnswer with only Created set.
+func ToOpenAIResponse(body []byte, created int64) (*clearbar.Response, error) {
+	return ToOpenAIAnswer(body, AnswerOptions{Created: created})
+}
+
+// ToOpenAIAnswer translates an Anthropic message into an OpenAI chat.completion, returned as
 // a clearbar.Response whose Body is the translated document and whose other fields are read
 // from it: text blocks joined into the content, tool_use blocks into tool_calls with their
 // input as the JSON-string arguments, stop_reason into finish_reason (FinishReason), usage
-// into OpenAI's accounting (AnthropicUsage). Thinking and server-tool blocks are dropped.
-// created is the document's "created" (Anthropic messages have no timestamp). The message id
-// is kept. The Response does not refer to body.
-func ToOpenAIResponse(body []byte, created int64) (*clearbar.Response, error) {
+// into OpenAI's accounting (AnthropicUsage). Thinking and server-tool blocks are dropped from
+// the OpenAI form (opt.Native keeps the message whole beside it). The message id is kept. The
+// Response does not refer to body.
+func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) {
 	root, ok := parseObject(body)
 	if !ok {
 		return nil, badResponse("the answer is not a JSON object")
@@ -155,13 +177,17 @@ func ToOpenAIResponse(body []byte, created int64) (*clearbar.Response, error) {
 	calls.close(']')
 	ch.Text = text.String()
 	ch.FinishReason = FinishReason(m["stop_reason"].String())
+	legacy := opt.Functions && len(ch.ToolCalls) > 0
+	if legacy && ch.FinishReason == "tool_calls" {
+		ch.FinishReason = "function_call"
+	}
 
 	var w jw
 	w.b = make([]byte, 0, len(body)+128)
 	w.open('{')
 	w.kstr("id", r.ID)
 	w.kstr("object", "chat.completion")
-	w.kint("created", created)
+	w.kint("created", opt.Created)
 	w.kstr("model", r.Model)
 	w.key("choices")
 	w.open('[')
@@ -178,7 +204,15 @@ func ToOpenAIResponse(body []byte, created int64) (*clearbar.Response, error) {
 		w.null()
 	}
 	w.kraw("refusal", "null")
-	if len(ch.ToolCalls) > 0 {
+	switch {
+	case legacy:
+		fc := ch.ToolCalls[0]
+		w.key("function_call")
+		w.open('{')
+		w.kstr("name", fc.Name)
+		w.kstr("arguments", fc.Arguments)
+		w.close('}')
+	case len(ch.ToolCalls) > 0:
 		w.kraw("tool_calls", string(calls.b))
 	}
 	w.close('}')
@@ -191,13 +225,18 @@ func ToOpenAIResponse(body []byte, created int64) (*clearbar.Response, error) {
 		w.key("usage")
 		writeOpenAIUsage(&w, r.Usage)
 	}
+	if opt.Native {
+		w.kraw(AnthropicKey, string(bytes.TrimSpace(body)))
+	}
 	w.close('}')
 	r.Body = w.b
 	r.Choices = []clearbar.Choice{ch}
 	return r, nil
 }
 
-// ToAnthropicResponse translates an OpenAI chat.completion into an Anthropic message: the
+// ToAnthropicResponse translates an OpenAI chat.completion into an Anthropic message. A
+// document that carries an Anthropic message under AnthropicKey (AnswerOptions.Native) is
+// answered with that message, as the upstream sent it. Otherwise the message is made of the
 // first choice's content (and refusal) as text blocks, its tool_calls as tool_use blocks (the
 // arguments must be a JSON object), finish_reason as stop_reason (StopReason), usage in
 // Anthropic's accounting. The model is kept, and the id, prefixed msg_ when it is not an
@@ -208,7 +247,10 @@ func ToAnthropicResponse(body []byte) ([]byte, error) {
 	if !ok {
 		return nil, badResponse("the answer is not a JSON object")
 	}
-	m := members(root, "id", "model", "choices", "usage")
+	m := members(root, "id", "model", "choices", "usage", AnthropicKey)
+	if native := m[AnthropicKey]; native.IsObject() && native.Get("type").String() == "message" {
+		return []byte(native.Raw), nil // an Anthropic upstream's own message (AnswerOptions.Native)
+	}
 	var choice gjson.Result
 	m["choices"].ForEach(func(_, c gjson.Result) bool {
 		if idx := c.Get("index"); !idx.Exists() || idx.Int() == 0 {

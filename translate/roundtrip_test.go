@@ -257,15 +257,18 @@ func TestRoundTripAnthropic(t *testing.T) {
 }
 
 // TestDropped is the table of what each direction drops: the field is in the input and must
-// not reach the output, for the reason given. The package documentation lists the same.
+// not reach the output, for the reason given. The package documentation lists the same. An
+// Anthropic request's output is what an OpenAI-format model gets (ToOpenAIUpstream): the
+// sidecar still carries these fields to an Anthropic upstream (TestAnthropicFidelity), and
+// the parameters refused for an OpenAI-format model are in TestAnthropicToOpenAIUpstream.
 func TestDropped(t *testing.T) {
 	openAI := `{"model":"m","messages":[{"role":"user","name":"bob","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"https://x.test/i.png","detail":"low"}}]}],
 		"metadata":{"team":"a"},"stream_options":{"include_usage":true},"logprobs":true,"top_logprobs":2,"logit_bias":{"1":1},"seed":1,
 		"frequency_penalty":0.1,"presence_penalty":0.2,"reasoning_effort":"low","verbosity":"low","modalities":["text"],"audio":{"voice":"x"},
 		"prediction":{"type":"content","content":"p"},"store":true,"service_tier":"flex","web_search_options":{},"prompt_cache_key":"k",
 		"prompt_cache_retention":"24h","x_custom":1,"response_format":{"type":"json_schema","json_schema":{"name":"nm","description":"ds","schema":{"type":"object"},"strict":true}}}`
-	anthropic := `{"model":"c","max_tokens":5,"top_k":3,"thinking":{"type":"enabled","budget_tokens":1024},"service_tier":"auto","container":"c1",
-		"mcp_servers":[],"context_management":{},"metadata":{"user_id":"u","extra":"x"},"output_config":{"effort":"low"},
+	anthropic := `{"model":"c","max_tokens":2000,"top_k":3,"thinking":{"type":"enabled","budget_tokens":1024},"service_tier":"auto",
+		"context_management":{},"metadata":{"user_id":"u"},"output_config":{"effort":"low"},
 		"system":[{"type":"text","text":"s","cache_control":{"type":"ephemeral"}}],
 		"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JV"},"citations":{"enabled":true}},{"type":"tool_result","tool_use_id":"t","content":"r","is_error":true}]},
 		{"role":"assistant","content":[{"type":"redacted_thinking","data":"xx"},{"type":"thinking","thinking":"hmm","signature":"sig"},{"type":"text","text":"ok"}]}]}`
@@ -303,14 +306,11 @@ func TestDropped(t *testing.T) {
 		{"to openai", "redacted_thinking", "as thinking"},
 		{"to openai", "signature", "as thinking"},
 		{"to openai", "service_tier", "tiers differ between the vendors"},
-		{"to openai", "container", "Anthropic-only"},
-		{"to openai", "mcp_servers", "Anthropic-only"},
-		{"to openai", "context_management", "Anthropic-only"},
-		{"to openai", "extra", "metadata other than user_id"},
+		{"to openai", "context_management", "Anthropic-only; the model sees the whole context"},
 		{"to openai", "effort", "reasoning settings differ between models"},
 		{"to openai", "cache_control", "OpenAI caches automatically"},
 		{"to openai", "citations", "the OpenAI format has no citations"},
-		{"to openai", "is_error", "tool messages have no error flag"},
+		{"to openai", "is_error", "tool messages have no error flag: the content says it (ToolErrorPrefix)"},
 	}
 	toA, err := ToAnthropicRequest([]byte(openAI), AnthropicOptions{})
 	if err != nil {
@@ -319,6 +319,12 @@ func TestDropped(t *testing.T) {
 	toO, err := ToOpenAIRequest([]byte(anthropic), OpenAIOptions{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Contains(toO, []byte(AnthropicKey)) {
+		t.Fatalf("no sidecar: %s", toO)
+	}
+	if toO, err = ToOpenAIUpstream(toO); err != nil || bytes.Contains(toO, []byte(AnthropicKey)) {
+		t.Fatalf("the sidecar reached an OpenAI-format model (%v): %s", err, toO)
 	}
 	for _, tt := range tests {
 		in, out := openAI, toA

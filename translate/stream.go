@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -25,14 +26,26 @@ import (
 //
 // k counts the tool_use blocks (0, 1, …), not Anthropic's block index, which also counts text
 // blocks. Every chunk has the message's id and model. Thinking, signature and citation deltas
-// and server-tool blocks are dropped. Usage is in OpenAI's accounting (AnthropicUsage): the
-// input counts of message_start, updated by any message_delta carries, and message_delta's
-// cumulative output_tokens.
+// and server-tool blocks are dropped from the OpenAI form. Usage is in OpenAI's accounting
+// (AnthropicUsage): the input counts of message_start, updated by any message_delta carries,
+// and message_delta's cumulative output_tokens.
+//
+// With Native set (an Anthropic client's request, AnthropicCall.Native), every event but ping
+// and error rides along: the first chunk an event makes carries the event's data under
+// AnthropicKey, and an event that makes no chunk gets one of its own, with an empty delta, to
+// carry it (a thinking_delta's carries the thinking as delta.reasoning_content, so that it
+// counts as the answer's start). AnthropicEvents gives the client those events as they came.
 //
 // The zero value is ready to use. An OpenAIChunks is used by one goroutine.
 type OpenAIChunks struct {
 	// Created is the chunks' "created" (Unix seconds).
 	Created int64
+	// Native carries every event in the chunks (see above).
+	Native bool
+	// Functions streams the first tool call in the deprecated functions' form
+	// (AnthropicCall.Functions): delta.function_call {name, arguments} fragments and
+	// finish_reason function_call; the request allowed one call, and any later one is dropped.
+	Functions bool
 
 	started, done bool
 	// prefix is every chunk's start, up to the delta of its choice.
@@ -47,6 +60,8 @@ type OpenAIChunks struct {
 	buf     []byte
 	scratch jw
 	out     []clearbar.Chunk
+	// native is the event to carry in the next chunk (Native), nil once carried.
+	native []byte
 }
 
 // streamTool is a tool_use block being streamed.
@@ -65,7 +80,7 @@ func (t *OpenAIChunks) Done() bool { return t.done }
 // until the next call. Errors are *clearbar.Error values: StreamCut for an error event (Type
 // and Message from it), BadResponse for data that is not an event Anthropic sends.
 func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) {
-	t.buf, t.out = t.buf[:0], t.out[:0]
+	t.buf, t.out, t.native = t.buf[:0], t.out[:0], nil
 	ev, ok := parseObject(data)
 	if !ok {
 		return nil, badResponse("a stream event is not a JSON object")
@@ -93,12 +108,14 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 		msg := ev.Get("message")
 		t.start(msg.Get("id"), msg.Get("model"))
 		t.counts(msg.Get("usage"))
+		t.carry(data)
 		t.chunk([]byte(`{"role":"assistant","content":""}`), "", "")
 		return t.out, nil
 	}
 	if !t.started {
 		return nil, badResponse("the stream sent %q before message_start", typ)
 	}
+	t.carry(data)
 	switch typ {
 	case "content_block_start":
 		idx := ev.Get("index").Int()
@@ -119,23 +136,36 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 			}
 			t.tools[idx] = st
 			w := t.delta()
-			w.open('{')
-			w.key("tool_calls")
-			w.open('[')
-			w.item()
-			w.open('{')
-			w.kint("index", int64(st.ordinal))
-			w.kraw("id", rawString(b.Get("id")))
-			w.kstr("type", "function")
-			w.key("function")
-			w.open('{')
-			w.kraw("name", rawString(b.Get("name")))
-			w.kraw("arguments", `""`)
-			w.close('}')
-			w.close('}')
-			w.close(']')
-			w.close('}')
-			t.chunk(w.b, "", "")
+			switch {
+			case t.Functions && st.ordinal > 0:
+			case t.Functions:
+				w.open('{')
+				w.key("function_call")
+				w.open('{')
+				w.kraw("name", rawString(b.Get("name")))
+				w.kraw("arguments", `""`)
+				w.close('}')
+				w.close('}')
+				t.chunk(w.b, "", "")
+			default:
+				w.open('{')
+				w.key("tool_calls")
+				w.open('[')
+				w.item()
+				w.open('{')
+				w.kint("index", int64(st.ordinal))
+				w.kraw("id", rawString(b.Get("id")))
+				w.kstr("type", "function")
+				w.key("function")
+				w.open('{')
+				w.kraw("name", rawString(b.Get("name")))
+				w.kraw("arguments", `""`)
+				w.close('}')
+				w.close('}')
+				w.close(']')
+				w.close('}')
+				t.chunk(w.b, "", "")
+			}
 		}
 	case "content_block_delta":
 		d := ev.Get("delta")
@@ -149,6 +179,14 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 			if p := d.Get("partial_json"); st != nil && p.String() != "" {
 				st.args = true
 				t.arguments(st, rawString(p))
+			}
+		case "thinking_delta":
+			if tx := d.Get("thinking"); t.Native && tx.String() != "" {
+				w := t.delta()
+				w.raw(`{"reasoning_content":`)
+				w.raw(rawString(tx))
+				w.raw("}")
+				t.chunk(w.b, "", "")
 			}
 		}
 	case "content_block_stop":
@@ -164,7 +202,11 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 	case "message_delta":
 		t.counts(ev.Get("usage"))
 		if sr := ev.Get("delta.stop_reason"); sr.Type == gjson.String {
-			t.chunk([]byte("{}"), FinishReason(sr.Str), "")
+			finish := FinishReason(sr.Str)
+			if finish == "tool_calls" && t.Functions {
+				finish = "function_call"
+			}
+			t.chunk([]byte("{}"), finish, "")
 		}
 	case "message_stop":
 		t.done = true
@@ -176,11 +218,33 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 		w.key("usage")
 		u := t.Usage()
 		writeOpenAIUsage(&w, u)
-		w.close('}')
 		t.buf = w.b
+		t.carried()
+		t.buf = append(t.buf, '}')
 		t.out = append(t.out, clearbar.Chunk{Data: t.buf[start:], Usage: &u})
 	}
+	if t.native != nil {
+		t.chunk([]byte("{}"), "", "") // an event with no chunk of its own
+	}
 	return t.out, nil
+}
+
+// carry sets the event to carry in the next chunk, when Native.
+func (t *OpenAIChunks) carry(data []byte) {
+	if t.Native {
+		t.native = bytes.TrimSpace(data)
+	}
+}
+
+// carried appends the carried event, if any, as the member AnthropicKey of the chunk being
+// written in buf, before its closing brace.
+func (t *OpenAIChunks) carried() {
+	if t.native == nil {
+		return
+	}
+	t.buf = append(t.buf, `,"`+AnthropicKey+`":`...)
+	t.buf = append(t.buf, t.native...)
+	t.native = nil
 }
 
 // start builds the chunk prefix from the message's id and model.
@@ -242,6 +306,15 @@ func (t *OpenAIChunks) text(tx gjson.Result) {
 // arguments adds a tool-call delta with an arguments fragment (a raw JSON string).
 func (t *OpenAIChunks) arguments(st *streamTool, raw string) {
 	w := t.delta()
+	if t.Functions {
+		if st.ordinal == 0 {
+			w.raw(`{"function_call":{"arguments":`)
+			w.raw(raw)
+			w.raw("}}")
+			t.chunk(w.b, "", "")
+		}
+		return
+	}
 	w.open('{')
 	w.key("tool_calls")
 	w.open('[')
@@ -270,6 +343,8 @@ func (t *OpenAIChunks) chunk(delta []byte, finish, text string) {
 	} else {
 		t.buf = jsonstr.Append(t.buf, finish)
 	}
-	t.buf = append(t.buf, "}]}"...)
+	t.buf = append(t.buf, "}]"...)
+	t.carried()
+	t.buf = append(t.buf, '}')
 	t.out = append(t.out, clearbar.Chunk{Data: t.buf[start:len(t.buf):len(t.buf)], Text: text, FinishReason: finish})
 }

@@ -4,13 +4,21 @@
 //
 // Every client request reaches an adapter in the OpenAI dialect (the gateway's Anthropic
 // ingress translates Anthropic clients' requests to it), so the upstream body is the client's
-// body translated by translate.ToAnthropicRequest: system and developer messages hoisted into
+// body translated by translate.ToAnthropicCall: system and developer messages hoisted into
 // system, same-role messages merged, tool calls and results as tool_use and tool_result
 // blocks, images and PDFs as blocks, max_tokens defaulted to translate.DefaultMaxTokens, stop
-// as stop_sequences, user as metadata.user_id. What Anthropic cannot express fails the call
-// with a ClientError naming the parameter (n > 1, audio, custom tools, …), before anything is
-// sent; what it would reject is dropped (logit_bias, seed, unknown fields, …). The package
-// documentation of translate has the whole table.
+// as stop_sequences, user as metadata.user_id, the deprecated functions and function_call as
+// tools and tool_choice. What Anthropic cannot express fails the call with a ClientError naming
+// the parameter (n > 1, audio, custom tools, …), before anything is sent; what it would reject
+// is dropped (logit_bias, seed, unknown fields, …). The package documentation of translate has
+// the whole table.
+//
+// An Anthropic client's request carries a sidecar (translate.AnthropicKey) with what the OpenAI
+// form cannot hold, so the upstream gets that client's request as it was sent: thinking and its
+// blocks with their signatures, cache_control, is_error, the system prompt's blocks, top_k and
+// the other parameters without an OpenAI form; its anthropic-beta header goes with the call.
+// Such a request's answer keeps the upstream's own message (or each event of its stream)
+// beside the OpenAI form, for the gateway to give that client as it came.
 //
 // A request in the Anthropic dialect with a body (clearbar.Request.Dialect "anthropic") is
 // passed through as it is, with only model and stream set, so that an Anthropic client's
@@ -18,9 +26,10 @@
 // marshalled from its canonical fields, then translated.
 //
 // Calls are POST {base_url}/v1/messages with x-api-key (the active key), anthropic-version
-// (the spec's api_version, default 2023-06-01) and Content-Type: application/json; no client
-// header is ever forwarded. With api_version 2026-10-21 or later, temperature and top_p are
-// left out, as that version rejects them.
+// (the spec's api_version, default 2023-06-01) and Content-Type: application/json, and an
+// Anthropic client's anthropic-beta from the sidecar; no client header is forwarded otherwise.
+// With api_version 2026-10-21 or later, temperature, top_p and top_k are left out, as that
+// version rejects them.
 //
 // # Keys
 //
@@ -31,9 +40,11 @@
 // # Answers
 //
 // Answers reach the gateway in OpenAI's format: Response.Body is the Anthropic message
-// translated into a chat.completion (translate.ToOpenAIResponse) and each stream chunk's Data
+// translated into a chat.completion (translate.ToOpenAIAnswer) and each stream chunk's Data
 // a chat.completion.chunk (translate.OpenAIChunks), so the gateway, validators and OpenAI
-// clients need not know which vendor answered. Usage is in OpenAI's accounting: prompt tokens
+// clients need not know which vendor answered. For an Anthropic client they also carry the
+// message or event itself (translate.AnswerOptions.Native); for a request that offered the
+// deprecated functions, the call is message.function_call (translate.AnswerOptions.Functions). Usage is in OpenAI's accounting: prompt tokens
 // are input_tokens + cache_creation_input_tokens + cache_read_input_tokens, CachedTokens the
 // cache reads, CacheWriteTokens the cache writes.
 //
@@ -155,13 +166,13 @@ func (p *Provider) Name() string { return p.name }
 //   - BadResponse: a 2xx that is not an Anthropic message, or over 64 MiB.
 //   - Canceled: the caller's context was canceled.
 func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
-	body, err := p.upstreamBody(call, false)
+	ac, err := p.upstreamBody(call, false)
 	if err != nil {
 		return nil, err
 	}
 	a := p.begin(ctx, call, 0)
 	defer a.End()
-	resp, err := p.send(a, body, false)
+	resp, err := p.send(a, ac, false)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +181,7 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 	if e != nil {
 		return nil, e
 	}
-	return p.parseResponse(a, resp, data)
+	return p.parseResponse(a, resp, data, ac)
 }
 
 // Stream sends a streaming call. It returns once the upstream answered 2xx with an event
@@ -184,12 +195,12 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 //   - Timeout: no first chunk within call.TTFTTimeout, or the call's timeout.
 //   - Canceled: the caller's context was canceled, or the stream was closed while reading.
 func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.Stream, error) {
-	body, err := p.upstreamBody(call, true)
+	ac, err := p.upstreamBody(call, true)
 	if err != nil {
 		return nil, err
 	}
 	a := p.begin(ctx, call, call.TTFTTimeout)
-	resp, err := p.send(a, body, true)
+	resp, err := p.send(a, ac, true)
 	if err != nil {
 		a.End()
 		return nil, err
@@ -198,13 +209,15 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 		a.End()
 		return nil, e
 	}
-	return newStream(a, resp), nil
+	return newStream(a, resp, ac), nil
 }
 
-// send posts body with the active key, and once more with the next key if that one is
-// rejected (see inflight.Attempt.Send). It returns the response only for a 2xx status; the
-// caller closes its body.
-func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, error) {
+// send posts the call's body with the active key (and its anthropic-beta header, when the
+// client sent one), and once more with the next key if that one is rejected (see
+// inflight.Attempt.Send). It returns the response only for a 2xx status; the caller closes its
+// body.
+func (p *Provider) send(a *attempt, ac translate.AnthropicCall, stream bool) (*http.Response, error) {
+	body := ac.Body
 	accept := "application/json"
 	if stream {
 		accept = "text/event-stream"
@@ -218,6 +231,9 @@ func (p *Provider) send(a *attempt, body []byte, stream bool) (*http.Response, e
 		h["Content-Type"] = []string{"application/json"}
 		h["Anthropic-Version"] = []string{p.version}
 		h["Accept"] = []string{accept}
+		if ac.Beta != "" {
+			h["Anthropic-Beta"] = []string{ac.Beta}
+		}
 		if key != "" {
 			h["X-Api-Key"] = []string{key}
 		}

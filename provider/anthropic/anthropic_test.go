@@ -16,6 +16,7 @@ import (
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/provider/providertest"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/translate"
 )
 
 func newTestProvider(t testing.TB, srv *httptest.Server, version string, keys ...string) *Provider {
@@ -238,5 +239,56 @@ func TestCanonicalBody(t *testing.T) {
 		if got := gjson.GetBytes(body, c.path).Raw; got != c.want {
 			t.Errorf("%s = %s, want %s (%s)", c.path, got, c.want, body)
 		}
+	}
+}
+
+// TestAnthropicClientSidecar checks a request the gateway's Anthropic ingress translated: the
+// upstream gets what the client sent that the OpenAI form cannot hold (thinking, cache_control,
+// top_k) and its anthropic-beta header, and the answer keeps the upstream's own message for
+// that client. With api_version 2026-10-21, top_k is left out as temperature is.
+func TestAnthropicClientSidecar(t *testing.T) {
+	up := &recordingUpstream{}
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	client := `{"model":"clearbar/auto","max_tokens":4096,"top_k":4,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":[{"type":"text","text":"hi","cache_control":{"type":"ephemeral"}}]}]}`
+	oa, err := translate.ToOpenAIRequest([]byte(client), translate.OpenAIOptions{Beta: "interleaved-thinking-2025-05-14"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := newTestProvider(t, srv, "", "k").Complete(context.Background(), openAICall(string(oa)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, h := up.last()
+	if h.Get("Anthropic-Beta") != "interleaved-thinking-2025-05-14" {
+		t.Errorf("anthropic-beta %q", h.Get("Anthropic-Beta"))
+	}
+	for _, c := range []struct{ path, want string }{
+		{"model", `"claude-x"`}, {"top_k", "4"}, {"thinking", `{"type":"enabled","budget_tokens":1024}`},
+		{"messages.0.content.0.cache_control", `{"type":"ephemeral"}`},
+	} {
+		if got := gjson.GetBytes(body, c.path).Raw; got != c.want {
+			t.Errorf("%s = %s, want %s (%s)", c.path, got, c.want, body)
+		}
+	}
+	if bytes.Contains(body, []byte(translate.AnthropicKey)) {
+		t.Errorf("the sidecar reached the upstream: %s", body)
+	}
+	if got := gjson.GetBytes(r.Body, translate.AnthropicKey+".id").String(); got != "msg_1" || r.Text() != "ok" {
+		t.Errorf("the answer does not keep the upstream's message: %s", r.Body)
+	}
+
+	if _, err := newTestProvider(t, srv, "2026-10-21", "k").Complete(context.Background(), openAICall(string(oa))); err != nil {
+		t.Fatal(err)
+	}
+	if body, _ := up.last(); gjson.GetBytes(body, "top_k").Exists() || !gjson.GetBytes(body, "thinking").Exists() {
+		t.Errorf("with 2026-10-21: %s", body)
+	}
+	// An OpenAI client's answer does not carry it.
+	if r, _ := newTestProvider(t, srv, "", "k").Complete(context.Background(), openAICall(`{"model":"x","messages":[{"role":"user","content":"hi"}]}`)); bytes.Contains(r.Body, []byte(translate.AnthropicKey)) {
+		t.Errorf("an OpenAI client's answer: %s", r.Body)
+	}
+	if _, h := up.last(); h.Get("Anthropic-Beta") != "" {
+		t.Errorf("anthropic-beta %q without a client that sent it", h.Get("Anthropic-Beta"))
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider/providertest"
+	"github.com/clearbar/clearbar/translate"
 )
 
 // benchAnswer is a typical non-streaming answer (the shape of the complete_basic fixture).
@@ -87,7 +88,7 @@ func BenchmarkStreamChunk(b *testing.B) {
 	start := "event: message_start\ndata: " + `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","usage":{"input_tokens":5,"output_tokens":1}}}` + "\n\n"
 	delta := "event: content_block_delta\ndata: " + `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" world"}}` + "\n\n"
 	resp := &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(io.MultiReader(bytes.NewReader([]byte(start)), &loopBody{b: []byte(delta)}))}
-	s := newStream(a, resp)
+	s := newStream(a, resp, translate.AnthropicCall{})
 	defer s.Close()
 	if !s.Next() {
 		b.Fatal(s.Err())

@@ -17,27 +17,29 @@ import (
 // sent upstream (translation drops OpenAI's metadata anyway; a native body loses them here).
 const metadataPrefix = "clearbar"
 
-// upstreamBody returns the Messages body for call (see the package documentation). It never
-// modifies call.Request.Body.
-func (p *Provider) upstreamBody(call *clearbar.Call, stream bool) ([]byte, error) {
+// upstreamBody returns the Messages call for call (see the package documentation): the body,
+// and the beta header and answer form the request's sidecar asks for. It never modifies
+// call.Request.Body.
+func (p *Provider) upstreamBody(call *clearbar.Call, stream bool) (translate.AnthropicCall, error) {
 	req := call.Request
 	if req == nil {
-		return nil, &clearbar.Error{Class: clearbar.Internal, Message: "call without a request", Provider: p.name, Model: call.Model}
+		return translate.AnthropicCall{}, &clearbar.Error{Class: clearbar.Internal, Message: "call without a request", Provider: p.name, Model: call.Model}
 	}
 	body := bytes.TrimSpace(req.Body)
+	opt := translate.AnthropicOptions{Model: call.Model, Version: p.version, Stream: stream}
 	var (
-		out []byte
+		out translate.AnthropicCall
 		err error
 	)
 	switch {
 	case len(body) > 0 && req.Dialect == clearbar.DialectAnthropic:
-		out, err = nativeBody(body, call.Model, stream)
+		out.Body, err = nativeBody(body, call.Model, stream)
 	case len(body) > 0 && (req.Dialect == "" || req.Dialect == clearbar.DialectOpenAI):
-		out, err = translate.ToAnthropicRequest(body, translate.AnthropicOptions{Model: call.Model, Version: p.version, Stream: stream})
+		out, err = translate.ToAnthropicCall(body, opt)
 	default:
 		var oa []byte
 		if oa, err = canonicalOpenAI(req); err == nil {
-			out, err = translate.ToAnthropicRequest(oa, translate.AnthropicOptions{Model: call.Model, Version: p.version, Stream: stream})
+			out, err = translate.ToAnthropicCall(oa, opt)
 		}
 	}
 	if err != nil {
@@ -47,7 +49,7 @@ func (p *Provider) upstreamBody(call *clearbar.Call, stream bool) ([]byte, error
 		}
 		cp := *e
 		cp.Provider, cp.Model = p.name, call.Model
-		return nil, &cp
+		return translate.AnthropicCall{}, &cp
 	}
 	return out, nil
 }

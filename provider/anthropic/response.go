@@ -9,9 +9,11 @@ import (
 	"github.com/clearbar/clearbar/translate"
 )
 
-// parseResponse translates a 2xx Messages answer into the OpenAI-format Response.
-func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (*clearbar.Response, error) {
-	r, err := translate.ToOpenAIResponse(data, p.now().Unix())
+// parseResponse translates a 2xx Messages answer into the OpenAI-format Response, in the form
+// the call asks for (the message itself kept for an Anthropic client, the deprecated
+// function_call for a functions request).
+func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte, ac translate.AnthropicCall) (*clearbar.Response, error) {
+	r, err := translate.ToOpenAIAnswer(data, translate.AnswerOptions{Created: p.now().Unix(), Native: ac.Native, Functions: ac.Functions})
 	if err != nil {
 		if translate.ParseError(data).Found {
 			// An error envelope with a 2xx status (some proxies answer so).

@@ -23,10 +23,10 @@ type stream struct {
 	next   int
 }
 
-func newStream(a *attempt, resp *http.Response) *stream {
+func newStream(a *attempt, resp *http.Response, ac translate.AnthropicCall) *stream {
 	s := &stream{a: a, events: sse.NewReader(resp.Body)}
 	s.Init(a.Attempt, resp)
-	s.tr.Created = a.p.now().Unix()
+	s.tr.Created, s.tr.Native, s.tr.Functions = a.p.now().Unix(), ac.Native, ac.Functions
 	return s
 }
 

@@ -41,6 +41,11 @@
 //     (none 0, minimal 512, low 1024, medium 8192, high 24576, xhigh and max 32768) for
 //     Gemini 2.5 and models whose version the adapter cannot read; nothing for older models.
 //
+// Clearbar's sidecar (translate.AnthropicKey, what an Anthropic client sent that only Anthropic
+// can take) is removed by translate.ToOpenAIUpstream, which refuses, naming it, a parameter
+// Gemini cannot honour (container, mcp_servers, …). The deprecated functions and function_call
+// are a ClientError naming them: their answers would have to be in the deprecated form too.
+//
 // Dropped, because Gemini has no equivalent: logprobs, top_logprobs, logit_bias,
 // parallel_tool_calls, user, safety_identifier, metadata, store, service_tier, modalities, audio,
 // prediction, web_search_options, verbosity, prompt_cache_key, stream and stream_options (the

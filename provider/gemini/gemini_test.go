@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -422,6 +423,9 @@ func TestRequestErrors(t *testing.T) {
 		{"bad reasoning_effort", `{"messages":[{"role":"user","content":"x"}],"reasoning_effort":"extreme"}`, "reasoning_effort"},
 		{"bad response_format", `{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"yaml"}}`, "response_format.type"},
 		{"image in a system message", `{"messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]},{"role":"user","content":"x"}]}`, "messages[0].content[0].type"},
+		{"the deprecated functions", `{"messages":[{"role":"user","content":"x"}],"functions":[{"name":"f"}]}`, "functions"},
+		{"the deprecated function_call", `{"messages":[{"role":"user","content":"x"}],"function_call":"auto"}`, "function_call"},
+		{"an Anthropic client's container", `{"messages":[{"role":"user","content":"x"}],"clearbar_anthropic":{"params":{"container":"c1"}}}`, "container"},
 	}
 	p := &Provider{name: "gem"}
 	for _, tt := range tests {
@@ -462,5 +466,22 @@ func TestBlockedAnswersAreBilled(t *testing.T) {
 		if e := clearbar.AsError(err); err == nil || e.Class != clearbar.ContentPolicy || e.Usage.PromptTokens != prompt {
 			t.Errorf("%s: error %v, usage %+v; want ContentPolicy with %d prompt tokens", name, err, e.Usage, prompt)
 		}
+	}
+}
+
+// TestAnthropicClientSidecar: the sidecar an Anthropic client's request carries for Anthropic
+// upstreams (translate.AnthropicKey) is not for Gemini: a request with only dropped parameters
+// in it is sent as if it had none.
+func TestAnthropicClientSidecar(t *testing.T) {
+	p := &Provider{name: "gem"}
+	plain := `{"messages":[{"role":"user","content":"x"}],"max_completion_tokens":9}`
+	want, err := p.upstreamBody(&clearbar.Call{Request: &clearbar.Request{Body: []byte(plain)}, Model: "gemini-2.5-flash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with := strings.TrimSuffix(plain, "}") + `,"clearbar_anthropic":{"beta":"b","params":{"thinking":{"type":"enabled","budget_tokens":1024},"cache_control":{"type":"ephemeral"}}}}`
+	got, err := p.upstreamBody(&clearbar.Call{Request: &clearbar.Request{Body: []byte(with)}, Model: "gemini-2.5-flash"})
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("with a sidecar: %v\n%s\nwant\n%s", err, got, want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/translate"
 	"github.com/tidwall/gjson"
 )
 
@@ -103,6 +104,14 @@ func (p *Provider) upstreamBody(call *clearbar.Call) ([]byte, error) {
 			return nil, &clearbar.Error{Class: clearbar.ClientError, Message: "the request cannot be encoded: " + err.Error(), Provider: p.name, Model: call.Model, Err: err}
 		}
 	}
+	// An Anthropic client's request carries what only Anthropic can take (the sidecar); it is
+	// not for Gemini, which must refuse what it cannot honour.
+	body, err := translate.ToOpenAIUpstream(body)
+	if err != nil {
+		e := *clearbar.AsError(err)
+		e.Provider, e.Model = p.name, call.Model
+		return nil, &e
+	}
 	out, e := translateRequest(body, call.Model, p.sigs)
 	if e != nil {
 		e.Provider, e.Model = p.name, call.Model
@@ -178,6 +187,11 @@ func translateRequest(body []byte, model string, sigs *signatureCache) ([]byte, 
 			}
 		case "stop":
 			gc.StopSequences = t.stop(v)
+		case "functions", "function_call":
+			// The deprecated functions would need their answers in the deprecated form too.
+			if v.Type != gjson.Null {
+				t.fail(badRequest(k.Str, "the deprecated %s cannot be sent to Gemini: send tools and tool_choice", k.Str))
+			}
 		}
 		return t.err == nil
 	})

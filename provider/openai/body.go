@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/translate"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
@@ -28,6 +29,14 @@ func (p *Provider) upstreamBody(call *clearbar.Call, stream bool) ([]byte, error
 	body := bytes.TrimSpace(req.Body)
 	if len(body) == 0 || (req.Dialect != "" && req.Dialect != clearbar.DialectOpenAI) {
 		return p.canonicalBody(req, call.Model, stream)
+	}
+	// An Anthropic client's request carries what only Anthropic can take; it stays here, or
+	// the call is refused naming what this model cannot honour.
+	body, err := translate.ToOpenAIUpstream(body)
+	if err != nil {
+		e := *clearbar.AsError(err)
+		e.Provider, e.Model = p.name, call.Model
+		return nil, &e
 	}
 	out, err := editBody(body, call.Model, stream, p.limitKey())
 	if err != nil {

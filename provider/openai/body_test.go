@@ -3,7 +3,9 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/clearbar/clearbar"
@@ -227,5 +229,30 @@ func TestTokenLimitName(t *testing.T) {
 		if string(got) != tt.want {
 			t.Errorf("%s: %s\n got %s\nwant %s", tt.typ, tt.explanation, got, tt.want)
 		}
+	}
+}
+
+// TestAnthropicClientBody: a request the gateway's Anthropic ingress translated carries a
+// sidecar for Anthropic upstreams (translate.AnthropicKey). An OpenAI-format upstream gets the
+// body without it; a parameter it cannot honour is a ClientError naming it, before any call.
+// The deprecated functions, which OpenAI still takes, pass through as the client sent them.
+func TestAnthropicClientBody(t *testing.T) {
+	p := &Provider{name: "up", typ: TypeCompatible}
+	body := func(in string) ([]byte, error) {
+		req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: []byte(in)}
+		return p.upstreamBody(&clearbar.Call{Request: req, Model: "m"}, false)
+	}
+	got, err := body(`{"model":"x","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":9,"clearbar_anthropic":{"beta":"b","params":{"thinking":{"type":"enabled","budget_tokens":1024},"top_k":3},"messages":[{"extra":{"cache_control":{"type":"ephemeral"}}}]}}`)
+	if err != nil || string(got) != `{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":9}` {
+		t.Errorf("the sidecar's dropped parameters: %v %s", err, got)
+	}
+	_, err = body(`{"model":"x","messages":[{"role":"user","content":"hi"}],"clearbar_anthropic":{"params":{"mcp_servers":[]}}}`)
+	var e *clearbar.Error
+	if !errors.As(err, &e) || e.Class != clearbar.ClientError || e.Param != "mcp_servers" || e.Provider != "up" || e.Model != "m" {
+		t.Errorf("mcp_servers for an OpenAI-format model: %v", err)
+	}
+	legacy := `{"model":"x","messages":[{"role":"user","content":"hi"}],"functions":[{"name":"f","parameters":{"type":"object"}}],"function_call":{"name":"f"}}`
+	if got, err := body(legacy); err != nil || string(got) != strings.Replace(legacy, `"x"`, `"m"`, 1) {
+		t.Errorf("the deprecated functions: %v %s", err, got)
 	}
 }

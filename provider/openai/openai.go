@@ -18,7 +18,11 @@
 //     when nothing else is left;
 //   - a body with duplicate model, stream, stream_options or metadata keys is rebuilt with one
 //     of each (the last, as upstream JSON parsers read it), so that a second "model" key cannot
-//     take the call to a model routing did not choose.
+//     take the call to a model routing did not choose;
+//   - Clearbar's sidecar (translate.AnthropicKey, what an Anthropic client sent that only
+//     Anthropic can take) is removed by translate.ToOpenAIUpstream, and a call whose sidecar
+//     holds a parameter this model cannot honour (container, mcp_servers, …) is a ClientError
+//     naming it, before anything is sent.
 //
 // A request with no Body (built in code) or in another dialect is marshalled from its canonical
 // fields instead. Requests carry Content-Type: application/json and, when the provider has

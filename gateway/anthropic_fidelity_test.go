@@ -1,0 +1,393 @@
+package gateway
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+
+	anthropic "github.com/anthropics/anthropic-sdk-go"
+	anthropicopt "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/clearbar/clearbar/sse"
+	"github.com/clearbar/clearbar/translate"
+)
+
+// An Anthropic client routed to an Anthropic upstream loses nothing on the way, either way:
+// thinking and its blocks with their signatures, cache_control, is_error, the system prompt's
+// blocks, the parameters without an OpenAI form and the anthropic-beta header reach the
+// upstream; the upstream's thinking blocks, signatures, citations and block indices reach the
+// client. Routed to an OpenAI-format upstream, the same request keeps what that format can
+// express and is refused, naming it, what it cannot honour.
+
+// fidelityRequest is what an agent such as Claude Code sends on a tool-use turn with extended
+// thinking on.
+const fidelityRequest = `{"model":"clearbar/%s","max_tokens":8192,"thinking":{"type":"enabled","budget_tokens":4096},
+	"system":[{"type":"text","text":"You are a coding agent.","cache_control":{"type":"ephemeral"}},{"type":"text","text":"Be careful."}],
+	"tools":[{"name":"bash","description":"Run a command","input_schema":{"type":"object","properties":{"cmd":{"type":"string"}},"required":["cmd"]},"cache_control":{"type":"ephemeral"}}],
+	"top_k":20,"service_tier":"auto","context_management":{"edits":[{"type":"clear_tool_uses_20250919"}]},"metadata":{"user_id":"u-1"},
+	"messages":[
+		{"role":"user","content":[{"type":"text","text":"List the files.","cache_control":{"type":"ephemeral"}}]},
+		{"role":"assistant","content":[
+			{"type":"thinking","thinking":"I should run ls.","signature":"EqQBCgIYAhIM1gbcDa9GJwZA2b3h"},
+			{"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix/LafPsn4aDFIT"},
+			{"type":"text","text":"Running ls."},
+			{"type":"tool_use","id":"toolu_01","name":"bash","input":{"cmd":"ls"}}]},
+		{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_01","content":"permission denied","is_error":true,"cache_control":{"type":"ephemeral"}}]}]%s}`
+
+func fidelityBody(category, extra string) string {
+	return strings.Replace(strings.Replace(fidelityRequest, "%s", category, 1), "%s", extra, 1)
+}
+
+// fidelityMessage is an Anthropic upstream's answer with thinking.
+const fidelityMessage = `{"id":"msg_think1","type":"message","role":"assistant","model":"claude-up","content":[{"type":"thinking","thinking":"Permission denied: try sudo.","signature":"EpQBCkYIBRgCKkBsig"},{"type":"redacted_thinking","data":"EmwKAhgBEgy3"},{"type":"text","text":"Retrying with sudo.","citations":null},{"type":"tool_use","id":"toolu_02","name":"bash","input":{"cmd":"sudo ls"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":40,"cache_creation_input_tokens":300,"cache_read_input_tokens":2000,"output_tokens":90,"service_tier":"standard"}}`
+
+// fidelityStream is the same answer streamed, as Anthropic streams it (pings included).
+var fidelityStream = []struct{ typ, data string }{
+	{"message_start", `{"type":"message_start","message":{"id":"msg_think2","type":"message","role":"assistant","model":"claude-up","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":40,"cache_creation_input_tokens":300,"cache_read_input_tokens":2000,"output_tokens":2}}}`},
+	{"ping", `{"type":"ping"}`},
+	{"content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"thinking","thinking":"","signature":""}}`},
+	{"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Permission denied:"}}`},
+	{"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":" try sudo."}}`},
+	{"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"signature_delta","signature":"EpQBCkYIBRgCKkBsig"}}`},
+	{"content_block_stop", `{"type":"content_block_stop","index":0}`},
+	{"content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"redacted_thinking","data":"EmwKAhgBEgy3"}}`},
+	{"content_block_stop", `{"type":"content_block_stop","index":1}`},
+	{"content_block_start", `{"type":"content_block_start","index":2,"content_block":{"type":"text","text":""}}`},
+	{"content_block_delta", `{"type":"content_block_delta","index":2,"delta":{"type":"text_delta","text":"Retrying with sudo."}}`},
+	{"content_block_stop", `{"type":"content_block_stop","index":2}`},
+	{"content_block_start", `{"type":"content_block_start","index":3,"content_block":{"type":"tool_use","id":"toolu_02","name":"bash","input":{}}}`},
+	{"content_block_delta", `{"type":"content_block_delta","index":3,"delta":{"type":"input_json_delta","partial_json":"{\"cmd\": \"sudo ls\"}"}}`},
+	{"content_block_stop", `{"type":"content_block_stop","index":3}`},
+	{"message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":90}}`},
+	{"message_stop", `{"type":"message_stop"}`},
+}
+
+// postBetas sends a Messages request with anthropic-beta in two header lines, as a client that
+// sets betas in two places does.
+func (e *antEnv) postBetas(t *testing.T, body string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+"/v1/messages", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Anthropic-Version", "2023-06-01")
+	req.Header.Set("X-Api-Key", antClientKey)
+	req.Header.Add("Anthropic-Beta", "interleaved-thinking-2025-05-14")
+	req.Header.Add("Anthropic-Beta", "context-management-2025-06-27, extended-cache-ttl-2025-04-11")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// jsonEqual reports whether two JSON documents hold the same values.
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// checkUpstreamGotAll checks that an Anthropic upstream got the client's request as it was
+// sent, the model (and stream) aside, with its betas.
+func checkUpstreamGotAll(t *testing.T, up antCall, client string, stream bool) {
+	t.Helper()
+	want, _ := sjson.SetBytes([]byte(client), "model", "claude-up")
+	if stream {
+		want, _ = sjson.SetBytes(want, "stream", true)
+	}
+	if !jsonEqual(t, up.Body, want) {
+		t.Errorf("the Anthropic upstream did not get the client's request:\n got %s\nwant %s", up.Body, want)
+	}
+	if got := up.Header.Get("Anthropic-Beta"); got != "interleaved-thinking-2025-05-14,context-management-2025-06-27,extended-cache-ttl-2025-04-11" {
+		t.Errorf("anthropic-beta %q", got)
+	}
+}
+
+// TestMessagesFidelityAnthropicUpstream: the non-streaming round trip.
+func TestMessagesFidelityAnthropicUpstream(t *testing.T) {
+	e := newAntEnv(t, "")
+	e.an.answer(func(w http.ResponseWriter, c antCall) { writeUpstream(w, 200, fidelityMessage) })
+	client := fidelityBody("an", "")
+	resp := e.postBetas(t, client)
+	body := antBody(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	id := checkDecisionHeaders(t, resp, "claude")
+	checkUpstreamGotAll(t, e.an.last(t), client, false)
+	if string(body) != fidelityMessage {
+		t.Errorf("the client did not get the upstream's message:\n got %s\nwant %s", body, fidelityMessage)
+	}
+	d := e.decision(t, id)
+	if d.Usage.PromptTokens != 2340 || d.Usage.CompletionTokens != 90 || d.Usage.CachedTokens != 2000 || d.Usage.CacheWriteTokens != 300 || d.Model != "claude" {
+		t.Errorf("decision model %q usage %+v", d.Model, d.Usage)
+	}
+}
+
+// TestMessagesFidelityAnthropicStream: the streamed round trip. The client gets the upstream's
+// events as they came, thinking_delta and signature_delta included, with the upstream's
+// contiguous block indices; only the upstream's pings stay behind the gateway.
+func TestMessagesFidelityAnthropicStream(t *testing.T) {
+	e := newAntEnv(t, "")
+	e.an.answer(func(w http.ResponseWriter, c antCall) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		for _, ev := range fidelityStream {
+			io.WriteString(w, "event: "+ev.typ+"\ndata: "+ev.data+"\n\n")
+			w.(http.Flusher).Flush()
+		}
+	})
+	client := fidelityBody("an", `,"stream":true`)
+	resp := e.postBetas(t, client)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("status %d: %s", resp.StatusCode, antBody(t, resp))
+	}
+	id := checkDecisionHeaders(t, resp, "claude")
+	var got []string
+	for _, ev := range antEvents(t, resp) {
+		if ev.typ != "ping" { // the gateway's own keepalive may ping too
+			got = append(got, ev.typ+" "+string(ev.data))
+		}
+	}
+	var want []string
+	for _, ev := range fidelityStream {
+		if ev.typ != "ping" {
+			want = append(want, ev.typ+" "+ev.data)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("the client's events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	checkUpstreamGotAll(t, e.an.last(t), client, true)
+	d := e.decision(t, id)
+	if !d.Stream || d.Usage.PromptTokens != 2340 || d.Usage.CompletionTokens != 90 || d.AnswerChars != len("Retrying with sudo.") {
+		t.Errorf("decision stream %v usage %+v answer chars %d", d.Stream, d.Usage, d.AnswerChars)
+	}
+}
+
+// TestMessagesFidelityOpenAIUpstream: the same request routed to an OpenAI-format upstream.
+// The error result says so in the tool message; thinking, cache_control, top_k and the other
+// Anthropic-only settings do not reach it (translate's package documentation lists them), nor
+// does Clearbar's sidecar. A parameter such a model cannot honour (container) is a 400 naming
+// it, which the same request routed to Anthropic does not get.
+func TestMessagesFidelityOpenAIUpstream(t *testing.T) {
+	e := newAntEnv(t, "")
+	resp := e.postBetas(t, fidelityBody("oa", ""))
+	body := antBody(t, resp)
+	if resp.StatusCode != 200 || gjson.GetBytes(body, "content.0.text").String() != "answer from gpt-up" {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	up := e.oa.last(t)
+	var tool gjson.Result
+	for _, m := range gjson.GetBytes(up.Body, "messages").Array() {
+		if m.Get("role").String() == "tool" {
+			tool = m
+		}
+	}
+	if tool.Get("content").String() != translate.ToolErrorPrefix+"permission denied" || tool.Get("tool_call_id").String() != "call_01" {
+		t.Errorf("the tool message %s", tool.Raw)
+	}
+	for _, s := range []string{translate.AnthropicKey, "thinking", "signature", "redacted", "cache_control", "top_k", "service_tier", "context_management", "interleaved"} {
+		if strings.Contains(string(up.Body), s) || strings.Contains(strings.ToLower(strings.Join(up.Header.Values("Anthropic-Beta"), "")), s) {
+			t.Errorf("%q reached the OpenAI-format upstream: %s", s, up.Body)
+		}
+	}
+
+	calls := len(e.oa.calls)
+	resp = e.post(t, fidelityBody("oa", `,"container":"cntr_1"`))
+	body = antBody(t, resp)
+	if resp.StatusCode != 400 {
+		t.Fatalf("container to an OpenAI-format upstream: status %d: %s", resp.StatusCode, body)
+	}
+	checkAnthropicError(t, "container to an OpenAI-format upstream", resp, body, "invalid_request_error", "container cannot be sent to an OpenAI-format model")
+	if len(e.oa.calls) != calls {
+		t.Error("the refused request reached the upstream")
+	}
+	resp = e.post(t, fidelityBody("an", `,"container":"cntr_1"`))
+	if body := antBody(t, resp); resp.StatusCode != 200 || gjson.GetBytes(e.an.last(t).Body, "container").String() != "cntr_1" {
+		t.Errorf("container to Anthropic: status %d %s, upstream %s", resp.StatusCode, body, e.an.last(t).Body)
+	}
+}
+
+// TestMessagesRefusesWhatAnthropicRefuses: the ingress answers what Anthropic would answer, in
+// its words, before any upstream is called: a member that is not a parameter of the Messages
+// API, a forced tool_choice without tools, a thinking budget out of Anthropic's bounds.
+func TestMessagesRefusesWhatAnthropicRefuses(t *testing.T) {
+	e := newAntEnv(t, "")
+	for _, tt := range []struct{ explanation, body, message string }{
+		{"an unknown member", antReq("an", `,"foo":1`), "foo: Extra inputs are not permitted"},
+		{"an OpenAI parameter", antReq("an", `,"response_format":{"type":"json_object"}`), "response_format: Extra inputs are not permitted"},
+		{"metadata other than user_id", antReq("an", `,"metadata":{"team":"a"}`), "metadata.team: Extra inputs are not permitted"},
+		{"tool_choice any without tools", antReq("an", `,"tool_choice":{"type":"any"}`), "tool_choice may only be specified while providing tools."},
+		{"tool_choice tool without tools", antReq("oa", `,"tool_choice":{"type":"tool","name":"f"}`), "tool_choice may only be specified while providing tools."},
+		{"a thinking budget below 1024", antReq("an", `,"thinking":{"type":"enabled","budget_tokens":1000}`), "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"},
+		{"a thinking budget of max_tokens", `{"model":"clearbar/an","max_tokens":2048,"thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"x"}]}`, "`max_tokens` must be greater than `thinking.budget_tokens`."},
+	} {
+		resp := e.post(t, tt.body)
+		body := antBody(t, resp)
+		if resp.StatusCode != 400 {
+			t.Errorf("%s: status %d: %s", tt.explanation, resp.StatusCode, body)
+			continue
+		}
+		checkAnthropicError(t, tt.explanation, resp, body, "invalid_request_error", tt.message)
+		if got := gjson.GetBytes(body, "error.message").String(); got != tt.message {
+			t.Errorf("%s: message %q, want %q", tt.explanation, got, tt.message)
+		}
+	}
+	if len(e.an.calls)+len(e.oa.calls) != 0 {
+		t.Error("a refused request reached an upstream")
+	}
+	// count_tokens takes thinking without max_tokens.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/v1/messages/count_tokens", strings.NewReader(`{"model":"clearbar/an","thinking":{"type":"enabled","budget_tokens":2048},"messages":[{"role":"user","content":"Hello there"}]}`))
+	req.Header.Set("Anthropic-Version", "2023-06-01")
+	req.Header.Set("X-Api-Key", antClientKey)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := antBody(t, resp); resp.StatusCode != 200 || gjson.GetBytes(body, "input_tokens").Int() <= 0 {
+		t.Errorf("count_tokens with thinking: status %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestChatCompletionsLegacyFunctions: an OpenAI client's deprecated functions and
+// function_call are not lost on any route (§2 of the brief). An OpenAI-format upstream gets them
+// as they were sent; Anthropic gets them as tools and tool_choice, one call at a time, and the
+// client gets the call back in the deprecated form, in an answer and in a stream.
+func TestChatCompletionsLegacyFunctions(t *testing.T) {
+	e := newAntEnv(t, "")
+	post := func(body string) *http.Response {
+		resp, err := e.srv.Client().Post(e.srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	functions := `"functions":[{"name":"weather","description":"Weather by city","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}],"function_call":{"name":"weather"}`
+	request := func(category, extra string) string {
+		return `{"model":"clearbar/` + category + `","messages":[{"role":"user","content":"Weather in Paris?"}],` + functions + extra + `}`
+	}
+
+	resp := post(request("oa", ""))
+	if body := antBody(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("to an OpenAI-format upstream: status %d %s", resp.StatusCode, body)
+	}
+	up := e.oa.last(t).Body
+	if gjson.GetBytes(up, "functions").Raw != gjson.Get(request("oa", ""), "functions").Raw || gjson.GetBytes(up, "function_call").Raw != `{"name":"weather"}` || gjson.GetBytes(up, "tools").Exists() {
+		t.Errorf("the OpenAI-format upstream got %s", up)
+	}
+
+	resp = post(request("an", ""))
+	body := antBody(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("to Anthropic: status %d %s", resp.StatusCode, body)
+	}
+	up = e.an.last(t).Body
+	if gjson.GetBytes(up, "tools").Raw != `[{"name":"weather","description":"Weather by city","input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}]` ||
+		gjson.GetBytes(up, "tool_choice").Raw != `{"type":"tool","name":"weather","disable_parallel_tool_use":true}` {
+		t.Errorf("the Anthropic upstream got %s", up)
+	}
+	msg := gjson.GetBytes(body, "choices.0.message")
+	if msg.Get("function_call.name").String() != "weather" || msg.Get("function_call.arguments").String() != `{"city":"Paris"}` ||
+		msg.Get("tool_calls").Exists() || gjson.GetBytes(body, "choices.0.finish_reason").String() != "function_call" {
+		t.Errorf("the client's answer %s", body)
+	}
+
+	resp = post(request("an", `,"stream":true`))
+	defer resp.Body.Close()
+	var args, name, finish string
+	rd := sse.NewReader(resp.Body)
+	for rd.Next() {
+		c := gjson.ParseBytes(rd.Event().Data)
+		if c.Get("choices.0.delta.tool_calls").Exists() {
+			t.Errorf("a tool_calls delta in a functions stream: %s", rd.Event().Data)
+		}
+		name += c.Get("choices.0.delta.function_call.name").String()
+		args += c.Get("choices.0.delta.function_call.arguments").String()
+		if f := c.Get("choices.0.finish_reason").String(); f != "" {
+			finish = f
+		}
+	}
+	if name != "weather" || !gjson.Valid(args) || gjson.Get(args, "city").String() != "Paris" || finish != "function_call" {
+		t.Errorf("the client's stream: function %q arguments %q finish %q", name, args, finish)
+	}
+}
+
+// TestMessagesThinkingAgentLoopSDK is the agent loop with anthropic-sdk-go v1, as a coding agent
+// runs it with extended thinking: a streamed turn ends in a tool call, Message.Accumulate keeps
+// its thinking blocks and signature, Message.ToParam sends them back with a failed tool
+// result, which Anthropic requires, and the upstream gets them, the beta header and is_error.
+func TestMessagesThinkingAgentLoopSDK(t *testing.T) {
+	e := newAntEnv(t, "")
+	e.an.answer(func(w http.ResponseWriter, c antCall) {
+		if !gjson.GetBytes(c.Body, "stream").Bool() {
+			writeUpstream(w, 200, fidelityMessage)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		for _, ev := range fidelityStream {
+			io.WriteString(w, "event: "+ev.typ+"\ndata: "+ev.data+"\n\n")
+		}
+	})
+	client := anthropic.NewClient(anthropicopt.WithoutEnvironmentDefaults(), anthropicopt.WithBaseURL(e.srv.URL),
+		anthropicopt.WithAPIKey(antClientKey), anthropicopt.WithHTTPClient(e.srv.Client()), anthropicopt.WithMaxRetries(0),
+		anthropicopt.WithHeader("anthropic-beta", "interleaved-thinking-2025-05-14"))
+	params := anthropic.MessageNewParams{
+		Model: "clearbar/an", MaxTokens: 8192, Thinking: anthropic.ThinkingConfigParamOfEnabled(4096),
+		Tools:    []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "bash", InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"cmd": map[string]any{"type": "string"}}}}}},
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("List the files."))},
+	}
+	ctx := t.Context()
+	s := client.Messages.NewStreaming(ctx, params)
+	var m anthropic.Message
+	for s.Next() {
+		if err := m.Accumulate(s.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, b := range m.Content {
+		kinds = append(kinds, b.Type)
+	}
+	if strings.Join(kinds, " ") != "thinking redacted_thinking text tool_use" || m.Content[0].Thinking != "Permission denied: try sudo." ||
+		m.Content[0].Signature != "EpQBCkYIBRgCKkBsig" || m.Content[1].Data != "EmwKAhgBEgy3" || m.StopReason != "tool_use" {
+		t.Fatalf("accumulated %v: %+v", kinds, m)
+	}
+	if up := e.an.last(t); gjson.GetBytes(up.Body, "thinking").Raw != `{"budget_tokens":4096,"type":"enabled"}` || up.Header.Get("Anthropic-Beta") != "interleaved-thinking-2025-05-14" {
+		t.Errorf("the upstream got thinking %s, beta %q", gjson.GetBytes(up.Body, "thinking").Raw, up.Header.Get("Anthropic-Beta"))
+	}
+
+	params.Messages = append(params.Messages, m.ToParam(),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock(m.Content[3].ID, "permission denied", true)))
+	r, err := client.Messages.New(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Content) != 4 || r.Content[0].Type != "thinking" || r.Content[0].Signature != "EpQBCkYIBRgCKkBsig" {
+		t.Errorf("the answer %+v", r.Content)
+	}
+	history := gjson.GetBytes(e.an.last(t).Body, "messages")
+	for _, c := range []struct{ path, want string }{
+		{"1.content.0.type", `"thinking"`}, {"1.content.0.signature", `"EpQBCkYIBRgCKkBsig"`}, {"1.content.0.thinking", `"Permission denied: try sudo."`},
+		{"1.content.1.data", `"EmwKAhgBEgy3"`}, {"1.content.3.id", `"toolu_02"`},
+		{"2.content.0.is_error", "true"}, {"2.content.0.tool_use_id", `"toolu_02"`},
+	} {
+		if got := history.Get(c.path).Raw; got != c.want {
+			t.Errorf("upstream messages.%s = %s, want %s (%s)", c.path, got, c.want, history.Raw)
+		}
+	}
+}

@@ -1,0 +1,374 @@
+package translate
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/clearbar/clearbar/internal/jsonstr"
+)
+
+// AnthropicKey is the top-level member of an OpenAI-form document in which Clearbar carries
+// what only Anthropic's format can hold: the sidecar. ToOpenAIRequest writes it into every
+// request it translates (an Anthropic client's), ToAnthropicRequest reads it back, and
+// ToOpenAIUpstream takes it out before an OpenAI-format model sees the body. In an answer
+// (AnswerOptions.Native) it holds the Anthropic upstream's own message, or in a stream chunk the
+// event the chunk was made from, which ToAnthropicResponse and AnthropicEvents then give the
+// client as they came.
+//
+// A request's sidecar is an object with these members, each left out when empty:
+//
+//	beta           the client's anthropic-beta header, a string
+//	params         the top-level parameters that have no OpenAI form (thinking, top_k,
+//	               cache_control, output_config, container, …), as they were sent
+//	system_blocks  true when the system prompt was an array of blocks
+//	tools          per OpenAI tool, null or the members of the Anthropic tool that the OpenAI
+//	               form has no place for (cache_control, type, defer_loading, …)
+//	messages       per OpenAI message, null or an annotation: "extra", the members of the block
+//	               the message stands for that the OpenAI form has no place for (a system
+//	               block's cache_control, a tool_result's is_error and cache_control); "parts",
+//	               per content part, null or {"extra": …} or {"block": the block as sent} (a
+//	               text-source document, which the OpenAI form holds as text); "blocks", the
+//	               layout of an assistant message's content in its order: {"text": n, "extra"}
+//	               for a text block of n bytes of the message's content, {"tool_use": true,
+//	               "extra"} for the next tool call, {"block": …} for a block the OpenAI form
+//	               cannot hold (thinking and redacted_thinking, with their signatures)
+//
+// The sidecar is Clearbar's internal protocol between its Anthropic ingress and its adapters;
+// an OpenAI client that sends one is taken at its word.
+const AnthropicKey = "clearbar_anthropic"
+
+// ToolErrorPrefix starts the content of an OpenAI tool message translated from a tool_result
+// with is_error true, since OpenAI's tool messages have no error flag: the model reads that the
+// call failed. ToAnthropicRequest takes it off again when the sidecar says is_error.
+const ToolErrorPrefix = "Error: "
+
+// paramFate is what becomes of a top-level Messages parameter on its way to an OpenAI-format
+// model.
+type paramFate uint8
+
+const (
+	// translated: ToOpenAIRequest writes its OpenAI form (model, messages, …).
+	translated paramFate = iota
+	// dropped: carried to Anthropic in the sidecar; an OpenAI-format model goes without it,
+	// and the answer means the same (hints about caching, sampling, thinking, capacity).
+	dropped
+	// refused: carried to Anthropic in the sidecar; an OpenAI-format model cannot honour it
+	// without changing what the request means, so ToOpenAIUpstream refuses the call naming it.
+	refused
+)
+
+// messagesParams are the top-level parameters of Anthropic's Messages API, those of
+// anthropic-sdk-go v1.84 and v2.15 (MessageNewParams and BetaMessageNewParams) and stream, with
+// their fate on the way to an OpenAI-format model. Any other member is a 400, as Anthropic
+// answers ("foo: Extra inputs are not permitted").
+var messagesParams = []struct {
+	name string
+	fate paramFate
+}{
+	{"model", translated}, {"messages", translated}, {"max_tokens", translated}, {"system", translated},
+	{"stop_sequences", translated}, {"stream", translated}, {"temperature", translated}, {"top_p", translated},
+	{"tools", translated}, {"tool_choice", translated}, {"metadata", translated},
+	// output_config and output_format are carried as they are; their format is also translated
+	// into response_format, and output_config.effort is dropped.
+	{"output_config", dropped}, {"output_format", dropped},
+	{"thinking", dropped}, {"top_k", dropped}, {"service_tier", dropped}, {"speed", dropped},
+	{"cache_control", dropped}, {"diagnostics", dropped}, {"context_management", dropped},
+	{"fallbacks", dropped}, {"fallback_credit_token", dropped},
+	{"container", refused}, {"mcp_servers", refused}, {"compaction", refused}, {"thread", refused},
+	{"billing_policy", refused}, {"inference_geo", refused},
+}
+
+// paramFateOf returns a Messages parameter's fate, and false for a name that is not one.
+func paramFateOf(name string) (paramFate, bool) {
+	for _, p := range messagesParams {
+		if p.name == name {
+			return p.fate, true
+		}
+	}
+	return 0, false
+}
+
+// refusalReason says why an OpenAI-format model cannot take a refused parameter.
+var refusalReason = map[string]string{
+	"container":      "it names a container of Anthropic's code execution",
+	"mcp_servers":    "Anthropic's API calls the MCP servers; an OpenAI-format model cannot",
+	"compaction":     "a compaction request is answered with Anthropic's compaction block",
+	"thread":         "the conversation is held by Anthropic's API, not sent in messages",
+	"billing_policy": "it bills another organization at Anthropic",
+	"inference_geo":  "Clearbar cannot promise where an OpenAI-format model runs",
+}
+
+// ToOpenAIUpstream returns an OpenAI-form body as an OpenAI-format model takes it: without the
+// sidecar (AnthropicKey). A sidecar parameter such a model cannot honour (see the package
+// documentation) is a *clearbar.Error of class ClientError naming it. A body without a sidecar
+// is returned as it is, without being parsed beyond a byte search; the result may share body's
+// memory and must not be modified. It does not modify body.
+func ToOpenAIUpstream(body []byte) ([]byte, error) {
+	if !bytes.Contains(body, []byte(`"`+AnthropicKey+`"`)) {
+		return body, nil
+	}
+	root, ok := parseObject(body)
+	if !ok {
+		return body, nil // the adapter reports what is wrong with the body
+	}
+	sc := members(root, AnthropicKey)[AnthropicKey]
+	if !sc.Exists() {
+		return body, nil
+	}
+	var err error
+	sc.Get("params").ForEach(func(k, _ gjson.Result) bool {
+		switch fate, known := paramFateOf(k.Str); {
+		case !known || fate == translated:
+			err = invalid(k.Str, "%s cannot be sent to an OpenAI-format model", k.Str)
+		case fate == refused:
+			err = invalid(k.Str, "%s cannot be sent to an OpenAI-format model: %s; route the request to an Anthropic model", k.Str, refusalReason[k.Str])
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, derr := sjson.DeleteBytes(body, AnthropicKey)
+	if derr != nil {
+		return nil, invalid("", "the request body cannot be edited: %v", derr)
+	}
+	return out, nil
+}
+
+// extraMembers returns the members of the object obj other than the carried ones, as the
+// inside of a JSON object (without braces), or "" when there are none: what the OpenAI form has
+// no place for.
+func extraMembers(obj gjson.Result, carried ...string) string {
+	var b []byte
+	obj.ForEach(func(k, v gjson.Result) bool {
+		for _, c := range carried {
+			if k.Str == c {
+				return true
+			}
+		}
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, k.Raw...)
+		b = append(b, ':')
+		b = append(b, v.Raw...)
+		return true
+	})
+	return string(b)
+}
+
+// withMembers returns the JSON object block with extra (the inside of an object, as
+// extraMembers gives it) added at its end; block unchanged when extra is empty.
+func withMembers(block []byte, extra string) []byte {
+	extra = strings.TrimSpace(extra)
+	if extra == "" || len(block) < 2 || block[len(block)-1] != '}' {
+		return block
+	}
+	out := make([]byte, 0, len(block)+len(extra)+1)
+	out = append(out, block[:len(block)-1]...)
+	if len(bytes.TrimSpace(block[1:len(block)-1])) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, extra...)
+	return append(out, '}')
+}
+
+// inside returns the members of a JSON object as extraMembers gives them: its text without the
+// braces; "" for anything but an object.
+func inside(obj gjson.Result) string {
+	if !obj.IsObject() {
+		return ""
+	}
+	raw := strings.TrimSpace(obj.Raw)
+	return strings.TrimSpace(raw[1 : len(raw)-1])
+}
+
+// sidecarOut collects a request's sidecar while ToOpenAIRequest translates it. Annotations are
+// kept only for the tools and messages that have one, so that a request with none allocates
+// nothing for them.
+type sidecarOut struct {
+	params       []byte // the inside of the params object
+	systemBlocks bool
+	// nTools and nMsgs count the OpenAI tools and messages written; tools and msgs are the
+	// annotations of those that have one.
+	nTools, nMsgs int
+	tools, msgs   []indexed
+}
+
+// indexed is the annotation of the ith tool or message.
+type indexed struct {
+	i   int
+	ann string
+}
+
+// param carries a top-level parameter as it was sent.
+func (s *sidecarOut) param(name, raw string) {
+	if len(s.params) > 0 {
+		s.params = append(s.params, ',')
+	}
+	s.params = jsonstr.Append(s.params, name)
+	s.params = append(s.params, ':')
+	s.params = append(s.params, raw...)
+}
+
+// tool records the annotation of the next OpenAI tool: the inside of an object, or "".
+func (s *sidecarOut) tool(extra string) {
+	if extra != "" {
+		s.tools = append(s.tools, indexed{s.nTools, "{" + extra + "}"})
+	}
+	s.nTools++
+}
+
+// message records the annotation of the next OpenAI message: an object, or "".
+func (s *sidecarOut) message(ann string) {
+	if ann != "" {
+		s.msgs = append(s.msgs, indexed{s.nMsgs, ann})
+	}
+	s.nMsgs++
+}
+
+// write writes the sidecar as the last member of the request object w is in.
+func (s *sidecarOut) write(w *jw, beta string) {
+	w.key(AnthropicKey)
+	w.open('{')
+	if beta != "" {
+		w.kstr("beta", beta)
+	}
+	if len(s.params) > 0 {
+		w.kraw("params", "{"+string(s.params)+"}")
+	}
+	if s.systemBlocks {
+		w.kraw("system_blocks", "true")
+	}
+	writeAnnotations := func(key string, anns []indexed, n int) {
+		if len(anns) == 0 {
+			return
+		}
+		w.key(key)
+		w.open('[')
+		for i := 0; i < n; i++ {
+			w.item()
+			if len(anns) > 0 && anns[0].i == i {
+				w.raw(anns[0].ann)
+				anns = anns[1:]
+			} else {
+				w.null()
+			}
+		}
+		w.close(']')
+	}
+	writeAnnotations("tools", s.tools, s.nTools)
+	writeAnnotations("messages", s.msgs, s.nMsgs)
+	w.close('}')
+}
+
+// annotation builds one message's annotation object.
+type annotation struct {
+	extra  string   // the inside of "extra"
+	parts  []string // per part: an object, or ""
+	blocks []string // the layout's entries (objects), nil for none
+	any    bool     // a part annotation is set
+}
+
+func (a *annotation) part(p string) {
+	a.parts = append(a.parts, p)
+	a.any = a.any || p != ""
+}
+
+// partExtra is a part annotation carrying members of its block ("" for none).
+func partExtra(extra string) string {
+	if extra == "" {
+		return ""
+	}
+	return `{"extra":{` + extra + `}}`
+}
+
+// String returns the annotation as a JSON object, or "" when it carries nothing.
+func (a *annotation) String() string {
+	if a.extra == "" && !a.any && a.blocks == nil {
+		return ""
+	}
+	var w jw
+	w.open('{')
+	if a.extra != "" {
+		w.kraw("extra", "{"+a.extra+"}")
+	}
+	if a.any {
+		w.key("parts")
+		w.open('[')
+		for _, p := range a.parts {
+			w.item()
+			if p == "" {
+				w.null()
+			} else {
+				w.raw(p)
+			}
+		}
+		w.close(']')
+	}
+	if a.blocks != nil {
+		w.key("blocks")
+		w.open('[')
+		for _, b := range a.blocks {
+			w.item()
+			w.raw(b)
+		}
+		w.close(']')
+	}
+	w.close('}')
+	return string(w.b)
+}
+
+// sidecarIn is a request's sidecar as ToAnthropicRequest reads it.
+type sidecarIn struct {
+	present      bool
+	beta         string
+	params       gjson.Result
+	systemBlocks bool
+	tools, msgs  []gjson.Result
+}
+
+func readSidecar(v gjson.Result) (sidecarIn, error) {
+	if !v.Exists() || v.Type == gjson.Null {
+		return sidecarIn{}, nil
+	}
+	if !v.IsObject() {
+		return sidecarIn{}, invalid(AnthropicKey, "%s must be an object", AnthropicKey)
+	}
+	s := sidecarIn{present: true, beta: v.Get("beta").String(), systemBlocks: v.Get("system_blocks").Bool()}
+	if strings.IndexFunc(s.beta, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		// It becomes a header of the upstream call, which must not break it.
+		return sidecarIn{}, invalid(AnthropicKey+".beta", "the anthropic-beta header must not hold control characters")
+	}
+	if p := v.Get("params"); p.IsObject() {
+		s.params = p
+	}
+	s.tools = v.Get("tools").Array()
+	s.msgs = v.Get("messages").Array()
+	return s, nil
+}
+
+// msg returns the annotation of the ith OpenAI message (an empty Result for none).
+func (s *sidecarIn) msg(i int) gjson.Result {
+	if s == nil || i >= len(s.msgs) {
+		return gjson.Result{}
+	}
+	return s.msgs[i]
+}
+
+// tool returns the members to add to the ith tool ("" for none).
+func (s *sidecarIn) tool(i int) string {
+	if s == nil || i >= len(s.tools) {
+		return ""
+	}
+	return inside(s.tools[i])
+}
+
+// hasParam reports whether the sidecar carries a top-level parameter (name has no gjson path
+// characters).
+func (s *sidecarIn) hasParam(name string) bool {
+	return s != nil && s.params.Get(name).Exists()
+}
