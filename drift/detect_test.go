@@ -103,9 +103,6 @@ func TestDetectsInjectedChanges(t *testing.T) {
 	}
 }
 
-// TestDetectorStopsFiringOnceTheReferenceAbsorbsTheChange checks the hysteresis against the
-// reference: after a lasting change the detector fires, then stops once the changed traffic
-// fills the reference, and its alert is marked resolved and its gauge falls back to 0.
 // findDetector returns one of m's detectors; the model's must have had traffic.
 func findDetector(t *testing.T, m *Monitor, model string, kind Kind, against Against) *detector {
 	t.Helper()
@@ -130,6 +127,10 @@ func findDetector(t *testing.T, m *Monitor, model string, kind Kind, against Aga
 	return found
 }
 
+// TestDetectorStopsFiringOnceTheReferenceAbsorbsTheChange checks the hysteresis against the
+// reference: after a lasting change the detector fires, then stops once it has rebuilt its
+// reference from the changed traffic, and its alert is marked resolved and its gauge falls
+// back to 0.
 func TestDetectorStopsFiringOnceTheReferenceAbsorbsTheChange(t *testing.T) {
 	w := newWorld(7)
 	m, err := New(Options{Spec: loadSimSpec(t, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})

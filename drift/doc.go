@@ -42,7 +42,12 @@
 //     four bins per doubling (ties corrected), which assumes nothing about the shape of the
 //     distribution and reacts to any shift up.
 //   - latency against a p95 (a model's assumed p95, a category's latency_budget): an exact
-//     binomial test of how many window latencies exceed it, against the 5% a p95 allows.
+//     binomial test of how many window latencies exceed it, against the 5% a p95 allows. A
+//     latency written as ttft and tokens_per_second implies a p95 of ttft's p95 plus the time
+//     to generate the category's tokens.out (and tokens.reasoning, for a model that bills
+//     reasoning) at their p95, which is exact for plain token counts and a little high for
+//     spread ones. A model with no latency assumption (the loader's default) or with latency
+//     samples has no such detector.
 //   - route mix against the reference: a chi-square test of homogeneity on the models'
 //     counts, with models too rare for the approximation pooled.
 //
@@ -58,11 +63,20 @@
 // A detector fires when a test's p-value falls below its level, and stops once two checks in
 // a row (half a window) find the window no worse than its baseline (a p-value above one
 // half). When a test against the reference fires, it starts over: the rate and latency tests
-// drop the old reference and build a new one from what follows, and the route-mix test, which
-// is two-sided, drops its window too. A lasting change therefore raises one alert, not one
-// each time its p-values wander across the level: after the alert, the detector compares the
-// changed traffic with more of the same. A lasting gap with the spec's assumptions keeps its
-// detector firing until the spec is revised or the traffic comes back.
+// drop the old reference and build a new one from the observations that follow the alert
+// only. The window that fired stays for the tests against the spec, but it holds
+// observations from before the change too, so they leave it without joining the new
+// reference, which would otherwise look better than the changed traffic for as long as they
+// stayed in it. The route-mix test, which is two-sided, drops its window as well. Either way
+// the new reference holds a window, and is tested again, two windows after the alert. A
+// lasting change therefore raises one alert, not one each time its p-values wander across
+// the level: after the alert, the detector compares the changed traffic with more of the
+// same, and stops firing once two checks in a row find the window no worse than it. At the
+// defaults that is two to five windows after the alert, within one reference length (the
+// package's seeded simulations require it). Even when the traffic comes back at once, an alert
+// against the reference lasts at least two and a quarter windows. A lasting gap with the
+// spec's assumptions keeps its detector firing until the spec is revised or the traffic comes
+// back.
 //
 // At the defaults (window 200, reference 2000, false alarm 0.001) the package's seeded
 // simulations, where the model that changes answers about 70% of the requests, catch in at

@@ -15,6 +15,9 @@ type ring struct {
 	n      int // codes held
 	window int
 	seen   int // codes pushed since the start
+	// drop counts the codes in the window that are to leave it without joining the
+	// reference (see restart).
+	drop int
 }
 
 func newRing(window, reference int) ring {
@@ -22,7 +25,8 @@ func newRing(window, reference int) ring {
 }
 
 // push adds a code. It returns the code that moved from the window into the reference and
-// the code that left the reference, each with whether there was one.
+// the code that left the reference, each with whether there was one. A code that leaves the
+// window without joining the reference (see restart) is returned as both.
 func (r *ring) push(c uint8) (moved uint8, hasMoved bool, gone uint8, hasGone bool) {
 	size := len(r.codes)
 	r.seen++
@@ -33,9 +37,15 @@ func (r *ring) push(c uint8) (moved uint8, hasMoved bool, gone uint8, hasGone bo
 		}
 		moved, hasMoved = r.codes[i], true
 	}
-	if r.n == size {
+	switch {
+	case hasMoved && r.drop > 0:
+		// The reference is empty (restart emptied it and it takes nothing until the drop
+		// is done), so the ring keeps holding just the window.
+		r.drop--
+		gone, hasGone = moved, true
+	case r.n == size:
 		gone, hasGone = r.codes[r.next], true
-	} else {
+	default:
 		r.n++
 	}
 	r.codes[r.next] = c
@@ -45,12 +55,19 @@ func (r *ring) push(c uint8) (moved uint8, hasMoved bool, gone uint8, hasGone bo
 	return moved, hasMoved, gone, hasGone
 }
 
-// forgetReference empties the reference, keeping the window: what ages out of the window from
-// now on forms a new one.
-func (r *ring) forgetReference() { r.n = min(r.n, r.window) }
+// restart empties the reference so that a new one is built from the codes pushed from now on
+// only. The window stays, for the tests that look at it alone, but its codes leave it
+// without joining the new reference: the window a change was detected in holds codes from
+// before the change, and a reference holding them would look better than the changed traffic
+// for as long as they stayed in it. The new reference therefore holds a window's worth of
+// codes two windows after the restart.
+func (r *ring) restart() {
+	r.n = min(r.n, r.window)
+	r.drop = r.n
+}
 
 // reset empties window and reference.
-func (r *ring) reset() { r.n = 0 }
+func (r *ring) reset() { r.n, r.drop = 0, 0 }
 
 // counts returns how many observations the window and the reference hold.
 func (r *ring) counts() (win, ref int) {
@@ -137,7 +154,7 @@ func (s *rateStream) check(m *Monitor) {
 				s.rate, s.scope, dir, pct(r.value), nw, s.what, pct(r.baseline), nr)
 		})
 		if fired {
-			s.forgetReference()
+			s.restart()
 			s.refEvents = 0
 		}
 	}
@@ -225,7 +242,7 @@ func (s *latencyStream) check(m *Monitor) {
 				s.scope, secs(p50), secs(p95), nw, s.what, secs(r50), secs(r95), nr)
 		})
 		if fired {
-			s.forgetReference()
+			s.restart()
 			s.ref = hist{}
 		}
 	}
