@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -80,7 +81,7 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clear
 	if err != nil {
 		return 0, err
 	}
-	inner := r.Clone(r.Context())
+	inner := r.Clone(context.WithValue(r.Context(), messagesIngress{}, true))
 	inner.Body = io.NopCloser(bytes.NewReader(chat))
 	inner.ContentLength = int64(len(chat))
 	inner.Header.Set("Content-Type", "application/json")
@@ -131,11 +132,22 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) (int,
 	if err != nil {
 		return 0, err
 	}
-	req, err := DecodeChatRequest(chat, g.limits)
+	req, err := DecodeChatRequest(chat, g.messagesLimits())
 	if err != nil {
 		return 0, err
 	}
 	return route.EstimateTokens(req), nil
+}
+
+// messagesIngress marks, in its context, a request translated from /v1/messages.
+type messagesIngress struct{}
+
+// messagesLimits are the limits a translated /v1/messages request is decoded with: the
+// gateway's, without OpenAI's own bounds that Anthropic does not share.
+func (g *Gateway) messagesLimits() Limits {
+	lim := g.limits
+	lim.AnyStop = true
+	return lim
 }
 
 // anthropicRequest checks an Anthropic request's key (first, so that a client without one

@@ -260,6 +260,29 @@ func TestMessagesRefusesWhatAnthropicRefuses(t *testing.T) {
 	}
 }
 
+// TestMessagesTakeMoreThanFourStopSequences: OpenAI bounds stop at 4 sequences, Anthropic
+// does not bound stop_sequences so; a /v1/messages request with more reaches Anthropic with
+// all of them, while /v1/chat/completions keeps OpenAI's bound.
+func TestMessagesTakeMoreThanFourStopSequences(t *testing.T) {
+	e := newAntEnv(t, "")
+	stops := `["a","b","c","d","e","f"]`
+	resp := e.post(t, antReq("an", `,"stop_sequences":`+stops))
+	if body := antBody(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("six stop_sequences on /v1/messages: status %d %s", resp.StatusCode, body)
+	}
+	if got := gjson.GetBytes(e.an.last(t).Body, "stop_sequences").Raw; got != stops {
+		t.Errorf("the Anthropic upstream got stop_sequences %s, want %s", got, stops)
+	}
+	chat, err := e.srv.Client().Post(e.srv.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"clearbar/an","messages":[{"role":"user","content":"x"}],"stop":`+stops+`}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := antBody(t, chat); chat.StatusCode != 400 || gjson.GetBytes(body, "error.param").String() != "stop" {
+		t.Errorf("six stop sequences on /v1/chat/completions: status %d %s; want OpenAI's 400", chat.StatusCode, body)
+	}
+}
+
 // TestChatCompletionsLegacyFunctions: an OpenAI client's deprecated functions and
 // function_call are not lost on any route (§2 of the brief). An OpenAI-format upstream gets them
 // as they were sent; Anthropic gets them as tools and tool_choice, one call at a time, and the

@@ -17,6 +17,9 @@ type Limits struct {
 	MaxBody int64
 	// MaxMessages is the most messages a request may have.
 	MaxMessages int
+	// AnyStop lifts OpenAI's bound of 4 stop sequences, for requests translated from
+	// /v1/messages, whose stop_sequences Anthropic does not bound so.
+	AnyStop bool
 }
 
 // DefaultLimits are used for settings the spec leaves out.
@@ -91,7 +94,7 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		case "response_format":
 			err = decodeResponseFormat(r, v)
 		case "stop":
-			err = checkStop(v)
+			err = checkStop(v, lim.AnyStop)
 		case "logprobs":
 			if err = checkBool(k.Str, v); err == nil {
 				logprobs = v.Type == gjson.True
@@ -280,9 +283,9 @@ const (
 	maxSchemaName = 64
 )
 
-// checkStop accepts OpenAI's stop: null, a string, or an array of at most maxStopSequences
-// strings.
-func checkStop(v gjson.Result) *clearbar.Error {
+// checkStop accepts OpenAI's stop: null, a string, or an array of strings, at most
+// maxStopSequences of them unless any is set.
+func checkStop(v gjson.Result, any bool) *clearbar.Error {
 	switch {
 	case v.Type == gjson.Null || v.Type == gjson.String:
 		return nil
@@ -299,7 +302,7 @@ func checkStop(v gjson.Result) *clearbar.Error {
 		n++
 		return true
 	})
-	if err == nil && n > maxStopSequences {
+	if err == nil && n > maxStopSequences && !any {
 		err = badRequest("stop", "array_above_max_length", "Invalid 'stop': array too long. Expected an array with maximum length %d, but got an array with length %d instead.", maxStopSequences, n)
 	}
 	return err

@@ -447,7 +447,11 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	if err != nil {
 		return 0, err
 	}
-	req, err := DecodeChatRequest(body, g.limits)
+	lim := g.limits
+	if r.Context().Value(messagesIngress{}) != nil {
+		lim = g.messagesLimits()
+	}
+	req, err := DecodeChatRequest(body, lim)
 	if err != nil {
 		return 0, err
 	}
