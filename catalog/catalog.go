@@ -1,14 +1,19 @@
 // Package catalog is Clearbar's built-in table of model list prices and context windows.
 //
 // The table is LiteLLM's model_prices_and_context_window.json (MIT licence), reduced to the
-// chat models that list both an input and an output token price, converted to exact integer
-// prices, and embedded in the binary as catalog.json. [Default] returns it; [Parse] reads a
-// file in the same format. Regenerate it with
+// chat (and Responses API) models that list both an input and an output token price and the
+// embedding models that list an input token price ([Entry.IsEmbedding]), converted to exact
+// integer prices, and embedded in the binary as catalog.json. [Default] returns it; [Parse]
+// reads a file in the same format. Regenerate it with
 //
 //	go generate ./catalog
 //
 // which runs catalog/internal/gen on ../../shared/data/llm_prices/model_prices_and_context_window.json
 // (relative to this directory) and rewrites catalog.json.
+//
+// Chat and embedding models share one key space (the source's keys are unique across modes),
+// so [Catalog.Lookup] and [Catalog.Get] return an embedding entry only for that entry's exact
+// key; callers that need a chat model check [Entry.IsEmbedding].
 //
 // List prices change often and differ between resellers of the same model; a [Catalog] says
 // which snapshot it holds ([Catalog.Source], [Catalog.SourceDate]) so that reports can too.
@@ -169,6 +174,7 @@ func entryFromRecord(r wire.Record) (Entry, error) {
 		SupportsVision:          r.Vision,
 		SupportsPromptCaching:   r.PromptCaching,
 		DeprecationDate:         r.DeprecationDate,
+		Dimensions:              r.Dimensions,
 	}
 	for _, in := range r.Lacks {
 		switch in {
@@ -212,9 +218,19 @@ func entryFromRecord(r wire.Record) (Entry, error) {
 		*p.dst = v
 	}
 	switch r.Mode {
-	case "chat", "responses":
+	case ModeChat, ModeResponses:
+		if e.Dimensions != 0 {
+			return Entry{}, fmt.Errorf("output_vector_size on a %s model: only embedding models have one", r.Mode)
+		}
+	case ModeEmbedding:
+		if e.Dimensions < 0 {
+			return Entry{}, fmt.Errorf("negative output_vector_size %d", e.Dimensions)
+		}
+		if e.MaxOutputTokens != 0 {
+			return Entry{}, errors.New("max_output_tokens on an embedding model, which has no output tokens")
+		}
 	default:
-		return Entry{}, fmt.Errorf("mode %q is neither \"chat\" nor \"responses\"", r.Mode)
+		return Entry{}, fmt.Errorf("mode %q is not \"chat\", \"responses\" or \"embedding\"", r.Mode)
 	}
 	hasAbove := e.InputAbove != 0 || e.OutputAbove != 0 || e.CachedInputAbove != 0 || e.CacheWriteAbove != 0
 	switch {

@@ -36,7 +36,16 @@ func TestDefaultInvariants(t *testing.T) {
 		if e.Key == "" || e.Provider == "" {
 			t.Errorf("entry %q: empty key or provider %q", e.Key, e.Provider)
 		}
-		if e.Mode != "chat" && e.Mode != "responses" {
+		switch e.Mode {
+		case catalog.ModeChat, catalog.ModeResponses:
+			if e.IsEmbedding() || e.Dimensions != 0 {
+				t.Errorf("entry %q: %s model with IsEmbedding %v, Dimensions %d", e.Key, e.Mode, e.IsEmbedding(), e.Dimensions)
+			}
+		case catalog.ModeEmbedding:
+			if !e.IsEmbedding() || e.MaxOutputTokens != 0 || e.Dimensions < 0 {
+				t.Errorf("entry %q: embedding model with IsEmbedding %v, MaxOutputTokens %d, Dimensions %d", e.Key, e.IsEmbedding(), e.MaxOutputTokens, e.Dimensions)
+			}
+		default:
 			t.Errorf("entry %q: mode %q", e.Key, e.Mode)
 		}
 		for _, p := range []clearbar.Price{e.Input, e.Output, e.CachedInput, e.CacheWrite, e.Reasoning, e.InputAbove, e.OutputAbove, e.CachedInputAbove, e.CacheWriteAbove} {
@@ -85,6 +94,26 @@ func TestKnownEntries(t *testing.T) {
 			MaxInputTokens: 1_048_576, MaxOutputTokens: 65_535,
 			SupportsReasoning: true, SupportsFunctionCalling: true, SupportsResponseSchema: true, SupportsVision: true, SupportsPromptCaching: true,
 		}},
+		{"text-embedding-3-small", catalog.Entry{ // embedding: input price, vector size, no output limit
+			Key: "text-embedding-3-small", Provider: "openai", Mode: "embedding",
+			Input: 20_000, MaxInputTokens: 8191, Dimensions: 1536,
+		}},
+		{"text-embedding-3-large", catalog.Entry{
+			Key: "text-embedding-3-large", Provider: "openai", Mode: "embedding",
+			Input: 130_000, MaxInputTokens: 8191, Dimensions: 3072,
+		}},
+		{"azure/text-embedding-3-small", catalog.Entry{ // the source gives no vector size here
+			Key: "azure/text-embedding-3-small", Provider: "azure", Mode: "embedding",
+			Input: 20_000, MaxInputTokens: 8191, DeprecationDate: "2026-04-30",
+		}},
+		{"gemini/gemini-embedding-001", catalog.Entry{
+			Key: "gemini/gemini-embedding-001", Provider: "gemini", Mode: "embedding",
+			Input: 150_000, MaxInputTokens: 2048, Dimensions: 3072,
+		}},
+		{"mistral/mistral-embed", catalog.Entry{ // the source lists no output price: written as 0
+			Key: "mistral/mistral-embed", Provider: "mistral", Mode: "embedding",
+			Input: 100_000, MaxInputTokens: 8192,
+		}},
 		{"o1-pro", catalog.Entry{ // mode "responses", kept because it has token prices
 			Key: "o1-pro", Provider: "openai", Mode: "responses",
 			Input: 150_000_000, Output: 600_000_000,
@@ -110,7 +139,9 @@ func TestLeftOut(t *testing.T) {
 	}{
 		{"sample_spec", "the source's schema documentation"},
 		{"last_updated", "the source's timestamp"},
-		{"text-embedding-3-small", "mode embedding"},
+		{"github_copilot/text-embedding-3-small", "mode embedding without an input price"},
+		{"gemini/gemini-1.5-flash", "a chat model the source files as an embedding model"},
+		{"gemini-flash-experimental", "a chat model the source files as an embedding model"},
 		{"dall-e-3", "mode image_generation"},
 	}
 	for _, tt := range tests {
@@ -136,7 +167,10 @@ func TestParseErrors(t *testing.T) {
 		{"tier without prices", header + `{"key":"tier-model","provider":"p","mode":"chat","input":"1","output":"2","tier_threshold":200000}]}`, `"tier-model"`},
 		{"above prices without tier", header + `{"key":"above-model","provider":"p","mode":"chat","input":"1","output":"2","input_above":"2"}]}`, `"above-model"`},
 		{"bad deprecation date", header + `{"key":"old-model","provider":"p","mode":"chat","input":"1","output":"2","deprecation_date":"soon"}]}`, `"old-model"`},
-		{"unknown mode", header + `{"key":"emb-model","provider":"p","mode":"embedding","input":"1","output":"2"}]}`, `"emb-model"`},
+		{"unknown mode", header + `{"key":"cmp-model","provider":"p","mode":"completion","input":"1","output":"2"}]}`, `"cmp-model": mode "completion"`},
+		{"vector size on a chat model", header + `{"key":"vec-model","provider":"p","mode":"chat","input":"1","output":"2","output_vector_size":1536}]}`, `"vec-model": output_vector_size`},
+		{"negative vector size", header + `{"key":"neg-model","provider":"p","mode":"embedding","input":"1","output":"0","output_vector_size":-1}]}`, `"neg-model": negative output_vector_size`},
+		{"output limit on an embedding model", header + `{"key":"emb-model","provider":"p","mode":"embedding","input":"1","output":"0","max_output_tokens":8191}]}`, `"emb-model": max_output_tokens`},
 		{"no header", `{"entries":[` + good + `]}`, "missing header"},
 		{"trailing data", header + good + `]} {}`, "after"},
 		{"not JSON", `prices`, "catalog:"},
@@ -169,6 +203,48 @@ func TestParseSortsAndIndexes(t *testing.T) {
 	a, _ := c.Get("a")
 	if a.Input != 1 || a.Output != 123_456_500_000 {
 		t.Errorf("a: Input %d Output %d, want 1 and 123456500000", a.Input, a.Output)
+	}
+}
+
+// TestDefaultEmbeddingModels checks that the catalogue holds embedding models, marked as such, and
+// that an embedding call is priced at the input price alone.
+func TestDefaultEmbeddingModels(t *testing.T) {
+	n := 0
+	for e := range catalog.Default().All() {
+		if e.IsEmbedding() {
+			n++
+		}
+	}
+	if n < 100 {
+		t.Errorf("the catalogue has %d embedding models, want over 100", n)
+	}
+	for _, key := range []string{"text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002", "gemini/gemini-embedding-001", "azure/text-embedding-3-large", "voyage/voyage-3.5"} {
+		if e, ok := catalog.Default().Get(key); !ok || !e.IsEmbedding() {
+			t.Errorf("Get(%q) = %+v, %v; want an embedding entry", key, e, ok)
+		}
+	}
+	for _, key := range []string{"gpt-4o-mini", "o1-pro", "gemini/gemini-2.5-flash"} {
+		if e, ok := catalog.Default().Get(key); !ok || e.IsEmbedding() {
+			t.Errorf("Get(%q) = mode %q, %v; want a chat entry", key, e.Mode, ok)
+		}
+	}
+	// 1M tokens embedded with text-embedding-3-small: $0.02.
+	e, _ := catalog.Default().Get("text-embedding-3-small")
+	if got, want := e.RequestCost(1_000_000, 0, 0, 0), clearbar.Money(20_000_000); got != want {
+		t.Errorf("RequestCost(1M) = %v, want %v", got, want)
+	}
+}
+
+func TestParseEmbedding(t *testing.T) {
+	doc := `{"header":{"source":"s","source_date":"","license":"MIT","generated_by":"hand"},"entries":[
+{"key":"emb","provider":"p","mode":"embedding","input":"0.02","output":"0","max_input_tokens":8191,"output_vector_size":1536}]}`
+	c, err := catalog.Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := catalog.Entry{Key: "emb", Provider: "p", Mode: "embedding", Input: 20_000, MaxInputTokens: 8191, Dimensions: 1536}
+	if got, _ := c.Get("emb"); got != want || !got.IsEmbedding() {
+		t.Errorf("Get(emb) = %+v, want %+v", got, want)
 	}
 }
 

@@ -13,7 +13,10 @@ import "github.com/clearbar/clearbar"
 type Entry struct {
 	Key      string // catalogue key: "gpt-4o-mini", "gemini/gemini-2.5-flash", "claude-sonnet-4-20250514"
 	Provider string // the catalogue's provider name ("openai", "anthropic", "gemini", "bedrock", …)
-	Mode     string // the API the model is served on: "chat", or "responses" (OpenAI Responses API only)
+	// Mode is the API the model is served on: "chat", "responses" (OpenAI Responses API only),
+	// or "embedding" (an embeddings endpoint such as OpenAI's /v1/embeddings; see
+	// [Entry.IsEmbedding]).
+	Mode string
 
 	Input, Output clearbar.Price
 	CachedInput   clearbar.Price // cache-read price; 0 when the catalogue lists none (or lists 0)
@@ -45,7 +48,26 @@ type Entry struct {
 	NoImageInput, NoAudioInput, NoPDFInput bool
 
 	DeprecationDate string // "YYYY-MM-DD" or ""
+
+	// Dimensions is an embedding model's output vector size (the source's output_vector_size),
+	// 0 when unknown; always 0 for chat and responses models.
+	Dimensions int
 }
+
+// Mode values: the APIs a catalogue entry's model is served on.
+const (
+	ModeChat      = "chat"
+	ModeResponses = "responses"
+	ModeEmbedding = "embedding"
+)
+
+// IsEmbedding reports whether the entry is an embedding model (Mode "embedding"): it turns text
+// into a vector and cannot answer a chat request. Its Input is the price of the tokens
+// embedded; an embedding call has no output tokens, so Output (what the source lists, 0 for
+// nearly all) never applies. MaxInputTokens is the longest input it embeds, MaxOutputTokens is
+// 0, and Dimensions is the vector size where the source gives it. RequestCost and ExpectedCost
+// apply as they are, with zero output and reasoning tokens.
+func (e Entry) IsEmbedding() bool { return e.Mode == ModeEmbedding }
 
 // RequestCost is the cost of one request with the given token counts at this entry's list
 // prices, in exact integer arithmetic (each component is priced with [clearbar.Price.Cost] and

@@ -39,6 +39,12 @@ func keyPrefix(providerType string) string {
 // fuzzy matching: a wrong price is worse than none. Use [Catalog.Suggest] to help a user fix a
 // miss. The returned Entry's Provider says which listing matched.
 //
+// Lookup does not look at the entry's mode: an embedding model's id ("text-embedding-3-small")
+// finds its embedding entry, and a caller that needs a chat model checks [Entry.IsEmbedding].
+// Since matching is exact, a chat model's id finds an embedding entry only if the catalogue
+// lists that id (or the provider's prefixed form of it) as an embedding model; the generator
+// leaves out the source's chat models filed as embedding models.
+//
 // Lookup does not allocate for keys up to 128 bytes.
 func (c *Catalog) Lookup(providerType, model string) (Entry, bool) {
 	if c == nil || model == "" {

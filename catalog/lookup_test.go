@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/clearbar/clearbar/catalog"
@@ -29,6 +30,13 @@ func TestLookup(t *testing.T) {
 		{"openai", "gpt-4o-mni", "", "no fuzzy match"},
 		{"openai", " gpt-4o-mini", "", "no trimming"},
 		{"gemini", "", "", "empty model"},
+		{"openai", "text-embedding-3-small", "text-embedding-3-small", "embedding model: exact key"},
+		{"azure-openai", "text-embedding-3-small", "azure/text-embedding-3-small", "Azure's own embedding listing"},
+		{"gemini", "gemini-embedding-001", "gemini/gemini-embedding-001", "Gemini API embedding model, not Vertex AI's"},
+		{"openai", "text-embedding-3", "", "no fuzzy match to an embedding model"},
+		{"openai", "text-embedding-3-small-2099-01-01", "", "no dated-suffix stripping for embedding models"},
+		{"gemini", "gemini-1.5-flash", "", "a chat model the source misfiles as embedding is left out"},
+		{"openai", "gemini-flash-experimental", "", "likewise"},
 	}
 	for _, tt := range tests {
 		e, ok := catalog.Default().Lookup(tt.provider, tt.model)
@@ -37,6 +45,60 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%q, %q) = %q, want no match (%s)", tt.provider, tt.model, e.Key, tt.why)
 		case tt.wantKey != "" && (!ok || e.Key != tt.wantKey):
 			t.Errorf("Lookup(%q, %q) = %q, %v, want %q (%s)", tt.provider, tt.model, e.Key, ok, tt.wantKey, tt.why)
+		}
+	}
+}
+
+// lookupProviderTypes are the provider types a routing spec may name, and "".
+var lookupProviderTypes = []string{"openai", "anthropic", "gemini", "azure-openai", "openai-compatible", "simulated", "replay", ""}
+
+// TestLookupChatNeverFindsEmbedding checks that no chat model id, nor a near miss of one, resolves
+// to an embedding entry under any provider type: adding embedding models to the catalogue
+// changed no chat lookup, and Lookup does no fuzzy matching that could land on one.
+func TestLookupChatNeverFindsEmbedding(t *testing.T) {
+	c := catalog.Default()
+	embeddings := 0
+	for e := range c.All() {
+		if e.IsEmbedding() {
+			embeddings++
+			continue
+		}
+		id := strings.TrimPrefix(strings.TrimPrefix(e.Key, "gemini/"), "azure/")
+		ids := []string{e.Key, id, id[:len(id)-1], id + "-2099-01-01", id + "-embedding", strings.ToUpper(id)}
+		for _, pt := range lookupProviderTypes {
+			for _, m := range ids {
+				if got, ok := c.Lookup(pt, m); ok && got.IsEmbedding() {
+					t.Errorf("Lookup(%q, %q) = embedding entry %q (chat entry %q)", pt, m, got.Key, e.Key)
+				}
+			}
+			// The chat model's own id finds a chat entry: the prefixed one, or the key itself.
+			if got, ok := c.Lookup(pt, e.Key); !ok || got.Key != e.Key && !strings.HasSuffix(got.Key, "/"+e.Key) {
+				t.Errorf("Lookup(%q, %q) = %q, %v; want %q or a provider's own listing", pt, e.Key, got.Key, ok, e.Key)
+			}
+		}
+	}
+	if embeddings == 0 {
+		t.Fatal("the catalogue has no embedding models; this test checks nothing")
+	}
+}
+
+// TestLookupEmbeddingExactOnly checks that an embedding entry is found by its own key (or the
+// provider's unprefixed model id) and by nothing close to it.
+func TestLookupEmbeddingExactOnly(t *testing.T) {
+	c := catalog.Default()
+	for e := range c.All() {
+		if !e.IsEmbedding() {
+			continue
+		}
+		for _, pt := range lookupProviderTypes {
+			for _, m := range []string{e.Key[:len(e.Key)-1], e.Key + "-latest", strings.ToUpper(e.Key)} {
+				if got, ok := c.Lookup(pt, m); ok && got.Key == e.Key {
+					t.Errorf("Lookup(%q, %q) = %q: a near miss found the embedding entry", pt, m, got.Key)
+				}
+			}
+		}
+		if got, ok := c.Lookup("", e.Key); !ok || got != e {
+			t.Errorf("Lookup(\"\", %q) = %q, %v; want the entry itself", e.Key, got.Key, ok)
 		}
 	}
 }
@@ -62,6 +124,7 @@ func TestSuggest(t *testing.T) {
 		{"claude-sonnet-4", 5, "claude-sonnet-4-20250514", "alias: suggest the dated snapshot"},
 		{"zzzzzzzzzzzzzzzzzzzz", 3, "", "nothing close"},
 		{"gpt-4o-mini", 0, "", "n = 0"},
+		{"text-embedding-3-smal", 3, "text-embedding-3-small", "embedding model typo"},
 	}
 	for _, tt := range tests {
 		got := catalog.Default().Suggest(tt.model, tt.n)
@@ -81,6 +144,17 @@ func TestSuggest(t *testing.T) {
 	// The first-party key ranks first when resellers list the same model id.
 	if got := catalog.Default().Suggest("gpt-4o-mni", 1); !slices.Equal(got, []string{"gpt-4o-mini"}) {
 		t.Errorf("Suggest(gpt-4o-mni, 1) = %q, want [gpt-4o-mini]", got)
+	}
+	// Typos of chat models suggest chat models: the embedding models are nowhere near.
+	for _, typo := range []string{"gpt-4o-mni", "gpt-4.1-mni", "gemini-2.5-flsh", "claude-sonnet-4", "o3-mni"} {
+		for _, key := range catalog.Default().Suggest(typo, 5) {
+			if e, _ := catalog.Default().Get(key); e.IsEmbedding() {
+				t.Errorf("Suggest(%q, 5) includes embedding model %q", typo, key)
+			}
+		}
+	}
+	if got := catalog.Default().Suggest("text-embedding-3-smal", 1); !slices.Equal(got, []string{"text-embedding-3-small"}) {
+		t.Errorf("Suggest(text-embedding-3-smal, 1) = %q, want [text-embedding-3-small]", got)
 	}
 	if a, b := catalog.Default().Suggest("claude-opus", 5), catalog.Default().Suggest("claude-opus", 5); !slices.Equal(a, b) {
 		t.Errorf("Suggest is not deterministic: %q vs %q", a, b)

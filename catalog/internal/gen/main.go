@@ -5,11 +5,15 @@
 //	go run ./internal/gen -src ../../shared/data/llm_prices/model_prices_and_context_window.json -out catalog.json
 //
 // It keeps the entries whose mode is "chat" or "responses" and that list both an input and an
-// output token price, converts every price exactly (numbers are read as decimal strings, never
-// as float64), and writes them sorted by key, one per line. Prices the source gives with more
-// precision than a pico-dollar per token are rounded to the nearest one and reported on stderr;
-// entries with more than one long-context tier, which the catalogue cannot represent, are
-// dropped and reported. Anything malformed in a kept entry is an error naming the entry; the
+// output token price, and those whose mode is "embedding" and that list an input token price
+// (their output price, which never applies, is written as 0 when the source has none; their
+// max_output_tokens is left out, and their output_vector_size kept). It converts every price
+// exactly (numbers are read as decimal strings, never as float64), and writes the entries
+// sorted by key, one per line. Prices the source gives with more precision than a pico-dollar
+// per token are rounded to the nearest one and reported on stderr; entries with more than one
+// long-context tier, which the catalogue cannot represent, are dropped and reported, and so are
+// the entries on the misfiled list (chat models the source files as embedding models); a listed
+// entry the source no longer misfiles is reported too. Anything malformed in a kept entry is an error naming the entry; the
 // output file is only replaced when generation succeeds.
 //
 // The generator deliberately does not import the catalog package, so that it still builds when
@@ -50,7 +54,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: gen -src model_prices_and_context_window.json [-out catalog.json] [-origin text] [-date YYYY-MM-DD]")
 		os.Exit(2)
 	}
-	if err := run(*src, *out, config{Origin: *origin, Date: *date}, os.Stderr); err != nil {
+	if err := run(*src, *out, config{Origin: *origin, Date: *date, Misfiled: misfiled}, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
@@ -77,8 +81,8 @@ func run(srcPath, outPath string, cfg config, log io.Writer) error {
 	if err := writeFileAtomic(outPath, buf.Bytes()); err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "gen: wrote %s: %d entries of %d in the source (source date %s, %d bytes)\n",
-		outPath, sum.Kept, sum.Total, sum.SourceDate, buf.Len())
+	fmt.Fprintf(log, "gen: wrote %s: %d entries of %d in the source, %d of them embedding models (source date %s, %d bytes)\n",
+		outPath, sum.Kept, sum.Total, sum.KeptEmbedding, sum.SourceDate, buf.Len())
 	return nil
 }
 
@@ -103,18 +107,38 @@ func writeFileAtomic(path string, data []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// config holds what the output records about its provenance.
+// config holds what the output records about its provenance, and the entries to leave out.
 type config struct {
 	Origin string // the header's source field
 	Date   string // source date to use when the source has no last_updated key
+	// Misfiled lists source entries filed under the wrong mode (normally the package's
+	// misfiled list): each is dropped with a warning.
+	Misfiled map[string]misfiling
+}
+
+// misfiling is an entry of the misfiled list: the mode the source wrongly gives, and why the
+// entry is left out.
+type misfiling struct {
+	Mode, Why string
+}
+
+// misfiled lists the source's entries whose mode is wrong, so that keeping them would let a
+// chat model's id resolve to an embedding entry (Lookup matches ids exactly, so the danger is
+// only a key that is a chat model's id). Each is dropped with a warning, and an entry listed
+// here that the source no longer has under that mode is reported, so that the list does not
+// outlive its reason.
+var misfiled = map[string]misfiling{
+	"gemini/gemini-1.5-flash":   {"embedding", "gemini-1.5-flash is a Gemini chat model (the entry keeps the chat model's limits and deprecation date)"},
+	"gemini-flash-experimental": {"embedding", "a Vertex AI chat model's id, with a chat model's limits (1M input, 8192 output tokens)"},
 }
 
 // summary reports what generate did.
 type summary struct {
-	Total      int      // model entries in the source (without sample_spec and last_updated)
-	Kept       int      // entries written
-	SourceDate string   // the header's source_date
-	Warnings   []string // rounded prices and dropped entries, in key order
+	Total         int      // model entries in the source (without sample_spec and last_updated)
+	Kept          int      // entries written
+	KeptEmbedding int      // of which embedding models
+	SourceDate    string   // the header's source_date
+	Warnings      []string // rounded prices and dropped entries, in key order
 }
 
 // Upstream field names.
@@ -142,6 +166,7 @@ func generate(src io.Reader, out io.Writer, cfg config) (summary, error) {
 		return sum, errors.New("not a JSON object")
 	}
 	seen := map[string]bool{}
+	modes := map[string]string{} // key → mode, for the entries on the misfiled list
 	var lastUpdated string
 	var records []wire.Record
 	for dec.More() {
@@ -174,6 +199,13 @@ func generate(src io.Reader, out io.Writer, cfg config) (summary, error) {
 			return sum, fmt.Errorf("entry %q: not an object", key)
 		}
 		sum.Total++
+		if m, ok := cfg.Misfiled[key]; ok {
+			modes[key], _ = obj["mode"].(string)
+			if modes[key] == m.Mode {
+				sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: dropped: the source files it as mode %q, but %s", key, m.Mode, m.Why))
+				continue
+			}
+		}
 		rec, keep, warnings, err := convert(key, obj)
 		if err != nil {
 			return sum, fmt.Errorf("entry %q: %w", key, err)
@@ -188,6 +220,14 @@ func generate(src io.Reader, out io.Writer, cfg config) (summary, error) {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return sum, errors.New("unexpected data after the top-level object")
+	}
+	for key, m := range cfg.Misfiled {
+		switch mode, ok := modes[key]; {
+		case !ok:
+			sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: on the misfiled list, but not in the source: remove it from the list", key))
+		case mode != m.Mode:
+			sum.Warnings = append(sum.Warnings, fmt.Sprintf("%s: on the misfiled list as mode %q, but the source now gives mode %q: check the entry and remove it from the list", key, m.Mode, mode))
+		}
 	}
 
 	switch {
@@ -206,11 +246,16 @@ func generate(src io.Reader, out io.Writer, cfg config) (summary, error) {
 		return sum, errors.New("the source has no last_updated key; give its date with -date YYYY-MM-DD")
 	}
 	if len(records) == 0 {
-		return sum, errors.New("no chat entries with input and output token prices")
+		return sum, errors.New("no chat entries with input and output token prices, and no embedding entries with an input token price")
 	}
 	slices.SortFunc(records, func(a, b wire.Record) int { return strings.Compare(a.Key, b.Key) })
 	slices.Sort(sum.Warnings)
 	sum.Kept = len(records)
+	for _, r := range records {
+		if r.Mode == "embedding" {
+			sum.KeptEmbedding++
+		}
+	}
 
 	header := wire.Header{
 		Source:      cfg.Origin,
@@ -254,10 +299,13 @@ func encodeCompact(b *bytes.Buffer, v any) error {
 // reporting.
 func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnings []string, err error) {
 	mode, _ := obj["mode"].(string)
-	if mode != "chat" && mode != "responses" {
+	embedding := mode == "embedding"
+	switch {
+	case mode != "chat" && mode != "responses" && !embedding:
 		return rec, false, nil, nil
-	}
-	if obj[fInput] == nil || obj[fOutput] == nil {
+	case obj[fInput] == nil:
+		return rec, false, nil, nil
+	case obj[fOutput] == nil && !embedding:
 		return rec, false, nil, nil
 	}
 	provider, ok := obj["litellm_provider"].(string)
@@ -355,14 +403,14 @@ func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnin
 	}
 
 	// Limits, falling back to the legacy max_tokens as the source's sample_spec documents.
-	legacy, err := tokenCount(obj, "max_tokens")
+	legacy, err := wholeCount(obj, "max_tokens")
 	if err != nil {
 		return rec, false, nil, err
 	}
-	if rec.MaxInputTokens, err = tokenCount(obj, "max_input_tokens"); err != nil {
+	if rec.MaxInputTokens, err = wholeCount(obj, "max_input_tokens"); err != nil {
 		return rec, false, nil, err
 	}
-	if rec.MaxOutputTokens, err = tokenCount(obj, "max_output_tokens"); err != nil {
+	if rec.MaxOutputTokens, err = wholeCount(obj, "max_output_tokens"); err != nil {
 		return rec, false, nil, err
 	}
 	if rec.MaxInputTokens == 0 {
@@ -370,6 +418,17 @@ func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnin
 	}
 	if rec.MaxOutputTokens == 0 {
 		rec.MaxOutputTokens = legacy
+	}
+	if embedding {
+		// An embedding has no output tokens: the source's max_tokens is its input limit, and
+		// the few max_output_tokens it gives embedding models are copies of that.
+		rec.MaxOutputTokens = 0
+		if rec.Dimensions, err = wholeCount(obj, "output_vector_size"); err != nil {
+			return rec, false, nil, err
+		}
+		if rec.Output == "" {
+			rec.Output = "0" // the source leaves it out for some; no output token is ever billed
+		}
 	}
 
 	for _, f := range []struct {
@@ -434,9 +493,10 @@ func perTokenPrice(s string) (p clearbar.Price, exact bool, err error) {
 	return p, r.IsInt(), nil
 }
 
-// tokenCount reads a non-negative whole token count; JSON numbers such as 2000000.0 are accepted.
+// wholeCount reads a non-negative whole count, of tokens or of vector dimensions; JSON numbers
+// such as 2000000.0 are accepted.
 // An absent or null field is 0.
-func tokenCount(obj map[string]any, field string) (int, error) {
+func wholeCount(obj map[string]any, field string) (int, error) {
 	v, present := obj[field]
 	if !present || v == nil {
 		return 0, nil
@@ -447,7 +507,7 @@ func tokenCount(obj map[string]any, field string) (int, error) {
 	}
 	r, ok := new(big.Rat).SetString(string(n))
 	if !ok || !r.IsInt() || r.Sign() < 0 || !r.Num().IsInt64() || r.Num().Int64() > 1<<31-1 {
-		return 0, fmt.Errorf("%s: %s is not a whole token count", field, n)
+		return 0, fmt.Errorf("%s: %s is not a whole non-negative count", field, n)
 	}
 	return int(r.Num().Int64()), nil
 }

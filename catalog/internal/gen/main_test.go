@@ -14,7 +14,8 @@ import (
 
 // fixture is a miniature of LiteLLM's file: prices that float64 cannot hold exactly (1.5e-07,
 // 3e-07, 0.1), one written with more digits than a pico-dollar, a long-context tier, the legacy
-// max_tokens, and entries that must be left out.
+// max_tokens, embedding models (one with a vector size and an output limit that must go, one
+// without an output price), and entries that must be left out.
 const fixture = `{
   "sample_spec": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0, "max_tokens": "LEGACY parameter", "mode": "one of: chat, embedding", "litellm_provider": "one of"},
   "zeta-chat": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1.5e-07, "output_cost_per_token": 3e-07,
@@ -28,7 +29,11 @@ const fixture = `{
   "rounded": {"litellm_provider": "databricks", "mode": "chat", "input_cost_per_token": 2.9999900000000002e-06, "output_cost_per_token": 0},
   "respond": {"litellm_provider": "openai", "mode": "responses", "input_cost_per_token": 0.00015, "output_cost_per_token": 0.0006},
   "respond-unpriced": {"litellm_provider": "openai", "mode": "responses"},
-  "embedder": {"litellm_provider": "openai", "mode": "embedding", "input_cost_per_token": 2e-08, "output_cost_per_token": 0.0},
+  "embedder": {"litellm_provider": "openai", "mode": "embedding", "input_cost_per_token": 2e-08, "output_cost_per_token": 0.0,
+    "input_cost_per_token_batches": 1e-08, "max_input_tokens": 8191, "max_output_tokens": 8191, "max_tokens": 8191, "output_vector_size": 1536},
+  "embed-no-output": {"litellm_provider": "mistral", "mode": "embedding", "input_cost_per_token": 1e-07, "max_tokens": 8192},
+  "embed-unpriced": {"litellm_provider": "github_copilot", "mode": "embedding", "max_input_tokens": 8191},
+  "image-gen": {"litellm_provider": "openai", "mode": "image_generation", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
   "no-output-price": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e-06},
   "null-output-price": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e-06, "output_cost_per_token": null},
   "no-mode": {"litellm_provider": "openai", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
@@ -41,15 +46,15 @@ func TestGenerateFixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Total != 9 || sum.Kept != 4 || sum.SourceDate != "2026-07-24" {
-		t.Errorf("summary = %+v, want Total 9, Kept 4, SourceDate 2026-07-24", sum)
+	if sum.Total != 12 || sum.Kept != 6 || sum.KeptEmbedding != 2 || sum.SourceDate != "2026-07-24" {
+		t.Errorf("summary = %+v, want Total 12, Kept 6, KeptEmbedding 2, SourceDate 2026-07-24", sum)
 	}
 	if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], "rounded: input_cost_per_token") {
 		t.Errorf("warnings = %q, want one about rounded's input price", sum.Warnings)
 	}
 
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-	if len(lines) != 2+4+1 { // header, "entries":[, one line per entry, ]}
+	if len(lines) != 2+6+1 { // header, "entries":[, one line per entry, ]}
 		t.Errorf("output has %d lines, want one per entry plus three:\n%s", len(lines), out.String())
 	}
 
@@ -65,6 +70,8 @@ func TestGenerateFixture(t *testing.T) {
 			Reasoning: 100_000_000_000, TierThreshold: 200_000, InputAbove: 6_000_000, OutputAbove: 22_500_000, CachedInputAbove: 600_000,
 			MaxInputTokens: 2_000_000, MaxOutputTokens: 2_000_000, SupportsReasoning: true,
 			SupportsVision: true, NoAudioInput: true, NoPDFInput: true},
+		{Key: "embed-no-output", Provider: "mistral", Mode: "embedding", Input: 100_000, MaxInputTokens: 8192},
+		{Key: "embedder", Provider: "openai", Mode: "embedding", Input: 20_000, MaxInputTokens: 8191, Dimensions: 1536},
 		{Key: "respond", Provider: "openai", Mode: "responses", Input: 150_000_000, Output: 600_000_000},
 		{Key: "rounded", Provider: "databricks", Mode: "chat", Input: 2_999_990, Output: 0},
 		{Key: "zeta-chat", Provider: "openai", Mode: "chat", Input: 150_000, Output: 300_000, CachedInput: 75_000,
@@ -109,6 +116,8 @@ func TestGenerateErrors(t *testing.T) {
 		{"duplicate key", `{"a": {"mode": "embedding"}, "a": {"mode": "embedding"}}`, `duplicate key "a"`},
 		{"no last_updated", `{"a": {"litellm_provider": "x", "mode": "chat", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06}}`, "-date"},
 		{"nothing kept", `{"a": {"mode": "embedding"}, "last_updated": "2026-07-24T18:23:43Z"}`, "no chat entries"},
+		{"fractional vector size", `{"bad": {"litellm_provider": "x", "mode": "embedding", "input_cost_per_token": 1e-08, "output_vector_size": 1536.5}, "last_updated": "2026-07-24T18:23:43Z"}`, `entry "bad": output_vector_size`},
+		{"embedding price as text", `{"bad": {"litellm_provider": "x", "mode": "embedding", "input_cost_per_token": "cheap"}, "last_updated": "2026-07-24T18:23:43Z"}`, `entry "bad": input_cost_per_token`},
 		{"truncated", `{"a": {"mode": "chat"`, "EOF"},
 	}
 	for _, tt := range tests {
@@ -144,6 +153,49 @@ func TestMultipleTiersDropped(t *testing.T) {
 	}
 }
 
+func TestMisfiledDropped(t *testing.T) {
+	src := `{"gemini/chat-model": {"litellm_provider": "gemini", "mode": "embedding", "input_cost_per_token": 7.5e-08, "output_cost_per_token": 0},
+	  "fixed": {"litellm_provider": "x", "mode": "chat", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
+	  "real-embedder": {"litellm_provider": "x", "mode": "embedding", "input_cost_per_token": 1e-08},
+	  "last_updated": "2026-07-24T18:23:43Z"}`
+	cfg := config{Origin: "test", Misfiled: map[string]misfiling{
+		"gemini/chat-model": {"embedding", "it is a chat model"},
+		"fixed":             {"embedding", "it was misfiled"},
+		"gone":              {"embedding", "it was misfiled"},
+	}}
+	var out bytes.Buffer
+	sum, err := generate(strings.NewReader(src), &out, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := catalog.Parse(bytes.NewReader(out.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get("gemini/chat-model"); ok {
+		t.Error("the misfiled entry was kept")
+	}
+	if e, ok := c.Get("fixed"); !ok || e.Mode != "chat" {
+		t.Errorf("Get(fixed) = %+v, %v: an entry the source no longer misfiles is kept as it is", e, ok)
+	}
+	if e, ok := c.Get("real-embedder"); !ok || !e.IsEmbedding() {
+		t.Errorf("Get(real-embedder) = %+v, %v: want an embedding entry", e, ok)
+	}
+	want := []string{
+		`fixed: on the misfiled list as mode "embedding", but the source now gives mode "chat"`,
+		`gemini/chat-model: dropped: the source files it as mode "embedding", but it is a chat model`,
+		`gone: on the misfiled list, but not in the source`,
+	}
+	if len(sum.Warnings) != len(want) {
+		t.Fatalf("warnings = %q, want %d", sum.Warnings, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(sum.Warnings[i], w) {
+			t.Errorf("warning %d = %q, want it to start %q", i, sum.Warnings[i], w)
+		}
+	}
+}
+
 func TestRunMissingSource(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "nowhere", "model_prices_and_context_window.json")
@@ -175,7 +227,7 @@ func TestRunWritesFile(t *testing.T) {
 	if _, err := catalog.Parse(bytes.NewReader(data)); err != nil {
 		t.Errorf("written file does not parse: %v", err)
 	}
-	if !strings.Contains(log.String(), "4 entries of 9") || !strings.Contains(log.String(), "warning: rounded") {
+	if !strings.Contains(log.String(), "6 entries of 12 in the source, 2 of them embedding models") || !strings.Contains(log.String(), "warning: rounded") {
 		t.Errorf("log = %q, want the counts and the rounding warning", log.String())
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
@@ -199,8 +251,14 @@ func TestCommittedCatalogIsCurrent(t *testing.T) {
 	}
 	defer f.Close()
 	var want bytes.Buffer
-	if _, err := generate(f, &want, config{Origin: defaultOrigin}); err != nil {
+	sum, err := generate(f, &want, config{Origin: defaultOrigin, Misfiled: misfiled})
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, w := range sum.Warnings {
+		if strings.Contains(w, "misfiled list") {
+			t.Errorf("stale misfiled list: %s", w)
+		}
 	}
 	got, err := os.ReadFile("../../catalog.json")
 	if err != nil {

@@ -35,8 +35,9 @@ type Header struct {
 // Record is one model. Input and Output are always present; the other prices are omitted when
 // the upstream lists none (or lists zero). Field names follow the upstream's where they can.
 type Record struct {
-	Key             string `json:"key"`
-	Provider        string `json:"provider"`
+	Key      string `json:"key"`
+	Provider string `json:"provider"`
+	// Mode is the API the model is served on: "chat", "responses" or "embedding".
 	Mode            string `json:"mode"`
 	Input           string `json:"input"`
 	Output          string `json:"output"`
@@ -56,6 +57,9 @@ type Record struct {
 	ReasoningFlag   bool   `json:"supports_reasoning,omitempty"`
 	PromptCaching   bool   `json:"supports_prompt_caching,omitempty"`
 	DeprecationDate string `json:"deprecation_date,omitempty"`
+	// Dimensions is an embedding model's output vector size (the upstream's
+	// output_vector_size); it is omitted when unknown and on other modes.
+	Dimensions int `json:"output_vector_size,omitempty"`
 	// Lacks lists the inputs the source says explicitly the model does not take ("image",
 	// "audio", "pdf" for supports_vision, supports_audio_input, supports_pdf_input false); a
 	// flag the source leaves out says nothing and is not listed.
