@@ -338,7 +338,9 @@ func (c *checker) resolveModel(m *Model) {
 		r.Latency = *m.Latency
 	default:
 		r.Latency, r.LatencyDefault = DefaultLatency, true
-		c.warnf(m.pos.Line, "model %q has no latency assumption: assuming time to first token p50 600ms, p95 1.8s, and 60 tokens/s; add latency: {p50: 800ms, p95: 2s} or measure it", m.Name)
+		if !(r.InCatalog && r.Catalog.IsEmbedding()) { // no chat answer to time
+			c.warnf(m.pos.Line, "model %q has no latency assumption: assuming time to first token p50 600ms, p95 1.8s, and 60 tokens/s; add latency: {p50: 800ms, p95: 2s} or measure it", m.Name)
+		}
 	}
 	r.Availability = DefaultAvailability
 	if r.Provider != nil && r.Provider.Availability != nil {

@@ -383,3 +383,24 @@ func TestShadowBudgetWarning(t *testing.T) {
 		{name: "a budget that covers many calls", edits: shadow("5"), none: true, want: "would never be called"},
 	})
 }
+
+// TestEmbeddingModelsDoNotAnswerChat: an embedding model in the catalogue cannot answer a chat
+// request, so routing to one (or falling back to one) is an error; one declared for
+// /v1/embeddings is not "unused", unless its provider serves no embeddings.
+func TestEmbeddingModelsDoNotAnswerChat(t *testing.T) {
+	emb := func(provider string, more ...string) []string {
+		return append([]string{"  strong: {provider: sim, model: gpt-4.1, latency: {p50: 1s, p95: 2s}}\n",
+			"  strong: {provider: sim, model: gpt-4.1, latency: {p50: 1s, p95: 2s}}\n  emb: {provider: " + provider + ", model: text-embedding-3-small}\n",
+			"  sim: {type: simulated}\n", "  sim: {type: simulated}\n  up: {type: openai, base_url: \"http://127.0.0.1:9/v1\"}\n"}, more...)
+	}
+	check(t, []finding{
+		{name: "a route to an embedding model", edits: emb("up", "    route: {model: mini}\n", "    route: {model: emb}\n"), line: 30,
+			want: `model "emb" (text-embedding-3-small) is an embedding model in the price catalogue: it turns text into vectors and cannot answer chat requests; name a chat model here`},
+		{name: "a fallback to one", edits: emb("up", "    fallback: [strong]\n", "    fallback: [strong, emb]\n"), line: 31, want: "is an embedding model in the price catalogue"},
+		{name: "declared for /v1/embeddings on a provider that serves them", edits: emb("up"), none: true, want: `model "emb"`},
+		{name: "an embedding model falling back to a chat model", edits: emb("up", "model: text-embedding-3-small}", "model: text-embedding-3-small, fallback: [strong]}"), line: 12,
+			want: `model "emb" (text-embedding-3-small) is an embedding model and falls back to "strong" (gpt-4.1), a chat model: a fallback answers the same requests; name an embedding model`},
+		{name: "declared on a provider that serves no embeddings", edits: emb("sim"), line: 12, warn: true,
+			want: `model "emb" (text-embedding-3-small) is an embedding model, but its provider "sim" (type simulated) serves no embeddings`},
+	})
+}

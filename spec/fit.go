@@ -265,9 +265,11 @@ func (c *checker) checkUnusedScoreAssumptions() {
 // other model is left out of the estimate.
 func (c *checker) checkUnused() {
 	used := map[string]bool{}
+	var answering []Ref // every use of a model to answer a chat request
 	addRefs := func(refs []Ref) {
 		for _, r := range refs {
 			used[r.Name] = true
+			answering = append(answering, r)
 		}
 	}
 	var routers []string
@@ -281,7 +283,7 @@ func (c *checker) checkUnused() {
 		for _, v := range vs {
 			switch cfg := v.Config.(type) {
 			case *Judge:
-				used[cfg.Model.Name] = true
+				addRefs([]Ref{cfg.Model})
 			case *Agree:
 				addRefs(cfg.Checkers())
 			}
@@ -312,7 +314,9 @@ func (c *checker) checkUnused() {
 		}
 	}
 	for _, m := range c.spec.Models {
-		addRefs(m.Fallback)
+		for _, f := range m.Fallback {
+			used[f.Name] = true // answering as m does: checked below
+		}
 	}
 	var embedded []string
 	for _, path := range routers {
@@ -320,9 +324,30 @@ func (c *checker) checkUnused() {
 			embedded = append(embedded, routerEmbedModel(data))
 		}
 	}
+	embeds := func(m *Model) bool { return m.Resolved.InCatalog && m.Resolved.Catalog.IsEmbedding() }
+	for _, r := range answering {
+		if m := c.models[r.Name]; m != nil && embeds(m) {
+			c.errorf(r.Line, "model %q (%s) is an embedding model in the price catalogue: it turns text into vectors and cannot answer chat requests; name a chat model here", m.Name, m.Model)
+		}
+	}
+	for _, m := range c.spec.Models {
+		for _, f := range m.Fallback {
+			if fm := c.models[f.Name]; fm != nil && embeds(fm) != embeds(m) {
+				kind := map[bool]string{true: "an embedding model", false: "a chat model"}
+				c.errorf(f.Line, "model %q (%s) is %s and falls back to %q (%s), %s: a fallback answers the same requests; name %s", m.Name, m.Model, kind[embeds(m)], fm.Name, fm.Model, kind[embeds(fm)], kind[embeds(m)])
+			}
+		}
+	}
 	providers := map[string]bool{}
 	for _, m := range c.spec.Models {
 		providers[m.Provider.Name] = true
+		if embeds(m) && !used[m.Name] {
+			// Served on /v1/embeddings, or a learned router's: used as it is meant to be.
+			if m.Resolved.Provider != nil && !ServesEmbeddings(m.Resolved.Provider.Type) {
+				c.warnf(m.pos.Line, "model %q (%s) is an embedding model, but its provider %q (type %s) serves no embeddings: /v1/embeddings cannot reach it", m.Name, m.Model, m.Provider.Name, m.Resolved.Provider.Type)
+			}
+			continue
+		}
 		if !used[m.Name] && !slices.Contains(embedded, m.Name) && !slices.Contains(embedded, m.Model) {
 			c.warnf(m.pos.Line, "model %q is not used by any route: no route, fallback, validator or shadow calls it, and no category assumes a pass rate for it, so it is left out of the estimate; remove it, or route to it", m.Name)
 		}
