@@ -140,7 +140,7 @@ func (e *embedRequest) want() string {
 // maxEmbedInputs is the most inputs one request may hold (OpenAI's limit).
 const maxEmbedInputs = 2048
 
-var embedKeys = map[string]bool{"model": true, "input": true, "encoding_format": true, "dimensions": true}
+var embedKeys = map[string]bool{"model": true, "input": true, "encoding_format": true, "dimensions": true, "user": true}
 
 // decodeEmbedRequest reads and checks an embeddings body: model (a string), input (a string,
 // an array of strings, an array of token ids or an array of such arrays, none empty, at most
@@ -181,6 +181,10 @@ func decodeEmbedRequest(body []byte) (*embedRequest, error) {
 				e.encoding = v.Str
 			default:
 				err = badRequest("encoding_format", "invalid_value", "encoding_format must be %q or %q, not %s", clearbar.EncodingFloat, clearbar.EncodingBase64, v.Raw)
+			}
+		case "user":
+			if v.Type != gjson.Null && v.Type != gjson.String {
+				err = invalidType("user", "a string", v)
 			}
 		case "dimensions":
 			n, perr := strconv.Atoi(v.Raw)

@@ -406,6 +406,7 @@ func TestEmbeddingsRequestErrors(t *testing.T) {
 		{"bad encoding", `{"model":"embed","input":"x","encoding_format":"int8"}`, 400, "invalid_value", "encoding_format", "int8"},
 		{"bad dimensions", `{"model":"embed","input":"x","dimensions":0}`, 400, "invalid_value", "dimensions", "positive"},
 		{"duplicate model", `{"model":"embed","model":"large","input":"x"}`, 400, "duplicate_key", "model", "twice"},
+		{"user not a string", `{"model":"embed","input":"x","user":5}`, 400, "invalid_type", "user", "expected a string"},
 		{"not JSON", `{"model":`, 400, "invalid_json", "", "not valid JSON"},
 	}
 	for _, tt := range tests {
