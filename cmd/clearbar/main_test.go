@@ -318,7 +318,8 @@ func TestValidateCalibrate(t *testing.T) {
 }
 
 // TestValidateCalibrateLeavesOutCircularLabels: rows an eval run graded with the category's
-// validators carry the validators' own verdict as their label, so calibrating those
+// validators, and rows of decision records (whose pass is their validators' verdicts), carry
+// the validators' own verdict as their label, so calibrating those
 // validators on them would measure a perfect validator whatever it is: they are left out
 // and counted, and a file of nothing else is refused with what to do instead.
 func TestValidateCalibrateLeavesOutCircularLabels(t *testing.T) {
@@ -330,16 +331,19 @@ func TestValidateCalibrateLeavesOutCircularLabels(t *testing.T) {
 	circular := `{"item": "v1", "prompt": "extract", "model": "gpt-4o-mini", "response": "not json", "pass": false, "checks": [{"check": "validators (JSON Schema (inline))", "pass": false, "score": 0}]}
 {"item": "v2", "prompt": "extract", "model": "gpt-4o-mini", "response": "{\"id\": \"7\"}", "pass": true, "checks": [{"check": "exact", "pass": true, "score": 1}, {"check": "validators (JSON Schema (inline))", "pass": true, "score": 1}]}
 `
+	// A decision record's row: its pass is its validators' verdicts.
+	circular += `{"item": "t1", "prompt": "extract", "model": "gpt-4o-mini", "response": "{}", "pass": true, "source": "trace", "verdicts": [{"validator": "JSON Schema (inline)", "pass": true}]}
+`
 	mixed, only := filepath.Join(dir, "mixed.jsonl"), filepath.Join(dir, "only.jsonl")
 	os.WriteFile(mixed, append(labelled, circular...), 0o644)
 	os.WriteFile(only, []byte(circular), 0o644)
 	code, out, errOut := run(t, "validate", "calibrate", specFile, "--category", "extract", mixed)
 	if code != 0 || !strings.Contains(out, "on 16 labelled answers") || !strings.Contains(out, "detect: 0.667, false_alarm: 0.100") ||
-		!strings.Contains(errOut, "2 rows left out: their labels were graded by the category's validators themselves") {
-		t.Errorf("with 2 rows graded by the validators: exit %d\n%s\n%s", code, out, errOut)
+		!strings.Contains(errOut, "3 rows left out: their labels were given by validators themselves") {
+		t.Errorf("with 3 rows labelled by validators: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, _, errOut = run(t, "validate", "calibrate", specFile, "--category", "extract", only)
-	if code == 0 || !strings.Contains(errOut, "graded by the category's validators themselves") || !strings.Contains(errOut, "a reference answer or a judge") {
+	if code == 0 || !strings.Contains(errOut, "given by validators themselves") || !strings.Contains(errOut, "checks of their own") {
 		t.Errorf("with only rows graded by the validators: exit %d\n%s", code, errOut)
 	}
 }

@@ -63,12 +63,12 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 	}
 	if len(items) == 0 {
 		if circular > 0 {
-			return fmt.Errorf("%s: the labels of its %d rows with a response were graded by the category's validators themselves (the eval set's items have no checks, or {\"validators\": true}), so they cannot measure those validators: label the answers another way — a reference answer or a judge in the eval set's checks — and run clearbar eval again", pos[1], circular)
+			return fmt.Errorf("%s: the labels of its %d rows with a response were given by validators themselves (an eval set's items without checks of their own, or with {\"validators\": true}; or decision records, whose pass is their validators' verdicts), so they cannot measure those validators: give the eval set's items checks of their own (exact, contains or regex against a reference, or a judge) and run clearbar eval again", pos[1], circular)
 		}
 		return fmt.Errorf("%s has no rows with a response and a gold pass/score label%s", pos[1], modelNote(*model))
 	}
 	if circular > 0 {
-		fmt.Fprintf(m.Stderr, "clearbar validate: %d rows left out: their labels were graded by the category's validators themselves\n", circular)
+		fmt.Fprintf(m.Stderr, "clearbar validate: %d rows left out: their labels were given by validators themselves\n", circular)
 	}
 	res := validate.Calibrate(ctx, checker, vs, items)
 	if *format == "json" {
@@ -229,7 +229,9 @@ func labelled(path, model string, s *spec.Spec, checkers []string) (items []vali
 			skipped++
 			continue
 		}
-		if eval.GradedByValidators(rd.Raw()) {
+		// A label the validators gave: an eval run's grade by the category's validators, or a
+		// decision record's pass, which is its validators' verdicts (outcomes export).
+		if eval.GradedByValidators(rd.Raw()) || row.Source == outcomes.SourceTrace && len(row.Verdicts) > 0 {
 			circular++
 			continue
 		}
