@@ -137,7 +137,8 @@ categories:
 // TestSpecRouteUsesRecordedVerdicts: rows from decision records carry no answer text unless the
 // category records it, but they carry the gateway's verdicts: the spec's validated cascade is
 // replayed on those (escalating where they failed), and the report says so; rows with neither
-// text nor verdicts are validated as empty answers, and the report says that too.
+// text nor the verdicts of the route's own validators are validated as empty answers, and the
+// report says that too.
 func TestSpecRouteUsesRecordedVerdicts(t *testing.T) {
 	s, err := spec.Parse([]byte(`version: 1
 name: verdicts
@@ -181,16 +182,22 @@ categories:
 	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, name+": 60 answers recorded no answer text") }) {
 		t.Errorf("no note on the recorded verdicts: %v", rep.Notes)
 	}
-	// Without verdicts there is nothing to go on: the validators see empty answers.
-	for i := range rows {
-		rows[i].Verdicts = nil
-	}
-	if rep, err = replay.Run(context.Background(), s, source(rows), replay.Options{Category: "chat"}); err != nil {
-		t.Fatal(err)
-	}
-	if !slices.ContainsFunc(rep.Notes, func(n string) bool {
-		return strings.HasPrefix(n, name+": 60 answers recorded neither answer text nor verdicts")
-	}) {
-		t.Errorf("no note on the answers without text or verdicts: %v", rep.Notes)
+	// Verdicts of other validators say nothing of these, and without verdicts there is
+	// nothing to go on: either way the validators see empty answers.
+	for _, verdicts := range [][]clearbar.Verdict{{{Validator: "at most 100 characters", Pass: false}}, nil} {
+		for i := range rows {
+			rows[i].Verdicts = verdicts
+		}
+		if rep, err = replay.Run(context.Background(), s, source(rows), replay.Options{Category: "chat"}); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(rep.Notes, func(n string) bool {
+			return strings.HasPrefix(n, name+": 60 answers recorded neither answer text nor the verdicts of the route's validators")
+		}) {
+			t.Errorf("verdicts %v: no note on the answers without text or their verdicts: %v", verdicts, rep.Notes)
+		}
+		if got := rep.Result(name); got == nil || got.Escalation != 0 {
+			t.Errorf("verdicts %v: %+v; want the empty answers to pass the length check", verdicts, got)
+		}
 	}
 }

@@ -405,10 +405,10 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 				rep.note(fmt.Sprintf("%s: %s found no recorded answer of the checking model to the item; those answers were left unverified and escalated, as when the check's call fails (add the checker's rows to replay those checks)", sr.real.Name(), strings.Join(parts, ", ")))
 			}
 			if sr.byVerdicts > 0 {
-				rep.note(fmt.Sprintf("%s: %s recorded no answer text (decision records keep it only with record_text: true); the verdicts recorded with them were used instead of running the spec's validators, so validators changed since they were recorded are not replayed on them", sr.real.Name(), plural(sr.byVerdicts, "answer")))
+				rep.note(fmt.Sprintf("%s: %s recorded no answer text (decision records keep it only with record_text: true); the verdicts the same validators gave them when they were recorded were used", sr.real.Name(), plural(sr.byVerdicts, "answer")))
 			}
 			if sr.textless > 0 {
-				rep.note(fmt.Sprintf("%s: %s recorded neither answer text nor verdicts; the spec's validators checked them as empty answers (record answers with record_text: true, or eval the category)", sr.real.Name(), plural(sr.textless, "answer")))
+				rep.note(fmt.Sprintf("%s: %s recorded neither answer text nor the verdicts of the route's validators; those validators checked them as empty answers (record answers with record_text: true, or eval the category)", sr.real.Name(), plural(sr.textless, "answer")))
 			}
 		}
 		try(sr.assumed)

@@ -359,12 +359,9 @@ func (a *answers) observe(ctx context.Context, item int, column string, row *out
 			}
 			ans := recorded{model: row.Model, prompt: row.Prompt, response: row.Response, toolCalls: row.AnswerToolCalls()}
 			if ans.response == "" && len(ans.toolCalls) == 0 {
-				// No answer to read: the gateway's verdicts on it, when it recorded them.
-				if len(row.Verdicts) > 0 {
-					pass := true
-					for _, v := range row.Verdicts {
-						pass = pass && v.Pass
-					}
+				// No answer to read: the gateway's verdicts on it, when it recorded those of
+				// this step's validators.
+				if pass, ok := recordedVerdict(row.Verdicts, vc); ok {
 					vc.verdicts.Set(item, vc.step, pass, 0)
 					sr.byVerdicts++
 					continue
@@ -382,6 +379,25 @@ func (a *answers) observe(ctx context.Context, item int, column string, row *out
 			}
 		}
 	}
+}
+
+// recordedVerdict returns the verdict of step vc's validators on an answer from the verdicts
+// recorded with it, matched by name (each validator's summary, as the gateway records it):
+// ok is false when one of them has no recorded verdict, or the step checks agreement, whose
+// call cost and latency a recorded verdict does not hold.
+func recordedVerdict(recorded []clearbar.Verdict, vc *verdictCheck) (pass, ok bool) {
+	if len(recorded) == 0 || len(vc.checkers) > 0 {
+		return false, false
+	}
+	pass = true
+	for _, v := range vc.validators {
+		i := slices.IndexFunc(recorded, func(r clearbar.Verdict) bool { return r.Validator == v.Config.Summary() })
+		if i < 0 {
+			return false, false
+		}
+		pass = pass && recorded[i].Pass
+	}
+	return pass, true
 }
 
 // finish validates the answers still waiting once every row is in: their missing checkers
