@@ -244,7 +244,9 @@ func TestQuantileThresholds(t *testing.T) {
 		{"ties", "equal scores merge into one threshold", []float64{0.5, 0.5, 0.5, 0.5}, 5, []float64{0.5, 1}},
 		{"one", "a single threshold still gets the all-strong end", []float64{0.2, 0.7}, 1, []float64{1}},
 		{"shortest", "each threshold is the shortest decimal above the next lower score", []float64{0.123456, 0.71234, 0.712391, 0.8}, 3, []float64{0.1, 0.71239, 1}},
-		{"negative", "scores below zero, the top one too", []float64{-3.25, -2.5}, 2, []float64{-4, 0}},
+		{"negative", "scores below zero, the top one too", []float64{-3.25, -2.5}, 2, []float64{-4, 1}},
+		{"near one", "the all-strong threshold of probabilities stays a probability", []float64{0.2, 0.9999}, 2, []float64{0.2, 1}},
+		{"exactly one", "a score of exactly 1 leaves no probability above it", []float64{0.2, 1}, 2, []float64{0.2, 2}},
 		{"none", "no items", nil, 10, []float64{0}},
 	}
 	for _, tt := range tests {

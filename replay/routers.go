@@ -398,9 +398,9 @@ const DefaultThresholds = 100
 // ThresholdSweep evaluates a Threshold router at N thresholds placed at quantiles of the
 // weak model's scores over the evaluated items, so that the share of strong calls runs
 // evenly from 0 to 1: threshold k of N (k = 0…N−1) decides as the score of rank ⌊k·n/(N−1)⌉
-// in ascending order does, and the last sends every item to Strong. Each is written as the
-// shortest decimal between that score (included) and the next lower one, so that it reads
-// well in a spec and no item sits on it. Ties in the scores can merge thresholds; duplicates
+// in ascending order does, and the last sends every item to Strong. Each is the shortest
+// decimal between the next lower score (excluded) and that score (included), so that it reads
+// well in a spec and, written there as it is, decides every item as replayed. Ties in the scores can merge thresholds; duplicates
 // are evaluated once. Explicit Thresholds replace the quantiles.
 type ThresholdSweep struct {
 	Weak, Strong string
@@ -450,9 +450,10 @@ func (s ThresholdSweep) Sweep(t *Table) (*Curve, error) {
 }
 
 // quantileThresholds returns n thresholds at quantiles of scores, ascending, without
-// duplicates; the last is above every score. Each is then moved down to the shortest decimal
-// that decides every item as it does (above the next lower score), so that a threshold a
-// calibration writes into a spec reads well and, unrounded, decides as here.
+// duplicates; the last is above every score (and at most 1 when every score is below 1). Each
+// is then moved down to the shortest decimal that decides every item as it does (above the
+// next lower score), so that a threshold a calibration writes into a spec reads well and,
+// unrounded, decides as here.
 func quantileThresholds(scores []float64, n int) []float64 {
 	s := slices.Clone(scores)
 	slices.Sort(s)
@@ -468,7 +469,12 @@ func quantileThresholds(scores []float64, n int) []float64 {
 		}
 		hi := th
 		if th > top {
-			hi = top + max(math.Abs(top), 1) // any value above every score will do
+			// Any value above every score will do: at most 1 when the scores are below it
+			// (probabilities, whose thresholds a spec bounds by 1).
+			hi = top + max(math.Abs(top), 1)
+			if top < 1 {
+				hi = 1
+			}
 		}
 		ths[k] = shortestIn(lo, hi)
 	}
