@@ -317,10 +317,12 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 			return nil, 0, nil
 		}
 		rec.LatencyMS = r.latencyMS(elapsed, m.Provider.Name)
-		if d, ok := simulated.LatencyOf(resp); ok && err == nil {
-			// The simulator's own draw: wall-clock time at a time scale would add this
-			// process's overhead, divided by the scale.
-			rec.LatencyMS = math.Round(float64(d)/float64(time.Microsecond)) / 1000
+		if m.Resolved.Provider != nil && m.Resolved.Provider.Type == "simulated" && err == nil {
+			if d, ok := simulated.LatencyOf(resp); ok {
+				// The simulator's own draw: wall-clock time at a time scale would add this
+				// process's overhead, divided by the scale.
+				rec.LatencyMS = math.Round(float64(d)/float64(time.Microsecond)) / 1000
+			}
 		}
 		if err == nil {
 			return r.graded(ctx, rec, it, m, resp)
