@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -363,17 +364,35 @@ func (c *checker) checkUnused() {
 // the embedding block of its features, learn.EmbeddingConfig: a spec model's name or its
 // provider model id), or "" when it has none or is not a router file.
 func routerEmbedModel(data []byte) string {
-	var f struct {
-		Features struct {
+	// A router file is megabytes of weights after a short header: read members up to
+	// "features" only (learn writes it second), rather than the whole document.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if key != "features" {
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return ""
+			}
+			continue
+		}
+		var f struct {
 			Embedding *struct {
 				Model string `json:"model"`
 			} `json:"embedding"`
-		} `json:"features"`
+		}
+		if dec.Decode(&f) != nil || f.Embedding == nil {
+			return ""
+		}
+		return f.Embedding.Model
 	}
-	if json.Unmarshal(data, &f) != nil || f.Features.Embedding == nil {
-		return ""
-	}
-	return f.Features.Embedding.Model
+	return ""
 }
 
 // MinShadowOutputCap is the fewest output tokens a shadow call is capped at (ShadowOutputCap).
