@@ -142,11 +142,14 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) (int,
 // messagesIngress marks, in its context, a request translated from /v1/messages.
 type messagesIngress struct{}
 
-// messagesLimits are the limits a translated /v1/messages request is decoded with: the
-// gateway's, without OpenAI's own bounds that Anthropic does not share.
+// messagesLimits are the limits a translated /v1/messages request is read and decoded with:
+// the gateway's, without OpenAI's own bounds that Anthropic does not share.
 func (g *Gateway) messagesLimits() Limits {
 	lim := g.limits
-	lim.AnyStop = true
+	lim.Messages = true
+	// The client's body was held to MaxBody; its translation may be larger (a text
+	// document is carried in both forms).
+	lim.MaxBody *= 3
 	return lim
 }
 

@@ -262,7 +262,8 @@ func TestMessagesRefusesWhatAnthropicRefuses(t *testing.T) {
 
 // TestMessagesTakeMoreThanFourStopSequences: OpenAI bounds stop at 4 sequences, Anthropic
 // does not bound stop_sequences so; a /v1/messages request with more reaches Anthropic with
-// all of them, while /v1/chat/completions keeps OpenAI's bound.
+// all of them, is refused naming stop_sequences where its route is an OpenAI-format model
+// (which would refuse it), and /v1/chat/completions keeps OpenAI's bound.
 func TestMessagesTakeMoreThanFourStopSequences(t *testing.T) {
 	e := newAntEnv(t, "")
 	stops := `["a","b","c","d","e","f"]`
@@ -273,6 +274,13 @@ func TestMessagesTakeMoreThanFourStopSequences(t *testing.T) {
 	if got := gjson.GetBytes(e.an.last(t).Body, "stop_sequences").Raw; got != stops {
 		t.Errorf("the Anthropic upstream got stop_sequences %s, want %s", got, stops)
 	}
+	resp = e.post(t, antReq("oa", `,"stop_sequences":`+stops))
+	if body := antBody(t, resp); resp.StatusCode != 400 || !strings.Contains(gjson.GetBytes(body, "error.message").String(), "stop_sequences") {
+		t.Errorf("six stop_sequences to an OpenAI-format model: status %d %s; want a 400 naming stop_sequences", resp.StatusCode, body)
+	}
+	if len(e.oa.calls) != 0 {
+		t.Errorf("the OpenAI-format upstream got %d calls with six stop sequences", len(e.oa.calls))
+	}
 	chat, err := e.srv.Client().Post(e.srv.URL+"/v1/chat/completions", "application/json",
 		strings.NewReader(`{"model":"clearbar/an","messages":[{"role":"user","content":"x"}],"stop":`+stops+`}`))
 	if err != nil {
@@ -280,6 +288,45 @@ func TestMessagesTakeMoreThanFourStopSequences(t *testing.T) {
 	}
 	if body := antBody(t, chat); chat.StatusCode != 400 || gjson.GetBytes(body, "error.param").String() != "stop" {
 		t.Errorf("six stop sequences on /v1/chat/completions: status %d %s; want OpenAI's 400", chat.StatusCode, body)
+	}
+}
+
+// TestChatIngressRefusesTheSidecar: the member the /v1/messages translation carries for the
+// Anthropic adapter would, sent by an OpenAI client, reach an Anthropic upstream past every
+// check the gateway makes (the text routing and validators read, the tools, the parameters
+// /v1/messages refuses): the chat ingress refuses it, once or twice, before any upstream call.
+func TestChatIngressRefusesTheSidecar(t *testing.T) {
+	e := newAntEnv(t, "")
+	side := `"` + translate.AnthropicKey + `":{"params":{"mcp_servers":[{"type":"url","url":"https://mcp.example/"}]}}`
+	for _, body := range []string{
+		`{"model":"clearbar/an","messages":[{"role":"user","content":"x"}],` + side + `}`,
+		`{"model":"clearbar/an",` + side + `,"messages":[{"role":"user","content":"x"}],` + side + `}`,
+	} {
+		resp, err := e.srv.Client().Post(e.srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := antBody(t, resp); resp.StatusCode != 400 || gjson.GetBytes(b, "error.param").String() != translate.AnthropicKey {
+			t.Errorf("%s: status %d %s; want a 400 naming %s", body, resp.StatusCode, b, translate.AnthropicKey)
+		}
+	}
+	if len(e.an.calls)+len(e.oa.calls) != 0 {
+		t.Error("a request carrying the sidecar reached an upstream")
+	}
+}
+
+// TestMessagesDocumentWithinMaxBody: a /v1/messages body within server.max_body is served
+// though its translation, which carries a text document in both forms, is larger.
+func TestMessagesDocumentWithinMaxBody(t *testing.T) {
+	e := newAntEnv(t, "server: {max_body: 100KB}\n")
+	doc := strings.Repeat("A line of the report. ", 60_000/22)
+	body := `{"model":"clearbar/an","max_tokens":64,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"text","media_type":"text/plain","data":"` + doc + `"}},{"type":"text","text":"Summarise."}]}]}`
+	resp := e.post(t, body)
+	if b := antBody(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("a %d-byte body under a 100KB max_body: status %d %s", len(body), resp.StatusCode, b)
+	}
+	if got := gjson.GetBytes(e.an.last(t).Body, "messages.0.content.0.source.data").String(); got != doc {
+		t.Errorf("the upstream got a document of %d bytes, want %d", len(got), len(doc))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/translate"
 )
 
 // Limits bound what a request may contain.
@@ -17,9 +18,10 @@ type Limits struct {
 	MaxBody int64
 	// MaxMessages is the most messages a request may have.
 	MaxMessages int
-	// AnyStop lifts OpenAI's bound of 4 stop sequences, for requests translated from
-	// /v1/messages, whose stop_sequences Anthropic does not bound so.
-	AnyStop bool
+	// Messages says the body was translated from a /v1/messages request: it may carry the
+	// translation's Anthropic sidecar (translate.AnthropicKey), which a client's own body may
+	// not, and OpenAI's bound of 4 stop sequences, which Anthropic does not share, is lifted.
+	Messages bool
 }
 
 // DefaultLimits are used for settings the spec leaves out.
@@ -34,6 +36,7 @@ func badRequest(param, code, format string, args ...any) *clearbar.Error {
 var routedKeys = map[string]uint16{
 	"model": 1, "messages": 2, "stream": 4, "stream_options": 8, "tools": 16, "tool_choice": 32,
 	"response_format": 64, "max_completion_tokens": 128, "max_tokens": 256, "n": 512, "metadata": 1024, "user": 2048,
+	translate.AnthropicKey: 4096,
 }
 
 // DecodeChatRequest reads an OpenAI chat completions request body into the canonical form,
@@ -68,6 +71,12 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 			seen |= bit
 		}
 		switch k.Str {
+		case translate.AnthropicKey:
+			if !lim.Messages {
+				// It would reach an Anthropic upstream past every check made here.
+				err = badRequest(k.Str, "unknown_parameter", "Unrecognized request argument supplied: %s (a name Clearbar keeps for requests it translates from /v1/messages)", k.Str)
+				return false
+			}
 		case "model":
 			if v.Type != gjson.String {
 				err = badRequest("model", "invalid_type", "model must be a string")
@@ -94,7 +103,7 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		case "response_format":
 			err = decodeResponseFormat(r, v)
 		case "stop":
-			err = checkStop(v, lim.AnyStop)
+			err = checkStop(v, lim.Messages)
 		case "logprobs":
 			if err = checkBool(k.Str, v); err == nil {
 				logprobs = v.Type == gjson.True

@@ -443,13 +443,13 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	if n, _ := strconv.Atoi(r.Header.Get("X-Stainless-Retry-Count")); n > 0 {
 		g.metrics.clientRetries.Inc()
 	}
-	body, err := readBody(w, r, g.limits.MaxBody)
-	if err != nil {
-		return 0, err
-	}
 	lim := g.limits
 	if r.Context().Value(messagesIngress{}) != nil {
 		lim = g.messagesLimits()
+	}
+	body, err := readBody(w, r, lim.MaxBody)
+	if err != nil {
+		return 0, err
 	}
 	req, err := DecodeChatRequest(body, lim)
 	if err != nil {

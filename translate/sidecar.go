@@ -36,8 +36,9 @@ import (
 //	               "extra"} for the next tool call, {"block": …} for a block the OpenAI form
 //	               cannot hold (thinking and redacted_thinking, with their signatures)
 //
-// The sidecar is Clearbar's internal protocol between its Anthropic ingress and its adapters;
-// an OpenAI client that sends one is taken at its word.
+// The sidecar is Clearbar's internal protocol between its Anthropic ingress and its adapters:
+// the gateway refuses a client body that carries one (gateway.DecodeChatRequest, unless
+// Limits.Messages), since what it holds would reach an Anthropic upstream past every check.
 const AnthropicKey = "clearbar_anthropic"
 
 // ToolErrorPrefix starts the content of an OpenAI tool message translated from a tool_result
@@ -131,12 +132,19 @@ func ToOpenAIUpstream(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Anthropic takes any number of stop sequences; OpenAI-format models take 4.
+	if n := len(members(root, "stop")["stop"].Array()); n > maxOpenAIStops {
+		return nil, invalid("stop_sequences", "stop_sequences: %d cannot be sent to an OpenAI-format model, which takes at most %d; send fewer, or route the request to an Anthropic model", n, maxOpenAIStops)
+	}
 	out, derr := sjson.DeleteBytes(body, AnthropicKey)
 	if derr != nil {
 		return nil, invalid("", "the request body cannot be edited: %v", derr)
 	}
 	return out, nil
 }
+
+// maxOpenAIStops is the most stop sequences OpenAI-format models take.
+const maxOpenAIStops = 4
 
 // extraMembers returns the members of the object obj other than the carried ones, as the
 // inside of a JSON object (without braces), or "" when there are none: what the OpenAI form has
