@@ -1,7 +1,9 @@
 package translate
 
 import (
+	"slices"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/clearbar/clearbar/internal/jsonstr"
@@ -97,4 +99,59 @@ func members(obj gjson.Result, names ...string) map[string]gjson.Result {
 		return true
 	})
 	return out
+}
+
+// duplicateKey returns the path (like "messages.0.content.1.source.data") of the first member
+// of v, at any depth, whose object has another member of the same name, or "" when there is
+// none. It allocates only to name what it finds.
+func duplicateKey(v gjson.Result) string {
+	path := duplicatePath(v)
+	slices.Reverse(path)
+	return strings.Join(path, ".")
+}
+
+// duplicatePath is duplicateKey's path, innermost first; nil when there is none.
+func duplicatePath(v gjson.Result) []string {
+	var found []string
+	switch {
+	case v.IsObject():
+		var seen [16]string // most objects have few members: no map
+		var more map[string]bool
+		n := 0
+		v.ForEach(func(k, e gjson.Result) bool {
+			dup := false
+			if n < len(seen) {
+				for _, s := range seen[:n] {
+					dup = dup || s == k.Str
+				}
+				seen[n] = k.Str
+			} else {
+				if more == nil {
+					more = make(map[string]bool)
+					for _, s := range seen {
+						more[s] = true
+					}
+				}
+				dup = more[k.Str]
+				more[k.Str] = true
+			}
+			n++
+			if dup {
+				found = []string{k.Str}
+			} else if found = duplicatePath(e); found != nil {
+				found = append(found, k.Str)
+			}
+			return found == nil
+		})
+	case v.IsArray():
+		i := 0
+		v.ForEach(func(_, e gjson.Result) bool {
+			if found = duplicatePath(e); found != nil {
+				found = append(found, strconv.Itoa(i))
+			}
+			i++
+			return found == nil
+		})
+	}
+	return found
 }

@@ -43,6 +43,11 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 	if !ok {
 		return nil, invalid("", "the request body is not a JSON object")
 	}
+	// Blocks can reach an Anthropic upstream as they were sent, where the member a parser
+	// keeps of two with one name may not be the one routing and validators read.
+	if path := duplicateKey(root); path != "" {
+		return nil, invalid(path, "%s: the same member is written twice in one object; send it once", path)
+	}
 	if opt.Version == "" {
 		opt.Version = Version20230601
 	}

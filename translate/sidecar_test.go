@@ -431,3 +431,23 @@ func TestNativeAnswer(t *testing.T) {
 		t.Errorf("an OpenAI client's answer: %s", r.Body)
 	}
 }
+
+// TestDuplicateMembersRefused: a block can reach an Anthropic upstream as the client sent it,
+// whose parser may keep the other of two members with one name than the one routing and
+// validators read: a member written twice in one object, at any depth, is refused, named by
+// its path.
+func TestDuplicateMembersRefused(t *testing.T) {
+	for _, tt := range []struct{ explanation, body, path string }{
+		{"a document's data twice", `{"model":"m","max_tokens":8,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"document","source":{"type":"text","media_type":"text/plain","data":"benign","data":"other"}}]}]}`, "messages.0.content.1.source.data"},
+		{"model twice", `{"model":"m","model":"n","max_tokens":8,"messages":[{"role":"user","content":"x"}]}`, "model"},
+		{"seventeen members and one twice", `{"model":"m","max_tokens":8,"metadata":{"a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1,"j":1,"k":1,"l":1,"m":1,"n":1,"o":1,"p":1,"q":1,"a":2},"messages":[{"role":"user","content":"x"}]}`, "metadata.a"},
+	} {
+		_, err := ToOpenAIRequest([]byte(tt.body), OpenAIOptions{})
+		if e := clearbar.AsError(err); err == nil || e.Param != tt.path || !strings.Contains(e.Message, "written twice") {
+			t.Errorf("%s: %v; want a 400 naming %s", tt.explanation, err, tt.path)
+		}
+	}
+	if _, err := ToOpenAIRequest([]byte(`{"model":"m","max_tokens":8,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`), OpenAIOptions{}); err != nil {
+		t.Errorf("the same names in sibling objects: %v", err)
+	}
+}
