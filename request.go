@@ -19,6 +19,10 @@ const (
 type Request struct {
 	// Dialect is the wire format the client spoke (DialectOpenAI).
 	Dialect string
+	// AnthropicOnly names, for a request translated from /v1/messages, the first parameter it
+	// carries that only Anthropic models take (translate.AnthropicOnly); "" for none. Routing
+	// leaves OpenAI-format models out for it.
+	AnthropicOnly string
 	// Model is the model name the client asked for: a model, a category alias such as
 	// "clearbar/intent", or anything else (routing decides what it means).
 	Model string

@@ -209,7 +209,7 @@ func TestMessagesFidelityOpenAIUpstream(t *testing.T) {
 	if resp.StatusCode != 400 {
 		t.Fatalf("container to an OpenAI-format upstream: status %d: %s", resp.StatusCode, body)
 	}
-	checkAnthropicError(t, "container to an OpenAI-format upstream", resp, body, "invalid_request_error", "container cannot be sent to an OpenAI-format model")
+	checkAnthropicError(t, "container to an OpenAI-format upstream", resp, body, "invalid_request_error", "the request has container, which only Anthropic models take")
 	if len(e.oa.calls) != calls {
 		t.Error("the refused request reached the upstream")
 	}
@@ -459,5 +459,60 @@ func TestMessagesThinkingAgentLoopSDK(t *testing.T) {
 		if got := history.Get(c.path).Raw; got != c.want {
 			t.Errorf("upstream messages.%s = %s, want %s (%s)", c.path, got, c.want, history.Raw)
 		}
+	}
+}
+
+// mixedVendorCategories route one way or the other between an Anthropic and an OpenAI-format
+// model, to watch what routing does with a parameter only Anthropic takes.
+const mixedVendorCategories = `  - name: anfb
+    share: 0
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.9
+    route: {model: claude}
+    fallback: [gpt]
+    assume: {pass_rate: {claude: 0.95, gpt: 0.9}}
+  - name: oafb
+    share: 0
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.9
+    route: {model: gpt}
+    fallback: [claude]
+    assume: {pass_rate: {claude: 0.95, gpt: 0.9}}
+`
+
+// TestAnthropicOnlyParametersSkipOpenAIModels: a /v1/messages request with a parameter only
+// Anthropic models take (container) leaves the route's OpenAI-format models out, as a model
+// lacking an input is left out, with the reason in the decision: it starts on the Anthropic
+// fallback of an OpenAI-format route, it does not fall back from an overloaded Anthropic
+// model to an OpenAI-format one (the client gets the overload, not a 400 from the fallback),
+// and on a route of OpenAI-format models only it is a 400 naming the parameter.
+func TestAnthropicOnlyParametersSkipOpenAIModels(t *testing.T) {
+	e := newAntEnv(t, mixedVendorCategories)
+	resp := e.post(t, fidelityBody("oafb", `,"container":"cont_1"`))
+	if body := antBody(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("container on gpt → claude: status %d %s; want claude's answer", resp.StatusCode, body)
+	}
+	if len(e.oa.calls) != 0 || gjson.GetBytes(e.an.last(t).Body, "container").String() != "cont_1" {
+		t.Errorf("the OpenAI-format model was called (%d), or claude did not get the container", len(e.oa.calls))
+	}
+	if d := e.rec.last(); d.Model != "claude" || len(d.Skipped) != 1 || d.Skipped[0].Model != "gpt" || !strings.Contains(d.Skipped[0].Reason, "takes no container") {
+		t.Errorf("decision: model %s, skipped %+v", d.Model, d.Skipped)
+	}
+
+	e.an.answer(func(w http.ResponseWriter, c antCall) {
+		writeUpstream(w, 529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
+	})
+	resp = e.post(t, fidelityBody("anfb", `,"container":"cont_1"`))
+	if body := antBody(t, resp); resp.StatusCode == 400 || gjson.GetBytes(body, "error.type").String() == "invalid_request_error" {
+		t.Errorf("claude overloaded, gpt left out: status %d %s; want the overload", resp.StatusCode, body)
+	}
+	if len(e.oa.calls) != 0 {
+		t.Errorf("the OpenAI-format fallback was called %d times", len(e.oa.calls))
+	}
+
+	resp = e.post(t, fidelityBody("oa", `,"container":"cont_1"`))
+	body := antBody(t, resp)
+	if resp.StatusCode != 400 || !strings.Contains(gjson.GetBytes(body, "error.message").String(), "container, which only Anthropic models take") {
+		t.Errorf("container on a route of OpenAI-format models: status %d %s", resp.StatusCode, body)
 	}
 }

@@ -54,6 +54,9 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		return nil, badRequest("", "invalid_json", "the request body must be a JSON object")
 	}
 	r := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: body, N: 1}
+	if lim.Messages {
+		r.AnthropicOnly = translate.AnthropicOnly(body)
+	}
 	var err *clearbar.Error
 	var seen uint16
 	// Checked once the whole body is read, since they depend on other parameters: tool_choice

@@ -240,14 +240,15 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 
 	need := d.Features.TokensIn + in.Request.MaxTokens
 	carries := modalitiesOf(in.Request)
-	filtered, lacked, tooSmall, open := fitSteps(ap, h, d, need, carries)
+	only := in.Request.AnthropicOnly
+	filtered, lacked, tooSmall, open := fitSteps(ap, h, d, need, carries, only)
 	// A score route whose start cannot take the request at all (too long, or an input the
 	// start's models lack; not breakers, which fail open below) starts on the next dearer
 	// model that can, and says so. fitSteps returns nil steps when it left nothing out.
 	noneFit := func(steps []Step, open int) bool { return steps != nil && len(steps) == 0 && open == 0 }
 	for next := scoreStart + 1; scoreStarts != nil && noneFit(filtered, open) && next < len(scoreStarts); next++ {
 		alt := &scoreStarts[next]
-		f, l, ts, op := fitSteps(alt, h, d, need, carries)
+		f, l, ts, op := fitSteps(alt, h, d, need, carries, only)
 		if noneFit(f, op) {
 			continue
 		}
@@ -267,7 +268,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 		// Every breaker is open (or some mix): fail open on the first candidate that fits.
 		for _, st := range ap.steps {
 			for j, m := range st.Candidates {
-				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && lacking(m, carries) == nil {
+				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && lacking(m, carries) == nil && takesAnthropicOnly(m, only) {
 					d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: "every candidate was left out; trying it anyway"})
 					filtered = []Step{{Candidates: []*spec.Model{m}, Validate: st.Validate, RetryOnce: st.RetryOnce,
 						Index: st.Index, Positions: []int{j}}}
@@ -297,6 +298,10 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 // than every context window, or (lacked non-nil) some models cannot take the lacked input and
 // tooSmall others are too small.
 func unfit(c *spec.Category, need int, lacked *modality, tooSmall int) error {
+	if lacked != nil && lacked.part == anthropicPart {
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: lacked.flag, Code: "unsupported_parameter",
+			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on category %q's route can take it", lacked.name, c.Name)}
+	}
 	if lacked == nil {
 		return &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",
 			Message: fmt.Sprintf("the request needs about %d tokens, more than any model on category %q's route can take", need, c.Name)}
@@ -334,7 +339,7 @@ func scoreText(r *clearbar.Request) (text, system string) {
 // after it theirs (Step.Index), so that calling them is a fallback or an escalation. A model
 // left out because it cannot take the request (its context window, an input it lacks) is as if
 // the route did not list it.
-func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet) (filtered []Step, lacked *modality, tooSmall, open int) {
+func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet, only string) (filtered []Step, lacked *modality, tooSmall, open int) {
 	dropped := 0 // earlier steps left out whole for what they cannot take, none for a breaker
 	for i, st := range ap.steps {
 		var keep []*spec.Model
@@ -349,6 +354,9 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 			} else if l := lacking(m, carries); l != nil {
 				reason = fmt.Sprintf("no %s (catalogue entry %s: %s false)", l.name, m.Resolved.Catalog.Key, l.flag)
 				lacked = l
+			} else if !takesAnthropicOnly(m, only) {
+				reason = fmt.Sprintf("an OpenAI-format model (provider type %s) takes no %s, which only Anthropic models take", m.Resolved.Provider.Type, only)
+				lacked = &modality{part: anthropicPart, name: only, flag: only}
 			} else if h != nil {
 				if isOpen, why := h.Open(Key(m)); isOpen {
 					reason, breaker = why, true

@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/jsonstr"
 )
 
@@ -115,11 +116,42 @@ func ToOpenAIUpstream(body []byte) ([]byte, error) {
 	if !ok {
 		return body, nil // the adapter reports what is wrong with the body
 	}
+	if err := anthropicOnly(root); err != nil {
+		return nil, err
+	}
+	out, derr := sjson.DeleteBytes(body, AnthropicKey)
+	if derr != nil {
+		return nil, invalid("", "the request body cannot be edited: %v", derr)
+	}
+	return out, nil
+}
+
+// AnthropicOnly returns the first parameter of a body translated from /v1/messages (one
+// that carries the sidecar) that only Anthropic models take — a parameter OpenAI-format
+// models have no place for, or more than 4 stop sequences — or "" when there is none, so
+// that routing can leave OpenAI-format models out for it.
+func AnthropicOnly(body []byte) string {
+	if !bytes.Contains(body, []byte(`"`+AnthropicKey+`"`)) {
+		return ""
+	}
+	root, ok := parseObject(body)
+	if !ok {
+		return ""
+	}
+	if err := anthropicOnly(root); err != nil {
+		return err.Param
+	}
+	return ""
+}
+
+// anthropicOnly returns the error ToOpenAIUpstream gives for the first parameter of the
+// translated request root that an OpenAI-format model cannot take, or nil.
+func anthropicOnly(root gjson.Result) *clearbar.Error {
 	sc := members(root, AnthropicKey)[AnthropicKey]
 	if !sc.Exists() {
-		return body, nil
+		return nil
 	}
-	var err error
+	var err *clearbar.Error
 	sc.Get("params").ForEach(func(k, _ gjson.Result) bool {
 		switch fate, known := paramFateOf(k.Str); {
 		case !known || fate == translated:
@@ -130,17 +162,13 @@ func ToOpenAIUpstream(body []byte) ([]byte, error) {
 		return err == nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Anthropic takes any number of stop sequences; OpenAI-format models take 4.
 	if n := len(members(root, "stop")["stop"].Array()); n > maxOpenAIStops {
-		return nil, invalid("stop_sequences", "stop_sequences: %d cannot be sent to an OpenAI-format model, which takes at most %d; send fewer, or route the request to an Anthropic model", n, maxOpenAIStops)
+		return invalid("stop_sequences", "stop_sequences: %d cannot be sent to an OpenAI-format model, which takes at most %d; send fewer, or route the request to an Anthropic model", n, maxOpenAIStops)
 	}
-	out, derr := sjson.DeleteBytes(body, AnthropicKey)
-	if derr != nil {
-		return nil, invalid("", "the request body cannot be edited: %v", derr)
-	}
-	return out, nil
+	return nil
 }
 
 // maxOpenAIStops is the most stop sequences OpenAI-format models take.
