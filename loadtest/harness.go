@@ -221,6 +221,7 @@ categories:
     share: 1
     tokens: {in: 60, out: 35}
     quality_bar: 0.9
+    failure_impact: {bad_answer: 0.01}
     route: {model: mini}
     assume: {pass_rate: {mini: 0.95}}
 `

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clearbar/clearbar/spec"
 )
 
 func TestMockAnswer(t *testing.T) {
@@ -189,6 +191,10 @@ func TestSpecServes(t *testing.T) {
 	file := t.TempDir() + "/spec.yaml"
 	if err := os.WriteFile(file, []byte(SpecYAML(mock.URL)), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	// The harness's logs are read for what went wrong: the spec itself warns of nothing.
+	if s, err := spec.Load(file, spec.Options{}); err != nil || len(s.Warnings) > 0 {
+		t.Fatalf("the harness spec: %v, warnings %v", err, s.Warnings)
 	}
 	addr, err := FreeAddr()
 	if err != nil {
