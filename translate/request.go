@@ -795,6 +795,13 @@ func writeTools(w *jw, sc *sidecarIn, tools, choice, parallel gjson.Result) erro
 	if typ == "" {
 		typ = "auto"
 	}
+	writeToolChoice(w, typ, name, noParallel)
+	return nil
+}
+
+// writeToolChoice writes Anthropic's tool_choice: its type, the tool's name when name exists,
+// and disable_parallel_tool_use when noParallel.
+func writeToolChoice(w *jw, typ string, name gjson.Result, noParallel bool) {
 	w.key("tool_choice")
 	w.open('{')
 	w.kstr("type", typ)
@@ -806,7 +813,6 @@ func writeTools(w *jw, sc *sidecarIn, tools, choice, parallel gjson.Result) erro
 		w.kraw("disable_parallel_tool_use", "true")
 	}
 	w.close('}')
-	return nil
 }
 
 // writeToolList writes the tools member from OpenAI's function tools, or from the deprecated
@@ -883,16 +889,6 @@ func writeFunctions(w *jw, functions, choice gjson.Result) error {
 	default:
 		return invalid("function_call", `function_call must be "auto", "none" or {"name": …}`)
 	}
-	w.key("tool_choice")
-	w.open('{')
-	w.kstr("type", typ)
-	if name.Exists() {
-		w.key("name")
-		w.strOf(name)
-	}
-	if typ != "none" {
-		w.kraw("disable_parallel_tool_use", "true")
-	}
-	w.close('}')
+	writeToolChoice(w, typ, name, typ != "none")
 	return nil
 }
