@@ -176,49 +176,28 @@ func TestCategoryLatencyAlertStopsAtTheNewLevel(t *testing.T) {
 // codes leave it without joining the reference, which holds only codes pushed after the
 // restart; the caller sees each dropped code as moved and gone at once.
 func TestRingRestartKeepsTheWindowOutOfTheNewReference(t *testing.T) {
-	r := newRing(3, 4)
-	var inWin, inRef []uint8
-	push := func(c uint8) {
-		t.Helper()
-		moved, hm, gone, hg := r.push(c)
-		inWin = append(inWin, c)
-		if hm {
-			if moved != inWin[0] {
-				t.Fatalf("push %d moved %d, want %d", c, moved, inWin[0])
-			}
-			inWin = inWin[1:]
-			inRef = append(inRef, moved)
-		}
-		if hg {
-			if gone != inRef[0] {
-				t.Fatalf("push %d dropped %d, want %d", c, gone, inRef[0])
-			}
-			inRef = inRef[1:]
-		}
-		if w, ref := r.counts(); w != len(inWin) || ref != len(inRef) {
-			t.Fatalf("push %d: counts %d, %d; want %d, %d", c, w, ref, len(inWin), len(inRef))
-		}
-	}
+	ring := newRing(3, 4)
+	m := &ringModel{r: &ring}
 	for c := uint8(1); c <= 10; c++ {
-		push(c)
+		m.push(t, c)
 	}
-	r.restart()
-	inRef = nil // the window holds 8, 9, 10
-	if w, ref := r.counts(); w != 3 || ref != 0 {
+	m.r.restart()
+	m.ref = nil // the window holds 8, 9, 10
+	if w, ref := m.r.counts(); w != 3 || ref != 0 {
 		t.Fatalf("after restart: counts %d, %d; want 3, 0", w, ref)
 	}
 	for c := uint8(11); c <= 30; c++ {
-		push(c)
-		for _, x := range inRef {
+		m.push(t, c)
+		for _, x := range m.ref {
 			if x <= 10 {
-				t.Fatalf("push %d: the reference %v holds %d, from before the restart", c, inRef, x)
+				t.Fatalf("push %d: the reference %v holds %d, from before the restart", c, m.ref, x)
 			}
 		}
-		if c == 16 && len(inRef) != 3 {
-			t.Fatalf("two windows after the restart the reference holds %v, want a window", inRef)
+		if c == 16 && len(m.ref) != 3 {
+			t.Fatalf("two windows after the restart the reference holds %v, want a window", m.ref)
 		}
 	}
-	if len(inRef) != 4 {
-		t.Fatalf("reference %v, want full", inRef)
+	if len(m.ref) != 4 {
+		t.Fatalf("reference %v, want full", m.ref)
 	}
 }

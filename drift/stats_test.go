@@ -182,26 +182,38 @@ func TestLatencyBinsAndQuantiles(t *testing.T) {
 }
 
 func TestRingMovesCodesFromWindowToReference(t *testing.T) {
-	r := newRing(3, 4)
-	var inWin, inRef []uint8
+	ring := newRing(3, 4)
+	m := &ringModel{r: &ring}
 	for c := uint8(1); c <= 20; c++ {
-		moved, hm, gone, hg := r.push(c)
-		inWin = append(inWin, c)
-		if hm {
-			if moved != inWin[0] {
-				t.Fatalf("push %d moved %d, want %d", c, moved, inWin[0])
-			}
-			inWin = inWin[1:]
-			inRef = append(inRef, moved)
+		m.push(t, c)
+	}
+}
+
+// ringModel mirrors a ring's window and reference with plain slices, and checks each push
+// against them: what it moves and drops, and its counts.
+type ringModel struct {
+	r        *ring
+	win, ref []uint8
+}
+
+func (m *ringModel) push(t *testing.T, c uint8) {
+	t.Helper()
+	moved, hm, gone, hg := m.r.push(c)
+	m.win = append(m.win, c)
+	if hm {
+		if moved != m.win[0] {
+			t.Fatalf("push %d moved %d, want %d", c, moved, m.win[0])
 		}
-		if hg {
-			if gone != inRef[0] {
-				t.Fatalf("push %d dropped %d, want %d", c, gone, inRef[0])
-			}
-			inRef = inRef[1:]
+		m.win = m.win[1:]
+		m.ref = append(m.ref, moved)
+	}
+	if hg {
+		if gone != m.ref[0] {
+			t.Fatalf("push %d dropped %d, want %d", c, gone, m.ref[0])
 		}
-		if w, ref := r.counts(); w != len(inWin) || ref != len(inRef) {
-			t.Fatalf("push %d: counts %d, %d; want %d, %d", c, w, ref, len(inWin), len(inRef))
-		}
+		m.ref = m.ref[1:]
+	}
+	if w, ref := m.r.counts(); w != len(m.win) || ref != len(m.ref) {
+		t.Fatalf("push %d: counts %d, %d; want %d, %d", c, w, ref, len(m.win), len(m.ref))
 	}
 }
