@@ -59,8 +59,8 @@ type rule struct {
 // CategoryHeader is the request header that names a category outright; CategoryMetadata the
 // metadata key that does the same.
 const (
-	CategoryHeader   = "X-Clearbar-Category"
-	CategoryMetadata = "clearbar_category"
+	CategoryHeader   = spec.CategoryHeader
+	CategoryMetadata = spec.CategoryMetadata
 	// AliasPrefix prefixes a category's name to make the model alias clients can send.
 	AliasPrefix = "clearbar/"
 )
@@ -198,25 +198,25 @@ func (r *Router) Classify(in *Input, d *clearbar.Decision) (*spec.Category, erro
 	features(in, &d.Features)
 	req := in.Request
 	if name := in.Header.Get(CategoryHeader); name != "" {
-		return r.named(name, "header "+CategoryHeader, d)
+		return r.named(name, spec.ReasonNamed(true), d)
 	}
 	if name := req.Metadata[CategoryMetadata]; name != "" {
-		return r.named(name, "metadata "+CategoryMetadata, d)
+		return r.named(name, spec.ReasonNamed(false), d)
 	}
 	if c, ok := r.byModel[req.Model]; ok {
-		d.Category, d.CategoryBy = c.Name, "model alias "+req.Model
+		d.Category, d.CategoryBy = c.Name, spec.ReasonModelAlias(req.Model)
 		return c, nil
 	}
 	for _, m := range r.matchers {
 		for h, v := range m.header {
 			if in.Header.Get(h) == v {
-				d.Category, d.CategoryBy = m.cat.Name, fmt.Sprintf("header %s: %s", h, v)
+				d.Category, d.CategoryBy = m.cat.Name, spec.ReasonHeader(h, v)
 				return m.cat, nil
 			}
 		}
 		for k, v := range m.metadata {
 			if req.Metadata[k] == v {
-				d.Category, d.CategoryBy = m.cat.Name, fmt.Sprintf("metadata %s: %s", k, v)
+				d.Category, d.CategoryBy = m.cat.Name, spec.ReasonMetadata(k, v)
 				return m.cat, nil
 			}
 		}
@@ -244,11 +244,11 @@ func (r *Router) Classify(in *Input, d *clearbar.Decision) (*spec.Category, erro
 			d.Rules = append(d.Rules, res)
 		}
 		if chosen != nil {
-			d.Category, d.CategoryBy = chosen.cat.Name, "rule of "+chosen.cat.Name+": "+chosen.src
+			d.Category, d.CategoryBy = chosen.cat.Name, spec.ReasonRule(chosen.cat.Name, chosen.src)
 			return chosen.cat, nil
 		}
 	}
-	d.Category, d.CategoryBy = r.def.Name, "default category"
+	d.Category, d.CategoryBy = r.def.Name, spec.ReasonDefault
 	return r.def, nil
 }
 

@@ -499,3 +499,37 @@ func (s *Spec) Shadowing() bool {
 	}
 	return false
 }
+
+// The header and metadata key that name a request's category outright.
+const (
+	CategoryHeader   = "X-Clearbar-Category"
+	CategoryMetadata = "clearbar_category"
+)
+
+// The reasons the router gives for a request's category (Decision.CategoryBy), written here
+// once for the router that gives them and for the spec tests that expect them (expect.by).
+const (
+	// ReasonDefault: no header, metadata, model alias or rule chose; the default category.
+	ReasonDefault = "default category"
+)
+
+// ReasonNamed is the reason of a category named outright: by the CategoryHeader header or
+// the CategoryMetadata key.
+func ReasonNamed(byHeader bool) string {
+	if byHeader {
+		return "header " + CategoryHeader
+	}
+	return "metadata " + CategoryMetadata
+}
+
+// ReasonModelAlias is the reason of a category its model alias chose (clearbar/NAME, or a
+// match.models name).
+func ReasonModelAlias(model string) string { return "model alias " + model }
+
+// ReasonHeader and ReasonMetadata are the reasons of a category a match.header or
+// match.metadata value chose.
+func ReasonHeader(name, value string) string  { return "header " + name + ": " + value }
+func ReasonMetadata(key, value string) string { return "metadata " + key + ": " + value }
+
+// ReasonRule is the reason of a category its match.when rule chose.
+func ReasonRule(category, rule string) string { return "rule of " + category + ": " + rule }

@@ -1324,24 +1324,24 @@ func (c *checker) checkTests() {
 // spec (Decision.CategoryBy, as route.Classify writes it), which a test's expect.by is a part
 // of.
 func (c *checker) categoryReasons() []string {
-	reasons := []string{"header X-Clearbar-Category", "metadata clearbar_category", "default category"}
+	reasons := []string{ReasonNamed(true), ReasonNamed(false), ReasonDefault}
 	for _, cat := range c.spec.Categories {
-		reasons = append(reasons, "model alias clearbar/"+cat.Name)
+		reasons = append(reasons, ReasonModelAlias("clearbar/"+cat.Name))
 		m := cat.Match
 		if m == nil {
 			continue
 		}
 		for _, alias := range m.Models {
-			reasons = append(reasons, "model alias "+alias)
+			reasons = append(reasons, ReasonModelAlias(alias))
 		}
 		for h, v := range m.Header {
-			reasons = append(reasons, fmt.Sprintf("header %s: %s", h, v))
+			reasons = append(reasons, ReasonHeader(h, v))
 		}
 		for k, v := range m.Metadata {
-			reasons = append(reasons, fmt.Sprintf("metadata %s: %s", k, v))
+			reasons = append(reasons, ReasonMetadata(k, v))
 		}
 		if strings.TrimSpace(m.When) != "" {
-			reasons = append(reasons, "rule of "+cat.Name+": "+m.When)
+			reasons = append(reasons, ReasonRule(cat.Name, m.When))
 		}
 	}
 	return reasons
