@@ -62,6 +62,9 @@ type Chunk struct {
 	// Text is the content delta of the first choice, FinishReason its finish reason when set.
 	Text         string
 	FinishReason string
+	// Reasoning is the length in bytes of the reasoning (thinking) text the first choice's
+	// delta carries (reasoning_content): what a cut stream's usage estimate counts beside Text.
+	Reasoning int
 	// Usage is set on the chunk that carries the stream's usage.
 	Usage *Usage
 }

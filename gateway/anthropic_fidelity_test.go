@@ -13,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/clearbar/clearbar/translate"
 )
@@ -514,5 +515,35 @@ func TestAnthropicOnlyParametersSkipOpenAIModels(t *testing.T) {
 	body := antBody(t, resp)
 	if resp.StatusCode != 400 || !strings.Contains(gjson.GetBytes(body, "error.message").String(), "container, which only Anthropic models take") {
 		t.Errorf("container on a route of OpenAI-format models: status %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestCutStreamCountsThinking: an Anthropic stream cut after its thinking reached the client
+// is billed, by estimate, for the thinking it streamed, as for streamed text.
+func TestCutStreamCountsThinking(t *testing.T) {
+	e := newAntEnv(t, "")
+	thinking := strings.Repeat("Let me think about this carefully. ", 120) // 4,200 bytes
+	e.an.answer(func(w http.ResponseWriter, c antCall) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		for _, ev := range []struct{ typ, data string }{
+			fidelityStream[0], fidelityStream[2],
+			{"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"` + thinking + `"}}`},
+		} {
+			io.WriteString(w, "event: "+ev.typ+"\ndata: "+ev.data+"\n\n")
+		}
+		w.(http.Flusher).Flush()
+		conn, _, _ := w.(http.Hijacker).Hijack() // the connection drops mid-answer
+		conn.Close()
+	})
+	resp := e.post(t, fidelityBody("an", `,"stream":true`))
+	antBody(t, resp)
+	d := e.rec.last()
+	if len(d.Attempts) == 0 {
+		t.Fatalf("no attempt recorded: %+v", d)
+	}
+	a := d.Attempts[0]
+	if want := clearbar.TokensOfBytes(len(thinking)); !a.UsageEstimated || a.Usage.CompletionTokens < want {
+		t.Errorf("attempt usage %+v, estimated %v; want at least the %d tokens of thinking streamed", a.Usage, a.UsageEstimated, want)
 	}
 }

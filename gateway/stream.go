@@ -174,7 +174,7 @@ type buffered struct {
 	finish string
 	calls  map[int]*clearbar.ToolCall
 	order  []int
-	// sent is the bytes of content and tool-call arguments, counted as relay counts them.
+	// sent is the bytes of content, reasoning and tool-call arguments, counted as relay counts them.
 	sent int
 }
 
@@ -187,7 +187,7 @@ func bufferStream(s clearbar.Stream) (*buffered, error) {
 		b.chunks = append(b.chunks, append([]byte(nil), c.Data...))
 		b.texts = append(b.texts, c.Text)
 		b.text.WriteString(c.Text)
-		b.sent += len(c.Text) + toolArgBytes(c)
+		b.sent += len(c.Text) + c.Reasoning + toolArgBytes(c)
 		if c.FinishReason != "" {
 			b.finish = c.FinishReason
 		}
@@ -476,7 +476,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 	var usage clearbar.Usage
 	reported := false          // a chunk carried the upstream's usage
 	head := r.req.IncludeUsage // the first chunk's id, created and model are kept, for a usage chunk
-	var text, sent int         // content bytes; content and tool-call argument bytes sent
+	var text, sent int         // content bytes; content, reasoning and tool-call argument bytes sent
 	var werr error
 	for {
 		c := s.Chunk()
@@ -492,7 +492,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 			if werr = sw.WriteData(data); werr != nil {
 				break
 			}
-			sent += len(c.Text) + toolArgBytes(c)
+			sent += len(c.Text) + c.Reasoning + toolArgBytes(c)
 			if r.d.TTFB == 0 {
 				r.d.TTFB = r.g.now().Sub(start)
 			}

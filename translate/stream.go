@@ -187,6 +187,7 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 				w.raw(rawString(tx))
 				w.raw("}")
 				t.chunk(w.b, "", "")
+				t.out[len(t.out)-1].Reasoning = len(tx.String())
 			}
 		}
 	case "content_block_stop":

@@ -166,6 +166,7 @@ func (cp *chunkParser) parse(data []byte, out *clearbar.Chunk) (chunkKind, error
 	}
 	if n > 0 {
 		out.Text = strings.Clone(first.Get("delta.content").Str)
+		out.Reasoning = len(first.Get("delta.reasoning_content").Str)
 		if fr := first.Get("finish_reason"); fr.Type == gjson.String {
 			out.FinishReason = finishReason(fr.Str)
 		}

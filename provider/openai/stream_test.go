@@ -10,11 +10,12 @@ import (
 
 func TestChunkParser(t *testing.T) {
 	type result struct {
-		kind   chunkKind
-		text   string
-		finish string
-		usage  *clearbar.Usage
-		data   string // "" means the input, unchanged
+		kind      chunkKind
+		text      string
+		finish    string
+		usage     *clearbar.Usage
+		data      string // "" means the input, unchanged
+		reasoning int
 	}
 	tests := []struct {
 		name, explanation, in string
@@ -22,6 +23,8 @@ func TestChunkParser(t *testing.T) {
 	}{
 		{"content", "a content delta", `{"id":"1","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"usage":null}`,
 			result{kind: chunkData, text: "Hi"}},
+		{"reasoning", "a reasoning delta's length is counted, apart from the text", `{"id":"1","choices":[{"index":0,"delta":{"reasoning_content":"Let me see."},"finish_reason":null}]}`,
+			result{kind: chunkData, reasoning: len("Let me see.")}},
 		{"finish", "a finish reason", `{"id":"1","choices":[{"index":0,"delta":{},"finish_reason":"length"}]}`,
 			result{kind: chunkData, finish: "length"}},
 		{"escaped content", "JSON escapes are decoded in Text, kept in Data", `{"id":"1","choices":[{"index":0,"delta":{"content":"a\nb \u00e9"}}]}`,
@@ -66,8 +69,8 @@ func TestChunkParser(t *testing.T) {
 			if string(c.Data) != wantData {
 				t.Errorf("%s: data = %s, want %s", tt.explanation, c.Data, wantData)
 			}
-			if c.Text != tt.want.text || c.FinishReason != tt.want.finish {
-				t.Errorf("%s: text %q finish %q, want %q %q", tt.explanation, c.Text, c.FinishReason, tt.want.text, tt.want.finish)
+			if c.Text != tt.want.text || c.FinishReason != tt.want.finish || c.Reasoning != tt.want.reasoning {
+				t.Errorf("%s: text %q finish %q reasoning %d, want %q %q %d", tt.explanation, c.Text, c.FinishReason, c.Reasoning, tt.want.text, tt.want.finish, tt.want.reasoning)
 			}
 			switch {
 			case (c.Usage == nil) != (tt.want.usage == nil):
