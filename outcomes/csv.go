@@ -283,20 +283,18 @@ func ReadFile(path string, fn func(Row) error) error {
 // calls, judges' and agreement checks', left out): the item is the decision id, the prompt
 // its fingerprint (and text, when the category records text), and an answer passes when every
 // validator passed it. Unvalidated answers are left ungraded: production traffic has no gold
-// labels.
+// labels. A model called more than once (a retry) has a row per call, all of the one item, the
+// call whose answer counted (delivered or accepted; else its last) first: a table that keeps
+// one row per item and model (replay) keeps that call, and the estimator counts every call,
+// the failed ones in the model's availability.
 func FromDecision(d *clearbar.Decision) []Row {
 	rows := make([]Row, 0, len(d.Attempts))
-	seen := map[string]int{}
+	var delivered []bool // by row: its answer counted
 	for _, a := range d.Attempts {
 		if a.ValidatorCall() {
 			continue
 		}
-		item := d.ID
-		if n := seen[a.Model]; n > 0 {
-			item = fmt.Sprintf("%s#%d", d.ID, n+1)
-		}
-		seen[a.Model]++
-		row := Row{Item: item, Category: d.Category, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: a.Model,
+		row := Row{Item: d.ID, Category: d.Category, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: a.Model,
 			Cost: a.Cost, LatencyMS: float64(a.Latency.Microseconds()) / 1000, Source: SourceTrace, Verdicts: a.Verdicts}
 		row.SetUsage(a.Usage)
 		if a.Class != clearbar.OK && a.Class != clearbar.Quality {
@@ -309,12 +307,44 @@ func FromDecision(d *clearbar.Decision) []Row {
 			}
 			row.Pass = &pass
 		}
-		if a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered") {
+		counts := a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered")
+		if counts {
 			row.Response = d.Answer
 		}
 		rows = append(rows, row)
+		delivered = append(delivered, counts)
 	}
-	return rows
+	return countedFirst(rows, delivered)
+}
+
+// countedFirst reorders the rows of a decision's model calls (delivered[i] says row i's answer
+// counted) so that, for a model called more than once, the call that counts comes first, where
+// its first call was: the one delivered or accepted, else its last.
+func countedFirst(rows []Row, delivered []bool) []Row {
+	counted := map[string]int{} // model → index of its call that counts
+	for i, r := range rows {
+		if j, seen := counted[r.Model]; !seen || !delivered[j] {
+			counted[r.Model] = i
+		}
+	}
+	if len(counted) == len(rows) {
+		return rows // every model called once
+	}
+	out := make([]Row, 0, len(rows))
+	placed := map[string]bool{}
+	for i, r := range rows {
+		switch c := counted[r.Model]; {
+		case !placed[r.Model]:
+			placed[r.Model] = true
+			out = append(out, rows[c])
+			if i != c {
+				out = append(out, r)
+			}
+		case i != c:
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // cellError says what is wrong with a CSV cell that holds JSON, and what it must hold.

@@ -157,8 +157,20 @@ func TestFromDecision(t *testing.T) {
 	if rows[1].Pass == nil || !*rows[1].Pass || rows[1].Response != "{}" {
 		t.Errorf("accepted row %+v", rows[1])
 	}
-	if rows[2].Item != "dec_1#2" || rows[2].Error != "overloaded" || rows[2].Pass != nil {
-		t.Errorf("second call of the same model %+v", rows[2])
+	if rows[2].Item != "dec_1" || rows[2].Error != "overloaded" || rows[2].Pass != nil {
+		t.Errorf("second call of the same model %+v: want it under the decision's item, after the call that counted", rows[2])
+	}
+	// A retry that succeeded after a failed call: both calls are the one item, the one that
+	// counted first, as replay keeps the first row of an item and model.
+	d = &clearbar.Decision{ID: "dec_2", Category: "extract", PromptHash: "0123456789abcdef", Answer: "ok", Attempts: []clearbar.Attempt{
+		{N: 1, Kind: clearbar.AttemptPrimary, Model: "big", Class: clearbar.Overloaded, Outcome: "retried"},
+		{N: 2, Kind: clearbar.AttemptRetry, Model: "big", Class: clearbar.OK, Outcome: "delivered"},
+		{N: 3, Kind: clearbar.AttemptPrimary, Model: "other", Class: clearbar.OK},
+	}}
+	rows = FromDecision(d)
+	if len(rows) != 3 || rows[0].Item != "dec_2" || rows[0].Error != "" || rows[0].Response != "ok" ||
+		rows[1].Item != "dec_2" || rows[1].Error != "overloaded" || rows[2].Model != "other" {
+		t.Errorf("rows of a retried call %+v: want the delivered call first, the failed one after it, both of item dec_2", rows)
 	}
 	for _, r := range rows {
 		if err := r.check(); err != nil {
