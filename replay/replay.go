@@ -96,8 +96,12 @@ type Options struct {
 	// Grade says how grades become quality; the zero value is GradePass.
 	Grade Grade
 	// Models, when set, limits the table to these columns (spec model names, or outcomes
-	// model names for models the spec does not declare).
-	Models []string
+	// model names for models the spec does not declare). A model without rows is an error,
+	// unless ModelsOfCategory says they are the category's models rather than a choice of the
+	// user's: one without rows (a fallback a healthy gateway never called) is then left out,
+	// and a note says so.
+	Models           []string
+	ModelsOfCategory bool
 	// Weak and Strong name the reference pair that mixes, cascades, threshold routers and
 	// APGR use. By default Strong is the single model with the best quality (the cheapest
 	// among equals) and Weak the cheapest other model (the best among equals).
@@ -341,9 +345,13 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 		return nil, noRows(opts, n, seenCats, seenTasks)
 	}
 	for _, m := range opts.Models {
-		if t.Index(m) < 0 {
+		if t.Index(m) >= 0 {
+			continue
+		}
+		if !opts.ModelsOfCategory {
 			return nil, fmt.Errorf("model %q (in the models to replay) has no rows: the table has %s", m, strings.Join(t.models, ", "))
 		}
+		rep.note(fmt.Sprintf("model %q, which category %q names, has no rows and was left out: the outcomes never called it (a fallback a healthy gateway did not need); name the models to replay with --models", m, opts.Category))
 	}
 	var pricer Pricer
 	if cat != nil {
@@ -571,13 +579,24 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 		target = &Target{Objective: ClearBar, Quality: cat.Bar()}
 	}
 	if target != nil {
-		if target.Kinds == nil && cat != nil && cat.Route != nil && cat.Route.Score != nil && !slices.Contains(opts.Include, KindMix) {
+		if target.Kinds == nil && cat != nil && cat.Route != nil && !slices.Contains(opts.Include, KindMix) {
 			// A score route sends each request where its score says; a random mix of its
-			// models ignores the request. It replaces the route only when asked for.
+			// models ignores the request. A route that validates its answers would lose the
+			// validation to a split, whose arms are plain models. Either is replaced by a mix
+			// only when asked for.
+			why := ""
+			switch {
+			case cat.Route.Score != nil:
+				why = "the category routes by score, and a mix would send its requests to the models at random; --include mix to let one replace the score route"
+			case len(cat.Route.Validate) > 0:
+				why = "the category's route validates its answers, and a split of plain models would not; --include mix to let one replace it (then move validate into each arm of the split written)"
+			}
 			n := len(all)
-			all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool { return r.Kind == KindMix })
+			if why != "" {
+				all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool { return r.Kind == KindMix })
+			}
 			if n > len(all) {
-				rep.note(fmt.Sprintf("the random mixes (%s) were left out of the calibration: the category routes by score, and a mix would send its requests to the models at random; --include mix to let one replace the score route", plural(n-len(all), "point")))
+				rep.note(fmt.Sprintf("the random mixes (%s) were left out of the calibration: %s", plural(n-len(all), "point"), why))
 			}
 		}
 		if cat != nil && cat.Assume.Validator == nil {

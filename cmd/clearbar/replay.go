@@ -100,7 +100,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	} else if *calibrate {
 		// A calibration is written into the category's route, so it chooses among the
 		// models the category names, not every model the outcomes happen to have.
-		opts.Models = categoryModels(s.Category(*category))
+		opts.Models, opts.ModelsOfCategory = categoryModels(s.Category(*category)), true
 	}
 	if *include != "" {
 		opts.Include = splitList(*include)

@@ -876,3 +876,29 @@ categories:
 		t.Errorf("calibrated route %s, strong's pass rate %v; want strong with 85/90 = %v\n%s", c.Route.Kind(), c.Assume.PassRate["strong"], sig6(85.0/90), data)
 	}
 }
+
+// TestReplayCalibrateLeavesOutAModelWithoutRows: the models a calibration chooses among are
+// the category's, and a fallback a healthy gateway never called has no rows: it is left out,
+// and the report says so, instead of the calibration failing; a model the user names with
+// --models still must have rows. Random mixes are no candidates for a route that validates
+// its answers (a split of plain models would drop the validation), unless asked for.
+func TestReplayCalibrateLeavesOutAModelWithoutRows(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 300)
+	specFile := filepath.Join(dir, "spec.yaml")
+	src := strings.NewReplacer("  strong: {provider: sim, model: gpt-4o}\n", "  strong: {provider: sim, model: gpt-4o}\n  spare: {provider: sim, model: gpt-4.1}\n",
+		"      validate: [{max_length: 2000}] # answers stay short\n", "      validate: [{max_length: 2000}] # answers stay short\n    fallback: [spare]\n",
+		"{small: 0.6, strong: 0.95}", "{small: 0.6, strong: 0.95, spare: 0.9}").Replace(learnSpec)
+	if err := os.WriteFile(specFile, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate")
+	if code != 0 || !strings.Contains(out, `model "spare", which category "qa" names, has no rows and was left out`) ||
+		!strings.Contains(out, "were left out of the calibration: the category's route validates its answers, and a split of plain models would not") {
+		t.Errorf("--calibrate with a fallback that has no rows: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--models", "small,spare"); code == 0 || !strings.Contains(errOut, `model "spare" (in the models to replay) has no rows`) {
+		t.Errorf("--models naming a model without rows: exit %d\n%s", code, errOut)
+	}
+}
