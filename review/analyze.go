@@ -290,6 +290,14 @@ func (a *analysis) modelRows(cv *CategoryView, ci int) {
 			if !ok || assumed <= 0 {
 				continue
 			}
+			if a.r.timeScaled > 0 {
+				// Divided by the time scale, this process's own overhead (a fraction of a
+				// millisecond) is magnified by 1/scale: shown, not tested.
+				row := a.quantileRow(c.Name, name, q.what, cl.latency, q.p, assumed, "spec", "")
+				row.Note = "answered at a time scale (serve --time-scale), which magnifies the gateway's own overhead by 1/scale: shown, not tested"
+				a.add(cv, row)
+				continue
+			}
 			a.add(cv, a.quantileRow(c.Name, name, q.what, cl.latency, q.p, assumed, "spec", TriggerLatency))
 		}
 	}

@@ -405,6 +405,18 @@ func TestTimeScaledLatencies(t *testing.T) {
 	if !strings.Contains(strings.Join(rep.Notes, "\n"), "their latencies are divided by it") {
 		t.Errorf("no note about the time scale: %q", rep.Notes)
 	}
+	// Half a millisecond of the gateway's own time per call, divided by the scale, is 50ms
+	// more of simulated latency: no model's latency is tested on such records.
+	for _, d := range ds {
+		d.Latency += 500 * time.Microsecond
+		for i := range d.Attempts {
+			d.Attempts[i].Latency += 500 * time.Microsecond
+		}
+	}
+	rep = analyze(t, s, ds, Options{Today: today})
+	if slices.ContainsFunc(rep.Triggers, func(tr Trigger) bool { return tr.Kind == TriggerLatency }) {
+		t.Errorf("latency triggers from the overhead a time scale magnifies: %+v", rep.Triggers)
+	}
 }
 
 // TestRunWritesMovedCacheHit: traffic whose prompts are read from the prompt cache, which the
