@@ -182,6 +182,21 @@ categories:
 	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, name+": 60 answers recorded no answer text") }) {
 		t.Errorf("no note on the recorded verdicts: %v", rep.Notes)
 	}
+	// Recorded traffic has strong's row only where the gateway escalated: the spec's cascade is
+	// still replayed on every item, each needing the rows of the steps it reaches.
+	var traced []outcomes.Row
+	for _, r := range rows {
+		if r.Model == "gpt-4.1-mini" || !*rows[slices.IndexFunc(rows, func(m outcomes.Row) bool { return m.Item == r.Item && m.Model == "gpt-4.1-mini" })].Pass {
+			traced = append(traced, r)
+		}
+	}
+	rep, err = replay.Run(context.Background(), s, source(traced), replay.Options{Category: "chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.Result(name); got == nil || got.Items != 30 || got.Quality != 1 || got.Escalation != 10.0/30 {
+		t.Errorf("on recorded traffic (%d rows): %+v; want 30 items, quality 1, escalation 1/3", len(traced), got)
+	}
 	// Verdicts of other validators say nothing of these, and without verdicts there is
 	// nothing to go on: either way the validators see empty answers.
 	for _, verdicts := range [][]clearbar.Verdict{{{Validator: "at most 100 characters", Pass: false}}, nil} {

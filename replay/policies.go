@@ -355,8 +355,36 @@ func (p *Cascade) bind(t *Table) (*binding, error) {
 		}
 	}
 	b.covers = func(i int) bool { return t.usable(i, covered) }
+	if p.Strength == nil && p.Verdicts != nil {
+		// The verdicts say where each item stops: it needs the rows of the steps it reaches
+		// only, as recorded traffic has a later model's row only where the gateway escalated.
+		b.covers = func(i int) bool { return p.reaches(t, cols, i) }
+	}
 	b.eval = func(a *acc, i int, w float64) { p.item(t, a, cols, checks, i, w) }
 	return b, nil
+}
+
+// reaches reports whether item i has a usable row for every step a cascade judged by its
+// verdicts reaches: up to the first step whose answer is delivered unvalidated or accepted,
+// or all of them.
+func (p *Cascade) reaches(t *Table, cols []int, i int) bool {
+	nm := len(t.models)
+	for j, st := range p.Steps {
+		k := i*nm + cols[j]
+		if !t.state[k].Usable() {
+			return false
+		}
+		if t.state[k] == Failed {
+			continue // no answer: the next step, or the item fails
+		}
+		if !st.Validated {
+			return true
+		}
+		if ok, _, _ := p.Verdicts.at(i, j); ok {
+			return true
+		}
+	}
+	return true
 }
 
 // item adds item i's expected outcome, weighted by w: the probability mass flows down the
