@@ -1,8 +1,11 @@
 package eval
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,12 +32,16 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 	}
 	var refs []Grader
 	validated := false
+	var validators *Validators // the category's, when they call no model
 	for _, g := range it.Graders {
-		switch g.(type) {
+		switch g := g.(type) {
 		case Exact, Normalized, Contains, Regex, Numeric:
 			refs = append(refs, g)
 		case *Validators:
 			validated = true
+			if !g.Costly() {
+				validators = g
+			}
 		}
 	}
 	if len(refs) == 0 || sim.Good && sim.Flagged && validated {
@@ -55,8 +62,21 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 		if passes(text) {
 			return resp
 		}
-		parts := strings.Join(expectedParts(refs), " ")
-		candidates = []string{it.Reference, strings.TrimSpace(text + " " + parts), parts}
+		expected := expectedParts(refs)
+		parts := strings.Join(expected, " ")
+		// A JSON answer takes the expected text as one of its values first, so that it
+		// stays JSON, and valid, as the simulator drew it.
+		candidates = append(jsonCandidates(text, expected), it.Reference, strings.TrimSpace(text+" "+parts), parts)
+		if validators != nil && !sim.Flagged {
+			valid := func(answer string) bool {
+				in := &Input{Item: it, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: answer}}}}
+				return validators.Grade(context.Background(), in).Pass
+			}
+			if valid(text) {
+				// Those that keep the drawn answer valid come first.
+				slices.SortStableFunc(candidates, func(a, b string) int { return cmp.Compare(b2i(!valid(a)), b2i(!valid(b))) })
+			}
+		}
 	} else {
 		if !passes(text) {
 			return resp
@@ -115,6 +135,37 @@ func simulationOf(resp *clearbar.Response) *simulated.Simulation {
 		return nil
 	}
 	return body.Sim
+}
+
+// jsonCandidates returns, for an answer that is a JSON object and a single expected text, the
+// answer with each of its top-level string values in turn (by key) replaced by that text,
+// unquoted: a reference check on a JSON answer usually wants a value of it.
+func jsonCandidates(text string, expected []string) []string {
+	var obj map[string]any
+	if len(expected) != 1 || json.Unmarshal([]byte(text), &obj) != nil {
+		return nil
+	}
+	want := strings.Trim(expected[0], `"`)
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		if _, ok := obj[k].(string); !ok {
+			continue
+		}
+		old := obj[k]
+		obj[k] = want
+		if b, err := json.Marshal(obj); err == nil {
+			out = append(out, string(b))
+		}
+		obj[k] = old
+	}
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // expectedParts returns, for each reference check, text that passes it on its own.

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -134,5 +135,21 @@ func TestSimulatedJudgeGradesTheDraw(t *testing.T) {
 	}
 	if disagree > 0 {
 		t.Errorf("the judge disagrees with the simulation's truth on %d of 200 answers: it measured the validators' acceptance, not the pass rate", disagree)
+	}
+}
+
+// TestSimulatedJSONAnswerStaysJSON: a good simulated answer that is a JSON object takes the
+// text a reference check wants as one of its values, and stays JSON (which a json_schema
+// validator checks), rather than having the text appended after it.
+func TestSimulatedJSONAnswerStaysJSON(t *testing.T) {
+	it := &Item{ID: "q1", Graders: []Grader{Contains{Want: `"shipping"`}}}
+	resp := &clearbar.Response{
+		Choices: []clearbar.Choice{{Text: `{"confidence":0.5,"intent":"refund"}`}},
+		Body:    []byte(`{"x_clearbar_simulation":{"category":"intent","good":true,"flagged":false}}`),
+	}
+	got := simulatedAnswer(it, resp).Text()
+	var obj map[string]any
+	if json.Unmarshal([]byte(got), &obj) != nil || !strings.Contains(got, `"shipping"`) || obj["confidence"] != 0.5 {
+		t.Errorf("the good answer became %q; want the JSON object with a value set to the expected text", got)
 	}
 }
