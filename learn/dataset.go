@@ -129,15 +129,9 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 				a.answers[k] = r.Response // the first, as replay and calibration take it
 			}
 		}
-		switch {
-		case r.Pass != nil:
+		if pass, graded := r.Passed(); graded {
 			a.graded[k]++
-			if *r.Pass {
-				a.pass[k]++
-			}
-		case r.Score != nil:
-			a.graded[k]++
-			if *r.Score >= 0.5 {
+			if pass {
 				a.pass[k]++
 			}
 		}

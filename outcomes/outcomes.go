@@ -86,6 +86,18 @@ func (r *Row) Usage() clearbar.Usage {
 	return u
 }
 
+// Passed returns the row's pass verdict: Pass when the row has it, else a Score of at least
+// 0.5; graded is false when the row has neither.
+func (r *Row) Passed() (pass, graded bool) {
+	switch {
+	case r.Pass != nil:
+		return *r.Pass, true
+	case r.Score != nil:
+		return *r.Score >= 0.5, true
+	}
+	return false, false
+}
+
 // SetUsage sets a row's token counts from a call's usage. A call that recorded prompt tokens
 // recorded its cached ones too, even when none were cached.
 func (r *Row) SetUsage(u clearbar.Usage) {

@@ -210,12 +210,7 @@ func (g Grade) String() string {
 // quality returns a row's quality under g and its pass verdict (Pass, else Score ≥ 0.5),
 // and false when the row is not graded.
 func (g Grade) quality(r *outcomes.Row) (q float64, pass, graded bool) {
-	switch {
-	case r.Pass != nil:
-		pass = *r.Pass
-	case r.Score != nil:
-		pass = *r.Score >= 0.5
-	default:
+	if pass, graded = r.Passed(); !graded {
 		return 0, false, false
 	}
 	if g == GradeScore && r.Score != nil {

@@ -180,11 +180,7 @@ func readObservations(path string) ([]estimate.Observation, error) {
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
 			Cost: row.Cost, Failed: row.Error != "",
 			ByValidator: row.Source == outcomes.SourceTrace || row.Source == outcomes.SourceShadow}
-		switch {
-		case row.Pass != nil:
-			o.Pass = row.Pass
-		case row.Score != nil:
-			p := *row.Score >= 0.5
+		if p, graded := row.Passed(); graded {
 			o.Pass = &p
 		}
 		obs = append(obs, o)

@@ -215,13 +215,8 @@ func labelled(path, model string, s *spec.Spec, checkers []string) (items []vali
 		if model != "" && row.Model != model && !slices.Contains(specNames(row.Model), model) {
 			continue // --model names the row's model, or the spec model it fills
 		}
-		var good bool
-		switch {
-		case row.Pass != nil:
-			good = *row.Pass
-		case row.Score != nil:
-			good = *row.Score >= 0.5
-		default:
+		good, graded := row.Passed()
+		if !graded {
 			skipped++
 			continue
 		}
