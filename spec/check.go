@@ -28,6 +28,26 @@ type checker struct {
 	providers map[string]*Provider
 	models    map[string]*Model
 	cats      map[string]*Category
+	// routers holds the learned router files read, by path, so that each is read once.
+	routers map[string]routerFile
+}
+
+type routerFile struct {
+	data []byte
+	err  error
+}
+
+// readRouter reads a score route's router file, once per check.
+func (c *checker) readRouter(path string) ([]byte, error) {
+	if f, ok := c.routers[path]; ok {
+		return f.data, f.err
+	}
+	data, err := c.opts.readFile(path)
+	if c.routers == nil {
+		c.routers = map[string]routerFile{}
+	}
+	c.routers[path] = routerFile{data, err}
+	return data, err
 }
 
 func newChecker(s *Spec, opts Options) *checker {
@@ -1180,7 +1200,7 @@ func (c *checker) checkScore(r *Route, label string) {
 	case sc.Router == "" && sc.Heuristic == nil:
 		c.errorf(sc.pos.Line, "%s score route needs router: FILE (from clearbar learn train) or heuristic: {tiers: [...]}", label)
 	case sc.Router != "":
-		if _, err := c.opts.readFile(sc.RouterPath(c.spec)); err != nil {
+		if _, err := c.readRouter(sc.RouterPath(c.spec)); err != nil {
 			c.errorf(sc.pos.Of("router"), "%s score router %s cannot be read (%v): train one with clearbar learn train", label, sc.Router, shortErr(err))
 		}
 		switch {

@@ -321,7 +321,7 @@ func (c *checker) checkUnused() {
 	}
 	var embedded []string
 	for _, path := range routers {
-		if data, err := c.opts.readFile(path); err == nil {
+		if data, err := c.readRouter(path); err == nil {
 			embedded = append(embedded, routerEmbedModel(data))
 		}
 	}
