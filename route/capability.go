@@ -63,10 +63,6 @@ func lacking(m *spec.Model, n modalitySet) *modality {
 	return nil
 }
 
-// anthropicPart marks the modality fitSteps reports for a parameter only Anthropic models
-// take (clearbar.Request.AnthropicOnly); its flag is the parameter's name.
-const anthropicPart = "anthropic parameter"
-
 // takesAnthropicOnly reports whether m can be sent a request carrying only, a parameter
 // only Anthropic models take ("" for none): every model but those of the providers whose
 // adapters speak the OpenAI form (openai, openai-compatible, azure-openai, gemini), which

@@ -241,19 +241,19 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	need := d.Features.TokensIn + in.Request.MaxTokens
 	carries := modalitiesOf(in.Request)
 	only := in.Request.AnthropicOnly
-	filtered, lacked, tooSmall, open := fitSteps(ap, h, d, need, carries, only)
+	filtered, lacked, param, tooSmall, open := fitSteps(ap, h, d, need, carries, only)
 	// A score route whose start cannot take the request at all (too long, or an input the
 	// start's models lack; not breakers, which fail open below) starts on the next dearer
 	// model that can, and says so. fitSteps returns nil steps when it left nothing out.
 	noneFit := func(steps []Step, open int) bool { return steps != nil && len(steps) == 0 && open == 0 }
 	for next := scoreStart + 1; scoreStarts != nil && noneFit(filtered, open) && next < len(scoreStarts); next++ {
 		alt := &scoreStarts[next]
-		f, l, ts, op := fitSteps(alt, h, d, need, carries, only)
+		f, l, pa, ts, op := fitSteps(alt, h, d, need, carries, only)
 		if noneFit(f, op) {
 			continue
 		}
 		d.Skipped = append(d.Skipped, clearbar.Skip{Model: ap.names[0], Reason: "the score's start cannot take the request; starting at " + alt.names[0]})
-		ap, filtered, lacked, tooSmall, open = alt, f, l, ts, op
+		ap, filtered, lacked, param, tooSmall, open = alt, f, l, pa, ts, op
 		d.Route = ap.desc
 		p.Route, p.Steps, p.FailWhenExhausted = ap.route, ap.steps, ap.route.FailsWhenExhausted()
 		d.Plan = ap.names
@@ -263,7 +263,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	}
 	if len(filtered) == 0 {
 		if open == 0 {
-			return nil, unfit(c, need, lacked, tooSmall)
+			return nil, unfit(c, need, lacked, param, tooSmall)
 		}
 		// Every breaker is open (or some mix): fail open on the first candidate that fits.
 		for _, st := range ap.steps {
@@ -280,7 +280,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 			}
 		}
 		if len(filtered) == 0 {
-			return nil, unfit(c, need, lacked, tooSmall)
+			return nil, unfit(c, need, lacked, param, tooSmall)
 		}
 	}
 	p.Steps = filtered
@@ -296,11 +296,12 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 
 // unfit is the error for a request that no model on c's route can take: need tokens are more
 // than every context window, or (lacked non-nil) some models cannot take the lacked input and
-// tooSmall others are too small.
-func unfit(c *spec.Category, need int, lacked *modality, tooSmall int) error {
-	if lacked != nil && lacked.part == anthropicPart {
-		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: lacked.flag, Code: "unsupported_parameter",
-			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on category %q's route can take it", lacked.name, c.Name)}
+// tooSmall others are too small, or (param not "") it carries a parameter only Anthropic models
+// take and the route's Anthropic models, if any, could not take it either.
+func unfit(c *spec.Category, need int, lacked *modality, param string, tooSmall int) error {
+	if param != "" {
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
+			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on category %q's route can take it", param, c.Name)}
 	}
 	if lacked == nil {
 		return &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",
@@ -331,15 +332,16 @@ func scoreText(r *clearbar.Request) (text, system string) {
 }
 
 // fitSteps returns ap's steps without the candidates that cannot take the request (its need
-// in tokens is over their context window, or it carries an input they lack) or whose breaker
-// is open, recording each skip in d. It returns nil steps when nothing was left out (the
-// precomputed steps are shared), with what was lacking, how many models were too small and
-// how many breakers were open. A model left out because its breaker is open keeps its place:
+// in tokens is over their context window, it carries an input they lack, or a parameter only
+// (the request's AnthropicOnly) that only Anthropic models take) or whose breaker is open,
+// recording each skip in d. It returns nil steps when nothing was left out (the precomputed
+// steps are shared), with what was lacking, the parameter when a model was left out for it,
+// how many models were too small and how many breakers were open. A model left out because its breaker is open keeps its place:
 // the candidates after it keep theirs (Step.Positions) and, when a whole step goes, the steps
 // after it theirs (Step.Index), so that calling them is a fallback or an escalation. A model
 // left out because it cannot take the request (its context window, an input it lacks) is as if
 // the route did not list it.
-func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet, only string) (filtered []Step, lacked *modality, tooSmall, open int) {
+func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet, only string) (filtered []Step, lacked *modality, param string, tooSmall, open int) {
 	dropped := 0 // earlier steps left out whole for what they cannot take, none for a breaker
 	for i, st := range ap.steps {
 		var keep []*spec.Model
@@ -356,7 +358,7 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 				lacked = l
 			} else if !takesAnthropicOnly(m, only) {
 				reason = fmt.Sprintf("an OpenAI-format model (provider type %s) takes no %s, which only Anthropic models take", m.Resolved.Provider.Type, only)
-				lacked = &modality{part: anthropicPart, name: only, flag: only}
+				param = only
 			} else if h != nil {
 				if isOpen, why := h.Open(Key(m)); isOpen {
 					reason, breaker = why, true
@@ -402,5 +404,5 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 			dropped++
 		}
 	}
-	return filtered, lacked, tooSmall, open
+	return filtered, lacked, param, tooSmall, open
 }
