@@ -153,3 +153,62 @@ func TestSimulatedJSONAnswerStaysJSON(t *testing.T) {
 		t.Errorf("the good answer became %q; want the JSON object with a value set to the expected text", got)
 	}
 }
+
+// TestSimulatedJSONAnswerKeepsValidatorsPassing: of the values a good JSON answer could take
+// the expected text in, those that keep the category's validators passing come first. Here
+// the first value by key is an enum the schema checks, so writing the text there would turn
+// a good, valid answer into one the validators refuse.
+func TestSimulatedJSONAnswerKeepsValidatorsPassing(t *testing.T) {
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "spec.yaml")
+	const src = `version: 1
+name: sim-json
+review: {last: 2026-11-01, cadence: monthly, owner: evals}
+volume: {per_month: 1000}
+providers:
+  sim: {type: simulated, simulate: {seed: 1, error_rate: 0, time_scale: 0.0001}}
+models:
+  small: {provider: sim, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
+categories:
+  - name: triage
+    share: 1
+    tokens: {in: 100, out: 20}
+    quality_bar: 0.9
+    route:
+      model: small
+      validate:
+        - json_schema:
+            inline:
+              type: object
+              required: [a_label, b_note]
+              properties: {a_label: {enum: [refund, other]}, b_note: {type: string}}
+    assume:
+      pass_rate: {small: 0.9}
+    why: A fixture.
+`
+	if err := os.WriteFile(specPath, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := loadFixture(t, specPath, "triage")
+	v, err := NewValidators(f.env.Checker, f.cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := &Item{ID: "q1", Graders: []Grader{v, Contains{Want: "shipping"}}}
+	resp := &clearbar.Response{
+		Choices: []clearbar.Choice{{Text: `{"a_label":"refund","b_note":"late parcel"}`}},
+		Body:    []byte(`{"x_clearbar_simulation":{"category":"triage","good":true,"flagged":false}}`),
+	}
+	got := simulatedAnswer(it, resp).Text()
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(got), &obj); err != nil {
+		t.Fatalf("the good answer became %q, not JSON: %v", got, err)
+	}
+	if obj["a_label"] != "refund" || obj["b_note"] != "shipping" {
+		t.Errorf("the good answer became %q; want the expected text in b_note, where the schema still passes", got)
+	}
+	in := &Input{Item: it, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: got}}}}
+	if g := v.Grade(context.Background(), in); !g.Pass {
+		t.Errorf("the category's validators refuse the good answer %q: %s", got, g.Reason)
+	}
+}
