@@ -71,38 +71,80 @@ type Excluded struct {
 	Of    int    `json:"of"`
 }
 
-// MinCoverage is the share of the items (those the widest candidate covers) a result must
-// be evaluated on to be a calibration candidate. Policies measured on different items are not
+// MinCoverage is the share of the items (those the widest realisable result covers) a result
+// must be evaluated on to be compared with the others: a calibration candidate, a point of the
+// report's frontier, its best single model. Policies measured on different items are not
 // comparable: a model with rows only for the requests a cascade escalated to it (as in a trace
 // export) is measured on a selected few and would look better, or worse, than it is.
 const MinCoverage = 0.95
 
+// byCoverage splits results with items into wide ones, evaluated on at least MinCoverage of
+// the items the widest realisable result covers (widest), and narrow ones: the one rule for
+// which results may be compared. Without a realisable result, widest is over all of them.
+func byCoverage(results []*Result) (wide, narrow []*Result, widest int) {
+	for _, r := range results {
+		if r.Realisable {
+			widest = max(widest, r.Items)
+		}
+	}
+	if widest == 0 {
+		for _, r := range results {
+			widest = max(widest, r.Items)
+		}
+	}
+	for _, r := range results {
+		switch {
+		case r.Items == 0:
+		case float64(r.Items) >= MinCoverage*float64(widest):
+			wide = append(wide, r)
+		default:
+			narrow = append(narrow, r)
+		}
+	}
+	return wide, narrow, widest
+}
+
 // Calibrate picks among results (single policies and curve points alike) the one that best
-// meets target. Only realisable results with items are candidates: never the oracle.
+// meets target. Only realisable results with items are candidates: never the oracle. Nor is a
+// result evaluated on fewer than MinCoverage of the items the widest realisable one covers:
+// those are listed in Calibration.Excluded, and named by Calibrate's errors.
 //
 // The choice is made in sample: a threshold chosen on the same items it is measured on looks
 // better than it will do on new traffic. Calibrate on one split of the data and check the
 // choice on another when the table is large enough.
 func Calibrate(results []*Result, target Target) (*Calibration, error) {
+	wide, narrow, widest := byCoverage(results)
+	candidate := func(r *Result) bool {
+		return r.Realisable && (target.Kinds == nil || slices.Contains(target.Kinds, r.Kind))
+	}
 	var cands []*Result
-	widest := 0
-	for _, r := range results {
-		if r.Realisable && r.Items > 0 && (target.Kinds == nil || slices.Contains(target.Kinds, r.Kind)) {
+	for _, r := range wide {
+		if candidate(r) {
 			cands = append(cands, r)
-			widest = max(widest, r.Items)
 		}
 	}
 	var excluded []Excluded
-	cands = slices.DeleteFunc(cands, func(r *Result) bool {
-		if float64(r.Items) >= MinCoverage*float64(widest) {
-			return false
+	for _, r := range narrow {
+		if candidate(r) {
+			excluded = append(excluded, Excluded{Name: r.Name, Items: r.Items, Of: widest})
 		}
-		excluded = append(excluded, Excluded{Name: r.Name, Items: r.Items, Of: widest})
-		return true
-	})
+	}
+	// left says which candidates coverage left out, for an error: they may be the ones that
+	// would have met the target.
+	left := ""
+	if len(excluded) > 0 {
+		left = "; left out for covering too few items: " + describeExcluded(excluded) + "; " + recordRows
+	}
 	if len(cands) == 0 {
+		what := "results"
 		if target.Kinds != nil {
-			return nil, fmt.Errorf("no results of kind %s to calibrate: include those policies", strings.Join(target.Kinds, ", "))
+			what = "results of kind " + strings.Join(target.Kinds, ", ")
+		}
+		switch {
+		case left != "":
+			return nil, fmt.Errorf("no %s to calibrate%s", what, left)
+		case target.Kinds != nil:
+			return nil, fmt.Errorf("no %s to calibrate: include those policies", what)
 		}
 		return nil, fmt.Errorf("no results to calibrate")
 	}
@@ -123,8 +165,8 @@ func Calibrate(results []*Result, target Target) (*Calibration, error) {
 		order = func(a, b *Result) int { return cmp.Or(byCost(a, b), byQuality(a, b)) }
 		if len(ok) == 0 {
 			best := slices.MinFunc(cands, byQuality)
-			return nil, fmt.Errorf("no policy reaches quality %.2f%%: the best is %s at %.2f%%; lower the bar, add a stronger model, or use a better scorer",
-				target.Quality*100, best.Name, best.Quality*100)
+			return nil, fmt.Errorf("no policy reaches quality %.2f%%: the best is %s at %.2f%%; lower the bar, add a stronger model, or use a better scorer%s",
+				target.Quality*100, best.Name, best.Quality*100, left)
 		}
 	case StrongShare:
 		if !(target.StrongShare >= 0 && target.StrongShare <= 1) {
@@ -138,8 +180,8 @@ func Calibrate(results []*Result, target Target) (*Calibration, error) {
 		order = func(a, b *Result) int { return cmp.Or(byQuality(a, b), byCost(a, b)) }
 		if len(ok) == 0 {
 			least := slices.MinFunc(cands, func(a, b *Result) int { return cmp.Compare(a.StrongShare, b.StrongShare) })
-			return nil, fmt.Errorf("no policy sends at most %.1f%% of the items to the strong model: the fewest is %s with %.1f%%",
-				target.StrongShare*100, least.Name, least.StrongShare*100)
+			return nil, fmt.Errorf("no policy sends at most %.1f%% of the items to the strong model: the fewest is %s with %.1f%%%s",
+				target.StrongShare*100, least.Name, least.StrongShare*100, left)
 		}
 	case Budget:
 		for _, r := range cands {
@@ -150,7 +192,7 @@ func Calibrate(results []*Result, target Target) (*Calibration, error) {
 		order = func(a, b *Result) int { return cmp.Or(byQuality(a, b), byCost(a, b)) }
 		if len(ok) == 0 {
 			cheapest := slices.MinFunc(cands, byCost)
-			return nil, fmt.Errorf("no policy costs at most %v per item: the cheapest is %s at %v; raise the budget", target.Budget, cheapest.Name, cheapest.CostPerItem)
+			return nil, fmt.Errorf("no policy costs at most %v per item: the cheapest is %s at %v; raise the budget%s", target.Budget, cheapest.Name, cheapest.CostPerItem, left)
 		}
 	default:
 		return nil, fmt.Errorf("unknown objective %d", target.Objective)
@@ -163,6 +205,34 @@ func Calibrate(results []*Result, target Target) (*Calibration, error) {
 		return cmp.Or(order(a, b), cmp.Compare(btoi(unbounded(a)), btoi(unbounded(b))))
 	}
 	return &Calibration{Target: target, Chosen: slices.MinFunc(ok, tied), Candidates: len(cands), Excluded: excluded}, nil
+}
+
+// recordRows says what to do about results measured on too few items.
+const recordRows = "record their answers to every item (clearbar eval, or shadow traffic) to compare them"
+
+// describeExcluded names excluded results briefly, grouped by the items they cover: at most
+// three names a group, and how many more.
+func describeExcluded(ex []Excluded) string {
+	type cover struct{ items, of int }
+	var order []cover
+	names := map[cover][]string{}
+	for _, x := range ex {
+		c := cover{x.Items, x.Of}
+		if names[c] == nil {
+			order = append(order, c)
+		}
+		names[c] = append(names[c], x.Name)
+	}
+	var parts []string
+	for _, c := range order {
+		n := names[c]
+		list := strings.Join(n[:min(len(n), 3)], ", ")
+		if len(n) > 3 {
+			list += fmt.Sprintf(" and %d more", len(n)-3)
+		}
+		parts = append(parts, fmt.Sprintf("%s (%d of %d items)", list, c.items, c.of))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func btoi(b bool) int {

@@ -186,7 +186,11 @@ func (c chart) svg(rep *Report) string {
 }
 
 func pointTitle(r *Result) string {
-	return fmt.Sprintf("%s: quality %s, %s per item", r.Name, plot.Pct(r.Quality), clearbar.MoneyFromUSD(r.CostUSD()))
+	t := fmt.Sprintf("%s: quality %s, %s per item", r.Name, plot.Pct(r.Quality), clearbar.MoneyFromUSD(r.CostUSD()))
+	if r.Narrow {
+		t += fmt.Sprintf(" (on %d items only: not comparable)", r.Items)
+	}
+	return t
 }
 
 // shortName labels a mark: the model's name without its vendor prefix, or the policy's name

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -201,6 +202,50 @@ func TestCalibrateLeavesOutNarrowResults(t *testing.T) {
 	}
 	if c.Chosen.Name != "cascade" || !slices.Equal(c.Excluded, []Excluded{{Name: "strong", Items: 7, Of: 100}}) || c.Candidates != 2 {
 		t.Errorf("chose %s among %d, excluded %+v", c.Chosen.Name, c.Candidates, c.Excluded)
+	}
+}
+
+// TestCalibrateErrorsNameNarrowResults: when nothing meets the target, the error names the
+// results left out for covering too few items, with their coverage, and says how to compare
+// them: the one left out may be what would have met it.
+func TestCalibrateErrorsNameNarrowResults(t *testing.T) {
+	narrow := res("strong", 0.01, 1, strongShare(1))
+	narrow.Items = 7
+	rs := []*Result{res("weak", 0.001, 0.6, strongShare(0.1)), res("cascade", 0.003, 0.86, kind("cascade"), strongShare(0.35)), narrow}
+	for i := range 5 {
+		p := res(fmt.Sprintf("threshold %d", i), 0.002, 0.9, kind("threshold"), strongShare(0.5))
+		p.Items = 30
+		rs = append(rs, p)
+	}
+	const (
+		all    = "; left out for covering too few items: strong (7 of 100 items), threshold 0, threshold 1, threshold 2 and 2 more (30 of 100 items); "
+		record = "record their answers to every item (clearbar eval, or shadow traffic) to compare them"
+	)
+	tests := []struct {
+		name   string
+		target Target
+		want   string
+	}{
+		{"bar", Target{Objective: ClearBar, Quality: 0.95},
+			"no policy reaches quality 95.00%: the best is cascade at 86.00%; lower the bar, add a stronger model, or use a better scorer" + all + record},
+		{"strong share", Target{Objective: StrongShare, StrongShare: 0.05},
+			"no policy sends at most 5.0% of the items to the strong model: the fewest is weak with 10.0%" + all + record},
+		{"budget", Target{Objective: Budget, Budget: clearbar.MoneyFromUSD(0.0005)},
+			"no policy costs at most $0.000500 per item: the cheapest is weak at $0.00100; raise the budget" + all + record},
+		{"kind", Target{Objective: ClearBar, Quality: 0.8, Kinds: []string{"threshold"}},
+			"no results of kind threshold to calibrate; left out for covering too few items: threshold 0, threshold 1, threshold 2 and 2 more (30 of 100 items); " + record},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Calibrate(rs, tt.target)
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("calibration %+v, error\n%v\nwant\n%s", c, err, tt.want)
+			}
+		})
+	}
+	// Without narrow results, the errors are as they were.
+	if _, err := Calibrate(rs[:2], Target{Objective: ClearBar, Quality: 0.95}); err == nil || strings.Contains(err.Error(), "left out") {
+		t.Errorf("error %v, want one that names nothing left out", err)
 	}
 }
 

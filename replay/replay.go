@@ -104,7 +104,8 @@ type Options struct {
 	ModelsOfCategory bool
 	// Weak and Strong name the reference pair that mixes, cascades, threshold routers and
 	// APGR use. By default Strong is the single model with the best quality (the cheapest
-	// among equals) and Weak the cheapest other model (the best among equals).
+	// among equals) and Weak the cheapest other model (the best among equals), among the
+	// models evaluated on (nearly) all items; with fewer than two such, Strong is the dearest.
 	Weak, Strong string
 	// Include lists the policy kinds to evaluate (the Kind constants); nil means all.
 	Include []string
@@ -169,6 +170,12 @@ type Report struct {
 	Strong string `json:"strong"`
 	// QualityBar is the category's quality bar, when there is a category.
 	QualityBar *float64 `json:"quality_bar,omitempty"`
+	// Compared is the number of items the widest realisable policy is evaluated on. Policies
+	// evaluated on fewer than MinCoverage of them are Narrow: a recorded table (a trace
+	// export) lacks rows for some models, so they are measured on other items, and are left
+	// out of Best, the frontier, the zero router, AIQ, CostAt and the calibration (a note
+	// names them).
+	Compared int `json:"compared_items"`
 	// Results are the single-setting policies: every single model (in table order), the
 	// oracle, the spec's routes and the cascades.
 	Results []*Result `json:"results"`
@@ -185,8 +192,8 @@ type Report struct {
 	// ZeroRouterAIQ and FrontierAIQ are the AIQ of the zero router and of the frontier.
 	ZeroRouterAIQ float64 `json:"zero_router_aiq"`
 	FrontierAIQ   float64 `json:"frontier_aiq"`
-	// Best is the single model with the best quality; CostAt the cost of reaching fractions
-	// of its quality.
+	// Best is the single model with the best quality among those that are not Narrow ("" when
+	// all are); CostAt the cost of reaching fractions of its quality.
 	Best   string          `json:"best"`
 	CostAt []CostAtQuality `json:"cost_at"`
 	// Calibration is the point chosen for Options.Target (or the category's bar); nil when
@@ -381,7 +388,7 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		singles = append(singles, r)
 	}
 	rep.Results = append(rep.Results, singles...)
-	weak, strong, err := referencePair(t, singles, opts)
+	weak, strong, err := referencePair(t, singles, opts, rep)
 	if err != nil {
 		return err
 	}
@@ -519,6 +526,17 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		r.StrongShare = r.Share(strong)
 	}
 	skippedNotes(t, all, rep)
+	// What compares policies (the best model, the frontier, AIQ, the cost at a quality, the
+	// calibration) compares those evaluated on (nearly) the same items only.
+	wide, narrow, widest := byCoverage(all)
+	rep.Compared = widest
+	for _, r := range narrow {
+		r.Narrow = true
+	}
+	for _, c := range rep.Curves {
+		c.Narrow = slices.ContainsFunc(c.Points, func(p *Result) bool { return p.Narrow })
+	}
+	narrowNote(rep, widest)
 
 	var singlePts []Point
 	var best *Result
@@ -527,8 +545,11 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		if r.Items == 0 {
 			continue
 		}
-		singlePts = append(singlePts, r.point())
 		costed = costed || r.Cost != 0
+		if r.Narrow {
+			continue
+		}
+		singlePts = append(singlePts, r.point())
 		if best == nil || r.Quality > best.Quality || r.Quality == best.Quality && r.CostUSD() < best.CostUSD() {
 			best = r
 		}
@@ -541,7 +562,7 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		return calibrate(all, cat, opts, rep)
 	}
 	// The frontier, the zero router and AIQ.
-	for _, r := range Frontier(all) {
+	for _, r := range Frontier(wide) {
 		rep.Frontier = append(rep.Frontier, r.point())
 	}
 	rep.ZeroRouter = Hull(singlePts)
@@ -552,6 +573,9 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		rep.ZeroRouterAIQ = AIQ(singlePts, lo, hi)
 		rep.FrontierAIQ = AIQ(rep.Frontier, lo, hi)
 		for _, c := range rep.Curves {
+			if c.Narrow {
+				continue
+			}
 			pts := make([]Point, len(c.Points))
 			for i, p := range c.Points {
 				pts[i] = p.point()
@@ -564,7 +588,7 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		if fr == nil {
 			fr = DefaultFractions
 		}
-		rep.CostAt = CostAt(all, best.Quality, best.CostUSD(), fr)
+		rep.CostAt = CostAt(wide, best.Quality, best.CostUSD(), fr)
 	}
 
 	return calibrate(all, cat, opts, rep)
@@ -621,22 +645,19 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 		if err != nil {
 			rep.note("calibration: " + oneLine(err))
 		}
+		// Calibrate leaves out what is Narrow (its Excluded; narrowNote names them).
 		rep.Calibration = cal
-		if cal != nil && len(cal.Excluded) > 0 {
-			var parts []string
-			for _, x := range cal.Excluded {
-				parts = append(parts, fmt.Sprintf("%s (%d of %d items)", x.Name, x.Items, x.Of))
-			}
-			rep.note("left out of the calibration for covering too few items to compare with the others: " + strings.Join(parts, ", ") +
-				"; a model with rows only for some items (in a trace export, the later steps of a cascade answer only what escalated) is measured on a selection: add its answers to every item, with clearbar eval or shadow traffic")
-		}
 	}
 	return nil
 }
 
 // referencePair picks the weak and strong models: the options', else the best-quality single
-// model and the cheapest other one. Both are "" when fewer than two models have items.
-func referencePair(t *Table, singles []*Result, opts Options) (weak, strong string, err error) {
+// model and the cheapest other one, among the single models evaluated on (nearly) all items
+// (see byCoverage). With fewer than two of those, qualities measured on different items are
+// not compared: the strong model is the dearest and the weak the cheapest other, and a note
+// says so.
+// Both are "" when fewer than two models have items.
+func referencePair(t *Table, singles []*Result, opts Options, rep *Report) (weak, strong string, err error) {
 	for _, name := range []string{opts.Weak, opts.Strong} {
 		if name != "" && t.Index(name) < 0 {
 			return "", "", fmt.Errorf("reference model %q is not in the outcomes table (its models: %s)", name, strings.Join(t.models, ", "))
@@ -645,10 +666,15 @@ func referencePair(t *Table, singles []*Result, opts Options) (weak, strong stri
 	if opts.Weak != "" && opts.Weak == opts.Strong {
 		return "", "", fmt.Errorf("the weak and the strong model are both %q: name two different models", opts.Weak)
 	}
+	pool, narrow, widest := byCoverage(singles)
+	byCost := len(pool) < 2
+	if byCost {
+		pool = append(pool, narrow...)
+	}
 	pick := func(except string, order func(a, b *Result) int) string {
 		var cands []*Result
-		for _, r := range singles {
-			if r.Items > 0 && r.Name != except {
+		for _, r := range pool {
+			if r.Name != except {
 				cands = append(cands, r)
 			}
 		}
@@ -657,21 +683,52 @@ func referencePair(t *Table, singles []*Result, opts Options) (weak, strong stri
 		}
 		return slices.MinFunc(cands, order).Name
 	}
+	cheaper := func(a, b *Result) int { return cmp.Compare(a.CostUSD(), b.CostUSD()) }
+	better := func(a, b *Result) int { return cmp.Compare(b.Quality, a.Quality) }
 	strong, weak = opts.Strong, opts.Weak
 	if strong == "" {
-		strong = pick(weak, func(a, b *Result) int {
-			return cmp.Or(cmp.Compare(b.Quality, a.Quality), cmp.Compare(a.CostUSD(), b.CostUSD()))
-		})
+		if byCost {
+			strong = pick(weak, func(a, b *Result) int { return cmp.Or(cheaper(b, a), better(a, b)) })
+		} else {
+			strong = pick(weak, func(a, b *Result) int { return cmp.Or(better(a, b), cheaper(a, b)) })
+		}
 	}
 	if weak == "" {
-		weak = pick(strong, func(a, b *Result) int {
-			return cmp.Or(cmp.Compare(a.CostUSD(), b.CostUSD()), cmp.Compare(b.Quality, a.Quality))
-		})
+		weak = pick(strong, func(a, b *Result) int { return cmp.Or(cheaper(a, b), better(a, b)) })
 	}
 	if weak == "" || strong == "" {
 		return "", "", nil
 	}
+	if byCost && len(narrow) > 0 && (opts.Weak == "" || opts.Strong == "") {
+		var parts []string
+		for _, r := range narrow {
+			parts = append(parts, fmt.Sprintf("%s on %d", r.Name, r.Items))
+		}
+		rep.note(fmt.Sprintf("the reference pair %s → %s was chosen by cost: the single models are evaluated on different items (%s of %d), so their qualities are not compared; name the pair with --weak and --strong",
+			weak, strong, strings.Join(parts, ", "), widest))
+	}
 	return weak, strong, nil
+}
+
+// narrowNote names the realisable policies that are Narrow, and what to do about them.
+func narrowNote(rep *Report, widest int) {
+	var ex []Excluded
+	for _, r := range rep.Results {
+		if r.Narrow && r.Realisable {
+			ex = append(ex, Excluded{Name: r.Name, Items: r.Items, Of: widest})
+		}
+	}
+	for _, c := range rep.Curves {
+		if c.Narrow {
+			ex = append(ex, Excluded{Name: fmt.Sprintf("the %s curve", c.Name), Items: c.Points[0].Items, Of: widest})
+		}
+	}
+	if len(ex) == 0 {
+		return
+	}
+	rep.note(fmt.Sprintf("%s evaluated on fewer than %.0f%% of the %d items the widest policy covers (marked * in the table) %s not comparable with the others, and left out of the best single model, the frontier, AIQ, the cost of reaching the best model's quality and the calibration: %s; "+
+		"a model with rows only for some items (in a trace export, the later steps of a cascade answer only what escalated) is measured on a selection: add its answers to every item, with clearbar eval or shadow traffic",
+		plural(len(ex), "policy"), MinCoverage*100, widest, map[bool]string{true: "is", false: "are"}[len(ex) == 1], describeExcluded(ex)))
 }
 
 // coverageNotes reports missing and ungraded cells.

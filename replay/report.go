@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,12 +23,13 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the report as aligned plain text for a terminal: the policies, the curves'
 // APGR and AIQ, the frontier, the cost of reaching the best model's quality, the calibration
-// and the notes. Curve points are summarised; WriteJSON has them all.
+// and the notes. Narrow policies and curves are marked *, with a footnote. Curve points are
+// summarised; WriteJSON has them all.
 func (r *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "Clearbar replay%s\n", r.heading())
-	fmt.Fprintf(ew, "%s items · %d models · grade %s · reference pair %s → %s · best single model %s\n\n",
-		groupInt(r.Items), len(r.Models), r.Grade, r.Weak, r.Strong, r.Best)
+	fmt.Fprintf(ew, "%s items · %d models · grade %s · reference pair %s → %s%s\n\n",
+		groupInt(r.Items), len(r.Models), r.Grade, r.Weak, r.Strong, r.bestText())
 
 	// The policy's name comes last: names run long (a cascade with its validator strength), and
 	// the numbers stay in columns a terminal can show.
@@ -45,10 +47,13 @@ func (r *Report) WriteText(w io.Writer) error {
 		if r.Calibration != nil && r.Calibration.Chosen == x {
 			mark = "▶"
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", mark, pct(x.Quality), money(x.CostPerItem), money(x.Cost),
-			ms(x.LatencyMeanMS, x.LatencyItems), ms(x.LatencyP95MS, x.LatencyItems), pct1(x.Escalation), pct1(x.StrongShare), x.Items, x.Kind, x.Name)
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, pct(x.Quality), money(x.CostPerItem), money(x.Cost),
+			ms(x.LatencyMeanMS, x.LatencyItems), ms(x.LatencyP95MS, x.LatencyItems), pct1(x.Escalation), pct1(x.StrongShare), itemsCell(x), x.Kind, x.Name)
 	}
 	tw.Flush()
+	if f := r.narrowFootnote(); f != "" {
+		fmt.Fprintf(ew, "  %s\n", f)
+	}
 
 	if len(r.Curves) > 0 {
 		aiq := func(v float64) string {
@@ -75,14 +80,19 @@ func (r *Report) WriteText(w io.Writer) error {
 					}
 				}
 			}
-			diff := "-"
-			if costed {
+			caiq, diff, name := aiq(c.AIQ), "-", c.Name
+			if costed && !c.Narrow {
 				diff = strconv.FormatFloat(c.AIQ-r.ZeroRouterAIQ, 'f', 4, 64)
 				if c.AIQ >= r.ZeroRouterAIQ {
 					diff = "+" + diff
 				}
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\t\n", c.Name, len(c.Points), apgr, aiq(c.AIQ), diff, strings.Join(cpt, " / "))
+			if c.Narrow {
+				// Measured on other items than the zero router: APGR and CPT, against the
+				// pair on the curve's own items, stand.
+				caiq, name = "-", name+" *"
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\t\n", name, len(c.Points), apgr, caiq, diff, strings.Join(cpt, " / "))
 		}
 		tw.Flush()
 	}
@@ -133,6 +143,33 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return ew.err
+}
+
+// bestText is the heading's best single model, when one is not Narrow.
+func (r *Report) bestText() string {
+	if r.Best == "" {
+		return ""
+	}
+	return " · best single model " + r.Best
+}
+
+// itemsCell is a result's ITEMS cell: a Narrow result is marked (see narrowFootnote).
+func itemsCell(x *Result) string {
+	if x.Narrow {
+		return strconv.Itoa(x.Items) + "*"
+	}
+	return strconv.Itoa(x.Items)
+}
+
+// narrowFootnote explains the mark of Narrow results and curves; "" when there are none.
+func (r *Report) narrowFootnote() string {
+	narrow := slices.ContainsFunc(r.Results, func(x *Result) bool { return x.Narrow }) ||
+		slices.ContainsFunc(r.Curves, func(c *Curve) bool { return c.Narrow })
+	if !narrow {
+		return ""
+	}
+	return fmt.Sprintf("* evaluated on fewer than %.0f%% of the %s items the widest policy covers: not comparable with the others, and left out of the best single model, the frontier, AIQ, the cost of reaching the best model's quality and the calibration (see the notes)",
+		MinCoverage*100, groupInt(r.Compared))
 }
 
 func (r *Report) heading() string {
@@ -245,10 +282,11 @@ func (e *errWriter) Write(p []byte) (int, error) {
 // inline SVG, the tables of WriteText, and the notes. It has no scripts and loads nothing.
 func (r *Report) WriteHTML(w io.Writer) error {
 	data := struct {
-		R     *Report
-		Title string
-		Chart template.HTML
-	}{R: r, Title: "Clearbar replay" + r.heading(), Chart: template.HTML(chart{width: 960, height: 540}.svg(r))}
+		R        *Report
+		Title    string
+		Chart    template.HTML
+		Footnote string
+	}{R: r, Title: "Clearbar replay" + r.heading(), Chart: template.HTML(chart{width: 960, height: 540}.svg(r)), Footnote: r.narrowFootnote()}
 	return pageTemplate.Execute(w, data)
 }
 
@@ -268,6 +306,8 @@ var pageTemplate = template.Must(template.New("replay").Funcs(template.FuncMap{
 	"f4":     func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) },
 	"chosen": func(r *Report, x *Result) bool { return r.Calibration != nil && r.Calibration.Chosen == x },
 	"group":  groupInt,
+	"items":  itemsCell,
+	"best":   (*Report).bestText,
 }).Parse(pageHTML))
 
 const pageHTML = `<!DOCTYPE html>
@@ -292,20 +332,21 @@ code{background:#f4f4f4;padding:0 .2rem}
 </head>
 <body>
 <h1>{{.Title}}</h1>
-<p class="sub">{{group .R.Items}} items · {{len .R.Models}} models · grade {{.R.Grade}} · reference pair {{.R.Weak}} → {{.R.Strong}} · best single model {{.R.Best}}</p>
+<p class="sub">{{group .R.Items}} items · {{len .R.Models}} models · grade {{.R.Grade}} · reference pair {{.R.Weak}} → {{.R.Strong}}{{best .R}}</p>
 <div class="chart">{{.Chart}}</div>
 {{with .R.Calibration}}<h2>Calibration</h2>
 <p>For {{target .Target}}: <strong>{{.Chosen.Name}}</strong> — quality {{pct .Chosen.Quality}}, {{.Chosen.CostPerItem}} per item, {{pct1 .Chosen.StrongShare}} strong calls{{with params .Chosen}}; {{.}}{{end}}. Chosen among {{.Candidates}} policies, in sample.</p>{{end}}
 <h2>Policies</h2>
 <div class="chart"><table>
 <tr><th>Policy</th><th>Kind</th><th>Items</th><th>Quality</th><th>Cost/item</th><th>Total</th><th>Mean</th><th>P95</th><th>Escalated</th><th>Strong</th></tr>
-{{range .R.Results}}<tr{{if chosen $.R .}} class="chosen"{{end}}><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{.Items}}</td><td>{{pct .Quality}}</td><td>{{.CostPerItem}}</td><td>{{.Cost}}</td><td>{{ms .LatencyMeanMS .LatencyItems}}</td><td>{{ms .LatencyP95MS .LatencyItems}}</td><td>{{pct1 .Escalation}}</td><td>{{pct1 .StrongShare}}</td></tr>
+{{range .R.Results}}<tr{{if chosen $.R .}} class="chosen"{{end}}><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{items .}}</td><td>{{pct .Quality}}</td><td>{{.CostPerItem}}</td><td>{{.Cost}}</td><td>{{ms .LatencyMeanMS .LatencyItems}}</td><td>{{ms .LatencyP95MS .LatencyItems}}</td><td>{{pct1 .Escalation}}</td><td>{{pct1 .StrongShare}}</td></tr>
 {{end}}</table></div>
+{{with .Footnote}}<p class="note">{{.}}</p>{{end}}
 {{if .R.Curves}}<h2>Routers and mixes</h2>
 <p class="note">APGR is RouteLLM's average performance gap recovered (0: no better than the weak model, 0.5: a random mix, 1: the strong model's quality at any share). AIQ is RouterBench's average quality over the cost range {{usd (index .R.CostRange 0)}}–{{usd (index .R.CostRange 1)}}; the zero router (random mixes of single models) scores {{f4 .R.ZeroRouterAIQ}}.</p>
 <table>
 <tr><th>Curve</th><th>Points</th><th>Weak quality</th><th>Strong quality</th><th>APGR</th><th>AIQ</th><th>Strong calls for 20% / 50% / 80% of the gap</th></tr>
-{{range .R.Curves}}<tr><td>{{.Name}}</td><td>{{len .Points}}</td><td>{{pct .WeakQuality}}</td><td>{{pct .StrongQuality}}</td><td>{{apgr .}}</td><td>{{f4 .AIQ}}</td><td>{{range $i, $c := .CPT}}{{if $i}} / {{end}}{{if $c.Reached}}{{pct1 $c.StrongShare}}{{else}}never{{end}}{{end}}</td></tr>
+{{range .R.Curves}}<tr><td>{{.Name}}{{if .Narrow}} *{{end}}</td><td>{{len .Points}}</td><td>{{pct .WeakQuality}}</td><td>{{pct .StrongQuality}}</td><td>{{apgr .}}</td><td>{{if .Narrow}}–{{else}}{{f4 .AIQ}}{{end}}</td><td>{{range $i, $c := .CPT}}{{if $i}} / {{end}}{{if $c.Reached}}{{pct1 $c.StrongShare}}{{else}}never{{end}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{if .R.CostAt}}<h2>Cost of reaching {{.R.Best}}'s quality</h2>
 <table>

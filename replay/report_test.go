@@ -219,3 +219,95 @@ func TestChartLabelsDoNotCollide(t *testing.T) {
 		}
 	}
 }
+
+// traceRows are what a gateway's trace export of the cascade small → strong records: small
+// answered every item (70 of 100 pass), strong only the 30 that escalated (27 pass), so strong
+// is measured on a selection, at 90%, where it does better than small does overall.
+func traceRows() []outcomes.Row {
+	var rows []outcomes.Row
+	for i := range 100 {
+		id := fmt.Sprintf("r%03d", i)
+		small := i%10 < 7
+		rows = append(rows, row(id, "small", small, 0.0001))
+		if !small {
+			rows = append(rows, row(id, "strong", i%10 != 9 || i >= 30, 0.002))
+		}
+	}
+	return rows
+}
+
+// TestReportComparesPoliciesOnTheSameItems: policies evaluated on fewer items than the widest
+// (strong, and whatever needs it, in a trace export) are marked in every format and left out
+// of the best single model, the frontier, the zero router, AIQ, the cost at a quality and the
+// calibration, and a note names them and says what to do.
+func TestReportComparesPoliciesOnTheSameItems(t *testing.T) {
+	rep, err := replay.Run(context.Background(), nil, source(traceRows()), replay.Options{Target: &replay.Target{Objective: replay.ClearBar, Quality: 0.85}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strong, small := rep.Result("strong"), rep.Result("small")
+	if strong.Items != 30 || strong.Quality != 0.9 || !strong.Narrow || small.Items != 100 || small.Narrow || rep.Compared != 100 {
+		t.Fatalf("strong on %d items (quality %v, narrow %v), small on %d (narrow %v), compared %d: want 30 (0.9, narrow), 100 (not narrow), 100",
+			strong.Items, strong.Quality, strong.Narrow, small.Items, small.Narrow, rep.Compared)
+	}
+	for _, r := range rep.All() {
+		if r.Narrow != (r.Items < 95) {
+			t.Errorf("%s on %d items: narrow %v", r.Name, r.Items, r.Narrow)
+		}
+	}
+	// strong's 90% on the items small failed is no better than small's 70% on all of them.
+	if rep.Best != "small" || rep.Weak != "small" || rep.Strong != "strong" {
+		t.Errorf("best %q, pair %s → %s; want small, and small → strong", rep.Best, rep.Weak, rep.Strong)
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	for _, want := range []string{
+		"the reference pair small → strong was chosen by cost: the single models are evaluated on different items (strong on 30 of 100), so their qualities are not compared; name the pair with --weak and --strong",
+		"evaluated on fewer than 95% of the 100 items the widest policy covers (marked * in the table) are not comparable with the others, and left out of the best single model, the frontier, AIQ, the cost of reaching the best model's quality and the calibration: strong, cascade small → strong (d=0.5 f=0.02), the mix small/strong curve (30 of 100 items)",
+		"add its answers to every item, with clearbar eval or shadow traffic",
+		"calibration: no policy reaches quality 85.00%: the best is small at 70.00%; lower the bar, add a stronger model, or use a better scorer; left out for covering too few items: strong, cascade small → strong (d=0.5 f=0.02), mix small/strong 0% and 10 more (30 of 100 items)",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("the notes lack %q:\n%s", want, notes)
+		}
+	}
+	for _, p := range rep.Frontier {
+		if r := rep.Result(p.Policy); r == nil || r.Narrow {
+			t.Errorf("frontier point %s is narrow", p.Policy)
+		}
+	}
+	if len(rep.ZeroRouter) != 1 || rep.ZeroRouter[0].Policy != "small" || rep.CostRange[0] != rep.CostRange[1] {
+		t.Errorf("zero router %v over %v: want small alone", rep.ZeroRouter, rep.CostRange)
+	}
+	for _, c := range rep.CostAt {
+		if c.Target != c.Fraction*0.7 {
+			t.Errorf("cost at %v of the best model's quality: target %v, want %v of small's", c.Fraction, c.Target, c.Fraction*0.7)
+		}
+	}
+	if len(rep.Curves) != 1 || !rep.Curves[0].Narrow || rep.Curves[0].AIQ != 0 || rep.Calibration != nil {
+		t.Errorf("curves %+v, calibration %+v: want the mix narrow, without AIQ, and no calibration", rep.Curves, rep.Calibration)
+	}
+
+	var text, page, js bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	const footnote = "* evaluated on fewer than 95% of the 100 items the widest policy covers: not comparable with the others, and left out of"
+	if !regexp.MustCompile(`(?m)^  90\.00% .* 30\* +single +strong$`).MatchString(text.String()) ||
+		!regexp.MustCompile(`(?m)^  mix small/strong \* +11 +[\d.]+ +- +- `).MatchString(text.String()) ||
+		!strings.Contains(text.String(), "\n  "+footnote) || !strings.Contains(text.String(), "best single model small\n") {
+		t.Errorf("the text report does not mark strong and the mix, or lacks the footnote:\n%s", text.String())
+	}
+	if err := rep.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "<td>single</td><td>30*</td>") || !strings.Contains(page.String(), "<td>mix small/strong *</td>") ||
+		!strings.Contains(page.String(), `<p class="note">`+footnote) || !strings.Contains(page.String(), "on 30 items only: not comparable") {
+		t.Errorf("the page does not mark strong and the mix, or lacks the footnote")
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"compared_items": 100`) || !strings.Contains(js.String(), `"narrow": true`) {
+		t.Errorf("the JSON report lacks compared_items or narrow")
+	}
+}

@@ -29,6 +29,10 @@ type Result struct {
 	// not be, because a model it needs has no usable cell there (see Table).
 	Items   int `json:"items"`
 	Skipped int `json:"skipped"`
+	// Narrow is set by Run when the policy was evaluated on fewer than MinCoverage of the
+	// items the widest realisable one was (Report.Compared): it is not comparable with the
+	// others, and is left out of whatever the report chooses or measures across policies.
+	Narrow bool `json:"narrow,omitempty"`
 	// Quality is the mean quality of the delivered answers, Passes its sum: with GradePass
 	// the share and the expected number of items that pass.
 	Quality float64 `json:"quality"`

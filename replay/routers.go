@@ -372,8 +372,11 @@ type Curve struct {
 	// needs to recover 20%, 50% and 80% of the gap.
 	CPT []CallPerformance `json:"cpt,omitempty"`
 	// AIQ is RouterBench's average improvement in quality of the curve (see AIQ), over the
-	// report's cost range; set by Run.
+	// report's cost range; set by Run, and 0 for a Narrow curve.
 	AIQ float64 `json:"aiq"`
+	// Narrow is set by Run when the curve's points are Narrow (see Result): its APGR and CPT,
+	// measured against the pair on the curve's own items, stand; it has no AIQ.
+	Narrow bool `json:"narrow,omitempty"`
 }
 
 // CallPerformance is the share of calls to the strong model a router needs to recover Gap

@@ -116,6 +116,10 @@ type ModelStats struct {
 	Quality   float64        `json:"quality"`
 	Cost      clearbar.Money `json:"cost_per_item_usd"`
 	LatencyMS float64        `json:"latency_mean_ms"`
+	// TokensIn and TokensOut are the mean input and output tokens of the rows that record
+	// them, failed calls included; 0 when none does.
+	TokensIn  float64 `json:"tokens_in_mean,omitempty"`
+	TokensOut float64 `json:"tokens_out_mean,omitempty"`
 }
 
 // Len returns the number of items.
@@ -260,8 +264,16 @@ type Builder struct {
 	lastI   int
 	// cols[m] holds column m's cells by item; shorter columns are missing the rest.
 	cols [][]cell
-	dups int
-	row  outcomes.Row
+	// tokens[m] sums column m's recorded tokens (see ModelStats.TokensIn).
+	tokens []tokenSums
+	dups   int
+	row    outcomes.Row
+}
+
+// tokenSums sums the input and output tokens of the rows that record them, and counts those.
+type tokenSums struct {
+	in, out   float64
+	nIn, nOut int
 }
 
 type cell struct {
@@ -347,6 +359,14 @@ func (b *Builder) Add(r outcomes.Row) error {
 			b.cols[m] = col
 		}
 		col[i] = c
+		if tk := &b.tokens[m]; row.TokensIn > 0 {
+			tk.in += float64(row.TokensIn)
+			tk.nIn++
+		}
+		if tk := &b.tokens[m]; row.TokensOut > 0 {
+			tk.out += float64(row.TokensOut)
+			tk.nOut++
+		}
 		if b.opts.Observe != nil {
 			if err := b.opts.Observe(i, b.models[m], row); err != nil {
 				return err
@@ -371,6 +391,7 @@ func (b *Builder) addModel(model string) []int {
 			b.models = append(b.models, name)
 			b.srcs = append(b.srcs, nil)
 			b.cols = append(b.cols, nil)
+			b.tokens = append(b.tokens, tokenSums{})
 		}
 		b.srcs[m] = append(b.srcs[m], model)
 		cols = append(cols, m)
@@ -440,6 +461,12 @@ func (b *Builder) Table() *Table {
 		}
 		if timed > 0 {
 			st.LatencyMS = lat / float64(timed)
+		}
+		if tk := b.tokens[m]; tk.nIn > 0 {
+			st.TokensIn = tk.in / float64(tk.nIn)
+		}
+		if tk := b.tokens[m]; tk.nOut > 0 {
+			st.TokensOut = tk.out / float64(tk.nOut)
 		}
 	}
 	return t

@@ -227,7 +227,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if refused != nil {
 		return refused
 	}
-	return m.writeCalibration(specFile, s, *category, *router, rep)
+	return m.writeCalibration(specFile, s, *category, *router, *table, rep)
 }
 
 func splitList(s string) []string {
@@ -609,14 +609,20 @@ func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
 // or willingness to pay as a score route (with the measured share of requests each model
 // starts on and its pass rate there), a single model or a split (with the models' measured
 // pass rates, from which the estimate prices them), or a cascade. The spec is rewritten only
-// when the edited document still loads.
-func (m *Main) writeCalibration(file string, s *spec.Spec, category, router string, rep *replay.Report) error {
+// when the edited document still loads. Tokens are not written: when the replayed calls'
+// differ from the category's, a note says so (see tokensNote). table is the --outcomes file.
+func (m *Main) writeCalibration(file string, s *spec.Spec, category, router, table string, rep *replay.Report) error {
 	cal := rep.Calibration
 	if cal == nil {
 		fmt.Fprintf(m.Stderr, "clearbar replay: nothing to write into %s: no policy meets the target (see the notes)\n", file)
 		return errFailed
 	}
 	ch := cal.Chosen
+	tokens := func() {
+		if note := tokensNote(s, category, rep, ch, file, table); note != "" {
+			fmt.Fprintf(m.Stdout, "  %s\n", note)
+		}
+	}
 	var (
 		form              string
 		value             any
@@ -626,6 +632,7 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 	switch ch.Kind {
 	case replay.KindSpec:
 		fmt.Fprintf(m.Stdout, "\nThe spec's own route is the calibrated choice: %s. Nothing to change.\n", ch.Name)
+		tokens()
 		return nil
 	case replay.KindThreshold, replay.KindWTP:
 		if router == "" {
@@ -708,6 +715,7 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 	}
 	if bytes.Equal(orig, data) {
 		fmt.Fprintf(m.Stdout, "\n%s already has the calibrated route.\n", file)
+		tokens()
 		return nil
 	}
 	if err := replaceFile(file, data); err != nil {
@@ -729,7 +737,79 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router stri
 			fmt.Fprintf(m.Stdout, "  score route over %s with threshold %v\n", strings.Join(sc["models"].([]string), ", "), th)
 		}
 	}
+	tokens()
 	return nil
+}
+
+// tokensOff is how far, as a share of the category's tokens, the replayed calls' mean tokens
+// may be before tokensNote speaks.
+const tokensOff = 0.2
+
+// tokensNote compares the mean tokens in and out of the calls the calibrated policy ch made in
+// the replay (each model's recorded mean, weighted by its calls) with the category's tokens,
+// which the estimate prices every call at: when either is more than tokensOff apart, the
+// estimate's cost differs from the replay's, and the note says what to change. Reasoning
+// tokens, which providers count among the output tokens, are added to the category's output
+// for models that bill them. "" when they agree, or the rows record no tokens.
+func tokensNote(s *spec.Spec, category string, rep *replay.Report, ch *replay.Result, file, table string) string {
+	c := s.Category(category)
+	stats := map[string]replay.ModelStats{}
+	for _, st := range rep.Models {
+		stats[st.Name] = st
+	}
+	assumedIn, assumedOut := c.Tokens.In.Mean(), c.Tokens.Out.Mean()
+	var in, out, reasoning, wIn, wOut float64
+	for _, name := range slices.Sorted(maps.Keys(ch.Calls)) {
+		calls, st := ch.Calls[name], stats[name]
+		if st.TokensIn > 0 {
+			in, wIn = in+calls*st.TokensIn, wIn+calls
+		}
+		if st.TokensOut > 0 {
+			out, wOut = out+calls*st.TokensOut, wOut+calls
+			if md := s.Model(name); md != nil && md.Resolved.Reasoning {
+				reasoning += calls * c.Tokens.Reasoning.Mean()
+			}
+		}
+	}
+	if wIn > 0 {
+		in /= wIn
+	}
+	if wOut > 0 {
+		out, reasoning = out/wOut, reasoning/wOut
+	}
+	off := func(measured, assumed float64) bool {
+		return measured > 0 && math.Abs(measured-assumed) > tokensOff*assumed
+	}
+	if !off(in, assumedIn) && !off(out, assumedOut+reasoning) {
+		return ""
+	}
+	// What to write: the measured figure where it is off, the spec's elsewhere; output tokens
+	// without the reasoning the category states apart.
+	setIn, setOut := assumedIn, assumedOut
+	var got, want []string
+	if in > 0 {
+		got, want = append(got, fmt.Sprintf("%.0f tokens in", in)), append(want, fmt.Sprintf("%.0f in", assumedIn))
+		if off(in, assumedIn) {
+			setIn = in
+		}
+	}
+	if out > 0 {
+		got, want = append(got, fmt.Sprintf("%.0f out", out)), append(want, fmt.Sprintf("%.0f out", assumedOut+reasoning))
+		if off(out, assumedOut+reasoning) {
+			setOut = max(out-reasoning, 0)
+		}
+	}
+	measured := "clearbar estimate " + file + " --measured OUTCOMES"
+	if table != "" {
+		measured = "clearbar estimate " + file + " --measured " + table
+	}
+	band := ""
+	if c.Tokens.In.Dist || c.Tokens.Out.Dist {
+		band = " (or bands {p50, p95} with those means)"
+	}
+	return fmt.Sprintf("note: the calls of %s average %s in the replay, but category %q assumes %s, at which clearbar estimate prices every call: "+
+		"its cost per request will differ from the replay's %s; set tokens: {in: %.0f, out: %.0f} in category %q%s, or run %s, which prices each model at the tokens measured",
+		ch.Name, strings.Join(got, " and "), category, strings.Join(want, " and "), ch.CostPerItem, setIn, setOut, category, band, measured)
 }
 
 func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }

@@ -707,7 +707,8 @@ func TestReplayCalibrateReplaysAsWritten(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
 		}
 		rep.Results, rep.Calibration = nil, nil
-		if err := json.Unmarshal([]byte(out[:strings.LastIndex(out, "}")+1]), &rep); err != nil {
+		// The report, then what --calibrate wrote.
+		if err := json.NewDecoder(strings.NewReader(out)).Decode(&rep); err != nil {
 			t.Fatalf("%v: %v\n%.500s", args, err, out)
 		}
 	}
@@ -900,5 +901,107 @@ func TestReplayCalibrateLeavesOutAModelWithoutRows(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--models", "small,spare"); code == 0 || !strings.Contains(errOut, `model "spare" (in the models to replay) has no rows`) {
 		t.Errorf("--models naming a model without rows: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestReplayCalibrateTokensNote: --calibrate writes the measured pass rates, not tokens, so
+// when the replayed calls' tokens are more than 20% off the category's, it says so with both
+// figures and what to set; with those tokens set, the estimate's cost is the replay's. Tokens
+// within 20% say nothing.
+func TestReplayCalibrateTokensNote(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "spec.yaml")
+	doc := `version: 1
+name: tokens
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated}}
+models:
+  small:  {provider: sim, model: small-1, price: {input: 1, output: 1}}
+  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 50, out: 20} # guessed
+    quality_bar: 0.8
+    route:
+      model: small
+    assume: {pass_rate: {small: 0.5, strong: 0.9}}
+`
+	table := func(in, out int) string {
+		var rows []outcomes.Row
+		for i := range 100 {
+			prompt := fmt.Sprintf("question %d", i)
+			small, strong := i%2 == 0, i%10 != 0
+			// No cost recorded: the spec's prices price the rows' tokens.
+			rows = append(rows,
+				outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "small", TokensIn: in, TokensOut: out, Pass: &small},
+				outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "strong", TokensIn: in, TokensOut: out, Pass: &strong})
+		}
+		path := filepath.Join(dir, fmt.Sprintf("qa-%d-%d.jsonl", in, out))
+		writeRows(t, path, rows)
+		return path
+	}
+	estimateCost := func(args ...string) clearbar.Money {
+		t.Helper()
+		code, out, errOut := run(t, append([]string{"estimate", specFile, "--format", "json", "--samples", "2000"}, args...)...)
+		if code != 0 {
+			t.Fatalf("estimate: %d %s", code, errOut)
+		}
+		var rep struct {
+			Policies []struct {
+				Name       string `json:"name"`
+				Categories []struct {
+					Cost clearbar.Money `json:"cost_per_request_usd"`
+				} `json:"categories"`
+			} `json:"policies"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Policies) == 0 || rep.Policies[0].Name != "spec" {
+			t.Fatalf("estimate JSON: %v\n%.300s", err, out)
+		}
+		return rep.Policies[0].Categories[0].Cost
+	}
+
+	if err := os.WriteFile(specFile, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	long := table(400, 100)
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", long, "--category", "qa", "--include", "oracle", "--calibrate")
+	if code != 0 || !strings.Contains(out, "Wrote the calibrated route") {
+		t.Fatalf("replay --calibrate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	want := `note: the calls of strong average 400 tokens in and 100 out in the replay, but category "qa" assumes 50 in and 20 out, at which clearbar estimate prices every call: ` +
+		`its cost per request will differ from the replay's $0.00700; set tokens: {in: 400, out: 100} in category "qa", or run clearbar estimate ` + specFile + ` --measured ` + long
+	if !strings.Contains(out, want) {
+		t.Errorf("no note on the tokens, or another; want %q in\n%s", want, out)
+	}
+	// Following the note: the estimate's cost is the replay's (to the estimate's failed calls,
+	// a few in a million, which cost nothing).
+	replayed := clearbar.MoneyFromUSD(0.007)
+	agrees := func(got clearbar.Money) bool { return math.Abs(float64(got-replayed)) <= 1e-4*float64(replayed) }
+	if got := estimateCost(); agrees(got) {
+		t.Errorf("the estimate at the guessed tokens costs %v, the replay's cost: the fixture does not test the note", got)
+	}
+	data, _ := os.ReadFile(specFile)
+	if err := os.WriteFile(specFile, []byte(strings.Replace(string(data), "{in: 50, out: 20}", "{in: 400, out: 100}", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := estimateCost(); !agrees(got) {
+		t.Errorf("with the tokens the note gives, the estimate costs %v (%d nano-dollars) per request; the replay $0.00700", got, int64(got))
+	}
+	// Or, as the note says, with the guessed tokens and --measured.
+	if err := os.WriteFile(specFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := estimateCost("--measured", long); !agrees(got) {
+		t.Errorf("estimate --measured costs %v per request; the replay $0.00700", got)
+	}
+
+	// Within 20% of the category's tokens: no note.
+	if err := os.WriteFile(specFile, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, "replay", specFile, "--outcomes", table(55, 23), "--category", "qa", "--include", "oracle", "--calibrate")
+	if code != 0 || !strings.Contains(out, "Wrote the calibrated route") || strings.Contains(out, "note: the calls of") {
+		t.Errorf("tokens within 20%%: exit %d, or a note\n%s\n%s", code, out, errOut)
 	}
 }
