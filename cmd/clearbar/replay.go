@@ -227,7 +227,12 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if refused != nil {
 		return refused
 	}
-	return m.writeCalibration(specFile, s, *category, *router, *table, rep)
+	// What was written is said on standard output, unless a JSON or HTML report is there.
+	say := m.Stdout
+	if *format != "text" && *out == "" {
+		say = m.Stderr
+	}
+	return m.writeCalibration(say, specFile, s, *category, *router, *table, rep)
 }
 
 func splitList(s string) []string {
@@ -608,10 +613,10 @@ func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
 // writeCalibration writes the calibrated setting into the spec's category: a router threshold
 // or willingness to pay as a score route (with the measured share of requests each model
 // starts on and its pass rate there), a single model or a split (with the models' measured
-// pass rates, from which the estimate prices them), or a cascade. The spec is rewritten only
+// pass rates, from which the estimate prices them), or a cascade, saying what it wrote on say. The spec is rewritten only
 // when the edited document still loads. Tokens are not written: when the replayed calls'
 // differ from the category's, a note says so (see tokensNote). table is the --outcomes file.
-func (m *Main) writeCalibration(file string, s *spec.Spec, category, router, table string, rep *replay.Report) error {
+func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, category, router, table string, rep *replay.Report) error {
 	cal := rep.Calibration
 	if cal == nil {
 		fmt.Fprintf(m.Stderr, "clearbar replay: nothing to write into %s: no policy meets the target (see the notes)\n", file)
@@ -620,7 +625,7 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router, tab
 	ch := cal.Chosen
 	tokens := func() {
 		if note := tokensNote(s, category, rep, ch, file, table); note != "" {
-			fmt.Fprintf(m.Stdout, "  %s\n", note)
+			fmt.Fprintf(say, "  %s\n", note)
 		}
 	}
 	var (
@@ -631,7 +636,7 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router, tab
 	)
 	switch ch.Kind {
 	case replay.KindSpec:
-		fmt.Fprintf(m.Stdout, "\nThe spec's own route is the calibrated choice: %s. Nothing to change.\n", ch.Name)
+		fmt.Fprintf(say, "\nThe spec's own route is the calibrated choice: %s. Nothing to change.\n", ch.Name)
 		tokens()
 		return nil
 	case replay.KindThreshold, replay.KindWTP:
@@ -714,27 +719,27 @@ func (m *Main) writeCalibration(file string, s *spec.Spec, category, router, tab
 		return fmt.Errorf("the calibrated spec would not load, so %s is unchanged: %w", file, err)
 	}
 	if bytes.Equal(orig, data) {
-		fmt.Fprintf(m.Stdout, "\n%s already has the calibrated route.\n", file)
+		fmt.Fprintf(say, "\n%s already has the calibrated route.\n", file)
 		tokens()
 		return nil
 	}
 	if err := replaceFile(file, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "\nWrote the calibrated route of %q into %s: %s (quality %.2f%%, %s per request).\n",
+	fmt.Fprintf(say, "\nWrote the calibrated route of %q into %s: %s (quality %.2f%%, %s per request).\n",
 		category, file, ch.Name, ch.Quality*100, ch.CostPerItem)
 	if len(passRates) > 0 {
 		var parts []string
 		for _, name := range slices.Sorted(maps.Keys(passRates)) {
 			parts = append(parts, fmt.Sprintf("%s %v", name, passRates[name]))
 		}
-		fmt.Fprintf(m.Stdout, "  assume.pass_rate set to the rates measured on these outcomes (%s), from which the estimate prices the route\n", strings.Join(parts, ", "))
+		fmt.Fprintf(say, "  assume.pass_rate set to the rates measured on these outcomes (%s), from which the estimate prices the route\n", strings.Join(parts, ", "))
 	}
 	if sc, ok := value.(map[string]any); ok {
 		if wtp, ok := sc["willingness_to_pay"]; ok {
-			fmt.Fprintf(m.Stdout, "  score route over %s with willingness_to_pay %v (1/λ, in %s)\n", strings.Join(sc["models"].([]string), ", "), wtp, learn.WTPUnit)
+			fmt.Fprintf(say, "  score route over %s with willingness_to_pay %v (1/λ, in %s)\n", strings.Join(sc["models"].([]string), ", "), wtp, learn.WTPUnit)
 		} else if th, ok := sc["threshold"]; ok {
-			fmt.Fprintf(m.Stdout, "  score route over %s with threshold %v\n", strings.Join(sc["models"].([]string), ", "), th)
+			fmt.Fprintf(say, "  score route over %s with threshold %v\n", strings.Join(sc["models"].([]string), ", "), th)
 		}
 	}
 	tokens()

@@ -707,9 +707,9 @@ func TestReplayCalibrateReplaysAsWritten(t *testing.T) {
 			t.Fatalf("%v: exit %d\n%s", args, code, errOut)
 		}
 		rep.Results, rep.Calibration = nil, nil
-		// The report, then what --calibrate wrote.
-		if err := json.NewDecoder(strings.NewReader(out)).Decode(&rep); err != nil {
-			t.Fatalf("%v: %v\n%.500s", args, err, out)
+		// Standard output is the report alone: what --calibrate wrote is said on standard error.
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%v: standard output is not one JSON report: %v\n%.500s", args, err, out)
 		}
 	}
 	for _, c := range []struct{ kind, target string }{{"wtp", "strong-share=0.3"}, {"wtp", "bar"}, {"threshold", "strong-share=0.3"}, {"threshold", "bar"}} {
