@@ -35,6 +35,11 @@ type Request struct {
 	// the name of the function the model must call ("" when not set).
 	Tools      []Tool
 	ToolChoice string
+	// Functions says the client offered its functions in the deprecated functions parameter
+	// (and chose with function_call): they are in Tools and ToolChoice all the same, but the
+	// client expects the deprecated answer form, one call as message.function_call (a stream's
+	// delta.function_call) with finish_reason "function_call".
+	Functions bool
 	// ResponseFormat is the structured output the client asked for (Type "" when not set).
 	ResponseFormat ResponseFormat
 	// MaxTokens is max_completion_tokens, or the deprecated max_tokens; 0 when not set.
@@ -60,8 +65,8 @@ type Message struct {
 	Text string
 	// Attachments are the message's non-text content parts (images, audio, files), in order.
 	Attachments []Attachment
-	// ToolCalls are the calls an assistant message made; ToolCallID names the call a tool
-	// message answers.
+	// ToolCalls are the calls an assistant message made (one made in the deprecated form,
+	// function_call, has no ID); ToolCallID names the call a tool message answers.
 	ToolCalls  []ToolCall
 	ToolCallID string
 }

@@ -36,7 +36,7 @@ func badRequest(param, code, format string, args ...any) *clearbar.Error {
 var routedKeys = map[string]uint16{
 	"model": 1, "messages": 2, "stream": 4, "stream_options": 8, "tools": 16, "tool_choice": 32,
 	"response_format": 64, "max_completion_tokens": 128, "max_tokens": 256, "n": 512, "metadata": 1024, "user": 2048,
-	translate.AnthropicKey: 4096,
+	translate.AnthropicKey: 4096, "functions": 8192, "function_call": 16384,
 }
 
 // DecodeChatRequest reads an OpenAI chat completions request body into the canonical form,
@@ -60,8 +60,9 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	var err *clearbar.Error
 	var seen uint16
 	// Checked once the whole body is read, since they depend on other parameters: tool_choice
-	// on the tools, stream_options on stream, top_logprobs on logprobs.
-	var toolChoice, streamOptions, topLogprobs gjson.Result
+	// on the tools, the deprecated functions and function_call on the tools and each other,
+	// stream_options on stream, top_logprobs on logprobs.
+	var tools, toolChoice, functions, functionCall, streamOptions, topLogprobs gjson.Result
 	logprobs := false
 	root.ForEach(func(k, v gjson.Result) bool {
 		// A key given twice is read differently by different parsers (the upstream may take
@@ -100,9 +101,14 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		case "messages":
 			err = decodeMessages(r, v, lim)
 		case "tools":
+			tools = v
 			err = decodeTools(r, v)
 		case "tool_choice":
 			toolChoice = v
+		case "functions":
+			functions = v
+		case "function_call":
+			functionCall = v
 		case "response_format":
 			err = decodeResponseFormat(r, v)
 		case "stop":
@@ -151,6 +157,9 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	})
 	if err == nil {
 		err = decodeToolChoice(r, toolChoice)
+	}
+	if err == nil {
+		err = decodeFunctions(r, functions, functionCall, tools.Exists() && tools.Type != gjson.Null)
 	}
 	if err == nil && streamOptions.Exists() && streamOptions.Type != gjson.Null && !r.Stream {
 		err = badRequest("stream_options", "invalid_value", "Invalid value for 'stream_options': stream_options is only allowed when stream is true; leave it out (or null) for a request that is not streamed.")
@@ -273,6 +282,10 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 				return true
 			})
 		}
+		if fc := m.Get("function_call"); fc.IsObject() {
+			// A call made in the deprecated form, which has no id.
+			msg.ToolCalls = append(msg.ToolCalls, clearbar.ToolCall{Name: fc.Get("name").Str, Arguments: fc.Get("arguments").Str})
+		}
 		msg.ToolCallID = m.Get("tool_call_id").Str
 		if !utf8.ValidString(msg.Text) {
 			msg.Text = strings.ToValidUTF8(msg.Text, "\uFFFD")
@@ -291,8 +304,8 @@ const (
 	maxStopSequences = 4
 	maxTopLogprobs   = 20
 	maxOutputTokens  = 1<<31 - 1
-	// maxSchemaName is the longest response_format.json_schema.name OpenAI takes.
-	maxSchemaName = 64
+	// maxName is the longest response_format.json_schema.name or function name OpenAI takes.
+	maxName = 64
 )
 
 // checkStop accepts OpenAI's stop: null, a string, or an array of strings, at most
@@ -347,7 +360,7 @@ func decodeResponseFormat(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 		case !js.IsObject():
 			return invalidType("response_format.json_schema", "an object", js)
 		}
-		if err := checkSchemaName(js.Get("name")); err != nil {
+		if err := checkName("response_format.json_schema.name", "format", js.Get("name")); err != nil {
 			return err
 		}
 		r.ResponseFormat.Name = js.Get("name").Str
@@ -362,17 +375,17 @@ func decodeResponseFormat(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 	return nil
 }
 
-// checkSchemaName checks response_format.json_schema.name: required, and a-z, A-Z, 0-9,
-// underscores and dashes, at most maxSchemaName long.
-func checkSchemaName(name gjson.Result) *clearbar.Error {
-	const param = "response_format.json_schema.name"
+// checkName checks a name OpenAI restricts to ^[a-zA-Z0-9_-]{1,64}$ (response_format's
+// json_schema.name, a function's name): required, a string, and a-z, A-Z, 0-9, underscores and
+// dashes, at most maxName long. what is the thing named, for the message.
+func checkName(param, what string, name gjson.Result) *clearbar.Error {
 	switch {
 	case !name.Exists() || name.Type == gjson.Null:
-		return badRequest(param, "missing_required_parameter", "Missing required parameter: '%s'. Name the format with a-z, A-Z, 0-9, underscores and dashes, at most %d characters.", param, maxSchemaName)
+		return badRequest(param, "missing_required_parameter", "Missing required parameter: '%s'. Name the %s with a-z, A-Z, 0-9, underscores and dashes, at most %d characters.", param, what, maxName)
 	case name.Type != gjson.String:
 		return invalidType(param, "a string", name)
-	case len(name.Str) > maxSchemaName:
-		return badRequest(param, "string_above_max_length", "Invalid '%s': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", param, maxSchemaName, len(name.Str))
+	case len(name.Str) > maxName:
+		return badRequest(param, "string_above_max_length", "Invalid '%s': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", param, maxName, len(name.Str))
 	}
 	ok := name.Str != ""
 	for i := 0; ok && i < len(name.Str); i++ {
@@ -380,7 +393,7 @@ func checkSchemaName(name gjson.Result) *clearbar.Error {
 		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
 	}
 	if !ok {
-		return badRequest(param, "invalid_value", "Invalid '%s': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,%d}$', but got %q.", param, maxSchemaName, name.Str)
+		return badRequest(param, "invalid_value", "Invalid '%s': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,%d}$', but got %q.", param, maxName, name.Str)
 	}
 	return nil
 }
@@ -538,4 +551,89 @@ func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 		return true
 	})
 	return err
+}
+
+// decodeFunctions reads the deprecated functions and function_call, after tools and
+// tool_choice. The functions become Tools, with Functions set, so that routing, estimates,
+// validators and simulations see them as tools; function_call becomes ToolChoice: "none",
+// "auto", or {"name": …} naming one of the functions. As OpenAI does, each function is an
+// object with a name of a-z, A-Z, 0-9, underscores and dashes, at most 64 long, and
+// function_call needs functions. functions together with tools (withTools) is refused, as the
+// Anthropic translation refuses it: the answer cannot be in both forms.
+func decodeFunctions(r *clearbar.Request, functions, call gjson.Result, withTools bool) *clearbar.Error {
+	if !functions.Exists() || functions.Type == gjson.Null {
+		if call.Exists() && call.Type != gjson.Null {
+			return badRequest("function_call", "invalid_value", "Invalid value for 'function_call': 'function_call' is only allowed when 'functions' are specified (with tools, send tool_choice).")
+		}
+		return nil
+	}
+	switch {
+	case withTools:
+		return badRequest("functions", "invalid_value", "Invalid value for 'functions': send tools or the deprecated functions, not both.")
+	case !functions.IsArray():
+		return invalidType("functions", "an array", functions)
+	}
+	var err *clearbar.Error
+	var fns []clearbar.Tool
+	i := 0
+	functions.ForEach(func(_, f gjson.Result) bool {
+		at := fmt.Sprintf("functions[%d]", i)
+		i++
+		if !f.IsObject() {
+			err = invalidType(at, "an object", f)
+			return false
+		}
+		name, desc, params := f.Get("name"), f.Get("description"), f.Get("parameters")
+		if err = checkName(at+".name", "function", name); err != nil {
+			return false
+		}
+		if desc.Exists() && desc.Type != gjson.Null && desc.Type != gjson.String {
+			err = invalidType(at+".description", "a string", desc)
+			return false
+		}
+		tool := clearbar.Tool{Name: name.Str, Description: desc.Str}
+		switch {
+		case params.IsObject():
+			tool.Parameters = []byte(params.Raw)
+		case params.Exists() && params.Type != gjson.Null:
+			err = invalidType(at+".parameters", "an object", params)
+			return false
+		}
+		fns = append(fns, tool)
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case !call.Exists() || call.Type == gjson.Null:
+	case call.Type == gjson.String:
+		if call.Str != "none" && call.Str != "auto" {
+			return badRequest("function_call", "invalid_value", "Invalid value for 'function_call': %q. Supported values are: 'none' and 'auto', or an object naming a function: {\"name\": \"NAME\"}.", call.Str)
+		}
+		r.ToolChoice = call.Str
+	case !call.IsObject():
+		return invalidType("function_call", "one of a string or an object", call)
+	default:
+		name := call.Get("name")
+		switch {
+		case !name.Exists() || name.Type == gjson.Null || name.Type == gjson.String && name.Str == "":
+			return badRequest("function_call.name", "missing_required_parameter", "Missing required parameter: 'function_call.name'. Name one of the request's functions.")
+		case name.Type != gjson.String:
+			return invalidType("function_call.name", "a string", name)
+		}
+		found := false
+		for _, f := range fns {
+			found = found || f.Name == name.Str
+		}
+		switch {
+		case !found && len(fns) == 0:
+			return badRequest("function_call", "invalid_value", "Invalid value for 'function_call': function %q is named, but the request's functions are empty.", name.Str)
+		case !found:
+			return badRequest("function_call", "invalid_value", "Invalid value for 'function_call': function %q is not among the request's functions (%s).", name.Str, toolNames(fns))
+		}
+		r.ToolChoice = name.Str
+	}
+	r.Tools, r.Functions = fns, true
+	return nil
 }

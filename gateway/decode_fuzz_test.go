@@ -23,6 +23,8 @@ func FuzzDecodeChatRequest(f *testing.F) {
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"answer","strict":true,"schema":{"type":"object","properties":{"a":{"type":"string"}},"required":["a"],"additionalProperties":false}}}}`,
 		`{"model":"m","messages":[{"role":"user","content":"x"}],"metadata":{"clearbar_category":"chat","team":"support","n":"1"},"user":"u-1","max_completion_tokens":100,"max_tokens":50,"n":2,"x_custom":{"a":[1,2]}}`,
 		`{"model":"m","messages":[{"role":"assistant","content":[{"type":"refusal","refusal":"no"}]},{"role":"user","content":"\ud83d\ude00 \u00e9"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"weather?"},{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{}"}},{"role":"function","name":"get_weather","content":"sunny"}],"functions":[{"name":"get_weather","parameters":{"type":"object"}}],"function_call":{"name":"get_weather"}}`,
+		`{"model":"m","messages":[{"role":"user","content":"x"}],"functions":[{"name":"f"}],"tools":[{"type":"function","function":{"name":"g"}}],"function_call":"auto"}`,
 		// Malformed or invalid requests.
 		``,
 		`{`,

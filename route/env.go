@@ -12,7 +12,7 @@ import (
 //	tokens_in        estimated input tokens (see EstimateTokens)
 //	messages, turns  message count, user-message count
 //	attachments      non-text content parts; images: those that are images
-//	tools            the request offers tools
+//	tools            the request offers tools (the deprecated functions count)
 //	response_format  "", "text", "json_object" or "json_schema"
 //	tier             the client key's tier ("" without keys)
 //	risk             the X-Clearbar-Risk header or clearbar_risk metadata value
@@ -64,7 +64,9 @@ const (
 // EstimateTokens estimates a request's input tokens without a tokenizer: a quarter of the
 // text's bytes (close for English; code and other scripts run higher), 4 per message for the
 // chat format, 765 per image and a quarter of the decoded bytes of other attachments. It
-// exists to route on size and check context windows before a call, not to bill.
+// exists to route on size and check context windows before a call, not to bill. Each tool
+// definition (the deprecated functions among them) adds a quarter of the bytes of its name,
+// description and parameters schema, and 4.
 func EstimateTokens(r *clearbar.Request) int {
 	n := 0
 	for i := range r.Messages {

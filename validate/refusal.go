@@ -18,7 +18,8 @@ import (
 //   - a refusal field, a content filter stop, an answer cut off at max tokens;
 //   - a tool-choice mismatch: the request requires a tool call (tool_choice "required" or a
 //     named function) and the answer makes none, or calls another function; or the request
-//     forbids calls (tool_choice "none") and the answer makes one;
+//     forbids calls (tool_choice "none") and the answer makes one (the deprecated
+//     function_call is read the same way: clearbar.Request.Functions);
 //   - an empty answer with no tool call;
 //   - a refusal opening: an answer whose first sentence (after at most two short
 //     pleasantries such as "Thanks for asking!") refuses, like "Unfortunately, I can't help
@@ -95,27 +96,31 @@ func (v *refusal) Check(_ context.Context, in *Input) clearbar.Verdict {
 	return clearbar.Verdict{Validator: v.name, Pass: true}
 }
 
-// toolChoiceMismatch says how the answer's tool calls contradict the request's tool_choice, or
-// returns "".
+// toolChoiceMismatch says how the answer's tool calls contradict the request's tool_choice (or
+// the deprecated function_call, for a request's functions), or returns "".
 func toolChoiceMismatch(req *clearbar.Request, calls []clearbar.ToolCall) string {
+	param := "tool_choice"
+	if req.Functions {
+		param = "function_call"
+	}
 	switch tc := req.ToolChoice; tc {
 	case "", "auto":
 		return ""
 	case "none":
 		if len(calls) > 0 {
-			return fmt.Sprintf("the request forbids tool calls (tool_choice none) but the answer calls %s", calls[0].Name)
+			return fmt.Sprintf("the request forbids tool calls (%s none) but the answer calls %s", param, calls[0].Name)
 		}
 	case "required":
 		if len(calls) == 0 && len(req.Tools) > 0 {
-			return "the request requires a tool call (tool_choice required) but the answer makes none"
+			return fmt.Sprintf("the request requires a tool call (%s required) but the answer makes none", param)
 		}
 	default:
 		if len(calls) == 0 {
-			return fmt.Sprintf("the request requires a call to %s (tool_choice) but the answer makes none", tc)
+			return fmt.Sprintf("the request requires a call to %s (%s) but the answer makes none", tc, param)
 		}
 		for _, c := range calls {
 			if c.Name != tc {
-				return fmt.Sprintf("the request requires a call to %s (tool_choice) but the answer calls %s", tc, c.Name)
+				return fmt.Sprintf("the request requires a call to %s (%s) but the answer calls %s", tc, param, c.Name)
 			}
 		}
 	}

@@ -10,7 +10,9 @@ import (
 )
 
 // toolCalls checks an answer's tool calls against the request's tools: every called function
-// exists and its arguments validate against the function's parameter schema.
+// exists and its arguments validate against the function's parameter schema. A request's
+// deprecated functions are among its tools, and an answer's call in their form
+// (message.function_call) among its calls, so they are checked the same way.
 type toolCalls struct {
 	name  string
 	mode  string

@@ -218,6 +218,8 @@ type (
 		Messages            []wireMessage     `json:"messages"`
 		Tools               []wireTool        `json:"tools,omitempty"`
 		ToolChoice          json.RawMessage   `json:"tool_choice,omitempty"`
+		Functions           []wireToolDef     `json:"functions,omitempty"`
+		FunctionCall        json.RawMessage   `json:"function_call,omitempty"`
 		ResponseFormat      json.RawMessage   `json:"response_format,omitempty"`
 		MaxCompletionTokens int               `json:"max_completion_tokens,omitempty"`
 		MaxTokens           int               `json:"max_tokens,omitempty"`
@@ -274,7 +276,10 @@ type (
 
 // canonicalBody marshals a body from a request's canonical fields, for requests built in code
 // and requests in another dialect. Attachments cannot be rebuilt (the canonical form keeps only
-// their type and size) and are left out. The token limit goes under limitKey.
+// their type and size) and are left out. The token limit goes under limitKey. A request whose
+// tools are the deprecated functions (clearbar.Request.Functions) sends them as functions and
+// function_call, so that the answer comes in their form; tool choice "required", which that
+// form lacks, is left out.
 func (p *Provider) canonicalBody(req *clearbar.Request, model string, stream bool) ([]byte, error) {
 	w := wireRequest{Model: model, User: req.User, Stream: stream, Messages: []wireMessage{}}
 	if req.N > 1 {
@@ -309,18 +314,33 @@ func (p *Provider) canonicalBody(req *clearbar.Request, model string, stream boo
 		}
 		w.Messages = append(w.Messages, wm)
 	}
-	for _, t := range req.Tools {
-		w.Tools = append(w.Tools, wireTool{Type: "function", Function: wireToolDef{Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}})
-	}
 	var err error
-	switch req.ToolChoice {
-	case "":
-	case "auto", "none", "required":
-		w.ToolChoice, err = json.Marshal(req.ToolChoice)
-	default:
-		var c wireNamedChoice
-		c.Type, c.Function.Name = "function", req.ToolChoice
-		w.ToolChoice, err = json.Marshal(c)
+	if req.Functions {
+		for _, t := range req.Tools {
+			w.Functions = append(w.Functions, wireToolDef{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
+		}
+		switch req.ToolChoice {
+		case "", "required":
+		case "auto", "none":
+			w.FunctionCall, err = json.Marshal(req.ToolChoice)
+		default:
+			w.FunctionCall, err = json.Marshal(struct {
+				Name string `json:"name"`
+			}{req.ToolChoice})
+		}
+	} else {
+		for _, t := range req.Tools {
+			w.Tools = append(w.Tools, wireTool{Type: "function", Function: wireToolDef{Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict}})
+		}
+		switch req.ToolChoice {
+		case "":
+		case "auto", "none", "required":
+			w.ToolChoice, err = json.Marshal(req.ToolChoice)
+		default:
+			var c wireNamedChoice
+			c.Type, c.Function.Name = "function", req.ToolChoice
+			w.ToolChoice, err = json.Marshal(c)
+		}
 	}
 	if err == nil {
 		switch rf := req.ResponseFormat; rf.Type {

@@ -12,7 +12,9 @@ import (
 
 // parseResponse reads a 2xx chat completion. The Response keeps data as its Body, and its
 // strings point into data, which must not change afterwards. It reads the document in one pass
-// over the top-level keys rather than a lookup per field.
+// over the top-level keys rather than a lookup per field. A call in the deprecated form
+// (message.function_call, the answer to a request's functions) is one of the choice's
+// ToolCalls, without an ID, so that validators judge it as any other call.
 func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (*clearbar.Response, *clearbar.Error) {
 	if !gjson.ValidBytes(data) {
 		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is not valid JSON", nil)
@@ -67,6 +69,13 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 							})
 							return true
 						})
+					case "function_call":
+						if mv.IsObject() {
+							ch.ToolCalls = append(ch.ToolCalls, clearbar.ToolCall{
+								Name:      mv.Get("name").String(),
+								Arguments: mv.Get("arguments").String(),
+							})
+						}
 					}
 					return true
 				})

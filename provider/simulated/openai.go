@@ -33,6 +33,11 @@ type Answer struct {
 	// A choice with ToolCalls has no content; its FinishReason defaults to "tool_calls",
 	// otherwise to "stop".
 	Choices []clearbar.Choice
+	// Functions answers a request that offered the deprecated functions in their form
+	// (clearbar.Request.Functions): a choice's first tool call is message.function_call {name,
+	// arguments} (in a stream, delta.function_call fragments), later ones are dropped as that
+	// form makes one call, and finish_reason tool_calls is function_call.
+	Functions bool
 	// Usage is reported in the body and in a stream's final usage chunk.
 	Usage clearbar.Usage
 	// Simulation, when set, is reported as "x_clearbar_simulation" in the body and in a
@@ -61,6 +66,12 @@ func (a Answer) withDefaults() Answer {
 			c.FinishReason = "stop"
 			if len(c.ToolCalls) > 0 {
 				c.FinishReason = "tool_calls"
+			}
+		}
+		if a.Functions && len(c.ToolCalls) > 0 {
+			c.ToolCalls = c.ToolCalls[:1:1]
+			if c.FinishReason == "tool_calls" {
+				c.FinishReason = "function_call"
 			}
 		}
 		choices[i] = c
@@ -109,6 +120,8 @@ type (
 		Content   *string        `json:"content"`
 		Refusal   *string        `json:"refusal"`
 		ToolCalls []toolCallJSON `json:"tool_calls,omitempty"`
+		// FunctionCall is a call in the deprecated form (Answer.Functions).
+		FunctionCall *functionJSON `json:"function_call,omitempty"`
 	}
 	toolCallJSON struct {
 		// Index is set in stream deltas only.
@@ -151,10 +164,11 @@ type (
 		FinishReason *string   `json:"finish_reason"`
 	}
 	deltaJSON struct {
-		Role      string         `json:"role,omitempty"`
-		Content   *string        `json:"content,omitempty"`
-		Refusal   *string        `json:"refusal,omitempty"`
-		ToolCalls []toolCallJSON `json:"tool_calls,omitempty"`
+		Role         string         `json:"role,omitempty"`
+		Content      *string        `json:"content,omitempty"`
+		Refusal      *string        `json:"refusal,omitempty"`
+		ToolCalls    []toolCallJSON `json:"tool_calls,omitempty"`
+		FunctionCall *functionJSON  `json:"function_call,omitempty"`
 	}
 )
 
@@ -193,10 +207,15 @@ func NewCompletion(a Answer) (*clearbar.Response, error) {
 			text := c.Text
 			m.Content = &text
 		}
-		for _, tc := range c.ToolCalls {
-			m.ToolCalls = append(m.ToolCalls, toolCallJSON{
-				ID: tc.ID, Type: "function", Function: functionJSON{Name: tc.Name, Arguments: tc.Arguments},
-			})
+		switch {
+		case a.Functions && len(c.ToolCalls) > 0:
+			m.FunctionCall = &functionJSON{Name: c.ToolCalls[0].Name, Arguments: c.ToolCalls[0].Arguments}
+		default:
+			for _, tc := range c.ToolCalls {
+				m.ToolCalls = append(m.ToolCalls, toolCallJSON{
+					ID: tc.ID, Type: "function", Function: functionJSON{Name: tc.Name, Arguments: tc.Arguments},
+				})
+			}
 		}
 		body.Choices[i] = choiceJSON{Index: i, Message: m, FinishReason: c.FinishReason}
 	}
@@ -245,7 +264,8 @@ type StreamConfig struct {
 //
 // Each choice is sent as a role chunk, its content (or refusal) in a few pieces split at
 // spaces where possible — or, for tool calls, a chunk with each call's id and name followed by
-// its arguments in pieces — and a finish chunk. A final usage chunk with "choices": [] always
+// its arguments in pieces (with Answer.Functions, the one call as delta.function_call: its name
+// with empty arguments, then the arguments in pieces) — and a finish chunk. A final usage chunk with "choices": [] always
 // ends the stream: the gateway decides whether the client gets it. Every chunk has the same id,
 // created time and model; "usage" is null except in the last chunk.
 //
@@ -258,6 +278,7 @@ func NewChunkStream(ctx context.Context, a Answer, cfg StreamConfig) clearbar.St
 		done:       make(chan struct{}),
 		cfg:        cfg,
 		model:      a.Model,
+		functions:  a.Functions,
 		usage:      a.Usage,
 		simulation: simulationJSON(a.Simulation),
 		events:     planChunks(a),
@@ -370,6 +391,7 @@ type chunkStream struct {
 	closeOnce sync.Once
 	cfg       StreamConfig
 	model     string
+	functions bool // calls go in the deprecated form (Answer.Functions)
 	usage     clearbar.Usage
 	// simulation is the answer's ground truth, rendered in the final usage chunk.
 	simulation json.RawMessage
@@ -454,9 +476,17 @@ func (s *chunkStream) render(ev *event) error {
 			ch.Delta.Refusal = &ev.text
 		case evToolStart:
 			idx := ev.tool
+			if s.functions {
+				ch.Delta.FunctionCall = &functionJSON{Name: ev.call.Name}
+				break
+			}
 			ch.Delta.ToolCalls = []toolCallJSON{{Index: &idx, ID: ev.call.ID, Type: "function", Function: functionJSON{Name: ev.call.Name}}}
 		case evToolArgs:
 			idx := ev.tool
+			if s.functions {
+				ch.Delta.FunctionCall = &functionJSON{Arguments: ev.text}
+				break
+			}
 			ch.Delta.ToolCalls = []toolCallJSON{{Index: &idx, Function: functionJSON{Arguments: ev.text}}}
 		case evFinish:
 			ch.FinishReason = &ev.text

@@ -41,12 +41,16 @@ type output struct {
 }
 
 // makeOutput builds a model's answer to a request: a tool call when the request offers tools
-// and does not forbid them (unless, left to choose, the model has a tool's result to answer
-// from: the conversation's last message is one, as in an agent's loop), a JSON document for a
-// JSON response format, otherwise text.
+// (the deprecated functions among them) and does not forbid them (unless, left to choose, the
+// model has a tool's result to answer from: the conversation's last message is one, a tool or
+// function message, as in an agent's loop), a JSON document for a JSON response format,
+// otherwise text.
 func (p *Provider) makeOutput(req *clearbar.Request, model string, r *rand.Rand) (output, error) {
-	answersToolResult := len(req.Messages) > 0 && req.Messages[len(req.Messages)-1].Role == "tool" &&
-		(req.ToolChoice == "" || req.ToolChoice == "auto")
+	last := ""
+	if len(req.Messages) > 0 {
+		last = req.Messages[len(req.Messages)-1].Role
+	}
+	answersToolResult := (last == "tool" || last == "function") && (req.ToolChoice == "" || req.ToolChoice == "auto")
 	if len(req.Tools) > 0 && req.ToolChoice != "none" && !answersToolResult {
 		tool := &req.Tools[0]
 		switch req.ToolChoice {

@@ -5,7 +5,9 @@
 //
 // Answers are plausible OpenAI documents, not model output: a short text (or simulate.output),
 // a JSON document generated from the request's response schema, or a call to the request's
-// first (or named) tool with arguments generated from its parameters schema. Use it for demos,
+// first (or named) tool with arguments generated from its parameters schema (as
+// message.function_call, finish_reason "function_call", when the request offered the
+// deprecated functions: clearbar.Request.Functions). Use it for demos,
 // gateway tests and fault-injection drills; use the replay provider for recorded real answers.
 //
 // Usage follows the spec, while the text is a stand-in. In a category of the spec (the call's
@@ -255,6 +257,7 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 			ID:         newID("chatcmpl-", r),
 			Model:      call.Model,
 			Choices:    choices,
+			Functions:  req.Functions,
 			Usage:      usage,
 			Simulation: truth,
 			LatencyMS:  (ttft + gen) * 1000,
