@@ -63,17 +63,24 @@ func lacking(m *spec.Model, n modalitySet) *modality {
 	return nil
 }
 
-// takesAnthropicOnly reports whether m can be sent a request carrying only, a parameter
-// only Anthropic models take ("" for none): every model but those of the providers whose
-// adapters speak the OpenAI form (openai, openai-compatible, azure-openai, gemini), which
-// refuse it.
-func takesAnthropicOnly(m *spec.Model, only string) bool {
-	if only == "" || m.Resolved.Provider == nil {
-		return true
+// refusedParam returns the parameter of r that m's adapter refuses, with the reason for a
+// skip, or "": a parameter only Anthropic models take (r.AnthropicOnly), which the adapters
+// that speak the OpenAI form (openai, openai-compatible, azure-openai, gemini) refuse, or
+// the deprecated functions (r.Functions), which the Gemini adapter refuses, since their
+// answers would have to come in the deprecated form too.
+func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
+	if m.Resolved.Provider == nil {
+		return "", ""
 	}
-	switch m.Resolved.Provider.Type {
+	typ := m.Resolved.Provider.Type
+	switch typ {
 	case "openai", "openai-compatible", "azure-openai", "gemini":
-		return false
+		if r.AnthropicOnly != "" {
+			return r.AnthropicOnly, "an OpenAI-format model (provider type " + typ + ") takes no " + r.AnthropicOnly + ", which only Anthropic models take"
+		}
 	}
-	return true
+	if typ == "gemini" && r.Functions {
+		return "functions", "a Gemini model takes no deprecated functions (only tools)"
+	}
+	return "", ""
 }

@@ -240,15 +240,14 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 
 	need := d.Features.TokensIn + in.Request.MaxTokens
 	carries := modalitiesOf(in.Request)
-	only := in.Request.AnthropicOnly
-	filtered, lacked, param, tooSmall, open := fitSteps(ap, h, d, need, carries, only)
+	filtered, lacked, param, tooSmall, open := fitSteps(ap, h, d, need, carries, in.Request)
 	// A score route whose start cannot take the request at all (too long, or an input the
 	// start's models lack; not breakers, which fail open below) starts on the next dearer
 	// model that can, and says so. fitSteps returns nil steps when it left nothing out.
 	noneFit := func(steps []Step, open int) bool { return steps != nil && len(steps) == 0 && open == 0 }
 	for next := scoreStart + 1; scoreStarts != nil && noneFit(filtered, open) && next < len(scoreStarts); next++ {
 		alt := &scoreStarts[next]
-		f, l, pa, ts, op := fitSteps(alt, h, d, need, carries, only)
+		f, l, pa, ts, op := fitSteps(alt, h, d, need, carries, in.Request)
 		if noneFit(f, op) {
 			continue
 		}
@@ -268,7 +267,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 		// Every breaker is open (or some mix): fail open on the first candidate that fits.
 		for _, st := range ap.steps {
 			for j, m := range st.Candidates {
-				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && lacking(m, carries) == nil && takesAnthropicOnly(m, only) {
+				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && lacking(m, carries) == nil && func() bool { p, _ := refusedParam(m, in.Request); return p == "" }() {
 					d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: "every candidate was left out; trying it anyway"})
 					filtered = []Step{{Candidates: []*spec.Model{m}, Validate: st.Validate, RetryOnce: st.RetryOnce,
 						Index: st.Index, Positions: []int{j}}}
@@ -296,10 +295,15 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 
 // unfit is the error for a request that no model on c's route can take: need tokens are more
 // than every context window, or (lacked non-nil) some models cannot take the lacked input and
-// tooSmall others are too small, or (param not "") it carries a parameter only Anthropic models
-// take and the route's Anthropic models, if any, could not take it either.
+// tooSmall others are too small, or (param not "") it carries a parameter the route's models
+// refuse (see refusedParam) and those that take it, if any, could not take the request either.
 func unfit(c *spec.Category, need int, lacked *modality, param string, tooSmall int) error {
-	if param != "" {
+	switch param {
+	case "":
+	case "functions":
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
+			Message: fmt.Sprintf("the request has the deprecated functions, which no model on category %q's route takes (Gemini models take tools): send tools and tool_choice", c.Name)}
+	default:
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
 			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on category %q's route can take it", param, c.Name)}
 	}
@@ -332,8 +336,8 @@ func scoreText(r *clearbar.Request) (text, system string) {
 }
 
 // fitSteps returns ap's steps without the candidates that cannot take the request (its need
-// in tokens is over their context window, it carries an input they lack, or a parameter only
-// (the request's AnthropicOnly) that only Anthropic models take) or whose breaker is open,
+// in tokens is over their context window, it carries an input they lack, or a parameter their
+// adapter refuses: see refusedParam) or whose breaker is open,
 // recording each skip in d. It returns nil steps when nothing was left out (the precomputed
 // steps are shared), with what was lacking, the parameter when a model was left out for it,
 // how many models were too small and how many breakers were open. A model left out because its breaker is open keeps its place:
@@ -341,7 +345,7 @@ func scoreText(r *clearbar.Request) (text, system string) {
 // after it theirs (Step.Index), so that calling them is a fallback or an escalation. A model
 // left out because it cannot take the request (its context window, an input it lacks) is as if
 // the route did not list it.
-func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet, only string) (filtered []Step, lacked *modality, param string, tooSmall, open int) {
+func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet, req *clearbar.Request) (filtered []Step, lacked *modality, param string, tooSmall, open int) {
 	dropped := 0 // earlier steps left out whole for what they cannot take, none for a breaker
 	for i, st := range ap.steps {
 		var keep []*spec.Model
@@ -356,9 +360,8 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 			} else if l := lacking(m, carries); l != nil {
 				reason = fmt.Sprintf("no %s (catalogue entry %s: %s false)", l.name, m.Resolved.Catalog.Key, l.flag)
 				lacked = l
-			} else if !takesAnthropicOnly(m, only) {
-				reason = fmt.Sprintf("an OpenAI-format model (provider type %s) takes no %s, which only Anthropic models take", m.Resolved.Provider.Type, only)
-				param = only
+			} else if pa, why := refusedParam(m, req); pa != "" {
+				reason, param = why, pa
 			} else if h != nil {
 				if isOpen, why := h.Open(Key(m)); isOpen {
 					reason, breaker = why, true
