@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/clearbar/clearbar/estimate"
+	"github.com/clearbar/clearbar/spec"
 )
 
 // TestRoundTripEstimate is the package's promise to a user of clearbar estimate: for every
@@ -46,33 +47,7 @@ func TestRoundTripEstimate(t *testing.T) {
 					}
 					continue
 				}
-				var q *estimate.PolicyResult
-				for _, r := range after.Policies {
-					if r.Name == p.Name {
-						q = r
-					}
-				}
-				if q == nil {
-					t.Errorf("policy %s is missing after the round trip", p.Name)
-					continue
-				}
-				a, b := p.Total, q.Total
-				for _, fig := range []struct {
-					what          string
-					before, after any
-				}{
-					{"cost per request", a.Cost, b.Cost},
-					{"cost per month", a.CostPerMonth, b.CostPerMonth},
-					{"quality", a.Quality, b.Quality},
-					{"p50", a.Latency.P50, b.Latency.P50},
-					{"p95", a.Latency.P95, b.Latency.P95},
-					{"risk per request", a.Risk, b.Risk},
-					{"risk per month", a.RiskPerMonth, b.RiskPerMonth},
-				} {
-					if fig.before != fig.after {
-						t.Errorf("policy %s: %s %v before, %v after the round trip", p.Name, fig.what, fig.before, fig.after)
-					}
-				}
+				samePolicy(t, p, after)
 			}
 			for _, r := range after.Policies {
 				if r.Kind == estimate.KindNamed {
@@ -87,6 +62,141 @@ func TestRoundTripEstimate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// samePolicy reports where policy p of an estimate before a round trip differs from its row
+// in after, the estimate after it: every total figure must be the same.
+func samePolicy(t *testing.T, p *estimate.PolicyResult, after *estimate.Report) {
+	t.Helper()
+	var q *estimate.PolicyResult
+	for _, r := range after.Policies {
+		if r.Name == p.Name {
+			q = r
+		}
+	}
+	if q == nil {
+		t.Errorf("policy %s is missing after the round trip", p.Name)
+		return
+	}
+	a, b := p.Total, q.Total
+	for _, fig := range []struct {
+		what          string
+		before, after any
+	}{
+		{"cost per request", a.Cost, b.Cost},
+		{"cost per month", a.CostPerMonth, b.CostPerMonth},
+		{"quality", a.Quality, b.Quality},
+		{"p50", a.Latency.P50, b.Latency.P50},
+		{"p95", a.Latency.P95, b.Latency.P95},
+		{"risk per request", a.Risk, b.Risk},
+		{"risk per month", a.RiskPerMonth, b.RiskPerMonth},
+	} {
+		if fig.before != fig.after {
+			t.Errorf("policy %s: %s %v before, %v after the round trip", p.Name, fig.what, fig.before, fig.after)
+		}
+	}
+}
+
+// TestRoundTripEstimatePrices: a spec's own prices survive the round trip in the "model
+// price" column, so that its imported spec estimates to the same figures: a catalogue model
+// priced below the catalogue, with and without a long-context tier, and models the catalogue
+// does not list at all, which the import would otherwise refuse.
+func TestRoundTripEstimatePrices(t *testing.T) {
+	tests := []struct {
+		name, src, why string
+	}{
+		{"override", `version: 1
+name: override
+volume: {per_month: 1000000}
+providers: {openai: {type: openai}}
+models:
+  small: {provider: openai, model: gpt-4.1-nano, price: {input: 0.05, output: 0.2}, latency: {p50: 300ms, p95: 800ms}}
+  mid: {provider: openai, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
+  pro: {provider: openai, model: gpt-4o, price: {cached_input: 0.3, long_context: {above: 1k, input: 5, output: 20}}, latency: {p50: 2s, p95: 5s}}
+categories:
+  - name: intent
+    share: 0.7
+    tokens: {in: 500, out: 20}
+    quality_bar: 0.9
+    route: {cascade: [small, mid], validate: [{max_length: 200}]}
+    assume: {pass_rate: {small: 0.9, mid: 0.97}, validator: {detect: 0.5, false_alarm: 0.05}}
+  - name: long
+    share: 0.3
+    tokens: {in: {p50: 800, p95: 4000}, out: 200, cache_hit: 0.4}
+    quality_bar: 0.9
+    route: {model: pro}
+    fallback: [mid]
+    assume: {pass_rate: {pro: 0.95, mid: 0.9}}
+`, "a cheaper price for a catalogue model, and another's long-context tier and cached-input price"},
+		{"outside the catalogue", `version: 1
+name: own-models
+volume: {per_month: 1000000}
+retry: {attempts: 0}
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: small-x, price: {input: 0.10, output: 0.40}, latency: {p50: 300ms, p95: 800ms}, availability: 1}
+  mid: {provider: sim, model: mid-x, price: {input: 0.40, output: 1.60}, latency: {p50: 800ms, p95: 2s}, availability: 1}
+  strong: {provider: sim, model: strong-x, price: {input: 3, output: 15, reasoning: 20, long_context: none}, latency: {p50: 2s, p95: 6s}, availability: 1}
+categories:
+  - name: intent
+    share: 0.6
+    tokens: {in: 500, out: 20}
+    quality_bar: 0.95
+    failure_impact: {bad_answer: 0.10}
+    route: {cascade: [small, mid], validate: [{required_fields: [label]}]}
+    assume: {pass_rate: {small: 0.90, mid: 0.97, strong: 0.98}, validator: {detect: 0.8, false_alarm: 0.05}}
+  - name: refund
+    share: 0.4
+    tokens: {in: 3000, out: 400}
+    quality_bar: 0.95
+    failure_impact: {bad_answer: 20}
+    route: {model: strong}
+    assume: {pass_rate: {small: 0.70, mid: 0.88, strong: 0.97}}
+`, "models the catalogue does not list, priced by the spec alone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := spec.Parse([]byte(tt.src), "prices.yaml", spec.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gaps := Gaps(s); len(gaps) > 0 {
+				t.Fatalf("%s: outside the round-trip class: %s", tt.why, strings.Join(gaps, "; "))
+			}
+			before, err := estimate.Run(context.Background(), s, estimateOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sheet := export(t, s)
+			y, s2 := reimport(t, sheet, "imported.yaml")
+			after, err := estimate.Run(context.Background(), s2, estimateOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range before.Policies {
+				samePolicy(t, p, after)
+			}
+			if t.Failed() {
+				t.Logf("%s\nworksheet:\n%s\nimported spec:\n%s", tt.why, sheet, y)
+			}
+			for _, m := range s.Models {
+				if got, want := priceOf(s2.Model(m.Name)), priceOf(m); got != want {
+					t.Errorf("model %s: prices %q after the round trip, want %q", m.Name, got, want)
+				}
+			}
+			if second := export(t, s2); !bytes.Equal(sheet, second) {
+				t.Errorf("round trip changed the worksheet\nfirst:\n%s\nsecond:\n%s", sheet, second)
+			}
+		})
+	}
+}
+
+// priceOf writes a model's price overrides as the "model price" column does; "" for none.
+func priceOf(m *spec.Model) string {
+	if m == nil || m.Price == nil {
+		return ""
+	}
+	return formatPrice(*m.Price)
 }
 
 // TestOmitted checks that the sections no worksheet holds are named for a spec that has them.

@@ -40,9 +40,11 @@ type ImportOptions struct {
 	// placeholder, so that the spec loads wherever it is saved.
 	Dir string
 	// Warn, when set, is called with each placeholder the spec had to invent for what the
-	// worksheet leaves out and the estimate depends on (pass rates, latency, validators): the spec's
-	// header comment lists them too, but a placeholder pass rate equal to the quality
-	// threshold makes its category clear by construction, which should not go unnoticed.
+	// worksheet leaves out and the estimate depends on (pass rates, latency, validators), each
+	// pass rate taken from another category, and the pass rates the user must write in before
+	// the spec loads: the spec's header comment lists them too, but a placeholder pass rate
+	// equal to the quality threshold makes its category clear by construction, and a missing
+	// one stops the spec from loading, which should not go unnoticed.
 	Warn func(msg string)
 }
 
@@ -88,12 +90,20 @@ func (es Errors) Error() string {
 // it was imported and what to check.
 //
 // What the worksheet does not say is filled with commented placeholders so that the spec
-// loads and estimates: the primary model's pass rate in a category defaults to the row's
-// estimated pass rate (else its quality threshold), and another model's to 0, unknown (the
-// row's pass rate is not that model's, and a copy would have the estimate recommend a model
-// nobody measured); a model's latency comes from the "model latency" column, else from the
-// estimated latency of the first static row it is the primary model of, else of the first
-// other row it is the first model of, else Clearbar's default assumption. A validation rule
+// loads and estimates, except pass rates nobody gave. A model without a pass rate in its row
+// takes, if it is the row's primary model, the row's estimated pass rate; else its pass rate
+// in another row: one a row states for it (as its primary model first), else the estimated
+// pass rate of a static row it is the primary model of (a cascade's includes escalations),
+// commented with the row it came from. Failing that, a primary model gets the row's quality
+// threshold, and a fallback or escalation model gets nothing: the row's pass rate is not
+// that model's, so the spec is written without it, with a comment where it goes, and does
+// not load until someone writes one in (the loader names the line); the header and
+// opts.Warn list them. A model's latency comes from the "model latency" column, else from
+// the estimated latency of the first static row it is the primary model of, else of the
+// first other row it is the first model of, else Clearbar's default assumption; an
+// estimated latency of one value is read as the median, with a p95 of assumedTailRatio
+// times it, and the comment says so. Prices are the catalogue's, or those of the "model
+// price" column, which a model the catalogue does not list needs. A validation rule
 // of "none", "-", "n/a" or nothing means no validators. Otherwise it is rebuilt into
 // validators where its text can be read back exactly (see the package documentation; a
 // citations validator's custom pattern is not in its text and comes back as the default) or
@@ -147,6 +157,7 @@ func Import(r io.Reader, opts ImportOptions) ([]byte, error) {
 	im.checkCatalog()
 	if len(im.errs) == 0 {
 		im.reconcile()
+		im.settlePassRates()
 	}
 	if len(im.errs) > 0 {
 		slices.SortStableFunc(im.errs, func(a, b *Error) int { return a.Row - b.Row })
@@ -199,23 +210,40 @@ type model struct {
 
 	// Latency: set once the first row describing it is read; nil latency means the spec's
 	// default. latNote explains a placeholder.
-	latSet  bool
-	latency *spec.Latency
-	latNote string
+	latSet      bool
+	latency     *spec.Latency
+	latNote     string
+	tailAssumed bool // the latency's p95 is assumed from a median (assumedTailRatio)
 
 	avail   *float64
 	availAt cellRef
 
 	ptype   string // provider type, "" for the import's default
 	ptypeAt cellRef
+
+	price    *spec.PriceOverride // the "model price" column's; nil: the catalogue's prices
+	priceAt  cellRef
+	priceBad bool // a "model price" cell gives it prices that do not read
 }
 
-// passRate is one assumed pass rate of a category; note explains a placeholder.
+// passRate is one assumed pass rate of a category; note explains a placeholder or a rate
+// borrowed from another category (from).
 type passRate struct {
 	model string
 	p     float64
+	kind  passKind
+	from  string
 	note  string
 }
+
+// passKind says where an imported pass rate comes from.
+type passKind int
+
+const (
+	passStated      passKind = iota // the row's pass-rate columns
+	passPlaceholder                 // the row's estimated pass rate or quality threshold
+	passBorrowed                    // another row
+)
 
 // catRow is one category row, parsed.
 type catRow struct {
@@ -235,15 +263,23 @@ type catRow struct {
 	backoff                  time.Duration
 	ownRetry                 bool
 	rule                     string
-	estPass                  *float64
-	estLatency               *[2]time.Duration
-	review                   string
-	pass                     []passRate
-	detect, falseAlarm       *float64
-	budget                   time.Duration
-	why                      string
-	impact                   string // failure_impact as YAML flow mapping content, "" for none
-	volume                   *volume
+	// given holds the pass rates the row's pass-rate columns state, by model, in givenOrder,
+	// and the column of each; pass, filled by settlePassRates, every pass rate of the
+	// category, and missing the models of the row without one.
+	given              map[string]float64
+	givenCol           map[string]string
+	givenOrder         []string
+	pass               []passRate
+	missing            []string
+	estPass            *float64
+	estLatency         *[2]time.Duration
+	estTailAssumed     bool // the cell gave one value, and estLatency's p95 is assumed
+	review             string
+	detect, falseAlarm *float64
+	budget             time.Duration
+	why                string
+	impact             string // failure_impact as YAML flow mapping content, "" for none
+	volume             *volume
 	// latency is this row's "model latency" cell, by model (nil: the default), in order.
 	latency    map[string]*spec.Latency
 	latOrder   []string
@@ -504,8 +540,12 @@ func (im *importer) parseRow(n int, rec []string) {
 	if s := cell(colEstLatency); s != "" {
 		if l, ok := parseLatencyPair(s); ok {
 			c.estLatency = &l
+		} else if d, err := spec.ParseDuration(s); err == nil && d > 0 && !strings.Contains(s, "/") {
+			// One value: the median; the tail is assumed, and the spec says so.
+			c.estLatency = &[2]time.Duration{d, time.Duration(float64(d) * assumedTailRatio)}
+			c.estTailAssumed = true
 		} else {
-			errf(colEstLatency, "%q is not a latency: write p50 / p95, like 820ms / 2.4s, or leave it empty", s)
+			errf(colEstLatency, "%q is not a latency: write p50 / p95, like 820ms / 2.4s, or a median alone, like 820ms (its p95 is then assumed), or leave it empty", s)
 		}
 	}
 	if s := cell(colEstCost); s != "" {
@@ -563,6 +603,7 @@ func (im *importer) parseRow(n int, rec []string) {
 	im.parseModelLatency(c, cell(colModelLatency))
 	im.parseAvailability(c, cell(colModelAvailability))
 	im.parseProviders(c, cell(colModelProvider))
+	im.parsePrices(c, cell(colModelPrice))
 
 	if len(im.errs) == before {
 		im.rows = append(im.rows, c)
@@ -899,6 +940,11 @@ func parseCount(s string) (float64, bool) {
 	return f * mult, true
 }
 
+// assumedTailRatio is the p95 of an estimated latency given as one value, as a multiple of
+// that value, read as the median: the ratio of Clearbar's default latency assumption
+// (spec.DefaultLatency, 600ms and 1.8s to the first token), so 3.
+var assumedTailRatio = float64(spec.DefaultLatency.TTFT.P95) / float64(spec.DefaultLatency.TTFT.P50)
+
 // parseLatencyPair reads an estimated latency, "820ms / 2.4s".
 func parseLatencyPair(s string) ([2]time.Duration, bool) {
 	a, b, ok := strings.Cut(s, "/")
@@ -934,20 +980,19 @@ func entries(s string, lastColon bool) (names, values []string, bad string) {
 	return names, values, ""
 }
 
-// parsePassRates gathers the category's pass rates: the primary's, the first fallback's, the
-// other column's, and placeholders for models of the row without one.
+// parsePassRates gathers the pass rates the row's columns state: the primary's, the first
+// fallback's and the other column's. settlePassRates fills in the rest once every row is read.
 func (im *importer) parsePassRates(c *catRow, primary, fallback, other string) {
-	given := map[string]float64{}
-	var order []string
+	c.given, c.givenCol = map[string]float64{}, map[string]string{}
 	set := func(name string, p float64, col string) {
-		if old, ok := given[name]; ok {
+		if old, ok := c.given[name]; ok {
 			if old != p {
 				im.errorf(c.row, col, "gives %s the pass rate %s, but another column of the row gives it %s: keep one", name, formatFloat(p), formatFloat(old))
 			}
 			return
 		}
-		given[name] = p
-		order = append(order, name)
+		c.given[name], c.givenCol[name] = p, col
+		c.givenOrder = append(c.givenOrder, name)
 	}
 	if primary != "" && c.primary != "" {
 		set(c.primary, im.fraction(c.row, colPrimaryPass, primary, false, "pass rate", "0.93 or 93%"), colPrimaryPass)
@@ -975,31 +1020,77 @@ func (im *importer) parsePassRates(c *catRow, primary, fallback, other string) {
 		}
 		set(name, p, colOtherPass)
 	}
-	// A placeholder for the primary model is the row's own pass rate. The row's pass rate is
-	// not another model's: a fallback or escalation model gets 0, unknown, so that no policy
-	// the estimate compares relies on a model nobody measured for this category.
-	placeholder, source := c.bar, "its quality threshold"
-	if c.estPass != nil {
-		placeholder, source = *c.estPass, "its estimated pass rate"
+}
+
+// settlePassRates gives each row's models their pass rates in the category: the one the row
+// states; for the primary model, else the row's estimated pass rate; else the model's pass
+// rate in another row (borrowedPassRate), commented with where it came from; else, for the
+// primary model, the row's quality threshold, commented as a placeholder. A fallback or
+// escalation model left without one is recorded as missing and left out of the spec, which
+// then does not load until someone writes it in: a rate made up for it would be estimated
+// with as if it were measured.
+func (im *importer) settlePassRates() {
+	for _, c := range im.rows {
+		for _, name := range c.models() {
+			if p, ok := c.given[name]; ok {
+				c.pass = append(c.pass, passRate{model: name, p: p})
+				continue
+			}
+			if name == c.primary && c.estPass != nil {
+				c.pass = append(c.pass, passRate{model: name, p: *c.estPass, kind: passPlaceholder,
+					note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category; this is its estimated pass rate", name)})
+				continue
+			}
+			if b, ok := im.borrowedPassRate(c, name); ok {
+				c.pass = append(c.pass, b)
+				continue
+			}
+			if name == c.primary {
+				c.pass = append(c.pass, passRate{model: name, p: c.bar, kind: passPlaceholder,
+					note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category or another; this is its quality threshold, so the category clears its bar by construction until you measure it", name)})
+				continue
+			}
+			c.missing = append(c.missing, name)
+		}
+		for _, name := range c.givenOrder {
+			if !slices.Contains(c.models(), name) {
+				c.pass = append(c.pass, passRate{model: name, p: c.given[name]})
+			}
+		}
 	}
-	for _, name := range c.models() {
-		if p, ok := given[name]; ok {
-			c.pass = append(c.pass, passRate{model: name, p: p})
+}
+
+// borrowedPassRate finds model name's pass rate in a row other than c: one a row states for
+// it, as its primary model first; else the estimated pass rate of a static row it is the
+// primary model of. The first row in sheet order wins among equals. Neither a cascade's or
+// score route's estimated pass rate, which includes escalations to later models, nor a
+// row's quality threshold, a requirement, is a model's pass rate, so neither is borrowed.
+func (im *importer) borrowedPassRate(c *catRow, name string) (passRate, bool) {
+	best, rank := passRate{}, math.MaxInt
+	for _, o := range im.rows {
+		if o == c {
 			continue
 		}
-		if name == c.primary {
-			c.pass = append(c.pass, passRate{model: name, p: placeholder,
-				note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category; this is %s", name, source)})
-			continue
+		consider := func(r int, p float64, how string) {
+			if r < rank {
+				rank = r
+				best = passRate{model: name, p: p, kind: passBorrowed, from: o.name,
+					note: fmt.Sprintf("from another category: the worksheet gives no pass rate for %s in this category; this is its pass rate in %s (row %d), %s; a pass rate on another task, so measure it here",
+						name, o.name, o.row, how)}
+			}
 		}
-		c.pass = append(c.pass, passRate{model: name, p: 0,
-			note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category (the row's is its primary model's); 0 stands for unknown, so no estimate relies on %s here until you measure it", name, name)})
-	}
-	for _, name := range order {
-		if !slices.Contains(c.models(), name) {
-			c.pass = append(c.pass, passRate{model: name, p: given[name]})
+		if p, ok := o.given[name]; ok {
+			r := 1
+			if o.primary == name {
+				r = 0
+			}
+			consider(r, p, fmt.Sprintf("as its %q column states", o.givenCol[name]))
+		}
+		if o.primary == name && o.estPass != nil && o.kind == "static" {
+			consider(2, *o.estPass, "that row's estimated pass rate, where it is the primary model of a static route")
 		}
 	}
+	return best, rank < math.MaxInt
 }
 
 func (im *importer) warnf(format string, args ...any) {
@@ -1066,14 +1157,11 @@ func (c *catRow) models() []string {
 	return dedup(append(append([]string{c.primary}, c.fallback...), c.failover...))
 }
 
-// described returns the models the row's "model latency", "model availability" and "model
-// provider" cells may describe: those it routes to, then those of "other pass rates".
+// described returns the models the row's "model latency", "model availability", "model
+// provider" and "model price" cells may describe: those it routes to, then those of "other
+// pass rates".
 func (c *catRow) described() []string {
-	names := c.models()
-	for _, p := range c.pass {
-		names = append(names, p.model)
-	}
-	return dedup(names)
+	return dedup(append(c.models(), c.givenOrder...))
 }
 
 // describedColumns names the columns that name the models of described, for messages.
@@ -1194,11 +1282,15 @@ func (im *importer) parseAvailability(c *catRow, s string) {
 	}
 }
 
-// checkCatalog resolves each model's id and checks that the price catalogue lists it.
+// checkCatalog resolves each model's id and checks that the price catalogue lists it, or
+// that the "model price" column gives its input and output prices.
 func (im *importer) checkCatalog() {
 	for _, m := range im.modelOrder {
 		if m.id == "" {
 			m.id = m.name
+		}
+		if p := m.price; m.priceBad || p != nil && p.Input != nil && p.Output != nil {
+			continue
 		}
 		if _, ok := im.cat.Lookup(im.providerOf(m), m.id); !ok {
 			at := m.first
@@ -1209,7 +1301,7 @@ func (im *importer) checkCatalog() {
 			if s := im.cat.Suggest(m.id, 3); len(s) > 0 {
 				hint = " (did you mean " + strings.Join(quoteAllStrings(s), " or ") + "?)"
 			}
-			im.errorf(at.row, at.col, "model id %q is not in the price catalogue (%s)%s: write name=model-id with an id the catalogue lists, like %s=gpt-4o-mini", m.id, im.cat.SourceDate(), hint, m.name)
+			im.errorf(at.row, at.col, "model id %q is not in the price catalogue (%s)%s: write name=model-id with an id the catalogue lists, like %s=gpt-4o-mini, or give its prices in a %q column, like %s: input 0.1, output 0.4 (dollars per million tokens)", m.id, im.cat.SourceDate(), hint, m.name, colModelPrice, m.name)
 		}
 	}
 }
@@ -1266,6 +1358,136 @@ func (im *importer) parseProviders(c *catRow, s string) {
 			im.errorf(c.row, colModelProvider, "gives %s the provider type %s, but row %d gives it %s: a model has one provider; use two model names for two providers", name, t, m.ptypeAt.row, m.ptype)
 		}
 	}
+}
+
+// parsePrices reads the "model price" cell: each model's price overrides, as formatPrice
+// writes them.
+func (im *importer) parsePrices(c *catRow, s string) {
+	names, values, bad := entries(s, false)
+	if bad != "" {
+		im.errorf(c.row, colModelPrice, "%q is not a model and its prices: write name: input N, output N in dollars per million tokens, separated by semicolons, like mini: input 0.4, output 1.6; nano: input 0.1, output 0.4", bad)
+		return
+	}
+	for i, name := range names {
+		m, ok := im.models[name]
+		if !ok || !slices.Contains(c.described(), name) {
+			im.errorf(c.row, colModelPrice, "names %q, which this row does not name: list the prices of the models in %s", name, describedColumns)
+			continue
+		}
+		if slices.Contains(names[:i], name) {
+			im.errorf(c.row, colModelPrice, "gives %s's prices twice: keep one entry, its prices separated by commas, like %s: input 0.4, output 1.6", name, name)
+			m.priceBad = true
+			continue
+		}
+		p, err := parsePrice(values[i])
+		if err != nil {
+			im.errorf(c.row, colModelPrice, "%s: %v", name, err)
+			m.priceBad = true // the catalogue check would only repeat it
+			continue
+		}
+		switch {
+		case m.price == nil:
+			m.price, m.priceAt = &p, cellRef{c.row, colModelPrice}
+		case formatPrice(*m.price) != formatPrice(p):
+			im.errorf(c.row, colModelPrice, "gives %s the prices %q, but row %d gives it %q: a model has one price; use two model names for two prices", name, formatPrice(p), m.priceAt.row, formatPrice(*m.price))
+		}
+	}
+}
+
+// parsePrice reads one model's prices in the "model price" column's form, like "input 0.05,
+// output 0.2, long context above 200000, long context input 0.1".
+func parsePrice(s string) (spec.PriceOverride, error) {
+	var p spec.PriceOverride
+	var lc spec.LongContextPrice
+	fail := func(format string, args ...any) (spec.PriceOverride, error) {
+		return spec.PriceOverride{}, fmt.Errorf(format+"; write KEY PRICE pairs separated by commas, in dollars per million tokens, like input 0.4, output 1.6 (keys: %s; and %s N, %s)",
+			append(args, strings.Join([]string{priceInput, priceOutput, priceCachedInput, priceCacheWrite, priceReasoning, priceLongInput, priceLongOutput, priceLongCached}, ", "), priceAbove, priceLongContextNo)...)
+	}
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.ToLower(strings.Join(strings.Fields(part), " "))
+		if part == "" {
+			continue
+		}
+		key, value := part, ""
+		if i := strings.LastIndex(part, " "); i >= 0 && part != priceLongContextNo {
+			key, value = part[:i], part[i+1:]
+		}
+		if seen[key] {
+			return fail("%q is given twice", key)
+		}
+		seen[key] = true
+		switch key {
+		case priceLongContextNo:
+			lc.None = true
+			continue
+		case priceAbove:
+			n, ok := parseCount(value)
+			if !ok || n != math.Trunc(n) || n > math.MaxInt32 {
+				return fail("%s %q is not a whole number of input tokens", priceAbove, value)
+			}
+			lc.Above = spec.TokenCount(n)
+			continue
+		}
+		var field **spec.PerMillion
+		for _, f := range priceFields(&p, &lc) {
+			if f.key == key {
+				field = f.v
+			}
+		}
+		if field == nil {
+			return fail("%q is not a price", part)
+		}
+		v, err := clearbar.ParsePrice(value)
+		if err != nil {
+			return spec.PriceOverride{}, fmt.Errorf("%s: %v", key, err)
+		}
+		pm := spec.PerMillion(v)
+		*field = &pm
+	}
+	long := lc.Input != nil || lc.Output != nil || lc.CachedInput != nil
+	switch {
+	case lc.None && (long || lc.Above > 0):
+		return fail("%q says the model has no long-context tier, yet the cell gives one", priceLongContextNo)
+	case long && lc.Above == 0:
+		return fail("a long-context price needs %q, the input tokens over which it applies", priceAbove+" N")
+	case lc.Above > 0 && !long:
+		return fail("%q sets no long-context price: give %s, %s or %s", priceAbove, priceLongInput, priceLongOutput, priceLongCached)
+	case len(seen) == 0:
+		return fail("no prices")
+	}
+	if lc.None || lc.Above > 0 {
+		p.LongContext = &lc
+	}
+	return p, nil
+}
+
+// priceYAML writes price overrides as the spec's price: mapping.
+func priceYAML(p spec.PriceOverride) string {
+	var lc spec.LongContextPrice
+	if p.LongContext != nil {
+		lc = *p.LongContext
+	}
+	keys := []string{"input", "output", "cached_input", "cache_write", "reasoning", "input", "output", "cached_input"}
+	var base, long []string
+	for i, f := range priceFields(&p, &lc) {
+		if *f.v == nil {
+			continue
+		}
+		kv := keys[i] + ": " + priceDecimal(clearbar.Price(**f.v))
+		if i < 5 {
+			base = append(base, kv)
+		} else {
+			long = append(long, kv)
+		}
+	}
+	switch {
+	case lc.None:
+		base = append(base, "long_context: none")
+	case lc.Above > 0:
+		base = append(base, "long_context: {"+strings.Join(append([]string{"above: " + strconv.Itoa(int(lc.Above))}, long...), ", ")+"}")
+	}
+	return "{" + strings.Join(base, ", ") + "}"
 }
 
 func providerType(name string) (spec.ProviderType, bool) {
@@ -1344,6 +1566,11 @@ func (im *importer) reconcile() {
 		default:
 			m.latency = &spec.Latency{P50: spec.Duration(from.estLatency[0]), P95: spec.Duration(from.estLatency[1])}
 			m.latNote = fmt.Sprintf("placeholder latency: the estimated latency of category %s (row %d), where %s is the first model of a %s route, so it includes escalations to later models; measure it", from.name, from.row, m.name, from.kind)
+		}
+		if from != nil && from.estTailAssumed {
+			m.tailAssumed = true
+			m.latNote = strings.TrimSuffix(m.latNote, "; measure it") + fmt.Sprintf("; that row gives one latency, %s, read as the median: the p95, %s, is assumed, %s times the median as in Clearbar's default latency; measure it",
+				spec.FormatDuration(from.estLatency[0]), spec.FormatDuration(from.estLatency[1]), formatFloat(assumedTailRatio))
 		}
 	}
 
@@ -1433,6 +1660,11 @@ var providerPlaceholders = map[string]string{
 // placeholders.
 type importNotes struct {
 	routes, passRates, latency, rules, strength, providers []string
+	// borrowed are the categories with pass rates from other rows, with the models and rows;
+	// missing those with pass rates the user must write in, with the models.
+	borrowed, missing []string
+	// tails are the models whose latency p95 is assumed from a median.
+	tails []string
 	// placeholderRules are the categories whose rule was replaced by a placeholder validator;
 	// noImpact those without a failure impact; missingSchemas the categories whose json_schema
 	// files were not found, with the paths.
@@ -1490,11 +1722,17 @@ func (im *importer) yaml() []byte {
 			body.comment(2, m.latNote)
 			notes.latency = append(notes.latency, m.name)
 		}
+		if m.tailAssumed {
+			notes.tails = append(notes.tails, m.name)
+		}
 		if m.latency != nil {
 			body.line(2, "latency: %s", latencyYAML(*m.latency))
 		}
 		if m.avail != nil {
 			body.line(2, "availability: %s", formatFloat(*m.avail))
+		}
+		if m.price != nil {
+			body.line(2, "price: %s", priceYAML(*m.price))
 		}
 	}
 	body.line(0, "")
@@ -1535,21 +1773,41 @@ func (im *importer) yaml() []byte {
 	if im.volume == nil {
 		bullet("Traffic volume is not in the worksheet: a million requests a month is assumed.")
 	}
+	if !im.present[colModelPrice] {
+		bullet("Prices are the catalogue's: the worksheet has no \"model price\" column; give a model price: {input: N, output: N} (dollars per million tokens) where you pay other prices.")
+	}
 	bullet("Named policies (policies:), match rules (match:) and the default category, golden tests (tests:), " +
-		"descriptions, success criteria, review cadence and owner, provider settings, price overrides and timeouts are never in a worksheet: " +
+		"descriptions, success criteria, review cadence and owner, provider settings and timeouts are never in a worksheet: " +
 		"copy them from the original spec, if there is one. A monthly review is assumed; without match rules a request reaches a category " +
 		"other than the first only by naming it; without named policies the estimate compares the built-in policies only.")
 	if len(notes.routes) > 0 {
 		bullet("Routes inferred from the validation rule and fallback model, in " + strings.Join(notes.routes, ", ") + ": check them.")
 	}
+	if len(notes.missing) > 0 {
+		msg := "Pass rates missing, in " + strings.Join(notes.missing, "; ") +
+			": no row of the worksheet gives one for these fallback or escalation models, so the spec does not load until you write each under its category's assume.pass_rate, with your estimate or a measurement."
+		bullet(msg)
+		im.warnf("%s", msg)
+	}
+	if len(notes.borrowed) > 0 {
+		msg := "Pass rates from other categories, in " + strings.Join(notes.borrowed, "; ") +
+			": the worksheet states no pass rate for these models in these categories, so each is the model's pass rate on another task; measure them."
+		bullet(msg)
+		im.warnf("%s", msg)
+	}
 	if len(notes.passRates) > 0 {
 		msg := "Pass rates marked placeholder, in " + strings.Join(notes.passRates, ", ") + ": replace them with measured pass rates."
 		bullet(msg)
-		im.warnf("%s (A primary model's placeholder is the row's estimated pass rate, else its quality threshold, so the estimate says such a category clears its bar until then; "+
-			"a fallback model's is 0, unknown, so that no estimate relies on it.)", msg)
+		im.warnf("%s (A primary model's placeholder is the row's estimated pass rate; without one, and without a pass rate in another row, it is the row's quality threshold, so the estimate says such a category clears its bar until then.)", msg)
 	}
 	if len(notes.latency) > 0 {
 		msg := "Latency marked placeholder, for " + strings.Join(notes.latency, ", ") + ": replace it with measured latency."
+		bullet(msg)
+		im.warnf("%s", msg)
+	}
+	if len(notes.tails) > 0 {
+		msg := fmt.Sprintf("Latency p95 assumed, for %s: the estimated latency it comes from is one value, read as the median, and the p95 is taken as %s times it; "+
+			"write p50 / p95 in the worksheet, or measure it.", strings.Join(notes.tails, ", "), formatFloat(assumedTailRatio))
 		bullet(msg)
 		im.warnf("%s", msg)
 	}
@@ -1665,15 +1923,30 @@ func writeCategory(w *yamlWriter, c *catRow, notes *importNotes) {
 	w.line(2, "assume:")
 	w.line(3, "pass_rate:")
 	placeholders := false
+	var borrowed []string
 	for _, p := range c.pass {
 		if p.note != "" {
 			w.comment(4, p.note)
+		}
+		switch p.kind {
+		case passPlaceholder:
 			placeholders = true
+		case passBorrowed:
+			borrowed = append(borrowed, p.model+" from "+p.from)
 		}
 		w.line(4, "%s: %s", yamlString(p.model), formatFloat(p.p))
 	}
+	for _, name := range c.missing {
+		w.comment(4, fmt.Sprintf("missing: no row of the worksheet gives a pass rate for %s; write it here, like %s: 0.9, with your estimate or a measurement: the spec does not load without it", name, name))
+	}
 	if placeholders {
 		notes.passRates = append(notes.passRates, c.name)
+	}
+	if len(borrowed) > 0 {
+		notes.borrowed = append(notes.borrowed, c.name+" ("+strings.Join(borrowed, ", ")+")")
+	}
+	if len(c.missing) > 0 {
+		notes.missing = append(notes.missing, c.name+" ("+strings.Join(c.missing, ", ")+")")
 	}
 	switch {
 	case c.detect != nil && c.falseAlarm != nil:

@@ -21,31 +21,42 @@
 //     back: JSON Schema (a file or the request's), required fields, regex (patterns without
 //     "; "), max length, length, citations, tool calls and refusal, but not judges (whose
 //     calls the estimate prices), restricted phrases or inline schemas;
-//   - models have no price overrides, catalogue keys, reasoning or context window overrides
-//     or model fallback lists.
+//   - models have no catalogue keys, reasoning or context window overrides or model fallback
+//     lists (price overrides are in "model price", so a model the catalogue does not list
+//     round-trips too).
 //
 // Identity of the estimates holds because the sheet carries every assumption the estimate
 // reads: per-category pass rates ("primary pass rate", "fallback pass rate", "other pass
 // rates"), the validator strength, the category fallbacks of cascades ("cascade failover"),
 // reasoning tokens, the prompt-cache hit rate, the retry policy, each model's latency,
-// availability and provider type ("model latency", "model availability", "model provider";
-// the type decides the catalogue price) for every model a row names, pass-rate-only models
-// included (the estimate's single-model and price-order policies route to them), failure
-// impact ("failure impact") and the spec's volume ("volume"). The simulation's random streams
-// are keyed by category name and route, which the round trip also preserves. Only the order
-// of the estimate's single-model policies may change: it follows the order in which the
-// worksheet first names each model.
+// availability, provider type and price overrides ("model latency", "model availability",
+// "model provider", "model price"; the type decides the catalogue price) for every model a
+// row names, pass-rate-only models included (the estimate's single-model and price-order
+// policies route to them), failure impact ("failure impact") and the spec's volume
+// ("volume"). The simulation's random streams are keyed by category name and route, which
+// the round trip also preserves. Only the order of the estimate's single-model policies may
+// change: it follows the order in which the worksheet first names each model.
 //
 // A worksheet with only the twelve playbook columns and the first seven extras still imports
-// and gives back every non-estimated column, but not the estimates: models get the default
-// availability (which moves costs by a few nano-dollars) and the import's provider type, a
-// cascade loses its category fallback, reasoning tokens, cache hits, retry settings, failure
-// impact and volume are gone, and a model's latency is taken from the estimated latency of
-// the first static row it is the primary model of (which includes retries and failover, is
-// rounded to two digits and belongs to that row's token counts), else of the first other row
-// it is the first model of (which also includes escalations), else from Clearbar's default.
-// With only the twelve playbook columns, pass rates and validator strengths are placeholders
-// too. Every placeholder is commented as such in the imported YAML.
+// and, once any pass rate it lacks is written in (see below), gives back every non-estimated
+// column, but not the estimates: models get the default
+// availability (which moves costs by a few nano-dollars), the import's provider type and
+// catalogue prices, a cascade loses its category fallback, reasoning tokens, cache hits,
+// retry settings, failure impact and volume are gone, and a model's latency is taken from
+// the estimated latency of the first static row it is the primary model of (which includes
+// retries and failover, is rounded to two digits and belongs to that row's token counts),
+// else of the first other row it is the first model of (which also includes escalations),
+// else from Clearbar's default.
+//
+// With only the twelve playbook columns, validator strengths are the default and pass rates
+// come from the rows: a row's primary model gets the row's estimated pass rate; a model
+// without a pass rate in its row gets the one the sheet gives it in another row, as a stated
+// pass rate or as the estimated pass rate of a static row it is the primary model of (a
+// cascade's includes escalations, so it is not borrowed), commented with where it came from
+// (see [Import]). A primary model with neither gets the row's quality threshold; a fallback or
+// escalation model with neither is left out, so that the imported spec does not load until
+// someone writes its pass rate in, and the import says which. Every placeholder and borrowed
+// value is commented as such in the imported YAML.
 //
 // A validation rule naming a json_schema file round-trips when the imported spec is saved
 // where that path resolves (ImportOptions.Dir); elsewhere the validator becomes a commented
@@ -109,6 +120,7 @@ const (
 	colModelLatency      = "model latency"
 	colModelAvailability = "model availability"
 	colModelProvider     = "model provider"
+	colModelPrice        = "model price"
 	colFailureImpact     = "failure impact"
 	colVolume            = "volume"
 )
@@ -169,21 +181,27 @@ const (
 //     like "mini: 0.998; strong: 0.995".
 //   - "model provider": each model's provider type, like "mini: openai; flash: gemini"; it
 //     decides which catalogue price applies (gemini and azure-openai have their own).
+//   - "model price": the prices the spec sets for a model instead of the catalogue's (price:),
+//     in dollars per million tokens, like "small: input 0.05, output 0.2; pro: input 1.25,
+//     output 10, long context above 200000, long context input 2.5, long context output 15";
+//     the other keys are "cached input", "cache write", "reasoning", "long context cached
+//     input" and "long context none". A model priced from the catalogue is not listed; a
+//     model the catalogue does not list imports only with its input and output price here.
 //   - "failure impact": what a bad answer and a failed request of the category cost, in
 //     dollars, like "bad answer 25, failed request 5" (failure_impact; "failed request" only
 //     when the spec states it); empty for none.
 //   - "volume": the spec's traffic, the same in every row, like "3000000 per month" or "40000
 //     per day"; empty when the spec states none (a million requests a month).
 //
-// "model latency", "model availability" and "model provider" describe every model the row
-// names: those of "primary model", "fallback model" and "cascade failover", then those of
-// "other pass rates".
+// "model latency", "model availability", "model provider" and "model price" describe every
+// model the row names (the last only those the spec prices): those of "primary model",
+// "fallback model" and "cascade failover", then those of "other pass rates".
 var Columns = []string{
 	colCategory, colShare, colQuality, colPrimary, colFallback, colTokensIn, colTokensOut,
 	colValidation, colEstPass, colEstLatency, colEstCost, colReview,
 	colRoute, colPrimaryPass, colFallbackPass, colDetect, colFalseAlarm, colBudget, colWhy,
 	colFailover, colOtherPass, colReasoning, colCacheHit, colRetries,
-	colModelLatency, colModelAvailability, colModelProvider, colFailureImpact, colVolume,
+	colModelLatency, colModelAvailability, colModelProvider, colModelPrice, colFailureImpact, colVolume,
 }
 
 // seedColumns is how many of Columns an imported worksheet must have.
@@ -219,6 +237,7 @@ type Row struct {
 	ModelLatency        string
 	ModelAvailability   string
 	ModelProvider       string
+	ModelPrice          string
 	FailureImpact       string
 	Volume              string
 }
@@ -231,7 +250,7 @@ func (r Row) Cells() []string {
 		r.EstimatedCost, r.LastReview, r.Route, r.PrimaryPassRate, r.FallbackPassRate,
 		r.ValidatorDetect, r.ValidatorFalseAlarm, r.LatencyBudget, r.Why, r.CascadeFailover,
 		r.OtherPassRates, r.ReasoningTokens, r.CacheHit, r.ProviderRetries, r.ModelLatency,
-		r.ModelAvailability, r.ModelProvider, r.FailureImpact, r.Volume,
+		r.ModelAvailability, r.ModelProvider, r.ModelPrice, r.FailureImpact, r.Volume,
 	}
 }
 
@@ -474,7 +493,7 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	}
 	r.OtherPassRates = strings.Join(others, "; ")
 
-	var lats, avails, providers []string
+	var lats, avails, providers, prices []string
 	for _, n := range described {
 		m := s.Model(n)
 		if m == nil {
@@ -491,10 +510,16 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 		if p := m.Resolved.Provider; p != nil {
 			providers = append(providers, n+": "+p.Type)
 		}
+		if m.Price != nil {
+			if p := formatPrice(*m.Price); p != "" {
+				prices = append(prices, n+": "+p)
+			}
+		}
 	}
 	r.ModelLatency = strings.Join(lats, "; ")
 	r.ModelAvailability = strings.Join(avails, "; ")
 	r.ModelProvider = strings.Join(providers, "; ")
+	r.ModelPrice = strings.Join(prices, "; ")
 	return r
 }
 
@@ -506,10 +531,7 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 func Gaps(s *spec.Spec) []string {
 	var gaps []string
 	for _, m := range s.Models {
-		switch {
-		case m.Price != nil:
-			gaps = append(gaps, fmt.Sprintf("model %s: price overrides are not in a worksheet", m.Name))
-		case m.Catalog != "":
+		if m.Catalog != "" {
 			gaps = append(gaps, fmt.Sprintf("model %s: catalog keys are not in a worksheet", m.Name))
 		}
 		if len(m.Fallback) > 0 {
@@ -794,6 +816,70 @@ func formatLatency(l spec.Latency) string {
 	}
 	if l.FailAfter > 0 {
 		s += " fail after " + spec.FormatDuration(l.FailAfter.D())
+	}
+	return s
+}
+
+// Keys of the "model price" column, in the order Export writes them; each is followed by a
+// price in dollars per million tokens, but priceAbove by a token count, and priceNone stands
+// alone.
+const (
+	priceInput         = "input"
+	priceOutput        = "output"
+	priceCachedInput   = "cached input"
+	priceCacheWrite    = "cache write"
+	priceReasoning     = "reasoning"
+	priceAbove         = "long context above"
+	priceLongInput     = "long context input"
+	priceLongOutput    = "long context output"
+	priceLongCached    = "long context cached input"
+	priceLongContextNo = "long context none"
+)
+
+// priceFields pairs each price key with its field of a price override, in column order.
+func priceFields(p *spec.PriceOverride, lc *spec.LongContextPrice) []struct {
+	key string
+	v   **spec.PerMillion
+} {
+	return []struct {
+		key string
+		v   **spec.PerMillion
+	}{
+		{priceInput, &p.Input}, {priceOutput, &p.Output}, {priceCachedInput, &p.CachedInput},
+		{priceCacheWrite, &p.CacheWrite}, {priceReasoning, &p.Reasoning},
+		{priceLongInput, &lc.Input}, {priceLongOutput, &lc.Output}, {priceLongCached, &lc.CachedInput},
+	}
+}
+
+// formatPrice writes a model's price overrides for the "model price" column, like "input
+// 0.05, output 0.2"; "" when they set none.
+func formatPrice(p spec.PriceOverride) string {
+	var lc spec.LongContextPrice
+	if p.LongContext != nil {
+		lc = *p.LongContext
+	}
+	var parts []string
+	for i, f := range priceFields(&p, &lc) {
+		if f.key == priceLongInput && p.LongContext != nil {
+			if lc.None {
+				parts = append(parts, priceLongContextNo)
+			} else {
+				parts = append(parts, priceAbove+" "+strconv.Itoa(int(lc.Above)))
+			}
+		}
+		if *f.v != nil && (i < 5 || !lc.None) {
+			parts = append(parts, f.key+" "+priceDecimal(clearbar.Price(**f.v)))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// priceDecimal writes a price in dollars per million tokens exactly, like 0.05 or 2.5.
+func priceDecimal(p clearbar.Price) string {
+	const perDollar = 1_000_000 // a Price per dollar per million tokens
+	s := strconv.FormatInt(int64(p)/perDollar, 10)
+	if frac := int64(p) % perDollar; frac != 0 {
+		s += "." + strings.TrimRight(fmt.Sprintf("%06d", frac), "0")
 	}
 	return s
 }

@@ -243,7 +243,12 @@ func TestSeedColumnsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("import: %v", err)
 	}
-	s, err := spec.Parse(y, "hand.yaml", spec.Options{})
+	// small, summarize's fallback, is the primary model of cascades only: its pass rate there
+	// is not small's, so the spec asks for one.
+	if _, err := spec.Parse(y, "hand.yaml", spec.Options{}); err == nil || !strings.Contains(err.Error(), `category "summarize" routes to "small" but assume.pass_rate has no value for it`) {
+		t.Errorf("loading the spec as imported: %v; want the loader to ask for small's pass rate in summarize", err)
+	}
+	s, err := spec.Parse(fillMissing(y, "0.8"), "hand.yaml", spec.Options{})
 	if err != nil {
 		t.Fatalf("imported spec does not load: %v\n%s", err, y)
 	}
@@ -273,7 +278,9 @@ func TestSeedColumnsOnly(t *testing.T) {
 		{"extract validation", rows[3].ValidationRule, "JSON Schema from the request", "a cascade whose rule cannot be rebuilt gets a placeholder validator"},
 		{"extract tokens in", rows[3].TokensIn, "1200", "1,200 is 1200"},
 		{"classify primary pass", rows[0].PrimaryPassRate, "0.97", "placeholder: the row's estimated pass rate"},
-		{"escalations primary pass", rows[2].PrimaryPassRate, "0.97", "placeholder: no estimated pass rate, so the quality threshold"},
+		{"escalations primary pass", rows[2].PrimaryPassRate, "0.93", "no estimated pass rate: large's in summarize, a static row, before the quality threshold"},
+		{"classify fallback pass", rows[0].FallbackPassRate, "0.93", "large's pass rate in summarize, a static row"},
+		{"summarize fallback pass", rows[1].FallbackPassRate, "0.8", "no static row gives small's: written in by hand"},
 	}
 	for _, r := range rows {
 		if r.EstimatedPassRate == "" || r.EstimatedLatency == "" || r.EstimatedCost == "" {
@@ -290,7 +297,8 @@ func TestSeedColumnsOnly(t *testing.T) {
 		"# placeholder: the worksheet gives no pass rate for small in this category; this is its estimated pass rate",
 		"# placeholder latency: the estimated latency of category summarize (row 3), where large is the primary model of a static route; measure it\n    latency: {p50: 2.5s, p95: 6s}",
 		"# placeholder latency: the estimated latency of category classify (row 2), where small is the first model of a cascade route, so it includes escalations to later models; measure it\n    latency: {p50: 600ms, p95: 1.8s}",
-		"# placeholder: the worksheet gives no pass rate for large in this category (the row's is its primary model's); 0 stands for unknown",
+		"# from another category: the worksheet gives no pass rate for large in this category; this is its pass rate in summarize (row 3), that row's estimated pass rate, where it is the primary model of a static route",
+		"# missing: no row of the worksheet gives a pass rate for small; write it here, like small: 0.9, with your estimate or a measurement: the spec does not load without it\n",
 		"# not rebuilt, add back as validators: none of 12 restricted phrases",
 		"# replace with the validators described: judge large scores ≥ 0.80\n      validate: [{json_schema: request}]",
 		"# validation rule, not rebuilt as validators (add them to validate: ...): judge large scores ≥ 0.80",
@@ -310,7 +318,7 @@ func TestSeedColumnsOnly(t *testing.T) {
 // baseSheet is a valid seed-columns sheet the error cases below break one cell at a time.
 const baseSheet = `task category,traffic share,quality threshold,primary model,fallback model,average tokens in,average tokens out,validation rule,estimated pass rate,estimated latency,estimated per-request cost,last review date
 intent,0.6,0.95,small=gpt-4o-mini,large=gpt-4o,400,20,JSON Schema from the request,0.97,600ms / 1.8s,0.0001,2026-10-01
-draft,0.4,0.9,large=gpt-4o,,1500,250,,,,,2026-10-01
+draft,0.4,0.9,large=gpt-4o,,1500,250,,0.93,,,2026-10-01
 `
 
 func TestImportErrors(t *testing.T) {
@@ -385,7 +393,7 @@ func TestImportErrors(t *testing.T) {
 			`sheet.csv row 2, "last review date": "01/10/2026" is not a date: write YYYY-MM-DD, like 2026-11-01`,
 			"dates are ISO"},
 		{"estimated latency unreadable", replace("600ms / 1.8s", "fast"), ImportOptions{},
-			`sheet.csv row 2, "estimated latency": "fast" is not a latency: write p50 / p95, like 820ms / 2.4s, or leave it empty`,
+			`sheet.csv row 2, "estimated latency": "fast" is not a latency: write p50 / p95, like 820ms / 2.4s, or a median alone, like 820ms (its p95 is then assumed), or leave it empty`,
 			"estimated columns feed placeholders, so they are checked"},
 		{"duplicate category", replace("draft,", "intent,"), ImportOptions{},
 			`sheet.csv row 3, "task category": category "intent" is already in row 2`,
@@ -435,6 +443,26 @@ func TestImportErrors(t *testing.T) {
 		{"volume differs between rows", withExtra("volume", "3000000 per month", "40000 per day"), ImportOptions{},
 			`sheet.csv row 3, "volume": gives the volume 40000 per day, but row 2 gives 3000000 per month: the volume is the spec's, one for all categories`,
 			"a spec has one volume"},
+		{"model outside the catalogue, priced", strings.Replace(withExtra("model price", `"small: input 0.1, output 0.4"`, ""), "small=gpt-4o-mini", "small=small-x", 1), ImportOptions{}, "",
+			"a model the catalogue does not list imports with the prices of its row"},
+		{"model outside the catalogue, half priced", strings.Replace(withExtra("model price", "small: input 0.1", ""), "small=gpt-4o-mini", "small=small-x", 1), ImportOptions{},
+			`sheet.csv row 2, "primary model": model id "small-x" is not in the price catalogue (2026-07-24)`,
+			"without an output price the loader would refuse the model: the sheet's error says where to give it"},
+		{"model price unreadable", withExtra("model price", "small: cheap", ""), ImportOptions{},
+			`sheet.csv row 2, "model price": small: "cheap" is not a price; write KEY PRICE pairs separated by commas, in dollars per million tokens, like input 0.4, output 1.6`,
+			"prices are checked like the spec's"},
+		{"model price not a number", withExtra("model price", `"small: input 0.1, output four"`, ""), ImportOptions{},
+			`sheet.csv row 2, "model price": small: output: invalid price "four": not a number (write dollars per million tokens, like 0.15)`,
+			"the money parser's own message"},
+		{"long-context price without a threshold", withExtra("model price", `"small: input 1, output 2, long context input 3"`, ""), ImportOptions{},
+			`sheet.csv row 2, "model price": small: a long-context price needs "long context above N", the input tokens over which it applies`,
+			"a tier applies above a number of input tokens"},
+		{"price of a model not in the row", withExtra("model price", `"mini: input 1, output 2"`, ""), ImportOptions{},
+			`sheet.csv row 2, "model price": names "mini", which this row does not name`,
+			"price cells describe the row's models"},
+		{"two prices for one model", withExtra("model price", `"large: input 1, output 2"`, `"large: input 1, output 3"`), ImportOptions{},
+			`sheet.csv row 3, "model price": gives large the prices "input 1, output 3", but row 2 gives it "input 1, output 2"`,
+			"a price is a model's, not a category's"},
 		{"unknown provider type", baseSheet, ImportOptions{Provider: "acme"},
 			`worksheet: unknown provider type "acme"`,
 			"provider types are the spec's"},
@@ -679,7 +707,9 @@ categories:
 		{"citations pattern", `route: {model: a, validate: [{citations: {pattern: '\(([0-9]+)\)'}}]}`, "",
 			"category c: the citations pattern is not in a worksheet", "the summary leaves the pattern out"},
 		{"price override", "route: {model: a}", "  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, price: {input: 1, output: 2}}",
-			"model a: price overrides are not in a worksheet", "the sheet prices models from the catalogue"},
+			"", "in the class: the \"model price\" column carries it"},
+		{"catalog key", "route: {model: a}", "  a: {provider: sim, model: my-mini, catalog: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}",
+			"model a: catalog keys are not in a worksheet", "the sheet has the model id only"},
 		{"model fallback", "route: {model: a}", "  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, fallback: [b]}",
 			"model a: model fallbacks are not in a worksheet", "only category fallbacks are"},
 		{"context window", "route: {model: a}", "  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, context_window: 4000}",

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -48,5 +50,36 @@ func TestWorksheetExportNotesWhatIsLost(t *testing.T) {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("export stderr lacks %q:\n%s", want, errOut)
 		}
+	}
+}
+
+// TestWorksheetImportAsksForMissingPassRates: a playbook sheet whose fallback model no row
+// gives a pass rate imports, but says on stderr which pass rates to write in, and the spec it
+// wrote does not estimate until they are: estimate fails with the loader's file:line message
+// instead of estimating with a pass rate nobody gave.
+func TestWorksheetImportAsksForMissingPassRates(t *testing.T) {
+	dir := t.TempDir()
+	sheet := filepath.Join(dir, "sheet.csv")
+	const csv = `task category,traffic share,quality threshold,primary model,fallback model,average tokens in,average tokens out,validation rule,estimated pass rate,estimated latency,estimated per-request cost,last review date
+intent,60%,95%,gpt-4.1-nano,gpt-4.1-mini,500,20,json schema,90%,300ms / 800ms,,2026-11-01
+refund,40%,95%,claude-sonnet-4-5,gpt-4.1-nano,3000,400,none,97%,6s / 12s,,2026-11-01
+`
+	if err := os.WriteFile(sheet, []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "spec.yaml")
+	code, _, errOut := run(t, "worksheet", "import", sheet, "--out", out)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	// gpt-4.1-nano is the first model of intent, a cascade, whose estimated pass rate holds
+	// escalations to gpt-4.1-mini: it is not nano's, so refund's fallback to nano gets none.
+	if want := "warning: Pass rates missing, in intent (gpt-4.1-mini); refund (gpt-4.1-nano): no row of the worksheet gives one"; !strings.Contains(errOut, want) {
+		t.Errorf("import stderr lacks %q:\n%s", want, errOut)
+	}
+	code, _, errOut = run(t, "estimate", out, "--samples", "20000")
+	want := regexp.MustCompile(regexp.QuoteMeta(out) + `:\d+: category "intent" routes to "gpt-4\.1-mini" but assume\.pass_rate has no value for it`)
+	if code == 0 || !want.MatchString(errOut) {
+		t.Errorf("estimate of the imported spec: exit %d, %q; want it refused with %s", code, errOut, want)
 	}
 }
