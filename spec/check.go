@@ -80,11 +80,13 @@ func (c *checker) run() {
 	c.checkCategories()
 	c.checkMatches()
 	c.checkPolicies()
+	c.checkZeroPassRates()
 	c.checkUnusedStrength()
 	c.checkUnusedScoreAssumptions()
 	c.checkUnused()
 	c.checkKeys()
 	c.checkServer()
+	c.checkLatencyTimeouts()
 	c.checkDrift()
 	c.checkTests()
 	if len(c.errs) == 0 {
@@ -339,6 +341,7 @@ func (c *checker) resolveModel(m *Model) {
 		set(&r.Prices.CacheWrite, p.CacheWrite)
 		set(&r.Prices.Reasoning, p.Reasoning)
 		c.checkLongContext(m, r, entry)
+		c.checkPriceUnits(m)
 	}
 	r.ContextWindow = entry.MaxInputTokens
 	if m.ContextWindow > 0 {
@@ -466,6 +469,97 @@ func (c *checker) checkLatency(l *Latency, what string) {
 	}
 }
 
+// DefaultRequestTimeout is server.request_timeout's default: the longest the gateway lets a
+// request take, retries and fallbacks included.
+const DefaultRequestTimeout = 120 * time.Second
+
+// callLimit returns the longest a call to m may take in the gateway, the setting that bounds it
+// and how it is set: the model's timeout, else its provider's, cut at server.request_timeout
+// (DefaultRequestTimeout without one), which bounds the whole request.
+func (c *checker) callLimit(m *Model) (limit time.Duration, setting, how string) {
+	limit, setting, how = DefaultRequestTimeout, "server.request_timeout", FormatDuration(DefaultRequestTimeout)+" by default"
+	if t := c.spec.Server.RequestTimeout.D(); t > 0 {
+		how = FormatDuration(t)
+		limit = t
+	}
+	own, ownSetting := m.Timeout.D(), fmt.Sprintf("the timeout of model %q", m.Name)
+	if own == 0 && m.Resolved.Provider != nil {
+		own, ownSetting = m.Resolved.Provider.Timeout.D(), fmt.Sprintf("the timeout of provider %q", m.Provider.Name)
+	}
+	if own > 0 && own < limit {
+		return own, ownSetting, FormatDuration(own)
+	}
+	if own == 0 {
+		how += ", as neither the model nor its provider sets a timeout"
+	}
+	return limit, setting, how
+}
+
+// checkLatencyTimeouts warns about a latency assumption, a model's or a category's for it,
+// whose median or 95th percentile is more than a call to the model may take (callLimit): such
+// calls time out. A median of a hundred seconds or more, written in whole seconds, that would
+// fit as milliseconds is most likely written in the wrong unit.
+func (c *checker) checkLatencyTimeouts() {
+	for _, m := range c.spec.Models {
+		if m.Latency != nil {
+			c.checkLatencyTimeout(m, m.Latency, fmt.Sprintf("model %q", m.Name))
+		}
+	}
+	for _, cat := range c.spec.Categories {
+		for _, name := range slices.Sorted(maps.Keys(cat.Assume.Latency)) {
+			if m, l := c.models[name], cat.Assume.Latency[name]; m != nil && l != nil {
+				c.checkLatencyTimeout(m, l, fmt.Sprintf("category %q model %q", cat.Name, name))
+			}
+		}
+	}
+}
+
+func (c *checker) checkLatencyTimeout(m *Model, l *Latency, what string) {
+	type quantile struct {
+		key  string
+		d    time.Duration
+		line int
+	}
+	var qs [2]quantile // p50, p95
+	hint := "p50: %dms, p95: %dms"
+	switch {
+	case l.P50 > 0:
+		qs = [2]quantile{{"p50", l.P50.D(), l.pos.Of("p50")}, {"p95", l.P95.D(), l.pos.Of("p95")}}
+	case l.TTFT != nil:
+		qs = [2]quantile{{"ttft p50", l.TTFT.P50.D(), l.TTFT.pos.Of("p50")}, {"ttft p95", l.TTFT.P95.D(), l.TTFT.pos.Of("p95")}}
+		hint = "ttft: {p50: %dms, p95: %dms}"
+	case len(l.Samples) > 0:
+		ds := make([]time.Duration, len(l.Samples))
+		for i, d := range l.Samples {
+			ds[i] = d.D()
+		}
+		slices.Sort(ds)
+		line := l.pos.Of("samples")
+		qs = [2]quantile{{"samples' median", ds[len(ds)/2], line}, {"samples' 95th percentile", ds[(len(ds)-1)*95/100], line}}
+		hint = ""
+	default:
+		return
+	}
+	limit, setting, how := c.callLimit(m)
+	q, share := qs[0], "most of its calls"
+	switch {
+	case qs[0].d > limit:
+	case qs[1].d > limit:
+		q, share = qs[1], "more than 5% of its calls"
+	default:
+		return
+	}
+	msg := fmt.Sprintf("%s latency %s %s is more than the %s a call to %s may take (%s, %s): %s would time out",
+		what, q.key, FormatDuration(q.d), FormatDuration(limit), m.Name, setting, how, share)
+	whole := func(d time.Duration) bool { return d > 0 && d%time.Second == 0 }
+	if hint != "" && whole(qs[0].d) && whole(qs[1].d) && qs[0].d >= 100*time.Second && q.d/1000 <= limit {
+		msg += "; if the latency is in milliseconds, write " + fmt.Sprintf(hint, qs[0].d/time.Second, qs[1].d/time.Second) + "; else raise " + setting
+	} else {
+		msg += "; raise " + setting + ", or correct the latency"
+	}
+	c.warnf(q.line, "%s", msg)
+}
+
 // checkModelFallbackCycles finds cycles in models' own fallback lists.
 func (c *checker) checkModelFallbackCycles() {
 	const (
@@ -569,6 +663,7 @@ func (c *checker) checkCategory(cat *Category, label string) {
 		c.checkScoreOrder(cat, cat.Route, label)
 		c.checkContextWindows(cat, cat.Route, cat.Fallback, label)
 		c.checkMaxOutput(cat, cat.Route, cat.Fallback, label)
+		c.checkTokenMagnitude(cat, label)
 	}
 	if !cat.pos.Has("failure_impact") {
 		c.warnf(cat.pos.Line, "%s has no failure_impact: the estimate counts its bad answers and failed requests as costing nothing, so its risk is $0 and policies are compared on its cost alone; add failure_impact: {bad_answer: USD}, what a wrong answer costs the business", label)
@@ -589,6 +684,7 @@ func (c *checker) checkCategory(cat *Category, label string) {
 		}
 	}
 	c.checkAssumptions(cat, label)
+	c.checkStrength(cat, label)
 	if cat.Shadow != nil {
 		c.checkShadow(cat, label)
 		c.checkShadowBudget(cat, label)
@@ -915,6 +1011,127 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 // validator that catches half the bad answers and flags 2% of good ones.
 var DefaultStrength = Strength{Detect: 0.5, FalseAlarm: 0.02}
 
+// checkStrength checks a category's stated validator strength for plausibility. Detect below
+// false_alarm flags good answers more often than bad ones, most likely the two swapped: an
+// error, or a warning when validate calibrate measured it so. Detect equal to false_alarm tells
+// good answers from bad no better than chance. A near-perfect strength of checks that call no
+// model (json_schema, max_length, regex, …), which see an answer's form and not whether it is
+// right, is warned about unless it was measured or the category's why explains it.
+func (c *checker) checkStrength(cat *Category, label string) {
+	v := cat.Assume.Validator
+	if v == nil {
+		return
+	}
+	d, f := float64(v.Detect), float64(v.FalseAlarm)
+	line := v.pos.Of("detect")
+	switch {
+	case d < f && v.Calibrated.IsZero():
+		c.errorf(line, "%s assume.validator detect %s is below false_alarm %s: the validator flags good answers more often than bad ones; did you swap detect and false_alarm? detect is the share of bad answers it flags, false_alarm the share of good ones: write {detect: %s, false_alarm: %s}",
+			label, fraction(d), fraction(f), fraction(f), fraction(d))
+	case d < f:
+		c.warnf(line, "%s assume.validator, calibrated on %s, has detect %s below false_alarm %s: the validator flags good answers more often than bad ones, so escalating on it fails good answers and keeps bad ones; check the labels it was calibrated on, or fix or remove the validator",
+			label, v.Calibrated, fraction(d), fraction(f))
+	case d == f && d > 0:
+		c.warnf(line, "%s assume.validator detect and false_alarm are both %s: the validator flags good and bad answers alike, no better than chance, so escalating on it adds cost and no quality; write the rates it has (detect is the share of bad answers it flags, false_alarm the share of good ones), or remove the validator",
+			label, fraction(d))
+	}
+	if d < 0.999 || f > 0 || !v.Calibrated.IsZero() || strings.TrimSpace(cat.Why) != "" {
+		return
+	}
+	var vs []*Validator
+	if cat.Route != nil {
+		vs = routeValidators(cat.Route)
+	}
+	for _, p := range c.spec.Policies {
+		if pr, ok := p.Routes[cat.Name]; ok {
+			vs = append(vs, routeValidators(&pr.Route)...)
+		}
+	}
+	if len(vs) == 0 || slices.ContainsFunc(vs, (*Validator).CallsModel) {
+		return
+	}
+	var kinds []string
+	for _, v := range vs {
+		if !slices.Contains(kinds, v.Kind) {
+			kinds = append(kinds, v.Kind)
+		}
+	}
+	c.warnf(line, "%s assumes its validators (%s) catch %s of bad answers and flag no good one, but they check an answer's form, not whether it is right, and a format check rarely catches every wrong answer: the estimate then delivers almost no bad answer; write the share they catch, measure it (clearbar validate calibrate SPEC --category %s OUTCOMES --update), or say in the category's why: why they catch every bad answer",
+		label, strings.Join(kinds, ", "), shareText(d), cat.Name)
+}
+
+// checkPolicyValidation warns about a named policy's route that validates answers with a
+// strength nobody measured, as checkAssumptions does about a category's own route. The strength
+// is the category's (one per category), so a policy's route is warned about only where the
+// category's own route is not: one that validates while the category states no strength, and
+// one that trusts an LLM judge while the category's own route has none, whose strength (stated,
+// calibrated or not) then describes other validators. validate calibrate measures the
+// validators of a category's own route only.
+func (c *checker) checkPolicyValidation(cat *Category, r *Route, label string) {
+	a, own := cat.Assume, cat.Route
+	if r.Validated() && a.Validator == nil && (own == nil || !own.Validated()) {
+		c.warnf(r.pos.Line, "%s validates answers, but category %q states no validator strength: assuming detect %.2f, false_alarm %.2f; add assume: {validator: {detect: D, false_alarm: F}} to category %q, or calibrate it",
+			label, cat.Name, DefaultStrength.Detect, DefaultStrength.FalseAlarm, cat.Name)
+	}
+	if !r.Judged() || own != nil && own.Judged() {
+		return
+	}
+	var strength string
+	switch {
+	case a.Validator == nil:
+		strength = "states none, so the default is assumed"
+	case a.Validator.Calibrated.IsZero():
+		strength = "is an assumption"
+	default:
+		strength = "was calibrated on its own route's validators, which include no judge"
+	}
+	c.warnf(r.pos.Line, "%s trusts an LLM judge whose strength is assumed, not measured: category %q's assume.validator %s; label a few dozen answers and run clearbar validate calibrate SPEC --category %s OUTCOMES --update with this route as the category's (calibrate measures the category's own route) before relying on the policy",
+		label, cat.Name, strength, cat.Name)
+}
+
+// checkZeroPassRates warns about a pass rate of exactly 0 assumed for a model that a category's
+// route, its fallbacks or a named policy's route for it uses: every answer of the model counts
+// as bad. A worksheet import writes 0 where the sheet gives no pass rate.
+func (c *checker) checkZeroPassRates() {
+	for _, cat := range c.spec.Categories {
+		if cat.Route == nil {
+			continue
+		}
+		users := map[string]string{} // model name → what uses it
+		for _, r := range cat.Route.Models() {
+			users[r.Name] = "its route"
+		}
+		for _, m := range c.spec.RouteCandidates(cat.Route, cat.Fallback) {
+			if _, ok := users[m.Name]; !ok {
+				users[m.Name] = "its fallbacks"
+			}
+		}
+		for _, p := range c.spec.Policies {
+			pr, ok := p.Routes[cat.Name]
+			if !ok {
+				continue
+			}
+			fallback := cat.Fallback
+			if pr.HasFallback {
+				fallback = pr.Fallback
+			}
+			for _, m := range c.spec.RouteCandidates(&pr.Route, fallback) {
+				if _, ok := users[m.Name]; !ok {
+					users[m.Name] = fmt.Sprintf("policy %q's route for it", p.Name)
+				}
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(cat.Assume.PassRate)) {
+			use, ok := users[name]
+			if !ok || cat.Assume.PassRate[name] != 0 {
+				continue
+			}
+			c.warnf(cat.Assume.entryLine("pass_rate", name), "category %q assumes a pass rate of 0 for %s, used by %s: a pass rate of 0 means every answer of %s is bad; if it is unknown, measure it with clearbar eval or assume a value, like %s: 0.9",
+				cat.Name, name, use, name, name)
+		}
+	}
+}
+
 // Built-in policies: clearbar estimate compares the spec's routes (PolicySpec), every category
 // on one model (PolicySinglePrefix and the model's name), the cheapest single model that clears
 // per category (PolicyCheapestPassing) and a cascade in price order (PolicyCascadeByPrice). A
@@ -964,6 +1181,7 @@ func (c *checker) checkPolicies() {
 			c.checkScoreOrder(cat, &pr.Route, label)
 			c.checkContextWindows(cat, &pr.Route, fallback, label)
 			c.checkMaxOutput(cat, &pr.Route, fallback, label)
+			c.checkPolicyValidation(cat, &pr.Route, label)
 			for _, r := range pr.Route.Models() {
 				if _, ok := cat.Assume.PassRate[r.Name]; !ok {
 					if _, known := c.models[r.Name]; known {

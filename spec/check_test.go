@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/clearbar/clearbar/catalog"
 )
 
 // checkBase is a small spec that loads without errors or warnings; the tests below edit it to
@@ -402,5 +404,162 @@ func TestEmbeddingModelsDoNotAnswerChat(t *testing.T) {
 			want: `model "emb" (text-embedding-3-small) is an embedding model and falls back to "strong" (gpt-4.1), a chat model: a fallback answers the same requests; name an embedding model`},
 		{name: "declared on a provider that serves no embeddings", edits: emb("sim"), line: 12, warn: true,
 			want: `model "emb" (text-embedding-3-small) is an embedding model, but its provider "sim" (type simulated) serves no embeddings`},
+	})
+}
+
+// TestPriceUnitMistakes: a price override written per token, per thousand or per billion
+// tokens, or in cents, passed silently and priced every request in nano-dollars (a per-token
+// price below a spec's precision even counted as free). One that differs from the catalogue's
+// price for the model by 100 times or more, or, for a model the catalogue lacks, one outside
+// $0.001–$1,000 per million tokens, is warned about with the unit it was likely written in.
+func TestPriceUnitMistakes(t *testing.T) {
+	mini := func(price string) []string {
+		return []string{"model: gpt-4.1-mini, latency", "model: gpt-4.1-mini, price: " + price + ", latency"}
+	}
+	own := func(price string) []string {
+		return []string{"model: gpt-4.1, latency", "model: in-house-70b, price: " + price + ", latency"}
+	}
+	const unit = "prices are USD per million tokens"
+	check(t, []finding{
+		{name: "per token, below a spec's precision", edits: mini("{input: 0.0000004}"), line: 9, warn: true,
+			want: `model "mini": price.input 0.0000004 is 1/1,000,000 of the catalogue's $0.4/M for gpt-4.1-mini input: prices are USD per million tokens; did you write it per token? 0.0000004 per token is 0.4 per million; write the price per million tokens, or leave price.input out to use the catalogue's`},
+		{name: "per billion tokens", edits: mini("{output: 1600}"), line: 9, warn: true,
+			want: "price.output 1600 is 1,000 times the catalogue's $1.6/M for gpt-4.1-mini output: prices are USD per million tokens; did you write it per billion tokens? 1600 per billion tokens is 1.6 per million"},
+		{name: "in cents", edits: mini("{input: 40}"), line: 9, warn: true,
+			want: "price.input 40 is 100 times the catalogue's $0.4/M for gpt-4.1-mini input: prices are USD per million tokens; did you write it in cents? 40 cents is 0.4 dollars"},
+		{name: "a long-context price the catalogue lacks", edits: mini("{input: 0.4, output: 1.6, long_context: {above: 128k, input: 0.0000008}}"), line: 9, warn: true,
+			want: "price.long_context.input 0.0000008 is below $0.001 per million tokens, far cheaper than models are sold for: prices are USD per million tokens; did you write it per token? 0.0000008 per token is 0.8 per million"},
+		{name: "a discount", edits: mini("{input: 0.01, output: 0.5}"), none: true, want: unit},
+		{name: "a self-hosted model is free", edits: mini("{input: 0, output: 0}"), none: true, want: unit},
+		{name: "per token, not in the catalogue", edits: own("{input: 0.000003, output: 0.000015}"), line: 10, warn: true,
+			want: `model "strong": price.input 0.000003 is below $0.001 per million tokens, far cheaper than models are sold for: prices are USD per million tokens; did you write it per token? 0.000003 per token is 3 per million; write the price per million tokens, or 0 for a model that costs nothing to call`},
+		{name: "per billion tokens, not in the catalogue", edits: own("{input: 3000, output: 15}"), line: 10, warn: true,
+			want: `model "strong": price.input 3000 is above $1,000 per million tokens, far dearer than models are sold for: prices are USD per million tokens; did you write it per billion tokens? 3000 per billion tokens is 3 per million; write the price per million tokens`},
+		{name: "plausible, not in the catalogue", edits: own("{input: 0.002, output: 900}"), none: true, want: unit},
+	})
+	// An override that corrects a catalogue price far outside the plausible range (some
+	// catalogue entries are themselves off by a thousand) is not the spec's mistake.
+	cat, err := catalog.Parse(strings.NewReader(`{"header":{"source":"s","source_date":"2026-11-01","license":"MIT","generated_by":"hand"},"entries":[
+{"key":"gpt-4.1-nano","provider":"openai","mode":"chat","input":"100","output":"400"},
+{"key":"gpt-4.1-mini","provider":"openai","mode":"chat","input":"0.4","output":"1.6"},
+{"key":"gpt-4.1","provider":"openai","mode":"chat","input":"5000","output":"8"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, []finding{
+		{name: "correcting the catalogue", opts: Options{Catalog: cat}, edits: []string{"model: gpt-4.1, latency", "model: gpt-4.1, price: {input: 2}, latency"}, none: true, want: unit},
+		{name: "the catalogue's plausible prices still count", opts: Options{Catalog: cat}, edits: []string{"model: gpt-4.1, latency", "model: gpt-4.1, price: {output: 0.000008}, latency"}, line: 10, warn: true,
+			want: "price.output 0.000008 is 1/1,000,000 of the catalogue's $8/M for gpt-4.1 output"},
+	})
+}
+
+// TestValidatorStrengthPlausibility: detect below false_alarm flags good answers more often than
+// bad ones, most likely the two swapped: an error, unless validate calibrate measured it so.
+// Equal rates tell good answers from bad no better than chance. A near-perfect strength of
+// format checks is warned about unless it was measured or the category's why explains it.
+func TestValidatorStrengthPlausibility(t *testing.T) {
+	strength := func(s string, more ...string) []string {
+		return append([]string{"validator: {detect: 0.9, false_alarm: 0.1}", "validator: " + s}, more...)
+	}
+	const perfect = "and flag no good one"
+	check(t, []finding{
+		{name: "swapped", edits: strength("{detect: 0.1, false_alarm: 0.9}"), line: 21,
+			want: `category "intent" assume.validator detect 0.1 is below false_alarm 0.9: the validator flags good answers more often than bad ones; did you swap detect and false_alarm? detect is the share of bad answers it flags, false_alarm the share of good ones: write {detect: 0.9, false_alarm: 0.1}`},
+		{name: "measured worse than chance", edits: strength("{detect: 0.1, false_alarm: 0.9, calibrated: 2026-11-20}"), line: 21, warn: true,
+			want: `category "intent" assume.validator, calibrated on 2026-11-20, has detect 0.1 below false_alarm 0.9: the validator flags good answers more often than bad ones`},
+		{name: "uninformative", edits: strength("{detect: 0.3, false_alarm: 0.3}"), line: 21, warn: true,
+			want: `category "intent" assume.validator detect and false_alarm are both 0.3: the validator flags good and bad answers alike, no better than chance`},
+		{name: "flags nothing", edits: strength("{detect: 0, false_alarm: 0}"), none: true, want: "alike"},
+		{name: "a format check that catches every bad answer", edits: strength("{detect: 0.999, false_alarm: 0}"), line: 21, warn: true,
+			want: `category "intent" assumes its validators (max_length) catch 99.9% of bad answers and flag no good one, but they check an answer's form, not whether it is right, and a format check rarely catches every wrong answer`},
+		{name: "the category's why explains it", edits: strength("{detect: 1, false_alarm: 0}", "    match: {header", "    why: Every label outside the schema's enum is wrong, and the enum is the label set.\n    match: {header"),
+			none: true, want: perfect},
+		{name: "measured", edits: strength("{detect: 1, false_alarm: 0, calibrated: 2026-11-20}"), none: true, want: perfect},
+		{name: "a judge reads the content", edits: strength("{detect: 1, false_alarm: 0}", "validate: [{max_length: 100}]", "validate: [{judge: {model: strong, rubric: ok}}]"),
+			none: true, want: perfect},
+		{name: "nearly perfect", edits: strength("{detect: 0.99, false_alarm: 0}"), none: true, want: perfect},
+	})
+}
+
+// TestPolicyRouteValidationWarned: a named policy's route that validates with a default or
+// unmeasured strength, or trusts an unmeasured judge, is warned about as a category's own route
+// is, naming the policy; not again where the category's own route is warned about already.
+func TestPolicyRouteValidationWarned(t *testing.T) {
+	policy := func(cat, route string) string {
+		return "policies:\n  p: {routes: {" + cat + ": " + route + "}}\ntests:\n"
+	}
+	const judged = "{cascade: [mini, strong], validate: [{judge: {model: strong, rubric: ok}}]}"
+	check(t, []finding{
+		{name: "validates with no strength", edits: []string{"tests:\n", policy("draft", judged)}, line: 34, warn: true,
+			want: `policy "p" route for "draft" validates answers, but category "draft" states no validator strength: assuming detect 0.50, false_alarm 0.02; add assume: {validator: {detect: D, false_alarm: F}} to category "draft", or calibrate it`},
+		{name: "an uncalibrated judge", edits: []string{"tests:\n", policy("draft", judged)}, line: 34, warn: true,
+			want: `policy "p" route for "draft" trusts an LLM judge whose strength is assumed, not measured: category "draft"'s assume.validator states none, so the default is assumed; label a few dozen answers and run clearbar validate calibrate SPEC --category draft OUTCOMES --update with this route as the category's`},
+		{name: "a strength calibrated on other validators", edits: []string{"false_alarm: 0.1}", "false_alarm: 0.1, calibrated: 2026-11-20}", "tests:\n", policy("intent", judged)}, line: 34, warn: true,
+			want: `category "intent"'s assume.validator was calibrated on its own route's validators, which include no judge`},
+		{name: "the category states a strength", edits: []string{"tests:\n", policy("intent", "{cascade: [mini, strong], validate: [{max_length: 10}]}")}, none: true,
+			want: "states no validator strength"},
+		{name: "the category's own route is warned about", edits: []string{"validate: [{max_length: 100}]", "validate: [{judge: {model: strong, rubric: ok}}]", "tests:\n", policy("intent", judged)}, none: true,
+			want: `policy "p" route for "intent" trusts`},
+	})
+}
+
+// TestZeroPassRateWarned: a pass rate of exactly 0 for a model a route uses says every answer
+// of it is bad, which is rarely meant (a placeholder for "unknown"), so spec check asks for a
+// value.
+func TestZeroPassRateWarned(t *testing.T) {
+	check(t, []finding{
+		{name: "a route's model", edits: []string{"pass_rate: {nano: 0.8,", "pass_rate: {nano: 0,"}, line: 20, warn: true,
+			want: `category "intent" assumes a pass rate of 0 for nano, used by its route: a pass rate of 0 means every answer of nano is bad; if it is unknown, measure it with clearbar eval or assume a value, like nano: 0.9`},
+		{name: "a fallback", edits: []string{"mini: 0.85,", "mini: 0,"}, line: 20, warn: true,
+			want: `category "intent" assumes a pass rate of 0 for mini, used by its fallbacks`},
+		{name: "a policy's route", edits: []string{"pass_rate: {mini: 0.9, strong: 0.95}", "pass_rate: {mini: 0.9, strong: 0.95, nano: 0}", "tests:\n", "policies:\n  p: {routes: {draft: {model: nano}}}\ntests:\n"}, line: 31, warn: true,
+			want: `category "draft" assumes a pass rate of 0 for nano, used by policy "p"'s route for it`},
+		{name: "a model no route uses", edits: []string{"pass_rate: {mini: 0.9, strong: 0.95}", "pass_rate: {mini: 0.9, strong: 0.95, nano: 0}"}, none: true,
+			want: "pass rate of 0"},
+	})
+}
+
+// TestTokensBeyondEveryContextWindow: input tokens more than any model in the catalogue takes
+// are most likely not the tokens of one request; where a routed model's window is unknown,
+// checkContextWindows cannot say so, and this check does.
+func TestTokensBeyondEveryContextWindow(t *testing.T) {
+	const own = "model: in-house-70b, price: {input: 1, output: 2}, latency"
+	const beyond = "more than any model in the price catalogue takes"
+	check(t, []finding{
+		{name: "a model without a known window", edits: []string{"model: gpt-4.1, latency", own, "{in: 1000, out: 200}", "{in: 500M, out: 200}"}, line: 25, warn: true,
+			want: `category "draft" tokens.in 500,000,000 is ` + beyond},
+		{name: "its message names it", edits: []string{"model: gpt-4.1, latency", own, "{in: 1000, out: 200}", "{in: 500M, out: 200}"}, line: 25, warn: true,
+			want: "and strong has no known context window: tokens.in is the input tokens of one request; correct it, or set context_window on the models if they take this much"},
+		{name: "known windows: the context window warning says it", edits: []string{"{in: 1000, out: 200}", "{in: 500M, out: 200}"}, line: 25, warn: true,
+			want: "no model on the route or its fallbacks can take these requests"},
+		{name: "known windows, no second warning", edits: []string{"{in: 1000, out: 200}", "{in: 500M, out: 200}"}, none: true, want: beyond},
+		{name: "within the largest window", edits: []string{"model: gpt-4.1, latency", own, "{in: 1000, out: 200}", "{in: 2M, out: 200}"}, none: true, want: beyond},
+	})
+}
+
+// TestLatencyBeyondTimeout: an assumed latency whose median or 95th percentile is more than a
+// call to the model may take (its timeout, its provider's, or server.request_timeout) means
+// calls time out; seconds written for milliseconds are the usual cause.
+func TestLatencyBeyondTimeout(t *testing.T) {
+	strong := func(latency string) []string {
+		return []string{"model: gpt-4.1, latency: {p50: 1s, p95: 2s}", "model: gpt-4.1, " + latency}
+	}
+	check(t, []finding{
+		{name: "seconds for milliseconds", edits: strong("latency: {p50: 2000s, p95: 6000s}"), line: 10, warn: true,
+			want: `model "strong" latency p50 33m20s is more than the 2m a call to strong may take (server.request_timeout, 2m by default, as neither the model nor its provider sets a timeout): most of its calls would time out; if the latency is in milliseconds, write p50: 2000ms, p95: 6000ms; else raise server.request_timeout`},
+		{name: "the tail over the model's timeout", edits: strong("latency: {p50: 2s, p95: 6s}, timeout: 3s"), line: 10, warn: true,
+			want: `model "strong" latency p95 6s is more than the 3s a call to strong may take (the timeout of model "strong", 3s): more than 5% of its calls would time out; raise the timeout of model "strong", or correct the latency`},
+		{name: "the provider's timeout", edits: []string{"sim: {type: simulated}", "sim: {type: simulated, timeout: 1500ms}"}, line: 10, warn: true,
+			want: `model "strong" latency p95 2s is more than the 1.5s a call to strong may take (the timeout of provider "sim", 1.5s)`},
+		{name: "server.request_timeout", edits: []string{"tests:\n", "server: {request_timeout: 1500ms}\ntests:\n"}, line: 8, warn: true,
+			want: `model "nano" latency p95 2s is more than the 1.5s a call to nano may take (server.request_timeout, 1.5s, as neither the model nor its provider sets a timeout)`},
+		{name: "a model's timeout above request_timeout", edits: strong("latency: {p50: 200s, p95: 300s}, timeout: 10m"), line: 10, warn: true,
+			want: "is more than the 2m a call to strong may take (server.request_timeout, 2m by default)"},
+		{name: "time to first token", edits: strong("latency: {ttft: {p50: 150s, p95: 300s}, tokens_per_second: 50}"), line: 10, warn: true,
+			want: "latency ttft p50 2m30s is more than the 2m a call to strong may take"},
+		{name: "a category's assumption", edits: []string{"      pass_rate: {mini: 0.9, strong: 0.95}\n", "      pass_rate: {mini: 0.9, strong: 0.95}\n      latency: {strong: {p50: 200s, p95: 400s}}\n"}, line: 32, warn: true,
+			want: `category "draft" model "strong" latency p50 3m20s is more than the 2m a call to strong may take`},
+		{name: "long timeouts cover it", edits: append(strong("latency: {p50: 200s, p95: 400s}, timeout: 10m"), "tests:\n", "server: {request_timeout: 15m}\ntests:\n"), none: true,
+			want: "would time out"},
 	})
 }

@@ -178,7 +178,23 @@ func tokenLimits(node *yaml.Node, keys ...string) (*yaml.Node, []string) {
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (p *PriceOverride) UnmarshalYAML(node *yaml.Node) error {
 	type plain PriceOverride
-	return decodeStrict(node, (*plain)(p), &p.pos, "price")
+	if err := decodeStrict(node, (*plain)(p), &p.pos, "price"); err != nil {
+		return err
+	}
+	p.written = scalarValues(node)
+	return nil
+}
+
+// scalarValues returns the text of each scalar value of a mapping node, by key.
+func scalarValues(node *yaml.Node) map[string]string {
+	node = resolveAlias(node)
+	out := map[string]string{}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if v := resolveAlias(node.Content[i+1]); v.Kind == yaml.ScalarNode {
+			out[node.Content[i].Value] = v.Value
+		}
+	}
+	return out
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler: "none" or a mapping.
@@ -188,7 +204,11 @@ func (l *LongContextPrice) UnmarshalYAML(node *yaml.Node) error {
 		return nil
 	}
 	type plain LongContextPrice
-	return decodeStrict(node, (*plain)(l), &l.pos, "long_context")
+	if err := decodeStrict(node, (*plain)(l), &l.pos, "long_context"); err != nil {
+		return err
+	}
+	l.written = scalarValues(node)
+	return nil
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.

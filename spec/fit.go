@@ -105,6 +105,39 @@ func (c *checker) checkContextWindows(cat *Category, r *Route, fallback []Ref, l
 	}
 }
 
+// checkTokenMagnitude warns when the category's typical input (a number, or p50) is more than
+// any model in the price catalogue takes, while a model its route or fallbacks use has no known
+// context window, so that checkContextWindows cannot say so: such a count is most likely not
+// the tokens of one request.
+func (c *checker) checkTokenMagnitude(cat *Category, label string) {
+	in := cat.Tokens.In
+	if in.P50 <= 0 || cat.Route == nil {
+		return
+	}
+	var unknown []string
+	for _, m := range c.spec.RouteCandidates(cat.Route, cat.Fallback) {
+		if m.Resolved.ContextWindow <= 0 {
+			unknown = append(unknown, m.Name)
+		}
+	}
+	if len(unknown) == 0 {
+		return
+	}
+	largest := 0
+	for e := range c.opts.catalog().All() {
+		largest = max(largest, e.MaxInputTokens)
+	}
+	if largest == 0 || in.P50 <= float64(largest) {
+		return
+	}
+	what := "tokens.in"
+	if in.Dist {
+		what = "tokens.in p50"
+	}
+	c.warnf(cmp.Or(in.Line, cat.Tokens.pos.Of("in")), "%s %s %s is more than any model in the price catalogue takes (the largest context window there is %s tokens), and %s %s no known context window: tokens.in is the input tokens of one request; correct it, or set context_window on the models if they take this much",
+		label, what, groupDigits(int64(in.P50)), groupDigits(int64(largest)), joinAnd(unknown), map[bool]string{true: "has", false: "have"}[len(unknown) == 1])
+}
+
 // shareText writes a fraction of requests as a percentage with two significant digits.
 func shareText(f float64) string {
 	p := f * 100

@@ -3,6 +3,9 @@ package spec
 import (
 	"cmp"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/catalog"
@@ -101,4 +104,122 @@ func TokensK(n int) string {
 		return fmt.Sprintf("%dk", k)
 	}
 	return fmt.Sprintf("%d,%03dk", k/1000, k%1000)
+}
+
+// Plausible prices, in dollars per million tokens: a price outside them, or one that differs
+// from the catalogue's by priceUnitFactor or more, is most likely written in another unit.
+const (
+	minPlausiblePrice = 0.001
+	maxPlausiblePrice = 1000
+	priceUnitFactor   = 100
+)
+
+// priceUnits are the units a price is mistakenly written in, each with what turns it into
+// dollars per million tokens.
+var priceUnits = []struct {
+	unit   string
+	factor float64
+}{
+	{"per token", 1e6},
+	{"per thousand tokens", 1e3},
+	{"in cents", 1e-2},
+	{"per billion tokens", 1e-3},
+}
+
+// checkPriceUnits warns about a price override that looks written in another unit than dollars
+// per million tokens: one that differs from the catalogue's price for the same model by
+// priceUnitFactor or more, either way, or, where the catalogue lists none, a non-zero one
+// outside the plausible range. Prices are compared as written: one below a spec's precision
+// would otherwise count as 0. A price of 0 (a self-hosted model) is never warned about, nor one
+// that corrects an implausible catalogue price.
+func (c *checker) checkPriceUnits(m *Model) {
+	p, r := m.Price, m.Resolved
+	type field struct {
+		key     string // as written under price:
+		name    string // in messages
+		v       *PerMillion
+		cat     clearbar.Price
+		written map[string]string
+		line    int
+	}
+	fields := []field{
+		{"input", "input", p.Input, r.Catalog.Input, p.written, p.pos.Of("input")},
+		{"output", "output", p.Output, r.Catalog.Output, p.written, p.pos.Of("output")},
+		{"cached_input", "cached input", p.CachedInput, r.Catalog.CachedInput, p.written, p.pos.Of("cached_input")},
+		{"cache_write", "cache write", p.CacheWrite, r.Catalog.CacheWrite, p.written, p.pos.Of("cache_write")},
+		{"reasoning", "reasoning", p.Reasoning, r.Catalog.Reasoning, p.written, p.pos.Of("reasoning")},
+	}
+	if lc := p.LongContext; lc != nil && !lc.None {
+		fields = append(fields,
+			field{"long_context.input", "long-context input", lc.Input, r.Catalog.InputAbove, lc.written, lc.pos.Of("input")},
+			field{"long_context.output", "long-context output", lc.Output, r.Catalog.OutputAbove, lc.written, lc.pos.Of("output")},
+			field{"long_context.cached_input", "long-context cached input", lc.CachedInput, r.Catalog.CachedInputAbove, lc.written, lc.pos.Of("cached_input")})
+	}
+	plausible := func(v float64) bool { return v >= minPlausiblePrice && v <= maxPlausiblePrice }
+	for _, f := range fields {
+		if f.v == nil {
+			continue
+		}
+		text := f.written[f.key[strings.LastIndex(f.key, ".")+1:]]
+		v, ok := writtenPrice(text)
+		if !ok {
+			text, v = strconv.FormatFloat(clearbar.Price(*f.v).PerMillion(), 'f', -1, 64), clearbar.Price(*f.v).PerMillion()
+		}
+		if v == 0 {
+			continue
+		}
+		if cat := f.cat.PerMillion(); r.InCatalog && cat > 0 && (plausible(cat) || !plausible(v)) {
+			if v/cat < priceUnitFactor && cat/v < priceUnitFactor {
+				continue
+			}
+			c.warnf(f.line, "model %q: price.%s %s is %s the catalogue's %s for %s %s: prices are USD per million tokens;%s write the price per million tokens, or leave price.%s out to use the catalogue's",
+				m.Name, f.key, text, factorText(v/cat), f.cat, r.Catalog.Key, f.name, unitGuess(text, v, cat, 1), f.key)
+			continue
+		}
+		switch {
+		case v < minPlausiblePrice:
+			c.warnf(f.line, "model %q: price.%s %s is below $%g per million tokens, far cheaper than models are sold for: prices are USD per million tokens;%s write the price per million tokens, or 0 for a model that costs nothing to call",
+				m.Name, f.key, text, minPlausiblePrice, unitGuess(text, v, 1, 2))
+		case v > maxPlausiblePrice:
+			c.warnf(f.line, "model %q: price.%s %s is above $%s per million tokens, far dearer than models are sold for: prices are USD per million tokens;%s write the price per million tokens",
+				m.Name, f.key, text, groupDigits(maxPlausiblePrice), unitGuess(text, v, 1, 2))
+		}
+	}
+}
+
+// writtenPrice reads a price as written in a spec ("0.0000004", "$2.50", "1,000"), in dollars
+// per million tokens, without the rounding of its decoded value.
+func writtenPrice(s string) (float64, bool) {
+	s = strings.NewReplacer("$", "", ",", "", "_", "").Replace(strings.TrimSpace(s))
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil && v >= 0 && !math.IsInf(v, 0)
+}
+
+// factorText says how a price compares with another, like "1/1,000,000 of" or "1,000 times".
+func factorText(ratio float64) string {
+	if ratio >= 1 {
+		return groupDigits(int64(math.Round(ratio))) + " times"
+	}
+	return "1/" + groupDigits(int64(math.Round(1/ratio))) + " of"
+}
+
+// unitGuess names the unit that, converted to dollars per million tokens, brings a price
+// written as text (v) closest to ref, like " did you write it per token? 0.0000004 per token is
+// 0.4 per million;", or "" when none comes within orders (powers of ten) of it.
+func unitGuess(text string, v, ref, orders float64) string {
+	best, dist := -1, orders
+	for i, u := range priceUnits {
+		if d := math.Abs(math.Log10(v * u.factor / ref)); d <= dist {
+			best, dist = i, d
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	u := priceUnits[best]
+	per := strconv.FormatFloat(v*u.factor, 'g', 6, 64)
+	if u.unit == "in cents" {
+		return fmt.Sprintf(" did you write it in cents? %s cents is %s dollars;", text, per)
+	}
+	return fmt.Sprintf(" did you write it %s? %s %s is %s per million;", u.unit, text, u.unit, per)
 }

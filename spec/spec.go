@@ -262,6 +262,9 @@ type PriceOverride struct {
 	LongContext *LongContextPrice `yaml:"long_context"`
 
 	pos Pos
+	// written keeps each price as written, by key: one below a spec's precision decodes as 0,
+	// which the unit check must not take for a free model.
+	written map[string]string
 }
 
 // LongContextPrice is a long-context price tier: above Above input tokens, the whole request
@@ -273,7 +276,8 @@ type LongContextPrice struct {
 	Output      *PerMillion `yaml:"output"`
 	CachedInput *PerMillion `yaml:"cached_input"`
 
-	pos Pos
+	pos     Pos
+	written map[string]string // as PriceOverride's
 }
 
 // TokenCount is a whole number of tokens, written like 200000, 200_000 or 200k.
