@@ -16,6 +16,7 @@ type outcome struct {
 	escalated         float64 // P(the request went past its first step)
 	fellBack          float64 // P(a provider error moved the request to another model)
 	retries           float64 // expected provider retries per request
+	cuts              float64 // expected calls per request cut by their timeout
 	quality           float64 // = good
 
 	mix map[string]float64 // P(the delivered answer came from model)
@@ -24,35 +25,54 @@ type outcome struct {
 // stepStats are the expectations of one call of a step (its model, retries and failover).
 type stepStats struct {
 	succ      []float64 // P(answered by candidate j)
+	abort     []float64 // P(candidate j's call was cut by the request's timeout: the request fails)
 	fail      float64   // P(every candidate failed)
 	cost      float64   // expected cost of the call
 	latency   float64   // expected time of the call, including failed tries and backoff
 	retries   float64   // expected retries
+	cuts      float64   // expected calls cut by their timeout
 	judgeCost float64   // per validation
 	judgeLat  float64
 }
 
 func (s *step) stats() stepStats {
-	st := stepStats{succ: make([]float64, len(s.chain))}
+	st := stepStats{succ: make([]float64, len(s.chain)), abort: make([]float64, len(s.chain))}
 	reach := 1.0
 	for j, c := range s.chain {
-		q := 1 - c.avail // P(one try fails)
-		S := 1 - math.Pow(q, float64(s.retries+1))
-		var tRet, tLat float64
+		// One try answers in time, is cut by the timeout (no retry: the gateway fails over), or
+		// fails with a provider error, which is retried; an error slower than the timeout is cut.
+		q := 1 - c.avail
+		inTime, cut, errP, failAfter := c.avail*(1-c.cut), c.avail*c.cut, q, c.lat.failAfter
+		if failAfter >= c.timeout {
+			cut, errP, failAfter = cut+q, 0, c.timeout
+		}
+		var S, X, tRet, tLat float64
+		exhaust := math.Pow(errP, float64(s.retries+1)) // P(every try failed with an error)
+		if cut == 0 {
+			S = 1 - exhaust
+		} else { // errP < 1
+			S, X = inTime*(1-exhaust)/(1-errP), cut*(1-exhaust)/(1-errP)
+		}
 		qk := 1.0 // P(reaching try k | reached the candidate)
 		for k := 0; k <= s.retries; k++ {
 			if k > 0 {
 				tRet += qk
 				tLat += qk * s.backoff * math.Pow(2, float64(k-1)) / 2
 			}
-			tLat += qk * (c.avail*c.lat.mean() + q*c.lat.failAfter)
-			qk *= q
+			tLat += qk * (c.avail*c.meanCut + q*failAfter)
+			qk *= errP
 		}
 		st.succ[j] = reach * S
 		st.cost += reach * S * float64(c.cost)
 		st.latency += reach * tLat
 		st.retries += reach * tRet
-		reach *= 1 - S
+		st.cuts += reach * X
+		if c.abort {
+			st.abort[j] = reach * X
+			reach *= 1 - S - X
+		} else {
+			reach *= 1 - S
+		}
 	}
 	st.fail = reach
 	for _, j := range s.judges {
@@ -78,6 +98,7 @@ func (p routePlan) closed() outcome {
 		o.escalated += a.weight * ao.escalated
 		o.fellBack += a.weight * ao.fellBack
 		o.retries += a.weight * ao.retries
+		o.cuts += a.weight * ao.cuts
 		for k, v := range ao.mix {
 			o.mix[k] += a.weight * v
 		}
@@ -125,6 +146,16 @@ func (a *arm) closed() outcome {
 				o.cost += m * ss.cost
 				o.latency += m * ss.latency
 				o.retries += m * ss.retries
+				o.cuts += m * ss.cuts
+				for j := range s.chain {
+					// The request's timeout cut the call: the request fails at once.
+					if pa := m * ss.abort[j]; pa > 0 {
+						o.failed += pa
+						if f == 1 || j > 0 {
+							o.fellBack += pa
+						}
+					}
+				}
 				for j, c := range s.chain {
 					p := m * ss.succ[j]
 					if p == 0 {

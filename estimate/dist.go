@@ -101,6 +101,21 @@ func (m *latencyModel) sampleTTFT(r *rand.Rand) (total, ttft float64) {
 	return total, total * ttftShare
 }
 
+// quantile returns the q-quantiles of the response time and of the time to its first visible
+// token, and whether they are exact: they are for the p50/p95 form, and for the ttft form
+// when the category's tokens are fixed counts.
+func (m *latencyModel) quantile(q float64) (total, ttft float64, ok bool) {
+	switch {
+	case m.form == formQuantiles:
+		v := m.total.Quantile(q)
+		return v, v * ttftShare, true
+	case m.form == formTTFT && !m.outTokens.IsDist && !m.reasoning.IsDist:
+		f := m.ttft.Quantile(q)
+		return f + (m.outTokens.Fixed+m.reasoning.Fixed)/m.tps, f + m.reasoning.Fixed/m.tps, true
+	}
+	return 0, 0, false
+}
+
 func (m *latencyModel) mean() float64 {
 	switch m.form {
 	case formSamples:
@@ -211,6 +226,28 @@ func (h *hist) quantiles(qs ...float64) []float64 {
 	return out
 }
 
+// budgetZ is how many standard errors of a simulated quantile a latency budget allows: a p95
+// within budgetZ standard errors (plus half a histogram bucket) above its budget cannot be told
+// from it, and meets it.
+const budgetZ = 3
+
+// halfBucket is half a histogram bucket's width relative to its value, at most (buckets are at
+// most 1/256 of their value wide).
+const halfBucket = 1.0 / 512
+
+// quantileTol is how far the simulated q-quantile may be from the true one: budgetZ standard
+// errors of the estimate, sqrt(q(1−q)/n) divided by the density the histogram shows around
+// it, plus half a bucket for the histogram's resolution.
+func (h *hist) quantileTol(q float64) float64 {
+	if h.n == 0 {
+		return 0
+	}
+	se := math.Sqrt(q * (1 - q) / h.n)
+	d := min(max(0.005, 3*se), q/2, (1-q)/2)
+	qs := h.quantiles(q-d, q, q+d)
+	return budgetZ*se*(qs[2]-qs[0])/(2*d) + qs[1]*halfBucket
+}
+
 func (h *hist) mean() float64 {
 	if h.n == 0 {
 		return 0
@@ -228,4 +265,102 @@ func (m *latencyModel) scale(k float64) {
 		m.samples[i] *= k
 	}
 	m.failAfter *= k
+}
+
+// beyond returns, for a timeout of t seconds, the probability that a response takes longer
+// (P(L > t)) and the expected time it would run past it (E[(L − t)⁺]). The time a call takes
+// before its timeout cuts it is then mean() − excess, and the share of calls cut is p.
+func (m *latencyModel) beyond(t float64) (p, excess float64) {
+	if math.IsInf(t, 1) {
+		return 0, 0
+	}
+	switch m.form {
+	case formSamples:
+		for _, v := range m.samples {
+			if v > t {
+				p++
+				excess += v - t
+			}
+		}
+		n := float64(len(m.samples))
+		return p / n, excess / n
+	case formTTFT:
+		// L = ttft + (output + reasoning tokens) / tokens_per_second, the three independent.
+		terms := []lognormal{m.ttft, scaled(m.outTokens, 1/m.tps), scaled(m.reasoning, 1/m.tps)}
+		return sumBeyond(terms, t)
+	}
+	return sumBeyond([]lognormal{m.total}, t)
+}
+
+// scaled returns k times a band's count, as a lognormal (a constant when the band is fixed).
+func scaled(b band, k float64) lognormal {
+	if !b.IsDist {
+		if b.Fixed*k <= 0 {
+			return lognormal{Mu: math.Inf(-1)}
+		}
+		return lognormal{Mu: math.Log(b.Fixed * k)}
+	}
+	d := b.Dist
+	d.Mu += math.Log(k)
+	return d
+}
+
+// degenerate reports whether a lognormal is a constant (sigma 0, or always 0).
+func degenerate(l lognormal) bool { return l.Sigma == 0 || math.IsInf(l.Mu, -1) }
+
+// lognormalBeyond is P(X > t) and E[(X − t)⁺] of one lognormal.
+func lognormalBeyond(l lognormal, t float64) (p, excess float64) {
+	if degenerate(l) {
+		v := l.Median()
+		if v > t {
+			return 1, v - t
+		}
+		return 0, 0
+	}
+	if t <= 0 {
+		return 1, l.Mean() - t
+	}
+	z := (math.Log(t) - l.Mu) / l.Sigma
+	p = stats.NormalSF(z)
+	return p, math.Max(0, l.Mean()*stats.NormalSF(z-l.Sigma)-t*p)
+}
+
+// sumBeyond is P(S > t) and E[(S − t)⁺] of the sum S of independent lognormals (constants
+// allowed). The first proper lognormal is integrated exactly, the others numerically over a
+// grid of their normal deviates (±8.5 standard deviations), where the integrand is smooth.
+func sumBeyond(terms []lognormal, t float64) (p, excess float64) {
+	var c float64
+	var dist []lognormal
+	for _, l := range terms {
+		if degenerate(l) {
+			c += l.Median()
+			continue
+		}
+		dist = append(dist, l)
+	}
+	if len(dist) == 0 {
+		if c > t {
+			return 1, c - t
+		}
+		return 0, 0
+	}
+	var rec func(rest []lognormal, t float64) (float64, float64)
+	rec = func(rest []lognormal, t float64) (float64, float64) {
+		if len(rest) == 1 {
+			return lognormalBeyond(rest[0], t)
+		}
+		l := rest[len(rest)-1]
+		const steps, zmax = 340, 8.5
+		var sp, se, sw float64
+		for i := 0; i <= steps; i++ {
+			z := -zmax + 2*zmax*float64(i)/steps
+			w := math.Exp(-z * z / 2)
+			pi, ei := rec(rest[:len(rest)-1], t-math.Exp(l.Mu+l.Sigma*z))
+			sp += w * pi
+			se += w * ei
+			sw += w
+		}
+		return sp / sw, se / sw
+	}
+	return rec(dist, t-c)
 }

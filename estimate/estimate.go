@@ -3,7 +3,17 @@
 //
 // Expectations (cost, quality, escalation, fallback and failure rates) come from a closed form
 // that propagates probability mass through each route; latency quantiles come from a seeded
-// Monte Carlo simulation of the same process, because tails are what latency budgets are about.
+// Monte Carlo simulation of the same process, because tails are what latency budgets are about
+// (or from the closed form, where a route's latency is one model's: see
+// routePlan.exactLatency). Both cut a call at its timeout, as the gateway does (see the
+// process in plan.go). A simulated p95 meets its budget within the simulation's error
+// (cell.meetsBudget), so that no verdict turns on the seed.
+//
+// Policies that clear every bar and budget are compared by what they would cost if the
+// requests they fail were charged what answering them costs (Figures.ServedCost): a failed
+// request costs nothing, which is no saving. When none clears, the closest misses by the least
+// relative to what each bar and budget allows (PolicyResult.Shortfall).
+//
 // Identical routes are evaluated once and shared between policies. Results are reproducible:
 // the same spec, options and seed give the same report, whatever the number of workers.
 package estimate
@@ -64,6 +74,52 @@ func tooLongNotes(s *spec.Spec) []string {
 		}
 	}
 	return notes
+}
+
+// timeoutNotes says, per category, which models' calls the estimate cuts at their timeout,
+// and warns of a model whose assumed median response time (in the ttft form, with the
+// category's output tokens) is longer than its timeout: most of its calls would be cut, which
+// usually means a latency written in the wrong unit. A model whose latency the spec's own
+// check warns about (its declared median, or median time to the first token, is longer than
+// the timeout: spec.Load's warnings) is not warned about twice.
+func timeoutNotes(w *world) (notes, warnings []string) {
+	s := w.spec
+	warned := map[string]bool{}
+	for _, c := range s.Categories {
+		used := s.RouteCandidates(c.Route, c.Fallback)
+		for _, m := range s.Models {
+			if _, rated := c.PassRate(m); !rated && !slices.Contains(used, m) {
+				continue
+			}
+			t, from, abort := w.timeout(m)
+			cl := w.call(c, m, wholeBand)
+			if p50 := cl.lat.median(); p50 > t.Seconds() {
+				who := "model " + m.Name
+				if _, own := c.Assume.Latency[m.Name]; own {
+					who += " in " + c.Name
+				}
+				l := m.Latency
+				if own := c.Assume.Latency[m.Name]; own != nil {
+					l = own
+				}
+				if key := who + " " + secs(p50); !warned[key] && !(l != nil && l.StatedMedian() > t) {
+					warned[key] = true
+					warnings = append(warnings, fmt.Sprintf("%s: assumed p50 response time %s is longer than %s, %s: most of its calls would time out; check the latency's unit (milliseconds written as seconds?)",
+						who, secs(p50), secs(t.Seconds()), from))
+				}
+			}
+			if cl.cut < minNotedTooLong {
+				continue
+			}
+			then := "moves on to the route's next model, or fails the request when there is none (no retry, no cost), as the gateway does"
+			if abort {
+				then = "fails their requests (no cost), as the gateway does"
+			}
+			notes = append(notes, fmt.Sprintf("%s: %s of %s's calls take longer than %s, %s; the estimate cuts them at %s and %s",
+				c.Name, shareOf(cl.cut), m.Name, from, secs(t.Seconds()), secs(t.Seconds()), then))
+		}
+	}
+	return notes, warnings
 }
 
 // shareOf writes a share of requests with two significant digits, "9.2%", "63%".
@@ -133,6 +189,8 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 
 	policies, notes := basePolicies(s)
 	notes = append(notes, tooLongNotes(s)...)
+	cutNotes, warnings := timeoutNotes(e.world)
+	notes = append(notes, cutNotes...)
 	if n := e.perCell * len(s.Categories); n > opts.Samples {
 		notes = append(notes, fmt.Sprintf("%s Monte Carlo samples per policy, not the %s asked for: each category gets at least %s", groupInt(int64(n)), groupInt(int64(opts.Samples)), groupInt(MinCategorySamples)))
 	}
@@ -154,6 +212,8 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 
 	r := e.report(policies)
 	r.Notes = append(r.Notes, notes...)
+	r.Notes = append(r.Notes, budgetNotes(policies)...)
+	r.Warnings = append(r.Warnings, warnings...)
 	if ms := opts.Measured; ms != nil {
 		r.Measured = &MeasuredSummary{From: opts.MeasuredFrom, Unmatched: ms.Unmatched, Findings: ms.Findings(s)}
 		for _, f := range r.Measured.Findings {
@@ -194,9 +254,15 @@ type cell struct {
 	route   CategoryRoute
 	plan    routePlan
 	closed  outcome
+	served  float64 // see world.servedCost
 	sim     *simulation
 	latency Latency
 	ttfb    Latency
+	// exact says latency's quantiles are the closed form's (see routePlan.exactLatency), not
+	// the simulation's; p95Tol is otherwise how far the simulated p95 may be from the true one
+	// (see hist.quantileTol).
+	exact  bool
+	p95Tol float64
 }
 
 func (e *estimator) cellFor(c *spec.Category, r CategoryRoute) *cell {
@@ -244,10 +310,22 @@ func (e *estimator) evaluate(ctx context.Context, policies []*Policy) error {
 func (e *estimator) compute(cl *cell, n int) {
 	cl.plan = e.world.compile(cl.cat, cl.route.Route, cl.route.Fallback)
 	cl.closed = cl.plan.closed()
+	cl.served = cl.closed.cost
+	if cl.closed.failed > 0 {
+		cl.served = e.world.servedCost(cl.cat, cl.route.Route, cl.route.Fallback)
+	}
 	cl.sim = cl.plan.simulate(n, e.rng(cl))
-	q := cl.sim.hist.quantiles(0.5, 0.95, 0.99)
+	q, qf := cl.sim.hist.quantiles(0.5, 0.95, 0.99), cl.sim.ttfb.quantiles(0.5, 0.95, 0.99)
+	if x, xf, ok := cl.plan.exactLatency(0.5, 0.95, 0.99); ok {
+		q, cl.exact = x, true
+		if xf != nil {
+			qf = xf
+		}
+	} else {
+		cl.p95Tol = cl.sim.hist.quantileTol(0.95)
+	}
 	cl.latency = Latency{Mean: cl.closed.latency, P50: q[0], P95: q[1], P99: q[2]}
-	q = cl.sim.ttfb.quantiles(0.5, 0.95, 0.99)
+	q = qf
 	cl.ttfb = Latency{Mean: cl.sim.ttfb.mean(), P50: q[0], P95: q[1], P99: q[2]}
 }
 

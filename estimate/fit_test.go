@@ -50,8 +50,8 @@ func TestClosestPolicyMissesByTheLeast(t *testing.T) {
 			t.Errorf("%s misses by as much as %s and costs less", p.Name, best.Name)
 		}
 	}
-	if want := 0.05 * 7; math.Abs(mini.Shortfall-want) > 1e-3 {
-		t.Errorf("all-mini's shortfall = %g, want %g (7 points on 5%% of the traffic)", mini.Shortfall, want)
+	if want := 0.05 * 140; math.Abs(mini.Shortfall-want) > 1e-2 {
+		t.Errorf("all-mini's shortfall = %g, want %g (7 points under a 95%% bar, 140%% over the 5%% failure rate it allows, on 5%% of the traffic)", mini.Shortfall, want)
 	}
 	var text strings.Builder
 	if err := WriteText(&text, r); err != nil {

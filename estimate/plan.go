@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/catalog"
@@ -17,18 +18,30 @@ import (
 //
 //	for each step of the route (a cascade has several, a static route one):
 //	    call the step's model; on a provider error retry it (with backoff), then fail over
-//	    along its fallback chain; if every candidate fails, move to the next step (or, on the
-//	    last step, the request fails);
+//	    along its fallback chain; a call that runs past its timeout is cut there, is not
+//	    retried (a slow model stays slow) and fails over; if every candidate fails, move to the
+//	    next step (or, on the last step, the request fails);
 //	    if the step validates: its validators' model calls, if any, are made (a judge scores
 //	    the answer; an agreement check's model answers the request too); the validator flags
 //	    a bad answer with probability detect and a good one with probability false_alarm; a
-//	    flagged answer is retried once (retry_once) and then escalated to the next step; the
+//	    flagged answer is retried once (retry_once: the retry is a new draw, as likely to be
+//	    good and to be flagged as a first answer, whatever the first was; see retryNote) and
+//	    then escalated to the next step; the
 //	    last step's flagged answer is delivered (flagged) or fails the request (on_exhausted:
 //	    fail); an answer that is not flagged is delivered.
 //
 // A split route is a weighted mixture of such arms. So are the requests of a category whose
 // input tokens are more than some candidate's context window: for them the plan leaves that
 // model out, as the gateway does, and a request that no candidate can take fails.
+//
+// Timeouts are the gateway's (see world.timeout): a model's timeout, else its provider's, each
+// bounding one call; a model with neither is bounded by the request's timeout
+// (server.request_timeout, 120s by default), and a call cut by that fails the request, since
+// the gateway has no time left for another. A cut call costs nothing: the gateway records the
+// usage a failed call reports, and a call cut by its deadline reports none (a provider may
+// still bill the input it read). Neither form models the request timeout as a bound on the
+// sum of a request's calls, only on each call; nor ttft_timeout (streams only), nor timeouts
+// of validators' calls, which the gateway does not bound by the model's timeout.
 
 // call is one candidate model for a step, in one category.
 type call struct {
@@ -37,6 +50,13 @@ type call struct {
 	avail float64        // P(a single call succeeds)
 	cost  clearbar.Money // expected cost of a successful call
 	lat   latencyModel
+	// timeout bounds the call, in seconds (+Inf: never cut); abort says it is the request's
+	// timeout, so that a cut fails the request. cut is P(an answer takes longer than timeout)
+	// and meanCut the expected time of an answer, cut or not: E[min(L, timeout)].
+	timeout float64
+	abort   bool
+	cut     float64
+	meanCut float64
 }
 
 // judge is a validator's model call made for every validation of a step: a judge scoring the
@@ -66,6 +86,86 @@ type arm struct {
 
 type routePlan struct {
 	arms []arm
+}
+
+// exactLatency returns the quantiles qs of a plan's latency in closed form, when it has one:
+// every request makes one call of one model that is always available, unvalidated or
+// validated without a model's call or a retry, so its time is the model's response time,
+// cut at the call's timeout (a cut call fails the request then, at the timeout). ttfb, the
+// quantiles of the time to first byte, is nil when the timeout cuts some calls.
+func (p routePlan) exactLatency(qs ...float64) (lat, ttfb []float64, ok bool) {
+	if len(p.arms) != 1 || len(p.arms[0].steps) != 1 {
+		return nil, nil, false
+	}
+	s := &p.arms[0].steps[0]
+	if len(s.chain) != 1 || s.chain[0].avail != 1 || len(s.judges) > 0 || s.validated && s.retryOnce {
+		return nil, nil, false
+	}
+	c := &s.chain[0]
+	lat, ttfb = make([]float64, len(qs)), make([]float64, len(qs))
+	for i, q := range qs {
+		v, first, ok := c.lat.quantile(q)
+		if !ok {
+			return nil, nil, false
+		}
+		lat[i] = min(v, c.timeout)
+		ttfb[i] = first
+		if s.validated {
+			ttfb[i] = v // held until it passes
+		}
+	}
+	if c.cut > 0 {
+		ttfb = nil
+	}
+	return lat, ttfb, true
+}
+
+// retries reports whether the plan retries a flagged answer (retry_once) anywhere.
+func (p routePlan) retries() bool {
+	for _, a := range p.arms {
+		for _, s := range a.steps {
+			if s.validated && s.retryOnce {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// withoutRetries returns the plan with retry_once turned off: a flagged answer escalates (or,
+// on the last step, is delivered flagged or fails) at once. Its quality is what retry_once
+// would give if the retry always repeated the answer it retries, which is what the
+// estimate's independent redraw leaves out.
+func (p routePlan) withoutRetries() routePlan {
+	q := routePlan{arms: slices.Clone(p.arms)}
+	for i := range q.arms {
+		q.arms[i].steps = slices.Clone(q.arms[i].steps)
+		for j := range q.arms[i].steps {
+			q.arms[i].steps[j].retryOnce = false
+		}
+	}
+	return q
+}
+
+// ttfbAssumed returns the models whose time to first byte on the plan rests on ttftShare:
+// those that answer unvalidated steps (a validated step's first byte is its whole answer)
+// without a ttft figure. Sorted.
+func (p routePlan) ttfbAssumed() []string {
+	var out []string
+	for _, a := range p.arms {
+		for _, s := range a.steps {
+			if s.validated {
+				continue
+			}
+			for _, c := range s.chain {
+				if c.lat.form != formTTFT && !slices.Contains(out, c.name) {
+					out = append(out, c.name)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // world is the set of inputs plans are compiled from. Sensitivity analysis builds perturbed
@@ -251,7 +351,41 @@ func (w *world) latency(c *spec.Category, m *spec.Model) latencyModel {
 }
 
 func (w *world) call(c *spec.Category, m *spec.Model, f fit) call {
-	return call{name: m.Name, pass: w.pass(c, m), avail: w.avail(c, m), cost: w.callCost(c, m, f), lat: w.latency(c, m)}
+	cl := call{name: m.Name, pass: w.pass(c, m), avail: w.avail(c, m), cost: w.callCost(c, m, f), lat: w.latency(c, m)}
+	t, _, abort := w.timeout(m)
+	cl.timeout, cl.abort = t.Seconds(), abort
+	cut, excess := cl.lat.beyond(cl.timeout)
+	if cut < minCut && cl.lat.failAfter < cl.timeout {
+		// The lognormal's tail past a timeout this long is the fitted curve's, not the traffic's.
+		cl.timeout, cut, excess = math.Inf(1), 0, 0
+	}
+	cl.cut, cl.meanCut = cut, cl.lat.mean()-excess
+	return cl
+}
+
+// minCut is the smallest share of a model's calls cut by its timeout that the estimate counts.
+const minCut = 1e-6
+
+// timeout returns the bound on one call of m, as the gateway sets it: the model's timeout,
+// else its provider's, else none but the request's (server.request_timeout, default
+// spec.DefaultRequestTimeout), which also bounds a longer timeout of the model's. from says which,
+// for people; abort reports that the bound is the request's.
+func (w *world) timeout(m *spec.Model) (t time.Duration, from string, abort bool) {
+	req := w.spec.Server.RequestTimeout.D()
+	if req <= 0 {
+		req = spec.DefaultRequestTimeout
+	}
+	own, from := m.Timeout.D(), "its timeout"
+	if own == 0 && m.Resolved.Provider != nil {
+		own, from = m.Resolved.Provider.Timeout.D(), "its provider's timeout"
+	}
+	if own > 0 && own < req {
+		return own, from, false
+	}
+	if own > 0 {
+		return req, "the request timeout (server.request_timeout), no longer than " + from, true
+	}
+	return req, "the request timeout (server.request_timeout; the model and its provider set none)", true
 }
 
 // compile turns a category route into a plan. Requests too long for some of the route's
@@ -269,6 +403,35 @@ func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) ro
 		}
 	}
 	return p
+}
+
+// servedCost is what route r costs a request when the requests it fails are charged what
+// answering them would cost at its models' prices: a request that fails costs nothing, which
+// would make a route that fails requests (too long for a model's context window, cut by a
+// timeout, out of providers) look cheaper than one that serves them. Per part of the
+// category's requests (see fits), a failed request is charged the part's cost per request
+// answered as if every model of the route could take them; a route that fails nothing costs
+// what it costs. Infinite when some requests could not be answered at any price.
+func (w *world) servedCost(c *spec.Category, r *spec.Route, fallback []spec.Ref) float64 {
+	var total float64
+	for _, f := range w.fits(c, r, fallback) {
+		o := w.compileFit(c, r, fallback, f).closed()
+		served := o.cost
+		if o.failed > 0 {
+			all := o
+			if len(f.unfit) > 0 {
+				whole := f
+				whole.unfit = nil
+				all = w.compileFit(c, r, fallback, whole).closed()
+			}
+			if all.failed >= 1 {
+				return math.Inf(1)
+			}
+			served += o.failed * all.cost / (1 - all.failed)
+		}
+		total += f.weight * served
+	}
+	return total
 }
 
 // compileFit compiles a route for the requests of f.

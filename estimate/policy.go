@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -110,14 +111,20 @@ func namedPolicies(s *spec.Spec) []*Policy {
 	return out
 }
 
-// candidate is a model evaluated alone in one category.
+// candidate is a model evaluated alone in one category. perCall is what one of its calls
+// costs on the category's requests, all of them, at its prices: what ranks it by price.
 type candidate struct {
-	model *spec.Model
-	cell  *cell
+	model   *spec.Model
+	cell    *cell
+	perCall clearbar.Money
 }
 
 // singleCandidates returns, per category, every model with a pass-rate assumption evaluated
-// as a static route, sorted by expected cost (then name). It evaluates the cells it needs.
+// as a static route, cheapest first: by the cost of a call on the category's requests (then
+// the expected cost per request, then name). Not by the expected cost per request alone: a
+// model whose context window is too small for some requests fails them at no cost, which
+// would rank it cheaper than a model that serves them all at lower prices. It evaluates the
+// cells it needs.
 func (e *estimator) singleCandidates(c *spec.Category) []candidate {
 	var out []candidate
 	for _, m := range e.spec.Models {
@@ -128,10 +135,10 @@ func (e *estimator) singleCandidates(c *spec.Category) []candidate {
 		if cl.sim == nil {
 			e.compute(cl, e.perCell)
 		}
-		out = append(out, candidate{model: m, cell: cl})
+		out = append(out, candidate{model: m, cell: cl, perCall: e.world.callCost(c, m, wholeBand)})
 	}
 	slices.SortStableFunc(out, func(a, b candidate) int {
-		return cmp.Or(cmp.Compare(a.cell.closed.cost, b.cell.closed.cost), cmp.Compare(a.model.Name, b.model.Name))
+		return cmp.Or(cmp.Compare(a.perCall, b.perCall), cmp.Compare(a.cell.closed.cost, b.cell.closed.cost), cmp.Compare(a.model.Name, b.model.Name))
 	})
 	return out
 }
@@ -140,9 +147,49 @@ func (cl *cell) clears() bool {
 	return cl.closed.quality >= cl.cat.Bar()-1e-12 && cl.meetsBudget()
 }
 
+// meetsBudget reports whether the route's p95 is within the category's latency budget. The
+// closed form's p95, when there is one (see routePlan.exactLatency), is compared exactly; the
+// simulation's may be over the budget by its error (hist.quantileTol): budgetZ standard
+// errors of the estimate plus half a histogram bucket, where it cannot be told from the
+// budget, so that the verdict does not turn on the seed.
 func (cl *cell) meetsBudget() bool {
 	b := cl.cat.LatencyBudget.D().Seconds()
-	return b == 0 || cl.latency.P95 <= b
+	switch {
+	case b == 0:
+		return true
+	case cl.exact:
+		return cl.latency.P95 <= b*(1+1e-9)
+	}
+	return cl.latency.P95 <= b+cl.p95Tol
+}
+
+// withinError reports whether the route meets its budget only within the simulation's error:
+// its simulated p95 is over the budget, by less than the error.
+func (cl *cell) withinError() bool {
+	b := cl.cat.LatencyBudget.D().Seconds()
+	return b > 0 && !cl.exact && cl.latency.P95 > b && cl.meetsBudget()
+}
+
+// shortfall is how far a route misses its category's bar and budget, relative to what each
+// allows, in percent: its failure rate (1 − quality) over the 1 − bar its bar allows, plus
+// its p95 over the budget, when it misses them. A route 1 point under a 95% bar misses by
+// 20% (a 6% failure rate where 5% is allowed); one whose p95 is 2.2s on a 2s budget by 10%.
+func (cl *cell) shortfall() float64 {
+	return qualityShortfall(cl.closed.quality, cl.cat.Bar()) + latencyShortfall(cl.latency.P95, cl.cat.LatencyBudget.D().Seconds(), cl.meetsBudget())
+}
+
+func qualityShortfall(q, bar float64) float64 {
+	if q >= bar-1e-12 {
+		return 0
+	}
+	return (bar - q) / max(1-bar, 1e-3) * 100
+}
+
+func latencyShortfall(p95, budget float64, meets bool) float64 {
+	if meets || budget == 0 {
+		return 0
+	}
+	return (p95/budget - 1) * 100
 }
 
 // derivedPolicies builds the policies that depend on single-model results: the cheapest
@@ -174,11 +221,14 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 			cr = cands[pick].cell.route
 			cr.Note = fmt.Sprintf("%s is the cheapest model that clears the bar alone", cands[pick].model.Name)
 		} else {
-			best := slices.MaxFunc(cands, func(a, b candidate) int {
-				return cmp.Or(cmp.Compare(a.cell.closed.quality, b.cell.closed.quality), cmp.Compare(b.cell.closed.cost, a.cell.closed.cost))
+			// The one that misses by the least, relative to what the bar and budget allow
+			// (cell.shortfall); then the cheapest.
+			best := slices.MinFunc(cands, func(a, b candidate) int {
+				return cmp.Or(cmp.Compare(a.cell.shortfall(), b.cell.shortfall()), cmp.Compare(a.perCall, b.perCall))
 			})
 			cr = best.cell.route
-			cr.Note = fmt.Sprintf("no single model clears the bar; %s comes closest", best.model.Name)
+			cr.Note = fmt.Sprintf("no single model clears the bar and budget; %s comes closest: %s", best.model.Name, strings.Join(best.cell.misses(), "; "))
+			notes = append(notes, fmt.Sprintf("%s, %s: %s", cheapest.Name, c.Name, cr.Note))
 		}
 		cheapest.Routes = append(cheapest.Routes, cr)
 

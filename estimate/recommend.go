@@ -12,9 +12,13 @@ import (
 )
 
 // recommend picks the cheapest policy that clears every category's bar and budget, and says
-// why each other policy lost. When none clears everything, it recommends the one that misses
-// by the least (the smallest Shortfall: points of quality below the bars and percent over the
-// budgets, weighted by share; then the cheapest) and says that no policy clears.
+// why each other policy lost. Policies that clear are compared by their cost with the requests
+// they fail charged what answering them would cost at their prices (Figures.ServedCost), so that
+// a policy that fails requests, which cost nothing, does not win for it; then by cost and
+// risk. When none clears, it recommends
+// the one that misses by the least (the smallest Shortfall: how far each category is over the
+// failure rate its bar allows and over its budget, relative to them, weighted by share; then
+// the cheapest) and says that no policy clears.
 func (e *estimator) recommend(r *Report) {
 	var best *PolicyResult
 	better := func(a, b *PolicyResult) bool { // is a better than b?
@@ -23,6 +27,9 @@ func (e *estimator) recommend(r *Report) {
 		}
 		if a.Clears != b.Clears {
 			return a.Clears
+		}
+		if a.Clears && servedCost(a) != servedCost(b) {
+			return servedCost(a) < servedCost(b)
 		}
 		if !a.Clears && !sameShortfall(a.Shortfall, b.Shortfall) {
 			return a.Shortfall < b.Shortfall
@@ -46,18 +53,41 @@ func (e *estimator) recommend(r *Report) {
 	}
 	r.Recommended = best.Name
 	vol := e.opts.Volume
+	// freeFailures says, of a clearing policy that costs less than best only because it fails
+	// more requests, which and what serving them would cost.
+	freeFailures := func(p *PolicyResult) string {
+		var where []string
+		for i, c := range p.Categories {
+			if c.PFailed > best.Categories[i].PFailed+1e-9 {
+				where = append(where, fmt.Sprintf("%s %s", c.Category, pct(c.PFailed)))
+			}
+		}
+		in := ""
+		if len(where) > 0 {
+			in = " (" + strings.Join(where, ", ") + ")"
+		}
+		return fmt.Sprintf("fails %s of requests%s, which cost nothing; answering them at its prices, it would cost %s per request, against %s for %s",
+			pct(p.Total.PFailed), in, p.Total.ServedCost, best.Total.ServedCost, best.Name)
+	}
 	if best.Clears {
 		// A policy that fails every request pays nothing: it is not cheaper, it serves no one.
-		var cheaper []string
+		var cheaper, failing []string
 		for _, p := range r.Policies {
-			if !p.Clears && p.Total.Cost < best.Total.Cost && p.SameAs == "" && !p.Total.failsAll() {
+			switch {
+			case p.SameAs != "" || p.Total.Cost >= best.Total.Cost || p.Total.failsAll():
+			case !p.Clears:
 				cheaper = append(cheaper, p.Name)
+			default:
+				failing = append(failing, p.Name+" "+freeFailures(p))
 			}
 		}
 		r.Recommendation = fmt.Sprintf("%s is the cheapest policy that clears every category's quality bar and latency budget: %s per request, %s a month at %s requests, quality %s.",
 			best.Name, best.Total.Cost, best.Total.CostPerMonth, groupInt(vol), pct(best.Total.Quality))
 		if len(cheaper) > 0 {
 			r.Recommendation += fmt.Sprintf(" Cheaper policies (%s) miss a bar or budget.", strings.Join(cheaper, ", "))
+		}
+		if len(failing) > 0 {
+			r.Recommendation += fmt.Sprintf(" Policies that clear for less per request do so by failing requests: %s.", strings.Join(failing, "; "))
 		}
 		// The bar is the contract, but the cost of being wrong can outweigh the saving: say
 		// when another clearing policy is cheaper once risk is counted.
@@ -74,8 +104,8 @@ func (e *estimator) recommend(r *Report) {
 				lowest.Name, total(lowest), total(best), best.Name)
 		}
 	} else {
-		r.Recommendation = fmt.Sprintf("No policy clears every category. %s comes closest: %s. Closest is the least shortfall (the points of quality below each bar plus the percent over each latency budget, weighted by the category's share of traffic), then the lowest cost. Change the routes or the bars of those categories.",
-			best.Name, strings.Join(best.Shortfalls, "; "))
+		r.Recommendation = fmt.Sprintf("No policy clears every category. %s comes closest: %s. Closest is the smallest shortfall relative to what each category allows: how far its failure rate (1 − quality) is over the 1 − bar its quality bar allows, plus how far its p95 is over its latency budget, in percent, weighted by the category's share of traffic (%s: %s); then the lowest cost. Change the routes or the bars of those categories.",
+			best.Name, strings.Join(best.Shortfalls, "; "), best.Name, shortfallText(best.Shortfall))
 	}
 	for _, p := range r.Policies {
 		if p == best {
@@ -90,9 +120,11 @@ func (e *estimator) recommend(r *Report) {
 		case !p.Clears && !best.Clears && sameShortfall(p.Shortfall, best.Shortfall):
 			reason = fmt.Sprintf("misses by as much as %s: %s", best.Name, strings.Join(p.Shortfalls, "; "))
 		case !p.Clears && !best.Clears:
-			reason = fmt.Sprintf("misses by more than %s: %s", best.Name, strings.Join(p.Shortfalls, "; "))
+			reason = fmt.Sprintf("misses by more than %s: %s (shortfall %s, against %s)", best.Name, strings.Join(p.Shortfalls, "; "), shortfallText(p.Shortfall), shortfallText(best.Shortfall))
 		case !p.Clears:
 			reason = "misses: " + strings.Join(p.Shortfalls, "; ")
+		case p.Total.Cost < best.Total.Cost:
+			reason = fmt.Sprintf("clears every bar and costs %s a month less, but %s", best.Total.CostPerMonth-p.Total.CostPerMonth, freeFailures(p))
 		default:
 			d := p.Total.CostPerMonth - best.Total.CostPerMonth
 			reason = fmt.Sprintf("clears every bar but costs %s a month more (%s)", d, relPct(float64(p.Total.Cost), float64(best.Total.Cost)))
@@ -106,6 +138,18 @@ func (e *estimator) recommend(r *Report) {
 
 // sameShortfall reports whether two policies miss by the same amount, up to rounding.
 func sameShortfall(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(a), math.Abs(b)) }
+
+// servedCost is a policy's cost per request answered (Figures.ServedCost), rounded as it is
+// shown; infinite when a category answers none.
+func servedCost(p *PolicyResult) float64 {
+	if math.IsInf(p.served, 1) {
+		return p.served
+	}
+	return math.Round(p.served)
+}
+
+// shortfallText writes a Shortfall, a percentage: "22%", "0.0036%".
+func shortfallText(p float64) string { return overText(p) }
 
 func relPct(a, b float64) string {
 	if b == 0 {
@@ -142,21 +186,27 @@ func groupDigits(s string) string {
 // Opportunity is a category ranked by what improving its route would bring.
 type Opportunity struct {
 	Category string `json:"category"`
-	// Current is the spec's route; Better the cheapest evaluated route that clears the bar and
-	// budget ("" when the spec's route is already the cheapest).
+	// Current is the spec's route; Better the evaluated route that clears the bar and budget
+	// with the largest saving in cost plus risk ("" when none saves anything).
 	Current string `json:"current_route"`
 	Better  string `json:"better_route,omitempty"`
 	// From names a policy that uses the better route.
-	From          string  `json:"from_policy,omitempty"`
+	From string `json:"from_policy,omitempty"`
+	// MonthlySaving is the better route's saving in cost, RiskChange the change in the
+	// expected cost of bad answers and failed requests it brings (negative: less risk), and
+	// NetSaving the saving in both: MonthlySaving − RiskChange.
 	MonthlySaving Dollars `json:"monthly_saving_usd"`
-	// Validation describes how concrete the category's validation is, and its weight in the
-	// score (1 for schema-like checks, down to 0.25 for none).
+	RiskChange    Dollars `json:"monthly_risk_change_usd"`
+	NetSaving     Dollars `json:"monthly_net_saving_usd"`
+	// Validation describes how concrete the better route's validation is (the current one's
+	// when there is no better route), and its weight in the score (1 for schema-like checks,
+	// down to 0.25 for none).
 	Validation       string  `json:"validation"`
 	ValidationWeight float64 `json:"validation_weight"`
 	// Headroom is the better route's quality above the bar, in percentage points.
 	Headroom float64 `json:"headroom_points"`
-	// Score = monthly saving in dollars × validation weight × headroom factor; it orders the
-	// list. A category that does not clear its bar today comes first whatever its score.
+	// Score = net monthly saving in dollars × validation weight × headroom factor; it orders
+	// the list. A category that does not clear its bar today comes first whatever its score.
 	Score    float64 `json:"score"`
 	FixFirst bool    `json:"fix_first,omitempty"`
 	Reason   string  `json:"reason"`
@@ -195,8 +245,11 @@ func validationPhrase(label string) string {
 	return label + " validation"
 }
 
-// optimiseFirst ranks categories by the monthly saving the cheapest clearing route would
-// bring over the spec's route, weighed by validation concreteness and quality headroom.
+// optimiseFirst ranks categories by what a cheaper route that clears the bar and budget would
+// save over the spec's route, net of the change in risk it brings, weighed by the
+// concreteness of that route's validation and its quality headroom. A cheaper route that adds
+// more risk than it saves is not suggested. A category whose route does not clear comes first,
+// with the clearing route of the lowest cost plus risk.
 func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 	s := e.spec
 	var specPolicy *Policy
@@ -209,42 +262,58 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 	for i, c := range s.Categories {
 		cur := specPolicy.cells[i]
 		o := Opportunity{Category: c.Name, Current: describeRoute(cur.route)}
-		o.Validation, o.ValidationWeight = validationWeight(c.Route)
-		// The cheapest clearing route among everything evaluated for this category.
-		var best *cell
+		volume := float64(c.Share) * float64(e.opts.Volume)
+		total := func(cl *cell) float64 { return cl.closed.cost + riskOf(c, cl.closed) }
+		// Among the clearing routes evaluated for this category (cheaper than the spec's, unless
+		// the spec's does not clear), the one with the lowest cost plus risk; and the cheapest.
+		var best, cheapest *cell
 		var from string
 		for _, p := range policies {
 			cl := p.cells[i]
 			if !cl.clears() {
 				continue
 			}
-			if best == nil || cl.closed.cost < best.closed.cost-1e-9 {
+			if cheapest == nil || cl.closed.cost < cheapest.closed.cost-1e-9 {
+				cheapest = cl
+			}
+			if cur.clears() && cl.closed.cost >= cur.closed.cost-0.5 {
+				continue
+			}
+			if best == nil || total(cl) < total(best)-1e-9 {
 				best, from = cl, p.Name
 			}
 		}
-		volume := float64(c.Share) * float64(e.opts.Volume)
+		better := func() {
+			o.Better, o.From = describeRoute(best.route), from
+			o.MonthlySaving = dollars((cur.closed.cost - best.closed.cost) * volume)
+			o.RiskChange = dollars((riskOf(c, best.closed) - riskOf(c, cur.closed)) * volume)
+			o.NetSaving = dollars((total(cur) - total(best)) * volume)
+			o.Headroom = (best.closed.quality - c.Bar()) * 100
+			o.Validation, o.ValidationWeight = validationWeight(best.route.Route)
+		}
+		o.Validation, o.ValidationWeight = validationWeight(c.Route)
 		switch {
 		case !cur.clears():
 			o.FixFirst = true
 			if best != nil {
-				o.Better, o.From = describeRoute(best.route), from
-				o.MonthlySaving = dollars((cur.closed.cost - best.closed.cost) * volume)
-				o.Headroom = (best.closed.quality - c.Bar()) * 100
-				o.Reason = fmt.Sprintf("the spec's route misses its bar or budget; %s clears it", o.Better)
+				better()
+				o.Reason = fmt.Sprintf("the spec's route misses its bar or budget; %s clears it (%s)", o.Better, savingText(o))
 			} else {
 				o.Reason = "the spec's route misses its bar or budget, and no evaluated route clears it: revisit the bar or add a stronger model"
 			}
-		case best == nil || best == cur || best.closed.cost >= cur.closed.cost-0.5:
+		case best == nil:
 			o.Headroom = (cur.closed.quality - c.Bar()) * 100
 			o.Reason = "already the cheapest evaluated route that clears the bar"
+		case total(best) >= total(cur)-0.5:
+			o.Headroom = (cur.closed.quality - c.Bar()) * 100
+			o.Reason = fmt.Sprintf("no cheaper route that clears the bar saves more than it adds in risk: %s would save %s a month in cost but add %s in risk",
+				describeRoute(cheapest.route), dollars((cur.closed.cost-cheapest.closed.cost)*volume), dollars((riskOf(c, cheapest.closed)-riskOf(c, cur.closed))*volume))
 		default:
-			o.Better, o.From = describeRoute(best.route), from
-			o.MonthlySaving = dollars((cur.closed.cost - best.closed.cost) * volume)
-			o.Headroom = (best.closed.quality - c.Bar()) * 100
-			o.Reason = fmt.Sprintf("saves %s a month; %s; %.1f points of quality headroom", o.MonthlySaving, validationPhrase(o.Validation), o.Headroom)
+			better()
+			o.Reason = fmt.Sprintf("%s; %s; %.1f points of quality headroom", savingText(o), validationPhrase(o.Validation), o.Headroom)
 		}
 		factor := math.Min(1, math.Max(0.25, o.Headroom/2))
-		o.Score = math.Max(0, float64(o.MonthlySaving)) * o.ValidationWeight * factor
+		o.Score = math.Max(0, float64(o.NetSaving)) * o.ValidationWeight * factor
 		out = append(out, o)
 	}
 	slices.SortStableFunc(out, func(a, b Opportunity) int {
@@ -257,4 +326,32 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 		return cmp.Compare(b.Score, a.Score)
 	})
 	return out
+}
+
+// savingText says what a better route saves: "saves $58.54 a month, and $12.00 in risk",
+// "saves $830.79 a month in cost but adds $11,566.21 in risk: a net loss of $10,735.42",
+// "costs $40.00 a month more but saves $900.00 in risk: $860.00 net".
+func savingText(o Opportunity) string {
+	cost, risk, net := o.MonthlySaving, o.RiskChange, o.NetSaving
+	var b strings.Builder
+	if cost >= 0 {
+		fmt.Fprintf(&b, "saves %s a month", cost)
+	} else {
+		fmt.Fprintf(&b, "costs %s a month more", -cost)
+	}
+	switch {
+	case math.Abs(float64(risk)) < 0.005:
+		return b.String()
+	case risk < 0 && cost >= 0:
+		fmt.Fprintf(&b, ", and %s in risk: %s net", -risk, net)
+	case risk < 0:
+		fmt.Fprintf(&b, " but saves %s in risk: %s net", -risk, net)
+	case cost >= 0 && net >= 0:
+		fmt.Fprintf(&b, " but adds %s in risk: %s net", risk, net)
+	case cost >= 0:
+		fmt.Fprintf(&b, " but adds %s in risk: a net loss of %s", risk, -net)
+	default:
+		fmt.Fprintf(&b, ", and adds %s in risk", risk)
+	}
+	return b.String()
 }

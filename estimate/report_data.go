@@ -58,8 +58,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	fmt.Fprintln(ew, "## Policies")
 	fmt.Fprintln(ew)
-	fmt.Fprintln(ew, "| Policy | Cost/request | Per 1k | Per month | Quality | p50 | p95 | p99 | Risk/month | Escalated | Fallback | Clears |")
-	fmt.Fprintln(ew, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(ew, "| Policy | Cost/request | Per 1k | Per month | Quality | Failed | p50 | p95 | p99 | Risk/month | Escalated | Fallback | Clears |")
+	fmt.Fprintln(ew, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, p := range r.Policies {
 		name := mdEscape(p.Name)
 		if p.Name == r.Recommended {
@@ -70,8 +70,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		if p.SameAs != "" {
 			c.Clears += " (same as " + mdEscape(p.SameAs) + ")"
 		}
-		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, c.Cost, c.Per1K, c.PerMonth, pct(t.Quality),
-			c.P50, c.P95, c.P99, t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), c.Clears)
+		fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, c.Cost, c.Per1K, c.PerMonth, pct(t.Quality),
+			c.Failed, c.P50, c.P95, c.P99, t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), c.Clears)
 	}
 	fmt.Fprintln(ew)
 
@@ -84,18 +84,23 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintf(ew, "### %s\n\n%s of traffic · quality bar %s · p95 budget %s · a bad answer costs %s, a failed request %s\n\n",
 			info.Name, pct1(info.Share), pct(info.QualityBar), budget, info.BadAnswer, info.FailedRequest)
-		fmt.Fprintln(ew, "| Policy | Route | Cost/request | Quality | p95 | TTFB p95 | Escalated | Clears |")
-		fmt.Fprintln(ew, "|---|---|---:|---:|---:|---:|---:|---|")
+		fmt.Fprintln(ew, "| Policy | Route | Cost/request | Quality | Failed | p95 | TTFB p95 | Escalated | Clears |")
+		fmt.Fprintln(ew, "|---|---|---:|---:|---:|---:|---:|---:|---|")
+		var assumed []string
 		for _, p := range r.Policies {
 			if p.SameAs != "" {
 				continue
 			}
 			c := p.Categories[i]
 			cc := tableCells(c.Figures, c.ClearsBar && c.MeetsBudget)
-			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), cc.Cost, qualityVs(c.Quality, info.QualityBar),
-				cc.P95, cc.TTFB95, pct1(c.PEscalated), cc.Clears)
+			cc.TTFB95 = c.markTTFB(cc.TTFB95, &assumed)
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), cc.Cost, qualityVs(c.Quality, info.QualityBar),
+				cc.Failed, cc.P95, mdEscape(cc.TTFB95), pct1(c.PEscalated), cc.Clears)
 		}
 		fmt.Fprintln(ew)
+		if len(assumed) > 0 {
+			fmt.Fprintf(ew, "%s\n\n", mdEscape(ttfbFootnote(assumed)))
+		}
 	}
 
 	if len(r.Verdicts) > 0 {
@@ -109,10 +114,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	if len(r.OptimiseFirst) > 0 {
 		fmt.Fprintln(ew, "## Which route to optimise first")
 		fmt.Fprintln(ew)
-		fmt.Fprintln(ew, "| # | Category | Monthly saving | Validation | Headroom | Better route | Why |")
-		fmt.Fprintln(ew, "|---:|---|---:|---|---:|---|---|")
+		fmt.Fprintln(ew, "| # | Category | Monthly saving | Net of risk | Validation | Headroom | Better route | Why |")
+		fmt.Fprintln(ew, "|---:|---|---:|---:|---|---:|---|---|")
 		for i, o := range r.OptimiseFirst {
-			fmt.Fprintf(ew, "| %d | %s | %s | %s | %.1f pts | %s | %s |\n", i+1, o.Category, o.MonthlySaving, mdEscape(o.Validation),
+			fmt.Fprintf(ew, "| %d | %s | %s | %s | %s | %.1f pts | %s | %s |\n", i+1, o.Category, o.MonthlySaving, o.NetSaving, mdEscape(o.Validation),
 				o.Headroom, mdEscape(o.Better), mdEscape(o.Reason))
 		}
 		fmt.Fprintln(ew)

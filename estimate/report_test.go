@@ -185,7 +185,7 @@ func TestFailingPolicyIsNotCheap(t *testing.T) {
 	if nano == nil || !nano.Total.failsAll() {
 		t.Fatalf("all-nano does not fail every request: %+v", nano)
 	}
-	if !regexp.MustCompile(`(?m)^  all-nano +- +- +- +0\.00% +- +- +- +\$[\d,.]+ .* no: fails every request$`).MatchString(text) {
+	if !regexp.MustCompile(`(?m)^  all-nano +- +- +- +0\.00% +100\.00% +- +- +- +\$[\d,.]+ .* no: fails every request$`).MatchString(text) {
 		t.Errorf("the table does not show all-nano as failing every request:\n%s", text)
 	}
 	if strings.Contains(r.Recommendation, "all-nano") || strings.Contains(r.Recommendation, "Cheaper policies") {
@@ -200,7 +200,7 @@ func TestFailingPolicyIsNotCheap(t *testing.T) {
 	if err := WriteMarkdown(&md, r); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "| all-nano | - | - | - | 0.00% | - | - | - |") || !strings.Contains(md.String(), "| all-nano | nano | - | 0.00% | - | - | 0.0% | no: fails every request |") {
+	if !strings.Contains(md.String(), "| all-nano | - | - | - | 0.00% | 100.00% | - | - | - |") || !strings.Contains(md.String(), "| all-nano | nano | - | 0.00% | 100.00% | - | - | 0.0% | no: fails every request |") {
 		t.Errorf("the Markdown tables do not show all-nano as failing every request:\n%s", md.String())
 	}
 	if err := WriteHTML(&page, r); err != nil {

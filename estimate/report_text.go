@@ -3,6 +3,7 @@ package estimate
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -49,19 +50,37 @@ func pct1(p float64) string { return fmt.Sprintf("%.1f%%", p*100) }
 
 // cells are a policy's or a category's figures as the report tables write them.
 type cells struct {
-	Cost, Per1K, PerMonth, P50, P95, P99, TTFB95, Clears string
+	Cost, Per1K, PerMonth, Failed, P50, P95, P99, TTFB95, Clears string
+}
+
+// failedPct writes a share of failed requests as pct does, without reading as none when it
+// is under a hundredth of a percent: "<0.01%".
+func failedPct(p float64) string {
+	if p > 0 && p < 0.00005 {
+		return "<0.01%"
+	}
+	return pct(p)
+}
+
+// ttfbAssumedMark marks a TTFB figure that rests on ttftShare; ttfbFootnote explains it.
+const ttfbAssumedMark = "*"
+
+func ttfbFootnote(models []string) string {
+	models = slices.Sorted(slices.Values(models))
+	return fmt.Sprintf("%s time to first byte assumed to be %.0f%% of the response time for models without a ttft figure (%s)", ttfbAssumedMark, ttftShare*100, strings.Join(models, ", "))
 }
 
 // tableCells writes the figures f, of a policy or category that clears its bars and budgets
 // or not, for the report tables. A route that fails every request (no model on it can take
 // the requests, or none is ever available) pays nothing and waits for nothing: rather than
 // read as the cheapest and fastest, its cost and latency cells read "-", and its Clears cell
-// says that it fails every request.
+// says that it fails every request. Failed requests read in every row: a request that fails
+// costs nothing, and a cost beside a share of failures reads for what it is.
 func tableCells(f Figures, clears bool) cells {
 	if f.failsAll() {
-		return cells{"-", "-", "-", "-", "-", "-", "-", "no: fails every request"}
+		return cells{"-", "-", "-", failedPct(f.PFailed), "-", "-", "-", "-", "no: fails every request"}
 	}
-	return cells{f.Cost.String(), f.CostPer1K.String(), f.CostPerMonth.String(),
+	return cells{f.Cost.String(), f.CostPer1K.String(), f.CostPerMonth.String(), failedPct(f.PFailed),
 		secs(f.Latency.P50), secs(f.Latency.P95), secs(f.Latency.P99), secs(f.TTFB.P95), yesNo(clears)}
 }
 
@@ -76,7 +95,7 @@ func WriteText(w io.Writer, r *Report) error {
 		groupInt(r.Volume), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate)
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  POLICY\tCOST/REQ\tPER 1K\tPER MONTH\tQUALITY\tP50\tP95\tP99\tRISK/MONTH\tESCALATED\tFALLBACK\tCLEARS")
+	fmt.Fprintln(tw, "  POLICY\tCOST/REQ\tPER 1K\tPER MONTH\tQUALITY\tFAILED\tP50\tP95\tP99\tRISK/MONTH\tESCALATED\tFALLBACK\tCLEARS")
 	for _, p := range r.Policies {
 		mark := " "
 		if p.Name == r.Recommended {
@@ -87,8 +106,8 @@ func WriteText(w io.Writer, r *Report) error {
 		if p.SameAs != "" {
 			c.Clears += " (= " + p.SameAs + ")"
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, c.Cost, c.Per1K, c.PerMonth, pct(t.Quality),
-			c.P50, c.P95, c.P99, t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), c.Clears)
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, c.Cost, c.Per1K, c.PerMonth, pct(t.Quality),
+			c.Failed, c.P50, c.P95, c.P99, t.RiskPerMonth, pct1(t.PEscalated), pct(t.PFallback), c.Clears)
 	}
 	tw.Flush()
 
@@ -97,7 +116,8 @@ func WriteText(w io.Writer, r *Report) error {
 	if best := r.policy(r.Recommended); best != nil {
 		fmt.Fprintf(ew, "\nPer category, %s:\n", best.Name)
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  CATEGORY\tSHARE\tROUTE\tCOST/REQ\tQUALITY\tBAR\tP95\tBUDGET\tTTFB P95\tESCALATED\tCLEARS")
+		fmt.Fprintln(tw, "  CATEGORY\tSHARE\tROUTE\tCOST/REQ\tQUALITY\tBAR\tFAILED\tP95\tBUDGET\tTTFB P95\tESCALATED\tCLEARS")
+		var assumed []string
 		for i, c := range best.Categories {
 			info := r.Categories[i]
 			budget := "-"
@@ -105,10 +125,14 @@ func WriteText(w io.Writer, r *Report) error {
 				budget = secs(info.LatencyBudget)
 			}
 			cc := tableCells(c.Figures, c.ClearsBar && c.MeetsBudget)
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), c.routeIn(routeCompact), cc.Cost, qualityVs(c.Quality, info.QualityBar),
-				pct(info.QualityBar), cc.P95, budget, cc.TTFB95, pct1(c.PEscalated), cc.Clears)
+			cc.TTFB95 = c.markTTFB(cc.TTFB95, &assumed)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Category, pct1(info.Share), c.routeIn(routeCompact), cc.Cost, qualityVs(c.Quality, info.QualityBar),
+				pct(info.QualityBar), cc.Failed, cc.P95, budget, cc.TTFB95, pct1(c.PEscalated), cc.Clears)
 		}
 		tw.Flush()
+		if len(assumed) > 0 {
+			fmt.Fprintf(ew, "  %s\n", wrap(ttfbFootnote(assumed), 100, "    "))
+		}
 	}
 
 	if len(r.Verdicts) > 0 {
@@ -148,6 +172,20 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 	}
 	return ew.err
+}
+
+// markTTFB marks a TTFB cell that rests on ttftShare and adds the models it assumes it for to
+// models, once each.
+func (c *CategoryResult) markTTFB(cell string, models *[]string) string {
+	if len(c.TTFBAssumed) == 0 || cell == "-" {
+		return cell
+	}
+	for _, m := range c.TTFBAssumed {
+		if !slices.Contains(*models, m) {
+			*models = append(*models, m)
+		}
+	}
+	return cell + ttfbAssumedMark
 }
 
 func writeSensitivityText(w io.Writer, s *Sensitivity) {

@@ -63,6 +63,11 @@ type Figures struct {
 	CostPer1K clearbar.Money `json:"cost_per_1k_usd"`
 	// CostPerMonth and RiskPerMonth are the volume's worth of Cost and Risk.
 	CostPerMonth Dollars `json:"cost_per_month_usd"`
+	// ServedCost is Cost with every failed request charged what answering it would cost at the
+	// routes' prices (see world.servedCost): a failed request costs nothing, and this is what
+	// policies that clear are compared by, so that failing is no saving. It equals Cost when
+	// nothing fails; zero when some requests could not be answered at any price.
+	ServedCost clearbar.Money `json:"cost_if_served_usd,omitempty"`
 	// Quality is the probability that the delivered answer is good (failed requests count as
 	// not good).
 	Quality float64 `json:"quality"`
@@ -97,6 +102,9 @@ type CategoryResult struct {
 	RouteKind string `json:"route_kind"`
 	Note      string `json:"note,omitempty"`
 	Figures
+	// TTFBAssumed names the models whose time to first byte is assumed to be ttftShare of
+	// their response time, for want of a ttft figure.
+	TTFBAssumed []string           `json:"ttfb_assumed_for,omitempty"`
 	ClearsBar   bool               `json:"clears_bar"`
 	MeetsBudget bool               `json:"meets_budget"`
 	Mix         map[string]float64 `json:"answered_by"`
@@ -124,13 +132,16 @@ type PolicyResult struct {
 	// Clears says whether every category clears its quality bar and latency budget.
 	Clears bool `json:"clears_all"`
 	// Shortfalls says where and by how much the policy misses a bar or budget. Shortfall sums
-	// their size: per category, the points of quality below its bar plus the percent its p95
-	// is over its budget, weighted by the category's share of traffic. The closest policy,
-	// when none clears, is the one with the smallest Shortfall.
+	// their size relative to what each category allows, in percent: per category, how far its
+	// failure rate (1 − quality) is over the 1 − bar its bar allows, plus how far its p95 is
+	// over its budget, weighted by the category's share of traffic. The closest policy, when
+	// none clears, is the one with the smallest Shortfall.
 	Shortfalls []string `json:"shortfalls,omitempty"`
 	Shortfall  float64  `json:"shortfall,omitempty"`
 	// SameAs names an earlier policy with exactly the same routes.
 	SameAs string `json:"same_as,omitempty"`
+
+	served float64 // Total.ServedCost before rounding: +Inf when a category answers nothing
 }
 
 // Verdict says why a policy was not recommended.
@@ -168,8 +179,54 @@ func (e *estimator) report(policies []*Policy) *Report {
 		r.Policies = append(r.Policies, pr)
 	}
 	e.recommend(r)
+	for _, p := range policies {
+		if p.Name == r.Recommended {
+			if n := retryNote(p); n != "" {
+				r.Recommendation += " " + n
+			}
+		}
+	}
 	r.OptimiseFirst = e.optimiseFirst(r, policies)
 	return r
+}
+
+// retryNote says where a clearing policy clears a category's bar only because the estimate
+// counts a retry_once retry as a new, independent answer: at temperature 0 a retry often
+// repeats the answer it retries. It gives the quality if the retry always did.
+func retryNote(p *Policy) string {
+	var where []string
+	for _, cl := range p.cells {
+		if !cl.clears() || !cl.plan.retries() {
+			continue
+		}
+		if q := cl.plan.withoutRetries().closed().quality; q < cl.cat.Bar()-1e-12 {
+			where = append(where, fmt.Sprintf("%s (%s, against its bar %s; %s counting the retry)", cl.cat.Name, qualityVs(q, cl.cat.Bar()), pct(cl.cat.Bar()), pct(cl.closed.quality)))
+		}
+	}
+	if len(where) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Note that %s clears some bars only because the estimate counts a retry_once retry as a new answer, independent of the one it retries; at temperature 0 a retry often repeats the same answer, and if it always did, quality would be below the bar in %s.",
+		p.Name, strings.Join(where, "; "))
+}
+
+// budgetNotes says which routes meet their latency budget only within the simulation's error
+// (cell.withinError), once per route.
+func budgetNotes(policies []*Policy) []string {
+	var notes []string
+	seen := map[*cell]bool{}
+	for _, p := range policies {
+		for _, cl := range p.cells {
+			if seen[cl] || !cl.withinError() {
+				continue
+			}
+			seen[cl] = true
+			b := cl.cat.LatencyBudget.D()
+			notes = append(notes, fmt.Sprintf("%s, %s: simulated p95 %s is over the %s budget by %s, less than the simulation's error at %s samples (±%s): counted as meeting it",
+				cl.cat.Name, routeText(cl.route, routeLabel), secs(cl.latency.P95), spec.FormatDuration(b), secs(cl.latency.P95-b.Seconds()), groupInt(int64(cl.sim.n)), secs(cl.p95Tol)))
+		}
+	}
+	return notes
 }
 
 func policySignature(p *Policy) string {
@@ -188,7 +245,7 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	pr := &PolicyResult{Name: p.Name, Kind: p.Kind, Description: p.Description, Clears: true}
 	total, totalTTFB := newHist(), newHist()
 	var tot struct {
-		cost, risk, tax, judge, quality, bad, failed, esc, fb, flag, retries, mean float64
+		cost, served, risk, tax, judge, quality, bad, failed, esc, fb, flag, retries, mean float64
 	}
 	for i, c := range s.Categories {
 		cl := p.cells[i]
@@ -196,21 +253,18 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 		cr := e.categoryResult(cl, share)
 		cr.Note = p.Routes[i].Note
 		pr.Categories = append(pr.Categories, cr)
-		if !cr.ClearsBar {
+		if !cr.ClearsBar || !cr.MeetsBudget {
 			pr.Clears = false
-			below := (c.Bar() - cr.Quality) * 100
-			pr.Shortfall += share * below
-			pr.Shortfalls = append(pr.Shortfalls, fmt.Sprintf("%s quality %s is %s below its bar %s", c.Name, qualityVs(cr.Quality, c.Bar()), pointsText(below), pct(c.Bar())))
-		}
-		if !cr.MeetsBudget {
-			pr.Clears = false
-			budget := c.LatencyBudget.D().Seconds()
-			over := (cr.Latency.P95/budget - 1) * 100
-			pr.Shortfall += share * over
-			pr.Shortfalls = append(pr.Shortfalls, fmt.Sprintf("%s p95 %s is over its budget %s by %s (%s)", c.Name, secs(cr.Latency.P95), spec.FormatDuration(c.LatencyBudget.D()), secs(cr.Latency.P95-budget), overText(over)))
+			pr.Shortfall += share * cl.shortfall()
+			for _, m := range cl.misses() {
+				pr.Shortfalls = append(pr.Shortfalls, c.Name+" "+m)
+			}
 		}
 		o := cl.closed
 		tot.cost += share * o.cost
+		if share > 0 {
+			tot.served += share * cl.served
+		}
 		tot.risk += share * riskOf(c, o)
 		tot.tax += share * (o.cost - o.delivered - o.judgeCost)
 		tot.judge += share * o.judgeCost
@@ -228,7 +282,7 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	q := total.quantiles(0.5, 0.95, 0.99)
 	qf := totalTTFB.quantiles(0.5, 0.95, 0.99)
 	f := Figures{
-		Cost: money(tot.cost), Quality: tot.quality, Risk: money(tot.risk),
+		Cost: money(tot.cost), ServedCost: servedMoney(tot.served), Quality: tot.quality, Risk: money(tot.risk),
 		Latency: Latency{Mean: tot.mean, P50: q[0], P95: q[1], P99: q[2]},
 		TTFB:    Latency{Mean: totalTTFB.mean(), P50: qf[0], P95: qf[1], P99: qf[2]},
 		PBad:    tot.bad, PFailed: tot.failed, PEscalated: tot.esc, PFallback: tot.fb, PFlagged: tot.flag,
@@ -238,12 +292,37 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	f.CostPerMonth = dollars(tot.cost * float64(e.opts.Volume))
 	f.RiskPerMonth = dollars(tot.risk * float64(e.opts.Volume))
 	pr.Total = f
+	pr.served = tot.served
 	return pr
+}
+
+// misses says where and by how much the route misses its category's bar and budget:
+// "quality 88.00% is 7.00 points below its bar 95.00%", "p95 2.87s is over its budget 2s by
+// 871ms (44%)".
+func (cl *cell) misses() []string {
+	c := cl.cat
+	var out []string
+	if q := cl.closed.quality; q < c.Bar()-1e-12 {
+		out = append(out, fmt.Sprintf("quality %s is %s below its bar %s", qualityVs(q, c.Bar()), pointsText((c.Bar()-q)*100), pct(c.Bar())))
+	}
+	if !cl.meetsBudget() {
+		budget, p95 := c.LatencyBudget.D().Seconds(), cl.latency.P95
+		out = append(out, fmt.Sprintf("p95 %s is over its budget %s by %s (%s)", secs(p95), spec.FormatDuration(c.LatencyBudget.D()), secs(p95-budget), overText((p95/budget-1)*100)))
+	}
+	return out
 }
 
 // failsAll reports whether every request fails: then nothing is paid and nothing is waited
 // for, and the cost and latency are those of no answer at all.
 func (f *Figures) failsAll() bool { return f.PFailed >= 1-1e-9 }
+
+// servedMoney is a ServedCost: zero when infinite (no request is answered).
+func servedMoney(nanos float64) clearbar.Money {
+	if math.IsInf(nanos, 1) {
+		return 0
+	}
+	return money(nanos)
+}
 
 func riskOf(c *spec.Category, o outcome) float64 {
 	return o.bad*float64(c.FailureImpact.BadAnswer) + o.failed*float64(c.FailureImpact.Failed())
@@ -309,12 +388,13 @@ func (e *estimator) categoryResult(cl *cell, share float64) CategoryResult {
 	cr := CategoryResult{
 		Category: c.Name, Route: describeRoute(cl.route), route: cl.route, RouteKind: cl.route.Route.Kind(),
 		Figures: Figures{
-			Cost: money(o.cost), CostPer1K: money(o.cost * 1000), CostPerMonth: dollars(o.cost * monthly),
+			Cost: money(o.cost), CostPer1K: money(o.cost * 1000), CostPerMonth: dollars(o.cost * monthly), ServedCost: servedMoney(cl.served),
 			Quality: o.quality, Latency: cl.latency, TTFB: cl.ttfb,
 			Risk: money(riskOf(c, o)), RiskPerMonth: dollars(riskOf(c, o) * monthly),
 			PBad: o.bad, PFailed: o.failed, PEscalated: o.escalated, PFallback: o.fellBack, PFlagged: o.flagged,
 			Retries: o.retries, EscalationTax: money(o.cost - o.delivered - o.judgeCost), JudgeCost: money(o.judgeCost),
 		},
+		TTFBAssumed: cl.plan.ttfbAssumed(),
 		ClearsBar:   o.quality >= c.Bar()-1e-12,
 		MeetsBudget: cl.meetsBudget(),
 		Mix:         o.mix,

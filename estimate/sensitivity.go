@@ -184,6 +184,10 @@ func (e *estimator) perturbed(ctx context.Context, pt perturbation) (*Report, er
 			ncl := *cl
 			ncl.plan = w.compile(cl.cat, cl.route.Route, cl.route.Fallback)
 			ncl.closed = ncl.plan.closed()
+			ncl.served = ncl.closed.cost
+			if ncl.closed.failed > 0 {
+				ncl.served = w.servedCost(cl.cat, cl.route.Route, cl.route.Fallback)
+			}
 			pe.cells[k] = &ncl
 		}
 	}

@@ -18,6 +18,7 @@ type simulation struct {
 	costSq, latSq                float64 // sums of squares, for standard errors
 	good, bad, failed, flagged   float64
 	escalated, fellBack, retries float64
+	cuts                         float64 // calls cut by their timeout
 	mix                          map[string]float64
 }
 
@@ -55,12 +56,13 @@ func (p routePlan) simulate(n int, r *rand.Rand) *simulation {
 
 // try calls a step's chain once: the model, its retries, its failover. It returns the index
 // of the candidate that answered (-1 if none), the time spent and, for an answer, the time
-// its first token took from the start of the answering call's wait.
-func (s *step) try(r *rand.Rand, sim *simulation) (int, float64, float64) {
-	var t float64
+// its first token took from the start of the answering call's wait. abort reports that the
+// request's timeout cut candidate j's call, which fails the request.
+func (s *step) try(r *rand.Rand, sim *simulation) (j int, t, first float64, abort bool) {
 	for j := range s.chain {
 		c := &s.chain[j]
 		wait := s.backoff
+	tries:
 		for k := 0; k <= s.retries; k++ {
 			if k > 0 {
 				t += r.Float64() * wait // full jitter
@@ -69,15 +71,31 @@ func (s *step) try(r *rand.Rand, sim *simulation) (int, float64, float64) {
 			}
 			if r.Float64() < c.avail {
 				total, ttft := c.lat.sampleTTFT(r)
+				if total > c.timeout {
+					t += c.timeout
+					sim.cuts++
+					if c.abort {
+						return j, t, t, true
+					}
+					break tries // a timeout is not retried: fail over
+				}
 				first := t + ttft
 				t += total
 				sim.cost += float64(c.cost)
-				return j, t, first
+				return j, t, first, false
+			}
+			if c.lat.failAfter >= c.timeout { // the error comes after the timeout: a cut
+				t += c.timeout
+				sim.cuts++
+				if c.abort {
+					return j, t, t, true
+				}
+				break tries
 			}
 			t += c.lat.failAfter
 		}
 	}
-	return -1, t, t
+	return -1, t, t, false
 }
 
 // simulateOne runs one request and returns its latency and time to first byte in seconds.
@@ -98,8 +116,15 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) (float64, float64) {
 		retried := false
 	again:
 		start := t
-		j, dt, first := s.try(r, sim)
+		j, dt, first, abort := s.try(r, sim)
 		t += dt
+		if abort {
+			sim.failed++
+			if fellBack || j > 0 {
+				sim.fellBack++
+			}
+			return t, t
+		}
 		if j < 0 {
 			if last {
 				sim.failed++

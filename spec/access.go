@@ -533,3 +533,22 @@ func ReasonMetadata(key, value string) string { return "metadata " + key + ": " 
 
 // ReasonRule is the reason of a category its match.when rule chose.
 func ReasonRule(category, rule string) string { return "rule of " + category + ": " + rule }
+
+// StatedMedian is the median a latency assumption states: its p50, else its median time to
+// the first token, else its samples' median; 0 when it states none.
+func (l *Latency) StatedMedian() time.Duration {
+	switch {
+	case l.P50 > 0:
+		return l.P50.D()
+	case l.TTFT != nil:
+		return l.TTFT.P50.D()
+	case len(l.Samples) > 0:
+		ds := make([]time.Duration, len(l.Samples))
+		for i, d := range l.Samples {
+			ds[i] = d.D()
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	return 0
+}
