@@ -133,8 +133,8 @@ type Provider struct {
 	// Availability is the probability that a call to any of this provider's models succeeds
 	// without a provider error; models may override it. Nil means the default, 0.999.
 	Availability *Prob `yaml:"availability"`
-	// Timeout bounds one call to this provider in the gateway; zero means the gateway's
-	// default (60s). Models may set their own.
+	// Timeout bounds one call to this provider in the gateway; zero means no bound of its own,
+	// only the request's (Server.RequestTimeout). Models may set their own.
 	Timeout Duration `yaml:"timeout"`
 	// Simulate configures a simulated provider's behaviour.
 	Simulate *Simulate `yaml:"simulate"`
