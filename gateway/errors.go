@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/retry"
+	"github.com/clearbar/clearbar/route"
 )
 
 // statusFor maps a failure to the HTTP status the client gets. This is the one place where
@@ -50,8 +53,8 @@ func statusFor(e *clearbar.Error) int {
 
 // typeFor returns the OpenAI error type for a failure.
 func typeFor(e *clearbar.Error, status int) string {
-	if e.Type != "" && e.Class == clearbar.ClientError {
-		return e.Type
+	if t := relayed(e, e.Type); t != "" && e.Class == clearbar.ClientError {
+		return t
 	}
 	switch {
 	case e.Class == clearbar.RateLimited:
@@ -86,9 +89,52 @@ func nullable(s string) *string {
 	return &s
 }
 
+// relayed returns v, the type, code or param of e, as a client may see it: a field an upstream
+// wrote (e names a provider) only when safeField passes it, else "".
+func relayed(e *clearbar.Error, v string) string {
+	if e.Provider != "" && !safeField(v) {
+		return ""
+	}
+	return v
+}
+
+// safeField reports whether a type, code or param an upstream wrote may be relayed to a
+// client: at most 64 characters of those such names use (letters, digits, _ . - [ ]), and no
+// part between separators that mixes letters and digits over 8 characters or has over 12
+// digits, as keys and tokens do ("tk_live_9f8e7d6c5b4a3210"). Adapters remove their own keys
+// from these fields; this is the gateway's last check, for any adapter.
+func safeField(v string) bool {
+	if len(v) > 64 {
+		return false
+	}
+	letters, digits := 0, 0
+	for i := 0; i <= len(v); i++ {
+		var c byte
+		if i < len(v) {
+			c = v[i]
+		}
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+			letters++
+			continue
+		case '0' <= c && c <= '9':
+			digits++
+			continue
+		case i < len(v) && !strings.ContainsRune("_.-[]", rune(c)):
+			return false
+		}
+		// The end of a part.
+		if letters > 0 && digits > 0 && letters+digits > 8 || digits > 12 {
+			return false
+		}
+		letters, digits = 0, 0
+	}
+	return true
+}
+
 // errorJSON renders an error in OpenAI's envelope.
 func errorJSON(e *clearbar.Error, status int) []byte {
-	code := e.Code
+	code := relayed(e, e.Code)
 	if code == "" && e.Class != clearbar.ClientError && e.Class != clearbar.OK {
 		code = e.Class.String()
 	}
@@ -96,7 +142,7 @@ func errorJSON(e *clearbar.Error, status int) []byte {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	b, _ := json.Marshal(errorBody{errorObject{Message: msg, Type: typeFor(e, status), Param: nullable(e.Param), Code: nullable(code)}})
+	b, _ := json.Marshal(errorBody{errorObject{Message: msg, Type: typeFor(e, status), Param: nullable(relayed(e, e.Param)), Code: nullable(code)}})
 	return b
 }
 
@@ -107,15 +153,15 @@ func DescribeError(err error) string {
 	e := clearbar.AsError(err)
 	status := statusFor(e)
 	s := fmt.Sprintf("HTTP %d", status)
-	code := e.Code
+	code := relayed(e, e.Code)
 	if code == "" && e.Class != clearbar.ClientError {
 		code = e.Class.String()
 	}
 	if code != "" {
 		s += " " + code
 	}
-	if e.Param != "" {
-		s += " (param " + e.Param + ")"
+	if param := relayed(e, e.Param); param != "" {
+		s += " (param " + param + ")"
 	}
 	msg := e.Message
 	if msg == "" {
@@ -145,12 +191,17 @@ func writeError(w http.ResponseWriter, err error) int {
 //     failed; see exhaustedError) with a status SDKs would retry: x-should-retry: false, so that
 //     the client does not run the whole plan again two more times at once, and retry-after-ms
 //     saying when trying again makes sense (the upstream's wait, else DefaultExhaustedRetryAfter);
+//   - a request whose every candidate was left out for its circuit breaker (the plan failed
+//     open on one of them, or called none; see breakersOpenError) with a status SDKs would
+//     retry: retry-after-ms saying when the first of those breakers lets a call through (or
+//     the upstream's wait, if longer), so that the client does not retry into the open breaker;
 //   - a request cut because the gateway shut down: retry-after-ms of a second (another replica,
 //     or this one restarted, can serve it);
 //   - a rate limit or overload the gateway did not retry itself: the upstream's wait, if it
 //     gave one, as retry-after-ms and retry-after, and the client's SDK retries by the status.
 func retryHeaders(h http.Header, err error, e *clearbar.Error, status int) {
 	var ex *exhaustedError
+	var open *breakersOpenError
 	switch {
 	case (e.Class == clearbar.RateLimited || e.Class == clearbar.Overloaded) && e.Exhausted():
 		h.Set("X-Should-Retry", "false")
@@ -161,9 +212,14 @@ func retryHeaders(h http.Header, err error, e *clearbar.Error, status int) {
 		h.Set("X-Should-Retry", "false")
 		d := retry.ClientRetryAfter(e.RetryAfter)
 		if d <= 0 {
+			d = retry.ClientRetryAfter(ex.breakerWait)
+		}
+		if d <= 0 {
 			d = DefaultExhaustedRetryAfter
 		}
 		setRetryAfter(h, d)
+	case errors.As(err, &open) && sdkRetries(status):
+		setRetryAfter(h, retry.ClientRetryAfter(max(e.RetryAfter, open.wait)))
 	case e.Class == clearbar.RateLimited || e.Class == clearbar.Overloaded:
 		if d := retry.ClientRetryAfter(e.RetryAfter); d > 0 {
 			setRetryAfter(h, d)
@@ -188,15 +244,32 @@ const DefaultExhaustedRetryAfter = time.Second
 
 // exhaustedError is the error of a request the gateway tried more than once (retries,
 // fallbacks, escalations) without an answer: the client gets the first failure (it wraps
-// it), with x-should-retry: false (see retryHeaders).
-type exhaustedError struct{ err error }
+// it), with x-should-retry: false (see retryHeaders). breakerWait is breakersOpenError's wait
+// when every candidate was left out for its breaker, else 0.
+type exhaustedError struct {
+	err         error
+	breakerWait time.Duration
+}
 
 func (e *exhaustedError) Error() string { return e.err.Error() }
 func (e *exhaustedError) Unwrap() error { return e.err }
 
+// breakersOpenError is the error of a request that made at most one provider call because
+// every candidate of its plan was left out for its circuit breaker: the plan kept one anyway
+// (failing open) and it failed, or the breakers opened during the request and none was
+// called. wait is how long until the first of those breakers lets a call through.
+type breakersOpenError struct {
+	err  error
+	wait time.Duration
+}
+
+func (e *breakersOpenError) Error() string { return e.err.Error() }
+func (e *breakersOpenError) Unwrap() error { return e.err }
+
 // exhaustedError wraps err, the error a request ends with after its plan ran out, as an
 // exhaustedError when the request made more than one provider call: the gateway already did
-// what a client's retries would do.
+// what a client's retries would do; else as a breakersOpenError when every candidate was left
+// out for its breaker.
 func (r *run) exhaustedError(err error) error {
 	calls := 0
 	for i := range r.d.Attempts {
@@ -204,8 +277,68 @@ func (r *run) exhaustedError(err error) error {
 			calls++
 		}
 	}
-	if calls < 2 || clearbar.ClassOf(err) == clearbar.Canceled {
+	if clearbar.ClassOf(err) == clearbar.Canceled {
 		return err
 	}
-	return &exhaustedError{err}
+	wait, open := r.breakerWait()
+	switch {
+	case calls >= 2:
+		if !open {
+			wait = 0
+		}
+		return &exhaustedError{err, wait}
+	case open:
+		return &breakersOpenError{err, wait}
+	}
+	return err
+}
+
+// breakerWait reports whether every candidate of the plan was left out for its circuit
+// breaker (each is among the decision's skipped models: the one a plan that failed open kept
+// is too), and if so how long until the first breaker of a skipped model lets a call through:
+// the time until an open one half-opens, else DefaultExhaustedRetryAfter (a half-open breaker
+// whose probe is in flight, or breakers closed since).
+func (r *run) breakerWait() (time.Duration, bool) {
+	if r.plan == nil || len(r.d.Skipped) == 0 {
+		return 0, false
+	}
+	skipped := make(map[string]bool, len(r.d.Skipped))
+	for _, s := range r.d.Skipped {
+		skipped[s.Model] = true
+	}
+	n := 0
+	for _, st := range r.plan.Steps {
+		for _, m := range st.Candidates {
+			if !skipped[m.Name] {
+				return 0, false
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, false
+	}
+	keys := make(map[string]bool, len(skipped))
+	for name := range skipped {
+		if m := r.g.spec.Model(name); m != nil {
+			keys[route.Key(m)] = true
+		}
+	}
+	now, wait := r.g.now(), time.Duration(0)
+	for _, s := range r.g.breakers.Snapshot() {
+		if !keys[s.Key] || s.State == health.Closed {
+			continue
+		}
+		d := DefaultExhaustedRetryAfter
+		if s.State == health.Open && !s.ReopensAt.IsZero() {
+			d = s.ReopensAt.Sub(now)
+		}
+		if d > 0 && (wait == 0 || d < wait) {
+			wait = d
+		}
+	}
+	if wait <= 0 {
+		wait = DefaultExhaustedRetryAfter
+	}
+	return wait, true
 }

@@ -75,9 +75,16 @@ func unauthorized(msg string) *clearbar.Error {
 	return &clearbar.Error{Class: clearbar.ClientError, Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: msg}
 }
 
-// client returns the request's client (nil when no client keys are configured) or a 401.
+// keyed reports whether the spec configures any key, client or admin: then every API request
+// needs one (not /healthz, /readyz or the dashboard's page).
+func (k *keyring) keyed() bool { return len(k.clients) > 0 || len(k.admins) > 0 }
+
+// client returns the request's client, or a 401. Without any keys configured the gateway is
+// open and client returns nil. With keys configured (client keys, admin keys, or both), a
+// request needs one: a client key, or an admin key, which may do whatever a client may (as
+// client "admin", with no tier and no rate limit).
 func (k *keyring) client(r *http.Request) (*clientKey, error) {
-	if len(k.clients) == 0 {
+	if !k.keyed() {
 		return nil, nil
 	}
 	key := presented(r)
@@ -95,7 +102,7 @@ func (k *keyring) client(r *http.Request) (*clientKey, error) {
 
 // admin checks for an admin key; without any keys configured the gateway is open.
 func (k *keyring) admin(r *http.Request) error {
-	if len(k.clients) == 0 && len(k.admins) == 0 {
+	if !k.keyed() {
 		return nil
 	}
 	key := presented(r)

@@ -37,7 +37,9 @@ func (g *Gateway) routes() {
 	handle("GET", "/v1/admin/health", g.admin(g.adminHealth), false)
 	handle("GET", "/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }, false)
 	handle("GET", "/readyz", g.readyz, false)
-	handle("GET", "/metrics", promhttp.HandlerFor(g.gatherer, promhttp.HandlerOpts{}).ServeHTTP, false)
+	// The metrics show breaker states, traffic and cost: with keys configured they need an
+	// admin key, as /v1/admin/health does (Prometheus sends it with authorization: credentials).
+	handle("GET", "/metrics", g.admin(promhttp.HandlerFor(g.gatherer, promhttp.HandlerOpts{}).ServeHTTP), false)
 	// Anthropic clients get Anthropic's envelope for every path under /v1/messages.
 	mux.HandleFunc("/v1/messages/", func(w http.ResponseWriter, r *http.Request) {
 		writeAnthropicError(w, unknownURL(r, "Clearbar serves POST /v1/messages and POST /v1/messages/count_tokens for Anthropic clients"), w.Header().Get(headerRequestID))

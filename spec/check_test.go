@@ -563,3 +563,38 @@ func TestLatencyBeyondTimeout(t *testing.T) {
 			want: "would time out"},
 	})
 }
+
+// TestAdminKeysOnlyWarned: keys with admin keys alone leave applications no key to call the
+// gateway with, since every request needs one.
+func TestAdminKeysOnlyWarned(t *testing.T) {
+	const hash = "sha256:" + "0000000000000000000000000000000000000000000000000000000000000000"
+	const src = `version: 1
+name: keys
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000}
+providers: {p: {type: simulated}}
+models:
+  small: {provider: p, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: chat
+    share: 1
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    failure_impact: {bad_answer: 0.01}
+    route: {model: small}
+    assume: {pass_rate: {small: 0.9}}
+keys:
+  admin: ["` + hash + `"]
+`
+	s, err := Parse([]byte(src), "keys.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range s.Warnings {
+		found = found || w.Line == 17 && strings.Contains(w.Msg, "admin keys are configured but no client key")
+	}
+	if !found {
+		t.Errorf("no warning at keys.yaml:17 (keys:) about admin keys alone; got %v", s.Warnings)
+	}
+}

@@ -642,7 +642,7 @@ type ResolvedModel struct {
 
 // Keys are the API keys the gateway accepts, stored as hashes: "sha256:" and the hex SHA-256 of
 // the key (clearbar keys hash prints it). With keys configured, every request needs a valid
-// client key, and the admin and decision endpoints need an admin key.
+// client or admin key, and the admin and decision endpoints and /metrics need an admin key.
 type Keys struct {
 	Admin   []string     `yaml:"admin"`
 	Clients []*ClientKey `yaml:"clients"`

@@ -34,6 +34,8 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	switch {
 	case status == http.StatusNotFound:
 		b.Code = "not_found"
+	case status == http.StatusMethodNotAllowed:
+		b.Code = "method_not_allowed"
 	case status >= 500:
 		b.Type, b.Code = "server_error", "internal_error"
 	}

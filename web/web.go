@@ -90,18 +90,30 @@ func New(o Options) (*Dashboard, error) {
 		return nil, err
 	}
 	d := &Dashboard{o: o, mux: http.NewServeMux()}
-	d.mux.Handle("GET /ui/{$}", http.HandlerFunc(d.index))
-	d.mux.Handle("GET /ui/assets/", http.StripPrefix("/ui/assets/", http.FileServerFS(static)))
-	api := func(pattern string, h http.HandlerFunc) { d.mux.Handle(pattern, auth(h)) }
-	api("GET /ui/api/live", d.live)
-	api("GET /ui/api/series", d.series)
-	api("GET /ui/api/spec", d.specDocument)
-	api("GET /ui/api/decisions", d.listDecisions)
-	api("GET /ui/api/decisions/{id}", d.getDecision)
+	// Each path is registered for GET, and for every other method as a 405 with Allow (the
+	// catch-all 404 below would otherwise answer them).
+	get := func(path string, h http.Handler) {
+		d.mux.Handle("GET "+path, h)
+		d.mux.HandleFunc(path, methodNotAllowed)
+	}
+	get("/ui/{$}", http.HandlerFunc(d.index))
+	get("/ui/assets/", http.StripPrefix("/ui/assets/", http.FileServerFS(static)))
+	api := func(path string, h http.HandlerFunc) { get(path, auth(h)) }
+	api("/ui/api/live", d.live)
+	api("/ui/api/series", d.series)
+	api("/ui/api/spec", d.specDocument)
+	api("/ui/api/decisions", d.listDecisions)
+	api("/ui/api/decisions/{id}", d.getDecision)
 	d.mux.Handle("/ui/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no dashboard page "+r.Method+" "+r.URL.Path)
 	}))
 	return d, nil
+}
+
+// methodNotAllowed answers a dashboard path called with another method than GET (or HEAD).
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	writeError(w, http.StatusMethodNotAllowed, r.Method+" "+r.URL.Path+" is not served: use GET "+r.URL.Path)
 }
 
 // ServeHTTP implements http.Handler for paths under Prefix.

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -35,7 +37,7 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	dry := fs.Bool("dry-run", false, "decide for a request without calling any model")
 	specFile := fs.String("spec", "", "the spec to decide with (with --dry-run)")
-	url := fs.String("url", firstNonEmpty(os.Getenv("CLEARBAR_URL"), defaultGatewayURL), "the gateway to ask for a decision record ($CLEARBAR_URL, else "+defaultGatewayURL+")")
+	gatewayURL := fs.String("url", firstNonEmpty(os.Getenv("CLEARBAR_URL"), defaultGatewayURL), "the gateway to ask for a decision record ($CLEARBAR_URL, else "+defaultGatewayURL+")")
 	format := fs.String("format", "text", "text or json")
 	tier := fs.String("tier", "", "the client key's tier (with --dry-run)")
 	headers := headerFlags{}
@@ -79,7 +81,7 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 			return fmt.Errorf("the gateway would answer %s", gateway.DescribeError(err))
 		}
 	} else {
-		if d, err = fetchDecision(ctx, *url, pos[0]); err != nil {
+		if d, err = fetchDecision(ctx, *gatewayURL, pos[0]); err != nil {
 			return err
 		}
 	}
@@ -107,20 +109,39 @@ func readInput(m *Main, path string) ([]byte, error) {
 }
 
 // fetchDecision asks a running gateway for a decision record. The admin key, if the gateway
-// has keys, comes from CLEARBAR_ADMIN_KEY; a 401 or 403 says so.
+// has keys, comes from CLEARBAR_ADMIN_KEY; a 401 or 403 says so. base is the gateway's URL: a
+// path in it is kept (a gateway behind a prefix) and so is a query; what explain prints of it
+// never shows its password or its query.
 func fetchDecision(ctx context.Context, base, id string) (*clearbar.Decision, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/v1/decisions/"+id, nil)
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// url.Parse's error quotes the whole URL, password included.
+		return nil, usagef("--url or CLEARBAR_URL is not an http:// or https:// URL")
+	}
+	if id == "" || id == "." || id == ".." {
+		return nil, usagef("%q is not a decision id", id)
+	}
+	endpoint := u.JoinPath("v1", "decisions", url.PathEscape(id))
+	shown := *endpoint
+	shown.RawQuery, shown.ForceQuery = "", false
+	where := shown.Redacted()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint.String(), nil)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("asking %s: %w", where, err)
 	}
 	if k := os.Getenv("CLEARBAR_ADMIN_KEY"); k != "" {
 		req.Header.Set("Authorization", "Bearer "+k)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("asking %s for decision %s: %w (is clearbar serve running? --url or CLEARBAR_URL sets where)", base, id, err)
+		// The client's error quotes the URL it asked, query included: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("asking %s for decision %s: %w (is clearbar serve running? --url or CLEARBAR_URL sets where)", where, id, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))

@@ -105,7 +105,7 @@ func newGatewayShadow(s *spec.Spec, readFile func(string) ([]byte, error), opts 
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
-	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate] [--drain-grace DURATION] [--drain-timeout DURATION]"
+	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate] [--drain-grace DURATION] [--drain-timeout DURATION] [--body-timeout DURATION] [--idle-timeout DURATION]"
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", "", "address to listen on (default: the spec's server.listen, else 127.0.0.1:8080)")
 	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")
@@ -115,12 +115,17 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	simulate := fs.Bool("simulate", false, "answer from the built-in simulator instead of the spec's providers: each model with its assumed latency, availability, pass rate and validator strength (no API keys)")
 	drainGrace := fs.Duration("drain-grace", defaultDrainGrace, "on SIGINT or SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers stop sending before the listener closes (0: close at once; default: the spec's server.drain_grace, else "+defaultDrainGrace.String()+")")
 	drainTimeout := fs.Duration("drain-timeout", 0, "how long requests in flight may take to finish once the listener is closed; those still running then are cut, each stream ending with an error event and each decision recorded (default: the spec's server.drain_timeout, else its server.request_timeout, 120s without one, plus "+drainSlack.String()+")")
+	bodyTimeout := fs.Duration("body-timeout", defaultBodyTimeout, "how long a client may take to send a request's body, from its arrival (0: no limit); a client still sending then has its connection closed")
+	idleTimeout := fs.Duration("idle-timeout", defaultIdleTimeout, "how long a keep-alive connection may wait for its next request before it is closed (0: no limit)")
 	pos, err := parseArgs(fs, args, 0, 1, usage)
 	if err != nil {
 		return err
 	}
 	if *drainGrace < 0 || *drainTimeout < 0 {
 		return usagef("--drain-grace and --drain-timeout cannot be negative")
+	}
+	if *bodyTimeout < 0 || *idleTimeout < 0 {
+		return usagef("--body-timeout and --idle-timeout cannot be negative")
 	}
 	set := map[string]bool{} // the flags given, which win over the spec's server settings
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -230,7 +235,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: root, BaseContext: gw.BaseContext, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// No ReadTimeout or WriteTimeout: either would cut a long stream. Reading a request is
+	// bounded by ReadHeaderTimeout and bodyDeadline instead, waiting between requests by
+	// IdleTimeout.
+	srv := &http.Server{Handler: bodyDeadline(root, *bodyTimeout), BaseContext: gw.BaseContext,
+		ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: *idleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	name := file
@@ -244,12 +253,14 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if shadowFile != nil {
 		fmt.Fprintf(m.Stderr, "shadow traffic: outcome rows appended to %s\n", *shadowPath)
 	}
-	// The hints work as printed: with keys configured, the request needs a client key and
-	// explain the admin key; without a decision store there is nothing to explain.
-	keyed := s.Keys != nil && (len(s.Keys.Admin) > 0 || len(s.Keys.Clients) > 0)
+	// The hints work as printed: with keys configured, the request needs a key (a client's, or
+	// an admin's when the spec has no client keys) and explain the admin key; without a
+	// decision store there is nothing to explain.
 	auth, admin := "", ""
-	if keyed {
+	if k := s.Keys; k != nil && len(k.Clients) > 0 {
 		auth, admin = " -H 'Authorization: Bearer YOUR_CLIENT_KEY'", "CLEARBAR_ADMIN_KEY=YOUR_ADMIN_KEY "
+	} else if k != nil && len(k.Admin) > 0 {
+		auth, admin = " -H 'Authorization: Bearer YOUR_ADMIN_KEY'", "CLEARBAR_ADMIN_KEY=YOUR_ADMIN_KEY "
 	}
 	fmt.Fprintf(m.Stderr, "try: curl -si http://%s/v1/chat/completions -H 'Content-Type: application/json'%s -d '{\"model\":\"clearbar/%s\",\"messages\":[{\"role\":\"user\",\"content\":\"Where is my order?\"}]}'\n", ln.Addr(), auth, s.Categories[0].Name)
 	if store != nil {
@@ -274,6 +285,55 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		window = sv.DrainTimeout.D()
 	}
 	return drain(log, srv, served, gw, grace, window, shadower, recorder, monitor, store)
+}
+
+// How long a client may take to send a request: its headers (readHeaderTimeout), then its
+// body (--body-timeout); and how long a keep-alive connection may wait for its next request
+// (--idle-timeout).
+const (
+	readHeaderTimeout  = 10 * time.Second
+	defaultBodyTimeout = 60 * time.Second
+	defaultIdleTimeout = 120 * time.Second
+)
+
+// bodyDeadline bounds how long a client may take to send a request's body, d from the request's
+// arrival (0: no bound), so that a client trickling a body cannot hold a connection and a
+// goroutine for ever. It sets the connection's read deadline for a request that has a body, and
+// clears it once the body is read to its end, so that it cannot cut the answer (net/http clears
+// it there too, as it starts watching the connection for a client that goes away). A body
+// still arriving at the deadline fails the request's read (the gateway answers as to a client
+// that left) and the connection is closed.
+func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, clear: func() { rc.SetReadDeadline(time.Time{}) }}
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// deadlineBody is a request body whose connection has a read deadline, cleared (once) when
+// the body has been read to its end. A body that fails or is left unread keeps the deadline:
+// the server, discarding what is left of it after the answer, must not wait for a trickle.
+type deadlineBody struct {
+	io.ReadCloser
+	clear   func()
+	cleared bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && !b.cleared {
+		b.cleared = true
+		b.clear()
+	}
+	return n, err
 }
 
 // The drain's defaults. defaultDrainGrace is how long /readyz answers 503 before the listener

@@ -107,7 +107,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 		}
 	}
 	e := a.Fail(class, status, "", nil)
-	e.Type, e.Code, e.Param = f.typ, f.code, f.param
+	e.Type, e.Code, e.Param = p.field(f.typ), p.field(f.code), p.field(f.param)
 	switch {
 	case f.code == CodeInsufficientQuota || f.typ == CodeInsufficientQuota || status == http.StatusPaymentRequired:
 		e.Class, e.Code = clearbar.RateLimited, CodeInsufficientQuota
@@ -177,4 +177,11 @@ var keyLike = regexp.MustCompile(`sk-[A-Za-z0-9_*\-]{4,}|(?i:bearer)\s+\S+`)
 // redact removes the provider's keys, and anything that looks like a key, from s.
 func (p *Provider) redact(s string) string {
 	return p.keys.Redact(s, keyLike)
+}
+
+// field returns an upstream error's type, code or param to pass on to the client: as it is
+// when it is shaped like one and holds nothing redact would remove, else "" (an upstream may
+// echo the key it was sent in any of them).
+func (p *Provider) field(s string) string {
+	return p.keys.Field(s, keyLike)
 }

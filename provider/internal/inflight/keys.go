@@ -4,8 +4,10 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
@@ -44,19 +46,109 @@ func (k *Keys) rotate(used uint32) (uint32, bool) {
 	return cur, cur != used
 }
 
-// Redact removes every key, and every match of like (key-shaped strings of the vendor's
-// format, which may be nil), from s: for upstream messages that reach clients and logs.
+// Redact removes from s, for upstream messages that reach clients and logs: every key; every
+// word holding a part of one (its first or its last minFragment characters, as in a key an
+// upstream masked, "tk_liv****3210"); every masked key of any shape (maskedKey); and every
+// match of like (key-shaped strings of the vendor's format, which may be nil).
 func (k *Keys) Redact(s string, like *regexp.Regexp) string {
 	for i := range k.Len() {
-		key := k.list[i]
-		if v := key.Reveal(); len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[redacted]")
+		switch v := k.list[i].Reveal(); {
+		case len(v) > minFragment:
+			s = redactFragments(s, v) // the key whole holds its fragments
+		case len(v) >= 4:
+			s = strings.ReplaceAll(s, v, redacted)
 		}
 	}
+	s = maskedKey.ReplaceAllString(s, redacted)
 	if like != nil {
-		s = like.ReplaceAllString(s, "[redacted]")
+		s = like.ReplaceAllString(s, redacted)
 	}
 	return s
+}
+
+// redacted is what Redact leaves in place of a key.
+const redacted = "[redacted]"
+
+// minFragment is the shortest part of a key that Redact recognises: a key's first or last
+// minFragment characters, found in a word, redact the word.
+const minFragment = 6
+
+// maskedKey matches a key masked the way vendors print one: some of its characters, a run of
+// three or more * or •, and maybe more of them ("sk-proj-****abcd", "tk_liv****3210",
+// "****3210").
+var maskedKey = regexp.MustCompile(`[A-Za-z0-9_\-]+(?:\*{3,}|•{3,})[A-Za-z0-9_\-]*|(?:\*{3,}|•{3,})[A-Za-z0-9_\-]+`)
+
+// redactFragments redacts every word of s that holds key's first or last minFragment
+// characters: a key longer than that, whole, cut or masked. A word is a run of keyRune; a
+// full stop ending it ends the sentence, not the key.
+func redactFragments(s, key string) string {
+	var spans [][2]int
+	for _, frag := range []string{key[:minFragment], key[len(key)-minFragment:]} {
+		for i := 0; i < len(s); {
+			j := strings.Index(s[i:], frag)
+			if j < 0 {
+				break
+			}
+			start, end := i+j, i+j+len(frag)
+			for start > 0 {
+				r, n := utf8.DecodeLastRuneInString(s[:start])
+				if !keyRune(r) {
+					break
+				}
+				start -= n
+			}
+			for end < len(s) {
+				r, n := utf8.DecodeRuneInString(s[end:])
+				if !keyRune(r) {
+					break
+				}
+				end += n
+			}
+			for end > i+j+len(frag) && s[end-1] == '.' {
+				end--
+			}
+			spans = append(spans, [2]int{start, end})
+			i = end
+		}
+	}
+	if len(spans) == 0 {
+		return s
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	var out strings.Builder
+	at := 0
+	for _, sp := range spans {
+		if sp[1] <= at {
+			continue // inside a span already redacted
+		}
+		if sp[0] >= at {
+			out.WriteString(s[at:sp[0]])
+			out.WriteString(redacted)
+		}
+		at = sp[1]
+	}
+	out.WriteString(s[at:])
+	return out.String()
+}
+
+// keyRune reports whether r may be part of a key, whole or masked: the characters keys are
+// made of, and those vendors mask them with.
+func keyRune(r rune) bool {
+	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("_-*.+/=~•…", r)
+}
+
+// safeField matches the error types, codes and params upstreams send ("invalid_api_key",
+// "messages[0].content", "RESOURCE_EXHAUSTED").
+var safeField = regexp.MustCompile(`^[A-Za-z0-9_.\[\]\-]{1,64}$`)
+
+// Field returns v, the type, code or param of an upstream's error, when it may be passed on
+// to a client: it has the shape of such a name (safeField) and Redact leaves it as it is (it
+// holds no key, part of a key or key-shaped string); else "".
+func (k *Keys) Field(v string, like *regexp.Regexp) string {
+	if !safeField.MatchString(v) || k.Redact(v, like) != v {
+		return ""
+	}
+	return v
 }
 
 // Send sends the request newReq builds for the active key ("" when there are no keys) with
