@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/translate"
 )
 
@@ -42,10 +43,12 @@ var routedKeys = map[string]uint16{
 // DecodeChatRequest reads an OpenAI chat completions request body into the canonical form,
 // keeping the body itself for pass-through. It reads only what routing and validation need,
 // with gjson, so unknown fields cost nothing and survive untouched. Errors are ClientError
-// *clearbar.Error values naming the offending parameter.
+// *clearbar.Error values naming the offending parameter. A body nesting arrays and objects
+// deeper than jsonguard.MaxDepth is refused as invalid JSON (see checkJSON), and so are
+// tool-call arguments and tool results whose text does (see decodeMessages).
 func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, badRequest("", "invalid_json", "the request body is not valid JSON")
+	if err := checkJSON(body); err != nil {
+		return nil, err
 	}
 	// The body is never modified after this point, so it is read in place rather than copied:
 	// every string gjson returns aliases it.
@@ -179,6 +182,30 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	return r, nil
 }
 
+// checkJSON validates a client's request body, in one pass that also bounds its nesting
+// (jsonguard.Check), before gjson or any recursive parser reads it: deeper nesting would
+// exhaust the stack of gjson's validator and end the process. Either failure is OpenAI's 400
+// invalid_json.
+func checkJSON(body []byte) *clearbar.Error {
+	switch jsonguard.Check(body) {
+	case nil:
+		return nil
+	case jsonguard.ErrTooDeep:
+		return badRequest("", "invalid_json", "the request body nests arrays and objects more than %d levels deep, the gateway's limit", jsonguard.MaxDepth)
+	}
+	return badRequest("", "invalid_json", "the request body is not valid JSON")
+}
+
+// tooDeepText is the 400 for a string parameter whose text, which adapters parse as JSON
+// (tool-call arguments, a tool's result), nests more than jsonguard.MaxDepth levels deep.
+func tooDeepText(param string) *clearbar.Error {
+	return badRequest(param, "invalid_value", "Invalid value for '%s': its JSON nests arrays and objects more than %d levels deep, the gateway's limit.", param, jsonguard.MaxDepth)
+}
+
+// decodeMessages reads the messages. Tool-call arguments, and the text of tool and function
+// messages, are JSON in a string that adapters parse (Gemini's args and functionResponse, an
+// Anthropic tool_use's input): text nesting more than jsonguard.MaxDepth levels is refused
+// here (tooDeepText), so that no parser after decoding meets it.
 func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.Error {
 	if !v.IsArray() {
 		return badRequest("messages", "invalid_type", "messages must be an array")
@@ -277,14 +304,33 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 			return false
 		}
 		if tcs := m.Get("tool_calls"); tcs.IsArray() {
+			j := -1
 			tcs.ForEach(func(_, tc gjson.Result) bool {
-				msg.ToolCalls = append(msg.ToolCalls, clearbar.ToolCall{ID: tc.Get("id").Str, Name: tc.Get("function.name").Str, Arguments: tc.Get("function.arguments").Str})
+				j++
+				args := tc.Get("function.arguments").Str
+				if jsonguard.TooDeepString(args, jsonguard.MaxDepth) {
+					err = tooDeepText(at(fmt.Sprintf(".tool_calls[%d].function.arguments", j)))
+					return false
+				}
+				msg.ToolCalls = append(msg.ToolCalls, clearbar.ToolCall{ID: tc.Get("id").Str, Name: tc.Get("function.name").Str, Arguments: args})
 				return true
 			})
+			if err != nil {
+				return false
+			}
 		}
 		if fc := m.Get("function_call"); fc.IsObject() {
 			// A call made in the deprecated form, which has no id.
-			msg.ToolCalls = append(msg.ToolCalls, clearbar.ToolCall{Name: fc.Get("name").Str, Arguments: fc.Get("arguments").Str})
+			args := fc.Get("arguments").Str
+			if jsonguard.TooDeepString(args, jsonguard.MaxDepth) {
+				err = tooDeepText(at(".function_call.arguments"))
+				return false
+			}
+			msg.ToolCalls = append(msg.ToolCalls, clearbar.ToolCall{Name: fc.Get("name").Str, Arguments: args})
+		}
+		if (role.Str == "tool" || role.Str == "function") && jsonguard.TooDeepString(msg.Text, jsonguard.MaxDepth) {
+			err = tooDeepText(at(".content"))
+			return false
 		}
 		msg.ToolCallID = m.Get("tool_call_id").Str
 		if !utf8.ValidString(msg.Text) {

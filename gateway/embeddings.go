@@ -17,6 +17,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
@@ -147,8 +148,8 @@ var embedKeys = map[string]bool{"model": true, "input": true, "encoding_format":
 // 2048 inputs), encoding_format (float or base64), dimensions (a positive integer). Errors are
 // ClientErrors naming the parameter.
 func decodeEmbedRequest(body []byte) (*embedRequest, error) {
-	if !gjson.ValidBytes(body) {
-		return nil, badRequest("", "invalid_json", "the request body is not valid JSON")
+	if err := checkJSON(body); err != nil {
+		return nil, err
 	}
 	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
 	if !root.IsObject() {
@@ -459,7 +460,11 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 // float32 values, little-endian, back to back (what openai-node and openai-go decode); floats
 // are written in the shortest form that reads back as the same float32.
 func convertEmbeddings(body []byte, want string) ([]byte, error) {
-	if !gjson.ValidBytes(body) {
+	switch jsonguard.Check(body) {
+	case nil:
+	case jsonguard.ErrTooDeep:
+		return nil, fmt.Errorf("the embeddings answer nests arrays and objects more than %d levels deep", jsonguard.MaxDepth)
+	default:
 		return nil, fmt.Errorf("the embeddings answer is not valid JSON")
 	}
 	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))

@@ -325,11 +325,22 @@ func TestFunctionsEndToEnd(t *testing.T) {
 				done, name.String(), args.String(), finish.String())
 		}
 		d := onlyDecision(t, rec)
-		if !d.Features.Tools || d.Category != "agent" || !d.Stream {
-			t.Errorf("decision: category %q, features %+v", d.Category, d.Features)
+		if !d.Features.Tools || d.Category != "agent" || !d.Stream || d.Outcome != clearbar.OK {
+			t.Errorf("decision: category %q, features %+v, outcome %q: want agent, tools true, ok", d.Category, d.Features, d.Outcome)
 		}
-		// The verdicts are not checked here: the gateway reassembles a buffered stream's calls
-		// from delta.tool_calls only (bufferStream), so validators do not yet see a streamed
-		// delta.function_call.
+		// The buffered stream's delta.function_call is the call validators judge: the
+		// tool_calls validator sees it made, and the answer is accepted at once.
+		var verdicts []string
+		for _, a := range d.Attempts {
+			for _, v := range a.Verdicts {
+				verdicts = append(verdicts, v.Validator)
+				if !v.Pass {
+					t.Errorf("verdict %+v: the call must pass", v)
+				}
+			}
+		}
+		if len(verdicts) != 2 || len(d.Attempts) != 1 || d.Attempts[0].Outcome != "accepted" {
+			t.Errorf("verdicts %q, attempts %+v: want the tool_calls and refusal validators' on one accepted answer", verdicts, d.Attempts)
+		}
 	})
 }

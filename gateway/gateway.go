@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"mime"
@@ -622,18 +623,44 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 }
 
 // readBody reads the whole body (a proxied request whose body was not fully read can cut the
-// upstream's answer short), within the size limit.
+// upstream's answer short), within the size limit: a larger body, declared or not, is a 413.
+// The buffer grows with the bytes received, doubling from at most maxInitialBody, so that it is
+// never much more than twice what arrived: a Content-Length is only a claim, and trusting it
+// would let a client that declares the limit and sends a few bytes hold that much memory per
+// connection. A declared length caps the last doubling, so that a body of that length ends in
+// a buffer of its size.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if err := checkEntity(r.Header); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= limit {
-		buf.Grow(int(n) + bytes.MinRead)
+	declared := int64(-1)
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		declared = n
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	body := buf.Bytes()
-	if err != nil {
+	size := int64(maxInitialBody)
+	if declared >= 0 {
+		size = min(declared, maxInitialBody)
+	}
+	body := make([]byte, 0, size+bytes.MinRead)
+	src := http.MaxBytesReader(w, r.Body, limit)
+	var err error
+	for {
+		if len(body) == cap(body) {
+			// Double, but stop at the declared length (and the byte that finds its end).
+			grow := int64(cap(body))
+			if left := declared - int64(len(body)) + bytes.MinRead; declared >= 0 && left > 0 && left < grow {
+				grow = left
+			}
+			body = append(make([]byte, 0, int64(cap(body))+grow), body...)
+		}
+		var n int
+		n, err = src.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if err != nil {
+			break
+		}
+	}
+	if err != io.EOF {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 413, Code: "request_too_large",
@@ -643,6 +670,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 	return body, nil
 }
+
+// maxInitialBody bounds the buffer readBody allocates before any byte of the body arrives:
+// large enough that the usual bodies, up to about 100 KB, are read into one buffer of their
+// declared size, as when the declaration was trusted; small enough that a connection which
+// declares the limit and sends nothing holds 128 KiB, not 32 MB.
+const maxInitialBody = 128 << 10
 
 // checkEntity refuses a body the gateway cannot read: a media type other than JSON (media types
 // are case-insensitive and may carry parameters, as in "Application/JSON; charset=utf-8"), or

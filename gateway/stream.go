@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/sse"
 )
@@ -56,6 +58,7 @@ steps:
 				s, err := prov.Stream(cctx, r.call(m, true))
 				var usage clearbar.Usage
 				if err == nil {
+					s = &argsGuard{Stream: s}
 					var answered bool
 					if s, answered = r.awaitAnswer(s); answered {
 						a.TTFT = r.g.now().Sub(a.Start)
@@ -172,18 +175,37 @@ type buffered struct {
 	usage  clearbar.Usage
 	text   strings.Builder
 	finish string
-	calls  map[int]*clearbar.ToolCall
+	calls  map[int]*bufferedCall
 	order  []int
+	// size is the bytes of the chunks held, at most maxBuffered.
+	size int
 	// sent is the bytes of content, reasoning and tool-call arguments, counted as relay counts them.
 	sent int
 }
 
-// bufferStream reads the rest of s (whose first chunk is current) into memory.
+// bufferedCall is a tool call reassembled from its fragments.
+type bufferedCall struct {
+	id, name string
+	args     strings.Builder
+}
+
+// maxBuffered bounds the chunk bytes of a stream buffered for validation: 64 MiB, the bound
+// provider/internal/inflight.MaxAnswer puts on an answer that is not streamed.
+const maxBuffered = 64 << 20
+
+// bufferStream reads the rest of s (whose first chunk is current) into memory. A stream whose
+// chunks add up to more than maxBuffered bytes fails as BadResponse. The tool calls are
+// reassembled from the choice's delta.tool_calls, or, in a stream answering the deprecated
+// functions, from delta.function_call, which is the call at index 0.
 func bufferStream(s clearbar.Stream) (*buffered, error) {
 	defer s.Close()
-	b := &buffered{i: -1, calls: map[int]*clearbar.ToolCall{}}
+	b := &buffered{i: -1, calls: map[int]*bufferedCall{}}
 	for {
 		c := s.Chunk()
+		if b.size += len(c.Data); b.size > maxBuffered {
+			return b, &clearbar.Error{Class: clearbar.BadResponse,
+				Message: "the streamed answer is larger than 64 MiB, the most the gateway buffers to validate an answer"}
+		}
 		b.chunks = append(b.chunks, append([]byte(nil), c.Data...))
 		b.texts = append(b.texts, c.Text)
 		b.text.WriteString(c.Text)
@@ -194,23 +216,16 @@ func bufferStream(s clearbar.Stream) (*buffered, error) {
 		if c.Usage != nil {
 			b.usage = *c.Usage
 		}
-		gjson.GetBytes(c.Data, "choices.0.delta.tool_calls").ForEach(func(_, tc gjson.Result) bool {
-			idx := int(tc.Get("index").Int())
-			call, ok := b.calls[idx]
-			if !ok {
-				call = &clearbar.ToolCall{}
-				b.calls[idx] = call
-				b.order = append(b.order, idx)
+		if mayCall(c) {
+			delta := gjson.GetBytes(c.Data, "choices.0.delta")
+			delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+				b.addCall(int(tc.Get("index").Int()), tc.Get("id").Str, tc.Get("function.name").Str, tc.Get("function.arguments").Str)
+				return true
+			})
+			if fc := delta.Get("function_call"); fc.IsObject() {
+				b.addCall(0, "", fc.Get("name").Str, fc.Get("arguments").Str)
 			}
-			if id := tc.Get("id").Str; id != "" {
-				call.ID = id
-			}
-			if n := tc.Get("function.name").Str; n != "" {
-				call.Name = n
-			}
-			call.Arguments += tc.Get("function.arguments").Str
-			return true
-		})
+		}
 		if !s.Next() {
 			break
 		}
@@ -218,11 +233,36 @@ func bufferStream(s clearbar.Stream) (*buffered, error) {
 	return b, s.Err()
 }
 
+// addCall adds a fragment of the call at index idx: its id and name when given, and a piece
+// of its arguments.
+func (b *buffered) addCall(idx int, id, name, args string) {
+	call, ok := b.calls[idx]
+	if !ok {
+		call = &bufferedCall{}
+		b.calls[idx] = call
+		b.order = append(b.order, idx)
+	}
+	if id != "" {
+		call.id = id
+	}
+	if name != "" {
+		call.name = name
+	}
+	call.args.WriteString(args)
+}
+
+// mayCall reports whether a chunk may carry part of a tool call: whether it has a member named
+// tool_calls or function_call (a string with those words in it has its quotes escaped).
+func mayCall(c *clearbar.Chunk) bool {
+	return bytes.Contains(c.Data, []byte(`"tool_calls"`)) || bytes.Contains(c.Data, []byte(`"function_call"`))
+}
+
 // response is the buffered answer as validators see it.
 func (b *buffered) response() *clearbar.Response {
 	ch := clearbar.Choice{Text: b.text.String(), FinishReason: b.finish}
 	for _, i := range b.order {
-		ch.ToolCalls = append(ch.ToolCalls, *b.calls[i])
+		c := b.calls[i]
+		ch.ToolCalls = append(ch.ToolCalls, clearbar.ToolCall{ID: c.id, Name: c.name, Arguments: c.args.String()})
 	}
 	return &clearbar.Response{Choices: []clearbar.Choice{ch}, Usage: b.usage, HasUsage: !b.usage.IsZero()}
 }
@@ -594,17 +634,87 @@ func (r *run) estimatedUsage(u clearbar.Usage, sent int) (clearbar.Usage, bool) 
 	return u, estimated
 }
 
-// toolArgBytes is the length of the tool-call argument fragments a chunk carries.
+// toolArgBytes is the length of the tool-call argument fragments a chunk carries, in
+// delta.tool_calls or, answering the deprecated functions, delta.function_call.
 func toolArgBytes(c *clearbar.Chunk) int {
 	if c.Text != "" || !bytes.Contains(c.Data, []byte(`"arguments"`)) {
 		return 0
 	}
-	n := 0
-	gjson.GetBytes(c.Data, "choices.0.delta.tool_calls").ForEach(func(_, tc gjson.Result) bool {
+	delta := gjson.GetBytes(c.Data, "choices.0.delta")
+	n := len(delta.Get("function_call.arguments").Str)
+	delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
 		n += len(tc.Get("function.arguments").Str)
 		return true
 	})
 	return n
+}
+
+// argsGuard is an upstream's stream that fails, as BadResponse, once the arguments of one of
+// its tool calls, added up across their fragments, nest arrays and objects more than
+// jsonguard.MaxDepth levels deep: translators parse the arguments as they accumulate (an
+// Anthropic client's tool_use input) with gjson's validator, which recurses once per level
+// and, deep enough, ends the process. Chunks without arguments pass at the cost of one
+// bytes.Contains.
+type argsGuard struct {
+	clearbar.Stream
+	nesting map[callKey]*jsonguard.Nesting
+	err     error
+}
+
+// callKey names a tool call of a stream: its choice and its index there (a deprecated
+// function_call is index -1).
+type callKey struct{ choice, call int64 }
+
+func (g *argsGuard) Next() bool {
+	if g.err != nil || !g.Stream.Next() {
+		return false
+	}
+	c := g.Stream.Chunk()
+	if !bytes.Contains(c.Data, []byte(`"arguments"`)) {
+		return true
+	}
+	deep := false
+	gjson.GetBytes(c.Data, "choices").ForEach(func(_, choice gjson.Result) bool {
+		i := choice.Get("index").Int()
+		delta := choice.Get("delta")
+		if fc := delta.Get("function_call.arguments"); fc.Type == gjson.String {
+			deep = g.add(callKey{i, -1}, fc.Str)
+		}
+		delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+			deep = deep || g.add(callKey{i, tc.Get("index").Int()}, tc.Get("function.arguments").Str)
+			return !deep
+		})
+		return !deep
+	})
+	if deep {
+		g.err = &clearbar.Error{Class: clearbar.BadResponse,
+			Message: fmt.Sprintf("a tool call's streamed arguments nest arrays and objects more than %d levels deep", jsonguard.MaxDepth)}
+		return false
+	}
+	return true
+}
+
+// add adds a fragment to the arguments of call k, reporting whether they are now too deep.
+func (g *argsGuard) add(k callKey, fragment string) bool {
+	if fragment == "" {
+		return false
+	}
+	if g.nesting == nil {
+		g.nesting = map[callKey]*jsonguard.Nesting{}
+	}
+	n := g.nesting[k]
+	if n == nil {
+		n = new(jsonguard.Nesting)
+		g.nesting[k] = n
+	}
+	return n.Add(fragment, jsonguard.MaxDepth)
+}
+
+func (g *argsGuard) Err() error {
+	if g.err != nil {
+		return g.err
+	}
+	return g.Stream.Err()
 }
 
 // clientChunk returns the chunk as the client should see it. The gateway always asks the

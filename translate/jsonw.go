@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/tidwall/gjson"
 )
@@ -76,9 +77,11 @@ func (w *jw) strOf(v gjson.Result) {
 // must not change while it is used: it is only for reading input that the caller keeps.
 func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// parseObject validates body and returns its root, which must be an object.
+// parseObject validates body and returns its root, which must be an object. JSON nested more
+// than jsonguard.MaxDepth levels is refused like invalid JSON: gjson's validator recurses once
+// per level, and so do this package's walks (duplicateKey).
 func parseObject(body []byte) (gjson.Result, bool) {
-	if !gjson.ValidBytes(body) {
+	if jsonguard.Check(body) != nil {
 		return gjson.Result{}, false
 	}
 	root := gjson.Parse(view(body))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/tidwall/gjson"
 )
@@ -656,7 +657,7 @@ func toolUseBlock(tc gjson.Result, at string) ([]byte, error) {
 	if args == "" {
 		args = "{}"
 	}
-	if !gjson.Valid(args) || !gjson.Parse(args).IsObject() {
+	if jsonguard.CheckString(args) != nil || !gjson.Parse(args).IsObject() {
 		return nil, invalid(at+".function.arguments", "tool call arguments must be a JSON object to be sent to Anthropic")
 	}
 	var w jw

@@ -2,10 +2,14 @@ package translate
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 )
 
 // HintPrefix starts the metadata keys that are Clearbar's routing hints. ToOpenAIRequest keeps
@@ -26,6 +30,12 @@ type OpenAIOptions struct {
 	CountTokens bool
 }
 
+// MaxRequestDepth is the deepest nesting of arrays and objects ToOpenAIRequest accepts:
+// jsonguard.MaxDepth, less a margin for the translation, whose sidecar holds blocks and
+// parameters two levels deeper than the client sent them, so that the OpenAI form stays
+// within jsonguard.MaxDepth for everything that reads it after.
+const MaxRequestDepth = jsonguard.MaxDepth - 8
+
 // ToOpenAIRequest translates an Anthropic Messages request body into an OpenAI chat
 // completions request body. It does not modify body. A member that is not a parameter of the
 // Messages API is a 400, as Anthropic answers it; a request OpenAI cannot express (server
@@ -37,10 +47,19 @@ type OpenAIOptions struct {
 // out for an OpenAI-format model.
 //
 // A streaming request asks for stream_options.include_usage, so that the answer can be
-// translated back with its usage, which Anthropic's stream always carries.
+// translated back with its usage, which Anthropic's stream always carries. A body nesting
+// arrays and objects more than MaxRequestDepth levels deep is a 400 invalid_json.
 func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
-	root, ok := parseObject(body)
-	if !ok {
+	switch jsonguard.CheckDepth(body, MaxRequestDepth) {
+	case nil:
+	case jsonguard.ErrTooDeep:
+		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusBadRequest, Type: ErrInvalidRequest, Code: "invalid_json",
+			Message: fmt.Sprintf("the request body nests arrays and objects more than %d levels deep, the gateway's limit", MaxRequestDepth)}
+	default:
+		return nil, invalid("", "the request body is not a JSON object")
+	}
+	root := gjson.Parse(view(body))
+	if !root.IsObject() {
 		return nil, invalid("", "the request body is not a JSON object")
 	}
 	// Blocks can reach an Anthropic upstream as they were sent, where the member a parser

@@ -1,17 +1,20 @@
 package anthropic
 
 import (
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/translate"
 )
 
 // parseResponse translates a 2xx Messages answer into the OpenAI-format Response, in the form
 // the call asks for (the message itself kept for an Anthropic client, the deprecated
-// function_call for a functions request).
+// function_call for a functions request). An answer nested more than jsonguard.MaxDepth levels
+// deep is BadResponse: the translation refuses it before any recursive parser reads it.
 func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte, ac translate.AnthropicCall) (*clearbar.Response, error) {
 	r, err := translate.ToOpenAIAnswer(data, translate.AnswerOptions{Created: p.now().Unix(), Native: ac.Native, Functions: ac.Functions})
 	if err != nil {
@@ -20,7 +23,11 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte, a
 			return nil, p.upstreamError(a, resp.StatusCode, resp.Header, data)
 		}
 		e := clearbar.AsError(err)
-		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, e.Message, err)
+		msg := e.Message
+		if jsonguard.Check(data) == jsonguard.ErrTooDeep {
+			msg = tooDeepAnswer
+		}
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, msg, err)
 	}
 	r.UpstreamRequestID = resp.Header.Get("Request-Id")
 	return r, nil
@@ -44,3 +51,10 @@ func (p *Provider) checkStreamType(a *attempt, resp *http.Response) *clearbar.Er
 	}
 	return a.Fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
 }
+
+// The failures of an answer and of a stream event nested more than jsonguard.MaxDepth levels
+// deep, which the translation refuses (gjson's validator would recurse through every level).
+var (
+	tooDeepAnswer = fmt.Sprintf("the answer nests arrays and objects more than %d levels deep", jsonguard.MaxDepth)
+	tooDeepEvent  = fmt.Sprintf("a stream event nests arrays and objects more than %d levels deep", jsonguard.MaxDepth)
+)

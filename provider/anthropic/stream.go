@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/clearbar/clearbar/translate"
@@ -55,6 +56,10 @@ func (s *stream) Next() bool {
 		ev := s.events.Event()
 		chunks, err := s.tr.Event(ev.Type, ev.Data)
 		if err != nil {
+			if jsonguard.Check(ev.Data) == jsonguard.ErrTooDeep {
+				// Refused by the translation before any recursive parser read it.
+				return s.Fail(s.a.Fail(clearbar.BadResponse, s.Resp.StatusCode, tooDeepEvent, nil))
+			}
 			return s.Fail(s.eventError(err, ev.Data))
 		}
 		s.queue, s.next = chunks, 0

@@ -1,6 +1,7 @@
 package gemini
 
 import (
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/tidwall/gjson"
@@ -256,11 +258,12 @@ func appendUsage(b []byte, u clearbar.Usage) []byte {
 	return append(b, "}}"...)
 }
 
-// parseResponse translates a 2xx generateContent answer into a chat completion.
+// parseResponse translates a 2xx generateContent answer into a chat completion. An answer
+// nested more than jsonguard.MaxDepth levels deep is BadResponse (see jsonFailure).
 func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (*clearbar.Response, error) {
 	status := resp.StatusCode
-	if !gjson.ValidBytes(data) {
-		return nil, a.Fail(clearbar.BadResponse, status, "the answer is not valid JSON", nil)
+	if msg := jsonFailure(data, "the answer"); msg != "" {
+		return nil, a.Fail(clearbar.BadResponse, status, msg, nil)
 	}
 	root := gjson.Parse(view(data))
 	if !root.IsObject() {
@@ -408,4 +411,17 @@ func (p *Provider) checkStreamType(a *attempt, resp *http.Response) *clearbar.Er
 		return p.upstreamError(a, resp.StatusCode, resp.Header, data)
 	}
 	return a.Fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
+}
+
+// jsonFailure checks the JSON of an answer or a stream event (what names it) before gjson
+// reads it: "" when it is valid and nested at most jsonguard.MaxDepth levels deep (deeper
+// nesting would exhaust the stack of gjson's validator and end the process), else the failure.
+func jsonFailure(data []byte, what string) string {
+	switch jsonguard.Check(data) {
+	case nil:
+		return ""
+	case jsonguard.ErrTooDeep:
+		return fmt.Sprintf("%s nests arrays and objects more than %d levels deep", what, jsonguard.MaxDepth)
+	}
+	return what + " is not valid JSON"
 }

@@ -157,8 +157,8 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 	if len(data) == 0 {
 		return eventSkip, nil
 	}
-	if !gjson.ValidBytes(data) {
-		return eventFailure, a.Fail(clearbar.BadResponse, status, "a stream event is not valid JSON", nil)
+	if msg := jsonFailure(data, "a stream event"); msg != "" {
+		return eventFailure, a.Fail(clearbar.BadResponse, status, msg, nil)
 	}
 	root := gjson.Parse(view(data))
 	if root.IsArray() && parseErrorBody(data).found {

@@ -1,12 +1,14 @@
 package openai
 
 import (
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/tidwall/gjson"
 )
 
@@ -14,10 +16,13 @@ import (
 // strings point into data, which must not change afterwards. It reads the document in one pass
 // over the top-level keys rather than a lookup per field. A call in the deprecated form
 // (message.function_call, the answer to a request's functions) is one of the choice's
-// ToolCalls, without an ID, so that validators judge it as any other call.
+// ToolCalls, without an ID, so that validators judge it as any other call. An answer nesting
+// arrays and objects more than jsonguard.MaxDepth levels deep, in itself or in a call's
+// arguments (which validators and translators parse), is BadResponse: recursive parsers must
+// not meet it.
 func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (*clearbar.Response, *clearbar.Error) {
-	if !gjson.ValidBytes(data) {
-		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the answer is not valid JSON", nil)
+	if msg := jsonFailure(data, "the answer"); msg != "" {
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, msg, nil)
 	}
 	root := gjson.Parse(view(data))
 	if !root.IsObject() {
@@ -85,10 +90,33 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 		r.Choices = append(r.Choices, ch)
 		return true
 	})
+	for _, ch := range r.Choices {
+		for _, c := range ch.ToolCalls {
+			if jsonguard.TooDeepString(c.Arguments, jsonguard.MaxDepth) {
+				return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, tooDeepArguments, nil)
+			}
+		}
+	}
 	if usage.IsObject() {
 		r.Usage, r.HasUsage = parseUsage(usage), true
 	}
 	return r, nil
+}
+
+// tooDeepArguments is the failure of an answer whose tool-call arguments nest too deep.
+var tooDeepArguments = fmt.Sprintf("a tool call's arguments nest arrays and objects more than %d levels deep", jsonguard.MaxDepth)
+
+// jsonFailure checks the JSON of an answer or a stream chunk (what names it) before gjson
+// reads it: "" when it is valid and nested at most jsonguard.MaxDepth levels deep (deeper
+// nesting would exhaust the stack of gjson's validator and end the process), else the failure.
+func jsonFailure(data []byte, what string) string {
+	switch jsonguard.Check(data) {
+	case nil:
+		return ""
+	case jsonguard.ErrTooDeep:
+		return fmt.Sprintf("%s nests arrays and objects more than %d levels deep", what, jsonguard.MaxDepth)
+	}
+	return what + " is not valid JSON"
 }
 
 // content returns a message's text: a string, or the text parts of a content array joined

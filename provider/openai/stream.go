@@ -72,7 +72,7 @@ func (s *stream) streamError(f errorFields, data []byte) *clearbar.Error {
 		msg = "the provider reported an error mid-stream: " + msg
 	}
 	e := s.a.Fail(clearbar.StreamCut, s.Resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(string(data)), 512)))
-	e.Type, e.Code, e.Param = f.typ, f.code, f.param
+	e.Type, e.Code, e.Param = p.field(f.typ), p.field(f.code), p.field(f.param)
 	return e
 }
 
@@ -121,8 +121,8 @@ func (cp *chunkParser) parse(data []byte, out *clearbar.Chunk) (chunkKind, error
 		return chunkSkip, errorFields{}
 	case bytes.HasPrefix(data, doneMarker):
 		return chunkDone, errorFields{}
-	case !gjson.ValidBytes(data):
-		return chunkMalformed, errorFields{message: "a stream chunk is not valid JSON"}
+	case jsonFailure(data, "a stream chunk") != "":
+		return chunkMalformed, errorFields{message: jsonFailure(data, "a stream chunk")}
 	}
 	root := gjson.Parse(view(data))
 	if !root.IsObject() {
