@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/readall"
 )
 
 // postBody is a POST whose body reads from body and declares length (-1: unknown, as a
@@ -42,7 +43,7 @@ func TestReadBodyDeclaredLength(t *testing.T) {
 		if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
 			t.Errorf("ending with %v: %d bytes allocated for a body of 12 bytes declared %d", end, n, limit)
 		}
-		if rd.largest > maxInitialBody+bytes.MinRead || cap(buf) > maxInitialBody+bytes.MinRead {
+		if rd.largest > readall.MaxInitial+bytes.MinRead || cap(buf) > readall.MaxInitial+bytes.MinRead {
 			t.Errorf("ending with %v: read into a buffer of %d bytes, capacity %d", end, rd.largest, cap(buf))
 		}
 	}
@@ -56,7 +57,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // TestReadBodyGrowsWithData: bodies of every size read whole, in a buffer at most about twice
 // what arrived, and the declared length, when true, sizes the last step exactly.
 func TestReadBodyGrowsWithData(t *testing.T) {
-	for _, n := range []int{0, 1, 2 << 10, maxInitialBody - 1, maxInitialBody, maxInitialBody + 1, 100 << 10, 1 << 20, 5<<20 + 3} {
+	for _, n := range []int{0, 1, 2 << 10, readall.MaxInitial - 1, readall.MaxInitial, readall.MaxInitial + 1, 100 << 10, 1 << 20, 5<<20 + 3} {
 		data := bytes.Repeat([]byte("x"), n)
 		for _, declared := range []int64{int64(n), -1} {
 			got, err := readBody(httptest.NewRecorder(), postBody(bytes.NewReader(data), declared), 32<<20)
@@ -68,7 +69,7 @@ func TestReadBodyGrowsWithData(t *testing.T) {
 			if want := n + bytes.MinRead; declared >= 0 && cap(got) > want+want/8+8<<10 {
 				t.Errorf("%d bytes, declared: capacity %d, want about %d", n, cap(got), want)
 			}
-			if cap(got) > 2*(n+maxInitialBody+bytes.MinRead)+8<<10 {
+			if cap(got) > 2*(n+readall.MaxInitial+bytes.MinRead)+8<<10 {
 				t.Errorf("%d bytes, declared %d: capacity %d", n, declared, cap(got))
 			}
 		}

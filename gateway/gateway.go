@@ -5,7 +5,6 @@
 package gateway
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -18,6 +17,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +30,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/health"
+	"github.com/clearbar/clearbar/internal/readall"
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/shadow"
 	"github.com/clearbar/clearbar/spec"
@@ -624,11 +625,10 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 
 // readBody reads the whole body (a proxied request whose body was not fully read can cut the
 // upstream's answer short), within the size limit: a larger body, declared or not, is a 413.
-// The buffer grows with the bytes received, doubling from at most maxInitialBody, so that it is
-// never much more than twice what arrived: a Content-Length is only a claim, and trusting it
-// would let a client that declares the limit and sends a few bytes hold that much memory per
-// connection. A declared length caps the last doubling, so that a body of that length ends in
-// a buffer of its size.
+// The buffer grows with the bytes received (readall.Read): a Content-Length is only a claim,
+// and trusting it would let a client that declares the limit and sends a few bytes hold that
+// much memory per connection. A body that does not arrive before the connection's read
+// deadline (clearbar serve --body-timeout) is a 408.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if err := checkEntity(r.Header); err != nil {
 		return nil, err
@@ -637,45 +637,21 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if n := r.ContentLength; n >= 0 && n <= limit {
 		declared = n
 	}
-	size := int64(maxInitialBody)
-	if declared >= 0 {
-		size = min(declared, maxInitialBody)
-	}
-	body := make([]byte, 0, size+bytes.MinRead)
-	src := http.MaxBytesReader(w, r.Body, limit)
-	var err error
-	for {
-		if len(body) == cap(body) {
-			// Double, but stop at the declared length (and the byte that finds its end).
-			grow := int64(cap(body))
-			if left := declared - int64(len(body)) + bytes.MinRead; declared >= 0 && left > 0 && left < grow {
-				grow = left
-			}
-			body = append(make([]byte, 0, int64(cap(body))+grow), body...)
-		}
-		var n int
-		n, err = src.Read(body[len(body):cap(body)])
-		body = body[:len(body)+n]
-		if err != nil {
-			break
-		}
-	}
+	body, err := readall.Read(http.MaxBytesReader(w, r.Body, limit), declared)
 	if err != io.EOF {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 413, Code: "request_too_large",
 				Message: fmt.Sprintf("the request body is larger than the gateway's limit of %d bytes (server.max_body)", limit)}
 		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 408, Code: "request_timeout",
+				Message: "the request body did not arrive within the gateway's body timeout (clearbar serve --body-timeout)"}
+		}
 		return nil, &clearbar.Error{Class: clearbar.Canceled, Message: "reading the request body failed", Err: err}
 	}
 	return body, nil
 }
-
-// maxInitialBody bounds the buffer readBody allocates before any byte of the body arrives:
-// large enough that the usual bodies, up to about 100 KB, are read into one buffer of their
-// declared size, as when the declaration was trusted; small enough that a connection which
-// declares the limit and sends nothing holds 128 KiB, not 32 MB.
-const maxInitialBody = 128 << 10
 
 // checkEntity refuses a body the gateway cannot read: a media type other than JSON (media types
 // are case-insensitive and may carry parameters, as in "Application/JSON; charset=utf-8"), or

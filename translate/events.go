@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 )
 
 // EmitFunc writes one Anthropic event: its type (the SSE event line) and its data. The data is
@@ -357,7 +358,7 @@ func (s *AnthropicEvents) advance(all bool) error {
 // completeObject reports whether tool-call arguments are a whole JSON object, which nothing
 // more can be added to without making them invalid.
 func completeObject(args []byte) bool {
-	return gjson.ValidBytes(args) && gjson.Parse(view(args)).IsObject()
+	return jsonguard.Check(args) == nil && gjson.Parse(view(args)).IsObject()
 }
 
 func (s *AnthropicEvents) hasPending() bool { return s.nextPending() != nil }

@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/internal/jsonstr"
 )
 
@@ -298,7 +299,7 @@ func ToAnthropicResponse(body []byte) ([]byte, error) {
 		if args == "" {
 			args = "{}"
 		}
-		if !gjson.Valid(args) || !gjson.Parse(args).IsObject() {
+		if jsonguard.CheckString(args) != nil || !gjson.Parse(args).IsObject() {
 			err = badResponse("a tool call's arguments are not a JSON object, which Anthropic's format needs")
 			return false
 		}

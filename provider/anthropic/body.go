@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/sjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/translate"
 )
 
@@ -57,7 +58,7 @@ func (p *Provider) upstreamBody(call *clearbar.Call, stream bool) (translate.Ant
 // nativeBody edits an Anthropic client's body for the upstream: model and stream are set, and
 // Clearbar's routing hints leave metadata (Anthropic accepts only user_id there).
 func nativeBody(body []byte, model string, stream bool) ([]byte, error) {
-	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
+	if jsonguard.Check(body) != nil || !gjson.ParseBytes(body).IsObject() {
 		return nil, errors.New("the request body is not a JSON object")
 	}
 	out, err := sjson.SetBytes(body, "model", model)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/internal/jsonstr"
 	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/tidwall/gjson"
@@ -66,7 +67,7 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 		if e != nil {
 			return nil, e
 		}
-		if !gjson.ValidBytes(data) {
+		if jsonguard.Check(data) != nil {
 			return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)
 		}
 		if start == 0 {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/provider/internal/inflight"
 	"github.com/clearbar/clearbar/retry"
 	"github.com/tidwall/gjson"
@@ -40,7 +41,7 @@ type errorFields struct {
 //	{"message": "text"}                others
 func parseErrorBody(body []byte) errorFields {
 	var f errorFields
-	if !gjson.ValidBytes(body) {
+	if jsonguard.Check(body) != nil {
 		return f
 	}
 	root := gjson.ParseBytes(body)

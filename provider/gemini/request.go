@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/translate"
 	"github.com/tidwall/gjson"
 )
@@ -145,7 +146,7 @@ type translator struct {
 // signature in extra_content get the one sigs remembers for their id (sigs may be nil). The
 // body is not modified; errors are ClientErrors naming the parameter (Provider and Model unset).
 func translateRequest(body []byte, model string, sigs *signatureCache) ([]byte, *clearbar.Error) {
-	if !gjson.ValidBytes(body) {
+	if jsonguard.Check(body) != nil {
 		return nil, badRequest("", "the request body is not valid JSON")
 	}
 	root := gjson.Parse(view(body))
@@ -595,7 +596,7 @@ func (t *translator) call(fn gjson.Result, at string) (part, string) {
 	if args == "" {
 		args = "{}"
 	}
-	if !gjson.Valid(args) || !gjson.Parse(args).IsObject() {
+	if jsonguard.CheckString(args) != nil || !gjson.Parse(args).IsObject() {
 		t.fail(badRequest(at+".arguments", "the arguments of a call to %s must be a JSON object (Gemini's args)", name))
 		return part{}, ""
 	}
@@ -632,7 +633,7 @@ func (t *translator) toolResult(m gjson.Result, at string) part {
 		text = b.String()
 	}
 	resp := json.RawMessage(strings.TrimSpace(text))
-	if !gjson.Valid(string(resp)) || !gjson.Parse(string(resp)).IsObject() {
+	if jsonguard.CheckString(string(resp)) != nil || !gjson.Parse(string(resp)).IsObject() {
 		resp, _ = json.Marshal(struct {
 			Result string `json:"result"`
 		}{text})

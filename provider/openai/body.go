@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/translate"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -67,7 +68,7 @@ func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // input (ReplaceInPlace is off), so body is left as it was. A token limit given under the
 // other name than limitKey is renamed to it ("" leaves it alone).
 func editBody(body []byte, model string, stream bool, limitKey string) ([]byte, error) {
-	if !gjson.ValidBytes(body) {
+	if jsonguard.Check(body) != nil {
 		return nil, bodyError("the request body is not valid JSON")
 	}
 	root := gjson.Parse(view(body))

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
@@ -60,7 +61,7 @@ func (p *Provider) embedOnce(ctx context.Context, call *clearbar.EmbedCall, body
 	if e != nil {
 		return nil, e
 	}
-	if !gjson.ValidBytes(data) {
+	if jsonguard.Check(data) != nil {
 		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)
 	}
 	root := gjson.Parse(view(data))

@@ -1,7 +1,6 @@
 package inflight
 
 import (
-	"bytes"
 	"io"
 	"mime"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/readall"
 )
 
 // TextSnippet returns the first line of a short plain-text error body, for the message of a
@@ -39,15 +39,18 @@ func Truncate(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// ReadAll reads a response body of at most limit bytes into a buffer sized from its
-// Content-Length when it has one.
+// ReadAll reads a response body of at most limit bytes into a buffer that grows with the bytes
+// received (readall.Read): an upstream's Content-Length is only a claim.
 func ReadAll(resp *http.Response, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := resp.ContentLength; n > 0 && n < limit {
-		buf.Grow(int(n) + bytes.MinRead)
+	declared := int64(-1)
+	if n := resp.ContentLength; n >= 0 && n < limit {
+		declared = n
 	}
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit))
-	return buf.Bytes(), err
+	data, err := readall.Read(io.LimitReader(resp.Body, limit), declared)
+	if err == io.EOF {
+		err = nil
+	}
+	return data, err
 }
 
 // MaxAnswer bounds a non-streaming answer's body.
