@@ -26,7 +26,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 		class = clearbar.BadResponse
 	}
 	e := a.Fail(class, status, "", nil)
-	e.Type = f.Type
+	e.Type = p.keys.Field(f.Type, keyLike)
 	lower := strings.ToLower(f.Message)
 	switch {
 	case f.Type == translate.ErrBilling || status == http.StatusPaymentRequired || strings.Contains(lower, "credit balance is too low"):

@@ -69,7 +69,7 @@ func (s *stream) Next() bool {
 // eventError decorates a translation error with the call's names, redacting its message.
 func (s *stream) eventError(err error, data []byte) *clearbar.Error {
 	e := clearbar.AsError(err)
-	out := s.a.Fail(e.Class, s.Resp.StatusCode, inflight.Truncate(s.a.p.redact(e.Message), maxMessage), errors.New(inflight.Truncate(s.a.p.redact(string(data)), 512)))
+	out := s.a.Fail(e.Class, s.Resp.StatusCode, inflight.Truncate(s.a.p.redact(e.Message), maxMessage), errors.New(inflight.Truncate(s.a.p.redact(inflight.Truncate(string(data), 4096)), 512)))
 	out.Type = e.Type
 	return out
 }

@@ -148,7 +148,7 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 	}
 	e.Type = openAIType(e.Class, f.status)
 	if e.Code == "" && f.status != "" {
-		e.Code = strings.ToLower(f.status)
+		e.Code = p.keys.Field(strings.ToLower(f.status), keyLike)
 	}
 	if e.Code != clearbar.CodeQuotaExhausted {
 		e.RetryAfter = min(retry.ParseRetryAfter(h, p.now()), maxRetryAfter)

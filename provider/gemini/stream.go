@@ -73,9 +73,9 @@ func (s *stream) streamError(data []byte) *clearbar.Error {
 	if m := p.redact(f.message); m != "" {
 		msg += ": " + m
 	}
-	e := s.a.Fail(clearbar.StreamCut, s.Resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(string(data)), 512)))
+	e := s.a.Fail(clearbar.StreamCut, s.Resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(inflight.Truncate(string(data), 4096)), 512)))
 	if f.status != "" {
-		e.Code = strings.ToLower(f.status)
+		e.Code = p.keys.Field(strings.ToLower(f.status), keyLike)
 	}
 	return e
 }

@@ -71,7 +71,7 @@ func (s *stream) streamError(f errorFields, data []byte) *clearbar.Error {
 	} else {
 		msg = "the provider reported an error mid-stream: " + msg
 	}
-	e := s.a.Fail(clearbar.StreamCut, s.Resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(string(data)), 512)))
+	e := s.a.Fail(clearbar.StreamCut, s.Resp.StatusCode, inflight.Truncate(msg, maxMessage), errors.New(inflight.Truncate(p.redact(inflight.Truncate(string(data), 4096)), 512)))
 	e.Type, e.Code, e.Param = p.field(f.typ), p.field(f.code), p.field(f.param)
 	return e
 }
