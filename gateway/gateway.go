@@ -162,7 +162,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g := &Gateway{spec: o.Spec, router: router, providers: o.Providers, breakers: o.Breakers,
 		recorder: o.Recorder, decisions: o.Decisions, checker: o.Checker, shadow: o.Shadow, log: o.Logger, now: o.Now,
-		limits: DefaultLimits, requestTimeout: 120 * time.Second, streamKeepalive: DefaultStreamKeepalive}
+		limits: DefaultLimits, requestTimeout: spec.DefaultRequestTimeout, streamKeepalive: DefaultStreamKeepalive}
 	if g.now == nil {
 		g.now = time.Now
 	}
