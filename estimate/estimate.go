@@ -138,7 +138,8 @@ type Options struct {
 	Samples int
 	// Seed makes the simulation reproducible. Zero means DefaultSeed.
 	Seed uint64
-	// Volume is requests per month for monthly figures; zero means the spec's volume.
+	// Volume is requests per month for monthly figures (user requests, with pipelines); zero
+	// means the spec's volume.
 	Volume int64
 	// Sensitivity, when above zero, is the relative move (0.2 = ±20%) applied to each input in
 	// turn to see which ones change the recommendation.
@@ -180,8 +181,11 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 	if s == nil || len(s.Categories) == 0 {
 		return nil, errors.New("estimate: the spec has no categories")
 	}
+	// With pipelines, a volume counts user requests; the monthly figures count calls.
+	userVolume := userVolumeOf(s, opts.Volume)
+	opts.Volume = callVolume(s, opts.Volume)
 	opts = opts.withDefaults(s)
-	e := &estimator{spec: s, opts: opts, world: newWorld(s), cells: map[cellKey]*cell{}}
+	e := &estimator{spec: s, opts: opts, world: newWorld(s), cells: map[cellKey]*cell{}, keepDraws: pipelineCategories(s)}
 	if opts.Measured != nil {
 		opts.Measured.apply(e.world)
 	}
@@ -211,6 +215,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 	policies = append(policies, named...)
 
 	r := e.report(policies)
+	r.UserRequests = e.userRequests(policies, r, userVolume)
 	r.Notes = append(r.Notes, notes...)
 	r.Notes = append(r.Notes, budgetNotes(policies)...)
 	r.Warnings = append(r.Warnings, warnings...)
@@ -240,6 +245,9 @@ type estimator struct {
 	perCell int
 	mu      sync.Mutex
 	cells   map[cellKey]*cell
+	// keepDraws names the categories whose cells keep their latency draws: the steps of
+	// pipelines, which add them up (see pipeline.go).
+	keepDraws map[string]bool
 }
 
 // cellKey identifies one route evaluated in one category.
@@ -314,7 +322,7 @@ func (e *estimator) compute(cl *cell, n int) {
 	if cl.closed.failed > 0 {
 		cl.served = e.world.servedCost(cl.cat, cl.route.Route, cl.route.Fallback)
 	}
-	cl.sim = cl.plan.simulate(n, e.rng(cl))
+	cl.sim = cl.plan.simulateKeeping(n, e.rng(cl), e.keepDraws[cl.cat.Name])
 	q, qf := cl.sim.hist.quantiles(0.5, 0.95, 0.99), cl.sim.ttfb.quantiles(0.5, 0.95, 0.99)
 	if x, xf, ok := cl.plan.exactLatency(0.5, 0.95, 0.99); ok {
 		q, cl.exact = x, true

@@ -52,8 +52,8 @@ var mdEscape = mdtext.Cell
 func WriteMarkdown(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "# Routing estimate: %s\n\n", mdEscape(r.Spec))
-	fmt.Fprintf(ew, "%s requests a month · %s Monte Carlo samples per policy (seed %d) · catalogue prices of %s · %s\n\n",
-		groupInt(r.Volume), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate, r.Date)
+	fmt.Fprintf(ew, "%s requests a month%s · %s Monte Carlo samples per policy (seed %d) · catalogue prices of %s · %s\n\n",
+		groupInt(r.Volume), callsNote(r), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate, r.Date)
 	fmt.Fprintf(ew, "**Recommended: %s.** %s\n\n", r.Recommended, r.Recommendation)
 
 	fmt.Fprintln(ew, "## Policies")
@@ -103,6 +103,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 
+	if r.UserRequests != nil {
+		writeUserRequestsMarkdown(ew, r)
+	}
 	if len(r.Verdicts) > 0 {
 		fmt.Fprintln(ew, "## Why the others were not recommended")
 		fmt.Fprintln(ew)
@@ -139,6 +142,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			fmt.Fprintf(ew, "| %s | %s | %s | %s |\n", f.Input, f.Change, signedMoney(f.Delta), yesNo(f.Clears))
 		}
 		fmt.Fprintln(ew)
+		if len(s.BreakEvens) > 0 {
+			writeBreakEvensMarkdown(ew, s)
+		}
 	}
 	if m := r.Measured; m != nil {
 		fmt.Fprintf(ew, "## Measurements\n\n%d finding(s) contradict their assumption; %d observations matched no category or model.\n\n", m.Contradictions, m.Unmatched)

@@ -31,6 +31,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		return secs(s)
 	},
 	"flipNote": (*Sensitivity).flipNote,
+	"breakEvs": (*Sensitivity).breakEvenView,
 	"times100": func(f float64) float64 { return f * 100 },
 	"inc":      func(i int) int { return i + 1 },
 }).Parse(reportHTML))
@@ -40,6 +41,8 @@ type htmlView struct {
 	Chart     template.HTML
 	CatCharts []template.HTML
 	CatViews  []catView
+	// UserReqs is the section per user request, for a spec with pipelines (pipeline_report.go).
+	UserReqs *userRequestsView
 }
 
 type catView struct {
@@ -59,7 +62,7 @@ type catRow struct {
 // WriteHTML writes the report as one self-contained HTML page (inline CSS and SVG, no scripts
 // and no external requests) with a cost/quality chart of the policies and one per category.
 func WriteHTML(w io.Writer, r *Report) error {
-	v := htmlView{Report: r}
+	v := htmlView{Report: r, UserReqs: newUserRequestsView(r)}
 	for i, info := range r.Categories {
 		cv := catView{Info: info}
 		for _, p := range r.Policies {

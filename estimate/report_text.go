@@ -91,8 +91,8 @@ func WriteText(w io.Writer, r *Report) error {
 	if r.File != "" {
 		fmt.Fprintf(ew, " (%s)", r.File)
 	}
-	fmt.Fprintf(ew, "\n%s requests/month · %s Monte Carlo samples per policy · seed %d · catalogue prices of %s\n\n",
-		groupInt(r.Volume), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate)
+	fmt.Fprintf(ew, "\n%s requests/month%s · %s Monte Carlo samples per policy · seed %d · catalogue prices of %s\n\n",
+		groupInt(r.Volume), callsNote(r), groupInt(int64(r.Samples)), r.Seed, r.CatalogDate)
 
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  POLICY\tCOST/REQ\tPER 1K\tPER MONTH\tQUALITY\tFAILED\tP50\tP95\tP99\tRISK/MONTH\tESCALATED\tFALLBACK\tCLEARS")
@@ -133,6 +133,10 @@ func WriteText(w io.Writer, r *Report) error {
 		if len(assumed) > 0 {
 			fmt.Fprintf(ew, "  %s\n", wrap(ttfbFootnote(assumed), 100, "    "))
 		}
+	}
+
+	if r.UserRequests != nil {
+		writeUserRequestsText(ew, r)
 	}
 
 	if len(r.Verdicts) > 0 {
@@ -211,6 +215,35 @@ func writeSensitivityText(w io.Writer, s *Sensitivity) {
 		fmt.Fprintf(tw, "    %s\t%s\t%s%s\n", f.Input, f.Change, signedMoney(f.Delta), still)
 	}
 	tw.Flush()
+	if len(s.BreakEvens) > 0 {
+		writeBreakEvensText(w, s)
+	}
+}
+
+// breakEvenTextRows is how many break-evens the text report lists; JSON has them all.
+const breakEvenTextRows = 10
+
+func writeBreakEvensText(w io.Writer, s *Sensitivity) {
+	fmt.Fprintf(w, "\nBreak-even points (each input moved alone until the recommendation changes, %d estimates):\n", s.BreakEvenRuns)
+	rows, more := s.breakEvenRows(breakEvenTextRows)
+	if len(rows) == 0 {
+		fmt.Fprintf(w, "  %s stays recommended over every input's whole range.\n", s.Baseline)
+	} else {
+		fmt.Fprintf(w, "  %s stays recommended while, nearest first:\n", s.Baseline)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "    INPUT\tWHILE\tASSUMED\tMOVE\tTHEN")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s%s\n", r.Input, r.While, r.Assumed, r.Move, r.Then, r.ThenNote)
+		}
+		tw.Flush()
+		if more > 0 {
+			fmt.Fprintf(w, "    and %d more, farther (--format json lists them all)\n", more)
+		}
+	}
+	if n := s.notFound(); n > 0 {
+		fmt.Fprintf(w, "  No change within the range for %d of %d searches (an input, one way).\n", n, len(s.BreakEvens))
+	}
+	fmt.Fprintf(w, "  %s\n", wrap(breakEvenMethod, 100, "  "))
 }
 
 // signedMoney writes an amount with its sign, + for a rise: "+$1.20", "-$0.50".

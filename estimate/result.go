@@ -32,6 +32,9 @@ type Report struct {
 	Verdicts      []Verdict     `json:"verdicts"`
 	OptimiseFirst []Opportunity `json:"optimise_first"`
 	Sensitivity   *Sensitivity  `json:"sensitivity,omitempty"`
+	// UserRequests is the estimate per user request, for a spec with pipelines: Volume and
+	// the figures above then count model calls.
+	UserRequests *UserRequests `json:"user_requests,omitempty"`
 	// Measured compares assumptions with measurements when the estimate used them.
 	Measured *MeasuredSummary `json:"measured,omitempty"`
 	Notes    []string         `json:"notes,omitempty"`

@@ -30,6 +30,17 @@ type Sensitivity struct {
 	Largest []Effect `json:"largest"`
 	// Runs is the number of perturbed estimates made.
 	Runs int `json:"runs"`
+	// BreakEvens, when asked for (FindBreakEvens), say how far each input can move, alone and
+	// in each direction, before the recommendation changes: those found nearest first (by
+	// BreakEven.Move), then those with no change within the range searched. BreakEvenRuns is
+	// the number of estimates the search made.
+	BreakEvens    []BreakEven `json:"break_evens,omitempty"`
+	BreakEvenRuns int         `json:"break_even_runs,omitempty"`
+
+	// est is the estimator the report came from and knobs the inputs it moved, for
+	// FindBreakEvens.
+	est   *estimator
+	knobs []knob
 }
 
 // Effect is the result of one perturbed estimate.
@@ -52,80 +63,151 @@ type perturbation struct {
 	input, change string
 	apply         func(w *world)
 	affects       func(cl *cell) bool
-	priceOnly     bool
+	// timeless reports that the change leaves an affected cell's simulation as it is (a
+	// price, or a pass rate of a model no validator checks on the route): its closed form is
+	// recomputed and its latency kept. Nil means never.
+	timeless func(cl *cell) bool
 }
 
-func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *Report) (*Sensitivity, error) {
-	x := e.opts.Sensitivity
+// knobKind says how an input moves and how its value reads.
+type knobKind int
+
+const (
+	// kindPrice and kindLatency are factors on every price, or every response time, of a
+	// model: 1 as assumed.
+	kindPrice knobKind = iota
+	kindLatency
+	// kindSuccess is a probability whose complement moves: a pass rate (its failure rate), a
+	// validator's detect rate (its miss rate), an availability (its error rate).
+	kindSuccess
+	// kindRate is a probability that moves itself: a validator's false-alarm rate.
+	kindRate
+	// kindShare is a category's share of traffic, the others rescaled to keep the total.
+	kindShare
+)
+
+// knob is one uncertain input: the sensitivity moves it by ±x, the break-even search along
+// its whole range (breakeven.go).
+type knob struct {
+	input string
+	kind  knobKind
+	// value is the input as the estimate has it (1 for a factor); complement names a
+	// kindSuccess input's complement: "failure", "miss", "error".
+	value      float64
+	complement string
+	set        func(w *world, v float64)
+	affects    func(cl *cell) bool
+	timeless   func(cl *cell) bool
+	// model is a price or latency knob's model.
+	model *spec.Model
+}
+
+// at is the perturbation that sets the knob to v.
+func (k *knob) at(v float64, change string) perturbation {
+	return perturbation{input: k.input, change: change, affects: k.affects, timeless: k.timeless,
+		apply: func(w *world) { k.set(w, v) }}
+}
+
+// moved is the knob's value after a relative move by f (1.2 = +20%): a factor or a share
+// times f; a probability's complement times f (kindSuccess), or the probability itself
+// (kindRate), within [0, 1].
+func (k *knob) moved(f float64) float64 {
+	switch k.kind {
+	case kindPrice, kindLatency:
+		return f
+	case kindSuccess:
+		return 1 - math.Min(1, (1-k.value)*f)
+	}
+	return math.Min(1, k.value*f)
+}
+
+// change describes the sensitivity's move by ±x (sign) to v, as the report shows it.
+func (k *knob) change(sign, x, v float64) string {
+	switch k.kind {
+	case kindSuccess:
+		return fmt.Sprintf("%.4g → %.4g (%s rate %s)", k.value, v, k.complement, signed(sign*x))
+	case kindRate:
+		return fmt.Sprintf("%.4g → %.4g (%s)", k.value, v, signed(sign*x))
+	case kindShare:
+		return signed(sign*x) + ", others rescaled"
+	}
+	return signed(sign * x)
+}
+
+// knobs lists the inputs the sensitivity and the break-even search move, in the report's
+// order: per model its prices, latency and availability; per category its pass rates, its
+// validator's detect and false-alarm rates (where a route validates) and its share.
+func (e *estimator) knobs() []knob {
 	s := e.spec
-	var perts []perturbation
 	used := map[string]bool{}
 	for _, cl := range e.cells {
 		for _, m := range cl.models() {
 			used[m] = true
 		}
 	}
-	models := slices.Sorted(maps.Keys(used))
-	for _, sign := range []float64{+1, -1} {
-		k := 1 + sign*x
-		for _, name := range models {
-			m := s.Model(name)
-			usesM := func(cl *cell) bool { return slices.Contains(cl.models(), name) }
-			perts = append(perts,
-				perturbation{input: "price of " + name, change: signed(sign * x), priceOnly: true, affects: usesM,
-					apply: func(w *world) { w.priceScale = with(w.priceScale, name, k) }},
-				perturbation{input: "latency of " + name, change: signed(sign * x), affects: usesM,
-					apply: func(w *world) { w.latencyScale = with(w.latencyScale, name, k) }},
-			)
-			a := m.Resolved.Availability
-			na := 1 - math.Min(1, (1-a)*k)
-			if na != a {
-				perts = append(perts, perturbation{input: "availability of " + name, change: fmt.Sprintf("%.4g → %.4g (error rate %s)", a, na, signed(sign*x)), affects: usesM,
-					apply: func(w *world) { w.availability = with(w.availability, name, na) }})
+	var out []knob
+	for _, name := range slices.Sorted(maps.Keys(used)) {
+		m := s.Model(name)
+		usesM := func(cl *cell) bool { return slices.Contains(cl.models(), name) }
+		out = append(out,
+			knob{input: "price of " + name, kind: kindPrice, value: 1, model: m, affects: usesM,
+				timeless: func(*cell) bool { return true },
+				set:      func(w *world, v float64) { w.priceScale = with(w.priceScale, name, v) }},
+			knob{input: "latency of " + name, kind: kindLatency, value: 1, model: m, affects: usesM,
+				set: func(w *world, v float64) { w.latencyScale = with(w.latencyScale, name, v) }},
+			knob{input: "availability of " + name, kind: kindSuccess, complement: "error", value: m.Resolved.Availability, model: m, affects: usesM,
+				set: func(w *world, v float64) { w.availability = with(w.availability, name, v) }},
+		)
+	}
+	for _, c := range s.Categories {
+		for _, m := range s.Models {
+			if _, ok := c.PassRate(m); !ok {
+				continue
 			}
+			name := m.Name
+			out = append(out, knob{input: fmt.Sprintf("pass rate of %s in %s", name, c.Name), kind: kindSuccess, complement: "failure",
+				value:    e.world.pass(c, m),
+				affects:  func(cl *cell) bool { return cl.cat == c && slices.Contains(cl.models(), name) },
+				timeless: func(cl *cell) bool { return !cl.validates(name) },
+				set:      func(w *world, v float64) { w.passRate = withKey(w.passRate, [2]string{c.Name, name}, v) },
+			})
 		}
-		for _, c := range s.Categories {
-			inCat := func(cl *cell) bool { return cl.cat == c }
-			for _, m := range s.Models {
-				q, ok := c.PassRate(m)
-				if !ok {
-					continue
-				}
-				nq := 1 - math.Min(1, (1-q)*k)
-				if nq == q {
-					continue
-				}
-				name := m.Name
-				perts = append(perts, perturbation{
-					input: fmt.Sprintf("pass rate of %s in %s", name, c.Name), change: fmt.Sprintf("%.4g → %.4g (failure rate %s)", q, nq, signed(sign*x)),
-					affects: func(cl *cell) bool { return cl.cat == c && slices.Contains(cl.models(), name) },
-					apply:   func(w *world) { w.passRate = withKey(w.passRate, [2]string{c.Name, name}, nq) },
-				})
+		if validatedAnywhere(e, c) {
+			d, f := e.world.strength(c)
+			checked := func(cl *cell) bool { return cl.cat == c && cl.validated() }
+			out = append(out,
+				knob{input: "validator detect rate in " + c.Name, kind: kindSuccess, complement: "miss", value: d, affects: checked,
+					set: func(w *world, v float64) { w.detect = with(w.detect, c.Name, v) }},
+				knob{input: "validator false-alarm rate in " + c.Name, kind: kindRate, value: f, affects: checked,
+					set: func(w *world, v float64) { w.falseAlarm = with(w.falseAlarm, c.Name, v) }},
+			)
+		}
+		if len(s.Categories) > 1 {
+			out = append(out, knob{input: "share of " + c.Name, kind: kindShare, value: e.world.shareOf(c), affects: func(*cell) bool { return false },
+				set: func(w *world, v float64) { w.share = sharesWith(s, c, v) }})
+		}
+	}
+	return out
+}
+
+func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *Report) (*Sensitivity, error) {
+	x := e.opts.Sensitivity
+	knobs := e.knobs()
+	var perts []perturbation
+	for _, sign := range []float64{+1, -1} {
+		for i := range knobs {
+			k := &knobs[i]
+			v := k.moved(1 + sign*x)
+			if v == k.value && k.kind != kindPrice && k.kind != kindLatency {
+				continue // a probability already at the end its move goes to
 			}
-			if validatedAnywhere(e, c) {
-				st := c.Strength()
-				d, f := float64(st.Detect), float64(st.FalseAlarm)
-				nd := 1 - math.Min(1, (1-d)*k)
-				nf := math.Min(1, f*k)
-				if nd != d {
-					perts = append(perts, perturbation{input: "validator detect rate in " + c.Name, change: fmt.Sprintf("%.4g → %.4g (miss rate %s)", d, nd, signed(sign*x)), affects: inCat,
-						apply: func(w *world) { w.detect = with(w.detect, c.Name, nd) }})
-				}
-				if nf != f {
-					perts = append(perts, perturbation{input: "validator false-alarm rate in " + c.Name, change: fmt.Sprintf("%.4g → %.4g (%s)", f, nf, signed(sign*x)), affects: inCat,
-						apply: func(w *world) { w.falseAlarm = with(w.falseAlarm, c.Name, nf) }})
-				}
-			}
-			if len(s.Categories) > 1 && c.Share > 0 {
-				perts = append(perts, perturbation{input: "share of " + c.Name, change: signed(sign*x) + ", others rescaled", affects: func(*cell) bool { return false },
-					apply: func(w *world) { w.share = rescaledShares(s, c, k) }})
-			}
+			perts = append(perts, k.at(v, k.change(sign, x, v)))
 		}
 	}
 
 	baseline := base.policy(base.Recommended)
 	baseTotal := baseline.Total.CostPerMonth + baseline.Total.RiskPerMonth
-	out := &Sensitivity{Move: x, Baseline: base.Recommended, BaselineClears: baseline.Clears, Runs: len(perts)}
+	out := &Sensitivity{Move: x, Baseline: base.Recommended, BaselineClears: baseline.Clears, Runs: len(perts), est: e, knobs: knobs}
 	var effects []Effect
 	for _, pt := range perts {
 		if err := ctx.Err(); err != nil {
@@ -179,8 +261,9 @@ func (e *estimator) perturbed(ctx context.Context, pt perturbation) (*Report, er
 			pe.cells[k] = cl
 			continue
 		}
-		if pt.priceOnly {
-			// Prices change cost, not time: recompute the closed form, keep the latency.
+		if pt.timeless != nil && pt.timeless(cl) {
+			// The change leaves the simulation as it is (prices change cost, not time): recompute
+			// the closed form, keep the latency.
 			ncl := *cl
 			ncl.plan = w.compile(cl.cat, cl.route.Route, cl.route.Fallback)
 			ncl.closed = ncl.plan.closed()
@@ -249,18 +332,16 @@ func withKey(m map[[2]string]float64, k [2]string, v float64) map[[2]string]floa
 	return out
 }
 
-// rescaledShares moves c's share by factor k and rescales the others so the total stays 1.
-func rescaledShares(s *spec.Spec, c *spec.Category, k float64) map[string]float64 {
-	old := float64(c.Share)
-	nc := math.Min(1, old*k)
-	rest := 1 - old
+// sharesWith sets c's share to v and rescales the others so the total stays 1.
+func sharesWith(s *spec.Spec, c *spec.Category, v float64) map[string]float64 {
+	rest := 1 - float64(c.Share)
 	out := map[string]float64{}
 	for _, o := range s.Categories {
 		switch {
 		case o == c:
-			out[o.Name] = nc
+			out[o.Name] = v
 		case rest > 0:
-			out[o.Name] = float64(o.Share) * (1 - nc) / rest
+			out[o.Name] = float64(o.Share) * (1 - v) / rest
 		}
 	}
 	return out
@@ -291,4 +372,34 @@ func (cl *cell) models() []string {
 		}
 	}
 	return out
+}
+
+// validated reports whether any step of the cell's plan validates its answers.
+func (cl *cell) validated() bool {
+	for _, a := range cl.plan.arms {
+		for _, st := range a.steps {
+			if st.validated {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// validates reports whether a validator checks model name's answers on the cell's plan: only
+// then does its pass rate change the path a request takes, and so the simulated latency.
+func (cl *cell) validates(name string) bool {
+	for _, a := range cl.plan.arms {
+		for _, st := range a.steps {
+			if !st.validated {
+				continue
+			}
+			for _, c := range st.chain {
+				if c.name == name {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

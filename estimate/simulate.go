@@ -20,11 +20,21 @@ type simulation struct {
 	escalated, fellBack, retries float64
 	cuts                         float64 // calls cut by their timeout
 	mix                          map[string]float64
+	// draws are the requests' latencies in order, when kept (simulateKeeping): pipelines add
+	// up their steps' draws (see pipeline.go).
+	draws []float64
 }
 
 // simulate draws n requests through the plan using r.
-func (p routePlan) simulate(n int, r *rand.Rand) *simulation {
+func (p routePlan) simulate(n int, r *rand.Rand) *simulation { return p.simulateKeeping(n, r, false) }
+
+// simulateKeeping is simulate, keeping each request's latency in sim.draws when keep is set.
+// Keeping them draws nothing more: the figures are the same either way.
+func (p routePlan) simulateKeeping(n int, r *rand.Rand, keep bool) *simulation {
 	sim := &simulation{hist: newHist(), ttfb: newHist(), mix: map[string]float64{}}
+	if keep {
+		sim.draws = make([]float64, 0, n)
+	}
 	cum := make([]float64, len(p.arms))
 	var total float64
 	for i, a := range p.arms {
@@ -46,6 +56,9 @@ func (p routePlan) simulate(n int, r *rand.Rand) *simulation {
 		t, first := a.simulateOne(r, sim)
 		sim.hist.add(t)
 		sim.ttfb.add(first)
+		if keep {
+			sim.draws = append(sim.draws, t)
+		}
 		c := sim.cost - before
 		sim.costSq += c * c
 		sim.latSq += t * t

@@ -78,6 +78,7 @@ func (c *checker) run() {
 	c.checkModels()
 	c.checkModelFallbackCycles()
 	c.checkCategories()
+	c.checkPipelines()
 	c.checkMatches()
 	c.checkPolicies()
 	c.checkZeroPassRates()
@@ -622,13 +623,14 @@ func (c *checker) checkCategories() {
 			c.cats[cat.Name] = cat
 			label = fmt.Sprintf("category %q", cat.Name)
 		}
-		if !cat.pos.Has("share") {
+		if !cat.pos.Has("share") && !s.pipelineStep(cat.Name) {
 			c.errorf(cat.pos.Line, "%s has no share: add share: the fraction of traffic it carries, like 0.25", label)
 		}
+		cat.DirectShare = cat.Share
 		sum += float64(cat.Share)
 		c.checkCategory(cat, label)
 	}
-	if math.Abs(sum-1) > 1e-6 {
+	if math.Abs(sum-1) > 1e-6 && len(s.Pipelines) == 0 { // with pipelines, checkPipelines sums
 		var parts []string
 		for _, cat := range s.Categories {
 			parts = append(parts, fmt.Sprintf("%s %s", cat.Name, fraction(float64(cat.Share))))

@@ -254,6 +254,12 @@ func (c *Category) UnmarshalYAML(node *yaml.Node) error {
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.
+func (p *Pipeline) UnmarshalYAML(node *yaml.Node) error {
+	type plain Pipeline
+	return decodeStrict(node, (*plain)(p), &p.pos, "pipeline")
+}
+
+// UnmarshalYAML implements yaml.Unmarshaler.
 func (t *Tokens) UnmarshalYAML(node *yaml.Node) error {
 	type plain Tokens
 	return decodeStrict(node, (*plain)(t), &t.pos, "tokens")

@@ -90,7 +90,10 @@ func (r ReviewStatus) Text() string {
 func NewDocument(s *Spec, today time.Time) *Document {
 	d := &Document{Name: s.Name, Description: s.Description, File: s.File, Owner: s.Review.Owner, Today: today.Format(time.DateOnly)}
 	d.Volume = fmt.Sprintf("%s requests a month", groupDigits(s.Volume.Monthly()))
-	if s.Volume.PerMonth == 0 && s.Volume.PerDay == 0 {
+	if len(s.Pipelines) > 0 {
+		d.Volume = pipelinesText(s)
+	}
+	if s.UserVolume.PerMonth == 0 && s.UserVolume.PerDay == 0 {
 		d.Volume += " (assumed: the spec states no volume)"
 	}
 	last, due := s.LastReview(nil)

@@ -470,6 +470,7 @@ var schemaPlaces = map[reflect.Type]struct{ ref, object string }{
 	reflect.TypeFor[Latency]():          {"#/$defs/latency", "#/$defs/latency"},
 	reflect.TypeFor[Quantiles]():        {"#/$defs/quantiles", "#/$defs/quantiles"},
 	reflect.TypeFor[Category]():         {"#/$defs/category", "#/$defs/category"},
+	reflect.TypeFor[Pipeline]():         {"#/$defs/pipeline", "#/$defs/pipeline"},
 	reflect.TypeFor[Tokens]():           {"#/$defs/tokens", "#/$defs/tokens"},
 	reflect.TypeFor[Impact]():           {"#/$defs/impact", "#/$defs/impact"},
 	reflect.TypeFor[Route]():            {"#/$defs/route", "#/$defs/route"},

@@ -31,14 +31,22 @@ type Spec struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
 	Review      Review `yaml:"review"`
-	// Volume is the traffic the monthly projections use.
+	// Volume is the traffic the monthly projections use: model calls, the requests the gateway
+	// sees. With pipelines, the spec's volume: counts user requests, which UserVolume keeps,
+	// and the loader sets Volume to the calls they make (see [Pipeline]).
 	Volume Volume `yaml:"volume"`
+	// UserVolume is the spec's volume: as written, in user requests. Without pipelines it
+	// equals Volume.
+	UserVolume Volume `yaml:"-"`
 	// Retry is the default provider-failure retry policy for every category.
 	Retry     Retry     `yaml:"retry"`
 	Providers Providers `yaml:"providers"`
 	Models    Models    `yaml:"models"`
-	// Categories partition the traffic; their shares sum to 1.
+	// Categories partition the traffic; their shares sum to 1 (with Pipelines, with theirs).
 	Categories []*Category `yaml:"categories"`
+	// Pipelines, when given, say which categories the application calls, in order, for one
+	// user request (a query rewrite, then the answer). See [Pipeline].
+	Pipelines []*Pipeline `yaml:"pipelines"`
 	// Policies are named alternatives to the routes written in the categories, for comparison.
 	Policies Policies `yaml:"policies"`
 	// Keys are the client and admin API keys the gateway accepts; without any, it is open.
@@ -60,6 +68,9 @@ type Spec struct {
 
 	pos   Pos
 	index *index
+	// callsPerRequest is the number of model calls one user request makes on average, set
+	// when pipelines load without errors (see CallsPerRequest).
+	callsPerRequest float64
 }
 
 // Review says when the routing policy was last reviewed and how often it should be.
@@ -72,7 +83,11 @@ type Review struct {
 }
 
 // Volume is the traffic a spec's monthly projections are made for. At most one of the fields is
-// set; when neither is, [DefaultMonthlyVolume] is used and a warning says so.
+// set; when neither is, [DefaultMonthlyVolume] is used and a warning says so. A spec's volume:
+// counts user requests; without pipelines each is one model call. With pipelines, a user
+// request makes [Spec.CallsPerRequest] calls on average: Spec.UserVolume is the volume as
+// written, and Spec.Volume the calls, each field of it (per_month or per_day, or per_month
+// when neither is written) the written one times CallsPerRequest, rounded.
 type Volume struct {
 	PerMonth int64 `yaml:"per_month"`
 	PerDay   int64 `yaml:"per_day"`
@@ -322,9 +337,16 @@ var DefaultLatency = Latency{
 type Category struct {
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
-	// Share is the fraction of all traffic in this category.
-	Share  Prob   `yaml:"share"`
-	Tokens Tokens `yaml:"tokens"`
+	// Share is the fraction of all model calls (the requests the gateway sees) in this
+	// category. Without pipelines it is the spec's share:, and the shares sum to 1. With
+	// pipelines, the spec's share: is DirectShare, and the loader sets Share from the
+	// pipelines (see [Pipeline]).
+	Share Prob `yaml:"share"`
+	// DirectShare is the fraction of user requests that call this category alone, outside any
+	// pipeline: the spec's share:, 0 when a pipeline step leaves it out. Without pipelines it
+	// equals Share.
+	DirectShare Prob   `yaml:"-"`
+	Tokens      Tokens `yaml:"tokens"`
 	// QualityBar is the minimum acceptable pass rate of delivered answers.
 	QualityBar *Prob `yaml:"quality_bar"`
 	// LatencyBudget is the p95 response time the category must meet; zero means no budget.
@@ -354,6 +376,36 @@ type Category struct {
 
 	pos Pos
 }
+
+// Pipeline is a sequence of categories the application calls, in order, for one user request:
+// a query rewrite, then the answer; a moderation check, then the answer. The gateway still
+// routes each call by its category; pipelines tell the estimate how calls add up to what a
+// user waits for and what a user request costs.
+//
+// With pipelines, volume counts user requests, and every user request is served either by one
+// pipeline or by one call of a category alone: the pipelines' shares plus the categories'
+// shares (their direct shares, 0 for a category used only in pipelines, which may leave share
+// out) sum to 1. A user request makes CallsPerRequest = Σ pipeline share × its number of steps
+// + Σ category direct share calls on average, and a category's share of model calls is (Σ
+// pipeline share × the times the pipeline calls it + its direct share) / CallsPerRequest,
+// which the loader writes into Category.Share.
+type Pipeline struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Share is the fraction of user requests this pipeline serves.
+	Share Prob `yaml:"share"`
+	// Steps are the categories called, in order, once each per user request (a category may
+	// appear more than once).
+	Steps []Ref `yaml:"steps"`
+	// LatencyBudget is the p95 the end-to-end time must meet: the steps' times added up. Zero
+	// means no budget.
+	LatencyBudget Duration `yaml:"latency_budget"`
+
+	pos Pos
+}
+
+// Line returns the line the pipeline is declared on.
+func (p *Pipeline) Line() int { return p.pos.Line }
 
 // Shadow is shadow traffic for a category: a sampled fraction of requests is sent again, after
 // the client has its answer, to candidate models. Their answers are validated with the

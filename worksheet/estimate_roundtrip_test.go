@@ -215,6 +215,9 @@ func TestOmitted(t *testing.T) {
 			t.Errorf("Omitted lacks %q:\n%s", want, got)
 		}
 	}
+	if got := strings.Join(Omitted(load(t, "../examples/rag-assistant.yaml")), "\n"); !strings.Contains(got, "pipelines (qa-small-context, qa-many-docs, qa-synthesis) are not in a worksheet") {
+		t.Errorf("Omitted does not name the RAG assistant's pipelines:\n%s", got)
+	}
 	if got := Omitted(load(t, "testdata/fixture.yaml")); strings.Contains(strings.Join(got, "\n"), "policies") {
 		t.Errorf("the fixture has no named policies, but Omitted says %q", got)
 	}

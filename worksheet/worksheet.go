@@ -598,6 +598,13 @@ func Omitted(s *spec.Spec) []string {
 		}
 		out = append(out, fmt.Sprintf("named policies (policies: %s) are not in a worksheet: the estimate of a spec imported from it has no rows for them", strings.Join(names, ", ")))
 	}
+	if len(s.Pipelines) > 0 {
+		names := make([]string, len(s.Pipelines))
+		for i, p := range s.Pipelines {
+			names[i] = p.Name
+		}
+		out = append(out, fmt.Sprintf("pipelines (%s) are not in a worksheet: its shares and volume count model calls, so its estimate has the same figures per call but no section per user request", strings.Join(names, ", ")))
+	}
 	var matched []string
 	described := s.Description != ""
 	// A spec without a cadence is reviewed monthly, as is a spec imported from a worksheet.

@@ -16,7 +16,7 @@ import (
 )
 
 func (m *Main) runEstimate(ctx context.Context, args []string) error {
-	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--measured OUTCOMES.jsonl] [--today YYYY-MM-DD]"
+	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--break-even] [--measured OUTCOMES.jsonl] [--today YYYY-MM-DD]"
 	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
 	format := fs.String("format", "", "report format: "+strings.Join(estimate.Formats, ", ")+" (default: the one --out's extension names, else table)")
 	out := fs.String("out", "", "write the report to this file instead of standard output; without --format its extension sets the format: "+outExtensions())
@@ -25,6 +25,7 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	fs.Var(&seed, "seed", "random seed, a whole number from 1 to 18446744073709551615; the same seed gives the same report")
 	volume := fs.Int64("volume", 0, "requests per month for monthly figures (default: the spec's volume)")
 	sens := fs.String("sensitivity", "", "move each input by this much (like 20%) and report which moves change the recommendation")
+	breakEven := fs.Bool("break-even", false, "also search how far each input can move, alone, before the recommendation changes (with --sensitivity, else at 20%)")
 	today := fs.String("today", "", "date the report and judge reviews as of this day (YYYY-MM-DD)")
 	measuredFile := fs.String("measured", "", "an outcomes table (JSONL, .gz too) whose measured pass rates, latencies, tokens and failures replace the spec's assumptions")
 	pos, err := parseArgs(fs, args, 1, 1, usage)
@@ -41,6 +42,9 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 			// A move of 100% or more would take prices and latencies down to nothing.
 			return usagef("--sensitivity %q: write a move above 0%% and below 100%%, like 20%%", *sens)
 		}
+	}
+	if *breakEven && opts.Sensitivity == 0 {
+		opts.Sensitivity = defaultSensitivity
 	}
 	volumeSet := false
 	fs.Visit(func(f *flag.Flag) { volumeSet = volumeSet || f.Name == "volume" })
@@ -77,6 +81,11 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *breakEven {
+		if err := estimate.FindBreakEvens(ctx, r); err != nil {
+			return err
+		}
+	}
 	w, done, err := m.output(*out)
 	if err != nil {
 		return err
@@ -96,6 +105,10 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// defaultSensitivity is the move of --sensitivity that --break-even implies when it is not
+// given: the break-even search builds on the sensitivity's inputs.
+const defaultSensitivity = 0.2
 
 // seedFlag is the --seed flag: a whole number from 1 up, with an error that says so (the
 // flag package's own says only "parse error").

@@ -96,3 +96,23 @@ func TestEstimateCSVWarnsOnStderr(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestEstimateBreakEven: --break-even adds the break-even points to the sensitivity analysis,
+// which it runs at ±20% when --sensitivity does not say otherwise.
+func TestEstimateBreakEven(t *testing.T) {
+	const quickstart = "../../examples/quickstart.yaml"
+	code, out, errOut := run(t, "estimate", quickstart, "--samples", "6000", "--break-even")
+	if code != 0 || !strings.Contains(out, "Sensitivity (each input moved ±20%") ||
+		!strings.Contains(out, "Break-even points (each input moved alone until the recommendation changes") ||
+		!strings.Contains(out, "cascade-by-price stays recommended while, nearest first:") {
+		t.Errorf("estimate --break-even: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = run(t, "estimate", quickstart, "--samples", "6000", "--break-even", "--sensitivity", "10%", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"move": 0.1,`) || !strings.Contains(out, `"break_evens": [`) {
+		t.Errorf("estimate --break-even --sensitivity 10%% --format json: exit %d\n%.2000s%s", code, out, errOut)
+	}
+	code, out, _ = run(t, "estimate", quickstart, "--samples", "6000", "--sensitivity", "20%")
+	if code != 0 || strings.Contains(out, "Break-even") {
+		t.Errorf("estimate --sensitivity 20%% without --break-even: exit %d, searched break-evens all the same", code)
+	}
+}

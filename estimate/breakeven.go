@@ -1,0 +1,461 @@
+package estimate
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Break-even points: how far each input the sensitivity moves (knobs) can move, alone and in
+// each direction, before the recommendation changes, the policy recommended or whether it
+// clears every bar and budget, as the sensitivity counts a change.
+//
+// The search covers, from the value as assumed to the end of its range in the direction of
+// the move: prices and latencies from 1/BreakEvenFactor to BreakEvenFactor times; pass
+// rates, validator rates and availabilities, and shares of traffic, their whole [0, 1]. It
+// first steps along breakEvenGrid points, at (i/breakEvenGrid)² of the way (denser near the
+// assumed value: the first is 2.8% of the way, a price factor of 1.066), geometrically where
+// the moving quantity and the end are above zero, else linearly; at the first point where the
+// recommendation changes it bisects between that point and the one before, until the
+// bracket is within BreakEvenTolerance of the moving quantity (a factor, a share, the
+// probability, or its complement where the complement moves: the failure, miss or error
+// rate) or after breakEvenMaxHalvings halvings. So a search costs at most breakEvenGrid +
+// breakEvenMaxHalvings estimates; one that finds no change within the range, breakEvenGrid.
+// A change and a change back between two grid points go unseen, and a bracket with more than
+// one change yields one of them.
+//
+// Each estimate is a perturbed estimate (see perturbed): with the baseline's samples per
+// category and its random streams, so that results are reproducible and the search sees the
+// same draws at every value; only the cells the input can affect are evaluated again, in
+// closed form where the input cannot change the simulation. A break-even that turns on a
+// category's simulated p95 against its latency budget is accurate to the simulation's error
+// at the seed (see cell.meetsBudget), not to the bisection's tolerance.
+
+const (
+	// BreakEvenFactor bounds the search of prices and latencies: from 1/10 to 10 times as
+	// assumed.
+	BreakEvenFactor = 10
+	// BreakEvenTolerance is the bisection's relative precision: it stops when the bracket
+	// around a break-even spans at most 0.1% of the moving quantity.
+	BreakEvenTolerance   = 1e-3
+	breakEvenGrid        = 6
+	breakEvenMaxHalvings = 16
+)
+
+// BreakEven is how far one input can move in one direction before the recommendation
+// changes.
+type BreakEven struct {
+	Input string `json:"input"`
+	// Kind is "price" or "latency" (a factor on every price, or every response time, of the
+	// model: 1 as assumed), "probability" (a pass rate, validator rate or availability) or
+	// "share" (of traffic, the other categories' rescaled to keep the total).
+	Kind string `json:"kind"`
+	// Complement names what moves for a probability whose complement moves, as the sensitivity
+	// moves it: "failure rate" of a pass rate, "miss rate" of a detect rate, "error rate" of an
+	// availability.
+	Complement string `json:"complement,omitempty"`
+	// Direction is "up" or "down": which way the input moves.
+	Direction string `json:"direction"`
+	// Assumed is the input as the estimate has it; Limit the end of the range searched.
+	Assumed float64 `json:"assumed"`
+	Limit   float64 `json:"limit"`
+	// Found says the recommendation changes within the range. Value is then the break-even,
+	// the middle of the last bracket, within ± Tolerance: the recommendation holds on the
+	// Assumed side of it and, past it, becomes Recommended (RecommendedClears says whether
+	// that clears every bar and budget; false when absent).
+	Found             bool     `json:"found"`
+	Value             *float64 `json:"value,omitempty"`
+	Tolerance         float64  `json:"tolerance,omitempty"`
+	Recommended       string   `json:"recommended,omitempty"`
+	RecommendedClears bool     `json:"recommended_clears,omitempty"`
+	// Move is Value's move from Assumed, relative to it, as the sensitivity's ±x moves the
+	// input (of the Complement where there is one: pass rate 0.93 to 0.912 is a failure rate
+	// +26%); from zero, the absolute change. Its size orders the break-evens.
+	Move float64 `json:"relative_move,omitempty"`
+	// AssumedDetail and Detail say what a price or latency factor means, as assumed and at
+	// the break-even: the model's prices per million tokens, its stated median.
+	AssumedDetail string `json:"assumed_detail,omitempty"`
+	Detail        string `json:"detail,omitempty"`
+	// Estimates is the number of perturbed estimates the search made.
+	Estimates int `json:"estimates"`
+}
+
+// FindBreakEvens searches the break-even of every input the sensitivity of r moves, in both
+// directions, and adds them to r.Sensitivity. r must come from Run with Options.Sensitivity
+// above zero. Searches run in parallel, up to Options.Workers; the result does not depend on
+// their number.
+func FindBreakEvens(ctx context.Context, r *Report) error {
+	s := r.Sensitivity
+	if s == nil || s.est == nil {
+		return errors.New("estimate: break-even points need a report from Run with Options.Sensitivity above zero")
+	}
+	e := s.est
+	base := verdict{s.Baseline, s.BaselineClears}
+	type search struct {
+		k  *knob
+		up bool
+	}
+	var todo []search
+	for i := range s.knobs {
+		for _, up := range []bool{true, false} {
+			if p := s.knobs[i].path(up); p.m0 != p.end {
+				todo = append(todo, search{&s.knobs[i], up})
+			}
+		}
+	}
+	out := make([]BreakEven, len(todo))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.Workers)
+	for i, sr := range todo {
+		g.Go(func() (err error) {
+			out[i], err = e.breakEven(gctx, sr.k.path(sr.up), base)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	slices.SortStableFunc(out, func(a, b BreakEven) int {
+		switch {
+		case a.Found != b.Found:
+			if a.Found {
+				return -1
+			}
+			return 1
+		case !a.Found:
+			return 0
+		}
+		return cmp.Or(cmp.Compare(math.Abs(a.Move), math.Abs(b.Move)), strings.Compare(a.Input, b.Input), strings.Compare(a.Direction, b.Direction))
+	})
+	s.BreakEvens, s.BreakEvenRuns = out, 0
+	for _, b := range out {
+		s.BreakEvenRuns += b.Estimates
+	}
+	return nil
+}
+
+// verdict is what a break-even changes: the policy recommended and whether it clears.
+type verdict struct {
+	name   string
+	clears bool
+}
+
+// path is one direction of a knob's range, in the quantity that moves: the factor, the
+// probability or share, or a kindSuccess probability's complement. at(0) is m0, as assumed;
+// at(1) end.
+type path struct {
+	k         *knob
+	up        bool // the input rises
+	m0, end   float64
+	geometric bool
+}
+
+func (k *knob) path(up bool) path {
+	p := path{k: k, up: up}
+	switch k.kind {
+	case kindPrice, kindLatency:
+		p.m0, p.end = 1, BreakEvenFactor
+		if !up {
+			p.end = 1.0 / BreakEvenFactor
+		}
+	case kindSuccess:
+		p.m0, p.end = 1-k.value, 1 // the complement rises as the input falls
+		if up {
+			p.end = 0
+		}
+	default:
+		p.m0, p.end = k.value, 0
+		if up {
+			p.end = 1
+		}
+	}
+	p.geometric = p.m0 > 0 && p.end > 0
+	return p
+}
+
+// at is the moving quantity u of the way along the path.
+func (p path) at(u float64) float64 {
+	switch {
+	case u >= 1:
+		return p.end
+	case u <= 0:
+		return p.m0
+	case p.geometric:
+		return p.m0 * math.Pow(p.end/p.m0, u)
+	}
+	return p.m0 + u*(p.end-p.m0)
+}
+
+// value is the input whose moving quantity is m.
+func (p path) value(m float64) float64 {
+	if p.k.kind == kindSuccess {
+		return 1 - m
+	}
+	return m
+}
+
+// precise reports whether the bracket [lo, hi] (fractions of the way) is within
+// BreakEvenTolerance of the moving quantity.
+func (p path) precise(lo, hi float64) bool {
+	a, b := p.at(lo), p.at(hi)
+	return math.Abs(a-b) <= BreakEvenTolerance*math.Max(math.Abs(a), math.Abs(b))
+}
+
+// breakEven searches one path for the nearest change of the recommendation from base.
+func (e *estimator) breakEven(ctx context.Context, p path, base verdict) (BreakEven, error) {
+	k := p.k
+	b := BreakEven{Input: k.input, Kind: k.kind.name(), Direction: "down", Assumed: k.value, Limit: p.value(p.end)}
+	if p.up {
+		b.Direction = "up"
+	}
+	if k.kind == kindSuccess {
+		b.Complement = k.complement + " rate"
+	}
+	b.AssumedDetail = k.detail(k.value)
+	eval := func(u float64) (verdict, error) {
+		if err := ctx.Err(); err != nil {
+			return verdict{}, err
+		}
+		b.Estimates++
+		r, err := e.perturbed(ctx, k.at(p.value(p.at(u)), ""))
+		if err != nil {
+			return verdict{}, err
+		}
+		return verdict{r.Recommended, r.policy(r.Recommended).Clears}, nil
+	}
+	lo, hi := 0.0, -1.0
+	var then verdict
+	for i := 1; i <= breakEvenGrid; i++ {
+		u := float64(i*i) / (breakEvenGrid * breakEvenGrid)
+		v, err := eval(u)
+		if err != nil {
+			return b, err
+		}
+		if v != base {
+			hi, then = u, v
+			break
+		}
+		lo = u
+	}
+	if hi < 0 {
+		return b, nil
+	}
+	for range breakEvenMaxHalvings {
+		if p.precise(lo, hi) {
+			break
+		}
+		mid := (lo + hi) / 2
+		v, err := eval(mid)
+		if err != nil {
+			return b, err
+		}
+		if v != base {
+			hi, then = mid, v
+		} else {
+			lo = mid
+		}
+	}
+	m := p.at((lo + hi) / 2)
+	v := p.value(m)
+	b.Found, b.Value = true, &v
+	b.Tolerance = math.Abs(p.value(p.at(hi))-p.value(p.at(lo))) / 2
+	b.Recommended, b.RecommendedClears = then.name, then.clears
+	b.Move = m - p.m0
+	if p.m0 != 0 {
+		b.Move = m/p.m0 - 1
+	}
+	b.Detail = k.detail(v)
+	return b, nil
+}
+
+func (k knobKind) name() string {
+	switch k {
+	case kindPrice:
+		return "price"
+	case kindLatency:
+		return "latency"
+	case kindShare:
+		return "share"
+	}
+	return "probability"
+}
+
+// detail says what a price or latency factor v means: the model's prices per million tokens,
+// or its stated median response time (or time to first token), times v. Empty for other
+// inputs.
+func (k *knob) detail(v float64) string {
+	m := k.model
+	switch {
+	case m == nil:
+	case k.kind == kindPrice:
+		e := m.Resolved.Prices
+		per := func(p float64) string {
+			return "$" + strconv.FormatFloat(roundSignificant(p*v, 3), 'f', -1, 64) + "/M"
+		}
+		return fmt.Sprintf("%s in, %s out", per(e.Input.PerMillion()), per(e.Output.PerMillion()))
+	case k.kind == kindLatency:
+		l := m.Resolved.Latency
+		what := "median"
+		if l.P50 == 0 && l.TTFT != nil {
+			what = "median time to first token"
+		}
+		if med := l.StatedMedian(); med > 0 {
+			return what + " " + secs(med.Seconds()*v)
+		}
+	}
+	return ""
+}
+
+// breakEvenRow is a break-even as the reports show it.
+type breakEvenRow struct {
+	Input string
+	// While is the condition under which the recommendation holds: "≥ 0.912",
+	// "≤ ×1.55 ($4.65/M in, $23.25/M out)"; Assumed the input as assumed.
+	While, Assumed string
+	// Move is the relative move to the break-even: "+26%", "failure rate +26%".
+	Move string
+	// Then is the policy recommended past it; ThenNote what changed besides its name.
+	Then, ThenNote string
+}
+
+// breakEvenRows returns the break-evens found, nearest first, at most limit of them (all
+// when limit is 0), and how many more there are.
+func (s *Sensitivity) breakEvenRows(limit int) (rows []breakEvenRow, more int) {
+	for _, b := range s.BreakEvens {
+		if !b.Found {
+			continue
+		}
+		if limit > 0 && len(rows) == limit {
+			more++
+			continue
+		}
+		rows = append(rows, b.row(s))
+	}
+	return rows, more
+}
+
+// notFound counts the searches that found no change within their range.
+func (s *Sensitivity) notFound() int {
+	n := 0
+	for _, b := range s.BreakEvens {
+		if !b.Found {
+			n++
+		}
+	}
+	return n
+}
+
+func (b *BreakEven) row(s *Sensitivity) breakEvenRow {
+	rel := "≤ "
+	if b.Direction == "down" {
+		rel = "≥ "
+	}
+	value := func(v float64, detail string) string {
+		switch b.Kind {
+		case "price", "latency":
+			out := "×" + strconv.FormatFloat(roundSignificant(v, 3), 'f', -1, 64)
+			if detail != "" {
+				out += " (" + detail + ")"
+			}
+			return out
+		}
+		return probWithin(v, b.Tolerance)
+	}
+	r := breakEvenRow{Input: b.Input, While: rel + value(*b.Value, b.Detail), Then: b.Recommended, ThenNote: s.clearsNote(b.RecommendedClears)}
+	switch b.Kind {
+	case "price", "latency":
+		r.Assumed = "×1"
+		if b.AssumedDetail != "" {
+			r.Assumed += " (" + b.AssumedDetail + ")"
+		}
+	default:
+		r.Assumed = strconv.FormatFloat(b.Assumed, 'g', 4, 64)
+	}
+	r.Move = moveText(b.Move, b.Assumed == 0 && b.Complement == "" || b.Complement != "" && b.Assumed == 1)
+	if b.Complement != "" {
+		r.Move = b.Complement + " " + r.Move
+	}
+	return r
+}
+
+// clearsNote says, after the name of the policy a change makes the recommendation, whether
+// it clears every bar and budget when that changed (see flipNote).
+func (s *Sensitivity) clearsNote(clears bool) string {
+	return s.flipNote(Effect{RecommendedClears: clears})
+}
+
+// moveText writes a relative move as a signed percentage with two significant digits, or,
+// from zero (absolute), the change itself.
+func moveText(m float64, absolute bool) string {
+	if absolute {
+		return "+" + strconv.FormatFloat(roundSignificant(m, 2), 'g', -1, 64)
+	}
+	sign := "+"
+	if m < 0 {
+		sign = "-"
+	}
+	return sign + strconv.FormatFloat(roundSignificant(math.Abs(m)*100, 2), 'f', -1, 64) + "%"
+}
+
+// probWithin writes a probability or share with the decimals its tolerance warrants (two to
+// six), without trailing zeros.
+func probWithin(v, tol float64) string {
+	d := 2
+	if tol > 0 {
+		d = min(max(int(math.Floor(-math.Log10(2*tol))), 2), 6)
+	}
+	out := strconv.FormatFloat(v, 'f', d, 64)
+	if strings.Contains(out, ".") {
+		out = strings.TrimRight(strings.TrimRight(out, "0"), ".")
+	}
+	return out
+}
+
+// breakEvenMethod says, under the reports' break-evens, what was searched and how precisely.
+const breakEvenMethod = "Searched: prices and latencies from ×0.1 to ×10, probabilities and shares over 0 to 1 (the other shares rescaled). " +
+	"Each break-even is found to 0.1% of the quantity that moves (for a pass rate, detect rate or availability, its failure, miss or error rate), " +
+	"or to the tolerance the JSON report gives; one that turns on a latency budget, to the simulation's error at this seed."
+
+// breakEvenView is the break-even section of a report, for the Markdown and HTML reports.
+type breakEvenView struct {
+	Baseline           string
+	Runs               int
+	Rows               []breakEvenRow
+	NotFound, Searches int
+	Method             string
+}
+
+func (s *Sensitivity) breakEvenView() breakEvenView {
+	rows, _ := s.breakEvenRows(0)
+	return breakEvenView{Baseline: s.Baseline, Runs: s.BreakEvenRuns, Rows: rows, NotFound: s.notFound(), Searches: len(s.BreakEvens), Method: breakEvenMethod}
+}
+
+// writeBreakEvensMarkdown writes the break-even section of the Markdown report: every
+// break-even found.
+func writeBreakEvensMarkdown(w io.Writer, s *Sensitivity) {
+	v := s.breakEvenView()
+	fmt.Fprintf(w, "### Break-even points\n\nHow far each input can move, alone, before the recommendation changes (%d estimates). ", v.Runs)
+	if len(v.Rows) == 0 {
+		fmt.Fprintf(w, "**%s** stays recommended over every input's whole range.\n\n", mdEscape(v.Baseline))
+	} else {
+		fmt.Fprintf(w, "**%s** stays recommended while, nearest first:\n\n", mdEscape(v.Baseline))
+		fmt.Fprintln(w, "| Input | While | Assumed | Move | Then |")
+		fmt.Fprintln(w, "|---|---|---|---:|---|")
+		for _, r := range v.Rows {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | **%s**%s |\n", mdEscape(r.Input), mdEscape(r.While), mdEscape(r.Assumed), mdEscape(r.Move), mdEscape(r.Then), mdEscape(r.ThenNote))
+		}
+		fmt.Fprintln(w)
+	}
+	if v.NotFound > 0 {
+		fmt.Fprintf(w, "No change within the range for %d of %d searches (an input, one way).\n\n", v.NotFound, v.Searches)
+	}
+	fmt.Fprintf(w, "%s\n\n", v.Method)
+}
