@@ -20,7 +20,9 @@ import (
 //
 // The search covers, from the value as assumed to the end of its range in the direction of
 // the move: prices and latencies from 1/BreakEvenFactor to BreakEvenFactor times; pass
-// rates, validator rates and availabilities, and shares of traffic, their whole [0, 1]. It
+// rates, validator rates and availabilities their whole [0, 1]; shares of traffic from
+// shareMargin to 1 − shareMargin (at 0 or 1 policies that differ only in the categories left
+// without traffic tie). A policy that ties with the baseline's is no change. It
 // first steps along breakEvenGrid points, at (i/breakEvenGrid)² of the way (denser near the
 // assumed value: the first is 2.8% of the way, a price factor of 1.066), geometrically where
 // the moving quantity and the end are above zero, else linearly; at the first point where the
@@ -48,6 +50,9 @@ const (
 	BreakEvenTolerance   = 1e-3
 	breakEvenGrid        = 6
 	breakEvenMaxHalvings = 16
+	// shareMargin keeps a share search within [shareMargin, 1 − shareMargin]: the other
+	// shares, rescaled, stay above zero.
+	shareMargin = 1e-3
 )
 
 // BreakEven is how far one input can move in one direction before the recommendation
@@ -89,15 +94,19 @@ type BreakEven struct {
 }
 
 // FindBreakEvens searches the break-even of every input the sensitivity of r moves, in both
-// directions, and adds them to r.Sensitivity. r must come from Run with Options.Sensitivity
-// above zero. Searches run in parallel, up to Options.Workers; the result does not depend on
-// their number.
+// directions, and adds them to r.Sensitivity. r must come straight from Run with
+// Options.Sensitivity above zero: FindBreakEvens then drops the estimator the report keeps for
+// it (every evaluated cell), so that it runs once per report. Searches run in parallel, up to
+// Options.Workers of them, each estimate's cells split among the workers left, so that at
+// most about Options.Workers goroutines compute at once; the result does not depend on their
+// number.
 func FindBreakEvens(ctx context.Context, r *Report) error {
 	s := r.Sensitivity
 	if s == nil || s.est == nil {
-		return errors.New("estimate: break-even points need a report from Run with Options.Sensitivity above zero")
+		return errors.New("estimate: break-even points need a report straight from Run with Options.Sensitivity above zero, searched once")
 	}
 	e := s.est
+	defer func() { s.est, s.knobs = nil, nil }()
 	base := verdict{s.Baseline, s.BaselineClears}
 	type search struct {
 		k  *knob
@@ -112,11 +121,13 @@ func FindBreakEvens(ctx context.Context, r *Report) error {
 		}
 	}
 	out := make([]BreakEven, len(todo))
+	outer := max(1, min(e.opts.Workers, len(todo)))
+	inner := max(1, e.opts.Workers/outer)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.opts.Workers)
+	g.SetLimit(outer)
 	for i, sr := range todo {
 		g.Go(func() (err error) {
-			out[i], err = e.breakEven(gctx, sr.k.path(sr.up), base)
+			out[i], err = e.breakEven(gctx, sr.k.path(sr.up), base, inner)
 			return err
 		})
 	}
@@ -171,6 +182,13 @@ func (k *knob) path(up bool) path {
 		if up {
 			p.end = 0
 		}
+	case kindShare:
+		// Short of 0 and 1: at the ends the other categories, or this one, carry no traffic,
+		// and policies that differ only there tie, which is no break-even.
+		p.m0, p.end = k.value, min(k.value, shareMargin)
+		if up {
+			p.end = max(k.value, 1-shareMargin)
+		}
 	default:
 		p.m0, p.end = k.value, 0
 		if up {
@@ -210,7 +228,7 @@ func (p path) precise(lo, hi float64) bool {
 }
 
 // breakEven searches one path for the nearest change of the recommendation from base.
-func (e *estimator) breakEven(ctx context.Context, p path, base verdict) (BreakEven, error) {
+func (e *estimator) breakEven(ctx context.Context, p path, base verdict, workers int) (BreakEven, error) {
 	k := p.k
 	b := BreakEven{Input: k.input, Kind: k.kind.name(), Direction: "down", Assumed: k.value, Limit: p.value(p.end)}
 	if p.up {
@@ -225,11 +243,17 @@ func (e *estimator) breakEven(ctx context.Context, p path, base verdict) (BreakE
 			return verdict{}, err
 		}
 		b.Estimates++
-		r, err := e.perturbed(ctx, k.at(p.value(p.at(u)), ""))
+		r, err := e.perturbed(ctx, k.at(p.value(p.at(u)), ""), workers)
 		if err != nil {
 			return verdict{}, err
 		}
-		return verdict{r.Recommended, r.policy(r.Recommended).Clears}, nil
+		rec := r.policy(r.Recommended)
+		// A policy that ties with the baseline's (the same figures: recommend keeps the earlier
+		// of the two) is no change of the recommendation.
+		if bp := r.policy(base.name); bp != nil && rec != bp && !ranksBefore(rec, bp) {
+			rec = bp
+		}
+		return verdict{rec.Name, rec.Clears}, nil
 	}
 	lo, hi := 0.0, -1.0
 	var then verdict
@@ -420,7 +444,7 @@ func probWithin(v, tol float64) string {
 }
 
 // breakEvenMethod says, under the reports' break-evens, what was searched and how precisely.
-const breakEvenMethod = "Searched: prices and latencies from ×0.1 to ×10, probabilities and shares over 0 to 1 (the other shares rescaled). " +
+const breakEvenMethod = "Searched: prices and latencies from ×0.1 to ×10, probabilities over 0 to 1, shares over 0.001 to 0.999 (the other shares rescaled). " +
 	"Each break-even is found to 0.1% of the quantity that moves (for a pass rate, detect rate or availability, its failure, miss or error rate), " +
 	"or to the tolerance the JSON report gives; one that turns on a latency budget, to the simulation's error at this seed."
 

@@ -297,3 +297,55 @@ func TestSensitivityBreakEvenTextShowsTen(t *testing.T) {
 		t.Errorf("the rest are not counted:\n%s", out)
 	}
 }
+
+// twoCategories routes both categories to b; a clears x's bar, not y's, so cheapest-passing
+// (a in x, b in y) is recommended over spec (b in both), which it differs from only in x.
+const twoCategories = `version: 1
+name: two-categories
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, price: {input: 1, output: 2}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  b: {provider: sim, model: gpt-4o, price: {input: 2, output: 4}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - name: x
+    share: 0.5
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.85
+    latency_budget: 2s
+    route: {model: b}
+    assume: {pass_rate: {a: 0.9, b: 0.95}}
+  - name: y
+    share: 0.5
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.9
+    latency_budget: 2s
+    route: {model: b}
+    assume: {pass_rate: {a: 0.8, b: 0.95}}
+`
+
+// TestSensitivityBreakEvenShareTie: as x's share falls to 0, cheapest-passing and spec, which
+// differ only in x, come to the same figures, and recommend keeps spec, the earlier; that tie
+// is no break-even. Nor is y's share rising to 1, which takes x's traffic to 0.
+func TestSensitivityBreakEvenShareTie(t *testing.T) {
+	r := breakEvens(t, twoCategories, Options{})
+	if r.Recommended != "cheapest-passing" {
+		t.Fatalf("fixture: recommended %s, want cheapest-passing", r.Recommended)
+	}
+	for _, in := range [][2]string{{"share of x", "down"}, {"share of y", "up"}} {
+		if b := findBreakEven(t, r.Sensitivity, in[0], in[1]); b.Found {
+			t.Errorf("%s %s: break-even at %v → %s, a tie at the end of the range", in[0], in[1], *b.Value, b.Recommended)
+		}
+	}
+}
+
+// TestBreakEvensDropTheEstimator: the report keeps its estimator (every evaluated cell) only
+// for FindBreakEvens, which drops it: a second search fails rather than hold it alive.
+func TestBreakEvensDropTheEstimator(t *testing.T) {
+	r := breakEvens(t, twoModels, Options{})
+	if r.Sensitivity.est != nil || r.Sensitivity.knobs != nil {
+		t.Error("the report still holds the estimator after FindBreakEvens")
+	}
+	if err := FindBreakEvens(context.Background(), r); err == nil {
+		t.Error("a second FindBreakEvens on the same report does not fail")
+	}
+}

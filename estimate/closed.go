@@ -6,10 +6,14 @@ import "math"
 // Costs are in nano-dollars as float64 while they accumulate and are rounded once, into
 // clearbar.Money, when results are built.
 type outcome struct {
-	cost      float64 // everything paid: answers, discarded attempts, validator calls
-	judgeCost float64 // the validator calls' part of cost (judges, agreement checks)
-	delivered float64 // the call whose answer was delivered
-	latency   float64 // mean, seconds
+	cost float64 // everything paid: answers, discarded attempts, validator calls
+	// costFailed is the part of cost paid by requests that end failed: the answers and
+	// validator calls they paid for before they were cut, ran out of providers, or were
+	// flagged on the last step with on_exhausted: fail (see world.servedCost).
+	costFailed float64
+	judgeCost  float64 // the validator calls' part of cost (judges, agreement checks)
+	delivered  float64 // the call whose answer was delivered
+	latency    float64 // mean, seconds
 
 	good, bad, failed float64 // P(good answer delivered), P(bad delivered), P(request failed)
 	flagged           float64 // P(a flagged answer was delivered, or the request failed on flags)
@@ -88,6 +92,7 @@ func (p routePlan) closed() outcome {
 	for _, a := range p.arms {
 		ao := a.closed()
 		o.cost += a.weight * ao.cost
+		o.costFailed += a.weight * ao.costFailed
 		o.judgeCost += a.weight * ao.judgeCost
 		o.delivered += a.weight * ao.delivered
 		o.latency += a.weight * ao.latency
@@ -115,8 +120,11 @@ func (a *arm) closed() outcome {
 		o.failed = 1
 		return o
 	}
-	// mass[i][retried][fellBack]
+	// mass[i][retried][fellBack], and paid[i][retried][fellBack] what that mass has paid so
+	// far (probability × cost), which goes with it wherever it ends: failed requests' share
+	// of it is costFailed.
 	mass := make([][2][2]float64, n+1)
+	paid := make([][2][2]float64, n+1)
 	mass[0][0][0] = 1
 	deliver := func(c call, p, good float64, fb int, flagged bool) {
 		o.good += p * good
@@ -140,6 +148,7 @@ func (a *arm) closed() outcome {
 				if m == 0 {
 					continue
 				}
+				before := paid[i][r][f] / m // paid per request arriving here
 				if i == 1 && r == 0 {
 					o.escalated += m // arrivals at the second step: each escalated request once
 				}
@@ -151,6 +160,7 @@ func (a *arm) closed() outcome {
 					// The request's timeout cut the call: the request fails at once.
 					if pa := m * ss.abort[j]; pa > 0 {
 						o.failed += pa
+						o.costFailed += pa * before // a cut call costs nothing
 						if f == 1 || j > 0 {
 							o.fellBack += pa
 						}
@@ -164,6 +174,10 @@ func (a *arm) closed() outcome {
 					fb := f
 					if j > 0 {
 						fb = 1
+					}
+					spent := before + float64(c.cost) // per request answered by c
+					if s.validated {
+						spent += ss.judgeCost
 					}
 					if !s.validated {
 						deliver(c, p, c.pass, fb, false)
@@ -186,10 +200,13 @@ func (a *arm) closed() outcome {
 					switch {
 					case s.retryOnce && r == 0:
 						mass[i][1][fb] += pf
+						paid[i][1][fb] += pf * spent
 					case !last:
 						mass[i+1][0][fb] += pf
+						paid[i+1][0][fb] += pf * spent
 					case a.failExhausted:
 						o.failed += pf
+						o.costFailed += pf * spent
 						o.flagged += pf
 						if fb == 1 {
 							o.fellBack += pf
@@ -204,11 +221,13 @@ func (a *arm) closed() outcome {
 				}
 				if last {
 					o.failed += pfail
+					o.costFailed += pfail * before // failed calls cost nothing
 					if f == 1 || len(s.chain) > 1 {
 						o.fellBack += pfail
 					}
 				} else {
 					mass[i+1][0][1] += pfail
+					paid[i+1][0][1] += pfail * before
 				}
 			}
 		}

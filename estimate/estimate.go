@@ -7,7 +7,10 @@
 // (or from the closed form, where a route's latency is one model's: see
 // routePlan.exactLatency). Both cut a call at its timeout, as the gateway does (see the
 // process in plan.go). A simulated p95 meets its budget within the simulation's error
-// (cell.meetsBudget), so that no verdict turns on the seed.
+// (cell.meetsBudget): a budget is judged met when the simulated p95 is over it by no more than
+// budgetZ standard errors (plus half a histogram bucket), which makes most verdicts
+// independent of the seed; one whose p95 is near the budget plus that tolerance still
+// depends on it.
 //
 // Policies that clear every bar and budget are compared by what they would cost if the
 // requests they fail were charged what answering them costs (Figures.ServedCost): a failed
@@ -77,9 +80,9 @@ func tooLongNotes(s *spec.Spec) []string {
 }
 
 // timeoutNotes says, per category, which models' calls the estimate cuts at their timeout,
-// and warns of a model whose assumed median response time (in the ttft form, with the
-// category's output tokens) is longer than its timeout: most of its calls would be cut, which
-// usually means a latency written in the wrong unit. A model whose latency the spec's own
+// and warns of a model most of whose calls (more than half; in the ttft form, with the
+// category's output tokens) take longer than its timeout, which usually means a latency
+// written in the wrong unit. A model whose latency the spec's own
 // check warns about (its declared median, or median time to the first token, is longer than
 // the timeout: spec.Load's warnings) is not warned about twice.
 func timeoutNotes(w *world) (notes, warnings []string) {
@@ -93,7 +96,7 @@ func timeoutNotes(w *world) (notes, warnings []string) {
 			}
 			t, from, abort := w.timeout(m)
 			cl := w.call(c, m, wholeBand)
-			if p50 := cl.lat.median(); p50 > t.Seconds() {
+			if cl.cut > 0.5 {
 				who := "model " + m.Name
 				if _, own := c.Assume.Latency[m.Name]; own {
 					who += " in " + c.Name
@@ -102,10 +105,10 @@ func timeoutNotes(w *world) (notes, warnings []string) {
 				if own := c.Assume.Latency[m.Name]; own != nil {
 					l = own
 				}
-				if key := who + " " + secs(p50); !warned[key] && !(l != nil && l.StatedMedian() > t) {
+				if key := who + " " + pct(cl.cut); !warned[key] && !(l != nil && l.StatedMedian() > t) {
 					warned[key] = true
-					warnings = append(warnings, fmt.Sprintf("%s: assumed p50 response time %s is longer than %s, %s: most of its calls would time out; check the latency's unit (milliseconds written as seconds?)",
-						who, secs(p50), secs(t.Seconds()), from))
+					warnings = append(warnings, fmt.Sprintf("%s: %s of its calls take longer than %s, %s: most calls time out; check the latency's unit (milliseconds written as seconds?)",
+						who, pct(cl.cut), secs(t.Seconds()), from))
 				}
 			}
 			if cl.cut < minNotedTooLong {

@@ -80,6 +80,14 @@ func TestClosedFormMatchesSimulation(t *testing.T) {
 				within(t, what, m, want, math.Sqrt(v/n), 4.5)
 			}
 			mean("cost", sim.cost, sim.costSq, o.cost)
+			// Failed requests are rare: where the sample holds a few, or none, the error is at
+			// least the closed form's cost per failed request over √(expected failures).
+			mf := sim.costFailed / n
+			se := math.Sqrt(math.Max(0, sim.costFailedSq/n-mf*mf) / n)
+			if o.failed > 0 {
+				se = math.Max(se, o.costFailed/o.failed/math.Sqrt(math.Max(1, o.failed*n)))
+			}
+			within(t, "cost paid by failed requests", mf, o.costFailed, se, 4.5)
 			mean("latency", sim.hist.sum, sim.latSq, o.latency)
 			within(t, "retries", sim.retries/n, o.retries, math.Sqrt(math.Max(o.retries, 1e-6)/n)*2, 4.5)
 			if o.failed < 1e-3 || o.escalated < 1e-3 && c.Name != "static" {
@@ -581,4 +589,52 @@ categories:
 		return
 	}
 	t.Fatal("no cascade-by-price policy")
+}
+
+// TestServedCostChargesFailuresOnce: with on_exhausted: fail, a request whose last answer is
+// flagged has paid for every step before it fails. Its served cost charges it what an answered
+// request costs instead of what it paid, not on top of it. The cascade pays the same per
+// request with deliver and with fail, so charging a failed request on top of what it paid
+// would make failing cost more than delivering: its served cost is what an answered request
+// costs on average, (cost − costFailed) / (1 − failed).
+func TestServedCostChargesFailuresOnce(t *testing.T) {
+	src := `version: 1
+name: exhausted
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, availability: 1}
+  b: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.5
+    route: {cascade: [a, b], validate: [{max_length: 100}], on_exhausted: EXHAUSTED}
+    assume: {pass_rate: {a: 0.7, b: 0.8}, validator: {detect: 0.9, false_alarm: 0.05}}
+`
+	served, want := map[string]float64{}, 0.0
+	for _, ex := range []string{"deliver", "fail"} {
+		s := parse(t, strings.Replace(src, "EXHAUSTED", ex, 1))
+		c := s.Categories[0]
+		w := newWorld(s)
+		o := w.compile(c, c.Route, nil).closed()
+		served[ex] = w.servedCost(c, c.Route, nil)
+		if ex == "fail" {
+			if o.failed < 0.01 {
+				t.Fatalf("fixture: on_exhausted: fail fails %v of requests", o.failed)
+			}
+			want = (o.cost - o.costFailed) / (1 - o.failed)
+			// Every failed request paid for both steps.
+			ca, cb := float64(w.callCost(c, s.Model("a"), wholeBand)), float64(w.callCost(c, s.Model("b"), wholeBand))
+			if math.Abs(o.costFailed-o.failed*(ca+cb)) > 1e-6 {
+				t.Errorf("costFailed %.3f, want failed × (a + b) = %.3f", o.costFailed, o.failed*(ca+cb))
+			}
+		}
+	}
+	if math.Abs(served["fail"]-want) > 1e-6 {
+		t.Errorf("served cost with on_exhausted: fail %.3f, want what an answered request costs, %.3f", served["fail"], want)
+	}
+	if served["fail"] > served["deliver"]+1e-6 {
+		t.Errorf("served cost with on_exhausted: fail %.3f is more than with deliver %.3f, which pays the same per request and answers them all", served["fail"], served["deliver"])
+	}
 }

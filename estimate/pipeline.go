@@ -1,8 +1,6 @@
 package estimate
 
 import (
-	"math"
-
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -93,17 +91,13 @@ func pipelineCategories(s *spec.Spec) map[string]bool {
 }
 
 // callVolume returns the model calls a month that a volume of user requests (Options.Volume)
-// makes: as many without pipelines; 0 (the spec's volume, which the loader counts in calls,
-// spec.Spec.Volume) stays 0.
+// makes (spec.Spec.CallsPerMonth, as the loader converts the spec's volume): as many without
+// pipelines; 0 (the spec's volume, which the loader counts in calls, spec.Spec.Volume) stays 0.
 func callVolume(s *spec.Spec, userVolume int64) int64 {
 	if len(s.Pipelines) == 0 || userVolume <= 0 {
 		return userVolume
 	}
-	v := math.Round(float64(userVolume) * s.CallsPerRequest())
-	if v >= math.MaxInt64 {
-		return math.MaxInt64
-	}
-	return int64(v)
+	return s.CallsPerMonth(userVolume)
 }
 
 // userVolumeOf returns the user requests a month of an estimate: Options.Volume when set,

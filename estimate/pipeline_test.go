@@ -267,3 +267,18 @@ func TestNoPipelinesNoSection(t *testing.T) {
 		t.Errorf("a report without pipelines speaks of user requests:\n%s", buf.String())
 	}
 }
+
+// TestPipelineShareKnobsSayCalls: with pipelines a category's share is derived, of model
+// calls; the sensitivity's share knobs say so rather than read as the share the spec states.
+func TestPipelineShareKnobsSayCalls(t *testing.T) {
+	r := runPipelines(t, pipelineSpec, Options{Sensitivity: 0.2})
+	var names []string
+	for _, k := range r.Sensitivity.knobs {
+		if k.kind == kindShare {
+			names = append(names, k.input)
+		}
+	}
+	if want := []string{"share of calls of rewrite", "share of calls of answer"}; !slices.Equal(names, want) {
+		t.Errorf("share knobs %q, want %q", names, want)
+	}
+}

@@ -176,7 +176,11 @@ type world struct {
 	priceScale   map[string]float64
 	latencyScale map[string]float64
 	// Overrides of assumptions (absent = as in the spec).
-	passRate     map[[2]string]float64 // {category, model}
+	passRate map[[2]string]float64 // {category, model}
+	// errorScale multiplies a model's error rate (1 − availability), measured or assumed, in
+	// every category; availability, when set, replaces it (the sensitivity moves a model
+	// whose availability is 1 everywhere so, since no error rate is there to scale).
+	errorScale   map[string]float64
 	availability map[string]float64
 	detect       map[string]float64 // by category
 	falseAlarm   map[string]float64
@@ -203,10 +207,14 @@ func (w *world) avail(c *spec.Category, m *spec.Model) float64 {
 	if v, ok := w.availability[m.Name]; ok {
 		return v
 	}
-	if v, ok := w.measuredAvail[[2]string{c.Name, m.Name}]; ok {
-		return v
+	v := m.Resolved.Availability
+	if mv, ok := w.measuredAvail[[2]string{c.Name, m.Name}]; ok {
+		v = mv
 	}
-	return m.Resolved.Availability
+	if f, ok := w.errorScale[m.Name]; ok {
+		v = 1 - math.Min(1, (1-v)*f)
+	}
+	return v
 }
 
 func (w *world) strength(c *spec.Category) (detect, falseAlarm float64) {
@@ -366,26 +374,25 @@ func (w *world) call(c *spec.Category, m *spec.Model, f fit) call {
 // minCut is the smallest share of a model's calls cut by its timeout that the estimate counts.
 const minCut = 1e-6
 
-// timeout returns the bound on one call of m, as the gateway sets it: the model's timeout,
-// else its provider's, else none but the request's (server.request_timeout, default
-// spec.DefaultRequestTimeout), which also bounds a longer timeout of the model's. from says which,
-// for people; abort reports that the bound is the request's.
+// timeout returns the bound on one call of m, as the gateway sets it (spec.Spec.CallBound): the
+// model's timeout, else its provider's, else none but the request's (server.request_timeout,
+// default spec.DefaultRequestTimeout), which also bounds a longer timeout of the model's. from
+// says which, for people; abort reports that the bound is the request's.
 func (w *world) timeout(m *spec.Model) (t time.Duration, from string, abort bool) {
-	req := w.spec.Server.RequestTimeout.D()
-	if req <= 0 {
-		req = spec.DefaultRequestTimeout
+	t, own, abort := w.spec.CallBound(m)
+	switch own {
+	case "model":
+		from = "its timeout"
+	case "provider":
+		from = "its provider's timeout"
 	}
-	own, from := m.Timeout.D(), "its timeout"
-	if own == 0 && m.Resolved.Provider != nil {
-		own, from = m.Resolved.Provider.Timeout.D(), "its provider's timeout"
+	switch {
+	case !abort:
+		return t, from, false
+	case from != "":
+		return t, "the request timeout (server.request_timeout), no longer than " + from, true
 	}
-	if own > 0 && own < req {
-		return own, from, false
-	}
-	if own > 0 {
-		return req, "the request timeout (server.request_timeout), no longer than " + from, true
-	}
-	return req, "the request timeout (server.request_timeout; the model and its provider set none)", true
+	return t, "the request timeout (server.request_timeout; the model and its provider set none)", true
 }
 
 // compile turns a category route into a plan. Requests too long for some of the route's
@@ -411,13 +418,21 @@ func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) ro
 // timeout, out of providers) look cheaper than one that serves them. Per part of the
 // category's requests (see fits), a failed request is charged the part's cost per request
 // answered as if every model of the route could take them; a route that fails nothing costs
-// what it costs. Infinite when some requests could not be answered at any price.
+// what it costs. A failed request is charged that instead of what it paid: a request that
+// fails after paying for answers (flagged on the last step with on_exhausted: fail, or cut or
+// out of providers after earlier steps answered) would otherwise be charged twice. So
+//
+//	served = (cost − costFailed) + failed × (all.cost − all.costFailed) / (1 − all.failed)
+//
+// where costFailed is what the requests that end failed paid (outcome.costFailed). Infinite
+// when some requests could not be answered at any price.
 func (w *world) servedCost(c *spec.Category, r *spec.Route, fallback []spec.Ref) float64 {
 	var total float64
 	for _, f := range w.fits(c, r, fallback) {
 		o := w.compileFit(c, r, fallback, f).closed()
 		served := o.cost
 		if o.failed > 0 {
+			served -= o.costFailed
 			all := o
 			if len(f.unfit) > 0 {
 				whole := f
@@ -427,7 +442,7 @@ func (w *world) servedCost(c *spec.Category, r *spec.Route, fallback []spec.Ref)
 			if all.failed >= 1 {
 				return math.Inf(1)
 			}
-			served += o.failed * all.cost / (1 - all.failed)
+			served += o.failed * (all.cost - all.costFailed) / (1 - all.failed)
 		}
 		total += f.weight * served
 	}

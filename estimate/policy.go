@@ -151,7 +151,8 @@ func (cl *cell) clears() bool {
 // closed form's p95, when there is one (see routePlan.exactLatency), is compared exactly; the
 // simulation's may be over the budget by its error (hist.quantileTol): budgetZ standard
 // errors of the estimate plus half a histogram bucket, where it cannot be told from the
-// budget, so that the verdict does not turn on the seed.
+// budget, so that the verdict does not turn on the seed, except near the budget plus that
+// tolerance, where it still can.
 func (cl *cell) meetsBudget() bool {
 	b := cl.cat.LatencyBudget.D().Seconds()
 	switch {

@@ -11,6 +11,31 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
+// ranksBefore reports whether recommend ranks policy a before b: see recommend. Neither
+// ranks before the other when their figures tie, and recommend then keeps the earlier one.
+func ranksBefore(a, b *PolicyResult) bool {
+	if b == nil {
+		return true
+	}
+	if a.Clears != b.Clears {
+		return a.Clears
+	}
+	if a.Clears && servedCost(a) != servedCost(b) {
+		return servedCost(a) < servedCost(b)
+	}
+	if !a.Clears && !sameShortfall(a.Shortfall, b.Shortfall) {
+		return a.Shortfall < b.Shortfall
+	}
+	if a.Total.Cost != b.Total.Cost {
+		return a.Total.Cost < b.Total.Cost
+	}
+	// Equal cost: prefer the lower risk, then the spec's own routes, then the earlier policy.
+	if a.Total.Risk != b.Total.Risk {
+		return a.Total.Risk < b.Total.Risk
+	}
+	return false
+}
+
 // recommend picks the cheapest policy that clears every category's bar and budget, and says
 // why each other policy lost. Policies that clear are compared by their cost with the requests
 // they fail charged what answering them would cost at their prices (Figures.ServedCost), so that
@@ -21,28 +46,7 @@ import (
 // the cheapest) and says that no policy clears.
 func (e *estimator) recommend(r *Report) {
 	var best *PolicyResult
-	better := func(a, b *PolicyResult) bool { // is a better than b?
-		if b == nil {
-			return true
-		}
-		if a.Clears != b.Clears {
-			return a.Clears
-		}
-		if a.Clears && servedCost(a) != servedCost(b) {
-			return servedCost(a) < servedCost(b)
-		}
-		if !a.Clears && !sameShortfall(a.Shortfall, b.Shortfall) {
-			return a.Shortfall < b.Shortfall
-		}
-		if a.Total.Cost != b.Total.Cost {
-			return a.Total.Cost < b.Total.Cost
-		}
-		// Equal cost: prefer the lower risk, then the spec's own routes, then the earlier policy.
-		if a.Total.Risk != b.Total.Risk {
-			return a.Total.Risk < b.Total.Risk
-		}
-		return false
-	}
+	better := ranksBefore
 	for _, p := range r.Policies {
 		if p.SameAs != "" {
 			continue
@@ -90,17 +94,19 @@ func (e *estimator) recommend(r *Report) {
 			r.Recommendation += fmt.Sprintf(" Policies that clear for less per request do so by failing requests: %s.", strings.Join(failing, "; "))
 		}
 		// The bar is the contract, but the cost of being wrong can outweigh the saving: say
-		// when another clearing policy is cheaper once risk is counted.
-		total := func(p *PolicyResult) Dollars { return p.Total.CostPerMonth + p.Total.RiskPerMonth }
+		// when another clearing policy is cheaper once risk is counted. Cost here is the served
+		// cost (Figures.ServedCost), as policies that clear are compared by: a failed request
+		// is no saving.
+		total := func(p *PolicyResult) Dollars { return dollars(p.served*float64(vol)) + p.Total.RiskPerMonth }
 		lowest := best
 		for _, p := range r.Policies {
-			if p.Clears && p.SameAs == "" && total(p) < total(lowest) {
+			if p.Clears && p.SameAs == "" && !math.IsInf(p.served, 1) && total(p) < total(lowest) {
 				lowest = p
 			}
 		}
-		if lowest != best {
+		if lowest != best && !math.IsInf(best.served, 1) {
 			r.RiskAdjusted = lowest.Name
-			r.Recommendation += fmt.Sprintf(" Counting the expected cost of bad answers and failed requests, %s is cheaper overall: %s a month in cost plus risk against %s for %s.",
+			r.Recommendation += fmt.Sprintf(" Counting the expected cost of bad answers and failed requests, %s is cheaper overall: %s a month in cost (failed requests charged what answering them would cost) plus risk against %s for %s.",
 				lowest.Name, total(lowest), total(best), best.Name)
 		}
 	} else {
@@ -192,7 +198,8 @@ type Opportunity struct {
 	Better  string `json:"better_route,omitempty"`
 	// From names a policy that uses the better route.
 	From string `json:"from_policy,omitempty"`
-	// MonthlySaving is the better route's saving in cost, RiskChange the change in the
+	// MonthlySaving is the better route's saving in cost, failed requests charged what
+	// answering them would cost (see world.servedCost), RiskChange the change in the
 	// expected cost of bad answers and failed requests it brings (negative: less risk), and
 	// NetSaving the saving in both: MonthlySaving − RiskChange.
 	MonthlySaving Dollars `json:"monthly_saving_usd"`
@@ -263,20 +270,28 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 		cur := specPolicy.cells[i]
 		o := Opportunity{Category: c.Name, Current: describeRoute(cur.route)}
 		volume := float64(c.Share) * float64(e.opts.Volume)
-		total := func(cl *cell) float64 { return cl.closed.cost + riskOf(c, cl.closed) }
+		// Costs are served costs (see world.servedCost): a route that fails requests saves
+		// nothing by it, as policies that clear are compared.
+		served := func(cl *cell) float64 {
+			if math.IsInf(cl.served, 1) { // answers nothing: what it pays
+				return cl.closed.cost
+			}
+			return cl.served
+		}
+		total := func(cl *cell) float64 { return served(cl) + riskOf(c, cl.closed) }
 		// Among the clearing routes evaluated for this category (cheaper than the spec's, unless
 		// the spec's does not clear), the one with the lowest cost plus risk; and the cheapest.
 		var best, cheapest *cell
 		var from string
 		for _, p := range policies {
 			cl := p.cells[i]
-			if !cl.clears() {
+			if !cl.clears() || math.IsInf(cl.served, 1) {
 				continue
 			}
-			if cheapest == nil || cl.closed.cost < cheapest.closed.cost-1e-9 {
+			if cheapest == nil || cl.served < cheapest.served-1e-9 {
 				cheapest = cl
 			}
-			if cur.clears() && cl.closed.cost >= cur.closed.cost-0.5 {
+			if cur.clears() && cl.served >= served(cur)-0.5 {
 				continue
 			}
 			if best == nil || total(cl) < total(best)-1e-9 {
@@ -285,7 +300,7 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 		}
 		better := func() {
 			o.Better, o.From = describeRoute(best.route), from
-			o.MonthlySaving = dollars((cur.closed.cost - best.closed.cost) * volume)
+			o.MonthlySaving = dollars((served(cur) - best.served) * volume)
 			o.RiskChange = dollars((riskOf(c, best.closed) - riskOf(c, cur.closed)) * volume)
 			o.NetSaving = dollars((total(cur) - total(best)) * volume)
 			o.Headroom = (best.closed.quality - c.Bar()) * 100
@@ -307,7 +322,7 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 		case total(best) >= total(cur)-0.5:
 			o.Headroom = (cur.closed.quality - c.Bar()) * 100
 			o.Reason = fmt.Sprintf("no cheaper route that clears the bar saves more than it adds in risk: %s would save %s a month in cost but add %s in risk",
-				describeRoute(cheapest.route), dollars((cur.closed.cost-cheapest.closed.cost)*volume), dollars((riskOf(c, cheapest.closed)-riskOf(c, cur.closed))*volume))
+				describeRoute(cheapest.route), dollars((served(cur)-cheapest.served)*volume), dollars((riskOf(c, cheapest.closed)-riskOf(c, cur.closed))*volume))
 		default:
 			better()
 			o.Reason = fmt.Sprintf("%s; %s; %.1f points of quality headroom", savingText(o), validationPhrase(o.Validation), o.Headroom)

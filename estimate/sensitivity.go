@@ -38,7 +38,8 @@ type Sensitivity struct {
 	BreakEvenRuns int         `json:"break_even_runs,omitempty"`
 
 	// est is the estimator the report came from and knobs the inputs it moved, for
-	// FindBreakEvens.
+	// FindBreakEvens, which drops them: they hold every evaluated cell. So break-evens are
+	// searched on a report straight from Run, once.
 	est   *estimator
 	knobs []knob
 }
@@ -82,7 +83,9 @@ const (
 	kindSuccess
 	// kindRate is a probability that moves itself: a validator's false-alarm rate.
 	kindRate
-	// kindShare is a category's share of traffic, the others rescaled to keep the total.
+	// kindShare is a category's share of traffic, the others rescaled to keep the total; with
+	// pipelines, its share of model calls ("share of calls of X"), moved as such: the
+	// pipelines' and the categories' own shares of user requests stay as written.
 	kindShare
 )
 
@@ -155,8 +158,7 @@ func (e *estimator) knobs() []knob {
 				set:      func(w *world, v float64) { w.priceScale = with(w.priceScale, name, v) }},
 			knob{input: "latency of " + name, kind: kindLatency, value: 1, model: m, affects: usesM,
 				set: func(w *world, v float64) { w.latencyScale = with(w.latencyScale, name, v) }},
-			knob{input: "availability of " + name, kind: kindSuccess, complement: "error", value: m.Resolved.Availability, model: m, affects: usesM,
-				set: func(w *world, v float64) { w.availability = with(w.availability, name, v) }},
+			e.availabilityKnob(m, usesM),
 		)
 	}
 	for _, c := range s.Categories {
@@ -183,11 +185,45 @@ func (e *estimator) knobs() []knob {
 			)
 		}
 		if len(s.Categories) > 1 {
-			out = append(out, knob{input: "share of " + c.Name, kind: kindShare, value: e.world.shareOf(c), affects: func(*cell) bool { return false },
+			// With pipelines a category's share is derived, of model calls (spec.Category.Share):
+			// the knob moves that, not a share the spec states, and says so.
+			input := "share of " + c.Name
+			if len(s.Pipelines) > 0 {
+				input = "share of calls of " + c.Name
+			}
+			out = append(out, knob{input: input, kind: kindShare, value: e.world.shareOf(c), affects: func(*cell) bool { return false },
 				set: func(w *world, v float64) { w.share = sharesWith(s, c, v) }})
 		}
 	}
 	return out
+}
+
+// availabilityKnob moves model m's availability as the estimate has it (measured, under
+// --measured, else assumed; world.avail) by scaling its error rate in every category. Its value
+// is the lowest availability of m among the categories that can call it, whose error rate
+// moves as the knob's complement; the others move by the same factor. Where m's availability
+// is 1 everywhere there is no error rate to scale, and the knob sets it.
+func (e *estimator) availabilityKnob(m *spec.Model, usesM func(cl *cell) bool) knob {
+	name := m.Name
+	value, seen := m.Resolved.Availability, false
+	for _, c := range e.spec.Categories {
+		for _, cl := range e.cells {
+			if cl.cat == c && usesM(cl) {
+				if v := e.world.avail(c, m); !seen || v < value {
+					value, seen = v, true
+				}
+				break
+			}
+		}
+	}
+	return knob{input: "availability of " + name, kind: kindSuccess, complement: "error", value: value, model: m, affects: usesM,
+		set: func(w *world, v float64) {
+			if value < 1 {
+				w.errorScale = with(w.errorScale, name, (1-v)/(1-value))
+			} else {
+				w.availability = with(w.availability, name, v)
+			}
+		}}
 }
 
 func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *Report) (*Sensitivity, error) {
@@ -213,7 +249,7 @@ func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *R
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		r, err := e.perturbed(ctx, pt)
+		r, err := e.perturbed(ctx, pt, e.opts.Workers)
 		if err != nil {
 			return nil, err
 		}
@@ -250,12 +286,14 @@ func (s *Sensitivity) flipNote(f Effect) string {
 }
 
 // perturbed re-runs the estimate in a changed world, reusing every cell the change cannot
-// affect and the baseline's random streams for the rest.
-func (e *estimator) perturbed(ctx context.Context, pt perturbation) (*Report, error) {
+// affect and the baseline's random streams for the rest, evaluating up to workers cells at
+// once (the result does not depend on it).
+func (e *estimator) perturbed(ctx context.Context, pt perturbation, workers int) (*Report, error) {
 	w := e.world.clone()
 	pt.apply(w)
 	pe := &estimator{spec: e.spec, opts: e.opts, world: w, perCell: e.perCell, cells: map[cellKey]*cell{}}
 	pe.opts.Sensitivity = 0
+	pe.opts.Workers = max(1, workers)
 	for k, cl := range e.cells {
 		if !pt.affects(cl) {
 			pe.cells[k] = cl

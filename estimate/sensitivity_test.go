@@ -2,6 +2,8 @@ package estimate
 
 import (
 	"bytes"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,5 +54,25 @@ func TestSensitivityCountsALostBar(t *testing.T) {
 	r, text = runText(t, cascade(t, "BAR", "0.99"), Options{Sensitivity: 0.2})
 	if r.Sensitivity.BaselineClears || strings.Contains(text, "no longer clears") {
 		t.Errorf("no policy clears a 99%% bar, yet a move makes the closest no longer clear:\n%s", text)
+	}
+}
+
+// TestAvailabilityKnobMovesMeasured: the availability knob reads a model's availability as the
+// estimate has it, measured where measured, and moves it by scaling its error rate, rather
+// than replacing the measurement with the spec's figure moved.
+func TestAvailabilityKnobMovesMeasured(t *testing.T) {
+	r, _ := runText(t, twoModels, Options{Sensitivity: 0.2})
+	e := r.Sensitivity.est
+	c, a := e.spec.Categories[0], e.spec.Model("a")
+	e.world.measuredAvail = map[[2]string]float64{{c.Name, "a"}: 0.9}
+	k := e.availabilityKnob(a, func(cl *cell) bool { return slices.Contains(cl.models(), "a") })
+	if k.value != 0.9 {
+		t.Errorf("knob value %v, want the measured 0.9 (the spec says %v)", k.value, a.Resolved.Availability)
+	}
+	v := k.moved(1.2) // error rate +20%: 0.88
+	w := e.world.clone()
+	k.set(w, v)
+	if got := w.avail(c, a); math.Abs(got-0.88) > 1e-12 {
+		t.Errorf("after the move availability %v, want 0.88 (measured error rate 0.1 × 1.2)", got)
 	}
 }

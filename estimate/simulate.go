@@ -16,6 +16,7 @@ type simulation struct {
 
 	cost, judgeCost, delivered   float64
 	costSq, latSq                float64 // sums of squares, for standard errors
+	costFailed, costFailedSq     float64 // cost paid by requests that failed (outcome.costFailed)
 	good, bad, failed, flagged   float64
 	escalated, fellBack, retries float64
 	cuts                         float64 // calls cut by their timeout
@@ -52,7 +53,7 @@ func (p routePlan) simulateKeeping(n int, r *rand.Rand, keep bool) *simulation {
 				}
 			}
 		}
-		before := sim.cost
+		before, failedBefore := sim.cost, sim.failed
 		t, first := a.simulateOne(r, sim)
 		sim.hist.add(t)
 		sim.ttfb.add(first)
@@ -61,6 +62,10 @@ func (p routePlan) simulateKeeping(n int, r *rand.Rand, keep bool) *simulation {
 		}
 		c := sim.cost - before
 		sim.costSq += c * c
+		if sim.failed > failedBefore {
+			sim.costFailed += c
+			sim.costFailedSq += c * c
+		}
 		sim.latSq += t * t
 	}
 	sim.n = float64(n)

@@ -157,6 +157,12 @@ func TestTimeoutsClosedFormMatchesSimulation(t *testing.T) {
 			}
 			m := sim.cost / n
 			within(t, "cost", m, o.cost, math.Sqrt((sim.costSq/n-m*m)/n), 4.5)
+			m = sim.costFailed / n
+			se := math.Sqrt(math.Max(0, sim.costFailedSq/n-m*m) / n)
+			if o.failed > 0 {
+				se = math.Max(se, o.costFailed/o.failed/math.Sqrt(math.Max(1, o.failed*n)))
+			}
+			within(t, "cost paid by failed requests", m, o.costFailed, se, 4.5)
 			m = sim.hist.sum / n
 			within(t, "latency", m, o.latency, math.Sqrt((sim.latSq/n-m*m)/n), 4.5)
 			within(t, "cuts", sim.cuts/n, o.cuts, math.Sqrt(math.Max(o.cuts, 1e-6)/n)*2, 4.5)
@@ -202,8 +208,8 @@ func TestBeyondMatchesSampling(t *testing.T) {
 	}
 }
 
-// TestLatencyLongerThanTimeoutWarns: a model whose assumed median response time is longer
-// than its timeout is warned about, naming the model, the median and the timeout. Here the
+// TestLatencyLongerThanTimeoutWarns: a model most of whose calls take longer than its timeout
+// is warned about, naming the model, the share cut and the timeout. Here the
 // time to first token is well within it, but the category's 2,000 output tokens at 20 a
 // second are not: only the estimate, which knows the tokens, can tell.
 func TestLatencyLongerThanTimeoutWarns(t *testing.T) {
@@ -218,11 +224,30 @@ categories:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "model slow: assumed p50 response time 101s is longer than 30.0s, its provider's timeout"
+	want := "model slow: 100.00% of its calls take longer than 30.0s, its provider's timeout: most calls time out"
 	if !strings.Contains(strings.Join(r.Warnings, "\n"), want) {
 		t.Errorf("no warning %q in:\n%s", want, strings.Join(r.Warnings, "\n"))
 	}
 	if f := r.policy("spec").Total.PFailed; f < 0.99 {
 		t.Errorf("failed %.3f: nearly every call is cut", f)
+	}
+}
+
+// TestFewSlowSamplesDoNotWarn: samples [1s 1s 1s 1s 200s] average 40.8s, longer than the 30s
+// timeout, but only a fifth of the calls take longer: "most calls time out" would be false.
+func TestFewSlowSamplesDoNotWarn(t *testing.T) {
+	r, err := Run(context.Background(), parse(t, `version: 1
+name: samples
+providers: {sim: {type: simulated, timeout: 30s}}
+models:
+  m: {provider: sim, model: m-x, price: {input: 1, output: 4}, latency: {samples: [1s, 1s, 1s, 1s, 200s]}}
+categories:
+  - {name: c, share: 1, tokens: {in: 500, out: 100}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
+`), Options{Samples: 10_000, Today: testDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(r.Warnings, "\n"); strings.Contains(w, "time out") {
+		t.Errorf("a warning that most calls time out, where a fifth do:\n%s", w)
 	}
 }

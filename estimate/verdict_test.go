@@ -204,8 +204,9 @@ func TestRetryIndependenceIsStated(t *testing.T) {
 }
 
 // TestAssumedTTFBIsMarked: a time to first byte that rests on the 25% share assumed for models
-// without a ttft figure is marked, with a footnote naming them; one measured or derived from a
-// ttft figure, or a validated step's whole answer, is not.
+// without a ttft figure is marked, with a footnote naming them; one derived from a ttft
+// figure, or a validated step's whole answer, is not. Latency samples (the samples form, or
+// latencies measured under --measured) have no time to first byte either, so theirs is marked.
 func TestAssumedTTFBIsMarked(t *testing.T) {
 	r, text := runText(t, cascade(t, "ROUTE", "{model: mini}"), Options{})
 	if c := r.policy("spec").Categories[0]; len(c.TTFBAssumed) != 1 || c.TTFBAssumed[0] != "mini" {
@@ -217,5 +218,21 @@ func TestAssumedTTFBIsMarked(t *testing.T) {
 	r, text = runText(t, cascade(t), Options{})
 	if c := r.policy("spec").Categories[0]; len(c.TTFBAssumed) != 0 || strings.Contains(text, "time to first byte assumed") {
 		t.Errorf("a validated cascade's TTFB, its whole answer, is marked as assumed for %v:\n%s", c.TTFBAssumed, text)
+	}
+}
+
+// TestFailuresAreNoSavingInRiskOrOpportunities: without failure_impact, failed requests carry
+// no risk; neither the risk-adjusted comparison nor "which route to optimise first" may then
+// count them as a saving, as policies that clear are compared by their served cost.
+func TestFailuresAreNoSavingInRiskOrOpportunities(t *testing.T) {
+	src := strings.Replace(longContextSpec, "    failure_impact: {bad_answer: 3}\n", "", 1)
+	r, text := runText(t, src, Options{Samples: 20_000})
+	if r.RiskAdjusted == "all-strong" || strings.Contains(text, "all-strong is cheaper overall") {
+		t.Errorf("all-strong, cheaper only because it fails 19%% of requests, is called cheaper overall:\n%s", text)
+	}
+	for _, o := range r.OptimiseFirst {
+		if o.Better == "strong" {
+			t.Errorf("optimise first suggests strong, which fails 19%% of requests: %+v\n%s", o, text)
+		}
 	}
 }

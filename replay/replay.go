@@ -533,8 +533,17 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 	for _, r := range narrow {
 		r.Narrow = true
 	}
+	// A curve with a narrow point is Narrow as a whole: all its points, the wide ones too, are
+	// left out of the frontier, the cost at a quality and the calibration, as it is of AIQ.
 	for _, c := range rep.Curves {
 		c.Narrow = slices.ContainsFunc(c.Points, func(p *Result) bool { return p.Narrow })
+		if c.Narrow {
+			// Its narrow points Calibrate leaves out (and names) by their coverage; its wide
+			// ones are left out here.
+			inCurve := func(r *Result) bool { return slices.Contains(c.Points, r) }
+			wide = slices.DeleteFunc(wide, inCurve)
+			all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool { return inCurve(r) && !r.Narrow })
+		}
 	}
 	narrowNote(rep, widest)
 
@@ -720,7 +729,9 @@ func narrowNote(rep *Report, widest int) {
 	}
 	for _, c := range rep.Curves {
 		if c.Narrow {
-			ex = append(ex, Excluded{Name: fmt.Sprintf("the %s curve", c.Name), Items: c.Points[0].Items, Of: widest})
+			// The narrowest point's items: what makes the curve Narrow.
+			items := slices.MinFunc(c.Points, func(a, b *Result) int { return cmp.Compare(a.Items, b.Items) }).Items
+			ex = append(ex, Excluded{Name: fmt.Sprintf("the %s curve", c.Name), Items: items, Of: widest})
 		}
 	}
 	if len(ex) == 0 {

@@ -374,8 +374,10 @@ type Curve struct {
 	// AIQ is RouterBench's average improvement in quality of the curve (see AIQ), over the
 	// report's cost range; set by Run, and 0 for a Narrow curve.
 	AIQ float64 `json:"aiq"`
-	// Narrow is set by Run when the curve's points are Narrow (see Result): its APGR and CPT,
-	// measured against the pair on the curve's own items, stand; it has no AIQ.
+	// Narrow is set by Run when any of the curve's points is Narrow (see Result): its APGR and
+	// CPT, measured against the pair on the curve's own items, stand; it has no AIQ, and none
+	// of its points, the wide ones neither, enters the frontier, the cost at a quality or the
+	// calibration.
 	Narrow bool `json:"narrow,omitempty"`
 }
 

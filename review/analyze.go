@@ -149,8 +149,14 @@ func (a *analysis) category(i int) *CategoryView {
 	cv := &CategoryView{Name: c.Name, Route: base.Route, Requests: len(reqs)}
 	// The share comes first, untested: the mix test covers every share at once.
 	lo, hi := stats.Wilson(len(reqs), a.rep.Requests, a.conf)
+	// With pipelines the share is of model calls, derived from the pipelines' shares and the
+	// categories' own (spec.Category.Share), not written.
+	from := "spec"
+	if len(s.Pipelines) > 0 {
+		from = "spec (pipelines)"
+	}
 	cv.Comparisons = append(cv.Comparisons, &Comparison{Category: c.Name, Metric: "share", Unit: UnitRate,
-		Assumed: Num(c.Share), From: "spec", Measured: Num(ratio(len(reqs), a.rep.Requests)), Low: Num(lo), High: Num(hi), N: a.rep.Requests})
+		Assumed: Num(c.Share), From: from, Measured: Num(ratio(len(reqs), a.rep.Requests)), Low: Num(lo), High: Num(hi), N: a.rep.Requests})
 	if len(reqs) == 0 {
 		cv.Notes = append(cv.Notes, "no traffic in the window")
 		return cv

@@ -85,7 +85,8 @@ type Comparison struct {
 	// or UnitStatistic.
 	Unit string `json:"unit"`
 	// Assumed is the value the spec implies; From says where it comes from ("spec",
-	// "estimate", "budget", "earlier half"). For the traffic mix, whose Measured is the
+	// "spec (pipelines)" for a share derived from the pipelines, "estimate", "budget", "earlier
+	// half"). For the traffic mix, whose Measured is the
 	// chi-square statistic, Assumed is that statistic's expectation: its degrees of freedom.
 	Assumed Num    `json:"assumed"`
 	From    string `json:"assumed_from"`

@@ -442,3 +442,14 @@ func TestRunWritesMovedCacheHit(t *testing.T) {
 		t.Fatalf("the diff does not write the measured cache hit in place:\n%v", rep.Reestimate)
 	}
 }
+
+// TestPipelineShareIsDerived: with pipelines a category's share is of model calls, derived
+// from the pipelines' shares, not written: the share row says so.
+func TestPipelineShareIsDerived(t *testing.T) {
+	s := load(t, "../examples/rag-assistant.yaml")
+	rep := analyze(t, s, traffic(s, 5_000, 1, reviewtest.Traffic{}), Options{})
+	cmp := comparison(rep, s.Categories[0].Name, "", "share")
+	if cmp == nil || cmp.From != "spec (pipelines)" {
+		t.Errorf("share row %+v, want it from spec (pipelines)", cmp)
+	}
+}

@@ -474,23 +474,46 @@ func (c *checker) checkLatency(l *Latency, what string) {
 // request take, retries and fallbacks included.
 const DefaultRequestTimeout = 120 * time.Second
 
-// callLimit returns the longest a call to m may take in the gateway, the setting that bounds it
-// and how it is set: the model's timeout, else its provider's, cut at server.request_timeout
-// (DefaultRequestTimeout without one), which bounds the whole request.
+// CallBound returns the bound on one call to m in the gateway: the model's timeout, else its
+// provider's, cut at server.request_timeout (DefaultRequestTimeout without one), which bounds
+// the whole request. from says whose timeout m has, "model" or "provider" ("" when neither
+// sets one); byRequest that the bound is the request's timeout (m has no timeout of its own
+// shorter than it), so that a call cut by it leaves the request no time for another.
+func (s *Spec) CallBound(m *Model) (d time.Duration, from string, byRequest bool) {
+	req := s.Server.RequestTimeout.D()
+	if req <= 0 {
+		req = DefaultRequestTimeout
+	}
+	own := m.Timeout.D()
+	if own > 0 {
+		from = "model"
+	} else if m.Resolved.Provider != nil {
+		if own = m.Resolved.Provider.Timeout.D(); own > 0 {
+			from = "provider"
+		}
+	}
+	if own > 0 && own < req {
+		return own, from, false
+	}
+	return req, from, true
+}
+
+// callLimit returns the longest a call to m may take in the gateway (Spec.CallBound), the
+// setting that bounds it and how it is set.
 func (c *checker) callLimit(m *Model) (limit time.Duration, setting, how string) {
-	limit, setting, how = DefaultRequestTimeout, "server.request_timeout", FormatDuration(DefaultRequestTimeout)+" by default"
-	if t := c.spec.Server.RequestTimeout.D(); t > 0 {
-		how = FormatDuration(t)
-		limit = t
+	limit, from, byRequest := c.spec.CallBound(m)
+	if !byRequest {
+		setting = fmt.Sprintf("the timeout of model %q", m.Name)
+		if from == "provider" {
+			setting = fmt.Sprintf("the timeout of provider %q", m.Provider.Name)
+		}
+		return limit, setting, FormatDuration(limit)
 	}
-	own, ownSetting := m.Timeout.D(), fmt.Sprintf("the timeout of model %q", m.Name)
-	if own == 0 && m.Resolved.Provider != nil {
-		own, ownSetting = m.Resolved.Provider.Timeout.D(), fmt.Sprintf("the timeout of provider %q", m.Provider.Name)
+	setting, how = "server.request_timeout", FormatDuration(limit)
+	if c.spec.Server.RequestTimeout.D() <= 0 {
+		how += " by default"
 	}
-	if own > 0 && own < limit {
-		return own, ownSetting, FormatDuration(own)
-	}
-	if own == 0 {
+	if from == "" {
 		how += ", as neither the model nor its provider sets a timeout"
 	}
 	return limit, setting, how
@@ -536,7 +559,7 @@ func (c *checker) checkLatencyTimeout(m *Model, l *Latency, what string) {
 		}
 		slices.Sort(ds)
 		line := l.pos.Of("samples")
-		qs = [2]quantile{{"samples' median", ds[len(ds)/2], line}, {"samples' 95th percentile", ds[(len(ds)-1)*95/100], line}}
+		qs = [2]quantile{{"samples' median", l.StatedMedian(), line}, {"samples' 95th percentile", ds[(len(ds)-1)*95/100], line}}
 		hint = ""
 	default:
 		return
@@ -1093,7 +1116,7 @@ func (c *checker) checkPolicyValidation(cat *Category, r *Route, label string) {
 
 // checkZeroPassRates warns about a pass rate of exactly 0 assumed for a model that a category's
 // route, its fallbacks or a named policy's route for it uses: every answer of the model counts
-// as bad. A worksheet import writes 0 where the sheet gives no pass rate.
+// as bad, which is most likely a slip for an unknown pass rate.
 func (c *checker) checkZeroPassRates() {
 	for _, cat := range c.spec.Categories {
 		if cat.Route == nil {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clearbar/clearbar/catalog"
 )
@@ -596,5 +597,30 @@ keys:
 	}
 	if !found {
 		t.Errorf("no warning at keys.yaml:17 (keys:) about admin keys alone; got %v", s.Warnings)
+	}
+}
+
+// TestCallBound: a call is bounded by the model's timeout, else its provider's, when shorter
+// than the request's (server.request_timeout, DefaultRequestTimeout by default); else by the
+// request's, which then leaves the request no time for another call.
+func TestCallBound(t *testing.T) {
+	prov := &Provider{Timeout: Duration(200 * time.Second)}
+	for _, tc := range []struct {
+		name      string
+		s         *Spec
+		m         *Model
+		d         time.Duration
+		from      string
+		byRequest bool
+	}{
+		{"model's", &Spec{}, &Model{Timeout: Duration(30 * time.Second), Resolved: ResolvedModel{Provider: prov}}, 30 * time.Second, "model", false},
+		{"provider's, longer than the request's", &Spec{}, &Model{Resolved: ResolvedModel{Provider: prov}}, DefaultRequestTimeout, "provider", true},
+		{"provider's, shorter", &Spec{Server: Server{RequestTimeout: Duration(300 * time.Second)}}, &Model{Resolved: ResolvedModel{Provider: prov}}, 200 * time.Second, "provider", false},
+		{"none", &Spec{}, &Model{}, DefaultRequestTimeout, "", true},
+	} {
+		d, from, byRequest := tc.s.CallBound(tc.m)
+		if d != tc.d || from != tc.from || byRequest != tc.byRequest {
+			t.Errorf("%s: CallBound = %v, %q, %v; want %v, %q, %v", tc.name, d, from, byRequest, tc.d, tc.from, tc.byRequest)
+		}
 	}
 }

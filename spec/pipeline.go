@@ -123,23 +123,34 @@ func (c *checker) checkPipelines() {
 	for _, cat := range s.Categories {
 		cat.Share = Prob(calls[cat.Name] / k)
 	}
-	v := &s.Volume
-	switch {
-	case v.PerDay > 0:
-		v.PerDay = min(times(v.PerDay, k), MaxPerDay)
-	case v.PerMonth > 0:
-		v.PerMonth = times(v.PerMonth, k)
-	default:
-		v.PerMonth = times(DefaultMonthlyVolume, k)
+	// Volume counts the calls a month the user requests make (CallsPerMonth), per_month
+	// whatever the spec writes; UserVolume keeps what it writes, or that it writes none.
+	perMonth, capped := s.callsPerMonth(s.UserVolume.Monthly())
+	if capped {
+		c.warnf(s.pos.Of("volume"), "volume: %s user requests a month, at %s model calls each, make more calls than the estimate can count: it counts %s calls a month; write the real volume",
+			groupDigits(s.UserVolume.Monthly()), strconv.FormatFloat(k, 'g', 4, 64), groupDigits(perMonth))
 	}
+	s.Volume = Volume{PerMonth: perMonth, pos: s.Volume.pos}
 }
 
-// times returns n × k rounded, at most math.MaxInt64.
-func times(n int64, k float64) int64 {
-	if x := math.Round(float64(n) * k); x < math.MaxInt64 {
-		return int64(x)
+// CallsPerMonth returns the model calls a month that userPerMonth user requests make:
+// userPerMonth × CallsPerRequest, rounded, at most math.MaxInt64; as many without pipelines.
+// Volume is CallsPerMonth(UserVolume.Monthly()); an estimate for another volume of user
+// requests converts it so.
+func (s *Spec) CallsPerMonth(userPerMonth int64) int64 {
+	n, _ := s.callsPerMonth(userPerMonth)
+	return n
+}
+
+func (s *Spec) callsPerMonth(userPerMonth int64) (n int64, capped bool) {
+	k := s.CallsPerRequest()
+	if k == 1 {
+		return userPerMonth, false
 	}
-	return math.MaxInt64
+	if x := math.Round(float64(userPerMonth) * k); x < math.MaxInt64 {
+		return int64(x), false
+	}
+	return math.MaxInt64, true
 }
 
 // pipelinesText describes a spec's traffic with pipelines, for the routing document: "20,000

@@ -57,9 +57,10 @@ func TestPipelineSharesOfCalls(t *testing.T) {
 		t.Fatalf("a step without share: %v", err)
 	}
 
-	// A volume per day is multiplied as it is written; none, the default one.
+	// A volume per day is converted by its monthly figure (calls per month); none, the
+	// default one.
 	s, err = parseEdited(t, Options{}, withPipeline("{per_month: 1000}", "{per_day: 50}")...)
-	if err != nil || s.Volume.PerDay != 90 || s.Volume.PerMonth != 0 || s.UserVolume.PerDay != 50 {
+	if err != nil || s.Volume.PerDay != 0 || s.Volume.PerMonth != 2700 || s.UserVolume.PerDay != 50 {
 		t.Fatalf("per day: calls %+v, user requests %+v, %v", s.Volume, s.UserVolume, err)
 	}
 	s, _ = parseEdited(t, Options{}, withPipeline("volume: {per_month: 1000}\n", "")...)
@@ -117,5 +118,35 @@ func TestPipelineSharesWithoutPipelines(t *testing.T) {
 	// Shares short of 1 are not blamed on a step's own share: setting it to 0 would not help.
 	if err == nil || strings.Contains(err.Error(), "pipeline step") {
 		t.Errorf("shares short of 1 with the hint for shares over 1: %v", err)
+	}
+}
+
+// TestPipelineVolumePerDay: a volume per day converts to calls a month once, as any other
+// volume of user requests does (CallsPerMonth of its monthly figure), not rounded per day
+// first: 5,001 a day are 150,030 user requests a month, 1.8 calls each.
+func TestPipelineVolumePerDay(t *testing.T) {
+	s, err := parseEdited(t, Options{}, withPipeline("volume: {per_month: 1000}", "volume: {per_day: 5001}")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(math.Round(150_030 * 1.8))
+	if got := s.Volume.Monthly(); got != want || s.CallsPerMonth(s.UserVolume.Monthly()) != want {
+		t.Errorf("calls a month %d (CallsPerMonth %d), want %d; user requests %d", got, s.CallsPerMonth(s.UserVolume.Monthly()), want, s.UserVolume.Monthly())
+	}
+}
+
+// TestPipelineVolumeCapWarns: user requests whose calls a month overflow are counted at the
+// largest volume, and a warning says so rather than capping silently.
+func TestPipelineVolumeCapWarns(t *testing.T) {
+	s, err := parseEdited(t, Options{}, withPipeline("volume: {per_month: 1000}", "volume: {per_month: 9000000000000000000}")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned bool
+	for _, w := range s.Warnings {
+		warned = warned || strings.Contains(w.Error(), "make more calls than the estimate can count")
+	}
+	if s.Volume.Monthly() != math.MaxInt64 || !warned {
+		t.Errorf("calls a month %d, warnings %q: want the largest volume, and a warning", s.Volume.Monthly(), s.Warnings)
 	}
 }

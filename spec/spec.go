@@ -86,8 +86,8 @@ type Review struct {
 // set; when neither is, [DefaultMonthlyVolume] is used and a warning says so. A spec's volume:
 // counts user requests; without pipelines each is one model call. With pipelines, a user
 // request makes [Spec.CallsPerRequest] calls on average: Spec.UserVolume is the volume as
-// written, and Spec.Volume the calls, each field of it (per_month or per_day, or per_month
-// when neither is written) the written one times CallsPerRequest, rounded.
+// written, and Spec.Volume the calls a month they make, per_month: [Spec.CallsPerMonth] of
+// UserVolume's monthly figure (the default's when the spec writes none).
 type Volume struct {
 	PerMonth int64 `yaml:"per_month"`
 	PerDay   int64 `yaml:"per_day"`

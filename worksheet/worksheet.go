@@ -355,7 +355,7 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 		LatencyBudget: formatBudget(c.LatencyBudget),
 		Why:           c.Why,
 		FailureImpact: formatImpact(c.FailureImpact),
-		Volume:        formatVolume(s.Volume),
+		Volume:        formatVolume(s),
 	}
 	if c.QualityBar != nil {
 		r.QualityThreshold = formatFloat(float64(*c.QualityBar))
@@ -760,8 +760,15 @@ const (
 	impactFailedRequest = "failed request"
 )
 
-// formatVolume writes the spec's volume for the "volume" column; "" when it states none.
-func formatVolume(v spec.Volume) string {
+// formatVolume writes the spec's volume for the "volume" column; "" when it states none. With
+// pipelines it is the calls a month the user requests make (spec.Spec.Volume), as the shares
+// are of calls; "" when the spec states no volume, though the loader sets the calls the
+// default volume makes: the volume stays assumed.
+func formatVolume(s *spec.Spec) string {
+	if len(s.Pipelines) > 0 && s.UserVolume.PerMonth == 0 && s.UserVolume.PerDay == 0 {
+		return ""
+	}
+	v := s.Volume
 	switch {
 	case v.PerMonth > 0:
 		return strconv.FormatInt(v.PerMonth, 10) + " " + volumePerMonth

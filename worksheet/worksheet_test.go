@@ -830,17 +830,36 @@ func TestFormulaCellsEscaped(t *testing.T) {
 // TestFailureImpactAndVolume: a worksheet carries each category's failure impact and the
 // spec's volume, per day as per month, so that risk and monthly figures survive the round
 // trip, and a hand-written sheet may word them freely.
+// TestPipelineVolumeAssumedStaysAssumed: a pipeline spec without a volume exports none, though
+// the loader sets the calls the default volume makes.
+func TestPipelineVolumeAssumedStaysAssumed(t *testing.T) {
+	y, err := os.ReadFile("../examples/rag-assistant.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(y), "volume: {per_day: 20000}", "", 1)
+	s, err := spec.Parse([]byte(src), "rag.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formatVolume(s); got != "" {
+		t.Errorf("volume cell %q for a spec that states none, want empty", got)
+	}
+}
+
 func TestFailureImpactAndVolume(t *testing.T) {
 	s := load(t, "../examples/rag-assistant.yaml")
 	rows, err := Rows(s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows[0].Volume != "40000 per day" {
-		t.Errorf("volume cell %q, want 40000 per day (the spec's per_day)", rows[0].Volume)
+	// With pipelines the sheet's shares are of model calls, and so is its volume: 20,000
+	// questions a day, two calls each, are 1,200,000 calls a month.
+	if rows[0].Volume != "1200000 per month" {
+		t.Errorf("volume cell %q, want 1200000 per month (the calls the spec's 20,000 questions a day make)", rows[0].Volume)
 	}
 	_, back := reimport(t, export(t, s), "../examples/imported.yaml")
-	if got, want := formatVolume(back.Volume), formatVolume(s.Volume); got != want {
+	if got, want := formatVolume(back), formatVolume(s); got != want {
 		t.Errorf("volume %q after the round trip, want %q", got, want)
 	}
 	for i, c := range s.Categories {
