@@ -927,3 +927,37 @@ func BenchmarkAnthropicWriterChunk(b *testing.B) {
 		}
 	}
 }
+
+// TestLegacyFunctionsConversationOnAnthropic: a client of the deprecated functions API on an
+// Anthropic route gets message.function_call (which has no id), and its next turn, carrying
+// that call and a function message with the result, goes to Anthropic as a tool_use and the
+// tool_result answering it, with an id made up for the pair.
+func TestLegacyFunctionsConversationOnAnthropic(t *testing.T) {
+	e := newAntEnv(t, "")
+	post := func(body string) (int, []byte) {
+		t.Helper()
+		resp, err := e.srv.Client().Post(e.srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, antBody(t, resp)
+	}
+	fns := `"functions":[{"name":"weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}]`
+	ask := `{"role":"user","content":"Weather in Paris?"}`
+	code, b := post(`{"model":"clearbar/an",` + fns + `,"messages":[` + ask + `]}`)
+	msg := gjson.GetBytes(b, "choices.0.message")
+	if code != 200 || msg.Get("function_call.name").Str != "weather" {
+		t.Fatalf("first turn: %d %s", code, b)
+	}
+	// The client sends back the assistant message as it got it, and the function's result.
+	code, b = post(`{"model":"clearbar/an",` + fns + `,"messages":[` + ask + `,` + msg.Raw + `,{"role":"function","name":"weather","content":"sunny"}]}`)
+	if code != 200 || gjson.GetBytes(b, "choices.0.message.content").Str != "Bonjour" {
+		t.Fatalf("follow-up turn: %d %s", code, b)
+	}
+	up := gjson.ParseBytes(e.an.last(t).Body)
+	use, result := up.Get("messages.1.content.#(type==tool_use)"), up.Get("messages.2.content.0")
+	if use.Get("name").Str != "weather" || use.Get("input.city").Str != "Paris" || use.Get("id").Str == "" ||
+		result.Get("type").Str != "tool_result" || result.Get("tool_use_id").Str != use.Get("id").Str || result.Get("content").Str != "sunny" {
+		t.Errorf("upstream messages %s", up.Get("messages").Raw)
+	}
+}

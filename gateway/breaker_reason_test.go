@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,5 +41,38 @@ func TestHalfOpenProbeInFlightReason(t *testing.T) {
 	f.post(t, hello).Body.Close()
 	if d := f.rec.last(); len(d.Skipped) != 1 || d.Skipped[0].Reason != "circuit breaker open" {
 		t.Errorf("open breaker: skipped %+v", d.Skipped)
+	}
+}
+
+// TestBreakerWaitCountsOnlyBreakerSkips: a request too long for small goes to big, whose
+// breaker is open: the plan fails open on it, and it fails. The retry-after-ms the client
+// gets is when big's breaker lets a call through, not when small's does: small was left out
+// for its context window, and its breaker (opening sooner) says nothing of when trying again
+// helps.
+func TestBreakerWaitCountsOnlyBreakerSkips(t *testing.T) {
+	f := newFixture(t, nil)
+	f.b.behave = func(model string, n int) error {
+		return &clearbar.Error{Class: clearbar.Overloaded, Status: 503, Message: "overloaded"}
+	}
+	open := func(key string, at time.Time) {
+		b := f.gw.breakers.Get(key)
+		for range health.DefaultSettings().ConsecutiveFailures {
+			done, _ := b.Allow(at)
+			done(clearbar.Overloaded, at)
+		}
+	}
+	cooldown := health.DefaultSettings().Cooldown
+	open("a/small", time.Now().Add(-cooldown+time.Second)) // half-opens in a second
+	open("b/big", time.Now())                              // in the whole cooldown
+	long := `{"model":"clearbar/auto","messages":[{"role":"user","content":"` + strings.Repeat("word ", 1500) + `"}]}`
+	resp := f.post(t, long)
+	body := readAll(t, resp)
+	d := f.rec.last()
+	if d.Category != "long" || resp.StatusCode != 503 || f.b.Calls("gpt-4o") == 0 {
+		t.Fatalf("category %q status %d, big called %d times: %s", d.Category, resp.StatusCode, f.b.Calls("gpt-4o"), body)
+	}
+	ms, err := strconv.Atoi(resp.Header.Get("Retry-After-Ms"))
+	if err != nil || time.Duration(ms)*time.Millisecond < cooldown/2 {
+		t.Errorf("retry-after-ms %q: want big's breaker's wait, about %v (skipped %+v)", resp.Header.Get("Retry-After-Ms"), cooldown, d.Skipped)
 	}
 }

@@ -187,13 +187,15 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 // exhaust the stack of gjson's validator and end the process. Either failure is OpenAI's 400
 // invalid_json.
 func checkJSON(body []byte) *clearbar.Error {
-	switch jsonguard.Check(body) {
-	case nil:
+	err := jsonguard.Check(body)
+	if err == nil {
 		return nil
-	case jsonguard.ErrTooDeep:
-		return badRequest("", "invalid_json", "the request body nests arrays and objects more than %d levels deep, the gateway's limit", jsonguard.MaxDepth)
 	}
-	return badRequest("", "invalid_json", "the request body is not valid JSON")
+	msg := jsonguard.Describe(err, "the request body")
+	if err == jsonguard.ErrTooDeep {
+		msg += ", the gateway's limit"
+	}
+	return badRequest("", "invalid_json", "%s", msg)
 }
 
 // tooDeepText is the 400 for a string parameter whose text, which adapters parse as JSON
@@ -205,7 +207,9 @@ func tooDeepText(param string) *clearbar.Error {
 // decodeMessages reads the messages. Tool-call arguments, and the text of tool and function
 // messages, are JSON in a string that adapters parse (Gemini's args and functionResponse, an
 // Anthropic tool_use's input): text nesting more than jsonguard.MaxDepth levels is refused
-// here (tooDeepText), so that no parser after decoding meets it.
+// here (tooDeepText). The translators check such text with jsonguard themselves; this is a
+// second line of defence, which refuses it before routing, with a 400 that names the
+// parameter and says why.
 func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.Error {
 	if !v.IsArray() {
 		return badRequest("messages", "invalid_type", "messages must be an array")
@@ -603,8 +607,8 @@ func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 // tool_choice. The functions become Tools, with Functions set, so that routing, estimates,
 // validators and simulations see them as tools; function_call becomes ToolChoice: "none",
 // "auto", or {"name": …} naming one of the functions. As OpenAI does, each function is an
-// object with a name of a-z, A-Z, 0-9, underscores and dashes, at most 64 long, and
-// function_call needs functions. functions together with tools (withTools) is refused, as the
+// object with a name of a-z, A-Z, 0-9, underscores and dashes, at most 64 long, an empty
+// array is refused, and function_call needs functions. functions together with tools (withTools) is refused, as the
 // Anthropic translation refuses it: the answer cannot be in both forms.
 func decodeFunctions(r *clearbar.Request, functions, call gjson.Result, withTools bool) *clearbar.Error {
 	if !functions.Exists() || functions.Type == gjson.Null {
@@ -618,6 +622,10 @@ func decodeFunctions(r *clearbar.Request, functions, call gjson.Result, withTool
 		return badRequest("functions", "invalid_value", "Invalid value for 'functions': send tools or the deprecated functions, not both.")
 	case !functions.IsArray():
 		return invalidType("functions", "an array", functions)
+	case len(functions.Array()) == 0:
+		// As OpenAI does ("[] is too short - 'functions'"): an empty array would offer nothing
+		// yet mark the request as one for functions, which Gemini models refuse.
+		return badRequest("functions", "empty_array", "Invalid 'functions': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 	}
 	var err *clearbar.Error
 	var fns []clearbar.Tool
@@ -672,10 +680,7 @@ func decodeFunctions(r *clearbar.Request, functions, call gjson.Result, withTool
 		for _, f := range fns {
 			found = found || f.Name == name.Str
 		}
-		switch {
-		case !found && len(fns) == 0:
-			return badRequest("function_call", "invalid_value", "Invalid value for 'function_call': function %q is named, but the request's functions are empty.", name.Str)
-		case !found:
+		if !found {
 			return badRequest("function_call", "invalid_value", "Invalid value for 'function_call': function %q is not among the request's functions (%s).", name.Str, toolNames(fns))
 		}
 		r.ToolChoice = name.Str

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -391,7 +392,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 		for retries := 0; ; {
 			done, ok := g.breakers.Get(route.Key(m)).Allow(g.now())
 			if !ok && len(cands) > 1 {
-				d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: "circuit breaker open"})
+				d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: breakerOpenReason})
 				if r.primary == nil {
 					r.primary = &clearbar.Error{Class: clearbar.Overloaded, Status: 503, Message: "every candidate's circuit breaker is open", Provider: m.Provider.Name, Model: m.Name}
 				}
@@ -460,12 +461,8 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 // float32 values, little-endian, back to back (what openai-node and openai-go decode); floats
 // are written in the shortest form that reads back as the same float32.
 func convertEmbeddings(body []byte, want string) ([]byte, error) {
-	switch jsonguard.Check(body) {
-	case nil:
-	case jsonguard.ErrTooDeep:
-		return nil, fmt.Errorf("the embeddings answer nests arrays and objects more than %d levels deep", jsonguard.MaxDepth)
-	default:
-		return nil, fmt.Errorf("the embeddings answer is not valid JSON")
+	if msg := jsonguard.Describe(jsonguard.Check(body), "the embeddings answer"); msg != "" {
+		return nil, errors.New(msg)
 	}
 	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
 	data := root.Get("data")

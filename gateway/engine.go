@@ -141,7 +141,7 @@ func (r *run) begin(st *route.Step, step, cand int, retried bool, waited time.Du
 	now := r.g.now()
 	done, ok := b.Allow(now)
 	if !ok && !r.lastResort(step, cand) {
-		reason := "circuit breaker open (opened during the request)"
+		reason := breakerOpenedReason
 		if b.State(now) == health.HalfOpen {
 			reason = route.ProbeInFlight
 		}

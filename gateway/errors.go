@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/health"
+	"github.com/clearbar/clearbar/internal/errfield"
 	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/route"
 )
@@ -90,46 +90,14 @@ func nullable(s string) *string {
 }
 
 // relayed returns v, the type, code or param of e, as a client may see it: a field an upstream
-// wrote (e names a provider) only when safeField passes it, else "".
+// wrote (e names a provider) only when errfield.Safe passes it, else "". Adapters remove their
+// own keys from these fields with the same rule (inflight's Keys.Field); this is the gateway's
+// last check, for any adapter.
 func relayed(e *clearbar.Error, v string) string {
-	if e.Provider != "" && !safeField(v) {
+	if e.Provider != "" && !errfield.Safe(v) {
 		return ""
 	}
 	return v
-}
-
-// safeField reports whether a type, code or param an upstream wrote may be relayed to a
-// client: at most 64 characters of those such names use (letters, digits, _ . - [ ]), and no
-// part between separators that mixes letters and digits over 8 characters or has over 12
-// digits, as keys and tokens do ("tk_live_9f8e7d6c5b4a3210"). Adapters remove their own keys
-// from these fields; this is the gateway's last check, for any adapter.
-func safeField(v string) bool {
-	if len(v) > 64 {
-		return false
-	}
-	letters, digits := 0, 0
-	for i := 0; i <= len(v); i++ {
-		var c byte
-		if i < len(v) {
-			c = v[i]
-		}
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-			letters++
-			continue
-		case '0' <= c && c <= '9':
-			digits++
-			continue
-		case i < len(v) && !strings.ContainsRune("_.-[]", rune(c)):
-			return false
-		}
-		// The end of a part.
-		if letters > 0 && digits > 0 && letters+digits > 8 || digits > 12 {
-			return false
-		}
-		letters, digits = 0, 0
-	}
-	return true
 }
 
 // errorJSON renders an error in OpenAI's envelope.
@@ -190,7 +158,9 @@ func writeError(w http.ResponseWriter, err error) int {
 //   - a request whose plan the gateway already exhausted (its own retries and fallbacks all
 //     failed; see exhaustedError) with a status SDKs would retry: x-should-retry: false, so that
 //     the client does not run the whole plan again two more times at once, and retry-after-ms
-//     saying when trying again makes sense (the upstream's wait, else DefaultExhaustedRetryAfter);
+//     saying when trying again makes sense (the upstream's wait, else, when every candidate was
+//     left out for its circuit breaker, when the first of those lets a call through, else
+//     DefaultExhaustedRetryAfter);
 //   - a request whose every candidate was left out for its circuit breaker (the plan failed
 //     open on one of them, or called none; see breakersOpenError) with a status SDKs would
 //     retry: retry-after-ms saying when the first of those breakers lets a call through (or
@@ -263,6 +233,23 @@ type breakersOpenError struct {
 	wait time.Duration
 }
 
+// Reasons a decision records for a model left out for its circuit breaker (route.ProbeInFlight
+// is another).
+const (
+	breakerOpenReason   = "circuit breaker open"
+	breakerOpenedReason = "circuit breaker open (opened during the request)"
+)
+
+// breakerSkip reports whether a skip's reason is a circuit breaker's (open, opened during the
+// request, half-open with its probe in flight), or the plan's failing open on the model.
+func breakerSkip(reason string) bool {
+	switch reason {
+	case breakerOpenReason, breakerOpenedReason, route.ProbeInFlight, route.FailedOpen:
+		return true
+	}
+	return false
+}
+
 func (e *breakersOpenError) Error() string { return e.err.Error() }
 func (e *breakersOpenError) Unwrap() error { return e.err }
 
@@ -294,17 +281,22 @@ func (r *run) exhaustedError(err error) error {
 }
 
 // breakerWait reports whether every candidate of the plan was left out for its circuit
-// breaker (each is among the decision's skipped models: the one a plan that failed open kept
-// is too), and if so how long until the first breaker of a skipped model lets a call through:
-// the time until an open one half-opens, else DefaultExhaustedRetryAfter (a half-open breaker
-// whose probe is in flight, or breakers closed since).
+// breaker (each is among the decision's models skipped for one, see breakerSkip: the one a
+// plan that failed open kept is too), and if so how long until the first breaker of those
+// models lets a call through: the time until an open one half-opens, else
+// DefaultExhaustedRetryAfter (a half-open breaker whose probe is in flight, or breakers
+// closed since). Models skipped for another reason (a context window too small, an input or
+// a parameter they cannot take, a score's start) do not count: their breakers say nothing of
+// when trying again helps.
 func (r *run) breakerWait() (time.Duration, bool) {
 	if r.plan == nil || len(r.d.Skipped) == 0 {
 		return 0, false
 	}
 	skipped := make(map[string]bool, len(r.d.Skipped))
 	for _, s := range r.d.Skipped {
-		skipped[s.Model] = true
+		if breakerSkip(s.Reason) {
+			skipped[s.Model] = true
+		}
 	}
 	n := 0
 	for _, st := range r.plan.Steps {

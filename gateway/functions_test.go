@@ -48,7 +48,6 @@ func TestDecodeFunctions(t *testing.T) {
 		{"function_call naming a function, given before the functions",
 			`"function_call":{"name":"get_time"},"functions":[` + fnWeather + `,` + fnClock + `]`, []string{"get_weather", "get_time"}, "get_time"},
 		{"function_call null is not set", `"functions":[` + fnWeather + `],"function_call":null`, []string{"get_weather"}, ""},
-		{"an empty functions array offers nothing", `"functions":[]`, nil, ""},
 	}
 	for _, tt := range tests {
 		body := []byte(`{"model":"m",` + tt.fields + `,` + fnAsk + `}`)
@@ -124,8 +123,10 @@ func TestDecodeFunctionsErrors(t *testing.T) {
 		{"parameters that are not an object", `"functions":[{"name":"f","parameters":"{}"}]`, "functions[0].parameters", "invalid_type", "expected an object"},
 		{"function_call naming an unknown function", `"functions":[` + fnWeather + `,` + fnClock + `],"function_call":{"name":"get_wether"}`,
 			"function_call", "invalid_value", `"get_wether" is not among the request's functions (get_weather, get_time)`},
+		{"an empty functions array, as OpenAI refuses it: it offers nothing", `"functions":[]`,
+			"functions", "empty_array", "empty array"},
 		{"function_call naming a function of empty functions", `"functions":[],"function_call":{"name":"f"}`,
-			"function_call", "invalid_value", "functions are empty"},
+			"functions", "empty_array", "empty array"},
 		{"function_call required is tool_choice's, not function_call's", `"functions":[` + fnWeather + `],"function_call":"required"`,
 			"function_call", "invalid_value", "Supported values are: 'none' and 'auto'"},
 		{"function_call without a name", `"functions":[` + fnWeather + `],"function_call":{}`,

@@ -685,7 +685,7 @@ func (b breakerView) Allow(key string) (func(clearbar.FailureClass), bool) {
 
 func (b breakerView) Open(key string) (bool, string) {
 	if b.g.breakers.Get(key).State(b.g.now()) == health.Open {
-		return true, "circuit breaker open"
+		return true, breakerOpenReason
 	}
 	return false, ""
 }

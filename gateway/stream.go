@@ -169,15 +169,15 @@ func (r *run) trailers(h http.Header) {
 // buffered is a stream read to its end before validation, replayed as a clearbar.Stream.
 type buffered struct {
 	chunks [][]byte
-	texts  []string
+	texts  []string // each chunk's text; the answer's is their concatenation (response)
 	i      int
 	cur    clearbar.Chunk
 	usage  clearbar.Usage
-	text   strings.Builder
 	finish string
 	calls  map[int]*bufferedCall
 	order  []int
-	// size is the bytes of the chunks held, at most maxBuffered.
+	// size is the bytes held, at most maxBuffered: the chunks, their text and the tool calls'
+	// reassembled arguments.
 	size int
 	// sent is the bytes of content, reasoning and tool-call arguments, counted as relay counts them.
 	sent int
@@ -189,26 +189,37 @@ type bufferedCall struct {
 	args     strings.Builder
 }
 
-// maxBuffered bounds the chunk bytes of a stream buffered for validation: 64 MiB, the bound
-// provider/internal/inflight.MaxAnswer puts on an answer that is not streamed.
+// maxBuffered bounds the bytes a stream buffered for validation holds (its chunks, their text
+// and its tool calls' arguments): 64 MiB, the bound provider/internal/inflight.MaxAnswer puts
+// on an answer that is not streamed.
 const maxBuffered = 64 << 20
 
-// bufferStream reads the rest of s (whose first chunk is current) into memory. A stream whose
-// chunks add up to more than maxBuffered bytes fails as BadResponse. The tool calls are
-// reassembled from the choice's delta.tool_calls, or, in a stream answering the deprecated
-// functions, from delta.function_call, which is the call at index 0.
+// maxStreamCalls bounds the tool calls (a choice's call indexes) a stream's answer may make:
+// each is tracked apart (argsGuard, bufferStream), and no real answer makes a thousand.
+const maxStreamCalls = 1024
+
+// errTooManyCalls is the failure of a stream whose answer makes more than maxStreamCalls
+// tool calls.
+func errTooManyCalls() *clearbar.Error {
+	return &clearbar.Error{Class: clearbar.BadResponse,
+		Message: fmt.Sprintf("the streamed answer makes more than %d tool calls, the most the gateway tracks", maxStreamCalls)}
+}
+
+// bufferStream reads the rest of s (whose first chunk is current) into memory. A stream that
+// makes the buffer hold more than maxBuffered bytes (its chunks, their text and the tool
+// calls' arguments), or more than maxStreamCalls tool calls, fails as BadResponse. The tool
+// calls are reassembled from the choice's delta.tool_calls, or, in a stream answering the
+// deprecated functions, from delta.function_call, which is the call at index 0.
 func bufferStream(s clearbar.Stream) (*buffered, error) {
 	defer s.Close()
 	b := &buffered{i: -1, calls: map[int]*bufferedCall{}}
 	for {
 		c := s.Chunk()
-		if b.size += len(c.Data); b.size > maxBuffered {
-			return b, &clearbar.Error{Class: clearbar.BadResponse,
-				Message: "the streamed answer is larger than 64 MiB, the most the gateway buffers to validate an answer"}
+		if b.size += len(c.Data) + len(c.Text); b.size > maxBuffered {
+			return b, errTooLarge()
 		}
 		b.chunks = append(b.chunks, append([]byte(nil), c.Data...))
 		b.texts = append(b.texts, c.Text)
-		b.text.WriteString(c.Text)
 		b.sent += len(c.Text) + c.Reasoning + toolArgBytes(c)
 		if c.FinishReason != "" {
 			b.finish = c.FinishReason
@@ -217,13 +228,17 @@ func bufferStream(s clearbar.Stream) (*buffered, error) {
 			b.usage = *c.Usage
 		}
 		if mayCall(c) {
+			var err *clearbar.Error
 			delta := gjson.GetBytes(c.Data, "choices.0.delta")
 			delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
-				b.addCall(int(tc.Get("index").Int()), tc.Get("id").Str, tc.Get("function.name").Str, tc.Get("function.arguments").Str)
-				return true
+				err = b.addCall(int(tc.Get("index").Int()), tc.Get("id").Str, tc.Get("function.name").Str, tc.Get("function.arguments").Str)
+				return err == nil
 			})
-			if fc := delta.Get("function_call"); fc.IsObject() {
-				b.addCall(0, "", fc.Get("name").Str, fc.Get("arguments").Str)
+			if fc := delta.Get("function_call"); fc.IsObject() && err == nil {
+				err = b.addCall(0, "", fc.Get("name").Str, fc.Get("arguments").Str)
+			}
+			if err != nil {
+				return b, err
 			}
 		}
 		if !s.Next() {
@@ -233,11 +248,24 @@ func bufferStream(s clearbar.Stream) (*buffered, error) {
 	return b, s.Err()
 }
 
+// errTooLarge is the failure of a stream too large to buffer (maxBuffered).
+func errTooLarge() *clearbar.Error {
+	return &clearbar.Error{Class: clearbar.BadResponse,
+		Message: "the streamed answer is larger than 64 MiB, the most the gateway buffers to validate an answer"}
+}
+
 // addCall adds a fragment of the call at index idx: its id and name when given, and a piece
-// of its arguments.
-func (b *buffered) addCall(idx int, id, name, args string) {
+// of its arguments, which count towards maxBuffered. It fails past maxStreamCalls calls or
+// maxBuffered bytes.
+func (b *buffered) addCall(idx int, id, name, args string) *clearbar.Error {
+	if b.size += len(args); b.size > maxBuffered {
+		return errTooLarge()
+	}
 	call, ok := b.calls[idx]
 	if !ok {
+		if len(b.calls) >= maxStreamCalls {
+			return errTooManyCalls()
+		}
 		call = &bufferedCall{}
 		b.calls[idx] = call
 		b.order = append(b.order, idx)
@@ -249,17 +277,20 @@ func (b *buffered) addCall(idx int, id, name, args string) {
 		call.name = name
 	}
 	call.args.WriteString(args)
+	return nil
 }
 
-// mayCall reports whether a chunk may carry part of a tool call: whether it has a member named
-// tool_calls or function_call (a string with those words in it has its quotes escaped).
+// mayCall reports whether a chunk may carry part of a tool call: whether it holds "tool_calls"
+// or "function_call" with their quotes, a member of that name or a string value equal to it
+// (a string with those words inside it has its quotes escaped). A false match only costs a
+// parse that finds no call.
 func mayCall(c *clearbar.Chunk) bool {
 	return bytes.Contains(c.Data, []byte(`"tool_calls"`)) || bytes.Contains(c.Data, []byte(`"function_call"`))
 }
 
 // response is the buffered answer as validators see it.
 func (b *buffered) response() *clearbar.Response {
-	ch := clearbar.Choice{Text: b.text.String(), FinishReason: b.finish}
+	ch := clearbar.Choice{Text: strings.Join(b.texts, ""), FinishReason: b.finish}
 	for _, i := range b.order {
 		c := b.calls[i]
 		ch.ToolCalls = append(ch.ToolCalls, clearbar.ToolCall{ID: c.id, Name: c.name, Arguments: c.args.String()})
@@ -651,10 +682,12 @@ func toolArgBytes(c *clearbar.Chunk) int {
 
 // argsGuard is an upstream's stream that fails, as BadResponse, once the arguments of one of
 // its tool calls, added up across their fragments, nest arrays and objects more than
-// jsonguard.MaxDepth levels deep: translators parse the arguments as they accumulate (an
-// Anthropic client's tool_use input) with gjson's validator, which recurses once per level
-// and, deep enough, ends the process. Chunks without arguments pass at the cost of one
-// bytes.Contains.
+// jsonguard.MaxDepth levels deep, or once it makes more than maxStreamCalls tool calls (each
+// is tracked apart). Translators that parse the arguments as they accumulate (an Anthropic
+// client's tool_use input) check them with jsonguard first, and refuse what is too deep
+// rather than recurse into it; the guard is a second line of defence that fails the stream
+// early, at the fragment that goes too deep, with a message that says why. Chunks without
+// arguments pass at the cost of one bytes.Contains.
 type argsGuard struct {
 	clearbar.Stream
 	nesting map[callKey]*jsonguard.Nesting
@@ -687,14 +720,17 @@ func (g *argsGuard) Next() bool {
 		return !deep
 	})
 	if deep {
-		g.err = &clearbar.Error{Class: clearbar.BadResponse,
-			Message: fmt.Sprintf("a tool call's streamed arguments nest arrays and objects more than %d levels deep", jsonguard.MaxDepth)}
+		if g.err == nil {
+			g.err = &clearbar.Error{Class: clearbar.BadResponse,
+				Message: jsonguard.Describe(jsonguard.ErrTooDeep, "a tool call's streamed arguments")}
+		}
 		return false
 	}
 	return true
 }
 
-// add adds a fragment to the arguments of call k, reporting whether they are now too deep.
+// add adds a fragment to the arguments of call k, reporting whether they are now too deep,
+// or whether k would be the stream's call past maxStreamCalls (then g.err says so).
 func (g *argsGuard) add(k callKey, fragment string) bool {
 	if fragment == "" {
 		return false
@@ -704,6 +740,10 @@ func (g *argsGuard) add(k callKey, fragment string) bool {
 	}
 	n := g.nesting[k]
 	if n == nil {
+		if len(g.nesting) >= maxStreamCalls {
+			g.err = errTooManyCalls()
+			return true
+		}
 		n = new(jsonguard.Nesting)
 		g.nesting[k] = n
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -85,22 +86,64 @@ func (s *repeatStream) Err() error             { return nil }
 func (s *repeatStream) Close() error           { return nil }
 
 // TestBufferStreamCap: a validated stream is buffered up to maxBuffered bytes, the bound on an
-// answer that is not streamed; past it, it fails as BadResponse.
+// answer that is not streamed, counting what the buffer holds: each chunk and its text; past
+// it, it fails as BadResponse.
 func TestBufferStreamCap(t *testing.T) {
 	const size = 1 << 20
-	c := oaChunk(`[{"index":0,"delta":{"content":"` + strings.Repeat("x", size-200) + `"}}]`)
-	c.Data = append(c.Data, bytes.Repeat([]byte(" "), size-len(c.Data))...)
+	c := oaChunk(`[{"index":0,"delta":{"content":"` + strings.Repeat("x", size/2-200) + `"}}]`)
+	c.Data = append(c.Data, bytes.Repeat([]byte(" "), size/2-len(c.Data))...)
+	if held := len(c.Data) + len(c.Text); held > size || held < size-400 {
+		t.Fatalf("a chunk holds %d bytes", held)
+	}
 	// The first chunk is current already, as awaitAnswer leaves it: n more follow.
 	if _, err := bufferStream(&repeatStream{chunk: c, n: maxBuffered/size - 1}); err != nil {
 		t.Errorf("64 MiB: %v", err)
 	}
-	b, err := bufferStream(&repeatStream{chunk: c, n: maxBuffered / size})
+	b, err := bufferStream(&repeatStream{chunk: c, n: maxBuffered/size + 1})
 	var e *clearbar.Error
 	if !errors.As(err, &e) || e.Class != clearbar.BadResponse || !strings.Contains(e.Message, "larger than 64 MiB") {
-		t.Errorf("64 MiB and a chunk: %v, want a BadResponse", err)
+		t.Errorf("64 MiB and two chunks: %v, want a BadResponse", err)
 	}
-	if b.size > maxBuffered+size || len(b.chunks) > maxBuffered/size {
+	if b.size > maxBuffered+size || len(b.chunks) > maxBuffered/size+1 {
 		t.Errorf("%d chunks, %d bytes held", len(b.chunks), b.size)
+	}
+
+	// Tool-call arguments are held twice, in the chunks and reassembled: both count.
+	args := strings.Repeat("a", size/2-200)
+	tc := toolFragment("0", "", `"arguments":"`+args+`"`)
+	b, err = bufferStream(&repeatStream{chunk: tc, n: maxBuffered/size + 1})
+	if !errors.As(err, &e) || e.Class != clearbar.BadResponse || !strings.Contains(e.Message, "larger than 64 MiB") {
+		t.Errorf("64 MiB of arguments held twice: %v, want a BadResponse", err)
+	}
+}
+
+// TestStreamCallsCap: a stream whose answer makes more than maxStreamCalls tool calls fails
+// as BadResponse, in the guard and in the buffer, rather than have the gateway track each.
+func TestStreamCallsCap(t *testing.T) {
+	var chunks []clearbar.Chunk
+	for i := range maxStreamCalls + 1 {
+		chunks = append(chunks, toolFragment(strconv.Itoa(i), "", `"arguments":"{}"`))
+	}
+	g := &argsGuard{Stream: &sliceStream{chunks: chunks}}
+	n := 0
+	for g.Next() {
+		n++
+	}
+	var e *clearbar.Error
+	if err := g.Err(); !errors.As(err, &e) || e.Class != clearbar.BadResponse || !strings.Contains(e.Message, "tool calls") || n != maxStreamCalls {
+		t.Errorf("the guard: %d chunks passed, %v", n, err)
+	}
+	buffer := func(chunks []clearbar.Chunk) error {
+		s := &sliceStream{chunks: chunks}
+		s.Next() // the first chunk is current, as awaitAnswer leaves it
+		_, err := bufferStream(s)
+		return err
+	}
+	if err := buffer(chunks[:maxStreamCalls]); err != nil {
+		t.Errorf("%d calls: %v", maxStreamCalls, err)
+	}
+	if err := buffer(chunks); !errors.As(err, &e) || e.Class != clearbar.BadResponse || !strings.Contains(e.Message, "tool calls") {
+		t.Errorf("the buffer: %v", err)
 	}
 }
 
@@ -165,9 +208,10 @@ func (p *toolStreamer) Stream(context.Context, *clearbar.Call) (clearbar.Stream,
 }
 
 // TestDeepStreamedArguments: an upstream streaming a tool call whose arguments nest ten million
-// levels deep, to an Anthropic client, whose transcoder validates the arguments with gjson
-// (which recursed through every level and ended the process), is cut with an error event;
-// arguments at the limit go through.
+// levels deep, to an Anthropic client, is cut with an error event that says why, at the
+// fragment that goes too deep (argsGuard; the transcoder, which reads the arguments as they
+// accumulate, checks them with jsonguard too, where gjson's validator once recursed through
+// every level and ended the process); arguments at the limit go through.
 func TestDeepStreamedArguments(t *testing.T) {
 	data, err := readFile("testdata/gw.yaml")
 	if err != nil {

@@ -77,6 +77,10 @@ type Breakers interface {
 // the upstream is in flight.
 const ProbeInFlight = "circuit breaker half-open: its probe request is in flight"
 
+// FailedOpen is the reason a decision records for the model a plan kept although every
+// candidate was left out (some for their open breakers): it is tried anyway.
+const FailedOpen = "every candidate was left out; trying it anyway"
+
 // Key is the health key of a model: "provider/model".
 func Key(m *spec.Model) string { return m.Provider.Name + "/" + m.Name }
 
@@ -268,7 +272,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 		for _, st := range ap.steps {
 			for j, m := range st.Candidates {
 				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && lacking(m, carries) == nil && func() bool { p, _ := refusedParam(m, in.Request); return p == "" }() {
-					d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: "every candidate was left out; trying it anyway"})
+					d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: FailedOpen})
 					filtered = []Step{{Candidates: []*spec.Model{m}, Validate: st.Validate, RetryOnce: st.RetryOnce,
 						Index: st.Index, Positions: []int{j}}}
 					break

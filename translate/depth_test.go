@@ -103,3 +103,46 @@ func TestParseObjectDepth(t *testing.T) {
 		}
 	}
 }
+
+// TestNativeAnswerAtTheLimit: an Anthropic upstream's message or stream event nested exactly
+// jsonguard.MaxDepth levels deep, which the adapter accepts, reaches an Anthropic client: the
+// OpenAI-format document carrying it one level down (Native) is read with a level to spare.
+func TestNativeAnswerAtTheLimit(t *testing.T) {
+	// The message is at depth 1 and its member "deep" holds MaxDepth-1 levels of arrays.
+	deep := arrays(jsonguard.MaxDepth - 1)
+	msg := `{"id":"msg_1","type":"message","role":"assistant","model":"c","content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1},"deep":` + deep + `}`
+	if jsonguard.CheckString(msg) != nil {
+		t.Fatal("the message is not within the limit")
+	}
+	r, err := ToOpenAIAnswer([]byte(msg), AnswerOptions{Native: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ToAnthropicResponse(r.Body)
+	if err != nil || string(out) != msg {
+		t.Errorf("the message back: %v\n%.200s", err, out)
+	}
+
+	ev := `{"type":"message_start","message":{"id":"msg_s","type":"message","role":"assistant","model":"c","content":[],"usage":{"input_tokens":1,"output_tokens":1}},"deep":` + arrays(jsonguard.MaxDepth-1) + `}`
+	if jsonguard.CheckString(ev) != nil {
+		t.Fatal("the event is not within the limit")
+	}
+	tr := OpenAIChunks{Native: true}
+	chunks, err := tr.Event("message_start", []byte(ev))
+	if err != nil || len(chunks) == 0 {
+		t.Fatalf("the event: %v, %d chunks", err, len(chunks))
+	}
+	var got []string
+	events := NewAnthropicEvents(func(typ string, data []byte) error {
+		got = append(got, typ+" "+string(data))
+		return nil
+	})
+	for _, c := range chunks {
+		if err := events.Chunk(c.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 1 || got[0] != "message_start "+ev {
+		t.Errorf("events back: %d, want the event as it came", len(got))
+	}
+}

@@ -58,6 +58,10 @@
 //	functions (deprecated)       tools, as function tools are; the answer calls them in their form (see Answers)
 //	function_call (deprecated)   tool_choice: auto → auto, none → none, {name} → {type: tool, name}; with
 //	                             disable_parallel_tool_use: true, as the deprecated form makes one call
+//	function_call in the history a tool_use with an id made up from the message's index
+//	                             (toolu_fn_<i>, Anthropic's form of call_fn_<i>): the deprecated call has none
+//	role function message        a tool_result answering the earliest unanswered function_call
+//	                             of its name (else the earliest), with that call's made-up id
 //	the sidecar (AnthropicKey)   what it carries, put back (see above); the anthropic-beta header for the call
 //	max_completion_tokens        max_tokens (else max_tokens, else DefaultMaxTokens, 4096)
 //	stop                         stop_sequences
@@ -72,9 +76,8 @@
 // Refused (ClientError naming the parameter): n > 1, input_audio parts, file parts by file_id
 // or of another type than PDF, image URLs that are neither http(s) nor base64 data URLs,
 // custom tools, tool_choice allowed_tools and custom, tool-call arguments that are not a JSON
-// object, function-role messages and an assistant's function_call in the history (a
-// conversation that used the deprecated functions goes on with tool_calls and tool messages),
-// functions together with tools, function_call without functions, response_format types other
+// object (an assistant's deprecated function_call's too), a function-role message with no
+// function_call before it to answer, functions together with tools, function_call without functions, response_format types other
 // than text, json_object and json_schema.
 //
 // Dropped: metadata (Anthropic's metadata takes only user_id), stream_options, logprobs,

@@ -88,7 +88,7 @@ func NewAnthropicEvents(emit EmitFunc) *AnthropicEvents {
 // Chunk translates one chunk (the data of an OpenAI stream event). Usage on any chunk is kept
 // for message_delta. A chunk that is not a JSON object is skipped.
 func (s *AnthropicEvents) Chunk(data []byte) error {
-	root, ok := parseObject(data)
+	root, ok := parseWrapper(data) // a carried event may be jsonguard.MaxDepth deep itself
 	if !ok || s.ended {
 		return nil
 	}

@@ -88,6 +88,18 @@ func parseObject(body []byte) (gjson.Result, bool) {
 	return root, root.IsObject()
 }
 
+// parseWrapper is parseObject for a document that may wrap an upstream's own message or
+// event one level down, under AnthropicKey (AnswerOptions.Native, OpenAIChunks.Native): what
+// the adapter accepted at jsonguard.MaxDepth is one level deeper there, so the bound is
+// MaxDepth+2 (a level to spare).
+func parseWrapper(body []byte) (gjson.Result, bool) {
+	if jsonguard.CheckDepth(body, jsonguard.MaxDepth+2) != nil {
+		return gjson.Result{}, false
+	}
+	root := gjson.Parse(view(body))
+	return root, root.IsObject()
+}
+
 // members reads the top-level members of an object into a map of the names asked for: each
 // name gets its last value, as encoding/json and Python read duplicate keys.
 func members(obj gjson.Result, names ...string) map[string]gjson.Result {

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/clearbar/clearbar/internal/jsonguard"
@@ -312,6 +313,8 @@ type requestTranslator struct {
 	turns  []*turn
 	// sc is the request's sidecar (not present for an OpenAI client's request).
 	sc sidecarIn
+	// fnCalls are the history's deprecated function calls no function message has answered.
+	fnCalls []fnCall
 }
 
 // turnFor returns the last turn when it has the role (made ready for more blocks), else a new
@@ -433,13 +436,12 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 		return err
 	case "assistant":
 		t := tr.turnFor("assistant")
-		if fc := msg.Get("function_call"); fc.Exists() && fc.Type != gjson.Null {
-			return invalid(at(".function_call"), "function calls (deprecated) in the history cannot be sent to Anthropic: use tool_calls and tool messages")
-		}
-		if layout := ann.Get("blocks"); layout.IsArray() {
+		fc := msg.Get("function_call")
+		hasFC := fc.Exists() && fc.Type != gjson.Null
+		if layout := ann.Get("blocks"); layout.IsArray() && !hasFC {
 			return t.layout(msg, layout, at)
 		}
-		if content.Type == gjson.String && content.Str != "" && t.empty() && !msg.Get("tool_calls").IsArray() && !hasRefusal(msg) {
+		if content.Type == gjson.String && content.Str != "" && t.empty() && !msg.Get("tool_calls").IsArray() && !hasRefusal(msg) && !hasFC {
 			t.simple = content.Raw
 			return nil
 		}
@@ -479,7 +481,16 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 			t.blocks = append(t.blocks, b)
 			return err == nil
 		})
-		return err
+		if err != nil || !hasFC {
+			return err
+		}
+		b, call, err := functionCallBlock(i, fc, at(".function_call"))
+		if err != nil {
+			return err
+		}
+		t.blocks = append(t.blocks, b)
+		tr.fnCalls = append(tr.fnCalls, call)
+		return nil
 	case "tool":
 		t := tr.turnFor("user")
 		id := msg.Get("tool_call_id")
@@ -532,7 +543,7 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 		t.results = append(t.results, withMembers(w.b, inside(extra)))
 		return nil
 	case "function":
-		return invalid(at(".role"), "function messages (deprecated) cannot be sent to Anthropic: use tool_calls and tool messages")
+		return tr.functionResult(msg, at)
 	default:
 		return invalid(at(".role"), "unknown message role %q", role)
 	}
@@ -641,6 +652,73 @@ func parseDataURL(u string) (media, data string, ok bool) {
 		return "", "", false
 	}
 	return params[0], data, true
+}
+
+// fnCall is a deprecated function call of the history (an assistant message's function_call)
+// that no function message has answered yet: the id its tool_use block was given, and the
+// function's name.
+type fnCall struct{ id, name string }
+
+// functionCallBlock translates the deprecated function_call of the assistant message at index
+// i into a tool_use block. The call has no id, so it is given one, the same for the same
+// history ("toolu_fn_<i>", Anthropic's form of "call_fn_<i>"), which the function message
+// answering it gets too (see functionResult). Its arguments must be a JSON object (or empty,
+// read as {}).
+func functionCallBlock(i int, fc gjson.Result, at string) ([]byte, fnCall, error) {
+	if !fc.IsObject() {
+		return nil, fnCall{}, invalid(at, "function_call must be an object with a name and arguments")
+	}
+	name := fc.Get("name")
+	if name.Type != gjson.String || name.Str == "" {
+		return nil, fnCall{}, invalid(at+".name", "a function call needs a function name")
+	}
+	args := strings.TrimSpace(fc.Get("arguments").String())
+	if args == "" {
+		args = "{}"
+	}
+	if jsonguard.CheckString(args) != nil || !gjson.Parse(args).IsObject() {
+		return nil, fnCall{}, invalid(at+".arguments", "function call arguments must be a JSON object to be sent to Anthropic")
+	}
+	call := fnCall{id: fmt.Sprintf("%sfn_%d", anthropicToolIDPrefix, i), name: name.Str}
+	var w jw
+	w.open('{')
+	w.kstr("type", "tool_use")
+	w.kstr("id", call.id)
+	w.key("name")
+	w.strOf(name)
+	w.kraw("input", args)
+	w.close('}')
+	return w.b, call, nil
+}
+
+// functionResult translates a deprecated function message, the result of a function call,
+// into a tool_result block answering the earliest unanswered function_call of the history
+// with its name (else the earliest one): the tool_use block functionCallBlock wrote for it.
+func (tr *requestTranslator) functionResult(msg gjson.Result, at func(string) string) error {
+	name, content := msg.Get("name").String(), msg.Get("content")
+	k := slices.IndexFunc(tr.fnCalls, func(c fnCall) bool { return c.name == name })
+	if k < 0 && len(tr.fnCalls) > 0 {
+		k = 0
+	}
+	if k < 0 {
+		return invalid(at(".role"), "a function message (deprecated) must answer an assistant message's function_call before it")
+	}
+	call := tr.fnCalls[k]
+	tr.fnCalls = slices.Delete(tr.fnCalls, k, k+1)
+	var w jw
+	w.open('{')
+	w.kstr("type", "tool_result")
+	w.kstr("tool_use_id", call.id)
+	switch {
+	case content.Type == gjson.String:
+		w.kraw("content", content.Raw)
+	case content.Exists() && content.Type != gjson.Null:
+		return invalid(at(".content"), "a function message's content must be a string")
+	}
+	w.close('}')
+	t := tr.turnFor("user")
+	t.results = append(t.results, w.b)
+	return nil
 }
 
 // toolUseBlock translates an assistant's tool call into a tool_use block; its arguments must

@@ -50,11 +50,11 @@ const MaxRequestDepth = jsonguard.MaxDepth - 8
 // translated back with its usage, which Anthropic's stream always carries. A body nesting
 // arrays and objects more than MaxRequestDepth levels deep is a 400 invalid_json.
 func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
-	switch jsonguard.CheckDepth(body, MaxRequestDepth) {
+	switch err := jsonguard.CheckDepth(body, MaxRequestDepth); err {
 	case nil:
 	case jsonguard.ErrTooDeep:
 		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusBadRequest, Type: ErrInvalidRequest, Code: "invalid_json",
-			Message: fmt.Sprintf("the request body nests arrays and objects more than %d levels deep, the gateway's limit", MaxRequestDepth)}
+			Message: jsonguard.DescribeDepth(err, "the request body", MaxRequestDepth) + ", the gateway's limit"}
 	default:
 		return nil, invalid("", "the request body is not a JSON object")
 	}

@@ -242,9 +242,10 @@ func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) 
 // arguments must be a JSON object), finish_reason as stop_reason (StopReason), usage in
 // Anthropic's accounting. The model is kept, and the id, prefixed msg_ when it is not an
 // Anthropic message id already (messageID). Other choices, logprobs,
-// annotations, system_fingerprint and service_tier are dropped.
+// annotations, system_fingerprint and service_tier are dropped. The document may nest one
+// level deeper than jsonguard.MaxDepth: the wrapped message may be that deep itself.
 func ToAnthropicResponse(body []byte) ([]byte, error) {
-	root, ok := parseObject(body)
+	root, ok := parseWrapper(body)
 	if !ok {
 		return nil, badResponse("the answer is not a JSON object")
 	}

@@ -270,10 +270,31 @@ func TestLegacyFunctions(t *testing.T) {
 		{"function_call without functions", `{"model":"m","function_call":"auto",` + user + `}`, "function_call"},
 		{"an unknown function_call", `{"model":"m",` + fns + `,"function_call":"sometimes",` + user + `}`, "function_call"},
 		{"a function without a name", `{"model":"m","functions":[{"description":"x"}],` + user + `}`, "functions[0].name"},
-		{"a legacy call in the history", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"{}"}}]}`, "messages[1].function_call"},
+		{"a legacy call in the history whose arguments are not an object", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"[1]"}}]}`, "messages[1].function_call.arguments"},
+		{"a function message no call comes before", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"function","name":"noop","content":"r"}]}`, "messages[1].role"},
 	} {
 		_, err := ToAnthropicCall([]byte(tt.body), AnthropicOptions{})
 		checkClientError(t, tt.explanation, err, tt.param)
+	}
+
+	// The next turn: the history holds the function_call the answer gave (it has no id) and
+	// the function message with its result. Each becomes a tool_use and the tool_result
+	// answering it, with an id made up from the call's place in the history.
+	followUp := `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"Weather in Paris and Rome?"},` +
+		`{"role":"assistant","content":"Let me check.","function_call":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},` +
+		`{"role":"function","name":"get_weather","content":"sunny"},` +
+		`{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{\"city\":\"Rome\"}"}},` +
+		`{"role":"function","name":"get_weather","content":"rain"}]}`
+	call, err := ToAnthropicCall([]byte(followUp), AnthropicOptions{})
+	if err != nil {
+		t.Fatalf("a follow-up turn of a functions conversation: %v", err)
+	}
+	if got, want := gjson.GetBytes(call.Body, "messages").Raw, `[{"role":"user","content":"Weather in Paris and Rome?"},`+
+		`{"role":"assistant","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_fn_1","name":"get_weather","input":{"city":"Paris"}}]},`+
+		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_fn_1","content":"sunny"}]},`+
+		`{"role":"assistant","content":[{"type":"tool_use","id":"toolu_fn_3","name":"get_weather","input":{"city":"Rome"}}]},`+
+		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_fn_3","content":"rain"}]}]`; got != want {
+		t.Errorf("the follow-up's messages:\n got %s\nwant %s", got, want)
 	}
 
 	// The answer: the tool_use is a function_call, finish_reason function_call.

@@ -27,7 +27,7 @@ func TestToAnthropicRefuses(t *testing.T) {
 		{"a data URL that is not base64", `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png,abc"}}]}]}`, "messages[0].content[0].image_url.url"},
 		{"tool-call arguments that are not an object", `{"model":"m","messages":[` + user + `,{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"[1]"}}]}]}`, "messages[1].tool_calls[0].function.arguments"},
 		{"a tool message without its call id", `{"model":"m","messages":[` + user + `,{"role":"tool","content":"r"}]}`, "messages[1].tool_call_id"},
-		{"deprecated function messages", `{"model":"m","messages":[{"role":"function","name":"f","content":"r"}]}`, "messages[0].role"},
+		{"a deprecated function message answering no function_call", `{"model":"m","messages":[{"role":"function","name":"f","content":"r"}]}`, "messages[0].role"},
 		{"a custom tool", `{"model":"m","messages":[` + user + `],"tools":[{"type":"custom","custom":{"name":"c"}}]}`, "tools[0].type"},
 		{"allowed_tools", `{"model":"m","messages":[` + user + `],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}}}`, "tool_choice.type"},
 		{"an unknown tool_choice", `{"model":"m","messages":[` + user + `],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"sometimes"}`, "tool_choice"},

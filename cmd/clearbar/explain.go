@@ -37,7 +37,9 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	dry := fs.Bool("dry-run", false, "decide for a request without calling any model")
 	specFile := fs.String("spec", "", "the spec to decide with (with --dry-run)")
-	gatewayURL := fs.String("url", firstNonEmpty(os.Getenv("CLEARBAR_URL"), defaultGatewayURL), "the gateway to ask for a decision record ($CLEARBAR_URL, else "+defaultGatewayURL+")")
+	// The default is read after parsing, not shown as the flag's default: --help would print
+	// CLEARBAR_URL, password and query included.
+	gatewayURL := fs.String("url", "", "the gateway to ask for a decision record ($CLEARBAR_URL, else "+defaultGatewayURL+")")
 	format := fs.String("format", "text", "text or json")
 	tier := fs.String("tier", "", "the client key's tier (with --dry-run)")
 	headers := headerFlags{}
@@ -81,7 +83,8 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 			return fmt.Errorf("the gateway would answer %s", gateway.DescribeError(err))
 		}
 	} else {
-		if d, err = fetchDecision(ctx, *gatewayURL, pos[0]); err != nil {
+		base := firstNonEmpty(*gatewayURL, os.Getenv("CLEARBAR_URL"), defaultGatewayURL)
+		if d, err = fetchDecision(ctx, base, pos[0]); err != nil {
 			return err
 		}
 	}

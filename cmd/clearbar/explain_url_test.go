@@ -63,6 +63,13 @@ func TestExplainURLKeepsItsSecretsAndItsShape(t *testing.T) {
 		strings.Contains(out+errOut, "SECRET") {
 		t.Errorf("unreachable gateway: exit %d\n%s%s", code, out, errOut)
 	}
+	// --help shows where explain asks without the URL itself, which may hold a password or a
+	// token.
+	t.Setenv("CLEARBAR_URL", "http://user:pw-SECRET@127.0.0.1:1/?token=tok-SECRET")
+	code, out, errOut = run(t, "explain", "--help")
+	if code != 0 || strings.Contains(out+errOut, "SECRET") || !strings.Contains(out, "$CLEARBAR_URL, else http://127.0.0.1:8080") {
+		t.Errorf("explain --help: exit %d\n%s%s", code, out, errOut)
+	}
 	// A URL explain cannot use is refused without quoting it.
 	for _, bad := range []string{"http://user:pw-SECRET@[::1", "ftp://user:pw-SECRET@host/", "user:pw-SECRET@host"} {
 		t.Setenv("CLEARBAR_URL", bad)

@@ -301,8 +301,9 @@ const (
 // goroutine for ever. It sets the connection's read deadline for a request that has a body, and
 // clears it once the body is read to its end, so that it cannot cut the answer (net/http clears
 // it there too, as it starts watching the connection for a client that goes away). A body
-// still arriving at the deadline fails the request's read (the gateway answers as to a client
-// that left) and the connection is closed.
+// still arriving at the deadline fails the request's read: the gateway answers a 408
+// (request_timeout) and the connection is closed, with the body's unread bytes in it, so a
+// client still sending may see the connection reset rather than the 408.
 func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
 	if d <= 0 {
 		return h

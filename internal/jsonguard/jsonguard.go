@@ -11,6 +11,7 @@ package jsonguard
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/bits"
 	"unsafe"
 )
@@ -143,6 +144,22 @@ key: // a member's name is due at i
 	}
 	i++
 	goto value
+}
+
+// Describe returns, for a failure of Check, the message that says it of what (the text
+// checked: "the answer", "the request body"): "" for nil, "<what> nests arrays and objects
+// more than MaxDepth levels deep" for ErrTooDeep, else "<what> is not valid JSON".
+func Describe(err error, what string) string { return DescribeDepth(err, what, MaxDepth) }
+
+// DescribeDepth is Describe for a failure of CheckDepth with the bound max.
+func DescribeDepth(err error, what string, max int) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrTooDeep):
+		return fmt.Sprintf("%s nests arrays and objects more than %d levels deep", what, max)
+	}
+	return what + " is not valid JSON"
 }
 
 // CheckString is Check for a string.

@@ -328,3 +328,23 @@ func BenchmarkTooDeep(b *testing.B) {
 		})
 	}
 }
+
+// TestDescribe: the messages of Check's failures, one wording everywhere.
+func TestDescribe(t *testing.T) {
+	deep := []byte(strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1))
+	for _, tt := range []struct {
+		data []byte
+		want string
+	}{
+		{[]byte(`{"a":1}`), ""},
+		{[]byte(`{"a":`), "the answer is not valid JSON"},
+		{deep, "the answer nests arrays and objects more than 512 levels deep"},
+	} {
+		if got := Describe(Check(tt.data), "the answer"); got != tt.want {
+			t.Errorf("Describe(%.20s) = %q, want %q", tt.data, got, tt.want)
+		}
+	}
+	if got := DescribeDepth(CheckDepth(deep, 10), "the request body", 10); got != "the request body nests arrays and objects more than 10 levels deep" {
+		t.Errorf("DescribeDepth = %q", got)
+	}
+}

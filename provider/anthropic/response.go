@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -24,8 +23,8 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte, a
 		}
 		e := clearbar.AsError(err)
 		msg := e.Message
-		if jsonguard.Check(data) == jsonguard.ErrTooDeep {
-			msg = tooDeepAnswer
+		if err := jsonguard.Check(data); err == jsonguard.ErrTooDeep {
+			msg = jsonguard.Describe(err, "the answer")
 		}
 		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, msg, err)
 	}
@@ -51,10 +50,3 @@ func (p *Provider) checkStreamType(a *attempt, resp *http.Response) *clearbar.Er
 	}
 	return a.Fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
 }
-
-// The failures of an answer and of a stream event nested more than jsonguard.MaxDepth levels
-// deep, which the translation refuses (gjson's validator would recurse through every level).
-var (
-	tooDeepAnswer = fmt.Sprintf("the answer nests arrays and objects more than %d levels deep", jsonguard.MaxDepth)
-	tooDeepEvent  = fmt.Sprintf("a stream event nests arrays and objects more than %d levels deep", jsonguard.MaxDepth)
-)

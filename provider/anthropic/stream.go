@@ -56,9 +56,9 @@ func (s *stream) Next() bool {
 		ev := s.events.Event()
 		chunks, err := s.tr.Event(ev.Type, ev.Data)
 		if err != nil {
-			if jsonguard.Check(ev.Data) == jsonguard.ErrTooDeep {
+			if jerr := jsonguard.Check(ev.Data); jerr == jsonguard.ErrTooDeep {
 				// Refused by the translation before any recursive parser read it.
-				return s.Fail(s.a.Fail(clearbar.BadResponse, s.Resp.StatusCode, tooDeepEvent, nil))
+				return s.Fail(s.a.Fail(clearbar.BadResponse, s.Resp.StatusCode, jsonguard.Describe(jerr, "a stream event"), nil))
 			}
 			return s.Fail(s.eventError(err, ev.Data))
 		}

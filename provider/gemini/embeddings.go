@@ -67,8 +67,8 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 		if e != nil {
 			return nil, e
 		}
-		if jsonguard.Check(data) != nil {
-			return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)
+		if msg := jsonguard.Describe(jsonguard.Check(data), "the embeddings answer"); msg != "" {
+			return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, msg, nil)
 		}
 		if start == 0 {
 			// The document is about as long as Gemini's answers (shorter in base64).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/provider/providertest"
 	"github.com/clearbar/clearbar/spec"
@@ -222,6 +223,7 @@ func TestEmbedErrors(t *testing.T) {
 		{"overloaded", 503, `{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`, clearbar.Overloaded, "unavailable", 0},
 		{"an error in a 200", 200, `{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}`, clearbar.Overloaded, "unavailable", 0},
 		{"not JSON", 200, `<html>`, clearbar.BadResponse, "", 0},
+		{"nested too deep", 200, `{"embeddings":` + strings.Repeat("[", jsonguard.MaxDepth) + strings.Repeat("]", jsonguard.MaxDepth) + `}`, clearbar.BadResponse, "", 0},
 		{"no embeddings", 200, `{}`, clearbar.BadResponse, "", 0},
 		{"too few vectors", 200, `{"embeddings":[{"values":[1,2]}]}`, clearbar.BadResponse, "", 0},
 		{"too many vectors", 200, `{"embeddings":[{"values":[1]},{"values":[2]},{"values":[3]}]}`, clearbar.BadResponse, "", 0},
@@ -249,6 +251,9 @@ func TestEmbedErrors(t *testing.T) {
 			if strings.Contains(err.Error(), leak) || strings.Contains(e.Message, leak) || strings.Contains(fmt.Sprint(e.Err), leak) {
 				t.Errorf("%s: the key leaks: %v / %v", tt.explanation, err, e.Err)
 			}
+		}
+		if deep := strings.HasPrefix(tt.explanation, "nested too deep"); deep != strings.Contains(e.Message, "nests arrays and objects more than") {
+			t.Errorf("%s: message %q", tt.explanation, e.Message)
 		}
 		if es.count() != 1 {
 			t.Errorf("%s: %d requests, want 1", tt.explanation, es.count())

@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -413,15 +412,10 @@ func (p *Provider) checkStreamType(a *attempt, resp *http.Response) *clearbar.Er
 	return a.Fail(clearbar.BadResponse, resp.StatusCode, "the provider answered a stream request with "+mt+", not an event stream", nil)
 }
 
-// jsonFailure checks the JSON of an answer or a stream event (what names it) before gjson
-// reads it: "" when it is valid and nested at most jsonguard.MaxDepth levels deep (deeper
-// nesting would exhaust the stack of gjson's validator and end the process), else the failure.
+// jsonFailure checks the JSON of an answer or a stream chunk or event (what names it) before
+// gjson reads it: "" when it is valid and nested at most jsonguard.MaxDepth levels deep
+// (deeper nesting would exhaust the stack of gjson's validator and end the process), else the
+// failure in jsonguard.Describe's words.
 func jsonFailure(data []byte, what string) string {
-	switch jsonguard.Check(data) {
-	case nil:
-		return ""
-	case jsonguard.ErrTooDeep:
-		return fmt.Sprintf("%s nests arrays and objects more than %d levels deep", what, jsonguard.MaxDepth)
-	}
-	return what + " is not valid JSON"
+	return jsonguard.Describe(jsonguard.Check(data), what)
 }

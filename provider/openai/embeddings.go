@@ -61,8 +61,8 @@ func (p *Provider) embedOnce(ctx context.Context, call *clearbar.EmbedCall, body
 	if e != nil {
 		return nil, e
 	}
-	if jsonguard.Check(data) != nil {
-		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, "the embeddings answer is not valid JSON", nil)
+	if msg := jsonguard.Describe(jsonguard.Check(data), "the embeddings answer"); msg != "" {
+		return nil, a.Fail(clearbar.BadResponse, resp.StatusCode, msg, nil)
 	}
 	root := gjson.Parse(view(data))
 	if !root.IsObject() {

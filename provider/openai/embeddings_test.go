@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/provider/providertest"
 	"github.com/clearbar/clearbar/spec"
@@ -128,6 +129,14 @@ func TestEmbedErrors(t *testing.T) {
 		if len(es.bodies) != 1 {
 			t.Errorf("%s: %d requests, want 1", tt.explanation, len(es.bodies))
 		}
+	}
+	// An answer nested too deep says so, not that it is not JSON.
+	deep := `{"data":` + strings.Repeat("[", jsonguard.MaxDepth) + strings.Repeat("]", jsonguard.MaxDepth) + `}`
+	var es embedServer
+	srv := es.start(t, func(int, string) (int, string) { return 200, deep })
+	_, err := newTestProvider(t, srv, TypeOpenAI, providertest.APIKey).Embed(context.Background(), &clearbar.EmbedCall{Model: "m", Input: []string{"x"}})
+	if e := clearbar.AsError(err); e.Class != clearbar.BadResponse || !strings.Contains(e.Message, "nests arrays and objects more than") {
+		t.Errorf("a deep answer: %v", err)
 	}
 	// A body that is not a JSON object is the client's error, before any request.
 	idle := httptest.NewServer(http.NotFoundHandler())

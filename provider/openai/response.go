@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -104,19 +103,14 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 }
 
 // tooDeepArguments is the failure of an answer whose tool-call arguments nest too deep.
-var tooDeepArguments = fmt.Sprintf("a tool call's arguments nest arrays and objects more than %d levels deep", jsonguard.MaxDepth)
+var tooDeepArguments = jsonguard.Describe(jsonguard.ErrTooDeep, "a tool call's arguments")
 
-// jsonFailure checks the JSON of an answer or a stream chunk (what names it) before gjson
-// reads it: "" when it is valid and nested at most jsonguard.MaxDepth levels deep (deeper
-// nesting would exhaust the stack of gjson's validator and end the process), else the failure.
+// jsonFailure checks the JSON of an answer or a stream chunk or event (what names it) before
+// gjson reads it: "" when it is valid and nested at most jsonguard.MaxDepth levels deep
+// (deeper nesting would exhaust the stack of gjson's validator and end the process), else the
+// failure in jsonguard.Describe's words.
 func jsonFailure(data []byte, what string) string {
-	switch jsonguard.Check(data) {
-	case nil:
-		return ""
-	case jsonguard.ErrTooDeep:
-		return fmt.Sprintf("%s nests arrays and objects more than %d levels deep", what, jsonguard.MaxDepth)
-	}
-	return what + " is not valid JSON"
+	return jsonguard.Describe(jsonguard.Check(data), what)
 }
 
 // content returns a message's text: a string, or the text parts of a content array joined

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/errfield"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -46,8 +47,9 @@ func (k *Keys) rotate(used uint32) (uint32, bool) {
 	return cur, cur != used
 }
 
-// Redact removes from s, for upstream messages that reach clients and logs: every key; every
-// word holding a part of one (its first or its last minFragment characters, as in a key an
+// Redact removes from s, for upstream messages that reach clients and logs: every key, whole,
+// with the word around it (a key may hold characters that end a word, "id:secret:region");
+// every word holding a part of one (its first or its last minFragment characters, as in a key an
 // upstream masked, "tk_liv****3210"); every masked key of any shape (maskedKey); and every
 // match of like (key-shaped strings of the vendor's format, which may be nil).
 func (k *Keys) Redact(s string, like *regexp.Regexp) string {
@@ -78,12 +80,15 @@ const minFragment = 6
 // "****3210").
 var maskedKey = regexp.MustCompile(`[A-Za-z0-9_\-]+(?:\*{3,}|•{3,})[A-Za-z0-9_\-]*|(?:\*{3,}|•{3,})[A-Za-z0-9_\-]+`)
 
-// redactFragments redacts every word of s that holds key's first or last minFragment
-// characters: a key longer than that, whole, cut or masked. A word is a run of keyRune; a
-// full stop ending it ends the sentence, not the key.
+// redactFragments redacts every occurrence of key, whole, and every word of s that holds
+// key's first or last minFragment characters: a key longer than that, whole, cut or masked.
+// A word is a run of keyRune; a full stop ending it ends the sentence, not the key. The key
+// whole is redacted from the start of the word holding its start to the end of the word
+// holding its end, so a key with characters outside keyRune ("AKID:secret/x:region") goes
+// whole, not only the words at its ends.
 func redactFragments(s, key string) string {
 	var spans [][2]int
-	for _, frag := range []string{key[:minFragment], key[len(key)-minFragment:]} {
+	for _, frag := range []string{key, key[:minFragment], key[len(key)-minFragment:]} {
 		for i := 0; i < len(s); {
 			j := strings.Index(s[i:], frag)
 			if j < 0 {
@@ -137,15 +142,12 @@ func keyRune(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("_-*.+/=~•…", r)
 }
 
-// safeField matches the error types, codes and params upstreams send ("invalid_api_key",
-// "messages[0].content", "RESOURCE_EXHAUSTED").
-var safeField = regexp.MustCompile(`^[A-Za-z0-9_.\[\]\-]{1,64}$`)
-
 // Field returns v, the type, code or param of an upstream's error, when it may be passed on
-// to a client: it has the shape of such a name (safeField) and Redact leaves it as it is (it
-// holds no key, part of a key or key-shaped string); else "".
+// to a client: it has the shape of such a name and not a key's (errfield.Safe, the rule the
+// gateway applies too) and Redact leaves it as it is (it holds no key, part of a key or
+// key-shaped string); else "".
 func (k *Keys) Field(v string, like *regexp.Regexp) string {
-	if !safeField.MatchString(v) || k.Redact(v, like) != v {
+	if !errfield.Safe(v) || k.Redact(v, like) != v {
 		return ""
 	}
 	return v
