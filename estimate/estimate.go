@@ -221,6 +221,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 	r.UserRequests = e.userRequests(policies, r, userVolume)
 	r.Notes = append(r.Notes, notes...)
 	r.Notes = append(r.Notes, budgetNotes(policies)...)
+	r.Notes = append(r.Notes, pipelineBudgetNotes(r.UserRequests)...)
 	r.Warnings = append(r.Warnings, warnings...)
 	if ms := opts.Measured; ms != nil {
 		r.Measured = &MeasuredSummary{From: opts.MeasuredFrom, Unmatched: ms.Unmatched, Findings: ms.Findings(s)}

@@ -1,6 +1,10 @@
 package estimate
 
 import (
+	"fmt"
+	"math"
+	"time"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -23,8 +27,11 @@ import (
 //     those sums, with the simulation's error (hist.quantileTol) allowed for in the budget
 //     verdict, as for a category's budget.
 //
-// The policies' verdicts and the recommendation are the categories' own; a pipeline's budget
-// is reported, not counted in them.
+// A policy clears only when, besides every category's bar and budget, every pipeline with a
+// latency budget meets it, within the simulation's error as above (pipelineMisses); a miss
+// adds to the policy's Shortfall its p95's excess over the budget, in percent, weighted by the
+// pipeline's share of model calls: its share of user requests × its steps ÷ the calls a user
+// request makes (spec.Spec.CallsPerRequest), as a category's is weighted by its share of calls.
 
 // UserRequests is the estimate per user request, for a spec with pipelines.
 type UserRequests struct {
@@ -176,6 +183,62 @@ func (e *estimator) userRequests(policies []*Policy, r *Report, userVolume int64
 		u.Policies = append(u.Policies, up)
 	}
 	return u
+}
+
+// pipelineMisses says where and by how much policy p's pipelines miss their latency budgets
+// ("pipeline qa p95 14.2s is over its budget 13s by 1.2s (9%)"), and the shortfall they add to
+// the policy's (see the comment at the top of this file); none without pipelines or budgets.
+func (e *estimator) pipelineMisses(p *Policy) (misses []string, shortfall float64) {
+	s := e.spec
+	var index map[string]int
+	for _, pl := range s.Pipelines {
+		budget := pl.LatencyBudget.D().Seconds()
+		if budget == 0 {
+			continue
+		}
+		if index == nil {
+			index = map[string]int{}
+			for i, c := range s.Categories {
+				index[c.Name] = i
+			}
+		}
+		cells := make([]*cell, len(pl.Steps))
+		for j, st := range pl.Steps {
+			cells[j] = p.cells[index[st.Name]]
+		}
+		f, _ := pipelineFigures(cells, budget)
+		if f.MeetsBudget {
+			continue
+		}
+		p95 := f.Latency.P95
+		shortfall += float64(pl.Share) * float64(len(pl.Steps)) / s.CallsPerRequest() * latencyShortfall(p95, budget, false)
+		misses = append(misses, fmt.Sprintf("pipeline %s p95 %s is over its budget %s by %s (%s)", pl.Name, secs(p95),
+			spec.FormatDuration(pl.LatencyBudget.D()), secs(p95-budget), overText((p95/budget-1)*100)))
+	}
+	return misses, shortfall
+}
+
+// pipelineBudgetNotes says which pipelines meet their budget only within the simulation's
+// error, per policy (those the same as an earlier one left out); nil without pipelines.
+func pipelineBudgetNotes(u *UserRequests) []string {
+	if u == nil {
+		return nil
+	}
+	var notes []string
+	for _, pol := range u.Policies {
+		if pol.SameAs != "" {
+			continue
+		}
+		for i, f := range pol.Pipelines {
+			if !f.WithinError {
+				continue
+			}
+			p := u.Pipelines[i]
+			notes = append(notes, fmt.Sprintf("pipeline %s, %s: simulated end-to-end p95 %s is over the %s budget by %s, less than the simulation's error (±%s): counted as meeting it",
+				p.Name, pol.Policy, secs(f.Latency.P95), spec.FormatDuration(time.Duration(math.Round(p.LatencyBudget*1e9))), secs(f.Latency.P95-p.LatencyBudget), secs(f.P95Error)))
+		}
+	}
+	return notes
 }
 
 // pipelineFigures returns the figures of one user request that calls the cells in order, and

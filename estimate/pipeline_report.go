@@ -13,7 +13,7 @@ import (
 const pipelineAssumptions = "Every step is called, and paid, for every user request of its pipeline. " +
 	"Quality is the probability that every step delivers a good answer (a user request is good only when all its steps are), the steps' outcomes taken as independent; " +
 	"failed, that some step fails. Latency is the steps' times added up, request by request, from each category's " +
-	"simulated draws, independent between steps. The recommendation counts the categories' bars and budgets, not the pipelines' budgets."
+	"simulated draws, independent between steps. The recommendation counts the pipelines' budgets as well as the categories' bars and budgets: a policy clears only when every pipeline with a budget meets it, within the simulation's error."
 
 // callsNote says, for a report with pipelines, what its volume counts: model calls, from the
 // user requests and the calls each makes; "" without pipelines.

@@ -36,14 +36,16 @@ func ranksBefore(a, b *PolicyResult) bool {
 	return false
 }
 
-// recommend picks the cheapest policy that clears every category's bar and budget, and says
+// recommend picks the cheapest policy that clears every category's bar and budget, and every
+// pipeline's budget (PolicyResult.Clears), and says
 // why each other policy lost. Policies that clear are compared by their cost with the requests
 // they fail charged what answering them would cost at their prices (Figures.ServedCost), so that
 // a policy that fails requests, which cost nothing, does not win for it; then by cost and
 // risk. When none clears, it recommends
 // the one that misses by the least (the smallest Shortfall: how far each category is over the
-// failure rate its bar allows and over its budget, relative to them, weighted by share; then
-// the cheapest) and says that no policy clears.
+// failure rate its bar allows and over its budget, relative to them, weighted by share, and
+// each pipeline over its budget, weighted by its share of calls; then the cheapest) and says
+// that no policy clears.
 func (e *estimator) recommend(r *Report) {
 	var best *PolicyResult
 	better := ranksBefore
@@ -57,6 +59,11 @@ func (e *estimator) recommend(r *Report) {
 	}
 	r.Recommended = best.Name
 	vol := e.opts.Volume
+	// pipelineBudgets says whether a pipeline's budget counts: the texts then say so.
+	pipelineBudgets := false
+	for _, pl := range e.spec.Pipelines {
+		pipelineBudgets = pipelineBudgets || pl.LatencyBudget > 0
+	}
 	// freeFailures says, of a clearing policy that costs less than best only because it fails
 	// more requests, which and what serving them would cost.
 	freeFailures := func(p *PolicyResult) string {
@@ -85,8 +92,12 @@ func (e *estimator) recommend(r *Report) {
 				failing = append(failing, p.Name+" "+freeFailures(p))
 			}
 		}
-		r.Recommendation = fmt.Sprintf("%s is the cheapest policy that clears every category's quality bar and latency budget: %s per request, %s a month at %s requests, quality %s.",
-			best.Name, best.Total.Cost, best.Total.CostPerMonth, groupInt(vol), pct(best.Total.Quality))
+		pipelines := ""
+		if pipelineBudgets {
+			pipelines = ", and every pipeline's latency budget"
+		}
+		r.Recommendation = fmt.Sprintf("%s is the cheapest policy that clears every category's quality bar and latency budget%s: %s per request, %s a month at %s requests, quality %s.",
+			best.Name, pipelines, best.Total.Cost, best.Total.CostPerMonth, groupInt(vol), pct(best.Total.Quality))
 		if len(cheaper) > 0 {
 			r.Recommendation += fmt.Sprintf(" Cheaper policies (%s) miss a bar or budget.", strings.Join(cheaper, ", "))
 		}
@@ -110,8 +121,15 @@ func (e *estimator) recommend(r *Report) {
 				lowest.Name, total(lowest), total(best), best.Name)
 		}
 	} else {
-		r.Recommendation = fmt.Sprintf("No policy clears every category. %s comes closest: %s. Closest is the smallest shortfall relative to what each category allows: how far its failure rate (1 − quality) is over the 1 − bar its quality bar allows, plus how far its p95 is over its latency budget, in percent, weighted by the category's share of traffic (%s: %s); then the lowest cost. Change the routes or the bars of those categories.",
-			best.Name, strings.Join(best.Shortfalls, "; "), best.Name, shortfallText(best.Shortfall))
+		every, pipelines, change := "every category", "", ""
+		if pipelineBudgets {
+			every = "every category and pipeline"
+			pipelines = fmt.Sprintf(", and how far each pipeline's end-to-end p95 is over its budget, in percent, weighted by its share of model calls (its share of user requests × its steps ÷ %s calls per user request)",
+				callsText(e.spec.CallsPerRequest()))
+			change = ", or the pipelines' budgets"
+		}
+		r.Recommendation = fmt.Sprintf("No policy clears %s. %s comes closest: %s. Closest is the smallest shortfall relative to what each category allows: how far its failure rate (1 − quality) is over the 1 − bar its quality bar allows, plus how far its p95 is over its latency budget, in percent, weighted by the category's share of traffic%s (%s: %s); then the lowest cost. Change the routes or the bars of those categories%s.",
+			every, best.Name, strings.Join(best.Shortfalls, "; "), pipelines, best.Name, shortfallText(best.Shortfall), change)
 	}
 	for _, p := range r.Policies {
 		if p == best {

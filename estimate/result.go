@@ -134,13 +134,15 @@ type PolicyResult struct {
 	Description string           `json:"description"`
 	Categories  []CategoryResult `json:"categories"`
 	Total       Figures          `json:"total"`
-	// Clears says whether every category clears its quality bar and latency budget.
+	// Clears says whether every category clears its quality bar and latency budget, and every
+	// pipeline with a latency budget meets it.
 	Clears bool `json:"clears_all"`
 	// Shortfalls says where and by how much the policy misses a bar or budget. Shortfall sums
 	// their size relative to what each category allows, in percent: per category, how far its
 	// failure rate (1 − quality) is over the 1 − bar its bar allows, plus how far its p95 is
-	// over its budget, weighted by the category's share of traffic. The closest policy, when
-	// none clears, is the one with the smallest Shortfall.
+	// over its budget, weighted by the category's share of traffic; and per pipeline, how far
+	// its end-to-end p95 is over its budget, weighted by its share of model calls (see
+	// pipeline.go). The closest policy, when none clears, is the one with the smallest Shortfall.
 	Shortfalls []string `json:"shortfalls,omitempty"`
 	Shortfall  float64  `json:"shortfall,omitempty"`
 	// SameAs names an earlier policy with exactly the same routes.
@@ -283,6 +285,11 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 		tot.mean += share * o.latency
 		total.addWeighted(cl.sim.hist, share)
 		totalTTFB.addWeighted(cl.sim.ttfb, share)
+	}
+	if misses, shortfall := e.pipelineMisses(p); len(misses) > 0 {
+		pr.Clears = false
+		pr.Shortfall += shortfall
+		pr.Shortfalls = append(pr.Shortfalls, misses...)
 	}
 	q := total.quantiles(0.5, 0.95, 0.99)
 	qf := totalTTFB.quantiles(0.5, 0.95, 0.99)

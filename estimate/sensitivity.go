@@ -291,7 +291,7 @@ func (s *Sensitivity) flipNote(f Effect) string {
 func (e *estimator) perturbed(ctx context.Context, pt perturbation, workers int) (*Report, error) {
 	w := e.world.clone()
 	pt.apply(w)
-	pe := &estimator{spec: e.spec, opts: e.opts, world: w, perCell: e.perCell, cells: map[cellKey]*cell{}}
+	pe := &estimator{spec: e.spec, opts: e.opts, world: w, perCell: e.perCell, cells: map[cellKey]*cell{}, keepDraws: e.keepDraws}
 	pe.opts.Sensitivity = 0
 	pe.opts.Workers = max(1, workers)
 	for k, cl := range e.cells {

@@ -1,0 +1,148 @@
+package estimate
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// slowCheapPipeline is pipelineSpec with the cheap model a slow (3s) and b fast (1s), and no
+// category budgets: every policy clears every category; end to end, all-a (the cheapest, as
+// cheapest-passing and cascade-by-price) takes 6s, spec (a then b) 4s and all-b 2s.
+var slowCheapPipeline = strings.NewReplacer(
+	"latency: {samples: [1s]}", "latency: {samples: [3s]}",
+	"latency: {samples: [2s]}", "latency: {samples: [1s]}",
+).Replace(pipelineSpec)
+
+func withPipelineBudget(budget string) string {
+	return strings.Replace(slowCheapPipeline, "latency_budget: 2.9s", "latency_budget: "+budget, 1)
+}
+
+// pipelineMissText is how a policy's miss of the qa pipeline's budget reads.
+func pipelineMissText(u *UserRequests, policy, budget string, b float64) string {
+	p95 := u.policy(policy).Pipelines[0].Latency.P95
+	return fmt.Sprintf("pipeline qa p95 %s is over its budget %s by %s (%s)", secs(p95), budget, secs(p95-b), overText((p95/b-1)*100))
+}
+
+// TestPipelineBudgetCountsInRecommendation: the cheapest policy clears every category but its
+// pipeline misses the end-to-end budget, so it does not clear and the next one is recommended;
+// why it was not says which pipeline misses, by how much.
+func TestPipelineBudgetCountsInRecommendation(t *testing.T) {
+	r := runPipelines(t, withPipelineBudget("5s"), Options{Samples: 20_000, Sensitivity: 0.2})
+	u := r.UserRequests
+	for _, name := range []string{"all-a", "spec", "all-b"} {
+		if p := r.policy(name); p == nil || !p.Categories[0].ClearsBar || !p.Categories[1].ClearsBar {
+			t.Fatalf("%s does not clear every category: the test needs them to", name)
+		}
+	}
+	if u.policy("all-a").Pipelines[0].MeetsBudget || !u.policy("spec").Pipelines[0].MeetsBudget {
+		t.Fatalf("all-a meets the pipeline's budget %v, spec %v; the test needs false, true",
+			u.policy("all-a").Pipelines[0].MeetsBudget, u.policy("spec").Pipelines[0].MeetsBudget)
+	}
+	a := r.policy("all-a")
+	if a.Total.Cost >= r.policy("spec").Total.Cost {
+		t.Fatalf("all-a costs %v, spec %v: the test needs all-a cheaper", a.Total.Cost, r.policy("spec").Total.Cost)
+	}
+	if a.Clears || r.Recommended != "spec" {
+		t.Errorf("all-a clears %v, recommended %s; want false, spec", a.Clears, r.Recommended)
+	}
+	miss := pipelineMissText(u, "all-a", "5s", 5)
+	if !strings.HasPrefix(miss, "pipeline qa p95 6.") || !strings.HasSuffix(miss, "(20%)") {
+		t.Errorf("miss %q, want pipeline qa p95 6.00s … (20%%)", miss)
+	}
+	if want := []string{miss}; len(a.Shortfalls) != 1 || a.Shortfalls[0] != want[0] {
+		t.Errorf("all-a shortfalls %q, want %q", a.Shortfalls, want)
+	}
+	// Weighted by the pipeline's share of calls: 0.8 × 2 steps ÷ 1.8 calls per user request.
+	p95 := u.policy("all-a").Pipelines[0].Latency.P95
+	if want := 0.8 * 2 / 1.8 * (p95/5 - 1) * 100; math.Abs(a.Shortfall-want) > 1e-9 {
+		t.Errorf("all-a shortfall %v, want %v", a.Shortfall, want)
+	}
+	var reason string
+	for _, v := range r.Verdicts {
+		if v.Policy == "all-a" {
+			reason = v.Reason
+		}
+	}
+	if want := "misses: " + miss; reason != want {
+		t.Errorf("why all-a was not recommended: %q, want %q", reason, want)
+	}
+	for _, want := range []string{"spec is the cheapest policy that clears every category's quality bar and latency budget, and every pipeline's latency budget:", "Cheaper policies (all-a) miss a bar or budget."} {
+		if !strings.Contains(r.Recommendation, want) {
+			t.Errorf("recommendation lacks %q: %s", want, r.Recommendation)
+		}
+	}
+	// The sensitivity's estimates count the pipeline too: a's latency 20% lower brings all-a
+	// under the budget (4.8s), 20% higher does not.
+	flips := map[string]string{}
+	for _, f := range r.Sensitivity.Flips {
+		flips[f.Input+" "+f.Change] = f.Recommended
+	}
+	for k, v := range flips {
+		if v == "all-a" && !strings.HasPrefix(k, "latency of a -") {
+			t.Errorf("move %s recommends all-a", k)
+		}
+	}
+	found := false
+	for k, v := range flips {
+		found = found || (strings.HasPrefix(k, "latency of a -") && v == "all-a")
+	}
+	if !found {
+		t.Errorf("a's latency 20%% lower does not recommend all-a: flips %v", flips)
+	}
+	var buf bytes.Buffer
+	if err := WriteText(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if want := "all-a: misses: pipeline qa p95"; !strings.Contains(buf.String(), want) {
+		t.Errorf("text report lacks %q:\n%s", want, buf.String())
+	}
+
+	// When no policy meets it, the closest is the one over it by the least, and the
+	// recommendation says how that is measured.
+	r = runPipelines(t, withPipelineBudget("1.5s"), Options{Samples: 20_000})
+	if r.policy(r.Recommended).Clears || r.Recommended != "all-b" {
+		t.Fatalf("budget 1.5s: recommended %s, clears %v; want all-b, false", r.Recommended, r.policy(r.Recommended).Clears)
+	}
+	for _, want := range []string{
+		"No policy clears every category and pipeline. all-b comes closest: " + pipelineMissText(r.UserRequests, "all-b", "1.5s", 1.5) + ".",
+		"weighted by its share of model calls (its share of user requests × its steps ÷ 1.8 calls per user request)",
+		"or the pipelines' budgets.",
+	} {
+		if !strings.Contains(r.Recommendation, want) {
+			t.Errorf("recommendation lacks %q: %s", want, r.Recommendation)
+		}
+	}
+}
+
+// TestPipelineBudgetWithinError: a pipeline over its budget by less than the simulation's error
+// meets it, as a category does; the policy clears, and a note says so. Over it by twice the
+// error, it does not.
+func TestPipelineBudgetWithinError(t *testing.T) {
+	r := runPipelines(t, withPipelineBudget("5s"), Options{Samples: 20_000})
+	f := r.UserRequests.policy("all-a").Pipelines[0]
+	if f.P95Error <= 0 {
+		t.Fatalf("no simulation error: %v", f.P95Error)
+	}
+	near := fmt.Sprintf("%.6fs", f.Latency.P95-f.P95Error/2)
+	r = runPipelines(t, withPipelineBudget(near), Options{Samples: 20_000})
+	g := r.UserRequests.policy("all-a").Pipelines[0]
+	if !g.MeetsBudget || !g.WithinError || !r.policy("all-a").Clears || r.Recommended != "all-a" {
+		t.Errorf("budget %s, p95 %v ± %v: meets %v, within error %v, all-a clears %v, recommended %s; want true, true, true, all-a",
+			near, g.Latency.P95, g.P95Error, g.MeetsBudget, g.WithinError, r.policy("all-a").Clears, r.Recommended)
+	}
+	note := false
+	for _, n := range r.Notes {
+		note = note || strings.HasPrefix(n, "pipeline qa, all-a: simulated end-to-end p95 ") && strings.Contains(n, "counted as meeting it")
+	}
+	if !note {
+		t.Errorf("no note that all-a meets qa's budget only within error: %q", r.Notes)
+	}
+	far := fmt.Sprintf("%.6fs", f.Latency.P95-2*f.P95Error)
+	r = runPipelines(t, withPipelineBudget(far), Options{Samples: 20_000})
+	if r.policy("all-a").Clears || r.Recommended != "spec" {
+		t.Errorf("budget %s, p95 %v ± %v: all-a clears %v, recommended %s; want false, spec", far, f.Latency.P95, f.P95Error, r.policy("all-a").Clears, r.Recommended)
+	}
+}
