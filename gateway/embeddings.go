@@ -403,7 +403,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 			a := &d.Attempts[len(d.Attempts)-1]
 			c := *call
 			c.Model = m.Model
-			cctx, cancel := callContext(ctx, m)
+			cctx, cancel := g.callContext(ctx, m)
 			resp, err := emb.Embed(cctx, &c)
 			cancel()
 			var usage clearbar.Usage

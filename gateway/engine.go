@@ -194,16 +194,15 @@ func (r *run) call(m *spec.Model, stream bool) *clearbar.Call {
 	return c
 }
 
-// callContext bounds one call by the model's or provider's timeout.
-func callContext(ctx context.Context, m *spec.Model) (context.Context, context.CancelFunc) {
-	t := m.Timeout.D()
-	if t == 0 && m.Resolved.Provider != nil {
-		t = m.Resolved.Provider.Timeout.D()
-	}
-	if t == 0 {
+// callContext bounds one call to m as the spec bounds it (spec.Spec.CallBound, which the spec
+// check and the estimate use too): by the model's timeout, else its provider's, when that is
+// shorter than the request's; else only by the request's deadline, which ctx carries.
+func (g *Gateway) callContext(ctx context.Context, m *spec.Model) (context.Context, context.CancelFunc) {
+	d, _, byRequest := g.spec.CallBound(m)
+	if byRequest {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, t)
+	return context.WithTimeout(ctx, d)
 }
 
 // complete runs a non-streaming request through its plan.
@@ -221,7 +220,7 @@ steps:
 				if a == nil {
 					break // breaker open: fail over
 				}
-				cctx, cancel := callContext(ctx, m)
+				cctx, cancel := r.g.callContext(ctx, m)
 				resp, err := prov.Complete(cctx, r.call(m, false))
 				cancel()
 				var usage clearbar.Usage

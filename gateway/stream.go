@@ -54,7 +54,7 @@ steps:
 				if a == nil {
 					break // breaker open: fail over
 				}
-				cctx, cancel := callContext(ctx, m)
+				cctx, cancel := r.g.callContext(ctx, m)
 				s, err := prov.Stream(cctx, r.call(m, true))
 				var usage clearbar.Usage
 				if err == nil {
