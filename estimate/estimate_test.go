@@ -592,11 +592,11 @@ categories:
 }
 
 // TestServedCostChargesFailuresOnce: with on_exhausted: fail, a request whose last answer is
-// flagged has paid for every step before it fails. Its served cost charges it what an answered
-// request costs instead of what it paid, not on top of it. The cascade pays the same per
-// request with deliver and with fail, so charging a failed request on top of what it paid
-// would make failing cost more than delivering: its served cost is what an answered request
-// costs on average, (cost − costFailed) / (1 − failed).
+// flagged has paid for every step before it fails, more than an answered request costs on
+// average. Its served cost keeps what it paid: it is neither charged an answer on top of it
+// (which would make failing cost more than delivering, at the same bill) nor charged the
+// average answered cost instead (which would make failing late a saving). The cascade pays the
+// same per request with deliver and with fail, so both served costs are that cost.
 func TestServedCostChargesFailuresOnce(t *testing.T) {
 	src := `version: 1
 name: exhausted
@@ -623,7 +623,10 @@ categories:
 			if o.failed < 0.01 {
 				t.Fatalf("fixture: on_exhausted: fail fails %v of requests", o.failed)
 			}
-			want = (o.cost - o.costFailed) / (1 - o.failed)
+			want = o.cost
+			if answered := (o.cost - o.costFailed) / (1 - o.failed); o.costFailed < o.failed*answered {
+				t.Fatalf("fixture: the failed requests paid %.6f, less than answering them costs, %.6f", o.costFailed, o.failed*answered)
+			}
 			// Every failed request paid for both steps.
 			ca, cb := float64(w.callCost(c, s.Model("a"), wholeBand)), float64(w.callCost(c, s.Model("b"), wholeBand))
 			if math.Abs(o.costFailed-o.failed*(ca+cb)) > 1e-6 {
@@ -632,9 +635,9 @@ categories:
 		}
 	}
 	if math.Abs(served["fail"]-want) > 1e-6 {
-		t.Errorf("served cost with on_exhausted: fail %.3f, want what an answered request costs, %.3f", served["fail"], want)
+		t.Errorf("served cost with on_exhausted: fail %.6f, want what the requests paid, %.6f", served["fail"], want)
 	}
-	if served["fail"] > served["deliver"]+1e-6 {
-		t.Errorf("served cost with on_exhausted: fail %.3f is more than with deliver %.3f, which pays the same per request and answers them all", served["fail"], served["deliver"])
+	if math.Abs(served["fail"]-served["deliver"]) > 1e-6 {
+		t.Errorf("served cost with on_exhausted: fail %.6f, with deliver %.6f; the cascade pays the same per request either way", served["fail"], served["deliver"])
 	}
 }

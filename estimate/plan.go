@@ -418,21 +418,22 @@ func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) ro
 // timeout, out of providers) look cheaper than one that serves them. Per part of the
 // category's requests (see fits), a failed request is charged the part's cost per request
 // answered as if every model of the route could take them; a route that fails nothing costs
-// what it costs. A failed request is charged that instead of what it paid: a request that
-// fails after paying for answers (flagged on the last step with on_exhausted: fail, or cut or
-// out of providers after earlier steps answered) would otherwise be charged twice. So
+// what it costs. A request that fails after paying for answers (flagged on the last step with
+// on_exhausted: fail, or cut or out of providers after earlier steps answered) has paid part
+// of that already, so the failed requests are charged what answering them would cost, or what
+// they paid when that is more, taken together: with A the cost per answered request,
 //
-//	served = (cost − costFailed) + failed × (all.cost − all.costFailed) / (1 − all.failed)
+//	served = cost + max(0, failed × A − costFailed),  A = (all.cost − all.costFailed) / (1 − all.failed)
 //
-// where costFailed is what the requests that end failed paid (outcome.costFailed). Infinite
-// when some requests could not be answered at any price.
+// where costFailed is what the requests that end failed paid (outcome.costFailed). The served
+// cost is never less than the cost: failing is no saving. Infinite when some requests could
+// not be answered at any price.
 func (w *world) servedCost(c *spec.Category, r *spec.Route, fallback []spec.Ref) float64 {
 	var total float64
 	for _, f := range w.fits(c, r, fallback) {
 		o := w.compileFit(c, r, fallback, f).closed()
 		served := o.cost
 		if o.failed > 0 {
-			served -= o.costFailed
 			all := o
 			if len(f.unfit) > 0 {
 				whole := f
@@ -442,7 +443,7 @@ func (w *world) servedCost(c *spec.Category, r *spec.Route, fallback []spec.Ref)
 			if all.failed >= 1 {
 				return math.Inf(1)
 			}
-			served += o.failed * (all.cost - all.costFailed) / (1 - all.failed)
+			served += max(0, o.failed*(all.cost-all.costFailed)/(1-all.failed)-o.costFailed)
 		}
 		total += f.weight * served
 	}

@@ -66,12 +66,12 @@ type Figures struct {
 	CostPer1K clearbar.Money `json:"cost_per_1k_usd"`
 	// CostPerMonth and RiskPerMonth are the volume's worth of Cost and Risk.
 	CostPerMonth Dollars `json:"cost_per_month_usd"`
-	// ServedCost is Cost with every failed request charged what answering it would cost at the
-	// routes' prices (see world.servedCost), instead of what it paid before it failed (nothing,
-	// or the calls it paid for before it was cut or its last answer was flagged and failed):
-	// a failed request costs less than an answered one, and this is what
-	// policies that clear are compared by, so that failing is no saving. It equals Cost when
-	// nothing fails; zero when some requests could not be answered at any price.
+	// ServedCost is Cost with the failed requests charged what answering them would cost at the
+	// routes' prices, or what they paid before they failed when that is more (see
+	// world.servedCost): a failed request may cost less than an answered one, and this is what
+	// policies that clear are compared by, so that failing is no saving. It is never less than
+	// Cost, and equals it when nothing fails; zero when some requests could not be answered at
+	// any price.
 	ServedCost clearbar.Money `json:"cost_if_served_usd,omitempty"`
 	// Quality is the probability that the delivered answer is good (failed requests count as
 	// not good).
