@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/clearbar/clearbar/internal/jsonguard"
@@ -313,8 +314,13 @@ type requestTranslator struct {
 	turns  []*turn
 	// sc is the request's sidecar (not present for an OpenAI client's request).
 	sc sidecarIn
-	// fnCalls are the history's deprecated function calls no function message has answered.
+	// fnCalls are the deprecated function calls of the assistant turn just before that no
+	// function message has answered yet; a user or assistant message ends them.
 	fnCalls []fnCall
+	// msgs are the request's messages, and clientIDs the ids of their tool calls and tool
+	// results as they go to Anthropic (made when a function call needs an id).
+	msgs      gjson.Result
+	clientIDs map[string]bool
 }
 
 // turnFor returns the last turn when it has the role (made ready for more blocks), else a new
@@ -334,6 +340,7 @@ func (tr *requestTranslator) messages(msgs gjson.Result) error {
 	if !msgs.IsArray() {
 		return invalid("messages", "messages must be an array")
 	}
+	tr.msgs = msgs
 	var err error
 	i := -1
 	msgs.ForEach(func(_, msg gjson.Result) bool {
@@ -344,6 +351,8 @@ func (tr *requestTranslator) messages(msgs gjson.Result) error {
 	if err != nil {
 		return err
 	}
+	// Function calls of the last assistant message may stay unanswered: the history ends.
+	tr.fnCalls = nil
 	// Turns left empty (messages without content) are dropped: Anthropic rejects empty
 	// content, and merging makes the roles alternate again.
 	kept := tr.turns[:0]
@@ -372,7 +381,17 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 	}
 	content := msg.Get("content")
 	ann := tr.sc.msg(i)
-	switch role := msg.Get("role").String(); role {
+	role := msg.Get("role").String()
+	if role == "user" || role == "assistant" {
+		// A new turn: the function calls before it must all have had their result (Anthropic
+		// rejects a tool_use without a tool_result in the next turn), and later function
+		// messages answer only calls after it.
+		if len(tr.fnCalls) > 0 {
+			c := tr.fnCalls[0]
+			return invalid(fmt.Sprintf("messages[%d].function_call", c.msg), "the deprecated function_call at messages[%d] (%q) has no function result after it: Anthropic needs one; send a function message with its result right after it", c.msg, c.name)
+		}
+	}
+	switch role {
 	case "system", "developer":
 		switch {
 		case content.Type == gjson.String:
@@ -484,7 +503,7 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 		if err != nil || !hasFC {
 			return err
 		}
-		b, call, err := functionCallBlock(i, fc, at(".function_call"))
+		b, call, err := functionCallBlock(i, tr.functionCallID(i), fc, at(".function_call"))
 		if err != nil {
 			return err
 		}
@@ -655,16 +674,46 @@ func parseDataURL(u string) (media, data string, ok bool) {
 }
 
 // fnCall is a deprecated function call of the history (an assistant message's function_call)
-// that no function message has answered yet: the id its tool_use block was given, and the
-// function's name.
-type fnCall struct{ id, name string }
+// that no function message has answered yet: the id its tool_use block was given, the
+// function's name, and the index of its message.
+type fnCall struct {
+	id, name string
+	msg      int
+}
+
+// functionCallID returns the id for the deprecated function_call of the assistant message at
+// index i, the same for the same history: "toolu_clearbar_fn_<i>", with "_" added while a
+// client's tool call or tool result of the request has that id as it goes to Anthropic (a
+// client's id may be any string: call_X goes as toolu_X, and other ids as they are, so no
+// prefix alone is safe from them).
+func (tr *requestTranslator) functionCallID(i int) string {
+	if tr.clientIDs == nil {
+		tr.clientIDs = map[string]bool{}
+		tr.msgs.ForEach(func(_, msg gjson.Result) bool {
+			if id := msg.Get("tool_call_id"); id.Type == gjson.String {
+				tr.clientIDs[anthropicToolID(id.Str)] = true
+			}
+			msg.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
+				if id := tc.Get("id"); id.Type == gjson.String {
+					tr.clientIDs[anthropicToolID(id.Str)] = true
+				}
+				return true
+			})
+			return true
+		})
+	}
+	id := fmt.Sprintf("%sclearbar_fn_%d", anthropicToolIDPrefix, i)
+	for tr.clientIDs[id] {
+		id += "_"
+	}
+	return id
+}
 
 // functionCallBlock translates the deprecated function_call of the assistant message at index
-// i into a tool_use block. The call has no id, so it is given one, the same for the same
-// history ("toolu_fn_<i>", Anthropic's form of "call_fn_<i>"), which the function message
+// i into a tool_use block with the id (see functionCallID), which the function message
 // answering it gets too (see functionResult). Its arguments must be a JSON object (or empty,
 // read as {}).
-func functionCallBlock(i int, fc gjson.Result, at string) ([]byte, fnCall, error) {
+func functionCallBlock(i int, id string, fc gjson.Result, at string) ([]byte, fnCall, error) {
 	if !fc.IsObject() {
 		return nil, fnCall{}, invalid(at, "function_call must be an object with a name and arguments")
 	}
@@ -679,7 +728,7 @@ func functionCallBlock(i int, fc gjson.Result, at string) ([]byte, fnCall, error
 	if jsonguard.CheckString(args) != nil || !gjson.Parse(args).IsObject() {
 		return nil, fnCall{}, invalid(at+".arguments", "function call arguments must be a JSON object to be sent to Anthropic")
 	}
-	call := fnCall{id: fmt.Sprintf("%sfn_%d", anthropicToolIDPrefix, i), name: name.Str}
+	call := fnCall{id: id, name: name.Str, msg: i}
 	var w jw
 	w.open('{')
 	w.kstr("type", "tool_use")
@@ -692,16 +741,22 @@ func functionCallBlock(i int, fc gjson.Result, at string) ([]byte, fnCall, error
 }
 
 // functionResult translates a deprecated function message, the result of a function call,
-// into a tool_result block answering the earliest unanswered function_call of the history
-// with its name (else the earliest one): the tool_use block functionCallBlock wrote for it.
+// into a tool_result block answering the earliest unanswered function_call with its name of
+// the assistant message just before: the tool_use block functionCallBlock wrote for it. A
+// function message answering no such call is refused (a 400 naming it and the calls it could
+// answer), not paired with another call.
 func (tr *requestTranslator) functionResult(msg gjson.Result, at func(string) string) error {
 	name, content := msg.Get("name").String(), msg.Get("content")
-	k := slices.IndexFunc(tr.fnCalls, func(c fnCall) bool { return c.name == name })
-	if k < 0 && len(tr.fnCalls) > 0 {
-		k = 0
+	if len(tr.fnCalls) == 0 {
+		return invalid(at(".role"), "a function message (deprecated) must answer the function_call of the assistant message just before it, and there is none left to answer")
 	}
+	k := slices.IndexFunc(tr.fnCalls, func(c fnCall) bool { return c.name == name })
 	if k < 0 {
-		return invalid(at(".role"), "a function message (deprecated) must answer an assistant message's function_call before it")
+		names := make([]string, len(tr.fnCalls))
+		for j, c := range tr.fnCalls {
+			names[j] = strconv.Quote(c.name)
+		}
+		return invalid(at(".name"), "the function message at %s names %q, which matches no function_call of the assistant message just before it waiting for its result (%s)", at(""), name, strings.Join(names, ", "))
 	}
 	call := tr.fnCalls[k]
 	tr.fnCalls = slices.Delete(tr.fnCalls, k, k+1)

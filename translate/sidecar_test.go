@@ -272,6 +272,14 @@ func TestLegacyFunctions(t *testing.T) {
 		{"a function without a name", `{"model":"m","functions":[{"description":"x"}],` + user + `}`, "functions[0].name"},
 		{"a legacy call in the history whose arguments are not an object", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"[1]"}}]}`, "messages[1].function_call.arguments"},
 		{"a function message no call comes before", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"function","name":"noop","content":"r"}]}`, "messages[1].role"},
+		// A tool_use without its tool_result is a 400 at Anthropic: the call is refused here,
+		// naming its message, unless the history ends with it.
+		{"a function call no function message answers", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"{}"}},{"role":"user","content":"y"}]}`, "messages[1].function_call"},
+		{"a function call answered only after the next turn", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"{}"}},{"role":"assistant","content":"hm"},{"role":"function","name":"noop","content":"r"}]}`, "messages[1].function_call"},
+		// A function message is not paired with a call of another name.
+		{"a function message naming no pending call", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"{}"}},{"role":"function","name":"get_weather","content":"r"}]}`, "messages[2].name"},
+		// A function message answers only the assistant message just before it.
+		{"a function message after a new turn", `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"{}"}},{"role":"function","name":"noop","content":"r"},{"role":"user","content":"y"},{"role":"function","name":"noop","content":"r"}]}`, "messages[4].role"},
 	} {
 		_, err := ToAnthropicCall([]byte(tt.body), AnthropicOptions{})
 		checkClientError(t, tt.explanation, err, tt.param)
@@ -290,11 +298,58 @@ func TestLegacyFunctions(t *testing.T) {
 		t.Fatalf("a follow-up turn of a functions conversation: %v", err)
 	}
 	if got, want := gjson.GetBytes(call.Body, "messages").Raw, `[{"role":"user","content":"Weather in Paris and Rome?"},`+
-		`{"role":"assistant","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_fn_1","name":"get_weather","input":{"city":"Paris"}}]},`+
-		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_fn_1","content":"sunny"}]},`+
-		`{"role":"assistant","content":[{"type":"tool_use","id":"toolu_fn_3","name":"get_weather","input":{"city":"Rome"}}]},`+
-		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_fn_3","content":"rain"}]}]`; got != want {
+		`{"role":"assistant","content":[{"type":"text","text":"Let me check."},{"type":"tool_use","id":"toolu_clearbar_fn_1","name":"get_weather","input":{"city":"Paris"}}]},`+
+		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_clearbar_fn_1","content":"sunny"}]},`+
+		`{"role":"assistant","content":[{"type":"tool_use","id":"toolu_clearbar_fn_3","name":"get_weather","input":{"city":"Rome"}}]},`+
+		`{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_clearbar_fn_3","content":"rain"}]}]`; got != want {
 		t.Errorf("the follow-up's messages:\n got %s\nwant %s", got, want)
+	}
+
+	// A result answers the call of the assistant message just before it, not an earlier call
+	// of the same name; a call the history ends with needs no result.
+	redo := `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"Weather?"},` +
+		`{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{}"}},` +
+		`{"role":"function","name":"get_weather","content":"sunny"},` +
+		`{"role":"user","content":"never mind"},` +
+		`{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{}"}},` +
+		`{"role":"function","name":"get_weather","content":"rain"},` +
+		`{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"{}"}}]}`
+	if call, err := ToAnthropicCall([]byte(redo), AnthropicOptions{}); err != nil {
+		t.Errorf("a call repeated after a new turn: %v", err)
+	} else if got := gjson.GetBytes(call.Body, "messages.4.content.0.tool_use_id").String(); got != "toolu_clearbar_fn_4" {
+		t.Errorf("the second result answers %q, want toolu_clearbar_fn_4: %s", got, gjson.GetBytes(call.Body, "messages").Raw)
+	}
+	// (The test above without the first function message: the second call, not the first,
+	// gets the result, and the first is refused.)
+	stale := `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"Weather?"},` +
+		`{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{}"}},` +
+		`{"role":"user","content":"never mind"},` +
+		`{"role":"assistant","content":null,"function_call":{"name":"get_weather","arguments":"{}"}},` +
+		`{"role":"function","name":"get_weather","content":"rain"}]}`
+	_, err = ToAnthropicCall([]byte(stale), AnthropicOptions{})
+	checkClientError(t, "a call left unanswered before a new turn", err, "messages[1].function_call")
+
+	// The ids made up for function calls are not any of the client's tool ids as they go to
+	// Anthropic (call_X goes as toolu_X, other ids as they are).
+	clash := `{"model":"m",` + fns + `,"messages":[{"role":"user","content":"x"},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"call_clearbar_fn_5","type":"function","function":{"name":"noop","arguments":"{}"}},{"id":"toolu_clearbar_fn_5_","type":"function","function":{"name":"noop","arguments":"{}"}},{"id":"call_fn_5","type":"function","function":{"name":"noop","arguments":"{}"}}]},` +
+		`{"role":"tool","tool_call_id":"call_clearbar_fn_5","content":"a"},{"role":"tool","tool_call_id":"toolu_clearbar_fn_5_","content":"b"},{"role":"tool","tool_call_id":"call_fn_5","content":"c"},` +
+		`{"role":"assistant","content":null,"function_call":{"name":"noop","arguments":"{}"}},` +
+		`{"role":"function","name":"noop","content":"d"}]}`
+	if call, err := ToAnthropicCall([]byte(clash), AnthropicOptions{}); err != nil {
+		t.Errorf("client ids like made-up ones: %v", err)
+	} else {
+		ids := map[string]bool{}
+		for _, id := range gjson.GetBytes(call.Body, "messages.#.content.#(type==\"tool_use\")#.id|@flatten").Array() {
+			if ids[id.Str] {
+				t.Errorf("tool_use id %s twice: %s", id.Str, gjson.GetBytes(call.Body, "messages").Raw)
+			}
+			ids[id.Str] = true
+		}
+		if len(ids) != 4 || !strings.HasPrefix(gjson.GetBytes(call.Body, "messages.3.content.0.id").String(), "toolu_clearbar_fn_5") ||
+			gjson.GetBytes(call.Body, "messages.3.content.0.id").String() != gjson.GetBytes(call.Body, "messages.4.content.0.tool_use_id").String() {
+			t.Errorf("the made-up id and its result: %s", gjson.GetBytes(call.Body, "messages").Raw)
+		}
 	}
 
 	// The answer: the tool_use is a function_call, finish_reason function_call.

@@ -49,8 +49,9 @@ func (k *Keys) rotate(used uint32) (uint32, bool) {
 
 // Redact removes from s, for upstream messages that reach clients and logs: every key, whole,
 // with the word around it (a key may hold characters that end a word, "id:secret:region");
-// every word holding a part of one (its first or its last minFragment characters, as in a key an
-// upstream masked, "tk_liv****3210"); every masked key of any shape (maskedKey); and every
+// every word holding a part of one (the first or last minFragment characters of the key or of
+// any of its parts between such characters, as in a key an upstream masked, "tk_liv****3210",
+// or the secret of "id:secret:region" alone); every masked key of any shape (maskedKey); and every
 // match of like (key-shaped strings of the vendor's format, which may be nil).
 func (k *Keys) Redact(s string, like *regexp.Regexp) string {
 	for i := range k.Len() {
@@ -81,14 +82,15 @@ const minFragment = 6
 var maskedKey = regexp.MustCompile(`[A-Za-z0-9_\-]+(?:\*{3,}|•{3,})[A-Za-z0-9_\-]*|(?:\*{3,}|•{3,})[A-Za-z0-9_\-]+`)
 
 // redactFragments redacts every occurrence of key, whole, and every word of s that holds
-// key's first or last minFragment characters: a key longer than that, whole, cut or masked.
+// the first or last minFragment characters of key or of one of its parts (fragments): a key
+// longer than that, whole, cut or masked, or any part of a compound key alone.
 // A word is a run of keyRune; a full stop ending it ends the sentence, not the key. The key
 // whole is redacted from the start of the word holding its start to the end of the word
 // holding its end, so a key with characters outside keyRune ("AKID:secret/x:region") goes
 // whole, not only the words at its ends.
 func redactFragments(s, key string) string {
 	var spans [][2]int
-	for _, frag := range []string{key, key[:minFragment], key[len(key)-minFragment:]} {
+	for _, frag := range fragments(key) {
 		for i := 0; i < len(s); {
 			j := strings.Index(s[i:], frag)
 			if j < 0 {
@@ -134,6 +136,20 @@ func redactFragments(s, key string) string {
 	}
 	out.WriteString(s[at:])
 	return out.String()
+}
+
+// fragments returns what redactFragments looks for: key, whole, and the first and last
+// minFragment characters of each of its parts of at least minFragment characters, a part
+// being a run of keyRune, so that every part of a compound key ("id:secret/x:region") is
+// found alone, not only its ends.
+func fragments(key string) []string {
+	frags := []string{key}
+	for _, part := range strings.FieldsFunc(key, func(r rune) bool { return !keyRune(r) }) {
+		if len(part) >= minFragment {
+			frags = append(frags, part[:minFragment], part[len(part)-minFragment:])
+		}
+	}
+	return frags
 }
 
 // keyRune reports whether r may be part of a key, whole or masked: the characters keys are

@@ -24,7 +24,8 @@ var vendorKeys = []string{
 // redacted, and the text around it kept.
 func TestRedactFindsPartsOfTheProvidersKeys(t *testing.T) {
 	// A key holding characters that end a word (an id, a secret and a region): it goes whole,
-	// not only the words holding its first and last characters.
+	// not only the words holding its first and last characters. (Each of its parts is a key's
+	// part: the URL must not hold "xample", the end of "AKIDexample".)
 	for _, key := range append(slices.Clone(vendorKeys), "AKIDexample:wJalrXUtnFEMI/K7MDENG:region1") {
 		keys := NewKeys([]clearbar.Secret{clearbar.NewSecret("other-key-that-is-fine"), clearbar.NewSecret(key)})
 		for _, shown := range []string{
@@ -36,11 +37,29 @@ func TestRedactFindsPartsOfTheProvidersKeys(t *testing.T) {
 			"Bearer-" + key + "-x",              // inside a longer word
 			key[:7] + "•••••••" + key[len(key)-2:], // masked with bullets
 		} {
-			in := "Incorrect API key provided: " + shown + ". You can find your API key at https://example.com/keys."
+			in := "Incorrect API key provided: " + shown + ". You can find your API key at https://vendor.test/keys."
 			got := keys.Redact(in, nil)
-			if want := "Incorrect API key provided: [redacted]. You can find your API key at https://example.com/keys."; got != want {
+			if want := "Incorrect API key provided: [redacted]. You can find your API key at https://vendor.test/keys."; got != want {
 				t.Errorf("key %s shown as %q:\n got %q\nwant %q", key, shown, got, want)
 			}
+		}
+	}
+}
+
+// TestRedactFindsEachPartOfACompoundKey: a key made of parts joined by characters that end a
+// word (an id, a secret and a region) is found by any of its parts alone, the secret in the
+// middle included, and by a cut form of its first part.
+func TestRedactFindsEachPartOfACompoundKey(t *testing.T) {
+	keys := NewKeys([]clearbar.Secret{clearbar.NewSecret("AKIDexample:wJalrXUtnFEMI/K7MDENG:region1")})
+	for in, want := range map[string]string{
+		"bad secret wJalrXUtnFEMI/K7MDENG for id":     "bad secret [redacted] for id",
+		"xDexample:wJalrXUtnFEMI/K7MDENG:region1":     "[redacted]:[redacted]:[redacted]",
+		"id AKIDexample rejected":                     "id [redacted] rejected",
+		"key ends wJalrX****7MDENG.":                  "key ends [redacted].",
+		"rate limit reached: retry in 20s, id AKIDxx": "rate limit reached: retry in 20s, id AKIDxx",
+	} {
+		if got := keys.Redact(in, nil); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
