@@ -1167,25 +1167,36 @@ func (c *catRow) described() []string {
 // describedColumns names the columns that name the models of described, for messages.
 var describedColumns = quoteList([]string{colPrimary, colFallback, colFailover, colOtherPass})
 
-func (im *importer) parseModelLatency(c *catRow, s string) {
+// modelEntries reads a cell of column col that states something (what, like "latency") of
+// the row's models as "name: value; …". It reports a cell it cannot read, saying how to write
+// one (form), and each name the row does not name (listed as listWhat), and calls each for
+// the other entries in order, with the model and the names before it in the cell.
+func (im *importer) modelEntries(c *catRow, col, s, what, listWhat, form string, each func(name, value string, m *model, earlier []string)) {
 	names, values, bad := entries(s, false)
 	if bad != "" {
-		im.errorf(c.row, colModelLatency, "%q is not a model and latency: write name: latency, separated by semicolons, like mini: 800ms/2s; strong: ttft 900ms/2.5s + 60 tok/s", bad)
+		im.errorf(c.row, col, "%q is not a model and %s: write %s", bad, what, form)
 		return
 	}
 	for i, name := range names {
-		if !slices.Contains(c.described(), name) {
-			im.errorf(c.row, colModelLatency, "names %q, which this row does not name: list the latency of the models in %s", name, describedColumns)
+		m, ok := im.models[name]
+		if !ok || !slices.Contains(c.described(), name) {
+			im.errorf(c.row, col, "names %q, which this row does not name: list the %s of the models in %s", name, listWhat, describedColumns)
 			continue
 		}
+		each(name, values[i], m, names[:i])
+	}
+}
+
+func (im *importer) parseModelLatency(c *catRow, s string) {
+	im.modelEntries(c, colModelLatency, s, "latency", "latency", "name: latency, separated by semicolons, like mini: 800ms/2s; strong: ttft 900ms/2.5s + 60 tok/s", func(name, value string, _ *model, _ []string) {
 		if _, dup := c.latency[name]; dup {
 			im.errorf(c.row, colModelLatency, "gives %s's latency twice: keep one", name)
-			continue
+			return
 		}
-		l, isDefault, err := parseLatency(values[i])
+		l, isDefault, err := parseLatency(value)
 		if err != nil {
 			im.errorf(c.row, colModelLatency, "%s: %v", name, err)
-			continue
+			return
 		}
 		if isDefault {
 			c.latency[name] = nil
@@ -1193,7 +1204,7 @@ func (im *importer) parseModelLatency(c *catRow, s string) {
 			c.latency[name] = &l
 		}
 		c.latOrder = append(c.latOrder, name)
-	}
+	})
 }
 
 // parseLatency reads one latency assumption in the "model latency" column's forms.
@@ -1257,21 +1268,11 @@ func parseLatency(s string) (spec.Latency, bool, error) {
 }
 
 func (im *importer) parseAvailability(c *catRow, s string) {
-	names, values, bad := entries(s, false)
-	if bad != "" {
-		im.errorf(c.row, colModelAvailability, "%q is not a model and availability: write name: probability, separated by semicolons, like mini: 0.998; strong: 0.995", bad)
-		return
-	}
-	for i, name := range names {
-		m, ok := im.models[name]
-		if !ok || !slices.Contains(c.described(), name) {
-			im.errorf(c.row, colModelAvailability, "names %q, which this row does not name: list the availability of the models in %s", name, describedColumns)
-			continue
-		}
-		p, err := spec.ParseProb(values[i])
+	im.modelEntries(c, colModelAvailability, s, "availability", "availability", "name: probability, separated by semicolons, like mini: 0.998; strong: 0.995", func(name, value string, m *model, _ []string) {
+		p, err := spec.ParseProb(value)
 		if err != nil || p == 0 {
-			im.errorf(c.row, colModelAvailability, "%s: %q is not an availability: write the fraction of calls without a provider error, like 0.998 or 99.8%%", name, values[i])
-			continue
+			im.errorf(c.row, colModelAvailability, "%s: %q is not an availability: write the fraction of calls without a provider error, like 0.998 or 99.8%%", name, value)
+			return
 		}
 		switch {
 		case m.avail == nil:
@@ -1279,7 +1280,7 @@ func (im *importer) parseAvailability(c *catRow, s string) {
 		case *m.avail != p:
 			im.errorf(c.row, colModelAvailability, "gives %s the availability %s, but row %d gives it %s: a model has one availability; use two model names for two providers", name, formatFloat(p), m.availAt.row, formatFloat(*m.avail))
 		}
-	}
+	})
 }
 
 // checkCatalog resolves each model's id and checks that the price catalogue lists it, or
@@ -1335,21 +1336,11 @@ func parseRetry(s string) (int, time.Duration, bool) {
 }
 
 func (im *importer) parseProviders(c *catRow, s string) {
-	names, values, bad := entries(s, false)
-	if bad != "" {
-		im.errorf(c.row, colModelProvider, "%q is not a model and provider type: write name: type, separated by semicolons, like mini: openai; flash: gemini", bad)
-		return
-	}
-	for i, name := range names {
-		m, ok := im.models[name]
-		if !ok || !slices.Contains(c.described(), name) {
-			im.errorf(c.row, colModelProvider, "names %q, which this row does not name: list the provider types of the models in %s", name, describedColumns)
-			continue
-		}
-		t := strings.ToLower(values[i])
+	im.modelEntries(c, colModelProvider, s, "provider type", "provider types", "name: type, separated by semicolons, like mini: openai; flash: gemini", func(name, value string, m *model, _ []string) {
+		t := strings.ToLower(value)
 		if _, ok := providerType(t); !ok {
-			im.errorf(c.row, colModelProvider, "%s: %q is not a provider type: write one of %s", name, values[i], strings.Join(providerTypeNames(), ", "))
-			continue
+			im.errorf(c.row, colModelProvider, "%s: %q is not a provider type: write one of %s", name, value, strings.Join(providerTypeNames(), ", "))
+			return
 		}
 		switch {
 		case m.ptype == "":
@@ -1357,33 +1348,23 @@ func (im *importer) parseProviders(c *catRow, s string) {
 		case m.ptype != t:
 			im.errorf(c.row, colModelProvider, "gives %s the provider type %s, but row %d gives it %s: a model has one provider; use two model names for two providers", name, t, m.ptypeAt.row, m.ptype)
 		}
-	}
+	})
 }
 
 // parsePrices reads the "model price" cell: each model's price overrides, as formatPrice
 // writes them.
 func (im *importer) parsePrices(c *catRow, s string) {
-	names, values, bad := entries(s, false)
-	if bad != "" {
-		im.errorf(c.row, colModelPrice, "%q is not a model and its prices: write name: input N, output N in dollars per million tokens, separated by semicolons, like mini: input 0.4, output 1.6; nano: input 0.1, output 0.4", bad)
-		return
-	}
-	for i, name := range names {
-		m, ok := im.models[name]
-		if !ok || !slices.Contains(c.described(), name) {
-			im.errorf(c.row, colModelPrice, "names %q, which this row does not name: list the prices of the models in %s", name, describedColumns)
-			continue
-		}
-		if slices.Contains(names[:i], name) {
+	im.modelEntries(c, colModelPrice, s, "its prices", "prices", "name: input N, output N in dollars per million tokens, separated by semicolons, like mini: input 0.4, output 1.6; nano: input 0.1, output 0.4", func(name, value string, m *model, earlier []string) {
+		if slices.Contains(earlier, name) {
 			im.errorf(c.row, colModelPrice, "gives %s's prices twice: keep one entry, its prices separated by commas, like %s: input 0.4, output 1.6", name, name)
 			m.priceBad = true
-			continue
+			return
 		}
-		p, err := parsePrice(values[i])
+		p, err := parsePrice(value)
 		if err != nil {
 			im.errorf(c.row, colModelPrice, "%s: %v", name, err)
 			m.priceBad = true // the catalogue check would only repeat it
-			continue
+			return
 		}
 		switch {
 		case m.price == nil:
@@ -1391,7 +1372,7 @@ func (im *importer) parsePrices(c *catRow, s string) {
 		case formatPrice(*m.price) != formatPrice(p):
 			im.errorf(c.row, colModelPrice, "gives %s the prices %q, but row %d gives it %q: a model has one price; use two model names for two prices", name, formatPrice(p), m.priceAt.row, formatPrice(*m.price))
 		}
-	}
+	})
 }
 
 // parsePrice reads one model's prices in the "model price" column's form, like "input 0.05,
