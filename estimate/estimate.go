@@ -324,7 +324,7 @@ func (e *estimator) compute(cl *cell, n int) {
 	cl.closed = cl.plan.closed()
 	cl.served = cl.closed.cost
 	if cl.closed.failed > 0 {
-		cl.served = e.world.servedCost(cl.cat, cl.route.Route, cl.route.Fallback)
+		cl.served = e.world.servedCost(cl.cat, cl.route.Route, cl.route.Fallback, cl.closed)
 	}
 	cl.sim = cl.plan.simulateKeeping(n, e.rng(cl), e.keepDraws[cl.cat.Name])
 	q, qf := cl.sim.hist.quantiles(0.5, 0.95, 0.99), cl.sim.ttfb.quantiles(0.5, 0.95, 0.99)

@@ -618,7 +618,7 @@ categories:
 		c := s.Categories[0]
 		w := newWorld(s)
 		o := w.compile(c, c.Route, nil).closed()
-		served[ex] = w.servedCost(c, c.Route, nil)
+		served[ex] = w.servedCost(c, c.Route, nil, o)
 		if ex == "fail" {
 			if o.failed < 0.01 {
 				t.Fatalf("fixture: on_exhausted: fail fails %v of requests", o.failed)

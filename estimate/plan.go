@@ -427,27 +427,38 @@ func (w *world) compile(c *spec.Category, r *spec.Route, fallback []spec.Ref) ro
 //
 // where costFailed is what the requests that end failed paid (outcome.costFailed). The served
 // cost is never less than the cost: failing is no saving. Infinite when some requests could
-// not be answered at any price.
-func (w *world) servedCost(c *spec.Category, r *spec.Route, fallback []spec.Ref) float64 {
+// not be answered at any price. compiled is the closed form of the route as compile compiles
+// it: when every request fits every model, it is the one part's, and nothing is compiled again.
+func (w *world) servedCost(c *spec.Category, r *spec.Route, fallback []spec.Ref, compiled outcome) float64 {
+	fits := w.fits(c, r, fallback)
+	if len(fits) == 1 && fits[0].weight == 1 && len(fits[0].unfit) == 0 {
+		return served(compiled, compiled)
+	}
 	var total float64
-	for _, f := range w.fits(c, r, fallback) {
+	for _, f := range fits {
 		o := w.compileFit(c, r, fallback, f).closed()
-		served := o.cost
-		if o.failed > 0 {
-			all := o
-			if len(f.unfit) > 0 {
-				whole := f
-				whole.unfit = nil
-				all = w.compileFit(c, r, fallback, whole).closed()
-			}
-			if all.failed >= 1 {
-				return math.Inf(1)
-			}
-			served += max(0, o.failed*(all.cost-all.costFailed)/(1-all.failed)-o.costFailed)
+		all := o
+		if o.failed > 0 && len(f.unfit) > 0 {
+			whole := f
+			whole.unfit = nil
+			all = w.compileFit(c, r, fallback, whole).closed()
 		}
-		total += f.weight * served
+		total += f.weight * served(o, all)
 	}
 	return total
+}
+
+// served is o's cost with its failed requests charged what answering them costs as all
+// answers them, or what they paid when that is more (see servedCost); infinite when all
+// answers nothing.
+func served(o, all outcome) float64 {
+	if o.failed == 0 {
+		return o.cost
+	}
+	if all.failed >= 1 {
+		return math.Inf(1)
+	}
+	return o.cost + max(0, o.failed*(all.cost-all.costFailed)/(1-all.failed)-o.costFailed)
 }
 
 // compileFit compiles a route for the requests of f.

@@ -307,7 +307,7 @@ func (e *estimator) perturbed(ctx context.Context, pt perturbation, workers int)
 			ncl.closed = ncl.plan.closed()
 			ncl.served = ncl.closed.cost
 			if ncl.closed.failed > 0 {
-				ncl.served = w.servedCost(cl.cat, cl.route.Route, cl.route.Fallback)
+				ncl.served = w.servedCost(cl.cat, cl.route.Route, cl.route.Fallback, ncl.closed)
 			}
 			pe.cells[k] = &ncl
 		}
