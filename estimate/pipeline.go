@@ -189,6 +189,12 @@ func (e *estimator) userRequests(policies []*Policy, r *Report, userVolume int64
 // ("pipeline qa p95 14.2s is over its budget 13s by 1.2s (9%)"), and the shortfall they add to
 // the policy's (see the comment at the top of this file); none without pipelines or budgets.
 func (e *estimator) pipelineMisses(p *Policy) (misses []string, shortfall float64) {
+	return e.pipelineMissesOf(p.cells)
+}
+
+// pipelineMissesOf is pipelineMisses for a policy whose cells, aligned with the spec's
+// categories, are these.
+func (e *estimator) pipelineMissesOf(pcells []*cell) (misses []string, shortfall float64) {
 	s := e.spec
 	var index map[string]int
 	for _, pl := range s.Pipelines {
@@ -204,7 +210,7 @@ func (e *estimator) pipelineMisses(p *Policy) (misses []string, shortfall float6
 		}
 		cells := make([]*cell, len(pl.Steps))
 		for j, st := range pl.Steps {
-			cells[j] = p.cells[index[st.Name]]
+			cells[j] = pcells[index[st.Name]]
 		}
 		f, _ := pipelineFigures(cells, budget)
 		if f.MeetsBudget {

@@ -194,7 +194,8 @@ func latencyShortfall(p95, budget float64, meets bool) float64 {
 }
 
 // derivedPolicies builds the policies that depend on single-model results: the cheapest
-// single model per category that clears its bar, and cascades in price order.
+// single model per category that clears its bar, fitted to the pipelines' budgets
+// (fitPipelines), and cascades in price order.
 func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 	s := e.spec
 	cheapest := &Policy{Name: spec.PolicyCheapestPassing, Kind: KindCheapest,
@@ -202,31 +203,53 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 	cascade := &Policy{Name: spec.PolicyCascadeByPrice, Kind: KindCascade,
 		Description: "per category, start on the cheapest model and escalate in price order on failed validation"}
 	var notes []string
-	for _, c := range s.Categories {
-		cands := e.singleCandidates(c)
-		if len(cands) == 0 {
+	n := len(s.Categories)
+	cands, picks := make([][]candidate, n), make([]int, n)
+	choices, cells := make([]stepChoice, n), make([]*cell, n)
+	for i, c := range s.Categories {
+		cands[i] = e.singleCandidates(c)
+		picks[i] = -1
+		for j, cd := range cands[i] {
+			if cd.cell.clears() {
+				if picks[i] < 0 {
+					picks[i] = j
+				}
+				choices[i].options = append(choices[i].options, cd)
+			}
+		}
+		if picks[i] >= 0 {
+			cells[i] = cands[i][picks[i]].cell
+		} else if len(cands[i]) > 0 {
+			cells[i] = e.closest(cands[i]).cell
+		}
+	}
+	var moved map[int]string
+	if len(s.Pipelines) > 0 && !slices.Contains(cells, nil) {
+		var note string
+		moved, note = e.fitPipelines(choices, cells)
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
+	for i, c := range s.Categories {
+		if len(cands[i]) == 0 {
 			// Cannot happen for a loaded spec: its route's models all have pass rates.
 			cheapest.Routes = append(cheapest.Routes, CategoryRoute{Route: c.Route, Fallback: c.Fallback, Note: "no candidates with pass rates; kept the spec's route"})
 			cascade.Routes = append(cascade.Routes, cheapest.Routes[len(cheapest.Routes)-1])
 			continue
 		}
-		pick := -1
-		for i, cd := range cands {
-			if cd.cell.clears() {
-				pick = i
-				break
-			}
-		}
+		pick := picks[i]
 		var cr CategoryRoute
-		if pick >= 0 {
-			cr = cands[pick].cell.route
-			cr.Note = fmt.Sprintf("%s is the cheapest model that clears the bar alone", cands[pick].model.Name)
-		} else {
-			// The one that misses by the least, relative to what the bar and budget allow
-			// (cell.shortfall); then the cheapest.
-			best := slices.MinFunc(cands, func(a, b candidate) int {
-				return cmp.Or(cmp.Compare(a.cell.shortfall(), b.cell.shortfall()), cmp.Compare(a.perCall, b.perCall))
-			})
+		switch {
+		case moved[i] != "":
+			ch := choices[i]
+			cr = ch.options[ch.chosen].cell.route
+			cr.Note = moved[i]
+		case pick >= 0:
+			cr = cands[i][pick].cell.route
+			cr.Note = fmt.Sprintf("%s is the cheapest model that clears the bar alone", cands[i][pick].model.Name)
+		default:
+			best := e.closest(cands[i])
 			cr = best.cell.route
 			cr.Note = fmt.Sprintf("no single model clears the bar and budget; %s comes closest: %s", best.model.Name, strings.Join(best.cell.misses(), "; "))
 			notes = append(notes, fmt.Sprintf("%s, %s: %s", cheapest.Name, c.Name, cr.Note))
@@ -235,8 +258,11 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 
 		validators, onFail := c.Route.MainValidators()
 		top := pick
-		if top < 0 {
-			top = len(cands) - 1
+		switch {
+		case moved[i] != "":
+			top = slices.IndexFunc(cands[i], func(cd candidate) bool { return cd.cell == choices[i].options[choices[i].chosen].cell })
+		case top < 0:
+			top = len(cands[i]) - 1
 		}
 		switch {
 		case len(validators) == 0:
@@ -248,7 +274,7 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 		default:
 			r := &spec.Route{Validate: validators, OnFail: onFail, OnExhausted: c.Route.OnExhausted}
 			var names, selfChecked []string
-			for _, cd := range cands[:top+1] {
+			for _, cd := range cands[i][:top+1] {
 				if _, ok := spec.AgreementCheckers(validators, cd.model.Name); !ok {
 					selfChecked = append(selfChecked, cd.model.Name)
 					continue
@@ -268,4 +294,12 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 		}
 	}
 	return []*Policy{cheapest, cascade}, notes
+}
+
+// closest returns the candidate that misses its category's bar and budget by the least,
+// relative to what they allow (cell.shortfall); then the cheapest.
+func (e *estimator) closest(cands []candidate) candidate {
+	return slices.MinFunc(cands, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(a.cell.shortfall(), b.cell.shortfall()), cmp.Compare(a.perCall, b.perCall))
+	})
 }

@@ -1,0 +1,237 @@
+package estimate
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/clearbar/clearbar/spec"
+)
+
+// Cheapest-passing picks, for each category, the cheapest model that clears the category's
+// bar and budget. A pipeline's budget is on the sum of its steps' latencies, which those
+// picks can miss while every step clears its own: fitPipelines then moves steps onto dearer
+// models that also clear their categories, to the cheapest choice that brings every pipeline
+// within its budget (as pipelineMisses judges it). With up to maxFitChoices choices it tries
+// them all, cheapest first; with more, it moves one step at a time, each move the cheapest
+// that brings every pipeline within budget or, when none does, the one that takes the most
+// off the pipelines' shortfall per dollar it adds, and then moves each step back down to the
+// cheapest model that keeps every pipeline within budget. When no choice is found, each
+// category keeps its cheapest, and the policy misses the pipeline's budget, which its verdict
+// says.
+
+// maxFitChoices bounds the choices fitPipelines tries one by one (a variable for the tests).
+var maxFitChoices = 4096
+
+// stepChoice is one category's choice in fitPipelines: its models that clear its bar and
+// budget, cheapest first (none: the category keeps its pick, and has no choice), and which
+// of them is chosen.
+type stepChoice struct {
+	options []candidate
+	chosen  int
+}
+
+// fitPipelines fits the per-category choices to the pipelines' budgets, as above. choices
+// and cells are aligned with the spec's categories; cells holds each category's pick and is
+// updated with the fit. It returns the categories it moved, with why, and a note when no
+// choice meets every budget.
+func (e *estimator) fitPipelines(choices []stepChoice, cells []*cell) (moved map[int]string, note string) {
+	s := e.spec
+	steps := map[int]bool{}
+	index := map[string]int{}
+	for i, c := range s.Categories {
+		index[c.Name] = i
+	}
+	for _, p := range s.Pipelines {
+		if p.LatencyBudget.D() <= 0 {
+			continue
+		}
+		for _, st := range p.Steps {
+			if i := index[st.Name]; len(choices[i].options) > 1 {
+				steps[i] = true
+			}
+		}
+	}
+	misses, short := e.pipelineMissesOf(cells)
+	if short == 0 && len(misses) == 0 {
+		return nil, ""
+	}
+	start := make([]int, len(choices))
+	for i := range choices {
+		start[i] = choices[i].chosen
+	}
+	cost := func() float64 {
+		var c float64
+		for i, cat := range s.Categories {
+			c += float64(cat.Share) * cells[i].closed.cost
+		}
+		return c
+	}
+	set := func(i, o int) {
+		choices[i].chosen = o
+		cells[i] = choices[i].options[o].cell
+	}
+	free := slices.Sorted(maps.Keys(steps))
+	total := 1
+	for _, i := range free {
+		total *= len(choices[i].options)
+		if total > maxFitChoices {
+			break
+		}
+	}
+	if total <= maxFitChoices {
+		short = e.fitAll(choices, cells, free, set)
+	} else {
+		short = e.fitGreedy(choices, cells, free, short, cost, set)
+	}
+	if short > 0 {
+		for i := range choices {
+			if len(choices[i].options) > 0 {
+				set(i, start[i])
+			}
+		}
+		return nil, fmt.Sprintf("%s: no choice of models that clear their categories brings every pipeline within its latency budget; each category keeps its cheapest",
+			spec.PolicyCheapestPassing)
+	}
+	moved = map[int]string{}
+	for i, c := range choices {
+		if len(c.options) == 0 || c.chosen == start[i] {
+			continue
+		}
+		moved[i] = fmt.Sprintf("%s clears the bar; the cheaper %s does too, but leaves %s over its latency budget",
+			c.options[c.chosen].model.Name, c.options[start[i]].model.Name, pipelinesOf(s, s.Categories[i].Name))
+	}
+	return moved, ""
+}
+
+// pipelinesOf names the pipelines with a latency budget that call category name: "pipeline
+// qa", "pipelines qa and chat".
+func pipelinesOf(s *spec.Spec, name string) string {
+	var names []string
+	for _, p := range s.Pipelines {
+		if p.LatencyBudget.D() <= 0 {
+			continue
+		}
+		for _, st := range p.Steps {
+			if st.Name == name {
+				names = append(names, p.Name)
+				break
+			}
+		}
+	}
+	if len(names) == 1 {
+		return "pipeline " + names[0]
+	}
+	return "pipelines " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// fitAll tries every choice of the free categories' options, in order of their cost (then of
+// how far they move from the cheapest), and keeps the first that brings every pipeline within
+// its budget; it returns the shortfall of the choice it keeps, 0 unless none does (and then
+// the choices are as they were).
+func (e *estimator) fitAll(choices []stepChoice, cells []*cell, free []int, set func(i, o int)) float64 {
+	s := e.spec
+	type combo struct {
+		pick  []int
+		cost  float64
+		moves int
+	}
+	combos := []combo{{}}
+	for _, i := range free {
+		var next []combo
+		for _, c := range combos {
+			for o, opt := range choices[i].options {
+				next = append(next, combo{
+					pick:  append(slices.Clip(c.pick), o),
+					cost:  c.cost + float64(s.Categories[i].Share)*opt.cell.closed.cost,
+					moves: c.moves + o,
+				})
+			}
+		}
+		combos = next
+	}
+	slices.SortStableFunc(combos, func(a, b combo) int {
+		return cmp.Or(cmp.Compare(a.cost, b.cost), cmp.Compare(a.moves, b.moves))
+	})
+	start := make([]int, len(free))
+	for k, i := range free {
+		start[k] = choices[i].chosen
+	}
+	for _, c := range combos {
+		for k, i := range free {
+			set(i, c.pick[k])
+		}
+		if _, short := e.pipelineMissesOf(cells); short == 0 {
+			return 0
+		}
+	}
+	for k, i := range free {
+		set(i, start[k])
+	}
+	_, short := e.pipelineMissesOf(cells)
+	return short
+}
+
+// fitGreedy moves one free category at a time, as the comment at the top of this file says,
+// from a choice whose pipelines fall short by short; it returns the shortfall it ends with.
+func (e *estimator) fitGreedy(choices []stepChoice, cells []*cell, free []int, short float64, cost func() float64, set func(i, o int)) float64 {
+	try := func(i, o int) (shortfall, cost1 float64) {
+		old := cells[i]
+		cells[i] = choices[i].options[o].cell
+		_, shortfall = e.pipelineMissesOf(cells)
+		cost1 = cost()
+		cells[i] = old
+		return shortfall, cost1
+	}
+	// Each move lowers the shortfall, so the loop ends; the bound is a guard.
+	for range 64 * len(free) {
+		if short == 0 {
+			break
+		}
+		base := cost()
+		bi, bo, bShort, bCost, bRate := -1, -1, short, 0.0, -1.0
+		for _, i := range free {
+			for o := range choices[i].options {
+				if o == choices[i].chosen {
+					continue
+				}
+				sh, c := try(i, o)
+				added := c - base
+				switch {
+				case sh >= short*(1-1e-9):
+					continue
+				case sh == 0:
+					// Within every budget: the cheapest such move, before any that is not.
+					if bShort != 0 || added < bCost {
+						bi, bo, bShort, bCost = i, o, 0, added
+					}
+				case bShort != 0:
+					rate := (short - sh) / max(added, 1e-15)
+					if rate > bRate {
+						bi, bo, bShort, bCost, bRate = i, o, sh, added, rate
+					}
+				}
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		set(bi, bo)
+		short = bShort
+	}
+	if short > 0 {
+		return short
+	}
+	// Move back down what the pipelines do not need.
+	for _, i := range free {
+		for o := range choices[i].chosen {
+			if sh, _ := try(i, o); sh == 0 {
+				set(i, o)
+				break
+			}
+		}
+	}
+	return 0
+}
