@@ -3,9 +3,11 @@ package estimate
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -280,5 +282,40 @@ func TestPipelineShareKnobsSayCalls(t *testing.T) {
 	}
 	if want := []string{"share of calls of rewrite", "share of calls of answer"}; !slices.Equal(names, want) {
 		t.Errorf("share knobs %q, want %q", names, want)
+	}
+}
+
+// TestPipelineCSVRows: the CSV report carries the figures per user request: after each
+// policy's TOTAL, a row per pipeline and one for every user request, with the section's
+// figures.
+func TestPipelineCSVRows(t *testing.T) {
+	r := runPipelines(t, pipelineSpec, Options{Samples: 20_000})
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + len(r.Policies)*(len(r.Categories)+1+len(r.UserRequests.Pipelines)+1); len(rows) != want {
+		t.Fatalf("%d rows, want %d", len(rows), want)
+	}
+	byKey := map[string][]string{}
+	for _, row := range rows[1:] {
+		byKey[row[0]+" "+row[1]] = row
+	}
+	for k, p := range r.Policies {
+		up := r.UserRequests.Policies[k]
+		f := up.Pipelines[0]
+		row := byKey[p.Name+" PIPELINE qa"]
+		want := []string{p.Name, "PIPELINE qa", "rewrite → answer", "0.800000", f.Cost.Decimal()}
+		if row == nil || !slices.Equal(row[:5], want) || row[6] != f.CostPerMonth.Decimal() || row[12] != "2.900" || row[18] != strconv.FormatBool(f.MeetsBudget) {
+			t.Errorf("%s: pipeline row %q, want it to start %q, with %s a month, budget 2.900 and meets %v", p.Name, row, want, f.CostPerMonth.Decimal(), f.MeetsBudget)
+		}
+		all := byKey[p.Name+" ALL USER REQUESTS"]
+		if all == nil || all[4] != up.All.Cost.Decimal() || all[6] != up.All.CostPerMonth.Decimal() || all[19] != strconv.FormatBool(p.Name == r.Recommended) {
+			t.Errorf("%s: all user requests row %q, want cost %s, %s a month", p.Name, all, up.All.Cost.Decimal(), up.All.CostPerMonth.Decimal())
+		}
 	}
 }

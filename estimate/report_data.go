@@ -18,7 +18,12 @@ func WriteJSON(w io.Writer, r *Report) error {
 	return enc.Encode(r)
 }
 
-// WriteCSV writes one row per policy and category, plus a TOTAL row per policy.
+// WriteCSV writes one row per policy and category, plus a TOTAL row per policy. With
+// pipelines, each policy's rows per user request follow its TOTAL: one per pipeline
+// ("PIPELINE name", its steps as the route, its share of user requests as the share, its
+// budget and whether it meets it as clears) and one for every user request ("ALL USER
+// REQUESTS"), their costs per user request and the columns a user request has no figure
+// for (bar, escalation, fallback) empty.
 func WriteCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"policy", "category", "route", "share", "cost_per_request_usd", "cost_per_1k_usd", "cost_per_month_usd",
@@ -26,7 +31,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 		"risk_per_month_usd", "p_escalated", "p_fallback", "p_failed", "escalation_tax_per_request_usd", "clears", "recommended"})
 	f6 := func(f float64) string { return strconv.FormatFloat(f, 'f', 6, 64) }
 	f3 := func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
-	for _, p := range r.Policies {
+	for k, p := range r.Policies {
 		rec := strconv.FormatBool(p.Name == r.Recommended)
 		for i, c := range p.Categories {
 			info := r.Categories[i]
@@ -40,6 +45,18 @@ func WriteCSV(w io.Writer, r *Report) error {
 			f6(t.Quality), "", f3(t.Latency.P50), f3(t.Latency.P95), f3(t.Latency.P99), "",
 			t.RiskPerMonth.Decimal(), f6(t.PEscalated), f6(t.PFallback), f6(t.PFailed), t.EscalationTax.Decimal(),
 			strconv.FormatBool(p.Clears), rec})
+		if u := r.UserRequests; u != nil {
+			up := u.Policies[k]
+			for i, pl := range u.Pipelines {
+				f := up.Pipelines[i]
+				budget := ""
+				if pl.LatencyBudget > 0 {
+					budget = f3(pl.LatencyBudget)
+				}
+				cw.Write(csvUserRequestRow(p.Name, "PIPELINE "+pl.Name, pl.stepsText(), f6(pl.Share), budget, f, rec))
+			}
+			cw.Write(csvUserRequestRow(p.Name, "ALL USER REQUESTS", "", "1", "", up.All, rec))
+		}
 	}
 	cw.Flush()
 	return cw.Error()
@@ -178,4 +195,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintln(ew)
 	}
 	return ew.err
+}
+
+// csvUserRequestRow is a CSV row of figures per user request (see WriteCSV).
+func csvUserRequestRow(policy, label, route, share, budget string, f PipelineFigures, rec string) []string {
+	f3 := func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
+	return []string{policy, label, route, share, f.Cost.Decimal(), f.Cost.Times(1000).Decimal(), f.CostPerMonth.Decimal(),
+		strconv.FormatFloat(f.Quality, 'f', 6, 64), "", f3(f.Latency.P50), f3(f.Latency.P95), f3(f.Latency.P99), budget,
+		f.RiskPerMonth.Decimal(), "", "", strconv.FormatFloat(f.PFailed, 'f', 6, 64), "", strconv.FormatBool(f.MeetsBudget), rec}
 }
