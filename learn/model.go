@@ -235,7 +235,8 @@ func (m *Model) IndexOf(name, id string) int {
 }
 
 // NoPrediction says that the router in the file router has no prediction for the models
-// missing (at least one) and what to do: retrain it on outcomes that include them.
+// missing (at least one) and what to do: name them as it does (IndexOf), or retrain it on
+// outcomes that include them.
 func (m *Model) NoPrediction(router string, missing []string) string {
 	q := make([]string, len(missing))
 	for n, name := range missing {
@@ -245,7 +246,7 @@ func (m *Model) NoPrediction(router string, missing []string) string {
 	if len(q) > 1 {
 		what, them = "models "+strings.Join(q, ", "), "them"
 	}
-	return fmt.Sprintf("score router %s has no prediction for %s (it predicts %s): retrain it on outcomes that include %s",
+	return fmt.Sprintf("score router %s has no prediction for %s (it predicts %s, and finds a spec model by its name, then by its provider model id): name the models so, or retrain it on outcomes that include %s",
 		router, what, strings.Join(m.names, ", "), them)
 }
 

@@ -771,7 +771,7 @@ func TestReplayRouterUnknownModels(t *testing.T) {
 	w.Flush()
 	f.Close()
 	code, _, errOut := run(t, "replay", "--outcomes", table, "--category", "qa", "--router", router)
-	want := "score router " + router + ` has no prediction for model "stranger-1" (it predicts gpt-4o-mini, gpt-4o): retrain it on outcomes that include "stranger-1", or replay only the models it predicts with --models gpt-4o-mini,gpt-4o`
+	want := "score router " + router + ` has no prediction for model "stranger-1" (it predicts gpt-4o-mini, gpt-4o, and finds a spec model by its name, then by its provider model id): name the models so, or retrain it on outcomes that include "stranger-1", or replay only the models it predicts with --models gpt-4o-mini,gpt-4o`
 	if code == 0 || !strings.Contains(errOut, want) {
 		t.Errorf("replay with a model the router does not know: exit %d\n%s\nwant %q", code, errOut, want)
 	}
