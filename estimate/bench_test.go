@@ -114,3 +114,53 @@ func BenchmarkSimulatePerRequest(b *testing.B) {
 	b.ResetTimer()
 	plan.simulate(b.N, r)
 }
+
+// pipelineBenchSpec is one pipeline of four categories, each served by any of four models
+// that all clear it; budget is the pipeline's latency budget ("" for none).
+func pipelineBenchSpec(tb testing.TB, budget string) *spec.Spec {
+	var b strings.Builder
+	b.WriteString(`version: 1
+name: pipeline-bench
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000000}
+providers: {sim: {type: simulated}}
+models:
+  nano:   {provider: sim, model: gpt-4.1-nano, latency: {p50: 3s, p95: 6s}, availability: 0.998}
+  mini:   {provider: sim, model: gpt-4.1-mini, latency: {p50: 2s, p95: 4s}, availability: 0.998}
+  gpt41:  {provider: sim, model: gpt-4.1, latency: {p50: 1.4s, p95: 3s}, availability: 0.996}
+  strong: {provider: sim, model: claude-sonnet-4-5, latency: {p50: 1s, p95: 2s}, availability: 0.995}
+categories:
+`)
+	for i := range 4 {
+		fmt.Fprintf(&b, "  - name: s%d\n    tokens: {in: %d, out: 200}\n    quality_bar: 0.5\n    failure_impact: {bad_answer: 0.1}\n", i, 500+400*i)
+		b.WriteString("    route: {model: nano}\n    assume: {pass_rate: {nano: 0.8, mini: 0.85, gpt41: 0.9, strong: 0.95}}\n")
+	}
+	b.WriteString("pipelines:\n  - {name: p, share: 1, steps: [s0, s1, s2, s3]")
+	if budget != "" {
+		b.WriteString(", latency_budget: " + budget)
+	}
+	b.WriteString("}\n")
+	s, err := spec.Parse([]byte(b.String()), "pipeline-bench.yaml", spec.Options{Today: testDay})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkPipelineFit measures what fitting cheapest-passing to a pipeline's budget adds to
+// an estimate, at its worst: a budget (1s) no choice meets, so that all 4^4 = 256 choices are
+// tried; "none" is the same spec without a budget, which fits nothing, and "met" one (9s)
+// that the cheapest choices after a few moves meet.
+func BenchmarkPipelineFit(b *testing.B) {
+	for _, tc := range []struct{ name, budget string }{{"none", ""}, {"met", "9s"}, {"unmet", "1s"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := pipelineBenchSpec(b, tc.budget)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Run(context.Background(), s, Options{Today: testDay}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -2,11 +2,16 @@ package estimate
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar/spec"
 )
 
 // slowCheapPipeline is pipelineSpec with the cheap model a slow (3s) and b fast (1s), and no
@@ -206,7 +211,7 @@ func TestCheapestPassingFitsPipelineBudgets(t *testing.T) {
 	if got := routes(g); !slices.Equal(got, []string{"c", "a"}) || !gp.Clears || gp.Total.Cost <= cp.Total.Cost {
 		t.Errorf("one move at a time: routes %q, clears %v, cost %v; want [c a], true, more than %v", got, gp.Clears, gp.Total.Cost, cp.Total.Cost)
 	}
-	maxFitChoices = 4096
+	maxFitChoices = 256
 
 	r = runPipelines(t, withPipelineBudget("1.5s"), Options{Samples: 20_000})
 	if got := routes(r); !slices.Equal(got, []string{"a", "a"}) || r.policy("cheapest-passing").Clears {
@@ -214,5 +219,61 @@ func TestCheapestPassingFitsPipelineBudgets(t *testing.T) {
 	}
 	if want := "cheapest-passing: no choice of models that clear their categories brings every pipeline within its latency budget; each category keeps its cheapest"; !slices.Contains(r.Notes, want) {
 		t.Errorf("notes %q lack %q", r.Notes, want)
+	}
+}
+
+// TestPipelineScreenIsConservative: the screen fitAll uses calls a pipeline clearly over its
+// budget only where the whole simulation finds it over (never where it meets it, within its
+// error or not), and does call one clearly over a budget half its p95.
+func TestPipelineScreenIsConservative(t *testing.T) {
+	s := parse(t, lognormalPipelines)
+	e := &estimator{spec: s, opts: Options{Samples: 20_000, Seed: 1}.withDefaults(s), world: newWorld(s), cells: map[cellKey]*cell{}, keepDraws: pipelineCategories(s)}
+	e.perCell = 10_000
+	policies, _ := basePolicies(s)
+	if err := e.evaluate(context.Background(), policies[:1]); err != nil {
+		t.Fatal(err)
+	}
+	cells := policies[0].cells
+	steps := []*cell{cells[0], cells[1]} // x-then-y
+	f, _ := pipelineFigures(steps, 0)
+	tol := sumOfDraws(steps).quantileTol(0.95)
+	over := 0
+	for k := -40; k <= 40; k++ {
+		budget := f.Latency.P95 + float64(k)*tol/4
+		s.Pipelines[0].LatencyBudget = spec.Duration(time.Duration(budget * 1e9))
+		s.Pipelines[1].LatencyBudget = 0
+		full, _ := pipelineFigures(steps, budget)
+		if e.newScreen().clearlyOver(cells) {
+			over++
+			if full.MeetsBudget {
+				t.Errorf("budget %v (p95 %v ± %v): the screen calls it clearly over, the simulation meets it", budget, f.Latency.P95, tol)
+			}
+		}
+	}
+	s.Pipelines[0].LatencyBudget = spec.Duration(time.Duration(f.Latency.P95 / 2 * 1e9))
+	if !e.newScreen().clearlyOver(cells) {
+		t.Errorf("budget %v, half the p95: the screen does not call it clearly over", f.Latency.P95/2)
+	}
+	t.Logf("%d of 81 budgets around the p95 screened out", over)
+}
+
+// TestLargest: largest returns the k largest values, ascending.
+func TestLargest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{1, 2, 10, 2048} {
+		for _, k := range []int{1, n / 2, n} {
+			if k == 0 {
+				continue
+			}
+			xs := make([]float64, n)
+			for i := range xs {
+				xs[i] = math.Round(rng.Float64()*100) / 10 // ties on purpose
+			}
+			want := slices.Clone(xs)
+			slices.Sort(want)
+			if got := largest(xs, k); !slices.Equal(got, want[n-k:]) {
+				t.Errorf("n %d, k %d: %v, want %v", n, k, got, want[n-k:])
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -23,7 +24,7 @@ import (
 // says.
 
 // maxFitChoices bounds the choices fitPipelines tries one by one (a variable for the tests).
-var maxFitChoices = 4096
+var maxFitChoices = 256
 
 // stepChoice is one category's choice in fitPipelines: its models that clear its bar and
 // budget, cheapest first (none: the category keeps its pick, and has no choice), and which
@@ -159,9 +160,13 @@ func (e *estimator) fitAll(choices []stepChoice, cells []*cell, free []int, set 
 	for k, i := range free {
 		start[k] = choices[i].chosen
 	}
+	sc := e.newScreen()
 	for _, c := range combos {
 		for k, i := range free {
 			set(i, c.pick[k])
+		}
+		if sc.clearlyOver(cells) {
+			continue
 		}
 		if _, short := e.pipelineMissesOf(cells); short == 0 {
 			return 0
@@ -234,4 +239,132 @@ func (e *estimator) fitGreedy(choices []stepChoice, cells []*cell, free []int, s
 		}
 	}
 	return 0
+}
+
+// screenDraws is how many of each step's draws a screen adds up.
+const screenDraws = 2048
+
+// screen tells, from the first screenDraws of each step's latency draws, the choices whose
+// pipelines are over budget beyond doubt, so that fitAll need not add up all of their draws:
+// most of the choices it tries, when the budget is tight. It is conservative: a pipeline is
+// clearly over when its screened p95, less three times the screen's error (the error of a
+// quantile of screenDraws sums, as hist.quantileTol measures it, which is larger than the
+// whole simulation's), is still over the budget plus that error; a choice the whole
+// simulation would count as meeting the budget is then about nine standard errors of the
+// screen away.
+type screen struct {
+	pipes []screenPipe
+	sums  []float64
+}
+
+// screenPipe is a pipeline with a budget: its steps' category indices.
+type screenPipe struct {
+	budget float64
+	steps  []int
+}
+
+func (e *estimator) newScreen() *screen {
+	s := e.spec
+	index := map[string]int{}
+	for i, c := range s.Categories {
+		index[c.Name] = i
+	}
+	sc := &screen{}
+	for _, p := range s.Pipelines {
+		if b := p.LatencyBudget.D().Seconds(); b > 0 {
+			sp := screenPipe{budget: b}
+			for _, st := range p.Steps {
+				sp.steps = append(sp.steps, index[st.Name])
+			}
+			sc.pipes = append(sc.pipes, sp)
+		}
+	}
+	return sc
+}
+
+// clearlyOver reports whether some pipeline is over its budget beyond doubt with these cells
+// (aligned with the spec's categories), as the comment on screen says.
+func (sc *screen) clearlyOver(cells []*cell) bool {
+	for _, p := range sc.pipes {
+		steps := make([]*cell, len(p.steps))
+		for j, i := range p.steps {
+			steps[j] = cells[i]
+		}
+		sums := sc.addUp(steps)
+		m := len(sums)
+		if m < screenDraws {
+			return false // too few draws to screen: the whole simulation decides
+		}
+		const q = 0.95
+		se := math.Sqrt(q * (1 - q) / float64(m))
+		d := min(max(0.005, 3*se), q/2, (1-q)/2)
+		// Only the order statistics from q − d up are read: the top of the sums.
+		from := int((q - d) * float64(m))
+		top := largest(sums, m-from)
+		at := func(q float64) float64 { return top[min(int(q*float64(m)), m-1)-from] }
+		p95 := at(q)
+		tol := budgetZ*se*(at(q+d)-at(q-d))/(2*d) + p95*halfBucket
+		if p95-3*tol > p.budget+tol {
+			return true
+		}
+	}
+	return false
+}
+
+// addUp returns the first screenDraws sums of the steps' draws, paired as sumOfDraws pairs
+// them; fewer when a step has fewer draws.
+func (sc *screen) addUp(steps []*cell) []float64 {
+	n := -1
+	calls := map[*cell]int{}
+	for _, cl := range steps {
+		if n < 0 || len(cl.sim.draws) < n {
+			n = len(cl.sim.draws)
+		}
+		calls[cl]++
+	}
+	m := min(n, screenDraws)
+	sc.sums = slices.Grow(sc.sums[:0], m)[:m]
+	clear(sc.sums)
+	seen := map[*cell]int{}
+	for _, cl := range steps {
+		off := seen[cl] * (n / calls[cl])
+		seen[cl]++
+		for i := range m {
+			sc.sums[i] += cl.sim.draws[(i+off)%n]
+		}
+	}
+	return sc.sums
+}
+
+// largest returns the k largest of xs in ascending order, reordering xs.
+func largest(xs []float64, k int) []float64 {
+	h := xs[:k]
+	// A min-heap of the k largest so far: h[0] is the least of them.
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= k {
+				return
+			}
+			if c+1 < k && h[c+1] < h[c] {
+				c++
+			}
+			if h[i] <= h[c] {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, x := range xs[k:] {
+		if x > h[0] {
+			h[0] = x
+			down(0)
+		}
+	}
+	slices.Sort(h)
+	return h
 }
