@@ -280,8 +280,22 @@ func TestPipelineShareKnobsSayCalls(t *testing.T) {
 			names = append(names, k.input)
 		}
 	}
-	if want := []string{"share of calls of rewrite", "share of calls of answer"}; !slices.Equal(names, want) {
+	if want := []string{"share of calls of rewrite", "share of calls of answer", "share of pipeline qa"}; !slices.Equal(names, want) {
 		t.Errorf("share knobs %q, want %q", names, want)
+	}
+	// qa moved from 0.8 to 0.9 of user requests: the answers called alone go from 0.2 to 0.1;
+	// a user request makes 0.9 × 2 + 0.1 = 1.9 calls, 0.9 of them rewrites.
+	s := parse(t, pipelineSpec)
+	got, k := callSharesWith(s, s.Pipelines[0], 0.9)
+	if math.Abs(got["rewrite"]-0.9/1.9) > 1e-12 || math.Abs(got["answer"]-1/1.9) > 1e-12 || math.Abs(k-1.9) > 1e-12 {
+		t.Errorf("shares of calls with qa at 0.9: %v, %v calls per user request; want rewrite 0.9/1.9, answer 1/1.9, 1.9", got, k)
+	}
+	// Unmoved, they are the spec's.
+	got, _ = callSharesWith(s, s.Pipelines[0], 0.8)
+	for _, c := range s.Categories {
+		if math.Abs(got[c.Name]-float64(c.Share)) > 1e-12 {
+			t.Errorf("shares of calls with qa unmoved: %s %v, want the spec's %v", c.Name, got[c.Name], c.Share)
+		}
 	}
 }
 
@@ -317,5 +331,29 @@ func TestPipelineCSVRows(t *testing.T) {
 		if all == nil || all[4] != up.All.Cost.Decimal() || all[6] != up.All.CostPerMonth.Decimal() || all[19] != strconv.FormatBool(p.Name == r.Recommended) {
 			t.Errorf("%s: all user requests row %q, want cost %s, %s a month", p.Name, all, up.All.Cost.Decimal(), up.All.CostPerMonth.Decimal())
 		}
+	}
+}
+
+// TestPipelineShareKnobMovesCalls: moving a pipeline's share moves the calls a month with it:
+// qa from 0.8 to 0.96 of the 100,000 user requests adds 16,000 rewrites and no answers (the
+// answers called alone fall by as many), so the baseline's monthly cost plus risk moves by
+// 16,000 of its rewrites' cost plus risk.
+func TestPipelineShareKnobMovesCalls(t *testing.T) {
+	r := runPipelines(t, pipelineSpec, Options{Sensitivity: 0.2, Samples: 20_000})
+	base := r.policy(r.Sensitivity.Baseline)
+	rewrite := base.Categories[0]
+	perCall := (float64(rewrite.CostPerMonth) + float64(rewrite.RiskPerMonth)) / (r.Categories[0].Share * float64(r.Volume))
+	want := 16_000 * perCall
+	var got *Effect
+	for i, ef := range r.Sensitivity.Largest {
+		if ef.Input == "share of pipeline qa" && strings.HasPrefix(ef.Change, "+") {
+			got = &r.Sensitivity.Largest[i]
+		}
+	}
+	if got == nil {
+		t.Fatalf("no effect of qa's share +20%%: %+v", r.Sensitivity.Largest)
+	}
+	if math.Abs(float64(got.Delta)-want) > 1e-6*math.Abs(want)+0.01 {
+		t.Errorf("qa's share +20%%: monthly cost plus risk %+v, want %+.2f (16,000 rewrites on %s)", float64(got.Delta), want, r.Sensitivity.Baseline)
 	}
 }

@@ -85,7 +85,9 @@ const (
 	kindRate
 	// kindShare is a category's share of traffic, the others rescaled to keep the total; with
 	// pipelines, its share of model calls ("share of calls of X"), moved as such: the
-	// pipelines' and the categories' own shares of user requests stay as written.
+	// pipelines' and the categories' own shares of user requests stay as written; or a
+	// pipeline's share of user requests ("share of pipeline P"), the other pipelines' and the
+	// categories' own shares rescaled, and the shares of calls derived from them.
 	kindShare
 )
 
@@ -195,6 +197,16 @@ func (e *estimator) knobs() []knob {
 				set: func(w *world, v float64) { w.share = sharesWith(s, c, v) }})
 		}
 	}
+	for _, p := range s.Pipelines {
+		// A pipeline's share of user requests, the other pipelines' and the categories' own
+		// shares rescaled: the categories' shares of calls follow (callSharesWith).
+		out = append(out, knob{input: "share of pipeline " + p.Name, kind: kindShare, value: float64(p.Share), affects: func(*cell) bool { return false },
+			set: func(w *world, v float64) {
+				var k float64
+				w.share, k = callSharesWith(s, p, v)
+				w.callsScale = k / s.CallsPerRequest()
+			}})
+	}
 	return out
 }
 
@@ -292,6 +304,9 @@ func (e *estimator) perturbed(ctx context.Context, pt perturbation, workers int)
 	w := e.world.clone()
 	pt.apply(w)
 	pe := &estimator{spec: e.spec, opts: e.opts, world: w, perCell: e.perCell, cells: map[cellKey]*cell{}, keepDraws: e.keepDraws}
+	if w.callsScale > 0 {
+		pe.opts.Volume = int64(math.Round(float64(e.opts.Volume) * w.callsScale))
+	}
 	pe.opts.Sensitivity = 0
 	pe.opts.Workers = max(1, workers)
 	for k, cl := range e.cells {
@@ -383,6 +398,41 @@ func sharesWith(s *spec.Spec, c *spec.Category, v float64) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// callSharesWith returns the categories' shares of model calls when pipeline moved serves a
+// share v of user requests, the other pipelines' and the categories' own shares of user
+// requests (spec.Category.DirectShare) rescaled to keep the total, as the spec derives them,
+// and the model calls a user request then makes (spec.Spec.CallsPerRequest).
+func callSharesWith(s *spec.Spec, moved *spec.Pipeline, v float64) (map[string]float64, float64) {
+	rest := 1 - float64(moved.Share)
+	scaled := func(x float64) float64 {
+		if rest <= 0 {
+			return 0
+		}
+		return x * (1 - v) / rest
+	}
+	calls := map[string]float64{}
+	var k float64
+	for _, p := range s.Pipelines {
+		sh := scaled(float64(p.Share))
+		if p == moved {
+			sh = v
+		}
+		for _, st := range p.Steps {
+			calls[st.Name] += sh
+			k += sh
+		}
+	}
+	for _, c := range s.Categories {
+		d := scaled(float64(c.DirectShare))
+		calls[c.Name] += d
+		k += d
+	}
+	for name := range calls {
+		calls[name] /= k
+	}
+	return calls, k
 }
 
 func (w *world) clone() *world {
