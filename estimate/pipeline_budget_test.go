@@ -277,3 +277,29 @@ func TestLargest(t *testing.T) {
 		}
 	}
 }
+
+// TestOptimiseFirstKeepsPipelineBudgets: a cheaper route that clears its category's bar but
+// would take a pipeline over its budget is not suggested, and the list says why. Without the
+// pipeline's budget it is.
+func TestOptimiseFirstKeepsPipelineBudgets(t *testing.T) {
+	// The spec's routes (a, 3s, then b, 1s) take 4s; a on the answer too would take 6s. The
+	// answer's bad answers cost little, so a saves more than it adds in risk.
+	src := strings.Replace(withPipelineBudget("5s"), "failure_impact: {bad_answer: 1}", "failure_impact: {bad_answer: 0.001}", 1)
+	answer := func(r *Report) Opportunity {
+		for _, o := range r.OptimiseFirst {
+			if o.Category == "answer" {
+				return o
+			}
+		}
+		t.Fatalf("no optimise-first entry for answer: %+v", r.OptimiseFirst)
+		return Opportunity{}
+	}
+	o := answer(runPipelines(t, src, Options{Samples: 20_000}))
+	if want := "no cheaper route that clears the bar keeps the pipelines within their latency budgets: a would save $600.00 a month in cost but leave pipeline qa over budget"; o.Better != "" || o.Reason != want {
+		t.Errorf("answer: better %q, reason %q; want none, %q", o.Better, o.Reason, want)
+	}
+	o = answer(runPipelines(t, strings.Replace(src, ", latency_budget: 5s", "", 1), Options{Samples: 20_000}))
+	if o.Better != "a" {
+		t.Errorf("without the pipeline's budget: better %q (%s), want a", o.Better, o.Reason)
+	}
+}

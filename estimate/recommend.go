@@ -273,7 +273,8 @@ func validationPhrase(label string) string {
 // optimiseFirst ranks categories by what a cheaper route that clears the bar and budget would
 // save over the spec's route, net of the change in risk it brings, weighed by the
 // concreteness of that route's validation and its quality headroom. A cheaper route that adds
-// more risk than it saves is not suggested. A category whose route does not clear comes first,
+// more risk than it saves is not suggested, nor one that would take a pipeline over its
+// latency budget. A category whose route does not clear comes first,
 // with the clearing route of the lowest cost plus risk.
 func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 	s := e.spec
@@ -283,9 +284,27 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 			specPolicy = p
 		}
 	}
+	// With pipelines, a route is suggested only where it keeps every pipeline within its
+	// budget, or no further over it than the spec's routes leave it (keepsPipelines).
+	_, specShort := e.pipelineMissesOf(specPolicy.cells)
 	var out []Opportunity
 	for i, c := range s.Categories {
 		cur := specPolicy.cells[i]
+		fits := map[*cell]bool{}
+		keepsPipelines := func(cl *cell) bool {
+			if cl == cur || len(s.Pipelines) == 0 {
+				return true
+			}
+			ok, seen := fits[cl]
+			if !seen {
+				cells := slices.Clone(specPolicy.cells)
+				cells[i] = cl
+				_, short := e.pipelineMissesOf(cells)
+				ok = short <= specShort*(1+1e-9)
+				fits[cl] = ok
+			}
+			return ok
+		}
 		o := Opportunity{Category: c.Name, Current: describeRoute(cur.route)}
 		volume := float64(c.Share) * float64(e.opts.Volume)
 		// Costs are served costs (see world.servedCost): a route that fails requests saves
@@ -299,11 +318,17 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 		total := func(cl *cell) float64 { return served(cl) + riskOf(c, cl.closed) }
 		// Among the clearing routes evaluated for this category (cheaper than the spec's, unless
 		// the spec's does not clear), the one with the lowest cost plus risk; and the cheapest.
-		var best, cheapest *cell
+		var best, cheapest, blocked *cell
 		var from string
 		for _, p := range policies {
 			cl := p.cells[i]
 			if !cl.clears() || math.IsInf(cl.served, 1) {
+				continue
+			}
+			if !keepsPipelines(cl) {
+				if blocked == nil || cl.served < blocked.served-1e-9 {
+					blocked = cl
+				}
 				continue
 			}
 			if cheapest == nil || cl.served < cheapest.served-1e-9 {
@@ -334,6 +359,10 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 			} else {
 				o.Reason = "the spec's route misses its bar or budget, and no evaluated route clears it: revisit the bar or add a stronger model"
 			}
+		case best == nil && blocked != nil && blocked.served < served(cur)-1e-9:
+			o.Headroom = (cur.closed.quality - c.Bar()) * 100
+			o.Reason = fmt.Sprintf("no cheaper route that clears the bar keeps the pipelines within their latency budgets: %s would save %s a month in cost but leave %s over budget",
+				describeRoute(blocked.route), dollars((served(cur)-blocked.served)*volume), pipelinesOf(s, c.Name))
 		case best == nil:
 			o.Headroom = (cur.closed.quality - c.Bar()) * 100
 			o.Reason = "already the cheapest evaluated route that clears the bar"
