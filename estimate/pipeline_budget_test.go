@@ -2,7 +2,6 @@ package estimate
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -226,14 +225,7 @@ func TestCheapestPassingFitsPipelineBudgets(t *testing.T) {
 // budget only where the whole simulation finds it over (never where it meets it, within its
 // error or not), and does call one clearly over a budget half its p95.
 func TestPipelineScreenIsConservative(t *testing.T) {
-	s := parse(t, lognormalPipelines)
-	e := &estimator{spec: s, opts: Options{Samples: 20_000, Seed: 1}.withDefaults(s), world: newWorld(s), cells: map[cellKey]*cell{}, keepDraws: pipelineCategories(s)}
-	e.perCell = 10_000
-	policies, _ := basePolicies(s)
-	if err := e.evaluate(context.Background(), policies[:1]); err != nil {
-		t.Fatal(err)
-	}
-	cells := policies[0].cells
+	s, e, cells := specCells(t, lognormalPipelines)
 	steps := []*cell{cells[0], cells[1]} // x-then-y
 	f, _ := pipelineFigures(steps, 0)
 	tol := sumOfDraws(steps).quantileTol(0.95)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/clearbar/clearbar/internal/stats"
+	"github.com/clearbar/clearbar/spec"
 )
 
 // pipelineSpec has one pipeline, a rewrite then an answer, for 80% of user requests; the other
@@ -153,14 +154,7 @@ func TestPipelineBudgetVerdict(t *testing.T) {
 
 	// Over its budget by less than the simulation's error, a p95 meets it, saying so.
 	r := runPipelines(t, lognormalPipelines, Options{Samples: 20_000})
-	s := parse(t, lognormalPipelines)
-	e := &estimator{spec: s, opts: Options{Samples: 20_000, Seed: 1}.withDefaults(s), world: newWorld(s), cells: map[cellKey]*cell{}, keepDraws: pipelineCategories(s)}
-	e.perCell = 10_000
-	policies, _ := basePolicies(s)
-	if err := e.evaluate(context.Background(), policies[:1]); err != nil {
-		t.Fatal(err)
-	}
-	cells := policies[0].cells
+	_, _, cells := specCells(t, lognormalPipelines)
 	f, _ := pipelineFigures(cells, 0)
 	tol := sumOfDraws(cells).quantileTol(0.95)
 	if tol <= 0 {
@@ -356,4 +350,18 @@ func TestPipelineShareKnobMovesCalls(t *testing.T) {
 	if math.Abs(float64(got.Delta)-want) > 1e-6*math.Abs(want)+0.01 {
 		t.Errorf("qa's share +20%%: monthly cost plus risk %+v, want %+.2f (16,000 rewrites on %s)", float64(got.Delta), want, r.Sensitivity.Baseline)
 	}
+}
+
+// specCells evaluates the spec policy of src, 10,000 draws per category kept, and returns the
+// spec, its estimator and the policy's cells.
+func specCells(t *testing.T, src string) (*spec.Spec, *estimator, []*cell) {
+	t.Helper()
+	s := parse(t, src)
+	e := &estimator{spec: s, opts: Options{Samples: 20_000, Seed: 1}.withDefaults(s), world: newWorld(s), cells: map[cellKey]*cell{}, keepDraws: pipelineCategories(s)}
+	e.perCell = 10_000
+	policies, _ := basePolicies(s)
+	if err := e.evaluate(context.Background(), policies[:1]); err != nil {
+		t.Fatal(err)
+	}
+	return s, e, policies[0].cells
 }
