@@ -287,7 +287,7 @@ func TestOptimiseFirstKeepsPipelineBudgets(t *testing.T) {
 		return Opportunity{}
 	}
 	o := answer(runPipelines(t, src, Options{Samples: 20_000}))
-	if want := "no cheaper route that clears the bar keeps the pipelines within their latency budgets: a would save $600.00 a month in cost but leave pipeline qa over budget"; o.Better != "" || o.Reason != want {
+	if want := "no cheaper route that clears the bar keeps the pipelines within their latency budgets: a would save $600.00 a month in cost but leave pipeline qa over its latency budget"; o.Better != "" || o.Reason != want {
 		t.Errorf("answer: better %q, reason %q; want none, %q", o.Better, o.Reason, want)
 	}
 	o = answer(runPipelines(t, strings.Replace(src, ", latency_budget: 5s", "", 1), Options{Samples: 20_000}))

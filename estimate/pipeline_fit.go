@@ -55,8 +55,8 @@ func (e *estimator) fitPipelines(choices []stepChoice, cells []*cell) (moved map
 			}
 		}
 	}
-	misses, short := e.pipelineMissesOf(cells)
-	if short == 0 && len(misses) == 0 {
+	_, short := e.pipelineMissesOf(cells)
+	if short == 0 {
 		return nil, ""
 	}
 	start := make([]int, len(choices))
@@ -101,15 +101,15 @@ func (e *estimator) fitPipelines(choices []stepChoice, cells []*cell) (moved map
 		if len(c.options) == 0 || c.chosen == start[i] {
 			continue
 		}
-		moved[i] = fmt.Sprintf("%s clears the bar; the cheaper %s does too, but leaves %s over its latency budget",
-			c.options[c.chosen].model.Name, c.options[start[i]].model.Name, pipelinesOf(s, s.Categories[i].Name))
+		moved[i] = fmt.Sprintf("%s clears the bar; the cheaper %s does too, but leaves %s",
+			c.options[c.chosen].model.Name, c.options[start[i]].model.Name, overBudget(s, s.Categories[i].Name))
 	}
 	return moved, ""
 }
 
-// pipelinesOf names the pipelines with a latency budget that call category name: "pipeline
-// qa", "pipelines qa and chat".
-func pipelinesOf(s *spec.Spec, name string) string {
+// overBudget names the pipelines with a latency budget that call category name, as over it:
+// "pipeline qa over its latency budget", "pipelines qa and chat over their latency budgets".
+func overBudget(s *spec.Spec, name string) string {
 	var names []string
 	for _, p := range s.Pipelines {
 		if p.LatencyBudget.D() <= 0 {
@@ -122,10 +122,13 @@ func pipelinesOf(s *spec.Spec, name string) string {
 			}
 		}
 	}
-	if len(names) == 1 {
-		return "pipeline " + names[0]
+	switch len(names) {
+	case 0:
+		return "a pipeline over its latency budget"
+	case 1:
+		return "pipeline " + names[0] + " over its latency budget"
 	}
-	return "pipelines " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	return "pipelines " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " over their latency budgets"
 }
 
 // fitAll tries every choice of the free categories' options, in order of their cost (then of
