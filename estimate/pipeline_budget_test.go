@@ -295,3 +295,34 @@ func TestOptimiseFirstKeepsPipelineBudgets(t *testing.T) {
 		t.Errorf("without the pipeline's budget: better %q (%s), want a", o.Better, o.Reason)
 	}
 }
+
+// TestCascadeByPriceFitsPipelineBudgets: the answer's cascade (a, 3s, escalating 39% of
+// requests to b, 1s) after a rewrite on a (3s) takes the pipeline over its 5s budget;
+// cascade-by-price takes cheapest-passing's b for the answer instead (4s end to end) and says
+// why. With a budget nothing meets, it keeps its cascade, and a note says so.
+func TestCascadeByPriceFitsPipelineBudgets(t *testing.T) {
+	src := strings.NewReplacer(
+		"    quality_bar: 0.5\n    failure_impact: {bad_answer: 1}\n    route: {model: b}\n",
+		"    quality_bar: 0.75\n    failure_impact: {bad_answer: 1}\n    route: {cascade: [a, b], validate: [{max_length: 2000}]}\n",
+		"assume: {pass_rate: {a: 0.6, b: 0.8}}", "assume: {pass_rate: {a: 0.6, b: 0.8}, validator: {detect: 0.9, false_alarm: 0.05}}",
+	).Replace(withPipelineBudget("5s"))
+	r := runPipelines(t, src, Options{Samples: 20_000})
+	cp, cb := r.policy("cheapest-passing"), r.policy("cascade-by-price")
+	if !cp.Clears || cp.Categories[1].Route != "b" {
+		t.Fatalf("cheapest-passing clears %v with answer on %q: the test needs it to clear on b", cp.Clears, cp.Categories[1].Route)
+	}
+	if r.policy("spec").Clears {
+		t.Fatalf("spec (the cascade) clears: the test needs the cascade to miss the pipeline's budget")
+	}
+	note := cb.Categories[1].Note
+	if cb.Categories[1].Route != "b" || !cb.Clears || !strings.HasPrefix(note, "cheapest-passing's b: the cascade a → b") || !strings.HasSuffix(note, "leaves pipeline qa over its latency budget") {
+		t.Errorf("cascade-by-price: answer on %q (%s), clears %v; want b, with why, clearing", cb.Categories[1].Route, note, cb.Clears)
+	}
+	r = runPipelines(t, strings.Replace(src, "latency_budget: 5s", "latency_budget: 1.5s", 1), Options{Samples: 20_000})
+	if got := r.policy("cascade-by-price").Categories[1].Route; !strings.HasPrefix(got, "cascade a → b") {
+		t.Errorf("budget 1.5s: cascade-by-price answers on %q, want its cascade", got)
+	}
+	if want := "cascade-by-price: no choice between its cascades and cheapest-passing's routes brings every pipeline within its latency budget; each category keeps its cascade"; !slices.Contains(r.Notes, want) {
+		t.Errorf("notes %q lack %q", r.Notes, want)
+	}
+}

@@ -35,10 +35,10 @@ type stepChoice struct {
 }
 
 // fitPipelines fits the per-category choices to the pipelines' budgets, as above. choices
-// and cells are aligned with the spec's categories; cells holds each category's pick and is
-// updated with the fit. It returns the categories it moved, with why, and a note when no
-// choice meets every budget.
-func (e *estimator) fitPipelines(choices []stepChoice, cells []*cell) (moved map[int]string, note string) {
+// and cells are aligned with the spec's categories; cells holds each category's choice and
+// is updated with the fit. It returns, for each category it moved, the option it moved from;
+// and whether every pipeline is within its budget after the fit (when not, nothing moved).
+func (e *estimator) fitPipelines(choices []stepChoice, cells []*cell) (moved map[int]int, ok bool) {
 	s := e.spec
 	steps := map[int]bool{}
 	index := map[string]int{}
@@ -57,7 +57,7 @@ func (e *estimator) fitPipelines(choices []stepChoice, cells []*cell) (moved map
 	}
 	_, short := e.pipelineMissesOf(cells)
 	if short == 0 {
-		return nil, ""
+		return nil, true
 	}
 	start := make([]int, len(choices))
 	for i := range choices {
@@ -93,18 +93,55 @@ func (e *estimator) fitPipelines(choices []stepChoice, cells []*cell) (moved map
 				set(i, start[i])
 			}
 		}
-		return nil, fmt.Sprintf("%s: no choice of models that clear their categories brings every pipeline within its latency budget; each category keeps its cheapest",
-			spec.PolicyCheapestPassing)
+		return nil, false
 	}
-	moved = map[int]string{}
+	moved = map[int]int{}
 	for i, c := range choices {
-		if len(c.options) == 0 || c.chosen == start[i] {
-			continue
+		if len(c.options) > 0 && c.chosen != start[i] {
+			moved[i] = start[i]
 		}
-		moved[i] = fmt.Sprintf("%s clears the bar; the cheaper %s does too, but leaves %s",
-			c.options[c.chosen].model.Name, c.options[start[i]].model.Name, overBudget(s, s.Categories[i].Name))
 	}
-	return moved, ""
+	return moved, true
+}
+
+// fitCascades fits cascade-by-price to the pipelines' budgets as fitPipelines fits
+// cheapest-passing: a category whose cascade would take a pipeline over its budget takes
+// cheapest-passing's route instead (a single model, fitted to the budgets already), where that
+// clears its category and costs more than the cascade. It returns a note when no such choice
+// brings every pipeline within its budget.
+func (e *estimator) fitCascades(cheapest, cascade *Policy) string {
+	s := e.spec
+	if !slices.ContainsFunc(s.Pipelines, func(p *spec.Pipeline) bool { return p.LatencyBudget.D() > 0 }) {
+		return ""
+	}
+	cellOf := func(c *spec.Category, r CategoryRoute) *cell {
+		cl := e.cellFor(c, r)
+		if cl.sim == nil {
+			e.compute(cl, e.perCell)
+		}
+		return cl
+	}
+	choices, cells := make([]stepChoice, len(s.Categories)), make([]*cell, len(s.Categories))
+	for i, c := range s.Categories {
+		own, alt := cellOf(c, cascade.Routes[i]), cellOf(c, cheapest.Routes[i])
+		cells[i] = own
+		if own == alt || !alt.clears() || alt.closed.cost < own.closed.cost {
+			continue // no choice: the cascade, or a cheaper route the policy does without
+		}
+		choices[i].options = []candidate{{cell: own}, {cell: alt}}
+	}
+	moved, ok := e.fitPipelines(choices, cells)
+	if !ok {
+		return fmt.Sprintf("%s: no choice between its cascades and cheapest-passing's routes brings every pipeline within its latency budget; each category keeps its cascade",
+			spec.PolicyCascadeByPrice)
+	}
+	for i := range moved {
+		ch := choices[i]
+		cr := ch.options[ch.chosen].cell.route
+		cr.Note = fmt.Sprintf("cheapest-passing's %s: the %s leaves %s", describeRoute(cr), describeRoute(cascade.Routes[i]), overBudget(s, s.Categories[i].Name))
+		cascade.Routes[i] = cr
+	}
+	return ""
 }
 
 // overBudget names the pipelines with a latency budget that call category name, as over it:

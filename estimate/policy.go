@@ -223,12 +223,17 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 			cells[i] = e.closest(cands[i]).cell
 		}
 	}
-	var moved map[int]string
+	moved := map[int]string{}
 	if len(s.Pipelines) > 0 && !slices.Contains(cells, nil) {
-		var note string
-		moved, note = e.fitPipelines(choices, cells)
-		if note != "" {
-			notes = append(notes, note)
+		from, ok := e.fitPipelines(choices, cells)
+		if !ok {
+			notes = append(notes, fmt.Sprintf("%s: no choice of models that clear their categories brings every pipeline within its latency budget; each category keeps its cheapest",
+				spec.PolicyCheapestPassing))
+		}
+		for i, o := range from {
+			ch := choices[i]
+			moved[i] = fmt.Sprintf("%s clears the bar; the cheaper %s does too, but leaves %s",
+				ch.options[ch.chosen].model.Name, ch.options[o].model.Name, overBudget(s, s.Categories[i].Name))
 		}
 	}
 	for i, c := range s.Categories {
@@ -291,6 +296,11 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 				note += "; without " + strings.Join(selfChecked, ", ") + ", whose answers the agreement check would ask the same model to check"
 			}
 			cascade.Routes = append(cascade.Routes, CategoryRoute{Route: r, Fallback: fallback, Note: note})
+		}
+	}
+	if len(s.Pipelines) > 0 {
+		if note := e.fitCascades(cheapest, cascade); note != "" {
+			notes = append(notes, note)
 		}
 	}
 	return []*Policy{cheapest, cascade}, notes
