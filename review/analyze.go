@@ -3,8 +3,10 @@ package review
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,13 +135,28 @@ func (a *analysis) mix() {
 	c := &Comparison{Metric: "traffic mix", Unit: UnitStatistic, Assumed: Num(df), From: "spec shares",
 		Measured: Num(stat), Low: Num(math.NaN()), High: Num(math.NaN()), N: n,
 		Method: fmt.Sprintf("chi-square goodness of fit, %d df", df)}
-	if minExpected >= 5 {
+	switch {
+	case a.r.unmatched > 0:
+		// Decisions of a category the spec no longer has (renamed or removed since): their
+		// traffic went somewhere the spec's shares cannot say, so a shift would be the edit's.
+		c.Note = fmt.Sprintf("not tested: %s decision(s) of categories the spec does not have (%s) were left out, so the spec's categories changed within the window; review a window that starts after the change",
+			groupInt(a.r.unmatched), quotedNames(a.r.unmatchedNames))
+	case minExpected >= 5:
 		c.Tested, c.P, c.Trigger = true, p, TriggerMix
 		a.tested = append(a.tested, c)
-	} else {
+	default:
 		c.Note = "too little traffic for the chi-square test (a category expects fewer than 5 requests)"
 	}
 	a.rep.Mix = c
+}
+
+// quotedNames lists the names of a count map, quoted, in order.
+func quotedNames(m map[string]int) string {
+	var names []string
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		names = append(names, strconv.Quote(name))
+	}
+	return strings.Join(names, ", ")
 }
 
 // category builds one category's comparisons.
@@ -147,8 +164,10 @@ func (a *analysis) category(i int) *CategoryView {
 	s, c, reqs := a.s, a.s.Categories[i], a.byCat[i]
 	base := a.specPolicy.Categories[i]
 	cv := &CategoryView{Name: c.Name, Route: base.Route, Requests: len(reqs)}
-	// The share comes first, untested: the mix test covers every share at once.
-	lo, hi := stats.Wilson(len(reqs), a.rep.Requests, a.conf)
+	// The share comes first, untested: the mix test covers every share at once. It is of
+	// every classified request, those of categories the spec no longer has included.
+	total := a.rep.Requests + a.r.unmatched
+	lo, hi := stats.Wilson(len(reqs), total, a.conf)
 	// With pipelines the share is of model calls, derived from the pipelines' shares and the
 	// categories' own (spec.Category.Share), not written.
 	from := "spec"
@@ -156,7 +175,7 @@ func (a *analysis) category(i int) *CategoryView {
 		from = "spec (pipelines)"
 	}
 	cv.Comparisons = append(cv.Comparisons, &Comparison{Category: c.Name, Metric: "share", Unit: UnitRate,
-		Assumed: Num(c.Share), From: from, Measured: Num(ratio(len(reqs), a.rep.Requests)), Low: Num(lo), High: Num(hi), N: a.rep.Requests})
+		Assumed: Num(c.Share), From: from, Measured: Num(ratio(len(reqs), total)), Low: Num(lo), High: Num(hi), N: total})
 	if len(reqs) == 0 {
 		cv.Notes = append(cv.Notes, "no traffic in the window")
 		return cv

@@ -453,3 +453,31 @@ func TestPipelineShareIsDerived(t *testing.T) {
 		t.Errorf("share row %+v, want it from spec (pipelines)", cmp)
 	}
 }
+
+// TestRenamedCategoryIsNotAMixShift reviews traffic recorded before a category was renamed:
+// its decisions carry the old name, which the spec no longer has. They are left out, but the
+// traffic did not shift: the mix is not tested against the spec's shares, the note says why,
+// and each category's share is of all the classified requests, not of those left.
+func TestRenamedCategoryIsNotAMixShift(t *testing.T) {
+	s := load(t, supportTriage)
+	ds := traffic(s, 3000, 3, reviewtest.Traffic{})
+	renamed := 0
+	for _, d := range ds {
+		if d.Category == "draft-reply" {
+			d.Category = "draft"
+			renamed++
+		}
+	}
+	rep := analyze(t, s, ds, Options{})
+	if fired(rep, TriggerMix, "", "") || rep.Mix.Tested {
+		t.Errorf("mix tested %v, triggers %+v", rep.Mix.Tested, rep.Triggers)
+	}
+	if !strings.Contains(rep.Mix.Note, `"draft"`) {
+		t.Errorf("mix note %q does not name the category left out", rep.Mix.Note)
+	}
+	share := comparison(rep, "intent", "", "share")
+	want := float64(rep.Categories[0].Requests) / float64(rep.Requests+renamed)
+	if share.N != rep.Requests+renamed || math.Abs(float64(share.Measured)-want) > 1e-12 || float64(share.High) < 0.35 || float64(share.Low) > 0.35 {
+		t.Errorf("intent share %g of %d (interval %g–%g), want %g of %d", float64(share.Measured), share.N, float64(share.Low), float64(share.High), want, rep.Requests+renamed)
+	}
+}
