@@ -165,8 +165,13 @@ func (a *analysis) experiment(ci int) *Experiment {
 			if taus[k] <= 0 { // no estimate to scale by: the control's mean at the first look
 				taus[k] = tauRelative * c0.m[k].Mean()
 			}
-			if est, v := diff(&c0.m[k], &cb.m[k]); v > 0 && taus[k] > 0 {
+			switch est, v := diff(&c0.m[k], &cb.m[k]); {
+			case v > 0 && taus[k] > 0:
 				pMin[b][k] = math.Min(pMin[b][k], stats.MSPRTPValue(est, v, taus[k]*taus[k]))
+			case v == 0 && est != 0:
+				// Neither arm varies (a simulated provider's fixed costs): the difference is
+				// exact, the limit of the test as the variance vanishes.
+				pMin[b][k] = 0
 			}
 		}
 	}
@@ -266,6 +271,10 @@ func compareArms(ex *Experiment, c0, cb *armRun, b, k int, p, tau float64, catRe
 	ac := &ArmComparison{Arm: ex.Arms[b].Label, Control: ex.Arms[0].Label, Metric: m.name, Unit: m.unit,
 		Difference: Num(est), P: p, Significant: p <= ex.Alpha, Tau: tau, Low: Num(math.NaN()), High: Num(math.NaN()),
 		MoreRequests: Num(math.Inf(1)), MoreDays: Num(math.Inf(1))}
+	if v <= 0 && ac.Significant {
+		// An exact difference (see look): its interval is the difference itself.
+		ac.Low, ac.High, ac.MoreRequests, ac.MoreDays = Num(est), Num(est), 0, 0
+	}
 	if v <= 0 || tau <= 0 {
 		return ac
 	}

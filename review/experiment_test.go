@@ -1,12 +1,14 @@
 package review
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/stats"
@@ -151,5 +153,54 @@ func TestExperimentSampleRatioMismatch(t *testing.T) {
 	}
 	if !slices.ContainsFunc(ex.Notes, func(n string) bool { return strings.Contains(n, "sample ratio mismatch") }) {
 		t.Errorf("notes %v", ex.Notes)
+	}
+}
+
+// TestExperimentConstantDifferenceIsDeclared gives each arm of a split a cost that never
+// varies, as under serve --simulate, where every answer of a category has the same tokens: one
+// arm costs twice the other on every request. With no variance the difference is known
+// exactly, so the comparison must be significant with an interval of the difference itself,
+// not "no difference observed". Arms whose costs are equal and constant show no difference.
+func TestExperimentConstantDifferenceIsDeclared(t *testing.T) {
+	s := load(t, "testdata/aa.yaml")
+	cost1 := clearbar.MoneyFromUSD(0.001)
+	for _, tc := range []struct {
+		name       string
+		cost2      clearbar.Money
+		difference bool
+	}{
+		{"arm 2 costs twice arm 1", 2 * cost1, true},
+		{"arms cost the same", cost1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ds []*clearbar.Decision
+			for i := range 400 {
+				arm, cost := "arm 1 (50%)", cost1
+				if i%2 == 1 {
+					arm, cost = "arm 2 (50%)", tc.cost2
+				}
+				ds = append(ds, &clearbar.Decision{ID: fmt.Sprint("d", i), Time: windowStart.Add(time.Duration(i) * time.Minute),
+					Category: "chat", Arm: arm, Model: "mid", Outcome: clearbar.OK, Cost: cost,
+					Latency: time.Duration(400+i%7*50) * time.Millisecond})
+			}
+			ex := analyze(t, s, ds, Options{}).Experiments[0]
+			c := ex.Comparisons[1]
+			if c.Metric != "cost per request" {
+				t.Fatalf("comparison 1 is %q", c.Metric)
+			}
+			want := (tc.cost2 - cost1).USD()
+			if math.Abs(float64(c.Difference)-want) > 1e-12 {
+				t.Errorf("difference %g, want %g", float64(c.Difference), want)
+			}
+			if c.Significant != tc.difference {
+				t.Errorf("significant %v (p %g), want %v", c.Significant, c.P, tc.difference)
+			}
+			if !tc.difference {
+				return
+			}
+			if c.MoreRequests != 0 || math.Abs(float64(c.Low)-want) > 1e-12 || math.Abs(float64(c.High)-want) > 1e-12 {
+				t.Errorf("more requests %g, interval [%g, %g]; want 0 and [%g, %g]", float64(c.MoreRequests), float64(c.Low), float64(c.High), want, want)
+			}
+		})
 	}
 }
