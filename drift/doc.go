@@ -56,7 +56,10 @@
 // of it (a Bonferroni bound, which holds however much the overlapping tests depend on each
 // other); the exact tests are conservative besides, so unchanged traffic raises fewer alarms
 // than that. The tests against the spec run once the window is full; those against the
-// reference once the reference holds at least a window too.
+// reference once the reference is full too. The Monitor sees each request when it finishes,
+// so when it starts on traffic already flowing, its first observations are the requests that
+// finished first, the fast and the unescalated ones: a reference of those alone would look
+// better than the same traffic a moment later. A full reference dilutes them.
 //
 // # Alerts
 //

@@ -18,6 +18,8 @@ type ring struct {
 	// drop counts the codes in the window that are to leave it without joining the
 	// reference (see restart).
 	drop int
+	// rebuilt says the reference is being rebuilt after an alert (see restart and refReady).
+	rebuilt bool
 }
 
 func newRing(window, reference int) ring {
@@ -64,10 +66,27 @@ func (r *ring) push(c uint8) (moved uint8, hasMoved bool, gone uint8, hasGone bo
 func (r *ring) restart() {
 	r.n = min(r.n, r.window)
 	r.drop = r.n
+	r.rebuilt = true
 }
 
 // reset empties window and reference.
-func (r *ring) reset() { r.n, r.drop = 0, 0 }
+func (r *ring) reset() { r.n, r.drop, r.rebuilt = 0, 0, false }
+
+// refReady reports whether the window is full and the reference holds enough to compare it
+// with: a window's worth when it is being rebuilt after an alert, else all of it.
+//
+// A stream's first reference, since the Monitor started or the stream was emptied, must be
+// full because the Monitor sees each decision when it finishes. When traffic is already
+// flowing (a gateway restarted under load), the first decisions to finish are the fast ones:
+// those that did not escalate, fall back or start on a slow model. A reference of those alone
+// looks better than the same traffic a moment later, when the slow requests have finished
+// too, and a comparison with it would fire on traffic that did not change. The requests in
+// flight at the start are a fixed number, which a full reference dilutes. A reference rebuilt
+// after an alert is made of traffic that was already flowing, which has no such bias.
+func (r *ring) refReady() bool {
+	win, ref := r.counts()
+	return win >= r.window && (r.n == len(r.codes) || r.rebuilt && ref >= r.window)
+}
 
 // counts returns how many observations the window and the reference hold.
 func (r *ring) counts() (win, ref int) {
@@ -142,7 +161,7 @@ func (s *rateStream) check(m *Monitor) {
 	if nw < s.window {
 		return
 	}
-	if s.ref != nil && nr >= s.window {
+	if s.ref != nil && s.refReady() {
 		r := result{p: hypergeomUpper(s.winEvents, nw, s.winEvents+s.refEvents, nw+nr),
 			value: s.shown(s.winEvents, nw), baseline: s.shown(s.refEvents, nr)}
 		fired := m.apply(s.ref, r, nw, nr, func() string {
@@ -233,7 +252,7 @@ func (s *latencyStream) check(m *Monitor) {
 	}
 	p50, _ := s.win.quantile(0.5)
 	p95, _ := s.win.quantile(0.95)
-	if s.refDet != nil && nr >= s.window {
+	if s.refDet != nil && s.refReady() {
 		r50, _ := s.ref.quantile(0.5)
 		r95, _ := s.ref.quantile(0.95)
 		r := result{p: mannWhitneyUpper(&s.win, &s.ref), value: p50, baseline: r50}
@@ -285,7 +304,7 @@ func (s *mixStream) add(m *Monitor, model uint8) {
 
 func (s *mixStream) check(m *Monitor) {
 	nw, nr := s.counts()
-	if nw < s.window || nr < s.window {
+	if !s.refReady() {
 		return
 	}
 	p, ok := chiSquareMix(s.win, s.ref, s.pooled)
@@ -316,6 +335,7 @@ func (s *mixStream) check(m *Monitor) {
 		// The test is two-sided: a reference made of the window that fired would make the
 		// next, ordinary windows look changed too. Start over instead.
 		s.reset()
+		s.rebuilt = true
 		clear(s.win)
 		clear(s.ref)
 	}
