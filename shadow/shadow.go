@@ -7,7 +7,8 @@
 // how often would this cheaper model pass on our own traffic? The rows it writes are an
 // outcomes table (JSON Lines) that `clearbar estimate --measured` and `clearbar replay` read
 // directly: each shadowed request is one item, with one row for every model that answered it
-// (the live route's attempts and the candidates).
+// (the live route's attempts and the candidates). Under a time scale (serve --time-scale),
+// their latencies are the simulated ones: the wall-clock time divided by the scale.
 //
 // Shadowing never delays or changes the client's answer: Submit is called after the answer
 // is written, never blocks (a full queue drops the job and counts it), and the candidates are
@@ -365,6 +366,11 @@ func (s *Shadower) shadow(cat *category, j job) {
 	live := outcomes.FromDecision(j.d)
 	for i := range live {
 		live[i].Item = j.d.ID // FromDecision suffixes repeated models; the shadow item is the request
+		if j.d.TimeScale > 0 {
+			// Answered at a time scale (serve --time-scale): the simulated latency, as the
+			// candidate's row (see call) and clearbar review have it.
+			live[i].LatencyMS /= j.d.TimeScale
+		}
 	}
 	s.finish(cat, append(dedupe(live), rows...), false)
 }
@@ -430,6 +436,11 @@ func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *
 	start := time.Now()
 	resp, err := s.o.Providers[m.Provider.Name].Complete(ctx, &clearbar.Call{Request: req, Model: m.Model, Attempt: 1, Category: cat.c.Name})
 	row.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+	if p := s.o.Spec.Provider(m.Provider.Name); p != nil && p.Simulate != nil && p.Simulate.TimeScale > 0 {
+		// A simulated provider at a time scale answers in scaled wall-clock time: the row
+		// holds the simulated latency, which the spec's assumptions speak of.
+		row.LatencyMS /= p.Simulate.TimeScale
+	}
 	cat.mu.Lock()
 	cat.stats.Calls++
 	cat.mu.Unlock()

@@ -426,3 +426,61 @@ func TestCloseWritesWhatFinishesInTime(t *testing.T) {
 		t.Errorf("stats %+v, %d lines: want the 40 rows of the 20 requests and none abandoned", st, strings.Count(out.String(), "\n"))
 	}
 }
+
+// TestTimeScaledLatenciesAreTheSimulatedOnes: under serve --time-scale, simulated providers
+// answer in scaled wall-clock time and the live decision says so (TimeScale). The rows must
+// hold the simulated latencies the spec speaks of, as clearbar review reads the decisions,
+// since estimate --measured compares them with the spec: the live row's latency and the
+// candidate's, each divided by its provider's scale.
+func TestTimeScaledLatenciesAreTheSimulatedOnes(t *testing.T) {
+	const scale = 0.01
+	src := strings.NewReplacer("SAMPLE", "1", "BUDGET", "100", "error_rate: 0}", "error_rate: 0, time_scale: 0.01}",
+		"cand:   {provider: sim, model: gpt-4o-mini, latency: {p50: 1ms, p95: 2ms}}",
+		"cand:   {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 1100ms}}").Replace(testSpec)
+	s, err := spec.Parse([]byte(src), "shadow.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := provider.NewRegistry()
+	reg.Register("simulated", simulated.New)
+	providers, err := reg.NewAll(s, provider.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sh, err := New(Options{Spec: s, Providers: providers, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	for i := range n {
+		req, d := request(i)
+		d.TimeScale = scale
+		d.Attempts[0].Latency = 5 * time.Millisecond // 500ms simulated
+		sh.Submit(s.Category("x"), req, d)
+	}
+	if err := sh.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readRows(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2*n {
+		t.Fatalf("%d rows, want %d", len(rows), 2*n)
+	}
+	for _, r := range rows {
+		switch r.Model {
+		case "strong":
+			if math.Abs(r.LatencyMS-500) > 1e-9 {
+				t.Errorf("live row latency %gms, want the simulated 500ms", r.LatencyMS)
+			}
+		case "cand":
+			// Simulated 1s to 1.1s; wall-clock 10ms to 11ms plus this process's overhead,
+			// which the scale magnifies.
+			if r.LatencyMS < 900 || r.LatencyMS > 3000 {
+				t.Errorf("candidate row latency %gms, want about the simulated 1s", r.LatencyMS)
+			}
+		}
+	}
+}
