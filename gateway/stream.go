@@ -208,8 +208,9 @@ func errTooManyCalls() *clearbar.Error {
 // bufferStream reads the rest of s (whose first chunk is current) into memory. A stream that
 // makes the buffer hold more than maxBuffered bytes (its chunks, their text and the tool
 // calls' arguments), or more than maxStreamCalls tool calls, fails as BadResponse. The tool
-// calls are reassembled from the choice's delta.tool_calls, or, in a stream answering the
-// deprecated functions, from delta.function_call, which is the call at index 0.
+// calls are reassembled from the first choice's delta.tool_calls (firstDelta), or, in a
+// stream answering the deprecated functions, from delta.function_call, which is the call at
+// index 0.
 func bufferStream(s clearbar.Stream) (*buffered, error) {
 	defer s.Close()
 	b := &buffered{i: -1, calls: map[int]*bufferedCall{}}
@@ -229,7 +230,7 @@ func bufferStream(s clearbar.Stream) (*buffered, error) {
 		}
 		if mayCall(c) {
 			var err *clearbar.Error
-			delta := gjson.GetBytes(c.Data, "choices.0.delta")
+			delta := firstDelta(c.Data)
 			delta.Get("tool_calls").ForEach(func(_, tc gjson.Result) bool {
 				err = b.addCall(int(tc.Get("index").Int()), tc.Get("id").Str, tc.Get("function.name").Str, tc.Get("function.arguments").Str)
 				return err == nil
@@ -246,6 +247,21 @@ func bufferStream(s clearbar.Stream) (*buffered, error) {
 		}
 	}
 	return b, s.Err()
+}
+
+// firstDelta returns the delta of a chunk's first choice, the one with index 0 (or none):
+// the answer validators check, as Chunk.Text is its text. A stream answering n > 1
+// interleaves its choices, each with tool calls from index 0.
+func firstDelta(data []byte) gjson.Result {
+	var delta gjson.Result
+	gjson.GetBytes(data, "choices").ForEach(func(_, ch gjson.Result) bool {
+		if i := ch.Get("index"); !i.Exists() || i.Int() == 0 {
+			delta = ch.Get("delta")
+			return false
+		}
+		return true
+	})
+	return delta
 }
 
 // errTooLarge is the failure of a stream too large to buffer (maxBuffered).

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -334,5 +335,72 @@ func TestStreamedFlaggedAnswerWire(t *testing.T) {
 	if msg.Get("id").Str != "msg_chatcmpl-up-secondary-2" || msg.Get("model").Str != "up-secondary" ||
 		delta.Get("usage.input_tokens").Int() != 5 || delta.Get("usage.output_tokens").Int() != 2 || delta.Get("delta.stop_reason").Str != "end_turn" {
 		t.Errorf("message_start %s, message_delta %s", msg.Raw, delta.Raw)
+	}
+}
+
+// TestSDKStreamedValidatedToolCallsWithN: a validated stream answering n=2 interleaves its
+// choices' tool calls, each at index 0 of its own choice; the validators check the first
+// choice's calls, as for an answer not streamed, not the two choices' fragments run together,
+// so that a good answer is accepted at once and reaches the client whole.
+func TestSDKStreamedValidatedToolCallsWithN(t *testing.T) {
+	e := newValidatedE2E(t, func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+		id := callID(c)
+		at := func(choice int, delta, finish string) string {
+			fr := "null"
+			if finish != "" {
+				fr = js(finish)
+			}
+			return `{"id":` + js(id) + `,"object":"chat.completion.chunk","created":1741569952,"model":` + js(c.Model) +
+				`,"choices":[{"index":` + fmt.Sprint(choice) + `,"delta":` + delta + `,"logprobs":null,"finish_reason":` + fr + `}]}`
+		}
+		s := openSSE(w)
+		cities := []string{"Paris", "Rome"}
+		for i := range cities {
+			s.data(at(i, `{"role":"assistant","content":null}`, ""))
+		}
+		for i := range cities {
+			s.data(at(i, `{"tool_calls":[{"index":0,"id":"call_`+cities[i]+`","type":"function","function":{"name":"get_weather","arguments":""}}]}`, ""))
+		}
+		for _, part := range []func(string) string{
+			func(string) string { return `{\"city\":` },
+			func(city string) string { return `\"` + city + `\"}` },
+		} {
+			for i, city := range cities {
+				s.data(at(i, `{"tool_calls":[{"index":0,"function":{"arguments":"`+part(city)+`"}}]}`, ""))
+			}
+		}
+		for i := range cities {
+			s.data(at(i, `{}`, "tool_calls"))
+		}
+		s.done()
+	})
+	weather := openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather",
+		Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}, "required": []string{"city"}}})
+	var raw *http.Response
+	stream := e.client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model: "clearbar/act", N: openai.Int(2), Messages: userMessage("Weather in Paris and Rome?"),
+		Tools: []openai.ChatCompletionToolUnionParam{weather},
+	}, option.WithResponseInto(&raw))
+	var acc openai.ChatCompletionAccumulator
+	for stream.Next() {
+		if c := stream.Current(); !acc.AddChunk(c) {
+			t.Errorf("the accumulator refused %s", c.RawJSON())
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var calls []string
+	for _, ch := range acc.Choices {
+		for _, tc := range ch.Message.ToolCalls {
+			calls = append(calls, tc.ID+" "+tc.Function.Arguments)
+		}
+	}
+	if want := []string{`call_Paris {"city":"Paris"}`, `call_Rome {"city":"Rome"}`}; strings.Join(calls, "; ") != strings.Join(want, "; ") {
+		t.Errorf("tool calls %q, want %q", calls, want)
+	}
+	d := e.decisions.wait(t, raw.Header.Get("X-Clearbar-Decision-Id"))
+	if len(d.Attempts) != 1 || d.Attempts[0].Class != clearbar.OK || d.Flagged || raw.Header.Get("X-Clearbar-Model") != "primary" {
+		t.Errorf("model %q, flagged %v, attempts %+v: want the primary's good answer accepted at once", raw.Header.Get("X-Clearbar-Model"), d.Flagged, d.Attempts)
 	}
 }
