@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -344,4 +345,48 @@ func TestFunctionsEndToEnd(t *testing.T) {
 			t.Errorf("verdicts %q, attempts %+v: want the tool_calls and refusal validators' on one accepted answer", verdicts, d.Attempts)
 		}
 	})
+}
+
+// TestSimulatedCustomTools: a simulated model offered a custom tool (a free-form tool of
+// OpenAI's, which has no function name or parameters) beside a function calls the function,
+// and offered the custom tool alone answers in text: never a function call without a name,
+// which SDKs cannot dispatch.
+func TestSimulatedCustomTools(t *testing.T) {
+	t.Parallel()
+	custom := `{"type":"custom","custom":{"name":"run_sql","description":"Runs a query"}}`
+	tests := []struct {
+		tools, want string
+	}{
+		{custom + `,{"type":"function","function":` + fnWeather + `}`, "get_weather"},
+		{custom, ""},
+	}
+	for _, tt := range tests {
+		for _, stream := range []bool{false, true} {
+			srv, _ := functionsGateway(t)
+			resp := postJSON(t, srv, fmt.Sprintf(`{"model":"clearbar/chat","tools":[%s],"stream":%v,%s}`, tt.tools, stream, fnAsk))
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("%d %s", resp.StatusCode, b)
+			}
+			var names []string
+			if stream {
+				for line := range strings.Lines(string(b)) {
+					gjson.Get(strings.TrimPrefix(line, "data: "), "choices.0.delta.tool_calls").ForEach(func(_, tc gjson.Result) bool {
+						if tc.Get("id").Exists() {
+							names = append(names, tc.Get("function.name").Str)
+						}
+						return true
+					})
+				}
+			} else {
+				gjson.GetBytes(b, "choices.0.message.tool_calls").ForEach(func(_, tc gjson.Result) bool {
+					names = append(names, tc.Get("function.name").Str)
+					return true
+				})
+			}
+			if got := strings.Join(names, ","); got != tt.want {
+				t.Errorf("tools [%s], stream %v: calls %q, want %q:\n%s", tt.tools, stream, got, tt.want, b)
+			}
+		}
+	}
 }

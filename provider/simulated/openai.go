@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -43,6 +44,11 @@ type Answer struct {
 	// Simulation, when set, is reported as "x_clearbar_simulation" in the body and in a
 	// stream's final usage chunk.
 	Simulation *Simulation
+	// Logprobs answers a request that asked for logprobs: each choice's content carries them,
+	// per token, with TopLogprobs alternatives (top_logprobs), not streamed and in each
+	// content chunk of a stream (see tokenLogprobs).
+	Logprobs    bool
+	TopLogprobs int
 	// LatencyMS, when above 0, is the answer's simulated latency in milliseconds, before
 	// any time scale: reported as "x_clearbar_latency_ms" in the body, so that a caller at a
 	// time scale can record what the answer would have taken without the scaled overhead of
@@ -110,10 +116,10 @@ type (
 		LatencyMS  float64         `json:"x_clearbar_latency_ms,omitempty"`
 	}
 	choiceJSON struct {
-		Index        int         `json:"index"`
-		Message      messageJSON `json:"message"`
-		Logprobs     *struct{}   `json:"logprobs"`
-		FinishReason string      `json:"finish_reason"`
+		Index        int           `json:"index"`
+		Message      messageJSON   `json:"message"`
+		Logprobs     *logprobsJSON `json:"logprobs"`
+		FinishReason string        `json:"finish_reason"`
 	}
 	messageJSON struct {
 		Role      string         `json:"role"`
@@ -158,10 +164,25 @@ type (
 		Simulation json.RawMessage `json:"x_clearbar_simulation,omitempty"`
 	}
 	chunkChoiceJSON struct {
-		Index        int       `json:"index"`
-		Delta        deltaJSON `json:"delta"`
-		Logprobs     *struct{} `json:"logprobs"`
-		FinishReason *string   `json:"finish_reason"`
+		Index        int           `json:"index"`
+		Delta        deltaJSON     `json:"delta"`
+		Logprobs     *logprobsJSON `json:"logprobs"`
+		FinishReason *string       `json:"finish_reason"`
+	}
+	logprobsJSON struct {
+		Content []tokenJSON `json:"content"`
+		Refusal []tokenJSON `json:"refusal"`
+	}
+	tokenJSON struct {
+		Token       string    `json:"token"`
+		Logprob     float64   `json:"logprob"`
+		Bytes       []int     `json:"bytes"`
+		TopLogprobs []altJSON `json:"top_logprobs"`
+	}
+	altJSON struct {
+		Token   string  `json:"token"`
+		Logprob float64 `json:"logprob"`
+		Bytes   []int   `json:"bytes"`
 	}
 	deltaJSON struct {
 		Role         string         `json:"role,omitempty"`
@@ -218,6 +239,9 @@ func NewCompletion(a Answer) (*clearbar.Response, error) {
 			}
 		}
 		body.Choices[i] = choiceJSON{Index: i, Message: m, FinishReason: c.FinishReason}
+		if a.Logprobs {
+			body.Choices[i].Logprobs = &logprobsJSON{Content: tokenLogprobs(c.Text, a.TopLogprobs)}
+		}
 	}
 	b, err := marshal(body)
 	if err != nil {
@@ -226,6 +250,40 @@ func NewCompletion(a Answer) (*clearbar.Response, error) {
 	return &clearbar.Response{
 		Body: b, ID: a.ID, Model: a.Model, Choices: a.Choices, Usage: a.Usage, HasUsage: true,
 	}, nil
+}
+
+// tokenLogprobs returns the logprobs of a text's tokens, for an answer that asked for them:
+// the text cut before each space (the simulator has no tokenizer), each token with a small
+// log probability, its bytes and top alternatives, the token itself first, then stand-ins.
+func tokenLogprobs(text string, top int) []tokenJSON {
+	var out []tokenJSON
+	for len(text) > 0 {
+		n := strings.IndexByte(text[1:], ' ') + 1
+		if n == 0 {
+			n = len(text)
+		}
+		tok := tokenJSON{Token: text[:n], Logprob: -0.01, Bytes: byteInts(text[:n]), TopLogprobs: make([]altJSON, 0, top)}
+		for j := range top {
+			alt := altJSON{Token: tok.Token, Logprob: tok.Logprob, Bytes: tok.Bytes}
+			if j > 0 {
+				alt.Token = fmt.Sprintf("<alt%d>", j)
+				alt.Logprob, alt.Bytes = -5-float64(j), byteInts(alt.Token)
+			}
+			tok.TopLogprobs = append(tok.TopLogprobs, alt)
+		}
+		out = append(out, tok)
+		text = text[n:]
+	}
+	return out
+}
+
+// byteInts returns the bytes of s as numbers, as logprobs report them.
+func byteInts(s string) []int {
+	b := make([]int, len(s))
+	for i := range len(s) {
+		b[i] = int(s[i])
+	}
+	return b
 }
 
 // marshal is json.Marshal without HTML escaping and without the trailing newline.
@@ -279,6 +337,8 @@ func NewChunkStream(ctx context.Context, a Answer, cfg StreamConfig) clearbar.St
 		cfg:        cfg,
 		model:      a.Model,
 		functions:  a.Functions,
+		logprobs:   a.Logprobs,
+		top:        a.TopLogprobs,
 		usage:      a.Usage,
 		simulation: simulationJSON(a.Simulation),
 		events:     planChunks(a),
@@ -392,7 +452,10 @@ type chunkStream struct {
 	cfg       StreamConfig
 	model     string
 	functions bool // calls go in the deprecated form (Answer.Functions)
-	usage     clearbar.Usage
+	// logprobs and top are Answer.Logprobs and TopLogprobs.
+	logprobs bool
+	top      int
+	usage    clearbar.Usage
 	// simulation is the answer's ground truth, rendered in the final usage chunk.
 	simulation json.RawMessage
 	events     []event
@@ -462,6 +525,9 @@ func (s *chunkStream) render(ev *event) error {
 		s.chunk.Usage = &u
 	} else {
 		ch := chunkChoiceJSON{Index: ev.choice}
+		// Chunk.Text and FinishReason are the first choice's, as the openai adapter reads
+		// them: a validated stream's answer is that choice, as an unstreamed one's is.
+		first := ev.choice == 0
 		switch ev.kind {
 		case evRole:
 			ch.Delta.Role = "assistant"
@@ -471,7 +537,12 @@ func (s *chunkStream) render(ev *event) error {
 			}
 		case evContent:
 			ch.Delta.Content = &ev.text
-			s.chunk.Text = ev.text
+			if s.logprobs {
+				ch.Logprobs = &logprobsJSON{Content: tokenLogprobs(ev.text, s.top)}
+			}
+			if first {
+				s.chunk.Text = ev.text
+			}
 		case evRefusal:
 			ch.Delta.Refusal = &ev.text
 		case evToolStart:
@@ -490,7 +561,9 @@ func (s *chunkStream) render(ev *event) error {
 			ch.Delta.ToolCalls = []toolCallJSON{{Index: &idx, Function: functionJSON{Arguments: ev.text}}}
 		case evFinish:
 			ch.FinishReason = &ev.text
-			s.chunk.FinishReason = ev.text
+			if first {
+				s.chunk.FinishReason = ev.text
+			}
 		}
 		c.Choices = append(c.Choices[:0], ch)
 	}

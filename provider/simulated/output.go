@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/toolschema"
@@ -40,19 +43,22 @@ type output struct {
 	json bool
 }
 
-// makeOutput builds a model's answer to a request: a tool call when the request offers tools
-// (the deprecated functions among them) and does not forbid them (unless, left to choose, the
-// model has a tool's result to answer from: the conversation's last message is one, a tool or
-// function message, as in an agent's loop), a JSON document for a JSON response format,
-// otherwise text.
+// makeOutput builds a model's answer to a request: a tool call when the request offers
+// function tools (the deprecated functions among them; not custom tools) and does not forbid
+// them (unless, left to choose, the model has a tool's result to answer from: the
+// conversation's last message is one, a tool or function message, as in an agent's loop), a
+// JSON document for a JSON response format, otherwise text.
 func (p *Provider) makeOutput(req *clearbar.Request, model string, r *rand.Rand) (output, error) {
 	last := ""
 	if len(req.Messages) > 0 {
 		last = req.Messages[len(req.Messages)-1].Role
 	}
 	answersToolResult := (last == "tool" || last == "function") && (req.ToolChoice == "" || req.ToolChoice == "auto")
-	if len(req.Tools) > 0 && req.ToolChoice != "none" && !answersToolResult {
-		tool := &req.Tools[0]
+	// A tool without a name is not a function (OpenAI's custom tools): it cannot be called
+	// with a function call, so the model calls the first function, or answers in text.
+	named := slices.IndexFunc(req.Tools, func(t clearbar.Tool) bool { return t.Name != "" })
+	if named >= 0 && req.ToolChoice != "none" && !answersToolResult {
+		tool := &req.Tools[named]
 		switch req.ToolChoice {
 		case "", "auto", "required":
 		default:
@@ -138,6 +144,25 @@ func truncateRunes(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// stopAt ends a text answer before the earliest of the request's stop sequences (stop, a
+// string or a list, in the body), as a model does: the sequence is not sent and the finish
+// reason stays "stop". Tool calls are not cut.
+func stopAt(c *clearbar.Choice, body []byte) {
+	if len(c.ToolCalls) > 0 || len(body) == 0 {
+		return
+	}
+	stop := gjson.GetBytes(body, "stop")
+	seqs := []gjson.Result{stop}
+	if stop.IsArray() {
+		seqs = stop.Array()
+	}
+	for _, seq := range seqs {
+		if i := strings.Index(c.Text, seq.Str); seq.Str != "" && i >= 0 {
+			c.Text = c.Text[:i]
+		}
+	}
 }
 
 // limitTokens cuts a text answer at the request's max tokens, as a model does, with finish

@@ -3,9 +3,12 @@ package simulated_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
@@ -57,6 +60,11 @@ func withTools(choice string) func(*clearbar.Request) {
 		}
 		r.ToolChoice = choice
 	}
+}
+
+// withBody sets the request's body, where the parameters the simulator reads from it are.
+func withBody(body string) func(*clearbar.Request) {
+	return func(r *clearbar.Request) { r.Body = []byte(body) }
 }
 
 func withFormat(typ, schema string) func(*clearbar.Request) {
@@ -164,6 +172,15 @@ func TestOutputs(t *testing.T) {
 						c.FinishReason, r.resp.Text(), r.body.Usage.CompletionTokens)
 				}
 			}, "max_tokens cuts the reply as a model would"},
+		{"stop", spec.Simulate{Output: "Refund approved. END Internal note."}, withBody(`{"stop":"END"}`),
+			text(func(s string) bool { return s == "Refund approved. " }),
+			"the reply ends before a stop sequence, which is not sent, with finish_reason stop"},
+		{"stop list", spec.Simulate{Output: "Refund approved. END Internal note."}, withBody(`{"stop":["note","approved"]}`),
+			text(func(s string) bool { return s == "Refund " }),
+			"the earliest of the stop sequences ends the reply"},
+		{"stop absent", spec.Simulate{Output: "Refund approved."}, withBody(`{"stop":["###"]}`),
+			text(func(s string) bool { return s == "Refund approved." }),
+			"a stop sequence the reply does not hold changes nothing"},
 		{"n", spec.Simulate{Output: "same"}, func(r *clearbar.Request) { r.N = 3 },
 			func(t *testing.T, r result) {
 				if len(r.body.Choices) != 3 || r.body.Choices[2].Index != 2 || r.body.Usage.CompletionTokens != 3 {
@@ -243,5 +260,125 @@ func TestUsageEstimate(t *testing.T) {
 	// ceil(27/4) = 7, plus 4 per message; the 8-byte output is 2 tokens.
 	if want := (clearbar.Usage{PromptTokens: 15, CompletionTokens: 2}); resp.Usage != want {
 		t.Errorf("usage %+v, want %+v", resp.Usage, want)
+	}
+}
+
+// TestMaxOutput: a max tokens over the model's maximum output is the 400 the vendors give,
+// naming the parameter, so that a request the real model would refuse is refused in
+// simulation too; one within it is answered.
+func TestMaxOutput(t *testing.T) {
+	m := constModel("m", time.Second)
+	m.Resolved.MaxOutput = 100
+	p := newSim(t, &spec.Simulate{TimeScale: fast}, m)
+	for _, tt := range []struct {
+		maxTokens int
+		ok        bool
+	}{{100, true}, {101, false}, {0, true}} {
+		req := userRequest("hi")
+		req.MaxTokens = tt.maxTokens
+		_, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: "m"})
+		e := clearbar.AsError(err)
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("max tokens %d: %v, want an answer", tt.maxTokens, err)
+		case !tt.ok && (e.Class != clearbar.ClientError || e.Status != 400 || e.Param != "max_tokens" || !strings.Contains(e.Message, "at most 100")):
+			t.Errorf("max tokens %d: err = %v (param %q), want a 400 ClientError naming max_tokens and the model's 100", tt.maxTokens, err, e.Param)
+		}
+	}
+}
+
+// TestLogprobs: an answer to a request with logprobs carries them, as OpenAI's do: per token
+// of the content, the token, its log probability, its bytes and top_logprobs alternatives,
+// the token itself first; not streamed and in each content chunk of a stream. Without
+// logprobs they are null.
+func TestLogprobs(t *testing.T) {
+	const reply = "Refund approved, café included."
+	type logprobs struct {
+		Content []struct {
+			Token       string  `json:"token"`
+			Logprob     float64 `json:"logprob"`
+			Bytes       []int   `json:"bytes"`
+			TopLogprobs []struct {
+				Token   string  `json:"token"`
+				Logprob float64 `json:"logprob"`
+			} `json:"top_logprobs"`
+		} `json:"content"`
+	}
+	// check returns the text of the tokens of lp (raw JSON), checking each.
+	check := func(t *testing.T, raw json.RawMessage, top int) string {
+		t.Helper()
+		var lp *logprobs
+		if err := json.Unmarshal(raw, &lp); err != nil || lp == nil {
+			t.Fatalf("logprobs %s: want an object with content", raw)
+		}
+		var text strings.Builder
+		for _, c := range lp.Content {
+			text.WriteString(c.Token)
+			bytes := make([]byte, len(c.Bytes))
+			for i, b := range c.Bytes {
+				bytes[i] = byte(b)
+			}
+			if c.Logprob > 0 || string(bytes) != c.Token || len(c.TopLogprobs) != top || top > 0 && c.TopLogprobs[0].Token != c.Token {
+				t.Errorf("token %+v: want a log probability ≤ 0, its bytes and %d alternatives, itself first", c, top)
+			}
+		}
+		return text.String()
+	}
+	p := newSim(t, &spec.Simulate{TimeScale: fast, Output: reply}, constModel("m", time.Second))
+	for _, top := range []int{0, 3} {
+		req := userRequest("hi")
+		withBody(fmt.Sprintf(`{"logprobs":true,"top_logprobs":%d}`, top))(req)
+		resp, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Choices []struct {
+				Logprobs json.RawMessage `json:"logprobs"`
+			} `json:"choices"`
+		}
+		if err := json.Unmarshal(resp.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		if got := check(t, body.Choices[0].Logprobs, top); got != reply {
+			t.Errorf("top %d: the tokens spell %q, want the answer %q", top, got, reply)
+		}
+
+		s, err := p.Stream(context.Background(), &clearbar.Call{Request: req, Model: "m", Stream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var streamed strings.Builder
+		for s.Next() {
+			var c struct {
+				Choices []struct {
+					Delta struct {
+						Content *string `json:"content"`
+					} `json:"delta"`
+					Logprobs json.RawMessage `json:"logprobs"`
+				} `json:"choices"`
+			}
+			if err := json.Unmarshal(s.Chunk().Data, &c); err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Choices) == 0 || c.Choices[0].Delta.Content == nil || *c.Choices[0].Delta.Content == "" {
+				continue
+			}
+			if got := check(t, c.Choices[0].Logprobs, top); got != *c.Choices[0].Delta.Content {
+				t.Errorf("top %d: a chunk's tokens spell %q, its content is %q", top, got, *c.Choices[0].Delta.Content)
+			}
+			streamed.WriteString(*c.Choices[0].Delta.Content)
+		}
+		if s.Err() != nil || streamed.String() != reply {
+			t.Errorf("stream: %v, content %q", s.Err(), streamed.String())
+		}
+	}
+
+	resp, err := p.Complete(context.Background(), &clearbar.Call{Request: userRequest("hi"), Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lp := gjson.GetBytes(resp.Body, "choices.0.logprobs"); lp.Type != gjson.Null {
+		t.Errorf("logprobs %s without logprobs asked for, want null", lp.Raw)
 	}
 }

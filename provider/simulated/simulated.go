@@ -34,6 +34,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/spec"
@@ -206,6 +208,16 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	if n > maxChoices {
 		return nil, p.clientError(call.Model, 400, "invalid_request_error", "n is %d; at most %d choices can be asked for", n, maxChoices)
 	}
+	if limit := maxOutput(m.spec); limit > 0 && req.MaxTokens > limit {
+		// The vendors refuse what their model cannot write rather than cut it short.
+		param := "max_tokens"
+		if gjson.GetBytes(req.Body, "max_completion_tokens").Type == gjson.Number {
+			param = "max_completion_tokens"
+		}
+		e := p.clientError(call.Model, 400, "invalid_request_error", "%s is too large: %d. This model supports at most %d completion tokens, whereas you provided %d.", param, req.MaxTokens, limit, req.MaxTokens)
+		e.Param, e.Code = param, "invalid_value"
+		return nil, e
+	}
 	out, err := p.makeOutput(req, call.Model, r)
 	if err != nil {
 		return nil, err
@@ -229,6 +241,7 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	if jsonDraw := r.Float64(); out.json && jsonDraw < float64(p.sim.InvalidJSONRate) {
 		out.choice.Text = breakJSON(out.choice.Text)
 	}
+	stopAt(&out.choice, req.Body)
 	limitTokens(&out.choice, req.MaxTokens)
 	// Usage: the stand-in answer's own token count, or, in a category of the spec, the tokens
 	// the spec assumes (drawn from their own stream; see tokenSalt).
@@ -254,13 +267,15 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	ttft, gen := m.lat.sample(r, tokens, reasoning)
 	pl := &plan{
 		answer: Answer{
-			ID:         newID("chatcmpl-", r),
-			Model:      call.Model,
-			Choices:    choices,
-			Functions:  req.Functions,
-			Usage:      usage,
-			Simulation: truth,
-			LatencyMS:  (ttft + gen) * 1000,
+			ID:          newID("chatcmpl-", r),
+			Model:       call.Model,
+			Choices:     choices,
+			Functions:   req.Functions,
+			Logprobs:    gjson.GetBytes(req.Body, "logprobs").Type == gjson.True,
+			TopLogprobs: int(gjson.GetBytes(req.Body, "top_logprobs").Int()),
+			Usage:       usage,
+			Simulation:  truth,
+			LatencyMS:   (ttft + gen) * 1000,
 		},
 		ttft:      scaled(ttft, p.scale),
 		gen:       scaled(gen, p.scale),
@@ -293,6 +308,15 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 		}
 	}
 	return pl, nil
+}
+
+// maxOutput is the most output tokens a spec model writes (the catalogue's, or the spec's
+// max_output), 0 when unknown.
+func maxOutput(m *spec.Model) int {
+	if m == nil {
+		return 0
+	}
+	return m.Resolved.MaxOutput
 }
 
 // FailMetadata is the request metadata key that makes a simulated model fail: every call to
