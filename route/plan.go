@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -244,19 +246,19 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 
 	need := d.Features.TokensIn + in.Request.MaxTokens
 	carries := modalitiesOf(in.Request)
-	filtered, lacked, param, tooSmall, open := fitSteps(ap, h, d, need, carries, in.Request)
+	filtered, why := fitSteps(ap, h, d, need, carries, in.Request)
 	// A score route whose start cannot take the request at all (too long, or an input the
 	// start's models lack; not breakers, which fail open below) starts on the next dearer
 	// model that can, and says so. fitSteps returns nil steps when it left nothing out.
-	noneFit := func(steps []Step, open int) bool { return steps != nil && len(steps) == 0 && open == 0 }
-	for next := scoreStart + 1; scoreStarts != nil && noneFit(filtered, open) && next < len(scoreStarts); next++ {
+	noneFit := func(steps []Step, why misfit) bool { return steps != nil && len(steps) == 0 && why.open == 0 }
+	for next := scoreStart + 1; scoreStarts != nil && noneFit(filtered, why) && next < len(scoreStarts); next++ {
 		alt := &scoreStarts[next]
-		f, l, pa, ts, op := fitSteps(alt, h, d, need, carries, in.Request)
-		if noneFit(f, op) {
+		f, w := fitSteps(alt, h, d, need, carries, in.Request)
+		if noneFit(f, w) {
 			continue
 		}
 		d.Skipped = append(d.Skipped, clearbar.Skip{Model: ap.names[0], Reason: "the score's start cannot take the request; starting at " + alt.names[0]})
-		ap, filtered, lacked, param, tooSmall, open = alt, f, l, pa, ts, op
+		ap, filtered, why = alt, f, w
 		d.Route = ap.desc
 		p.Route, p.Steps, p.FailWhenExhausted = ap.route, ap.steps, ap.route.FailsWhenExhausted()
 		d.Plan = ap.names
@@ -265,13 +267,13 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 		return p, nil
 	}
 	if len(filtered) == 0 {
-		if open == 0 {
-			return nil, unfit(c, need, lacked, param, tooSmall)
+		if why.open == 0 {
+			return nil, unfit(c, need, in.Request, why)
 		}
 		// Every breaker is open (or some mix): fail open on the first candidate that fits.
 		for _, st := range ap.steps {
 			for j, m := range st.Candidates {
-				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && lacking(m, carries) == nil && func() bool { p, _ := refusedParam(m, in.Request); return p == "" }() {
+				if w := m.Resolved.ContextWindow; (w == 0 || need <= w) && !writesLess(m, in.Request) && lacking(m, carries) == nil && func() bool { p, _ := refusedParam(m, in.Request); return p == "" }() {
 					d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: FailedOpen})
 					filtered = []Step{{Candidates: []*spec.Model{m}, Validate: st.Validate, RetryOnce: st.RetryOnce,
 						Index: st.Index, Positions: []int{j}}}
@@ -283,7 +285,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 			}
 		}
 		if len(filtered) == 0 {
-			return nil, unfit(c, need, lacked, param, tooSmall)
+			return nil, unfit(c, need, in.Request, why)
 		}
 	}
 	p.Steps = filtered
@@ -297,11 +299,41 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	return p, nil
 }
 
+// misfit says why fitSteps left models out: what the request carries that some lack, a
+// parameter some refuse (see refusedParam), how many models were too small for it and how
+// many write fewer tokens than its max tokens (the most of those in writes), and how many
+// breakers were open.
+type misfit struct {
+	lacked          *modality
+	param           string
+	tooSmall, short int
+	writes          int
+	open            int
+}
+
+// writesLess reports whether m's maximum output (the catalogue's, or the spec's max_output)
+// is below the request's max tokens: the vendors refuse such a request rather than cut it
+// short.
+func writesLess(m *spec.Model, req *clearbar.Request) bool {
+	mo := m.Resolved.MaxOutput
+	return mo > 0 && req.MaxTokens > mo
+}
+
 // unfit is the error for a request that no model on c's route can take: need tokens are more
-// than every context window, or (lacked non-nil) some models cannot take the lacked input and
-// tooSmall others are too small, or (param not "") it carries a parameter the route's models
-// refuse (see refusedParam) and those that take it, if any, could not take the request either.
-func unfit(c *spec.Category, need int, lacked *modality, param string, tooSmall int) error {
+// than every context window, or its max tokens more than every model writes, or (lacked
+// non-nil) some models cannot take the lacked input and the others are too small, or (param
+// not "") it carries a parameter the route's models refuse (see refusedParam) and those that
+// take it, if any, could not take the request either.
+func unfit(c *spec.Category, need int, req *clearbar.Request, why misfit) error {
+	lacked, param, tooSmall := why.lacked, why.param, why.tooSmall
+	if param == "" && lacked == nil && why.short > 0 && tooSmall == 0 {
+		name := "max_tokens"
+		if gjson.GetBytes(req.Body, "max_completion_tokens").Type == gjson.Number {
+			name = "max_completion_tokens"
+		}
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: name, Code: "invalid_value",
+			Message: fmt.Sprintf("%s is %d, more than any model on category %q's route writes (the most is %d tokens): lower it", name, req.MaxTokens, c.Name, why.writes)}
+	}
 	switch param {
 	case "":
 	case "functions":
@@ -349,7 +381,7 @@ func scoreText(r *clearbar.Request) (text, system string) {
 // after it theirs (Step.Index), so that calling them is a fallback or an escalation. A model
 // left out because it cannot take the request (its context window, an input it lacks) is as if
 // the route did not list it.
-func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet, req *clearbar.Request) (filtered []Step, lacked *modality, param string, tooSmall, open int) {
+func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet, req *clearbar.Request) (filtered []Step, why misfit) {
 	dropped := 0 // earlier steps left out whole for what they cannot take, none for a breaker
 	for i, st := range ap.steps {
 		var keep []*spec.Model
@@ -360,16 +392,20 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 			reason, breaker := "", false
 			if w := m.Resolved.ContextWindow; w > 0 && need > w {
 				reason = fmt.Sprintf("context window %d tokens < %d needed (estimated input %d + max tokens %d)", w, need, d.Features.TokensIn, need-d.Features.TokensIn)
-				tooSmall++
+				why.tooSmall++
+			} else if writesLess(m, req) {
+				reason = fmt.Sprintf("maximum output %d tokens < max tokens %d", m.Resolved.MaxOutput, req.MaxTokens)
+				why.short++
+				why.writes = max(why.writes, m.Resolved.MaxOutput)
 			} else if l := lacking(m, carries); l != nil {
 				reason = fmt.Sprintf("no %s (catalogue entry %s: %s false)", l.name, m.Resolved.Catalog.Key, l.flag)
-				lacked = l
-			} else if pa, why := refusedParam(m, req); pa != "" {
-				reason, param = why, pa
+				why.lacked = l
+			} else if pa, refused := refusedParam(m, req); pa != "" {
+				reason, why.param = refused, pa
 			} else if h != nil {
-				if isOpen, why := h.Open(Key(m)); isOpen {
-					reason, breaker = why, true
-					open++
+				if isOpen, openWhy := h.Open(Key(m)); isOpen {
+					reason, breaker = openWhy, true
+					why.open++
 					broken = true
 				}
 			}
@@ -411,5 +447,5 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 			dropped++
 		}
 	}
-	return filtered, lacked, param, tooSmall, open
+	return filtered, why
 }

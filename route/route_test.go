@@ -2,6 +2,7 @@ package route
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"slices"
@@ -309,6 +310,47 @@ func BenchmarkClassifyPlan(b *testing.B) {
 		}
 		if _, err := r.Plan(context.Background(), c, in, nil, d); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestPlanMaxOutput: a model that writes fewer tokens than the request's max tokens (its
+// catalogue's, or the spec's max_output) is left out, as one whose context window is too
+// small: the vendors refuse such a request rather than cut it short. When no model on the
+// route writes that many, the client gets a 400 naming the parameter it sent.
+func TestPlanMaxOutput(t *testing.T) {
+	src := strings.NewReplacer(
+		"model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, context_window: 2000}", "model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, context_window: 2000, max_output: 1000}",
+		"strong: {provider: q, model: gpt-4o,", "strong: {provider: q, model: gpt-4o, max_output: 1500,",
+	).Replace(base)
+	r := newRouter(t, src)
+	a := r.Spec().Category("a") // cascade small → strong, fallback mid
+	in := input("hi")
+	in.Request.MaxTokens = 1200
+	d := &clearbar.Decision{}
+	p, err := r.Plan(context.Background(), a, in, nil, d)
+	if err != nil || p.Steps[0].Candidates[0].Name != "mid" || !slices.ContainsFunc(d.Skipped, func(s clearbar.Skip) bool {
+		return s.Model == "small" && s.Reason == "maximum output 1000 tokens < max tokens 1200"
+	}) {
+		t.Errorf("max tokens 1200: plan %v skipped %v err %v; want small left out, mid first", d.Plan, d.Skipped, err)
+	}
+	d = &clearbar.Decision{}
+	in.Request.MaxTokens = 1000
+	if p, err := r.Plan(context.Background(), a, in, nil, d); err != nil || p.Steps[0].Candidates[0].Name != "small" {
+		t.Errorf("max tokens 1000: plan %v err %v; want small first", d.Plan, err)
+	}
+	// Category d's route is strong alone.
+	for _, tc := range []struct{ body, param string }{
+		{`{"max_tokens": 2000}`, "max_tokens"},
+		{`{"max_completion_tokens": 2000}`, "max_completion_tokens"},
+	} {
+		in := input("hi")
+		in.Request.MaxTokens, in.Request.Body = 2000, []byte(tc.body)
+		_, err := r.Plan(context.Background(), r.Spec().Category("d"), in, nil, &clearbar.Decision{})
+		var e *clearbar.Error
+		want := tc.param + ` is 2000, more than any model on category "d"'s route writes (the most is 1500 tokens): lower it`
+		if !errors.As(err, &e) || e.Status != 400 || e.Param != tc.param || e.Code != "invalid_value" || e.Message != want {
+			t.Errorf("%s: err %+v, want a 400 on %s: %s", tc.body, err, tc.param, want)
 		}
 	}
 }
