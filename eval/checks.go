@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -71,6 +72,17 @@ var checkKinds = map[string]checkKind{
 		dec := json.NewDecoder(bytes.NewReader(c["judge"]))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&j); err != nil {
+			var te *json.UnmarshalTypeError
+			switch {
+			case errors.As(err, &te) && te.Field == "":
+				return nil, fmt.Errorf(`"judge" must be {"model": NAME, "rubric": "...", "threshold": 0.7}, not %s`, jsonValueWords(te.Value))
+			case te != nil:
+				want := "a string"
+				if te.Field == "threshold" {
+					want = "a number"
+				}
+				return nil, fmt.Errorf(`"judge": %q is %s, but it must be %s, as in {"model": NAME, "rubric": "...", "threshold": 0.7}`, te.Field, jsonValueWords(te.Value), want)
+			}
 			return nil, fmt.Errorf(`"judge" must be {"model": NAME, "rubric": "...", "threshold": 0.7} (%v)`, strings.TrimPrefix(err.Error(), "json: "))
 		}
 		return NewJudge(env.Spec, env.Caller, j.Model, j.Rubric, j.Threshold)

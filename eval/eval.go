@@ -8,7 +8,7 @@
 // skipped, so a run that was killed or interrupted continues where it stopped, repeating no
 // finished call. A row graded by checks or a reference the set has changed since, or by
 // category validators the spec has changed since, is graded again, on its recorded answer,
-// without calling the model.
+// without calling the model; so is a row left ungraded because a judge could not be reached.
 //
 // The simulated provider draws each answer good or bad with the spec's assumed pass rate, but
 // answers with stand-in text. Against it, a good answer is made to pass the item's reference
@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -76,6 +77,11 @@ type Runner struct {
 	// replay providers): latencies measured on it are divided by the scale before they are
 	// recorded, so that rows hold simulated time. Providers not in it run at real time.
 	TimeScales map[string]float64
+	// Instant names the candidates (by spec model name) whose answers come at once, whatever
+	// the model would take (a replay provider that does not wait, or whose table records no
+	// latency for the model): the time a call takes is this process's, not the model's, so
+	// rows of their calls record no latency.
+	Instant map[string]bool
 	// Progress, when set, gets a progress bar (see Progress); nil draws none.
 	Progress io.Writer
 	// Now is the clock latencies are measured with; nil means time.Now.
@@ -88,16 +94,22 @@ type Result struct {
 	// already; Ran were called and written by this run, Failed of them with a failed call.
 	Total, Skipped, Ran, Failed int
 	// Regraded are the pairs among Skipped whose item's checks or reference, or the
-	// category's validators grading it, changed since their row was written: their recorded answers were graded again, without a model call.
+	// category's validators grading it, changed since their row was written, or whose answer
+	// was left ungraded (a judge could not be reached): their recorded answers were graded
+	// again, without a model call.
 	// Rerun are the pairs among Ran that were in the output already but ran again for the
 	// same reason, because their answers came from the simulated provider, whose stand-in
 	// text was fitted to the checks as they were.
 	Regraded, Rerun int
 	// GradingCost is what this run's judge calls cost.
 	GradingCost clearbar.Money
-	// Rows are the output's rows for the category and the candidates, earlier runs' included,
-	// in file order.
-	Rows []outcomes.Row
+	// Rows are the output's records for the set's items, the category and the candidates,
+	// earlier runs' included, in file order. NotInSet counts the records of the category and
+	// the candidates left out of them because their items are not in the set (deleted from
+	// it, or given a new id since): they stay in the file, but they measure nothing the set
+	// asks.
+	Rows     []Record
+	NotInSet int
 }
 
 // ErrStopped wraps the error of a run that stopped before it finished (interrupted, or
@@ -118,7 +130,7 @@ type pair struct {
 // in flight; each is called with retries, rate limited and bounded by its timeout.
 //
 // Before any call, Run checks the rows out already has: a row for an item of the set recorded
-// under another category, or for a prompt that has since changed, is an error (an outcomes
+// under another category, or for a prompt or request that has since changed, is an error (an outcomes
 // table holds one row per item and model). A row graded by checks, a reference or category
 // validators that have changed since (its Grading differs from the item's) is graded again with the item's graders,
 // on its recorded answer, and replaced in out; a row marked Simulated runs again instead.
@@ -135,7 +147,7 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 	var rerun [][2]string
 	var problems []string
 	for _, it := range set.Items {
-		hash := outcomes.HashPrompt(it.Prompt)
+		hash, request := outcomes.HashPrompt(it.Prompt), wholeRequest(it.Request)
 		for _, m := range r.Models {
 			row, line, ok := out.Lookup(it.ID, m.Model)
 			switch {
@@ -145,11 +157,15 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q already has a row for %s from category %q (line %d of %s); an outcomes table holds one row per item and model: use one --out file per category", set.File, it.Line, it.ID, m.Model, row.Category, line, out.Path()))
 			case row.PromptHash != hash:
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s has another prompt): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
-			case row.Error != "" || gradedAsItIs(&row, it):
-				res.Skipped++ // a failed call has no answer to grade
+			case !sameRequest(row.Request, request):
+				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s was answered to another request: its system message, earlier turns, tools or response format differ): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
+			case row.Error != "" || row.Pass != nil && gradedAsItIs(&row, it):
+				res.Skipped++ // a failed call has no answer to grade; an ungraded answer is graded again
 			case row.Simulated:
 				// Only a row that says so holds a simulated answer: a row written before rows
-				// recorded it may hold a real one, which is graded again, never dropped.
+				// recorded it may hold a real one, which is graded again, never dropped. A
+				// simulated answer left ungraded runs again too: only the simulator's own
+				// answer tells a simulated judge how it was drawn.
 				rerun = append(rerun, [2]string{it.ID, m.Model})
 				pending = append(pending, pair{item: it, model: m, again: true})
 			default:
@@ -219,7 +235,7 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 	if progress != nil {
 		progress.Finish()
 	}
-	res.Rows = r.rows(out)
+	res.Rows, res.NotInSet = r.rows(out, set)
 	if err == nil && res.Skipped+res.Ran < res.Total {
 		err = ctx.Err()
 	}
@@ -278,19 +294,27 @@ func (r *Runner) timeout(m *spec.Model) time.Duration {
 	return DefaultCallTimeout
 }
 
-// rows returns out's rows for the category and the candidates.
-func (r *Runner) rows(out *Output) []outcomes.Row {
+// rows returns out's rows for the set's items, the category and the candidates, and how many
+// rows of the category and the candidates it left out for items the set does not have.
+func (r *Runner) rows(out *Output, set *Set) (rows []Record, notInSet int) {
 	ids := map[string]bool{}
 	for _, m := range r.Models {
 		ids[m.Model] = true
 	}
-	var rows []outcomes.Row
-	for _, row := range out.Rows() {
-		if row.Category == r.Category.Name && ids[row.Model] {
+	items := make(map[string]bool, len(set.Items))
+	for _, it := range set.Items {
+		items[it.ID] = true
+	}
+	for _, row := range out.Records() {
+		switch {
+		case row.Category != r.Category.Name || !ids[row.Model]:
+		case !items[row.Item]:
+			notInSet++
+		default:
 			rows = append(rows, row)
 		}
 	}
-	return rows
+	return rows, notInSet
 }
 
 // runPair calls one model on one item, with retries, and grades the answer. It returns a nil
@@ -317,6 +341,9 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 			return nil, 0, nil
 		}
 		rec.LatencyMS = r.latencyMS(elapsed, m.Provider.Name)
+		if r.Instant[m.Name] {
+			rec.LatencyMS = 0
+		}
 		if m.Resolved.Provider != nil && m.Resolved.Provider.Type == "simulated" && err == nil {
 			if d, ok := simulated.LatencyOf(resp); ok {
 				// The simulator's own draw: wall-clock time at a time scale would add this
@@ -361,6 +388,20 @@ func wholeRequest(req *clearbar.Request) json.RawMessage {
 	return json.RawMessage(req.Body)
 }
 
+// sameRequest reports whether a row's recorded whole request (Row.Request) is the one an
+// item makes now (wholeRequest), compared as JSON values, so that spacing and key order do
+// not count; two requests that the prompt alone says (none recorded) are the same.
+func sameRequest(recorded, now json.RawMessage) bool {
+	if len(recorded) == 0 || len(now) == 0 {
+		return len(recorded) == len(now)
+	}
+	var a, b any
+	if json.Unmarshal(recorded, &a) != nil || json.Unmarshal(now, &b) != nil {
+		return false
+	}
+	return reflect.DeepEqual(a, b)
+}
+
 // graded fills a record from an answer and its grades.
 func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (*Record, clearbar.Money, error) {
 	rec.Simulated = simulationOf(resp) != nil
@@ -380,12 +421,14 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 }
 
 // grade runs the item's graders on an answer and sets the record's checks, score, pass and
-// grading fingerprint. It returns what grading cost, and false when ctx ended first (the
-// record is then not graded).
+// grading fingerprint. A check that could not decide (Verdict.Undecided) leaves score and
+// pass unset: the answer is not graded, and the next run grades it again. It returns what
+// grading cost, and false when ctx ended first (the record is then not graded).
 func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (clearbar.Money, bool) {
 	rec.Checks = nil
 	in := &Input{Item: it, Model: m.Name, Response: resp}
 	pass, score := true, 1.0
+	undecided := false
 	var cost clearbar.Money
 	for _, g := range it.Graders {
 		if !pass && isCostly(g) {
@@ -398,11 +441,15 @@ func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model
 		pass = pass && v.Pass
 		score = min(score, v.Score)
 		cost += v.Cost
+		undecided = undecided || v.Undecided
 	}
 	if ctx.Err() != nil {
 		return 0, false
 	}
 	rec.Score, rec.Pass, rec.Grading = &score, &pass, it.Grading
+	if undecided {
+		rec.Score, rec.Pass = nil, nil
+	}
 	return cost, true
 }
 

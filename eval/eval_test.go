@@ -773,3 +773,158 @@ func TestLegacyRowsAreRegradedNotDropped(t *testing.T) {
 		}
 	}
 }
+
+// TestResultRowsAreTheSetsItems: a set that has lost items since an earlier run into the same
+// output (a broken item deleted, a changed item given a new id) is summarised on its own
+// items: the rows of the items it no longer has stay in the file but are neither counted nor
+// updated into the spec, and the result says how many were left out.
+func TestResultRowsAreTheSetsItems(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	models := f.models("small", "strong")
+	r := &Runner{Category: f.cat, Models: models, Providers: f.providers, Concurrency: 4}
+	full, err := LoadSet(writeSet(t, 10, ""), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Run(context.Background(), full, openOutput(t, path)); err != nil {
+		t.Fatal(err)
+	}
+	fewer, err := LoadSet(writeSet(t, 4, ""), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background(), fewer, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped != 8 || res.Ran != 0 || len(res.Rows) != 8 || res.NotInSet != 12 {
+		t.Fatalf("skipped %d, ran %d, %d rows, %d not in the set; want 8, 0, 8 rows of the set's 4 items, 12 left out", res.Skipped, res.Ran, len(res.Rows), res.NotInSet)
+	}
+	for _, s := range Summarize(f.cat, models, res.Rows) {
+		if s.Items != 4 {
+			t.Errorf("%s: summarised %d items, want the set's 4", s.Model, s.Items)
+		}
+	}
+	checkOnePerPair(t, path, 20)
+}
+
+// TestUnreachableJudgeLeavesAnswersUngraded: a judge that cannot be reached says nothing of
+// the answer, so it must not count as a failed answer: the row keeps the answer without a
+// grade, the summary counts it apart from the graded ones, and the next run grades it again
+// on its recorded answer, without calling the model.
+func TestUnreachableJudgeLeavesAnswersUngraded(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	judge := &flakyJudge{down: true}
+	env := f.env
+	env.Caller = judge
+	set, err := LoadSet(writeSet(t, 5, `, "checks": [{"contains": "ok"}, {"judge": {"model": "strong", "rubric": "says ok"}}]`), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeProvider{name: "fake"}
+	r := &Runner{Category: f.cat, Models: f.models("small"), Providers: map[string]clearbar.Provider{"sim-a": fake}}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(f.cat, r.Models, res.Rows)[0]
+	if s.Graded != 0 || s.Ungraded != 5 || s.Passed != 0 {
+		t.Fatalf("judge down: %d graded, %d ungraded, %d passed; want 0, 5, 0: an unreachable judge is no grade", s.Graded, s.Ungraded, s.Passed)
+	}
+
+	judge.down = false
+	res, err = r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Regraded != 5 || res.Ran != 0 || fake.calls.Load() != 5 {
+		t.Errorf("judge back: regraded %d, ran %d, %d model calls in all; want 5, 0, 5", res.Regraded, res.Ran, fake.calls.Load())
+	}
+	s = Summarize(f.cat, r.Models, res.Rows)[0]
+	if s.Graded != 5 || s.Ungraded != 0 || s.Passed != 5 {
+		t.Errorf("judge back: %d graded, %d ungraded, %d passed; want 5, 0, 5", s.Graded, s.Ungraded, s.Passed)
+	}
+	checkOnePerPair(t, path, 5)
+}
+
+// flakyJudge scores every answer 0.9, or fails every call as overloaded while down.
+type flakyJudge struct{ down bool }
+
+func (j *flakyJudge) Call(_ context.Context, m *spec.Model, _ *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
+	if j.down {
+		err := &clearbar.Error{Class: clearbar.Overloaded, Message: "judge overloaded"}
+		return nil, clearbar.Attempt{Model: m.Name, Class: clearbar.Overloaded, Outcome: "failed"}, err
+	}
+	return &clearbar.Response{Choices: []clearbar.Choice{{Text: `{"score": 0.9}`}}}, clearbar.Attempt{Model: m.Name, Cost: 100}, nil
+}
+
+// TestRunRefusesRowsOfAnotherRequest: an item whose system message changed, with its last
+// user message as it was, asks the models something else, so its rows are no measurement of
+// it: the run refuses them, naming the item, as it does a changed prompt. Writing the same
+// request otherwise (spacing, key order) changes nothing.
+func TestRunRefusesRowsOfAnotherRequest(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	dir := t.TempDir()
+	writeItems := func(name, line string) *Set {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(line+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		set, err := LoadSet(path, f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return set
+	}
+	first := writeItems("first.jsonl", `{"id": "q0", "messages": [{"role": "system", "content": "Reply in JSON."}, {"role": "user", "content": "Extract the id from ticket 7."}]}`)
+	same := writeItems("same.jsonl", `{"id":"q0","messages":[{"content":"Reply in JSON.","role":"system"},{"content":"Extract the id from ticket 7.","role":"user"}]}`)
+	other := writeItems("other.jsonl", `{"id": "q0", "messages": [{"role": "system", "content": "Reply in French."}, {"role": "user", "content": "Extract the id from ticket 7."}]}`)
+	bare := writeItems("bare.jsonl", `{"id": "q0", "prompt": "Extract the id from ticket 7."}`)
+
+	path := filepath.Join(dir, "out.jsonl")
+	r := &Runner{Category: f.cat, Models: f.models("small"), Providers: f.providers}
+	if _, err := r.Run(context.Background(), first, openOutput(t, path)); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := r.Run(context.Background(), same, openOutput(t, path)); err != nil || res.Skipped != 1 {
+		t.Errorf("the same request written otherwise: %v, %+v; want its row resumed", err, res)
+	}
+	for _, set := range []*Set{other, bare} {
+		_, err := r.Run(context.Background(), set, openOutput(t, path))
+		if err == nil || !strings.Contains(err.Error(), set.File+`:1: item "q0" changed since it was run`) {
+			t.Errorf("%s: error %v; want the changed request refused, naming the item", filepath.Base(set.File), err)
+		}
+	}
+}
+
+// TestValidatorVerdictsCorrectedForStrength: an item graded by the category's validators
+// alone passes when they accept the answer, and validators the spec says miss some bad
+// answers (detect 0.6) and flag some good ones (false alarm 0.2) accept q(1−f) + (1−q)(1−d)
+// of answers, not the pass rate q that the estimate takes pass_rate for. The summary
+// corrects the share for that strength, as estimate --measured corrects validator verdicts,
+// so that the simulator's pass rates (0.7 and 0.95) are recovered, not 0.68 and 0.78.
+func TestValidatorVerdictsCorrectedForStrength(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	f.cat.Assume.Validator = &spec.Strength{Detect: 0.6, FalseAlarm: 0.2}
+	set, err := LoadSet(writeSet(t, 1500, ""), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	models := f.models("small", "strong")
+	r := &Runner{Category: f.cat, Models: models, Providers: f.providers, Concurrency: 8,
+		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
+	res, err := r.Run(context.Background(), set, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := map[string]float64{"small": 0.7, "strong": 0.95}
+	for _, s := range Summarize(f.cat, models, res.Rows) {
+		if p := truth[s.Model]; p < s.PassRateCI[0] || p > s.PassRateCI[1] || s.ByValidators != 1500 || s.PassRateNote == "" {
+			t.Errorf("%s: pass rate %.4f (%.4f–%.4f) from %d validator verdicts, note %q; want the truth %v within the interval, the verdicts corrected and said so",
+				s.Model, s.PassRate, s.PassRateCI[0], s.PassRateCI[1], s.ByValidators, s.PassRateNote, p)
+		}
+	}
+}

@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
 )
@@ -24,7 +26,8 @@ type Grader interface {
 	// Name describes the check in a few words, for verdicts: `exact "42"`.
 	Name() string
 	// Grade returns the verdict on one answer. It must not modify in. A grader that cannot
-	// decide (a judge that cannot be reached) fails the answer and says why.
+	// decide (a judge that cannot be reached) fails the answer, says why and marks the verdict
+	// Undecided: the runner then leaves the answer ungraded, for the next run to grade again.
 	Grade(ctx context.Context, in *Input) Verdict
 }
 
@@ -54,6 +57,9 @@ type Verdict struct {
 	Reason string  `json:"reason,omitempty"`
 	// Cost is what grading cost (judge calls); 0 for checks that call no model.
 	Cost clearbar.Money `json:"cost_usd,omitempty"`
+	// Undecided says the check could not decide: a model it calls (a judge, an agreement
+	// check's model) could not be reached. Such a verdict says nothing of the answer.
+	Undecided bool `json:"undecided,omitempty"`
 }
 
 func passFail(name string, pass bool, reason string) Verdict {
@@ -111,8 +117,10 @@ func (g Contains) Grade(_ context.Context, in *Input) Verdict {
 	return passFail(g.Name(), false, "not in the answer")
 }
 
-// Regex passes an answer whose text the pattern matches anywhere (anchor it with ^ and $ to
-// match the whole answer; (?i) ignores case). The syntax is Go's (RE2).
+// Regex passes an answer whose text, without surrounding white space, the pattern matches
+// anywhere (anchor it with ^ and $ to match the whole answer; (?i) ignores case). The syntax
+// is Go's (RE2), whose $ does not skip a final newline: the trimming is what lets ^B$ match a
+// model's "B\n".
 type Regex struct{ Pattern *regexp.Regexp }
 
 // Name implements Grader.
@@ -120,7 +128,7 @@ func (g Regex) Name() string { return "regex " + quote(g.Pattern.String()) }
 
 // Grade implements Grader.
 func (g Regex) Grade(_ context.Context, in *Input) Verdict {
-	if g.Pattern.MatchString(in.Response.Text()) {
+	if g.Pattern.MatchString(strings.TrimSpace(in.Response.Text())) {
 		return passFail(g.Name(), true, "")
 	}
 	return passFail(g.Name(), false, "no match")
@@ -261,19 +269,50 @@ func (j *Judge) Grade(ctx context.Context, in *Input) Verdict {
 		return passFail(j.Name(), false, err.Error())
 	}
 	vd := val.Check(ctx, &validate.Input{Request: in.Item.Request, Response: judgedAsDrawn(in.Response)})
-	return Verdict{Check: j.Name(), Pass: vd.Pass, Score: vd.Score, Reason: vd.Reason, Cost: rc.cost}
+	return Verdict{Check: j.Name(), Pass: vd.Pass, Score: vd.Score, Reason: vd.Reason, Cost: rc.cost, Undecided: rc.failed}
 }
 
-// costCaller passes judge calls on and adds up their cost. It is used by one grading.
+// costCaller passes judge calls on, adds up their cost and notes whether one failed. It is
+// used by one grading.
 type costCaller struct {
-	next validate.Caller
-	cost clearbar.Money
+	next   validate.Caller
+	cost   clearbar.Money
+	failed bool
 }
 
 func (c *costCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
 	resp, a, err := c.next.Call(ctx, m, req)
 	c.cost += a.Cost
+	c.failed = c.failed || err != nil
 	return resp, a, err
+}
+
+// RetryingCaller passes the calls of judges and agreement checks on to Caller and retries
+// those that fail with a retryable class (rate limited, overloaded, connection) by Retry, as
+// the runner retries the candidates' calls, so that a burst of rate limiting does not leave
+// answers ungraded. The attempt it returns is the last one, with the cost of them all. It is
+// safe for concurrent use when Caller is.
+type RetryingCaller struct {
+	Caller validate.Caller
+	Retry  retry.Policy
+}
+
+// Call implements validate.Caller.
+func (c RetryingCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
+	budget := retry.NewBudget(c.Retry, time.Time{}, nil)
+	var cost clearbar.Money
+	for retries := 0; ; retries++ {
+		resp, a, err := c.Caller.Call(ctx, m, req)
+		cost += a.Cost
+		a.Cost = cost
+		if err == nil || ctx.Err() != nil {
+			return resp, a, err
+		}
+		wait, ok, _ := budget.Decide(clearbar.AsError(err), retries, time.Now())
+		if !ok || retry.Wait(ctx, wait) != nil {
+			return resp, a, err
+		}
+	}
 }
 
 // Validators grades an answer with a category's validators, exactly as the gateway validates
@@ -380,6 +419,7 @@ func (g *Validators) Grade(ctx context.Context, in *Input) Verdict {
 	v.Reason = strings.Join(failed, "; ")
 	for _, c := range calls {
 		v.Cost += c.Cost
+		v.Undecided = v.Undecided || c.Outcome == "failed"
 	}
 	return v
 }
@@ -408,4 +448,5 @@ var (
 	_ Costly          = (*Judge)(nil)
 	_ Costly          = (*Validators)(nil)
 	_ validate.Caller = (*costCaller)(nil)
+	_ validate.Caller = RetryingCaller{}
 )

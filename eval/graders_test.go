@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
 )
@@ -44,6 +45,7 @@ func TestReferenceGraders(t *testing.T) {
 		{Regex{regexp.MustCompile(`^\d{3}-\d{4}$`)}, "555-1234", true, "regex anchored to the whole answer"},
 		{Regex{regexp.MustCompile(`^\d{3}-\d{4}$`)}, "call 555-1234", false, "anchors stop a match inside the text"},
 		{Regex{regexp.MustCompile(`(?i)approved`)}, "APPROVED", true, "(?i) ignores case"},
+		{Regex{regexp.MustCompile(`^B$`)}, " B\n", true, "anchors match the answer without its surrounding white space, as exact does (models end with newlines, and $ does not skip one)"},
 		{Numeric{Want: 42.5}, "The answer is 42.50.", true, "numeric compares numbers, not text: 42.50 is 42.5"},
 		{Numeric{Want: 42.5, Tolerance: 0.01}, "about 42.509", true, "within the absolute tolerance"},
 		{Numeric{Want: 42.5, Tolerance: 0.01}, "about 42.52", false, "outside the tolerance"},
@@ -174,4 +176,47 @@ categories:
 			t.Errorf("%s: costly %v, want %v", tt.validate, g.Costly(), tt.costly)
 		}
 	}
+}
+
+// TestRetryingCallerRetriesJudges: a judge call that is rate limited or overloaded is retried
+// as a candidate's call is, each attempt's cost counted; one that fails for good, or with a
+// class that is not retried, is returned as it failed.
+func TestRetryingCallerRetriesJudges(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	m := f.spec.Model("strong")
+	policy := retry.Policy{Attempts: 2, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}
+	tests := []struct {
+		fails       []clearbar.FailureClass
+		ok          bool
+		calls       int
+		explanation string
+	}{
+		{nil, true, 1, "an answered call is not repeated"},
+		{[]clearbar.FailureClass{clearbar.RateLimited, clearbar.Overloaded}, true, 3, "two transient failures, then the answer, within two retries"},
+		{[]clearbar.FailureClass{clearbar.Overloaded, clearbar.Overloaded, clearbar.Overloaded}, false, 3, "out of retries"},
+		{[]clearbar.FailureClass{clearbar.ClientError}, false, 1, "a client error is not retried"},
+	}
+	for _, tt := range tests {
+		next := &failingCaller{fails: tt.fails}
+		c := RetryingCaller{Caller: next, Retry: policy}
+		_, a, err := c.Call(context.Background(), m, &clearbar.Request{})
+		if (err == nil) != tt.ok || next.calls != tt.calls || a.Cost != clearbar.Money(100*next.calls) {
+			t.Errorf("fails %v: error %v after %d calls costing %v; want ok %v after %d, each call's cost counted: %s", tt.fails, err, next.calls, a.Cost, tt.ok, tt.calls, tt.explanation)
+		}
+	}
+}
+
+// failingCaller fails its first calls with the given classes, then answers; every call costs 100.
+type failingCaller struct {
+	fails []clearbar.FailureClass
+	calls int
+}
+
+func (c *failingCaller) Call(_ context.Context, m *spec.Model, _ *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
+	c.calls++
+	a := clearbar.Attempt{Model: m.Name, Cost: 100}
+	if c.calls <= len(c.fails) {
+		return nil, a, &clearbar.Error{Class: c.fails[c.calls-1], Message: "failed"}
+	}
+	return &clearbar.Response{Choices: []clearbar.Choice{{Text: `{"score": 1}`}}}, a, nil
 }

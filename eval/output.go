@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/clearbar/clearbar/internal/atomicfile"
@@ -82,13 +85,24 @@ type pairKey struct{ item, model string }
 
 // OpenOutput opens (creating it when missing) the outcomes file at path for appending and
 // reads its rows. A file that is not an outcomes table is an error naming the first bad
-// line; a partial last line is not (see Output).
+// line; a partial last line is not (see Output). The file is plain JSON Lines: a name ending
+// in .csv or .gz, which readers of outcomes take for CSV or gzip, is refused before anything
+// is created, and so is a gzip-compressed file, before anything is changed.
 func OpenOutput(path string, opts OutputOptions) (*Output, error) {
+	says := map[string]string{".csv": "CSV", ".gz": "gzip-compressed"}[strings.ToLower(filepath.Ext(path))]
+	if says != "" {
+		return nil, fmt.Errorf("outcomes file %s: an eval appends plain JSON Lines to its --out file, and readers of outcomes take a name ending in %s for %s: give --out a name ending in .jsonl (clearbar outcomes convert FILE.jsonl --format csv makes a CSV of it)", path, filepath.Ext(path), says)
+	}
 	o := &Output{path: path, index: map[pairKey]int{}, check: outcomes.NewWriter(io.Discard)}
 	o.enc = json.NewEncoder(&o.buf)
 	o.enc.SetEscapeHTML(false)
 	if err := o.open(); err != nil {
 		return nil, err
+	}
+	magic := make([]byte, 2)
+	if n, _ := o.f.ReadAt(magic, 0); n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		o.f.Close()
+		return nil, fmt.Errorf("outcomes file %s is gzip-compressed: an eval appends JSON Lines to its --out file, so give another --out (or a decompressed copy: clearbar outcomes convert %s > FILE.jsonl)", path, path)
 	}
 	if err := o.repairTail(); err != nil {
 		o.f.Close()
@@ -291,16 +305,12 @@ func (o *Output) Lookup(item, model string) (rec Record, line int, ok bool) {
 	return o.rows[i], o.lines[i], true
 }
 
-// Rows returns every row of the file, those read at open and those written since, in file
-// order. The slice is a copy.
-func (o *Output) Rows() []outcomes.Row {
+// Records returns every record of the file, those read at open and those written since, in
+// file order. The slice is a copy.
+func (o *Output) Records() []Record {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	rows := make([]outcomes.Row, len(o.rows))
-	for i := range o.rows {
-		rows[i] = o.rows[i].Row
-	}
-	return rows
+	return slices.Clone(o.rows)
 }
 
 // Write appends one record as one line, with one write call. The row must be valid for an

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -83,6 +84,45 @@ func TestOutputReadsItsFileOnce(t *testing.T) {
 		want, wantLine, _ := fresh.Lookup(it, "m")
 		if !reflect.DeepEqual(got, want) || gotLine != wantLine {
 			t.Errorf("after the replacement, %s is %+v on line %d; a fresh open reads %+v on line %d", it, got, gotLine, want, wantLine)
+		}
+	}
+}
+
+// TestOutputRefusesCompressedAndCSVFiles: an eval appends JSON Lines to its output, so a
+// gzip-compressed table (an import, say) must be refused untouched, not cut at its "partial
+// last line" and appended to, and a name that says CSV or gzip must not get JSON Lines that
+// every reader of the name would misread.
+func TestOutputRefusesCompressedAndCSVFiles(t *testing.T) {
+	dir := t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	fmt.Fprintln(zw, `{"item":"a","category":"extract","prompt":"p","model":"m","pass":true}`)
+	zw.Close()
+	for _, name := range []string{"imported.jsonl", "imported.jsonl.gz"} {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, gz.Bytes(), 0o644)
+		o, err := OpenOutput(path, OutputOptions{})
+		if err == nil {
+			o.Close()
+			t.Errorf("%s: a gzip-compressed file was opened for appending", name)
+		} else if !strings.Contains(err.Error(), "gzip") || !strings.Contains(err.Error(), "--out") {
+			t.Errorf("%s: want an error saying the file is compressed and what to give --out, got %v", name, err)
+		}
+		if got, _ := os.ReadFile(path); !bytes.Equal(got, gz.Bytes()) {
+			t.Errorf("%s: the compressed file was changed (%d bytes, was %d)", name, len(got), gz.Len())
+		}
+	}
+	for _, name := range []string{"run.csv", "run.CSV", "run.csv.gz", "run.jsonl.gz"} {
+		path := filepath.Join(dir, name)
+		o, err := OpenOutput(path, OutputOptions{})
+		if err == nil {
+			o.Close()
+			t.Errorf("%s: opened for JSON Lines", name)
+		} else if !strings.Contains(err.Error(), ".jsonl") {
+			t.Errorf("%s: want an error asking for a .jsonl name, got %v", name, err)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("%s: the refused file was created", name)
 		}
 	}
 }

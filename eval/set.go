@@ -115,7 +115,11 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		b := sc.Bytes()
+		if line == 1 {
+			b = bytes.TrimPrefix(b, []byte("\ufeff")) // a byte order mark, as some editors write
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 || b[0] == '#' {
 			continue
 		}
@@ -312,9 +316,29 @@ func itemJSONError(err error) error {
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("field %q: expected %s, got a JSON %s", te.Field, te.Type, te.Value)
+		if te.Field == "" {
+			return fmt.Errorf(`the line is %s, but an item must be a JSON object: write one item per line, like {"id": "q1", "prompt": "...", "reference": "..."}`, jsonValueWords(te.Value))
+		}
+		want := "a string"
+		if te.Field == "checks" {
+			want = `an array, like "checks": [{"contains": "refund"}]`
+		}
+		return fmt.Errorf("field %q is %s, but it must be %s", te.Field, jsonValueWords(te.Value), want)
 	}
 	return fmt.Errorf("not a JSON object (%v): write one item per line", strings.TrimPrefix(msg, "json: "))
+}
+
+// jsonValueWords names the kind of JSON value encoding/json reports in a type error ("array",
+// "number 1.5") in words: "an array", "a number".
+func jsonValueWords(value string) string {
+	kind, _, _ := strings.Cut(value, " ")
+	switch kind {
+	case "bool":
+		return "true or false"
+	case "array", "object":
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 // nullToEmpty treats a JSON null as absent.

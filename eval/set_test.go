@@ -47,6 +47,10 @@ func TestReadSetErrors(t *testing.T) {
 		{"validators false", `{"id": "a", "prompt": "x", "checks": [{"validators": false}]}`, f.env, `write {"validators": true}`, ""},
 		{"nothing grades", `{"id": "a", "prompt": "x"}`, noValidators, `item "a": nothing grades its answers`, "no reference, no checks and no validators: the item could never fail"},
 		{"not json", `{"id": "a", "prompt": }`, f.env, `set.jsonl:1: not a JSON object`, ""},
+		{"array line", `["a", "b"]`, f.env, `set.jsonl:1: the line is an array, but an item must be a JSON object`, "no Go type names: the user wrote JSON"},
+		{"checks as text", `{"id": "a", "prompt": "x", "checks": "contains x"}`, f.env, `set.jsonl:1: field "checks" is a string, but it must be an array, like "checks": [{"contains": "refund"}]`, ""},
+		{"judge threshold as text", `{"id": "a", "prompt": "x", "checks": [{"judge": {"model": "strong", "rubric": "r", "threshold": "high"}}]}`, f.env, `check 1: "judge": "threshold" is a string, but it must be a number`, ""},
+		{"judge as text", `{"id": "a", "prompt": "x", "checks": [{"judge": "strong"}]}`, f.env, `check 1: "judge" must be {"model": NAME, "rubric": "...", "threshold": 0.7}, not a string`, ""},
 		{"empty", "\n# only a comment\n", f.env, `set.jsonl: the eval set has no items`, ""},
 	}
 	for _, tt := range tests {
@@ -187,4 +191,14 @@ func (p answerProvider) Complete(context.Context, *clearbar.Call) (*clearbar.Res
 }
 func (p answerProvider) Stream(context.Context, *clearbar.Call) (clearbar.Stream, error) {
 	return nil, clearbar.Errorf(clearbar.ClientError, "no streams")
+}
+
+// TestReadSetSkipsByteOrderMark: a set saved by an editor that starts files with a UTF-8 byte
+// order mark (and ends lines with CRLF) reads like the same set without them.
+func TestReadSetSkipsByteOrderMark(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	set, err := readSet("\ufeff{\"id\": \"a\", \"prompt\": \"x\", \"reference\": \"1\"}\r\n{\"id\": \"b\", \"prompt\": \"y\", \"reference\": \"2\"}\r\n", f.env)
+	if err != nil || len(set.Items) != 2 || set.Items[0].ID != "a" {
+		t.Fatalf("set %+v, error %v; want items a and b", set, err)
+	}
 }

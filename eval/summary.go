@@ -7,11 +7,11 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/clearbar/clearbar"
-	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -22,16 +22,30 @@ type Summary struct {
 	Model   string `json:"model"`
 	ModelID string `json:"model_id"`
 	// Items counts the model's rows; Graded those with a grade (the call was answered),
-	// Passed those that passed, Errors those whose call failed after its retries.
-	Items  int `json:"items"`
-	Graded int `json:"graded"`
-	Passed int `json:"passed"`
-	Errors int `json:"errors"`
+	// Passed those that passed, Errors those whose call failed after its retries, Ungraded
+	// those answered but not graded (a judge could not be reached; the next run grades them).
+	Items    int `json:"items"`
+	Graded   int `json:"graded"`
+	Passed   int `json:"passed"`
+	Errors   int `json:"errors"`
+	Ungraded int `json:"ungraded,omitempty"`
 	// PassRate is Passed/Graded (0 when nothing was graded) and PassRateCI its 95% Wilson
 	// score interval ([0, 1] when nothing was graded). Failed calls are not in it: they are a
 	// matter of availability, which the spec assumes separately.
-	PassRate   float64    `json:"pass_rate"`
-	PassRateCI [2]float64 `json:"pass_rate_ci95"`
+	//
+	// ByValidators counts the graded answers graded by the category's validators alone. They
+	// pass when the validators accept them, which validators that miss bad answers or flag
+	// good ones (the category's assumed strength, detect d and false alarm f) do for a share
+	// v = q(1−f) + (1−q)(1−d) of answers, not the pass rate q the spec's pass_rate is. When
+	// every graded answer is one of them, PassRate and its interval are v and its interval
+	// corrected, q = (v − (1−d)) / (d − f), as estimate --measured corrects validator
+	// verdicts; when some are graded otherwise, PassRate counts those alone. PassRateNote
+	// says which, and why the verdicts give no pass rate when d − f is below 0.2 (Graded is
+	// then 0).
+	PassRate     float64    `json:"pass_rate"`
+	PassRateCI   [2]float64 `json:"pass_rate_ci95"`
+	ByValidators int        `json:"by_validators,omitempty"`
+	PassRateNote string     `json:"pass_rate_note,omitempty"`
 	// Assumed is the spec's pass-rate assumption for the model in the category, nil when it
 	// states none.
 	Assumed *float64 `json:"assumed_pass_rate,omitempty"`
@@ -66,10 +80,10 @@ func (s Summary) AssumptionContradicted() bool {
 	return s.Assumed != nil && s.Graded > 0 && (*s.Assumed < s.PassRateCI[0] || *s.Assumed > s.PassRateCI[1])
 }
 
-// Summarize summarises the rows of the category, one Summary per model of models, in that
-// order; rows of other categories and models are ignored. A row counts as graded when it has
-// Pass, as failed when it has Error.
-func Summarize(cat *spec.Category, models []*spec.Model, rows []outcomes.Row) []Summary {
+// Summarize summarises the records of the category, one Summary per model of models, in that
+// order; records of other categories and models are ignored. A record counts as graded when
+// it has Pass, as failed when it has Error.
+func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summary {
 	out := make([]Summary, 0, len(models))
 	for _, m := range models {
 		s := Summary{Category: cat.Name, Model: m.Name, ModelID: m.Model}
@@ -78,7 +92,7 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []outcomes.Row) []
 		}
 		var lat []float64
 		var in, outTok int
-		answered := 0
+		answered, verdictPasses := 0, 0
 		for _, r := range rows {
 			if r.Category != cat.Name || r.Model != m.Model {
 				continue
@@ -95,18 +109,23 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []outcomes.Row) []
 			if r.LatencyMS > 0 {
 				lat = append(lat, r.LatencyMS)
 			}
-			if r.Pass != nil {
-				s.Graded++
+			if r.Pass == nil {
+				s.Ungraded++
+				continue
+			}
+			if byValidatorsAlone(r.Checks) {
+				s.ByValidators++
 				if *r.Pass {
-					s.Passed++
+					verdictPasses++
 				}
+				continue
+			}
+			s.Graded++
+			if *r.Pass {
+				s.Passed++
 			}
 		}
-		s.PassRateCI = [2]float64{0, 1}
-		if s.Graded > 0 {
-			s.PassRate = float64(s.Passed) / float64(s.Graded)
-			s.PassRateCI[0], s.PassRateCI[1] = Wilson(s.Passed, s.Graded)
-		}
+		s.passRate(cat.Strength(), verdictPasses)
 		if answered > 0 {
 			s.TokensIn, s.TokensOut = float64(in)/float64(answered), float64(outTok)/float64(answered)
 		}
@@ -119,6 +138,42 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []outcomes.Row) []
 		out = append(out, s)
 	}
 	return out
+}
+
+// byValidatorsAlone reports whether an answer's checks are the category's validators alone.
+func byValidatorsAlone(checks []Verdict) bool {
+	return len(checks) == 1 && strings.HasPrefix(checks[0].Check, validatorsPrefix)
+}
+
+// passRate sets the pass rate, its interval and how many answers it counts (see Summary): from
+// the answers graded otherwise than by the category's validators alone when there are any, else
+// from the validators' verdicts (verdictPasses of s.ByValidators accepted) corrected for their
+// strength st.
+func (s *Summary) passRate(st spec.Strength, verdictPasses int) {
+	s.PassRateCI = [2]float64{0, 1}
+	d, f := float64(st.Detect), float64(st.FalseAlarm)
+	switch {
+	case s.ByValidators == 0:
+	case s.Graded > 0:
+		s.PassRateNote = fmt.Sprintf("from the %d answers graded by a reference or checks; the %d graded by the category's validators alone measure how often they accept an answer, not the pass rate", s.Graded, s.ByValidators)
+	case d == 1 && f == 0:
+		s.Graded, s.Passed = s.ByValidators, verdictPasses // validators that are never wrong
+	case d-f < 0.2:
+		s.PassRateNote = fmt.Sprintf("no pass rate: the %d answers were graded by the category's validators alone, which the spec says barely tell good answers from bad (detect %g, false alarm %g); give the items a reference or checks", s.ByValidators, d, f)
+		return
+	default:
+		correct := func(v float64) float64 { return min(max((v-(1-d))/(d-f), 0), 1) }
+		v := float64(verdictPasses) / float64(s.ByValidators)
+		lo, hi := Wilson(verdictPasses, s.ByValidators)
+		s.Graded, s.Passed = s.ByValidators, verdictPasses
+		s.PassRate, s.PassRateCI = correct(v), [2]float64{correct(lo), correct(hi)}
+		s.PassRateNote = fmt.Sprintf("the category's validators, which grade the %d answers alone, accept %s of them; corrected for their assumed strength (detect %g, false alarm %g), that is a pass rate of %s", s.ByValidators, pct(v), d, f, pct(s.PassRate))
+		return
+	}
+	if s.Graded > 0 {
+		s.PassRate = float64(s.Passed) / float64(s.Graded)
+		s.PassRateCI[0], s.PassRateCI[1] = Wilson(s.Passed, s.Graded)
+	}
 }
 
 // percentile returns the nearest-rank p-quantile of sorted millisecond values as a duration;
@@ -171,6 +226,12 @@ func WriteText(w io.Writer, sums []Summary) error {
 		return err
 	}
 	for _, s := range sums {
+		if s.PassRateNote != "" {
+			fmt.Fprintf(w, "%s in %s: pass rate %s\n", s.Model, s.Category, s.PassRateNote)
+		}
+		if s.Ungraded > 0 {
+			fmt.Fprintf(w, "%s in %s: %d answer(s) not graded, as a judge or check model could not be reached; run the same command again to grade them\n", s.Model, s.Category, s.Ungraded)
+		}
 		if s.AssumptionContradicted() {
 			fmt.Fprintf(w, "%s in %s: the spec assumes a pass rate of %s, outside the measured %s–%s; --update writes the measurement\n", s.Model, s.Category, pct(*s.Assumed), pct(s.PassRateCI[0]), pct(s.PassRateCI[1]))
 		}

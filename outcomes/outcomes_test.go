@@ -320,3 +320,16 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// TestReaderSkipsByteOrderMark: a table saved by an editor that starts files with a UTF-8
+// byte order mark reads like the same table without it, as CSV tables do.
+func TestReaderSkipsByteOrderMark(t *testing.T) {
+	r := outcomes.NewReader(strings.NewReader("\ufeff{\"item\": \"a\", \"prompt\": \"p\", \"model\": \"m\"}\n{\"item\": \"b\", \"prompt\": \"p\", \"model\": \"m\"}\n"))
+	n := 0
+	for r.Next() {
+		n++
+	}
+	if err := r.Err(); err != nil || n != 2 {
+		t.Errorf("read %d rows, error %v; want both rows, the mark skipped", n, err)
+	}
+}

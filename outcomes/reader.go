@@ -248,8 +248,12 @@ func isHexHash(s string) bool {
 	return true
 }
 
+// byteOrderMark is the UTF-8 byte order mark, which readers skip at the start of a file.
+var byteOrderMark = []byte("\ufeff")
+
 // lineReader yields the non-blank lines of a JSON Lines input, gunzipping it when it starts
-// with the gzip magic bytes. n counts lines from 1, blank ones included, for messages.
+// with the gzip magic bytes and skipping a byte order mark. n counts lines from 1, blank
+// ones included, for messages.
 type lineReader struct {
 	src io.Reader
 	sc  *bufio.Scanner
@@ -268,7 +272,11 @@ func (l *lineReader) next() ([]byte, bool) {
 	}
 	for l.sc.Scan() {
 		l.n++
-		b := bytes.TrimSpace(l.sc.Bytes())
+		b := l.sc.Bytes()
+		if l.n == 1 {
+			b = bytes.TrimPrefix(b, byteOrderMark) // as some editors start a UTF-8 file
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) > 0 {
 			return b, true
 		}

@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 )
 
 // RepairTail makes a JSON Lines table end with a newline, so that rows appended to it start
 // on a line of their own: a last line without one is kept when it is a whole JSON document (a
-// file edited by hand) and cut off otherwise (a write cut short by a crash or a kill). It
-// returns how many bytes it cut. f must be open for reading and appending
-// (os.O_RDWR|os.O_APPEND).
+// file edited by hand) and cut off when it is the start of one (a write cut short by a crash
+// or a kill). Any other last line without a newline says the file is no table (a file given
+// by mistake): it is left as it is, and RepairTail returns an error. It returns how many
+// bytes it cut. f must be open for reading and appending (os.O_RDWR|os.O_APPEND).
 func RepairTail(f *os.File) (cut int64, err error) {
 	st, err := f.Stat()
 	if err != nil {
@@ -40,6 +42,9 @@ func RepairTail(f *os.File) (cut int64, err error) {
 	if json.Valid(tail) {
 		_, err := f.Write([]byte{'\n'})
 		return 0, err
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(tail), []byte("{")) {
+		return 0, fmt.Errorf("its last line, %s, is neither a row nor one cut short: the file is not an outcomes table (JSON Lines), so it was left as it is", describeLine(tail))
 	}
 	return size - start, f.Truncate(start)
 }

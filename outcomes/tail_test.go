@@ -36,3 +36,25 @@ func TestRepairTail(t *testing.T) {
 		}
 	}
 }
+
+// TestRepairTailLeavesForeignFilesAlone: a last line without a newline that is neither a
+// whole JSON document nor the start of a row (a file that is not an outcomes table, given by
+// mistake) is no write cut short: the file is left as it is, with an error.
+func TestRepairTailLeavesForeignFilesAlone(t *testing.T) {
+	for _, in := range []string{"version: 1\nname: x\nwhy: the last line", "just text", "{\"item\":\"a\",\"prompt\":\"p\",\"model\":\"m\"}\nnot a row"} {
+		path := filepath.Join(t.TempDir(), "t.jsonl")
+		if err := os.WriteFile(path, []byte(in), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut, err := RepairTail(f)
+		f.Close()
+		got, _ := os.ReadFile(path)
+		if err == nil || cut != 0 || string(got) != in {
+			t.Errorf("%q: cut %d, err %v, file now %q; want it untouched, with an error", in, cut, err, got)
+		}
+	}
+}

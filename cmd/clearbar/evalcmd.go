@@ -12,6 +12,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/eval"
+	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
@@ -90,12 +91,18 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		}
 	}
 
+	instant, err := instantModels(s, candidates)
+	if err != nil {
+		return err
+	}
 	providers, err := registry().NewAll(s, provider.Config{HTTP: provider.DefaultHTTPClient()})
 	if err != nil {
 		return err
 	}
-	// Judges call models outside the runner: they share its rate limit.
-	caller := validate.ProviderCaller{Providers: limiter.Wrap(providers)}
+	policy := eval.DefaultRetry
+	policy.Attempts = *retries
+	// Judges call models outside the runner: they share its rate limit and its retries.
+	caller := eval.RetryingCaller{Caller: validate.ProviderCaller{Providers: limiter.Wrap(providers)}, Retry: policy}
 	checker, err := validate.NewChecker(s, validate.Env{Caller: caller})
 	if err != nil {
 		return err
@@ -124,11 +131,9 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "clearbar eval: %s\n", n)
 	}
 
-	policy := eval.DefaultRetry
-	policy.Attempts = *retries
 	runner := &eval.Runner{
 		Category: cat, Models: candidates, Providers: providers,
-		Concurrency: *concurrency, Limiter: limiter, Retry: policy, TimeScales: scales,
+		Concurrency: *concurrency, Limiter: limiter, Retry: policy, TimeScales: scales, Instant: instant,
 	}
 	if *progress == "always" || (*progress == "auto" && isTerminal(m.Stderr)) {
 		runner.Progress = m.Stderr
@@ -141,6 +146,9 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 
 	var changes []eval.Change
 	var notes []string
+	if res.NotInSet > 0 {
+		notes = append(notes, fmt.Sprintf("%d row(s) of %s are of items not in %s (deleted from it, or given a new id): they are not counted", res.NotInSet, out.Path(), *setPath))
+	}
 	latencyCaveat := scaleCaveat(candidates, scales)
 	if latencyCaveat != "" {
 		notes = append(notes, "latencies are "+latencyCaveat)
@@ -166,7 +174,7 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(evalReport{
 			Spec: specPath, Category: cat.Name, Set: *setPath, Out: out.Path(),
-			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Regraded: res.Regraded, Ran: res.Ran, Rerun: res.Rerun, Failed: res.Failed,
+			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Regraded: res.Regraded, Ran: res.Ran, Rerun: res.Rerun, Failed: res.Failed, NotInSet: res.NotInSet,
 			GradingCost: res.GradingCost, Models: sums, Changes: changes, Notes: notes,
 			Stopped: errorText(runErr),
 		})
@@ -192,6 +200,7 @@ type evalReport struct {
 	Ran         int            `json:"ran"`
 	Rerun       int            `json:"rerun,omitempty"`
 	Failed      int            `json:"failed_calls"`
+	NotInSet    int            `json:"rows_not_in_set,omitempty"`
 	GradingCost clearbar.Money `json:"grading_cost_usd"`
 	Models      []eval.Summary `json:"models"`
 	Changes     []eval.Change  `json:"changes,omitempty"`
@@ -203,10 +212,10 @@ func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, re
 	fmt.Fprintf(w, "Eval of %s on %s: %d items × %d models\n", specPath, setPath, items, len(sums))
 	var rerun, regraded string
 	if res.Rerun > 0 {
-		rerun = fmt.Sprintf("; %d of them again, as their checks or reference changed and their answers were simulated", res.Rerun)
+		rerun = fmt.Sprintf("; %d of them again, as their checks or reference changed or they were not graded, and their answers were simulated", res.Rerun)
 	}
 	if res.Regraded > 0 {
-		regraded = fmt.Sprintf(" (%d of them graded again on their recorded answers, as their checks or reference changed)", res.Regraded)
+		regraded = fmt.Sprintf(" (%d of them graded again on their recorded answers, as their checks or reference changed or they were not graded)", res.Regraded)
 	}
 	fmt.Fprintf(w, "%d pairs run now (%d failed calls%s), %d resumed from %s%s; grading cost %s\n\n", res.Ran, res.Failed, rerun, res.Skipped, outPath, regraded, res.GradingCost)
 	if err := eval.WriteText(w, sums); err != nil {
@@ -238,7 +247,13 @@ func (m *Main) updateSpecFromEval(path string, s *spec.Spec, cat *spec.Category,
 	if _, err := spec.Parse(out, path, spec.Options{Today: m.Now()}); err != nil {
 		return nil, nil, "", fmt.Errorf("the updated spec does not load, so it was not written: %w", err)
 	}
-	if err := replaceFile(path, out); err != nil {
+	// A spec reached through a symbolic link is written where the link points, so that the
+	// link stays one.
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if err := replaceFile(target, out); err != nil {
 		return nil, nil, "", err
 	}
 	return changes, notes, path, nil
@@ -320,6 +335,46 @@ func applyTimeScale(s *spec.Spec, scale float64) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// instantModels returns, by name, the candidates a replay provider answers at once, so that
+// what a call to one takes measures nothing: without simulate settings (or --time-scale) a
+// replay does not wait, and with them it waits the latency its table records for the answer,
+// which for a model it records none for is nothing (see provider/replay).
+func instantModels(s *spec.Spec, candidates []*spec.Model) (map[string]bool, error) {
+	out := map[string]bool{}
+	timed := map[string]map[string]bool{} // replay provider → model ids its table times
+	for _, c := range candidates {
+		p := c.Resolved.Provider
+		if p == nil || p.Type != "replay" {
+			continue
+		}
+		if p.Simulate == nil {
+			out[c.Name] = true
+			continue
+		}
+		if timed[p.Name] == nil {
+			path := p.Outcomes
+			if !filepath.IsAbs(path) && s.File != "" {
+				path = filepath.Join(filepath.Dir(s.File), path)
+			}
+			ids := map[string]bool{}
+			err := outcomes.ReadFile(path, func(r outcomes.Row) error {
+				if r.LatencyMS > 0 {
+					ids[r.Model] = true
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
+			}
+			timed[p.Name] = ids
+		}
+		if !timed[p.Name][c.Model] {
+			out[c.Name] = true
+		}
+	}
+	return out, nil
 }
 
 // minLatencyScale is the smallest time scale at which replayed latencies are worth

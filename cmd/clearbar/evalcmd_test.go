@@ -375,3 +375,207 @@ func TestEvalResumeAfterChecksChange(t *testing.T) {
 		t.Errorf("%d rows, %v; want 2", rows, err)
 	}
 }
+
+// TestEvalReplayRecordsNoInstantLatency: a replay provider without simulate settings answers
+// at once from its table, so the microseconds a call takes say nothing of the model's latency:
+// the rows record none, and --update writes the pass rate but leaves assume.latency alone.
+func TestEvalReplayRecordsNoInstantLatency(t *testing.T) {
+	dir := t.TempDir()
+	var table, set strings.Builder
+	for i := range 20 {
+		prompt := fmt.Sprintf("What is %d + 1?", i)
+		fmt.Fprintf(&table, "{\"item\": \"r%d\", \"prompt\": %q, \"model\": \"gpt-4.1-mini\", \"response\": \"%d\"}\n", i, prompt, i+1)
+		fmt.Fprintf(&set, "{\"id\": \"q%d\", \"prompt\": %q, \"reference\": \"%d\"}\n", i, prompt, i+1)
+	}
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	write("recorded.jsonl", table.String())
+	setPath := write("set.jsonl", set.String())
+	specPath := write("spec.yaml", `version: 1
+name: replayed
+review: {last: 2026-11-01, cadence: monthly, owner: evals}
+volume: {per_month: 1000}
+providers:
+  rec: {type: replay, outcomes: recorded.jsonl}
+models:
+  small: {provider: rec, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
+categories:
+  - name: sums
+    share: 1
+    tokens: {in: 20, out: 2}
+    quality_bar: 0.9
+    route: {model: small}
+    assume: {pass_rate: {small: 0.5}}
+    why: Measured by the eval tests.
+`)
+	out := filepath.Join(dir, "out.jsonl")
+	code, stdout, errOut := runEvalCmd(t, specPath, "--category", "sums", "--set", setPath, "--out", out, "--progress", "never", "--update")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(stdout, "assume.pass_rate.small: 0.5 → 1") || strings.Contains(stdout, "assume.latency.small") {
+		t.Errorf("want the pass rate written and the latency left alone:\n%s", stdout)
+	}
+	s, err := spec.Load(specPath, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Category("sums").Assume.Latency["small"]; ok {
+		t.Errorf("the replay's instant answers were written as the model's latency")
+	}
+	noLatency := func(out string) {
+		t.Helper()
+		err := outcomes.ReadFile(out, func(r outcomes.Row) error {
+			if r.LatencyMS != 0 {
+				t.Errorf("item %s records latency %vms from a replay that answers at once", r.Item, r.LatencyMS)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	noLatency(out)
+
+	// At a time scale the replay waits each row's recorded latency, and this table records
+	// none: its answers still come at once.
+	out = filepath.Join(dir, "scaled.jsonl")
+	code, stdout, errOut = runEvalCmd(t, specPath, "--category", "sums", "--set", setPath, "--out", out, "--progress", "never", "--update", "--time-scale", "0.5")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(stdout, "assume.latency.small") {
+		t.Errorf("at a time scale, a table without latencies still gives none:\n%s", stdout)
+	}
+	noLatency(out)
+}
+
+// TestEvalCountsOnlyTheSetsItems: rows an earlier run wrote for items the set no longer has
+// are not counted in the report, which says how many were left out.
+func TestEvalCountsOnlyTheSetsItems(t *testing.T) {
+	dir, specPath, setPath := evalDir(t, 10)
+	out := filepath.Join(dir, "out.jsonl")
+	if code, _, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--out", out, "--models", "small", "--progress", "never"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	data, err := os.ReadFile(setPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fewer := filepath.Join(dir, "fewer.jsonl")
+	if err := os.WriteFile(fewer, []byte(strings.Join(strings.SplitAfter(string(data), "\n")[:4], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", fewer, "--out", out, "--models", "small", "--progress", "never", "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		NotInSet int `json:"rows_not_in_set"`
+		Models   []struct {
+			Items int `json:"items"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.NotInSet != 6 || len(rep.Models) != 1 || rep.Models[0].Items != 4 {
+		t.Errorf("report %+v; want the set's 4 items counted and the 6 other rows left out", rep)
+	}
+}
+
+// TestEvalUpdateWritesThroughASymlink: --update on a spec reached through a symbolic link
+// writes the file the link points to, and leaves the link a link.
+func TestEvalUpdateWritesThroughASymlink(t *testing.T) {
+	dir, specPath, setPath := evalDir(t, 10)
+	link := filepath.Join(dir, "current.yaml")
+	if err := os.Symlink(filepath.Base(specPath), link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	code, _, errOut := runEvalCmd(t, link, "--category", "extract", "--set", setPath, "--models", "small", "--progress", "never", "--update")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced by a file (%v)", err)
+	}
+	data, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "review: {last: 2026-11-27}") {
+		t.Errorf("the linked spec was not updated:\n%s", data)
+	}
+}
+
+// TestEvalRetriesJudgeCalls: a judge on a provider that rate-limits half its calls is retried
+// as the candidates' calls are (--retries), so its answers are graded; without retries, the
+// answers whose judge could not be reached are reported as not graded, not as failed.
+func TestEvalRetriesJudgeCalls(t *testing.T) {
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "spec.yaml")
+	err := os.WriteFile(specPath, []byte(`version: 1
+name: judged
+review: {last: 2026-11-01, cadence: monthly, owner: evals}
+volume: {per_month: 1000}
+providers:
+  steady: {type: simulated, simulate: {seed: 5, error_rate: 0, time_scale: 0.0001}}
+  flaky: {type: simulated, simulate: {seed: 6, error_rate: 0, rate_limit_rate: 0.5, retry_after: 1ms, time_scale: 0.0001}}
+models:
+  small: {provider: steady, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
+  judge: {provider: flaky, model: gpt-4.1, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: reply
+    share: 1
+    tokens: {in: 50, out: 50}
+    quality_bar: 0.9
+    route: {model: small}
+    assume: {pass_rate: {small: 0.8}}
+    why: Measured by the eval tests.
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set strings.Builder
+	for i := range 16 {
+		fmt.Fprintf(&set, `{"id": "r%d", "prompt": "Reply to ticket %d.", "checks": [{"judge": {"model": "judge", "rubric": "polite"}}]}`+"\n", i, i)
+	}
+	setPath := filepath.Join(dir, "set.jsonl")
+	if err := os.WriteFile(setPath, []byte(set.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ungraded := func(retries string) int {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "out.jsonl")
+		code, stdout, errOut := runEvalCmd(t, specPath, "--category", "reply", "--set", setPath, "--out", out, "--models", "small", "--progress", "never", "--format", "json", "--retries", retries, "--concurrency", "16")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var rep struct {
+			Models []struct {
+				Graded   int `json:"graded"`
+				Ungraded int `json:"ungraded"`
+				Errors   int `json:"errors"`
+			} `json:"models"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatal(err)
+		}
+		m := rep.Models[0]
+		if m.Graded+m.Ungraded != 16 || m.Errors != 0 {
+			t.Fatalf("--retries %s: %+v; want 16 answers, graded or not, and no failed calls", retries, m)
+		}
+		return m.Ungraded
+	}
+	if n := ungraded("0"); n == 0 {
+		t.Errorf("--retries 0: every judge call answered, though its provider rate-limits half of them")
+	}
+	if n := ungraded("12"); n != 0 {
+		t.Errorf("--retries 12: %d answers not graded; want the judge's failed calls retried", n)
+	}
+}
