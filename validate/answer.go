@@ -106,30 +106,34 @@ func chosenOption(answer string, opts []option) (string, bool) {
 	return string(unicode.ToUpper(picked)), true
 }
 
-// numberRE finds numbers: an optional sign, digits with optional thousands separators,
-// decimals, an exponent.
-var numberRE = regexp.MustCompile(`[-+]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?`)
+// numberRE finds numbers: an optional sign (a hyphen-minus, a plus or the minus sign U+2212),
+// digits with optional thousands separators, decimals, an exponent.
+var numberRE = regexp.MustCompile(`[-+\x{2212}]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)(?:[eE][-+\x{2212}]?\d+)?`)
 
 // LastNumber returns the last number in text, and false when it has none. Numbers may have a
-// sign, decimals, an exponent and thousands separators ("1,234.5"); a comma only groups
-// thousands, so "3,4" is 3 and 4. A "-" or "+" is a sign only at the start of the text or
-// after white space, "(", "[", "=" or ":" ("-3", "is -3", "x=-3"); after anything else it
-// joins words or numbers: the last numbers of "the range 10-20", "see gpt-4" and "2024-05-01"
-// are 20, 4 and 1. The eval set's numeric checks and agree's number answers both read
-// numbers with it.
+// sign (the minus sign U+2212 too, as typeset answers write it), decimals, an exponent and
+// thousands separators ("1,234.5"); a comma only groups thousands, so "3,4" is 3 and 4. A
+// sign is one only at the start of the text or after white space, "(", "[", "=" or ":" ("-3",
+// "is -3", "x=-3"); after a letter or a digit it joins words or numbers: the last numbers of
+// "the range 10-20", "see gpt-4", "2024-05-01" and "5−3" are 20, 4, 1 and 3. The eval set's
+// numeric checks and agree's number answers both read numbers with it.
 func LastNumber(text string) (float64, bool) {
 	all := numberRE.FindAllStringIndex(text, -1)
 	for i := len(all) - 1; i >= 0; i-- {
 		start, end := all[i][0], all[i][1]
-		if c := text[start]; (c == '-' || c == '+') && !signMayFollow(text[:start]) {
-			start++ // a hyphen, not a sign
+		if r, size := utf8.DecodeRuneInString(text[start:]); (r == '-' || r == '+' || r == '−') && !signMayFollow(text[:start]) {
+			start += size // a hyphen, not a sign
 		}
-		if f, err := strconv.ParseFloat(strings.ReplaceAll(text[start:end], ",", ""), 64); err == nil && !math.IsInf(f, 0) {
+		if f, err := strconv.ParseFloat(numberReplacer.Replace(text[start:end]), 64); err == nil && !math.IsInf(f, 0) {
 			return f, true
 		}
 	}
 	return 0, false
 }
+
+// numberReplacer drops thousands separators and writes the minus sign U+2212 as ParseFloat
+// reads it.
+var numberReplacer = strings.NewReplacer(",", "", "−", "-")
 
 // signMayFollow reports whether a number's sign may come right after before: anywhere but
 // right after a letter or a digit, where a hyphen joins a name (gpt-4), a range (10-20) or a

@@ -78,6 +78,9 @@ func TestLastNumber(t *testing.T) {
 		{"x/-3", -3, true, "a sign after a mark"},
 		{"The answer is **-3**", -3, true, "a negative number in bold"},
 		{"`-3`", -3, true, "a negative number as code"},
+		{"The answer is −5", -5, true, "the minus sign U+2212"},
+		{"x = −2.5e−3", -0.0025, true, "the minus sign in an exponent"},
+		{"5−3", 3, true, "the minus sign after a digit is subtraction"},
 	}
 	for _, tt := range tests {
 		got, ok := LastNumber(tt.in)
