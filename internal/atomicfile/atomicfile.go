@@ -22,7 +22,8 @@ type File struct {
 }
 
 // Create starts writing path. An existing path that is not a regular file is an error: it
-// cannot be replaced by a rename.
+// cannot be replaced by a rename. A symbolic link to a file is written through: the file it
+// points to is replaced, and the link stays a link.
 func Create(path string) (*File, error) {
 	mode := os.FileMode(0o644)
 	if st, err := os.Stat(path); err == nil {
@@ -30,6 +31,9 @@ func Create(path string) (*File, error) {
 			return nil, fmt.Errorf("%s is not a regular file", path)
 		}
 		mode = st.Mode().Perm()
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			path = target
+		}
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {

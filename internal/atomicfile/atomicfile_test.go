@@ -106,3 +106,30 @@ func TestErrorsNameThePath(t *testing.T) {
 		t.Errorf("error %v: want it to name %s and its missing directory, and no temporary file", err, path)
 	}
 }
+
+// TestWriteFileThroughSymlink: a path that is a symbolic link to a file (a spec kept in
+// another directory) is written through: the file it points to gets the new contents, in its
+// own directory, and the link stays a link.
+func TestWriteFileThroughSymlink(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	target := filepath.Join(other, "spec.yaml")
+	if err := os.WriteFile(target, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "spec.yaml")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(link, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link is no longer a link: %v, %v", st.Mode(), err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "two" {
+		t.Errorf("the target holds %q, want two", b)
+	}
+	if l := append(leftovers(t, dir), leftovers(t, other)...); len(l) > 0 {
+		t.Errorf("temporary files left: %v", l)
+	}
+}
