@@ -165,8 +165,14 @@ func parseArgs(fs *flag.FlagSet, args []string, minPos, maxPos int, usage string
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) < minPos || len(pos) > maxPos {
-		return nil, usagef("usage: %s", usage)
+	switch {
+	case len(pos) < minPos && minPos == 1:
+		return nil, usagef("missing argument (usage: %s)", usage)
+	case len(pos) < minPos:
+		return nil, usagef("%d arguments needed, %d given (usage: %s)", minPos, len(pos), usage)
+	case len(pos) > maxPos:
+		extra := pos[maxPos:]
+		return nil, usagef("unexpected argument %q (usage: %s)", extra[0], usage)
 	}
 	return pos, nil
 }

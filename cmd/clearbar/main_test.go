@@ -418,3 +418,20 @@ func TestSpecDocOutFormat(t *testing.T) {
 		t.Errorf("--out doc.pdf: exit %d: %s", code, errOut)
 	}
 }
+
+// TestArgumentCountSaysWhatIsWrong: a missing or an extra argument is named before the usage
+// line, and exits 2.
+func TestArgumentCountSaysWhatIsWrong(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"estimate"}, "clearbar estimate: missing argument (usage: clearbar estimate SPEC.yaml"},
+		{[]string{"estimate", "a.yaml", "b.yaml"}, `clearbar estimate: unexpected argument "b.yaml" (usage: clearbar estimate SPEC.yaml`},
+	} {
+		code, _, errOut := run(t, c.args...)
+		if code != 2 || !strings.HasPrefix(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q…", c.args, code, errOut, c.want)
+		}
+	}
+}
