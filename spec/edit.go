@@ -17,6 +17,10 @@ import (
 // order of keys are kept, but blank lines and folded text are not, and the rest is
 // re-indented by the YAML encoder (two spaces), so review the diff.
 func SetInCategory(data []byte, category string, path []string, value any) ([]byte, error) {
+	return keepLineEnds(data, func(data []byte) ([]byte, error) { return setInCategory(data, category, path, value) })
+}
+
+func setInCategory(data []byte, category string, path []string, value any) ([]byte, error) {
 	if v, err := flowNode(value); err == nil {
 		if text, err := FlowText(v); err == nil {
 			if out, err := SetInCategoryText(data, category, path, text); err == nil {
@@ -61,6 +65,10 @@ func SetInCategory(data []byte, category string, path []string, value any) ([]by
 // those keys) set to value, and its other settings (validate, on_fail, on_exhausted,
 // max_steps) are kept. A route written in flow style stays in flow style.
 func SetRouteForm(data []byte, category, form string, value any) ([]byte, error) {
+	return keepLineEnds(data, func(data []byte) ([]byte, error) { return setRouteForm(data, category, form, value) })
+}
+
+func setRouteForm(data []byte, category, form string, value any) ([]byte, error) {
 	if !slices.Contains(routeForms, form) {
 		return nil, fmt.Errorf("route form %q: write one of %v", form, routeForms)
 	}
@@ -224,4 +232,19 @@ func editCategory(data []byte, category string, fn func(cat *yaml.Node) error) (
 func mapValue(n *yaml.Node, key string) *yaml.Node {
 	_, v := MapEntry(n, key)
 	return v
+}
+
+// keepLineEnds applies edit to a document written with CRLF line ends (every line break a
+// CRLF) as to one with LF, and writes the result with CRLF again, so that an edit does not
+// leave a file with mixed line ends; other documents it edits as they are.
+func keepLineEnds(data []byte, edit func([]byte) ([]byte, error)) ([]byte, error) {
+	crlf := bytes.Count(data, []byte("\r\n"))
+	if crlf == 0 || crlf != bytes.Count(data, []byte("\n")) {
+		return edit(data)
+	}
+	out, err := edit(bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n")))
+	if err != nil {
+		return nil, err
+	}
+	return bytes.ReplaceAll(out, []byte("\n"), []byte("\r\n")), nil
 }

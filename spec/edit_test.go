@@ -148,3 +148,41 @@ categories:
 		t.Errorf("the score route was not replaced by one line:\n%s", out)
 	}
 }
+
+// TestEditsKeepCRLF: a spec written with CRLF line ends keeps them through an edit, in the
+// lines the edit writes too (a new key, a new mapping, a route form), instead of ending up
+// with mixed line ends.
+func TestEditsKeepCRLF(t *testing.T) {
+	crlf := []byte(strings.ReplaceAll(editDoc, "\n", "\r\n"))
+	edits := map[string]func([]byte) ([]byte, error){
+		"a value replaced": func(d []byte) ([]byte, error) {
+			return SetInCategory(d, "intent", []string{"assume", "pass_rate", "a"}, 0.85)
+		},
+		"a mapping added": func(d []byte) ([]byte, error) {
+			return SetInCategory(d, "intent", []string{"assume", "validator"}, map[string]any{"detect": 0.9, "false_alarm": 0.02})
+		},
+		"a block added": func(d []byte) ([]byte, error) {
+			return SetInCategory(d, "intent", []string{"latency_budget"}, "2s")
+		},
+		"a route form": func(d []byte) ([]byte, error) {
+			return SetRouteForm(d, "intent", "model", "b")
+		},
+	}
+	for name, edit := range edits {
+		out, err := edit(crlf)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n, m := strings.Count(string(out), "\r\n"), strings.Count(string(out), "\n"); n != m || n == 0 {
+			t.Errorf("%s: %d CRLF of %d line ends:\n%q", name, n, m, out)
+		}
+		if _, err := Parse(out, "edit.yaml", Options{}); err != nil {
+			t.Errorf("%s: the edited spec does not load: %v", name, err)
+		}
+	}
+	// A document with LF line ends stays LF.
+	out, err := SetInCategory([]byte(editDoc), "intent", []string{"assume", "validator"}, map[string]any{"detect": 0.9})
+	if err != nil || strings.Contains(string(out), "\r") {
+		t.Errorf("an LF document got a CR (%v):\n%q", err, out)
+	}
+}

@@ -22,6 +22,10 @@ import (
 // in place (a plain scalar over several lines, an alias, an empty mapping); SetInCategory then
 // re-encodes.
 func SetInCategoryText(data []byte, category string, path []string, text string) ([]byte, error) {
+	return keepLineEnds(data, func(data []byte) ([]byte, error) { return setInCategoryText(data, category, path, text) })
+}
+
+func setInCategoryText(data []byte, category string, path []string, text string) ([]byte, error) {
 	if len(path) == 0 {
 		return nil, errors.New("empty path")
 	}
