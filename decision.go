@@ -78,6 +78,13 @@ type Decision struct {
 	// scale other than 1 (serve --time-scale): its latencies are wall-clock at that scale, and
 	// divided by it they are the simulated ones the spec's assumptions speak of.
 	TimeScale float64 `json:"time_scale,omitempty"`
+	// Settled is when the oldest request still in flight at the gateway when this one finished
+	// started (when none was, when this one finished): every request that started before it
+	// has finished. The drift monitor tests decisions in the order their requests started, up
+	// to it, so that its windows are not made of whichever requests finish first (the fast
+	// ones when traffic starts, the slow ones when it stops). Zero outside the gateway. Not
+	// recorded.
+	Settled time.Time `json:"-"`
 
 	// PromptHash is a SHA-256 of the messages; PromptChars and AnswerChars their lengths.
 	// Prompt and Answer hold the text only when the category opts in to recording it.

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -87,6 +88,12 @@ type Monitor struct {
 	metrics *metrics
 	alerts  alertLog
 	hook    *webhook
+
+	// held are the decisions waiting for the requests that started before them to finish
+	// (see Observe), and settled the latest Decision.Settled seen; order guards both.
+	order   sync.Mutex
+	held    heldHeap
+	settled time.Time
 }
 
 // category is one category's detectors and series. mu guards the detectors and models.
@@ -333,9 +340,21 @@ func (m *Monitor) Record(d *clearbar.Decision) bool {
 	return true
 }
 
-// Observe adds a decision to the detectors and the series. It does not keep d or modify it.
-// It takes O(1) amortised time and allocates nothing in the steady state (an alert, or the
+// maxHeld bounds the decisions Observe holds back for earlier requests still in flight: past
+// it, the earliest started are tested without waiting (a request in flight for minutes would
+// otherwise hold every decision after it).
+const maxHeld = 4096
+
+// Observe adds a decision to the detectors and the series. It does not modify d; it takes
+// O(log maxHeld) amortised time and allocates nothing in the steady state (an alert, or the
 // first decision of a category and model, allocates); it never waits on I/O.
+//
+// The series take d at once. The detectors take decisions in the order their requests
+// started: a decision the gateway marks Settled is held (and kept) until the requests that
+// started before it have finished, at most maxHeld of them, since a gateway sees the fast
+// requests finish first when traffic starts and the slow ones last when it stops, and
+// windows made of either look like drift. A decision without Settled (not from a gateway)
+// is tested at once, after those held.
 //
 // Requests the client cancelled or got wrong (client errors) go into the series but not the
 // detectors: they say nothing about the models.
@@ -349,6 +368,58 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 	if c == nil || c.pass == nil || d.Outcome == clearbar.Canceled || d.Outcome == clearbar.ClientError {
 		return
 	}
+	m.order.Lock()
+	defer m.order.Unlock()
+	if d.Settled.IsZero() {
+		m.release(func(*clearbar.Decision) bool { return true })
+		m.detect(c, d)
+		return
+	}
+	if d.Settled.After(m.settled) {
+		m.settled = d.Settled
+	}
+	heap.Push(&m.held, d)
+	m.release(func(h *clearbar.Decision) bool { return h.Time.Before(m.settled) || len(m.held) > maxHeld })
+}
+
+// release tests the held decisions, earliest started first, while ready says the earliest
+// may go. The caller holds m.order.
+func (m *Monitor) release(ready func(*clearbar.Decision) bool) {
+	for len(m.held) > 0 && ready(m.held[0]) {
+		d := heap.Pop(&m.held).(*clearbar.Decision)
+		m.detect(m.cats[d.Category], d)
+	}
+}
+
+// flush tests every held decision: at shutdown, nothing is in flight any more.
+func (m *Monitor) flush() {
+	m.order.Lock()
+	defer m.order.Unlock()
+	m.release(func(*clearbar.Decision) bool { return true })
+}
+
+// heldHeap orders held decisions by when their requests started, then by id.
+type heldHeap []*clearbar.Decision
+
+func (h heldHeap) Len() int { return len(h) }
+func (h heldHeap) Less(i, j int) bool {
+	if !h[i].Time.Equal(h[j].Time) {
+		return h[i].Time.Before(h[j].Time)
+	}
+	return h[i].ID < h[j].ID
+}
+func (h heldHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *heldHeap) Push(x any)   { *h = append(*h, x.(*clearbar.Decision)) }
+func (h *heldHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return d
+}
+
+// detect adds a decision of category c to the detectors.
+func (m *Monitor) detect(c *category, d *clearbar.Decision) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.requests++
@@ -542,10 +613,12 @@ func (c *category) appendStatus(out []Status) []Status {
 	return out
 }
 
-// Close stops the webhook goroutine after it has delivered the alerts queued, or, when ctx
-// ends first, abandons them and returns an error. Observe may still be called after Close;
+// Close tests the decisions still held (see Observe), then stops the webhook goroutine after
+// it has delivered the alerts queued, or, when ctx ends first, abandons them and returns an
+// error. Observe may still be called after Close;
 // its alerts are then counted as dropped rather than posted.
 func (m *Monitor) Close(ctx context.Context) error {
+	m.flush()
 	if m.hook == nil {
 		return nil
 	}

@@ -60,7 +60,8 @@ var AnthropicVersions = []string{translate.Version20230601, translate.Version202
 
 // messages serves POST /v1/messages.
 func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
-	start := g.now()
+	seq, start := g.started.begin(g.now)
+	defer g.started.end(seq, start) // a request that panics is no longer in flight either
 	d := &clearbar.Decision{ID: newID(start), Time: start, Dialect: clearbar.DialectAnthropic, Path: r.URL.Path}
 	w.Header()[headerAnthropicRequestID] = []string{d.ID}
 	var sh shadowed
@@ -69,7 +70,7 @@ func (g *Gateway) messages(w http.ResponseWriter, r *http.Request) {
 		g.decisionHeaders(w.Header(), d)
 		status = writeAnthropicError(w, err, d.ID)
 	}
-	g.finishDecision(d, status, err, start)
+	g.finishDecision(d, status, err, start, seq)
 	g.submitShadow(&sh, d, err)
 }
 

@@ -48,14 +48,15 @@ import (
 //     provider, every attempt with its usage and cost, input chars and a hash of the input) and
 //     the decision headers; errors use the OpenAI envelope.
 func (g *Gateway) embeddings(w http.ResponseWriter, r *http.Request) {
-	start := g.now()
+	seq, start := g.started.begin(g.now)
+	defer g.started.end(seq, start) // a request that panics is no longer in flight either
 	d := &clearbar.Decision{ID: newID(start), Time: start, Dialect: clearbar.DialectOpenAI, Path: r.URL.Path}
 	status, err := g.serveEmbeddings(w, r, d, start)
 	if err != nil && status == 0 {
 		g.decisionHeaders(w.Header(), d)
 		status = writeError(w, err)
 	}
-	g.finishDecision(d, status, err, start)
+	g.finishDecision(d, status, err, start, seq)
 }
 
 func (g *Gateway) serveEmbeddings(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time) (int, error) {

@@ -106,6 +106,45 @@ type Gateway struct {
 	stop   context.Context
 	cutAll context.CancelCauseFunc
 	flight flight
+	// started numbers the requests that make decisions, to tell each its Settled time.
+	started started
+}
+
+// started tracks the requests that make decisions, in the order they started, so that each
+// one's decision can say when the oldest request still in flight started as it finished
+// (clearbar.Decision.Settled).
+type started struct {
+	mu     sync.Mutex
+	next   uint64               // the number the next request gets
+	low    uint64               // the lowest number still in flight; next when none is
+	starts map[uint64]time.Time // of the requests in flight
+}
+
+// begin numbers a request starting now, and returns its number and start.
+func (s *started) begin(now func() time.Time) (uint64, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.starts == nil {
+		s.starts = map[uint64]time.Time{}
+	}
+	n, t := s.next, now()
+	s.next++
+	s.starts[n] = t
+	return n, t
+}
+
+// end marks request n finished (again, it does nothing more) and returns when the oldest
+// request still in flight started, or now when none is.
+func (s *started) end(n uint64, now time.Time) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.starts, n)
+	for ; s.low < s.next; s.low++ {
+		if t, ok := s.starts[s.low]; ok {
+			return t
+		}
+	}
+	return now
 }
 
 // flight counts the requests being served, so that Cut can wait for them to finish.
@@ -402,7 +441,8 @@ func hex64(v uint64) string {
 
 // chatCompletions serves POST /v1/chat/completions.
 func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
-	start := g.now()
+	seq, start := g.started.begin(g.now)
+	defer g.started.end(seq, start) // a request that panics is no longer in flight either
 	d := &clearbar.Decision{ID: newID(start), Time: start, Dialect: clearbar.DialectOpenAI, Path: r.URL.Path}
 	var sh shadowed
 	status, err := g.serveChat(w, r, d, start, &sh)
@@ -410,7 +450,7 @@ func (g *Gateway) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		g.decisionHeaders(w.Header(), d)
 		status = writeError(w, err)
 	}
-	g.finishDecision(d, status, err, start)
+	g.finishDecision(d, status, err, start, seq)
 	g.submitShadow(&sh, d, err)
 }
 
@@ -583,9 +623,9 @@ func scoreEmbedCost(d *clearbar.Decision) clearbar.Money {
 	return 0
 }
 
-// finishDecision completes the record (outcome, usage, cost, times), observes metrics and
-// hands it to the recorder.
-func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, start time.Time) {
+// finishDecision completes the record (outcome, usage, cost, times), ends request seq's
+// flight (see started), observes metrics and hands the record to the recorder.
+func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, start time.Time, seq uint64) {
 	d.Status = status
 	d.Outcome = clearbar.ClassOf(err)
 	if err != nil && d.Reason == "" {
@@ -610,6 +650,7 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 		}
 	}
 	d.Latency = g.now().Sub(start)
+	d.Settled = g.started.end(seq, start.Add(d.Latency))
 	d.Overhead += d.Latency - d.Upstream
 	if d.Overhead < 0 {
 		d.Overhead = 0

@@ -944,3 +944,64 @@ func TestSkippedPrimaryIsAFallback(t *testing.T) {
 		})
 	}
 }
+
+// TestDecisionSettled: a decision says when the oldest request still in flight as it finished
+// started: another request's start while that one runs, its own finish when none does. The
+// drift monitor orders its windows by it.
+func TestDecisionSettled(t *testing.T) {
+	f := newFixture(t, nil)
+	release, entered := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	f.b.behave = func(model string, n int) error { // model "m" lands in chat, routed to big on b
+		if n == 1 {
+			once.Do(func() { close(entered) })
+			<-release
+		}
+		return nil
+	}
+	slow := make(chan struct{})
+	go func() {
+		defer close(slow)
+		readAll(t, f.post(t, `{"model":"m","messages":[{"role":"user","content":"first"}]}`))
+	}()
+	<-entered
+	readAll(t, f.post(t, `{"model":"m","messages":[{"role":"user","content":"second"}]}`))
+	fast := f.rec.last()
+	close(release)
+	<-slow
+	first := f.rec.last()
+	if first == fast {
+		t.Fatal("the first request's decision was not recorded")
+	}
+	if !fast.Settled.Equal(first.Time) {
+		t.Errorf("the second request settled at %v, want the first's start %v, still in flight", fast.Settled, first.Time)
+	}
+	if want := first.Time.Add(first.Latency); !first.Settled.Equal(want) {
+		t.Errorf("the first request settled at %v, want its own finish %v: nothing else was in flight", first.Settled, want)
+	}
+}
+
+// TestStartedOutOfOrder: requests that finish out of order leave the oldest still in flight
+// as the settled time; a request ended twice (finished, then its deferred end) changes nothing.
+func TestStartedOutOfOrder(t *testing.T) {
+	var s started
+	t0 := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	clock := t0
+	now := func() time.Time { clock = clock.Add(time.Second); return clock }
+	a, ta := s.begin(now)
+	b, tb := s.begin(now)
+	c, _ := s.begin(now)
+	end := t0.Add(time.Minute)
+	if got := s.end(b, end); !got.Equal(ta) {
+		t.Errorf("b ended while a runs: settled %v, want a's start %v", got, ta)
+	}
+	if got := s.end(a, end); got.Equal(tb) || got.Equal(ta) {
+		t.Errorf("a ended after b: settled %v, want c's start", got)
+	}
+	if got := s.end(a, end); !got.After(tb) {
+		t.Errorf("a ended again: settled %v, want c's start", got)
+	}
+	if got := s.end(c, end); !got.Equal(end) {
+		t.Errorf("the last ended: settled %v, want its finish %v", got, end)
+	}
+}
