@@ -286,7 +286,10 @@ func ReadFile(path string, fn func(Row) error) error {
 // labels. A model called more than once (a retry) has a row per call, all of the one item, the
 // call whose answer counted (delivered or accepted; else its last) first: a table that keeps
 // one row per item and model (replay) keeps that call, and the estimator counts every call,
-// the failed ones in the model's availability.
+// the failed ones in the model's availability. Rows name models by their spec names, as the
+// decision does, and latencies are as recorded: for a decision answered at a time scale
+// (Decision.TimeScale), wall-clock at that scale, which the caller divides by it to have the
+// simulated latency.
 func FromDecision(d *clearbar.Decision) []Row {
 	rows := make([]Row, 0, len(d.Attempts))
 	var delivered []bool // by row: its answer counted

@@ -38,7 +38,12 @@ type Row struct {
 	// Prompt when empty. Rows exported from decision records carry the gateway's 16-digit
 	// prompt fingerprint instead, since the prompt itself is not kept.
 	PromptHash string `json:"prompt_hash"`
-	// Model is the model id the answer came from (the provider's id, like "gpt-4-1106-preview").
+	// Model names the model the answer came from: in rows of Clearbar's traffic (trace
+	// exports, shadow traffic), the spec's name for it ("mini"), as decision records name it,
+	// which tells apart two spec models of one provider model id (the same model at two
+	// vendors); in eval runs and imported benchmarks, the provider's model id
+	// ("gpt-4-1106-preview"). Readers that hold a spec (replay, estimate --measured) take a
+	// spec model's name first, else its model id. The replay provider matches provider ids.
 	Model string `json:"model"`
 	// Response is the model's answer text.
 	Response string `json:"response,omitempty"`

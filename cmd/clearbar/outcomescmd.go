@@ -118,7 +118,7 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 		return err
 	}
 	w, _ := newRowWriter(dst, *format)
-	n, decisions, more := 0, 0, false
+	n, decisions, scaled, more := 0, 0, 0, false
 	write := func(r outcomes.Row) error {
 		if args[0] != "export" && *category != "" {
 			r.Category = *category
@@ -129,7 +129,16 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "export":
 		decisions, more, err = eachDecision(ctx, store, trace.Filter{Since: from, Category: *category}, *limit, func(d *clearbar.Decision) error {
+			if d.TimeScale > 0 {
+				scaled++
+			}
 			for _, r := range outcomes.FromDecision(d) {
+				if d.TimeScale > 0 {
+					// Answered by simulated providers at a time scale (serve --time-scale):
+					// the row holds the simulated latency, which the spec's assumptions speak
+					// of, as shadow rows and clearbar review have it.
+					r.LatencyMS /= d.TimeScale
+				}
 				if err := write(r); err != nil {
 					return err
 				}
@@ -153,6 +162,9 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "wrote %d rows (one per model call) from %d decisions to %s\n", n, decisions, *out)
 	case *out != "":
 		fmt.Fprintf(m.Stderr, "wrote %d rows to %s\n", n, *out)
+	}
+	if scaled > 0 {
+		fmt.Fprintf(m.Stderr, "clearbar outcomes: %d decision(s) were answered by simulated providers at a time scale (serve --time-scale): their rows' latencies are divided by it, to be the simulated ones the spec assumes\n", scaled)
 	}
 	if more {
 		fmt.Fprintf(m.Stderr, "clearbar outcomes: exported the newest %d decisions (--limit %d); older ones of the window were left out: raise --limit, or drop it to export them all\n", decisions, *limit)

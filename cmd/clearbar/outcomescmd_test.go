@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -280,5 +283,159 @@ func TestOutputReplacesTheFileOnlyOnSuccess(t *testing.T) {
 	// A device is written as it is, not replaced.
 	if code, _, errOut := run(t, "outcomes", "convert", table, "--out", os.DevNull); code != 0 {
 		t.Errorf("--out %s: exit %d: %s", os.DevNull, code, errOut)
+	}
+}
+
+// TestOutcomesExportTimeScale: decisions answered by simulated providers at a time scale
+// (serve --time-scale) hold scaled wall-clock latencies; their rows hold the simulated ones,
+// divided by the decision's scale, as shadow rows and review have them, so that estimate
+// --measured compares them with the spec's. Decisions at real time are exported as recorded.
+func TestOutcomesExportTimeScale(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	ds := []*clearbar.Decision{
+		{ID: "dec_scaled", Time: now.Add(-time.Hour), Category: "intent", PromptHash: "0123456789abcdef", TimeScale: 0.02,
+			Attempts: []clearbar.Attempt{
+				{N: 1, Kind: clearbar.AttemptPrimary, Model: "small", Latency: 4 * time.Millisecond, Class: clearbar.Overloaded, Outcome: "fell back"},
+				{N: 2, Kind: clearbar.AttemptFallback, Model: "strong", Latency: 5 * time.Millisecond, Class: clearbar.OK, Outcome: "accepted"},
+			}},
+		{ID: "dec_real", Time: now.Add(-2 * time.Hour), Category: "intent", PromptHash: "0123456789abcdef",
+			Attempts: []clearbar.Attempt{{N: 1, Kind: clearbar.AttemptPrimary, Model: "small", Latency: 300 * time.Millisecond, Class: clearbar.OK, Outcome: "accepted"}}},
+	}
+	db := filepath.Join(t.TempDir(), "clearbar.db")
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Write(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	out := filepath.Join(t.TempDir(), "rows.jsonl")
+	code, _, errOut := run(t, "outcomes", "export", "--trace", db, "--out", out, "--since", "30d")
+	if code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errOut)
+	}
+	want := map[[2]string]float64{{"dec_scaled", "small"}: 200, {"dec_scaled", "strong"}: 250, {"dec_real", "small"}: 300}
+	rows := readRows(t, out)
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d: %+v", len(rows), len(want), rows)
+	}
+	for _, r := range rows {
+		if w := want[[2]string{r.Item, r.Model}]; math.Abs(r.LatencyMS-w) > 1e-6 {
+			t.Errorf("%s on %s: latency %vms, want %vms", r.Item, r.Model, r.LatencyMS, w)
+		}
+	}
+	if !strings.Contains(errOut, "1 decision(s) were answered by simulated providers at a time scale") {
+		t.Errorf("the export does not say it divided latencies by the time scale: %s", errOut)
+	}
+}
+
+// TestOutcomesExportFeedsReplayAndEstimate: an export names models by their spec names, as
+// decision records do, which replay and estimate --measured match first: two spec models of
+// one provider model id (the same model at two vendors) stay apart, each measured on its own
+// calls, and no row is left unmatched.
+func TestOutcomesExportFeedsReplayAndEstimate(t *testing.T) {
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specPath, []byte(`version: 1
+name: exported
+review: {last: 2026-11-01, cadence: monthly, owner: evals}
+volume: {per_month: 1000}
+providers:
+  vendor-a: {type: simulated}
+  vendor-b: {type: simulated}
+models:
+  mini: {provider: vendor-a, model: gpt-4.1-mini, latency: {p50: 200ms, p95: 400ms}}
+  strong-a: {provider: vendor-a, model: gpt-4.1, latency: {p50: 200ms, p95: 400ms}}
+  strong-b: {provider: vendor-b, model: gpt-4.1, latency: {p50: 200ms, p95: 400ms}}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 100, out: 20}
+    quality_bar: 0.8
+    route:
+      cascade: [mini, strong-a]
+      validate: [{max_length: 2000}]
+    fallback: [strong-b]
+    assume:
+      pass_rate: {mini: 0.8, strong-a: 0.9, strong-b: 0.9}
+    why: Measured by the outcomes tests.
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	var ds []*clearbar.Decision
+	for i := range 60 {
+		// Every request starts on mini; an answer the validators fail escalates to strong-a,
+		// or, on every third request, to strong-b.
+		d := &clearbar.Decision{ID: fmt.Sprintf("dec_%03d", i), Time: now.Add(-time.Duration(i) * time.Minute), Category: "qa",
+			PromptHash: fmt.Sprintf("%016x", i), Answer: "ok"}
+		verdict := func(pass bool) []clearbar.Verdict {
+			return []clearbar.Verdict{{Validator: "at most 2000 characters", Pass: pass}}
+		}
+		passed, outcome := i%4 != 0, "accepted"
+		if !passed {
+			outcome = "escalated"
+		}
+		d.Attempts = append(d.Attempts, clearbar.Attempt{N: 1, Step: 1, Kind: clearbar.AttemptPrimary, Model: "mini", Provider: "vendor-a",
+			Latency: 200 * time.Millisecond, Class: clearbar.OK, Verdicts: verdict(passed), Outcome: outcome})
+		if !passed {
+			strong, provider := "strong-a", "vendor-a"
+			if i%3 == 0 {
+				strong, provider = "strong-b", "vendor-b"
+			}
+			d.Attempts = append(d.Attempts, clearbar.Attempt{N: 2, Step: 2, Kind: clearbar.AttemptEscalation, Model: strong, Provider: provider,
+				Latency: 300 * time.Millisecond, Class: clearbar.OK, Verdicts: verdict(true), Outcome: "accepted"})
+		}
+		ds = append(ds, d)
+	}
+	db := filepath.Join(dir, "clearbar.db")
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Write(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	exported := filepath.Join(dir, "e.jsonl")
+	if code, _, errOut := run(t, "outcomes", "export", "--trace", db, "--out", exported); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errOut)
+	}
+	calls := map[string]int{}
+	for _, r := range readRows(t, exported) {
+		calls[r.Model]++
+	}
+	if want := map[string]int{"mini": 60, "strong-a": 10, "strong-b": 5}; !maps.Equal(calls, want) {
+		t.Fatalf("exported calls by model %v, want %v", calls, want)
+	}
+
+	code, out, errOut := run(t, "estimate", specPath, "--measured", exported, "--format", "json", "--samples", "20000")
+	if code != 0 {
+		t.Fatalf("estimate --measured: exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Measured struct {
+			Unmatched int `json:"unmatched_observations"`
+			Findings  []struct{ Model, What string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	measured := map[string]bool{}
+	for _, f := range rep.Measured.Findings {
+		measured[f.Model] = true
+	}
+	if rep.Measured.Unmatched != 0 || !measured["mini"] || !measured["strong-a"] || !measured["strong-b"] {
+		t.Errorf("estimate --measured on the export: %d unmatched, findings for %v; want none unmatched and every model measured", rep.Measured.Unmatched, measured)
+	}
+
+	code, out, errOut = run(t, "replay", specPath, "--outcomes", exported, "--category", "qa")
+	if code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "3 models") || !strings.Contains(out, "single   strong-a") || !strings.Contains(out, "single   strong-b") {
+		t.Errorf("replay of the export: want mini, strong-a and strong-b apart, each a single model:\n%s", out)
 	}
 }
