@@ -58,7 +58,10 @@ type answer struct {
 // Latency: a replay answers at once, because recorded latencies reflect the network and load
 // of the recording, and replays are for quality. A provider that has simulate settings (with
 // time_scale, zero meaning 1) waits each row's latency_ms times the scale instead; rows
-// without a latency answer at once either way.
+// without a latency answer at once either way. Either way, an answer whose row records a
+// latency reports it in the body as "x_clearbar_latency_ms", as the simulated provider
+// reports its own (simulated.LatencyOf), so that a caller (clearbar eval) can record the
+// model's latency rather than the time the replay took.
 func New(cfg provider.Config) (clearbar.Provider, error) {
 	if cfg.Provider == nil {
 		return nil, fmt.Errorf("replay: no provider settings")
@@ -224,12 +227,13 @@ func (p *Provider) answerFor(a *answer, req *clearbar.Request, model string) sim
 		}
 	}
 	u.CompletionTokens *= n
-	return simulated.Answer{Model: model, Choices: choices, Usage: u}
+	return simulated.Answer{Model: model, Choices: choices, Usage: u, LatencyMS: a.latencyMS}
 }
 
 // Complete answers with the recorded response (or fails with the recorded failure), after the
 // recorded latency when the provider is set to wait (see New). Token counts are the recorded
-// ones, or estimated as the simulated provider does when the table has none. When ctx ends
+// ones, or estimated as the simulated provider does when the table has none; the recorded
+// latency, when the row has one, is reported as "x_clearbar_latency_ms". When ctx ends
 // during the wait, the error is of class Canceled, or Timeout for a deadline.
 func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
 	a, req, err := p.lookup(call)

@@ -17,6 +17,7 @@ import (
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/provider/replay"
+	"github.com/clearbar/clearbar/provider/simulated"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -205,6 +206,35 @@ func TestReplayLatency(t *testing.T) {
 					t.Errorf("stream took %v, want %v", d, tt.complete)
 				}
 			})
+		})
+	}
+}
+
+// TestReplayReportsLatency: an answer whose row records a latency reports it in the body, as
+// the simulated provider reports its own, whether or not the provider waits it, so that a
+// caller records the model's latency rather than the replay's; a row without one reports none.
+func TestReplayReportsLatency(t *testing.T) {
+	tests := []struct {
+		name        string
+		sim         *spec.Simulate
+		prompt      string
+		want        time.Duration
+		explanation string
+	}{
+		{"at once", nil, "What is 2+2?", 300 * time.Millisecond, "the row's latency, though the replay answers at once"},
+		{"scaled", &spec.Simulate{TimeScale: 0.01}, "What is 2+2?", 300 * time.Millisecond, "the row's latency, not the scaled wait"},
+		{"no latency", nil, "Say hi", 0, "a row without a latency reports none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newReplay(t, "outcomes.jsonl", tt.sim)
+			resp, err := p.Complete(context.Background(), &clearbar.Call{Request: ask(user(tt.prompt)), Model: "gpt-4o-mini"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := simulated.LatencyOf(resp); got != tt.want || ok != (tt.want > 0) {
+				t.Errorf("reported latency %v (%v), want %v: %s\n%s", got, ok, tt.want, tt.explanation, resp.Body)
+			}
 		})
 	}
 }
