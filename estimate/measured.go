@@ -16,8 +16,9 @@ import (
 // recorded. Pass is nil when the answer was not graded; LatencyMS and token counts are 0 when
 // unknown; Failed marks a call that failed with a provider error.
 //
-// ByValidator says Pass is the route's validators' verdict (decision records, shadow traffic)
-// rather than a grade (an eval's reference check or a labelled dataset). Validators miss bad
+// ByValidator says Pass is the validators' verdict (decision records, shadow traffic, eval
+// items graded by the category's validators alone) rather than a grade (an eval's reference
+// or checks, or a labelled dataset). Validators miss bad
 // answers and flag good ones, so verdicts measure q(1−f) + (1−q)(1−d), not the pass rate q;
 // Measure corrects them with the category's validator strength (detect d, false alarm f).
 type Observation struct {

@@ -76,12 +76,11 @@ type Runner struct {
 	// TimeScales maps a provider name to the time scale its answers run at (simulated and
 	// replay providers): latencies measured on it are divided by the scale before they are
 	// recorded, so that rows hold simulated time. Providers not in it run at real time.
+	// Simulated and replay answers report their latency (x_clearbar_latency_ms), which rows
+	// record instead: a replay's is the one its table records for the answer, and a replay
+	// answer that reports none (its row has no latency) records none, since the time the call
+	// takes is this process's, not the model's.
 	TimeScales map[string]float64
-	// Instant names the candidates (by spec model name) whose answers come at once, whatever
-	// the model would take (a replay provider that does not wait, or whose table records no
-	// latency for the model): the time a call takes is this process's, not the model's, so
-	// rows of their calls record no latency.
-	Instant map[string]bool
 	// Progress, when set, gets a progress bar (see Progress); nil draws none.
 	Progress io.Writer
 	// Now is the clock latencies are measured with; nil means time.Now.
@@ -341,14 +340,16 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 			return nil, 0, nil
 		}
 		rec.LatencyMS = r.latencyMS(elapsed, m.Provider.Name)
-		if r.Instant[m.Name] {
-			rec.LatencyMS = 0
-		}
-		if m.Resolved.Provider != nil && m.Resolved.Provider.Type == "simulated" && err == nil {
-			if d, ok := simulated.LatencyOf(resp); ok {
-				// The simulator's own draw: wall-clock time at a time scale would add this
-				// process's overhead, divided by the scale.
+		if typ := providerType(m); typ == "simulated" || typ == "replay" {
+			// Both report an answer's own latency: the simulator's draw, or the one the
+			// replay's table records. Wall-clock time at a time scale would add this
+			// process's overhead, divided by the scale, and a replay that does not wait
+			// answers at once; a replay answer whose row records no latency, or a replayed
+			// failure, takes only this process's time: it records none.
+			if d, ok := simulated.LatencyOf(resp); ok && err == nil {
 				rec.LatencyMS = math.Round(float64(d)/float64(time.Microsecond)) / 1000
+			} else if typ == "replay" {
+				rec.LatencyMS = 0
 			}
 		}
 		if err == nil {
@@ -368,6 +369,14 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 			return nil, 0, nil
 		}
 	}
+}
+
+// providerType returns the type of m's provider ("" when it is not resolved).
+func providerType(m *spec.Model) string {
+	if m.Resolved.Provider == nil {
+		return ""
+	}
+	return m.Resolved.Provider.Type
 }
 
 // latencyMS converts a measured latency to the milliseconds a row records.
@@ -420,43 +429,91 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 	return rec, cost, nil
 }
 
-// grade runs the item's graders on an answer and sets the record's checks, score, pass and
-// grading fingerprint. A check that could not decide (Verdict.Undecided) leaves score and
-// pass unset: the answer is not graded, and the next run grades it again. It returns what
+// grade runs the item's graders on an answer and sets the record's checks, score, pass, how
+// it was graded and grading fingerprint. An item with a reference or checks is graded by them
+// alone: the category's validators, when they are among its graders, run too and their
+// verdict is recorded among the checks, but it does not count, since the validators miss bad
+// answers and flag good ones at their own rates (the spec's assume.validator), and the pass
+// rate is the model's. An item graded by the validators alone passes when they accept the
+// answer (GradeValidators). A check that could not decide (Verdict.Undecided) leaves score
+// and pass unset: the answer is not graded, and the next run grades it again. It returns what
 // grading cost, and false when ctx ended first (the record is then not graded).
 func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (clearbar.Money, bool) {
 	rec.Checks = nil
 	in := &Input{Item: it, Model: m.Name, Response: resp}
+	aside := validatorsAside(it.Graders)
 	pass, score := true, 1.0
 	undecided := false
 	var cost clearbar.Money
 	for _, g := range it.Graders {
-		if !pass && isCostly(g) {
+		_, isValidators := g.(*Validators)
+		counts := !(aside && isValidators)
+		// Costly graders that count are not run on an answer that already failed. The
+		// validators' verdict aside is taken on every answer: on the bad ones it is what
+		// says whether they catch them.
+		if counts && !pass && isCostly(g) {
 			rec.Checks = append(rec.Checks, Verdict{Check: g.Name(), Reason: "not run: an earlier check already failed"})
 			continue
 		}
 		v := g.Grade(ctx, in)
 		v.Score = min(max(v.Score, 0), 1)
 		rec.Checks = append(rec.Checks, v)
+		cost += v.Cost
+		if !counts {
+			continue
+		}
 		pass = pass && v.Pass
 		score = min(score, v.Score)
-		cost += v.Cost
 		undecided = undecided || v.Undecided
 	}
 	if ctx.Err() != nil {
 		return 0, false
 	}
 	rec.Score, rec.Pass, rec.Grading = &score, &pass, it.Grading
+	rec.GradedBy = GradeChecks
+	if gradedByValidatorsAlone(it.Graders) {
+		rec.GradedBy = GradeValidators
+	}
 	if undecided {
-		rec.Score, rec.Pass = nil, nil
+		rec.Score, rec.Pass, rec.GradedBy = nil, nil, ""
 	}
 	return cost, true
 }
 
+// validatorsAside reports whether an item's graders are the category's validators beside a
+// reference or checks, which then grade the answers alone.
+func validatorsAside(graders []Grader) bool {
+	validators, others := false, false
+	for _, g := range graders {
+		if _, ok := g.(*Validators); ok {
+			validators = true
+		} else {
+			others = true
+		}
+	}
+	return validators && others
+}
+
+// gradedByValidatorsAlone reports whether an item's answers are graded by the category's
+// validators alone.
+func gradedByValidatorsAlone(graders []Grader) bool {
+	for _, g := range graders {
+		if _, ok := g.(*Validators); !ok {
+			return false
+		}
+	}
+	return len(graders) > 0
+}
+
 // gradedAsItIs reports whether a row's answer was graded by the item's checks and reference
 // as the set now writes them: its grading fingerprint is the item's, or, for a row written
-// before rows recorded one, its verdicts name the item's graders, in order.
+// before rows recorded one, its verdicts name the item's graders, in order. A row of an item
+// whose validators stand beside a reference or checks, written before rows said how they were
+// graded (GradedBy), passed only when the validators accepted it too, and is graded again.
 func gradedAsItIs(rec *Record, it *Item) bool {
+	if rec.GradedBy == "" && validatorsAside(it.Graders) {
+		return false
+	}
 	if rec.Grading != "" {
 		return rec.Grading == it.Grading
 	}

@@ -928,3 +928,62 @@ func TestValidatorVerdictsCorrectedForStrength(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsThatCountedTheValidatorsAreRegraded: a row written before rows said how they were
+// graded, of an item graded by its reference with the category's validators beside it, passed
+// only when the validators accepted it too: a resumed run grades its recorded answer again,
+// without a call, by the reference alone, and keeps the validators' verdict beside the grade.
+// A row of an item the validators grade alone keeps its grade.
+func TestRowsThatCountedTheValidatorsAreRegraded(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	setPath := filepath.Join(t.TempDir(), "set.jsonl")
+	items := `{"id": "ref", "prompt": "Extract the id from ticket 1.", "reference": "{\"id\": \"T-1\"}"}
+{"id": "alone", "prompt": "Extract the id from ticket 2."}
+`
+	if err := os.WriteFile(setPath, []byte(items), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadSet(setPath, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := f.realModel("small")
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	out := openOutput(t, path)
+	for _, it := range set.Items {
+		// The right answer, but not JSON: the schema fails it, and the old pass needed both.
+		rec := Record{Row: outcomes.Row{Item: it.ID, Category: f.cat.Name, Prompt: it.Prompt, Model: small.Model,
+			Source: outcomes.SourceEval, Response: "id: T-1", Score: ptr(0.0), Pass: ptr(false)},
+			Extras: Extras{Grading: it.Grading}}
+		for _, g := range it.Graders {
+			v := g.Grade(context.Background(), &Input{Item: it, Model: "small", Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: rec.Response}}}})
+			rec.Checks = append(rec.Checks, v)
+		}
+		if err := out.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Close()
+
+	fake := &fakeProvider{name: "sim-a"}
+	r := &Runner{Category: f.cat, Models: []*spec.Model{small}, Providers: map[string]clearbar.Provider{"sim-a": fake}}
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ran != 0 || res.Regraded != 1 || fake.calls.Load() != 0 {
+		t.Errorf("%+v after %d calls; want the row graded with the validators beside its reference graded again, without a call", res, fake.calls.Load())
+	}
+	for _, rec := range readRecords(t, path) {
+		switch rec.Item {
+		case "ref":
+			if rec.Pass == nil || !*rec.Pass || rec.GradedBy != GradeChecks || len(rec.Checks) != 2 || rec.Checks[0].Pass {
+				t.Errorf("the row graded again: pass %v, graded by %q, checks %+v; want it to pass its reference, the validators' failing verdict kept beside", rec.Pass != nil && *rec.Pass, rec.GradedBy, rec.Checks)
+			}
+		case "alone":
+			if rec.Pass == nil || *rec.Pass || rec.GradedBy != "" {
+				t.Errorf("the row the validators grade alone: pass %v, graded by %q; want it as it was", rec.Pass != nil && *rec.Pass, rec.GradedBy)
+			}
+		}
+	}
+}

@@ -378,17 +378,46 @@ func (g *Validators) Name() string { return g.name }
 // validatorsPrefix starts the name of every Validators grader.
 const validatorsPrefix = "validators ("
 
-// GradedByValidators reports whether a row an eval run wrote (its JSON line) was graded by
-// the category's validators, among its checks: its pass then says what the validators said,
-// so it cannot measure them.
+// What Record.GradedBy says an eval row's pass is.
+const (
+	// GradeChecks: the grade of the item's reference or checks.
+	GradeChecks = "checks"
+	// GradeValidators: the verdict of the category's validators, which grade the item alone.
+	GradeValidators = "validators"
+)
+
+// GradedByValidators reports whether the pass of a row an eval run wrote (its JSON line) says
+// what the category's validators said, so that it cannot measure them: the validators graded
+// it alone, or, in a row written before rows said how they were graded (Extras.GradedBy),
+// among its checks.
 func GradedByValidators(line []byte) bool {
-	var ex struct {
-		Checks []Verdict `json:"checks"`
-	}
+	var ex Extras
 	if json.Unmarshal(line, &ex) != nil {
 		return false
 	}
+	if ex.GradedBy != "" {
+		return ex.GradedBy == GradeValidators
+	}
 	return slices.ContainsFunc(ex.Checks, func(v Verdict) bool { return strings.HasPrefix(v.Check, validatorsPrefix) })
+}
+
+// VerdictOnly reports whether the pass of a row an eval run wrote (its JSON line) is the
+// category's validators' verdict alone, not a grade: a share of answers that validators which
+// miss bad answers and flag good ones accept, which estimate --measured corrects for their
+// assumed strength as it corrects decision records' verdicts (see Summary.ByValidators).
+func VerdictOnly(line []byte) bool {
+	var ex Extras
+	return json.Unmarshal(line, &ex) == nil && ex.byValidatorsAlone()
+}
+
+// byValidatorsAlone reports whether the row's pass is the category's validators' verdict
+// alone: its GradedBy says so, or, in a row written before rows recorded it, its checks are the
+// validators' alone.
+func (ex *Extras) byValidatorsAlone() bool {
+	if ex.GradedBy != "" {
+		return ex.GradedBy == GradeValidators
+	}
+	return len(ex.Checks) == 1 && strings.HasPrefix(ex.Checks[0].Check, validatorsPrefix)
 }
 
 // Settings returns the validators' canonical form: each one's kind and settings, in order, as

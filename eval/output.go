@@ -21,12 +21,13 @@ import (
 // file is an outcomes table, plus what only eval knows. Readers of outcomes tables ignore the
 // extra fields.
 //
-// The row's Model is the provider's model id (as in every outcomes table), Item the item's id,
-// Category the category, Prompt the last user message, Source "eval". Response is the answer's
-// text, or, for an answer that is only tool calls, the calls as a JSON array of {name,
-// arguments}. For an answered call, Score is the lowest score of the checks and Pass whether
-// every check passed; for a failed call (after retries), Error is its failure class and
-// neither is set.
+// The row's Model is the provider's model id (as in imported benchmarks; see outcomes.Row),
+// Item the item's id, Category the category, Prompt the last user message, Source "eval".
+// Response is the answer's text, or, for an answer that is only tool calls, the calls as a
+// JSON array of {name, arguments}. For an answered call, Score is the lowest score of the
+// checks that grade it and Pass whether every one of them passed (see GradedBy: the category's
+// validators beside a reference or checks are recorded, not counted); for a failed call
+// (after retries), Error is its failure class and neither is set.
 type Record struct {
 	outcomes.Row
 	Extras
@@ -44,6 +45,13 @@ type Extras struct {
 	// and the category's validators when they graded it (Item.Grading). A resumed run grades
 	// again the rows of items whose fingerprint changed.
 	Grading string `json:"grading,omitempty"`
+	// GradedBy says what Pass is: GradeChecks, the grade of the item's reference or
+	// checks (the category's validators' verdict, when they ran beside them, is among Checks
+	// and not in Pass), or GradeValidators, the verdict of the category's validators,
+	// which grade the item alone: a share of answers their assumed strength corrects (see
+	// Summary.ByValidators). Empty when the answer was not graded, and in rows written before
+	// rows recorded it, whose Pass, beside a reference or checks, also needed the validators.
+	GradedBy string `json:"graded_by,omitempty"`
 	// Simulated says the answer came from the simulated provider, whose stand-in text was
 	// fitted to the item's checks as they were (see simulatedAnswer): such a pair runs again,
 	// rather than be graded again, when its checks change. Rows written before rows recorded

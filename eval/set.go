@@ -29,7 +29,7 @@ type Set struct {
 	Items []*Item
 	// Warnings are problems that do not stop a run but spoil what it measures, each as
 	// "name:line: item "id": what is wrong": a reference the category's validators fail, so
-	// that no answer can pass both.
+	// that they flag every answer that matches it.
 	Warnings []string
 }
 
@@ -50,8 +50,9 @@ type Item struct {
 	Prompt string
 	// Reference is the expected answer, "" when the item gives none.
 	Reference string
-	// Graders grade every answer, in order; an answer passes when every one passes. Loading
-	// gives each item at least one.
+	// Graders grade every answer, in order; an answer passes when every one passes, except
+	// the category's validators beside other graders, whose verdict is recorded and does not
+	// count (see Extras.GradedBy). Loading gives each item at least one.
 	Graders []Grader
 	// Grading fingerprints what grades the item's answers: its reference and checks as the
 	// set writes them, and the category's validators as the spec sets them when they are among
@@ -99,9 +100,11 @@ func LoadSet(path string, env Env) (*Set, error) {
 //
 // id and one of messages and prompt are required; the rest is optional. tools and
 // response_format are passed through to the models as written. Without checks, an answer is
-// graded by the category's validators and, when the item has a reference, by a normalized
-// match with it; with checks, by those checks only ({"validators": true} adds the category's
-// validators). The check kinds are described on their graders: Exact, Normalized, Contains,
+// graded by a normalized match with the item's reference, when it has one, else by the
+// category's validators; with checks, by those checks only. The category's validators (run
+// without checks, or by {"validators": true}) grade an answer only when nothing else does;
+// beside a reference or checks their verdict is recorded, not counted: the pass rate is the
+// model's, and the validators' strength is assumed apart (assume.validator). The check kinds are described on their graders: Exact, Normalized, Contains,
 // Regex, Numeric, Judge and Validators.
 //
 // Unknown fields, duplicate ids and items that nothing could grade are errors. ReadSet
@@ -157,10 +160,12 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 	return set, nil
 }
 
-// referenceConflict says why no answer can pass an item graded both by the category's
-// validators and by a match with its reference, when the validators fail the reference itself
-// (a reference without a field the schema requires, say); "" when they pass it, or when the
-// item is not graded that way. Validators that call a model are not run for this.
+// referenceConflict says why the category's validators, run beside a match with an item's
+// reference, flag every right answer, when they fail the reference itself (a reference
+// without a field the schema requires, say): the answers are graded by the reference, but the
+// validators' verdicts recorded beside, and the gateway's on such answers, are false alarms.
+// "" when they pass it, or when the item is not graded that way. Validators that call a model
+// are not run for this.
 func referenceConflict(it *Item) string {
 	if it.Reference == "" {
 		return ""
@@ -185,7 +190,7 @@ func referenceConflict(it *Item) string {
 	if v.Pass {
 		return ""
 	}
-	return fmt.Sprintf("the category's validators fail the reference itself (%s), so no answer can pass both: make the reference an answer they pass, or grade the item with checks", v.Reason)
+	return fmt.Sprintf("the category's validators fail the reference itself (%s), so they flag every answer that matches it (the gateway would too): make the reference an answer they pass, or grade the item with checks", v.Reason)
 }
 
 // itemJSON is an item as written in the set file.

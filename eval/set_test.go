@@ -71,8 +71,9 @@ func TestReadSetReportsEveryProblem(t *testing.T) {
 	}
 }
 
-// TestReadSetWarnsOfReferencesTheValidatorsFail: an item graded by the category's JSON Schema
-// (which requires "id") and by its reference can never pass when the reference lacks "id".
+// TestReadSetWarnsOfReferencesTheValidatorsFail: an item graded by its reference, with the
+// category's JSON Schema (which requires "id") beside it, has its right answers flagged by the
+// validators when the reference lacks "id".
 func TestReadSetWarnsOfReferencesTheValidatorsFail(t *testing.T) {
 	f := loadFixture(t, "testdata/recover.yaml", "extract")
 	text := `{"id": "bad", "prompt": "x", "reference": "{\"name\": \"a\"}"}
@@ -85,7 +86,7 @@ func TestReadSetWarnsOfReferencesTheValidatorsFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(set.Warnings) != 1 || !strings.HasPrefix(set.Warnings[0], `set.jsonl:1: item "bad": the category's validators fail the reference itself (`) ||
-		!strings.Contains(set.Warnings[0], "so no answer can pass both") {
+		!strings.Contains(set.Warnings[0], "so they flag every answer that matches it") {
 		t.Errorf("warnings %q: want one, for the item whose reference the schema fails and that is graded by both", set.Warnings)
 	}
 }

@@ -22,29 +22,30 @@ import (
 // that fails a reference check is replaced by one that passes them all: the answer as it is
 // with the expected words, numbers or a match of the pattern after it, or the reference alone
 // (the item's reference when it passes every check). A bad answer that happens to pass them all
-// is replaced by "I do not know.". The measured pass rate is then the assumed one. A good
-// answer the simulator made the category's validators fail is left as it is when the item is
-// graded by them (the validators fail it, as drawn), and so are tool calls.
+// is replaced by "I do not know.". The measured pass rate is then the assumed one. Of the
+// answers that pass, those that keep the category's validators' verdict as the simulator drew
+// it (accepting an answer it did not flag, failing one it did) come first, so that the verdict
+// recorded beside the grade keeps measuring the validators' assumed strength where the checks
+// allow it (an exact reference the validators accept cannot be failed by them). Tool calls
+// are left as they are.
 func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 	sim := simulationOf(resp)
 	if len(resp.Choices) == 0 || len(resp.Choices[0].ToolCalls) > 0 || sim == nil {
 		return resp
 	}
 	var refs []Grader
-	validated := false
 	var validators *Validators // the category's, when they call no model
 	for _, g := range it.Graders {
 		switch g := g.(type) {
 		case Exact, Normalized, Contains, Regex, Numeric:
 			refs = append(refs, g)
 		case *Validators:
-			validated = true
 			if !g.Costly() {
 				validators = g
 			}
 		}
 	}
-	if len(refs) == 0 || sim.Good && sim.Flagged && validated {
+	if len(refs) == 0 {
 		return resp
 	}
 	text := resp.Text()
@@ -67,14 +68,16 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 		// A JSON answer takes the expected text as one of its values first, so that it
 		// stays JSON, and valid, as the simulator drew it.
 		candidates = append(jsonCandidates(text, expected), it.Reference, strings.TrimSpace(text+" "+parts), parts)
-		if validators != nil && !sim.Flagged {
+		if validators != nil {
 			valid := func(answer string) bool {
 				in := &Input{Item: it, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: answer}}}}
 				return validators.Grade(context.Background(), in).Pass
 			}
-			if valid(text) {
-				// Those that keep the drawn answer valid come first.
-				slices.SortStableFunc(candidates, func(a, b string) int { return cmp.Compare(b2i(!valid(a)), b2i(!valid(b))) })
+			if drawn := !sim.Flagged; valid(text) == drawn {
+				// Those that keep the validators' verdict on the drawn answer come first.
+				slices.SortStableFunc(candidates, func(a, b string) int {
+					return cmp.Compare(b2i(valid(a) != drawn), b2i(valid(b) != drawn))
+				})
 			}
 		}
 	} else {

@@ -91,8 +91,8 @@ func TestSimulatedAnswerLeavesOtherAnswersAlone(t *testing.T) {
 	validated := &Item{ID: "b", Reference: "42", Graders: []Grader{&Validators{}, Normalized{Want: "42"}}}
 	flagged := &clearbar.Response{Body: []byte(`{"x_clearbar_simulation":{"category":"c","good":true,"flagged":true}}`),
 		Choices: []clearbar.Choice{{Text: "{broken"}}}
-	if got := simulatedAnswer(validated, flagged); got != flagged {
-		t.Errorf("a good answer drawn to fail the validators was changed to %q: the validators must fail it as drawn", got.Text())
+	if got := simulatedAnswer(validated, flagged); got.Text() != "42" {
+		t.Errorf("a good answer drawn to fail the validators became %q: the validators' verdict does not grade an item with a reference, so it must pass the reference", got.Text())
 	}
 }
 
@@ -211,4 +211,115 @@ categories:
 	if g := v.Grade(context.Background(), in); !g.Pass {
 		t.Errorf("the category's validators refuse the good answer %q: %s", got, g.Reason)
 	}
+}
+
+// TestValidatorsBesideReferenceDoNotGrade: items graded by a reference or checks, with the
+// category's validators beside them, against simulated providers with known pass rates (0.7
+// and 0.95) and validators that miss a fifth of the bad answers and flag a tenth of the good
+// ones. The pass is the reference's grade alone, so each model's pass rate is recovered
+// within its interval (the validators' false alarms would pull it down to 0.63 and 0.855);
+// the validators' verdicts are still recorded beside it, and where the checks let an answer
+// fail them (a contains check), they are as the simulator drew them: they recover the assumed
+// detection and false-alarm rates.
+func TestValidatorsBesideReferenceDoNotGrade(t *testing.T) {
+	data, err := os.ReadFile("testdata/recover.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	weak := strings.Replace(string(data), "validator: {detect: 1, false_alarm: 0}", "validator: {detect: 0.8, false_alarm: 0.1}", 1)
+	specPath := filepath.Join(t.TempDir(), "weak.yaml")
+	if err := os.WriteFile(specPath, []byte(weak), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := loadFixture(t, specPath, "extract")
+	kinds := []string{
+		`"reference": "{\"id\": \"T-%d\"}"`, // the category's validators and a normalized match
+		`"checks": [{"contains": "refund %d"}, {"validators": true}]`,
+	}
+	var b strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&b, `{"id": "q%d", "prompt": "Extract the id from ticket %d.", %s}`+"\n", i, i, fmt.Sprintf(kinds[i%len(kinds)], i))
+	}
+	setPath := filepath.Join(t.TempDir(), "set.jsonl")
+	if err := os.WriteFile(setPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadSet(setPath, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range set.Items {
+		it.Graders = append(it.Graders, drawGrader{})
+	}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	models := f.models("small", "strong")
+	r := &Runner{Category: f.cat, Models: models, Providers: f.providers, Concurrency: 8,
+		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth := map[string]float64{"small": 0.7, "strong": 0.95}
+	for _, s := range Summarize(f.cat, models, res.Rows) {
+		if p := truth[s.Model]; s.Graded != 2000 || p < s.PassRateCI[0] || p > s.PassRateCI[1] {
+			t.Errorf("%s: %d graded, measured %.4f (%.4f–%.4f); want all 2000 graded and the assumed pass rate %v covered", s.Model, s.Graded, s.PassRate, s.PassRateCI[0], s.PassRateCI[1], p)
+		}
+	}
+	var bad, caught, good, flagged int
+	for _, rec := range readRecords(t, path) {
+		var validators, reference, draw *Verdict
+		for i := range rec.Checks {
+			switch v := &rec.Checks[i]; {
+			case strings.HasPrefix(v.Check, validatorsPrefix):
+				validators = v
+			case v.Check == "simulation draw":
+				draw = v
+			default:
+				reference = v
+			}
+		}
+		if rec.GradedBy != GradeChecks || len(rec.Checks) != 3 || validators == nil || reference == nil || draw == nil {
+			t.Fatalf("item %s on %s: graded by %q with checks %+v; want the reference's grade, with the validators' verdict recorded", rec.Item, rec.Model, rec.GradedBy, rec.Checks)
+		}
+		if *rec.Pass != draw.Pass || reference.Pass != draw.Pass {
+			t.Fatalf("item %s on %s answered %q: pass %v, checks %+v; want the reference's grade, the simulator's draw", rec.Item, rec.Model, rec.Response, *rec.Pass, rec.Checks)
+		}
+		if !strings.HasPrefix(reference.Check, "contains") {
+			continue
+		}
+		if validators.Pass != (draw.Reason != "flagged") {
+			t.Fatalf("item %s on %s answered %q: the validators' verdict %v is not the simulator's draw (%q)", rec.Item, rec.Model, rec.Response, validators.Pass, draw.Reason)
+		}
+		if draw.Pass {
+			good++
+			flagged += b2i(!validators.Pass)
+		} else {
+			bad++
+			caught += b2i(!validators.Pass)
+		}
+	}
+	if lo, hi := Wilson(caught, bad); 0.8 < lo || 0.8 > hi {
+		t.Errorf("the recorded verdicts caught %d of %d bad answers (%.3f–%.3f); want the assumed detection 0.8 covered", caught, bad, lo, hi)
+	}
+	if lo, hi := Wilson(flagged, good); 0.1 < lo || 0.1 > hi {
+		t.Errorf("the recorded verdicts flagged %d of %d good answers (%.3f–%.3f); want the assumed false alarm 0.1 covered", flagged, good, lo, hi)
+	}
+}
+
+// drawGrader grades an answer by the simulator's ground truth, as truthGrader does, and says
+// in its reason whether the simulator drew the answer to fail validation ("flagged").
+type drawGrader struct{}
+
+func (drawGrader) Name() string { return "simulation draw" }
+
+func (drawGrader) Grade(_ context.Context, in *Input) Verdict {
+	sim := simulationOf(in.Response)
+	if sim == nil {
+		return Verdict{Check: "simulation draw", Reason: "the answer reports no simulation draw"}
+	}
+	reason := ""
+	if sim.Flagged {
+		reason = "flagged"
+	}
+	return passFail("simulation draw", sim.Good, reason)
 }

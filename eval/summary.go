@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -113,7 +112,7 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 				s.Ungraded++
 				continue
 			}
-			if byValidatorsAlone(r.Checks) {
+			if r.byValidatorsAlone() {
 				s.ByValidators++
 				if *r.Pass {
 					verdictPasses++
@@ -138,11 +137,6 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 		out = append(out, s)
 	}
 	return out
-}
-
-// byValidatorsAlone reports whether an answer's checks are the category's validators alone.
-func byValidatorsAlone(checks []Verdict) bool {
-	return len(checks) == 1 && strings.HasPrefix(checks[0].Check, validatorsPrefix)
 }
 
 // passRate sets the pass rate, its interval and how many answers it counts (see Summary): from

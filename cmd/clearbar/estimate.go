@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar/estimate"
+	"github.com/clearbar/clearbar/eval"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -178,7 +179,10 @@ func validFormat(f string) bool {
 	return false
 }
 
-// readObservations reads an outcomes table as measurements for the estimator.
+// readObservations reads an outcomes table as measurements for the estimator. A row's pass is
+// the validators' verdict, which the estimator corrects for their assumed strength, in rows of
+// traffic (decision records, shadow traffic) and in eval rows graded by the category's
+// validators alone; in other rows it is a grade.
 func readObservations(path string) ([]estimate.Observation, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -192,7 +196,8 @@ func readObservations(path string) ([]estimate.Observation, error) {
 		o := estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
 			Cost: row.Cost, Failed: row.Error != "",
-			ByValidator: row.Source == outcomes.SourceTrace || row.Source == outcomes.SourceShadow}
+			ByValidator: row.Source == outcomes.SourceTrace || row.Source == outcomes.SourceShadow ||
+				row.Source == outcomes.SourceEval && eval.VerdictOnly(rd.Raw())}
 		if p, graded := row.Passed(); graded {
 			o.Pass = &p
 		}

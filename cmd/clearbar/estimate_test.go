@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,5 +117,85 @@ func TestEstimateBreakEven(t *testing.T) {
 	code, out, _ = run(t, "estimate", quickstart, "--samples", "6000", "--sensitivity", "20%")
 	if code != 0 || strings.Contains(out, "Break-even") {
 		t.Errorf("estimate --sensitivity 20%% without --break-even: exit %d, searched break-evens all the same", code)
+	}
+}
+
+// TestEstimateMeasuredCorrectsEvalVerdicts: an eval row graded by the category's validators
+// alone passes when they accept the answer, and validators that miss a fifth of the bad
+// answers and flag a tenth of the good ones accept 0.9·0.9 + 0.1·0.2 = 83% of the answers of
+// a model whose pass rate is 90%. estimate --measured corrects such rows for the validators'
+// strength, as it corrects decision records' verdicts, and so agrees with the assumed 90%;
+// taken for grades, they would contradict it. Rows graded by a reference are grades.
+func TestEstimateMeasuredCorrectsEvalVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specPath, []byte(`version: 1
+name: verdicts
+review: {last: 2026-11-01, cadence: monthly, owner: evals}
+volume: {per_month: 1000}
+providers:
+  sim: {type: simulated}
+models:
+  small: {provider: sim, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
+  strong: {provider: sim, model: gpt-4.1, latency: {p50: 800ms, p95: 2s}}
+categories:
+  - name: extract
+    share: 1
+    tokens: {in: 100, out: 20}
+    quality_bar: 0.8
+    route:
+      model: small
+      validate: [{max_length: 2000}]
+    assume:
+      pass_rate: {small: 0.9, strong: 0.5}
+      validator: {detect: 0.8, false_alarm: 0.1}
+    why: Measured by the estimate tests.
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	const n = 1000
+	for i := range n {
+		// small: graded by the validators alone, 830 of 1000 accepted. strong: graded by a
+		// reference (the validators' verdict recorded beside it), 500 of 1000 passed.
+		fmt.Fprintf(&b, `{"item": "q%d", "category": "extract", "prompt": "p%d", "model": "gpt-4.1-mini", "pass": %v, "source": "eval", "graded_by": "validators", "checks": [{"check": "validators (at most 2000 characters)", "pass": %[3]v}]}`+"\n", i, i, i < 830)
+		fmt.Fprintf(&b, `{"item": "q%d", "category": "extract", "prompt": "p%d", "model": "gpt-4.1", "pass": %v, "source": "eval", "graded_by": "checks", "checks": [{"check": "validators (at most 2000 characters)", "pass": false}, {"check": "normalized \"a\"", "pass": %[3]v}]}`+"\n", i, i, i%2 == 0)
+	}
+	measured := filepath.Join(dir, "eval.jsonl")
+	if err := os.WriteFile(measured, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "estimate", specPath, "--measured", measured, "--format", "json", "--samples", "20000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Measured struct {
+			Findings []struct {
+				Model, What, Note   string
+				Measured, Low, High float64
+				Contradicts         bool
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	want := map[string]float64{"small": 0.9, "strong": 0.5}
+	seen := 0
+	for _, f := range rep.Measured.Findings {
+		if f.What != "pass rate" {
+			continue
+		}
+		seen++
+		if w := want[f.Model]; f.Contradicts || math.Abs(f.Measured-w) > 1e-9 {
+			t.Errorf("%s: measured pass rate %.4f (%.4f–%.4f), contradicts %v, note %q; want %v", f.Model, f.Measured, f.Low, f.High, f.Contradicts, f.Note, w)
+		}
+		if verdicts := strings.Contains(f.Note, "validator verdicts"); verdicts != (f.Model == "small") {
+			t.Errorf("%s: note %q; want the verdicts corrected for small's rows, graded by the validators alone, and only for them", f.Model, f.Note)
+		}
+	}
+	if seen != 2 {
+		t.Errorf("%d pass-rate findings, want 2: %+v", seen, rep.Measured.Findings)
 	}
 }

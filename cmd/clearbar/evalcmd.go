@@ -12,7 +12,6 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/eval"
-	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
@@ -91,10 +90,6 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		}
 	}
 
-	instant, err := instantModels(s, candidates)
-	if err != nil {
-		return err
-	}
 	providers, err := registry().NewAll(s, provider.Config{HTTP: provider.DefaultHTTPClient()})
 	if err != nil {
 		return err
@@ -133,7 +128,7 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 
 	runner := &eval.Runner{
 		Category: cat, Models: candidates, Providers: providers,
-		Concurrency: *concurrency, Limiter: limiter, Retry: policy, TimeScales: scales, Instant: instant,
+		Concurrency: *concurrency, Limiter: limiter, Retry: policy, TimeScales: scales,
 	}
 	if *progress == "always" || (*progress == "auto" && isTerminal(m.Stderr)) {
 		runner.Progress = m.Stderr
@@ -149,17 +144,13 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 	if res.NotInSet > 0 {
 		notes = append(notes, fmt.Sprintf("%d row(s) of %s are of items not in %s (deleted from it, or given a new id): they are not counted", res.NotInSet, out.Path(), *setPath))
 	}
-	latencyCaveat := scaleCaveat(candidates, scales)
-	if latencyCaveat != "" {
-		notes = append(notes, "latencies are "+latencyCaveat)
-	}
 	switch {
 	case *update && runErr != nil:
 		notes = append(notes, "the spec was not updated: the run did not finish")
 	case *update:
 		var path string
 		var more []string
-		changes, more, path, err = m.updateSpecFromEval(specPath, s, cat, sums, eval.UpdateOptions{Today: m.Now(), NoLatency: latencyCaveat})
+		changes, more, path, err = m.updateSpecFromEval(specPath, s, cat, sums, eval.UpdateOptions{Today: m.Now()})
 		if err != nil {
 			return err
 		}
@@ -335,65 +326,6 @@ func applyTimeScale(s *spec.Spec, scale float64) map[string]float64 {
 		}
 	}
 	return out
-}
-
-// instantModels returns, by name, the candidates a replay provider answers at once, so that
-// what a call to one takes measures nothing: without simulate settings (or --time-scale) a
-// replay does not wait, and with them it waits the latency its table records for the answer,
-// which for a model it records none for is nothing (see provider/replay).
-func instantModels(s *spec.Spec, candidates []*spec.Model) (map[string]bool, error) {
-	out := map[string]bool{}
-	timed := map[string]map[string]bool{} // replay provider → model ids its table times
-	for _, c := range candidates {
-		p := c.Resolved.Provider
-		if p == nil || p.Type != "replay" {
-			continue
-		}
-		if p.Simulate == nil {
-			out[c.Name] = true
-			continue
-		}
-		if timed[p.Name] == nil {
-			path := p.Outcomes
-			if !filepath.IsAbs(path) && s.File != "" {
-				path = filepath.Join(filepath.Dir(s.File), path)
-			}
-			ids := map[string]bool{}
-			err := outcomes.ReadFile(path, func(r outcomes.Row) error {
-				if r.LatencyMS > 0 {
-					ids[r.Model] = true
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, fmt.Errorf("provider %s: %w", p.Name, err)
-			}
-			timed[p.Name] = ids
-		}
-		if !timed[p.Name][c.Model] {
-			out[c.Name] = true
-		}
-	}
-	return out, nil
-}
-
-// minLatencyScale is the smallest time scale at which replayed latencies are worth
-// recording: below it, the microseconds a call spends in timers and goroutine scheduling,
-// multiplied by 1/scale, are a large part of what is measured. Simulated providers report
-// the latency they drew, which eval records at any scale.
-const minLatencyScale = 0.01
-
-// scaleCaveat says why the candidates' latencies are not measurements ("" when they are).
-func scaleCaveat(candidates []*spec.Model, scales map[string]float64) string {
-	for _, c := range candidates {
-		if c.Resolved.Provider != nil && c.Resolved.Provider.Type == "simulated" {
-			continue
-		}
-		if sc, ok := scales[c.Provider.Name]; ok && sc < minLatencyScale {
-			return fmt.Sprintf("simulated at time scale %g, where scheduling overhead is magnified %g times: to measure them, use --time-scale %g or more", sc, 1/sc, minLatencyScale)
-		}
-	}
-	return ""
 }
 
 // defaultEvalOut names the outcomes file of a set: beside it, with .outcomes.jsonl (or

@@ -455,6 +455,78 @@ categories:
 	noLatency(out)
 }
 
+// TestEvalReplayRecordsTheTablesLatency: a replay provider reports the latency its table
+// records for an answer, so eval records that latency, whether the replay answers at once or
+// waits it at a time scale, and --update writes it into the spec; an answer whose row records
+// no latency records none (the time the call took is this process's).
+func TestEvalReplayRecordsTheTablesLatency(t *testing.T) {
+	dir := t.TempDir()
+	var table, set strings.Builder
+	recorded := map[string]float64{}
+	for i := range 30 {
+		prompt := fmt.Sprintf("What is %d + 1?", i)
+		latency := ""
+		if i%10 != 9 { // every tenth row records no latency
+			recorded[fmt.Sprintf("q%d", i)] = float64(700 + 10*i)
+			latency = fmt.Sprintf(`, "latency_ms": %d`, 700+10*i)
+		}
+		fmt.Fprintf(&table, "{\"item\": \"r%d\", \"prompt\": %q, \"model\": \"gpt-4.1-mini\", \"response\": \"%d\"%s}\n", i, prompt, i+1, latency)
+		fmt.Fprintf(&set, "{\"id\": \"q%d\", \"prompt\": %q, \"reference\": \"%d\"}\n", i, prompt, i+1)
+	}
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	write("recorded.jsonl", table.String())
+	setPath := write("set.jsonl", set.String())
+	const src = `version: 1
+name: replayed
+review: {last: 2026-11-01, cadence: monthly, owner: evals}
+volume: {per_month: 1000}
+providers:
+  rec: {type: replay, outcomes: recorded.jsonl}
+models:
+  small: {provider: rec, model: gpt-4.1-mini, latency: {p50: 5s, p95: 9s}}
+categories:
+  - name: sums
+    share: 1
+    tokens: {in: 20, out: 2}
+    quality_bar: 0.9
+    route: {model: small}
+    assume: {pass_rate: {small: 0.5}}
+    why: Measured by the eval tests.
+`
+	for _, args := range [][]string{nil, {"--time-scale", "0.001"}} {
+		specPath := write("spec.yaml", src)
+		out := filepath.Join(t.TempDir(), "out.jsonl")
+		code, stdout, errOut := runEvalCmd(t, append([]string{specPath, "--category", "sums", "--set", setPath, "--out", out, "--progress", "never", "--update"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		rows := 0
+		err := outcomes.ReadFile(out, func(r outcomes.Row) error {
+			rows++
+			if r.LatencyMS != recorded[r.Item] {
+				t.Errorf("%v: item %s records latency %vms, want the table's %vms", args, r.Item, r.LatencyMS, recorded[r.Item])
+			}
+			return nil
+		})
+		if err != nil || rows != 30 {
+			t.Fatalf("%v: %d rows, %v", args, rows, err)
+		}
+		s, err := spec.Load(specPath, spec.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := s.Category("sums").Assume.Latency["small"]; !ok {
+			t.Errorf("%v: the table's latencies were not written into the spec:\n%s", args, stdout)
+		}
+	}
+}
+
 // TestEvalCountsOnlyTheSetsItems: rows an earlier run wrote for items the set no longer has
 // are not counted in the report, which says how many were left out.
 func TestEvalCountsOnlyTheSetsItems(t *testing.T) {
