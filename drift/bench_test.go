@@ -53,3 +53,36 @@ func BenchmarkObserveParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkObserveSettled is BenchmarkObserve with decisions as the gateway hands them: each
+// says what has settled (Decision.Settled), here with 64 requests in flight, so that each
+// decision waits in the heap for the ones that started before it.
+func BenchmarkObserveSettled(b *testing.B) {
+	w := newWorld(1)
+	m, err := New(Options{Spec: loadSimSpec(b, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]*clearbar.Decision, 4096)
+	for i := range ds {
+		ds[i] = w.decision()
+	}
+	// Decision i settles at the start of decision i − 63 (they start 100ms apart), shifted
+	// by the loop's round so that the watermark keeps moving.
+	observe := func(i int) {
+		d := *ds[i&(len(ds)-1)]
+		round := time.Duration(i/len(ds)) * time.Duration(len(ds)) * 100 * time.Millisecond
+		d.Time = d.Time.Add(round)
+		d.Settled = d.Time.Add(-63 * 100 * time.Millisecond)
+		m.Observe(&d)
+	}
+	for i := range ds {
+		observe(i)
+	}
+	b.ReportAllocs()
+	i := len(ds)
+	for b.Loop() {
+		observe(i)
+		i++
+	}
+}
