@@ -370,3 +370,38 @@ func TestBurstEndsRaiseFewAlarms(t *testing.T) {
 		t.Errorf("in the order requests finish, bursts raised only %d alerts: the test no longer shows what the order guards against", unordered)
 	}
 }
+
+// TestSkippedDecisionsStillSettle: a decision the detectors skip (cancelled by its client)
+// still says what has settled, so the decisions held behind it are tested: the slow request
+// that held 50 others back was cancelled at the end of a burst.
+func TestSkippedDecisionsStillSettle(t *testing.T) {
+	w := newWorld(3)
+	m, err := New(Options{Spec: loadSimSpec(t, 100, 400, 0.001, ""), Now: func() time.Time { return w.t }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := w.decision()
+	for range 50 {
+		d := w.decision()
+		d.Settled = first.Time // the first request is still in flight
+		m.Observe(d)
+	}
+	seen := func() int {
+		n := 0
+		for _, st := range m.Detectors() {
+			if st.Category == "extract" && st.Model == "" && st.Detector == PassRate && st.Against == Reference {
+				n = st.Seen
+			}
+		}
+		return n
+	}
+	if n := seen(); n != 0 {
+		t.Fatalf("%d decisions tested while the first request runs, want 0", n)
+	}
+	first.Outcome = clearbar.Canceled
+	first.Settled = w.t.Add(time.Hour)
+	m.Observe(first)
+	if n := seen(); n != 50 {
+		t.Errorf("%d decisions tested after the first request was cancelled, want the 50 held", n)
+	}
+}

@@ -346,8 +346,9 @@ func (m *Monitor) Record(d *clearbar.Decision) bool {
 const maxHeld = 4096
 
 // Observe adds a decision to the detectors and the series. It does not modify d; it takes
-// O(log maxHeld) amortised time and allocates nothing in the steady state (an alert, or the
-// first decision of a category and model, allocates); it never waits on I/O.
+// O(log maxHeld) amortised time, plus the testing of the decisions it releases, and allocates
+// nothing in the steady state (an alert, the first decision of a category and model, or more
+// than eight decisions released at once allocate); it never waits on I/O.
 //
 // The series take d at once. The detectors take decisions in the order their requests
 // started: a decision the gateway marks Settled is held (and kept) until the requests that
@@ -357,7 +358,8 @@ const maxHeld = 4096
 // is tested at once, after those held.
 //
 // Requests the client cancelled or got wrong (client errors) go into the series but not the
-// detectors: they say nothing about the models.
+// detectors: they say nothing about the models. What they say has settled counts all the
+// same.
 func (m *Monitor) Observe(d *clearbar.Decision) {
 	minute := minuteOf(d.Time)
 	if d.Time.IsZero() {
@@ -365,37 +367,55 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 	}
 	c := m.cats[d.Category]
 	m.observeSeries(c, d, minute)
-	if c == nil || c.pass == nil || d.Outcome == clearbar.Canceled || d.Outcome == clearbar.ClientError {
+	detected := c != nil && c.pass != nil && d.Outcome != clearbar.Canceled && d.Outcome != clearbar.ClientError
+	if !detected && d.Settled.IsZero() {
 		return
 	}
+	// The held decisions ready to test are taken under m.order and tested after it, so that
+	// the lock covers the heap only and categories are tested in parallel (decisions released
+	// together may be tested a little out of order between goroutines, which no window
+	// notices).
+	var buf [8]*clearbar.Decision
+	ready := buf[:0]
 	m.order.Lock()
-	defer m.order.Unlock()
-	if d.Settled.IsZero() {
-		m.release(func(*clearbar.Decision) bool { return true })
-		m.detect(c, d)
-		return
+	switch {
+	case d.Settled.IsZero():
+		// Not from a gateway: the held go first, then d.
+		ready = m.take(ready, func(*clearbar.Decision) bool { return true })
+		ready = append(ready, d)
+	default:
+		// A decision the detectors skip still says what has settled.
+		if d.Settled.After(m.settled) {
+			m.settled = d.Settled
+		}
+		if detected {
+			heap.Push(&m.held, d)
+		}
+		ready = m.take(ready, func(h *clearbar.Decision) bool { return h.Time.Before(m.settled) || len(m.held) > maxHeld })
 	}
-	if d.Settled.After(m.settled) {
-		m.settled = d.Settled
+	m.order.Unlock()
+	for _, h := range ready {
+		m.detect(m.cats[h.Category], h)
 	}
-	heap.Push(&m.held, d)
-	m.release(func(h *clearbar.Decision) bool { return h.Time.Before(m.settled) || len(m.held) > maxHeld })
 }
 
-// release tests the held decisions, earliest started first, while ready says the earliest
-// may go. The caller holds m.order.
-func (m *Monitor) release(ready func(*clearbar.Decision) bool) {
-	for len(m.held) > 0 && ready(m.held[0]) {
-		d := heap.Pop(&m.held).(*clearbar.Decision)
-		m.detect(m.cats[d.Category], d)
+// take appends to ready the held decisions, earliest started first, while may says the
+// earliest may go, and returns it. The caller holds m.order.
+func (m *Monitor) take(ready []*clearbar.Decision, may func(*clearbar.Decision) bool) []*clearbar.Decision {
+	for len(m.held) > 0 && may(m.held[0]) {
+		ready = append(ready, heap.Pop(&m.held).(*clearbar.Decision))
 	}
+	return ready
 }
 
 // flush tests every held decision: at shutdown, nothing is in flight any more.
 func (m *Monitor) flush() {
 	m.order.Lock()
-	defer m.order.Unlock()
-	m.release(func(*clearbar.Decision) bool { return true })
+	ready := m.take(nil, func(*clearbar.Decision) bool { return true })
+	m.order.Unlock()
+	for _, h := range ready {
+		m.detect(m.cats[h.Category], h)
+	}
 }
 
 // heldHeap orders held decisions by when their requests started, then by id.
