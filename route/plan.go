@@ -311,6 +311,16 @@ type misfit struct {
 	open            int
 }
 
+// maxTokensParam names the max tokens parameter as the client sent it: max_completion_tokens
+// when an OpenAI client sent that, else max_tokens (an Anthropic client's, which the ingress
+// translates into max_completion_tokens).
+func maxTokensParam(req *clearbar.Request) string {
+	if req.Dialect != clearbar.DialectAnthropic && gjson.GetBytes(req.Body, "max_completion_tokens").Type == gjson.Number {
+		return "max_completion_tokens"
+	}
+	return "max_tokens"
+}
+
 // writesLess reports whether m's maximum output (the catalogue's, or the spec's max_output)
 // is below the request's max tokens: the vendors refuse such a request rather than cut it
 // short.
@@ -326,13 +336,14 @@ func writesLess(m *spec.Model, req *clearbar.Request) bool {
 // take it, if any, could not take the request either.
 func unfit(c *spec.Category, need int, req *clearbar.Request, why misfit) error {
 	lacked, param, tooSmall := why.lacked, why.param, why.tooSmall
-	if param == "" && lacked == nil && why.short > 0 && tooSmall == 0 {
-		name := "max_tokens"
-		if gjson.GetBytes(req.Body, "max_completion_tokens").Type == gjson.Number {
-			name = "max_completion_tokens"
+	if param == "" && lacked == nil && why.short > 0 {
+		name := maxTokensParam(req)
+		msg := fmt.Sprintf("%s is %d, more than any model on category %q's route writes (the most is %d tokens): lower it", name, req.MaxTokens, c.Name, why.writes)
+		if tooSmall > 0 {
+			msg = fmt.Sprintf("no model on category %q's route can take the request: some write fewer tokens than its %s of %d (the most is %d), the others are too small for its about %d tokens: lower %s",
+				c.Name, name, req.MaxTokens, why.writes, need, name)
 		}
-		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: name, Code: "invalid_value",
-			Message: fmt.Sprintf("%s is %d, more than any model on category %q's route writes (the most is %d tokens): lower it", name, req.MaxTokens, c.Name, why.writes)}
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: name, Code: "invalid_value", Message: msg}
 	}
 	switch param {
 	case "":

@@ -339,18 +339,35 @@ func TestPlanMaxOutput(t *testing.T) {
 	if p, err := r.Plan(context.Background(), a, in, nil, d); err != nil || p.Steps[0].Candidates[0].Name != "small" {
 		t.Errorf("max tokens 1000: plan %v err %v; want small first", d.Plan, err)
 	}
-	// Category d's route is strong alone.
-	for _, tc := range []struct{ body, param string }{
-		{`{"max_tokens": 2000}`, "max_tokens"},
-		{`{"max_completion_tokens": 2000}`, "max_completion_tokens"},
+	// Category d's route is strong alone. An Anthropic client's max_tokens reaches the router
+	// as max_completion_tokens (the ingress translates it), and is named as it was sent.
+	for _, tc := range []struct{ dialect, body, param string }{
+		{clearbar.DialectOpenAI, `{"max_tokens": 2000}`, "max_tokens"},
+		{clearbar.DialectOpenAI, `{"max_completion_tokens": 2000}`, "max_completion_tokens"},
+		{clearbar.DialectAnthropic, `{"max_completion_tokens": 2000}`, "max_tokens"},
 	} {
 		in := input("hi")
-		in.Request.MaxTokens, in.Request.Body = 2000, []byte(tc.body)
+		in.Request.MaxTokens, in.Request.Body, in.Request.Dialect = 2000, []byte(tc.body), tc.dialect
 		_, err := r.Plan(context.Background(), r.Spec().Category("d"), in, nil, &clearbar.Decision{})
 		var e *clearbar.Error
 		want := tc.param + ` is 2000, more than any model on category "d"'s route writes (the most is 1500 tokens): lower it`
 		if !errors.As(err, &e) || e.Status != 400 || e.Param != tc.param || e.Code != "invalid_value" || e.Message != want {
-			t.Errorf("%s: err %+v, want a 400 on %s: %s", tc.body, err, tc.param, want)
+			t.Errorf("%s %s: err %+v, want a 400 on %s: %s", tc.dialect, tc.body, err, tc.param, want)
 		}
+	}
+	// Category a: small's window is too small for a long request, and strong (with mid, the
+	// fallback) writes too little for its max tokens. The error names both, and is not a
+	// context-length error: strong's window holds the request.
+	src = strings.Replace(src, "mid:    {provider: p, model: gpt-4.1-mini,", "mid:    {provider: p, model: gpt-4.1-mini, max_output: 1000,", 1)
+	src = strings.Replace(src, "mid-q:  {provider: q, model: gpt-4.1-mini,", "mid-q:  {provider: q, model: gpt-4.1-mini, max_output: 1000,", 1)
+	r = newRouter(t, src)
+	long := input(strings.Repeat("abcd", 1500))
+	long.Request.MaxTokens, long.Request.Body = 1600, []byte(`{"max_tokens": 1600}`)
+	d = &clearbar.Decision{}
+	d.Features.TokensIn = EstimateTokens(long.Request)
+	_, err = r.Plan(context.Background(), r.Spec().Category("a"), long, nil, d)
+	var e *clearbar.Error
+	if !errors.As(err, &e) || e.Class != clearbar.ClientError || e.Param != "max_tokens" || !strings.Contains(e.Message, "some write fewer tokens than its max_tokens of 1600 (the most is 1500), the others are too small for its about") {
+		t.Errorf("too small and writing too little: err %+v", err)
 	}
 }
