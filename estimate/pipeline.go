@@ -195,6 +195,12 @@ func (e *estimator) pipelineMisses(p *Policy) (misses []string, shortfall float6
 // pipelineMissesOf is pipelineMisses for a policy whose cells, aligned with the spec's
 // categories, are these.
 func (e *estimator) pipelineMissesOf(pcells []*cell) (misses []string, shortfall float64) {
+	_, misses, shortfall = e.pipelineVerdicts(pcells)
+	return misses, shortfall
+}
+
+// pipelineVerdicts is pipelineMissesOf with the names of the pipelines that miss.
+func (e *estimator) pipelineVerdicts(pcells []*cell) (names, misses []string, shortfall float64) {
 	s := e.spec
 	var index map[string]int
 	for _, pl := range s.Pipelines {
@@ -218,10 +224,11 @@ func (e *estimator) pipelineMissesOf(pcells []*cell) (misses []string, shortfall
 		}
 		p95 := f.Latency.P95
 		shortfall += float64(pl.Share) * float64(len(pl.Steps)) / s.CallsPerRequest() * latencyShortfall(p95, budget, false)
+		names = append(names, pl.Name)
 		misses = append(misses, fmt.Sprintf("pipeline %s p95 %s is over its budget %s by %s (%s)", pl.Name, secs(p95),
 			spec.FormatDuration(pl.LatencyBudget.D()), secs(p95-budget), overText((p95/budget-1)*100)))
 	}
-	return misses, shortfall
+	return names, misses, shortfall
 }
 
 // pipelineBudgetNotes says which pipelines meet their budget only within the simulation's

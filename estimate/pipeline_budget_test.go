@@ -322,7 +322,27 @@ func TestCascadeByPriceFitsPipelineBudgets(t *testing.T) {
 	if got := r.policy("cascade-by-price").Categories[1].Route; !strings.HasPrefix(got, "cascade a → b") {
 		t.Errorf("budget 1.5s: cascade-by-price answers on %q, want its cascade", got)
 	}
-	if want := "cascade-by-price: no choice between its cascades and cheapest-passing's routes brings every pipeline within its latency budget; each category keeps its cascade"; !slices.Contains(r.Notes, want) {
+	if want := "cascade-by-price: no choice between its cascades and cheapest-passing's dearer routes brings every pipeline within its latency budget; each category keeps its cascade"; !slices.Contains(r.Notes, want) {
 		t.Errorf("notes %q lack %q", r.Notes, want)
+	}
+}
+
+// TestMovedStepNamesThePipelinesItMisses: rewrite is a step of qa (4.5s budget) and of talk
+// (60s, which any choice meets); the moved step's note names qa alone. A pipeline that serves
+// every user request has no share knob: there is nothing to rescale.
+func TestMovedStepNamesThePipelinesItMisses(t *testing.T) {
+	src := strings.Replace(threeSpeedPipeline, "  - {name: qa, share: 0.8, steps: [rewrite, answer], latency_budget: 4.5s}",
+		"  - {name: qa, share: 0.5, steps: [rewrite, answer], latency_budget: 4.5s}\n  - {name: talk, share: 0.3, steps: [rewrite], latency_budget: 60s}", 1)
+	r := runPipelines(t, src, Options{Samples: 20_000})
+	cp := r.policy("cheapest-passing")
+	if want := "b clears the bar; the cheaper a does too, but leaves pipeline qa over its latency budget"; cp.Categories[0].Note != want {
+		t.Errorf("rewrite's note %q, want %q", cp.Categories[0].Note, want)
+	}
+	one := strings.NewReplacer("    share: 0.2\n", "", "{name: qa, share: 0.8,", "{name: qa, share: 1,").Replace(pipelineSpec)
+	r = runPipelines(t, one, Options{Samples: 4_000, Sensitivity: 0.2})
+	for _, k := range r.Sensitivity.knobs {
+		if strings.HasPrefix(k.input, "share of pipeline") {
+			t.Errorf("a knob %q for the only pipeline, which serves every user request", k.input)
+		}
 	}
 }

@@ -66,7 +66,7 @@ func (e *estimator) fitPipelines(choices []stepChoice, cells []*cell) (moved map
 	cost := func() float64 {
 		var c float64
 		for i, cat := range s.Categories {
-			c += float64(cat.Share) * cells[i].closed.cost
+			c += e.world.shareOf(cat) * cells[i].closed.cost
 		}
 		return c
 	}
@@ -132,40 +132,37 @@ func (e *estimator) fitCascades(cheapest, cascade *Policy) string {
 	}
 	moved, ok := e.fitPipelines(choices, cells)
 	if !ok {
-		return fmt.Sprintf("%s: no choice between its cascades and cheapest-passing's routes brings every pipeline within its latency budget; each category keeps its cascade",
+		return fmt.Sprintf("%s: no choice between its cascades and cheapest-passing's dearer routes brings every pipeline within its latency budget; each category keeps its cascade",
 			spec.PolicyCascadeByPrice)
 	}
 	for i := range moved {
 		ch := choices[i]
 		cr := ch.options[ch.chosen].cell.route
-		cr.Note = fmt.Sprintf("cheapest-passing's %s: the %s leaves %s", describeRoute(cr), describeRoute(cascade.Routes[i]), overBudget(s, s.Categories[i].Name))
+		cr.Note = fmt.Sprintf("cheapest-passing's %s: the %s leaves %s", describeRoute(cr), describeRoute(cascade.Routes[i]), e.overBudget(withCell(cells, i, ch.options[0].cell)))
 		cascade.Routes[i] = cr
 	}
 	return ""
 }
 
-// overBudget names the pipelines with a latency budget that call category name, as over it:
-// "pipeline qa over its latency budget", "pipelines qa and chat over their latency budgets".
-func overBudget(s *spec.Spec, name string) string {
-	var names []string
-	for _, p := range s.Pipelines {
-		if p.LatencyBudget.D() <= 0 {
-			continue
-		}
-		for _, st := range p.Steps {
-			if st.Name == name {
-				names = append(names, p.Name)
-				break
-			}
-		}
-	}
+// overBudget names the pipelines that miss their latency budgets with cells (aligned with the
+// spec's categories), as over them: "pipeline qa over its latency budget", "pipelines qa and
+// chat over their latency budgets".
+func (e *estimator) overBudget(cells []*cell) string {
+	names, _, _ := e.pipelineVerdicts(cells)
 	switch len(names) {
 	case 0:
-		return "a pipeline over its latency budget"
+		return "no pipeline over its latency budget"
 	case 1:
 		return "pipeline " + names[0] + " over its latency budget"
 	}
 	return "pipelines " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " over their latency budgets"
+}
+
+// withCell returns cells with category i's replaced by cl.
+func withCell(cells []*cell, i int, cl *cell) []*cell {
+	out := slices.Clone(cells)
+	out[i] = cl
+	return out
 }
 
 // fitAll tries every choice of the free categories' options, in order of their cost (then of
@@ -186,7 +183,7 @@ func (e *estimator) fitAll(choices []stepChoice, cells []*cell, free []int, set 
 			for o, opt := range choices[i].options {
 				next = append(next, combo{
 					pick:  append(slices.Clip(c.pick), o),
-					cost:  c.cost + float64(s.Categories[i].Share)*opt.cell.closed.cost,
+					cost:  c.cost + e.world.shareOf(s.Categories[i])*opt.cell.closed.cost,
 					moves: c.moves + o,
 				})
 			}

@@ -233,7 +233,7 @@ func (e *estimator) derivedPolicies(base []*Policy) ([]*Policy, []string) {
 		for i, o := range from {
 			ch := choices[i]
 			moved[i] = fmt.Sprintf("%s clears the bar; the cheaper %s does too, but leaves %s",
-				ch.options[ch.chosen].model.Name, ch.options[o].model.Name, overBudget(s, s.Categories[i].Name))
+				ch.options[ch.chosen].model.Name, ch.options[o].model.Name, e.overBudget(withCell(cells, i, ch.options[o].cell)))
 		}
 	}
 	for i, c := range s.Categories {

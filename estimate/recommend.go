@@ -361,8 +361,12 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 			}
 		case best == nil && blocked != nil && blocked.served < served(cur)-1e-9:
 			o.Headroom = (cur.closed.quality - c.Bar()) * 100
-			o.Reason = fmt.Sprintf("no cheaper route that clears the bar keeps the pipelines within their latency budgets: %s would save %s a month in cost but leave %s",
-				describeRoute(blocked.route), dollars((served(cur)-blocked.served)*volume), overBudget(s, c.Name))
+			keeps, leave := "keeps the pipelines within their latency budgets", "leave"
+			if specShort > 0 {
+				keeps, leave = "keeps the pipelines as near their latency budgets as the spec's routes", "take"
+			}
+			o.Reason = fmt.Sprintf("no cheaper route that clears the bar %s: %s would save %s a month in cost but %s %s",
+				keeps, describeRoute(blocked.route), dollars((served(cur)-blocked.served)*volume), leave, e.overBudget(withCell(specPolicy.cells, i, blocked)))
 		case best == nil:
 			o.Headroom = (cur.closed.quality - c.Bar()) * 100
 			o.Reason = "already the cheapest evaluated route that clears the bar"

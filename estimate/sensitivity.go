@@ -199,7 +199,11 @@ func (e *estimator) knobs() []knob {
 	}
 	for _, p := range s.Pipelines {
 		// A pipeline's share of user requests, the other pipelines' and the categories' own
-		// shares rescaled: the categories' shares of calls follow (callSharesWith).
+		// shares rescaled: the categories' shares of calls follow (callSharesWith). A pipeline
+		// that serves every user request has no others to rescale, and no knob.
+		if float64(p.Share) >= 1-1e-9 {
+			continue
+		}
 		out = append(out, knob{input: "share of pipeline " + p.Name, kind: kindShare, value: float64(p.Share), affects: func(*cell) bool { return false },
 			set: func(w *world, v float64) {
 				var k float64
