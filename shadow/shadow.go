@@ -41,6 +41,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/provider/simulated"
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -438,8 +439,14 @@ func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *
 	row.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	if p := s.o.Spec.Provider(m.Provider.Name); p != nil && p.Simulate != nil && p.Simulate.TimeScale > 0 {
 		// A simulated provider at a time scale answers in scaled wall-clock time: the row
-		// holds the simulated latency, which the spec's assumptions speak of.
-		row.LatencyMS /= p.Simulate.TimeScale
+		// holds the simulated latency, which the spec's assumptions speak of. The answer
+		// reports it, when it does; wall-clock time divided by the scale would add this
+		// process's overhead, multiplied by 1/scale.
+		if d, ok := simulated.LatencyOf(resp); ok && err == nil {
+			row.LatencyMS = float64(d.Microseconds()) / 1000
+		} else {
+			row.LatencyMS /= p.Simulate.TimeScale
+		}
 	}
 	cat.mu.Lock()
 	cat.stats.Calls++

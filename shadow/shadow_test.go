@@ -433,8 +433,8 @@ func TestCloseWritesWhatFinishesInTime(t *testing.T) {
 // since estimate --measured compares them with the spec: the live row's latency and the
 // candidate's, each divided by its provider's scale.
 func TestTimeScaledLatenciesAreTheSimulatedOnes(t *testing.T) {
-	const scale = 0.01
-	src := strings.NewReplacer("SAMPLE", "1", "BUDGET", "100", "error_rate: 0}", "error_rate: 0, time_scale: 0.01}",
+	const scale = 0.0001
+	src := strings.NewReplacer("SAMPLE", "1", "BUDGET", "100", "error_rate: 0}", "error_rate: 0, time_scale: 0.0001}",
 		"cand:   {provider: sim, model: gpt-4o-mini, latency: {p50: 1ms, p95: 2ms}}",
 		"cand:   {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 1100ms}}").Replace(testSpec)
 	s, err := spec.Parse([]byte(src), "shadow.yaml", spec.Options{})
@@ -456,7 +456,7 @@ func TestTimeScaledLatenciesAreTheSimulatedOnes(t *testing.T) {
 	for i := range n {
 		req, d := request(i)
 		d.TimeScale = scale
-		d.Attempts[0].Latency = 5 * time.Millisecond // 500ms simulated
+		d.Attempts[0].Latency = 50 * time.Microsecond // 500ms simulated
 		sh.Submit(s.Category("x"), req, d)
 	}
 	if err := sh.Close(context.Background()); err != nil {
@@ -476,9 +476,9 @@ func TestTimeScaledLatenciesAreTheSimulatedOnes(t *testing.T) {
 				t.Errorf("live row latency %gms, want the simulated 500ms", r.LatencyMS)
 			}
 		case "cand":
-			// Simulated 1s to 1.1s; wall-clock 10ms to 11ms plus this process's overhead,
-			// which the scale magnifies.
-			if r.LatencyMS < 900 || r.LatencyMS > 3000 {
+			// Simulated about 1s to 1.1s, as the answer reports it: wall-clock 100µs to
+			// 110µs plus this process's overhead, which the scale would magnify 10,000 times.
+			if r.LatencyMS < 800 || r.LatencyMS > 1300 {
 				t.Errorf("candidate row latency %gms, want about the simulated 1s", r.LatencyMS)
 			}
 		}
