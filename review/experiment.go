@@ -165,13 +165,8 @@ func (a *analysis) experiment(ci int) *Experiment {
 			if taus[k] <= 0 { // no estimate to scale by: the control's mean at the first look
 				taus[k] = tauRelative * c0.m[k].Mean()
 			}
-			switch est, v := diff(&c0.m[k], &cb.m[k]); {
-			case v > 0 && taus[k] > 0:
+			if est, v := diff(&c0.m[k], &cb.m[k]); v > 0 && taus[k] > 0 {
 				pMin[b][k] = math.Min(pMin[b][k], stats.MSPRTPValue(est, v, taus[k]*taus[k]))
-			case v == 0 && est != 0:
-				// Neither arm varies (a simulated provider's fixed costs): the difference is
-				// exact, the limit of the test as the variance vanishes.
-				pMin[b][k] = 0
 			}
 		}
 	}
@@ -205,7 +200,14 @@ func (a *analysis) experiment(ci int) *Experiment {
 	}
 	for b := 1; b < len(order); b++ {
 		for k := range experimentMetrics {
-			ex.Comparisons = append(ex.Comparisons, compareArms(ex, &arms[0], &arms[b], b, k, pMin[b][k], taus[k], len(reqs), days))
+			p := pMin[b][k]
+			if est, v := diff(&arms[0].m[k], &arms[b].m[k]); v == 0 && est != 0 && arms[0].n() >= ExperimentBurnIn && arms[b].n() >= ExperimentBurnIn {
+				// Neither arm varies, to the end (a simulated provider's fixed costs): the
+				// difference is exact, the limit of the test as the variance vanishes. Once
+				// either arm varies, only the sequential test's looks count.
+				p = 0
+			}
+			ex.Comparisons = append(ex.Comparisons, compareArms(ex, &arms[0], &arms[b], b, k, p, taus[k], len(reqs), days))
 		}
 	}
 	if slices.ContainsFunc(arms, func(r armRun) bool { return r.n() < ExperimentBurnIn }) {
@@ -272,7 +274,7 @@ func compareArms(ex *Experiment, c0, cb *armRun, b, k int, p, tau float64, catRe
 		Difference: Num(est), P: p, Significant: p <= ex.Alpha, Tau: tau, Low: Num(math.NaN()), High: Num(math.NaN()),
 		MoreRequests: Num(math.Inf(1)), MoreDays: Num(math.Inf(1))}
 	if v <= 0 && ac.Significant {
-		// An exact difference (see look): its interval is the difference itself.
+		// An exact difference (see experiment): its interval is the difference itself.
 		ac.Low, ac.High, ac.MoreRequests, ac.MoreDays = Num(est), Num(est), 0, 0
 	}
 	if v <= 0 || tau <= 0 {

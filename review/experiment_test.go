@@ -204,3 +204,32 @@ func TestExperimentConstantDifferenceIsDeclared(t *testing.T) {
 		})
 	}
 }
+
+// TestExperimentExactDifferenceNeedsNoVarianceAtTheEnd: arms whose costs differ by a constant
+// through the burn-in, and then vary widely, no longer differ exactly: the comparison is as
+// significant as the sequential test says, not declared at the first look and kept, so that a
+// significant comparison never has an interval that holds 0.
+func TestExperimentExactDifferenceNeedsNoVarianceAtTheEnd(t *testing.T) {
+	s := load(t, "testdata/aa.yaml")
+	cost1 := clearbar.MoneyFromUSD(0.001)
+	var ds []*clearbar.Decision
+	for i := range 600 {
+		arm, cost := "arm 1 (50%)", cost1
+		if i%2 == 1 {
+			arm, cost = "arm 2 (50%)", cost1+cost1/100
+		}
+		if i >= 2*(ExperimentBurnIn+20) && i/2%2 == 1 {
+			cost *= 10 // past the burn-in, both arms' costs vary
+		}
+		ds = append(ds, &clearbar.Decision{ID: fmt.Sprint("d", i), Time: windowStart.Add(time.Duration(i) * time.Minute),
+			Category: "chat", Arm: arm, Model: "mid", Outcome: clearbar.OK, Cost: cost,
+			Latency: time.Duration(400+i%7*50) * time.Millisecond})
+	}
+	c := analyze(t, s, ds, Options{}).Experiments[0].Comparisons[1]
+	if c.Metric != "cost per request" {
+		t.Fatalf("comparison 1 is %q", c.Metric)
+	}
+	if c.Significant || c.P == 0 || !(float64(c.Low) < 0 && float64(c.High) > 0) {
+		t.Errorf("significant %v (p %g), interval [%g, %g]; want no exact difference declared once the costs vary, and 0 in the interval", c.Significant, c.P, float64(c.Low), float64(c.High))
+	}
+}
