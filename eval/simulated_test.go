@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -298,12 +299,20 @@ func TestValidatorsBesideReferenceDoNotGrade(t *testing.T) {
 			caught += b2i(!validators.Pass)
 		}
 	}
-	if lo, hi := Wilson(caught, bad); 0.8 < lo || 0.8 > hi {
-		t.Errorf("the recorded verdicts caught %d of %d bad answers (%.3f–%.3f); want the assumed detection 0.8 covered", caught, bad, lo, hi)
+	// Which answers the simulator flags depends on the order concurrent calls reach it, so
+	// these shares vary from run to run: they are held to 4.4 standard errors of the assumed
+	// rates (a false failure about once in 100,000 runs), not to a 95% interval.
+	if !nearRate(caught, bad, 0.8) {
+		t.Errorf("the recorded verdicts caught %d of %d bad answers; want about the assumed detection 0.8", caught, bad)
 	}
-	if lo, hi := Wilson(flagged, good); 0.1 < lo || 0.1 > hi {
-		t.Errorf("the recorded verdicts flagged %d of %d good answers (%.3f–%.3f); want the assumed false alarm 0.1 covered", flagged, good, lo, hi)
+	if !nearRate(flagged, good, 0.1) {
+		t.Errorf("the recorded verdicts flagged %d of %d good answers; want about the assumed false alarm 0.1", flagged, good)
 	}
+}
+
+// nearRate reports whether k of n is within 4.4 standard errors of the rate p.
+func nearRate(k, n int, p float64) bool {
+	return n > 0 && math.Abs(float64(k)/float64(n)-p) <= 4.4*math.Sqrt(p*(1-p)/float64(n))
 }
 
 // drawGrader grades an answer by the simulator's ground truth, as truthGrader does, and says
