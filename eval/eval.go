@@ -93,9 +93,11 @@ type Result struct {
 	// already; Ran were called and written by this run, Failed of them with a failed call.
 	Total, Skipped, Ran, Failed int
 	// Regraded are the pairs among Skipped whose item's checks or reference, or the
-	// category's validators grading it, changed since their row was written, or whose answer
-	// was left ungraded (a judge could not be reached): their recorded answers were graded
-	// again, without a model call.
+	// category's validators grading it, changed since their row was written, whose row was
+	// written before rows said how they were graded (GradedBy) and passed only when the
+	// validators beside a reference or checks accepted it too, or whose answer was left
+	// ungraded (a judge could not be reached): their recorded answers were graded again,
+	// without a model call.
 	// Rerun are the pairs among Ran that were in the output already but ran again for the
 	// same reason, because their answers came from the simulated provider, whose stand-in
 	// text was fitted to the checks as they were.
@@ -136,7 +138,7 @@ type pair struct {
 // When ctx ends, Run stops starting pairs, abandons those in flight without writing them, and
 // returns the result so far with an error wrapping ErrStopped and ctx's error. Provider
 // failures are rows, not errors, except those every further call would share (Auth, an
-// exhausted quota), which stop the run.
+// exhausted quota), which stop the run, a judge's as a candidate's.
 func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error) {
 	if err := r.check(); err != nil {
 		return nil, err
@@ -399,10 +401,12 @@ func wholeRequest(req *clearbar.Request) json.RawMessage {
 
 // sameRequest reports whether a row's recorded whole request (Row.Request) is the one an
 // item makes now (wholeRequest), compared as JSON values, so that spacing and key order do
-// not count; two requests that the prompt alone says (none recorded) are the same.
+// not count. A row that records none is not refused for it: it was written before rows
+// recorded requests, or its prompt alone said what was asked, and its prompt hash, checked
+// apart, is what it has to compare.
 func sameRequest(recorded, now json.RawMessage) bool {
 	if len(recorded) == 0 || len(now) == 0 {
-		return len(recorded) == len(now)
+		return len(recorded) == 0
 	}
 	var a, b any
 	if json.Unmarshal(recorded, &a) != nil || json.Unmarshal(now, &b) != nil {
@@ -421,10 +425,10 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 	}
 	rec.SetUsage(resp.Usage)
 	rec.Cost = m.Cost(resp.Usage)
-	cost, ok := r.grade(ctx, rec, it, m, resp)
-	if !ok {
+	cost, ok, err := r.grade(ctx, rec, it, m, resp)
+	if err != nil || !ok {
 		// A grade cut short (a judge cancelled) is no grade: the pair runs again on resume.
-		return nil, 0, nil
+		return nil, 0, err
 	}
 	return rec, cost, nil
 }
@@ -436,14 +440,17 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 // answers and flag good ones at their own rates (the spec's assume.validator), and the pass
 // rate is the model's. An item graded by the validators alone passes when they accept the
 // answer (GradeValidators). A check that could not decide (Verdict.Undecided) leaves score
-// and pass unset: the answer is not graded, and the next run grades it again. It returns what
-// grading cost, and false when ctx ended first (the record is then not graded).
-func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (clearbar.Money, bool) {
+// and pass unset, unless a counted check that did decide failed the answer, which fails
+// whatever the undecided one would say: the answer is not graded, and the next run grades it
+// again. It returns what
+// grading cost, and false when ctx ended first (the record is then not graded), or a
+// verdict's Stop: a failure of a model a check calls that stops the run.
+func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (clearbar.Money, bool, error) {
 	rec.Checks = nil
 	in := &Input{Item: it, Model: m.Name, Response: resp}
 	aside := validatorsAside(it.Graders)
 	pass, score := true, 1.0
-	undecided := false
+	undecided, failed := false, false
 	var cost clearbar.Money
 	for _, g := range it.Graders {
 		_, isValidators := g.(*Validators)
@@ -456,6 +463,9 @@ func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model
 			continue
 		}
 		v := g.Grade(ctx, in)
+		if v.Stop != nil {
+			return 0, false, v.Stop
+		}
 		v.Score = min(max(v.Score, 0), 1)
 		rec.Checks = append(rec.Checks, v)
 		cost += v.Cost
@@ -465,19 +475,20 @@ func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model
 		pass = pass && v.Pass
 		score = min(score, v.Score)
 		undecided = undecided || v.Undecided
+		failed = failed || !v.Pass && !v.Undecided
 	}
 	if ctx.Err() != nil {
-		return 0, false
+		return 0, false, nil
 	}
 	rec.Score, rec.Pass, rec.Grading = &score, &pass, it.Grading
 	rec.GradedBy = GradeChecks
 	if gradedByValidatorsAlone(it.Graders) {
 		rec.GradedBy = GradeValidators
 	}
-	if undecided {
+	if undecided && !failed {
 		rec.Score, rec.Pass, rec.GradedBy = nil, nil, ""
 	}
-	return cost, true
+	return cost, true, nil
 }
 
 // validatorsAside reports whether an item's graders are the category's validators beside a
@@ -556,9 +567,9 @@ func (r *Runner) regrade(ctx context.Context, pairs []pair) ([]Record, clearbar.
 			}
 			resp := &clearbar.Response{Model: rec.Model, Usage: rec.Usage(), HasUsage: rec.TokensIn > 0,
 				Choices: []clearbar.Choice{{Text: rec.Response, ToolCalls: rec.AnswerToolCalls(), FinishReason: finish}}}
-			c, ok := r.grade(gctx, &rec, p.item, p.model, resp)
-			if !ok {
-				return nil
+			c, ok, err := r.grade(gctx, &rec, p.item, p.model, resp)
+			if err != nil || !ok {
+				return err
 			}
 			mu.Lock()
 			out = append(out, rec)

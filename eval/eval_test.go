@@ -849,6 +849,86 @@ func TestUnreachableJudgeLeavesAnswersUngraded(t *testing.T) {
 	checkOnePerPair(t, path, 5)
 }
 
+// TestUnreachableJudgeDoesNotBlankAFailedCheck: an answer that a check which decided fails
+// fails whatever a judge that could not be reached would say, so it is graded failed, not left
+// ungraded to be judged again on every run. The set puts judges last, after the checks that
+// fail the answer first; the graders here are in the other order, so that the judge is tried.
+func TestUnreachableJudgeDoesNotBlankAFailedCheck(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	env := f.env
+	env.Caller = &flakyJudge{down: true}
+	set, err := LoadSet(writeSet(t, 3, `, "checks": [{"judge": {"model": "strong", "rubric": "says ok"}}, {"contains": "refund"}]`), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range set.Items {
+		slices.Reverse(it.Graders)
+	}
+	r := &Runner{Category: f.cat, Models: f.models("small"), Providers: map[string]clearbar.Provider{"sim-a": &fakeProvider{name: "fake"}}}
+	res, err := r.Run(context.Background(), set, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(f.cat, r.Models, res.Rows)[0]
+	if s.Graded != 3 || s.Ungraded != 0 || s.Passed != 0 {
+		t.Errorf("judge down, \"refund\" missing: %d graded, %d ungraded, %d passed; want 3, 0, 0", s.Graded, s.Ungraded, s.Passed)
+	}
+}
+
+// TestJudgeFailuresByClass: only a judge that may answer later (rate limited, overloaded, timed
+// out, out of reach) leaves the answer ungraded for the next run; one whose credentials are
+// refused stops the run, naming the judge model and the class, as a candidate's would; one
+// that fails otherwise (a client error, a context too long), which running again would not
+// fix, fails the answer and says why.
+func TestJudgeFailuresByClass(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	for _, tc := range []struct {
+		class            clearbar.FailureClass
+		graded, ungraded int
+		stops            bool
+		explanation      string
+	}{
+		{clearbar.RateLimited, 0, 3, false, "rate limited: later it answers"},
+		{clearbar.Timeout, 0, 3, false, "timed out: later it may not"},
+		{clearbar.Connection, 0, 3, false, "out of reach: later it may not be"},
+		{clearbar.ClientError, 3, 0, false, "a misnamed judge model fails every time"},
+		{clearbar.ContextTooLong, 3, 0, false, "the answer does not fit the judge"},
+		{clearbar.Auth, 0, 0, true, "every further call would fail too"},
+	} {
+		env := f.env
+		env.Caller = failingJudge{class: tc.class}
+		set, err := LoadSet(writeSet(t, 3, `, "checks": [{"contains": "ok"}, {"judge": {"model": "strong", "rubric": "says ok"}}]`), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &Runner{Category: f.cat, Models: f.models("small"), Providers: map[string]clearbar.Provider{"sim-a": &fakeProvider{name: "fake"}}}
+		res, err := r.Run(context.Background(), set, openOutput(t, filepath.Join(t.TempDir(), "out.jsonl")))
+		if tc.stops {
+			if err == nil || !strings.Contains(err.Error(), "judge model strong: "+tc.class.String()) {
+				t.Errorf("%s (%s): error %v; want the run stopped, naming the judge model and the class", tc.class, tc.explanation, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.class, err)
+		}
+		s := Summarize(f.cat, r.Models, res.Rows)[0]
+		if s.Graded != tc.graded || s.Ungraded != tc.ungraded || s.Passed != 0 {
+			t.Errorf("%s (%s): %d graded, %d ungraded, %d passed; want %d, %d, 0", tc.class, tc.explanation, s.Graded, s.Ungraded, s.Passed, tc.graded, tc.ungraded)
+		}
+		if v := res.Rows[0].Checks[1]; tc.graded > 0 && !strings.Contains(v.Reason, tc.class.String()) {
+			t.Errorf("%s: the judge's verdict says %q; want the class", tc.class, v.Reason)
+		}
+	}
+}
+
+// failingJudge fails every call with its class.
+type failingJudge struct{ class clearbar.FailureClass }
+
+func (j failingJudge) Call(_ context.Context, m *spec.Model, _ *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
+	return nil, clearbar.Attempt{Model: m.Name, Class: j.class, Outcome: "failed"}, &clearbar.Error{Class: j.class, Message: "the judge failed"}
+}
+
 // flakyJudge scores every answer 0.9, or fails every call as overloaded while down.
 type flakyJudge struct{ down bool }
 
@@ -897,6 +977,52 @@ func TestRunRefusesRowsOfAnotherRequest(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), set.File+`:1: item "q0" changed since it was run`) {
 			t.Errorf("%s: error %v; want the changed request refused, naming the item", filepath.Base(set.File), err)
 		}
+	}
+}
+
+// TestRowsRecordingNoRequestAreResumed: a row written before rows recorded the whole request
+// of an item with a system message says nothing of it, so a resumed run takes it on its prompt
+// hash, as it was taken then, and does not refuse it as answered to another request.
+func TestRowsRecordingNoRequestAreResumed(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	dir := t.TempDir()
+	setPath := filepath.Join(dir, "set.jsonl")
+	item := `{"id": "q0", "messages": [{"role": "system", "content": "Reply in JSON."}, {"role": "user", "content": "Extract the id from ticket 7."}]}`
+	if err := os.WriteFile(setPath, []byte(item+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadSet(setPath, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "out.jsonl")
+	r := &Runner{Category: f.cat, Models: f.models("small"), Providers: f.providers}
+	if _, err := r.Run(context.Background(), set, openOutput(t, path)); err != nil {
+		t.Fatal(err)
+	}
+	// The row as a run before rows recorded requests wrote it.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(data), &row); err != nil {
+		t.Fatal(err)
+	}
+	if row["request"] == nil {
+		t.Fatalf("the row records no request: %s", data)
+	}
+	delete(row, "request")
+	legacy, err := json.Marshal(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(legacy, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil || res.Skipped != 1 || res.Ran != 0 {
+		t.Errorf("a row recording no request: %v, %+v; want it resumed", err, res)
 	}
 }
 

@@ -26,8 +26,11 @@ type Grader interface {
 	// Name describes the check in a few words, for verdicts: `exact "42"`.
 	Name() string
 	// Grade returns the verdict on one answer. It must not modify in. A grader that cannot
-	// decide (a judge that cannot be reached) fails the answer, says why and marks the verdict
-	// Undecided: the runner then leaves the answer ungraded, for the next run to grade again.
+	// decide for now (a judge rate limited, overloaded, timed out or out of reach) fails the
+	// answer, says why and marks the verdict Undecided: the runner then leaves the answer
+	// ungraded, for the next run to grade again. One whose model fails in a way every further
+	// call would share (Auth, an exhausted quota) sets the verdict's Stop, which stops the run;
+	// other failures of its model (a client error, a context too long) fail the answer.
 	Grade(ctx context.Context, in *Input) Verdict
 }
 
@@ -58,8 +61,35 @@ type Verdict struct {
 	// Cost is what grading cost (judge calls); 0 for checks that call no model.
 	Cost clearbar.Money `json:"cost_usd,omitempty"`
 	// Undecided says the check could not decide: a model it calls (a judge, an agreement
-	// check's model) could not be reached. Such a verdict says nothing of the answer.
+	// check's model) could not be reached for now (see retryLater). Such a verdict says
+	// nothing of the answer.
 	Undecided bool `json:"undecided,omitempty"`
+	// Stop, when set, is the failure of a model the check calls that every further call
+	// would share (Auth, an exhausted quota): the runner stops the run with it, as it does
+	// for a candidate's. It is not recorded.
+	Stop error `json:"-"`
+}
+
+// retryLater reports whether a failure of a judge's or an agreement check's model may not
+// happen if the same call is made later: the classes the runner retries a candidate's call
+// for (rate limited, overloaded, connection), and a call timed out, cut short or canceled.
+// Retrying does not fix the others (a client error, a context too long, a misnamed model).
+func retryLater(class clearbar.FailureClass) bool {
+	switch class {
+	case clearbar.RateLimited, clearbar.Overloaded, clearbar.Connection, clearbar.Timeout, clearbar.StreamCut, clearbar.Canceled:
+		return true
+	}
+	return false
+}
+
+// stopsRun returns the error that stops a run for a failure of the model a check calls (who
+// names it) that every further call would share (Auth, an exhausted quota), and nil for any
+// other.
+func stopsRun(who string, e *clearbar.Error) error {
+	if e.Class != clearbar.Auth && !e.Exhausted() {
+		return nil
+	}
+	return fmt.Errorf("%s: %v: every further call would fail the same way; fix it and run the same command again", who, e)
 }
 
 func passFail(name string, pass bool, reason string) Verdict {
@@ -214,8 +244,9 @@ func isApostrophe(r rune) bool { return r == '\'' || r == '’' }
 
 // Judge asks a model to score an answer against a rubric, through the same judge the gateway's
 // judge validators use; the answer passes with a score at or above the threshold. A judge that
-// cannot be reached, or whose reply has no score, fails the answer and says so. The judge's
-// cost is reported on the verdict.
+// cannot be reached for now leaves the verdict Undecided; one that fails otherwise, or whose
+// reply has no score, fails the answer and says so, and one whose failure every further call
+// would share stops the run (see Grader). The judge's cost is reported on the verdict.
 type Judge struct {
 	spec   *spec.Spec
 	v      *spec.Validator
@@ -269,21 +300,32 @@ func (j *Judge) Grade(ctx context.Context, in *Input) Verdict {
 		return passFail(j.Name(), false, err.Error())
 	}
 	vd := val.Check(ctx, &validate.Input{Request: in.Item.Request, Response: judgedAsDrawn(in.Response)})
-	return Verdict{Check: j.Name(), Pass: vd.Pass, Score: vd.Score, Reason: vd.Reason, Cost: rc.cost, Undecided: rc.failed}
+	v := Verdict{Check: j.Name(), Pass: vd.Pass, Score: vd.Score, Reason: vd.Reason, Cost: rc.cost}
+	if rc.err != nil {
+		model := j.v.Config.(*spec.Judge).Model.Name
+		v.Stop = stopsRun("judge model "+model, rc.err)
+		v.Undecided = v.Stop == nil && retryLater(rc.err.Class)
+		if v.Stop == nil && !v.Undecided {
+			v.Reason = fmt.Sprintf("the judge %s failed (%v), which grading again would not fix", model, rc.err)
+		}
+	}
+	return v
 }
 
-// costCaller passes judge calls on, adds up their cost and notes whether one failed. It is
-// used by one grading.
+// costCaller passes judge calls on, adds up their cost and keeps the failure of the last one
+// that failed. It is used by one grading.
 type costCaller struct {
-	next   validate.Caller
-	cost   clearbar.Money
-	failed bool
+	next validate.Caller
+	cost clearbar.Money
+	err  *clearbar.Error
 }
 
 func (c *costCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.Request) (*clearbar.Response, clearbar.Attempt, error) {
 	resp, a, err := c.next.Call(ctx, m, req)
 	c.cost += a.Cost
-	c.failed = c.failed || err != nil
+	if err != nil {
+		c.err = clearbar.AsError(err)
+	}
 	return resp, a, err
 }
 
@@ -446,9 +488,20 @@ func (g *Validators) Grade(ctx context.Context, in *Input) Verdict {
 		v.Score = 0
 	}
 	v.Reason = strings.Join(failed, "; ")
+	// A call's attempt records its class, not an exhausted quota's code: a validator's model
+	// out of credit leaves the answer ungraded, as a rate-limited one does.
 	for _, c := range calls {
 		v.Cost += c.Cost
-		v.Undecided = v.Undecided || c.Outcome == "failed"
+		if c.Outcome != "failed" {
+			continue
+		}
+		if err := stopsRun("validator model "+c.Model, &clearbar.Error{Class: c.Class, Status: c.Status, Message: c.Error}); err != nil && v.Stop == nil {
+			v.Stop = err
+		}
+		v.Undecided = v.Undecided || retryLater(c.Class)
+	}
+	if v.Stop != nil {
+		v.Undecided = false
 	}
 	return v
 }

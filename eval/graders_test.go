@@ -220,3 +220,49 @@ func (c *failingCaller) Call(_ context.Context, m *spec.Model, _ *clearbar.Reque
 	}
 	return &clearbar.Response{Choices: []clearbar.Choice{{Text: `{"score": 1}`}}}, a, nil
 }
+
+// TestValidatorsJudgeFailuresByClass: the category's validators grade as a judge check does
+// when their judge fails: undecided only when it may answer later, stopping the run when its
+// credentials are refused, and failing the answer when retrying would not help.
+func TestValidatorsJudgeFailuresByClass(t *testing.T) {
+	src := `version: 1
+name: v
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+  b: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}}
+categories:
+  - {name: c, share: 1, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: a, validate: [{judge: {model: b, rubric: Correct.}}]},
+     assume: {pass_rate: {a: 0.9}, validator: {detect: 0.9, false_alarm: 0.1}}}
+`
+	s, err := spec.Parse([]byte(src), "v.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Input{Item: &Item{ID: "q", Request: &clearbar.Request{Messages: []clearbar.Message{{Role: "user", Text: "What is 2 + 2?"}}}},
+		Model: "a", Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: "4"}}}}
+	for _, tt := range []struct {
+		class     clearbar.FailureClass
+		undecided bool
+		stops     bool
+	}{
+		{clearbar.Overloaded, true, false},
+		{clearbar.Timeout, true, false},
+		{clearbar.ClientError, false, false},
+		{clearbar.Auth, false, true},
+	} {
+		checker, err := validate.NewChecker(s, validate.Env{Caller: failingJudge{class: tt.class}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := NewValidators(checker, s.Categories[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := g.Grade(context.Background(), in)
+		if v.Pass || v.Undecided != tt.undecided || (v.Stop != nil) != tt.stops ||
+			tt.stops && !strings.Contains(v.Stop.Error(), "validator model b: "+tt.class.String()) {
+			t.Errorf("%s: pass %v, undecided %v, stop %v; want a failed verdict, undecided %v, stopping the run %v", tt.class, v.Pass, v.Undecided, v.Stop, tt.undecided, tt.stops)
+		}
+	}
+}

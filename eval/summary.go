@@ -28,22 +28,25 @@ type Summary struct {
 	Passed   int `json:"passed"`
 	Errors   int `json:"errors"`
 	Ungraded int `json:"ungraded,omitempty"`
-	// PassRate is Passed/Graded (0 when nothing was graded) and PassRateCI its 95% Wilson
-	// score interval ([0, 1] when nothing was graded). Failed calls are not in it: they are a
-	// matter of availability, which the spec assumes separately.
+	// PassRate is the share of graded answers that pass (0 when nothing was graded) and
+	// PassRateCI its 95% Wilson score interval ([0, 1] when nothing was graded). Failed calls
+	// are not in it: they are a matter of availability, which the spec assumes separately.
 	//
-	// ByValidators counts the graded answers graded by the category's validators alone. They
-	// pass when the validators accept them, which validators that miss bad answers or flag
-	// good ones (the category's assumed strength, detect d and false alarm f) do for a share
-	// v = q(1−f) + (1−q)(1−d) of answers, not the pass rate q the spec's pass_rate is. When
-	// every graded answer is one of them, PassRate and its interval are v and its interval
-	// corrected, q = (v − (1−d)) / (d − f), as estimate --measured corrects validator
-	// verdicts; when some are graded otherwise, PassRate counts those alone. PassRateNote
-	// says which, and why the verdicts give no pass rate when d − f is below 0.2 (Graded is
-	// then 0).
+	// ByValidators counts the answers graded by the category's validators alone, Accepted
+	// those of them the validators accepted. They pass when the validators accept them,
+	// which validators that miss bad answers or flag good ones (the category's assumed
+	// strength, detect d and false alarm f) do for a share v = q(1−f) + (1−q)(1−d) of
+	// answers, not the pass rate q the spec's pass_rate is. When some answers are graded
+	// otherwise, PassRate is Passed/Graded, of those alone. When every graded answer is one
+	// of them, Graded and Passed are ByValidators and Accepted, and PassRate and its interval
+	// are not Passed/Graded and its interval but those corrected, q = (v − (1−d)) / (d − f),
+	// as estimate --measured corrects validator verdicts (the same when the validators are
+	// never wrong, d = 1 and f = 0). PassRateNote, a sentence, says which, and why the
+	// verdicts give no pass rate when d − f is below 0.2 (Graded is then 0).
 	PassRate     float64    `json:"pass_rate"`
 	PassRateCI   [2]float64 `json:"pass_rate_ci95"`
 	ByValidators int        `json:"by_validators,omitempty"`
+	Accepted     int        `json:"accepted_by_validators,omitempty"`
 	PassRateNote string     `json:"pass_rate_note,omitempty"`
 	// Assumed is the spec's pass-rate assumption for the model in the category, nil when it
 	// states none.
@@ -145,11 +148,12 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 // strength st.
 func (s *Summary) passRate(st spec.Strength, verdictPasses int) {
 	s.PassRateCI = [2]float64{0, 1}
+	s.Accepted = verdictPasses
 	d, f := float64(st.Detect), float64(st.FalseAlarm)
 	switch {
 	case s.ByValidators == 0:
 	case s.Graded > 0:
-		s.PassRateNote = fmt.Sprintf("from the %d answers graded by a reference or checks; the %d graded by the category's validators alone measure how often they accept an answer, not the pass rate", s.Graded, s.ByValidators)
+		s.PassRateNote = fmt.Sprintf("the pass rate is from the %d answers graded by a reference or checks; the %d graded by the category's validators alone measure how often they accept an answer, not the pass rate", s.Graded, s.ByValidators)
 	case d == 1 && f == 0:
 		s.Graded, s.Passed = s.ByValidators, verdictPasses // validators that are never wrong
 	case d-f < 0.2:
@@ -221,7 +225,7 @@ func WriteText(w io.Writer, sums []Summary) error {
 	}
 	for _, s := range sums {
 		if s.PassRateNote != "" {
-			fmt.Fprintf(w, "%s in %s: pass rate %s\n", s.Model, s.Category, s.PassRateNote)
+			fmt.Fprintf(w, "%s in %s: %s\n", s.Model, s.Category, s.PassRateNote)
 		}
 		if s.Ungraded > 0 {
 			fmt.Fprintf(w, "%s in %s: %d answer(s) not graded, as a judge or check model could not be reached; run the same command again to grade them\n", s.Model, s.Category, s.Ungraded)

@@ -35,7 +35,7 @@ type UpdateOptions struct {
 // Update returns the spec document data (the file s was loaded from) with the category's
 // measured assumptions written in: for every summarised model with graded answers,
 // assume.pass_rate.<model> (rounded to three decimals) and, when answered calls had
-// latencies, assume.latency.<model> {p50, p95} (the category's override of the model's
+// latencies, graded or not, assume.latency.<model> {p50, p95} (the category's override of the model's
 // latency); and the category's review.last set to opts.Today. Comments and key order are
 // kept (spec.SetInCategory); the caller should check that the result loads before writing it.
 //
@@ -59,16 +59,24 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 			continue
 		}
 		if sum.Graded == 0 {
-			notes = append(notes, fmt.Sprintf("%s: no graded answers, nothing measured to write", m.Name))
-			continue
-		}
-		rate := roundTo(sum.PassRate, 3)
-		old := "(none)"
-		if sum.Assumed != nil {
-			old = strconv.FormatFloat(*sum.Assumed, 'f', -1, 64)
-		}
-		if err := set([]string{"assume", "pass_rate", m.Name}, rate, old, strconv.FormatFloat(rate, 'f', -1, 64)); err != nil {
-			return nil, nil, nil, err
+			why := "no graded answers"
+			if sum.PassRateNote != "" {
+				why = sum.PassRateNote
+			}
+			if sum.Latencies == 0 {
+				notes = append(notes, fmt.Sprintf("%s: %s; nothing measured to write", m.Name, why))
+				continue
+			}
+			notes = append(notes, fmt.Sprintf("%s: %s; assume.pass_rate not written", m.Name, why))
+		} else {
+			rate := roundTo(sum.PassRate, 3)
+			old := "(none)"
+			if sum.Assumed != nil {
+				old = strconv.FormatFloat(*sum.Assumed, 'f', -1, 64)
+			}
+			if err := set([]string{"assume", "pass_rate", m.Name}, rate, old, strconv.FormatFloat(rate, 'f', -1, 64)); err != nil {
+				return nil, nil, nil, err
+			}
 		}
 		if opts.NoLatency != "" {
 			continue
@@ -81,7 +89,7 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 			P50 string `yaml:"p50"`
 			P95 string `yaml:"p95"`
 		}{FormatLatency(sum.LatencyP50), FormatLatency(max(sum.LatencyP95, sum.LatencyP50))}
-		old = "(the model's: " + describeLatency(m.Resolved.Latency) + ")"
+		old := "(the model's: " + describeLatency(m.Resolved.Latency) + ")"
 		if l, ok := cat.Assume.Latency[m.Name]; ok && l != nil {
 			old = describeLatency(*l)
 		}

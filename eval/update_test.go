@@ -2,11 +2,14 @@ package eval
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -113,5 +116,48 @@ func TestUpdateCanLeaveLatencyAlone(t *testing.T) {
 	}
 	if len(changes) != 2 || bytes.Contains(out, []byte("latency: {small")) || len(notes) != 1 || !strings.Contains(notes[0], "time scale 0.0001") {
 		t.Errorf("changes %v, notes %q: with NoLatency, pass rates and the review date are written, latencies not, and the note says why", changes, notes)
+	}
+}
+
+// TestUpdateWritesLatenciesWithoutAPassRate: answers graded by validators that the spec says
+// barely tell good from bad give no pass rate, but their latencies were measured all the same:
+// --update writes those, says why it wrote no pass rate, and the report says it in a sentence.
+func TestUpdateWritesLatenciesWithoutAPassRate(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	f.cat.Assume.Validator = &spec.Strength{Detect: 0.5, FalseAlarm: 0.4}
+	small := f.spec.Model("small")
+	var rows []Record
+	for i := range 4 {
+		rows = append(rows, Record{Row: outcomes.Row{Item: fmt.Sprint("q", i), Category: f.cat.Name, Model: small.Model,
+			LatencyMS: float64(900 + 100*i), Pass: ptr(i%2 == 0), Score: ptr(0.0)}, Extras: Extras{GradedBy: GradeValidators}})
+	}
+	sums := Summarize(f.cat, []*spec.Model{small}, rows)
+	data, err := os.ReadFile("testdata/recover.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, changes, notes, err := Update(data, f.spec, f.cat, sums, UpdateOptions{Today: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 2 || changes[0].Path != "assume.latency.small" || !bytes.Contains(out, []byte("latency: {small: {p50: 1s, p95: 1.2s}}")) {
+		t.Errorf("changes %v: want the measured latencies written, and the review date", changes)
+	}
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], "small: no pass rate: the 4 answers") || !strings.HasSuffix(notes[0], "assume.pass_rate not written") {
+		t.Errorf("notes %q: want the summary's reason why no pass rate was written", notes)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, sums); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "\nsmall in extract: no pass rate: the 4 answers") {
+		t.Errorf("the report:\n%s\nwant the note as a sentence", text.String())
+	}
+	js, err := json.Marshal(sums[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(js, []byte(`"by_validators":4,"accepted_by_validators":2`)) {
+		t.Errorf("JSON %s: want the validators' acceptances named", js)
 	}
 }

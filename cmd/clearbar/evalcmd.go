@@ -201,12 +201,15 @@ type evalReport struct {
 
 func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, res *eval.Result, sums []eval.Summary, changes []eval.Change, notes []string) error {
 	fmt.Fprintf(w, "Eval of %s on %s: %d items × %d models\n", specPath, setPath, items, len(sums))
+	// Why rows are graded again, or run again when their answers were simulated (see
+	// eval.Result.Regraded).
+	const why = "their checks, reference or the category's validators changed, their rows were written before rows said how they were graded, or they were not graded"
 	var rerun, regraded string
 	if res.Rerun > 0 {
-		rerun = fmt.Sprintf("; %d of them again, as their checks or reference changed or they were not graded, and their answers were simulated", res.Rerun)
+		rerun = fmt.Sprintf("; %d of them again, as %s, and their answers were simulated", res.Rerun, why)
 	}
 	if res.Regraded > 0 {
-		regraded = fmt.Sprintf(" (%d of them graded again on their recorded answers, as their checks or reference changed or they were not graded)", res.Regraded)
+		regraded = fmt.Sprintf(" (%d of them graded again on their recorded answers, as %s)", res.Regraded, why)
 	}
 	fmt.Fprintf(w, "%d pairs run now (%d failed calls%s), %d resumed from %s%s; grading cost %s\n\n", res.Ran, res.Failed, rerun, res.Skipped, outPath, regraded, res.GradingCost)
 	if err := eval.WriteText(w, sums); err != nil {

@@ -6,10 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -360,7 +364,7 @@ func TestEvalResumeAfterChecksChange(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("run %d: exit %d: %s", i+1, code, errOut)
 		}
-		if i == 1 && !strings.Contains(stdout, "2 pairs run now (0 failed calls; 2 of them again, as their checks or reference changed") {
+		if i == 1 && !strings.Contains(stdout, "2 pairs run now (0 failed calls; 2 of them again, as their checks, reference or the category's validators changed, their rows were written before rows said how they were graded, or they were not graded, and their answers were simulated)") {
 			t.Errorf("after the check changed:\n%s", stdout)
 		}
 	}
@@ -585,10 +589,31 @@ func TestEvalUpdateWritesThroughASymlink(t *testing.T) {
 	}
 }
 
-// TestEvalRetriesJudgeCalls: a judge on a provider that rate-limits half its calls is retried
-// as the candidates' calls are (--retries), so its answers are graded; without retries, the
-// answers whose judge could not be reached are reported as not graded, not as failed.
+// TestEvalRetriesJudgeCalls: a judge on a provider that rate-limits the first call about each
+// answer is retried as the candidates' calls are (--retries), so its answers are graded;
+// without retries, the answers whose judge could not be reached are reported as not graded,
+// not as failed, and a later run grades them again (simulated answers run again, and the
+// report says why). Which calls fail is decided by the answer judged, not by the order of the
+// concurrent calls.
 func TestEvalRetriesJudgeCalls(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	judge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		again := seen[string(body)]
+		seen[string(body)] = true
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if !again {
+			w.Header().Set("Retry-After-Ms", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error": {"message": "slow down", "type": "rate_limit_exceeded"}}`)
+			return
+		}
+		io.WriteString(w, `{"id": "j", "object": "chat.completion", "model": "gpt-4.1", "choices": [{"index": 0, "message": {"role": "assistant", "content": "{\"score\": 0.9}"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": 50, "completion_tokens": 5, "total_tokens": 55}}`)
+	}))
+	defer judge.Close()
 	dir := t.TempDir()
 	specPath := filepath.Join(dir, "spec.yaml")
 	err := os.WriteFile(specPath, []byte(`version: 1
@@ -597,7 +622,7 @@ review: {last: 2026-11-01, cadence: monthly, owner: evals}
 volume: {per_month: 1000}
 providers:
   steady: {type: simulated, simulate: {seed: 5, error_rate: 0, time_scale: 0.0001}}
-  flaky: {type: simulated, simulate: {seed: 6, error_rate: 0, rate_limit_rate: 0.5, retry_after: 1ms, time_scale: 0.0001}}
+  flaky: {type: openai-compatible, base_url: "`+judge.URL+`/v1"}
 models:
   small: {provider: steady, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
   judge: {provider: flaky, model: gpt-4.1, latency: {p50: 1s, p95: 2s}}
@@ -621,9 +646,8 @@ categories:
 	if err := os.WriteFile(setPath, []byte(set.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ungraded := func(retries string) int {
+	ungraded := func(retries, out string) int {
 		t.Helper()
-		out := filepath.Join(t.TempDir(), "out.jsonl")
 		code, stdout, errOut := runEvalCmd(t, specPath, "--category", "reply", "--set", setPath, "--out", out, "--models", "small", "--progress", "never", "--format", "json", "--retries", retries, "--concurrency", "16")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
@@ -644,10 +668,18 @@ categories:
 		}
 		return m.Ungraded
 	}
-	if n := ungraded("0"); n == 0 {
-		t.Errorf("--retries 0: every judge call answered, though its provider rate-limits half of them")
+	first := filepath.Join(t.TempDir(), "out.jsonl")
+	if n := ungraded("0", first); n != 16 {
+		t.Errorf("--retries 0: %d answers not graded; want all 16, as the first judge call about each is rate limited", n)
 	}
-	if n := ungraded("12"); n != 0 {
-		t.Errorf("--retries 12: %d answers not graded; want the judge's failed calls retried", n)
+	code, stdout, errOut := runEvalCmd(t, specPath, "--category", "reply", "--set", setPath, "--out", first, "--models", "small", "--progress", "never", "--retries", "0")
+	if code != 0 || !strings.Contains(stdout, "16 pairs run now (0 failed calls; 16 of them again, as their checks, reference or the category's validators changed, their rows were written before rows said how they were graded, or they were not graded, and their answers were simulated)") {
+		t.Errorf("the judge back: exit %d, %s\n%s; want the 16 simulated answers run again, and why", code, errOut, stdout)
+	}
+	mu.Lock()
+	clear(seen) // the judge rate-limits the first call about each answer again
+	mu.Unlock()
+	if n := ungraded("3", filepath.Join(t.TempDir(), "out.jsonl")); n != 0 {
+		t.Errorf("--retries 3: %d answers not graded; want the judge's failed calls retried", n)
 	}
 }

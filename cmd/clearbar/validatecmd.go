@@ -63,7 +63,7 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 	}
 	if len(items) == 0 {
 		if circular > 0 {
-			return fmt.Errorf("%s: the labels of its %d rows with a response were given by validators themselves (an eval set's items graded by the validators alone, with no reference or checks of their own; or decision records, whose pass is their validators' verdicts), so they cannot measure those validators: give the eval set's items checks of their own (exact, contains or regex against a reference, or a judge) and run clearbar eval again", pos[1], circular)
+			return fmt.Errorf("%s: the labels of its %d rows with a response were given by validators themselves (an eval set's items graded by the validators alone, with no reference or checks of their own; rows an eval run wrote before rows said how they were graded, whose pass needed the validators beside a reference or checks; or decision records, whose pass is their validators' verdicts), so they cannot measure those validators: give the items graded by the validators alone checks of their own (exact, contains or regex against a reference, or a judge), and run clearbar eval again, which also grades the older rows again by their reference or checks alone", pos[1], circular)
 		}
 		return fmt.Errorf("%s has no rows with a response and a gold pass/score label%s", pos[1], modelNote(*model))
 	}

@@ -95,3 +95,29 @@ categories:
 		t.Errorf("exit %d: %s\n%s", code, out, errOut)
 	}
 }
+
+// TestValidateCalibrateRefusesOldEvalRows: a file whose only rows an eval run wrote before
+// rows said how they were graded, of an item with a reference beside the validators, is
+// refused as circular too: their pass needed the validators. The remedy is not checks the item
+// already has but a run of clearbar eval, which grades those rows again by the reference alone.
+func TestValidateCalibrateRefusesOldEvalRows(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "calibrate.yaml")
+	data, err := os.ReadFile("testdata/calibrate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(specFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := filepath.Join(dir, "old.jsonl")
+	row := `{"item": "v2", "prompt": "extract", "model": "gpt-4o-mini", "response": "{\"id\": \"7\"}", "pass": true, "checks": [{"check": "normalized \"{\\\"id\\\": \\\"7\\\"}\"", "pass": true, "score": 1}, {"check": "validators (JSON Schema (inline))", "pass": true, "score": 1}]}` + "\n"
+	if err := os.WriteFile(old, []byte(row), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "validate", "calibrate", specFile, "--category", "extract", old)
+	if code == 0 || !strings.Contains(errOut, "given by validators themselves") || !strings.Contains(errOut, "rows an eval run wrote before rows said how they were graded") ||
+		!strings.Contains(errOut, "run clearbar eval again, which also grades the older rows again by their reference or checks alone") {
+		t.Errorf("with only old eval rows of an item with a reference: exit %d\n%s", code, errOut)
+	}
+}
