@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar/internal/textdist"
+	"github.com/clearbar/clearbar/outcomes"
 )
 
 // checkKind is one kind of check in the set format.
@@ -75,13 +76,13 @@ var checkKinds = map[string]checkKind{
 			var te *json.UnmarshalTypeError
 			switch {
 			case errors.As(err, &te) && te.Field == "":
-				return nil, fmt.Errorf(`"judge" must be {"model": NAME, "rubric": "...", "threshold": 0.7}, not %s`, jsonValueWords(te.Value))
+				return nil, fmt.Errorf(`"judge" must be {"model": NAME, "rubric": "...", "threshold": 0.7}, not %s`, outcomes.JSONKind(te.Value))
 			case te != nil:
 				want := "a string"
 				if te.Field == "threshold" {
 					want = "a number"
 				}
-				return nil, fmt.Errorf(`"judge": %q is %s, but it must be %s, as in {"model": NAME, "rubric": "...", "threshold": 0.7}`, te.Field, jsonValueWords(te.Value), want)
+				return nil, fmt.Errorf(`"judge": %q is %s, but it must be %s, as in {"model": NAME, "rubric": "...", "threshold": 0.7}`, te.Field, outcomes.JSONKind(te.Value), want)
 			}
 			return nil, fmt.Errorf(`"judge" must be {"model": NAME, "rubric": "...", "threshold": 0.7} (%v)`, strings.TrimPrefix(err.Error(), "json: "))
 		}

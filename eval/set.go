@@ -322,28 +322,15 @@ func itemJSONError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field == "" {
-			return fmt.Errorf(`the line is %s, but an item must be a JSON object: write one item per line, like {"id": "q1", "prompt": "...", "reference": "..."}`, jsonValueWords(te.Value))
+			return fmt.Errorf(`the line is %s, but an item must be a JSON object: write one item per line, like {"id": "q1", "prompt": "...", "reference": "..."}`, outcomes.JSONKind(te.Value))
 		}
 		want := "a string"
 		if te.Field == "checks" {
 			want = `an array, like "checks": [{"contains": "refund"}]`
 		}
-		return fmt.Errorf("field %q is %s, but it must be %s", te.Field, jsonValueWords(te.Value), want)
+		return fmt.Errorf("field %q is %s, but it must be %s", te.Field, outcomes.JSONKind(te.Value), want)
 	}
 	return fmt.Errorf("not a JSON object (%v): write one item per line", strings.TrimPrefix(msg, "json: "))
-}
-
-// jsonValueWords names the kind of JSON value encoding/json reports in a type error ("array",
-// "number 1.5") in words: "an array", "a number".
-func jsonValueWords(value string) string {
-	kind, _, _ := strings.Cut(value, " ")
-	switch kind {
-	case "bool":
-		return "true or false"
-	case "array", "object":
-		return "an " + kind
-	}
-	return "a " + kind
 }
 
 // nullToEmpty treats a JSON null as absent.

@@ -355,9 +355,9 @@ func cellError(err error, want string) string {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return fmt.Sprintf("%q is %s, but it must be %s", te.Field, jsonKind(te.Value), expected(te.Type))
+		return fmt.Sprintf("%q is %s, but it must be %s", te.Field, JSONKind(te.Value), expected(te.Type))
 	case errors.As(err, &te):
-		return fmt.Sprintf("the cell is %s, but it must be %s", jsonKind(te.Value), want)
+		return fmt.Sprintf("the cell is %s, but it must be %s", JSONKind(te.Value), want)
 	}
 	return fmt.Sprintf("not valid JSON (%s): write %s", strings.TrimPrefix(err.Error(), "json: "), want)
 }

@@ -145,9 +145,9 @@ func jsonError(err error) error {
 	var se *json.SyntaxError
 	switch {
 	case errors.As(err, &te) && te.Field != "":
-		return fmt.Errorf("%q is %s, but it must be %s", te.Field, jsonKind(te.Value), expected(te.Type))
+		return fmt.Errorf("%q is %s, but it must be %s", te.Field, JSONKind(te.Value), expected(te.Type))
 	case errors.As(err, &te):
-		return fmt.Errorf("the line is %s, but a row must be a JSON object", jsonKind(te.Value))
+		return fmt.Errorf("the line is %s, but a row must be a JSON object", JSONKind(te.Value))
 	case errors.As(err, &se):
 		return fmt.Errorf("not valid JSON (%s): write one JSON object per line", strings.TrimPrefix(err.Error(), "json: "))
 	}
@@ -155,9 +155,10 @@ func jsonError(err error) error {
 	return fmt.Errorf(`"cost_usd": %v`, err)
 }
 
-// jsonKind names a JSON value kind as encoding/json reports it ("string", "number", "bool",
-// "array", "object", "number 1.5").
-func jsonKind(v string) string {
+// JSONKind names in words ("a string", "an array", "true or false") the kind of JSON value
+// encoding/json reports in a json.UnmarshalTypeError's Value ("string", "array", "bool",
+// "number 1.5"), for errors that say what a field is and what it must be.
+func JSONKind(v string) string {
 	kind, _, _ := strings.Cut(v, " ")
 	switch kind {
 	case "bool":
