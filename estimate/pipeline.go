@@ -280,11 +280,10 @@ func pipelineFigures(cells []*cell, budget float64) (PipelineFigures, *hist) {
 	return f, h
 }
 
-// sumOfDraws adds up the cells' latency draws request by request (see the comment at the top
-// of this file): request i takes draw i of each cell, and the k-th of m calls of one cell in
-// the pipeline draw i + k·⌊n/m⌋ (mod n).
-func sumOfDraws(cells []*cell) *hist {
-	n := -1
+// drawOffsets returns how many draws the cells pair (the fewest any of them has) and where in
+// its draws each call starts: the k-th of m calls of one cell at k·⌊n/m⌋ (see sumOfDraws).
+func drawOffsets(cells []*cell) (n int, offsets []int) {
+	n = -1
 	calls := map[*cell]int{}
 	for _, cl := range cells {
 		if n < 0 || len(cl.sim.draws) < n {
@@ -292,16 +291,23 @@ func sumOfDraws(cells []*cell) *hist {
 		}
 		calls[cl]++
 	}
-	h := newHist()
-	if n <= 0 {
-		return h
-	}
-	offsets := make([]int, len(cells))
+	offsets = make([]int, len(cells))
 	seen := map[*cell]int{}
 	for j, cl := range cells {
-		offsets[j] = seen[cl] * (n / calls[cl])
+		if n > 0 {
+			offsets[j] = seen[cl] * (n / calls[cl])
+		}
 		seen[cl]++
 	}
+	return max(n, 0), offsets
+}
+
+// sumOfDraws adds up the cells' latency draws request by request (see the comment at the top
+// of this file): request i takes draw i of each cell, and the k-th of m calls of one cell in
+// the pipeline draw i + k·⌊n/m⌋ (mod n).
+func sumOfDraws(cells []*cell) *hist {
+	n, offsets := drawOffsets(cells)
+	h := newHist()
 	for i := range n {
 		var t float64
 		for j, cl := range cells {

@@ -351,23 +351,13 @@ func (sc *screen) clearlyOver(cells []*cell) bool {
 // addUp returns the first screenDraws sums of the steps' draws, paired as sumOfDraws pairs
 // them; fewer when a step has fewer draws.
 func (sc *screen) addUp(steps []*cell) []float64 {
-	n := -1
-	calls := map[*cell]int{}
-	for _, cl := range steps {
-		if n < 0 || len(cl.sim.draws) < n {
-			n = len(cl.sim.draws)
-		}
-		calls[cl]++
-	}
+	n, offsets := drawOffsets(steps)
 	m := min(n, screenDraws)
 	sc.sums = slices.Grow(sc.sums[:0], m)[:m]
 	clear(sc.sums)
-	seen := map[*cell]int{}
-	for _, cl := range steps {
-		off := seen[cl] * (n / calls[cl])
-		seen[cl]++
+	for j, cl := range steps {
 		for i := range m {
-			sc.sums[i] += cl.sim.draws[(i+off)%n]
+			sc.sums[i] += cl.sim.draws[(i+offsets[j])%n]
 		}
 	}
 	return sc.sums
