@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
 )
 
 // TestSimulatedAnswersMeetReferences runs items graded by references against simulated
@@ -29,33 +30,7 @@ func TestSimulatedAnswersMeetReferences(t *testing.T) {
 		`"checks": [{"regex": "\\{"}, {"contains": "id"}]`, // the simulator's bad answers pass it as they are
 		`"reference": "x%d", "checks": [{"normalized": "The U.S.A."}]`,
 	}
-	var b strings.Builder
-	for i := range 2100 {
-		kind := kinds[i%len(kinds)]
-		if strings.Contains(kind, "%d") {
-			kind = fmt.Sprintf(kind, i)
-		}
-		fmt.Fprintf(&b, `{"id": "q%d", "prompt": "Extract the id from ticket %d.", %s}`+"\n", i, i, kind)
-	}
-	setPath := filepath.Join(t.TempDir(), "set.jsonl")
-	if err := os.WriteFile(setPath, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, err := LoadSet(setPath, f.env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range set.Items {
-		it.Graders = append(it.Graders, truthGrader{})
-	}
-	path := filepath.Join(t.TempDir(), "out.jsonl")
-	models := f.models("small", "strong")
-	r := &Runner{Category: f.cat, Models: models, Providers: f.providers, Concurrency: 8,
-		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
-	res, err := r.Run(context.Background(), set, openOutput(t, path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, models, res := runKinds(t, f, 2100, kinds, truthGrader{})
 	truth := map[string]float64{"small": 0.7, "strong": 0.95}
 	for _, s := range Summarize(f.cat, models, res.Rows) {
 		if p := truth[s.Model]; p < s.PassRateCI[0] || p > s.PassRateCI[1] {
@@ -237,29 +212,7 @@ func TestValidatorsBesideReferenceDoNotGrade(t *testing.T) {
 		`"reference": "{\"id\": \"T-%d\"}"`, // the category's validators and a normalized match
 		`"checks": [{"contains": "refund %d"}, {"validators": true}]`,
 	}
-	var b strings.Builder
-	for i := range 2000 {
-		fmt.Fprintf(&b, `{"id": "q%d", "prompt": "Extract the id from ticket %d.", %s}`+"\n", i, i, fmt.Sprintf(kinds[i%len(kinds)], i))
-	}
-	setPath := filepath.Join(t.TempDir(), "set.jsonl")
-	if err := os.WriteFile(setPath, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	set, err := LoadSet(setPath, f.env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range set.Items {
-		it.Graders = append(it.Graders, drawGrader{})
-	}
-	path := filepath.Join(t.TempDir(), "out.jsonl")
-	models := f.models("small", "strong")
-	r := &Runner{Category: f.cat, Models: models, Providers: f.providers, Concurrency: 8,
-		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
-	res, err := r.Run(context.Background(), set, openOutput(t, path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, models, res := runKinds(t, f, 2000, kinds, drawGrader{})
 	truth := map[string]float64{"small": 0.7, "strong": 0.95}
 	for _, s := range Summarize(f.cat, models, res.Rows) {
 		if p := truth[s.Model]; s.Graded != 2000 || p < s.PassRateCI[0] || p > s.PassRateCI[1] {
@@ -331,4 +284,39 @@ func (drawGrader) Grade(_ context.Context, in *Input) Verdict {
 		reason = "flagged"
 	}
 	return passFail("simulation draw", sim.Good, reason)
+}
+
+// runKinds runs n items, item i of kind kinds[i mod len(kinds)] (its "%d" the item's number),
+// against the fixture's small and strong models with the test-only grader extra added to each
+// item's graders, and returns the output's path, the models and the result.
+func runKinds(t *testing.T, f *fixture, n int, kinds []string, extra Grader) (string, []*spec.Model, *Result) {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		kind := kinds[i%len(kinds)]
+		if strings.Contains(kind, "%d") {
+			kind = fmt.Sprintf(kind, i)
+		}
+		fmt.Fprintf(&b, `{"id": "q%d", "prompt": "Extract the id from ticket %d.", %s}`+"\n", i, i, kind)
+	}
+	setPath := filepath.Join(t.TempDir(), "set.jsonl")
+	if err := os.WriteFile(setPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadSet(setPath, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range set.Items {
+		it.Graders = append(it.Graders, extra)
+	}
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	models := f.models("small", "strong")
+	r := &Runner{Category: f.cat, Models: models, Providers: f.providers, Concurrency: 8,
+		TimeScales: map[string]float64{"sim-a": 0.0001, "sim-b": 0.0001}}
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, models, res
 }
