@@ -11,15 +11,7 @@ import (
 // realistic decisions (one to two attempts, validator verdicts, fallbacks and escalations)
 // through every detector and series of the simulation's spec, once their windows are full.
 func BenchmarkObserve(b *testing.B) {
-	w := newWorld(1)
-	m, err := New(Options{Spec: loadSimSpec(b, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ds := make([]*clearbar.Decision, 4096)
-	for i := range ds {
-		ds[i] = w.decision()
-	}
+	m, ds := benchDecisions(b, 1)
 	for _, d := range ds { // fill the windows and references, and create every stream
 		m.Observe(d)
 	}
@@ -33,15 +25,9 @@ func BenchmarkObserve(b *testing.B) {
 
 // BenchmarkObserveParallel measures Observe from many goroutines, as the gateway calls it.
 func BenchmarkObserveParallel(b *testing.B) {
-	w := newWorld(2)
-	m, err := New(Options{Spec: loadSimSpec(b, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ds := make([]*clearbar.Decision, 4096)
-	for i := range ds {
-		ds[i] = w.decision()
-		m.Observe(ds[i])
+	m, ds := benchDecisions(b, 2)
+	for _, d := range ds {
+		m.Observe(d)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -58,15 +44,7 @@ func BenchmarkObserveParallel(b *testing.B) {
 // says what has settled (Decision.Settled), here with 64 requests in flight, so that each
 // decision waits in the heap for the ones that started before it.
 func BenchmarkObserveSettled(b *testing.B) {
-	w := newWorld(1)
-	m, err := New(Options{Spec: loadSimSpec(b, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ds := make([]*clearbar.Decision, 4096)
-	for i := range ds {
-		ds[i] = w.decision()
-	}
+	m, ds := benchDecisions(b, 1)
 	// Decision i settles at the start of decision i − 63 (they start 100ms apart), shifted
 	// by the loop's round so that the watermark keeps moving.
 	observe := func(i int) {
@@ -85,4 +63,19 @@ func BenchmarkObserveSettled(b *testing.B) {
 		observe(i)
 		i++
 	}
+}
+
+// benchDecisions returns a Monitor of the simulation's spec (window 200, reference 2,000) and
+// 4,096 decisions of the simulated world with that seed, not yet observed.
+func benchDecisions(b *testing.B, seed uint64) (*Monitor, []*clearbar.Decision) {
+	w := newWorld(seed)
+	m, err := New(Options{Spec: loadSimSpec(b, 200, 2000, 0.001, ""), Now: func() time.Time { return w.t }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]*clearbar.Decision, 4096)
+	for i := range ds {
+		ds[i] = w.decision()
+	}
+	return m, ds
 }

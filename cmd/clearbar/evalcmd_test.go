@@ -400,23 +400,7 @@ func TestEvalReplayRecordsNoInstantLatency(t *testing.T) {
 	}
 	write("recorded.jsonl", table.String())
 	setPath := write("set.jsonl", set.String())
-	specPath := write("spec.yaml", `version: 1
-name: replayed
-review: {last: 2026-11-01, cadence: monthly, owner: evals}
-volume: {per_month: 1000}
-providers:
-  rec: {type: replay, outcomes: recorded.jsonl}
-models:
-  small: {provider: rec, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
-categories:
-  - name: sums
-    share: 1
-    tokens: {in: 20, out: 2}
-    quality_bar: 0.9
-    route: {model: small}
-    assume: {pass_rate: {small: 0.5}}
-    why: Measured by the eval tests.
-`)
+	specPath := write("spec.yaml", replayedSpec("800ms", "2s"))
 	out := filepath.Join(dir, "out.jsonl")
 	code, stdout, errOut := runEvalCmd(t, specPath, "--category", "sums", "--set", setPath, "--out", out, "--progress", "never", "--update")
 	if code != 0 {
@@ -486,23 +470,7 @@ func TestEvalReplayRecordsTheTablesLatency(t *testing.T) {
 	}
 	write("recorded.jsonl", table.String())
 	setPath := write("set.jsonl", set.String())
-	const src = `version: 1
-name: replayed
-review: {last: 2026-11-01, cadence: monthly, owner: evals}
-volume: {per_month: 1000}
-providers:
-  rec: {type: replay, outcomes: recorded.jsonl}
-models:
-  small: {provider: rec, model: gpt-4.1-mini, latency: {p50: 5s, p95: 9s}}
-categories:
-  - name: sums
-    share: 1
-    tokens: {in: 20, out: 2}
-    quality_bar: 0.9
-    route: {model: small}
-    assume: {pass_rate: {small: 0.5}}
-    why: Measured by the eval tests.
-`
+	src := replayedSpec("5s", "9s")
 	for _, args := range [][]string{nil, {"--time-scale", "0.001"}} {
 		specPath := write("spec.yaml", src)
 		out := filepath.Join(t.TempDir(), "out.jsonl")
@@ -682,4 +650,26 @@ categories:
 	if n := ungraded("3", filepath.Join(t.TempDir(), "out.jsonl")); n != 0 {
 		t.Errorf("--retries 3: %d answers not graded; want the judge's failed calls retried", n)
 	}
+}
+
+// replayedSpec is a spec whose one model, small, answers from the replay table
+// recorded.jsonl (beside the spec), with the assumed latency p50 and p95 given.
+func replayedSpec(p50, p95 string) string {
+	return fmt.Sprintf(`version: 1
+name: replayed
+review: {last: 2026-11-01, cadence: monthly, owner: evals}
+volume: {per_month: 1000}
+providers:
+  rec: {type: replay, outcomes: recorded.jsonl}
+models:
+  small: {provider: rec, model: gpt-4.1-mini, latency: {p50: %s, p95: %s}}
+categories:
+  - name: sums
+    share: 1
+    tokens: {in: 20, out: 2}
+    quality_bar: 0.9
+    route: {model: small}
+    assume: {pass_rate: {small: 0.5}}
+    why: Measured by the eval tests.
+`, p50, p95)
 }
