@@ -241,13 +241,9 @@ func (m *Main) updateSpecFromEval(path string, s *spec.Spec, cat *spec.Category,
 	if _, err := spec.Parse(out, path, spec.Options{Today: m.Now()}); err != nil {
 		return nil, nil, "", fmt.Errorf("the updated spec does not load, so it was not written: %w", err)
 	}
-	// A spec reached through a symbolic link is written where the link points, so that the
-	// link stays one.
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if err := replaceFile(target, out); err != nil {
+	// A spec reached through a symbolic link is written where the link points (replaceFile),
+	// so that the link stays one.
+	if err := replaceFile(path, out); err != nil {
 		return nil, nil, "", err
 	}
 	return changes, notes, path, nil
