@@ -241,6 +241,10 @@ type Attempt struct {
 	UpstreamModel string        `json:"upstream_model"`
 	Start         time.Time     `json:"start"`
 	Latency       time.Duration `json:"latency_ns"`
+	// TimeScale is set when the attempt's provider is simulated at a time scale other than 1
+	// (serve --time-scale): its Latency and TTFT are wall-clock at that scale, and divided by
+	// it they are the simulated ones. Decision.TimeScale is the last such attempt's.
+	TimeScale float64 `json:"time_scale,omitempty"`
 	// TTFT is the time to the attempt's first chunk that carries some of the answer (content,
 	// a refusal, a tool call, a finish reason or usage): chunks with a role alone do not count.
 	TTFT time.Duration `json:"ttft_ns,omitempty"`

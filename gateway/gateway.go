@@ -636,7 +636,7 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 		a := &d.Attempts[i]
 		d.Cost += a.Cost
 		if scale, ok := g.timeScales[a.Provider]; ok {
-			d.TimeScale = scale
+			a.TimeScale, d.TimeScale = scale, scale
 		}
 		switch {
 		case a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered"):

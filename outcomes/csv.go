@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -287,18 +288,27 @@ func ReadFile(path string, fn func(Row) error) error {
 // call whose answer counted (delivered or accepted; else its last) first: a table that keeps
 // one row per item and model (replay) keeps that call, and the estimator counts every call,
 // the failed ones in the model's availability. Rows name models by their spec names, as the
-// decision does, and latencies are as recorded: for a decision answered at a time scale
-// (Decision.TimeScale), wall-clock at that scale, which the caller divides by it to have the
-// simulated latency.
+// decision does. Latencies are the simulated ones for a call to a provider simulated at a time
+// scale (serve --time-scale): the recorded wall-clock divided by the attempt's scale
+// (Attempt.TimeScale), or, in a record from before attempts said theirs, by the decision's.
 func FromDecision(d *clearbar.Decision) []Row {
 	rows := make([]Row, 0, len(d.Attempts))
 	var delivered []bool // by row: its answer counted
+	perAttempt := slices.ContainsFunc(d.Attempts, func(a clearbar.Attempt) bool { return a.TimeScale > 0 })
 	for _, a := range d.Attempts {
 		if a.ValidatorCall() {
 			continue
 		}
+		scale := a.TimeScale
+		if !perAttempt {
+			scale = d.TimeScale
+		}
+		latency := float64(a.Latency.Microseconds()) / 1000
+		if scale > 0 {
+			latency /= scale
+		}
 		row := Row{Item: d.ID, Category: d.Category, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: a.Model,
-			Cost: a.Cost, LatencyMS: float64(a.Latency.Microseconds()) / 1000, Source: SourceTrace, Verdicts: a.Verdicts}
+			Cost: a.Cost, LatencyMS: latency, Source: SourceTrace, Verdicts: a.Verdicts}
 		row.SetUsage(a.Usage)
 		if a.Class != clearbar.OK && a.Class != clearbar.Quality {
 			row.Error = a.Class.String()

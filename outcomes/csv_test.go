@@ -3,6 +3,7 @@ package outcomes
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -176,5 +177,29 @@ func TestFromDecision(t *testing.T) {
 		if err := r.check(); err != nil {
 			t.Errorf("row does not check: %v", err)
 		}
+	}
+}
+
+// TestFromDecisionTimeScales: a call to a provider simulated at a time scale has its latency
+// divided by that scale, a call to an unscaled provider in the same decision (a fallback to a
+// real provider) keeps its own; a record from before attempts said their scale divides every
+// call by the decision's.
+func TestFromDecisionTimeScales(t *testing.T) {
+	d := &clearbar.Decision{ID: "dec_1", Category: "extract", TimeScale: 0.01, Attempts: []clearbar.Attempt{
+		{N: 1, Kind: clearbar.AttemptPrimary, Model: "sim", Class: clearbar.Overloaded, Latency: 8 * time.Millisecond, TimeScale: 0.01, Outcome: "fell back"},
+		{N: 2, Kind: clearbar.AttemptFallback, Model: "real", Class: clearbar.OK, Latency: 800 * time.Millisecond, Outcome: "delivered"},
+	}}
+	latency := map[string]float64{}
+	for _, r := range FromDecision(d) {
+		latency[r.Model] = r.LatencyMS
+	}
+	if math.Abs(latency["sim"]-800) > 1e-9 || latency["real"] != 800 {
+		t.Errorf("latencies %v, want sim's 8ms at scale 0.01 as 800ms and real's 800ms as recorded", latency)
+	}
+	old := &clearbar.Decision{ID: "dec_2", Category: "extract", TimeScale: 0.5, Attempts: []clearbar.Attempt{
+		{N: 1, Kind: clearbar.AttemptPrimary, Model: "sim", Class: clearbar.OK, Latency: 100 * time.Millisecond, Outcome: "delivered"},
+	}}
+	if rows := FromDecision(old); len(rows) != 1 || math.Abs(rows[0].LatencyMS-200) > 1e-9 {
+		t.Errorf("a record without attempt scales: rows %+v, want 200ms (100ms at the decision's scale 0.5)", rows)
 	}
 }

@@ -298,7 +298,7 @@ func (r *Review) add(d *clearbar.Decision) {
 		// Pass is left out on purpose: production verdicts are the validators' opinion, not
 		// grades. Measured pass rates reach the estimate through the spec edits instead,
 		// corrected for the validators' detection and false-alarm rates.
-		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS / scale,
+		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning, Failed: row.Error != ""})
 	}
 }

@@ -367,11 +367,6 @@ func (s *Shadower) shadow(cat *category, j job) {
 	live := outcomes.FromDecision(j.d)
 	for i := range live {
 		live[i].Item = j.d.ID // FromDecision suffixes repeated models; the shadow item is the request
-		if j.d.TimeScale > 0 {
-			// Answered at a time scale (serve --time-scale): the simulated latency, as the
-			// candidate's row (see call) and clearbar review have it.
-			live[i].LatencyMS /= j.d.TimeScale
-		}
 	}
 	s.finish(cat, append(dedupe(live), rows...), false)
 }

@@ -190,6 +190,9 @@ func appendAttempt(b []byte, a *clearbar.Attempt, err *error) []byte {
 	b = appendStringField(b, `,"upstream_model":`, a.UpstreamModel)
 	b = appendTimeField(b, `,"start":`, a.Start, err)
 	b = appendIntField(b, `,"latency_ns":`, int64(a.Latency))
+	if a.TimeScale != 0 {
+		b = appendFloatField(b, `,"time_scale":`, a.TimeScale, err)
+	}
 	b = appendIntOmitEmpty(b, `,"ttft_ns":`, int64(a.TTFT))
 	b = appendIntOmitEmpty(b, `,"waited_ns":`, int64(a.Waited))
 	b = appendUsage(b, `,"usage":`, &a.Usage)

@@ -132,13 +132,9 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 			if d.TimeScale > 0 {
 				scaled++
 			}
+			// Answered by simulated providers at a time scale (serve --time-scale), the rows
+			// hold the simulated latencies, which the spec's assumptions speak of.
 			for _, r := range outcomes.FromDecision(d) {
-				if d.TimeScale > 0 {
-					// Answered by simulated providers at a time scale (serve --time-scale):
-					// the row holds the simulated latency, which the spec's assumptions speak
-					// of, as shadow rows and clearbar review have it.
-					r.LatencyMS /= d.TimeScale
-				}
 				if err := write(r); err != nil {
 					return err
 				}

@@ -174,7 +174,8 @@ categories:
 }
 
 // TestServeRecordsTheTimeScale: decisions answered by simulated providers at a time scale say
-// so, for review to compare their latencies with the spec's.
+// so, and so does each attempt, for review and outcomes to compare their latencies with the
+// spec's.
 func TestServeRecordsTheTimeScale(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "clearbar.db")
 	addr, logs, stop := startServe(t, "--trace", db, "--time-scale", "0.01")
@@ -191,8 +192,16 @@ func TestServeRecordsTheTimeScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	if d, err := store.Get(context.Background(), id); err != nil || d.TimeScale != 0.01 {
-		t.Errorf("decision %s: time scale %v, %v; want 0.01", id, d.TimeScale, err)
+	d, err := store.Get(context.Background(), id)
+	if err != nil || d.TimeScale != 0.01 {
+		t.Fatalf("decision %s: time scale %v, %v; want 0.01", id, d.TimeScale, err)
+	}
+	// Each attempt says its provider's scale too, so that a decision that also called an
+	// unscaled provider has each call's latency divided by its own.
+	for _, a := range d.Attempts {
+		if a.TimeScale != 0.01 {
+			t.Errorf("attempt %d on %s: time scale %v, want 0.01", a.N, a.Provider, a.TimeScale)
+		}
 	}
 }
 
