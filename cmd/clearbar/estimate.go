@@ -219,3 +219,34 @@ func checkSamples(samples int, file string, s *spec.Spec) error {
 	}
 	return nil
 }
+
+// verdictOnlyRows counts the rows of an outcomes table (JSON Lines) that eval graded by the
+// category's validators alone, whose pass is the validators' verdict rather than a grade
+// (eval.VerdictOnly); 0 for a CSV table, which eval does not write.
+func verdictOnlyRows(path string) (int, error) {
+	if name := strings.TrimSuffix(strings.ToLower(path), ".gz"); strings.HasSuffix(name, ".csv") {
+		return 0, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	rd := outcomes.NewReader(f)
+	n := 0
+	for rd.Next() {
+		if rd.Row().Source == outcomes.SourceEval && eval.VerdictOnly(rd.Raw()) {
+			n++
+		}
+	}
+	return n, rd.Err()
+}
+
+// verdictOnlyNote says what verdictOnlyRows found, for what (replay, a router) reads their
+// pass as a grade; "" when there are none.
+func verdictOnlyNote(path string, n int, what string) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d rows of %s are eval answers graded by the category's validators alone: their pass is what the validators accepted, not a grade, so %s there; give those items a reference or checks and run clearbar eval again", n, path, what)
+}

@@ -129,6 +129,11 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if err := rep.WriteText(m.Stdout); err != nil {
 		return err
 	}
+	if n, err := verdictOnlyRows(*table); err != nil {
+		return err
+	} else if note := verdictOnlyNote(*table, n, "the router learns where the validators accept answers"); note != "" {
+		fmt.Fprintf(m.Stderr, "clearbar learn train: warning: %s\n", note)
+	}
 	if w := uncategorisedWarning(model.Info()); w != "" {
 		fmt.Fprintf(m.Stderr, "clearbar learn train: warning: %s, so it will route worse than the held-out figures above say: give the rows the category (clearbar outcomes import or outcomes convert --category NAME) and train with --category NAME\n", w)
 	}

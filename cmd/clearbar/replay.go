@@ -178,6 +178,15 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if fromSpec != "" {
 		rep.Notes = append(rep.Notes, fromSpec)
 	}
+	if *table != "" {
+		n, err := verdictOnlyRows(*table)
+		if err != nil {
+			return err
+		}
+		if note := verdictOnlyNote(*table, n, "the quality replayed is the share the validators accept, and the spec's own validators replayed on them pass what they accepted"); note != "" {
+			rep.Notes = append(rep.Notes, note)
+		}
+	}
 	if scored != nil {
 		if err := m.checkVectors(scored, *calibrate); err != nil {
 			return err

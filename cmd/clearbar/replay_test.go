@@ -1005,3 +1005,41 @@ categories:
 		t.Errorf("tokens within 20%%: exit %d, or a note\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestVerdictOnlyRowsAreNamed: eval rows whose pass is the validators' verdict alone (items
+// without a reference or checks) are no grades: replay says so in its notes and learn train
+// warns; rows graded otherwise raise neither.
+func TestVerdictOnlyRowsAreNamed(t *testing.T) {
+	dir := t.TempDir()
+	graded := filepath.Join(dir, "graded.jsonl")
+	writeQAOutcomes(t, graded, 100)
+	data, err := os.ReadFile(graded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts := filepath.Join(dir, "verdicts.jsonl")
+	marked := strings.ReplaceAll(string(data), "{\"item\":", "{\"source\":\"eval\",\"graded_by\":\"validators\",\"item\":")
+	if err := os.WriteFile(verdicts, []byte(marked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const note = "200 rows of "
+	for _, tc := range []struct {
+		table string
+		named bool
+	}{{graded, false}, {verdicts, true}} {
+		code, out, errOut := run(t, "replay", "--outcomes", tc.table, "--category", "qa")
+		if code != 0 {
+			t.Fatalf("replay %s: exit %d: %s", tc.table, code, errOut)
+		}
+		if got := strings.Contains(out, note+tc.table+" are eval answers graded by the category's validators alone"); got != tc.named {
+			t.Errorf("replay %s: names verdict-only rows %v, want %v:\n%s", tc.table, got, tc.named, out)
+		}
+		code, _, errOut = run(t, "learn", "train", "--outcomes", tc.table, "--category", "qa", "--out", filepath.Join(dir, "r.json"), "--folds", "2")
+		if code != 0 {
+			t.Fatalf("learn train %s: exit %d: %s", tc.table, code, errOut)
+		}
+		if got := strings.Contains(errOut, "warning: "+note+tc.table); got != tc.named {
+			t.Errorf("learn train %s: warns of verdict-only rows %v, want %v:\n%s", tc.table, got, tc.named, errOut)
+		}
+	}
+}
