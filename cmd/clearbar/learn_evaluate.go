@@ -141,6 +141,11 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if n, err := verdictOnlyRows(*table); err != nil {
+		return err
+	} else if note := verdictOnlyNote(*table, n, "these figures measure where the validators accept answers"); note != "" {
+		fmt.Fprintf(m.Stderr, "clearbar learn evaluate: warning: %s\n", note)
+	}
 	if w := uncategorisedWarning(ds.TaskInfo()); w != "" {
 		fmt.Fprintf(m.Stderr, "clearbar learn evaluate: warning: %s, so these figures overstate how a router trained on these rows routes in a category: give the rows the category (clearbar outcomes import or outcomes convert --category NAME) and evaluate with --category NAME\n", w)
 	}

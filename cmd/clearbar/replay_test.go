@@ -1007,8 +1007,8 @@ categories:
 }
 
 // TestVerdictOnlyRowsAreNamed: eval rows whose pass is the validators' verdict alone (items
-// without a reference or checks) are no grades: replay says so in its notes and learn train
-// warns; rows graded otherwise raise neither.
+// without a reference or checks) are no grades: replay says so in its notes, learn train and
+// learn evaluate warn; rows graded otherwise raise neither.
 func TestVerdictOnlyRowsAreNamed(t *testing.T) {
 	dir := t.TempDir()
 	graded := filepath.Join(dir, "graded.jsonl")
@@ -1040,6 +1040,13 @@ func TestVerdictOnlyRowsAreNamed(t *testing.T) {
 		}
 		if got := strings.Contains(errOut, "warning: "+note+tc.table); got != tc.named {
 			t.Errorf("learn train %s: warns of verdict-only rows %v, want %v:\n%s", tc.table, got, tc.named, errOut)
+		}
+		code, _, errOut = run(t, "learn", "evaluate", "--outcomes", tc.table, "--category", "qa")
+		if code != 0 {
+			t.Fatalf("learn evaluate %s: exit %d: %s", tc.table, code, errOut)
+		}
+		if got := strings.Contains(errOut, "warning: "+note+tc.table); got != tc.named {
+			t.Errorf("learn evaluate %s: warns of verdict-only rows %v, want %v:\n%s", tc.table, got, tc.named, errOut)
 		}
 	}
 }
