@@ -51,23 +51,7 @@ func runSimulated(t *testing.T, file string, n int, body func(i int) []byte) *si
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := provider.NewRegistry()
-	reg.Register("simulated", simulated.New)
-	providers, err := reg.NewAll(s, provider.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := validate.NewChecker(s, validate.Env{Caller: validate.ProviderCaller{Providers: providers}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &decisions{}
-	g, err := gateway.New(gateway.Options{Spec: s, Providers: providers, Checker: checker, Recorder: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
-	defer srv.Close()
+	srv, rec := simulatedGateway(t, s)
 
 	run := &simulatedRun{spec: s}
 	var mu sync.Mutex
@@ -178,4 +162,29 @@ func TestEstimatorAgreesWithGatewayOnAgreement(t *testing.T) {
 	want := r.Policies[0].Categories[0]
 	agrees(t, "escalation rate", float64(run.escalated)/n, want.PEscalated, n)
 	agrees(t, "quality delivered", float64(run.good)/n, want.Quality, n)
+}
+
+// simulatedGateway serves spec s on simulated providers, with its validators (their judges and
+// checkers called through the same providers), and records its decisions; the server closes
+// when the test ends.
+func simulatedGateway(t *testing.T, s *spec.Spec) (*httptest.Server, *decisions) {
+	t.Helper()
+	reg := provider.NewRegistry()
+	reg.Register("simulated", simulated.New)
+	providers, err := reg.NewAll(s, provider.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := validate.NewChecker(s, validate.Env{Caller: validate.ProviderCaller{Providers: providers}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &decisions{}
+	g, err := gateway.New(gateway.Options{Spec: s, Providers: providers, Checker: checker, Recorder: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	return srv, rec
 }

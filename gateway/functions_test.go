@@ -21,10 +21,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/gateway"
-	"github.com/clearbar/clearbar/provider"
-	"github.com/clearbar/clearbar/provider/simulated"
 	"github.com/clearbar/clearbar/spec"
-	"github.com/clearbar/clearbar/validate"
 )
 
 const (
@@ -187,24 +184,7 @@ func functionsGateway(t *testing.T) (*httptest.Server, *decisions) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := provider.NewRegistry()
-	reg.Register("simulated", simulated.New)
-	providers, err := reg.NewAll(s, provider.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checker, err := validate.NewChecker(s, validate.Env{Caller: validate.ProviderCaller{Providers: providers}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &decisions{}
-	g, err := gateway.New(gateway.Options{Spec: s, Providers: providers, Checker: checker, Recorder: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	return srv, rec
+	return simulatedGateway(t, s)
 }
 
 // postJSON sends a raw chat completions body, as a client of the deprecated API does (the

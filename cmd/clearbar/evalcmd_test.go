@@ -391,16 +391,8 @@ func TestEvalReplayRecordsNoInstantLatency(t *testing.T) {
 		fmt.Fprintf(&table, "{\"item\": \"r%d\", \"prompt\": %q, \"model\": \"gpt-4.1-mini\", \"response\": \"%d\"}\n", i, prompt, i+1)
 		fmt.Fprintf(&set, "{\"id\": \"q%d\", \"prompt\": %q, \"reference\": \"%d\"}\n", i, prompt, i+1)
 	}
-	write := func(name, text string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	write("recorded.jsonl", table.String())
-	setPath := write("set.jsonl", set.String())
-	specPath := write("spec.yaml", replayedSpec("800ms", "2s"))
+	setPath := writeReplayed(t, dir, table.String(), set.String())
+	specPath := writeIn(t, dir, "spec.yaml", replayedSpec("800ms", "2s"))
 	out := filepath.Join(dir, "out.jsonl")
 	code, stdout, errOut := runEvalCmd(t, specPath, "--category", "sums", "--set", setPath, "--out", out, "--progress", "never", "--update")
 	if code != 0 {
@@ -461,18 +453,10 @@ func TestEvalReplayRecordsTheTablesLatency(t *testing.T) {
 		fmt.Fprintf(&table, "{\"item\": \"r%d\", \"prompt\": %q, \"model\": \"gpt-4.1-mini\", \"response\": \"%d\"%s}\n", i, prompt, i+1, latency)
 		fmt.Fprintf(&set, "{\"id\": \"q%d\", \"prompt\": %q, \"reference\": \"%d\"}\n", i, prompt, i+1)
 	}
-	write := func(name, text string) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	write("recorded.jsonl", table.String())
-	setPath := write("set.jsonl", set.String())
+	setPath := writeReplayed(t, dir, table.String(), set.String())
 	src := replayedSpec("5s", "9s")
 	for _, args := range [][]string{nil, {"--time-scale", "0.001"}} {
-		specPath := write("spec.yaml", src)
+		specPath := writeIn(t, dir, "spec.yaml", src)
 		out := filepath.Join(t.TempDir(), "out.jsonl")
 		code, stdout, errOut := runEvalCmd(t, append([]string{specPath, "--category", "sums", "--set", setPath, "--out", out, "--progress", "never", "--update"}, args...)...)
 		if code != 0 {
@@ -672,4 +656,22 @@ categories:
     assume: {pass_rate: {small: 0.5}}
     why: Measured by the eval tests.
 `, p50, p95)
+}
+
+// writeReplayed writes a replay table (recorded.jsonl, as replayedSpec names it) and an eval
+// set into dir, and returns the set's path.
+func writeReplayed(t *testing.T, dir, table, set string) string {
+	t.Helper()
+	writeIn(t, dir, "recorded.jsonl", table)
+	return writeIn(t, dir, "set.jsonl", set)
+}
+
+// writeIn writes text to the file name in dir and returns its path.
+func writeIn(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
