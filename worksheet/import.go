@@ -1737,6 +1737,11 @@ func (im *importer) yaml() []byte {
 			}
 		}
 	}
+	// warned is a point also said on stderr.
+	warned := func(s string) {
+		bullet(s)
+		im.warnf("%s", s)
+	}
 	if len(types) == 1 {
 		bullet(fmt.Sprintf("Every model is served by one provider, %s; give each vendor its own provider, with its settings and API key, to route real traffic.", types[0]))
 	} else {
@@ -1767,14 +1772,12 @@ func (im *importer) yaml() []byte {
 	if len(notes.missing) > 0 {
 		msg := "Pass rates missing, in " + strings.Join(notes.missing, "; ") +
 			": no row of the worksheet gives one for these fallback or escalation models, so the spec does not load until you write each under its category's assume.pass_rate, with your estimate or a measurement."
-		bullet(msg)
-		im.warnf("%s", msg)
+		warned(msg)
 	}
 	if len(notes.borrowed) > 0 {
 		msg := "Pass rates from other categories, in " + strings.Join(notes.borrowed, "; ") +
 			": the worksheet states no pass rate for these models in these categories, so each is the model's pass rate on another task; measure them."
-		bullet(msg)
-		im.warnf("%s", msg)
+		warned(msg)
 	}
 	if len(notes.passRates) > 0 {
 		msg := "Pass rates marked placeholder, in " + strings.Join(notes.passRates, ", ") + ": replace them with measured pass rates."
@@ -1783,14 +1786,12 @@ func (im *importer) yaml() []byte {
 	}
 	if len(notes.latency) > 0 {
 		msg := "Latency marked placeholder, for " + strings.Join(notes.latency, ", ") + ": replace it with measured latency."
-		bullet(msg)
-		im.warnf("%s", msg)
+		warned(msg)
 	}
 	if len(notes.tails) > 0 {
 		msg := fmt.Sprintf("Latency p95 assumed, for %s: the estimated latency it comes from is one value, read as the median, and the p95 is taken as %s times it; "+
 			"write p50 / p95 in the worksheet, or measure it.", strings.Join(notes.tails, ", "), formatFloat(assumedTailRatio))
-		bullet(msg)
-		im.warnf("%s", msg)
+		warned(msg)
 	}
 	if len(notes.rules) > 0 {
 		bullet("Validation rules not (fully) rebuilt as validators, in " + strings.Join(notes.rules, ", ") + ": write the validators they describe.")
@@ -1798,14 +1799,12 @@ func (im *importer) yaml() []byte {
 	if len(notes.placeholderRules) > 0 {
 		msg := "Validation rules replaced by a placeholder validator ({json_schema: request}), in " + strings.Join(notes.placeholderRules, ", ") +
 			": no validator could be rebuilt from the rule, and the route needs one to escalate on; write the validators it describes."
-		bullet(msg)
-		im.warnf("%s", msg)
+		warned(msg)
 	}
 	if len(notes.missingSchemas) > 0 {
 		msg := "json_schema files not found relative to where this spec is saved, in " + strings.Join(notes.missingSchemas, ", ") +
 			": their validators are left out or replaced by a placeholder, which changes the estimate; save the spec where those paths resolve (next to the spec the worksheet came from), or copy the files there, and import again."
-		bullet(msg)
-		im.warnf("%s", msg)
+		warned(msg)
 	}
 	if len(notes.strength) > 0 {
 		bullet("Validator strength not given, in " + strings.Join(notes.strength, ", ") + ": the default is assumed until you calibrate it.")
