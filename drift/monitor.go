@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,6 +95,8 @@ type Monitor struct {
 	order   sync.Mutex
 	held    heldHeap
 	settled time.Time
+	// holding is len(held), for Observe to pass over the lock when nothing is held.
+	holding atomic.Int64
 }
 
 // category is one category's detectors and series. mu guards the detectors and models.
@@ -375,6 +378,10 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 	// the lock covers the heap only and categories are tested in parallel (decisions released
 	// together may be tested a little out of order between goroutines, which no window
 	// notices).
+	if d.Settled.IsZero() && m.holding.Load() == 0 {
+		m.detect(c, d) // not from a gateway, and nothing held to test first
+		return
+	}
 	var buf [8]*clearbar.Decision
 	ready := buf[:0]
 	m.order.Lock()
@@ -393,6 +400,7 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 		}
 		ready = m.take(ready, func(h *clearbar.Decision) bool { return h.Time.Before(m.settled) || len(m.held) > maxHeld })
 	}
+	m.holding.Store(int64(len(m.held)))
 	m.order.Unlock()
 	for _, h := range ready {
 		m.detect(m.cats[h.Category], h)
@@ -412,6 +420,7 @@ func (m *Monitor) take(ready []*clearbar.Decision, may func(*clearbar.Decision) 
 func (m *Monitor) flush() {
 	m.order.Lock()
 	ready := m.take(nil, func(*clearbar.Decision) bool { return true })
+	m.holding.Store(0)
 	m.order.Unlock()
 	for _, h := range ready {
 		m.detect(m.cats[h.Category], h)
