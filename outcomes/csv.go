@@ -245,6 +245,13 @@ func csvError(err error, line int) error {
 // ReadFile streams the rows of an outcomes file: JSON Lines, or CSV when the name ends in .csv
 // (either may be gzipped, with a .gz suffix for CSV). Errors name the file and line.
 func ReadFile(path string, fn func(Row) error) error {
+	return ReadFileLines(path, func(r Row, _ []byte) error { return fn(r) })
+}
+
+// ReadFileLines is ReadFile that also gives each JSON Lines row's line as read (nil for a CSV
+// row), for readers of the fields other tools write beside the row (eval's graded_by). The
+// line is valid only until fn returns.
+func ReadFileLines(path string, fn func(Row, []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -261,7 +268,7 @@ func ReadFile(path string, fn func(Row) error) error {
 			defer gz.Close()
 			r = gz
 		}
-		if err := readCSV(r, fn); errors.Is(err, errEmptyCSV) {
+		if err := readCSV(r, func(r Row) error { return fn(r, nil) }); errors.Is(err, errEmptyCSV) {
 			return fmt.Errorf("%s is empty: an outcomes CSV starts with a header row naming its columns, like %s", path, strings.Join(csvColumns[:5], ","))
 		} else if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
@@ -270,7 +277,7 @@ func ReadFile(path string, fn func(Row) error) error {
 	}
 	rd := NewReader(f)
 	for rd.Next() {
-		if err := fn(rd.Row()); err != nil {
+		if err := fn(rd.Row(), rd.Raw()); err != nil {
 			return err
 		}
 	}

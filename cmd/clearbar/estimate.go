@@ -220,31 +220,21 @@ func checkSamples(samples int, file string, s *spec.Spec) error {
 	return nil
 }
 
-// verdictOnlyRows counts the rows of an outcomes table (JSON Lines) that eval graded by the
-// category's validators alone, whose pass is the validators' verdict rather than a grade
-// (eval.VerdictOnly); 0 for a CSV table, which eval does not write.
-func verdictOnlyRows(path string) (int, error) {
-	if name := strings.TrimSuffix(strings.ToLower(path), ".gz"); strings.HasSuffix(name, ".csv") {
-		return 0, nil
+// verdictOnly counts the rows of an outcomes table that eval graded by the category's
+// validators alone, whose pass is the validators' verdict rather than a grade
+// (eval.VerdictOnly), as a reader of the table reads them (outcomes.ReadFileLines).
+type verdictOnly int
+
+// see counts row, whose line is raw, when it is such a row.
+func (n *verdictOnly) see(row outcomes.Row, raw []byte) {
+	if row.Source == outcomes.SourceEval && raw != nil && eval.VerdictOnly(raw) {
+		*n++
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	rd := outcomes.NewReader(f)
-	n := 0
-	for rd.Next() {
-		if rd.Row().Source == outcomes.SourceEval && eval.VerdictOnly(rd.Raw()) {
-			n++
-		}
-	}
-	return n, rd.Err()
 }
 
-// verdictOnlyNote says what verdictOnlyRows found, for what (replay, a router) reads their
+// verdictOnlyNote says what a verdictOnly count found, for what (replay, a router) reads their
 // pass as a grade; "" when there are none.
-func verdictOnlyNote(path string, n int, what string) string {
+func verdictOnlyNote(path string, n verdictOnly, what string) string {
 	if n == 0 {
 		return ""
 	}

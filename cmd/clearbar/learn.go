@@ -102,7 +102,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if *models != "" {
 		opts.Models = splitList(*models)
 	}
-	ds, err := readDataset(ctx, *table, *category, *task, opts.Models, false)
+	ds, verdicts, err := readDataset(ctx, *table, *category, *task, opts.Models, false)
 	if err != nil {
 		return err
 	}
@@ -129,9 +129,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if err := rep.WriteText(m.Stdout); err != nil {
 		return err
 	}
-	if n, err := verdictOnlyRows(*table); err != nil {
-		return err
-	} else if note := verdictOnlyNote(*table, n, "the router learns where the validators accept answers"); note != "" {
+	if note := verdictOnlyNote(*table, verdicts, "the router learns where the validators accept answers"); note != "" {
 		fmt.Fprintf(m.Stderr, "clearbar learn train: warning: %s\n", note)
 	}
 	if w := uncategorisedWarning(model.Info()); w != "" {
@@ -178,7 +176,7 @@ func embedCacheBeside(path string) string {
 // prefix) when one is given, into a learn.Dataset of the given models (nil: every model).
 // A category or task no row has, and a model no kept row has, are errors that list what the
 // table has.
-func readDataset(ctx context.Context, table, category, task string, models []string, answers bool) (*learn.Dataset, error) {
+func readDataset(ctx context.Context, table, category, task string, models []string, answers bool) (*learn.Dataset, verdictOnly, error) {
 	keep := func(r *outcomes.Row) bool {
 		switch {
 		case category != "":
@@ -193,10 +191,11 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 		cats, tasks = map[string]bool{}, map[string]bool{}
 		keptModels  = map[string]bool{}
 		readErr     error
+		verdicts    verdictOnly // kept rows graded by the validators alone
 		errStop     = errors.New("stop")
 	)
 	rows := func(yield func(outcomes.Row) bool) {
-		readErr = outcomes.ReadFile(table, func(r outcomes.Row) error {
+		readErr = outcomes.ReadFileLines(table, func(r outcomes.Row, raw []byte) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -206,6 +205,7 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 				return nil
 			}
 			kept++
+			verdicts.see(r, raw)
 			keptModels[r.Model] = true
 			if !yield(r) {
 				return errStop
@@ -218,14 +218,14 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 	}
 	ds := learn.GroupRows(table, rows, models, answers)
 	if readErr != nil {
-		return nil, readErr
+		return nil, 0, readErr
 	}
 	if read > 0 && kept == 0 {
 		switch {
 		case category != "":
-			return nil, usagef("--category %q: none of the %d rows of %s has that category (categories in the table: %s; tasks: %s): give one of its categories, or a task with --task", category, read, table, nameList(cats), nameList(tasks))
+			return nil, 0, usagef("--category %q: none of the %d rows of %s has that category (categories in the table: %s; tasks: %s): give one of its categories, or a task with --task", category, read, table, nameList(cats), nameList(tasks))
 		case task != "":
-			return nil, usagef("--task %q: none of the %d rows of %s has that task or a task under it (tasks in the table: %s): give one of them, or a prefix of one like mmlu", task, read, table, nameList(tasks))
+			return nil, 0, usagef("--task %q: none of the %d rows of %s has that task or a task under it (tasks in the table: %s): give one of them, or a prefix of one like mmlu", task, read, table, nameList(tasks))
 		}
 	}
 	for _, m := range models {
@@ -234,10 +234,10 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 			if category != "" || task != "" {
 				where = "kept rows"
 			}
-			return nil, usagef("--models: no row of %s has model %q (the models of its %s: %s); name models as the rows do", table, m, where, nameList(keptModels))
+			return nil, 0, usagef("--models: no row of %s has model %q (the models of its %s: %s); name models as the rows do", table, m, where, nameList(keptModels))
 		}
 	}
-	return ds, nil
+	return ds, verdicts, nil
 }
 
 // nameList writes the names of a set, sorted, at most a dozen of them: "a, b, … 3 more", or

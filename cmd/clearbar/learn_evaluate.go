@@ -111,7 +111,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if *models != "" {
 		ms = splitList(*models)
 	}
-	ds, err := readDataset(ctx, *table, *category, *task, ms, *agree)
+	ds, verdicts, err := readDataset(ctx, *table, *category, *task, ms, *agree)
 	if err != nil {
 		return err
 	}
@@ -141,9 +141,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if n, err := verdictOnlyRows(*table); err != nil {
-		return err
-	} else if note := verdictOnlyNote(*table, n, "these figures measure where the validators accept answers"); note != "" {
+	if note := verdictOnlyNote(*table, verdicts, "these figures measure where the validators accept answers"); note != "" {
 		fmt.Fprintf(m.Stderr, "clearbar learn evaluate: warning: %s\n", note)
 	}
 	if w := uncategorisedWarning(ds.TaskInfo()); w != "" {

@@ -162,6 +162,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		}
 		opts.Target = t
 	}
+	var verdicts verdictOnly // rows graded by the validators alone, counted as they are read
 	src := func(emit func(outcomes.Row) error) error {
 		switch {
 		case *routerbench != "":
@@ -169,7 +170,10 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		case *routellm != "":
 			return importFile(*routellm, outcomes.ImportRouteLLM, emit)
 		}
-		return outcomes.ReadFile(*table, emit)
+		return outcomes.ReadFileLines(*table, func(r outcomes.Row, raw []byte) error {
+			verdicts.see(r, raw)
+			return emit(r)
+		})
 	}
 	rep, err := replay.Run(ctx, s, src, opts)
 	if err != nil {
@@ -178,14 +182,8 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if fromSpec != "" {
 		rep.Notes = append(rep.Notes, fromSpec)
 	}
-	if *table != "" {
-		n, err := verdictOnlyRows(*table)
-		if err != nil {
-			return err
-		}
-		if note := verdictOnlyNote(*table, n, "the quality replayed is the share the validators accept, and the spec's own validators replayed on them pass what they accepted"); note != "" {
-			rep.Notes = append(rep.Notes, note)
-		}
+	if note := verdictOnlyNote(*table, verdicts, "the quality replayed is the share the validators accept, and the spec's own validators replayed on them pass what they accepted"); note != "" {
+		rep.Notes = append(rep.Notes, note)
 	}
 	if scored != nil {
 		if err := m.checkVectors(scored, *calibrate); err != nil {
