@@ -961,3 +961,20 @@ func TestLegacyFunctionsConversationOnAnthropic(t *testing.T) {
 		t.Errorf("upstream messages %s", up.Get("messages").Raw)
 	}
 }
+
+// TestAnthropicMaxTokensOverEveryModel: an Anthropic client whose max_tokens is more than any
+// model on the route writes gets a 400 naming max_tokens, the parameter it sent, not the
+// max_completion_tokens the ingress translated it into; no upstream is called.
+func TestAnthropicMaxTokensOverEveryModel(t *testing.T) {
+	e := newAntEnv(t, "")
+	resp := e.post(t, `{"model":"whatever","max_tokens":50000,"messages":[{"role":"user","content":"x"}]}`)
+	body := readAll(t, resp)
+	msg := gjson.GetBytes(body, "error.message").String()
+	if resp.StatusCode != 400 || gjson.GetBytes(body, "error.type").String() != "invalid_request_error" ||
+		!strings.HasPrefix(msg, "max_tokens is 50000, more than any model on category \"oa\"'s route writes") {
+		t.Errorf("status %d, body %s; want a 400 whose message names max_tokens", resp.StatusCode, body)
+	}
+	if n := len(e.oa.calls) + len(e.an.calls); n != 0 {
+		t.Errorf("%d upstream calls, want none", n)
+	}
+}

@@ -26,7 +26,6 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/health"
@@ -590,12 +589,7 @@ func (g *Gateway) blameMaxTokens(err error, req *clearbar.Request, d *clearbar.D
 	if largest == 0 || d.Features.TokensIn >= largest {
 		return
 	}
-	param := "max_tokens"
-	if d.Dialect == clearbar.DialectOpenAI {
-		if v := gjson.GetBytes(req.Body, "max_completion_tokens"); v.Exists() && v.Type != gjson.Null {
-			param = "max_completion_tokens"
-		}
-	}
+	param := route.MaxTokensParam(req)
 	e.Param = param
 	e.Message = fmt.Sprintf("%s is %d, more than any model on category %q's route can give: the largest context window there, %d tokens, leaves about %d after the request's input (about %d tokens)",
 		param, req.MaxTokens, d.Category, largest, largest-d.Features.TokensIn, d.Features.TokensIn)

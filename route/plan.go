@@ -10,6 +10,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/translate"
 )
 
 // Plan is the ordered list of steps a request may take. Each step has a model and its
@@ -311,11 +312,12 @@ type misfit struct {
 	open            int
 }
 
-// maxTokensParam names the max tokens parameter as the client sent it: max_completion_tokens
-// when an OpenAI client sent that, else max_tokens (an Anthropic client's, which the ingress
-// translates into max_completion_tokens).
-func maxTokensParam(req *clearbar.Request) string {
-	if req.Dialect != clearbar.DialectAnthropic && gjson.GetBytes(req.Body, "max_completion_tokens").Type == gjson.Number {
+// MaxTokensParam names the max tokens parameter as the client sent it: max_completion_tokens
+// when an OpenAI client sent that, else max_tokens. An Anthropic client's max_tokens reaches
+// the router translated into max_completion_tokens, in a body that carries the Anthropic
+// sidecar (translate.AnthropicKey).
+func MaxTokensParam(req *clearbar.Request) string {
+	if gjson.GetBytes(req.Body, "max_completion_tokens").Type == gjson.Number && !gjson.GetBytes(req.Body, translate.AnthropicKey).Exists() {
 		return "max_completion_tokens"
 	}
 	return "max_tokens"
@@ -337,7 +339,7 @@ func writesLess(m *spec.Model, req *clearbar.Request) bool {
 func unfit(c *spec.Category, need int, req *clearbar.Request, why misfit) error {
 	lacked, param, tooSmall := why.lacked, why.param, why.tooSmall
 	if param == "" && lacked == nil && why.short > 0 {
-		name := maxTokensParam(req)
+		name := MaxTokensParam(req)
 		msg := fmt.Sprintf("%s is %d, more than any model on category %q's route writes (the most is %d tokens): lower it", name, req.MaxTokens, c.Name, why.writes)
 		if tooSmall > 0 {
 			msg = fmt.Sprintf("no model on category %q's route can take the request: some write fewer tokens than its %s of %d (the most is %d), the others are too small for its about %d tokens: lower %s",

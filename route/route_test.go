@@ -340,19 +340,20 @@ func TestPlanMaxOutput(t *testing.T) {
 		t.Errorf("max tokens 1000: plan %v err %v; want small first", d.Plan, err)
 	}
 	// Category d's route is strong alone. An Anthropic client's max_tokens reaches the router
-	// as max_completion_tokens (the ingress translates it), and is named as it was sent.
-	for _, tc := range []struct{ dialect, body, param string }{
-		{clearbar.DialectOpenAI, `{"max_tokens": 2000}`, "max_tokens"},
-		{clearbar.DialectOpenAI, `{"max_completion_tokens": 2000}`, "max_completion_tokens"},
-		{clearbar.DialectAnthropic, `{"max_completion_tokens": 2000}`, "max_tokens"},
+	// as max_completion_tokens, in a body with the Anthropic sidecar (the ingress translates
+	// it), and is named as it was sent.
+	for _, tc := range []struct{ body, param string }{
+		{`{"max_tokens": 2000}`, "max_tokens"},
+		{`{"max_completion_tokens": 2000}`, "max_completion_tokens"},
+		{`{"max_completion_tokens": 2000, "clearbar_anthropic": {}}`, "max_tokens"},
 	} {
 		in := input("hi")
-		in.Request.MaxTokens, in.Request.Body, in.Request.Dialect = 2000, []byte(tc.body), tc.dialect
+		in.Request.MaxTokens, in.Request.Body = 2000, []byte(tc.body)
 		_, err := r.Plan(context.Background(), r.Spec().Category("d"), in, nil, &clearbar.Decision{})
 		var e *clearbar.Error
 		want := tc.param + ` is 2000, more than any model on category "d"'s route writes (the most is 1500 tokens): lower it`
 		if !errors.As(err, &e) || e.Status != 400 || e.Param != tc.param || e.Code != "invalid_value" || e.Message != want {
-			t.Errorf("%s %s: err %+v, want a 400 on %s: %s", tc.dialect, tc.body, err, tc.param, want)
+			t.Errorf("%s: err %+v, want a 400 on %s: %s", tc.body, err, tc.param, want)
 		}
 	}
 	// Category a: small's window is too small for a long request, and strong (with mid, the
