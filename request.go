@@ -19,10 +19,12 @@ const (
 type Request struct {
 	// Dialect is the wire format the client spoke (DialectOpenAI).
 	Dialect string
-	// AnthropicOnly names, for a request translated from /v1/messages, the first parameter it
-	// carries that only Anthropic models take (translate.AnthropicOnly); "" for none. Routing
-	// leaves OpenAI-format models out for it.
-	AnthropicOnly string
+	// AnthropicOnly names, for a request translated from /v1/messages, the first parameter,
+	// tool or content block it carries that only Anthropic models take
+	// (translate.AnthropicOnly); "" for none. Routing leaves OpenAI-format models out for it.
+	// AnthropicOnlyWhat names it in messages: the parameter, or a tool's or block's place and
+	// type ("tools[0] (type web_search_20250305)").
+	AnthropicOnly, AnthropicOnlyWhat string
 	// Model is the model name the client asked for: a model, a category alias such as
 	// "clearbar/intent", or anything else (routing decides what it means).
 	Model string

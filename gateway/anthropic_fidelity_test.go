@@ -496,7 +496,7 @@ func TestAnthropicOnlyParametersSkipOpenAIModels(t *testing.T) {
 	if len(e.oa.calls) != 0 || gjson.GetBytes(e.an.last(t).Body, "container").String() != "cont_1" {
 		t.Errorf("the OpenAI-format model was called (%d), or claude did not get the container", len(e.oa.calls))
 	}
-	if d := e.rec.last(); d.Model != "claude" || len(d.Skipped) != 1 || d.Skipped[0].Model != "gpt" || !strings.Contains(d.Skipped[0].Reason, "takes no container") {
+	if d := e.rec.last(); d.Model != "claude" || len(d.Skipped) != 1 || d.Skipped[0].Model != "gpt" || !strings.Contains(d.Skipped[0].Reason, "cannot take container, which only Anthropic models take") {
 		t.Errorf("decision: model %s, skipped %+v", d.Model, d.Skipped)
 	}
 
@@ -515,6 +515,59 @@ func TestAnthropicOnlyParametersSkipOpenAIModels(t *testing.T) {
 	body := antBody(t, resp)
 	if resp.StatusCode != 400 || !strings.Contains(gjson.GetBytes(body, "error.message").String(), "container, which only Anthropic models take") {
 		t.Errorf("container on a route of OpenAI-format models: status %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestAnthropicOnlyContentSkipsOpenAIModels: a tool of Anthropic's own type (web search) and
+// content only Anthropic's API takes (an image in a tool result, Anthropic's server-tool
+// blocks in the history) reach an Anthropic model as the client sent them, past the
+// OpenAI-format models of the route, which the decision says were left out and why; on a
+// route of OpenAI-format models only, the request is a 400 that names what only Anthropic
+// models take.
+func TestAnthropicOnlyContentSkipsOpenAIModels(t *testing.T) {
+	tests := []struct {
+		name, body, what string
+		// sent is a path of the body that the Anthropic model must get as the client sent it.
+		sent string
+	}{
+		{"web search tool", `{"model":"clearbar/%s","max_tokens":512,"tools":[{"name":"bash","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search","max_uses":2}],
+			"messages":[{"role":"user","content":"Find the Go release notes."}]}`, "tools[1] (type web_search_20250305)", "tools"},
+		{"image in a tool result", `{"model":"clearbar/%s","max_tokens":512,"tools":[{"name":"screenshot","input_schema":{"type":"object"}}],
+			"messages":[{"role":"user","content":"Look at the screen."},
+				{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"screenshot","input":{}}]},
+				{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}}]}]}]}`,
+			"messages[2].content[0].content[0] (type image, source base64)", "messages.2.content"},
+		{"server tool blocks in the history", `{"model":"clearbar/%s","max_tokens":512,
+			"messages":[{"role":"user","content":"What is new in Go?"},
+				{"role":"assistant","content":[{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"Go"}},
+					{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result","url":"https://go.dev","title":"Go","encrypted_content":"Eqg"}]},
+					{"type":"text","text":"Go 1.26."}]},
+				{"role":"user","content":"Thanks. And before?"}]}`, "messages[1].content[0] (type server_tool_use)", "messages.1.content"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newAntEnv(t, mixedVendorCategories)
+			body := strings.Replace(tc.body, "%s", "oafb", 1)
+			resp := e.post(t, body)
+			if got := antBody(t, resp); resp.StatusCode != 200 {
+				t.Fatalf("on gpt → claude: status %d %s; want claude's answer", resp.StatusCode, got)
+			}
+			if len(e.oa.calls) != 0 {
+				t.Errorf("the OpenAI-format model was called %d times", len(e.oa.calls))
+			}
+			if got, want := gjson.GetBytes(e.an.last(t).Body, tc.sent), gjson.Get(body, tc.sent); !jsonEqual(t, []byte(got.Raw), []byte(want.Raw)) {
+				t.Errorf("claude got %s %s, want it as sent: %s", tc.sent, got.Raw, want.Raw)
+			}
+			if d := e.rec.last(); d.Model != "claude" || len(d.Skipped) != 1 || !strings.Contains(d.Skipped[0].Reason, "cannot take "+tc.what+", which only Anthropic models take") {
+				t.Errorf("decision: model %s, skipped %+v", d.Model, d.Skipped)
+			}
+
+			resp = e.post(t, strings.Replace(tc.body, "%s", "oa", 1))
+			got := antBody(t, resp)
+			if msg := gjson.GetBytes(got, "error.message").String(); resp.StatusCode != 400 || !strings.Contains(msg, "the request has "+tc.what+", which only Anthropic models take") {
+				t.Errorf("on a route of OpenAI-format models: status %d %s", resp.StatusCode, got)
+			}
+		})
 	}
 }
 

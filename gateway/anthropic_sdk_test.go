@@ -526,6 +526,32 @@ func TestAnthropicSDKMessage(t *testing.T) {
 	})
 }
 
+// Anthropic's web search, offered with the client's own tools by either major, reaches an
+// Anthropic upstream as it was sent, in its place among the tools, message and stream alike
+// (on an OpenAI route it is a 400: TestAnthropicSDKErrors).
+func TestAnthropicSDKServerTool(t *testing.T) {
+	t.Parallel()
+	forEachSDK(t, []string{"an"}, func(t *testing.T, w *world, sdk antSDK, up string) {
+		for _, stream := range []bool{false, true} {
+			r, err := sdk.send(context.Background(), antAsk{model: "clearbar/" + up, tools: true, serverTool: true}, stream)
+			if err != nil {
+				t.Fatalf("stream %v: %v", stream, err)
+			}
+			if r.StopReason == "" {
+				t.Errorf("stream %v: reply %+v", stream, r)
+			}
+			c := w.lastCall(t, up, worldHealthy[up].upstream)
+			var names []string
+			for _, tool := range gjson.GetBytes(c.Body, "tools").Array() {
+				names = append(names, tool.Get("type").Str+":"+tool.Get("name").Str)
+			}
+			if want := []string{":get_weather", ":get_time", "web_search_20250305:web_search"}; !slices.Equal(names, want) {
+				t.Errorf("stream %v: the upstream's tools %v, want %v", stream, names, want)
+			}
+		}
+	})
+}
+
 // §8 items 32 and 39: a streamed message accumulates with Message.Accumulate, without an
 // error, to the whole text, end_turn and the final usage (from the OpenAI-format upstreams
 // too, whose usage arrives in their last chunk, and from Gemini, whose usage is cumulative);

@@ -627,7 +627,7 @@ func TestMessagesErrors(t *testing.T) {
 		{"an upstream 400", e.an, func(w http.ResponseWriter, c antCall) {
 			writeUpstream(w, 400, `{"type":"error","error":{"type":"invalid_request_error","message":"messages: bad"}}`)
 		}, antReq("an", ""), 400, "invalid_request_error", "messages: bad", false},
-		{"a server tool cannot be routed", nil, nil, antReq("oa", `,"tools":[{"type":"web_search_20250305","name":"web_search"}]`), 400, "invalid_request_error", "runs inside Anthropic's API", false},
+		{"a server tool cannot be routed", nil, nil, antReq("oa", `,"tools":[{"type":"web_search_20250305","name":"web_search"}]`), 400, "invalid_request_error", "tools[0] (type web_search_20250305), which only Anthropic models take", false},
 		{"a body that is not JSON", nil, nil, `{"model":`, 400, "invalid_request_error", "not a JSON object", false},
 		{"no max_tokens", nil, nil, `{"model":"clearbar/oa","messages":[{"role":"user","content":"x"}]}`, 400, "invalid_request_error", "max_tokens", false},
 	}

@@ -58,7 +58,7 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	}
 	r := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: body, N: 1}
 	if lim.Messages {
-		r.AnthropicOnly = translate.AnthropicOnly(body)
+		r.AnthropicOnly, r.AnthropicOnlyWhat = translate.AnthropicOnly(body)
 	}
 	var err *clearbar.Error
 	var seen uint16

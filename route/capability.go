@@ -1,6 +1,8 @@
 package route
 
 import (
+	"cmp"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/catalog"
 	"github.com/clearbar/clearbar/spec"
@@ -76,7 +78,7 @@ func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
 	switch typ {
 	case "openai", "openai-compatible", "azure-openai", "gemini":
 		if r.AnthropicOnly != "" {
-			return r.AnthropicOnly, "an OpenAI-format model (provider type " + typ + ") takes no " + r.AnthropicOnly + ", which only Anthropic models take"
+			return r.AnthropicOnly, "an OpenAI-format model (provider type " + typ + ") cannot take " + cmp.Or(r.AnthropicOnlyWhat, r.AnthropicOnly) + ", which only Anthropic models take"
 		}
 	}
 	if typ == "gemini" && r.Functions {

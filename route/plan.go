@@ -1,6 +1,8 @@
 package route
 
 import (
+	"cmp"
+
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -354,7 +356,7 @@ func unfit(c *spec.Category, need int, req *clearbar.Request, why misfit) error 
 			Message: fmt.Sprintf("the request has the deprecated functions, which no model on category %q's route takes (Gemini models take tools): send tools and tool_choice", c.Name)}
 	default:
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
-			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on category %q's route can take it", param, c.Name)}
+			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on category %q's route can take it", cmp.Or(req.AnthropicOnlyWhat, param), c.Name)}
 	}
 	if lacked == nil {
 		return &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",

@@ -121,11 +121,24 @@
 //	metadata.user_id             user
 //	metadata.clearbar_*          metadata (Clearbar's routing hints, which no adapter forwards)
 //	stream                       stream, with stream_options.include_usage
+//	tools of Anthropic's types   the sidecar (native_tools), with tool_choice as sent: web search,
+//	                             web fetch, code execution, computer use, bash, the text editor, …
+//	                             (any type but custom); the OpenAI form keeps the function tools
+//	server-tool blocks           in an assistant message (server_tool_use, web_search_tool_result,
+//	                             …, any type without an OpenAI form): the sidecar's layout
+//	blocks without an OpenAI form in a user message or a tool result (search results, images
+//	                             from the Files API, documents by URL, file or custom content,
+//	                             images and documents in tool results): a text part stands in
+//	                             (a search result's title and text, else "[type]") and the
+//	                             sidecar carries the block
 //	anything else                the sidecar (see above)
 //
-// Refused: server tools (any tool with a type other than custom), images or documents in
-// assistant messages, images inside tool results, documents by URL or file, thinking blocks
-// outside assistant messages, other block types (search results, server tool results), top_k
+// A request with a tool or block that only the sidecar carries can be taken by an Anthropic
+// model only: the sidecar names the first (its "only" member), AnthropicOnly reports it, and
+// routing leaves OpenAI-format models out for it.
+//
+// Refused: images or documents in assistant messages, thinking blocks outside assistant
+// messages, tool_use and tool_result blocks in the other role, blocks without a type, top_k
 // with 2026-10-21.
 //
 // What an OpenAI-format model gets (ToOpenAIUpstream, which every OpenAI-format adapter and the
@@ -142,7 +155,9 @@
 //	           anthropic-beta header: none of them changes what the request asks
 //	refused    container, mcp_servers, compaction, thread, billing_policy and inference_geo, a
 //	           ClientError naming the parameter: each names Anthropic-side state or a promise
-//	           (where the model runs, who pays) that another vendor's model cannot keep
+//	           (where the model runs, who pays) that another vendor's model cannot keep; and
+//	           the tools and blocks only the sidecar carries (the first is named), which run
+//	           inside Anthropic's API or hold what an OpenAI-format model cannot read
 //
 // An Anthropic upstream gets all of it back (see above), the tool_result prefix taken off.
 //

@@ -48,6 +48,31 @@ func (w *jw) key(k string) {
 	w.b = append(w.b, ':')
 }
 
+// mark is a point in a document that undo goes back to.
+type mark struct {
+	n, depth int
+	more     bool
+}
+
+// mark returns the document's current point, between members or elements of the container
+// it is in.
+func (w *jw) mark() mark {
+	m := mark{n: len(w.b), depth: len(w.more)}
+	if m.depth > 0 {
+		m.more = w.more[m.depth-1]
+	}
+	return m
+}
+
+// undo takes the document back to m, as if nothing had been written after it.
+func (w *jw) undo(m mark) {
+	w.b = w.b[:m.n]
+	w.more = w.more[:m.depth]
+	if m.depth > 0 {
+		w.more[m.depth-1] = m.more
+	}
+}
+
 // item starts an array element.
 func (w *jw) item() { w.sep() }
 

@@ -547,7 +547,11 @@ func (tr *requestTranslator) message(i int, msg gjson.Result) error {
 				}
 				b := textBlock(text)
 				if j < len(parts) {
-					b = withMembers(b, inside(parts[j].Get("extra")))
+					if whole := parts[j].Get("block"); whole.IsObject() {
+						b = []byte(whole.Raw) // the image, document, … the text stood in for
+					} else {
+						b = withMembers(b, inside(parts[j].Get("extra")))
+					}
 				}
 				w.item()
 				w.raw(string(b))
@@ -889,11 +893,16 @@ func (tr *requestTranslator) writeSystem(w *jw) {
 // adds (cache_control, …). Without tools, tool_choice and parallel_tool_calls mean nothing and
 // are left out (Anthropic rejects a tool_choice without tools).
 func writeTools(w *jw, sc *sidecarIn, tools, choice, parallel gjson.Result) error {
-	if !tools.IsArray() || len(tools.Array()) == 0 {
+	if (!tools.IsArray() || len(tools.Array()) == 0) && len(sc.nativeTools) == 0 {
 		return nil
 	}
 	if err := writeToolList(w, sc, tools, false); err != nil {
 		return err
+	}
+	if sc.toolChoice.IsObject() {
+		// With tools of Anthropic's own types, the client's tool_choice as it was sent.
+		w.kraw("tool_choice", sc.toolChoice.Raw)
+		return nil
 	}
 	typ, name := "", gjson.Result{}
 	switch {
@@ -950,14 +959,31 @@ func writeToolChoice(w *jw, typ string, name gjson.Result, noParallel bool) {
 }
 
 // writeToolList writes the tools member from OpenAI's function tools, or from the deprecated
-// functions (legacy: each item is the function itself).
+// functions (legacy: each item is the function itself), with the sidecar's native tools
+// back in their places among them.
 func writeToolList(w *jw, sc *sidecarIn, tools gjson.Result, legacy bool) error {
 	w.key("tools")
 	w.open('[')
+	var native []gjson.Result
+	if sc != nil && !legacy {
+		native = sc.nativeTools
+	}
+	written := 0
+	// putNative writes the native tools that came before the next tool the client sent.
+	putNative := func(all bool) {
+		for len(native) > 0 && (all || native[0].Get("at").Int() <= int64(written)) {
+			w.item()
+			w.raw(native[0].Get("tool").Raw)
+			native = native[1:]
+			written++
+		}
+	}
 	var err error
 	i := -1
 	tools.ForEach(func(_, t gjson.Result) bool {
 		i++
+		putNative(false)
+		written++
 		fn, at := t, fmt.Sprintf("functions[%d]", i)
 		if !legacy {
 			if typ := t.Get("type").String(); typ != "function" && typ != "" {
@@ -996,6 +1022,7 @@ func writeToolList(w *jw, sc *sidecarIn, tools gjson.Result, legacy bool) error 
 	if err != nil {
 		return err
 	}
+	putNative(true)
 	w.close(']')
 	return nil
 }

@@ -450,6 +450,12 @@ func writeOpenAIMessage(w *jw, sc *sidecarOut, i int, msg gjson.Result) error {
 				err = invalid(bat+".type", "images can only be sent in user messages")
 				return false
 			}
+			if st := b.Get("source.type").String(); st != "base64" && st != "url" {
+				// An image from Anthropic's Files API (source file), which no URL can stand for.
+				standIn(&parts, &ann, sc, b, bat)
+				nParts++
+				return true
+			}
 			var url string
 			if url, err = imageURL(b.Get("source"), bat+".source"); err != nil {
 				return false
@@ -493,8 +499,9 @@ func writeOpenAIMessage(w *jw, sc *sidecarOut, i int, msg gjson.Result) error {
 				// The OpenAI form holds the document as text; Anthropic gets it back whole.
 				ann.part(`{"block":` + b.Raw + `}`)
 			default:
-				err = invalid(bat+".source", "only base64 PDF and plain-text documents can be sent to an OpenAI-format model")
-				return false
+				// A document by URL, from the Files API, of custom content, or another
+				// type than PDF.
+				standIn(&parts, &ann, sc, b, bat)
 			}
 			nParts++
 		case "tool_use":
@@ -536,8 +543,20 @@ func writeOpenAIMessage(w *jw, sc *sidecarOut, i int, msg gjson.Result) error {
 			// signature, for an Anthropic upstream, which needs it back on tool-use turns.
 			layout = true
 		default:
-			err = invalid(bat+".type", "content block type %q cannot be sent to an OpenAI-format model", typ)
-			return false
+			// A block of Anthropic's server tools (server_tool_use, web_search_tool_result,
+			// …), a search result, or a block type newer than Clearbar: carried as it was
+			// sent, for an Anthropic model, which checks it.
+			if typ == "" {
+				err = invalid(bat+".type", "%s.type: Field required", bat)
+				return false
+			}
+			if role == "assistant" {
+				layout = true
+				sc.only(bat, fmt.Sprintf("%s (type %s)", bat, typ))
+				return true
+			}
+			standIn(&parts, &ann, sc, b, bat)
+			nParts++
 		}
 		return true
 	})
@@ -622,9 +641,15 @@ func writeToolMessage(w *jw, sc *sidecarOut, b gjson.Result, at string) error {
 		k := -1
 		c.ForEach(func(_, part gjson.Result) bool {
 			k++
-			if part.Get("type").String() != "text" {
-				err = invalid(fmt.Sprintf("%s.content[%d].type", at, k), "tool results sent to an OpenAI-format model can only hold text")
-				return false
+			if typ := part.Get("type").String(); typ != "text" {
+				// An image, a document or a search result: OpenAI's tool messages hold text
+				// only, so a text part stands in for it and the sidecar carries it.
+				if typ == "" {
+					err = invalid(fmt.Sprintf("%s.content[%d].type", at, k), "%s.content[%d].type: Field required", at, k)
+					return false
+				}
+				standIn(w, &ann, sc, part, fmt.Sprintf("%s.content[%d]", at, k))
+				return true
 			}
 			if part.Get("text").Type != gjson.String {
 				err = wrongType(fmt.Sprintf("%s.content[%d].text", at, k), "a valid string")
@@ -656,6 +681,42 @@ func writeToolMessage(w *jw, sc *sidecarOut, b gjson.Result, at string) error {
 	return nil
 }
 
+// standIn writes, as the next part in w, a text part standing in for the content block b at
+// at, which the OpenAI form cannot hold, and has the sidecar carry the block whole (the part's
+// {"block": …}) for an Anthropic model: the only kind that can take the request. The text is
+// what the gateway reads of the block (its validators, token estimates and score routes): a
+// search result's title and text, or the block's type in brackets.
+func standIn(w *jw, ann *annotation, sc *sidecarOut, b gjson.Result, at string) {
+	typ := b.Get("type").String()
+	what := fmt.Sprintf("%s (type %s)", at, typ)
+	if st := b.Get("source.type").String(); st != "" && (typ == "image" || typ == "document") {
+		what = fmt.Sprintf("%s (type %s, source %s)", at, typ, st)
+	}
+	sc.only(at, what)
+	var text strings.Builder
+	if t := b.Get("title").String(); t != "" {
+		text.WriteString(t)
+	}
+	b.Get("content").ForEach(func(_, c gjson.Result) bool {
+		if c.Get("type").String() == "text" {
+			if text.Len() > 0 {
+				text.WriteString("\n\n")
+			}
+			text.WriteString(c.Get("text").String())
+		}
+		return true
+	})
+	if text.Len() == 0 {
+		text.WriteString("[" + typ + "]")
+	}
+	w.item()
+	w.open('{')
+	w.kstr("type", "text")
+	w.kstr("text", text.String())
+	w.close('}')
+	ann.part(`{"block":` + b.Raw + `}`)
+}
+
 // imageURL returns an image source as an OpenAI image URL: a data URL for base64 data.
 func imageURL(src gjson.Result, at string) (string, error) {
 	switch src.Get("type").String() {
@@ -685,15 +746,26 @@ func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
 		}
 		return nil
 	}
+	// A tool of Anthropic's own type (web search, code execution, computer use, …) has no
+	// OpenAI form: the sidecar carries it, and the tool_choice as sent, to an Anthropic model.
+	start := w.mark()
 	w.key("tools")
 	w.open('[')
 	var err error
+	nFn := 0
+	native := map[string]bool{}
 	i := -1
 	tools.ForEach(func(_, t gjson.Result) bool {
 		i++
 		if typ := t.Get("type").String(); typ != "" && typ != "custom" {
-			err = invalid(fmt.Sprintf("tools[%d].type", i), "tool type %q runs inside Anthropic's API and cannot be offered to an OpenAI-format model", typ)
-			return false
+			if !t.IsObject() {
+				err = invalid(fmt.Sprintf("tools[%d]", i), "tools[%d] must be an object", i)
+				return false
+			}
+			native[t.Get("name").String()] = true
+			sc.nativeTools = append(sc.nativeTools, fmt.Sprintf(`{"at":%d,"tool":%s}`, i, t.Raw))
+			sc.only(fmt.Sprintf("tools[%d]", i), fmt.Sprintf("tools[%d] (type %s)", i, typ))
+			return true
 		}
 		name := t.Get("name")
 		if name.String() == "" {
@@ -717,6 +789,7 @@ func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
 		}
 		w.close('}')
 		w.close('}')
+		nFn++
 		sc.tool(extraMembers(t, "name", "description", "input_schema", "strict"))
 		return true
 	})
@@ -724,10 +797,25 @@ func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
 		return err
 	}
 	w.close(']')
+	if nFn == 0 {
+		w.undo(start) // no tool has an OpenAI form
+	}
 	if !choice.IsObject() {
 		return nil
 	}
-	switch typ := choice.Get("type").String(); typ {
+	typ := choice.Get("type").String()
+	switch typ {
+	case "auto", "any", "none", "tool":
+	default:
+		return invalid("tool_choice.type", "tool_choice type %q is not auto, any, tool or none", typ)
+	}
+	if len(native) > 0 {
+		sc.toolChoice = choice.Raw
+		if nFn == 0 || typ == "tool" && native[choice.Get("name").String()] {
+			return nil // the OpenAI form has no tool to choose
+		}
+	}
+	switch typ {
 	case "auto":
 		w.kstr("tool_choice", "auto")
 	case "any":
@@ -743,8 +831,6 @@ func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
 		w.kraw("name", rawString(choice.Get("name")))
 		w.close('}')
 		w.close('}')
-	default:
-		return invalid("tool_choice.type", "tool_choice type %q is not auto, any, tool or none", typ)
 	}
 	if choice.Get("disable_parallel_tool_use").Type == gjson.True {
 		w.kraw("parallel_tool_calls", "false")

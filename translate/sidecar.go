@@ -35,7 +35,18 @@ import (
 //	               layout of an assistant message's content in its order: {"text": n, "extra"}
 //	               for a text block of n bytes of the message's content, {"tool_use": true,
 //	               "extra"} for the next tool call, {"block": …} for a block the OpenAI form
-//	               cannot hold (thinking and redacted_thinking, with their signatures)
+//	               cannot hold (thinking and redacted_thinking, with their signatures, and
+//	               the blocks of Anthropic's server tools); a part's {"block": …} is also
+//	               how a content block the OpenAI form cannot hold rides in a user message or
+//	               a tool result, behind a text part that stands in for it
+//	native_tools   the tools that run inside Anthropic's API or have a schema of Anthropic's
+//	               (any type but custom: web search, code execution, computer use, …), each
+//	               {"at": its index among the client's tools, "tool": the tool as sent}; the
+//	               OpenAI form's tools are the client's others
+//	tool_choice    the client's tool_choice as sent, when it has native tools
+//	only           {"param", "what"}: the first tool or block that only an Anthropic model can
+//	               take (a native tool, a server tool's block, an image in a tool result, a
+//	               document by URL, …); routing leaves OpenAI-format models out for it
 //
 // The sidecar is Clearbar's internal protocol between its Anthropic ingress and its adapters:
 // the gateway refuses a client body that carries one (gateway.DecodeChatRequest, unless
@@ -128,20 +139,26 @@ func ToOpenAIUpstream(body []byte) ([]byte, error) {
 
 // AnthropicOnly returns the first parameter of a body translated from /v1/messages (one
 // that carries the sidecar) that only Anthropic models take — a parameter OpenAI-format
-// models have no place for, or more than 4 stop sequences — or "" when there is none, so
-// that routing can leave OpenAI-format models out for it.
-func AnthropicOnly(body []byte) string {
+// models have no place for, a tool or content block only Anthropic's API takes, or more
+// than 4 stop sequences — or "" when there is none, so that routing can leave
+// OpenAI-format models out for it. what names it for a message: the parameter, or for a
+// tool or block its place and type ("tools[0] (type web_search_20250305)").
+func AnthropicOnly(body []byte) (param, what string) {
 	if !bytes.Contains(body, []byte(`"`+AnthropicKey+`"`)) {
-		return ""
+		return "", ""
 	}
 	root, ok := parseObject(body)
 	if !ok {
-		return ""
+		return "", ""
 	}
 	if err := anthropicOnly(root); err != nil {
-		return err.Param
+		what = err.Param
+		if o := members(root, AnthropicKey)[AnthropicKey].Get("only"); o.Get("param").String() == err.Param {
+			what = o.Get("what").String()
+		}
+		return err.Param, what
 	}
-	return ""
+	return "", ""
 }
 
 // anthropicOnly returns the error ToOpenAIUpstream gives for the first parameter of the
@@ -163,6 +180,9 @@ func anthropicOnly(root gjson.Result) *clearbar.Error {
 	})
 	if err != nil {
 		return err
+	}
+	if o := sc.Get("only"); o.IsObject() {
+		return invalid(o.Get("param").String(), "%s cannot be sent to an OpenAI-format model: only Anthropic's API takes it; route the request to an Anthropic model", o.Get("what").String())
 	}
 	// Anthropic takes any number of stop sequences; OpenAI-format models take 4.
 	if n := len(members(root, "stop")["stop"].Array()); n > maxOpenAIStops {
@@ -232,6 +252,20 @@ type sidecarOut struct {
 	// annotations of those that have one.
 	nTools, nMsgs int
 	tools, msgs   []indexed
+	// nativeTools are the client's tools with an Anthropic type, as {"at", "tool"} objects;
+	// toolChoice the client's tool_choice, kept when there are any.
+	nativeTools []string
+	toolChoice  string
+	// onlyParam and onlyWhat name the first tool or block only an Anthropic model can take.
+	onlyParam, onlyWhat string
+}
+
+// only records a tool or block that only an Anthropic model can take, unless one already is:
+// param is its place, what names it for a message.
+func (s *sidecarOut) only(param, what string) {
+	if s.onlyParam == "" {
+		s.onlyParam, s.onlyWhat = param, what
+	}
 }
 
 // indexed is the annotation of the ith tool or message.
@@ -298,6 +332,19 @@ func (s *sidecarOut) write(w *jw, beta string) {
 	}
 	writeAnnotations("tools", s.tools, s.nTools)
 	writeAnnotations("messages", s.msgs, s.nMsgs)
+	if len(s.nativeTools) > 0 {
+		w.kraw("native_tools", "["+strings.Join(s.nativeTools, ",")+"]")
+	}
+	if s.toolChoice != "" {
+		w.kraw("tool_choice", s.toolChoice)
+	}
+	if s.onlyParam != "" {
+		w.key("only")
+		w.open('{')
+		w.kstr("param", s.onlyParam)
+		w.kstr("what", s.onlyWhat)
+		w.close('}')
+	}
 	w.close('}')
 }
 
@@ -365,6 +412,9 @@ type sidecarIn struct {
 	params       gjson.Result
 	systemBlocks bool
 	tools, msgs  []gjson.Result
+	// nativeTools and toolChoice are the sidecar's native_tools and tool_choice.
+	nativeTools []gjson.Result
+	toolChoice  gjson.Result
 }
 
 func readSidecar(v gjson.Result) (sidecarIn, error) {
@@ -384,6 +434,8 @@ func readSidecar(v gjson.Result) (sidecarIn, error) {
 	}
 	s.tools = v.Get("tools").Array()
 	s.msgs = v.Get("messages").Array()
+	s.nativeTools = v.Get("native_tools").Array()
+	s.toolChoice = v.Get("tool_choice")
 	return s, nil
 }
 

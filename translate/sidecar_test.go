@@ -50,6 +50,26 @@ var fidelityRequests = map[string]string{
 			{"role":"assistant","content":[{"type":"tool_use","id":"toolu_a","name":"f","input":{"x":1}},{"type":"text","text":"First, "},{"type":"text","text":"then.","citations":[{"type":"char_location","cited_text":"Notes.","document_index":0,"start_char_index":0,"end_char_index":6}]}]},
 			{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_a","content":"ok"}]}],
 		"tools":[{"name":"f","input_schema":{"type":"object"}}]}`,
+	"web search": `{"model":"c","max_tokens":1024,
+		"tools":[{"name":"lookup","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search","max_uses":3,"allowed_domains":["example.com"]},
+			{"type":"text_editor_20250728","name":"str_replace_based_edit_tool"},{"name":"note","input_schema":{"type":"object"}}],
+		"tool_choice":{"type":"tool","name":"web_search","disable_parallel_tool_use":true},
+		"messages":[{"role":"user","content":"What is new in Go?"},
+			{"role":"assistant","content":[{"type":"text","text":"Searching."},
+				{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"Go release notes"}},
+				{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[{"type":"web_search_result","url":"https://example.com/go","title":"Go","encrypted_content":"EqgfCioIARgBIiQ3","page_age":"1 day"}]},
+				{"type":"text","text":"Go 1.26 is out.","citations":[{"type":"web_search_result_location","url":"https://example.com/go","title":"Go","encrypted_index":"Eo8BCio","cited_text":"Go 1.26"}]}]},
+			{"role":"user","content":"And before that?"}]}`,
+	"only tools of Anthropic's types": `{"model":"c","max_tokens":1024,"tools":[{"type":"web_search_20250305","name":"web_search"}],"tool_choice":{"type":"any"},
+		"messages":[{"role":"user","content":"Search."}]}`,
+	"content only Anthropic takes": `{"model":"c","max_tokens":100,"tools":[{"name":"screenshot","input_schema":{"type":"object"}}],
+		"messages":[{"role":"user","content":[{"type":"text","text":"Compare."},
+				{"type":"document","source":{"type":"url","url":"https://example.com/a.pdf"},"title":"a"},
+				{"type":"image","source":{"type":"file","file_id":"file_011"}},
+				{"type":"search_result","source":"https://example.com/kb","title":"KB","content":[{"type":"text","text":"Reset with the button."}],"citations":{"enabled":true}}]},
+			{"role":"assistant","content":[{"type":"tool_use","id":"toolu_s","name":"screenshot","input":{}}]},
+			{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_s","content":[{"type":"text","text":"Screen:"},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}}],"is_error":true},
+				{"type":"text","text":"What do you see?"}]}]}`,
 	"thinking alone in an assistant turn": `{"model":"c","max_tokens":3000,"thinking":{"type":"enabled","budget_tokens":1024},
 		"messages":[{"role":"user","content":"Think."},{"role":"assistant","content":[{"type":"redacted_thinking","data":"xyz"}]},{"role":"user","content":"Go on."}]}`,
 }
@@ -525,5 +545,63 @@ func TestDuplicateMembersRefused(t *testing.T) {
 	}
 	if _, err := ToOpenAIRequest([]byte(`{"model":"m","max_tokens":8,"messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]}`), OpenAIOptions{}); err != nil {
 		t.Errorf("the same names in sibling objects: %v", err)
+	}
+}
+
+// TestAnthropicOnlyContent: tools of Anthropic's own types and content blocks the OpenAI form
+// cannot hold (a server tool's blocks, an image in a tool result, a document by URL, an image
+// from the Files API, a search result) ride in the sidecar to an Anthropic model, which gets
+// them as they were sent (TestAnthropicFidelity); the OpenAI form is one the gateway reads,
+// with a text part standing in for each such block, and an OpenAI-format model is refused the
+// request, naming the first of them, as AnthropicOnly does for routing.
+func TestAnthropicOnlyContent(t *testing.T) {
+	tests := []struct {
+		name, param, what string
+		// paths and values that the OpenAI form must have ("" for a path it must not have)
+		form map[string]string
+	}{
+		{"web search", "messages[1].content[1]", "messages[1].content[1] (type server_tool_use)", map[string]string{
+			"tools.#": "2", "tools.0.function.name": "lookup", "tools.1.function.name": "note", "tool_choice": "", "parallel_tool_calls": "",
+			"messages.1.content": "Searching.Go 1.26 is out.", "messages.1.tool_calls": ""}},
+		{"only tools of Anthropic's types", "tools[0]", "tools[0] (type web_search_20250305)", map[string]string{
+			"tools": "", "tool_choice": ""}},
+		{"content only Anthropic takes", "messages[0].content[1]", "messages[0].content[1] (type document, source url)", map[string]string{
+			"messages.0.content.1.text": "a", "messages.0.content.2.text": "[image]", "messages.0.content.3.text": "KB\n\nReset with the button.",
+			"messages.2.role": "tool", "messages.2.content.0.text": "Error: Screen:", "messages.2.content.1.text": "[image]", "messages.3.content.0.text": "What do you see?"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := ToOpenAIRequest([]byte(fidelityRequests[tt.name]), OpenAIOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for path, want := range tt.form {
+				got := gjson.GetBytes(o, path)
+				if want == "" && got.Exists() || want != "" && got.String() != want {
+					t.Errorf("the OpenAI form's %s is %s, want %q\n%s", path, got.Raw, want, o)
+				}
+			}
+			if param, what := AnthropicOnly(o); param != tt.param || what != tt.what {
+				t.Errorf("AnthropicOnly: %q, %q; want %q, %q", param, what, tt.param, tt.what)
+			}
+			_, err = ToOpenAIUpstream(o)
+			checkClientError(t, tt.name, err, tt.param)
+			if err != nil && !strings.Contains(err.Error(), tt.what+" cannot be sent to an OpenAI-format model") {
+				t.Errorf("ToOpenAIUpstream: %v", err)
+			}
+		})
+	}
+	// A request with none of them takes OpenAI-format models.
+	o, err := ToOpenAIRequest([]byte(fidelityRequests["thinking tool turn"]), OpenAIOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if param, what := AnthropicOnly(o); param != "" || what != "" {
+		t.Errorf("thinking tool turn: AnthropicOnly %q, %q", param, what)
+	}
+	// A parameter is named as itself.
+	o, _ = ToOpenAIRequest([]byte(fidelityRequests["parameters without an OpenAI form"]), OpenAIOptions{})
+	if param, what := AnthropicOnly(o); param != "container" || what != "container" {
+		t.Errorf("parameters: AnthropicOnly %q, %q", param, what)
 	}
 }
