@@ -70,11 +70,14 @@ func lacking(m *spec.Model, n modalitySet) *modality {
 // that speak the OpenAI form (openai, openai-compatible, azure-openai, gemini) refuse, or
 // the deprecated functions (r.Functions), which the Gemini adapter refuses, since their
 // answers would have to come in the deprecated form too.
+//
+// A provider that serve --simulate turned into the simulator counts as the type the spec gave
+// it (spec.Provider.SimulatedType), so that a simulated run routes as the real one would.
 func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
 	if m.Resolved.Provider == nil {
 		return "", ""
 	}
-	typ := m.Resolved.Provider.Type
+	typ := cmp.Or(m.Resolved.Provider.SimulatedType, m.Resolved.Provider.Type)
 	switch typ {
 	case "openai", "openai-compatible", "azure-openai", "gemini":
 		if r.AnthropicOnly != "" {

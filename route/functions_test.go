@@ -145,4 +145,16 @@ categories:
 	if !errors.As(err, &ce) || ce.Status != 400 || ce.Param != "functions" || !strings.Contains(ce.Message, "send tools") {
 		t.Errorf("functions on a Gemini-only route: err %v; want a 400 naming functions", err)
 	}
+
+	// Simulated (serve --simulate), the providers route as the types the spec gave them.
+	for _, p := range s.Providers {
+		p.SimulatedType, p.Type = p.Type, "simulated"
+	}
+	if r, err = route.New(s); err != nil {
+		t.Fatal(err)
+	}
+	p, d, err = plan("agent", `{"model":"m","functions":[`+fn+`],`+msgs+`}`)
+	if err != nil || len(p.Steps) != 1 || p.Steps[0].Candidates[0].Name != "mini" || len(d.Skipped) != 1 || d.Skipped[0].Model != "flash" {
+		t.Errorf("simulated: functions on flash, fallback mini: plan %+v, skips %+v, err %v; want mini alone", p, d.Skipped, err)
+	}
 }
