@@ -94,6 +94,7 @@ providers:
 models:
   flash: {provider: ge, model: gemini-2.0-flash, latency: {p50: 1s, p95: 2s}}
   mini: {provider: oa, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+  big: {provider: oa, model: gpt-4o, latency: {p50: 1s, p95: 2s}}
 categories:
   - name: agent
     share: 0.5
@@ -108,6 +109,13 @@ categories:
     quality_bar: 0.5
     route: {model: flash}
     assume: {pass_rate: {flash: 0.9}}
+  - name: steps
+    share: 0
+    tokens: {in: 10, out: 10}
+    quality_bar: 0.5
+    route: {cascade: [mini, big], validate: [{refusal: true}]}
+    fallback: [flash]
+    assume: {pass_rate: {flash: 0.9, mini: 0.9, big: 0.95}}
 `
 	s, err := spec.Parse([]byte(src), "route-functions-gemini.yaml", spec.Options{})
 	if err != nil {
@@ -135,6 +143,11 @@ categories:
 	}
 	if len(d.Skipped) != 1 || d.Skipped[0].Model != "flash" || !strings.Contains(d.Skipped[0].Reason, "deprecated functions") {
 		t.Errorf("skips %+v; want flash skipped for the deprecated functions", d.Skipped)
+	}
+	// flash, the fallback of both steps of a cascade, is left out of each, and the record
+	// says so once.
+	if _, d, err := plan("steps", `{"model":"m","functions":[`+fn+`],`+msgs+`}`); err != nil || len(d.Skipped) != 1 || d.Skipped[0].Model != "flash" {
+		t.Errorf("functions on a cascade with flash as fallback: skips %+v, err %v; want flash once", d.Skipped, err)
 	}
 	p, _, err = plan("agent", `{"model":"m","tools":[{"type":"function","function":`+fn+`}],`+msgs+`}`)
 	if err != nil || p.Steps[0].Candidates[0].Name != "flash" {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -431,7 +432,11 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 				}
 				continue
 			}
-			d.Skipped = append(d.Skipped, clearbar.Skip{Model: m.Name, Reason: reason})
+			// A model on several steps (a fallback of each) is left out of each for the same
+			// reason; the record says so once.
+			if skip := (clearbar.Skip{Model: m.Name, Reason: reason}); !slices.Contains(d.Skipped, skip) {
+				d.Skipped = append(d.Skipped, skip)
+			}
 			if keep == nil {
 				keep = append(make([]*spec.Model, 0, len(st.Candidates)), st.Candidates[:j]...)
 				positions = make([]int, j, len(st.Candidates))
