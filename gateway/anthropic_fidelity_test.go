@@ -530,8 +530,8 @@ func TestAnthropicOnlyContentSkipsOpenAIModels(t *testing.T) {
 		// sent is a path of the body that the Anthropic model must get as the client sent it.
 		sent string
 	}{
-		{"web search tool", `{"model":"clearbar/%s","max_tokens":512,"tools":[{"name":"bash","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search","max_uses":2}],
-			"messages":[{"role":"user","content":"Find the Go release notes."}]}`, "tools[1] (type web_search_20250305)", "tools"},
+		{"web search tool", `{"model":"clearbar/%s","max_tokens":512,"tools":[{"type":"web_search_20250305","name":"web_search","max_uses":2}],
+			"messages":[{"role":"user","content":"Find the Go release notes."}]}`, "tools[0] (type web_search_20250305)", "tools"},
 		{"image in a tool result", `{"model":"clearbar/%s","max_tokens":512,"tools":[{"name":"screenshot","input_schema":{"type":"object"}}],
 			"messages":[{"role":"user","content":"Look at the screen."},
 				{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"screenshot","input":{}}]},
@@ -558,8 +558,12 @@ func TestAnthropicOnlyContentSkipsOpenAIModels(t *testing.T) {
 			if got, want := gjson.GetBytes(e.an.last(t).Body, tc.sent), gjson.Get(body, tc.sent); !jsonEqual(t, []byte(got.Raw), []byte(want.Raw)) {
 				t.Errorf("claude got %s %s, want it as sent: %s", tc.sent, got.Raw, want.Raw)
 			}
-			if d := e.rec.last(); d.Model != "claude" || len(d.Skipped) != 1 || !strings.Contains(d.Skipped[0].Reason, "cannot take "+tc.what+", which only Anthropic models take") {
+			d := e.rec.last()
+			if d.Model != "claude" || len(d.Skipped) != 1 || !strings.Contains(d.Skipped[0].Reason, "cannot take "+tc.what+", which only Anthropic models take") {
 				t.Errorf("decision: model %s, skipped %+v", d.Model, d.Skipped)
+			}
+			if want := tc.name != "server tool blocks in the history"; d.Features.Tools != want {
+				t.Errorf("the decision's features say tools %v, want %v", d.Features.Tools, want)
 			}
 
 			resp = e.post(t, strings.Replace(tc.body, "%s", "oa", 1))

@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/translate"
 )
 
 // Env is what category rules see. The expr tags are the rule language's names:
@@ -107,7 +110,9 @@ func features(in *Input, f *clearbar.Features) {
 			}
 		}
 	}
-	f.Tools = len(r.Tools) > 0
+	// Tools of Anthropic's own types (web search, …) ride in the sidecar of an Anthropic
+	// client's request, not among the function tools.
+	f.Tools = len(r.Tools) > 0 || r.AnthropicOnly != "" && gjson.GetBytes(r.Body, translate.AnthropicKey+".native_tools").Exists()
 	f.ResponseFormat = r.ResponseFormat.Type
 	f.Tier = in.Tier
 	f.Risk = in.Header.Get("X-Clearbar-Risk")
