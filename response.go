@@ -8,6 +8,9 @@ type Usage struct {
 	CachedTokens     int `json:"cached_tokens,omitempty"`
 	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 	ReasoningTokens  int `json:"reasoning_tokens,omitempty"`
+	// WebSearches counts the searches the vendor's web search tool ran for the call
+	// (Anthropic's usage.server_tool_use.web_search_requests), which it bills per search.
+	WebSearches int `json:"web_searches,omitempty"`
 }
 
 // Total returns prompt plus completion tokens.

@@ -217,6 +217,13 @@ func entryFromRecord(r wire.Record) (Entry, error) {
 		}
 		*p.dst = v
 	}
+	if r.WebSearch != "" {
+		v, err := wire.ParseMoney(r.WebSearch)
+		if err != nil {
+			return Entry{}, fmt.Errorf("web_search: %w", err)
+		}
+		e.WebSearch = v
+	}
 	switch r.Mode {
 	case ModeChat, ModeResponses:
 		if e.Dimensions != 0 {

@@ -84,13 +84,14 @@ func TestKnownEntries(t *testing.T) {
 			Key: "claude-sonnet-4-20250514", Provider: "anthropic", Mode: "chat",
 			Input: 3_000_000, Output: 15_000_000, CachedInput: 300_000, CacheWrite: 3_750_000,
 			TierThreshold: 200_000, InputAbove: 6_000_000, OutputAbove: 22_500_000, CachedInputAbove: 600_000, CacheWriteAbove: 7_500_000,
+			WebSearch:      10_000_000, // $0.01 a search
 			MaxInputTokens: 1_000_000, MaxOutputTokens: 64_000,
 			SupportsReasoning: true, SupportsFunctionCalling: true, SupportsResponseSchema: true, SupportsVision: true, SupportsPromptCaching: true,
 			DeprecationDate: "2026-05-14",
 		}},
 		{"gemini/gemini-2.5-flash", catalog.Entry{
 			Key: "gemini/gemini-2.5-flash", Provider: "gemini", Mode: "chat",
-			Input: 300_000, Output: 2_500_000, CachedInput: 30_000, Reasoning: 2_500_000,
+			Input: 300_000, Output: 2_500_000, CachedInput: 30_000, Reasoning: 2_500_000, WebSearch: 35_000_000,
 			MaxInputTokens: 1_048_576, MaxOutputTokens: 65_535,
 			SupportsReasoning: true, SupportsFunctionCalling: true, SupportsResponseSchema: true, SupportsVision: true, SupportsPromptCaching: true,
 		}},

@@ -31,6 +31,11 @@ type Entry struct {
 	InputAbove, OutputAbove           clearbar.Price
 	CachedInputAbove, CacheWriteAbove clearbar.Price
 
+	// WebSearch is the price of one search by the vendor's web search tool (Anthropic's
+	// web_search server tool, counted in its usage as server_tool_use.web_search_requests);
+	// 0 when the catalogue lists none.
+	WebSearch clearbar.Money
+
 	// Context window, in tokens; 0 when unknown. Where the source gives no max_input_tokens
 	// (max_output_tokens), it falls back to the legacy max_tokens, as the source documents.
 	MaxInputTokens, MaxOutputTokens int

@@ -575,6 +575,50 @@ func TestAnthropicOnlyContentSkipsOpenAIModels(t *testing.T) {
 	}
 }
 
+// TestWebSearchesBilled: the searches Anthropic's web search tool ran (its usage's
+// server_tool_use.web_search_requests) are billed at the catalogue's price per search, $0.01
+// for claude-sonnet-4-5, on top of the tokens, in a message and in a stream alike, and the
+// decision records how many there were.
+func TestWebSearchesBilled(t *testing.T) {
+	const usage = `{"input_tokens":100,"output_tokens":50,"server_tool_use":{"web_search_requests":2}}`
+	const content = `[{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{"query":"Go"}},` +
+		`{"type":"web_search_tool_result","tool_use_id":"srvtoolu_1","content":[]},{"type":"text","text":"Go 1.26."}]`
+	e := newAntEnv(t, mixedVendorCategories)
+	e.an.answer(func(w http.ResponseWriter, c antCall) {
+		if !gjson.GetBytes(c.Body, "stream").Bool() {
+			writeUpstream(w, 200, `{"id":"msg_ws","type":"message","role":"assistant","model":"claude-up","content":`+content+`,"stop_reason":"end_turn","stop_sequence":null,"usage":`+usage+`}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		for _, ev := range []struct{ typ, data string }{
+			{"message_start", `{"type":"message_start","message":{"id":"msg_ws","type":"message","role":"assistant","model":"claude-up","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":100,"output_tokens":1}}}`},
+			{"content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`},
+			{"content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Go 1.26."}}`},
+			{"content_block_stop", `{"type":"content_block_stop","index":0}`},
+			{"message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":` + usage + `}`},
+			{"message_stop", `{"type":"message_stop"}`},
+		} {
+			io.WriteString(w, "event: "+ev.typ+"\ndata: "+ev.data+"\n\n")
+		}
+	})
+	// 100 input tokens at $3/M, 50 output tokens at $15/M, 2 searches at $0.01.
+	want := clearbar.MoneyFromUSD(100*3e-6 + 50*15e-6 + 2*0.01)
+	for _, stream := range []string{"", `,"stream":true`} {
+		resp := e.post(t, `{"model":"clearbar/an","max_tokens":512,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"What is new in Go?"}]`+stream+`}`)
+		if body := antBody(t, resp); resp.StatusCode != 200 {
+			t.Fatalf("stream %q: status %d %s", stream, resp.StatusCode, body)
+		}
+		d := e.rec.last()
+		if len(d.Attempts) != 1 || d.Attempts[0].Usage.WebSearches != 2 || d.Attempts[0].Cost != want || d.Cost != want {
+			t.Errorf("stream %q: attempts %+v, cost %s; want 2 web searches and %s", stream, d.Attempts, d.Cost, want)
+		}
+		var b strings.Builder
+		if err := WriteExplanation(&b, d); err != nil || !strings.Contains(b.String(), "tokens 100 in, 50 out; 2 web searches") {
+			t.Errorf("stream %q: the explanation does not count the searches (%v):\n%s", stream, err, b.String())
+		}
+	}
+}
+
 // TestCutStreamCountsThinking: an Anthropic stream cut after its thinking reached the client
 // is billed, by estimate, for the thinking it streamed, as for streamed text.
 func TestCutStreamCountsThinking(t *testing.T) {

@@ -133,7 +133,11 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 	}
 	fmt.Fprintf(&b, "why         %s\n", orDash(d.Reason))
 	if !d.DryRun {
-		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts, which took %s); tokens %d in, %d out\n", d.Cost, d.EscalationCost, roundDur(d.EscalationLatency), d.Usage.PromptTokens, d.Usage.CompletionTokens)
+		searches := ""
+		if n := d.Usage.WebSearches; n > 0 {
+			searches = fmt.Sprintf("; %d web search%s", n, map[bool]string{true: "es"}[n > 1])
+		}
+		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts, which took %s); tokens %d in, %d out%s\n", d.Cost, d.EscalationCost, roundDur(d.EscalationLatency), d.Usage.PromptTokens, d.Usage.CompletionTokens, searches)
 		fmt.Fprintf(&b, "time        total %s, upstream %s, gateway overhead %s, first byte %s\n", roundDur(d.Latency), roundDur(d.Upstream), roundDur(d.Overhead), roundDur(d.TTFB))
 	}
 	_, err := io.WriteString(w, b.String())

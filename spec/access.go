@@ -370,13 +370,15 @@ func (s *Spec) DefaultCategory() *Category {
 
 // Cost prices a call's usage at the model's effective prices. Usage follows OpenAI's
 // accounting, where reasoning tokens are part of completion tokens; the catalogue bills them
-// separately, so they are taken out of the output count.
+// separately, so they are taken out of the output count. Web searches are billed at the
+// catalogue's price per search.
 func (m *Model) Cost(u clearbar.Usage) clearbar.Money {
 	if u.IsZero() {
 		return 0
 	}
 	out := max(u.CompletionTokens-u.ReasoningTokens, 0)
-	return m.Resolved.Prices.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens))
+	return m.Resolved.Prices.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens)) +
+		m.Resolved.Prices.WebSearch.Times(int64(max(u.WebSearches, 0)))
 }
 
 // ScoreSteps returns the steps of a score route that starts on its i-th model: that model and

@@ -233,6 +233,7 @@ func appendUsage(b []byte, key string, u *clearbar.Usage) []byte {
 	b = appendIntOmitEmpty(b, `,"cached_tokens":`, int64(u.CachedTokens))
 	b = appendIntOmitEmpty(b, `,"cache_write_tokens":`, int64(u.CacheWriteTokens))
 	b = appendIntOmitEmpty(b, `,"reasoning_tokens":`, int64(u.ReasoningTokens))
+	b = appendIntOmitEmpty(b, `,"web_searches":`, int64(u.WebSearches))
 	b = append(b, '}')
 	return b
 }

@@ -52,7 +52,7 @@ func StopReason(finish string) string {
 // input_tokens excludes the cached tokens, so the prompt is input_tokens +
 // cache_creation_input_tokens + cache_read_input_tokens; CachedTokens are the cache reads,
 // CacheWriteTokens the cache creations; ReasoningTokens come from output_tokens_details when
-// the upstream reports them.
+// the upstream reports them, WebSearches from server_tool_use.web_search_requests.
 func AnthropicUsage(u gjson.Result) clearbar.Usage {
 	in := u.Get("input_tokens").Int()
 	cw := u.Get("cache_creation_input_tokens").Int()
@@ -62,6 +62,7 @@ func AnthropicUsage(u gjson.Result) clearbar.Usage {
 		CompletionTokens: int(u.Get("output_tokens").Int()),
 		CachedTokens:     int(cr),
 		CacheWriteTokens: int(cw),
+		WebSearches:      int(u.Get("server_tool_use.web_search_requests").Int()),
 	}
 	d := u.Get("output_tokens_details")
 	for _, k := range []string{"thinking_tokens", "reasoning_tokens"} {

@@ -53,9 +53,9 @@ type OpenAIChunks struct {
 	// head is every chunk's id, object, created and model members, for the usage chunk.
 	head []byte
 	// The usage counts as Anthropic reports them; message_delta overrides those it carries.
-	input, cacheWrite, cacheRead, output, reasoning int64
-	tools                                           map[int64]*streamTool
-	nTools                                          int
+	input, cacheWrite, cacheRead, output, reasoning, searches int64
+	tools                                                     map[int64]*streamTool
+	nTools                                                    int
 	// buf holds the chunks of one event; scratch builds deltas.
 	buf     []byte
 	scratch jw
@@ -276,6 +276,9 @@ func (t *OpenAIChunks) counts(u gjson.Result) {
 	if u.Get("output_tokens_details").Exists() {
 		t.reasoning = int64(AnthropicUsage(u).ReasoningTokens)
 	}
+	if v := u.Get("server_tool_use.web_search_requests"); v.Exists() {
+		t.searches = v.Int()
+	}
 }
 
 // Usage returns the usage reported so far, in OpenAI's accounting.
@@ -286,6 +289,7 @@ func (t *OpenAIChunks) Usage() clearbar.Usage {
 		CachedTokens:     int(t.cacheRead),
 		CacheWriteTokens: int(t.cacheWrite),
 		ReasoningTokens:  int(t.reasoning),
+		WebSearches:      int(t.searches),
 	}
 }
 

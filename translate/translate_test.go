@@ -257,8 +257,8 @@ func TestFinishAndStopReasons(t *testing.T) {
 // TestUsageArithmetic checks the accounting both ways: Anthropic's input_tokens excludes the
 // cache, OpenAI's prompt_tokens includes it.
 func TestUsageArithmetic(t *testing.T) {
-	u := AnthropicUsage(gjson.Parse(`{"input_tokens":10,"cache_creation_input_tokens":20,"cache_read_input_tokens":300,"output_tokens":7,"output_tokens_details":{"thinking_tokens":3}}`))
-	want := clearbar.Usage{PromptTokens: 330, CompletionTokens: 7, CachedTokens: 300, CacheWriteTokens: 20, ReasoningTokens: 3}
+	u := AnthropicUsage(gjson.Parse(`{"input_tokens":10,"cache_creation_input_tokens":20,"cache_read_input_tokens":300,"output_tokens":7,"output_tokens_details":{"thinking_tokens":3},"server_tool_use":{"web_search_requests":2}}`))
+	want := clearbar.Usage{PromptTokens: 330, CompletionTokens: 7, CachedTokens: 300, CacheWriteTokens: 20, ReasoningTokens: 3, WebSearches: 2}
 	if u != want {
 		t.Errorf("AnthropicUsage = %+v, want %+v", u, want)
 	}
@@ -301,9 +301,10 @@ func TestOpenAIChunksEdges(t *testing.T) {
 		t.Errorf("a whole input at block start was not sent as the arguments: %+v", chunks)
 	}
 	// message_delta may carry input counts; they replace message_start's.
-	tr.Event("message_delta", []byte(`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"input_tokens":50,"cache_read_input_tokens":5,"output_tokens":9}}`))
+	// So do the web searches of Anthropic's server tool.
+	tr.Event("message_delta", []byte(`{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"input_tokens":50,"cache_read_input_tokens":5,"output_tokens":9,"server_tool_use":{"web_search_requests":3}}}`))
 	chunks, _ = tr.Event("message_stop", []byte(`{"type":"message_stop"}`))
-	if len(chunks) != 1 || chunks[0].Usage == nil || *chunks[0].Usage != (clearbar.Usage{PromptTokens: 55, CompletionTokens: 9, CachedTokens: 5}) {
+	if len(chunks) != 1 || chunks[0].Usage == nil || *chunks[0].Usage != (clearbar.Usage{PromptTokens: 55, CompletionTokens: 9, CachedTokens: 5, WebSearches: 3}) {
 		t.Errorf("usage chunk %+v", chunks)
 	}
 	if !tr.Done() {

@@ -357,6 +357,24 @@ func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnin
 		}
 	}
 
+	// The price of a web search, per query; the source gives it per context size (low,
+	// medium, high), the medium size being the vendors' default.
+	switch v := obj["search_context_cost_per_query"].(type) {
+	case nil:
+	case map[string]any:
+		if n, ok := v["search_context_size_medium"].(json.Number); ok {
+			m, err := clearbar.ParseMoney(string(n))
+			if err != nil || m < 0 {
+				return rec, false, nil, fmt.Errorf("search_context_cost_per_query.search_context_size_medium: %s is not a price in dollars", n)
+			}
+			if m > 0 {
+				rec.WebSearch = wire.FormatMoney(m)
+			}
+		}
+	default:
+		return rec, false, nil, fmt.Errorf("search_context_cost_per_query: %v is not an object", v)
+	}
+
 	// Long-context tier.
 	thresholds := map[int]bool{}
 	var tierFields []string

@@ -25,7 +25,8 @@ const fixture = `{
     "input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token_above_200k_tokens": 2.25e-05,
     "cache_read_input_token_cost_above_200k_tokens": 6e-07, "input_cost_per_token_above_200k_tokens_priority": 1e-05,
     "output_cost_per_reasoning_token": 0.1, "max_tokens": 2000000.0, "supports_reasoning": true,
-    "supports_vision": true, "supports_audio_input": false, "supports_pdf_input": false},
+    "supports_vision": true, "supports_audio_input": false, "supports_pdf_input": false,
+    "search_context_cost_per_query": {"search_context_size_low": 0.005, "search_context_size_medium": 0.01, "search_context_size_high": 0.03}},
   "rounded": {"litellm_provider": "databricks", "mode": "chat", "input_cost_per_token": 2.9999900000000002e-06, "output_cost_per_token": 0},
   "respond": {"litellm_provider": "openai", "mode": "responses", "input_cost_per_token": 0.00015, "output_cost_per_token": 0.0006},
   "respond-unpriced": {"litellm_provider": "openai", "mode": "responses"},
@@ -68,7 +69,7 @@ func TestGenerateFixture(t *testing.T) {
 	want := []catalog.Entry{
 		{Key: "alpha/tiered", Provider: "anthropic", Mode: "chat", Input: 3_000_000, Output: 15_000_000,
 			Reasoning: 100_000_000_000, TierThreshold: 200_000, InputAbove: 6_000_000, OutputAbove: 22_500_000, CachedInputAbove: 600_000,
-			MaxInputTokens: 2_000_000, MaxOutputTokens: 2_000_000, SupportsReasoning: true,
+			WebSearch: 10_000_000, MaxInputTokens: 2_000_000, MaxOutputTokens: 2_000_000, SupportsReasoning: true,
 			SupportsVision: true, NoAudioInput: true, NoPDFInput: true},
 		{Key: "embed-no-output", Provider: "mistral", Mode: "embedding", Input: 100_000, MaxInputTokens: 8192},
 		{Key: "embedder", Provider: "openai", Mode: "embedding", Input: 20_000, MaxInputTokens: 8191, Dimensions: 1536},
@@ -118,6 +119,8 @@ func TestGenerateErrors(t *testing.T) {
 		{"nothing kept", `{"a": {"mode": "embedding"}, "last_updated": "2026-07-24T18:23:43Z"}`, "no chat entries"},
 		{"fractional vector size", `{"bad": {"litellm_provider": "x", "mode": "embedding", "input_cost_per_token": 1e-08, "output_vector_size": 1536.5}, "last_updated": "2026-07-24T18:23:43Z"}`, `entry "bad": output_vector_size`},
 		{"embedding price as text", `{"bad": {"litellm_provider": "x", "mode": "embedding", "input_cost_per_token": "cheap"}, "last_updated": "2026-07-24T18:23:43Z"}`, `entry "bad": input_cost_per_token`},
+		{"web search price as text", `{"bad": {"litellm_provider": "x", "mode": "chat", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06, "search_context_cost_per_query": "cheap"}, "last_updated": "2026-07-24T18:23:43Z"}`, `entry "bad": search_context_cost_per_query`},
+		{"negative web search price", `{"bad": {"litellm_provider": "x", "mode": "chat", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06, "search_context_cost_per_query": {"search_context_size_medium": -0.01}}, "last_updated": "2026-07-24T18:23:43Z"}`, `entry "bad": search_context_cost_per_query`},
 		{"truncated", `{"a": {"mode": "chat"`, "EOF"},
 	}
 	for _, tt := range tests {

@@ -49,6 +49,9 @@ type Record struct {
 	OutputAbove     string `json:"output_above,omitempty"`
 	CacheReadAbove  string `json:"cache_read_above,omitempty"`
 	CacheWriteAbove string `json:"cache_write_above,omitempty"`
+	// WebSearch is the price of one search by the vendor's web search tool, in US dollars
+	// ("0.01"): the upstream's search_context_cost_per_query at its medium context size.
+	WebSearch       string `json:"web_search,omitempty"`
 	MaxInputTokens  int    `json:"max_input_tokens,omitempty"`
 	MaxOutputTokens int    `json:"max_output_tokens,omitempty"`
 	FunctionCalling bool   `json:"supports_function_calling,omitempty"`
@@ -109,6 +112,39 @@ func ParsePrice(s string) (clearbar.Price, error) {
 		micro, _ = strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64)
 	}
 	return clearbar.Price(whole*microPerDollar + micro), nil
+}
+
+// nanoPerDollar is the number of Money units (nano-dollars) in one dollar.
+const nanoPerDollar = 1_000_000_000
+
+// FormatMoney writes m as an exact decimal number of US dollars, with no trailing zeros:
+// Money(10_000_000) is "0.01". It is the inverse of [ParseMoney] for every non-negative amount.
+func FormatMoney(m clearbar.Money) string {
+	u := uint64(max(m, 0))
+	s := strconv.FormatUint(u/nanoPerDollar, 10)
+	if frac := u % nanoPerDollar; frac != 0 {
+		f := strconv.FormatUint(frac+nanoPerDollar, 10)[1:] // zero-padded to nine digits
+		s += "." + strings.TrimRight(f, "0")
+	}
+	return s
+}
+
+// ParseMoney reads an amount written by [FormatMoney]: digits, optionally followed by a point
+// and one to nine digits; as strict as [ParsePrice].
+func ParseMoney(s string) (clearbar.Money, error) {
+	intPart, frac, hasPoint := strings.Cut(s, ".")
+	if intPart == "" || (hasPoint && (frac == "" || len(frac) > 9)) || !allDigits(intPart) || !allDigits(frac) {
+		return 0, fmt.Errorf("invalid amount %q: want a plain decimal number of dollars with at most nine decimal places, like \"0.01\"", s)
+	}
+	whole, err := strconv.ParseInt(intPart, 10, 64)
+	if err != nil || whole > (1<<63-1)/nanoPerDollar-1 {
+		return 0, fmt.Errorf("invalid amount %q: out of range", s)
+	}
+	var nano int64
+	if frac != "" {
+		nano, _ = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+	}
+	return clearbar.Money(whole*nanoPerDollar + nano), nil
 }
 
 func allDigits(s string) bool {

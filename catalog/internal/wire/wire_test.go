@@ -45,3 +45,25 @@ func TestParsePriceRejects(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatMoney(t *testing.T) {
+	for _, tt := range []struct {
+		m    clearbar.Money
+		want string
+	}{{0, "0"}, {1, "0.000000001"}, {10_000_000, "0.01"}, {35_000_000, "0.035"}, {2_500_000_000, "2.5"}, {12_000_000_000, "12"}} {
+		if got := FormatMoney(tt.m); got != tt.want {
+			t.Errorf("FormatMoney(%d) = %q, want %q", tt.m, got, tt.want)
+		}
+		if back, err := ParseMoney(tt.want); err != nil || back != tt.m {
+			t.Errorf("ParseMoney(%q) = %d, %v, want %d", tt.want, back, err, tt.m)
+		}
+		if ref, err := clearbar.ParseMoney(tt.want); err != nil || ref != tt.m {
+			t.Errorf("clearbar.ParseMoney(%q) = %d, %v, want %d: the formats disagree", tt.want, ref, err, tt.m)
+		}
+	}
+	for _, s := range []string{"", ".5", "5.", "-1", "$1", "1e-3", "0.0000000001", "99999999999999999999"} {
+		if m, err := ParseMoney(s); err == nil || !strings.Contains(err.Error(), "amount") {
+			t.Errorf("ParseMoney(%q) = %d, %v, want an error about the amount", s, m, err)
+		}
+	}
+}
