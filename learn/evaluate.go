@@ -266,6 +266,10 @@ func Evaluate(ds *Dataset, opts EvalOptions) (*Evaluation, error) {
 	if opts.Weak != "" {
 		weak = slices.Index(ds.Models, opts.Weak)
 	}
+	if opts.Strong == "" && strong == weak {
+		return nil, fmt.Errorf("evaluate: %s is both the best model on the train half (quality %.4f) and the cheapest ($%.3g a request), so no router can do better than sending it everything: check that every model's calls are priced (a model without costs counts as free)",
+			ds.Models[strong], qTrain[strong], cTrain[strong])
+	}
 	if strong < 0 || weak < 0 || strong == weak {
 		return nil, fmt.Errorf("evaluate: strong %q and weak %q must be two different candidates of %q", opts.Strong, opts.Weak, ds.Models)
 	}

@@ -103,6 +103,25 @@ func TestEvaluateSynthetic(t *testing.T) {
 	}
 }
 
+// TestEvaluateDominantModel: when one model is both the best and the cheapest on the train
+// half (here, because its calls carry no cost), there is nothing to route between, and the
+// error names the model and what to check.
+func TestEvaluateDominantModel(t *testing.T) {
+	ds := NewDataset("synthetic", synthetic(200), nil)
+	strong := 1
+	if ds.Models[strong] != "strong" {
+		t.Fatalf("models %v", ds.Models)
+	}
+	for i := range ds.Items {
+		ds.Items[i].Cost[strong] = 0
+	}
+	_, err := Evaluate(ds, EvalOptions{Seed: 1, KnownCosts: true})
+	if err == nil || !strings.Contains(err.Error(), "strong is both the best model on the train half (quality 1.0000) and the cheapest ($0 a request)") ||
+		!strings.Contains(err.Error(), "check that every model's calls are priced") {
+		t.Errorf("a model both best and cheapest: %v", err)
+	}
+}
+
 const evaluationHeader = `# Learned router: evaluation on the shared benchmark data
 
 Written by ` + "`CLEARBAR_WRITE_EVAL=1 go test -run TestEvaluation ./learn`" + `; the protocol is in the

@@ -72,14 +72,17 @@ func NewHeuristic(weights map[string]float64, tiers []float64) (*Heuristic, erro
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		hint := ""
-		if len(unknown) == 1 {
-			if near, ok := textdist.Closest(unknown[0], StructuralNames[:]); ok {
-				hint = fmt.Sprintf(" (did you mean %s?)", near)
+		for i, name := range unknown {
+			if near, ok := textdist.Closest(name, StructuralNames[:]); ok {
+				unknown[i] += fmt.Sprintf(" (did you mean %s?)", near)
 			}
 		}
-		return nil, fmt.Errorf("heuristic: unknown feature %s%s; the features are %s",
-			strings.Join(unknown, ", "), hint, strings.Join(StructuralNames[:], ", "))
+		what := "feature"
+		if len(unknown) > 1 {
+			what = "features"
+		}
+		return nil, fmt.Errorf("heuristic: unknown %s %s; the features are %s",
+			what, strings.Join(unknown, ", "), strings.Join(StructuralNames[:], ", "))
 	}
 	if tiers == nil {
 		tiers = DefaultTiers

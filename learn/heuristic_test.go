@@ -49,6 +49,7 @@ func TestHeuristicConfig(t *testing.T) {
 		{"defaults", nil, nil, ""},
 		{"one weight overridden", map[string]float64{"code": 0.5}, nil, ""},
 		{"an unknown feature is named with the valid ones", map[string]float64{"lenght": 1}, nil, "unknown feature lenght (did you mean length?); the features are length"},
+		{"each of several unknown features gets its suggestion", map[string]float64{"lenght": 1, "mth": 1, "cleverness": 1}, nil, "unknown features cleverness, lenght (did you mean length?), mth (did you mean math?); the features are length"},
 		{"tiers must increase", nil, []float64{0.7, 0.35}, "must increase"},
 		{"tiers within (0, 1)", nil, []float64{1.5}, "outside"},
 	}

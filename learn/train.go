@@ -172,9 +172,14 @@ func (r *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(tw, "%s\t%d\t%.3f\t-\t-\t-\n", m.Model, m.Items, m.PassRate)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.4f\t%.4f\t%.3f", m.Model, m.Items, m.PassRate, m.LogLoss, m.BaseLogLoss, m.AUC)
+		// A candidate that always passes (or always fails) has no AUC: there is nothing to rank.
+		auc, fallbackAUC := fmt.Sprintf("%.3f", m.AUC), fmt.Sprintf("%.3f", m.FallbackAUC)
+		if m.PassRate == 0 || m.PassRate == 1 {
+			auc, fallbackAUC = "-", "-"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.4f\t%.4f\t%s", m.Model, m.Items, m.PassRate, m.LogLoss, m.BaseLogLoss, auc)
 		if fallback {
-			fmt.Fprintf(tw, "\t%.4f\t%.3f", m.FallbackLogLoss, m.FallbackAUC)
+			fmt.Fprintf(tw, "\t%.4f\t%s", m.FallbackLogLoss, fallbackAUC)
 		}
 		fmt.Fprintln(tw)
 	}
@@ -216,6 +221,13 @@ func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 			return nil, nil, fmt.Errorf("no item to train on: %d rows skipped (%s)", ds.Skipped, ds.SkipReason)
 		}
 		return nil, nil, errors.New("no item to train on: the outcomes table is empty")
+	}
+	// A candidate without a single label would get P(pass) from the other candidates' labels
+	// alone (the weights they share): a router that makes it up.
+	for j, name := range ds.Models {
+		if !slices.ContainsFunc(ds.Items, func(it Item) bool { return !math.IsNaN(it.Pass[j]) }) {
+			return nil, nil, fmt.Errorf("model %q has no graded row among the %d items (its calls failed, or none of its answers was graded), so its P(pass) cannot be learned: grade its answers, or leave it out of the candidates (learn train --models)", name, len(ds.Items))
+		}
 	}
 	if opts.Data == "" {
 		opts.Data = ds.Name

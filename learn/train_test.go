@@ -217,6 +217,29 @@ func TestTrainFile(t *testing.T) {
 	}
 }
 
+// TestReportAUCNeedsBothOutcomes: a candidate that passes every item has no AUC (there is
+// nothing to rank), and the report says "-" rather than the 0.5 of a router no better than
+// chance.
+func TestReportAUCNeedsBothOutcomes(t *testing.T) {
+	_, rep := trainSynthetic(t, TrainOptions{Seed: 1})
+	var out strings.Builder
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(out.String()) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 6 && f[0] == "strong" && f[5] != "-":
+			t.Errorf("the always-passing candidate has AUC %s:\n%s", f[5], out.String())
+		case len(f) == 6 && f[0] == "weak" && f[5] == "-":
+			t.Errorf("the weak candidate has no AUC:\n%s", out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "\nstrong ") {
+		t.Errorf("no row for strong:\n%s", out.String())
+	}
+}
+
 func TestTrainOptionErrors(t *testing.T) {
 	tests := []struct {
 		explanation string
@@ -235,6 +258,26 @@ func TestTrainOptionErrors(t *testing.T) {
 	}
 	if _, _, err := Train(func(func(outcomes.Row) bool) {}, TrainOptions{}); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Errorf("no rows: error %v", err)
+	}
+}
+
+// TestTrainRefusesAnUngradedCandidate: a candidate none of whose rows is graded (every call
+// failed) has no P(pass) to learn; training it would give it the other candidates' shared
+// weights as its prediction, so Train refuses and says what to do.
+func TestTrainRefusesAnUngradedCandidate(t *testing.T) {
+	rows := func(yield func(outcomes.Row) bool) {
+		for r := range synthetic(40) {
+			if r.Model == "strong" {
+				r.Pass, r.Score, r.Error = nil, nil, "timeout"
+			}
+			if !yield(r) {
+				return
+			}
+		}
+	}
+	_, _, err := Train(rows, TrainOptions{Seed: 1})
+	if err == nil || !strings.Contains(err.Error(), `model "strong" has no graded row among the 40 items`) || !strings.Contains(err.Error(), "--models") {
+		t.Errorf("a candidate without a graded row: %v", err)
 	}
 }
 

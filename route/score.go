@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -116,9 +118,11 @@ type learnedScorer struct {
 	// mix: requests whose learn.RequestShare is below mixShare are decided with mixLambda.
 	mixLambda, mixShare float64
 	costs               []DecisionCost // of each model, for a willingness to pay
-	rule                string
-	models              []*spec.Model
-	predictionSize      int
+	// rule is the choice rule for the record; with a mix, ruleMixed is the rule of the
+	// requests decided with the mix's value, and rule says the others are not among them.
+	rule, ruleMixed string
+	models          []*spec.Model
+	predictionSize  int
 	// embed is the embeddings call of a router trained with embeddings; nil otherwise.
 	embed *embedding
 }
@@ -135,10 +139,22 @@ type embedding struct {
 }
 
 func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, models []*spec.Model, o Options) (*learnedScorer, error) {
-	path := sc.RouterPath(s)
-	m, err := learn.Load(path)
+	b, err := os.ReadFile(sc.RouterPath(s))
 	if err != nil {
-		return nil, fmt.Errorf("score router %s: %v: train one with clearbar learn train", sc.Router, err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the file is named once, as the spec names it
+		}
+		return nil, fmt.Errorf("score router %s cannot be read (%v): train one with clearbar learn train", sc.Router, err)
+	}
+	m, err := learn.Decode(b)
+	if err != nil {
+		// Decode names what is wrong, and says to retrain when the file is of another version.
+		hint := "; train one with clearbar learn train"
+		if strings.Contains(err.Error(), "retrain") {
+			hint = ""
+		}
+		return nil, fmt.Errorf("score router %s: %v%s", sc.Router, err, hint)
 	}
 	ls := &learnedScorer{model: m, task: c.Name, models: models, predictionSize: len(m.Models())}
 	ls.name = sc.Router
@@ -181,6 +197,7 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 		if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
 			ls.mixLambda, ls.mixShare = 1/clearbar.Money(*mx.WillingnessToPay).USD(), float64(*mx.Share)
 			ls.rule += fmt.Sprintf(", %s for the %g%% of requests the text's hash picks", clearbar.Money(*mx.WillingnessToPay), 100*ls.mixShare)
+			ls.rule, ls.ruleMixed = ls.rule+" (this request is not)", ls.rule+" (this request is among them)"
 		}
 		for _, mod := range models {
 			ls.costs = append(ls.costs, NewDecisionCost(c, mod))
@@ -386,6 +403,7 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 		lambda := ls.lambda
 		if ls.mixShare > 0 && learn.RequestShare(text) < ls.mixShare {
 			lambda = ls.mixLambda
+			sc.Rule = ls.ruleMixed
 		}
 		best = learn.ChooseWTP(p, cost, lambda)
 	}

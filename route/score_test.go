@@ -322,9 +322,9 @@ func TestScoreMix(t *testing.T) {
 			text = strings.Repeat("Some context. ", 200) + text
 		}
 		d, _ := planScore(t, r, text)
-		want := "strong"
+		want, which := "strong", " (this request is not)"
 		if learn.RequestShare(text) < 0.5 {
-			want = "small"
+			want, which = "small", " (this request is among them)"
 			mixed++
 		}
 		if d.Score.Start != want {
@@ -333,8 +333,9 @@ func TestScoreMix(t *testing.T) {
 		if again, _ := planScore(t, r, text); again.Score.Start != d.Score.Start {
 			t.Fatalf("%q is decided differently the second time", text)
 		}
-		if !strings.HasPrefix(d.Score.Rule, "willingness to pay $0.01 per unit (1.0) of P(pass), $0.000000100 for the 50% of requests the text's hash picks") {
-			t.Fatalf("rule %q", d.Score.Rule)
+		// The record says which of the two values decided the request.
+		if d.Score.Rule != "willingness to pay $0.01 per unit (1.0) of P(pass), $0.000000100 for the 50% of requests the text's hash picks"+which {
+			t.Fatalf("%.40q (share %.3f): rule %q", text, learn.RequestShare(text), d.Score.Rule)
 		}
 	}
 	if mixed < 70 || mixed > 130 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -139,11 +140,29 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if cat == "" {
 		cat = "NAME"
 	}
-	fmt.Fprintf(m.Stdout, "\nWrote %s. Route by it in the spec:\n  route: {score: {router: %s, models: [CHEAP, STRONG], threshold: 0.5}}\n"+
-		"and pick the threshold on outcomes it was not trained on (items held out of %s, or traffic recorded since): a setting chosen on its training items flatters it:\n"+
+	// A threshold decides between two models; more take a willingness to pay.
+	names, rule, setting := "CHEAP, STRONG", "threshold: 0.5", "threshold"
+	if len(model.Models()) > 2 {
+		names, rule, setting = "CHEAPEST, …, DEAREST", "willingness_to_pay: 0.01", "willingness to pay"
+	}
+	// learn evaluate measures the router trained on the rows and features trained on here.
+	// With embeddings, it reads the vectors this run cached rather than embedding the prompts
+	// again.
+	cache := ""
+	if *embed != "" {
+		cache = cmp.Or(*embCache, embedCacheBeside(*out))
+	}
+	var selected strings.Builder
+	for _, f := range []struct{ flag, value string }{{"category", *category}, {"task", *task}, {"models", *models}, {"embed", *embed}, {"spec", *specFile}, {"embed-cache", cache}} {
+		if f.value != "" {
+			fmt.Fprintf(&selected, " --%s %s", f.flag, f.value)
+		}
+	}
+	fmt.Fprintf(m.Stdout, "\nWrote %s. Route by it in the spec:\n  route: {score: {router: %s, models: [%s], %s}}\n"+
+		"and pick the %s on outcomes it was not trained on (items held out of %s, or traffic recorded since): a setting chosen on its training items flatters it:\n"+
 		"  clearbar replay SPEC --outcomes HELD-OUT --category %s --router %s --calibrate\n"+
-		"or measure it, and calibrate a rule, on a held-out half of these outcomes: clearbar learn evaluate --outcomes %s\n",
-		*out, *out, *table, cat, *out, *table)
+		"or measure it, and calibrate a rule, on a held-out half of these outcomes: clearbar learn evaluate --outcomes %s%s\n",
+		*out, *out, names, rule, setting, *table, cat, *out, *table, selected.String())
 	if e := model.Embedding(); e != nil {
 		fmt.Fprintf(m.Stdout, "The router embeds each request with %s (%d values) before scoring it: the gateway waits up to the score route's embed_timeout (default %s) and scores without the embedding when the call fails.\n",
 			e.Model, e.Dims, spec.FormatDuration(spec.DefaultEmbedTimeout))
@@ -174,9 +193,12 @@ func embedCacheBeside(path string) string {
 
 // readDataset reads an outcomes table's rows, those of a category or of a task (or task
 // prefix) when one is given, into a learn.Dataset of the given models (nil: every model).
-// A category or task no row has, and a model no kept row has, are errors that list what the
-// table has.
+// A category and a task together are an error; so are a category or task no row has, and a
+// model no kept row has, which list what the table has.
 func readDataset(ctx context.Context, table, category, task string, models []string, answers bool) (*learn.Dataset, verdictOnly, error) {
+	if category != "" && task != "" {
+		return nil, 0, usagef("--category %s and --task %s: give one, --category for a spec category's rows (the task feature is then the category's name, as the gateway passes it) or --task for the rows of a task", category, task)
+	}
 	keep := func(r *outcomes.Row) bool {
 		switch {
 		case category != "":

@@ -110,6 +110,16 @@ func TestLearnTrainEmbed(t *testing.T) {
 		t.Errorf("the rerun trained another router")
 	}
 
+	// The learn evaluate it advises embeds with the same model and reads the vectors it cached.
+	evaluate := "clearbar learn evaluate --outcomes " + table + " --embed embedder --spec " + specFile + " --embed-cache " + cache + "\n"
+	if !strings.Contains(out, evaluate) {
+		t.Errorf("learn train does not advise %q:\n%s", evaluate, out)
+	}
+	evalArgs := append(strings.Fields(strings.TrimPrefix(evaluate, "clearbar ")), "--price", "small=0.1/0", "--price", "strong=10/0") // the rows have no costs
+	if code, _, errOut := run(t, evalArgs...); code != 0 || up.Calls.Load() != 8 {
+		t.Errorf("%s: exit %d, %d more embeddings calls\n%s", evaluate, code, up.Calls.Load()-8, errOut)
+	}
+
 	// Without --embed, for comparison.
 	plainPath := filepath.Join(dir, "plain.json")
 	if code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--out", plainPath, "--folds", "3"); code != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -120,7 +121,27 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 			return usagef("--price %s: the outcomes have no model %s (they have %s)", model, model, strings.Join(ds.Models, ", "))
 		}
 	}
+	if *outToks == 0 {
+		for _, model := range slices.Sorted(maps.Keys(prices)) {
+			if p := prices[model]; p.Out > 0 {
+				return usagef("--price %s=%g/%g prices output tokens, but --output-tokens is 0, which would leave them out of every call's cost: give the output tokens each call is priced with, like --output-tokens 200", model, p.In, p.Out)
+			}
+		}
+	}
 	learn.PriceByTokens(ds, prices, *outToks)
+	if len(prices) > 0 {
+		// A model neither priced nor with recorded costs would be free beside the priced ones.
+		var free []string
+		for j, model := range ds.Models {
+			if _, ok := prices[model]; !ok && !slices.ContainsFunc(ds.Items, func(it learn.Item) bool { return it.Cost[j] > 0 }) {
+				free = append(free, model)
+			}
+		}
+		if len(free) > 0 {
+			names := strings.Join(free, ", ")
+			return usagef("--price prices some models, but %s records no cost for %s and --price gives none, so beside the priced models %s would cost nothing: give --price for every model whose calls the table does not price", *table, names, names)
+		}
+	}
 	if !(*budget > 0 && *budget <= 1) {
 		return usagef("--budget %v: give a fraction of the best model's cost in (0, 1], like 0.35", *budget)
 	}

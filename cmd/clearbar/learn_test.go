@@ -28,6 +28,7 @@ func TestLearnFilterErrors(t *testing.T) {
 			{[]string{"--category", "nope"}, []string{`--category "nope"`, "none of the 40 rows", "categories in the table: qa"}},
 			{[]string{"--task", "nope"}, []string{`--task "nope"`, "none of the 40 rows"}},
 			{[]string{"--models", "gpt-4o-mini,strong"}, []string{`model "strong"`, "gpt-4o, gpt-4o-mini"}},
+			{[]string{"--category", "qa", "--task", "bench"}, []string{"--category qa and --task bench: give one"}},
 		} {
 			args := append([]string{"learn", cmd, "--outcomes", table, "--out", filepath.Join(dir, "out")}, tc.args...)
 			code, _, errOut := run(t, args...)
@@ -40,6 +41,50 @@ func TestLearnFilterErrors(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLearnTrainAdvice: the route learn train suggests is one the spec accepts for the
+// router's number of models (a threshold decides between two, a willingness to pay among
+// more), and the learn evaluate it suggests measures the router it trained: on the same
+// category, task and models.
+func TestLearnTrainAdvice(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeQAOutcomes(t, table, 100)
+	router := filepath.Join(dir, "qa.json")
+	code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--models", "gpt-4o-mini,gpt-4o", "--out", router, "--folds", "2")
+	if code != 0 {
+		t.Fatalf("learn train: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"models: [CHEAP, STRONG], threshold: 0.5}}", "pick the threshold on",
+		"clearbar learn evaluate --outcomes " + table + " --category qa --models gpt-4o-mini,gpt-4o\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("two models: learn train's advice does not say %q:\n%s", want, out)
+		}
+	}
+
+	var rows []outcomes.Row
+	for i := range 60 {
+		pass := i%3 != 0
+		for _, m := range []string{"nano", "mini", "large"} {
+			rows = append(rows, outcomes.Row{Item: fmt.Sprint("t", i), Task: "bench/x", Prompt: fmt.Sprintf("Question %d?", i), Model: m, Cost: 10_000, Pass: &pass})
+		}
+	}
+	three := filepath.Join(dir, "three.jsonl")
+	writeRows(t, three, rows)
+	code, out, errOut = run(t, "learn", "train", "--outcomes", three, "--task", "bench", "--out", filepath.Join(dir, "three.json"), "--folds", "2")
+	if code != 0 {
+		t.Fatalf("learn train of three models: exit %d\n%s", code, errOut)
+	}
+	for _, want := range []string{"models: [CHEAPEST, …, DEAREST], willingness_to_pay: 0.01}}", "pick the willingness to pay on",
+		"clearbar learn evaluate --outcomes " + three + " --task bench\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("three models: learn train's advice does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "threshold") {
+		t.Errorf("three models: learn train suggests a threshold, which decides between two:\n%s", out)
 	}
 }
 
@@ -127,5 +172,44 @@ func TestLearnTrainTasks(t *testing.T) {
 			t.Errorf("replay of the spec's router %s repeats the route's task warning in the report:\n%s", tc.router, out)
 		}
 		os.WriteFile(specFile, []byte(learnSpec), 0o644)
+	}
+}
+
+// TestLearnEvaluatePriceCoversTheCalls: --price must price every part of every call the
+// table does not: output prices without --output-tokens, and a model with neither a price nor
+// recorded costs (which would be free beside the priced ones, and so the best and the
+// cheapest model at once), are errors that say what to add. A model whose calls the table
+// prices needs no --price.
+func TestLearnEvaluatePriceCoversTheCalls(t *testing.T) {
+	dir := t.TempDir()
+	var rows []outcomes.Row
+	for i := range 60 {
+		small, strong := i%5 < 3, i%20 != 7
+		prompt := fmt.Sprintf("Question %d: what is the capital of country %d?", i, i)
+		rows = append(rows,
+			outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "gpt-4o-mini", Pass: &small},
+			outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "gpt-4o", Pass: &strong})
+	}
+	unpriced := filepath.Join(dir, "unpriced.jsonl")
+	writeRows(t, unpriced, rows)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--price", "gpt-4o-mini=0.15/0.6", "--output-tokens", "50"}, "records no cost for gpt-4o and --price gives none, so beside the priced models gpt-4o would cost nothing: give --price for every model"},
+		{[]string{"--price", "gpt-4o-mini=0.15/0.6", "--price", "gpt-4o=2.5/10"}, "--price gpt-4o=2.5/10 prices output tokens, but --output-tokens is 0"},
+	} {
+		code, _, errOut := run(t, append([]string{"learn", "evaluate", "--outcomes", unpriced}, tc.args...)...)
+		if code != 2 || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, want 2 and %q:\n%s", tc.args, code, tc.want, errOut)
+		}
+	}
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", unpriced, "--price", "gpt-4o-mini=0.15/0", "--price", "gpt-4o=2.5/0"); code != 0 {
+		t.Errorf("input prices alone: exit %d\n%s", code, errOut)
+	}
+	priced := filepath.Join(dir, "priced.jsonl")
+	writeQAOutcomes(t, priced, 60)
+	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", priced, "--price", "gpt-4o-mini=0.15/0.6", "--output-tokens", "20"); code != 0 {
+		t.Errorf("a model priced by the table, the other by --price: exit %d\n%s", code, errOut)
 	}
 }
