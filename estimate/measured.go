@@ -5,7 +5,9 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/stats"
@@ -36,6 +38,10 @@ type Observation struct {
 	// Cost is the call's recorded cost; 0 when none was recorded.
 	Cost   clearbar.Money
 	Failed bool
+	// Retries are the calls before this one that failed with a provider error and were
+	// retried, when the row counts them rather than recording each (an eval row): each is a
+	// call that failed, for the model's availability.
+	Retries int
 }
 
 // Measurements are observations grouped by category and spec model, ready to replace
@@ -44,6 +50,9 @@ type Measurements struct {
 	cells map[[2]string]*measured
 	// Unmatched counts observations whose category or model the spec does not have.
 	Unmatched int
+	// noCategory counts them by a category the spec does not have ("" for observations
+	// without one), noModel by a model, in a category it has.
+	noCategory, noModel map[string]int
 }
 
 // measured is what was observed of one model in one category.
@@ -87,6 +96,11 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 		}
 		if c == nil || m == nil {
 			ms.Unmatched++
+			if c == nil {
+				ms.noCategory = withCount(ms.noCategory, o.Category)
+			} else {
+				ms.noModel = withCount(ms.noModel, o.Model)
+			}
 			continue
 		}
 		key := [2]string{c.Name, m.Name}
@@ -95,7 +109,8 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 			cell = &measured{}
 			ms.cells[key] = cell
 		}
-		cell.n++
+		cell.n += 1 + o.Retries
+		cell.failures += o.Retries
 		if o.Failed {
 			cell.failures++
 			continue
@@ -137,6 +152,77 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 		sort.Float64s(cell.latency)
 	}
 	return ms
+}
+
+func withCount(m map[string]int, key string) map[string]int {
+	if m == nil {
+		m = map[string]int{}
+	}
+	m[key]++
+	return m
+}
+
+// UnmatchedNotes says which observations matched nothing in s, and what to do about them: rows
+// without a category, rows of categories s does not have, rows of models s does not have (by
+// spec name or provider model id), each with the most frequent names. from names the table.
+func (ms *Measurements) UnmatchedNotes(s *spec.Spec, from string) []string {
+	var notes []string
+	if n := ms.noCategory[""]; n > 0 {
+		have := "have"
+		if n == 1 {
+			have = "has"
+		}
+		notes = append(notes, fmt.Sprintf("%s of %s %s no category, so they measure nothing: give them the spec's category for that traffic (clearbar outcomes import or convert --category NAME)", rowCount(n), from, have))
+	}
+	if others := countList(ms.noCategory); others != "" {
+		var names []string
+		for _, c := range s.Categories {
+			names = append(names, c.Name)
+		}
+		notes = append(notes, fmt.Sprintf("rows of %s in categories the spec does not have were left out: %s; its categories are %s", from, others, strings.Join(names, ", ")))
+	}
+	if models := countList(ms.noModel); models != "" {
+		notes = append(notes, fmt.Sprintf("rows of %s of models the spec has no model for (by name or provider model id) were left out: %s; add a model under models: to measure it", from, models))
+	}
+	return notes
+}
+
+// countList lists the named counts, most first, at most five: "nope (12 rows), other (1 row)";
+// "" when there are none (the count of "" is left out).
+func countList(counts map[string]int) string {
+	type named struct {
+		name string
+		n    int
+	}
+	var all []named
+	for k, n := range counts {
+		if k != "" {
+			all = append(all, named{k, n})
+		}
+	}
+	slices.SortFunc(all, func(a, b named) int {
+		if a.n != b.n {
+			return b.n - a.n
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	var parts []string
+	for i, x := range all {
+		if i == 5 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(all)-5))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%q (%s)", x.name, rowCount(x.n)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// rowCount is "1 row" or "n rows".
+func rowCount(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return fmt.Sprintf("%d rows", n)
 }
 
 // apply sets the world's overrides from measurements that are large enough.
@@ -209,7 +295,7 @@ func (cell *measured) passRate(c *spec.Category) passRateEstimate {
 			return passRateEstimate{}
 		}
 		pr := passRateEstimate{p: float64(cell.passes) / float64(cell.graded), n: cell.graded, used: cell.graded >= MinGraded, informative: true}
-		pr.lo, pr.hi = wilson(cell.passes, cell.graded)
+		pr.lo, pr.hi = binomialInterval(cell.passes, cell.graded)
 		if !pr.used {
 			pr.note = fmt.Sprintf("fewer than %d graded answers: the assumption is kept", MinGraded)
 		}
@@ -218,7 +304,7 @@ func (cell *measured) passRate(c *spec.Category) passRateEstimate {
 	st := c.Strength()
 	d, f := float64(st.Detect), float64(st.FalseAlarm)
 	v := float64(cell.verdictPasses) / float64(cell.verdicts)
-	vlo, vhi := wilson(cell.verdictPasses, cell.verdicts)
+	vlo, vhi := binomialInterval(cell.verdictPasses, cell.verdicts)
 	pr := passRateEstimate{n: cell.verdicts}
 	if d-f < 0.2 {
 		pr.p, pr.lo, pr.hi = v, vlo, vhi
@@ -259,7 +345,11 @@ type Finding struct {
 	High          float64 `json:"high"`
 	HighUnbounded bool    `json:"high_unbounded,omitempty"`
 	N             int     `json:"n"`
-	// Contradicts says the assumption lies outside the measurement's interval.
+	// Contradicts says the assumption lies outside the measurement's interval: for pass
+	// rates and availability the exact binomial one, for latency quantiles the order
+	// statistics', for tokens the mean's (and more than 25% off it), for the cache hit the
+	// ratio's (and more than 5 points off it). Note then says what to write in the spec, or,
+	// when there are too few calls to use, to measure more.
 	Contradicts bool   `json:"contradicts"`
 	Used        bool   `json:"used"`
 	Note        string `json:"note,omitempty"`
@@ -292,8 +382,13 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			out = append(out, f)
 		}
 		if n := len(cell.latency); n > 0 {
-			lat := c.LatencyFor(m)
-			lm := newLatencyModel(lat, c.Tokens.Out, nil)
+			// The assumption as the estimate draws it: a model that bills reasoning tokens
+			// generates them too.
+			var reasoning *spec.Band
+			if m.Resolved.Reasoning {
+				reasoning = &c.Tokens.Reasoning
+			}
+			lm := newLatencyModel(c.LatencyFor(m), c.Tokens.Out, reasoning)
 			for _, q := range []struct {
 				name string
 				p    float64
@@ -317,11 +412,8 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			}
 		}
 		if n := len(cell.tokensIn); n > 0 {
-			f := Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).Mean(), Measured: mean(cell.tokensIn), N: n, Used: n >= MinLatency}
-			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
-			if f.Contradicts {
-				f.Note = "more than 25% off"
-			}
+			f := Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).Mean(), N: n, Used: n >= MinLatency}
+			tokensFinding(&f, cell.tokensIn)
 			out = append(out, f)
 		}
 		if n := len(cell.tokensOut); n > 0 {
@@ -331,11 +423,8 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			if m.Resolved.Reasoning {
 				assumed += newBand(c.Tokens.Reasoning).Mean()
 			}
-			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumed, Measured: mean(cell.tokensOut), N: n, Used: n >= MinLatency}
-			f.Contradicts = math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed
-			if f.Contradicts {
-				f.Note = "more than 25% off"
-			}
+			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumed, N: n, Used: n >= MinLatency}
+			tokensFinding(&f, cell.tokensOut)
 			out = append(out, f)
 		}
 		if hit, ok := cell.cacheHit(); ok {
@@ -367,14 +456,117 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			}
 			out = append(out, f)
 		}
-		if cell.n >= MinGraded && cell.failures > 0 {
+		if cell.n >= MinGraded {
+			// Measured whenever there are enough calls, failed or not: it replaces the
+			// assumption (see apply).
 			a := m.Resolved.Availability
 			got := 1 - float64(cell.failures)/float64(cell.n)
-			lo, hi := wilson(cell.n-cell.failures, cell.n)
+			lo, hi := binomialInterval(cell.n-cell.failures, cell.n)
 			out = append(out, Finding{Category: c.Name, Model: m.Name, What: "availability", Assumed: a, Measured: got, Low: lo, High: hi, N: cell.n, Used: true, Contradicts: a < lo || a > hi})
 		}
 	}
+	// Each contradiction says what to write in the spec to agree with its measurement.
+	for i := range out {
+		f := &out[i]
+		if !f.Contradicts {
+			continue
+		}
+		if !f.Used {
+			// Too few to replace the assumption, and too few to write into the spec (a cost
+			// per call, never used, has its own note).
+			if f.Note == "" {
+				f.Note = fmt.Sprintf("fewer than %d calls: measure more before changing the spec", MinLatency)
+			}
+			continue
+		}
+		c, m := s.Category(f.Category), s.Model(f.Model)
+		if change := specChange(s, c, m, ms.cells[[2]string{c.Name, m.Name}], f); change != "" {
+			f.Note = strings.TrimPrefix(f.Note+"; "+change, "; ")
+		}
+	}
 	return out
+}
+
+// tokensFinding sets a tokens finding's measured mean and its 95% interval (the normal one
+// of a mean), from the calls' counts. A contradiction is an assumption outside the interval
+// and more than 25% off the mean: a difference the calls show is real, and large enough to
+// matter. One call has no interval, and contradicts nothing.
+func tokensFinding(f *Finding, counts []float64) {
+	var mo stats.Moments
+	for _, x := range counts {
+		mo.Add(x)
+	}
+	f.Measured = mo.Mean()
+	if mo.N() < 2 {
+		f.Note = "one call: no interval"
+		return
+	}
+	half := 1.959963984540054 * mo.SE()
+	f.Low, f.High = max(f.Measured-half, 0), f.Measured+half
+	if f.Contradicts = (f.Assumed < f.Low || f.Assumed > f.High) && math.Abs(f.Measured-f.Assumed) > 0.25*f.Assumed; f.Contradicts {
+		f.Note = "more than 25% off"
+	}
+}
+
+// specChange says what to write in s, and where, so that a contradicted assumption of model m
+// in category c agrees with the measurement of cell: "spec.yaml:40: write assume.pass_rate.mini:
+// 0.742 in category draft".
+func specChange(s *spec.Spec, c *spec.Category, m *spec.Model, cell *measured, f *Finding) string {
+	at := func(line int) string { return fmt.Sprintf("%s:%d: ", s.File, line) }
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	round3 := func(v float64) string { return num(math.Round(v*1000) / 1000) }
+	switch f.What {
+	case "pass rate":
+		return fmt.Sprintf("%swrite assume.pass_rate.%s: %s in category %s", at(c.Line()), m.Name, round3(f.Measured), c.Name)
+	case "latency p50", "latency p95":
+		p50, p95 := stats.Quantile(cell.latency, 0.5), stats.Quantile(cell.latency, 0.95)
+		d := func(v float64) string {
+			return spec.FormatDuration(time.Duration(v * float64(time.Second)).Round(time.Millisecond))
+		}
+		lat := fmt.Sprintf("latency: {p50: %s, p95: %s}", d(p50), d(p95))
+		if l, ok := c.Assume.Latency[m.Name]; ok && l != nil {
+			return fmt.Sprintf("%swrite assume.latency.%s: {p50: %s, p95: %s} in category %s", at(c.Line()), m.Name, d(p50), d(p95), c.Name)
+		}
+		return fmt.Sprintf("%swrite %s on model %s (or under assume.latency.%[3]s in category %s, for this category alone)", at(m.Line()), lat, m.Name, c.Name)
+	case "tokens in", "tokens out":
+		key := strings.TrimPrefix(f.What, "tokens ")
+		samples, band := cell.tokensIn, c.Tokens.In
+		if key == "out" {
+			samples, band = cell.tokensOut, c.Tokens.Out
+		}
+		v := num(math.Round(f.Measured))
+		if sorted := slices.Sorted(slices.Values(samples)); band.Dist && stats.Quantile(sorted, 0.95) > stats.Quantile(sorted, 0.5) {
+			v = fmt.Sprintf("{p50: %s, p95: %s}", num(stats.Quantile(sorted, 0.5)), num(stats.Quantile(sorted, 0.95)))
+		}
+		what := "tokens." + key
+		if key == "out" && m.Resolved.Reasoning {
+			what = "tokens.out and tokens.reasoning, together,"
+		}
+		return fmt.Sprintf("%swrite %s: %s in category %s", at(c.Line()), what, v, c.Name)
+	case "cache hit":
+		return fmt.Sprintf("%swrite tokens.cache_hit: %s in category %s", at(c.Line()), round3(f.Measured), c.Name)
+	case "availability":
+		return fmt.Sprintf("%swrite availability: %s on model %s", at(m.Line()), num(math.Floor(f.Measured*1000)/1000), m.Name)
+	}
+	return ""
+}
+
+// ContradictionLines says, one line each, which assumptions the measurements contradict and what
+// to write instead, for a report that has no table of findings (HTML, CSV).
+func (m *MeasuredSummary) ContradictionLines() []string {
+	var lines []string
+	for _, f := range m.Findings {
+		if !f.Contradicts {
+			continue
+		}
+		line := fmt.Sprintf("measurements from %s contradict %s's %s in %s: assumed %s, measured %s (95%% interval %s, n %d)",
+			m.From, f.Model, f.What, f.Category, findingValue(f.What, f.Assumed), findingValue(f.What, f.Measured), f.interval(), f.N)
+		if f.Note != "" {
+			line += ": " + f.Note
+		}
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 func categoryIndex(s *spec.Spec, name string) int {
@@ -395,30 +587,64 @@ func modelIndex(s *spec.Spec, name string) int {
 	return len(s.Models)
 }
 
-// assumedQuantile is the q-quantile of an assumed latency distribution, in seconds.
+// assumedQuantile is the q-quantile of an assumed latency distribution, in seconds. In the
+// ttft form with a distribution of tokens, the response time is the sum of the time to the
+// first token and the tokens' generation time, whose quantile is not the sum of theirs: it is
+// found where the share of responses beyond it (latencyModel.beyond) is 1 − q.
 func assumedQuantile(lm *latencyModel, q float64) float64 {
-	switch lm.form {
-	case formSamples:
+	if lm.form == formSamples {
 		s := slices.Clone(lm.samples)
 		sort.Float64s(s)
 		return s[min(len(s)-1, int(q*float64(len(s))))]
-	case formTTFT:
-		return lm.ttft.Quantile(q) + (lm.outTokens.Mean()+lm.reasoning.Mean())/lm.tps
 	}
-	return lm.total.Quantile(q)
+	if v, _, ok := lm.quantile(q); ok {
+		return v
+	}
+	beyond := func(t float64) float64 { p, _ := lm.beyond(t); return p }
+	lo, hi := 0.0, max(lm.mean(), 1e-3)
+	for i := 0; i < 60 && beyond(hi) > 1-q; i++ {
+		lo, hi = hi, 2*hi
+	}
+	for range 50 {
+		if mid := (lo + hi) / 2; beyond(mid) > 1-q {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return (lo + hi) / 2
 }
 
-// wilson returns the 95% Wilson score interval of k successes in n trials.
-func wilson(k, n int) (float64, float64) {
+// binomialInterval returns the exact (Clopper–Pearson) 95% interval of k successes in n
+// trials: the rates under which k or fewer, and k or more, successes each have at least a
+// 2.5% chance. It holds its coverage near 0 and 1, where availabilities and high pass rates
+// are and the Wilson interval's falls short: one failure in 81 calls does not contradict an
+// assumed availability of 0.998, which gives one or more 15% of the time.
+func binomialInterval(k, n int) (lo, hi float64) {
 	if n == 0 {
 		return 0, 1
 	}
-	const z = 1.959963984540054
-	p, nn := float64(k)/float64(n), float64(n)
-	den := 1 + z*z/nn
-	center := (p + z*z/(2*nn)) / den
-	half := z * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn)) / den
-	return math.Max(0, center-half), math.Min(1, center+half)
+	const tail = 0.025
+	// search returns the p in [0, 1] where below(p) turns from true to false.
+	search := func(below func(p float64) bool) float64 {
+		a, b := 0.0, 1.0
+		for range 60 {
+			if mid := (a + b) / 2; below(mid) {
+				a = mid
+			} else {
+				b = mid
+			}
+		}
+		return (a + b) / 2
+	}
+	lo, hi = 0, 1
+	if k > 0 {
+		lo = search(func(p float64) bool { return stats.BinomialSF(k-1, n, p) < tail })
+	}
+	if k < n {
+		hi = search(func(p float64) bool { return stats.BinomialCDF(k, n, p) > tail })
+	}
+	return lo, hi
 }
 
 // interval formats the finding's interval: "-" when it has none, an open upper end as ∞.

@@ -172,8 +172,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			if f.Contradicts {
 				verdict = "**contradicts**"
 			}
+			if f.Note != "" {
+				verdict += ": " + mdEscape(f.Note)
+			}
 			interval := f.interval()
-			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", f.Category, f.Model, f.What, findingValue(f.What, f.Assumed),
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", mdEscape(f.Category), mdEscape(f.Model), f.What, findingValue(f.What, f.Assumed),
 				findingValue(f.What, f.Measured), interval, f.N, yesNo(f.Used), verdict)
 		}
 		fmt.Fprintln(ew)

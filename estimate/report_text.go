@@ -297,6 +297,10 @@ func writeMeasuredText(w io.Writer, m *MeasuredSummary) {
 		from = " from " + m.From
 	}
 	fmt.Fprintf(w, "\nMeasurements%s (%d contradict their assumption; %d observations matched no category or model):\n", from, m.Contradictions, m.Unmatched)
+	if len(m.Findings) == 0 {
+		fmt.Fprintln(w, "  none of a category and model of the spec: every assumption is kept")
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CATEGORY\tMODEL\tWHAT\tASSUMED\tMEASURED\t95% INTERVAL\tN\tUSED\tVERDICT")
 	for _, f := range m.Findings {

@@ -5,10 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar/estimate"
 	"github.com/clearbar/clearbar/eval"
@@ -17,7 +18,7 @@ import (
 )
 
 func (m *Main) runEstimate(ctx context.Context, args []string) error {
-	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--break-even] [--measured OUTCOMES.jsonl] [--today YYYY-MM-DD]"
+	const usage = "clearbar estimate SPEC.yaml [--format table|json|csv|markdown|html] [--out FILE] [--samples N] [--seed N] [--volume N] [--sensitivity 20%] [--break-even] [--measured OUTCOMES.jsonl|.csv] [--today YYYY-MM-DD]"
 	fs := flag.NewFlagSet("estimate", flag.ContinueOnError)
 	format := fs.String("format", "", "report format: "+strings.Join(estimate.Formats, ", ")+" (default: the one --out's extension names, else table)")
 	out := fs.String("out", "", "write the report to this file instead of standard output; without --format its extension sets the format: "+outExtensions())
@@ -28,7 +29,7 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	sens := fs.String("sensitivity", "", "move each input by this much (like 20%) and report which moves change the recommendation")
 	breakEven := fs.Bool("break-even", false, "also search how far each input can move, alone, before the recommendation changes (with --sensitivity, else at 20%)")
 	today := fs.String("today", "", "date the report and judge reviews as of this day (YYYY-MM-DD)")
-	measuredFile := fs.String("measured", "", "an outcomes table (JSONL, .gz too) whose measured pass rates, latencies, tokens and failures replace the spec's assumptions")
+	measuredFile := fs.String("measured", "", "an outcomes table (JSON Lines, or CSV when the name ends in .csv; .gz too) whose measured pass rates, latencies, tokens and failures replace the spec's assumptions")
 	pos, err := parseArgs(fs, args, 1, 1, usage)
 	if err != nil {
 		return err
@@ -72,15 +73,25 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 		return err
 	}
 	if *measuredFile != "" {
-		obs, err := readObservations(*measuredFile)
+		obs, csvEval, err := readObservations(*measuredFile)
 		if err != nil {
 			return err
+		}
+		if csvEval > 0 {
+			fmt.Fprintf(m.Stderr, "warning: %d graded eval rows of %s are read as grades: a CSV does not say which of them the category's validators graded alone, whose pass the estimate would correct for the validators' strength; give --measured the JSON Lines file clearbar eval wrote\n", csvEval, *measuredFile)
 		}
 		opts.Measured, opts.MeasuredFrom = estimate.Measure(s, obs), *measuredFile
 	}
 	r, err := estimate.Run(ctx, s, opts)
 	if err != nil {
 		return err
+	}
+	if opts.Measured != nil {
+		r.Notes = append(r.Notes, opts.Measured.UnmatchedNotes(s, *measuredFile)...)
+		if f == "html" {
+			// The page has no table of measurements: its notes say what they contradict.
+			r.Notes = append(r.Notes, r.Measured.ContradictionLines()...)
+		}
 	}
 	if *breakEven {
 		if err := estimate.FindBreakEvens(ctx, r); err != nil {
@@ -99,6 +110,11 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 		// go to stderr.
 		for _, w := range r.Warnings {
 			fmt.Fprintf(m.Stderr, "warning: %s\n", w)
+		}
+		if r.Measured != nil {
+			for _, n := range append(opts.Measured.UnmatchedNotes(s, *measuredFile), r.Measured.ContradictionLines()...) {
+				fmt.Fprintf(m.Stderr, "measured: %s\n", n)
+			}
 		}
 	}
 	if *out != "" && *out != "-" {
@@ -179,34 +195,36 @@ func validFormat(f string) bool {
 	return false
 }
 
-// readObservations reads an outcomes table as measurements for the estimator. A row's pass is
-// the validators' verdict, which the estimator corrects for their assumed strength, in rows of
-// traffic (decision records, shadow traffic) and in eval rows graded by the category's
-// validators alone; in other rows it is a grade.
-func readObservations(path string) ([]estimate.Observation, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rd := outcomes.NewReader(f)
-	var obs []estimate.Observation
-	for rd.Next() {
-		row := rd.Row()
+// readObservations reads an outcomes table (JSON Lines, or CSV: outcomes.ReadFileLines) as
+// measurements for the estimator. A row's pass is the validators' verdict, which the estimator
+// corrects for their assumed strength, in rows of traffic (decision records, shadow traffic)
+// and in eval rows graded by the category's validators alone (which only a JSON Lines row
+// says); in other rows it is a grade. csvEval counts the graded eval rows of a CSV, which
+// cannot say so.
+func readObservations(path string) (obs []estimate.Observation, csvEval int, err error) {
+	err = outcomes.ReadFileLines(path, func(row outcomes.Row, raw []byte) error {
 		o := estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
 			Cost: row.Cost, Failed: row.Error != "",
 			ByValidator: row.Source == outcomes.SourceTrace || row.Source == outcomes.SourceShadow ||
-				row.Source == outcomes.SourceEval && eval.VerdictOnly(rd.Raw())}
+				row.Source == outcomes.SourceEval && raw != nil && eval.VerdictOnly(raw)}
+		if row.Source == outcomes.SourceEval && raw != nil {
+			// An eval row is the pair's last call; the failed calls before it are a count.
+			o.Retries = int(gjson.GetBytes(raw, "retries").Int())
+		}
 		if p, graded := row.Passed(); graded {
 			o.Pass = &p
+			if row.Source == outcomes.SourceEval && raw == nil {
+				csvEval++
+			}
 		}
 		obs = append(obs, o)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	if err := rd.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return obs, nil
+	return obs, csvEval, nil
 }
 
 // checkSamples refuses a --samples below what an estimate of s draws anyway

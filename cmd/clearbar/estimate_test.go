@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"math"
 	"os"
 	"path/filepath"
@@ -197,5 +198,135 @@ categories:
 	}
 	if seen != 2 {
 		t.Errorf("%d pass-rate findings, want 2: %+v", seen, rep.Measured.Findings)
+	}
+}
+
+// TestEstimateMeasuredReadsCSV: --measured takes an outcomes table as CSV, as clearbar
+// outcomes convert --format csv writes it, as well as JSON Lines.
+func TestEstimateMeasuredReadsCSV(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("item,category,prompt,model,tokens_in,tokens_out,latency_ms,error,pass\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "q%d,draft,prompt %d,gpt-4.1-mini,1500,250,%d,,%v\n", i, i, 3000+i*10, i%2 == 0)
+	}
+	measured := filepath.Join(t.TempDir(), "draft.csv")
+	if err := os.WriteFile(measured, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--format", "json", "--samples", "6000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Measured struct {
+			Findings []struct {
+				Category, Model, What string
+				Measured              float64
+				N                     int
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if strings.Contains(errOut, "graded eval rows") {
+		t.Errorf("rows that are not eval's warned about: %s", errOut)
+	}
+	for _, f := range rep.Measured.Findings {
+		if f.Category == "draft" && f.Model == "mini" && f.What == "pass rate" {
+			if f.N != 40 || f.Measured != 0.5 {
+				t.Errorf("pass rate %v of %d rows, want 0.5 of 40", f.Measured, f.N)
+			}
+			return
+		}
+	}
+	t.Errorf("no pass-rate finding for mini in draft: %+v", rep.Measured.Findings)
+}
+
+// TestEstimateMeasuredEvalRetriesAreFailedCalls: an eval row is a pair's last call, and the
+// calls before it that failed are its retries: they count against the model's measured
+// availability, as the rows of a trace export, one per call, do.
+func TestEstimateMeasuredEvalRetriesAreFailedCalls(t *testing.T) {
+	var b strings.Builder
+	for i := range 40 {
+		retries := 0
+		if i%4 == 0 {
+			retries = 2
+		}
+		fmt.Fprintf(&b, `{"item": "q%d", "category": "draft", "prompt": "p%d", "model": "gpt-4.1-mini", "pass": true, "source": "eval", "graded_by": "checks", "retries": %d}`+"\n", i, i, retries)
+	}
+	measured := filepath.Join(t.TempDir(), "eval.jsonl")
+	if err := os.WriteFile(measured, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--format", "json", "--samples", "6000")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Measured struct {
+			Findings []struct {
+				Category, Model, What string
+				Measured              float64
+				N                     int
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	for _, f := range rep.Measured.Findings {
+		if f.Category == "draft" && f.Model == "mini" && f.What == "availability" {
+			if f.N != 60 || math.Abs(f.Measured-40.0/60) > 1e-9 {
+				t.Errorf("availability %v of %d calls, want 40 of 60 (20 retried)", f.Measured, f.N)
+			}
+			return
+		}
+	}
+	t.Errorf("no availability finding for mini in draft: %+v", rep.Measured.Findings)
+}
+
+// TestEstimateMeasuredContradictionsInEveryFormat: the HTML page and the CSV, which have no
+// table of findings, say what the measurements contradict and what to write instead, and which
+// rows matched nothing: the page in its notes, the CSV on stderr.
+func TestEstimateMeasuredContradictionsInEveryFormat(t *testing.T) {
+	var b strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&b, `{"item": "q%d", "category": "draft", "prompt": "p%d", "model": "mini", "pass": %v}`+"\n", i, i, i%2 == 0)
+	}
+	b.WriteString(`{"item": "z", "category": "drafts", "prompt": "z", "model": "mini", "pass": true}` + "\n")
+	measured := filepath.Join(t.TempDir(), "draft.jsonl")
+	if err := os.WriteFile(measured, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const want = "contradict mini's pass rate in draft: assumed 92.00%, measured 50.00% (95% interval 33.80%–66.20%, n 40): ../../examples/quickstart.yaml:53: write assume.pass_rate.mini: 0.5 in category draft"
+	const unmatched = `categories the spec does not have were left out: "drafts" (1 row)`
+	code, out, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--format", "html", "--samples", "6000")
+	if page := html.UnescapeString(out); code != 0 || !strings.Contains(page, want) || !strings.Contains(page, unmatched) {
+		t.Errorf("html: exit %d, want the notes to say %q and %q:\n%s", code, want, unmatched, errOut)
+	}
+	code, _, errOut = run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--format", "csv", "--samples", "6000")
+	if code != 0 || !strings.Contains(errOut, "measured: measurements from "+measured+" "+want) || !strings.Contains(errOut, unmatched) {
+		t.Errorf("csv: exit %d, want stderr to say %q and %q:\n%s", code, want, unmatched, errOut)
+	}
+}
+
+// TestEstimateMeasuredCSVEvalRowsWarn: a CSV cannot say which eval rows the category's
+// validators graded alone, so their pass is read as a grade, uncorrected for the validators'
+// strength: the estimate warns, and names the file to give instead.
+func TestEstimateMeasuredCSVEvalRowsWarn(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("item,category,prompt,model,pass,source\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "q%d,draft,prompt %d,gpt-4.1-mini,true,eval\n", i, i)
+	}
+	measured := filepath.Join(t.TempDir(), "eval.csv")
+	if err := os.WriteFile(measured, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--samples", "6000")
+	want := "warning: 30 graded eval rows of " + measured + " are read as grades: a CSV does not say which of them the category's validators graded alone"
+	if code != 0 || !strings.Contains(errOut, want) {
+		t.Errorf("exit %d, want stderr to say %q:\n%s", code, want, errOut)
 	}
 }

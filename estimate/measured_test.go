@@ -1,0 +1,328 @@
+package estimate
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestMeasuredLatencyAssumedAsEstimated: the assumed latency a measurement is compared with is
+// the one the estimate draws: with a time to first token, a distribution of output tokens and
+// a model that reasons, its p50 and p95 are those of the sum (the simulation's), not the time
+// to first token's quantile plus the mean tokens' generation time, which would make
+// measurements of exactly the assumed model contradict it.
+func TestMeasuredLatencyAssumedAsEstimated(t *testing.T) {
+	s := parse(t, `version: 1
+name: ttft
+providers: {sim: {type: simulated}}
+models:
+  r: {provider: sim, model: o4-mini, latency: {ttft: {p50: 300ms, p95: 800ms}, tokens_per_second: 100}, availability: 1}
+  m: {provider: sim, model: gpt-4.1-mini, latency: {ttft: {p50: 300ms, p95: 800ms}, tokens_per_second: 100}, availability: 1}
+categories:
+  - {name: qa, share: 1, tokens: {in: 500, out: {p50: 200, p95: 1500}, reasoning: 600}, quality_bar: 0.5, latency_budget: 100s, route: {model: m}, assume: {pass_rate: {r: 0.9, m: 0.85}}}
+`)
+	var obs []Observation
+	for _, model := range []string{"r", "m"} {
+		for range 5 { // too few to replace the assumption
+			obs = append(obs, Observation{Category: "qa", Model: model, LatencyMS: 3000})
+		}
+	}
+	r, err := Run(context.Background(), s, Options{Samples: 200_000, Today: testDay, Measured: Measure(s, obs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simulated := map[string]Latency{}
+	for _, p := range r.Policies {
+		switch p.Name {
+		case "all-r":
+			simulated["r"] = p.Categories[0].Latency
+		case "all-m":
+			simulated["m"] = p.Categories[0].Latency
+		}
+	}
+	n := 0
+	for _, f := range r.Measured.Findings {
+		var want float64
+		switch f.What {
+		case "latency p50":
+			want = simulated[f.Model].P50
+		case "latency p95":
+			want = simulated[f.Model].P95
+		default:
+			continue
+		}
+		n++
+		if math.Abs(f.Assumed-want) > 0.03*want {
+			t.Errorf("%s %s: assumed %.3fs, the estimate simulates %.3fs", f.Model, f.What, f.Assumed, want)
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d latency findings, want 4: %+v", n, r.Measured.Findings)
+	}
+}
+
+// TestMeasuredTokensContradictOnlyWithAnInterval: a tokens finding has the 95% interval of the
+// measured mean, and contradicts the assumption only when the assumption lies outside it (and
+// more than 25% off): three widely spread calls 30% above the assumption do not, forty tight
+// ones do, and the finding then says what to write in the spec.
+func TestMeasuredTokensContradictOnlyWithAnInterval(t *testing.T) {
+	s := parse(t, `version: 1
+name: tokens
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - {name: x, share: 1, tokens: {in: 1000, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
+`)
+	tokensIn := func(counts ...int) Finding {
+		t.Helper()
+		var obs []Observation
+		for _, n := range counts {
+			obs = append(obs, Observation{Category: "x", Model: "small", TokensIn: n, TokensOut: 10})
+		}
+		for _, f := range Measure(s, obs).Findings(s) {
+			if f.What == "tokens in" {
+				return f
+			}
+		}
+		t.Fatal("no tokens-in finding")
+		return Finding{}
+	}
+	if f := tokensIn(300, 1500, 2100); f.Contradicts || f.Measured != 1300 || !(f.Low < 1000 && f.High > 1300) {
+		t.Errorf("3 calls of 300 to 2100 tokens, mean 1300, against an assumed 1000: %+v; want an interval that holds 1000, no contradiction", f)
+	}
+	var tight []int
+	for i := range 40 {
+		tight = append(tight, 1290+i%3*10)
+	}
+	f := tokensIn(tight...)
+	if !f.Contradicts || math.Abs(f.Measured-1300) > 1 || !(f.Low > 1000 && f.Low < f.Measured && f.High > f.Measured) {
+		t.Errorf("40 calls of 1290 to 1310 tokens against an assumed 1000: %+v; want a contradiction with an interval around 1300", f)
+	}
+	if want := "inline.yaml:7: write tokens.in: 1300 in category x"; !strings.Contains(f.Note, want) {
+		t.Errorf("note %q; want it to say %q", f.Note, want)
+	}
+}
+
+// TestMeasuredContradictionsSayWhatToWrite: a contradicted assumption the measurements
+// replace says where in the spec to write the measured value; one from too few calls says to
+// measure more instead.
+func TestMeasuredContradictionsSayWhatToWrite(t *testing.T) {
+	s := parse(t, `version: 1
+name: change
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 0.999}
+  big: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.5
+    route: {model: small}
+    assume: {pass_rate: {small: 0.95, big: 0.97}}
+`)
+	yes, no := true, false
+	var obs []Observation
+	for i := range 100 {
+		p := &yes
+		if i%4 == 0 {
+			p = &no
+		}
+		o := Observation{Category: "x", Model: "small", Pass: p, LatencyMS: 2000 + float64(i), TokensIn: 100, TokensOut: 10}
+		if i%10 == 0 {
+			o = Observation{Category: "x", Model: "small", Failed: true}
+		}
+		obs = append(obs, o)
+	}
+	for range 3 {
+		obs = append(obs, Observation{Category: "x", Model: "big", Pass: &no})
+	}
+	want := map[string]string{
+		"small pass rate":    "inline.yaml:8: write assume.pass_rate.small: 0.778 in category x",
+		"small latency p50":  "inline.yaml:5: write latency: {p50: 2.049s, p95: 2.095s} on model small (or under assume.latency.small in category x, for this category alone)",
+		"small latency p95":  "inline.yaml:5: write latency: {p50: 2.049s, p95: 2.095s} on model small",
+		"small availability": "inline.yaml:5: write availability: 0.9 on model small",
+		"big pass rate":      "fewer than 20 graded answers: the assumption is kept",
+	}
+	for _, f := range Measure(s, obs).Findings(s) {
+		w, ok := want[f.Model+" "+f.What]
+		if !ok {
+			continue
+		}
+		delete(want, f.Model+" "+f.What)
+		if !f.Contradicts || !strings.Contains(f.Note, w) {
+			t.Errorf("%s %s: contradicts %v, note %q; want a contradiction that says %q", f.Model, f.What, f.Contradicts, f.Note, w)
+		}
+	}
+	for k := range want {
+		t.Errorf("no finding for %s", k)
+	}
+}
+
+// TestMeasuredUnmatchedNotes: observations that match nothing in the spec are named, with
+// what to do: rows without a category, rows of a category the spec does not have (the spec's
+// categories listed), rows of a model it does not have.
+func TestMeasuredUnmatchedNotes(t *testing.T) {
+	s := parse(t, `version: 1
+name: unmatched
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}}
+categories:
+  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
+`)
+	obs := []Observation{
+		{Category: "", Model: "small"}, {Category: "", Model: "small"},
+		{Category: "y", Model: "small"},
+		{Category: "x", Model: "gpt-5"}, {Category: "x", Model: "gpt-5"}, {Category: "x", Model: "o3"},
+		{Category: "x", Model: "gpt-4o-mini"},
+	}
+	ms := Measure(s, obs)
+	if ms.Unmatched != 6 {
+		t.Errorf("%d unmatched, want 6", ms.Unmatched)
+	}
+	got := strings.Join(ms.UnmatchedNotes(s, "out.jsonl"), "\n")
+	for _, want := range []string{
+		"2 rows of out.jsonl have no category, so they measure nothing: give them the spec's category for that traffic (clearbar outcomes import or convert --category NAME)",
+		`rows of out.jsonl in categories the spec does not have were left out: "y" (1 row); its categories are x`,
+		`rows of out.jsonl of models the spec has no model for (by name or provider model id) were left out: "gpt-5" (2 rows), "o3" (1 row); add a model under models: to measure it`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("notes:\n%s\nwant %q", got, want)
+		}
+	}
+}
+
+// TestMeasuredMarkdownSaysWhy: the Markdown report's measurements carry each finding's note,
+// as the text report's do: what to write in the spec, or why the measurement is not used.
+func TestMeasuredMarkdownSaysWhy(t *testing.T) {
+	s := parse(t, `version: 1
+name: md
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
+`)
+	no := false
+	obs := []Observation{{Category: "x", Model: "small", Pass: &no}, {Category: "x", Model: "small", Pass: &no}}
+	r, err := Run(context.Background(), s, Options{Samples: 2000, Today: testDay, Measured: Measure(s, obs), MeasuredFrom: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteMarkdown(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if want := "| **contradicts**: fewer than 20 graded answers: the assumption is kept |"; !strings.Contains(buf.String(), want) {
+		t.Errorf("the Markdown report does not say why:\n%s\nwant %q", buf.String(), want)
+	}
+}
+
+// TestMeasuredAvailabilityCountsRetries: an observation's retries are calls that failed
+// before it, so 100 calls answered after 10 retries measure an availability of 100/110; and
+// a measured availability replaces the assumption, so it is reported whenever it is used,
+// also when no call failed.
+func TestMeasuredAvailabilityCountsRetries(t *testing.T) {
+	s := parse(t, `version: 1
+name: avail
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 0.9}
+  big: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 0.99}
+categories:
+  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, fallback: [big], assume: {pass_rate: {small: 0.95, big: 0.97}}}
+`)
+	var obs []Observation
+	for i := range 100 {
+		retries := 0
+		if i%10 == 0 {
+			retries = 1
+		}
+		obs = append(obs, Observation{Category: "x", Model: "small", Retries: retries})
+		obs = append(obs, Observation{Category: "x", Model: "big"})
+	}
+	got := map[string]Finding{}
+	for _, f := range Measure(s, obs).Findings(s) {
+		if f.What == "availability" {
+			got[f.Model] = f
+		}
+	}
+	if f := got["small"]; f.N != 110 || math.Abs(f.Measured-100.0/110) > 1e-12 || f.Contradicts || !f.Used {
+		t.Errorf("small: %+v; want 100 answers of 110 calls, agreeing with the assumed 90%%", f)
+	}
+	if f := got["big"]; f.N != 100 || f.Measured != 1 || f.Contradicts || !f.Used || f.Assumed != 0.99 {
+		t.Errorf("big: %+v; want 100 of 100 calls, used in place of the assumed 99%%", f)
+	}
+}
+
+// TestMeasuredIntervalsAreExact: pass-rate and availability intervals are the exact binomial
+// (Clopper–Pearson) ones, which keep their 95% coverage near 1: one failed call in 81 does
+// not contradict an assumed availability of 0.998 (one or more failures happen 15% of the
+// time), where the Wilson interval, whose upper end is 0.9978, would say it does.
+func TestMeasuredIntervalsAreExact(t *testing.T) {
+	s := parse(t, `version: 1
+name: exact
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 0.998}
+categories:
+  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.998}}}
+`)
+	yes, no := true, false
+	var obs []Observation
+	for i := range 81 {
+		o := Observation{Category: "x", Model: "small", Pass: &yes}
+		switch i {
+		case 0:
+			o = Observation{Category: "x", Model: "small", Failed: true}
+		case 1:
+			o.Pass = &no
+		}
+		obs = append(obs, o)
+	}
+	// By hand (the binomial tails solved for p): 80 of 81 gives 0.933124–0.999687, 79 of 80
+	// gives 0.932312–0.999684.
+	want := map[string][2]float64{"availability": {0.933124, 0.999687}, "pass rate": {0.932312, 0.999684}}
+	for _, f := range Measure(s, obs).Findings(s) {
+		w, ok := want[f.What]
+		if !ok {
+			continue
+		}
+		delete(want, f.What)
+		if f.Contradicts || math.Abs(f.Low-w[0]) > 1e-6 || math.Abs(f.High-w[1]) > 1e-6 {
+			t.Errorf("%s: %.6f–%.6f, contradicts %v; want %.6f–%.6f, agreeing with 0.998", f.What, f.Low, f.High, f.Contradicts, w[0], w[1])
+		}
+	}
+	for what := range want {
+		t.Errorf("no %s finding", what)
+	}
+}
+
+// TestMeasuredTextWithoutFindings: measurements of which nothing matched the spec say so,
+// rather than print a table's header alone.
+func TestMeasuredTextWithoutFindings(t *testing.T) {
+	s := parse(t, `version: 1
+name: none
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}}
+categories:
+  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
+`)
+	r, err := Run(context.Background(), s, Options{Samples: 2000, Today: testDay, Measured: Measure(s, []Observation{{Model: "small"}}), MeasuredFrom: "rows.jsonl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteText(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	text := buf.String()
+	if want := "Measurements from rows.jsonl (0 contradict their assumption; 1 observations matched no category or model):\n  none of a category and model of the spec: every assumption is kept"; !strings.Contains(text, want) || strings.Contains(text, "VERDICT") {
+		t.Errorf("text report:\n%s\nwant %q and no table", text, want)
+	}
+}
