@@ -1496,7 +1496,11 @@ func (c *checker) checkScore(r *Route, label string) {
 		}
 		for i, t := range h.Tiers {
 			if t <= 0 || t >= 1 || i > 0 && t <= h.Tiers[i-1] {
-				c.errorf(h.pos.Of("tiers"), "%s heuristic tiers must rise strictly between 0 and 1", label)
+				got := make([]string, len(h.Tiers))
+				for j, t := range h.Tiers {
+					got[j] = strconv.FormatFloat(t, 'g', -1, 64)
+				}
+				c.errorf(h.pos.Of("tiers"), "%s heuristic tiers must rise strictly between 0 and 1 (got [%s]), like tiers: [0.35, 0.7]", label, strings.Join(got, ", "))
 				break
 			}
 		}

@@ -202,6 +202,8 @@ func TestScoreAssumptionsOutsideScoreRoutes(t *testing.T) {
 			want: `category "draft" assume.score_pass_rate names "mimi", which is not a model declared under models: (did you mean "mini"?)`},
 		{name: "a policy's score route uses them", edits: []string{"      pass_rate: {mini: 0.9, strong: 0.95}\n", "      pass_rate: {mini: 0.9, strong: 0.95}\n      score_share: {mini: 1}\n", "tests:\n", policy}, none: true,
 			want: "never used"},
+		{name: "heuristic tiers out of order are shown", edits: []string{"route: {model: mini}", "route: {score: {heuristic: {tiers: [0.7, 0.35]}, models: [nano, mini, strong]}, validate: [{max_length: 10}]}"}, line: 28,
+			want: `category "draft" heuristic tiers must rise strictly between 0 and 1 (got [0.7, 0.35]), like tiers: [0.35, 0.7]`},
 	})
 }
 
