@@ -216,3 +216,61 @@ categories:
 		}
 	}
 }
+
+// TestSpecRouteAgreeCheckerLeftOut: an agreement check whose checker has no row for an item
+// escalates it, and the note says what to do: record the checker's answers, or, when the
+// table has them but the models to replay leave the checker out, name it among them.
+func TestSpecRouteAgreeCheckerLeftOut(t *testing.T) {
+	s, err := spec.Parse([]byte(`version: 1
+name: agree
+review: {last: 2026-11-01, cadence: monthly}
+volume: {per_month: 1000}
+providers: {sim: {type: simulated}}
+models:
+  mixtral: {provider: sim, model: gpt-4.1-nano}
+  yi: {provider: sim, model: gpt-4.1-mini}
+  gpt4: {provider: sim, model: gpt-4.1}
+categories:
+  - name: arc
+    share: 1
+    tokens: {in: 300, out: 5}
+    quality_bar: 0.7
+    route:
+      cascade: [{model: mixtral, validate: [{agree: {model: yi, answer: choice}}]}, gpt4]
+    assume:
+      pass_rate: {mixtral: 0.7, gpt4: 0.95}
+`), "agree.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const question = "Which gas do plants take in?\nA) oxygen\nB) carbon dioxide\nC) nitrogen\nD) helium\nAnswer:"
+	pass := true
+	var rows []outcomes.Row
+	for i := range 4 {
+		for _, m := range []string{"mixtral", "yi", "gpt4"} {
+			if m == "yi" && i == 3 {
+				continue // the checker did not answer q3
+			}
+			rows = append(rows, outcomes.Row{Item: fmt.Sprintf("q%d", i), Category: "arc", Prompt: question, Model: m, Response: "B", Pass: &pass})
+		}
+	}
+	tests := []struct {
+		name   string
+		models []string
+		want   string
+	}{
+		{"checker without a row", nil, "1 agreement check with yi found no recorded answer of the checking model to the item; those answers were left unverified and escalated, as when the check's call fails (add the checker's rows to replay those checks)"},
+		{"checker left out of the models", []string{"mixtral", "gpt4"}, "4 agreement checks with yi found no recorded answer of the checking model to the item; those answers were left unverified and escalated, as when the check's call fails (the models to replay leave out yi: name them too (--models) to replay those checks)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "arc", Models: tt.models})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if notes := strings.Join(rep.Notes, "\n"); !strings.Contains(notes, tt.want) {
+				t.Errorf("the notes lack %q:\n%s", tt.want, notes)
+			}
+		})
+	}
+}

@@ -15,8 +15,8 @@ import (
 // chart draws the report's cost/quality plane as a self-contained SVG (no scripts, no
 // external fonts or styles: the classes are styled by the page, and the SVG reads without
 // them): single models, the oracle, the spec's routes and cascades as labelled marks, the
-// zero router's envelope as a dashed line, each router curve as a line, the quality bar and
-// the calibrated choice.
+// zero router's envelope as a dashed line, the frontier as a dotted staircase, each router
+// curve as a line, the quality bar and the calibrated choice.
 //
 // When no result has a cost (RouteLLM's data has none), the x axis is the share of calls to
 // the strong model instead.
@@ -27,6 +27,10 @@ type chart struct {
 const (
 	chartPadLeft, chartPadRight, chartPadTop, chartPadBottom = 64.0, 24.0, 40.0, 48.0
 )
+
+// zeroRouterSteps is how many pieces each segment of the zero router's envelope is drawn in
+// on a logarithmic cost axis.
+const zeroRouterSteps = 24
 
 // curveColors are distinguishable on white and in greyscale print.
 var curveColors = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"}
@@ -70,6 +74,9 @@ func (c chart) svg(rep *Report) string {
 	}
 	f := plot.Frame{Width: c.width, Height: c.height, Left: chartPadLeft, Right: chartPadRight, Top: chartPadTop, Bottom: chartPadBottom}
 	f.Fit(xmin, xmax, ymin, ymax, byCost, plot.Margins{LogX: 1.3, LinX: 0.08, Y: 0.1})
+	if byCost && f.LogX {
+		xLabel = "mean cost per item (USD, log scale)"
+	}
 	pw, ph := f.PW(), f.PH()
 	sx, sy, clampX := f.X, f.Y, f.ClampX
 
@@ -101,15 +108,36 @@ func (c chart) svg(rep *Report) string {
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#b00" stroke-dasharray="2 3"/>`, chartPadLeft, y, chartPadLeft+pw, y)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="#b00">bar %s</text>`, chartPadLeft+pw-4, y-4, plot.Pct(*rep.QualityBar))
 	}
-	// The zero router: the single models' envelope, flat after its last vertex.
+	// The zero router: the single models' envelope, flat after its last vertex. It is linear
+	// in cost between vertices, so on a logarithmic cost axis each segment is drawn through
+	// points along it, not as the chord, which would lie above the mixes it stands for.
 	if byCost && len(rep.ZeroRouter) > 0 {
 		var pts []string
-		for _, p := range rep.ZeroRouter {
+		for j, p := range rep.ZeroRouter {
+			if j > 0 && f.LogX {
+				a := rep.ZeroRouter[j-1]
+				for k := 1; k < zeroRouterSteps; k++ {
+					s := float64(k) / zeroRouterSteps
+					pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(clampX(a.Cost+s*(p.Cost-a.Cost))), sy(a.Quality+s*(p.Quality-a.Quality))))
+				}
+			}
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(clampX(p.Cost)), sy(p.Quality)))
 		}
 		last := rep.ZeroRouter[len(rep.ZeroRouter)-1]
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(f.XMax), sy(last.Quality)))
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#888" stroke-width="1.5" stroke-dasharray="6 4"><title>zero router (random mixes of single models)</title></polyline>`, strings.Join(pts, " "))
+	}
+	// The frontier: at each cost, the best quality of a policy that costs no more, a step
+	// up at each of its points.
+	if byCost && len(rep.Frontier) > 1 {
+		var pts []string
+		for j, p := range rep.Frontier {
+			if j > 0 {
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(clampX(p.Cost)), sy(rep.Frontier[j-1].Quality)))
+			}
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(clampX(p.Cost)), sy(p.Quality)))
+		}
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#111" stroke-width="1" stroke-dasharray="1 2"><title>frontier (no policy is both cheaper and better)</title></polyline>`, strings.Join(pts, " "))
 	}
 	// Curves.
 	legend := []string{}
@@ -130,12 +158,15 @@ func (c chart) svg(rep *Report) string {
 			if p.Items == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="1.8" fill="%s"><title>%s</title></circle>`, sx(clampX(xOf(p))), sy(p.Quality), color, html.EscapeString(pointTitle(p)))
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="1.8" fill="%s"><title>%s</title></circle>`, sx(clampX(xOf(p))), sy(p.Quality), color, html.EscapeString(pointTitle(p, byCost)))
 		}
 		legend = append(legend, fmt.Sprintf(`<tspan fill="%s">━ %s</tspan>`, color, html.EscapeString(cv.Name)))
 	}
 	if byCost && len(rep.ZeroRouter) > 0 {
 		legend = append(legend, `<tspan fill="#888">╌ zero router</tspan>`)
+	}
+	if byCost && len(rep.Frontier) > 1 {
+		legend = append(legend, `<tspan fill="#111">┈ frontier</tspan>`)
 	}
 	if len(legend) > 0 {
 		fmt.Fprintf(&b, `<text x="%.1f" y="32">%s</text>`, chartPadLeft, strings.Join(legend, "  "))
@@ -150,7 +181,7 @@ func (c chart) svg(rep *Report) string {
 			continue
 		}
 		x, y := sx(clampX(xOf(r))), sy(r.Quality)
-		title := html.EscapeString(pointTitle(r))
+		title := html.EscapeString(pointTitle(r, byCost))
 		text, radius := shortName(r), 4.5
 		switch r.Kind {
 		case KindSingle:
@@ -185,8 +216,13 @@ func (c chart) svg(rep *Report) string {
 	return b.String()
 }
 
-func pointTitle(r *Result) string {
+// pointTitle is a mark's tooltip: the policy's quality and cost per item, or, when the data
+// has no costs (byCost false), its share of calls to the strong model, the chart's x.
+func pointTitle(r *Result, byCost bool) string {
 	t := fmt.Sprintf("%s: quality %s, %s per item", r.Name, plot.Pct(r.Quality), clearbar.MoneyFromUSD(r.CostUSD()))
+	if !byCost {
+		t = fmt.Sprintf("%s: quality %s, %s of calls to the strong model", r.Name, plot.Pct(r.Quality), plot.Pct(r.StrongShare))
+	}
 	if r.Narrow {
 		t += fmt.Sprintf(" (on %d items only: not comparable)", r.Items)
 	}

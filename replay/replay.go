@@ -96,10 +96,10 @@ type Options struct {
 	// Grade says how grades become quality; the zero value is GradePass.
 	Grade Grade
 	// Models, when set, limits the table to these columns (spec model names, or outcomes
-	// model names for models the spec does not declare). A model without rows is an error,
-	// unless ModelsOfCategory says they are the category's models rather than a choice of the
-	// user's: one without rows (a fallback a healthy gateway never called) is then left out,
-	// and a note says so.
+	// model names: the provider model id of one spec model stands for it, as in Weak, Strong
+	// and Cascades). A model without rows is an error, unless ModelsOfCategory says they are
+	// the category's models rather than a choice of the user's: one without rows (a fallback
+	// a healthy gateway never called) is then left out, and a note says so.
 	Models           []string
 	ModelsOfCategory bool
 	// Weak and Strong name the reference pair that mixes, cascades, threshold routers and
@@ -245,6 +245,26 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	var cat *spec.Category
 	if s != nil {
 		rep.Spec = s.Name
+		// The table's columns of spec models are their spec names: a model named as the rows
+		// name it is taken for its spec name.
+		opts.Weak, opts.Strong = specName(s, opts.Weak), specName(s, opts.Strong)
+		if opts.Models != nil {
+			models := make([]string, len(opts.Models))
+			for i, m := range opts.Models {
+				models[i] = specName(s, m)
+			}
+			opts.Models = models
+		}
+		if opts.Cascades != nil {
+			cascades := make([][]string, len(opts.Cascades))
+			for i, c := range opts.Cascades {
+				cascades[i] = make([]string, len(c))
+				for j, m := range c {
+					cascades[i][j] = specName(s, m)
+				}
+			}
+			opts.Cascades = cascades
+		}
 		if opts.Category != "" {
 			if cat = s.Category(opts.Category); cat == nil {
 				names := make([]string, len(s.Categories))
@@ -305,8 +325,9 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 			return out
 		}
 	}
-	// The categories and tasks of rows left out, to explain a filter that keeps none.
-	seenCats, seenTasks := map[string]bool{}, map[string]bool{}
+	// The categories and tasks of rows left out, and the models of rows kept, to explain a
+	// filter that keeps none.
+	seenCats, seenTasks, seenModels := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	bopts.Keep = func(r *outcomes.Row) bool {
 		keep := true
 		switch {
@@ -317,6 +338,8 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 		}
 		if !keep {
 			seenCats[r.Category], seenTasks[r.Task] = true, true
+		} else {
+			seenModels[r.Model] = true
 		}
 		return keep
 	}
@@ -349,7 +372,15 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	}
 	t := b.Table()
 	if t.Len() == 0 {
-		return nil, noRows(opts, n, seenCats, seenTasks)
+		return nil, noRows(opts, n, seenCats, seenTasks, seenModels)
+	}
+	// The models the category's route calls: one without rows is more likely recorded under
+	// another name than never called.
+	routed := map[string]bool{}
+	if cat != nil && cat.Route != nil {
+		for _, m := range cat.Route.Models() {
+			routed[m.Name] = true
+		}
 	}
 	for _, m := range opts.Models {
 		if t.Index(m) >= 0 {
@@ -358,7 +389,16 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 		if !opts.ModelsOfCategory {
 			return nil, fmt.Errorf("model %q (in the models to replay) has no rows: the table has %s", m, strings.Join(t.models, ", "))
 		}
+		if routed[m] {
+			continue // noted below
+		}
 		rep.note(fmt.Sprintf("model %q, which category %q names, has no rows and was left out: the outcomes never called it (a fallback a healthy gateway did not need); name the models to replay with --models", m, opts.Category))
+	}
+	for _, m := range slices.Sorted(maps.Keys(routed)) {
+		if t.Index(m) >= 0 || seenModels[m] || s.Model(m) != nil && seenModels[s.Model(m).Model] {
+			continue // replayed, or left out of the models to replay
+		}
+		rep.note(unmatchedNote(s, m, seenModels))
 	}
 	var pricer Pricer
 	if cat != nil {
@@ -405,19 +445,38 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 	if include[KindOracle] {
 		try(Oracle{})
 	}
-	for _, sr := range routes {
+	// The category's own route as its validators measured it on the recorded answers: a
+	// cascade of the same models replayed with a simulated strength is that route too.
+	var ownMeasured *Result
+	for i, sr := range routes {
 		if sr.err != nil {
 			rep.note(sr.label + " was not evaluated: " + oneLine(sr.err))
 			continue
 		}
+		measured := ""
 		if sr.real != nil {
+			n := len(rep.Results)
 			try(sr.real)
+			if len(rep.Results) > n {
+				measured = rep.Results[n].Name
+				if i == 0 && cat != nil && cat.Route != nil && len(cat.Route.Cascade) > 0 {
+					ownMeasured = rep.Results[n]
+				}
+			}
 			if len(sr.unverified) > 0 {
-				var parts []string
+				var parts, left []string
 				for _, m := range slices.Sorted(maps.Keys(sr.unverified)) {
 					parts = append(parts, plural(sr.unverified[m], "agreement check")+" with "+m)
+					if opts.Models != nil && !slices.Contains(opts.Models, m) {
+						left = append(left, m)
+					}
 				}
-				rep.note(fmt.Sprintf("%s: %s found no recorded answer of the checking model to the item; those answers were left unverified and escalated, as when the check's call fails (add the checker's rows to replay those checks)", sr.real.Name(), strings.Join(parts, ", ")))
+				fix := "add the checker's rows to replay those checks"
+				if len(left) > 0 {
+					// The rows are there: the models to replay leave them out.
+					fix = "the models to replay leave out " + strings.Join(left, ", ") + ": name them too (--models) to replay those checks"
+				}
+				rep.note(fmt.Sprintf("%s: %s found no recorded answer of the checking model to the item; those answers were left unverified and escalated, as when the check's call fails (%s)", sr.real.Name(), strings.Join(parts, ", "), fix))
 			}
 			if sr.byVerdicts > 0 {
 				rep.note(fmt.Sprintf("%s: %s recorded no answer text (decision records keep it only with record_text: true); the verdicts the same validators gave them when they were recorded were used", sr.real.Name(), plural(sr.byVerdicts, "answer")))
@@ -426,7 +485,13 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 				rep.note(fmt.Sprintf("%s: %s recorded neither answer text nor the verdicts of the route's validators; those validators checked them as empty answers (record answers with record_text: true, or eval the category)", sr.real.Name(), plural(sr.textless, "answer")))
 			}
 		}
-		try(sr.assumed)
+		if sr.assumed != nil {
+			n := len(rep.Results)
+			try(sr.assumed)
+			if len(rep.Results) > n {
+				rep.Results[n].measuredBy = measured
+			}
+		}
 		if n := sr.unembedded.Load(); n > 0 {
 			if sr.providers == nil {
 				rep.note(fmt.Sprintf("%s: its learned router was trained with embeddings, which replay cannot compute without their vectors; %d of its decisions were made without them, as the gateway makes them when the embeddings call fails (give the embeddings cache learn train wrote to score with them)", sr.label, n))
@@ -477,7 +542,11 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 					}
 					p.Steps[j].Checkers = checkers
 				}
+				n := len(rep.Results)
 				try(p)
+				if len(rep.Results) > n && ownMeasured != nil && slices.Equal(rep.Results[n].Models, ownMeasured.Models) {
+					rep.Results[n].measuredBy = ownMeasured.Name
+				}
 			}
 		}
 		if hasPair && opts.Strengths == nil {
@@ -494,6 +563,19 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 	var sweeps []Sweep
 	if hasPair && include[KindMix] {
 		sweeps = append(sweeps, MixSweep{Weak: weak, Strong: strong})
+	}
+	if opts.Scorer == nil {
+		// Asked for by name, the score routers are not left out silently.
+		var asked []string
+		for k, name := range map[string]string{KindThreshold: "threshold", KindWTP: "willingness-to-pay"} {
+			if slices.Contains(opts.Include, k) {
+				asked = append(asked, name)
+			}
+		}
+		slices.Sort(asked)
+		if len(asked) > 0 {
+			rep.note(fmt.Sprintf("no %s router was replayed: they route by a scorer's predictions, and none was given (--router FILE, a router clearbar learn train wrote, or a category whose score route names one)", strings.Join(asked, " or ")))
+		}
 	}
 	if opts.Scorer != nil && (include[KindThreshold] || include[KindWTP]) {
 		// ScoreTable checks the scorer's models: one that cannot score every model is the
@@ -621,7 +703,7 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 			switch {
 			case cat.Route.Score != nil:
 				why = "the category routes by score, and a mix would send its requests to the models at random; --include mix to let one replace the score route"
-			case len(cat.Route.Validate) > 0:
+			case cat.Route.Validated():
 				why = "the category's route validates its answers, and a split of plain models would not; --include mix to let one replace it (then move validate into each arm of the split written)"
 			}
 			n := len(all)
@@ -648,6 +730,34 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 			if left > 0 {
 				all = kept
 				rep.note(fmt.Sprintf("%s replayed with a simulated validator strength left out of the calibration: the category states no assume.validator, so their quality rests on the default strength; measure it with clearbar validate calibrate --update, or replay the spec's own route, whose validators run on the recorded answers", plural(left, "cascade")))
+			}
+		}
+		// A route whose validators ran on the recorded answers is as good as they measured,
+		// not as its assumed validator strength says.
+		var measured []string
+		all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool {
+			if r.measuredBy != "" && r.Realisable {
+				measured = append(measured, fmt.Sprintf("%s (measured by %s)", r.Name, r.measuredBy))
+			}
+			return r.measuredBy != ""
+		})
+		if len(measured) > 0 {
+			rep.note(fmt.Sprintf("left out of the calibration, as the spec's validators replayed on the recorded answers measure the same route: %s", strings.Join(measured, "; ")))
+		}
+		if cat != nil && cat.Route != nil && len(cat.Route.Validate) == 0 {
+			// A cascade is written into the route as its list of models, beside the route's
+			// own validate: without one, the cascade written validates nothing and escalates
+			// only on provider errors, whatever strength it was replayed with.
+			left := 0 // counted as Calibrate would have considered them: the bound is not
+			all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool {
+				simulated := r.Kind == KindCascade && r.Params.Strength != nil
+				if simulated && r.Realisable {
+					left++
+				}
+				return simulated
+			})
+			if left > 0 {
+				rep.note(fmt.Sprintf("%s replayed with a simulated validator strength left out of the calibration: the category's route has no validate: of its own (beside its model, cascade or split; a cascade's steps, with their validators, are replaced by the models written), so a cascade written into it would check no answer and escalate only on provider errors; add validate: [...] to the route to let one be chosen", plural(left, "cascade")))
 			}
 		}
 		cal, err := Calibrate(all, *target)
@@ -820,8 +930,52 @@ func kinds(list []string) (map[string]bool, error) {
 	return out, nil
 }
 
-// noRows explains a filter that matched nothing.
-func noRows(opts Options, n int, cats, tasks map[string]bool) error {
+// specName is the spec name of the model the rows call name: name itself when it is a spec
+// model's name or no spec model's provider model id, else the one spec model whose id it is.
+func specName(s *spec.Spec, name string) string {
+	if name == "" || s.Model(name) != nil {
+		return name
+	}
+	var found []string
+	for _, m := range s.Models {
+		if m.Model == name {
+			found = append(found, m.Name)
+		}
+	}
+	if len(found) != 1 {
+		return name
+	}
+	return found[0]
+}
+
+// unmatchedNote explains that model name of spec s, which a route calls, has no rows: rows
+// are matched to a spec model by its name or by its provider model id, and the rows' models
+// (of rows) that match no spec model may be the same model under another name.
+func unmatchedNote(s *spec.Spec, name string, rows map[string]bool) string {
+	called := fmt.Sprintf("%q", name)
+	if m := s.Model(name); m != nil && m.Model != "" && m.Model != name {
+		called += fmt.Sprintf(" or its model %q", m.Model)
+	}
+	var other []string
+	for _, r := range slices.Sorted(maps.Keys(rows)) {
+		if s.Model(r) != nil || slices.ContainsFunc(s.Models, func(m *spec.Model) bool { return m.Model == r }) {
+			continue
+		}
+		other = append(other, r)
+	}
+	note := fmt.Sprintf("spec model %q has no rows, so the routes that call it are not replayed: rows name a spec model by its name, %s", name, called)
+	if len(other) == 0 {
+		return note + "; record its answers (clearbar eval, shadow traffic)"
+	}
+	if len(other) > 12 {
+		other = append(other[:12], fmt.Sprintf("… %d more", len(other)-12))
+	}
+	return note + fmt.Sprintf("; if it is one of the rows' models no spec model matches (%s), set its model: to that name in the spec, or rename the rows", strings.Join(other, ", "))
+}
+
+// noRows explains a filter that matched nothing: the category or task, or, when rows passed
+// it, the models (kept lists the models of those rows).
+func noRows(opts Options, n int, cats, tasks, kept map[string]bool) error {
 	if n == 0 {
 		return errors.New("the outcomes table has no rows")
 	}
@@ -842,10 +996,12 @@ func noRows(opts Options, n int, cats, tasks map[string]bool) error {
 		return strings.Join(keys, ", ")
 	}
 	switch {
+	case len(kept) > 0 && opts.Models != nil:
+		return fmt.Errorf("none of the %d rows is of the models to replay (%s): the rows' models are %s; name some of them", n, strings.Join(opts.Models, ", "), list(kept))
 	case opts.Task != "":
 		return fmt.Errorf("none of the %d rows has task %q (tasks in the table: %s): choose another task", n, opts.Task, list(tasks))
 	case opts.Category != "":
 		return fmt.Errorf("none of the %d rows has category %q (categories in the table: %s; tasks: %s): filter by task instead, or record the category in the rows", n, opts.Category, list(cats), list(tasks))
 	}
-	return fmt.Errorf("none of the %d rows could be used: every model was filtered out (check Models)", n)
+	return fmt.Errorf("none of the %d rows could be used: every model was filtered out", n)
 }

@@ -28,8 +28,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "Clearbar replay%s\n", r.heading())
-	fmt.Fprintf(ew, "%s items · %d models · grade %s · reference pair %s → %s%s\n\n",
-		groupInt(r.Items), len(r.Models), r.Grade, r.Weak, r.Strong, r.bestText())
+	fmt.Fprintf(ew, "%s items · %d models · grade %s%s%s\n\n",
+		groupInt(r.Items), len(r.Models), r.Grade, r.pairText(), r.bestText())
 
 	// The policy's name comes last: names run long (a cascade with its validator strength), and
 	// the numbers stay in columns a terminal can show.
@@ -143,6 +143,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return ew.err
+}
+
+// pairText is the heading's reference pair; "" when there is none (a table of one model).
+func (r *Report) pairText() string {
+	if r.Weak == "" || r.Strong == "" {
+		return ""
+	}
+	return " · reference pair " + r.Weak + " → " + r.Strong
 }
 
 // bestText is the heading's best single model, when one is not Narrow.
@@ -308,6 +316,7 @@ var pageTemplate = template.Must(template.New("replay").Funcs(template.FuncMap{
 	"group":  groupInt,
 	"items":  itemsCell,
 	"best":   (*Report).bestText,
+	"pair":   (*Report).pairText,
 }).Parse(pageHTML))
 
 const pageHTML = `<!DOCTYPE html>
@@ -332,7 +341,7 @@ code{background:#f4f4f4;padding:0 .2rem}
 </head>
 <body>
 <h1>{{.Title}}</h1>
-<p class="sub">{{group .R.Items}} items · {{len .R.Models}} models · grade {{.R.Grade}} · reference pair {{.R.Weak}} → {{.R.Strong}}{{best .R}}</p>
+<p class="sub">{{group .R.Items}} items · {{len .R.Models}} models · grade {{.R.Grade}}{{pair .R}}{{best .R}}</p>
 <div class="chart">{{.Chart}}</div>
 {{with .R.Calibration}}<h2>Calibration</h2>
 <p>For {{target .Target}}: <strong>{{.Chosen.Name}}</strong> — quality {{pct .Chosen.Quality}}, {{.Chosen.CostPerItem}} per item, {{pct1 .Chosen.StrongShare}} strong calls{{with params .Chosen}}; {{.}}{{end}}. Chosen among {{.Candidates}} policies, in sample.</p>{{end}}

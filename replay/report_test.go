@@ -311,3 +311,36 @@ func TestReportComparesPoliciesOnTheSameItems(t *testing.T) {
 		t.Errorf("the JSON report lacks compared_items or narrow")
 	}
 }
+
+// TestReportOneModelHeading: a table of one model has no reference pair, and the heading of
+// every format leaves it out instead of showing an empty one.
+func TestReportOneModelHeading(t *testing.T) {
+	pass, fail := true, false
+	rows := []outcomes.Row{
+		{Item: "a", Prompt: "a", Model: "only", Pass: &pass},
+		{Item: "b", Prompt: "b", Model: "only", Pass: &fail},
+	}
+	rep, err := replay.Run(context.Background(), nil, source(rows), replay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		write func(*bytes.Buffer) error
+		want  string
+	}{
+		{"text", func(b *bytes.Buffer) error { return rep.WriteText(b) }, "2 items · 1 models · grade pass · best single model only\n"},
+		{"html", func(b *bytes.Buffer) error { return rep.WriteHTML(b) }, "2 items · 1 models · grade pass · best single model only</p>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tt.write(&b); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tt.want) || strings.Contains(b.String(), "reference pair") {
+				t.Errorf("the heading is not %q:\n%s", tt.want, b.String())
+			}
+		})
+	}
+}

@@ -68,6 +68,9 @@ type Result struct {
 
 	// costNanos is the exact expected total cost in nano-dollars.
 	costNanos float64
+	// measuredBy names, for a spec route replayed with an assumed validator strength, the
+	// same route replayed with its own validators on the recorded answers, when it was.
+	measuredBy string
 }
 
 // Params are a policy's settings. Only the fields that apply to the policy's kind are set.

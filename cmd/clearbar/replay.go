@@ -43,7 +43,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		weak        = fs.String("weak", "", "the weak model of the reference pair (default: the cheapest other model)")
 		strong      = fs.String("strong", "", "the strong model of the reference pair (default: the best single model)")
 		models      = fs.String("models", "", "comma-separated models to keep (default: every model in the rows)")
-		include     = fs.String("include", "", "comma-separated policy kinds: oracle, spec, mix, cascade, threshold, wtp (default: all; --calibrate replaces a score route with a mix only when mix is named)")
+		include     = fs.String("include", "", "comma-separated policy kinds: oracle, spec, mix, cascade, threshold, wtp (default: all; --calibrate replaces a score route, or one that validates its answers, with a mix only when mix is named)")
 		thresholds  = fs.Int("thresholds", 0, "how many thresholds and willingness-to-pay settings to sweep (default 100)")
 		reprice     = fs.Bool("reprice", false, "price rows of spec models at the spec's prices (default: only rows without a cost)")
 		calibrate   = fs.Bool("calibrate", false, "choose the setting that meets --target at least cost and write it into the spec")
@@ -67,6 +67,21 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	}
 	if !slices.Contains([]string{"text", "json", "html"}, *format) {
 		return usagef("--format %q: write text, json or html", *format)
+	}
+	if *thresholds < 0 {
+		return usagef("--thresholds %d: give how many thresholds to sweep, like 100 (0 is the default, %d)", *thresholds, replay.DefaultThresholds)
+	}
+	if !*calibrate {
+		// What only a calibration reads is refused rather than ignored.
+		var err error
+		fs.Visit(func(f *flag.Flag) {
+			if err == nil && (f.Name == "target" || f.Name == "allow-in-sample") {
+				err = usagef("--%s is read only with --calibrate: add --calibrate (and SPEC and --category) to write the setting into the spec", f.Name)
+			}
+		})
+		if err != nil {
+			return err
+		}
 	}
 	var s *spec.Spec
 	specFile := ""

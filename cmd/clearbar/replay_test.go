@@ -427,6 +427,9 @@ func TestReplayUsage(t *testing.T) {
 		{[]string{"replay", "--outcomes", "x", "--format", "pdf"}, `--format "pdf"`},
 		{[]string{"replay", "../../examples/quickstart.yaml", "--outcomes", "x", "--category", "intent", "--calibrate", "--target", "strong-share=1.5"}, "write a fraction from 0 to 1"},
 		{[]string{"replay", "../../examples/quickstart.yaml", "--outcomes", "x", "--category", "nosuch", "--calibrate"}, `--category "nosuch": the spec has no such category`},
+		{[]string{"replay", "--outcomes", "x", "--thresholds", "-5"}, "--thresholds -5: give how many thresholds to sweep"},
+		{[]string{"replay", "--outcomes", "x", "--target", "budget=0.002"}, "--target is read only with --calibrate"},
+		{[]string{"replay", "--outcomes", "x", "--allow-in-sample"}, "--allow-in-sample is read only with --calibrate"},
 		{[]string{"learn"}, "usage: clearbar learn train"},
 		{[]string{"learn", "train"}, "--outcomes is required"},
 	} {
