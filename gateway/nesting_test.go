@@ -96,8 +96,11 @@ func TestNestedBodies(t *testing.T) {
 				!strings.Contains(msg, fmt.Sprintf("nests arrays and objects more than %d levels deep", limit)) {
 				t.Errorf("%s, %d levels: %d %s %s %q; want a 400 invalid_request_error invalid_json saying the limit", ep.path, n+ep.levels, resp.StatusCode, typ, code, msg)
 			}
-			if took > time.Second {
-				t.Errorf("%s, %d levels: took %v", ep.path, n+ep.levels, took)
+			// Not a speed target (those are benchmarks): a scan that is not linear in the
+			// body would take hours on ten million levels, a linear one well under this even
+			// under -race on a busy machine.
+			if took > 30*time.Second {
+				t.Errorf("%s, %d levels: took %v, as a scan that is not linear would", ep.path, n+ep.levels, took)
 			}
 		}
 	}

@@ -75,8 +75,11 @@ func TestDeepAnswer(t *testing.T) {
 			} else if !strings.Contains(e.Message, "512 levels deep") {
 				t.Errorf("%d levels: %q, want it to say the nesting is too deep", tt.levels, e.Message)
 			}
-			if took > time.Second {
-				t.Errorf("stream %v, %d levels: took %v", stream, tt.levels, took)
+			// Not a speed target (those are benchmarks): a scan that is not linear in the
+			// answer would take hours on millions of levels, a linear one well under this
+			// even under -race on a busy machine.
+			if took > 30*time.Second {
+				t.Errorf("stream %v, %d levels: took %v, as a scan that is not linear would", stream, tt.levels, took)
 			}
 		}
 	}
