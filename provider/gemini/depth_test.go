@@ -68,8 +68,11 @@ func TestDeepAnswer(t *testing.T) {
 			if !errors.As(err, &e) || e.Class != clearbar.BadResponse || !strings.Contains(e.Message, "512 levels deep") {
 				t.Errorf("stream %v, %d levels: %v, want a BadResponse saying the nesting is too deep", stream, tt.levels+1, err)
 			}
-			if d := time.Since(start); d > time.Second {
-				t.Errorf("stream %v, %d levels: took %v", stream, tt.levels+1, d)
+			// Not a speed target (those are benchmarks): a scan that is not linear in the
+			// answer would take hours on millions of levels, a linear one (and the drain of
+			// the rest of the body) well under this even under -race on a busy machine.
+			if d := time.Since(start); d > 30*time.Second {
+				t.Errorf("stream %v, %d levels: took %v, as a scan that is not linear would", stream, tt.levels+1, d)
 			}
 		}
 	}
