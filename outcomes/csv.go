@@ -20,14 +20,20 @@ import (
 // csvColumns is the CSV form of a row, in order. Verdicts and tool calls are a JSON array in
 // one cell, the request a JSON object.
 //
-// The CSV form holds a row's fields and nothing else: the retries, error messages and checks
-// that eval runs add to their rows are left out, as every reader of the table skips them
-// (keep the eval's JSON Lines file for them). A carriage return followed by a newline inside
-// a cell (a prompt or answer with Windows line ends) reads back as a newline alone, as CSV
-// readers normalise it; the prompt_hash column keeps the hash of the prompt as it was. Use
-// JSON Lines for a byte-exact copy.
+// The CSV form holds a row's fields and, of what eval runs add to their rows, what its
+// readers read (lineExtras): retries, the failed calls before the row's, which estimate
+// --measured counts in the model's availability, and graded_by, "validators" when the
+// category's validators alone graded the row's pass, which estimate --measured, replay and
+// learn then take for the validators' verdict rather than a grade, or "checks" when the
+// item's reference or checks did. The error messages and checks that eval runs add are left
+// out (keep the eval's JSON Lines file for them). A CSV written before these columns were
+// added still reads: its rows say nothing of them, as JSON rows without the keys.
+//
+// A carriage return followed by a newline inside a cell (a prompt or answer with Windows line
+// ends) reads back as a newline alone, as CSV readers normalise it; the prompt_hash column
+// keeps the hash of the prompt as it was. Use JSON Lines for a byte-exact copy.
 var csvColumns = []string{"item", "category", "task", "prompt_hash", "model", "tokens_in", "tokens_out",
-	"tokens_cached", "tokens_reasoning", "cost_usd", "latency_ms", "error", "score", "pass", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
+	"tokens_cached", "tokens_reasoning", "cost_usd", "latency_ms", "error", "retries", "score", "pass", "graded_by", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
 
 // CSVWriter writes rows as CSV with a header, for spreadsheets. Use Flush when done.
 type CSVWriter struct {
@@ -39,9 +45,18 @@ type CSVWriter struct {
 func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w)} }
 
 // Write writes one row, after the same checks as Writer.Write.
-func (c *CSVWriter) Write(row Row) error {
+func (c *CSVWriter) Write(row Row) error { return c.WriteLine(row, nil) }
+
+// WriteLine is Write for a row read with the JSON line it came from (Reader.Raw,
+// ReadFileLines): the line's retries and graded_by, which eval runs write beside the row, are
+// kept in their columns.
+func (c *CSVWriter) WriteLine(row Row, line []byte) error {
 	if err := row.check(); err != nil {
 		return err
+	}
+	ex, err := extrasOf(line)
+	if err != nil {
+		return fmt.Errorf("item %q: %w", row.Item, err)
 	}
 	if !c.header {
 		c.header = true
@@ -86,7 +101,7 @@ func (c *CSVWriter) Write(row Row) error {
 		cached = strconv.Itoa(*row.TokensCached)
 	}
 	return c.w.Write([]string{row.Item, row.Category, row.Task, row.PromptHash, row.Model, itoa(row.TokensIn), itoa(row.TokensOut),
-		cached, itoa(row.TokensReasoning), cost, lat, row.Error, opt(row.Score), pass, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
+		cached, itoa(row.TokensReasoning), cost, lat, row.Error, itoa(ex.Retries), opt(row.Score), pass, ex.GradedBy, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
 }
 
 // jsonCell is the JSON form of a list of n elements for one CSV cell; "" when it is empty.
@@ -110,7 +125,9 @@ var errEmptyCSV = errors.New("empty CSV")
 // readCSV reads CSV rows written by CSVWriter: columns in any order, by header name. Columns
 // the table does not define are skipped, except those within a few letters of one it does
 // (like "itm"), which are errors, as are rows with another number of cells than the header.
-func readCSV(r io.Reader, fn func(Row) error) error {
+// fn gets each row with the JSON line its retries and graded_by cells make, like
+// {"graded_by": "validators"}, or nil when they are empty or the file has no such columns.
+func readCSV(r io.Reader, fn func(Row, []byte) error) error {
 	cr := csv.NewReader(r)
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -220,13 +237,24 @@ func readCSV(r io.Reader, fn func(Row) error) error {
 				return fmt.Errorf("line %d, tool_calls: %s", line, cellError(err, "a JSON list of tool calls, as the chat completions API writes them"))
 			}
 		}
+		ex := lineExtras{Retries: count("retries"), GradedBy: get("graded_by")}
+		if ex.Retries < 0 && perr == nil {
+			perr = fmt.Errorf("line %d, retries: %d is below 0", line, ex.Retries)
+		}
+		if ex.GradedBy != "" && !slices.Contains(gradedByValues, ex.GradedBy) {
+			return fmt.Errorf("line %d, graded_by: %q is not one of %s (or empty: not said)", line, ex.GradedBy, strings.Join(gradedByValues, ", "))
+		}
+		var extra []byte
+		if ex != (lineExtras{}) {
+			extra, _ = json.Marshal(ex)
+		}
 		if perr != nil {
 			return perr
 		}
 		if err := row.check(); err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
-		if err := fn(row); err != nil {
+		if err := fn(row, extra); err != nil {
 			return err
 		}
 	}
@@ -248,9 +276,11 @@ func ReadFile(path string, fn func(Row) error) error {
 	return ReadFileLines(path, func(r Row, _ []byte) error { return fn(r) })
 }
 
-// ReadFileLines is ReadFile that also gives each JSON Lines row's line as read (nil for a CSV
-// row), for readers of the fields other tools write beside the row (eval's graded_by). The
-// line is valid only until fn returns.
+// ReadFileLines is ReadFile that also gives each JSON Lines row's line as read, for readers of
+// the fields other tools write beside the row (eval's graded_by, retries). A CSV row's line is
+// the JSON object of what its columns hold beside the row (lineExtras), like {"graded_by":
+// "validators"}, or nil when they hold nothing (empty cells, or a CSV written before the
+// columns were added). The line is valid only until fn returns.
 func ReadFileLines(path string, fn func(Row, []byte) error) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -268,7 +298,7 @@ func ReadFileLines(path string, fn func(Row, []byte) error) error {
 			defer gz.Close()
 			r = gz
 		}
-		if err := readCSV(r, func(r Row) error { return fn(r, nil) }); errors.Is(err, errEmptyCSV) {
+		if err := readCSV(r, fn); errors.Is(err, errEmptyCSV) {
 			return fmt.Errorf("%s is empty: an outcomes CSV starts with a header row naming its columns, like %s", path, strings.Join(csvColumns[:5], ","))
 		} else if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
@@ -377,4 +407,28 @@ func cellError(err error, want string) string {
 		return fmt.Sprintf("the cell is %s, but it must be %s", JSONKind(te.Value), want)
 	}
 	return fmt.Sprintf("not valid JSON (%s): write %s", strings.TrimPrefix(err.Error(), "json: "), want)
+}
+
+// gradedByValues are the graded_by values eval runs write (eval.GradeChecks and
+// eval.GradeValidators): what graded a row's pass.
+var gradedByValues = []string{"checks", "validators"}
+
+// lineExtras are the fields eval runs write beside a row (eval.Extras) that the table's
+// writers keep, in either form, as their readers read them: how many times the row's call was
+// retried, and what graded its pass.
+type lineExtras struct {
+	Retries  int    `json:"retries,omitempty"`
+	GradedBy string `json:"graded_by,omitempty"`
+}
+
+// extrasOf returns the lineExtras of a row's JSON line (none for a nil line).
+func extrasOf(line []byte) (lineExtras, error) {
+	var ex lineExtras
+	if line == nil {
+		return ex, nil
+	}
+	if err := json.Unmarshal(line, &ex); err != nil {
+		return lineExtras{}, jsonError(err)
+	}
+	return ex, nil
 }

@@ -203,3 +203,73 @@ func TestFromDecisionTimeScales(t *testing.T) {
 		t.Errorf("a record without attempt scales: rows %+v, want 200ms (100ms at the decision's scale 0.5)", rows)
 	}
 }
+
+// TestCSVKeepsGradedBy: the graded_by and retries that eval writes beside a row survive JSON
+// Lines → CSV → JSON Lines, so that readers of either form still tell the rows the category's
+// validators alone graded, and count the failed calls before a row's; empty cells, or a CSV
+// without the columns, say nothing, as a JSON row without the keys.
+func TestCSVKeepsGradedBy(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "eval.jsonl")
+	os.WriteFile(src, []byte(`{"item":"a","prompt":"p","model":"m","pass":true,"source":"eval","checks":[{"check":"validators (max length 10)","pass":true}],"graded_by":"validators"}
+{"item":"b","prompt":"q","model":"m","pass":false,"source":"eval","graded_by":"checks","retries":2}
+{"item":"c","prompt":"r","model":"m","pass":true,"source":"eval"}
+`), 0o644)
+	want := []lineExtras{{GradedBy: "validators"}, {GradedBy: "checks", Retries: 2}, {}}
+	// convert writes each row with its line, in either form, and reads back what it wrote.
+	convert := func(from, to string, w interface {
+		WriteLine(Row, []byte) error
+		Flush() error
+	}, buf *bytes.Buffer) {
+		t.Helper()
+		if err := ReadFileLines(from, func(r Row, line []byte) error { return w.WriteLine(r, line) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(to, buf.Bytes(), 0o644)
+		var got []lineExtras
+		if err := ReadFileLines(to, func(_ Row, line []byte) error {
+			ex, err := extrasOf(line)
+			got = append(got, ex)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: graded_by and retries %+v; want %+v", filepath.Base(to), got, want)
+		}
+	}
+	var csvBuf, jsonBuf bytes.Buffer
+	csvPath, back := filepath.Join(dir, "eval.csv"), filepath.Join(dir, "back.jsonl")
+	convert(src, csvPath, NewCSVWriter(&csvBuf), &csvBuf)
+	if header, _, _ := strings.Cut(csvBuf.String(), "\n"); !strings.Contains(header, ",graded_by,") || !strings.Contains(header, ",retries,") {
+		t.Errorf("CSV header %q has no graded_by or retries column", header)
+	}
+	convert(csvPath, back, NewWriter(&jsonBuf), &jsonBuf)
+	if !strings.Contains(jsonBuf.String(), `"source":"eval","graded_by":"validators"}`) || !strings.Contains(jsonBuf.String(), `"source":"eval","retries":2,"graded_by":"checks"}`) {
+		t.Errorf("JSON Lines written from the CSV:\n%s", jsonBuf.String())
+	}
+
+	// A CSV written before the column was added reads, its rows saying nothing.
+	old := filepath.Join(dir, "old.csv")
+	os.WriteFile(old, []byte("item,prompt,model,pass,source\na,p,m,true,eval\n"), 0o644)
+	n := 0
+	if err := ReadFileLines(old, func(r Row, line []byte) error {
+		n++
+		if line != nil || r.Pass == nil || !*r.Pass {
+			t.Errorf("old CSV row %+v, line %q; want a passing row and no line", r, line)
+		}
+		return nil
+	}); err != nil || n != 1 {
+		t.Errorf("old CSV: %d rows, error %v", n, err)
+	}
+	// A value eval does not write is a mistake, named.
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("item,prompt,model,pass,graded_by\na,p,m,true,validator\n"), 0o644)
+	err := ReadFile(bad, func(Row) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `line 2, graded_by: "validator" is not one of checks, validators`) {
+		t.Errorf("a misspelt graded_by: error %v", err)
+	}
+}

@@ -121,10 +121,11 @@ var rowKeys = func() []string {
 	return keys
 }()
 
-// otherKeys are keys Clearbar's own writers add to rows, which readers of the table skip:
-// eval runs record each call's retries, error message, checks, the fingerprint of what graded
-// it and whether a simulator answered.
-var otherKeys = []string{"retries", "error_message", "checks", "grading", "simulated"}
+// otherKeys are keys Clearbar's own writers add to rows, which Reader skips: eval runs record
+// each call's retries, error message, checks, the fingerprint of what graded it, what its
+// pass is (graded_by) and whether a simulator answered. The table's writers keep the retries
+// and graded_by (see lineExtras).
+var otherKeys = []string{"retries", "error_message", "checks", "grading", "graded_by", "simulated"}
 
 // checkKey returns an error for a key (or CSV column) the table does not define but that is
 // within a few letters of one it does: a misspelling, which would otherwise leave the field

@@ -28,14 +28,30 @@ func NewWriter(w io.Writer) *Writer {
 
 // Write writes one row, filling in PromptHash from Prompt when it is empty. It checks the row
 // as Reader does, so that everything written can be read back.
-func (w *Writer) Write(row Row) error {
+func (w *Writer) Write(row Row) error { return w.WriteLine(row, nil) }
+
+// WriteLine is Write for a row read with the JSON line it came from (Reader.Raw,
+// ReadFileLines): the line's retries and graded_by, which eval runs write beside the row and a
+// CSV keeps in columns, are written beside the row too. The line's other keys are left out.
+func (w *Writer) WriteLine(row Row, line []byte) error {
 	if w.err != nil {
 		return w.err
 	}
 	if err := row.check(); err != nil {
 		return fmt.Errorf("item %q: %w", row.Item, err)
 	}
-	if err := w.enc.Encode(&row); err != nil {
+	ex, err := extrasOf(line)
+	if err != nil {
+		return fmt.Errorf("item %q: %w", row.Item, err)
+	}
+	var v any = &row
+	if ex != (lineExtras{}) {
+		v = &struct {
+			*Row
+			lineExtras
+		}{&row, ex}
+	}
+	if err := w.enc.Encode(v); err != nil {
 		w.err = err
 		return err
 	}

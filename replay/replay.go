@@ -86,6 +86,9 @@ var DefaultFractions = []float64{0.9, 0.95, 0.99}
 
 // Options say what Run replays. The zero value replays every row with every applicable policy.
 type Options struct {
+	// Table names the outcomes table the rows come from (the path given), for the errors
+	// that say it has no rows, or none Run can use; "" says "the outcomes table".
+	Table string
 	// Category names the spec category whose route, validators, assumed validator strength
 	// and quality bar are used, and selects the rows whose Category is that name, unless Task
 	// is set.
@@ -105,7 +108,9 @@ type Options struct {
 	// Weak and Strong name the reference pair that mixes, cascades, threshold routers and
 	// APGR use. By default Strong is the single model with the best quality (the cheapest
 	// among equals) and Weak the cheapest other model (the best among equals), among the
-	// models evaluated on (nearly) all items; with fewer than two such, Strong is the dearest.
+	// models evaluated on (nearly) all items, except that when that other model is of the best
+	// quality too, and dearer, the two swap: of two models of one quality, the cheaper is the
+	// weak one. With fewer than two such models, Strong is the dearest.
 	Weak, Strong string
 	// Include lists the policy kinds to evaluate (the Kind constants); nil means all.
 	Include []string
@@ -182,7 +187,10 @@ type Report struct {
 	// Curves are the swept policies: the random mix of the pair and the score routers.
 	Curves []*Curve `json:"curves"`
 	// Frontier is the realisable results (curve points included) that no other beats on
-	// both cost and quality, by cost.
+	// both cost and quality, by cost. A spec route replayed with its assumed validator
+	// strength, and a cascade of its models replayed with it, are left out of it, of
+	// FrontierAIQ, CostAt and the calibration when the spec's validators were replayed on the
+	// recorded answers: they are the route that measurement measures (a note names them).
 	Frontier []Point `json:"frontier"`
 	// ZeroRouter is the vertices of the single models' envelope (see Hull): what random
 	// mixes of single models reach. CostRange is the [cheapest, dearest] single model's cost
@@ -648,6 +656,32 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 	if best != nil {
 		rep.Best = best.Name
 	}
+	// A route replayed with an assumed validator strength whose validators were replayed on the
+	// recorded answers too is the same route, judged by an assumption the measurement replaced:
+	// it is reported, but compared with nothing.
+	var measured []string
+	for _, r := range all {
+		if r.measuredBy != "" && r.Realisable {
+			measured = append(measured, fmt.Sprintf("%s (measured by %s)", r.Name, r.measuredBy))
+		}
+	}
+	wide = slices.DeleteFunc(wide, func(r *Result) bool { return r.measuredBy != "" })
+	if len(measured) > 0 {
+		var from []string
+		if costed {
+			from = append(from, "the frontier", "AIQ", "the cost of reaching the best model's quality")
+		}
+		if opts.Target != nil || cat != nil {
+			from = append(from, "the calibration") // see calibrate
+		}
+		if len(from) > 0 {
+			list := strings.Join(from, ", ")
+			if n := len(from); n > 1 {
+				list = strings.Join(from[:n-1], ", ") + " and " + from[n-1]
+			}
+			rep.note(fmt.Sprintf("left out of %s, as the spec's validators replayed on the recorded answers measure the same route: %s", list, strings.Join(measured, "; ")))
+		}
+	}
 	if !costed {
 		rep.note("the outcomes record no costs: the frontier, AIQ and the cost of reaching the best model's quality are left out; compare routers by APGR")
 		return calibrate(all, cat, opts, rep)
@@ -733,17 +767,8 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 			}
 		}
 		// A route whose validators ran on the recorded answers is as good as they measured,
-		// not as its assumed validator strength says.
-		var measured []string
-		all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool {
-			if r.measuredBy != "" && r.Realisable {
-				measured = append(measured, fmt.Sprintf("%s (measured by %s)", r.Name, r.measuredBy))
-			}
-			return r.measuredBy != ""
-		})
-		if len(measured) > 0 {
-			rep.note(fmt.Sprintf("left out of the calibration, as the spec's validators replayed on the recorded answers measure the same route: %s", strings.Join(measured, "; ")))
-		}
+		// not as its assumed validator strength says (Run's note names them).
+		all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool { return r.measuredBy != "" })
 		if cat != nil && cat.Route != nil && len(cat.Route.Validate) == 0 {
 			// A cascade is written into the route as its list of models, beside the route's
 			// own validate: without one, the cascade written validates nothing and escalates
@@ -771,10 +796,10 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 }
 
 // referencePair picks the weak and strong models: the options', else the best-quality single
-// model and the cheapest other one, among the single models evaluated on (nearly) all items
-// (see byCoverage). With fewer than two of those, qualities measured on different items are
-// not compared: the strong model is the dearest and the weak the cheapest other, and a note
-// says so.
+// model and the cheapest other one (the cheaper of the two when they tie on quality), among
+// the single models evaluated on (nearly) all items (see byCoverage). With fewer than two of
+// those, qualities measured on different items are not compared: the strong model is the
+// dearest and the weak the cheapest other, and a note says so.
 // Both are "" when fewer than two models have items.
 func referencePair(t *Table, singles []*Result, opts Options, rep *Report) (weak, strong string, err error) {
 	for _, name := range []string{opts.Weak, opts.Strong} {
@@ -817,6 +842,16 @@ func referencePair(t *Table, singles []*Result, opts Options, rep *Report) (weak
 	}
 	if weak == "" || strong == "" {
 		return "", "", nil
+	}
+	if opts.Weak == "" && opts.Strong == "" && !byCost {
+		// The strong model is the cheapest of the best; when no model is cheaper, the weak one
+		// is another of the best, dearer: of two models of one quality, the cheaper is weak.
+		find := func(name string) *Result {
+			return pool[slices.IndexFunc(pool, func(r *Result) bool { return r.Name == name })]
+		}
+		if w, s := find(weak), find(strong); w.Quality == s.Quality && w.CostUSD() > s.CostUSD() {
+			weak, strong = strong, weak
+		}
 	}
 	if byCost && len(narrow) > 0 && (opts.Weak == "" || opts.Strong == "") {
 		var parts []string
@@ -976,8 +1011,12 @@ func unmatchedNote(s *spec.Spec, name string, rows map[string]bool) string {
 // noRows explains a filter that matched nothing: the category or task, or, when rows passed
 // it, the models (kept lists the models of those rows).
 func noRows(opts Options, n int, cats, tasks, kept map[string]bool) error {
+	table, of := "the outcomes table", ""
+	if opts.Table != "" {
+		table, of = "the outcomes table "+opts.Table, " of "+opts.Table
+	}
 	if n == 0 {
-		return errors.New("the outcomes table has no rows")
+		return errors.New(table + " has no rows")
 	}
 	list := func(m map[string]bool) string {
 		keys := make([]string, 0, len(m))
@@ -997,11 +1036,11 @@ func noRows(opts Options, n int, cats, tasks, kept map[string]bool) error {
 	}
 	switch {
 	case len(kept) > 0 && opts.Models != nil:
-		return fmt.Errorf("none of the %d rows is of the models to replay (%s): the rows' models are %s; name some of them", n, strings.Join(opts.Models, ", "), list(kept))
+		return fmt.Errorf("none of the %d rows%s is of the models to replay (%s): the rows' models are %s; name some of them", n, of, strings.Join(opts.Models, ", "), list(kept))
 	case opts.Task != "":
-		return fmt.Errorf("none of the %d rows has task %q (tasks in the table: %s): choose another task", n, opts.Task, list(tasks))
+		return fmt.Errorf("none of the %d rows%s has task %q (tasks in the table: %s): choose another task", n, of, opts.Task, list(tasks))
 	case opts.Category != "":
-		return fmt.Errorf("none of the %d rows has category %q (categories in the table: %s; tasks: %s): filter by task instead, or record the category in the rows", n, opts.Category, list(cats), list(tasks))
+		return fmt.Errorf("none of the %d rows%s has category %q (categories in the table: %s; tasks: %s): filter by task instead, or record the category in the rows", n, of, opts.Category, list(cats), list(tasks))
 	}
-	return fmt.Errorf("none of the %d rows could be used: every model was filtered out", n)
+	return fmt.Errorf("none of the %d rows%s could be used: every model was filtered out", n, of)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -326,7 +327,7 @@ func TestSpecRoutes(t *testing.T) {
 	// measure 75%), so calibration says so in a note.
 	if rep.Calibration != nil || !strings.Contains(strings.Join(rep.Notes, "\n"),
 		"calibration: no policy reaches quality 80.00%: the best is strong at 75.00%") ||
-		!strings.Contains(strings.Join(rep.Notes, "\n"), "left out of the calibration, as the spec's validators replayed on the recorded answers measure the same route: "+
+		!strings.Contains(strings.Join(rep.Notes, "\n"), "left out of the frontier, AIQ, the cost of reaching the best model's quality and the calibration, as the spec's validators replayed on the recorded answers measure the same route: "+
 			"spec: nano → strong (assumed d=0.8 f=0.1) (measured by spec: nano → strong (validators)); cascade nano → strong (d=0.8 f=0.1) (measured by spec: nano → strong (validators))") {
 		t.Errorf("calibration to the category's bar 0.8: %+v; notes %v", rep.Calibration, rep.Notes)
 	}
@@ -424,6 +425,8 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{"unknown category", "the spec names its categories", s, replay.Options{Category: "billing"}, `the spec has no category "billing" (its categories: intent, draft)`},
 		{"no rows", "the error lists the tasks the table has", nil, replay.Options{Task: "mmlu"}, `none of the 38 rows has task "mmlu" (tasks in the table: fixture/draft, fixture/intent)`},
+		{"empty table", "the error names the table given", nil, replay.Options{Table: "runs/empty.jsonl"}, `the outcomes table runs/empty.jsonl has no rows`},
+		{"no rows, named", "the error names the table given", nil, replay.Options{Table: "runs/eval.jsonl", Task: "mmlu"}, `none of the 38 rows of runs/eval.jsonl has task "mmlu"`},
 		{"unknown kind", "the allowed kinds are listed", nil, replay.Options{Include: []string{"router"}}, `unknown policy kind "router": use oracle, spec, mix, cascade, threshold, wtp`},
 		{"unknown weak model", "the table's models are listed", nil, replay.Options{Category: "intent", Weak: "gpt-5"}, `reference model "gpt-5" is not in the outcomes table (its models: gpt-4.1-nano, strong, gpt-4.1-mini, extra)`},
 		{"same pair", "weak and strong must differ", nil, replay.Options{Category: "intent", Weak: "strong", Strong: "strong"}, `the weak and the strong model are both "strong"`},
@@ -434,6 +437,10 @@ func TestRunErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			rows := rows
+			if tt.name == "empty table" {
+				rows = nil
+			}
 			_, err := replay.Run(context.Background(), tt.spec, source(rows), tt.opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want it to contain %q (%s)", err, tt.want, tt.explanation)
@@ -716,5 +723,89 @@ categories:
 				t.Errorf("calibration chose %s: want a %s; notes %v", chosen, tt.kind, rep.Notes)
 			}
 		})
+	}
+}
+
+// TestAssumedSpecRouteComparedWithNothing: when the spec's validators were replayed on the
+// recorded answers, the route replayed with its assumed validator strength (and the cascade of
+// its models replayed with it) is the same route judged by an assumption: it is reported, but
+// left out of the frontier, its AIQ and the cost of reaching the best model's quality, as of
+// the calibration, and one note says so.
+func TestAssumedSpecRouteComparedWithNothing(t *testing.T) {
+	rep, err := replay.Run(context.Background(), fixtureSpec(t), source(fixtureRows(t)), replay.Options{Category: "intent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assumed := []string{"spec: nano → strong (assumed d=0.8 f=0.1)", "cascade nano → strong (d=0.8 f=0.1)"}
+	for _, name := range assumed {
+		if rep.Result(name) == nil {
+			t.Fatalf("%s is not reported; results: %v", name, names(rep.All()))
+		}
+	}
+	// The assumed strength reaches 78.75%, above anything deployable the validators measure,
+	// so it would top the frontier.
+	var kept []*replay.Result
+	for _, r := range rep.All() {
+		if !slices.Contains(assumed, r.Name) && !r.Narrow {
+			kept = append(kept, r)
+		}
+	}
+	var want []replay.Point
+	for _, r := range replay.Frontier(kept) {
+		want = append(want, replay.Point{Policy: r.Name, Cost: r.CostUSD(), Quality: r.Quality})
+	}
+	if !reflect.DeepEqual(rep.Frontier, want) {
+		t.Errorf("frontier %v; want %v, without the routes the validators measured", rep.Frontier, want)
+	}
+	if got := replay.AIQ(want, rep.CostRange[0], rep.CostRange[1]); rep.FrontierAIQ != got {
+		t.Errorf("frontier AIQ %v; want %v, the AIQ of the frontier without them", rep.FrontierAIQ, got)
+	}
+	for _, c := range rep.CostAt {
+		named := []string{c.Lower, c.Upper}
+		if c.Cheapest != nil {
+			named = append(named, c.Cheapest.Policy)
+		}
+		for _, n := range named {
+			if slices.Contains(assumed, n) {
+				t.Errorf("the cost at %.0f%% of the best quality is reached with %s", c.Fraction*100, n)
+			}
+		}
+	}
+	notes := strings.Join(rep.Notes, "\n")
+	if n := strings.Count(notes, "measure the same route"); n != 1 || !strings.Contains(notes,
+		"left out of the frontier, AIQ, the cost of reaching the best model's quality and the calibration, as the spec's validators replayed on the recorded answers measure the same route: spec: nano → strong (assumed d=0.8 f=0.1) (measured by spec: nano → strong (validators))") {
+		t.Errorf("%d notes on the routes left out; want one naming them and all they are left out of: %v", n, rep.Notes)
+	}
+}
+
+// TestReferencePairTieMakesTheCheaperWeak: of two single models of the same quality, the
+// cheaper is the weak model of the reference pair, as with models of different qualities.
+func TestReferencePairTieMakesTheCheaperWeak(t *testing.T) {
+	pass := func(b bool) *bool { return &b }
+	cost := map[string]float64{"cheap": 0.001, "dear": 0.01}
+	// Either model first in the table: the pair does not depend on the order.
+	for _, order := range [][]string{{"cheap", "dear"}, {"dear", "cheap"}} {
+		var rows []outcomes.Row
+		for i := range 10 {
+			item := fmt.Sprintf("i%d", i)
+			for _, m := range order {
+				// Both pass 8 of 10 items, not the same ones.
+				ok := i < 8
+				if m == "dear" {
+					ok = i >= 2
+				}
+				rows = append(rows, outcomes.Row{Item: item, Prompt: item, Model: m, Pass: pass(ok), Cost: clearbar.MoneyFromUSD(cost[m])})
+			}
+		}
+		rep, err := replay.Run(context.Background(), nil, source(rows), replay.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Weak != "cheap" || rep.Strong != "dear" {
+			t.Errorf("table order %v: reference pair %s → %s; want cheap → dear: the cheaper of two of one quality is the weak one", order, rep.Weak, rep.Strong)
+		}
+		if rep.Best != "cheap" {
+			t.Errorf("table order %v: best single model %s; want cheap, the cheaper of two of one quality", order, rep.Best)
+		}
 	}
 }

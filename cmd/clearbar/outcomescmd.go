@@ -1,11 +1,14 @@
 package main
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/clearbar/clearbar"
@@ -15,7 +18,7 @@ import (
 
 // rowWriter is a JSONL or CSV outcomes writer.
 type rowWriter interface {
-	Write(outcomes.Row) error
+	WriteLine(outcomes.Row, []byte) error
 	Flush() error
 }
 
@@ -29,6 +32,48 @@ func newRowWriter(w io.Writer, format string) (rowWriter, error) {
 	return nil, usagef("unknown --format %q: use jsonl or csv", format)
 }
 
+// tableFormat returns the format an outcomes table is written to path in: format when given,
+// else the one path's extension names, as the readers of tables go by it (outcomes.ReadFile:
+// CSV when the name ends in .csv, before any .gz; JSON Lines otherwise). A format the
+// extension contradicts is an error, as the file would not read back.
+func tableFormat(path, format string) (string, error) {
+	if path == "-" {
+		path = ""
+	}
+	named := ""
+	switch filepath.Ext(strings.TrimSuffix(strings.ToLower(path), ".gz")) {
+	case ".csv":
+		named = "csv"
+	case ".jsonl", ".json":
+		named = "jsonl"
+	}
+	switch {
+	case format == "" && named != "":
+		return named, nil
+	case format == "":
+		return "jsonl", nil
+	case format != "jsonl" && format != "csv":
+		return "", usagef("unknown --format %q: use jsonl or csv", format)
+	case named != "" && format != named:
+		return "", usagef("--format %s contradicts --out %s, which names a %s file: clearbar reads a table as CSV when its name ends in .csv (or .csv.gz), as JSON Lines otherwise; drop --format to write %s, or name the file %s",
+			format, path, formatName[named], formatName[named], withFormat(path, format))
+	}
+	return format, nil
+}
+
+// formatName says what a table format is, for messages.
+var formatName = map[string]string{"jsonl": "JSON Lines", "csv": "CSV"}
+
+// withFormat is path with the extension of format, before any .gz: all.csv for all.jsonl and
+// csv.
+func withFormat(path, format string) string {
+	gz := ""
+	if strings.HasSuffix(strings.ToLower(path), ".gz") {
+		gz, path = path[len(path)-3:], path[:len(path)-3]
+	}
+	return strings.TrimSuffix(path, filepath.Ext(path)) + "." + format + gz
+}
+
 // outcomesUsage lists the outcomes subcommands, for -h and for mistakes.
 const outcomesUsage = `Usage: clearbar outcomes COMMAND [flags]
 
@@ -37,11 +82,16 @@ Commands:
   import   benchmark data as outcomes: --routerbench FILE or --routellm FILE [--category C]
   convert  an outcomes file to JSON Lines or CSV: FILE [--format jsonl|csv] [--category C]
 
-Every command writes to standard output, or to --out FILE, as --format jsonl (the default) or csv.
+Every command writes to standard output, or to --out FILE, as --format jsonl or csv: by default
+as the name of --out says (CSV for .csv, JSON Lines for .jsonl, .json or any other name),
+gzip-compressed when it ends in .gz (all.csv.gz), and JSON Lines to standard output. A --format
+the name contradicts is an error: clearbar reads a table as CSV only when its name ends in .csv
+(or .csv.gz). Both formats keep what estimate --measured, replay and learn read beside an eval
+row: its call's retries, and whether the category's validators alone graded it (graded_by).
 Run "clearbar outcomes COMMAND -h" for a command's flags.`
 
 func (m *Main) runOutcomes(ctx context.Context, args []string) error {
-	const usage = "clearbar outcomes export --trace clearbar.db [--since 30d] [--category C] [--limit N] | import --routerbench|--routellm FILE [--category C] | convert FILE [--format jsonl|csv] [--out FILE] [--category C]"
+	const usage = "clearbar outcomes export --trace clearbar.db [--since 30d] [--category C] [--limit N] | import --routerbench|--routellm FILE [--category C] | convert FILE [--out FILE] [--format jsonl|csv] [--category C]"
 	if len(args) == 0 {
 		return usagef("usage: %s", usage)
 	}
@@ -51,8 +101,8 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 		return nil
 	}
 	fs := flag.NewFlagSet("outcomes "+args[0], flag.ContinueOnError)
-	out := fs.String("out", "", "write to this file instead of standard output")
-	format := fs.String("format", "jsonl", "jsonl or csv")
+	out := fs.String("out", "", "write to this file instead of standard output; gzip-compressed when its name ends in .gz")
+	format := fs.String("format", "", "jsonl or csv (default: csv when the --out name ends in .csv or .csv.gz, else jsonl)")
 	var (
 		db, since, category, routerbench, routellm *string
 		limit                                      *int
@@ -78,7 +128,7 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := newRowWriter(io.Discard, *format); err != nil {
+	if *format, err = tableFormat(*out, *format); err != nil {
 		return err
 	}
 	var from time.Time
@@ -117,15 +167,24 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	var gz *gzip.Writer
+	if *out != "-" && strings.HasSuffix(strings.ToLower(*out), ".gz") {
+		// As the readers of tables read such a file: gzip-compressed.
+		gz = gzip.NewWriter(dst)
+		dst = gz
+	}
 	w, _ := newRowWriter(dst, *format)
 	n, decisions, scaled, more := 0, 0, 0, false
-	write := func(r outcomes.Row) error {
+	// writeLine writes a row read with its JSON line (nil for none), which keeps what eval
+	// wrote beside the row that the table's forms keep (retries, graded_by).
+	writeLine := func(r outcomes.Row, line []byte) error {
 		if args[0] != "export" && *category != "" {
 			r.Category = *category
 		}
 		n++
-		return w.Write(r)
+		return w.WriteLine(r, line)
 	}
+	write := func(r outcomes.Row) error { return writeLine(r, nil) }
 	switch args[0] {
 	case "export":
 		decisions, more, err = eachDecision(ctx, store, trace.Filter{Since: from, Category: *category}, *limit, func(d *clearbar.Decision) error {
@@ -144,10 +203,15 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	case "import":
 		err = importFile(importPath, imp, write)
 	case "convert":
-		err = outcomes.ReadFile(pos[0], write)
+		err = outcomes.ReadFileLines(pos[0], writeLine)
 	}
 	if ferr := w.Flush(); err == nil {
 		err = ferr
+	}
+	if gz != nil {
+		if cerr := gz.Close(); err == nil {
+			err = cerr
+		}
 	}
 	err = done(err)
 	if err != nil {

@@ -1,16 +1,22 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
@@ -437,5 +443,103 @@ categories:
 	}
 	if !strings.Contains(out, "3 models") || !strings.Contains(out, "single   strong-a") || !strings.Contains(out, "single   strong-b") {
 		t.Errorf("replay of the export: want mini, strong-a and strong-b apart, each a single model:\n%s", out)
+	}
+}
+
+// TestOutcomesFormatFollowsOut: without --format, every outcomes command writes the format
+// the --out name says, gzip-compressed for a .gz name, as the readers of tables read it; a
+// --format the name contradicts is refused, naming both.
+func TestOutcomesFormatFollowsOut(t *testing.T) {
+	dir := t.TempDir()
+	bench := "../../outcomes/testdata/routerbench.jsonl"
+	rb := filepath.Join(dir, "rb.jsonl")
+	if code, _, errOut := run(t, "outcomes", "import", "--routerbench", bench, "--out", rb); code != 0 {
+		t.Fatalf("import: exit %d: %s", code, errOut)
+	}
+	want := len(readRows(t, rb))
+	for _, c := range []struct {
+		args   []string
+		out    string
+		header string // how the file starts, once uncompressed
+		gz     bool
+	}{
+		{[]string{"convert", rb}, "all.csv", "item,category,", false},
+		{[]string{"convert", rb}, "all.CSV.gz", "item,category,", true},
+		{[]string{"convert", rb}, "all.jsonl.gz", `{"item":`, true},
+		{[]string{"convert", rb, "--format", "csv"}, "all2.csv", "item,category,", false},
+		{[]string{"import", "--routerbench", bench}, "rb.csv", "item,category,", false},
+		{[]string{"import", "--routerbench", bench}, "rb.json", `{"item":`, false},
+	} {
+		out := filepath.Join(dir, c.out)
+		if code, _, errOut := run(t, append(append([]string{"outcomes"}, c.args...), "--out", out)...); code != 0 {
+			t.Fatalf("%v --out %s: exit %d: %s", c.args, c.out, code, errOut)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gz := len(data) > 2 && data[0] == 0x1f && data[1] == 0x8b; gz != c.gz {
+			t.Errorf("%v --out %s: gzip-compressed %v; want %v", c.args, c.out, gz, c.gz)
+			continue
+		}
+		if c.gz {
+			zr, err := gzip.NewReader(bytes.NewReader(data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data, err = io.ReadAll(zr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !strings.HasPrefix(string(data), c.header) {
+			t.Errorf("%v --out %s starts %.40q; want %q", c.args, c.out, data, c.header)
+		}
+		if got := len(readRows(t, out)); got != want {
+			t.Errorf("%v --out %s: %d rows read back; want %d", c.args, c.out, got, want)
+		}
+	}
+	for _, c := range []struct{ out, format, want string }{
+		{"x.csv", "jsonl", "--format jsonl contradicts --out " + filepath.Join(dir, "x.csv") + ", which names a CSV file"},
+		{"x.jsonl.gz", "csv", "name the file " + filepath.Join(dir, "x.csv.gz")},
+		{"x.json", "csv", "which names a JSON Lines file"},
+	} {
+		for _, args := range [][]string{{"convert", rb}, {"import", "--routerbench", bench}, {"export", "--trace", filepath.Join(dir, "none.db")}} {
+			out := filepath.Join(dir, c.out)
+			code, _, errOut := run(t, append(append([]string{"outcomes"}, args...), "--out", out, "--format", c.format)...)
+			if code != 2 || !strings.Contains(errOut, c.want) {
+				t.Errorf("%s --out %s --format %s: exit %d, %q; want exit 2 and %q", args[0], c.out, c.format, code, errOut, c.want)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("%s --out %s --format %s wrote the file", args[0], c.out, c.format)
+			}
+		}
+	}
+}
+
+// TestOutcomesConvertKeepsGradedBy: converting an eval run's table to CSV and back keeps which
+// rows the category's validators alone graded, and the retries before each row's call, which
+// estimate --measured reads.
+func TestOutcomesConvertKeepsGradedBy(t *testing.T) {
+	dir := t.TempDir()
+	src, csvPath, back := filepath.Join(dir, "eval.jsonl"), filepath.Join(dir, "eval.csv"), filepath.Join(dir, "back.jsonl")
+	if err := os.WriteFile(src, []byte(`{"item":"a","prompt":"p","model":"m","pass":true,"source":"eval","graded_by":"validators"}
+{"item":"b","prompt":"q","model":"m","pass":true,"source":"eval","graded_by":"checks","retries":3}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][2]string{{src, csvPath}, {csvPath, back}} {
+		if code, _, errOut := run(t, "outcomes", "convert", c[0], "--out", c[1]); code != 0 {
+			t.Fatalf("convert %s --out %s: exit %d: %s", c[0], c[1], code, errOut)
+		}
+	}
+	var got []string
+	if err := outcomes.ReadFileLines(back, func(_ outcomes.Row, line []byte) error {
+		got = append(got, gjson.GetBytes(line, "graded_by").Str+" "+gjson.GetBytes(line, "retries").Raw)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"validators ", "checks 3"}; !slices.Equal(got, want) {
+		t.Errorf("graded_by and retries after JSON Lines → CSV → JSON Lines: %q; want %q", got, want)
 	}
 }

@@ -40,7 +40,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		router      = fs.String("router", "", "a learned router (clearbar learn train) whose P(pass) drives the threshold and willingness-to-pay routers (default: the router the category's score route names)")
 		embedCache  = fs.String("embed-cache", "", "with a --router trained with embeddings: the vectors learn train cached (default: next to the router, router.embeddings.jsonl for router.json)")
 		grade       = fs.String("grade", "pass", "how rows become quality: pass (pass/fail, else score ≥ 0.5) or score (the score itself)")
-		weak        = fs.String("weak", "", "the weak model of the reference pair (default: the cheapest other model)")
+		weak        = fs.String("weak", "", "the weak model of the reference pair (default: the cheapest other model; of two models of the best quality, the cheaper)")
 		strong      = fs.String("strong", "", "the strong model of the reference pair (default: the best single model)")
 		models      = fs.String("models", "", "comma-separated models to keep (default: every model in the rows)")
 		include     = fs.String("include", "", "comma-separated policy kinds: oracle, spec, mix, cascade, threshold, wtp (default: all; --calibrate replaces a score route, or one that validates its answers, with a mix only when mix is named)")
@@ -101,7 +101,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		}
 		return usagef("--category %q: the spec has no such category (its categories: %s)", *category, strings.Join(names, ", "))
 	}
-	opts := replay.Options{Category: *category, Task: *task, Weak: *weak, Strong: *strong, Thresholds: *thresholds, Reprice: *reprice}
+	opts := replay.Options{Table: sources[0], Category: *category, Task: *task, Weak: *weak, Strong: *strong, Thresholds: *thresholds, Reprice: *reprice}
 	switch *grade {
 	case "pass":
 		opts.Grade = replay.GradePass

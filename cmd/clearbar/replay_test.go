@@ -1053,3 +1053,50 @@ func TestVerdictOnlyRowsAreNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayEmptyTableIsNamed: the error for a table without rows names the table given.
+func TestReplayEmptyTableIsNamed(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"empty.jsonl", "empty.csv"} {
+		table := filepath.Join(dir, name)
+		content := ""
+		if name == "empty.csv" {
+			content = "item,prompt,model,pass\n"
+		}
+		if err := os.WriteFile(table, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := run(t, "replay", "--outcomes", table)
+		if want := "the outcomes table " + table + " has no rows"; code == 0 || !strings.Contains(errOut, want) {
+			t.Errorf("replay --outcomes %s: exit %d, %q; want an error saying %q", name, code, errOut, want)
+		}
+	}
+}
+
+// TestVerdictOnlyRowsAreNamedInCSV: a CSV converted from an eval run's table keeps which rows
+// the category's validators alone graded, and replay names them as it does in the JSON Lines.
+func TestVerdictOnlyRowsAreNamedInCSV(t *testing.T) {
+	dir := t.TempDir()
+	graded := filepath.Join(dir, "graded.jsonl")
+	writeQAOutcomes(t, graded, 100)
+	data, err := os.ReadFile(graded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdicts := filepath.Join(dir, "verdicts.jsonl")
+	marked := strings.ReplaceAll(string(data), "{\"item\":", "{\"source\":\"eval\",\"graded_by\":\"validators\",\"item\":")
+	if err := os.WriteFile(verdicts, []byte(marked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	csvTable := filepath.Join(dir, "verdicts.csv")
+	if code, _, errOut := run(t, "outcomes", "convert", verdicts, "--out", csvTable); code != 0 {
+		t.Fatalf("convert: exit %d: %s", code, errOut)
+	}
+	code, out, errOut := run(t, "replay", "--outcomes", csvTable, "--category", "qa")
+	if code != 0 {
+		t.Fatalf("replay %s: exit %d: %s", csvTable, code, errOut)
+	}
+	if !strings.Contains(out, "200 rows of "+csvTable+" are eval answers graded by the category's validators alone") {
+		t.Errorf("replay %s does not name the verdict-only rows:\n%s", csvTable, out)
+	}
+}
