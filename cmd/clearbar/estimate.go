@@ -88,10 +88,6 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	}
 	if opts.Measured != nil {
 		r.Notes = append(r.Notes, opts.Measured.UnmatchedNotes(s, *measuredFile)...)
-		if f == "html" {
-			// The page has no table of measurements: its notes say what they contradict.
-			r.Notes = append(r.Notes, r.Measured.ContradictionLines()...)
-		}
 	}
 	if *breakEven {
 		if err := estimate.FindBreakEvens(ctx, r); err != nil {
