@@ -1,6 +1,7 @@
 package worksheet
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,7 +53,9 @@ type ImportOptions struct {
 // Error is one problem in a worksheet: where it is and what to write instead.
 type Error struct {
 	File string
-	// Row is 1-based, counting the header as row 1; 0 when the problem is not in one row.
+	// Row is 1-based, counting the header as row 1, as a spreadsheet that opens the CSV
+	// numbers it (a blank line is a row; a cell with line breaks stays in one); 0 when the
+	// problem is not in one row.
 	Row int
 	// Column is the column's header, or "" when the problem is not in one column.
 	Column string
@@ -86,8 +90,9 @@ func (es Errors) Error() string {
 
 // Import reads a worksheet (a header row naming at least the twelve seed columns, in any
 // order, case-insensitive; extra known columns optional; unknown columns are an error naming
-// them) and returns a spec as YAML text that spec.Parse accepts, with a comment header saying
-// it was imported and what to check.
+// them; cells separated by commas, or by semicolons or tabs as spreadsheets export them in
+// some locales; a byte order mark ignored) and returns a spec as YAML text that spec.Parse
+// accepts, with a comment header saying it was imported and what to check.
 //
 // What the worksheet does not say is filled with commented placeholders so that the spec
 // loads and estimates, except pass rates nobody gave. A model without a pass rate in its row
@@ -145,11 +150,11 @@ func Import(r io.Reader, opts ImportOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !im.header(records[0]) {
+	if !im.header(records[0].cells) {
 		return nil, im.errs
 	}
-	for i, rec := range records[1:] {
-		im.parseRow(i+2, rec)
+	for _, rec := range records[1:] {
+		im.parseRow(rec.row, rec.cells)
 	}
 	if len(im.rows) == 0 && len(im.errs) == 0 {
 		im.errorf(0, "", "the worksheet has no categories: add one row per task category below the header")
@@ -329,11 +334,30 @@ func (im *importer) checkProvider() error {
 	return nil
 }
 
-// read reads every record, reporting malformed CSV with its row.
-func (im *importer) read(r io.Reader) ([][]string, error) {
-	cr := csv.NewReader(r)
+// sheetRecord is a record of the worksheet and its row as a spreadsheet numbers it: blank
+// lines, which a CSV reader skips, are rows too, and a cell with line breaks stays in one.
+type sheetRecord struct {
+	row   int
+	cells []string
+}
+
+// read reads every record, reporting malformed CSV with its row. The cells are separated by
+// commas, or, when the header row names the columns only so, by semicolons (a spreadsheet's
+// export in a locale that writes decimal commas) or tabs; a leading byte order mark is
+// dropped.
+func (im *importer) read(r io.Reader) ([]sheetRecord, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	// A spreadsheet's "CSV UTF-8" starts with a byte order mark, which would make a quoted
+	// first header cell malformed CSV.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
-	var records [][]string
+	cr.Comma = separator(data)
+	var records []sheetRecord
+	row, end := 0, 0 // end is the last line of the record before
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -342,16 +366,39 @@ func (im *importer) read(r io.Reader) ([][]string, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, Errors{{File: im.file, Row: len(records) + 1, Msg: fmt.Sprintf("not valid CSV (line %d, column %d): %v; quote a cell that contains commas, quotes or line breaks, and double the quotes inside it", pe.Line, pe.Column, pe.Err)}}
+				return nil, Errors{{File: im.file, Row: row + 1 + max(pe.StartLine-end-1, 0), Msg: fmt.Sprintf("not valid CSV (line %d, column %d): %v; quote a cell that contains commas, quotes or line breaks, and double the quotes inside it", pe.Line, pe.Column, pe.Err)}}
 			}
 			return nil, err
 		}
-		records = append(records, rec)
+		start, _ := cr.FieldPos(0)
+		last, _ := cr.FieldPos(len(rec) - 1)
+		row += 1 + max(start-end-1, 0)
+		end = last + strings.Count(rec[len(rec)-1], "\n")
+		records = append(records, sheetRecord{row: row, cells: rec})
 	}
 	if len(records) == 0 {
 		return nil, Errors{{File: im.file, Msg: "the worksheet is empty: its first row names the columns, " + quoteList(Columns[:seedColumns])}}
 	}
 	return records, nil
+}
+
+// separator returns the character that separates the cells of data: a comma, unless the first
+// line names more of the worksheet's columns when split at semicolons or tabs.
+func separator(data []byte) rune {
+	line, _, _ := strings.Cut(string(data), "\n")
+	best, known := ',', 0
+	for _, sep := range []rune{',', ';', '\t'} {
+		n := 0
+		for h := range strings.SplitSeq(line, string(sep)) {
+			if slices.Contains(Columns, normHeader(strings.Trim(strings.TrimSpace(h), `"`))) {
+				n++
+			}
+		}
+		if n > known {
+			best, known = sep, n
+		}
+	}
+	return best
 }
 
 func normHeader(s string) string {
@@ -540,7 +587,7 @@ func (im *importer) parseRow(n int, rec []string) {
 	if s := cell(colEstLatency); s != "" {
 		if l, ok := parseLatencyPair(s); ok {
 			c.estLatency = &l
-		} else if d, err := spec.ParseDuration(s); err == nil && d > 0 && !strings.Contains(s, "/") {
+		} else if d, err := parseDuration(s); err == nil && d > 0 && !strings.Contains(s, "/") {
 			// One value: the median; the tail is assumed, and the spec says so.
 			c.estLatency = &[2]time.Duration{d, time.Duration(float64(d) * assumedTailRatio)}
 			c.estTailAssumed = true
@@ -549,7 +596,7 @@ func (im *importer) parseRow(n int, rec []string) {
 		}
 	}
 	if s := cell(colEstCost); s != "" {
-		if _, err := clearbar.ParseMoney(s); err != nil {
+		if m, err := clearbar.ParseMoney(s); err != nil || m < 0 {
 			errf(colEstCost, "%q is not an amount: write dollars per request, like 0.00129, or leave it empty", s)
 		}
 	}
@@ -578,7 +625,7 @@ func (im *importer) parseRow(n int, rec []string) {
 		errf(empty, "empty while %q is set: give the validator's detect and false alarm rates together, or neither", set)
 	}
 	if s := cell(colBudget); s != "" {
-		d, err := spec.ParseDuration(s)
+		d, err := parseDuration(s)
 		if err != nil {
 			errf(colBudget, "%v", err)
 		}
@@ -700,7 +747,7 @@ func (im *importer) fraction(row int, col, s string, required bool, what, exampl
 		}
 		return 0
 	}
-	f, err := spec.ParseProb(s)
+	f, err := parseProb(s)
 	if err != nil {
 		article := "a"
 		if strings.ContainsAny(what[:1], "aeiou") {
@@ -710,6 +757,22 @@ func (im *importer) fraction(row int, col, s string, required bool, what, exampl
 		return 0
 	}
 	return f
+}
+
+// parseProb reads a probability as spec.ParseProb does, and a percentage as the decimal it
+// stands for: "96.7%" is 0.967, not 96.7/100 = 0.9670000000000001, so that the spec says
+// what the worksheet said.
+func parseProb(s string) (float64, error) {
+	p, err := spec.ParseProb(s)
+	if err != nil {
+		return 0, err
+	}
+	if t, ok := strings.CutSuffix(strings.TrimSpace(s), "%"); ok {
+		if exact, err := strconv.ParseFloat(strings.TrimSpace(t)+"e-2", 64); err == nil {
+			return exact, nil
+		}
+	}
+	return p, nil
 }
 
 // modelCell reads "name" or "name=model-id" and records the model; it returns the name, or ""
@@ -926,18 +989,23 @@ func parseTokens(s string) ([2]float64, bool) {
 // parseCount reads a positive count: "400", "1.5k", "1,500" or "3M" ("m" too).
 func parseCount(s string) (float64, bool) {
 	t := strings.NewReplacer("_", "", ",", "", " ", "").Replace(s)
-	mult := 1.0
+	// A multiple is read as the decimal it stands for: "4.1M" is 4100000, not 4.1 × 10⁶ =
+	// 4099999.9999999995.
+	exp := ""
 	switch {
 	case strings.HasSuffix(t, "k"), strings.HasSuffix(t, "K"):
-		t, mult = t[:len(t)-1], 1000
+		t, exp = t[:len(t)-1], "e3"
 	case strings.HasSuffix(t, "M"), strings.HasSuffix(t, "m"):
-		t, mult = t[:len(t)-1], 1_000_000
+		t, exp = t[:len(t)-1], "e6"
 	}
-	f, err := strconv.ParseFloat(t, 64)
+	if strings.ContainsAny(t, "eEpPxX") && exp != "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(t+exp, 64)
 	if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
 		return 0, false
 	}
-	return f * mult, true
+	return f, true
 }
 
 // assumedTailRatio is the p95 of an estimated latency given as one value, as a multiple of
@@ -951,12 +1019,21 @@ func parseLatencyPair(s string) ([2]time.Duration, bool) {
 	if !ok {
 		return [2]time.Duration{}, false
 	}
-	p50, err1 := spec.ParseDuration(a)
-	p95, err2 := spec.ParseDuration(b)
+	p50, err1 := parseDuration(a)
+	p95, err2 := parseDuration(b)
 	if err1 != nil || err2 != nil || p95 < p50 {
 		return [2]time.Duration{}, false
 	}
 	return [2]time.Duration{p50, p95}, true
+}
+
+// unitSpaceRE matches the space a spreadsheet user writes between a number and its unit.
+var unitSpaceRE = regexp.MustCompile(`(\d)\s+([a-zµ])`)
+
+// parseDuration reads a duration as spec.ParseDuration does, with or without a space before
+// its unit: "1.5 s" is 1.5s.
+func parseDuration(s string) (time.Duration, error) {
+	return spec.ParseDuration(unitSpaceRE.ReplaceAllString(strings.TrimSpace(s), "$1$2"))
 }
 
 // entries splits "a: x; b: y" into name and value pairs; lastColon splits each entry at its
@@ -1013,7 +1090,7 @@ func (im *importer) parsePassRates(c *catRow, primary, fallback, other string) {
 		if name == "" {
 			continue
 		}
-		p, err := spec.ParseProb(values[i])
+		p, err := parseProb(values[i])
 		if err != nil {
 			im.errorf(c.row, colOtherPass, "%s: %q is not a pass rate: write 0.96 or 96%%", name, values[i])
 			continue
@@ -1269,7 +1346,7 @@ func parseLatency(s string) (spec.Latency, bool, error) {
 
 func (im *importer) parseAvailability(c *catRow, s string) {
 	im.modelEntries(c, colModelAvailability, s, "availability", "availability", "name: probability, separated by semicolons, like mini: 0.998; strong: 0.995", func(name, value string, m *model, _ []string) {
-		p, err := spec.ParseProb(value)
+		p, err := parseProb(value)
 		if err != nil || p == 0 {
 			im.errorf(c.row, colModelAvailability, "%s: %q is not an availability: write the fraction of calls without a provider error, like 0.998 or 99.8%%", name, value)
 			return

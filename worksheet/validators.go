@@ -2,6 +2,7 @@ package worksheet
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -41,7 +42,21 @@ func rebuildValidators(rule string, schemaFound func(path string) bool) rebuiltR
 	if rule == "" {
 		return out
 	}
-	for _, part := range strings.Split(rule, "; ") {
+	var parts []string
+	for part := range strings.SplitSeq(rule, "; ") {
+		// A hand-written rule may separate its parts with a semicolon alone ("json
+		// schema;max length 2000"); a part is split there only when every piece reads back,
+		// so that a regex with a semicolon in it is kept whole.
+		if _, ok := readPart(strings.TrimSpace(part)); !ok && strings.Contains(part, ";") {
+			pieces := strings.Split(part, ";")
+			if !slices.ContainsFunc(pieces, func(p string) bool { _, ok := readPart(strings.TrimSpace(p)); return !ok }) {
+				parts = append(parts, pieces...)
+				continue
+			}
+		}
+		parts = append(parts, part)
+	}
+	for _, part := range parts {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
@@ -70,6 +85,18 @@ func rebuildValidators(rule string, schemaFound func(path string) bool) rebuiltR
 		out.validators = append(out.validators, y)
 	}
 	return out
+}
+
+// readPart returns the validator a rule part stands for, as its summary or in a common
+// wording of it, as YAML.
+func readPart(part string) (string, bool) {
+	if y, ok := rebuildPart(part); ok || part == "" {
+		return y, ok
+	}
+	if summary, found := looseSummary(part); found {
+		return rebuildPart(summary)
+	}
+	return "", false
 }
 
 // rebuildPart returns the validator whose summary is part exactly, as YAML.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -14,7 +15,7 @@ import (
 func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 	const (
 		exportUsage = "clearbar worksheet export SPEC.yaml [--out sheet.csv] [--samples N] [--seed N]"
-		importUsage = "clearbar worksheet import sheet.csv [--name NAME] [--provider TYPE] [--out spec.yaml]"
+		importUsage = "clearbar worksheet import sheet.csv|- [--name NAME] [--provider TYPE] [--out spec.yaml]"
 		usage       = exportUsage + " | " + importUsage
 	)
 	if len(args) == 0 {
@@ -65,17 +66,26 @@ func (m *Main) runWorksheet(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		f, err := os.Open(pos[0])
-		if err != nil {
-			return err
+		// "-" is standard input, as for --out, so that an export can be piped into an import.
+		var in io.Reader = m.Stdin
+		file := "stdin"
+		if in == nil {
+			in = os.Stdin
 		}
-		defer f.Close()
+		if pos[0] != "-" {
+			f, err := os.Open(pos[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			in, file = f, pos[0]
+		}
 		// Schema files named in the sheet are kept when they exist next to the spec written.
 		dir := "."
 		if *out != "" && *out != "-" {
 			dir = filepath.Dir(*out)
 		}
-		data, err := worksheet.Import(f, worksheet.ImportOptions{Name: *name, Provider: *provider, File: pos[0], Dir: dir,
+		data, err := worksheet.Import(in, worksheet.ImportOptions{Name: *name, Provider: *provider, File: file, Dir: dir,
 			Warn: func(msg string) { fmt.Fprintf(m.Stderr, "warning: %s\n", msg) }})
 		if err != nil {
 			return err

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestWorksheetExportFlagsSayWhatTheyTake: worksheet export refuses a --samples or --seed
@@ -81,5 +84,28 @@ refund,40%,95%,claude-sonnet-4-5,gpt-4.1-nano,3000,400,none,97%,6s / 12s,,2026-1
 	want := regexp.MustCompile(regexp.QuoteMeta(out) + `:\d+: category "intent" routes to "gpt-4\.1-mini" but assume\.pass_rate has no value for it`)
 	if code == 0 || !want.MatchString(errOut) {
 		t.Errorf("estimate of the imported spec: exit %d, %q; want it refused with %s", code, errOut, want)
+	}
+}
+
+// TestWorksheetImportFromStdin: "-" reads the worksheet from standard input, so that an export
+// pipes into an import; errors name it stdin.
+func TestWorksheetImportFromStdin(t *testing.T) {
+	_, sheet, errOut := run(t, "worksheet", "export", "../../examples/rag-assistant.yaml", "--samples", "20000")
+	if !strings.HasPrefix(sheet, "task category,") {
+		t.Fatalf("export: %s", errOut)
+	}
+	importStdin := func(in string) (int, string, string) {
+		var out, errb bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(in),
+			Now: func() time.Time { return time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC) }}
+		return m.Run(context.Background(), []string{"worksheet", "import", "-"}), out.String(), errb.String()
+	}
+	code, out, errOut := importStdin(sheet)
+	if code != 0 || !strings.HasPrefix(out, "# Imported from the routing worksheet stdin.") {
+		t.Errorf("import -: exit %d, output %.80q: %s", code, out, errOut)
+	}
+	code, _, errOut = importStdin(strings.Replace(sheet, "task category,", "task categry,", 1))
+	if want := `clearbar worksheet: stdin row 1, "task categry": unknown column`; code == 0 || !strings.HasPrefix(errOut, want) {
+		t.Errorf("import - of a bad sheet: exit %d, stderr %q; want it to start with %q", code, errOut, want)
 	}
 }
