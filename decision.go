@@ -144,8 +144,11 @@ type Skip struct {
 // starting model, and that model.
 //
 // Its JSON form is that of its field tags, except that a heuristic score always has its
-// difficulty, also when it is 0 (see MarshalJSON); a record without it is a learned router's,
-// or a heuristic's of difficulty 0 written before the difficulty was always recorded.
+// difficulty, also when it is 0, and a willingness-to-pay score every model's cost and
+// utility, also when they are 0 (see MarshalJSON); a record without the difficulty is a
+// learned router's, or a heuristic's of difficulty 0 written before the difficulty was always
+// recorded, and one without the willingness to pay was decided by a threshold or written
+// before costs and utilities were recorded.
 type Score struct {
 	// Router is HeuristicRouter or the learned router's file and version.
 	Router string `json:"router"`
@@ -155,6 +158,12 @@ type Score struct {
 	Rule string `json:"rule"`
 	// Difficulty is the heuristic difficulty score in [0, 1], when Router is HeuristicRouter.
 	Difficulty float64 `json:"difficulty,omitempty"`
+	// WillingnessToPay is the value, in USD per unit (1.0) of P(pass), that decided the
+	// request under a willingness-to-pay rule (with a mix, the value of the share the request
+	// is in); 0 under any other rule. The rule starts on the model of the highest
+	// ModelScore.Utility, P(pass) − Cost / WillingnessToPay (ties to the cheaper, then the
+	// earlier).
+	WillingnessToPay float64 `json:"willingness_to_pay,omitempty"`
 	// PPass is a learned router's P(pass) for each model of the route, cheapest first.
 	PPass []ModelScore `json:"p_pass,omitempty"`
 	// Start is the model the route starts on.
@@ -167,10 +176,37 @@ type Score struct {
 // HeuristicRouter is Score.Router for the built-in difficulty score.
 const HeuristicRouter = "heuristic"
 
-// MarshalJSON writes s as its field tags say, with the difficulty of a heuristic score even
-// when it is 0 (which the tag's omitempty would leave out).
+// MarshalJSON writes s as its field tags say, with the difficulty of a heuristic score, and
+// the cost and utility of each model of a willingness-to-pay score, even when they are 0
+// (which the tags' omitempty would leave out).
 func (s Score) MarshalJSON() ([]byte, error) {
 	type fields Score // Score without this method
+	if s.WillingnessToPay != 0 {
+		// ModelScore with every field written; a conversion keeps the values.
+		type wtpModelScore struct {
+			Model   string  `json:"model"`
+			P       float64 `json:"p"`
+			Cost    float64 `json:"cost_usd"`
+			Utility float64 `json:"utility"`
+		}
+		pp := make([]wtpModelScore, len(s.PPass))
+		for i, m := range s.PPass {
+			pp[i] = wtpModelScore(m)
+		}
+		var difficulty *float64
+		if s.Difficulty != 0 || s.Router == HeuristicRouter {
+			difficulty = &s.Difficulty
+		}
+		// As below, the outer fields come first, in Score's order, then Start and Embedding.
+		return json.Marshal(struct {
+			Router           string          `json:"router"`
+			Rule             string          `json:"rule"`
+			Difficulty       *float64        `json:"difficulty,omitempty"`
+			WillingnessToPay float64         `json:"willingness_to_pay"`
+			PPass            []wtpModelScore `json:"p_pass,omitempty"`
+			fields
+		}{s.Router, s.Rule, difficulty, s.WillingnessToPay, pp, fields(s)})
+	}
 	if s.Router != HeuristicRouter {
 		return json.Marshal(fields(s))
 	}
@@ -208,6 +244,12 @@ type ScoreEmbedding struct {
 type ModelScore struct {
 	Model string  `json:"model"`
 	P     float64 `json:"p"`
+	// Cost and Utility are set under a willingness-to-pay rule (Score.WillingnessToPay):
+	// what the rule reckoned the request costs on the model, in USD (its input tokens and
+	// the category's typical output at the model's prices: route.DecisionCost), and the
+	// value it maximised, P − Cost / Score.WillingnessToPay.
+	Cost    float64 `json:"cost_usd,omitempty"`
+	Utility float64 `json:"utility,omitempty"`
 }
 
 // Attempt kinds.

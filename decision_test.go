@@ -2,6 +2,7 @@ package clearbar
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -39,5 +40,35 @@ func TestScoreJSONDifficulty(t *testing.T) {
 	var old Score
 	if err := json.Unmarshal([]byte(`{"router":"heuristic","rule":"tiers 0.35, 0.7","start":"small"}`), &old); err != nil || old.Difficulty != 0 || old.Router != HeuristicRouter {
 		t.Errorf("old record: %+v (%v)", old, err)
+	}
+}
+
+// TestScoreJSONWillingnessToPay: a willingness-to-pay score records the value that decided
+// the request and every model's cost and utility, also when they are 0; a threshold's score
+// records none of them; both read back.
+func TestScoreJSONWillingnessToPay(t *testing.T) {
+	for _, tc := range []struct {
+		score Score
+		want  string
+	}{
+		{Score{Router: "router.json", Rule: "willingness to pay $0.50 per unit (1.0) of P(pass)", WillingnessToPay: 0.5,
+			PPass: []ModelScore{{Model: "local", P: 0.25}, {Model: "strong", P: 0.9, Cost: 0.002, Utility: 0.896}}, Start: "strong"},
+			`{"router":"router.json","rule":"willingness to pay $0.50 per unit (1.0) of P(pass)","willingness_to_pay":0.5,"p_pass":[{"model":"local","p":0.25,"cost_usd":0,"utility":0},{"model":"strong","p":0.9,"cost_usd":0.002,"utility":0.896}],"start":"strong"}`},
+		{Score{Router: "router.json", Rule: "threshold 0.5", PPass: []ModelScore{{Model: "small", P: 0.75}, {Model: "strong", P: 0.9}}, Start: "small"},
+			`{"router":"router.json","rule":"threshold 0.5","p_pass":[{"model":"small","p":0.75},{"model":"strong","p":0.9}],"start":"small"}`},
+	} {
+		for _, v := range []any{tc.score, &tc.score, Decision{Score: &tc.score}} {
+			b, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), tc.want) {
+				t.Errorf("%T: %s\nwant it to contain %s", v, b, tc.want)
+			}
+		}
+		var back Score
+		if err := json.Unmarshal([]byte(tc.want), &back); err != nil || !reflect.DeepEqual(back, tc.score) {
+			t.Errorf("%s reads back as %+v (%v)", tc.want, back, err)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -64,6 +66,9 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 			fmt.Fprintf(&b, " %s %.3f", p.Model, p.P)
 		}
 		fmt.Fprintf(&b, " → start on %s\n", sc.Start)
+		if sc.WillingnessToPay != 0 && len(sc.PPass) > 0 {
+			writeUtilities(&b, sc)
+		}
 		if e := sc.Embedding; e != nil {
 			call := ""
 			if e.Latency > 0 {
@@ -142,6 +147,33 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeUtilities writes what a willingness-to-pay rule weighed for each model: its P(pass),
+// the cost it reckoned the request has there and the utility it maximised, so that the
+// starting model can be checked by hand.
+func writeUtilities(b *strings.Builder, sc *clearbar.Score) {
+	wtp := clearbar.MoneyFromUSD(sc.WillingnessToPay)
+	fmt.Fprintf(b, "            utility = P(pass) − cost ÷ %s (the willingness to pay that decided); the highest starts, ties to the cheaper\n", wtp)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "            MODEL\tP(PASS)\tCOST (USD)\tUTILITY")
+	for _, m := range sc.PPass {
+		mark := ""
+		if m.Model == sc.Start {
+			mark = "\t← start"
+		}
+		fmt.Fprintf(tw, "            %s\t%.4f\t%s\t%.6f%s\n", m.Model, m.P, significant(m.Cost, 4), m.Utility, mark)
+	}
+	tw.Flush()
+}
+
+// significant formats v in decimal notation with n significant digits: 0.0001788, 0.01234.
+func significant(v float64, n int) string {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	decimals := max(n-1-int(math.Floor(math.Log10(math.Abs(v)))), 0)
+	return strconv.FormatFloat(v, 'f', decimals, 64)
 }
 
 func orDash(s string) string {

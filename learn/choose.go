@@ -108,11 +108,21 @@ func (c wtpChooser) Choose(p []float64) int { return ChooseWTP(p, c.cost, c.lamb
 // p[k] − lambda×cost[k], ties to the cheaper candidate, then the earlier one. Use it when the
 // gateway estimates each candidate's cost from the request's own token count.
 func ChooseWTP(p, cost []float64, lambda float64) int {
+	return ChooseWTPUtility(p, cost, lambda, nil)
+}
+
+// ChooseWTPUtility is ChooseWTP that also writes each candidate's utility, the value the rule
+// maximises (p[k] − lambda×cost[k]), to u[k], for a record of the choice that can be checked
+// by hand; u may be nil, and is otherwise at least as long as cost.
+func ChooseWTPUtility(p, cost []float64, lambda float64, u []float64) int {
 	best, bu := 0, math.Inf(-1)
 	for k := range cost {
-		u := p[k] - lambda*cost[k]
-		if u > bu || (u == bu && cost[k] < cost[best]) {
-			best, bu = k, u
+		uk := p[k] - lambda*cost[k]
+		if u != nil {
+			u[k] = uk
+		}
+		if uk > bu || (uk == bu && cost[k] < cost[best]) {
+			best, bu = k, uk
 		}
 	}
 	return best

@@ -1,11 +1,13 @@
 package learn
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
 	"math"
 	"os"
+	"strings"
 
 	"github.com/clearbar/clearbar/outcomes"
 )
@@ -36,6 +38,11 @@ type Item struct {
 	// would pass to Predict as the task.
 	Task   string
 	Prompt string
+	// System is the system prompt of the row's recorded request (outcomes.Row.Request, which
+	// eval runs record when the prompt alone does not say what was asked), read as the
+	// gateway reads it for a score route (RequestSystem); "" when the row records no request
+	// or the request has no system prompt. Features read it as the gateway's do.
+	System string
 	// PromptHash is the row's prompt_hash: outcomes.HashPrompt of the prompt as first
 	// recorded (or a gateway fingerprint), which the model's PromptSet fingerprints.
 	PromptHash string
@@ -111,7 +118,7 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 				task = r.Task
 				ds.Uncategorised++
 			}
-			ds.Items = append(ds.Items, Item{ID: id, Task: task, Prompt: r.Prompt, PromptHash: r.PromptHash})
+			ds.Items = append(ds.Items, Item{ID: id, Task: task, Prompt: r.Prompt, PromptHash: r.PromptHash, System: RequestSystem(r.Request)})
 			accs = append(accs, acc{})
 		}
 		a := &accs[n]
@@ -156,6 +163,57 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 		}
 	}
 	return ds
+}
+
+// RequestSystem returns the system prompt of an OpenAI chat completions request body, as a
+// score route reads it in the gateway: the text of the first system or developer message,
+// its text parts joined by newlines as the gateway decodes them. It returns "" for a body
+// that is empty, unreadable or without such a message.
+func RequestSystem(request []byte) string {
+	if len(request) == 0 {
+		return ""
+	}
+	var body struct {
+		Messages []struct {
+			Role    string          `json:"role"`
+			Content json.RawMessage `json:"content"`
+		} `json:"messages"`
+	}
+	if json.Unmarshal(request, &body) != nil {
+		return ""
+	}
+	for _, m := range body.Messages {
+		if m.Role != "system" && m.Role != "developer" {
+			continue
+		}
+		var text string
+		if json.Unmarshal(m.Content, &text) == nil {
+			return text
+		}
+		var parts []struct {
+			Type    string `json:"type"`
+			Text    string `json:"text"`
+			Refusal string `json:"refusal"`
+		}
+		if json.Unmarshal(m.Content, &parts) != nil {
+			return ""
+		}
+		var b strings.Builder
+		for _, p := range parts {
+			switch p.Type {
+			case "text", "input_text", "refusal":
+				if b.Len() > 0 {
+					b.WriteByte('\n')
+				}
+				b.WriteString(p.Text)
+				if p.Type == "refusal" {
+					b.WriteString(p.Refusal)
+				}
+			}
+		}
+		return b.String()
+	}
+	return ""
 }
 
 // ReadTable returns the rows of an outcomes table (JSON Lines, gzip-compressed or not) as an

@@ -25,6 +25,16 @@
 // "mmlu/anatomy"), which the gateway never passes; learn train warns, and TrainingInfo
 // records the tasks, which replay checks against the category it replays.
 //
+// An item's user message in training is its rows' prompt (an eval run's last user message)
+// and its system prompt that of the request its first row records (outcomes.Row.Request,
+// which eval runs record when the prompt alone does not say what was asked), read as a score
+// route reads it in the gateway: the first system or developer message (RequestSystem). Rows
+// without a recorded request, such as imported benchmarks and trace exports, train without
+// one, and so do items whose request has no system prompt: they are featurised exactly as
+// before rows carried requests, and models trained before predict as they did. A router
+// trained on such rows still sees the system prompt at serving time, words it never learned
+// weights for, and the system prompt's share of the structural features (context, system).
+//
 // # Embeddings
 //
 // A model may also read the request's embedding, from an embeddings endpoint: a dense block

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"text/tabwriter"
 
@@ -151,6 +152,34 @@ type Report struct {
 	Metrics []ModelMetrics
 	// Rule is the calibrated choice rule when TrainOptions.Target was set.
 	Rule *Calibration
+}
+
+// MinItemsPerModel is the fewest graded items per candidate from which a learned router's
+// P(pass) is worth routing by. A pass rate measured on n items is uncertain by about ±1/√n
+// (the 95% interval of a rate near one half): ±0.07 at 200 items, already the width of the
+// gap between a typical threshold and the next, and ±0.22 at 20, the fewest a measured pass
+// rate replaces an assumption with (estimate.MinGraded) and learn evaluate measures on. A
+// router's P(pass) for a kind of request rests on the items like it, a fraction of them, so
+// it is noisier still: its threshold or willingness to pay then decides by the noise. The
+// benchmark routers of learn/testdata/evaluation.md learned from 3,200 and 14,000 items.
+const MinItemsPerModel = 200
+
+// FewItems returns a warning when a candidate has fewer than MinItemsPerModel graded items,
+// naming those candidates and how many more items would help, or "" when none has.
+func (r *Report) FewItems() string {
+	var few []string
+	least := MinItemsPerModel
+	for _, m := range r.Metrics {
+		if m.Items < MinItemsPerModel {
+			few = append(few, fmt.Sprintf("%s %d", m.Model, m.Items))
+			least = min(least, m.Items)
+		}
+	}
+	if len(few) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("few graded items per model (%s), fewer than %d: a router learned from so few is noisy, its P(pass) off by about ±%.2f (1/√n) or more, so its threshold or willingness to pay will route by the noise; grade at least %d more items per model (%d or more each; thousands route better)",
+		strings.Join(few, ", "), MinItemsPerModel, 1/math.Sqrt(float64(max(least, 1))), MinItemsPerModel-least, MinItemsPerModel)
 }
 
 // WriteText writes the report as a short table.
@@ -358,7 +387,7 @@ func prepare(ds *Dataset, cfg FeatureConfig) *prepared {
 	f := NewFeaturizer(cfg)
 	for i := range ds.Items {
 		it := &ds.Items[i]
-		v := f.Extract(it.Prompt, "", it.Task)
+		v := f.Extract(it.Prompt, it.System, it.Task)
 		v.Compact()
 		p.idx = append(p.idx, v.Index...)
 		p.val = append(p.val, v.Value...)

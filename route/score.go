@@ -112,12 +112,13 @@ type learnedScorer struct {
 	// threshold rule: start on the cheaper model when its P(pass) ≥ t.
 	threshold float64
 	useWTP    bool
-	// willingness to pay: lambda = 1/WTP; cost per request is priced from the request's own
-	// input tokens and the category's typical output.
-	lambda float64
-	// mix: requests whose learn.RequestShare is below mixShare are decided with mixLambda.
-	mixLambda, mixShare float64
-	costs               []DecisionCost // of each model, for a willingness to pay
+	// willingness to pay: lambda = 1/WTP (wtp in USD, for the record); cost per request is
+	// priced from the request's own input tokens and the category's typical output.
+	lambda, wtp float64
+	// mix: requests whose learn.RequestShare is below mixShare are decided with mixLambda
+	// (1/mixWTP).
+	mixLambda, mixWTP, mixShare float64
+	costs                       []DecisionCost // of each model, for a willingness to pay
 	// rule is the choice rule for the record; with a mix, ruleMixed is the rule of the
 	// requests decided with the mix's value, and rule says the others are not among them.
 	rule, ruleMixed string
@@ -192,10 +193,11 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 	case sc.WillingnessToPay != nil:
 		wtp := clearbar.Money(*sc.WillingnessToPay).USD()
 		ls.useWTP = true
-		ls.lambda = 1 / wtp
+		ls.lambda, ls.wtp = 1/wtp, wtp
 		ls.rule = "willingness to pay " + clearbar.Money(*sc.WillingnessToPay).String() + " per unit (1.0) of P(pass)"
 		if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
-			ls.mixLambda, ls.mixShare = 1/clearbar.Money(*mx.WillingnessToPay).USD(), float64(*mx.Share)
+			ls.mixWTP, ls.mixShare = clearbar.Money(*mx.WillingnessToPay).USD(), float64(*mx.Share)
+			ls.mixLambda = 1 / ls.mixWTP
 			ls.rule += fmt.Sprintf(", %s for the %g%% of requests the text's hash picks", clearbar.Money(*mx.WillingnessToPay), 100*ls.mixShare)
 			ls.rule, ls.ruleMixed = ls.rule+" (this request is not)", ls.rule+" (this request is among them)"
 		}
@@ -394,18 +396,24 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 			best = 0
 		}
 	} else {
-		var pBuf, costBuf [16]float64
-		p, cost := pBuf[:0], costBuf[:0]
+		var pBuf, costBuf, uBuf [16]float64
+		p, cost, u := pBuf[:0], costBuf[:0], uBuf[:0]
 		for i, k := range ls.idx {
 			p = append(p, all[k])
 			cost = append(cost, ls.costs[i].USD(tokensIn))
+			u = append(u, 0)
 		}
-		lambda := ls.lambda
+		lambda, wtp := ls.lambda, ls.wtp
 		if ls.mixShare > 0 && learn.RequestShare(text) < ls.mixShare {
-			lambda = ls.mixLambda
+			lambda, wtp = ls.mixLambda, ls.mixWTP
 			sc.Rule = ls.ruleMixed
 		}
-		best = learn.ChooseWTP(p, cost, lambda)
+		best = learn.ChooseWTPUtility(p, cost, lambda, u)
+		// The record has what the rule weighed, so that the choice can be checked by hand.
+		sc.WillingnessToPay = wtp
+		for i := range sc.PPass {
+			sc.PPass[i].Cost, sc.PPass[i].Utility = cost[i], u[i]
+		}
 	}
 	sc.Start = ls.models[best].Name
 	return best

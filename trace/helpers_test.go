@@ -38,8 +38,8 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 		Arm:     "b",
 		Plan:    []string{"small", "strong", "mid"},
 		Skipped: []clearbar.Skip{{Model: "cheap", Reason: "breaker open until 12:00:05"}},
-		Score: &clearbar.Score{Router: "routers/refunds.json v1", Rule: "willingness to pay $0.50", Difficulty: 0.4375,
-			PPass: []clearbar.ModelScore{{Model: "small", P: 0.71}, {Model: "strong", P: 0.93}}, Start: "small",
+		Score: &clearbar.Score{Router: "routers/refunds.json v1", Rule: "willingness to pay $0.50", Difficulty: 0.4375, WillingnessToPay: 0.5,
+			PPass: []clearbar.ModelScore{{Model: "small", P: 0.71, Cost: 0.000182, Utility: 0.709636}, {Model: "strong", P: 0.93, Cost: 0.00564, Utility: 0.91872}}, Start: "small",
 			Embedding: &clearbar.ScoreEmbedding{Model: "embed", Used: true, Error: "timeout after 200ms", Latency: 31 * time.Millisecond,
 				Tokens: 9, TokensEstimated: true, Cost: clearbar.Money(180)}},
 		Attempts: []clearbar.Attempt{

@@ -108,14 +108,27 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 		if sc.Difficulty != 0 || sc.Router == clearbar.HeuristicRouter { // as Score.MarshalJSON
 			b = appendFloatField(b, `,"difficulty":`, sc.Difficulty, err)
 		}
+		// A willingness-to-pay score has every model's cost and utility, also when 0; any
+		// other has them when they are not 0 (as Score.MarshalJSON).
+		wtp := sc.WillingnessToPay != 0
+		if wtp {
+			b = appendFloatField(b, `,"willingness_to_pay":`, sc.WillingnessToPay, err)
+		}
 		if len(sc.PPass) > 0 {
 			b = append(b, `,"p_pass":[`...)
 			for i := range sc.PPass {
+				m := &sc.PPass[i]
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendStringField(b, `{"model":`, sc.PPass[i].Model)
-				b = appendFloatField(b, `,"p":`, sc.PPass[i].P, err)
+				b = appendStringField(b, `{"model":`, m.Model)
+				b = appendFloatField(b, `,"p":`, m.P, err)
+				if wtp || m.Cost != 0 {
+					b = appendFloatField(b, `,"cost_usd":`, m.Cost, err)
+				}
+				if wtp || m.Utility != 0 {
+					b = appendFloatField(b, `,"utility":`, m.Utility, err)
+				}
 				b = append(b, '}')
 			}
 			b = append(b, ']')

@@ -65,6 +65,16 @@ func TestAppendDecisionMatchesMarshal(t *testing.T) {
 		d.Score = &clearbar.Score{Router: clearbar.HeuristicRouter, Rule: "tiers 0.35, 0.7", Difficulty: difficulty, Start: "small"}
 		cases["heuristic score, difficulty "+strconv.FormatFloat(difficulty, 'g', -1, 64)] = d
 	}
+	// A willingness-to-pay score writes every model's cost and utility, also when 0; a
+	// threshold's writes none.
+	wtpZero := realisticDecision()
+	wtpZero.Score = &clearbar.Score{Router: "router.json", Rule: "willingness to pay $0.01 per unit (1.0) of P(pass)", WillingnessToPay: 0.01,
+		PPass: []clearbar.ModelScore{{Model: "local", P: 0, Cost: 0, Utility: 0}, {Model: "strong", P: 0.9, Cost: 0.002, Utility: 0.7}}, Start: "strong"}
+	cases["willingness-to-pay score, a zero cost and utility"] = wtpZero
+	threshold := realisticDecision()
+	threshold.Score = &clearbar.Score{Router: "router.json", Rule: "threshold 0.5 on P(pass) of small",
+		PPass: []clearbar.ModelScore{{Model: "small", P: 0.6}, {Model: "strong", P: 0.9}}, Start: "small"}
+	cases["threshold score"] = threshold
 	for name, d := range cases {
 		checkMatchesMarshal(t, name, d)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,13 +21,15 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-const learnTrainUsage = "clearbar learn train --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--out router.json] [--seed N] [--folds N] [--embed MODEL --spec SPEC.yaml]"
+const learnTrainUsage = "clearbar learn train --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--out router.json] [--seed N] [--folds N] [--embed MODEL --spec SPEC.yaml [--embed-dimensions N]]"
 
 // learnTrainAbout is the help text of clearbar learn train.
 const learnTrainAbout = `Trains, for each candidate model in the outcomes table, a logistic regression of
 P(pass | request) on the request's features: hashed word unigrams and bigrams, structural
 features (length, code and math markers, options, reasoning cues...), and the category (the
-task, for rows without one). The gateway passes the category's name: train a category's
+task, for rows without one). It reads each item's prompt and, when its row records the
+request (clearbar eval records it when there is more than the prompt), the system prompt, as
+a score route reads them in the gateway. The gateway passes the category's name: train a category's
 router on its rows with --category (outcomes import and convert set the rows' category).
 It cross-validates (--folds), prints the held-out log loss and AUC per model, and writes a
 versioned router file for a spec's score route: route: {score: {router: FILE, ...}}. Pick
@@ -69,7 +72,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 		epochs   = fs.Int("epochs", 0, "passes over the items (default 4)")
 		embed    = fs.String("embed", "", "add the prompts' embeddings to the features: a model of --spec whose provider serves embeddings (by its name in the spec, or its model id)")
 		specFile = fs.String("spec", "", "with --embed: the spec that declares the embedding model and its provider")
-		embDims  = fs.Int("embed-dimensions", 0, "with --embed: ask the model for vectors of this length (models that support it; default: the model's own)")
+		embDims  = embedDimensionsFlag(fs)
 		embBatch = fs.Int("embed-batch", 64, "with --embed: texts per embeddings call")
 		embConc  = fs.Int("embed-concurrency", 4, "with --embed: embeddings calls in flight")
 		embCache = fs.String("embed-cache", "", "with --embed: the vector cache (default: next to --out, router.embeddings.jsonl for router.json)")
@@ -90,7 +93,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	case *embed == "" && *specFile != "":
 		return usagef("--spec is read only with --embed MODEL")
 	case *embDims < 0 || *embBatch < 1 || *embBatch > 2048 || *embConc < 1 || *embConc > 64:
-		return usagef("--embed-dimensions must be ≥ 0, --embed-batch 1..2048 and --embed-concurrency 1..64")
+		return usagef(embedFlagsRange)
 	}
 	// Check where the router goes before training, not after: a missing directory is made, as
 	// the router file is the command's product.
@@ -130,6 +133,9 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if err := rep.WriteText(m.Stdout); err != nil {
 		return err
 	}
+	if w := rep.FewItems(); w != "" {
+		fmt.Fprintf(m.Stderr, "clearbar learn train: warning: %s\n", w)
+	}
 	if note := verdictOnlyNote(*table, verdicts, "the router learns where the validators accept answers"); note != "" {
 		fmt.Fprintf(m.Stderr, "clearbar learn train: warning: %s\n", note)
 	}
@@ -148,12 +154,15 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	// learn evaluate measures the router trained on the rows and features trained on here.
 	// With embeddings, it reads the vectors this run cached rather than embedding the prompts
 	// again.
-	cache := ""
+	cache, dims := "", ""
 	if *embed != "" {
 		cache = cmp.Or(*embCache, embedCacheBeside(*out))
+		if *embDims > 0 {
+			dims = strconv.Itoa(*embDims)
+		}
 	}
 	var selected strings.Builder
-	for _, f := range []struct{ flag, value string }{{"category", *category}, {"task", *task}, {"models", *models}, {"embed", *embed}, {"spec", *specFile}, {"embed-cache", cache}} {
+	for _, f := range []struct{ flag, value string }{{"category", *category}, {"task", *task}, {"models", *models}, {"embed", *embed}, {"spec", *specFile}, {"embed-dimensions", dims}, {"embed-cache", cache}} {
 		if f.value != "" {
 			fmt.Fprintf(&selected, " --%s %s", f.flag, f.value)
 		}
@@ -169,6 +178,16 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// embedDimensionsFlag defines --embed-dimensions, which learn train and learn evaluate share:
+// a router is evaluated on vectors of the length it is trained on, which also key the cache.
+func embedDimensionsFlag(fs *flag.FlagSet) *int {
+	return fs.Int("embed-dimensions", 0, "with --embed: ask the model for vectors of this length (models that support it; default: the model's own)")
+}
+
+// embedFlagsRange is the usage error of an --embed-dimensions, --embed-batch or
+// --embed-concurrency out of range.
+const embedFlagsRange = "--embed-dimensions must be ≥ 0, --embed-batch 1..2048 and --embed-concurrency 1..64"
 
 // uncategorisedWarning says when the items a router is (or would be) trained on, described by
 // info (Model.Info, Dataset.TaskInfo), learned a task feature the gateway never passes: items

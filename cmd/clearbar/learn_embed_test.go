@@ -487,3 +487,49 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// TestLearnEvaluateEmbedDimensions: learn evaluate takes learn train's --embed-dimensions, so
+// that a router trained on shortened vectors is evaluated on the same ones: the evaluate that
+// learn train advises names the length, asks the upstream for it and reads the vectors
+// training cached under it (no call), while without the flag the vectors of the model's own
+// length are others, not in the cache. A negative length is refused as learn train refuses it.
+func TestLearnEvaluateEmbedDimensions(t *testing.T) {
+	dir := t.TempDir()
+	up := embedtest.NewServer(t, 16)
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(strings.Replace(learnEmbedSpec, "BASE", up.URL, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	table := filepath.Join(dir, "qa.outcomes.jsonl")
+	writeRows(t, table, embedtest.Rows(0, 200))
+	router := filepath.Join(dir, "router.json")
+	code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--embed", "embedder", "--spec", specFile, "--embed-dimensions", "8", "--out", router, "--folds", "2")
+	if code != 0 {
+		t.Fatalf("learn train --embed-dimensions 8: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "The router embeds each request with embedder (8 values)") {
+		t.Errorf("the router does not embed with 8 values:\n%s", out)
+	}
+	calls := up.Calls.Load()
+	cache := filepath.Join(dir, "router.embeddings.jsonl")
+	evaluate := "clearbar learn evaluate --outcomes " + table + " --embed embedder --spec " + specFile + " --embed-dimensions 8 --embed-cache " + cache + "\n"
+	if !strings.Contains(out, evaluate) {
+		t.Fatalf("learn train does not advise %q:\n%s", evaluate, out)
+	}
+	evalArgs := append(strings.Fields(strings.TrimPrefix(evaluate, "clearbar ")), "--price", "small=0.1/0", "--price", "strong=10/0")
+	code, _, errOut = run(t, evalArgs...)
+	if code != 0 || up.Calls.Load() != calls || !strings.Contains(errOut, "200 from the cache") {
+		t.Errorf("%s: exit %d, %d more embeddings calls\n%s", evaluate, code, up.Calls.Load()-calls, errOut)
+	}
+	// The model's own length is another vector: evaluating without the flag embeds again.
+	plain := slices.DeleteFunc(slices.Clone(evalArgs), func(a string) bool { return a == "--embed-dimensions" || a == "8" })
+	if code, _, errOut := run(t, plain...); code != 0 || up.Calls.Load() == calls || !strings.Contains(errOut, "0 from the cache") {
+		t.Errorf("without --embed-dimensions: exit %d, %d more embeddings calls\n%s", code, up.Calls.Load()-calls, errOut)
+	}
+	for _, cmd := range []string{"train", "evaluate"} {
+		code, _, errOut := run(t, "learn", cmd, "--outcomes", table, "--embed", "embedder", "--spec", specFile, "--embed-dimensions", "-1", "--out", filepath.Join(dir, "neg"))
+		if code != 2 || !strings.Contains(errOut, "--embed-dimensions must be ≥ 0") {
+			t.Errorf("learn %s --embed-dimensions -1: exit %d\n%s", cmd, code, errOut)
+		}
+	}
+}

@@ -13,7 +13,7 @@ import (
 	"github.com/clearbar/clearbar/learn"
 )
 
-const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--price MODEL=IN/OUT ... --output-tokens N] [--strong MODEL --weak MODEL] [--agree] [--embed MODEL --spec SPEC.yaml] [--out FILE.md]"
+const learnEvaluateUsage = "clearbar learn evaluate --outcomes FILE [--category NAME | --task PREFIX] [--models a,b] [--seed N] [--known-costs] [--price MODEL=IN/OUT ... --output-tokens N] [--strong MODEL --weak MODEL] [--agree] [--embed MODEL --spec SPEC.yaml [--embed-dimensions N]] [--out FILE.md]"
 
 // learnEvaluateAbout is the help text of clearbar learn evaluate.
 const learnEvaluateAbout = `Says how well a learned router would route this traffic before it routes any: it splits the
@@ -50,9 +50,9 @@ checks the first) and the rule are chosen on the train half. The table needs eac
 recorded response.
 
 With --embed MODEL --spec SPEC.yaml the router's features include each prompt's embedding,
-as learn train --embed makes them (the vectors are cached next to the outcomes table,
-FILE.embeddings.jsonl, or in --embed-cache); tools/embed-local serves an offline embeddings
-endpoint for this.`
+as learn train --embed makes them (give the --embed-dimensions the router is trained with;
+the vectors are cached next to the outcomes table, FILE.embeddings.jsonl, or in
+--embed-cache); tools/embed-local serves an offline embeddings endpoint for this.`
 
 // runLearnEvaluate runs learn.Evaluate on an outcomes table.
 func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
@@ -76,6 +76,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		embCache = fs.String("embed-cache", "", "with --embed: the vector cache (default: next to --outcomes, FILE.embeddings.jsonl)")
 		embBatch = fs.Int("embed-batch", 64, "with --embed: texts per embeddings call")
 		embConc  = fs.Int("embed-concurrency", 4, "with --embed: embeddings calls in flight")
+		embDims  = embedDimensionsFlag(fs)
 	)
 	fs.Func("price", "price MODEL's calls from the prompt's length: MODEL=IN/OUT in USD per million tokens (repeat for each model)", func(v string) error {
 		model, p, ok := strings.Cut(v, "=")
@@ -105,8 +106,8 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		return usagef("--embed MODEL and --spec SPEC.yaml go together")
 	case *outToks < 0 || (*outToks > 0 && len(prices) == 0):
 		return usagef("--output-tokens goes with --price, and is ≥ 0")
-	case *embBatch < 1 || *embBatch > 2048 || *embConc < 1 || *embConc > 64:
-		return usagef("--embed-batch must be 1..2048 and --embed-concurrency 1..64")
+	case *embDims < 0 || *embBatch < 1 || *embBatch > 2048 || *embConc < 1 || *embConc > 64:
+		return usagef(embedFlagsRange)
 	}
 	var ms []string
 	if *models != "" {
@@ -151,7 +152,8 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 		if cache == "" {
 			cache = embedCacheBeside(*table)
 		}
-		cfg, err := m.embedForTraining(ctx, m.Stderr, ds, *specFile, "", *embed, learn.EmbedOptions{Batch: *embBatch, Concurrency: *embConc, Cache: cache})
+		cfg, err := m.embedForTraining(ctx, m.Stderr, ds, *specFile, "", *embed, learn.EmbedOptions{
+			Config: learn.EmbeddingConfig{Dimensions: *embDims}, Batch: *embBatch, Concurrency: *embConc, Cache: cache})
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/gateway"
 	"github.com/clearbar/clearbar/learn"
 	"github.com/clearbar/clearbar/outcomes"
 )
@@ -211,5 +212,68 @@ func TestLearnEvaluatePriceCoversTheCalls(t *testing.T) {
 	writeQAOutcomes(t, priced, 60)
 	if code, _, errOut := run(t, "learn", "evaluate", "--outcomes", priced, "--price", "gpt-4o-mini=0.15/0.6", "--output-tokens", "20"); code != 0 {
 		t.Errorf("a model priced by the table, the other by --price: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestLearnTrainWarnsFewItems: learn train trains on a handful of items, as it must for a
+// first try, but warns that the router will be noisy and how many more graded items would
+// help; with learn.MinItemsPerModel items per model it does not warn.
+func TestLearnTrainWarnsFewItems(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		items int
+		warn  string
+	}{
+		{3, "clearbar learn train: warning: few graded items per model (gpt-4o-mini 3, gpt-4o 3), fewer than 200: a router learned from so few is noisy, its P(pass) off by about ±0.58 (1/√n) or more, so its threshold or willingness to pay will route by the noise; grade at least 197 more items per model"},
+		{150, "few graded items per model (gpt-4o-mini 150, gpt-4o 150), fewer than 200"},
+		{learn.MinItemsPerModel, ""},
+	} {
+		table := filepath.Join(dir, fmt.Sprint(tc.items, ".jsonl"))
+		writeQAOutcomes(t, table, tc.items)
+		code, out, errOut := run(t, "learn", "train", "--outcomes", table, "--category", "qa", "--out", filepath.Join(dir, fmt.Sprint(tc.items, ".json")), "--folds", "2")
+		if code != 0 || !strings.Contains(out, "Wrote ") {
+			t.Fatalf("%d items: exit %d\n%s%s", tc.items, code, out, errOut)
+		}
+		if tc.warn == "" {
+			if strings.Contains(errOut, "few graded items") {
+				t.Errorf("%d items: warns %q", tc.items, errOut)
+			}
+			continue
+		}
+		if !strings.Contains(errOut, tc.warn) {
+			t.Errorf("%d items: stderr %q, want it to say %q", tc.items, errOut, tc.warn)
+		}
+	}
+}
+
+// TestLearnReadsTheSystemPromptAsTheGateway: training reads a recorded request's system
+// prompt (learn.RequestSystem) as the gateway decodes it for a score route (the first system
+// or developer message, its text parts joined), so that a router's features match at
+// training and serving time.
+func TestLearnReadsTheSystemPromptAsTheGateway(t *testing.T) {
+	for _, body := range []string{
+		`{"model":"m","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"developer","content":"Dev."},{"role":"system","content":"Sys."},{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yes"},{"role":"system","content":"Late."},{"role":"user","content":"again"}]}`,
+		`{"model":"m","messages":[{"role":"system","content":[{"type":"text","text":"One."},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":"Two."}]},{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"system","content":[{"type":"text","text":""},{"type":"input_text","text":"After an empty part."}]},{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"system","content":null},{"role":"system","content":"Second."},{"role":"user","content":"hi"}]}`,
+		`{"model":"m","messages":[{"role":"system","content":"Ünïcödé \u2028 \"quoted\"\n\tline"},{"role":"user","content":"hi"}]}`,
+	} {
+		req, err := gateway.DecodeChatRequest([]byte(body), gateway.DefaultLimits)
+		if err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		want := ""
+		for _, m := range req.Messages {
+			if m.Role == "system" || m.Role == "developer" {
+				want = m.Text
+				break
+			}
+		}
+		if got := learn.RequestSystem([]byte(body)); got != want {
+			t.Errorf("%s: training reads %q, the gateway %q", body, got, want)
+		}
 	}
 }
