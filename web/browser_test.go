@@ -251,8 +251,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	scored := &clearbar.Decision{ID: "dec_scored", Time: time.Now(), Category: "general", Model: "nano", Status: 200,
 		Cost: 5200, EscalationCost: 1200, EscalationLatency: 1500 * time.Millisecond,
 		Score: &clearbar.Score{Router: "learned router.json", Rule: "willingness to pay λ=40", Start: "nano",
-			PPass:     []clearbar.ModelScore{{Model: "nano", P: 0.912}, {Model: "strong", P: 0.987}},
-			Embedding: &clearbar.ScoreEmbedding{Model: "embedder", Error: "timed out after 200ms", Latency: 200 * time.Millisecond}}}
+			WillingnessToPay: 0.025,
+			PPass:            []clearbar.ModelScore{{Model: "nano", P: 0.912, Cost: 0.0001, Utility: 0.908}, {Model: "strong", P: 0.987, Cost: 0.002, Utility: 0.907}},
+			Embedding:        &clearbar.ScoreEmbedding{Model: "embedder", Error: "timed out after 200ms", Latency: 200 * time.Millisecond}}}
 	if !st.recorder.Record(scored) {
 		t.Fatal("the recorder refused the scored decision")
 	}
@@ -264,7 +265,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	record = text(t, ctx, "#decision")
-	for _, want := range []string{"learned router.json", "nano 0.912, strong 0.987", "embedder: not used in 200", "(timed out after 200ms)",
+	for _, want := range []string{"learned router.json", "nano 0.912 (cost $0.0001000, utility 0.9080), strong 0.987 (cost $0.002000, utility 0.9070)",
+		"$0.025 per unit of P(pass)", "embedder: not used in 200", "(timed out after 200ms)",
 		"and 1.50 s on discarded answers"} {
 		if !strings.Contains(record, want) {
 			t.Errorf("the scored decision does not show %q:\n%s", want, record)

@@ -582,7 +582,9 @@
       parts.push(h('h4', {}, 'Score'), h('dl', {},
         row('Router', d.score.router), row('Rule', d.score.rule),
         row('Difficulty', d.score.difficulty != null ? d.score.difficulty.toFixed(3) : ''),
-        row('P(pass)', (d.score.p_pass || []).map((m) => m.model + ' ' + m.p.toFixed(3)).join(', ')),
+        row('P(pass)', (d.score.p_pass || []).map((m) => m.model + ' ' + m.p.toFixed(3) +
+          (d.score.willingness_to_pay ? ' (cost $' + m.cost_usd.toPrecision(4) + ', utility ' + m.utility.toFixed(4) + ')' : '')).join(', ')),
+        row('Willingness to pay', d.score.willingness_to_pay ? '$' + d.score.willingness_to_pay + ' per unit of P(pass): the highest utility, P(pass) − cost ÷ it, starts' : ''),
         row('Starts on', d.score.start),
         row('Embedding', embeddingText(d.score.embedding))));
     }
