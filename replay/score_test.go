@@ -2,12 +2,15 @@ package replay_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/learn"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/replay"
 	"github.com/clearbar/clearbar/spec"
@@ -111,5 +114,55 @@ func TestScoreGradedCascadeNeverBeatsTheOracle(t *testing.T) {
 	}
 	if cascades < 2 {
 		t.Errorf("want the default cascade and the perfect validator's bound, got %v", names(rep.Results))
+	}
+}
+
+// TestSpecScoreRouteReadsTheSystemPrompt: a score route replayed over rows that record their
+// request reads the request's system prompt beside the prompt, as the gateway's does: with a
+// tier between the items' difficulty without the system prompt and with it, every item starts
+// on strong.
+func TestSpecScoreRouteReadsTheSystemPrompt(t *testing.T) {
+	const system = "Think step by step and prove each step rigorously. Derive the equations, solve the integral, " +
+		"then write and debug the code: ```python\nimport math\n```. First analyse, then compare, then explain why."
+	h, err := learn.NewHeuristic(nil, []float64{0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := fixtureRows(t)
+	without, with := 0.0, 1.0
+	for i := range rows {
+		without, with = max(without, h.Score(rows[i].Prompt, "")), min(with, h.Score(rows[i].Prompt, system))
+		req, _ := json.Marshal(map[string]any{"messages": []map[string]string{{"role": "system", "content": system}, {"role": "user", "content": rows[i].Prompt}}})
+		rows[i].Request = req
+	}
+	if without >= with {
+		t.Fatalf("the system prompt does not separate the items: difficulty up to %.3f without it, from %.3f with it", without, with)
+	}
+	base, err := os.ReadFile("testdata/spec.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tier := strconv.FormatFloat((without+with)/2, 'f', 6, 64)
+	src := string(base) + "  scored:\n    routes:\n      intent:\n        score: {heuristic: {tiers: [" + tier + "]}, models: [nano, strong]}\n        validate: [{json_schema: intent.schema.json}]\n"
+	s, err := spec.Parse([]byte(src), "testdata/spec.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "intent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got *replay.Result
+	for _, r := range rep.All() {
+		if strings.HasPrefix(r.Name, "policy scored: score heuristic tiers") && strings.Contains(r.Name, "(assumed") {
+			got = r
+		}
+	}
+	want := rep.Result("strong")
+	if got == nil || want == nil {
+		t.Fatalf("results %v; notes %v", names(rep.All()), rep.Notes)
+	}
+	if got.Items != want.Items || got.Quality != want.Quality || got.Cost != want.Cost {
+		t.Errorf("tier %s: score route %+v, want every item started on strong: %+v", tier, got, want)
 	}
 }

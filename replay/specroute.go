@@ -173,7 +173,7 @@ func (sr *specRoute) policy(s *spec.Spec, r *spec.Route, strength *Strength, che
 		}
 		rt := &Routed{Label: label, Kind: "spec", Choose: func(it *Item) int {
 			var rec clearbar.Score
-			start := scorer.Start(context.Background(), it.Prompt, "", requestTokens(it), &rec)
+			start := scorer.Start(context.Background(), it.Prompt, it.System, requestTokens(it), &rec)
 			if e := rec.Embedding; e != nil && !e.Used {
 				sr.unembedded.Add(1)
 			}

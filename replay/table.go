@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/learn"
 	"github.com/clearbar/clearbar/outcomes"
 )
 
@@ -44,6 +45,9 @@ type Item struct {
 	// holds hashes only); PromptHash its hash.
 	Prompt     string
 	PromptHash string
+	// System is the system prompt of the request the first row records (learn.RequestSystem),
+	// which a score route reads beside the prompt, as the gateway does; "" for none.
+	System string
 	// Models names the table's models, in column order: the meaning of the indexes of a
 	// Scorer's out slice. It is shared by every item and must not be modified.
 	Models []string
@@ -327,7 +331,7 @@ func (b *Builder) Add(r outcomes.Row) error {
 			if hash == "" && row.Prompt != "" {
 				hash = outcomes.HashPrompt(row.Prompt)
 			}
-			b.items = append(b.items, Item{ID: id, Category: row.Category, Task: row.Task, Prompt: row.Prompt, PromptHash: hash})
+			b.items = append(b.items, Item{ID: id, Category: row.Category, Task: row.Task, Prompt: row.Prompt, PromptHash: hash, System: learn.RequestSystem(row.Request)})
 		}
 		b.lastID, b.lastI = id, i
 	}

@@ -524,10 +524,10 @@ func (r *routerScorer) Score(item *replay.Item, out []float64) {
 		r.overlap.Add(r.trained, item.PromptHash, item.Prompt)
 	}
 	if r.vectors == nil {
-		r.rm.Predict(item.Prompt, "", task, r.buf)
+		r.rm.Predict(item.Prompt, item.System, task, r.buf)
 	} else {
 		r.vec.items++
-		if !r.rm.PredictWith(item.Prompt, "", task, r.vectors(item.Prompt), r.buf) {
+		if !r.rm.PredictWith(item.Prompt, item.System, task, r.vectors(item.Prompt), r.buf) {
 			r.vec.missing++
 		}
 	}
