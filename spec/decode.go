@@ -218,7 +218,7 @@ func (t *TokenCount) UnmarshalYAML(node *yaml.Node) error {
 		return err
 	}
 	if *t, err = parseWholeTokens(v); err != nil {
-		return typeError(node.Line, "%v", err)
+		return valueError(node, "%v", err)
 	}
 	return nil
 }
@@ -433,7 +433,7 @@ func (b *Band) UnmarshalYAML(node *yaml.Node) error {
 	case yaml.ScalarNode:
 		f, err := parseTokenCount(node.Value)
 		if err != nil {
-			return typeError(node.Line, "%v", err)
+			return valueError(node, "%v", err)
 		}
 		b.P50, b.P95, b.Dist = f, f, false
 		return nil

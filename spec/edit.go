@@ -35,6 +35,10 @@ func setInCategory(data []byte, category string, path []string, value any) ([]by
 		}
 		node := cat
 		for i, key := range path {
+			if node.Kind == yaml.AliasNode && node.Alias != nil {
+				// Editing the anchored value would edit every place that refers to it.
+				return fmt.Errorf("category %q: %s is *%s, the value anchored at line %d, which other places may share: write it out in the category to edit it there", category, path[i-1], node.Value, node.Alias.Line)
+			}
 			if node.Kind != yaml.MappingNode {
 				return fmt.Errorf("category %q: %s is not a mapping", category, key)
 			}

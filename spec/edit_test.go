@@ -186,3 +186,14 @@ func TestEditsKeepCRLF(t *testing.T) {
 		t.Errorf("an LF document got a CR (%v):\n%q", err, out)
 	}
 }
+
+// TestSetInCategoryRefusesAlias: a value on the path that is an alias (*name) of one anchored
+// elsewhere is not edited, which would edit every place that shares it; the error says so.
+func TestSetInCategoryRefusesAlias(t *testing.T) {
+	doc := strings.Replace(editDoc, "    assume: {pass_rate: {a: 0.8, b: 0.95}}\n", "    assume: *shared\n", 1)
+	doc = strings.Replace(doc, "categories:\n", "x-shared: &shared {pass_rate: {a: 0.8, b: 0.95}}\ncategories:\n", 1)
+	_, err := SetInCategory([]byte(doc), "intent", []string{"assume", "validator", "detect"}, 0.9)
+	if err == nil || !strings.Contains(err.Error(), `assume is *shared, the value anchored at line 7, which other places may share: write it out in the category`) {
+		t.Errorf("error %v; want one saying assume is an alias to write out", err)
+	}
+}

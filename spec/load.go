@@ -1,8 +1,10 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"regexp"
@@ -98,8 +100,12 @@ func Load(file string, opts Options) (*Spec, error) {
 // spec refers to (schemas), relative to its directory.
 func Parse(data []byte, file string, opts Options) (*Spec, error) {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		return nil, syntaxError(err, data, file)
+	}
+	if line := nextDocument(dec, data); line > 0 {
+		return nil, Errors{{File: file, Line: line, Msg: "a second YAML document starts here, which the spec would leave unread: a spec is one document; remove this line to join the two, or move what follows into a file of its own"}}
 	}
 	if len(doc.Content) == 0 {
 		return nil, Errors{{File: file, Msg: "the spec is empty: start with version: 1, name:, models: and categories:"}}
@@ -123,7 +129,41 @@ func Parse(data []byte, file string, opts Options) (*Spec, error) {
 	return s, nil
 }
 
-var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+// nextDocument returns the line of the separator (--- or ...) that starts a YAML document after
+// the one dec has read, when one follows with something in it; 0 when none does.
+func nextDocument(dec *yaml.Decoder, data []byte) int {
+	var next yaml.Node
+	err := dec.Decode(&next)
+	if err == io.EOF || err == nil && (len(next.Content) == 0 || isNull(next.Content[0])) {
+		return 0
+	}
+	// The separator is the last one before what follows it (or before the error in it).
+	end := math.MaxInt
+	if err == nil {
+		end = next.Content[0].Line
+	} else if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
+		end, _ = strconv.Atoi(m[1])
+	}
+	sep := 0
+	for i, l := range strings.Split(string(data), "\n") {
+		if i+1 > end {
+			break
+		}
+		if l = strings.TrimRight(l, " \t\r"); l == "---" || l == "..." || strings.HasPrefix(l, "--- ") {
+			sep = i + 1
+		}
+	}
+	if sep == 0 && end < math.MaxInt {
+		sep = end // no separator on a line of its own: where the document is
+	} else if sep == 0 {
+		sep = 1
+	}
+	return sep
+}
+
+// lineRE matches a decode error's position: "line N: msg", or "line N col C: msg" for a value
+// that does not read as its key needs (valueError).
+var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+)(?: col (\d+))?: (.*)$`)
 
 // convertYAMLError turns yaml.v3 errors ("line N: msg", possibly several) into Errors. Type
 // errors are explained in the spec's terms, naming the key their value is written for when
@@ -137,21 +177,110 @@ func convertYAMLError(err error, file string, root *yaml.Node) Errors {
 		msgs = []string{err.Error()}
 	}
 	var out Errors
-	seen := map[Error]bool{} // a mapping merged into several others reports its errors once
+	type at struct {
+		Error
+		col int
+	}
+	seen := map[at]bool{} // a mapping merged into several others reports its errors once
+	doc := &docIndex{root: root}
 	for _, m := range msgs {
 		e := &Error{File: file, Msg: strings.TrimPrefix(m, "yaml: ")}
+		col := 0
 		if sub := lineRE.FindStringSubmatch(m); sub != nil {
 			e.Line, _ = strconv.Atoi(sub[1])
-			e.Msg = sub[2]
+			col, _ = strconv.Atoi(sub[2])
+			e.Msg = sub[3]
 		}
-		e.Msg = explainYAML(e.Msg, e.Line, root)
-		if !seen[*e] {
-			seen[*e] = true
+		if col > 0 {
+			e.Msg = nameKey(e.Msg, doc, e.Line, col)
+		} else {
+			e.Msg = explainYAML(e.Msg, e.Line, doc)
+		}
+		if !seen[at{*e, col}] {
+			seen[at{*e, col}] = true
 			out = append(out, e)
 		}
 	}
 	sortErrors(out)
 	return out
+}
+
+// nameKey prefixes msg, an error about the value at line and col, with the key that value is
+// written for, like "score.threshold: 1.5 is outside [0, 1]": the key, after the key of the
+// mapping that holds it (not when that is a name the spec gives a model, provider or policy,
+// which the line shows). msg is returned as it is when it names the key already, or when no
+// key's value is there (an item of a list).
+func nameKey(msg string, doc *docIndex, line, col int) string {
+	var path []string
+	for _, e := range doc.at(line) {
+		if e.value.Column == col {
+			path = e.keys
+			break
+		}
+	}
+	if len(path) == 0 {
+		return msg
+	}
+	key := path[len(path)-1]
+	if rest, ok := strings.CutPrefix(msg, key); ok && (strings.HasPrefix(rest, " ") || strings.HasPrefix(rest, ":")) {
+		return msg
+	}
+	if len(path) >= 2 && path[len(path)-2] != "" && path[len(path)-2] != "<<" {
+		if len(path) < 3 || !slices.Contains([]string{"models", "providers", "policies"}, path[len(path)-3]) {
+			key = path[len(path)-2] + "." + key
+		}
+	}
+	return key + ": " + msg
+}
+
+// docIndex finds the entries of a document's mappings by the line of their values. It is built
+// on first use, once for all of a spec's errors, however many.
+type docIndex struct {
+	root   *yaml.Node
+	byLine map[int][]indexEntry
+}
+
+// indexEntry is one entry of a mapping: its key node, its value and the keys that lead to it
+// from the root (a list item's as "").
+type indexEntry struct {
+	key, value *yaml.Node
+	keys       []string
+}
+
+// at returns the entries whose value starts on line, each mapping's before those below it.
+func (d *docIndex) at(line int) []indexEntry {
+	if d == nil || d.root == nil {
+		return nil
+	}
+	if d.byLine == nil {
+		d.byLine = map[int][]indexEntry{}
+		var walk func(n *yaml.Node, keys []string, depth int)
+		walk = func(n *yaml.Node, keys []string, depth int) {
+			if n == nil || depth > 100 || n.Kind == yaml.AliasNode {
+				return
+			}
+			child := func(i int) []string {
+				if n.Kind != yaml.MappingNode {
+					return append(keys[:len(keys):len(keys)], "")
+				}
+				return append(keys[:len(keys):len(keys)], n.Content[i-1].Value)
+			}
+			if n.Kind == yaml.MappingNode {
+				for i := 1; i < len(n.Content); i += 2 {
+					k, v := n.Content[i-1], n.Content[i]
+					d.byLine[v.Line] = append(d.byLine[v.Line], indexEntry{key: k, value: v, keys: child(i)})
+				}
+			}
+			for i, c := range n.Content {
+				if n.Kind == yaml.MappingNode && i%2 == 0 {
+					continue
+				}
+				walk(c, child(i), depth+1)
+			}
+		}
+		walk(d.root, nil, 0)
+	}
+	return d.byLine[line]
 }
 
 var (
@@ -199,7 +328,7 @@ var duplicateKeyRE = regexp.MustCompile(`^mapping key "(.*)" already defined at 
 // explainYAML rewrites yaml.v3's Go-flavoured decode errors in the spec's terms. A type error
 // says what kind of value is needed and, when the value is written for a key of root at line,
 // how to write that key: fallback: mini becomes "fallback is a list: write fallback: [mini]".
-func explainYAML(msg string, line int, root *yaml.Node) string {
+func explainYAML(msg string, line int, doc *docIndex) string {
 	if m := duplicateKeyRE.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("key %q is written twice in one mapping (first at line %s): remove one", m[1], m[2])
 	}
@@ -209,7 +338,7 @@ func explainYAML(msg string, line int, root *yaml.Node) string {
 	}
 	got, value, into := m[1], m[2], m[3]
 	want, example := goKind(into)
-	key, node := keyAt(root, line, got, value)
+	key, node := keyAt(doc, line, got, value)
 	if node != nil && node.Kind == yaml.ScalarNode {
 		value = node.Value // in full
 	}
@@ -265,11 +394,9 @@ var integerRE = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
 // keyAt finds the mapping key whose value is at line and of the kind yaml.v3 names (str, seq,
 // map...), with that value (value may end in "...": yaml.v3 shortens long values), and returns
 // the key and its value; "" when there is none.
-func keyAt(root *yaml.Node, line int, kind, value string) (string, *yaml.Node) {
+func keyAt(doc *docIndex, line int, kind, value string) (string, *yaml.Node) {
 	fits := func(v *yaml.Node) bool {
 		switch {
-		case v.Line != line:
-			return false
 		case kind == "seq":
 			return v.Kind == yaml.SequenceNode
 		case kind == "map":
@@ -278,26 +405,12 @@ func keyAt(root *yaml.Node, line int, kind, value string) (string, *yaml.Node) {
 		prefix, cut := strings.CutSuffix(value, "...")
 		return v.Kind == yaml.ScalarNode && (v.Value == value || cut && strings.HasPrefix(v.Value, prefix))
 	}
-	var walk func(n *yaml.Node, depth int) (string, *yaml.Node)
-	walk = func(n *yaml.Node, depth int) (string, *yaml.Node) {
-		if n == nil || depth > 100 || n.Kind == yaml.AliasNode {
-			return "", nil
+	for _, e := range doc.at(line) {
+		if e.key.Tag != "!!merge" && fits(e.value) {
+			return e.key.Value, e.value
 		}
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if k, v := n.Content[i], n.Content[i+1]; k.Tag != "!!merge" && fits(v) {
-					return k.Value, v
-				}
-			}
-		}
-		for _, c := range n.Content {
-			if k, v := walk(c, depth+1); k != "" {
-				return k, v
-			}
-		}
-		return "", nil
 	}
-	return walk(root, 0)
+	return "", nil
 }
 
 func sortErrors(es Errors) { es.Sort() }

@@ -775,3 +775,25 @@ categories:
 		}
 	}
 }
+
+// TestManyErrorsAreFoundQuickly: a spec with thousands of wrong values (a generated file gone
+// wrong) reports each, named by its key, in about the time it takes to read: the keys are
+// found from one index of the document, not by walking it again for every error.
+func TestManyErrorsAreFoundQuickly(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nname: many\nproviders: {sim: {type: simulated}}\nmodels:\n  a: {provider: sim, model: gpt-4o-mini}\ncategories:\n")
+	const n = 5000
+	for i := range n {
+		fmt.Fprintf(&b, "  - {name: c%d, share: 2, tokens: {in: 10, out: 10}, quality_bar: 0.5, route: {model: a}, default: maybe}\n", i)
+	}
+	start := time.Now()
+	_, err := Parse([]byte(b.String()), "many.yaml", Options{})
+	took := time.Since(start)
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 2*n || !strings.Contains(errs[0].Msg, "share: 2 is outside [0, 1]") || !strings.Contains(errs[1].Msg, "default takes true or false") {
+		t.Fatalf("want %d errors naming share and default, got %d: %.300v", 2*n, len(errs), err)
+	}
+	if took > 3*time.Second {
+		t.Errorf("%d errors took %v to find", 2*n, took)
+	}
+}

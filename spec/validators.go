@@ -179,10 +179,31 @@ func (j *JSONSchema) check(c *checker, line int) {
 		c.errorf(j.line, "json_schema file %s cannot be read (%v): the path is relative to the spec file", j.Path, shortErr(err))
 		return
 	}
-	var doc map[string]any
+	var doc any
 	if err := json.Unmarshal(data, &doc); err != nil {
-		c.errorf(j.line, "json_schema file %s is not a JSON object: %v", j.Path, err)
+		c.errorf(j.line, "json_schema file %s is not valid JSON: %v", j.Path, err)
+		return
 	}
+	if _, ok := doc.(map[string]any); !ok {
+		c.errorf(j.line, "json_schema file %s holds %s, not a schema: a schema is a JSON object, like {\"type\": \"object\", \"required\": [\"id\"]}", j.Path, jsonKind(doc))
+	}
+}
+
+// jsonKind names the kind of a decoded JSON value, with an article: "a JSON array".
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a JSON array"
+	case string:
+		return "a JSON string"
+	case float64:
+		return "a JSON number"
+	case bool:
+		return "a JSON boolean"
+	case nil:
+		return "JSON null"
+	}
+	return "a JSON object"
 }
 
 func shortErr(err error) string {
@@ -235,7 +256,12 @@ type Regex struct {
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (r *Regex) UnmarshalYAML(node *yaml.Node) error {
 	type plain Regex
-	r.line = resolveAlias(node).Line
+	node = resolveAlias(node)
+	r.line = node.Line
+	if node.Kind == yaml.ScalarNode && !isNull(node) {
+		p := "'" + strings.ReplaceAll(node.Value, "'", "''") + "'"
+		return typeError(node.Line, "regex takes the patterns an answer must match and those it must not, not one pattern: write regex: {must: [%s]}, or regex: {must_not: [%s]} to fail answers that match it", p, p)
+	}
 	return decodeStrict(node, (*plain)(r), nil, "regex")
 }
 
@@ -345,7 +371,10 @@ type RestrictedPhrases struct {
 func (r *RestrictedPhrases) UnmarshalYAML(node *yaml.Node) error {
 	r.line = resolveAlias(node).Line
 	if err := node.Decode(&r.Phrases); err != nil {
-		return typeError(r.line, "restricted_phrases takes a list of phrases")
+		if n := resolveAlias(node); n.Kind == yaml.ScalarNode {
+			return typeError(r.line, "restricted_phrases takes a list of phrases, not one: write restricted_phrases: [%s]", n.Value)
+		}
+		return typeError(r.line, "restricted_phrases takes a list of phrases, like [legal advice, guaranteed]")
 	}
 	return nil
 }

@@ -52,6 +52,14 @@ func typeError(line int, format string, args ...any) error {
 	return &yaml.TypeError{Errors: []string{lineError(line, format, args...)}}
 }
 
+// valueError is typeError for a value that does not read as its key needs, with the value's
+// column, which the loader uses to name the key it is written for (see convertYAMLError): on
+// a line like {detect: 1.5, false_alarm: 0.03}, the column tells the keys apart.
+func valueError(node *yaml.Node, format string, args ...any) error {
+	node = resolveAlias(node)
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d col %d: %s", node.Line, node.Column, fmt.Sprintf(format, args...))}}
+}
+
 // decodeStrict decodes a mapping node into out (a pointer to a struct), rejecting keys that the
 // struct does not declare and recording key positions in pos. Errors are collected, not
 // returned at the first, so a user sees every problem in one run.
@@ -202,7 +210,7 @@ func suggestFrom(got string, known []string, noun string) string {
 func scalar(node *yaml.Node, what string) (string, error) {
 	node = resolveAlias(node)
 	if node.Kind != yaml.ScalarNode {
-		return "", typeError(node.Line, "%s must be a single value, not %s", what, describeNode(node))
+		return "", valueError(node, "%s must be a single value, not %s", what, describeNode(node))
 	}
 	return node.Value, nil
 }
@@ -221,7 +229,7 @@ func (r *Ref) UnmarshalYAML(node *yaml.Node) error {
 		return err
 	}
 	if strings.TrimSpace(v) == "" {
-		return typeError(node.Line, "empty name: write the name of a model declared under models:")
+		return valueError(node, "empty name: write the name of a model declared under models:")
 	}
 	r.Name, r.Line = v, node.Line
 	return nil
@@ -243,7 +251,7 @@ func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
 	}
 	parsed, err := ParseDuration(v)
 	if err != nil {
-		return typeError(node.Line, "%v", err)
+		return valueError(node, "%v", err)
 	}
 	*d = Duration(parsed)
 	return nil
@@ -319,7 +327,7 @@ func (p *Prob) UnmarshalYAML(node *yaml.Node) error {
 	}
 	f, err := ParseProb(v)
 	if err != nil {
-		return typeError(node.Line, "%v", err)
+		return valueError(node, "%v", err)
 	}
 	*p = Prob(f)
 	return nil
@@ -354,7 +362,7 @@ func (d *Date) UnmarshalYAML(node *yaml.Node) error {
 	}
 	t, err := time.Parse(time.DateOnly, strings.TrimSpace(v))
 	if err != nil {
-		return typeError(node.Line, "invalid date %q: write YYYY-MM-DD, like 2026-11-01", v)
+		return valueError(node, "invalid date %q: write YYYY-MM-DD, like 2026-11-01", v)
 	}
 	d.Time = t
 	return nil
@@ -394,7 +402,7 @@ func (c *Cadence) UnmarshalYAML(node *yaml.Node) error {
 	}
 	parsed, err := ParseCadence(v)
 	if err != nil {
-		return typeError(node.Line, "%v", err)
+		return valueError(node, "%v", err)
 	}
 	*c = parsed
 	return nil
@@ -449,10 +457,10 @@ func (m *USD) UnmarshalYAML(node *yaml.Node) error {
 	}
 	parsed, err := clearbar.ParseMoney(v)
 	if err != nil {
-		return typeError(node.Line, "%v", err)
+		return valueError(node, "%v", err)
 	}
 	if parsed < 0 {
-		return typeError(node.Line, "amount %s is negative: write a cost of zero or more", v)
+		return valueError(node, "amount %s is negative: write a cost of zero or more", v)
 	}
 	*m = USD(parsed)
 	return nil
@@ -472,7 +480,7 @@ func (p *PerMillion) UnmarshalYAML(node *yaml.Node) error {
 	}
 	parsed, err := clearbar.ParsePrice(v)
 	if err != nil {
-		return typeError(node.Line, "%v", err)
+		return valueError(node, "%v", err)
 	}
 	*p = PerMillion(parsed)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
@@ -56,7 +57,8 @@ type Strength struct {
 func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []Labeled) []Strength {
 	per := make([]Strength, len(vs)+1)
 	for i, v := range vs {
-		per[i].Validator = v.Kind + ": " + v.Summary()
+		// A summary that starts with its kind ("regex: matches /…/") has it written once.
+		per[i].Validator = v.Kind + ": " + strings.TrimPrefix(v.Summary(), v.Kind+": ")
 	}
 	all := &per[len(vs)]
 	all.Validator = "all validators together"

@@ -39,6 +39,18 @@ func compileSchema(raw []byte, name string) (*compiledSchema, error) {
 		return nil, fmt.Errorf("schema %s: %w", name, err)
 	}
 	s, err := c.Compile(url)
+	var invalid *jsonschema.SchemaValidationError
+	if errors.As(err, &invalid) {
+		// The library's message is a tree over several lines; each broken rule is one part
+		// of a line here, so that the error stays on its file:line.
+		var ve *jsonschema.ValidationError
+		if errors.As(invalid.Err, &ve) {
+			return nil, fmt.Errorf("schema %s does not compile: it is not valid JSON Schema: %s", name, strings.Join(leafErrors(ve), "; "))
+		}
+	}
+	if le := (*jsonschema.LoadURLError)(nil); errors.As(err, &le) && errors.Is(le.Err, errExternalRef) {
+		err = le.Err // it names the reference already
+	}
 	if err != nil {
 		return nil, fmt.Errorf("schema %s does not compile: %w", name, err)
 	}
@@ -53,7 +65,9 @@ type refuseExternal struct{}
 var errExternalRef = errors.New("Clearbar resolves only references inside the schema")
 
 func (refuseExternal) Load(url string) (any, error) {
-	return nil, fmt.Errorf("external $ref %s is not loaded: %w", url, errExternalRef)
+	// A relative reference resolves against the schema's own name ("clearbar:///NAME"): it is
+	// shown as the path it names.
+	return nil, fmt.Errorf("external $ref %s is not loaded: %w: copy what it refers to into the schema, under \"$defs\", and refer to it as \"#/$defs/NAME\"", strings.TrimPrefix(url, "clearbar:///"), errExternalRef)
 }
 
 var _ jsonschema.URLLoader = refuseExternal{}
@@ -81,6 +95,14 @@ func notJSON(text string, err error) string {
 	case !strings.HasPrefix(t, "{") && !strings.HasPrefix(t, "[") && (strings.Contains(t, "{") || strings.Contains(t, "[")):
 		return "the answer has text around the JSON"
 	}
+	// A whole JSON value followed by more: a note after it, or a second value.
+	dec := json.NewDecoder(strings.NewReader(t))
+	var v any
+	if dec.Decode(&v) == nil {
+		if rest := t[dec.InputOffset():]; strings.TrimSpace(rest) != "" {
+			return fmt.Sprintf("the answer has text after the JSON: %q", clip(strings.TrimSpace(rest), 40))
+		}
+	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
 		return fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)
@@ -94,6 +116,16 @@ func schemaReason(err error) string {
 	if !errors.As(err, &ve) {
 		return err.Error()
 	}
+	s := strings.Join(leafErrors(ve), "; ")
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	return "does not match the schema: " + s
+}
+
+// leafErrors lists the failed constraints of a validation error, one line each, like
+// "at '/confidence': maximum: got 1.2, want 1".
+func leafErrors(ve *jsonschema.ValidationError) []string {
 	var leaves []string
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
@@ -108,11 +140,7 @@ func schemaReason(err error) string {
 		}
 	}
 	walk(ve)
-	s := strings.Join(leaves, "; ")
-	if len(s) > 400 {
-		s = s[:400] + "…"
-	}
-	return "does not match the schema: " + s
+	return leaves
 }
 
 type jsonSchemaValidator struct {

@@ -98,6 +98,8 @@ func TestJSONSchema(t *testing.T) {
 		{`Sure! {"intent":"refund","confidence":0.9}`, false, "text around the JSON", "chatter around the JSON"},
 		{`{"intent":"refund","confidence":0.9,}`, false, "not valid JSON", "a trailing comma"},
 		{`{'intent':'refund','confidence':0.9}`, false, "not valid JSON", "single quotes"},
+		{`{"intent":"refund","confidence":0.9} Hope this helps!`, false, `text after the JSON: "Hope this helps!"`, "a note after the JSON"},
+		{`{"intent":"refund","confidence":0.9}` + "\n" + `{"intent":"shipping","confidence":0.5}`, false, "text after the JSON", "two JSON values"},
 		{``, false, "empty", "an empty answer"},
 	})
 }
@@ -166,6 +168,16 @@ func TestSchemaExternalRefsAreNotLoaded(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is not loaded") {
 		t.Errorf("an inline spec schema with a file reference: %v", err)
 	}
+	// A schema file's reference to a file beside it is named as written, with what to do.
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "order.json"), []byte(`{"$ref": "item.json"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewChecker(mustParse(t, `{json_schema: `+filepath.Join(dir, "order.json")+`}`), Env{})
+	want := `does not compile: external $ref ` + filepath.Join(dir, "item.json") + ` is not loaded: Clearbar resolves only references inside the schema: copy what it refers to into the schema, under "$defs", and refer to it as "#/$defs/NAME"`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("a schema file referring to another:\n%v\nwant it to say %q", err, want)
+	}
 }
 
 func TestRequiredFields(t *testing.T) {
@@ -177,6 +189,8 @@ func TestRequiredFields(t *testing.T) {
 		{`{"order":{"id":"A1"},"items":[],"total":3}`, false, "empty", "an empty array has no skus"},
 		{`{"order":"A1","items":[{"sku":"x"}],"total":0}`, false, "not an object", "a string where an object is expected"},
 		{`not json`, false, "not valid JSON", "not JSON at all"},
+		{`{"order":{"id":"A1"},"items":[{"sku":"x"}],"total":3} Done.`, false, "text after the JSON", "a note after the JSON"},
+		{`[{"order":{"id":"A1"},"items":[{"sku":"x"}],"total":3}]`, false, "the answer is a JSON array, not a JSON object", "an array of the object"},
 	})
 }
 
@@ -582,6 +596,10 @@ categories:
 	if err == nil || !strings.HasPrefix(err.Error(), "v.yaml:11:") || !strings.Contains(err.Error(), "does not compile") {
 		t.Errorf("error %v", err)
 	}
+	// A schema that breaks JSON Schema's rules says which, on the one line of its file:line.
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "not valid JSON Schema: at '/type': value must be one of 'array'") {
+		t.Errorf("error %q: want one line naming the rule /type breaks", err)
+	}
 }
 
 // BenchmarkValidators measures the per-answer cost of the validators that run on every
@@ -699,6 +717,23 @@ func TestCalibrate(t *testing.T) {
 			!near(g.FalseAlarmCI[0], want.falseAlarmCI[0]) || !near(g.FalseAlarmCI[1], want.falseAlarmCI[1]) {
 			t.Errorf("%s: detect %.4f %v, false alarm %.4f %v; want %.4f %v, %.4f %v", want.explanation,
 				g.Detect, g.DetectCI, g.FalseAlarm, g.FalseAlarmCI, want.detect, want.detectCI, want.falseAlarm, want.falseAlarmCI)
+		}
+	}
+}
+
+// TestCalibrateNamesEachValidatorOnce: a validator is named by its kind and its summary,
+// and a summary that starts with "kind: " does not repeat it.
+func TestCalibrateNamesEachValidatorOnce(t *testing.T) {
+	s := mustParse(t, `{regex: {must_not: ['(?i)sorry']}}, {max_length: 20}, {judge: {model: judge, rubric: r}}`)
+	c, err := NewChecker(s, Env{Caller: &scriptedCaller{reply: `{"score": 1}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []Labeled{{Request: userRequest("x"), Response: answer("Sorry."), Good: false}}
+	got := Calibrate(context.Background(), c, s.Categories[0].Route.Validate, items)
+	for i, want := range []string{"regex: does not match /(?i)sorry/", "max_length: at most 20 characters", "judge: judge judge scores ≥ 0.70", "all validators together"} {
+		if got[i].Validator != want {
+			t.Errorf("validator %d is named %q, want %q", i, got[i].Validator, want)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -37,13 +38,16 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 	if *category == "" {
 		return usagef("--category is required (usage: %s)", usage)
 	}
+	if *format != "text" && *format != "json" {
+		return usagef("--format %q: use text or json", *format)
+	}
 	s, err := m.loadSpec(pos[0], m.Now())
 	if err != nil {
 		return err
 	}
 	cat := s.Category(*category)
 	if cat == nil {
-		return usagef("the spec has no category %q", *category)
+		return usagef("the spec has no category %q (categories: %s)", *category, strings.Join(categoryNames(s), ", "))
 	}
 	vs, _ := cat.Route.MainValidators()
 	if len(vs) == 0 {
@@ -101,18 +105,31 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stdout, "%s: %d %s left out: %s\n", r.Validator, r.Unchecked, noun, what)
 		}
 		all := res[len(res)-1]
-		fmt.Fprintf(m.Stdout, "\nFor the spec: assume: {validator: {detect: %s, false_alarm: %s}}\n", round3(all.Detect), round3(all.FalseAlarm))
+		if missing := unmeasured(all); missing != "" {
+			fmt.Fprintf(m.Stdout, "\nNothing for the spec: %s\n", missing)
+		} else {
+			fmt.Fprintf(m.Stdout, "\nFor the spec: assume: {validator: {detect: %s, false_alarm: %s}}\n", round3(all.Detect), round3(all.FalseAlarm))
+		}
 	}
 	if *update {
 		all := res[len(res)-1]
+		if missing := unmeasured(all); missing != "" {
+			return fmt.Errorf("%s was not updated: %s", pos[0], missing)
+		}
 		data, err := os.ReadFile(pos[0])
 		if err != nil {
 			return err
 		}
-		out, err := spec.SetInCategory(data, *category, []string{"assume", "validator"}, map[string]any{
-			"detect": round(all.Detect), "false_alarm": round(all.FalseAlarm), "calibrated": spec.Date{Time: m.Now()}})
-		if err != nil {
-			return err
+		// Each setting is written on its own, so that a strength written as a block keeps its
+		// layout and comments, and the diff shows the new values and the date, nothing more.
+		out := data
+		for _, kv := range []struct {
+			key   string
+			value any
+		}{{"detect", round(all.Detect)}, {"false_alarm", round(all.FalseAlarm)}, {"calibrated", spec.Date{Time: m.Now()}}} {
+			if out, err = spec.SetInCategory(out, *category, []string{"assume", "validator", kv.key}, kv.value); err != nil {
+				return err
+			}
 		}
 		if _, err := spec.Parse(out, pos[0], spec.Options{}); err != nil {
 			return fmt.Errorf("the updated spec does not load, so it was not written: %w", err)
@@ -123,6 +140,20 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "updated %s: category %q assume.validator\n", pos[0], *category)
 	}
 	return nil
+}
+
+// unmeasured says why a strength measures nothing, when it was measured on no bad answers
+// (no detection rate) or no good ones (no false-alarm rate); "" when it has both.
+func unmeasured(st validate.Strength) string {
+	switch {
+	case st.Bad == 0 && st.Good == 0:
+		return "no answer was checked"
+	case st.Bad == 0:
+		return fmt.Sprintf("every labelled answer (%d) is good: without bad answers there is no detection rate to measure; add answers labelled bad (pass: false)", st.Good)
+	case st.Good == 0:
+		return fmt.Sprintf("every labelled answer (%d) is bad: without good answers there is no false-alarm rate to measure; add answers labelled good (pass: true)", st.Bad)
+	}
+	return ""
 }
 
 func round(f float64) float64 { return math.Round(f*1000) / 1000 }
@@ -153,14 +184,9 @@ func checkerModels(vs []*spec.Validator) []string {
 // the checker models' rows of the same item (grouped by item, else prompt hash, else prompt),
 // which are kept as they are read; an answer is never checked against its own model's row.
 // Rows an eval run graded with the validators themselves are left out and counted
-// (circular): their label is what the validators said.
+// (circular): their label is what the validators said. The table is JSON Lines or CSV, as
+// outcomes.ReadFileLines reads it.
 func labelled(path, model string, s *spec.Spec, checkers []string) (items []validate.Labeled, skipped, circular int, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	defer f.Close()
-	rd := outcomes.NewReader(f)
 	// The spec models a row's model fills: the model of that name, else every model whose
 	// provider model id it is.
 	specNames := func(rowModel string) []string {
@@ -191,8 +217,9 @@ func labelled(path, model string, s *spec.Spec, checkers []string) (items []vali
 		}
 		return outcomes.HashPrompt(row.Prompt)
 	}
-	for rd.Next() {
-		row := rd.Row()
+	n := 0 // rows read
+	err = outcomes.ReadFileLines(path, func(row outcomes.Row, raw []byte) error {
+		n++
 		if len(checkers) > 0 {
 			for _, name := range specNames(row.Model) {
 				if !slices.Contains(checkers, name) {
@@ -213,22 +240,22 @@ func labelled(path, model string, s *spec.Spec, checkers []string) (items []vali
 			}
 		}
 		if model != "" && row.Model != model && !slices.Contains(specNames(row.Model), model) {
-			continue // --model names the row's model, or the spec model it fills
+			return nil // --model names the row's model, or the spec model it fills
 		}
 		good, graded := row.Passed()
 		if !graded {
 			skipped++
-			continue
+			return nil
 		}
 		if row.Response == "" && len(row.ToolCalls) == 0 {
 			skipped++
-			continue
+			return nil
 		}
 		// A label the validators gave: an eval run's grade by the category's validators, or a
 		// decision record's pass, which is its validators' verdicts (outcomes export).
-		if eval.GradedByValidators(rd.Raw()) || row.Source == outcomes.SourceTrace && len(row.Verdicts) > 0 {
+		if raw != nil && eval.GradedByValidators(raw) || row.Source == outcomes.SourceTrace && len(row.Verdicts) > 0 {
 			circular++
-			continue
+			return nil
 		}
 		// The whole request when the row has it (system messages, tools, a response format:
 		// what tool-call, schema and citation validators check against), else the prompt.
@@ -237,7 +264,7 @@ func labelled(path, model string, s *spec.Spec, checkers []string) (items []vali
 		if len(row.Request) > 0 {
 			r, err := gateway.DecodeChatRequest(row.Request, gateway.DefaultLimits)
 			if err != nil {
-				return nil, 0, 0, fmt.Errorf("%s:%d: request: %v", path, rd.Line(), err)
+				return fmt.Errorf("%s: row %d (item %q): request: %v", path, n, row.Item, err)
 			}
 			req = r
 		}
@@ -268,6 +295,10 @@ func labelled(path, model string, s *spec.Spec, checkers []string) (items []vali
 			}
 		}
 		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, 0, err
 	}
-	return items, skipped, circular, rd.Err()
+	return items, skipped, circular, nil
 }

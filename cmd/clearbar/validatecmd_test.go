@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/validate"
 )
 
@@ -119,5 +120,131 @@ func TestValidateCalibrateRefusesOldEvalRows(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "given by validators themselves") || !strings.Contains(errOut, "rows an eval run wrote before rows said how they were graded") ||
 		!strings.Contains(errOut, "run clearbar eval again, which also grades the older rows again by their reference or checks alone") {
 		t.Errorf("with only old eval rows of an item with a reference: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestValidateCalibrateUpdateKeepsLayout: --update writes the measured detect and false_alarm
+// over the values the spec has, where they are, and the date after them: a strength written
+// as a block keeps its lines and their comments, one written in flow style its order and
+// comment, and nothing else in the file changes.
+func TestValidateCalibrateUpdateKeepsLayout(t *testing.T) {
+	data, err := os.ReadFile("testdata/calibrate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flow = "      validator: {detect: 0.5, false_alarm: 0.5} # a placeholder until measured\n"
+	if !strings.Contains(string(data), flow) {
+		t.Fatalf("testdata/calibrate.yaml has no line %q", flow)
+	}
+	const block = "      validator:\n        detect: 0.5       # from the vendor's paper\n        false_alarm: 0.5  # a guess\n"
+	for _, tt := range []struct{ before, after string }{
+		{flow, "      validator: {detect: 0.667, false_alarm: 0.1, calibrated: 2026-11-27} # a placeholder until measured\n"},
+		{block, "      validator:\n        detect: 0.667       # from the vendor's paper\n        false_alarm: 0.1  # a guess\n        calibrated: 2026-11-27\n"},
+	} {
+		specFile := filepath.Join(t.TempDir(), "calibrate.yaml")
+		before := strings.Replace(string(data), flow, tt.before, 1)
+		if err := os.WriteFile(specFile, []byte(before), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := run(t, "validate", "calibrate", specFile, "--category", "extract", "testdata/labelled.jsonl", "--update")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		got, _ := os.ReadFile(specFile)
+		if want := strings.Replace(before, tt.before, tt.after, 1); string(got) != want {
+			t.Errorf("updated spec:\n%s\nwant:\n%s", got, want)
+		}
+	}
+}
+
+// TestValidateCalibrateUsageErrors: a --format other than text or json, or a category the
+// spec lacks, is a usage error that says what to write, given before anything is measured or
+// written.
+func TestValidateCalibrateUsageErrors(t *testing.T) {
+	specFile := filepath.Join(t.TempDir(), "calibrate.yaml")
+	data, err := os.ReadFile("testdata/calibrate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(specFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--category", "extract", "--format", "yaml"}, `--format "yaml": use text or json`},
+		{[]string{"--category", "extarct"}, `the spec has no category "extarct" (categories: extract)`},
+	} {
+		args := append([]string{"validate", "calibrate", specFile, "testdata/labelled.jsonl", "--update"}, tt.args...)
+		code, out, errOut := run(t, args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want a usage error (2) saying %q", tt.args, code, out, errOut, tt.want)
+		}
+		if got, _ := os.ReadFile(specFile); string(got) != string(data) {
+			t.Errorf("%v --update changed the spec:\n%s", tt.args, got)
+		}
+	}
+}
+
+// TestValidateCalibrateReadsCSV: the labelled answers may be a CSV table, as outcomes convert
+// writes one, and measure what the same rows as JSON Lines do.
+func TestValidateCalibrateReadsCSV(t *testing.T) {
+	csvFile := filepath.Join(t.TempDir(), "labelled.csv")
+	f, err := os.Create(csvFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := outcomes.NewCSVWriter(f)
+	if err := outcomes.ReadFile("testdata/labelled.jsonl", w.Write); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, want, _ := run(t, "validate", "calibrate", "testdata/calibrate.yaml", "--category", "extract", "testdata/labelled.jsonl")
+	code, got, errOut := run(t, "validate", "calibrate", "testdata/calibrate.yaml", "--category", "extract", csvFile)
+	if code != 0 || got != want || !strings.Contains(got, "detect: 0.667, false_alarm: 0.100") {
+		t.Errorf("from CSV: exit %d\n%s%s\nwant, as from JSON Lines:\n%s", code, got, errOut, want)
+	}
+}
+
+// TestValidateCalibrateNeedsGoodAndBadAnswers: answers all labelled good measure no detection
+// rate (0 of 0 is not 0), so none is suggested, and --update refuses to write one.
+func TestValidateCalibrateNeedsGoodAndBadAnswers(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "calibrate.yaml")
+	data, err := os.ReadFile("testdata/calibrate.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(specFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var good strings.Builder
+	rows, err := os.ReadFile("testdata/labelled.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(rows), "\n") {
+		if strings.Contains(line, `"pass": true`) {
+			good.WriteString(line + "\n")
+		}
+	}
+	goodFile := filepath.Join(dir, "good.jsonl")
+	if err := os.WriteFile(goodFile, []byte(good.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := run(t, "validate", "calibrate", specFile, "--category", "extract", goodFile)
+	if code != 0 || strings.Contains(out, "For the spec:") || !strings.Contains(out, "is good: without bad answers there is no detection rate to measure; add answers labelled bad") {
+		t.Errorf("all good answers: exit %d\n%s", code, out)
+	}
+	code, _, errOut := run(t, "validate", "calibrate", specFile, "--category", "extract", goodFile, "--update")
+	if code == 0 || !strings.Contains(errOut, "was not updated") {
+		t.Errorf("--update on all good answers: exit %d, stderr %q; want a refusal", code, errOut)
+	}
+	if got, _ := os.ReadFile(specFile); string(got) != string(data) {
+		t.Errorf("--update on all good answers changed the spec:\n%s", got)
 	}
 }
