@@ -344,7 +344,15 @@ func ParseProb(s string) (float64, error) {
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%q is not a probability: write a number between 0 and 1, like 0.95, or a percentage, like 95%%", s)
 	}
-	f /= scale
+	if scale != 1 {
+		// 96.7% is the decimal 0.967: read as written (96.7e-2), not 96.7/100, which is
+		// 0.9670000000000001.
+		if g, err := strconv.ParseFloat(t+"e-2", 64); err == nil {
+			f = g
+		} else {
+			f /= scale
+		}
+	}
 	if f < 0 || f > 1 {
 		return 0, fmt.Errorf("%s is outside [0, 1]: write a probability between 0 and 1 (0.95 means 95%%)", s)
 	}
