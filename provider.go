@@ -36,6 +36,11 @@ type Call struct {
 	TTFTTimeout time.Duration
 	// Attempt numbers the attempts of one request from 1, for upstream logs and simulations.
 	Attempt int
+	// Key, when set, names what the call answers across runs (an eval item): real providers
+	// ignore it; a seeded simulated provider draws the call's fate from its seed, the model,
+	// the key and the attempt rather than from the order calls reach it, so that a run gives
+	// each item the same fate whatever order concurrent calls take and whether it was resumed.
+	Key string
 	// Category is the request's category. Real providers ignore it; the simulated provider
 	// uses it to answer with the category's assumed quality.
 	Category string

@@ -170,6 +170,74 @@ func TestResumeRepeatsNothing(t *testing.T) {
 	checkOnePerPair(t, path, 600)
 }
 
+// TestSeededRunsGiveEachItemItsFate: with seeded simulated providers, each item gets the same
+// answer on every run, whatever the concurrency and whether the run was cut short and
+// resumed: the simulator draws an eval call's fate from the item, not from the order calls
+// reach it (which would hand a resumed run's items the draws of the first run's first items).
+func TestSeededRunsGiveEachItemItsFate(t *testing.T) {
+	verdicts := func(path string) map[[2]string]string {
+		out := map[[2]string]string{}
+		for _, rec := range readRecords(t, path) {
+			b, _ := json.Marshal(rec.Checks)
+			out[[2]string{rec.Item, rec.Model}] = string(b)
+		}
+		return out
+	}
+	run := func(concurrency int, cut int64) string {
+		f := loadFixture(t, "testdata/recover.yaml", "extract")
+		set, err := LoadSet(writeSet(t, 200, ""), f.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "out.jsonl")
+		r := &Runner{Category: f.cat, Models: f.models("small", "strong"), Providers: f.providers, Concurrency: concurrency}
+		if cut > 0 {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var answered atomic.Int64
+			killer := map[string]clearbar.Provider{}
+			for name, p := range f.providers {
+				killer[name] = &afterN{Provider: p, n: cut, count: &answered, cancel: cancel}
+			}
+			first := &Runner{Category: f.cat, Models: r.Models, Providers: killer, Concurrency: concurrency}
+			out := openOutput(t, path)
+			if _, err := first.Run(ctx, set, out); !errors.Is(err, ErrStopped) {
+				t.Fatalf("the cut run: %v", err)
+			}
+			out.Close()
+			// The resumed run's providers start afresh, as a new process's do.
+			f = loadFixture(t, "testdata/recover.yaml", "extract")
+			r.Providers = f.providers
+		}
+		out := openOutput(t, path)
+		if _, err := r.Run(context.Background(), set, out); err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
+		return path
+	}
+	want := verdicts(run(8, 0))
+	for _, tc := range []struct {
+		name        string
+		concurrency int
+		cut         int64
+	}{{"one at a time", 1, 0}, {"cut after 150 answers and resumed", 8, 150}} {
+		got := verdicts(run(tc.concurrency, tc.cut))
+		if len(got) != 400 || len(want) != 400 {
+			t.Fatalf("%s: %d and %d rows, want 400", tc.name, len(got), len(want))
+		}
+		differ := 0
+		for k, v := range want {
+			if got[k] != v {
+				differ++
+			}
+		}
+		if differ > 0 {
+			t.Errorf("%s: %d of 400 items got another verdict than in a run of 8 at a time", tc.name, differ)
+		}
+	}
+}
+
 // afterN passes calls on and cancels the run once n answers have come back.
 type afterN struct {
 	clearbar.Provider

@@ -29,7 +29,9 @@ package simulated
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -45,7 +47,10 @@ import (
 //
 // Each call draws its fate from a PCG random source seeded by simulate.seed: with the same
 // seed, the same sequence of calls gets the same failures, latencies, token counts and ids
-// (concurrent calls take their turns in the order they reach the provider).
+// (concurrent calls take their turns in the order they reach the provider). A call with a Key
+// (an eval item's) draws from the seed, the model, the key and the attempt instead, so that
+// it gets the same fate in any order, and in a resumed run; a judge's call draws from the id
+// of the answer it judges.
 type Provider struct {
 	name   string
 	sim    spec.Simulate
@@ -54,6 +59,7 @@ type Provider struct {
 
 	mu    sync.Mutex // guards rng and calls
 	rng   *rand.Rand
+	seed  uint64 // the seed of rng, and of the draws of calls with a key
 	calls map[string]int
 
 	quality qualities
@@ -110,6 +116,7 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	if seed == 0 {
 		seed = uint64(time.Now().UnixNano())
 	}
+	p.seed = seed
 	p.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	p.quality = qualities{spec: cfg.Spec, read: cfg.Read}
 
@@ -183,10 +190,20 @@ type plan struct {
 // prepare counts a call and draws its fate. The draws happen in a fixed order, so that a seed
 // reproduces a run.
 func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
+	key := call.Key
+	if key == "" && call.Judged != nil && call.Judged.ID != "" {
+		key = "judge of " + call.Judged.ID
+	}
+	var s1, s2 uint64
 	p.mu.Lock()
 	p.calls[call.Model]++
-	s1, s2 := p.rng.Uint64(), p.rng.Uint64()
+	if key == "" {
+		s1, s2 = p.rng.Uint64(), p.rng.Uint64()
+	}
 	p.mu.Unlock()
+	if key != "" {
+		s1, s2 = keyedSeeds(p.seed, call.Model, key, call.Attempt)
+	}
 
 	m, ok := p.models[call.Model]
 	if !ok {
@@ -387,3 +404,27 @@ var (
 	_ clearbar.Provider    = (*Provider)(nil)
 	_ provider.Constructor = New
 )
+
+// keyedSeeds derives a call's two PCG seeds from the provider's seed, the model, the call's
+// key and its attempt: FNV-1a over them, spread by SplitMix64's finaliser.
+func keyedSeeds(seed uint64, model, key string, attempt int) (uint64, uint64) {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], seed)
+	h.Write(b[:])
+	h.Write([]byte(model))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	binary.LittleEndian.PutUint64(b[:], uint64(attempt))
+	h.Write(b[:])
+	x := h.Sum64()
+	return splitmix(x), splitmix(x ^ 0x9e3779b97f4a7c15)
+}
+
+// splitmix is SplitMix64's finaliser: a bijection that spreads every input bit over the output.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
