@@ -70,6 +70,9 @@
 //	top_k (from the sidecar)     top_k (2023-06-01); dropped for 2026-10-21 and later
 //	response_format json_schema  output_config.format {type: json_schema, schema}
 //	response_format json_object  an instruction added to the system prompt (Anthropic has no JSON mode)
+//	web_search_options           Anthropic's web search tool (web_search_20250305), after the function
+//	                             tools, with the approximate user location (city, region, country,
+//	                             timezone)
 //	user, else safety_identifier metadata.user_id
 //	stream                       stream, as the caller asks (AnthropicOptions.Stream)
 //
@@ -82,7 +85,8 @@
 //
 // Dropped: metadata (Anthropic's metadata takes only user_id), stream_options, logprobs,
 // top_logprobs, logit_bias, seed, frequency_penalty, presence_penalty, reasoning_effort,
-// verbosity, modalities, audio, prediction, store, service_tier, web_search_options,
+// verbosity, modalities, audio, prediction, store, service_tier, web_search_options'
+// search_context_size,
 // prompt_cache_key, prompt_cache_retention, message names, image detail, json_schema name,
 // description and strict, and any field Clearbar does not know (Anthropic rejects unknown
 // fields, so nothing is passed through blindly).

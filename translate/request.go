@@ -90,7 +90,7 @@ func ToAnthropicCall(body []byte, opt AnthropicOptions) (AnthropicCall, error) {
 	}
 	m := members(root, "model", "messages", "max_completion_tokens", "max_tokens", "stop", "temperature", "top_p",
 		"n", "tools", "tool_choice", "parallel_tool_calls", "response_format", "user", "safety_identifier",
-		"functions", "function_call", AnthropicKey)
+		"functions", "function_call", "web_search_options", AnthropicKey)
 
 	if n := m["n"]; n.Exists() && n.Type != gjson.Null && n.Int() != 1 {
 		return AnthropicCall{}, invalid("n", "n must be 1: Anthropic models answer with one choice (got %s)", n.Raw)
@@ -194,6 +194,10 @@ func ToAnthropicCall(body []byte, opt AnthropicOptions) (AnthropicCall, error) {
 	} else {
 		if fc := m["function_call"]; fc.Exists() && fc.Type != gjson.Null {
 			return AnthropicCall{}, invalid("function_call", "function_call needs the deprecated functions it chooses from; with tools, send tool_choice")
+		}
+		if wso := m["web_search_options"]; wso.IsObject() {
+			// OpenAI's web search is Anthropic's web search tool, offered after the client's.
+			tr.sc.nativeTools = append(tr.sc.nativeTools, gjson.Parse(`{"at":-1,"tool":`+webSearchTool(wso)+`}`))
 		}
 		err = writeTools(&w, &tr.sc, tools, choice, m["parallel_tool_calls"])
 	}
@@ -971,7 +975,7 @@ func writeToolList(w *jw, sc *sidecarIn, tools gjson.Result, legacy bool) error 
 	written := 0
 	// putNative writes the native tools that came before the next tool the client sent.
 	putNative := func(all bool) {
-		for len(native) > 0 && (all || native[0].Get("at").Int() <= int64(written)) {
+		for len(native) > 0 && (all || native[0].Get("at").Int() <= int64(written) && native[0].Get("at").Int() >= 0) {
 			w.item()
 			w.raw(native[0].Get("tool").Raw)
 			native = native[1:]
@@ -1025,6 +1029,29 @@ func writeToolList(w *jw, sc *sidecarIn, tools gjson.Result, legacy bool) error 
 	putNative(true)
 	w.close(']')
 	return nil
+}
+
+// webSearchTool returns Anthropic's web search tool for OpenAI's web_search_options: its
+// approximate user location (city, region, country, timezone) carried over; the search
+// context size has no Anthropic counterpart and is dropped.
+func webSearchTool(wso gjson.Result) string {
+	var w jw
+	w.open('{')
+	w.kstr("type", "web_search_20250305")
+	w.kstr("name", "web_search")
+	if loc := wso.Get("user_location.approximate"); loc.IsObject() {
+		w.key("user_location")
+		w.open('{')
+		w.kstr("type", "approximate")
+		for _, k := range []string{"city", "region", "country", "timezone"} {
+			if v := loc.Get(k); v.Type == gjson.String && v.Str != "" {
+				w.kraw(k, v.Raw)
+			}
+		}
+		w.close('}')
+	}
+	w.close('}')
+	return string(w.b)
 }
 
 // writeFunctions writes the deprecated functions as tools and function_call as tool_choice:

@@ -265,7 +265,7 @@ func TestDropped(t *testing.T) {
 	openAI := `{"model":"m","messages":[{"role":"user","name":"bob","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"https://x.test/i.png","detail":"low"}}]}],
 		"metadata":{"team":"a"},"stream_options":{"include_usage":true},"logprobs":true,"top_logprobs":2,"logit_bias":{"1":1},"seed":1,
 		"frequency_penalty":0.1,"presence_penalty":0.2,"reasoning_effort":"low","verbosity":"low","modalities":["text"],"audio":{"voice":"x"},
-		"prediction":{"type":"content","content":"p"},"store":true,"service_tier":"flex","web_search_options":{},"prompt_cache_key":"k",
+		"prediction":{"type":"content","content":"p"},"store":true,"service_tier":"flex","prompt_cache_key":"k",
 		"prompt_cache_retention":"24h","x_custom":1,"response_format":{"type":"json_schema","json_schema":{"name":"nm","description":"ds","schema":{"type":"object"},"strict":true}}}`
 	anthropic := `{"model":"c","max_tokens":2000,"top_k":3,"thinking":{"type":"enabled","budget_tokens":1024},"service_tier":"auto",
 		"context_management":{},"metadata":{"user_id":"u"},"output_config":{"effort":"low"},
@@ -291,7 +291,6 @@ func TestDropped(t *testing.T) {
 		{"to anthropic", "prediction", "OpenAI-only"},
 		{"to anthropic", "store", "OpenAI-only"},
 		{"to anthropic", "service_tier", "tiers differ between the vendors"},
-		{"to anthropic", "web_search_options", "server tools are vendor-specific"},
 		{"to anthropic", "prompt_cache_key", "Anthropic caches by cache_control, not by key"},
 		{"to anthropic", "prompt_cache_retention", "as prompt_cache_key"},
 		{"to anthropic", "x_custom", "Anthropic rejects unknown fields"},

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -200,6 +201,29 @@ func TestSamplingByVersion(t *testing.T) {
 	out, _ := ToAnthropicRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"x"}]}`), AnthropicOptions{MaxTokens: 123})
 	if got := gjson.GetBytes(out, "max_tokens").Int(); got != 123 {
 		t.Errorf("AnthropicOptions.MaxTokens is the default: got %d", got)
+	}
+}
+
+// TestWebSearchOptions: OpenAI's web_search_options becomes Anthropic's web search tool,
+// after the client's function tools, with its approximate user location; without tools it is
+// the only tool.
+func TestWebSearchOptions(t *testing.T) {
+	const fn = `{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}`
+	for _, tc := range []struct{ name, extra, want string }{
+		{"alone", `"web_search_options":{"search_context_size":"high"}`, `[{"type":"web_search_20250305","name":"web_search"}]`},
+		{"after the function tools", `"tools":[` + fn + `],"web_search_options":{"user_location":{"type":"approximate","approximate":{"city":"Paris","country":"FR","region":""}}}`,
+			`[{"name":"f","input_schema":{"type":"object"}},{"type":"web_search_20250305","name":"web_search","user_location":{"type":"approximate","city":"Paris","country":"FR"}}]`},
+	} {
+		out, err := ToAnthropicRequest([]byte(`{"model":"m","messages":[{"role":"user","content":"news?"}],`+tc.extra+`}`), AnthropicOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := gjson.GetBytes(out, "tools").Raw; got != tc.want {
+			t.Errorf("%s: tools %s, want %s", tc.name, got, tc.want)
+		}
+		if bytes.Contains(out, []byte("search_context_size")) || bytes.Contains(out, []byte("web_search_options")) {
+			t.Errorf("%s: OpenAI's options reached Anthropic: %s", tc.name, out)
+		}
 	}
 }
 
