@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/clearbar/clearbar/internal/mdtext"
 )
@@ -154,9 +155,16 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			}
 			fmt.Fprintln(ew)
 		}
-		fmt.Fprintf(ew, "| Input | Change | Δ %s monthly cost + risk | Still clears |\n|---|---|---:|---|\n", mdEscape(s.Baseline))
+		if len(s.Rerouted) > 0 {
+			fmt.Fprintf(ew, "Moves that keep %s recommended but change its routes:\n\n", mdEscape(s.Baseline))
+			for _, f := range s.Rerouted {
+				fmt.Fprintf(ew, "- %s %s: %s\n", f.Input, f.Change, mdEscape(strings.Join(f.RoutesChanged, "; ")))
+			}
+			fmt.Fprintln(ew)
+		}
+		fmt.Fprintf(ew, "| Input | Change | Δ %s monthly cost + risk | Still clears | Routes change |\n|---|---|---:|---|---|\n", mdEscape(s.Baseline))
 		for _, f := range s.Largest {
-			fmt.Fprintf(ew, "| %s | %s | %s | %s |\n", f.Input, f.Change, signedMoney(f.Delta), yesNo(f.Clears))
+			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s |\n", f.Input, f.Change, signedMoney(f.Delta), yesNo(f.Clears), yesNo(len(f.RoutesChanged) > 0))
 		}
 		fmt.Fprintln(ew)
 		if len(s.BreakEvens) > 0 {

@@ -194,15 +194,24 @@ func (c *CategoryResult) markTTFB(cell string, models *[]string) string {
 
 func writeSensitivityText(w io.Writer, s *Sensitivity) {
 	fmt.Fprintf(w, "\nSensitivity (each input moved ±%.0f%%, %d estimates):\n", s.Move*100, s.Runs)
-	if len(s.Flips) == 0 {
+	switch {
+	case len(s.Flips) == 0 && len(s.Rerouted) == 0:
 		fmt.Fprintf(w, "  No single move changes the recommendation (%s).\n", s.Baseline)
-	} else {
+	case len(s.Flips) == 0:
+		fmt.Fprintf(w, "  No single move changes the policy recommended (%s).\n", s.Baseline)
+	default:
 		fmt.Fprintf(w, "  These moves change the recommendation from %s:\n", s.Baseline)
 		for _, f := range s.Flips {
 			fmt.Fprintf(w, "    %s %s → %s%s\n", f.Input, f.Change, f.Recommended, s.flipNote(f))
 		}
 	}
-	fmt.Fprintf(w, "  Largest effects on %s's monthly cost plus risk:\n", s.Baseline)
+	if len(s.Rerouted) > 0 {
+		fmt.Fprintf(w, "  These moves keep %s recommended but change its routes:\n", s.Baseline)
+		for _, f := range s.Rerouted {
+			fmt.Fprintf(w, "    %s %s: %s\n", f.Input, f.Change, strings.Join(f.RoutesChanged, "; "))
+		}
+	}
+	fmt.Fprintf(w, "  Largest effects on %s's monthly cost plus risk (with its routes as each move leaves them):\n", s.Baseline)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, f := range s.Largest {
 		still := ""
@@ -211,6 +220,9 @@ func writeSensitivityText(w io.Writer, s *Sensitivity) {
 			still = "\tno longer clears"
 		case !s.BaselineClears && f.Clears:
 			still = "\tnow clears"
+		}
+		if len(f.RoutesChanged) > 0 {
+			still += "\troutes change"
 		}
 		fmt.Fprintf(tw, "    %s\t%s\t%s%s\n", f.Input, f.Change, signedMoney(f.Delta), still)
 	}

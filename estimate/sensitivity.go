@@ -25,6 +25,10 @@ type Sensitivity struct {
 	// it clears every bar and budget (a move after which no policy clears changes a
 	// recommendation to clear into one to come closest, even of the same policy).
 	Flips []Effect `json:"flips"`
+	// Rerouted are the moves that keep the baseline policy recommended, and whether it
+	// clears, but change the routes it stands for (Effect.RoutesChanged): a policy derived
+	// from the inputs, such as cheapest-passing, picks other models when they move.
+	Rerouted []Effect `json:"rerouted,omitempty"`
 	// Largest are the moves with the largest effect on the baseline policy's monthly cost plus
 	// risk, largest first.
 	Largest []Effect `json:"largest"`
@@ -53,10 +57,29 @@ type Effect struct {
 	// and budget.
 	RecommendedClears bool `json:"recommended_clears"`
 	Flips             bool `json:"flips"`
-	// Delta is the change in the baseline policy's monthly cost plus risk.
+	// Delta is the change in the baseline policy's monthly cost plus risk, as the move leaves
+	// the policy: one derived from the inputs (cheapest-passing, cascade-by-price) is derived
+	// again, and may route some categories otherwise (RoutesChanged), which is then part of
+	// the change.
 	Delta Dollars `json:"delta_monthly_cost_plus_risk_usd"`
 	// Clears says whether the baseline policy still clears every bar.
 	Clears bool `json:"baseline_still_clears"`
+	// RoutesChanged says, per category whose route the move changes in the baseline policy,
+	// its route before and after: "intent: nano → cascade nano → mini (…)". A move can keep
+	// the policy recommended and change the routes it stands for.
+	RoutesChanged []string `json:"routes_changed,omitempty"`
+}
+
+// routeChanges lists the categories whose routes differ between policy p as estimated and as
+// a move leaves it (moved), each with both routes.
+func routeChanges(p, moved *PolicyResult) []string {
+	var out []string
+	for i, c := range moved.Categories {
+		if i < len(p.Categories) && c.Route != p.Categories[i].Route {
+			out = append(out, fmt.Sprintf("%s: %s → %s", c.Category, p.Categories[i].Route, c.Route))
+		}
+	}
+	return out
 }
 
 // perturbation changes a world and says which cells it can affect.
@@ -275,11 +298,15 @@ func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *R
 			if p.Name == base.Recommended {
 				ef.Delta = dollars(float64(p.Total.CostPerMonth+p.Total.RiskPerMonth-baseTotal) * nanosPerUSD)
 				ef.Clears = p.Clears
+				ef.RoutesChanged = routeChanges(baseline, p)
 			}
 		}
 		effects = append(effects, ef)
-		if ef.Flips {
+		switch {
+		case ef.Flips:
 			out.Flips = append(out.Flips, ef)
+		case len(ef.RoutesChanged) > 0:
+			out.Rerouted = append(out.Rerouted, ef)
 		}
 	}
 	slices.SortStableFunc(effects, func(a, b Effect) int {

@@ -76,3 +76,78 @@ func TestAvailabilityKnobMovesMeasured(t *testing.T) {
 		t.Errorf("after the move availability %v, want 0.88 (measured error rate 0.1 × 1.2)", got)
 	}
 }
+
+// TestSensitivityNamesChangedRoutes: cheapest-passing routes x to a, whose pass rate is the
+// bar (y has only b, so no single model serves both). A 20% higher failure rate of a leaves cheapest-passing recommended, but on c, the next
+// cheapest model that clears: the policy recommended is the same, the routes it stands for
+// are not, and the move's effect on its cost plus risk is that of the new route. The report
+// says which routes change rather than that no move changes the recommendation.
+func TestSensitivityNamesChangedRoutes(t *testing.T) {
+	const src = `version: 1
+name: reroute
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, price: {input: 1, output: 2}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  c: {provider: sim, model: gpt-4o-mini, price: {input: 3, output: 6}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  b: {provider: sim, model: gpt-4o, price: {input: 10, output: 20}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - name: x
+    share: 0.5
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.9
+    latency_budget: 2s
+    failure_impact: {bad_answer: 1}
+    route: {model: b}
+    assume:
+      pass_rate: {a: 0.9, c: 0.95, b: 0.97}
+  - name: y
+    share: 0.5
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.9
+    latency_budget: 2s
+    failure_impact: {bad_answer: 1}
+    route: {model: b}
+    assume:
+      pass_rate: {b: 0.97}
+`
+	r, text := runText(t, src, Options{Sensitivity: 0.2})
+	s := r.Sensitivity
+	if s.Baseline != "cheapest-passing" || !s.BaselineClears || len(s.Flips) != 0 {
+		t.Fatalf("baseline %s (clears %v, flips %+v), want cheapest-passing, clearing, no flips", s.Baseline, s.BaselineClears, s.Flips)
+	}
+	const input, change = "pass rate of a in x", "0.9 → 0.88 (failure rate +20%)"
+	var moved *Effect
+	for i, f := range s.Rerouted {
+		if f.Input == input && f.Change == change {
+			moved = &s.Rerouted[i]
+		}
+	}
+	if moved == nil {
+		t.Fatalf("a's failure rate +20%% is not among the moves that change cheapest-passing's routes: %+v", s.Rerouted)
+	}
+	if want := []string{"x: a → c"}; !slices.Equal(moved.RoutesChanged, want) {
+		t.Errorf("routes changed %q, want %q", moved.RoutesChanged, want)
+	}
+	// Half the requests move from a (0.0012 per request, 10% bad answers) to c (0.0036, 5% bad).
+	if want := float64(r.Volume) / 2 * (0.0036 - 0.0012 - 0.05); math.Abs(float64(moved.Delta)-want) > 0.01 {
+		t.Errorf("delta %v, want %v", moved.Delta, want)
+	}
+	line := "    " + input + " " + change + ": x: a → c\n"
+	if strings.Contains(text, "No single move changes the recommendation") ||
+		!strings.Contains(text, "These moves keep cheapest-passing recommended but change its routes:\n"+line) {
+		t.Errorf("the text report does not name the changed route (%q):\n%s", line, text)
+	}
+	var md, page bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "- "+input+" "+change+": x: a → c\n") {
+		t.Errorf("the Markdown report does not name the changed route:\n%s", md.String())
+	}
+	if err := WriteHTML(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "<li>"+input+" 0.9 → 0.88 (failure rate &#43;20%): x: a → c</li>") {
+		t.Error("the HTML report does not name the changed route")
+	}
+}
