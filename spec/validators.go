@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/clearbar/clearbar/internal/jsonkind"
 	"maps"
 	"os"
 	"path/filepath"
@@ -185,25 +186,8 @@ func (j *JSONSchema) check(c *checker, line int) {
 		return
 	}
 	if _, ok := doc.(map[string]any); !ok {
-		c.errorf(j.line, "json_schema file %s holds %s, not a schema: a schema is a JSON object, like {\"type\": \"object\", \"required\": [\"id\"]}", j.Path, jsonKind(doc))
+		c.errorf(j.line, "json_schema file %s holds %s, not a schema: a schema is a JSON object, like {\"type\": \"object\", \"required\": [\"id\"]}", j.Path, jsonkind.Of(doc))
 	}
-}
-
-// jsonKind names the kind of a decoded JSON value, with an article: "a JSON array".
-func jsonKind(v any) string {
-	switch v.(type) {
-	case []any:
-		return "a JSON array"
-	case string:
-		return "a JSON string"
-	case float64:
-		return "a JSON number"
-	case bool:
-		return "a JSON boolean"
-	case nil:
-		return "JSON null"
-	}
-	return "a JSON object"
 }
 
 func shortErr(err error) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/clearbar/clearbar/internal/jsonkind"
 	"strings"
 
 	"github.com/clearbar/clearbar"
@@ -51,7 +52,7 @@ func (v *requiredFields) Check(_ context.Context, in *Input) clearbar.Verdict {
 		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: notJSON(text, err)}
 	}
 	if _, ok := doc.(map[string]any); !ok {
-		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: "the answer is " + jsonKind(doc) + ", not a JSON object with the fields"}
+		return clearbar.Verdict{Validator: v.name, Pass: false, Reason: "the answer is " + jsonkind.Of(doc) + ", not a JSON object with the fields"}
 	}
 	var missing []string
 	for i, p := range v.paths {
@@ -96,21 +97,4 @@ func findMissing(doc any, path []pathSeg, at string) string {
 		}
 	}
 	return ""
-}
-
-// jsonKind names the kind of a decoded JSON value, with an article: "a JSON array".
-func jsonKind(v any) string {
-	switch v.(type) {
-	case []any:
-		return "a JSON array"
-	case string:
-		return "a JSON string"
-	case float64:
-		return "a JSON number"
-	case bool:
-		return "a JSON boolean"
-	case nil:
-		return "JSON null"
-	}
-	return "not an object"
 }
