@@ -3,7 +3,6 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/clearbar/clearbar/internal/jsonkind"
 	"maps"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/clearbar/clearbar/internal/jsonkind"
 )
 
 // Validator is one output check of a route, written as a mapping with a single key that names

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/clearbar/clearbar/internal/jsonkind"
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonkind"
 	"github.com/clearbar/clearbar/spec"
 )
 
