@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/clearbar/clearbar/spec"
 )
 
 // TestMeasuredLatencyAssumedAsEstimated: the assumed latency a measurement is compared with is
@@ -110,36 +112,7 @@ categories:
 // replace says where in the spec to write the measured value; one from too few calls says to
 // measure more instead.
 func TestMeasuredContradictionsSayWhatToWrite(t *testing.T) {
-	s := parse(t, `version: 1
-name: change
-providers: {sim: {type: simulated}}
-models:
-  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 0.999}
-  big: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 1}
-categories:
-  - name: x
-    share: 1
-    tokens: {in: 100, out: 10}
-    quality_bar: 0.5
-    route: {model: small}
-    assume: {pass_rate: {small: 0.95, big: 0.97}}
-`)
-	yes, no := true, false
-	var obs []Observation
-	for i := range 100 {
-		p := &yes
-		if i%4 == 0 {
-			p = &no
-		}
-		o := Observation{Category: "x", Model: "small", Pass: p, LatencyMS: 2000 + float64(i), TokensIn: 100, TokensOut: 10}
-		if i%10 == 0 {
-			o = Observation{Category: "x", Model: "small", Failed: true}
-		}
-		obs = append(obs, o)
-	}
-	for range 3 {
-		obs = append(obs, Observation{Category: "x", Model: "big", Pass: &no})
-	}
+	s, obs := contradictedObservations(t, "change")
 	want := map[string]string{
 		"small pass rate":    "inline.yaml:8: write assume.pass_rate.small: 0.778 in category x",
 		"small latency p50":  "inline.yaml:5: write latency: {p50: 2.049s, p95: 2.095s} on model small (or under assume.latency.small in category x, for this category alone)",
@@ -325,4 +298,42 @@ categories:
 	if want := "Measurements from rows.jsonl (0 contradict their assumption; 1 observations matched no category or model):\n  none of a category and model of the spec: every assumption is kept"; !strings.Contains(text, want) || strings.Contains(text, "VERDICT") {
 		t.Errorf("text report:\n%s\nwant %q and no table", text, want)
 	}
+}
+
+// contradictedObservations is a one-category spec named name and 100 calls of its model small
+// (a quarter failed, a tenth provider errors, slower than assumed) that contradict its
+// assumptions, with 3 failed calls of big: too few to use.
+func contradictedObservations(t *testing.T, name string) (*spec.Spec, []Observation) {
+	t.Helper()
+	s := parse(t, `version: 1
+name: `+name+`
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 0.999}
+  big: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.5
+    route: {model: small}
+    assume: {pass_rate: {small: 0.95, big: 0.97}}
+`)
+	yes, no := true, false
+	var obs []Observation
+	for i := range 100 {
+		p := &yes
+		if i%4 == 0 {
+			p = &no
+		}
+		o := Observation{Category: "x", Model: "small", Pass: p, LatencyMS: 2000 + float64(i), TokensIn: 100, TokensOut: 10}
+		if i%10 == 0 {
+			o = Observation{Category: "x", Model: "small", Failed: true}
+		}
+		obs = append(obs, o)
+	}
+	for range 3 {
+		obs = append(obs, Observation{Category: "x", Model: "big", Pass: &no})
+	}
+	return s, obs
 }

@@ -15,36 +15,7 @@ import (
 // to write in the spec, or that there are too few calls) and agree with others.
 func measuredReport(t *testing.T) *Report {
 	t.Helper()
-	s := parse(t, `version: 1
-name: measured
-providers: {sim: {type: simulated}}
-models:
-  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 0.999}
-  big: {provider: sim, model: gpt-4o, latency: {p50: 1s, p95: 2s}, availability: 1}
-categories:
-  - name: x
-    share: 1
-    tokens: {in: 100, out: 10}
-    quality_bar: 0.5
-    route: {model: small}
-    assume: {pass_rate: {small: 0.95, big: 0.97}}
-`)
-	yes, no := true, false
-	var obs []Observation
-	for i := range 100 {
-		p := &yes
-		if i%4 == 0 {
-			p = &no
-		}
-		o := Observation{Category: "x", Model: "small", Pass: p, LatencyMS: 2000 + float64(i), TokensIn: 100, TokensOut: 10}
-		if i%10 == 0 {
-			o = Observation{Category: "x", Model: "small", Failed: true}
-		}
-		obs = append(obs, o)
-	}
-	for range 3 {
-		obs = append(obs, Observation{Category: "x", Model: "big", Pass: &no})
-	}
+	s, obs := contradictedObservations(t, "measured")
 	obs = append(obs, Observation{Category: "y", Model: "small"})
 	r, err := Run(context.Background(), s, Options{Samples: 2000, Today: testDay, Measured: Measure(s, obs), MeasuredFrom: "rows.jsonl"})
 	if err != nil {
