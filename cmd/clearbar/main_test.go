@@ -227,6 +227,15 @@ func TestPrices(t *testing.T) {
 	}
 }
 
+// TestPricesShowWebSearch: a Claude model's price per web search, which the gateway bills for
+// the searches Anthropic's web search tool reports, is shown.
+func TestPricesShowWebSearch(t *testing.T) {
+	code, out, errOut := run(t, "prices", "../../examples/cross-vendor.yaml")
+	if code != 0 || !strings.Contains(out, "Each search of Anthropic's web search tool is billed on top of the tokens: sonnet $0.01 a search.") {
+		t.Errorf("exit %d: %s\n%s", code, out, errOut)
+	}
+}
+
 // TestPricesShowLongContextTier: a model the catalogue prices higher above a long-context
 // threshold shows that tier, which the estimate applies to long requests.
 func TestPricesShowLongContextTier(t *testing.T) {

@@ -70,5 +70,16 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 	if differs > 0 {
 		fmt.Fprintf(m.Stdout, "\n%d model(s) differ from the catalogue; estimates and routing use the spec's values.\n", differs)
 	}
+	// The gateway bills the searches Anthropic's web search tool reports, at the catalogue's
+	// price per search.
+	var searches []string
+	for _, mod := range s.Models {
+		if p := mod.Resolved.Prices.WebSearch; p > 0 && mod.Resolved.Provider != nil && cmp.Or(mod.Resolved.Provider.SimulatedType, mod.Resolved.Provider.Type) == "anthropic" {
+			searches = append(searches, mod.Name+" "+p.String())
+		}
+	}
+	if len(searches) > 0 {
+		fmt.Fprintf(m.Stdout, "\nEach search of Anthropic's web search tool is billed on top of the tokens: %s a search.\n", strings.Join(searches, ", "))
+	}
 	return nil
 }
