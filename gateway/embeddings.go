@@ -388,6 +388,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 	deadline, _ := ctx.Deadline()
 	r := &run{g: g, d: d, budget: retry.NewBudget(retry.Policy{Attempts: attempts, Backoff: backoff}, deadline, nil)}
 	defer g.upstreamTimes(d, r)
+candidates:
 	for ci, m := range cands {
 		emb := g.embedderOf(m)
 		for retries := 0; ; {
@@ -436,7 +437,7 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 				}
 				return resp, nil
 			}
-			nx, ferr := r.afterFailure(ctx, err, retries)
+			nx, ferr := r.afterFailure(ctx, m, len(cands) == 1, err, retries)
 			switch nx {
 			case nextRetry:
 				a.Outcome = "retried"
@@ -445,6 +446,9 @@ func (g *Gateway) runEmbeddings(ctx context.Context, d *clearbar.Decision, cands
 			case nextFail:
 				a.Outcome = "failed"
 				return nil, r.failure(ferr)
+			case nextStop:
+				a.Outcome = outcomeOutOfTime
+				break candidates
 			}
 			a.Outcome = "fell back"
 			break

@@ -81,23 +81,36 @@ const (
 	nextFailover             // next candidate of the step
 	nextEscalate             // next step
 	nextFail                 // give up with the error
+	nextStop                 // the request is out of time: no further call, the plan ends
 )
 
-// afterFailure decides, from a failed attempt's class, whether to retry the same model (and
-// waits the backoff), fail over, or fail; with nextFail it returns the error to fail with: the
-// attempt's, or, when the request ended during the backoff, why it ended (a cut, the client
-// gone, the request out of time).
-func (r *run) afterFailure(ctx context.Context, err error, retries int) (next, error) {
+// afterFailure decides, from a failed attempt's class on model m, whether to retry the same
+// model (and waits the backoff), fail over, or fail; with nextFail it returns the error to fail
+// with: the attempt's, or, when the request ended during the backoff, why it ended (a cut, the
+// client gone, the request out of time). When the request's time ran out during the attempt it
+// returns nextStop: no later call could run, and one begun would be recorded as an attempt and
+// charged to its model's breaker as a timeout it never had; the caller ends the plan as when
+// every candidate failed. A model whose breaker the failure opened is not retried, since the
+// breaker would refuse the call after the wait, unless it is the plan's last resort (the only
+// model it has), which is called whatever its breaker says.
+func (r *run) afterFailure(ctx context.Context, m *spec.Model, lastResort bool, err error, retries int) (next, error) {
 	e := clearbar.AsError(err)
 	if r.primary == nil {
 		r.primary = err
 	}
-	switch e.Class.Action() {
+	action := e.Class.Action()
+	if action != clearbar.Fail && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nextStop, nil
+	}
+	switch action {
 	case clearbar.Fail:
 		return nextFail, err
 	case clearbar.RetrySame:
 		if e.Exhausted() {
 			return nextFailover, nil // out of credit: another upstream may have some
+		}
+		if !lastResort && r.g.breakers.Get(route.Key(m)).State(r.g.now()) == health.Open {
+			return nextFailover, nil
 		}
 		wait, ok, _ := r.budget.Decide(e, retries, r.g.now())
 		if !ok {
@@ -113,6 +126,9 @@ func (r *run) afterFailure(ctx context.Context, err error, retries int) (next, e
 	// FallBack, RotateKey (adapters rotate keys themselves; what reaches here is exhausted).
 	return nextFailover, nil
 }
+
+// outcomeOutOfTime is the outcome of an attempt during which the request ran out of time.
+const outcomeOutOfTime = "the request ran out of time"
 
 // attemptKind names an attempt from where its model sits in the route (route.Step.Index and
 // Position), not in the plan: a model called because the ones before it were left out (a
@@ -196,14 +212,22 @@ func (r *run) call(m *spec.Model, stream bool) *clearbar.Call {
 
 // callContext bounds one call to m as the spec bounds it (spec.Spec.CallBound, which the spec
 // check and the estimate use too): by the model's timeout, else its provider's, when that is
-// shorter than the request's; else only by the request's deadline, which ctx carries.
+// shorter than the request's; else only by the request's deadline, which ctx carries. The
+// call's deadline has a cause of its own (callTimeout), so that an adapter names the bound that
+// fired rather than the request's.
 func (g *Gateway) callContext(ctx context.Context, m *spec.Model) (context.Context, context.CancelFunc) {
 	d, _, byRequest := g.spec.CallBound(m)
 	if byRequest {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, d)
+	return context.WithTimeoutCause(ctx, d, &callTimeout{d})
 }
+
+// callTimeout is the cause of a call's own deadline (a model's or provider's timeout); its
+// words are the adapters' for the same bound.
+type callTimeout struct{ d time.Duration }
+
+func (e *callTimeout) Error() string { return fmt.Sprintf("no complete answer within %s", e.d) }
 
 // complete runs a non-streaming request through its plan.
 func (r *run) complete(ctx context.Context) (*clearbar.Response, error) {
@@ -249,7 +273,7 @@ steps:
 						continue steps
 					}
 				}
-				nx, ferr := r.afterFailure(ctx, err, retries)
+				nx, ferr := r.afterFailure(ctx, m, r.lastResort(si, ci), err, retries)
 				switch nx {
 				case nextRetry:
 					a.Outcome = "retried"
@@ -258,6 +282,9 @@ steps:
 				case nextFail:
 					a.Outcome = "failed"
 					return nil, r.failure(ferr)
+				case nextStop:
+					a.Outcome = outcomeOutOfTime
+					break steps
 				}
 				a.Outcome = "fell back"
 				break

@@ -122,6 +122,83 @@ func TestFaultUpstreamTimeout(t *testing.T) {
 			if d.Attempts[0].Class != clearbar.Timeout {
 				t.Errorf("%s: attempts %v", tc.explanation, attemptClasses(d))
 			}
+			// The record names the bound that fired: the model's 300ms, not the request's 120s.
+			if msg := d.Attempts[0].Error; msg != "no complete answer within 300ms" && msg != "no first chunk within 300ms" {
+				t.Errorf("%s: the timed-out attempt's error is %q; it should name the model's 300ms timeout", tc.explanation, msg)
+			}
+		})
+	}
+}
+
+// When the request runs out of time during a call, the plan stops there: no later candidate is
+// begun (it could not be called), recorded as an attempt, or charged a timeout by its breaker.
+func TestFaultRequestTimeoutStopsThePlan(t *testing.T) {
+	t.Parallel()
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%t", stream), func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, setup{
+				edit: func(src string) string { return src + "server: {request_timeout: 400ms}\n" },
+				script: func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+					if c.Model == "up-primary" {
+						hangUntilCanceled(r)
+						return
+					}
+					answerNormally(w, r, c)
+				},
+			})
+			resp := e.post(t, context.Background(), chatBody("chat", stream))
+			body := readAllBody(t, resp)
+			if resp.StatusCode != http.StatusGatewayTimeout || gjson.Get(body, "error.code").Str != "timeout" {
+				t.Fatalf("status %d: %s; want a 504 timeout", resp.StatusCode, body)
+			}
+			d := e.decisions.waitCount(t, 1)[0]
+			if len(d.Attempts) != 1 || d.Attempts[0].Model != "primary" || d.Attempts[0].Class != clearbar.Timeout {
+				t.Errorf("attempts %v; want the primary's timeout alone: the request had no time left for its fallback", attemptClasses(d))
+			}
+			if n := e.up.count("up-secondary"); n != 0 {
+				t.Errorf("the fallback was called %d times after the request ran out of time", n)
+			}
+			if st, _ := e.breaker(t, "up/secondary"); st.Failures != 0 || st.ConsecutiveFailures != 0 {
+				t.Errorf("breaker up/secondary %+v: charged with a failure of a call never made", st)
+			}
+		})
+	}
+}
+
+// A failure that opens its model's breaker is not retried on that model: the request falls back
+// at once instead of sleeping the upstream's Retry-After for a call the breaker then refuses.
+func TestFaultOpenedBreakerSkipsTheRetryWait(t *testing.T) {
+	t.Parallel()
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%t", stream), func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, setup{
+				breakers: health.NewSet(health.Settings{ConsecutiveFailures: 1, Cooldown: time.Minute}, nil),
+				script: func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+					if c.Model == "up-primary" {
+						writeBody(w, 429, "application/json", `{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}`, "Retry-After", "3")
+						return
+					}
+					answerNormally(w, r, c)
+				},
+			})
+			start := time.Now()
+			resp := e.post(t, context.Background(), chatBody("chat", stream))
+			body := readAllBody(t, resp)
+			if resp.StatusCode != 200 || resp.Header.Get("X-Clearbar-Model") != "secondary" {
+				t.Fatalf("status %d model %q: %s", resp.StatusCode, resp.Header.Get("X-Clearbar-Model"), body)
+			}
+			if elapsed := time.Since(start); elapsed > 2*time.Second {
+				t.Errorf("took %v: the gateway slept the 3s Retry-After of a model whose breaker had opened", elapsed)
+			}
+			if n := e.up.count("up-primary"); n != 1 {
+				t.Errorf("the rate-limited model was called %d times, want 1", n)
+			}
+			d := e.decisions.waitCount(t, 1)[0]
+			if len(d.Attempts) != 2 || d.Attempts[0].Outcome != "fell back" || d.Attempts[1].Model != "secondary" {
+				t.Errorf("attempts %v, first outcome %q; want the primary's 429 to fall back to secondary", attemptClasses(d), d.Attempts[0].Outcome)
+			}
 		})
 	}
 }

@@ -57,6 +57,7 @@ steps:
 				cctx, cancel := r.g.callContext(ctx, m)
 				s, err := prov.Stream(cctx, r.call(m, true))
 				var usage clearbar.Usage
+				estimated := false
 				if err == nil {
 					s = &argsGuard{Stream: s}
 					var answered bool
@@ -74,7 +75,6 @@ steps:
 						usage = buf.usage
 						if berr == nil {
 							cancel()
-							estimated := false
 							if usage.IsZero() {
 								usage, estimated = r.estimatedUsage(usage, buf.sent)
 							}
@@ -100,6 +100,11 @@ steps:
 							}
 						}
 						err = berr
+						if buf.sent > 0 {
+							// Part of the answer arrived before the failure: the upstream bills
+							// it, as it does a relayed stream's cut.
+							usage, estimated = r.estimatedUsage(usage, buf.sent)
+						}
 					} else {
 						err = s.Err()
 						if err == nil {
@@ -113,7 +118,8 @@ steps:
 					err = ctxError(ctx, err)
 				}
 				r.finish(a, m, usage, err, done)
-				nx, ferr := r.afterFailure(ctx, err, retries)
+				a.UsageEstimated = estimated
+				nx, ferr := r.afterFailure(ctx, m, r.lastResort(si, ci), err, retries)
 				switch nx {
 				case nextRetry:
 					a.Outcome = "retried"
@@ -122,6 +128,9 @@ steps:
 				case nextFail:
 					a.Outcome = "failed"
 					return r.failed(w, r.failure(ferr))
+				case nextStop:
+					a.Outcome = outcomeOutOfTime
+					break steps
 				}
 				a.Outcome = "fell back"
 				break

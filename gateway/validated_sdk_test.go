@@ -404,3 +404,33 @@ func TestSDKStreamedValidatedToolCallsWithN(t *testing.T) {
 		t.Errorf("model %q, flagged %v, attempts %+v: want the primary's good answer accepted at once", raw.Header.Get("X-Clearbar-Model"), d.Flagged, d.Attempts)
 	}
 }
+
+// A validated stream the upstream cuts after part of its answer arrived fails over before the
+// client sees a byte, and the cut attempt is recorded as the relayed one would be: with the
+// prompt's estimated tokens and the output received, marked estimated, and its cost counted,
+// since the upstream bills what it wrote.
+func TestValidatedStreamCutCountsItsCost(t *testing.T) {
+	t.Parallel()
+	e := newValidatedE2E(t, func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+		if c.Model != "up-primary" {
+			jsonScript(true)(w, r, c)
+			return
+		}
+		s := openSSE(w)
+		s.data(chunk(callID(c), c.Model, `{"role":"assistant","content":"{\"id\": \"from-up-primary, cut off after forty bytes"}`, "", ""))
+		resetConn(w, false)
+	})
+	resp := e.post(t, context.Background(), chatBody("extract", true))
+	body := readAllBody(t, resp)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Clearbar-Model") != "secondary" || !strings.HasSuffix(body, "data: [DONE]\n\n") {
+		t.Fatalf("status %d model %q: %s", resp.StatusCode, resp.Header.Get("X-Clearbar-Model"), tail(body))
+	}
+	d := e.decisions.wait(t, resp.Header.Get("X-Clearbar-Decision-Id"))
+	if len(d.Attempts) != 2 {
+		t.Fatalf("attempts %v", attemptClasses(d))
+	}
+	cut := d.Attempts[0]
+	if cut.Class != clearbar.StreamCut || !cut.UsageEstimated || cut.Usage.PromptTokens == 0 || cut.Usage.CompletionTokens == 0 || cut.Cost <= 0 {
+		t.Errorf("the cut attempt: class %s usage %+v estimated %t cost %v; want its estimated tokens and cost", cut.Class, cut.Usage, cut.UsageEstimated, cut.Cost)
+	}
+}

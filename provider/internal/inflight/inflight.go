@@ -94,7 +94,9 @@ func (a *Attempt) Fail(class clearbar.FailureClass, status int, msg string, caus
 
 // CtxFailure classifies the end of the call's context; it returns nil while the context is live.
 // The call's own deadlines are Timeout; a closed stream and a canceled caller are Canceled; the
-// caller's deadline is Timeout.
+// caller's deadline is Timeout, named by its cause when the caller gave it one (a deadline set
+// with context.WithTimeoutCause, such as a model's timeout the gateway applies), else as the
+// request's.
 func (a *Attempt) CtxFailure() *clearbar.Error {
 	if a.Ctx.Err() == nil {
 		return nil
@@ -107,7 +109,11 @@ func (a *Attempt) CtxFailure() *clearbar.Error {
 	case errors.Is(cause, errReleased):
 		return a.Fail(clearbar.Canceled, 0, "the stream was closed before its end", context.Canceled)
 	case errors.Is(a.Parent.Err(), context.DeadlineExceeded):
-		return a.Fail(clearbar.Timeout, 0, "the request's deadline passed", a.Parent.Err())
+		msg := "the request's deadline passed"
+		if c := context.Cause(a.Parent); c != nil && !errors.Is(c, context.DeadlineExceeded) {
+			msg = c.Error()
+		}
+		return a.Fail(clearbar.Timeout, 0, msg, a.Parent.Err())
 	}
 	return a.Fail(clearbar.Canceled, 0, "the request was canceled", context.Canceled)
 }

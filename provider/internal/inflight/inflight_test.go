@@ -73,6 +73,14 @@ func TestEnds(t *testing.T) {
 			<-a.Ctx.Done()
 			return a.CtxFailure()
 		}, clearbar.Timeout, "request's deadline passed"},
+		{"the caller's deadline with a cause", func() *clearbar.Error {
+			ctx, cancel := context.WithTimeoutCause(context.Background(), time.Millisecond, errors.New("no complete answer within 1ms"))
+			defer cancel()
+			a := Begin(ctx, "p", call, time.Hour, 0)
+			defer a.End()
+			<-a.Ctx.Done()
+			return a.CtxFailure()
+		}, clearbar.Timeout, "no complete answer within 1ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
