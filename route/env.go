@@ -24,11 +24,17 @@ import (
 //	last_user        the last user message's text
 //	text             all user messages' text
 //	system           the system (and developer) prompt
-//	headers          request headers, lower-case names: headers["x-customer-tier"]
-//	metadata         the request's metadata map: metadata["feature"]
+//	headers          request headers, lower-case names: headers["x-customer-tier"] (a rule
+//	                 that spells a name otherwise does not load)
+//	metadata         the request's metadata map: metadata["feature"]; a key the request
+//	                 lacks reads as nil, which equals no string
 //
 // Rules use expr-lang syntax (https://expr-lang.org): comparisons, and/or/not, in, matches
-// (RE2 regular expressions), contains, startsWith, len(), and so on.
+// (RE2 regular expressions), contains, startsWith, len(), now(), and so on. RE2's \b and \w
+// know only ASCII letters (\bcafé\b never matches "café"; use (^|\PL)café($|\PL)), (?i)
+// folds case letter by letter (straße does not match STRASSE), and text is matched as the
+// client sent it, without Unicode normalisation. A rule that fails at run time (int() of
+// a missing metadata value) does not fire; the decision records its error.
 type Env struct {
 	TokensIn       int               `expr:"tokens_in"`
 	Messages       int               `expr:"messages"`

@@ -187,7 +187,17 @@ func describe(r *spec.Route) string {
 	return r.Model.Name
 }
 
-// Plan builds the plan for a request in category c: it picks a split arm (weighted, random),
+type armKey struct{}
+
+// WithArm returns a context under which Plan takes arm i (0 for the first) of a split route
+// instead of drawing one, so that golden tests can check every arm's plan. Routes without a
+// split, and an i they do not have, ignore it.
+func WithArm(ctx context.Context, i int) context.Context {
+	return context.WithValue(ctx, armKey{}, i)
+}
+
+// Plan builds the plan for a request in category c: it picks a split arm (weighted, drawn at
+// random for each request, so that the same request can take different arms; see WithArm),
 // leaves out models whose context window is too small for the request, models whose catalogue
 // entry says they cannot take one of its inputs (images; see modalities) and models whose breaker
 // is open, and records the route, plan and skipped models in d. h may be nil.
@@ -210,11 +220,15 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	}
 	arm := 0
 	if len(cp.arms) > 1 {
-		u := rand.Float64() * cp.weights[len(cp.weights)-1]
-		for i, w := range cp.weights {
-			if u < w {
-				arm = i
-				break
+		if i, ok := ctx.Value(armKey{}).(int); ok && i >= 0 && i < len(cp.arms) {
+			arm = i
+		} else {
+			u := rand.Float64() * cp.weights[len(cp.weights)-1]
+			for i, w := range cp.weights {
+				if u < w {
+					arm = i
+					break
+				}
 			}
 		}
 		d.Arm = cp.arms[arm].label

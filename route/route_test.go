@@ -372,3 +372,105 @@ func TestPlanMaxOutput(t *testing.T) {
 		t.Errorf("too small and writing too little: err %+v", err)
 	}
 }
+
+// TestRuleRunErrorOneLine: a rule that fails at run time (here int() of a missing metadata
+// value) does not fire, and the decision records why on one line, with the column, so that it
+// fits the rules table of explain.
+func TestRuleRunErrorOneLine(t *testing.T) {
+	src := strings.Replace(base, `match: {when: 'tools', priority: 1}`, `match: {when: 'int(metadata["n"]) > 5', priority: 1}`, 1)
+	r := newRouter(t, src)
+	d := &clearbar.Decision{}
+	c, err := r.Classify(input("hi"), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "d" {
+		t.Errorf("category %q, want the default d", c.Name)
+	}
+	i := slices.IndexFunc(d.Rules, func(r clearbar.RuleResult) bool { return r.Category == "a" })
+	if i < 0 {
+		t.Fatalf("rule of a not recorded: %+v", d.Rules)
+	}
+	res := d.Rules[i]
+	if res.Fired || res.Error == "" {
+		t.Fatalf("rule of a: fired %v, error %q; want an error and not fired", res.Fired, res.Error)
+	}
+	if strings.Contains(res.Error, "\n") || !strings.Contains(res.Error, "(column 1)") {
+		t.Errorf("error %q: want one line naming the column", res.Error)
+	}
+}
+
+// TestMatchValuesInNameOrder: a request that carries two of a category's header values is
+// recorded as matched by the first in name order, every time.
+func TestMatchValuesInNameOrder(t *testing.T) {
+	src := strings.Replace(base, `match: {when: 'tools', priority: 1}`, `match: {header: {X-Team-B: b, X-Team-A: a, X-Team-C: c, X-Team-D: d}}`, 1)
+	r := newRouter(t, src)
+	for range 50 {
+		in := input("hi")
+		for _, h := range []string{"X-Team-D", "X-Team-C", "X-Team-B", "X-Team-A"} {
+			in.Header.Set(h, strings.ToLower(h[len(h)-1:]))
+		}
+		d := &clearbar.Decision{}
+		if _, err := r.Classify(in, d); err != nil {
+			t.Fatal(err)
+		}
+		if want := spec.ReasonHeader("X-Team-A", "a"); d.Category != "a" || d.CategoryBy != want {
+			t.Fatalf("category %q by %q, want a by %q", d.Category, d.CategoryBy, want)
+		}
+	}
+}
+
+// TestWithArm: under WithArm a split route takes the arm asked for, every time.
+func TestWithArm(t *testing.T) {
+	r := newRouter(t, base)
+	c := r.Spec().Category("c")
+	for arm, want := range []string{"small", "strong"} {
+		for range 200 {
+			d := &clearbar.Decision{}
+			p, err := r.Plan(WithArm(context.Background(), arm), c, input("hi"), nil, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.Steps[0].Candidates[0].Name; got != want || p.Arm != arm {
+				t.Fatalf("arm %d: plan starts on %s (arm %d), want %s", arm, got, p.Arm, want)
+			}
+		}
+	}
+}
+
+// TestTimeRuleIsNotConstant: a rule over the time of the request (now()) reads no request
+// field, yet its value changes: it is not reported as always or never firing.
+func TestTimeRuleIsNotConstant(t *testing.T) {
+	for _, when := range []string{`now().Hour() < 0`, `now().Hour() >= 0`, `now() > date("2020-01-01")`} {
+		src := strings.Replace(base, `match: {when: 'tools', priority: 1}`, `match: {when: '`+when+`', priority: 1}`, 1)
+		r := newRouter(t, src)
+		for _, ru := range r.Rules() {
+			if ru.Category == "a" && ru.Constant != nil {
+				t.Errorf("%s: constant %v, want it evaluated per request", when, *ru.Constant)
+			}
+		}
+	}
+}
+
+// TestRuleHeaderNameCase: headers are read by lower-case name; a rule that spells one
+// otherwise could never fire, so it does not load, and the error gives the spelling to use.
+func TestRuleHeaderNameCase(t *testing.T) {
+	src := strings.Replace(base, `match: {when: 'tools', priority: 1}`, `match: {when: 'headers["X-Team"] == "legal"', priority: 1}`, 1)
+	s, err := spec.Parse([]byte(src), "route.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(s)
+	var se spec.Errors
+	if !errors.As(err, &se) || len(se) != 1 || se[0].Line != s.Category("a").Match.WhenLine() || !strings.Contains(se[0].Msg, `write headers["x-team"]`) {
+		t.Errorf("err %v: want the rule's line and the lower-case name", err)
+	}
+	ok := strings.Replace(base, `match: {when: 'tools', priority: 1}`, `match: {when: 'headers["x-team"] == "legal"', priority: 1}`, 1)
+	r := newRouter(t, ok)
+	in := input("hi")
+	in.Header.Set("X-Team", "legal")
+	d := &clearbar.Decision{}
+	if c, err := r.Classify(in, d); err != nil || c.Name != "a" {
+		t.Errorf("category %v, err %v: want a", c, err)
+	}
+}

@@ -40,10 +40,23 @@ type Router struct {
 	vms    sync.Pool
 }
 
+// matcher is one category's header and metadata values, each list sorted by name so that
+// which of several matching values is recorded does not vary from request to request.
 type matcher struct {
 	cat      *spec.Category
-	header   map[string]string
-	metadata map[string]string
+	header   []pair
+	metadata []pair
+}
+
+type pair struct{ key, value string }
+
+func sortedPairs(m map[string]string) []pair {
+	out := make([]pair, 0, len(m))
+	for k, v := range m {
+		out = append(out, pair{k, v})
+	}
+	slices.SortFunc(out, func(a, b pair) int { return strings.Compare(a.key, b.key) })
+	return out
 }
 
 // rule is one category's compiled match.when expression.
@@ -96,7 +109,7 @@ func NewWith(s *spec.Spec, o Options) (*Router, error) {
 			r.byModel[name] = c
 		}
 		if len(m.Header) > 0 || len(m.Metadata) > 0 {
-			mt := matcher{cat: c, header: m.Header, metadata: m.Metadata}
+			mt := matcher{cat: c, header: sortedPairs(m.Header), metadata: sortedPairs(m.Metadata)}
 			r.matchers = append(r.matchers, mt)
 		}
 		if strings.TrimSpace(m.When) == "" {
@@ -157,10 +170,29 @@ func compileRule(c *spec.Category, src string) (*rule, needs, error) {
 		}
 		return nil, n, err
 	}
+	// Header names are lower-case in the rule environment: a rule that reads one by another
+	// spelling would never see it.
+	var upper string
+	ast.Find(program.Node(), func(node ast.Node) bool {
+		if m, ok := node.(*ast.MemberNode); ok {
+			id, isID := m.Node.(*ast.IdentifierNode)
+			key, isStr := m.Property.(*ast.StringNode)
+			if isID && id.Value == "headers" && isStr && key.Value != strings.ToLower(key.Value) && upper == "" {
+				upper = key.Value
+			}
+		}
+		return false
+	})
+	if upper != "" {
+		return nil, n, fmt.Errorf("headers are read by lower-case name, so headers[%q] is never set: write headers[%q]", upper, strings.ToLower(upper))
+	}
 	ru := &rule{cat: c, src: src, program: program}
 	// Find which costly fields the rule reads, and whether it reads the request at all.
 	reads := false
 	ast.Find(program.Node(), func(node ast.Node) bool {
+		if b, ok := node.(*ast.BuiltinNode); ok && b.Name == "now" {
+			reads = true // the time of the request: not a constant either
+		}
 		if id, ok := node.(*ast.IdentifierNode); ok {
 			reads = true
 			switch id.Value {
@@ -208,15 +240,15 @@ func (r *Router) Classify(in *Input, d *clearbar.Decision) (*spec.Category, erro
 		return c, nil
 	}
 	for _, m := range r.matchers {
-		for h, v := range m.header {
-			if in.Header.Get(h) == v {
-				d.Category, d.CategoryBy = m.cat.Name, spec.ReasonHeader(h, v)
+		for _, p := range m.header {
+			if in.Header.Get(p.key) == p.value {
+				d.Category, d.CategoryBy = m.cat.Name, spec.ReasonHeader(p.key, p.value)
 				return m.cat, nil
 			}
 		}
-		for k, v := range m.metadata {
-			if req.Metadata[k] == v {
-				d.Category, d.CategoryBy = m.cat.Name, spec.ReasonMetadata(k, v)
+		for _, p := range m.metadata {
+			if req.Metadata[p.key] == p.value {
+				d.Category, d.CategoryBy = m.cat.Name, spec.ReasonMetadata(p.key, p.value)
 				return m.cat, nil
 			}
 		}
@@ -234,7 +266,7 @@ func (r *Router) Classify(in *Input, d *clearbar.Decision) (*spec.Category, erro
 			res := clearbar.RuleResult{Category: ru.cat.Name, Rule: ru.src, Priority: ru.priority}
 			out, err := machine.Run(ru.program, &env)
 			if err != nil {
-				res.Error = err.Error()
+				res.Error = runError(err)
 			} else if fired, _ := out.(bool); fired {
 				res.Fired = true
 				if chosen == nil {
@@ -250,6 +282,23 @@ func (r *Router) Classify(in *Input, d *clearbar.Decision) (*spec.Category, erro
 	}
 	d.Category, d.CategoryBy = r.def.Name, spec.ReasonDefault
 	return r.def, nil
+}
+
+// runError is a rule's run-time error on one line: expr's message and the column it points
+// at, without the multi-line snippet of the expression, which the decision records beside it.
+func runError(err error) string {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return err.Error()
+	}
+	msg := fe.Message
+	if fe.Prev != nil && !strings.Contains(msg, fe.Prev.Error()) {
+		msg += ": " + fe.Prev.Error()
+	}
+	if fe.Snippet == "" {
+		return msg
+	}
+	return fmt.Sprintf("%s (column %d)", msg, fe.Column+1)
 }
 
 func (r *Router) named(name, by string, d *clearbar.Decision) (*spec.Category, error) {

@@ -432,7 +432,9 @@ type Shadow struct {
 type Match struct {
 	// Models are model names clients may send to mean this category, besides clearbar/NAME.
 	Models []string `yaml:"models"`
-	// Header maps a header name to the value that selects this category.
+	// Header maps a header name to the value that selects this category. Any one listed
+	// header or metadata value selects it; categories are tried in file order, and within
+	// one, headers before metadata, each in name order (which the decision records).
 	Header map[string]string `yaml:"header"`
 	// Metadata maps a metadata key to the value that selects this category.
 	Metadata map[string]string `yaml:"metadata"`

@@ -14,8 +14,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/gateway"
+	"github.com/clearbar/clearbar/translate"
 )
 
 // headerFlags collects repeated --header "Name: value" flags.
@@ -33,7 +36,7 @@ func (h headerFlags) Set(v string) error {
 }
 
 func (m *Main) runExplain(ctx context.Context, args []string) error {
-	const usage = "clearbar explain DECISION_ID [--url URL (default $CLEARBAR_URL)] [--format text|json] | clearbar explain --dry-run --spec SPEC.yaml REQUEST.json [--header 'Name: value'] [--tier TIER]"
+	const usage = "clearbar explain DECISION_ID [--url URL (default $CLEARBAR_URL)] [--format text|json] | clearbar explain --dry-run --spec SPEC.yaml REQUEST.json [--header 'Name: value'] [--tier TIER] [--dialect auto|openai|anthropic]"
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	dry := fs.Bool("dry-run", false, "decide for a request without calling any model")
 	specFile := fs.String("spec", "", "the spec to decide with (with --dry-run)")
@@ -42,6 +45,7 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 	gatewayURL := fs.String("url", "", "the gateway to ask for a decision record ($CLEARBAR_URL, else "+defaultGatewayURL+")")
 	format := fs.String("format", "text", "text or json")
 	tier := fs.String("tier", "", "the client key's tier (with --dry-run)")
+	dialect := fs.String("dialect", "auto", "the request body's API (with --dry-run): openai (/v1/chat/completions), anthropic (/v1/messages), or auto: anthropic when the body has what only a Messages request has")
 	headers := headerFlags{}
 	fs.Var(headers, "header", "a request header, \"Name: value\" (with --dry-run; repeatable)")
 	pos, err := parseArgs(fs, args, 1, 1, usage)
@@ -50,6 +54,9 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 	}
 	if *format != "text" && *format != "json" {
 		return usagef("--format %q: use text or json", *format)
+	}
+	if *dialect != "auto" && *dialect != clearbar.DialectOpenAI && *dialect != clearbar.DialectAnthropic {
+		return usagef("--dialect %q: use auto, openai or anthropic", *dialect)
 	}
 	var d *clearbar.Decision
 	if *dry {
@@ -71,7 +78,22 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		messages := *dialect == clearbar.DialectAnthropic || *dialect == "auto" && isMessagesBody(body)
+		if messages {
+			body, err = messagesToChat(body, headers)
+			if err != nil {
+				return fmt.Errorf("the gateway would answer %s", gateway.DescribeError(err))
+			}
+		}
 		d, err = gateway.DryRun(g, body, headers, *tier)
+		if d != nil && messages {
+			d.Dialect, d.Path = clearbar.DialectAnthropic, "/v1/messages"
+		}
+		if d != nil && d.Arm != "" {
+			if c := s.Category(d.Category); c != nil {
+				fmt.Fprintf(m.Stderr, "note: category %q splits its traffic %d ways, drawing an arm at random for each request: this dry run drew %s; the same request sent to the gateway may take another arm\n", c.Name, len(c.Route.Split), d.Arm)
+			}
+		}
 		if err != nil {
 			// The request fails as the gateway would fail it. A decision that got as far as a
 			// category (a plan no model can take) is still worth showing.
@@ -89,6 +111,65 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 		}
 	}
 	return writeDecision(m, d, *format)
+}
+
+// isMessagesBody says whether a request body is an Anthropic Messages request: it has a
+// member, a tool definition or a content block that only the Messages API has. A body both
+// APIs read alike (a model, max_tokens and text messages) is taken as OpenAI's, which routes
+// it the same.
+func isMessagesBody(body []byte) bool {
+	root := gjson.ParseBytes(body)
+	for _, k := range []string{"system", "stop_sequences", "top_k", "thinking", "container", "mcp_servers"} {
+		if root.Get(k).Exists() {
+			return true
+		}
+	}
+	for _, t := range root.Get("tools").Array() {
+		if t.Get("input_schema").Exists() || t.Get("type").Exists() && t.Get("type").String() != "function" && t.Get("type").String() != "custom" {
+			return true
+		}
+	}
+	for _, m := range root.Get("messages").Array() {
+		for _, b := range m.Get("content").Array() {
+			switch b.Get("type").String() {
+			case "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking", "search_result", "server_tool_use", "web_search_tool_result":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// messagesToChat translates a /v1/messages request body as the gateway does (its
+// anthropic-version and anthropic-beta headers included) into the chat completions form the
+// decision layer reads. What only Anthropic models can take is an error: the dry run decides
+// on the chat completions path, which would refuse it.
+func messagesToChat(body []byte, headers map[string]string) ([]byte, error) {
+	var version, beta string
+	for k, v := range headers {
+		switch strings.ToLower(k) {
+		case "anthropic-version":
+			version = v
+		case "anthropic-beta":
+			beta = v
+		}
+	}
+	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, Beta: beta})
+	if err != nil {
+		return nil, err
+	}
+	if param, what := translate.AnthropicOnly(chat); param != "" {
+		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusBadRequest, Param: param,
+			Message: fmt.Sprintf("explain --dry-run cannot decide a /v1/messages request with %s, which only Anthropic models take: send it to clearbar serve and explain its decision id", orParam(what, param))}
+	}
+	return translate.ToOpenAIUpstream(chat)
+}
+
+func orParam(what, param string) string {
+	if what != "" {
+		return what
+	}
+	return param
 }
 
 // defaultGatewayURL is where explain looks for a gateway without --url or CLEARBAR_URL: serve's
