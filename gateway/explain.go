@@ -198,8 +198,20 @@ func roundDur(d time.Duration) string {
 // DryRun classifies and plans a request without calling any model, as the gateway would with
 // its breakers all closed. header may be nil.
 func DryRun(g *Gateway, body []byte, header map[string]string, tier string) (*clearbar.Decision, error) {
-	d := &clearbar.Decision{ID: "dry-run", Time: g.now(), Dialect: clearbar.DialectOpenAI, Path: "/v1/chat/completions", DryRun: true, Attempts: []clearbar.Attempt{}}
-	req, err := DecodeChatRequest(body, g.limits)
+	return dryRun(g, body, header, tier, g.limits, clearbar.DialectOpenAI, "/v1/chat/completions")
+}
+
+// DryRunMessages is DryRun for a /v1/messages request, body being its translation into the
+// OpenAI form (translate.ToOpenAIRequest): read with the limits the gateway reads such a
+// request with, so that what only Anthropic models take (a server tool, more than 4 stop
+// sequences) leaves the other models out of the plan rather than failing the request.
+func DryRunMessages(g *Gateway, body []byte, header map[string]string, tier string) (*clearbar.Decision, error) {
+	return dryRun(g, body, header, tier, g.messagesLimits(), clearbar.DialectAnthropic, "/v1/messages")
+}
+
+func dryRun(g *Gateway, body []byte, header map[string]string, tier string, lim Limits, dialect, path string) (*clearbar.Decision, error) {
+	d := &clearbar.Decision{ID: "dry-run", Time: g.now(), Dialect: dialect, Path: path, DryRun: true, Attempts: []clearbar.Attempt{}}
+	req, err := DecodeChatRequest(body, lim)
 	if err != nil {
 		return nil, err
 	}

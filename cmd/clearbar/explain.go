@@ -85,9 +85,10 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 				return fmt.Errorf("the gateway would answer %s", gateway.DescribeError(err))
 			}
 		}
-		d, err = gateway.DryRun(g, body, headers, *tier)
-		if d != nil && messages {
-			d.Dialect, d.Path = clearbar.DialectAnthropic, "/v1/messages"
+		if messages {
+			d, err = gateway.DryRunMessages(g, body, headers, *tier)
+		} else {
+			d, err = gateway.DryRun(g, body, headers, *tier)
 		}
 		if d != nil && d.Arm != "" {
 			if c := s.Category(d.Category); c != nil {
@@ -142,8 +143,8 @@ func isMessagesBody(body []byte) bool {
 
 // messagesToChat translates a /v1/messages request body as the gateway does (its
 // anthropic-version and anthropic-beta headers included) into the chat completions form the
-// decision layer reads. What only Anthropic models can take is an error: the dry run decides
-// on the chat completions path, which would refuse it.
+// decision layer reads, with the sidecar that carries what only Anthropic models take
+// (gateway.DryRunMessages reads it as the gateway does).
 func messagesToChat(body []byte, headers map[string]string) ([]byte, error) {
 	var version, beta string
 	for k, v := range headers {
@@ -154,22 +155,7 @@ func messagesToChat(body []byte, headers map[string]string) ([]byte, error) {
 			beta = v
 		}
 	}
-	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, Beta: beta})
-	if err != nil {
-		return nil, err
-	}
-	if param, what := translate.AnthropicOnly(chat); param != "" {
-		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusBadRequest, Param: param,
-			Message: fmt.Sprintf("explain --dry-run cannot decide a /v1/messages request with %s, which only Anthropic models take: send it to clearbar serve and explain its decision id", orParam(what, param))}
-	}
-	return translate.ToOpenAIUpstream(chat)
-}
-
-func orParam(what, param string) string {
-	if what != "" {
-		return what
-	}
-	return param
+	return translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, Beta: beta})
 }
 
 // defaultGatewayURL is where explain looks for a gateway without --url or CLEARBAR_URL: serve's
