@@ -46,7 +46,7 @@ type metrics struct {
 	overhead      prometheus.Histogram
 	ttfb          *prometheus.HistogramVec // category
 	tokens        *prometheus.CounterVec   // model, kind
-	cost          *prometheus.CounterVec   // category, model
+	cost          *prometheus.CounterVec   // category, model called
 	attempts      *prometheus.CounterVec   // provider, model, class
 	fallbacks     *prometheus.CounterVec   // category, class
 	retries       *prometheus.CounterVec   // provider, class
@@ -80,9 +80,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		ttfb: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clearbar_time_to_first_byte_seconds",
 			Help: "Time to the first byte sent to the client.", Buckets: latencyBuckets}, []string{"category"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_tokens_total",
-			Help: "Tokens billed, by model and kind (prompt, completion, cached, reasoning)."}, []string{"model", "kind"}),
+			Help: "Tokens billed, by model and kind: prompt, completion, and the parts of them that were cache reads (cached), cache writes (cache_write) and reasoning."}, []string{"model", "kind"}),
 		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_cost_usd_total",
-			Help: "Cost in US dollars at catalogue (or spec) prices, including discarded attempts."}, []string{"category", "model"}),
+			Help: "Cost in US dollars at catalogue (or spec) prices, by category and the model called, discarded attempts included."}, []string{"category", "model"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_attempts_total",
 			Help: "Provider calls, by provider, model and result class."}, []string{"provider", "model", "class"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_fallbacks_total",
@@ -118,8 +118,10 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 	if d.TTFB > 0 {
 		m.ttfbC.get(d.Category).Observe(d.TTFB.Seconds())
 	}
-	if d.Cost > 0 {
-		m.costC.get(d.Category, d.Model).Add(d.Cost.USD())
+	// Cost goes to the model that was called, attempt by attempt: a discarded attempt's cost is
+	// its model's, not that of the model that answered in the end.
+	if sc := d.Score; sc != nil && sc.Embedding != nil && sc.Embedding.Cost > 0 {
+		m.costC.get(d.Category, sc.Embedding.Model).Add(sc.Embedding.Cost.USD())
 	}
 	// prev is the last provider call before a, validator calls aside. A fallback or an
 	// escalation with none before it was caused by the models before it being left out, their
@@ -137,11 +139,19 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 		if a.Latency > 0 {
 			m.upstreamC.get(a.Provider, a.Model).Observe(a.Latency.Seconds())
 		}
+		if a.Cost > 0 {
+			m.costC.get(d.Category, a.Model).Add(a.Cost.USD())
+		}
 		if u := a.Usage; !u.IsZero() {
-			m.tokensC.get(a.Model, "prompt").Add(float64(u.PromptTokens))
-			m.tokensC.get(a.Model, "completion").Add(float64(u.CompletionTokens))
+			// Counts are the upstream's word: a negative one, which a counter cannot take
+			// (Add panics), counts as none.
+			m.tokensC.get(a.Model, "prompt").Add(float64(max(u.PromptTokens, 0)))
+			m.tokensC.get(a.Model, "completion").Add(float64(max(u.CompletionTokens, 0)))
 			if u.CachedTokens > 0 {
 				m.tokensC.get(a.Model, "cached").Add(float64(u.CachedTokens))
+			}
+			if u.CacheWriteTokens > 0 {
+				m.tokensC.get(a.Model, "cache_write").Add(float64(u.CacheWriteTokens))
 			}
 			if u.ReasoningTokens > 0 {
 				m.tokensC.get(a.Model, "reasoning").Add(float64(u.ReasoningTokens))
