@@ -309,6 +309,10 @@ func (r *run) judge(ctx context.Context, a *clearbar.Attempt, resp *clearbar.Res
 		ctx = validate.WithCategory(ctx, r.plan.Category.Name)
 	}
 	verdicts, ok, calls := r.g.checker.Check(ctx, a.Model, r.req, resp, st.Validate)
+	if !r.plan.Category.RecordText {
+		// The record keeps no text of this category: not in the verdicts' reasons either.
+		validate.RedactAnswer(verdicts, resp.Text())
+	}
 	a.Verdicts = verdicts
 	r.pending = append(r.pending, calls...)
 	r.flagRepeats(a.Model, verdicts)

@@ -18,6 +18,7 @@ import (
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/health"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // memRecorder keeps decisions in memory.
@@ -1003,5 +1004,37 @@ func TestStartedOutOfOrder(t *testing.T) {
 	}
 	if got := s.end(c, end); !got.Equal(end) {
 		t.Errorf("the last ended: settled %v, want its finish %v", got, end)
+	}
+}
+
+// TestVerdictReasonsKeepNoTextUnlessRecorded: a validator's reason that quotes the answer (a
+// regex's match) keeps the quote in the record only for a category that records text; in any
+// other the quoted words are taken out, as the answer itself is.
+func TestVerdictReasonsKeepNoTextUnlessRecorded(t *testing.T) {
+	for _, record := range []bool{false, true} {
+		f := newFixture(t, func(src string) string {
+			cat := strings.Replace(cascadeCategory, "validate: [{max_length: 1000}]", `validate: [{regex: {must_not: ['answer from \S+']}}]`, 1)
+			if record {
+				cat += "    record_text: true\n"
+			}
+			return strings.Replace(src, "categories:\n", "categories:\n"+cat, 1)
+		})
+		checker, err := validate.NewChecker(f.gw.spec, validate.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.gw.checker = checker
+		readAll(t, f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`))
+		d := f.rec.last()
+		if len(d.Attempts) == 0 || len(d.Attempts[0].Verdicts) != 1 {
+			t.Fatalf("record_text %v: attempts %+v", record, d.Attempts)
+		}
+		reason, quoted := d.Attempts[0].Verdicts[0].Reason, `at "answer from gpt-4o-mini"`
+		if strings.Contains(reason, "gpt-4o-mini") != record || strings.Contains(d.Attempts[0].Error, "gpt-4o-mini") != record {
+			t.Errorf("record_text %v: verdict %q, attempt error %q; want the answer's words only when text is recorded", record, reason, d.Attempts[0].Error)
+		}
+		if record && !strings.Contains(reason, quoted) || !record && !strings.Contains(reason, `at "…"`) {
+			t.Errorf("record_text %v: verdict %q", record, reason)
+		}
 	}
 }

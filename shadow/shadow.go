@@ -44,6 +44,7 @@ import (
 	"github.com/clearbar/clearbar/provider/simulated"
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // Checker validates an answer with a route's validators, as the gateway does.
@@ -458,6 +459,9 @@ func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *
 	}
 	if s.o.Checker != nil && len(cat.validators) > 0 {
 		verdicts, pass, judges := s.o.Checker.Check(ctx, m.Name, req, resp, cat.validators)
+		if !cat.c.RecordText {
+			validate.RedactAnswer(verdicts, resp.Text()) // the row keeps no text of the answer
+		}
 		for _, a := range judges {
 			cost += a.Cost
 		}

@@ -484,3 +484,47 @@ func TestTimeScaledLatenciesAreTheSimulatedOnes(t *testing.T) {
 		}
 	}
 }
+
+// TestShadowReasonsKeepNoTextUnlessRecorded: a candidate's verdict whose reason quotes its
+// answer keeps the quote in the row only when the category records text, as the row keeps the
+// answer itself only then.
+func TestShadowReasonsKeepNoTextUnlessRecorded(t *testing.T) {
+	for _, record := range []bool{false, true} {
+		src := strings.NewReplacer("SAMPLE", "1", "BUDGET", "100", "validate: [{max_length: 400}]", `validate: [{regex: {must_not: ['\w{3}']}}]`).Replace(testSpec)
+		if record {
+			src = strings.Replace(src, "    shadow:", "    record_text: true\n    shadow:", 1)
+		}
+		s, err := spec.Parse([]byte(src), "shadow.yaml", spec.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg := provider.NewRegistry()
+		reg.Register("simulated", simulated.New)
+		providers, err := reg.NewAll(s, provider.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checker, err := validate.NewChecker(s, validate.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		sh, err := New(Options{Spec: s, Providers: providers, Checker: checker, Out: &out, QueueSize: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, d := request(1)
+		sh.Submit(s.Category("x"), req, d)
+		if err := sh.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := readRows(&out)
+		if err != nil || len(rows) != 2 || len(rows[1].Verdicts) != 1 {
+			t.Fatalf("record_text %v: rows %+v, %v", record, rows, err)
+		}
+		reason := rows[1].Verdicts[0].Reason
+		if redacted := strings.Contains(reason, `at "…"`); redacted == record || record && rows[1].Response == "" {
+			t.Errorf("record_text %v: reason %q, response %q", record, reason, rows[1].Response)
+		}
+	}
+}
