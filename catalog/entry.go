@@ -1,6 +1,10 @@
 package catalog
 
-import "github.com/clearbar/clearbar"
+import (
+	"cmp"
+
+	"github.com/clearbar/clearbar"
+)
 
 // Entry is one model's list prices and limits, as the catalogue publishes them.
 //
@@ -89,8 +93,8 @@ func (e Entry) IsEmbedding() bool { return e.Mode == ModeEmbedding }
 //     InputAbove, CachedInputAbove and OutputAbove replace Input, CachedInput and Output where
 //     they are listed (the reasoning price has no tier; unlisted reasoning follows the output price).
 //
-// Negative counts count as zero, and cachedTokens is capped at inputTokens. Cache writes are not
-// part of a request's cost here; CacheWrite is informational.
+// Negative counts count as zero, and cachedTokens is capped at inputTokens. Cache writes bill
+// as input here; [Entry.CacheWriteCost] is what writing them to the cache adds.
 func (e Entry) RequestCost(inputTokens, cachedTokens, outputTokens, reasoningTokens int64) clearbar.Money {
 	inputTokens = max(inputTokens, 0)
 	cachedTokens = min(max(cachedTokens, 0), inputTokens)
@@ -102,6 +106,25 @@ func (e Entry) RequestCost(inputTokens, cachedTokens, outputTokens, reasoningTok
 		cached.Cost(cachedTokens) +
 		out.Cost(outputTokens) +
 		reasoning.Cost(reasoningTokens)
+}
+
+// CacheWriteCost is what writing writeTokens of a request's inputTokens to the prompt cache
+// adds to its [Entry.RequestCost], which bills them as input: the difference between CacheWrite
+// and Input (CacheWriteAbove and InputAbove above the long-context tier) for each. It is zero
+// when the entry lists no cache-write price, or one no higher than its input price (vendors
+// that do not bill writes apart). writeTokens is capped at inputTokens.
+func (e Entry) CacheWriteCost(inputTokens, writeTokens int64) clearbar.Money {
+	inputTokens = max(inputTokens, 0)
+	writeTokens = min(max(writeTokens, 0), inputTokens)
+	in, write := e.Input, e.CacheWrite
+	if e.TierThreshold > 0 && inputTokens > int64(e.TierThreshold) {
+		in = cmp.Or(e.InputAbove, in)
+		write = cmp.Or(e.CacheWriteAbove, write)
+	}
+	if write <= in {
+		return 0
+	}
+	return write.Cost(writeTokens) - in.Cost(writeTokens)
 }
 
 // rates returns the prices that apply to a request, above or below the long-context tier,

@@ -65,3 +65,27 @@ func TestRequestCostEmbedded(t *testing.T) {
 		t.Errorf("RequestCost = %v, want %v", got, want)
 	}
 }
+
+// TestCacheWriteCost: writing to the prompt cache adds the cache-write price's excess over the
+// input price, at the long-context tier's prices above its threshold, and nothing where the
+// vendor does not bill writes apart.
+func TestCacheWriteCost(t *testing.T) {
+	claude := catalog.Entry{Input: 3_000_000, CacheWrite: 3_750_000, TierThreshold: 200_000, InputAbove: 6_000_000, CacheWriteAbove: 7_500_000}
+	for _, tt := range []struct {
+		name          string
+		e             catalog.Entry
+		input, writes int64
+		want          clearbar.Money
+	}{
+		{"1,000 tokens written at $3.75/M over $3/M", claude, 2_000, 1_000, 750_000}, // $0.00075
+		{"above the tier: $7.50/M over $6/M", claude, 300_000, 100_000, 150_000_000},
+		{"writes capped at the input", claude, 100, 1_000, 75_000},
+		{"no cache-write price", catalog.Entry{Input: 3_000_000}, 2_000, 1_000, 0},
+		{"a write price below input (none billed apart)", catalog.Entry{Input: 3_000_000, CacheWrite: 300_000}, 2_000, 1_000, 0},
+		{"negative counts", claude, -5, -5, 0},
+	} {
+		if got := tt.e.CacheWriteCost(tt.input, tt.writes); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

@@ -619,6 +619,24 @@ func TestWebSearchesBilled(t *testing.T) {
 	}
 }
 
+// TestCacheWritesBilled: prompt tokens Anthropic wrote to its cache (cache_creation_input_tokens)
+// bill at the catalogue's cache-write price, $3.75/M for claude-sonnet-4-5 against $3/M of
+// input, cache reads at $0.30/M.
+func TestCacheWritesBilled(t *testing.T) {
+	e := newAntEnv(t, mixedVendorCategories)
+	e.an.answer(func(w http.ResponseWriter, c antCall) {
+		writeUpstream(w, 200, `{"id":"msg_cw","type":"message","role":"assistant","model":"claude-up","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":100,"cache_creation_input_tokens":2000,"cache_read_input_tokens":4000,"output_tokens":10}}`)
+	})
+	resp := e.post(t, `{"model":"clearbar/an","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}`)
+	if body := antBody(t, resp); resp.StatusCode != 200 {
+		t.Fatalf("status %d %s", resp.StatusCode, body)
+	}
+	want := clearbar.MoneyFromUSD(100*3e-6 + 2000*3.75e-6 + 4000*0.3e-6 + 10*15e-6)
+	if d := e.rec.last(); d.Cost != want {
+		t.Errorf("cost %s, want %s: 100 input tokens, 2,000 written to the cache, 4,000 read from it, 10 out", d.Cost, want)
+	}
+}
+
 // TestCutStreamCountsThinking: an Anthropic stream cut after its thinking reached the client
 // is billed, by estimate, for the thinking it streamed, as for streamed text.
 func TestCutStreamCountsThinking(t *testing.T) {

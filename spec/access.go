@@ -370,15 +370,18 @@ func (s *Spec) DefaultCategory() *Category {
 
 // Cost prices a call's usage at the model's effective prices. Usage follows OpenAI's
 // accounting, where reasoning tokens are part of completion tokens; the catalogue bills them
-// separately, so they are taken out of the output count. Web searches are billed at the
-// catalogue's price per search.
+// separately, so they are taken out of the output count. Prompt tokens written to the cache
+// bill at the cache-write price where it is above the input price (Anthropic's); web searches
+// at the catalogue's price per search.
 func (m *Model) Cost(u clearbar.Usage) clearbar.Money {
 	if u.IsZero() {
 		return 0
 	}
+	p := &m.Resolved.Prices
 	out := max(u.CompletionTokens-u.ReasoningTokens, 0)
-	return m.Resolved.Prices.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens)) +
-		m.Resolved.Prices.WebSearch.Times(int64(max(u.WebSearches, 0)))
+	return p.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens)) +
+		p.CacheWriteCost(int64(u.PromptTokens), int64(u.CacheWriteTokens)) +
+		p.WebSearch.Times(int64(max(u.WebSearches, 0)))
 }
 
 // ScoreSteps returns the steps of a score route that starts on its i-th model: that model and
