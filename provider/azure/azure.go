@@ -33,9 +33,15 @@
 //     unchanged (SDKs keep unknown fields); finish_reason "content_filter" is an answer, as
 //     from OpenAI, not an error.
 //   - A 400 whose code is content_filter (with innererror ResponsibleAIPolicyViolation), or
-//     contentFilter as the image APIs spell it, is ContentPolicy.
+//     contentFilter as the image APIs spell it, is ContentPolicy. Azure's message says only
+//     that the prompt triggered the policy: the transport appends the categories that
+//     innererror.content_filter_result marks filtered, as " (filtered categories: jailbreak)".
 //   - 429s carry retry-after-ms and retry-after; the first is used.
 //   - Older api-versions reject stream_options: provider/openai then streams without it.
+//   - api-versions before 2024-09-01-preview refuse max_completion_tokens, which the reasoning
+//     models need from the later ones: the token limit is sent as max_completion_tokens from
+//     2024-09-01-preview on (and for the v1 API's undated versions, "preview" and "latest"),
+//     as max_tokens before, whichever name the client used.
 package azure
 
 import (
@@ -69,6 +75,9 @@ type Provider struct {
 	deployments sync.Map
 	// newID makes ids for streams whose first chunk has none; tests replace it.
 	newID func() string
+	// completionTokens says the api-version takes max_completion_tokens (see
+	// takesMaxCompletionTokens).
+	completionTokens bool
 }
 
 // New builds the adapter for a provider of type "azure-openai". It is a provider.Constructor.
@@ -105,12 +114,13 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 		rt = http.DefaultTransport
 	}
 	p := &Provider{
-		name:           sp.Name,
-		deploymentsURL: base + "/openai/deployments/",
-		settings:       *sp,
-		spec:           cfg.Spec,
-		client:         &http.Client{Transport: &transport{base: rt, apiVersion: version}, CheckRedirect: c.CheckRedirect, Jar: c.Jar, Timeout: c.Timeout},
-		newID:          func() string { return newStreamID() },
+		name:             sp.Name,
+		deploymentsURL:   base + "/openai/deployments/",
+		settings:         *sp,
+		spec:             cfg.Spec,
+		client:           &http.Client{Transport: &transport{base: rt, apiVersion: version}, CheckRedirect: c.CheckRedirect, Jar: c.Jar, Timeout: c.Timeout},
+		newID:            func() string { return newStreamID() },
+		completionTokens: takesMaxCompletionTokens(version),
 	}
 	p.settings.Type = openai.TypeCompatible
 	if cfg.Spec != nil {
@@ -143,7 +153,9 @@ func (p *Provider) deployment(name string) (*openai.Provider, error) {
 	if err != nil {
 		return nil, &clearbar.Error{Class: clearbar.Internal, Provider: p.name, Model: name, Message: "cannot set up deployment " + name, Err: err}
 	}
-	op.(*openai.Provider).PreferMaxCompletionTokens()
+	if p.completionTokens {
+		op.(*openai.Provider).PreferMaxCompletionTokens()
+	}
 	v, _ := p.deployments.LoadOrStore(name, op)
 	return v.(*openai.Provider), nil
 }
@@ -184,6 +196,21 @@ func (p *Provider) Embed(ctx context.Context, call *clearbar.EmbedCall) (*clearb
 	}
 	r, err := d.Embed(ctx, call)
 	return r, refine(err)
+}
+
+// firstCompletionTokensVersion is the first api-version that takes max_completion_tokens
+// (2024-09-01-preview, with the o1 models; the first GA one is 2024-10-21). Earlier ones refuse
+// it ("Unrecognized request argument supplied: max_completion_tokens").
+const firstCompletionTokensVersion = "2024-09-01"
+
+// takesMaxCompletionTokens reports whether an api-version takes max_completion_tokens: a dated
+// version ("2024-10-21", "2025-04-01-preview") from firstCompletionTokensVersion on, and the
+// undated ones of the v1 API ("preview", "latest"), which are newer.
+func takesMaxCompletionTokens(version string) bool {
+	if len(version) < len(firstCompletionTokensVersion) || version[0] < '0' || version[0] > '9' {
+		return true
+	}
+	return version[:len(firstCompletionTokensVersion)] >= firstCompletionTokensVersion
 }
 
 // contentFilterCodes are Azure's codes for content-policy refusals that provider/openai does not

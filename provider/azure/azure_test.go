@@ -223,6 +223,89 @@ func TestTransport(t *testing.T) {
 	}
 }
 
+// TestTokenLimitByAPIVersion checks the name the token limit is sent under: api-versions before
+// 2024-09-01-preview refuse max_completion_tokens, so they get max_tokens; later ones, and the
+// v1 API's undated ones, get max_completion_tokens (which the reasoning models need).
+func TestTokenLimitByAPIVersion(t *testing.T) {
+	tests := []struct{ version, want string }{
+		{"2024-02-01", "max_tokens"},
+		{"2024-06-01", "max_tokens"},
+		{"2024-08-01-preview", "max_tokens"},
+		{"2024-09-01-preview", "max_completion_tokens"},
+		{"2024-10-21", "max_completion_tokens"},
+		{"2025-04-01-preview", "max_completion_tokens"},
+		{"preview", "max_completion_tokens"},
+	}
+	for _, tt := range tests {
+		for _, sent := range []string{"max_tokens", "max_completion_tokens"} {
+			var body []byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, _ = io.ReadAll(r.Body)
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}`)
+			}))
+			sp := specProvider(srv.URL, "k")
+			sp.APIVersion = tt.version
+			p, err := New(provider.Config{Provider: sp, HTTP: srv.Client()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"` + sent + `":50}`)}
+			if _, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: "gpt-4o"}); err != nil {
+				t.Fatalf("%s: %v", tt.version, err)
+			}
+			srv.Close()
+			other := "max_tokens"
+			if tt.want == other {
+				other = "max_completion_tokens"
+			}
+			if gjson.GetBytes(body, tt.want).Int() != 50 || gjson.GetBytes(body, other).Exists() {
+				t.Errorf("api-version %s, client sent %s: Azure got %s, want the limit as %s", tt.version, sent, body, tt.want)
+			}
+		}
+	}
+}
+
+// TestContentFilterCategories checks that a content-filter refusal names what Azure filtered,
+// which its message does not say, for both the stream and the non-stream call, and that a
+// refusal without filtered categories and other 400s keep their message.
+func TestContentFilterCategories(t *testing.T) {
+	f := fixture(t, "error_400_content_filter")
+	noCategories := `{"error":{"message":"The response was filtered.","code":"content_filter","status":400}}`
+	other := `{"error":{"message":"Unrecognized request argument supplied: foo","type":"invalid_request_error","param":null,"code":null}}`
+	tests := []struct {
+		explanation, body string
+		class             clearbar.FailureClass
+		want              string
+	}{
+		{"the recorded refusal", string(f.Body), clearbar.ContentPolicy, "Please modify your prompt and retry. To learn more about our content filtering policies please read our documentation: https://go.microsoft.com/fwlink/?linkid=2198766 (filtered categories: jailbreak)"},
+		{"no category filtered", noCategories, clearbar.ContentPolicy, "The response was filtered."},
+		{"another 400", other, clearbar.ClientError, "Unrecognized request argument supplied: foo"},
+	}
+	for _, tt := range tests {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, tt.body)
+		}))
+		p := newTestProvider(t, srv, "k")
+		for _, stream := range []bool{false, true} {
+			call := &clearbar.Call{Request: &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)}, Model: "gpt-4o"}
+			var err error
+			if stream {
+				_, err = p.Stream(context.Background(), call)
+			} else {
+				_, err = p.Complete(context.Background(), call)
+			}
+			e := clearbar.AsError(err)
+			if e == nil || e.Class != tt.class || !strings.HasSuffix(e.Message, tt.want) {
+				t.Errorf("%s (stream %v): %v, want %s ending %q", tt.explanation, stream, err, tt.class, tt.want)
+			}
+		}
+		srv.Close()
+	}
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -39,7 +39,9 @@
 //     plus responseSchema (converted like tool parameters);
 //   - reasoning_effort → thinkingConfig: thinkingLevel for Gemini 3 and later, thinkingBudget
 //     (none 0, minimal 512, low 1024, medium 8192, high 24576, xhigh and max 32768) for
-//     Gemini 2.5 and models whose version the adapter cannot read; nothing for older models.
+//     Gemini 2.5 and models whose version the adapter cannot read, within the range Gemini
+//     takes from the model: at least 128 for a Pro model, which cannot turn thinking off, at
+//     most 24576 for a Flash model; nothing for older models.
 //
 // Clearbar's sidecar (translate.AnthropicKey, what an Anthropic client sent that only Anthropic
 // can take) is removed by translate.ToOpenAIUpstream, which refuses, naming it, a parameter

@@ -313,6 +313,36 @@ func TestModelVersion(t *testing.T) {
 	}
 }
 
+// TestThinkingBudgetRange checks that reasoning_effort gives a budget the model takes: Gemini
+// refuses 0 from 2.5 Pro, which cannot turn thinking off, and more than 24576 from Flash.
+func TestThinkingBudgetRange(t *testing.T) {
+	tests := []struct {
+		model, effort string
+		want          int64
+	}{
+		{"gemini-2.5-pro", "none", 128},
+		{"gemini-2.5-pro", "max", 32768},
+		{"models/gemini-2.5-pro-preview-06-05", "none", 128},
+		{"gemini-2.5-flash", "none", 0},
+		{"gemini-2.5-flash", "xhigh", 24576},
+		{"gemini-2.5-flash-lite", "max", 24576},
+		{"gemini-flash-latest", "max", 24576},
+		{"gemini-pro-latest", "none", 128},
+		{"tunedModels/x", "max", 32768},
+	}
+	for _, tt := range tests {
+		body := `{"messages":[{"role":"user","content":"hi"}],"reasoning_effort":"` + tt.effort + `"}`
+		out, e := translateRequest([]byte(body), tt.model, nil)
+		if e != nil {
+			t.Fatalf("%s %s: %v", tt.model, tt.effort, e)
+		}
+		b := gjson.GetBytes(out, "generationConfig.thinkingConfig.thinkingBudget")
+		if !b.Exists() || b.Int() != tt.want {
+			t.Errorf("%s with reasoning_effort %s: thinkingBudget %s, want %d", tt.model, tt.effort, b.Raw, tt.want)
+		}
+	}
+}
+
 // TestStreamExtras checks what the suite cannot see in a stream: the first delta's role, the
 // thought signature on the tool call delta, and the upstream request id.
 func TestStreamExtras(t *testing.T) {

@@ -794,7 +794,30 @@ func (t *translator) thinking(v gjson.Result) *thinkingConfig {
 	case known && (major < 2 || major == 2 && minor < 5):
 		return nil // no thinking before Gemini 2.5
 	}
+	budget = fitBudget(t.model, budget)
 	return &thinkingConfig{ThinkingBudget: &budget}
+}
+
+// Thinking budget ranges Gemini enforces (400 "thinking_budget is out of range"): Pro models
+// think with 128 to 32768 tokens and cannot turn thinking off; Flash and Flash-Lite take at
+// most 24576 (0 turns thinking off).
+const (
+	minProBudget   = 128
+	maxFlashBudget = 24576
+)
+
+// fitBudget brings a thinking budget into the range of the model's family, read from its id:
+// at least minProBudget for a Pro model, at most maxFlashBudget for a Flash model; other
+// models' budgets are left as they are.
+func fitBudget(model string, budget int) int {
+	name := model[strings.LastIndexByte(model, '/')+1:]
+	switch {
+	case strings.Contains(name, "-pro"):
+		return max(budget, minProBudget)
+	case strings.Contains(name, "-flash"):
+		return min(budget, maxFlashBudget)
+	}
+	return budget
 }
 
 // signatures gives the first function call of each model turn the placeholder signature when
