@@ -1330,7 +1330,7 @@ func (c *checker) checkKeys() {
 		}
 	}
 	if len(k.Clients) > 0 && len(k.Admin) == 0 {
-		c.warnf(k.pos.Line, "client keys are configured but no admin key: the admin and decision endpoints will refuse every request")
+		c.warnf(k.pos.Line, "client keys are configured but no admin key: the admin and decision endpoints, /metrics and the dashboard's API will refuse every request")
 	}
 	if len(k.Admin) > 0 && len(k.Clients) == 0 {
 		c.warnf(k.pos.Line, "admin keys are configured but no client key: every request needs a key, so only callers with an admin key can use the gateway; add clients: entries (clearbar keys hash < key.txt) for applications")

@@ -73,7 +73,8 @@ func ClassForAnthropicError(status int, typ string) clearbar.FailureClass {
 // types every RESOURCE_EXHAUSTED rate_limit_error). Otherwise a type already set on the error
 // wins when it is an Anthropic one (an Anthropic upstream's own, such as overloaded_error
 // mid-stream), unless it is the generic invalid_request_error on a status the table below
-// types more precisely (a 404 is not_found_error); the class decides for rate limits, overload and timeouts; the status for the
+// types more precisely (a 404 is not_found_error) or on a 5xx (an upstream's refusal of the
+// gateway's own credentials, answered 502, is api_error); the class decides for rate limits, overload and timeouts; the status for the
 // rest, as Anthropic's table maps them (400
 // invalid_request_error, 401 authentication_error, 402 billing_error, 403 permission_error,
 // 404 not_found_error, 409 conflict_error, 413 request_too_large, 429 rate_limit_error, other
@@ -82,7 +83,7 @@ func AnthropicErrorType(e *clearbar.Error, status int) string {
 	if e.Class == clearbar.RateLimited && e.Exhausted() {
 		return ErrBilling
 	}
-	if IsAnthropicErrorType(e.Type) && !(e.Type == ErrInvalidRequest && specificStatus(status)) {
+	if IsAnthropicErrorType(e.Type) && !(e.Type == ErrInvalidRequest && (specificStatus(status) || status >= 500)) {
 		return e.Type
 	}
 	switch e.Class {

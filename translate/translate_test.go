@@ -464,6 +464,9 @@ func TestErrorTypes(t *testing.T) {
 		{clearbar.Error{Class: clearbar.StreamCut, Type: ErrOverloaded}, 502, ErrOverloaded},
 		{clearbar.Error{Class: clearbar.StreamCut, Type: "server_error"}, 502, ErrAPI},
 		{clearbar.Error{Class: clearbar.Internal}, 500, ErrAPI},
+		// An upstream refusing the gateway's own key, which the client is answered with a 502:
+		// the upstream's generic type is not the client's error.
+		{clearbar.Error{Class: clearbar.Auth, Type: ErrInvalidRequest}, 502, ErrAPI},
 	} {
 		if got := AnthropicErrorType(&tt.e, tt.status); got != tt.want {
 			t.Errorf("AnthropicErrorType(%s %q, %d) = %q, want %q", tt.e.Class, tt.e.Type, tt.status, got, tt.want)

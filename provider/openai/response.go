@@ -142,6 +142,10 @@ func parseUsage(u gjson.Result) clearbar.Usage {
 	if out.CachedTokens == 0 {
 		out.CachedTokens = int(u.Get("prompt_cache_hit_tokens").Int())
 	}
+	// A count below zero (a broken upstream's) counts as none.
+	for _, n := range []*int{&out.PromptTokens, &out.CompletionTokens, &out.CachedTokens, &out.CacheWriteTokens, &out.ReasoningTokens} {
+		*n = max(*n, 0)
+	}
 	return out
 }
 
