@@ -10,10 +10,14 @@ import (
 )
 
 // pipelineAssumptions says how the figures per user request are computed (see pipeline.go).
-const pipelineAssumptions = "Every step is called, and paid, for every user request of its pipeline. " +
+// A step that fails (a provider error after its fallbacks, a cut by a timeout) is counted as
+// the application going on: the steps after it are still called, paid and waited for.
+const pipelineAssumptions = "Every step is called, and paid, for every user request of its pipeline, even after an earlier step has failed " +
+	"(a provider error after its fallbacks, a cut by a timeout): conservative where the application stops at a failed step, which then pays and waits less. " +
 	"Quality is the probability that every step delivers a good answer (a user request is good only when all its steps are), the steps' outcomes taken as independent; " +
 	"failed, that some step fails. Latency is the steps' times added up, request by request, from each category's " +
-	"simulated draws, independent between steps. The recommendation counts the pipelines' budgets as well as the categories' bars and budgets: a policy clears only when every pipeline with a budget meets it, within the simulation's error."
+	"simulated draws (a failed step's time until it failed included), independent between steps; steps are taken as called one after another, " +
+	"so calls the application makes in parallel are counted as if in sequence. The recommendation counts the pipelines' budgets as well as the categories' bars and budgets: a policy clears only when every pipeline with a budget meets it, within the simulation's error."
 
 // callsNote says, for a report with pipelines, what its volume counts: model calls, from the
 // user requests and the calls each makes; "" without pipelines.

@@ -365,3 +365,44 @@ func specCells(t *testing.T, src string) (*spec.Spec, *estimator, []*cell) {
 	}
 	return s, e, policies[0].cells
 }
+
+// TestPipelineFailedStepStillCalled: when a step fails (its model often unavailable, no
+// fallback), the steps after it are still counted as called, paid and waited for, and every
+// format's section per user request says so: with rewrite's model up half the time, qa costs
+// rewrite's cost plus the whole answer ($0.009: 2,000 in at $2/M, 500 out at $10/M), fails
+// as often as rewrite does, and takes at least rewrite's 1s (or the time it took to fail,
+// also 1s) plus the answer's 2s.
+func TestPipelineFailedStepStillCalled(t *testing.T) {
+	src := strings.Replace(pipelineSpec, "a: {provider: sim, model: gpt-4.1-nano, availability: 1,", "a: {provider: sim, model: gpt-4.1-nano, availability: 0.5,", 1)
+	r := runPipelines(t, src, Options{Samples: 20_000})
+	rewrite := r.Policies[0].Categories[0]
+	if rewrite.PFailed < 0.05 {
+		t.Fatalf("rewrite fails %v of its calls; the test needs a step that fails", rewrite.PFailed)
+	}
+	f := r.UserRequests.policy("spec").Pipelines[0]
+	if want := float64(rewrite.Cost) + 0.009e9; math.Abs(float64(f.Cost)-want) > 2 {
+		t.Errorf("qa costs %s a user request, want rewrite's %s plus the answer's $0.009", f.Cost, rewrite.Cost)
+	}
+	if math.Abs(f.PFailed-rewrite.PFailed) > 1e-9 {
+		t.Errorf("qa fails %v of user requests, want rewrite's %v", f.PFailed, rewrite.PFailed)
+	}
+	if f.Latency.P50 < 2.98 {
+		t.Errorf("qa's p50 %v, want at least 3s: the answer is waited for after a failed rewrite too", f.Latency.P50)
+	}
+	for _, format := range []string{"table", "markdown", "html"} {
+		var buf bytes.Buffer
+		if err := Write(&buf, r, format); err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(strings.ReplaceAll(buf.String(), "&#39;", "'")), " ")
+		for _, want := range []string{
+			"Every step is called, and paid, for every user request of its pipeline, even after an earlier step has failed",
+			"a failed step's time until it failed included",
+			"calls the application makes in parallel are counted as if in sequence",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s report does not say %q", format, want)
+			}
+		}
+	}
+}
