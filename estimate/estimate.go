@@ -219,6 +219,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 
 	r := e.report(policies)
 	r.UserRequests = e.userRequests(policies, r, userVolume)
+	r.Recommendation += perUserRequest(r)
 	r.Notes = append(r.Notes, notes...)
 	r.Notes = append(r.Notes, budgetNotes(policies)...)
 	r.Notes = append(r.Notes, pipelineBudgetNotes(r.UserRequests)...)

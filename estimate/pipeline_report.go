@@ -186,3 +186,22 @@ func newUserRequestsView(r *Report) *userRequestsView {
 	})
 	return v
 }
+
+// perUserRequest is what the recommendation adds for a spec with pipelines, whose figures per
+// request are per model call: the recommended policy's figures per user request (all of
+// them, pipelines' and single calls'); "" without pipelines or a recommendation.
+func perUserRequest(r *Report) string {
+	u := r.UserRequests
+	if u == nil || r.Recommended == "" {
+		return ""
+	}
+	for _, p := range u.Policies {
+		if p.Policy != r.Recommended {
+			continue
+		}
+		a := p.All
+		return fmt.Sprintf(" Those figures are per model call; per user request, which makes %s calls on average: %s, %s a month at %s user requests, %s with every step's answer good.",
+			strconv.FormatFloat(u.CallsPerRequest, 'f', -1, 64), a.Cost, a.CostPerMonth, groupInt(u.PerMonth), pct(a.Quality))
+	}
+	return ""
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -122,6 +123,12 @@ func TestPipelineSumsCostsAndMultipliesQualities(t *testing.T) {
 		if total := r.policy(tc.policy).Total.CostPerMonth; math.Abs(float64(all.CostPerMonth-total)) > 0.01 {
 			t.Errorf("%s: all user requests cost %v a month, the calls %v", tc.policy, all.CostPerMonth, total)
 		}
+	}
+	// The recommendation's figures are per model call; it also gives the recommended
+	// policy's per user request.
+	if rec := u.policy(r.Recommended); rec == nil || !strings.Contains(r.Recommendation, fmt.Sprintf("Those figures are per model call; per user request, which makes 1.8 calls on average: %s, %s a month at 100,000 user requests, %s with every step's answer good.",
+		rec.All.Cost, rec.All.CostPerMonth, pct(rec.All.Quality))) {
+		t.Errorf("recommendation %q does not give %s's figures per user request", r.Recommendation, r.Recommended)
 	}
 	// A volume given to the estimate counts user requests too.
 	r2 := runPipelines(t, pipelineSpec, Options{Samples: 4_000, Volume: 10_000})
