@@ -646,7 +646,11 @@ func (c *checker) checkCategories() {
 			c.cats[cat.Name] = cat
 			label = fmt.Sprintf("category %q", cat.Name)
 		}
-		if !cat.pos.Has("share") && !s.pipelineStep(cat.Name) {
+		switch {
+		case cat.pos.Has("share") || s.pipelineStep(cat.Name):
+		case len(s.Pipelines) > 0:
+			c.errorf(cat.pos.Line, "%s has no share and is no pipeline's step: add share: the fraction of user requests that call it alone, outside any pipeline (like 0.25), or add it to a pipeline's steps", label)
+		default:
 			c.errorf(cat.pos.Line, "%s has no share: add share: the fraction of traffic it carries, like 0.25", label)
 		}
 		cat.DirectShare = cat.Share

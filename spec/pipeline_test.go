@@ -98,7 +98,7 @@ func TestPipelineChecks(t *testing.T) {
 		{name: "a name declared twice", edits: withPipeline("tests:\n", "  - {name: answer, share: 0, steps: [draft]}\ntests:\n"), line: 38,
 			want: `pipeline "answer" is declared twice (first at line 34): rename or remove one`},
 		{name: "a category outside every pipeline still needs a share", edits: withPipeline("steps: [intent, draft]", "steps: [intent]", "    share: 0.2\n", ""), line: 23,
-			want: `category "draft" has no share`},
+			want: `category "draft" has no share and is no pipeline's step: add share: the fraction of user requests that call it alone, outside any pipeline (like 0.25), or add it to a pipeline's steps`},
 		{name: "a share out of range", edits: withPipeline("share: 0.8", "share: 1.8"), line: 35,
 			want: "1.8"},
 	})
