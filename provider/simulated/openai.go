@@ -302,7 +302,10 @@ func marshal(v any) ([]byte, error) {
 type StreamConfig struct {
 	// TTFT is the wait before the first chunk. Generation is spread evenly over the chunks
 	// after the first content chunk, up to the finish chunk; the usage chunk follows the finish
-	// chunk at once.
+	// chunk at once. Each chunk is due at its time counted from the first call to Next, as a
+	// model generates its answer whatever its reader does: a reader that takes a while over a
+	// chunk, or a timer that fires late, does not delay the chunks after it, which a late reader
+	// gets at once, as from a connection's buffer.
 	TTFT, Generation time.Duration
 	// TTFTTimeout, when set and shorter than TTFT, ends the stream after TTFTTimeout with a
 	// Timeout error instead of the first chunk (clearbar.Call.TTFTTimeout).
@@ -461,6 +464,8 @@ type chunkStream struct {
 	events     []event
 	next       int
 	cutAfter   int
+	// due is when the last chunk sent was due; zero before the first call to Next.
+	due time.Time
 
 	base  chunkJSON
 	buf   bytes.Buffer
@@ -486,7 +491,12 @@ func (s *chunkStream) Next() bool {
 		}
 		return false
 	}
-	if err := wait(s.ctx, s.done, ev.delay); err != nil {
+	now := time.Now()
+	if s.due.IsZero() {
+		s.due = now
+	}
+	s.due = s.due.Add(ev.delay)
+	if err := wait(s.ctx, s.done, s.due.Sub(now)); err != nil {
 		return s.fail(err)
 	}
 	if s.next == s.cutAfter {

@@ -303,6 +303,40 @@ func TestPacing(t *testing.T) {
 	}
 }
 
+// TestPacingSlowReader: chunks are due at their times counted from the first Next, so that a
+// reader that takes a while over each chunk (a gateway writing it to its client), or timers
+// that fire late at a small time scale, do not add up over the chunks: the answer still ends
+// at the simulated response time, and the gateway measures the latency the spec assumes.
+func TestPacingSlowReader(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := constModel("m", 0)
+		m.Latency = &spec.Latency{TTFT: &spec.Quantiles{P50: spec.Duration(400 * time.Millisecond), P95: spec.Duration(400 * time.Millisecond)}, TokensPerSecond: 10}
+		const out = "0123456789 0123456789 0123456789 0123456789 0123456789 0123456789 0123456789 012" // 80 bytes: 20 tokens
+		p := newSim(t, &spec.Simulate{Output: out}, m)
+		start := time.Now()
+		s, err := p.Stream(context.Background(), &clearbar.Call{Request: userRequest("hi"), Model: "m", Stream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var finished time.Duration
+		chunks := 0
+		for s.Next() {
+			chunks++
+			if s.Chunk().FinishReason != "" {
+				finished = time.Since(start)
+			}
+			time.Sleep(50 * time.Millisecond) // less than the time between chunks
+		}
+		if s.Err() != nil {
+			t.Fatal(s.Err())
+		}
+		if want := 2400 * time.Millisecond; finished != want {
+			t.Errorf("the finish chunk, after %d chunks, came at %v, want %v (400ms ttft, then 20 tokens at 10 tokens/s): the reader's time over the chunks delayed the stream", chunks, finished, want)
+		}
+	})
+}
+
 func TestTTFTTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := constModel("m", 0)
