@@ -2,18 +2,30 @@
 // responses recorded in an outcomes table (see package outcomes), so that routing, cascades
 // and validators can be tried on real answers without keys, network or cost.
 //
+// A table is JSON Lines, or CSV when its name ends in .csv (as outcomes.ReadFile reads them),
+// either gzip-compressed or not.
+//
 // A call is matched on its prompt — the text of the request's last user message, hashed with
 // outcomes.HashPrompt, exactly, without normalisation — and its model id. Earlier messages,
 // the system prompt, tools and response formats play no part: benchmark tables record
-// single-turn prompts. A benchmark file (RouterBench, RouteLLM) is converted to a table first
-// with outcomes.ImportRouterBench or outcomes.ImportRouteLLM.
+// single-turn prompts. A call the table has no answer to fails with a 404 that says why, and,
+// when the table records the prompt with other white space, gives that prompt's hash. Rows
+// that name their prompt by the gateway's fingerprint of the messages (a trace export) match
+// no call. A replayed answer names the table and the row's item as its upstream request id,
+// which decision records keep. A benchmark file (RouterBench, RouteLLM) is converted to a
+// table first with outcomes.ImportRouterBench or outcomes.ImportRouteLLM.
 package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
+	"hash/maphash"
+	"io/fs"
+	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +42,11 @@ type Provider struct {
 	file   string
 	rows   map[key]*answer
 	models map[string]bool
+	// spaced maps the hash of a recorded prompt's words (see wordsHash) to the prompt's hash,
+	// for rows that record their prompt, so that a miss can say the table has the prompt
+	// with other white space.
+	spaced map[uint64]string
+	seed   maphash.Seed
 	// scale multiplies recorded latencies; 0 means answer at once.
 	scale float64
 
@@ -44,16 +61,22 @@ const maxChoices = 128
 
 // answer is the part of a row a replay needs.
 type answer struct {
-	response            string
-	toolCalls           []clearbar.ToolCall
-	tokensIn, tokensOut int
-	latencyMS           float64
-	fail                clearbar.FailureClass
+	response  string
+	toolCalls []clearbar.ToolCall
+	// usage is the row's recorded tokens, cached and reasoning ones included; a count the
+	// row does not record is 0.
+	usage     clearbar.Usage
+	latencyMS float64
+	fail      clearbar.FailureClass
+	// item is the row's item, or its prompt hash when it names none (byHash): what
+	// Provider.source names the row by.
+	item   string
+	byHash bool
 }
 
 // New loads the outcomes table named by the provider's outcomes: setting, relative to the
-// spec file's directory (JSON Lines, gzip-compressed or not). When the table records a prompt
-// and model more than once, the first row wins.
+// spec file's directory (JSON Lines, or CSV for a name ending in .csv; gzip-compressed or
+// not). When the table records a prompt and model more than once, the first row wins.
 //
 // Latency: a replay answers at once, because recorded latencies reflect the network and load
 // of the recording, and replays are for quality. A provider that has simulate settings (with
@@ -67,7 +90,7 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 		return nil, fmt.Errorf("replay: no provider settings")
 	}
 	if cfg.Provider.Outcomes == "" {
-		return nil, fmt.Errorf("replay needs an outcomes file: set outcomes: to a JSONL table of recorded answers")
+		return nil, fmt.Errorf("replay needs an outcomes file: set outcomes: to a table of recorded answers (JSON Lines or CSV)")
 	}
 	path := cfg.Provider.Outcomes
 	if !filepath.IsAbs(path) && cfg.Spec != nil && cfg.Spec.File != "" {
@@ -78,6 +101,8 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 		file:   path,
 		rows:   map[key]*answer{},
 		models: map[string]bool{},
+		spaced: map[uint64]string{},
+		seed:   maphash.MakeSeed(),
 		calls:  map[string]int{},
 	}
 	if sim := cfg.Provider.Simulate; sim != nil {
@@ -96,35 +121,62 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 }
 
 func (p *Provider) load(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("outcomes file: %w", err)
-	}
-	defer f.Close()
-	r := outcomes.NewReader(f)
-	for r.Next() {
-		row := r.Row()
+	fingerprinted := 0        // rows no call can match
+	seen := map[string]bool{} // prompt hashes in spaced
+	err := outcomes.ReadFile(path, func(row outcomes.Row) error {
+		if len(row.PromptHash) != len(outcomes.HashPrompt("")) {
+			// A trace export's rows carry the gateway's 16-digit fingerprint of the
+			// messages, which the hash of no call's last user message equals.
+			fingerprinted++
+			return nil
+		}
 		k := key{row.PromptHash, row.Model}
 		if _, dup := p.rows[k]; dup {
-			continue
+			return nil
 		}
-		a := &answer{response: row.Response, toolCalls: row.AnswerToolCalls(), tokensIn: row.TokensIn, tokensOut: row.TokensOut, latencyMS: row.LatencyMS}
+		a := &answer{response: row.Response, toolCalls: row.AnswerToolCalls(), usage: row.Usage(), latencyMS: row.LatencyMS, item: row.Item}
+		if a.item == "" {
+			a.item, a.byHash = row.PromptHash, true
+		}
 		if row.Error != "" {
-			// The Reader checked that the name is a failure class.
+			// The reader checked that the name is a failure class.
 			if err := a.fail.UnmarshalText([]byte(row.Error)); err != nil {
-				return fmt.Errorf("%s:%d: %w", path, r.Line(), err)
+				return fmt.Errorf("%s: item %q: %w", path, row.Item, err)
 			}
 		}
 		p.rows[k] = a
 		p.models[row.Model] = true
+		if row.Prompt != "" && !seen[row.PromptHash] {
+			seen[row.PromptHash] = true
+			p.spaced[p.wordsHash(row.Prompt)] = row.PromptHash
+		}
+		return nil
+	})
+	if _, ok := errors.AsType[*fs.PathError](err); ok {
+		return fmt.Errorf("outcomes file: %w", err)
 	}
-	if err := r.Err(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	if err != nil {
+		return err
+	}
+	if len(p.rows) == 0 && fingerprinted > 0 {
+		return fmt.Errorf("%s: none of its %d rows can be replayed: they name prompts by the gateway's fingerprint of the messages (a trace export), not by the hash of the last user message a replay matches on; replay the answers of an eval run (clearbar eval --out) or of an imported benchmark (clearbar outcomes import)", path, fingerprinted)
 	}
 	if len(p.rows) == 0 {
 		return fmt.Errorf("%s: the outcomes table has no rows", path)
 	}
 	return nil
+}
+
+// source names the row an answer is replayed from, like "rb.jsonl item
+// arc-challenge.test.1108" (by its prompt hash when it names no item). A replayed answer
+// reports "replay " and it as its upstream request id, and a replayed failure says it in its
+// message, so that the decision record of a call answered from a table says which recorded
+// answer it was given.
+func (p *Provider) source(a *answer) string {
+	if a.byHash {
+		return filepath.Base(p.file) + " prompt " + a.item
+	}
+	return filepath.Base(p.file) + " item " + a.item
 }
 
 // Name returns the provider's name in the spec.
@@ -155,27 +207,54 @@ func (p *Provider) lookup(call *clearbar.Call) (*answer, *clearbar.Request, erro
 		e.Status, e.Provider, e.Model = 400, p.name, call.Model
 		return nil, nil, e
 	}
-	hash := outcomes.HashPrompt(req.LastUserText())
+	text := req.LastUserText()
+	hash := outcomes.HashPrompt(text)
 	a, ok := p.rows[key{hash, call.Model}]
 	if !ok {
 		e := &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "invalid_request_error", Provider: p.name, Model: call.Model}
 		if !p.models[call.Model] {
 			e.Code = "model_not_found"
-			e.Message = fmt.Sprintf("model %q not found: the outcomes table %s records no answers from it", call.Model, filepath.Base(p.file))
+			e.Message = fmt.Sprintf("model %q not found: the outcomes table %s records no answers from it; it records answers from %s", call.Model, filepath.Base(p.file), p.modelNames())
 		} else {
 			e.Code = "no_recorded_answer"
 			e.Message = fmt.Sprintf("no recorded answer for this prompt from model %q (prompt hash %s; replay matches the last user message exactly)", call.Model, hash)
+			if h, ok := p.spaced[p.wordsHash(text)]; ok && p.rows[key{h, call.Model}] != nil {
+				e.Message += fmt.Sprintf(": the table records its answer to a prompt that differs from this one only in white space (prompt hash %s)", h)
+			}
 		}
 		return nil, nil, e
 	}
 	return a, req, nil
 }
 
+// modelNames lists the models the table records answers from, in order, the first few of
+// many.
+func (p *Provider) modelNames() string {
+	const most = 12
+	names := slices.Sorted(maps.Keys(p.models))
+	if len(names) > most {
+		return fmt.Sprintf("%d models: %s, …", len(names), strings.Join(names[:most], ", "))
+	}
+	return strings.Join(names, ", ")
+}
+
+// wordsHash hashes a prompt's words, apart from the white space between and around them:
+// prompts that differ only in white space (its amount, its kind, at the ends) have the same.
+func (p *Provider) wordsHash(prompt string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(p.seed)
+	for w := range strings.FieldsSeq(prompt) {
+		h.WriteString(w)
+		h.WriteByte(' ')
+	}
+	return h.Sum64()
+}
+
 // failure returns the recorded failure as an error of its class, with a representative status.
 func (p *Provider) failure(a *answer, model string) error {
 	return &clearbar.Error{
 		Class: a.fail, Status: statusFor(a.fail), Provider: p.name, Model: model,
-		Message: fmt.Sprintf("recorded failure (%s) replayed", a.fail),
+		Message: fmt.Sprintf("recorded failure (%s) replayed from %s", a.fail, p.source(a)),
 	}
 }
 
@@ -216,7 +295,7 @@ func (p *Provider) answerFor(a *answer, req *clearbar.Request, model string) sim
 			choices[i].ToolCalls, choices[i].FinishReason = a.toolCalls, "tool_calls"
 		}
 	}
-	u := clearbar.Usage{PromptTokens: a.tokensIn, CompletionTokens: a.tokensOut}
+	u := a.usage
 	if u.PromptTokens == 0 {
 		u.PromptTokens = simulated.PromptTokens(req)
 	}
@@ -227,14 +306,17 @@ func (p *Provider) answerFor(a *answer, req *clearbar.Request, model string) sim
 		}
 	}
 	u.CompletionTokens *= n
-	return simulated.Answer{Model: model, Choices: choices, Usage: u, LatencyMS: a.latencyMS}
+	u.ReasoningTokens *= n
+	return simulated.Answer{Model: model, Choices: choices, Functions: req.Functions, Usage: u, LatencyMS: a.latencyMS}
 }
 
 // Complete answers with the recorded response (or fails with the recorded failure), after the
 // recorded latency when the provider is set to wait (see New). Token counts are the recorded
-// ones, or estimated as the simulated provider does when the table has none; the recorded
-// latency, when the row has one, is reported as "x_clearbar_latency_ms". When ctx ends
-// during the wait, the error is of class Canceled, or Timeout for a deadline.
+// ones (cached and reasoning tokens too), or estimated as the simulated provider does when the
+// table has none; the recorded latency, when the row has one, is reported as
+// "x_clearbar_latency_ms", and the row as the response's UpstreamRequestID ("replay rb.jsonl
+// item ID"). When ctx ends during the wait, the error is of class Canceled, or Timeout for a
+// deadline.
 func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
 	a, req, err := p.lookup(call)
 	if err != nil {
@@ -246,7 +328,12 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 	if a.fail != clearbar.OK {
 		return nil, p.failure(a, call.Model)
 	}
-	return simulated.NewCompletion(p.answerFor(a, req, call.Model))
+	resp, err := simulated.NewCompletion(p.answerFor(a, req, call.Model))
+	if err != nil {
+		return nil, err
+	}
+	resp.UpstreamRequestID = "replay " + p.source(a)
+	return resp, nil
 }
 
 // Stream answers with the recorded response as a stream of chunks, shaped as the simulated

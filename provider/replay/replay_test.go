@@ -304,6 +304,8 @@ func TestNewErrors(t *testing.T) {
 		{"missing file", "nope.jsonl", "nope.jsonl: no such file", "relative to the spec's directory"},
 		{"bad row", write("bad.jsonl", `{"prompt":"p","model":"m"}`+"\n"+`{"prompt":"p"}`), "bad.jsonl: line 2: row has no model", "names file and line"},
 		{"empty", write("empty.jsonl", "\n"), "the outcomes table has no rows", "an empty table is a mistake"},
+		{"trace export", write("trace.jsonl", `{"item":"dec_1","prompt_hash":"e70010ae4cd50869","model":"mini","tokens_in":560,"source":"trace"}`+"\n"),
+			"none of its 1 rows can be replayed: they name prompts by the gateway's fingerprint", "decision records' prompt fingerprints match no call"},
 		{"benchmark file", write("rb.jsonl", `{"sample_id":"a","prompt":"p","models":{"m":{"score":1}}}`), "convert it with clearbar outcomes import --routerbench FILE", "a raw benchmark file"},
 	}
 	for _, tt := range tests {
@@ -398,5 +400,121 @@ func TestRouterBench(t *testing.T) {
 	_, err = p.Complete(context.Background(), &clearbar.Call{Request: ask(user(picked[0].Prompt)), Model: "claude-v2"})
 	if clearbar.ClassOf(err) != clearbar.ClientError {
 		t.Errorf("a model left out of the table: err = %v, want a ClientError", err)
+	}
+}
+
+// TestReplayCSV: a table written as CSV (clearbar outcomes convert --out x.csv) is served as
+// its JSON Lines form is.
+func TestReplayCSV(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "answers.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := outcomes.NewCSVWriter(f)
+	for _, row := range []outcomes.Row{
+		{Item: "q1", Prompt: "What is 2+2?", Model: "m", Response: "4", TokensIn: 12, TokensOut: 1},
+		{Item: "q2", Prompt: "Summarise this ticket.", Model: "m", Error: "overloaded"},
+	} {
+		if err := w.Write(row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := newReplay(t, path, nil)
+	resp, err := p.Complete(context.Background(), &clearbar.Call{Request: ask(user("What is 2+2?")), Model: "m"})
+	if err != nil || resp.Text() != "4" || resp.Usage != (clearbar.Usage{PromptTokens: 12, CompletionTokens: 1}) {
+		t.Errorf("answer %v, %v; want the recorded 4 with its 12/1 tokens", resp, err)
+	}
+	_, err = p.Complete(context.Background(), &clearbar.Call{Request: ask(user("Summarise this ticket.")), Model: "m"})
+	if clearbar.ClassOf(err) != clearbar.Overloaded {
+		t.Errorf("err = %v, want the recorded overloaded failure", err)
+	}
+}
+
+// TestReplayRecordedUsage: the cached and reasoning tokens a row records are reported with its
+// prompt and completion tokens, so that the gateway prices cached tokens at the cache's price.
+func TestReplayRecordedUsage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.jsonl")
+	row := `{"item":"1","prompt":"Plan my week.","model":"m","response":"Monday: rest.","tokens_in":1000,"tokens_cached":800,"tokens_out":300,"tokens_reasoning":250}`
+	if err := os.WriteFile(path, []byte(row+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newReplay(t, path, nil)
+	resp, err := p.Complete(context.Background(), &clearbar.Call{Request: ask(user("Plan my week.")), Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := clearbar.Usage{PromptTokens: 1000, CachedTokens: 800, CompletionTokens: 300, ReasoningTokens: 250}
+	if resp.Usage != want {
+		t.Errorf("usage %+v, want the recorded %+v", resp.Usage, want)
+	}
+	if body := string(resp.Body); !strings.Contains(body, `"cached_tokens":800`) || !strings.Contains(body, `"reasoning_tokens":250`) {
+		t.Errorf("body %s lacks the recorded cached and reasoning tokens", body)
+	}
+}
+
+// TestReplayFunctions: a request that offered the deprecated functions gets a recorded tool
+// call in their form (message.function_call), as an upstream answers it.
+func TestReplayFunctions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tools.jsonl")
+	row := `{"item":"1","prompt":"Where is order 7?","model":"m","tool_calls":[{"id":"call_1","name":"get_order","arguments":"{\"id\":7}"}]}`
+	if err := os.WriteFile(path, []byte(row+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newReplay(t, path, nil)
+	req := ask(user("Where is order 7?"))
+	req.Functions = true
+	resp, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := string(resp.Body); !strings.Contains(body, `"function_call":{"name":"get_order"`) || !strings.Contains(body, `"finish_reason":"function_call"`) {
+		t.Errorf("body %s: want the recorded call as message.function_call", body)
+	}
+}
+
+// TestReplaySource: a replayed answer names the table and row it came from, as its upstream
+// request id (which decision records keep), and a replayed failure names them in its message.
+func TestReplaySource(t *testing.T) {
+	p := newReplay(t, "outcomes.jsonl", nil)
+	resp, err := p.Complete(context.Background(), &clearbar.Call{Request: ask(user("What is 2+2?")), Model: "claude-x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "replay outcomes.jsonl item q1"; resp.UpstreamRequestID != want {
+		t.Errorf("UpstreamRequestID = %q, want %q", resp.UpstreamRequestID, want)
+	}
+	_, err = p.Complete(context.Background(), &clearbar.Call{Request: ask(user("Summarise this ticket.")), Model: "gpt-4o-mini"})
+	if e := clearbar.AsError(err); e == nil || !strings.Contains(e.Message, "replayed from outcomes.jsonl item q2") {
+		t.Errorf("err = %v, want the recorded failure naming outcomes.jsonl item q2", err)
+	}
+}
+
+// TestReplayMissSaysWhy: a call the table has no answer to says what the table does have: the
+// models it records, for a model it does not; for a prompt recorded with other white space,
+// that prompt's hash.
+func TestReplayMissSaysWhy(t *testing.T) {
+	p := newReplay(t, "outcomes.jsonl", nil)
+	tests := []struct {
+		name, prompt, model, want, dontWant string
+	}{
+		{"unknown model", "What is 2+2?", "gpt-5", "records no answers from it; it records answers from claude-x, gpt-4o-mini", ""},
+		{"other white space", "What  is\n2+2? \n", "gpt-4o-mini",
+			"differs from this one only in white space (prompt hash " + outcomes.HashPrompt("What is 2+2?") + ")", ""},
+		{"other white space, no answer from the model", " Say hi", "claude-x", "no recorded answer", "white space"},
+		{"other words", "What is 2+3?", "gpt-4o-mini", "no recorded answer", "white space"},
+	}
+	for _, tt := range tests {
+		_, err := p.Complete(context.Background(), &clearbar.Call{Request: ask(user(tt.prompt)), Model: tt.model})
+		e := clearbar.AsError(err)
+		if e == nil || e.Status != 404 || !strings.Contains(e.Message, tt.want) || tt.dontWant != "" && strings.Contains(e.Message, tt.dontWant) {
+			t.Errorf("%s: err = %v, want a 404 saying %q", tt.name, err, tt.want)
+		}
 	}
 }
