@@ -674,6 +674,28 @@ func TestSDKChatCompletion(t *testing.T) {
 	}
 }
 
+// A streamed answer's attempt records the upstream's request id, as a complete answer's does.
+func TestSDKStreamRecordsUpstreamRequestID(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, setup{script: func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
+		w.Header().Set("X-Request-Id", "req_upstream_stream")
+		streamText(w, c, "Hello", "!")
+	}})
+	var httpResp *http.Response
+	stream := e.client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+		Model: "clearbar/chat", Messages: userMessage("hi"),
+	}, option.WithResponseInto(&httpResp))
+	for stream.Next() {
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	d := e.decisions.wait(t, httpResp.Header.Get("X-Clearbar-Decision-Id"))
+	if len(d.Attempts) != 1 || d.Attempts[0].UpstreamRequestID != "req_upstream_stream" {
+		t.Errorf("attempts %+v; want the upstream's request id", d.Attempts)
+	}
+}
+
 // §8 item 2: a stream without stream_options: deltas add up, [DONE] ends it, every event ends with
 // a blank line, no usage chunk and no error key reach the client.
 func TestSDKStreamWithoutUsage(t *testing.T) {

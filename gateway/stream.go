@@ -59,6 +59,10 @@ steps:
 				var usage clearbar.Usage
 				estimated := false
 				if err == nil {
+					// The upstream's request id, for support tickets, as a complete answer's.
+					if id, ok := s.(interface{ UpstreamRequestID() string }); ok {
+						a.UpstreamRequestID = id.UpstreamRequestID()
+					}
 					s = &argsGuard{Stream: s}
 					var answered bool
 					if s, answered = r.awaitAnswer(s); answered {

@@ -358,6 +358,7 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 	}
 	return simulated.NewChunkStream(ctx, p.answerFor(a, req, call.Model), simulated.StreamConfig{
 		TTFT: ttft, Generation: total - ttft, TTFTTimeout: call.TTFTTimeout, Provider: p.name,
+		RequestID: "replay " + p.source(a),
 	}), nil
 }
 

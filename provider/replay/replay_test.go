@@ -490,6 +490,15 @@ func TestReplaySource(t *testing.T) {
 	if want := "replay outcomes.jsonl item q1"; resp.UpstreamRequestID != want {
 		t.Errorf("UpstreamRequestID = %q, want %q", resp.UpstreamRequestID, want)
 	}
+	// A stream names it too.
+	s, err := p.Stream(context.Background(), &clearbar.Call{Request: ask(user("What is 2+2?")), Model: "claude-x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if id, ok := s.(interface{ UpstreamRequestID() string }); !ok || id.UpstreamRequestID() != "replay outcomes.jsonl item q1" {
+		t.Errorf("the stream names no row (%v)", ok)
+	}
 	_, err = p.Complete(context.Background(), &clearbar.Call{Request: ask(user("Summarise this ticket.")), Model: "gpt-4o-mini"})
 	if e := clearbar.AsError(err); e == nil || !strings.Contains(e.Message, "replayed from outcomes.jsonl item q2") {
 		t.Errorf("err = %v, want the recorded failure naming outcomes.jsonl item q2", err)

@@ -317,6 +317,9 @@ type StreamConfig struct {
 	CutAt float64
 	// Provider names the provider in errors.
 	Provider string
+	// RequestID is the stream's UpstreamRequestID (a replayed answer's table and row); ""
+	// for none.
+	RequestID string
 }
 
 // NewChunkStream returns a stream that sends an answer as OpenAI chat.completion.chunk
@@ -447,6 +450,10 @@ func cutPoint(evs []event, at float64) int {
 	n := 1 + int(at*float64(finish-1))
 	return min(max(n, 1), max(finish, 1))
 }
+
+// UpstreamRequestID returns StreamConfig.RequestID, which the gateway records on the attempt
+// as it records a complete answer's.
+func (s *chunkStream) UpstreamRequestID() string { return s.cfg.RequestID }
 
 type chunkStream struct {
 	ctx       context.Context
