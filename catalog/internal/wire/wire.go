@@ -82,11 +82,7 @@ func FormatPrice(p clearbar.Price) string {
 	if neg {
 		u = -u
 	}
-	s := strconv.FormatUint(u/microPerDollar, 10)
-	if frac := u % microPerDollar; frac != 0 {
-		f := strconv.FormatUint(frac+microPerDollar, 10)[1:] // zero-padded to six digits
-		s += "." + strings.TrimRight(f, "0")
-	}
+	s := formatFixed(u, microPerDollar)
 	if neg {
 		s = "-" + s
 	}
@@ -99,19 +95,41 @@ var errPriceSyntax = errors.New("want a plain decimal number of dollars per mill
 // one to six digits. It is deliberately stricter than [clearbar.ParsePrice] (no sign, "$",
 // separators or exponent, no rounding), so that a hand edit that would lose precision fails.
 func ParsePrice(s string) (clearbar.Price, error) {
-	intPart, frac, hasPoint := strings.Cut(s, ".")
-	if intPart == "" || (hasPoint && (frac == "" || len(frac) > 6)) || !allDigits(intPart) || !allDigits(frac) {
+	v, err := parseFixed(s, 6)
+	if err == errFixedSyntax {
 		return 0, fmt.Errorf("invalid price %q: %w", s, errPriceSyntax)
 	}
+	if err != nil {
+		return 0, fmt.Errorf("invalid price %q: %w", s, err)
+	}
+	return clearbar.Price(v), nil
+}
+
+var (
+	errFixedSyntax = errors.New("not a plain decimal number")
+	errFixedRange  = errors.New("out of range")
+)
+
+// parseFixed reads digits, optionally followed by a point and one to places digits, as a whole
+// number of units of 10^-places: "0.15" with 6 places is 150,000.
+func parseFixed(s string, places int) (int64, error) {
+	intPart, frac, hasPoint := strings.Cut(s, ".")
+	if intPart == "" || (hasPoint && (frac == "" || len(frac) > places)) || !allDigits(intPart) || !allDigits(frac) {
+		return 0, errFixedSyntax
+	}
+	unit := int64(1)
+	for range places {
+		unit *= 10
+	}
 	whole, err := strconv.ParseInt(intPart, 10, 64)
-	if err != nil || whole > (1<<63-1)/microPerDollar-1 {
-		return 0, fmt.Errorf("invalid price %q: out of range", s)
+	if err != nil || whole > (1<<63-1)/unit-1 {
+		return 0, errFixedRange
 	}
-	var micro int64
+	var part int64
 	if frac != "" {
-		micro, _ = strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64)
+		part, _ = strconv.ParseInt(frac+strings.Repeat("0", places-len(frac)), 10, 64)
 	}
-	return clearbar.Price(whole*microPerDollar + micro), nil
+	return whole*unit + part, nil
 }
 
 // nanoPerDollar is the number of Money units (nano-dollars) in one dollar.
@@ -120,10 +138,15 @@ const nanoPerDollar = 1_000_000_000
 // FormatMoney writes m as an exact decimal number of US dollars, with no trailing zeros:
 // Money(10_000_000) is "0.01". It is the inverse of [ParseMoney] for every non-negative amount.
 func FormatMoney(m clearbar.Money) string {
-	u := uint64(max(m, 0))
-	s := strconv.FormatUint(u/nanoPerDollar, 10)
-	if frac := u % nanoPerDollar; frac != 0 {
-		f := strconv.FormatUint(frac+nanoPerDollar, 10)[1:] // zero-padded to nine digits
+	return formatFixed(uint64(max(m, 0)), nanoPerDollar)
+}
+
+// formatFixed writes u units of 1/unit (unit a power of ten) as an exact decimal number with
+// no trailing zeros: 150,000 millionths is "0.15".
+func formatFixed(u, unit uint64) string {
+	s := strconv.FormatUint(u/unit, 10)
+	if frac := u % unit; frac != 0 {
+		f := strconv.FormatUint(frac+unit, 10)[1:] // zero-padded to the unit's digits
 		s += "." + strings.TrimRight(f, "0")
 	}
 	return s
@@ -132,19 +155,14 @@ func FormatMoney(m clearbar.Money) string {
 // ParseMoney reads an amount written by [FormatMoney]: digits, optionally followed by a point
 // and one to nine digits; as strict as [ParsePrice].
 func ParseMoney(s string) (clearbar.Money, error) {
-	intPart, frac, hasPoint := strings.Cut(s, ".")
-	if intPart == "" || (hasPoint && (frac == "" || len(frac) > 9)) || !allDigits(intPart) || !allDigits(frac) {
+	v, err := parseFixed(s, 9)
+	if err == errFixedSyntax {
 		return 0, fmt.Errorf("invalid amount %q: want a plain decimal number of dollars with at most nine decimal places, like \"0.01\"", s)
 	}
-	whole, err := strconv.ParseInt(intPart, 10, 64)
-	if err != nil || whole > (1<<63-1)/nanoPerDollar-1 {
-		return 0, fmt.Errorf("invalid amount %q: out of range", s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid amount %q: %w", s, err)
 	}
-	var nano int64
-	if frac != "" {
-		nano, _ = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
-	}
-	return clearbar.Money(whole*nanoPerDollar + nano), nil
+	return clearbar.Money(v), nil
 }
 
 func allDigits(s string) bool {
