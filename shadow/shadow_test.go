@@ -48,7 +48,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, sample, budget string) *fixture {
 	t.Helper()
-	src := strings.NewReplacer("SAMPLE", sample, "BUDGET", budget).Replace(testSpec)
+	return fixtureOf(t, strings.NewReplacer("SAMPLE", sample, "BUDGET", budget).Replace(testSpec))
+}
+
+// fixtureOf is the fixture of the spec src.
+func fixtureOf(t *testing.T, src string) *fixture {
+	t.Helper()
 	s, err := spec.Parse([]byte(src), "shadow.yaml", spec.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -494,27 +499,14 @@ func TestShadowReasonsKeepNoTextUnlessRecorded(t *testing.T) {
 		if record {
 			src = strings.Replace(src, "    shadow:", "    record_text: true\n    shadow:", 1)
 		}
-		s, err := spec.Parse([]byte(src), "shadow.yaml", spec.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg := provider.NewRegistry()
-		reg.Register("simulated", simulated.New)
-		providers, err := reg.NewAll(s, provider.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		checker, err := validate.NewChecker(s, validate.Env{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := fixtureOf(t, src)
 		var out bytes.Buffer
-		sh, err := New(Options{Spec: s, Providers: providers, Checker: checker, Out: &out, QueueSize: 8})
+		sh, err := New(Options{Spec: f.s, Providers: f.providers, Checker: f.checker, Out: &out, QueueSize: 8})
 		if err != nil {
 			t.Fatal(err)
 		}
 		req, d := request(1)
-		sh.Submit(s.Category("x"), req, d)
+		sh.Submit(f.s.Category("x"), req, d)
 		if err := sh.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
