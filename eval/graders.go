@@ -16,6 +16,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
@@ -423,9 +424,9 @@ const validatorsPrefix = "validators ("
 // What Record.GradedBy says an eval row's pass is.
 const (
 	// GradeChecks: the grade of the item's reference or checks.
-	GradeChecks = "checks"
+	GradeChecks = outcomes.GradedByChecks
 	// GradeValidators: the verdict of the category's validators, which grade the item alone.
-	GradeValidators = "validators"
+	GradeValidators = outcomes.GradedByValidators
 )
 
 // GradedByValidators reports whether the pass of a row an eval run wrote (its JSON line) says

@@ -409,9 +409,16 @@ func cellError(err error, want string) string {
 	return fmt.Sprintf("not valid JSON (%s): write %s", strings.TrimPrefix(err.Error(), "json: "), want)
 }
 
-// gradedByValues are the graded_by values eval runs write (eval.GradeChecks and
-// eval.GradeValidators): what graded a row's pass.
-var gradedByValues = []string{"checks", "validators"}
+// What the graded_by eval runs write beside a row says graded its pass.
+const (
+	// GradedByChecks: the item's reference or checks.
+	GradedByChecks = "checks"
+	// GradedByValidators: the category's validators alone; the pass is their verdict.
+	GradedByValidators = "validators"
+)
+
+// gradedByValues are the graded_by values a row can carry.
+var gradedByValues = []string{GradedByChecks, GradedByValidators}
 
 // lineExtras are the fields eval runs write beside a row (eval.Extras) that the table's
 // writers keep, in either form, as their readers read them: how many times the row's call was
