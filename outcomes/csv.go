@@ -287,8 +287,7 @@ func ReadFileLines(path string, fn func(Row, []byte) error) error {
 		return err
 	}
 	defer f.Close()
-	name := strings.TrimSuffix(strings.ToLower(path), ".gz")
-	if strings.HasSuffix(name, ".csv") {
+	if IsCSV(path) {
 		var r io.Reader = bufio.NewReader(f)
 		if strings.HasSuffix(strings.ToLower(path), ".gz") {
 			gz, err := gzip.NewReader(r)
@@ -416,6 +415,12 @@ const (
 	// GradedByValidators: the category's validators alone; the pass is their verdict.
 	GradedByValidators = "validators"
 )
+
+// IsCSV reports whether a table at path is read as CSV (ReadFile): its name ends in .csv,
+// before any .gz, in any case. Any other name is read as JSON Lines.
+func IsCSV(path string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(path), ".gz"), ".csv")
+}
 
 // gradedByValues are the graded_by values a row can carry.
 var gradedByValues = []string{GradedByChecks, GradedByValidators}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,10 +42,10 @@ func tableFormat(path, format string) (string, error) {
 		path = ""
 	}
 	named := ""
-	switch filepath.Ext(strings.TrimSuffix(strings.ToLower(path), ".gz")) {
-	case ".csv":
+	switch {
+	case outcomes.IsCSV(path):
 		named = "csv"
-	case ".jsonl", ".json":
+	case slices.Contains([]string{".jsonl", ".json"}, filepath.Ext(strings.TrimSuffix(strings.ToLower(path), ".gz"))):
 		named = "jsonl"
 	}
 	switch {
