@@ -112,13 +112,12 @@ type learnedScorer struct {
 	// threshold rule: start on the cheaper model when its P(pass) ≥ t.
 	threshold float64
 	useWTP    bool
-	// willingness to pay: lambda = 1/WTP (wtp in USD, for the record); cost per request is
-	// priced from the request's own input tokens and the category's typical output.
-	lambda, wtp float64
-	// mix: requests whose learn.RequestShare is below mixShare are decided with mixLambda
-	// (1/mixWTP).
-	mixLambda, mixWTP, mixShare float64
-	costs                       []DecisionCost // of each model, for a willingness to pay
+	// willingness to pay, in USD per unit of P(pass) (the rule's lambda is 1/wtp); cost per
+	// request is priced from the request's own input tokens and the category's typical output.
+	wtp float64
+	// mix: requests whose learn.RequestShare is below mixShare are decided with mixWTP.
+	mixWTP, mixShare float64
+	costs            []DecisionCost // of each model, for a willingness to pay
 	// rule is the choice rule for the record; with a mix, ruleMixed is the rule of the
 	// requests decided with the mix's value, and rule says the others are not among them.
 	rule, ruleMixed string
@@ -193,11 +192,10 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 	case sc.WillingnessToPay != nil:
 		wtp := clearbar.Money(*sc.WillingnessToPay).USD()
 		ls.useWTP = true
-		ls.lambda, ls.wtp = 1/wtp, wtp
+		ls.wtp = wtp
 		ls.rule = "willingness to pay " + clearbar.Money(*sc.WillingnessToPay).String() + " per unit (1.0) of P(pass)"
 		if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
 			ls.mixWTP, ls.mixShare = clearbar.Money(*mx.WillingnessToPay).USD(), float64(*mx.Share)
-			ls.mixLambda = 1 / ls.mixWTP
 			ls.rule += fmt.Sprintf(", %s for the %g%% of requests the text's hash picks", clearbar.Money(*mx.WillingnessToPay), 100*ls.mixShare)
 			ls.rule, ls.ruleMixed = ls.rule+" (this request is not)", ls.rule+" (this request is among them)"
 		}
@@ -403,12 +401,12 @@ func (ls *learnedScorer) startHealth(ctx context.Context, h Health, text, system
 			cost = append(cost, ls.costs[i].USD(tokensIn))
 			u = append(u, 0)
 		}
-		lambda, wtp := ls.lambda, ls.wtp
+		wtp := ls.wtp
 		if ls.mixShare > 0 && learn.RequestShare(text) < ls.mixShare {
-			lambda, wtp = ls.mixLambda, ls.mixWTP
+			wtp = ls.mixWTP
 			sc.Rule = ls.ruleMixed
 		}
-		best = learn.ChooseWTPUtility(p, cost, lambda, u)
+		best = learn.ChooseWTPUtility(p, cost, 1/wtp, u)
 		// The record has what the rule weighed, so that the choice can be checked by hand.
 		sc.WillingnessToPay = wtp
 		for i := range sc.PPass {
