@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/route"
+	"github.com/clearbar/clearbar/translate"
 )
 
 // WriteExplanation writes a decision for people: the category and why, every rule, skipped
@@ -201,12 +203,25 @@ func DryRun(g *Gateway, body []byte, header map[string]string, tier string) (*cl
 	return dryRun(g, body, header, tier, g.limits, clearbar.DialectOpenAI, "/v1/chat/completions")
 }
 
-// DryRunMessages is DryRun for a /v1/messages request, body being its translation into the
-// OpenAI form (translate.ToOpenAIRequest): read with the limits the gateway reads such a
+// DryRunMessages is DryRun for a /v1/messages request body, translated as the gateway's
+// /v1/messages translates it (with the anthropic-version and anthropic-beta of header, a
+// version left out read as the oldest) and read with the limits the gateway reads such a
 // request with, so that what only Anthropic models take (a server tool, more than 4 stop
 // sequences) leaves the other models out of the plan rather than failing the request.
 func DryRunMessages(g *Gateway, body []byte, header map[string]string, tier string) (*clearbar.Decision, error) {
-	return dryRun(g, body, header, tier, g.messagesLimits(), clearbar.DialectAnthropic, "/v1/messages")
+	h := http.Header{}
+	for k, v := range header {
+		h.Add(k, v)
+	}
+	version := strings.TrimSpace(h.Get("Anthropic-Version"))
+	if version != "" && !supportedVersion(version) {
+		return nil, badRequest("", "unsupported_version", "anthropic-version: %q is not a version this gateway accepts (%s)", version, strings.Join(AnthropicVersions, ", "))
+	}
+	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, Beta: anthropicBeta(h)})
+	if err != nil {
+		return nil, err
+	}
+	return dryRun(g, chat, header, tier, g.messagesLimits(), clearbar.DialectAnthropic, "/v1/messages")
 }
 
 func dryRun(g *Gateway, body []byte, header map[string]string, tier string, lim Limits, dialect, path string) (*clearbar.Decision, error) {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/gateway"
-	"github.com/clearbar/clearbar/translate"
 )
 
 // headerFlags collects repeated --header "Name: value" flags.
@@ -78,14 +77,7 @@ func (m *Main) runExplain(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		messages := *dialect == clearbar.DialectAnthropic || *dialect == "auto" && isMessagesBody(body)
-		if messages {
-			body, err = messagesToChat(body, headers)
-			if err != nil {
-				return fmt.Errorf("the gateway would answer %s", gateway.DescribeError(err))
-			}
-		}
-		if messages {
+		if *dialect == clearbar.DialectAnthropic || *dialect == "auto" && isMessagesBody(body) {
 			d, err = gateway.DryRunMessages(g, body, headers, *tier)
 		} else {
 			d, err = gateway.DryRun(g, body, headers, *tier)
@@ -139,23 +131,6 @@ func isMessagesBody(body []byte) bool {
 		}
 	}
 	return false
-}
-
-// messagesToChat translates a /v1/messages request body as the gateway does (its
-// anthropic-version and anthropic-beta headers included) into the chat completions form the
-// decision layer reads, with the sidecar that carries what only Anthropic models take
-// (gateway.DryRunMessages reads it as the gateway does).
-func messagesToChat(body []byte, headers map[string]string) ([]byte, error) {
-	var version, beta string
-	for k, v := range headers {
-		switch strings.ToLower(k) {
-		case "anthropic-version":
-			version = v
-		case "anthropic-beta":
-			beta = v
-		}
-	}
-	return translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, Beta: beta})
 }
 
 // defaultGatewayURL is where explain looks for a gateway without --url or CLEARBAR_URL: serve's
