@@ -153,6 +153,9 @@ func Import(r io.Reader, opts ImportOptions) ([]byte, error) {
 	if !im.header(records[0].cells) {
 		return nil, im.errs
 	}
+	if im.sep != ',' && !im.decimalMark(records[1:]) {
+		return nil, im.errs
+	}
 	for _, rec := range records[1:] {
 		im.parseRow(rec.row, rec.cells)
 	}
@@ -198,6 +201,10 @@ type importer struct {
 	categories map[string]int // category name → row
 	models     map[string]*model
 	modelOrder []*model
+	// sep separates the cells; decimalComma is set when a sheet separated by semicolons or
+	// tabs writes its decimals with commas (see decimalMark).
+	sep          rune
+	decimalComma bool
 }
 
 // cellRef is the cell a value was written in.
@@ -355,7 +362,8 @@ func (im *importer) read(r io.Reader) ([]sheetRecord, error) {
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
-	cr.Comma = separator(data)
+	im.sep = separator(data)
+	cr.Comma = im.sep
 	var records []sheetRecord
 	row, end := 0, 0 // end is the last line of the record before
 	for {
@@ -494,7 +502,7 @@ func (im *importer) parseRow(n int, rec []string) {
 		if !ok || i >= len(rec) {
 			return ""
 		}
-		return strings.TrimSpace(rec[i])
+		return im.number(col, strings.TrimSpace(rec[i]))
 	}
 	errf := func(col, format string, args ...any) { im.errorf(n, col, format, args...) }
 	before := len(im.errs)

@@ -185,3 +185,65 @@ func TestImportDurationsWithSpaces(t *testing.T) {
 		t.Errorf("no latency budget of 2.5s:\n%s", got)
 	}
 }
+
+// TestImportDecimalCommas: a sheet exported where decimals are written with commas (cells
+// separated by semicolons, thousands grouped with points) imports as the sheet it stands for;
+// one that writes decimals both ways is refused at the cell that differs; a token count of
+// "1.500" is 1500 whatever the sheet's decimal mark.
+func TestImportDecimalCommas(t *testing.T) {
+	want, err := Import(strings.NewReader(baseSheet), ImportOptions{File: "sheet.csv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(baseSheet), "\n") {
+		cells := splitCSVLine(line)
+		for i, c := range cells {
+			cells[i] = strings.ReplaceAll(c, ".", ",")
+			if c == "1500" {
+				cells[i] = "1.500"
+			}
+		}
+		b.WriteString(strings.Join(cells, ";") + "\r\n")
+	}
+	sheet := b.String()
+	for _, s := range []string{"0,6", "1,8s", "0,0001", "1.500"} {
+		if !strings.Contains(sheet, s) {
+			t.Fatalf("the decimal-comma sheet lacks %q:\n%s", s, sheet)
+		}
+	}
+	got, err := Import(strings.NewReader(sheet), ImportOptions{File: "sheet.csv"})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("imported:\n%s\nwant what the sheet with decimal points gives:\n%s", got, want)
+	}
+
+	mixed := strings.Replace(sheet, "1,8s", "1.8s", 1)
+	_, err = Import(strings.NewReader(mixed), ImportOptions{File: "sheet.csv"})
+	if want := `sheet.csv row 2, "estimated latency": "600ms / 1.8s" writes its decimal with a point, but row 2, "traffic share", writes "0,6" with a comma: write every decimal in the sheet the same way`; err == nil || err.Error() != want {
+		t.Errorf("mixed decimal marks: error %v, want %q", err, want)
+	}
+
+	// Decimal points with semicolons, and in a comma-separated sheet: "1.500" tokens are 1500.
+	for _, sep := range []string{";", ","} {
+		var b strings.Builder
+		for _, line := range strings.Split(strings.TrimSpace(baseSheet), "\n") {
+			cells := splitCSVLine(line)
+			for i, c := range cells {
+				if c == "1500" {
+					cells[i] = "1.500"
+				}
+			}
+			b.WriteString(strings.Join(cells, sep) + "\n")
+		}
+		got, err := Import(strings.NewReader(b.String()), ImportOptions{File: "sheet.csv"})
+		if err != nil {
+			t.Fatalf("separator %q: %v", sep, err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("separator %q, tokens 1.500: imported\n%s\nwant\n%s", sep, got, want)
+		}
+	}
+}
