@@ -37,7 +37,9 @@
 //     candidateCount, seed, presencePenalty, frequencyPenalty;
 //   - response_format json_object → responseMimeType application/json; json_schema → the same
 //     plus responseSchema (converted like tool parameters);
-//   - reasoning_effort → thinkingConfig: thinkingLevel for Gemini 3 and later, thinkingBudget
+//   - reasoning_effort → thinkingConfig: thinkingLevel for Gemini 3 and later (none and
+//     minimal → minimal, xhigh and max → high; a Pro model thinks at least at low, and Gemini
+//     3.0 Pro, which has no medium, at high for medium), thinkingBudget
 //     (none 0, minimal 512, low 1024, medium 8192, high 24576, xhigh and max 32768) for
 //     Gemini 2.5 and models whose version the adapter cannot read, within the range Gemini
 //     takes from the model: at least 128 for a Pro model, which cannot turn thinking off, at

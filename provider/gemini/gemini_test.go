@@ -343,6 +343,34 @@ func TestThinkingBudgetRange(t *testing.T) {
 	}
 }
 
+// TestThinkingLevelRange checks that reasoning_effort gives a Gemini 3 model a thinking level
+// it takes: Gemini 3.0 Pro refuses minimal and medium, later Pro models minimal; Flash takes
+// all four.
+func TestThinkingLevelRange(t *testing.T) {
+	tests := []struct{ model, effort, want string }{
+		{"gemini-3-pro-preview", "none", "low"},
+		{"gemini-3-pro-preview", "minimal", "low"},
+		{"gemini-3-pro-preview", "low", "low"},
+		{"gemini-3-pro-preview", "medium", "high"},
+		{"models/gemini-3-pro-preview", "medium", "high"},
+		{"gemini-3-pro-preview", "xhigh", "high"},
+		{"gemini-3.1-pro-preview", "medium", "medium"},
+		{"gemini-3.1-pro-preview", "minimal", "low"},
+		{"gemini-3-flash-preview", "none", "minimal"},
+		{"gemini-3-flash-preview", "medium", "medium"},
+	}
+	for _, tt := range tests {
+		body := `{"messages":[{"role":"user","content":"hi"}],"reasoning_effort":"` + tt.effort + `"}`
+		out, e := translateRequest([]byte(body), tt.model, nil)
+		if e != nil {
+			t.Fatalf("%s %s: %v", tt.model, tt.effort, e)
+		}
+		if l := gjson.GetBytes(out, "generationConfig.thinkingConfig.thinkingLevel").Str; l != tt.want {
+			t.Errorf("%s with reasoning_effort %s: thinkingLevel %q, want %q", tt.model, tt.effort, l, tt.want)
+		}
+	}
+}
+
 // TestStreamExtras checks what the suite cannot see in a stream: the first delta's role, the
 // thought signature on the tool call delta, and the upstream request id.
 func TestStreamExtras(t *testing.T) {

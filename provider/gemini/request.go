@@ -790,12 +790,30 @@ func (t *translator) thinking(v gjson.Result) *thinkingConfig {
 	major, minor, known := modelVersion(t.model)
 	switch {
 	case known && major >= 3:
-		return &thinkingConfig{ThinkingLevel: thinkingLevels[v.Str]}
+		return &thinkingConfig{ThinkingLevel: fitLevel(t.model, major, minor, thinkingLevels[v.Str])}
 	case known && (major < 2 || major == 2 && minor < 5):
 		return nil // no thinking before Gemini 2.5
 	}
 	budget = fitBudget(t.model, budget)
 	return &thinkingConfig{ThinkingBudget: &budget}
+}
+
+// fitLevel brings a thinking level into the set the model takes (400 "Thinking level MEDIUM
+// is not supported for this model"): Flash models take minimal, low, medium and high; Pro
+// models think at least at low, and Gemini 3.0 Pro has no medium, which goes up to high, so
+// that asking for more thought never gets less. Other models' levels are left as they are.
+func fitLevel(model string, major, minor int, level string) string {
+	name := model[strings.LastIndexByte(model, '/')+1:]
+	if !strings.Contains(name, "-pro") {
+		return level
+	}
+	switch {
+	case level == "minimal":
+		return "low"
+	case level == "medium" && major == 3 && minor == 0:
+		return "high"
+	}
+	return level
 }
 
 // Thinking budget ranges Gemini enforces (400 "thinking_budget is out of range"): Pro models
