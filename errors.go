@@ -146,6 +146,10 @@ func (c FailureClass) IsProviderFailure() bool {
 const (
 	CodeQuotaExhausted = "insufficient_quota"
 	CodeBudgetExceeded = "budget_exceeded"
+	// CodeUnsupportedLocation: the upstream does not serve the API where the gateway runs
+	// (Gemini's "User location is not supported"). It is Overloaded, the upstream unable to
+	// serve, but no retry lifts it: the gateway falls back at once, as for a spent quota.
+	CodeUnsupportedLocation = "unsupported_location"
 )
 
 // Error is Clearbar's one error type for failed calls and rejected requests.
@@ -185,9 +189,12 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Exhausted reports whether the error says an account or budget is spent: waiting a few
-// seconds will not help, so the same upstream is not retried.
-func (e *Error) Exhausted() bool { return e.Code == CodeQuotaExhausted || e.Code == CodeBudgetExceeded }
+// Exhausted reports whether the error says an account or budget is spent, or that the
+// upstream does not serve the gateway's location: waiting a few seconds will not help, so the
+// same upstream is not retried.
+func (e *Error) Exhausted() bool {
+	return e.Code == CodeQuotaExhausted || e.Code == CodeBudgetExceeded || e.Code == CodeUnsupportedLocation
+}
 
 // Errorf returns an *Error of the given class with a formatted, client-safe message.
 func Errorf(class FailureClass, format string, args ...any) *Error {

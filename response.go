@@ -7,10 +7,25 @@ type Usage struct {
 	CompletionTokens int `json:"completion_tokens"`
 	CachedTokens     int `json:"cached_tokens,omitempty"`
 	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
-	ReasoningTokens  int `json:"reasoning_tokens,omitempty"`
-	// WebSearches counts the searches the vendor's web search tool ran for the call
-	// (Anthropic's usage.server_tool_use.web_search_requests), which it bills per search.
+	// CacheWrite1hTokens are the cache writes kept for an hour (Anthropic's
+	// cache_creation.ephemeral_1h_input_tokens), part of CacheWriteTokens as CachedTokens are
+	// part of PromptTokens: the rest of CacheWriteTokens are 5-minute writes. Anthropic bills
+	// them higher.
+	CacheWrite1hTokens int `json:"cache_write_1h_tokens,omitempty"`
+	ReasoningTokens    int `json:"reasoning_tokens,omitempty"`
+	// WebSearches counts the searches the vendor's web search ran for the call, which it
+	// bills per search: Anthropic's usage.server_tool_use.web_search_requests, one for an
+	// OpenAI search model's chat completion, Gemini's grounding queries
+	// (groundingMetadata.webSearchQueries).
 	WebSearches int `json:"web_searches,omitempty"`
+	// GroundedPrompts counts the answers grounded in those searches (0 or 1 a call; Gemini
+	// only): Gemini 2.x bills a grounded prompt once however many queries it ran, Gemini 3
+	// each query (the price catalogue's entry says which, catalog.Entry.WebSearchPerQuery).
+	GroundedPrompts int `json:"grounded_prompts,omitempty"`
+	// WebSearchContext is the search context size the request asked for ("low", "medium",
+	// "high"; OpenAI's web_search_options.search_context_size), which sets the price of a
+	// search where the catalogue lists one by size; "" is the vendor's default, medium.
+	WebSearchContext string `json:"web_search_context,omitempty"`
 }
 
 // Total returns prompt plus completion tokens.

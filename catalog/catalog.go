@@ -203,6 +203,8 @@ func entryFromRecord(r wire.Record) (Entry, error) {
 		{"output_above", r.OutputAbove, &e.OutputAbove, false},
 		{"cache_read_above", r.CacheReadAbove, &e.CachedInputAbove, false},
 		{"cache_write_above", r.CacheWriteAbove, &e.CacheWriteAbove, false},
+		{"cache_write_1h", r.CacheWrite1h, &e.CacheWrite1h, false},
+		{"cache_write_1h_above", r.CacheWrite1hAbove, &e.CacheWrite1hAbove, false},
 	}
 	for _, p := range prices {
 		if p.s == "" {
@@ -217,13 +219,21 @@ func entryFromRecord(r wire.Record) (Entry, error) {
 		}
 		*p.dst = v
 	}
-	if r.WebSearch != "" {
-		v, err := wire.ParseMoney(r.WebSearch)
-		if err != nil {
-			return Entry{}, fmt.Errorf("web_search: %w", err)
+	for _, m := range []struct {
+		name string
+		s    string
+		dst  *clearbar.Money
+	}{{"web_search", r.WebSearch, &e.WebSearch}, {"web_search_low", r.WebSearchLow, &e.WebSearchLow}, {"web_search_high", r.WebSearchHigh, &e.WebSearchHigh}} {
+		if m.s == "" {
+			continue
 		}
-		e.WebSearch = v
+		v, err := wire.ParseMoney(m.s)
+		if err != nil {
+			return Entry{}, fmt.Errorf("%s: %w", m.name, err)
+		}
+		*m.dst = v
 	}
+	e.WebSearchPerQuery = r.WebSearchPerQuery
 	switch r.Mode {
 	case ModeChat, ModeResponses:
 		if e.Dimensions != 0 {
@@ -239,7 +249,7 @@ func entryFromRecord(r wire.Record) (Entry, error) {
 	default:
 		return Entry{}, fmt.Errorf("mode %q is not \"chat\", \"responses\" or \"embedding\"", r.Mode)
 	}
-	hasAbove := e.InputAbove != 0 || e.OutputAbove != 0 || e.CachedInputAbove != 0 || e.CacheWriteAbove != 0
+	hasAbove := e.InputAbove != 0 || e.OutputAbove != 0 || e.CachedInputAbove != 0 || e.CacheWriteAbove != 0 || e.CacheWrite1hAbove != 0
 	switch {
 	case e.TierThreshold < 0:
 		return Entry{}, fmt.Errorf("negative tier_threshold %d", e.TierThreshold)

@@ -84,6 +84,7 @@ func TestKnownEntries(t *testing.T) {
 			Key: "claude-sonnet-4-20250514", Provider: "anthropic", Mode: "chat",
 			Input: 3_000_000, Output: 15_000_000, CachedInput: 300_000, CacheWrite: 3_750_000,
 			TierThreshold: 200_000, InputAbove: 6_000_000, OutputAbove: 22_500_000, CachedInputAbove: 600_000, CacheWriteAbove: 7_500_000,
+			CacheWrite1h:   6_000_000,  // a 1-hour cache write, twice the input price
 			WebSearch:      10_000_000, // $0.01 a search
 			MaxInputTokens: 1_000_000, MaxOutputTokens: 64_000,
 			SupportsReasoning: true, SupportsFunctionCalling: true, SupportsResponseSchema: true, SupportsVision: true, SupportsPromptCaching: true,

@@ -35,10 +35,21 @@ type Entry struct {
 	InputAbove, OutputAbove           clearbar.Price
 	CachedInputAbove, CacheWriteAbove clearbar.Price
 
-	// WebSearch is the price of one search by the vendor's web search tool (Anthropic's
-	// web_search server tool, counted in its usage as server_tool_use.web_search_requests);
-	// 0 when the catalogue lists none.
-	WebSearch clearbar.Money
+	// CacheWrite1h is the price of a cache write kept for an hour (Anthropic's 1-hour cache,
+	// twice the input price), CacheWrite1hAbove its price above the long-context tier; 0 when
+	// the catalogue lists none (see [Entry.CacheWrite1hCost] for what applies then).
+	CacheWrite1h, CacheWrite1hAbove clearbar.Price
+
+	// WebSearch is the price of one search by the vendor's web search (Anthropic's web_search
+	// server tool, an OpenAI search model's search, Gemini's grounding with Google Search) at
+	// the default search context size, medium; 0 when the catalogue lists none.
+	// WebSearchLow and WebSearchHigh are the prices at the low and high context sizes (OpenAI's
+	// web_search_options.search_context_size); 0 means the medium price. See
+	// [Entry.WebSearchCost].
+	WebSearch, WebSearchLow, WebSearchHigh clearbar.Money
+	// WebSearchPerQuery says the price is per search query where the vendor bills a grounded
+	// prompt once however many queries it ran (Gemini 3, where Gemini 2.x bills per prompt).
+	WebSearchPerQuery bool
 
 	// Context window, in tokens; 0 when unknown. Where the source gives no max_input_tokens
 	// (max_output_tokens), it falls back to the legacy max_tokens, as the source documents.
@@ -125,6 +136,65 @@ func (e Entry) CacheWriteCost(inputTokens, writeTokens int64) clearbar.Money {
 		return 0
 	}
 	return write.Cost(writeTokens) - in.Cost(writeTokens)
+}
+
+// CacheWrite1hCost is what writing writeTokens of a request's inputTokens to the 1-hour
+// prompt cache adds to its [Entry.RequestCost], which bills them as input: the difference
+// between the 1-hour write price and Input (InputAbove above the long-context tier) for each,
+// as [Entry.CacheWriteCost] does for 5-minute writes. writeTokens is capped at inputTokens.
+//
+// The 1-hour write price is CacheWrite1h (CacheWrite1hAbove above the tier). Where the
+// catalogue lists none, it is twice the input price that applies (Input, or InputAbove above
+// the tier), as Anthropic, the one vendor with a 1-hour cache, documents it: the catalogue
+// lacks the price for some Claude models, and a spec that sets a model's input price keeps
+// the catalogue's 1-hour price only while it lists one.
+func (e Entry) CacheWrite1hCost(inputTokens, writeTokens int64) clearbar.Money {
+	inputTokens = max(inputTokens, 0)
+	writeTokens = min(max(writeTokens, 0), inputTokens)
+	in, write := e.Input, e.CacheWrite1h
+	if e.TierThreshold > 0 && inputTokens > int64(e.TierThreshold) {
+		switch {
+		case e.InputAbove != 0:
+			// The base 1-hour price is twice the base input price, not the tier's: unlisted,
+			// the tier's is twice InputAbove.
+			in, write = e.InputAbove, e.CacheWrite1hAbove
+		case e.CacheWrite1hAbove != 0:
+			write = e.CacheWrite1hAbove
+		}
+	}
+	if write == 0 {
+		write = 2 * in
+	}
+	if write <= in {
+		return 0
+	}
+	return write.Cost(writeTokens) - in.Cost(writeTokens)
+}
+
+// WebSearchPrice is the price of one web search at a search context size ("low", "medium",
+// "high"; "" is the default, medium): WebSearchLow or WebSearchHigh where listed, else
+// WebSearch.
+func (e Entry) WebSearchPrice(contextSize string) clearbar.Money {
+	switch contextSize {
+	case "low":
+		return cmp.Or(e.WebSearchLow, e.WebSearch)
+	case "high":
+		return cmp.Or(e.WebSearchHigh, e.WebSearch)
+	}
+	return e.WebSearch
+}
+
+// WebSearchCost is the price of a call's web searches: searches queries in groundedPrompts
+// grounded answers, at the search context size contextSize (see [Entry.WebSearchPrice]).
+// A vendor that bills a grounded prompt once (groundedPrompts > 0, Gemini) is billed per
+// prompt unless WebSearchPerQuery says the model's price is per query; every other call per
+// search. Negative counts count as zero.
+func (e Entry) WebSearchCost(searches, groundedPrompts int64, contextSize string) clearbar.Money {
+	n := max(searches, 0)
+	if groundedPrompts > 0 && !e.WebSearchPerQuery {
+		n = groundedPrompts
+	}
+	return e.WebSearchPrice(contextSize).Times(n)
 }
 
 // rates returns the prices that apply to a request, above or below the long-context tier,

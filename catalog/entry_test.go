@@ -89,3 +89,59 @@ func TestCacheWriteCost(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheWrite1hCost: a 1-hour cache write adds its price over the input price, from the
+// catalogue where it lists one, else at twice the input price, as Anthropic bills it.
+func TestCacheWrite1hCost(t *testing.T) {
+	listed := catalog.Entry{Input: 3_000_000, CacheWrite: 3_750_000, CacheWrite1h: 6_000_000, TierThreshold: 200_000, InputAbove: 6_000_000, CacheWrite1hAbove: 12_000_000} // claude-sonnet-4-5
+	unlisted := catalog.Entry{Input: 3_000_000, CacheWrite: 3_750_000, TierThreshold: 200_000, InputAbove: 6_000_000}
+	baseOnly := catalog.Entry{Input: 3_000_000, CacheWrite1h: 6_000_000, TierThreshold: 200_000, InputAbove: 6_000_000} // claude-sonnet-4-20250514
+	for _, tt := range []struct {
+		name          string
+		e             catalog.Entry
+		input, writes int64
+		want          clearbar.Money
+	}{
+		{"1,000 tokens at $6/M over $3/M", listed, 2_000, 1_000, 3_000_000},
+		{"above the tier: $12/M over $6/M", listed, 300_000, 100_000, 600_000_000},
+		{"unlisted: twice the input price", unlisted, 2_000, 1_000, 3_000_000},
+		{"unlisted above the tier: twice the tier's input price", unlisted, 300_000, 100_000, 600_000_000},
+		{"listed below the tier only: twice the tier's input price above it", baseOnly, 300_000, 100_000, 600_000_000},
+		{"a price no higher than input bills nothing apart", catalog.Entry{Input: 3_000_000, CacheWrite1h: 3_000_000}, 2_000, 1_000, 0},
+		{"writes capped at the input", listed, 100, 1_000, 300_000},
+		{"negative counts", listed, -5, -5, 0},
+	} {
+		if got := tt.e.CacheWrite1hCost(tt.input, tt.writes); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestWebSearchCost: searches bill at the price of the request's context size, and a
+// grounded prompt once unless the model's price is per query.
+func TestWebSearchCost(t *testing.T) {
+	search := catalog.Entry{WebSearch: 35_000_000, WebSearchLow: 30_000_000, WebSearchHigh: 50_000_000} // gpt-4o-search-preview
+	gemini25 := catalog.Entry{WebSearch: 35_000_000}
+	gemini3 := catalog.Entry{WebSearch: 14_000_000, WebSearchPerQuery: true}
+	for _, tt := range []struct {
+		name              string
+		e                 catalog.Entry
+		searches, prompts int64
+		size              string
+		want              clearbar.Money
+	}{
+		{"default size is medium", search, 1, 0, "", 35_000_000},
+		{"medium", search, 1, 0, "medium", 35_000_000},
+		{"low", search, 1, 0, "low", 30_000_000},
+		{"high", search, 2, 0, "high", 100_000_000},
+		{"a size without its own price bills at medium", gemini25, 1, 0, "high", 35_000_000},
+		{"per grounded prompt, however many queries", gemini25, 3, 1, "", 35_000_000},
+		{"per query where the catalogue says so", gemini3, 3, 1, "", 42_000_000},
+		{"no price", catalog.Entry{}, 3, 1, "", 0},
+		{"negative counts", search, -1, 0, "", 0},
+	} {
+		if got := tt.e.WebSearchCost(tt.searches, tt.prompts, tt.size); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

@@ -371,17 +371,20 @@ func (s *Spec) DefaultCategory() *Category {
 // Cost prices a call's usage at the model's effective prices. Usage follows OpenAI's
 // accounting, where reasoning tokens are part of completion tokens; the catalogue bills them
 // separately, so they are taken out of the output count. Prompt tokens written to the cache
-// bill at the cache-write price where it is above the input price (Anthropic's); web searches
-// at the catalogue's price per search.
+// bill at the cache-write price where it is above the input price (Anthropic's), those written
+// for an hour (part of the cache writes) at the 1-hour price; web searches at the catalogue's
+// price per search, or per grounded prompt (catalog.Entry.WebSearchCost).
 func (m *Model) Cost(u clearbar.Usage) clearbar.Money {
 	if u.IsZero() {
 		return 0
 	}
 	p := &m.Resolved.Prices
 	out := max(u.CompletionTokens-u.ReasoningTokens, 0)
+	write1h := min(max(u.CacheWrite1hTokens, 0), max(u.CacheWriteTokens, 0))
 	return p.RequestCost(int64(u.PromptTokens), int64(u.CachedTokens), int64(out), int64(u.ReasoningTokens)) +
-		p.CacheWriteCost(int64(u.PromptTokens), int64(u.CacheWriteTokens)) +
-		p.WebSearch.Times(int64(max(u.WebSearches, 0)))
+		p.CacheWriteCost(int64(u.PromptTokens), int64(u.CacheWriteTokens-write1h)) +
+		p.CacheWrite1hCost(int64(u.PromptTokens), int64(write1h)) +
+		p.WebSearchCost(int64(u.WebSearches), int64(u.GroundedPrompts), u.WebSearchContext)
 }
 
 // ScoreSteps returns the steps of a score route that starts on its i-th model: that model and

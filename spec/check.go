@@ -1549,7 +1549,7 @@ func (c *checker) checkLongContext(m *Model, r *ResolvedModel, entry catalog.Ent
 			return
 		}
 		r.Prices.TierThreshold = int(lc.Above)
-		r.Prices.InputAbove, r.Prices.OutputAbove, r.Prices.CachedInputAbove, r.Prices.CacheWriteAbove = 0, 0, 0, 0
+		r.Prices.InputAbove, r.Prices.OutputAbove, r.Prices.CachedInputAbove, r.Prices.CacheWriteAbove, r.Prices.CacheWrite1hAbove = 0, 0, 0, 0, 0
 		for _, f := range []struct {
 			dst *clearbar.Price
 			v   *PerMillion

@@ -797,3 +797,61 @@ func TestManyErrorsAreFoundQuickly(t *testing.T) {
 		t.Errorf("%d errors took %v to find", 2*n, took)
 	}
 }
+
+// TestCostBeyondTokens: a call's cost adds its 1-hour cache writes at the 1-hour price (they
+// are part of the cache writes, which are not billed twice) and its web searches at the
+// catalogue's price for the request's search context size, or per grounded prompt.
+func TestCostBeyondTokens(t *testing.T) {
+	const doc = `version: 1
+name: beyond
+providers: {sim: {type: simulated}}
+models:
+  claude: {provider: sim, model: claude-sonnet-4-5, latency: {p50: 1s, p95: 2s}}
+  search: {provider: sim, model: gpt-4o-search-preview, latency: {p50: 1s, p95: 2s}}
+  flash: {provider: sim, model: gemini/gemini-2.5-flash, latency: {p50: 1s, p95: 2s}}
+  pro3: {provider: sim, model: gemini/gemini-3-pro-preview, latency: {p50: 1s, p95: 2s}}
+categories:
+  - {name: a, share: 1, tokens: {in: 1000, out: 100}, quality_bar: 0.5, route: {model: claude}, fallback: [search, flash, pro3], assume: {pass_rate: {claude: 0.9, search: 0.9, flash: 0.9, pro3: 0.9}}}
+`
+	s, err := Parse([]byte(doc), "beyond.yaml", Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := clearbar.Usage{PromptTokens: 10_000, CompletionTokens: 100, CacheWriteTokens: 4_000}
+	with1h := tokens
+	with1h.CacheWrite1hTokens = 3_000
+	claude := s.Model("claude")
+	// claude-sonnet-4-5: input $3/M, 5-minute write $3.75/M, 1-hour write $6/M; the 1,000
+	// 5-minute writes add $0.75/M, the 3,000 1-hour ones $3/M.
+	if got, want := claude.Cost(with1h)-claude.Cost(tokens), clearbar.Price(3_000_000).Cost(3_000)-clearbar.Price(750_000).Cost(3_000); got != want {
+		t.Errorf("3,000 of the writes kept for an hour add %v, want %v", got, want)
+	}
+	over := with1h
+	over.CacheWrite1hTokens = 9_000 // more than the writes: counted as all of them
+	all1h := tokens
+	all1h.CacheWrite1hTokens = 4_000
+	if claude.Cost(over) != claude.Cost(all1h) {
+		t.Errorf("1-hour writes above the cache writes cost %v, want %v", claude.Cost(over), claude.Cost(all1h))
+	}
+
+	base := clearbar.Usage{PromptTokens: 1_000, CompletionTokens: 100}
+	for _, tt := range []struct {
+		model             string
+		searches, prompts int
+		size              string
+		want              clearbar.Money
+	}{
+		{"search", 1, 0, "", 35_000_000}, // gpt-4o-search-preview: $0.035 at medium
+		{"search", 1, 0, "low", 30_000_000},
+		{"search", 1, 0, "high", 50_000_000},
+		{"flash", 3, 1, "", 35_000_000}, // Gemini 2.5: a grounded prompt, however many queries
+		{"pro3", 3, 1, "", 42_000_000},  // Gemini 3: each query, $0.014
+	} {
+		m := s.Model(tt.model)
+		u := base
+		u.WebSearches, u.GroundedPrompts, u.WebSearchContext = tt.searches, tt.prompts, tt.size
+		if got := m.Cost(u) - m.Cost(base); got != tt.want {
+			t.Errorf("%s: %d searches in %d grounded prompts at size %q cost %v, want %v", tt.model, tt.searches, tt.prompts, tt.size, got, tt.want)
+		}
+	}
+}

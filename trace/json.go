@@ -245,8 +245,11 @@ func appendUsage(b []byte, key string, u *clearbar.Usage) []byte {
 	b = appendIntField(b, `,"completion_tokens":`, int64(u.CompletionTokens))
 	b = appendIntOmitEmpty(b, `,"cached_tokens":`, int64(u.CachedTokens))
 	b = appendIntOmitEmpty(b, `,"cache_write_tokens":`, int64(u.CacheWriteTokens))
+	b = appendIntOmitEmpty(b, `,"cache_write_1h_tokens":`, int64(u.CacheWrite1hTokens))
 	b = appendIntOmitEmpty(b, `,"reasoning_tokens":`, int64(u.ReasoningTokens))
 	b = appendIntOmitEmpty(b, `,"web_searches":`, int64(u.WebSearches))
+	b = appendIntOmitEmpty(b, `,"grounded_prompts":`, int64(u.GroundedPrompts))
+	b = appendStringOmitEmpty(b, `,"web_search_context":`, u.WebSearchContext)
 	b = append(b, '}')
 	return b
 }

@@ -51,18 +51,20 @@ func StopReason(finish string) string {
 // AnthropicUsage reads an Anthropic usage object in OpenAI's accounting: Anthropic's
 // input_tokens excludes the cached tokens, so the prompt is input_tokens +
 // cache_creation_input_tokens + cache_read_input_tokens; CachedTokens are the cache reads,
-// CacheWriteTokens the cache creations; ReasoningTokens come from output_tokens_details when
-// the upstream reports them, WebSearches from server_tool_use.web_search_requests.
+// CacheWriteTokens the cache creations, CacheWrite1hTokens those of them kept for an hour
+// (cache_creation.ephemeral_1h_input_tokens); ReasoningTokens come from output_tokens_details
+// when the upstream reports them, WebSearches from server_tool_use.web_search_requests.
 func AnthropicUsage(u gjson.Result) clearbar.Usage {
 	in := u.Get("input_tokens").Int()
 	cw := u.Get("cache_creation_input_tokens").Int()
 	cr := u.Get("cache_read_input_tokens").Int()
 	out := clearbar.Usage{
-		PromptTokens:     int(in + cw + cr),
-		CompletionTokens: int(u.Get("output_tokens").Int()),
-		CachedTokens:     int(cr),
-		CacheWriteTokens: int(cw),
-		WebSearches:      int(u.Get("server_tool_use.web_search_requests").Int()),
+		PromptTokens:       int(in + cw + cr),
+		CompletionTokens:   int(u.Get("output_tokens").Int()),
+		CachedTokens:       int(cr),
+		CacheWriteTokens:   int(cw),
+		CacheWrite1hTokens: int(cacheWrite1h(u, cw)),
+		WebSearches:        int(u.Get("server_tool_use.web_search_requests").Int()),
 	}
 	d := u.Get("output_tokens_details")
 	for _, k := range []string{"thinking_tokens", "reasoning_tokens"} {
@@ -74,7 +76,16 @@ func AnthropicUsage(u gjson.Result) clearbar.Usage {
 	return out
 }
 
-// writeOpenAIUsage writes a usage object in OpenAI's shape.
+// cacheWrite1h reads the cache writes kept for an hour from an Anthropic usage object's
+// cache_creation, which splits cache_creation_input_tokens (total) by lifetime; the count is
+// capped at the total, so that no write bills twice.
+func cacheWrite1h(u gjson.Result, total int64) int64 {
+	return min(max(u.Get("cache_creation.ephemeral_1h_input_tokens").Int(), 0), max(total, 0))
+}
+
+// writeOpenAIUsage writes a usage object in OpenAI's shape: the cache writes as
+// prompt_tokens_details.cache_write_tokens, those kept for an hour, when there are any, as
+// cache_write_1h_tokens beside them.
 func writeOpenAIUsage(w *jw, u clearbar.Usage) {
 	w.open('{')
 	w.kint("prompt_tokens", int64(u.PromptTokens))
@@ -84,6 +95,9 @@ func writeOpenAIUsage(w *jw, u clearbar.Usage) {
 	w.open('{')
 	w.kint("cached_tokens", int64(u.CachedTokens))
 	w.kint("cache_write_tokens", int64(u.CacheWriteTokens))
+	if u.CacheWrite1hTokens > 0 {
+		w.kint("cache_write_1h_tokens", int64(u.CacheWrite1hTokens))
+	}
 	w.close('}')
 	if u.ReasoningTokens > 0 {
 		w.key("completion_tokens_details")
@@ -356,5 +370,6 @@ func OpenAIUsage(u gjson.Result) clearbar.Usage {
 		CacheWriteTokens: int(u.Get("prompt_tokens_details.cache_write_tokens").Int()),
 		ReasoningTokens:  int(u.Get("completion_tokens_details.reasoning_tokens").Int()),
 	}
+	out.CacheWrite1hTokens = int(min(u.Get("prompt_tokens_details.cache_write_1h_tokens").Int(), int64(out.CacheWriteTokens)))
 	return out
 }

@@ -54,8 +54,10 @@ type OpenAIChunks struct {
 	head []byte
 	// The usage counts as Anthropic reports them; message_delta overrides those it carries.
 	input, cacheWrite, cacheRead, output, reasoning, searches int64
-	tools                                                     map[int64]*streamTool
-	nTools                                                    int
+	// cacheWrite1h is the part of cacheWrite kept for an hour (cache_creation's split).
+	cacheWrite1h int64
+	tools        map[int64]*streamTool
+	nTools       int
 	// buf holds the chunks of one event; scratch builds deltas.
 	buf     []byte
 	scratch jw
@@ -276,6 +278,9 @@ func (t *OpenAIChunks) counts(u gjson.Result) {
 	if u.Get("output_tokens_details").Exists() {
 		t.reasoning = int64(AnthropicUsage(u).ReasoningTokens)
 	}
+	if v := u.Get("cache_creation.ephemeral_1h_input_tokens"); v.Exists() {
+		t.cacheWrite1h = v.Int()
+	}
 	if v := u.Get("server_tool_use.web_search_requests"); v.Exists() {
 		t.searches = v.Int()
 	}
@@ -288,8 +293,11 @@ func (t *OpenAIChunks) Usage() clearbar.Usage {
 		CompletionTokens: int(t.output),
 		CachedTokens:     int(t.cacheRead),
 		CacheWriteTokens: int(t.cacheWrite),
-		ReasoningTokens:  int(t.reasoning),
-		WebSearches:      int(t.searches),
+		// Capped at the total, which a later event may have lowered, so that no write bills
+		// twice.
+		CacheWrite1hTokens: int(min(max(t.cacheWrite1h, 0), max(t.cacheWrite, 0))),
+		ReasoningTokens:    int(t.reasoning),
+		WebSearches:        int(t.searches),
 	}
 }
 

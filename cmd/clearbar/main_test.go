@@ -228,10 +228,12 @@ func TestPrices(t *testing.T) {
 }
 
 // TestPricesShowWebSearch: a Claude model's price per web search, which the gateway bills for
-// the searches Anthropic's web search tool reports, is shown.
+// the searches Anthropic's web search tool reports, and its price of a 1-hour cache write are
+// shown.
 func TestPricesShowWebSearch(t *testing.T) {
 	code, out, errOut := run(t, "prices", "../../examples/cross-vendor.yaml")
-	if code != 0 || !strings.Contains(out, "Each search of Anthropic's web search tool is billed on top of the tokens: sonnet $0.01 a search.") {
+	if code != 0 || !strings.Contains(out, "Web searches are billed on top of the tokens: sonnet $0.01 a search.") ||
+		!strings.Contains(out, "Prompt tokens written to Anthropic's 1-hour cache are billed at their own price per million tokens: sonnet $6/M.") {
 		t.Errorf("exit %d: %s\n%s", code, out, errOut)
 	}
 }

@@ -70,16 +70,48 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 	if differs > 0 {
 		fmt.Fprintf(m.Stdout, "\n%d model(s) differ from the catalogue; estimates and routing use the spec's values.\n", differs)
 	}
-	// The gateway bills the searches Anthropic's web search tool reports, at the catalogue's
-	// price per search.
-	var searches []string
+	// Beyond tokens, the gateway bills 1-hour cache writes (Anthropic) at their own price, and
+	// web searches (Anthropic's web search tool, OpenAI's search models, Gemini's grounding with
+	// Google Search) at the catalogue's price per search or per grounded prompt.
+	var writes1h, searches []string
 	for _, mod := range s.Models {
-		if p := mod.Resolved.Prices.WebSearch; p > 0 && mod.Resolved.Provider != nil && cmp.Or(mod.Resolved.Provider.SimulatedType, mod.Resolved.Provider.Type) == "anthropic" {
-			searches = append(searches, mod.Name+" "+p.String())
+		p := mod.Resolved.Prices
+		typ := ""
+		if mod.Resolved.Provider != nil {
+			typ = cmp.Or(mod.Resolved.Provider.SimulatedType, mod.Resolved.Provider.Type)
+		}
+		if typ == "anthropic" {
+			if p.CacheWrite1h > 0 {
+				writes1h = append(writes1h, mod.Name+" "+p.CacheWrite1h.String())
+			} else {
+				writes1h = append(writes1h, mod.Name+" "+(2*p.Input).String()+" (twice input; not in catalogue)")
+			}
+		}
+		if p.WebSearch <= 0 {
+			continue
+		}
+		price := p.WebSearch.String()
+		if p.WebSearchLow != 0 || p.WebSearchHigh != 0 {
+			price = fmt.Sprintf("%s (low context %s, high %s)", price, p.WebSearchPrice("low"), p.WebSearchPrice("high"))
+		}
+		switch typ {
+		case "anthropic":
+			searches = append(searches, mod.Name+" "+price+" a search")
+		case "openai", "azure-openai":
+			searches = append(searches, mod.Name+" "+price+" a call with web search")
+		case "gemini":
+			if p.WebSearchPerQuery {
+				searches = append(searches, mod.Name+" "+price+" a grounding query")
+			} else {
+				searches = append(searches, mod.Name+" "+price+" a grounded prompt")
+			}
 		}
 	}
+	if len(writes1h) > 0 {
+		fmt.Fprintf(m.Stdout, "\nPrompt tokens written to Anthropic's 1-hour cache are billed at their own price per million tokens: %s.\n", strings.Join(writes1h, ", "))
+	}
 	if len(searches) > 0 {
-		fmt.Fprintf(m.Stdout, "\nEach search of Anthropic's web search tool is billed on top of the tokens: %s a search.\n", strings.Join(searches, ", "))
+		fmt.Fprintf(m.Stdout, "\nWeb searches are billed on top of the tokens: %s.\n", strings.Join(searches, ", "))
 	}
 	return nil
 }

@@ -140,6 +140,10 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 		e.Class, e.Code = clearbar.ContextTooLong, "context_length_exceeded"
 	case class == clearbar.RateLimited && f.perDay:
 		e.Code = clearbar.CodeQuotaExhausted
+	case f.status == "FAILED_PRECONDITION" && isLocationUnsupported(f.message):
+		// Gemini does not serve the API from the gateway's location: the request is fine, and
+		// another provider may serve it; no retry lifts it.
+		e.Class, e.Code = clearbar.Overloaded, clearbar.CodeUnsupportedLocation
 	case f.status == "FAILED_PRECONDITION" && isBillingPrecondition(f.message):
 		// The project cannot use the API until billing is enabled ("free tier is not
 		// available in your country"): the account's problem, not the request's, and no
@@ -166,8 +170,11 @@ func (p *Provider) upstreamError(a *attempt, status int, h http.Header, body []b
 			msg += " with an empty body"
 		}
 	}
-	if e.Class == clearbar.Auth {
+	switch {
+	case e.Class == clearbar.Auth:
 		msg = "the provider rejected the gateway's credentials: " + msg
+	case e.Code == clearbar.CodeUnsupportedLocation:
+		msg = "Gemini does not serve the API from the gateway's location (" + msg + "); the request goes to another provider where the route has one: run the gateway in a region Gemini serves, or route to another provider"
 	}
 	e.Message = inflight.Truncate(msg, maxMessage)
 	e.Err = fmt.Errorf("HTTP %d: %s", status, inflight.Truncate(p.redact(string(body)), 512))
@@ -206,6 +213,12 @@ var keyLike = regexp.MustCompile(`AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+\S+`)
 // redact removes the provider's keys, and anything that looks like a key, from s.
 func (p *Provider) redact(s string) string {
 	return p.keys.Redact(s, keyLike)
+}
+
+// isLocationUnsupported reports whether a FAILED_PRECONDITION message says Gemini does not
+// serve the API where the caller is ("User location is not supported for the API use.").
+func isLocationUnsupported(msg string) bool {
+	return strings.Contains(strings.ToLower(msg), "location is not supported")
 }
 
 // isBillingPrecondition reports whether a FAILED_PRECONDITION message says the project needs

@@ -281,7 +281,8 @@ func TestErrorClasses(t *testing.T) {
 		{"error in a 200 with a status", 200, http.Header{}, `{"error":{"code":503,"message":"busy","status":"UNAVAILABLE"}}`, clearbar.Overloaded, 0},
 		{"error in a 200 without one", 200, http.Header{}, `{"error":{"message":"?"}}`, clearbar.BadResponse, 0},
 		{"billing not enabled", 400, http.Header{}, `{"error":{"code":400,"message":"Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.","status":"FAILED_PRECONDITION"}}`, clearbar.RateLimited, 0},
-		{"another precondition", 400, http.Header{}, `{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}`, clearbar.ClientError, 0},
+		{"location not served: another provider may serve it", 400, http.Header{}, `{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}`, clearbar.Overloaded, 0},
+		{"another precondition", 400, http.Header{}, `{"error":{"code":400,"message":"Precondition check failed.","status":"FAILED_PRECONDITION"}}`, clearbar.ClientError, 0},
 		{"html page", 503, http.Header{"Content-Type": {"text/html"}}, `<html>down</html>`, clearbar.Overloaded, 0},
 	}
 	for _, tt := range tests {

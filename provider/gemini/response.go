@@ -221,6 +221,24 @@ func parseUsage(u gjson.Result) clearbar.Usage {
 	return clearbar.Usage{PromptTokens: prompt + toolUse, CompletionTokens: candidates + thoughts, CachedTokens: cached, ReasoningTokens: thoughts}
 }
 
+// groundingQueries returns the number of Google Search queries a candidate's answer was
+// grounded in (groundingMetadata.webSearchQueries).
+func groundingQueries(c gjson.Result) int {
+	return len(c.Get("groundingMetadata.webSearchQueries").Array())
+}
+
+// countSearches adds a call's grounding queries to its usage: WebSearches the queries, and
+// one grounded prompt when there were any. Gemini 2.x bills a grounded prompt, Gemini 3 each
+// query (the price catalogue says which, catalog.Entry.WebSearchPerQuery). Gemini's free
+// daily allowance of grounded prompts is not known to Clearbar: every one is priced.
+func countSearches(u *clearbar.Usage, queries int) {
+	if queries <= 0 {
+		return
+	}
+	u.WebSearches += queries
+	u.GroundedPrompts = 1
+}
+
 // candidateFields are the parts of a candidate the translation reads, found in one pass.
 type candidateFields struct {
 	parts, finishReason, index gjson.Result
@@ -387,6 +405,11 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 	b = append(b, ']')
 	if usage.IsObject() {
 		r.Usage, r.HasUsage = parseUsage(usage), true
+		searches := 0
+		for _, c := range cands.Array() {
+			searches += groundingQueries(c)
+		}
+		countSearches(&r.Usage, searches)
 		b = append(b, `,"usage":`...)
 		b = appendUsage(b, r.Usage)
 	}

@@ -98,6 +98,9 @@ const (
 type candState struct {
 	seen, roleSent, called, finished bool
 	calls                            int
+	// searches is the number of Google Search queries its answer was grounded in, from the
+	// last groundingMetadata seen.
+	searches int
 }
 
 // streamTranslator turns Gemini events into OpenAI chunks. The id, model and created of the
@@ -224,6 +227,9 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 		}
 		st := t.cand(idx)
 		st.seen = true
+		if n := groundingQueries(c); n > 0 {
+			st.searches = n
+		}
 		var po partsOut
 		t.p.readParts(cf.parts, &po)
 		reason := cf.finishReason.Str
@@ -324,6 +330,11 @@ func (t *streamTranslator) final(out *clearbar.Chunk) bool {
 		return false
 	}
 	u := parseUsage(gjson.Parse(view(t.usageRaw)))
+	searches := 0
+	for _, c := range t.cands {
+		searches += c.searches
+	}
+	countSearches(&u, searches)
 	b := t.appendHead(t.buf[:0])
 	b = append(b, `[],"usage":`...)
 	b = appendUsage(b, u)

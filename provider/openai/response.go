@@ -98,8 +98,42 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 	}
 	if usage.IsObject() {
 		r.Usage, r.HasUsage = parseUsage(usage), true
+		requestedSearch(a.Call).count(&r.Usage, r.Model)
 	}
 	return r, nil
+}
+
+// webSearch is the web search a chat completion request asked for, which OpenAI bills per
+// call: web_search_options, and its search_context_size ("low", "medium", "high"), which sets
+// the price.
+type webSearch struct {
+	asked bool
+	size  string
+}
+
+// requestedSearch reads the web search a call's request asks for.
+func requestedSearch(call *clearbar.Call) webSearch {
+	if call == nil || call.Request == nil {
+		return webSearch{}
+	}
+	wso := gjson.GetBytes(call.Request.Body, "web_search_options")
+	if !wso.IsObject() {
+		return webSearch{}
+	}
+	return webSearch{asked: true, size: wso.Get("search_context_size").Str}
+}
+
+// count adds the call's search to a usage: one search for a chat completion that asked for
+// one with web_search_options, or that a search model answered (gpt-4o-search-preview and
+// its kin: a served model named "…-search-…"), since a search model searches before every
+// answer and OpenAI bills each such call once. OpenAI's usage does not say whether it
+// searched, so this count is the billing rule applied to the request, not a reported count.
+func (w webSearch) count(u *clearbar.Usage, model string) {
+	if !w.asked && !strings.Contains(model, "-search-") {
+		return
+	}
+	u.WebSearches = max(u.WebSearches, 1)
+	u.WebSearchContext = w.size
 }
 
 // tooDeepArguments is the failure of an answer whose tool-call arguments nest too deep.
@@ -142,8 +176,10 @@ func parseUsage(u gjson.Result) clearbar.Usage {
 	if out.CachedTokens == 0 {
 		out.CachedTokens = int(u.Get("prompt_cache_hit_tokens").Int())
 	}
+	// Part of the cache writes (as a Clearbar gateway upstream reports them).
+	out.CacheWrite1hTokens = int(min(u.Get("prompt_tokens_details.cache_write_1h_tokens").Int(), int64(out.CacheWriteTokens)))
 	// A count below zero (a broken upstream's) counts as none.
-	for _, n := range []*int{&out.PromptTokens, &out.CompletionTokens, &out.CachedTokens, &out.CacheWriteTokens, &out.ReasoningTokens} {
+	for _, n := range []*int{&out.PromptTokens, &out.CompletionTokens, &out.CachedTokens, &out.CacheWriteTokens, &out.CacheWrite1hTokens, &out.ReasoningTokens} {
 		*n = max(*n, 0)
 	}
 	return out

@@ -23,7 +23,7 @@ type stream struct {
 }
 
 func newStream(a *attempt, resp *http.Response) *stream {
-	s := &stream{a: a, events: sse.NewReader(resp.Body)}
+	s := &stream{a: a, events: sse.NewReader(resp.Body), parser: chunkParser{search: requestedSearch(a.Call)}}
 	s.Init(a.Attempt, resp)
 	return s
 }
@@ -108,6 +108,8 @@ type chunkParser struct {
 	held                           []byte
 	heldUsage                      clearbar.Usage
 	heldID, heldModel, heldCreated []byte
+	// search is the web search the request asked for, counted into the usage.
+	search webSearch
 }
 
 // parse reads one event's data into out. The chunk's Data is data itself unless it had to be
@@ -174,6 +176,7 @@ func (cp *chunkParser) parse(data []byte, out *clearbar.Chunk) (chunkKind, error
 	out.Data = data
 	if usage.IsObject() {
 		u := parseUsage(usage)
+		cp.search.count(&u, model.Str)
 		if n > 0 {
 			cp.held = append(cp.held[:0], usage.Raw...)
 			cp.heldUsage = u

@@ -13,7 +13,8 @@
 // per token are rounded to the nearest one and reported on stderr; entries with more than one
 // long-context tier, which the catalogue cannot represent, are dropped and reported, and so are
 // the entries on the misfiled list (chat models the source files as embedding models); a listed
-// entry the source no longer misfiles is reported too. Anything malformed in a kept entry is an error naming the entry; the
+// entry the source no longer misfiles is reported too. A 1-hour cache-write price that is not
+// twice the input price, as Anthropic bills it, is dropped and reported. Anything malformed in a kept entry is an error naming the entry; the
 // output file is only replaced when generation succeeds.
 //
 // The generator deliberately does not import the catalog package, so that it still builds when
@@ -147,13 +148,15 @@ const (
 	fOutput     = "output_cost_per_token"
 	fCacheRead  = "cache_read_input_token_cost"
 	fCacheWrite = "cache_creation_input_token_cost"
-	fReasoning  = "output_cost_per_reasoning_token"
+	// fCacheWrite1h is the price of a cache write kept for an hour (Anthropic's 1-hour cache).
+	fCacheWrite1h = "cache_creation_input_token_cost_above_1hr"
+	fReasoning    = "output_cost_per_reasoning_token"
 )
 
-// tierField matches the long-context tier prices, such as input_cost_per_token_above_200k_tokens.
-// Variants with a further suffix (…_tokens_priority, …_above_1hr_above_200k_tokens) are other
-// service tiers and do not match.
-var tierField = regexp.MustCompile(`^(` + fInput + `|` + fOutput + `|` + fCacheRead + `|` + fCacheWrite + `)_above_([0-9]+)(k|m)?_tokens$`)
+// tierField matches the long-context tier prices, such as input_cost_per_token_above_200k_tokens
+// and the 1-hour cache write's cache_creation_input_token_cost_above_1hr_above_200k_tokens.
+// Variants with a further suffix (…_tokens_priority) are other service tiers and do not match.
+var tierField = regexp.MustCompile(`^(` + fInput + `|` + fOutput + `|` + fCacheRead + `|` + fCacheWrite + `|` + fCacheWrite1h + `)_above_([0-9]+)(k|m)?_tokens$`)
 
 // generate reads LiteLLM's catalogue from src and writes catalog.json to out.
 func generate(src io.Reader, out io.Writer, cfg config) (summary, error) {
@@ -350,6 +353,7 @@ func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnin
 		{&rec.Output, fOutput, price},
 		{&rec.CacheRead, fCacheRead, optional},
 		{&rec.CacheWrite, fCacheWrite, optional},
+		{&rec.CacheWrite1h, fCacheWrite1h, optional},
 		{&rec.Reasoning, fReasoning, optional},
 	} {
 		if *f.dst, err = f.get(f.field); err != nil {
@@ -357,22 +361,59 @@ func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnin
 		}
 	}
 
+	// Anthropic bills a 1-hour cache write at twice the input price; the source has entries
+	// that say otherwise (a copy of another model's price), and those are dropped, so that the
+	// 2× rule applies (see catalog.Entry.CacheWrite1hCost).
+	if warn := drop1h(key, &rec.CacheWrite1h, rec.Input); warn != "" {
+		warnings = append(warnings, warn)
+	}
+
 	// The price of a web search, per query; the source gives it per context size (low,
-	// medium, high), the medium size being the vendors' default.
+	// medium, high), the medium size being the vendors' default. The low and high prices are
+	// kept where they differ from it.
 	switch v := obj["search_context_cost_per_query"].(type) {
 	case nil:
 	case map[string]any:
-		if n, ok := v["search_context_size_medium"].(json.Number); ok {
+		for _, size := range []struct {
+			name string
+			dst  *string
+		}{{"medium", &rec.WebSearch}, {"low", &rec.WebSearchLow}, {"high", &rec.WebSearchHigh}} {
+			n, ok := v["search_context_size_"+size.name].(json.Number)
+			if !ok {
+				continue
+			}
 			m, err := clearbar.ParseMoney(string(n))
 			if err != nil || m < 0 {
-				return rec, false, nil, fmt.Errorf("search_context_cost_per_query.search_context_size_medium: %s is not a price in dollars", n)
+				return rec, false, nil, fmt.Errorf("search_context_cost_per_query.search_context_size_%s: %s is not a price in dollars", size.name, n)
 			}
 			if m > 0 {
-				rec.WebSearch = wire.FormatMoney(m)
+				*size.dst = wire.FormatMoney(m)
 			}
+		}
+		if rec.WebSearchLow == rec.WebSearch {
+			rec.WebSearchLow = ""
+		}
+		if rec.WebSearchHigh == rec.WebSearch {
+			rec.WebSearchHigh = ""
 		}
 	default:
 		return rec, false, nil, fmt.Errorf("search_context_cost_per_query: %v is not an object", v)
+	}
+	// Gemini bills grounding with Google Search per grounded prompt, Gemini 3 per search
+	// query: the source says so with web_search_billing_unit "per_query" (and "per_prompt", its
+	// default).
+	switch v := obj["web_search_billing_unit"].(type) {
+	case nil:
+	case string:
+		switch v {
+		case "per_query":
+			rec.WebSearchPerQuery = true
+		case "per_prompt":
+		default:
+			return rec, false, nil, fmt.Errorf("web_search_billing_unit %q is not \"per_query\" or \"per_prompt\"", v)
+		}
+	default:
+		return rec, false, nil, fmt.Errorf("web_search_billing_unit: %v is not a string", v)
 	}
 
 	// Long-context tier.
@@ -410,13 +451,20 @@ func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnin
 			rec.CacheReadAbove = s
 		case fCacheWrite:
 			rec.CacheWriteAbove = s
+		case fCacheWrite1h:
+			rec.CacheWrite1hAbove = s
 		}
 		rec.TierThreshold = n
+	}
+	if rec.InputAbove != "" {
+		if warn := drop1h(key+" above the long-context tier", &rec.CacheWrite1hAbove, rec.InputAbove); warn != "" {
+			warnings = append(warnings, warn)
+		}
 	}
 	if len(thresholds) > 1 {
 		return rec, false, []string{fmt.Sprintf("%s: dropped: it has %d long-context tiers (%s) and the catalogue can hold one", key, len(thresholds), strings.Join(tierFields, ", "))}, nil
 	}
-	if rec.InputAbove == "" && rec.OutputAbove == "" && rec.CacheReadAbove == "" && rec.CacheWriteAbove == "" {
+	if rec.InputAbove == "" && rec.OutputAbove == "" && rec.CacheReadAbove == "" && rec.CacheWriteAbove == "" && rec.CacheWrite1hAbove == "" {
 		rec.TierThreshold = 0 // a tier whose prices are all zero or null is no tier
 	}
 
@@ -493,6 +541,23 @@ func convert(key string, obj map[string]any) (rec wire.Record, keep bool, warnin
 		return rec, false, nil, fmt.Errorf("deprecation_date: %v is not a string", v)
 	}
 	return rec, true, warnings, nil
+}
+
+// drop1h empties a 1-hour cache-write price that is not twice the input price, as Anthropic
+// bills it, and returns the warning that says so; "" when the price is absent or right.
+func drop1h(what string, price *string, input string) string {
+	if *price == "" || input == "" {
+		return ""
+	}
+	p, err1 := wire.ParsePrice(*price)
+	in, err2 := wire.ParsePrice(input)
+	if err1 != nil || err2 != nil || p == 2*in {
+		return ""
+	}
+	w := fmt.Sprintf("%s: %s $%s/M is not twice the input price $%s/M, as Anthropic bills a 1-hour cache write; dropped, so that the 2× rule applies",
+		what, fCacheWrite1h, *price, input)
+	*price = ""
+	return w
 }
 
 // perTokenPrice converts a per-token dollar price, as written in the source, to a Price with

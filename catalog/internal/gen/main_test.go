@@ -15,20 +15,23 @@ import (
 // fixture is a miniature of LiteLLM's file: prices that float64 cannot hold exactly (1.5e-07,
 // 3e-07, 0.1), one written with more digits than a pico-dollar, a long-context tier, the legacy
 // max_tokens, embedding models (one with a vector size and an output limit that must go, one
-// without an output price), and entries that must be left out.
+// without an output price), 1-hour cache-write prices (one not twice the input price, which
+// must go), web search prices by context size and per query, and entries that must be left out.
 const fixture = `{
   "sample_spec": {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0, "max_tokens": "LEGACY parameter", "mode": "one of: chat, embedding", "litellm_provider": "one of"},
   "zeta-chat": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1.5e-07, "output_cost_per_token": 3e-07,
-    "cache_read_input_token_cost": 7.5e-08, "max_input_tokens": 128000, "max_output_tokens": 16384, "max_tokens": 16384,
+    "cache_read_input_token_cost": 7.5e-08, "cache_creation_input_token_cost_above_1hr": 6e-06, "max_input_tokens": 128000, "max_output_tokens": 16384, "max_tokens": 16384,
     "supports_function_calling": true, "supports_vision": false, "supports_prompt_caching": true, "deprecation_date": "2026-01-31"},
   "alpha/tiered": {"litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
     "input_cost_per_token_above_200k_tokens": 6e-06, "output_cost_per_token_above_200k_tokens": 2.25e-05,
     "cache_read_input_token_cost_above_200k_tokens": 6e-07, "input_cost_per_token_above_200k_tokens_priority": 1e-05,
     "output_cost_per_reasoning_token": 0.1, "max_tokens": 2000000.0, "supports_reasoning": true,
     "supports_vision": true, "supports_audio_input": false, "supports_pdf_input": false,
-    "search_context_cost_per_query": {"search_context_size_low": 0.005, "search_context_size_medium": 0.01, "search_context_size_high": 0.03}},
+    "search_context_cost_per_query": {"search_context_size_low": 0.005, "search_context_size_medium": 0.01, "search_context_size_high": 0.03},
+    "cache_creation_input_token_cost_above_1hr": 6e-06, "cache_creation_input_token_cost_above_1hr_above_200k_tokens": 1.2e-05},
   "rounded": {"litellm_provider": "databricks", "mode": "chat", "input_cost_per_token": 2.9999900000000002e-06, "output_cost_per_token": 0},
-  "respond": {"litellm_provider": "openai", "mode": "responses", "input_cost_per_token": 0.00015, "output_cost_per_token": 0.0006},
+  "respond": {"litellm_provider": "openai", "mode": "responses", "input_cost_per_token": 0.00015, "output_cost_per_token": 0.0006,
+    "search_context_cost_per_query": {"search_context_size_low": 0.014, "search_context_size_medium": 0.014, "search_context_size_high": 0.014}, "web_search_billing_unit": "per_query"},
   "respond-unpriced": {"litellm_provider": "openai", "mode": "responses"},
   "embedder": {"litellm_provider": "openai", "mode": "embedding", "input_cost_per_token": 2e-08, "output_cost_per_token": 0.0,
     "input_cost_per_token_batches": 1e-08, "max_input_tokens": 8191, "max_output_tokens": 8191, "max_tokens": 8191, "output_vector_size": 1536},
@@ -50,8 +53,9 @@ func TestGenerateFixture(t *testing.T) {
 	if sum.Total != 12 || sum.Kept != 6 || sum.KeptEmbedding != 2 || sum.SourceDate != "2026-07-24" {
 		t.Errorf("summary = %+v, want Total 12, Kept 6, KeptEmbedding 2, SourceDate 2026-07-24", sum)
 	}
-	if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], "rounded: input_cost_per_token") {
-		t.Errorf("warnings = %q, want one about rounded's input price", sum.Warnings)
+	if len(sum.Warnings) != 2 || !strings.Contains(sum.Warnings[0], "rounded: input_cost_per_token") ||
+		!strings.Contains(sum.Warnings[1], "zeta-chat: cache_creation_input_token_cost_above_1hr $6/M is not twice the input price $0.15/M") {
+		t.Errorf("warnings = %q, want one about rounded's input price and one about zeta-chat's 1-hour cache-write price", sum.Warnings)
 	}
 
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -69,11 +73,12 @@ func TestGenerateFixture(t *testing.T) {
 	want := []catalog.Entry{
 		{Key: "alpha/tiered", Provider: "anthropic", Mode: "chat", Input: 3_000_000, Output: 15_000_000,
 			Reasoning: 100_000_000_000, TierThreshold: 200_000, InputAbove: 6_000_000, OutputAbove: 22_500_000, CachedInputAbove: 600_000,
-			WebSearch: 10_000_000, MaxInputTokens: 2_000_000, MaxOutputTokens: 2_000_000, SupportsReasoning: true,
+			CacheWrite1h: 6_000_000, CacheWrite1hAbove: 12_000_000,
+			WebSearch: 10_000_000, WebSearchLow: 5_000_000, WebSearchHigh: 30_000_000, MaxInputTokens: 2_000_000, MaxOutputTokens: 2_000_000, SupportsReasoning: true,
 			SupportsVision: true, NoAudioInput: true, NoPDFInput: true},
 		{Key: "embed-no-output", Provider: "mistral", Mode: "embedding", Input: 100_000, MaxInputTokens: 8192},
 		{Key: "embedder", Provider: "openai", Mode: "embedding", Input: 20_000, MaxInputTokens: 8191, Dimensions: 1536},
-		{Key: "respond", Provider: "openai", Mode: "responses", Input: 150_000_000, Output: 600_000_000},
+		{Key: "respond", Provider: "openai", Mode: "responses", Input: 150_000_000, Output: 600_000_000, WebSearch: 14_000_000, WebSearchPerQuery: true},
 		{Key: "rounded", Provider: "databricks", Mode: "chat", Input: 2_999_990, Output: 0},
 		{Key: "zeta-chat", Provider: "openai", Mode: "chat", Input: 150_000, Output: 300_000, CachedInput: 75_000,
 			MaxInputTokens: 128_000, MaxOutputTokens: 16_384, SupportsFunctionCalling: true, SupportsPromptCaching: true,

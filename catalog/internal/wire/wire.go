@@ -49,17 +49,29 @@ type Record struct {
 	OutputAbove     string `json:"output_above,omitempty"`
 	CacheReadAbove  string `json:"cache_read_above,omitempty"`
 	CacheWriteAbove string `json:"cache_write_above,omitempty"`
+	// CacheWrite1h is the price of a cache write kept for an hour (the upstream's
+	// cache_creation_input_token_cost_above_1hr), CacheWrite1hAbove its long-context price
+	// (…_above_1hr_above_200k_tokens); CacheWrite is the 5-minute write's.
+	CacheWrite1h      string `json:"cache_write_1h,omitempty"`
+	CacheWrite1hAbove string `json:"cache_write_1h_above,omitempty"`
 	// WebSearch is the price of one search by the vendor's web search tool, in US dollars
 	// ("0.01"): the upstream's search_context_cost_per_query at its medium context size.
-	WebSearch       string `json:"web_search,omitempty"`
-	MaxInputTokens  int    `json:"max_input_tokens,omitempty"`
-	MaxOutputTokens int    `json:"max_output_tokens,omitempty"`
-	FunctionCalling bool   `json:"supports_function_calling,omitempty"`
-	ResponseSchema  bool   `json:"supports_response_schema,omitempty"`
-	Vision          bool   `json:"supports_vision,omitempty"`
-	ReasoningFlag   bool   `json:"supports_reasoning,omitempty"`
-	PromptCaching   bool   `json:"supports_prompt_caching,omitempty"`
-	DeprecationDate string `json:"deprecation_date,omitempty"`
+	// WebSearchLow and WebSearchHigh are its prices at the low and high sizes, written only
+	// where they differ from the medium one.
+	WebSearch     string `json:"web_search,omitempty"`
+	WebSearchLow  string `json:"web_search_low,omitempty"`
+	WebSearchHigh string `json:"web_search_high,omitempty"`
+	// WebSearchPerQuery says the upstream bills each search query (web_search_billing_unit
+	// "per_query", Gemini 3) where the vendor otherwise bills a grounded prompt once.
+	WebSearchPerQuery bool   `json:"web_search_per_query,omitempty"`
+	MaxInputTokens    int    `json:"max_input_tokens,omitempty"`
+	MaxOutputTokens   int    `json:"max_output_tokens,omitempty"`
+	FunctionCalling   bool   `json:"supports_function_calling,omitempty"`
+	ResponseSchema    bool   `json:"supports_response_schema,omitempty"`
+	Vision            bool   `json:"supports_vision,omitempty"`
+	ReasoningFlag     bool   `json:"supports_reasoning,omitempty"`
+	PromptCaching     bool   `json:"supports_prompt_caching,omitempty"`
+	DeprecationDate   string `json:"deprecation_date,omitempty"`
 	// Dimensions is an embedding model's output vector size (the upstream's
 	// output_vector_size); it is omitted when unknown and on other modes.
 	Dimensions int `json:"output_vector_size,omitempty"`
