@@ -317,4 +317,11 @@ type Verdict struct {
 	Reason    string `json:"reason,omitempty"`
 	// Score is set by scoring validators (judges).
 	Score float64 `json:"score,omitempty"`
+	// Unverified says the validator could not judge the answer, rather than found it wanting:
+	// an agreement check with no independent checker for the answer's model, whose checker has
+	// no recorded answer or could not be reached, or whose checker's own answer had nothing to
+	// compare. Pass is false all the same, so that the gateway escalates an answer it could not
+	// verify; a grader or a calibration that measures answers (clearbar eval, validate
+	// calibrate) counts such an answer as not graded, not as failed.
+	Unverified bool `json:"unverified,omitempty"`
 }

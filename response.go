@@ -51,6 +51,15 @@ type Response struct {
 	// Usage is the upstream's token accounting; HasUsage is false when it sent none.
 	Usage    Usage
 	HasUsage bool
+	// UsageEstimated says some of Usage's counts are Clearbar's estimates, not counts the
+	// answer came with: a replayed answer whose recorded row has no token counts. The estimate
+	// is reported in Body's usage like a count; callers that record measurements (clearbar
+	// eval) mark it as estimated.
+	UsageEstimated bool
+	// RecordedCost is what the answer cost when it was recorded, when the provider knows it (a
+	// replayed row's cost_usd); 0 when it does not. clearbar eval takes it for the answer's
+	// cost when Usage is estimated; counted tokens it prices at the spec's prices.
+	RecordedCost Money
 	// UpstreamRequestID is the provider's request id header, for support tickets.
 	UpstreamRequestID string
 }

@@ -35,6 +35,10 @@ type Observation struct {
 	// the call did not record them. TokensReasoning are the reasoning tokens among TokensOut.
 	TokensCached    *int
 	TokensReasoning int
+	// TokensEstimated says the token counts are estimates, not counts the call reported (an
+	// eval row of a replayed answer whose recorded row had none: outcomes.Row.TokensEstimated).
+	// Measure leaves them out of the token, cache and cost measurements.
+	TokensEstimated bool
 	// Cost is the call's recorded cost; 0 when none was recorded.
 	Cost   clearbar.Money
 	Failed bool
@@ -69,6 +73,10 @@ type measured struct {
 	// and priced the same calls at the spec's prices.
 	costed           int
 	recorded, priced float64
+	// estimated counts the answered calls whose token counts are estimates, left out of the
+	// token measurements; estIn and estOut sum those estimates, for a finding that says so.
+	estimated     int
+	estIn, estOut float64
 }
 
 // MinGraded is the fewest graded answers a pass rate needs before it replaces an assumption,
@@ -129,6 +137,14 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 		}
 		if o.LatencyMS > 0 {
 			cell.latency = append(cell.latency, o.LatencyMS/1000)
+		}
+		if o.TokensEstimated {
+			// Estimates are no measurement of the model's tokens, nor of its cache, nor of
+			// its prices.
+			cell.estimated++
+			cell.estIn += float64(o.TokensIn)
+			cell.estOut += float64(o.TokensOut)
+			continue
 		}
 		if o.TokensIn > 0 {
 			cell.tokensIn = append(cell.tokensIn, float64(o.TokensIn))
@@ -411,21 +427,32 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 				out = append(out, f)
 			}
 		}
+		// Providers count reasoning tokens among the completion tokens: for a model that
+		// bills them, the assumption to compare with is the output and the reasoning.
+		assumedOut := newBand(c.Tokens.Out).Mean()
+		if m.Resolved.Reasoning {
+			assumedOut += newBand(c.Tokens.Reasoning).Mean()
+		}
 		if n := len(cell.tokensIn); n > 0 {
 			f := Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).Mean(), N: n, Used: n >= MinLatency}
 			tokensFinding(&f, cell.tokensIn)
+			cell.noteEstimated(&f)
 			out = append(out, f)
 		}
 		if n := len(cell.tokensOut); n > 0 {
-			// Providers count reasoning tokens among the completion tokens: for a model that
-			// bills them, the assumption to compare with is the output and the reasoning.
-			assumed := newBand(c.Tokens.Out).Mean()
-			if m.Resolved.Reasoning {
-				assumed += newBand(c.Tokens.Reasoning).Mean()
-			}
-			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumed, N: n, Used: n >= MinLatency}
+			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumedOut, N: n, Used: n >= MinLatency}
 			tokensFinding(&f, cell.tokensOut)
+			cell.noteEstimated(&f)
 			out = append(out, f)
+		}
+		if len(cell.tokensIn) == 0 && len(cell.tokensOut) == 0 && cell.estimated > 0 {
+			// Every answered call's tokens are estimates: say so, with what they estimate,
+			// rather than leave the tokens unmentioned or take the estimates for measurements.
+			n := float64(cell.estimated)
+			note := fmt.Sprintf("not measured: the token counts of all %s are estimates (replayed answers whose recorded rows had none), so the assumption is kept", rowCount(cell.estimated))
+			out = append(out,
+				Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).Mean(), Measured: cell.estIn / n, N: cell.estimated, Note: note},
+				Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumedOut, Measured: cell.estOut / n, N: cell.estimated, Note: note})
 		}
 		if hit, ok := cell.cacheHit(); ok {
 			// The cache's share of prompt tokens, against the category's cache_hit: a moved
@@ -485,6 +512,15 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 		}
 	}
 	return out
+}
+
+// noteEstimated adds to a tokens finding that the calls whose token counts are estimates were
+// left out of it, when there were any.
+func (cell *measured) noteEstimated(f *Finding) {
+	if cell.estimated == 0 {
+		return
+	}
+	f.Note = strings.TrimPrefix(f.Note+fmt.Sprintf("; %s with estimated token counts left out", rowCount(cell.estimated)), "; ")
 }
 
 // tokensFinding sets a tokens finding's measured mean and its 95% interval (the normal one

@@ -337,3 +337,58 @@ categories:
 	}
 	return s, obs
 }
+
+// TestMeasuredIgnoresEstimatedTokens: token counts a replay estimated for answers whose
+// recorded rows had none are no measurement: forty such calls far from the assumption neither
+// replace it nor contradict it, nor count as prompts that never hit the cache, and the finding
+// says the counts are all estimates. Beside measured calls, they are left out and counted.
+func TestMeasuredIgnoresEstimatedTokens(t *testing.T) {
+	s := parse(t, `version: 1
+name: tokens
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - {name: x, share: 1, tokens: {in: 1000, out: 10, cache_hit: 0.5}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
+`)
+	zero := 0
+	estimated := func(n int) []Observation {
+		var obs []Observation
+		for range n {
+			obs = append(obs, Observation{Category: "x", Model: "small", TokensIn: 40, TokensOut: 3, TokensCached: &zero, TokensEstimated: true, Cost: 120_000})
+		}
+		return obs
+	}
+	ms := Measure(s, estimated(40))
+	var w world
+	w.spec = s
+	ms.apply(&w)
+	if w.measuredTokens != nil || w.measuredCacheHit != nil {
+		t.Errorf("estimated tokens replaced the assumption: tokens %+v, cache hit %+v", w.measuredTokens, w.measuredCacheHit)
+	}
+	tokens := 0
+	for _, f := range ms.Findings(s) {
+		switch f.What {
+		case "tokens in", "tokens out":
+			tokens++
+			if f.Used || f.Contradicts || f.N != 40 || !strings.Contains(f.Note, "the token counts of all 40 rows are estimates") {
+				t.Errorf("%s: %+v; want it unused, not contradicting, saying the 40 rows' counts are estimates", f.What, f)
+			}
+		case "cache hit", "cost per call":
+			t.Errorf("%s measured from estimated tokens: %+v", f.What, f)
+		}
+	}
+	if tokens != 2 {
+		t.Errorf("%d tokens findings, want 2 saying the counts are estimates", tokens)
+	}
+
+	var mixed []Observation
+	for range 30 {
+		mixed = append(mixed, Observation{Category: "x", Model: "small", TokensIn: 1000, TokensOut: 10})
+	}
+	for _, f := range Measure(s, append(mixed, estimated(5)...)).Findings(s) {
+		if f.What == "tokens in" && (f.N != 30 || f.Measured != 1000 || !strings.Contains(f.Note, "5 rows with estimated token counts left out")) {
+			t.Errorf("tokens in, 30 measured and 5 estimated: %+v; want the 30 measured, the 5 left out and said so", f)
+		}
+	}
+}

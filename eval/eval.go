@@ -160,8 +160,10 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s has another prompt): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
 			case !sameRequest(row.Request, request):
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s was answered to another request: its system message, earlier turns, tools or response format differ): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
-			case row.Error != "" || row.Pass != nil && gradedAsItIs(&row, it):
-				res.Skipped++ // a failed call has no answer to grade; an ungraded answer is graded again
+			case row.Error != "" || (row.Pass != nil || row.Unverified) && gradedAsItIs(&row, it):
+				// A failed call has no answer to grade; an ungraded answer is graded again,
+				// unless the validators could not judge it, which they would not now either.
+				res.Skipped++
 			case row.Simulated:
 				// Only a row that says so holds a simulated answer: a row written before rows
 				// recorded it may hold a real one, which is graded again, never dropped. A
@@ -424,7 +426,17 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 		rec.ToolCalls = outcomes.ToolCallsOf(resp.Choices[0].ToolCalls)
 	}
 	rec.SetUsage(resp.Usage)
+	// A replayed answer's estimated tokens are recorded as estimates, and its recorded cost,
+	// when its row has one, is what it cost: the spec's prices of estimated tokens are not.
+	// Counted tokens are priced at the spec's prices, which may be newer than the recording.
+	rec.TokensEstimated = resp.UsageEstimated
+	if resp.UsageEstimated && resp.Usage.CachedTokens == 0 {
+		rec.TokensCached = nil // an estimate says nothing of the cache
+	}
 	rec.Cost = m.Cost(resp.Usage)
+	if resp.UsageEstimated && resp.RecordedCost > 0 {
+		rec.Cost = resp.RecordedCost
+	}
 	cost, ok, err := r.grade(ctx, rec, it, m, resp)
 	if err != nil || !ok {
 		// A grade cut short (a judge cancelled) is no grade: the pair runs again on resume.
@@ -442,15 +454,18 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 // answer (GradeValidators). A check that could not decide (Verdict.Undecided) leaves score
 // and pass unset, unless a counted check that did decide failed the answer, which fails
 // whatever the undecided one would say: the answer is not graded, and the next run grades it
-// again. It returns what
-// grading cost, and false when ctx ended first (the record is then not graded), or a
-// verdict's Stop: a failure of a model a check calls that stops the run.
+// again. A verdict of the validators that could not judge the answer (Verdict.Unverified)
+// leaves it ungraded too, unless a counted check that did decide failed it, and marks the
+// record Unverified: the next run does not grade it again until what grades it changes. It
+// returns what grading cost, and false when ctx ended first (the record is then not graded),
+// or a verdict's Stop: a failure of a model a check calls that stops the run.
 func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model, resp *clearbar.Response) (clearbar.Money, bool, error) {
 	rec.Checks = nil
 	in := &Input{Item: it, Model: m.Name, Response: resp}
 	aside := validatorsAside(it.Graders)
 	pass, score := true, 1.0
-	undecided, failed := false, false
+	undecided, unverified, failed := false, false, false
+	rec.Unverified = false
 	var cost clearbar.Money
 	for _, g := range it.Graders {
 		_, isValidators := g.(*Validators)
@@ -475,7 +490,8 @@ func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model
 		pass = pass && v.Pass
 		score = min(score, v.Score)
 		undecided = undecided || v.Undecided
-		failed = failed || !v.Pass && !v.Undecided
+		unverified = unverified || v.Unverified
+		failed = failed || !v.Pass && !v.Undecided && !v.Unverified
 	}
 	if ctx.Err() != nil {
 		return 0, false, nil
@@ -485,8 +501,11 @@ func (r *Runner) grade(ctx context.Context, rec *Record, it *Item, m *spec.Model
 	if gradedByValidatorsAlone(it.Graders) {
 		rec.GradedBy = GradeValidators
 	}
-	if undecided && !failed {
+	switch {
+	case undecided && !failed:
 		rec.Score, rec.Pass, rec.GradedBy = nil, nil, ""
+	case unverified && !failed:
+		rec.Score, rec.Pass, rec.GradedBy, rec.Unverified = nil, nil, "", true
 	}
 	return cost, true, nil
 }
@@ -565,7 +584,7 @@ func (r *Runner) regrade(ctx context.Context, pairs []pair) ([]Record, clearbar.
 			if len(rec.ToolCalls) > 0 {
 				finish = "tool_calls"
 			}
-			resp := &clearbar.Response{Model: rec.Model, Usage: rec.Usage(), HasUsage: rec.TokensIn > 0,
+			resp := &clearbar.Response{Model: rec.Model, Usage: rec.Usage(), HasUsage: rec.TokensIn > 0, UsageEstimated: rec.TokensEstimated,
 				Choices: []clearbar.Choice{{Text: rec.Response, ToolCalls: rec.AnswerToolCalls(), FinishReason: finish}}}
 			c, ok, err := r.grade(gctx, &rec, p.item, p.model, resp)
 			if err != nil || !ok {

@@ -65,6 +65,14 @@ type Verdict struct {
 	// check's model) could not be reached for now (see retryLater). Such a verdict says
 	// nothing of the answer.
 	Undecided bool `json:"undecided,omitempty"`
+	// Unverified says the category's validators could not judge the answer (see
+	// clearbar.Verdict.Unverified): the only validators that failed it are agreement checks
+	// that could not compare it with an independent answer, or one of them can never compare
+	// this model's answer to this item (the model is its only checker). It is not set on an
+	// Undecided verdict, which grading again may decide. Such a verdict says nothing of the
+	// answer: the runner leaves an answer the validators grade alone ungraded, and does not
+	// grade it again until what grades it changes.
+	Unverified bool `json:"unverified,omitempty"`
 	// Stop, when set, is the failure of a model the check calls that every further call
 	// would share (Auth, an exhausted quota): the runner stops the run with it, as it does
 	// for a candidate's. It is not recorded.
@@ -457,6 +465,9 @@ func VerdictOnly(line []byte) bool {
 // alone: its GradedBy says so, or, in a row written before rows recorded it, its checks are the
 // validators' alone.
 func (ex *Extras) byValidatorsAlone() bool {
+	if ex.Unverified {
+		return false // no pass: the validators could not judge the answer
+	}
 	if ex.GradedBy != "" {
 		return ex.GradedBy == GradeValidators
 	}
@@ -504,7 +515,40 @@ func (g *Validators) Grade(ctx context.Context, in *Input) Verdict {
 	if v.Stop != nil {
 		v.Undecided = false
 	}
+	if !pass && v.Stop == nil && !v.Undecided {
+		if validate.OnlyUnverified(verdicts) {
+			v.Unverified = true
+		} else if why := g.neverVerified(ctx, in); why != "" {
+			v.Unverified = true
+			v.Reason += "; " + why
+		}
+	}
 	return v
+}
+
+// neverVerified returns the verdict of an agreement check among the validators that cannot
+// compare the answer with an independent one because the answer's model is its only checker,
+// when it applies to the item (a multiple-choice question, for choice answers); "" when there
+// is none. Such a check leaves every answer of the model unverified, so that an answer another
+// validator fails is no grade either: grading only the answers that fail would measure none
+// of those that pass. It makes no call.
+func (g *Validators) neverVerified(ctx context.Context, in *Input) string {
+	for _, v := range g.vs {
+		ag, ok := v.Config.(*spec.Agree)
+		if !ok {
+			continue
+		}
+		if _, independent := ag.CheckerFor(in.Model); independent {
+			continue
+		}
+		// With no checker but the answer's model the check calls nothing: it returns at once,
+		// passing an item it does not apply to.
+		verdicts, _, _ := g.checker.Check(ctx, in.Model, in.Item.Request, in.Response, []*spec.Validator{v})
+		if validate.OnlyUnverified(verdicts) {
+			return verdicts[0].Validator + ": " + verdicts[0].Reason
+		}
+	}
+	return ""
 }
 
 // quote quotes s for a verdict, clipped to 60 bytes.

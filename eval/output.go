@@ -27,7 +27,10 @@ import (
 // JSON array of {name, arguments}. For an answered call, Score is the lowest score of the
 // checks that grade it and Pass whether every one of them passed (see GradedBy: the category's
 // validators beside a reference or checks are recorded, not counted); for a failed call
-// (after retries), Error is its failure class and neither is set.
+// (after retries), Error is its failure class and neither is set. Tokens are the call's usage:
+// for a replayed answer whose recorded row has no counts, the replay's estimates, marked
+// TokensEstimated. Cost is the answer's recorded cost when the provider knows it (a replayed
+// row's cost_usd), else the usage at the spec model's prices.
 type Record struct {
 	outcomes.Row
 	Extras
@@ -52,6 +55,12 @@ type Extras struct {
 	// Summary.ByValidators). Empty when the answer was not graded, and in rows written before
 	// rows recorded it, whose Pass, beside a reference or checks, also needed the validators.
 	GradedBy string `json:"graded_by,omitempty"`
+	// Unverified says the category's validators, which grade the item alone, could not judge
+	// the answer (Verdict.Unverified: an agreement check with no independent checker for the
+	// model, or one that could not compare it): Pass and Score are unset, as for any ungraded
+	// answer, but a resumed run does not grade it again, nor call its model again, until what
+	// grades it (Grading) changes. Summaries count it apart (Summary.Unverified).
+	Unverified bool `json:"unverified,omitempty"`
 	// Simulated says the answer came from the simulated provider, whose stand-in text was
 	// fitted to the item's checks as they were (see simulatedAnswer): such a pair runs again,
 	// rather than be graded again, when its checks change. Rows written before rows recorded

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -23,11 +24,18 @@ type Summary struct {
 	// Items counts the model's rows; Graded those with a grade (the call was answered),
 	// Passed those that passed, Errors those whose call failed after its retries, Ungraded
 	// those answered but not graded (a judge could not be reached; the next run grades them).
-	Items    int `json:"items"`
-	Graded   int `json:"graded"`
-	Passed   int `json:"passed"`
-	Errors   int `json:"errors"`
-	Ungraded int `json:"ungraded,omitempty"`
+	// Unverified counts the answers of items the category's validators grade alone that they
+	// could not judge (Record.Unverified: an agreement check whose only checker is this
+	// model, or that could not compare the answer), and UnverifiedReason says why, as the
+	// validators said it for most of them. They are not graded, and the pass rate is not
+	// theirs: it is of the graded answers alone.
+	Items            int    `json:"items"`
+	Graded           int    `json:"graded"`
+	Passed           int    `json:"passed"`
+	Errors           int    `json:"errors"`
+	Ungraded         int    `json:"ungraded,omitempty"`
+	Unverified       int    `json:"unverified,omitempty"`
+	UnverifiedReason string `json:"unverified_reason,omitempty"`
 	// PassRate is the share of graded answers that pass (0 when nothing was graded) and
 	// PassRateCI its 95% Wilson score interval ([0, 1] when nothing was graded). Failed calls
 	// are not in it: they are a matter of availability, which the spec assumes separately.
@@ -95,6 +103,7 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 		var lat []float64
 		var in, outTok int
 		answered, verdictPasses := 0, 0
+		reasons := map[string]int{} // of the unverified answers
 		for _, r := range rows {
 			if r.Category != cat.Name || r.Model != m.Model {
 				continue
@@ -110,6 +119,15 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 			outTok += r.TokensOut
 			if r.LatencyMS > 0 {
 				lat = append(lat, r.LatencyMS)
+			}
+			if r.Pass == nil && r.Unverified {
+				s.Unverified++
+				for _, v := range r.Checks {
+					if v.Unverified {
+						reasons[v.Reason]++
+					}
+				}
+				continue
 			}
 			if r.Pass == nil {
 				s.Ungraded++
@@ -127,6 +145,7 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 				s.Passed++
 			}
 		}
+		s.UnverifiedReason = mostCommon(reasons)
 		s.passRate(cat.Strength(), verdictPasses)
 		if answered > 0 {
 			s.TokensIn, s.TokensOut = float64(in)/float64(answered), float64(outTok)/float64(answered)
@@ -140,6 +159,18 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 		out = append(out, s)
 	}
 	return out
+}
+
+// mostCommon returns the key of counts with the highest count (the first in order of ties);
+// "" for none.
+func mostCommon(counts map[string]int) string {
+	best := ""
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		if best == "" || counts[k] > counts[best] {
+			best = k
+		}
+	}
+	return best
 }
 
 // passRate sets the pass rate, its interval and how many answers it counts (see Summary): from
@@ -230,11 +261,29 @@ func WriteText(w io.Writer, sums []Summary) error {
 		if s.Ungraded > 0 {
 			fmt.Fprintf(w, "%s in %s: %d answer(s) not graded, as a judge or check model could not be reached; run the same command again to grade them\n", s.Model, s.Category, s.Ungraded)
 		}
+		if s.Unverified > 0 {
+			fmt.Fprintf(w, "%s in %s: %s\n", s.Model, s.Category, s.UnverifiedNote())
+		}
 		if s.AssumptionContradicted() {
 			fmt.Fprintf(w, "%s in %s: the spec assumes a pass rate of %s, outside the measured %s–%s; --update writes the measurement\n", s.Model, s.Category, pct(*s.Assumed), pct(s.PassRateCI[0]), pct(s.PassRateCI[1]))
 		}
 	}
 	return nil
+}
+
+// UnverifiedNote says, in a sentence, how many of the model's answers the category's
+// validators could not judge and why, what the pass rate is of, and what to change; "" when
+// there are none.
+func (s Summary) UnverifiedNote() string {
+	if s.Unverified == 0 {
+		return ""
+	}
+	of := fmt.Sprintf("the pass rate is of the %d graded answer(s)", s.Graded)
+	if s.Graded == 0 {
+		of = "no answer was graded, so there is no pass rate"
+	}
+	return fmt.Sprintf("%d answer(s) not graded, as the category's validators, which grade their items alone, could not judge them (%s); %s. To grade them, give those items a reference or checks, or give the agreement check another model to check %s's answers (agree: {models: [CHECKER, OTHER]})",
+		s.Unverified, s.UnverifiedReason, of, s.Model)
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }

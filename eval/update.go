@@ -34,10 +34,12 @@ type UpdateOptions struct {
 
 // Update returns the spec document data (the file s was loaded from) with the category's
 // measured assumptions written in: for every summarised model with graded answers,
-// assume.pass_rate.<model> (rounded to three decimals) and, when answered calls had
-// latencies, graded or not, assume.latency.<model> {p50, p95} (the category's override of the model's
-// latency); and the category's review.last set to opts.Today. Comments and key order are
-// kept (spec.SetInCategory); the caller should check that the result loads before writing it.
+// assume.pass_rate.<model> (rounded to three decimals; of the graded answers alone, those
+// the category's validators could not judge left out: Summary.Unverified) and, when answered
+// calls had latencies, graded or not, assume.latency.<model> {p50, p95} (the category's
+// override of the model's latency); and the category's review.last set to opts.Today.
+// Comments and key order are kept (spec.SetInCategory); the caller should check that the
+// result loads before writing it.
 //
 // It returns the changes, old → new, in the order written, for the reviewer, and a note for
 // everything it left alone and why.
@@ -60,8 +62,11 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 		}
 		if sum.Graded == 0 {
 			why := "no graded answers"
-			if sum.PassRateNote != "" {
+			switch {
+			case sum.PassRateNote != "":
 				why = sum.PassRateNote
+			case sum.Unverified > 0:
+				why = fmt.Sprintf("no graded answers: the category's validators could not judge its %d answer(s) (%s)", sum.Unverified, sum.UnverifiedReason)
 			}
 			if sum.Latencies == 0 {
 				notes = append(notes, fmt.Sprintf("%s: %s; nothing measured to write", m.Name, why))
@@ -69,6 +74,9 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 			}
 			notes = append(notes, fmt.Sprintf("%s: %s; assume.pass_rate not written", m.Name, why))
 		} else {
+			if sum.Unverified > 0 {
+				notes = append(notes, fmt.Sprintf("%s: assume.pass_rate is of its %d graded answer(s); the category's validators could not judge %d more (%s)", m.Name, sum.Graded, sum.Unverified, sum.UnverifiedReason))
+			}
 			rate := roundTo(sum.PassRate, 3)
 			old := "(none)"
 			if sum.Assumed != nil {

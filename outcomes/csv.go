@@ -33,7 +33,7 @@ import (
 // ends) reads back as a newline alone, as CSV readers normalise it; the prompt_hash column
 // keeps the hash of the prompt as it was. Use JSON Lines for a byte-exact copy.
 var csvColumns = []string{"item", "category", "task", "prompt_hash", "model", "tokens_in", "tokens_out",
-	"tokens_cached", "tokens_reasoning", "cost_usd", "latency_ms", "error", "retries", "score", "pass", "graded_by", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
+	"tokens_cached", "tokens_reasoning", "tokens_estimated", "cost_usd", "latency_ms", "error", "retries", "score", "pass", "graded_by", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
 
 // CSVWriter writes rows as CSV with a header, for spreadsheets. Use Flush when done.
 type CSVWriter struct {
@@ -100,8 +100,12 @@ func (c *CSVWriter) WriteLine(row Row, line []byte) error {
 	if row.TokensCached != nil {
 		cached = strconv.Itoa(*row.TokensCached)
 	}
+	estimated := ""
+	if row.TokensEstimated {
+		estimated = "true"
+	}
 	return c.w.Write([]string{row.Item, row.Category, row.Task, row.PromptHash, row.Model, itoa(row.TokensIn), itoa(row.TokensOut),
-		cached, itoa(row.TokensReasoning), cost, lat, row.Error, itoa(ex.Retries), opt(row.Score), pass, ex.GradedBy, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
+		cached, itoa(row.TokensReasoning), estimated, cost, lat, row.Error, itoa(ex.Retries), opt(row.Score), pass, ex.GradedBy, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
 }
 
 // jsonCell is the JSON form of a list of n elements for one CSV cell; "" when it is empty.
@@ -202,6 +206,13 @@ func readCSV(r io.Reader, fn func(Row, []byte) error) error {
 		if get("tokens_cached") != "" {
 			n := count("tokens_cached")
 			row.TokensCached = &n
+		}
+		if v := get("tokens_estimated"); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("line %d, tokens_estimated: %q is not true or false", line, v)
+			}
+			row.TokensEstimated = b
 		}
 		if v := get("cost_usd"); v != "" {
 			m, err := clearbar.ParseMoney(v)

@@ -273,3 +273,53 @@ func TestCSVKeepsGradedBy(t *testing.T) {
 		t.Errorf("a misspelt graded_by: error %v", err)
 	}
 }
+
+// TestTokensEstimatedRoundTrip: a row whose token counts are estimates says so in JSON Lines
+// and in CSV, and reads back so; a row of measured counts stays one.
+func TestTokensEstimatedRoundTrip(t *testing.T) {
+	rows := []Row{
+		{Item: "a", Prompt: "Which planet is largest?", Model: "m", Response: "Jupiter", TokensIn: 10, TokensOut: 2, TokensEstimated: true, Cost: 120_000, Source: SourceEval},
+		{Item: "b", Prompt: "Which planet is smallest?", Model: "m", Response: "Mercury", TokensIn: 12, TokensOut: 3, Source: SourceEval},
+	}
+	for i := range rows {
+		rows[i].fillHash()
+	}
+	dir := t.TempDir()
+	var jsonl, csvBuf bytes.Buffer
+	w, cw := NewWriter(&jsonl), NewCSVWriter(&csvBuf)
+	for _, r := range rows {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := cw.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(jsonl.String(), `"tokens_estimated":true`) || strings.Count(jsonl.String(), "tokens_estimated") != 1 {
+		t.Errorf("JSON Lines %s: want tokens_estimated on the estimated row alone", jsonl.String())
+	}
+	for name, data := range map[string][]byte{"o.jsonl": jsonl.Bytes(), "o.csv": csvBuf.Bytes()} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var got []Row
+		if err := ReadFile(path, func(r Row) error { got = append(got, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, rows) {
+			t.Errorf("%s round trip:\n got %+v\nwant %+v", name, got, rows)
+		}
+	}
+	bad := filepath.Join(dir, "bad.csv")
+	os.WriteFile(bad, []byte("item,model,prompt,tokens_estimated\na,m,p,maybe\n"), 0o644)
+	if err := ReadFile(bad, func(Row) error { return nil }); err == nil || !strings.Contains(err.Error(), `line 2, tokens_estimated: "maybe" is not true or false`) {
+		t.Errorf("a bad tokens_estimated cell: %v", err)
+	}
+}

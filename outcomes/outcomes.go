@@ -57,6 +57,11 @@ type Row struct {
 	// TokensReasoning are the reasoning tokens among TokensOut, as OpenAI's usage counts them;
 	// 0 when none or unknown.
 	TokensReasoning int `json:"tokens_reasoning,omitempty"`
+	// TokensEstimated says the token counts are estimates, not counts the call reported: an
+	// eval of a replayed answer whose recorded row had none (an imported benchmark row) records
+	// the replay's estimate, from the prompt's and the answer's lengths. Readers that measure
+	// token counts (estimate --measured) leave such rows' tokens out.
+	TokensEstimated bool `json:"tokens_estimated,omitempty"`
 	// Cost is what the call cost; 0 when unknown.
 	Cost clearbar.Money `json:"cost_usd,omitempty"`
 	// LatencyMS is the call's response time in milliseconds; 0 when unknown.

@@ -229,6 +229,9 @@ func appendAttempt(b []byte, a *clearbar.Attempt, err *error) []byte {
 			if v.Score != 0 {
 				b = appendFloatField(b, `,"score":`, v.Score, err)
 			}
+			if v.Unverified {
+				b = appendBoolField(b, `,"unverified":`, true)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')

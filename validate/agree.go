@@ -17,10 +17,15 @@ import (
 // reduced with AnswerKey and the answer passes only when both have a key and the keys are
 // equal. The answer's own key is read first: an answer without one fails without a call. The
 // checker's call goes through the Caller, like a judge's, and is recorded as an attempt of
-// kind clearbar.AttemptCheck with its cost and latency; a checker that cannot be reached fails
-// the check, since an unverified answer escalates. Over an outcomes table (replay,
+// kind clearbar.AttemptCheck with its cost and latency. Over an outcomes table (replay,
 // calibration) the checker's recorded answer to the same item stands in for the call (see
 // WithRecorded).
+//
+// A check that cannot compare the answer with an independent one fails it, since an
+// unverified answer escalates, and marks the verdict Unverified: the answer's model is its
+// only checker, the checker has no recorded answer or none is available, the checker could
+// not be reached, or the checker's own answer has no key. Such a verdict says nothing of the
+// answer; only a disagreement, or an answer without a key, is a finding.
 type agree struct {
 	name     string
 	cfg      *spec.Agree
@@ -66,6 +71,9 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 	fail := func(reason string) clearbar.Verdict {
 		return clearbar.Verdict{Validator: a.name, Pass: false, Reason: reason}
 	}
+	unverified := func(reason string) clearbar.Verdict {
+		return clearbar.Verdict{Validator: a.name, Pass: false, Reason: reason, Unverified: true}
+	}
 	question := in.Request.LastUserText()
 	var opts []option // the question's options, found once for both answers
 	if a.kind == AnswerChoice {
@@ -75,7 +83,7 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 	}
 	ref, ok := a.cfg.CheckerFor(in.Model)
 	if !ok {
-		return fail(fmt.Sprintf("no independent checker: %s wrote the answer and is the only checker; the answer is treated as unverified", in.Model)), nil
+		return unverified(fmt.Sprintf("no independent checker: %s wrote the answer and is the only checker; the answer is treated as unverified", in.Model)), nil
 	}
 	m := a.checkers[ref.Name]
 	own, ok := answerKey(a.kind, opts, in.Response.Text())
@@ -91,28 +99,44 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 	case rec != nil:
 		resp, att, err = rec(m.Name)
 		if errors.Is(err, ErrNotRecorded) {
-			return fail(fmt.Sprintf("%s has no recorded answer to this request; the answer is treated as unverified", m.Name)), nil
+			return unverified(fmt.Sprintf("%s has no recorded answer to this request; the answer is treated as unverified", m.Name)), nil
 		}
 	case a.caller != nil:
 		resp, att, err = a.caller.Call(context.WithValue(ctx, checkKey{}, true), m, in.Request)
 	default:
-		return fail(fmt.Sprintf("%s's answer is not available here (no recorded answers, no model caller); the answer is treated as unverified", m.Name)), nil
+		return unverified(fmt.Sprintf("%s's answer is not available here (no recorded answers, no model caller); the answer is treated as unverified", m.Name)), nil
 	}
 	att.Kind = clearbar.AttemptCheck
 	if err != nil {
 		att.Outcome = "failed"
 		e := clearbar.AsError(err)
-		return fail(fmt.Sprintf("%s could not be reached (%s); the answer is treated as unverified", m.Name, e.Class)), &att
+		return unverified(fmt.Sprintf("%s could not be reached (%s); the answer is treated as unverified", m.Name, e.Class)), &att
 	}
 	att.Outcome = "compared"
 	theirs, ok := answerKey(a.kind, opts, resp.Text())
 	if !ok {
-		return fail(fmt.Sprintf("%s's answer has no %s: %s", m.Name, a.kind, theirs)), &att
+		return unverified(fmt.Sprintf("%s's answer has no %s to compare with: %s; the answer is treated as unverified", m.Name, a.kind, theirs)), &att
 	}
 	if own != theirs {
 		return fail(fmt.Sprintf("disagrees with %s: %s vs %s", m.Name, a.show(own), a.show(theirs))), &att
 	}
 	return clearbar.Verdict{Validator: a.name, Pass: true, Reason: fmt.Sprintf("agrees with %s: %s", m.Name, a.show(own))}, &att
+}
+
+// OnlyUnverified reports whether verdicts fail an answer only for want of a verdict: one of
+// them fails it, and every one that does is Unverified (see clearbar.Verdict). Such an answer
+// was not judged wanting, though the gateway escalates it.
+func OnlyUnverified(verdicts []clearbar.Verdict) bool {
+	failed := false
+	for _, v := range verdicts {
+		if !v.Pass {
+			if !v.Unverified {
+				return false
+			}
+			failed = true
+		}
+	}
+	return failed
 }
 
 // show writes a key for a verdict: option letters and numbers as they are, text quoted and

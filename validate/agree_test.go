@@ -34,27 +34,30 @@ func TestAgree(t *testing.T) {
 		pass                   bool
 		reason                 string
 		called                 bool
-		explanation            string
+		// unverified: the check could not compare the answer with an independent one, which
+		// says nothing of the answer (clearbar.Verdict.Unverified).
+		unverified  bool
+		explanation string
 	}{
-		{"choice", plantsQuestion, "B", "The answer is (B).", nil, true, "agrees with judge: B", true,
+		{"choice", plantsQuestion, "B", "The answer is (B).", nil, true, "agrees with judge: B", true, false,
 			"both pick B, written differently"},
-		{"choice", plantsQuestion, "B", "C) nitrogen", nil, false, "disagrees with judge: B vs C", true,
+		{"choice", plantsQuestion, "B", "C) nitrogen", nil, false, "disagrees with judge: B vs C", true, false,
 			"the checker picks another option: escalate"},
-		{"choice", plantsQuestion, "A good guess is B", "B", nil, false, "no choice in the answer: the answer names options A and B", false,
-			"an answer naming two options has no key, and the checker is not called for it"},
-		{"choice", plantsQuestion, "B", "I cannot tell", nil, false, "judge's answer has no choice: the answer names none of options A–D", true,
+		{"choice", plantsQuestion, "A good guess is B", "B", nil, false, "no choice in the answer: the answer names options A and B", false, false,
+			"an answer naming two options has no key, and the checker is not called for it: a finding"},
+		{"choice", plantsQuestion, "B", "I cannot tell", nil, false, "judge's answer has no choice to compare with: the answer names none of options A–D; the answer is treated as unverified", true, true,
 			"a checker answer without a key verifies nothing"},
-		{"choice", plantsQuestion, "B", "", timeout, false, "judge could not be reached (timeout); the answer is treated as unverified", true,
+		{"choice", plantsQuestion, "B", "", timeout, false, "judge could not be reached (timeout); the answer is treated as unverified", true, true,
 			"a failed checker call leaves the answer unverified, which escalates it"},
-		{"choice", "What is 2+2?", "4", "4", nil, true, "not a multiple-choice question: not checked", false,
+		{"choice", "What is 2+2?", "4", "4", nil, true, "not a multiple-choice question: not checked", false, false,
 			"a question without options is not checked, and passes without a call"},
-		{"number", "How many?", "3 + 4 = 7, so\n#### 1,250", "The total is 1250.0", nil, true, "agrees with judge: 1250", true,
+		{"number", "How many?", "3 + 4 = 7, so\n#### 1,250", "The total is 1250.0", nil, true, "agrees with judge: 1250", true, false,
 			"numbers compare by value"},
-		{"number", "How many?", "#### 12", "13", nil, false, "disagrees with judge: 12 vs 13", true,
+		{"number", "How many?", "#### 12", "13", nil, false, "disagrees with judge: 12 vs 13", true, false,
 			"different final numbers"},
-		{"text", "Capital of France?", " Paris. ", "paris", nil, true, `agrees with judge: "paris"`, true,
+		{"text", "Capital of France?", " Paris. ", "paris", nil, true, `agrees with judge: "paris"`, true, false,
 			"texts compare normalised"},
-		{"text", "Capital of France?", "Paris", "Lyon", nil, false, `disagrees with judge: "paris" vs "lyon"`, true,
+		{"text", "Capital of France?", "Paris", "Lyon", nil, false, `disagrees with judge: "paris" vs "lyon"`, true, false,
 			"texts differ"},
 	} {
 		caller := &scriptedCaller{reply: tc.reply, err: tc.err}
@@ -62,8 +65,8 @@ func TestAgree(t *testing.T) {
 		a := v.(*agree)
 		req := userRequest(tc.question)
 		got, att := a.check(context.Background(), &Input{Request: req, Response: answer(tc.answer)})
-		if got.Pass != tc.pass || got.Reason != tc.reason || got.Validator != "agrees with judge on the "+tc.kind {
-			t.Errorf("%s: verdict %+v; want pass %v, reason %q", tc.explanation, got, tc.pass, tc.reason)
+		if got.Pass != tc.pass || got.Reason != tc.reason || got.Validator != "agrees with judge on the "+tc.kind || got.Unverified != tc.unverified {
+			t.Errorf("%s: verdict %+v; want pass %v, reason %q, unverified %v", tc.explanation, got, tc.pass, tc.reason, tc.unverified)
 		}
 		if called := caller.calls > 0; called != tc.called || (att != nil) != tc.called {
 			t.Errorf("%s: checker called %d times, attempt %+v; want called %v", tc.explanation, caller.calls, att, tc.called)
@@ -106,7 +109,7 @@ func TestAgreeRecorded(t *testing.T) {
 		return nil, clearbar.Attempt{}, ErrNotRecorded
 	}
 	got, att = v.check(WithRecorded(context.Background(), none), in)
-	if got.Pass || att != nil || caller.calls != 0 || !strings.Contains(got.Reason, "judge has no recorded answer to this request; the answer is treated as unverified") {
+	if got.Pass || !got.Unverified || att != nil || caller.calls != 0 || !strings.Contains(got.Reason, "judge has no recorded answer to this request; the answer is treated as unverified") {
 		t.Errorf("no recorded answer: verdict %+v, attempt %+v, calls %d", got, att, caller.calls)
 	}
 
@@ -120,11 +123,11 @@ func TestAgreeRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	verdicts, pass, calls := c.Check(context.Background(), in.Model, in.Request, in.Response, s.Categories[0].Route.Validate)
-	if pass || len(calls) != 0 || len(verdicts) != 1 || !strings.Contains(verdicts[0].Reason, "not available here") {
+	if pass || len(calls) != 0 || len(verdicts) != 1 || !verdicts[0].Unverified || !strings.Contains(verdicts[0].Reason, "not available here") {
 		t.Errorf("recorded-only checker without recorded answers: pass %v verdicts %+v", pass, verdicts)
 	}
 	verdicts, pass, calls = c.Check(WithRecorded(context.Background(), rec), in.Model, in.Request, in.Response, s.Categories[0].Route.Validate)
-	if !pass || len(calls) != 1 || calls[0].Cost != 11 || len(verdicts) != 1 {
+	if !pass || len(calls) != 1 || calls[0].Cost != 11 || len(verdicts) != 1 || verdicts[0].Unverified {
 		t.Errorf("recorded-only checker with the recorded answer: pass %v verdicts %+v calls %+v", pass, verdicts, calls)
 	}
 }
@@ -195,6 +198,36 @@ func TestCalibrateAgree(t *testing.T) {
 	}
 }
 
+// TestCalibrateLeavesOutUnverifiedChecks: a check that could not compare the answer (the
+// checker's recorded call failed, or its recorded answer names no option) says nothing of it:
+// the answer is unchecked, neither detected nor a false alarm, as one without a recorded
+// answer is.
+func TestCalibrateLeavesOutUnverifiedChecks(t *testing.T) {
+	s := mustParse(t, `{agree: {model: judge, answer: choice}}`)
+	c, err := NewChecker(s, Env{Recorded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := func(string) (*clearbar.Response, clearbar.Attempt, error) {
+		return nil, clearbar.Attempt{Class: clearbar.RateLimited}, &clearbar.Error{Class: clearbar.RateLimited, Message: "the recorded call failed"}
+	}
+	keyless := func(string) (*clearbar.Response, clearbar.Attempt, error) {
+		return answer("I cannot tell"), clearbar.Attempt{}, nil
+	}
+	agrees := func(string) (*clearbar.Response, clearbar.Attempt, error) {
+		return answer("B"), clearbar.Attempt{}, nil
+	}
+	items := []Labeled{
+		{Request: userRequest(plantsQuestion), Response: answer("C"), Good: false, Recorded: failed},
+		{Request: userRequest(plantsQuestion), Response: answer("B"), Good: true, Recorded: keyless},
+		{Request: userRequest(plantsQuestion), Response: answer("C"), Good: false, Recorded: agrees},
+	}
+	ag := Calibrate(context.Background(), c, s.Categories[0].Route.Validate, items)[0]
+	if ag.Unchecked != 2 || ag.Bad != 1 || ag.Good != 0 || ag.Detected != 1 || ag.FalseAlarms != 0 {
+		t.Errorf("agree: %+v; want the two answers it could not compare unchecked, and the one it could detected", ag)
+	}
+}
+
 // TestAgreeCheckers: with models: [a, judge], every answer is checked by a, but a's own by
 // judge; an answer by the only checker cannot be checked independently and is unverified.
 func TestAgreeCheckers(t *testing.T) {
@@ -212,7 +245,7 @@ func TestAgreeCheckers(t *testing.T) {
 	one := compile(t, `{agree: {model: judge, answer: choice}}`, Env{Caller: caller})
 	calls := caller.calls
 	got, att := one.(*agree).check(context.Background(), &Input{Model: "judge", Request: userRequest(plantsQuestion), Response: answer("B")})
-	if got.Pass || att != nil || caller.calls != calls || !strings.Contains(got.Reason, "no independent checker: judge wrote the answer") {
+	if got.Pass || !got.Unverified || att != nil || caller.calls != calls || !strings.Contains(got.Reason, "no independent checker: judge wrote the answer") {
 		t.Errorf("an answer by the only checker: verdict %+v, attempt %+v, %d calls", got, att, caller.calls-calls)
 	}
 }

@@ -40,9 +40,10 @@ type Strength struct {
 	// CheckCalls and CheckCost count agreement checks' calls (or recorded answers used).
 	CheckCalls int            `json:"check_calls,omitempty"`
 	CheckCost  clearbar.Money `json:"check_cost_usd,omitempty"`
-	// Unchecked counts answers left out because an agreement check's model has no recorded
-	// answer to the same request: a missing row says nothing about the answer, so it neither
-	// detects nor raises a false alarm.
+	// Unchecked counts answers left out because an agreement check could not judge them (its
+	// model has no recorded answer to the same request, is the answer's own, failed, or
+	// answered with nothing to compare): such a verdict says nothing about the answer, so it
+	// neither detects nor raises a false alarm.
 	Unchecked int `json:"unchecked,omitempty"`
 }
 
@@ -51,9 +52,10 @@ type Strength struct {
 // what a route does). Judges are measured the same way: their calls go through the Checker's
 // caller and their cost is reported. Agreement checks compare with the item's Recorded answers
 // when it has them (else they call their model through the Checker's caller); an answer whose
-// checker has no recorded answer, or whose own model is its only checker, is left out of that
-// validator's counts, and counted as Unchecked; all together, it is left out (and counted)
-// unless another validator fails it.
+// checker has no recorded answer, or whose own model is its only checker, or that the check
+// could not judge otherwise (an Unverified verdict: the checker failed, or its answer had
+// nothing to compare), is left out of that validator's counts, and counted as Unchecked; all
+// together, it is left out (and counted) unless another validator fails it.
 func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []Labeled) []Strength {
 	per := make([]Strength, len(vs)+1)
 	for i, v := range vs {
@@ -83,7 +85,7 @@ func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []La
 					continue
 				}
 			}
-			_, pass, calls := c.Check(ictx, it.Model, it.Request, it.Response, []*spec.Validator{v})
+			verdicts, pass, calls := c.Check(ictx, it.Model, it.Request, it.Response, []*spec.Validator{v})
 			for _, a := range calls {
 				if a.Kind == clearbar.AttemptCheck {
 					per[i].CheckCalls++
@@ -93,7 +95,9 @@ func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []La
 					per[i].JudgeCost += a.Cost
 				}
 			}
-			if missing {
+			if missing || OnlyUnverified(verdicts) {
+				// A check that could not compare the answer (its checker failed, or answered
+				// with nothing to compare) says nothing of it either.
 				per[i].Unchecked++
 				unchecked = true
 				continue

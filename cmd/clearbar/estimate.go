@@ -201,7 +201,7 @@ func readObservations(path string) (obs []estimate.Observation, csvEval int, err
 	err = outcomes.ReadFileLines(path, func(row outcomes.Row, raw []byte) error {
 		o := estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
-			Cost: row.Cost, Failed: row.Error != "",
+			TokensEstimated: row.TokensEstimated, Cost: row.Cost, Failed: row.Error != "",
 			ByValidator: row.Source == outcomes.SourceTrace || row.Source == outcomes.SourceShadow ||
 				row.Source == outcomes.SourceEval && raw != nil && eval.VerdictOnly(raw)}
 		if row.Source == outcomes.SourceEval && raw != nil {

@@ -675,3 +675,66 @@ func writeIn(t *testing.T, dir, name, text string) string {
 	}
 	return path
 }
+
+// TestEvalReplayOfABenchmarkRecordsEstimatedTokens: a replayed benchmark table records each
+// answer's cost but no tokens. eval records the replay's token estimates as estimates and the
+// table's cost; a CSV conversion keeps the mark; and estimate --measured does not take the
+// estimates for the model's measured tokens, and says so.
+func TestEvalReplayOfABenchmarkRecordsEstimatedTokens(t *testing.T) {
+	dir := t.TempDir()
+	var table, set strings.Builder
+	for i := range 30 {
+		prompt := fmt.Sprintf("What is %d + 1?", i)
+		fmt.Fprintf(&table, "{\"item\": \"r%d\", \"prompt\": %q, \"model\": \"gpt-4.1-mini\", \"response\": \"%d\", \"cost_usd\": 0.0002, \"source\": \"routerbench\"}\n", i, prompt, i+1)
+		fmt.Fprintf(&set, "{\"id\": \"q%d\", \"prompt\": %q, \"reference\": \"%d\"}\n", i, prompt, i+1)
+	}
+	setPath := writeReplayed(t, dir, table.String(), set.String())
+	specPath := writeIn(t, dir, "spec.yaml", replayedSpec("800ms", "2s"))
+	out := filepath.Join(dir, "out.jsonl")
+	if code, _, errOut := runEvalCmd(t, specPath, "--category", "sums", "--set", setPath, "--out", out, "--progress", "never"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	err := outcomes.ReadFile(out, func(r outcomes.Row) error {
+		if !r.TokensEstimated || r.TokensIn == 0 || r.Cost.Decimal() != "0.0002" {
+			t.Errorf("item %s: tokens %d/%d, estimated %v, cost %v; want the estimates marked and the table's $0.0002", r.Item, r.TokensIn, r.TokensOut, r.TokensEstimated, r.Cost)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, csv, errOut := run(t, "outcomes", "convert", out, "--format", "csv")
+	if code != 0 || !strings.Contains(csv, "tokens_estimated") || strings.Count(csv, ",true,") < 30 {
+		t.Errorf("exit %d (%s): the CSV conversion must keep tokens_estimated:\n%s", code, errOut, csv)
+	}
+
+	code, stdout, errOut := run(t, "estimate", specPath, "--measured", out, "--format", "json", "--samples", "2000")
+	if code != 0 {
+		t.Fatalf("estimate: exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Measured struct {
+			Findings []struct {
+				Model, What string
+				Used        bool
+				N           int
+				Note        string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("%v:\n%s", err, stdout)
+	}
+	tokens := 0
+	for _, f := range rep.Measured.Findings {
+		if strings.HasPrefix(f.What, "tokens") {
+			tokens++
+			if f.Used || !strings.Contains(f.Note, "are estimates") {
+				t.Errorf("%s %s: used %v, note %q; want the estimates not used, and said to be estimates", f.Model, f.What, f.Used, f.Note)
+			}
+		}
+	}
+	if tokens == 0 {
+		t.Errorf("no tokens finding says the counts are estimates: %+v", rep.Measured.Findings)
+	}
+}

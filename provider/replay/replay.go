@@ -64,8 +64,12 @@ type answer struct {
 	response  string
 	toolCalls []clearbar.ToolCall
 	// usage is the row's recorded tokens, cached and reasoning ones included; a count the
-	// row does not record is 0.
+	// row does not record is 0. estimated says the row's counts are themselves estimates (its
+	// tokens_estimated).
 	usage     clearbar.Usage
+	estimated bool
+	// cost is the row's recorded cost of the call; 0 when it records none.
+	cost      clearbar.Money
 	latencyMS float64
 	fail      clearbar.FailureClass
 	// item is the row's item, or its prompt hash when it names none (byHash): what
@@ -134,7 +138,8 @@ func (p *Provider) load(path string) error {
 		if _, dup := p.rows[k]; dup {
 			return nil
 		}
-		a := &answer{response: row.Response, toolCalls: row.AnswerToolCalls(), usage: row.Usage(), latencyMS: row.LatencyMS, item: row.Item}
+		a := &answer{response: row.Response, toolCalls: row.AnswerToolCalls(), usage: row.Usage(), estimated: row.TokensEstimated,
+			cost: row.Cost, latencyMS: row.LatencyMS, item: row.Item}
 		if a.item == "" {
 			a.item, a.byHash = row.PromptHash, true
 		}
@@ -295,28 +300,47 @@ func (p *Provider) answerFor(a *answer, req *clearbar.Request, model string) sim
 			choices[i].ToolCalls, choices[i].FinishReason = a.toolCalls, "tool_calls"
 		}
 	}
-	u := a.usage
+	u, _, _ := usageFor(a, req)
+	return simulated.Answer{Model: model, Choices: choices, Functions: req.Functions, Usage: u, LatencyMS: a.latencyMS}
+}
+
+// usageFor returns the usage of the answer to req (n choices of the recorded one, as the
+// simulated provider counts them: the prompt once, the completion n times), whether any of its
+// counts is an estimate, and the recorded cost of such a call (0 when the row records none).
+// A count the row does not record is estimated as the simulated provider estimates it. The
+// recorded cost is the row's for one choice; for n, its share of the completion tokens among
+// the call's tokens counts n times, since the row does not say how the cost splits between
+// prompt and completion.
+func usageFor(a *answer, req *clearbar.Request) (u clearbar.Usage, estimated bool, cost clearbar.Money) {
+	n := max(req.N, 1)
+	u, estimated = a.usage, a.estimated
 	if u.PromptTokens == 0 {
-		u.PromptTokens = simulated.PromptTokens(req)
+		u.PromptTokens, estimated = simulated.PromptTokens(req), true
 	}
 	if u.CompletionTokens == 0 {
 		u.CompletionTokens = simulated.EstimateTokens(a.response)
 		for _, tc := range a.toolCalls {
 			u.CompletionTokens += simulated.EstimateTokens(tc.Name + tc.Arguments)
 		}
+		estimated = estimated || u.CompletionTokens > 0
+	}
+	cost = a.cost
+	if total := u.Total(); n > 1 && total > 0 {
+		cost = a.cost.Scale(float64(u.PromptTokens+n*u.CompletionTokens) / float64(total))
 	}
 	u.CompletionTokens *= n
 	u.ReasoningTokens *= n
-	return simulated.Answer{Model: model, Choices: choices, Functions: req.Functions, Usage: u, LatencyMS: a.latencyMS}
+	return u, estimated, cost
 }
 
 // Complete answers with the recorded response (or fails with the recorded failure), after the
 // recorded latency when the provider is set to wait (see New). Token counts are the recorded
 // ones (cached and reasoning tokens too), or estimated as the simulated provider does when the
-// table has none; the recorded latency, when the row has one, is reported as
-// "x_clearbar_latency_ms", and the row as the response's UpstreamRequestID ("replay rb.jsonl
-// item ID"). When ctx ends during the wait, the error is of class Canceled, or Timeout for a
-// deadline.
+// table has none, which the response says (UsageEstimated); a row's recorded cost is the
+// response's RecordedCost (see usageFor for n choices); the recorded latency, when the row has
+// one, is reported as "x_clearbar_latency_ms", and the row as the response's
+// UpstreamRequestID ("replay rb.jsonl item ID"). When ctx ends during the wait, the error is
+// of class Canceled, or Timeout for a deadline.
 func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
 	a, req, err := p.lookup(call)
 	if err != nil {
@@ -332,6 +356,7 @@ func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar
 	if err != nil {
 		return nil, err
 	}
+	_, resp.UsageEstimated, resp.RecordedCost = usageFor(a, req)
 	resp.UpstreamRequestID = "replay " + p.source(a)
 	return resp, nil
 }

@@ -527,3 +527,62 @@ func TestReplayMissSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayEstimatedUsageAndRecordedCost: a row without token counts (an imported benchmark
+// row, which records its cost) is answered with estimated counts, which the response says are
+// estimates, and with the row's recorded cost; a row with its counts is not estimated. For n
+// choices the completion's share of the recorded cost counts n times, as its tokens do. The
+// client's body carries the usage as before, and nothing of either.
+func TestReplayEstimatedUsageAndRecordedCost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rb.jsonl")
+	rows := `{"item":"a","prompt":"Which is right? A) x B) y","model":"m","response":"B","cost_usd":0.000120,"source":"routerbench"}
+{"item":"b","prompt":"Say hi","model":"m","response":"Hi!","tokens_in":9,"tokens_out":3,"cost_usd":0.000030,"source":"eval"}
+{"item":"c","prompt":"Say bye","model":"m","response":"Bye!","tokens_in":9,"tokens_out":3,"source":"eval"}
+{"item":"d","prompt":"Again","model":"m","response":"Again!","tokens_in":9,"tokens_out":3,"tokens_estimated":true,"source":"eval"}
+`
+	if err := os.WriteFile(path, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newReplay(t, path, nil)
+	for _, tc := range []struct {
+		prompt      string
+		n           int
+		estimated   bool
+		cost        clearbar.Money
+		explanation string
+	}{
+		{"Which is right? A) x B) y", 0, true, 120_000, "no counts: estimated, at the recorded cost"},
+		{"Which is right? A) x B) y", 3, true, 0, "three choices: the prompt's share once, the completion's three times"},
+		{"Say hi", 0, false, 30_000, "recorded counts and cost"},
+		{"Say bye", 0, false, 0, "recorded counts, no recorded cost"},
+		{"Again", 0, true, 0, "a row whose counts are themselves estimates"},
+	} {
+		req := ask(user(tc.prompt))
+		req.N = tc.n
+		resp, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: "m"})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.explanation, err)
+		}
+		want := tc.cost
+		if tc.n == 3 {
+			u := resp.Usage // the completion tokens of three choices
+			one := u.CompletionTokens / 3
+			want = clearbar.Money(120_000).Scale(float64(u.PromptTokens+3*one) / float64(u.PromptTokens+one))
+			if want <= 120_000 || want >= 3*120_000 {
+				t.Fatalf("%s: usage %+v makes %v; the case is wrong", tc.explanation, u, want)
+			}
+		}
+		if resp.UsageEstimated != tc.estimated || resp.RecordedCost != want || resp.Usage.PromptTokens == 0 || resp.Usage.CompletionTokens == 0 {
+			t.Errorf("%s: usage %+v, estimated %v, recorded cost %v; want estimated %v, cost %v", tc.explanation, resp.Usage, resp.UsageEstimated, resp.RecordedCost, tc.estimated, want)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(resp.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		usage, _ := json.Marshal(body["usage"])
+		if strings.Contains(string(resp.Body), "estimated") || strings.Contains(string(resp.Body), "cost") ||
+			!strings.Contains(string(usage), `"prompt_tokens":`) {
+			t.Errorf("%s: body %s; want the usage as before, and nothing of estimates or costs", tc.explanation, resp.Body)
+		}
+	}
+}
