@@ -202,6 +202,32 @@ func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, e
 	}
 }
 
+// recordedUsage marks an attempt whose usage is the provider's estimate (a replayed answer
+// whose row records no tokens) and, when the provider knows what the answer cost when it was
+// recorded, charges that rather than the estimate at the spec's prices.
+func recordedUsage(a *clearbar.Attempt, estimated bool, cost clearbar.Money) {
+	if !estimated {
+		return
+	}
+	a.UsageEstimated = true
+	if cost > 0 {
+		a.Cost = cost
+	}
+}
+
+// recordedStream is a stream that says what recordedUsage needs (a replayed answer's).
+type recordedStream interface {
+	RecordedUsage() (estimated bool, cost clearbar.Money)
+}
+
+// recordedStreamUsage is recordedUsage for a stream that says it (rs; nil for one that does not).
+func recordedStreamUsage(a *clearbar.Attempt, rs recordedStream) {
+	if rs != nil {
+		estimated, cost := rs.RecordedUsage()
+		recordedUsage(a, estimated, cost)
+	}
+}
+
 func (r *run) call(m *spec.Model, stream bool) *clearbar.Call {
 	c := &clearbar.Call{Request: r.req, Model: m.Model, Stream: stream, Attempt: len(r.d.Attempts), Category: r.plan.Category.Name}
 	if m.TTFTTimeout > 0 {
@@ -257,6 +283,7 @@ steps:
 				}
 				r.finish(a, m, usage, err, done)
 				if err == nil {
+					recordedUsage(a, resp.UsageEstimated, resp.RecordedCost)
 					switch r.judge(ctx, a, resp, st, &qualityRetried) {
 					case nextAccept:
 						a.Outcome = "accepted"

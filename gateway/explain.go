@@ -122,7 +122,10 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 				roundDur(a.Latency), ttft, tokens, a.Cost, result, orDash(a.Outcome))
 			for _, v := range a.Verdicts {
 				mark := "pass"
-				if !v.Pass {
+				switch {
+				case v.Unverified:
+					mark = "UNVERIFIED" // failed for want of a check, not found wanting
+				case !v.Pass:
 					mark = "FAIL"
 				}
 				fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t  %s %s\t%s\n", mark, v.Validator, v.Reason)

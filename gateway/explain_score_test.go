@@ -46,3 +46,24 @@ func TestExplainWillingnessToPay(t *testing.T) {
 		t.Errorf("threshold score:\n%s", text)
 	}
 }
+
+// TestExplainUnverified: a verdict that failed an answer for want of a check (an agreement
+// check without an independent checker) reads UNVERIFIED, not FAIL; one that found the answer
+// wanting reads FAIL.
+func TestExplainUnverified(t *testing.T) {
+	d := &clearbar.Decision{ID: "d-unv", Route: "cascade", Plan: []string{"mini", "strong"}, Attempts: []clearbar.Attempt{{
+		N: 1, Kind: clearbar.AttemptPrimary, Step: 1, Model: "mini", Provider: "sim", Class: clearbar.Quality,
+		Verdicts: []clearbar.Verdict{
+			{Validator: "agree(mini)", Reason: "no independent checker: mini wrote the answer and is the only checker; the answer is treated as unverified", Unverified: true},
+			{Validator: "max_length", Reason: "2400 characters, over 2000"},
+		},
+	}}}
+	var b strings.Builder
+	if err := WriteExplanation(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	if !strings.Contains(text, "UNVERIFIED agree(mini)") || !strings.Contains(text, "FAIL max_length") || strings.Contains(text, "FAIL agree") {
+		t.Errorf("explanation:\n%s", text)
+	}
+}

@@ -63,6 +63,7 @@ steps:
 					if id, ok := s.(interface{ UpstreamRequestID() string }); ok {
 						a.UpstreamRequestID = id.UpstreamRequestID()
 					}
+					rs, _ := s.(recordedStream)
 					s = &argsGuard{Stream: s}
 					var answered bool
 					if s, answered = r.awaitAnswer(s); answered {
@@ -71,6 +72,9 @@ steps:
 							status, err := r.relay(ctx, w, s, a, m, func(u clearbar.Usage, estimated bool, err error) {
 								r.finish(a, m, u, err, done)
 								a.UsageEstimated = estimated
+								if err == nil && !estimated {
+									recordedStreamUsage(a, rs)
+								}
 							}, start)
 							cancel()
 							return status, err
@@ -84,6 +88,9 @@ steps:
 							}
 							r.finish(a, m, usage, nil, done)
 							a.UsageEstimated = estimated
+							if !estimated {
+								recordedStreamUsage(a, rs)
+							}
 							nx := r.judge(ctx, a, buf.response(), st, &qualityRetried)
 							if r.flagged != nil && r.flaggedAttempt == a.N {
 								r.flaggedStream = buf // the stream of the answer judge flagged

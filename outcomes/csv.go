@@ -357,16 +357,11 @@ func FromDecision(d *clearbar.Decision) []Row {
 		row := Row{Item: d.ID, Category: d.Category, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: a.Model,
 			Cost: a.Cost, LatencyMS: latency, Source: SourceTrace, Verdicts: a.Verdicts}
 		row.SetUsage(a.Usage)
+		row.TokensEstimated = a.UsageEstimated && !a.Usage.IsZero()
 		if a.Class != clearbar.OK && a.Class != clearbar.Quality {
 			row.Error = a.Class.String()
 		}
-		if len(a.Verdicts) > 0 {
-			pass := true
-			for _, v := range a.Verdicts {
-				pass = pass && v.Pass
-			}
-			row.Pass = &pass
-		}
+		row.Pass = verdictsPass(a.Verdicts)
 		counts := a.Outcome == "accepted" || strings.HasPrefix(a.Outcome, "delivered")
 		if counts {
 			row.Response = d.Answer
@@ -375,6 +370,29 @@ func FromDecision(d *clearbar.Decision) []Row {
 		delivered = append(delivered, counts)
 	}
 	return countedFirst(rows, delivered)
+}
+
+// verdictsPass is a call's pass by its validators' verdicts: false when one found the answer
+// wanting, true when all passed it, and nil when there were none, or when the only ones that
+// failed it could not judge it (clearbar.Verdict.Unverified), which says nothing of the answer.
+func verdictsPass(vs []clearbar.Verdict) *bool {
+	if len(vs) == 0 {
+		return nil
+	}
+	pass, unverified := true, false
+	for _, v := range vs {
+		switch {
+		case v.Pass:
+		case v.Unverified:
+			unverified = true
+		default:
+			pass = false
+		}
+	}
+	if pass && unverified {
+		return nil
+	}
+	return &pass
 }
 
 // countedFirst reorders the rows of a decision's model calls (delivered[i] says row i's answer

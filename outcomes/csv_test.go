@@ -323,3 +323,31 @@ func TestTokensEstimatedRoundTrip(t *testing.T) {
 		t.Errorf("a bad tokens_estimated cell: %v", err)
 	}
 }
+
+// TestFromDecisionEstimatesAndUnverified: a call whose usage the gateway estimated (the
+// upstream reported none) is a row whose tokens are estimates; a call failed only by
+// verdicts that could not judge it (an agreement check without an independent checker) has
+// no pass, one that a verdict found wanting fails however others could not judge it.
+func TestFromDecisionEstimatesAndUnverified(t *testing.T) {
+	unverified := clearbar.Verdict{Validator: "agree", Reason: "no independent checker", Unverified: true}
+	d := &clearbar.Decision{ID: "dec_3", Category: "qa", Attempts: []clearbar.Attempt{
+		{N: 1, Kind: clearbar.AttemptPrimary, Model: "small", Class: clearbar.Quality, Usage: clearbar.Usage{PromptTokens: 12, CompletionTokens: 40},
+			UsageEstimated: true, Verdicts: []clearbar.Verdict{{Validator: "max_length", Pass: true}, unverified}, Outcome: "escalated after failed validation"},
+		{N: 2, Kind: clearbar.AttemptEscalation, Model: "mid", Class: clearbar.Quality, Usage: clearbar.Usage{PromptTokens: 12, CompletionTokens: 9},
+			Verdicts: []clearbar.Verdict{unverified, {Validator: "max_length", Reason: "too long"}}, Outcome: "escalated after failed validation"},
+		{N: 3, Kind: clearbar.AttemptEscalation, Model: "big", Class: clearbar.OK, Verdicts: []clearbar.Verdict{{Validator: "agree", Pass: true}}, Outcome: "accepted"},
+	}}
+	rows := FromDecision(d)
+	if len(rows) != 3 {
+		t.Fatalf("%d rows: %+v", len(rows), rows)
+	}
+	if !rows[0].TokensEstimated || rows[0].Pass != nil {
+		t.Errorf("estimated, unverified call: row %+v; want tokens estimated and no pass", rows[0])
+	}
+	if rows[1].TokensEstimated || rows[1].Pass == nil || *rows[1].Pass {
+		t.Errorf("counted call a verdict failed: row %+v; want counted tokens and pass false", rows[1])
+	}
+	if rows[2].TokensEstimated || rows[2].Pass == nil || !*rows[2].Pass {
+		t.Errorf("accepted call: row %+v", rows[2])
+	}
+}

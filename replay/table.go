@@ -121,7 +121,7 @@ type ModelStats struct {
 	Cost      clearbar.Money `json:"cost_per_item_usd"`
 	LatencyMS float64        `json:"latency_mean_ms"`
 	// TokensIn and TokensOut are the mean input and output tokens of the rows that record
-	// them, failed calls included; 0 when none does.
+	// them, failed calls included, estimated counts (Row.TokensEstimated) not; 0 when none does.
 	TokensIn  float64 `json:"tokens_in_mean,omitempty"`
 	TokensOut float64 `json:"tokens_out_mean,omitempty"`
 }
@@ -363,11 +363,13 @@ func (b *Builder) Add(r outcomes.Row) error {
 			b.cols[m] = col
 		}
 		col[i] = c
-		if tk := &b.tokens[m]; row.TokensIn > 0 {
+		// Estimated counts (a replayed benchmark row's, whose recording had none) say nothing
+		// of the model's tokens.
+		if tk := &b.tokens[m]; row.TokensIn > 0 && !row.TokensEstimated {
 			tk.in += float64(row.TokensIn)
 			tk.nIn++
 		}
-		if tk := &b.tokens[m]; row.TokensOut > 0 {
+		if tk := &b.tokens[m]; row.TokensOut > 0 && !row.TokensEstimated {
 			tk.out += float64(row.TokensOut)
 			tk.nOut++
 		}

@@ -299,7 +299,8 @@ func (r *Review) add(d *clearbar.Decision) {
 		// grades. Measured pass rates reach the estimate through the spec edits instead,
 		// corrected for the validators' detection and false-alarm rates.
 		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
-			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning, Failed: row.Error != ""})
+			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
+			TokensEstimated: row.TokensEstimated, Failed: row.Error != ""})
 	}
 }
 

@@ -253,7 +253,13 @@ func TestDashboardInBrowser(t *testing.T) {
 		Score: &clearbar.Score{Router: "learned router.json", Rule: "willingness to pay λ=40", Start: "nano",
 			WillingnessToPay: 0.025,
 			PPass:            []clearbar.ModelScore{{Model: "nano", P: 0.912, Cost: 0.0001, Utility: 0.908}, {Model: "strong", P: 0.987, Cost: 0.002, Utility: 0.907}},
-			Embedding:        &clearbar.ScoreEmbedding{Model: "embedder", Error: "timed out after 200ms", Latency: 200 * time.Millisecond}}}
+			Embedding:        &clearbar.ScoreEmbedding{Model: "embedder", Error: "timed out after 200ms", Latency: 200 * time.Millisecond}},
+		Attempts: []clearbar.Attempt{{N: 1, Kind: clearbar.AttemptPrimary, Step: 1, Model: "nano", Provider: "sim", Class: clearbar.Quality,
+			Outcome: "escalated after failed validation", Verdicts: []clearbar.Verdict{
+				{Validator: "schema", Pass: true, Reason: "valid"},
+				{Validator: "agree(nano)", Reason: "no independent checker", Unverified: true},
+				{Validator: "max_length", Reason: "over 2000"},
+			}}}}
 	if !st.recorder.Record(scored) {
 		t.Fatal("the recorder refused the scored decision")
 	}
@@ -271,6 +277,14 @@ func TestDashboardInBrowser(t *testing.T) {
 		if !strings.Contains(record, want) {
 			t.Errorf("the scored decision does not show %q:\n%s", want, record)
 		}
+	}
+	// Its verdicts: passed, failed for want of a check (unverified), and failed.
+	classes, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#decision .verdicts li')].map((li) => li.className + ' ' + li.textContent.split(' ')[0])`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"pass schema", "unverified agree(nano)", "fail max_length"}; strings.Join(classes, ", ") != strings.Join(want, ", ") {
+		t.Errorf("verdicts shown as %q, want %q", classes, want)
 	}
 
 	// The routing document renders in its frame.

@@ -381,9 +381,10 @@ func (p *Provider) Stream(ctx context.Context, call *clearbar.Call) (clearbar.St
 	if err := ctx.Err(); err != nil {
 		return nil, p.ctxError(err, call.Model)
 	}
+	_, estimated, cost := usageFor(a, req)
 	return simulated.NewChunkStream(ctx, p.answerFor(a, req, call.Model), simulated.StreamConfig{
 		TTFT: ttft, Generation: total - ttft, TTFTTimeout: call.TTFTTimeout, Provider: p.name,
-		RequestID: "replay " + p.source(a),
+		RequestID: "replay " + p.source(a), UsageEstimated: estimated, RecordedCost: cost,
 	}), nil
 }
 

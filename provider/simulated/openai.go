@@ -320,6 +320,11 @@ type StreamConfig struct {
 	// RequestID is the stream's UpstreamRequestID (a replayed answer's table and row); ""
 	// for none.
 	RequestID string
+	// UsageEstimated and RecordedCost are what a replayed answer's Response says of its usage
+	// (clearbar.Response.UsageEstimated, RecordedCost), which the stream reports by
+	// RecordedUsage.
+	UsageEstimated bool
+	RecordedCost   clearbar.Money
 }
 
 // NewChunkStream returns a stream that sends an answer as OpenAI chat.completion.chunk
@@ -454,6 +459,13 @@ func cutPoint(evs []event, at float64) int {
 // UpstreamRequestID returns StreamConfig.RequestID, which the gateway records on the attempt
 // as it records a complete answer's.
 func (s *chunkStream) UpstreamRequestID() string { return s.cfg.RequestID }
+
+// RecordedUsage returns StreamConfig.UsageEstimated and RecordedCost: whether the usage the
+// stream reports is an estimate, and what the answer cost when it was recorded (0 when
+// unknown), which the gateway records as a complete answer's.
+func (s *chunkStream) RecordedUsage() (estimated bool, cost clearbar.Money) {
+	return s.cfg.UsageEstimated, s.cfg.RecordedCost
+}
 
 type chunkStream struct {
 	ctx       context.Context
