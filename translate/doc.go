@@ -72,7 +72,7 @@
 //	response_format json_object  an instruction added to the system prompt (Anthropic has no JSON mode)
 //	web_search_options           Anthropic's web search tool (web_search_20250305), after the function
 //	                             tools, with the approximate user location (city, region, country,
-//	                             timezone)
+//	                             timezone); its citations come back as annotations (see Answers)
 //	user, else safety_identifier metadata.user_id
 //	stream                       stream, as the caller asks (AnthropicOptions.Stream)
 //
@@ -172,9 +172,18 @@
 // becomes finish_reason (FinishReason); usage becomes prompt_tokens = input_tokens +
 // cache_creation_input_tokens + cache_read_input_tokens, completion_tokens = output_tokens,
 // cached_tokens = cache_read_input_tokens, cache_write_tokens = cache_creation_input_tokens.
-// The message id is kept. Dropped from the OpenAI form: thinking blocks, server-tool blocks,
-// citations, stop_sequence, usage.server_tool_use and service_tier; an Anthropic client gets
-// them all with the upstream's own message (AnswerOptions.Native, see the sidecar above). For a
+// The message id is kept. A text block's web search citations (web_search_result_location)
+// become message.annotations, as OpenAI's search models give them: {type: url_citation,
+// url_citation: {url, title, start_index, end_index}}, one per page the block cites, spanning
+// the block's text in the joined content. The indices count Unicode code points (OpenAI's
+// "characters": its indices slice the content as a Python string does; a JavaScript client
+// whose text has characters outside the Basic Multilingual Plane, such as emoji, before a
+// citation must convert them), end exclusive. Dropped from the OpenAI form: thinking blocks,
+// server-tool blocks (the searches and their results), the other citations (of documents and
+// search result blocks, which name no web page) and cited_text and encrypted_index,
+// stop_sequence, usage.server_tool_use (counted as web searches) and service_tier; an
+// Anthropic client gets them all with the upstream's own message (AnswerOptions.Native, see
+// the sidecar above), whose OpenAI form has the annotations too. For a
 // request that offered the deprecated functions (AnswerOptions.Functions), the first tool_use
 // is message.function_call {name, arguments} and finish_reason tool_calls is function_call.
 //
@@ -189,7 +198,9 @@
 // # Streams
 //
 // OpenAIChunks turns Anthropic events into OpenAI chunks (for a functions request, the first
-// tool call as delta.function_call fragments); AnthropicEvents turns OpenAI chunks into
+// tool call as delta.function_call fragments); a text block's web search citations, from
+// content_block_start and citations_delta events, are sent when the block stops, in a chunk of
+// their own with delta.annotations, the same annotations as in an answer. AnthropicEvents turns OpenAI chunks into
 // Anthropic events with contiguous block indices and event lines, or gives the client the
 // Anthropic upstream's own events the chunks carry (OpenAIChunks.Native). An OpenAI stream
 // reports its usage at the end, so a message_start written from one carries zero input

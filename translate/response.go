@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -144,9 +145,12 @@ func ToOpenAIResponse(body []byte, created int64) (*clearbar.Response, error) {
 // a clearbar.Response whose Body is the translated document and whose other fields are read
 // from it: text blocks joined into the content, tool_use blocks into tool_calls with their
 // input as the JSON-string arguments, stop_reason into finish_reason (FinishReason), usage
-// into OpenAI's accounting (AnthropicUsage). Thinking and server-tool blocks are dropped from
-// the OpenAI form (opt.Native keeps the message whole beside it). The message id is kept. The
-// Response does not refer to body.
+// into OpenAI's accounting (AnthropicUsage). A text block's web search citations
+// (web_search_result_location) become message.annotations, url_citation {url, title,
+// start_index, end_index} with the block's span of the content in Unicode code points (end
+// exclusive), one per page the block cites. Thinking and server-tool blocks and other
+// citations are dropped from the OpenAI form (opt.Native keeps the message whole beside it).
+// The message id is kept. The Response does not refer to body.
 func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) {
 	root, ok := parseObject(body)
 	if !ok {
@@ -160,15 +164,32 @@ func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) 
 	var (
 		text  strings.Builder
 		calls jw
+		anns  jw
 		ch    clearbar.Choice
 	)
-	hasText := false
+	hasText, nAnns, runes := false, 0, 0
 	calls.open('[')
+	anns.open('[')
 	m["content"].ForEach(func(_, b gjson.Result) bool {
 		switch b.Get("type").String() {
 		case "text":
-			text.WriteString(b.Get("text").String())
+			tx := b.Get("text").String()
+			text.WriteString(tx)
 			hasText = true
+			// The block's web search citations annotate its span of the joined content.
+			start := runes
+			runes += utf8.RuneCountInString(tx)
+			var cites []urlCitation
+			b.Get("citations").ForEach(func(_, c gjson.Result) bool {
+				if uc, ok := webCitation(c); ok {
+					cites = addCitation(cites, uc)
+				}
+				return true
+			})
+			for _, c := range cites {
+				writeAnnotation(&anns, c, start, runes)
+				nAnns++
+			}
 		case "tool_use":
 			input := b.Get("input")
 			args := "{}"
@@ -191,6 +212,7 @@ func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) 
 		return true
 	})
 	calls.close(']')
+	anns.close(']')
 	ch.Text = text.String()
 	ch.FinishReason = FinishReason(m["stop_reason"].String())
 	legacy := opt.Functions && len(ch.ToolCalls) > 0
@@ -220,6 +242,9 @@ func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) 
 		w.null()
 	}
 	w.kraw("refusal", "null")
+	if nAnns > 0 {
+		w.kraw("annotations", string(anns.b))
+	}
 	switch {
 	case legacy:
 		fc := ch.ToolCalls[0]

@@ -3,6 +3,7 @@ package translate
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -18,17 +19,25 @@ import (
 //	content_block_start tool_use     a tool-call delta: index k, id, type, name, arguments ""
 //	content_block_delta text_delta   a content chunk
 //	content_block_delta input_json   a tool-call delta: index k, an arguments fragment
-//	content_block_stop               nothing (arguments "{}" for a call that had none)
+//	content_block_delta citations    nothing yet: the citation waits for the block's end
+//	content_block_stop               nothing (arguments "{}" for a call that had none); for a
+//	                                 text block with web search citations, a chunk with
+//	                                 delta.annotations: url_citation {url, title, start_index,
+//	                                 end_index}, the block's span of the content
 //	message_delta                    a chunk with delta {} and the finish_reason
 //	message_stop                     the usage chunk, "choices": [], then the stream is done
 //	ping, unknown events             nothing
 //	error                            an error of class StreamCut with the event's type
 //
 // k counts the tool_use blocks (0, 1, …), not Anthropic's block index, which also counts text
-// blocks. Every chunk has the message's id and model. Thinking, signature and citation deltas
-// and server-tool blocks are dropped from the OpenAI form. Usage is in OpenAI's accounting
-// (AnthropicUsage): the input counts of message_start, updated by any message_delta carries,
-// and message_delta's cumulative output_tokens.
+// blocks. Every chunk has the message's id and model. A text block's web search citations
+// (web_search_result_location, in content_block_start's block or in citations_delta events)
+// are sent once the block has ended, when its span is known, as OpenAI sends annotations after
+// the text they annotate: indices in Unicode code points of the whole content (end exclusive),
+// one annotation per page the block cites, as in ToOpenAIAnswer. Thinking and signature
+// deltas, other citations and server-tool blocks are dropped from the OpenAI form. Usage is in
+// OpenAI's accounting (AnthropicUsage): the input counts of message_start, updated by any
+// message_delta carries, and message_delta's cumulative output_tokens.
 //
 // With Native set (an Anthropic client's request, AnthropicCall.Native), every event but ping
 // and error rides along: the first chunk an event makes carries the event's data under
@@ -58,6 +67,14 @@ type OpenAIChunks struct {
 	cacheWrite1h int64
 	tools        map[int64]*streamTool
 	nTools       int
+	// runes counts the code points of the content sent so far.
+	runes int
+	// The open text block, when inText: its index, where its text starts in the content (in
+	// code points) and the pages it cites so far.
+	inText    bool
+	textIdx   int64
+	textStart int
+	cites     []urlCitation
 	// buf holds the chunks of one event; scratch builds deltas.
 	buf     []byte
 	scratch jw
@@ -124,6 +141,11 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 		b := ev.Get("content_block")
 		switch b.Get("type").String() {
 		case "text":
+			t.inText, t.textIdx, t.textStart, t.cites = true, idx, t.runes, t.cites[:0]
+			b.Get("citations").ForEach(func(_, c gjson.Result) bool {
+				t.cite(c)
+				return true
+			})
 			if tx := b.Get("text"); tx.String() != "" {
 				t.text(tx)
 			}
@@ -176,6 +198,10 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 			if tx := d.Get("text"); tx.String() != "" {
 				t.text(tx)
 			}
+		case "citations_delta":
+			if t.inText && ev.Get("index").Int() == t.textIdx {
+				t.cite(d.Get("citation"))
+			}
 		case "input_json_delta":
 			st := t.tools[ev.Get("index").Int()]
 			if p := d.Get("partial_json"); st != nil && p.String() != "" {
@@ -193,6 +219,10 @@ func (t *OpenAIChunks) Event(typ string, data []byte) ([]clearbar.Chunk, error) 
 			}
 		}
 	case "content_block_stop":
+		if idx := ev.Get("index").Int(); t.inText && idx == t.textIdx {
+			t.inText = false
+			t.annotations()
+		}
 		st := t.tools[ev.Get("index").Int()]
 		if st != nil && !st.args {
 			args := "{}"
@@ -307,8 +337,35 @@ func (t *OpenAIChunks) delta() *jw {
 	return &t.scratch
 }
 
+// cite adds a citation of the open text block, if it is a web search citation.
+func (t *OpenAIChunks) cite(c gjson.Result) {
+	if uc, ok := webCitation(c); ok {
+		t.cites = addCitation(t.cites, uc)
+	}
+}
+
+// annotations adds a chunk with the ended text block's web search citations as
+// delta.annotations, if it cites any.
+func (t *OpenAIChunks) annotations() {
+	if len(t.cites) == 0 {
+		return
+	}
+	w := t.delta()
+	w.open('{')
+	w.key("annotations")
+	w.open('[')
+	for _, c := range t.cites {
+		writeAnnotation(w, c, t.textStart, t.runes)
+	}
+	w.close(']')
+	w.close('}')
+	t.chunk(w.b, "", "")
+	t.cites = t.cites[:0]
+}
+
 // text adds a content chunk for a text fragment.
 func (t *OpenAIChunks) text(tx gjson.Result) {
+	t.runes += utf8.RuneCountInString(tx.String())
 	w := t.delta()
 	w.raw(`{"content":`)
 	w.raw(rawString(tx))

@@ -32,6 +32,17 @@
 //   - tool_choice none/auto/required → functionCallingConfig mode NONE/AUTO/ANY; a named function
 //     → ANY with allowedFunctionNames; allowed_tools with mode required → ANY with the names,
 //     with mode auto → AUTO with only those functions declared;
+//   - web_search_options → grounding with Google Search, {"googleSearch": {}} in the tool set.
+//     Its search_context_size is ignored (Gemini's search has no size) and so is user_location
+//     (Gemini's search takes no approximate location; toolConfig.retrievalConfig takes
+//     coordinates, which OpenAI's approximate location has not). Without function tools no
+//     functionCallingConfig is sent, tool_choice then meaning nothing (Gemini refuses one
+//     without function declarations). With function tools, Gemini 3 (and a model whose version
+//     the adapter cannot read) gets both, with toolConfig.includeServerSideToolInvocations;
+//     Gemini 2.x refuses the combination in generateContent, so the request is a ClientError
+//     naming web_search_options and tools, to send one or the other or to use a Gemini 3
+//     model. The searches Gemini 3 makes on the way (toolCall and toolResponse parts) are not
+//     part of the OpenAI answer, so they are not sent back on the next turn;
 //   - max_completion_tokens (else max_tokens) → maxOutputTokens; temperature, top_p, stop, n,
 //     seed, presence_penalty, frequency_penalty → temperature, topP, stopSequences,
 //     candidateCount, seed, presencePenalty, frequencyPenalty;
@@ -52,7 +63,7 @@
 //
 // Dropped, because Gemini has no equivalent: logprobs, top_logprobs, logit_bias,
 // parallel_tool_calls, user, safety_identifier, metadata, store, service_tier, modalities, audio,
-// prediction, web_search_options, verbosity, prompt_cache_key, stream and stream_options (the
+// prediction, verbosity, prompt_cache_key, stream and stream_options (the
 // endpoint says whether to stream; Gemini always reports usage), message names, image detail,
 // the developer/system distinction, json_schema name and strict, tool strict flags, tool call ids
 // (Gemini pairs function responses with calls by name and position; the adapter never sends ids)
@@ -81,8 +92,15 @@
 // to include thoughts, which the adapter does not do) go to message.reasoning_content; parts of
 // features the adapter does not use (inlineData from image models, executableCode) are dropped; functionCall parts become tool_calls with
 // arguments = the args as compact JSON and an id "call_…" of the adapter's making (or Gemini's
-// own id when it sends one). Finish reasons: STOP → "stop", or "tool_calls" when the candidate
-// made function calls; MAX_TOKENS → "length"; SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT,
+// own id when it sends one). A candidate grounded with Google Search (groundingMetadata) gets
+// message.annotations, as OpenAI's search models give them: for each of groundingSupports, one
+// {type: url_citation, url_citation: {url, title, start_index, end_index}} per web source it
+// names (groundingChunks[groundingChunkIndices].web.uri and .title), spanning its segment of
+// the content. Gemini counts a segment's startIndex and endIndex in bytes of UTF-8; the
+// annotations count Unicode code points, OpenAI's characters (the content sliced as a Python
+// string), end exclusive. A segment whose indices do not hold its text is found by its text;
+// one found neither way makes none. Finish reasons: STOP → "stop", or "tool_calls" when the
+// candidate made function calls; MAX_TOKENS → "length"; SAFETY, RECITATION, BLOCKLIST, PROHIBITED_CONTENT,
 // SPII and the IMAGE_ variants → a ContentPolicy error (when every candidate was stopped so;
 // otherwise those candidates finish with "content_filter"); MALFORMED_FUNCTION_CALL,
 // UNEXPECTED_TOOL_CALL, TOO_MANY_TOOL_CALLS, OTHER, NO_IMAGE → BadResponse; LANGUAGE and
@@ -98,6 +116,9 @@
 // Each Gemini event (a whole GenerateContentResponse with the new parts) becomes one chunk with
 // the same id, object, created and model throughout; the first delta of a choice carries role
 // "assistant"; a function call arrives whole, as one tool_calls delta with its full arguments.
+// A grounded candidate's annotations go once, in the delta of the event that finishes it (or of
+// the first later one that brings the grounding metadata), when the text its segments index
+// into is whole; the last groundingMetadata seen counts, as Gemini sends it whole each time.
 // Gemini repeats cumulative usageMetadata on many events: the adapter keeps the last and sends
 // it once, in a final chunk with "choices": [], after the stream's end. Gemini sends no [DONE]:
 // a stream succeeds when it ends cleanly after every candidate it started has a finish reason,

@@ -55,15 +55,23 @@ type (
 		Response json.RawMessage `json:"response"`
 	}
 	toolSet struct {
-		FunctionDeclarations []functionDeclaration `json:"functionDeclarations"`
+		FunctionDeclarations []functionDeclaration `json:"functionDeclarations,omitempty"`
+		// GoogleSearch turns on grounding with Google Search (web_search_options).
+		GoogleSearch *googleSearch `json:"googleSearch,omitempty"`
 	}
+	// googleSearch is the Google Search tool, which takes no settings here.
+	googleSearch struct{}
+
 	functionDeclaration struct {
 		Name        string          `json:"name"`
 		Description json.RawMessage `json:"description,omitempty"`
 		Parameters  json.RawMessage `json:"parameters,omitempty"`
 	}
 	toolConfig struct {
-		FunctionCallingConfig functionCallingConfig `json:"functionCallingConfig"`
+		FunctionCallingConfig *functionCallingConfig `json:"functionCallingConfig,omitempty"`
+		// IncludeServerSideToolInvocations lets Gemini 3 search with Google and call the
+		// client's functions in one request.
+		IncludeServerSideToolInvocations bool `json:"includeServerSideToolInvocations,omitempty"`
 	}
 	functionCallingConfig struct {
 		Mode                 string   `json:"mode"`
@@ -153,7 +161,7 @@ func translateRequest(body []byte, model string, sigs *signatureCache) ([]byte, 
 	if !root.IsObject() {
 		return nil, badRequest("", "the request body is not a JSON object")
 	}
-	var messages, tools, toolChoice, format, maxTokens, maxCompletion, effort gjson.Result
+	var messages, tools, toolChoice, format, maxTokens, maxCompletion, effort, search gjson.Result
 	t := &translator{model: model, sigs: sigs}
 	gc := &generationConfig{}
 	root.ForEach(func(k, v gjson.Result) bool {
@@ -172,6 +180,8 @@ func translateRequest(body []byte, model string, sigs *signatureCache) ([]byte, 
 			maxCompletion = v
 		case "reasoning_effort":
 			effort = v
+		case "web_search_options":
+			search = v
 		case "temperature":
 			gc.Temperature = t.number(v, "temperature")
 		case "top_p":
@@ -204,6 +214,9 @@ func translateRequest(body []byte, model string, sigs *signatureCache) ([]byte, 
 	}
 	if t.err == nil && toolChoice.Exists() && toolChoice.Type != gjson.Null {
 		t.toolChoice(toolChoice)
+	}
+	if t.err == nil && search.Exists() && search.Type != gjson.Null {
+		t.webSearch(search)
 	}
 	if t.err == nil {
 		if n := t.integer(maxCompletion, "max_completion_tokens"); n > 0 {
@@ -732,7 +745,36 @@ func (t *translator) toolChoice(v gjson.Result) {
 		t.fail(badRequest("tool_choice", "tool_choice must be a string or an object"))
 		return
 	}
-	t.req.ToolConfig = &toolConfig{FunctionCallingConfig: functionCallingConfig{Mode: mode, AllowedFunctionNames: names}}
+	t.req.ToolConfig = &toolConfig{FunctionCallingConfig: &functionCallingConfig{Mode: mode, AllowedFunctionNames: names}}
+}
+
+// webSearch translates web_search_options into the Google Search tool, in the one tool set
+// beside the function declarations. Its settings are not sent: Gemini's search takes no
+// context size, and no approximate location (its retrievalConfig takes coordinates, for Google
+// Maps). Without function declarations a functionCallingConfig means nothing and Gemini
+// refuses it, so it is left out. With them, Gemini 3 needs includeServerSideToolInvocations,
+// and earlier models refuse the combination in generateContent, which is a ClientError naming
+// both parameters rather than a silent loss of either.
+func (t *translator) webSearch(v gjson.Result) {
+	if !v.IsObject() {
+		t.fail(badRequest("web_search_options", "web_search_options must be an object"))
+		return
+	}
+	if len(t.req.Tools) == 0 {
+		t.req.Tools = []toolSet{{GoogleSearch: &googleSearch{}}}
+		t.req.ToolConfig = nil
+		return
+	}
+	if major, _, known := modelVersion(t.model); known && major < 3 {
+		t.fail(badRequest("web_search_options", "%s cannot search the web with Google and call the request's functions in one request: "+
+			"send web_search_options or tools, not both, or use a Gemini 3 model, which takes both", t.model[strings.LastIndexByte(t.model, '/')+1:]))
+		return
+	}
+	t.req.Tools[0].GoogleSearch = &googleSearch{}
+	if t.req.ToolConfig == nil {
+		t.req.ToolConfig = &toolConfig{}
+	}
+	t.req.ToolConfig.IncludeServerSideToolInvocations = true
 }
 
 // keepTools leaves only the named functions declared.

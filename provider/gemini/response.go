@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/jsonguard"
@@ -241,7 +242,7 @@ func countSearches(u *clearbar.Usage, queries int) {
 
 // candidateFields are the parts of a candidate the translation reads, found in one pass.
 type candidateFields struct {
-	parts, finishReason, index gjson.Result
+	parts, finishReason, index, grounding gjson.Result
 }
 
 func readCandidate(c gjson.Result) candidateFields {
@@ -254,10 +255,92 @@ func readCandidate(c gjson.Result) candidateFields {
 			f.finishReason = v
 		case "index":
 			f.index = v
+		case "groundingMetadata":
+			f.grounding = v
 		}
 		return true
 	})
 	return f
+}
+
+// grounded reports whether a candidate's groundingMetadata ties text to sources
+// (groundingSupports), so that it makes annotations.
+func grounded(g gjson.Result) bool {
+	return len(g.Get("groundingSupports").Array()) > 0
+}
+
+// appendAnnotations appends the annotations array of a candidate grounded with Google Search,
+// made from its groundingMetadata: for each of groundingSupports, one url_citation {url,
+// title, start_index, end_index} per source it names (groundingChunkIndices into
+// groundingChunks, web.uri and web.title), spanning its segment of text, the candidate's
+// content. Gemini gives a segment's startIndex (0 when absent) and endIndex in bytes of UTF-8;
+// OpenAI's indices count characters, Unicode code points (end exclusive), so they are counted
+// in text. A segment whose indices do not hold its text (they may count from the start of its
+// part, partIndex) is found by its text; one found neither way, and sources that are not web
+// pages, make none. ok is false, and b unchanged, when there are none.
+func appendAnnotations(b []byte, g gjson.Result, text string) (_ []byte, ok bool) {
+	chunks := g.Get("groundingChunks").Array()
+	type span struct {
+		url        string
+		start, end int
+	}
+	var seen []span
+	n := len(b)
+	b = append(b, '[')
+	g.Get("groundingSupports").ForEach(func(_, s gjson.Result) bool {
+		seg := s.Get("segment")
+		start, end := int(seg.Get("startIndex").Int()), int(seg.Get("endIndex").Int())
+		segText := seg.Get("text").String()
+		switch {
+		case 0 <= start && start <= end && end <= len(text) && (segText == "" || text[start:end] == segText):
+		case segText != "" && strings.Contains(text, segText):
+			start = strings.Index(text, segText)
+			end = start + len(segText)
+		default:
+			return true
+		}
+		if start == end {
+			return true
+		}
+		rs := utf8.RuneCountInString(text[:start])
+		re := rs + utf8.RuneCountInString(text[start:end])
+		s.Get("groundingChunkIndices").ForEach(func(_, ci gjson.Result) bool {
+			k := int(ci.Int())
+			if k < 0 || k >= len(chunks) {
+				return true
+			}
+			web := chunks[k].Get("web")
+			url := web.Get("uri").String()
+			if url == "" {
+				return true
+			}
+			sp := span{url, rs, re}
+			for _, have := range seen {
+				if have == sp {
+					return true
+				}
+			}
+			seen = append(seen, sp)
+			if len(seen) > 1 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"type":"url_citation","url_citation":{"end_index":`...)
+			b = strconv.AppendInt(b, int64(re), 10)
+			b = append(b, `,"start_index":`...)
+			b = strconv.AppendInt(b, int64(rs), 10)
+			b = append(b, `,"title":`...)
+			b = jsonstr.Append(b, web.Get("title").String())
+			b = append(b, `,"url":`...)
+			b = jsonstr.Append(b, url)
+			b = append(b, "}}"...)
+			return true
+		})
+		return true
+	})
+	if len(seen) == 0 {
+		return b[:n], false
+	}
+	return append(b, ']'), true
 }
 
 // appendUsage appends an OpenAI usage object.
@@ -373,6 +456,13 @@ func (p *Provider) parseResponse(a *attempt, resp *http.Response, data []byte) (
 			b = po.appendContent(b)
 		}
 		b = append(b, `,"refusal":null`...)
+		if grounded(cf.grounding) {
+			n := len(b)
+			var ok bool
+			if b, ok = appendAnnotations(append(b, `,"annotations":`...), cf.grounding, ch.Text); !ok {
+				b = b[:n]
+			}
+		}
 		if po.reasoning.Len() > 0 {
 			b = append(b, `,"reasoning_content":`...)
 			b = jsonstr.Append(b, po.reasoning.String())

@@ -66,7 +66,6 @@ const roundTripRequest = `{
   "service_tier": "priority",
   "modalities": ["text"],
   "prediction": {"type": "content", "content": "x"},
-  "web_search_options": {},
   "verbosity": "low",
   "prompt_cache_key": "pk",
   "stream": true,
@@ -78,7 +77,7 @@ const roundTripRequest = `{
 // documentation lists them, and TestDroppedFields proves each one leaves no trace.
 var droppedFields = []string{
 	"logprobs", "top_logprobs", "logit_bias", "parallel_tool_calls", "user", "safety_identifier", "metadata",
-	"store", "service_tier", "modalities", "audio", "prediction", "web_search_options", "verbosity",
+	"store", "service_tier", "modalities", "audio", "prediction", "verbosity",
 	"prompt_cache_key", "stream", "stream_options", "model", "x_vendor",
 }
 
@@ -140,7 +139,7 @@ func TestDroppedFields(t *testing.T) {
 	values := map[string]string{
 		"audio": `{"voice":"alloy","format":"wav"}`, "prediction": `{"type":"content","content":"x"}`,
 		"metadata": `{"k":"v"}`, "logit_bias": `{"1":2}`, "modalities": `["text"]`, "stream_options": `{"include_usage":true}`,
-		"web_search_options": `{}`, "x_vendor": `{"a":1}`,
+		"x_vendor": `{"a":1}`,
 	}
 	for _, f := range droppedFields {
 		v, ok := values[f]
@@ -279,7 +278,7 @@ func toOpenAI(t *testing.T, gem []byte) map[string]any {
 		}
 		out["tools"] = tools
 	}
-	if g.ToolConfig != nil {
+	if g.ToolConfig != nil && g.ToolConfig.FunctionCallingConfig != nil {
 		fc := g.ToolConfig.FunctionCallingConfig
 		switch {
 		case fc.Mode == "ANY" && len(fc.AllowedFunctionNames) == 1:

@@ -101,6 +101,12 @@ type candState struct {
 	// searches is the number of Google Search queries its answer was grounded in, from the
 	// last groundingMetadata seen.
 	searches int
+	// text is the content sent so far, which grounding segments index into; grounding the
+	// last groundingMetadata seen that ties text to sources, as sent; annotated says its
+	// annotations were sent.
+	text      []byte
+	grounding []byte
+	annotated bool
 }
 
 // streamTranslator turns Gemini events into OpenAI chunks. The id, model and created of the
@@ -230,6 +236,10 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 		if n := groundingQueries(c); n > 0 {
 			st.searches = n
 		}
+		if grounded(cf.grounding) {
+			// Gemini sends the whole metadata again, not a delta: the last one counts.
+			st.grounding = append(st.grounding[:0], cf.grounding.Raw...)
+		}
 		var po partsOut
 		t.p.readParts(cf.parts, &po)
 		reason := cf.finishReason.Str
@@ -244,7 +254,20 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 			st.finished = true
 		}
 		hasText := po.nText > 0 && po.text.Len() > 0
-		if !hasText && po.reasoning.Len() == 0 && len(po.calls) == 0 && po.textSig == "" && reason == "" && st.roleSent {
+		if hasText {
+			st.text = append(st.text, po.text.String()...)
+		}
+		// The annotations go out once the candidate has finished, when its text is whole (the
+		// segments index into all of it), in the delta of the event that finishes it or of a
+		// later one that brings the metadata.
+		var anns []byte
+		if st.finished && !st.annotated && st.grounding != nil {
+			st.annotated = true
+			if a, ok := appendAnnotations(nil, gjson.Parse(view(st.grounding)), view(st.text)); ok {
+				anns = a
+			}
+		}
+		if !hasText && po.reasoning.Len() == 0 && len(po.calls) == 0 && po.textSig == "" && reason == "" && anns == nil && st.roleSent {
 			return true
 		}
 		if n > 0 {
@@ -284,6 +307,10 @@ func (t *streamTranslator) event(a *attempt, status int, data []byte, out *clear
 				st.calls++
 			}
 			b = append(b, ']')
+		}
+		if anns != nil {
+			field(`"annotations":`)
+			b = append(b, anns...)
 		}
 		if po.textSig != "" {
 			if !sep {
