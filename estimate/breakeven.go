@@ -31,6 +31,10 @@ import (
 // probability, or its complement where the complement moves: the failure, miss or error
 // rate) or after breakEvenMaxHalvings halvings. So a search costs at most breakEvenGrid +
 // breakEvenMaxHalvings estimates; one that finds no change within the range, breakEvenGrid.
+// Short of the change (or within the range, when there is none), the same estimates say
+// where the recommended policy keeps its name but takes other routes (BreakEven.RoutesChange),
+// which a second bisection narrows to RoutesChangeTolerance: up to breakEvenMaxHalvings more
+// estimates, only where the routes change.
 // A change and a change back between two grid points go unseen, and a bracket with more than
 // one change yields one of them.
 //
@@ -47,9 +51,13 @@ const (
 	BreakEvenFactor = 10
 	// BreakEvenTolerance is the bisection's relative precision: it stops when the bracket
 	// around a break-even spans at most 0.1% of the moving quantity.
-	BreakEvenTolerance   = 1e-3
-	breakEvenGrid        = 6
-	breakEvenMaxHalvings = 16
+	BreakEvenTolerance = 1e-3
+	// RoutesChangeTolerance is the bisection's relative precision for a change of the
+	// recommended policy's routes (BreakEven.RoutesChange): 1% of the moving quantity, coarser
+	// than a break-even's, for fewer estimates.
+	RoutesChangeTolerance = 1e-2
+	breakEvenGrid         = 6
+	breakEvenMaxHalvings  = 16
 	// shareMargin keeps a share search within [shareMargin, 1 − shareMargin]: the other
 	// shares, rescaled, stay above zero.
 	shareMargin = 1e-3
@@ -61,7 +69,8 @@ type BreakEven struct {
 	Input string `json:"input"`
 	// Kind is "price" or "latency" (a factor on every price, or every response time, of the
 	// model: 1 as assumed), "probability" (a pass rate, validator rate or availability) or
-	// "share" (of traffic, the other categories' rescaled to keep the total).
+	// "share" (of traffic, the other categories' rescaled to keep the total; with pipelines, of
+	// user requests, a pipeline's or a category's called alone, the others rescaled).
 	Kind string `json:"kind"`
 	// Complement names what moves for a probability whose complement moves, as the sensitivity
 	// moves it: "failure rate" of a pass rate, "miss rate" of a detect rate, "error rate" of an
@@ -89,8 +98,30 @@ type BreakEven struct {
 	// the break-even: the model's prices per million tokens, its stated median.
 	AssumedDetail string `json:"assumed_detail,omitempty"`
 	Detail        string `json:"detail,omitempty"`
-	// Estimates is the number of perturbed estimates the search made.
+	// RoutesChange, when not nil, is the nearest value, short of the break-even (anywhere in
+	// the range searched when there is none), at which the recommended policy stays
+	// recommended, and whether it clears stays as it was, but its routes change: a policy
+	// derived from the inputs (cheapest-passing, cascade-by-price) can route a category
+	// otherwise before another policy overtakes it. The break-even itself counts only the
+	// policy's name and whether it clears.
+	RoutesChange *RoutesChange `json:"routes_change,omitempty"`
+	// Estimates is the number of perturbed estimates the search made, those that found
+	// RoutesChange included.
 	Estimates int `json:"estimates"`
+}
+
+// RoutesChange is where, moving one input in one direction, the recommended policy's routes
+// change while it stays recommended (BreakEven.RoutesChange).
+type RoutesChange struct {
+	// Value is the middle of the last bracket, within ± Tolerance: on the assumed side of it
+	// the policy's routes are as estimated; past it they are as Routes says. Move and Detail
+	// are as BreakEven's.
+	Value     float64 `json:"value"`
+	Tolerance float64 `json:"tolerance"`
+	Move      float64 `json:"relative_move"`
+	Detail    string  `json:"detail,omitempty"`
+	// Routes says, per category whose route changes, its route before and after: "x: a → c".
+	Routes []string `json:"routes_changed"`
 }
 
 // FindBreakEvens searches the break-even of every input the sensitivity of r moves, in both
@@ -108,6 +139,7 @@ func FindBreakEvens(ctx context.Context, r *Report) error {
 	e := s.est
 	defer func() { s.est, s.knobs = nil, nil }()
 	base := verdict{s.Baseline, s.BaselineClears}
+	routes := r.policy(s.Baseline)
 	type search struct {
 		k  *knob
 		up bool
@@ -127,7 +159,7 @@ func FindBreakEvens(ctx context.Context, r *Report) error {
 	g.SetLimit(outer)
 	for i, sr := range todo {
 		g.Go(func() (err error) {
-			out[i], err = e.breakEven(gctx, sr.k.path(sr.up), base, inner)
+			out[i], err = e.breakEven(gctx, sr.k.path(sr.up), base, routes, inner)
 			return err
 		})
 	}
@@ -222,13 +254,24 @@ func (p path) value(m float64) float64 {
 
 // precise reports whether the bracket [lo, hi] (fractions of the way) is within
 // BreakEvenTolerance of the moving quantity.
-func (p path) precise(lo, hi float64) bool {
+func (p path) precise(lo, hi float64) bool { return p.within(lo, hi, BreakEvenTolerance) }
+
+// within reports whether the bracket [lo, hi] (fractions of the way) is within tol of the
+// moving quantity, relative to it.
+func (p path) within(lo, hi, tol float64) bool {
 	a, b := p.at(lo), p.at(hi)
-	return math.Abs(a-b) <= BreakEvenTolerance*math.Max(math.Abs(a), math.Abs(b))
+	return math.Abs(a-b) <= tol*math.Max(math.Abs(a), math.Abs(b))
 }
 
-// breakEven searches one path for the nearest change of the recommendation from base.
-func (e *estimator) breakEven(ctx context.Context, p path, base verdict, workers int) (BreakEven, error) {
+// breakEven searches one path for the nearest change of the recommendation from base and,
+// short of it, the nearest change of the routes of the policy base recommends (its routes as
+// estimated are baseRoutes'): every estimate of the search tells both. The search for the
+// recommendation's change is as the comment at the top of this file says, and its results do
+// not depend on the routes; when, before it, some estimate keeps the recommendation but finds
+// other routes, the nearest such change is bisected too, between the farthest estimate before
+// it with the routes unchanged and the nearest with them changed, to RoutesChangeTolerance: up
+// to breakEvenMaxHalvings more estimates.
+func (e *estimator) breakEven(ctx context.Context, p path, base verdict, baseRoutes *PolicyResult, workers int) (BreakEven, error) {
 	k := p.k
 	b := BreakEven{Input: k.input, Kind: k.kind.name(), Direction: "down", Assumed: k.value, Limit: p.value(p.end)}
 	if p.up {
@@ -238,66 +281,133 @@ func (e *estimator) breakEven(ctx context.Context, p path, base verdict, workers
 		b.Complement = k.complement + " rate"
 	}
 	b.AssumedDetail = k.detail(k.value)
-	eval := func(u float64) (verdict, error) {
+	// probe is what an estimate u of the way along the path finds: the verdict and, when it
+	// is base, the routes of base's policy that changed.
+	type probe struct {
+		v      verdict
+		routes []string
+	}
+	eval := func(u float64) (probe, error) {
 		if err := ctx.Err(); err != nil {
-			return verdict{}, err
+			return probe{}, err
 		}
 		b.Estimates++
 		r, err := e.perturbed(ctx, k.at(p.value(p.at(u)), ""), workers)
 		if err != nil {
-			return verdict{}, err
+			return probe{}, err
 		}
 		rec := r.policy(r.Recommended)
+		bp := r.policy(base.name)
 		// A policy that ties with the baseline's (the same figures: recommend keeps the earlier
 		// of the two) is no change of the recommendation.
-		if bp := r.policy(base.name); bp != nil && rec != bp && !ranksBefore(rec, bp) {
+		if bp != nil && rec != bp && !ranksBefore(rec, bp) {
 			rec = bp
 		}
-		return verdict{rec.Name, rec.Clears}, nil
+		pr := probe{v: verdict{rec.Name, rec.Clears}}
+		if pr.v == base && bp != nil && baseRoutes != nil {
+			pr.routes = routeChanges(baseRoutes, bp)
+		}
+		return pr, nil
 	}
+	// seen keeps, of every estimate that keeps the recommendation, whether the routes changed
+	// there, for the search of the routes' change.
+	seen := map[float64][]string{}
 	lo, hi := 0.0, -1.0
 	var then verdict
 	for i := 1; i <= breakEvenGrid; i++ {
 		u := float64(i*i) / (breakEvenGrid * breakEvenGrid)
-		v, err := eval(u)
+		pr, err := eval(u)
 		if err != nil {
 			return b, err
 		}
-		if v != base {
-			hi, then = u, v
+		if pr.v != base {
+			hi, then = u, pr.v
 			break
 		}
+		seen[u] = pr.routes
 		lo = u
 	}
-	if hi < 0 {
+	if hi >= 0 {
+		for range breakEvenMaxHalvings {
+			if p.precise(lo, hi) {
+				break
+			}
+			mid := (lo + hi) / 2
+			pr, err := eval(mid)
+			if err != nil {
+				return b, err
+			}
+			if pr.v != base {
+				hi, then = mid, pr.v
+			} else {
+				seen[mid] = pr.routes
+				lo = mid
+			}
+		}
+		m := p.at((lo + hi) / 2)
+		v := p.value(m)
+		b.Found, b.Value = true, &v
+		b.Tolerance = p.tolerance(lo, hi)
+		b.Recommended, b.RecommendedClears = then.name, then.clears
+		b.Move = p.move(m)
+		b.Detail = k.detail(v)
+	}
+	// The routes' change: the nearest estimate with other routes, and the farthest before it
+	// with the routes as estimated (0, as assumed, when none).
+	rlo, rhi := 0.0, -1.0
+	var routes []string
+	for u, ch := range seen {
+		if len(ch) > 0 && (rhi < 0 || u < rhi) {
+			rhi, routes = u, ch
+		}
+	}
+	if rhi < 0 {
 		return b, nil
 	}
+	for u, ch := range seen {
+		if len(ch) == 0 && u < rhi && u > rlo {
+			rlo = u
+		}
+	}
 	for range breakEvenMaxHalvings {
-		if p.precise(lo, hi) {
+		if p.within(rlo, rhi, RoutesChangeTolerance) {
 			break
 		}
-		mid := (lo + hi) / 2
-		v, err := eval(mid)
+		mid := (rlo + rhi) / 2
+		pr, err := eval(mid)
 		if err != nil {
 			return b, err
 		}
-		if v != base {
-			hi, then = mid, v
-		} else {
-			lo = mid
+		switch {
+		case pr.v == base && len(pr.routes) == 0:
+			rlo = mid
+		case pr.v == base:
+			rhi, routes = mid, pr.routes
+		default:
+			// The recommendation changes here, and back short of rhi: a change the steps of the
+			// search passed over. Past here the policy is not recommended: bracket the routes'
+			// change short of it.
+			rhi = mid
 		}
 	}
-	m := p.at((lo + hi) / 2)
+	m := p.at((rlo + rhi) / 2)
 	v := p.value(m)
-	b.Found, b.Value = true, &v
-	b.Tolerance = math.Abs(p.value(p.at(hi))-p.value(p.at(lo))) / 2
-	b.Recommended, b.RecommendedClears = then.name, then.clears
-	b.Move = m - p.m0
-	if p.m0 != 0 {
-		b.Move = m/p.m0 - 1
-	}
-	b.Detail = k.detail(v)
+	b.RoutesChange = &RoutesChange{Value: v, Tolerance: p.tolerance(rlo, rhi), Move: p.move(m), Detail: k.detail(v), Routes: routes}
 	return b, nil
+}
+
+// tolerance is half the bracket [lo, hi] (fractions of the way) in the input's own terms.
+func (p path) tolerance(lo, hi float64) float64 {
+	return math.Abs(p.value(p.at(hi))-p.value(p.at(lo))) / 2
+}
+
+// move is the moving quantity m's move from the assumed one, relative to it; from zero, the
+// absolute change (see BreakEven.Move).
+func (p path) move(m float64) float64 {
+	if p.m0 != 0 {
+		return m/p.m0 - 1
+	}
+	return m - p.m0
 }
 
 func (k knobKind) name() string {
@@ -378,6 +488,22 @@ func (s *Sensitivity) notFound() int {
 }
 
 func (b *BreakEven) row(s *Sensitivity) breakEvenRow {
+	r := b.rowAt(*b.Value, b.Tolerance, b.Detail, b.Move)
+	r.Then, r.ThenNote = b.Recommended, s.clearsNote(b.RecommendedClears)
+	return r
+}
+
+// routesRow is the row of b's RoutesChange: Then is the routes past it.
+func (b *BreakEven) routesRow() breakEvenRow {
+	c := b.RoutesChange
+	r := b.rowAt(c.Value, c.Tolerance, c.Detail, c.Move)
+	r.Then = strings.Join(c.Routes, "; ")
+	return r
+}
+
+// rowAt is the row of a change of b's input at value v, within ± tol, a move from the assumed
+// value; detail says what a price or latency factor v means. Then is left to the caller.
+func (b *BreakEven) rowAt(v, tol float64, detail string, move float64) breakEvenRow {
 	rel := "≤ "
 	if b.Direction == "down" {
 		rel = "≥ "
@@ -391,9 +517,9 @@ func (b *BreakEven) row(s *Sensitivity) breakEvenRow {
 			}
 			return out
 		}
-		return probWithin(v, b.Tolerance)
+		return probWithin(v, tol)
 	}
-	r := breakEvenRow{Input: b.Input, While: rel + value(*b.Value, b.Detail), Then: b.Recommended, ThenNote: s.clearsNote(b.RecommendedClears)}
+	r := breakEvenRow{Input: b.Input, While: rel + value(v, detail)}
 	switch b.Kind {
 	case "price", "latency":
 		r.Assumed = "×1"
@@ -403,11 +529,38 @@ func (b *BreakEven) row(s *Sensitivity) breakEvenRow {
 	default:
 		r.Assumed = strconv.FormatFloat(b.Assumed, 'g', 4, 64)
 	}
-	r.Move = moveText(b.Move, b.Assumed == 0 && b.Complement == "" || b.Complement != "" && b.Assumed == 1)
+	r.Move = moveText(move, b.Assumed == 0 && b.Complement == "" || b.Complement != "" && b.Assumed == 1)
 	if b.Complement != "" {
 		r.Move = b.Complement + " " + r.Move
 	}
 	return r
+}
+
+// routesChangeRows returns the routes' changes found (BreakEven.RoutesChange), nearest first,
+// at most limit of them (all when limit is 0), and how many more there are.
+func (s *Sensitivity) routesChangeRows(limit int) (rows []breakEvenRow, more int) {
+	var found []*BreakEven
+	for i := range s.BreakEvens {
+		if s.BreakEvens[i].RoutesChange != nil {
+			found = append(found, &s.BreakEvens[i])
+		}
+	}
+	slices.SortStableFunc(found, func(a, b *BreakEven) int {
+		return cmp.Or(cmp.Compare(math.Abs(a.RoutesChange.Move), math.Abs(b.RoutesChange.Move)), strings.Compare(a.Input, b.Input), strings.Compare(a.Direction, b.Direction))
+	})
+	for _, b := range found {
+		if limit > 0 && len(rows) == limit {
+			more++
+			continue
+		}
+		rows = append(rows, b.routesRow())
+	}
+	return rows, more
+}
+
+// routesChangeLead introduces the routes' changes of policy name in the reports.
+func routesChangeLead(name string) string {
+	return name + " keeps its routes while, nearest first (past it, it stays recommended, on other routes):"
 }
 
 // clearsNote says, after the name of the policy a change makes the recommendation, whether
@@ -446,7 +599,7 @@ func probWithin(v, tol float64) string {
 // breakEvenMethod says, under the reports' break-evens, what was searched and how precisely.
 const breakEvenMethod = "Searched: prices and latencies from ×0.1 to ×10, probabilities over 0 to 1, shares over 0.001 to 0.999 (the other shares rescaled). " +
 	"Each break-even is found to 0.1% of the quantity that moves (for a pass rate, detect rate or availability, its failure, miss or error rate), " +
-	"or to the tolerance the JSON report gives; one that turns on a latency budget, to the simulation's error at this seed."
+	"or to the tolerance the JSON report gives, and a change of the recommended policy's routes to 1%; one that turns on a latency budget, to the simulation's error at this seed."
 
 // breakEvenView is the break-even section of a report, for the Markdown and HTML reports.
 type breakEvenView struct {
@@ -455,11 +608,17 @@ type breakEvenView struct {
 	Rows               []breakEvenRow
 	NotFound, Searches int
 	Method             string
+	// RoutesLead and Routes are the routes' changes short of the break-evens: where the
+	// recommended policy, still recommended, takes other routes.
+	RoutesLead string
+	Routes     []breakEvenRow
 }
 
 func (s *Sensitivity) breakEvenView() breakEvenView {
 	rows, _ := s.breakEvenRows(0)
-	return breakEvenView{Baseline: s.Baseline, Runs: s.BreakEvenRuns, Rows: rows, NotFound: s.notFound(), Searches: len(s.BreakEvens), Method: breakEvenMethod}
+	routes, _ := s.routesChangeRows(0)
+	return breakEvenView{Baseline: s.Baseline, Runs: s.BreakEvenRuns, Rows: rows, NotFound: s.notFound(), Searches: len(s.BreakEvens), Method: breakEvenMethod,
+		RoutesLead: routesChangeLead(s.Baseline), Routes: routes}
 }
 
 // writeBreakEvensMarkdown writes the break-even section of the Markdown report: every
@@ -475,6 +634,15 @@ func writeBreakEvensMarkdown(w io.Writer, s *Sensitivity) {
 		fmt.Fprintln(w, "|---|---|---|---:|---|")
 		for _, r := range v.Rows {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | **%s**%s |\n", mdEscape(r.Input), mdEscape(r.While), mdEscape(r.Assumed), mdEscape(r.Move), mdEscape(r.Then), mdEscape(r.ThenNote))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(v.Routes) > 0 {
+		fmt.Fprintf(w, "%s\n\n", mdEscape(v.RoutesLead))
+		fmt.Fprintln(w, "| Input | While | Assumed | Move | Routes then |")
+		fmt.Fprintln(w, "|---|---|---|---:|---|")
+		for _, r := range v.Routes {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdEscape(r.Input), mdEscape(r.While), mdEscape(r.Assumed), mdEscape(r.Move), mdEscape(r.Then))
 		}
 		fmt.Fprintln(w)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -349,3 +350,109 @@ func TestBreakEvensDropTheEstimator(t *testing.T) {
 		t.Error("a second FindBreakEvens on the same report does not fail")
 	}
 }
+
+// TestBreakEvenFindsRoutesChange: in reroute with a's pass rate in x at 0.93, cheapest-passing
+// (a in x, b in y) is recommended over every input's range in these directions, but its route
+// in x moves from a to c, which clears too, where a stops clearing (its pass rate below the
+// 0.9 bar: failure rate 0.07 to 0.1, +43%), where a costs more than c (a's prices ×3: $0.0036
+// a call, c's) and where c costs less than a (c's ×1/3). Each search finds no break-even but
+// says where the routes change, within its tolerance, and what they change to; every format
+// shows it apart from the break-evens.
+func TestBreakEvenFindsRoutesChange(t *testing.T) {
+	src := strings.Replace(reroute, "pass_rate: {a: 0.9, c: 0.95, b: 0.97}", "pass_rate: {a: 0.93, c: 0.95, b: 0.97}", 1)
+	r := breakEvens(t, src, Options{})
+	s := r.Sensitivity
+	if s.Baseline != "cheapest-passing" || !s.BaselineClears {
+		t.Fatalf("baseline %s (clears %v), want cheapest-passing, clearing", s.Baseline, s.BaselineClears)
+	}
+	for _, tt := range []struct {
+		input, direction string
+		want, move       float64
+	}{
+		{"pass rate of a in x", "down", 0.9, 0.1/0.07 - 1},
+		{"price of a", "up", 3, 2},
+		{"price of c", "down", 1.0 / 3, -2.0 / 3},
+	} {
+		b := findBreakEven(t, s, tt.input, tt.direction)
+		if b.Found {
+			t.Errorf("%s %s: break-even at %v → %s, want none (cheapest-passing stays recommended)", tt.input, tt.direction, *b.Value, b.Recommended)
+		}
+		c := b.RoutesChange
+		if c == nil {
+			t.Errorf("%s %s: no change of routes found, want one at %g", tt.input, tt.direction, tt.want)
+			continue
+		}
+		if !slices.Equal(c.Routes, []string{"x: a → c"}) {
+			t.Errorf("%s %s: routes past the change %q, want x: a → c", tt.input, tt.direction, c.Routes)
+		}
+		scale := tt.want
+		if b.Complement != "" {
+			scale = 1 - tt.want
+		}
+		if c.Tolerance > RoutesChangeTolerance*scale || math.Abs(c.Value-tt.want) > c.Tolerance+1e-9 {
+			t.Errorf("%s %s: routes change at %.6g ± %.2g, want %g within %g", tt.input, tt.direction, c.Value, c.Tolerance, tt.want, RoutesChangeTolerance*scale)
+		}
+		if math.Abs(c.Move-tt.move) > 2*RoutesChangeTolerance*math.Abs(tt.move) {
+			t.Errorf("%s %s: move %.4g, want %.4g", tt.input, tt.direction, c.Move, tt.move)
+		}
+		if b.Estimates > breakEvenGrid+breakEvenMaxHalvings {
+			t.Errorf("%s %s: %d estimates, more than the bound %d", tt.input, tt.direction, b.Estimates, breakEvenGrid+breakEvenMaxHalvings)
+		}
+	}
+	// The spec's own routes never change: no search on a policy that is not derived finds a
+	// change of routes.
+	for _, b := range breakEvens(t, twoModels, Options{}).Sensitivity.BreakEvens {
+		if b.RoutesChange != nil {
+			t.Errorf("twoModels, %s %s: routes change %+v, but spec's routes are fixed", b.Input, b.Direction, *b.RoutesChange)
+		}
+	}
+
+	var text, md, page, js bytes.Buffer
+	if err := WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	lead := "cheapest-passing keeps its routes while, nearest first (past it, it stays recommended, on other routes):"
+	if !strings.Contains(text.String(), "  "+lead+"\n    INPUT") || !regexpMatch(`\n    price of a +≤ ×3 \(\$3/M in, \$6(\.01)?/M out\) +×1 \(\$1/M in, \$2/M out\) +\+200% +x: a → c\n`, text.String()) {
+		t.Errorf("the text report does not list the routes' changes:\n%s", text.String())
+	}
+	if table, _, _ := strings.Cut(text.String(), lead); strings.Contains(table, "price of a") {
+		t.Errorf("the text report lists a change of routes among the break-evens:\n%s", text.String())
+	}
+	if err := WriteMarkdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), lead+"\n\n| Input | While | Assumed | Move | Routes then |") ||
+		!regexpMatch(`\n\| price of a \| ≤ ×3 \(\$3/M in, \$6(\.01)?/M out\) \| ×1 \(\$1/M in, \$2/M out\) \| \+200% \| x: a → c \|\n`, md.String()) {
+		t.Errorf("the Markdown report does not list the routes' changes:\n%s", md.String())
+	}
+	if err := WriteHTML(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "<p>"+lead+"</p>") || !regexpMatch(`<td>price of a</td><td>≤ ×3 \(\$3/M in, \$6(\.01)?/M out\)</td><td>×1 \(\$1/M in, \$2/M out\)</td><td class="num">&#43;200%</td><td>x: a → c</td>`, page.String()) {
+		t.Error("the HTML report does not list the routes' changes")
+	}
+	if err := WriteJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Sensitivity struct {
+			BreakEvens []struct {
+				Input, Direction string
+				RoutesChange     map[string]any `json:"routes_change"`
+			} `json:"break_evens"`
+		} `json:"sensitivity"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range doc.Sensitivity.BreakEvens {
+		if b.Input == "price of a" && b.Direction == "up" {
+			keys := strings.Join(slices.Sorted(maps.Keys(b.RoutesChange)), ",")
+			if want := "detail,relative_move,routes_changed,tolerance,value"; keys != want {
+				t.Errorf("price of a, up: routes_change keys %s, want %s", keys, want)
+			}
+		}
+	}
+}
+
+func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).MatchString(s) }

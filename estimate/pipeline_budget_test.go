@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -344,5 +345,67 @@ func TestMovedStepNamesThePipelinesItMisses(t *testing.T) {
 		if strings.HasPrefix(k.input, "share of pipeline") {
 			t.Errorf("a knob %q for the only pipeline, which serves every user request", k.input)
 		}
+	}
+}
+
+// TestOptimiseFirstBringsPipelineWithinBudget: with qa's budget at 3.5s the spec's routes (a,
+// 3s, then b, 1s) take it over, at 4s. rewrite's route on b (1s), dearer, brings it within
+// (2s): the list suggests it for rewrite, says so, and what it costs per user request of qa
+// (b's $0.003 a rewrite against a's $0.0012); it adds $144 a month for 80,000 rewrites but
+// saves $400 in risk (bad answers from 10% to 5%, $0.1 each), with 45 points of headroom over
+// the 0.5 bar, and ranks first by that. At
+// 1.5s it brings qa nearest, and says how far over it stays.
+func TestOptimiseFirstBringsPipelineWithinBudget(t *testing.T) {
+	r := runPipelines(t, withPipelineBudget("3.5s"), Options{Samples: 20_000})
+	if r.policy("spec").Clears {
+		t.Fatal("spec clears: the test needs its routes to take qa over its budget")
+	}
+	o := r.OptimiseFirst[0]
+	if o.Category != "rewrite" || o.Better != "b" || len(o.Pipelines) != 1 {
+		t.Fatalf("first to optimise %+v, want rewrite on b for pipeline qa", o)
+	}
+	g := o.Pipelines[0]
+	if g.Pipeline != "qa" || !g.Within || math.Abs(g.P95-4) > 0.02 || math.Abs(g.P95After-2) > 0.02 || g.Budget != 3.5 || g.Saving != clearbar.MoneyFromUSD(-0.0018) {
+		t.Errorf("rewrite on b for qa: %+v, want within its 3.5s budget, p95 4s → 2s, saving -$0.0018 per user request", g)
+	}
+	if math.Abs(float64(o.MonthlySaving)+144) > 1e-6 || math.Abs(float64(o.RiskChange)+400) > 1e-6 || math.Abs(float64(o.NetSaving)-256) > 1e-6 {
+		t.Errorf("saving %v, risk change %v, net %v; want -$144, -$400, $256", o.MonthlySaving, o.RiskChange, o.NetSaving)
+	}
+	want := fmt.Sprintf("b brings pipeline qa within its latency budget 3.5s (p95 %s → %s), at $0.00180 more per user request of qa; costs $144.00 a month more but saves $400.00 in risk: $256.00 net; 45.0 points of quality headroom",
+		secs(g.P95), secs(g.P95After))
+	if o.Reason != want {
+		t.Errorf("reason %q, want %q", o.Reason, want)
+	}
+	for _, format := range []string{"table", "markdown", "html"} {
+		var buf bytes.Buffer
+		if err := Write(&buf, r, format); err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(buf.String()), " ")
+		if !strings.Contains(text, "b brings pipeline qa within its latency budget 3.5s") {
+			t.Errorf("the %s report does not say that b for rewrite brings qa within its budget", format)
+		}
+	}
+
+	r = runPipelines(t, withPipelineBudget("1.5s"), Options{Samples: 20_000})
+	o = r.OptimiseFirst[0]
+	if o.Category != "rewrite" || o.Better != "b" || len(o.Pipelines) != 1 || o.Pipelines[0].Within {
+		t.Fatalf("budget 1.5s: first to optimise %+v, want rewrite on b, bringing qa nearer its budget", o)
+	}
+	g = o.Pipelines[0]
+	if want := fmt.Sprintf("b brings pipeline qa nearer its latency budget 1.5s (p95 %s → %s, still over it by %s (%s)), at $0.00180 more per user request of qa;",
+		secs(g.P95), secs(g.P95After), secs(g.P95After-1.5), overText((g.P95After/1.5-1)*100)); !strings.HasPrefix(o.Reason, want) {
+		t.Errorf("budget 1.5s: reason %q, want it to start %q", o.Reason, want)
+	}
+
+	// With a at $5/$20 per million, the spec's rewrite on a ($0.007) is dear as well as slow:
+	// b ($0.003) brings qa within its budget and saves $0.004 per user request of qa.
+	r = runPipelines(t, strings.Replace(withPipelineBudget("3.5s"), "price: {input: 1, output: 2}", "price: {input: 5, output: 20}", 1), Options{Samples: 20_000})
+	o = r.OptimiseFirst[0]
+	if o.Category != "rewrite" || o.Better != "b" || len(o.Pipelines) != 1 || !o.Pipelines[0].Within || o.Pipelines[0].Saving != clearbar.MoneyFromUSD(0.004) {
+		t.Fatalf("a dear: first to optimise %+v, want rewrite on b, bringing qa within its budget for $0.004 less per user request", o)
+	}
+	if want := "saving $0.00400 per user request of qa; saves $320.00 a month, and $400.00 in risk: $720.00 net; no validation to catch a cheaper model's misses;"; !strings.Contains(o.Reason, want) {
+		t.Errorf("a dear: reason %q, want it to contain %q", o.Reason, want)
 	}
 }

@@ -271,31 +271,50 @@ func TestNoPipelinesNoSection(t *testing.T) {
 	}
 }
 
-// TestPipelineShareKnobsSayCalls: with pipelines a category's share is derived, of model
-// calls; the sensitivity's share knobs say so rather than read as the share the spec states.
-func TestPipelineShareKnobsSayCalls(t *testing.T) {
+// TestPipelineShareKnobsMoveUserRequests: with pipelines a category's share of model calls is
+// derived; the sensitivity moves the shares the spec states, of user requests. rewrite is
+// called only as qa's step: its calls follow qa's share, and it has no knob of its own (its
+// share of calls cannot move while qa's stays). answer is also called alone, by 20% of user
+// requests: that share moves, qa's rescaled.
+func TestPipelineShareKnobsMoveUserRequests(t *testing.T) {
 	r := runPipelines(t, pipelineSpec, Options{Sensitivity: 0.2})
 	var names []string
+	var values []float64
 	for _, k := range r.Sensitivity.knobs {
 		if k.kind == kindShare {
 			names = append(names, k.input)
+			values = append(values, k.value)
 		}
 	}
-	if want := []string{"share of calls of rewrite", "share of calls of answer", "share of pipeline qa"}; !slices.Equal(names, want) {
+	if want := []string{"share of user requests calling answer alone", "share of pipeline qa"}; !slices.Equal(names, want) {
 		t.Errorf("share knobs %q, want %q", names, want)
+	}
+	if want := []float64{0.2, 0.8}; !slices.Equal(values, want) {
+		t.Errorf("share knobs at %v, want the spec's shares of user requests %v", values, want)
 	}
 	// qa moved from 0.8 to 0.9 of user requests: the answers called alone go from 0.2 to 0.1;
 	// a user request makes 0.9 × 2 + 0.1 = 1.9 calls, 0.9 of them rewrites.
 	s := parse(t, pipelineSpec)
-	got, k := callSharesWith(s, s.Pipelines[0], 0.9)
+	got, k := callSharesMoving(s, s.Pipelines[0], nil, 0.9)
 	if math.Abs(got["rewrite"]-0.9/1.9) > 1e-12 || math.Abs(got["answer"]-1/1.9) > 1e-12 || math.Abs(k-1.9) > 1e-12 {
 		t.Errorf("shares of calls with qa at 0.9: %v, %v calls per user request; want rewrite 0.9/1.9, answer 1/1.9, 1.9", got, k)
 	}
+	// answer alone moved from 0.2 to 0.3: qa falls to 0.7; 0.7 × 2 + 0.3 = 1.7 calls.
+	got, k = callSharesMoving(s, nil, s.Categories[1], 0.3)
+	if math.Abs(got["rewrite"]-0.7/1.7) > 1e-12 || math.Abs(got["answer"]-1/1.7) > 1e-12 || math.Abs(k-1.7) > 1e-12 {
+		t.Errorf("shares of calls with answer alone at 0.3: %v, %v calls per user request; want rewrite 0.7/1.7, answer 1/1.7, 1.7", got, k)
+	}
 	// Unmoved, they are the spec's.
-	got, _ = callSharesWith(s, s.Pipelines[0], 0.8)
-	for _, c := range s.Categories {
-		if math.Abs(got[c.Name]-float64(c.Share)) > 1e-12 {
-			t.Errorf("shares of calls with qa unmoved: %s %v, want the spec's %v", c.Name, got[c.Name], c.Share)
+	for _, moved := range []struct {
+		p *spec.Pipeline
+		c *spec.Category
+		v float64
+	}{{s.Pipelines[0], nil, 0.8}, {nil, s.Categories[1], 0.2}} {
+		got, _ = callSharesMoving(s, moved.p, moved.c, moved.v)
+		for _, c := range s.Categories {
+			if math.Abs(got[c.Name]-float64(c.Share)) > 1e-12 {
+				t.Errorf("shares of calls unmoved: %s %v, want the spec's %v", c.Name, got[c.Name], c.Share)
+			}
 		}
 	}
 }
@@ -356,6 +375,30 @@ func TestPipelineShareKnobMovesCalls(t *testing.T) {
 	}
 	if math.Abs(float64(got.Delta)-want) > 1e-6*math.Abs(want)+0.01 {
 		t.Errorf("qa's share +20%%: monthly cost plus risk %+v, want %+.2f (16,000 rewrites on %s)", float64(got.Delta), want, r.Sensitivity.Baseline)
+	}
+}
+
+// TestPipelineCategoryShareKnobMovesCalls: moving the share of user requests that call answer
+// alone, 0.2 to 0.24 of the 100,000, takes qa to 0.76: 4,000 fewer rewrites and as many
+// answers (4,000 fewer in qa, 4,000 more alone), so the baseline's monthly cost plus risk
+// moves by 4,000 of its rewrites' cost plus risk, down.
+func TestPipelineCategoryShareKnobMovesCalls(t *testing.T) {
+	r := runPipelines(t, pipelineSpec, Options{Sensitivity: 0.2, Samples: 20_000})
+	base := r.policy(r.Sensitivity.Baseline)
+	rewrite := base.Categories[0]
+	perCall := (float64(rewrite.CostPerMonth) + float64(rewrite.RiskPerMonth)) / (r.Categories[0].Share * float64(r.Volume))
+	want := -4_000 * perCall
+	var got *Effect
+	for i, ef := range r.Sensitivity.Largest {
+		if ef.Input == "share of user requests calling answer alone" && strings.HasPrefix(ef.Change, "+") {
+			got = &r.Sensitivity.Largest[i]
+		}
+	}
+	if got == nil {
+		t.Fatalf("no effect of answer's own share +20%%: %+v", r.Sensitivity.Largest)
+	}
+	if math.Abs(float64(got.Delta)-want) > 1e-6*math.Abs(want)+0.01 {
+		t.Errorf("answer's own share +20%%: monthly cost plus risk %+v, want %+.2f (4,000 fewer rewrites on %s)", float64(got.Delta), want, r.Sensitivity.Baseline)
 	}
 }
 

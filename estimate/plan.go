@@ -185,8 +185,9 @@ type world struct {
 	detect       map[string]float64 // by category
 	falseAlarm   map[string]float64
 	share        map[string]float64
-	// callsScale, when set, scales the model calls a month (a pipeline's share moved by the
-	// sensitivity changes the calls a user request makes; see callSharesWith).
+	// callsScale, when set, scales the model calls a month (a pipeline's share of user
+	// requests, or a category's called alone, moved by the sensitivity changes the calls a
+	// user request makes; see callSharesMoving).
 	callsScale float64
 	// Measurements replace assumptions per {category, model}: latency samples (seconds),
 	// tokens in and out, the prompt cache's share of input tokens, and availability.

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -211,7 +213,9 @@ func groupDigits(s string) string {
 type Opportunity struct {
 	Category string `json:"category"`
 	// Current is the spec's route; Better the evaluated route that clears the bar and budget
-	// with the largest saving in cost plus risk ("" when none saves anything).
+	// with the largest saving in cost plus risk ("" when none saves anything), or, where the
+	// spec's routes take a pipeline this category is a step of over its latency budget, the
+	// one that brings it within (or nearest; see Pipelines), cheaper or not.
 	Current string `json:"current_route"`
 	Better  string `json:"better_route,omitempty"`
 	// From names a policy that uses the better route.
@@ -235,6 +239,27 @@ type Opportunity struct {
 	Score    float64 `json:"score"`
 	FixFirst bool    `json:"fix_first,omitempty"`
 	Reason   string  `json:"reason"`
+	// Pipelines, when the spec's routes take pipelines this category is a step of over their
+	// latency budgets and Better is the step's route that brings them within (or nearest),
+	// says what it does for each of them.
+	Pipelines []PipelineGain `json:"pipelines,omitempty"`
+}
+
+// PipelineGain is what an Opportunity's better route, in place of the spec's for a step,
+// does for one pipeline the spec's routes take over its latency budget.
+type PipelineGain struct {
+	Pipeline string `json:"pipeline"`
+	// Within says the pipeline meets its budget with the better route; P95 and P95After are
+	// its end-to-end p95 with the spec's routes and with the better route, Budget its budget,
+	// in seconds.
+	Within   bool    `json:"brings_within_budget"`
+	P95      float64 `json:"p95_s"`
+	P95After float64 `json:"p95_after_s"`
+	Budget   float64 `json:"latency_budget_s"`
+	// Saving is what the better route saves per user request of the pipeline, negative when
+	// it costs more: the step's saving per call (failed calls charged as Opportunity's are)
+	// times the times the pipeline calls it.
+	Saving clearbar.Money `json:"saving_per_user_request_usd"`
 }
 
 // validationWeight rates how concrete a category's validation is: pass/fail checks of
@@ -275,7 +300,10 @@ func validationPhrase(label string) string {
 // concreteness of that route's validation and its quality headroom. A cheaper route that adds
 // more risk than it saves is not suggested, nor one that would take a pipeline over its
 // latency budget. A category whose route does not clear comes first,
-// with the clearing route of the lowest cost plus risk.
+// with the clearing route of the lowest cost plus risk. Where the spec's routes take a
+// pipeline over its latency budget, a step's clearing route that, in place of the spec's,
+// brings it within (or nearer: pipelineFix) is suggested for the step, cheaper or not, and
+// ranked with the others by its score.
 func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 	s := e.spec
 	var specPolicy *Policy
@@ -286,7 +314,7 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 	}
 	// With pipelines, a route is suggested only where it keeps every pipeline within its
 	// budget, or no further over it than the spec's routes leave it (keepsPipelines).
-	_, specShort := e.pipelineMissesOf(specPolicy.cells)
+	specMissed, _, specShort := e.pipelineVerdicts(specPolicy.cells)
 	var out []Opportunity
 	for i, c := range s.Categories {
 		cur := specPolicy.cells[i]
@@ -350,6 +378,10 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 			o.Validation, o.ValidationWeight = validationWeight(best.route.Route)
 		}
 		o.Validation, o.ValidationWeight = validationWeight(c.Route)
+		var fix *pipelineFix
+		if cur.clears() && specShort > 0 {
+			fix = e.pipelineFix(specPolicy.cells, i, policies, specMissed, specShort, served, total)
+		}
 		switch {
 		case !cur.clears():
 			o.FixFirst = true
@@ -359,6 +391,16 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 			} else {
 				o.Reason = "the spec's route misses its bar or budget, and no evaluated route clears it: revisit the bar or add a stronger model"
 			}
+		case fix != nil:
+			best, from = fix.cell, fix.from
+			better()
+			o.Pipelines = fix.gains
+			o.Reason = fmt.Sprintf("%s; %s", fix.text(), savingText(o))
+			if o.MonthlySaving > 0 {
+				// A cheaper route: how far its validation can be trusted to catch its misses.
+				o.Reason += "; " + validationPhrase(o.Validation)
+			}
+			o.Reason += fmt.Sprintf("; %.1f points of quality headroom", o.Headroom)
 		case best == nil && blocked != nil && blocked.served < served(cur)-1e-9:
 			o.Headroom = (cur.closed.quality - c.Bar()) * 100
 			keeps, leave := "keeps the pipelines within their latency budgets", "leave"
@@ -392,6 +434,113 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 		return cmp.Compare(b.Score, a.Score)
 	})
 	return out
+}
+
+// pipelineFix is a step's route that brings the pipelines the spec's routes take over their
+// latency budgets within them, or nearer, in place of the spec's route for the step.
+type pipelineFix struct {
+	cell  *cell
+	from  string
+	gains []PipelineGain
+}
+
+// pipelineFix finds, for category i, a step of some pipeline the spec's routes (specCells)
+// take over its latency budget (missed, with the shortfall specShort they add), the clearing
+// route evaluated for it in policies that, in place of the spec's, brings every such pipeline
+// it is a step of within its budget, of the lowest cost plus risk (total); else the one that
+// brings them nearest (the smallest shortfall, then the lowest total). A route that takes
+// another pipeline over its budget is not one. Nil when i is no step of a pipeline missed, or
+// no route brings one nearer.
+func (e *estimator) pipelineFix(specCells []*cell, i int, policies []*Policy, missed []string, specShort float64, served, total func(*cell) float64) *pipelineFix {
+	s := e.spec
+	c := s.Categories[i]
+	var steps []*spec.Pipeline // the missed pipelines c is a step of
+	for _, pl := range s.Pipelines {
+		if slices.Contains(missed, pl.Name) && slices.ContainsFunc(pl.Steps, func(r spec.Ref) bool { return r.Name == c.Name }) {
+			steps = append(steps, pl)
+		}
+	}
+	if len(steps) == 0 {
+		return nil
+	}
+	cur := specCells[i]
+	var best *pipelineFix
+	var bestWithin bool
+	var bestShort float64
+	for _, p := range policies {
+		cl := p.cells[i]
+		if cl == cur || !cl.clears() || math.IsInf(cl.served, 1) || (best != nil && cl == best.cell) {
+			continue
+		}
+		cells := withCell(specCells, i, cl)
+		names, _, short := e.pipelineVerdicts(cells)
+		if slices.ContainsFunc(names, func(n string) bool { return !slices.Contains(missed, n) }) || short >= specShort*(1-1e-9) {
+			continue // takes another pipeline over its budget, or brings none nearer
+		}
+		within := !slices.ContainsFunc(steps, func(pl *spec.Pipeline) bool { return slices.Contains(names, pl.Name) })
+		switch {
+		case best == nil:
+		case within != bestWithin:
+			if !within {
+				continue
+			}
+		case !within && !sameShortfall(short, bestShort):
+			if short > bestShort {
+				continue
+			}
+		case total(cl) >= total(best.cell)-1e-9:
+			continue
+		}
+		best, bestWithin, bestShort = &pipelineFix{cell: cl, from: p.Name}, within, short
+	}
+	if best == nil {
+		return nil
+	}
+	for _, pl := range steps {
+		calls := 0
+		for _, st := range pl.Steps {
+			if st.Name == c.Name {
+				calls++
+			}
+		}
+		p95 := func(cells []*cell) float64 {
+			steps := make([]*cell, len(pl.Steps))
+			for j, st := range pl.Steps {
+				steps[j] = cells[slices.IndexFunc(s.Categories, func(o *spec.Category) bool { return o.Name == st.Name })]
+			}
+			f, _ := pipelineFigures(steps, pl.LatencyBudget.D().Seconds())
+			return f.Latency.P95
+		}
+		after := withCell(specCells, i, best.cell)
+		names, _, _ := e.pipelineVerdicts(after)
+		best.gains = append(best.gains, PipelineGain{Pipeline: pl.Name, Within: !slices.Contains(names, pl.Name),
+			P95: p95(specCells), P95After: p95(after), Budget: pl.LatencyBudget.D().Seconds(),
+			Saving: money(float64(calls) * (served(cur) - served(best.cell)))})
+	}
+	return best
+}
+
+// text says what the fix does for each pipeline: "brings pipeline qa within its latency budget
+// 3.5s (p95 4.00s → 2.00s), at $0.0018 more per user request of qa".
+func (f *pipelineFix) text() string {
+	var parts []string
+	for _, g := range f.gains {
+		var b strings.Builder
+		budget := spec.FormatDuration(time.Duration(math.Round(g.Budget * 1e9)))
+		if g.Within {
+			fmt.Fprintf(&b, "brings pipeline %s within its latency budget %s (p95 %s → %s)", g.Pipeline, budget, secs(g.P95), secs(g.P95After))
+		} else {
+			fmt.Fprintf(&b, "brings pipeline %s nearer its latency budget %s (p95 %s → %s, still over it by %s (%s))", g.Pipeline, budget, secs(g.P95), secs(g.P95After),
+				secs(g.P95After-g.Budget), overText((g.P95After/g.Budget-1)*100))
+		}
+		if g.Saving >= 0 {
+			fmt.Fprintf(&b, ", saving %s per user request of %s", g.Saving, g.Pipeline)
+		} else {
+			fmt.Fprintf(&b, ", at %s more per user request of %s", -g.Saving, g.Pipeline)
+		}
+		parts = append(parts, b.String())
+	}
+	return describeRoute(f.cell.route) + " " + strings.Join(parts, "; ")
 }
 
 // savingText says what a better route saves: "saves $58.54 a month, and $12.00 in risk",

@@ -252,6 +252,18 @@ func writeBreakEvensText(w io.Writer, s *Sensitivity) {
 			fmt.Fprintf(w, "    and %d more, farther (--format json lists them all)\n", more)
 		}
 	}
+	if routes, more := s.routesChangeRows(breakEvenTextRows); len(routes) > 0 {
+		fmt.Fprintf(w, "  %s\n", routesChangeLead(s.Baseline))
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "    INPUT\tWHILE\tASSUMED\tMOVE\tROUTES THEN")
+		for _, r := range routes {
+			fmt.Fprintf(tw, "    %s\t%s\t%s\t%s\t%s\n", r.Input, r.While, r.Assumed, r.Move, r.Then)
+		}
+		tw.Flush()
+		if more > 0 {
+			fmt.Fprintf(w, "    and %d more, farther (--format json lists them all)\n", more)
+		}
+	}
 	if n := s.notFound(); n > 0 {
 		fmt.Fprintf(w, "  No change within the range for %d of %d searches (an input, one way).\n", n, len(s.BreakEvens))
 	}

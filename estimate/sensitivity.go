@@ -35,7 +35,8 @@ type Sensitivity struct {
 	// Runs is the number of perturbed estimates made.
 	Runs int `json:"runs"`
 	// BreakEvens, when asked for (FindBreakEvens), say how far each input can move, alone and
-	// in each direction, before the recommendation changes: those found nearest first (by
+	// in each direction, before the recommendation changes (and, in BreakEven.RoutesChange,
+	// before the recommended policy's routes do): those found nearest first (by
 	// BreakEven.Move), then those with no change within the range searched. BreakEvenRuns is
 	// the number of estimates the search made.
 	BreakEvens    []BreakEven `json:"break_evens,omitempty"`
@@ -107,10 +108,10 @@ const (
 	// kindRate is a probability that moves itself: a validator's false-alarm rate.
 	kindRate
 	// kindShare is a category's share of traffic, the others rescaled to keep the total; with
-	// pipelines, its share of model calls ("share of calls of X"), moved as such: the
-	// pipelines' and the categories' own shares of user requests stay as written; or a
-	// pipeline's share of user requests ("share of pipeline P"), the other pipelines' and the
-	// categories' own shares rescaled, and the shares of calls derived from them.
+	// pipelines, a share of user requests, the others rescaled, and the categories' shares of
+	// calls and the calls a month derived from them: a pipeline's ("share of pipeline P") or a
+	// category's called alone ("share of user requests calling X alone"; a category called
+	// only as a pipeline step has none, its calls following its pipelines').
 	kindShare
 )
 
@@ -209,20 +210,27 @@ func (e *estimator) knobs() []knob {
 					set: func(w *world, v float64) { w.falseAlarm = with(w.falseAlarm, c.Name, v) }},
 			)
 		}
-		if len(s.Categories) > 1 {
-			// With pipelines a category's share is derived, of model calls (spec.Category.Share):
-			// the knob moves that, not a share the spec states, and says so.
-			input := "share of " + c.Name
-			if len(s.Pipelines) > 0 {
-				input = "share of calls of " + c.Name
-			}
-			out = append(out, knob{input: input, kind: kindShare, value: e.world.shareOf(c), affects: func(*cell) bool { return false },
+		switch d := float64(c.DirectShare); {
+		case len(s.Pipelines) == 0 && len(s.Categories) > 1:
+			out = append(out, knob{input: "share of " + c.Name, kind: kindShare, value: e.world.shareOf(c), affects: func(*cell) bool { return false },
 				set: func(w *world, v float64) { w.share = sharesWith(s, c, v) }})
+		case len(s.Pipelines) > 0 && d > 0 && d < 1-1e-9:
+			// With pipelines a category's share of model calls is derived (spec.Category.Share):
+			// what moves is the share the spec states, of user requests that call the category
+			// alone, the pipelines' and the other categories' rescaled, as a pipeline's share
+			// moves. A category called only as a pipeline step has no knob: its calls follow its
+			// pipelines' shares, which their own knobs move.
+			out = append(out, knob{input: "share of user requests calling " + c.Name + " alone", kind: kindShare, value: d, affects: func(*cell) bool { return false },
+				set: func(w *world, v float64) {
+					var k float64
+					w.share, k = callSharesMoving(s, nil, c, v)
+					w.callsScale = k / s.CallsPerRequest()
+				}})
 		}
 	}
 	for _, p := range s.Pipelines {
 		// A pipeline's share of user requests, the other pipelines' and the categories' own
-		// shares rescaled: the categories' shares of calls follow (callSharesWith). A pipeline
+		// shares rescaled: the categories' shares of calls follow (callSharesMoving). A pipeline
 		// that serves every user request has no others to rescale, and no knob.
 		if float64(p.Share) >= 1-1e-9 {
 			continue
@@ -230,7 +238,7 @@ func (e *estimator) knobs() []knob {
 		out = append(out, knob{input: "share of pipeline " + p.Name, kind: kindShare, value: float64(p.Share), affects: func(*cell) bool { return false },
 			set: func(w *world, v float64) {
 				var k float64
-				w.share, k = callSharesWith(s, p, v)
+				w.share, k = callSharesMoving(s, p, nil, v)
 				w.callsScale = k / s.CallsPerRequest()
 			}})
 	}
@@ -431,12 +439,18 @@ func sharesWith(s *spec.Spec, c *spec.Category, v float64) map[string]float64 {
 	return out
 }
 
-// callSharesWith returns the categories' shares of model calls when pipeline moved serves a
-// share v of user requests, the other pipelines' and the categories' own shares of user
-// requests (spec.Category.DirectShare) rescaled to keep the total, as the spec derives them,
-// and the model calls a user request then makes (spec.Spec.CallsPerRequest).
-func callSharesWith(s *spec.Spec, moved *spec.Pipeline, v float64) (map[string]float64, float64) {
-	rest := 1 - float64(moved.Share)
+// callSharesMoving returns the categories' shares of model calls when one kind of user request
+// serves a share v of user requests, pipeline movedP's or, when movedP is nil, category
+// movedC's called alone (spec.Category.DirectShare), the other pipelines' and the
+// categories' own shares of user requests rescaled to keep the total, as the spec derives
+// them; and the model calls a user request then makes (spec.Spec.CallsPerRequest).
+func callSharesMoving(s *spec.Spec, movedP *spec.Pipeline, movedC *spec.Category, v float64) (map[string]float64, float64) {
+	rest := 1.0
+	if movedP != nil {
+		rest -= float64(movedP.Share)
+	} else {
+		rest -= float64(movedC.DirectShare)
+	}
 	scaled := func(x float64) float64 {
 		if rest <= 0 {
 			return 0
@@ -447,7 +461,7 @@ func callSharesWith(s *spec.Spec, moved *spec.Pipeline, v float64) (map[string]f
 	var k float64
 	for _, p := range s.Pipelines {
 		sh := scaled(float64(p.Share))
-		if p == moved {
+		if p == movedP {
 			sh = v
 		}
 		for _, st := range p.Steps {
@@ -457,6 +471,9 @@ func callSharesWith(s *spec.Spec, moved *spec.Pipeline, v float64) (map[string]f
 	}
 	for _, c := range s.Categories {
 		d := scaled(float64(c.DirectShare))
+		if movedP == nil && c == movedC {
+			d = v
+		}
 		calls[c.Name] += d
 		k += d
 	}

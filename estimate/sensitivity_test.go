@@ -83,33 +83,7 @@ func TestAvailabilityKnobMovesMeasured(t *testing.T) {
 // are not, and the move's effect on its cost plus risk is that of the new route. The report
 // says which routes change rather than that no move changes the recommendation.
 func TestSensitivityNamesChangedRoutes(t *testing.T) {
-	const src = `version: 1
-name: reroute
-providers: {sim: {type: simulated}}
-models:
-  a: {provider: sim, model: gpt-4o-mini, price: {input: 1, output: 2}, latency: {p50: 500ms, p95: 1s}, availability: 1}
-  c: {provider: sim, model: gpt-4o-mini, price: {input: 3, output: 6}, latency: {p50: 500ms, p95: 1s}, availability: 1}
-  b: {provider: sim, model: gpt-4o, price: {input: 10, output: 20}, latency: {p50: 500ms, p95: 1s}, availability: 1}
-categories:
-  - name: x
-    share: 0.5
-    tokens: {in: 1000, out: 100}
-    quality_bar: 0.9
-    latency_budget: 2s
-    failure_impact: {bad_answer: 1}
-    route: {model: b}
-    assume:
-      pass_rate: {a: 0.9, c: 0.95, b: 0.97}
-  - name: y
-    share: 0.5
-    tokens: {in: 1000, out: 100}
-    quality_bar: 0.9
-    latency_budget: 2s
-    failure_impact: {bad_answer: 1}
-    route: {model: b}
-    assume:
-      pass_rate: {b: 0.97}
-`
+	src := reroute
 	r, text := runText(t, src, Options{Sensitivity: 0.2})
 	s := r.Sensitivity
 	if s.Baseline != "cheapest-passing" || !s.BaselineClears || len(s.Flips) != 0 {
@@ -151,3 +125,33 @@ categories:
 		t.Error("the HTML report does not name the changed route")
 	}
 }
+
+// reroute has two categories: x, where a (the cheapest), c and b clear the 0.9 bar, a just,
+// and y, which only b serves. cheapest-passing (a in x, b in y) is recommended.
+const reroute = `version: 1
+name: reroute
+providers: {sim: {type: simulated}}
+models:
+  a: {provider: sim, model: gpt-4o-mini, price: {input: 1, output: 2}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  c: {provider: sim, model: gpt-4o-mini, price: {input: 3, output: 6}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  b: {provider: sim, model: gpt-4o, price: {input: 10, output: 20}, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - name: x
+    share: 0.5
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.9
+    latency_budget: 2s
+    failure_impact: {bad_answer: 1}
+    route: {model: b}
+    assume:
+      pass_rate: {a: 0.9, c: 0.95, b: 0.97}
+  - name: y
+    share: 0.5
+    tokens: {in: 1000, out: 100}
+    quality_bar: 0.9
+    latency_budget: 2s
+    failure_impact: {bad_answer: 1}
+    route: {model: b}
+    assume:
+      pass_rate: {b: 0.97}
+`

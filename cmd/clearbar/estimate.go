@@ -27,7 +27,7 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	fs.Var(&seed, "seed", "random seed, a whole number from 1 to 18446744073709551615; the same seed gives the same report")
 	volume := fs.Int64("volume", 0, "requests per month for monthly figures; with pipelines, user requests, each making the spec's calls per user request (default: the spec's volume)")
 	sens := fs.String("sensitivity", "", "move each input by this much (like 20%) and report which moves change the recommendation")
-	breakEven := fs.Bool("break-even", false, "also search how far each input can move, alone, before the recommendation changes (with --sensitivity, else at 20%)")
+	breakEven := fs.Bool("break-even", false, "also search how far each input can move, alone, before the recommendation changes, and before the recommended policy's routes do (with --sensitivity, else at 20%)")
 	today := fs.String("today", "", "date the report and judge reviews as of this day (YYYY-MM-DD)")
 	measuredFile := fs.String("measured", "", "an outcomes table (JSON Lines, or CSV when the name ends in .csv; .gz too) whose measured pass rates, latencies, tokens and failures replace the spec's assumptions")
 	pos, err := parseArgs(fs, args, 1, 1, usage)
