@@ -42,6 +42,9 @@ type Request struct {
 	// client expects the deprecated answer form, one call as message.function_call (a stream's
 	// delta.function_call) with finish_reason "function_call".
 	Functions bool
+	// WebSearch says the client asked for a web search (OpenAI's web_search_options), which
+	// the adapters carry each as their vendor has it.
+	WebSearch bool
 	// ResponseFormat is the structured output the client asked for (Type "" when not set).
 	ResponseFormat ResponseFormat
 	// MaxTokens is max_completion_tokens, or the deprecated max_tokens; 0 when not set.

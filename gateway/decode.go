@@ -155,6 +155,13 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 			}
 		case "user":
 			r.User = v.Str
+		case "web_search_options":
+			switch {
+			case v.IsObject():
+				r.WebSearch = true
+			case v.Type != gjson.Null:
+				err = invalidType(k.Str, "an object", v)
+			}
 		}
 		return err == nil
 	})

@@ -5,6 +5,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/catalog"
+	"github.com/clearbar/clearbar/internal/geminimodel"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -69,7 +70,8 @@ func lacking(m *spec.Model, n modalitySet) *modality {
 // skip, or "": a parameter only Anthropic models take (r.AnthropicOnly), which the adapters
 // that speak the OpenAI form (openai, openai-compatible, azure-openai, gemini) refuse, or
 // the deprecated functions (r.Functions), which the Gemini adapter refuses, since their
-// answers would have to come in the deprecated form too.
+// answers would have to come in the deprecated form too, or a web search with tools
+// (r.WebSearch), which Gemini models before Gemini 3 refuse (geminimodel.SearchesWithFunctions).
 //
 // A provider that serve --simulate turned into the simulator counts as the type the spec gave
 // it (spec.Provider.SimulatedType), so that a simulated run routes as the real one would.
@@ -86,6 +88,9 @@ func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
 	}
 	if typ == "gemini" && r.Functions {
 		return "functions", "a Gemini model takes no deprecated functions (only tools)"
+	}
+	if typ == "gemini" && r.WebSearch && len(r.Tools) > 0 && !geminimodel.SearchesWithFunctions(m.Model) {
+		return "web_search_options", "a Gemini model before Gemini 3 cannot search the web and call the request's tools in one request"
 	}
 	return "", ""
 }

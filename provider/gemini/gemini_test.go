@@ -293,27 +293,6 @@ func TestErrorClasses(t *testing.T) {
 	}
 }
 
-func TestModelVersion(t *testing.T) {
-	for model, want := range map[string][3]int{
-		"gemini-2.5-flash":            {2, 5, 1},
-		"models/gemini-3-pro-preview": {3, 0, 1},
-		"gemini-3.1-flash-lite":       {3, 1, 1},
-		"gemini-1.5-pro-002":          {1, 5, 1},
-		"gemini-flash-latest":         {0, 0, 0},
-		"tunedModels/x":               {0, 0, 0},
-		"learnlm-2.0-flash":           {0, 0, 0},
-	} {
-		major, minor, ok := modelVersion(model)
-		okN := 0
-		if ok {
-			okN = 1
-		}
-		if [3]int{major, minor, okN} != want {
-			t.Errorf("modelVersion(%q) = %d, %d, %v; want %v", model, major, minor, ok, want)
-		}
-	}
-}
-
 // TestThinkingBudgetRange checks that reasoning_effort gives a budget the model takes: Gemini
 // refuses 0 from 2.5 Pro, which cannot turn thinking off, and more than 24576 from Flash.
 func TestThinkingBudgetRange(t *testing.T) {

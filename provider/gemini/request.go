@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/geminimodel"
 	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/translate"
 	"github.com/tidwall/gjson"
@@ -765,7 +766,7 @@ func (t *translator) webSearch(v gjson.Result) {
 		t.req.ToolConfig = nil
 		return
 	}
-	if major, _, known := modelVersion(t.model); known && major < 3 {
+	if !geminimodel.SearchesWithFunctions(t.model) {
 		t.fail(badRequest("web_search_options", "%s cannot search the web with Google and call the request's functions in one request: "+
 			"send web_search_options or tools, not both, or use a Gemini 3 model, which takes both", t.model[strings.LastIndexByte(t.model, '/')+1:]))
 		return
@@ -829,7 +830,7 @@ func (t *translator) thinking(v gjson.Result) *thinkingConfig {
 		t.fail(badRequest("reasoning_effort", "reasoning_effort %s is not none, minimal, low, medium, high, xhigh or max", v.Raw))
 		return nil
 	}
-	major, minor, known := modelVersion(t.model)
+	major, minor, known := geminimodel.Version(t.model)
 	switch {
 	case known && major >= 3:
 		return &thinkingConfig{ThinkingLevel: fitLevel(t.model, major, minor, thinkingLevels[v.Str])}
@@ -884,7 +885,7 @@ func fitBudget(model string, budget int) int {
 // none of the turn's calls has one, for models that check signatures (Gemini 3) and models
 // whose version is unknown.
 func (t *translator) signatures() {
-	if major, _, known := modelVersion(t.model); known && major < 3 {
+	if major, _, known := geminimodel.Version(t.model); known && major < 3 {
 		return
 	}
 	for ci := range t.req.Contents {
@@ -906,32 +907,6 @@ func (t *translator) signatures() {
 			c.Parts[first].ThoughtSignature = skipSignature
 		}
 	}
-}
-
-// modelVersion reads the version of a Gemini model id: "gemini-2.5-flash" is 2, 5;
-// "models/gemini-3-pro-preview" is 3, 0. ok is false for ids without one (aliases such as
-// "gemini-flash-latest", tuned models).
-func modelVersion(model string) (major, minor int, ok bool) {
-	model = model[strings.LastIndexByte(model, '/')+1:]
-	rest, found := strings.CutPrefix(model, "gemini-")
-	if !found {
-		return 0, 0, false
-	}
-	num := 0
-	for num < len(rest) && (rest[num] >= '0' && rest[num] <= '9' || rest[num] == '.') {
-		num++
-	}
-	majorS, minorS, _ := strings.Cut(rest[:num], ".")
-	major, err := strconv.Atoi(majorS)
-	if err != nil {
-		return 0, 0, false
-	}
-	if minorS != "" {
-		if minor, err = strconv.Atoi(minorS); err != nil {
-			return 0, 0, false
-		}
-	}
-	return major, minor, true
 }
 
 // Wire types of an OpenAI body built from canonical fields.

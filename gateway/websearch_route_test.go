@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/spec"
+)
+
+// TestWebSearchWithToolsSkipsGemini2: a request with web_search_options and tools is planned
+// past a Gemini model before Gemini 3, which refuses the two together, with the reason; the
+// search alone, or the tools alone, keep it; web_search_options that is not an object is a
+// 400 naming it.
+func TestWebSearchWithToolsSkipsGemini2(t *testing.T) {
+	const doc = `version: 1
+name: search
+providers: {google: {type: gemini, api_key: "k"}}
+models:
+  flash: {provider: google, model: gemini-2.5-flash, latency: {p50: 1s, p95: 2s}}
+  pro3: {provider: google, model: gemini-3-pro-preview, latency: {p50: 1s, p95: 2s}}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.5
+    route: {model: flash}
+    fallback: [pro3]
+    assume: {pass_rate: {flash: 0.9, pro3: 0.95}}
+`
+	s, err := spec.Parse([]byte(doc), "search.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Options{Spec: s, Providers: map[string]clearbar.Provider{"google": newFake("google")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tools = `,"tools":[{"type":"function","function":{"name":"lookup","parameters":{"type":"object"}}}]`
+	const search = `,"web_search_options":{}`
+	for _, tc := range []struct {
+		name, extra string
+		plan        string
+		skipped     string
+	}{
+		{"search and tools", search + tools, "pro3", "flash: a Gemini model before Gemini 3 cannot search the web and call the request's tools in one request"},
+		{"search alone", search, "flash pro3", ""},
+		{"tools alone", tools, "flash pro3", ""},
+	} {
+		d, err := DryRun(g, []byte(`{"model":"clearbar/qa","messages":[{"role":"user","content":"Who won?"}]`+tc.extra+`}`), nil, "")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var skipped []string
+		for _, sk := range d.Skipped {
+			skipped = append(skipped, sk.Model+": "+sk.Reason)
+		}
+		if got := strings.Join(d.Plan, " "); got != tc.plan || strings.Join(skipped, "; ") != tc.skipped {
+			t.Errorf("%s: plan %q, skipped %q; want plan %q, skipped %q", tc.name, got, skipped, tc.plan, tc.skipped)
+		}
+	}
+	_, err = DryRun(g, []byte(`{"model":"clearbar/qa","messages":[{"role":"user","content":"x"}],"web_search_options":true}`), nil, "")
+	if e := clearbar.AsError(err); err == nil || e.Status != 400 || !strings.Contains(e.Message, "Invalid type for 'web_search_options': expected an object") {
+		t.Errorf("web_search_options true: %v", err)
+	}
+}
