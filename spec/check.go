@@ -340,6 +340,7 @@ func (c *checker) resolveModel(m *Model) {
 		set(&r.Prices.Output, p.Output)
 		set(&r.Prices.CachedInput, p.CachedInput)
 		set(&r.Prices.CacheWrite, p.CacheWrite)
+		set(&r.Prices.CacheWrite1h, p.CacheWrite1h)
 		set(&r.Prices.Reasoning, p.Reasoning)
 		c.checkLongContext(m, r, entry)
 		c.checkPriceUnits(m)

@@ -833,6 +833,14 @@ categories:
 	if claude.Cost(over) != claude.Cost(all1h) {
 		t.Errorf("1-hour writes above the cache writes cost %v, want %v", claude.Cost(over), claude.Cost(all1h))
 	}
+	// A spec's own 1-hour price ($9/M here) replaces the catalogue's.
+	own, err := Parse([]byte(strings.Replace(doc, "model: claude-sonnet-4-5,", "model: claude-sonnet-4-5, price: {cache_write_1h: 9},", 1)), "beyond.yaml", Options{Today: fixtureDay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := own.Model("claude"); m.Cost(with1h)-m.Cost(tokens) != clearbar.Price(6_000_000).Cost(3_000)-clearbar.Price(750_000).Cost(3_000) {
+		t.Errorf("with price.cache_write_1h 9, 3,000 1-hour writes add %v, want $6/M over input on each", m.Cost(with1h)-m.Cost(tokens))
+	}
 
 	base := clearbar.Usage{PromptTokens: 1_000, CompletionTokens: 100}
 	for _, tt := range []struct {

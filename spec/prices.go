@@ -48,6 +48,7 @@ func ModelPrices(m *Model) []PriceLine {
 		line("output", r.Prices.Output, r.Catalog.Output, o.Output),
 		line("cached input", r.Prices.CachedInput, r.Catalog.CachedInput, o.CachedInput),
 		line("cache write", r.Prices.CacheWrite, r.Catalog.CacheWrite, o.CacheWrite),
+		line("cache write (1 hour)", r.Prices.CacheWrite1h, r.Catalog.CacheWrite1h, o.CacheWrite1h),
 		line("reasoning", r.Prices.Reasoning, r.Catalog.Reasoning, o.Reasoning),
 	}
 }
@@ -147,6 +148,7 @@ func (c *checker) checkPriceUnits(m *Model) {
 		{"output", "output", p.Output, r.Catalog.Output, p.written, p.pos.Of("output")},
 		{"cached_input", "cached input", p.CachedInput, r.Catalog.CachedInput, p.written, p.pos.Of("cached_input")},
 		{"cache_write", "cache write", p.CacheWrite, r.Catalog.CacheWrite, p.written, p.pos.Of("cache_write")},
+		{"cache_write_1h", "1-hour cache write", p.CacheWrite1h, r.Catalog.CacheWrite1h, p.written, p.pos.Of("cache_write_1h")},
 		{"reasoning", "reasoning", p.Reasoning, r.Catalog.Reasoning, p.written, p.pos.Of("reasoning")},
 	}
 	if lc := p.LongContext; lc != nil && !lc.None {

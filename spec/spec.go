@@ -271,7 +271,10 @@ type PriceOverride struct {
 	Output      *PerMillion `yaml:"output"`
 	CachedInput *PerMillion `yaml:"cached_input"`
 	CacheWrite  *PerMillion `yaml:"cache_write"`
-	Reasoning   *PerMillion `yaml:"reasoning"`
+	// CacheWrite1h is the price of a cache write kept for an hour (Anthropic's 1-hour cache),
+	// where it is not the catalogue's (or, without one, twice the input price).
+	CacheWrite1h *PerMillion `yaml:"cache_write_1h"`
+	Reasoning    *PerMillion `yaml:"reasoning"`
 	// LongContext is the prices of requests whose input is above a number of tokens, like
 	// {above: 200k, input: 2.5, output: 15}; "none" says the model has no such tier.
 	LongContext *LongContextPrice `yaml:"long_context"`

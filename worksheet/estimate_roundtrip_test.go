@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,7 +113,7 @@ providers: {openai: {type: openai}}
 models:
   small: {provider: openai, model: gpt-4.1-nano, price: {input: 0.05, output: 0.2}, latency: {p50: 300ms, p95: 800ms}}
   mid: {provider: openai, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
-  pro: {provider: openai, model: gpt-4o, price: {cached_input: 0.3, long_context: {above: 1k, input: 5, output: 20}}, latency: {p50: 2s, p95: 5s}}
+  pro: {provider: openai, model: gpt-4o, price: {cached_input: 0.3, cache_write: 3.5, cache_write_1h: 5.5, long_context: {above: 1k, input: 5, output: 20}}, latency: {p50: 2s, p95: 5s}}
 categories:
   - name: intent
     share: 0.7
@@ -182,6 +183,10 @@ categories:
 			for _, m := range s.Models {
 				if got, want := priceOf(s2.Model(m.Name)), priceOf(m); got != want {
 					t.Errorf("model %s: prices %q after the round trip, want %q", m.Name, got, want)
+				}
+				// Every price the model is billed at, those the column may not name too.
+				if got, want := spec.ModelPrices(s2.Model(m.Name)), spec.ModelPrices(m); !slices.Equal(got, want) {
+					t.Errorf("model %s: billed at %+v after the round trip, want %+v", m.Name, got, want)
 				}
 			}
 			if second := export(t, s2); !bytes.Equal(sheet, second) {

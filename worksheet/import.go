@@ -1467,7 +1467,7 @@ func parsePrice(s string) (spec.PriceOverride, error) {
 	var lc spec.LongContextPrice
 	fail := func(format string, args ...any) (spec.PriceOverride, error) {
 		return spec.PriceOverride{}, fmt.Errorf(format+"; write KEY PRICE pairs separated by commas, in dollars per million tokens, like input 0.4, output 1.6 (keys: %s; and %s N, %s)",
-			append(args, strings.Join([]string{priceInput, priceOutput, priceCachedInput, priceCacheWrite, priceReasoning, priceLongInput, priceLongOutput, priceLongCached}, ", "), priceAbove, priceLongContextNo)...)
+			append(args, strings.Join([]string{priceInput, priceOutput, priceCachedInput, priceCacheWrite, priceCacheWrite1h, priceReasoning, priceLongInput, priceLongOutput, priceLongCached}, ", "), priceAbove, priceLongContextNo)...)
 	}
 	seen := map[string]bool{}
 	for part := range strings.SplitSeq(s, ",") {
@@ -1534,14 +1534,14 @@ func priceYAML(p spec.PriceOverride) string {
 	if p.LongContext != nil {
 		lc = *p.LongContext
 	}
-	keys := []string{"input", "output", "cached_input", "cache_write", "reasoning", "input", "output", "cached_input"}
+	keys := []string{"input", "output", "cached_input", "cache_write", "cache_write_1h", "reasoning", "input", "output", "cached_input"}
 	var base, long []string
 	for i, f := range priceFields(&p, &lc) {
 		if *f.v == nil {
 			continue
 		}
 		kv := keys[i] + ": " + priceDecimal(clearbar.Price(**f.v))
-		if i < 5 {
+		if i < basePrices {
 			base = append(base, kv)
 		} else {
 			long = append(long, kv)

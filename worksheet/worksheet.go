@@ -842,6 +842,7 @@ const (
 	priceOutput        = "output"
 	priceCachedInput   = "cached input"
 	priceCacheWrite    = "cache write"
+	priceCacheWrite1h  = "cache write 1h"
 	priceReasoning     = "reasoning"
 	priceAbove         = "long context above"
 	priceLongInput     = "long context input"
@@ -850,7 +851,11 @@ const (
 	priceLongContextNo = "long context none"
 )
 
-// priceFields pairs each price key with its field of a price override, in column order.
+// basePrices is the number of priceFields that are not the long-context tier's.
+const basePrices = 6
+
+// priceFields pairs each price key with its field of a price override, in column order: the
+// basePrices base prices, then the long-context tier's.
 func priceFields(p *spec.PriceOverride, lc *spec.LongContextPrice) []struct {
 	key string
 	v   **spec.PerMillion
@@ -860,7 +865,7 @@ func priceFields(p *spec.PriceOverride, lc *spec.LongContextPrice) []struct {
 		v   **spec.PerMillion
 	}{
 		{priceInput, &p.Input}, {priceOutput, &p.Output}, {priceCachedInput, &p.CachedInput},
-		{priceCacheWrite, &p.CacheWrite}, {priceReasoning, &p.Reasoning},
+		{priceCacheWrite, &p.CacheWrite}, {priceCacheWrite1h, &p.CacheWrite1h}, {priceReasoning, &p.Reasoning},
 		{priceLongInput, &lc.Input}, {priceLongOutput, &lc.Output}, {priceLongCached, &lc.CachedInput},
 	}
 }
@@ -881,7 +886,7 @@ func formatPrice(p spec.PriceOverride) string {
 				parts = append(parts, priceAbove+" "+strconv.Itoa(int(lc.Above)))
 			}
 		}
-		if *f.v != nil && (i < 5 || !lc.None) {
+		if *f.v != nil && (i < basePrices || !lc.None) {
 			parts = append(parts, f.key+" "+priceDecimal(clearbar.Price(**f.v)))
 		}
 	}
