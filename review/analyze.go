@@ -282,14 +282,22 @@ func (a *analysis) latencyRows(cv *CategoryView, c *spec.Category, base estimate
 	lo, hi := stats.QuantileCI(lat, 0.95, a.conf)
 	row := &Comparison{Category: c.Name, Metric: "latency p95 against the budget", Unit: UnitSeconds, Assumed: Num(budget), From: "budget",
 		Measured: Num(stats.Quantile(lat, 0.95)), Low: Num(lo), High: Num(hi), N: len(lat)}
-	if len(lat) >= MinSamples {
+	switch {
+	case a.r.timeScaled > 0:
+		row.Note = timeScaledNote
+	case len(lat) >= MinSamples:
 		row.Tested, row.Method, row.Trigger = true, "one-sided exact binomial on order statistics (is p95 over the budget?)", TriggerLatency
 		row.P = stats.QuantileAbove(lat, 0.95, budget)
-	} else {
+	default:
 		row.Note = notTested()
 	}
 	a.add(cv, row)
 }
+
+// timeScaledNote is the note of a latency row of calls answered at a time scale, which is
+// shown and not tested: divided by the scale, the gateway's own overhead and queueing (a
+// fraction of a millisecond alone, more under load) is magnified by 1/scale.
+const timeScaledNote = "answered at a time scale (serve --time-scale), which magnifies the gateway's own overhead by 1/scale: shown, not tested"
 
 // modelRows compares each model's pass rate and latency in the category with the assumptions.
 func (a *analysis) modelRows(cv *CategoryView, ci int) {
@@ -316,10 +324,8 @@ func (a *analysis) modelRows(cv *CategoryView, ci int) {
 				continue
 			}
 			if a.r.timeScaled > 0 {
-				// Divided by the time scale, this process's own overhead (a fraction of a
-				// millisecond) is magnified by 1/scale: shown, not tested.
 				row := a.quantileRow(c.Name, name, q.what, cl.latency, q.p, assumed, "spec", "")
-				row.Note = "answered at a time scale (serve --time-scale), which magnifies the gateway's own overhead by 1/scale: shown, not tested"
+				row.Note = timeScaledNote
 				a.add(cv, row)
 				continue
 			}

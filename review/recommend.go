@@ -199,10 +199,28 @@ func routeChanges(s *spec.Spec, src []byte, after *estimate.Report, rec *estimat
 		}
 		edits = append(edits, es...)
 		for _, e := range es {
-			descs = append(descs, Edit{Category: c.Name, What: strings.Join(e.path, "."), From: cur.Route, To: e.text, Why: why})
+			descs = append(descs, Edit{Category: c.Name, What: strings.Join(e.path, "."), From: editedFrom(c, e, cur.Route), To: e.text, Why: why})
 		}
 	}
 	return edits, descs, notes
+}
+
+// editedFrom is what an edit of category c's route changes, for the list of changes: its
+// fallbacks as the spec writes them ("[mini]") for an edit of fallback, else the route as
+// the estimator describes it (route), without its fallbacks, which an edit of its own
+// changes.
+func editedFrom(c *spec.Category, e edit, route string) string {
+	if len(e.path) == 1 && e.path[0] == "fallback" {
+		names := make([]string, len(c.Fallback))
+		for i, f := range c.Fallback {
+			names[i] = f.Name
+		}
+		return "[" + strings.Join(names, ", ") + "]"
+	}
+	if i := strings.LastIndex(route, ", fallback "); i >= 0 {
+		return route[:i]
+	}
+	return route
 }
 
 // describedRoute turns the estimator's description of an automatic policy's route

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -297,8 +298,14 @@ func (r *Review) add(d *clearbar.Decision) {
 	for _, row := range outcomes.FromDecision(d) {
 		// Pass is left out on purpose: production verdicts are the validators' opinion, not
 		// grades. Measured pass rates reach the estimate through the spec edits instead,
-		// corrected for the validators' detection and false-alarm rates.
-		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS,
+		// corrected for the validators' detection and false-alarm rates. So are the latencies
+		// of calls at a time scale, which magnifies the gateway's own overhead by 1/scale: the
+		// review shows them, and does not re-estimate with them.
+		latency := row.LatencyMS
+		if d.TimeScale > 0 || slices.ContainsFunc(d.Attempts, func(a clearbar.Attempt) bool { return a.TimeScale > 0 }) {
+			latency = 0
+		}
+		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: latency,
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
 			TokensEstimated: row.TokensEstimated, Failed: row.Error != ""})
 	}

@@ -417,6 +417,59 @@ func TestTimeScaledLatencies(t *testing.T) {
 	if slices.ContainsFunc(rep.Triggers, func(tr Trigger) bool { return tr.Kind == TriggerLatency }) {
 		t.Errorf("latency triggers from the overhead a time scale magnifies: %+v", rep.Triggers)
 	}
+	// Under load the gateway's queueing adds more: 100ms a request is 10 s at this scale, over
+	// every category's budget. The budget is not tested on such latencies either, and the
+	// re-estimate does not take them for the models' latencies.
+	for _, d := range ds {
+		d.Latency += 100 * time.Millisecond
+		for i := range d.Attempts {
+			d.Attempts[i].Latency += 100 * time.Millisecond
+		}
+	}
+	r := New(s, Options{Today: today, Baseline: baseline(t, s)})
+	r.Add(ds...)
+	rep, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(rep.Triggers, func(tr Trigger) bool { return tr.Kind == TriggerLatency }) {
+		t.Errorf("latency triggers from queueing a time scale magnifies: %+v", rep.Triggers)
+	}
+	over := 0
+	for _, c := range s.Categories {
+		if c.LatencyBudget.D() <= 0 {
+			continue
+		}
+		row := comparison(rep, c.Name, "", "latency p95 against the budget")
+		if row == nil || row.Tested || !strings.Contains(row.Note, "shown, not tested") {
+			t.Errorf("%s: budget row %+v; want it shown, not tested", c.Name, row)
+		} else if float64(row.Measured) > c.LatencyBudget.D().Seconds() {
+			over++
+		}
+	}
+	if over == 0 {
+		t.Error("no category's measured p95 is over its budget: the case tests nothing")
+	}
+	if re := rep.Reestimate; re != nil {
+		for _, e := range re.Edits {
+			if strings.Contains(e.What, "latency") {
+				t.Errorf("the re-estimate edits latency from time-scaled calls: %+v", e)
+			}
+		}
+	}
+}
+
+// TestEditedFrom: the list of changes shows what each edit of a route changes: a fallback
+// edit the fallbacks as the spec writes them, a route edit the route without its fallbacks.
+func TestEditedFrom(t *testing.T) {
+	c := &spec.Category{Name: "intent", Fallback: []spec.Ref{{Name: "mini"}}}
+	route := "cascade nano → strong (validate: JSON Schema schemas/intent.json), fallback mini"
+	if got := editedFrom(c, edit{category: "intent", path: []string{"fallback"}, text: "[]"}, route); got != "[mini]" {
+		t.Errorf("fallback edit from %q, want [mini]", got)
+	}
+	if got := editedFrom(c, edit{category: "intent", path: []string{"route"}, text: "{model: mini}"}, route); got != "cascade nano → strong (validate: JSON Schema schemas/intent.json)" {
+		t.Errorf("route edit from %q", got)
+	}
 }
 
 // TestRunWritesMovedCacheHit: traffic whose prompts are read from the prompt cache, which the
