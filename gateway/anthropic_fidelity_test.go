@@ -613,7 +613,7 @@ func TestWebSearchesBilled(t *testing.T) {
 			t.Errorf("stream %q: attempts %+v, cost %s; want 2 web searches and %s", stream, d.Attempts, d.Cost, want)
 		}
 		var b strings.Builder
-		if err := WriteExplanation(&b, d); err != nil || !strings.Contains(b.String(), "tokens 100 in, 50 out; 2 web searches") {
+		if err := WriteExplanation(&b, d); err != nil || !strings.Contains(b.String(), "the answer delivered 100 tokens in, 50 out; 2 web searches") {
 			t.Errorf("stream %q: the explanation does not count the searches (%v):\n%s", stream, err, b.String())
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/clearbar/clearbar"
@@ -377,26 +378,71 @@ func failedVerdicts(vs []clearbar.Verdict) string {
 // exhausted ends a request whose every step failed: the flagged answer if there is one and
 // the route delivers flagged answers, else the primary's error.
 func (r *run) exhausted() (*clearbar.Response, error) {
+	var why string
 	if r.flagged != nil {
+		why = r.exhaustedWhy()
 		r.d.Flagged = true
-		r.d.FlagReason = "every step failed validation; last: " + r.d.Attempts[r.flaggedAttempt-1].Error
+		r.d.FlagReason = why + "; last: " + r.d.Attempts[r.flaggedAttempt-1].Error
 	}
 	if r.flagged != nil && !r.plan.FailWhenExhausted {
 		a := &r.d.Attempts[r.flaggedAttempt-1]
-		a.Outcome = "delivered flagged: every step failed validation"
+		a.Outcome = "delivered flagged: " + why
 		m := r.g.spec.Model(a.Model)
 		r.accept(a, m, r.flagged)
-		r.d.Reason = "every step failed validation; the last failed answer was delivered, flagged for review"
+		r.d.Reason = why + "; the last answer that failed validation was delivered, flagged for review"
 		return r.flagged, nil
 	}
 	if r.flagged != nil {
-		r.d.Reason = "every step failed validation and the route fails exhausted requests"
+		r.d.Reason = why + ", and the route fails exhausted requests"
 		return nil, &clearbar.Error{Class: clearbar.Quality, Message: "no answer passed validation"}
 	}
 	if r.primary == nil {
 		r.primary = &clearbar.Error{Class: clearbar.Internal, Message: "the plan had no model to call"}
 	}
 	return nil, r.exhaustedError(r.failure(r.primary))
+}
+
+// exhaustedWhy says why no step's answer was delivered: "every step failed validation" when
+// every step that was called answered and failed validation, else which steps failed
+// validation and which failed otherwise, with the class of their last failure ("step 1
+// (nano) failed validation; step 2 (strong) failed: stream_cut").
+func (r *run) exhaustedWhy() string {
+	type stepEnd struct {
+		model      string
+		validation bool
+		class      clearbar.FailureClass
+	}
+	var steps []int
+	ends := map[int]*stepEnd{}
+	for i := range r.d.Attempts {
+		a := &r.d.Attempts[i]
+		if a.ValidatorCall() || a.Step == 0 {
+			continue
+		}
+		e, ok := ends[a.Step]
+		if !ok {
+			e = &stepEnd{}
+			ends[a.Step] = e
+			steps = append(steps, a.Step)
+		}
+		e.model, e.class = a.Model, a.Class
+		e.validation = e.validation || a.Class == clearbar.Quality
+	}
+	var parts []string
+	other := false
+	for _, st := range steps {
+		e := ends[st]
+		if e.validation {
+			parts = append(parts, fmt.Sprintf("step %d (%s) failed validation", st, e.model))
+			continue
+		}
+		other = true
+		parts = append(parts, fmt.Sprintf("step %d (%s) failed: %s", st, e.model, e.class))
+	}
+	if !other {
+		return "every step failed validation"
+	}
+	return "no step's answer passed validation: " + strings.Join(parts, "; ")
 }
 
 func (r *run) failure(err error) error {

@@ -147,7 +147,12 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 		if n := d.Usage.WebSearches; n > 0 {
 			searches = fmt.Sprintf("; %d web search%s", n, map[bool]string{true: "es"}[n > 1])
 		}
-		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts, which took %s); tokens %d in, %d out%s\n", d.Cost, d.EscalationCost, roundDur(d.EscalationLatency), d.Usage.PromptTokens, d.Usage.CompletionTokens, searches)
+		// The tokens are the delivered answer's (the attempts above list every call's).
+		tokens := "no answer delivered"
+		if !d.Usage.IsZero() {
+			tokens = fmt.Sprintf("the answer delivered %d tokens in, %d out", d.Usage.PromptTokens, d.Usage.CompletionTokens)
+		}
+		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts, which took %s); %s%s\n", d.Cost, d.EscalationCost, roundDur(d.EscalationLatency), tokens, searches)
 		fmt.Fprintf(&b, "time        total %s, upstream %s, gateway overhead %s, first byte %s\n", roundDur(d.Latency), roundDur(d.Upstream), roundDur(d.Overhead), roundDur(d.TTFB))
 	}
 	_, err := io.WriteString(w, b.String())
@@ -238,14 +243,21 @@ func dryRun(g *Gateway, body []byte, header map[string]string, tier string, lim 
 	in := routeInput(req, header, tier)
 	cat, err := g.classify(in, d)
 	if err != nil {
-		d.Reason = clearbar.AsError(err).Message
+		refused(d, err)
 		return d, err
 	}
 	if _, err := g.router.Plan(route.Offline(context.Background()), cat, in, nil, d); err != nil {
 		g.blameMaxTokens(err, req, d)
-		d.Reason = clearbar.AsError(err).Message
+		refused(d, err)
 		return d, err
 	}
 	d.Reason = "dry run: the plan above is what the gateway would try, in order"
 	return d, nil
+}
+
+// refused records on a dry run's decision the error the gateway would answer the request
+// with: its class as the outcome, its status and its message as the reason.
+func refused(d *clearbar.Decision, err error) {
+	e := clearbar.AsError(err)
+	d.Outcome, d.Status, d.Reason = e.Class, statusFor(e), e.Message
 }

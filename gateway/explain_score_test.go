@@ -66,4 +66,8 @@ func TestExplainUnverified(t *testing.T) {
 	if !strings.Contains(text, "UNVERIFIED agree(mini)") || !strings.Contains(text, "FAIL max_length") || strings.Contains(text, "FAIL agree") {
 		t.Errorf("explanation:\n%s", text)
 	}
+	// Nothing was delivered: the cost line says so rather than "tokens 0 in, 0 out".
+	if !strings.Contains(text, "; no answer delivered\n") {
+		t.Errorf("explanation of a decision that delivered nothing:\n%s", text)
+	}
 }

@@ -761,6 +761,25 @@ func TestFlaggedWhenEveryStepFails(t *testing.T) {
 	}
 }
 
+// TestFlaggedWhenOneStepFailsValidationAndAnotherFails: when one step's answer failed
+// validation and the next step failed for the provider, the decision says so, step by step,
+// instead of blaming validation for both.
+func TestFlaggedWhenOneStepFailsValidationAndAnotherFails(t *testing.T) {
+	f := newCascadeFixture(t, "gpt-4o-mini")
+	f.b.behave = func(model string, n int) error { return overloaded() }
+	resp := f.post(t, `{"model":"clearbar/extract","messages":[{"role":"user","content":"x"}]}`)
+	readAll(t, resp)
+	d := f.rec.last()
+	const why = "no step's answer passed validation: step 1 (small) failed validation; step 2 (big) failed: overloaded"
+	if resp.StatusCode != 200 || !d.Flagged || !strings.HasPrefix(d.FlagReason, why+"; last: ") ||
+		d.Reason != why+"; the last answer that failed validation was delivered, flagged for review" {
+		t.Errorf("status %d flagged %v\nflag reason %q\nreason %q", resp.StatusCode, d.Flagged, d.FlagReason, d.Reason)
+	}
+	if a := d.Attempts[0]; a.Outcome != "delivered flagged: "+why {
+		t.Errorf("delivered attempt's outcome %q", a.Outcome)
+	}
+}
+
 func TestFlaggedWhenAValidatorKeepsFailing(t *testing.T) {
 	f := newCascadeFixture(t, "gpt-4o-mini")
 	for i := 1; i <= repeatThreshold; i++ {
