@@ -324,4 +324,11 @@ type Verdict struct {
 	// verify; a grader or a calibration that measures answers (clearbar eval, validate
 	// calibrate) counts such an answer as not graded, not as failed.
 	Unverified bool `json:"unverified,omitempty"`
+	// NotApplicable says the validator does not apply to the request and passed the answer
+	// without checking it: an agreement check on choice answers to a question that lists no
+	// options, a json_schema validator that takes its schema from a request that asks for
+	// none. The gateway passes the answer all the same; a grader or a calibration that
+	// measures answers (clearbar eval, validate calibrate) does not take such a pass for a
+	// verdict on the answer.
+	NotApplicable bool `json:"not_applicable,omitempty"`
 }

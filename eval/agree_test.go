@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -194,4 +195,115 @@ func TestUnverifiedRowsAreNoVerdict(t *testing.T) {
 			t.Errorf("VerdictOnly(%s) = %v, want %v", tc.line, got, tc.want)
 		}
 	}
+}
+
+// TestNotApplicableAnswersAreNotGraded: a category validated by an agreement check on choice
+// answers, evaluated on a set of which half the questions list their options on one line and
+// half list none. The check compares small's answers to the first half with strong's, which
+// grades them; it does not apply to the second half and passes those answers unchecked, which
+// grades nothing: they are left ungraded, not passed, the summary says why, and --update
+// writes no pass rate for strong, none of whose answers was checked. Rows written before
+// verdicts said a validator did not apply, which hold a pass, are graded again on a resumed
+// run without a call, and left ungraded.
+func TestNotApplicableAnswersAreNotGraded(t *testing.T) {
+	f := loadFixture(t, "testdata/agree.yaml", "quiz")
+	const n = 80 // half of them multiple-choice
+	var b strings.Builder
+	for i := range n {
+		prompt := fmt.Sprintf("Question %d: which option? A) one B) two C) three D) four. Answer with the letter.", i)
+		if i%2 == 1 {
+			prompt = fmt.Sprintf("Question %d: what is the capital of France? Answer in one word.", i)
+		}
+		fmt.Fprintf(&b, `{"id": "m%d", "prompt": %q}`+"\n", i, prompt)
+	}
+	setPath := filepath.Join(t.TempDir(), "quiz.jsonl")
+	if err := os.WriteFile(setPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := LoadSet(setPath, f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	providers, calls := counted(f)
+	models := f.models("small", "strong")
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	r := &Runner{Category: f.cat, Models: models, Providers: providers, Concurrency: 8}
+	res, err := r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, rows []Record) []Summary {
+		t.Helper()
+		sums := Summarize(f.cat, models, rows)
+		small, strong := sums[0], sums[1]
+		if small.Graded != n/2 || small.Unverified != n/2 || small.NotApplicable != n/2 ||
+			!strings.Contains(small.UnverifiedReason, "no validator applies to the item: agrees with strong on the choice: not a multiple-choice question") {
+			t.Errorf("%s: small: %d graded, %d unverified (%d not applicable: %q); want the %d multiple-choice answers graded, the others not",
+				when, small.Graded, small.Unverified, small.NotApplicable, small.UnverifiedReason, n/2)
+		}
+		if strong.Graded != 0 || strong.Unverified != n || strong.NotApplicable != n/2 {
+			t.Errorf("%s: strong: %d graded, %d unverified (%d not applicable); want none graded", when, strong.Graded, strong.Unverified, strong.NotApplicable)
+		}
+		return sums
+	}
+	sums := check("first run", res.Rows)
+	for _, rec := range readRecords(t, path) {
+		if strings.Contains(rec.Prompt, "capital") && (rec.Pass != nil || !rec.Unverified || len(rec.Checks) != 1 || !rec.Checks[0].NotApplicable) {
+			t.Fatalf("row of %s for %s: pass %v, unverified %v, checks %+v; want no pass, a not-applicable verdict", rec.Model, rec.Item, rec.Pass, rec.Unverified, rec.Checks)
+		}
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, sums); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("small in quiz: %d answer(s) not graded, as none of the category's validators, which grade their items alone, applies to them", n/2); !strings.Contains(text.String(), want) {
+		t.Errorf("the summary must say why small's answers were not graded (%q):\n%s", want, text.String())
+	}
+	data, err := os.ReadFile(f.spec.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, changes, _, err := Update(data, f.spec, f.cat, sums, UpdateOptions{Today: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrote := map[string]bool{}
+	for _, c := range changes {
+		wrote[c.Path] = true
+	}
+	if !wrote["assume.pass_rate.small"] || wrote["assume.pass_rate.strong"] {
+		t.Errorf("--update wrote %v; want small's pass rate and not strong's", changes)
+	}
+
+	// Rows as written before verdicts said a validator did not apply: a pass, graded by the
+	// validators.
+	var old bytes.Buffer
+	enc := json.NewEncoder(&old)
+	for _, rec := range readRecords(t, path) {
+		if rec.Unverified && rec.Checks[0].NotApplicable {
+			pass, score := true, 1.0
+			rec.Pass, rec.Score, rec.Unverified, rec.GradedBy = &pass, &score, false, GradeValidators
+			rec.Checks[0] = Verdict{Check: rec.Checks[0].Check, Pass: true, Score: 1}
+		}
+		if err := enc.Encode(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(path, old.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := calls()
+	res, err = r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ran != 0 || res.Regraded != n || calls() != before {
+		t.Errorf("resumed over older rows: %+v after %d more calls; want the %d not-applicable passes graded again, without a call", res, calls()-before, n)
+	}
+	check("resumed over older rows", res.Rows)
+	res, err = r.Run(context.Background(), set, openOutput(t, path))
+	if err != nil || res.Regraded != 0 || res.Skipped != 2*n {
+		t.Errorf("resumed again: %+v, %v; want every pair skipped", res, err)
+	}
+	checkOnePerPair(t, path, 2*n)
 }

@@ -116,19 +116,27 @@ func checkKindNames() string {
 	return strings.Join(names, ", ")
 }
 
-// bindChecks turns an item's checks into graders: the checks as written, or, without any,
-// the category's validators and a normalized match with the reference. Costly graders go last.
+// bindChecks turns an item's checks into graders: the checks as written, or, without any, a
+// normalized match with the reference; and, beside them, the category's validators, when it
+// has any and they are available (once: {"validators": true} among the checks is they). The
+// validators grade alone an item with neither checks nor a reference, or whose only check is
+// {"validators": true}; beside others, their verdict is recorded, not counted (see
+// Runner.grade). Costly graders go last.
 func bindChecks(raws []json.RawMessage, it *Item, hasReference bool, env Env) ([]Grader, error) {
 	var out []Grader
-	if len(raws) == 0 {
-		if env.Category != nil && env.Checker != nil {
-			if vs, _ := env.Category.Route.MainValidators(); len(vs) > 0 {
-				g, err := NewValidators(env.Checker, env.Category)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, g)
+	var validators *Validators // the category's, nil when it has none or they are not available
+	if env.Category != nil && env.Checker != nil {
+		if vs, _ := env.Category.Route.MainValidators(); len(vs) > 0 {
+			g, err := NewValidators(env.Checker, env.Category)
+			if err != nil {
+				return nil, err
 			}
+			validators = g
+		}
+	}
+	if len(raws) == 0 {
+		if validators != nil {
+			out = append(out, validators)
 		}
 		if hasReference {
 			out = append(out, Normalized{Want: it.Reference})
@@ -179,6 +187,9 @@ func bindChecks(raws []json.RawMessage, it *Item, hasReference bool, env Env) ([
 			return nil, fmt.Errorf("check %d: %w", i+1, err)
 		}
 		out = append(out, g)
+	}
+	if len(raws) > 0 && validators != nil && !slices.ContainsFunc(out, func(g Grader) bool { _, ok := g.(*Validators); return ok }) {
+		out = append(out, validators)
 	}
 	slices.SortStableFunc(out, func(a, b Grader) int {
 		return boolInt(isCostly(a)) - boolInt(isCostly(b))

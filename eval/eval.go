@@ -55,9 +55,13 @@ type Runner struct {
 	// Category is the category the set measures. Calls carry it (the simulated provider
 	// answers with its assumptions) and rows record it.
 	Category *spec.Category
-	// Models are the candidates, each called through its provider. Two candidates may not
-	// share a model id, since the outcomes table keys rows by model id.
+	// Models are the candidates, each called through its provider. Rows name a candidate by
+	// its provider model id, or by its spec name when it shares its id with another model of
+	// Spec or another candidate (see RowModel).
 	Models []*spec.Model
+	// Spec is the spec the candidates are of; nil names them by their model ids, except
+	// candidates that share one.
+	Spec *spec.Spec
 	// Providers are the spec's providers by name.
 	Providers map[string]clearbar.Provider
 	// Concurrency bounds the calls in flight (grading included); 0 means DefaultConcurrency.
@@ -96,8 +100,10 @@ type Result struct {
 	// category's validators grading it, changed since their row was written, whose row was
 	// written before rows said how they were graded (GradedBy) and passed only when the
 	// validators beside a reference or checks accepted it too, or whose answer was left
-	// ungraded (a judge could not be reached): their recorded answers were graded again,
-	// without a model call.
+	// ungraded (a judge could not be reached), or whose pass the validators grading it alone
+	// gave without checking it (none of them applies to the item, which rows written before
+	// verdicts said so do not record): their recorded answers were graded again, without a
+	// model call.
 	// Rerun are the pairs among Ran that were in the output already but ran again for the
 	// same reason, because their answers came from the simulated provider, whose stand-in
 	// text was fitted to the checks as they were.
@@ -150,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 	for _, it := range set.Items {
 		hash, request := outcomes.HashPrompt(it.Prompt), wholeRequest(it.Request)
 		for _, m := range r.Models {
-			row, line, ok := out.Lookup(it.ID, m.Model)
+			row, line, ok := r.lookup(out, it.ID, m)
 			switch {
 			case !ok:
 				pending = append(pending, pair{item: it, model: m})
@@ -160,6 +166,11 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s has another prompt): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
 			case !sameRequest(row.Request, request):
 				problems = append(problems, fmt.Sprintf("%s:%d: item %q changed since it was run for %s (line %d of %s was answered to another request: its system message, earlier turns, tools or response format differ): give the changed item a new id, or start another --out file", set.File, it.Line, it.ID, m.Model, line, out.Path()))
+			case row.Error == "" && row.Pass != nil && validatorsDoNotApply(it):
+				// A row written before verdicts said a validator did not apply holds a pass
+				// the validators gave without checking the answer: graded again, without a
+				// call (no validator applies), it is left ungraded.
+				regrade = append(regrade, pair{item: it, model: m, rec: &row})
 			case row.Error != "" || (row.Pass != nil || row.Unverified) && gradedAsItIs(&row, it):
 				// A failed call has no answer to grade; an ungraded answer is graded again,
 				// unless the validators could not judge it, which they would not now either.
@@ -169,7 +180,7 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 				// recorded it may hold a real one, which is graded again, never dropped. A
 				// simulated answer left ungraded runs again too: only the simulator's own
 				// answer tells a simulated judge how it was drawn.
-				rerun = append(rerun, [2]string{it.ID, m.Model})
+				rerun = append(rerun, [2]string{it.ID, row.Model})
 				pending = append(pending, pair{item: it, model: m, again: true})
 			default:
 				regrade = append(regrade, pair{item: it, model: m, rec: &row})
@@ -257,12 +268,13 @@ func (r *Runner) check() error {
 	if len(r.Models) == 0 {
 		return fmt.Errorf("eval: no candidate models for category %q", r.Category.Name)
 	}
-	ids := map[string]string{}
+	names := map[string]string{}
 	for _, m := range r.Models {
-		if other, dup := ids[m.Model]; dup {
-			return fmt.Errorf("models %s and %s are both %s: an outcomes table holds one row per item and model id, so evaluate them into separate --out files", other, m.Name, m.Model)
+		name := r.rowModel(m)
+		if other, dup := names[name]; dup {
+			return fmt.Errorf("models %s and %s are both %s in the outcomes table, which holds one row per item and model", other, m.Name, name)
 		}
-		ids[m.Model] = m.Name
+		names[name] = m.Name
 		if r.Providers[m.Provider.Name] == nil {
 			return fmt.Errorf("model %s: no provider %q to call it with", m.Name, m.Provider.Name)
 		}
@@ -302,7 +314,10 @@ func (r *Runner) timeout(m *spec.Model) time.Duration {
 func (r *Runner) rows(out *Output, set *Set) (rows []Record, notInSet int) {
 	ids := map[string]bool{}
 	for _, m := range r.Models {
-		ids[m.Model] = true
+		ids[r.rowModel(m)] = true
+		if r.ownsID(m) {
+			ids[m.Model] = true // rows written before rows named models that share an id
+		}
 	}
 	items := make(map[string]bool, len(set.Items))
 	for _, it := range set.Items {
@@ -328,7 +343,7 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 	prov := r.Providers[m.Provider.Name]
 	rec := &Record{Row: outcomes.Row{
 		Item: it.ID, Category: r.Category.Name, Prompt: it.Prompt, PromptHash: outcomes.HashPrompt(it.Prompt),
-		Model: m.Model, Source: outcomes.SourceEval, Request: wholeRequest(it.Request),
+		Model: r.rowModel(m), Source: outcomes.SourceEval, Request: wholeRequest(it.Request),
 	}}
 	budget := retry.NewBudget(r.Retry, time.Time{}, nil)
 	for attempt := 1; ; attempt++ {
@@ -373,6 +388,56 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 			return nil, 0, nil
 		}
 	}
+}
+
+// RowModel returns the name rows give model m of spec s: its provider model id, as in imported
+// benchmarks, or, when another model of s has the same id (one model at two vendors, or a
+// candidate and a judge of one model), its spec name, which replay and estimate --measured
+// match before ids, so that the rows of one are not taken for the other's. s may be nil.
+func RowModel(s *spec.Spec, m *spec.Model) string {
+	if s != nil {
+		for _, o := range s.Models {
+			if o.Model == m.Model && o.Name != m.Name {
+				return m.Name
+			}
+		}
+	}
+	return m.Model
+}
+
+// rowModel returns the name the run's rows give candidate m: RowModel, and its spec name when
+// another candidate has its model id.
+func (r *Runner) rowModel(m *spec.Model) string {
+	for _, o := range r.Models {
+		if o.Model == m.Model && o.Name != m.Name {
+			return m.Name
+		}
+	}
+	return RowModel(r.Spec, m)
+}
+
+// ownsID reports whether candidate m is the only one of the run with its model id, so that a
+// row named by that id is its own: rows written before rows named by spec name the models
+// that share an id.
+func (r *Runner) ownsID(m *spec.Model) bool {
+	for _, o := range r.Models {
+		if o.Model == m.Model && o.Name != m.Name {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup returns out's row for an item and candidate m: the one of m's row name, or else, for
+// a candidate named by spec name that owns its id, the one of its id, written before rows
+// named it so.
+func (r *Runner) lookup(out *Output, item string, m *spec.Model) (Record, int, bool) {
+	name := r.rowModel(m)
+	row, line, ok := out.Lookup(item, name)
+	if !ok && name != m.Model && r.ownsID(m) {
+		return out.Lookup(item, m.Model)
+	}
+	return row, line, ok
 }
 
 // providerType returns the type of m's provider ("" when it is not resolved).
@@ -447,8 +512,8 @@ func (r *Runner) graded(ctx context.Context, rec *Record, it *Item, m *spec.Mode
 
 // grade runs the item's graders on an answer and sets the record's checks, score, pass, how
 // it was graded and grading fingerprint. An item with a reference or checks is graded by them
-// alone: the category's validators, when they are among its graders, run too and their
-// verdict is recorded among the checks, but it does not count, since the validators miss bad
+// alone: the category's validators, which are among its graders when the category has any,
+// run too and their verdict is recorded among the checks, but it does not count, since the validators miss bad
 // answers and flag good ones at their own rates (the spec's assume.validator), and the pass
 // rate is the model's. An item graded by the validators alone passes when they accept the
 // answer (GradeValidators). A check that could not decide (Verdict.Undecided) leaves score
@@ -533,6 +598,20 @@ func gradedByValidatorsAlone(graders []Grader) bool {
 		}
 	}
 	return len(graders) > 0
+}
+
+// validatorsDoNotApply reports whether an item is graded by the category's validators alone and
+// none of them applies to it (Validators.NotApplicable), so that its answers get no grade.
+func validatorsDoNotApply(it *Item) bool {
+	if !gradedByValidatorsAlone(it.Graders) {
+		return false
+	}
+	for _, g := range it.Graders {
+		if g.(*Validators).NotApplicable(it) == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // gradedAsItIs reports whether a row's answer was graded by the item's checks and reference

@@ -68,11 +68,17 @@ type Verdict struct {
 	// Unverified says the category's validators could not judge the answer (see
 	// clearbar.Verdict.Unverified): the only validators that failed it are agreement checks
 	// that could not compare it with an independent answer, or one of them can never compare
-	// this model's answer to this item (the model is its only checker). It is not set on an
+	// this model's answer to this item (the model is its only checker); or none of them
+	// applies to the item (NotApplicable). It is not set on an
 	// Undecided verdict, which grading again may decide. Such a verdict says nothing of the
 	// answer: the runner leaves an answer the validators grade alone ungraded, and does not
 	// grade it again until what grades it changes.
 	Unverified bool `json:"unverified,omitempty"`
+	// NotApplicable, with Unverified, says why the validators could not judge the answer: none
+	// of them applies to the item (clearbar.Verdict.NotApplicable: an agreement check on
+	// choice answers to a question without options), so they passed it without checking it,
+	// as the gateway does. Pass is then true, and says nothing of the answer either.
+	NotApplicable bool `json:"not_applicable,omitempty"`
 	// Stop, when set, is the failure of a model the check calls that every further call
 	// would share (Auth, an exhausted quota): the runner stops the run with it, as it does
 	// for a candidate's. It is not recorded.
@@ -515,6 +521,9 @@ func (g *Validators) Grade(ctx context.Context, in *Input) Verdict {
 	if v.Stop != nil {
 		v.Undecided = false
 	}
+	if why := notApplicable(verdicts); pass && why != "" {
+		v.Unverified, v.NotApplicable, v.Reason = true, true, why
+	}
 	if !pass && v.Stop == nil && !v.Undecided {
 		if validate.OnlyUnverified(verdicts) {
 			v.Unverified = true
@@ -524,6 +533,34 @@ func (g *Validators) Grade(ctx context.Context, in *Input) Verdict {
 		}
 	}
 	return v
+}
+
+// notApplicable says, when every one of verdicts is NotApplicable (no validator applies to
+// the item, so they all passed the answer without checking it), why: "no validator applies
+// to the item: " and each one's reason; else "".
+func notApplicable(verdicts []clearbar.Verdict) string {
+	if len(verdicts) == 0 {
+		return ""
+	}
+	why := make([]string, len(verdicts))
+	for i, vd := range verdicts {
+		if !vd.NotApplicable {
+			return ""
+		}
+		why[i] = vd.Validator + ": " + vd.Reason
+	}
+	return "no validator applies to the item: " + strings.Join(why, "; ")
+}
+
+// NotApplicable says why none of the validators applies to the item, as their verdicts on
+// any answer to it would (see notApplicable), or returns "" when one does. It makes no call.
+func (g *Validators) NotApplicable(it *Item) string {
+	verdicts := make([]clearbar.Verdict, len(g.vs))
+	for i, v := range g.vs {
+		why := g.checker.NotApplicable(v, it.Request)
+		verdicts[i] = clearbar.Verdict{Validator: v.Config.Summary(), Reason: why, NotApplicable: why != ""}
+	}
+	return notApplicable(verdicts)
 }
 
 // neverVerified returns the verdict of an agreement check among the validators that cannot

@@ -63,15 +63,20 @@ func (f *fixture) models(names ...string) []*spec.Model {
 // writeSet writes n prompt items (plus extra fields, a JSON fragment, on each) to a file.
 func writeSet(t *testing.T, n int, extra string) string {
 	t.Helper()
+	path := filepath.Join(t.TempDir(), "set.jsonl")
+	if err := os.WriteFile(path, []byte(writeSetText(n, extra)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// writeSetText is the text writeSet writes.
+func writeSetText(n int, extra string) string {
 	var b strings.Builder
 	for i := range n {
 		fmt.Fprintf(&b, `{"id": "q%d", "prompt": "Extract the id from ticket %d."%s}`+"\n", i, i, extra)
 	}
-	path := filepath.Join(t.TempDir(), "set.jsonl")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return b.String()
 }
 
 // realModel returns a copy of the fixture's model name whose provider is a copy of its own
@@ -189,4 +194,19 @@ var _ clearbar.Provider = (*fakeProvider)(nil)
 
 func providerConfig(f *fixture, p *spec.Provider) provider.Config {
 	return provider.Config{Provider: p, Spec: f.spec}
+}
+
+// checkNamed returns the one verdict among checks whose check's name starts with prefix.
+func checkNamed(t *testing.T, checks []Verdict, prefix string) Verdict {
+	t.Helper()
+	var found []Verdict
+	for _, v := range checks {
+		if strings.HasPrefix(v.Check, prefix) {
+			found = append(found, v)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d verdicts named %q… among %+v; want one", len(found), prefix, checks)
+	}
+	return found[0]
 }

@@ -22,6 +22,7 @@ import (
 // extra fields.
 //
 // The row's Model is the provider's model id (as in imported benchmarks; see outcomes.Row),
+// or the spec's name for the model when another spec model has the same id (RowModel),
 // Item the item's id, Category the category, Prompt the last user message, Source "eval".
 // Response is the answer's text, or, for an answer that is only tool calls, the calls as a
 // JSON array of {name, arguments}. For an answered call, Score is the lowest score of the

@@ -3,6 +3,7 @@ package eval
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,7 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/outcomes"
+	"github.com/clearbar/clearbar/spec"
 )
 
 // bytesRead returns how many bytes the process has read so far (rchar of /proc/self/io), and
@@ -124,5 +127,84 @@ func TestOutputRefusesCompressedAndCSVFiles(t *testing.T) {
 		if _, err := os.Stat(path); err == nil {
 			t.Errorf("%s: the refused file was created", name)
 		}
+	}
+}
+
+// TestRowsNameModelsThatShareAnID: rows name a model by its provider model id, unless another
+// model of the spec has that id (strong and its judge, both gpt-4.1): then by its spec name,
+// so that replay and estimate --measured, which match spec names first, do not take one's rows
+// for the other's. Two candidates of one id are run side by side. Rows written before, named by
+// the id, are still the candidate's on a resumed run, when it is the only candidate of that id.
+func TestRowsNameModelsThatShareAnID(t *testing.T) {
+	data, err := os.ReadFile("testdata/recover.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const strong = "  strong: {provider: sim-b, model: gpt-4.1, latency: {p50: 1.5s, p95: 4s}}\n"
+	src := strings.Replace(string(data), strong, strong+"  judge: {provider: sim-b, model: gpt-4.1, latency: {p50: 1.5s, p95: 4s}}\n", 1)
+	dir := t.TempDir()
+	specPath := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specPath, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := loadFixture(t, specPath, "extract")
+	if f.spec.Model("judge") == nil {
+		t.Fatal("the fixture's strong model moved")
+	}
+	set, err := LoadSet(writeSet(t, 3, `, "reference": "ok"`), f.env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := RowModel(f.spec, f.spec.Model("small")); got != "gpt-4.1-mini" {
+		t.Errorf("RowModel(small) = %q; want its model id, which no other model has", got)
+	}
+	fake := &fakeProvider{name: "sim-b"}
+	run := func(s *spec.Spec, path string, names ...string) *Result {
+		t.Helper()
+		r := &Runner{Category: f.cat, Models: f.models(names...), Spec: s, Providers: map[string]clearbar.Provider{"sim-b": fake}}
+		res, err := r.Run(context.Background(), set, openOutput(t, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	modelsOf := func(rows []Record) map[string]int {
+		out := map[string]int{}
+		for _, r := range rows {
+			out[r.Model]++
+		}
+		return out
+	}
+
+	both := filepath.Join(dir, "both.jsonl")
+	res := run(f.spec, both, "strong", "judge")
+	if got := modelsOf(readRecords(t, both)); res.Ran != 6 || got["strong"] != 3 || got["judge"] != 3 {
+		t.Errorf("strong and judge side by side: %+v, rows by model %v; want 3 rows named strong and 3 named judge", res, got)
+	}
+	for _, s := range Summarize(f.cat, f.models("strong", "judge"), res.Rows) {
+		if s.Items != 3 || s.Graded != 3 {
+			t.Errorf("%s: %d items, %d graded; want its own 3", s.Model, s.Items, s.Graded)
+		}
+	}
+
+	// Rows written before, named by the id: resumed as strong's, without a call.
+	older := filepath.Join(dir, "older.jsonl")
+	run(nil, older, "strong")
+	if got := modelsOf(readRecords(t, older)); got["gpt-4.1"] != 3 {
+		t.Fatalf("rows without the spec: %v; want them named by the id", got)
+	}
+	calls := fake.calls.Load()
+	res = run(f.spec, older, "strong")
+	if res.Ran != 0 || res.Skipped != 3 || fake.calls.Load() != calls || len(res.Rows) != 3 {
+		t.Errorf("resumed over rows named by the id: %+v after %d calls; want all 3 resumed as strong's, without a call", res, fake.calls.Load()-calls)
+	}
+	if s := Summarize(f.cat, f.models("strong"), res.Rows)[0]; s.Items != 3 {
+		t.Errorf("strong's summary over rows named by the id: %d items; want 3", s.Items)
+	}
+	// The new ones are named strong.
+	newer := filepath.Join(dir, "newer.jsonl")
+	run(f.spec, newer, "strong")
+	if got := modelsOf(readRecords(t, newer)); got["strong"] != 3 {
+		t.Errorf("strong alone: rows by model %v; want them named strong, as judge has its id", got)
 	}
 }

@@ -101,11 +101,13 @@ func LoadSet(path string, env Env) (*Set, error) {
 // id and one of messages and prompt are required; the rest is optional. tools and
 // response_format are passed through to the models as written. Without checks, an answer is
 // graded by a normalized match with the item's reference, when it has one, else by the
-// category's validators; with checks, by those checks only. The category's validators (run
-// without checks, or by {"validators": true}) grade an answer only when nothing else does;
-// beside a reference or checks their verdict is recorded, not counted: the pass rate is the
-// model's, and the validators' strength is assumed apart (assume.validator). The check kinds are described on their graders: Exact, Normalized, Contains,
-// Regex, Numeric, Judge and Validators.
+// category's validators; with checks, by those checks only. The category's validators run on
+// every answer: they grade it only when nothing else does (no reference or checks, or
+// {"validators": true} as the only check); beside a reference or checks their verdict is
+// recorded, not counted: the pass rate is the model's, and the validators' strength is
+// assumed apart (assume.validator) and measured from those verdicts (validate calibrate).
+// The check kinds are described on their graders: Exact, Normalized, Contains, Regex,
+// Numeric, Judge and Validators.
 //
 // Unknown fields, duplicate ids and items that nothing could grade are errors. ReadSet
 // reports every problem it finds, each as "name:line: item "id": what to change".
@@ -161,7 +163,8 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 }
 
 // referenceConflict says why the category's validators, run beside a match with an item's
-// reference, flag every right answer, when they fail the reference itself (a reference
+// reference (its default check, or an exact or normalized check that asks for it), flag every
+// right answer, when they fail the reference itself (a reference
 // without a field the schema requires, say): the answers are graded by the reference, but the
 // validators' verdicts recorded beside, and the gateway's on such answers, are false alarms.
 // "" when they pass it, or when the item is not graded that way. Validators that call a model
@@ -190,7 +193,7 @@ func referenceConflict(it *Item) string {
 	if v.Pass {
 		return ""
 	}
-	return fmt.Sprintf("the category's validators fail the reference itself (%s), so they flag every answer that matches it (the gateway would too): make the reference an answer they pass, or grade the item with checks", v.Reason)
+	return fmt.Sprintf("the category's validators fail the reference itself (%s), so they flag every answer that matches it (the gateway would too): make the reference an answer they pass", v.Reason)
 }
 
 // itemJSON is an item as written in the set file.

@@ -2,6 +2,8 @@ package eval
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -71,23 +73,23 @@ func TestReadSetReportsEveryProblem(t *testing.T) {
 	}
 }
 
-// TestReadSetWarnsOfReferencesTheValidatorsFail: an item graded by its reference, with the
-// category's JSON Schema (which requires "id") beside it, has its right answers flagged by the
-// validators when the reference lacks "id".
+// TestReadSetWarnsOfReferencesTheValidatorsFail: an item graded by its reference, or by a check
+// that asks for it, with the category's JSON Schema (which requires "id") beside it, has its
+// right answers flagged by the validators when the reference lacks "id".
 func TestReadSetWarnsOfReferencesTheValidatorsFail(t *testing.T) {
 	f := loadFixture(t, "testdata/recover.yaml", "extract")
 	text := `{"id": "bad", "prompt": "x", "reference": "{\"name\": \"a\"}"}
 {"id": "good", "prompt": "x", "reference": "{\"id\": \"a\"}"}
 {"id": "checks", "prompt": "x", "reference": "{\"name\": \"a\"}", "checks": [{"contains": "a"}, {"validators": true}]}
-{"id": "no validators", "prompt": "x", "reference": "{\"name\": \"a\"}", "checks": [{"normalized": "{\"name\": \"a\"}"}]}
+{"id": "normalized", "prompt": "x", "reference": "{\"name\": \"a\"}", "checks": [{"normalized": "{\"name\": \"a\"}"}]}
 `
 	set, err := readSet(text, f.env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Warnings) != 1 || !strings.HasPrefix(set.Warnings[0], `set.jsonl:1: item "bad": the category's validators fail the reference itself (`) ||
-		!strings.Contains(set.Warnings[0], "so they flag every answer that matches it") {
-		t.Errorf("warnings %q: want one, for the item whose reference the schema fails and that is graded by both", set.Warnings)
+	if len(set.Warnings) != 2 || !strings.HasPrefix(set.Warnings[0], `set.jsonl:1: item "bad": the category's validators fail the reference itself (`) ||
+		!strings.Contains(set.Warnings[0], "so they flag every answer that matches it") || !strings.HasPrefix(set.Warnings[1], `set.jsonl:4: item "normalized": `) {
+		t.Errorf("warnings %q: want two, for the items whose answers must match a reference the schema fails", set.Warnings)
 	}
 }
 
@@ -177,8 +179,8 @@ func TestJudgeChecks(t *testing.T) {
 		if *rec.Pass != tt.pass || *rec.Score != tt.score || caller.calls != tt.calls {
 			t.Errorf("reply %s on %q: pass %v score %v after %d judge calls; want %v, %v, %d: %s", tt.reply, tt.answer, *rec.Pass, *rec.Score, caller.calls, tt.pass, tt.score, tt.calls, tt.explanation)
 		}
-		if want := clearbar.Money(2500 * tt.calls); cost != want || rec.Checks[1].Cost != want {
-			t.Errorf("grading cost %v (verdict %v), want %v: a judge's calls are the grading's cost", cost, rec.Checks[1].Cost, want)
+		if want := clearbar.Money(2500 * tt.calls); cost != want || checkNamed(t, rec.Checks, "judge ").Cost != want {
+			t.Errorf("grading cost %v (verdict %v), want %v: a judge's calls are the grading's cost", cost, checkNamed(t, rec.Checks, "judge ").Cost, want)
 		}
 	}
 }
@@ -201,5 +203,57 @@ func TestReadSetSkipsByteOrderMark(t *testing.T) {
 	set, err := readSet("\ufeff{\"id\": \"a\", \"prompt\": \"x\", \"reference\": \"1\"}\r\n{\"id\": \"b\", \"prompt\": \"y\", \"reference\": \"2\"}\r\n", f.env)
 	if err != nil || len(set.Items) != 2 || set.Items[0].ID != "a" {
 		t.Fatalf("set %+v, error %v; want items a and b", set, err)
+	}
+}
+
+// TestValidatorsBesideChecks: the category's validators run on every answer and their verdict
+// is recorded, once, beside an item's checks as beside its reference, without counting; alone,
+// {"validators": true} grades. Rows of items with checks written before the validators ran
+// beside them are graded again on a resumed run, without a call, and gain their verdict.
+func TestValidatorsBesideChecks(t *testing.T) {
+	f := loadFixture(t, "testdata/recover.yaml", "extract")
+	dir := t.TempDir()
+	setFile := filepath.Join(dir, "set.jsonl")
+	items := `{"id": "reference", "prompt": "Extract the id from ticket 1.", "reference": "ok"}
+{"id": "checks", "prompt": "Extract the id from ticket 2.", "checks": [{"contains": "ok"}]}
+{"id": "named", "prompt": "Extract the id from ticket 3.", "checks": [{"contains": "ok"}, {"validators": true}]}
+{"id": "alone", "prompt": "Extract the id from ticket 4.", "checks": [{"validators": true}]}
+`
+	if err := os.WriteFile(setFile, []byte(items), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeProvider{name: "sim-a"} // answers "ok", which the JSON Schema fails
+	res, _ := runSmall(t, f, setFile, filepath.Join(dir, "out.jsonl"), fake)
+	for _, rec := range res.Rows {
+		v := checkNamed(t, rec.Checks, validatorsPrefix)
+		wantPass, wantBy := true, GradeChecks
+		if rec.Item == "alone" {
+			wantPass, wantBy = false, GradeValidators
+		}
+		if v.Pass || !strings.Contains(v.Reason, "not valid JSON") || rec.Pass == nil || *rec.Pass != wantPass || rec.GradedBy != wantBy {
+			t.Errorf("item %s: pass %v, graded by %q, checks %+v; want pass %v by %s, with the validators' failure recorded", rec.Item, rec.Pass, rec.GradedBy, rec.Checks, wantPass, wantBy)
+		}
+	}
+
+	// Rows written when the validators did not run beside checks.
+	older := filepath.Join(dir, "older.jsonl")
+	oldSet := filepath.Join(dir, "checks.jsonl")
+	if err := os.WriteFile(oldSet, []byte(writeSetText(3, `, "checks": [{"contains": "ok"}]`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	without := *f
+	without.env.Checker = nil
+	if res, _ := runSmall(t, &without, oldSet, older, fake); res.Ran != 3 {
+		t.Fatalf("older rows: %+v", res)
+	}
+	calls := fake.calls.Load()
+	res, _ = runSmall(t, f, oldSet, older, fake)
+	if res.Ran != 0 || res.Regraded != 3 || fake.calls.Load() != calls {
+		t.Errorf("resumed over older rows: ran %d, regraded %d, %d calls; want the 3 graded again, without a call", res.Ran, res.Regraded, fake.calls.Load()-calls)
+	}
+	for _, rec := range readRecords(t, older) {
+		if v := checkNamed(t, rec.Checks, validatorsPrefix); v.Pass || rec.Pass == nil || !*rec.Pass {
+			t.Errorf("item %s graded again: pass %v, checks %+v; want the checks' pass and the validators' verdict beside", rec.Item, rec.Pass, rec.Checks)
+		}
 	}
 }

@@ -18,7 +18,8 @@ import (
 // Summary is what an eval measured for one model in one category.
 type Summary struct {
 	Category string `json:"category"`
-	// Model is the spec's name for the model, ModelID the provider's model id rows record.
+	// Model is the spec's name for the model, ModelID its provider model id. Rows name it by
+	// its model id, or by its spec name when another spec model has the same id (RowModel).
 	Model   string `json:"model"`
 	ModelID string `json:"model_id"`
 	// Items counts the model's rows; Graded those with a grade (the call was answered),
@@ -27,8 +28,10 @@ type Summary struct {
 	// Unverified counts the answers of items the category's validators grade alone that they
 	// could not judge (Record.Unverified: an agreement check whose only checker is this
 	// model, or that could not compare the answer), and UnverifiedReason says why, as the
-	// validators said it for most of them. They are not graded, and the pass rate is not
-	// theirs: it is of the graded answers alone.
+	// validators said it for most of them; NotApplicable counts those of them none of the
+	// validators applies to (Verdict.NotApplicable: an agreement check on choice answers to
+	// questions without options). They are not graded, and the pass rate is not theirs: it is
+	// of the graded answers alone.
 	Items            int    `json:"items"`
 	Graded           int    `json:"graded"`
 	Passed           int    `json:"passed"`
@@ -36,6 +39,7 @@ type Summary struct {
 	Ungraded         int    `json:"ungraded,omitempty"`
 	Unverified       int    `json:"unverified,omitempty"`
 	UnverifiedReason string `json:"unverified_reason,omitempty"`
+	NotApplicable    int    `json:"not_applicable,omitempty"`
 	// PassRate is the share of graded answers that pass (0 when nothing was graded) and
 	// PassRateCI its 95% Wilson score interval ([0, 1] when nothing was graded). Failed calls
 	// are not in it: they are a matter of availability, which the spec assumes separately.
@@ -91,7 +95,8 @@ func (s Summary) AssumptionContradicted() bool {
 }
 
 // Summarize summarises the records of the category, one Summary per model of models, in that
-// order; records of other categories and models are ignored. A record counts as graded when
+// order; records of other categories and models are ignored. A record is a model's when it
+// names the model by its spec name, or by its model id when no other of models has that id. A record counts as graded when
 // it has Pass, as failed when it has Error.
 func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summary {
 	out := make([]Summary, 0, len(models))
@@ -105,7 +110,7 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 		answered, verdictPasses := 0, 0
 		reasons := map[string]int{} // of the unverified answers
 		for _, r := range rows {
-			if r.Category != cat.Name || r.Model != m.Model {
+			if r.Category != cat.Name || !rowOf(r.Model, m, models) {
 				continue
 			}
 			s.Items++
@@ -122,10 +127,15 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 			}
 			if r.Pass == nil && r.Unverified {
 				s.Unverified++
+				na := false
 				for _, v := range r.Checks {
 					if v.Unverified {
 						reasons[v.Reason]++
+						na = na || v.NotApplicable
 					}
+				}
+				if na {
+					s.NotApplicable++
 				}
 				continue
 			}
@@ -159,6 +169,23 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 		out = append(out, s)
 	}
 	return out
+}
+
+// rowOf reports whether a row's model name is candidate m's among models: its spec name, or
+// its model id when no other candidate has that id (see RowModel).
+func rowOf(name string, m *spec.Model, models []*spec.Model) bool {
+	if name == m.Name {
+		return true
+	}
+	if name != m.Model {
+		return false
+	}
+	for _, o := range models {
+		if o.Model == m.Model && o.Name != m.Name {
+			return false
+		}
+	}
+	return true
 }
 
 // mostCommon returns the key of counts with the highest count (the first in order of ties);
@@ -272,8 +299,8 @@ func WriteText(w io.Writer, sums []Summary) error {
 }
 
 // UnverifiedNote says, in a sentence, how many of the model's answers the category's
-// validators could not judge and why, what the pass rate is of, and what to change; "" when
-// there are none.
+// validators could not judge and why (none of them applies, or an agreement check could not
+// compare), what the pass rate is of, and what to change; "" when there are none.
 func (s Summary) UnverifiedNote() string {
 	if s.Unverified == 0 {
 		return ""
@@ -281,6 +308,10 @@ func (s Summary) UnverifiedNote() string {
 	of := fmt.Sprintf("the pass rate is of the %d graded answer(s)", s.Graded)
 	if s.Graded == 0 {
 		of = "no answer was graded, so there is no pass rate"
+	}
+	if s.NotApplicable == s.Unverified {
+		return fmt.Sprintf("%d answer(s) not graded, as none of the category's validators, which grade their items alone, applies to them (%s); %s. To grade them, give those items a reference or checks",
+			s.Unverified, s.UnverifiedReason, of)
 	}
 	return fmt.Sprintf("%d answer(s) not graded, as the category's validators, which grade their items alone, could not judge them (%s); %s. To grade them, give those items a reference or checks, or give the agreement check another model to check %s's answers (agree: {models: [CHECKER, OTHER]})",
 		s.Unverified, s.UnverifiedReason, of, s.Model)

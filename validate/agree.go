@@ -74,11 +74,10 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 	unverified := func(reason string) clearbar.Verdict {
 		return clearbar.Verdict{Validator: a.name, Pass: false, Reason: reason, Unverified: true}
 	}
-	question := in.Request.LastUserText()
 	var opts []option // the question's options, found once for both answers
 	if a.kind == AnswerChoice {
-		if opts = multipleChoice(question); len(opts) == 0 {
-			return clearbar.Verdict{Validator: a.name, Pass: true, Reason: "not a multiple-choice question: not checked"}, nil
+		if opts = multipleChoice(in.Request.LastUserText()); len(opts) == 0 {
+			return clearbar.Verdict{Validator: a.name, Pass: true, Reason: notMultipleChoice, NotApplicable: true}, nil
 		}
 	}
 	ref, ok := a.cfg.CheckerFor(in.Model)
@@ -121,6 +120,18 @@ func (a *agree) check(ctx context.Context, in *Input) (clearbar.Verdict, *clearb
 		return fail(fmt.Sprintf("disagrees with %s: %s vs %s", m.Name, a.show(own), a.show(theirs))), &att
 	}
 	return clearbar.Verdict{Validator: a.name, Pass: true, Reason: fmt.Sprintf("agrees with %s: %s", m.Name, a.show(own))}, &att
+}
+
+// notMultipleChoice is the reason of an agreement check on choice answers that does not apply.
+const notMultipleChoice = "not a multiple-choice question: not checked"
+
+// notApplicable implements applier: an agreement check on choice answers does not apply to a
+// question that lists no options.
+func (a *agree) notApplicable(req *clearbar.Request) string {
+	if a.kind == AnswerChoice && len(multipleChoice(req.LastUserText())) == 0 {
+		return notMultipleChoice
+	}
+	return ""
 }
 
 // OnlyUnverified reports whether verdicts fail an answer only for want of a verdict: one of

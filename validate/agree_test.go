@@ -284,3 +284,69 @@ func (p *recordingProvider) Complete(_ context.Context, c *clearbar.Call) (*clea
 	p.last = c
 	return &clearbar.Response{Choices: []clearbar.Choice{{Text: "B"}}}, nil
 }
+
+// TestNotApplicable: a validator that does not apply to a request passes its answers without
+// checking them and says so in its verdict (clearbar.Verdict.NotApplicable), as
+// Checker.NotApplicable says it beforehand, without a call; where it applies, it does not.
+func TestNotApplicable(t *testing.T) {
+	const inline = "Question 0: which option? A) one B) two C) three D) four. Answer with the letter."
+	schema := userRequest("x")
+	schema.ResponseFormat = clearbar.ResponseFormat{Type: "json_schema", Schema: []byte(`{"type":"object"}`)}
+	for _, tc := range []struct {
+		validator string
+		req       *clearbar.Request
+		answer    string
+		na        bool
+		why       string
+	}{
+		{`{agree: {model: judge, answer: choice}}`, userRequest("What is 2+2?"), "4", true, "a question without options"},
+		{`{agree: {model: judge, answer: choice}}`, userRequest(plantsQuestion), "B", false, "options on lines of their own"},
+		{`{agree: {model: judge, answer: choice}}`, userRequest(inline), "B", false, "options on one line"},
+		{`{agree: {model: judge, answer: number}}`, userRequest("What is 2+2?"), "4", false, "number answers apply to any question"},
+		{`{json_schema: request}`, userRequest("x"), "prose", true, "a request that asks for no JSON"},
+		{`{json_schema: request}`, schema, `{"a": 1}`, false, "a request with a schema"},
+		{`{max_length: 20}`, userRequest("x"), "short", false, "a validator that checks every answer"},
+	} {
+		caller := &scriptedCaller{reply: tc.answer}
+		s := mustParse(t, tc.validator)
+		c, err := NewChecker(s, Env{Caller: caller})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := s.Categories[0].Route.Validate[0]
+		verdicts, pass, _ := c.Check(context.Background(), "a", tc.req, answer(tc.answer), []*spec.Validator{v})
+		if got := verdicts[0]; got.NotApplicable != tc.na || !pass || tc.na && (caller.calls != 0 || got.Reason == "") {
+			t.Errorf("%s: %s: verdict %+v, pass %v, %d calls; want not applicable %v, a pass", tc.why, tc.validator, got, pass, caller.calls, tc.na)
+		}
+		if why := c.NotApplicable(v, tc.req); (why != "") != tc.na || tc.na && why != verdicts[0].Reason {
+			t.Errorf("%s: Checker.NotApplicable = %q; want the verdict's reason %q when not applicable (%v)", tc.why, why, verdicts[0].Reason, tc.na)
+		}
+	}
+}
+
+// TestCalibrateNotApplicable: an agreement check passes the answers to questions without
+// options unchecked, as the gateway does: calibration counts them as answers it does not flag
+// (a bad one undetected, a good one no false alarm) and says how many there were.
+func TestCalibrateNotApplicable(t *testing.T) {
+	s := mustParse(t, `{agree: {model: judge, answer: choice}}`)
+	caller := &scriptedCaller{reply: "C"}
+	c, err := NewChecker(s, Env{Caller: caller})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []Labeled{
+		{Model: "a", Request: userRequest(plantsQuestion), Response: answer("B"), Good: false},    // disagrees: detected
+		{Model: "a", Request: userRequest(plantsQuestion), Response: answer("C"), Good: true},     // agrees
+		{Model: "a", Request: userRequest("What is 2+2?"), Response: answer("5"), Good: false},    // not applicable
+		{Model: "a", Request: userRequest("Name a colour."), Response: answer("red"), Good: true}, // not applicable
+	}
+	got := Calibrate(context.Background(), c, s.Categories[0].Route.Validate, items)
+	for _, g := range got {
+		if g.Bad != 2 || g.Good != 2 || g.Detected != 1 || g.FalseAlarms != 0 || g.NotApplicable != 2 || g.Unchecked != 0 {
+			t.Errorf("%s: %+v; want 2 bad (1 detected), 2 good (no false alarm), 2 not applicable", g.Validator, g)
+		}
+	}
+	if caller.calls != 2 {
+		t.Errorf("%d checker calls; want 2, for the multiple-choice questions only", caller.calls)
+	}
+}

@@ -110,3 +110,48 @@ func BenchmarkAnswerKey(b *testing.B) {
 		}
 	}
 }
+
+// TestChoiceLabelsInline: options written on one line are read when they are a run of two or
+// more markers lettered from A in order, in one style, after the question; prose that only
+// mentions lettered plans or grades is not a question.
+func TestChoiceLabelsInline(t *testing.T) {
+	tests := []struct {
+		question string
+		labels   string // "" for not a multiple-choice question
+		why      string
+	}{
+		{"Question 0: which option? A) one B) two C) three D) four. Answer with the letter.", "ABCD", "X) markers on one line"},
+		{"Which is right? (A) x (B) y", "AB", "(X) markers"},
+		{"Choose one: A. red B. green C. blue", "ABC", "X. markers"},
+		{"Which? a) left b) right", "AB", "lower-case markers"},
+		{"Which one?\n(A) cat (B) dog (C) cow", "ABC", "inline options on a line of their own"},
+		{"Which is a mammal? A) shark B) whale\nWhich is a planet? A) Moon B) Sun C) Mars", "ABC", "the last question's options"},
+		{"Which vitamin? A) vitamin C. B) iron C) zinc", "ABC", "a marker of another style inside an option is text"},
+		{"Which is best?\nA) one\nB) two", "AB", "options on lines of their own still work"},
+		{"Plan A) is better than plan B)", "", "prose: B) has no text, and nothing is asked"},
+		{"Plan A) is better than plan B) for us. Which do you prefer?", "", "the question comes after the lettered words"},
+		{"I got an A. Then a B. Which is better?", "", "grades in prose, asked after"},
+		{"Which? A) one C) three", "", "C does not follow A"},
+		{"Which? A) one", "", "one option is no choice"},
+		{"Which? A) one B. two", "", "two styles are not one run"},
+		{"Which? A) one b) two", "", "two cases are not one run"},
+		{"Which is it? vitamin A) x B) y", "AB", "a marker after a word and a space counts"},
+		{"Which is it? xA) x xB) y", "", "a marker inside a word does not"},
+		{"Which is it? A)x B)y", "", "a marker needs white space after it"},
+		{"Which is it? A. B. C.", "", "markers without text are not options"},
+		{"What is 2+2?", "", "no options"},
+	}
+	for _, tt := range tests {
+		got := strings.Join(ChoiceLabels(tt.question), "")
+		if got != tt.labels {
+			t.Errorf("%s: ChoiceLabels(%q) = %q, want %q", tt.why, tt.question, got, tt.labels)
+		}
+	}
+	// The last option's text ends with its sentence: an answer that names it is read.
+	const q = "Question 0: which option? A) one B) two C) three D) four. Answer with the letter."
+	for answer, want := range map[string]string{"D": "D", "The answer is (b).": "B", "four": "D", "three": "C"} {
+		if key, ok := AnswerKey(AnswerChoice, q, answer); !ok || key != want {
+			t.Errorf("AnswerKey(choice, inline question, %q) = %q, %v; want %q", answer, key, ok, want)
+		}
+	}
+}

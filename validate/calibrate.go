@@ -45,6 +45,13 @@ type Strength struct {
 	// answered with nothing to compare): such a verdict says nothing about the answer, so it
 	// neither detects nor raises a false alarm.
 	Unchecked int `json:"unchecked,omitempty"`
+	// NotApplicable counts answers the validator does not apply to (a NotApplicable verdict:
+	// an agreement check on choice answers to a question without options), which it passes
+	// without checking them, as the gateway does: they are counted, as answers it does not
+	// flag, so that a bad one is not detected and a good one raises no false alarm, and the
+	// strength is the one the category's traffic sees. All together, it counts the answers
+	// no validator applies to.
+	NotApplicable int `json:"not_applicable,omitempty"`
 }
 
 // Calibrate runs validators over labelled answers and measures each validator's strength, and
@@ -55,7 +62,9 @@ type Strength struct {
 // checker has no recorded answer, or whose own model is its only checker, or that the check
 // could not judge otherwise (an Unverified verdict: the checker failed, or its answer had
 // nothing to compare), is left out of that validator's counts, and counted as Unchecked; all
-// together, it is left out (and counted) unless another validator fails it.
+// together, it is left out (and counted) unless another validator fails it. A validator that
+// does not apply to an answer's request passes the answer unchecked, as on the gateway: the
+// answer counts as one it does not flag, and as NotApplicable.
 func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []Labeled) []Strength {
 	per := make([]Strength, len(vs)+1)
 	for i, v := range vs {
@@ -74,7 +83,7 @@ func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []La
 				return resp, a, err
 			})
 		}
-		anyFail, unchecked := false, false
+		anyFail, unchecked, applies := false, false, false
 		for i, v := range vs {
 			missing = false
 			if ag, ok := v.Config.(*spec.Agree); ok && (ag.Answer != AnswerChoice || ChoiceQuestion(it.Request.LastUserText())) {
@@ -102,8 +111,16 @@ func Calibrate(ctx context.Context, c *Checker, vs []*spec.Validator, items []La
 				unchecked = true
 				continue
 			}
+			if len(verdicts) == 1 && verdicts[0].NotApplicable {
+				per[i].NotApplicable++
+			} else {
+				applies = true
+			}
 			count(&per[i], it.Good, !pass)
 			anyFail = anyFail || !pass
+		}
+		if !applies && !unchecked {
+			all.NotApplicable++
 		}
 		if unchecked && !anyFail {
 			all.Unchecked++ // another validator's failure flags it anyway; else it is unknown

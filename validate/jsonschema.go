@@ -192,6 +192,19 @@ func newJSONSchema(cfg spec.ValidatorConfig, env Env) (Validator, error) {
 
 func (v *jsonSchemaValidator) Name() string { return v.name }
 
+// noRequestSchema is the reason of a json_schema validator that takes its schema from the
+// request, on a request that asks for none.
+const noRequestSchema = "the request asks for no JSON schema; nothing to check"
+
+// notApplicable implements applier: a validator that takes its schema from the request does not
+// apply to a request that asks for no JSON.
+func (v *jsonSchemaValidator) notApplicable(req *clearbar.Request) string {
+	if rf := req.ResponseFormat; v.fromRequest && !(rf.Type == "json_schema" && len(rf.Schema) > 0) && rf.Type != "json_object" {
+		return noRequestSchema
+	}
+	return ""
+}
+
 func (v *jsonSchemaValidator) Check(_ context.Context, in *Input) clearbar.Verdict {
 	s := v.fixed
 	if v.fromRequest {
@@ -205,7 +218,7 @@ func (v *jsonSchemaValidator) Check(_ context.Context, in *Input) clearbar.Verdi
 		case rf.Type == "json_object":
 			s = nil // any JSON object
 		default:
-			return clearbar.Verdict{Validator: v.name, Pass: true, Reason: "the request asks for no JSON schema; nothing to check"}
+			return clearbar.Verdict{Validator: v.name, Pass: true, Reason: noRequestSchema, NotApplicable: true}
 		}
 	}
 	text := in.Response.Text()

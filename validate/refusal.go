@@ -30,8 +30,9 @@ import (
 //     (it does not start with { or [, inside a code fence or not; whether the JSON is valid
 //     is the json_schema validator's question);
 //   - a multiple-choice mismatch: the last user message asks a question and lists two or more
-//     options labelled with consecutive letters ("A. …", "B) …", "(C) …"), and the answer
-//     names none of them, by letter or by the option's text.
+//     options labelled with consecutive letters ("A. …", "B) …", "(C) …"), on lines of their
+//     own or on one line, and the answer names none of them, by letter or by the option's
+//     text.
 //
 // The checks are deterministic and err towards passing: a refusal needs an opening that
 // says the model will not or cannot do the task (not just "sorry"), and any stand-alone
@@ -216,7 +217,8 @@ var (
 // a few-shot prompt, where worked questions come before the one asked, each run of options
 // starting again at A (in the same case as the run before) replaces the one before: the
 // options are the last question's. (So does a list in the same style after the options, such
-// as an answer format "A) the letter B) a reason": its lines are taken for the options.)
+// as an answer format "A) the letter B) a reason": its lines are taken for the options.) A
+// message without such lines may list its options on one line (see inlineChoice).
 func multipleChoice(msg string) []option {
 	var opts []option
 	var texts []string // the options' raw texts, normalised once the last run is known
@@ -237,18 +239,139 @@ func multipleChoice(msg string) []option {
 			opts, texts, want = opts[:0], texts[:0], label // a new question's options
 		}
 		if label != want {
-			return nil // not a run of options from A: a list of some other kind
+			return inlineChoice(msg) // not a run of options from A on lines of their own
 		}
 		opts = append(opts, option{label: label})
 		texts = append(texts, text)
 	}
 	if len(opts) < 2 || !asks {
-		return nil
+		return inlineChoice(msg)
 	}
 	for i, t := range texts {
 		opts[i].text = strings.TrimRight(strings.ToLower(strings.Join(strings.Fields(t), " ")), ".;:,!?")
 	}
 	return opts
+}
+
+// inlineChoice returns the options of a multiple-choice question that lists them on one line,
+// "Which? A) one B) two C) three", "(A) x (B) y" or "A. x B. y", or nil. An option marker is a
+// letter from A to H (or a to h) written "X)", "(X)" or "X.", at the start of the text or after
+// white space or punctuation, with white space after it. The options are a run of two or more
+// markers of one style and case lettered A, B, C… in order on one line (options on lines of
+// their own are multipleChoice's), each followed by some text, after a question cue (a
+// question mark, "which", "choose"…) in the text before the run, so that prose that only
+// mentions a plan A) and a plan B) is not taken for a question. A marker of the run's style
+// that breaks the sequence ends the run; one starting again at A starts a new run, and the
+// last run is the options. The last option's text ends at the end of its line or sentence
+// ("D) four. Answer with the letter." gives "four").
+func inlineChoice(msg string) []option {
+	type marker struct {
+		label      rune
+		start, end int // the marker's bytes in msg; end is past the white space after it
+	}
+	type style struct {
+		mark  byte // ')', '(' or '.'
+		lower bool
+	}
+	runs := map[style][]marker{} // the run in progress of each style
+	var best []marker
+	done := func(run []marker) {
+		if len(run) >= 2 && (best == nil || run[0].start > best[0].start) {
+			best = run
+		}
+	}
+	for i := 0; i < len(msg); i++ {
+		mk, ok := markerAt(msg, i)
+		if !ok {
+			continue
+		}
+		m, st := marker{label: mk.label, start: i, end: mk.end}, style{mk.style, unicode.IsLower(mk.label)}
+		switch run := runs[st]; {
+		case len(run) > 0 && m.label == run[len(run)-1].label+1 && inlineText(msg[run[len(run)-1].end:m.start]):
+			runs[st] = append(run, m)
+		case m.label == 'A' || m.label == 'a':
+			done(run)
+			runs[st] = []marker{m}
+		default:
+			done(run)
+			runs[st] = nil // out of sequence: not a run of options
+		}
+		i = m.end - 1
+	}
+	for _, run := range runs {
+		done(run)
+	}
+	if best == nil || !questionCue.MatchString(msg[:best[0].start]) {
+		return nil
+	}
+	opts := make([]option, len(best))
+	for k, m := range best {
+		var text string
+		if k+1 < len(best) {
+			text = msg[m.end:best[k+1].start]
+		} else {
+			text = msg[m.end:]
+			text = text[:sentenceEnd(text)]
+		}
+		if strings.TrimSpace(text) == "" {
+			return nil
+		}
+		opts[k] = option{label: m.label, text: strings.TrimRight(strings.ToLower(strings.Join(strings.Fields(text), " ")), ".;:,!?")}
+	}
+	return opts
+}
+
+// inlineText reports whether the text between two markers is an option's: some text, on the
+// markers' line.
+func inlineText(text string) bool {
+	return strings.TrimSpace(text) != "" && !strings.ContainsAny(text, "\r\n")
+}
+
+// markerAt parses an inline option marker starting at byte i of msg (see inlineChoice): its
+// label and style, and the end of the white space after it.
+func markerAt(msg string, i int) (m struct {
+	label rune
+	style byte
+	end   int
+}, ok bool) {
+	if i > 0 {
+		r, _ := utf8.DecodeLastRuneInString(msg[:i])
+		if !unicode.IsSpace(r) && !unicode.IsPunct(r) {
+			return m, false
+		}
+	}
+	s := msg[i:]
+	switch {
+	case len(s) >= 4 && s[0] == '(' && isOptionLetter(s[1]) && s[2] == ')':
+		m.label, m.style, m.end = rune(s[1]), '(', i+3
+	case len(s) >= 3 && isOptionLetter(s[0]) && (s[1] == '.' || s[1] == ')'):
+		m.label, m.style, m.end = rune(s[0]), s[1], i+2
+	default:
+		return m, false
+	}
+	if m.end >= len(msg) || (msg[m.end] != ' ' && msg[m.end] != '\t') {
+		return m, false
+	}
+	for m.end < len(msg) && (msg[m.end] == ' ' || msg[m.end] == '\t') {
+		m.end++
+	}
+	return m, true
+}
+
+// sentenceEnd returns the length of the first line or sentence of text: up to a line break,
+// or to a full stop, question or exclamation mark followed by white space.
+func sentenceEnd(text string) int {
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case '\n', '\r':
+			return i
+		case '.', '?', '!':
+			if i+1 < len(text) && (text[i+1] == ' ' || text[i+1] == '\t' || text[i+1] == '\n' || text[i+1] == '\r') {
+				return i
+			}
+		}
+	}
+	return len(text)
 }
 
 // optionLine parses a line labelled as an option: "A. text", "b) text" or "(C) text" (letters

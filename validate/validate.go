@@ -169,6 +169,28 @@ func (c *Checker) Reads(v *spec.Validator) json.RawMessage {
 	return nil
 }
 
+// applier is implemented by validators that apply to some requests only, and pass the answers
+// to the others without checking them (their verdicts are NotApplicable).
+type applier interface {
+	// notApplicable says why the validator does not apply to req, or returns "" when it does.
+	notApplicable(req *clearbar.Request) string
+}
+
+var (
+	_ applier = (*agree)(nil)
+	_ applier = (*jsonSchemaValidator)(nil)
+)
+
+// NotApplicable says why validator v does not apply to req, as the NotApplicable verdict it
+// gives every answer to req says it (clearbar.Verdict.NotApplicable), or returns "" when it
+// applies, or when this Checker did not compile it. It makes no call.
+func (c *Checker) NotApplicable(v *spec.Validator, req *clearbar.Request) string {
+	if a, ok := c.compiled[v].(applier); ok && req != nil {
+		return a.notApplicable(req)
+	}
+	return ""
+}
+
 // Check runs validators on an answer. Cheap validators run first and all of them run, so the
 // record shows every reason; the validators that call a model (judges, agreement checks) run
 // after them, in order, each only when every check before it passed, because its call costs

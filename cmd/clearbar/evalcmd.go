@@ -127,7 +127,7 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 	}
 
 	runner := &eval.Runner{
-		Category: cat, Models: candidates, Providers: providers,
+		Category: cat, Models: candidates, Spec: s, Providers: providers,
 		Concurrency: *concurrency, Limiter: limiter, Retry: policy, TimeScales: scales,
 	}
 	if *progress == "always" || (*progress == "auto" && isTerminal(m.Stderr)) {
@@ -203,7 +203,7 @@ func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, re
 	fmt.Fprintf(w, "Eval of %s on %s: %d items × %d models\n", specPath, setPath, items, len(sums))
 	// Why rows are graded again, or run again when their answers were simulated (see
 	// eval.Result.Regraded).
-	const why = "their checks, reference or the category's validators changed, their rows were written before rows said how they were graded, or they were not graded"
+	const why = "what grades them changed (their checks, reference or the category's validators, which run beside checks too), their rows were written before rows said how they were graded or that no validator applies, or they were not graded"
 	var rerun, regraded string
 	if res.Rerun > 0 {
 		rerun = fmt.Sprintf("; %d of them again, as %s, and their answers were simulated", res.Rerun, why)

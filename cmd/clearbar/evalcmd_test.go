@@ -364,7 +364,7 @@ func TestEvalResumeAfterChecksChange(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("run %d: exit %d: %s", i+1, code, errOut)
 		}
-		if i == 1 && !strings.Contains(stdout, "2 pairs run now (0 failed calls; 2 of them again, as their checks, reference or the category's validators changed, their rows were written before rows said how they were graded, or they were not graded, and their answers were simulated)") {
+		if i == 1 && !strings.Contains(stdout, "2 pairs run now (0 failed calls; 2 of them again, as what grades them changed (their checks, reference or the category's validators, which run beside checks too), their rows were written before rows said how they were graded or that no validator applies, or they were not graded, and their answers were simulated)") {
 			t.Errorf("after the check changed:\n%s", stdout)
 		}
 	}
@@ -625,7 +625,7 @@ categories:
 		t.Errorf("--retries 0: %d answers not graded; want all 16, as the first judge call about each is rate limited", n)
 	}
 	code, stdout, errOut := runEvalCmd(t, specPath, "--category", "reply", "--set", setPath, "--out", first, "--models", "small", "--progress", "never", "--retries", "0")
-	if code != 0 || !strings.Contains(stdout, "16 pairs run now (0 failed calls; 16 of them again, as their checks, reference or the category's validators changed, their rows were written before rows said how they were graded, or they were not graded, and their answers were simulated)") {
+	if code != 0 || !strings.Contains(stdout, "16 pairs run now (0 failed calls; 16 of them again, as what grades them changed (their checks, reference or the category's validators, which run beside checks too), their rows were written before rows said how they were graded or that no validator applies, or they were not graded, and their answers were simulated)") {
 		t.Errorf("the judge back: exit %d, %s\n%s; want the 16 simulated answers run again, and why", code, errOut, stdout)
 	}
 	mu.Lock()
