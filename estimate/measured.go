@@ -29,8 +29,13 @@ type Observation struct {
 	Pass        *bool
 	ByValidator bool
 	LatencyMS   float64
-	TokensIn    int
-	TokensOut   int
+	// TimeScaled says LatencyMS is a call's to a provider simulated at a time scale (serve
+	// --time-scale; outcomes.Row.TimeScale): the wall-clock time divided by the scale, which
+	// divides the gateway's own overhead and queueing by it too. Measure shows such latencies
+	// and measures nothing with them.
+	TimeScaled bool
+	TokensIn   int
+	TokensOut  int
 	// TokensCached are the prompt tokens read from the prompt cache, among TokensIn; nil when
 	// the call did not record them. TokensReasoning are the reasoning tokens among TokensOut.
 	TokensCached    *int
@@ -65,8 +70,11 @@ type measured struct {
 	// verdicts and verdictPasses count answers judged by validators only (ByValidator).
 	verdicts, verdictPasses int
 	latency                 []float64 // seconds, sorted
-	tokensIn, tokensOut     []float64
-	reasoning               float64 // the reasoning tokens among tokensOut, summed
+	// scaled are the latencies of calls answered at a time scale (Observation.TimeScaled),
+	// in seconds, sorted: shown, not measurements.
+	scaled              []float64
+	tokensIn, tokensOut []float64
+	reasoning           float64 // the reasoning tokens among tokensOut, summed
 	// cache is the cached against the prompt tokens of the calls that recorded them.
 	cache stats.Ratio
 	// costed counts calls that recorded a cost and their tokens; recorded sums those costs
@@ -135,7 +143,10 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 				cell.passes++
 			}
 		}
-		if o.LatencyMS > 0 {
+		switch {
+		case o.LatencyMS > 0 && o.TimeScaled:
+			cell.scaled = append(cell.scaled, o.LatencyMS/1000)
+		case o.LatencyMS > 0:
 			cell.latency = append(cell.latency, o.LatencyMS/1000)
 		}
 		if o.TokensEstimated {
@@ -166,6 +177,7 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 	}
 	for _, cell := range ms.cells {
 		sort.Float64s(cell.latency)
+		sort.Float64s(cell.scaled)
 	}
 	return ms
 }
@@ -295,9 +307,12 @@ type measuredTokens struct {
 type passRateEstimate struct {
 	p, lo, hi float64
 	n         int
-	// used says it replaces the assumption; informative that it can contradict one.
+	// used says it replaces the assumption; informative that it can tell whether the
+	// assumption lies within the interval (a contradiction when used).
 	used, informative bool
 	note              string
+	// unit names what n counts: "graded answers" or "validated answers".
+	unit string
 }
 
 // passRate estimates the pass rate from grades when there are enough, else from validator
@@ -310,18 +325,15 @@ func (cell *measured) passRate(c *spec.Category) passRateEstimate {
 		if cell.graded == 0 {
 			return passRateEstimate{}
 		}
-		pr := passRateEstimate{p: float64(cell.passes) / float64(cell.graded), n: cell.graded, used: cell.graded >= MinGraded, informative: true}
+		pr := passRateEstimate{p: float64(cell.passes) / float64(cell.graded), n: cell.graded, used: cell.graded >= MinGraded, informative: true, unit: "graded answers"}
 		pr.lo, pr.hi = binomialInterval(cell.passes, cell.graded)
-		if !pr.used {
-			pr.note = fmt.Sprintf("fewer than %d graded answers: the assumption is kept", MinGraded)
-		}
 		return pr
 	}
 	st := c.Strength()
 	d, f := float64(st.Detect), float64(st.FalseAlarm)
 	v := float64(cell.verdictPasses) / float64(cell.verdicts)
 	vlo, vhi := binomialInterval(cell.verdictPasses, cell.verdicts)
-	pr := passRateEstimate{n: cell.verdicts}
+	pr := passRateEstimate{n: cell.verdicts, unit: "validated answers"}
 	if d-f < 0.2 {
 		pr.p, pr.lo, pr.hi = v, vlo, vhi
 		pr.note = fmt.Sprintf("validator verdicts only, and the validator (detect %.2f, false alarm %.2f) barely separates good answers from bad: the assumption is kept", d, f)
@@ -331,9 +343,6 @@ func (cell *measured) passRate(c *spec.Category) passRateEstimate {
 	pr.p, pr.lo, pr.hi = correct(v), correct(vlo), correct(vhi)
 	pr.used, pr.informative = cell.verdicts >= MinGraded, true
 	pr.note = fmt.Sprintf("from validator verdicts (%.1f%% passed), corrected for detect %.2f and false alarm %.2f", v*100, d, f)
-	if !pr.used {
-		pr.note = fmt.Sprintf("fewer than %d validated answers: the assumption is kept", MinGraded)
-	}
 	return pr
 }
 
@@ -361,14 +370,58 @@ type Finding struct {
 	High          float64 `json:"high"`
 	HighUnbounded bool    `json:"high_unbounded,omitempty"`
 	N             int     `json:"n"`
-	// Contradicts says the assumption lies outside the measurement's interval: for pass
-	// rates and availability the exact binomial one, for latency quantiles the order
-	// statistics', for tokens the mean's (and more than 25% off it), for the cache hit the
-	// ratio's (and more than 5 points off it). Note then says what to write in the spec, or,
-	// when there are too few calls to use, to measure more.
-	Contradicts bool   `json:"contradicts"`
-	Used        bool   `json:"used"`
-	Note        string `json:"note,omitempty"`
+	// Contradicts says the assumption lies outside the measurement's interval (IntervalLegend
+	// names each kind's): for pass rates and availability the exact binomial one, for latency
+	// quantiles the order statistics', for tokens the mean's (and more than 25% off it), for
+	// the cache hit the ratio's (and more than 5 points off it); for the cost per call, that
+	// the recorded costs are more than 25% off the spec's prices for the recorded tokens. Note
+	// then says what to write in the spec. A measurement below its minimum (MinGraded graded or
+	// validated answers for a pass rate, MinLatency calls for latency, tokens and the cache
+	// hit), or of latencies at a time scale, is shown but contradicts nothing: it keeps the
+	// assumption, and Note says so, and whether the assumption lies outside the interval.
+	Contradicts bool `json:"contradicts"`
+	// Used says the measurement replaces the assumption in the estimate.
+	Used bool `json:"used"`
+	// Untested says the measurement is shown but not tested against the assumption: it is
+	// below its minimum, its latencies were answered at a time scale, its token counts are
+	// estimates, or its validator barely tells good answers from bad. Note says which.
+	Untested bool   `json:"untested,omitempty"`
+	Note     string `json:"note,omitempty"`
+}
+
+// verdict is the finding's verdict as the reports print it: "contradicts", "agrees" or "not
+// tested".
+func (f *Finding) verdict() string {
+	switch {
+	case f.Contradicts:
+		return "contradicts"
+	case f.Untested:
+		return "not tested"
+	}
+	return "agrees"
+}
+
+// IntervalLegend says which 95% interval each kind of finding has, for the reports that print
+// them: the exact binomial (Clopper–Pearson) one for pass rates, which eval's Wilson interval
+// is narrower than near 0 and 1.
+const IntervalLegend = "95% intervals: exact binomial (Clopper–Pearson) for pass rates and availability, " +
+	"order statistics for latency, the mean's normal interval for tokens, the delta method's for the cache hit; " +
+	"clearbar eval's pass-rate interval is Wilson's, a little narrower"
+
+// keepUnder marks a finding from fewer than least of what unit names ("calls", "graded
+// answers") as one that keeps the assumption: shown, not used and contradicting nothing, with
+// a note that says so, and, when the assumption lies outside the interval, to measure more.
+func (f *Finding) keepUnder(least int, unit string) {
+	if f.N >= least {
+		return
+	}
+	outside := f.Contradicts
+	f.Used, f.Contradicts, f.Untested = false, false, true
+	note := fmt.Sprintf("fewer than %d %s: the assumption is kept", least, unit)
+	if outside {
+		note += ", though it lies outside the interval: measure more before changing the spec"
+	}
+	f.Note = strings.TrimPrefix(f.Note+"; "+note, "; ")
 }
 
 // Findings compares every assumption of s with its measurement.
@@ -392,12 +445,22 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			if a, ok := c.PassRate(m); ok {
 				f.Assumed = a
 				f.Contradicts = pr.informative && (a < pr.lo || a > pr.hi)
+				if pr.informative {
+					f.keepUnder(MinGraded, pr.unit)
+				}
+				f.Untested = f.Untested || !pr.informative
 			} else if f.Note == "" {
 				f.Note = "no assumption"
 			}
 			out = append(out, f)
 		}
-		if n := len(cell.latency); n > 0 {
+		// Latencies at a time scale are shown when there are no others, and measure nothing:
+		// divided by the scale, the gateway's own overhead and queueing are magnified by 1/scale.
+		samples, scaled := cell.latency, false
+		if len(samples) == 0 && len(cell.scaled) > 0 {
+			samples, scaled = cell.scaled, true
+		}
+		if n := len(samples); n > 0 {
 			// The assumption as the estimate draws it: a model that bills reasoning tokens
 			// generates them too.
 			var reasoning *spec.Band
@@ -409,7 +472,7 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 				name string
 				p    float64
 			}{{"latency p50", 0.5}, {"latency p95", 0.95}} {
-				v, lo, hi := quantileCI(cell.latency, q.p)
+				v, lo, hi := quantileCI(samples, q.p)
 				assumed := assumedQuantile(&lm, q.p)
 				f := Finding{Category: c.Name, Model: m.Name, What: q.name, Assumed: assumed, Measured: v, N: n, Used: n >= MinLatency}
 				// Too few samples leave an end of the interval open: below, a latency is
@@ -424,6 +487,16 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 				if m.Resolved.LatencyDefault && c.Assume.Latency[m.Name] == nil {
 					f.Note = "the assumption was the default"
 				}
+				switch {
+				case scaled:
+					f.Used, f.Contradicts, f.Untested = false, false, true
+					f.Note = strings.TrimPrefix(f.Note+"; "+timeScaledNote(n), "; ")
+				default:
+					f.keepUnder(MinLatency, "calls")
+					if k := len(cell.scaled); k > 0 {
+						f.Note = strings.TrimPrefix(f.Note+fmt.Sprintf("; %s left out", timeScaledCalls(k)), "; ")
+					}
+				}
 				out = append(out, f)
 			}
 		}
@@ -436,12 +509,14 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 		if n := len(cell.tokensIn); n > 0 {
 			f := Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).Mean(), N: n, Used: n >= MinLatency}
 			tokensFinding(&f, cell.tokensIn)
+			f.keepUnder(MinLatency, "calls")
 			cell.noteEstimated(&f)
 			out = append(out, f)
 		}
 		if n := len(cell.tokensOut); n > 0 {
 			f := Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumedOut, N: n, Used: n >= MinLatency}
 			tokensFinding(&f, cell.tokensOut)
+			f.keepUnder(MinLatency, "calls")
 			cell.noteEstimated(&f)
 			out = append(out, f)
 		}
@@ -451,8 +526,8 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			n := float64(cell.estimated)
 			note := fmt.Sprintf("not measured: the token counts of all %s are estimates (replayed answers whose recorded rows had none), so the assumption is kept", rowCount(cell.estimated))
 			out = append(out,
-				Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).Mean(), Measured: cell.estIn / n, N: cell.estimated, Note: note},
-				Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumedOut, Measured: cell.estOut / n, N: cell.estimated, Note: note})
+				Finding{Category: c.Name, Model: m.Name, What: "tokens in", Assumed: newBand(c.Tokens.In).Mean(), Measured: cell.estIn / n, N: cell.estimated, Untested: true, Note: note},
+				Finding{Category: c.Name, Model: m.Name, What: "tokens out", Assumed: assumedOut, Measured: cell.estOut / n, N: cell.estimated, Untested: true, Note: note})
 		}
 		if hit, ok := cell.cacheHit(); ok {
 			// The cache's share of prompt tokens, against the category's cache_hit: a moved
@@ -466,6 +541,7 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			if f.Contradicts = n >= 2 && (f.Assumed < f.Low || f.Assumed > f.High) && math.Abs(f.Measured-f.Assumed) > 0.05; f.Contradicts {
 				f.Note = "more than 5 points off"
 			}
+			f.keepUnder(MinLatency, "calls")
 			if e := m.Resolved.Prices; e.CachedInput == 0 || e.CachedInput == e.Input {
 				f.Note = strings.TrimPrefix(f.Note+"; the model has no cached-input price, so the cache does not change its cost", "; ")
 			}
@@ -474,7 +550,9 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 		if cell.costed > 0 {
 			// What the calls cost against what the spec's prices make of their tokens: prices
 			// that moved, or a provider that bills differently, show here. Informational: the
-			// estimate prices calls at the spec's prices.
+			// estimate prices calls at the spec's prices. It has no minimum: each call's
+			// recorded cost is compared with the price of its own recorded tokens, no sample of
+			// a distribution.
 			n := float64(cell.costed)
 			f := Finding{Category: c.Name, Model: m.Name, What: "cost per call", Assumed: cell.priced / n / 1e9, Measured: cell.recorded / n / 1e9, N: cell.costed,
 				Note: "assumed: the spec's prices for the recorded tokens"}
@@ -495,15 +573,8 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 	// Each contradiction says what to write in the spec to agree with its measurement.
 	for i := range out {
 		f := &out[i]
-		if !f.Contradicts {
-			continue
-		}
-		if !f.Used {
-			// Too few to replace the assumption, and too few to write into the spec (a cost
-			// per call, never used, has its own note).
-			if f.Note == "" {
-				f.Note = fmt.Sprintf("fewer than %d calls: measure more before changing the spec", MinLatency)
-			}
+		if !f.Contradicts || !f.Used {
+			// Only a cost per call contradicts unused: it has its own note.
 			continue
 		}
 		c, m := s.Category(f.Category), s.Model(f.Model)
@@ -512,6 +583,20 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 		}
 	}
 	return out
+}
+
+// timeScaledNote is the note of a latency finding from calls answered at a time scale alone.
+func timeScaledNote(n int) string {
+	return timeScaledCalls(n) + ", which magnifies the gateway's own overhead by 1/scale: shown, and the assumption is kept"
+}
+
+// timeScaledCalls is "1 call answered at a time scale (serve --time-scale)", or n calls.
+func timeScaledCalls(n int) string {
+	calls := "calls"
+	if n == 1 {
+		calls = "call"
+	}
+	return fmt.Sprintf("%d %s answered at a time scale (serve --time-scale)", n, calls)
 }
 
 // noteEstimated adds to a tokens finding that the calls whose token counts are estimates were
@@ -595,8 +680,12 @@ func (m *MeasuredSummary) ContradictionLines() []string {
 		if !f.Contradicts {
 			continue
 		}
+		interval := f.interval()
+		if how := f.intervalMethod(); how != "" && interval != "-" {
+			interval += ", " + how
+		}
 		line := fmt.Sprintf("measurements from %s contradict %s's %s in %s: assumed %s, measured %s (95%% interval %s, n %d)",
-			m.From, f.Model, f.What, f.Category, findingValue(f.What, f.Assumed), findingValue(f.What, f.Measured), f.interval(), f.N)
+			m.From, f.Model, f.What, f.Category, findingValue(f.What, f.Assumed), findingValue(f.What, f.Measured), interval, f.N)
 		if f.Note != "" {
 			line += ": " + f.Note
 		}
@@ -652,36 +741,10 @@ func assumedQuantile(lm *latencyModel, q float64) float64 {
 }
 
 // binomialInterval returns the exact (Clopper–Pearson) 95% interval of k successes in n
-// trials: the rates under which k or fewer, and k or more, successes each have at least a
-// 2.5% chance. It holds its coverage near 0 and 1, where availabilities and high pass rates
-// are and the Wilson interval's falls short: one failure in 81 calls does not contradict an
-// assumed availability of 0.998, which gives one or more 15% of the time.
-func binomialInterval(k, n int) (lo, hi float64) {
-	if n == 0 {
-		return 0, 1
-	}
-	const tail = 0.025
-	// search returns the p in [0, 1] where below(p) turns from true to false.
-	search := func(below func(p float64) bool) float64 {
-		a, b := 0.0, 1.0
-		for range 60 {
-			if mid := (a + b) / 2; below(mid) {
-				a = mid
-			} else {
-				b = mid
-			}
-		}
-		return (a + b) / 2
-	}
-	lo, hi = 0, 1
-	if k > 0 {
-		lo = search(func(p float64) bool { return stats.BinomialSF(k-1, n, p) < tail })
-	}
-	if k < n {
-		hi = search(func(p float64) bool { return stats.BinomialCDF(k, n, p) > tail })
-	}
-	return lo, hi
-}
+// trials (stats.ClopperPearson). It holds its coverage near 0 and 1, where availabilities and
+// high pass rates are and the Wilson interval's falls short: one failure in 81 calls does not
+// contradict an assumed availability of 0.998, which gives one or more 15% of the time.
+func binomialInterval(k, n int) (lo, hi float64) { return stats.ClopperPearson(k, n, 0.95) }
 
 // interval formats the finding's interval: "-" when it has none, an open upper end as ∞.
 func (f *Finding) interval() string {
@@ -692,6 +755,21 @@ func (f *Finding) interval() string {
 		return findingValue(f.What, f.Low) + "–" + findingValue(f.What, f.High)
 	}
 	return "-"
+}
+
+// intervalMethod names the finding's 95% interval (see IntervalLegend); "" when it has none.
+func (f *Finding) intervalMethod() string {
+	switch {
+	case f.What == "pass rate" || f.What == "availability":
+		return "exact binomial"
+	case strings.HasPrefix(f.What, "latency"):
+		return "order statistics"
+	case strings.HasPrefix(f.What, "tokens"):
+		return "normal, of the mean"
+	case f.What == "cache hit":
+		return "delta method"
+	}
+	return ""
 }
 
 // quantileCI returns the q-quantile of sorted samples and a distribution-free 95% interval

@@ -109,8 +109,8 @@ categories:
 }
 
 // TestMeasuredContradictionsSayWhatToWrite: a contradicted assumption the measurements
-// replace says where in the spec to write the measured value; one from too few calls says to
-// measure more instead.
+// replace says where in the spec to write the measured value; one from too few calls does not
+// contradict it, and says to measure more instead.
 func TestMeasuredContradictionsSayWhatToWrite(t *testing.T) {
 	s, obs := contradictedObservations(t, "change")
 	want := map[string]string{
@@ -118,7 +118,7 @@ func TestMeasuredContradictionsSayWhatToWrite(t *testing.T) {
 		"small latency p50":  "inline.yaml:5: write latency: {p50: 2.049s, p95: 2.095s} on model small (or under assume.latency.small in category x, for this category alone)",
 		"small latency p95":  "inline.yaml:5: write latency: {p50: 2.049s, p95: 2.095s} on model small",
 		"small availability": "inline.yaml:5: write availability: 0.9 on model small",
-		"big pass rate":      "fewer than 20 graded answers: the assumption is kept",
+		"big pass rate":      "fewer than 20 graded answers: the assumption is kept, though it lies outside the interval: measure more before changing the spec",
 	}
 	for _, f := range Measure(s, obs).Findings(s) {
 		w, ok := want[f.Model+" "+f.What]
@@ -126,8 +126,8 @@ func TestMeasuredContradictionsSayWhatToWrite(t *testing.T) {
 			continue
 		}
 		delete(want, f.Model+" "+f.What)
-		if !f.Contradicts || !strings.Contains(f.Note, w) {
-			t.Errorf("%s %s: contradicts %v, note %q; want a contradiction that says %q", f.Model, f.What, f.Contradicts, f.Note, w)
+		if few := f.Model == "big"; f.Contradicts == few || f.Untested != few || !strings.Contains(f.Note, w) {
+			t.Errorf("%s %s: contradicts %v, untested %v, note %q; want a contradiction (none from too few calls) that says %q", f.Model, f.What, f.Contradicts, f.Untested, f.Note, w)
 		}
 	}
 	for k := range want {
@@ -190,7 +190,7 @@ categories:
 	if err := WriteMarkdown(&buf, r); err != nil {
 		t.Fatal(err)
 	}
-	if want := "| **contradicts**: fewer than 20 graded answers: the assumption is kept |"; !strings.Contains(buf.String(), want) {
+	if want := "| not tested: fewer than 20 graded answers: the assumption is kept, though it lies outside the interval: measure more before changing the spec |"; !strings.Contains(buf.String(), want) {
 		t.Errorf("the Markdown report does not say why:\n%s\nwant %q", buf.String(), want)
 	}
 }
@@ -389,6 +389,155 @@ categories:
 	for _, f := range Measure(s, append(mixed, estimated(5)...)).Findings(s) {
 		if f.What == "tokens in" && (f.N != 30 || f.Measured != 1000 || !strings.Contains(f.Note, "5 rows with estimated token counts left out")) {
 			t.Errorf("tokens in, 30 measured and 5 estimated: %+v; want the 30 measured, the 5 left out and said so", f)
+		}
+	}
+}
+
+// TestMeasuredBelowMinimumContradictsNothing: every kind of finding measured on fewer calls
+// than its minimum (pass rate, latency, tokens, cache hit) is shown, keeps the assumption and
+// contradicts nothing, though the assumption lies outside its interval: it is not counted
+// among the contradictions, the text report says "not tested" and why, and CSV's stderr lines
+// leave it out. The same calls, ten times over, contradict every assumption.
+func TestMeasuredBelowMinimumContradictsNothing(t *testing.T) {
+	s := parse(t, `version: 1
+name: few
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - {name: x, share: 1, tokens: {in: 1000, out: 10, cache_hit: 0.9}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.99}}}
+`)
+	no := false
+	few := func(times int) []Observation {
+		var obs []Observation
+		for i := range 10 * times {
+			cached := 0
+			obs = append(obs, Observation{Category: "x", Model: "small", Pass: &no, LatencyMS: 9000 + float64(i%5), TokensIn: 100 + i%5, TokensOut: 200 + i%5, TokensCached: &cached})
+		}
+		return obs
+	}
+	kinds := []string{"pass rate", "latency p50", "latency p95", "tokens in", "tokens out", "cache hit"}
+	run := func(obs []Observation) (*Report, map[string]Finding) {
+		t.Helper()
+		r, err := Run(context.Background(), s, Options{Samples: 2000, Today: testDay, Measured: Measure(s, obs), MeasuredFrom: "rows.jsonl"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]Finding{}
+		for _, f := range r.Measured.Findings {
+			got[f.What] = f
+		}
+		return r, got
+	}
+	r, got := run(few(1))
+	for _, what := range kinds {
+		f, ok := got[what]
+		switch {
+		case !ok:
+			t.Errorf("no %s finding", what)
+		case f.Contradicts || f.Used || !f.Untested || !strings.Contains(f.Note, "the assumption is kept, though it lies outside the interval"):
+			t.Errorf("%s from 10 calls: %+v; want shown, not used, not a contradiction, saying the assumption lies outside the interval", what, f)
+		}
+	}
+	if r.Measured.Contradictions != 0 {
+		t.Errorf("%d contradictions counted from 10 calls, want 0", r.Measured.Contradictions)
+	}
+	if lines := r.Measured.ContradictionLines(); len(lines) != 0 {
+		t.Errorf("contradiction lines from 10 calls: %q", lines)
+	}
+	var buf bytes.Buffer
+	if err := WriteText(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if text := buf.String(); strings.Contains(text, "CONTRADICTS") || !strings.Contains(text, "(0 contradict their assumption;") || !strings.Contains(text, "not tested: fewer than 20 calls: the assumption is kept") {
+		t.Errorf("text report of 10 calls:\n%s", text)
+	}
+	r, got = run(few(10))
+	for _, what := range kinds {
+		if f := got[what]; !f.Contradicts || !f.Used || f.Untested {
+			t.Errorf("%s from 100 calls: %+v; want a contradiction", what, f)
+		}
+	}
+	if r.Measured.Contradictions < len(kinds) {
+		t.Errorf("%d contradictions counted from 100 calls, want at least %d", r.Measured.Contradictions, len(kinds))
+	}
+}
+
+// TestMeasuredTimeScaledLatencyShownNotTested: latencies of calls answered at a time scale
+// (serve --time-scale) measure nothing: forty of them far above the assumption are shown,
+// neither used nor a contradiction, and say why; beside calls answered in real time, they are
+// left out of the measurement and counted; the estimate's latency keeps the assumption.
+func TestMeasuredTimeScaledLatencyShownNotTested(t *testing.T) {
+	s := parse(t, `version: 1
+name: scaled
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.99}}}
+`)
+	var scaled []Observation
+	for i := range 40 {
+		scaled = append(scaled, Observation{Category: "x", Model: "small", LatencyMS: 3000 + float64(i), TimeScaled: true})
+	}
+	ms := Measure(s, scaled)
+	n := 0
+	for _, f := range ms.Findings(s) {
+		if !strings.HasPrefix(f.What, "latency") {
+			continue
+		}
+		n++
+		if f.Contradicts || f.Used || !f.Untested || f.N != 40 || f.Measured < 3 || !strings.Contains(f.Note, "40 calls answered at a time scale (serve --time-scale), which magnifies the gateway's own overhead by 1/scale: shown, and the assumption is kept") {
+			t.Errorf("%s of 40 calls at a time scale: %+v; want them shown, not used, not tested", f.What, f)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d latency findings, want 2", n)
+	}
+	w := newWorld(s)
+	ms.apply(w)
+	if _, ok := w.measuredLatency[[2]string{"x", "small"}]; ok {
+		t.Error("latencies at a time scale replaced the assumed latency")
+	}
+
+	var real []Observation
+	for i := range 30 {
+		real = append(real, Observation{Category: "x", Model: "small", LatencyMS: 500 + float64(i)})
+	}
+	for _, f := range Measure(s, append(real, scaled...)).Findings(s) {
+		if f.What == "latency p95" && (f.N != 30 || f.Measured > 0.6 || !f.Used || !strings.Contains(f.Note, "40 calls answered at a time scale (serve --time-scale) left out")) {
+			t.Errorf("p95 of 30 real-time calls beside 40 at a time scale: %+v; want the 30 measured, the 40 left out and counted", f)
+		}
+	}
+}
+
+// TestMeasuredReportsNameTheirIntervals: every report that prints the measurements' 95%
+// intervals says which they are, the pass rate's exact binomial one (not eval's Wilson), and
+// the contradiction lines name each one's.
+func TestMeasuredReportsNameTheirIntervals(t *testing.T) {
+	s, obs := contradictedObservations(t, "intervals")
+	r, err := Run(context.Background(), s, Options{Samples: 2000, Today: testDay, Measured: Measure(s, obs), MeasuredFrom: "rows.jsonl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = "exact binomial (Clopper–Pearson) for pass rates"
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"text":     func(b *bytes.Buffer) error { return WriteText(b, r) },
+		"markdown": func(b *bytes.Buffer) error { return WriteMarkdown(b, r) },
+		"html":     func(b *bytes.Buffer) error { return WriteHTML(b, r) },
+	} {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the %s report does not say which intervals it prints (%q)", name, want)
+		}
+	}
+	lines := strings.Join(r.Measured.ContradictionLines(), "\n")
+	for _, want := range []string{"small's pass rate in x: assumed 95.00%, measured 77.78% (95% interval ", ", exact binomial, n 90)", "small's latency p95 in x", ", order statistics, n 90)"} {
+		if !strings.Contains(lines, want) {
+			t.Errorf("contradiction lines:\n%s\nwant %q", lines, want)
 		}
 	}
 }

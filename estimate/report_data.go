@@ -172,11 +172,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 	}
 	if m := r.Measured; m != nil {
-		fmt.Fprintf(ew, "## Measurements\n\n%d finding(s) contradict their assumption; %d observations matched no category or model.\n\n", m.Contradictions, m.Unmatched)
+		fmt.Fprintf(ew, "## Measurements\n\n%d finding(s) contradict their assumption; %d observations matched no category or model. %s.\n\n", m.Contradictions, m.Unmatched, IntervalLegend)
 		fmt.Fprintln(ew, "| Category | Model | What | Assumed | Measured | 95% interval | n | Used | Verdict |")
 		fmt.Fprintln(ew, "|---|---|---|---:|---:|---|---:|---|---|")
 		for _, f := range m.Findings {
-			verdict := "agrees"
+			verdict := f.verdict()
 			if f.Contradicts {
 				verdict = "**contradicts**"
 			}

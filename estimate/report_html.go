@@ -43,8 +43,10 @@ type htmlView struct {
 	CatViews  []catView
 	// UserReqs is the section per user request, for a spec with pipelines (pipeline_report.go).
 	UserReqs *userRequestsView
-	// Findings are the measurements' rows, as the Markdown report's table writes them.
-	Findings []findingRow
+	// Findings are the measurements' rows, as the Markdown report's table writes them, and
+	// IntervalLegend says which intervals they have.
+	Findings       []findingRow
+	IntervalLegend string
 }
 
 // findingRow is a measurement's row of the HTML report: a Finding's figures written as the
@@ -52,7 +54,7 @@ type htmlView struct {
 type findingRow struct {
 	Category, Model, What, Assumed, Measured, Interval, Used string
 	N                                                        int
-	Contradicts                                              bool
+	Contradicts, Untested                                    bool
 	Note                                                     string
 }
 
@@ -64,7 +66,7 @@ func findingRows(m *MeasuredSummary) []findingRow {
 	for _, f := range m.Findings {
 		rows = append(rows, findingRow{Category: f.Category, Model: f.Model, What: f.What,
 			Assumed: findingValue(f.What, f.Assumed), Measured: findingValue(f.What, f.Measured),
-			Interval: f.interval(), Used: yesNo(f.Used), N: f.N, Contradicts: f.Contradicts, Note: f.Note})
+			Interval: f.interval(), Used: yesNo(f.Used), N: f.N, Contradicts: f.Contradicts, Untested: f.Untested, Note: f.Note})
 	}
 	return rows
 }
@@ -86,7 +88,7 @@ type catRow struct {
 // WriteHTML writes the report as one self-contained HTML page (inline CSS and SVG, no scripts
 // and no external requests) with a cost/quality chart of the policies and one per category.
 func WriteHTML(w io.Writer, r *Report) error {
-	v := htmlView{Report: r, UserReqs: newUserRequestsView(r), Findings: findingRows(r.Measured)}
+	v := htmlView{Report: r, UserReqs: newUserRequestsView(r), Findings: findingRows(r.Measured), IntervalLegend: IntervalLegend}
 	for i, info := range r.Categories {
 		cv := catView{Info: info}
 		for _, p := range r.Policies {

@@ -328,7 +328,7 @@ func writeMeasuredText(w io.Writer, m *MeasuredSummary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CATEGORY\tMODEL\tWHAT\tASSUMED\tMEASURED\t95% INTERVAL\tN\tUSED\tVERDICT")
 	for _, f := range m.Findings {
-		verdict := "agrees"
+		verdict := f.verdict()
 		if f.Contradicts {
 			verdict = "CONTRADICTS"
 		}
@@ -340,6 +340,7 @@ func writeMeasuredText(w io.Writer, m *MeasuredSummary) {
 			findingValue(f.What, f.Measured), interval, f.N, yesNo(f.Used), verdict)
 	}
 	tw.Flush()
+	fmt.Fprintf(w, "  %s\n", IntervalLegend)
 }
 
 // findingValue formats a finding's number by what it measures.

@@ -30,10 +30,9 @@ import (
 // added still reads: its rows say nothing of them, as JSON rows without the keys.
 //
 // A carriage return followed by a newline inside a cell (a prompt or answer with Windows line
-// ends) reads back as a newline alone, as CSV readers normalise it; the prompt_hash column
-// keeps the hash of the prompt as it was. Use JSON Lines for a byte-exact copy.
+// ends) is written as is, as spreadsheets read it, and reads back as written (see crlfKeeper).
 var csvColumns = []string{"item", "category", "task", "prompt_hash", "model", "tokens_in", "tokens_out",
-	"tokens_cached", "tokens_reasoning", "tokens_estimated", "cost_usd", "latency_ms", "error", "retries", "score", "pass", "graded_by", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
+	"tokens_cached", "tokens_reasoning", "tokens_estimated", "cost_usd", "latency_ms", "time_scale", "error", "retries", "score", "pass", "graded_by", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
 
 // CSVWriter writes rows as CSV with a header, for spreadsheets. Use Flush when done.
 type CSVWriter struct {
@@ -86,9 +85,12 @@ func (c *CSVWriter) WriteLine(row Row, line []byte) error {
 	if row.Cost != 0 {
 		cost = row.Cost.Decimal()
 	}
-	lat := ""
+	lat, scale := "", ""
 	if row.LatencyMS != 0 {
 		lat = strconv.FormatFloat(row.LatencyMS, 'g', -1, 64)
+	}
+	if row.TimeScale != 0 {
+		scale = strconv.FormatFloat(row.TimeScale, 'g', -1, 64)
 	}
 	itoa := func(n int) string {
 		if n == 0 {
@@ -105,7 +107,7 @@ func (c *CSVWriter) WriteLine(row Row, line []byte) error {
 		estimated = "true"
 	}
 	return c.w.Write([]string{row.Item, row.Category, row.Task, row.PromptHash, row.Model, itoa(row.TokensIn), itoa(row.TokensOut),
-		cached, itoa(row.TokensReasoning), estimated, cost, lat, row.Error, itoa(ex.Retries), opt(row.Score), pass, ex.GradedBy, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
+		cached, itoa(row.TokensReasoning), estimated, cost, lat, scale, row.Error, itoa(ex.Retries), opt(row.Score), pass, ex.GradedBy, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
 }
 
 // jsonCell is the JSON form of a list of n elements for one CSV cell; "" when it is empty.
@@ -132,7 +134,7 @@ var errEmptyCSV = errors.New("empty CSV")
 // fn gets each row with the JSON line its retries and graded_by cells make, like
 // {"graded_by": "validators"}, or nil when they are empty or the file has no such columns.
 func readCSV(r io.Reader, fn func(Row, []byte) error) error {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(&crlfKeeper{r: bufio.NewReader(r)})
 	header, err := cr.Read()
 	if err == io.EOF {
 		return errEmptyCSV
@@ -202,6 +204,7 @@ func readCSV(r io.Reader, fn func(Row, []byte) error) error {
 			return n
 		}
 		row.TokensIn, row.TokensOut, row.LatencyMS = count("tokens_in"), count("tokens_out"), num("latency_ms")
+		row.TimeScale = num("time_scale")
 		row.TokensReasoning = count("tokens_reasoning")
 		if get("tokens_cached") != "" {
 			n := count("tokens_cached")
@@ -271,6 +274,58 @@ func readCSV(r io.Reader, fn func(Row, []byte) error) error {
 	}
 }
 
+// crlfKeeper reads CSV text for encoding/csv so that a carriage return before a newline inside
+// a quoted cell survives: csv.Reader turns every CR LF that ends a physical line into LF, in a
+// quoted cell too, so crlfKeeper doubles the CR of each CR LF within quotes, and the reader's
+// normalisation leaves the one written. Quotes are told by counting them: in CSV that
+// csv.Reader accepts (no bare quotes), a quote opens or closes a quoted cell, or is one of the
+// pair that stands for a quote within one, which leaves the count's parity unchanged. Line ends
+// outside quotes, and line numbers in errors, are untouched.
+type crlfKeeper struct {
+	r      *bufio.Reader
+	quoted bool
+	// crs are carriage returns read within quotes and not yet given out: two for one that
+	// a newline follows, else one.
+	crs int
+	err error
+}
+
+func (k *crlfKeeper) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if k.crs > 0 {
+			p[n] = '\r'
+			n++
+			k.crs--
+			continue
+		}
+		if k.err != nil {
+			break
+		}
+		c, err := k.r.ReadByte()
+		if err != nil {
+			k.err = err
+			break
+		}
+		switch {
+		case c == '"':
+			k.quoted = !k.quoted
+		case c == '\r' && k.quoted:
+			k.crs = 1
+			if next, _ := k.r.Peek(1); len(next) == 1 && next[0] == '\n' {
+				k.crs = 2
+			}
+			continue
+		}
+		p[n] = c
+		n++
+	}
+	if n > 0 {
+		return n, nil
+	}
+	return 0, k.err
+}
+
 // csvError rewrites a CSV syntax error as "line N: what is wrong"; line is used when the
 // error does not say.
 func csvError(err error, line int) error {
@@ -337,7 +392,8 @@ func ReadFileLines(path string, fn func(Row, []byte) error) error {
 // the failed ones in the model's availability. Rows name models by their spec names, as the
 // decision does. Latencies are the simulated ones for a call to a provider simulated at a time
 // scale (serve --time-scale): the recorded wall-clock divided by the attempt's scale
-// (Attempt.TimeScale), or, in a record from before attempts said theirs, by the decision's.
+// (Attempt.TimeScale), or, in a record from before attempts said theirs, by the decision's;
+// the row's TimeScale is then that scale, as such a latency measures no model.
 func FromDecision(d *clearbar.Decision) []Row {
 	rows := make([]Row, 0, len(d.Attempts))
 	var delivered []bool // by row: its answer counted
@@ -356,6 +412,9 @@ func FromDecision(d *clearbar.Decision) []Row {
 		}
 		row := Row{Item: d.ID, Category: d.Category, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: a.Model,
 			Cost: a.Cost, LatencyMS: latency, Source: SourceTrace, Verdicts: a.Verdicts}
+		if scale > 0 {
+			row.TimeScale = scale
+		}
 		row.SetUsage(a.Usage)
 		row.TokensEstimated = a.UsageEstimated && !a.Usage.IsZero()
 		if a.Class != clearbar.OK && a.Class != clearbar.Quality {

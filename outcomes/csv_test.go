@@ -1,8 +1,10 @@
 package outcomes
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,6 +24,8 @@ func TestCSVRoundTrip(t *testing.T) {
 			Cost: 52_500, LatencyMS: 812.5, Score: &score, Pass: &pass, Source: SourceEval,
 			Verdicts: []clearbar.Verdict{{Validator: "regex", Pass: true}}},
 		{Item: "b", PromptHash: "0123456789abcdef", Model: "m2", Error: "rate_limited", Source: SourceTrace},
+		// A latency at a time scale says so.
+		{Item: "e", PromptHash: "0123456789abcdef", Model: "m2", LatencyMS: 700, TimeScale: 0.05, Source: SourceTrace},
 		// No cached tokens recorded is not the same as none cached: both survive the trip.
 		{Item: "d", Prompt: "q", Model: "m1", TokensIn: 5, TokensCached: &none, Source: SourceEval},
 		{Item: "c", Prompt: "Where is order 7?", Model: "m1", Source: SourceEval, Pass: &pass,
@@ -108,26 +112,82 @@ func TestReadCSVColumns(t *testing.T) {
 	}
 }
 
-// TestCSVLineEnds pins the CSV form's documented limitation: a CR LF inside a cell reads back
-// as LF, while the prompt hash column keeps the hash of the prompt as written.
+// TestCSVLineEnds: a carriage return inside a cell survives the CSV form, before a newline
+// (Windows line ends in a prompt or answer, which encoding/csv alone reads back as a newline),
+// alone, doubled and at a cell's end, whether the file's own line ends are LF or CR LF (as
+// spreadsheets write them), and the cells read back as written.
 func TestCSVLineEnds(t *testing.T) {
-	var buf bytes.Buffer
-	w := NewCSVWriter(&buf)
-	row := Row{Item: "a", Prompt: "line 1\r\nline 2", Model: "m", Response: "x\r\ny"}
-	if err := w.Write(row); err != nil {
-		t.Fatal(err)
+	rows := []Row{
+		{Item: "a", Prompt: "line 1\r\nline 2", Model: "m", Response: "x\r\ny\r\n"},
+		{Item: "b", Prompt: "cr\ralone, \"quoted\"\r\n", Model: "m", Response: "\r\r\n\n\r"},
+		{Item: "c", Prompt: "plain", Model: "m", Response: "a \"b\"\r\nc"},
 	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
+	for _, crlf := range []bool{false, true} {
+		var buf bytes.Buffer
+		w := NewCSVWriter(&buf)
+		w.w.UseCRLF = crlf
+		for _, r := range rows {
+			if err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if crlf {
+			// The writer's CR LF form writes every newline in a cell as CR LF, as a
+			// spreadsheet does: the file's line ends are CR LF too.
+			if !bytes.Contains(buf.Bytes(), []byte("\r\nb,")) {
+				t.Fatalf("the file's line ends are not CR LF: %q", buf.String())
+			}
+		}
+		var got []Row
+		if err := readCSV(&buf, func(r Row, _ []byte) error { got = append(got, r); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(rows) {
+			t.Fatalf("crlf %v: %d rows, want %d", crlf, len(got), len(rows))
+		}
+		for i, r := range rows {
+			want := r
+			if crlf {
+				// encoding/csv's CR LF form drops a cell's carriage returns and writes each
+				// newline as CR LF: what is read back is what it wrote.
+				want.Prompt = strings.ReplaceAll(strings.ReplaceAll(r.Prompt, "\r", ""), "\n", "\r\n")
+				want.Response = strings.ReplaceAll(strings.ReplaceAll(r.Response, "\r", ""), "\n", "\r\n")
+			}
+			if got[i].Prompt != want.Prompt || got[i].Response != want.Response {
+				t.Errorf("crlf %v, row %s: prompt %q, response %q; want %q, %q", crlf, r.Item, got[i].Prompt, got[i].Response, want.Prompt, want.Response)
+			}
+			if !crlf && got[i].PromptHash != HashPrompt(got[i].Prompt) {
+				t.Errorf("row %s: prompt hash %s, want the hash of the prompt read", r.Item, got[i].PromptHash)
+			}
+		}
 	}
-	path := filepath.Join(t.TempDir(), "o.csv")
-	os.WriteFile(path, buf.Bytes(), 0o644)
-	var got []Row
-	if err := ReadFile(path, func(r Row) error { got = append(got, r); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0].Prompt != "line 1\nline 2" || got[0].Response != "x\ny" || got[0].PromptHash != HashPrompt("line 1\r\nline 2") {
-		t.Errorf("rows %+v: want CR LF read back as LF, and the original prompt's hash", got)
+}
+
+// TestCRLFKeeperReadsInAnyPieces: the reader that keeps carriage returns gives the same text
+// whatever the size of its reader's buffer, a CR LF split across two reads included.
+func TestCRLFKeeperReadsInAnyPieces(t *testing.T) {
+	in := "a,\"x\r\ny\",\"\r\"\r\nb,\"\"\"\r\n\"\"\",c\r\n"
+	want := "a,\"x\r\r\ny\",\"\r\"\r\nb,\"\"\"\r\r\n\"\"\",c\r\n"
+	for _, size := range []int{1, 2, 3, 4096} {
+		k := &crlfKeeper{r: bufio.NewReader(strings.NewReader(in))}
+		var out []byte
+		p := make([]byte, size)
+		for {
+			n, err := k.Read(p)
+			out = append(out, p[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(out) != want {
+			t.Errorf("reads of %d bytes: %q, want %q", size, out, want)
+		}
 	}
 }
 
@@ -189,18 +249,23 @@ func TestFromDecisionTimeScales(t *testing.T) {
 		{N: 1, Kind: clearbar.AttemptPrimary, Model: "sim", Class: clearbar.Overloaded, Latency: 8 * time.Millisecond, TimeScale: 0.01, Outcome: "fell back"},
 		{N: 2, Kind: clearbar.AttemptFallback, Model: "real", Class: clearbar.OK, Latency: 800 * time.Millisecond, Outcome: "delivered"},
 	}}
-	latency := map[string]float64{}
+	latency, scale := map[string]float64{}, map[string]float64{}
 	for _, r := range FromDecision(d) {
-		latency[r.Model] = r.LatencyMS
+		latency[r.Model], scale[r.Model] = r.LatencyMS, r.TimeScale
 	}
 	if math.Abs(latency["sim"]-800) > 1e-9 || latency["real"] != 800 {
 		t.Errorf("latencies %v, want sim's 8ms at scale 0.01 as 800ms and real's 800ms as recorded", latency)
 	}
+	// The row says its latency was divided by a scale, so that readers do not take it for a
+	// measurement.
+	if scale["sim"] != 0.01 || scale["real"] != 0 {
+		t.Errorf("time scales %v, want sim's 0.01 and none for real", scale)
+	}
 	old := &clearbar.Decision{ID: "dec_2", Category: "extract", TimeScale: 0.5, Attempts: []clearbar.Attempt{
 		{N: 1, Kind: clearbar.AttemptPrimary, Model: "sim", Class: clearbar.OK, Latency: 100 * time.Millisecond, Outcome: "delivered"},
 	}}
-	if rows := FromDecision(old); len(rows) != 1 || math.Abs(rows[0].LatencyMS-200) > 1e-9 {
-		t.Errorf("a record without attempt scales: rows %+v, want 200ms (100ms at the decision's scale 0.5)", rows)
+	if rows := FromDecision(old); len(rows) != 1 || math.Abs(rows[0].LatencyMS-200) > 1e-9 || rows[0].TimeScale != 0.5 {
+		t.Errorf("a record without attempt scales: rows %+v, want 200ms (100ms at the decision's scale 0.5), at time scale 0.5", rows)
 	}
 }
 

@@ -66,6 +66,12 @@ type Row struct {
 	Cost clearbar.Money `json:"cost_usd,omitempty"`
 	// LatencyMS is the call's response time in milliseconds; 0 when unknown.
 	LatencyMS float64 `json:"latency_ms,omitempty"`
+	// TimeScale is set when the call went to a provider simulated at a time scale (serve
+	// --time-scale; see FromDecision): LatencyMS is then the recorded wall-clock time divided by
+	// the scale, which divides the gateway's own overhead and queueing by it too, so it shows
+	// the simulated latency but measures no model. Readers that measure latencies (estimate
+	// --measured) leave such rows' latencies out. 0 when the call ran in real time.
+	TimeScale float64 `json:"time_scale,omitempty"`
 	// Error is the failure class name (clearbar.FailureClass.String, like "rate_limited") when
 	// the call failed; "" when it succeeded.
 	Error string `json:"error,omitempty"`

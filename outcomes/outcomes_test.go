@@ -159,6 +159,7 @@ func TestReaderErrors(t *testing.T) {
 		{"reasoning over completion", `{"item":"b","model":"m","prompt":"p","tokens_out":10,"tokens_reasoning":12}`, "tokens_reasoning 12 is more than tokens_out 10", "reasoning tokens are part of the completion"},
 		{"negative cost", `{"item":"b","model":"m","prompt":"p","cost_usd":-0.01}`, "cost_usd cannot be negative", ""},
 		{"negative latency", `{"item":"b","model":"m","prompt":"p","latency_ms":-5}`, "latency_ms cannot be negative", ""},
+		{"negative time scale", `{"item":"b","model":"m","prompt":"p","latency_ms":5,"time_scale":-0.5}`, "time_scale cannot be negative", ""},
 		{"pass with score 0", `{"item":"b","model":"m","prompt":"p","pass":true,"score":0}`, "pass is true but score is 0", "a grade that contradicts itself"},
 		{"fail with score 1", `{"item":"b","model":"m","prompt":"p","pass":false,"score":1}`, "pass is false but score is 1", "and the other way round"},
 		{"misspelt key", `{"item":"b","model":"m","prompt":"p","pas":true}`, `line 1: unknown key "pas": did you mean "pass"?`, "a typo would leave the row ungraded without a word"},

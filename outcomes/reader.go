@@ -218,7 +218,7 @@ func (r *Row) check() error {
 		name string
 		ok   bool
 	}{{"tokens_in", r.TokensIn >= 0}, {"tokens_out", r.TokensOut >= 0}, {"tokens_cached", r.TokensCached == nil || *r.TokensCached >= 0},
-		{"tokens_reasoning", r.TokensReasoning >= 0}, {"cost_usd", r.Cost >= 0}, {"latency_ms", r.LatencyMS >= 0}} {
+		{"tokens_reasoning", r.TokensReasoning >= 0}, {"cost_usd", r.Cost >= 0}, {"latency_ms", r.LatencyMS >= 0}, {"time_scale", r.TimeScale >= 0}} {
 		if !f.ok {
 			return fmt.Errorf("row for model %q: %s cannot be negative: write the measured value, or leave it out when it is unknown", r.Model, f.name)
 		}

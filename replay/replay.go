@@ -623,6 +623,13 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 	for _, r := range narrow {
 		r.Narrow = true
 	}
+	// A policy evaluated on no item (a model whose rows have no grade, a cascade through it)
+	// is the narrowest of all: compared with nothing, as byCoverage leaves it out of both.
+	for _, r := range all {
+		if r.Items == 0 && widest > 0 {
+			r.Narrow = true
+		}
+	}
 	// A curve with a narrow point is Narrow as a whole: all its points, the wide ones too, are
 	// left out of the frontier, the cost at a quality and the calibration, as it is of AIQ.
 	for _, c := range rep.Curves {

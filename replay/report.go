@@ -23,7 +23,9 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteText writes the report as aligned plain text for a terminal: the policies, the curves'
 // APGR and AIQ, the frontier, the cost of reaching the best model's quality, the calibration
-// and the notes. Narrow policies and curves are marked *, with a footnote. Curve points are
+// and the notes. Narrow policies and curves are marked *, with a footnote; what a policy
+// evaluated on no item did not measure is "-". The column of the share of items sent to the
+// reference pair's strong model is headed by its name ("TO gpt-4"). Curve points are
 // summarised; WriteJSON has them all.
 func (r *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
@@ -41,14 +43,29 @@ func (r *Report) WriteText(w io.Writer) error {
 		return m.String()
 	}
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  QUALITY\tCOST/ITEM\tTOTAL\tMEAN\tP95\tESCALATED\tSTRONG\tITEMS\tKIND\tPOLICY")
+	header := []string{"QUALITY", "COST/ITEM", "TOTAL", "MEAN", "P95", "ESCALATED"}
+	if r.Strong != "" {
+		header = append(header, r.toStrong("TO"))
+	}
+	fmt.Fprintln(tw, "  "+strings.Join(append(header, "ITEMS", "KIND", "POLICY"), "\t"))
 	for _, x := range r.Results {
 		mark := " "
 		if r.Calibration != nil && r.Calibration.Chosen == x {
 			mark = "▶"
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, pct(x.Quality), money(x.CostPerItem), money(x.Cost),
-			ms(x.LatencyMeanMS, x.LatencyItems), ms(x.LatencyP95MS, x.LatencyItems), pct1(x.Escalation), pct1(x.StrongShare), itemsCell(x), x.Kind, x.Name)
+		// A policy evaluated on no item measured nothing: its zeros are no figures.
+		measured := func(v string) string {
+			if x.Items == 0 {
+				return "-"
+			}
+			return v
+		}
+		cells := []string{measured(pct(x.Quality)), measured(money(x.CostPerItem)), measured(money(x.Cost)),
+			ms(x.LatencyMeanMS, x.LatencyItems), ms(x.LatencyP95MS, x.LatencyItems), measured(pct1(x.Escalation))}
+		if r.Strong != "" {
+			cells = append(cells, measured(pct1(x.StrongShare)))
+		}
+		fmt.Fprintf(tw, "%s %s\n", mark, strings.Join(append(cells, itemsCell(x), x.Kind, x.Name), "\t"))
 	}
 	tw.Flush()
 	if f := r.narrowFootnote(); f != "" {
@@ -64,7 +81,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(ew, "\nCurves (APGR: RouteLLM's average performance gap recovered, 0 = weak, 0.5 = random, 1 = strong; AIQ: RouterBench's, zero router %s):\n", aiq(r.ZeroRouterAIQ))
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  CURVE\tPOINTS\tAPGR\tAIQ\tAIQ − ZERO\tSTRONG CALLS FOR 50% / 80% OF THE GAP\t")
+		fmt.Fprintf(tw, "  CURVE\tPOINTS\tAPGR\tAIQ\tAIQ − ZERO\tCALLS %s FOR 50%% / 80%% OF THE GAP\t\n", r.toStrong("TO"))
 		for _, c := range r.Curves {
 			apgr := "-"
 			if c.APGR != nil {
@@ -133,8 +150,8 @@ func (r *Report) WriteText(w io.Writer) error {
 
 	if cal := r.Calibration; cal != nil {
 		fmt.Fprintf(ew, "\nCalibration (%s): %s\n", describeTarget(cal.Target), cal.Chosen.Name)
-		fmt.Fprintf(ew, "  quality %s, %s per item, strong share %s, escalated %s%s\n", pct(cal.Chosen.Quality), cal.Chosen.CostPerItem,
-			pct1(cal.Chosen.StrongShare), pct1(cal.Chosen.Escalation), describeParams(cal.Chosen))
+		fmt.Fprintf(ew, "  quality %s, %s per item, %s of items %s, escalated %s%s\n", pct(cal.Chosen.Quality), cal.Chosen.CostPerItem,
+			pct1(cal.Chosen.StrongShare), r.toStrong("to"), pct1(cal.Chosen.Escalation), describeParams(cal.Chosen))
 	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintln(ew, "\nNotes:")
@@ -143,6 +160,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return ew.err
+}
+
+// toStrong names the share of items sent to the reference pair's strong model, after to ("TO"
+// or "to"): "TO gpt-4", or "to the strong model" when there is no pair. The name is the
+// model's, not a role: a model may be named "strong" without being the pair's.
+func (r *Report) toStrong(to string) string {
+	if r.Strong == "" {
+		return to + " the strong model"
+	}
+	return to + " " + r.Strong
 }
 
 // pairText is the heading's reference pair; "" when there is none (a table of one model).
@@ -161,7 +188,8 @@ func (r *Report) bestText() string {
 	return " · best single model " + r.Best
 }
 
-// itemsCell is a result's ITEMS cell: a Narrow result is marked (see narrowFootnote).
+// itemsCell is a result's ITEMS cell: a Narrow result is marked (see narrowFootnote), as is
+// one evaluated on no item.
 func itemsCell(x *Result) string {
 	if x.Narrow {
 		return strconv.Itoa(x.Items) + "*"
@@ -299,9 +327,15 @@ func (r *Report) WriteHTML(w io.Writer) error {
 }
 
 var pageTemplate = template.Must(template.New("replay").Funcs(template.FuncMap{
-	"pct":    pct,
-	"pct1":   pct1,
-	"ms":     ms,
+	"pct":  pct,
+	"pct1": pct1,
+	// ms in a page: what was not measured is –, as elsewhere on it.
+	"ms": func(v float64, n int) string {
+		if n == 0 {
+			return "–"
+		}
+		return ms(v, n)
+	},
 	"usd":    func(x float64) string { return clearbar.MoneyFromUSD(x).String() },
 	"params": func(r *Result) string { return strings.TrimPrefix(describeParams(r), "; ") },
 	"target": describeTarget,
@@ -311,12 +345,13 @@ var pageTemplate = template.Must(template.New("replay").Funcs(template.FuncMap{
 		}
 		return strconv.FormatFloat(*c.APGR, 'f', 3, 64)
 	},
-	"f4":     func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) },
-	"chosen": func(r *Report, x *Result) bool { return r.Calibration != nil && r.Calibration.Chosen == x },
-	"group":  groupInt,
-	"items":  itemsCell,
-	"best":   (*Report).bestText,
-	"pair":   (*Report).pairText,
+	"f4":       func(x float64) string { return strconv.FormatFloat(x, 'f', 4, 64) },
+	"chosen":   func(r *Report, x *Result) bool { return r.Calibration != nil && r.Calibration.Chosen == x },
+	"group":    groupInt,
+	"items":    itemsCell,
+	"best":     (*Report).bestText,
+	"pair":     (*Report).pairText,
+	"toStrong": (*Report).toStrong,
 }).Parse(pageHTML))
 
 const pageHTML = `<!DOCTYPE html>
@@ -344,17 +379,17 @@ code{background:#f4f4f4;padding:0 .2rem}
 <p class="sub">{{group .R.Items}} items · {{len .R.Models}} models · grade {{.R.Grade}}{{pair .R}}{{best .R}}</p>
 <div class="chart">{{.Chart}}</div>
 {{with .R.Calibration}}<h2>Calibration</h2>
-<p>For {{target .Target}}: <strong>{{.Chosen.Name}}</strong> — quality {{pct .Chosen.Quality}}, {{.Chosen.CostPerItem}} per item, {{pct1 .Chosen.StrongShare}} strong calls{{with params .Chosen}}; {{.}}{{end}}. Chosen among {{.Candidates}} policies, in sample.</p>{{end}}
+<p>For {{target .Target}}: <strong>{{.Chosen.Name}}</strong> — quality {{pct .Chosen.Quality}}, {{.Chosen.CostPerItem}} per item, {{pct1 .Chosen.StrongShare}} of items {{toStrong $.R "to"}}{{with params .Chosen}}; {{.}}{{end}}. Chosen among {{.Candidates}} policies, in sample.</p>{{end}}
 <h2>Policies</h2>
 <div class="chart"><table>
-<tr><th>Policy</th><th>Kind</th><th>Items</th><th>Quality</th><th>Cost/item</th><th>Total</th><th>Mean</th><th>P95</th><th>Escalated</th><th>Strong</th></tr>
-{{range .R.Results}}<tr{{if chosen $.R .}} class="chosen"{{end}}><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{items .}}</td><td>{{pct .Quality}}</td><td>{{.CostPerItem}}</td><td>{{.Cost}}</td><td>{{ms .LatencyMeanMS .LatencyItems}}</td><td>{{ms .LatencyP95MS .LatencyItems}}</td><td>{{pct1 .Escalation}}</td><td>{{pct1 .StrongShare}}</td></tr>
+<tr><th>Policy</th><th>Kind</th><th>Items</th><th>Quality</th><th>Cost/item</th><th>Total</th><th>Mean</th><th>P95</th><th>Escalated</th>{{if .R.Strong}}<th>{{toStrong .R "To"}}</th>{{end}}</tr>
+{{range .R.Results}}<tr{{if chosen $.R .}} class="chosen"{{end}}><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{items .}}</td>{{if .Items}}<td>{{pct .Quality}}</td><td>{{.CostPerItem}}</td><td>{{.Cost}}</td>{{else}}<td>–</td><td>–</td><td>–</td>{{end}}<td>{{ms .LatencyMeanMS .LatencyItems}}</td><td>{{ms .LatencyP95MS .LatencyItems}}</td><td>{{if .Items}}{{pct1 .Escalation}}{{else}}–{{end}}</td>{{if $.R.Strong}}<td>{{if .Items}}{{pct1 .StrongShare}}{{else}}–{{end}}</td>{{end}}</tr>
 {{end}}</table></div>
 {{with .Footnote}}<p class="note">{{.}}</p>{{end}}
 {{if .R.Curves}}<h2>Routers and mixes</h2>
 <p class="note">APGR is RouteLLM's average performance gap recovered (0: no better than the weak model, 0.5: a random mix, 1: the strong model's quality at any share). AIQ is RouterBench's average quality over the cost range {{usd (index .R.CostRange 0)}}–{{usd (index .R.CostRange 1)}}; the zero router (random mixes of single models) scores {{f4 .R.ZeroRouterAIQ}}.</p>
 <table>
-<tr><th>Curve</th><th>Points</th><th>Weak quality</th><th>Strong quality</th><th>APGR</th><th>AIQ</th><th>Strong calls for 20% / 50% / 80% of the gap</th></tr>
+<tr><th>Curve</th><th>Points</th><th>Weak quality</th><th>Strong quality</th><th>APGR</th><th>AIQ</th><th>Calls {{toStrong .R "to"}} for 20% / 50% / 80% of the gap</th></tr>
 {{range .R.Curves}}<tr><td>{{.Name}}{{if .Narrow}} *{{end}}</td><td>{{len .Points}}</td><td>{{pct .WeakQuality}}</td><td>{{pct .StrongQuality}}</td><td>{{apgr .}}</td><td>{{if .Narrow}}–{{else}}{{f4 .AIQ}}{{end}}</td><td>{{range $i, $c := .CPT}}{{if $i}} / {{end}}{{if $c.Reached}}{{pct1 $c.StrongShare}}{{else}}never{{end}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{if .R.CostAt}}<h2>Cost of reaching {{.R.Best}}'s quality</h2>
@@ -369,7 +404,7 @@ code{background:#f4f4f4;padding:0 .2rem}
 {{end}}</table>{{end}}
 <h2>Models</h2>
 <table><tr><th>Model</th><th>Rows from</th><th>Rows</th><th>Missing</th><th>Ungraded</th><th>Failed</th><th>Quality</th><th>Cost/item</th></tr>
-{{range .R.Models}}<tr><td>{{.Name}}</td><td>{{range $i, $s := .Sources}}{{if $i}}, {{end}}{{$s}}{{end}}</td><td>{{.Rows}}</td><td>{{.Missing}}</td><td>{{.Ungraded}}</td><td>{{.Failed}}</td><td>{{pct .Quality}}</td><td>{{.Cost}}</td></tr>
+{{range .R.Models}}<tr><td>{{.Name}}</td><td>{{range $i, $s := .Sources}}{{if $i}}, {{end}}{{$s}}{{end}}</td><td>{{.Rows}}</td><td>{{.Missing}}</td><td>{{.Ungraded}}</td><td>{{.Failed}}</td>{{if .Usable}}<td>{{pct .Quality}}</td><td>{{.Cost}}</td>{{else}}<td>–</td><td>–</td>{{end}}</tr>
 {{end}}</table>
 {{if .R.Notes}}<h2>Notes</h2><ul class="note">{{range .R.Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </body>

@@ -344,3 +344,121 @@ func TestReportOneModelHeading(t *testing.T) {
 		})
 	}
 }
+
+// TestReportPolicyOnNoItems: a model whose rows have no grade (a judge's, a fallback nothing
+// validated) is evaluated on no item, as is a cascade through it: they measured nothing, so
+// every format shows no figures for them (- in text, – in HTML, null in JSON) and marks them
+// *, and they are left out of the best single model, the frontier and the zero router.
+func TestReportPolicyOnNoItems(t *testing.T) {
+	var rows []outcomes.Row
+	for i := range 40 {
+		id := fmt.Sprintf("r%02d", i)
+		rows = append(rows, row(id, "small", i%4 != 0, 0.0001), row(id, "big", i%10 != 0, 0.002),
+			outcomes.Row{Item: id, Prompt: "prompt " + id, Model: "judge", Cost: clearbar.MoneyFromUSD(0.01)})
+	}
+	rep, err := replay.Run(context.Background(), nil, source(rows), replay.Options{Cascades: [][]string{{"small", "judge"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"judge", "cascade small → judge (d=0.5 f=0.02)"} {
+		r := rep.Result(name)
+		if r == nil || r.Items != 0 || !r.Narrow {
+			t.Fatalf("%s: %+v; want it evaluated on no item, and narrow", name, r)
+		}
+	}
+	if rep.Best != "big" || rep.Weak != "small" || rep.Strong != "big" {
+		t.Errorf("best %q, pair %s → %s; want big, and small → big", rep.Best, rep.Weak, rep.Strong)
+	}
+	for _, p := range append(rep.Frontier, rep.ZeroRouter...) {
+		if p.Policy == "judge" || strings.Contains(p.Policy, "judge") {
+			t.Errorf("%s, evaluated on no item, is on the frontier or the zero router", p.Policy)
+		}
+	}
+
+	var text, page, js bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^  -( +-){6} +0\* +single +judge$`).MatchString(text.String()) ||
+		!regexp.MustCompile(`(?m)^  -( +-){6} +0\* +cascade +cascade small → judge`).MatchString(text.String()) ||
+		!strings.Contains(text.String(), "\n  * evaluated on fewer than 95% of the 40 items") {
+		t.Errorf("the text report shows figures for what measured nothing, or does not mark it:\n%s", text.String())
+	}
+	if err := rep.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"<tr><td>judge</td><td>single</td><td>0*</td><td>–</td><td>–</td><td>–</td><td>–</td><td>–</td><td>–</td><td>–</td></tr>",
+		"<tr><td>judge</td><td>judge</td><td>40</td><td>0</td><td>40</td><td>0</td><td>–</td><td>–</td></tr>",
+	} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Results []map[string]any `json:"results"`
+		Models  []map[string]any `json:"models"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range back.Results {
+		if r["name"] != "judge" && r["name"] != "big" {
+			continue
+		}
+		for _, k := range []string{"quality", "passes", "cost_usd", "cost_per_item_usd", "escalation", "failed", "strong_share"} {
+			if v, ok := r[k]; !ok || (v == nil) != (r["name"] == "judge") {
+				t.Errorf("%s's %s is %v; want null for judge, a figure for big", r["name"], k, v)
+			}
+		}
+		if r["name"] == "judge" && r["narrow"] != true {
+			t.Errorf("judge is not narrow in JSON: %v", r)
+		}
+	}
+	for _, m := range back.Models {
+		for _, k := range []string{"quality", "cost_per_item_usd"} {
+			if v, ok := m[k]; !ok || (v == nil) != (m["name"] == "judge") {
+				t.Errorf("model %s's %s is %v; want null for judge, a figure for the others", m["name"], k, v)
+			}
+		}
+	}
+}
+
+// TestReportNamesTheStrongModel: the share of items sent to the reference pair's strong model
+// is headed by that model's name in every format, so that a model named "strong" that is not
+// the pair's strong one (here the pair is strong → mini) is not read as the one it counts.
+func TestReportNamesTheStrongModel(t *testing.T) {
+	var rows []outcomes.Row
+	for i := range 40 {
+		id := fmt.Sprintf("r%02d", i)
+		rows = append(rows, row(id, "strong", i%3 != 0, 0.0001), row(id, "mini", i%10 != 0, 0.002))
+	}
+	rep, err := replay.Run(context.Background(), nil, source(rows), replay.Options{Target: &replay.Target{Objective: replay.ClearBar, Quality: 0.8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Weak != "strong" || rep.Strong != "mini" || rep.Calibration == nil {
+		t.Fatalf("pair %s → %s, calibration %v; want strong → mini and a calibration", rep.Weak, rep.Strong, rep.Calibration)
+	}
+	var text, page bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^  QUALITY .* ESCALATED +TO mini +ITEMS +KIND +POLICY$`).MatchString(text.String()) ||
+		!regexp.MustCompile(`(?m)^  [\d.]+% .* 0\.0% +100\.0% +40 +single +mini$`).MatchString(text.String()) ||
+		!strings.Contains(text.String(), "CALLS TO mini FOR 50% / 80% OF THE GAP") ||
+		!regexp.MustCompile(`of items to mini, escalated`).MatchString(text.String()) || strings.Contains(text.String(), "STRONG") {
+		t.Errorf("the text report does not name mini as the model its share counts:\n%s", text.String())
+	}
+	if err := rep.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<th>Escalated</th><th>To mini</th></tr>", "<th>Calls to mini for 20% / 50% / 80% of the gap</th>", "of items to mini"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+}

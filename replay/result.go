@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"encoding/json"
 	"math"
 
 	"github.com/clearbar/clearbar"
@@ -30,9 +31,12 @@ type Result struct {
 	Items   int `json:"items"`
 	Skipped int `json:"skipped"`
 	// Narrow is set by Run when the policy was evaluated on fewer than MinCoverage of the
-	// items the widest realisable one was (Report.Compared): it is not comparable with the
-	// others, and is left out of whatever the report chooses or measures across policies.
+	// items the widest realisable one was (Report.Compared), none included: it is not
+	// comparable with the others, and is left out of whatever the report chooses or measures
+	// across policies.
 	Narrow bool `json:"narrow,omitempty"`
+	// With no items, a policy measured nothing: its quality, passes, costs, escalation,
+	// failure and strong share are null in JSON, not 0 (see MarshalJSON).
 	// Quality is the mean quality of the delivered answers, Passes its sum: with GradePass
 	// the share and the expected number of items that pass.
 	Quality float64 `json:"quality"`
@@ -63,7 +67,8 @@ type Result struct {
 	// Calls that failed are left out, as an estimate applies each model's availability
 	// separately. Nil for other policies.
 	StartPass map[string]float64 `json:"start_pass_rate,omitempty"`
-	// StrongShare is Calls of the report's strong model: the share of items sent to it.
+	// StrongShare is Calls of the reference pair's strong model (Report.Strong, whatever its
+	// name): the share of items sent to it.
 	StrongShare float64 `json:"strong_share"`
 
 	// costNanos is the exact expected total cost in nano-dollars.
@@ -88,6 +93,26 @@ type Params struct {
 	Strength *Strength `json:"strength,omitempty"`
 	// Validators: a cascade ran the spec's real validators on the recorded answers.
 	Validators bool `json:"validators,omitempty"`
+}
+
+// MarshalJSON writes the result as its fields say, with null for the figures of a result
+// evaluated on no item (Items 0), which measured none: quality, passes, cost_usd,
+// cost_per_item_usd, escalation, failed and strong_share.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	if r.Items > 0 {
+		return json.Marshal((*plain)(r))
+	}
+	return json.Marshal(struct {
+		*plain
+		Quality     *float64        `json:"quality"`
+		Passes      *float64        `json:"passes"`
+		Cost        *clearbar.Money `json:"cost_usd"`
+		CostPerItem *clearbar.Money `json:"cost_per_item_usd"`
+		Escalation  *float64        `json:"escalation"`
+		Failed      *float64        `json:"failed"`
+		StrongShare *float64        `json:"strong_share"`
+	}{plain: (*plain)(r)})
 }
 
 // CostUSD returns the mean cost per item in dollars, unrounded, for charts and

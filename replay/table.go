@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -116,7 +117,8 @@ type ModelStats struct {
 	Ungraded int `json:"ungraded"`
 	Failed   int `json:"failed"`
 	// Quality is the mean grade and Cost the mean cost over the usable cells (graded or
-	// failed); Latency the mean recorded latency in milliseconds, 0 when none is recorded.
+	// failed), null in JSON when there are none (Usable); Latency the mean recorded latency in
+	// milliseconds, 0 when none is recorded.
 	Quality   float64        `json:"quality"`
 	Cost      clearbar.Money `json:"cost_per_item_usd"`
 	LatencyMS float64        `json:"latency_mean_ms"`
@@ -124,6 +126,24 @@ type ModelStats struct {
 	// them, failed calls included, estimated counts (Row.TokensEstimated) not; 0 when none does.
 	TokensIn  float64 `json:"tokens_in_mean,omitempty"`
 	TokensOut float64 `json:"tokens_out_mean,omitempty"`
+}
+
+// Usable returns the number of the model's cells a policy can use: its rows, graded or
+// recording a failed call.
+func (s ModelStats) Usable() int { return s.Rows - s.Ungraded }
+
+// MarshalJSON writes the stats as their fields say, with null for the quality and cost of a
+// model without a usable cell, which measured neither.
+func (s ModelStats) MarshalJSON() ([]byte, error) {
+	type plain ModelStats
+	if s.Usable() > 0 {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		plain
+		Quality *float64        `json:"quality"`
+		Cost    *clearbar.Money `json:"cost_per_item_usd"`
+	}{plain: plain(s)})
 }
 
 // Len returns the number of items.

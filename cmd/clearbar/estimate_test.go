@@ -300,7 +300,7 @@ func TestEstimateMeasuredContradictionsInEveryFormat(t *testing.T) {
 	if err := os.WriteFile(measured, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const want = "contradict mini's pass rate in draft: assumed 92.00%, measured 50.00% (95% interval 33.80%–66.20%, n 40): ../../examples/quickstart.yaml:53: write assume.pass_rate.mini: 0.5 in category draft"
+	const want = "contradict mini's pass rate in draft: assumed 92.00%, measured 50.00% (95% interval 33.80%–66.20%, exact binomial, n 40): ../../examples/quickstart.yaml:53: write assume.pass_rate.mini: 0.5 in category draft"
 	const unmatched = `categories the spec does not have were left out: "drafts" (1 row)`
 	const row = "<tr><td>draft</td><td>mini</td><td>pass rate</td><td class=\"num\">92.00%</td><td class=\"num\">50.00%</td><td>33.80%–66.20%</td><td class=\"num\">40</td><td>yes</td><td><strong class=\"no\">contradicts</strong>: ../../examples/quickstart.yaml:53: write assume.pass_rate.mini: 0.5 in category draft</td></tr>"
 	code, out, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--format", "html", "--samples", "6000")
@@ -310,6 +310,56 @@ func TestEstimateMeasuredContradictionsInEveryFormat(t *testing.T) {
 	code, _, errOut = run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--format", "csv", "--samples", "6000")
 	if code != 0 || !strings.Contains(errOut, "measured: measurements from "+measured+" "+want) || !strings.Contains(errOut, unmatched) {
 		t.Errorf("csv: exit %d, want stderr to say %q and %q:\n%s", code, want, unmatched, errOut)
+	}
+}
+
+// TestEstimateMeasuredTimeScaledLatencies: rows a trace export marks as answered at a time
+// scale (time_scale, in JSON Lines and in CSV) have their latencies shown but not tested:
+// forty calls at 9s against mini's assumed 400ms contradict nothing, and say why.
+func TestEstimateMeasuredTimeScaledLatencies(t *testing.T) {
+	var jl, csv strings.Builder
+	csv.WriteString("item,category,prompt_hash,model,latency_ms,time_scale,source\n")
+	for i := range 40 {
+		fmt.Fprintf(&jl, `{"item": "d%d", "category": "draft", "prompt_hash": "0123456789abcdef", "model": "mini", "latency_ms": %d, "time_scale": 0.05, "source": "trace"}`+"\n", i, 9000+i)
+		fmt.Fprintf(&csv, "d%d,draft,0123456789abcdef,mini,%d,0.05,trace\n", i, 9000+i)
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{"trace.jsonl": jl.String(), "trace.csv": csv.String()} {
+		measured := filepath.Join(dir, name)
+		if err := os.WriteFile(measured, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--format", "json", "--samples", "6000")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, errOut)
+		}
+		var rep struct {
+			Measured struct {
+				Findings []struct {
+					Category, Model, What string
+					N                     int
+					Contradicts, Used     bool
+					Untested              bool
+					Note                  string
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%v:\n%s", err, out)
+		}
+		n := 0
+		for _, f := range rep.Measured.Findings {
+			if f.Category != "draft" || f.Model != "mini" || !strings.HasPrefix(f.What, "latency") {
+				continue
+			}
+			n++
+			if f.N != 40 || f.Contradicts || f.Used || !f.Untested || !strings.Contains(f.Note, "40 calls answered at a time scale (serve --time-scale)") {
+				t.Errorf("%s: %+v; want the 40 latencies shown, not used, not tested", name, f)
+			}
+		}
+		if n != 2 {
+			t.Errorf("%s: %d latency findings for mini in draft, want 2: %+v", name, n, rep.Measured.Findings)
+		}
 	}
 }
 

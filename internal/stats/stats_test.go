@@ -237,6 +237,30 @@ func TestWilson(t *testing.T) {
 	close(t, "Wilson hi", hi, 0.3662, 1e-3)
 }
 
+// TestClopperPearson: the exact interval, against the binomial tails solved for p by hand
+// (exact sums), is wider than Wilson's near 1, and closed at the end a proportion of 0 or 1 is.
+func TestClopperPearson(t *testing.T) {
+	lo, hi := ClopperPearson(57, 60, 0.95)
+	close(t, "57/60 lo", lo, 0.86075675327893, 1e-9)
+	close(t, "57/60 hi", hi, 0.98956767035565, 1e-9)
+	if wlo, whi := Wilson(57, 60, 0.95); !(lo < wlo && hi > whi) {
+		t.Errorf("57/60: exact %.4f–%.4f, Wilson %.4f–%.4f; want the exact one wider", lo, hi, wlo, whi)
+	}
+	lo, hi = ClopperPearson(0, 10, 0.95)
+	close(t, "0/10 hi", hi, 1-math.Pow(0.025, 0.1), 1e-9)
+	if lo != 0 {
+		t.Errorf("0/10: lo %g, want 0", lo)
+	}
+	lo, hi = ClopperPearson(10, 10, 0.95)
+	close(t, "10/10 lo", lo, math.Pow(0.025, 0.1), 1e-9)
+	if hi != 1 {
+		t.Errorf("10/10: hi %g, want 1", hi)
+	}
+	if lo, hi := ClopperPearson(0, 0, 0.95); lo != 0 || hi != 1 {
+		t.Errorf("no trials: %g–%g, want 0–1", lo, hi)
+	}
+}
+
 func TestChiSquareGOF(t *testing.T) {
 	// Mendel's peas: 315, 108, 101, 32 against 9:3:3:1 give χ² = 0.470, p = 0.925.
 	stat, df, p := ChiSquareGOF([]int{315, 108, 101, 32}, []float64{9.0 / 16, 3.0 / 16, 3.0 / 16, 1.0 / 16})

@@ -142,6 +142,37 @@ func QuantileCI(sorted []float64, q, conf float64) (lo, hi float64) {
 	return lo, hi
 }
 
+// ClopperPearson returns the exact (Clopper–Pearson) interval for a proportion of k in n at
+// confidence conf: the proportions under which k or fewer, and k or more, successes each have
+// at least a (1−conf)/2 chance. Its coverage is at least conf for every proportion, near 0
+// and 1 too, where the Wilson interval's falls short; [0, 1] for n = 0.
+func ClopperPearson(k, n int, conf float64) (lo, hi float64) {
+	if n <= 0 {
+		return 0, 1
+	}
+	tail := (1 - conf) / 2
+	// search returns the p in [0, 1] where below(p) turns from true to false.
+	search := func(below func(p float64) bool) float64 {
+		a, b := 0.0, 1.0
+		for range 60 {
+			if mid := (a + b) / 2; below(mid) {
+				a = mid
+			} else {
+				b = mid
+			}
+		}
+		return (a + b) / 2
+	}
+	lo, hi = 0, 1
+	if k > 0 {
+		lo = search(func(p float64) bool { return BinomialSF(k-1, n, p) < tail })
+	}
+	if k < n {
+		hi = search(func(p float64) bool { return BinomialCDF(k, n, p) > tail })
+	}
+	return lo, hi
+}
+
 // Wilson returns the Wilson score interval for a proportion of k in n at confidence conf.
 func Wilson(k, n int, conf float64) (lo, hi float64) {
 	if n == 0 {
