@@ -29,6 +29,11 @@ type Call struct {
 	Request *Request
 	// Model is the provider's model id.
 	Model string
+	// SpecModel, when set, is the name in the spec of the model the call is for. Real
+	// providers ignore it; the simulated provider answers with that spec model's assumptions
+	// (several spec models may share one model id), and the replay provider looks for answers
+	// recorded under that name before those recorded under the model id.
+	SpecModel string
 	// Stream asks for a streamed answer (the request's own Stream says what the client wants;
 	// the gateway may stream upstream for a client that does not, or the other way round).
 	Stream bool

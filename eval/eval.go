@@ -352,7 +352,7 @@ func (r *Runner) runPair(ctx context.Context, p pair) (*Record, clearbar.Money, 
 		}
 		cctx, cancel := context.WithTimeout(ctx, r.timeout(m))
 		start := r.now()
-		resp, err := prov.Complete(cctx, &clearbar.Call{Request: it.Request, Model: m.Model, Category: r.Category.Name, Attempt: attempt, Key: it.ID})
+		resp, err := prov.Complete(cctx, &clearbar.Call{Request: it.Request, Model: m.Model, SpecModel: m.Name, Category: r.Category.Name, Attempt: attempt, Key: it.ID})
 		elapsed := r.now().Sub(start)
 		cancel()
 		if ctx.Err() != nil {

@@ -230,7 +230,7 @@ func recordedStreamUsage(a *clearbar.Attempt, rs recordedStream) {
 }
 
 func (r *run) call(m *spec.Model, stream bool) *clearbar.Call {
-	c := &clearbar.Call{Request: r.req, Model: m.Model, Stream: stream, Attempt: len(r.d.Attempts), Category: r.plan.Category.Name}
+	c := &clearbar.Call{Request: r.req, Model: m.Model, SpecModel: m.Name, Stream: stream, Attempt: len(r.d.Attempts), Category: r.plan.Category.Name}
 	if m.TTFTTimeout > 0 {
 		c.TTFTTimeout = m.TTFTTimeout.D()
 	}

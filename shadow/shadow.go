@@ -431,7 +431,7 @@ func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *
 	defer cancel()
 	row := outcomes.Row{Item: d.ID, Category: cat.c.Name, PromptHash: d.PromptHash, Prompt: d.Prompt, Model: m.Name, Source: outcomes.SourceShadow}
 	start := time.Now()
-	resp, err := s.o.Providers[m.Provider.Name].Complete(ctx, &clearbar.Call{Request: req, Model: m.Model, Attempt: 1, Category: cat.c.Name})
+	resp, err := s.o.Providers[m.Provider.Name].Complete(ctx, &clearbar.Call{Request: req, Model: m.Model, SpecModel: m.Name, Attempt: 1, Category: cat.c.Name})
 	row.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	if p := s.o.Spec.Provider(m.Provider.Name); p != nil && p.Simulate != nil && p.Simulate.TimeScale > 0 {
 		// A simulated provider at a time scale answers in scaled wall-clock time: the row

@@ -32,7 +32,7 @@ func (p ProviderCaller) Call(ctx context.Context, m *spec.Model, req *clearbar.R
 		return nil, a, err
 	}
 	judged, _ := ctx.Value(judgedKey{}).(*clearbar.Response)
-	call := &clearbar.Call{Request: req, Model: m.Model, Judged: judged}
+	call := &clearbar.Call{Request: req, Model: m.Model, SpecModel: m.Name, Judged: judged}
 	if check, _ := ctx.Value(checkKey{}).(bool); check {
 		call.Check = true
 		call.Category, _ = ctx.Value(categoryKey{}).(string)

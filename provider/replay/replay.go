@@ -6,7 +6,9 @@
 // either gzip-compressed or not.
 //
 // A call is matched on its prompt — the text of the request's last user message, hashed with
-// outcomes.HashPrompt, exactly, without normalisation — and its model id. Earlier messages,
+// outcomes.HashPrompt, exactly, without normalisation — and its model: the spec model's name
+// when the call names one (clearbar.Call.SpecModel) and the table has an answer under it,
+// else the model id. Earlier messages,
 // the system prompt, tools and response formats play no part: benchmark tables record
 // single-turn prompts. A call the table has no answer to fails with a 404 that says why, and,
 // when the table records the prompt with other white space, gives that prompt's hash. Rows
@@ -197,8 +199,8 @@ func (p *Provider) Calls(model string) int {
 // Len returns the number of recorded (prompt, model) answers.
 func (p *Provider) Len() int { return len(p.rows) }
 
-// lookup finds the recorded answer to a call: a 404 ClientError when there is none, the
-// recorded failure when the call failed.
+// lookup finds the recorded answer to a call, under the spec model's name (when the call
+// names one) or else the model id: a 404 ClientError when there is none.
 func (p *Provider) lookup(call *clearbar.Call) (*answer, *clearbar.Request, error) {
 	p.mu.Lock()
 	p.calls[call.Model]++
@@ -214,22 +216,32 @@ func (p *Provider) lookup(call *clearbar.Call) (*answer, *clearbar.Request, erro
 	}
 	text := req.LastUserText()
 	hash := outcomes.HashPrompt(text)
-	a, ok := p.rows[key{hash, call.Model}]
-	if !ok {
-		e := &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "invalid_request_error", Provider: p.name, Model: call.Model}
-		if !p.models[call.Model] {
-			e.Code = "model_not_found"
-			e.Message = fmt.Sprintf("model %q not found: the outcomes table %s records no answers from it; it records answers from %s", call.Model, filepath.Base(p.file), p.modelNames())
-		} else {
-			e.Code = "no_recorded_answer"
-			e.Message = fmt.Sprintf("no recorded answer for this prompt from model %q (prompt hash %s; replay matches the last user message exactly)", call.Model, hash)
-			if h, ok := p.spaced[p.wordsHash(text)]; ok && p.rows[key{h, call.Model}] != nil {
-				e.Message += fmt.Sprintf(": the table records its answer to a prompt that differs from this one only in white space (prompt hash %s)", h)
-			}
+	names := []string{call.Model}
+	if call.SpecModel != "" && call.SpecModel != call.Model {
+		names = []string{call.SpecModel, call.Model}
+	}
+	for _, name := range names {
+		if a, ok := p.rows[key{hash, name}]; ok {
+			return a, req, nil
 		}
+	}
+	e := &clearbar.Error{Class: clearbar.ClientError, Status: 404, Type: "invalid_request_error", Provider: p.name, Model: call.Model}
+	named := fmt.Sprintf("%q", call.Model)
+	if len(names) > 1 {
+		named = fmt.Sprintf("%q (model %q)", call.SpecModel, call.Model)
+	}
+	recorded := slices.ContainsFunc(names, func(n string) bool { return p.models[n] })
+	if !recorded {
+		e.Code = "model_not_found"
+		e.Message = fmt.Sprintf("model %s not found: the outcomes table %s records no answers from it; it records answers from %s", named, filepath.Base(p.file), p.modelNames())
 		return nil, nil, e
 	}
-	return a, req, nil
+	e.Code = "no_recorded_answer"
+	e.Message = fmt.Sprintf("no recorded answer for this prompt from model %s (prompt hash %s; replay matches the last user message exactly)", named, hash)
+	if h, ok := p.spaced[p.wordsHash(text)]; ok && slices.ContainsFunc(names, func(n string) bool { return p.rows[key{h, n}] != nil }) {
+		e.Message += fmt.Sprintf(": the table records its answer to a prompt that differs from this one only in white space (prompt hash %s)", h)
+	}
+	return nil, nil, e
 }
 
 // modelNames lists the models the table records answers from, in order, the first few of

@@ -15,15 +15,23 @@ import (
 	"github.com/clearbar/clearbar/validate"
 )
 
-// Simulation is the ground truth of a simulated answer, reported in the response body as
-// "x_clearbar_simulation" (and in a stream's last chunk): whether the answer is good by the
-// category's assumed pass rate, and whether it was made to fail the category's first
-// validator. Clients ignore the unknown field; tests and demos read it to compare what the
-// gateway delivered with what the estimator predicted.
+// Simulation is the ground truth of a simulated answer in a category whose assumptions name
+// its model, reported in the response body as "x_clearbar_simulation" (and in a stream's last
+// chunk, which a cut stream never sends). Clients ignore the unknown field; tests and demos
+// read it to compare what the gateway delivered with what the estimator predicted.
 type Simulation struct {
 	Category string `json:"category"`
-	Good     bool   `json:"good"`
-	Flagged  bool   `json:"flagged"`
+	// Good says whether the answer stands for a good one: drawn with the category's assumed
+	// pass rate, and false when simulate.invalid_json_rate broke it. An answer drawn good
+	// and Flagged (a false alarm) had its text changed so that the validator fails it: it
+	// stands for a good answer that the validator wrongly rejects.
+	Good bool `json:"good"`
+	// Flagged says whether the answer was made to fail the category's validation: drawn to
+	// fail its first validator (with the assumed detection rate for a bad answer, the
+	// false-alarm rate for a good one), or broken by simulate.invalid_json_rate in a category
+	// validated by json_schema or required_fields. It says nothing of the decision's flag for
+	// review, which the gateway alone sets.
+	Flagged bool `json:"flagged"`
 }
 
 // quality is what the spec assumes about one model in one category.
@@ -101,6 +109,18 @@ func (q *qualities) tokenModel(category string, m *spec.Model) *tokenModel {
 	}
 	q.tokens[key] = out
 	return out
+}
+
+// checksJSON reports whether the category's validators fail an answer that is not valid
+// JSON.
+func (q *quality) checksJSON() bool {
+	for _, v := range q.validators {
+		switch v.Config.(type) {
+		case *spec.JSONSchema, *spec.RequiredFields:
+			return true
+		}
+	}
+	return false
 }
 
 // draw decides whether an answer is good and whether it fails validation: good answers with

@@ -48,14 +48,15 @@ import (
 // Each call draws its fate from a PCG random source seeded by simulate.seed: with the same
 // seed, the same sequence of calls gets the same failures, latencies, token counts and ids
 // (concurrent calls take their turns in the order they reach the provider). A call with a Key
-// (an eval item's) draws from the seed, the model, the key and the attempt instead, so that
-// it gets the same fate in any order, and in a resumed run; a judge's call draws from the id
-// of the answer it judges.
+// (an eval item's) draws from the seed, the model (the spec model the call names, else the
+// model id), the key and the attempt instead, so that it gets the same fate in any order, and
+// in a resumed run; a judge's call draws from the id of the answer it judges.
 type Provider struct {
 	name   string
 	sim    spec.Simulate
 	scale  float64
-	models map[string]*model // by model id
+	models map[string]*model // by model id: the first spec model with the id
+	byName map[string]*model // by spec model name
 
 	mu    sync.Mutex // guards rng and calls
 	rng   *rand.Rand
@@ -65,7 +66,7 @@ type Provider struct {
 	quality qualities
 }
 
-// model is what the provider assumes about one model id.
+// model is what the provider assumes about one spec model.
 type model struct {
 	spec     *spec.Model
 	lat      latency
@@ -73,8 +74,10 @@ type model struct {
 }
 
 // New builds a simulated provider from its spec settings. Its models are the spec's models
-// whose provider is this one, by model id (when two spec models share an id, the first one's
-// assumptions apply). Each model answers with its resolved latency assumption (the default
+// whose provider is this one. A call that names its spec model (clearbar.Call.SpecModel) is
+// answered with that model's assumptions, so that spec models sharing a model id keep their
+// own; a call that names only a model id is answered with the assumptions of the first spec
+// model with that id. Each model answers with its resolved latency assumption (the default
 // one when it has none) and fails with a 503 at simulate.error_rate, or at 1 − its
 // availability when no error rate is set.
 func New(cfg provider.Config) (clearbar.Provider, error) {
@@ -84,6 +87,7 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 	p := &Provider{
 		name:   cfg.Provider.Name,
 		models: map[string]*model{},
+		byName: map[string]*model{},
 		calls:  map[string]int{},
 	}
 	if cfg.Provider.Simulate != nil {
@@ -125,14 +129,15 @@ func New(cfg provider.Config) (clearbar.Provider, error) {
 			if m.Provider.Name != p.name || m.Model == "" {
 				continue
 			}
-			if _, dup := p.models[m.Model]; dup {
-				continue
-			}
 			failRate := 1 - availability(m, cfg.Provider)
 			if p.sim.ErrorRate != nil {
 				failRate = float64(*p.sim.ErrorRate)
 			}
-			p.models[m.Model] = &model{spec: m, lat: newLatency(latencyOf(m)), failRate: failRate}
+			sm := &model{spec: m, lat: newLatency(latencyOf(m)), failRate: failRate}
+			p.byName[m.Name] = sm
+			if _, dup := p.models[m.Model]; !dup {
+				p.models[m.Model] = sm
+			}
 		}
 	}
 	return p, nil
@@ -169,6 +174,17 @@ func latencyOf(m *spec.Model) spec.Latency {
 // Name returns the provider's name in the spec.
 func (p *Provider) Name() string { return p.name }
 
+// model returns the assumptions a call is answered with: those of the spec model the call
+// names, when it is one of this provider's with the call's model id, else those of the first
+// spec model with the id.
+func (p *Provider) model(call *clearbar.Call) (*model, bool) {
+	if m, ok := p.byName[call.SpecModel]; ok && m.spec.Model == call.Model {
+		return m, true
+	}
+	m, ok := p.models[call.Model]
+	return m, ok
+}
+
 // Calls returns how many calls the provider has received for a model id: every call to
 // Complete and Stream, failed ones and ones for unknown models included.
 func (p *Provider) Calls(model string) int {
@@ -201,11 +217,14 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 		s1, s2 = p.rng.Uint64(), p.rng.Uint64()
 	}
 	p.mu.Unlock()
+	m, ok := p.model(call)
 	if key != "" {
-		s1, s2 = keyedSeeds(p.seed, call.Model, key, call.Attempt)
+		who := call.Model
+		if ok && call.SpecModel != "" && m.spec.Name == call.SpecModel {
+			who = call.SpecModel
+		}
+		s1, s2 = keyedSeeds(p.seed, who, key, call.Attempt)
 	}
-
-	m, ok := p.models[call.Model]
 	if !ok {
 		e := p.clientError(call.Model, 404, "invalid_request_error", "model %q not found: no model of provider %q has this id in the spec", call.Model, p.name)
 		e.Code = "model_not_found"
@@ -245,7 +264,8 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	// In a category whose assumptions name this model, the answer is good with the assumed
 	// pass rate and fails validation with the assumed detection and false-alarm rates.
 	var truth *Simulation
-	if q := p.quality.lookup(call.Category, m.spec); q != nil {
+	q := p.quality.lookup(call.Category, m.spec)
+	if q != nil {
 		q.conform(&out, req)
 		if !call.Check { // an agreement check's answer names the question's own option
 			good, flagged := q.draw(r)
@@ -257,6 +277,12 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	}
 	if jsonDraw := r.Float64(); out.json && jsonDraw < float64(p.sim.InvalidJSONRate) {
 		out.choice.Text = breakJSON(out.choice.Text)
+		// The truth is the answer's as sent: a broken answer is a bad one, and the category's
+		// JSON validators fail it.
+		if truth != nil {
+			truth.Good = false
+			truth.Flagged = truth.Flagged || q.checksJSON()
+		}
 	}
 	stopAt(&out.choice, req.Body)
 	limitTokens(&out.choice, req.MaxTokens)
@@ -355,7 +381,7 @@ func (p *Provider) clientError(model string, status int, typ, format string, arg
 // (class Overloaded) with the model's error rate, a 429 (class RateLimited, with RetryAfter =
 // simulate.retry_after, scaled) with simulate.rate_limit_rate (or whatever the error rate
 // leaves, when the two add up to more than 1). A JSON answer is truncated into invalid JSON with
-// simulate.invalid_json_rate. A call to a model id the spec does not give this provider fails at
+// simulate.invalid_json_rate, and its ground truth (Simulation) says so. A call to a model id the spec does not give this provider fails at
 // once with a 404 ClientError.
 func (p *Provider) Complete(ctx context.Context, call *clearbar.Call) (*clearbar.Response, error) {
 	pl, err := p.prepare(call)
