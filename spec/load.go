@@ -288,10 +288,10 @@ var (
 	unknownAnchorRE = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
 )
 
-// syntaxError converts a YAML syntax error, placing the two that yaml.v3 reports without a
-// line, or at another one, on the line to change: a tab in a line's indentation, which YAML
-// does not allow (every such line at or after the error's is reported), and an alias (*name)
-// of an anchor (&name) that is not defined before it.
+// syntaxError converts a YAML syntax error, placing it on the line to change with what to
+// change there, and yaml.v3's message after it: a tab in a line's indentation, which YAML
+// does not allow (every such line at or after the error's is reported), an alias (*name) of an
+// anchor (&name) that is not defined before it, and the others placeSyntaxError finds.
 func syntaxError(err error, data []byte, file string) Errors {
 	msg := err.Error()
 	lines := strings.Split(string(data), "\n")
@@ -304,19 +304,26 @@ func syntaxError(err error, data []byte, file string) Errors {
 		}
 	}
 	es := convertYAMLError(err, file, nil)
-	if !strings.Contains(msg, "tab character") && !strings.Contains(msg, "cannot start any token") {
-		return es
-	}
+	original := " (" + msg + ")" // yaml.v3's own words, kept for whoever knows them
 	var tabs Errors
-	for i, l := range lines {
-		if i+1 >= es[0].Line && tabIndentRE.MatchString(l) {
-			tabs = append(tabs, &Error{File: file, Line: i + 1, Msg: "a tab indents this line: indent with spaces"})
+	if strings.Contains(msg, "tab character") || strings.Contains(msg, "cannot start any token") {
+		for i, l := range lines {
+			if i+1 >= es[0].Line && tabIndentRE.MatchString(l) {
+				tabs = append(tabs, &Error{File: file, Line: i + 1, Msg: "a tab indents this line: indent with spaces" + original})
+			}
 		}
 	}
-	if len(tabs) == 0 {
+	if len(tabs) > 0 {
+		return tabs
+	}
+	if len(es) != 1 {
 		return es
 	}
-	return tabs
+	line, hint, ok := placeSyntaxError(es[0].Msg, es[0].Line, data)
+	if !ok {
+		hint = "this does not read as YAML: check this line and the lines after it for indentation that differs from their neighbours', a key without ': ' after it, and a quote or bracket left open"
+	}
+	return Errors{{File: file, Line: line, Msg: hint + original}}
 }
 
 // unmarshalRE matches yaml.v3's type errors: "cannot unmarshal !!str `mini` into []spec.Ref".
