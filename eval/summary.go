@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/stats"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -243,21 +244,10 @@ func percentile(sorted []float64, p float64) time.Duration {
 	return time.Duration(sorted[i] * float64(time.Millisecond))
 }
 
-// Wilson returns the 95% Wilson score interval of k successes in n trials; [0, 1] for n = 0.
-// Unlike the normal approximation it stays inside [0, 1] and is honest near 0 and 1, where
-// pass rates live.
-func Wilson(k, n int) (lo, hi float64) {
-	if n <= 0 {
-		return 0, 1
-	}
-	const z = 1.959963984540054
-	nf := float64(n)
-	p := float64(k) / nf
-	den := 1 + z*z/nf
-	mid := (p + z*z/(2*nf)) / den
-	half := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / den
-	return max(mid-half, 0), min(mid+half, 1)
-}
+// Wilson returns the 95% Wilson score interval of k successes in n trials (stats.Wilson);
+// [0, 1] for n = 0. Unlike the normal approximation it stays inside [0, 1] and is honest near
+// 0 and 1, where pass rates live.
+func Wilson(k, n int) (lo, hi float64) { return stats.Wilson(k, n, 0.95) }
 
 // WriteText writes summaries as a table, then a line for every assumption the measurement
 // contradicts.
