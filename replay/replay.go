@@ -336,6 +336,7 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	// The categories and tasks of rows left out, and the models of rows kept, to explain a
 	// filter that keeps none.
 	seenCats, seenTasks, seenModels := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	timeScaled := 0 // rows kept whose latency was answered at a time scale
 	bopts.Keep = func(r *outcomes.Row) bool {
 		keep := true
 		switch {
@@ -348,6 +349,9 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 			seenCats[r.Category], seenTasks[r.Task] = true, true
 		} else {
 			seenModels[r.Model] = true
+			if r.TimeScale > 0 && r.LatencyMS > 0 {
+				timeScaled++
+			}
 		}
 		return keep
 	}
@@ -381,6 +385,9 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	t := b.Table()
 	if t.Len() == 0 {
 		return nil, noRows(opts, n, seenCats, seenTasks, seenModels)
+	}
+	if timeScaled > 0 {
+		rep.note(fmt.Sprintf("%s answered at a time scale (serve --time-scale): their latencies are divided by it, which magnifies the gateway's own overhead and queueing by 1/scale, so the latencies shown are not the models'", plural(timeScaled, "row")))
 	}
 	// The models the category's route calls: one without rows is more likely recorded under
 	// another name than never called.
