@@ -232,6 +232,13 @@ func TestPrices(t *testing.T) {
 // shown.
 func TestPricesShowWebSearch(t *testing.T) {
 	code, out, errOut := run(t, "prices", "../../examples/cross-vendor.yaml")
+	// The REASONING column is the reasoning price: sonnet's is its output price's, unset, and
+	// not its 1-hour cache-write price ($6/M).
+	for line := range strings.SplitSeq(out, "\n") {
+		if f := strings.Fields(line); len(f) > 6 && f[0] == "sonnet" && f[6] != "-" {
+			t.Errorf("sonnet's reasoning price shows %s, want -:\n%s", f[6], line)
+		}
+	}
 	if code != 0 || !strings.Contains(out, "Web searches are billed on top of the tokens: sonnet $0.01 a search.") ||
 		!strings.Contains(out, "Prompt tokens written to Anthropic's 1-hour cache are billed at their own price per million tokens: sonnet $6/M.") {
 		t.Errorf("exit %d: %s\n%s", code, out, errOut)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -45,8 +46,14 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 		if len(diffs) > 0 {
 			differs++
 		}
-		cell := func(i int) string {
-			if lines[i].Effective == 0 && i >= 2 {
+		// cell is a price line by its name ("input", "reasoning"), "-" for an optional one
+		// that is not set.
+		cell := func(name string) string {
+			i := slices.IndexFunc(lines, func(l spec.PriceLine) bool { return l.Name == name })
+			if i < 0 {
+				panic("no price line " + name)
+			}
+			if lines[i].Effective == 0 && name != "input" && name != "output" {
 				return "-"
 			}
 			return lines[i].Effective.String()
@@ -62,7 +69,7 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 			in, out := cmp.Or(p.InputAbove, p.Input), cmp.Or(p.OutputAbove, p.Output) // 0 keeps the base price
 			long = fmt.Sprintf("above %s: %s in, %s out", spec.TokensK(p.TierThreshold), in, out)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mod.Name, mod.Provider.Name, key, cell(0), cell(1), cell(2), cell(4), long, ctxw, strings.Join(diffs, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mod.Name, mod.Provider.Name, key, cell("input"), cell("output"), cell("cached input"), cell("reasoning"), long, ctxw, strings.Join(diffs, "; "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
