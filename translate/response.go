@@ -169,7 +169,6 @@ func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) 
 	)
 	hasText, nAnns, runes := false, 0, 0
 	calls.open('[')
-	anns.open('[')
 	m["content"].ForEach(func(_, b gjson.Result) bool {
 		switch b.Get("type").String() {
 		case "text":
@@ -179,16 +178,20 @@ func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) 
 			// The block's web search citations annotate its span of the joined content.
 			start := runes
 			runes += utf8.RuneCountInString(tx)
-			var cites []urlCitation
-			b.Get("citations").ForEach(func(_, c gjson.Result) bool {
-				if uc, ok := webCitation(c); ok {
-					cites = addCitation(cites, uc)
+			if cs := b.Get("citations"); cs.IsArray() {
+				var cites []urlCitation
+				for _, c := range cs.Array() {
+					if uc, ok := webCitation(c); ok {
+						cites = addCitation(cites, uc)
+					}
 				}
-				return true
-			})
-			for _, c := range cites {
-				writeAnnotation(&anns, c, start, runes)
-				nAnns++
+				for _, c := range cites {
+					if nAnns == 0 {
+						anns.open('[')
+					}
+					writeAnnotation(&anns, c, start, runes)
+					nAnns++
+				}
 			}
 		case "tool_use":
 			input := b.Get("input")
@@ -212,7 +215,9 @@ func ToOpenAIAnswer(body []byte, opt AnswerOptions) (*clearbar.Response, error) 
 		return true
 	})
 	calls.close(']')
-	anns.close(']')
+	if nAnns > 0 {
+		anns.close(']')
+	}
 	ch.Text = text.String()
 	ch.FinishReason = FinishReason(m["stop_reason"].String())
 	legacy := opt.Functions && len(ch.ToolCalls) > 0
