@@ -98,6 +98,9 @@ type BreakEven struct {
 	// the break-even: the model's prices per million tokens, its stated median.
 	AssumedDetail string `json:"assumed_detail,omitempty"`
 	Detail        string `json:"detail,omitempty"`
+	// Note, when not empty, says what a reader should know of the break-even: a pass rate's at
+	// its category's quality bar, which the model alone misses there by its failed requests.
+	Note string `json:"note,omitempty"`
 	// RoutesChange, when not nil, is the nearest value, short of the break-even (anywhere in
 	// the range searched when there is none), at which the recommended policy stays
 	// recommended, and whether it clears stays as it was, but its routes change: a policy
@@ -351,6 +354,9 @@ func (e *estimator) breakEven(ctx context.Context, p path, base verdict, baseRou
 		b.Recommended, b.RecommendedClears = then.name, then.clears
 		b.Move = p.move(m)
 		b.Detail = k.detail(v)
+		if k.atBar != nil {
+			b.Note = k.atBar(v, b.Tolerance)
+		}
 	}
 	// The routes' change: the nearest estimate with other routes, and the farthest before it
 	// with the routes as estimated (0, as assumed, when none).
@@ -458,6 +464,8 @@ type breakEvenRow struct {
 	Move string
 	// Then is the policy recommended past it; ThenNote what changed besides its name.
 	Then, ThenNote string
+	// Note is BreakEven.Note, which the reports write under the table.
+	Note string
 }
 
 // breakEvenRows returns the break-evens found, nearest first, at most limit of them (all
@@ -490,6 +498,7 @@ func (s *Sensitivity) notFound() int {
 func (b *BreakEven) row(s *Sensitivity) breakEvenRow {
 	r := b.rowAt(*b.Value, b.Tolerance, b.Detail, b.Move)
 	r.Then, r.ThenNote = b.Recommended, s.clearsNote(b.RecommendedClears)
+	r.Note = b.Note
 	return r
 }
 
@@ -636,6 +645,11 @@ func writeBreakEvensMarkdown(w io.Writer, s *Sensitivity) {
 			fmt.Fprintf(w, "| %s | %s | %s | %s | **%s**%s |\n", mdEscape(r.Input), mdEscape(r.While), mdEscape(r.Assumed), mdEscape(r.Move), mdEscape(r.Then), mdEscape(r.ThenNote))
 		}
 		fmt.Fprintln(w)
+		for _, r := range v.Rows {
+			if r.Note != "" {
+				fmt.Fprintf(w, "- %s %s: %s\n", mdEscape(r.Input), mdEscape(r.While), mdEscape(r.Note))
+			}
+		}
 	}
 	if len(v.Routes) > 0 {
 		fmt.Fprintf(w, "%s\n\n", mdEscape(v.RoutesLead))

@@ -46,10 +46,12 @@ import (
 // call is one candidate model for a step, in one category.
 type call struct {
 	name  string
-	pass  float64        // P(answer is good | call succeeded)
-	avail float64        // P(a single call succeeds)
-	cost  clearbar.Money // expected cost of a successful call
-	lat   latencyModel
+	pass  float64 // P(answer is good | call succeeded)
+	avail float64 // P(a single call succeeds)
+	// availDefault says avail is spec.DefaultAvailability, which the spec does not state.
+	availDefault bool
+	cost         clearbar.Money // expected cost of a successful call
+	lat          latencyModel
 	// timeout bounds the call, in seconds (+Inf: never cut); abort says it is the request's
 	// timeout, so that a cut fails the request. cut is P(an answer takes longer than timeout)
 	// and meanCut the expected time of an answer, cut or not: E[min(L, timeout)].
@@ -118,6 +120,20 @@ func (p routePlan) exactLatency(qs ...float64) (lat, ttfb []float64, ok bool) {
 		ttfb = nil
 	}
 	return lat, ttfb, true
+}
+
+// singleCall returns the one call every request of the plan makes, and the retries on a
+// provider error, when it has one: one arm of one unvalidated step of one model, without
+// failover.
+func (p routePlan) singleCall() (c call, retries int, ok bool) {
+	if len(p.arms) != 1 || len(p.arms[0].steps) != 1 {
+		return call{}, 0, false
+	}
+	s := &p.arms[0].steps[0]
+	if len(s.chain) != 1 || s.validated {
+		return call{}, 0, false
+	}
+	return s.chain[0], s.retries, true
 }
 
 // retries reports whether the plan retries a flagged answer (retry_once) anywhere.
@@ -364,6 +380,8 @@ func (w *world) latency(c *spec.Category, m *spec.Model) latencyModel {
 
 func (w *world) call(c *spec.Category, m *spec.Model, f fit) call {
 	cl := call{name: m.Name, pass: w.pass(c, m), avail: w.avail(c, m), cost: w.callCost(c, m, f), lat: w.latency(c, m)}
+	cl.availDefault = m.Availability == nil && (m.Resolved.Provider == nil || m.Resolved.Provider.Availability == nil) &&
+		cl.avail == spec.DefaultAvailability
 	t, _, abort := w.timeout(m)
 	cl.timeout, cl.abort = t.Seconds(), abort
 	cut, excess := cl.lat.beyond(cl.timeout)

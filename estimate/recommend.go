@@ -177,11 +177,30 @@ func servedCost(p *PolicyResult) float64 {
 // shortfallText writes a Shortfall, a percentage: "22%", "0.0036%".
 func shortfallText(p float64) string { return overText(p) }
 
+// relPct writes a's difference from b relative to b, as signedPct does: "+199%", "+0.35%".
 func relPct(a, b float64) string {
 	if b == 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%+.0f%%", (a/b-1)*100)
+	return signedPct((a/b - 1) * 100)
+}
+
+// signedPct writes a signed percentage (p in percent) so that it reads as zero only when it
+// is: whole percents from 10% up, two significant digits below ("+1.5%", "+0.35%",
+// "-0.0021%").
+func signedPct(p float64) string {
+	switch a := math.Abs(p); {
+	case p == 0:
+		return "0%"
+	case a >= 9.5:
+		return fmt.Sprintf("%+.0f%%", p)
+	default:
+		sign := "+"
+		if p < 0 {
+			sign = "-"
+		}
+		return sign + strconv.FormatFloat(roundSignificant(a, 2), 'f', -1, 64) + "%"
+	}
 }
 
 // groupInt writes n with thousands separators: 1,000,000.

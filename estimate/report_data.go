@@ -22,9 +22,13 @@ func WriteJSON(w io.Writer, r *Report) error {
 // WriteCSV writes one row per policy and category, plus a TOTAL row per policy. With
 // pipelines, each policy's rows per user request follow its TOTAL: one per pipeline
 // ("PIPELINE name", its steps as the route, its share of user requests as the share, its
-// budget and whether it meets it as clears) and one for every user request ("ALL USER
-// REQUESTS"), their costs per user request and the columns a user request has no figure
-// for (bar, escalation, fallback) empty.
+// budget) and one for every user request ("ALL USER REQUESTS"), their costs per user request
+// and the columns a user request has no figure for (bar, escalation, fallback) empty.
+//
+// clears says, on every row, whether the row's part of the policy clears its bars and
+// budgets: a category's row, its quality bar and latency budget; a pipeline's, its budget
+// and the bar and budget of every category it calls; TOTAL and ALL USER REQUESTS, every
+// category's and every pipeline's, as the recommendation counts them (the two agree).
 func WriteCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"policy", "category", "route", "share", "cost_per_request_usd", "cost_per_1k_usd", "cost_per_month_usd",
@@ -48,15 +52,23 @@ func WriteCSV(w io.Writer, r *Report) error {
 			strconv.FormatBool(p.Clears), rec})
 		if u := r.UserRequests; u != nil {
 			up := u.Policies[k]
+			catClears := map[string]bool{}
+			for _, c := range p.Categories {
+				catClears[c.Category] = c.ClearsBar && c.MeetsBudget
+			}
 			for i, pl := range u.Pipelines {
 				f := up.Pipelines[i]
 				budget := ""
 				if pl.LatencyBudget > 0 {
 					budget = f3(pl.LatencyBudget)
 				}
-				cw.Write(csvUserRequestRow(p.Name, "PIPELINE "+pl.Name, pl.stepsText(), f6(pl.Share), budget, f, rec))
+				clears := f.MeetsBudget
+				for _, st := range pl.Steps {
+					clears = clears && catClears[st]
+				}
+				cw.Write(csvUserRequestRow(p.Name, "PIPELINE "+pl.Name, pl.stepsText(), f6(pl.Share), budget, f, clears, rec))
 			}
-			cw.Write(csvUserRequestRow(p.Name, "ALL USER REQUESTS", "", "1", "", up.All, rec))
+			cw.Write(csvUserRequestRow(p.Name, "ALL USER REQUESTS", "", "1", "", up.All, p.Clears, rec))
 		}
 	}
 	cw.Flush()
@@ -147,11 +159,23 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintf(ew, "## Sensitivity (±%.0f%%)\n\n", s.Move*100)
 		if len(s.Flips) == 0 {
 			fmt.Fprintf(ew, "No single move of ±%.0f%% changes the recommendation (%d estimates).\n\n", s.Move*100, s.Runs)
-		} else {
-			fmt.Fprintln(ew, "Moves that change the recommendation:")
+		}
+		for _, g := range s.flipGroups() {
+			switch g.Kind {
+			case FlipPolicy:
+				fmt.Fprintln(ew, "Moves that change the recommendation:")
+			case FlipNoneClears:
+				fmt.Fprintf(ew, "Moves that leave no policy clearing every bar and budget (%s stays recommended, as the closest):\n", mdEscape(s.Baseline))
+			case FlipNowClears:
+				fmt.Fprintf(ew, "Moves that make %s clear every bar and budget (it stays recommended):\n", mdEscape(s.Baseline))
+			}
 			fmt.Fprintln(ew)
-			for _, f := range s.Flips {
-				fmt.Fprintf(ew, "- %s %s → **%s**%s\n", f.Input, f.Change, f.Recommended, s.flipNote(f))
+			for _, f := range g.Moves {
+				if g.Kind == FlipPolicy {
+					fmt.Fprintf(ew, "- %s %s → **%s**%s\n", f.Input, f.Change, f.Recommended, s.flipNote(f))
+				} else {
+					fmt.Fprintf(ew, "- %s %s\n", f.Input, f.Change)
+				}
 			}
 			fmt.Fprintln(ew)
 		}
@@ -209,9 +233,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 }
 
 // csvUserRequestRow is a CSV row of figures per user request (see WriteCSV).
-func csvUserRequestRow(policy, label, route, share, budget string, f PipelineFigures, rec string) []string {
+func csvUserRequestRow(policy, label, route, share, budget string, f PipelineFigures, clears bool, rec string) []string {
 	f3 := func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
 	return []string{policy, label, route, share, f.Cost.Decimal(), f.Cost.Times(1000).Decimal(), f.CostPerMonth.Decimal(),
 		strconv.FormatFloat(f.Quality, 'f', 6, 64), "", f3(f.Latency.P50), f3(f.Latency.P95), f3(f.Latency.P99), budget,
-		f.RiskPerMonth.Decimal(), "", "", strconv.FormatFloat(f.PFailed, 'f', 6, 64), "", strconv.FormatBool(f.MeetsBudget), rec}
+		f.RiskPerMonth.Decimal(), "", "", strconv.FormatFloat(f.PFailed, 'f', 6, 64), "", strconv.FormatBool(clears), rec}
 }

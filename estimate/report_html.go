@@ -30,10 +30,11 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return secs(s)
 	},
-	"flipNote": (*Sensitivity).flipNote,
-	"breakEvs": (*Sensitivity).breakEvenView,
-	"times100": func(f float64) float64 { return f * 100 },
-	"inc":      func(i int) int { return i + 1 },
+	"flipNote":   (*Sensitivity).flipNote,
+	"flipGroups": (*Sensitivity).flipGroups,
+	"breakEvs":   (*Sensitivity).breakEvenView,
+	"times100":   func(f float64) float64 { return f * 100 },
+	"inc":        func(i int) int { return i + 1 },
 }).Parse(reportHTML))
 
 type htmlView struct {

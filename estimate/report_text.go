@@ -199,10 +199,23 @@ func writeSensitivityText(w io.Writer, s *Sensitivity) {
 		fmt.Fprintf(w, "  No single move changes the recommendation (%s).\n", s.Baseline)
 	case len(s.Flips) == 0:
 		fmt.Fprintf(w, "  No single move changes the policy recommended (%s).\n", s.Baseline)
-	default:
-		fmt.Fprintf(w, "  These moves change the recommendation from %s:\n", s.Baseline)
-		for _, f := range s.Flips {
-			fmt.Fprintf(w, "    %s %s → %s%s\n", f.Input, f.Change, f.Recommended, s.flipNote(f))
+	}
+	for _, g := range s.flipGroups() {
+		switch g.Kind {
+		case FlipPolicy:
+			fmt.Fprintf(w, "  These moves change the recommendation from %s:\n", s.Baseline)
+			for _, f := range g.Moves {
+				fmt.Fprintf(w, "    %s %s → %s%s\n", f.Input, f.Change, f.Recommended, s.flipNote(f))
+			}
+		case FlipNoneClears:
+			fmt.Fprintf(w, "  These moves leave no policy clearing every bar and budget (%s stays recommended, as the closest):\n", s.Baseline)
+		case FlipNowClears:
+			fmt.Fprintf(w, "  These moves make %s clear every bar and budget (it stays recommended):\n", s.Baseline)
+		}
+		if g.Kind != FlipPolicy {
+			for _, f := range g.Moves {
+				fmt.Fprintf(w, "    %s %s\n", f.Input, f.Change)
+			}
 		}
 	}
 	if len(s.Rerouted) > 0 {
@@ -250,6 +263,11 @@ func writeBreakEvensText(w io.Writer, s *Sensitivity) {
 		tw.Flush()
 		if more > 0 {
 			fmt.Fprintf(w, "    and %d more, farther (--format json lists them all)\n", more)
+		}
+		for _, r := range rows {
+			if r.Note != "" {
+				fmt.Fprintf(w, "  %s\n", wrap(r.Input+" "+r.While+": "+r.Note, 100, "    "))
+			}
 		}
 	}
 	if routes, more := s.routesChangeRows(breakEvenTextRows); len(routes) > 0 {

@@ -51,7 +51,11 @@ type CategoryInfo struct {
 	FailedRequest clearbar.Money `json:"failed_request_impact_usd"`
 }
 
-// Latency is a latency distribution's mean and quantiles, in seconds.
+// Latency is a latency distribution's mean and quantiles, in seconds. The mean is the Monte
+// Carlo simulation's, as are the quantiles (except where the closed form has them exactly: one
+// call of one model that is always available), and a category's or policy's latency and time
+// to first byte (Figures.TTFB) come from the same simulated requests, so that the time to first
+// byte is never above the latency, in mean or in any quantile.
 type Latency struct {
 	Mean float64 `json:"mean_s"`
 	P50  float64 `json:"p50_s"`
@@ -252,7 +256,7 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	pr := &PolicyResult{Name: p.Name, Kind: p.Kind, Description: p.Description, Clears: true}
 	total, totalTTFB := newHist(), newHist()
 	var tot struct {
-		cost, served, risk, tax, judge, quality, bad, failed, esc, fb, flag, retries, mean float64
+		cost, served, risk, tax, judge, quality, bad, failed, esc, fb, flag, retries float64
 	}
 	for i, c := range s.Categories {
 		cl := p.cells[i]
@@ -282,7 +286,6 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 		tot.fb += share * o.fellBack
 		tot.flag += share * o.flagged
 		tot.retries += share * o.retries
-		tot.mean += share * o.latency
 		total.addWeighted(cl.sim.hist, share)
 		totalTTFB.addWeighted(cl.sim.ttfb, share)
 	}
@@ -295,7 +298,7 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	qf := totalTTFB.quantiles(0.5, 0.95, 0.99)
 	f := Figures{
 		Cost: money(tot.cost), ServedCost: servedMoney(tot.served), Quality: tot.quality, Risk: money(tot.risk),
-		Latency: Latency{Mean: tot.mean, P50: q[0], P95: q[1], P99: q[2]},
+		Latency: Latency{Mean: total.mean(), P50: q[0], P95: q[1], P99: q[2]},
 		TTFB:    Latency{Mean: totalTTFB.mean(), P50: qf[0], P95: qf[1], P99: qf[2]},
 		PBad:    tot.bad, PFailed: tot.failed, PEscalated: tot.esc, PFallback: tot.fb, PFlagged: tot.flag,
 		Retries: tot.retries, EscalationTax: money(tot.tax), JudgeCost: money(tot.judge),
@@ -315,13 +318,49 @@ func (cl *cell) misses() []string {
 	c := cl.cat
 	var out []string
 	if q := cl.closed.quality; q < c.Bar()-1e-12 {
-		out = append(out, fmt.Sprintf("quality %s is %s below its bar %s", qualityVs(q, c.Bar()), pointsText((c.Bar()-q)*100), pct(c.Bar())))
+		m := fmt.Sprintf("quality %s is %s below its bar %s", qualityVs(q, c.Bar()), pointsText((c.Bar()-q)*100), pct(c.Bar()))
+		if why := cl.failuresOnly(); why != "" {
+			m += ": " + why
+		}
+		out = append(out, m)
 	}
 	if !cl.meetsBudget() {
 		budget, p95 := c.LatencyBudget.D().Seconds(), cl.latency.P95
 		out = append(out, fmt.Sprintf("p95 %s is over its budget %s by %s (%s)", secs(p95), spec.FormatDuration(c.LatencyBudget.D()), secs(p95-budget), overText((p95/budget-1)*100)))
 	}
 	return out
+}
+
+// failuresOnly explains a quality that misses its bar only because some requests fail: the
+// answers delivered are good at least as often as the bar asks, and the requests that fail
+// (a provider error after retries and fallbacks, a call cut by a timeout, flagged answers
+// failed on_exhausted) count as not good. Empty when the route misses for other reasons too.
+func (cl *cell) failuresOnly() string {
+	o, bar := cl.closed, cl.cat.Bar()
+	if o.failed <= 0 || o.failed >= 1 || o.good/(1-o.failed) < bar-1e-12 {
+		return ""
+	}
+	if c, retries, ok := cl.plan.singleCall(); ok && c.pass >= bar-1e-12 && o.cuts == 0 {
+		passes := fmt.Sprintf("%s's pass rate %s clears the bar", c.name, pct(c.pass))
+		if math.Abs(c.pass-bar) <= 1e-12 {
+			passes = c.name + "'s pass rate is the bar exactly"
+		}
+		avail := "availability " + strconv.FormatFloat(c.avail, 'g', -1, 64)
+		if c.availDefault {
+			avail += ", the default"
+		}
+		switch retries {
+		case 0:
+			avail += ", not retried"
+		case 1:
+			avail += ", retried once"
+		default:
+			avail += fmt.Sprintf(", retried %d times", retries)
+		}
+		return fmt.Sprintf("%s, and requests that fail (%s) count as misses; set availability or lower the bar", passes, avail)
+	}
+	return fmt.Sprintf("the answers delivered are good %s of the time, and requests that fail (%s of them) count as misses; check the availability and timeouts the estimate assumes, or lower the bar",
+		pct(o.good/(1-o.failed)), shareOf(o.failed))
 }
 
 // failsAll reports whether every request fails: then nothing is paid and nothing is waited

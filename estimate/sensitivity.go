@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/clearbar/clearbar/spec"
 )
@@ -23,7 +24,8 @@ type Sensitivity struct {
 	BaselineClears bool   `json:"baseline_clears"`
 	// Flips are the moves that change the recommendation: the policy recommended, or whether
 	// it clears every bar and budget (a move after which no policy clears changes a
-	// recommendation to clear into one to come closest, even of the same policy).
+	// recommendation to clear into one to come closest, even of the same policy); each says
+	// which in Effect.Kind.
 	Flips []Effect `json:"flips"`
 	// Rerouted are the moves that keep the baseline policy recommended, and whether it
 	// clears, but change the routes it stands for (Effect.RoutesChanged): a policy derived
@@ -58,6 +60,9 @@ type Effect struct {
 	// and budget.
 	RecommendedClears bool `json:"recommended_clears"`
 	Flips             bool `json:"flips"`
+	// Kind says, of a move that flips the recommendation, how: FlipPolicy, FlipNoneClears or
+	// FlipNowClears; empty for a move that does not.
+	Kind string `json:"kind,omitempty"`
 	// Delta is the change in the baseline policy's monthly cost plus risk, as the move leaves
 	// the policy: one derived from the inputs (cheapest-passing, cascade-by-price) is derived
 	// again, and may route some categories otherwise (RoutesChanged), which is then part of
@@ -69,6 +74,58 @@ type Effect struct {
 	// its route before and after: "intent: nano → cascade nano → mini (…)". A move can keep
 	// the policy recommended and change the routes it stands for.
 	RoutesChanged []string `json:"routes_changed,omitempty"`
+}
+
+// The kinds of change a move makes to the recommendation (Effect.Kind).
+const (
+	// FlipPolicy: another policy is recommended (RecommendedClears says whether it clears
+	// every bar and budget).
+	FlipPolicy = "policy"
+	// FlipNoneClears: the same policy stays recommended, but no policy clears every bar and
+	// budget any more: it is recommended as the closest.
+	FlipNoneClears = "none_clears"
+	// FlipNowClears: the same policy stays recommended, and now clears every bar and budget,
+	// where no policy did.
+	FlipNowClears = "now_clears"
+)
+
+// flipKind is the kind of change from the baseline (base, and whether it clears) that a move
+// leaving name recommended (clears saying whether it clears) makes; empty for none.
+func flipKind(base string, baseClears bool, name string, clears bool) string {
+	switch {
+	case name != base:
+		return FlipPolicy
+	case clears == baseClears:
+		return ""
+	case clears:
+		return FlipNowClears
+	}
+	return FlipNoneClears
+}
+
+// flipGroup is the moves of one kind of change, as the reports list them.
+type flipGroup struct {
+	Kind  string
+	Moves []Effect
+}
+
+// flipGroups returns s.Flips by kind, in the order the reports list them: those that change
+// the policy recommended, then those that leave no policy clearing, then those that make the
+// recommended policy clear; none empty.
+func (s *Sensitivity) flipGroups() []flipGroup {
+	var out []flipGroup
+	for _, k := range []string{FlipPolicy, FlipNoneClears, FlipNowClears} {
+		g := flipGroup{Kind: k}
+		for _, f := range s.Flips {
+			if cmp.Or(flipKind(s.Baseline, s.BaselineClears, f.Recommended, f.RecommendedClears), FlipPolicy) == k {
+				g.Moves = append(g.Moves, f)
+			}
+		}
+		if len(g.Moves) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // routeChanges lists the categories whose routes differ between policy p as estimated and as
@@ -129,6 +186,9 @@ type knob struct {
 	timeless   func(cl *cell) bool
 	// model is a price or latency knob's model.
 	model *spec.Model
+	// atBar, for a pass rate, says what a break-even at v (within ± tol) means when v is its
+	// category's quality bar; empty otherwise (see BreakEven.Note).
+	atBar func(v, tol float64) string
 }
 
 // at is the perturbation that sets the knob to v.
@@ -198,6 +258,7 @@ func (e *estimator) knobs() []knob {
 				affects:  func(cl *cell) bool { return cl.cat == c && slices.Contains(cl.models(), name) },
 				timeless: func(cl *cell) bool { return !cl.validates(name) },
 				set:      func(w *world, v float64) { w.passRate = withKey(w.passRate, [2]string{c.Name, name}, v) },
+				atBar:    passAtBar(e, c, m),
 			})
 		}
 		if validatedAnywhere(e, c) {
@@ -301,7 +362,8 @@ func (e *estimator) sensitivity(ctx context.Context, policies []*Policy, base *R
 			return nil, err
 		}
 		ef := Effect{Input: pt.input, Change: pt.change, Recommended: r.Recommended, RecommendedClears: r.policy(r.Recommended).Clears}
-		ef.Flips = ef.Recommended != out.Baseline || ef.RecommendedClears != out.BaselineClears
+		ef.Kind = flipKind(out.Baseline, out.BaselineClears, ef.Recommended, ef.RecommendedClears)
+		ef.Flips = ef.Kind != ""
 		for _, p := range r.Policies {
 			if p.Name == base.Recommended {
 				ef.Delta = dollars(float64(p.Total.CostPerMonth+p.Total.RiskPerMonth-baseTotal) * nanosPerUSD)
@@ -395,6 +457,33 @@ func (e *estimator) perturbed(ctx context.Context, pt perturbation, workers int)
 	return r, nil
 }
 
+// passAtBar returns the knob.atBar of m's pass rate in c: a pass rate equal to c's bar
+// leaves m, alone, short of it, by the requests that fail.
+func passAtBar(e *estimator, c *spec.Category, m *spec.Model) func(v, tol float64) string {
+	return func(v, tol float64) string {
+		bar := c.Bar()
+		if math.Abs(v-bar) > tol+1e-9 {
+			return ""
+		}
+		cl := e.world.call(c, m, fit{})
+		retries, _ := e.spec.RetryPolicy(c)
+		fails := "availability " + strconv.FormatFloat(cl.avail, 'g', -1, 64)
+		if cl.availDefault {
+			fails += ", the default"
+		}
+		switch retries {
+		case 0:
+			fails += ", not retried"
+		case 1:
+			fails += ", retried once"
+		default:
+			fails += fmt.Sprintf(", retried %d times", retries)
+		}
+		return fmt.Sprintf("%s is %s's quality bar: at it, %s alone still falls short of the bar, as requests that fail (%s) count as misses; it clears the bar only with a pass rate above it",
+			strconv.FormatFloat(bar, 'g', -1, 64), c.Name, m.Name, fails)
+	}
+}
+
 func validatedAnywhere(e *estimator, c *spec.Category) bool {
 	for _, cl := range e.cells {
 		if cl.cat == c && cl.route.Route.Validated() {
@@ -404,7 +493,8 @@ func validatedAnywhere(e *estimator, c *spec.Category) bool {
 	return false
 }
 
-func signed(f float64) string { return fmt.Sprintf("%+.0f%%", f*100) }
+// signed writes a relative move f (0.2 is +20%) as signedPct does.
+func signed(f float64) string { return signedPct(f * 100) }
 
 func with(m map[string]float64, k string, v float64) map[string]float64 {
 	out := maps.Clone(m)

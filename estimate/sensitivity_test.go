@@ -28,25 +28,31 @@ func TestSensitivityCountsALostBar(t *testing.T) {
 	if lost == nil {
 		t.Fatalf("nano's failure rate +20%% is not among the moves that change the recommendation: %+v", s.Flips)
 	}
-	if lost.Recommended != "spec" || lost.RecommendedClears || !lost.Flips {
-		t.Errorf("after the move: %+v, want spec recommended as the closest, not clearing", *lost)
+	if lost.Recommended != "spec" || lost.RecommendedClears || !lost.Flips || lost.Kind != FlipNoneClears {
+		t.Errorf("after the move: %+v, want spec recommended as the closest, not clearing, kind %q", *lost, FlipNoneClears)
 	}
-	want := "pass rate of nano in extract 0.9 → 0.88 (failure rate +20%) → spec, the closest: no policy clears every bar and budget"
-	if strings.Contains(text, "No single move changes the recommendation") || !strings.Contains(text, want) {
-		t.Errorf("the text report does not say that the move changes the recommendation (%q):\n%s", want, text)
+	// The policy recommended stays spec: the move is listed as one that leaves no policy
+	// clearing, not as one that changes the recommendation from spec to spec.
+	want := "  These moves leave no policy clearing every bar and budget (spec stays recommended, as the closest):\n" +
+		"    pass rate of nano in extract 0.9 → 0.88 (failure rate +20%)\n"
+	if strings.Contains(text, "No single move changes the recommendation") || !strings.Contains(text, want) ||
+		strings.Contains(text, "change the recommendation from spec") {
+		t.Errorf("the text report does not list the move as leaving no policy clearing (%q):\n%s", want, text)
 	}
 	var md, page bytes.Buffer
 	if err := WriteMarkdown(&md, r); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "→ **spec**, the closest: no policy clears every bar and budget") {
-		t.Errorf("the Markdown report does not say the move leaves no policy clearing:\n%s", md.String())
+	if m := md.String(); !strings.Contains(m, "Moves that leave no policy clearing every bar and budget (spec stays recommended, as the closest):\n\n- pass rate of nano in extract 0.9 → 0.88 (failure rate +20%)\n") ||
+		strings.Contains(m, "Moves that change the recommendation") {
+		t.Errorf("the Markdown report does not list the move as leaving no policy clearing:\n%s", m)
 	}
 	if err := WriteHTML(&page, r); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(page.String(), "→ <strong>spec</strong>, the closest: no policy clears every bar and budget") {
-		t.Error("the HTML report does not say the move leaves no policy clearing")
+	if p := page.String(); !strings.Contains(p, "Moves that leave no policy clearing every bar and budget (<strong>spec</strong> stays recommended, as the closest):</p>\n<ul><li>pass rate of nano in extract 0.9 → 0.88 (failure rate &#43;20%)</li>") ||
+		strings.Contains(p, "Moves that change the recommendation") {
+		t.Errorf("the HTML report does not list the move as leaving no policy clearing:\n%s", p)
 	}
 
 	// At a bar of 99% no policy clears to begin with: no move makes the closest one "no longer
