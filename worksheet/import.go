@@ -118,7 +118,9 @@ func (es Errors) Error() string {
 // retry_once); a json_schema file is kept only if it is found relative to opts.Dir. Without a
 // "route" column, a row with both a validation rule and a fallback model is read as a cascade,
 // any other as a static route whose fallback model is tried on provider errors. The estimated
-// columns are read only to make placeholders.
+// columns are read only to make placeholders; in a sheet that states the assumptions they
+// come from, opts.Warn is told of each estimated cell the imported spec's estimate does not
+// give (see checkEstimates), since an edit there changes nothing.
 //
 // Every problem in the worksheet is reported, as [Errors], each naming the row and column and
 // what to write; a bad opts.Provider is a plain error.
@@ -171,7 +173,9 @@ func Import(r io.Reader, opts ImportOptions) ([]byte, error) {
 		slices.SortStableFunc(im.errs, func(a, b *Error) int { return a.Row - b.Row })
 		return nil, im.errs
 	}
-	return im.yaml(), nil
+	y := im.yaml()
+	im.checkEstimates(y)
+	return y, nil
 }
 
 func cmpOr(a, b string) string {
@@ -202,9 +206,11 @@ type importer struct {
 	models     map[string]*model
 	modelOrder []*model
 	// sep separates the cells; decimalComma is set when a sheet separated by semicolons or
-	// tabs writes its decimals with commas (see decimalMark).
-	sep          rune
-	decimalComma bool
+	// tabs writes the decimals of its number cells with commas, and textCommas when it writes
+	// none with a point, so that a comma between digits in a text cell is a decimal comma
+	// (see decimalMark).
+	sep                      rune
+	decimalComma, textCommas bool
 }
 
 // cellRef is the cell a value was written in.
@@ -246,6 +252,7 @@ type passRate struct {
 	kind  passKind
 	from  string
 	note  string
+	estOf *catRow // the row whose estimated pass rate a borrowed rate is, if it is one
 }
 
 // passKind says where an imported pass rate comes from.
@@ -278,14 +285,19 @@ type catRow struct {
 	// given holds the pass rates the row's pass-rate columns state, by model, in givenOrder,
 	// and the column of each; pass, filled by settlePassRates, every pass rate of the
 	// category, and missing the models of the row without one.
-	given              map[string]float64
-	givenCol           map[string]string
-	givenOrder         []string
-	pass               []passRate
-	missing            []string
-	estPass            *float64
-	estLatency         *[2]time.Duration
-	estTailAssumed     bool // the cell gave one value, and estLatency's p95 is assumed
+	given          map[string]float64
+	givenCol       map[string]string
+	givenOrder     []string
+	pass           []passRate
+	missing        []string
+	estPass        *float64
+	estLatency     *[2]time.Duration
+	estTailAssumed bool     // the cell gave one value, and estLatency's p95 is assumed
+	estCost        *float64 // dollars per request
+	// estCells are the estimated columns' cells as read, by column; estRead the columns the
+	// import read to make placeholders (see checkEstimates).
+	estCells           map[string]string
+	estRead            map[string]bool
 	review             string
 	detect, falseAlarm *float64
 	budget             time.Duration
@@ -506,7 +518,7 @@ func (im *importer) parseRow(n int, rec []string) {
 	}
 	errf := func(col, format string, args ...any) { im.errorf(n, col, format, args...) }
 	before := len(im.errs)
-	c := &catRow{row: n, latency: map[string]*spec.Latency{}}
+	c := &catRow{row: n, latency: map[string]*spec.Latency{}, estCells: map[string]string{}, estRead: map[string]bool{}}
 
 	c.name = cell(colCategory)
 	switch {
@@ -588,9 +600,15 @@ func (im *importer) parseRow(n int, rec []string) {
 	}
 
 	// Estimated columns: read for placeholders, checked so a typo is not silently ignored.
+	for _, col := range []string{colEstPass, colEstLatency, colEstCost} {
+		c.estCells[col] = cell(col)
+	}
 	if s := cell(colEstPass); s != "" {
+		before := len(im.errs)
 		p := im.fraction(n, colEstPass, s, false, "pass rate", "0.9512 or 95.12%")
-		c.estPass = &p
+		if len(im.errs) == before {
+			c.estPass = &p
+		}
 	}
 	if s := cell(colEstLatency); s != "" {
 		if l, ok := parseLatencyPair(s); ok {
@@ -606,6 +624,9 @@ func (im *importer) parseRow(n int, rec []string) {
 	if s := cell(colEstCost); s != "" {
 		if m, err := clearbar.ParseMoney(s); err != nil || m < 0 {
 			errf(colEstCost, "%q is not an amount: write dollars per request, like 0.00129, or leave it empty", s)
+		} else {
+			usd := m.USD()
+			c.estCost = &usd
 		}
 	}
 	if s := cell(colReview); s != "" {
@@ -1122,11 +1143,15 @@ func (im *importer) settlePassRates() {
 				continue
 			}
 			if name == c.primary && c.estPass != nil {
+				c.estRead[colEstPass] = true
 				c.pass = append(c.pass, passRate{model: name, p: *c.estPass, kind: passPlaceholder,
 					note: fmt.Sprintf("placeholder: the worksheet gives no pass rate for %s in this category; this is its estimated pass rate", name)})
 				continue
 			}
 			if b, ok := im.borrowedPassRate(c, name); ok {
+				if b.estOf != nil {
+					b.estOf.estRead[colEstPass] = true
+				}
 				c.pass = append(c.pass, b)
 				continue
 			}
@@ -1159,7 +1184,11 @@ func (im *importer) borrowedPassRate(c *catRow, name string) (passRate, bool) {
 		consider := func(r int, p float64, how string) {
 			if r < rank {
 				rank = r
-				best = passRate{model: name, p: p, kind: passBorrowed, from: o.name,
+				var estOf *catRow
+				if r == 2 {
+					estOf = o
+				}
+				best = passRate{model: name, p: p, kind: passBorrowed, from: o.name, estOf: estOf,
 					note: fmt.Sprintf("from another category: the worksheet gives no pass rate for %s in this category; this is its pass rate in %s (row %d), %s; a pass rate on another task, so measure it here",
 						name, o.name, o.row, how)}
 			}
@@ -1632,6 +1661,9 @@ func (im *importer) reconcile() {
 		default:
 			m.latency = &spec.Latency{P50: spec.Duration(from.estLatency[0]), P95: spec.Duration(from.estLatency[1])}
 			m.latNote = fmt.Sprintf("placeholder latency: the estimated latency of category %s (row %d), where %s is the first model of a %s route, so it includes escalations to later models; measure it", from.name, from.row, m.name, from.kind)
+		}
+		if from != nil {
+			from.estRead[colEstLatency] = true
 		}
 		if from != nil && from.estTailAssumed {
 			m.tailAssumed = true

@@ -1,6 +1,10 @@
 package worksheet
 
 import (
+	"bytes"
+	"encoding/csv"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -187,9 +191,10 @@ func TestImportDurationsWithSpaces(t *testing.T) {
 }
 
 // TestImportDecimalCommas: a sheet exported where decimals are written with commas (cells
-// separated by semicolons, thousands grouped with points) imports as the sheet it stands for;
-// one that writes decimals both ways is refused at the cell that differs; a token count of
-// "1.500" is 1500 whatever the sheet's decimal mark.
+// separated by semicolons, thousands grouped with points) imports as the sheet it stands for,
+// whichever mark its text cells' decimals are typed with; one whose number cells write
+// decimals both ways is refused at the cell that differs; a token count of "1.500" is 1500
+// whatever the sheet's decimal mark.
 func TestImportDecimalCommas(t *testing.T) {
 	want, err := Import(strings.NewReader(baseSheet), ImportOptions{File: "sheet.csv"})
 	if err != nil {
@@ -220,9 +225,19 @@ func TestImportDecimalCommas(t *testing.T) {
 		t.Errorf("imported:\n%s\nwant what the sheet with decimal points gives:\n%s", got, want)
 	}
 
-	mixed := strings.Replace(sheet, "1,8s", "1.8s", 1)
+	// A text cell is written as typed, whatever the locale: its decimal point is no mixing.
+	typed := strings.Replace(sheet, "1,8s", "1.8s", 1)
+	got, err = Import(strings.NewReader(typed), ImportOptions{File: "sheet.csv"})
+	if err != nil {
+		t.Fatalf("import with a typed 1.8s: %v", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("with a typed 1.8s, imported:\n%s\nwant what the sheet with decimal points gives:\n%s", got, want)
+	}
+
+	mixed := strings.Replace(sheet, "0,0001", "0.0001", 1)
 	_, err = Import(strings.NewReader(mixed), ImportOptions{File: "sheet.csv"})
-	if want := `sheet.csv row 2, "estimated latency": "600ms / 1.8s" writes its decimal with a point, but row 2, "traffic share", writes "0,6" with a comma: write every decimal in the sheet the same way`; err == nil || err.Error() != want {
+	if want := `sheet.csv row 2, "estimated per-request cost": "0.0001" writes its decimal with a point, but row 2, "traffic share", writes "0,6" with a comma: write every decimal in the sheet the same way`; err == nil || err.Error() != want {
 		t.Errorf("mixed decimal marks: error %v, want %q", err, want)
 	}
 
@@ -244,6 +259,104 @@ func TestImportDecimalCommas(t *testing.T) {
 		}
 		if string(got) != string(want) {
 			t.Errorf("separator %q, tokens 1.500: imported\n%s\nwant\n%s", sep, got, want)
+		}
+	}
+}
+
+// TestImportResavedWithDecimalCommas: an exported worksheet re-saved by a spreadsheet in a
+// locale that writes decimal commas (cells separated by semicolons; every number cell written
+// with a decimal comma and points grouping thousands; text cells, like latencies with units
+// and lists of models' figures, left as typed) imports to the same spec as the export itself.
+func TestImportResavedWithDecimalCommas(t *testing.T) {
+	for _, file := range []string{"../examples/quickstart.yaml", "../examples/support-triage.yaml", "testdata/fixture.yaml"} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			sheet := export(t, load(t, file))
+			opts := ImportOptions{File: "sheet.csv", Dir: filepath.Dir(file)}
+			want, err := Import(bytes.NewReader(sheet), opts)
+			if err != nil {
+				t.Fatalf("import the export: %v", err)
+			}
+			resaved, converted := withDecimalCommas(t, sheet)
+			if converted == 0 {
+				t.Fatalf("no number cell has a decimal to write with a comma:\n%s", resaved)
+			}
+			got, err := Import(bytes.NewReader(resaved), opts)
+			if err != nil {
+				t.Fatalf("import the re-saved sheet: %v\n%s", err, resaved)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("the re-saved sheet imported as\n%s\nwant what the export gives:\n%s\nre-saved sheet:\n%s", got, want, resaved)
+			}
+		})
+	}
+}
+
+// withDecimalCommas re-saves a comma-separated sheet as a spreadsheet does in a locale that
+// writes decimal commas: semicolons between cells, and each cell that is a number written
+// with a decimal comma and points grouping thousands ("0.6" → "0,6", "3000" → "3.000");
+// other cells as they are. It returns the sheet and how many cells got a decimal comma.
+func withDecimalCommas(t *testing.T, sheet []byte) ([]byte, int) {
+	t.Helper()
+	number := regexp.MustCompile(`^(-?)(\d+)(?:\.(\d+))?$`)
+	converted := 0
+	recs := readCSV(t, sheet)
+	for _, rec := range recs[1:] {
+		for i, c := range rec {
+			m := number.FindStringSubmatch(c)
+			if m == nil {
+				continue
+			}
+			whole := m[2]
+			for j := len(whole) - 3; j > 0; j -= 3 {
+				whole = whole[:j] + "." + whole[j:]
+			}
+			rec[i] = m[1] + whole
+			if m[3] != "" {
+				rec[i] += "," + m[3]
+				converted++
+			}
+		}
+	}
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	w.Comma, w.UseCRLF = ';', true
+	if err := w.WriteAll(recs); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes(), converted
+}
+
+// TestNumbersInADecimalCommaSheet: in a sheet whose number cells write decimal commas, a
+// number cell's points group thousands, and a text cell's numbers are read with either mark,
+// each on its own.
+func TestNumbersInADecimalCommaSheet(t *testing.T) {
+	im := &importer{decimalComma: true, textCommas: true}
+	for _, tc := range []struct {
+		col, cell, want, why string
+	}{
+		{colShare, "0,6", "0.6", "a number cell's decimal comma"},
+		{colEstCost, "1.234,5", "1234.5", "a number cell's points group thousands"},
+		{colTokensIn, "3.000", "3000", "a count's thousands group"},
+		{colEstPass, "95%", "95%", "a percentage"},
+		{colModelAvailability, "nano: 0.998; strong: 0,995", "nano: 0.998; strong: 0.995", "a text cell as typed: a point is a decimal point, not a thousands group"},
+		{colBudget, "1,5s", "1.5s", "a decimal comma in a latency"},
+		{colBudget, "1.5s", "1.5s", "a decimal point in a latency"},
+		{colEstLatency, "400ms / 1,5s", "400ms / 1.5s", "a decimal comma in a pair of latencies"},
+		{colModelPrice, "input 0,4, output 1,6", "input 0.4, output 1.6", "a comma and a space separate prices"},
+		{colModelPrice, "input 0.4, output 1.6", "input 0.4, output 1.6", "prices typed with points"},
+		{colRoute, "score (tiers 0,3, 0,5)", "score (tiers 0.3, 0.5)", "tiers with decimal commas"},
+		{colRoute, "score (tiers 0.3,0.5)", "score (tiers 0.3,0.5)", "a comma between decimals with points is no decimal comma"},
+		{colOtherPass, "mini=gpt-4.1-mini: 0,96", "mini=gpt-4.1-mini: 0.96", "a model id's point"},
+		{colTokensIn, "1.500/6.000", "1500/6000", "token counts with thousands groups"},
+		{colTokensIn, "1,500/6,000", "1500/6000", "token counts grouped with commas"},
+		{colTokensIn, "1,5k", "1.5k", "a multiple with a decimal comma"},
+		{colVolume, "1.000.000 per month", "1000000 per month", "a volume grouped with points"},
+		{colVolume, "4,1M per month", "4.1M per month", "a volume with a decimal comma"},
+		{colRetries, "attempts 3, backoff 1,5s", "attempts 3, backoff 1.5s", "a retry policy"},
+		{colWhy, "0,5", "0,5", "a column of prose is left alone"},
+	} {
+		if got := im.number(tc.col, tc.cell); got != tc.want {
+			t.Errorf("%s: %q in %q reads as %q, want %q", tc.why, tc.cell, tc.col, got, tc.want)
 		}
 	}
 }
