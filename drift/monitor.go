@@ -557,7 +557,7 @@ func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64)
 	x := sample{cost: d.Cost, latency: d.Latency, hasLatency: d.Outcome == clearbar.OK,
 		judged: counted, passed: d.Outcome == clearbar.OK && !d.Flagged,
 		escalated: hasAttempt(d, clearbar.AttemptEscalation), fellBack: hasAttempt(d, clearbar.AttemptFallback),
-		failed: d.Outcome != clearbar.OK}
+		failed: d.Outcome != clearbar.OK && d.Outcome != clearbar.ClientError, clientErr: d.Outcome == clearbar.ClientError}
 	ser := &m.unclassified
 	if c != nil {
 		ser = &c.series

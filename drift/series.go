@@ -20,9 +20,10 @@ type agg struct {
 	// judged counts observations with a pass/fail outcome, passed those that passed.
 	judged, passed uint32
 	// escalated, fellBack and failed count requests (calls) that escalated, fell back to
-	// another model, or failed.
-	escalated, fellBack, failed uint32
-	lat                         hist
+	// another model, or failed; clientErr counts the requests refused as the client's error
+	// (a malformed request, an unknown model), which are not among the failed.
+	escalated, fellBack, failed, clientErr uint32
+	lat                                    hist
 }
 
 func (a *agg) merge(o *agg) {
@@ -33,6 +34,7 @@ func (a *agg) merge(o *agg) {
 	a.escalated += o.escalated
 	a.fellBack += o.fellBack
 	a.failed += o.failed
+	a.clientErr += o.clientErr
 	a.lat.add(&o.lat)
 }
 
@@ -42,6 +44,7 @@ type sample struct {
 	latency                     time.Duration
 	hasLatency, judged, passed  bool
 	escalated, fellBack, failed bool
+	clientErr                   bool
 }
 
 // series is a per-minute time series: a ring of minute buckets covering the Monitor's
@@ -89,6 +92,9 @@ func (s *series) add(minute int64, length int, x *sample) {
 	if x.failed {
 		b.failed++
 	}
+	if x.clientErr {
+		b.clientErr++
+	}
 }
 
 // sum adds the buckets of minutes [from, to) to out, and reports whether any held data.
@@ -135,9 +141,14 @@ type Point struct {
 	// were followed by an escalation or a fallback.
 	EscalationRate *float64 `json:"escalation_rate"`
 	FallbackRate   *float64 `json:"fallback_rate"`
-	// ErrorRate is the share of requests that failed, or of calls that failed with a
-	// provider error.
+	// ErrorRate is the share of requests that failed, of those that were not the client's
+	// error, or of calls that failed with a provider error.
 	ErrorRate *float64 `json:"error_rate"`
+	// ClientErrors counts the requests refused as the client's error (4xx: a malformed
+	// request, an unknown model), apart from the errors; ClientErrorRate is their share of
+	// the requests. Model series have none.
+	ClientErrors    int64    `json:"client_errors"`
+	ClientErrorRate *float64 `json:"client_error_rate"`
 }
 
 func ratio(a, b uint32) *float64 {
@@ -150,7 +161,8 @@ func ratio(a, b uint32) *float64 {
 
 func (a *agg) point(t time.Time) Point {
 	p := Point{Time: t, Requests: int64(a.n), Cost: a.cost.USD(), PassRate: ratio(a.passed, a.judged),
-		EscalationRate: ratio(a.escalated, a.n), FallbackRate: ratio(a.fellBack, a.n), ErrorRate: ratio(a.failed, a.n)}
+		EscalationRate: ratio(a.escalated, a.n), FallbackRate: ratio(a.fellBack, a.n), ErrorRate: ratio(a.failed, a.n-a.clientErr),
+		ClientErrors: int64(a.clientErr), ClientErrorRate: ratio(a.clientErr, a.n)}
 	if q, ok := a.lat.quantile(0.5); ok {
 		p.P50 = &q
 	}

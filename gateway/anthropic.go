@@ -15,6 +15,7 @@ import (
 	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/clearbar/clearbar/translate"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // The Anthropic ingress: POST /v1/messages, for clients built on Anthropic's SDKs.
@@ -114,7 +115,9 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clear
 // (messages.countTokens): the request's input tokens by the gateway's own estimate, the one
 // routing and context-window checks use (route.EstimateTokens), since the model that will
 // answer, and so its tokenizer, is not known before routing. It calls no model and records no
-// decision.
+// decision. What /v1/messages refuses before routing it refuses too (an unknown
+// clearbar/NAME is its 404), and, as Anthropic does, the parameters only /v1/messages takes
+// (countTokensParams).
 func (g *Gateway) countTokens(w http.ResponseWriter, r *http.Request) {
 	id := w.Header().Get(headerRequestID)
 	w.Header()[headerAnthropicRequestID] = []string{id}
@@ -137,7 +140,57 @@ func (g *Gateway) serveCountTokens(w http.ResponseWriter, r *http.Request) (int,
 	if err != nil {
 		return 0, err
 	}
+	// A name in Clearbar's namespace that names nothing is the 404 /v1/messages gives.
+	if err := g.aliases.check(req.Model); err != nil {
+		return 0, err
+	}
 	return route.EstimateTokens(req), nil
+}
+
+// countTokensParams are the members of a count_tokens request body, as Anthropic's SDKs send
+// them (MessageCountTokensParams, BetaMessageCountTokensParams); the other parameters of
+// /v1/messages are refused there, as Anthropic refuses them.
+var countTokensParams = map[string]bool{
+	"model": true, "messages": true, "system": true, "tools": true, "tool_choice": true, "thinking": true,
+	"cache_control": true, "output_config": true, "output_format": true, "speed": true,
+	"mcp_servers": true, "context_management": true, "compaction": true,
+}
+
+// countTokensExtra refuses a member of a count_tokens body that only /v1/messages takes, such as
+// max_tokens, in Anthropic's words.
+func countTokensExtra(body []byte) error {
+	var err error
+	gjson.ParseBytes(body).ForEach(func(k, _ gjson.Result) bool {
+		if !countTokensParams[k.Str] {
+			err = badRequest(k.Str, "unsupported_value", "%s: Extra inputs are not permitted", k.Str)
+		}
+		return err == nil
+	})
+	return err
+}
+
+// anthropicToolSchemas refuses a tool whose input_schema is not a JSON Schema, as Anthropic does,
+// naming the tool by its index among the request's tools (server tools included). The schemas
+// are compiled as the chat ingress compiles function parameters (checkParameters), once each.
+func anthropicToolSchemas(body []byte) error {
+	var err error
+	i := -1
+	gjson.GetBytes(body, "tools").ForEach(func(_, t gjson.Result) bool {
+		i++
+		if typ := t.Get("type").Str; typ != "" && typ != "custom" {
+			return true
+		}
+		s := t.Get("input_schema")
+		if !s.Exists() || s.Type == gjson.Null {
+			return true
+		}
+		if serr := validate.CheckSchema(s.Raw); serr != nil {
+			err = badRequest(fmt.Sprintf("tools[%d].input_schema", i), "invalid_function_parameters",
+				"tools.%d.custom.input_schema: JSON schema is invalid. It must match JSON Schema draft 2020-12 (https://json-schema.org/draft/2020-12): %s. Learn more about tool use at https://docs.claude.com/en/docs/tool-use.", i, serr)
+		}
+		return err == nil
+	})
+	return err
 }
 
 // messagesIngress marks, in its context, a request translated from /v1/messages.
@@ -170,7 +223,19 @@ func (g *Gateway) anthropicRequest(w http.ResponseWriter, r *http.Request, count
 	if err != nil {
 		return nil, err
 	}
-	return translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, CountTokens: countTokens, Beta: anthropicBeta(r.Header)})
+	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, CountTokens: countTokens, Beta: anthropicBeta(r.Header)})
+	if err != nil {
+		return nil, err
+	}
+	if countTokens {
+		if err := countTokensExtra(body); err != nil {
+			return nil, err
+		}
+	}
+	if err := anthropicToolSchemas(body); err != nil {
+		return nil, err
+	}
+	return chat, nil
 }
 
 // anthropicBeta returns the request's anthropic-beta header, its values (one header or
@@ -205,9 +270,15 @@ func anthropicVersion(r *http.Request) (string, error) {
 	case version == "":
 		return "", badRequest("", "missing_required_header", "anthropic-version: header is required")
 	case !supportedVersion(version):
-		return "", badRequest("", "unsupported_version", "anthropic-version: %q is not a version this gateway accepts (%s)", version, strings.Join(AnthropicVersions, ", "))
+		return "", unsupportedVersion(version)
 	}
 	return version, nil
+}
+
+// unsupportedVersion is the 400 for an anthropic-version the gateway does not accept, in
+// Anthropic's words, with the versions it does.
+func unsupportedVersion(version string) error {
+	return badRequest("", "unsupported_version", "anthropic-version: %q is not a valid version (Clearbar accepts %s)", version, strings.Join(AnthropicVersions, ", "))
 }
 
 func supportedVersion(v string) bool {

@@ -971,7 +971,7 @@ func TestAnthropicMaxTokensOverEveryModel(t *testing.T) {
 	body := readAll(t, resp)
 	msg := gjson.GetBytes(body, "error.message").String()
 	if resp.StatusCode != 400 || gjson.GetBytes(body, "error.type").String() != "invalid_request_error" ||
-		!strings.HasPrefix(msg, "max_tokens is 50000, more than any model on category \"oa\"'s route writes") {
+		!strings.HasPrefix(msg, "max_tokens is too large: 50000. No model on category \"oa\"'s route can write more than 16384 tokens") {
 		t.Errorf("status %d, body %s; want a 400 whose message names max_tokens", resp.StatusCode, body)
 	}
 	if n := len(e.oa.calls) + len(e.an.calls); n != 0 {

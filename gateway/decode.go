@@ -11,6 +11,7 @@ import (
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/jsonguard"
 	"github.com/clearbar/clearbar/translate"
+	"github.com/clearbar/clearbar/validate"
 )
 
 // Limits bound what a request may contain.
@@ -532,7 +533,9 @@ func checkNumber(param string, v gjson.Result, lo, hi float64) *clearbar.Error {
 
 // decodeToolChoice reads tool_choice, after the tools: "none", "auto" or "required", or an
 // object; {"type":"function","function":{"name":…}} must name one of the request's function
-// tools, and "required" needs a tool to call. Anything else is the 400 OpenAI gives, rather
+// tools, and every string needs tools ("'tool_choice' is only allowed when 'tools' are
+// specified", as OpenAI answers; the deprecated functions take function_call instead). Anything
+// else is the 400 OpenAI gives, rather
 // than an upstream's 400 that reads the value as a function name (or an upstream that drops a
 // tool_choice without tools and answers in text). Other object types (allowed_tools, custom)
 // are left to the upstream.
@@ -548,6 +551,9 @@ func decodeToolChoice(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 			}
 			fallthrough
 		case "none", "auto":
+			if len(r.Tools) == 0 {
+				return badRequest("tool_choice", "invalid_value", "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.")
+			}
 			r.ToolChoice = v.Str
 			return nil
 		}
@@ -601,6 +607,9 @@ func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 		}
 		tool := clearbar.Tool{Name: name, Description: fn.Get("description").Str, Strict: fn.Get("strict").Type == gjson.True}
 		if p := fn.Get("parameters"); p.Exists() {
+			if err = checkParameters("tools[%d].function.parameters", i, name, p); err != nil {
+				return false
+			}
 			tool.Parameters = []byte(p.Raw)
 		}
 		r.Tools = append(r.Tools, tool)
@@ -608,6 +617,22 @@ func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 		return true
 	})
 	return err
+}
+
+// checkParameters refuses a function's parameters that are not a JSON Schema, with the 400
+// OpenAI gives ("Invalid schema for function 'NAME': …", code invalid_function_parameters),
+// before any model is called: every model would be sent a schema it cannot honour, and a
+// tool_calls validator could check no answer against it. Null is no schema. The schemas are
+// compiled as the validators compile them (validate.CheckSchema), once per distinct schema.
+// param is the parameter's path, with a %d for the function's index i.
+func checkParameters(param string, i int, name string, p gjson.Result) *clearbar.Error {
+	if p.Type == gjson.Null {
+		return nil
+	}
+	if err := validate.CheckSchema(p.Raw); err != nil {
+		return badRequest(fmt.Sprintf(param, i), "invalid_function_parameters", "Invalid schema for function '%s': %s.", name, err)
+	}
+	return nil
 }
 
 // decodeFunctions reads the deprecated functions and function_call, after tools and
@@ -655,6 +680,9 @@ func decodeFunctions(r *clearbar.Request, functions, call gjson.Result, withTool
 		tool := clearbar.Tool{Name: name.Str, Description: desc.Str}
 		switch {
 		case params.IsObject():
+			if err = checkParameters("functions[%d].parameters", i-1, name.Str, params); err != nil {
+				return false
+			}
 			tool.Parameters = []byte(params.Raw)
 		case params.Exists() && params.Type != gjson.Null:
 			err = invalidType(at+".parameters", "an object", params)

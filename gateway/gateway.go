@@ -68,6 +68,9 @@ type Options struct {
 	// Shadow, when set, gets every answered request of a category with shadow settings, after
 	// its answer is written and its decision recorded. The caller closes it.
 	Shadow *shadow.Shadower
+	// CORSOrigins are the origins whose browser pages may call the gateway ("*" for any;
+	// see cors); none means no CORS header is sent.
+	CORSOrigins []string
 }
 
 // Gateway serves the HTTP API. It is safe for concurrent use.
@@ -100,6 +103,7 @@ type Gateway struct {
 	dropped         atomic.Int64
 	repeats         repeats
 	mux             *http.ServeMux
+	cors            *cors // nil without CORS origins
 	// stop ends when Cut cuts the requests in flight (its cause is errShutdown); every
 	// request's context ends with it. flight counts the requests being served.
 	stop   context.Context
@@ -242,6 +246,9 @@ func New(o Options) (*Gateway, error) {
 			g.upstreamIDs[m.Model] = append(g.upstreamIDs[m.Model], m.Name)
 		}
 	}
+	if g.cors, err = newCORS(o.CORSOrigins); err != nil {
+		return nil, err
+	}
 	g.routes()
 	// Simulated providers run at a time scale other than 1: their decisions say so.
 	for _, p := range o.Spec.Providers {
@@ -265,6 +272,9 @@ func (g *Gateway) Router() *route.Router { return g.router }
 // goes away or when Cut cuts it.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(headerRequestID, newID(g.now()))
+	if g.cors != nil && g.cors.serve(w, r) {
+		return // a preflight
+	}
 	g.flight.enter()
 	defer g.flight.leave()
 	if r.Context().Value(stopKey{}) == g {
@@ -344,6 +354,7 @@ const (
 	headerCost      = "X-Clearbar-Cost-Usd"
 )
 
+// exposed lists the decision headers, for CORS (see cors).
 var exposed = strings.Join([]string{headerRequestID, headerDecision, headerCategory, headerModel, headerProvider, headerRoute, headerAttempts, headerCost}, ", ")
 
 // decisionHeaders sets the decision headers. The names are already canonical, so they are
@@ -362,10 +373,7 @@ func (g *Gateway) decisionHeaders(h http.Header, d *clearbar.Decision) {
 		h[headerRoute] = []string{headerSafe(d.Route)}
 	}
 	h[headerAttempts] = []string{strconv.Itoa(len(d.Attempts))}
-	h["Access-Control-Expose-Headers"] = exposedValue
 }
-
-var exposedValue = []string{exposed}
 
 // headerSafe keeps a header value to printable ASCII (route descriptions contain arrows).
 func headerSafe(s string) string {
@@ -572,27 +580,52 @@ func (g *Gateway) classify(in *route.Input, d *clearbar.Decision) (*spec.Categor
 	return cat, nil
 }
 
-// blameMaxTokens names the max tokens parameter in the error of a request no model on its
-// route can take when the input alone would fit a context window: it is the output the
-// client asked for that does not.
+// blameMaxTokens rewrites the error of a request that no model on its route can take only
+// for the output it asks for (its input alone fits a context window there) to name the
+// ceiling that binds: for each model, the smaller of its maximum output and what its context
+// window leaves after the input; the largest of those over the route. Whichever ceiling binds,
+// it is the same error, as OpenAI gives for a max_tokens too large (invalid_request_error,
+// code invalid_value, param the max tokens parameter the client sent), so that lowering
+// max_tokens to the number it names is enough.
 func (g *Gateway) blameMaxTokens(err error, req *clearbar.Request, d *clearbar.Decision) {
 	e := clearbar.AsError(err)
-	if e.Class != clearbar.ContextTooLong || req.MaxTokens <= 0 {
+	param := route.MaxTokensParam(req)
+	switch {
+	case req.MaxTokens <= 0:
+		return
+	case e.Class == clearbar.ContextTooLong:
+	case e.Class == clearbar.ClientError && e.Param == param && e.Code == "invalid_value":
+	default:
 		return
 	}
-	largest := 0
+	in := d.Features.TokensIn
+	ceiling, why := 0, ""
 	for _, name := range d.Plan {
-		if m := g.spec.Model(name); m != nil {
-			largest = max(largest, m.Resolved.ContextWindow)
+		m := g.spec.Model(name)
+		if m == nil {
+			continue
+		}
+		w, mo := m.Resolved.ContextWindow, m.Resolved.MaxOutput
+		if w > 0 && in >= w {
+			continue // the input alone does not fit this one
+		}
+		c, because := maxOutputTokens, ""
+		if mo > 0 {
+			c, because = mo, fmt.Sprintf("%s writes at most %d tokens", name, mo)
+		}
+		if w > 0 && w-in < c {
+			c, because = w-in, fmt.Sprintf("%s's context window of %d tokens leaves about %d after the request's input of about %d", name, w, w-in, in)
+		}
+		if c > ceiling {
+			ceiling, why = c, because
 		}
 	}
-	if largest == 0 || d.Features.TokensIn >= largest {
+	if ceiling == 0 || ceiling >= req.MaxTokens {
 		return
 	}
-	param := route.MaxTokensParam(req)
-	e.Param = param
-	e.Message = fmt.Sprintf("%s is %d, more than any model on category %q's route can give: the largest context window there, %d tokens, leaves about %d after the request's input (about %d tokens)",
-		param, req.MaxTokens, d.Category, largest, largest-d.Features.TokensIn, d.Features.TokensIn)
+	e.Class, e.Status, e.Type, e.Code, e.Param = clearbar.ClientError, http.StatusBadRequest, "invalid_request_error", "invalid_value", param
+	e.Message = fmt.Sprintf("%s is too large: %d. No model on category %q's route can write more than %d tokens for this request (%s), whereas you provided %d: lower it to %d or less.",
+		param, req.MaxTokens, d.Category, ceiling, why, req.MaxTokens, ceiling)
 }
 
 func (g *Gateway) upstreamTimes(d *clearbar.Decision, r *run) {

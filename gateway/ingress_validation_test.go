@@ -166,8 +166,8 @@ func TestChatIngressAcceptsWhatSDKsSend(t *testing.T) {
 		{"logprobs true with top_logprobs 0", `"logprobs":true,"top_logprobs":0,` + msgs},
 		{"logprobs true with top_logprobs 20", `"logprobs":true,"top_logprobs":20,` + msgs},
 		{"top_logprobs null without logprobs", `"top_logprobs":null,` + msgs},
-		{"tool_choice auto without tools, which clients send by default", `"tool_choice":"auto",` + msgs},
-		{"tool_choice none without tools", `"tool_choice":"none",` + msgs},
+		{"tool_choice auto with tools", ingressTools + `,"tool_choice":"auto",` + msgs},
+		{"tool_choice none with tools", ingressTools + `,"tool_choice":"none",` + msgs},
 		{"tool_choice required with tools", ingressTools + `,"tool_choice":"required",` + msgs},
 	}
 	for _, model := range worldRoutes {

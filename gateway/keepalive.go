@@ -107,7 +107,6 @@ func (k *keepalive) commit() {
 	if k.route != "" {
 		h[headerRoute] = []string{headerSafe(k.route)}
 	}
-	h["Access-Control-Expose-Headers"] = exposedValue
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")

@@ -49,9 +49,9 @@ func TestChatRejectsWrongTypes(t *testing.T) {
 		{"top_p above 1", `{"model":"clearbar/intent","top_p":1.5,` + msgs + `}`, 400, "top_p", "decimal_above_max_value"},
 		{"frequency_penalty below -2", `{"model":"clearbar/intent","frequency_penalty":-3,` + msgs + `}`, 400, "frequency_penalty", "decimal_below_min_value"},
 		// More output than any model on the route can give, though the input fits: the error
-		// names the parameter that asks for it, not the messages.
-		{"max_tokens beyond every context window", `{"model":"clearbar/intent","max_tokens":100000000,` + msgs + `}`, 400, "max_tokens", "context_length_exceeded"},
-		{"max_completion_tokens beyond every context window", `{"model":"clearbar/intent","max_completion_tokens":100000000,` + msgs + `}`, 400, "max_completion_tokens", "context_length_exceeded"},
+		// names the parameter that asks for it, not the messages (TestMaxTokensNamesTheBindingCeiling).
+		{"max_tokens beyond every context window", `{"model":"clearbar/intent","max_tokens":100000000,` + msgs + `}`, 400, "max_tokens", "invalid_value"},
+		{"max_completion_tokens beyond every context window", `{"model":"clearbar/intent","max_completion_tokens":100000000,` + msgs + `}`, 400, "max_completion_tokens", "invalid_value"},
 		{"an unknown category header", `{"model":"m",` + msgs + `}`, 400, "X-Clearbar-Category", "unknown_category"},
 		{"an unknown category in metadata", `{"model":"m","metadata":{"clearbar_category":"nope"},` + msgs + `}`, 400, "metadata.clearbar_category", "unknown_category"},
 		{"tool_choice not one of none, auto, required", `{"model":"clearbar/intent","tool_choice":"sometimes",` + tools + `,` + msgs + `}`, 400, "tool_choice", "invalid_value"},
@@ -135,7 +135,7 @@ func TestMessagesRejectsWrongTypes(t *testing.T) {
 		{"temperature above Anthropic's 1", antReq("oa", `,"temperature":1.5`), "temperature: Input should be between 0 and 1"},
 		{"top_p as a string", antReq("oa", `,"top_p":"x"`), "top_p: Input should be a valid number"},
 		{"stream as a string", antReq("oa", `,"stream":"yes"`), "stream: Input should be a valid boolean"},
-		{"max_tokens beyond every context window", `{"model":"clearbar/oa","max_tokens":100000000,"messages":[{"role":"user","content":"x"}]}`, "max_tokens is 100000000"},
+		{"max_tokens beyond every context window", `{"model":"clearbar/oa","max_tokens":100000000,"messages":[{"role":"user","content":"x"}]}`, "max_tokens is too large: 100000000."},
 	}
 	for _, tt := range tests {
 		before := e.oa.count()

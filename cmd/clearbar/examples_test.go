@@ -16,7 +16,7 @@ import (
 // a function-calling schema) and checks that cheap answers that fail validation escalate, with
 // the validators' reasons in the decision records.
 func TestExamplesRunEndToEnd(t *testing.T) {
-	orderTool := `"tools":[{"type":"function","function":{"name":"get_order_status","description":"Look up an order.","parameters":{"type":"dict","properties":{"order_id":{"type":"string","description":"The order id, like AB-123456."}},"required":["order_id"]}}}]`
+	orderTool := `"tools":[{"type":"function","function":{"name":"get_order_status","description":"Look up an order.","parameters":{"type":"object","properties":{"order_id":{"type":"string","description":"The order id, like AB-123456."}},"required":["order_id"]}}}]`
 	for _, ex := range []struct {
 		file     string
 		requests map[string]string // header task → body

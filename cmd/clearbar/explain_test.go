@@ -34,7 +34,7 @@ func TestExplainDryRunFailsAsTheGatewayWould(t *testing.T) {
 	code, out, errOut = run(t, "explain", "--dry-run", "--spec", quickstart,
 		write("huge.json", `{"model":"clearbar/intent","max_tokens":100000000,"messages":[{"role":"user","content":"hi"}]}`))
 	if code != 1 || !strings.Contains(errOut, "(param max_tokens)") || !strings.Contains(out, "category    intent") ||
-		!strings.Contains(out, "outcome     context_too_long, HTTP 400") {
+		!strings.Contains(out, "outcome     client_error, HTTP 400") {
 		t.Errorf("max_tokens beyond every context window: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 

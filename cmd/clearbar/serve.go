@@ -105,7 +105,7 @@ func newGatewayShadow(s *spec.Spec, readFile func(string) ([]byte, error), opts 
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
-	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate] [--drain-grace DURATION] [--drain-timeout DURATION] [--body-timeout DURATION] [--idle-timeout DURATION]"
+	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate] [--drain-grace DURATION] [--drain-timeout DURATION] [--body-timeout DURATION] [--idle-timeout DURATION] [--cors-origin ORIGIN]..."
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", "", "address to listen on (default: the spec's server.listen, else 127.0.0.1:8080)")
 	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")
@@ -117,6 +117,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	drainTimeout := fs.Duration("drain-timeout", 0, "how long requests in flight may take to finish once the listener is closed; those still running then are cut, each stream ending with an error event and each decision recorded (default: the spec's server.drain_timeout, else its server.request_timeout, 120s without one, plus "+drainSlack.String()+")")
 	bodyTimeout := fs.Duration("body-timeout", defaultBodyTimeout, "how long a client may take to send a request's body, from its arrival (0: no limit); a client still sending then has its connection closed")
 	idleTimeout := fs.Duration("idle-timeout", defaultIdleTimeout, "how long a keep-alive connection may wait for its next request before it is closed (0: no limit)")
+	var corsOrigins []string
+	fs.Func("cors-origin", "an origin whose browser pages may call the API (https://app.example.com, or * for any), for CORS; repeat it for several (default: none, and no CORS headers)", func(v string) error {
+		corsOrigins = append(corsOrigins, v)
+		return nil
+	})
 	pos, err := parseArgs(fs, args, 0, 1, usage)
 	if err != nil {
 		return err
@@ -178,7 +183,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	breakers := health.NewSet(health.DefaultSettings(), nil)
-	opts := gateway.Options{Logger: log, Registerer: reg, Gatherer: reg, Breakers: breakers}
+	opts := gateway.Options{Logger: log, Registerer: reg, Gatherer: reg, Breakers: breakers, CORSOrigins: corsOrigins}
 	// The drift monitor sees every decision beside the trace recorder, and feeds the dashboard.
 	monitor, err := drift.New(drift.Options{Spec: s, Registerer: reg, Logger: log})
 	if err != nil {

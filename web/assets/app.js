@@ -172,14 +172,16 @@
         h('th', {}, by), h('th', {class: 'num'}, 'requests'), h('th', {class: 'num'}, 'cost'),
         h('th', {class: 'num'}, 'req/min'), h('th', {class: 'num'}, 'p50'), h('th', {class: 'num'}, 'p95'),
         h('th', {class: 'num'}, 'pass'), h('th', {class: 'num'}, 'escalations'), h('th', {class: 'num'}, 'fallbacks'),
-        h('th', {class: 'num'}, 'errors'))),
+        h('th', {class: 'num', title: 'requests that failed, of those routed'}, 'errors'),
+        h('th', {class: 'num', title: 'requests refused as the client\'s error (4xx: malformed, unknown model), counted apart'}, 'client errors'))),
       h('tbody', {}, (rows || []).map((f) => h('tr', {},
         h('td', {}, dot(colorOf(f.name)), f.name),
         h('td', {class: 'num'}, fmtInt(f.requests)), h('td', {class: 'num'}, fmtUSD(f.cost_usd)),
         h('td', {class: 'num'}, fmtNum(f.recent.requests / sum.recent_minutes)),
         h('td', {class: 'num'}, fmtDur(f.recent.p50_s)), h('td', {class: 'num'}, fmtDur(f.recent.p95_s)),
         h('td', {class: 'num'}, fmtPct(f.recent.pass_rate)), h('td', {class: 'num'}, fmtPct(f.recent.escalation_rate)),
-        h('td', {class: 'num'}, fmtPct(f.recent.fallback_rate)), h('td', {class: 'num'}, fmtPct(f.recent.error_rate)))))
+        h('td', {class: 'num'}, fmtPct(f.recent.fallback_rate)), h('td', {class: 'num'}, fmtPct(f.recent.error_rate)),
+        h('td', {class: 'num'}, by === 'model' ? '' : fmtPct(f.recent.client_error_rate)))))
     );
   }
 
