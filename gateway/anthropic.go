@@ -223,7 +223,15 @@ func (g *Gateway) anthropicRequest(w http.ResponseWriter, r *http.Request, count
 	if err != nil {
 		return nil, err
 	}
-	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, CountTokens: countTokens, Beta: anthropicBeta(r.Header)})
+	return messagesToChat(body, version, r.Header, countTokens)
+}
+
+// messagesToChat translates a Messages request body, of anthropic-version version and with
+// the headers h (its anthropic-beta), into an OpenAI chat request, refusing what Anthropic
+// refuses that the translation does not read: a tool's input_schema that is not JSON Schema,
+// and, for count_tokens, the parameters only /v1/messages takes.
+func messagesToChat(body []byte, version string, h http.Header, countTokens bool) ([]byte, error) {
+	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, CountTokens: countTokens, Beta: anthropicBeta(h)})
 	if err != nil {
 		return nil, err
 	}

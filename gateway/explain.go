@@ -13,7 +13,6 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/route"
-	"github.com/clearbar/clearbar/translate"
 )
 
 // WriteExplanation writes a decision for people: the category and why, every rule, skipped
@@ -223,9 +222,9 @@ func DryRunMessages(g *Gateway, body []byte, header map[string]string, tier stri
 	}
 	version := strings.TrimSpace(h.Get("Anthropic-Version"))
 	if version != "" && !supportedVersion(version) {
-		return nil, badRequest("", "unsupported_version", "anthropic-version: %q is not a version this gateway accepts (%s)", version, strings.Join(AnthropicVersions, ", "))
+		return nil, unsupportedVersion(version)
 	}
-	chat, err := translate.ToOpenAIRequest(body, translate.OpenAIOptions{Version: version, Beta: anthropicBeta(h)})
+	chat, err := messagesToChat(body, version, h, false)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/clearbar/clearbar"
 )
 
 // What the gateway refuses at ingress, before any model is called, because the vendors refuse it
@@ -95,6 +97,16 @@ func TestMessagesToolSchemaRefused(t *testing.T) {
 	}
 	if n := len(e.oa.calls) + len(e.an.calls); n != 0 {
 		t.Errorf("%d upstream calls, want none", n)
+	}
+	// A dry run of the same body refuses it as the ingress does, and an unknown version too.
+	body := `{"model":"clearbar/oa","max_tokens":256,"messages":[{"role":"user","content":"Where is my order?"}],"tools":[` + bad + `]}`
+	_, err := DryRunMessages(e.gw, []byte(body), map[string]string{"anthropic-version": "2023-06-01"}, "")
+	if err == nil || !strings.Contains(clearbar.AsError(err).Message, "tools.0.custom.input_schema: JSON schema is invalid.") {
+		t.Errorf("dry run: %v", err)
+	}
+	_, err = DryRunMessages(e.gw, []byte(body), map[string]string{"anthropic-version": "1999-01-01"}, "")
+	if err == nil || clearbar.AsError(err).Message != unsupportedVersion("1999-01-01").(*clearbar.Error).Message {
+		t.Errorf("dry run of an unknown version: %v", err)
 	}
 }
 
