@@ -126,6 +126,8 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 					mark = "UNVERIFIED" // failed for want of a check, not found wanting
 				case !v.Pass:
 					mark = "FAIL"
+				case v.NotApplicable:
+					mark = "n/a" // passed without checking: the validator does not apply
 				}
 				fmt.Fprintf(tw, "\t\t\t\t\t\t\t\t\t  %s %s\t%s\n", mark, v.Validator, v.Reason)
 			}

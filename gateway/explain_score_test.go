@@ -56,6 +56,7 @@ func TestExplainUnverified(t *testing.T) {
 		Verdicts: []clearbar.Verdict{
 			{Validator: "agree(mini)", Reason: "no independent checker: mini wrote the answer and is the only checker; the answer is treated as unverified", Unverified: true},
 			{Validator: "max_length", Reason: "2400 characters, over 2000"},
+			{Validator: "json_schema", Pass: true, Reason: "the request asks for no JSON schema; nothing to check", NotApplicable: true},
 		},
 	}}}
 	var b strings.Builder
@@ -63,7 +64,8 @@ func TestExplainUnverified(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := b.String()
-	if !strings.Contains(text, "UNVERIFIED agree(mini)") || !strings.Contains(text, "FAIL max_length") || strings.Contains(text, "FAIL agree") {
+	if !strings.Contains(text, "UNVERIFIED agree(mini)") || !strings.Contains(text, "FAIL max_length") || strings.Contains(text, "FAIL agree") ||
+		!strings.Contains(text, "n/a json_schema") {
 		t.Errorf("explanation:\n%s", text)
 	}
 	// Nothing was delivered: the cost line says so rather than "tokens 0 in, 0 out".

@@ -232,6 +232,9 @@ func appendAttempt(b []byte, a *clearbar.Attempt, err *error) []byte {
 			if v.Unverified {
 				b = appendBoolField(b, `,"unverified":`, true)
 			}
+			if v.NotApplicable {
+				b = appendBoolField(b, `,"not_applicable":`, true)
+			}
 			b = append(b, '}')
 		}
 		b = append(b, ']')

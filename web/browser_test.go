@@ -259,6 +259,7 @@ func TestDashboardInBrowser(t *testing.T) {
 				{Validator: "schema", Pass: true, Reason: "valid"},
 				{Validator: "agree(nano)", Reason: "no independent checker", Unverified: true},
 				{Validator: "max_length", Reason: "over 2000"},
+				{Validator: "json_schema", Pass: true, Reason: "nothing to check", NotApplicable: true},
 			}}}}
 	if !st.recorder.Record(scored) {
 		t.Fatal("the recorder refused the scored decision")
@@ -283,7 +284,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"pass schema", "unverified agree(nano)", "fail max_length"}; strings.Join(classes, ", ") != strings.Join(want, ", ") {
+	if want := []string{"pass schema", "unverified agree(nano)", "fail max_length", "not-applicable json_schema"}; strings.Join(classes, ", ") != strings.Join(want, ", ") {
 		t.Errorf("verdicts shown as %q, want %q", classes, want)
 	}
 

@@ -612,7 +612,7 @@
       if (!(a.verdicts || []).length) return [main];
       main.classList.add('joined');
       return [main, h('tr', {class: 'verdict-row'}, h('td'), h('td', {colspan: 6, class: 'wrap'},
-        h('ul', {class: 'verdicts'}, a.verdicts.map((v) => h('li', {class: v.pass ? 'pass' : v.unverified ? 'unverified' : 'fail'},
+        h('ul', {class: 'verdicts'}, a.verdicts.map((v) => h('li', {class: v.pass ? (v.not_applicable ? 'not-applicable' : 'pass') : v.unverified ? 'unverified' : 'fail'},
           v.validator, v.score ? ' (score ' + v.score.toFixed(2) + ')' : '', v.reason ? ' — ' + v.reason : '')))))];
     });
     parts.push(h('h4', {}, 'Attempts'), h('div', {class: 'table-wrap'}, h('table', {class: 'grid', id: 'attempts'},
