@@ -2,6 +2,7 @@ package drift
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -37,8 +38,11 @@ type Alert struct {
 	Message string `json:"message"`
 	// ResolvedAt is when the detector stopped firing; zero while it fires.
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
-	// ResolvedWhy says why an alert was resolved other than by its window looking well
-	// again: its model stopped getting calls.
+	// ResolvedWhy says why the alert was resolved, set with ResolvedAt: the window looked no
+	// worse than its baseline in consecutive checks (with the figures, and, for a comparison
+	// with the reference, the reminder that the reference was rebuilt from the traffic after
+	// the alert, so that the figure is steady at its new level rather than back where it was),
+	// or its model stopped getting calls.
 	ResolvedWhy string `json:"resolved_why,omitempty"`
 }
 
@@ -123,9 +127,56 @@ func (m *Monitor) apply(d *detector, r result, window, reference int, msg func()
 		}
 		return true
 	case resolve:
-		m.resolveAlert(d, "")
+		m.resolveAlert(d, calmWhy(d, r, window, reference))
 	}
 	return false
+}
+
+// kindNames name what each detector measures, for resolution reasons.
+var kindNames = map[Kind]string{PassRate: "pass rate", Validity: "structured-output validity", Latency: "latency",
+	Fallback: "fallback rate", Mix: "route mix"}
+
+// againstNames name the fixed baselines, for resolution reasons.
+var againstNames = map[Against]string{Assumption: "assumption", Budget: "latency budget"}
+
+// calmWhy says why a firing detector stopped after its last test, r, on window observations
+// against reference ones: the window looked no worse than its baseline in calmChecks checks in
+// a row. A baseline that is the reference was rebuilt from the traffic after the alert (see
+// ring.restart), so the figure is compared with the figure it fired at as well: a change that
+// lasts resolves too, once it stops getting worse. The caller holds d's category lock.
+func calmWhy(d *detector, r result, window, reference int) string {
+	whose := d.category
+	if d.model != "" {
+		whose = d.model + " in " + d.category
+	}
+	p := strconv.FormatFloat(r.p, 'g', 2, 64)
+	switch {
+	case d.against != Reference && d.kind == Latency:
+		return fmt.Sprintf("%s of the last %d of %s took longer than the %s, no more than the %s a p95 allows in %d checks in a row (last p = %s): back within the spec",
+			pct(r.value), window, whose, againstNames[d.against], pct(r.baseline), calmChecks, p)
+	case d.against != Reference:
+		return fmt.Sprintf("%s of %s is %s over the last %d, no worse than the %s of %s in %d checks in a row (last p = %s): back within the spec",
+			kindNames[d.kind], whose, pct(r.value), window, againstNames[d.against], pct(r.baseline), calmChecks, p)
+	case d.kind == Mix:
+		then := ""
+		if a := d.alert; a != nil {
+			then = fmt.Sprintf("; when it fired, %s had moved", pct(a.Value))
+		}
+		return fmt.Sprintf("route mix of %s: %s of the last %d requests moved against the %d before them, no more than chance explains in %d checks in a row (last p = %s)%s. "+
+			"That reference was rebuilt from the requests after the alert: the mix is steady, which need not be the mix before it",
+			whose, pct(r.value), window, reference, calmChecks, p, then)
+	}
+	show, what := pct, kindNames[d.kind]
+	if d.kind == Latency {
+		show, what = secs, "median latency"
+	}
+	then := ""
+	if a := d.alert; a != nil {
+		then = fmt.Sprintf("; it fired at %s against %s before the alert", show(a.Value), show(a.Baseline))
+	}
+	return fmt.Sprintf("%s of %s is %s over the last %d, no worse than the %s over the %d before them in %d checks in a row (last p = %s)%s. "+
+		"That reference was rebuilt from the traffic after the alert: the figure is steady at its level, which need not be the level before the alert",
+		what, whose, show(r.value), window, show(r.baseline), reference, calmChecks, p, then)
 }
 
 // quiet stops a firing detector (nil: none) whose stream has no recent data, saying why.

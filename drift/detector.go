@@ -20,8 +20,10 @@ const (
 	// Latency is the whole request's time per category, and the time of each answered call
 	// per model.
 	Latency Kind = "latency"
-	// Fallback is the share of requests that fell back to another model after a provider
-	// failure; per model, of the requests that started on it.
+	// Fallback is the share of requests that fell back to another model: after a provider
+	// failure, or past models their circuit breakers left out without a call (diverted);
+	// per model, the share of the requests whose first call was to it that fell back from
+	// that call to another candidate of its step, after its failure.
 	Fallback Kind = "fallback_rate"
 	// Mix is the share of each model among the models that answered a category.
 	Mix Kind = "route_mix"

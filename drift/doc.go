@@ -16,8 +16,12 @@
 //     structure (JSON Schema, required fields, tool calls); an answer the provider sent
 //     malformed (bad_response) counts as invalid;
 //   - latency: of successful requests per category, of answered calls per model;
-//   - fallback rate: whether a request fell back to another model after a provider failure
-//     (per model: of the requests that started on it);
+//   - fallback rate: whether a request fell back to another model, after a provider failure
+//     or past models their circuit breakers left out without a call (a request diverted
+//     around an open breaker counts: that is the traffic that moved); per model, of the
+//     requests whose first call was to it, whether the request fell back from that call to
+//     another candidate of its step, so that the model a diverted request went to is not
+//     charged with the fallback;
 //   - route mix: which model answered each request of a category.
 //
 // Requests that the client cancelled or got wrong are left out: they say nothing about the
@@ -49,7 +53,10 @@
 //     spread ones. A model with no latency assumption (the loader's default) or with latency
 //     samples has no such detector.
 //   - route mix against the reference: a chi-square test of homogeneity on the models'
-//     counts, with models too rare for the approximation pooled.
+//     counts, with models too rare for the approximation pooled. When pooling leaves one
+//     column (one model answers nearly every request, or every one), the share of the model
+//     that answers most is compared instead, by Fisher's exact test, two-sided: a window all
+//     on the reference's only model is no change, and a rare arm is tested too.
 //
 // drift.false_alarm (default 0.001) is the chance that a detector fires on unchanged traffic
 // during one window. A detector is tested four times per window, so each test uses a quarter
@@ -65,7 +72,11 @@
 //
 // A detector fires when a test's p-value falls below its level, and stops once two checks in
 // a row (half a window) find the window no worse than its baseline (a p-value above one
-// half). When a test against the reference fires, it starts over: the rate and latency tests
+// half). Every test gives a p-value once its window (and reference) is full, so a firing
+// detector whose stream gets observations is always tested again. The resolved alert says
+// why (Alert.ResolvedWhy): the figures of the last test, and for a test against the
+// reference, what it fired at, since that reference was rebuilt after the alert (below) and
+// "no worse" then means the change stopped, not that it was undone. When a test against the reference fires, it starts over: the rate and latency tests
 // drop the old reference and build a new one from the observations that follow the alert
 // only. The window that fired stays for the tests against the spec, but it holds
 // observations from before the change too, so they leave it without joining the new

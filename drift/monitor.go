@@ -475,7 +475,7 @@ func (m *Monitor) detect(c *category, d *clearbar.Decision) {
 		if first {
 			first = false
 			if ms != nil {
-				ms.fallback.add(m, fellBack)
+				ms.fallback.add(m, fellBackFrom(d, i))
 			}
 		}
 		valid, structured := m.validity(a)
@@ -539,6 +539,19 @@ func (m *Monitor) validity(a *clearbar.Attempt) (valid, structured bool) {
 		}
 	}
 	return valid, structured
+}
+
+// fellBackFrom reports whether the request fell back from the call of attempt i: a later
+// attempt of the same step is a fallback. A request whose first call was itself a fallback
+// (the models before it left out, their breakers open) fell back from that call only if it
+// failed too.
+func fellBackFrom(d *clearbar.Decision, i int) bool {
+	for j := i + 1; j < len(d.Attempts); j++ {
+		if a := &d.Attempts[j]; a.Kind == clearbar.AttemptFallback && a.Step == d.Attempts[i].Step {
+			return true
+		}
+	}
+	return false
 }
 
 func hasAttempt(d *clearbar.Decision, kind string) bool {

@@ -104,8 +104,12 @@ const minExpected = 5
 
 // chiSquareMix is the chi-square test of homogeneity of two count vectors (window and
 // reference shares of each model). Columns whose expected window count is below minExpected
-// are pooled into one. It returns the p-value and false when fewer than two columns remain.
-// pooled is scratch space of the vectors' length.
+// are pooled into one. When fewer than two columns remain (one model answers nearly every
+// request, in the window and the reference alike), it tests instead the share of the model
+// that answered the most requests against all the others, by Fisher's exact test, two-sided
+// (dominantShare): the approximation needs no expected counts then, and a window all of the
+// reference's only model is found no worse (p = 1). It returns false, untested, only when the
+// window or the reference is empty. pooled is scratch space of the vectors' length plus one.
 func chiSquareMix(win, ref []int32, pooled [][2]float64) (float64, bool) {
 	var nw, nr float64
 	for i := range win {
@@ -146,7 +150,7 @@ func chiSquareMix(win, ref []int32, pooled [][2]float64) (float64, bool) {
 		}
 	}
 	if len(cols) < 2 {
-		return 1, false
+		return dominantShare(win, ref), true
 	}
 	chi := 0.0
 	for _, c := range cols {
@@ -155,6 +159,26 @@ func chiSquareMix(win, ref []int32, pooled [][2]float64) (float64, bool) {
 		chi += (c[0]-ew)*(c[0]-ew)/ew + (c[1]-er)*(c[1]-er)/er
 	}
 	return gammaQ(float64(len(cols)-1)/2, chi/2), true
+}
+
+// dominantShare is Fisher's exact test, two-sided, of the share of requests that the model
+// with the most of them (window and reference together) answered, in the window against the
+// reference. It returns twice the smaller tail, at most 1: an exact test never understates
+// the chance of a result so far from the reference's share, in either direction. Every
+// request of both on one model leaves both tails at 1.
+func dominantShare(win, ref []int32) float64 {
+	top, nw, nr := 0, 0, 0
+	for i := range win {
+		nw += int(win[i])
+		nr += int(ref[i])
+		if win[i]+ref[i] > win[top]+ref[top] {
+			top = i
+		}
+	}
+	x, n, k, total := int(win[top]), nw, int(win[top]+ref[top]), nw+nr
+	upper := hypergeomUpper(x, n, k, total)
+	lower := hypergeomUpper(n-x, n, total-k, total) // P(X ≤ x): the window's other requests, at least n−x
+	return min(1, 2*min(upper, lower))
 }
 
 // gammaQ is the regularised upper incomplete gamma function Q(a, x) = Γ(a, x)/Γ(a); the

@@ -114,9 +114,10 @@ func TestChiSquareMix(t *testing.T) {
 	if p, ok := chiSquareMix([]int32{110, 90, 0}, []int32{1400, 600, 0}, scratch); !ok || p > 1e-4 {
 		t.Errorf("shifted mix: p = %g, %v", p, ok)
 	}
-	// A single model leaves nothing to compare.
-	if _, ok := chiSquareMix([]int32{200, 0}, []int32{2000, 0}, scratch); ok {
-		t.Error("one model tested")
+	// A single model, in window and reference alike, is no change (see
+	// TestMixTestWhenPoolingLeavesOneColumn).
+	if p, ok := chiSquareMix([]int32{200, 0}, []int32{2000, 0}, scratch); !ok || p != 1 {
+		t.Errorf("one model: p = %g, %v", p, ok)
 	}
 	// A rare model is pooled rather than inflating the statistic: one call of it in the
 	// window against none in the reference is not a shift.

@@ -309,7 +309,7 @@ func (s *mixStream) check(m *Monitor) {
 	}
 	p, ok := chiSquareMix(s.win, s.ref, s.pooled)
 	if !ok {
-		return
+		return // an empty window or reference, which refReady rules out
 	}
 	// The value shown is the total variation distance: the share of requests that would
 	// have to move to restore the reference mix.

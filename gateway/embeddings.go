@@ -67,8 +67,7 @@ func (g *Gateway) serveEmbeddings(w http.ResponseWriter, r *http.Request, d *cle
 	if client != nil {
 		d.Client, d.Tier = client.name, client.tier
 		if !client.allow(start) {
-			return 0, &clearbar.Error{Class: clearbar.RateLimited, Code: "client_rate_limited", RetryAfter: client.retryAfter(start),
-				Message: fmt.Sprintf("client %q is over its rate limit of %s", client.name, client.rateText)}
+			return 0, client.overLimit(start)
 		}
 	}
 	if n, _ := strconv.Atoi(r.Header.Get("X-Stainless-Retry-Count")); n > 0 {

@@ -485,8 +485,7 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	if client != nil {
 		d.Client, d.Tier = client.name, client.tier
 		if !client.allow(start) {
-			return 0, &clearbar.Error{Class: clearbar.RateLimited, Code: "client_rate_limited", RetryAfter: client.retryAfter(start),
-				Message: fmt.Sprintf("client %q is over its rate limit of %s", client.name, client.rateText)}
+			return 0, client.overLimit(start)
 		}
 	}
 	if n, _ := strconv.Atoi(r.Header.Get("X-Stainless-Retry-Count")); n > 0 {
@@ -654,7 +653,7 @@ func scoreEmbedCost(d *clearbar.Decision) clearbar.Money {
 // flight (see started), observes metrics and hands the record to the recorder.
 func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, start time.Time, seq uint64) {
 	d.Status = status
-	d.Outcome = clearbar.ClassOf(err)
+	d.Outcome = outcomeOf(err, d)
 	if err != nil && d.Reason == "" {
 		d.Reason = clearbar.AsError(err).Message
 	}

@@ -923,7 +923,8 @@ func openBreaker(t *testing.T, g *Gateway, key string) {
 // TestSkippedPrimaryIsAFallback: a request served by a fallback because the primary's breaker
 // is open, or by a cascade's second step because the first step's breaker is open, records a
 // fallback or an escalation, not a primary attempt, in its decision and in
-// clearbar_fallbacks_total, streamed or not: review, drift and metrics see an outage.
+// clearbar_fallbacks_total, streamed or not: review, drift and metrics see an outage. No call
+// failed, so the metric's cause is breaker_open, not a failure class.
 func TestSkippedPrimaryIsAFallback(t *testing.T) {
 	tests := []struct {
 		explanation, body, open string
@@ -958,7 +959,7 @@ func TestSkippedPrimaryIsAFallback(t *testing.T) {
 				t.Fatal(err)
 			}
 			metrics := string(readAll(t, mr))
-			if want := `clearbar_fallbacks_total{category="` + d.Category + `",class="overloaded"} 1`; !strings.Contains(metrics, want) {
+			if want := `clearbar_fallbacks_total{category="` + d.Category + `",class="breaker_open"} 1`; !strings.Contains(metrics, want) || strings.Contains(metrics, `class="overloaded"`) {
 				t.Errorf("metrics lack %s:\n%s", want, grepLines(metrics, "clearbar_fallbacks_total"))
 			}
 		})

@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/retry"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -71,8 +73,10 @@ func digest(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// unauthorized is the answer to a request without a key, or with a key that is none of the
+// gateway's: a 401 invalid_api_key, as OpenAI answers a wrong key (its type too).
 func unauthorized(msg string) *clearbar.Error {
-	return &clearbar.Error{Class: clearbar.ClientError, Status: 401, Type: "authentication_error", Code: "invalid_api_key", Message: msg}
+	return &clearbar.Error{Class: clearbar.ClientError, Status: 401, Type: "invalid_request_error", Code: "invalid_api_key", Message: msg}
 }
 
 // keyed reports whether the spec configures any key, client or admin: then every API request
@@ -100,7 +104,9 @@ func (k *keyring) client(r *http.Request) (*clientKey, error) {
 	return nil, unauthorized("the API key is not valid for this gateway")
 }
 
-// admin checks for an admin key; without any keys configured the gateway is open.
+// admin checks for an admin key; without any keys configured the gateway is open. A request
+// without a key, or with a key that is none of the gateway's, gets the 401 a client endpoint
+// gives it; only a valid client key gets the 403 that says the endpoint needs an admin's.
 func (k *keyring) admin(r *http.Request) error {
 	if !k.keyed() {
 		return nil
@@ -109,15 +115,44 @@ func (k *keyring) admin(r *http.Request) error {
 	if key == "" {
 		return unauthorized("this endpoint needs an admin key: send Authorization: Bearer KEY")
 	}
-	if !k.admins[digest(key)] {
-		return &clearbar.Error{Class: clearbar.ClientError, Status: 403, Type: "permission_error", Code: "admin_key_required",
-			Message: "this endpoint needs an admin key"}
+	h := digest(key)
+	if k.admins[h] {
+		return nil
 	}
-	return nil
+	if _, ok := k.clients[h]; ok {
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 403, Type: "permission_error", Code: "admin_key_required",
+			Message: "this endpoint needs an admin key; the key sent is a client's"}
+	}
+	return unauthorized("the API key is not valid for this gateway")
 }
 
 func (c *clientKey) allow(now time.Time) bool {
 	return c.limiter == nil || c.limiter.AllowN(now, 1)
+}
+
+// overLimit is the error of a request the client's rate limit refuses at now. Its message
+// gives the real wait for the client's next request, which may be longer than the
+// Retry-After the gateway sends (capped at retry.MaxClientRetryAfter): with "3/h", the next
+// request may come 20 minutes later, and the message says so.
+func (c *clientKey) overLimit(now time.Time) *clearbar.Error {
+	wait := c.retryAfter(now)
+	msg := fmt.Sprintf("client %q is over its rate limit of %s", c.name, c.rateText)
+	if wait > 0 {
+		msg += "; next request allowed in " + roundUp(wait).String()
+		if wait > retry.MaxClientRetryAfter {
+			msg += fmt.Sprintf("; Retry-After is capped at %ds", retry.MaxClientRetryAfter/time.Second)
+		}
+	}
+	return &clearbar.Error{Class: clearbar.RateLimited, Code: codeClientRateLimited, RetryAfter: wait, Message: msg}
+}
+
+// roundUp rounds a wait up to a whole second, or to a millisecond below a second, for people.
+func roundUp(d time.Duration) time.Duration {
+	unit := time.Second
+	if d < time.Second {
+		unit = time.Millisecond
+	}
+	return (d + unit - 1).Truncate(unit)
 }
 
 func (c *clientKey) retryAfter(now time.Time) time.Duration {

@@ -51,6 +51,7 @@ type metrics struct {
 	fallbacks     *prometheus.CounterVec   // category, class
 	retries       *prometheus.CounterVec   // provider, class
 	escalated     *prometheus.CounterVec   // category, reason
+	refused       *prometheus.CounterVec   // reason
 	clientRetries prometheus.Counter
 
 	// Cached children of the vectors every request touches.
@@ -69,7 +70,7 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_requests_total",
-			Help: "Requests answered, by category, model that answered and outcome (ok or failure class)."}, []string{"category", "model", "outcome"}),
+			Help: "Requests answered, by category, model that answered and outcome (ok or failure class; the gateway's own refusals of a client key, clearbar_refused_total, are client_error)."}, []string{"category", "model", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clearbar_request_duration_seconds",
 			Help: "Whole request time as the gateway saw it.", Buckets: latencyBuckets}, []string{"category", "stream"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clearbar_upstream_duration_seconds",
@@ -86,16 +87,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_attempts_total",
 			Help: "Provider calls, by provider, model and result class."}, []string{"provider", "model", "class"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_fallbacks_total",
-			Help: "Moves to another model after a failure, by category and the failure class that caused them."}, []string{"category", "class"}),
+			Help: "Moves to another model after a failure, by category and cause: the failure class of the call that failed, or breaker_open when the models before were left out, their circuit breakers open, without a call (the request was diverted)."}, []string{"category", "class"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_retries_total",
 			Help: "Retries of the same model, by provider and failure class."}, []string{"provider", "class"}),
 		escalated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_escalations_total",
 			Help: "Moves to a later step of a route, by category and reason: quality (the answer failed validation) or provider (the step's models failed)."}, []string{"category", "reason"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_refused_total",
+			Help: "Requests the gateway refused for their client key before routing them, by reason: key (none, or one it does not accept: 401, 403) or rate_limit (the key is over its rate_limit: 429). They are client errors: clearbar_requests_total counts them as outcome client_error, never as an upstream's rate_limited."}, []string{"reason"}),
 		clientRetries: prometheus.NewCounter(prometheus.CounterOpts{Name: "clearbar_client_retries_total",
 			Help: "Requests that clients marked as their own retries (X-Stainless-Retry-Count above 0)."}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.upstream, m.overhead, m.ttfb, m.tokens, m.cost, m.attempts,
-		m.fallbacks, m.retries, m.escalated, m.clientRetries)
+		m.fallbacks, m.retries, m.escalated, m.refused, m.clientRetries)
+	for _, reason := range []string{refusedKey, refusedRateLimit} {
+		m.refused.WithLabelValues(reason) // exported at 0 from the start, for rate() and alerts
+	}
 	m.requestsC = newLabelCache(func(l ...string) prometheus.Counter { return m.requests.WithLabelValues(l...) })
 	m.durationC = newLabelCache(func(l ...string) prometheus.Observer { return m.duration.WithLabelValues(l...) })
 	m.upstreamC = newLabelCache(func(l ...string) prometheus.Observer { return m.upstream.WithLabelValues(l...) })
@@ -109,6 +115,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 func (m *metrics) observeDecision(d *clearbar.Decision) {
 	outcome := d.Outcome.String()
 	m.requestsC.get(d.Category, d.Model, outcome).Inc()
+	if reason := refusal(d); reason != "" {
+		m.refused.WithLabelValues(reason).Inc()
+	}
 	stream := "false"
 	if d.Stream {
 		stream = "true"
@@ -125,7 +134,8 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 	}
 	// prev is the last provider call before a, validator calls aside. A fallback or an
 	// escalation with none before it was caused by the models before it being left out, their
-	// breakers open: the gateway classes that as overloaded (see run.begin).
+	// breakers open (see run.begin): that is no call that failed, and fallbacks count it as
+	// breaker_open, escalations as a provider failure.
 	var prev *clearbar.Attempt
 	before := func() clearbar.FailureClass {
 		if prev == nil {
@@ -163,11 +173,14 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 				m.retries.WithLabelValues(a.Provider, prev.Class.String()).Inc()
 			}
 		case clearbar.AttemptFallback:
-			m.fallbacks.WithLabelValues(d.Category, before().String()).Inc()
+			m.fallbacks.WithLabelValues(d.Category, fallbackCause(prev, a)).Inc()
 		case clearbar.AttemptEscalation:
 			c := before()
 			m.escalated.WithLabelValues(d.Category, escalationReason(c)).Inc()
-			if c != clearbar.Quality && c != clearbar.OK {
+			switch {
+			case prev == nil:
+				m.fallbacks.WithLabelValues(d.Category, causeBreakerOpen).Inc()
+			case c != clearbar.Quality && c != clearbar.OK:
 				m.fallbacks.WithLabelValues(d.Category, c.String()).Inc()
 			}
 		}
@@ -175,6 +188,22 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 			prev = a
 		}
 	}
+}
+
+// causeBreakerOpen is the cause clearbar_fallbacks_total gives a move past models that were
+// left out for their circuit breakers (open, or half-open with the probe in flight) without
+// a call: the request was diverted, but no call failed, so no failure class caused it.
+const causeBreakerOpen = "breaker_open"
+
+// fallbackCause labels fallback attempt a by what moved the request to it: the failure class
+// of prev, the last provider call before it, when that call was to an earlier candidate of
+// a's step; causeBreakerOpen when a's step had no call before a (prev is nil or of an earlier
+// step): the candidates before a were left out for their breakers.
+func fallbackCause(prev, a *clearbar.Attempt) string {
+	if prev == nil || prev.Step != a.Step {
+		return causeBreakerOpen
+	}
+	return prev.Class.String()
 }
 
 // escalationReason labels an escalation by the class of the call that caused it: quality

@@ -1036,11 +1036,15 @@ func TestSDKGatewayErrors(t *testing.T) {
 		}, 400, "invalid_request_error", "unknown_category", "X-Clearbar-Category"},
 		{"wrong key", "the client key is not the gateway's", func() error {
 			return chat(openai.ChatCompletionNewParams{Model: "clearbar/chat", Messages: userMessage("x")}, option.WithAPIKey("wrong"))
-		}, 401, "authentication_error", "invalid_api_key", ""},
+		}, 401, "invalid_request_error", "invalid_api_key", ""},
 		{"admin endpoint with a client key", "the health endpoint needs the admin key", func() error {
 			var out map[string]any
 			return e.client.Get(ctx, "admin/health", nil, &out)
 		}, 403, "permission_error", "admin_key_required", ""},
+		{"admin endpoint with a wrong key", "a key that is none of the gateway's is a 401 there too", func() error {
+			var out map[string]any
+			return e.client.Get(ctx, "admin/health", nil, &out, option.WithAPIKey("wrong"))
+		}, 401, "invalid_request_error", "invalid_api_key", ""},
 		{"unknown model", "GET /v1/models/{id} of a name in the gateway's namespace that names nothing", func() error {
 			_, err := e.client.Models.Get(ctx, "clearbar/nope")
 			return err

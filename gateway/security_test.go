@@ -81,6 +81,52 @@ func TestAdminKeysOnlyStillNeedAKey(t *testing.T) {
 	}
 }
 
+// TestAdminEndpointsAnswerAWrongKeyAsChatDoes: a key that is none of the gateway's gets the
+// same 401 invalid_api_key on every admin endpoint (the decisions, health and metrics
+// endpoints, and handlers behind RequireAdmin, as the dashboard's API is) that it gets on
+// /v1/chat/completions, as OpenAI answers a wrong key; only a valid client key gets the 403
+// that says an admin's is needed.
+func TestAdminEndpointsAnswerAWrongKeyAsChatDoes(t *testing.T) {
+	f := newFixture(t, func(src string) string {
+		return src + "keys:\n  admin: [\"" + HashKey("admin-secret") + "\"]\n  clients:\n    - {name: web, hash: \"" + HashKey("client-secret") + "\"}\n"
+	})
+	resp := f.post(t, hello, "Authorization", "Bearer client-secret")
+	readAll(t, resp)
+	id := resp.Header.Get("X-Clearbar-Decision-Id")
+	resp = f.post(t, hello, "Authorization", "Bearer wrong")
+	chat := readAll(t, resp)
+	if resp.StatusCode != 401 || gjson.GetBytes(chat, "error.code").Str != "invalid_api_key" || gjson.GetBytes(chat, "error.type").Str != "invalid_request_error" {
+		t.Fatalf("chat with a wrong key: %d %s; want OpenAI's 401 invalid_request_error invalid_api_key", resp.StatusCode, chat)
+	}
+	dash := httptest.NewServer(f.gw.RequireAdmin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) })))
+	defer dash.Close()
+	get := func(url, key string) (int, []byte) {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, readAll(t, resp)
+	}
+	for _, url := range []string{f.srv.URL + "/metrics", f.srv.URL + "/v1/decisions/" + id, f.srv.URL + "/v1/admin/health", dash.URL + "/ui/api/overview"} {
+		status, body := get(url, "wrong")
+		for _, field := range []string{"error.type", "error.code", "error.message"} {
+			if status != 401 || gjson.GetBytes(body, field).Str != gjson.GetBytes(chat, field).Str {
+				t.Errorf("GET %s with a wrong key: %d %s; want the chat endpoint's 401 %s", url, status, body, chat)
+				break
+			}
+		}
+		status, body = get(url, "client-secret")
+		if status != 403 || gjson.GetBytes(body, "error.code").Str != "admin_key_required" {
+			t.Errorf("GET %s with a client key: %d %s; want 403 admin_key_required", url, status, body)
+		}
+		if status, body = get(url, "admin-secret"); status != 200 {
+			t.Errorf("GET %s with the admin key: %d %.300s", url, status, body)
+		}
+	}
+}
+
 // TestMetricsNeedAnAdminKey: with keys configured, /metrics (breaker states, traffic, cost)
 // needs an admin key, as /v1/admin/health does; without keys it is open.
 func TestMetricsNeedAnAdminKey(t *testing.T) {
@@ -88,7 +134,7 @@ func TestMetricsNeedAnAdminKey(t *testing.T) {
 		return src + "keys:\n  admin: [\"" + HashKey("admin-secret") + "\"]\n  clients:\n    - {name: web, hash: \"" + HashKey("client-secret") + "\"}\n"
 	})
 	readAll(t, f.post(t, hello, "Authorization", "Bearer client-secret"))
-	for key, want := range map[string]int{"": 401, "client-secret": 403, "wrong": 403, "admin-secret": 200} {
+	for key, want := range map[string]int{"": 401, "client-secret": 403, "wrong": 401, "admin-secret": 200} {
 		status, body := f.get(t, "/metrics", key)
 		if status != want {
 			t.Errorf("/metrics with key %q: %d, want %d", key, status, want)

@@ -73,8 +73,17 @@ func (a *analysis) run() *Report {
 	if r.dryRuns > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%s dry-run decision(s) were left out", groupInt(r.dryRuns)))
 	}
-	if r.rejected > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%s request(s) refused before they were given a category (malformed, or naming an unknown model) were left out", groupInt(r.rejected)))
+	if n := r.rejected[refusedRequest] + r.rejected[refusedKey] + r.rejected[refusedRateLimit]; n > 0 {
+		var why []string
+		for _, c := range []struct {
+			reason int
+			what   string
+		}{{refusedRequest, "malformed or naming an unknown model"}, {refusedKey, "without a valid key"}, {refusedRateLimit, "over a key's rate limit"}} {
+			if k := r.rejected[c.reason]; k > 0 {
+				why = append(why, fmt.Sprintf("%s %s", groupInt(k), c.what))
+			}
+		}
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s request(s) refused before they were given a category (%s) were left out", groupInt(n), strings.Join(why, ", ")))
 	}
 	a.mix()
 	for i := range s.Categories {

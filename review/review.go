@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -105,8 +106,9 @@ type Review struct {
 	tmplIndex map[string]int32
 
 	dryRuns, unmatched int
-	// rejected counts the decisions of requests refused before a category was chosen.
-	rejected int
+	// rejected counts the decisions of requests refused before a category was chosen, by
+	// why (refusedWhy).
+	rejected [refusedReasons]int
 	// timeScaled counts the decisions whose latencies were divided by their time scale.
 	timeScaled     int
 	unmatchedNames map[string]int
@@ -190,6 +192,26 @@ func structuralValidators(r *spec.Route) map[string]bool {
 	return out
 }
 
+// Why a request was refused before it was given a category, as its decision record tells.
+const (
+	refusedRequest   = iota // malformed, or naming an unknown model
+	refusedKey              // no key, or one the gateway does not accept (401, 403)
+	refusedRateLimit        // a client key over its rate_limit (429, no model called)
+	refusedReasons
+)
+
+// refusedWhy says why the gateway refused a request it gave no category, by the status the
+// client got: the gateway checks the key and its rate limit before it reads the request.
+func refusedWhy(d *clearbar.Decision) int {
+	switch {
+	case d.Status == http.StatusUnauthorized || d.Status == http.StatusForbidden:
+		return refusedKey
+	case d.Status == http.StatusTooManyRequests && len(d.Attempts) == 0:
+		return refusedRateLimit
+	}
+	return refusedRequest
+}
+
 // Add adds decisions to the review. Dry runs, requests refused before they were classified
 // and decisions of categories the spec does not have are counted and otherwise left out. Add keeps nothing that refers to ds.
 func (r *Review) Add(ds ...*clearbar.Decision) {
@@ -207,9 +229,9 @@ func (r *Review) add(d *clearbar.Decision) {
 		return
 	}
 	if d.Category == "" {
-		// Refused before it was classified (a malformed request, an unknown model or key):
-		// no category's traffic.
-		r.rejected++
+		// Refused before it was classified (a malformed request, an unknown model, no valid
+		// key, a key over its rate limit): no category's traffic.
+		r.rejected[refusedWhy(d)]++
 		return
 	}
 	ci, ok := r.catIndex[d.Category]

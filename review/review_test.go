@@ -293,22 +293,29 @@ func TestRunUnchangedRecommendsNothing(t *testing.T) {
 }
 
 // TestDecisionsLeftOut: dry runs, unknown categories and requests refused before they had
-// a category are counted, not reviewed, and the notes say which is which.
+// a category are counted, not reviewed, and the notes say which is which: the refusals by
+// why, as their status tells (a malformed request or an unknown model, no valid key, a key
+// over its rate limit).
 func TestDecisionsLeftOut(t *testing.T) {
 	s := load(t, supportTriage)
 	ds := traffic(s, 200, 1, reviewtest.Traffic{})
 	ds[0].DryRun = true
 	ds[1].Category = "retired"
-	ds[2].Category, ds[3].Category = "", ""
+	refused := []int{400, 404, 401, 403, 401, 429, 429, 429}
+	for i, status := range refused {
+		d := ds[2+i]
+		d.Category, d.Status, d.Attempts = "", status, nil
+	}
 	rep := analyze(t, s, ds, Options{})
-	if rep.Requests != 196 || rep.DryRuns != 1 || rep.Unmatched != 1 {
+	if rep.Requests != 200-2-len(refused) || rep.DryRuns != 1 || rep.Unmatched != 1 {
 		t.Errorf("requests %d, dry runs %d, unmatched %d", rep.Requests, rep.DryRuns, rep.Unmatched)
 	}
 	has := func(text string) bool {
 		return slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, text) })
 	}
-	if !has(`category "retired"`) || !has("2 request(s) refused before they were given a category") || has(`category ""`) {
-		t.Errorf("notes %v", rep.Notes)
+	want := "8 request(s) refused before they were given a category (2 malformed or naming an unknown model, 3 without a valid key, 3 over a key's rate limit) were left out"
+	if !has(`category "retired"`) || !has(want) || has(`category ""`) {
+		t.Errorf("notes %v\nwant %q", rep.Notes, want)
 	}
 }
 

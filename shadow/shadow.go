@@ -8,7 +8,9 @@
 // outcomes table (JSON Lines) that `clearbar estimate --measured` and `clearbar replay` read
 // directly: each shadowed request is one item, with one row for every model that answered it
 // (the live route's attempts and the candidates). Under a time scale (serve --time-scale),
-// their latencies are the simulated ones: the wall-clock time divided by the scale.
+// their latencies are the simulated ones, and every row of a call answered at a time scale
+// carries it (outcomes.Row.TimeScale), the candidates' as the live model's, so that readers
+// show those latencies without measuring with them.
 //
 // Shadowing never delays or changes the client's answer: Submit is called after the answer
 // is written, never blocks (a full queue drops the job and counts it), and the candidates are
@@ -442,6 +444,12 @@ func (s *Shadower) call(cat *category, m *spec.Model, req *clearbar.Request, d *
 			row.LatencyMS = float64(d.Microseconds()) / 1000
 		} else {
 			row.LatencyMS /= p.Simulate.TimeScale
+		}
+		// Either way the latency measures no model: the row says so as the live rows of
+		// the same request do (the gateway marks a scale other than 1), so that readers
+		// that measure latencies (estimate --measured) show it and leave it out.
+		if p.Simulate.TimeScale != 1 {
+			row.TimeScale = p.Simulate.TimeScale
 		}
 	}
 	cat.mu.Lock()

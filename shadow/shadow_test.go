@@ -436,7 +436,8 @@ func TestCloseWritesWhatFinishesInTime(t *testing.T) {
 // answer in scaled wall-clock time and the live decision says so (TimeScale). The rows must
 // hold the simulated latencies the spec speaks of, as clearbar review reads the decisions,
 // since estimate --measured compares them with the spec: the live row's latency and the
-// candidate's, each divided by its provider's scale.
+// candidate's, each divided by its provider's scale, and each row with the scale, which tells
+// estimate --measured that the latency is shown, not tested.
 func TestTimeScaledLatenciesAreTheSimulatedOnes(t *testing.T) {
 	const scale = 0.0001
 	src := strings.NewReplacer("SAMPLE", "1", "BUDGET", "100", "error_rate: 0}", "error_rate: 0, time_scale: 0.0001}",
@@ -475,6 +476,11 @@ func TestTimeScaledLatenciesAreTheSimulatedOnes(t *testing.T) {
 		t.Fatalf("%d rows, want %d", len(rows), 2*n)
 	}
 	for _, r := range rows {
+		// Every row says its latency was answered at a time scale, the candidate's as the
+		// live model's, so that estimate --measured shows it and does not measure with it.
+		if r.TimeScale != scale {
+			t.Errorf("%s row (source %s): time_scale %g, want %g", r.Model, r.Source, r.TimeScale, scale)
+		}
 		switch r.Model {
 		case "strong":
 			if math.Abs(r.LatencyMS-500) > 1e-9 {

@@ -1312,12 +1312,24 @@ func (c *checker) checkKeys() {
 	if k == nil {
 		return
 	}
-	for _, h := range k.Admin {
+	// A hash names one key, and a key can be only one client or an admin: the gateway finds a
+	// key by its hash, so a hash written twice would let one entry silently stand for the
+	// other (the last client's tier and rate limit, or a client key that reads /metrics).
+	admins := map[string]int{} // hash → line of its first entry
+	for i, h := range k.Admin {
+		line := k.adminLine(i)
 		if !hashRE.MatchString(h) {
-			c.errorf(k.pos.Of("admin"), "admin key %q is not a key hash: write sha256: and 64 hex digits (clearbar keys hash prints it); never the key itself", redactHash(h))
+			c.errorf(line, "admin key %q is not a key hash: write sha256: and 64 hex digits (clearbar keys hash prints it); never the key itself", redactHash(h))
+			continue
 		}
+		if first, ok := admins[h]; ok {
+			c.errorf(line, "admin key hash is listed twice (first at line %d): remove one", first)
+			continue
+		}
+		admins[h] = line
 	}
 	names := map[string]bool{}
+	hashes := map[string]*ClientKey{}
 	for _, ck := range k.Clients {
 		if ck.Name == "" {
 			c.errorf(ck.pos.Line, "client key has no name: add name:")
@@ -1327,6 +1339,12 @@ func (c *checker) checkKeys() {
 		names[ck.Name] = true
 		if !hashRE.MatchString(ck.Hash) {
 			c.errorf(ck.pos.Of("hash"), "client key %q: hash %q is not a key hash: write sha256: and 64 hex digits (clearbar keys hash prints it); never the key itself", ck.Name, redactHash(ck.Hash))
+		} else if line, ok := admins[ck.Hash]; ok {
+			c.errorf(ck.pos.Of("hash"), "client key %q has the hash of an admin key (line %d): a key is either a client's or an admin's; give the client its own key (clearbar keys hash < key.txt), or remove the entry to keep it an admin key", ck.Name, line)
+		} else if prev, ok := hashes[ck.Hash]; ok {
+			c.errorf(ck.pos.Of("hash"), "client key %q has the same hash as client key %q (line %d): each client needs its own key; hash a new one for one of them (clearbar keys hash < key.txt)", ck.Name, prev.Name, prev.pos.Of("hash"))
+		} else {
+			hashes[ck.Hash] = ck
 		}
 		if ck.RateLimit != "" {
 			if _, err := ParseRate(ck.RateLimit); err != nil {

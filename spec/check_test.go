@@ -602,6 +602,39 @@ keys:
 	}
 }
 
+// TestKeyHashesDeclaredTwice: the gateway finds a key by its hash, so a hash written for two
+// clients, for a client and an admin, or twice as an admin is an error at the second entry
+// naming the first, as a client name written twice is; without it the last entry would win.
+func TestKeyHashesDeclaredTwice(t *testing.T) {
+	hash := func(d string) string { return "sha256:" + strings.Repeat(d, 64) }
+	last := "expect: {category: intent, plan: [nano, mini, strong], model: nano, by: header}\n"
+	keys := func(lines ...string) []string { // appended to checkBase from line 38 on
+		return []string{last, last + strings.Join(lines, "\n") + "\n"}
+	}
+	check(t, []finding{
+		{name: "two clients with one hash", line: 44,
+			edits: keys("keys:", "  admin:", "    - "+hash("a"), "  clients:",
+				"    - {name: alpha, hash: "+hash("1")+", tier: pro, rate_limit: 3/h}",
+				"    - name: beta",
+				"      hash: "+hash("1"),
+				"      tier: free"),
+			want: `client key "beta" has the same hash as client key "alpha" (line 42): each client needs its own key`},
+		{name: "a client with an admin's hash", line: 43,
+			edits: keys("keys:", "  admin:", "    - "+hash("a"), "    - "+hash("b"), "  clients:",
+				"    - {name: alpha, hash: "+hash("b")+"}"),
+			want: `client key "alpha" has the hash of an admin key (line 41): a key is either a client's or an admin's`},
+		{name: "an admin hash listed twice", line: 41,
+			edits: keys("keys:", "  admin:", "    - "+hash("a"), "    - "+hash("a"), "  clients:",
+				"    - {name: alpha, hash: "+hash("1")+"}"),
+			want: `admin key hash is listed twice (first at line 40): remove one`},
+		{name: "distinct hashes load", none: true,
+			edits: keys("keys:", "  admin: ["+hash("a")+"]", "  clients:",
+				"    - {name: alpha, hash: "+hash("1")+"}",
+				"    - {name: beta, hash: "+hash("2")+"}"),
+			want: "hash"},
+	})
+}
+
 // TestCallBound: a call is bounded by the model's timeout, else its provider's, when shorter
 // than the request's (server.request_timeout, DefaultRequestTimeout by default); else by the
 // request's, which then leaves the request no time for another call.

@@ -111,7 +111,27 @@ func (m *Match) UnmarshalYAML(node *yaml.Node) error {
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (k *Keys) UnmarshalYAML(node *yaml.Node) error {
 	type plain Keys
-	return decodeStrict(node, (*plain)(k), &k.pos, "keys")
+	if err := decodeStrict(node, (*plain)(k), &k.pos, "keys"); err != nil {
+		return err
+	}
+	node = resolveAlias(node)
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		if v := resolveAlias(node.Content[i+1]); node.Content[i].Value == "admin" && v.Kind == yaml.SequenceNode {
+			k.adminLines = k.adminLines[:0]
+			for _, item := range v.Content {
+				k.adminLines = append(k.adminLines, item.Line)
+			}
+		}
+	}
+	return nil
+}
+
+// adminLine returns the line of the i-th admin key hash, or that of admin: when unknown.
+func (k *Keys) adminLine(i int) int {
+	if i < len(k.adminLines) {
+		return k.adminLines[i]
+	}
+	return k.pos.Of("admin")
 }
 
 // UnmarshalYAML implements yaml.Unmarshaler.

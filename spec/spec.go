@@ -705,6 +705,8 @@ type Keys struct {
 	Clients []*ClientKey `yaml:"clients"`
 
 	pos Pos
+	// adminLines holds the line of each Admin entry, when written as a sequence.
+	adminLines []int
 }
 
 // ClientKey is one client's key.

@@ -154,7 +154,8 @@ func readInput(m *Main, path string) ([]byte, error) {
 }
 
 // fetchDecision asks a running gateway for a decision record. The admin key, if the gateway
-// has keys, comes from CLEARBAR_ADMIN_KEY; a 401 or 403 says so. base is the gateway's URL: a
+// has keys, comes from CLEARBAR_ADMIN_KEY; a 401 (no key, or none of the gateway's) or a 403
+// (a client's key) says so. base is the gateway's URL: a
 // path in it is kept (a gateway behind a prefix) and so is a query; what explain prints of it
 // never shows its password or its query.
 func fetchDecision(ctx context.Context, base, id string) (*clearbar.Decision, error) {
@@ -200,12 +201,12 @@ func fetchDecision(ctx context.Context, base, id string) (*clearbar.Decision, er
 		json.Unmarshal(body, &e)
 		hint := ""
 		switch {
-		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-			if os.Getenv("CLEARBAR_ADMIN_KEY") == "" {
-				hint = "; the gateway has keys: set CLEARBAR_ADMIN_KEY to one of its admin keys"
-			} else {
-				hint = "; CLEARBAR_ADMIN_KEY is not one of the gateway's admin keys"
-			}
+		case resp.StatusCode == http.StatusUnauthorized && os.Getenv("CLEARBAR_ADMIN_KEY") == "":
+			hint = "; the gateway has keys: set CLEARBAR_ADMIN_KEY to one of its admin keys"
+		case resp.StatusCode == http.StatusUnauthorized:
+			hint = "; CLEARBAR_ADMIN_KEY is not one of the gateway's admin keys"
+		case resp.StatusCode == http.StatusForbidden:
+			hint = "; CLEARBAR_ADMIN_KEY is a client key, not one of the gateway's admin keys"
 		}
 		return nil, fmt.Errorf("decision %s: %s (HTTP %d)%s", id, e.Error.Message, resp.StatusCode, hint)
 	}

@@ -77,9 +77,14 @@ func TestExplainFindsTheGateway(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "HTTP 401") || !strings.Contains(errOut, "set CLEARBAR_ADMIN_KEY") {
 		t.Errorf("without the admin key: exit %d\n%s%s", code, out, errOut)
 	}
+	t.Setenv("CLEARBAR_ADMIN_KEY", "explain-wrong-key")
+	code, out, errOut = run(t, "explain", id)
+	if code != 1 || !strings.Contains(errOut, "HTTP 401") || !strings.Contains(errOut, "CLEARBAR_ADMIN_KEY is not one of the gateway's admin keys") {
+		t.Errorf("with a key that is none of the gateway's: exit %d\n%s%s", code, out, errOut)
+	}
 	t.Setenv("CLEARBAR_ADMIN_KEY", clientKey)
 	code, out, errOut = run(t, "explain", id)
-	if code != 1 || !strings.Contains(errOut, "HTTP 403") || !strings.Contains(errOut, "CLEARBAR_ADMIN_KEY is not one of the gateway's admin keys") {
+	if code != 1 || !strings.Contains(errOut, "HTTP 403") || !strings.Contains(errOut, "CLEARBAR_ADMIN_KEY is a client key, not one of the gateway's admin keys") {
 		t.Errorf("with a client key: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Setenv("CLEARBAR_ADMIN_KEY", adminKey)

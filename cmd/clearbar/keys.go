@@ -3,15 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/clearbar/clearbar/gateway"
 )
 
 func (m *Main) runKeys(ctx context.Context, args []string) error {
-	const usage = "clearbar keys hash < key.txt"
+	const usage = "clearbar keys hash < key.txt (one key a line; one hash a line, in order)"
 	if len(args) == 0 || args[0] != "hash" {
 		return usagef("usage: %s", usage)
 	}
@@ -27,14 +29,37 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 	if _, err := parseArgs(flag.NewFlagSet("hash", flag.ContinueOnError), args[1:], 0, 0, usage); err != nil {
 		return err
 	}
-	line, err := bufio.NewReader(m.Stdin).ReadString('\n')
-	key := strings.TrimSpace(line)
-	if key == "" {
-		if err != nil {
-			return usagef("write the key on standard input: %s", usage)
+	// Each line of the input is a key, hashed on a line of its own in the same order: a file of
+	// keys gives one hash per key, never one hash of them all, which no request could match.
+	// Spaces around a key and blank lines are ignored. From a terminal, the first line is the
+	// key, as typing it and pressing Enter expects.
+	interactive := false
+	if f, ok := m.Stdin.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			interactive = true
 		}
-		return usagef("the key is empty")
 	}
-	fmt.Fprintln(m.Stdout, gateway.HashKey(key))
+	var hashes []string
+	sc := bufio.NewScanner(m.Stdin)
+	for sc.Scan() {
+		if key := strings.TrimSpace(sc.Text()); key != "" {
+			hashes = append(hashes, gateway.HashKey(key))
+			if interactive {
+				break
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return usagef("a line of standard input is longer than %d bytes, too long for a key: write one key a line", bufio.MaxScanTokenSize)
+		}
+		return fmt.Errorf("reading standard input: %w", err)
+	}
+	if len(hashes) == 0 {
+		return usagef("write the key on standard input, one key a line: %s", usage)
+	}
+	for _, h := range hashes {
+		fmt.Fprintln(m.Stdout, h)
+	}
 	return nil
 }

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/clearbar/clearbar/gateway"
 )
 
 // TestKeysHashNeverRepeatsArguments: clearbar keys hash reads the key from standard input; a
@@ -23,5 +28,38 @@ func TestKeysHashNeverRepeatsArguments(t *testing.T) {
 	}
 	if code, stdout, _ := run(t, "keys", "hash", "--help"); code != 0 || !strings.Contains(stdout, "keys hash") {
 		t.Errorf("keys hash --help: exit %d, %q", code, stdout)
+	}
+}
+
+// TestKeysHashHashesEachLine: keys hash reads one key a line and prints one hash a line, in
+// order, so that a file of keys never becomes one hash of them all (which no request's key
+// could match); blank lines, spaces around a key and a final newline are not part of any key.
+func TestKeysHashHashesEachLine(t *testing.T) {
+	hashKeys := func(stdin string) (int, string, string) {
+		var out, errb bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(stdin), Now: time.Now}
+		return m.Run(context.Background(), []string{"keys", "hash"}), out.String(), errb.String()
+	}
+	for _, tc := range []struct {
+		stdin string
+		keys  []string
+	}{
+		{"k1\nk2\n", []string{"k1", "k2"}},
+		{"k1\r\n\n  k2  \n\n", []string{"k1", "k2"}},
+		{"only-key", []string{"only-key"}},
+	} {
+		code, out, errOut := hashKeys(tc.stdin)
+		var want strings.Builder
+		for _, k := range tc.keys {
+			want.WriteString(gateway.HashKey(k) + "\n")
+		}
+		if code != 0 || out != want.String() {
+			t.Errorf("keys hash < %q: exit %d\n%s%s\nwant the hashes of %q, one a line:\n%s", tc.stdin, code, out, errOut, tc.keys, want.String())
+		}
+	}
+	for _, stdin := range []string{"", "\n \n"} {
+		if code, out, errOut := hashKeys(stdin); code != 2 || out != "" || !strings.Contains(errOut, "standard input") {
+			t.Errorf("keys hash < %q: exit %d, stdout %q, stderr %q; want exit 2 asking for a key", stdin, code, out, errOut)
+		}
 	}
 }

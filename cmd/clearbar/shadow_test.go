@@ -77,6 +77,9 @@ func TestShadowTrafficFeedsMeasurement(t *testing.T) {
 	}
 	var cand, pass, live int
 	err := outcomes.ReadFile(rows, func(r outcomes.Row) error {
+		if r.TimeScale != 0.001 {
+			t.Errorf("%s row (source %s) answered at --time-scale 0.001 has time_scale %g", r.Model, r.Source, r.TimeScale)
+		}
 		switch r.Model {
 		case "cand":
 			cand++
@@ -99,6 +102,32 @@ func TestShadowTrafficFeedsMeasurement(t *testing.T) {
 	code, out, errOut := run(t, "estimate", specFile, "--measured", rows)
 	if code != 0 || !strings.Contains(out, "cand") || !strings.Contains(strings.ToLower(out), "contradict") {
 		t.Errorf("estimate --measured on shadow rows: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Every latency of the run was answered at a time scale: shown, not tested, and the
+	// assumption kept, the candidate's as the live model's.
+	code, out, errOut = run(t, "estimate", specFile, "--measured", rows, "--format", "json")
+	var est struct {
+		Measured struct {
+			Findings []struct {
+				Model, What                 string
+				Untested, Used, Contradicts bool
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &est); code != 0 || err != nil {
+		t.Fatalf("estimate --measured --format json: exit %d, %v\n%s", code, err, errOut)
+	}
+	latencies := 0
+	for _, f := range est.Measured.Findings {
+		if strings.HasPrefix(f.What, "latency") {
+			latencies++
+			if !f.Untested || f.Used || f.Contradicts {
+				t.Errorf("%s %s of calls at a time scale: untested %v, used %v, contradicts %v; want shown, not tested", f.Model, f.What, f.Untested, f.Used, f.Contradicts)
+			}
+		}
+	}
+	if latencies != 4 {
+		t.Errorf("%d latency findings, want p50 and p95 of cand and strong", latencies)
 	}
 	code, out, errOut = run(t, "replay", specFile, "--outcomes", rows, "--category", "qa", "--format", "json")
 	if code != 0 {
