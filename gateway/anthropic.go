@@ -298,11 +298,21 @@ func supportedVersion(v string) bool {
 	return false
 }
 
+// statusOverloaded is the status Anthropic gives an overloaded_error.
+const statusOverloaded = 529
+
 // writeAnthropicError sends an error in Anthropic's envelope, with the status and retry
 // headers writeError would send to an OpenAI client.
 func writeAnthropicError(w http.ResponseWriter, err error, requestID string) int {
 	e := clearbar.AsError(err)
 	status := statusFor(e)
+	typ := translate.AnthropicErrorType(e, status)
+	if typ == "overloaded_error" && e.Status == statusOverloaded {
+		// An Anthropic upstream's overload (529) reaches an Anthropic client as it came,
+		// which its SDKs raise as OverloadedError (a 503 is ServiceUnavailableError); both
+		// are retried. Other upstreams' overloads keep the gateway's 503.
+		status = statusOverloaded
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if requestID != "" {
@@ -311,10 +321,10 @@ func writeAnthropicError(w http.ResponseWriter, err error, requestID string) int
 	retryHeaders(h, err, e, status)
 	msg := e.Message
 	if msg == "" {
-		msg = http.StatusText(status)
+		msg = http.StatusText(http.StatusServiceUnavailable)
 	}
 	w.WriteHeader(status)
-	w.Write(translate.ErrorBody(translate.AnthropicErrorType(e, status), msg, requestID))
+	w.Write(translate.ErrorBody(typ, msg, requestID))
 	return status
 }
 

@@ -601,7 +601,8 @@ func checkAnthropicError(t *testing.T, explanation string, resp *http.Response, 
 
 // TestMessagesErrors: failures reach an Anthropic client in Anthropic's shape, with the status
 // and retry headers an OpenAI client would get (item 34: 429 and 529 are retryable statuses
-// with their types; 400 is not).
+// with their types; 400 is not). An Anthropic upstream's 529 stays a 529, which Anthropic's
+// SDKs raise as OverloadedError; another upstream's overload is the gateway's 503.
 func TestMessagesErrors(t *testing.T) {
 	e := newAntEnv(t, "")
 	tests := []struct {
@@ -620,10 +621,10 @@ func TestMessagesErrors(t *testing.T) {
 		}, antReq("oa", ""), 429, "rate_limit_error", "Rate limit reached", true},
 		{"Anthropic's 529", e.an, func(w http.ResponseWriter, c antCall) {
 			writeUpstream(w, 529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
-		}, antReq("an", ""), 503, "overloaded_error", "Overloaded", false},
+		}, antReq("an", ""), 529, "overloaded_error", "Overloaded", false},
 		{"Anthropic's 529 on a stream request, before the first byte", e.an, func(w http.ResponseWriter, c antCall) {
 			writeUpstream(w, 529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`)
-		}, antReq("an", `,"stream":true`), 503, "overloaded_error", "Overloaded", false},
+		}, antReq("an", `,"stream":true`), 529, "overloaded_error", "Overloaded", false},
 		{"an upstream 400", e.an, func(w http.ResponseWriter, c antCall) {
 			writeUpstream(w, 400, `{"type":"error","error":{"type":"invalid_request_error","message":"messages: bad"}}`)
 		}, antReq("an", ""), 400, "invalid_request_error", "messages: bad", false},
