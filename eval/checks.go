@@ -18,7 +18,7 @@ import (
 type checkKind struct {
 	// extra lists the keys a check of this kind may have besides its kind.
 	extra []string
-	bind  func(c rawCheck, env Env) (Grader, error)
+	bind  func(c rawCheck, it *Item, env Env) (Grader, error)
 }
 
 // rawCheck is a check as written: one key naming its kind, and its settings.
@@ -26,22 +26,22 @@ type rawCheck map[string]json.RawMessage
 
 // checkKinds maps each check kind of the set format to its binder. It is never modified.
 var checkKinds = map[string]checkKind{
-	"exact": {bind: func(c rawCheck, _ Env) (Grader, error) {
+	"exact": {bind: func(c rawCheck, _ *Item, _ Env) (Grader, error) {
 		s, err := c.text("exact")
 		return Exact{Want: s}, err
 	}},
-	"normalized": {bind: func(c rawCheck, _ Env) (Grader, error) {
+	"normalized": {bind: func(c rawCheck, _ *Item, _ Env) (Grader, error) {
 		s, err := c.text("normalized")
 		return Normalized{Want: s}, err
 	}},
-	"contains": {bind: func(c rawCheck, _ Env) (Grader, error) {
+	"contains": {bind: func(c rawCheck, _ *Item, _ Env) (Grader, error) {
 		s, err := c.text("contains")
 		if err == nil && Normalize(s) == "" {
 			err = fmt.Errorf(`"contains" %s is empty once normalized, so it would match anything`, quote(s))
 		}
 		return Contains{Want: s}, err
 	}},
-	"regex": {bind: func(c rawCheck, _ Env) (Grader, error) {
+	"regex": {bind: func(c rawCheck, _ *Item, _ Env) (Grader, error) {
 		s, err := c.text("regex")
 		if err != nil {
 			return nil, err
@@ -52,7 +52,7 @@ var checkKinds = map[string]checkKind{
 		}
 		return Regex{Pattern: re}, nil
 	}},
-	"numeric": {extra: []string{"tolerance"}, bind: func(c rawCheck, _ Env) (Grader, error) {
+	"numeric": {extra: []string{"tolerance"}, bind: func(c rawCheck, _ *Item, _ Env) (Grader, error) {
 		var g Numeric
 		if err := json.Unmarshal(c["numeric"], &g.Want); err != nil {
 			return nil, fmt.Errorf(`"numeric" must be a number, like {"numeric": 42.5, "tolerance": 0.01}`)
@@ -64,7 +64,7 @@ var checkKinds = map[string]checkKind{
 		}
 		return g, nil
 	}},
-	"judge": {bind: func(c rawCheck, env Env) (Grader, error) {
+	"judge": {bind: func(c rawCheck, _ *Item, env Env) (Grader, error) {
 		var j struct {
 			Model     string  `json:"model"`
 			Rubric    string  `json:"rubric"`
@@ -88,7 +88,45 @@ var checkKinds = map[string]checkKind{
 		}
 		return NewJudge(env.Spec, env.Caller, j.Model, j.Rubric, j.Threshold)
 	}},
-	"validators": {bind: func(c rawCheck, env Env) (Grader, error) {
+	"tool_calls": {bind: func(c rawCheck, _ *Item, _ Env) (Grader, error) {
+		want, err := parseExpectedCalls(c["tool_calls"], `"tool_calls"`)
+		return ToolCalls{Want: want}, err
+	}},
+	"json": {bind: func(c rawCheck, it *Item, _ Env) (Grader, error) {
+		v, _ := decodeJSON(c["json"])
+		switch v.(type) {
+		case map[string]any, []any:
+			return JSONEqual{Want: v}, nil
+		}
+		if v != true {
+			return nil, fmt.Errorf(`"json" must be true (the answer compared as JSON with the item's reference) or the expected object or array, like {"json": {"intent": "refund"}}`)
+		}
+		if strings.TrimSpace(it.Reference) == "" {
+			return nil, fmt.Errorf(`{"json": true} compares the answer with the item's reference, and the item has none: give a "reference" (a JSON document), or the expected value, like {"json": {"intent": "refund"}}`)
+		}
+		want, err := decodeJSON([]byte(strings.TrimSpace(it.Reference)))
+		if err != nil {
+			return nil, fmt.Errorf(`{"json": true} compares the answer with the item's reference as JSON, and the reference is not JSON (%v): %s`, strings.TrimPrefix(err.Error(), "json: "), quote(it.Reference))
+		}
+		return JSONEqual{Want: want}, nil
+	}},
+	"json_path": {extra: []string{"equals"}, bind: func(c rawCheck, _ *Item, _ Env) (Grader, error) {
+		path, err := c.text("json_path")
+		const form = `{"json_path": "intent", "equals": "refund"}`
+		if err != nil || strings.TrimSpace(path) == "" || strings.HasPrefix(path, ".") || strings.HasSuffix(path, ".") || strings.Contains(path, "..") {
+			return nil, fmt.Errorf(`"json_path" must be keys separated by dots (array elements by their index from 0), like %s`, form)
+		}
+		raw, ok := c["equals"]
+		if !ok {
+			return nil, fmt.Errorf(`"json_path" needs "equals", the value expected there, like %s`, form)
+		}
+		want, err := decodeJSON(raw)
+		if err != nil {
+			return nil, fmt.Errorf(`"equals": %v`, err)
+		}
+		return JSONPath{Path: path, Equals: want}, nil
+	}},
+	"validators": {bind: func(c rawCheck, _ *Item, env Env) (Grader, error) {
 		var on bool
 		if err := json.Unmarshal(c["validators"], &on); err != nil || !on {
 			return nil, fmt.Errorf(`write {"validators": true} to grade with the category's validators`)
@@ -141,12 +179,15 @@ func bindChecks(raws []json.RawMessage, it *Item, hasReference bool, env Env) ([
 		if hasReference {
 			out = append(out, Normalized{Want: it.Reference})
 		}
+		if it.ReferenceToolCalls != nil {
+			out = append(out, ToolCalls{Want: it.ReferenceToolCalls})
+		}
 		if len(out) == 0 {
 			where := "its category validates nothing"
 			if env.Category != nil {
 				where = fmt.Sprintf("category %q validates nothing", env.Category.Name)
 			}
-			return nil, fmt.Errorf(`nothing grades its answers: %s, and the item has no "reference" or "checks"; add one of them`, where)
+			return nil, fmt.Errorf(`nothing grades its answers: %s, and the item has no "reference", "reference_tool_calls" or "checks"; add one of them`, where)
 		}
 	}
 	for i, raw := range raws {
@@ -182,7 +223,7 @@ func bindChecks(raws []json.RawMessage, it *Item, hasReference bool, env Env) ([
 				return nil, fmt.Errorf("check %d (%s): unknown key %q (check kinds: %s)", i+1, kinds[0], k, checkKindNames())
 			}
 		}
-		g, err := kind.bind(c, env)
+		g, err := kind.bind(c, it, env)
 		if err != nil {
 			return nil, fmt.Errorf("check %d: %w", i+1, err)
 		}

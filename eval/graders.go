@@ -127,7 +127,7 @@ func (g Exact) Grade(_ context.Context, in *Input) Verdict {
 	if got == strings.TrimSpace(g.Want) {
 		return passFail(g.Name(), true, "")
 	}
-	return passFail(g.Name(), false, "the answer is "+quote(got))
+	return passFail(g.Name(), false, toolCallsInstead(in, "the answer is "+quote(got)))
 }
 
 // Normalized passes an answer that equals Want once both are normalized (see Normalize): case,
@@ -143,7 +143,7 @@ func (g Normalized) Grade(_ context.Context, in *Input) Verdict {
 	if got == Normalize(g.Want) {
 		return passFail(g.Name(), true, "")
 	}
-	return passFail(g.Name(), false, "the normalized answer is "+quote(got))
+	return passFail(g.Name(), false, toolCallsInstead(in, "the normalized answer is "+quote(got)))
 }
 
 // Contains passes an answer that contains Want as a run of whole words, both normalized (see
@@ -159,7 +159,7 @@ func (g Contains) Grade(_ context.Context, in *Input) Verdict {
 	if strings.Contains(got, " "+Normalize(g.Want)+" ") {
 		return passFail(g.Name(), true, "")
 	}
-	return passFail(g.Name(), false, "not in the answer")
+	return passFail(g.Name(), false, toolCallsInstead(in, "not in the answer"))
 }
 
 // Regex passes an answer whose text, without surrounding white space, the pattern matches
@@ -176,7 +176,7 @@ func (g Regex) Grade(_ context.Context, in *Input) Verdict {
 	if g.Pattern.MatchString(strings.TrimSpace(in.Response.Text())) {
 		return passFail(g.Name(), true, "")
 	}
-	return passFail(g.Name(), false, "no match")
+	return passFail(g.Name(), false, toolCallsInstead(in, "no match"))
 }
 
 // Numeric passes an answer whose last number is within Tolerance of Want (an absolute
@@ -203,7 +203,7 @@ func (g Numeric) Name() string {
 func (g Numeric) Grade(_ context.Context, in *Input) Verdict {
 	got, ok := validate.LastNumber(in.Response.Text())
 	if !ok {
-		return passFail(g.Name(), false, "the answer has no number")
+		return passFail(g.Name(), false, toolCallsInstead(in, "the answer has no number"))
 	}
 	// A relative slack of 1e-9 absorbs decimal-to-binary rounding ("0.3" against 0.1+0.2).
 	slack := g.Tolerance + 1e-9*max(math.Abs(g.Want), 1)
@@ -456,6 +456,14 @@ func GradedByValidators(line []byte) bool {
 		return ex.GradedBy == GradeValidators
 	}
 	return slices.ContainsFunc(ex.Checks, func(v Verdict) bool { return strings.HasPrefix(v.Check, validatorsPrefix) })
+}
+
+// SimulatedRow reports whether a row an eval run wrote (its JSON line) holds an answer of a
+// simulated provider (Extras.Simulated): drawn from the spec's assumptions, it measures no
+// model, and no validator either.
+func SimulatedRow(line []byte) bool {
+	var ex Extras
+	return json.Unmarshal(line, &ex) == nil && ex.Simulated
 }
 
 // VerdictOnly reports whether the pass of a row an eval run wrote (its JSON line) is the

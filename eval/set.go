@@ -50,6 +50,9 @@ type Item struct {
 	Prompt string
 	// Reference is the expected answer, "" when the item gives none.
 	Reference string
+	// ReferenceToolCalls are the tool calls the item expects (reference_tool_calls), nil
+	// when it gives none; without checks, they grade its answers (see ToolCalls).
+	ReferenceToolCalls []ExpectedCall
 	// Graders grade every answer, in order; an answer passes when every one passes, except
 	// the category's validators beside other graders, whose verdict is recorded and does not
 	// count (see Extras.GradedBy). Loading gives each item at least one.
@@ -115,6 +118,7 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 	set := &Set{File: name}
 	var errs []string
 	seen := map[string]int{}
+	jsonText, firstJSONText := 0, (*Item)(nil) // items whose JSON reference is compared as text
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxItemLine)
 	line := 0
@@ -142,6 +146,18 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 		if w := referenceConflict(it); w != "" {
 			set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: item %q: %s", name, line, it.ID, w))
 		}
+		if w := textReferenceForTools(it); w != "" {
+			set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: item %q: %s", name, line, it.ID, w))
+		}
+		if jsonAsText(it) {
+			if jsonText == 0 {
+				firstJSONText = it
+			}
+			jsonText++
+		}
+	}
+	if jsonText > 0 {
+		set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: item %q and %d more: a JSON reference on an item that asks for JSON answers is compared as text, normalized (case, punctuation and spacing ignored, so that {\"intent\": \"REFUND\"} and even intent: refund match {\"intent\":\"refund\"}): add \"checks\": [{\"json\": true}] to compare the answers with the reference as JSON values", name, firstJSONText.Line, firstJSONText.ID, jsonText-1))
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -196,14 +212,48 @@ func referenceConflict(it *Item) string {
 	return fmt.Sprintf("the category's validators fail the reference itself (%s), so they flag every answer that matches it (the gateway would too): make the reference an answer they pass", v.Reason)
 }
 
+// textReferenceForTools says, for an item that offers tools (and does not forbid calling them)
+// and is graded by a text reference or text checks, that an answer that calls a tool has no
+// text to match them; "" otherwise.
+func textReferenceForTools(it *Item) string {
+	if len(it.Request.Tools) == 0 || it.Request.ToolChoice == "none" {
+		return ""
+	}
+	text := false
+	for _, g := range it.Graders {
+		switch g.(type) {
+		case ToolCalls:
+			return ""
+		case Exact, Normalized, Contains, Regex, Numeric, JSONEqual, JSONPath:
+			text = true
+		}
+	}
+	if !text {
+		return ""
+	}
+	return `the item offers tools, and its reference or checks compare the answer's text: an answer that calls a tool has none, so it fails them; give the calls expected as "reference_tool_calls": [{"name": ..., "arguments": {...}}] (or a {"tool_calls": [...]} check)`
+}
+
+// jsonAsText reports whether an item that asks for JSON answers (a response format of
+// json_object or json_schema) has a JSON reference (an object or array) that its default
+// check, a normalized match, compares as text.
+func jsonAsText(it *Item) bool {
+	if it.Reference == "" || (it.Request.ResponseFormat.Type != "json_object" && it.Request.ResponseFormat.Type != "json_schema") || !jsonReference(it.Reference) {
+		return false
+	}
+	return slices.ContainsFunc(it.Graders, func(g Grader) bool { n, ok := g.(Normalized); return ok && n.Want == it.Reference })
+}
+
 // itemJSON is an item as written in the set file.
 type itemJSON struct {
 	ID             string            `json:"id"`
 	Messages       json.RawMessage   `json:"messages"`
 	Prompt         *string           `json:"prompt"`
 	Reference      *string           `json:"reference"`
+	ReferenceCalls json.RawMessage   `json:"reference_tool_calls"`
 	Checks         []json.RawMessage `json:"checks"`
 	Tools          json.RawMessage   `json:"tools"`
+	ToolChoice     json.RawMessage   `json:"tool_choice"`
 	ResponseFormat json.RawMessage   `json:"response_format"`
 }
 
@@ -212,6 +262,7 @@ type requestBody struct {
 	Model          string          `json:"model"`
 	Messages       json.RawMessage `json:"messages"`
 	Tools          json.RawMessage `json:"tools,omitempty"`
+	ToolChoice     json.RawMessage `json:"tool_choice,omitempty"`
 	ResponseFormat json.RawMessage `json:"response_format,omitempty"`
 }
 
@@ -247,7 +298,7 @@ func parseItem(b []byte, line int, env Env) (*Item, error) {
 	if env.Category != nil {
 		alias = "clearbar/" + env.Category.Name
 	}
-	body := requestBody{Model: alias, Messages: in.Messages, Tools: nullToEmpty(in.Tools), ResponseFormat: nullToEmpty(in.ResponseFormat)}
+	body := requestBody{Model: alias, Messages: in.Messages, Tools: nullToEmpty(in.Tools), ToolChoice: nullToEmpty(in.ToolChoice), ResponseFormat: nullToEmpty(in.ResponseFormat)}
 	switch {
 	case len(nullToEmpty(in.Messages)) > 0 && in.Prompt != nil:
 		return nil, fail(`both "messages" and "prompt": give one of them`)
@@ -279,12 +330,27 @@ func parseItem(b []byte, line int, env Env) (*Item, error) {
 	if in.Reference != nil {
 		it.Reference = *in.Reference
 	}
+	var refCalls any // the expected calls as written, for the fingerprint
+	if raw := nullToEmpty(in.ReferenceCalls); len(raw) > 0 {
+		switch {
+		case in.Reference != nil:
+			return nil, fail(`both "reference" and "reference_tool_calls": give the expected text or the expected tool calls`)
+		case len(in.Checks) > 0:
+			return nil, fail(`both "reference_tool_calls" and "checks", which alone grade an item that has them: give the expected calls as a check, {"tool_calls": [...]}, among the checks`)
+		}
+		calls, err := parseExpectedCalls(raw, `"reference_tool_calls"`)
+		if err != nil {
+			return nil, fail("%v", err)
+		}
+		it.ReferenceToolCalls = calls
+		refCalls, _ = decodeJSON(raw)
+	}
 	graders, err := bindChecks(in.Checks, it, in.Reference != nil, env)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
 	it.Graders = graders
-	it.Grading = gradingFingerprint(in.Reference, in.Checks, graders)
+	it.Grading = gradingFingerprint(in.Reference, refCalls, in.Checks, graders)
 	return it, nil
 }
 
@@ -293,12 +359,13 @@ func parseItem(b []byte, line int, env Env) (*Item, error) {
 // validators (no checks, or {"validators": true}), of their settings (Validators.Settings):
 // reformatting a line or the spec changes nothing, changing what a check or a validator wants
 // does. An item graded without the validators hashes as it did before validators counted.
-func gradingFingerprint(reference *string, checks []json.RawMessage, graders []Grader) string {
+func gradingFingerprint(reference *string, toolCalls any, checks []json.RawMessage, graders []Grader) string {
 	canon := struct {
 		Reference  *string          `json:"reference"`
+		ToolCalls  any              `json:"reference_tool_calls,omitempty"`
 		Checks     []map[string]any `json:"checks"`
 		Validators json.RawMessage  `json:"validators,omitempty"`
-	}{Reference: reference}
+	}{Reference: reference, ToolCalls: toolCalls}
 	for _, g := range graders {
 		if v, ok := g.(*Validators); ok {
 			canon.Validators = v.Settings()
@@ -320,7 +387,7 @@ func gradingFingerprint(reference *string, checks []json.RawMessage, graders []G
 func itemJSONError(err error) error {
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return fmt.Errorf("unknown field %s: an item has id, messages or prompt, reference, checks, tools and response_format", f)
+		return fmt.Errorf("unknown field %s: an item has id, messages or prompt, reference or reference_tool_calls, checks, tools, tool_choice and response_format", f)
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {

@@ -26,18 +26,25 @@ import (
 // answers that pass, those that keep the category's validators' verdict as the simulator drew
 // it (accepting an answer it did not flag, failing one it did) come first, so that the verdict
 // recorded beside the grade keeps measuring the validators' assumed strength where the checks
-// allow it (an exact reference the validators accept cannot be failed by them). Tool calls
-// are left as they are.
+// allow it (an exact reference the validators accept cannot be failed by them). An item
+// graded by the tool calls it expects is fitted by simulatedCalls; tool calls are otherwise
+// left as they are.
 func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 	sim := simulationOf(resp)
-	if len(resp.Choices) == 0 || len(resp.Choices[0].ToolCalls) > 0 || sim == nil {
+	if len(resp.Choices) == 0 || sim == nil {
+		return resp
+	}
+	if slices.ContainsFunc(it.Graders, func(g Grader) bool { _, ok := g.(ToolCalls); return ok }) {
+		return simulatedCalls(it, resp, sim)
+	}
+	if len(resp.Choices[0].ToolCalls) > 0 {
 		return resp
 	}
 	var refs []Grader
 	var validators *Validators // the category's, when they call no model
 	for _, g := range it.Graders {
 		switch g := g.(type) {
-		case Exact, Normalized, Contains, Regex, Numeric:
+		case Exact, Normalized, Contains, Regex, Numeric, JSONEqual, JSONPath:
 			refs = append(refs, g)
 		case *Validators:
 			if !g.Costly() {
@@ -67,7 +74,8 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 		parts := strings.Join(expected, " ")
 		// A JSON answer takes the expected text as one of its values first, so that it
 		// stays JSON, and valid, as the simulator drew it.
-		candidates = append(jsonCandidates(text, expected), it.Reference, strings.TrimSpace(text+" "+parts), parts)
+		candidates = append(jsonFits(refs, text), jsonCandidates(text, expected)...)
+		candidates = append(candidates, it.Reference, strings.TrimSpace(text+" "+parts), parts)
 		if validators != nil {
 			valid := func(answer string) bool {
 				in := &Input{Item: it, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: answer}}}}
@@ -92,6 +100,99 @@ func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 			out.Choices = append([]clearbar.Choice(nil), resp.Choices...)
 			out.Choices[0].Text = c
 			return &out
+		}
+	}
+	return resp
+}
+
+// jsonFits returns, for JSON reference checks, answers that pass them: the expected document
+// of a json check, and the answer (or an empty object) with the expected value set at each
+// json_path check's path, which keeps the rest of a JSON answer as the simulator drew it.
+func jsonFits(refs []Grader, text string) []string {
+	var out []string
+	doc, why := answerJSON(text)
+	if why != "" {
+		doc = map[string]any{}
+	}
+	paths := false
+	for _, g := range refs {
+		switch g := g.(type) {
+		case JSONEqual:
+			out = append(out, compactJSON(g.Want))
+		case JSONPath:
+			if d, ok := setPath(doc, g.Path, g.Equals); ok {
+				doc, paths = d, true
+			}
+		}
+	}
+	if paths {
+		out = append([]string{compactJSON(doc)}, out...)
+	}
+	return out
+}
+
+// simulatedCalls fits a simulated answer to an item graded by the tool calls it expects, as
+// simulatedAnswer fits text: a good answer that does not make the expected calls makes them
+// (each accepted argument with the first value it may take), and a bad one that does makes
+// them with no arguments, or makes no call. Of the answers that fit, those that keep the
+// category's validators' verdict as the simulator drew it come first.
+func simulatedCalls(it *Item, resp *clearbar.Response, sim *simulated.Simulation) *clearbar.Response {
+	var refs []ToolCalls
+	var validators *Validators
+	for _, g := range it.Graders {
+		switch g := g.(type) {
+		case ToolCalls:
+			refs = append(refs, g)
+		case *Validators:
+			if !g.Costly() {
+				validators = g
+			}
+		}
+	}
+	answer := func(calls []clearbar.ToolCall, text string) *clearbar.Response {
+		out := *resp
+		out.Choices = append([]clearbar.Choice(nil), resp.Choices...)
+		out.Choices[0].ToolCalls, out.Choices[0].Text = calls, text
+		out.Choices[0].FinishReason = "stop"
+		if len(calls) > 0 {
+			out.Choices[0].FinishReason = "tool_calls"
+		}
+		return &out
+	}
+	passes := func(r *clearbar.Response) bool {
+		in := &Input{Item: it, Response: r}
+		for _, g := range refs {
+			if !g.Grade(context.Background(), in).Pass {
+				return false
+			}
+		}
+		return true
+	}
+	if passes(resp) == sim.Good {
+		return resp
+	}
+	var candidates []*clearbar.Response
+	if sim.Good {
+		candidates = append(candidates, answer(drawnCalls(refs[0].Want), ""))
+	} else {
+		empty := drawnCalls(refs[0].Want)
+		for i := range empty {
+			empty[i].Arguments = "{}"
+		}
+		candidates = append(candidates, answer(empty, ""), answer(nil, "I do not know."))
+	}
+	if validators != nil {
+		drawn := !sim.Flagged
+		valid := func(r *clearbar.Response) bool {
+			return validators.Grade(context.Background(), &Input{Item: it, Response: r}).Pass
+		}
+		slices.SortStableFunc(candidates, func(a, b *clearbar.Response) int {
+			return cmp.Compare(b2i(valid(a) != drawn), b2i(valid(b) != drawn))
+		})
+	}
+	for _, c := range candidates {
+		if passes(c) == sim.Good {
+			return c
 		}
 	}
 	return resp

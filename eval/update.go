@@ -30,6 +30,10 @@ type UpdateOptions struct {
 	// NoLatency, when set, says why measured latencies must not be written (they were
 	// measured at a time scale where scheduling overhead swamps them); it becomes a note.
 	NoLatency string
+	// NoReview, when set, says why the category's review.last must not be moved (the answers
+	// measured all came from simulated providers, which measure the spec's own assumptions);
+	// it becomes a note.
+	NoReview string
 }
 
 // Update returns the spec document data (the file s was loaded from) with the category's
@@ -37,7 +41,8 @@ type UpdateOptions struct {
 // assume.pass_rate.<model> (rounded to three decimals; of the graded answers alone, those
 // the category's validators could not judge left out: Summary.Unverified) and, when answered
 // calls had latencies, graded or not, assume.latency.<model> {p50, p95} (the category's
-// override of the model's latency); and the category's review.last set to opts.Today.
+// override of the model's latency); and the category's review.last set to opts.Today, unless
+// opts.NoReview says why not.
 // Comments and key order are kept (spec.SetInCategory); the caller should check that the
 // result loads before writing it.
 //
@@ -107,6 +112,10 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 	}
 	if opts.NoLatency != "" {
 		notes = append(notes, "assume.latency not written: "+opts.NoLatency)
+	}
+	if opts.NoReview != "" {
+		notes = append(notes, "review.last not written: "+opts.NoReview)
+		return out, changes, notes, nil
 	}
 	// The date goes into the category's own review: what this eval measured is that
 	// category. Its old value is the category's, or says that it had only the spec's.

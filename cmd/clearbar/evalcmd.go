@@ -144,20 +144,39 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 	if res.NotInSet > 0 {
 		notes = append(notes, fmt.Sprintf("%d row(s) of %s are of items not in %s (deleted from it, or given a new id): they are not counted", res.NotInSet, out.Path(), *setPath))
 	}
+	if n := eval.ToolCallsGradedAsText(set, res.Rows); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d answer(s) are tool calls graded by a text reference or text checks, which they have no text for, so they fail: give the calls expected as \"reference_tool_calls\": [{\"name\": ..., \"arguments\": {...}}] (or a {\"tool_calls\": [...]} check)", n))
+	}
+	simulatedRows, answered := simulatedAnswers(res.Rows)
+	// The answers of simulated providers (--simulate, or providers of type simulated in the
+	// spec) are drawn from the spec's own assumptions: they measure no model.
+	fromSimulator := ""
+	if simulatedRows > 0 {
+		fromSimulator = "simulated providers"
+		if simulatedRows < answered {
+			fromSimulator = fmt.Sprintf("simulated providers (%d of the %d answers)", simulatedRows, answered)
+		}
+	}
 	switch {
 	case *update && runErr != nil:
 		notes = append(notes, "the spec was not updated: the run did not finish")
 	case *update:
+		opts := eval.UpdateOptions{Today: m.Now()}
+		if simulatedRows > 0 && simulatedRows == answered {
+			opts.NoReview = "every answer came from simulated providers, which draw answers from the spec's own assumptions and measure no model"
+		}
 		var path string
 		var more []string
-		changes, more, path, err = m.updateSpecFromEval(specPath, s, cat, sums, eval.UpdateOptions{Today: m.Now()})
+		changes, more, path, err = m.updateSpecFromEval(specPath, s, cat, sums, opts)
 		if err != nil {
 			return err
 		}
 		notes = append(notes, more...)
-		if *simulate {
-			notes = append(notes, "the measurements written into "+path+" come from simulated providers")
+		if fromSimulator != "" {
+			notes = append(notes, "the measurements written into "+path+" come from "+fromSimulator)
 		}
+	case fromSimulator != "":
+		notes = append(notes, "the measurements come from "+fromSimulator+", which draw answers from the spec's own assumptions")
 	}
 
 	if *format == "json" {
@@ -176,6 +195,21 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		return runErr
 	}
 	return err
+}
+
+// simulatedAnswers counts the rows whose answers came from a simulated provider, and the rows
+// with an answer (a call that did not fail).
+func simulatedAnswers(rows []eval.Record) (simulated, answered int) {
+	for _, r := range rows {
+		if r.Error != "" {
+			continue
+		}
+		answered++
+		if r.Simulated {
+			simulated++
+		}
+	}
+	return simulated, answered
 }
 
 // evalReport is the JSON form of an eval's report.

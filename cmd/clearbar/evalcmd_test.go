@@ -90,7 +90,10 @@ func TestEvalEndToEnd(t *testing.T) {
 		"CATEGORY  MODEL", "PASS RATE (95% CI)",
 		"Updated " + specPath + `, category "extract" (review the diff):`,
 		"assume.pass_rate.small: 0.7 → ",
-		"review.last: (none; the spec's review.last is 2026-11-01) → 2026-11-27",
+		// Every answer is simulated (the spec's providers are of type simulated): the
+		// measurements are written, said to be simulated, and the review date is not moved.
+		"note: review.last not written: every answer came from simulated providers",
+		"note: the measurements written into " + specPath + " come from simulated providers",
 		// The simulator reports the latency it drew, which holds at any time scale.
 		"assume.latency.small: (the model's: {p50: 800ms, p95: 2s}) → {p50: ",
 	} {
@@ -125,7 +128,7 @@ func TestEvalEndToEnd(t *testing.T) {
 
 	// The spec is updated in place, comments kept, and loads.
 	updated, _ := os.ReadFile(specPath)
-	for _, keep := range []string{"# the truth the eval must recover", "# A perfect validator", "review: {last: 2026-11-27}"} {
+	for _, keep := range []string{"# the truth the eval must recover", "# A perfect validator", "review: {last: 2026-11-01"} {
 		if !bytes.Contains(updated, []byte(keep)) {
 			t.Errorf("the updated spec lacks %q:\n%s", keep, updated)
 		}
@@ -536,7 +539,11 @@ func TestEvalUpdateWritesThroughASymlink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(data), "review: {last: 2026-11-27}") {
+	orig, err := os.ReadFile("../../eval/testdata/recover.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(data, orig) {
 		t.Errorf("the linked spec was not updated:\n%s", data)
 	}
 }
@@ -736,5 +743,76 @@ func TestEvalReplayOfABenchmarkRecordsEstimatedTokens(t *testing.T) {
 	}
 	if tokens == 0 {
 		t.Errorf("no tokens finding says the counts are estimates: %+v", rep.Measured.Findings)
+	}
+}
+
+// TestEvalGradesToolCalls: an eval of tool-call answers (recorded, on a replay provider)
+// grades them by the calls each item expects (reference_tool_calls), so --update writes their
+// pass rate; a tool-call answer to an item with a text reference fails, and the report says
+// why.
+func TestEvalGradesToolCalls(t *testing.T) {
+	dir := t.TempDir()
+	table := `{"item": "simple_python_0", "prompt": "Find the area of a triangle with a base of 10 units and height of 5 units.", "model": "gpt-4.1-mini", "latency_ms": 500, "tool_calls": [{"id": "c1", "name": "calculate_triangle_area", "arguments": "{\"height\": 5.0, \"base\": 10}"}]}
+{"item": "parallel_0", "prompt": "Play songs from Taylor Swift and Maroon 5, for 20 and 15 minutes, on Spotify.", "model": "gpt-4.1-mini", "latency_ms": 500, "tool_calls": [{"id": "c1", "name": "spotify.play", "arguments": "{\"artist\": \"Maroon 5\", \"duration\": 15}"}, {"id": "c2", "name": "spotify.play", "arguments": "{\"artist\": \"Taylor Swift\", \"duration\": 20}"}]}
+{"item": "text_ref", "prompt": "Calculate the factorial of 5.", "model": "gpt-4.1-mini", "latency_ms": 500, "tool_calls": [{"id": "c1", "name": "math.factorial", "arguments": "{\"number\": 5}"}]}
+`
+	src := `version: 1
+name: tools
+review: {last: 2026-11-01, cadence: monthly, owner: evals}
+volume: {per_month: 1000}
+providers:
+  rec: {type: replay, outcomes: calls.jsonl}
+models:
+  mini: {provider: rec, model: gpt-4.1-mini, latency: {p50: 800ms, p95: 2s}}
+categories:
+  - name: tools
+    share: 1
+    tokens: {in: 400, out: 60}
+    quality_bar: 0.9
+    route: {model: mini}
+    assume: {pass_rate: {mini: 0.5}}
+    why: Measured by the eval tests.
+`
+	specPath := filepath.Join(dir, "spec.yaml")
+	for name, text := range map[string]string{"calls.jsonl": table, "spec.yaml": src} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPath, err := filepath.Abs("../../eval/testdata/tools_set.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runEvalCmd(t, specPath, "--category", "tools", "--set", setPath, "--out", filepath.Join(dir, "out.jsonl"), "--progress", "never", "--update")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{
+		"assume.pass_rate.mini: 0.5 → 0.667",
+		"review.last: (none; the spec's review.last is 2026-11-01) → 2026-11-27",
+		"note: 1 answer(s) are tool calls graded by a text reference or text checks",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "simulated providers") {
+		t.Errorf("recorded answers are said to be simulated:\n%s", out)
+	}
+	if !strings.Contains(errOut, `item "text_ref"`) {
+		t.Errorf("stderr %q: want a warning about the text reference on the item offering tools", errOut)
+	}
+}
+
+// TestEvalSaysSimulatedWithoutFlag: answers of a spec's simulated providers (no --simulate)
+// are said to be simulated even without --update.
+func TestEvalSaysSimulatedWithoutFlag(t *testing.T) {
+	_, specPath, setPath := evalDir(t, 10)
+	code, out, errOut := runEvalCmd(t, specPath, "--category", "extract", "--set", setPath, "--models", "small", "--progress", "never")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "note: the measurements come from simulated providers") {
+		t.Errorf("output lacks the note that the answers are simulated:\n%s", out)
 	}
 }

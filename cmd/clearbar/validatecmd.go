@@ -61,7 +61,7 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	items, skipped, circular, err := labelled(pos[1], *model, s, checkerModels(vs))
+	items, skipped, circular, simulatedRows, err := labelled(pos[1], *model, s, checkerModels(vs))
 	if err != nil {
 		return err
 	}
@@ -75,6 +75,16 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "clearbar validate: %d rows left out: their labels were given by validators themselves\n", circular)
 	}
 	res := validate.Calibrate(ctx, checker, vs, items)
+	// Simulated answers are drawn from the spec's assumed validator strength: a simulator
+	// flags a good answer only as that assumption says, and on an eval item, whose answer is
+	// fitted to its reference, hardly ever, so they measure the assumption, not the validator.
+	simulatedWhy := ""
+	if simulatedRows > 0 {
+		simulatedWhy = fmt.Sprintf("%d of the %d labelled answers come from simulated providers (their rows say \"simulated\": true), whose answers are drawn from the spec's own assumptions: they cannot measure a validator's strength, and its false-alarm rate least (the simulator flags no good answer to an eval item, so it measures 0 whatever the validator does); calibrate on the rows of an eval run against the real models", simulatedRows, len(items))
+	}
+	if simulatedWhy != "" && *format == "json" {
+		fmt.Fprintf(m.Stderr, "clearbar validate: %s\n", simulatedWhy)
+	}
 	if *format == "json" {
 		enc := json.NewEncoder(m.Stdout)
 		enc.SetIndent("", "  ")
@@ -107,6 +117,8 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 		all := res[len(res)-1]
 		if missing := unmeasured(all); missing != "" {
 			fmt.Fprintf(m.Stdout, "\nNothing for the spec: %s\n", missing)
+		} else if simulatedWhy != "" {
+			fmt.Fprintf(m.Stdout, "\nNothing for the spec: %s\n", simulatedWhy)
 		} else {
 			fmt.Fprintf(m.Stdout, "\nFor the spec: assume: {validator: {detect: %s, false_alarm: %s}}\n", round3(all.Detect), round3(all.FalseAlarm))
 		}
@@ -115,6 +127,9 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 		all := res[len(res)-1]
 		if missing := unmeasured(all); missing != "" {
 			return fmt.Errorf("%s was not updated: %s", pos[0], missing)
+		}
+		if simulatedWhy != "" {
+			return fmt.Errorf("%s was not updated: %s", pos[0], simulatedWhy)
 		}
 		data, err := os.ReadFile(pos[0])
 		if err != nil {
@@ -184,9 +199,9 @@ func checkerModels(vs []*spec.Validator) []string {
 // the checker models' rows of the same item (grouped by item, else prompt hash, else prompt),
 // which are kept as they are read; an answer is never checked against its own model's row.
 // Rows an eval run graded with the validators themselves are left out and counted
-// (circular): their label is what the validators said. The table is JSON Lines or CSV, as
-// outcomes.ReadFileLines reads it.
-func labelled(path, model string, s *spec.Spec, checkers []string) (items []validate.Labeled, skipped, circular int, err error) {
+// (circular): their label is what the validators said. Rows of simulated answers are counted
+// (simulated). The table is JSON Lines or CSV, as outcomes.ReadFileLines reads it.
+func labelled(path, model string, s *spec.Spec, checkers []string) (items []validate.Labeled, skipped, circular, simulated int, err error) {
 	// The spec models a row's model fills: the model of that name, else every model whose
 	// provider model id it is.
 	specNames := func(rowModel string) []string {
@@ -294,11 +309,14 @@ func labelled(path, model string, s *spec.Spec, checkers []string) (items []vali
 				return &clearbar.Response{Model: name, Choices: []clearbar.Choice{{Text: r.text, FinishReason: "stop"}}}, a, nil
 			}
 		}
+		if raw != nil && eval.SimulatedRow(raw) {
+			simulated++
+		}
 		items = append(items, it)
 		return nil
 	})
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, 0, err
 	}
-	return items, skipped, circular, nil
+	return items, skipped, circular, simulated, nil
 }

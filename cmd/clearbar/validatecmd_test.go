@@ -248,3 +248,38 @@ func TestValidateCalibrateNeedsGoodAndBadAnswers(t *testing.T) {
 		t.Errorf("--update on all good answers changed the spec:\n%s", got)
 	}
 }
+
+// TestValidateCalibrateSimulatedRows: rows of simulated answers (an eval run's, marked
+// "simulated": true) measure the spec's own assumptions, not the validator: calibrate says so
+// instead of suggesting a strength, and --update writes nothing.
+func TestValidateCalibrateSimulatedRows(t *testing.T) {
+	data, err := os.ReadFile("testdata/labelled.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		b.WriteString(strings.Replace(line, "{", `{"simulated": true, `, 1) + "\n")
+	}
+	dir := t.TempDir()
+	rows := filepath.Join(dir, "simulated.jsonl")
+	if err := os.WriteFile(rows, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "validate", "calibrate", "testdata/calibrate.yaml", "--category", "extract", rows)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "For the spec:") || !strings.Contains(out, "Nothing for the spec: ") || !strings.Contains(out, "come from simulated providers") || !strings.Contains(out, "false-alarm rate") {
+		t.Errorf("output:\n%s\nwant no strength for the spec, and a note that the answers are simulated and cannot measure false alarms", out)
+	}
+	spec, _ := os.ReadFile("testdata/calibrate.yaml")
+	specFile := filepath.Join(dir, "calibrate.yaml")
+	if err := os.WriteFile(specFile, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = run(t, "validate", "calibrate", specFile, "--category", "extract", rows, "--update")
+	if got, _ := os.ReadFile(specFile); code == 0 || !strings.Contains(errOut, "was not updated") || string(got) != string(spec) {
+		t.Errorf("--update on simulated rows: exit %d, stderr %q; want a refusal and the spec unchanged", code, errOut)
+	}
+}
