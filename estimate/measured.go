@@ -638,7 +638,7 @@ func specChange(s *spec.Spec, c *spec.Category, m *spec.Model, cell *measured, f
 	round3 := func(v float64) string { return num(math.Round(v*1000) / 1000) }
 	switch f.What {
 	case "pass rate":
-		return fmt.Sprintf("%swrite assume.pass_rate.%s: %s in category %s", at(c.Line()), m.Name, round3(f.Measured), c.Name)
+		return fmt.Sprintf("%swrite assume.pass_rate.%s: %s in category %s", at(c.KeyLine("assume", "pass_rate", m.Name)), m.Name, round3(f.Measured), c.Name)
 	case "latency p50", "latency p95":
 		p50, p95 := stats.Quantile(cell.latency, 0.5), stats.Quantile(cell.latency, 0.95)
 		d := func(v float64) string {
@@ -646,7 +646,7 @@ func specChange(s *spec.Spec, c *spec.Category, m *spec.Model, cell *measured, f
 		}
 		lat := fmt.Sprintf("latency: {p50: %s, p95: %s}", d(p50), d(p95))
 		if l, ok := c.Assume.Latency[m.Name]; ok && l != nil {
-			return fmt.Sprintf("%swrite assume.latency.%s: {p50: %s, p95: %s} in category %s", at(c.Line()), m.Name, d(p50), d(p95), c.Name)
+			return fmt.Sprintf("%swrite assume.latency.%s: {p50: %s, p95: %s} in category %s", at(c.KeyLine("assume", "latency", m.Name)), m.Name, d(p50), d(p95), c.Name)
 		}
 		return fmt.Sprintf("%swrite %s on model %s (or under assume.latency.%[3]s in category %s, for this category alone)", at(m.Line()), lat, m.Name, c.Name)
 	case "tokens in", "tokens out":
@@ -663,9 +663,9 @@ func specChange(s *spec.Spec, c *spec.Category, m *spec.Model, cell *measured, f
 		if key == "out" && m.Resolved.Reasoning {
 			what = "tokens.out and tokens.reasoning, together,"
 		}
-		return fmt.Sprintf("%swrite %s: %s in category %s", at(c.Line()), what, v, c.Name)
+		return fmt.Sprintf("%swrite %s: %s in category %s", at(c.KeyLine("tokens", key)), what, v, c.Name)
 	case "cache hit":
-		return fmt.Sprintf("%swrite tokens.cache_hit: %s in category %s", at(c.Line()), round3(f.Measured), c.Name)
+		return fmt.Sprintf("%swrite tokens.cache_hit: %s in category %s", at(c.KeyLine("tokens", "cache_hit")), round3(f.Measured), c.Name)
 	case "availability":
 		return fmt.Sprintf("%swrite availability: %s on model %s", at(m.Line()), num(math.Floor(f.Measured*1000)/1000), m.Name)
 	}

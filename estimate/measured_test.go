@@ -114,7 +114,7 @@ categories:
 func TestMeasuredContradictionsSayWhatToWrite(t *testing.T) {
 	s, obs := contradictedObservations(t, "change")
 	want := map[string]string{
-		"small pass rate":    "inline.yaml:8: write assume.pass_rate.small: 0.778 in category x",
+		"small pass rate":    "inline.yaml:13: write assume.pass_rate.small: 0.778 in category x",
 		"small latency p50":  "inline.yaml:5: write latency: {p50: 2.049s, p95: 2.095s} on model small (or under assume.latency.small in category x, for this category alone)",
 		"small latency p95":  "inline.yaml:5: write latency: {p50: 2.049s, p95: 2.095s} on model small",
 		"small availability": "inline.yaml:5: write availability: 0.9 on model small",
@@ -538,6 +538,76 @@ func TestMeasuredReportsNameTheirIntervals(t *testing.T) {
 	for _, want := range []string{"small's pass rate in x: assumed 95.00%, measured 77.78% (95% interval ", ", exact binomial, n 90)", "small's latency p95 in x", ", order statistics, n 90)"} {
 		if !strings.Contains(lines, want) {
 			t.Errorf("contradiction lines:\n%s\nwant %q", lines, want)
+		}
+	}
+}
+
+// TestMeasuredChangesPointAtTheKey: what to write is placed at the line of the key to edit
+// (tokens.in, assume.pass_rate.small, assume.latency.small), or of the nearest parent key the
+// category sets when it lacks the key, not at the category's name.
+func TestMeasuredChangesPointAtTheKey(t *testing.T) {
+	s := parse(t, `version: 1
+name: keys
+providers: {sim: {type: simulated}}
+models:
+  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}, availability: 1}
+  big: {provider: sim, model: gpt-4o, latency: {p50: 500ms, p95: 1s}, availability: 1}
+categories:
+  - name: x
+    share: 1
+    tokens: {in: 1000, out: 10}
+    quality_bar: 0.5
+    route: {cascade: [small, big]}
+    assume:
+      latency:
+        small: {p50: 500ms, p95: 1s}
+      pass_rate:
+        big: 0.95
+        small: 0.95
+`)
+	var obs []Observation
+	for i := range 40 {
+		for _, m := range []string{"small", "big"} {
+			pass := i%2 == 0
+			obs = append(obs, Observation{Category: "x", Model: m, Pass: &pass, LatencyMS: 2000 + float64(i), TokensIn: 1290 + i%3*10, TokensOut: 10})
+		}
+	}
+	want := map[string]string{
+		"small tokens in":   "inline.yaml:10: write tokens.in: 1300 in category x",
+		"small pass rate":   "inline.yaml:18: write assume.pass_rate.small: 0.5 in category x",
+		"big pass rate":     "inline.yaml:17: write assume.pass_rate.big: 0.5 in category x",
+		"small latency p50": "inline.yaml:15: write assume.latency.small: {p50: 2.019s, p95: 2.037s} in category x",
+		"big latency p50":   "inline.yaml:6: write latency: {p50: 2.019s, p95: 2.037s} on model big",
+	}
+	for _, f := range Measure(s, obs).Findings(s) {
+		w, ok := want[f.Model+" "+f.What]
+		if !ok {
+			continue
+		}
+		delete(want, f.Model+" "+f.What)
+		if !strings.Contains(f.Note, w) {
+			t.Errorf("%s %s: note %q; want it to say %q", f.Model, f.What, f.Note, w)
+		}
+	}
+	for k := range want {
+		t.Errorf("no finding for %s", k)
+	}
+	// A key the category lacks is written at its nearest parent: assume's line for a model
+	// without a pass rate.
+	c := s.Category("x")
+	if l := c.KeyLine("assume", "score_share"); l != 13 {
+		t.Errorf("KeyLine(assume, score_share) = %d, want assume's line 13", l)
+	}
+	if l := c.KeyLine("failure_impact"); l != 8 {
+		t.Errorf("KeyLine(failure_impact) = %d, want the category's line 8", l)
+	}
+}
+
+// TestSecsRounds: a latency shown in milliseconds is rounded, not truncated.
+func TestSecsRounds(t *testing.T) {
+	for v, want := range map[float64]string{0.6999999999999998: "700ms", 0.7136: "714ms", 0.9996: "1.00s", 1.234: "1.23s"} {
+		if got := secs(v); got != want {
+			t.Errorf("secs(%v) = %s, want %s", v, got, want)
 		}
 	}
 }

@@ -599,7 +599,9 @@ func roundSignificant(x float64, n int) float64 {
 // secs formats seconds as a compact duration with three significant digits, in milliseconds
 // below a second and in seconds above, however long: "850ms", "3.40s", "60.0s", "125s".
 func secs(s float64) string {
-	d := time.Duration(s * float64(time.Second))
+	// Rounded, not truncated: 0.7 s computed as 0.6999999999999998 is 700ms, and a measured
+	// 713.6ms is 714ms, as spec.FormatDuration writes it into a spec.
+	d := time.Duration(s * float64(time.Second)).Round(time.Millisecond)
 	switch {
 	case d >= 100*time.Second:
 		return fmt.Sprintf("%.0fs", s)

@@ -68,7 +68,8 @@ func Rows(r io.Reader) Source {
 }
 
 // Policy kinds Options.Include accepts. Single models (KindSingle) are always evaluated: every
-// other measure is relative to them.
+// other measure is relative to them; naming them lets one replace, in the calibration, a route
+// that validates its answers.
 const (
 	KindSingle    = "single"
 	KindOracle    = "oracle"
@@ -94,7 +95,8 @@ type Options struct {
 	// is set.
 	Category string
 	// Task selects rows by task instead: those whose Task is Task or starts with Task + "/"
-	// (so "mmlu" takes every "mmlu/<subject>").
+	// (so "mmlu" takes every "mmlu/<subject>"). With Category too, Category's route, validators
+	// and quality bar are replayed on those rows.
 	Task string
 	// Grade says how grades become quality; the zero value is GradePass.
 	Grade Grade
@@ -284,7 +286,7 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 			bar := cat.Bar()
 			rep.QualityBar = &bar
 		} else {
-			rep.note("no category given: the spec's routes are not replayed (set the category to replay them)")
+			rep.note(noCategoryNote(s, opts.Task))
 		}
 	}
 
@@ -742,25 +744,8 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 		target = &Target{Objective: ClearBar, Quality: cat.Bar()}
 	}
 	if target != nil {
-		if target.Kinds == nil && cat != nil && cat.Route != nil && !slices.Contains(opts.Include, KindMix) {
-			// A score route sends each request where its score says; a random mix of its
-			// models ignores the request. A route that validates its answers would lose the
-			// validation to a split, whose arms are plain models. Either is replaced by a mix
-			// only when asked for.
-			why := ""
-			switch {
-			case cat.Route.Score != nil:
-				why = "the category routes by score, and a mix would send its requests to the models at random; --include mix to let one replace the score route"
-			case cat.Route.Validated():
-				why = "the category's route validates its answers, and a split of plain models would not; --include mix to let one replace it (then move validate into each arm of the split written)"
-			}
-			n := len(all)
-			if why != "" {
-				all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool { return r.Kind == KindMix })
-			}
-			if n > len(all) {
-				rep.note(fmt.Sprintf("the random mixes (%s) were left out of the calibration: %s", plural(n-len(all), "point"), why))
-			}
+		if target.Kinds == nil && cat != nil && cat.Route != nil {
+			all = keepRouteForm(all, cat.Route, opts.Include, rep)
 		}
 		if cat != nil && cat.Assume.Validator == nil {
 			// A cascade replayed with a simulated validator strength is as good as that
@@ -807,6 +792,77 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 		rep.Calibration = cal
 	}
 	return nil
+}
+
+// keepRouteForm leaves out of a calibration the results that would change the form of the
+// category's route r, unless opts.Include names their kind, and notes what it left out. A
+// score route sends each request where its score says; a random mix of its models ignores the
+// request. A route that validates its answers, as a whole or step by step, stays validated:
+// only the spec's own routes and cascades that validate (with the spec's validators or a
+// simulated strength) compete; a single model, a split of plain models or a score router,
+// which the replay measured without validation, would check no answer.
+func keepRouteForm(all []*Result, r *spec.Route, include []string, rep *Report) []*Result {
+	asked := func(kind string) bool { return slices.Contains(include, kind) }
+	if r.Score != nil {
+		if asked(KindMix) {
+			return all
+		}
+		n := len(all)
+		all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool { return r.Kind == KindMix })
+		if n > len(all) {
+			rep.note(fmt.Sprintf("the random mixes (%s) were left out of the calibration: the category routes by score, and a mix would send its requests to the models at random; --include mix to let one replace the score route", plural(n-len(all), "point")))
+		}
+		return all
+	}
+	if !r.Validated() {
+		return all
+	}
+	var mixes int
+	left := map[string]int{} // the kinds other than mixes left out, by kind
+	all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool {
+		if r.validates() || asked(r.Kind) {
+			return false
+		}
+		if r.Kind == KindMix {
+			mixes++
+		} else if r.Realisable {
+			left[r.Kind]++
+		}
+		return r.Realisable
+	})
+	if mixes > 0 {
+		rep.note(fmt.Sprintf("the random mixes (%s) were left out of the calibration: the category's route validates its answers, and a split of plain models would not; --include mix to let one replace it (then move validate into each arm of the split written)", plural(mixes, "point")))
+	}
+	if len(left) > 0 {
+		var what, kinds []string
+		for _, k := range slices.Sorted(maps.Keys(left)) {
+			what = append(what, fmt.Sprintf("%d %s", left[k], k))
+			kinds = append(kinds, k)
+		}
+		rep.note(fmt.Sprintf("the policies that validate no answer (%s) were left out of the calibration: the category's route validates its answers, as a whole or step by step, and stays validated, so only the spec's route and validated cascades compete; --include %s,spec,cascade to let one replace it",
+			strings.Join(what, ", "), strings.Join(kinds, ",")))
+	}
+	return all
+}
+
+// validates says whether the result's policy validates its answers: the spec's own route, or a
+// cascade replayed with the spec's validators or a simulated validator strength.
+func (r *Result) validates() bool {
+	return r.Kind == KindSpec || r.Params.Strength != nil || r.Params.Validators
+}
+
+// noCategoryNote says that a spec's routes were not replayed for want of a category, and how
+// to replay them: with the category named, and, when rows are selected by task, the task kept.
+func noCategoryNote(s *spec.Spec, task string) string {
+	names := make([]string, len(s.Categories))
+	for i, c := range s.Categories {
+		names[i] = c.Name
+	}
+	how := "give --category NAME to replay a category's route, validators and quality bar on its rows"
+	if task != "" {
+		how = fmt.Sprintf("give --category NAME with --task %s to replay a category's route, validators and quality bar on this task's rows", task)
+	}
+	return fmt.Sprintf("no category given: the spec's routes are not replayed; %s (the spec's categories: %s)", how, strings.Join(names, ", "))
 }
 
 // referencePair picks the weak and strong models: the options', else the best-quality single
@@ -971,8 +1027,8 @@ func kinds(list []string) (map[string]bool, error) {
 		return out, nil
 	}
 	for _, k := range list {
-		if !slices.Contains(allKinds, k) {
-			return nil, fmt.Errorf("unknown policy kind %q: use %s (single models are always included)", k, strings.Join(allKinds, ", "))
+		if k != KindSingle && !slices.Contains(allKinds, k) {
+			return nil, fmt.Errorf("unknown policy kind %q: use %s (single models are always included; naming single lets one replace a route that validates its answers in the calibration)", k, strings.Join(allKinds, ", "))
 		}
 		out[k] = true
 	}

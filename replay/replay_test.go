@@ -326,7 +326,7 @@ func TestSpecRoutes(t *testing.T) {
 	// cascade replayed with it, reach 78.75%, but its validators replayed on the answers
 	// measure 75%), so calibration says so in a note.
 	if rep.Calibration != nil || !strings.Contains(strings.Join(rep.Notes, "\n"),
-		"calibration: no policy reaches quality 80.00%: the best is strong at 75.00%") ||
+		"calibration: no policy reaches quality 80.00%: the best is spec: nano → strong (validators) at 75.00%") ||
 		!strings.Contains(strings.Join(rep.Notes, "\n"), "left out of the frontier, AIQ, the cost of reaching the best model's quality and the calibration, as the spec's validators replayed on the recorded answers measure the same route: "+
 			"spec: nano → strong (assumed d=0.8 f=0.1) (measured by spec: nano → strong (validators)); cascade nano → strong (d=0.8 f=0.1) (measured by spec: nano → strong (validators))") {
 		t.Errorf("calibration to the category's bar 0.8: %+v; notes %v", rep.Calibration, rep.Notes)
@@ -575,12 +575,12 @@ categories:
 				t.Fatal(err)
 			}
 			cal := rep.Calibration
-			if cal == nil {
+			if cal == nil && !s.Category("qa").Route.Validated() {
 				t.Fatalf("no calibration; notes %v", rep.Notes)
 			}
-			simulated := cal.Chosen.Kind == replay.KindCascade && cal.Chosen.Params.Strength != nil
+			simulated := cal != nil && cal.Chosen.Kind == replay.KindCascade && cal.Chosen.Params.Strength != nil
 			if simulated != tt.cascades {
-				t.Errorf("chose %s; want a cascade with a simulated validator: %v", cal.Chosen.Name, tt.cascades)
+				t.Errorf("chose %+v; want a cascade with a simulated validator: %v", cal, tt.cascades)
 			}
 			const note = "1 cascade replayed with a simulated validator strength left out of the calibration: the category's route has no validate: of its own"
 			if noted := strings.Contains(strings.Join(rep.Notes, "\n"), note); noted == tt.cascades {
@@ -625,19 +625,30 @@ categories:
 			outcomes.Row{Item: id, Category: "qa", Prompt: id, Model: "small", Response: "a", Cost: clearbar.MoneyFromUSD(0.0001), Pass: &small},
 			outcomes.Row{Item: id, Category: "qa", Prompt: id, Model: "strong", Response: "a", Cost: clearbar.MoneyFromUSD(0.01), Pass: &strong})
 	}
-	rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "qa"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := rep.Result("spec: small → strong (validators)"); r == nil || r.Quality != 0.7 {
-		t.Fatalf("the route with its validators: %+v, want quality 0.7", r)
-	}
-	if cal := rep.Calibration; cal == nil || cal.Chosen.Name != "strong" {
-		chosen := "nothing"
-		if cal != nil {
+	for _, tt := range []struct {
+		include []string
+		want    string // the policy chosen; "" for none
+	}{
+		// The route validates its answers: a single model does not compete, and no validated
+		// policy clears the bar.
+		{nil, ""},
+		// Named, a single model may replace it.
+		{[]string{replay.KindSingle, replay.KindSpec, replay.KindCascade}, "strong"},
+	} {
+		rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "qa", Include: tt.include})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rep.Result("spec: small → strong (validators)"); r == nil || r.Quality != 0.7 {
+			t.Fatalf("the route with its validators: %+v, want quality 0.7", r)
+		}
+		chosen := ""
+		if cal := rep.Calibration; cal != nil {
 			chosen = cal.Chosen.Name
 		}
-		t.Errorf("calibration chose %s: want strong, the cheapest policy whose measured quality clears 85%%; notes %v", chosen, rep.Notes)
+		if chosen != tt.want {
+			t.Errorf("include %v: calibration chose %q, want %q: the cheapest policy whose measured quality clears 85%%; notes %v", tt.include, chosen, tt.want, rep.Notes)
+		}
 	}
 }
 
@@ -667,62 +678,76 @@ func TestRunNotesScoreRoutersWithoutScorer(t *testing.T) {
 	}
 }
 
-// TestRunKeepsStepValidatedRoutes: a cascade whose steps validate their answers (an
-// agreement check on the first step, as in the README) is not replaced by a random mix of
-// plain models unless mixes are asked for, as a route validated as a whole is not.
+// TestRunKeepsStepValidatedRoutes: a route that validates its answers, as a whole or step by
+// step (an agreement check on the first step, as in the README), stays validated: a single
+// model or a random mix of plain models, which would check no answer, replaces it only when
+// its kind is asked for, even when it clears the bar for less.
 func TestRunKeepsStepValidatedRoutes(t *testing.T) {
-	s, err := spec.Parse([]byte(`version: 1
+	routes := map[string]string{
+		"step by step": "{cascade: [{model: small, validate: [{max_length: 3}]}, strong]}",
+		"as a whole":   "{cascade: [small, strong], validate: [{max_length: 3}]}",
+	}
+	// small passes 70% of the items, and its failed answers are long: the length check
+	// escalates every one, so the route delivers 100% at $0.0001 + 30% × $0.01 = $0.0031. mid
+	// passes 80% at $0.0005, and a mix of small and strong clears 75% at $0.0018.
+	var rows []outcomes.Row
+	for i := range 100 {
+		id := fmt.Sprintf("q%d", i)
+		small, mid, strong := i%10 < 7, i%10 < 8, true
+		answer := "a"
+		if !small {
+			answer = "a long wrong answer"
+		}
+		rows = append(rows,
+			outcomes.Row{Item: id, Category: "qa", Prompt: id, Model: "small", Response: answer, Cost: clearbar.MoneyFromUSD(0.0001), Pass: &small},
+			outcomes.Row{Item: id, Category: "qa", Prompt: id, Model: "mid", Response: "a", Cost: clearbar.MoneyFromUSD(0.0005), Pass: &mid},
+			outcomes.Row{Item: id, Category: "qa", Prompt: id, Model: "strong", Response: "a", Cost: clearbar.MoneyFromUSD(0.01), Pass: &strong})
+	}
+	tests := []struct {
+		include []string
+		kind    string
+	}{
+		{nil, replay.KindSpec},
+		{[]string{replay.KindMix, replay.KindSpec}, replay.KindMix},
+		{[]string{replay.KindSingle, replay.KindSpec}, replay.KindSingle},
+	}
+	for form, route := range routes {
+		s, err := spec.Parse([]byte(`version: 1
 name: cal
 review: {last: 2026-11-01, cadence: monthly}
 volume: {per_month: 1000}
 providers: {sim: {type: simulated}}
 models:
   small: {provider: sim, model: gpt-4.1-nano}
+  mid: {provider: sim, model: gpt-4.1-mini}
   strong: {provider: sim, model: gpt-4.1}
 categories:
   - name: qa
     share: 1
     tokens: {in: 100, out: 10}
     quality_bar: 0.75
-    route: {cascade: [{model: small, validate: [{max_length: 3}]}, strong]}
+    route: `+route+`
     assume:
-      pass_rate: {small: 0.7, strong: 0.95}
+      pass_rate: {small: 0.7, mid: 0.8, strong: 0.95}
 `), "cal.yaml", spec.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The length check passes every answer: the route delivers small's 70%, below the bar; a
-	// mix with 20% of the items on strong (76%) is the cheapest policy that clears it.
-	var rows []outcomes.Row
-	for i := range 100 {
-		id := fmt.Sprintf("q%d", i)
-		small, strong := i%10 < 7, true
-		rows = append(rows,
-			outcomes.Row{Item: id, Category: "qa", Prompt: id, Model: "small", Response: "a", Cost: clearbar.MoneyFromUSD(0.0001), Pass: &small},
-			outcomes.Row{Item: id, Category: "qa", Prompt: id, Model: "strong", Response: "a", Cost: clearbar.MoneyFromUSD(0.01), Pass: &strong})
-	}
-	tests := []struct {
-		name    string
-		include []string
-		kind    string
-	}{
-		{"every kind", nil, replay.KindSingle},
-		{"mixes asked for", []string{replay.KindMix, replay.KindSpec}, replay.KindMix},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "qa", Include: tt.include})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if cal := rep.Calibration; cal == nil || cal.Chosen.Kind != tt.kind {
-				chosen := "nothing"
-				if cal != nil {
-					chosen = cal.Chosen.Name
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range tests {
+			t.Run(form+"/"+strings.Join(tt.include, ","), func(t *testing.T) {
+				rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "qa", Include: tt.include})
+				if err != nil {
+					t.Fatal(err)
 				}
-				t.Errorf("calibration chose %s: want a %s; notes %v", chosen, tt.kind, rep.Notes)
-			}
-		})
+				if cal := rep.Calibration; cal == nil || cal.Chosen.Kind != tt.kind {
+					chosen := "nothing"
+					if cal != nil {
+						chosen = cal.Chosen.Name
+					}
+					t.Errorf("calibration chose %s: want a %s; notes %v", chosen, tt.kind, rep.Notes)
+				}
+			})
+		}
 	}
 }
 
@@ -806,6 +831,23 @@ func TestReferencePairTieMakesTheCheaperWeak(t *testing.T) {
 		}
 		if rep.Best != "cheap" {
 			t.Errorf("table order %v: best single model %s; want cheap, the cheaper of two of one quality", order, rep.Best)
+		}
+	}
+}
+
+// TestRunNoCategorySaysHowToReplayTheRoutes: a spec replayed on a task's rows without a
+// category says how to replay its routes there: the category with the task kept.
+func TestRunNoCategorySaysHowToReplayTheRoutes(t *testing.T) {
+	for _, tt := range []struct{ task, want string }{
+		{"fixture/intent", "no category given: the spec's routes are not replayed; give --category NAME with --task fixture/intent to replay a category's route, validators and quality bar on this task's rows (the spec's categories: intent, draft)"},
+		{"", "no category given: the spec's routes are not replayed; give --category NAME to replay a category's route, validators and quality bar on its rows (the spec's categories: intent, draft)"},
+	} {
+		rep, err := replay.Run(context.Background(), fixtureSpec(t), source(fixtureRows(t)), replay.Options{Task: tt.task})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if notes := strings.Join(rep.Notes, "\n"); !strings.Contains(notes, tt.want) {
+			t.Errorf("task %q: notes\n%s\nwant %q", tt.task, notes, tt.want)
 		}
 	}
 }

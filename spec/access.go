@@ -560,3 +560,34 @@ func (l *Latency) StatedMedian() time.Duration {
 	}
 	return 0
 }
+
+// KeyLine returns the line of the key path in the category, like ("tokens", "in") or
+// ("assume", "pass_rate", "mini"), or, when the category does not set that key, of the nearest
+// parent key it sets (its name's line when it sets none): the line to edit to change it.
+func (c *Category) KeyLine(path ...string) int {
+	if len(path) == 0 || !c.pos.Has(path[0]) {
+		return c.pos.Line
+	}
+	parent := c.pos.Of(path[0])
+	if len(path) < 2 {
+		return parent
+	}
+	switch path[0] {
+	case "tokens":
+		if c.Tokens.pos.Has(path[1]) {
+			return c.Tokens.pos.Of(path[1])
+		}
+	case "assume":
+		a := &c.Assume
+		if !a.pos.Has(path[1]) {
+			return parent
+		}
+		if len(path) > 2 {
+			if l := a.entryLines[path[1]][path[2]]; l > 0 {
+				return l
+			}
+		}
+		return a.pos.Of(path[1])
+	}
+	return parent
+}

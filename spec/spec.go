@@ -619,7 +619,7 @@ type Assumptions struct {
 	ScorePassRate map[string]Prob `yaml:"score_pass_rate"`
 
 	pos Pos
-	// entryLines keeps the line of each entry of pass_rate, score_share and score_pass_rate,
+	// entryLines keeps the line of each entry of pass_rate, score_share, score_pass_rate and latency,
 	// by key.
 	entryLines map[string]map[string]int
 }

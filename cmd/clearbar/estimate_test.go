@@ -300,9 +300,9 @@ func TestEstimateMeasuredContradictionsInEveryFormat(t *testing.T) {
 	if err := os.WriteFile(measured, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const want = "contradict mini's pass rate in draft: assumed 92.00%, measured 50.00% (95% interval 33.80%–66.20%, exact binomial, n 40): ../../examples/quickstart.yaml:53: write assume.pass_rate.mini: 0.5 in category draft"
+	const want = "contradict mini's pass rate in draft: assumed 92.00%, measured 50.00% (95% interval 33.80%–66.20%, exact binomial, n 40): ../../examples/quickstart.yaml:63: write assume.pass_rate.mini: 0.5 in category draft"
 	const unmatched = `categories the spec does not have were left out: "drafts" (1 row)`
-	const row = "<tr><td>draft</td><td>mini</td><td>pass rate</td><td class=\"num\">92.00%</td><td class=\"num\">50.00%</td><td>33.80%–66.20%</td><td class=\"num\">40</td><td>yes</td><td><strong class=\"no\">contradicts</strong>: ../../examples/quickstart.yaml:53: write assume.pass_rate.mini: 0.5 in category draft</td></tr>"
+	const row = "<tr><td>draft</td><td>mini</td><td>pass rate</td><td class=\"num\">92.00%</td><td class=\"num\">50.00%</td><td>33.80%–66.20%</td><td class=\"num\">40</td><td>yes</td><td><strong class=\"no\">contradicts</strong>: ../../examples/quickstart.yaml:63: write assume.pass_rate.mini: 0.5 in category draft</td></tr>"
 	code, out, errOut := run(t, "estimate", "../../examples/quickstart.yaml", "--measured", measured, "--format", "html", "--samples", "6000")
 	if page := html.UnescapeString(out); code != 0 || !strings.Contains(page, row) || !strings.Contains(page, unmatched) {
 		t.Errorf("html: exit %d, want the table of measurements to have %q and the notes to say %q:\n%s", code, row, unmatched, errOut)

@@ -25,7 +25,7 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-const replayUsage = "clearbar replay [SPEC] --outcomes FILE | --routerbench FILE | --routellm FILE [--category NAME | --task PREFIX] [--router FILE [--embed-cache FILE]] [--calibrate [--target bar|strong-share=F|budget=USD] [--allow-in-sample]] [--format text|json|html] [--out FILE]"
+const replayUsage = "clearbar replay [SPEC] --outcomes FILE | --routerbench FILE | --routellm FILE [--category NAME] [--task PREFIX] [--router FILE [--embed-cache FILE]] [--calibrate [--target bar|strong-share=F|budget=USD] [--allow-in-sample]] [--format text|json|html] [--out FILE]"
 
 // runReplay evaluates routing policies over recorded outcomes, and with --calibrate writes the
 // chosen setting into the spec.
@@ -35,15 +35,15 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		table       = fs.String("outcomes", "", "an outcomes table (JSON Lines or CSV, gzipped or not): eval runs, shadow traffic, trace exports")
 		routerbench = fs.String("routerbench", "", "import a RouterBench outcomes file (../shared/data/routerbench_subset) instead")
 		routellm    = fs.String("routellm", "", "import a RouteLLM outcomes file (../shared/data/routellm_evals) instead")
-		category    = fs.String("category", "", "replay this spec category: its rows, its route, its validators and quality bar")
-		task        = fs.String("task", "", "replay rows of this task or task prefix (like mmlu) instead of a category")
+		category    = fs.String("category", "", "replay this spec category: its route, its validators and quality bar, on its rows (or, with --task, on that task's rows)")
+		task        = fs.String("task", "", "replay rows of this task or task prefix (like mmlu) instead of the category's rows; with --category, the category's route is replayed on them")
 		router      = fs.String("router", "", "a learned router (clearbar learn train) whose P(pass) drives the threshold and willingness-to-pay routers (default: the router the category's score route names)")
 		embedCache  = fs.String("embed-cache", "", "with a --router trained with embeddings: the vectors learn train cached (default: next to the router, router.embeddings.jsonl for router.json)")
 		grade       = fs.String("grade", "pass", "how rows become quality: pass (pass/fail, else score ≥ 0.5) or score (the score itself)")
 		weak        = fs.String("weak", "", "the weak model of the reference pair (default: the cheapest other model; of two models of the best quality, the cheaper)")
 		strong      = fs.String("strong", "", "the strong model of the reference pair (default: the best single model)")
 		models      = fs.String("models", "", "comma-separated models to keep (default: every model in the rows)")
-		include     = fs.String("include", "", "comma-separated policy kinds: oracle, spec, mix, cascade, threshold, wtp (default: all; --calibrate replaces a score route, or one that validates its answers, with a mix only when mix is named)")
+		include     = fs.String("include", "", "comma-separated policy kinds: oracle, spec, mix, cascade, threshold, wtp, single (default: all; single models are always replayed; --calibrate replaces a score route with a mix only when mix is named, and a route that validates its answers with a policy that validates none, a single model, a mix or a score router, only when its kind is named)")
 		thresholds  = fs.Int("thresholds", 0, "how many thresholds and willingness-to-pay settings to sweep (default 100)")
 		reprice     = fs.Bool("reprice", false, "price rows of spec models at the spec's prices (default: only rows without a cost)")
 		calibrate   = fs.Bool("calibrate", false, "choose the setting that meets --target at least cost and write it into the spec")

@@ -897,10 +897,17 @@ func TestReplayCalibrateLeavesOutAModelWithoutRows(t *testing.T) {
 	if err := os.WriteFile(specFile, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// No validated policy clears the bar: the route stays, and a single model is chosen only
+	// when single models are named.
 	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate")
-	if code != 0 || !strings.Contains(out, `model "spare", which category "qa" names, has no rows and was left out`) ||
-		!strings.Contains(out, "were left out of the calibration: the category's route validates its answers, and a split of plain models would not") {
+	if code != 1 || !strings.Contains(out, `model "spare", which category "qa" names, has no rows and was left out`) ||
+		!strings.Contains(out, "were left out of the calibration: the category's route validates its answers, and a split of plain models would not") ||
+		!strings.Contains(out, "the policies that validate no answer (2 single) were left out of the calibration") {
 		t.Errorf("--calibrate with a fallback that has no rows: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--include", "single,spec,cascade", "--calibrate"); code != 0 ||
+		!strings.Contains(out, `model "spare", which category "qa" names, has no rows and was left out`) {
+		t.Errorf("--calibrate --include single with a fallback that has no rows: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if code, _, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--models", "small,spare"); code == 0 || !strings.Contains(errOut, `model "spare" (in the models to replay) has no rows`) {
 		t.Errorf("--models naming a model without rows: exit %d\n%s", code, errOut)
@@ -1098,5 +1105,15 @@ func TestVerdictOnlyRowsAreNamedInCSV(t *testing.T) {
 	}
 	if !strings.Contains(out, "200 rows of "+csvTable+" are eval answers graded by the category's validators alone") {
 		t.Errorf("replay %s does not name the verdict-only rows:\n%s", csvTable, out)
+	}
+}
+
+// TestReplayUsageCombinesCategoryAndTask: the usage and the help say that --category and
+// --task combine: the category's route replayed on the task's rows.
+func TestReplayUsageCombinesCategoryAndTask(t *testing.T) {
+	code, out, errOut := run(t, "replay", "--help")
+	help := out + errOut
+	if code != 0 || !strings.Contains(help, "[--category NAME] [--task PREFIX]") || !strings.Contains(help, "with --category, the category's route is replayed on them") {
+		t.Errorf("replay --help: exit %d\n%s", code, help)
 	}
 }

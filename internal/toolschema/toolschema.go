@@ -51,3 +51,10 @@ func rewrite(v any) bool {
 	}
 	return changed
 }
+
+// JSONType returns the JSON Schema type for a Python type name ("dict" → "object"), and false
+// for a name that is not one. "any", which stands for no type, is not one.
+func JSONType(python string) (string, bool) {
+	js, ok := pythonTypes[python]
+	return js, ok
+}

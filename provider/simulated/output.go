@@ -22,14 +22,24 @@ import (
 func EstimateTokens(text string) int { return clearbar.TokensOfBytes(len(text)) }
 
 // PromptTokens estimates a request's prompt tokens: the bytes of all its messages' text over
-// four, rounded up, plus four per message for the chat format's role and separators.
-// Attachments, tool definitions and response formats are not counted.
+// four, rounded up, plus four per message for the chat format's role and separators, and each
+// tool definition (its name, description and parameters) and the response format's schema the
+// same way, as route.EstimateTokens and the vendors count them. Attachments are not counted.
 func PromptTokens(req *clearbar.Request) int {
 	n := 0
 	for _, m := range req.Messages {
 		n += len(m.Text)
 	}
-	return clearbar.TokensOfBytes(n) + 4*len(req.Messages)
+	tokens := clearbar.TokensOfBytes(n) + 4*len(req.Messages)
+	// The tool definitions and the response format's schema are sent with the prompt, and
+	// billed as input, as route.EstimateTokens counts them.
+	for _, t := range req.Tools {
+		tokens += clearbar.TokensOfBytes(len(t.Name)+len(t.Description)+len(t.Parameters)) + 4
+	}
+	if rf := req.ResponseFormat; len(rf.Schema) > 0 {
+		tokens += clearbar.TokensOfBytes(len(rf.Name)+len(rf.Schema)) + 4
+	}
+	return tokens
 }
 
 // maxChoices is OpenAI's limit on n.

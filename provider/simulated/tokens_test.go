@@ -2,6 +2,7 @@ package simulated_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/clearbar/clearbar/internal/stats"
 	"github.com/clearbar/clearbar/provider"
 	"github.com/clearbar/clearbar/provider/simulated"
+	"github.com/clearbar/clearbar/route"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -180,10 +182,12 @@ func TestUsageFixedTokens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if u, w := resp.Usage, (clearbar.Usage{PromptTokens: 100, CompletionTokens: 250}); u != w {
+			// Tool definitions and a response format's schema are prompt tokens too.
+			extra := len(tt.req.Tools) > 0 || len(tt.req.ResponseFormat.Schema) > 0
+			if u, w := resp.Usage, (clearbar.Usage{PromptTokens: simulated.PromptTokens(tt.req), CompletionTokens: 250}); u != w {
 				t.Fatalf("%s call %d: usage %+v, want %+v: tokens.out exactly, no reasoning (the model does not bill it), no cached tokens (no cached-input price)", tt.name, i, u, w)
 			}
-			if got := s.Model("plain").Cost(resp.Usage); got != want {
+			if got := s.Model("plain").Cost(resp.Usage); !extra && got != want {
 				t.Errorf("%s: a call costs %v, the estimate %v", tt.name, got, want)
 			}
 		}
@@ -280,5 +284,21 @@ func TestUsageMaxTokens(t *testing.T) {
 		if got := resp.Choices[0].FinishReason; got != tt.finish {
 			t.Errorf("%s, max tokens %d: finish reason %q, want %q", tt.model, tt.max, got, tt.finish)
 		}
+	}
+}
+
+// TestPromptTokensCountToolsAndResponseFormat: tool definitions and a response format's schema
+// are prompt tokens, as route.EstimateTokens counts them.
+func TestPromptTokensCountToolsAndResponseFormat(t *testing.T) {
+	params := json.RawMessage(`{"type":"object","properties":{"city":{"type":"string","description":"the city to look up"}},"required":["city"]}`)
+	schema := json.RawMessage(`{"type":"object","properties":{"intent":{"type":"string"}}}`)
+	plain := &clearbar.Request{Messages: []clearbar.Message{{Role: "user", Text: "What is the weather in Paris?"}}}
+	tools := &clearbar.Request{Messages: plain.Messages, Tools: []clearbar.Tool{{Name: "get_weather", Description: "Current weather", Parameters: params}}}
+	if got, want := simulated.PromptTokens(tools), route.EstimateTokens(tools); got != want {
+		t.Errorf("with a tool: %d prompt tokens, route.EstimateTokens says %d", got, want)
+	}
+	withFormat := &clearbar.Request{Messages: plain.Messages, ResponseFormat: clearbar.ResponseFormat{Type: "json_schema", Name: "intent", Schema: schema}}
+	if got, want := simulated.PromptTokens(withFormat), simulated.PromptTokens(plain)+clearbar.TokensOfBytes(len("intent")+len(schema))+4; got != want {
+		t.Errorf("with a response format: %d prompt tokens, want %d", got, want)
 	}
 }
