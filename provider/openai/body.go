@@ -3,6 +3,7 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -43,7 +44,32 @@ func (p *Provider) upstreamBody(call *clearbar.Call, stream bool) ([]byte, error
 	if err != nil {
 		return nil, &clearbar.Error{Class: clearbar.ClientError, Message: err.Error(), Provider: p.name, Model: call.Model, Err: err}
 	}
+	if p.typ == TypeCompatible && !p.completionTokens {
+		out = developerAsSystem(out)
+	}
 	return out, nil
+}
+
+// developerAsSystem gives the messages of role developer the role system, which every
+// OpenAI-compatible server knows: developer is OpenAI's name for the system prompt of its
+// newer models, and servers that follow the older API (vLLM's chat templates, Ollama, most
+// hosted open models) refuse it or drop the message. It returns body itself when no message
+// has that role, and otherwise a copy.
+func developerAsSystem(body []byte) []byte {
+	if !bytes.Contains(body, []byte(`"developer"`)) {
+		return body
+	}
+	var idx []int
+	gjson.GetBytes(body, "messages").ForEach(func(k, m gjson.Result) bool {
+		if m.Get("role").Str == "developer" {
+			idx = append(idx, int(k.Int()))
+		}
+		return true
+	})
+	for _, i := range idx {
+		body, _ = sjson.SetBytes(body, "messages."+strconv.Itoa(i)+".role", "system")
+	}
+	return body
 }
 
 // limitKey is the name this upstream gives the answer's token limit: OpenAI and Azure OpenAI

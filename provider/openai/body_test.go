@@ -232,6 +232,34 @@ func TestTokenLimitName(t *testing.T) {
 	}
 }
 
+// TestDeveloperRoleOnCompatibleServers: an OpenAI-compatible server gets the developer
+// message as a system message, which every such server knows; OpenAI and Azure OpenAI, which
+// take developer, get it as the client sent it.
+func TestDeveloperRoleOnCompatibleServers(t *testing.T) {
+	const in = `{"model":"x","messages":[{"role":"developer","content":"Be brief."},{"role":"user","content":"the developer role"}]}`
+	for _, tt := range []struct {
+		typ  string
+		want string
+	}{
+		{TypeCompatible, `{"model":"m","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"the developer role"}]}`},
+		{TypeOpenAI, `{"model":"m","messages":[{"role":"developer","content":"Be brief."},{"role":"user","content":"the developer role"}]}`},
+		{"azure-openai", `{"model":"m","messages":[{"role":"developer","content":"Be brief."},{"role":"user","content":"the developer role"}]}`},
+	} {
+		p := &Provider{typ: tt.typ, completionTokens: tt.typ == "azure-openai"}
+		if tt.typ == "azure-openai" {
+			p.typ = TypeCompatible
+		}
+		req := &clearbar.Request{Dialect: clearbar.DialectOpenAI, Body: []byte(in)}
+		got, err := p.upstreamBody(&clearbar.Call{Request: req, Model: "m"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.typ, got, tt.want)
+		}
+	}
+}
+
 // TestAnthropicClientBody: a request the gateway's Anthropic ingress translated carries a
 // sidecar for Anthropic upstreams (translate.AnthropicKey). An OpenAI-format upstream gets the
 // body without it; a parameter it cannot honour is a ClientError naming it, before any call.
