@@ -59,6 +59,19 @@ categories:
 			t.Errorf("%s: plan %q, skipped %q; want plan %q, skipped %q", tc.name, got, skipped, tc.plan, tc.skipped)
 		}
 	}
+	// A route of Gemini 2.x models only: the 400 says what no model there takes together.
+	s2, err := spec.Parse([]byte(strings.Replace(doc, "    fallback: [pro3]\n", "", 1)), "search.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := New(Options{Spec: s2, Providers: map[string]clearbar.Provider{"google": newFake("google")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = DryRun(g2, []byte(`{"model":"clearbar/qa","messages":[{"role":"user","content":"Who won?"}]`+search+tools+`}`), nil, "")
+	if e := clearbar.AsError(err); err == nil || e.Status != 400 || e.Param != "web_search_options" || !strings.Contains(e.Message, "asks for a web search (web_search_options) and offers tools") {
+		t.Errorf("a route of Gemini 2.x models only: %v", err)
+	}
 	_, err = DryRun(g, []byte(`{"model":"clearbar/qa","messages":[{"role":"user","content":"x"}],"web_search_options":true}`), nil, "")
 	if e := clearbar.AsError(err); err == nil || e.Status != 400 || !strings.Contains(e.Message, "Invalid type for 'web_search_options': expected an object") {
 		t.Errorf("web_search_options true: %v", err)

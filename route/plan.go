@@ -369,6 +369,9 @@ func unfit(c *spec.Category, need int, req *clearbar.Request, why misfit) error 
 	case "functions":
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
 			Message: fmt.Sprintf("the request has the deprecated functions, which no model on category %q's route takes (Gemini models take tools): send tools and tool_choice", c.Name)}
+	case "web_search_options":
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
+			Message: fmt.Sprintf("the request asks for a web search (web_search_options) and offers tools, which no model on category %q's route takes together (Gemini models before Gemini 3 refuse the two in one request): send one of them, or route to a model that takes both", c.Name)}
 	default:
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
 			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on category %q's route can take it", cmp.Or(req.AnthropicOnlyWhat, param), c.Name)}
