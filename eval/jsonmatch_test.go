@@ -47,7 +47,7 @@ func TestJSONChecks(t *testing.T) {
 	if _, ok := set.Items[2].Graders[0].(Normalized); !ok {
 		t.Errorf("item b3 is graded by %T: a JSON reference without checks keeps the normalized match", set.Items[2].Graders[0])
 	}
-	if len(set.Warnings) != 1 || !strings.Contains(set.Warnings[0], `item "b3" and 0 more`) || !strings.Contains(set.Warnings[0], `{"json": true}`) {
+	if len(set.Warnings) != 1 || !strings.Contains(set.Warnings[0], `item "b3": a JSON reference`) || !strings.Contains(set.Warnings[0], `{"json": true}`) {
 		t.Errorf("warnings %q: want one, naming b3 and the json check", set.Warnings)
 	}
 	for _, tt := range []struct{ line, want string }{

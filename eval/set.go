@@ -118,7 +118,8 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 	set := &Set{File: name}
 	var errs []string
 	seen := map[string]int{}
-	jsonText, firstJSONText := 0, (*Item)(nil) // items whose JSON reference is compared as text
+	jsonText, firstJSONText := 0, (*Item)(nil)                  // items whose JSON reference is compared as text
+	toolText, firstToolText, toolTextWhy := 0, (*Item)(nil), "" // items that offer tools and are graded by text
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxItemLine)
 	line := 0
@@ -147,7 +148,10 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 			set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: item %q: %s", name, line, it.ID, w))
 		}
 		if w := textReferenceForTools(it); w != "" {
-			set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: item %q: %s", name, line, it.ID, w))
+			if toolText == 0 {
+				firstToolText, toolTextWhy = it, w
+			}
+			toolText++
 		}
 		if jsonAsText(it) {
 			if jsonText == 0 {
@@ -156,8 +160,11 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 			jsonText++
 		}
 	}
+	if toolText > 0 {
+		set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: %s: %s", name, firstToolText.Line, itemAndMore(firstToolText.ID, toolText-1), toolTextWhy))
+	}
 	if jsonText > 0 {
-		set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: item %q and %d more: a JSON reference on an item that asks for JSON answers is compared as text, normalized (case, punctuation and spacing ignored, so that {\"intent\": \"REFUND\"} and even intent: refund match {\"intent\":\"refund\"}): add \"checks\": [{\"json\": true}] to compare the answers with the reference as JSON values", name, firstJSONText.Line, firstJSONText.ID, jsonText-1))
+		set.Warnings = append(set.Warnings, fmt.Sprintf("%s:%d: %s: a JSON reference on an item that asks for JSON answers is compared as text, normalized (case, punctuation and spacing ignored, so that {\"intent\": \"REFUND\"} and even intent: refund match {\"intent\":\"refund\"}): add \"checks\": [{\"json\": true}] to compare the answers with the reference as JSON values", name, firstJSONText.Line, itemAndMore(firstJSONText.ID, jsonText-1)))
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -409,4 +416,13 @@ func nullToEmpty(b json.RawMessage) json.RawMessage {
 		return nil
 	}
 	return b
+}
+
+// itemAndMore names an item a warning is about and how many more it is about: `item "q1"`,
+// `item "q1" and 3 more`.
+func itemAndMore(id string, more int) string {
+	if more == 0 {
+		return fmt.Sprintf("item %q", id)
+	}
+	return fmt.Sprintf("item %q and %d more", id, more)
 }

@@ -82,6 +82,16 @@ func TestReadSetToolCalls(t *testing.T) {
 	if len(set.Warnings) != 1 || !strings.Contains(set.Warnings[0], `item "text_ref"`) || !strings.Contains(set.Warnings[0], "reference_tool_calls") {
 		t.Errorf("warnings %q: want one, for the text reference on the item offering tools", set.Warnings)
 	}
+	// Several such items: one warning, naming the first and counting the others.
+	line := `{"id": "ID", "prompt": "Calculate the factorial of 5.", "tools": [{"type": "function", "function": {"name": "math.factorial", "parameters": {"type": "object"}}}], "reference": "120"}`
+	many := strings.Join([]string{strings.Replace(line, "ID", "f1", 1), strings.Replace(line, "ID", "f2", 1), strings.Replace(line, "ID", "f3", 1)}, "\n")
+	several, err := ReadSet(strings.NewReader(many), "many.jsonl", Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(several.Warnings) != 1 || !strings.HasPrefix(several.Warnings[0], `many.jsonl:1: item "f1" and 2 more: the item offers tools`) {
+		t.Errorf("warnings %q: want one, for f1 and 2 more", several.Warnings)
+	}
 	text := set.Items[2].Graders[0].Grade(context.Background(), callsAnswer(call("math.factorial", `{"number": 5}`)))
 	if text.Pass || !strings.Contains(text.Reason, "the answer is tool calls (math.factorial)") {
 		t.Errorf("a text reference on a tool-call answer: %+v; want a failure that says the answer is tool calls", text)
