@@ -970,8 +970,9 @@ func TestSDKToolCalls(t *testing.T) {
 	}
 }
 
-// §8 item 12: the developer role and n reach an OpenAI-compatible upstream unchanged, and the
-// client gets both choices.
+// §8 item 12: the developer role works against an OpenAI-compatible upstream, which gets it as
+// the system role every such server knows, n reaches it unchanged, and the client gets both
+// choices.
 func TestSDKDeveloperRoleAndN(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, setup{script: func(w http.ResponseWriter, r *http.Request, c upstreamCall) {
@@ -999,7 +1000,7 @@ func TestSDKDeveloperRoleAndN(t *testing.T) {
 		t.Fatalf("%d upstream calls", len(up))
 	}
 	body := up[0].Body
-	if gjson.GetBytes(body, "messages.0.role").Str != "developer" || gjson.GetBytes(body, "messages.0.content").Str != "Answer in one word." ||
+	if gjson.GetBytes(body, "messages.0.role").Str != "system" || gjson.GetBytes(body, "messages.0.content").Str != "Answer in one word." ||
 		gjson.GetBytes(body, "n").Int() != 2 {
 		t.Errorf("upstream body %s", body)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -286,7 +287,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 	}
 	if len(filtered) == 0 {
 		if why.open == 0 {
-			return nil, unfit(c, need, in.Request, why)
+			return nil, unfit(unfitWhere(c, r.pinned[in.Request.Model] == ap, ap), need, in.Request, why)
 		}
 		// Every breaker is open (or some mix): fail open on the first candidate that fits.
 		for _, st := range ap.steps {
@@ -303,7 +304,7 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 			}
 		}
 		if len(filtered) == 0 {
-			return nil, unfit(c, need, in.Request, why)
+			return nil, unfit(unfitWhere(c, r.pinned[in.Request.Model] == ap, ap), need, in.Request, why)
 		}
 	}
 	p.Steps = filtered
@@ -353,14 +354,14 @@ func writesLess(m *spec.Model, req *clearbar.Request) bool {
 // non-nil) some models cannot take the lacked input and the others are too small, or (param
 // not "") it carries a parameter the route's models refuse (see refusedParam) and those that
 // take it, if any, could not take the request either.
-func unfit(c *spec.Category, need int, req *clearbar.Request, why misfit) error {
+func unfit(where string, need int, req *clearbar.Request, why misfit) error {
 	lacked, param, tooSmall := why.lacked, why.param, why.tooSmall
 	if param == "" && lacked == nil && why.short > 0 {
 		name := MaxTokensParam(req)
-		msg := fmt.Sprintf("%s is %d, more than any model on category %q's route writes (the most is %d tokens): lower it", name, req.MaxTokens, c.Name, why.writes)
+		msg := fmt.Sprintf("%s is %d, more than any model on %s writes (the most is %d tokens): lower it", name, req.MaxTokens, where, why.writes)
 		if tooSmall > 0 {
-			msg = fmt.Sprintf("no model on category %q's route can take the request: some write fewer tokens than its %s of %d (the most is %d), the others are too small for its about %d tokens: lower %s",
-				c.Name, name, req.MaxTokens, why.writes, need, name)
+			msg = fmt.Sprintf("no model on %s can take the request: some write fewer tokens than its %s of %d (the most is %d), the others are too small for its about %d tokens: lower %s",
+				where, name, req.MaxTokens, why.writes, need, name)
 		}
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: name, Code: "invalid_value", Message: msg}
 	}
@@ -368,23 +369,35 @@ func unfit(c *spec.Category, need int, req *clearbar.Request, why misfit) error 
 	case "":
 	case "functions":
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
-			Message: fmt.Sprintf("the request has the deprecated functions, which no model on category %q's route takes (Gemini models take tools): send tools and tool_choice", c.Name)}
+			Message: fmt.Sprintf("the request has the deprecated functions, which no model on %s takes (Gemini models take tools): send tools and tool_choice", where)}
 	case "web_search_options":
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
-			Message: fmt.Sprintf("the request asks for a web search (web_search_options) and offers tools, which no model on category %q's route takes together (Gemini models before Gemini 3 refuse the two in one request): send one of them, or route to a model that takes both", c.Name)}
+			Message: fmt.Sprintf("the request asks for a web search (web_search_options) and offers tools, which no model on %s takes together (Gemini models before Gemini 3 refuse the two in one request): send one of them, or route to a model that takes both", where)}
 	default:
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
-			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on category %q's route can take it", cmp.Or(req.AnthropicOnlyWhat, param), c.Name)}
+			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on %s can take it", cmp.Or(req.AnthropicOnlyWhat, param), where)}
 	}
 	if lacked == nil {
 		return &clearbar.Error{Class: clearbar.ContextTooLong, Status: 400, Param: "messages", Code: "context_length_exceeded",
-			Message: fmt.Sprintf("the request needs about %d tokens, more than any model on category %q's route can take", need, c.Name)}
+			Message: fmt.Sprintf("the request needs about %d tokens, more than any model on %s can take", need, where)}
 	}
-	msg := fmt.Sprintf("the request has %s, which no model on category %q's route takes (by the price catalogue's %s)", lacked.name, c.Name, lacked.flag)
+	msg := fmt.Sprintf("the request has %s, which no model on %s takes (by the price catalogue's %s)", lacked.name, where, lacked.flag)
 	if tooSmall > 0 {
-		msg = fmt.Sprintf("no model on category %q's route can take the request: some lack %s (by the price catalogue's %s), the others are too small for its about %d tokens", c.Name, lacked.name, lacked.flag, need)
+		msg = fmt.Sprintf("no model on %s can take the request: some lack %s (by the price catalogue's %s), the others are too small for its about %d tokens", where, lacked.name, lacked.flag, need)
 	}
 	return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: "messages", Code: "unsupported_input", Message: msg}
+}
+
+// unfitWhere names, for unfit's errors, the models a request was planned on: category c's
+// route, or, when the request named one of the spec's models, that model and its fallbacks.
+func unfitWhere(c *spec.Category, pinned bool, ap *armPlan) string {
+	switch {
+	case pinned && len(ap.names) == 1:
+		return fmt.Sprintf("the route of model %s, which the request names,", ap.names[0])
+	case pinned && len(ap.names) > 1:
+		return fmt.Sprintf("the route of model %s (falling back to %s), which the request names,", ap.names[0], strings.Join(ap.names[1:], ", "))
+	}
+	return fmt.Sprintf("category %q's route", c.Name)
 }
 
 // scoreText returns what a score router reads: the last user message and the system prompt.
