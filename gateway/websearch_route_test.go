@@ -72,6 +72,11 @@ categories:
 	if e := clearbar.AsError(err); err == nil || e.Status != 400 || e.Param != "web_search_options" || !strings.Contains(e.Message, "asks for a web search (web_search_options) and offers tools") {
 		t.Errorf("a route of Gemini 2.x models only: %v", err)
 	}
+	// A request that names the Gemini 2.x model itself is told about that model's route.
+	_, err = DryRun(g, []byte(`{"model":"flash","messages":[{"role":"user","content":"Who won?"}]`+search+tools+`}`), nil, "")
+	if e := clearbar.AsError(err); err == nil || !strings.Contains(e.Message, "no model on the route of model flash, which the request names, takes together") {
+		t.Errorf("the model named in the request: %v", err)
+	}
 	_, err = DryRun(g, []byte(`{"model":"clearbar/qa","messages":[{"role":"user","content":"x"}],"web_search_options":true}`), nil, "")
 	if e := clearbar.AsError(err); err == nil || e.Status != 400 || !strings.Contains(e.Message, "Invalid type for 'web_search_options': expected an object") {
 		t.Errorf("web_search_options true: %v", err)
