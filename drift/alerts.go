@@ -42,7 +42,9 @@ type Alert struct {
 	// worse than its baseline in consecutive checks (with the figures, and, for a comparison
 	// with the reference, the reminder that the reference was rebuilt from the traffic after
 	// the alert, so that the figure is steady at its new level rather than back where it was),
-	// or its model stopped getting calls.
+	// or its stream stopped getting observations while its category still had traffic (the
+	// model stopped getting calls; the category stopped getting structured answers, or
+	// successful requests): then the alert is cleared, not confirmed.
 	ResolvedWhy string `json:"resolved_why,omitempty"`
 }
 

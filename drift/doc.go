@@ -92,6 +92,18 @@
 // spec's assumptions keeps its detector firing until the spec is revised or the traffic comes
 // back.
 //
+// A detector is tested only when its stream gets an observation, and some streams are fed by
+// part of a category's traffic: a model's by its calls, validity by structured answers,
+// latency by successful requests (answered calls per model), the route mix by answered
+// requests. When such a stream has had no observation over as many of its category's requests
+// as it holds (window plus reference) while the category still had traffic (requests stopped
+// asking for JSON, every request failed, traffic moved to another model), its firing detectors
+// stop and their alerts are resolved with the reason ("no structured answers in the last 2200
+// requests of extract: the alert is cleared, not confirmed"; for a model no longer called, "no
+// calls of backup in extract ..."), and the stream is emptied, so that when its observations
+// come back its detectors warm up on them rather than fire again on the old ones. A stream
+// that is not firing keeps its observations.
+//
 // At the defaults (window 200, reference 2000, false alarm 0.001) the package's seeded
 // simulations, where the model that changes answers about 70% of the requests, catch in at
 // least 18 runs of 20: a doubled latency within 300 requests; a route mix shifted by sending

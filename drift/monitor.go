@@ -255,6 +255,9 @@ func (m *Monitor) initCategory(c *category) {
 		win: make([]int32, len(m.modelNames)), ref: make([]int32, len(m.modelNames)),
 		pooled: make([][2]float64, 0, len(m.modelNames)+1), det: m.detector(sc, Mix, Reference)}
 	c.models = map[string]*modelStreams{}
+	for _, r := range [...]*ring{&c.pass.ring, &c.valid.ring, &c.fallback.ring, &c.latency.ring, &c.mix.ring} {
+		r.clock = &c.requests
+	}
 }
 
 // model returns a model's streams in c, creating them on first use; nil for a name the spec
@@ -286,6 +289,9 @@ func (m *Monitor) model(c *category, name string) *modelStreams {
 	if p95, ok := assumedP95(c.spec, md); ok {
 		ms.latency.threshold, ms.latency.thresholdName = p95, "assumed p95"
 		ms.latency.thr = m.detector(sc, Latency, Assumption)
+	}
+	for _, r := range [...]*ring{&ms.pass.ring, &ms.valid.ring, &ms.fallback.ring, &ms.latency.ring} {
+		r.clock = &c.requests
 	}
 	c.models[name] = ms
 	return ms
@@ -506,7 +512,16 @@ func (m *Monitor) detect(c *category, d *clearbar.Decision) {
 // cascade's first step answers again, a breaker opened). A detector checks only when its
 // stream gets an observation, so it would otherwise fire on stale data for good; and the
 // model's streams are emptied, so that when it is called again its detectors warm up on fresh
-// observations instead of firing again on the old ones. The caller holds the category's lock.
+// observations instead of firing again on the old ones.
+//
+// Some streams are fed by part of the traffic only, and can go as long without an observation
+// while the category, or the model, still gets requests: structured-output validity (only
+// structured answers), latency (only successful requests per category, answered calls per
+// model), route mix (only answered requests), a model's pass rate (only its validated answers)
+// and fallback rate (only requests that started on it). A firing detector of such a stream is
+// cleared the same way, saying what stopped, and the stream is emptied. A stream that is not
+// firing keeps its observations: for a rare kind of traffic they are the only reference there
+// is. The caller holds the category's lock.
 func (m *Monitor) sweepQuiet(c *category) {
 	for name, ms := range c.models {
 		if ms.quiet || c.requests-ms.lastSeen < m.window+m.reference {
@@ -523,6 +538,58 @@ func (m *Monitor) sweepQuiet(c *category) {
 		ms.latency.empty()
 		ms.quiet = true
 	}
+	if m.stale(c, &c.valid.ring, "structured answers", "", c.valid.ref, c.valid.asm) {
+		c.valid.empty()
+	}
+	if m.stale(c, &c.latency.ring, "successful requests", "", c.latency.refDet, c.latency.thr) {
+		c.latency.empty()
+	}
+	if m.stale(c, &c.mix.ring, "answered requests", "", c.mix.det) {
+		c.mix.empty()
+	}
+	for name, ms := range c.models {
+		if ms.quiet {
+			continue
+		}
+		if m.stale(c, &ms.pass.ring, "validated answers from %s", name, ms.pass.ref, ms.pass.asm) {
+			ms.pass.empty()
+		}
+		if m.stale(c, &ms.valid.ring, "structured answers from %s", name, ms.valid.ref, ms.valid.asm) {
+			ms.valid.empty()
+		}
+		if m.stale(c, &ms.fallback.ring, "requests that started on %s", name, ms.fallback.ref, ms.fallback.asm) {
+			ms.fallback.empty()
+		}
+		if m.stale(c, &ms.latency.ring, "answers from %s", name, ms.latency.refDet, ms.latency.thr) {
+			ms.latency.empty()
+		}
+	}
+}
+
+// stale clears the firing detectors ds (nil: none) of a stream of category c that has had no
+// observation over c's last window+reference requests, and reports whether it did; the
+// caller then empties the stream. none names the observations that stopped; for a model's
+// stream it is a format that takes the model's name. It builds the reason only when it clears
+// something. The caller holds the category's lock.
+func (m *Monitor) stale(c *category, r *ring, none, model string, ds ...*detector) bool {
+	if c.requests-r.last < m.window+m.reference {
+		return false
+	}
+	firing := false
+	for _, d := range ds {
+		firing = firing || d != nil && d.firing
+	}
+	if !firing {
+		return false
+	}
+	if model != "" {
+		none = fmt.Sprintf(none, model)
+	}
+	why := fmt.Sprintf("no %s in the last %d requests of %s: the alert is cleared, not confirmed", none, c.requests-r.last, c.name)
+	for _, d := range ds {
+		m.quiet(d, why)
+	}
+	return true
 }
 
 // validity says whether an attempt's answer was structurally valid, and whether anything

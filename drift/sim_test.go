@@ -82,8 +82,11 @@ type world struct {
 	startStrong float64
 	// schemaShare is the share of flagged answers whose failing validator is the schema.
 	schemaShare float64
-	t           time.Time
-	n           int
+	// noSchema leaves the JSON Schema verdict out of the answers, as when requests stop
+	// asking for JSON: a flagged answer fails the length check instead.
+	noSchema bool
+	t        time.Time
+	n        int
 }
 
 func newWorld(seed uint64) *world {
@@ -122,6 +125,11 @@ func (w *world) answer(d *clearbar.Decision, m *simModel, kind string, step int)
 		schemaOK = false
 	}
 	a.Verdicts = []clearbar.Verdict{{Validator: "JSON Schema (inline)", Pass: schemaOK}, {Validator: "at most 2000 characters", Pass: lengthOK}}
+	if w.noSchema {
+		lengthOK = lengthOK && schemaOK
+		schemaOK = true
+		a.Verdicts = []clearbar.Verdict{{Validator: "at most 2000 characters", Pass: lengthOK}}
+	}
 	a.Outcome = "accepted"
 	if !schemaOK || !lengthOK {
 		a.Class, a.Outcome = clearbar.Quality, "escalated after failed validation"

@@ -20,6 +20,11 @@ type ring struct {
 	drop int
 	// rebuilt says the reference is being rebuilt after an alert (see restart and refReady).
 	rebuilt bool
+	// clock, when set, is the request count of the stream's category, and last its value at
+	// the latest push: how long ago, in the category's requests, the stream was last fed
+	// (see Monitor.sweepQuiet).
+	clock *int
+	last  int
 }
 
 func newRing(window, reference int) ring {
@@ -32,6 +37,9 @@ func newRing(window, reference int) ring {
 func (r *ring) push(c uint8) (moved uint8, hasMoved bool, gone uint8, hasGone bool) {
 	size := len(r.codes)
 	r.seen++
+	if r.clock != nil {
+		r.last = *r.clock
+	}
 	if r.n >= r.window {
 		i := r.next - r.window
 		if i < 0 {
@@ -300,6 +308,14 @@ func (s *mixStream) add(m *Monitor, model uint8) {
 		s.since = 0
 		s.check(m)
 	}
+}
+
+// empty forgets every observation: window and reference.
+func (s *mixStream) empty() {
+	s.reset()
+	s.since = 0
+	clear(s.win)
+	clear(s.ref)
 }
 
 func (s *mixStream) check(m *Monitor) {

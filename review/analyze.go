@@ -53,7 +53,7 @@ func (a *analysis) run() *Report {
 	r, s := a.r, a.s
 	rep := &Report{
 		Spec: s.Name, File: s.File, Date: a.opts.Today.Format(time.DateOnly), Since: a.opts.Since, Until: a.opts.Until,
-		Requests: len(r.reqs), DryRuns: r.dryRuns, Unmatched: r.unmatched,
+		Requests: len(r.reqs), DryRuns: r.dryRuns, Unmatched: r.unmatched, Embeddings: r.embeddings,
 		Alpha: a.opts.Alpha, Correction: "Holm", Confidence: a.conf, Triggers: []Trigger{},
 	}
 	if s.Catalog != nil {
@@ -72,6 +72,9 @@ func (a *analysis) run() *Report {
 	}
 	if r.dryRuns > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%s dry-run decision(s) were left out", groupInt(r.dryRuns)))
+	}
+	if r.embeddings > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%s embeddings request(s), not reviewed", groupInt(r.embeddings)))
 	}
 	if n := r.rejected[refusedRequest] + r.rejected[refusedKey] + r.rejected[refusedRateLimit]; n > 0 {
 		var why []string

@@ -23,11 +23,13 @@ type Report struct {
 	Until time.Time `json:"until,omitzero"`
 	First time.Time `json:"first,omitzero"`
 	Last  time.Time `json:"last,omitzero"`
-	// Requests is the number of decisions reviewed; DryRuns and Unmatched those left out
-	// (dry runs, and categories the spec does not have).
-	Requests  int `json:"requests"`
-	DryRuns   int `json:"dry_runs,omitempty"`
-	Unmatched int `json:"unmatched,omitempty"`
+	// Requests is the number of decisions reviewed; DryRuns, Unmatched and Embeddings those
+	// left out (dry runs, categories the spec does not have, and embeddings requests, which
+	// are not the chat traffic the spec's categories describe).
+	Requests   int `json:"requests"`
+	DryRuns    int `json:"dry_runs,omitempty"`
+	Unmatched  int `json:"unmatched,omitempty"`
+	Embeddings int `json:"embeddings,omitempty"`
 	// Alpha is the false-alarm level; Tests the number of tests Holm's correction spread it
 	// over; Confidence the level of the intervals shown (1 − Alpha).
 	Alpha       float64 `json:"false_alarm_level"`

@@ -106,6 +106,8 @@ type Review struct {
 	tmplIndex map[string]int32
 
 	dryRuns, unmatched int
+	// embeddings counts the decisions of embeddings requests, whatever their outcome.
+	embeddings int
 	// rejected counts the decisions of requests refused before a category was chosen, by
 	// why (refusedWhy).
 	rejected [refusedReasons]int
@@ -212,8 +214,15 @@ func refusedWhy(d *clearbar.Decision) int {
 	return refusedRequest
 }
 
-// Add adds decisions to the review. Dry runs, requests refused before they were classified
-// and decisions of categories the spec does not have are counted and otherwise left out. Add keeps nothing that refers to ds.
+// isEmbeddings reports whether d is the decision of an embeddings request, by the path the
+// client called (/v1/embeddings).
+func isEmbeddings(d *clearbar.Decision) bool {
+	return strings.HasSuffix(d.Path, "/embeddings")
+}
+
+// Add adds decisions to the review. Dry runs, embeddings requests, requests refused before
+// they were classified and decisions of categories the spec does not have are counted and
+// otherwise left out. Add keeps nothing that refers to ds.
 func (r *Review) Add(ds ...*clearbar.Decision) {
 	for _, d := range ds {
 		r.add(d)
@@ -226,6 +235,11 @@ func (r *Review) add(d *clearbar.Decision) {
 	}
 	if d.DryRun {
 		r.dryRuns++
+		return
+	}
+	if isEmbeddings(d) {
+		// Not chat traffic: it has no category, whether it was answered or refused.
+		r.embeddings++
 		return
 	}
 	if d.Category == "" {

@@ -16,6 +16,7 @@ import (
 	"github.com/clearbar/clearbar/internal/stats"
 	"github.com/clearbar/clearbar/review/reviewtest"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/clearbar/clearbar/trace"
 )
 
 // TestUnchangedTraffic reviews traffic that behaves as the spec assumes: nothing fires, and
@@ -539,5 +540,52 @@ func TestRenamedCategoryIsNotAMixShift(t *testing.T) {
 	want := float64(rep.Categories[0].Requests) / float64(rep.Requests+renamed)
 	if share.N != rep.Requests+renamed || math.Abs(float64(share.Measured)-want) > 1e-12 || float64(share.High) < 0.35 || float64(share.Low) > 0.35 {
 		t.Errorf("intent share %g of %d (interval %g–%g), want %g of %d", float64(share.Measured), share.N, float64(share.Low), float64(share.High), want, rep.Requests+renamed)
+	}
+}
+
+// TestEmbeddingsRequestsCountedApart: a trace holds chat requests, chat requests refused
+// before they had a category, and embeddings requests (which never have one), answered or
+// refused. The embeddings requests are counted apart and not reviewed; the refusals count only
+// the chat requests.
+func TestEmbeddingsRequestsCountedApart(t *testing.T) {
+	s := load(t, supportTriage)
+	ds := traffic(s, 200, 1, reviewtest.Traffic{})
+	for i, status := range []int{400, 401, 429} {
+		d := ds[i]
+		d.Category, d.Status, d.Attempts = "", status, nil
+	}
+	at := ds[len(ds)-1].Time
+	embed := func(id string, status int, outcome clearbar.FailureClass, calls int) *clearbar.Decision {
+		d := &clearbar.Decision{ID: id, Time: at, Dialect: clearbar.DialectOpenAI, Path: "/v1/embeddings",
+			RequestedModel: "embed", Status: status, Outcome: outcome}
+		for n := range calls {
+			d.Attempts = append(d.Attempts, clearbar.Attempt{N: n + 1, Kind: clearbar.AttemptPrimary, Step: 1, Model: "embed", Provider: "up", Class: outcome})
+		}
+		if outcome == clearbar.OK {
+			d.Model, d.Provider = "embed", "up"
+		}
+		return d
+	}
+	ds = append(ds, embed("e1", 200, clearbar.OK, 1), embed("e2", 200, clearbar.OK, 1),
+		embed("e3", 401, clearbar.ClientError, 0), embed("e4", 429, clearbar.ClientError, 0), embed("e5", 502, clearbar.Overloaded, 1))
+	store := trace.NewMemory(0)
+	if err := store.Write(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	var read []*clearbar.Decision
+	if err := Read(context.Background(), store, time.Time{}, time.Time{}, func(d *clearbar.Decision) { read = append(read, d) }); err != nil {
+		t.Fatal(err)
+	}
+	rep := analyze(t, s, read, Options{})
+	if rep.Requests != 200-3 || rep.Embeddings != 5 {
+		t.Errorf("requests %d, embeddings %d; want 197 and 5", rep.Requests, rep.Embeddings)
+	}
+	for _, want := range []string{
+		"5 embeddings request(s), not reviewed",
+		"3 request(s) refused before they were given a category (1 malformed or naming an unknown model, 1 without a valid key, 1 over a key's rate limit) were left out",
+	} {
+		if !slices.Contains(rep.Notes, want) {
+			t.Errorf("notes %q\nlack %q", rep.Notes, want)
+		}
 	}
 }
