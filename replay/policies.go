@@ -446,6 +446,10 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, checks [][]int, i int, w fl
 				}
 			} else {
 				ok, extra, vlat := p.Verdicts.at(i, j)
+				if try == 0 {
+					// A retry gets the same verdict on the same answer: counted once.
+					a.verdict(mass, t.pass[k], !ok)
+				}
 				a.cost += mass * extra
 				if vlat >= 0 {
 					lat += vlat

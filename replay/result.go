@@ -70,6 +70,10 @@ type Result struct {
 	// StrongShare is Calls of the reference pair's strong model (Report.Strong, whatever its
 	// name): the share of items sent to it.
 	StrongShare float64 `json:"strong_share"`
+	// Validator is, for a route replayed with the spec's validators on the recorded answers
+	// (Params.Validators), how they did on the answers they judged: the strength they showed
+	// against the rows' pass verdicts. Nil for other policies.
+	Validator *MeasuredStrength `json:"validator,omitempty"`
 
 	// costNanos is the exact expected total cost in nano-dollars.
 	costNanos float64
@@ -149,6 +153,10 @@ type acc struct {
 	lat            []wv
 	latSum, latW   float64
 	latItems       int
+	// The spec's validators' verdicts on the recorded answers, by the answers' pass verdict
+	// (see verdict): expected numbers of failing and passing answers judged, and flagged.
+	vFail, vFailFlagged, vPass, vPassFlagged float64
+	verdicts                                 bool
 
 	// The current item.
 	iq, iesc, ifailed float64
@@ -183,6 +191,24 @@ func (a *acc) answer(m int, q, failed float64) {
 	a.answered[m] += q
 	a.failedBy[m] += failed
 	a.add(q, 0, failed)
+}
+
+// verdict records that the spec's validators judged, with probability w, a recorded answer
+// whose row passes or fails, and flagged it or not.
+func (a *acc) verdict(w float64, pass, flagged bool) {
+	a.verdicts = true
+	switch {
+	case pass && flagged:
+		a.vPass += w
+		a.vPassFlagged += w
+	case pass:
+		a.vPass += w
+	case flagged:
+		a.vFail += w
+		a.vFailFlagged += w
+	default:
+		a.vFail += w
+	}
 }
 
 // path records that the current item ends, with probability w, after calls whose latencies
@@ -252,12 +278,41 @@ func (a *acc) result(name string, b *binding) *Result {
 			}
 		}
 	}
+	if a.verdicts {
+		r.Validator = &MeasuredStrength{Failing: a.vFail, Passing: a.vPass}
+		if a.vFail > 0 {
+			r.Validator.Detect = a.vFailFlagged / a.vFail
+		}
+		if a.vPass > 0 {
+			r.Validator.FalseAlarm = a.vPassFlagged / a.vPass
+		}
+	}
 	if a.latItems > 0 {
 		r.LatencyItems = a.latItems
 		r.LatencyMeanMS = a.latSum / a.latW
 		r.LatencyP95MS = weightedQuantile(a.lat, 0.95)
 	}
 	return r
+}
+
+// MinStrengthAnswers is how many failing answers, and how many passing ones, validators must
+// have judged for their measured strength to be used (MeasuredStrength.Enough): on 30 answers
+// a rate's standard error is at most 0.5/√30 ≈ 0.09.
+const MinStrengthAnswers = 30
+
+// MeasuredStrength is the strength validators showed on recorded answers: Detect is the share
+// of the failing answers they flagged, FalseAlarm the share of the passing ones, over Failing
+// and Passing answers (expected numbers: a route that splits or retries weighs each answer by
+// the probability it is judged). A rate measured on no answer is 0.
+type MeasuredStrength struct {
+	Strength
+	Failing float64 `json:"failing_answers"`
+	Passing float64 `json:"passing_answers"`
+}
+
+// Enough reports whether both rates were measured on at least MinStrengthAnswers answers.
+func (m *MeasuredStrength) Enough() bool {
+	return m != nil && m.Failing >= MinStrengthAnswers && m.Passing >= MinStrengthAnswers
 }
 
 // AnsweredQuality is the mean quality of the items that got an answer: Passes over the items

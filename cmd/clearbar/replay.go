@@ -635,7 +635,10 @@ func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
 // writeCalibration writes the calibrated setting into the spec's category: a router threshold
 // or willingness to pay as a score route (with the measured share of requests each model
 // starts on and its pass rate there), a single model or a split (with the models' measured
-// pass rates, from which the estimate prices them), or a cascade, saying what it wrote on say. The spec is rewritten only
+// pass rates, from which the estimate prices them), or a cascade, saying what it wrote on say.
+// When the spec's own route is the choice, the route is kept and its assumptions are written:
+// its models' measured pass rates and, where its validators were replayed on the recorded
+// answers of enough failing and passing ones, their measured strength. The spec is rewritten only
 // when the edited document still loads. Tokens are not written: when the replayed calls'
 // differ from the category's, a note says so (see tokensNote). table is the --outcomes file.
 func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, category, router, table string, rep *replay.Report) error {
@@ -655,12 +658,18 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		value             any
 		shares, startPass map[string]float64
 		passRates         map[string]float64 // measured pass rates to write, for a split or a model
+		// For the spec's own route: its models measured on too few items (unmeasured), and the
+		// validators' measured strength to write (nil: not written, strengthNote says why).
+		unmeasured   []string
+		strength     *replay.MeasuredStrength
+		strengthNote string
 	)
 	switch ch.Kind {
 	case replay.KindSpec:
-		fmt.Fprintf(say, "\nThe spec's own route is the calibrated choice: %s. Nothing to change.\n", ch.Name)
-		tokens()
-		return nil
+		// The route stays; its assumptions become the measured ones, so that the estimate of
+		// the route is what the replay measured.
+		passRates, unmeasured = routePassRates(rep, ch)
+		strength, strengthNote = measuredStrength(ch)
 	case replay.KindThreshold, replay.KindWTP:
 		if router == "" {
 			return fmt.Errorf("the chosen %s router needs --router to be written into the spec", ch.Kind)
@@ -719,7 +728,10 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		return err
 	}
 	orig := data
-	if data, err = spec.SetRouteForm(data, category, form, value); err == nil && shares != nil {
+	if form != "" {
+		data, err = spec.SetRouteForm(data, category, form, value)
+	}
+	if err == nil && shares != nil {
 		data, err = spec.SetInCategory(data, category, []string{"assume", "score_share"}, shares)
 	}
 	if err == nil && startPass != nil {
@@ -734,22 +746,46 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 			data, err = spec.SetInCategory(data, category, []string{"assume", "pass_rate", name}, passRates[name])
 		}
 	}
+	if strength != nil {
+		// Each setting on its own, as validate calibrate writes them, so that a strength
+		// written as a block keeps its layout and comments.
+		for _, kv := range []struct {
+			key   string
+			value any
+		}{{"detect", sig6(strength.Detect)}, {"false_alarm", sig6(strength.FalseAlarm)}, {"calibrated", spec.Date{Time: m.Now()}}} {
+			if err == nil {
+				data, err = spec.SetInCategory(data, category, []string{"assume", "validator", kv.key}, kv.value)
+			}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("writing the calibration into %s: %w", file, err)
 	}
 	if _, err := spec.Parse(data, file, spec.Options{Today: m.Now()}); err != nil {
 		return fmt.Errorf("the calibrated spec would not load, so %s is unchanged: %w", file, err)
 	}
-	if bytes.Equal(orig, data) {
+	switch {
+	case form == "" && bytes.Equal(orig, data):
+		fmt.Fprintf(say, "\nThe spec's own route is the calibrated choice: %s (quality %.2f%%, %s per request). Its assumptions in %s already are the measured ones.\n",
+			ch.Name, ch.Quality*100, ch.CostPerItem, file)
+	case bytes.Equal(orig, data):
 		fmt.Fprintf(say, "\n%s already has the calibrated route.\n", file)
+	}
+	if bytes.Equal(orig, data) {
+		specRouteNotes(say, unmeasured, strengthNote)
 		tokens()
 		return nil
 	}
 	if err := replaceFile(file, data); err != nil {
 		return err
 	}
-	fmt.Fprintf(say, "\nWrote the calibrated route of %q into %s: %s (quality %.2f%%, %s per request).\n",
-		category, file, ch.Name, ch.Quality*100, ch.CostPerItem)
+	if form == "" {
+		fmt.Fprintf(say, "\nThe spec's own route is the calibrated choice: %s (quality %.2f%%, %s per request). Kept it, and wrote into %s the assumptions measured on these outcomes, from which the estimate prices it.\n",
+			ch.Name, ch.Quality*100, ch.CostPerItem, file)
+	} else {
+		fmt.Fprintf(say, "\nWrote the calibrated route of %q into %s: %s (quality %.2f%%, %s per request).\n",
+			category, file, ch.Name, ch.Quality*100, ch.CostPerItem)
+	}
 	if len(passRates) > 0 {
 		var parts []string
 		for _, name := range slices.Sorted(maps.Keys(passRates)) {
@@ -757,6 +793,12 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		}
 		fmt.Fprintf(say, "  assume.pass_rate set to the rates measured on these outcomes (%s), from which the estimate prices the route\n", strings.Join(parts, ", "))
 	}
+	if strength != nil {
+		fmt.Fprintf(say, "  assume.validator set to the strength the spec's validators showed on the recorded answers: detect %v (flagged %.0f of %.0f failing answers), false_alarm %v (flagged %.0f of %.0f passing answers)\n",
+			sig6(strength.Detect), strength.Detect*strength.Failing, strength.Failing,
+			sig6(strength.FalseAlarm), strength.FalseAlarm*strength.Passing, strength.Passing)
+	}
+	specRouteNotes(say, unmeasured, strengthNote)
 	if sc, ok := value.(map[string]any); ok {
 		if wtp, ok := sc["willingness_to_pay"]; ok {
 			fmt.Fprintf(say, "  score route over %s with willingness_to_pay %v (1/λ, in %s)\n", strings.Join(sc["models"].([]string), ", "), wtp, learn.WTPUnit)
@@ -766,6 +808,62 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 	}
 	tokens()
 	return nil
+}
+
+// routePassRates returns the pass rates to write for the spec's own route ch, when it is the
+// calibrated choice: each of its models' measured pass rate on the items, over the calls
+// that answered (as for a single model chosen), from the model's single-model result. A model
+// whose result covers too few items (Result.Narrow) or none is left out, and named in
+// unmeasured: in a trace export a later step's model has rows only where the route escalated,
+// and its pass rate there is not its rate over the category's requests.
+func routePassRates(rep *replay.Report, ch *replay.Result) (rates map[string]float64, unmeasured []string) {
+	singles := map[string]*replay.Result{}
+	for _, r := range rep.Results {
+		if r.Kind == replay.KindSingle {
+			singles[r.Name] = r
+		}
+	}
+	measured := map[string]float64{}
+	for _, name := range ch.Models {
+		r := singles[name]
+		q, ok := 0.0, false
+		if r != nil && !r.Narrow {
+			q, ok = r.AnsweredQuality()
+		}
+		if !ok {
+			unmeasured = append(unmeasured, name)
+			continue
+		}
+		measured[name] = q
+	}
+	return measuredPassRates(rep, measured), unmeasured
+}
+
+// measuredStrength returns the validator strength to write for the spec's own route ch: the
+// strength its validators showed on the recorded answers, when both rates were measured on
+// enough answers (replay.MinStrengthAnswers); else nil, and why not ("" when the route was
+// not replayed with its validators).
+func measuredStrength(ch *replay.Result) (*replay.MeasuredStrength, string) {
+	v := ch.Validator
+	switch {
+	case !ch.Params.Validators || v == nil:
+		return nil, ""
+	case !v.Enough():
+		return nil, fmt.Sprintf("assume.validator was left as it is: the spec's validators judged %.0f failing and %.0f passing answers, and a measured strength needs at least %d of each (detect %.3f, false_alarm %.3f as measured)",
+			v.Failing, v.Passing, replay.MinStrengthAnswers, v.Detect, v.FalseAlarm)
+	}
+	return v, ""
+}
+
+// specRouteNotes says, after a calibration that kept the spec's own route, what of its
+// assumptions was not measured.
+func specRouteNotes(say io.Writer, unmeasured []string, strengthNote string) {
+	if len(unmeasured) > 0 {
+		fmt.Fprintf(say, "  assume.pass_rate of %s left as it is: measured on too few of the items (record their answers to every item to measure it)\n", strings.Join(unmeasured, ", "))
+	}
+	if strengthNote != "" {
+		fmt.Fprintf(say, "  %s\n", strengthNote)
+	}
 }
 
 // tokensOff is how far, as a share of the category's tokens, the replayed calls' mean tokens
