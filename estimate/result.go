@@ -345,19 +345,7 @@ func (cl *cell) failuresOnly() string {
 		if math.Abs(c.pass-bar) <= 1e-12 {
 			passes = c.name + "'s pass rate is the bar exactly"
 		}
-		avail := "availability " + strconv.FormatFloat(c.avail, 'g', -1, 64)
-		if c.availDefault {
-			avail += ", the default"
-		}
-		switch retries {
-		case 0:
-			avail += ", not retried"
-		case 1:
-			avail += ", retried once"
-		default:
-			avail += fmt.Sprintf(", retried %d times", retries)
-		}
-		return fmt.Sprintf("%s, and requests that fail (%s) count as misses; set availability or lower the bar", passes, avail)
+		return fmt.Sprintf("%s, and requests that fail (%s) count as misses; set availability or lower the bar", passes, availabilityText(c.avail, c.availDefault, retries))
 	}
 	return fmt.Sprintf("the answers delivered are good %s of the time, and requests that fail (%s of them) count as misses; check the availability and timeouts the estimate assumes, or lower the bar",
 		pct(o.good/(1-o.failed)), shareOf(o.failed))
@@ -634,4 +622,22 @@ type MeasuredSummary struct {
 	Unmatched      int       `json:"unmatched_observations"`
 	Contradictions int       `json:"contradictions"`
 	Findings       []Finding `json:"findings"`
+}
+
+// availabilityText says what makes a model's requests fail, for a quality that misses its bar
+// only by them: "availability 0.999, the default, retried once".
+func availabilityText(avail float64, byDefault bool, retries int) string {
+	s := "availability " + strconv.FormatFloat(avail, 'g', -1, 64)
+	if byDefault {
+		s += ", the default"
+	}
+	switch retries {
+	case 0:
+		s += ", not retried"
+	case 1:
+		s += ", retried once"
+	default:
+		s += fmt.Sprintf(", retried %d times", retries)
+	}
+	return s
 }

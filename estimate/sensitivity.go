@@ -467,18 +467,7 @@ func passAtBar(e *estimator, c *spec.Category, m *spec.Model) func(v, tol float6
 		}
 		cl := e.world.call(c, m, fit{})
 		retries, _ := e.spec.RetryPolicy(c)
-		fails := "availability " + strconv.FormatFloat(cl.avail, 'g', -1, 64)
-		if cl.availDefault {
-			fails += ", the default"
-		}
-		switch retries {
-		case 0:
-			fails += ", not retried"
-		case 1:
-			fails += ", retried once"
-		default:
-			fails += fmt.Sprintf(", retried %d times", retries)
-		}
+		fails := availabilityText(cl.avail, cl.availDefault, retries)
 		return fmt.Sprintf("%s is %s's quality bar: at it, %s alone still falls short of the bar, as requests that fail (%s) count as misses; it clears the bar only with a pass rate above it",
 			strconv.FormatFloat(bar, 'g', -1, 64), c.Name, m.Name, fails)
 	}

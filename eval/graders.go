@@ -597,7 +597,10 @@ func (g *Validators) neverVerified(ctx context.Context, in *Input) string {
 }
 
 // quote quotes s for a verdict, clipped to 60 bytes.
-func quote(s string) string {
+func quote(s string) string { return strconv.Quote(clip(s)) }
+
+// clip clips s to 60 bytes, on a character boundary, marking the cut with "…".
+func clip(s string) string {
 	const most = 60
 	if len(s) > most {
 		cut := most
@@ -606,7 +609,7 @@ func quote(s string) string {
 		}
 		s = s[:cut] + "…"
 	}
-	return strconv.Quote(s)
+	return s
 }
 
 var (

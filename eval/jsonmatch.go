@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // decodeJSON reads one JSON value, numbers kept as written (json.Number), so that they
@@ -86,18 +85,7 @@ func compactJSON(v any) string {
 
 // showJSON renders a decoded JSON value for a verdict, on one line, clipped to 60 bytes as
 // quote clips text.
-func showJSON(v any) string {
-	s := compactJSON(v)
-	const most = 60
-	if len(s) > most {
-		cut := most
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
+func showJSON(v any) string { return clip(compactJSON(v)) }
 
 // answerJSON decodes an answer's text as JSON, white space around it ignored, or says why it
 // is not JSON.
