@@ -82,3 +82,19 @@ categories:
 		t.Errorf("web_search_options true: %v", err)
 	}
 }
+
+// TestThreadOnSimulatedModels: a Messages request that continues a thread Anthropic's API
+// keeps cannot be answered by a simulated provider, which keeps no conversation: it would answer
+// the last turn alone. It is a 400 that says so, not an answer without the history.
+func TestThreadOnSimulatedModels(t *testing.T) {
+	f := newFixture(t, nil)
+	body := `{"model":"clearbar/intent","max_tokens":100,"messages":[{"role":"user","content":"and tomorrow?"}],"thread":{"type":"continue","previous_message_id":"msg_1"}}`
+	d, err := DryRunMessages(f.gw, []byte(body), map[string]string{"anthropic-version": "2023-06-01"}, "")
+	e := clearbar.AsError(err)
+	if err == nil || e.Status != 400 || e.Param != "thread" || !strings.Contains(e.Message, "simulated, which keep none") {
+		t.Fatalf("thread on simulated models: %v", err)
+	}
+	if d == nil || len(d.Skipped) == 0 || !strings.Contains(d.Skipped[0].Reason, "the simulated provider keeps no conversation") {
+		t.Errorf("skips %+v: want the reason each simulated model was left out", d)
+	}
+}

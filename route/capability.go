@@ -86,6 +86,11 @@ func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
 			return r.AnthropicOnly, "an OpenAI-format model (provider type " + typ + ") cannot take " + cmp.Or(r.AnthropicOnlyWhat, r.AnthropicOnly) + ", which only Anthropic models take"
 		}
 	}
+	if typ == "simulated" && r.AnthropicOnly == "thread" {
+		// A thread continues a conversation Anthropic's API keeps; the simulator keeps none, so
+		// it would answer the continuation without the turns before it.
+		return "thread", "the simulated provider keeps no conversation, which thread continues (only Anthropic's API keeps one)"
+	}
 	if typ == "gemini" && r.Functions {
 		return "functions", "a Gemini model takes no deprecated functions (only tools)"
 	}

@@ -323,8 +323,10 @@ func (r *Router) Plan(ctx context.Context, c *spec.Category, in *Input, h Health
 // many write fewer tokens than its max tokens (the most of those in writes), and how many
 // breakers were open.
 type misfit struct {
-	lacked          *modality
-	param           string
+	lacked *modality
+	param  string
+	// simulated says a simulated provider refused param (a thread, which it cannot keep).
+	simulated       bool
 	tooSmall, short int
 	writes          int
 	open            int
@@ -370,6 +372,13 @@ func unfit(where string, need int, req *clearbar.Request, why misfit) error {
 	case "functions":
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
 			Message: fmt.Sprintf("the request has the deprecated functions, which no model on %s takes (Gemini models take tools): send tools and tool_choice", where)}
+	case "thread":
+		if why.simulated {
+			return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
+				Message: fmt.Sprintf("the request has thread, which continues a conversation Anthropic's API keeps, and the models on %s are simulated, which keep none: send the whole conversation in messages, or route to an Anthropic model", where)}
+		}
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
+			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on %s can take it", cmp.Or(req.AnthropicOnlyWhat, param), where)}
 	case "web_search_options":
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
 			Message: fmt.Sprintf("the request asks for a web search (web_search_options) and offers tools, which no model on %s takes together (Gemini models before Gemini 3 refuse the two in one request): send one of them, or route to a model that takes both", where)}
@@ -448,6 +457,7 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 				why.lacked = l
 			} else if pa, refused := refusedParam(m, req); pa != "" {
 				reason, why.param = refused, pa
+				why.simulated = why.simulated || m.Resolved.Provider != nil && cmp.Or(m.Resolved.Provider.SimulatedType, m.Resolved.Provider.Type) == "simulated"
 			} else if h != nil {
 				if isOpen, openWhy := h.Open(Key(m)); isOpen {
 					reason, breaker = openWhy, true
