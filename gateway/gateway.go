@@ -495,6 +495,10 @@ func (g *Gateway) serveChat(w http.ResponseWriter, r *http.Request, d *clearbar.
 	if r.Context().Value(messagesIngress{}) != nil {
 		lim = g.messagesLimits()
 	}
+	if r.Context().Value(responsesIngress{}) != nil {
+		// The client's body was held to MaxBody; its translation may be a little larger.
+		lim.MaxBody *= 2
+	}
 	body, err := readBody(w, r, lim.MaxBody)
 	if err != nil {
 		return 0, err

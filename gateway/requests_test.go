@@ -178,7 +178,8 @@ func TestMethodNotAllowed(t *testing.T) {
 		{"GET", "/v1/messages/count_tokens", 405, "POST", true},
 		{"POST", "/v1/messages/batches", 404, "", true},
 		{"GET", "/v1/messages/msg_123", 404, "", true},
-		{"GET", "/v1/responses", 404, "", false},
+		{"GET", "/v1/responses", 405, "POST", false},
+		{"GET", "/v1/responses/resp_123", 404, "", false},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, e.srv.URL+tt.path, strings.NewReader("{}"))

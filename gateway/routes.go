@@ -30,6 +30,7 @@ func (g *Gateway) routes() {
 	handle("POST", "/v1/chat/completions", g.chatCompletions, false)
 	handle("POST", "/v1/messages", g.messages, true)
 	handle("POST", "/v1/messages/count_tokens", g.countTokens, true)
+	handle("POST", "/v1/responses", g.responses, false)
 	handle("POST", "/v1/embeddings", g.embeddings, false)
 	handle("GET", "/v1/models", g.admitted(g.listModels), false)
 	handle("GET", "/v1/models/{id...}", g.admitted(g.getModel), false)
@@ -45,7 +46,7 @@ func (g *Gateway) routes() {
 		writeAnthropicError(w, unknownURL(r, "Clearbar serves POST /v1/messages and POST /v1/messages/count_tokens for Anthropic clients"), w.Header().Get(headerRequestID))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, unknownURL(r, "Clearbar serves POST /v1/chat/completions, POST /v1/messages, POST /v1/embeddings and GET /v1/models"))
+		writeError(w, unknownURL(r, "Clearbar serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, POST /v1/embeddings and GET /v1/models"))
 	})
 	g.mux = mux
 }

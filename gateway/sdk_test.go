@@ -26,7 +26,6 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/ssestream"
-	"github.com/openai/openai-go/v3/responses"
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/tidwall/gjson"
 
@@ -1054,8 +1053,8 @@ func TestSDKGatewayErrors(t *testing.T) {
 			_, err := e.client.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "m", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}})
 			return err
 		}, 404, "invalid_request_error", "model_not_found", "model"},
-		{"unknown endpoint", "the Responses API is not served", func() error {
-			_, err := e.client.Responses.New(ctx, responses.ResponseNewParams{Model: "m", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("x")}})
+		{"unknown endpoint", "the moderations API is not served", func() error {
+			_, err := e.client.Moderations.New(ctx, openai.ModerationNewParams{Input: openai.ModerationNewParamsInputUnion{OfString: openai.String("x")}})
 			return err
 		}, 404, "not_found_error", "unknown_url", ""},
 		{"body too large", "server.max_body is 4KB", func() error {

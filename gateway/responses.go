@@ -1,0 +1,210 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/sse"
+	"github.com/clearbar/clearbar/translate"
+)
+
+// The Responses ingress: POST /v1/responses, a stateless subset of OpenAI's Responses API.
+//
+// As for /v1/messages, the request is translated into a chat request (translate.ResponsesToChat)
+// and runs through the chat pipeline (serveChat), so it is routed by the same spec and gets
+// the same decision record (Dialect "openai", Path "/v1/responses") and X-Clearbar-* headers.
+// responsesWriter stands in for the client's http.ResponseWriter: a completion is kept back
+// and translated into a response object (translate.ToResponsesResponse), a stream is
+// transcoded event by event (translate.ResponsesEvents) into the Responses events, ending with
+// response.completed, or response.failed when the upstream fails after the stream began. Errors
+// before the stream are OpenAI's error JSON with the status /v1/chat/completions would give.
+// The response id is "resp_" followed by the decision id. Clearbar keeps no responses:
+// previous_response_id, store: true and the other stateful or built-in features are a 400
+// naming the parameter.
+
+// responsesIngress marks, in its context, a request translated from /v1/responses.
+type responsesIngress struct{}
+
+// responses serves POST /v1/responses.
+func (g *Gateway) responses(w http.ResponseWriter, r *http.Request) {
+	seq, start := g.started.begin(g.now)
+	defer g.started.end(seq, start) // a request that panics is no longer in flight either
+	d := &clearbar.Decision{ID: newID(start), Time: start, Dialect: clearbar.DialectOpenAI, Path: r.URL.Path}
+	var sh shadowed
+	status, err := g.serveResponses(w, r, d, start, &sh)
+	if err != nil && status == 0 {
+		g.decisionHeaders(w.Header(), d)
+		status = writeError(w, err)
+	}
+	g.finishDecision(d, status, err, start, seq)
+	g.submitShadow(&sh, d, err)
+}
+
+// serveResponses checks the client's key, translates the request and runs the chat pipeline
+// on it. Like serveChat, it returns status 0 with an error that is not yet written.
+func (g *Gateway) serveResponses(w http.ResponseWriter, r *http.Request, d *clearbar.Decision, start time.Time, sh *shadowed) (int, error) {
+	// The key first, so that a client without one learns nothing else.
+	if _, err := g.keys.client(r); err != nil {
+		return 0, err
+	}
+	body, err := readBody(w, r, g.limits.MaxBody)
+	if err != nil {
+		return 0, err
+	}
+	chat, echo, err := translate.ResponsesToChat(body)
+	if err != nil {
+		return 0, err
+	}
+	inner := r.Clone(context.WithValue(r.Context(), responsesIngress{}, true))
+	inner.Body = io.NopCloser(bytes.NewReader(chat))
+	inner.ContentLength = int64(len(chat))
+	inner.Header.Set("Content-Type", "application/json")
+
+	rw := &responsesWriter{w: w, id: d.ID, echo: echo}
+	status, err := g.serveChat(rw, inner, d, start, sh)
+	if rw.passed {
+		if e := clearbar.AsError(err); err != nil && rw.failed && (e.Class != clearbar.Canceled || isShutdownCut(e)) {
+			rw.fail(err)
+		}
+		return status, err
+	}
+	if err != nil || status == 0 {
+		return status, err
+	}
+	out, terr := translate.ToResponsesResponse(rw.body.Bytes(), d.ID, echo)
+	if terr != nil {
+		e := clearbar.AsError(terr)
+		return 0, &clearbar.Error{Class: clearbar.BadResponse, Status: http.StatusBadGateway, Message: "the answer cannot be expressed as a response object: " + e.Message, Err: terr}
+	}
+	w.WriteHeader(status)
+	w.Write(out)
+	return status, nil
+}
+
+// responsesWriter is the http.ResponseWriter the chat pipeline writes to on behalf of a
+// Responses client, as anthropicWriter is for an Anthropic one: a JSON body is kept back for
+// the handler to translate; an event stream's status and headers go to the client at once and
+// each complete chat event is transcoded as it is written. The pipeline's error event is not
+// transcoded: the handler ends the stream with response.failed from the pipeline's error
+// (fail). Keep-alive comments pass through as comments.
+type responsesWriter struct {
+	w    http.ResponseWriter
+	id   string
+	echo translate.ResponsesEcho
+
+	status  int
+	body    bytes.Buffer
+	passed  bool
+	out     *sse.Writer
+	events  *translate.ResponsesEvents
+	partial []byte
+	failed  bool
+	failMsg string
+	err     error
+}
+
+func (a *responsesWriter) Header() http.Header { return a.w.Header() }
+
+// WriteHeader passes the status of an event stream through and keeps any other back.
+func (a *responsesWriter) WriteHeader(code int) {
+	if a.passed || a.status != 0 {
+		return
+	}
+	if ct := a.w.Header().Get("Content-Type"); code == http.StatusOK && strings.HasPrefix(ct, "text/event-stream") {
+		a.passed = true
+		a.w.WriteHeader(code)
+		a.out = sse.NewWriter(a.w)
+		a.events = translate.NewResponsesEvents(a.out.WriteEvent, a.id, a.echo)
+		return
+	}
+	a.status = code
+}
+
+// Write keeps a JSON body back, or transcodes the complete events of a stream.
+func (a *responsesWriter) Write(p []byte) (int, error) {
+	if !a.passed && a.status == 0 {
+		a.WriteHeader(http.StatusOK)
+	}
+	if !a.passed {
+		return a.body.Write(p)
+	}
+	if a.err != nil {
+		return 0, a.err
+	}
+	a.partial = append(a.partial, p...)
+	for a.err == nil {
+		i := bytes.Index(a.partial, []byte("\n\n"))
+		if i < 0 {
+			break
+		}
+		a.event(a.partial[:i])
+		n := copy(a.partial, a.partial[i+2:])
+		a.partial = a.partial[:n]
+	}
+	if a.err != nil {
+		return 0, a.err
+	}
+	return len(p), nil
+}
+
+// FlushError reports a client that went away; every event is flushed as it is written.
+func (a *responsesWriter) FlushError() error { return a.err }
+
+// event transcodes one event of the pipeline's stream (its lines, without the blank line).
+func (a *responsesWriter) event(ev []byte) {
+	var data []byte
+	lines, comment := 0, false
+	for _, line := range bytes.Split(ev, []byte("\n")) {
+		switch {
+		case len(line) > 0 && line[0] == ':':
+			comment = true
+		case bytes.HasPrefix(line, []byte("data:")):
+			if lines > 0 {
+				data = append(data, '\n')
+			}
+			data = append(data, bytes.TrimPrefix(line[len("data:"):], []byte(" "))...)
+			lines++
+		}
+	}
+	switch {
+	case lines == 0 && comment:
+		a.err = a.out.WriteComment("ping")
+	case lines == 0:
+	case string(data) == "[DONE]":
+		a.err = a.events.End()
+	case gjson.GetBytes(data, "error").Exists():
+		a.failed = true
+		a.failMsg = gjson.GetBytes(data, "error.message").String()
+	default:
+		a.err = a.events.Chunk(data)
+	}
+}
+
+// fail ends the client's stream with response.failed for a failure after the first byte.
+func (a *responsesWriter) fail(err error) {
+	e := clearbar.AsError(err)
+	msg := a.failMsg
+	if msg == "" {
+		msg = fmt.Sprintf("the upstream stream failed after the answer began: %s", e.Message)
+	}
+	code := "server_error"
+	if e.Class == clearbar.RateLimited {
+		code = "rate_limit_exceeded"
+	}
+	if a.err == nil {
+		a.err = a.events.Fail(code, msg)
+	}
+}
+
+var (
+	_ http.ResponseWriter             = (*responsesWriter)(nil)
+	_ interface{ FlushError() error } = (*responsesWriter)(nil)
+)

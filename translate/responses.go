@@ -1,0 +1,532 @@
+package translate
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// The Responses API (POST /v1/responses) in the chat pipeline's terms.
+//
+// Clearbar serves a stateless subset of OpenAI's Responses API by translating its request into
+// a chat completions request (ResponsesToChat), and the chat answer back: a completion into a
+// response object (ToResponsesResponse), a stream of chat.completion.chunk documents into the
+// Responses event stream (ResponsesEvents). What the subset holds:
+//
+//   - model, input (a string, or message items {role: user|assistant|system|developer,
+//     content: a string or input_text/output_text/input_image parts}, function_call and
+//     function_call_output items), instructions (a leading system message),
+//     max_output_tokens, temperature, top_p, stream, metadata, user, parallel_tool_calls;
+//   - function tools ({type: function, name, description, parameters, strict}) and
+//     tool_choice; text.format (text, json_object, json_schema) as response_format;
+//   - store: false (Clearbar keeps no responses), stream_options.include_obfuscation.
+//
+// Everything else is a 400 naming the parameter, never dropped: previous_response_id,
+// conversation, store: true, background, reasoning, include, built-in tools, prompt, and any
+// other member. A null member counts as absent.
+
+// ResponsesEcho is what a response object repeats of its request.
+type ResponsesEcho struct {
+	Instructions      json.RawMessage
+	MaxOutputTokens   json.RawMessage
+	Temperature       json.RawMessage
+	TopP              json.RawMessage
+	Metadata          json.RawMessage
+	Tools             json.RawMessage
+	ToolChoice        json.RawMessage
+	ParallelToolCalls json.RawMessage
+	Text              json.RawMessage
+	User              json.RawMessage
+}
+
+// responsesUnsupported says why a member of a Responses request outside the subset is refused.
+var responsesUnsupported = map[string]string{
+	"previous_response_id": "Clearbar keeps no responses: send the whole conversation in input",
+	"conversation":         "Clearbar keeps no conversations: send the whole conversation in input",
+	"background":           "Clearbar does not run responses in the background",
+	"reasoning":            "Clearbar's /v1/responses does not translate reasoning settings",
+	"include":              "Clearbar's /v1/responses returns no additional output data",
+	"prompt":               "Clearbar does not resolve stored prompts",
+}
+
+// ResponsesToChat translates a Responses request body into a chat completions request body and
+// returns what the response object echoes. A request outside the subset is a 400 naming the
+// parameter.
+func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
+	var echo ResponsesEcho
+	root, ok := parseObject(body)
+	if !ok {
+		return nil, echo, invalid("", "the request body must be a JSON object")
+	}
+	if k := duplicateKey(root); k != "" {
+		return nil, echo, invalid(k, "duplicate member %q in the request body", k)
+	}
+	chat := map[string]any{}
+	var system []any
+	var msgs []any
+	var err error
+	stream := false
+	root.ForEach(func(k, v gjson.Result) bool {
+		key := k.Str
+		if v.Type == gjson.Null {
+			return true
+		}
+		switch key {
+		case "model":
+			if v.Type != gjson.String {
+				err = invalid("model", "model must be a string")
+				break
+			}
+			chat["model"] = v.Str
+		case "input":
+			msgs, err = responsesInput(v)
+		case "instructions":
+			if v.Type != gjson.String {
+				err = invalid("instructions", "instructions must be a string")
+				break
+			}
+			echo.Instructions = json.RawMessage(v.Raw)
+			if v.Str != "" {
+				system = append(system, map[string]any{"role": "system", "content": v.Str})
+			}
+		case "max_output_tokens":
+			echo.MaxOutputTokens = json.RawMessage(v.Raw)
+			chat["max_completion_tokens"] = json.RawMessage(v.Raw)
+		case "temperature", "top_p":
+			if v.Type != gjson.Number {
+				err = invalid(key, "%s must be a number", key)
+				break
+			}
+			if key == "temperature" {
+				echo.Temperature = json.RawMessage(v.Raw)
+			} else {
+				echo.TopP = json.RawMessage(v.Raw)
+			}
+			chat[key] = json.RawMessage(v.Raw)
+		case "stream":
+			if !v.IsBool() {
+				err = invalid("stream", "stream must be a boolean")
+				break
+			}
+			stream = v.Bool()
+		case "stream_options":
+			v.ForEach(func(sk, _ gjson.Result) bool {
+				if sk.Str != "include_obfuscation" {
+					err = invalid("stream_options."+sk.Str, "Clearbar's /v1/responses does not support stream_options.%s", sk.Str)
+				}
+				return err == nil
+			})
+		case "metadata":
+			echo.Metadata = json.RawMessage(v.Raw)
+			chat["metadata"] = json.RawMessage(v.Raw)
+		case "user":
+			echo.User = json.RawMessage(v.Raw)
+			chat["user"] = json.RawMessage(v.Raw)
+		case "parallel_tool_calls":
+			echo.ParallelToolCalls = json.RawMessage(v.Raw)
+			chat["parallel_tool_calls"] = json.RawMessage(v.Raw)
+		case "store":
+			if v.Type != gjson.False {
+				err = invalid("store", "Clearbar keeps no responses: store must be false or absent")
+			}
+		case "tools":
+			var tools []any
+			tools, err = responsesTools(v)
+			if err == nil {
+				echo.Tools = json.RawMessage(v.Raw)
+				if len(tools) > 0 {
+					chat["tools"] = tools
+				}
+			}
+		case "tool_choice":
+			var tc any
+			tc, err = responsesToolChoice(v)
+			if err == nil {
+				echo.ToolChoice = json.RawMessage(v.Raw)
+				chat["tool_choice"] = tc
+			}
+		case "text":
+			var rf any
+			rf, err = responsesText(v)
+			if err == nil {
+				echo.Text = json.RawMessage(v.Raw)
+				if rf != nil {
+					chat["response_format"] = rf
+				}
+			}
+		default:
+			if why, ok := responsesUnsupported[key]; ok {
+				err = invalid(key, "%s is not supported: %s", key, why)
+			} else {
+				err = invalid(key, "Clearbar's /v1/responses does not support the parameter %s", key)
+			}
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, echo, err
+	}
+	if !root.Get("input").Exists() || root.Get("input").Type == gjson.Null {
+		return nil, echo, invalid("input", "input is required: Clearbar keeps no responses or conversations to continue")
+	}
+	chat["messages"] = append(system, msgs...)
+	if stream {
+		chat["stream"] = true
+		chat["stream_options"] = map[string]any{"include_usage": true}
+	}
+	out, merr := json.Marshal(chat)
+	if merr != nil {
+		return nil, echo, invalid("", "the request cannot be translated: %v", merr)
+	}
+	return out, echo, nil
+}
+
+// responsesInput translates input into chat messages.
+func responsesInput(v gjson.Result) ([]any, error) {
+	if v.Type == gjson.String {
+		return []any{map[string]any{"role": "user", "content": v.Str}}, nil
+	}
+	if !v.IsArray() {
+		return nil, invalid("input", "input must be a string or an array of input items")
+	}
+	var msgs []any
+	var err error
+	i := -1
+	// open is the assistant message function_call items join, while nothing else came between.
+	var open map[string]any
+	v.ForEach(func(_, item gjson.Result) bool {
+		i++
+		at := fmt.Sprintf("input[%d]", i)
+		if !item.IsObject() {
+			err = invalid(at, "an input item must be an object")
+			return false
+		}
+		typ := item.Get("type").Str
+		if typ == "" && item.Get("role").Exists() {
+			typ = "message"
+		}
+		switch typ {
+		case "message":
+			var m map[string]any
+			m, err = responsesMessage(item, at)
+			if err != nil {
+				return false
+			}
+			msgs = append(msgs, m)
+			open = nil
+			if m["role"] == "assistant" {
+				open = m
+			}
+		case "function_call":
+			call := map[string]any{"id": item.Get("call_id").Str, "type": "function",
+				"function": map[string]any{"name": item.Get("name").Str, "arguments": item.Get("arguments").Str}}
+			if item.Get("call_id").Str == "" || item.Get("name").Str == "" {
+				err = invalid(at, "a function_call item needs call_id and name")
+				return false
+			}
+			if open == nil {
+				open = map[string]any{"role": "assistant", "content": nil}
+				msgs = append(msgs, open)
+			}
+			calls, _ := open["tool_calls"].([]any)
+			open["tool_calls"] = append(calls, call)
+		case "function_call_output":
+			out := item.Get("output")
+			var text string
+			switch {
+			case out.Type == gjson.String:
+				text = out.Str
+			case out.IsArray():
+				text, err = responsesPartsText(out, at+".output")
+				if err != nil {
+					return false
+				}
+			default:
+				err = invalid(at+".output", "output must be a string or an array of input_text parts")
+				return false
+			}
+			if item.Get("call_id").Str == "" {
+				err = invalid(at+".call_id", "a function_call_output item needs call_id")
+				return false
+			}
+			msgs = append(msgs, map[string]any{"role": "tool", "tool_call_id": item.Get("call_id").Str, "content": text})
+			open = nil
+		default:
+			err = invalid(at+".type", "Clearbar's /v1/responses does not support input items of type %q", typ)
+		}
+		return err == nil
+	})
+	return msgs, err
+}
+
+// responsesMessage translates a message input item.
+func responsesMessage(item gjson.Result, at string) (map[string]any, error) {
+	role := item.Get("role").Str
+	switch role {
+	case "user", "assistant", "system", "developer":
+	default:
+		return nil, invalid(at+".role", "Invalid value for '%s.role': %q. Supported values are: 'user', 'assistant', 'system' and 'developer'.", at, role)
+	}
+	c := item.Get("content")
+	if c.Type == gjson.String {
+		return map[string]any{"role": role, "content": c.Str}, nil
+	}
+	if !c.IsArray() {
+		return nil, invalid(at+".content", "content must be a string or an array of content parts")
+	}
+	if role != "user" {
+		text, err := responsesPartsText(c, at+".content")
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"role": role, "content": text}, nil
+	}
+	var parts []any
+	var err error
+	j := -1
+	c.ForEach(func(_, p gjson.Result) bool {
+		j++
+		pat := fmt.Sprintf("%s.content[%d]", at, j)
+		switch p.Get("type").Str {
+		case "input_text", "output_text":
+			parts = append(parts, map[string]any{"type": "text", "text": p.Get("text").Str})
+		case "input_image":
+			u := p.Get("image_url")
+			if u.Type != gjson.String {
+				err = invalid(pat+".file_id", "Clearbar's /v1/responses takes images by image_url only")
+				return false
+			}
+			img := map[string]any{"url": u.Str}
+			if d := p.Get("detail").Str; d != "" {
+				img["detail"] = d
+			}
+			parts = append(parts, map[string]any{"type": "image_url", "image_url": img})
+		default:
+			err = invalid(pat+".type", "Clearbar's /v1/responses does not support content parts of type %q", p.Get("type").Str)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"role": role, "content": parts}, nil
+}
+
+// responsesPartsText joins the text of an array of input_text/output_text parts.
+func responsesPartsText(c gjson.Result, at string) (string, error) {
+	var b strings.Builder
+	var err error
+	j := -1
+	c.ForEach(func(_, p gjson.Result) bool {
+		j++
+		switch p.Get("type").Str {
+		case "input_text", "output_text":
+			b.WriteString(p.Get("text").Str)
+		default:
+			err = invalid(fmt.Sprintf("%s[%d].type", at, j), "Clearbar's /v1/responses takes only text parts here, not %q", p.Get("type").Str)
+		}
+		return err == nil
+	})
+	return b.String(), err
+}
+
+// responsesTools translates function tools, flat in the Responses API, into chat tools.
+func responsesTools(v gjson.Result) ([]any, error) {
+	if !v.IsArray() {
+		return nil, invalid("tools", "tools must be an array")
+	}
+	var tools []any
+	var err error
+	i := -1
+	v.ForEach(func(_, t gjson.Result) bool {
+		i++
+		at := fmt.Sprintf("tools[%d]", i)
+		if typ := t.Get("type").Str; typ != "function" {
+			err = invalid(at+".type", "Clearbar's /v1/responses supports function tools only, not %q", typ)
+			return false
+		}
+		fn := map[string]any{}
+		var ferr error
+		t.ForEach(func(k, f gjson.Result) bool {
+			switch k.Str {
+			case "type":
+			case "name", "description", "parameters", "strict":
+				if f.Type != gjson.Null {
+					fn[k.Str] = json.RawMessage(f.Raw)
+				}
+			default:
+				ferr = invalid(at+"."+k.Str, "Clearbar's /v1/responses does not support the tool member %s", k.Str)
+			}
+			return ferr == nil
+		})
+		if ferr != nil {
+			err = ferr
+			return false
+		}
+		if t.Get("name").Str == "" {
+			err = invalid(at+".name", "a function tool needs a name")
+			return false
+		}
+		tools = append(tools, map[string]any{"type": "function", "function": fn})
+		return true
+	})
+	return tools, err
+}
+
+// responsesToolChoice translates tool_choice.
+func responsesToolChoice(v gjson.Result) (any, error) {
+	if v.Type == gjson.String {
+		switch v.Str {
+		case "auto", "none", "required":
+			return v.Str, nil
+		}
+		return nil, invalid("tool_choice", "Invalid value for 'tool_choice': %q", v.Str)
+	}
+	if v.Get("type").Str == "function" && v.Get("name").Str != "" {
+		return map[string]any{"type": "function", "function": map[string]any{"name": v.Get("name").Str}}, nil
+	}
+	return nil, invalid("tool_choice", "Clearbar's /v1/responses supports tool_choice auto, none, required or a function")
+}
+
+// responsesText translates text.format into a response_format (nil for plain text).
+func responsesText(v gjson.Result) (any, error) {
+	var err error
+	v.ForEach(func(k, _ gjson.Result) bool {
+		if k.Str != "format" {
+			err = invalid("text."+k.Str, "Clearbar's /v1/responses does not support text.%s", k.Str)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	f := v.Get("format")
+	switch f.Get("type").Str {
+	case "", "text":
+		return nil, nil
+	case "json_object":
+		return map[string]any{"type": "json_object"}, nil
+	case "json_schema":
+		js := map[string]any{}
+		for _, k := range []string{"name", "description", "schema", "strict"} {
+			if m := f.Get(k); m.Exists() && m.Type != gjson.Null {
+				js[k] = json.RawMessage(m.Raw)
+			}
+		}
+		return map[string]any{"type": "json_schema", "json_schema": js}, nil
+	}
+	return nil, invalid("text.format.type", "Clearbar's /v1/responses does not support text.format.type %q", f.Get("type").Str)
+}
+
+// responseState is a response object being built, from a completion or a stream.
+type responseState struct {
+	echo    ResponsesEcho
+	id      string
+	model   string
+	created int64
+	output  []map[string]any
+	finish  string
+	usage   gjson.Result
+}
+
+// object renders the response object with the given status.
+func (s *responseState) object(status string, failure map[string]any) map[string]any {
+	raw := func(r json.RawMessage, def string) json.RawMessage {
+		if len(r) == 0 {
+			return json.RawMessage(def)
+		}
+		return r
+	}
+	out := s.output
+	if out == nil {
+		out = []map[string]any{}
+	}
+	o := map[string]any{
+		"id": s.id, "object": "response", "created_at": s.created, "status": status,
+		"error": failure, "incomplete_details": nil,
+		"instructions": raw(s.echo.Instructions, "null"), "max_output_tokens": raw(s.echo.MaxOutputTokens, "null"),
+		"model": s.model, "output": out, "parallel_tool_calls": raw(s.echo.ParallelToolCalls, "true"),
+		"previous_response_id": nil, "store": false, "temperature": raw(s.echo.Temperature, "null"),
+		"text": raw(s.echo.Text, `{"format":{"type":"text"}}`), "tool_choice": raw(s.echo.ToolChoice, `"auto"`),
+		"tools": raw(s.echo.Tools, "[]"), "top_p": raw(s.echo.TopP, "null"), "truncation": "disabled",
+		"usage": nil, "metadata": raw(s.echo.Metadata, "{}"), "user": raw(s.echo.User, "null"),
+	}
+	if status == "incomplete" {
+		reason := "max_output_tokens"
+		if s.finish == "content_filter" {
+			reason = "content_filter"
+		}
+		o["incomplete_details"] = map[string]any{"reason": reason}
+	}
+	if s.usage.Exists() && s.usage.IsObject() {
+		u := s.usage
+		o["usage"] = map[string]any{
+			"input_tokens":          u.Get("prompt_tokens").Int(),
+			"input_tokens_details":  map[string]any{"cached_tokens": u.Get("prompt_tokens_details.cached_tokens").Int()},
+			"output_tokens":         u.Get("completion_tokens").Int(),
+			"output_tokens_details": map[string]any{"reasoning_tokens": u.Get("completion_tokens_details.reasoning_tokens").Int()},
+			"total_tokens":          u.Get("total_tokens").Int(),
+		}
+	}
+	return o
+}
+
+// finalStatus is the status of a finished response: incomplete when the answer was cut by its
+// token limit or a content filter.
+func (s *responseState) finalStatus() string {
+	if s.finish == "length" || s.finish == "content_filter" {
+		return "incomplete"
+	}
+	return "completed"
+}
+
+func messageItem(id, status string, parts []any) map[string]any {
+	return map[string]any{"type": "message", "id": id, "status": status, "role": "assistant", "content": parts}
+}
+
+func textPart(text string) map[string]any {
+	return map[string]any{"type": "output_text", "text": text, "annotations": []any{}, "logprobs": []any{}}
+}
+
+func refusalPart(text string) map[string]any {
+	return map[string]any{"type": "refusal", "refusal": text}
+}
+
+func callItem(id, callID, name, args, status string) map[string]any {
+	return map[string]any{"type": "function_call", "id": id, "call_id": callID, "name": name, "arguments": args, "status": status}
+}
+
+// ToResponsesResponse translates a chat completion into a response object whose id is
+// "resp_"+id.
+func ToResponsesResponse(chat []byte, id string, echo ResponsesEcho) ([]byte, error) {
+	root, ok := parseObject(chat)
+	if !ok {
+		return nil, badResponse("the completion is not a JSON object")
+	}
+	s := &responseState{echo: echo, id: "resp_" + id, model: root.Get("model").Str, created: root.Get("created").Int(), usage: root.Get("usage")}
+	choice := root.Get("choices.0")
+	if !choice.Exists() {
+		return nil, badResponse("the completion has no choices")
+	}
+	s.finish = choice.Get("finish_reason").Str
+	m := choice.Get("message")
+	var parts []any
+	if t := m.Get("content"); t.Type == gjson.String && t.Str != "" {
+		parts = append(parts, textPart(t.Str))
+	}
+	if r := m.Get("refusal"); r.Type == gjson.String && r.Str != "" {
+		parts = append(parts, refusalPart(r.Str))
+	}
+	if parts != nil {
+		s.output = append(s.output, messageItem("msg_"+id, "completed", parts))
+	}
+	n := 0
+	m.Get("tool_calls").ForEach(func(_, c gjson.Result) bool {
+		s.output = append(s.output, callItem(fmt.Sprintf("fc_%s_%d", id, n), c.Get("id").Str, c.Get("function.name").Str, c.Get("function.arguments").Str, "completed"))
+		n++
+		return true
+	})
+	return json.Marshal(s.object(s.finalStatus(), nil))
+}
