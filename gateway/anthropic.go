@@ -88,7 +88,7 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clear
 	inner.ContentLength = int64(len(chat))
 	inner.Header.Set("Content-Type", "application/json")
 
-	aw := &anthropicWriter{w: w}
+	aw := newAnthropicWriter(w)
 	status, err := g.serveChat(aw, inner, d, start, sh)
 	if aw.passed {
 		// A stream went to the client: the transcoder wrote it; an upstream failure after the
@@ -342,71 +342,17 @@ func writeAnthropicError(w http.ResponseWriter, err error, requestID string) int
 // timer while it pings (the keepalive hands it back before the request writes again). The
 // pings are comments, which become Anthropic's ping events.
 type anthropicWriter struct {
-	w http.ResponseWriter
-	// status is the status of a kept-back answer, body the answer.
-	status int
-	body   bytes.Buffer
-	// passed says the answer is an event stream whose status went to the client.
-	passed  bool
-	out     *sse.Writer
-	events  *translate.AnthropicEvents
-	partial []byte
-	data    []byte // one event's data, reused
-	// failed says the pipeline wrote an error event; failMsg is its message.
-	failed  bool
-	failMsg string
-	// err is the first error writing to the client: the client went away.
-	err error
+	transcoder
+	events *translate.AnthropicEvents
+	data   []byte // one event's data, reused
 }
 
-func (a *anthropicWriter) Header() http.Header { return a.w.Header() }
-
-// WriteHeader passes the status of an event stream through and keeps any other back.
-func (a *anthropicWriter) WriteHeader(code int) {
-	if a.passed || a.status != 0 {
-		return
-	}
-	if ct := a.w.Header().Get("Content-Type"); code == http.StatusOK && strings.HasPrefix(ct, "text/event-stream") {
-		a.passed = true
-		a.w.WriteHeader(code)
-		a.out = sse.NewWriter(a.w)
-		a.events = translate.NewAnthropicEvents(a.out.WriteEvent)
-		return
-	}
-	a.status = code
+// newAnthropicWriter returns the writer of an Anthropic client's answer on w.
+func newAnthropicWriter(w http.ResponseWriter) *anthropicWriter {
+	a := &anthropicWriter{}
+	a.transcoder = transcoder{w: w, begin: func(out *sse.Writer) { a.events = translate.NewAnthropicEvents(out.WriteEvent) }, onEvent: a.event}
+	return a
 }
-
-// Write keeps a JSON body back, or transcodes the complete events of a stream. After the
-// client went away it returns that error, so that the pipeline stops.
-func (a *anthropicWriter) Write(p []byte) (int, error) {
-	if !a.passed && a.status == 0 {
-		a.WriteHeader(http.StatusOK)
-	}
-	if !a.passed {
-		return a.body.Write(p)
-	}
-	if a.err != nil {
-		return 0, a.err
-	}
-	a.partial = append(a.partial, p...)
-	for a.err == nil {
-		i := bytes.Index(a.partial, []byte("\n\n"))
-		if i < 0 {
-			break
-		}
-		a.event(a.partial[:i])
-		n := copy(a.partial, a.partial[i+2:])
-		a.partial = a.partial[:n]
-	}
-	if a.err != nil {
-		return 0, a.err
-	}
-	return len(p), nil
-}
-
-// FlushError is what http.ResponseController calls to flush: every transcoded event is flushed
-// as it is written, so there is nothing left but to report a client that went away.
-func (a *anthropicWriter) FlushError() error { return a.err }
 
 // event transcodes one event of the pipeline's stream (its lines, without the blank line).
 func (a *anthropicWriter) event(ev []byte) {

@@ -819,7 +819,7 @@ func TestAnthropicWriterSplitsWrites(t *testing.T) {
 		"data: [DONE]\n\n"
 	run := func(step int) []antEvent {
 		rec := httptest.NewRecorder()
-		aw := &anthropicWriter{w: rec}
+		aw := newAnthropicWriter(rec)
 		aw.Header().Set("Content-Type", "text/event-stream")
 		aw.WriteHeader(200)
 		for i := 0; i < len(stream); i += step {
@@ -917,7 +917,7 @@ func (d *discardWriter) Flush()                      {}
 // write of one OpenAI content chunk, reframed and transcoded into one content_block_delta
 // event, written and flushed.
 func BenchmarkAnthropicWriterChunk(b *testing.B) {
-	aw := &anthropicWriter{w: &discardWriter{h: http.Header{"Content-Type": {"text/event-stream"}}}}
+	aw := newAnthropicWriter(&discardWriter{h: http.Header{"Content-Type": {"text/event-stream"}}})
 	aw.WriteHeader(200)
 	event := []byte(`data: {"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion.chunk","created":1741290958,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"delta":{"content":" world"},"logprobs":null,"finish_reason":null}],"usage":null}` + "\n\n")
 	b.SetBytes(int64(len(event)))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -68,7 +67,7 @@ func (g *Gateway) serveResponses(w http.ResponseWriter, r *http.Request, d *clea
 	inner.ContentLength = int64(len(chat))
 	inner.Header.Set("Content-Type", "application/json")
 
-	rw := &responsesWriter{w: w, id: d.ID, echo: echo}
+	rw := newResponsesWriter(w, d.ID, echo)
 	status, err := g.serveChat(rw, inner, d, start, sh)
 	if rw.passed {
 		if e := clearbar.AsError(err); err != nil && rw.failed && (e.Class != clearbar.Canceled || isShutdownCut(e)) {
@@ -96,67 +95,17 @@ func (g *Gateway) serveResponses(w http.ResponseWriter, r *http.Request, d *clea
 // transcoded: the handler ends the stream with response.failed from the pipeline's error
 // (fail). Keep-alive comments pass through as comments.
 type responsesWriter struct {
-	w    http.ResponseWriter
-	id   string
-	echo translate.ResponsesEcho
-
-	status  int
-	body    bytes.Buffer
-	passed  bool
-	out     *sse.Writer
-	events  *translate.ResponsesEvents
-	partial []byte
-	failed  bool
-	failMsg string
-	err     error
+	transcoder
+	events *translate.ResponsesEvents
 }
 
-func (a *responsesWriter) Header() http.Header { return a.w.Header() }
-
-// WriteHeader passes the status of an event stream through and keeps any other back.
-func (a *responsesWriter) WriteHeader(code int) {
-	if a.passed || a.status != 0 {
-		return
-	}
-	if ct := a.w.Header().Get("Content-Type"); code == http.StatusOK && strings.HasPrefix(ct, "text/event-stream") {
-		a.passed = true
-		a.w.WriteHeader(code)
-		a.out = sse.NewWriter(a.w)
-		a.events = translate.NewResponsesEvents(a.out.WriteEvent, a.id, a.echo)
-		return
-	}
-	a.status = code
+// newResponsesWriter returns the writer of a Responses client's answer on w, the response id
+// and the request's parameters its events echo.
+func newResponsesWriter(w http.ResponseWriter, id string, echo translate.ResponsesEcho) *responsesWriter {
+	a := &responsesWriter{}
+	a.transcoder = transcoder{w: w, begin: func(out *sse.Writer) { a.events = translate.NewResponsesEvents(out.WriteEvent, id, echo) }, onEvent: a.event}
+	return a
 }
-
-// Write keeps a JSON body back, or transcodes the complete events of a stream.
-func (a *responsesWriter) Write(p []byte) (int, error) {
-	if !a.passed && a.status == 0 {
-		a.WriteHeader(http.StatusOK)
-	}
-	if !a.passed {
-		return a.body.Write(p)
-	}
-	if a.err != nil {
-		return 0, a.err
-	}
-	a.partial = append(a.partial, p...)
-	for a.err == nil {
-		i := bytes.Index(a.partial, []byte("\n\n"))
-		if i < 0 {
-			break
-		}
-		a.event(a.partial[:i])
-		n := copy(a.partial, a.partial[i+2:])
-		a.partial = a.partial[:n]
-	}
-	if a.err != nil {
-		return 0, a.err
-	}
-	return len(p), nil
-}
-
-// FlushError reports a client that went away; every event is flushed as it is written.
-func (a *responsesWriter) FlushError() error { return a.err }
 
 // event transcodes one event of the pipeline's stream (its lines, without the blank line).
 func (a *responsesWriter) event(ev []byte) {
