@@ -168,7 +168,9 @@ func writeError(w http.ResponseWriter, err error) int {
 //   - a request cut because the gateway shut down: retry-after-ms of a second (another replica,
 //     or this one restarted, can serve it);
 //   - a rate limit or overload the gateway did not retry itself: the upstream's wait, if it
-//     gave one, as retry-after-ms and retry-after, and the client's SDK retries by the status.
+//     gave one, as retry-after-ms and retry-after, and the client's SDK retries by the status;
+//     a client key over its rate_limit (a client error with status 429): when its next
+//     request is allowed.
 func retryHeaders(h http.Header, err error, e *clearbar.Error, status int) {
 	var ex *exhaustedError
 	var open *breakersOpenError
@@ -190,7 +192,8 @@ func retryHeaders(h http.Header, err error, e *clearbar.Error, status int) {
 		setRetryAfter(h, d)
 	case errors.As(err, &open) && sdkRetries(status):
 		setRetryAfter(h, retry.ClientRetryAfter(max(e.RetryAfter, open.wait)))
-	case e.Class == clearbar.RateLimited || e.Class == clearbar.Overloaded:
+	case e.Class == clearbar.RateLimited || e.Class == clearbar.Overloaded,
+		e.Class == clearbar.ClientError && status == http.StatusTooManyRequests: // a key over its rate_limit
 		if d := retry.ClientRetryAfter(e.RetryAfter); d > 0 {
 			setRetryAfter(h, d)
 		}

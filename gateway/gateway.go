@@ -657,7 +657,7 @@ func scoreEmbedCost(d *clearbar.Decision) clearbar.Money {
 // flight (see started), observes metrics and hands the record to the recorder.
 func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, start time.Time, seq uint64) {
 	d.Status = status
-	d.Outcome = outcomeOf(err, d)
+	d.Outcome = clearbar.ClassOf(err)
 	if err != nil && d.Reason == "" {
 		d.Reason = clearbar.AsError(err).Message
 	}

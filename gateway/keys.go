@@ -143,7 +143,10 @@ func (c *clientKey) overLimit(now time.Time) *clearbar.Error {
 			msg += fmt.Sprintf("; Retry-After is capped at %ds", retry.MaxClientRetryAfter/time.Second)
 		}
 	}
-	return &clearbar.Error{Class: clearbar.RateLimited, Code: codeClientRateLimited, RetryAfter: wait, Message: msg}
+	// The client's own matter, not an upstream's rate limit: a client error, with the 429 and
+	// Retry-After the SDKs wait on (retryHeaders).
+	return &clearbar.Error{Class: clearbar.ClientError, Status: http.StatusTooManyRequests, Type: "rate_limit_error", Code: codeClientRateLimited,
+		RetryAfter: wait, Message: msg}
 }
 
 // roundUp rounds a wait up to a whole second, or to a millisecond below a second, for people.

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/clearbar/clearbar"
@@ -10,21 +9,6 @@ import (
 // codeClientRateLimited is the error code of a request refused because its client key is over
 // its rate_limit.
 const codeClientRateLimited = "client_rate_limited"
-
-// outcomeOf is the outcome a decision records for a request that ended with err after the
-// attempts d holds. It is clearbar.ClassOf(err), except that the gateway's own refusal of a
-// client key over its rate_limit, made before any model was called, is the client's matter:
-// a ClientError, counted with the other client errors by the dashboard and the drift monitor
-// (which leave it out of the error rate and the detectors) and not as an upstream's rate
-// limit. The client still gets the 429 with rate_limit_error and its Retry-After.
-func outcomeOf(err error, d *clearbar.Decision) clearbar.FailureClass {
-	c := clearbar.ClassOf(err)
-	var e *clearbar.Error
-	if c == clearbar.RateLimited && len(d.Attempts) == 0 && errors.As(err, &e) && e.Code == codeClientRateLimited {
-		return clearbar.ClientError
-	}
-	return c
-}
 
 // Reasons of clearbar_refused_total.
 const (
