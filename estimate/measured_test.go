@@ -135,18 +135,22 @@ func TestMeasuredContradictionsSayWhatToWrite(t *testing.T) {
 	}
 }
 
-// TestMeasuredUnmatchedNotes: observations that match nothing in the spec are named, with
-// what to do: rows without a category, rows of a category the spec does not have (the spec's
-// categories listed), rows of a model it does not have.
-func TestMeasuredUnmatchedNotes(t *testing.T) {
-	s := parse(t, `version: 1
-name: unmatched
+// oneModelSpec is a spec of one category served by one model, small, for measurements that
+// need little of the spec.
+const oneModelSpec = `version: 1
+name: one
 providers: {sim: {type: simulated}}
 models:
   small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}}
 categories:
   - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
-`)
+`
+
+// TestMeasuredUnmatchedNotes: observations that match nothing in the spec are named, with
+// what to do: rows without a category, rows of a category the spec does not have (the spec's
+// categories listed), rows of a model it does not have.
+func TestMeasuredUnmatchedNotes(t *testing.T) {
+	s := parse(t, oneModelSpec)
 	obs := []Observation{
 		{Category: "", Model: "small"}, {Category: "", Model: "small"},
 		{Category: "y", Model: "small"},
@@ -278,14 +282,7 @@ categories:
 // TestMeasuredTextWithoutFindings: measurements of which nothing matched the spec say so,
 // rather than print a table's header alone.
 func TestMeasuredTextWithoutFindings(t *testing.T) {
-	s := parse(t, `version: 1
-name: none
-providers: {sim: {type: simulated}}
-models:
-  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}}
-categories:
-  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
-`)
+	s := parse(t, oneModelSpec)
 	r, err := Run(context.Background(), s, Options{Samples: 2000, Today: testDay, Measured: Measure(s, []Observation{{Model: "small"}}), MeasuredFrom: "rows.jsonl"})
 	if err != nil {
 		t.Fatal(err)

@@ -142,14 +142,7 @@ func TestHTMLMeasurementsAsMarkdown(t *testing.T) {
 // TestHTMLMeasurementsWithoutFindings: measurements of which nothing matched the spec say so,
 // rather than draw a table's header alone; a report without measurements has no section.
 func TestHTMLMeasurementsWithoutFindings(t *testing.T) {
-	s := parse(t, `version: 1
-name: none
-providers: {sim: {type: simulated}}
-models:
-  small: {provider: sim, model: gpt-4o-mini, latency: {p50: 500ms, p95: 1s}}
-categories:
-  - {name: x, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: small}, assume: {pass_rate: {small: 0.95}}}
-`)
+	s := parse(t, oneModelSpec)
 	r, err := Run(context.Background(), s, Options{Samples: 2000, Today: testDay, Measured: Measure(s, []Observation{{Model: "small"}}), MeasuredFrom: "rows.jsonl"})
 	if err != nil {
 		t.Fatal(err)
