@@ -120,12 +120,13 @@ func (a *arm) closed() outcome {
 		o.failed = 1
 		return o
 	}
-	// mass[i][retried][fellBack], and paid[i][retried][fellBack] what that mass has paid so
-	// far (probability × cost), which goes with it wherever it ends: failed requests' share
-	// of it is costFailed.
-	mass := make([][2][2]float64, n+1)
-	paid := make([][2][2]float64, n+1)
-	mass[0][0][0] = 1
+	// mass[i][retried][fellBack][escalated], and paid[i][retried][fellBack][escalated] what
+	// that mass has paid so far (probability × cost), which goes with it wherever it ends:
+	// failed requests' share of it is costFailed. escalated is 1 for requests an earlier
+	// step's validation flagged, whose answers are good at the models' escalated pass rates.
+	mass := make([][2][2][2]float64, n+1)
+	paid := make([][2][2][2]float64, n+1)
+	mass[0][0][0][0] = 1
 	deliver := func(c call, p, good float64, fb int, flagged bool) {
 		o.good += p * good
 		o.bad += p * (1 - good)
@@ -144,90 +145,96 @@ func (a *arm) closed() outcome {
 		last := i == n-1
 		for r := 0; r < 2; r++ {
 			for f := 0; f < 2; f++ {
-				m := mass[i][r][f]
-				if m == 0 {
-					continue
-				}
-				before := paid[i][r][f] / m // paid per request arriving here
-				if i == 1 && r == 0 {
-					o.escalated += m // arrivals at the second step: each escalated request once
-				}
-				o.cost += m * ss.cost
-				o.latency += m * ss.latency
-				o.retries += m * ss.retries
-				o.cuts += m * ss.cuts
-				for j := range s.chain {
-					// The request's timeout cut the call: the request fails at once.
-					if pa := m * ss.abort[j]; pa > 0 {
-						o.failed += pa
-						o.costFailed += pa * before // a cut call costs nothing
-						if f == 1 || j > 0 {
-							o.fellBack += pa
+				for e := 0; e < 2; e++ {
+					m := mass[i][r][f][e]
+					if m == 0 {
+						continue
+					}
+					before := paid[i][r][f][e] / m // paid per request arriving here
+					if i == 1 && r == 0 {
+						o.escalated += m // arrivals at the second step: each escalated request once
+					}
+					o.cost += m * ss.cost
+					o.latency += m * ss.latency
+					o.retries += m * ss.retries
+					o.cuts += m * ss.cuts
+					for j := range s.chain {
+						// The request's timeout cut the call: the request fails at once.
+						if pa := m * ss.abort[j]; pa > 0 {
+							o.failed += pa
+							o.costFailed += pa * before // a cut call costs nothing
+							if f == 1 || j > 0 {
+								o.fellBack += pa
+							}
 						}
 					}
-				}
-				for j, c := range s.chain {
-					p := m * ss.succ[j]
-					if p == 0 {
-						continue
-					}
-					fb := f
-					if j > 0 {
-						fb = 1
-					}
-					spent := before + float64(c.cost) // per request answered by c
-					if s.validated {
-						spent += ss.judgeCost
-					}
-					if !s.validated {
-						deliver(c, p, c.pass, fb, false)
-						continue
-					}
-					o.cost += p * ss.judgeCost
-					o.judgeCost += p * ss.judgeCost
-					o.latency += p * ss.judgeLat
-					goodOK := p * c.pass * (1 - s.falseAlarm)
-					badOK := p * (1 - c.pass) * (1 - s.detect)
-					if okP := goodOK + badOK; okP > 0 {
-						deliver(c, okP, goodOK/okP, fb, false)
-					}
-					goodFlag := p * c.pass * s.falseAlarm
-					badFlag := p * (1 - c.pass) * s.detect
-					pf := goodFlag + badFlag
-					if pf == 0 {
-						continue
-					}
-					switch {
-					case s.retryOnce && r == 0:
-						mass[i][1][fb] += pf
-						paid[i][1][fb] += pf * spent
-					case !last:
-						mass[i+1][0][fb] += pf
-						paid[i+1][0][fb] += pf * spent
-					case a.failExhausted:
-						o.failed += pf
-						o.costFailed += pf * spent
-						o.flagged += pf
-						if fb == 1 {
-							o.fellBack += pf
+					for j, c := range s.chain {
+						p := m * ss.succ[j]
+						if p == 0 {
+							continue
 						}
-					default:
-						deliver(c, pf, goodFlag/pf, fb, true)
+						fb := f
+						if j > 0 {
+							fb = 1
+						}
+						pass := c.pass
+						if e == 1 {
+							pass = c.passEsc
+						}
+						spent := before + float64(c.cost) // per request answered by c
+						if s.validated {
+							spent += ss.judgeCost
+						}
+						if !s.validated {
+							deliver(c, p, pass, fb, false)
+							continue
+						}
+						o.cost += p * ss.judgeCost
+						o.judgeCost += p * ss.judgeCost
+						o.latency += p * ss.judgeLat
+						goodOK := p * pass * (1 - s.falseAlarm)
+						badOK := p * (1 - pass) * (1 - s.detect)
+						if okP := goodOK + badOK; okP > 0 {
+							deliver(c, okP, goodOK/okP, fb, false)
+						}
+						goodFlag := p * pass * s.falseAlarm
+						badFlag := p * (1 - pass) * s.detect
+						pf := goodFlag + badFlag
+						if pf == 0 {
+							continue
+						}
+						switch {
+						case s.retryOnce && r == 0:
+							mass[i][1][fb][e] += pf
+							paid[i][1][fb][e] += pf * spent
+						case !last:
+							mass[i+1][0][fb][1] += pf
+							paid[i+1][0][fb][1] += pf * spent
+						case a.failExhausted:
+							o.failed += pf
+							o.costFailed += pf * spent
+							o.flagged += pf
+							if fb == 1 {
+								o.fellBack += pf
+							}
+						default:
+							deliver(c, pf, goodFlag/pf, fb, true)
+						}
 					}
-				}
-				pfail := m * ss.fail
-				if pfail == 0 {
-					continue
-				}
-				if last {
-					o.failed += pfail
-					o.costFailed += pfail * before // failed calls cost nothing
-					if f == 1 || len(s.chain) > 1 {
-						o.fellBack += pfail
+					pfail := m * ss.fail
+					if pfail == 0 {
+						continue
 					}
-				} else {
-					mass[i+1][0][1] += pfail
-					paid[i+1][0][1] += pfail * before
+					if last {
+						o.failed += pfail
+						o.costFailed += pfail * before // failed calls cost nothing
+						if f == 1 || len(s.chain) > 1 {
+							o.fellBack += pfail
+						}
+					} else {
+						mass[i+1][0][1][e] += pfail
+						paid[i+1][0][1][e] += pfail * before
+					}
 				}
 			}
 		}

@@ -45,9 +45,12 @@ import (
 
 // call is one candidate model for a step, in one category.
 type call struct {
-	name  string
-	pass  float64 // P(answer is good | call succeeded)
-	avail float64 // P(a single call succeeds)
+	name string
+	pass float64 // P(answer is good | call succeeded)
+	// passEsc is P(answer is good | call succeeded) for a request escalated to the call by an
+	// earlier step's validation (assume.escalated_pass_rate; pass without one).
+	passEsc float64
+	avail   float64 // P(a single call succeeds)
 	// availDefault says avail is spec.DefaultAvailability, which the spec does not state.
 	availDefault bool
 	cost         clearbar.Money // expected cost of a successful call
@@ -193,6 +196,9 @@ type world struct {
 	latencyScale map[string]float64
 	// Overrides of assumptions (absent = as in the spec).
 	passRate map[[2]string]float64 // {category, model}
+	// escPassRate are measured escalated pass rates (call.passEsc), each with the pass rate of
+	// the same model in the same category it was measured beside: {escalated, pass}.
+	escPassRate map[[2]string][2]float64
 	// errorScale multiplies a model's error rate (1 − availability), measured or assumed, in
 	// every category; availability, when set, replaces it (the sensitivity moves a model
 	// whose availability is 1 everywhere so, since no error rate is there to scale).
@@ -221,6 +227,30 @@ func (w *world) pass(c *spec.Category, m *spec.Model) float64 {
 	}
 	p, _ := c.PassRate(m)
 	return p
+}
+
+// passEscalated is model m's pass rate in category c on the requests escalated to it (see
+// call.passEsc): the measured one, else assume.escalated_pass_rate, else its pass rate. When
+// the pass rate it goes with has moved (a sensitivity or break-even move, or a measurement
+// that replaced an assumed pass rate), its failure rate moves in proportion: escalated
+// requests stay as much harder than the others.
+func (w *world) passEscalated(c *spec.Category, m *spec.Model) float64 {
+	p := w.pass(c, m)
+	key := [2]string{c.Name, m.Name}
+	esc, base, ok := 0.0, 0.0, false
+	if v, measured := w.escPassRate[key]; measured {
+		esc, base, ok = v[0], v[1], true
+	} else if v, assumed := c.Assume.EscalatedPassRate[m.Name]; assumed {
+		esc, ok = float64(v), true
+		base, _ = c.PassRate(m)
+	}
+	switch {
+	case !ok:
+		return p
+	case p == base || base >= 1:
+		return esc
+	}
+	return min(1, max(0, 1-(1-esc)*(1-p)/(1-base)))
 }
 
 func (w *world) avail(c *spec.Category, m *spec.Model) float64 {
@@ -379,7 +409,7 @@ func (w *world) latency(c *spec.Category, m *spec.Model) latencyModel {
 }
 
 func (w *world) call(c *spec.Category, m *spec.Model, f fit) call {
-	cl := call{name: m.Name, pass: w.pass(c, m), avail: w.avail(c, m), cost: w.callCost(c, m, f), lat: w.latency(c, m)}
+	cl := call{name: m.Name, pass: w.pass(c, m), passEsc: w.passEscalated(c, m), avail: w.avail(c, m), cost: w.callCost(c, m, f), lat: w.latency(c, m)}
 	cl.availDefault = m.Availability == nil && (m.Resolved.Provider == nil || m.Resolved.Provider.Availability == nil) &&
 		cl.avail == spec.DefaultAvailability
 	t, _, abort := w.timeout(m)

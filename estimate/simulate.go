@@ -120,6 +120,7 @@ func (s *step) try(r *rand.Rand, sim *simulation) (j int, t, first float64, abor
 func (a *arm) simulateOne(r *rand.Rand, sim *simulation) (float64, float64) {
 	var t float64
 	fellBack := false
+	escalated := false // an earlier step's validation flagged the request's answer
 	n := len(a.steps)
 	if n == 0 {
 		sim.failed++ // no model on the route can take the request: it fails at once
@@ -158,7 +159,11 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) (float64, float64) {
 			fellBack = true
 		}
 		c := &s.chain[j]
-		good := r.Float64() < c.pass
+		pass := c.pass
+		if escalated {
+			pass = c.passEsc
+		}
+		good := r.Float64() < pass
 		if s.validated {
 			for k := range s.judges {
 				jd := &s.judges[k]
@@ -178,6 +183,7 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) (float64, float64) {
 					retried = true
 					goto again
 				case !last:
+					escalated = true
 					continue
 				case a.failExhausted:
 					sim.failed++

@@ -84,6 +84,7 @@ func (c *checker) run() {
 	c.checkZeroPassRates()
 	c.checkUnusedStrength()
 	c.checkUnusedScoreAssumptions()
+	c.checkUnusedEscalatedPassRates()
 	c.checkUnused()
 	c.checkKeys()
 	c.checkServer()
@@ -965,6 +966,11 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 	for name := range a.PassRate {
 		if _, ok := c.models[name]; !ok {
 			c.errorf(a.entryLine("pass_rate", name), "%s assume.pass_rate names %q, which is not a model declared under models:%s", label, name, suggestFrom(name, c.modelNames(), "declared models"))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(a.EscalatedPassRate)) {
+		if _, ok := c.models[name]; !ok {
+			c.errorf(a.entryLine("escalated_pass_rate", name), "%s assume.escalated_pass_rate names %q, which is not a model declared under models:%s", label, name, suggestFrom(name, c.modelNames(), "declared models"))
 		}
 	}
 	for name, l := range a.Latency {

@@ -207,6 +207,26 @@ func TestScoreAssumptionsOutsideScoreRoutes(t *testing.T) {
 	})
 }
 
+// TestEscalatedPassRates: assume.escalated_pass_rate must name declared models, and is used
+// only for models a route can escalate to (a later step of a validated cascade, or its
+// fallbacks); elsewhere it is warned about.
+func TestEscalatedPassRates(t *testing.T) {
+	const intent = "      pass_rate: {nano: 0.8, mini: 0.85, strong: 0.95}\n"
+	check(t, []finding{
+		{name: "the cascade's later step and its fallback", edits: []string{intent, intent + "      escalated_pass_rate: {strong: 0.7, mini: 0.6}\n"}, none: true,
+			want: "escalated_pass_rate"},
+		{name: "naming no model", edits: []string{intent, intent + "      escalated_pass_rate: {strnog: 0.7}\n"}, line: 21,
+			want: `category "intent" assume.escalated_pass_rate names "strnog", which is not a model declared under models: (did you mean "strong"?)`},
+		{name: "the cascade's first step is never escalated to", edits: []string{intent, intent + "      escalated_pass_rate: {nano: 0.7}\n"}, line: 21, warn: true,
+			want: `category "intent" states assume.escalated_pass_rate for nano, but no route for it escalates to nano`},
+		{name: "a static route escalates nothing", edits: []string{"      pass_rate: {mini: 0.9, strong: 0.95}\n", "      pass_rate: {mini: 0.9, strong: 0.95}\n      escalated_pass_rate: {strong: 0.8}\n"}, line: 32, warn: true,
+			want: `category "draft" states assume.escalated_pass_rate for strong, but no route for it escalates to strong`},
+		{name: "a policy's cascade escalates", edits: []string{"      pass_rate: {mini: 0.9, strong: 0.95}\n", "      pass_rate: {mini: 0.9, strong: 0.95}\n      escalated_pass_rate: {strong: 0.8}\n",
+			"tests:\n", "policies:\n  cheap-first: {routes: {draft: {cascade: [mini, strong], validate: [{max_length: 10}]}}}\ntests:\n"}, none: true,
+			want: "escalated_pass_rate"},
+	})
+}
+
 // TestTestExpectationsChecked: a golden request that expects a category, model or reason the
 // spec does not have always fails, so spec check reports it, with the closest name.
 func TestTestExpectationsChecked(t *testing.T) {

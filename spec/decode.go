@@ -358,7 +358,7 @@ func (a *Assumptions) UnmarshalYAML(node *yaml.Node) error {
 		return err
 	}
 	a.entryLines = map[string]map[string]int{}
-	for _, key := range []string{"pass_rate", "score_share", "score_pass_rate", "latency"} {
+	for _, key := range []string{"pass_rate", "score_share", "score_pass_rate", "escalated_pass_rate", "latency"} {
 		a.entryLines[key] = keyLines(node, key)
 	}
 	return nil

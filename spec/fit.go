@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -289,6 +290,58 @@ func (c *checker) checkUnusedScoreAssumptions() {
 				c.warnf(a.pos.Of(key), "category %q states assume.%s, which only a score route uses, but neither its route nor any policy's route for it is one, so it is never used: remove assume.%s, or route by score", cat.Name, key, key)
 			}
 		}
+	}
+}
+
+// checkUnusedEscalatedPassRates warns about an assume.escalated_pass_rate entry for a model
+// that no request of the category can be escalated to: neither its route nor any policy's
+// route for it has the model (or a fallback of it) on a step after a validated one.
+func (c *checker) checkUnusedEscalatedPassRates() {
+	for _, cat := range c.spec.Categories {
+		a := cat.Assume
+		if cat.Route == nil || len(a.EscalatedPassRate) == 0 {
+			continue
+		}
+		reached := map[string]bool{}
+		c.escalatedTo(cat.Route, cat.Fallback, reached)
+		for _, p := range c.spec.Policies {
+			if pr, ok := p.Routes[cat.Name]; ok {
+				c.escalatedTo(&pr.Route, cat.Fallback, reached)
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(a.EscalatedPassRate)) {
+			if _, declared := c.models[name]; declared && !reached[name] {
+				c.warnf(a.entryLine("escalated_pass_rate", name), "category %q states assume.escalated_pass_rate for %s, but no route for it escalates to %s (a step after a validated one), so it is never used: remove it, or put %s on a later step of a validated cascade", cat.Name, name, name, name)
+			}
+		}
+	}
+}
+
+// escalatedTo adds to reached the models route r can escalate a request to: those on a step
+// after a validated step, with their failover chains.
+func (c *checker) escalatedTo(r *Route, fallback []Ref, reached map[string]bool) {
+	mark := func(steps []PlanStep) {
+		for i := 1; i < len(steps); i++ {
+			if len(steps[i-1].Validate) == 0 || steps[i].Model == nil {
+				continue
+			}
+			reached[steps[i].Model.Name] = true
+			for _, m := range c.spec.FailoverChain(steps[i].Model, fallback, nil) {
+				reached[m.Name] = true
+			}
+		}
+	}
+	switch {
+	case len(r.Split) > 0:
+		for _, arm := range r.Split {
+			c.escalatedTo(&arm.Route, fallback, reached)
+		}
+	case r.Score != nil:
+		for i := range r.Score.Models {
+			mark(r.ScoreSteps(c.spec, i))
+		}
+	default:
+		mark(r.Steps(c.spec))
 	}
 }
 

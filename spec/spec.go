@@ -617,15 +617,21 @@ type Assumptions struct {
 	// rate there is not PassRate, its rate over all of the category's requests. replay
 	// --calibrate measures it. A model without one starts at PassRate.
 	ScorePassRate map[string]Prob `yaml:"score_pass_rate"`
+	// EscalatedPassRate is each model's pass rate on the requests escalated to it: those an
+	// earlier step's validation flagged. They are harder than the category's requests on the
+	// whole (the earlier model failed on most of them), so a later step's pass rate there is
+	// usually below PassRate. replay --calibrate and estimate --measured measure it. A model
+	// without one answers escalated requests at PassRate.
+	EscalatedPassRate map[string]Prob `yaml:"escalated_pass_rate"`
 
 	pos Pos
-	// entryLines keeps the line of each entry of pass_rate, score_share, score_pass_rate and latency,
-	// by key.
+	// entryLines keeps the line of each entry of pass_rate, score_share, score_pass_rate,
+	// escalated_pass_rate and latency, by key.
 	entryLines map[string]map[string]int
 }
 
 // entryLine returns the line of the entry for name in the mapping under key (pass_rate,
-// score_share or score_pass_rate), else the line of key.
+// score_share, score_pass_rate or escalated_pass_rate), else the line of key.
 func (a *Assumptions) entryLine(key, name string) int {
 	if l := a.entryLines[key][name]; l > 0 {
 		return l
