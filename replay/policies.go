@@ -395,6 +395,9 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, checks [][]int, i int, w fl
 	nm := len(t.models)
 	last := len(p.Steps) - 1
 	reach := w // probability of reaching the current step
+	// reachEsc is the part of reach an earlier step's validation escalated (the rest got
+	// here because earlier calls failed).
+	reachEsc := 0.0
 	lat, known := 0.0, true
 	for j, st := range p.Steps {
 		if j == 1 {
@@ -405,8 +408,8 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, checks [][]int, i int, w fl
 		// The answer's grade, and its pass verdict, which the validator judges: the same
 		// under GradePass, a score and a verdict under GradeScore.
 		qj, pj := t.quality[k], b2f(t.pass[k])
-		mass := reach
-		reach = 0
+		mass, massEsc := reach, reachEsc
+		reach, reachEsc = 0, 0
 		tries := 1
 		if st.RetryOnce && st.Validated {
 			tries = 2
@@ -421,9 +424,12 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, checks [][]int, i int, w fl
 					a.path(mass, lat, known)
 					a.add(0, 0, mass)
 				} else {
-					reach = mass
+					reach, reachEsc = mass, massEsc
 				}
 				break
+			}
+			if try == 0 {
+				a.escalated(m, massEsc, qj)
 			}
 			if !st.Validated {
 				a.add(mass*qj, 0, 0)
@@ -470,7 +476,7 @@ func (p *Cascade) item(t *Table, a *acc, cols []int, checks [][]int, i int, w fl
 			case try+1 < tries:
 				mass = flagged // retry the same model
 			case j < last:
-				reach = flagged
+				reach, reachEsc = flagged, flagged
 			case p.FailExhausted:
 				a.path(flagged, lat, known)
 				a.add(0, 0, flagged)

@@ -136,6 +136,39 @@ func TestCascadeSimulatedStrength(t *testing.T) {
 	}
 }
 
+// TestCascadeEscalatedPassRate: a cascade's later model is measured on the items escalated to
+// it, each weighted by the probability its earlier answer was flagged: Σ P(esc)·q2 / Σ P(esc).
+// These items are harder than the model's on the whole, and the estimate needs its rate there.
+func TestCascadeEscalatedPassRate(t *testing.T) {
+	tb, _ := syntheticTable(t, 1000, 3, 2)
+	a, b := tb.Index("m0"), tb.Index("m2")
+	for _, retry := range []bool{false, true} {
+		const d, f = 0.8, 0.1
+		c := &replay.Cascade{Strength: &replay.Strength{Detect: d, FalseAlarm: f},
+			Steps: []replay.Step{{Model: "m0", Validated: true, RetryOnce: retry}, {Model: "m2", Validated: true}}}
+		got := mustEval(t, c, tb)
+		var w, wq, all float64
+		for i := 0; i < tb.Len(); i++ {
+			q1, q2 := tb.Cell(i, a).Quality, tb.Cell(i, b).Quality
+			e := q1*f + (1-q1)*d
+			if retry {
+				e *= e // the retry's same answer is flagged again
+			}
+			w, wq, all = w+e, wq+e*q2, all+q2
+		}
+		ep, ok := got.EscalatedPass["m2"]
+		if !ok || !near(ep.Rate, wq/w) || !near(ep.Answers, w) {
+			t.Fatalf("retry %v: escalated pass rate of m2 %+v, want %v on %v answers", retry, got.EscalatedPass, wq/w, w)
+		}
+		if ep.Rate >= all/float64(tb.Len()) {
+			t.Errorf("retry %v: m2's rate on escalated items %v is not below its rate on all items %v: the synthetic table's items should share a difficulty", retry, ep.Rate, all/float64(tb.Len()))
+		}
+		if _, first := got.EscalatedPass["m0"]; first {
+			t.Errorf("the first step is never escalated to: %+v", got.EscalatedPass)
+		}
+	}
+}
+
 // TestMixIsLinear: a random mix's quality and cost are exactly linear in its share, and its
 // ends are the two single models.
 func TestMixIsLinear(t *testing.T) {

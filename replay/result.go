@@ -70,6 +70,12 @@ type Result struct {
 	// StrongShare is Calls of the reference pair's strong model (Report.Strong, whatever its
 	// name): the share of items sent to it.
 	StrongShare float64 `json:"strong_share"`
+	// EscalatedPass is, for a validated cascade, each later model's pass rate on the items an
+	// earlier step's validation escalated to it, and on how many (expected) answers: harder
+	// items than the model's on the whole, and what a cascade's estimate needs
+	// (assume.escalated_pass_rate). Items that reached the model because earlier calls
+	// failed, and retries of a flagged answer, are left out. Nil for other policies.
+	EscalatedPass map[string]EscalatedPass `json:"escalated_pass_rate,omitempty"`
 	// Validator is, for a route replayed with the spec's validators on the recorded answers
 	// (Params.Validators), how they did on the answers they judged: the strength they showed
 	// against the rows' pass verdicts. Nil for other policies.
@@ -150,6 +156,9 @@ type acc struct {
 	answered       []float64 // a router's expected passes by model (see answer)
 	failedBy       []float64 // a router's expected failed calls by model (see answer)
 	routed         bool      // answer was called: the policy is a router
+	// escAnswered and escPassed are, by model, a cascade's expected answers to items an
+	// earlier step's validation escalated to it, and their expected grade (see escalated).
+	escAnswered, escPassed []float64
 	lat            []wv
 	latSum, latW   float64
 	latItems       int
@@ -191,6 +200,20 @@ func (a *acc) answer(m int, q, failed float64) {
 	a.answered[m] += q
 	a.failedBy[m] += failed
 	a.add(q, 0, failed)
+}
+
+// escalated records that model m answered, with probability w, an item an earlier step's
+// validation escalated to it, with grade q.
+func (a *acc) escalated(m int, w, q float64) {
+	if w <= 0 {
+		return
+	}
+	if a.escAnswered == nil {
+		a.escAnswered = make([]float64, len(a.t.models))
+		a.escPassed = make([]float64, len(a.t.models))
+	}
+	a.escAnswered[m] += w
+	a.escPassed[m] += w * q
 }
 
 // verdict records that the spec's validators judged, with probability w, a recorded answer
@@ -278,6 +301,14 @@ func (a *acc) result(name string, b *binding) *Result {
 			}
 		}
 	}
+	for m, n := range a.escAnswered {
+		if n > 0 {
+			if r.EscalatedPass == nil {
+				r.EscalatedPass = map[string]EscalatedPass{}
+			}
+			r.EscalatedPass[a.t.models[m]] = EscalatedPass{Rate: min(a.escPassed[m]/n, 1), Answers: n}
+		}
+	}
 	if a.verdicts {
 		r.Validator = &MeasuredStrength{Failing: a.vFail, Passing: a.vPass}
 		if a.vFail > 0 {
@@ -293,6 +324,13 @@ func (a *acc) result(name string, b *binding) *Result {
 		r.LatencyP95MS = weightedQuantile(a.lat, 0.95)
 	}
 	return r
+}
+
+// EscalatedPass is a model's pass rate on the items escalated to it (Result.EscalatedPass),
+// over Answers expected answers.
+type EscalatedPass struct {
+	Rate    float64 `json:"rate"`
+	Answers float64 `json:"answers"`
 }
 
 // MinStrengthAnswers is how many failing answers, and how many passing ones, validators must
@@ -377,8 +415,11 @@ func weightedQuantile(xs []wv, p float64) float64 {
 // reset empties the accumulator for another policy on the same table, keeping its buffers.
 func (a *acc) reset() {
 	calls, answered, failedBy, lat, pend := a.calls, a.answered, a.failedBy, a.lat[:0], a.pend[:0]
+	escAnswered, escPassed := a.escAnswered, a.escPassed
 	clear(calls)
 	clear(answered)
 	clear(failedBy)
-	*a = acc{t: a.t, calls: calls, answered: answered, failedBy: failedBy, lat: lat, pend: pend}
+	clear(escAnswered)
+	clear(escPassed)
+	*a = acc{t: a.t, calls: calls, answered: answered, failedBy: failedBy, lat: lat, pend: pend, escAnswered: escAnswered, escPassed: escPassed}
 }

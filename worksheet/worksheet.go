@@ -562,6 +562,9 @@ func Gaps(s *spec.Spec) []string {
 		if c.Shadow != nil {
 			gaps = append(gaps, fmt.Sprintf("category %s: shadow traffic settings are not in a worksheet", c.Name))
 		}
+		if len(c.Assume.EscalatedPassRate) > 0 {
+			gaps = append(gaps, fmt.Sprintf("category %s: escalated pass rates (assume.escalated_pass_rate) are not in a worksheet: a spec imported from it answers escalated requests at the models' pass rates", c.Name))
+		}
 		for _, st := range r.Cascade {
 			if len(st.Validate) > 0 || st.OnFail != "" {
 				gaps = append(gaps, fmt.Sprintf("category %s: validators and on_fail of single cascade steps are not in a worksheet (the route's are)", c.Name))

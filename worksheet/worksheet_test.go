@@ -714,12 +714,17 @@ categories:
 			"model a: model fallbacks are not in a worksheet", "only category fallbacks are"},
 		{"context window", "route: {model: a}", "  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}, context_window: 4000}",
 			"model a: the context window override is not in a worksheet", "the estimate leaves requests longer than the window out"},
+		{"escalated pass rate", "route: {cascade: [a, b], validate: [{max_length: 5}]}", "",
+			"category c: escalated pass rates (assume.escalated_pass_rate) are not in a worksheet", "the estimate answers escalated requests at them"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := base + "    " + tt.route + "\n"
 			if tt.model != "" {
 				src = strings.Replace(src, "  a: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}", tt.model, 1)
+			}
+			if tt.name == "escalated pass rate" {
+				src = strings.Replace(src, "assume: {pass_rate: {a: 0.9, b: 0.95}}", "assume: {pass_rate: {a: 0.9, b: 0.95}, escalated_pass_rate: {b: 0.7}}", 1)
 			}
 			s, err := spec.Parse([]byte(src), "gaps.yaml", spec.Options{})
 			if err != nil {

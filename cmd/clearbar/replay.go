@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/estimate"
 	"github.com/clearbar/clearbar/learn"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/replay"
@@ -663,6 +664,10 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		unmeasured   []string
 		strength     *replay.MeasuredStrength
 		strengthNote string
+		// For a cascade: its later models' pass rates on the items escalated to them, to
+		// write, and what was left unwritten (escNote).
+		escRates map[string]float64
+		escNote  string
 	)
 	switch ch.Kind {
 	case replay.KindSpec:
@@ -670,6 +675,7 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		// the route is what the replay measured.
 		passRates, unmeasured = routePassRates(rep, ch)
 		strength, strengthNote = measuredStrength(ch)
+		escRates, escNote = escalatedPassRates(rep, ch)
 	case replay.KindThreshold, replay.KindWTP:
 		if router == "" {
 			return fmt.Errorf("the chosen %s router needs --router to be written into the spec", ch.Kind)
@@ -705,6 +711,8 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		}
 	case replay.KindCascade:
 		form, value = "cascade", ch.Models
+		passRates, unmeasured = routePassRates(rep, ch)
+		escRates, escNote = escalatedPassRates(rep, ch)
 	case replay.KindMix:
 		var arms []map[string]any
 		for _, name := range ch.Models {
@@ -746,6 +754,11 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 			data, err = spec.SetInCategory(data, category, []string{"assume", "pass_rate", name}, passRates[name])
 		}
 	}
+	for _, name := range slices.Sorted(maps.Keys(escRates)) {
+		if err == nil {
+			data, err = spec.SetInCategory(data, category, []string{"assume", "escalated_pass_rate", name}, escRates[name])
+		}
+	}
 	if strength != nil {
 		// Each setting on its own, as validate calibrate writes them, so that a strength
 		// written as a block keeps its layout and comments.
@@ -772,7 +785,7 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		fmt.Fprintf(say, "\n%s already has the calibrated route.\n", file)
 	}
 	if bytes.Equal(orig, data) {
-		specRouteNotes(say, unmeasured, strengthNote)
+		specRouteNotes(say, unmeasured, strengthNote, escNote)
 		tokens()
 		return nil
 	}
@@ -793,12 +806,19 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		}
 		fmt.Fprintf(say, "  assume.pass_rate set to the rates measured on these outcomes (%s), from which the estimate prices the route\n", strings.Join(parts, ", "))
 	}
+	if len(escRates) > 0 {
+		var parts []string
+		for _, name := range slices.Sorted(maps.Keys(escRates)) {
+			parts = append(parts, fmt.Sprintf("%s %v (%.0f answers)", name, escRates[name], ch.EscalatedPass[name].Answers))
+		}
+		fmt.Fprintf(say, "  assume.escalated_pass_rate set to the rates measured on the items the route escalated (%s): they are harder than the others, and the estimate answers escalated requests at these rates\n", strings.Join(parts, ", "))
+	}
 	if strength != nil {
 		fmt.Fprintf(say, "  assume.validator set to the strength the spec's validators showed on the recorded answers: detect %v (flagged %.0f of %.0f failing answers), false_alarm %v (flagged %.0f of %.0f passing answers)\n",
 			sig6(strength.Detect), strength.Detect*strength.Failing, strength.Failing,
 			sig6(strength.FalseAlarm), strength.FalseAlarm*strength.Passing, strength.Passing)
 	}
-	specRouteNotes(say, unmeasured, strengthNote)
+	specRouteNotes(say, unmeasured, strengthNote, escNote)
 	if sc, ok := value.(map[string]any); ok {
 		if wtp, ok := sc["willingness_to_pay"]; ok {
 			fmt.Fprintf(say, "  score route over %s with willingness_to_pay %v (1/λ, in %s)\n", strings.Join(sc["models"].([]string), ", "), wtp, learn.WTPUnit)
@@ -855,15 +875,49 @@ func measuredStrength(ch *replay.Result) (*replay.MeasuredStrength, string) {
 	return v, ""
 }
 
-// specRouteNotes says, after a calibration that kept the spec's own route, what of its
-// assumptions was not measured.
-func specRouteNotes(say io.Writer, unmeasured []string, strengthNote string) {
+// specRouteNotes says, after a calibration that kept the spec's own route or wrote a
+// cascade, what of its assumptions was not measured; notes are said as they are, each on a
+// line.
+func specRouteNotes(say io.Writer, unmeasured []string, notes ...string) {
 	if len(unmeasured) > 0 {
 		fmt.Fprintf(say, "  assume.pass_rate of %s left as it is: measured on too few of the items (record their answers to every item to measure it)\n", strings.Join(unmeasured, ", "))
 	}
-	if strengthNote != "" {
-		fmt.Fprintf(say, "  %s\n", strengthNote)
+	for _, n := range notes {
+		if n != "" {
+			fmt.Fprintf(say, "  %s\n", n)
+		}
 	}
+}
+
+// minEscalatedAnswers is the fewest (expected) answers to escalated items a model's escalated
+// pass rate is written from: as many as estimate --measured needs graded answers for a pass
+// rate.
+const minEscalatedAnswers = estimate.MinGraded
+
+// escalatedPassRates returns the escalated pass rates to write for the cascade ch (the spec's
+// own route or a calibrated cascade): each later model's pass rate on the items an earlier
+// step's validation escalated to it (replay.Result.EscalatedPass), when measured on at least
+// minEscalatedAnswers answers and graded pass or fail; note names the models left out.
+func escalatedPassRates(rep *replay.Report, ch *replay.Result) (rates map[string]float64, note string) {
+	if rep.Grade != replay.GradePass.String() {
+		return nil, ""
+	}
+	var few []string
+	for _, name := range slices.Sorted(maps.Keys(ch.EscalatedPass)) {
+		ep := ch.EscalatedPass[name]
+		if ep.Answers < minEscalatedAnswers {
+			few = append(few, fmt.Sprintf("%s (%.0f answers)", name, ep.Answers))
+			continue
+		}
+		if rates == nil {
+			rates = map[string]float64{}
+		}
+		rates[name] = sig6(ep.Rate)
+	}
+	if len(few) > 0 {
+		note = fmt.Sprintf("assume.escalated_pass_rate of %s not written: measured on fewer than %d answers to escalated items", strings.Join(few, ", "), minEscalatedAnswers)
+	}
+	return rates, note
 }
 
 // tokensOff is how far, as a share of the category's tokens, the replayed calls' mean tokens

@@ -1117,3 +1117,92 @@ func TestReplayUsageCombinesCategoryAndTask(t *testing.T) {
 		t.Errorf("replay --help: exit %d\n%s", code, help)
 	}
 }
+
+// TestReplayCalibrateEscalatedPassRate: the spec's own cascade, replayed with its validators,
+// measures its later model on the items it escalated, which are harder than the others. The
+// calibration writes that rate (assume.escalated_pass_rate), and the estimate of the written
+// spec then agrees with the replay on quality; with the model's overall pass rate alone it
+// would be 6 points higher.
+func TestReplayCalibrateEscalatedPassRate(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(`version: 1
+name: escalated
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated}}
+models:
+  small:  {provider: sim, model: small-1, price: {input: 1, output: 1}, availability: 1}
+  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}, availability: 1}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 50, out: 20}
+    quality_bar: 0.85
+    route:
+      cascade: [small, strong]
+      validate: [{max_length: 10}]
+    assume: {pass_rate: {small: 0.6, strong: 0.9}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// small passes 60 of 100 items; its 40 failures are long answers, which the check flags.
+	// strong passes all 60 items small passes and 30 of the 40 it fails: 90 overall, but 30 of
+	// the 40 escalated items (75%). Its failures are long answers too, so that the validators
+	// show one strength on both steps (detect 1, false_alarm 0), as the estimate assumes.
+	var rows []outcomes.Row
+	for i := range 100 {
+		prompt := fmt.Sprintf("question %d", i)
+		smallPass, strongPass := i < 60, i < 90
+		answer := func(pass bool) string {
+			if pass {
+				return "ok"
+			}
+			return "a long answer that the check flags"
+		}
+		rows = append(rows,
+			outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "small", TokensIn: 50, TokensOut: 20, Cost: 70, Pass: &smallPass, Response: answer(smallPass)},
+			outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: prompt, Model: "strong", TokensIn: 50, TokensOut: 20, Cost: 1_100, Pass: &strongPass, Response: answer(strongPass)})
+	}
+	table := filepath.Join(dir, "qa.jsonl")
+	writeRows(t, table, rows)
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate")
+	if code != 0 {
+		t.Fatalf("replay --calibrate: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "assume.escalated_pass_rate set to the rates measured on the items the route escalated (strong 0.75 (40 answers))") {
+		t.Errorf("the calibration does not say it wrote strong's escalated pass rate:\n%s", out)
+	}
+	s, err := spec.Load(specFile, spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Category("qa")
+	if c.Route.Kind() != "cascade" || float64(c.Assume.EscalatedPassRate["strong"]) != 0.75 {
+		data, _ := os.ReadFile(specFile)
+		t.Fatalf("calibrated route %s, strong's escalated pass rate %v; want the cascade kept, with 30/40\n%s", c.Route.Kind(), c.Assume.EscalatedPassRate, data)
+	}
+	code, out, errOut = run(t, "estimate", specFile, "--format", "json", "--samples", "2000")
+	if code != 0 {
+		t.Fatalf("estimate: exit %d\n%s", code, errOut)
+	}
+	var rep struct {
+		Policies []struct {
+			Name       string
+			Categories []struct {
+				Category string
+				Quality  float64
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Policies) == 0 || rep.Policies[0].Name != "spec" || len(rep.Policies[0].Categories) != 1 {
+		t.Fatalf("no spec policy in the estimate:\n%s", out)
+	}
+	// The replay: 60 of small's answers accepted and good, 30 of strong's: 90%.
+	if q := rep.Policies[0].Categories[0].Quality; math.Abs(q-0.90) > 1e-6 {
+		data, _ := os.ReadFile(specFile)
+		t.Errorf("estimate of the calibrated spec: quality %.6f, want the replay's 0.90 (0.96 with strong at its overall pass rate)\n%s", q, data)
+	}
+}
