@@ -10,6 +10,7 @@ import (
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/provider/simulated"
 	"github.com/clearbar/clearbar/spec"
+	"github.com/tidwall/gjson"
 )
 
 // TestSimulatedSpecModelsSharingAnID: two spec models with one model id on a simulated
@@ -56,6 +57,47 @@ categories:
 			if lat < tt.atLeast || lat >= tt.below {
 				t.Errorf("clearbar/%s answered by %s in a simulated %s; want at least %s and below %s, its own latency", tt.category, tt.model, lat, tt.atLeast, tt.below)
 			}
+		}
+	}
+}
+
+// TestSimulatedStreamTruthWithoutUsage: a simulated stream reports its ground truth on the
+// chunk that finishes the answer, so a client that did not ask for usage, and gets no usage
+// chunk, still reads it in the last chunk it gets.
+func TestSimulatedStreamTruthWithoutUsage(t *testing.T) {
+	const src = `version: 1
+name: truth
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated, simulate: {time_scale: 0.0001, seed: 3, error_rate: 0}}}
+models:
+  m: {provider: sim, model: gpt-4.1-mini}
+categories:
+  - {name: a, share: 1, tokens: {in: 50, out: 20}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 1}}}
+`
+	s, err := spec.Parse([]byte(src), "truth.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := simulatedGateway(t, s)
+	for _, usage := range []bool{false, true} {
+		body := `{"model":"clearbar/a","stream":true,"messages":[{"role":"user","content":"hello"}]}`
+		if usage {
+			body = `{"model":"clearbar/a","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"hello"}]}`
+		}
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", bytes.NewReader([]byte(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var last []byte
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if d, ok := bytes.CutPrefix(line, []byte("data: ")); ok && !bytes.Equal(d, []byte("[DONE]")) {
+				last = d
+			}
+		}
+		if !gjson.GetBytes(last, "x_clearbar_simulation.good").Bool() {
+			t.Errorf("include_usage %v: the last chunk has no ground truth (good: true): %s\nstream:\n%s", usage, last, b)
 		}
 	}
 }

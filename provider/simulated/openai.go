@@ -160,7 +160,8 @@ type (
 		Model   string            `json:"model"`
 		Choices []chunkChoiceJSON `json:"choices"`
 		Usage   *usageJSON        `json:"usage"`
-		// Simulation is set on the final usage chunk of a simulated stream.
+		// Simulation is set on the chunks with a finish_reason and on the final usage chunk
+		// of a simulated stream.
 		Simulation json.RawMessage `json:"x_clearbar_simulation,omitempty"`
 	}
 	chunkChoiceJSON struct {
@@ -593,6 +594,9 @@ func (s *chunkStream) render(ev *event) error {
 			if first {
 				s.chunk.FinishReason = ev.text
 			}
+			// On the chunk that finishes the answer too: a client that did not ask for usage
+			// gets no usage chunk.
+			c.Simulation = s.simulation
 		}
 		c.Choices = append(c.Choices[:0], ch)
 	}
