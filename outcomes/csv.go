@@ -2,6 +2,7 @@ package outcomes
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
@@ -17,22 +18,26 @@ import (
 	"github.com/clearbar/clearbar"
 )
 
-// csvColumns is the CSV form of a row, in order. Verdicts and tool calls are a JSON array in
-// one cell, the request a JSON object.
+// csvColumns is the CSV form of a row, in order. Verdicts, checks and tool calls are a JSON
+// array in one cell, the request a JSON object.
 //
-// The CSV form holds a row's fields and, of what eval runs add to their rows, what its
-// readers read (lineExtras): retries, the failed calls before the row's, which estimate
-// --measured counts in the model's availability, and graded_by, "validators" when the
-// category's validators alone graded the row's pass, which estimate --measured, replay and
-// learn then take for the validators' verdict rather than a grade, or "checks" when the
-// item's reference or checks did. The error messages and checks that eval runs add are left
-// out (keep the eval's JSON Lines file for them). A CSV written before these columns were
-// added still reads: its rows say nothing of them, as JSON rows without the keys.
+// The CSV form holds a row's fields and what eval runs add to their rows (lineExtras), so that
+// JSON Lines → CSV → JSON Lines loses nothing: retries, the failed calls before the row's,
+// which estimate --measured counts in the model's availability; graded_by, "validators" when
+// the category's validators alone graded the row's pass, which estimate --measured, replay and
+// learn then take for the validators' verdict rather than a grade, or "checks" when the item's
+// reference or checks did; simulated, an answer of a simulated provider, which validate
+// calibrate measures no validator with; unverified; checks, the verdicts of the item's graders
+// (a JSON array, as eval writes it: in a row written before graded_by, what tells a pass the
+// validators gave); and the error message and grading fingerprint. A CSV written before these
+// columns were added still reads: its rows say nothing of them, as JSON rows without the keys.
 //
 // A carriage return followed by a newline inside a cell (a prompt or answer with Windows line
 // ends) is written as is, as spreadsheets read it, and reads back as written (see crlfKeeper).
 var csvColumns = []string{"item", "category", "task", "prompt_hash", "model", "tokens_in", "tokens_out",
-	"tokens_cached", "tokens_reasoning", "tokens_estimated", "cost_usd", "latency_ms", "time_scale", "error", "retries", "score", "pass", "graded_by", "source", "prompt", "response", "verdicts", "request", "tool_calls"}
+	"tokens_cached", "tokens_reasoning", "tokens_estimated", "cost_usd", "latency_ms", "time_scale", "error", "retries", "score", "pass",
+	"graded_by", "simulated", "unverified", "source", "prompt", "response", "verdicts", "checks", "request", "tool_calls",
+	"error_message", "grading"}
 
 // CSVWriter writes rows as CSV with a header, for spreadsheets. Use Flush when done.
 type CSVWriter struct {
@@ -47,8 +52,7 @@ func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w
 func (c *CSVWriter) Write(row Row) error { return c.WriteLine(row, nil) }
 
 // WriteLine is Write for a row read with the JSON line it came from (Reader.Raw,
-// ReadFileLines): the line's retries and graded_by, which eval runs write beside the row, are
-// kept in their columns.
+// ReadFileLines): what eval runs write beside the row (lineExtras) is kept in its columns.
 func (c *CSVWriter) WriteLine(row Row, line []byte) error {
 	if err := row.check(); err != nil {
 		return err
@@ -102,12 +106,24 @@ func (c *CSVWriter) WriteLine(row Row, line []byte) error {
 	if row.TokensCached != nil {
 		cached = strconv.Itoa(*row.TokensCached)
 	}
-	estimated := ""
-	if row.TokensEstimated {
-		estimated = "true"
+	flag := func(b bool) string {
+		if b {
+			return "true"
+		}
+		return ""
+	}
+	checks := ""
+	if len(ex.Checks) > 0 {
+		var b bytes.Buffer
+		if err := json.Compact(&b, ex.Checks); err != nil {
+			return fmt.Errorf("item %q: checks: %w", row.Item, err)
+		}
+		checks = b.String()
 	}
 	return c.w.Write([]string{row.Item, row.Category, row.Task, row.PromptHash, row.Model, itoa(row.TokensIn), itoa(row.TokensOut),
-		cached, itoa(row.TokensReasoning), estimated, cost, lat, scale, row.Error, itoa(ex.Retries), opt(row.Score), pass, ex.GradedBy, row.Source, row.Prompt, row.Response, verdicts, string(row.Request), calls})
+		cached, itoa(row.TokensReasoning), flag(row.TokensEstimated), cost, lat, scale, row.Error, itoa(ex.Retries), opt(row.Score), pass,
+		ex.GradedBy, flag(ex.Simulated), flag(ex.Unverified), row.Source, row.Prompt, row.Response, verdicts, checks, string(row.Request), calls,
+		ex.ErrorMessage, ex.Grading})
 }
 
 // jsonCell is the JSON form of a list of n elements for one CSV cell; "" when it is empty.
@@ -131,8 +147,9 @@ var errEmptyCSV = errors.New("empty CSV")
 // readCSV reads CSV rows written by CSVWriter: columns in any order, by header name. Columns
 // the table does not define are skipped, except those within a few letters of one it does
 // (like "itm"), which are errors, as are rows with another number of cells than the header.
-// fn gets each row with the JSON line its retries and graded_by cells make, like
-// {"graded_by": "validators"}, or nil when they are empty or the file has no such columns.
+// fn gets each row with the JSON line the cells of what eval runs write beside a row make
+// (lineExtras), like {"graded_by": "validators"}, or nil when they are empty or the file has no
+// such columns.
 func readCSV(r io.Reader, fn func(Row, []byte) error) error {
 	cr := csv.NewReader(&crlfKeeper{r: bufio.NewReader(r)})
 	header, err := cr.Read()
@@ -210,12 +227,20 @@ func readCSV(r io.Reader, fn func(Row, []byte) error) error {
 			n := count("tokens_cached")
 			row.TokensCached = &n
 		}
-		if v := get("tokens_estimated"); v != "" {
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				return fmt.Errorf("line %d, tokens_estimated: %q is not true or false", line, v)
+		boolean := func(name string) bool {
+			v := get(name)
+			if v == "" {
+				return false
 			}
-			row.TokensEstimated = b
+			b, err := strconv.ParseBool(v)
+			if err != nil && perr == nil {
+				perr = fmt.Errorf("line %d, %s: %q is not true or false", line, name, v)
+			}
+			return b
+		}
+		row.TokensEstimated = boolean("tokens_estimated")
+		if perr != nil {
+			return perr
 		}
 		if v := get("cost_usd"); v != "" {
 			m, err := clearbar.ParseMoney(v)
@@ -251,15 +276,23 @@ func readCSV(r io.Reader, fn func(Row, []byte) error) error {
 				return fmt.Errorf("line %d, tool_calls: %s", line, cellError(err, "a JSON list of tool calls, as the chat completions API writes them"))
 			}
 		}
-		ex := lineExtras{Retries: count("retries"), GradedBy: get("graded_by")}
+		ex := lineExtras{Retries: count("retries"), ErrorMessage: get("error_message"), Grading: get("grading"), GradedBy: get("graded_by"),
+			Unverified: boolean("unverified"), Simulated: boolean("simulated")}
 		if ex.Retries < 0 && perr == nil {
 			perr = fmt.Errorf("line %d, retries: %d is below 0", line, ex.Retries)
 		}
 		if ex.GradedBy != "" && !slices.Contains(gradedByValues, ex.GradedBy) {
 			return fmt.Errorf("line %d, graded_by: %q is not one of %s (or empty: not said)", line, ex.GradedBy, strings.Join(gradedByValues, ", "))
 		}
+		if v := get("checks"); v != "" {
+			var checks []map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(v), &checks); err != nil {
+				return fmt.Errorf("line %d, checks: %s", line, cellError(err, "a JSON list of the item's checks' verdicts, as clearbar eval writes them, like [{\"check\": \"contains refund\", \"pass\": true, \"score\": 1}]"))
+			}
+			ex.Checks = json.RawMessage(v)
+		}
 		var extra []byte
-		if ex != (lineExtras{}) {
+		if !ex.isZero() {
 			extra, _ = json.Marshal(ex)
 		}
 		if perr != nil {
@@ -513,12 +546,24 @@ func IsCSV(path string) bool {
 // gradedByValues are the graded_by values a row can carry.
 var gradedByValues = []string{GradedByChecks, GradedByValidators}
 
-// lineExtras are the fields eval runs write beside a row (eval.Extras) that the table's
-// writers keep, in either form, as their readers read them: how many times the row's call was
-// retried, and what graded its pass.
+// lineExtras are the fields eval runs write beside a row (eval.Extras, in its order), which the
+// table's writers keep, in either form, so that converting a table loses none of them: how many
+// times the row's call was retried, the failed call's message, the verdicts of the item's
+// checks (kept as the JSON eval wrote), the fingerprint of what graded it, what graded its pass,
+// whether the validators could not judge it and whether a simulated provider answered.
 type lineExtras struct {
-	Retries  int    `json:"retries,omitempty"`
-	GradedBy string `json:"graded_by,omitempty"`
+	Retries      int             `json:"retries,omitempty"`
+	ErrorMessage string          `json:"error_message,omitempty"`
+	Checks       json.RawMessage `json:"checks,omitempty"`
+	Grading      string          `json:"grading,omitempty"`
+	GradedBy     string          `json:"graded_by,omitempty"`
+	Unverified   bool            `json:"unverified,omitempty"`
+	Simulated    bool            `json:"simulated,omitempty"`
+}
+
+// isZero reports whether ex holds nothing.
+func (ex *lineExtras) isZero() bool {
+	return ex.Retries == 0 && ex.ErrorMessage == "" && len(ex.Checks) == 0 && ex.Grading == "" && ex.GradedBy == "" && !ex.Unverified && !ex.Simulated
 }
 
 // extrasOf returns the lineExtras of a row's JSON line (none for a nil line).
@@ -529,6 +574,15 @@ func extrasOf(line []byte) (lineExtras, error) {
 	}
 	if err := json.Unmarshal(line, &ex); err != nil {
 		return lineExtras{}, jsonError(err)
+	}
+	if len(ex.Checks) > 0 {
+		var checks []map[string]json.RawMessage
+		if err := json.Unmarshal(ex.Checks, &checks); err != nil {
+			return lineExtras{}, fmt.Errorf(`"checks": %s`, cellError(err, "a list of the item's checks' verdicts, as clearbar eval writes them"))
+		}
+		if checks == nil {
+			ex.Checks = nil // null
+		}
 	}
 	return ex, nil
 }

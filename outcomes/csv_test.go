@@ -280,7 +280,7 @@ func TestCSVKeepsGradedBy(t *testing.T) {
 {"item":"b","prompt":"q","model":"m","pass":false,"source":"eval","graded_by":"checks","retries":2}
 {"item":"c","prompt":"r","model":"m","pass":true,"source":"eval"}
 `), 0o644)
-	want := []lineExtras{{GradedBy: "validators"}, {GradedBy: "checks", Retries: 2}, {}}
+	want := []lineExtras{{GradedBy: "validators", Checks: json.RawMessage(`[{"check":"validators (max length 10)","pass":true}]`)}, {GradedBy: "checks", Retries: 2}, {}}
 	// convert writes each row with its line, in either form, and reads back what it wrote.
 	convert := func(from, to string, w interface {
 		WriteLine(Row, []byte) error
@@ -313,7 +313,7 @@ func TestCSVKeepsGradedBy(t *testing.T) {
 		t.Errorf("CSV header %q has no graded_by or retries column", header)
 	}
 	convert(csvPath, back, NewWriter(&jsonBuf), &jsonBuf)
-	if !strings.Contains(jsonBuf.String(), `"source":"eval","graded_by":"validators"}`) || !strings.Contains(jsonBuf.String(), `"source":"eval","retries":2,"graded_by":"checks"}`) {
+	if !strings.Contains(jsonBuf.String(), `"source":"eval","checks":[{"check":"validators (max length 10)","pass":true}],"graded_by":"validators"}`) || !strings.Contains(jsonBuf.String(), `"source":"eval","retries":2,"graded_by":"checks"}`) {
 		t.Errorf("JSON Lines written from the CSV:\n%s", jsonBuf.String())
 	}
 

@@ -31,8 +31,8 @@ func NewWriter(w io.Writer) *Writer {
 func (w *Writer) Write(row Row) error { return w.WriteLine(row, nil) }
 
 // WriteLine is Write for a row read with the JSON line it came from (Reader.Raw,
-// ReadFileLines): the line's retries and graded_by, which eval runs write beside the row and a
-// CSV keeps in columns, are written beside the row too. The line's other keys are left out.
+// ReadFileLines): what eval runs write beside the row (lineExtras), which a CSV keeps in
+// columns, is written beside the row too. The line's other keys are left out.
 func (w *Writer) WriteLine(row Row, line []byte) error {
 	if w.err != nil {
 		return w.err
@@ -45,7 +45,7 @@ func (w *Writer) WriteLine(row Row, line []byte) error {
 		return fmt.Errorf("item %q: %w", row.Item, err)
 	}
 	var v any = &row
-	if ex != (lineExtras{}) {
+	if !ex.isZero() {
 		v = &struct {
 			*Row
 			lineExtras
