@@ -627,8 +627,16 @@ func (g *Gateway) blameMaxTokens(err error, req *clearbar.Request, d *clearbar.D
 		return
 	}
 	e.Class, e.Status, e.Type, e.Code, e.Param = clearbar.ClientError, http.StatusBadRequest, "invalid_request_error", "invalid_value", param
-	e.Message = fmt.Sprintf("%s is too large: %d. No model on category %q's route can write more than %d tokens for this request (%s), whereas you provided %d: lower it to %d or less.",
-		param, req.MaxTokens, d.Category, ceiling, why, req.MaxTokens, ceiling)
+	where := fmt.Sprintf("category %q's route", d.Category)
+	if m := g.spec.Model(req.Model); m != nil && len(d.Plan) > 0 && d.Plan[0] == m.Name {
+		// The request named a spec model: its plan is that model and its fallbacks.
+		where = fmt.Sprintf("the route of model %s, which the request names,", m.Name)
+		if len(d.Plan) > 1 {
+			where = fmt.Sprintf("the route of model %s (falling back to %s), which the request names,", m.Name, strings.Join(d.Plan[1:], ", "))
+		}
+	}
+	e.Message = fmt.Sprintf("%s is too large: %d. No model on %s can write more than %d tokens for this request (%s), whereas you provided %d: lower it to %d or less.",
+		param, req.MaxTokens, where, ceiling, why, req.MaxTokens, ceiling)
 }
 
 func (g *Gateway) upstreamTimes(d *clearbar.Decision, r *run) {

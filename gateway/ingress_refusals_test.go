@@ -180,6 +180,15 @@ func TestMaxTokensNamesTheBindingCeiling(t *testing.T) {
 			t.Errorf("ceiling %s, want what small's context window of 1000 leaves", c)
 		}
 	})
+	t.Run("a pinned model names its own route", func(t *testing.T) {
+		f := newFixture(t, nil)
+		resp := f.post(t, `{"model":"big","max_tokens":100000000,`+msgs+`}`)
+		body := readAll(t, resp)
+		msg := gjson.GetBytes(body, "error.message").Str
+		if resp.StatusCode != 400 || !strings.Contains(msg, "No model on the route of model big") || strings.Contains(msg, "category") {
+			t.Errorf("max_tokens too large for the model the request names: status %d, message %q; want the route of model big named, not a category's", resp.StatusCode, msg)
+		}
+	})
 }
 
 // TestToolChoiceNeedsTools: tool_choice "auto" or "none" without tools is OpenAI's 400, as
