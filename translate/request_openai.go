@@ -2,7 +2,9 @@ package translate
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -127,10 +129,10 @@ func ToOpenAIRequest(body []byte, opt OpenAIOptions) ([]byte, error) {
 	if !msgs.IsArray() || len(msgs.Array()) == 0 {
 		return nil, invalid("messages", "messages: at least one message is required")
 	}
-	i := -1
+	i, n := -1, len(msgs.Array())
 	msgs.ForEach(func(_, msg gjson.Result) bool {
 		i++
-		err = writeOpenAIMessage(&w, &sc, i, msg)
+		err = writeOpenAIMessage(&w, &sc, i, msg, i == n-1)
 		return err == nil
 	})
 	if err != nil {
@@ -368,7 +370,7 @@ func writeSystemMessages(w *jw, sc *sidecarOut, sys gjson.Result, field string) 
 // place for goes into the messages' annotations in the sidecar: block members such as
 // cache_control and citations, the thinking blocks of an assistant message and the order of
 // its blocks.
-func writeOpenAIMessage(w *jw, sc *sidecarOut, i int, msg gjson.Result) error {
+func writeOpenAIMessage(w *jw, sc *sidecarOut, i int, msg gjson.Result, last bool) error {
 	at := func(field string) string { return fmt.Sprintf("messages[%d]%s", i, field) }
 	if !msg.IsObject() {
 		return invalid(at(""), "each message must be an object")
@@ -393,6 +395,10 @@ func writeOpenAIMessage(w *jw, sc *sidecarOut, i int, msg gjson.Result) error {
 		return invalid(at(".role"), "%s: Input should be 'user', 'assistant' or 'system' (got %q)", at(".role"), role)
 	}
 	content := msg.Get("content")
+	if (content.Type == gjson.String && content.Str == "" || content.IsArray() && len(content.Array()) == 0) && !(role == "assistant" && last) {
+		// Anthropic's rule: an empty prefill is allowed, nothing else is.
+		return invalid(at(".content"), "messages.%d: all messages must have non-empty content except for the optional final assistant message", i)
+	}
 	if content.Type == gjson.String {
 		w.item()
 		w.open('{')
@@ -754,6 +760,7 @@ func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
 	var err error
 	nFn := 0
 	native := map[string]bool{}
+	var names []string // the function tools' names
 	i := -1
 	tools.ForEach(func(_, t gjson.Result) bool {
 		i++
@@ -772,6 +779,11 @@ func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
 			err = invalid(fmt.Sprintf("tools[%d].name", i), "tools[%d].name: Field required", i)
 			return false
 		}
+		if !validToolName(name.String()) {
+			err = invalid(fmt.Sprintf("tools[%d].name", i), "tools[%d].name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$' (got %q)", i, name.String())
+			return false
+		}
+		names = append(names, name.String())
 		w.item()
 		w.open('{')
 		w.kstr("type", "function")
@@ -809,6 +821,9 @@ func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
 	default:
 		return invalid("tool_choice.type", "tool_choice type %q is not auto, any, tool or none", typ)
 	}
+	if name := choice.Get("name").String(); typ == "tool" && !native[name] && !slices.Contains(names, name) {
+		return invalid("tool_choice.name", "tool_choice.name: %q is not the name of a tool in tools (%s)", name, strings.Join(append(names, slices.Sorted(maps.Keys(native))...), ", "))
+	}
 	if len(native) > 0 {
 		sc.toolChoice = choice.Raw
 		if nFn == 0 || typ == "tool" && native[choice.Get("name").String()] {
@@ -836,4 +851,19 @@ func writeOpenAITools(w *jw, sc *sidecarOut, tools, choice gjson.Result) error {
 		w.kraw("parallel_tool_calls", "false")
 	}
 	return nil
+}
+
+// validToolName reports whether name is a tool name Anthropic takes: 1 to 128 letters, digits,
+// underscores and hyphens.
+func validToolName(name string) bool {
+	if len(name) == 0 || len(name) > 128 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
