@@ -47,6 +47,11 @@ const (
 	MinCategorySamples = 2_000
 )
 
+// MaxSamples is the most Monte Carlo samples per policy an estimate draws: at a hundred
+// million draws the simulation's error on a p95 or a mean is far below what any assumption is
+// known to, and a larger number only makes the run longer (a few seconds per 20 million).
+const MaxSamples = 100_000_000
+
 // MinSamples is the fewest Monte Carlo samples per policy an estimate of s draws, whatever
 // Options.Samples says: MinCategorySamples for each category.
 func MinSamples(s *spec.Spec) int { return MinCategorySamples * max(len(s.Categories), 1) }
@@ -188,7 +193,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 	userVolume := userVolumeOf(s, opts.Volume)
 	opts.Volume = callVolume(s, opts.Volume)
 	opts = opts.withDefaults(s)
-	e := &estimator{spec: s, opts: opts, world: newWorld(s), cells: map[cellKey]*cell{}, keepDraws: pipelineCategories(s)}
+	e := &estimator{spec: s, opts: opts, world: newWorld(s), cells: map[cellKey]*cell{}, keepDraws: pipelineCategories(s), done: ctx.Done()}
 	if opts.Measured != nil {
 		opts.Measured.apply(e.world)
 	}
@@ -216,6 +221,9 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 		return nil, err
 	}
 	policies = append(policies, named...)
+	if err := ctx.Err(); err != nil {
+		return nil, err // a simulation cut short (see estimator.done) measured nothing
+	}
 
 	r := e.report(policies)
 	r.UserRequests = e.userRequests(policies, r, userVolume)
@@ -248,6 +256,9 @@ type estimator struct {
 	opts    Options
 	world   *world
 	perCell int
+	// done is the run's context's Done: a simulation stops drawing when it is closed, and
+	// the run then returns the context's error (see simulateUntil).
+	done <-chan struct{}
 	mu      sync.Mutex
 	cells   map[cellKey]*cell
 	// keepDraws names the categories whose cells keep their latency draws: the steps of
@@ -327,7 +338,7 @@ func (e *estimator) compute(cl *cell, n int) {
 	if cl.closed.failed > 0 {
 		cl.served = e.world.servedCost(cl.cat, cl.route.Route, cl.route.Fallback, cl.closed)
 	}
-	cl.sim = cl.plan.simulateKeeping(n, e.rng(cl), e.keepDraws[cl.cat.Name])
+	cl.sim = cl.plan.simulateUntil(e.done, n, e.rng(cl), e.keepDraws[cl.cat.Name])
 	q, qf := cl.sim.hist.quantiles(0.5, 0.95, 0.99), cl.sim.ttfb.quantiles(0.5, 0.95, 0.99)
 	if x, xf, ok := cl.plan.exactLatency(0.5, 0.95, 0.99); ok {
 		q, cl.exact = x, true

@@ -3,6 +3,7 @@ package estimate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"flag"
 	"math"
@@ -639,5 +640,27 @@ categories:
 	}
 	if math.Abs(served["fail"]-served["deliver"]) > 1e-6 {
 		t.Errorf("served cost with on_exhausted: fail %.6f, with deliver %.6f; the cascade pays the same per request either way", served["fail"], served["deliver"])
+	}
+}
+
+// TestRunStopsWhenCancelled: a run drawing more samples than it could finish in minutes
+// returns the context's error soon after the context ends, from inside a simulation.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	s := load(t, "testdata/paths.yaml")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, s, Options{Samples: 2_000_000_000, Today: testDay})
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("cancelled run returned %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("a cancelled run was still drawing a minute later")
 	}
 }

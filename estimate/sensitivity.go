@@ -404,7 +404,7 @@ func (s *Sensitivity) flipNote(f Effect) string {
 func (e *estimator) perturbed(ctx context.Context, pt perturbation, workers int) (*Report, error) {
 	w := e.world.clone()
 	pt.apply(w)
-	pe := &estimator{spec: e.spec, opts: e.opts, world: w, perCell: e.perCell, cells: map[cellKey]*cell{}, keepDraws: e.keepDraws}
+	pe := &estimator{spec: e.spec, opts: e.opts, world: w, perCell: e.perCell, cells: map[cellKey]*cell{}, keepDraws: e.keepDraws, done: e.done}
 	if w.callsScale > 0 {
 		pe.opts.Volume = int64(math.Round(float64(e.opts.Volume) * w.callsScale))
 	}

@@ -32,6 +32,16 @@ func (p routePlan) simulate(n int, r *rand.Rand) *simulation { return p.simulate
 // simulateKeeping is simulate, keeping each request's latency in sim.draws when keep is set.
 // Keeping them draws nothing more: the figures are the same either way.
 func (p routePlan) simulateKeeping(n int, r *rand.Rand, keep bool) *simulation {
+	return p.simulateUntil(nil, n, r, keep)
+}
+
+// cancelEvery is how many requests a simulation draws between looks at its done channel.
+const cancelEvery = 4096
+
+// simulateUntil is simulateKeeping, stopping early when done is closed (a run cancelled with
+// Ctrl-C): its figures are then those of the requests drawn so far, which the caller must
+// not report. A nil done never closes.
+func (p routePlan) simulateUntil(done <-chan struct{}, n int, r *rand.Rand, keep bool) *simulation {
 	sim := &simulation{hist: newHist(), ttfb: newHist(), mix: map[string]float64{}}
 	if keep {
 		sim.draws = make([]float64, 0, n)
@@ -42,7 +52,11 @@ func (p routePlan) simulateKeeping(n int, r *rand.Rand, keep bool) *simulation {
 		total += a.weight
 		cum[i] = total
 	}
-	for range n {
+	for i := range n {
+		if done != nil && i%cancelEvery == cancelEvery-1 && closed(done) {
+			n = i
+			break
+		}
 		a := &p.arms[0]
 		if len(p.arms) > 1 {
 			u := r.Float64() * total
@@ -212,4 +226,14 @@ func (a *arm) simulateOne(r *rand.Rand, sim *simulation) (float64, float64) {
 		return t, start + first
 	}
 	return t, t
+}
+
+// closed reports whether ch is closed, without waiting.
+func closed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }

@@ -224,12 +224,16 @@ func readObservations(path string) (obs []estimate.Observation, csvEval int, err
 }
 
 // checkSamples refuses a --samples below what an estimate of s draws anyway
-// (estimate.MinSamples), saying what to ask for instead. Every command that
-// estimates checks it so, so that the flag means the same in each.
+// (estimate.MinSamples), or above estimate.MaxSamples, saying what to ask for instead. Every
+// command that estimates checks it so, so that the flag means the same in each.
 func checkSamples(samples int, file string, s *spec.Spec) error {
 	if min := estimate.MinSamples(s); samples < min {
 		return usagef("--samples %d is below the minimum of %s for %s: each of its %d categories gets at least %s Monte Carlo draws; ask for %s or more",
 			samples, groupThousands(min), file, len(s.Categories), groupThousands(estimate.MinCategorySamples), groupThousands(min))
+	}
+	if samples > estimate.MaxSamples {
+		return usagef("--samples %d is above the maximum of %s: at that many draws the simulation's error is far below the assumptions' own, and more only makes the run longer (about a second per 4 million draws); ask for %s or fewer",
+			samples, groupThousands(estimate.MaxSamples), groupThousands(estimate.MaxSamples))
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ func TestEstimateFlagsSayWhatTheyTake(t *testing.T) {
 		{[]string{"--volume", "-10"}, "--volume -10: write the requests a month, at least 1"},
 		{[]string{"--samples", "1"}, "--samples 1 is below the minimum of 6,000 for ../../examples/quickstart.yaml: each of its 3 categories gets at least 2,000 Monte Carlo draws; ask for 6,000 or more"},
 		{[]string{"--samples", "5999"}, "--samples 5999 is below the minimum of 6,000"},
+		{[]string{"--samples", "9223372036854775807"}, "--samples 9223372036854775807 is above the maximum of 100,000,000"},
 		{[]string{"--seed", "-1"}, `invalid value "-1" for flag -seed: the seed is a whole number from 1 to 18446744073709551615, like --seed 7`},
 		{[]string{"--seed", "0"}, "the seed is a whole number from 1"},
 		{[]string{"--sensitivity", "100%"}, `--sensitivity "100%": write a move above 0% and below 100%, like 20%`},
