@@ -258,9 +258,9 @@ type estimator struct {
 	perCell int
 	// done is the run's context's Done: a simulation stops drawing when it is closed, and
 	// the run then returns the context's error (see simulateUntil).
-	done <-chan struct{}
-	mu      sync.Mutex
-	cells   map[cellKey]*cell
+	done  <-chan struct{}
+	mu    sync.Mutex
+	cells map[cellKey]*cell
 	// keepDraws names the categories whose cells keep their latency draws: the steps of
 	// pipelines, which add them up (see pipeline.go).
 	keepDraws map[string]bool

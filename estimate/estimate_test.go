@@ -3,8 +3,8 @@ package estimate
 import (
 	"bytes"
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"flag"
 	"math"
 	"math/rand/v2"
