@@ -272,7 +272,8 @@ func (e *estimator) knobs() []knob {
 			)
 		}
 		switch d := float64(c.DirectShare); {
-		case len(s.Pipelines) == 0 && len(s.Categories) > 1:
+		case len(s.Pipelines) == 0 && len(s.Categories) > 1 && float64(c.Share) < 1-1e-9:
+			// A category with every request has no others to rescale, and no knob.
 			out = append(out, knob{input: "share of " + c.Name, kind: kindShare, value: e.world.shareOf(c), affects: func(*cell) bool { return false },
 				set: func(w *world, v float64) { w.share = sharesWith(s, c, v) }})
 		case len(s.Pipelines) > 0 && d > 0 && d < 1-1e-9:

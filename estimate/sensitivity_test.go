@@ -2,6 +2,7 @@ package estimate
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"slices"
 	"strings"
@@ -161,3 +162,27 @@ categories:
     assume:
       pass_rate: {b: 0.97}
 `
+
+// TestSensitivityNoShareOfAllTraffic: a category that has all of the traffic has no share to
+// move, as a pipeline serving every user request has none: moving it down would make requests
+// vanish, since the other categories have no share to rescale.
+func TestSensitivityNoShareOfAllTraffic(t *testing.T) {
+	s := parse(t, `version: 1
+name: all
+providers: {sim: {type: simulated}}
+models:
+  m: {provider: sim, model: gpt-4o-mini, latency: {p50: 1s, p95: 2s}}
+categories:
+  - {name: a, share: 0, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
+  - {name: b, share: 1, tokens: {in: 100, out: 10}, quality_bar: 0.5, route: {model: m}, assume: {pass_rate: {m: 0.9}}}
+`)
+	r, err := Run(context.Background(), s, Options{Samples: 20_000, Seed: 3, Today: testDay, Sensitivity: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range slices.Concat(r.Sensitivity.Largest, r.Sensitivity.Flips) {
+		if strings.HasPrefix(f.Input, "share of") {
+			t.Errorf("a move of %s (%s): the category with every request has no share to move", f.Input, f.Change)
+		}
+	}
+}
