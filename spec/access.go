@@ -489,6 +489,17 @@ func (sc *ScoreRoute) EmbedTimeoutOrDefault() time.Duration {
 	return DefaultEmbedTimeout
 }
 
+// TracePath is the decision store the spec names (server.trace): a path relative to the
+// directory of the spec file, as the spec's other files are, or "none"; "" when the spec names
+// none.
+func (s *Spec) TracePath() string {
+	t := s.Server.Trace
+	if t == "" || t == "none" || filepath.IsAbs(t) || s.File == "" {
+		return t
+	}
+	return filepath.Join(filepath.Dir(s.File), t)
+}
+
 // RouterPath is the path of a score route's learned router file: Router, relative to the
 // directory of the spec file.
 func (sc *ScoreRoute) RouterPath(s *Spec) string {

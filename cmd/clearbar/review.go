@@ -20,9 +20,9 @@ import (
 // be made (a usage mistake, an unreadable spec or trace store). So that 1 means only "action
 // needed", every error is reported as a usage error, which exits 2.
 func (m *Main) runReview(ctx context.Context, args []string) error {
-	const usage = "clearbar review SPEC.yaml [--trace clearbar.db] [--since 30d] [--format md|html|json] [--out FILE] [--alpha 0.01] [--tolerance 5%] [--today YYYY-MM-DD]"
+	const usage = "clearbar review SPEC.yaml [--trace FILE] [--since 30d] [--format md|html|json] [--out FILE] [--alpha 0.01] [--tolerance 5%] [--today YYYY-MM-DD]"
 	fs := flag.NewFlagSet("review", flag.ContinueOnError)
-	db := fs.String("trace", "clearbar.db", "the decision store to read")
+	db := fs.String("trace", "", "the decision store to read (default: the spec's server.trace, as serve writes it, else clearbar.db)")
 	since := fs.String("since", "30d", "the window to review, back from now: days (30d), weeks (6w), monthly or quarterly, or a duration (72h)")
 	format := fs.String("format", "", "report format: "+strings.Join(review.Formats, ", ")+" (default md, or html when --out ends in .html)")
 	out := fs.String("out", "", "write the report to this file instead of standard output")
@@ -104,6 +104,12 @@ func (m *Main) review(ctx context.Context, specFile, db string, opts review.Opti
 			return nil, fmt.Errorf("%d problem(s) in the spec:\n%w", len(se), se)
 		}
 		return nil, err
+	}
+	if db == "" {
+		db = firstNonEmpty(s.TracePath(), "clearbar.db")
+		if db == "none" {
+			return nil, fmt.Errorf("%s keeps no decisions (server.trace: none): name a trace store with --trace", specFile)
+		}
 	}
 	// OpenSQLite would create a missing file: an empty store reviews as "no traffic".
 	if _, err := os.Stat(db); err != nil {

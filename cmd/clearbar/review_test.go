@@ -146,3 +146,43 @@ func TestWindowStart(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewReadsTheSpecsStore: without --trace, review reads the store the spec names
+// (server.trace, relative to the spec's directory, as serve writes it), not clearbar.db in
+// the working directory.
+func TestReviewReadsTheSpecsStore(t *testing.T) {
+	db := traceFile(t, "../../examples/support-triage.yaml", reviewtest.Traffic{})
+	data, err := os.ReadFile("../../examples/support-triage.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "specs")
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(db, filepath.Join(dir, "data", "decisions.db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(dir, "schemas"), os.DirFS("../../examples/schemas")); err != nil {
+		t.Fatal(err)
+	}
+	src := string(data)
+	if strings.Contains(src, "\nserver:") {
+		t.Fatal("support-triage.yaml has a server: section; edit it in place instead")
+	}
+	specFile := filepath.Join(dir, "triage.yaml")
+	if err := os.WriteFile(specFile, []byte(src+"\nserver: {trace: data/decisions.db}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := reviewCmd(t, specFile, "--format", "json")
+	if code != 0 || !strings.Contains(out, `"requests": 6000`) {
+		t.Fatalf("review of the spec's own store: exit %d\n%s\n%s", code, errOut, out)
+	}
+	if err := os.WriteFile(specFile, []byte(src+"\nserver: {trace: none}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = reviewCmd(t, specFile)
+	if code != 2 || !strings.Contains(errOut, "keeps no decisions (server.trace: none): name a trace store with --trace") {
+		t.Errorf("a spec that keeps no store: exit %d, %s", code, errOut)
+	}
+}

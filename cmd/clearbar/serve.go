@@ -191,7 +191,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	}
 	defer monitor.Close(context.Background()) // on early returns; after the drain's Close it returns at once
 	opts.Recorder = monitor
-	where := firstNonEmpty(*tracePath, s.Server.Trace, "clearbar.db")
+	where := firstNonEmpty(*tracePath, s.TracePath(), "clearbar.db")
 	var recorder *trace.Recorder
 	var store trace.Store
 	var decisions web.Decisions
