@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -24,7 +25,8 @@ import (
 // and translated into a response object (translate.ToResponsesResponse), a stream is
 // transcoded event by event (translate.ResponsesEvents) into the Responses events, ending with
 // response.completed, or response.failed when the upstream fails after the stream began. Errors
-// before the stream are OpenAI's error JSON with the status /v1/chat/completions would give.
+// before the stream are OpenAI's error JSON with the status /v1/chat/completions would give,
+// naming the Responses parameter the client sent (responsesError), not the chat one.
 // The response id is "resp_" followed by the decision id. Clearbar keeps no responses:
 // previous_response_id, store: true and the other stateful or built-in features are a 400
 // naming the parameter.
@@ -69,6 +71,9 @@ func (g *Gateway) serveResponses(w http.ResponseWriter, r *http.Request, d *clea
 
 	rw := newResponsesWriter(w, d.ID, echo)
 	status, err := g.serveChat(rw, inner, d, start, sh)
+	if err != nil && status == 0 {
+		err = responsesError(err, echo.Sources)
+	}
 	if rw.passed {
 		if e := clearbar.AsError(err); err != nil && rw.failed && (e.Class != clearbar.Canceled || isShutdownCut(e)) {
 			rw.fail(err)
@@ -86,6 +91,27 @@ func (g *Gateway) serveResponses(w http.ResponseWriter, r *http.Request, d *clea
 	w.WriteHeader(status)
 	w.Write(out)
 	return status, nil
+}
+
+// responsesError is err, an error of the chat pipeline not yet written, naming the client's
+// parameter instead of the chat request's (translate.ResponsesParam), in its param and in its
+// message where that quotes the parameter ('max_completion_tokens') or begins with it.
+func responsesError(err error, src []translate.ResponsesSource) error {
+	e := clearbar.AsError(err)
+	if e.Param == "" {
+		return err
+	}
+	param := translate.ResponsesParam(e.Param, src)
+	if param == e.Param {
+		return err
+	}
+	c := *e
+	c.Param = param
+	c.Message = strings.ReplaceAll(c.Message, "'"+e.Param+"'", "'"+param+"'")
+	if rest, ok := strings.CutPrefix(c.Message, e.Param+" "); ok {
+		c.Message = param + " " + rest
+	}
+	return &c
 }
 
 // responsesWriter is the http.ResponseWriter the chat pipeline writes to on behalf of a

@@ -3,9 +3,14 @@ package translate
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/jsonguard"
 )
 
 // The Responses API (POST /v1/responses) in the chat pipeline's terms.
@@ -25,7 +30,9 @@ import (
 //
 // Everything else is a 400 naming the parameter, never dropped: previous_response_id,
 // conversation, store: true, background, reasoning, include, built-in tools, prompt, and any
-// other member. A null member counts as absent.
+// other member. A null member counts as absent. As OpenAI does, max_output_tokens below 16 is
+// a 400, and so is a function_call_output item answering no function_call earlier in input.
+// The chat pipeline's own 400s name the chat parameter; ResponsesParam names the client's.
 
 // ResponsesEcho is what a response object repeats of its request.
 type ResponsesEcho struct {
@@ -39,6 +46,100 @@ type ResponsesEcho struct {
 	ParallelToolCalls json.RawMessage
 	Text              json.RawMessage
 	User              json.RawMessage
+	// Sources says, for each message of the chat request, where in input it came from, so
+	// that an error of the chat pipeline can name the client's parameter (ResponsesParam).
+	Sources []ResponsesSource
+}
+
+// ResponsesSource is where a message of the translated chat request came from.
+type ResponsesSource struct {
+	// Item is the index of the input item the message translates, or -1: the system message
+	// of instructions, or an assistant message made to hold function_call items.
+	Item int
+	// Calls is the index of the input item of the message's first tool call (function_call
+	// items that follow each other join one assistant message), or -1 when it has none.
+	Calls int
+	// Output says the message is the tool message of a function_call_output item.
+	Output bool
+}
+
+// ResponsesParam names, in the client's Responses terms, the parameter param of the chat
+// request that src (ResponsesEcho.Sources) was translated into, for an error of the chat
+// pipeline: max_completion_tokens and max_tokens are max_output_tokens; messages[i]… is the
+// input item it came from, input[j]… (input when that is not one item); tools[i].function.X
+// is tools[i].X; response_format.json_schema.X is text.format.X and response_format is
+// text.format. Any other param is returned as it is.
+func ResponsesParam(param string, src []ResponsesSource) string {
+	switch param {
+	case "max_completion_tokens", "max_tokens":
+		return "max_output_tokens"
+	case "messages":
+		return "input"
+	case "response_format", "response_format.json_schema":
+		return "text.format"
+	}
+	if rest, ok := strings.CutPrefix(param, "response_format.json_schema."); ok {
+		return "text.format." + rest
+	}
+	if rest, ok := strings.CutPrefix(param, "response_format."); ok {
+		return "text.format." + rest
+	}
+	if i, rest, ok := paramIndex(param, "tools["); ok {
+		return "tools[" + strconv.Itoa(i) + "]" + strings.TrimPrefix(rest, ".function")
+	}
+	i, rest, ok := paramIndex(param, "messages[")
+	if !ok {
+		return param
+	}
+	if i >= len(src) {
+		return "input"
+	}
+	s := src[i]
+	if k, call, ok := paramIndex(rest, ".tool_calls["); ok {
+		if s.Calls < 0 {
+			return "input"
+		}
+		switch call {
+		case ".id":
+			call = ".call_id"
+		case ".function.name", ".function.arguments":
+			call = strings.TrimPrefix(call, ".function")
+		default:
+			call = ""
+		}
+		return "input[" + strconv.Itoa(s.Calls+k) + "]" + call
+	}
+	if s.Item < 0 {
+		return "input"
+	}
+	if s.Output {
+		switch rest {
+		case ".content":
+			rest = ".output"
+		case ".tool_call_id":
+			rest = ".call_id"
+		default:
+			rest = ""
+		}
+	}
+	return "input[" + strconv.Itoa(s.Item) + "]" + rest
+}
+
+// paramIndex splits "prefix" N "]" rest, as param "messages[3].content" with prefix "messages[".
+func paramIndex(param, prefix string) (int, string, bool) {
+	rest, ok := strings.CutPrefix(param, prefix)
+	if !ok {
+		return 0, "", false
+	}
+	end := strings.IndexByte(rest, ']')
+	if end < 0 {
+		return 0, "", false
+	}
+	i, err := strconv.Atoi(rest[:end])
+	if err != nil || i < 0 {
+		return 0, "", false
+	}
+	return i, rest[end+1:], true
 }
 
 // responsesUnsupported says why a member of a Responses request outside the subset is refused.
@@ -56,9 +157,17 @@ var responsesUnsupported = map[string]string{
 // parameter.
 func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 	var echo ResponsesEcho
-	root, ok := parseObject(body)
-	if !ok {
-		return nil, echo, invalid("", "the request body must be a JSON object")
+	// As the chat completions ingress answers a body that is not a JSON object.
+	if err := jsonguard.Check(body); err != nil {
+		msg := jsonguard.Describe(err, "the request body")
+		if err == jsonguard.ErrTooDeep {
+			msg += ", the gateway's limit"
+		}
+		return nil, echo, withCode(invalid("", "%s", msg), "invalid_json")
+	}
+	root := gjson.Parse(view(body))
+	if !root.IsObject() {
+		return nil, echo, withCode(invalid("", "the request body must be a JSON object"), "invalid_json")
 	}
 	if k := duplicateKey(root); k != "" {
 		return nil, echo, invalid(k, "duplicate member %q in the request body", k)
@@ -66,6 +175,7 @@ func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 	chat := map[string]any{}
 	var system []any
 	var msgs []any
+	var sources []ResponsesSource
 	var err error
 	stream := false
 	root.ForEach(func(k, v gjson.Result) bool {
@@ -76,15 +186,15 @@ func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 		switch key {
 		case "model":
 			if v.Type != gjson.String {
-				err = invalid("model", "model must be a string")
+				err = withCode(invalid("model", "model must be a string"), "invalid_type")
 				break
 			}
 			chat["model"] = v.Str
 		case "input":
-			msgs, err = responsesInput(v)
+			msgs, sources, err = responsesInput(v)
 		case "instructions":
 			if v.Type != gjson.String {
-				err = invalid("instructions", "instructions must be a string")
+				err = withCode(invalid("instructions", "instructions must be a string"), "invalid_type")
 				break
 			}
 			echo.Instructions = json.RawMessage(v.Raw)
@@ -92,11 +202,16 @@ func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 				system = append(system, map[string]any{"role": "system", "content": v.Str})
 			}
 		case "max_output_tokens":
+			// OpenAI's minimum for max_output_tokens; the chat pipeline checks the rest.
+			if v.Type == gjson.Number && v.Num < responsesMinOutput && math.Trunc(v.Num) == v.Num {
+				err = withCode(invalid(key, "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= %d, but got %s instead.", responsesMinOutput, v.Raw), "integer_below_min_value")
+				break
+			}
 			echo.MaxOutputTokens = json.RawMessage(v.Raw)
 			chat["max_completion_tokens"] = json.RawMessage(v.Raw)
 		case "temperature", "top_p":
 			if v.Type != gjson.Number {
-				err = invalid(key, "%s must be a number", key)
+				err = withCode(invalid(key, "%s must be a number", key), "invalid_type")
 				break
 			}
 			if key == "temperature" {
@@ -107,7 +222,7 @@ func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 			chat[key] = json.RawMessage(v.Raw)
 		case "stream":
 			if !v.IsBool() {
-				err = invalid("stream", "stream must be a boolean")
+				err = withCode(invalid("stream", "stream must be a boolean"), "invalid_type")
 				break
 			}
 			stream = v.Bool()
@@ -171,7 +286,15 @@ func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 	if !root.Get("input").Exists() || root.Get("input").Type == gjson.Null {
 		return nil, echo, invalid("input", "input is required: Clearbar keeps no responses or conversations to continue")
 	}
-	chat["messages"] = append(system, msgs...)
+	messages := append(system, msgs...)
+	if messages == nil {
+		messages = []any{} // an empty input: the chat pipeline's 400 names it (ResponsesParam)
+	}
+	chat["messages"] = messages
+	if len(system) > 0 {
+		sources = append([]ResponsesSource{{Item: -1, Calls: -1}}, sources...)
+	}
+	echo.Sources = sources
 	if stream {
 		chat["stream"] = true
 		chat["stream_options"] = map[string]any{"include_usage": true}
@@ -183,24 +306,36 @@ func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 	return out, echo, nil
 }
 
-// responsesInput translates input into chat messages.
-func responsesInput(v gjson.Result) ([]any, error) {
+// responsesMinOutput is the least max_output_tokens OpenAI's Responses API takes.
+const responsesMinOutput = 16
+
+// withCode sets the code of an error of the translation (none when code is "").
+func withCode(e *clearbar.Error, code string) *clearbar.Error {
+	e.Code = code
+	return e
+}
+
+// responsesInput translates input into chat messages, and says where each came from.
+func responsesInput(v gjson.Result) ([]any, []ResponsesSource, error) {
 	if v.Type == gjson.String {
-		return []any{map[string]any{"role": "user", "content": v.Str}}, nil
+		return []any{map[string]any{"role": "user", "content": v.Str}}, []ResponsesSource{{Item: 0, Calls: -1}}, nil
 	}
 	if !v.IsArray() {
-		return nil, invalid("input", "input must be a string or an array of input items")
+		return nil, nil, withCode(invalid("input", "input must be a string or an array of input items"), "invalid_type")
 	}
 	var msgs []any
+	var src []ResponsesSource
 	var err error
 	i := -1
 	// open is the assistant message function_call items join, while nothing else came between.
 	var open map[string]any
+	// calls are the call_ids of the function_call items so far.
+	calls := map[string]bool{}
 	v.ForEach(func(_, item gjson.Result) bool {
 		i++
 		at := fmt.Sprintf("input[%d]", i)
 		if !item.IsObject() {
-			err = invalid(at, "an input item must be an object")
+			err = withCode(invalid(at, "an input item must be an object"), "invalid_type")
 			return false
 		}
 		typ := item.Get("type").Str
@@ -215,6 +350,7 @@ func responsesInput(v gjson.Result) ([]any, error) {
 				return false
 			}
 			msgs = append(msgs, m)
+			src = append(src, ResponsesSource{Item: i, Calls: -1})
 			open = nil
 			if m["role"] == "assistant" {
 				open = m
@@ -229,7 +365,12 @@ func responsesInput(v gjson.Result) ([]any, error) {
 			if open == nil {
 				open = map[string]any{"role": "assistant", "content": nil}
 				msgs = append(msgs, open)
+				src = append(src, ResponsesSource{Item: -1, Calls: -1})
 			}
+			if s := &src[len(src)-1]; s.Calls < 0 {
+				s.Calls = i
+			}
+			calls[item.Get("call_id").Str] = true
 			calls, _ := open["tool_calls"].([]any)
 			open["tool_calls"] = append(calls, call)
 		case "function_call_output":
@@ -244,21 +385,27 @@ func responsesInput(v gjson.Result) ([]any, error) {
 					return false
 				}
 			default:
-				err = invalid(at+".output", "output must be a string or an array of input_text parts")
+				err = withCode(invalid(at+".output", "output must be a string or an array of input_text parts"), "invalid_type")
 				return false
 			}
 			if item.Get("call_id").Str == "" {
 				err = invalid(at+".call_id", "a function_call_output item needs call_id")
 				return false
 			}
+			if !calls[item.Get("call_id").Str] {
+				// OpenAI's answer: the output must answer a function_call earlier in input.
+				err = withCode(invalid("input", "No tool call found for function call output with call_id %s.", item.Get("call_id").Str), "")
+				return false
+			}
 			msgs = append(msgs, map[string]any{"role": "tool", "tool_call_id": item.Get("call_id").Str, "content": text})
+			src = append(src, ResponsesSource{Item: i, Calls: -1, Output: true})
 			open = nil
 		default:
 			err = invalid(at+".type", "Clearbar's /v1/responses does not support input items of type %q", typ)
 		}
 		return err == nil
 	})
-	return msgs, err
+	return msgs, src, err
 }
 
 // responsesMessage translates a message input item.
@@ -274,7 +421,7 @@ func responsesMessage(item gjson.Result, at string) (map[string]any, error) {
 		return map[string]any{"role": role, "content": c.Str}, nil
 	}
 	if !c.IsArray() {
-		return nil, invalid(at+".content", "content must be a string or an array of content parts")
+		return nil, withCode(invalid(at+".content", "content must be a string or an array of content parts"), "invalid_type")
 	}
 	if role != "user" {
 		text, err := responsesPartsText(c, at+".content")
@@ -335,7 +482,7 @@ func responsesPartsText(c gjson.Result, at string) (string, error) {
 // responsesTools translates function tools, flat in the Responses API, into chat tools.
 func responsesTools(v gjson.Result) ([]any, error) {
 	if !v.IsArray() {
-		return nil, invalid("tools", "tools must be an array")
+		return nil, withCode(invalid("tools", "tools must be an array"), "invalid_type")
 	}
 	var tools []any
 	var err error
