@@ -452,6 +452,13 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			} else if f.Note == "" {
 				f.Note = "no assumption"
 			}
+			if cell.failures > 0 {
+				calls := fmt.Sprintf("%d failed calls count", cell.failures)
+				if cell.failures == 1 {
+					calls = "1 failed call counts"
+				}
+				f.Note = strings.TrimPrefix(f.Note+"; over answered calls; "+calls+" toward availability", "; ")
+			}
 			out = append(out, f)
 		}
 		// Latencies at a time scale are shown when there are no others, and measure nothing:

@@ -96,6 +96,11 @@ type Result struct {
 	// Total is the number of (item, model) pairs of the set; Skipped were in the output
 	// already; Ran were called and written by this run, Failed of them with a failed call.
 	Total, Skipped, Ran, Failed int
+	// Retried counts the calls of this run that failed with a provider error and were retried
+	// (the Retries of the rows it wrote): not among Failed, which are the pairs whose call
+	// still failed after its retries, but failed calls all the same, which estimate --measured
+	// counts in the model's availability.
+	Retried int
 	// Regraded are the pairs among Skipped whose item's checks or reference, or the
 	// category's validators grading it, changed since their row was written, whose row was
 	// written before rows said how they were graded (GradedBy) and passed only when the
@@ -235,6 +240,7 @@ func (r *Runner) Run(ctx context.Context, set *Set, out *Output) (*Result, error
 				res.Rerun++
 			}
 			res.GradingCost += gradingCost
+			res.Retried += rec.Retries
 			if rec.Error != "" {
 				res.Failed++
 			}

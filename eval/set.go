@@ -185,38 +185,59 @@ func ReadSet(r io.Reader, name string, env Env) (*Set, error) {
 	return set, nil
 }
 
-// referenceConflict says why the category's validators, run beside a match with an item's
-// reference (its default check, or an exact or normalized check that asks for it), flag every
-// right answer, when they fail the reference itself (a reference
-// without a field the schema requires, say): the answers are graded by the reference, but the
-// validators' verdicts recorded beside, and the gateway's on such answers, are false alarms.
-// "" when they pass it, or when the item is not graded that way. Validators that call a model
-// are not run for this.
+// referenceConflict says why the category's validators, run beside the checks of an item
+// whose reference is a right answer, fail that answer (a reference without a field the
+// schema requires, say): the answers are graded by the reference, but the validators' verdicts
+// recorded beside, and the gateway's on such answers, are false alarms. A right answer is the
+// reference when the item's checks compare the whole answer with it (the default normalised
+// match, an exact one, {"json": true} or a json check of the same value, or json_path checks of
+// a JSON reference) and it passes every one of them; without a reference, the value of a json
+// check. "" when the validators pass it, or when the item is not graded that way (a tool-call
+// reference, a reference that fails its own checks). Validators that call a model are not run
+// for this.
 func referenceConflict(it *Item) string {
-	if it.Reference == "" {
-		return ""
-	}
 	var vals *Validators
-	matched := false
+	var checks []Grader // the checks that compare the answer's text
+	answer, what, shown := it.Reference, "reference", "reference"
+	whole := false // a check compares the whole answer with the reference
+	jsonRef := jsonReference(it.Reference)
 	for _, g := range it.Graders {
 		switch g := g.(type) {
 		case *Validators:
 			vals = g
+		case ToolCalls:
+			return "" // the right answer is its tool calls
 		case Normalized:
-			matched = matched || g.Want == it.Reference
+			whole = whole || g.Want == it.Reference
 		case Exact:
-			matched = matched || g.Want == it.Reference
+			whole = whole || g.Want == it.Reference
+		case JSONEqual:
+			whole = whole || it.Reference != ""
+			if it.Reference == "" && answer == "" {
+				answer, what, shown, whole = compactJSON(g.Want), "expected JSON", "expected JSON "+showJSON(g.Want), true
+			}
+		case JSONPath:
+			whole = whole || jsonRef
+		}
+		switch g.(type) {
+		case Exact, Normalized, Contains, Regex, Numeric, JSONEqual, JSONPath:
+			checks = append(checks, g)
 		}
 	}
-	if vals == nil || vals.Costly() || !matched {
+	if vals == nil || vals.Costly() || !whole || answer == "" {
 		return ""
 	}
-	in := &Input{Item: it, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: it.Reference, FinishReason: "stop"}}}}
+	in := &Input{Item: it, Response: &clearbar.Response{Choices: []clearbar.Choice{{Text: answer, FinishReason: "stop"}}}}
+	for _, g := range checks {
+		if !g.Grade(context.Background(), in).Pass {
+			return "" // not a right answer by the item's own checks
+		}
+	}
 	v := vals.Grade(context.Background(), in)
 	if v.Pass {
 		return ""
 	}
-	return fmt.Sprintf("the category's validators fail the reference itself (%s), so they flag every answer that matches it (the gateway would too): make the reference an answer they pass", v.Reason)
+	return fmt.Sprintf("the category's validators fail the %s itself (%s), so they flag every answer that matches it (the gateway would too): make the %s an answer they pass", shown, v.Reason, what)
 }
 
 // textReferenceForTools says, for an item that offers tools (and does not forbid calling them)

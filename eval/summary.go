@@ -41,6 +41,10 @@ type Summary struct {
 	Unverified       int    `json:"unverified,omitempty"`
 	UnverifiedReason string `json:"unverified_reason,omitempty"`
 	NotApplicable    int    `json:"not_applicable,omitempty"`
+	// Retried counts the model's calls that failed with a provider error and were retried
+	// (Record.Retries): not among Errors, the calls that still failed after their retries, but
+	// failed calls all the same, which estimate --measured counts in the model's availability.
+	Retried int `json:"retried,omitempty"`
 	// PassRate is the share of graded answers that pass (0 when nothing was graded) and
 	// PassRateCI its 95% Wilson score interval ([0, 1] when nothing was graded). Failed calls
 	// are not in it: they are a matter of availability, which the spec assumes separately.
@@ -116,6 +120,7 @@ func Summarize(cat *spec.Category, models []*spec.Model, rows []Record) []Summar
 			}
 			s.Items++
 			s.Cost += r.Cost
+			s.Retried += r.Retries
 			if r.Error != "" {
 				s.Errors++
 				continue
@@ -274,6 +279,9 @@ func WriteText(w io.Writer, sums []Summary) error {
 	for _, s := range sums {
 		if s.PassRateNote != "" {
 			fmt.Fprintf(w, "%s in %s: %s\n", s.Model, s.Category, s.PassRateNote)
+		}
+		if s.Retried > 0 {
+			fmt.Fprintf(w, "%s in %s: %d call(s) failed and were retried; ERRORS counts only calls that failed after their retries, estimate --measured counts every failed call in availability\n", s.Model, s.Category, s.Retried)
 		}
 		if s.Ungraded > 0 {
 			fmt.Fprintf(w, "%s in %s: %d answer(s) not graded, as a judge or check model could not be reached; run the same command again to grade them\n", s.Model, s.Category, s.Ungraded)

@@ -124,8 +124,8 @@ var rowKeys = func() []string {
 // otherKeys are keys Clearbar's own writers add to rows, which Reader skips: eval runs record
 // each call's retries, error message, checks, the fingerprint of what graded it, what its
 // pass is (graded_by), whether the category's validators could not judge the answer
-// (unverified) and whether a simulator answered. The table's writers keep the retries and
-// graded_by (see lineExtras).
+// (unverified) and whether a simulator answered. The table's writers keep them all, in either
+// form (see lineExtras).
 var otherKeys = []string{"retries", "error_message", "checks", "grading", "graded_by", "unverified", "simulated"}
 
 // checkKey returns an error for a key (or CSV column) the table does not define but that is

@@ -184,7 +184,7 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(evalReport{
 			Spec: specPath, Category: cat.Name, Set: *setPath, Out: out.Path(),
-			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Regraded: res.Regraded, Ran: res.Ran, Rerun: res.Rerun, Failed: res.Failed, NotInSet: res.NotInSet,
+			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Regraded: res.Regraded, Ran: res.Ran, Rerun: res.Rerun, Failed: res.Failed, Retried: res.Retried, NotInSet: res.NotInSet,
 			GradingCost: res.GradingCost, Models: sums, Changes: changes, Notes: notes,
 			Stopped: errorText(runErr),
 		})
@@ -225,6 +225,7 @@ type evalReport struct {
 	Ran         int            `json:"ran"`
 	Rerun       int            `json:"rerun,omitempty"`
 	Failed      int            `json:"failed_calls"`
+	Retried     int            `json:"retried_calls,omitempty"`
 	NotInSet    int            `json:"rows_not_in_set,omitempty"`
 	GradingCost clearbar.Money `json:"grading_cost_usd"`
 	Models      []eval.Summary `json:"models"`
@@ -245,7 +246,11 @@ func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, re
 	if res.Regraded > 0 {
 		regraded = fmt.Sprintf(" (%d of them graded again on their recorded answers, as %s)", res.Regraded, why)
 	}
-	fmt.Fprintf(w, "%d pairs run now (%d failed calls%s), %d resumed from %s%s; grading cost %s\n\n", res.Ran, res.Failed, rerun, res.Skipped, outPath, regraded, res.GradingCost)
+	retried := ""
+	if res.Retried > 0 {
+		retried = fmt.Sprintf(", %d failed and retried", res.Retried)
+	}
+	fmt.Fprintf(w, "%d pairs run now (%d failed calls%s%s), %d resumed from %s%s; grading cost %s\n\n", res.Ran, res.Failed, retried, rerun, res.Skipped, outPath, regraded, res.GradingCost)
 	if err := eval.WriteText(w, sums); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -106,7 +107,7 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	if *models != "" {
 		opts.Models = splitList(*models)
 	}
-	ds, verdicts, err := readDataset(ctx, *table, *category, *task, opts.Models, false)
+	ds, verdicts, failed, err := readDataset(ctx, *table, *category, *task, opts.Models, false)
 	if err != nil {
 		return err
 	}
@@ -132,6 +133,9 @@ func (m *Main) runLearn(ctx context.Context, args []string) error {
 	}
 	if err := rep.WriteText(m.Stdout); err != nil {
 		return err
+	}
+	if note := failedCallsNote(failed); note != "" {
+		fmt.Fprintln(m.Stdout, note)
 	}
 	if w := rep.FewItems(); w != "" {
 		fmt.Fprintf(m.Stderr, "clearbar learn train: warning: %s\n", w)
@@ -202,6 +206,20 @@ func uncategorisedWarning(info learn.TrainingInfo) string {
 		info.Uncategorised, info.Items, info.TaskSummary(3))
 }
 
+// failedCallsNote says, under learn train's table, that its pass rates leave out the failed
+// calls, which have no grade, naming the models that had them; "" when none had. replay counts
+// a failed call as a failed item, so its figures for the same rows are lower.
+func failedCallsNote(failed map[string]int) string {
+	if len(failed) == 0 {
+		return ""
+	}
+	var byModel []string
+	for _, model := range slices.Sorted(maps.Keys(failed)) {
+		byModel = append(byModel, fmt.Sprintf("%s %d", model, failed[model]))
+	}
+	return fmt.Sprintf("PASS RATE is over graded answers, leaving out failed calls (%s); replay counts a failed call as a failed item", strings.Join(byModel, ", "))
+}
+
 // embedCacheBeside is the default embeddings cache of a router or outcomes file: its path
 // without the extension (and without .gz) plus ".embeddings.jsonl", so router.json has
 // router.embeddings.jsonl, as learn train writes it and replay --router reads it.
@@ -213,10 +231,12 @@ func embedCacheBeside(path string) string {
 // readDataset reads an outcomes table's rows, those of a category or of a task (or task
 // prefix) when one is given, into a learn.Dataset of the given models (nil: every model).
 // A category and a task together are an error; so are a category or task no row has, and a
-// model no kept row has, which list what the table has.
-func readDataset(ctx context.Context, table, category, task string, models []string, answers bool) (*learn.Dataset, verdictOnly, error) {
+// model no kept row has, which list what the table has. failed counts, by model, the kept
+// rows of failed calls (outcomes.Row.Error), which have no grade and so are left out of the
+// models' pass rates.
+func readDataset(ctx context.Context, table, category, task string, models []string, answers bool) (ds *learn.Dataset, verdicts verdictOnly, failed map[string]int, err error) {
 	if category != "" && task != "" {
-		return nil, 0, usagef("--category %s and --task %s: give one, --category for a spec category's rows (the task feature is then the category's name, as the gateway passes it) or --task for the rows of a task", category, task)
+		return nil, 0, nil, usagef("--category %s and --task %s: give one, --category for a spec category's rows (the task feature is then the category's name, as the gateway passes it) or --task for the rows of a task", category, task)
 	}
 	keep := func(r *outcomes.Row) bool {
 		switch {
@@ -232,7 +252,6 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 		cats, tasks = map[string]bool{}, map[string]bool{}
 		keptModels  = map[string]bool{}
 		readErr     error
-		verdicts    verdictOnly // kept rows graded by the validators alone
 		errStop     = errors.New("stop")
 	)
 	rows := func(yield func(outcomes.Row) bool) {
@@ -247,6 +266,12 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 			}
 			kept++
 			verdicts.see(r, raw)
+			if r.Error != "" && (models == nil || slices.Contains(models, r.Model)) {
+				if failed == nil {
+					failed = map[string]int{}
+				}
+				failed[r.Model]++
+			}
 			keptModels[r.Model] = true
 			if !yield(r) {
 				return errStop
@@ -257,16 +282,16 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 			readErr = nil
 		}
 	}
-	ds := learn.GroupRows(table, rows, models, answers)
+	ds = learn.GroupRows(table, rows, models, answers)
 	if readErr != nil {
-		return nil, 0, readErr
+		return nil, 0, nil, readErr
 	}
 	if read > 0 && kept == 0 {
 		switch {
 		case category != "":
-			return nil, 0, usagef("--category %q: none of the %d rows of %s has that category (categories in the table: %s; tasks: %s): give one of its categories, or a task with --task", category, read, table, nameList(cats), nameList(tasks))
+			return nil, 0, nil, usagef("--category %q: none of the %d rows of %s has that category (categories in the table: %s; tasks: %s): give one of its categories, or a task with --task", category, read, table, nameList(cats), nameList(tasks))
 		case task != "":
-			return nil, 0, usagef("--task %q: none of the %d rows of %s has that task or a task under it (tasks in the table: %s): give one of them, or a prefix of one like mmlu", task, read, table, nameList(tasks))
+			return nil, 0, nil, usagef("--task %q: none of the %d rows of %s has that task or a task under it (tasks in the table: %s): give one of them, or a prefix of one like mmlu", task, read, table, nameList(tasks))
 		}
 	}
 	for _, m := range models {
@@ -275,10 +300,10 @@ func readDataset(ctx context.Context, table, category, task string, models []str
 			if category != "" || task != "" {
 				where = "kept rows"
 			}
-			return nil, 0, usagef("--models: no row of %s has model %q (the models of its %s: %s); name models as the rows do", table, m, where, nameList(keptModels))
+			return nil, 0, nil, usagef("--models: no row of %s has model %q (the models of its %s: %s); name models as the rows do", table, m, where, nameList(keptModels))
 		}
 	}
-	return ds, verdicts, nil
+	return ds, verdicts, failed, nil
 }
 
 // nameList writes the names of a set, sorted, at most a dozen of them: "a, b, … 3 more", or

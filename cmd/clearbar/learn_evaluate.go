@@ -113,7 +113,7 @@ func (m *Main) runLearnEvaluate(ctx context.Context, args []string) error {
 	if *models != "" {
 		ms = splitList(*models)
 	}
-	ds, verdicts, err := readDataset(ctx, *table, *category, *task, ms, *agree)
+	ds, verdicts, _, err := readDataset(ctx, *table, *category, *task, ms, *agree)
 	if err != nil {
 		return err
 	}

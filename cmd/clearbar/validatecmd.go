@@ -75,12 +75,14 @@ func (m *Main) runValidate(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stderr, "clearbar validate: %d rows left out: their labels were given by validators themselves\n", circular)
 	}
 	res := validate.Calibrate(ctx, checker, vs, items)
-	// Simulated answers are drawn from the spec's assumed validator strength: a simulator
-	// flags a good answer only as that assumption says, and on an eval item, whose answer is
-	// fitted to its reference, hardly ever, so they measure the assumption, not the validator.
+	// Simulated answers are drawn from the spec's assumptions: the simulator draws whether
+	// each answer is good (the assumed pass rate) and whether the validators fail it (the
+	// assumed detection and false-alarm rates), and eval fits its text to the item's checks
+	// keeping that verdict where it can, so they give the assumed strength back, more or less,
+	// rather than measure the validator.
 	simulatedWhy := ""
 	if simulatedRows > 0 {
-		simulatedWhy = fmt.Sprintf("%d of the %d labelled answers come from simulated providers (their rows say \"simulated\": true), whose answers are drawn from the spec's own assumptions: they cannot measure a validator's strength, and its false-alarm rate least (the simulator flags no good answer to an eval item, so it measures 0 whatever the validator does); calibrate on the rows of an eval run against the real models", simulatedRows, len(items))
+		simulatedWhy = fmt.Sprintf("%d of the %d labelled answers come from simulated providers (their rows say \"simulated\": true), whose answers are drawn from the spec's assumed pass rates and validator strength (whether each is good, and whether the validators fail it): measuring them gives back those assumptions, not the validators' real strength; calibrate on the rows of an eval run against the real models", simulatedRows, len(items))
 	}
 	if simulatedWhy != "" && *format == "json" {
 		fmt.Fprintf(m.Stderr, "clearbar validate: %s\n", simulatedWhy)

@@ -270,8 +270,8 @@ func TestValidateCalibrateSimulatedRows(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if strings.Contains(out, "For the spec:") || !strings.Contains(out, "Nothing for the spec: ") || !strings.Contains(out, "come from simulated providers") || !strings.Contains(out, "false-alarm rate") {
-		t.Errorf("output:\n%s\nwant no strength for the spec, and a note that the answers are simulated and cannot measure false alarms", out)
+	if strings.Contains(out, "For the spec:") || !strings.Contains(out, "Nothing for the spec: ") || !strings.Contains(out, "come from simulated providers") || !strings.Contains(out, "gives back those assumptions") || strings.Contains(out, "flags no good answer") {
+		t.Errorf("output:\n%s\nwant no strength for the spec, and a note that the answers are simulated and give back the spec's assumptions", out)
 	}
 	spec, _ := os.ReadFile("testdata/calibrate.yaml")
 	specFile := filepath.Join(dir, "calibrate.yaml")
