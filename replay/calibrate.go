@@ -104,16 +104,45 @@ func byCoverage(results []*Result) (wide, narrow []*Result, widest int) {
 	return wide, narrow, widest
 }
 
+// byCoverageOf is byCoverage with widest at least compared: the items the widest policy of a
+// report covers (Report.Compared), which a subset of its results (the candidates a calibration
+// keeps) may not include. A result marked Narrow (by Run, against the whole report) is narrow
+// whatever its items.
+func byCoverageOf(results []*Result, compared int) (wide, narrow []*Result, widest int) {
+	wide, narrow, widest = byCoverage(results)
+	if compared <= widest && !slices.ContainsFunc(wide, func(r *Result) bool { return r.Narrow }) {
+		return wide, narrow, widest
+	}
+	widest = max(widest, compared)
+	var kept []*Result
+	for _, r := range wide {
+		if r.Narrow || float64(r.Items) < MinCoverage*float64(widest) {
+			narrow = append(narrow, r)
+		} else {
+			kept = append(kept, r)
+		}
+	}
+	return kept, narrow, widest
+}
+
 // Calibrate picks among results (single policies and curve points alike) the one that best
 // meets target. Only realisable results with items are candidates: never the oracle. Nor is a
-// result evaluated on fewer than MinCoverage of the items the widest realisable one covers:
+// result evaluated on fewer than MinCoverage of the items the widest realisable one covers, or
+// one Run marked Narrow (against every policy of its report, which results may be a part of):
 // those are listed in Calibration.Excluded, and named by Calibrate's errors.
 //
 // The choice is made in sample: a threshold chosen on the same items it is measured on looks
 // better than it will do on new traffic. Calibrate on one split of the data and check the
 // choice on another when the table is large enough.
 func Calibrate(results []*Result, target Target) (*Calibration, error) {
-	wide, narrow, widest := byCoverage(results)
+	return calibrateAgainst(results, target, 0)
+}
+
+// calibrateAgainst is Calibrate with coverage measured against at least compared items (see
+// byCoverageOf): Run calibrates a subset of its report's results, from which the widest
+// policy (a single model a validated route may not be replaced with) may be gone.
+func calibrateAgainst(results []*Result, target Target, compared int) (*Calibration, error) {
+	wide, narrow, widest := byCoverageOf(results, compared)
 	candidate := func(r *Result) bool {
 		return r.Realisable && (target.Kinds == nil || slices.Contains(target.Kinds, r.Kind))
 	}

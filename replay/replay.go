@@ -309,6 +309,18 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 		}
 		routes = specRoutes(s, cat, checker, opts.Providers)
 	}
+	// The spec's validators on every answer of the models, for the cascades replayed at a
+	// simulated strength: with them, the cascades are judged by what the validators measure.
+	var cascadeChecks *specRoute
+	if checker != nil && include[KindCascade] {
+		models := opts.Models
+		if models == nil {
+			for _, m := range s.Models {
+				models = append(models, m.Name)
+			}
+		}
+		cascadeChecks = modelChecks(cat, models)
+	}
 
 	bopts := BuildOptions{Grade: opts.Grade}
 	if s != nil {
@@ -359,7 +371,11 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	}
 	var recorded *answers
 	if len(routes) > 0 && checker != nil {
-		recorded = newAnswers(routes, checker, bopts.Price)
+		checked := routes
+		if cascadeChecks != nil {
+			checked = append(slices.Clone(routes), cascadeChecks)
+		}
+		recorded = newAnswers(checked, checker, bopts.Price)
 		bopts.Observe = func(item int, column string, row *outcomes.Row) error {
 			recorded.observe(ctx, item, column, row)
 			return nil
@@ -422,15 +438,17 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 		// The willingness-to-pay router decides as the category's score route would.
 		pricer = SpecPricer(s, cat, t.Models())
 	}
-	if err := run(ctx, t, cat, routes, pricer, opts, include, rep); err != nil {
+	if err := run(ctx, t, cat, routes, cascadeChecks, pricer, opts, include, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
 }
 
 // run evaluates the policies on t and fills in rep. The willingness-to-pay router decides on
-// pricer's prices (nil: the models' mean costs).
-func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute, pricer Pricer, opts Options, include map[string]bool, rep *Report) error {
+// pricer's prices (nil: the models' mean costs). cascadeChecks, when the spec's validators
+// ran on the recorded answers, are their verdicts on each model's answers (see modelChecks):
+// the cascades replayed at a simulated strength are replayed with them too.
+func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute, cascadeChecks *specRoute, pricer Pricer, opts Options, include map[string]bool, rep *Report) error {
 	rep.Items = t.Len()
 	rep.Models = t.Stats()
 	rep.Duplicates = t.Duplicates()
@@ -547,6 +565,10 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 		if cat != nil && cat.Route != nil {
 			validators, _ = cat.Route.MainValidators()
 		}
+		// A cascade of other models than the spec's own route is replayed with the spec's
+		// validators too, where they ran on its models' answers: once, whatever the
+		// strengths, and ahead of its simulated replays, which it measures.
+		var realName map[string]string // by the cascade's models
 	nextCascade:
 		for _, c := range cascades {
 			for _, st := range strengths {
@@ -559,10 +581,31 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 					}
 					p.Steps[j].Checkers = checkers
 				}
+				measured := ""
+				if ownMeasured != nil && slices.Equal(c, ownMeasured.Models) {
+					measured = ownMeasured.Name
+				} else if cascadeChecks != nil {
+					if realName == nil {
+						realName = map[string]string{}
+					}
+					key := strings.Join(c, "\x00")
+					name, done := realName[key]
+					if !done {
+						if rc, ok := cascadeChecks.realCascade(p, t.Len(), cat.Route.FailsWhenExhausted()); ok {
+							n := len(rep.Results)
+							try(rc)
+							if len(rep.Results) > n {
+								name = rep.Results[n].Name
+							}
+						}
+						realName[key] = name
+					}
+					measured = name
+				}
 				n := len(rep.Results)
 				try(p)
-				if len(rep.Results) > n && ownMeasured != nil && slices.Equal(rep.Results[n].Models, ownMeasured.Models) {
-					rep.Results[n].measuredBy = ownMeasured.Name
+				if len(rep.Results) > n {
+					rep.Results[n].measuredBy = measured
 				}
 			}
 		}
@@ -768,6 +811,22 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 		// A route whose validators ran on the recorded answers is as good as they measured,
 		// not as its assumed validator strength says (Run's note names them).
 		all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool { return r.measuredBy != "" })
+		if slices.ContainsFunc(all, func(r *Result) bool { return r.Params.Validators && r.Realisable }) {
+			// Where the validators were replayed, a cascade they could not replay (through a
+			// model whose answers they did not check) is judged by an assumed strength only:
+			// it must not beat what they measured on an assumption.
+			var left []string
+			all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool {
+				simulated := r.Kind == KindCascade && r.Params.Strength != nil
+				if simulated && r.Realisable {
+					left = append(left, r.Name)
+				}
+				return simulated
+			})
+			if len(left) > 0 {
+				rep.note(fmt.Sprintf("left out of the calibration, as judged by a simulated validator strength only while the spec's validators were replayed on the recorded answers (they did not check the answers of a model each calls): %s", strings.Join(left, "; ")))
+			}
+		}
 		if cat != nil && cat.Route != nil && len(cat.Route.Validate) == 0 {
 			// A cascade is written into the route as its list of models, beside the route's
 			// own validate: without one, the cascade written validates nothing and escalates
@@ -784,7 +843,9 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 				rep.note(fmt.Sprintf("%s replayed with a simulated validator strength left out of the calibration: the category's route has no validate: of its own (beside its model, cascade or split; a cascade's steps, with their validators, are replaced by the models written), so a cascade written into it would check no answer and escalate only on provider errors; add validate: [...] to the route to let one be chosen", plural(left, "cascade")))
 			}
 		}
-		cal, err := Calibrate(all, *target)
+		// Coverage is judged against the whole report (Compared, and the Narrow marks it
+		// shows), not the candidates left: keepRouteForm may have left out the widest policy.
+		cal, err := calibrateAgainst(all, *target, rep.Compared)
 		if err != nil {
 			rep.note("calibration: " + oneLine(err))
 		}

@@ -149,7 +149,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	if cal := r.Calibration; cal != nil {
-		fmt.Fprintf(ew, "\nCalibration (%s): %s\n", describeTarget(cal.Target), cal.Chosen.Name)
+		fmt.Fprintf(ew, "\nCalibration (%s): %s\n", describeTarget(cal.Target, r.Strong), cal.Chosen.Name)
 		fmt.Fprintf(ew, "  quality %s, %s per item, %s of items %s, escalated %s%s\n", pct(cal.Chosen.Quality), cal.Chosen.CostPerItem,
 			pct1(cal.Chosen.StrongShare), r.toStrong("to"), pct1(cal.Chosen.Escalation), describeParams(cal.Chosen))
 	}
@@ -225,10 +225,16 @@ func (r *Report) heading() string {
 	return ": " + strings.Join(parts, ", ")
 }
 
-func describeTarget(t Target) string {
+// describeTarget says what a calibration aimed at. A strong-share target is headed by the name
+// of the reference pair's strong model, strong ("at most 5.0% mini calls"), as the report's
+// TO column is: a model may be named "strong" without being the pair's.
+func describeTarget(t Target, strong string) string {
 	switch t.Objective {
 	case StrongShare:
-		return "at most " + pct1(t.StrongShare) + " strong calls, best quality"
+		if strong == "" {
+			strong = "strong-model"
+		}
+		return "at most " + pct1(t.StrongShare) + " " + strong + " calls, best quality"
 	case Budget:
 		return "at most " + t.Budget.String() + " per item, best quality"
 	}
@@ -379,7 +385,7 @@ code{background:#f4f4f4;padding:0 .2rem}
 <p class="sub">{{group .R.Items}} items · {{len .R.Models}} models · grade {{.R.Grade}}{{pair .R}}{{best .R}}</p>
 <div class="chart">{{.Chart}}</div>
 {{with .R.Calibration}}<h2>Calibration</h2>
-<p>For {{target .Target}}: <strong>{{.Chosen.Name}}</strong> — quality {{pct .Chosen.Quality}}, {{.Chosen.CostPerItem}} per item, {{pct1 .Chosen.StrongShare}} of items {{toStrong $.R "to"}}{{with params .Chosen}}; {{.}}{{end}}. Chosen among {{.Candidates}} policies, in sample.</p>{{end}}
+<p>For {{target .Target $.R.Strong}}: <strong>{{.Chosen.Name}}</strong> — quality {{pct .Chosen.Quality}}, {{.Chosen.CostPerItem}} per item, {{pct1 .Chosen.StrongShare}} of items {{toStrong $.R "to"}}{{with params .Chosen}}; {{.}}{{end}}. Chosen among {{.Candidates}} policies, in sample.</p>{{end}}
 <h2>Policies</h2>
 <div class="chart"><table>
 <tr><th>Policy</th><th>Kind</th><th>Items</th><th>Quality</th><th>Cost/item</th><th>Total</th><th>Mean</th><th>P95</th><th>Escalated</th>{{if .R.Strong}}<th>{{toStrong .R "To"}}</th>{{end}}</tr>

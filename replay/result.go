@@ -159,9 +159,9 @@ type acc struct {
 	// escAnswered and escPassed are, by model, a cascade's expected answers to items an
 	// earlier step's validation escalated to it, and their expected grade (see escalated).
 	escAnswered, escPassed []float64
-	lat            []wv
-	latSum, latW   float64
-	latItems       int
+	lat                    []wv
+	latSum, latW           float64
+	latItems               int
 	// The spec's validators' verdicts on the recorded answers, by the answers' pass verdict
 	// (see verdict): expected numbers of failing and passing answers judged, and flagged.
 	vFail, vFailFlagged, vPass, vPassFlagged float64

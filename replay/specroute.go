@@ -411,6 +411,63 @@ func (a *answers) finish(ctx context.Context) {
 	}
 }
 
+// modelChecks returns the category route's own validators (its validate:) run on every
+// recorded answer of each of models, one single-step check a model: what a cascade of those
+// models written into the route, which keeps its validate:, would check. The cascades replay
+// builds at a simulated strength (the reference pair's, Options.Cascades) are replayed with
+// these verdicts too (see realCascade), so that the calibration judges them by what the
+// spec's validators measured rather than by an assumed strength. A model the route's
+// agreement check would ask to check itself gets no check. Nil without such a validate:.
+func modelChecks(c *spec.Category, models []string) *specRoute {
+	if c == nil || c.Route == nil || len(c.Route.Validate) == 0 {
+		return nil
+	}
+	sr := &specRoute{cat: c, label: "cascades with the spec's validators", validate: true}
+	for _, m := range models {
+		checkers, ok := spec.AgreementCheckers(c.Route.Validate, m)
+		if !ok {
+			continue
+		}
+		sr.checks = append(sr.checks, &verdictCheck{verdicts: NewVerdicts(1), model: m, validators: c.Route.Validate, checkers: checkers})
+	}
+	return sr
+}
+
+// realCascade returns cascade p, replayed at a simulated strength, as the spec's validators
+// decide it: every step validated by the route's validate:, with the verdicts mc's checks gave
+// its models' recorded answers to the table's items (and their checks' cost and latency), on
+// exhausted steps failing the item when the route says so. ok is false when a step's model has
+// no check.
+func (mc *specRoute) realCascade(p *Cascade, items int, failExhausted bool) (*Cascade, bool) {
+	if mc == nil {
+		return nil, false
+	}
+	byModel := make([]*Verdicts, len(p.Steps))
+	for j, st := range p.Steps {
+		i := slices.IndexFunc(mc.checks, func(vc *verdictCheck) bool { return vc.model == st.Model })
+		if i < 0 {
+			return nil, false
+		}
+		byModel[j] = mc.checks[i].verdicts
+	}
+	steps := slices.Clone(p.Steps)
+	for j := range steps {
+		steps[j].Validated = true
+	}
+	v := NewVerdicts(len(steps))
+	for i := range items {
+		for j, mv := range byModel {
+			pass, cost, lat := mv.at(i, 0)
+			if !pass && cost == 0 && lat == 0 {
+				continue // no verdict, or a failing one that cost nothing: both fail validation
+			}
+			v.Set(i, j, pass, cost)
+			v.SetLatency(i, j, lat)
+		}
+	}
+	return &Cascade{Steps: steps, Verdicts: v, FailExhausted: failExhausted}, true
+}
+
 // specRoutes returns the category's own route and every named policy's route for it.
 func specRoutes(s *spec.Spec, c *spec.Category, checker *validate.Checker, providers map[string]clearbar.Provider) []*specRoute {
 	var out []*specRoute

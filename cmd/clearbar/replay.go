@@ -645,7 +645,15 @@ func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
 func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, category, router, table string, rep *replay.Report) error {
 	cal := rep.Calibration
 	if cal == nil {
-		fmt.Fprintf(m.Stderr, "clearbar replay: nothing to write into %s: no policy meets the target (see the notes)\n", file)
+		// The calibration's note says why: no policy meets the target, or none may be
+		// compared (every candidate is measured on too few of the items).
+		why := "no policy meets the target (see the notes)"
+		for _, n := range rep.Notes {
+			if r, ok := strings.CutPrefix(n, "calibration: "); ok {
+				why = r
+			}
+		}
+		fmt.Fprintf(m.Stderr, "clearbar replay: nothing to write into %s: %s\n", file, why)
 		return errFailed
 	}
 	ch := cal.Chosen
