@@ -87,8 +87,9 @@ Every command writes to standard output, or to --out FILE, as --format jsonl or 
 as the name of --out says (CSV for .csv, JSON Lines for .jsonl, .json or any other name),
 gzip-compressed when it ends in .gz (all.csv.gz), and JSON Lines to standard output. A --format
 the name contradicts is an error: clearbar reads a table as CSV only when its name ends in .csv
-(or .csv.gz). Both formats keep what estimate --measured, replay and learn read beside an eval
-row: its call's retries, and whether the category's validators alone graded it (graded_by).
+(or .csv.gz). Both formats keep everything an eval writes beside a row: its call's retries,
+whether the category's validators alone graded it (graded_by), whether the answer was
+simulated or unverified, the checks' verdicts, the error message and the grading fingerprint.
 Run "clearbar outcomes COMMAND -h" for a command's flags.`
 
 func (m *Main) runOutcomes(ctx context.Context, args []string) error {
