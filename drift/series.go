@@ -137,8 +137,9 @@ type Point struct {
 	// validated answers that passed (model).
 	PassRate *float64 `json:"pass_rate"`
 	// EscalationRate and FallbackRate are the shares of requests that escalated to a
-	// stronger model, or fell back after a provider failure; for a model, of its calls that
-	// were followed by an escalation or a fallback.
+	// stronger model, or fell back after a provider failure, of those that were not the
+	// client's error (which are routed nowhere); for a model, of its calls that were followed
+	// by an escalation or a fallback.
 	EscalationRate *float64 `json:"escalation_rate"`
 	FallbackRate   *float64 `json:"fallback_rate"`
 	// ErrorRate is the share of requests that failed, of those that were not the client's
@@ -161,7 +162,7 @@ func ratio(a, b uint32) *float64 {
 
 func (a *agg) point(t time.Time) Point {
 	p := Point{Time: t, Requests: int64(a.n), Cost: a.cost.USD(), PassRate: ratio(a.passed, a.judged),
-		EscalationRate: ratio(a.escalated, a.n), FallbackRate: ratio(a.fellBack, a.n), ErrorRate: ratio(a.failed, a.n-a.clientErr),
+		EscalationRate: ratio(a.escalated, a.n-a.clientErr), FallbackRate: ratio(a.fellBack, a.n-a.clientErr), ErrorRate: ratio(a.failed, a.n-a.clientErr),
 		ClientErrors: int64(a.clientErr), ClientErrorRate: ratio(a.clientErr, a.n)}
 	if q, ok := a.lat.quantile(0.5); ok {
 		p.P50 = &q

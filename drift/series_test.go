@@ -92,6 +92,11 @@ func TestSeriesAndSummary(t *testing.T) {
 	if len(total) != 1 || len(total[0].Points) != 1 || total[0].Points[0].Requests != 21 {
 		t.Fatalf("total %+v", total)
 	}
+	// The request refused as the client's error was routed nowhere: escalation and fallback
+	// rates are of the 20 routed, as the error rate is, so refused traffic cannot dilute them.
+	if p := total[0].Points[0]; *p.EscalationRate != 1.0/20 || *p.FallbackRate != 0 || p.ClientErrors != 1 {
+		t.Errorf("total: escalation rate %v, want 1/20 of the requests routed; %+v", *p.EscalationRate, p)
+	}
 
 	sum := m.Summary(5 * time.Minute)
 	if sum.Total.Requests != 22 || sum.Total.Recent.Requests != 21 || len(sum.Categories) != 1 || sum.Categories[0].Requests != 21 ||
