@@ -13,7 +13,7 @@ import (
 )
 
 func (m *Main) runKeys(ctx context.Context, args []string) error {
-	const usage = "clearbar keys hash < key.txt (one key a line; one hash a line, in order)"
+	const usage = "clearbar keys hash < key.txt (one key a line; one hash a line, in order: line N of the output is the hash of line N of the input)"
 	if len(args) == 0 || args[0] != "hash" {
 		return usagef("usage: %s", usage)
 	}
@@ -31,23 +31,35 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 	}
 	// Each line of the input is a key, hashed on a line of its own in the same order: a file of
 	// keys gives one hash per key, never one hash of them all, which no request could match.
-	// Spaces around a key and blank lines are ignored. From a terminal, the first line is the
-	// key, as typing it and pressing Enter expects.
+	// Spaces around a key are ignored, and a blank line gives a blank line, so that line N of
+	// the output is the hash of line N of the input (blank lines after the last key give
+	// none). From a terminal, the first line with a key is the key, as typing it and pressing
+	// Enter expects.
 	interactive := false
 	if f, ok := m.Stdin.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			interactive = true
 		}
 	}
-	var hashes []string
+	var hashes []string // "" for a blank line
+	keys := 0
 	sc := bufio.NewScanner(m.Stdin)
 	for sc.Scan() {
-		if key := strings.TrimSpace(sc.Text()); key != "" {
-			hashes = append(hashes, gateway.HashKey(key))
-			if interactive {
-				break
+		key := strings.TrimSpace(sc.Text())
+		if key == "" {
+			if !interactive {
+				hashes = append(hashes, "")
 			}
+			continue
 		}
+		hashes = append(hashes, gateway.HashKey(key))
+		keys++
+		if interactive {
+			break
+		}
+	}
+	for len(hashes) > 0 && hashes[len(hashes)-1] == "" {
+		hashes = hashes[:len(hashes)-1]
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -55,7 +67,7 @@ func (m *Main) runKeys(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("reading standard input: %w", err)
 	}
-	if len(hashes) == 0 {
+	if keys == 0 {
 		return usagef("write the key on standard input, one key a line: %s", usage)
 	}
 	for _, h := range hashes {

@@ -33,7 +33,8 @@ func TestKeysHashNeverRepeatsArguments(t *testing.T) {
 
 // TestKeysHashHashesEachLine: keys hash reads one key a line and prints one hash a line, in
 // order, so that a file of keys never becomes one hash of them all (which no request's key
-// could match); blank lines, spaces around a key and a final newline are not part of any key.
+// could match); spaces around a key and a final newline are not part of any key, and a blank
+// line gives a blank line, so that line N of the output is the hash of line N of the input.
 func TestKeysHashHashesEachLine(t *testing.T) {
 	hashKeys := func(stdin string) (int, string, string) {
 		var out, errb bytes.Buffer
@@ -45,13 +46,17 @@ func TestKeysHashHashesEachLine(t *testing.T) {
 		keys  []string
 	}{
 		{"k1\nk2\n", []string{"k1", "k2"}},
-		{"k1\r\n\n  k2  \n\n", []string{"k1", "k2"}},
+		{"k1\r\n\n  k2  \n\n", []string{"k1", "", "k2"}},
+		{"\n\nk3\n", []string{"", "", "k3"}},
 		{"only-key", []string{"only-key"}},
 	} {
 		code, out, errOut := hashKeys(tc.stdin)
 		var want strings.Builder
 		for _, k := range tc.keys {
-			want.WriteString(gateway.HashKey(k) + "\n")
+			if k != "" {
+				want.WriteString(gateway.HashKey(k))
+			}
+			want.WriteString("\n")
 		}
 		if code != 0 || out != want.String() {
 			t.Errorf("keys hash < %q: exit %d\n%s%s\nwant the hashes of %q, one a line:\n%s", tc.stdin, code, out, errOut, tc.keys, want.String())
