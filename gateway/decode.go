@@ -24,6 +24,12 @@ type Limits struct {
 	// translation's Anthropic sidecar (translate.AnthropicKey), which a client's own body may
 	// not, and OpenAI's bound of 4 stop sequences, which Anthropic does not share, is lifted.
 	Messages bool
+	// ToolNames holds the names of function and custom tools to OpenAI's pattern,
+	// ^[a-zA-Z0-9_-]{1,64}$ (Anthropic's {1,128} when Messages is set), as the deprecated
+	// functions always are. It is not in DefaultLimits: eval and validate read data sets with
+	// them, whose tools may have names only Gemini takes ("math.factorial", as in BFCL). Without
+	// it a tool's name must still be a non-empty string.
+	ToolNames bool
 }
 
 // DefaultLimits are used for settings the spec leaves out.
@@ -106,7 +112,7 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 			err = decodeMessages(r, v, lim)
 		case "tools":
 			tools = v
-			err = decodeTools(r, v)
+			err = decodeTools(r, v, lim)
 		case "tool_choice":
 			toolChoice = v
 		case "functions":
@@ -147,15 +153,22 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		case "presence_penalty", "frequency_penalty":
 			err = checkNumber(k.Str, v, -2, 2)
 		case "metadata":
-			if v.IsObject() {
-				r.Metadata = make(map[string]string)
-				v.ForEach(func(mk, mv gjson.Result) bool {
-					r.Metadata[mk.Str] = mv.String()
-					return true
-				})
-			}
+			err = decodeMetadata(r, v, !lim.Messages)
 		case "user":
+			if v.Type != gjson.String && v.Type != gjson.Null {
+				err = invalidType(k.Str, "a string", v)
+			}
 			r.User = v.Str
+		case "seed":
+			_, err = checkInt(k.Str, v, math.MinInt64, math.MaxInt64)
+		case "parallel_tool_calls":
+			err = checkBool(k.Str, v)
+		case "logit_bias":
+			err = checkLogitBias(v)
+		case "reasoning_effort":
+			err = checkEnum(k.Str, v, reasoningEfforts, "'none', 'minimal', 'low', 'medium', 'high', 'xhigh' and 'max'")
+		case "service_tier":
+			err = checkEnum(k.Str, v, serviceTiers, "'auto', 'default', 'flex', 'scale' and 'priority'")
 		case "web_search_options":
 			switch {
 			case v.IsObject():
@@ -168,6 +181,11 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	})
 	if err == nil {
 		err = decodeToolChoice(r, toolChoice)
+	}
+	if err == nil && tools.IsArray() && len(r.Tools) == 0 {
+		// After tool_choice, whose error says more ("tool_choice requires tools"). As OpenAI
+		// does: an empty array offers nothing, yet marks the request as one with tools.
+		err = badRequest("tools", "empty_array", "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an empty array instead.")
 	}
 	if err == nil {
 		err = decodeFunctions(r, functions, functionCall, tools.Exists() && tools.Type != gjson.Null)
@@ -187,7 +205,175 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	if len(r.Messages) == 0 {
 		return nil, badRequest("messages", "missing_required_parameter", "messages is required and must not be empty")
 	}
+	if err := checkToolResults(r.Messages); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// decodeMetadata reads metadata: null, or an object of strings. limits applies OpenAI's bounds
+// (at most maxMetadataKeys members, keys of at most maxMetadataKey characters, values of at most
+// maxMetadataValue), which a request translated from /v1/messages, whose metadata holds only
+// Clearbar's routing hints, does not share.
+func decodeMetadata(r *clearbar.Request, v gjson.Result, limits bool) *clearbar.Error {
+	switch {
+	case v.Type == gjson.Null:
+		return nil
+	case !v.IsObject():
+		return invalidType("metadata", "an object", v)
+	}
+	var err *clearbar.Error
+	n := 0
+	v.ForEach(func(mk, mv gjson.Result) bool {
+		n++
+		switch {
+		case mv.Type != gjson.String:
+			err = invalidType("metadata."+mk.Str, "a string", mv)
+		case !limits:
+		case n > maxMetadataKeys:
+			all := 0
+			v.ForEach(func(_, _ gjson.Result) bool { all++; return true })
+			err = badRequest("metadata", "object_above_max_properties", "Invalid 'metadata': too many properties. Expected an object with at most %d properties, but got an object with %d properties instead.", maxMetadataKeys, all)
+		case utf8.RuneCountInString(mk.Str) > maxMetadataKey:
+			err = badRequest("metadata", "string_above_max_length", "Invalid 'metadata': key too long. Expected keys with maximum length %d, but got a key with length %d instead (%q).", maxMetadataKey, utf8.RuneCountInString(mk.Str), mk.Str)
+		case utf8.RuneCountInString(mv.Str) > maxMetadataValue:
+			err = badRequest("metadata."+mk.Str, "string_above_max_length", "Invalid 'metadata.%s': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", mk.Str, maxMetadataValue, utf8.RuneCountInString(mv.Str))
+		}
+		if err != nil {
+			return false
+		}
+		if r.Metadata == nil {
+			r.Metadata = make(map[string]string)
+		}
+		r.Metadata[mk.Str] = mv.Str
+		return true
+	})
+	if err != nil {
+		r.Metadata = nil
+	}
+	return err
+}
+
+// checkLogitBias accepts OpenAI's logit_bias: null, or an object mapping token ids to numbers
+// from -100 to 100.
+func checkLogitBias(v gjson.Result) *clearbar.Error {
+	switch {
+	case v.Type == gjson.Null:
+		return nil
+	case !v.IsObject():
+		return invalidType("logit_bias", "an object", v)
+	}
+	var err *clearbar.Error
+	v.ForEach(func(k, b gjson.Result) bool {
+		if b.Type != gjson.Number || b.Num < -100 || b.Num > 100 {
+			err = checkNumber("logit_bias."+k.Str, b, -100, 100)
+		}
+		return err == nil
+	})
+	return err
+}
+
+// The values reasoning_effort and service_tier take: OpenAI's, and for reasoning_effort max,
+// which Gemini models take (their highest thinking budget).
+var (
+	reasoningEfforts = []string{"none", "minimal", "low", "medium", "high", "xhigh", "max"}
+	serviceTiers     = []string{"auto", "default", "flex", "scale", "priority"}
+)
+
+// checkEnum accepts null, nothing, or a string among values (listed, quoted, in supported).
+func checkEnum(param string, v gjson.Result, values []string, supported string) *clearbar.Error {
+	switch {
+	case !v.Exists() || v.Type == gjson.Null:
+		return nil
+	case v.Type != gjson.String:
+		return invalidType(param, "a string", v)
+	}
+	for _, s := range values {
+		if v.Str == s {
+			return nil
+		}
+	}
+	return badRequest(param, "invalid_value", "Invalid value for '%s': %q. Supported values are: %s.", param, v.Str, supported)
+}
+
+// checkToolResults pairs tool calls with their results, as OpenAI does: each tool message
+// answers a call of the assistant message before it (tool messages between them), and each
+// call of an assistant message is answered by the tool messages right after it. Upstreams
+// refuse either mismatch, each in its own words (Anthropic: "tool_use ids were found without
+// tool_result blocks immediately after"), or answer a history that never happened. The
+// deprecated function_call, which has no id, is not paired.
+func checkToolResults(msgs []clearbar.Message) *clearbar.Error {
+	open := -1 // the assistant message whose calls the tool messages that follow answer
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Role == "tool" {
+			if open < 0 {
+				return badRequest(fmt.Sprintf("messages[%d].role", i), "invalid_value", "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.")
+			}
+			if !hasCall(msgs[open].ToolCalls, m.ToolCallID) {
+				return badRequest(fmt.Sprintf("messages[%d].tool_call_id", i), "invalid_value", "Invalid parameter: 'tool_call_id' of '%s' not found in 'tool_calls' of previous message.", m.ToolCallID)
+			}
+			continue
+		}
+		if open >= 0 {
+			if err := checkAnswered(msgs[open].ToolCalls, msgs[open+1:i]); err != nil {
+				return err
+			}
+			open = -1
+		}
+		if m.Role == "assistant" && len(m.ToolCalls) > 0 && m.ToolCalls[0].ID != "" {
+			open = i
+		}
+	}
+	if open >= 0 {
+		return checkAnswered(msgs[open].ToolCalls, msgs[open+1:])
+	}
+	return nil
+}
+
+// hasCall reports whether one of calls has the id.
+func hasCall(calls []clearbar.ToolCall, id string) bool {
+	for i := range calls {
+		if calls[i].ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// checkAnswered refuses calls that the tool messages answers leave unanswered.
+func checkAnswered(calls []clearbar.ToolCall, answers []clearbar.Message) *clearbar.Error {
+	var answered map[string]bool // for many calls, not to compare each with each answer
+	if len(calls)*len(answers) > 256 {
+		answered = make(map[string]bool, len(answers))
+		for i := range answers {
+			answered[answers[i].ToolCallID] = true
+		}
+	}
+	var missing []string
+	for _, c := range calls {
+		if c.ID == "" {
+			continue // the deprecated function_call, answered by a function message
+		}
+		found := false
+		if answered != nil {
+			found = answered[c.ID]
+		} else {
+			for i := range answers {
+				if answers[i].ToolCallID == c.ID {
+					found = true
+					break
+				}
+			}
+		}
+		if !found {
+			missing = append(missing, c.ID)
+		}
+	}
+	if missing == nil {
+		return nil
+	}
+	return badRequest("messages", "invalid_value", "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: %s", strings.Join(missing, ", "))
 }
 
 // checkJSON validates a client's request body, in one pass that also bounds its nesting
@@ -261,6 +447,7 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 		}
 		msg := clearbar.Message{Role: role.Str}
 		c := m.Get("content")
+		tcs := m.Get("tool_calls")
 		switch {
 		case c.Type == gjson.String:
 			msg.Text = c.Str
@@ -273,14 +460,29 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 					err = invalidType(at(fmt.Sprintf(".content[%d]", j)), "an object", part)
 					return false
 				}
-				typ := part.Get("type").Str
+				t := part.Get("type")
+				switch {
+				case !t.Exists() || t.Type == gjson.Null:
+					param := at(fmt.Sprintf(".content[%d].type", j))
+					err = badRequest(param, "missing_required_parameter", "Missing required parameter: '%s'. Supported values are: %s.", param, partTypes)
+					return false
+				case t.Type != gjson.String:
+					err = invalidType(at(fmt.Sprintf(".content[%d].type", j)), "a string", t)
+					return false
+				}
+				typ := t.Str
 				switch typ {
 				case "text", "input_text", "refusal":
 					field := "text"
 					if typ == "refusal" {
 						field = "refusal"
 					}
-					if v := part.Get(field); v.Exists() && v.Type != gjson.String {
+					switch v := part.Get(field); {
+					case !v.Exists() || v.Type == gjson.Null:
+						param := at(fmt.Sprintf(".content[%d].%s", j, field))
+						err = badRequest(param, "missing_required_parameter", "Missing required parameter: '%s'.", param)
+						return false
+					case v.Type != gjson.String:
 						err = invalidType(at(fmt.Sprintf(".content[%d].%s", j, field)), "a string", v)
 						return false
 					}
@@ -291,7 +493,7 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 					if typ == "refusal" {
 						b.WriteString(part.Get("refusal").Str)
 					}
-				default:
+				case "image_url", "input_audio", "file", "output_text":
 					a := clearbar.Attachment{Type: typ}
 					switch typ {
 					case "image_url":
@@ -304,27 +506,60 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 						a.Size = len(part.Get("file.file_data").Str)
 					}
 					msg.Attachments = append(msg.Attachments, a)
+				default:
+					param := at(fmt.Sprintf(".content[%d].type", j))
+					err = badRequest(param, "invalid_value", "Invalid value for '%s': %q. Supported values are: %s.", param, typ, partTypes)
+					return false
 				}
 				return true
 			})
 			if err != nil {
 				return false
 			}
+			if j < 0 {
+				err = badRequest(at(".content"), "empty_array", "Invalid '%s': empty array. Expected an array with minimum length 1, but got an empty array instead.", at(".content"))
+				return false
+			}
 			msg.Text = b.String()
 		case c.Exists() && c.Type != gjson.Null:
 			err = invalidType(at(".content"), "one of a string or array of objects", c)
 			return false
+		case role.Str == "assistant":
+			// An assistant message may leave content out when it says something else: tool
+			// calls, a refusal, or audio.
+			if tcs.IsArray() && !emptyArray(tcs) || m.Get("function_call").IsObject() || m.Get("refusal").Type == gjson.String || m.Get("audio").IsObject() {
+				break
+			}
+			err = badRequest(at(".content"), "missing_required_parameter", "Missing required parameter: '%s'. An assistant message needs content unless it has tool_calls.", at(".content"))
+			return false
+		case role.Str == "function":
+		case c.Exists() && (role.Str == "system" || role.Str == "developer"):
+			// Null, an empty instruction: accepted, as it always was (OpenAI refuses it).
+		case c.Exists(): // null
+			err = invalidType(at(".content"), "one of a string or array of objects", c)
+			return false
+		default:
+			err = badRequest(at(".content"), "missing_required_parameter", "Missing required parameter: '%s'.", at(".content"))
+			return false
 		}
-		if tcs := m.Get("tool_calls"); tcs.IsArray() {
+		switch {
+		case !tcs.Exists() || tcs.Type == gjson.Null:
+		case !tcs.IsArray():
+			err = invalidType(at(".tool_calls"), "an array", tcs)
+			return false
+		default:
 			j := -1
 			tcs.ForEach(func(_, tc gjson.Result) bool {
 				j++
-				args := tc.Get("function.arguments").Str
-				if jsonguard.TooDeepString(args, jsonguard.MaxDepth) {
+				var call clearbar.ToolCall
+				if call, err = decodeToolCall(tc, n-1, j); err != nil {
+					return false
+				}
+				if jsonguard.TooDeepString(call.Arguments, jsonguard.MaxDepth) {
 					err = tooDeepText(at(fmt.Sprintf(".tool_calls[%d].function.arguments", j)))
 					return false
 				}
-				msg.ToolCalls = append(msg.ToolCalls, clearbar.ToolCall{ID: tc.Get("id").Str, Name: tc.Get("function.name").Str, Arguments: args})
+				msg.ToolCalls = append(msg.ToolCalls, call)
 				return true
 			})
 			if err != nil {
@@ -354,6 +589,49 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 	return err
 }
 
+// partTypes are the content part types a message may hold, as OpenAI lists them (the gateway
+// also takes input_text and output_text, the Responses API's, which some clients send).
+const partTypes = "'text', 'image_url', 'input_audio', 'file' and 'refusal'"
+
+// decodeToolCall reads the tool call j of message i: an object with an id, and for a function
+// call (any type but custom, OpenAI's free-form tools) a function with a name and its
+// arguments, a string.
+func decodeToolCall(tc gjson.Result, i, j int) (clearbar.ToolCall, *clearbar.Error) {
+	at := func(field string) string { return fmt.Sprintf("messages[%d].tool_calls[%d]%s", i, j, field) }
+	if !tc.IsObject() {
+		return clearbar.ToolCall{}, invalidType(at(""), "an object", tc)
+	}
+	id := tc.Get("id")
+	switch {
+	case !id.Exists() || id.Type == gjson.Null || id.Type == gjson.String && id.Str == "":
+		return clearbar.ToolCall{}, badRequest(at(".id"), "missing_required_parameter", "Missing required parameter: '%s'. A tool call needs the id its tool message answers with tool_call_id.", at(".id"))
+	case id.Type != gjson.String:
+		return clearbar.ToolCall{}, invalidType(at(".id"), "a string", id)
+	}
+	if tc.Get("type").Str == "custom" {
+		return clearbar.ToolCall{ID: id.Str}, nil
+	}
+	fn := tc.Get("function")
+	switch {
+	case !fn.Exists() || fn.Type == gjson.Null:
+		return clearbar.ToolCall{}, badRequest(at(".function"), "missing_required_parameter", "Missing required parameter: '%s'.", at(".function"))
+	case !fn.IsObject():
+		return clearbar.ToolCall{}, invalidType(at(".function"), "an object", fn)
+	}
+	name, args := fn.Get("name"), fn.Get("arguments")
+	switch {
+	case !name.Exists() || name.Type == gjson.Null:
+		return clearbar.ToolCall{}, badRequest(at(".function.name"), "missing_required_parameter", "Missing required parameter: '%s'.", at(".function.name"))
+	case name.Type != gjson.String:
+		return clearbar.ToolCall{}, invalidType(at(".function.name"), "a string", name)
+	case !args.Exists() || args.Type == gjson.Null:
+		return clearbar.ToolCall{}, badRequest(at(".function.arguments"), "missing_required_parameter", "Missing required parameter: '%s'. Send the arguments as a string of JSON: \"{}\" for none.", at(".function.arguments"))
+	case args.Type != gjson.String:
+		return clearbar.ToolCall{}, invalidType(at(".function.arguments"), "a string", args)
+	}
+	return clearbar.ToolCall{ID: id.Str, Name: name.Str, Arguments: args.Str}, nil
+}
+
 // The bounds OpenAI gives n, stop and top_logprobs, and a bound on output tokens that keeps
 // them an int32 (the context window check names max_tokens when a model cannot give that
 // many).
@@ -362,8 +640,14 @@ const (
 	maxStopSequences = 4
 	maxTopLogprobs   = 20
 	maxOutputTokens  = 1<<31 - 1
-	// maxName is the longest response_format.json_schema.name or function name OpenAI takes.
-	maxName = 64
+	// maxName is the longest response_format.json_schema.name or function name OpenAI takes;
+	// maxAnthropicName the longest tool name Anthropic takes (^[a-zA-Z0-9_-]{1,128}$).
+	maxName          = 64
+	maxAnthropicName = 128
+	// OpenAI's bounds on metadata: members, and the characters of a key and of a value.
+	maxMetadataKeys  = 16
+	maxMetadataKey   = 64
+	maxMetadataValue = 512
 )
 
 // checkStop accepts OpenAI's stop: null, a string, or an array of strings, at most
@@ -422,10 +706,22 @@ func decodeResponseFormat(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 			return err
 		}
 		r.ResponseFormat.Name = js.Get("name").Str
-		if s := js.Get("schema"); s.Exists() {
+		switch s := js.Get("schema"); {
+		case !s.Exists() || s.Type == gjson.Null:
+		case !s.IsObject():
+			return invalidType("response_format.json_schema.schema", "an object", s)
+		default:
+			// As a function's parameters are checked (checkParameters), once per schema.
+			if serr := validate.CheckSchema(s.Raw); serr != nil {
+				return badRequest("response_format.json_schema.schema", "invalid_value", "Invalid schema for response_format '%s': %s.", r.ResponseFormat.Name, serr)
+			}
 			r.ResponseFormat.Schema = []byte(s.Raw)
 		}
-		r.ResponseFormat.Strict = js.Get("strict").Type == gjson.True
+		strict := js.Get("strict")
+		if err := checkBool("response_format.json_schema.strict", strict); err != nil {
+			return err
+		}
+		r.ResponseFormat.Strict = strict.Type == gjson.True
 	default:
 		return badRequest("response_format.type", "invalid_value", "Invalid value for 'response_format.type': %q. Supported values are: 'text', 'json_object' and 'json_schema'.", t.Str)
 	}
@@ -437,6 +733,11 @@ func decodeResponseFormat(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 // json_schema.name, a function's name): required, a string, and a-z, A-Z, 0-9, underscores and
 // dashes, at most maxName long. what is the thing named, for the message.
 func checkName(param, what string, name gjson.Result) *clearbar.Error {
+	return checkNameMax(param, what, name, maxName)
+}
+
+// checkNameMax is checkName for names of at most max characters.
+func checkNameMax(param, what string, name gjson.Result, maxName int) *clearbar.Error {
 	switch {
 	case !name.Exists() || name.Type == gjson.Null:
 		return badRequest(param, "missing_required_parameter", "Missing required parameter: '%s'. Name the %s with a-z, A-Z, 0-9, underscores and dashes, at most %d characters.", param, what, maxName)
@@ -445,12 +746,7 @@ func checkName(param, what string, name gjson.Result) *clearbar.Error {
 	case len(name.Str) > maxName:
 		return badRequest(param, "string_above_max_length", "Invalid '%s': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", param, maxName, len(name.Str))
 	}
-	ok := name.Str != ""
-	for i := 0; ok && i < len(name.Str); i++ {
-		c := name.Str[i]
-		ok = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
-	}
-	if !ok {
+	if !validName(name.Str, maxName) {
 		return badRequest(param, "invalid_value", "Invalid '%s': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{1,%d}$', but got %q.", param, maxName, name.Str)
 	}
 	return nil
@@ -592,19 +888,76 @@ func toolNames(tools []clearbar.Tool) string {
 	return b.String()
 }
 
-func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {
+// decodeTools reads tools, as OpenAI checks them: an array (empty is refused after
+// tool_choice, in DecodeChatRequest) of objects of type function, with a function whose name
+// is a non-empty string, or custom (OpenAI's free-form tools, which the OpenAI upstreams take),
+// with a custom.name; with lim.ToolNames, the names are checkName's, up to maxAnthropicName
+// long in a body translated from /v1/messages.
+func decodeTools(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.Error {
 	if !v.IsArray() {
 		return badRequest("tools", "invalid_type", "tools must be an array")
+	}
+	maxLen := maxName
+	if lim.Messages {
+		maxLen = maxAnthropicName
+	}
+	goodName := func(name gjson.Result) bool {
+		return name.Type == gjson.String && name.Str != "" && (!lim.ToolNames || validName(name.Str, maxLen))
 	}
 	var err *clearbar.Error
 	i := 0
 	v.ForEach(func(_, t gjson.Result) bool {
-		fn := t.Get("function")
-		name := fn.Get("name").Str
-		if t.Get("type").Str == "function" && name == "" {
-			err = badRequest(fmt.Sprintf("tools[%d].function.name", i), "missing_required_parameter", "every function tool needs a name")
+		at := func(field string) string { return fmt.Sprintf("tools[%d]%s", i, field) }
+		if !t.IsObject() {
+			err = invalidType(at(""), "an object", t)
 			return false
 		}
+		typ := t.Get("type")
+		switch {
+		case !typ.Exists() || typ.Type == gjson.Null:
+			err = badRequest(at(".type"), "missing_required_parameter", "Missing required parameter: '%s'. Supported values are: 'function' and 'custom'.", at(".type"))
+			return false
+		case typ.Type != gjson.String:
+			err = invalidType(at(".type"), "a string", typ)
+			return false
+		case typ.Str == "custom":
+			c := t.Get("custom")
+			switch {
+			case !c.Exists() || c.Type == gjson.Null:
+				err = badRequest(at(".custom"), "missing_required_parameter", "Missing required parameter: '%s'. A custom tool needs {\"name\": NAME}.", at(".custom"))
+			case !c.IsObject():
+				err = invalidType(at(".custom"), "an object", c)
+			default:
+				if cn := c.Get("name"); !goodName(cn) {
+					err = checkNameMax(at(".custom.name"), "tool", cn, maxLen)
+				}
+			}
+			if err != nil {
+				return false
+			}
+			// A custom tool has no function name or parameters: nothing can call it as one.
+			r.Tools = append(r.Tools, clearbar.Tool{})
+			i++
+			return true
+		case typ.Str != "function":
+			err = badRequest(at(".type"), "invalid_value", "Invalid value for '%s': %q. Supported values are: 'function' and 'custom'.", at(".type"), typ.Str)
+			return false
+		}
+		fn := t.Get("function")
+		switch {
+		case !fn.Exists() || fn.Type == gjson.Null:
+			err = badRequest(at(".function"), "missing_required_parameter", "Missing required parameter: '%s'. A function tool needs {\"name\": NAME, \"parameters\": {…}}.", at(".function"))
+			return false
+		case !fn.IsObject():
+			err = invalidType(at(".function"), "an object", fn)
+			return false
+		}
+		nm := fn.Get("name")
+		if !goodName(nm) {
+			err = checkNameMax(at(".function.name"), "function", nm, maxLen)
+			return false
+		}
+		name := nm.Str
 		tool := clearbar.Tool{Name: name, Description: fn.Get("description").Str, Strict: fn.Get("strict").Type == gjson.True}
 		if p := fn.Get("parameters"); p.Exists() {
 			if err = checkParameters("tools[%d].function.parameters", i, name, p); err != nil {
@@ -617,6 +970,26 @@ func decodeTools(r *clearbar.Request, v gjson.Result) *clearbar.Error {
 		return true
 	})
 	return err
+}
+
+// emptyArray reports whether the array v has no elements, without gjson's Array.
+func emptyArray(v gjson.Result) bool {
+	return strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(v.Raw, "["), "]")) == ""
+}
+
+// validName reports whether name matches ^[a-zA-Z0-9_-]{1,max}$, without checkName's error
+// (whose parameter path would cost an allocation for every good name).
+func validName(name string, max int) bool {
+	if name == "" || len(name) > max {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkParameters refuses a function's parameters that are not a JSON Schema, with the 400
