@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/clearbar/clearbar"
@@ -92,9 +94,10 @@ const (
 // returns nextStop: no later call could run, and one begun would be recorded as an attempt and
 // charged to its model's breaker as a timeout it never had; the caller ends the plan as when
 // every candidate failed. A model whose breaker the failure opened is not retried, since the
-// breaker would refuse the call after the wait, unless it is the plan's last resort (the only
-// model it has), which is called whatever its breaker says.
-func (r *run) afterFailure(ctx context.Context, m *spec.Model, lastResort bool, err error, retries int) (next, error) {
+// breaker would refuse the call after the wait, unless retryOpen says it is retried whatever its
+// breaker says: the plan's last resort (the only model it has), unless the plan failed open on
+// it (see run.retriesOpen).
+func (r *run) afterFailure(ctx context.Context, m *spec.Model, retryOpen bool, err error, retries int) (next, error) {
 	e := clearbar.AsError(err)
 	if r.primary == nil {
 		r.primary = err
@@ -110,7 +113,7 @@ func (r *run) afterFailure(ctx context.Context, m *spec.Model, lastResort bool, 
 		if e.Exhausted() {
 			return nextFailover, nil // out of credit: another upstream may have some
 		}
-		if !lastResort && r.g.breakers.Get(route.Key(m)).State(r.g.now()) == health.Open {
+		if !retryOpen && r.g.breakers.Get(route.Key(m)).State(r.g.now()) == health.Open {
 			return nextFailover, nil
 		}
 		wait, ok, _ := r.budget.Decide(e, retries, r.g.now())
@@ -181,6 +184,25 @@ func (r *run) lastResort(step, cand int) bool {
 	return len(r.plan.Steps) == 1 && len(r.plan.Steps[0].Candidates) == 1 && step == 0 && cand == 0
 }
 
+// retriesOpen reports whether a candidate is retried after a failure although its breaker is
+// open (afterFailure): when it is the plan's last resort, unless the plan failed open on it
+// while leaving other models of the route out (route.FailedOpen). A plan that fails open calls
+// the model it kept once, since a wrong breaker costs one call; a route whose only model it is
+// has nothing else to try, so its model is retried as the retry policy says. It reads the
+// decision's skips, on a failure only.
+func (r *run) retriesOpen(step, cand int) bool {
+	if !r.lastResort(step, cand) {
+		return false
+	}
+	kept := r.plan.Steps[0].Candidates[0].Name
+	failedOpen, others := false, false
+	for _, s := range r.d.Skipped {
+		failedOpen = failedOpen || s.Model == kept && s.Reason == route.FailedOpen
+		others = others || s.Model != kept
+	}
+	return !failedOpen || !others
+}
+
 // finish completes an attempt record from the call's result.
 func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, err error, done func(clearbar.FailureClass, time.Time)) {
 	end := r.g.now()
@@ -197,9 +219,104 @@ func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, e
 		if a.Error == "" {
 			a.Error = e.Class.String()
 		}
+		if e.Class == clearbar.Auth {
+			r.g.authRejected(m, e, end)
+		}
 	}
 	if done != nil {
 		done(a.Class, end)
+	}
+}
+
+// authWarnEvery is how often, at most, the gateway warns that one provider rejects its
+// credentials: a revoked key fails every request, and one line a minute says so.
+const authWarnEvery = time.Minute
+
+// authWarnings rate-limits the warnings of providers that reject the gateway's credentials
+// (authRejected): when each provider's was last logged, and how many rejections were not
+// logged since.
+type authWarnings struct {
+	mu   sync.Mutex
+	last map[string]authWarned
+}
+
+type authWarned struct {
+	at         time.Time
+	suppressed int
+}
+
+// authRejected logs, at most once per provider per authWarnEvery, that m's provider rejected
+// the gateway's credentials (class Auth: every key the adapter could rotate to). The upstream's
+// message is logged with the provider's keys and anything shaped like a key redacted; the keys
+// are named by where they come from ("${OPENAI_API_KEY}"), never by value.
+func (g *Gateway) authRejected(m *spec.Model, e *clearbar.Error, now time.Time) {
+	p := m.Resolved.Provider
+	if p == nil {
+		p = &spec.Provider{Name: m.Provider.Name}
+	}
+	aw := &g.authWarnings
+	aw.mu.Lock()
+	w, seen := aw.last[p.Name]
+	if seen && now.Sub(w.at) < authWarnEvery {
+		w.suppressed++
+		aw.last[p.Name] = w
+		aw.mu.Unlock()
+		return
+	}
+	if aw.last == nil {
+		aw.last = map[string]authWarned{}
+	}
+	aw.last[p.Name] = authWarned{at: now}
+	aw.mu.Unlock()
+	keys := p.Keys()
+	attrs := []any{"provider", p.Name, "model", m.Name, "status", e.Status, "error", redactKeys(e.Message, keys)}
+	if len(keys) > 0 {
+		names := make([]string, len(keys))
+		for i, k := range keys {
+			names[i] = k.String() // the redacted form: "${OPENAI_API_KEY}" or "[redacted]"
+		}
+		attrs = append(attrs, "keys", strings.Join(names, ","))
+	}
+	if w.suppressed > 0 {
+		attrs = append(attrs, "not_logged", w.suppressed) // rejections since the last warning
+	}
+	g.log.Warn("a provider rejected the gateway's credentials (auth error): check its API keys", attrs...)
+}
+
+// keyShaped matches what looks like an API key or a bearer token in an upstream's message, as
+// the adapters' redaction does: OpenAI- and Anthropic-style keys, whole or masked, Google API
+// keys and "Bearer …".
+var keyShaped = regexp.MustCompile(`sk-[A-Za-z0-9_*\-]{4,}|AIza[0-9A-Za-z_\-]{20,}|(?i:bearer)\s+\S+`)
+
+// redactKeys removes from s, an upstream's message, every one of keys and anything shaped
+// like a key (keyShaped), for a log line. The adapters redact their messages already
+// (provider/internal/inflight.Keys.Redact); this is a second line of defence, for providers
+// that do not.
+func redactKeys(s string, keys []spec.SecretRef) string {
+	for _, k := range keys {
+		if v := k.Reveal(); len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, "[redacted]")
+		}
+	}
+	return keyShaped.ReplaceAllString(s, "[redacted]")
+}
+
+// logBreaker logs a change of a circuit breaker's state (health.Set.Observe): a warning when
+// it opens, with why and for how long, an info line when it closes again, and a debug line
+// when its cooldown is over and it lets probes through.
+func (g *Gateway) logBreaker(t health.Transition) {
+	provider, model, _ := strings.Cut(t.Key, "/")
+	switch t.To {
+	case health.Open:
+		msg := "circuit breaker opened: the model is left out of plans until its cooldown is over"
+		if t.From == health.HalfOpen {
+			msg = "circuit breaker opened again: its probe failed"
+		}
+		g.log.Warn(msg, "model", model, "provider", provider, "why", t.Reason, "cooldown", t.Cooldown)
+	case health.Closed:
+		g.log.Info("circuit breaker closed: the model is back in plans", "model", model, "provider", provider)
+	case health.HalfOpen:
+		g.log.Debug("circuit breaker half-open: probing the model", "model", model, "provider", provider)
 	}
 }
 
@@ -301,7 +418,7 @@ steps:
 						continue steps
 					}
 				}
-				nx, ferr := r.afterFailure(ctx, m, r.lastResort(si, ci), err, retries)
+				nx, ferr := r.afterFailure(ctx, m, r.retriesOpen(si, ci), err, retries)
 				switch nx {
 				case nextRetry:
 					a.Outcome = "retried"

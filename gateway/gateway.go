@@ -97,13 +97,17 @@ type Gateway struct {
 	// streamKeepalive is the wait for a stream's first content byte before keep-alive pings
 	// start; 0 means none.
 	streamKeepalive time.Duration
-	log             *slog.Logger
-	now             func() time.Time
-	ready           atomic.Bool
-	dropped         atomic.Int64
-	repeats         repeats
-	mux             *http.ServeMux
-	cors            *cors // nil without CORS origins
+	// log takes the gateway's log lines: circuit breakers opening and closing (logBreaker),
+	// providers rejecting the gateway's credentials (authRejected, rate-limited by
+	// authWarnings).
+	log          *slog.Logger
+	authWarnings authWarnings
+	now          func() time.Time
+	ready        atomic.Bool
+	dropped      atomic.Int64
+	repeats      repeats
+	mux          *http.ServeMux
+	cors         *cors // nil without CORS origins
 	// stop ends when Cut cuts the requests in flight (its cause is errShutdown); every
 	// request's context ends with it. flight counts the requests being served.
 	stop   context.Context
@@ -214,6 +218,7 @@ func New(o Options) (*Gateway, error) {
 	if g.breakers == nil {
 		g.breakers = health.NewSet(health.DefaultSettings(), g.now)
 	}
+	g.breakers.Observe(g.logBreaker)
 	reg, gat := o.Registerer, o.Gatherer
 	if reg == nil {
 		r := prometheus.NewRegistry()

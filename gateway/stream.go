@@ -130,7 +130,7 @@ steps:
 				}
 				r.finish(a, m, usage, err, done)
 				a.UsageEstimated = estimated
-				nx, ferr := r.afterFailure(ctx, m, r.lastResort(si, ci), err, retries)
+				nx, ferr := r.afterFailure(ctx, m, r.retriesOpen(si, ci), err, retries)
 				switch nx {
 				case nextRetry:
 					a.Outcome = "retried"
@@ -561,8 +561,9 @@ func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // never reaches the usage the upstream reports at its end, and some upstreams never report it
 // (an OpenAI-compatible server that ignores stream_options): the attempt then records the
 // prompt's estimated tokens and the output's, estimated from the bytes sent (marked
-// estimated), since the upstream bills them; a complete stream's client that asked for usage
-// gets a usage chunk of the estimate, in the stream's id, before [DONE].
+// estimated), since the upstream bills them; a client that asked for usage gets a usage chunk
+// of the estimate, in the stream's id, before [DONE], or, when the stream was cut (by the
+// upstream, the request's time or the gateway shutting down), before the error event.
 //
 // The attempt is accepted when the stream ends whole, unless its outcome is already set (a
 // flagged answer delivered keeps saying so).
@@ -648,16 +649,21 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 			werr = sw.WriteDone()
 		}
 	}
+	if err != nil && r.d.TTFB > 0 {
+		usage, estimated = r.estimatedUsage(usage, sent)
+	}
 	if event != nil {
-		// The answer is committed: tell the client explicitly that it is incomplete.
+		// The answer is committed: tell the client explicitly that it is incomplete. A client
+		// that asked for usage gets what the attempt records first, as a complete stream's
+		// would: the upstream's usage never came.
+		if r.req.IncludeUsage && !reported && !usage.IsZero() {
+			sw.WriteData(r.usageChunk(usage))
+		}
 		status := statusFor(event)
 		if !isShutdownCut(event) {
 			status = http.StatusBadGateway
 		}
 		sw.WriteData(errorJSON(event, status))
-	}
-	if err != nil && r.d.TTFB > 0 {
-		usage, estimated = r.estimatedUsage(usage, sent)
 	}
 	finish(usage, estimated, err)
 	if err != nil {

@@ -57,6 +57,11 @@ type Breaker struct {
 	// doneClosed is recordClosed as a func value, made once so that Allow does not allocate.
 	doneClosed func(clearbar.FailureClass, time.Time)
 
+	// key is the breaker's key in its Set, and observer the Set's observer (see Set.Observe);
+	// both are zero for a breaker made by NewBreaker.
+	key      string
+	observer *atomic.Pointer[func(Transition)]
+
 	// mu guards the fields below, every change of state and the recycling of buckets.
 	mu        sync.Mutex
 	openedAt  time.Time     // when the breaker last opened; zero while closed
@@ -115,6 +120,14 @@ func noop(clearbar.FailureClass, time.Time) {}
 
 // allowSlow is Allow for an open breaker whose cooldown has passed, and for a half-open one.
 func (b *Breaker) allowSlow(now time.Time) (done func(clearbar.FailureClass, time.Time), ok bool) {
+	var t Transition
+	done, ok = b.allowLocked(now, &t)
+	b.notify(t)
+	return done, ok
+}
+
+// allowLocked is allowSlow under b.mu; it sets t when the breaker turns half-open.
+func (b *Breaker) allowLocked(now time.Time, t *Transition) (done func(clearbar.FailureClass, time.Time), ok bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch State(b.state.Load()) {
@@ -127,6 +140,7 @@ func (b *Breaker) allowSlow(now time.Time) (done func(clearbar.FailureClass, tim
 		b.state.Store(uint32(HalfOpen))
 		b.epoch++
 		b.probes, b.succeeded = 0, 0
+		*t = b.transition(Open, HalfOpen, now)
 	}
 	if b.probes+b.succeeded >= b.s.HalfOpenProbes {
 		return noop, false
@@ -188,9 +202,10 @@ func (b *Breaker) recordProbe(epoch uint64, called *bool, class clearbar.Failure
 	if o == failure {
 		b.noteFailure(class, now)
 	}
+	var t Transition
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if *called || b.epoch != epoch {
+		b.mu.Unlock()
 		return
 	}
 	*called = true
@@ -202,12 +217,16 @@ func (b *Breaker) recordProbe(epoch uint64, called *bool, class clearbar.Failure
 			next = 2 * b.cooldown
 		}
 		b.open(now, next, "probe failed: "+class.String())
+		t = b.transition(HalfOpen, Open, now)
 	case success:
 		b.succeeded++
 		if b.succeeded >= b.s.HalfOpenProbes {
 			b.close()
+			t = b.transition(HalfOpen, Closed, now)
 		}
 	}
+	b.mu.Unlock()
+	b.notify(t)
 }
 
 // noteFailure records the last failure, for Snapshot.
@@ -220,8 +239,8 @@ func (b *Breaker) noteFailure(class clearbar.FailureClass, now time.Time) {
 // ratio in the window.
 func (b *Breaker) trip(now time.Time, class clearbar.FailureClass, run, failures, requests int64) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if State(b.state.Load()) != Closed {
+		b.mu.Unlock()
 		return
 	}
 	reason := fmt.Sprintf("%d of %d calls failed within %v (last: %s)", failures, requests, b.s.Window, class)
@@ -229,6 +248,46 @@ func (b *Breaker) trip(now time.Time, class clearbar.FailureClass, run, failures
 		reason = fmt.Sprintf("%d failures in a row (last: %s)", run, class)
 	}
 	b.open(now, b.s.Cooldown, reason)
+	t := b.transition(Closed, Open, now)
+	b.mu.Unlock()
+	b.notify(t)
+}
+
+// Transition is a change of a breaker's state, as a Set's observer sees it (Set.Observe).
+type Transition struct {
+	// Key is the breaker's key in its Set, "provider/model".
+	Key      string
+	From, To State
+	// At is when it changed.
+	At time.Time
+	// Reason says why the breaker opened ("5 failures in a row (last: overloaded)", "probe
+	// failed: timeout"), and Cooldown how long it stays open; both are zero unless To is Open.
+	Reason   string
+	Cooldown time.Duration
+}
+
+// transition describes a change of state from to to at now, with the reason and cooldown of
+// an opening; b.mu must be held. It is zero when nobody observes the breaker.
+func (b *Breaker) transition(from, to State, now time.Time) Transition {
+	if b.observer == nil || b.observer.Load() == nil {
+		return Transition{}
+	}
+	t := Transition{Key: b.key, From: from, To: to, At: now}
+	if to == Open {
+		t.Reason, t.Cooldown = b.reason, b.cooldown
+	}
+	return t
+}
+
+// notify hands t to the Set's observer, if t is a change (not zero) and there is an observer.
+// b.mu must not be held: the observer may read the breaker.
+func (b *Breaker) notify(t Transition) {
+	if t.Key == "" || b.observer == nil {
+		return
+	}
+	if f := b.observer.Load(); f != nil {
+		(*f)(t)
+	}
 }
 
 // open opens the breaker for cooldown. b.mu must be held.

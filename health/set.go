@@ -23,6 +23,23 @@ type Set struct {
 	// the replacements.
 	breakers atomic.Pointer[map[string]*Breaker]
 	mu       sync.Mutex
+	// observer is told of every change of state of the Set's breakers (Observe).
+	observer atomic.Pointer[func(Transition)]
+}
+
+// Observe makes f the function told of every change of state of the Set's breakers, those
+// created since included: a breaker opening (with why, and for how long), turning half-open
+// and closing. f replaces any earlier observer; nil removes it. f is called after the change,
+// outside the breaker's lock, by the goroutine whose call made it (the one reporting the
+// failure that opened the breaker, the probe's, or the one whose Allow found the cooldown
+// over), so it must be quick and safe for concurrent use. A breaker whose state does not change
+// costs nothing more.
+func (s *Set) Observe(f func(Transition)) {
+	if f == nil {
+		s.observer.Store(nil)
+		return
+	}
+	s.observer.Store(&f)
 }
 
 // NewSet returns an empty Set whose breakers use settings (zero fields take their defaults).
@@ -51,6 +68,7 @@ func (s *Set) Get(key string) *Breaker {
 		return b
 	}
 	b := NewBreaker(s.settings)
+	b.key, b.observer = key, &s.observer
 	m := make(map[string]*Breaker, len(old)+1)
 	maps.Copy(m, old)
 	m[key] = b
