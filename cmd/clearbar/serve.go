@@ -12,8 +12,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -245,6 +247,13 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	// IdleTimeout.
 	srv := &http.Server{Handler: bodyDeadline(root, *bodyTimeout), BaseContext: gw.BaseContext,
 		ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: *idleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	// SIGHUP, which service managers send to reload and a closing terminal sends too, would
+	// end the process at once, dropping requests in flight and their decisions: the gateway
+	// keeps serving and says how to load a new spec. It is caught before the gateway says it
+	// serves.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	name := file
@@ -275,10 +284,16 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		m.OnListen(ln.Addr())
 	}
 
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
+wait:
+	for {
+		select {
+		case err := <-served:
+			return err
+		case <-ctx.Done():
+			break wait
+		case <-hup:
+			log.Warn("SIGHUP received: clearbar serve does not reload its spec, and keeps serving the one it loaded; to load a new spec, restart it (SIGTERM drains the requests in flight first)")
+		}
 	}
 	// Drain: stop taking requests, finish those in flight, then write every queued decision.
 	// The flags win over the spec's server settings, which win over the defaults.

@@ -213,3 +213,44 @@ categories:
 		t.Fatalf("exit %v after %v (want 0 within about %v, and a warning):\n%s", werr, took, shadowWait, p.logs.String())
 	}
 }
+
+// TestServeSurvivesSIGHUP: SIGHUP (a service manager's reload, a closing terminal) leaves the
+// gateway serving, and the log says that the spec is not reloaded and how to load one.
+func TestServeSurvivesSIGHUP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id":"c1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	specFile := writeOneModelSpec(t, dir, "hup.yaml", "hup", upstreamProvider(upstream.URL), "{p50: 10ms, p95: 20ms}", "")
+	p := startServeProcess(t, "serve", specFile, "--listen", "127.0.0.1:0", "--trace", "none", "--drain-grace", "0")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	resp, err := http.Post("http://"+p.addr+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"clearbar/c","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatalf("after SIGHUP the gateway no longer serves: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("after SIGHUP: status %d", resp.StatusCode)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	werr := p.cmd.Wait()
+	<-p.logDone
+	if werr != nil {
+		t.Errorf("serve exited with %v", werr)
+	}
+	if !strings.Contains(p.logs.String(), "SIGHUP received: clearbar serve does not reload its spec") {
+		t.Errorf("the log does not say what SIGHUP did:\n%s", p.logs.String())
+	}
+}
