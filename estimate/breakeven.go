@@ -29,14 +29,16 @@ import (
 // recommendation changes it bisects between that point and the one before, until the
 // bracket is within BreakEvenTolerance of the moving quantity (a factor, a share, the
 // probability, or its complement where the complement moves: the failure, miss or error
-// rate) or after breakEvenMaxHalvings halvings. So a search costs at most breakEvenGrid +
-// breakEvenMaxHalvings estimates; one that finds no change within the range, breakEvenGrid.
+// rate) or after breakEvenMaxHalvings halvings. The steps also include the sensitivity's move
+// in the search's direction (breakEvenSteps), so that a move the sensitivity found to change
+// the recommendation is not stepped over. So a search costs at most breakEvenGrid + 2 +
+// breakEvenMaxHalvings estimates; one that finds no change within the range, breakEvenGrid + 2.
 // Short of the change (or within the range, when there is none), the same estimates say
 // where the recommended policy keeps its name but takes other routes (BreakEven.RoutesChange),
 // which a second bisection narrows to RoutesChangeTolerance: up to breakEvenMaxHalvings more
 // estimates, only where the routes change.
-// A change and a change back between two grid points go unseen, and a bracket with more than
-// one change yields one of them.
+// A change and a change back between two steps go unseen, and a bracket with more than one
+// change yields one of them.
 //
 // Each estimate is a perturbed estimate (see perturbed): with the baseline's samples per
 // category and its random streams, so that results are reproducible and the search sees the
@@ -317,8 +319,7 @@ func (e *estimator) breakEven(ctx context.Context, p path, base verdict, baseRou
 	seen := map[float64][]string{}
 	lo, hi := 0.0, -1.0
 	var then verdict
-	for i := 1; i <= breakEvenGrid; i++ {
-		u := float64(i*i) / (breakEvenGrid * breakEvenGrid)
+	for _, u := range e.breakEvenSteps(p) {
 		pr, err := eval(u)
 		if err != nil {
 			return b, err
@@ -400,6 +401,48 @@ func (e *estimator) breakEven(ctx context.Context, p path, base verdict, baseRou
 	v := p.value(m)
 	b.RoutesChange = &RoutesChange{Value: v, Tolerance: p.tolerance(rlo, rhi), Move: p.move(m), Detail: k.detail(v), Routes: routes}
 	return b, nil
+}
+
+// breakEvenSteps are the fractions of the way along p a break-even search steps to: the
+// grid, and the sensitivity's move in p's direction when the report has one, so that a move
+// the sensitivity found to change the recommendation is not stepped over (a change and a
+// change back between two grid points go unseen).
+func (e *estimator) breakEvenSteps(p path) []float64 {
+	us := make([]float64, 0, breakEvenGrid+1)
+	for i := 1; i <= breakEvenGrid; i++ {
+		us = append(us, float64(i*i)/(breakEvenGrid*breakEvenGrid))
+	}
+	if x := e.opts.Sensitivity; x > 0 {
+		for _, sign := range []float64{-1, 1} {
+			m := p.k.moved(1 + sign*x)
+			if p.k.kind == kindSuccess {
+				m = 1 - m
+			}
+			if u, ok := p.fraction(m); ok && u > 0 && u < 1 && !slices.Contains(us, u) {
+				us = append(us, u)
+			}
+		}
+		slices.Sort(us)
+	}
+	return us
+}
+
+// fraction is how far along p the moving quantity m is (the inverse of at); ok is false
+// when m is not on the path.
+func (p path) fraction(m float64) (u float64, ok bool) {
+	switch {
+	case m == p.m0:
+		return 0, true
+	case p.end == p.m0:
+		return 0, false
+	case p.geometric && m > 0:
+		u = math.Log(m/p.m0) / math.Log(p.end/p.m0)
+	case p.geometric:
+		return 0, false
+	default:
+		u = (m - p.m0) / (p.end - p.m0)
+	}
+	return u, u >= 0 && u <= 1
 }
 
 // tolerance is half the bracket [lo, hi] (fractions of the way) in the input's own terms.

@@ -172,7 +172,7 @@ func TestSensitivityBreakEvenByHand(t *testing.T) {
 
 // TestSensitivityBreakEvenNoneWithinRange: in twoModels nothing that makes b dearer or slower,
 // or a cheaper or better, changes the recommendation: those searches find no break-even, make
-// breakEvenGrid estimates each, and say where they stopped.
+// breakEvenGrid estimates each and one at the sensitivity's move, and say where they stopped.
 func TestSensitivityBreakEvenNoneWithinRange(t *testing.T) {
 	s := breakEvens(t, twoModels, Options{}).Sensitivity
 	for _, tt := range []struct {
@@ -189,8 +189,8 @@ func TestSensitivityBreakEvenNoneWithinRange(t *testing.T) {
 		if b.Found || b.Value != nil || b.Recommended != "" {
 			t.Errorf("%s %s: %+v, want no break-even", tt.input, tt.direction, b)
 		}
-		if b.Limit != tt.limit || b.Estimates != breakEvenGrid {
-			t.Errorf("%s %s: searched to %g in %d estimates, want to %g in %d", tt.input, tt.direction, b.Limit, b.Estimates, tt.limit, breakEvenGrid)
+		if b.Limit != tt.limit || b.Estimates != breakEvenGrid+1 {
+			t.Errorf("%s %s: searched to %g in %d estimates, want to %g in %d", tt.input, tt.direction, b.Limit, b.Estimates, tt.limit, breakEvenGrid+1)
 		}
 	}
 	// Availability 1 cannot rise: there is no search up.

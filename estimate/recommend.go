@@ -15,6 +15,7 @@ import (
 
 // ranksBefore reports whether recommend ranks policy a before b: see recommend. Neither
 // ranks before the other when their figures tie, and recommend then keeps the earlier one.
+// Costs within costTie of each other tie: the lower risk then ranks first.
 func ranksBefore(a, b *PolicyResult) bool {
 	if b == nil {
 		return true
@@ -22,13 +23,13 @@ func ranksBefore(a, b *PolicyResult) bool {
 	if a.Clears != b.Clears {
 		return a.Clears
 	}
-	if a.Clears && servedCost(a) != servedCost(b) {
+	if a.Clears && !sameCost(servedCost(a), servedCost(b)) {
 		return servedCost(a) < servedCost(b)
 	}
 	if !a.Clears && !sameShortfall(a.Shortfall, b.Shortfall) {
 		return a.Shortfall < b.Shortfall
 	}
-	if a.Total.Cost != b.Total.Cost {
+	if !sameCost(float64(a.Total.Cost), float64(b.Total.Cost)) {
 		return a.Total.Cost < b.Total.Cost
 	}
 	// Equal cost: prefer the lower risk, then the spec's own routes, then the earlier policy.
@@ -36,6 +37,24 @@ func ranksBefore(a, b *PolicyResult) bool {
 		return a.Total.Risk < b.Total.Risk
 	}
 	return false
+}
+
+// costTie is the relative difference below which two policies' costs per request tie: 0.01%,
+// or a nano-dollar, the precision costs are computed to. Two policies that differ in a
+// rarely taken step (a fallback that becomes a cascade's last step) can differ in cost by a
+// few parts in a million, which a small move of an input reverses: a recommendation that
+// followed such differences would flip on noise.
+const costTie = 1e-4
+
+// sameCost reports whether two costs in nano-dollars tie (see costTie).
+func sameCost(a, b float64) bool {
+	if a == b {
+		return true
+	}
+	if math.IsInf(a, 0) || math.IsInf(b, 0) {
+		return false
+	}
+	return math.Abs(a-b) <= max(1, costTie*min(math.Abs(a), math.Abs(b)))
 }
 
 // recommend picks the cheapest policy that clears every category's bar and budget, and every
@@ -149,6 +168,16 @@ func (e *estimator) recommend(r *Report) {
 			reason = fmt.Sprintf("misses by more than %s: %s (shortfall %s, against %s)", best.Name, strings.Join(p.Shortfalls, "; "), shortfallText(p.Shortfall), shortfallText(best.Shortfall))
 		case !p.Clears:
 			reason = "misses: " + strings.Join(p.Shortfalls, "; ")
+		case sameCost(servedCost(p), servedCost(best)) && sameCost(float64(p.Total.Cost), float64(best.Total.Cost)):
+			apart := p.Total.CostPerMonth - best.Total.CostPerMonth
+			if apart < 0 {
+				apart = -apart
+			}
+			if risk := p.Total.RiskPerMonth - best.Total.RiskPerMonth; risk > 0 {
+				reason = fmt.Sprintf("clears every bar at the same cost as %s (within 0.01%%: %s a month apart), with %s a month more risk", best.Name, apart, risk)
+			} else {
+				reason = fmt.Sprintf("clears every bar at the same cost as %s (within 0.01%%: %s a month apart) and no less risk; %s comes first in the list", best.Name, apart, best.Name)
+			}
 		case p.Total.Cost < best.Total.Cost:
 			reason = fmt.Sprintf("clears every bar and costs %s a month less, but %s", best.Total.CostPerMonth-p.Total.CostPerMonth, freeFailures(p))
 		default:
@@ -408,7 +437,7 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 				better()
 				o.Reason = fmt.Sprintf("the spec's route misses its bar or budget; %s clears it (%s)", o.Better, savingText(o))
 			} else {
-				o.Reason = "the spec's route misses its bar or budget, and no evaluated route clears it: revisit the bar or add a stronger model"
+				o.Reason = e.noClearingRoute(c)
 			}
 		case fix != nil:
 			best, from = fix.cell, fix.from
@@ -453,6 +482,37 @@ func (e *estimator) optimiseFirst(r *Report, policies []*Policy) []Opportunity {
 		return cmp.Compare(b.Score, a.Score)
 	})
 	return out
+}
+
+// noClearingRoute says why no evaluated route clears category c, and what to do. Where
+// requests longer than the context window of every model the category can use (those of its
+// route and fallbacks and those with a pass rate) fail, a stronger model is no remedy: when
+// they alone keep the quality under the bar, it points at the window, as spec check does; when
+// they are some of the misses, it names them beside the bar and the models.
+func (e *estimator) noClearingRoute(c *spec.Category) string {
+	const generic = "the spec's route misses its bar or budget, and no evaluated route clears it: revisit the bar or add a stronger model"
+	s := e.spec
+	tooLongForAll, window := 1.0, 0
+	for _, m := range s.Models {
+		if _, rated := c.PassRate(m); !rated && !slices.Contains(s.RouteCandidates(c.Route, c.Fallback), m) {
+			continue
+		}
+		tooLongForAll = min(tooLongForAll, tooLong(c, m))
+		window = max(window, m.Resolved.ContextWindow)
+	}
+	if tooLongForAll < minNotedTooLong || window == 0 {
+		return generic
+	}
+	tooLongText := fmt.Sprintf("%s of its requests have more input tokens than the largest context window of the models it can use (%s tokens), and fail",
+		shareOf(tooLongForAll), groupInt(int64(window)))
+	if tooLongForAll > 1-1e-9 {
+		tooLongText = fmt.Sprintf("every request has more input tokens than the largest context window of the models it can use (%s tokens), and fails", groupInt(int64(window)))
+	}
+	const fix = "route the category to a model with a larger context window, or correct tokens.in"
+	if 1-tooLongForAll < c.Bar()-1e-12 {
+		return fmt.Sprintf("the spec's route misses its bar, and no evaluated route clears it: %s: %s", tooLongText, fix)
+	}
+	return fmt.Sprintf("%s; besides, %s: %s", generic, tooLongText, fix)
 }
 
 // pipelineFix is a step's route that brings the pipelines the spec's routes take over their

@@ -35,19 +35,20 @@ func WriteCSV(w io.Writer, r *Report) error {
 		"quality", "quality_bar", "latency_p50_s", "latency_p95_s", "latency_p99_s", "latency_budget_s",
 		"risk_per_month_usd", "p_escalated", "p_fallback", "p_failed", "escalation_tax_per_request_usd", "clears", "recommended"})
 	f6 := func(f float64) string { return strconv.FormatFloat(f, 'f', 6, 64) }
-	f3 := func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
 	for k, p := range r.Policies {
 		rec := strconv.FormatBool(p.Name == r.Recommended)
 		for i, c := range p.Categories {
 			info := r.Categories[i]
+			p50, p95, p99 := csvLatency(c.Latency, c.failsAll())
 			cw.Write([]string{p.Name, c.Category, c.Route, f6(info.Share), c.Cost.Decimal(), c.CostPer1K.Decimal(), c.CostPerMonth.Decimal(),
-				f6(c.Quality), f6(info.QualityBar), f3(c.Latency.P50), f3(c.Latency.P95), f3(c.Latency.P99), f3(info.LatencyBudget),
+				f6(c.Quality), f6(info.QualityBar), p50, p95, p99, csvSeconds(info.LatencyBudget),
 				c.RiskPerMonth.Decimal(), f6(c.PEscalated), f6(c.PFallback), f6(c.PFailed), c.EscalationTax.Decimal(),
 				strconv.FormatBool(c.ClearsBar && c.MeetsBudget), rec})
 		}
 		t := p.Total
+		p50, p95, p99 := csvLatency(t.Latency, t.failsAll())
 		cw.Write([]string{p.Name, "TOTAL", p.Description, "1", t.Cost.Decimal(), t.CostPer1K.Decimal(), t.CostPerMonth.Decimal(),
-			f6(t.Quality), "", f3(t.Latency.P50), f3(t.Latency.P95), f3(t.Latency.P99), "",
+			f6(t.Quality), "", p50, p95, p99, "",
 			t.RiskPerMonth.Decimal(), f6(t.PEscalated), f6(t.PFallback), f6(t.PFailed), t.EscalationTax.Decimal(),
 			strconv.FormatBool(p.Clears), rec})
 		if u := r.UserRequests; u != nil {
@@ -58,10 +59,7 @@ func WriteCSV(w io.Writer, r *Report) error {
 			}
 			for i, pl := range u.Pipelines {
 				f := up.Pipelines[i]
-				budget := ""
-				if pl.LatencyBudget > 0 {
-					budget = f3(pl.LatencyBudget)
-				}
+				budget := csvSeconds(pl.LatencyBudget)
 				clears := f.MeetsBudget
 				for _, st := range pl.Steps {
 					clears = clears && catClears[st]
@@ -130,6 +128,18 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintln(ew)
 		if len(assumed) > 0 {
 			fmt.Fprintf(ew, "%s\n\n", mdEscape(ttfbFootnote(assumed)))
+		}
+		// Why each derived policy chose its route here, as the HTML report notes it under the
+		// route: where cheapest-passing moved a pipeline step off its cheapest model, why.
+		noted := false
+		for _, p := range r.Policies {
+			if c := p.Categories[i]; p.SameAs == "" && c.Note != "" {
+				fmt.Fprintf(ew, "- %s: %s\n", mdEscape(p.Name), mdEscape(c.Note))
+				noted = true
+			}
+		}
+		if noted {
+			fmt.Fprintln(ew)
 		}
 	}
 
@@ -234,8 +244,27 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 // csvUserRequestRow is a CSV row of figures per user request (see WriteCSV).
 func csvUserRequestRow(policy, label, route, share, budget string, f PipelineFigures, clears bool, rec string) []string {
-	f3 := func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
+	p50, p95, p99 := csvLatency(f.Latency, f.PFailed >= 1-1e-9)
 	return []string{policy, label, route, share, f.Cost.Decimal(), f.Cost.Times(1000).Decimal(), f.CostPerMonth.Decimal(),
-		strconv.FormatFloat(f.Quality, 'f', 6, 64), "", f3(f.Latency.P50), f3(f.Latency.P95), f3(f.Latency.P99), budget,
+		strconv.FormatFloat(f.Quality, 'f', 6, 64), "", p50, p95, p99, budget,
 		f.RiskPerMonth.Decimal(), "", "", strconv.FormatFloat(f.PFailed, 'f', 6, 64), "", strconv.FormatBool(clears), rec}
+}
+
+// csvSeconds writes a time in seconds for a CSV cell, with three decimals; "" for 0, which is
+// none (a budget the spec does not state), not a budget of no time.
+func csvSeconds(f float64) string {
+	if f == 0 {
+		return ""
+	}
+	return strconv.FormatFloat(f, 'f', 3, 64)
+}
+
+// csvLatency writes a latency's quantiles for CSV cells, with three decimals; empty when
+// nothing is answered (none), whose requests have no response time, as the tables write "-".
+func csvLatency(l Latency, none bool) (p50, p95, p99 string) {
+	if none {
+		return "", "", ""
+	}
+	f3 := func(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }
+	return f3(l.P50), f3(l.P95), f3(l.P99)
 }

@@ -133,6 +133,13 @@ func WriteText(w io.Writer, r *Report) error {
 		if len(assumed) > 0 {
 			fmt.Fprintf(ew, "  %s\n", wrap(ttfbFootnote(assumed), 100, "    "))
 		}
+		// Why the policy chose each route (a derived policy's notes; the spec's has none):
+		// where cheapest-passing moved a pipeline step off its cheapest model, say, why.
+		for _, c := range best.Categories {
+			if c.Note != "" {
+				fmt.Fprintf(ew, "  - %s\n", wrap(c.Category+": "+c.Note, 100, "    "))
+			}
+		}
 	}
 
 	if r.UserRequests != nil {

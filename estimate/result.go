@@ -1,6 +1,7 @@
 package estimate
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -56,11 +57,42 @@ type CategoryInfo struct {
 // call of one model that is always available), and a category's or policy's latency and time
 // to first byte (Figures.TTFB) come from the same simulated requests, so that the time to first
 // byte is never above the latency, in mean or in any quantile.
+//
+// The latency of a route that answers nothing (every request fails) is no figure: JSON writes
+// it as null, as the CSV report leaves its cells empty and the tables write "-".
 type Latency struct {
 	Mean float64 `json:"mean_s"`
 	P50  float64 `json:"p50_s"`
 	P95  float64 `json:"p95_s"`
 	P99  float64 `json:"p99_s"`
+
+	none bool // nothing is answered: written as null (see noAnswer)
+}
+
+// MarshalJSON writes l as an object of seconds, or null when nothing is answered.
+func (l Latency) MarshalJSON() ([]byte, error) {
+	if l.none {
+		return []byte("null"), nil
+	}
+	type plain Latency
+	return json.Marshal(plain(l))
+}
+
+// noAnswer marks the latency and time to first byte of f as no figure when f answers nothing
+// (failsAll): what a failed request waits until it fails is not a response time.
+func (f *Figures) noAnswer() {
+	if f.failsAll() {
+		f.Latency.none, f.TTFB.none = true, true
+	}
+}
+
+// MarshalJSON writes f with its latency as null when every request fails, as Latency says.
+func (f PipelineFigures) MarshalJSON() ([]byte, error) {
+	if f.PFailed >= 1-1e-9 {
+		f.Latency.none = true
+	}
+	type plain PipelineFigures
+	return json.Marshal(plain(f))
 }
 
 // Figures are the expected figures of a policy, in one category or in total. Costs are per
@@ -113,8 +145,10 @@ type CategoryResult struct {
 	Figures
 	// TTFBAssumed names the models whose time to first byte is assumed to be ttftShare of
 	// their response time, for want of a ttft figure.
-	TTFBAssumed []string           `json:"ttfb_assumed_for,omitempty"`
-	ClearsBar   bool               `json:"clears_bar"`
+	TTFBAssumed []string `json:"ttfb_assumed_for,omitempty"`
+	ClearsBar   bool     `json:"clears_bar"`
+	// MeetsBudget says whether the route's p95 is within the category's latency budget (true
+	// without a budget); false when the route answers nothing, which has no p95 to meet it.
 	MeetsBudget bool               `json:"meets_budget"`
 	Mix         map[string]float64 `json:"answered_by"`
 	// Simulated is the Monte Carlo estimate of the closed-form figures, as a check.
@@ -306,6 +340,7 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	f.CostPer1K = money(tot.cost * 1000)
 	f.CostPerMonth = dollars(tot.cost * float64(e.opts.Volume))
 	f.RiskPerMonth = dollars(tot.risk * float64(e.opts.Volume))
+	f.noAnswer()
 	pr.Total = f
 	pr.served = tot.served
 	return pr
@@ -438,6 +473,10 @@ func (e *estimator) categoryResult(cl *cell, share float64) CategoryResult {
 		MeetsBudget: cl.meetsBudget(),
 		Mix:         o.mix,
 	}
+	if cr.failsAll() {
+		cr.MeetsBudget = false
+	}
+	cr.noAnswer()
 	if sim := cl.sim; sim != nil && sim.n > 0 {
 		q := sim.good / sim.n
 		cr.Simulated = SimCheck{

@@ -3,6 +3,7 @@ package worksheet
 import (
 	"bytes"
 	"context"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -46,6 +47,11 @@ func TestRoundTripEstimate(t *testing.T) {
 					if !strings.Contains(omitted, "named policies (policies: ") || !strings.Contains(omitted, p.Name) {
 						t.Errorf("named policy %s is lost on import, but Omitted does not say so: %q", p.Name, omitted)
 					}
+					continue
+				}
+				if len(s.Pipelines) > 0 {
+					// The sheet rounds the derived shares of a spec with pipelines (shareCells).
+					closePolicy(t, p, after, 1e-5)
 					continue
 				}
 				samePolicy(t, p, after)
@@ -93,6 +99,40 @@ func samePolicy(t *testing.T, p *estimate.PolicyResult, after *estimate.Report) 
 		{"risk per month", a.RiskPerMonth, b.RiskPerMonth},
 	} {
 		if fig.before != fig.after {
+			t.Errorf("policy %s: %s %v before, %v after the round trip", p.Name, fig.what, fig.before, fig.after)
+		}
+	}
+}
+
+// closePolicy is samePolicy within a relative tolerance rel, for a spec whose shares the sheet
+// rounds: money within rel or a nano-dollar per request (a cent a month), figures within rel.
+func closePolicy(t *testing.T, p *estimate.PolicyResult, after *estimate.Report, rel float64) {
+	t.Helper()
+	var q *estimate.PolicyResult
+	for _, r := range after.Policies {
+		if r.Name == p.Name {
+			q = r
+		}
+	}
+	if q == nil {
+		t.Errorf("policy %s is missing after the round trip", p.Name)
+		return
+	}
+	a, b := p.Total, q.Total
+	for _, fig := range []struct {
+		what          string
+		before, after float64
+		abs           float64
+	}{
+		{"cost per request", float64(a.Cost), float64(b.Cost), 1},
+		{"cost per month", float64(a.CostPerMonth), float64(b.CostPerMonth), 0.01},
+		{"quality", a.Quality, b.Quality, 0},
+		{"p50", a.Latency.P50, b.Latency.P50, 0},
+		{"p95", a.Latency.P95, b.Latency.P95, 0},
+		{"risk per request", float64(a.Risk), float64(b.Risk), 1},
+		{"risk per month", float64(a.RiskPerMonth), float64(b.RiskPerMonth), 0.01},
+	} {
+		if d := math.Abs(fig.before - fig.after); d > fig.abs && d > rel*math.Abs(fig.before) {
 			t.Errorf("policy %s: %s %v before, %v after the round trip", p.Name, fig.what, fig.before, fig.after)
 		}
 	}

@@ -863,6 +863,19 @@ func (im *importer) parseRoute(c *catRow, s string, hasColumn bool) {
 		settings, s = s[i+1:j], s[:i]+s[j+1:]
 	}
 	words := strings.Fields(strings.ToLower(strings.ReplaceAll(s, ",", " ")))
+	if len(words) > 0 && words[0] == routeSplit {
+		// A split route's row holds its first arm (Export): read it as that arm's route, the
+		// loss said in a warning and in the imported spec.
+		words = words[1:]
+		defer func() {
+			if c.kind == "" {
+				return
+			}
+			note := fmt.Sprintf("a split route: the worksheet row holds only its first arm, imported as the category's %s route; the other arms and the weights are lost: put the split back by hand", c.kind)
+			im.warnf("row %d, %q (category %s): %s (the row's estimated columns are the whole split's)", c.row, colRoute, c.name, note)
+			c.routeNote = strings.TrimPrefix(c.routeNote+"; "+note, "; ")
+		}()
+	}
 	if len(words) == 0 {
 		if c.rule != "" && len(c.fallback) > 0 {
 			c.kind = "cascade"
@@ -891,8 +904,8 @@ func (im *importer) parseRoute(c *catRow, s string, hasColumn bool) {
 		} else {
 			c.routeNote = "a score route: the worksheet keeps its models, not its router; imported with the built-in difficulty score at evenly spaced tiers: set router: or tiers: here"
 		}
-	case "split":
-		im.errorf(c.row, colRoute, "split routes cannot be expressed in a worksheet row: write static or cascade here, and put the split into the imported spec by hand")
+	case routeSplit:
+		im.errorf(c.row, colRoute, "%q: write split once, followed by the route of the split's first arm, like split static or split cascade retry_once", s)
 		return
 	default:
 		bad()

@@ -151,12 +151,15 @@ const (
 //
 // The extras:
 //
-//   - "route": static, cascade, score or split, followed by retry_once when a failed validation
+//   - "route": static, cascade or score, followed by retry_once when a failed validation
 //     is retried once before escalating, and by fail_when_exhausted when a request whose last
 //     answer fails validation fails (on_exhausted: fail) instead of being delivered flagged. A
 //     score route's settings follow in parentheses, like "score (tiers 0.3; shares nano 0.65,
 //     sonnet 0.35)" or "score (router routers/q.json; willingness to pay 0.5; start pass rates
-//     nano 0.97)", so that it imports as it was.
+//     nano 0.97)", so that it imports as it was. A split route's row holds only its first arm,
+//     every column as for that arm's route, and its route cell is "split" followed by the
+//     arm's, like "split cascade retry_once": the import reads the row as the arm's route, and
+//     warns that the other arms and the weights are lost (see [Gaps]).
 //   - "primary pass rate", "fallback pass rate": the assumed pass rates (assume.pass_rate) of
 //     the primary model and of the first model of "fallback model".
 //   - "validator detect", "validator false alarm": the category's validator strength; empty
@@ -329,11 +332,13 @@ func Rows(s *spec.Spec, est *estimate.Report) ([]Row, error) {
 		}
 	}
 	rows := make([]Row, 0, len(s.Categories))
+	shares := shareCells(s)
 	for i, c := range s.Categories {
 		if c.Route == nil {
 			return nil, fmt.Errorf("worksheet: category %q has no route; export a spec that loaded without errors", c.Name)
 		}
 		r := categoryRow(s, c)
+		r.TrafficShare = shares[i]
 		if results != nil {
 			res := results[i]
 			r.EstimatedPassRate = strconv.FormatFloat(res.Quality, 'f', 4, 64)
@@ -343,6 +348,33 @@ func Rows(s *spec.Spec, est *estimate.Report) ([]Row, error) {
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// shareTolerance is how far from 1 the shares a worksheet writes may sum: half the spec
+// loader's (and Import's) tolerance of 1e-6, so that a sheet of rounded shares imports.
+const shareTolerance = 5e-7
+
+// shareCells writes the categories' shares for the "traffic share" column. A spec's own
+// shares are written as they are. With pipelines they are derived (each category's share of
+// model calls), and carry floating-point noise (0.49999999999999994); they are written rounded
+// for people, to six significant digits, or to as many more as keeps their sum within
+// shareTolerance of 1.
+func shareCells(s *spec.Spec) []string {
+	out := make([]string, len(s.Categories))
+	for digits := 6; ; digits++ {
+		var sum float64
+		for i, c := range s.Categories {
+			x := float64(c.Share)
+			if len(s.Pipelines) > 0 && digits < 17 {
+				x, _ = strconv.ParseFloat(strconv.FormatFloat(x, 'g', digits, 64), 64)
+			}
+			out[i] = formatFloat(x)
+			sum += x
+		}
+		if len(s.Pipelines) == 0 || digits >= 17 || math.Abs(sum-1) <= shareTolerance {
+			return out
+		}
+	}
 }
 
 // categoryRow fills every column of c's row but the estimated ones.
@@ -377,13 +409,15 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 		r.ValidatorFalseAlarm = formatFloat(float64(v.FalseAlarm))
 	}
 
+	// The route the row shows: for a split, its first arm, as a row shows that route, its
+	// route cell "split" followed by the arm's (see Gaps); the import reads it as the arm.
+	split := c.Route.Kind() == "split"
 	route := c.Route
-	kind := route.Kind()
-	// The route whose steps the row shows: for a split, its first arm.
-	shown := route
-	if kind == "split" {
-		shown = &route.Split[0].Route
+	if split {
+		route = &c.Route.Split[0].Route
 	}
+	kind := route.Kind()
+	shown := route
 	var steps []string
 	if shown.Model != nil {
 		steps = []string{shown.Model.Name}
@@ -438,16 +472,17 @@ func categoryRow(s *spec.Spec, c *spec.Category) Row {
 	}
 	r.ValidationRule = strings.Join(rules, "; ")
 	r.Route = kind
-	if kind != "split" {
-		if len(validators) > 0 && onFail == spec.OnFailRetryOnce {
-			r.Route += " " + routeRetryOnce
-		}
-		if route.FailsWhenExhausted() {
-			r.Route += " " + routeFailExhausted
-		}
-		if sc := shown.Score; sc != nil {
-			r.Route += " (" + scoreSettings(sc, c.Assume) + ")"
-		}
+	if len(validators) > 0 && onFail == spec.OnFailRetryOnce {
+		r.Route += " " + routeRetryOnce
+	}
+	if route.FailsWhenExhausted() {
+		r.Route += " " + routeFailExhausted
+	}
+	if sc := shown.Score; sc != nil {
+		r.Route += " (" + scoreSettings(sc, c.Assume) + ")"
+	}
+	if split {
+		r.Route = routeSplit + " " + r.Route
 	}
 
 	// Pass rates: the primary's, the first fallback's, then the rest.
@@ -551,7 +586,9 @@ func Gaps(s *spec.Spec) []string {
 			continue
 		}
 		if r.Kind() == "split" {
-			gaps = append(gaps, fmt.Sprintf("category %s: split routes do not fit a worksheet row", c.Name))
+			arm := r.Split[0]
+			gaps = append(gaps, fmt.Sprintf("category %s: split routes do not fit a worksheet row: the row holds only the first arm (%s, weight %s of %d arms), and import reads it as the category's route, with a warning",
+				c.Name, arm.Route.Kind(), formatFloat(float64(arm.Weight)), len(r.Split)))
 			continue
 		}
 		if r.Kind() == "score" {
@@ -606,7 +643,7 @@ func Omitted(s *spec.Spec) []string {
 		for i, p := range s.Pipelines {
 			names[i] = p.Name
 		}
-		out = append(out, fmt.Sprintf("pipelines (%s) are not in a worksheet: its shares and volume count model calls, so its estimate has the same figures per call but no section per user request", strings.Join(names, ", ")))
+		out = append(out, fmt.Sprintf("pipelines (%s) are not in a worksheet: its shares and volume count model calls (shares rounded to six significant digits, or more where their sum needs them), so its estimate has the same figures per call, to that rounding, but no section per user request", strings.Join(names, ", ")))
 	}
 	var matched []string
 	described := s.Description != ""
@@ -658,6 +695,9 @@ func Omitted(s *spec.Spec) []string {
 const (
 	routeRetryOnce     = "retry_once"
 	routeFailExhausted = "fail_when_exhausted"
+	// routeSplit opens the route cell of a split route's row, which holds its first arm only:
+	// "split static", "split cascade retry_once".
+	routeSplit = "split"
 )
 
 // modelCell writes a model as "name", or "name=model-id" when the two differ.

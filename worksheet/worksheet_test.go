@@ -362,9 +362,9 @@ func TestImportErrors(t *testing.T) {
 		{"duplicate column", withExtra("Why,why", "a,b", "c,d"), ImportOptions{},
 			`sheet.csv row 1, "why": the column appears twice (columns 13 and 14): keep one`,
 			"header comparison is case-insensitive"},
-		{"split route", withExtra("route", "split", "static"), ImportOptions{},
-			`sheet.csv row 2, "route": split routes cannot be expressed in a worksheet row`,
-			"a row has one primary model"},
+		{"split route twice", withExtra("route", "split split", "static"), ImportOptions{},
+			`sheet.csv row 2, "route": "split split": write split once, followed by the route of the split's first arm`,
+			"a split row holds one arm's route"},
 		{"unknown route", withExtra("route", "cascde", "static"), ImportOptions{},
 			`sheet.csv row 2, "route": "cascde" is not a route: write static, cascade, score or cascade retry_once`,
 			"route words are checked"},
@@ -566,7 +566,7 @@ func TestRebuildValidators(t *testing.T) {
 }
 
 // TestSplitRoute exports a split route (its first arm's first model is the primary model)
-// and checks that importing the row is refused.
+// and checks that the row imports as that arm's static route, with a warning.
 func TestSplitRoute(t *testing.T) {
 	const src = `version: 1
 name: split
@@ -597,16 +597,35 @@ categories:
 		t.Fatal(err)
 	}
 	r := rows[0]
-	if r.Route != "split" || r.PrimaryModel != "a=gpt-4o-mini" || r.FallbackModel != "b=gpt-4o" || r.EstimatedPassRate != "" {
+	if r.Route != "split static" || r.PrimaryModel != "a=gpt-4o-mini" || r.FallbackModel != "b=gpt-4o" || r.EstimatedPassRate != "" {
 		t.Errorf("split row = %+v", r)
 	}
 	var b bytes.Buffer
 	if err := Export(&b, s, nil); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Import(&b, ImportOptions{File: "split.csv"})
-	if err == nil || !strings.Contains(err.Error(), `split.csv row 2, "route": split routes cannot be expressed in a worksheet row`) {
-		t.Errorf("import of a split row: %v", err)
+	var warnings []string
+	y, err := Import(&b, ImportOptions{File: "split.csv", Warn: func(m string) { warnings = append(warnings, m) }})
+	if err != nil {
+		t.Fatalf("import of a split row: %v", err)
+	}
+	if w := strings.Join(warnings, "\n"); !strings.Contains(w, `row 2, "route" (category ab): a split route: the worksheet row holds only its first arm, imported as the category's static route; the other arms and the weights are lost`) {
+		t.Errorf("import of a split row warns:\n%s", w)
+	}
+	s2, err := spec.Parse(y, "imported.yaml", spec.Options{})
+	if err != nil {
+		t.Fatalf("imported spec does not load: %v\n%s", err, y)
+	}
+	c := s2.Categories[0]
+	if c.Route.Kind() != "static" || c.Route.Model.Name != "a" || len(c.Fallback) != 1 || c.Fallback[0].Name != "b" {
+		t.Errorf("imported route %+v, fallback %v; want static a, fallback b", c.Route, c.Fallback)
+	}
+	if !bytes.Contains(y, []byte("# a split route: the worksheet row holds only its first arm")) {
+		t.Errorf("the imported spec does not say the split is lost:\n%s", y)
+	}
+	gaps := strings.Join(Gaps(s), "\n")
+	if !strings.Contains(gaps, "category ab: split routes do not fit a worksheet row: the row holds only the first arm (static, weight 0.5 of 2 arms), and import reads it as the category's route, with a warning") {
+		t.Errorf("Gaps = %s", gaps)
 	}
 }
 
