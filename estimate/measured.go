@@ -24,7 +24,11 @@ import (
 // answers and flag good ones, so verdicts measure q(1−f) + (1−q)(1−d), not the pass rate q;
 // Measure corrects them with the category's validator strength (detect d, false alarm f).
 type Observation struct {
-	Category    string
+	Category string
+	// Item names the request the call answered (an outcomes row's item), when known: the
+	// grades of the models of a cascade on the same items measure how a later model does on
+	// the requests escalated to it (see escalatedPassRates).
+	Item        string
 	Model       string // a spec model name or a provider model id
 	Pass        *bool
 	ByValidator bool
@@ -62,6 +66,9 @@ type Measurements struct {
 	// noCategory counts them by a category the spec does not have ("" for observations
 	// without one), noModel by a model, in a category it has.
 	noCategory, noModel map[string]int
+	// grades are the graded answers (not validator verdicts) of observations with an item, by
+	// category, item and spec model.
+	grades map[string]map[string]map[string]bool
 }
 
 // measured is what was observed of one model in one category.
@@ -142,6 +149,9 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 			if *o.Pass {
 				cell.passes++
 			}
+			if o.Item != "" {
+				ms.grade(c.Name, o.Item, m.Name, *o.Pass)
+			}
 		}
 		switch {
 		case o.LatencyMS > 0 && o.TimeScaled:
@@ -180,6 +190,94 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 		sort.Float64s(cell.scaled)
 	}
 	return ms
+}
+
+// grade records model's graded answer to item in category.
+func (ms *Measurements) grade(category, item, model string, pass bool) {
+	if ms.grades == nil {
+		ms.grades = map[string]map[string]map[string]bool{}
+	}
+	byItem := ms.grades[category]
+	if byItem == nil {
+		byItem = map[string]map[string]bool{}
+		ms.grades[category] = byItem
+	}
+	byModel := byItem[item]
+	if byModel == nil {
+		byModel = map[string]bool{}
+		byItem[item] = byModel
+	}
+	byModel[model] = pass
+}
+
+// escalatedEstimate is a later cascade step's model's measured pass rate on the requests
+// escalated to it (see escalatedPassRates).
+type escalatedEstimate struct {
+	model string
+	// p is the pass rate on escalated requests; base the model's pass rate on the same items,
+	// unweighted, which p goes with (see world.passEscalated).
+	p, base float64
+	// n is the effective number of answers, (Σw)²/Σw² of the items' weights, for intervals and
+	// the minimum.
+	n float64
+}
+
+// escalatedPassRates measures, for category c's route when it is a cascade whose steps before
+// a later one validate, how each later step's model does on the requests escalated to it.
+// A request reaches step k when every earlier step's answer was flagged: on an item whose
+// grades of the earlier steps' models are known, with probability Π (detect where the answer
+// failed, false alarm where it passed), at the category's validator strength. Each item then
+// counts with that weight: the later model's escalated pass rate is Σ w·pass / Σ w over the
+// items every one of the steps' models answered. Split and score routes are not measured.
+func (ms *Measurements) escalatedPassRates(s *spec.Spec, c *spec.Category) []escalatedEstimate {
+	byItem := ms.grades[c.Name]
+	if len(byItem) == 0 || c.Route == nil || len(c.Route.Split) > 0 || c.Route.Score != nil {
+		return nil
+	}
+	steps := c.Route.Steps(s)
+	st := c.Strength()
+	d, f := float64(st.Detect), float64(st.FalseAlarm)
+	var out []escalatedEstimate
+	for k := 1; k < len(steps); k++ {
+		if len(steps[k-1].Validate) == 0 || steps[k].Model == nil {
+			break // an unvalidated step delivers: no request goes past it on a flag
+		}
+		name := steps[k].Model.Name
+		if slices.ContainsFunc(out, func(e escalatedEstimate) bool { return e.model == name }) {
+			continue
+		}
+		var sw, sw2, swp float64
+		var items, passes int
+		for _, grades := range byItem {
+			pass, ok := grades[name]
+			if !ok {
+				continue
+			}
+			w := 1.0
+			for i := 0; i < k && ok; i++ {
+				var earlier bool
+				if earlier, ok = grades[steps[i].Model.Name]; earlier {
+					w *= f
+				} else {
+					w *= d
+				}
+			}
+			if !ok {
+				continue
+			}
+			items++
+			sw, sw2 = sw+w, sw2+w*w
+			if pass {
+				swp += w
+				passes++
+			}
+		}
+		if sw <= 0 {
+			continue
+		}
+		out = append(out, escalatedEstimate{model: name, p: swp / sw, base: float64(passes) / float64(items), n: sw * sw / sw2})
+	}
+	return out
 }
 
 func withCount(m map[string]int, key string) map[string]int {
@@ -255,6 +353,16 @@ func rowCount(n int) string {
 
 // apply sets the world's overrides from measurements that are large enough.
 func (ms *Measurements) apply(w *world) {
+	for _, c := range w.spec.Categories {
+		for _, e := range ms.escalatedPassRates(w.spec, c) {
+			if e.n >= MinGraded {
+				if w.escPassRate == nil {
+					w.escPassRate = map[[2]string][2]float64{}
+				}
+				w.escPassRate[[2]string{c.Name, e.model}] = [2]float64{e.p, e.base}
+			}
+		}
+	}
 	for key, cell := range ms.cells {
 		if pr := cell.passRate(w.spec.Category(key[0])); pr.used {
 			w.passRate = withKey(w.passRate, key, pr.p)
@@ -358,7 +466,7 @@ func mean(xs []float64) float64 {
 type Finding struct {
 	Category string `json:"category"`
 	Model    string `json:"model"`
-	// What is "pass rate", "latency p50", "latency p95", "tokens in", "tokens out",
+	// What is "pass rate", "escalated pass rate", "latency p50", "latency p95", "tokens in", "tokens out",
 	// "cache hit", "cost per call" or "availability".
 	What     string  `json:"what"`
 	Assumed  float64 `json:"assumed"`
@@ -577,6 +685,13 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			out = append(out, Finding{Category: c.Name, Model: m.Name, What: "availability", Assumed: a, Measured: got, Low: lo, High: hi, N: cell.n, Used: true, Contradicts: a < lo || a > hi})
 		}
 	}
+	out = append(out, ms.escalatedFindings(s)...)
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		if a.Category != b.Category {
+			return categoryIndex(s, a.Category) - categoryIndex(s, b.Category)
+		}
+		return modelIndex(s, a.Model) - modelIndex(s, b.Model)
+	})
 	// Each contradiction says what to write in the spec to agree with its measurement.
 	for i := range out {
 		f := &out[i]
@@ -587,6 +702,32 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 		c, m := s.Category(f.Category), s.Model(f.Model)
 		if change := specChange(s, c, m, ms.cells[[2]string{c.Name, m.Name}], f); change != "" {
 			f.Note = strings.TrimPrefix(f.Note+"; "+change, "; ")
+		}
+	}
+	return out
+}
+
+// escalatedFindings compares each cascade's later models' escalated pass rates
+// (assume.escalated_pass_rate, or their pass rates where the spec states none) with their
+// measurements (escalatedPassRates).
+func (ms *Measurements) escalatedFindings(s *spec.Spec) []Finding {
+	var out []Finding
+	for _, c := range s.Categories {
+		st := c.Strength()
+		for _, e := range ms.escalatedPassRates(s, c) {
+			n := int(math.Round(e.n))
+			f := Finding{Category: c.Name, Model: e.model, What: "escalated pass rate", Measured: e.p, N: n, Used: n >= MinGraded,
+				Note: fmt.Sprintf("over the items its earlier steps' models answered too, each weighted by the chance the validation (detect %.2f, false alarm %.2f) escalates it (%.1f%% unweighted); n is the effective number of answers",
+					float64(st.Detect), float64(st.FalseAlarm), e.base*100)}
+			f.Low, f.High = binomialInterval(int(math.Round(e.p*float64(n))), n)
+			if a, ok := c.Assume.EscalatedPassRate[e.model]; ok {
+				f.Assumed = float64(a)
+				f.Contradicts = f.Assumed < f.Low || f.Assumed > f.High
+			} else {
+				f.Note = "no assumption: escalated requests are answered at its pass rate; " + f.Note
+			}
+			f.keepUnder(MinGraded, "answers to escalated items")
+			out = append(out, f)
 		}
 	}
 	return out
@@ -646,6 +787,8 @@ func specChange(s *spec.Spec, c *spec.Category, m *spec.Model, cell *measured, f
 	switch f.What {
 	case "pass rate":
 		return fmt.Sprintf("%swrite assume.pass_rate.%s: %s in category %s", at(c.KeyLine("assume", "pass_rate", m.Name)), m.Name, round3(f.Measured), c.Name)
+	case "escalated pass rate":
+		return fmt.Sprintf("%swrite assume.escalated_pass_rate.%s: %s in category %s", at(c.KeyLine("assume", "escalated_pass_rate", m.Name)), m.Name, round3(f.Measured), c.Name)
 	case "latency p50", "latency p95":
 		p50, p95 := stats.Quantile(cell.latency, 0.5), stats.Quantile(cell.latency, 0.95)
 		d := func(v float64) string {
@@ -769,6 +912,8 @@ func (f *Finding) intervalMethod() string {
 	switch {
 	case f.What == "pass rate" || f.What == "availability":
 		return "exact binomial"
+	case f.What == "escalated pass rate":
+		return "exact binomial, of the effective number"
 	case strings.HasPrefix(f.What, "latency"):
 		return "order statistics"
 	case strings.HasPrefix(f.What, "tokens"):
