@@ -299,6 +299,20 @@ func TestSensitivityBreakEvenTextShowsTen(t *testing.T) {
 	}
 }
 
+// TestBreakEvenThenNoPolicyClears: a break-even past which the recommended policy stays
+// recommended but no policy clears any more says so in its own words, not as if the policy
+// changed to itself.
+func TestBreakEvenThenNoPolicyClears(t *testing.T) {
+	v := 1.5
+	s := &Sensitivity{Move: 0.2, Baseline: "spec", BaselineClears: true, BreakEvens: []BreakEven{{Input: "latency of strong", Kind: "latency",
+		Direction: "up", Assumed: 1, Limit: 10, Found: true, Value: &v, Tolerance: 1e-4, Move: 0.5, Recommended: "spec", RecommendedClears: false, Estimates: 9}}}
+	var buf bytes.Buffer
+	writeSensitivityText(&buf, s)
+	if out := buf.String(); !strings.Contains(out, "spec comes closest, but no policy clears every bar and budget") {
+		t.Errorf("the row does not say that no policy clears past the break-even:\n%s", out)
+	}
+}
+
 // twoCategories routes both categories to b; a clears x's bar, not y's, so cheapest-passing
 // (a in x, b in y) is recommended over spec (b in both), which it differs from only in x.
 const twoCategories = `version: 1

@@ -396,7 +396,7 @@ func (s *Sensitivity) flipNote(f Effect) string {
 	case f.RecommendedClears:
 		return ", which clears every bar and budget"
 	}
-	return ", the closest: no policy clears every bar and budget"
+	return " comes closest, but no policy clears every bar and budget"
 }
 
 // perturbed re-runs the estimate in a changed world, reusing every cell the change cannot
