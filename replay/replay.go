@@ -787,6 +787,7 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 		target = &Target{Objective: ClearBar, Quality: cat.Bar()}
 	}
 	if target != nil {
+		formed := all // before the route's form leaves some out
 		if target.Kinds == nil && cat != nil && cat.Route != nil {
 			all = keepRouteForm(all, cat.Route, opts.Include, rep)
 		}
@@ -847,12 +848,40 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 		// shows), not the candidates left: keepRouteForm may have left out the widest policy.
 		cal, err := calibrateAgainst(all, *target, rep.Compared)
 		if err != nil {
-			rep.note("calibration: " + oneLine(err))
+			msg := "calibration: " + oneLine(err)
+			if target.Objective == ClearBar {
+				msg += formLeftOutReaching(formed, all, target.Quality)
+			}
+			rep.note(msg)
 		}
 		// Calibrate leaves out what is Narrow (its Excluded; narrowNote names them).
 		rep.Calibration = cal
 	}
 	return nil
+}
+
+// formLeftOutReaching says, when no candidate reaches quality, which of the results the
+// route's form left out (in formed, not in kept) would: "" when none does.
+func formLeftOutReaching(formed, kept []*Result, quality float64) string {
+	var reach []string
+	kinds := map[string]bool{}
+	for _, r := range formed {
+		if r.Realisable && !r.Narrow && r.Items > 0 && r.Quality >= quality && !slices.Contains(kept, r) {
+			reach = append(reach, fmt.Sprintf("%s (%.2f%%)", r.Name, r.Quality*100))
+			kinds[r.Kind] = true
+		}
+	}
+	if len(reach) == 0 {
+		return ""
+	}
+	const most = 3
+	more := ""
+	if len(reach) > most {
+		more = fmt.Sprintf(" and %d more", len(reach)-most)
+		reach = reach[:most]
+	}
+	return fmt.Sprintf("; left out as they would change the route's form, %s%s reach it: --include %s to let one replace the route",
+		strings.Join(reach, ", "), more, strings.Join(slices.Sorted(maps.Keys(kinds)), ","))
 }
 
 // keepRouteForm leaves out of a calibration the results that would change the form of the
@@ -864,6 +893,30 @@ func calibrate(all []*Result, cat *spec.Category, opts Options, rep *Report) err
 // which the replay measured without validation, would check no answer.
 func keepRouteForm(all []*Result, r *spec.Route, include []string, rep *Report) []*Result {
 	asked := func(kind string) bool { return slices.Contains(include, kind) }
+	if r.Score != nil && r.Validated() {
+		// The routers replayed here validate no answer: a threshold or willingness to pay
+		// calibrated on them, written into a route that validates (and escalates what its
+		// validators flag), is a route the replay never measured. Only the spec's own route
+		// competes, unless others are asked for.
+		left := map[string]int{}
+		all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool {
+			if r.Kind == KindSpec || asked(r.Kind) || !r.Realisable {
+				return false
+			}
+			left[r.Kind]++
+			return true
+		})
+		if len(left) > 0 {
+			var what, kinds []string
+			for _, k := range slices.Sorted(maps.Keys(left)) {
+				what = append(what, fmt.Sprintf("%d %s", left[k], k))
+				kinds = append(kinds, k)
+			}
+			rep.note(fmt.Sprintf("only the spec's own route competes in the calibration: the category's score route validates its answers and escalates those its validators flag, which the other policies (%s) do not, so a setting calibrated on them is not what the route written would do; --include %s to let one replace it anyway",
+				strings.Join(what, ", "), strings.Join(kinds, ",")))
+		}
+		return all
+	}
 	if r.Score != nil {
 		if asked(KindMix) {
 			return all
