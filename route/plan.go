@@ -124,7 +124,7 @@ func newCatPlan(s *spec.Spec, c *spec.Category, o Options) (*catPlan, error) {
 			if err != nil {
 				return nil, err
 			}
-			ap.label = fmt.Sprintf("arm %d (%g%%): %s", i+1, a.Weight*100, describe(&a.Route))
+			ap.label = fmt.Sprintf("arm %d (%s): %s", i+1, spec.PercentText(a.Weight), describe(&a.Route))
 			cp.arms = append(cp.arms, ap)
 		}
 		return cp, nil

@@ -196,7 +196,7 @@ func newLearnedScorer(s *spec.Spec, c *spec.Category, sc *spec.ScoreRoute, model
 		ls.rule = "willingness to pay " + clearbar.Money(*sc.WillingnessToPay).String() + " per unit (1.0) of P(pass)"
 		if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
 			ls.mixWTP, ls.mixShare = clearbar.Money(*mx.WillingnessToPay).USD(), float64(*mx.Share)
-			ls.rule += fmt.Sprintf(", %s for the %g%% of requests the text's hash picks", clearbar.Money(*mx.WillingnessToPay), 100*ls.mixShare)
+			ls.rule += fmt.Sprintf(", %s for the %s of requests the text's hash picks", clearbar.Money(*mx.WillingnessToPay), spec.PercentText(ls.mixShare))
 			ls.rule, ls.ruleMixed = ls.rule+" (this request is not)", ls.rule+" (this request is among them)"
 		}
 		for _, mod := range models {

@@ -424,7 +424,7 @@ func (sc *ScoreRoute) Describe() string {
 		case sc.WillingnessToPay != nil:
 			fmt.Fprintf(&b, ", willingness to pay %s", clearbar.Money(*sc.WillingnessToPay))
 			if mx := sc.Mix; mx != nil && mx.WillingnessToPay != nil && mx.Share != nil {
-				fmt.Fprintf(&b, " (%s for %g%% of requests)", clearbar.Money(*mx.WillingnessToPay), 100*float64(*mx.Share))
+				fmt.Fprintf(&b, " (%s for %s of requests)", clearbar.Money(*mx.WillingnessToPay), PercentText(float64(*mx.Share)))
 			}
 		}
 	} else if sc.Heuristic != nil {

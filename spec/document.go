@@ -143,7 +143,11 @@ func groupDigits(n int64) string {
 	return b.String()
 }
 
-func pctText(p float64) string {
+func pctText(p float64) string { return PercentText(p) }
+
+// PercentText writes a share as a percentage to two decimals at most, without trailing zeros
+// and without float noise: 0.5108 is "51.08%", 0.25 "25%".
+func PercentText(p float64) string {
 	s := strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", p*100), "0"), ".")
 	return s + "%"
 }

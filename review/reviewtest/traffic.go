@@ -141,7 +141,7 @@ func (g *generator) decision(i int) *clearbar.Decision {
 			}
 		}
 		route = &route.Split[arm].Route
-		d.Arm = fmt.Sprintf("arm %d (%g%%)", arm+1, c.Route.Split[arm].Weight*100)
+		d.Arm = fmt.Sprintf("arm %d (%s)", arm+1, spec.PercentText(c.Route.Split[arm].Weight))
 	}
 	d.Route = route.Kind()
 	g.run(d, c, route, changed)
