@@ -323,6 +323,7 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	}
 
 	bopts := BuildOptions{Grade: opts.Grade}
+	unpriced := 0 // rows --reprice could not price again
 	if s != nil {
 		bopts.Columns = specColumns(s)
 		bopts.Price = specPrice(s, opts.Reprice)
@@ -381,6 +382,18 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 			return nil
 		}
 	}
+	if keep := bopts.Keep; opts.Reprice && s != nil && keep != nil {
+		// A row without token counts cannot be priced again: it keeps its cost, and the report
+		// says how many did (imported benchmarks record a cost, not tokens).
+		names := specColumns(s)
+		bopts.Keep = func(r *outcomes.Row) bool {
+			kept := keep(r)
+			if kept && r.TokensIn+r.TokensOut == 0 && r.Cost != 0 && s.Model(names(r.Model)[0]) != nil {
+				unpriced++
+			}
+			return kept
+		}
+	}
 	b := NewBuilder(bopts)
 	n := 0
 	err = rows(func(row outcomes.Row) error {
@@ -403,6 +416,9 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	t := b.Table()
 	if t.Len() == 0 {
 		return nil, noRows(opts, n, seenCats, seenTasks, seenModels)
+	}
+	if unpriced > 0 {
+		rep.note(fmt.Sprintf("--reprice: %s of spec models record a cost but no token counts (imported benchmarks do), so they keep their recorded cost: the spec's prices apply only to rows with tokens", plural(unpriced, "row")))
 	}
 	if timeScaled > 0 {
 		rep.note(fmt.Sprintf("%s answered at a time scale (serve --time-scale): their latencies are divided by it, which magnifies the gateway's own overhead and queueing by 1/scale, so the latencies shown are not the models'", plural(timeScaled, "row")))
