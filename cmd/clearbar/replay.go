@@ -932,6 +932,30 @@ func escalatedPassRates(rep *replay.Report, ch *replay.Result) (rates map[string
 // may be before tokensNote speaks.
 const tokensOff = 0.2
 
+// costNote compares, for rows that record a cost but no tokens (imported benchmarks), each
+// model's mean recorded cost per call with what the spec's prices make a call at category c's
+// tokens, which clearbar estimate prices every call at: when a model ch calls is more than
+// tokensOff apart, the estimate's cost per request will differ from the replay's, and the note
+// says so. "" when they agree, or no cost is recorded.
+func costNote(s *spec.Spec, c *spec.Category, stats map[string]replay.ModelStats, ch *replay.Result) string {
+	var apart []string
+	for _, name := range slices.Sorted(maps.Keys(ch.Calls)) {
+		st, m := stats[name], s.Model(name)
+		if m == nil || st.Cost <= 0 || ch.Calls[name] <= 0 {
+			continue
+		}
+		priced := c.CallCost(m)
+		if d := float64(st.Cost) - float64(priced); priced > 0 && math.Abs(d) > tokensOff*float64(priced) {
+			apart = append(apart, fmt.Sprintf("%s %s against %s", name, st.Cost, priced))
+		}
+	}
+	if len(apart) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("note: the rows record costs but no tokens, and the recorded cost per call differs from what the spec's prices make at category %q's tokens, at which clearbar estimate prices every call (%s): its cost per request will differ from the replay's %s; set the category's tokens, or the models' prices, to match",
+		c.Name, strings.Join(apart, "; "), ch.CostPerItem)
+}
+
 // tokensNote compares the mean tokens in and out of the calls the calibrated policy ch made in
 // the replay (each model's recorded mean, weighted by its calls) with the category's tokens,
 // which the estimate prices every call at: when either is more than tokensOff apart, the
@@ -966,6 +990,9 @@ func tokensNote(s *spec.Spec, category string, rep *replay.Report, ch *replay.Re
 	}
 	off := func(measured, assumed float64) bool {
 		return measured > 0 && math.Abs(measured-assumed) > tokensOff*assumed
+	}
+	if in == 0 && out == 0 {
+		return costNote(s, c, stats, ch)
 	}
 	if !off(in, assumedIn) && !off(out, assumedOut+reasoning) {
 		return ""

@@ -1206,3 +1206,47 @@ categories:
 		t.Errorf("estimate of the calibrated spec: quality %.6f, want the replay's 0.90 (0.96 with strong at its overall pass rate)\n%s", q, data)
 	}
 }
+
+// TestReplayCalibrateCostNote: rows that record a cost but no tokens (imported benchmarks)
+// cannot say their tokens differ from the category's, but their costs can: when a model's
+// recorded cost per call is far from what the spec's prices make at the category's tokens,
+// the calibration says the estimate's cost will differ from the replay's.
+func TestReplayCalibrateCostNote(t *testing.T) {
+	dir := t.TempDir()
+	specFile := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(specFile, []byte(`version: 1
+name: costs
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated}}
+models:
+  small:  {provider: sim, model: small-1, price: {input: 1, output: 1}, availability: 1}
+  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}, availability: 1}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 50, out: 20}
+    quality_bar: 0.5
+    route: {model: small}
+    assume: {pass_rate: {small: 0.6, strong: 0.9}}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The spec prices a call of small at 50 + 20 tokens, $1 per million: $0.00007. The rows
+	// record $0.0007, ten times that.
+	var rows []outcomes.Row
+	for i := range 50 {
+		pass := i%5 != 0
+		rows = append(rows,
+			outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: fmt.Sprint("question ", i), Model: "small", Cost: 700_000, Pass: &pass},
+			outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", Prompt: fmt.Sprint("question ", i), Model: "strong", Cost: 2_000_000, Pass: &pass})
+	}
+	table := filepath.Join(dir, "qa.jsonl")
+	writeRows(t, table, rows)
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if want := "the recorded cost per call differs from what the spec's prices make at category \"qa\"'s tokens, at which clearbar estimate prices every call (small $0.000700 against $0.0000700)"; !strings.Contains(out+errOut, want) {
+		t.Errorf("no cost note %q in:\n%s\n%s", want, out, errOut)
+	}
+}
