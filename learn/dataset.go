@@ -1,12 +1,15 @@
 package learn
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/clearbar/clearbar/outcomes"
@@ -21,7 +24,8 @@ type Dataset struct {
 	Models []string
 	Items  []Item
 	// Rows counts the rows grouped; Skipped those left out (no prompt text, or a model
-	// outside Models), with SkipReason saying why for the first one.
+	// outside Models), with SkipReason saying why: the first row without prompt text, and the
+	// models that are not candidates, with their rows.
 	Rows, Skipped int
 	SkipReason    string
 	// Uncategorised counts the items whose first row has no category, so that their Task is
@@ -83,10 +87,12 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 	}
 	byItem := map[string]int{}
 	var accs []acc
+	var noPrompt string
+	notCandidate := map[string]int{} // rows by model
 	skip := func(why string) {
 		ds.Skipped++
-		if ds.SkipReason == "" {
-			ds.SkipReason = why
+		if noPrompt == "" {
+			noPrompt = why
 		}
 	}
 	for r := range rows {
@@ -98,7 +104,8 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 		k, ok := idx[r.Model]
 		if !ok {
 			if fixed {
-				skip(fmt.Sprintf("model %q is not a candidate", r.Model))
+				ds.Skipped++
+				notCandidate[r.Model]++
 				continue
 			}
 			k = len(ds.Models)
@@ -162,6 +169,28 @@ func GroupRows(name string, rows iter.Seq[outcomes.Row], models []string, answer
 			}
 		}
 	}
+	var why []string
+	if noPrompt != "" {
+		why = append(why, noPrompt)
+	}
+	if len(notCandidate) > 0 {
+		names := slices.SortedFunc(maps.Keys(notCandidate), func(a, b string) int {
+			return cmp.Or(notCandidate[b]-notCandidate[a], strings.Compare(a, b))
+		})
+		var list []string
+		for _, m := range names[:min(len(names), 3)] {
+			list = append(list, fmt.Sprintf("%q %d", m, notCandidate[m]))
+		}
+		if len(names) > 3 {
+			list = append(list, fmt.Sprintf("and %d more", len(names)-3))
+		}
+		model := "model that is not a candidate"
+		if len(names) > 1 {
+			model = fmt.Sprintf("%d models that are not candidates", len(names))
+		}
+		why = append(why, fmt.Sprintf("rows of %s: %s", model, strings.Join(list, ", ")))
+	}
+	ds.SkipReason = strings.Join(why, "; ")
 	return ds
 }
 

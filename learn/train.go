@@ -146,7 +146,7 @@ type Report struct {
 	// Data names the training data; Items, Rows and Skipped count what was read.
 	Data                 string
 	Items, Rows, Skipped int
-	// SkipReason says why the first skipped row was skipped.
+	// SkipReason says why rows were skipped (see Dataset.SkipReason).
 	SkipReason string
 	// Metrics has one entry per candidate (also saved in the model file).
 	Metrics []ModelMetrics

@@ -909,11 +909,17 @@ func formLeftOutReaching(formed, kept []*Result, quality float64) string {
 // which the replay measured without validation, would check no answer.
 func keepRouteForm(all []*Result, r *spec.Route, include []string, rep *Report) []*Result {
 	asked := func(kind string) bool { return slices.Contains(include, kind) }
-	if r.Score != nil && r.Validated() {
+	// Whether the route's validators, replayed on the recorded answers, escalated any: when
+	// they flagged none, the route does on these outcomes what its router does alone.
+	escalates := !slices.ContainsFunc(all, func(x *Result) bool {
+		return x.Kind == KindSpec && x.Validator != nil && x.Items > 0 && x.Escalation == 0
+	})
+	if r.Score != nil && r.Validated() && escalates {
 		// The routers replayed here validate no answer: a threshold or willingness to pay
 		// calibrated on them, written into a route that validates (and escalates what its
 		// validators flag), is a route the replay never measured. Only the spec's own route
-		// competes, unless others are asked for.
+		// competes, unless others are asked for. (Where the validators flagged none of the
+		// recorded answers, the routers measure what the route does, and compete.)
 		left := map[string]int{}
 		all = slices.DeleteFunc(slices.Clone(all), func(r *Result) bool {
 			if r.Kind == KindSpec || asked(r.Kind) || !r.Realisable {
