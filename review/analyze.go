@@ -323,8 +323,13 @@ func (a *analysis) modelRows(cv *CategoryView, ci int) {
 	slices.SortFunc(names, func(x, y string) int { return cmp.Compare(modelOrder(a.s, x), modelOrder(a.s, y)) })
 	for _, name := range names {
 		cl := a.r.cells[cellKey{int32(ci), name}]
-		if cl.validated > 0 {
-			a.add(cv, a.passRow(c, name, cl))
+		for ctx := range passContexts {
+			if pc := &cl.pass[ctx]; pc.judged+pc.unjudged+pc.byEarlier > 0 {
+				a.add(cv, a.passRow(c, name, ctx, pc))
+			}
+		}
+		if cl.offStart > 0 {
+			cv.Notes = append(cv.Notes, fmt.Sprintf("%s: %s validated answer(s) on the score route's first step, as a fallback of the model the score started on, were left out of its pass rates: the score picked those requests for another model", name, groupInt(cl.offStart)))
 		}
 		slices.Sort(cl.latency)
 		for _, q := range []struct {
@@ -355,45 +360,117 @@ func modelOrder(s *spec.Spec, name string) int {
 	return len(s.Models)
 }
 
-// passRow compares a model's pass rate with the assumption. Production traffic has no grades,
-// only validator verdicts, and a validator that catches a bad answer with probability d and
-// flags a good one with probability f passes answers at the rate v = q(1−f) + (1−q)(1−d) when
-// the true pass rate is q. The test is the exact binomial test of the verdicts against the v
-// the assumed q implies; the pass rate shown is the q the measured v implies,
-// q̂ = (v̂ − (1−d)) / (d − f), with its interval mapped the same way.
-func (a *analysis) passRow(c *spec.Category, name string, cl *cell) *Comparison {
+// passMetrics names the pass-rate comparison of each context (passCategory, …), and
+// passKeys the assumption under assume: it is compared with.
+var (
+	passMetrics = [passContexts]string{"pass rate", "score pass rate", "escalated pass rate"}
+	passKeys    = [passContexts]string{"pass_rate", "score_pass_rate", "escalated_pass_rate"}
+)
+
+// passKey returns the assume: key a pass-rate comparison's metric was tested against, or "".
+func passKey(metric string) string {
+	for i, m := range passMetrics {
+		if m == metric {
+			return passKeys[i]
+		}
+	}
+	return ""
+}
+
+// passRow compares a model's pass rate in one context with the assumption that describes the
+// same requests: over the category's requests as a whole (the first step of a static route or
+// cascade) with assume.pass_rate, on the requests a score route started on it with
+// assume.score_pass_rate, on the requests escalated to it with assume.escalated_pass_rate. A
+// context without its assumption is shown, not tested: a model's pass rate on requests a score
+// picked or an earlier step escalated is not its pass rate over the category.
+//
+// Production traffic has no grades, only validator verdicts, and a validator that catches a
+// bad answer with probability d and flags a good one with probability f passes answers at the
+// rate v = q(1−f) + (1−q)(1−d) when the true pass rate is q. The test is the exact binomial
+// test of the verdicts against the v the assumed q implies; the pass rate shown is the q the
+// measured v implies, q̂ = (v̂ − (1−d)) / (d − f), with its interval mapped the same way.
+// Answers the validators could not judge count neither way, and escalated answers an agreement
+// check compared with an earlier step's model are left out (see earlierChecker).
+func (a *analysis) passRow(c *spec.Category, name string, ctx int, pc *passCount) *Comparison {
 	st := c.Strength()
 	d, f := float64(st.Detect), float64(st.FalseAlarm)
-	k, n := cl.passed, cl.validated
-	v := float64(k) / float64(n)
-	vlo, vhi := stats.Wilson(k, n, a.conf)
+	k, n := pc.passed, pc.judged
+	metric := passMetrics[ctx]
+	var left []string
+	if pc.unjudged > 0 {
+		left = append(left, fmt.Sprintf("%s answer(s) the validators could not judge (not applicable to the request, or unverified) were left out", groupInt(pc.unjudged)))
+	}
+	if pc.byEarlier > 0 {
+		left = append(left, fmt.Sprintf("%s escalated answer(s) were left out: an agreement check compared them with %s, which answered an earlier step of the same request and failed validation there, so the check fails an answer exactly when it is right and the earlier one wrong: its verdicts measure disagreement with %s, not correctness",
+			groupInt(pc.byEarlier), strings.Join(pc.checkers, ", "), strings.Join(pc.checkers, ", ")))
+	}
 	var q0 float64
 	ok := false
-	if m := a.s.Model(name); m != nil {
-		q0, ok = c.PassRate(m)
-	}
-	if !ok || d-f < 0.05 {
-		row := &Comparison{Category: c.Name, Model: name, Metric: "validator pass rate", Unit: UnitRate,
-			Assumed: Num(math.NaN()), Measured: Num(v), Low: Num(vlo), High: Num(vhi), N: n}
-		row.Note = "no pass-rate assumption for this model here"
-		if ok {
-			row.Note = fmt.Sprintf("the validators' detect %.2f and false alarm %.2f are too close to tell good answers from bad", d, f)
+	m := a.s.Model(name)
+	var why string // why the comparison is not tested, when it has no assumption to test
+	switch ctx {
+	case passCategory:
+		if m != nil {
+			q0, ok = c.PassRate(m)
 		}
+	case passScore:
+		var p spec.Prob
+		p, ok = c.Assume.ScorePassRate[name]
+		q0 = float64(p)
+		why = fmt.Sprintf("not comparable, not tested: the score route sends %s the requests its score picks, so its pass rate there is not its pass rate over the category (assume.pass_rate); assume.score_pass_rate states it (clearbar replay --calibrate measures it)", name)
+	case passEscalated:
+		var p spec.Prob
+		p, ok = c.Assume.EscalatedPassRate[name]
+		q0 = float64(p)
+		why = fmt.Sprintf("not tested: the requests escalated to %s are harder than the category's on the whole, so its pass rate there is not assume.pass_rate; assume.escalated_pass_rate states it (clearbar replay --calibrate measures it)", name)
+	}
+	note := func(row *Comparison, s ...string) *Comparison {
+		row.Note = strings.Join(append(s, left...), "; ")
 		return row
 	}
-	v0 := q0*(1-f) + (1-q0)*(1-d)
+	nan := Num(math.NaN())
+	if n == 0 {
+		// Nothing judged: every answer was left out.
+		row := &Comparison{Category: c.Name, Model: name, Metric: metric, Unit: UnitRate, Assumed: nan, Measured: nan, Low: nan, High: nan}
+		if ok {
+			row.Assumed, row.From = Num(q0), "spec"
+		}
+		return note(row, "no answer judged")
+	}
+	v := float64(k) / float64(n)
+	vlo, vhi := stats.Wilson(k, n, a.conf)
+	if d-f < 0.05 || !ok && ctx == passCategory {
+		row := &Comparison{Category: c.Name, Model: name, Metric: "validator pass rate", Unit: UnitRate,
+			Assumed: nan, Measured: Num(v), Low: Num(vlo), High: Num(vhi), N: n}
+		if ctx != passCategory {
+			row.Metric += ", " + strings.TrimSuffix(metric, " pass rate")
+		}
+		if d-f < 0.05 {
+			return note(row, fmt.Sprintf("the validators' detect %.2f and false alarm %.2f are too close to tell good answers from bad", d, f))
+		}
+		return note(row, "no pass-rate assumption for this model here")
+	}
 	implied := func(v float64) float64 { return math.Min(1, math.Max(0, (v-(1-d))/(d-f))) }
-	row := &Comparison{Category: c.Name, Model: name, Metric: "pass rate", Unit: UnitRate,
-		Assumed: Num(q0), From: "spec", Measured: Num(implied(v)), Low: Num(implied(vlo)), High: Num(implied(vhi)), N: n,
-		Note: fmt.Sprintf("validators passed %s of answers, %s expected (detect %.2f, false alarm %.2f); the pass rate shown is what that implies",
-			pct(v), pct(v0), d, f)}
+	if !ok {
+		row := &Comparison{Category: c.Name, Model: name, Metric: metric, Unit: UnitRate,
+			Assumed: nan, Measured: Num(implied(v)), Low: Num(implied(vlo)), High: Num(implied(vhi)), N: n}
+		return note(row, fmt.Sprintf("validators passed %s of answers (detect %.2f, false alarm %.2f); the pass rate shown is what that implies", pct(v), d, f), why)
+	}
+	v0 := q0*(1-f) + (1-q0)*(1-d)
+	row := &Comparison{Category: c.Name, Model: name, Metric: metric, Unit: UnitRate,
+		Assumed: Num(q0), From: "spec", Measured: Num(implied(v)), Low: Num(implied(vlo)), High: Num(implied(vhi)), N: n}
+	parts := []string{fmt.Sprintf("validators passed %s of answers, %s expected (detect %.2f, false alarm %.2f); the pass rate shown is what that implies",
+		pct(v), pct(v0), d, f)}
+	if ctx != passCategory {
+		parts[0] += fmt.Sprintf(", against assume.%s", passKeys[ctx])
+	}
 	if n >= MinSamples {
 		row.Tested, row.Method, row.Trigger = true, "exact binomial (validator verdicts)", TriggerPassRate
 		row.P = stats.BinomialTest(k, n, v0)
 	} else {
-		row.Note += "; " + notTested()
+		parts = append(parts, notTested())
 	}
-	return row
+	return note(row, parts...)
 }
 
 // notTested says why a comparison carries no test.

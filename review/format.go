@@ -31,6 +31,10 @@ func secs(s float64) string {
 		return fmt.Sprintf("%.1fs", s)
 	case d >= time.Second:
 		return fmt.Sprintf("%.2fs", s)
+	case d > 0 && d < time.Millisecond:
+		// An answer from a replay provider or a local model: shown to the microsecond, not
+		// as 0ms.
+		return fmt.Sprintf("%dµs", max(d.Microseconds(), 1))
 	}
 	return fmt.Sprintf("%dms", d.Milliseconds())
 }

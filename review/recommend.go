@@ -87,12 +87,15 @@ func (r *Review) recommend(ctx context.Context, rep *Report, base *estimate.Repo
 	var edits []edit
 	for _, cv := range rep.Categories {
 		for _, c := range cv.Comparisons {
-			if c.Metric != "pass rate" || !c.Significant || !c.Measured.Finite() {
+			// A pass rate is written only where it was tested, into the assumption it was
+			// tested against: assume.pass_rate, score_pass_rate or escalated_pass_rate.
+			key := passKey(c.Metric)
+			if key == "" || !c.Tested || !c.Significant || !c.Measured.Finite() || c.From != "spec" {
 				continue
 			}
 			to := strconv.FormatFloat(float64(c.Measured), 'f', 3, 64)
-			edits = append(edits, edit{category: c.Category, path: []string{"assume", "pass_rate", c.Model}, text: to})
-			re.Edits = append(re.Edits, Edit{Category: c.Category, What: "assume.pass_rate." + c.Model,
+			edits = append(edits, edit{category: c.Category, path: []string{"assume", key, c.Model}, text: to})
+			re.Edits = append(re.Edits, Edit{Category: c.Category, What: "assume." + key + "." + c.Model,
 				From: strconv.FormatFloat(float64(c.Assumed), 'f', -1, 64), To: to, Why: evidence(c, rep.Confidence)})
 		}
 	}
@@ -109,7 +112,7 @@ func (r *Review) recommend(ctx context.Context, rep *Report, base *estimate.Repo
 	}
 	measured, err := spec.Parse(text, s.File, spec.Options{Today: r.opts.Today, Catalog: s.Catalog})
 	if err != nil {
-		return fmt.Errorf("review: the spec with measured values does not load: %w", err)
+		return reestimateError(s.File, re.Edits, err)
 	}
 	after, err := estimate.Run(ctx, measured, estimate.Options{Samples: r.opts.Samples, Seed: r.opts.Seed, Today: r.opts.Today,
 		Measured: estimate.Measure(measured, r.obs), MeasuredFrom: "the reviewed decisions"})
@@ -381,8 +384,13 @@ func movedAssumptions(s *spec.Spec, rep *Report) (editSet, []string) {
 			if p50 == nil || p95 == nil || !(p50.Significant || p95.Significant) || !p50.Measured.Finite() || !p95.Measured.Finite() {
 				continue
 			}
-			d50 := time.Duration(float64(p50.Measured) * float64(time.Second)).Round(time.Millisecond)
-			d95 := max(time.Duration(float64(p95.Measured)*float64(time.Second)).Round(time.Millisecond), d50)
+			d50, d95 := latencyValue(float64(p50.Measured)), latencyValue(float64(p95.Measured))
+			if d50 <= 0 || d95 <= 0 {
+				notes = append(notes, fmt.Sprintf("%s: %s's measured latency (p50 %s, p95 %s) is not above zero, which a spec cannot state: assume.latency.%s is left as written",
+					c.Name, m, formatValue(UnitSeconds, float64(p50.Measured)), formatValue(UnitSeconds, float64(p95.Measured)), m))
+				continue
+			}
+			d95 = max(d95, d50)
 			to := fmt.Sprintf("{p50: %s, p95: %s}", spec.FormatDuration(d50), spec.FormatDuration(d95))
 			why := evidence(p50, rep.Confidence)
 			if p95.Significant {
@@ -409,10 +417,42 @@ func movedAssumptions(s *spec.Spec, rep *Report) (editSet, []string) {
 	return out, notes
 }
 
+// latencyValue is a measured latency in seconds as the spec is to state it: to the
+// millisecond, below a millisecond (an answer from a replay provider, a local model) to the
+// microsecond, and below a microsecond to the nanosecond, so that a latency above zero is
+// never written as zero, which the spec refuses.
+func latencyValue(sec float64) time.Duration {
+	d := time.Duration(sec * float64(time.Second))
+	switch {
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	case d >= time.Microsecond:
+		return d.Round(time.Microsecond)
+	}
+	return d
+}
+
+// reestimateError is the error of a spec with the measured values written in that does not
+// load. That spec is review's own edit of the file, made to re-estimate, not the file as its
+// author wrote it: the error says so, and what review changed, so that a line it names is not
+// taken for a line of the file.
+func reestimateError(file string, edits []Edit, err error) error {
+	var changed []string
+	for _, e := range edits {
+		changed = append(changed, fmt.Sprintf("%s %s → %s", e.Category, e.What, e.To))
+	}
+	what := "no value changed"
+	if len(changed) > 0 {
+		what = "it changed " + strings.Join(changed, ", ")
+	}
+	return fmt.Errorf("review: re-estimating with the measured values: review's copy of %s with the measured values written in does not load, so there is no re-estimate (%s; %s is unchanged, and line numbers below are of review's copy): %w",
+		file, what, file, err)
+}
+
 // hasAssume reports whether a category writes an assume mapping.
 func hasAssume(c *spec.Category) bool {
 	a := c.Assume
-	return len(a.PassRate) > 0 || a.Validator != nil || a.Latency != nil || len(a.ScoreShare) > 0 || len(a.ScorePassRate) > 0
+	return len(a.PassRate) > 0 || a.Validator != nil || a.Latency != nil || len(a.ScoreShare) > 0 || len(a.ScorePassRate) > 0 || len(a.EscalatedPassRate) > 0
 }
 
 // categoryValue returns the value of key in the named category's mapping.

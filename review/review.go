@@ -127,6 +127,9 @@ type catData struct {
 	cache     stats.Ratio
 	armLabels []string
 	armIndex  map[string]int32
+	// agree holds the route's agreement checks by their summary (the name their verdicts
+	// record), to tell which model checked an answer.
+	agree map[string]*spec.Agree
 }
 
 // request is one decision, reduced to what the review uses.
@@ -149,10 +152,44 @@ type cellKey struct {
 	model string
 }
 
+// Where a model's answer was given, which decides the assumption its verdicts can be
+// compared with: only answers to the same kind of requests measure the same pass rate.
+const (
+	// passCategory is the first step of a static route or cascade (of a split arm too): the
+	// model answers the category's requests as a whole, as assume.pass_rate says.
+	passCategory = iota
+	// passScore is the first step of a score route, on the model the score started on: the
+	// requests its score picked for it, as assume.score_pass_rate says.
+	passScore
+	// passEscalated is a later step: the requests an earlier step's validation escalated,
+	// harder than the rest, as assume.escalated_pass_rate says.
+	passEscalated
+	passContexts
+)
+
+// passCount counts a model's validated answers in one context (passCategory, …).
+type passCount struct {
+	// judged counts the answers the validators judged, passed those they passed.
+	judged, passed int
+	// unjudged counts the answers the validators could not judge: every verdict not
+	// applicable to the request (clearbar.Verdict.NotApplicable), or failed for want of a
+	// verdict only (Unverified).
+	unjudged int
+	// byEarlier counts escalated answers an agreement check compared with the answer of a
+	// model of an earlier step of the same request (checkers names them): such verdicts
+	// measure disagreement with that model, not correctness, and are left out.
+	byEarlier int
+	checkers  []string
+}
+
 // cell is what was seen of one model's calls in one category.
 type cell struct {
-	validated, passed int
-	latency           []float64 // seconds, of answered calls
+	pass [passContexts]passCount
+	// offStart counts validated answers on a score route's first step by a model the score did
+	// not start on (a fallback): requests the score picked for another model, comparable with
+	// no assumption of this one.
+	offStart int
+	latency  []float64 // seconds, of answered calls
 }
 
 // New returns an empty review of traffic routed by s.
@@ -161,7 +198,7 @@ func New(s *spec.Spec, opts Options) *Review {
 		tmplIndex: map[string]int32{}, unmatchedNames: map[string]int{}}
 	for i, c := range s.Categories {
 		r.catIndex[c.Name] = i
-		r.cats = append(r.cats, &catData{structural: structuralValidators(c.Route), armIndex: map[string]int32{}})
+		r.cats = append(r.cats, &catData{structural: structuralValidators(c.Route), agree: agreementChecks(c.Route), armIndex: map[string]int32{}})
 	}
 	return r
 }
@@ -182,6 +219,34 @@ func structuralValidators(r *spec.Route) map[string]bool {
 	}
 	var walk func(r *spec.Route)
 	walk = func(r *spec.Route) {
+		add(r.Validate)
+		for _, st := range r.Cascade {
+			add(st.Validate)
+		}
+		for _, a := range r.Split {
+			walk(&a.Route)
+		}
+	}
+	walk(r)
+	return out
+}
+
+// agreementChecks returns the route's agreement checks (its own, its steps' and its split
+// arms') by their summary.
+func agreementChecks(r *spec.Route) map[string]*spec.Agree {
+	out := map[string]*spec.Agree{}
+	var walk func(r *spec.Route)
+	add := func(vs []*spec.Validator) {
+		for _, v := range vs {
+			if ag, ok := v.Config.(*spec.Agree); ok {
+				out[v.Summary()] = ag
+			}
+		}
+	}
+	walk = func(r *spec.Route) {
+		if r == nil {
+			return
+		}
 		add(r.Validate)
 		for _, st := range r.Cascade {
 			add(st.Validate)
@@ -286,6 +351,11 @@ func (r *Review) add(d *clearbar.Decision) {
 	}
 	maxStep := 1
 	var prev *clearbar.Attempt
+	// A score route's first step answers the requests its score picked; the first step of
+	// any other route (a split arm's too) answers the category's requests as a whole.
+	route := r.spec.Categories[ci].Route
+	scored := d.Score != nil || route != nil && route.Score != nil
+	answeredStep := map[int]bool{}
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		if a.ValidatorCall() {
@@ -313,12 +383,12 @@ func (r *Review) add(d *clearbar.Decision) {
 				r.cells[k] = c
 			}
 			c.latency = append(c.latency, a.Latency.Seconds()/scale)
-			if len(a.Verdicts) > 0 {
-				c.validated++
-				if allPass(a.Verdicts) {
-					c.passed++
-				}
+			// Only a step's first answer measures a pass rate: a second one (on_fail:
+			// retry_once) answers again a request whose first answer failed validation.
+			if len(a.Verdicts) > 0 && !answeredStep[a.Step] {
+				r.countVerdicts(c, cd, d, a, scored)
 			}
+			answeredStep[a.Step] = true
 			if a.Usage.PromptTokens > 0 || a.Usage.CompletionTokens > 0 {
 				cd.tokensIn.Add(float64(a.Usage.PromptTokens))
 				cd.tokensOut.Add(float64(a.Usage.CompletionTokens))
@@ -347,13 +417,89 @@ func (r *Review) add(d *clearbar.Decision) {
 	}
 }
 
-func allPass(vs []clearbar.Verdict) bool {
-	for _, v := range vs {
-		if !v.Pass {
-			return false
+// countVerdicts counts the verdicts on attempt a of decision d, a step's first answer, in the
+// context its step gives it (passCategory, passScore, passEscalated).
+func (r *Review) countVerdicts(c *cell, cd *catData, d *clearbar.Decision, a *clearbar.Attempt, scored bool) {
+	ctx := passCategory
+	switch {
+	case a.Step > 1:
+		ctx = passEscalated
+		if chk := earlierChecker(cd, d, a); chk != "" {
+			pc := &c.pass[ctx]
+			pc.byEarlier++
+			if !slices.Contains(pc.checkers, chk) {
+				pc.checkers = append(pc.checkers, chk)
+			}
+			return
+		}
+	case scored:
+		if a.Kind == clearbar.AttemptFallback || d.Score != nil && d.Score.Start != "" && a.Model != d.Score.Start {
+			c.offStart++
+			return
+		}
+		ctx = passScore
+	}
+	pc := &c.pass[ctx]
+	judged, pass := judge(a.Verdicts)
+	switch {
+	case !judged:
+		pc.unjudged++
+	case pass:
+		pc.judged++
+		pc.passed++
+	default:
+		pc.judged++
+	}
+}
+
+// earlierChecker returns the checker of an agreement check that judged escalated attempt a
+// (its verdict neither not applicable nor unverified) when that checker is a model called at
+// an earlier step of the same request, else "". The request was escalated because that
+// model's answer failed validation, so the check fails a's answer when it is right and the
+// earlier one wrong: it measures disagreement with that model, not correctness.
+func earlierChecker(cd *catData, d *clearbar.Decision, a *clearbar.Attempt) string {
+	for _, v := range a.Verdicts {
+		if v.NotApplicable || v.Unverified {
+			continue
+		}
+		ag := cd.agree[v.Validator]
+		if ag == nil {
+			continue
+		}
+		chk, ok := ag.CheckerFor(a.Model)
+		if !ok {
+			continue
+		}
+		for i := range d.Attempts {
+			e := &d.Attempts[i]
+			if !e.ValidatorCall() && e.Step < a.Step && e.Model == chk.Name {
+				return chk.Name
+			}
 		}
 	}
-	return true
+	return ""
+}
+
+// judge reads an answer's verdicts as clearbar eval and validate calibrate do: failed when a
+// validator found it wanting; not judged when the only failures are for want of a verdict
+// (Unverified) or when no validator applied to the request (every verdict NotApplicable: the
+// gateway passes such an answer unchecked); else passed.
+func judge(vs []clearbar.Verdict) (judged, pass bool) {
+	applicable, unverified := false, false
+	for _, v := range vs {
+		switch {
+		case !v.Pass && !v.Unverified:
+			return true, false
+		case !v.Pass || v.Unverified:
+			unverified = true
+		case !v.NotApplicable:
+			applicable = true
+		}
+	}
+	if unverified || !applicable {
+		return false, false
+	}
+	return true, true
 }
 
 func failedStructure(vs []clearbar.Verdict, structural map[string]bool) bool {
