@@ -51,7 +51,9 @@ type Item struct {
 	// Reference is the expected answer, "" when the item gives none.
 	Reference string
 	// ReferenceToolCalls are the tool calls the item expects (reference_tool_calls), nil
-	// when it gives none; without checks, they grade its answers (see ToolCalls).
+	// when it gives none, and empty (not nil) when it expects the answer to call no tool
+	// ("reference_tool_calls": []); without checks, they grade its answers (see ToolCalls),
+	// beside the reference when it expects no call.
 	ReferenceToolCalls []ExpectedCall
 	// Graders grade every answer, in order; an answer passes when every one passes, except
 	// the category's validators beside other graders, whose verdict is recorded and does not
@@ -99,12 +101,18 @@ func LoadSet(path string, env Env) (*Set, error) {
 //	 "checks": [{"exact": "..."}, {"normalized": "..."}, {"contains": "..."}, {"regex": "..."},
 //	            {"numeric": 42.5, "tolerance": 0.01}, {"judge": {"model": NAME, "rubric": "...",
 //	            "threshold": 0.7}}, {"validators": true}],
-//	 "tools": [...], "response_format": {...}}
+//	 "tools": [...], "tool_choice": ..., "response_format": {...}}
 //
-// id and one of messages and prompt are required; the rest is optional. tools and
+// or, for tool calls, "reference_tool_calls": [{"name": "f", "arguments": {...}}] (or
+// {"name": "f", "accept": {...}}) instead of "reference", and the check {"tool_calls": [...]};
+// an empty list, [] (beside a reference, or as a check beside others), expects the answer to
+// call no tool. The other check kinds are {"json": true} or {"json": {...}} and
+// {"json_path": "a.b", "equals": ...}.
+//
+// id and one of messages and prompt are required; the rest is optional. tools, tool_choice and
 // response_format are passed through to the models as written. Without checks, an answer is
-// graded by a normalized match with the item's reference, when it has one, else by the
-// category's validators; with checks, by those checks only. The category's validators run on
+// graded by a normalized match with the item's reference and by its reference_tool_calls,
+// when it has them, else by the category's validators; with checks, by those checks only. The category's validators run on
 // every answer: they grade it only when nothing else does (no reference or checks, or
 // {"validators": true} as the only check); beside a reference or checks their verdict is
 // recorded, not counted: the pass rate is the model's, and the validators' strength is
@@ -206,7 +214,9 @@ func referenceConflict(it *Item) string {
 		case *Validators:
 			vals = g
 		case ToolCalls:
-			return "" // the right answer is its tool calls
+			if !g.noCall() {
+				return "" // the right answer is its tool calls
+			}
 		case Normalized:
 			whole = whole || g.Want == it.Reference
 		case Exact:
@@ -259,7 +269,7 @@ func textReferenceForTools(it *Item) string {
 	if !text {
 		return ""
 	}
-	return `the item offers tools, and its reference or checks compare the answer's text: an answer that calls a tool has none, so it fails them; give the calls expected as "reference_tool_calls": [{"name": ..., "arguments": {...}}] (or a {"tool_calls": [...]} check)`
+	return "the item offers tools, and its reference or checks compare the answer's text: an answer that calls a tool has none, so it fails them; " + toolCallsAdvice
 }
 
 // jsonAsText reports whether an item that asks for JSON answers (a response format of
@@ -360,15 +370,17 @@ func parseItem(b []byte, line int, env Env) (*Item, error) {
 	}
 	var refCalls any // the expected calls as written, for the fingerprint
 	if raw := nullToEmpty(in.ReferenceCalls); len(raw) > 0 {
-		switch {
-		case in.Reference != nil:
-			return nil, fail(`both "reference" and "reference_tool_calls": give the expected text or the expected tool calls`)
-		case len(in.Checks) > 0:
-			return nil, fail(`both "reference_tool_calls" and "checks", which alone grade an item that has them: give the expected calls as a check, {"tool_calls": [...]}, among the checks`)
+		if len(in.Checks) > 0 {
+			return nil, fail(`both "reference_tool_calls" and "checks", which alone grade an item that has them: give the expected calls as a check, {"tool_calls": [...]}, among the checks ({"tool_calls": []} for none)`)
 		}
 		calls, err := parseExpectedCalls(raw, `"reference_tool_calls"`)
 		if err != nil {
 			return nil, fail("%v", err)
+		}
+		if in.Reference != nil && len(calls) > 0 {
+			// A text reference beside no call is the answer expected in text; beside calls,
+			// it would have no text to match.
+			return nil, fail(`both "reference" and "reference_tool_calls": give the expected text or the expected tool calls ("reference_tool_calls": [] beside a reference expects that text and no tool call)`)
 		}
 		it.ReferenceToolCalls = calls
 		refCalls, _ = decodeJSON(raw)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/toolschema"
 	"github.com/clearbar/clearbar/provider/simulated"
 )
 
@@ -27,14 +28,20 @@ import (
 // it (accepting an answer it did not flag, failing one it did) come first, so that the verdict
 // recorded beside the grade keeps measuring the validators' assumed strength where the checks
 // allow it (an exact reference the validators accept cannot be failed by them). An item
-// graded by the tool calls it expects is fitted by simulatedCalls; tool calls are otherwise
-// left as they are.
+// graded by the tool calls it expects is fitted by simulatedCalls, and one that expects no
+// call by simulatedNoCall before its text is fitted; tool calls are otherwise left as they
+// are.
 func simulatedAnswer(it *Item, resp *clearbar.Response) *clearbar.Response {
 	sim := simulationOf(resp)
 	if len(resp.Choices) == 0 || sim == nil {
 		return resp
 	}
-	if slices.ContainsFunc(it.Graders, func(g Grader) bool { _, ok := g.(ToolCalls); return ok }) {
+	if expectsNoCall(it) {
+		var done bool
+		if resp, done = simulatedNoCall(it, resp, sim); done {
+			return resp
+		}
+	} else if slices.ContainsFunc(it.Graders, func(g Grader) bool { _, ok := g.(ToolCalls); return ok }) {
 		return simulatedCalls(it, resp, sim)
 	}
 	if len(resp.Choices[0].ToolCalls) > 0 {
@@ -196,6 +203,52 @@ func simulatedCalls(it *Item, resp *clearbar.Response, sim *simulated.Simulation
 		}
 	}
 	return resp
+}
+
+// noCallText is the text of a good simulated answer to an item that expects no tool call,
+// when the simulator's answer was a call and so has none.
+const noCallText = "None of the tools offered fits this request, so I answer it without calling one."
+
+// simulatedNoCall fits a simulated answer to an item that expects the answer to call no tool
+// ("reference_tool_calls": [] or {"tool_calls": []}). The simulator calls the first function
+// tool a request offers, whatever the draw, so every answer would fail such an item: a good
+// answer that calls a tool answers in text instead (noCallText), and a bad one that calls
+// none calls the first function tool offered, with arguments drawn from its parameters schema,
+// as the simulator does. done reports that the answer is final: a bad answer that calls a
+// tool fails the item whatever its text. Otherwise the answer, which calls no tool, is left
+// for simulatedAnswer to fit to the item's text checks, if any (a bad answer to an item that
+// offers no function tool can only fail those).
+func simulatedNoCall(it *Item, resp *clearbar.Response, sim *simulated.Simulation) (_ *clearbar.Response, done bool) {
+	calls := resp.Choices[0].ToolCalls
+	switch {
+	case sim.Good && len(calls) > 0:
+		text := resp.Text()
+		if strings.TrimSpace(text) == "" {
+			text = noCallText
+		}
+		out := *resp
+		out.Choices = append([]clearbar.Choice(nil), resp.Choices...)
+		out.Choices[0].ToolCalls, out.Choices[0].Text, out.Choices[0].FinishReason = nil, text, "stop"
+		return &out, false
+	case sim.Good:
+		return resp, false
+	case len(calls) > 0:
+		return resp, true
+	}
+	i := slices.IndexFunc(it.Request.Tools, func(t clearbar.Tool) bool { return t.Name != "" })
+	if i < 0 {
+		return resp, false
+	}
+	tool := it.Request.Tools[i]
+	args, err := simulated.SampleJSON(toolschema.Normalize(tool.Parameters))
+	if err != nil {
+		args = []byte("{}")
+	}
+	out := *resp
+	out.Choices = append([]clearbar.Choice(nil), resp.Choices...)
+	out.Choices[0].ToolCalls = []clearbar.ToolCall{{ID: "call_sim_1", Name: tool.Name, Arguments: string(args)}}
+	out.Choices[0].Text, out.Choices[0].FinishReason = "", "tool_calls"
+	return &out, true
 }
 
 // judgedAsDrawn returns a simulated answer as a judge grader should see it: with its

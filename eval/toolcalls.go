@@ -37,14 +37,12 @@ type expectedCallJSON struct {
 const toolCallsForm = `[{"name": "f", "arguments": {"x": 1}}], or with the values each argument may take, [{"name": "f", "accept": {"x": [1, 2], "unit": ["cm", ""]}}] ("" for an argument that may be left out)`
 
 // parseExpectedCalls reads expected tool calls: an array of {"name", "arguments"} or
-// {"name", "accept"} objects. what names the field, for messages.
+// {"name", "accept"} objects; an empty array (a non-nil, empty slice) expects no call. what
+// names the field, for messages.
 func parseExpectedCalls(raw json.RawMessage, what string) ([]ExpectedCall, error) {
 	var calls []json.RawMessage
 	if err := json.Unmarshal(raw, &calls); err != nil || calls == nil {
-		return nil, fmt.Errorf("%s must be an array of the calls expected, like %s", what, toolCallsForm)
-	}
-	if len(calls) == 0 {
-		return nil, fmt.Errorf("%s is empty: give the calls expected, like %s (an answer that must call no tool is graded by a text reference or checks)", what, toolCallsForm)
+		return nil, fmt.Errorf("%s must be an array of the calls expected, like %s, or [] when the answer must call no tool", what, toolCallsForm)
 	}
 	out := make([]ExpectedCall, 0, len(calls))
 	for i, c := range calls {
@@ -96,13 +94,22 @@ func parseExpectedCalls(raw json.RawMessage, what string) ([]ExpectedCall, error
 // matched with one expected call of the same function name whose arguments it has (see
 // ExpectedCall), in any order, so that parallel calls are compared as a multiset. Arguments
 // are compared as JSON values: numbers by value (5 and 5.0 are equal; "5" is a string),
-// objects whatever their key order, strings exactly.
+// objects whatever their key order, strings exactly. With no expected call (Want empty,
+// written "reference_tool_calls": [] or {"tool_calls": []}), it passes an answer that calls
+// no tool, as the Berkeley Function Calling Leaderboard's irrelevance items expect of a model
+// offered tools that do not fit the request.
 type ToolCalls struct {
 	Want []ExpectedCall
 }
 
+// noCall reports whether the grader expects the answer to call no tool.
+func (g ToolCalls) noCall() bool { return len(g.Want) == 0 }
+
 // Name implements Grader.
 func (g ToolCalls) Name() string {
+	if g.noCall() {
+		return "tool_calls none"
+	}
 	names := make([]string, len(g.Want))
 	for i, c := range g.Want {
 		names[i] = c.Name
@@ -115,6 +122,15 @@ func (g ToolCalls) Grade(_ context.Context, in *Input) Verdict {
 	var got []clearbar.ToolCall
 	if len(in.Response.Choices) > 0 {
 		got = in.Response.Choices[0].ToolCalls
+	}
+	if g.noCall() {
+		switch {
+		case len(in.Response.Choices) == 0:
+			return passFail(g.Name(), false, "the answer has no choice")
+		case len(got) > 0:
+			return passFail(g.Name(), false, fmt.Sprintf("the answer calls %s; the reference expects no tool call", callNames(got)))
+		}
+		return passFail(g.Name(), true, "")
 	}
 	if len(got) == 0 {
 		return passFail(g.Name(), false, "the answer makes no tool call (its text is "+quote(strings.TrimSpace(in.Response.Text()))+")")
@@ -259,12 +275,27 @@ func drawnCalls(want []ExpectedCall) []clearbar.ToolCall {
 }
 
 // toolCallsInstead returns why, or, when the answer is tool calls with no text, says that a
-// text or JSON reference cannot grade it.
+// text or JSON reference cannot grade it: how to say what calls are expected, unless the
+// item already expects no call, which such an answer rightly fails.
 func toolCallsInstead(in *Input, why string) string {
 	if len(in.Response.Choices) == 0 || len(in.Response.Choices[0].ToolCalls) == 0 || strings.TrimSpace(in.Response.Text()) != "" {
 		return why
 	}
-	return fmt.Sprintf("the answer is tool calls (%s), which have no text to compare: give the expected calls as \"reference_tool_calls\" or a {\"tool_calls\": [...]} check", callNames(in.Response.Choices[0].ToolCalls))
+	names := callNames(in.Response.Choices[0].ToolCalls)
+	if in.Item != nil && expectsNoCall(in.Item) {
+		return fmt.Sprintf("the answer is tool calls (%s), not text, and the item expects no tool call", names)
+	}
+	return fmt.Sprintf("the answer is tool calls (%s), which have no text to compare: %s", names, toolCallsAdvice)
+}
+
+// toolCallsAdvice says how to grade the answers of an item that offers tools by their calls,
+// for messages.
+const toolCallsAdvice = `give the calls expected as "reference_tool_calls": [{"name": ..., "arguments": {...}}] (or a {"tool_calls": [...]} check), or, when the right answer calls no tool, "reference_tool_calls": [] beside the reference (or a {"tool_calls": []} check beside the checks), which fails an answer that calls one`
+
+// expectsNoCall reports whether an item is graded by a check that its answers call no tool
+// ("reference_tool_calls": [] or {"tool_calls": []}).
+func expectsNoCall(it *Item) bool {
+	return slices.ContainsFunc(it.Graders, func(g Grader) bool { tc, ok := g.(ToolCalls); return ok && tc.noCall() })
 }
 
 var _ Grader = ToolCalls{}

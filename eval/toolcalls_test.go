@@ -104,7 +104,7 @@ func TestReadSetToolCalls(t *testing.T) {
 		{`{"id": "a", "prompt": "p", "reference": "x", "reference_tool_calls": [{"name": "f"}]}`, `both "reference" and "reference_tool_calls"`},
 		{`{"id": "a", "prompt": "p", "checks": [{"contains": "x"}], "reference_tool_calls": [{"name": "f"}]}`, `{"tool_calls": [...]}, among the checks`},
 		{`{"id": "a", "prompt": "p", "reference_tool_calls": [{"name": "f", "arguments": "{\"x\": 1}"}]}`, `"arguments" must be an object`},
-		{`{"id": "a", "prompt": "p", "reference_tool_calls": []}`, `is empty`},
+		{`{"id": "a", "prompt": "p", "reference_tool_calls": {}}`, `must be an array`}, // [] expects no call: see notool_test.go
 		{`{"id": "a", "prompt": "p", "checks": [{"tool_calls": [{"arguments": {}}]}]}`, `has no "name"`},
 	} {
 		_, err := ReadSet(strings.NewReader(tt.line), "set.jsonl", Env{})
