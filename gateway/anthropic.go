@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -324,8 +325,46 @@ func writeAnthropicError(w http.ResponseWriter, err error, requestID string) int
 		msg = http.StatusText(http.StatusServiceUnavailable)
 	}
 	w.WriteHeader(status)
+	if e.Code == threadUnsupportedCode && e.Param == "thread" && status == http.StatusBadRequest {
+		w.Write(threadUnsupportedBody(typ, msg, requestID))
+		return status
+	}
 	w.Write(translate.ErrorBody(typ, msg, requestID))
 	return status
+}
+
+// threadUnsupportedCode is the error_code of Anthropic's refusal of a request that Threads
+// cannot serve (the SDKs' ThreadUnsupportedRequestError), which Clearbar gives a request with
+// thread on a route whose models keep no conversation (route.Plan).
+const threadUnsupportedCode = "thread_unsupported_request"
+
+// threadUnsupportedBody is Anthropic's error envelope with error.details {"error_code":
+// "thread_unsupported_request"}: the Anthropic SDKs' thread and tool runner, with
+// unsupportedRequestBehavior "continue_unthreaded" (the tool runner's), send the turn again
+// without thread, with the whole conversation, when a 400 says so. details.unsupported, the
+// request fields or settings Threads do not support, is left out: what stands in the way is
+// the route, none of those.
+func threadUnsupportedBody(typ, msg, requestID string) []byte {
+	type details struct {
+		ErrorCode string `json:"error_code"`
+	}
+	type inner struct {
+		Type    string  `json:"type"`
+		Message string  `json:"message"`
+		Details details `json:"details"`
+	}
+	body := struct {
+		Type      string `json:"type"`
+		Error     inner  `json:"error"`
+		RequestID string `json:"request_id,omitempty"`
+	}{Type: "error", Error: inner{Type: typ, Message: msg, Details: details{ErrorCode: threadUnsupportedCode}}, RequestID: requestID}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(body); err != nil {
+		return translate.ErrorBody(typ, msg, requestID)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // anthropicWriter is the http.ResponseWriter the chat pipeline writes to on behalf of an

@@ -373,11 +373,14 @@ func unfit(where string, need int, req *clearbar.Request, why misfit) error {
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
 			Message: fmt.Sprintf("the request has the deprecated functions, which no model on %s takes (Gemini models take tools): send tools and tool_choice", where)}
 	case "thread":
+		// Code is Anthropic's error_code for a request Threads cannot serve, which the Anthropic
+		// SDKs read to send it again without thread (gateway.writeAnthropicError puts it in
+		// error.details).
 		if why.simulated {
-			return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
+			return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "thread_unsupported_request",
 				Message: fmt.Sprintf("the request has thread, which continues a conversation Anthropic's API keeps, and the models on %s are simulated, which keep none: send the whole conversation in messages, or route to an Anthropic model", where)}
 		}
-		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",
+		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "thread_unsupported_request",
 			Message: fmt.Sprintf("the request has %s, which only Anthropic models take, and no Anthropic model on %s can take it", cmp.Or(req.AnthropicOnlyWhat, param), where)}
 	case "web_search_options":
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: param, Code: "unsupported_parameter",

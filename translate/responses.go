@@ -21,16 +21,24 @@ import (
 // Responses event stream (ResponsesEvents). What the subset holds:
 //
 //   - model, input (a string, or message items {role: user|assistant|system|developer,
-//     content: a string or input_text/output_text/input_image parts}, function_call and
-//     function_call_output items), instructions (a leading system message),
-//     max_output_tokens, temperature, top_p, stream, metadata, user, parallel_tool_calls;
+//     content: a string or input_text/output_text/input_image parts, and refusal parts in an
+//     assistant message, its refusal}, function_call and function_call_output items),
+//     instructions (a leading system message), max_output_tokens, temperature, top_p, stream,
+//     metadata, user, parallel_tool_calls, and the chat parameters of the same name
+//     service_tier, safety_identifier, prompt_cache_key and prompt_cache_retention;
 //   - function tools ({type: function, name, description, parameters, strict}) and
-//     tool_choice; text.format (text, json_object, json_schema) as response_format;
-//   - store: false (Clearbar keeps no responses), stream_options.include_obfuscation.
+//     tool_choice (auto, none, required, a function, or allowed_tools naming function tools);
+//     text.format (text, json_object, json_schema) as response_format, text.verbosity as
+//     verbosity;
+//   - store: false (Clearbar keeps no responses), stream_options.include_obfuscation,
+//     truncation: "disabled" (Clearbar never drops input), include: reasoning.encrypted_content
+//     (a Clearbar response has no reasoning items, so nothing is left out), and max_tool_calls
+//     of at least 1 (it limits calls to built-in tools, which Clearbar does not offer).
 //
 // Everything else is a 400 naming the parameter, never dropped: previous_response_id,
-// conversation, store: true, background, reasoning, include, built-in tools, prompt, and any
-// other member. A null member counts as absent. As OpenAI does, max_output_tokens below 16 is
+// conversation, store: true, background, reasoning, any other include value (they ask for
+// data Clearbar does not return), truncation: "auto", top_logprobs, built-in tools, prompt,
+// and any other member. A null member counts as absent. As OpenAI does, max_output_tokens below 16 is
 // a 400, and so is a function_call_output item answering no function_call earlier in input.
 // The chat pipeline's own 400s name the chat parameter; ResponsesParam names the client's.
 
@@ -46,9 +54,19 @@ type ResponsesEcho struct {
 	ParallelToolCalls json.RawMessage
 	Text              json.RawMessage
 	User              json.RawMessage
+	// Passed are the other members the response object repeats as they were sent
+	// (safety_identifier, prompt_cache_key, prompt_cache_retention, max_tool_calls), in the
+	// request's order.
+	Passed []ResponsesMember
 	// Sources says, for each message of the chat request, where in input it came from, so
 	// that an error of the chat pipeline can name the client's parameter (ResponsesParam).
 	Sources []ResponsesSource
+}
+
+// ResponsesMember is a member of a Responses request, as it was sent.
+type ResponsesMember struct {
+	Key string
+	Raw json.RawMessage
 }
 
 // ResponsesSource is where a message of the translated chat request came from.
@@ -77,6 +95,8 @@ func ResponsesParam(param string, src []ResponsesSource) string {
 		return "input"
 	case "response_format", "response_format.json_schema":
 		return "text.format"
+	case "verbosity":
+		return "text.verbosity"
 	}
 	if rest, ok := strings.CutPrefix(param, "response_format.json_schema."); ok {
 		return "text.format." + rest
@@ -148,8 +168,51 @@ var responsesUnsupported = map[string]string{
 	"conversation":         "Clearbar keeps no conversations: send the whole conversation in input",
 	"background":           "Clearbar does not run responses in the background",
 	"reasoning":            "Clearbar's /v1/responses does not translate reasoning settings",
-	"include":              "Clearbar's /v1/responses returns no additional output data",
 	"prompt":               "Clearbar does not resolve stored prompts",
+	"top_logprobs":         "Clearbar's /v1/responses returns no log probabilities",
+}
+
+// responsesIncludable are the include values Clearbar honours by returning nothing more:
+// reasoning.encrypted_content asks for the encrypted content of reasoning items, and a
+// Clearbar response holds no reasoning items. Every other value asks for data Clearbar would
+// not return, and is refused, naming it (responsesNotIncluded says why, for those it knows).
+var responsesIncludable = map[string]bool{"reasoning.encrypted_content": true}
+
+// responsesNotIncluded says why an include value is refused.
+var responsesNotIncluded = map[string]string{
+	"message.output_text.logprobs":          "Clearbar's /v1/responses returns no log probabilities",
+	"message.input_image.image_url":         "Clearbar keeps no responses, so it has no input items to return",
+	"computer_call_output.output.image_url": "Clearbar's /v1/responses supports function tools only",
+	"file_search_call.results":              "Clearbar's /v1/responses supports function tools only",
+	"web_search_call.results":               "Clearbar's /v1/responses supports function tools only",
+	"web_search_call.action.sources":        "Clearbar's /v1/responses supports function tools only",
+	"code_interpreter_call.outputs":         "Clearbar's /v1/responses supports function tools only",
+}
+
+// responsesInclude checks include: an array of the values responsesIncludable holds, which
+// ask for nothing a Clearbar response would have.
+func responsesInclude(v gjson.Result) error {
+	if !v.IsArray() {
+		return withCode(invalid("include", "include must be an array of strings"), "invalid_type")
+	}
+	var err error
+	i := -1
+	v.ForEach(func(_, x gjson.Result) bool {
+		i++
+		switch {
+		case x.Type != gjson.String:
+			err = withCode(invalid("include", "include must be an array of strings, not holding %s (include[%d])", x.Raw, i), "invalid_type")
+		case responsesIncludable[x.Str]:
+		default:
+			why, ok := responsesNotIncluded[x.Str]
+			if !ok {
+				why = "Clearbar's /v1/responses takes only reasoning.encrypted_content, which asks for nothing a Clearbar response has (it has no reasoning items)"
+			}
+			err = invalid("include", "include %q (include[%d]) is not supported: %s", x.Str, i, why)
+		}
+		return err == nil
+	})
+	return err
 }
 
 // ResponsesToChat translates a Responses request body into a chat completions request body and
@@ -264,12 +327,53 @@ func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 			}
 		case "text":
 			var rf any
-			rf, err = responsesText(v)
+			var verbosity string
+			rf, verbosity, err = responsesText(v)
 			if err == nil {
 				echo.Text = json.RawMessage(v.Raw)
 				if rf != nil {
 					chat["response_format"] = rf
 				}
+				if verbosity != "" {
+					chat["verbosity"] = verbosity
+				}
+			}
+		case "include":
+			err = responsesInclude(v)
+		case "service_tier", "safety_identifier", "prompt_cache_key", "prompt_cache_retention":
+			// Chat completions parameters of the same name and meaning: the chat pipeline checks
+			// them as it checks a chat request's, and each adapter forwards or drops them as it
+			// does a chat request's (translate/doc.go).
+			if v.Type != gjson.String {
+				err = withCode(invalid(key, "%s must be a string", key), "invalid_type")
+				break
+			}
+			if key != "service_tier" {
+				// service_tier is left out: a response's is the tier that served it, which
+				// the upstream's answer does not always say.
+				echo.Passed = append(echo.Passed, ResponsesMember{Key: key, Raw: json.RawMessage(v.Raw)})
+			}
+			chat[key] = json.RawMessage(v.Raw)
+		case "truncation":
+			switch {
+			case v.Type != gjson.String:
+				err = withCode(invalid(key, "truncation must be a string"), "invalid_type")
+			case v.Str == "auto":
+				err = invalid(key, "truncation \"auto\" is not supported: Clearbar never drops input items to fit a model's context window; send truncation \"disabled\" (or leave it out), and a request too long for every model on the route is a 400")
+			case v.Str != "disabled":
+				err = invalid(key, "Invalid value for 'truncation': %q. Supported values are: 'auto' and 'disabled'.", v.Str)
+			}
+		case "max_tool_calls":
+			// A limit on calls to built-in tools, which Clearbar does not offer (tools holds
+			// function tools only): no answer can exceed it. Below 1 it is refused rather than
+			// read as a limit on function calls, which Clearbar could not enforce.
+			switch {
+			case v.Type != gjson.Number || math.Trunc(v.Num) != v.Num:
+				err = withCode(invalid(key, "max_tool_calls must be an integer"), "invalid_type")
+			case v.Num < 1:
+				err = withCode(invalid(key, "Invalid 'max_tool_calls': integer below minimum value. Expected a value >= 1, but got %s instead.", v.Raw), "integer_below_min_value")
+			default:
+				echo.Passed = append(echo.Passed, ResponsesMember{Key: key, Raw: json.RawMessage(v.Raw)})
 			}
 		default:
 			if why, ok := responsesUnsupported[key]; ok {
@@ -280,6 +384,9 @@ func ResponsesToChat(body []byte) ([]byte, ResponsesEcho, error) {
 		}
 		return err == nil
 	})
+	if err == nil {
+		err = responsesAllowedTools(root)
+	}
 	if err != nil {
 		return nil, echo, err
 	}
@@ -423,6 +530,9 @@ func responsesMessage(item gjson.Result, at string) (map[string]any, error) {
 	if !c.IsArray() {
 		return nil, withCode(invalid(at+".content", "content must be a string or an array of content parts"), "invalid_type")
 	}
+	if role == "assistant" {
+		return responsesAssistant(c, at+".content")
+	}
 	if role != "user" {
 		text, err := responsesPartsText(c, at+".content")
 		if err != nil {
@@ -459,6 +569,46 @@ func responsesMessage(item gjson.Result, at string) (map[string]any, error) {
 		return nil, err
 	}
 	return map[string]any{"role": role, "content": parts}, nil
+}
+
+// responsesAssistant translates the content parts of an assistant message: its output_text
+// (and input_text) parts are the chat message's content, its refusal parts, which a response's
+// message item holds when the model refused, the chat message's refusal.
+func responsesAssistant(c gjson.Result, at string) (map[string]any, error) {
+	var text, refusal strings.Builder
+	hasText, hasRefusal := false, false
+	var err error
+	j := -1
+	c.ForEach(func(_, p gjson.Result) bool {
+		j++
+		switch p.Get("type").Str {
+		case "input_text", "output_text":
+			text.WriteString(p.Get("text").Str)
+			hasText = true
+		case "refusal":
+			r := p.Get("refusal")
+			if r.Type != gjson.String {
+				err = withCode(invalid(fmt.Sprintf("%s[%d].refusal", at, j), "a refusal part needs refusal, a string"), "invalid_type")
+				break
+			}
+			refusal.WriteString(r.Str)
+			hasRefusal = true
+		default:
+			err = invalid(fmt.Sprintf("%s[%d].type", at, j), "Clearbar's /v1/responses takes only output_text and refusal parts in an assistant message, not %q", p.Get("type").Str)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any{"role": "assistant"}
+	if hasText || !hasRefusal {
+		m["content"] = text.String()
+	}
+	if hasRefusal {
+		m["refusal"] = refusal.String()
+	}
+	return m, nil
 }
 
 // responsesPartsText joins the text of an array of input_text/output_text parts.
@@ -534,27 +684,123 @@ func responsesToolChoice(v gjson.Result) (any, error) {
 	if v.Get("type").Str == "function" && v.Get("name").Str != "" {
 		return map[string]any{"type": "function", "function": map[string]any{"name": v.Get("name").Str}}, nil
 	}
-	return nil, invalid("tool_choice", "Clearbar's /v1/responses supports tool_choice auto, none, required or a function")
+	if v.Get("type").Str == "allowed_tools" {
+		return responsesAllowedChoice(v)
+	}
+	return nil, invalid("tool_choice", "Clearbar's /v1/responses supports tool_choice auto, none, required, a function or allowed_tools")
 }
 
-// responsesText translates text.format into a response_format (nil for plain text).
-func responsesText(v gjson.Result) (any, error) {
+// responsesAllowedChoice translates tool_choice {type: allowed_tools, mode, tools: [{type:
+// function, name}]} into chat's {type: allowed_tools, allowed_tools: {mode, tools: [{type:
+// function, function: {name}}]}}. That each name is one of the request's function tools is
+// checked once the whole body is read (responsesAllowedTools).
+func responsesAllowedChoice(v gjson.Result) (any, error) {
 	var err error
 	v.ForEach(func(k, _ gjson.Result) bool {
-		if k.Str != "format" {
-			err = invalid("text."+k.Str, "Clearbar's /v1/responses does not support text.%s", k.Str)
+		switch k.Str {
+		case "type", "mode", "tools":
+		default:
+			err = invalid("tool_choice."+k.Str, "Clearbar's /v1/responses does not support tool_choice.%s", k.Str)
 		}
 		return err == nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	mode := v.Get("mode")
+	if mode.Type != gjson.String || mode.Str != "auto" && mode.Str != "required" {
+		return nil, invalid("tool_choice.mode", "Invalid value for 'tool_choice.mode': %s. Supported values are: 'auto' and 'required'.", rawOrNothing(mode))
+	}
+	list := v.Get("tools")
+	if !list.IsArray() || len(list.Array()) == 0 {
+		return nil, invalid("tool_choice.tools", "tool_choice of type allowed_tools needs tools, an array naming at least one of the request's function tools")
+	}
+	var tools []any
+	i := -1
+	list.ForEach(func(_, t gjson.Result) bool {
+		i++
+		at := fmt.Sprintf("tool_choice.tools[%d]", i)
+		if typ := t.Get("type").Str; typ != "function" {
+			err = invalid(at+".type", "Clearbar's /v1/responses supports function tools only, not %q", typ)
+			return false
+		}
+		if name := t.Get("name"); name.Type != gjson.String || name.Str == "" {
+			err = invalid(at+".name", "an allowed function tool needs a name")
+			return false
+		}
+		tools = append(tools, map[string]any{"type": "function", "function": map[string]any{"name": t.Get("name").Str}})
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"type": "allowed_tools", "allowed_tools": map[string]any{"mode": mode.Str, "tools": tools}}, nil
+}
+
+// rawOrNothing is a value for an error message: its JSON, or "nothing" when it is absent.
+func rawOrNothing(v gjson.Result) string {
+	if !v.Exists() {
+		return "nothing"
+	}
+	return v.Raw
+}
+
+// responsesAllowedTools checks that the tools tool_choice allowed_tools names are among the
+// request's function tools, once both are read (either may come first).
+func responsesAllowedTools(root gjson.Result) error {
+	tc := root.Get("tool_choice")
+	if !tc.IsObject() || tc.Get("type").Str != "allowed_tools" {
+		return nil
+	}
+	have := map[string]bool{}
+	root.Get("tools").ForEach(func(_, t gjson.Result) bool {
+		have[t.Get("name").Str] = true
+		return true
+	})
+	var err error
+	i := -1
+	tc.Get("tools").ForEach(func(_, t gjson.Result) bool {
+		i++
+		if name := t.Get("name").Str; !have[name] {
+			err = invalid(fmt.Sprintf("tool_choice.tools[%d].name", i), "Invalid value for 'tool_choice': function %q is not among the request's tools", name)
+		}
+		return err == nil
+	})
+	return err
+}
+
+// responsesText translates text.format into a response_format (nil for plain text), and
+// returns text.verbosity, chat's verbosity ("" when absent or null).
+func responsesText(v gjson.Result) (any, string, error) {
+	var err error
+	verbosity := ""
+	v.ForEach(func(k, x gjson.Result) bool {
+		switch k.Str {
+		case "format":
+		case "verbosity":
+			switch {
+			case x.Type == gjson.Null:
+			case x.Type != gjson.String:
+				err = withCode(invalid("text.verbosity", "text.verbosity must be a string"), "invalid_type")
+			case x.Str == "low" || x.Str == "medium" || x.Str == "high":
+				verbosity = x.Str
+			default:
+				err = invalid("text.verbosity", "Invalid value for 'text.verbosity': %q. Supported values are: 'low', 'medium' and 'high'.", x.Str)
+			}
+		default:
+			err = invalid("text."+k.Str, "Clearbar's /v1/responses does not support text.%s", k.Str)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
 	f := v.Get("format")
 	switch f.Get("type").Str {
 	case "", "text":
-		return nil, nil
+		return nil, verbosity, nil
 	case "json_object":
-		return map[string]any{"type": "json_object"}, nil
+		return map[string]any{"type": "json_object"}, verbosity, nil
 	case "json_schema":
 		js := map[string]any{}
 		for _, k := range []string{"name", "description", "schema", "strict"} {
@@ -562,9 +808,9 @@ func responsesText(v gjson.Result) (any, error) {
 				js[k] = json.RawMessage(m.Raw)
 			}
 		}
-		return map[string]any{"type": "json_schema", "json_schema": js}, nil
+		return map[string]any{"type": "json_schema", "json_schema": js}, verbosity, nil
 	}
-	return nil, invalid("text.format.type", "Clearbar's /v1/responses does not support text.format.type %q", f.Get("type").Str)
+	return nil, "", invalid("text.format.type", "Clearbar's /v1/responses does not support text.format.type %q", f.Get("type").Str)
 }
 
 // responseState is a response object being built, from a completion or a stream.
@@ -599,6 +845,9 @@ func (s *responseState) object(status string, failure map[string]any) map[string
 		"text": raw(s.echo.Text, `{"format":{"type":"text"}}`), "tool_choice": raw(s.echo.ToolChoice, `"auto"`),
 		"tools": raw(s.echo.Tools, "[]"), "top_p": raw(s.echo.TopP, "null"), "truncation": "disabled",
 		"usage": nil, "metadata": raw(s.echo.Metadata, "{}"), "user": raw(s.echo.User, "null"),
+	}
+	for _, m := range s.echo.Passed {
+		o[m.Key] = m.Raw
 	}
 	if status == "incomplete" {
 		reason := "max_output_tokens"

@@ -66,7 +66,7 @@ func TestResponsesToChatRefuses(t *testing.T) {
 		{`{"model":"m","input":[{"type":"reasoning","id":"r"}]}`, "input[0].type"},
 		{`{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"f"}]}]}`, "input[0].content[0].type"},
 		{`{"model":"m","input":[{"role":"tool","content":"x"}]}`, "input[0].role"},
-		{`{"model":"m","input":"x","text":{"verbosity":"low"}}`, "text.verbosity"},
+		{`{"model":"m","input":"x","text":{"verbosity":"loud"}}`, "text.verbosity"},
 		{`{"model":"m"}`, "input"},
 		{`{"model":"m","input":"x","stream_options":{"include_usage":true}}`, "stream_options.include_usage"},
 	}
