@@ -141,8 +141,9 @@ func shareOf(p float64) string {
 
 // Options control an estimate. The zero value uses the defaults.
 type Options struct {
-	// Samples is the number of Monte Carlo draws per policy, split evenly over categories
-	// (each category gets at least 2,000). Zero means DefaultSamples.
+	// Samples is the number of Monte Carlo draws per policy, split evenly over categories,
+	// the first categories taking one more each when they do not divide it (each category
+	// gets at least 2,000). Zero means DefaultSamples.
 	Samples int
 	// Seed makes the simulation reproducible. Zero means DefaultSeed.
 	Seed uint64
@@ -203,7 +204,7 @@ func Run(ctx context.Context, s *spec.Spec, opts Options) (*Report, error) {
 	notes = append(notes, tooLongNotes(s)...)
 	cutNotes, warnings := timeoutNotes(e.world)
 	notes = append(notes, cutNotes...)
-	if n := e.perCell * len(s.Categories); n > opts.Samples {
+	if n := e.samplesPerPolicy(); n > opts.Samples {
 		notes = append(notes, fmt.Sprintf("%s Monte Carlo samples per policy, not the %s asked for: each category gets at least %s", groupInt(int64(n)), groupInt(int64(opts.Samples)), groupInt(MinCategorySamples)))
 	}
 	if err := e.evaluate(ctx, policies); err != nil {
@@ -330,8 +331,13 @@ func (e *estimator) evaluate(ctx context.Context, policies []*Policy) error {
 	return g.Wait()
 }
 
-// compute compiles and evaluates one cell with n simulated requests.
+// compute compiles and evaluates one cell with n simulated requests, and, when n is the
+// estimator's perCell, the category's share of the samples asked for that do not divide
+// evenly (see extraSample).
 func (e *estimator) compute(cl *cell, n int) {
+	if n == e.perCell {
+		n += e.extraSample(cl.cat)
+	}
 	cl.plan = e.world.compile(cl.cat, cl.route.Route, cl.route.Fallback)
 	cl.closed = cl.plan.closed()
 	cl.served = cl.closed.cost
@@ -353,6 +359,32 @@ func (e *estimator) compute(cl *cell, n int) {
 	cl.latency = Latency{Mean: cl.sim.hist.mean(), P50: q[0], P95: q[1], P99: q[2]}
 	q = qf
 	cl.ttfb = Latency{Mean: cl.sim.ttfb.mean(), P50: q[0], P95: q[1], P99: q[2]}
+}
+
+// extraSample is 1 for a category that draws one sample more than perCell, 0 otherwise: the
+// samples asked for (Options.Samples) that do not divide evenly over the categories go one
+// each to the first categories in spec order, so that a policy draws exactly the number asked
+// for. None do when perCell is not the even share (at least MinCategorySamples each).
+func (e *estimator) extraSample(c *spec.Category) int {
+	cats := e.spec.Categories
+	rem := e.opts.Samples - e.perCell*len(cats)
+	if rem <= 0 || rem >= len(cats) {
+		return 0
+	}
+	if i := slices.IndexFunc(cats, func(x *spec.Category) bool { return x.Name == c.Name }); i >= 0 && i < rem {
+		return 1
+	}
+	return 0
+}
+
+// samplesPerPolicy is the number of Monte Carlo samples each policy draws: perCell for each
+// category, and the remainder of the samples asked for (see extraSample).
+func (e *estimator) samplesPerPolicy() int {
+	n := e.perCell * len(e.spec.Categories)
+	for _, c := range e.spec.Categories {
+		n += e.extraSample(c)
+	}
+	return n
 }
 
 // rng returns the cell's random stream, which depends only on the seed, the category and the

@@ -199,7 +199,7 @@ func (e *estimator) report(policies []*Policy) *Report {
 	s := e.spec
 	r := &Report{
 		Spec: s.Name, File: s.File, Date: e.opts.Today.Format(time.DateOnly),
-		Volume: e.opts.Volume, Samples: e.perCell * len(s.Categories), Seed: e.opts.Seed,
+		Volume: e.opts.Volume, Samples: e.samplesPerPolicy(), Seed: e.opts.Seed,
 		CatalogDate: s.Catalog.SourceDate(),
 	}
 	for _, c := range s.Categories {

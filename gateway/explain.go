@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -36,6 +37,25 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 	fmt.Fprintf(&b, "features    tokens_in≈%d messages=%d turns=%d attachments=%d images=%d tools=%v response_format=%s risk=%s\n",
 		f.TokensIn, f.Messages, f.Turns, f.Attachments, f.Images, f.Tools, orDash(f.ResponseFormat), orDash(f.Risk))
 	fmt.Fprintf(&b, "category    %s — by %s\n", orDash(d.Category), orDash(d.CategoryBy))
+	// Simulated providers at a time scale (serve --time-scale) answer in scaled wall-clock
+	// time: the latencies below are divided by the scale, the simulated ones the spec's
+	// assumptions speak of, as outcomes export and review report them.
+	perAttempt := slices.ContainsFunc(d.Attempts, func(a clearbar.Attempt) bool { return a.TimeScale > 0 })
+	attemptScale := func(a *clearbar.Attempt) float64 {
+		if perAttempt {
+			return a.TimeScale
+		}
+		return d.TimeScale
+	}
+	if d.TimeScale > 0 || perAttempt {
+		scale := d.TimeScale
+		if scale <= 0 {
+			i := slices.IndexFunc(d.Attempts, func(a clearbar.Attempt) bool { return a.TimeScale > 0 })
+			scale = d.Attempts[i].TimeScale
+		}
+		fmt.Fprintf(&b, "time scale  latencies at --time-scale %s, divided by it: the simulated ones, as outcomes export and review report them (wall-clock total %s, of which gateway overhead %s)\n",
+			strconv.FormatFloat(scale, 'g', -1, 64), roundDur(d.Latency), roundDur(d.Overhead))
+	}
 	if len(d.Rules) > 0 {
 		b.WriteString("rules       (highest priority first)\n")
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
@@ -109,16 +129,17 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 			if a.Status != 0 {
 				result += fmt.Sprintf(" (HTTP %d)", a.Status)
 			}
+			scale := attemptScale(&a)
 			ttft := "-"
 			if a.TTFT > 0 {
-				ttft = roundDur(a.TTFT)
+				ttft = roundDur(unscaled(a.TTFT, scale))
 			}
 			tokens := fmt.Sprintf("%d/%d", a.Usage.PromptTokens, a.Usage.CompletionTokens)
 			if a.UsageEstimated {
 				tokens = "≈" + tokens
 			}
 			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.N, a.Kind, a.Step, a.Model, a.Provider,
-				roundDur(a.Latency), ttft, tokens, a.Cost, result, orDash(a.Outcome))
+				roundDur(unscaled(a.Latency, scale)), ttft, tokens, a.Cost, result, orDash(a.Outcome))
 			for _, v := range a.Verdicts {
 				mark := "pass"
 				switch {
@@ -153,8 +174,9 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 		if !d.Usage.IsZero() {
 			tokens = fmt.Sprintf("the answer delivered %d tokens in, %d out", d.Usage.PromptTokens, d.Usage.CompletionTokens)
 		}
-		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts, which took %s); %s%s\n", d.Cost, d.EscalationCost, roundDur(d.EscalationLatency), tokens, searches)
-		fmt.Fprintf(&b, "time        total %s, upstream %s, gateway overhead %s, first byte %s\n", roundDur(d.Latency), roundDur(d.Upstream), roundDur(d.Overhead), roundDur(d.TTFB))
+		scale := d.TimeScale
+		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts, which took %s); %s%s\n", d.Cost, d.EscalationCost, roundDur(unscaled(d.EscalationLatency, scale)), tokens, searches)
+		fmt.Fprintf(&b, "time        total %s, upstream %s, gateway overhead %s, first byte %s\n", roundDur(unscaled(d.Latency, scale)), roundDur(unscaled(d.Upstream, scale)), roundDur(unscaled(d.Overhead, scale)), roundDur(unscaled(d.TTFB, scale)))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -185,6 +207,15 @@ func significant(v float64, n int) string {
 	}
 	decimals := max(n-1-int(math.Floor(math.Log10(math.Abs(v)))), 0)
 	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+// unscaled is a latency recorded at a time scale (serve --time-scale) divided by it: the
+// simulated one. A scale of 0 (none) leaves it as recorded.
+func unscaled(d time.Duration, scale float64) time.Duration {
+	if scale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) / scale)
 }
 
 func orDash(s string) string {

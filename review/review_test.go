@@ -102,8 +102,8 @@ func TestDetectsInjectedChanges(t *testing.T) {
 			change: reviewtest.Traffic{From: 0.5, Availability: map[string]float64{"small": 0.95}, FailClass: clearbar.BadResponse},
 			want:   [3]string{TriggerMalformed, "intent", ""}, alsoOK: []string{TriggerFallback, TriggerRetries, TriggerLatency, TriggerCost},
 			evidence: "malformed output, recent half against earlier half"},
-		{name: "the review is overdue", spec: s, today: time.Date(2027, 1, 10, 0, 0, 0, 0, time.UTC),
-			want: [3]string{TriggerOverdue, "", ""}, evidence: "due 2026-12-02 (monthly): 39 day(s) overdue"},
+		{name: "the review is overdue", spec: s, today: time.Date(2027, 4, 10, 0, 0, 0, 0, time.UTC),
+			want: [3]string{TriggerOverdue, "", ""}, evidence: "due 2027-02-27 (quarterly): 42 day(s) overdue"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rep := analyze(t, c.spec, traffic(c.spec, 20_000, 7, c.change), Options{Today: c.today})

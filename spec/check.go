@@ -365,7 +365,10 @@ func (c *checker) resolveModel(m *Model) {
 	default:
 		r.Latency, r.LatencyDefault = DefaultLatency, true
 		if !(r.InCatalog && r.Catalog.IsEmbedding()) { // no chat answer to time
-			c.warnf(m.pos.Line, "model %q has no latency assumption: assuming time to first token p50 600ms, p95 1.8s, and 60 tokens/s; add latency: {p50: 800ms, p95: 2s} or measure it", m.Name)
+			d := DefaultLatency
+			p50, p95 := time.Duration(d.TTFT.P50), time.Duration(d.TTFT.P95)
+			c.warnf(m.pos.Line, "model %q has no latency assumption: assuming time to first token p50 %v, p95 %v, and %v tokens/s; add latency: {ttft: {p50: %v, p95: %v}, tokens_per_second: %v}, the same assumption, and edit it to your model's figures, or measure it",
+				m.Name, p50, p95, d.TokensPerSecond, p50, p95, d.TokensPerSecond)
 		}
 	}
 	r.Availability = DefaultAvailability
@@ -661,10 +664,12 @@ func (c *checker) checkCategories() {
 	}
 	if math.Abs(sum-1) > 1e-6 && len(s.Pipelines) == 0 { // with pipelines, checkPipelines sums
 		var parts []string
+		var shares []float64
 		for _, cat := range s.Categories {
 			parts = append(parts, fmt.Sprintf("%s %s", cat.Name, fraction(float64(cat.Share))))
+			shares = append(shares, float64(cat.Share))
 		}
-		c.errorf(s.pos.Of("categories"), "category shares sum to %s, not 1 (%s): %s", fraction(sum), strings.Join(parts, ", "), sumFix(sum))
+		c.errorf(s.pos.Of("categories"), "category shares sum to %s, not 1 (%s): %s", fraction(sum), strings.Join(parts, ", "), sumFix(sum, shares...))
 	}
 }
 
@@ -838,12 +843,14 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 			c.errorf(r.pos.Of("split"), "%s split needs at least two arms", label)
 		}
 		var sum float64
+		weights := make([]float64, 0, len(r.Split))
 		for i, a := range r.Split {
 			sum += a.Weight
+			weights = append(weights, a.Weight)
 			c.checkRoute(&a.Route, fmt.Sprintf("%s split arm %d", label, i+1), false)
 		}
 		if len(r.Split) > 0 && math.Abs(sum-1) > 1e-6 {
-			c.errorf(r.pos.Of("split"), "%s split weights sum to %s, not 1: %s", label, fraction(sum), sumFix(sum))
+			c.errorf(r.pos.Of("split"), "%s split weights sum to %s, not 1: %s", label, fraction(sum), sumFix(sum, weights...))
 		}
 		if len(r.Validate) > 0 {
 			c.errorf(r.pos.Of("validate"), "%s: put validate inside each split arm, not beside split", label)
@@ -1542,13 +1549,30 @@ func fraction(x float64) string {
 	return strconv.FormatFloat(x, 'g', 10, 64)
 }
 
-// sumFix says how far shares or weights that should add up to 1 are off, and what to do.
-func sumFix(sum float64) string {
+// sumFix says how far shares or weights that should add up to 1 are off, and what to do: with
+// a hint at writing thirds when they look like rounded ones, off by at most 0.01 with (when
+// the values are given) two of them equal, as 0.333 three times is 0.001 short.
+func sumFix(sum float64, values ...float64) string {
 	dir := "short"
 	if sum > 1 {
 		dir = "over"
 	}
-	return fmt.Sprintf("they are %s %s; adjust them so they add up to 1 exactly (thirds, for example, as 0.3334, 0.3333 and 0.3333)", fraction(math.Abs(1-sum)), dir)
+	off := math.Abs(1 - sum)
+	msg := fmt.Sprintf("they are %s %s; adjust them so they add up to 1 exactly", fraction(off), dir)
+	if off <= 0.01+1e-9 && (len(values) == 0 || repeats(values)) {
+		msg += " (thirds, for example, as 0.3334, 0.3333 and 0.3333)"
+	}
+	return msg
+}
+
+// repeats reports whether two of the values are equal.
+func repeats(values []float64) bool {
+	for i, v := range values {
+		if slices.Contains(values[i+1:], v) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkLongContext sets a model's long-context tier from its price override. A spec price of

@@ -84,7 +84,7 @@ func TestPipelineChecks(t *testing.T) {
 		{name: "which the message explains", edits: []string{"tests:\n", "pipelines:\n  - {name: answer, share: 1, steps: [intent, draft]}\ntests:\n"}, line: 33,
 			want: "intent, draft are pipeline steps with shares of their own: where every call of a category comes through a pipeline, write share: 0 or leave share out (the categories' shares still sum to 1, as shares of model calls do without pipelines)"},
 		{name: "shares short", edits: withPipeline("share: 0.8", "share: 0.7"), line: 33,
-			want: "pipeline and category shares sum to 0.9, not 1 (pipelines: answer 0.7; categories called alone: draft 0.2): they are 0.1 short; adjust them so they add up to 1 exactly (thirds, for example, as 0.3334, 0.3333 and 0.3333)"},
+			want: "pipeline and category shares sum to 0.9, not 1 (pipelines: answer 0.7; categories called alone: draft 0.2): they are 0.1 short; adjust them so they add up to 1 exactly"},
 		{name: "a pipeline without share", edits: withPipeline("    share: 0.8\n", ""), line: 34,
 			want: `pipeline "answer" has no share: add share: the fraction of user requests it serves, like 0.8`},
 		{name: "a pipeline without steps", edits: withPipeline("steps: [intent, draft]", "steps: []"), line: 36,

@@ -185,7 +185,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestSpecDocFlagsOverdueReview(t *testing.T) {
-	code, out, errOut := run(t, "spec", "doc", "../../examples/expert-assistant.yaml", "--today", "2026-12-01")
+	code, out, errOut := run(t, "spec", "doc", "../../examples/expert-assistant.yaml", "--today", "2027-03-01")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -194,7 +194,7 @@ func TestSpecDocFlagsOverdueReview(t *testing.T) {
 			t.Errorf("doc lacks %q", want)
 		}
 	}
-	code, out, _ = run(t, "spec", "doc", "../../examples/quickstart.yaml", "--format", "html", "--today", "2026-11-15")
+	code, out, _ = run(t, "spec", "doc", "../../examples/quickstart.yaml", "--format", "html", "--today", "2026-12-15")
 	if code != 0 || !strings.Contains(out, "<!DOCTYPE html>") || strings.Contains(out, "OVERDUE") {
 		t.Errorf("html doc of a current spec: exit %d, overdue shown: %v", code, strings.Contains(out, "OVERDUE"))
 	}

@@ -60,14 +60,14 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 		}
 		ctxw := "-"
 		if r.ContextWindow > 0 {
-			ctxw = spec.TokensK(r.ContextWindow)
+			ctxw = tokenCount(r.ContextWindow)
 		}
 		// Above a long-context threshold the catalogue prices a request's tokens higher; the
 		// estimate and the gateway's costs use those prices for such requests.
 		long := "-"
 		if p := r.Prices; p.TierThreshold > 0 {
 			in, out := cmp.Or(p.InputAbove, p.Input), cmp.Or(p.OutputAbove, p.Output) // 0 keeps the base price
-			long = fmt.Sprintf("above %s: %s in, %s out", spec.TokensK(p.TierThreshold), in, out)
+			long = fmt.Sprintf("above %s: %s in, %s out", tokenCount(p.TierThreshold), in, out)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mod.Name, mod.Provider.Name, key, cell("input"), cell("output"), cell("cached input"), cell("reasoning"), long, ctxw, strings.Join(diffs, "; "))
 	}
@@ -121,4 +121,14 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "\nWeb searches are billed on top of the tokens: %s.\n", strings.Join(searches, ", "))
 	}
 	return nil
+}
+
+// tokenCount writes a number of tokens (a context window, a threshold) exactly: in thousands
+// when it is a round number of them (200k), otherwise in full with thousands separators
+// (1,047,576), which spec.TokensK would cut to 1,047k.
+func tokenCount(n int) string {
+	if n%1000 == 0 {
+		return spec.TokensK(n)
+	}
+	return groupThousands(n)
 }

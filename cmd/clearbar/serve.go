@@ -107,7 +107,7 @@ func newGatewayShadow(s *spec.Spec, readFile func(string) ([]byte, error), opts 
 }
 
 func (m *Main) runServe(ctx context.Context, args []string) error {
-	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate] [--drain-grace DURATION] [--drain-timeout DURATION] [--body-timeout DURATION] [--idle-timeout DURATION] [--cors-origin ORIGIN]..."
+	const usage = "clearbar serve [SPEC.yaml] [--listen ADDR] [--trace FILE|none] [--simulate] [--time-scale FACTOR] [--log-level LEVEL] [--shadow-out FILE] [--drain-grace DURATION] [--drain-timeout DURATION] [--body-timeout DURATION] [--idle-timeout DURATION] [--cors-origin ORIGIN]..."
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	listen := fs.String("listen", "", "address to listen on (default: the spec's server.listen, else 127.0.0.1:8080)")
 	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")

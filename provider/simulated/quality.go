@@ -138,19 +138,25 @@ func (q *quality) draw(r *rand.Rand) (good, flagged bool) {
 }
 
 // conform makes a text answer well-formed for the category's validators: JSON from the
-// category's schema when the request gave none, and a citation of a supplied source.
+// category's schema when the request gave none, a JSON object carrying the category's required
+// fields, and a citation of a supplied source.
 func (q *quality) conform(out *output, req *clearbar.Request) {
 	if len(out.choice.ToolCalls) > 0 {
 		return
 	}
+	// The schema's sample first, whatever the validators' order, so that required fields
+	// are added to it rather than replaced by it.
+	for _, v := range q.validators {
+		if _, ok := v.Config.(*spec.JSONSchema); ok && req.ResponseFormat.Type != "json_schema" && len(q.schema) > 0 {
+			if doc, err := SampleJSON(q.schema); err == nil {
+				out.choice.Text, out.json = string(doc), true
+			}
+		}
+	}
 	for _, v := range q.validators {
 		switch c := v.Config.(type) {
-		case *spec.JSONSchema:
-			if req.ResponseFormat.Type != "json_schema" && len(q.schema) > 0 {
-				if doc, err := SampleJSON(q.schema); err == nil {
-					out.choice.Text, out.json = string(doc), true
-				}
-			}
+		case *spec.RequiredFields:
+			out.choice.Text, out.json = withFields(out.choice.Text, c.Fields), true
 		case *spec.Citations:
 			pattern := c.Pattern
 			if pattern == "" {
@@ -263,4 +269,88 @@ func judgeOutput(judged *clearbar.Response) output {
 		Reason string  `json:"reason"`
 	}{score, reason})
 	return output{choice: clearbar.Choice{Text: string(b)}, json: true}
+}
+
+// fieldStandIn is the value withFields gives a required field the answer lacks.
+const fieldStandIn = "simulated"
+
+// withFields returns a JSON object that carries every required field path (dots and [] for
+// arrays, as required_fields writes them) with a non-null value: the answer itself when it
+// is a JSON object that has them all, that object with the missing ones added, or, for an
+// answer that is not a JSON object, one that holds it as "answer" besides the fields.
+func withFields(text string, fields []string) string {
+	var doc map[string]any
+	d := json.NewDecoder(strings.NewReader(text))
+	d.UseNumber()
+	if err := d.Decode(&doc); err != nil || doc == nil || d.More() {
+		doc = map[string]any{"answer": text}
+		addFields(doc, fields)
+	} else if !addFields(doc, fields) {
+		return text
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return text
+	}
+	return string(b)
+}
+
+// addFields sets each field path doc lacks, or holds null, to a stand-in, and reports whether
+// it changed doc.
+func addFields(doc map[string]any, fields []string) bool {
+	changed := false
+	for _, f := range fields {
+		if addField(doc, strings.Split(f, ".")) {
+			changed = true
+		}
+	}
+	return changed
+}
+
+func addField(obj map[string]any, path []string) bool {
+	key, array := strings.CutSuffix(path[0], "[]")
+	rest := path[1:]
+	val := obj[key]
+	if !array {
+		if len(rest) == 0 {
+			if val == nil {
+				obj[key] = fieldStandIn
+				return true
+			}
+			return false
+		}
+		inner, ok := val.(map[string]any)
+		if !ok {
+			inner = map[string]any{}
+			obj[key] = inner
+		}
+		return addField(inner, rest) || !ok
+	}
+	items, ok := val.([]any)
+	if !ok {
+		items = []any{}
+	}
+	changed := !ok
+	if len(rest) == 0 {
+		if !ok {
+			items = append(items, fieldStandIn)
+		}
+		obj[key] = items
+		return changed
+	}
+	if len(items) == 0 {
+		items, changed = append(items, map[string]any{}), true
+	}
+	for i, item := range items {
+		inner, isObj := item.(map[string]any)
+		if !isObj {
+			inner, changed = map[string]any{}, true
+			items[i] = inner
+		}
+		if addField(inner, rest) {
+			changed = true
+		}
+	}
+	obj[key] = items
+	return changed
 }
