@@ -47,6 +47,8 @@ func CheckSchema(raw string) error {
 // firstPerLocation keeps the first of the broken rules compileSchema lists for each location
 // ("at '/type': …; at '/type': …"): the meta-schema's alternatives each fail at the same place
 // (a type that is neither one of the type names nor an array of them), and the first says it.
+// The locations come in the order of the schema's locations, which the compiler, walking maps,
+// does not keep: the same schema always gets the same message.
 func firstPerLocation(msg string) string {
 	parts := strings.Split(msg, "; ")
 	seen := map[string]bool{}
@@ -61,6 +63,13 @@ func firstPerLocation(msg string) string {
 		}
 		kept = append(kept, p)
 	}
+	location := func(p string) string {
+		if at, _, found := strings.Cut(p, ": "); found && strings.HasPrefix(at, "at '") {
+			return at
+		}
+		return ""
+	}
+	slices.SortStableFunc(kept, func(a, b string) int { return strings.Compare(location(a), location(b)) })
 	return strings.Join(kept, "; ")
 }
 
