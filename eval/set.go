@@ -269,7 +269,7 @@ func textReferenceForTools(it *Item) string {
 	if !text {
 		return ""
 	}
-	return "the item offers tools, and its reference or checks compare the answer's text: an answer that calls a tool has none, so it fails them; " + toolCallsAdvice
+	return "the item offers tools, and its reference or checks compare the answer's text: an answer that calls a tool has none, so it fails them; " + ToolCallsAdvice
 }
 
 // jsonAsText reports whether an item that asks for JSON answers (a response format of

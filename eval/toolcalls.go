@@ -285,12 +285,12 @@ func toolCallsInstead(in *Input, why string) string {
 	if in.Item != nil && expectsNoCall(in.Item) {
 		return fmt.Sprintf("the answer is tool calls (%s), not text, and the item expects no tool call", names)
 	}
-	return fmt.Sprintf("the answer is tool calls (%s), which have no text to compare: %s", names, toolCallsAdvice)
+	return fmt.Sprintf("the answer is tool calls (%s), which have no text to compare: %s", names, ToolCallsAdvice)
 }
 
-// toolCallsAdvice says how to grade the answers of an item that offers tools by their calls,
+// ToolCallsAdvice says how to grade the answers of an item that offers tools by their calls,
 // for messages.
-const toolCallsAdvice = `give the calls expected as "reference_tool_calls": [{"name": ..., "arguments": {...}}] (or a {"tool_calls": [...]} check), or, when the right answer calls no tool, "reference_tool_calls": [] beside the reference (or a {"tool_calls": []} check beside the checks), which fails an answer that calls one`
+const ToolCallsAdvice = `give the calls expected as "reference_tool_calls": [{"name": ..., "arguments": {...}}] (or a {"tool_calls": [...]} check), or, when the right answer calls no tool, "reference_tool_calls": [] beside the reference (or a {"tool_calls": []} check beside the checks), which fails an answer that calls one`
 
 // expectsNoCall reports whether an item is graded by a check that its answers call no tool
 // ("reference_tool_calls": [] or {"tool_calls": []}).

@@ -145,7 +145,7 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		notes = append(notes, fmt.Sprintf("%d row(s) of %s are of items not in %s (deleted from it, or given a new id): they are not counted", res.NotInSet, out.Path(), *setPath))
 	}
 	if n := eval.ToolCallsGradedAsText(set, res.Rows); n > 0 {
-		notes = append(notes, fmt.Sprintf("%d answer(s) are tool calls graded by a text reference or text checks, which they have no text for, so they fail: give the calls expected as \"reference_tool_calls\": [{\"name\": ..., \"arguments\": {...}}] (or a {\"tool_calls\": [...]} check)", n))
+		notes = append(notes, fmt.Sprintf("%d answer(s) are tool calls graded by a text reference or text checks, which they have no text for, so they fail: %s", n, eval.ToolCallsAdvice))
 	}
 	simulatedRows, answered := simulatedAnswers(res.Rows)
 	// The answers of simulated providers (--simulate, or providers of type simulated in the
