@@ -443,6 +443,28 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 		}
 		rep.note(fmt.Sprintf("model %q, which category %q names, has no rows and was left out: the outcomes never called it (a fallback a healthy gateway did not need); name the models to replay with --models", m, opts.Category))
 	}
+	if opts.ModelsOfCategory && s != nil {
+		// The rows' other models are not replayed: the oracle and the single models are of
+		// the category's models, which a replay without --calibrate does not narrow to.
+		names := specColumns(s)
+		var others []string
+		for _, m := range slices.Sorted(maps.Keys(seenModels)) {
+			if !slices.ContainsFunc(names(m), func(n string) bool { return t.Index(n) >= 0 }) {
+				others = append(others, m)
+			}
+		}
+		if len(others) > 0 {
+			list := strings.Join(others[:min(len(others), 3)], ", ")
+			if len(others) > 3 {
+				list += fmt.Sprintf(" and %d more", len(others)-3)
+			}
+			are := "are"
+			if len(others) == 1 {
+				are = "is"
+			}
+			rep.note(fmt.Sprintf("the calibration replays the models category %q names (%s): the rows' %s (%s) %s left out, so the oracle and the single models are of the category's models only; name others with --models", opts.Category, strings.Join(t.Models(), ", "), plural(len(others), "other model"), list, are))
+		}
+	}
 	for _, m := range slices.Sorted(maps.Keys(routed)) {
 		if t.Index(m) >= 0 || seenModels[m] || s.Model(m) != nil && seenModels[s.Model(m).Model] {
 			continue // replayed, or left out of the models to replay

@@ -3,6 +3,7 @@ package replay_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,5 +61,43 @@ categories:
 	}
 	if got := note(false); got != "" {
 		t.Errorf("without --reprice: note %q", got)
+	}
+}
+
+// TestCalibrationSaysWhichModelsItReplays: a calibration replays the models its category names,
+// and says which of the rows' other models it left out, since its oracle and single models
+// then differ from a plain replay's.
+func TestCalibrationSaysWhichModelsItReplays(t *testing.T) {
+	s, err := spec.Parse([]byte(`version: 1
+name: narrowed
+providers: {sim: {type: simulated}}
+models:
+  mini: {provider: sim, model: gpt-4.1-mini}
+  strong: {provider: sim, model: gpt-4.1}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 100, out: 10}
+    quality_bar: 0.7
+    route: {model: mini}
+    assume: {pass_rate: {mini: 0.7, strong: 0.95}}
+`), "narrowed.yaml", spec.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []outcomes.Row
+	for i := range 20 {
+		ok := i%2 == 0
+		for _, m := range []string{"gpt-4.1-mini", "gpt-4.1", "other-1"} {
+			rows = append(rows, outcomes.Row{Item: fmt.Sprint("q", i), Category: "qa", PromptHash: fmt.Sprint("q", i), Model: m, Pass: &ok, Cost: 5000})
+		}
+	}
+	rep, err := replay.Run(context.Background(), s, source(rows), replay.Options{Category: "qa", Models: []string{"mini", "strong"}, ModelsOfCategory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `the calibration replays the models category "qa" names (mini, strong): the rows' 1 other model (other-1) is left out`
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, want) }) {
+		t.Errorf("notes %q; want %q", rep.Notes, want)
 	}
 }
