@@ -381,22 +381,28 @@ const (
 func drain(log *slog.Logger, srv *http.Server, served <-chan error, gw *gateway.Gateway, grace, window time.Duration,
 	shadower *shadow.Shadower, recorder *trace.Recorder, monitor *drift.Monitor, store trace.Store) error {
 	gw.SetReady(false)
+	// A second Ctrl-C or SIGTERM during the drain cuts the requests in flight at once, each
+	// recorded with its decision as a cut at the end of the window would be; a third exits
+	// at once, losing what is not yet written.
+	hurried, stopHurry := hurryOnSignal(log)
+	defer stopHurry()
 	var serveErr error
 	if grace > 0 {
-		log.Info("draining: /readyz answers 503; requests are still served until the grace period ends", "grace", grace)
+		log.Info("draining: /readyz answers 503; requests are still served until the grace period ends (a second signal cuts them now)", "grace", grace)
 		select {
 		case <-time.After(grace):
+		case <-hurried.Done():
 		case serveErr = <-served: // the listener failed: drain what is in flight all the same
 		}
 	}
 	log.Info("shutting down: the listener is closed; draining requests and queued decisions", "window", window)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), window)
+	shutdownCtx, cancel := context.WithTimeout(hurried, window)
 	err := srv.Shutdown(shutdownCtx)
 	cancel()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
 		err = serveErr
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		cutCtx, cancel := context.WithTimeout(context.Background(), cutWait)
 		n, cerr := gw.Cut(cutCtx)
 		cancel()
@@ -408,7 +414,11 @@ func drain(log *slog.Logger, srv *http.Server, served <-chan error, gw *gateway.
 			_, cerr = gw.Cut(cutCtx)
 			cancel()
 		}
-		log.Warn("the drain window ended with requests in flight: they were cut, each with an error (a stream, an error event) and a recorded decision",
+		why := "the drain window ended with requests in flight"
+		if hurried.Err() != nil {
+			why = "a second signal ended the drain with requests in flight"
+		}
+		log.Warn(why+": they were cut, each with an error (a stream, an error event) and a recorded decision",
 			"window", window, "cut", n)
 		err = cerr
 	}
@@ -443,6 +453,37 @@ func drain(log *slog.Logger, srv *http.Server, served <-chan error, gw *gateway.
 		err = nil
 	}
 	return err
+}
+
+// hurryOnSignal returns a context cancelled by the next Ctrl-C or SIGTERM, which shortens the
+// drain; the one after that exits the process at once.
+// stop ends the watch.
+func hurryOnSignal(log *slog.Logger) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	done := make(chan struct{})
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sig:
+		case <-done:
+			return
+		}
+		log.Warn("second signal: cutting the requests in flight now and writing their decisions; a third exits at once")
+		cancel()
+		select {
+		case <-sig:
+		case <-done:
+			return
+		}
+		log.Error("third signal: exiting at once; decisions not yet written are lost")
+		os.Exit(2)
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(done)
+		cancel()
+	}
 }
 
 // flushingStore reads decisions after flushing the recorder, so that a decision can be looked

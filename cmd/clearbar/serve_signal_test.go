@@ -254,3 +254,62 @@ func TestServeSurvivesSIGHUP(t *testing.T) {
 		t.Errorf("the log does not say what SIGHUP did:\n%s", p.logs.String())
 	}
 }
+
+// TestServeSecondSignalCutsTheDrain: a second SIGTERM during the drain cuts the requests in
+// flight at once instead of waiting out the drain window: the stream ends with an error event,
+// its decision is written, and the process exits.
+func TestServeSecondSignalCutsTheDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a process")
+	}
+	firstSent := make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"role":"assistant","content":"slow "},"finish_reason":null}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		close(firstSent)
+		<-r.Context().Done() // never finishes on its own
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	specFile := writeOneModelSpec(t, dir, "hurry.yaml", "hurry", upstreamProvider(upstream.URL), "{p50: 10ms, p95: 20ms}", "")
+	db := filepath.Join(dir, "d.db")
+	p := startServeProcess(t, "serve", specFile, "--listen", "127.0.0.1:0", "--trace", db, "--drain-grace", "0", "--drain-timeout", "60s")
+	resp, err := http.Post("http://"+p.addr+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"clearbar/c","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	id := resp.Header.Get("X-Clearbar-Decision-Id")
+	<-firstSent
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // draining, with 60 s to go
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(resp.Body)
+	p.cmd.Wait()
+	<-p.logDone
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("the second signal did not end the drain: the process ran %s more", took)
+	}
+	if !strings.Contains(string(rest), `"error"`) || strings.Contains(string(rest), "[DONE]") {
+		t.Errorf("the cut stream does not end with an error event:\n%s", rest)
+	}
+	if !strings.Contains(p.logs.String(), "second signal: cutting the requests in flight now") {
+		t.Errorf("the log does not say what the second signal did:\n%s", p.logs.String())
+	}
+	store, err := trace.OpenSQLite(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Get(context.Background(), id); err != nil {
+		t.Errorf("the cut request's decision %s was not written: %v", id, err)
+	}
+}
