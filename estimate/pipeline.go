@@ -272,7 +272,11 @@ func pipelineFigures(cells []*cell, budget float64) (PipelineFigures, *hist) {
 		Latency:     Latency{Mean: h.mean(), P50: q[0], P95: q[1], P99: q[2]},
 		MeetsBudget: true,
 	}
-	if budget > 0 {
+	switch {
+	case budget > 0 && f.PFailed >= 1-1e-9:
+		// Every user request fails: there is no end-to-end latency to meet the budget with.
+		f.MeetsBudget = false
+	case budget > 0:
 		f.P95Error = h.quantileTol(0.95)
 		f.MeetsBudget = f.Latency.P95 <= budget+f.P95Error
 		f.WithinError = f.MeetsBudget && f.Latency.P95 > budget

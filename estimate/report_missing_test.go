@@ -217,3 +217,21 @@ func TestTextReportsSayWhyAStepMoved(t *testing.T) {
 		t.Errorf("the Markdown report does not say why b moved:\n%s", md.String())
 	}
 }
+
+// TestPipelineFailingEverythingMeetsNoBudget: a pipeline whose every user request fails has no
+// end-to-end latency: it does not meet its budget, and JSON writes its latency as null.
+func TestPipelineFailingEverythingMeetsNoBudget(t *testing.T) {
+	src := strings.Replace(tooLongSpec, "    default: true\n", "    default: true\npipelines:\n  - {name: p, share: 1, steps: [small, big], latency_budget: 10s}\n", 1)
+	src = strings.Replace(src, "    share: 0.5\n", "    share: 0\n", 2)
+	r := runSrc(t, src)
+	if r.UserRequests == nil || len(r.UserRequests.Policies) == 0 {
+		t.Fatal("no per-user-request figures")
+	}
+	for _, u := range r.UserRequests.Policies {
+		for _, pf := range u.Pipelines {
+			if pf.Pipeline == "p" && pf.MeetsBudget {
+				t.Errorf("%s: pipeline p fails every request (%.4f) yet meets its budget", u.Policy, pf.PFailed)
+			}
+		}
+	}
+}
