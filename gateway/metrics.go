@@ -47,6 +47,7 @@ type metrics struct {
 	ttfb          *prometheus.HistogramVec // category
 	tokens        *prometheus.CounterVec   // model, kind
 	cost          *prometheus.CounterVec   // category, model called
+	clientCost    *prometheus.CounterVec   // client key, category
 	attempts      *prometheus.CounterVec   // provider, model, class
 	fallbacks     *prometheus.CounterVec   // category, class
 	retries       *prometheus.CounterVec   // provider, class
@@ -61,6 +62,7 @@ type metrics struct {
 	ttfbC     *labelCache[prometheus.Observer]
 	tokensC   *labelCache[prometheus.Counter]
 	costC     *labelCache[prometheus.Counter]
+	clientC   *labelCache[prometheus.Counter]
 	attemptsC *labelCache[prometheus.Counter]
 }
 
@@ -84,6 +86,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Tokens billed, by model and kind: prompt, completion, and the parts of them that were cache reads (cached), cache writes (cache_write) and reasoning."}, []string{"model", "kind"}),
 		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_cost_usd_total",
 			Help: "Cost in US dollars at catalogue (or spec) prices, by category and the model called, discarded attempts included."}, []string{"category", "model"}),
+		clientCost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_client_cost_usd_total",
+			Help: "Cost in US dollars of the requests of each client key (the spec's keys: name), by category: every call a request made, as clearbar_cost_usd_total counts them. Requests without a client key are not counted here."}, []string{"client", "category"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_attempts_total",
 			Help: "Provider calls, by provider, model and result class."}, []string{"provider", "model", "class"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_fallbacks_total",
@@ -97,7 +101,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		clientRetries: prometheus.NewCounter(prometheus.CounterOpts{Name: "clearbar_client_retries_total",
 			Help: "Requests that clients marked as their own retries (X-Stainless-Retry-Count above 0)."}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.upstream, m.overhead, m.ttfb, m.tokens, m.cost, m.attempts,
+	reg.MustRegister(m.requests, m.duration, m.upstream, m.overhead, m.ttfb, m.tokens, m.cost, m.clientCost, m.attempts,
 		m.fallbacks, m.retries, m.escalated, m.refused, m.clientRetries)
 	for _, reason := range []string{refusedKey, refusedRateLimit} {
 		m.refused.WithLabelValues(reason) // exported at 0 from the start, for rate() and alerts
@@ -108,6 +112,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.ttfbC = newLabelCache(func(l ...string) prometheus.Observer { return m.ttfb.WithLabelValues(l...) })
 	m.tokensC = newLabelCache(func(l ...string) prometheus.Counter { return m.tokens.WithLabelValues(l...) })
 	m.costC = newLabelCache(func(l ...string) prometheus.Counter { return m.cost.WithLabelValues(l...) })
+	m.clientC = newLabelCache(func(l ...string) prometheus.Counter { return m.clientCost.WithLabelValues(l...) })
 	m.attemptsC = newLabelCache(func(l ...string) prometheus.Counter { return m.attempts.WithLabelValues(l...) })
 	return m
 }
@@ -129,8 +134,10 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 	}
 	// Cost goes to the model that was called, attempt by attempt: a discarded attempt's cost is
 	// its model's, not that of the model that answered in the end.
+	var total clearbar.Money // the request's, for its client key
 	if sc := d.Score; sc != nil && sc.Embedding != nil && sc.Embedding.Cost > 0 {
 		m.costC.get(d.Category, sc.Embedding.Model).Add(sc.Embedding.Cost.USD())
+		total += sc.Embedding.Cost
 	}
 	// prev is the last provider call before a, validator calls aside. A fallback or an
 	// escalation with none before it was caused by the models before it being left out, their
@@ -151,6 +158,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 		}
 		if a.Cost > 0 {
 			m.costC.get(d.Category, a.Model).Add(a.Cost.USD())
+			total += a.Cost
 		}
 		if u := a.Usage; !u.IsZero() {
 			// Counts are the upstream's word: a negative one, which a counter cannot take
@@ -187,6 +195,9 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 		if !a.ValidatorCall() {
 			prev = a
 		}
+	}
+	if d.Client != "" && total > 0 {
+		m.clientC.get(d.Client, d.Category).Add(total.USD())
 	}
 }
 

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"math"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,32 @@ func TestMetricsCostByModelCalled(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("clearbar_cost_usd_total %s = %g, want %g", k, got[k], v)
 		}
+	}
+}
+
+// TestMetricsCostByClient: clearbar_client_cost_usd_total adds up each client key's requests,
+// every call included, by category; a request without a client key is not counted there.
+func TestMetricsCostByClient(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	call := func(client string, usd ...float64) {
+		d := &clearbar.Decision{Category: "intent", Model: "strong", Outcome: clearbar.OK, Client: client}
+		for _, c := range usd {
+			d.Attempts = append(d.Attempts, clearbar.Attempt{Kind: clearbar.AttemptPrimary, Model: "nano", Provider: "sim", Cost: clearbar.MoneyFromUSD(c)})
+		}
+		m.observeDecision(d)
+	}
+	call("alpha", 0.001, 0.002)
+	call("alpha", 0.004)
+	call("beta", 0.5)
+	call("", 7)
+	got := map[string]float64{}
+	for _, s := range gathered(t, reg, "clearbar_client_cost_usd_total") {
+		got[labelOf(s, "client")+"/"+labelOf(s, "category")] = s.GetCounter().GetValue()
+	}
+	want := map[string]float64{"alpha/intent": 0.007, "beta/intent": 0.5}
+	if len(got) != len(want) || math.Abs(got["alpha/intent"]-0.007) > 1e-12 || got["beta/intent"] != 0.5 {
+		t.Errorf("client cost series %v, want %v", got, want)
 	}
 }
 
