@@ -224,9 +224,18 @@ func (r *run) finish(a *clearbar.Attempt, m *spec.Model, usage clearbar.Usage, e
 		}
 	}
 	if done != nil {
-		done(a.Class, end)
+		class := a.Class
+		if errors.Is(err, errAnswerOutOfTime) {
+			class = clearbar.Canceled // neutral: the request's budget, not the model, ended it
+		}
+		done(class, end)
 	}
 }
+
+// errAnswerOutOfTime marks a streamed answer the request's own time budget
+// (server.request_timeout) cut while it was arriving: a timeout of the request, recorded as
+// such, that its model's breaker does not count as the model's failure.
+var errAnswerOutOfTime = errors.New("the request's time budget ended the answer while it was arriving")
 
 // authWarnEvery is how often, at most, the gateway warns that one provider rejects its
 // credentials: a revoked key fails every request, and one line a minute says so.

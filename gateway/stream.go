@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -626,6 +627,11 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 			err = &clearbar.Error{Class: clearbar.Canceled, Message: "the client closed the stream", Err: err}
 		default:
 			event = &clearbar.Error{Class: e.Class, Code: "stream_cut", Message: "the request ran out of time (server.request_timeout) after the answer began; the answer is incomplete"}
+			if _, own := context.Cause(ctx).(*callTimeout); !own {
+				// The request's own budget ended an answer that was arriving: the model was
+				// answering, and its breaker is not charged with a failure (see run.finish).
+				err = &clearbar.Error{Class: e.Class, Status: e.Status, Code: e.Code, Message: e.Message, Err: errors.Join(errAnswerOutOfTime, err)}
+			}
 		}
 	case s.Err() != nil:
 		err = s.Err()

@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/health"
 )
 
 // cutUsagePost sends body to path on the fixture's gateway.
@@ -168,4 +169,25 @@ func TestStreamCutUsageOtherDialects(t *testing.T) {
 			t.Errorf("events %q, want %q", types, want)
 		}
 	})
+}
+
+// TestRequestTimeoutCutsChargeNoBreaker: streams the request's own time budget cuts while
+// their answers arrive are the request's timeouts, not the model's failures: however many,
+// they leave the model's breaker closed, where counting them opened it on a healthy model.
+func TestRequestTimeoutCutsChargeNoBreaker(t *testing.T) {
+	f := newFixture(t, func(src string) string { return src + "server: {request_timeout: 200ms}\n" })
+	f.a.delay = 20 * time.Millisecond
+	f.a.chunks = 1000
+	const asked = `{"model":"clearbar/intent","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+	for range 8 {
+		resp := f.post(t, asked)
+		ev := sseEvents(t, resp.Body)
+		resp.Body.Close()
+		if last := ev[len(ev)-1]; !strings.Contains(last, "request_timeout") {
+			t.Fatalf("last event %s: want the request's timeout", last)
+		}
+	}
+	if st := f.gw.breakers.Get("a/small").State(time.Now()); st != health.Closed {
+		t.Errorf("small's breaker is %v after streams the request's budget cut: the model was answering", st)
+	}
 }
