@@ -715,17 +715,19 @@ func (ms *Measurements) escalatedFindings(s *spec.Spec) []Finding {
 	for _, c := range s.Categories {
 		st := c.Strength()
 		for _, e := range ms.escalatedPassRates(s, c) {
-			n := int(math.Round(e.n))
-			f := Finding{Category: c.Name, Model: e.model, What: "escalated pass rate", Measured: e.p, N: n, Used: n >= MinGraded,
+			n := int(math.Floor(e.n)) // used, as apply uses it, from MinGraded whole answers
+			f := Finding{Category: c.Name, Model: e.model, What: "escalated pass rate", Measured: e.p, N: n, Used: e.n >= MinGraded,
 				Note: fmt.Sprintf("over the items its earlier steps' models answered too, each weighted by the chance the validation (detect %.2f, false alarm %.2f) escalates it (%.1f%% unweighted); n is the effective number of answers",
 					float64(st.Detect), float64(st.FalseAlarm), e.base*100)}
 			f.Low, f.High = binomialInterval(int(math.Round(e.p*float64(n))), n)
 			if a, ok := c.Assume.EscalatedPassRate[e.model]; ok {
 				f.Assumed = float64(a)
-				f.Contradicts = f.Assumed < f.Low || f.Assumed > f.High
-			} else {
-				f.Note = "no assumption: escalated requests are answered at its pass rate; " + f.Note
+			} else if m := s.Model(e.model); m != nil {
+				// Without one, escalated requests are answered at the model's pass rate.
+				f.Assumed, _ = c.PassRate(m)
+				f.Note = "assumed: its pass rate (the spec states no escalated_pass_rate); " + f.Note
 			}
+			f.Contradicts = f.Assumed < f.Low || f.Assumed > f.High
 			f.keepUnder(MinGraded, "answers to escalated items")
 			out = append(out, f)
 		}

@@ -232,8 +232,9 @@ func (w *world) pass(c *spec.Category, m *spec.Model) float64 {
 // passEscalated is model m's pass rate in category c on the requests escalated to it (see
 // call.passEsc): the measured one, else assume.escalated_pass_rate, else its pass rate. When
 // the pass rate it goes with has moved (a sensitivity or break-even move, or a measurement
-// that replaced an assumed pass rate), its failure rate moves in proportion: escalated
-// requests stay as much harder than the others.
+// that replaced an assumed pass rate), the escalated rate moves by as much in log-odds:
+// escalated requests stay as much harder than the others, and a rate never leaves (0, 1)
+// for a move of the other within it.
 func (w *world) passEscalated(c *spec.Category, m *spec.Model) float64 {
 	p := w.pass(c, m)
 	key := [2]string{c.Name, m.Name}
@@ -247,10 +248,13 @@ func (w *world) passEscalated(c *spec.Category, m *spec.Model) float64 {
 	switch {
 	case !ok:
 		return p
-	case p == base || base >= 1:
+	case p == base || base <= 0 || base >= 1 || esc <= 0 || esc >= 1:
 		return esc
+	case p <= 0 || p >= 1:
+		return p
 	}
-	return min(1, max(0, 1-(1-esc)*(1-p)/(1-base)))
+	logit := func(x float64) float64 { return math.Log(x / (1 - x)) }
+	return 1 / (1 + math.Exp(-(logit(esc) + logit(p) - logit(base))))
 }
 
 func (w *world) avail(c *spec.Category, m *spec.Model) float64 {

@@ -29,7 +29,9 @@ func ranksBefore(a, b *PolicyResult) bool {
 	if !a.Clears && !sameShortfall(a.Shortfall, b.Shortfall) {
 		return a.Shortfall < b.Shortfall
 	}
-	if !sameCost(float64(a.Total.Cost), float64(b.Total.Cost)) {
+	// Policies that clear and serve at the same cost are not told apart by their raw cost,
+	// which is lower for the one that fails more requests: failing is no saving.
+	if !a.Clears && !sameCost(float64(a.Total.Cost), float64(b.Total.Cost)) {
 		return a.Total.Cost < b.Total.Cost
 	}
 	// Equal cost: prefer the lower risk, then the spec's own routes, then the earlier policy.
@@ -37,6 +39,40 @@ func ranksBefore(a, b *PolicyResult) bool {
 		return a.Total.Risk < b.Total.Risk
 	}
 	return false
+}
+
+// recommended picks the policy recommend recommends. Costs tie within costTie of the lowest,
+// not of each other, so that the choice does not depend on the order of the policies (ties
+// within costTie of each other are not transitive): among the policies that clear, those whose
+// served cost ties with the lowest compete on risk, then on their order; when none clears, those
+// whose shortfall ties with the smallest compete on cost (tied with the lowest of them), then
+// on risk and order, as ranksBefore ranks them.
+func recommended(policies []*PolicyResult) *PolicyResult {
+	var pool []*PolicyResult
+	for _, p := range policies {
+		if p.SameAs == "" {
+			pool = append(pool, p)
+		}
+	}
+	if slices.ContainsFunc(pool, func(p *PolicyResult) bool { return p.Clears }) {
+		pool = slices.DeleteFunc(pool, func(p *PolicyResult) bool { return !p.Clears })
+		lowest := slices.MinFunc(pool, func(a, b *PolicyResult) int { return cmp.Compare(servedCost(a), servedCost(b)) })
+		pool = slices.DeleteFunc(pool, func(p *PolicyResult) bool { return !sameCost(servedCost(p), servedCost(lowest)) })
+	} else if len(pool) > 0 {
+		least := slices.MinFunc(pool, func(a, b *PolicyResult) int { return cmp.Compare(a.Shortfall, b.Shortfall) })
+		pool = slices.DeleteFunc(pool, func(p *PolicyResult) bool { return !sameShortfall(p.Shortfall, least.Shortfall) })
+		cheapest := slices.MinFunc(pool, func(a, b *PolicyResult) int { return cmp.Compare(a.Total.Cost, b.Total.Cost) })
+		pool = slices.DeleteFunc(pool, func(p *PolicyResult) bool {
+			return !sameCost(float64(p.Total.Cost), float64(cheapest.Total.Cost))
+		})
+	}
+	var best *PolicyResult
+	for _, p := range pool {
+		if best == nil || p.Total.Risk < best.Total.Risk {
+			best = p
+		}
+	}
+	return best
 }
 
 // costTie is the relative difference below which two policies' costs per request tie: 0.01%,
@@ -68,16 +104,7 @@ func sameCost(a, b float64) bool {
 // each pipeline over its budget, weighted by its share of calls; then the cheapest) and says
 // that no policy clears.
 func (e *estimator) recommend(r *Report) {
-	var best *PolicyResult
-	better := ranksBefore
-	for _, p := range r.Policies {
-		if p.SameAs != "" {
-			continue
-		}
-		if better(p, best) {
-			best = p
-		}
-	}
+	best := recommended(r.Policies)
 	r.Recommended = best.Name
 	vol := e.opts.Volume
 	// pipelineBudgets says whether a pipeline's budget counts: the texts then say so.
@@ -107,6 +134,8 @@ func (e *estimator) recommend(r *Report) {
 		for _, p := range r.Policies {
 			switch {
 			case p.SameAs != "" || p.Total.Cost >= best.Total.Cost || p.Total.failsAll():
+			case p.Clears && sameCost(servedCost(p), servedCost(best)):
+				// A tie on served cost, lost on risk or order: its verdict says so.
 			case !p.Clears:
 				cheaper = append(cheaper, p.Name)
 			default:
@@ -168,7 +197,7 @@ func (e *estimator) recommend(r *Report) {
 			reason = fmt.Sprintf("misses by more than %s: %s (shortfall %s, against %s)", best.Name, strings.Join(p.Shortfalls, "; "), shortfallText(p.Shortfall), shortfallText(best.Shortfall))
 		case !p.Clears:
 			reason = "misses: " + strings.Join(p.Shortfalls, "; ")
-		case sameCost(servedCost(p), servedCost(best)) && sameCost(float64(p.Total.Cost), float64(best.Total.Cost)):
+		case best.Clears && sameCost(servedCost(p), servedCost(best)):
 			apart := p.Total.CostPerMonth - best.Total.CostPerMonth
 			if apart < 0 {
 				apart = -apart

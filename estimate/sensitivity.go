@@ -467,6 +467,11 @@ func passAtBar(e *estimator, c *spec.Category, m *spec.Model) func(v, tol float6
 			return ""
 		}
 		cl := e.world.call(c, m, fit{})
+		if cl.avail >= 1 && cl.cut == 0 {
+			// No request of m's fails: at the bar, m alone meets it.
+			return fmt.Sprintf("%s is %s's quality bar: at it, %s alone meets the bar (availability 1: no request fails)",
+				strconv.FormatFloat(bar, 'g', -1, 64), c.Name, m.Name)
+		}
 		retries, _ := e.spec.RetryPolicy(c)
 		fails := availabilityText(cl.avail, cl.availDefault, retries)
 		return fmt.Sprintf("%s is %s's quality bar: at it, %s alone still falls short of the bar, as requests that fail (%s) count as misses; it clears the bar only with a pass rate above it",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/clearbar/clearbar"
 )
 
 // TestSameCost: costs per request within 0.01% (or a nano-dollar) of each other tie.
@@ -53,4 +55,28 @@ func TestBreakEvenSeesTheSensitivitysFlip(t *testing.T) {
 		}
 	}
 	t.Errorf("no break-even search of mid's latency up: %+v", r.Sensitivity.BreakEvens)
+}
+
+// TestRecommendedTies: costs tie within 0.01% of the lowest, not of each other, so the choice
+// does not depend on the order of the policies; among tied policies that clear, the lower risk
+// wins, whatever their raw costs (lower for one that fails requests: no saving).
+func TestRecommendedTies(t *testing.T) {
+	pol := func(name string, served, raw, risk float64) *PolicyResult {
+		p := &PolicyResult{Name: name, Clears: true, served: served}
+		p.Total.Cost, p.Total.Risk = clearbar.Money(raw), clearbar.Money(risk)
+		return p
+	}
+	// x serves at 10,000,000 n$, y 0.009% dearer, z 0.018% dearer: y ties with x, z does not.
+	x, y, z := pol("x", 10_000_000, 10_000_000, 300), pol("y", 10_000_900, 10_000_900, 200), pol("z", 10_001_800, 10_001_800, 100)
+	for _, order := range [][]*PolicyResult{{x, y, z}, {z, y, x}, {y, z, x}} {
+		if got := recommended(order); got != y {
+			t.Errorf("order %s %s %s: recommended %s, want y (ties with the cheapest, x, and has less risk; z is dearer than x by more than 0.01%%)", order[0].Name, order[1].Name, order[2].Name, got.Name)
+		}
+	}
+	// f fails a few requests: its raw cost is lower, its served cost ties with g's; g has less
+	// risk and wins.
+	f, g := pol("f", 10_000_000, 9_999_800, 500), pol("g", 10_000_500, 10_000_500, 400)
+	if got := recommended([]*PolicyResult{f, g}); got != g {
+		t.Errorf("recommended %s, want g: a lower raw cost from failed requests is no saving", got.Name)
+	}
 }

@@ -295,7 +295,9 @@ func (c *checker) checkUnusedScoreAssumptions() {
 
 // checkUnusedEscalatedPassRates warns about an assume.escalated_pass_rate entry for a model
 // that no request of the category can be escalated to: neither its route nor any policy's
-// route for it has the model (or a fallback of it) on a step after a validated one.
+// route for it has the model (or a fallback of it) on a step after a validated one, nor, for a
+// category whose route validates, is it a rated model dearer than the cheapest, which the
+// estimate's cascade-by-price escalates to.
 func (c *checker) checkUnusedEscalatedPassRates() {
 	for _, cat := range c.spec.Categories {
 		a := cat.Assume
@@ -307,6 +309,21 @@ func (c *checker) checkUnusedEscalatedPassRates() {
 		for _, p := range c.spec.Policies {
 			if pr, ok := p.Routes[cat.Name]; ok {
 				c.escalatedTo(&pr.Route, cat.Fallback, reached)
+			}
+		}
+		// The estimate's cascade-by-price cascades the category's rated models in price order,
+		// with its validators: a rated model dearer than the cheapest is escalated to there.
+		if cat.Route.Validated() {
+			var cheapest clearbar.Money = -1
+			for name := range a.PassRate {
+				if m := c.spec.Model(name); m != nil && (cheapest < 0 || cat.CallCost(m) < cheapest) {
+					cheapest = cat.CallCost(m)
+				}
+			}
+			for name := range a.PassRate {
+				if m := c.spec.Model(name); m != nil && cat.CallCost(m) > cheapest {
+					reached[name] = true
+				}
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(a.EscalatedPassRate)) {

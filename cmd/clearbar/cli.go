@@ -115,6 +115,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 			return 1
 		case errors.Is(err, errFailed):
 			return 1
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			// Ctrl-C or SIGTERM stopped the command.
+			fmt.Fprintf(m.Stderr, "clearbar %s: interrupted (Ctrl-C or SIGTERM) before it finished\n", c.name)
+			return 130
 		default:
 			fmt.Fprintf(m.Stderr, "clearbar %s: %v\n", c.name, err)
 			return 1

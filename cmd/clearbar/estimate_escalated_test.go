@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/clearbar/clearbar/outcomes"
 )
@@ -88,5 +92,18 @@ categories:
 	// 60 answers of small delivered good, and strong's 75% of the 40 escalated: 90%.
 	if q := rep.Policies[0].Categories[0].Quality; rep.Policies[0].Name != "spec" || math.Abs(q-0.90) > 1e-9 {
 		t.Errorf("%s quality %.6f with the measurements, want 0.90 (0.96 with strong at its overall pass rate)", rep.Policies[0].Name, q)
+	}
+}
+
+// TestInterruptedCommandSaysSo: a command stopped by Ctrl-C says it was interrupted, not the
+// bare "context canceled", and exits 130 as a shell's interrupted command does.
+func TestInterruptedCommandSaysSo(t *testing.T) {
+	var out, errb bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(""), Now: time.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	code := m.Run(ctx, []string{"estimate", "../../examples/quickstart.yaml", "--samples", "50000000"})
+	if code != 130 || !strings.Contains(errb.String(), "clearbar estimate: interrupted (Ctrl-C or SIGTERM) before it finished") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }
