@@ -9,14 +9,27 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/clearbar/clearbar/catalog"
 	"github.com/clearbar/clearbar/spec"
 )
 
 func (m *Main) runPrices(ctx context.Context, args []string) error {
-	const usage = "clearbar prices SPEC.yaml"
-	pos, err := parseArgs(flag.NewFlagSet("prices", flag.ContinueOnError), args, 1, 1, usage)
+	const usage = "clearbar prices SPEC.yaml | clearbar prices --catalog [SEARCH]"
+	fs := flag.NewFlagSet("prices", flag.ContinueOnError)
+	list := fs.Bool("catalog", false, "list the price catalogue's models (those whose key or provider contains SEARCH, when given), for a spec's model: and catalog: fields")
+	pos, err := parseArgs(fs, args, 0, 1, usage)
 	if err != nil {
 		return err
+	}
+	if *list {
+		search := ""
+		if len(pos) == 1 {
+			search = pos[0]
+		}
+		return m.listCatalog(search)
+	}
+	if len(pos) != 1 {
+		return usagef("name a spec, or list the catalogue with --catalog: %s", usage)
 	}
 	s, err := m.loadSpec(pos[0], m.Now())
 	if err != nil {
@@ -120,6 +133,42 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 	if len(searches) > 0 {
 		fmt.Fprintf(m.Stdout, "\nWeb searches are billed on top of the tokens: %s.\n", strings.Join(searches, ", "))
 	}
+	return nil
+}
+
+// listCatalog writes the catalogue's chat and embedding models whose key or provider contains
+// search (case-insensitively; every model for ""), with their prices per million tokens and
+// context windows: the ids a spec's model: (or catalog:) names.
+func (m *Main) listCatalog(search string) error {
+	cat := catalog.Default()
+	search = strings.ToLower(search)
+	var rows []catalog.Entry
+	for e := range cat.All() {
+		if search == "" || strings.Contains(strings.ToLower(e.Key), search) || strings.Contains(strings.ToLower(e.Provider), search) {
+			rows = append(rows, e)
+		}
+	}
+	if len(rows) == 0 {
+		return usagef("no model of the catalogue has %q in its key or provider; try a shorter search, such as a vendor (openai, anthropic, gemini)", search)
+	}
+	slices.SortFunc(rows, func(a, b catalog.Entry) int { return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.Key, b.Key)) })
+	fmt.Fprintf(m.Stdout, "Price catalogue (%s, %s): %d model(s), in dollars per million tokens\n\n", cat.SourceDate(), cat.Source(), len(rows))
+	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tPROVIDER\tMODE\tINPUT\tOUTPUT\tCACHED IN\tCONTEXT")
+	for _, e := range rows {
+		cached, ctxw := "-", "-"
+		if e.CachedInput > 0 {
+			cached = e.CachedInput.String()
+		}
+		if e.MaxInputTokens > 0 {
+			ctxw = tokenCount(e.MaxInputTokens)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Key, e.Provider, e.Mode, e.Input, e.Output, cached, ctxw)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, "\nA spec names a model by its provider's id (model: gpt-4.1-mini); catalog: KEY picks the entry where the id differs.")
 	return nil
 }
 
