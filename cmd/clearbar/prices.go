@@ -151,7 +151,9 @@ func (m *Main) listCatalog(search string) error {
 	if len(rows) == 0 {
 		return usagef("no model of the catalogue has %q in its key or provider; try a shorter search, such as a vendor (openai, anthropic, gemini)", search)
 	}
-	slices.SortFunc(rows, func(a, b catalog.Entry) int { return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.Key, b.Key)) })
+	slices.SortFunc(rows, func(a, b catalog.Entry) int {
+		return cmp.Or(strings.Compare(a.Provider, b.Provider), strings.Compare(a.Key, b.Key))
+	})
 	fmt.Fprintf(m.Stdout, "Price catalogue (%s, %s): %d model(s), in dollars per million tokens\n\n", cat.SourceDate(), cat.Source(), len(rows))
 	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tPROVIDER\tMODE\tINPUT\tOUTPUT\tCACHED IN\tCONTEXT")
