@@ -239,6 +239,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	root.Handle("/", gw)
 	addr := firstNonEmpty(*listen, s.Server.Listen, "127.0.0.1:8080")
 	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%w: another process listens on %s; stop it, or listen elsewhere with --listen 127.0.0.1:PORT (or the spec's server.listen)", err, addr)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,5 +20,19 @@ func TestServeUsageNamesEveryFlag(t *testing.T) {
 		if !strings.Contains(usage+" ", "["+f[1]+" ") && !strings.Contains(usage, "["+f[1]+"]") {
 			t.Errorf("the usage line %q does not name %s", usage, f[1])
 		}
+	}
+}
+
+// TestServeBusyPortSaysWhatToDo: a port another process listens on is refused with what to do
+// about it, not the bare bind error.
+func TestServeBusyPortSaysWhatToDo(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	code, _, errOut := run(t, "serve", "--listen", ln.Addr().String(), "--trace", "none")
+	if code == 0 || !strings.Contains(errOut, "another process listens on "+ln.Addr().String()) || !strings.Contains(errOut, "--listen 127.0.0.1:PORT") {
+		t.Errorf("exit %d: %s", code, errOut)
 	}
 }
