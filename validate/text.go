@@ -38,15 +38,23 @@ func newRegex(cfg spec.ValidatorConfig, _ Env) (Validator, error) {
 func (v *regexValidator) Name() string { return v.name }
 
 func (v *regexValidator) Check(_ context.Context, in *Input) clearbar.Verdict {
+	// The reason follows the validator's name, which states the rule ("regex: matches /a/"):
+	// it names the pattern again only when the validator has more than one.
 	text := in.Response.Text()
+	which := func(re *regexp.Regexp) string {
+		if len(v.must)+len(v.mustNot) == 1 {
+			return ""
+		}
+		return fmt.Sprintf(" /%s/", re)
+	}
 	for _, re := range v.must {
 		if !re.MatchString(text) {
-			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf("does not match /%s/", re)}
+			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: "the answer does not match" + which(re)}
 		}
 	}
 	for _, re := range v.mustNot {
 		if m := re.FindString(text); m != "" {
-			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf("matches /%s/ at %q", re, clip(m, 60))}
+			return clearbar.Verdict{Validator: v.name, Pass: false, Reason: fmt.Sprintf("the answer matches%s at %q", which(re), clip(m, 60))}
 		}
 	}
 	return clearbar.Verdict{Validator: v.name, Pass: true}

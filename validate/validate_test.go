@@ -198,9 +198,15 @@ func TestRegexAndLength(t *testing.T) {
 	re := compile(t, `{regex: {must: ["^ORDER-[0-9]+"], must_not: ["(?i)password"]}}`, Env{})
 	runCases(t, re, userRequest("x"), []vcase{
 		{"ORDER-12 shipped", true, "", "matches must, not must_not"},
-		{"Your ORDER-12", false, "does not match", "must is anchored"},
-		{"ORDER-12, your Password is x", false, "matches /(?i)password/", "must_not hit, case-insensitive"},
+		{"Your ORDER-12", false, "the answer does not match /^ORDER-[0-9]+/", "must is anchored"},
+		{"ORDER-12, your Password is x", false, `the answer matches /(?i)password/ at "Password"`, "must_not hit, case-insensitive"},
 	})
+	// With one pattern, the reason does not repeat the rule the validator's name states: the
+	// two read "regex: matches /…/: the answer does not match" in explain and flagged.
+	one := compile(t, `{regex: {must: ["^(vegan|vegetarian|omnivore)$"]}}`, Env{})
+	if got := one.Check(context.Background(), &Input{Request: userRequest("x"), Response: answer("steak")}); one.Name()+": "+got.Reason != "regex: matches /^(vegan|vegetarian|omnivore)$/: the answer does not match" {
+		t.Errorf("one must pattern: %q: %q", one.Name(), got.Reason)
+	}
 	ln := compile(t, `{length: {min_chars: 3, max_chars: 10}}`, Env{})
 	runCases(t, ln, userRequest("x"), []vcase{
 		{"héllo", true, "", "5 characters, though 6 bytes"},

@@ -39,7 +39,8 @@ type quality struct {
 	pass               float64
 	detect, falseAlarm float64
 	validators         []*spec.Validator
-	schema             []byte // the category's JSON Schema (file or inline), for well-formed answers
+	text               []textCheck // the validators that read the answer's text, compiled
+	schema             []byte      // the category's JSON Schema (file or inline), for well-formed answers
 }
 
 // qualities finds and caches per-category assumptions.
@@ -69,6 +70,7 @@ func (q *qualities) lookup(category string, m *spec.Model) *quality {
 			st := c.Strength()
 			out = &quality{pass: pass, detect: float64(st.Detect), falseAlarm: float64(st.FalseAlarm)}
 			out.validators, _ = c.Route.MainValidators()
+			out.text = compileTextChecks(out.validators)
 			for _, v := range out.validators {
 				if js, ok := v.Config.(*spec.JSONSchema); ok {
 					switch {
@@ -139,7 +141,8 @@ func (q *quality) draw(r *rand.Rand) (good, flagged bool) {
 
 // conform makes a text answer well-formed for the category's validators: JSON from the
 // category's schema when the request gave none, a JSON object carrying the category's required
-// fields, and a citation of a supplied source.
+// fields, a citation of a supplied source, and text that every text validator (regex,
+// length, max_length, restricted_phrases, refusal) passes (see shapeText).
 func (q *quality) conform(out *output, req *clearbar.Request) {
 	if len(out.choice.ToolCalls) > 0 {
 		return
@@ -172,6 +175,11 @@ func (q *quality) conform(out *output, req *clearbar.Request) {
 			}
 		}
 	}
+	if len(q.text) > 0 {
+		// When no text passes them all, the answer stays as it was (and fails validation
+		// whatever the draw): see shapeText.
+		out.choice.Text, _ = q.shapeText(out.choice, out.json, req)
+	}
 }
 
 // violate changes an answer so that the category's first validator fails it, the way real
@@ -192,20 +200,10 @@ func (q *quality) violate(out *output, req *clearbar.Request) {
 		} else if v.Mode == "none" {
 			c.ToolCalls = []clearbar.ToolCall{{ID: "call_sim", Name: "unexpected_call", Arguments: "{}"}}
 		}
-	case *spec.MaxLength:
-		c.Text = strings.Repeat(c.Text+" ", v.Chars/max(len(c.Text), 1)+2)
-	case *spec.Length:
-		if v.MaxChars > 0 {
-			c.Text = strings.Repeat(c.Text+" ", v.MaxChars/max(len(c.Text), 1)+2)
-		} else {
-			c.Text = "ok"
-		}
-	case *spec.RestrictedPhrases:
-		c.Text += " " + v.Phrases[0]
+	case *spec.MaxLength, *spec.Length, *spec.RestrictedPhrases, *spec.Refusal, *spec.Regex:
+		q.violateText(c, req, q.validators[0])
 	case *spec.Citations:
 		c.Text = strings.TrimSpace(regexp.MustCompile(`\s*\[[^\]]*\]`).ReplaceAllString(c.Text, "")) + " [999]"
-	case *spec.Refusal:
-		c.Text = "I'm sorry, but I can't help with that."
 	case *spec.Agree:
 		// On a multiple-choice question, another option than the one every simulated model
 		// names (and the checker answers): the check disagrees. Simulated answers to other
@@ -215,12 +213,6 @@ func (q *quality) violate(out *output, req *clearbar.Request) {
 		if labels := validate.ChoiceLabels(question); len(labels) > 0 && len(c.ToolCalls) == 0 {
 			right := slices.Index(labels, SimulatedChoice(labels, question))
 			c.Text = "The answer is " + labels[(right+1)%len(labels)] + "."
-		}
-	case *spec.Regex:
-		if len(v.Must) > 0 {
-			c.Text = "N/A"
-		} else if len(v.MustNot) > 0 {
-			c.Text += " " + regexSample(v.MustNot[0])
 		}
 	}
 }
