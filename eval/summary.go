@@ -8,10 +8,12 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/estimate"
 	"github.com/clearbar/clearbar/internal/stats"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -59,7 +61,9 @@ type Summary struct {
 	// are not Passed/Graded and its interval but those corrected, q = (v − (1−d)) / (d − f),
 	// as estimate --measured corrects validator verdicts (the same when the validators are
 	// never wrong, d = 1 and f = 0). PassRateNote, a sentence, says which, and why the
-	// verdicts give no pass rate when d − f is below 0.2 (Graded is then 0).
+	// verdicts give no pass rate when d − f is below 0.2, or when the share they accept lies
+	// below 1−d or above 1−f, which no pass rate gives at that strength (Graded is then 0).
+	// The interval's ends are clipped to [0, 1] each, and the note says so.
 	PassRate     float64    `json:"pass_rate"`
 	PassRateCI   [2]float64 `json:"pass_rate_ci95"`
 	ByValidators int        `json:"by_validators,omitempty"`
@@ -95,9 +99,14 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // AssumptionContradicted reports whether the spec assumes a pass rate outside the measured
 // interval: the estimate is built on a number the measurement rules out.
+// An assumption on the interval's edge (within intervalTolerance) is inside it.
 func (s Summary) AssumptionContradicted() bool {
-	return s.Assumed != nil && s.Graded > 0 && (*s.Assumed < s.PassRateCI[0] || *s.Assumed > s.PassRateCI[1])
+	return s.Assumed != nil && s.Graded > 0 && (*s.Assumed < s.PassRateCI[0]-intervalTolerance || *s.Assumed > s.PassRateCI[1]+intervalTolerance)
 }
+
+// intervalTolerance is how far outside a measured interval an assumption may lie and still
+// count as inside it: rounding in the interval's computation, not a disagreement.
+const intervalTolerance = 1e-9
 
 // Summarize summarises the records of the category, one Summary per model of models, in that
 // order; records of other categories and models are ignored. A record is a model's when it
@@ -224,18 +233,51 @@ func (s *Summary) passRate(st spec.Strength, verdictPasses int) {
 		s.PassRateNote = fmt.Sprintf("no pass rate: the %d answers were graded by the category's validators alone, which the spec says barely tell good answers from bad (detect %g, false alarm %g); give the items a reference or checks", s.ByValidators, d, f)
 		return
 	default:
-		correct := func(v float64) float64 { return min(max((v-(1-d))/(d-f), 0), 1) }
 		v := float64(verdictPasses) / float64(s.ByValidators)
 		lo, hi := Wilson(verdictPasses, s.ByValidators)
+		if hi < 1-d || lo > 1-f {
+			// No pass rate gives that share at the assumed strength, beyond chance: the
+			// correction would be clipped to 0 or 1, a figure that is no pass rate. Graded
+			// stays 0. (Within chance, a few answers all accepted say, it is the boundary
+			// pass rate, its interval clipped.)
+			s.PassRateNote = strengthMisfit(s.Category, s.ByValidators, v, d, f)
+			return
+		}
+		correct := func(v float64) float64 { return (v - (1 - d)) / (d - f) }
 		s.Graded, s.Passed = s.ByValidators, verdictPasses
-		s.PassRate, s.PassRateCI = correct(v), [2]float64{correct(lo), correct(hi)}
+		s.PassRateCI = [2]float64{max(correct(lo), 0), min(correct(hi), 1)}
+		s.PassRate = min(max(correct(v), s.PassRateCI[0]), s.PassRateCI[1])
 		s.PassRateNote = fmt.Sprintf("the category's validators, which grade the %d answers alone, accept %s of them; corrected for their assumed strength (detect %g, false alarm %g), that is a pass rate of %s", s.ByValidators, pct(v), d, f, pct(s.PassRate))
+		var clipped []string
+		if correct(lo) < 0 {
+			clipped = append(clipped, "lower end at 0%")
+		}
+		if correct(hi) > 1 {
+			clipped = append(clipped, "upper end at 100%")
+		}
+		if len(clipped) > 0 {
+			s.PassRateNote += " (its interval clipped: " + strings.Join(clipped, ", ") + ")"
+		}
 		return
 	}
 	if s.Graded > 0 {
 		s.PassRate = float64(s.Passed) / float64(s.Graded)
 		s.PassRateCI[0], s.PassRateCI[1] = Wilson(s.Passed, s.Graded)
 	}
+}
+
+// strengthMisfit says why n verdicts of a category that accept a share v of the answers,
+// beyond chance, give no pass rate: v lies below 1−d, the share validators of strength d, f
+// accept of bad answers alone, or above 1−f, the share they accept of good ones: the assumed
+// strength does not fit the answers.
+func strengthMisfit(category string, n int, v, d, f float64) string {
+	var s string
+	if v < 1-d {
+		s = fmt.Sprintf("no pass rate: the category's validators, which grade the %d answers alone, accept %s of them, fewer than the 1−detect = %s they accept of bad answers alone", n, pct(v), pct(1-d))
+	} else {
+		s = fmt.Sprintf("no pass rate: the category's validators, which grade the %d answers alone, accept %s of them, more than the 1−false alarm = %s they accept of good answers", n, pct(v), pct(1-f))
+	}
+	return s + fmt.Sprintf(": their assumed strength (detect %g, false alarm %g) does not fit these answers; calibrate it (clearbar validate calibrate SPEC --category %s OUTCOMES --update), or give the items a reference or checks", d, f, category)
 }
 
 // percentile returns the nearest-rank p-quantile of sorted millisecond values as a duration;
@@ -252,7 +294,20 @@ func percentile(sorted []float64, p float64) time.Duration {
 // Wilson returns the 95% Wilson score interval of k successes in n trials (stats.Wilson);
 // [0, 1] for n = 0. Unlike the normal approximation it stays inside [0, 1] and is honest near
 // 0 and 1, where pass rates live.
-func Wilson(k, n int) (lo, hi float64) { return stats.Wilson(k, n, 0.95) }
+//
+// Its bounds at the ends are exact: the upper bound for k = n is 1 and the lower for k = 0 is
+// 0 (the formula's rounding would put them a hair inside, and an assumed pass rate of 100%
+// outside the interval of n passes in n).
+func Wilson(k, n int) (lo, hi float64) {
+	lo, hi = stats.Wilson(k, n, 0.95)
+	if k <= 0 {
+		lo = 0
+	}
+	if k >= n {
+		hi = 1
+	}
+	return lo, hi
+}
 
 // WriteText writes summaries as a table, then a line for every assumption the measurement
 // contradicts.
@@ -290,7 +345,11 @@ func WriteText(w io.Writer, sums []Summary) error {
 			fmt.Fprintf(w, "%s in %s: %s\n", s.Model, s.Category, s.UnverifiedNote())
 		}
 		if s.AssumptionContradicted() {
-			fmt.Fprintf(w, "%s in %s: the spec assumes a pass rate of %s, outside the measured %s–%s; --update writes the measurement\n", s.Model, s.Category, pct(*s.Assumed), pct(s.PassRateCI[0]), pct(s.PassRateCI[1]))
+			then := "--update writes the measurement"
+			if s.Graded < estimate.MinGraded {
+				then = fmt.Sprintf("--update writes a measured pass rate only from at least %d graded answers, as estimate --measured uses one, and this is of %d: grade more items", estimate.MinGraded, s.Graded)
+			}
+			fmt.Fprintf(w, "%s in %s: the spec assumes a pass rate of %s, outside the measured %s–%s; %s\n", s.Model, s.Category, pct(*s.Assumed), pct(s.PassRateCI[0]), pct(s.PassRateCI[1]), then)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/clearbar/clearbar/estimate"
 	"github.com/clearbar/clearbar/spec"
 )
 
@@ -37,12 +38,14 @@ type UpdateOptions struct {
 }
 
 // Update returns the spec document data (the file s was loaded from) with the category's
-// measured assumptions written in: for every summarised model with graded answers,
-// assume.pass_rate.<model> (rounded to three decimals; of the graded answers alone, those
-// the category's validators could not judge left out: Summary.Unverified) and, when answered
-// calls had latencies, graded or not, assume.latency.<model> {p50, p95} (the category's
-// override of the model's latency); and the category's review.last set to opts.Today, unless
-// opts.NoReview says why not.
+// measured assumptions written in: for every summarised model with at least
+// estimate.MinGraded graded answers, assume.pass_rate.<model> (rounded to three decimals; of
+// the graded answers alone, those the category's validators could not judge left out:
+// Summary.Unverified) and, when at least estimate.MinLatency answered calls had latencies,
+// graded or not, assume.latency.<model> {p50, p95} (the category's override of the model's
+// latency) — the minimums from which estimate --measured replaces an assumption; and the
+// category's review.last set to opts.Today, unless opts.NoReview says why not or no
+// measurement met its minimum. A value the spec already has is neither written nor listed.
 // Comments and key order are kept (spec.SetInCategory); the caller should check that the
 // result loads before writing it.
 //
@@ -59,6 +62,7 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 		changes = append(changes, Change{Path: strings.Join(path, "."), Old: was, New: now})
 		return nil
 	}
+	measured := false // whether any measurement met its minimum (written, or the spec's already)
 	for _, sum := range sums {
 		m := s.Model(sum.Model)
 		if m == nil || sum.Category != cat.Name {
@@ -78,7 +82,17 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 				continue
 			}
 			notes = append(notes, fmt.Sprintf("%s: %s; assume.pass_rate not written", m.Name, why))
+		} else if sum.Graded < estimate.MinGraded {
+			// As estimate --measured keeps an assumption a pass rate of fewer answers would
+			// replace: a few answers' interval is too wide to decide a route on.
+			kept := "the spec assumes none"
+			if sum.Assumed != nil {
+				kept = "the spec keeps " + strconv.FormatFloat(*sum.Assumed, 'f', -1, 64)
+			}
+			notes = append(notes, fmt.Sprintf("%s: assume.pass_rate not written: it is of %d graded answer(s) (%s, 95%% interval %s–%s), fewer than the %d a measured pass rate needs, as estimate --measured uses one; %s. Grade more items to write it",
+				m.Name, sum.Graded, pct(sum.PassRate), pct(sum.PassRateCI[0]), pct(sum.PassRateCI[1]), estimate.MinGraded, kept))
 		} else {
+			measured = true
 			if sum.Unverified > 0 {
 				notes = append(notes, fmt.Sprintf("%s: assume.pass_rate is of its %d graded answer(s); the category's validators could not judge %d more (%s)", m.Name, sum.Graded, sum.Unverified, sum.UnverifiedReason))
 			}
@@ -87,8 +101,11 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 			if sum.Assumed != nil {
 				old = strconv.FormatFloat(*sum.Assumed, 'f', -1, 64)
 			}
-			if err := set([]string{"assume", "pass_rate", m.Name}, rate, old, strconv.FormatFloat(rate, 'f', -1, 64)); err != nil {
-				return nil, nil, nil, err
+			// A value the spec already has is neither written nor listed as a change.
+			if sum.Assumed == nil || *sum.Assumed != rate {
+				if err := set([]string{"assume", "pass_rate", m.Name}, rate, old, strconv.FormatFloat(rate, 'f', -1, 64)); err != nil {
+					return nil, nil, nil, err
+				}
 			}
 		}
 		if opts.NoLatency != "" {
@@ -98,12 +115,21 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 			notes = append(notes, fmt.Sprintf("%s: no measured latencies, assume.latency not written", m.Name))
 			continue
 		}
+		if sum.Latencies < estimate.MinLatency {
+			notes = append(notes, fmt.Sprintf("%s: assume.latency not written: it is of %d call(s), fewer than the %d a measured latency needs, as estimate --measured uses one", m.Name, sum.Latencies, estimate.MinLatency))
+			continue
+		}
+		measured = true
+		p50, p95 := roundLatency(sum.LatencyP50), roundLatency(max(sum.LatencyP95, sum.LatencyP50))
 		lat := struct {
 			P50 string `yaml:"p50"`
 			P95 string `yaml:"p95"`
-		}{FormatLatency(sum.LatencyP50), FormatLatency(max(sum.LatencyP95, sum.LatencyP50))}
+		}{FormatLatency(p50), FormatLatency(p95)}
 		old := "(the model's: " + describeLatency(m.Resolved.Latency) + ")"
 		if l, ok := cat.Assume.Latency[m.Name]; ok && l != nil {
+			if len(l.Samples) == 0 && l.TTFT == nil && l.P50.D() == p50 && l.P95.D() == p95 {
+				continue // the category's override already is the measurement
+			}
 			old = describeLatency(*l)
 		}
 		if err := set([]string{"assume", "latency", m.Name}, lat, old, fmt.Sprintf("{p50: %s, p95: %s}", lat.P50, lat.P95)); err != nil {
@@ -117,6 +143,11 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 		notes = append(notes, "review.last not written: "+opts.NoReview)
 		return out, changes, notes, nil
 	}
+	if !measured {
+		// A review is a measurement the estimate uses: too few answers to write one are none.
+		notes = append(notes, fmt.Sprintf("review.last not written: no measurement met its minimum (%d graded answers for a pass rate, %d calls for a latency)", estimate.MinGraded, estimate.MinLatency))
+		return out, changes, notes, nil
+	}
 	// The date goes into the category's own review: what this eval measured is that
 	// category. Its old value is the category's, or says that it had only the spec's.
 	last, _ := s.LastReview(cat)
@@ -128,6 +159,9 @@ func Update(data []byte, s *spec.Spec, cat *spec.Category, sums []Summary, opts 
 		old = "(none; the spec's review.last is " + last.Format(time.DateOnly) + ")"
 	}
 	day := opts.Today.Format(time.DateOnly)
+	if cat.Review != nil && !cat.Review.Last.IsZero() && last.Format(time.DateOnly) == day {
+		return out, changes, notes, nil // already today's
+	}
 	// A timestamp-tagged node is written as a bare date, like the rest of the spec's dates,
 	// rather than the quoted string a Go string would become.
 	date := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!timestamp", Value: day}

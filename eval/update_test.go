@@ -109,7 +109,7 @@ func TestProgressLine(t *testing.T) {
 func TestUpdateCanLeaveLatencyAlone(t *testing.T) {
 	f := loadFixture(t, "testdata/recover.yaml", "extract")
 	data, _ := os.ReadFile("testdata/recover.yaml")
-	sums := []Summary{{Category: "extract", Model: "small", Graded: 10, Passed: 7, PassRate: 0.7, Latencies: 10, LatencyP50: time.Second, LatencyP95: 2 * time.Second}}
+	sums := []Summary{{Category: "extract", Model: "small", Graded: 20, Passed: 14, PassRate: 0.7, Latencies: 20, LatencyP50: time.Second, LatencyP95: 2 * time.Second}}
 	out, changes, notes, err := Update(data, f.spec, f.cat, sums, UpdateOptions{Today: time.Now(), NoLatency: "measured at time scale 0.0001"})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestUpdateWritesLatenciesWithoutAPassRate(t *testing.T) {
 	f.cat.Assume.Validator = &spec.Strength{Detect: 0.5, FalseAlarm: 0.4}
 	small := f.spec.Model("small")
 	var rows []Record
-	for i := range 4 {
+	for i := range 20 {
 		rows = append(rows, Record{Row: outcomes.Row{Item: fmt.Sprint("q", i), Category: f.cat.Name, Model: small.Model,
 			LatencyMS: float64(900 + 100*i), Pass: ptr(i%2 == 0), Score: ptr(0.0)}, Extras: Extras{GradedBy: GradeValidators}})
 	}
@@ -140,24 +140,24 @@ func TestUpdateWritesLatenciesWithoutAPassRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changes) != 2 || changes[0].Path != "assume.latency.small" || !bytes.Contains(out, []byte("latency: {small: {p50: 1s, p95: 1.2s}}")) {
+	if len(changes) != 2 || changes[0].Path != "assume.latency.small" || !bytes.Contains(out, []byte("latency: {small: {p50: 1.8s, p95: 2.7s}}")) {
 		t.Errorf("changes %v: want the measured latencies written, and the review date", changes)
 	}
-	if len(notes) != 1 || !strings.HasPrefix(notes[0], "small: no pass rate: the 4 answers") || !strings.HasSuffix(notes[0], "assume.pass_rate not written") {
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], "small: no pass rate: the 20 answers") || !strings.HasSuffix(notes[0], "assume.pass_rate not written") {
 		t.Errorf("notes %q: want the summary's reason why no pass rate was written", notes)
 	}
 	var text bytes.Buffer
 	if err := WriteText(&text, sums); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(text.String(), "\nsmall in extract: no pass rate: the 4 answers") {
+	if !strings.Contains(text.String(), "\nsmall in extract: no pass rate: the 20 answers") {
 		t.Errorf("the report:\n%s\nwant the note as a sentence", text.String())
 	}
 	js, err := json.Marshal(sums[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(js, []byte(`"by_validators":4,"accepted_by_validators":2`)) {
+	if !bytes.Contains(js, []byte(`"by_validators":20,"accepted_by_validators":10`)) {
 		t.Errorf("JSON %s: want the validators' acceptances named", js)
 	}
 }

@@ -388,7 +388,10 @@ func passKey(metric string) string {
 // bad answer with probability d and flags a good one with probability f passes answers at the
 // rate v = q(1−f) + (1−q)(1−d) when the true pass rate is q. The test is the exact binomial
 // test of the verdicts against the v the assumed q implies; the pass rate shown is the q the
-// measured v implies, q̂ = (v̂ − (1−d)) / (d − f), with its interval mapped the same way.
+// measured v implies, q̂ = (v̂ − (1−d)) / (d − f), with its interval mapped the same way and
+// each end clipped to [0, 1] (the note says so). A v̂ below 1−d or above 1−f is no pass rate's:
+// the row then shows the verdicts' share, untested, and says the assumed strength does not fit
+// (see strengthMisfit).
 // Answers the validators could not judge count neither way, and escalated answers an agreement
 // check compared with an earlier step's model are left out (see earlierChecker).
 func (a *analysis) passRow(c *spec.Category, name string, ctx int, pc *passCount) *Comparison {
@@ -450,20 +453,40 @@ func (a *analysis) passRow(c *spec.Category, name string, ctx int, pc *passCount
 		}
 		return note(row, "no pass-rate assumption for this model here")
 	}
-	implied := func(v float64) float64 { return math.Min(1, math.Max(0, (v-(1-d))/(d-f))) }
+	v0 := q0*(1-f) + (1-q0)*(1-d)
+	if vhi < 1-d || vlo > 1-f {
+		// The verdicts pass fewer answers than the validators pass of bad answers alone, or
+		// more than they pass of good ones, beyond chance (the whole interval is out of
+		// range): no pass rate gives that share, so the figure the formula gives is not a pass
+		// rate and is neither shown nor tested as one (nor written into the spec). The
+		// verdicts' share is shown instead. A share out of range within chance (a few answers,
+		// all accepted, against a small false-alarm rate) is the boundary pass rate, clipped.
+		row := &Comparison{Category: c.Name, Model: name, Metric: "validator pass rate", Unit: UnitRate,
+			Assumed: nan, Measured: Num(v), Low: Num(vlo), High: Num(vhi), N: n}
+		if ctx != passCategory {
+			row.Metric += ", " + strings.TrimSuffix(metric, " pass rate")
+		}
+		if ok {
+			row.Assumed, row.From = Num(v0), "spec"
+		}
+		return note(row, strengthMisfit(c.Name, n, v, vlo, vhi, d, f, ok, v0), why)
+	}
+	implied := func(v float64) float64 { return (v - (1 - d)) / (d - f) }
+	lo, hi, clipped := clipInterval(implied(vlo), implied(vhi))
+	point := min(max(implied(v), lo), hi) // within its interval, as clipped
 	if !ok {
 		row := &Comparison{Category: c.Name, Model: name, Metric: metric, Unit: UnitRate,
-			Assumed: nan, Measured: Num(implied(v)), Low: Num(implied(vlo)), High: Num(implied(vhi)), N: n}
-		return note(row, fmt.Sprintf("validators passed %s of answers (detect %.2f, false alarm %.2f); the pass rate shown is what that implies", pct(v), d, f), why)
+			Assumed: nan, Measured: Num(point), Low: Num(lo), High: Num(hi), N: n}
+		return note(row, fmt.Sprintf("validators passed %s of answers (detect %.2f, false alarm %.2f); the pass rate shown is what that implies%s", pct(v), d, f, clipped), why)
 	}
-	v0 := q0*(1-f) + (1-q0)*(1-d)
 	row := &Comparison{Category: c.Name, Model: name, Metric: metric, Unit: UnitRate,
-		Assumed: Num(q0), From: "spec", Measured: Num(implied(v)), Low: Num(implied(vlo)), High: Num(implied(vhi)), N: n}
+		Assumed: Num(q0), From: "spec", Measured: Num(point), Low: Num(lo), High: Num(hi), N: n}
 	parts := []string{fmt.Sprintf("validators passed %s of answers, %s expected (detect %.2f, false alarm %.2f); the pass rate shown is what that implies",
 		pct(v), pct(v0), d, f)}
 	if ctx != passCategory {
 		parts[0] += fmt.Sprintf(", against assume.%s", passKeys[ctx])
 	}
+	parts[0] += clipped
 	if n >= MinSamples {
 		row.Tested, row.Method, row.Trigger = true, "exact binomial (validator verdicts)", TriggerPassRate
 		row.P = stats.BinomialTest(k, n, v0)
@@ -471,6 +494,44 @@ func (a *analysis) passRow(c *spec.Category, name string, ctx int, pc *passCount
 		parts = append(parts, notTested())
 	}
 	return note(row, parts...)
+}
+
+// strengthMisfit says why verdicts that passed a share v (interval vlo–vhi) of a category's n
+// answers give no pass rate: v lies below 1−d, the share validators of strength d, f pass of
+// bad answers alone, or above 1−f, the share they pass of good ones, and no pass rate gives
+// it. When the interval too lies beyond, the assumed strength does not fit the traffic; when
+// only v does, few answers may be why. assumed says whether the spec states a pass rate, v0
+// the share of verdicts that implies.
+func strengthMisfit(category string, n int, v, vlo, vhi, d, f float64, assumed bool, v0 float64) string {
+	var s string
+	if v < 1-d {
+		s = fmt.Sprintf("validators accepted %s of answers, fewer than the 1−detect = %s they accept of bad answers alone", pct(v), pct(1-d))
+	} else {
+		s = fmt.Sprintf("validators accepted %s of answers, more than the 1−false alarm = %s they accept of good answers", pct(v), pct(1-f))
+	}
+	if assumed {
+		s += fmt.Sprintf(" (the assumed pass rate implies %s)", pct(v0))
+	}
+	calibrate := fmt.Sprintf("clearbar validate calibrate SPEC --category %s OUTCOMES --update", category)
+	if vhi < 1-d || vlo > 1-f {
+		return s + fmt.Sprintf(": the assumed validator strength (detect %g, false alarm %g) does not fit this traffic, so the verdicts give no pass rate and none is shown or tested; calibrate it (%s)", d, f, calibrate)
+	}
+	return s + fmt.Sprintf(": no pass rate gives that share at the assumed validator strength (detect %g, false alarm %g), so none is shown or tested; the interval reaches what that strength allows, so at %s answer(s) this may be chance; if it persists, calibrate the validators (%s)", d, f, groupInt(n), calibrate)
+}
+
+// clipInterval clips an interval's ends to [0, 1] each, and says which it clipped.
+func clipInterval(lo, hi float64) (float64, float64, string) {
+	var ends []string
+	if lo < 0 {
+		lo, ends = 0, append(ends, "lower end at 0%")
+	}
+	if hi > 1 {
+		hi, ends = 1, append(ends, "upper end at 100%")
+	}
+	if len(ends) == 0 {
+		return lo, hi, ""
+	}
+	return lo, hi, " (its interval clipped: " + strings.Join(ends, ", ") + ")"
 }
 
 // notTested says why a comparison carries no test.

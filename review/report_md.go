@@ -102,10 +102,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 				formatValue(c.Unit, float64(c.Measured)), formatInterval(c.Unit, c.Low, c.High), formatValue(c.Unit, float64(c.Assumed)),
 				mdEscape(c.From), groupInt(c.N), mdEscape(c.Method), pCell(c), verdict(c))
 		}
-		for _, c := range cv.Comparisons[1:] {
-			if c.Note != "" && (c.Significant || c.Model != "") {
-				fmt.Fprintf(ew, "\n- %s%s: %s", mdEscape(c.Metric), modelSuffix(c.Model), c.Note)
-			}
+		for _, n := range rowNotes(cv.Comparisons[1:]) {
+			fmt.Fprintf(ew, "\n- %s: %s", n.rows, n.note)
 		}
 		if len(cv.Templates) > 0 {
 			fmt.Fprintln(ew, "\n\nPrompt templates:")
@@ -166,6 +164,31 @@ func triggerScope(t Trigger) string {
 		return " · " + t.Model
 	}
 	return ""
+}
+
+// rowNote is a note of a category's table and the rows it is of, named as "escalation rate,
+// pass rate (nano)".
+type rowNote struct{ rows, note string }
+
+// rowNotes returns the notes of a category's rows, every row's, in the order of the rows: a
+// note several rows share (like "fewer than 30 observations: not tested") once, naming them
+// all, so that every figure a table shows untested says why, without a line for each.
+func rowNotes(cs []*Comparison) []rowNote {
+	var out []rowNote
+	at := map[string]int{}
+	for _, c := range cs {
+		if c.Note == "" {
+			continue
+		}
+		name := mdEscape(c.Metric) + modelSuffix(c.Model)
+		if i, ok := at[c.Note]; ok {
+			out[i].rows += ", " + name
+			continue
+		}
+		at[c.Note] = len(out)
+		out = append(out, rowNote{rows: name, note: c.Note})
+	}
+	return out
 }
 
 func modelSuffix(model string) string {

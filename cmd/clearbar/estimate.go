@@ -65,6 +65,9 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	if f != "" && !validFormat(f) {
 		return usagef("unknown --format %q: use one of %s", f, strings.Join(estimate.Formats, ", "))
 	}
+	if err := checkOutFormat(*out, *format); err != nil {
+		return err
+	}
 	s, err := m.loadSpec(pos[0], day)
 	if err != nil {
 		return err
@@ -180,6 +183,46 @@ func outExtensions() string {
 		exts = append(exts, e)
 	}
 	return strings.Join(exts, ", ")
+}
+
+// checkOutFormat refuses a --format that contradicts the format --out's extension names (CSV
+// into report.json), as outcomes refuses one (tableFormat): a file named for one format and
+// holding another is read wrongly by whatever opens it. A name without an extension, or with
+// one that names no format, contradicts nothing.
+func checkOutFormat(out, format string) error {
+	if format == "" || out == "" || out == "-" || filepath.Ext(out) == "" {
+		return nil
+	}
+	named, ok := outFormat(out)
+	if !ok {
+		return nil
+	}
+	if given := canonicalFormat(format); given != named {
+		return usagef("--format %s contradicts --out %s, which names a %s report by its extension: drop --format to write %s, or name the file %s",
+			format, out, named, named, strings.TrimSuffix(out, filepath.Ext(out))+formatExt(given))
+	}
+	return nil
+}
+
+// canonicalFormat is the report format an alias names: table for text, markdown for md.
+func canonicalFormat(f string) string {
+	switch f {
+	case "text":
+		return "table"
+	case "md":
+		return "markdown"
+	}
+	return f
+}
+
+// formatExt is the first extension outFormats gives format.
+func formatExt(format string) string {
+	for _, o := range outFormats {
+		if o.format == format {
+			return o.ext
+		}
+	}
+	return "." + format
 }
 
 func validFormat(f string) bool {

@@ -172,8 +172,11 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 			return err
 		}
 		notes = append(notes, more...)
-		if fromSimulator != "" {
+		switch {
+		case fromSimulator != "" && len(changes) > 0:
 			notes = append(notes, "the measurements written into "+path+" come from "+fromSimulator)
+		case fromSimulator != "":
+			notes = append(notes, "the measurements come from "+fromSimulator+", which draw answers from the spec's own assumptions")
 		}
 	case fromSimulator != "":
 		notes = append(notes, "the measurements come from "+fromSimulator+", which draw answers from the spec's own assumptions")

@@ -523,7 +523,7 @@ func TestEvalCountsOnlyTheSetsItems(t *testing.T) {
 // TestEvalUpdateWritesThroughASymlink: --update on a spec reached through a symbolic link
 // writes the file the link points to, and leaves the link a link.
 func TestEvalUpdateWritesThroughASymlink(t *testing.T) {
-	dir, specPath, setPath := evalDir(t, 10)
+	dir, specPath, setPath := evalDir(t, 20) // --update writes a pass rate of at least 20 answers
 	link := filepath.Join(dir, "current.yaml")
 	if err := os.Symlink(filepath.Base(specPath), link); err != nil {
 		t.Skip("no symbolic links here:", err)
@@ -774,14 +774,30 @@ categories:
     why: Measured by the eval tests.
 `
 	specPath := filepath.Join(dir, "spec.yaml")
-	for name, text := range map[string]string{"calls.jsonl": table, "spec.yaml": src} {
+	set, err := os.ReadFile("../../eval/testdata/tools_set.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Seven copies of the three items (and their answers), as --update writes a pass rate
+	// only from at least 20 graded answers.
+	var sets, tables strings.Builder
+	for k := range 7 {
+		suffix := ""
+		if k > 0 {
+			suffix = fmt.Sprint("_", k)
+		}
+		for _, id := range []string{"simple_python_0", "parallel_0", "text_ref"} {
+			set = bytes.ReplaceAll(set, []byte(`"id": "`+id+`"`), []byte(`"id": "`+id+`%s"`))
+			table = strings.ReplaceAll(table, `"item": "`+id+`"`, `"item": "`+id+`%s"`)
+		}
+		sets.WriteString(strings.ReplaceAll(string(set), "%s", suffix))
+		tables.WriteString(strings.ReplaceAll(table, "%s", suffix))
+	}
+	setPath := filepath.Join(dir, "tools_set.jsonl")
+	for name, text := range map[string]string{"calls.jsonl": tables.String(), "spec.yaml": src, "tools_set.jsonl": sets.String()} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-	setPath, err := filepath.Abs("../../eval/testdata/tools_set.jsonl")
-	if err != nil {
-		t.Fatal(err)
 	}
 	code, out, errOut := runEvalCmd(t, specPath, "--category", "tools", "--set", setPath, "--out", filepath.Join(dir, "out.jsonl"), "--progress", "never", "--update")
 	if code != 0 {
@@ -790,7 +806,7 @@ categories:
 	for _, want := range []string{
 		"assume.pass_rate.mini: 0.5 → 0.667",
 		"review.last: (none; the spec's review.last is 2026-11-01) → 2026-11-27",
-		"note: 1 answer(s) are tool calls graded by a text reference or text checks",
+		"note: 7 answer(s) are tool calls graded by a text reference or text checks",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

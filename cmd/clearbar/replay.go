@@ -20,6 +20,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/estimate"
+	"github.com/clearbar/clearbar/eval"
 	"github.com/clearbar/clearbar/learn"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/replay"
@@ -178,7 +179,8 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		}
 		opts.Target = t
 	}
-	var verdicts verdictOnly // rows graded by the validators alone, counted as they are read
+	var verdicts verdictOnly    // rows graded by the validators alone, counted as they are read
+	var simulatedRows, rows int // rows of simulated answers, of all rows read (for --calibrate)
 	src := func(emit func(outcomes.Row) error) error {
 		switch {
 		case *routerbench != "":
@@ -188,6 +190,10 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		}
 		return outcomes.ReadFileLines(*table, func(r outcomes.Row, raw []byte) error {
 			verdicts.see(r, raw)
+			if raw != nil && eval.SimulatedRow(raw) {
+				simulatedRows++
+			}
+			rows++
 			return emit(r)
 		})
 	}
@@ -229,6 +235,17 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		}
 		if note != "" {
 			rep.Notes = append(rep.Notes, note)
+		}
+	}
+	if *calibrate {
+		// Without a calibrated choice, writeCalibration writes nothing and says why; the
+		// report says simulated rows are simulated all the same.
+		thin := calibrationTooThin(sources[0], rep.Compared, simulatedRows, rows)
+		if thin != nil && refused == nil && (rep.Calibration != nil || simulatedRows > 0) {
+			rep.Notes = append(rep.Notes, "--calibrate: "+thin.Error())
+		}
+		if refused == nil && rep.Calibration != nil {
+			refused = thin
 		}
 	}
 	w, done, err := m.output(*out)
@@ -631,6 +648,24 @@ func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
 		return &replay.Target{Objective: replay.Budget, Budget: b}, nil
 	}
 	return nil, usagef("--target %q: write bar, strong-share=F or budget=USD", v)
+}
+
+// calibrationTooThin says why a calibration must write nothing into the spec; nil when it may.
+// Rows of simulated answers (an eval --simulate, or a spec's simulated providers: their rows
+// say "simulated": true) are drawn from the spec's own assumptions, so calibrating on them
+// writes those assumptions back; and fewer than estimate.MinGraded items (items, those the
+// calibration compares policies on) measure pass rates too loosely to write, as estimate
+// --measured keeps an assumption measured on fewer answers.
+func calibrationTooThin(table string, items, simulated, rows int) error {
+	if simulated > 0 {
+		return fmt.Errorf("nothing was written into the spec: %d of the %d rows of %s come from simulated providers (their rows say \"simulated\": true), whose answers are drawn from the spec's assumed pass rates and latencies: a calibration on them measures those assumptions, not the models; calibrate on the rows of an eval run against the real models",
+			simulated, rows, table)
+	}
+	if items < estimate.MinGraded {
+		return fmt.Errorf("nothing was written into the spec: the replay has %d item(s), fewer than the %d a measured pass rate needs (as estimate --measured keeps an assumption measured on fewer answers): the pass rates and route chosen on them are too uncertain to write; record outcomes of at least %d items and calibrate again",
+			items, estimate.MinGraded, estimate.MinGraded)
+	}
+	return nil
 }
 
 // writeCalibration writes the calibrated setting into the spec's category: a router threshold
