@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -633,11 +634,15 @@ func hasAttempt(d *clearbar.Decision, kind string) bool {
 // observeSeries adds a decision to its category's series (the unclassified one for c nil) and
 // each of its calls to its model's series.
 func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64) {
-	counted := d.Outcome != clearbar.Canceled && d.Outcome != clearbar.ClientError
+	// The requests the service answers for (the base of every rate) are those neither the
+	// client's error nor given up by the client; a request the gateway cut on shutdown is
+	// among them, and failed: the gateway did not deliver the answer.
+	clientErr, gone := d.Outcome == clearbar.ClientError, clientWentAway(d)
+	counted := !clientErr && !gone
 	x := sample{cost: d.Cost, latency: d.Latency, hasLatency: d.Outcome == clearbar.OK,
 		judged: counted, passed: d.Outcome == clearbar.OK && !d.Flagged,
-		escalated: hasAttempt(d, clearbar.AttemptEscalation), fellBack: hasAttempt(d, clearbar.AttemptFallback),
-		failed: d.Outcome != clearbar.OK && d.Outcome != clearbar.ClientError, clientErr: d.Outcome == clearbar.ClientError}
+		escalated: counted && hasAttempt(d, clearbar.AttemptEscalation), fellBack: counted && hasAttempt(d, clearbar.AttemptFallback),
+		failed: counted && d.Outcome != clearbar.OK, clientErr: clientErr, canceled: gone}
 	ser := &m.unclassified
 	if c != nil {
 		ser = &c.series
@@ -651,10 +656,13 @@ func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64)
 		}
 		vcall := a.ValidatorCall()
 		answered := a.Class == clearbar.OK || a.Class == clearbar.Quality
+		// A call canceled, by the client going away or the gateway shutting down, is not the
+		// model's doing: counted apart, out of the base of its model's rates.
+		canceled := a.Class == clearbar.Canceled
 		x = sample{cost: a.Cost, latency: a.Latency, hasLatency: answered,
 			judged: !vcall && (len(a.Verdicts) > 0 || a.Class == clearbar.Quality), passed: a.Class != clearbar.Quality,
-			failed: a.Class.IsProviderFailure()}
-		if !vcall {
+			failed: a.Class.IsProviderFailure(), canceled: canceled}
+		if !vcall && !canceled {
 			switch nextKind(d, i) {
 			case clearbar.AttemptEscalation:
 				x.escalated = true
@@ -664,6 +672,19 @@ func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64)
 		}
 		ms.add(minute, m.history, &x)
 	}
+}
+
+// clientWentAway reports whether the request ended because the client went away (closed the
+// connection or the stream): canceled, but not cut by the gateway shutting down, which a
+// gateway records with status 503 (gateway_shutting_down) or, once a stream had begun, with a
+// reason that starts "cut:".
+func clientWentAway(d *clearbar.Decision) bool {
+	return d.Outcome == clearbar.Canceled && !gatewayCut(d)
+}
+
+// gatewayCut reports whether a canceled request was cut by the gateway shutting down.
+func gatewayCut(d *clearbar.Decision) bool {
+	return d.Outcome == clearbar.Canceled && (d.Status == http.StatusServiceUnavailable || strings.HasPrefix(d.Reason, "cut:"))
 }
 
 // nextKind returns the kind of the first call after attempt i that is not a validator's, or "".

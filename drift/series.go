@@ -21,9 +21,12 @@ type agg struct {
 	judged, passed uint32
 	// escalated, fellBack and failed count requests (calls) that escalated, fell back to
 	// another model, or failed; clientErr counts the requests refused as the client's error
-	// (a malformed request, an unknown model), which are not among the failed.
-	escalated, fellBack, failed, clientErr uint32
-	lat                                    hist
+	// (a malformed request, an unknown model), and canceled those (calls) the client gave up
+	// on by going away, neither of which are among the failed. The requests (calls) the
+	// service answers for, the base of every rate but the client error rate, are the others:
+	// n − clientErr − canceled (see agg.base).
+	escalated, fellBack, failed, clientErr, canceled uint32
+	lat                                              hist
 }
 
 func (a *agg) merge(o *agg) {
@@ -35,6 +38,7 @@ func (a *agg) merge(o *agg) {
 	a.fellBack += o.fellBack
 	a.failed += o.failed
 	a.clientErr += o.clientErr
+	a.canceled += o.canceled
 	a.lat.add(&o.lat)
 }
 
@@ -44,7 +48,7 @@ type sample struct {
 	latency                     time.Duration
 	hasLatency, judged, passed  bool
 	escalated, fellBack, failed bool
-	clientErr                   bool
+	clientErr, canceled         bool
 }
 
 // series is a per-minute time series: a ring of minute buckets covering the Monitor's
@@ -95,6 +99,9 @@ func (s *series) add(minute int64, length int, x *sample) {
 	if x.clientErr {
 		b.clientErr++
 	}
+	if x.canceled {
+		b.canceled++
+	}
 }
 
 // sum adds the buckets of minutes [from, to) to out, and reports whether any held data.
@@ -133,23 +140,32 @@ type Point struct {
 	// P50 and P95 are latencies in seconds: of successful requests, or of answered calls.
 	P50 *float64 `json:"p50_s"`
 	P95 *float64 `json:"p95_s"`
-	// PassRate is the share of requests that delivered an unflagged answer (category), or of
-	// validated answers that passed (model).
+	// The rates of a category series share one base: the requests the service answers for,
+	// those that were neither the client's error (ClientErrors) nor given up by the client
+	// going away (Canceled). Requests the gateway cut when it shut down are the service's
+	// doing: they are in the base, and among the errors.
+	//
+	// PassRate is the share of those requests that delivered an unflagged answer (category),
+	// or of validated answers that passed (model).
 	PassRate *float64 `json:"pass_rate"`
-	// EscalationRate and FallbackRate are the shares of requests that escalated to a
-	// stronger model, or fell back after a provider failure, of those that were not the
-	// client's error (which are routed nowhere); for a model, of its calls that were followed
-	// by an escalation or a fallback.
+	// EscalationRate and FallbackRate are the shares of those requests that escalated to a
+	// stronger model, or fell back after a provider failure; for a model, of its calls (those
+	// not canceled) that were followed by an escalation or a fallback.
 	EscalationRate *float64 `json:"escalation_rate"`
 	FallbackRate   *float64 `json:"fallback_rate"`
-	// ErrorRate is the share of requests that failed, of those that were not the client's
-	// error, or of calls that failed with a provider error.
+	// ErrorRate is the share of those requests that failed, or of a model's calls (those not
+	// canceled) that failed with a provider error.
 	ErrorRate *float64 `json:"error_rate"`
 	// ClientErrors counts the requests refused as the client's error (4xx: a malformed
 	// request, an unknown model), apart from the errors; ClientErrorRate is their share of
 	// the requests. Model series have none.
 	ClientErrors    int64    `json:"client_errors"`
 	ClientErrorRate *float64 `json:"client_error_rate"`
+	// Canceled counts the requests (calls) that ended because the client went away (closed
+	// the connection or the stream), apart from the errors and out of every rate's base: the
+	// service was not asked for the rest of the answer. A call cut by the gateway's shutdown
+	// is canceled for its model (not the model's doing) but an error for its category.
+	Canceled int64 `json:"canceled"`
 }
 
 func ratio(a, b uint32) *float64 {
@@ -160,10 +176,15 @@ func ratio(a, b uint32) *float64 {
 	return &r
 }
 
+// base is the number of requests (calls) the service answers for: those neither the client's
+// error nor canceled by the client.
+func (a *agg) base() uint32 { return a.n - a.clientErr - a.canceled }
+
 func (a *agg) point(t time.Time) Point {
+	base := a.base()
 	p := Point{Time: t, Requests: int64(a.n), Cost: a.cost.USD(), PassRate: ratio(a.passed, a.judged),
-		EscalationRate: ratio(a.escalated, a.n-a.clientErr), FallbackRate: ratio(a.fellBack, a.n-a.clientErr), ErrorRate: ratio(a.failed, a.n-a.clientErr),
-		ClientErrors: int64(a.clientErr), ClientErrorRate: ratio(a.clientErr, a.n)}
+		EscalationRate: ratio(a.escalated, base), FallbackRate: ratio(a.fellBack, base), ErrorRate: ratio(a.failed, base),
+		ClientErrors: int64(a.clientErr), ClientErrorRate: ratio(a.clientErr, a.n), Canceled: int64(a.canceled)}
 	if q, ok := a.lat.quantile(0.5); ok {
 		p.P50 = &q
 	}

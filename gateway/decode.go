@@ -530,6 +530,11 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 			if tcs.IsArray() && !emptyArray(tcs) || m.Get("function_call").IsObject() || m.Get("refusal").Type == gjson.String || m.Get("audio").IsObject() {
 				break
 			}
+			if tcs.Exists() && tcs.Type != gjson.Null && !tcs.IsArray() {
+				// tool_calls of the wrong type is the error, not the content it would excuse.
+				err = invalidType(at(".tool_calls"), "an array", tcs)
+				return false
+			}
 			err = badRequest(at(".content"), "missing_required_parameter", "Missing required parameter: '%s'. An assistant message needs content unless it has tool_calls.", at(".content"))
 			return false
 		case role.Str == "function":

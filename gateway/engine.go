@@ -134,6 +134,14 @@ func (r *run) afterFailure(ctx context.Context, m *spec.Model, retryOpen bool, e
 // outcomeOutOfTime is the outcome of an attempt during which the request ran out of time.
 const outcomeOutOfTime = "the request ran out of time"
 
+// Outcomes of an attempt that failed with a failure another model may not share: the request
+// fell back to the next model of its plan, or there was none left to call (the plan ran out,
+// or every model left had its breaker open), and the request failed.
+const (
+	outcomeFellBack    = "fell back"
+	outcomeNoModelLeft = "failed; no model left"
+)
+
 // attemptKind names an attempt from where its model sits in the route (route.Step.Index and
 // Position), not in the plan: a model called because the ones before it were left out (a
 // breaker open) is a fallback or an escalation all the same.
@@ -440,7 +448,7 @@ steps:
 					a.Outcome = outcomeOutOfTime
 					break steps
 				}
-				a.Outcome = "fell back"
+				a.Outcome = outcomeFellBack
 				break
 			}
 		}
@@ -504,6 +512,11 @@ func failedVerdicts(vs []clearbar.Verdict) string {
 // exhausted ends a request whose every step failed: the flagged answer if there is one and
 // the route delivers flagged answers, else the primary's error.
 func (r *run) exhausted() (*clearbar.Response, error) {
+	if n := len(r.d.Attempts); n > 0 && r.d.Attempts[n-1].Outcome == outcomeFellBack {
+		// The last call failed over, but nothing followed it: the plan had no model left (or
+		// none whose breaker let a call through).
+		r.d.Attempts[n-1].Outcome = outcomeNoModelLeft
+	}
 	var why string
 	if r.flagged != nil {
 		why = r.exhaustedWhy()
@@ -585,10 +598,11 @@ func (r *run) failure(err error) error {
 	return err
 }
 
-// shutdownError is the error of a request Gateway.Cut ended.
+// shutdownError is the error of a request Gateway.Cut ended. Its words hold whether the drain
+// window ended or a second signal cut the drain short: Cut does not say which.
 func shutdownError(err error) *clearbar.Error {
 	return &clearbar.Error{Class: clearbar.Canceled, Status: http.StatusServiceUnavailable, Code: codeShuttingDown, RetryAfter: time.Second,
-		Message: "the gateway shut down before the request finished (its drain window ended); retry it", Err: err}
+		Message: "the gateway shut down before the request finished; retry it", Err: err}
 }
 
 // accept records the final answer.

@@ -16,6 +16,31 @@ import (
 	"github.com/clearbar/clearbar/route"
 )
 
+// failOpenNote says why a plan kept model although every candidate was left out (its skip
+// reason is route.FailedOpen): "every candidate's breaker was open; called big anyway" when
+// every other candidate was left out for its breaker, else that every candidate was left out,
+// some for their breakers. It says "kept" rather than "called" when the model was not called
+// (the request ended first).
+func failOpenNote(d *clearbar.Decision, model string) string {
+	allBreakers := true
+	for _, s := range d.Skipped {
+		if s.Reason != route.FailedOpen && !breakerSkip(s.Reason) {
+			allBreakers = false
+		}
+	}
+	verb := "kept"
+	for i := range d.Attempts {
+		if d.Attempts[i].Model == model && !d.Attempts[i].ValidatorCall() {
+			verb = "called"
+			break
+		}
+	}
+	if allBreakers {
+		return fmt.Sprintf("every candidate's breaker was open; %s %s anyway", verb, model)
+	}
+	return fmt.Sprintf("every candidate was left out, some for an open breaker; %s %s anyway", verb, model)
+}
+
 // WriteExplanation writes a decision for people: the category and why, every rule, skipped
 // candidates, every attempt, and why the final answer was accepted.
 func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
@@ -115,6 +140,10 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 	}
 	fmt.Fprintf(&b, "plan        %s\n", strings.Join(d.Plan, " → "))
 	for _, s := range d.Skipped {
+		if s.Reason == route.FailedOpen {
+			fmt.Fprintf(&b, "fail-open   %s\n", failOpenNote(d, s.Model))
+			continue
+		}
 		fmt.Fprintf(&b, "skipped     %s: %s\n", s.Model, s.Reason)
 	}
 	if len(d.Attempts) > 0 {

@@ -58,7 +58,7 @@ func TestFailOpenCallsOnce(t *testing.T) {
 			if last := d.Skipped[len(d.Skipped)-1]; last.Model != "big" || last.Reason != route.FailedOpen {
 				t.Errorf("skipped %+v: want big kept with %q", d.Skipped, route.FailedOpen)
 			}
-			if tt.calls == 1 && d.Attempts[0].Outcome != "fell back" {
+			if tt.calls == 1 && d.Attempts[0].Outcome != outcomeNoModelLeft {
 				t.Errorf("outcome %q", d.Attempts[0].Outcome)
 			}
 		})

@@ -417,7 +417,15 @@ func testCut(t *testing.T, base bool) {
 	if len(ds) != 2 {
 		t.Fatalf("%d decisions recorded when Cut returned, want 2", len(ds))
 	}
+	// Cut does not say why the drain ended (its window, or a second signal that cut it
+	// short): the words the client and the record get claim neither.
+	if strings.Contains(last, "drain window") || strings.Contains(string(body), "drain window") {
+		t.Errorf("the cut stream's event or the cut completion claims the drain window ended:\n%s\n%s", last, body)
+	}
 	for _, d := range ds {
+		if strings.Contains(d.Reason, "drain window") {
+			t.Errorf("decision %s: reason %q claims the drain window ended", d.Category, d.Reason)
+		}
 		if d.Outcome != clearbar.Canceled || !strings.Contains(d.Reason, "shut down") {
 			t.Errorf("decision %s: outcome %s reason %q", d.Category, d.Outcome, d.Reason)
 		}

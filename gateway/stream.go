@@ -144,7 +144,7 @@ steps:
 					a.Outcome = outcomeOutOfTime
 					break steps
 				}
-				a.Outcome = "fell back"
+				a.Outcome = outcomeFellBack
 				break
 			}
 		}
@@ -622,7 +622,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 		err = ctxError(ctx, s.Err())
 		switch e := clearbar.AsError(err); {
 		case isShutdownCut(e):
-			event = &clearbar.Error{Class: e.Class, Status: e.Status, Code: e.Code, Message: "the gateway shut down before the answer finished (its drain window ended); the answer is incomplete"}
+			event = &clearbar.Error{Class: e.Class, Status: e.Status, Code: e.Code, Message: "the gateway shut down before the answer finished; the answer is incomplete"}
 		case e.Class == clearbar.Canceled:
 			err = &clearbar.Error{Class: clearbar.Canceled, Message: "the client closed the stream", Err: err}
 		default:
@@ -677,7 +677,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 		r.d.Reason = "the stream failed after the first byte reached the client; it ended with an error event"
 		switch e := clearbar.AsError(err); {
 		case isShutdownCut(e):
-			r.d.Reason = "cut: the gateway shut down (its drain window ended) after the first byte reached the client; the stream ended with an error event"
+			r.d.Reason = "cut: the gateway shut down after the first byte reached the client; the stream ended with an error event"
 		case e.Class == clearbar.Canceled:
 			a.Outcome = "client went away"
 			r.d.Reason = "the client closed the stream"

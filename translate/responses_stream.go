@@ -267,7 +267,10 @@ func (e *ResponsesEvents) End() error {
 	return e.send("response."+status, map[string]any{"response": e.s.object(status, nil)})
 }
 
-// Fail ends the stream with response.failed, carrying the error's code and message.
+// Fail ends the stream with response.failed, carrying the error's code and message, and in
+// its output what was streamed so far: the items still open, with their text (tool call
+// arguments) as far as it came and status incomplete, as OpenAI's failed responses carry
+// their partial output. It sends no done events for them: the items did not finish.
 func (e *ResponsesEvents) Fail(code, message string) error {
 	if e.ended {
 		return nil
@@ -276,5 +279,34 @@ func (e *ResponsesEvents) Fail(code, message string) error {
 		return err
 	}
 	e.ended = true
+	e.cutOpenItems()
 	return e.send("response.failed", map[string]any{"response": e.s.object("failed", map[string]any{"code": code, "message": message})})
+}
+
+// cutOpenItems ends the open items of a stream that failed where they stand: the open message
+// part with the text streamed so far, the open tool calls with the arguments so far, each
+// item with status incomplete.
+func (e *ResponsesEvents) cutOpenItems() {
+	if e.msg >= 0 {
+		item := e.s.output[e.msg]
+		switch e.part {
+		case 'T':
+			item["content"] = append(item["content"].([]any), textPart(e.text.String()))
+		case 'R':
+			item["content"] = append(item["content"].([]any), refusalPart(e.text.String()))
+		}
+		e.part = 0
+		e.text.Reset()
+		item["status"] = "incomplete"
+		e.msg = -1
+	}
+	for _, c := range e.order {
+		if c.done {
+			continue
+		}
+		c.done = true
+		item := e.s.output[c.index]
+		item["arguments"] = c.args.String()
+		item["status"] = "incomplete"
+	}
 }
