@@ -20,7 +20,7 @@ func TestReplayCalibrateRefusesFewItems(t *testing.T) {
 	}{{5, false}, {19, false}, {20, true}} {
 		file := quickstartIn(t, "[nano, mini]")
 		table := filepath.Join(filepath.Dir(file), "few.jsonl")
-		writeDefectRows(t, table, intentRows(false)[:2*tt.items])
+		writeRows(t, table, intentRows(false)[:2*tt.items])
 		before, _ := os.ReadFile(file)
 		code, out, errOut := run(t, "replay", file, "--outcomes", table, "--category", "intent", "--calibrate", "--target", "strong-share=0.25")
 		after, _ := os.ReadFile(file)
@@ -48,7 +48,7 @@ func TestReplayCalibrateRefusesSimulatedRows(t *testing.T) {
 	file := quickstartIn(t, "[nano, mini]")
 	dir := filepath.Dir(file)
 	plain := filepath.Join(dir, "plain.jsonl")
-	writeDefectRows(t, plain, intentRows(false))
+	writeRows(t, plain, intentRows(false))
 	data, err := os.ReadFile(plain)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,29 +20,8 @@ import (
 // the later model's overall pass rate would give.
 func TestEstimateMeasuredEscalatedPassRate(t *testing.T) {
 	dir := t.TempDir()
-	specFile := filepath.Join(dir, "spec.yaml")
-	if err := os.WriteFile(specFile, []byte(`version: 1
-name: escalated
-review: {last: 2026-11-01, cadence: monthly}
-providers: {sim: {type: simulated}}
-models:
-  small:  {provider: sim, model: small-1, price: {input: 1, output: 1}, availability: 1}
-  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}, availability: 1}
-categories:
-  - name: qa
-    share: 1
-    tokens: {in: 50, out: 20}
-    quality_bar: 0.85
-    route:
-      cascade: [small, strong]
-      validate: [{max_length: 10}]
-    assume:
-      pass_rate: {small: 0.6, strong: 0.9}
-      escalated_pass_rate: {strong: 0.95}
-      validator: {detect: 1, false_alarm: 0}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	specFile := smallStrongSpec(t, dir, "0.85", "{cascade: [small, strong], validate: [{max_length: 10}]}",
+		"{pass_rate: {small: 0.6, strong: 0.9}, escalated_pass_rate: {strong: 0.95}, validator: {detect: 1, false_alarm: 0}}")
 	// small passes 60 of 100 items; strong all of those and 30 of the other 40: 90 overall,
 	// 75% of the items small fails, which a perfect validator escalates.
 	var rows []outcomes.Row

@@ -44,24 +44,6 @@ func quickstartIn(t *testing.T, cascade string) string {
 	return file
 }
 
-func writeDefectRows(t *testing.T, path string, rows []outcomes.Row) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := outcomes.NewWriter(f)
-	for _, r := range rows {
-		if err := w.Write(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestReplayCalibrateRefusesNarrowPolicies is the reported table of four items where nano
 // has a grade on three: the policies through nano are marked *, left out of the calibration,
 // and nothing is written into the spec; the command says why.
@@ -70,7 +52,7 @@ func TestReplayCalibrateRefusesNarrowPolicies(t *testing.T) {
 	table := filepath.Join(filepath.Dir(file), "tiny.jsonl")
 	yes, no := true, false
 	ok := `{"intent":"refund","confidence":0.9}`
-	writeDefectRows(t, table, []outcomes.Row{
+	writeRows(t, table, []outcomes.Row{
 		{Item: "t1", Category: "intent", Prompt: "p1", Model: "gpt-4.1-nano", Response: ok, LatencyMS: 100, Pass: &yes},
 		{Item: "t1", Category: "intent", Prompt: "p1", Model: "strong", Response: ok, LatencyMS: 500, Pass: &yes},
 		{Item: "t2", Category: "intent", Prompt: "p2", Model: "gpt-4.1-nano", Response: ok, LatencyMS: 100, Pass: &no},
@@ -126,7 +108,7 @@ func intentRows(withStrong bool) []outcomes.Row {
 func TestReplayCalibrateStrongShareNamesTheModel(t *testing.T) {
 	file := quickstartIn(t, "[nano, mini]")
 	table := filepath.Join(filepath.Dir(file), "o.jsonl")
-	writeDefectRows(t, table, intentRows(false))
+	writeRows(t, table, intentRows(false))
 	code, out, errOut := run(t, "replay", file, "--outcomes", table, "--category", "intent", "--calibrate", "--target", "strong-share=0.25")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
@@ -147,7 +129,7 @@ func TestReplayCalibrateStrongShareNamesTheModel(t *testing.T) {
 func TestReplayCalibrateJudgesCascadeByMeasuredValidators(t *testing.T) {
 	file := quickstartIn(t, "[nano, mini]")
 	table := filepath.Join(filepath.Dir(file), "o.jsonl")
-	writeDefectRows(t, table, intentRows(true))
+	writeRows(t, table, intentRows(true))
 	code, out, errOut := run(t, "replay", file, "--outcomes", table, "--category", "intent", "--calibrate", "--target", "strong-share=0.3")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)

@@ -1125,26 +1125,7 @@ func TestReplayUsageCombinesCategoryAndTask(t *testing.T) {
 // would be 6 points higher.
 func TestReplayCalibrateEscalatedPassRate(t *testing.T) {
 	dir := t.TempDir()
-	specFile := filepath.Join(dir, "spec.yaml")
-	if err := os.WriteFile(specFile, []byte(`version: 1
-name: escalated
-review: {last: 2026-11-01, cadence: monthly}
-providers: {sim: {type: simulated}}
-models:
-  small:  {provider: sim, model: small-1, price: {input: 1, output: 1}, availability: 1}
-  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}, availability: 1}
-categories:
-  - name: qa
-    share: 1
-    tokens: {in: 50, out: 20}
-    quality_bar: 0.85
-    route:
-      cascade: [small, strong]
-      validate: [{max_length: 10}]
-    assume: {pass_rate: {small: 0.6, strong: 0.9}}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	specFile := smallStrongSpec(t, dir, "0.85", "{cascade: [small, strong], validate: [{max_length: 10}]}", "{pass_rate: {small: 0.6, strong: 0.9}}")
 	// small passes 60 of 100 items; its 40 failures are long answers, which the check flags.
 	// strong passes all 60 items small passes and 30 of the 40 it fails: 90 overall, but 30 of
 	// the 40 escalated items (75%). Its failures are long answers too, so that the validators
@@ -1213,24 +1194,7 @@ categories:
 // the calibration says the estimate's cost will differ from the replay's.
 func TestReplayCalibrateCostNote(t *testing.T) {
 	dir := t.TempDir()
-	specFile := filepath.Join(dir, "spec.yaml")
-	if err := os.WriteFile(specFile, []byte(`version: 1
-name: costs
-review: {last: 2026-11-01, cadence: monthly}
-providers: {sim: {type: simulated}}
-models:
-  small:  {provider: sim, model: small-1, price: {input: 1, output: 1}, availability: 1}
-  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}, availability: 1}
-categories:
-  - name: qa
-    share: 1
-    tokens: {in: 50, out: 20}
-    quality_bar: 0.5
-    route: {model: small}
-    assume: {pass_rate: {small: 0.6, strong: 0.9}}
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	specFile := smallStrongSpec(t, dir, "0.5", "{model: small}", "{pass_rate: {small: 0.6, strong: 0.9}}")
 	// The spec prices a call of small at 50 + 20 tokens, $1 per million: $0.00007. The rows
 	// record $0.0007, ten times that.
 	var rows []outcomes.Row
@@ -1249,4 +1213,31 @@ categories:
 	if want := "the recorded cost per call differs from what the spec's prices make at category \"qa\"'s tokens, at which clearbar estimate prices every call (small $0.000700 against $0.0000700)"; !strings.Contains(out+errOut, want) {
 		t.Errorf("no cost note %q in:\n%s\n%s", want, out, errOut)
 	}
+}
+
+// smallStrongSpec writes into dir a spec of one category, qa, over two simulated models, small
+// ($1 per million tokens) and strong ($10 in, $30 out), both always available, with the quality
+// bar, route and assumptions given (in YAML's flow style), and returns its path.
+func smallStrongSpec(t *testing.T, dir, bar, route, assume string) string {
+	t.Helper()
+	src := fmt.Sprintf(`version: 1
+name: small-strong
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated}}
+models:
+  small:  {provider: sim, model: small-1, price: {input: 1, output: 1}, availability: 1}
+  strong: {provider: sim, model: strong-1, price: {input: 10, output: 30}, availability: 1}
+categories:
+  - name: qa
+    share: 1
+    tokens: {in: 50, out: 20}
+    quality_bar: %s
+    route: %s
+    assume: %s
+`, bar, route, assume)
+	path := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
