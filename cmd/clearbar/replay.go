@@ -181,6 +181,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	}
 	var verdicts verdictOnly    // rows graded by the validators alone, counted as they are read
 	var simulatedRows, rows int // rows of simulated answers, of all rows read (for --calibrate)
+	var judged int              // rows of traffic (trace, shadow), whose pass is a verdict
 	src := func(emit func(outcomes.Row) error) error {
 		switch {
 		case *routerbench != "":
@@ -190,6 +191,9 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		}
 		return outcomes.ReadFileLines(*table, func(r outcomes.Row, raw []byte) error {
 			verdicts.see(r, raw)
+			if r.Source == outcomes.SourceTrace || r.Source == outcomes.SourceShadow {
+				judged++ // its pass is the validators' verdict on live traffic
+			}
 			if raw != nil && eval.SimulatedRow(raw) {
 				simulatedRows++
 			}
@@ -272,7 +276,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if *format != "text" && *out == "" {
 		say = m.Stderr
 	}
-	return m.writeCalibration(say, specFile, s, *category, *router, *table, rep)
+	return m.writeCalibration(say, specFile, s, *category, *router, *table, rep, int(verdicts)+judged)
 }
 
 func splitList(s string) []string {
@@ -677,7 +681,7 @@ func calibrationTooThin(table string, items, simulated, rows int) error {
 // answers of enough failing and passing ones, their measured strength. The spec is rewritten only
 // when the edited document still loads. Tokens are not written: when the replayed calls'
 // differ from the category's, a note says so (see tokensNote). table is the --outcomes file.
-func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, category, router, table string, rep *replay.Report) error {
+func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, category, router, table string, rep *replay.Report, verdictRows int) error {
 	cal := rep.Calibration
 	if cal == nil {
 		// The calibration's note says why: no policy meets the target, or none may be
@@ -718,6 +722,11 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		// the route is what the replay measured.
 		passRates, unmeasured = routePassRates(rep, ch)
 		strength, strengthNote = measuredStrength(ch)
+		if strength != nil && verdictRows > 0 {
+			// Rows whose pass is the validators' own verdict grade the validators against
+			// themselves: they always agree. validate calibrate refuses such rows too.
+			strength, strengthNote = nil, fmt.Sprintf("assume.validator was left as it is: %d row(s) of %s have as their pass the validators' own verdict (traffic, or eval answers graded by the validators alone), against which the validators always agree; measure their strength on answers graded by a reference or checks (clearbar validate calibrate)", verdictRows, table)
+		}
 		escRates, escNote = escalatedPassRates(rep, ch)
 	case replay.KindThreshold, replay.KindWTP:
 		if router == "" {

@@ -1241,3 +1241,35 @@ categories:
 	}
 	return path
 }
+
+// TestReplayCalibrateWritesNoStrengthFromVerdicts: rows whose pass is the validators' own
+// verdict (eval answers graded by the validators alone) cannot measure those validators, which
+// always agree with themselves: the calibration keeps the spec's validator strength and says
+// why, as validate calibrate refuses such rows.
+func TestReplayCalibrateWritesNoStrengthFromVerdicts(t *testing.T) {
+	dir := t.TempDir()
+	specFile := smallStrongSpec(t, dir, "0.5", "{cascade: [small, strong], validate: [{max_length: 10}]}", "{pass_rate: {small: 0.6, strong: 0.9}}")
+	var b strings.Builder
+	for i := range 100 {
+		for _, m := range []string{"small", "strong"} {
+			pass := m == "strong" || i < 60
+			answer := "ok"
+			if !pass {
+				answer = "a long answer that the check flags"
+			}
+			fmt.Fprintf(&b, `{"item":"q%d","category":"qa","prompt":"question %d","model":"%s","pass":%v,"response":%q,"cost_usd":0.0001,"source":"eval","graded_by":"validators"}`+"\n", i, i, m, pass, answer)
+		}
+	}
+	table := filepath.Join(dir, "qa.jsonl")
+	if err := os.WriteFile(table, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "replay", specFile, "--outcomes", table, "--category", "qa", "--calibrate")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	data, _ := os.ReadFile(specFile)
+	if strings.Contains(string(data), "calibrated:") || !strings.Contains(out, "assume.validator was left as it is: 200 row(s)") {
+		t.Errorf("a validator strength measured on the validators' own verdicts:\n%s\n%s", data, out)
+	}
+}
