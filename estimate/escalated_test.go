@@ -106,3 +106,25 @@ func TestAtBarNoteWithFullAvailability(t *testing.T) {
 		t.Errorf("note %q", note)
 	}
 }
+
+// TestMeasuredVerdictsThatDoNotFitTheStrength: validator verdicts whose accepted share lies,
+// beyond chance, below what the assumed strength allows measure no pass rate: the assumption
+// is kept, and the finding says the strength does not fit, as eval and review say.
+func TestMeasuredVerdictsThatDoNotFitTheStrength(t *testing.T) {
+	s := parse(t, escalatedSpec) // detect 0.9: the validators accept at least 10% of answers
+	var obs []Observation
+	for range 100 {
+		pass := false // none accepted
+		obs = append(obs, Observation{Category: "x", Model: "a", Pass: &pass, ByValidator: true})
+	}
+	ms := Measure(s, obs)
+	for _, f := range ms.Findings(s) {
+		if f.Model == "a" && f.What == "pass rate" {
+			if f.Used || f.Contradicts || !strings.Contains(f.Note, "does not fit these answers") {
+				t.Errorf("finding %+v; want the assumption kept, and the strength said not to fit", f)
+			}
+			return
+		}
+	}
+	t.Error("no pass-rate finding for a")
+}

@@ -447,6 +447,13 @@ func (cell *measured) passRate(c *spec.Category) passRateEstimate {
 		pr.note = fmt.Sprintf("validator verdicts only, and the validator (detect %.2f, false alarm %.2f) barely separates good answers from bad: the assumption is kept", d, f)
 		return pr
 	}
+	if vhi < 1-d || vlo > 1-f {
+		// No pass rate gives that share at the assumed strength, beyond chance: the assumed
+		// strength does not fit these answers, and the correction would be no pass rate.
+		pr.p, pr.lo, pr.hi = v, vlo, vhi
+		pr.note = fmt.Sprintf("validator verdicts only: they accept %.1f%% of answers, outside the %.1f%%–%.1f%% the assumed strength (detect %.2f, false alarm %.2f) allows: it does not fit these answers, so no pass rate is measured and the assumption is kept; calibrate the validators (clearbar validate calibrate)", v*100, (1-d)*100, (1-f)*100, d, f)
+		return pr
+	}
 	correct := func(x float64) float64 { return min(max((x-(1-d))/(d-f), 0), 1) }
 	pr.p, pr.lo, pr.hi = correct(v), correct(vlo), correct(vhi)
 	pr.used, pr.informative = cell.verdicts >= MinGraded, true
