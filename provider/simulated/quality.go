@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/spec"
 	"github.com/clearbar/clearbar/validate"
@@ -168,7 +171,9 @@ func (q *quality) conform(out *output, req *clearbar.Request) {
 			if re, err := regexp.Compile(pattern); err == nil {
 				for _, m := range req.Messages {
 					if sub := re.FindStringSubmatch(m.Text); m.Role != "assistant" && sub != nil {
-						out.choice.Text += " [" + sub[1] + "]"
+						// The source cited as the prompt writes it, which the pattern finds:
+						// "[doc-1]", or "(source: doc-1)" for a pattern of that form.
+						out.choice.Text = withCitation(out.choice.Text, out.json, sub[0])
 						break
 					}
 				}
@@ -180,6 +185,28 @@ func (q *quality) conform(out *output, req *clearbar.Request) {
 		// whatever the draw): see shapeText.
 		out.choice.Text, _ = q.shapeText(out.choice, out.json, req)
 	}
+}
+
+// withCitation adds cite to an answer: after its text, or, to a JSON answer, at the end of its
+// first string value, so that the answer stays JSON its schema and required fields accept.
+func withCitation(text string, isJSON bool, cite string) string {
+	if isJSON {
+		var key string
+		gjson.Parse(text).ForEach(func(k, v gjson.Result) bool {
+			if v.Type == gjson.String {
+				key = k.String()
+				return false
+			}
+			return true
+		})
+		if key != "" {
+			path := strings.NewReplacer(".", `\.`, "*", `\*`, "?", `\?`).Replace(key)
+			if out, err := sjson.Set(text, path, gjson.Get(text, path).String()+" "+cite); err == nil {
+				return out
+			}
+		}
+	}
+	return text + " " + cite
 }
 
 // violate changes an answer so that the category's first validator fails it, the way real
@@ -203,7 +230,24 @@ func (q *quality) violate(out *output, req *clearbar.Request) {
 	case *spec.MaxLength, *spec.Length, *spec.RestrictedPhrases, *spec.Refusal, *spec.Regex:
 		q.violateText(c, req, q.validators[0])
 	case *spec.Citations:
-		c.Text = strings.TrimSpace(regexp.MustCompile(`\s*\[[^\]]*\]`).ReplaceAllString(c.Text, "")) + " [999]"
+		// The answer's citations removed, and one of a source no message supplies written in
+		// the form the category's pattern reads ("[999]", or "(source: 999)").
+		pattern := v.Pattern
+		if pattern == "" {
+			pattern = spec.DefaultCitationPattern
+		}
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			break
+		}
+		bogus := "[999]"
+		for _, m := range req.Messages {
+			if loc := re.FindStringSubmatchIndex(m.Text); m.Role != "assistant" && loc != nil && len(loc) >= 4 && loc[2] >= 0 {
+				bogus = m.Text[loc[0]:loc[2]] + "999" + m.Text[loc[3]:loc[1]]
+				break
+			}
+		}
+		c.Text = strings.TrimSpace(re.ReplaceAllString(c.Text, "")) + " " + bogus
 	case *spec.Agree:
 		// On a multiple-choice question, another option than the one every simulated model
 		// names (and the checker answers): the check disagrees. Simulated answers to other

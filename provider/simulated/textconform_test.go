@@ -121,3 +121,74 @@ func TestTextValidatorAnswers(t *testing.T) {
 		}
 	}
 }
+
+// citeSpec cites the prompt's sources: after a JSON answer's schema and required field (the
+// citation goes into a string of the JSON, which must stay JSON), and in a form of its own
+// pattern, "(source: ID)".
+const citeSpec = `version: 1
+name: cite
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated, simulate: {time_scale: 0.00001, error_rate: 0, seed: 7}}}
+models:
+  m: {provider: sim, model: gpt-4.1-mini}
+categories:
+  - name: json-cited
+    share: 0.5
+    tokens: {in: 100, out: 50}
+    quality_bar: 0.5
+    route:
+      cascade: [m]
+      validate:
+        - {json_schema: {inline: {type: object, properties: {answer: {type: string}}, required: [answer]}}}
+        - {citations: true}
+    assume:
+      pass_rate: {m: 0.8}
+      validator: {detect: 0.9, false_alarm: 0.05}
+  - name: own-pattern
+    share: 0.5
+    tokens: {in: 100, out: 50}
+    quality_bar: 0.5
+    route:
+      cascade: [m]
+      validate: [{citations: {pattern: '\(source: ([\w-]+)\)'}}]
+    assume:
+      pass_rate: {m: 0.8}
+      validator: {detect: 0.9, false_alarm: 0.05}
+`
+
+// TestCitedAnswers: a simulated answer drawn to pass cites a supplied source the way the
+// category's pattern reads citations, inside a JSON answer's text when the answer is JSON, so
+// that the validators pass it whatever their order; one drawn to be flagged fails them.
+func TestCitedAnswers(t *testing.T) {
+	s, p := loadSpec(t, citeSpec)
+	checker, err := validate.NewChecker(s, validate.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct{ category, source string }{
+		{"json-cited", "Sources: [doc-1] the parcel left on Monday."},
+		{"own-pattern", "Sources: (source: doc-1) the parcel left on Monday."},
+	} {
+		vs, _ := s.Category(tc.category).Route.MainValidators()
+		passed := 0
+		for i := range 300 {
+			req := &clearbar.Request{Messages: []clearbar.Message{{Role: "system", Text: tc.source}, {Role: "user", Text: "Where is my parcel?"}}}
+			resp, err := p.Complete(ctx, &clearbar.Call{Request: req, Model: "gpt-4.1-mini", SpecModel: "m", Category: tc.category, Attempt: i + 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sim := simulationOf(t, resp.Body)
+			verdicts, pass, _ := checker.Check(ctx, "m", req, resp, vs)
+			if pass == sim.Flagged {
+				t.Fatalf("%s: an answer drawn flagged %v passes validation %v: %q: %+v", tc.category, sim.Flagged, pass, resp.Text(), verdicts)
+			}
+			if pass {
+				passed++
+			}
+		}
+		if passed < 150 {
+			t.Errorf("%s: %d of 300 answers pass; want about 69%%", tc.category, passed)
+		}
+	}
+}
