@@ -108,8 +108,8 @@ func (b bounds) long(s string) bool {
 // a sample of every regex must pattern (at the start for a pattern anchored there, at the end
 // for one anchored at the end, the whole answer for one anchored at both), the stand-in
 // answer (with every must_not match taken out) or not, and filler words up to the minimum
-// length, cut to the maximum. A JSON answer is only padded with trailing white space, which
-// keeps it valid JSON.
+// length, cut to the maximum. A JSON answer gets the samples of unanchored must patterns in
+// its first string value, and is padded with trailing white space, which keeps it valid JSON.
 //
 // Patterns that cannot be met together (two patterns anchored at both ends with different
 // samples, a whole-answer pattern and a minimum length it cannot reach, a must pattern whose
@@ -123,6 +123,21 @@ func (q *quality) shapeText(c clearbar.Choice, json bool, req *clearbar.Request)
 	}
 	b := q.bounds()
 	if json {
+		// A must pattern free at both ends is met inside the answer's first string value,
+		// which keeps it JSON; one anchored at an end cannot be, as JSON starts with "{".
+		for _, tc := range q.text {
+			if r, ok := tc.spec.Config.(*spec.Regex); ok {
+				for _, p := range r.Must {
+					re, err := regexp.Compile(p)
+					if err != nil || re.MatchString(text) {
+						continue
+					}
+					if s := regexSample(p); re.MatchString(s) && re.MatchString("x "+s+" x") {
+						text = withCitation(text, true, s)
+					}
+				}
+			}
+		}
 		if b.short(text) {
 			text += strings.Repeat(" ", max(b.minChars-utf8.RuneCountInString(text), b.minBytes-len(text), 0))
 		}

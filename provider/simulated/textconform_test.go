@@ -192,3 +192,53 @@ func TestCitedAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestJSONAnswerMeetsAPattern: a JSON answer whose category also requires a pattern anywhere
+// in it gets the pattern's sample inside its text, so that both the schema and the pattern
+// pass an answer drawn to pass.
+func TestJSONAnswerMeetsAPattern(t *testing.T) {
+	s, p := loadSpec(t, `version: 1
+name: json-pattern
+review: {last: 2026-11-01, cadence: monthly}
+providers: {sim: {type: simulated, simulate: {time_scale: 0.00001, error_rate: 0, seed: 7}}}
+models:
+  m: {provider: sim, model: gpt-4.1-mini}
+categories:
+  - name: order
+    share: 1
+    tokens: {in: 100, out: 50}
+    quality_bar: 0.5
+    route:
+      cascade: [m]
+      validate:
+        - {json_schema: {inline: {type: object, properties: {answer: {type: string}}, required: [answer]}}}
+        - {regex: {must: ['ORDER-\d{4}']}}
+    assume:
+      pass_rate: {m: 0.8}
+      validator: {detect: 0.9, false_alarm: 0.05}
+`)
+	checker, err := validate.NewChecker(s, validate.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, _ := s.Category("order").Route.MainValidators()
+	passed := 0
+	for i := range 300 {
+		req := userRequest("Which order is it?")
+		resp, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: "gpt-4.1-mini", SpecModel: "m", Category: "order", Attempt: i + 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim := simulationOf(t, resp.Body)
+		verdicts, pass, _ := checker.Check(context.Background(), "m", req, resp, vs)
+		if pass == sim.Flagged {
+			t.Fatalf("an answer drawn flagged %v passes validation %v: %q: %+v", sim.Flagged, pass, resp.Text(), verdicts)
+		}
+		if pass {
+			passed++
+		}
+	}
+	if passed < 150 {
+		t.Errorf("%d of 300 answers pass; want about 69%%", passed)
+	}
+}
