@@ -318,6 +318,9 @@ func WriteText(w io.Writer, sums []Summary) error {
 		rate, assumed := "-", "-"
 		if s.Graded > 0 {
 			rate = fmt.Sprintf("%s (%s–%s)", pct(s.PassRate), pct(s.PassRateCI[0]), pct(s.PassRateCI[1]))
+			if s.Graded != s.Items {
+				rate += fmt.Sprintf(" of %d", s.Graded) // the answers the rate is of, fewer than ITEMS
+			}
 		}
 		if s.Assumed != nil {
 			assumed = pct(*s.Assumed)
