@@ -124,8 +124,13 @@ func TestAPIServesFiguresSeriesAndDecisions(t *testing.T) {
 func TestPageAssetsAndRoutingDocument(t *testing.T) {
 	st := newStack(t, nil)
 	r := st.get(t, "/ui/", nil)
-	if page := body(t, r); r.StatusCode != http.StatusOK || !strings.Contains(page, `<script src="/ui/assets/app.js"`) {
+	page := body(t, r)
+	if r.StatusCode != http.StatusOK || !strings.Contains(page, `<script src="/ui/assets/app.js"`) {
 		t.Errorf("page: %d %.200s", r.StatusCode, page)
+	}
+	// Without JavaScript (curl, a text browser) the page says where the same figures are.
+	if !strings.Contains(page, `<noscript>`) || !strings.Contains(page, `<a href="/ui/api/live">`) {
+		t.Errorf("the page says nothing to a reader without JavaScript:\n%.600s", page)
 	}
 	if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "connect-src 'self'") {
 		t.Errorf("page CSP %q", csp)
