@@ -383,53 +383,17 @@ func threadUnsupportedBody(typ, msg, requestID string) []byte {
 type anthropicWriter struct {
 	transcoder
 	events *translate.AnthropicEvents
-	data   []byte // one event's data, reused
 }
 
 // newAnthropicWriter returns the writer of an Anthropic client's answer on w.
 func newAnthropicWriter(w http.ResponseWriter) *anthropicWriter {
 	a := &anthropicWriter{}
-	a.transcoder = transcoder{w: w, begin: func(out *sse.Writer) { a.events = translate.NewAnthropicEvents(out.WriteEvent) }, onEvent: a.event}
+	a.transcoder = transcoder{w: w, begin: func(out *sse.Writer) {
+		a.events = translate.NewAnthropicEvents(out.WriteEvent)
+		a.chunk, a.end = a.events.Chunk, a.events.End
+		a.ping = func() error { return out.WriteEvent("ping", []byte(`{"type":"ping"}`)) }
+	}}
 	return a
-}
-
-// event transcodes one event of the pipeline's stream (its lines, without the blank line).
-func (a *anthropicWriter) event(ev []byte) {
-	data := a.data[:0]
-	lines := 0
-	comment := false
-	for len(ev) > 0 {
-		line := ev
-		if i := bytes.IndexByte(ev, '\n'); i >= 0 {
-			line, ev = ev[:i], ev[i+1:]
-		} else {
-			ev = nil
-		}
-		switch {
-		case len(line) > 0 && line[0] == ':':
-			comment = true
-		case bytes.HasPrefix(line, []byte("data:")):
-			v := bytes.TrimPrefix(line[len("data:"):], []byte(" "))
-			if lines > 0 {
-				data = append(data, '\n')
-			}
-			data = append(data, v...)
-			lines++
-		}
-	}
-	a.data = data
-	switch {
-	case lines == 0 && comment:
-		a.err = a.out.WriteEvent("ping", []byte(`{"type":"ping"}`))
-	case lines == 0:
-	case string(data) == "[DONE]":
-		a.err = a.events.End()
-	case gjson.GetBytes(data, "error").Exists():
-		a.failed = true
-		a.failMsg = gjson.GetBytes(data, "error.message").String()
-	default:
-		a.err = a.events.Chunk(data)
-	}
 }
 
 // fail ends the client's stream with Anthropic's error event for a failure after the first

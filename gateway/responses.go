@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/sse"
 	"github.com/clearbar/clearbar/translate"
@@ -129,38 +127,12 @@ type responsesWriter struct {
 // and the request's parameters its events echo.
 func newResponsesWriter(w http.ResponseWriter, id string, echo translate.ResponsesEcho) *responsesWriter {
 	a := &responsesWriter{}
-	a.transcoder = transcoder{w: w, begin: func(out *sse.Writer) { a.events = translate.NewResponsesEvents(out.WriteEvent, id, echo) }, onEvent: a.event}
+	a.transcoder = transcoder{w: w, begin: func(out *sse.Writer) {
+		a.events = translate.NewResponsesEvents(out.WriteEvent, id, echo)
+		a.chunk, a.end = a.events.Chunk, a.events.End
+		a.ping = func() error { return out.WriteComment("ping") }
+	}}
 	return a
-}
-
-// event transcodes one event of the pipeline's stream (its lines, without the blank line).
-func (a *responsesWriter) event(ev []byte) {
-	var data []byte
-	lines, comment := 0, false
-	for _, line := range bytes.Split(ev, []byte("\n")) {
-		switch {
-		case len(line) > 0 && line[0] == ':':
-			comment = true
-		case bytes.HasPrefix(line, []byte("data:")):
-			if lines > 0 {
-				data = append(data, '\n')
-			}
-			data = append(data, bytes.TrimPrefix(line[len("data:"):], []byte(" "))...)
-			lines++
-		}
-	}
-	switch {
-	case lines == 0 && comment:
-		a.err = a.out.WriteComment("ping")
-	case lines == 0:
-	case string(data) == "[DONE]":
-		a.err = a.events.End()
-	case gjson.GetBytes(data, "error").Exists():
-		a.failed = true
-		a.failMsg = gjson.GetBytes(data, "error.message").String()
-	default:
-		a.err = a.events.Chunk(data)
-	}
 }
 
 // fail ends the client's stream with response.failed for a failure after the first byte.
