@@ -1,12 +1,10 @@
 package simulated_test
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 
 	"github.com/clearbar/clearbar"
-	"github.com/clearbar/clearbar/validate"
 )
 
 // fieldsSpec has categories validated by required_fields: after a request's schema (as
@@ -50,43 +48,22 @@ categories:
 // estimate assumes.
 func TestRequiredFieldsAnswers(t *testing.T) {
 	s, p := loadSpec(t, fieldsSpec)
-	checker, err := validate.NewChecker(s, validate.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
 	formats := map[string]clearbar.ResponseFormat{
 		"text":        {},
 		"json_object": {Type: "json_object"},
 		"json_schema": {Type: "json_schema", Name: "note", Schema: json.RawMessage(`{"type":"object","properties":{"note_number":{"type":"string"},"lines":{"type":"array","items":{"type":"string"}}},"required":["note_number"]}`)},
 	}
 	for _, category := range []string{"note", "invoice"} {
-		vs, _ := s.Category(category).Route.MainValidators()
 		for name, rf := range formats {
 			if category == "invoice" && name == "json_schema" {
 				continue // the request's schema and the spec's own: the answer follows the request's
 			}
 			const n = 200
-			flagged := 0
-			for i := range n {
+			flagged, _, _ := draws(t, s, p, category, n, func() *clearbar.Request {
 				req := userRequest("Read this delivery note.")
 				req.ResponseFormat = rf
-				resp, err := p.Complete(ctx, &clearbar.Call{Request: req, Model: "gpt-4.1-mini", SpecModel: "m", Category: category, Attempt: i + 1})
-				if err != nil {
-					t.Fatal(err)
-				}
-				sim := simulationOf(t, resp.Body)
-				if sim == nil {
-					t.Fatalf("%s, %s: no simulation record", category, name)
-				}
-				verdicts, pass, _ := checker.Check(ctx, "m", req, resp, vs)
-				if pass == sim.Flagged {
-					t.Fatalf("%s, %s: an answer drawn flagged %v passes validation %v: %q: %+v", category, name, sim.Flagged, pass, resp.Text(), verdicts)
-				}
-				if sim.Flagged {
-					flagged++
-				}
-			}
+				return req
+			})
 			// Flagged: 0.3·0.9 + 0.7·0.1 = 0.34.
 			if flagged < n*25/100 || flagged > n*43/100 {
 				t.Errorf("%s, %s: %d of %d answers flagged; want about 34%%", category, name, flagged, n)

@@ -1,12 +1,9 @@
 package simulated_test
 
 import (
-	"context"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
-	"github.com/clearbar/clearbar/validate"
 )
 
 // textSpec has categories validated by text validators only: a whole-answer pattern with
@@ -75,11 +72,6 @@ categories:
 // shaped text's.
 func TestTextValidatorAnswers(t *testing.T) {
 	s, p := loadSpec(t, textSpec)
-	checker, err := validate.NewChecker(s, validate.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
 	for _, tc := range []struct {
 		category string
 		flagRate float64 // pass·false_alarm + (1−pass)·detect
@@ -89,28 +81,8 @@ func TestTextValidatorAnswers(t *testing.T) {
 		{"short", 0.6*0.2 + 0.4*0.8},
 		{"clean", 0.9*0.02 + 0.1*0.7},
 	} {
-		vs, _ := s.Category(tc.category).Route.MainValidators()
 		const n = 2000
-		flagged, outTokens := 0, 0
-		for i := range n {
-			req := userRequest("What should I eat?")
-			resp, err := p.Complete(ctx, &clearbar.Call{Request: req, Model: "gpt-4.1-mini", SpecModel: "m", Category: tc.category, Attempt: i + 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sim := simulationOf(t, resp.Body)
-			if sim == nil {
-				t.Fatalf("%s: no simulation record", tc.category)
-			}
-			verdicts, pass, _ := checker.Check(ctx, "m", req, resp, vs)
-			if pass == sim.Flagged {
-				t.Fatalf("%s: an answer drawn flagged %v passes validation %v: %q (%d characters): %+v", tc.category, sim.Flagged, pass, resp.Text(), utf8.RuneCountInString(resp.Text()), verdicts)
-			}
-			if sim.Flagged {
-				flagged++
-			}
-			outTokens += resp.Usage.CompletionTokens
-		}
+		flagged, _, outTokens := draws(t, s, p, tc.category, n, func() *clearbar.Request { return userRequest("What should I eat?") })
 		got := float64(flagged) / n
 		if d := got - tc.flagRate; d < -0.04 || d > 0.04 {
 			t.Errorf("%s: %.3f of answers flagged; want about %.3f", tc.category, got, tc.flagRate)
@@ -161,32 +133,13 @@ categories:
 // that the validators pass it whatever their order; one drawn to be flagged fails them.
 func TestCitedAnswers(t *testing.T) {
 	s, p := loadSpec(t, citeSpec)
-	checker, err := validate.NewChecker(s, validate.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
 	for _, tc := range []struct{ category, source string }{
 		{"json-cited", "Sources: [doc-1] the parcel left on Monday."},
 		{"own-pattern", "Sources: (source: doc-1) the parcel left on Monday."},
 	} {
-		vs, _ := s.Category(tc.category).Route.MainValidators()
-		passed := 0
-		for i := range 300 {
-			req := &clearbar.Request{Messages: []clearbar.Message{{Role: "system", Text: tc.source}, {Role: "user", Text: "Where is my parcel?"}}}
-			resp, err := p.Complete(ctx, &clearbar.Call{Request: req, Model: "gpt-4.1-mini", SpecModel: "m", Category: tc.category, Attempt: i + 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sim := simulationOf(t, resp.Body)
-			verdicts, pass, _ := checker.Check(ctx, "m", req, resp, vs)
-			if pass == sim.Flagged {
-				t.Fatalf("%s: an answer drawn flagged %v passes validation %v: %q: %+v", tc.category, sim.Flagged, pass, resp.Text(), verdicts)
-			}
-			if pass {
-				passed++
-			}
-		}
+		_, passed, _ := draws(t, s, p, tc.category, 300, func() *clearbar.Request {
+			return &clearbar.Request{Messages: []clearbar.Message{{Role: "system", Text: tc.source}, {Role: "user", Text: "Where is my parcel?"}}}
+		})
 		if passed < 150 {
 			t.Errorf("%s: %d of 300 answers pass; want about 69%%", tc.category, passed)
 		}
@@ -217,27 +170,7 @@ categories:
       pass_rate: {m: 0.8}
       validator: {detect: 0.9, false_alarm: 0.05}
 `)
-	checker, err := validate.NewChecker(s, validate.Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs, _ := s.Category("order").Route.MainValidators()
-	passed := 0
-	for i := range 300 {
-		req := userRequest("Which order is it?")
-		resp, err := p.Complete(context.Background(), &clearbar.Call{Request: req, Model: "gpt-4.1-mini", SpecModel: "m", Category: "order", Attempt: i + 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		sim := simulationOf(t, resp.Body)
-		verdicts, pass, _ := checker.Check(context.Background(), "m", req, resp, vs)
-		if pass == sim.Flagged {
-			t.Fatalf("an answer drawn flagged %v passes validation %v: %q: %+v", sim.Flagged, pass, resp.Text(), verdicts)
-		}
-		if pass {
-			passed++
-		}
-	}
+	_, passed, _ := draws(t, s, p, "order", 300, func() *clearbar.Request { return userRequest("Which order is it?") })
 	if passed < 150 {
 		t.Errorf("%d of 300 answers pass; want about 69%%", passed)
 	}
