@@ -69,6 +69,8 @@ type Measurements struct {
 	// grades are the graded answers (not validator verdicts) of observations with an item, by
 	// category, item and spec model.
 	grades map[string]map[string]map[string]bool
+	// escalated keeps escalatedPassRates by category, as both apply and Findings use them.
+	escalated map[string][]escalatedEstimate
 }
 
 // measured is what was observed of one model in one category.
@@ -230,6 +232,19 @@ type escalatedEstimate struct {
 // counts with that weight: the later model's escalated pass rate is Σ w·pass / Σ w over the
 // items every one of the steps' models answered. Split and score routes are not measured.
 func (ms *Measurements) escalatedPassRates(s *spec.Spec, c *spec.Category) []escalatedEstimate {
+	if e, ok := ms.escalated[c.Name]; ok {
+		return e
+	}
+	e := ms.measureEscalated(s, c)
+	if ms.escalated == nil {
+		ms.escalated = map[string][]escalatedEstimate{}
+	}
+	ms.escalated[c.Name] = e
+	return e
+}
+
+// measureEscalated is escalatedPassRates, measured.
+func (ms *Measurements) measureEscalated(s *spec.Spec, c *spec.Category) []escalatedEstimate {
 	byItem := ms.grades[c.Name]
 	if len(byItem) == 0 || c.Route == nil || len(c.Route.Split) > 0 || c.Route.Score != nil {
 		return nil

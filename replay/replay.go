@@ -324,8 +324,10 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 
 	bopts := BuildOptions{Grade: opts.Grade}
 	unpriced := 0 // rows --reprice could not price again
+	var names func(string) []string // the spec's names of a model the rows name
 	if s != nil {
-		bopts.Columns = specColumns(s)
+		names = specColumns(s)
+		bopts.Columns = names
 		bopts.Price = specPrice(s, opts.Reprice)
 	}
 	if opts.Models != nil {
@@ -385,7 +387,6 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	if keep := bopts.Keep; opts.Reprice && s != nil && keep != nil {
 		// A row without token counts cannot be priced again: it keeps its cost, and the report
 		// says how many did (imported benchmarks record a cost, not tokens).
-		names := specColumns(s)
 		bopts.Keep = func(r *outcomes.Row) bool {
 			kept := keep(r)
 			if kept && r.TokensIn+r.TokensOut == 0 && r.Cost != 0 && s.Model(names(r.Model)[0]) != nil {
@@ -446,7 +447,6 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	if opts.ModelsOfCategory && s != nil {
 		// The rows' other models are not replayed: the oracle and the single models are of
 		// the category's models, which a replay without --calibrate does not narrow to.
-		names := specColumns(s)
 		var others []string
 		for _, m := range slices.Sorted(maps.Keys(seenModels)) {
 			if !slices.ContainsFunc(names(m), func(n string) bool { return t.Index(n) >= 0 }) {
