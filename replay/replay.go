@@ -323,7 +323,7 @@ func Run(ctx context.Context, s *spec.Spec, rows Source, opts Options) (*Report,
 	}
 
 	bopts := BuildOptions{Grade: opts.Grade}
-	unpriced := 0 // rows --reprice could not price again
+	unpriced := 0                   // rows --reprice could not price again
 	var names func(string) []string // the spec's names of a model the rows name
 	if s != nil {
 		names = specColumns(s)
