@@ -52,6 +52,9 @@ type Decision struct {
 	Provider string `json:"provider,omitempty"`
 	// Status is the HTTP status sent to the client.
 	Status int `json:"status"`
+	// Shutdown says the gateway cut the request as it shut down (Outcome Canceled): not the
+	// client's going, and not a failure of the upstream.
+	Shutdown bool `json:"shutdown,omitempty"`
 
 	Usage Usage `json:"usage"`
 	// Cost is the sum of every attempt's cost and of a score route's embeddings call

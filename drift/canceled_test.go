@@ -66,9 +66,9 @@ func TestClientCancelsAreNotServiceErrors(t *testing.T) {
 	// gateway_shutting_down), one mid-stream (200, the reason says it was cut). They are the
 	// service's failures: in the base and among the errors, not among the canceled.
 	observe(1, clearbar.Decision{Outcome: clearbar.Canceled, Status: http.StatusServiceUnavailable,
-		Reason: "cut: the gateway shut down before the request finished; retry it", Attempts: call(clearbar.Canceled)})
+		Reason: "cut: the gateway shut down before the request finished; retry it", Shutdown: true, Attempts: call(clearbar.Canceled)})
 	observe(1, clearbar.Decision{Outcome: clearbar.Canceled, Status: http.StatusOK, Stream: true,
-		Reason: "cut: the gateway shut down after the first byte reached the client; the stream ended with an error event", Attempts: call(clearbar.Canceled)})
+		Reason: "cut: the gateway shut down after the first byte reached the client; the stream ended with an error event", Shutdown: true, Attempts: call(clearbar.Canceled)})
 	p = m.Series(ByCategory, start, now, time.Minute)[0].Points[0]
 	if p.Requests != 24 || p.Canceled != 6 {
 		t.Errorf("with shutdown cuts: requests %d, canceled %d: want 24, 6", p.Requests, p.Canceled)

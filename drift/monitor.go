@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -675,16 +674,15 @@ func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64)
 }
 
 // clientWentAway reports whether the request ended because the client went away (closed the
-// connection or the stream): canceled, but not cut by the gateway shutting down, which a
-// gateway records with status 503 (gateway_shutting_down) or, once a stream had begun, with a
-// reason that starts "cut:".
+// connection or the stream): canceled, but not cut by the gateway shutting down
+// (Decision.Shutdown).
 func clientWentAway(d *clearbar.Decision) bool {
 	return d.Outcome == clearbar.Canceled && !gatewayCut(d)
 }
 
 // gatewayCut reports whether a canceled request was cut by the gateway shutting down.
 func gatewayCut(d *clearbar.Decision) bool {
-	return d.Outcome == clearbar.Canceled && (d.Status == http.StatusServiceUnavailable || strings.HasPrefix(d.Reason, "cut:"))
+	return d.Outcome == clearbar.Canceled && d.Shutdown
 }
 
 // nextKind returns the kind of the first call after attempt i that is not a validator's, or "".

@@ -586,8 +586,11 @@ func (r *run) exhaustedWhy() string {
 
 func (r *run) failure(err error) error {
 	e := clearbar.AsError(err)
-	if r.d.Reason == "" && isShutdownCut(e) {
-		r.d.Reason = "cut: " + e.Message
+	if isShutdownCut(e) {
+		r.d.Shutdown = true
+		if r.d.Reason == "" {
+			r.d.Reason = "cut: " + e.Message
+		}
 	}
 	if r.d.Reason == "" {
 		r.d.Reason = fmt.Sprintf("failed: %s", e.Class)

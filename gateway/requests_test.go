@@ -426,8 +426,8 @@ func testCut(t *testing.T, base bool) {
 		if strings.Contains(d.Reason, "drain window") {
 			t.Errorf("decision %s: reason %q claims the drain window ended", d.Category, d.Reason)
 		}
-		if d.Outcome != clearbar.Canceled || !strings.Contains(d.Reason, "shut down") {
-			t.Errorf("decision %s: outcome %s reason %q", d.Category, d.Outcome, d.Reason)
+		if d.Outcome != clearbar.Canceled || !strings.Contains(d.Reason, "shut down") || !d.Shutdown {
+			t.Errorf("decision %s: outcome %s reason %q shutdown %v", d.Category, d.Outcome, d.Reason, d.Shutdown)
 		}
 		if d.Stream && (d.Status != 200 || d.Attempts[0].Outcome != "cut mid-stream") {
 			t.Errorf("the stream's decision: status %d attempt %q", d.Status, d.Attempts[0].Outcome)

@@ -677,6 +677,7 @@ func (r *run) relay(ctx context.Context, w http.ResponseWriter, s clearbar.Strea
 		r.d.Reason = "the stream failed after the first byte reached the client; it ended with an error event"
 		switch e := clearbar.AsError(err); {
 		case isShutdownCut(e):
+			r.d.Shutdown = true
 			r.d.Reason = "cut: the gateway shut down after the first byte reached the client; the stream ended with an error event"
 		case e.Class == clearbar.Canceled:
 			a.Outcome = "client went away"

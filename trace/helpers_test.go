@@ -70,6 +70,7 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 		Model:             "strong",
 		Provider:          "anthropic",
 		Status:            200,
+		Shutdown:          true,
 		Usage:             clearbar.Usage{PromptTokens: 1642, CompletionTokens: 305, CachedTokens: 513, CacheWriteTokens: 837, CacheWrite1hTokens: 805, ReasoningTokens: 67, WebSearches: 3, GroundedPrompts: 2, WebSearchContext: "high"},
 		Cost:              clearbar.Money(5_822_550),
 		EscalationCost:    clearbar.Money(182_550),

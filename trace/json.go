@@ -166,6 +166,9 @@ func appendDecisionObject(b []byte, d *clearbar.Decision, err *error) []byte {
 	b = appendStringOmitEmpty(b, `,"model":`, d.Model)
 	b = appendStringOmitEmpty(b, `,"provider":`, d.Provider)
 	b = appendIntField(b, `,"status":`, int64(d.Status))
+	if d.Shutdown {
+		b = appendBoolField(b, `,"shutdown":`, true)
+	}
 	b = appendUsage(b, `,"usage":`, &d.Usage)
 	b = appendMoneyField(b, `,"cost_usd":`, d.Cost)
 	b = appendMoneyField(b, `,"escalation_cost_usd":`, d.EscalationCost)
