@@ -73,7 +73,9 @@ type Row struct {
 	// --measured) leave such rows' latencies out. 0 when the call ran in real time.
 	TimeScale float64 `json:"time_scale,omitempty"`
 	// Error is the failure class name (clearbar.FailureClass.String, like "rate_limited") when
-	// the call failed; "" when it succeeded.
+	// the call failed; "" when it succeeded. "canceled" is a call cut before its answer was
+	// whole, by the client going away or the gateway shutting down (Canceled): it says nothing
+	// of the model, and readers that measure models leave it out.
 	Error string `json:"error,omitempty"`
 	// Score is the answer's grade from 0 (wrong) to 1 (right); nil means not graded.
 	Score *float64 `json:"score,omitempty"`
@@ -92,6 +94,11 @@ type Row struct {
 	// them.
 	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 }
+
+// Canceled reports whether the call was cut before its answer was whole, by the client going
+// away or the gateway shutting down: neither a failure of the model nor an answer of it, so
+// the estimator, review and replay leave the row out.
+func (r *Row) Canceled() bool { return r.Error == clearbar.Canceled.String() }
 
 // Usage returns the call's recorded token usage in Clearbar's form.
 func (r *Row) Usage() clearbar.Usage {

@@ -62,7 +62,8 @@ const (
 	// Missing: the model has no row for the item. A policy that needs the model skips the
 	// item (the oracle chooses among the other models).
 	Missing CellState = iota
-	// Ungraded: the model has a row, but with neither pass nor score; treated as Missing.
+	// Ungraded: the model has a row, but with neither pass nor score, or a call canceled
+	// (outcomes.Row.Canceled); treated as Missing.
 	Ungraded
 	// Graded: the model answered and the answer is graded.
 	Graded
@@ -360,6 +361,8 @@ func (b *Builder) Add(r outcomes.Row) error {
 		c.latency = 0
 	}
 	switch q, pass, graded := b.opts.Grade.quality(row); {
+	case row.Canceled():
+		c.state = Ungraded // cut before the answer was whole: no answer, and no failure
 	case row.Error != "":
 		c.state = Failed
 	case graded:

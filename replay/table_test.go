@@ -98,3 +98,27 @@ func TestCascadeVerdicts(t *testing.T) {
 		t.Error("verdicts for 3 steps on a 1-step cascade should be an error")
 	}
 }
+
+// TestCanceledRowIsNoFailure: a call the client or a shutdown cut (error "canceled") neither
+// answered nor failed: the cell is left ungraded, like a missing row, instead of counting as
+// a failure of the model at quality 0.
+func TestCanceledRowIsNoFailure(t *testing.T) {
+	rows := []outcomes.Row{
+		row("a", "m", true, 0.01),
+		{Item: "b", Prompt: "prompt b", Model: "m", Error: "canceled"},
+		{Item: "c", Prompt: "prompt c", Model: "m", Error: "overloaded"},
+	}
+	tb, err := replay.NewTable(rows, replay.BuildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := tb.Cell(1, 0); c.State != replay.Ungraded {
+		t.Errorf("canceled call: %v, want ungraded", c.State)
+	}
+	if c := tb.Cell(2, 0); c.State != replay.Failed {
+		t.Errorf("overloaded call: %v, want failed", c.State)
+	}
+	if st := tb.Stats()[0]; st.Failed != 1 || st.Ungraded != 1 || st.Quality != 0.5 {
+		t.Errorf("stats %+v: want 1 failed, 1 ungraded and quality 0.5 (the canceled call left out)", st)
+	}
+}

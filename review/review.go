@@ -402,6 +402,9 @@ func (r *Review) add(d *clearbar.Decision) {
 	rq.escalations = int32(maxStep - 1)
 	r.reqs = append(r.reqs, rq)
 	for _, row := range outcomes.FromDecision(d) {
+		if row.Canceled() {
+			continue // cut by the client or a shutdown: neither a failure nor an answer
+		}
 		// Pass is left out on purpose: production verdicts are the validators' opinion, not
 		// grades. Measured pass rates reach the estimate through the spec edits instead,
 		// corrected for the validators' detection and false-alarm rates. So are the latencies

@@ -242,6 +242,9 @@ func validFormat(f string) bool {
 // cannot say so.
 func readObservations(path string) (obs []estimate.Observation, csvEval int, err error) {
 	err = outcomes.ReadFileLines(path, func(row outcomes.Row, raw []byte) error {
+		if row.Canceled() {
+			return nil // cut by the client or a shutdown: measures no model
+		}
 		o := estimate.Observation{Category: row.Category, Item: row.Item, Model: row.Model, LatencyMS: row.LatencyMS, TimeScaled: row.TimeScale > 0,
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
 			TokensEstimated: row.TokensEstimated, Cost: row.Cost, Failed: row.Error != "",
