@@ -303,9 +303,12 @@ func (e *estimator) breakEven(ctx context.Context, p path, base verdict, baseRou
 		}
 		rec := r.policy(r.Recommended)
 		bp := r.policy(base.name)
-		// A policy that ties with the baseline's (the same figures: recommend keeps the earlier
-		// of the two) is no change of the recommendation.
-		if bp != nil && rec != bp && !ranksBefore(rec, bp) {
+		// A policy that ties with the baseline's (recommend keeps the earlier of the two), or
+		// that the baseline's routes are the same as (PolicyResult.SameAs), is no change of
+		// the recommendation.
+		if bp != nil && rec != bp && slices.ContainsFunc(recommendable(r.Policies), func(p *PolicyResult) bool {
+			return p == bp || p.Name == bp.SameAs
+		}) {
 			rec = bp
 		}
 		pr := probe{v: verdict{rec.Name, rec.Clears}}

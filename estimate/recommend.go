@@ -13,52 +13,38 @@ import (
 	"github.com/clearbar/clearbar/spec"
 )
 
-// ranksBefore reports whether recommend ranks policy a before b: see recommend. Neither
-// ranks before the other when their figures tie, and recommend then keeps the earlier one.
-// Costs within costTie of each other tie: the lower risk then ranks first.
-func ranksBefore(a, b *PolicyResult) bool {
-	if b == nil {
-		return true
+// recommended picks the policy recommend recommends: the first of recommendable.
+func recommended(policies []*PolicyResult) *PolicyResult {
+	if pool := recommendable(policies); len(pool) > 0 {
+		return pool[0]
 	}
-	if a.Clears != b.Clears {
-		return a.Clears
-	}
-	if a.Clears && !sameCost(servedCost(a), servedCost(b)) {
-		return servedCost(a) < servedCost(b)
-	}
-	if !a.Clears && !sameShortfall(a.Shortfall, b.Shortfall) {
-		return a.Shortfall < b.Shortfall
-	}
-	// Policies that clear and serve at the same cost are not told apart by their raw cost,
-	// which is lower for the one that fails more requests: failing is no saving.
-	if !a.Clears && !sameCost(float64(a.Total.Cost), float64(b.Total.Cost)) {
-		return a.Total.Cost < b.Total.Cost
-	}
-	// Equal cost: prefer the lower risk, then the spec's own routes, then the earlier policy.
-	if a.Total.Risk != b.Total.Risk {
-		return a.Total.Risk < b.Total.Risk
-	}
-	return false
+	return nil
 }
 
-// recommended picks the policy recommend recommends. Costs tie within costTie of the lowest,
-// not of each other, so that the choice does not depend on the order of the policies (ties
-// within costTie of each other are not transitive): among the policies that clear, those whose
-// served cost ties with the lowest compete on risk, then on their order; when none clears, those
-// whose shortfall ties with the smallest compete on cost (tied with the lowest of them), then
-// on risk and order, as ranksBefore ranks them.
-func recommended(policies []*PolicyResult) *PolicyResult {
+// recommendable returns, in their order, the policies recommend could recommend: those whose
+// figures tie with the best. Costs tie within costTie of the lowest, not of each other, so
+// that the choice does not depend on the order of the policies (ties within costTie of each
+// other are not transitive): among the policies that clear, those whose served cost ties with
+// the lowest compete on risk; when none clears, those whose shortfall ties with the smallest
+// compete on cost (tied with the lowest of them), then on risk. Policies that clear and
+// serve at the same cost are not told apart by their raw cost, which is lower for the one
+// that fails more requests: failing is no saving. The recommendation is the first; the
+// break-even search keeps its baseline while it is among them.
+func recommendable(policies []*PolicyResult) []*PolicyResult {
 	var pool []*PolicyResult
 	for _, p := range policies {
 		if p.SameAs == "" {
 			pool = append(pool, p)
 		}
 	}
+	if len(pool) == 0 {
+		return nil
+	}
 	if slices.ContainsFunc(pool, func(p *PolicyResult) bool { return p.Clears }) {
 		pool = slices.DeleteFunc(pool, func(p *PolicyResult) bool { return !p.Clears })
 		lowest := slices.MinFunc(pool, func(a, b *PolicyResult) int { return cmp.Compare(servedCost(a), servedCost(b)) })
 		pool = slices.DeleteFunc(pool, func(p *PolicyResult) bool { return !sameCost(servedCost(p), servedCost(lowest)) })
-	} else if len(pool) > 0 {
+	} else {
 		least := slices.MinFunc(pool, func(a, b *PolicyResult) int { return cmp.Compare(a.Shortfall, b.Shortfall) })
 		pool = slices.DeleteFunc(pool, func(p *PolicyResult) bool { return !sameShortfall(p.Shortfall, least.Shortfall) })
 		cheapest := slices.MinFunc(pool, func(a, b *PolicyResult) int { return cmp.Compare(a.Total.Cost, b.Total.Cost) })
@@ -66,13 +52,8 @@ func recommended(policies []*PolicyResult) *PolicyResult {
 			return !sameCost(float64(p.Total.Cost), float64(cheapest.Total.Cost))
 		})
 	}
-	var best *PolicyResult
-	for _, p := range pool {
-		if best == nil || p.Total.Risk < best.Total.Risk {
-			best = p
-		}
-	}
-	return best
+	risk := slices.MinFunc(pool, func(a, b *PolicyResult) int { return cmp.Compare(a.Total.Risk, b.Total.Risk) }).Total.Risk
+	return slices.DeleteFunc(pool, func(p *PolicyResult) bool { return p.Total.Risk != risk })
 }
 
 // costTie is the relative difference below which two policies' costs per request tie: 0.01%,
