@@ -158,10 +158,10 @@ func truncateRunes(s string, n int) string {
 
 // stopAt ends a text answer before the earliest of the request's stop sequences (stop, a
 // string or a list, in the body), as a model does: the sequence is not sent and the finish
-// reason stays "stop". Tool calls are not cut.
-func stopAt(c *clearbar.Choice, body []byte) {
+// reason stays "stop"; it reports whether one did. Tool calls are not cut.
+func stopAt(c *clearbar.Choice, body []byte) (stopped bool) {
 	if len(c.ToolCalls) > 0 || len(body) == 0 {
-		return
+		return false
 	}
 	stop := gjson.GetBytes(body, "stop")
 	seqs := []gjson.Result{stop}
@@ -171,8 +171,10 @@ func stopAt(c *clearbar.Choice, body []byte) {
 	for _, seq := range seqs {
 		if i := strings.Index(c.Text, seq.Str); seq.Str != "" && i >= 0 {
 			c.Text = c.Text[:i]
+			stopped = true
 		}
 	}
+	return stopped
 }
 
 // limitTokens cuts a text answer at the request's max tokens, as a model does, with finish

@@ -187,6 +187,14 @@ func TestOutputs(t *testing.T) {
 					t.Errorf("choices %d, usage %+v; want 3 choices of 1 token each", len(r.body.Choices), r.body.Usage)
 				}
 			}, "n choices, each counted in the usage"},
+		{"n with tools", spec.Simulate{}, func(r *clearbar.Request) { withTools("auto")(r); r.N = 2 },
+			func(t *testing.T, r result) {
+				cs := r.body.Choices
+				if len(cs) != 2 || len(cs[0].Message.ToolCalls) != 1 || len(cs[1].Message.ToolCalls) != 1 ||
+					cs[0].Message.ToolCalls[0].ID == cs[1].Message.ToolCalls[0].ID {
+					t.Errorf("choices %+v: want 2, each with a call of its own id", cs)
+				}
+			}, "a client answers the calls of the choice it keeps by their ids"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -284,7 +285,7 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 			truth.Flagged = truth.Flagged || q.checksJSON()
 		}
 	}
-	stopAt(&out.choice, req.Body)
+	stopped := stopAt(&out.choice, req.Body)
 	limitTokens(&out.choice, req.MaxTokens)
 	// Usage: the stand-in answer's own token count, or, in a category of the spec, the tokens
 	// the spec assumes (drawn from their own stream; see tokenSalt).
@@ -296,6 +297,11 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 		d := tm.draw(rand.New(rand.NewPCG(s1, s2^tokenSalt)), textTokens, usage.PromptTokens, req.MaxTokens)
 		// In OpenAI's accounting completion tokens include reasoning tokens; n choices are
 		// n answers generated from one prompt.
+		if stopped && out.choice.FinishReason != "length" {
+			// A stop sequence ended the answer where the text was cut: the tokens up to it
+			// are all it has, however long the answer the spec's tokens would have been.
+			d.out, d.capped = min(d.out, textTokens), false
+		}
 		tokens, reasoning, meanTokens = d.out, d.reasoning, tm.meanTokens(textTokens)
 		usage.CompletionTokens, usage.ReasoningTokens, usage.CachedTokens = (d.out+d.reasoning)*n, d.reasoning*n, d.cached
 		if d.capped && len(out.choice.ToolCalls) == 0 {
@@ -306,6 +312,14 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 	choices := make([]clearbar.Choice, n)
 	for i := range choices {
 		choices[i] = out.choice
+		if i > 0 && len(out.choice.ToolCalls) > 0 {
+			// Each choice's calls have ids of their own, as a model's do: a client answers
+			// the calls of the choice it keeps by their ids.
+			choices[i].ToolCalls = slices.Clone(out.choice.ToolCalls)
+			for j := range choices[i].ToolCalls {
+				choices[i].ToolCalls[j].ID = newID("call_", r)
+			}
+		}
 	}
 	ttft, gen := m.lat.sample(r, tokens, reasoning)
 	pl := &plan{
