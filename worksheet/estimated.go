@@ -50,21 +50,11 @@ func (im *importer) checkEstimates(y []byte) {
 	}
 	for _, col := range assumptionColumns {
 		if !im.present[col] {
+			im.checkPlaceholders(y)
 			return
 		}
 	}
-	s, err := spec.Parse(y, filepath.Join(cmpOr(im.dir, "."), "imported.yaml"), spec.Options{Catalog: im.cat})
-	if err != nil {
-		return
-	}
-	rep, err := estimate.Run(context.Background(), s, estimate.Options{})
-	if err != nil || len(rep.Policies) == 0 || rep.Policies[0].Kind != estimate.KindSpec {
-		return
-	}
-	results := map[string]estimate.CategoryResult{}
-	for _, r := range rep.Policies[0].Categories {
-		results[r.Category] = r
-	}
+	results := im.estimateRows(y)
 	for _, c := range im.rows {
 		res, ok := results[c.name]
 		if !ok || len(c.validators.unknown) > 0 || len(c.validators.missing) > 0 {
@@ -98,6 +88,80 @@ func (im *importer) checkEstimates(y []byte) {
 			disagree(colEstCost, res.Cost.Decimal(), quoteList([]string{colTokensIn, colTokensOut})+" or "+strconv.Quote(colModelPrice))
 		}
 	}
+}
+
+// estimateRows estimates the imported spec y under its own routes and returns each
+// category's result, or nil when y does not load (which the import has warned of) or the
+// estimate fails.
+func (im *importer) estimateRows(y []byte) map[string]estimate.CategoryResult {
+	s, err := spec.Parse(y, filepath.Join(cmpOr(im.dir, "."), "imported.yaml"), spec.Options{Catalog: im.cat})
+	if err != nil {
+		return nil
+	}
+	rep, err := estimate.Run(context.Background(), s, estimate.Options{})
+	if err != nil || len(rep.Policies) == 0 || rep.Policies[0].Kind != estimate.KindSpec {
+		return nil
+	}
+	results := map[string]estimate.CategoryResult{}
+	for _, r := range rep.Policies[0].Categories {
+		results[r.Category] = r
+	}
+	return results
+}
+
+// placeholderCostFactor is how far, as a ratio either way, a hand-written estimated cost may
+// be from the estimate of its row before the import says so: a sheet planned by hand rounds
+// its token counts and prices, but a cost 3× off is another price or token count.
+const placeholderCostFactor = 3
+
+// checkPlaceholders warns, for a sheet without every assumption column (whose estimated
+// columns are placeholders), of what the estimate of the imported spec y makes of them:
+// a validated route's primary model given the row's estimated pass rate as its own, which the
+// route's validation and escalation then raise (a figure written for the whole route is
+// counted twice); and an estimated cost far from the estimate's, at the catalogue's prices
+// and the row's tokens.
+func (im *importer) checkPlaceholders(y []byte) {
+	check := false
+	for _, c := range im.rows {
+		check = check || c.estCost != nil || c.estPass != nil && c.estRead[colEstPass] && c.kind != "static"
+	}
+	if !check {
+		return
+	}
+	results := im.estimateRows(y)
+	for _, c := range im.rows {
+		res, ok := results[c.name]
+		if !ok {
+			continue
+		}
+		if c.estPass != nil && c.estRead[colEstPass] && c.kind != "static" && res.Quality > *c.estPass+halfLastDigit(c.estCells[colEstPass])+1e-9 {
+			im.warnf("row %d, %q: %s was read as the pass rate of %s alone, the route's first step; with the route's validation and later steps the row estimates %s. If %s is the whole route's, write %s's own, lower, pass rate in a %q column",
+				c.row, colEstPass, c.estCells[colEstPass], c.primary, formatPassLike(res.Quality, c.estCells[colEstPass]), c.estCells[colEstPass], c.primary, colPrimaryPass)
+		}
+		if c.estCost != nil && *c.estCost > 0 && res.Cost > 0 {
+			if r := *c.estCost / res.Cost.USD(); r > placeholderCostFactor || r < 1.0/placeholderCostFactor {
+				im.warnf("row %d, %q: %s is %s the estimate's %s at the row's tokens and the models' prices; the estimate uses its own: check the tokens in and out, or the prices (give a model's price in a %q column)",
+					c.row, colEstCost, c.estCells[colEstCost], timesOff(r), res.Cost.Decimal(), colModelPrice)
+			}
+		}
+	}
+}
+
+// timesOff says how far ratio r is from 1: "4.1× above" or "12× below".
+func timesOff(r float64) string {
+	if r >= 1 {
+		return strconv.FormatFloat(roundTo2(r), 'g', -1, 64) + "× above"
+	}
+	return strconv.FormatFloat(roundTo2(1/r), 'g', -1, 64) + "× below"
+}
+
+// roundTo2 rounds x to two significant digits.
+func roundTo2(x float64) float64 {
+	if x <= 0 {
+		return x
+	}
+	p := math.Pow(10, math.Floor(math.Log10(x))-1)
+	return math.Round(x/p) * p
 }
 
 // halfLastDigit is half a unit of the last decimal digit a number cell is written with (of a
