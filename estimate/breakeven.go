@@ -574,6 +574,15 @@ func (b *BreakEven) rowAt(v, tol float64, detail string, move float64) breakEven
 		}
 		return probWithin(v, tol)
 	}
+	// A change found only at the end of the range (a pass rate of 1, where the failure rate
+	// reaches 0 and the bracket cannot narrow relative to it) reads as the end itself: "≤ 1"
+	// would say the recommendation holds over the whole range. It holds short of the end.
+	if value(v, "") == value(b.Limit, "") {
+		rel = "< "
+		if b.Direction == "down" {
+			rel = "> "
+		}
+	}
 	r := breakEvenRow{Input: b.Input, While: rel + value(v, detail)}
 	switch b.Kind {
 	case "price", "latency":

@@ -172,8 +172,9 @@ type PolicyResult struct {
 	Description string           `json:"description"`
 	Categories  []CategoryResult `json:"categories"`
 	Total       Figures          `json:"total"`
-	// Clears says whether every category clears its quality bar and latency budget, and every
-	// pipeline with a latency budget meets it.
+	// Clears says whether every category with traffic clears its quality bar and latency
+	// budget, and every pipeline with a latency budget meets it. A category with no traffic
+	// (share 0, and no pipeline calling it) has a row but decides nothing.
 	Clears bool `json:"clears_all"`
 	// Shortfalls says where and by how much the policy misses a bar or budget. Shortfall sums
 	// their size relative to what each category allows, in percent: per category, how far its
@@ -298,7 +299,9 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 		cr := e.categoryResult(cl, share)
 		cr.Note = p.Routes[i].Note
 		pr.Categories = append(pr.Categories, cr)
-		if !cr.ClearsBar || !cr.MeetsBudget {
+		// A category without traffic (share 0, and no pipeline calling it) delivers no
+		// answer: its row is shown, but its bar and budget decide nothing.
+		if share > 0 && (!cr.ClearsBar || !cr.MeetsBudget) {
 			pr.Clears = false
 			pr.Shortfall += share * cl.shortfall()
 			for _, m := range cl.misses() {

@@ -79,6 +79,7 @@ func (c *checker) run() {
 	c.checkModelFallbackCycles()
 	c.checkCategories()
 	c.checkPipelines()
+	c.checkNoTraffic()
 	c.checkMatches()
 	c.checkPolicies()
 	c.checkZeroPassRates()
@@ -343,8 +344,12 @@ func (c *checker) resolveModel(m *Model) {
 		set(&r.Prices.CacheWrite, p.CacheWrite)
 		set(&r.Prices.CacheWrite1h, p.CacheWrite1h)
 		set(&r.Prices.Reasoning, p.Reasoning)
+		if scaled, ok := scaledCachedInput(m, entry); ok {
+			r.Prices.CachedInput = scaled
+		}
 		c.checkLongContext(m, r, entry)
 		c.checkPriceUnits(m)
+		c.checkCachedAboveInput(m)
 	}
 	r.ContextWindow = entry.MaxInputTokens
 	if m.ContextWindow > 0 {
@@ -679,10 +684,10 @@ func (c *checker) checkCategory(cat *Category, label string) {
 		c.errorf(cat.pos.Line, "%s has no tokens: add tokens: {in: N, out: N}, the average input and output tokens per request", label)
 	} else {
 		if !t.pos.Has("in") || t.In.P50 <= 0 {
-			c.errorf(t.pos.Of("in"), "%s tokens.in must be above zero", label)
+			c.errorf(t.pos.Of("in"), "%s tokens.in must be above zero: write the average input tokens per request, like in: 400, or a spread, like in: {p50: 400, p95: 1600}", label)
 		}
 		if !t.pos.Has("out") || t.Out.P50 <= 0 {
-			c.errorf(t.pos.Of("out"), "%s tokens.out must be above zero", label)
+			c.errorf(t.pos.Of("out"), "%s tokens.out must be above zero: write the average output tokens per answer, like out: 200, or a spread, like out: {p50: 200, p95: 800}", label)
 		}
 	}
 	if cat.QualityBar == nil {
@@ -700,6 +705,7 @@ func (c *checker) checkCategory(cat *Category, label string) {
 		c.checkContextWindows(cat, cat.Route, cat.Fallback, label)
 		c.checkMaxOutput(cat, cat.Route, cat.Fallback, label)
 		c.checkTokenMagnitude(cat, label)
+		c.checkReasoningBilled(cat, label)
 	}
 	if !cat.pos.Has("failure_impact") {
 		c.warnf(cat.pos.Line, "%s has no failure_impact: the estimate counts its bad answers and failed requests as costing nothing, so its risk is $0 and policies are compared on its cost alone; add failure_impact: {bad_answer: USD}, what a wrong answer costs the business", label)
@@ -884,6 +890,8 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 		c.warnf(r.pos.Of("max_steps"), "%s route sets max_steps, but a route to one model has one step, so it caps nothing: remove max_steps", label)
 	case len(r.Cascade) > 0 && r.MaxSteps >= len(r.Cascade):
 		c.warnf(r.pos.Of("max_steps"), "%s max_steps %d caps nothing: the cascade has %d steps; lower max_steps below %d, or remove it", label, r.MaxSteps, len(r.Cascade), len(r.Cascade))
+	case len(r.Cascade) > 0:
+		c.warnUnreachableSteps(r, label)
 	}
 	switch {
 	case r.OnExhausted != "" && r.OnExhausted != ExhaustedDeliver && r.OnExhausted != ExhaustedFail:
@@ -894,6 +902,28 @@ func (c *checker) checkRoute(r *Route, label string, allowSplit bool) {
 	case !r.Validated():
 		c.warnf(r.pos.Of("on_exhausted"), "%s route sets on_exhausted, but nothing on it is validated, so no answer ever fails and no request exhausts the route: add validate: [...] to the route, or remove on_exhausted", label)
 	}
+}
+
+// warnUnreachableSteps warns about a cascade whose max_steps is shorter than it: a cascade
+// tries its steps in order, so every request stops by step max_steps and the steps after it
+// are never called, whatever the validators say.
+func (c *checker) warnUnreachableSteps(r *Route, label string) {
+	var never []string
+	for _, st := range r.Cascade[r.MaxSteps:] {
+		never = append(never, st.Model.Name)
+	}
+	last := r.Cascade[r.MaxSteps-1].Model.Name
+	verb := "is"
+	if len(never) > 1 {
+		verb = "are"
+	}
+	if r.MaxSteps == 1 {
+		c.warnf(r.pos.Of("max_steps"), "%s max_steps 1 stops every request at the cascade's first step, %s: %s %s never called, so the route is %s alone and escalates no answer; write route: {model: %s} (with its validate) if that is meant, or remove max_steps to escalate",
+			label, last, strings.Join(never, ", "), verb, last, last)
+		return
+	}
+	c.warnf(r.pos.Of("max_steps"), "%s max_steps %d stops every request by the cascade's step %d, %s: %s %s never called; remove %s from the cascade if that is meant, or raise max_steps to %d or remove it to escalate",
+		label, r.MaxSteps, r.MaxSteps, last, strings.Join(never, ", "), verb, strings.Join(never, ", "), len(r.Cascade))
 }
 
 // checkAgreement reports agreement checks that cannot be independent. A step whose own model is
@@ -978,6 +1008,11 @@ func (c *checker) checkAssumptions(cat *Category, label string) {
 	for _, name := range slices.Sorted(maps.Keys(a.EscalatedPassRate)) {
 		if _, ok := c.models[name]; !ok {
 			c.errorf(a.entryLine("escalated_pass_rate", name), "%s assume.escalated_pass_rate names %q, which is not a model declared under models:%s", label, name, suggestFrom(name, c.modelNames(), "declared models"))
+			continue
+		}
+		if pr, ok := a.PassRate[name]; ok && a.EscalatedPassRate[name] > pr {
+			c.warnf(a.entryLine("escalated_pass_rate", name), "%s assume.escalated_pass_rate %s for %s is above its pass_rate %s: escalated requests are those an earlier step's answer failed, harder than the category's average, so a model does no better on them; write an escalated pass rate at most %s, or measure it with clearbar replay --calibrate",
+				label, fraction(float64(a.EscalatedPassRate[name])), name, fraction(float64(pr)), fraction(float64(pr)))
 		}
 	}
 	for name, l := range a.Latency {
@@ -1059,7 +1094,8 @@ var DefaultStrength = Strength{Detect: 0.5, FalseAlarm: 0.02}
 // error, or a warning when validate calibrate measured it so. Detect equal to false_alarm tells
 // good answers from bad no better than chance. A near-perfect strength of checks that call no
 // model (json_schema, max_length, regex, …), which see an answer's form and not whether it is
-// right, is warned about unless it was measured or the category's why explains it.
+// right, is warned about unless it was measured (calibrated): a category's why is its route's
+// rationale, not a measurement, so it does not silence the warning.
 func (c *checker) checkStrength(cat *Category, label string) {
 	v := cat.Assume.Validator
 	if v == nil {
@@ -1078,7 +1114,7 @@ func (c *checker) checkStrength(cat *Category, label string) {
 		c.warnf(line, "%s assume.validator detect and false_alarm are both %s: the validator flags good and bad answers alike, no better than chance, so escalating on it adds cost and no quality; write the rates it has (detect is the share of bad answers it flags, false_alarm the share of good ones), or remove the validator",
 			label, fraction(d))
 	}
-	if d < 0.999 || f > 0 || !v.Calibrated.IsZero() || strings.TrimSpace(cat.Why) != "" {
+	if d < 0.999 || f > 0 || !v.Calibrated.IsZero() {
 		return
 	}
 	var vs []*Validator
@@ -1099,7 +1135,7 @@ func (c *checker) checkStrength(cat *Category, label string) {
 			kinds = append(kinds, v.Kind)
 		}
 	}
-	c.warnf(line, "%s assumes its validators (%s) catch %s of bad answers and flag no good one, but they check an answer's form, not whether it is right, and a format check rarely catches every wrong answer: the estimate then delivers almost no bad answer; write the share they catch, measure it (clearbar validate calibrate SPEC --category %s OUTCOMES --update), or say in the category's why: why they catch every bad answer",
+	c.warnf(line, "%s assumes its validators (%s) catch %s of bad answers and flag no good one, but they check an answer's form, not whether it is right, and a format check rarely catches every wrong answer: the estimate then delivers almost no bad answer; write the share they catch (like detect: 0.9), or measure it (clearbar validate calibrate SPEC --category %s OUTCOMES --update)",
 		label, strings.Join(kinds, ", "), shareText(d), cat.Name)
 }
 

@@ -294,6 +294,25 @@ func (i *Impact) UnmarshalYAML(node *yaml.Node) error {
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (r *Route) UnmarshalYAML(node *yaml.Node) error {
 	type plain Route
+	if n := resolveAlias(node); n.Kind == yaml.ScalarNode && n.Tag != "!!null" && strings.TrimSpace(n.Value) != "" {
+		return typeError(n.Line, "route must be a mapping, not the value %q: write route: {model: %s} to send every request to %s (or route: {cascade: [%s, STRONGER], validate: [...]} to escalate)", n.Value, n.Value, n.Value, n.Value)
+	} else if n.Kind == yaml.SequenceNode {
+		var names []string
+		for _, it := range n.Content {
+			if it = resolveAlias(it); it.Kind != yaml.ScalarNode {
+				names = nil
+				break
+			}
+			names = append(names, it.Value)
+		}
+		switch len(names) {
+		case 0:
+		case 1:
+			return typeError(n.Line, "route must be a mapping, not a list: write route: {model: %s} to send every request to %s", names[0], names[0])
+		default:
+			return typeError(n.Line, "route must be a mapping, not a list: write route: {cascade: [%s], validate: [...]} to try the models in order, escalating answers that fail validation, or route: {model: %s} with fallback: [%s] to fail over on provider errors", strings.Join(names, ", "), names[0], strings.Join(names[1:], ", "))
+		}
+	}
 	return decodeValidated(node, (*plain)(r), &r.pos, "route")
 }
 

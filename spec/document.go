@@ -172,6 +172,9 @@ func routeText(r *Route) string {
 		for _, st := range r.Cascade {
 			names = append(names, st.Model.Name)
 		}
+		if n := r.MaxSteps; n > 0 && n < len(names) {
+			return fmt.Sprintf("cascade %s (max_steps %d: %s never called)", strings.Join(names, " → "), n, strings.Join(names[n:], ", "))
+		}
 		return "cascade " + strings.Join(names, " → ")
 	case "score":
 		return "score: " + r.Score.Describe()

@@ -139,6 +139,55 @@ func (c *checker) checkTokenMagnitude(cat *Category, label string) {
 		label, what, groupDigits(int64(in.P50)), groupDigits(int64(largest)), joinAnd(unknown), map[bool]string{true: "has", false: "have"}[len(unknown) == 1])
 }
 
+// checkReasoningBilled warns about a category's tokens.reasoning that no model able to answer
+// it bills: the models its route, fallbacks and named policies can call, and those with a pass
+// rate in it (the estimate's single-model policies). A model bills reasoning tokens when the
+// catalogue lists it as a reasoning model or the spec says reasoning: true; the others' costs
+// leave tokens.reasoning out, so it changes no figure.
+func (c *checker) checkReasoningBilled(cat *Category, label string) {
+	rt := cat.Tokens.Reasoning
+	if rt.P50 <= 0 && rt.P95 <= 0 || cat.Route == nil {
+		return
+	}
+	var names []string
+	add := func(m *Model) bool {
+		if m == nil {
+			return false
+		}
+		if m.Resolved.Reasoning {
+			return true
+		}
+		if !slices.Contains(names, m.Name) {
+			names = append(names, m.Name)
+		}
+		return false
+	}
+	for _, m := range c.spec.RouteCandidates(cat.Route, cat.Fallback) {
+		if add(m) {
+			return
+		}
+	}
+	for _, p := range c.spec.Policies {
+		if pr, ok := p.Routes[cat.Name]; ok {
+			for _, m := range c.spec.RouteCandidates(&pr.Route, cat.Fallback) {
+				if add(m) {
+					return
+				}
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(cat.Assume.PassRate)) {
+		if add(c.models[name]) {
+			return
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	c.warnf(cmp.Or(rt.Line, cat.Tokens.pos.Of("reasoning")), "%s sets tokens.reasoning, but none of the models that can answer it (%s) bills reasoning tokens, by the catalogue or a model's reasoning: setting, so every estimate leaves them out; set reasoning: true on a model that bills them, or remove tokens.reasoning",
+		label, joinAnd(names))
+}
+
 // shareText writes a fraction of requests as a percentage with two significant digits.
 func shareText(f float64) string {
 	p := f * 100

@@ -181,3 +181,33 @@ func pipelinesText(s *Spec) string {
 		groupDigits(s.UserVolume.Monthly()), strconv.FormatFloat(math.Round(s.CallsPerRequest()*100)/100, 'f', -1, 64),
 		groupDigits(s.Volume.Monthly()), strings.Join(parts, ", "), alone)
 }
+
+// checkNoTraffic warns about a category that receives no traffic: share 0 (or none) and no
+// pipeline with a share calling it. The gateway still routes its requests, but the estimate
+// weighs it by nothing, so its bar and budget decide no policy.
+func (c *checker) checkNoTraffic() {
+	s := c.spec
+	if len(s.Pipelines) > 0 && s.callsPerRequest == 0 {
+		return // the shares did not fit; checkPipelines said why
+	}
+	for _, cat := range s.Categories {
+		if cat.Share > 0 || cat.Name == "" {
+			continue
+		}
+		line := cat.pos.Of("share")
+		if !cat.pos.Has("share") {
+			line = cat.pos.Line
+		}
+		var callers []string
+		for _, p := range s.Pipelines {
+			if slices.ContainsFunc(p.Steps, func(r Ref) bool { return r.Name == cat.Name }) {
+				callers = append(callers, p.Name)
+			}
+		}
+		if len(callers) == 0 {
+			c.warnf(line, "category %q has share 0 and no pipeline calls it, so it receives no traffic: the estimate shows its row, but its quality bar and latency budget decide no policy; write the share of traffic it carries, or remove the category", cat.Name)
+			continue
+		}
+		c.warnf(line, "category %q receives no traffic: its share is 0 and the pipelines calling it (%s) have share 0, so the estimate shows its row, but its quality bar and latency budget decide no policy; write the shares they carry, or remove them", cat.Name, strings.Join(callers, ", "))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -18,6 +19,9 @@ type PriceLine struct {
 	Catalog   clearbar.Price // what the catalogue lists (0 = not listed)
 	// Overridden says the spec sets this price; Differs that it differs from the catalogue.
 	Overridden, Differs bool
+	// Scaled says the spec sets no such price, but the input price it sets scaled the
+	// catalogue's (the cached-input price: see [PriceOverride]).
+	Scaled bool
 }
 
 // Change describes the difference from the catalogue, like "+25% vs catalogue $2/M", or "".
@@ -28,7 +32,11 @@ func (p PriceLine) Change() string {
 	case p.Catalog == 0:
 		return "not in catalogue"
 	}
-	return fmt.Sprintf("%+.0f%% vs catalogue %s", (float64(p.Effective)/float64(p.Catalog)-1)*100, p.Catalog)
+	change := fmt.Sprintf("%+.0f%% vs catalogue %s", (float64(p.Effective)/float64(p.Catalog)-1)*100, p.Catalog)
+	if p.Scaled {
+		change += " (scaled with the input price)"
+	}
+	return change
 }
 
 // ModelPrices returns the effective prices of a resolved model, each beside the catalogue's.
@@ -43,10 +51,15 @@ func ModelPrices(m *Model) []PriceLine {
 		pl.Differs = pl.Overridden && (!r.InCatalog || eff != cat)
 		return pl
 	}
+	cached := line("cached input", r.Prices.CachedInput, r.Catalog.CachedInput, o.CachedInput)
+	if _, ok := scaledCachedInput(m, r.Catalog); ok && r.InCatalog {
+		cached.Scaled = true
+		cached.Differs = cached.Effective != cached.Catalog
+	}
 	return []PriceLine{
 		line("input", r.Prices.Input, r.Catalog.Input, o.Input),
 		line("output", r.Prices.Output, r.Catalog.Output, o.Output),
-		line("cached input", r.Prices.CachedInput, r.Catalog.CachedInput, o.CachedInput),
+		cached,
 		line("cache write", r.Prices.CacheWrite, r.Catalog.CacheWrite, o.CacheWrite),
 		line("cache write (1 hour)", r.Prices.CacheWrite1h, r.Catalog.CacheWrite1h, o.CacheWrite1h),
 		line("reasoning", r.Prices.Reasoning, r.Catalog.Reasoning, o.Reasoning),
@@ -224,4 +237,37 @@ func unitGuess(text string, v, ref, orders float64) string {
 		return fmt.Sprintf(" did you write it in cents? %s cents is %s dollars;", text, per)
 	}
 	return fmt.Sprintf(" did you write it %s? %s %s is %s per million;", u.unit, text, u.unit, per)
+}
+
+// scaledCachedInput returns the cached-input price of a model whose spec price sets input but
+// not cached_input: the catalogue's cached-input price scaled by the ratio of the spec's input
+// price to the catalogue's, so that the provider's discount on cached tokens is kept (a spec
+// that halves the input price halves the cached-input price too). ok is false where the spec
+// sets cached_input or no input price, or the catalogue lists no cached-input or input price.
+func scaledCachedInput(m *Model, entry catalog.Entry) (clearbar.Price, bool) {
+	p := m.Price
+	if p == nil || p.Input == nil || p.CachedInput != nil || entry.CachedInput <= 0 || entry.Input <= 0 {
+		return 0, false
+	}
+	// cached × input ÷ catalogue input, rounded to the nearest pico-dollar per token, exactly.
+	n := new(big.Int).Mul(big.NewInt(int64(entry.CachedInput)), big.NewInt(int64(clearbar.Price(*p.Input))))
+	d := big.NewInt(int64(entry.Input))
+	n.Add(n, new(big.Int).Rsh(d, 1))
+	n.Quo(n, d)
+	if !n.IsInt64() {
+		return clearbar.Price(math.MaxInt64), true
+	}
+	return clearbar.Price(n.Int64()), true
+}
+
+// checkCachedAboveInput warns about a cached-input price above the model's input price, as
+// the spec leaves them: providers discount input read from the prompt cache, so cached tokens
+// costing more than uncached ones is most likely a slip (the two swapped, or a unit).
+func (c *checker) checkCachedAboveInput(m *Model) {
+	p, r := m.Price, m.Resolved.Prices
+	if p == nil || p.CachedInput == nil || r.CachedInput <= r.Input {
+		return
+	}
+	c.warnf(p.pos.Of("cached_input"), "model %q: price.cached_input %s is above its input price %s: input read from the prompt cache would cost more than uncached input, where providers discount it; write a cached-input price no higher than the input price (did you swap them?), or leave cached_input out to scale the catalogue's with the input price",
+		m.Name, r.CachedInput, r.Input)
 }

@@ -113,9 +113,11 @@ func (v Volume) Monthly() int64 {
 	return DefaultMonthlyVolume
 }
 
-// Retry is what happens when a provider call fails with a retryable error (timeout, rate
-// limit, overload, connection error): the same model is tried again up to Attempts times,
-// waiting Backoff, then twice that, with full jitter, before fallbacks are tried.
+// Retry is what happens when a provider call fails with a retryable error (rate limit,
+// overload, connection error): the same model is tried again up to Attempts times, waiting
+// Backoff, then twice that, with full jitter, before fallbacks are tried. A timeout is not
+// retried: the call fails over to the next model at once, in the gateway and the estimate
+// alike (as a bad response or a cut stream does).
 type Retry struct {
 	// Attempts is the number of retries after the first call; 0 disables retries.
 	// Nil means "inherit" (category from spec, spec from the default of 1).
@@ -264,8 +266,11 @@ type Model struct {
 }
 
 // PriceOverride sets prices in dollars per million tokens. A nil field keeps the catalogue's,
-// except the long-context tier: the catalogue's tier is priced against its base prices, so a
-// spec that sets input or output drops it, unless LongContext gives one of its own.
+// except two priced against the catalogue's base prices. The long-context tier: a spec that
+// sets input or output drops it, unless LongContext gives one of its own. The cached-input
+// price: a spec that sets input but not CachedInput scales the catalogue's cached-input price
+// by the ratio of its input price to the catalogue's, keeping the provider's discount on
+// cached tokens.
 type PriceOverride struct {
 	Input       *PerMillion `yaml:"input"`
 	Output      *PerMillion `yaml:"output"`
