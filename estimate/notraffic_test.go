@@ -60,3 +60,17 @@ func TestCategoryWithoutTrafficDecidesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelineWithoutTrafficDecidesNothing: a pipeline with share 0 takes no request, so its
+// latency budget keeps no policy from clearing.
+func TestPipelineWithoutTrafficDecidesNothing(t *testing.T) {
+	src := strings.NewReplacer("share: 0.2", "share: 1", "share: 0.8", "share: 0").Replace(withPipelineBudget("5s"))
+	r := runPipelines(t, src, Options{Samples: 20_000})
+	a := r.policy("all-a")
+	if a == nil || !a.Clears || len(a.Shortfalls) > 0 {
+		t.Fatalf("all-a: %+v; want it to clear: the pipeline whose budget it misses takes no request", a)
+	}
+	if r.Recommended != "all-a" && r.policy(r.Recommended).Total.Cost > a.Total.Cost {
+		t.Errorf("recommended %s, want all-a, the cheapest", r.Recommended)
+	}
+}

@@ -205,8 +205,8 @@ func (e *estimator) pipelineVerdicts(pcells []*cell) (names, misses []string, sh
 	var index map[string]int
 	for _, pl := range s.Pipelines {
 		budget := pl.LatencyBudget.D().Seconds()
-		if budget == 0 {
-			continue
+		if budget == 0 || pl.Share == 0 {
+			continue // no budget, or no traffic: a pipeline no request takes decides nothing
 		}
 		if index == nil {
 			index = map[string]int{}
