@@ -293,9 +293,17 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	var tot struct {
 		cost, served, risk, tax, judge, quality, bad, failed, esc, fb, flag, retries float64
 	}
+	// carrying is the cell of the one category with traffic, when only one has any: the
+	// total's latency is then that category's, exact where the category's is.
+	var carrying *cell
+	withTraffic := 0
 	for i, c := range s.Categories {
 		cl := p.cells[i]
 		share := w.shareOf(c)
+		if share > 0 {
+			carrying = cl
+			withTraffic++
+		}
 		cr := e.categoryResult(cl, share)
 		cr.Note = p.Routes[i].Note
 		pr.Categories = append(pr.Categories, cr)
@@ -333,10 +341,14 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	}
 	q := total.quantiles(0.5, 0.95, 0.99)
 	qf := totalTTFB.quantiles(0.5, 0.95, 0.99)
+	lat := Latency{Mean: total.mean(), P50: q[0], P95: q[1], P99: q[2]}
+	ttfb := Latency{Mean: totalTTFB.mean(), P50: qf[0], P95: qf[1], P99: qf[2]}
+	if withTraffic == 1 {
+		lat, ttfb = carrying.latency, carrying.ttfb
+	}
 	f := Figures{
 		Cost: money(tot.cost), ServedCost: servedMoney(tot.served), Quality: tot.quality, Risk: money(tot.risk),
-		Latency: Latency{Mean: total.mean(), P50: q[0], P95: q[1], P99: q[2]},
-		TTFB:    Latency{Mean: totalTTFB.mean(), P50: qf[0], P95: qf[1], P99: qf[2]},
+		Latency: lat, TTFB: ttfb,
 		PBad:    tot.bad, PFailed: tot.failed, PEscalated: tot.esc, PFallback: tot.fb, PFlagged: tot.flag,
 		Retries: tot.retries, EscalationTax: money(tot.tax), JudgeCost: money(tot.judge),
 	}
