@@ -349,7 +349,7 @@ func (e *estimator) policyResult(p *Policy, w *world) *PolicyResult {
 	f := Figures{
 		Cost: money(tot.cost), ServedCost: servedMoney(tot.served), Quality: tot.quality, Risk: money(tot.risk),
 		Latency: lat, TTFB: ttfb,
-		PBad:    tot.bad, PFailed: tot.failed, PEscalated: tot.esc, PFallback: tot.fb, PFlagged: tot.flag,
+		PBad: tot.bad, PFailed: tot.failed, PEscalated: tot.esc, PFallback: tot.fb, PFlagged: tot.flag,
 		Retries: tot.retries, EscalationTax: money(tot.tax), JudgeCost: money(tot.judge),
 	}
 	f.CostPer1K = money(tot.cost * 1000)
