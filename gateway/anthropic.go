@@ -90,6 +90,7 @@ func (g *Gateway) serveMessages(w http.ResponseWriter, r *http.Request, d *clear
 	inner.Header.Set("Content-Type", "application/json")
 
 	aw := newAnthropicWriter(w)
+	aw.d = d
 	status, err := g.serveChat(aw, inner, d, start, sh)
 	if aw.passed {
 		// A stream went to the client: the transcoder wrote it; an upstream failure after the
@@ -308,10 +309,10 @@ func writeAnthropicError(w http.ResponseWriter, err error, requestID string) int
 	e := clearbar.AsError(err)
 	status := statusFor(e)
 	typ := translate.AnthropicErrorType(e, status)
-	if typ == "overloaded_error" && e.Status == statusOverloaded {
-		// An Anthropic upstream's overload (529) reaches an Anthropic client as it came,
-		// which its SDKs raise as OverloadedError (a 503 is ServiceUnavailableError); both
-		// are retried. Other upstreams' overloads keep the gateway's 503.
+	if typ == translate.ErrOverloaded && status >= 500 {
+		// Anthropic answers an overloaded_error with 529, whatever the upstream said (an
+		// Anthropic upstream's 529, another's 500 or 503): Anthropic's SDKs raise it as
+		// OverloadedError and retry it as they retry every 5xx. The OpenAI ingress keeps 503.
 		status = statusOverloaded
 	}
 	h := w.Header()
@@ -383,6 +384,13 @@ func threadUnsupportedBody(typ, msg, requestID string) []byte {
 type anthropicWriter struct {
 	transcoder
 	events *translate.AnthropicEvents
+	// d is the request's decision, if known. A stream from an upstream that is not Anthropic's
+	// reports its input tokens only at its end: its message_start carries the gateway's
+	// estimate of the prompt's tokens (d.Features.TokensIn, known once the request is routed,
+	// before the stream begins), as Anthropic's message_start carries the count, rather than 0;
+	// message_delta then carries the upstream's counts, which Anthropic's SDKs take for the
+	// final message.
+	d *clearbar.Decision
 }
 
 // newAnthropicWriter returns the writer of an Anthropic client's answer on w.
@@ -390,6 +398,9 @@ func newAnthropicWriter(w http.ResponseWriter) *anthropicWriter {
 	a := &anthropicWriter{}
 	a.transcoder = transcoder{w: w, begin: func(out *sse.Writer) {
 		a.events = translate.NewAnthropicEvents(out.WriteEvent)
+		if a.d != nil && a.d.Features.TokensIn > 0 {
+			a.events.InputUsage = &clearbar.Usage{PromptTokens: a.d.Features.TokensIn}
+		}
 		a.chunk, a.end = a.events.Chunk, a.events.End
 		a.ping = func() error { return out.WriteEvent("ping", []byte(`{"type":"ping"}`)) }
 	}}

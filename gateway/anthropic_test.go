@@ -602,7 +602,7 @@ func checkAnthropicError(t *testing.T, explanation string, resp *http.Response, 
 // TestMessagesErrors: failures reach an Anthropic client in Anthropic's shape, with the status
 // and retry headers an OpenAI client would get (item 34: 429 and 529 are retryable statuses
 // with their types; 400 is not). An Anthropic upstream's 529 stays a 529, which Anthropic's
-// SDKs raise as OverloadedError; another upstream's overload is the gateway's 503.
+// SDKs raise as OverloadedError, and so is another upstream's overload.
 func TestMessagesErrors(t *testing.T) {
 	e := newAntEnv(t, "")
 	tests := []struct {

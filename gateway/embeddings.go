@@ -330,19 +330,35 @@ func (g *Gateway) embeddingModel(name string) (*spec.Model, error) {
 		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Code: "model_not_supported", Param: "model",
 			Message: fmt.Sprintf("the model %s is served by provider %s%s, which does not serve embeddings", m.Name, m.Provider.Name, typ)}
 	}
+	if catalogChat(m) {
+		return nil, &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Code: "model_not_supported", Param: "model",
+			Message: fmt.Sprintf("the model %s (%s) is a %s model in the price catalogue, not an embeddings model: send the name of an embeddings model (%s)", m.Name, m.Model, m.Resolved.Catalog.Mode, g.embeddingNames())}
+	}
 	return m, nil
+}
+
+// catalogChat reports whether the price catalogue has m as a model that answers chat (mode
+// chat or responses) rather than an embeddings model. A model the catalogue does not have is
+// not known to be either.
+func catalogChat(m *spec.Model) bool {
+	return m.Resolved.InCatalog && !m.Resolved.Catalog.IsEmbedding()
 }
 
 // maxNamesListed bounds the model names an error message lists.
 const maxNamesListed = 10
 
-// embeddingNames lists the spec models whose providers serve embeddings, for error messages.
+// embeddingNames lists the spec's embeddings models, for error messages: the models whose
+// providers serve embeddings that are embeddings models in the price catalogue, or that the
+// catalogue does not have and the spec does not route chat requests to (a chat model on an
+// OpenAI-compatible provider, which serves embeddings too, is not one).
 func (g *Gateway) embeddingNames() string {
+	chat := g.chatRouted()
 	var names []string
 	for _, m := range g.spec.Models {
-		if g.embedderOf(m) != nil {
-			names = append(names, m.Name)
+		if g.embedderOf(m) == nil || catalogChat(m) || !m.Resolved.InCatalog && chat[m] {
+			continue
 		}
+		names = append(names, m.Name)
 	}
 	switch {
 	case len(names) == 0:
@@ -351,6 +367,30 @@ func (g *Gateway) embeddingNames() string {
 		return strings.Join(names[:maxNamesListed], ", ") + fmt.Sprintf(" and %d more", len(names)-maxNamesListed)
 	}
 	return strings.Join(names, ", ")
+}
+
+// chatRouted returns the spec models that answer chat requests: every model the categories'
+// and policies' routes can send a request to, fallbacks included.
+func (g *Gateway) chatRouted() map[*spec.Model]bool {
+	out := map[*spec.Model]bool{}
+	add := func(r *spec.Route, fallback []spec.Ref) {
+		for _, m := range g.spec.RouteCandidates(r, fallback) {
+			out[m] = true
+		}
+	}
+	for _, c := range g.spec.Categories {
+		if c.Route != nil {
+			add(c.Route, c.Fallback)
+		}
+	}
+	for _, p := range g.spec.Policies {
+		for _, pr := range p.Routes {
+			if pr != nil {
+				add(&pr.Route, pr.Fallback)
+			}
+		}
+	}
+	return out
 }
 
 // embeddingPlan returns the models to try: the model, then its own fallbacks that are the same

