@@ -290,6 +290,11 @@ type Attempt struct {
 	// (serve --time-scale): its Latency and TTFT are wall-clock at that scale, and divided by
 	// it they are the simulated ones. Decision.TimeScale is the last such attempt's.
 	TimeScale float64 `json:"time_scale,omitempty"`
+	// Simulated says the attempt's provider is the built-in simulator (a provider of type
+	// simulated, or any provider under serve --simulate), at any time scale: its answer, its
+	// latency and whether it passed are drawn from the spec's own assumptions, so they
+	// measure no model.
+	Simulated bool `json:"simulated,omitempty"`
 	// TTFT is the time to the attempt's first chunk that carries some of the answer (content,
 	// a refusal, a tool call, a finish reason or usage): chunks with a role alone do not count.
 	TTFT time.Duration `json:"ttft_ns,omitempty"`

@@ -55,6 +55,13 @@ type Observation struct {
 	// retried, when the row counts them rather than recording each (an eval row): each is a
 	// call that failed, for the model's availability.
 	Retries int
+	// Simulated says a simulated provider answered (a row that says "simulated": true: an
+	// eval --simulate, or a decision of a simulated provider): its pass, latency, tokens and
+	// failure are drawn from the spec's own assumptions, so they measure no model. Measure
+	// shows the findings of a model and category with such calls, tests none of them and
+	// replaces no assumption with them, as replay --calibrate and validate calibrate write
+	// nothing from them.
+	Simulated bool
 }
 
 // Measurements are observations grouped by category and spec model, ready to replace
@@ -71,6 +78,9 @@ type Measurements struct {
 	grades map[string]map[string]map[string]bool
 	// escalated keeps escalatedPassRates by category, as both apply and Findings use them.
 	escalated map[string][]escalatedEstimate
+	// Simulated counts the observations of simulated providers (Observation.Simulated), of
+	// All observations, matched or not.
+	Simulated, All int
 }
 
 // measured is what was observed of one model in one category.
@@ -94,6 +104,9 @@ type measured struct {
 	// token measurements; estIn and estOut sum those estimates, for a finding that says so.
 	estimated     int
 	estIn, estOut float64
+	// simulated counts the calls of simulated providers (Observation.Simulated) among n:
+	// when there are any, the cell's findings are shown, not tested, and not used.
+	simulated int
 }
 
 // MinGraded is the fewest graded answers a pass rate needs before it replaces an assumption,
@@ -112,8 +125,11 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 			byID[m.Model] = m
 		}
 	}
-	ms := &Measurements{cells: map[[2]string]*measured{}}
+	ms := &Measurements{cells: map[[2]string]*measured{}, All: len(obs)}
 	for _, o := range obs {
+		if o.Simulated {
+			ms.Simulated++
+		}
 		c := s.Category(o.Category)
 		m := s.Model(o.Model)
 		if m == nil {
@@ -136,6 +152,9 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 		}
 		cell.n += 1 + o.Retries
 		cell.failures += o.Retries
+		if o.Simulated {
+			cell.simulated += 1 + o.Retries
+		}
 		if o.Failed {
 			cell.failures++
 			continue
@@ -151,7 +170,7 @@ func Measure(s *spec.Spec, obs []Observation) *Measurements {
 			if *o.Pass {
 				cell.passes++
 			}
-			if o.Item != "" {
+			if o.Item != "" && !o.Simulated {
 				ms.grade(c.Name, o.Item, m.Name, *o.Pass)
 			}
 		}
@@ -379,6 +398,9 @@ func (ms *Measurements) apply(w *world) {
 		}
 	}
 	for key, cell := range ms.cells {
+		if cell.simulated > 0 {
+			continue // drawn from the assumptions: it would give them back (see Findings)
+		}
 		if pr := cell.passRate(w.spec.Category(key[0])); pr.used {
 			w.passRate = withKey(w.passRate, key, pr.p)
 		}
@@ -517,6 +539,11 @@ type Finding struct {
 	// estimates, or its validator barely tells good answers from bad. Note says which.
 	Untested bool   `json:"untested,omitempty"`
 	Note     string `json:"note,omitempty"`
+	// Models are the models whose calls a finding of a category's assumption pools (tokens
+	// in, and tokens out of models that bill no reasoning tokens, which the spec assumes per
+	// category, not per model): Model then lists them, and the finding is the category's,
+	// tested and said what to write once (see poolTokens). Empty for a finding of one model.
+	Models []string `json:"models,omitempty"`
 }
 
 // verdict is the finding's verdict as the reports print it: "contradicts", "agrees" or "not
@@ -570,6 +597,7 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 	for _, key := range keys {
 		cell := ms.cells[key]
 		c, m := s.Category(key[0]), s.Model(key[1])
+		first := len(out)
 		if pr := cell.passRate(c); pr.n > 0 {
 			f := Finding{Category: c.Name, Model: m.Name, What: "pass rate", Measured: pr.p, Low: pr.lo, High: pr.hi, N: pr.n, Used: pr.used, Note: pr.note}
 			if a, ok := c.PassRate(m); ok {
@@ -706,7 +734,11 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			lo, hi := binomialInterval(cell.n-cell.failures, cell.n)
 			out = append(out, Finding{Category: c.Name, Model: m.Name, What: "availability", Assumed: a, Measured: got, Low: lo, High: hi, N: cell.n, Used: true, Contradicts: a < lo || a > hi})
 		}
+		// The cell's findings, when some of its calls went to simulated providers, are
+		// shown and say so, but test nothing and replace nothing.
+		cell.markSimulated(out[first:])
 	}
+	out, pooled := ms.poolTokens(s, out)
 	out = append(out, ms.escalatedFindings(s)...)
 	slices.SortStableFunc(out, func(a, b Finding) int {
 		if a.Category != b.Category {
@@ -722,11 +754,83 @@ func (ms *Measurements) Findings(s *spec.Spec) []Finding {
 			continue
 		}
 		c, m := s.Category(f.Category), s.Model(f.Model)
-		if change := specChange(s, c, m, ms.cells[[2]string{c.Name, m.Name}], f); change != "" {
+		cell := ms.cells[[2]string{f.Category, f.Model}]
+		if len(f.Models) > 0 {
+			// A pooled finding of the category's tokens (poolTokens).
+			m, cell = s.Model(f.Models[0]), pooled[[2]string{f.Category, f.What}]
+		}
+		if change := specChange(s, c, m, cell, f); change != "" {
 			f.Note = strings.TrimPrefix(f.Note+"; "+change, "; ")
 		}
 	}
 	return out
+}
+
+// poolTokens replaces, in each category where the calls of more than one model measured them,
+// those models' findings of the category's tokens with one finding over all their calls: the
+// spec assumes tokens per category (tokens.in, tokens.out), not per model, so the category's
+// assumption is tested, counted and said what to write once, not once per model. Tokens out
+// are pooled over the models that bill no reasoning tokens (whose calls' completion tokens
+// the spec's tokens.out alone assumes); a model's calls of simulated providers (which measure
+// nothing) are left out, as are calls whose token counts are estimates. It returns the
+// findings and the pooled calls, by category and what, from which specChange says what to
+// write.
+func (ms *Measurements) poolTokens(s *spec.Spec, out []Finding) ([]Finding, map[[2]string]*measured) {
+	pooled := map[[2]string]*measured{}
+	for _, c := range s.Categories {
+		for _, what := range []string{"tokens in", "tokens out"} {
+			var models []string
+			var samples []float64
+			estimated := 0
+			for _, m := range s.Models {
+				cell := ms.cells[[2]string{c.Name, m.Name}]
+				if cell == nil || cell.simulated > 0 || what == "tokens out" && m.Resolved.Reasoning {
+					continue
+				}
+				calls := cell.tokensIn
+				if what == "tokens out" {
+					calls = cell.tokensOut
+				}
+				if len(calls) == 0 {
+					continue
+				}
+				models = append(models, m.Name)
+				samples = append(samples, calls...)
+				estimated += cell.estimated
+			}
+			if len(models) < 2 {
+				continue
+			}
+			at := -1
+			for i := 0; i < len(out); i++ {
+				if f := out[i]; f.Category == c.Name && f.What == what && slices.Contains(models, f.Model) {
+					if at < 0 {
+						at = i
+					}
+					out = slices.Delete(out, i, i+1)
+					i--
+				}
+			}
+			f := Finding{Category: c.Name, Model: strings.Join(models, ", "), Models: models, What: what,
+				Assumed: newBand(c.Tokens.In).Mean(), N: len(samples), Used: len(samples) >= MinLatency}
+			cell := &measured{tokensIn: samples}
+			if what == "tokens out" {
+				f.Assumed, cell = newBand(c.Tokens.Out).Mean(), &measured{tokensOut: samples}
+			}
+			tokensFinding(&f, samples)
+			f.keepUnder(MinLatency, "calls")
+			f.Note = strings.TrimPrefix(f.Note+"; the category's, over the calls of its models", "; ")
+			if estimated > 0 {
+				f.Note += fmt.Sprintf("; %s with estimated token counts left out", rowCount(estimated))
+			}
+			if at < 0 {
+				at = len(out)
+			}
+			out = slices.Insert(out, at, f)
+			pooled[[2]string{c.Name, what}] = cell
+		}
+	}
+	return out, pooled
 }
 
 // escalatedFindings compares each cascade's later models' escalated pass rates
@@ -755,6 +859,34 @@ func (ms *Measurements) escalatedFindings(s *spec.Spec) []Finding {
 		}
 	}
 	return out
+}
+
+// markSimulated marks the findings fs of the cell, when some of its calls went to simulated
+// providers (Observation.Simulated), as shown but not tested: not used, contradicting
+// nothing, and saying nothing to write in the spec, with a note that says why.
+func (cell *measured) markSimulated(fs []Finding) {
+	if cell.simulated == 0 {
+		return
+	}
+	note := fmt.Sprintf("%d of the %d calls from simulated providers, which draw them from the spec's own assumptions: shown, not tested, and the assumption is kept", cell.simulated, cell.n)
+	if cell.simulated == cell.n {
+		note = fmt.Sprintf("all %d calls from simulated providers, which draw them from the spec's own assumptions: shown, not tested, and the assumption is kept", cell.n)
+	}
+	for i := range fs {
+		f := &fs[i]
+		f.Used, f.Contradicts, f.Untested = false, false, true
+		f.Note = strings.TrimPrefix(f.Note+"; "+note, "; ")
+	}
+}
+
+// SimulatedNote says how many of the observations came from simulated providers and that
+// they measure nothing (see Observation.Simulated); "" when none did. from names the table.
+func (ms *Measurements) SimulatedNote(from string) string {
+	if ms.Simulated == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of the %s of %s come from simulated providers (their rows say \"simulated\": true): their answers, latencies and failures are drawn from the spec's own assumptions, so they measure those, not the models; the findings of each model and category with such rows are shown, not tested, and replace no assumption, as replay --calibrate and validate calibrate write nothing from them; measure with rows of real providers (traffic, or clearbar eval against the real models)",
+		ms.Simulated, rowCount(ms.All), from)
 }
 
 // timeScaledNote is the note of a latency finding from calls answered at a time scale alone.
@@ -858,8 +990,12 @@ func (m *MeasuredSummary) ContradictionLines() []string {
 		if how := f.intervalMethod(); how != "" && interval != "-" {
 			interval += ", " + how
 		}
-		line := fmt.Sprintf("measurements from %s contradict %s's %s in %s: assumed %s, measured %s (95%% interval %s, n %d)",
-			m.From, f.Model, f.What, f.Category, findingValue(f.What, f.Assumed), findingValue(f.What, f.Measured), interval, f.N)
+		whose := fmt.Sprintf("%s's %s in %s", f.Model, f.What, f.Category)
+		if len(f.Models) > 0 {
+			whose = fmt.Sprintf("category %s's %s (over the calls of %s)", f.Category, f.What, f.Model)
+		}
+		line := fmt.Sprintf("measurements from %s contradict %s: assumed %s, measured %s (95%% interval %s, n %d)",
+			m.From, whose, findingValue(f.What, f.Assumed), findingValue(f.What, f.Measured), interval, f.N)
 		if f.Note != "" {
 			line += ": " + f.Note
 		}

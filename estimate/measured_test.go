@@ -570,11 +570,11 @@ categories:
 		}
 	}
 	want := map[string]string{
-		"small tokens in":   "inline.yaml:10: write tokens.in: 1300 in category x",
-		"small pass rate":   "inline.yaml:18: write assume.pass_rate.small: 0.5 in category x",
-		"big pass rate":     "inline.yaml:17: write assume.pass_rate.big: 0.5 in category x",
-		"small latency p50": "inline.yaml:15: write assume.latency.small: {p50: 2.019s, p95: 2.037s} in category x",
-		"big latency p50":   "inline.yaml:6: write latency: {p50: 2.019s, p95: 2.037s} on model big",
+		"small, big tokens in": "inline.yaml:10: write tokens.in: 1300 in category x",
+		"small pass rate":      "inline.yaml:18: write assume.pass_rate.small: 0.5 in category x",
+		"big pass rate":        "inline.yaml:17: write assume.pass_rate.big: 0.5 in category x",
+		"small latency p50":    "inline.yaml:15: write assume.latency.small: {p50: 2.019s, p95: 2.037s} in category x",
+		"big latency p50":      "inline.yaml:6: write latency: {p50: 2.019s, p95: 2.037s} on model big",
 	}
 	for _, f := range Measure(s, obs).Findings(s) {
 		w, ok := want[f.Model+" "+f.What]

@@ -65,9 +65,48 @@ func failedPct(p float64) string {
 // ttfbAssumedMark marks a TTFB figure that rests on ttftShare; ttfbFootnote explains it.
 const ttfbAssumedMark = "*"
 
-func ttfbFootnote(models []string) string {
+// ttfbFootnote explains ttfbAssumedMark: for models, time to first byte is assumed to be
+// ttftShare of the response time as they have no ttft figure; for measured, as their latency
+// is measured (estimate --measured), and measured latencies record no time to first byte,
+// whatever ttft figure the spec gives them. A model may be in both, in different categories.
+func ttfbFootnote(models []string, measured ...string) string {
 	models = slices.Sorted(slices.Values(models))
-	return fmt.Sprintf("%s time to first byte assumed to be %.0f%% of the response time for models without a ttft figure (%s)", ttfbAssumedMark, ttftShare*100, strings.Join(models, ", "))
+	measured = slices.Sorted(slices.Values(measured))
+	share := fmt.Sprintf("%.0f%% of the response time", ttftShare*100)
+	switch {
+	case len(measured) == 0:
+		return fmt.Sprintf("%s time to first byte assumed to be %s for models without a ttft figure (%s)", ttfbAssumedMark, share, strings.Join(models, ", "))
+	case len(models) == 0:
+		return fmt.Sprintf("%s measured latencies record no time to first byte, so it is assumed to be %s (%s)", ttfbAssumedMark, share, strings.Join(measured, ", "))
+	}
+	return fmt.Sprintf("%s time to first byte assumed to be %s for models without a ttft figure (%s), and for measured latencies, which record no time to first byte (%s)",
+		ttfbAssumedMark, share, strings.Join(models, ", "), strings.Join(measured, ", "))
+}
+
+// ttfbSplit sorts the models of assumed (models of a table marked by markTTFB in cats) into
+// those whose latency in a category of cats is measured (a latency finding used in the
+// estimate) and the others, for ttfbFootnote, once each.
+func (r *Report) ttfbSplit(cats []CategoryResult, assumed []string) (unmeasured, measured []string) {
+	isMeasured := func(category, model string) bool {
+		return r.Measured != nil && slices.ContainsFunc(r.Measured.Findings, func(f Finding) bool {
+			return f.Category == category && f.Model == model && f.What == "latency p50" && f.Used
+		})
+	}
+	for _, c := range cats {
+		for _, m := range c.TTFBAssumed {
+			if !slices.Contains(assumed, m) {
+				continue
+			}
+			list := &unmeasured
+			if isMeasured(c.Category, m) {
+				list = &measured
+			}
+			if !slices.Contains(*list, m) {
+				*list = append(*list, m)
+			}
+		}
+	}
+	return unmeasured, measured
 }
 
 // tableCells writes the figures f, of a policy or category that clears its bars and budgets
@@ -131,7 +170,8 @@ func WriteText(w io.Writer, r *Report) error {
 		}
 		tw.Flush()
 		if len(assumed) > 0 {
-			fmt.Fprintf(ew, "  %s\n", wrap(ttfbFootnote(assumed), 100, "    "))
+			unmeasured, measured := r.ttfbSplit(best.Categories, assumed)
+			fmt.Fprintf(ew, "  %s\n", wrap(ttfbFootnote(unmeasured, measured...), 100, "    "))
 		}
 		// Why the policy chose each route (a derived policy's notes; the spec's has none):
 		// where cheapest-passing moved a pipeline step off its cheapest model, say, why.

@@ -182,6 +182,7 @@ func (r *run) begin(st *route.Step, step, cand int, retried bool, waited time.Du
 	r.d.Attempts = append(r.d.Attempts, clearbar.Attempt{
 		N: len(r.d.Attempts) + 1, Kind: attemptKind(st.Index, st.Position(cand), retried), Step: st.Index + 1,
 		Model: m.Name, Provider: m.Provider.Name, UpstreamModel: m.Model, Start: r.g.now(), Waited: waited,
+		Simulated: m.Resolved.Provider != nil && m.Resolved.Provider.Type == "simulated",
 	})
 	return &r.d.Attempts[len(r.d.Attempts)-1], done
 }

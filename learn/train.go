@@ -249,7 +249,10 @@ func TrainDataset(ds *Dataset, opts TrainOptions) (*Model, *Report, error) {
 		if ds.Skipped > 0 {
 			return nil, nil, fmt.Errorf("no item to train on: %d rows skipped (%s)", ds.Skipped, ds.SkipReason)
 		}
-		return nil, nil, errors.New("no item to train on: the outcomes table is empty")
+		if opts.Data != "" {
+			return nil, nil, fmt.Errorf("no item to train on: the outcomes table %s is empty (it has no rows)", opts.Data)
+		}
+		return nil, nil, errors.New("no item to train on: the outcomes table is empty (it has no rows)")
 	}
 	// A candidate without a single label would get P(pass) from the other candidates' labels
 	// alone (the weights they share): a router that makes it up.

@@ -464,6 +464,28 @@ func FromDecision(d *clearbar.Decision) []Row {
 	return countedFirst(rows, delivered)
 }
 
+// DecisionLine returns what to write beside row, one of FromDecision(d)'s rows, as the JSON
+// line it came from (Writer.WriteLine): {"simulated": true} when the row's call went to a
+// simulated provider (Attempt.Simulated: a provider of type simulated, or serve --simulate,
+// at any time scale), as eval's rows of such answers say, so that what refuses to measure
+// simulated answers (replay --calibrate, validate calibrate, estimate --measured) knows them;
+// nil otherwise. A spec model has one provider, so a model's calls in one decision are all
+// simulated or none.
+func DecisionLine(d *clearbar.Decision, row Row) []byte {
+	if !DecisionSimulated(d, row.Model) {
+		return nil
+	}
+	return []byte(`{"simulated":true}`)
+}
+
+// DecisionSimulated reports whether a call of d to model (its spec name; "" for any model)
+// went to a simulated provider (Attempt.Simulated). Validator calls are left out.
+func DecisionSimulated(d *clearbar.Decision, model string) bool {
+	return slices.ContainsFunc(d.Attempts, func(a clearbar.Attempt) bool {
+		return a.Simulated && !a.ValidatorCall() && (model == "" || a.Model == model)
+	})
+}
+
 // verdictsPass is a call's pass by its validators' verdicts: false when one found the answer
 // wanting, true when all passed it, and nil when there were none, or when the only ones that
 // failed it could not judge it (clearbar.Verdict.Unverified), which says nothing of the answer.

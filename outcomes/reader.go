@@ -203,7 +203,7 @@ func (r *Row) check() error {
 	}
 	r.fillHash()
 	if r.PromptHash == "" {
-		return fmt.Errorf("row for model %q has neither prompt nor prompt_hash", r.Model)
+		return fmt.Errorf(`row for model %q has neither prompt nor prompt_hash: write the prompt ("prompt": "…"), or, where the table must not hold it, "prompt_hash": the 64-hex-digit SHA-256 of its text`, r.Model)
 	}
 	if !isHexHash(r.PromptHash) {
 		return fmt.Errorf("row for model %q: prompt_hash %q is not a hex SHA-256 (64 lowercase hex digits) or a gateway fingerprint (16)", r.Model, r.PromptHash)

@@ -189,7 +189,10 @@ type Report struct {
 	// Curves are the swept policies: the random mix of the pair and the score routers.
 	Curves []*Curve `json:"curves"`
 	// Frontier is the realisable results (curve points included) that no other beats on
-	// both cost and quality, by cost. A spec route replayed with its assumed validator
+	// both cost and quality, nor a random mix of two of them (a point of their envelope,
+	// Hull, as the cost of reaching the best model's quality mixes them), by cost: the
+	// envelope's vertices, and results on its segments. The random mix curve mixes the
+	// reference pair only; a mix of two other policies can beat its points. A spec route replayed with its assumed validator
 	// strength, and a cascade of its models replayed with it, are left out of it, of
 	// FrontierAIQ, CostAt and the calibration when the spec's validators were replayed on the
 	// recorded answers: they are the route that measurement measures (a note names them).
@@ -787,6 +790,7 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 	for _, r := range Frontier(wide) {
 		rep.Frontier = append(rep.Frontier, r.point())
 	}
+	rep.Frontier = onEnvelope(rep.Frontier)
 	rep.ZeroRouter = Hull(singlePts)
 	if len(singlePts) > 0 {
 		lo := slices.MinFunc(singlePts, func(a, b Point) int { return cmp.Compare(a.Cost, b.Cost) }).Cost
@@ -814,6 +818,17 @@ func run(ctx context.Context, t *Table, cat *spec.Category, routes []*specRoute,
 	}
 
 	return calibrate(all, cat, opts, rep)
+}
+
+// onEnvelope keeps the points of a frontier (sorted by cost) that no random mix of two of
+// them beats: those on their envelope (Hull), the vertices and points on its segments. A point
+// below the envelope at its cost is beaten, at that cost, by the mix of the two vertices
+// around it, which the cost of reaching a quality (CostAt) uses.
+func onEnvelope(frontier []Point) []Point {
+	h := Hull(frontier)
+	return slices.DeleteFunc(frontier, func(p Point) bool {
+		return envelopeAt(h, p.Cost) > p.Quality+1e-12
+	})
 }
 
 // calibrate chooses the point for Options.Target, else the category's quality bar. For a

@@ -115,7 +115,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	if len(r.Frontier) > 0 {
-		fmt.Fprintf(ew, "\nFrontier (no policy is both cheaper and better; AIQ %.4f):\n", r.FrontierAIQ)
+		fmt.Fprintf(ew, "\nFrontier (no policy, nor a random mix of two, is both cheaper and better; AIQ %.4f):\n", r.FrontierAIQ)
 		tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  COST/ITEM\tQUALITY\tPOLICY\t")
 		shown := sample(len(r.Frontier), 20)
@@ -404,7 +404,7 @@ code{background:#f4f4f4;padding:0 .2rem}
 {{range .R.CostAt}}<tr><td>{{pct1 .Fraction}}</td><td>{{pct .Target}}</td>{{if .Reached}}<td>{{usd .Cost}}</td><td>{{pct1 .Savings}}</td><td>{{if eq .Lower .Upper}}{{.Upper}}{{else}}{{pct1 .Share}} to {{.Upper}}, rest to {{.Lower}}{{end}}</td><td>{{with .Cheapest}}{{.Policy}} at {{usd .Cost}}{{end}}</td>{{else}}<td colspan="4">not reached</td>{{end}}</tr>
 {{end}}</table>{{end}}
 {{if .R.Frontier}}<h2>Frontier</h2>
-<p class="note">No other policy is both cheaper and better than these. AIQ of the frontier: {{f4 .R.FrontierAIQ}}.</p>
+<p class="note">No other policy, nor a random mix of two, is both cheaper and better than these. AIQ of the frontier: {{f4 .R.FrontierAIQ}}.</p>
 <table><tr><th>Policy</th><th>Cost/item</th><th>Quality</th></tr>
 {{range .R.Frontier}}<tr><td>{{.Policy}}</td><td>{{usd .Cost}}</td><td>{{pct .Quality}}</td></tr>
 {{end}}</table>{{end}}

@@ -60,7 +60,7 @@ func TestReportText(t *testing.T) {
 		"8 items · 4 models · grade pass · reference pair nano → strong · best single model",
 		"POLICY", "spec: nano → strong (validators)", "oracle",
 		"Curves (APGR", "threshold nano/strong", "wtp", "mix nano/strong",
-		"Frontier (no policy is both cheaper and better",
+		"Frontier (no policy, nor a random mix of two, is both cheaper and better",
 		"Cost of reaching a share of",
 		"Calibration (quality bar 80.00%, least cost):",
 		"Notes:",

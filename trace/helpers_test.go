@@ -45,7 +45,7 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 		Attempts: []clearbar.Attempt{
 			{
 				N: 1, Kind: clearbar.AttemptPrimary, Step: 1, Model: "small", Provider: "openai",
-				UpstreamModel: "gpt-4o-mini-2024-07-18", Start: start, Latency: 412 * time.Millisecond, TimeScale: 0.25,
+				UpstreamModel: "gpt-4o-mini-2024-07-18", Start: start, Latency: 412 * time.Millisecond, TimeScale: 0.25, Simulated: true,
 				TTFT: 120 * time.Millisecond, Waited: 5 * time.Millisecond,
 				Usage:          clearbar.Usage{PromptTokens: 812, CompletionTokens: 95, CachedTokens: 512, CacheWriteTokens: 7, CacheWrite1hTokens: 5, ReasoningTokens: 3, WebSearches: 1, GroundedPrompts: 1, WebSearchContext: "high"},
 				UsageEstimated: true, Cost: clearbar.Money(182_550), Class: clearbar.Quality, Status: 200, Error: "answer failed validation",
@@ -57,7 +57,7 @@ func fullDecision(id string, at time.Time) *clearbar.Decision {
 			},
 			{
 				N: 2, Kind: clearbar.AttemptEscalation, Step: 2, Model: "strong", Provider: "anthropic",
-				UpstreamModel: "claude-sonnet-4-5", Start: start.Add(415*time.Millisecond + 17), Latency: 1312 * time.Millisecond, TimeScale: 0.25,
+				UpstreamModel: "claude-sonnet-4-5", Start: start.Add(415*time.Millisecond + 17), Latency: 1312 * time.Millisecond, TimeScale: 0.25, Simulated: true,
 				TTFT: 640 * time.Millisecond, Waited: 1 * time.Nanosecond,
 				Usage:          clearbar.Usage{PromptTokens: 830, CompletionTokens: 210, CachedTokens: 1, CacheWriteTokens: 830, CacheWrite1hTokens: 800, ReasoningTokens: 64, WebSearches: 2, GroundedPrompts: 1, WebSearchContext: "low"},
 				UsageEstimated: true, Cost: clearbar.Money(5_640_000), Class: clearbar.RateLimited, Status: 429, Error: "rate limited",

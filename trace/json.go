@@ -209,6 +209,9 @@ func appendAttempt(b []byte, a *clearbar.Attempt, err *error) []byte {
 	if a.TimeScale != 0 {
 		b = appendFloatField(b, `,"time_scale":`, a.TimeScale, err)
 	}
+	if a.Simulated {
+		b = appendBoolField(b, `,"simulated":`, true)
+	}
 	b = appendIntOmitEmpty(b, `,"ttft_ns":`, int64(a.TTFT))
 	b = appendIntOmitEmpty(b, `,"waited_ns":`, int64(a.Waited))
 	b = appendUsage(b, `,"usage":`, &a.Usage)

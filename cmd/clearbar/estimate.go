@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -75,8 +76,15 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 	if err := checkSamples(*samples, pos[0], s); err != nil {
 		return err
 	}
+	var measuredNotes []string // what the --measured table's rows are, for the report's notes
 	if *measuredFile != "" {
 		obs, csvEval, err := readObservations(*measuredFile)
+		if errors.Is(err, errNoRows) {
+			// Said first, as nothing the report shows is measured.
+			empty := fmt.Sprintf("%s has no rows: nothing is measured, and the estimate is the spec's assumptions alone", *measuredFile)
+			fmt.Fprintf(m.Stderr, "warning: --measured %s\n", empty)
+			measuredNotes, err = append(measuredNotes, empty), nil
+		}
 		if err != nil {
 			return err
 		}
@@ -84,13 +92,17 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stderr, "warning: %d graded eval rows of %s are read as grades: a CSV does not say which of them the category's validators graded alone, whose pass the estimate would correct for the validators' strength; give --measured the JSON Lines file clearbar eval wrote\n", csvEval, *measuredFile)
 		}
 		opts.Measured, opts.MeasuredFrom = estimate.Measure(s, obs), *measuredFile
+		if note := opts.Measured.SimulatedNote(*measuredFile); note != "" {
+			measuredNotes = append(measuredNotes, note)
+		}
 	}
 	r, err := estimate.Run(ctx, s, opts)
 	if err != nil {
 		return err
 	}
 	if opts.Measured != nil {
-		r.Notes = append(r.Notes, opts.Measured.UnmatchedNotes(s, *measuredFile)...)
+		measuredNotes = append(measuredNotes, opts.Measured.UnmatchedNotes(s, *measuredFile)...)
+		r.Notes = append(r.Notes, measuredNotes...)
 	}
 	if *breakEven {
 		if err := estimate.FindBreakEvens(ctx, r); err != nil {
@@ -111,7 +123,7 @@ func (m *Main) runEstimate(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stderr, "warning: %s\n", w)
 		}
 		if r.Measured != nil {
-			for _, n := range append(opts.Measured.UnmatchedNotes(s, *measuredFile), r.Measured.ContradictionLines()...) {
+			for _, n := range append(measuredNotes, r.Measured.ContradictionLines()...) {
 				fmt.Fprintf(m.Stderr, "measured: %s\n", n)
 			}
 		}
@@ -234,14 +246,19 @@ func validFormat(f string) bool {
 	return false
 }
 
+// errNoRows is readObservations' error for a table without a row.
+var errNoRows = errors.New("the outcomes table has no rows")
+
 // readObservations reads an outcomes table (JSON Lines, or CSV: outcomes.ReadFileLines) as
 // measurements for the estimator. A row's pass is the validators' verdict, which the estimator
 // corrects for their assumed strength, in rows of traffic (decision records, shadow traffic)
 // and in eval rows graded by the category's validators alone (which only a JSON Lines row
 // says); in other rows it is a grade. csvEval counts the graded eval rows of a CSV, which
-// cannot say so.
+// cannot say so. A table without a row is errNoRows.
 func readObservations(path string) (obs []estimate.Observation, csvEval int, err error) {
+	rows := 0
 	err = outcomes.ReadFileLines(path, func(row outcomes.Row, raw []byte) error {
+		rows++
 		if row.Canceled() {
 			return nil // cut by the client or a shutdown: measures no model
 		}
@@ -250,6 +267,9 @@ func readObservations(path string) (obs []estimate.Observation, csvEval int, err
 			TokensEstimated: row.TokensEstimated, Cost: row.Cost, Failed: row.Error != "",
 			ByValidator: row.Source == outcomes.SourceTrace || row.Source == outcomes.SourceShadow ||
 				row.Source == outcomes.SourceEval && raw != nil && eval.VerdictOnly(raw)}
+		// A simulated provider's answer (an eval --simulate, a decision of a simulated
+		// provider) is drawn from the spec's assumptions: shown, measuring nothing.
+		o.Simulated = raw != nil && eval.SimulatedRow(raw)
 		if row.Source == outcomes.SourceEval && raw != nil {
 			// An eval row is the pair's last call; the failed calls before it are a count.
 			o.Retries = int(gjson.GetBytes(raw, "retries").Int())
@@ -265,6 +285,9 @@ func readObservations(path string) (obs []estimate.Observation, csvEval int, err
 	})
 	if err != nil {
 		return nil, 0, err
+	}
+	if rows == 0 {
+		return nil, 0, errNoRows
 	}
 	return obs, csvEval, nil
 }
@@ -286,7 +309,8 @@ func checkSamples(samples int, file string, s *spec.Spec) error {
 
 // verdictOnly counts the rows of an outcomes table that eval graded by the category's
 // validators alone, whose pass is the validators' verdict rather than a grade
-// (eval.VerdictOnly), as a reader of the table reads them (outcomes.ReadFileLines).
+// (eval.VerdictOnly), as a reader of the table reads them (outcomes.ReadFileLines). Rows of
+// traffic, whose pass is a verdict too, are counted apart (trafficRow, trafficVerdictNote).
 type verdictOnly int
 
 // see counts row, whose line is raw, when it is such a row.
@@ -303,4 +327,19 @@ func verdictOnlyNote(path string, n verdictOnly, what string) string {
 		return ""
 	}
 	return fmt.Sprintf("%d rows of %s are eval answers graded by the category's validators alone: their pass is what the validators accepted, not a grade, so %s there; give those items a reference or checks and run clearbar eval again", n, path, what)
+}
+
+// trafficRow reports whether row is traffic (a trace export, shadow traffic), whose pass is
+// the validators' verdict on the live answer, not a grade.
+func trafficRow(row outcomes.Row) bool {
+	return row.Source == outcomes.SourceTrace || row.Source == outcomes.SourceShadow
+}
+
+// trafficVerdictNote says, as verdictOnlyNote does for eval rows, that n rows of path are
+// traffic whose pass is the validators' verdict, for what reads it as a grade; "" when n is 0.
+func trafficVerdictNote(path string, n int, what string) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d rows of %s are traffic (trace exports, shadow traffic): their pass is the validators' verdict on the live answer, what the validators accepted, not a grade, so %s there; clearbar estimate --measured and clearbar review correct it for the validators' assumed strength", n, path, what)
 }

@@ -187,7 +187,7 @@ func (m *Main) runEval(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		err = enc.Encode(evalReport{
 			Spec: specPath, Category: cat.Name, Set: *setPath, Out: out.Path(),
-			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Regraded: res.Regraded, Ran: res.Ran, Rerun: res.Rerun, Failed: res.Failed, Retried: res.Retried, NotInSet: res.NotInSet,
+			Items: len(set.Items), Total: res.Total, Skipped: res.Skipped, Regraded: res.Regraded, Ran: res.Ran, Rerun: res.Rerun, Failed: res.Failed, Retried: res.Retried, ResumedRetried: resumedRetried(res, sums), NotInSet: res.NotInSet,
 			GradingCost: res.GradingCost, Models: sums, Changes: changes, Notes: notes,
 			Stopped: errorText(runErr),
 		})
@@ -235,6 +235,10 @@ type evalReport struct {
 	Changes     []eval.Change  `json:"changes,omitempty"`
 	Notes       []string       `json:"notes,omitempty"`
 	Stopped     string         `json:"stopped,omitempty"`
+
+	// ResumedRetried are the failed and retried calls of the resumed pairs (resumedRetried),
+	// which the models' summaries count with Retried.
+	ResumedRetried int `json:"resumed_retried_calls,omitempty"`
 }
 
 func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, res *eval.Result, sums []eval.Summary, changes []eval.Change, notes []string) error {
@@ -253,6 +257,10 @@ func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, re
 	if res.Retried > 0 {
 		retried = fmt.Sprintf(", %d failed and retried", res.Retried)
 	}
+	if n := resumedRetried(res, sums); n > 0 {
+		// The models' notes count every row's retries, the resumed ones' too.
+		regraded += fmt.Sprintf(" (%d retried call(s) among them)", n)
+	}
 	fmt.Fprintf(w, "%d pairs run now (%d failed calls%s%s), %d resumed from %s%s; grading cost %s\n\n", res.Ran, res.Failed, retried, rerun, res.Skipped, outPath, regraded, res.GradingCost)
 	if err := eval.WriteText(w, sums); err != nil {
 		return err
@@ -267,6 +275,17 @@ func writeEvalText(w io.Writer, specPath, setPath, outPath string, items int, re
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	return nil
+}
+
+// resumedRetried is how many calls of the resumed pairs failed and were retried: the models'
+// summaries count the retries of every row (eval.Summary.Retried), the run's only those of the
+// calls it made (eval.Result.Retried).
+func resumedRetried(res *eval.Result, sums []eval.Summary) int {
+	n := 0
+	for _, s := range sums {
+		n += s.Retried
+	}
+	return max(n-res.Retried, 0)
 }
 
 // updateSpecFromEval writes the measured assumptions into the spec file, after checking that

@@ -80,8 +80,11 @@ const outcomesUsage = `Usage: clearbar outcomes COMMAND [flags]
 
 Commands:
   export   decision records from the trace store as outcomes: --trace clearbar.db [--since 30d] [--category C] [--limit N]
+           (--category C filters: only the decisions of category C are exported)
   import   benchmark data as outcomes: --routerbench FILE or --routellm FILE [--category C]
+           (--category C relabels: every row written gets category C)
   convert  an outcomes file to JSON Lines or CSV: FILE [--format jsonl|csv] [--category C]
+           (--category C relabels: every row written gets category C)
 
 Every command writes to standard output, or to --out FILE, as --format jsonl or csv: by default
 as the name of --out says (CSV for .csv, JSON Lines for .jsonl, .json or any other name),
@@ -90,10 +93,14 @@ the name contradicts is an error: clearbar reads a table as CSV only when its na
 (or .csv.gz). Both formats keep everything an eval writes beside a row: its call's retries,
 whether the category's validators alone graded it (graded_by), whether the answer was
 simulated or unverified, the checks' verdicts, the error message and the grading fingerprint.
+Rows exported from decisions answered by simulated providers (a provider of type simulated, or
+serve --simulate, at any --time-scale) say "simulated": true, as eval's rows of simulated
+answers do: they measure the spec's own assumptions, and replay --calibrate, validate
+calibrate and estimate --measured do not measure with them.
 Run "clearbar outcomes COMMAND -h" for a command's flags.`
 
 func (m *Main) runOutcomes(ctx context.Context, args []string) error {
-	const usage = "clearbar outcomes export --trace clearbar.db [--since 30d] [--category C] [--limit N] | import --routerbench|--routellm FILE [--category C] | convert FILE [--out FILE] [--format jsonl|csv] [--category C]"
+	const usage = "clearbar outcomes export --trace clearbar.db [--since 30d] [--category C (only its decisions)] [--limit N] | import --routerbench|--routellm FILE [--category C (the rows' category)] | convert FILE [--out FILE] [--format jsonl|csv] [--category C (the rows' category)]"
 	if len(args) == 0 {
 		return usagef("usage: %s", usage)
 	}
@@ -114,15 +121,15 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	case "export":
 		db = fs.String("trace", "clearbar.db", "the decision store to export")
 		since = fs.String("since", "30d", "how far back: days (30d), weeks (6w), monthly, or a duration (72h)")
-		category = fs.String("category", "", "only this category")
+		category = fs.String("category", "", "export only the decisions of this category (a filter; import and convert --category set the rows' category instead)")
 		limit = fs.Int("limit", 0, "most decisions to export, the newest first (default: every decision of the window)")
 	case "import":
 		routerbench = fs.String("routerbench", "", "a RouterBench outcomes.jsonl.gz (../shared/data/routerbench_subset)")
 		routellm = fs.String("routellm", "", "a RouteLLM outcomes.jsonl.gz (../shared/data/routellm_evals)")
-		category = fs.String("category", "", "set the category of every row written to this spec category, so that estimate --measured uses the rows")
+		category = fs.String("category", "", "set the category of every row written to this spec category, so that estimate --measured uses the rows (a relabel; export --category is a filter)")
 	case "convert":
 		minArgs, maxArgs = 1, 1
-		category = fs.String("category", "", "set the category of every row written to this spec category")
+		category = fs.String("category", "", "set the category of every row written to this spec category (a relabel: every row, whatever its category; export --category is a filter)")
 	default:
 		return usagef("unknown outcomes command %q: use export, import or convert (clearbar outcomes -h lists them)", args[0])
 	}
@@ -176,7 +183,7 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 		dst = gz
 	}
 	w, _ := newRowWriter(dst, *format)
-	n, decisions, scaled, more := 0, 0, 0, false
+	n, decisions, scaled, simulated, more := 0, 0, 0, 0, false
 	// writeLine writes a row read with its JSON line (nil for none), which keeps what eval
 	// wrote beside the row that the table's forms keep (retries, graded_by).
 	writeLine := func(r outcomes.Row, line []byte) error {
@@ -193,10 +200,14 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 			if d.TimeScale > 0 {
 				scaled++
 			}
+			if outcomes.DecisionSimulated(d, "") {
+				simulated++
+			}
 			// Answered by simulated providers at a time scale (serve --time-scale), the rows
-			// hold the simulated latencies, which the spec's assumptions speak of.
+			// hold the simulated latencies, which the spec's assumptions speak of. A row of a
+			// simulated provider's answer says so ("simulated": true), as eval's do.
 			for _, r := range outcomes.FromDecision(d) {
-				if err := write(r); err != nil {
+				if err := writeLine(r, outcomes.DecisionLine(d, r)); err != nil {
 					return err
 				}
 			}
@@ -227,6 +238,9 @@ func (m *Main) runOutcomes(ctx context.Context, args []string) error {
 	}
 	if scaled > 0 {
 		fmt.Fprintf(m.Stderr, "clearbar outcomes: %d decision(s) were answered by simulated providers at a time scale (serve --time-scale): their rows' latencies are divided by it, to be the simulated ones the spec assumes\n", scaled)
+	}
+	if simulated > 0 {
+		fmt.Fprintf(m.Stderr, "clearbar outcomes: %d decision(s) were answered by simulated providers: their rows say \"simulated\": true, as their answers, latencies and verdicts are drawn from the spec's own assumptions; replay --calibrate and validate calibrate refuse them, and estimate --measured shows them without measuring with them\n", simulated)
 	}
 	if more {
 		fmt.Fprintf(m.Stderr, "clearbar outcomes: exported the newest %d decisions (--limit %d); older ones of the window were left out: raise --limit, or drop it to export them all\n", decisions, *limit)

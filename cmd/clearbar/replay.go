@@ -180,8 +180,8 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		opts.Target = t
 	}
 	var verdicts verdictOnly    // rows graded by the validators alone, counted as they are read
-	var simulatedRows, rows int // rows of simulated answers, of all rows read (for --calibrate)
 	var judged int              // rows of traffic (trace, shadow), whose pass is a verdict
+	var simulatedRows, rows int // rows of simulated answers, of all rows read (for --calibrate)
 	src := func(emit func(outcomes.Row) error) error {
 		switch {
 		case *routerbench != "":
@@ -191,7 +191,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		}
 		return outcomes.ReadFileLines(*table, func(r outcomes.Row, raw []byte) error {
 			verdicts.see(r, raw)
-			if r.Source == outcomes.SourceTrace || r.Source == outcomes.SourceShadow {
+			if trafficRow(r) {
 				judged++ // its pass is the validators' verdict on live traffic
 			}
 			if raw != nil && eval.SimulatedRow(raw) {
@@ -208,7 +208,11 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	if fromSpec != "" {
 		rep.Notes = append(rep.Notes, fromSpec)
 	}
-	if note := verdictOnlyNote(*table, verdicts, "the quality replayed is the share the validators accept, and the spec's own validators replayed on them pass what they accepted"); note != "" {
+	const replayedWhat = "the quality replayed is the share the validators accept, and the spec's own validators replayed on them pass what they accepted"
+	if note := verdictOnlyNote(*table, verdicts, replayedWhat); note != "" {
+		rep.Notes = append(rep.Notes, note)
+	}
+	if note := trafficVerdictNote(*table, judged, replayedWhat); note != "" {
 		rep.Notes = append(rep.Notes, note)
 	}
 	if scored != nil {
@@ -662,7 +666,7 @@ func parseTarget(v string, c *spec.Category) (*replay.Target, error) {
 // --measured keeps an assumption measured on fewer answers.
 func calibrationTooThin(table string, items, simulated, rows int) error {
 	if simulated > 0 {
-		return fmt.Errorf("nothing was written into the spec: %d of the %d rows of %s come from simulated providers (their rows say \"simulated\": true), whose answers are drawn from the spec's assumed pass rates and latencies: a calibration on them measures those assumptions, not the models; calibrate on the rows of an eval run against the real models",
+		return fmt.Errorf("nothing was written into the spec: %d of the %d rows of %s come from simulated providers (their rows say \"simulated\": true), whose answers are drawn from the spec's assumed pass rates and latencies: a calibration on them measures those assumptions, not the models; calibrate on rows of real providers (traffic they answered, or an eval run against the real models)",
 			simulated, rows, table)
 	}
 	if items < estimate.MinGraded {
@@ -783,6 +787,29 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 			passRates = measuredPassRates(rep, map[string]float64{ch.Models[0]: q})
 		}
 	}
+	// Rows whose pass is the validators' verdict measure the share the validators accept,
+	// not a pass rate: validators that miss bad answers and flag good ones move it off the
+	// pass rate. No pass rate is written from them (as no validator strength is); estimate
+	// --measured and review correct that share for the validators' assumed strength.
+	var verdictNote string
+	if verdictRows > 0 && len(passRates)+len(escRates)+len(startPass) > 0 {
+		var keys []string
+		for _, k := range []struct {
+			key string
+			n   int
+		}{{"assume.pass_rate", len(passRates)}, {"assume.escalated_pass_rate", len(escRates)}, {"assume.score_pass_rate", len(startPass)}} {
+			if k.n > 0 {
+				keys = append(keys, k.key)
+			}
+		}
+		left := "was left as it is"
+		if len(keys) > 1 {
+			left = "were left as they are"
+		}
+		verdictNote = fmt.Sprintf("%s %s: %d row(s) of %s have as their pass the validators' own verdict (traffic, or eval answers graded by the validators alone), the share of answers the validators accept, which their misses and false alarms move off the pass rate; clearbar estimate %s --measured %s (or clearbar review, on the trace store) measures the pass rate corrected for the validators' assumed strength, and eval answers graded by a reference or checks measure it directly",
+			strings.Join(keys, " and "), left, verdictRows, table, file, table)
+		passRates, escRates, escNote, startPass, unmeasured = nil, nil, "", nil, nil
+	}
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -830,6 +857,9 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		return fmt.Errorf("the calibrated spec would not load, so %s is unchanged: %w", file, err)
 	}
 	switch {
+	case form == "" && bytes.Equal(orig, data) && verdictNote != "":
+		fmt.Fprintf(say, "\nThe spec's own route is the calibrated choice: %s (quality %.2f%%, %s per request). Nothing was written into %s.\n",
+			ch.Name, ch.Quality*100, ch.CostPerItem, file)
 	case form == "" && bytes.Equal(orig, data):
 		fmt.Fprintf(say, "\nThe spec's own route is the calibrated choice: %s (quality %.2f%%, %s per request). Its assumptions in %s already are the measured ones.\n",
 			ch.Name, ch.Quality*100, ch.CostPerItem, file)
@@ -837,7 +867,7 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 		fmt.Fprintf(say, "\n%s already has the calibrated route.\n", file)
 	}
 	if bytes.Equal(orig, data) {
-		specRouteNotes(say, unmeasured, strengthNote, escNote)
+		specRouteNotes(say, unmeasured, verdictNote, strengthNote, escNote)
 		tokens()
 		return nil
 	}
@@ -870,7 +900,7 @@ func (m *Main) writeCalibration(say io.Writer, file string, s *spec.Spec, catego
 			sig6(strength.Detect), strength.Detect*strength.Failing, strength.Failing,
 			sig6(strength.FalseAlarm), strength.FalseAlarm*strength.Passing, strength.Passing)
 	}
-	specRouteNotes(say, unmeasured, strengthNote, escNote)
+	specRouteNotes(say, unmeasured, verdictNote, strengthNote, escNote)
 	if sc, ok := value.(map[string]any); ok {
 		if wtp, ok := sc["willingness_to_pay"]; ok {
 			fmt.Fprintf(say, "  score route over %s with willingness_to_pay %v (1/λ, in %s)\n", strings.Join(sc["models"].([]string), ", "), wtp, learn.WTPUnit)
