@@ -115,11 +115,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		fmt.Fprintln(ew, "| Policy | Route | Cost/request | Quality | Failed | p95 | TTFB p95 | Escalated | Clears |")
 		fmt.Fprintln(ew, "|---|---|---:|---:|---:|---:|---:|---:|---|")
 		var assumed []string
+		var rows []CategoryResult
 		for _, p := range r.Policies {
 			if p.SameAs != "" {
 				continue
 			}
 			c := p.Categories[i]
+			rows = append(rows, c)
 			cc := tableCells(c.Figures, c.ClearsBar && c.MeetsBudget)
 			cc.TTFB95 = c.markTTFB(cc.TTFB95, &assumed)
 			fmt.Fprintf(ew, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(p.Name), mdEscape(c.Route), cc.Cost, qualityVs(c.Quality, info.QualityBar),
@@ -127,7 +129,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(ew)
 		if len(assumed) > 0 {
-			fmt.Fprintf(ew, "%s\n\n", mdEscape(ttfbFootnote(assumed)))
+			unmeasured, measured := r.ttfbSplit(rows, assumed)
+			fmt.Fprintf(ew, "%s\n\n", mdEscape(ttfbFootnote(unmeasured, measured...)))
 		}
 		// Why each derived policy chose its route here, as the HTML report notes it under the
 		// route: where cheapest-passing moved a pipeline step off its cheapest model, why.
