@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/catalog"
 	"github.com/clearbar/clearbar/spec"
 )
@@ -77,11 +78,8 @@ func (m *Main) runPrices(ctx context.Context, args []string) error {
 		}
 		// Above a long-context threshold the catalogue prices a request's tokens higher; the
 		// estimate and the gateway's costs use those prices for such requests.
-		long := "-"
-		if p := r.Prices; p.TierThreshold > 0 {
-			in, out := cmp.Or(p.InputAbove, p.Input), cmp.Or(p.OutputAbove, p.Output) // 0 keeps the base price
-			long = fmt.Sprintf("above %s: %s in, %s out", tokenCount(p.TierThreshold), in, out)
-		}
+		p := r.Prices
+		long := longContext(p.TierThreshold, p.Input, p.Output, p.InputAbove, p.OutputAbove)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", mod.Name, mod.Provider.Name, key, cell("input"), cell("output"), cell("cached input"), cell("reasoning"), long, ctxw, strings.Join(diffs, "; "))
 	}
 	if err := tw.Flush(); err != nil {
@@ -156,7 +154,7 @@ func (m *Main) listCatalog(search string) error {
 	})
 	fmt.Fprintf(m.Stdout, "Price catalogue (%s, %s): %d model(s), in dollars per million tokens\n\n", cat.SourceDate(), cat.Source(), len(rows))
 	tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tPROVIDER\tMODE\tINPUT\tOUTPUT\tCACHED IN\tCONTEXT")
+	fmt.Fprintln(tw, "KEY\tPROVIDER\tMODE\tINPUT\tOUTPUT\tCACHED IN\tLONG CONTEXT\tCONTEXT")
 	for _, e := range rows {
 		cached, ctxw := "-", "-"
 		if e.CachedInput > 0 {
@@ -165,13 +163,25 @@ func (m *Main) listCatalog(search string) error {
 		if e.MaxInputTokens > 0 {
 			ctxw = tokenCount(e.MaxInputTokens)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Key, e.Provider, e.Mode, e.Input, e.Output, cached, ctxw)
+		long := longContext(e.TierThreshold, e.Input, e.Output, e.InputAbove, e.OutputAbove)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Key, e.Provider, e.Mode, e.Input, e.Output, cached, long, ctxw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, "\nA spec names a model by its provider's id (model: gpt-4.1-mini); catalog: KEY picks the entry where the id differs.")
 	return nil
+}
+
+// longContext writes a long-context tier's prices ("above 200k: $6/M in, $22.5/M out"), or
+// "-" without one (threshold 0): above the threshold of input tokens the catalogue prices a
+// request's tokens higher, and the estimate and the gateway's costs use those prices for such
+// requests. An above price of 0 keeps the base price.
+func longContext(threshold int, in, out, inAbove, outAbove clearbar.Price) string {
+	if threshold <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("above %s: %s in, %s out", tokenCount(threshold), cmp.Or(inAbove, in), cmp.Or(outAbove, out))
 }
 
 // tokenCount writes a number of tokens (a context window, a threshold) exactly: in thousands
