@@ -25,6 +25,16 @@ type Request struct {
 	// AnthropicOnlyWhat names it in messages: the parameter, or a tool's or block's place and
 	// type ("tools[0] (type web_search_20250305)").
 	AnthropicOnly, AnthropicOnlyWhat string
+	// AnthropicRefusal is, for a request in OpenAI's form, the error the translation into
+	// Anthropic's Messages API gives it, when it carries what that translation refuses (n over
+	// 1, audio input, a custom tool, …: translate.AnthropicRefusal); nil for none. Routing
+	// leaves Anthropic models out for it, and answers it when the route has no other model.
+	AnthropicRefusal *Error
+	// OpenAIAnswer names a parameter that asks for something in the answer that the Anthropic
+	// and Gemini adapters drop ("logprobs", or "modalities" with audio); "" for none. Routing
+	// leaves those models out for it while the route has another model that can take the
+	// request.
+	OpenAIAnswer string
 	// Model is the model name the client asked for: a model, a category alias such as
 	// "clearbar/intent", or anything else (routing decides what it means).
 	Model string

@@ -73,7 +73,10 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	// on the tools, the deprecated functions and function_call on the tools and each other,
 	// stream_options on stream, top_logprobs on logprobs.
 	var tools, toolChoice, functions, functionCall, streamOptions, topLogprobs gjson.Result
-	logprobs := false
+	logprobs, audioOut := false, false
+	// refusable says a message has a part or tool call the Anthropic translation may refuse
+	// (see translate.AnthropicRefusal), which the translation then decides once the body is read.
+	refusable := false
 	root.ForEach(func(k, v gjson.Result) bool {
 		// A key given twice is read differently by different parsers (the upstream may take
 		// the last, routing the first): refuse it.
@@ -109,7 +112,7 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 				streamOptions = v
 			}
 		case "messages":
-			err = decodeMessages(r, v, lim)
+			err = decodeMessages(r, v, lim, &refusable)
 		case "tools":
 			tools = v
 			err = decodeTools(r, v, lim)
@@ -130,6 +133,13 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 		case "top_logprobs":
 			if _, err = checkInt(k.Str, v, 0, maxTopLogprobs); err == nil {
 				topLogprobs = v
+			}
+		case "modalities":
+			if v.IsArray() {
+				v.ForEach(func(_, m gjson.Result) bool {
+					audioOut = m.Type == gjson.String && m.Str == "audio"
+					return !audioOut
+				})
 			}
 		case "max_completion_tokens":
 			var n int
@@ -198,6 +208,18 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	// What the Anthropic translation refuses, or the Anthropic and Gemini adapters drop, once
+	// the body is known to be valid: routing leaves those models out for it.
+	if !lim.Messages && (refusable || r.N > 1 || toolChoice.IsObject() && toolChoice.Get("type").Str != "function" ||
+		r.ResponseFormat.Type == "json_schema" && r.ResponseFormat.Schema == nil || customTool(r)) {
+		r.AnthropicRefusal = translate.AnthropicRefusal(body)
+	}
+	switch {
+	case logprobs:
+		r.OpenAIAnswer = "logprobs"
+	case audioOut:
+		r.OpenAIAnswer = "modalities"
 	}
 	if r.Model == "" {
 		return nil, badRequest("model", "missing_required_parameter", "model is required: name a model or a category alias such as clearbar/CATEGORY")
@@ -404,7 +426,11 @@ func tooDeepText(param string) *clearbar.Error {
 // here (tooDeepText). The translators check such text with jsonguard themselves; this is a
 // second line of defence, which refuses it before routing, with a 400 that names the
 // parameter and says why.
-func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.Error {
+//
+// It sets *refusable when a message has what the Anthropic translation may refuse: a content
+// part or tool call it does not take (translate.AnthropicTakesPart, AnthropicTakesToolCall), a
+// function message or an assistant's function_call.
+func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits, refusable *bool) *clearbar.Error {
 	if !v.IsArray() {
 		return badRequest("messages", "invalid_type", "messages must be an array")
 	}
@@ -471,6 +497,9 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 					return false
 				}
 				typ := t.Str
+				if !*refusable && !translate.AnthropicTakesPart(role.Str, typ, part) {
+					*refusable = true
+				}
 				switch typ {
 				case "text", "input_text", "refusal":
 					field := "text"
@@ -564,6 +593,9 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 					err = tooDeepText(at(fmt.Sprintf(".tool_calls[%d].function.arguments", j)))
 					return false
 				}
+				if !*refusable && !translate.AnthropicTakesToolCall(tc.Get("type").Str, call.ID, call.Name, call.Arguments) {
+					*refusable = true
+				}
 				msg.ToolCalls = append(msg.ToolCalls, call)
 				return true
 			})
@@ -571,7 +603,12 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 				return false
 			}
 		}
-		if fc := m.Get("function_call"); fc.IsObject() {
+		fc := m.Get("function_call")
+		if role.Str == "function" || fc.Exists() && fc.Type != gjson.Null {
+			// The deprecated form, whose calls and results the translation pairs.
+			*refusable = true
+		}
+		if fc.IsObject() {
 			// A call made in the deprecated form, which has no id.
 			args := fc.Get("arguments").Str
 			if jsonguard.TooDeepString(args, jsonguard.MaxDepth) {
@@ -592,6 +629,20 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits) *clearbar.E
 		return true
 	})
 	return err
+}
+
+// customTool reports whether r offers a custom tool (OpenAI's free-form tools, which
+// decodeTools reads as tools without a name).
+func customTool(r *clearbar.Request) bool {
+	if r.Functions {
+		return false
+	}
+	for i := range r.Tools {
+		if r.Tools[i].Name == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // partTypes are the content part types a message may hold, as OpenAI lists them (the gateway

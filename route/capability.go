@@ -68,10 +68,12 @@ func lacking(m *spec.Model, n modalitySet) *modality {
 
 // refusedParam returns the parameter of r that m's adapter refuses, with the reason for a
 // skip, or "": a parameter only Anthropic models take (r.AnthropicOnly), which the adapters
-// that speak the OpenAI form (openai, openai-compatible, azure-openai, gemini) refuse, or
-// the deprecated functions (r.Functions), which the Gemini adapter refuses, since their
-// answers would have to come in the deprecated form too, or a web search with tools
-// (r.WebSearch), which Gemini models before Gemini 3 refuse (geminimodel.SearchesWithFunctions).
+// that speak the OpenAI form (openai, openai-compatible, azure-openai, gemini) refuse, or what
+// the translation into Anthropic's form refuses (r.AnthropicRefusal: n over 1, audio input, a
+// custom tool, …), which the anthropic adapter refuses, or the deprecated functions
+// (r.Functions), which the Gemini adapter refuses, since their answers would have to come in
+// the deprecated form too, or a web search with tools (r.WebSearch), which Gemini models
+// before Gemini 3 refuse (geminimodel.SearchesWithFunctions).
 //
 // A provider that serve --simulate turned into the simulator counts as the type the spec gave
 // it (spec.Provider.SimulatedType), so that a simulated run routes as the real one would.
@@ -86,6 +88,9 @@ func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
 			return r.AnthropicOnly, "an OpenAI-format model (provider type " + typ + ") cannot take " + cmp.Or(r.AnthropicOnlyWhat, r.AnthropicOnly) + ", which only Anthropic models take"
 		}
 	}
+	if typ == "anthropic" && r.AnthropicRefusal != nil {
+		return r.AnthropicRefusal.Param, "an Anthropic model cannot take the request: " + r.AnthropicRefusal.Message
+	}
 	if typ == "simulated" && r.AnthropicOnly == "thread" {
 		// A thread continues a conversation Anthropic's API keeps; the simulator keeps none, so
 		// it would answer the continuation without the turns before it.
@@ -98,4 +103,72 @@ func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
 		return "web_search_options", "a Gemini model before Gemini 3 cannot search the web and call the request's tools in one request"
 	}
 	return "", ""
+}
+
+// anthropicRefusal returns the error of the translation into Anthropic's form that m's adapter
+// answers r with (r.AnthropicRefusal, when m is an Anthropic model), or nil: what a plan with no
+// other model left answers, as the adapter would.
+func anthropicRefusal(m *spec.Model, r *clearbar.Request) *clearbar.Error {
+	if r.AnthropicRefusal == nil || m.Resolved.Provider == nil || cmp.Or(m.Resolved.Provider.SimulatedType, m.Resolved.Provider.Type) != "anthropic" {
+		return nil
+	}
+	return r.AnthropicRefusal
+}
+
+// drops returns, when m's adapter drops a parameter r asks for in the answer (r.OpenAIAnswer:
+// logprobs, or modalities with audio), m's kind for a skip's reason ("an Anthropic model"),
+// else "": the anthropic and gemini adapters send neither (see translate's and provider/gemini's
+// documentation) and answer without them. Unlike refusedParam's, such a model still answers:
+// routing leaves it out only while the route has a model that does not drop the parameter
+// (see avoidsDropping).
+func drops(m *spec.Model, r *clearbar.Request) string {
+	if r.OpenAIAnswer == "" || m.Resolved.Provider == nil {
+		return ""
+	}
+	switch cmp.Or(m.Resolved.Provider.SimulatedType, m.Resolved.Provider.Type) {
+	case "anthropic":
+		return "an Anthropic model"
+	case "gemini":
+		return "a Gemini model"
+	}
+	return ""
+}
+
+// dropReason is the reason a decision records for a model of kind (see drops) left out for
+// dropping what r asks for in the answer.
+func dropReason(kind string, r *clearbar.Request) string {
+	if r.OpenAIAnswer == "modalities" {
+		return kind + " answers in text only, not the audio the request asks for (modalities), which another model of the route can give"
+	}
+	return kind + " gives no " + r.OpenAIAnswer + ", which the request asks for and another model of the route can give"
+}
+
+// avoidsDropping reports whether planning ap should leave out the models that drop a
+// parameter r asks for (see drops): only when one of its models does not drop it and can
+// take the request (its context window, max tokens, inputs, parameters and breaker), so that
+// a route whose other models cannot answer keeps today's answer without the parameter.
+func avoidsDropping(ap *armPlan, h Health, need int, carries modalitySet, r *clearbar.Request) bool {
+	if r.OpenAIAnswer == "" {
+		return false
+	}
+	for _, st := range ap.steps {
+		for _, m := range st.Candidates {
+			if drops(m, r) != "" {
+				continue
+			}
+			if w := m.Resolved.ContextWindow; w > 0 && need > w || writesLess(m, r) || lacking(m, carries) != nil {
+				continue
+			}
+			if p, _ := refusedParam(m, r); p != "" {
+				continue
+			}
+			if h != nil {
+				if open, _ := h.Open(Key(m)); open {
+					continue
+				}
+			}
+			return true
+		}
+	}
+	return false
 }

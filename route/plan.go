@@ -326,7 +326,10 @@ type misfit struct {
 	lacked *modality
 	param  string
 	// simulated says a simulated provider refused param (a thread, which it cannot keep).
-	simulated       bool
+	simulated bool
+	// refusal is the error of the translation into Anthropic's form when an Anthropic model
+	// was left out for param (see anthropicRefusal).
+	refusal         *clearbar.Error
 	tooSmall, short int
 	writes          int
 	open            int
@@ -366,6 +369,11 @@ func unfit(where string, need int, req *clearbar.Request, why misfit) error {
 				where, name, req.MaxTokens, why.writes, need, name)
 		}
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: name, Code: "invalid_value", Message: msg}
+	}
+	if why.refusal != nil {
+		// As the Anthropic adapter answers it.
+		e := *why.refusal
+		return &e
 	}
 	switch param {
 	case "":
@@ -431,7 +439,8 @@ func scoreText(r *clearbar.Request) (text, system string) {
 
 // fitSteps returns ap's steps without the candidates that cannot take the request (its need
 // in tokens is over their context window, it carries an input they lack, or a parameter their
-// adapter refuses: see refusedParam) or whose breaker is open,
+// adapter refuses: see refusedParam; or, while another model can take the request, it asks for
+// something in the answer their adapter drops: see drops) or whose breaker is open,
 // recording each skip in d. It returns nil steps when nothing was left out (the precomputed
 // steps are shared), with what was lacking, the parameter when a model was left out for it,
 // how many models were too small and how many breakers were open. A model left out because its breaker is open keeps its place:
@@ -441,6 +450,7 @@ func scoreText(r *clearbar.Request) (text, system string) {
 // the route did not list it.
 func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries modalitySet, req *clearbar.Request) (filtered []Step, why misfit) {
 	dropped := 0 // earlier steps left out whole for what they cannot take, none for a breaker
+	avoid := avoidsDropping(ap, h, need, carries, req)
 	for i, st := range ap.steps {
 		var keep []*spec.Model
 		var positions []int // of keep, once a candidate was left out
@@ -460,7 +470,10 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 				why.lacked = l
 			} else if pa, refused := refusedParam(m, req); pa != "" {
 				reason, why.param = refused, pa
+				why.refusal = anthropicRefusal(m, req)
 				why.simulated = why.simulated || m.Resolved.Provider != nil && cmp.Or(m.Resolved.Provider.SimulatedType, m.Resolved.Provider.Type) == "simulated"
+			} else if kind := drops(m, req); avoid && kind != "" {
+				reason = dropReason(kind, req)
 			} else if h != nil {
 				if isOpen, openWhy := h.Open(Key(m)); isOpen {
 					reason, breaker = openWhy, true
