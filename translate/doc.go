@@ -81,7 +81,9 @@
 // custom tools, tool_choice allowed_tools and custom, tool-call arguments that are not a JSON
 // object (an assistant's deprecated function_call's too), a function-role message with no
 // function_call before it to answer, functions together with tools, function_call without functions, response_format types other
-// than text, json_object and json_schema.
+// than text, json_object and json_schema. The gateway's routing leaves a route's Anthropic
+// models out for such a request (AnthropicRefusal says why) while another model can take it,
+// and answers this 400 only when none can.
 //
 // Dropped: metadata (Anthropic's metadata takes only user_id), stream_options, logprobs,
 // top_logprobs, logit_bias, seed, frequency_penalty, presence_penalty, reasoning_effort,
@@ -89,7 +91,9 @@
 // search_context_size,
 // prompt_cache_key, prompt_cache_retention, message names, image detail, json_schema name,
 // description and strict, and any field Clearbar does not know (Anthropic rejects unknown
-// fields, so nothing is passed through blindly).
+// fields, so nothing is passed through blindly). A request asking for logprobs or audio
+// output goes to another model of its route while one can take it (route's capability
+// checks); only then is it answered here without them.
 //
 // # Anthropic request → OpenAI request (ToOpenAIRequest)
 //
