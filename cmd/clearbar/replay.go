@@ -51,7 +51,7 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 		calibrate   = fs.Bool("calibrate", false, "choose the setting that meets --target at least cost and write it into the spec")
 		target      = fs.String("target", "bar", "what --calibrate aims at: bar (the category's quality bar), strong-share=F, or budget=USD per request")
 		inSampleOK  = fs.Bool("allow-in-sample", false, "let --calibrate choose on outcomes the router was mostly trained on, whose predictions flatter it (by default it refuses)")
-		format      = fs.String("format", "text", "text, json or html (a page with the cost/quality frontier chart)")
+		format      = fs.String("format", "", "text, json or html (a page with the cost/quality frontier chart); default html or json when --out ends in .html or .json, else text")
 		out         = fs.String("out", "", "write the report to this file instead of standard output")
 	)
 	pos, err := parseArgs(fs, args, 0, 1, replayUsage)
@@ -66,6 +66,11 @@ func (m *Main) runReplay(ctx context.Context, args []string) error {
 	}
 	if len(sources) != 1 {
 		return usagef("give exactly one of --outcomes, --routerbench or --routellm (usage: %s)", replayUsage)
+	}
+	if *format == "" {
+		*format = replayFormatOf(*out)
+	} else if named := replayFormatOf(*out); *out != "" && named != "text" && named != *format {
+		return usagef("--format %s contradicts --out %s, which names a %s report by its extension: drop --format to write %s", *format, *out, named, named)
 	}
 	if !slices.Contains([]string{"text", "json", "html"}, *format) {
 		return usagef("--format %q: write text, json or html", *format)
@@ -1205,4 +1210,16 @@ func startShares(ch *replay.Result) map[string]float64 {
 	}
 	shares[largest] = round6(1 - rest)
 	return shares
+}
+
+// replayFormatOf is the replay report format the extension of path names: html for .html or
+// .htm, json for .json, in any case; text otherwise.
+func replayFormatOf(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm":
+		return "html"
+	case ".json":
+		return "json"
+	}
+	return "text"
 }
