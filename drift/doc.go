@@ -124,4 +124,7 @@
 // Per category and per model the Monitor keeps one bucket per minute (24 hours by default) of
 // requests, cost, latencies (in the same bins, for p50 and p95), pass, escalation, fallback
 // and error counts. [Monitor.Series] and [Monitor.Summary] read them for the dashboard.
+// [Monitor.Restore] adds the decisions an earlier run recorded within that history (read back
+// from the decision store at start) to the buckets, so that the series survive a restart; the
+// totals since start and the detectors are the running Monitor's alone.
 package drift

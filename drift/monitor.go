@@ -375,7 +375,7 @@ func (m *Monitor) Observe(d *clearbar.Decision) {
 		minute = minuteOf(m.now())
 	}
 	c := m.cats[d.Category]
-	m.observeSeries(c, d, minute)
+	m.observeSeries(c, d, minute, true)
 	detected := c != nil && c.pass != nil && d.Outcome != clearbar.Canceled && d.Outcome != clearbar.ClientError
 	if !detected && d.Settled.IsZero() {
 		return
@@ -631,8 +631,8 @@ func hasAttempt(d *clearbar.Decision, kind string) bool {
 }
 
 // observeSeries adds a decision to its category's series (the unclassified one for c nil) and
-// each of its calls to its model's series.
-func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64) {
+// each of its calls to its model's series; total says it counts in the totals since start too.
+func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64, total bool) {
 	// The requests the service answers for (the base of every rate) are those neither the
 	// client's error nor given up by the client; a request the gateway cut on shutdown is
 	// among them, and failed: the gateway did not deliver the answer.
@@ -646,7 +646,7 @@ func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64)
 	if c != nil {
 		ser = &c.series
 	}
-	ser.add(minute, m.history, &x)
+	ser.add(minute, m.history, &x, total)
 	for i := range d.Attempts {
 		a := &d.Attempts[i]
 		ms := m.models[a.Model]
@@ -669,8 +669,33 @@ func (m *Monitor) observeSeries(c *category, d *clearbar.Decision, minute int64)
 				x.fellBack = true
 			}
 		}
-		ms.add(minute, m.history, &x)
+		ms.add(minute, m.history, &x, total)
 	}
+}
+
+// RestoreWindow is the span of time whose decisions Restore takes: the history the series
+// keep, up to when the Monitor started.
+func (m *Monitor) RestoreWindow() (since, until time.Time) {
+	return m.start.Add(-time.Duration(m.history) * time.Minute), m.start
+}
+
+// Restore adds a decision recorded before the Monitor started (by an earlier run of the
+// gateway, read back from the decision store) to the time series, so that the charts and the
+// recent figures cover the history across a restart. It reports whether the decision was
+// taken: one outside RestoreWindow is not. Restored decisions count in neither the totals
+// since start, which are this Monitor's, nor the detectors, which start empty: their windows
+// would hold requests whose alerts, if any, were raised already. The series are sums, so the
+// decisions may be restored in any order (newest first, say, to keep the most recent when
+// their number is capped), and while live ones are observed.
+func (m *Monitor) Restore(d *clearbar.Decision) bool {
+	if d == nil || d.Time.IsZero() {
+		return false
+	}
+	if since, until := m.RestoreWindow(); d.Time.Before(since) || !d.Time.Before(until) {
+		return false
+	}
+	m.observeSeries(m.cats[d.Category], d, minuteOf(d.Time), false)
+	return true
 }
 
 // clientWentAway reports whether the request ended because the client went away (closed the

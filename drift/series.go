@@ -61,11 +61,14 @@ type series struct {
 	cost     clearbar.Money
 }
 
-func (s *series) add(minute int64, length int, x *sample) {
+// add adds an observation to the minute's bucket and, when total, to the totals since start.
+func (s *series) add(minute int64, length int, x *sample, total bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests++
-	s.cost += x.cost
+	if total {
+		s.requests++
+		s.cost += x.cost
+	}
 	if s.buckets == nil {
 		s.buckets = make([]bucket, length)
 	}

@@ -54,9 +54,15 @@ type Options struct {
 	// Breakers are the circuit breakers; nil means health.NewSet(health.DefaultSettings(), Now).
 	Breakers *health.Set
 	// Recorder takes decisions; nil drops them. Decisions reads them back for the decision
-	// endpoint; nil disables it.
+	// endpoint; nil disables it. Requests refused for want of a valid key (401) are counted
+	// and logged, not recorded (see finishDecision).
 	Recorder  Recorder
 	Decisions DecisionStore
+	// RecorderLosses, if set, reports the decisions the recorder behind Recorder lost: dropped
+	// (queue full, closed, abandoned) and failed (batches the store refused), for
+	// GET /v1/admin/health. nil means the health endpoint counts only the decisions Record
+	// refused. It must be safe for concurrent use.
+	RecorderLosses func() (dropped, failed int64)
 	// Checker validates answers of validated routes; nil accepts every answer unvalidated.
 	Checker Checker
 	// Registerer receives the gateway's metrics; nil means a fresh registry (see Gatherer).
@@ -108,6 +114,10 @@ type Gateway struct {
 	repeats      repeats
 	mux          *http.ServeMux
 	cors         *cors // nil without CORS origins
+	// losses reports the recorder's losses (Options.RecorderLosses); nil without.
+	losses func() (dropped, failed int64)
+	// keyRefusals rate-limits the log lines about requests refused for their key.
+	keyRefusals refusalLog
 	// stop ends when Cut cuts the requests in flight (its cause is errShutdown); every
 	// request's context ends with it. flight counts the requests being served.
 	stop   context.Context
@@ -207,7 +217,7 @@ func New(o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{spec: o.Spec, router: router, providers: o.Providers, breakers: o.Breakers,
-		recorder: o.Recorder, decisions: o.Decisions, checker: o.Checker, shadow: o.Shadow, log: o.Logger, now: o.Now,
+		recorder: o.Recorder, decisions: o.Decisions, losses: o.RecorderLosses, checker: o.Checker, shadow: o.Shadow, log: o.Logger, now: o.Now,
 		limits: DefaultLimits, requestTimeout: spec.DefaultRequestTimeout, streamKeepalive: DefaultStreamKeepalive}
 	if g.now == nil {
 		g.now = time.Now
@@ -668,11 +678,24 @@ func scoreEmbedCost(d *clearbar.Decision) clearbar.Money {
 
 // finishDecision completes the record (outcome, usage, cost, times), ends request seq's
 // flight (see started), observes metrics and hands the record to the recorder.
+//
+// A request refused before authentication (no key, or one that is none of the gateway's: a
+// 401) is counted in the metrics (clearbar_refused_total{reason="key"}) and logged at a
+// bounded rate (refusalLog), but not recorded: anyone can send them, as fast as they like, and
+// one record each would let unauthenticated traffic fill the decision queue that real
+// decisions use, and the store. The refusals of a known client (over its rate_limit, 429) are
+// recorded: the client is known, and review and the dashboard count them per client.
 func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, start time.Time, seq uint64) {
 	d.Status = status
 	d.Outcome = clearbar.ClassOf(err)
-	if err != nil && d.Reason == "" {
-		d.Reason = clearbar.AsError(err).Message
+	if err != nil {
+		e := clearbar.AsError(err)
+		if d.Reason == "" {
+			d.Reason = e.Message
+		}
+		if isShutdownCut(e) {
+			d.Shutdown = true // however early Cut reached the request
+		}
 	}
 	d.Cost += scoreEmbedCost(d)
 	for i := range d.Attempts {
@@ -702,6 +725,10 @@ func (g *Gateway) finishDecision(d *clearbar.Decision, status int, err error, st
 		d.TTFB = d.Latency
 	}
 	g.metrics.observeDecision(d)
+	if refusal(d) == refusedKey && d.Client == "" {
+		g.keyRefusals.refused(g.log, g.now(), d)
+		return
+	}
 	if g.recorder != nil && !g.recorder.Record(d) {
 		g.dropped.Add(1)
 	}

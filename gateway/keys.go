@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -33,7 +35,7 @@ func newKeyring(k *spec.Keys) (*keyring, error) {
 		return kr, nil
 	}
 	for _, h := range k.Admin {
-		kr.admins[strings.TrimPrefix(h, "sha256:")] = true
+		kr.admins[hashHex(h)] = true
 	}
 	for _, c := range k.Clients {
 		ck := &clientKey{name: c.Name, tier: c.Tier, rateText: c.RateLimit}
@@ -48,9 +50,15 @@ func newKeyring(k *spec.Keys) (*keyring, error) {
 			per := rt.Per / time.Duration(rt.N)
 			ck.limiter = rate.NewLimiter(rate.Every(per), max(1, rt.N))
 		}
-		kr.clients[strings.TrimPrefix(c.Hash, "sha256:")] = ck
+		kr.clients[hashHex(c.Hash)] = ck
 	}
 	return kr, nil
+}
+
+// hashHex returns the hex digest of a spec key hash ("sha256:" and 64 hex digits), in lower
+// case as digest writes it, so that a hash written in upper-case hex matches too.
+func hashHex(h string) string {
+	return strings.ToLower(strings.TrimPrefix(h, "sha256:"))
 }
 
 // HashKey returns the spec form of a key's hash: "sha256:" and the hex digest.
@@ -166,4 +174,44 @@ func (c *clientKey) retryAfter(now time.Time) time.Duration {
 	d := r.DelayFrom(now)
 	r.CancelAt(now)
 	return d
+}
+
+// refusalLogInterval is the least time between two log lines about requests refused for their
+// key.
+const refusalLogInterval = 10 * time.Second
+
+// refusalLog logs the requests refused before authentication (no key, or a key that is none of
+// the gateway's) at most once per refusalLogInterval, with how many there were since the last
+// line: a flood of bad keys costs one line every ten seconds, not one per request. The first
+// refusal is logged at once. It is safe for concurrent use; its zero value is ready.
+type refusalLog struct {
+	mu       sync.Mutex
+	last     time.Time // of the last line; zero before the first
+	pending  int64     // refusals since the last line
+	total    int64
+	noKey    int64 // of pending, those without any key
+	lastPath string
+}
+
+// refused counts the refusal of d at now and logs when a line is due.
+func (l *refusalLog) refused(log *slog.Logger, now time.Time, d *clearbar.Decision) {
+	l.mu.Lock()
+	l.pending++
+	l.total++
+	if strings.Contains(d.Reason, "needs an API key") { // the message of a request without one (client, anthropicClient)
+		l.noKey++
+	}
+	l.lastPath = d.Path
+	if !l.last.IsZero() && now.Sub(l.last) < refusalLogInterval {
+		l.mu.Unlock()
+		return
+	}
+	n, noKey, total, path, since := l.pending, l.noKey, l.total, l.lastPath, l.last
+	l.last, l.pending, l.noKey = now, 0, 0
+	l.mu.Unlock()
+	args := []any{"refused", n, "without_key", noKey, "with_unknown_key", n - noKey, "total", total, "last_path", path}
+	if !since.IsZero() {
+		args = append(args, "since", since.UTC().Format(time.RFC3339))
+	}
+	log.Warn("requests refused for want of a valid API key (401; counted in clearbar_refused_total, not recorded)", args...)
 }

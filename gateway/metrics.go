@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -46,8 +47,8 @@ type metrics struct {
 	overhead      prometheus.Histogram
 	ttfb          *prometheus.HistogramVec // category
 	tokens        *prometheus.CounterVec   // model, kind
-	cost          *prometheus.CounterVec   // category, model called
-	clientCost    *prometheus.CounterVec   // client key, category
+	cost          *moneyVec                // category, model called
+	clientCost    *moneyVec                // client key, category
 	attempts      *prometheus.CounterVec   // provider, model, class
 	fallbacks     *prometheus.CounterVec   // category, class
 	retries       *prometheus.CounterVec   // provider, class
@@ -61,8 +62,6 @@ type metrics struct {
 	upstreamC *labelCache[prometheus.Observer]
 	ttfbC     *labelCache[prometheus.Observer]
 	tokensC   *labelCache[prometheus.Counter]
-	costC     *labelCache[prometheus.Counter]
-	clientC   *labelCache[prometheus.Counter]
 	attemptsC *labelCache[prometheus.Counter]
 }
 
@@ -72,9 +71,9 @@ var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_requests_total",
-			Help: "Requests answered, by category, model that answered and outcome (ok or failure class; the gateway's own refusals of a client key, clearbar_refused_total, are client_error)."}, []string{"category", "model", "outcome"}),
+			Help: "Requests answered, by category, model that answered and outcome (ok or failure class; the gateway's own refusals of a client key, clearbar_refused_total, are client_error; requests the gateway cut as it shut down are shutdown, not canceled, which is the client going away)."}, []string{"category", "model", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clearbar_request_duration_seconds",
-			Help: "Whole request time as the gateway saw it.", Buckets: latencyBuckets}, []string{"category", "stream"}),
+			Help: "Whole request time as the gateway saw it, by category and stream: true, false, or unknown for a request refused for its client key before its body was read.", Buckets: latencyBuckets}, []string{"category", "stream"}),
 		upstream: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "clearbar_upstream_duration_seconds",
 			Help: "Time waiting for one provider call.", Buckets: latencyBuckets}, []string{"provider", "model"}),
 		overhead: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "clearbar_gateway_overhead_seconds",
@@ -84,10 +83,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time to the first byte sent to the client.", Buckets: latencyBuckets}, []string{"category"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_tokens_total",
 			Help: "Tokens billed, by model and kind: prompt, completion, and the parts of them that were cache reads (cached), cache writes (cache_write) and reasoning."}, []string{"model", "kind"}),
-		cost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_cost_usd_total",
-			Help: "Cost in US dollars at catalogue (or spec) prices, by category and the model called, discarded attempts included."}, []string{"category", "model"}),
-		clientCost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_client_cost_usd_total",
-			Help: "Cost in US dollars of the requests of each client key (the spec's keys: name), by category: every call a request made, as clearbar_cost_usd_total counts them. Requests without a client key are not counted here."}, []string{"client", "category"}),
+		cost: newMoneyVec("clearbar_cost_usd_total",
+			"Cost in US dollars at catalogue (or spec) prices, by category and the model called, discarded attempts included.", "category", "model"),
+		clientCost: newMoneyVec("clearbar_client_cost_usd_total",
+			"Cost in US dollars of the requests of each client key (the spec's keys: name), by category: every call a request made, as clearbar_cost_usd_total counts them. Requests without a client key are not counted here.", "client", "category"),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_attempts_total",
 			Help: "Provider calls, by provider, model and result class."}, []string{"provider", "model", "class"}),
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_fallbacks_total",
@@ -111,21 +110,29 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.upstreamC = newLabelCache(func(l ...string) prometheus.Observer { return m.upstream.WithLabelValues(l...) })
 	m.ttfbC = newLabelCache(func(l ...string) prometheus.Observer { return m.ttfb.WithLabelValues(l...) })
 	m.tokensC = newLabelCache(func(l ...string) prometheus.Counter { return m.tokens.WithLabelValues(l...) })
-	m.costC = newLabelCache(func(l ...string) prometheus.Counter { return m.cost.WithLabelValues(l...) })
-	m.clientC = newLabelCache(func(l ...string) prometheus.Counter { return m.clientCost.WithLabelValues(l...) })
 	m.attemptsC = newLabelCache(func(l ...string) prometheus.Counter { return m.attempts.WithLabelValues(l...) })
 	return m
 }
 
+// outcomeShutdown is the outcome clearbar_requests_total gives a request the gateway cut as
+// it shut down (Decision.Shutdown), which the record keeps as canceled: the metric tells it
+// from a client's going away.
+const outcomeShutdown = "shutdown"
+
 func (m *metrics) observeDecision(d *clearbar.Decision) {
 	outcome := d.Outcome.String()
-	m.requestsC.get(d.Category, d.Model, outcome).Inc()
-	if reason := refusal(d); reason != "" {
-		m.refused.WithLabelValues(reason).Inc()
+	if d.Shutdown && d.Outcome == clearbar.Canceled {
+		outcome = outcomeShutdown
 	}
+	m.requestsC.get(d.Category, d.Model, outcome).Inc()
 	stream := "false"
 	if d.Stream {
 		stream = "true"
+	}
+	if reason := refusal(d); reason != "" {
+		m.refused.WithLabelValues(reason).Inc()
+		// Refused before its body was read: whether it asked for a stream is not known.
+		stream = "unknown"
 	}
 	m.durationC.get(d.Category, stream).Observe(d.Latency.Seconds())
 	m.overhead.Observe(d.Overhead.Seconds())
@@ -136,7 +143,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 	// its model's, not that of the model that answered in the end.
 	var total clearbar.Money // the request's, for its client key
 	if sc := d.Score; sc != nil && sc.Embedding != nil && sc.Embedding.Cost > 0 {
-		m.costC.get(d.Category, sc.Embedding.Model).Add(sc.Embedding.Cost.USD())
+		m.cost.add(sc.Embedding.Cost, d.Category, sc.Embedding.Model)
 		total += sc.Embedding.Cost
 	}
 	// prev is the last provider call before a, validator calls aside. A fallback or an
@@ -157,7 +164,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 			m.upstreamC.get(a.Provider, a.Model).Observe(a.Latency.Seconds())
 		}
 		if a.Cost > 0 {
-			m.costC.get(d.Category, a.Model).Add(a.Cost.USD())
+			m.cost.add(a.Cost, d.Category, a.Model)
 			total += a.Cost
 		}
 		if u := a.Usage; !u.IsZero() {
@@ -197,7 +204,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 		}
 	}
 	if d.Client != "" && total > 0 {
-		m.clientC.get(d.Client, d.Category).Add(total.USD())
+		m.clientCost.add(total, d.Client, d.Category)
 	}
 }
 
@@ -226,3 +233,54 @@ func escalationReason(c clearbar.FailureClass) string {
 	}
 	return "provider"
 }
+
+// moneyVec is a counter vector of amounts of money with two labels. It keeps each series'
+// sum in integer nano-dollars (clearbar.Money), as decisions do, and exports it in dollars
+// (nano-dollars / 1e9) at scrape time: a float counter adding fractions of a cent drifts
+// (0.00622200000000002), an integer sum does not. Series appear with their first amount.
+// It is safe for concurrent use; adding to an existing series takes a read lock and an atomic
+// add.
+type moneyVec struct {
+	desc *prometheus.Desc
+	mu   sync.RWMutex
+	sums map[[2]string]*atomic.Int64
+}
+
+func newMoneyVec(name, help string, labels ...string) *moneyVec {
+	return &moneyVec{desc: prometheus.NewDesc(name, help, labels, nil), sums: map[[2]string]*atomic.Int64{}}
+}
+
+// add adds amount to the series of the two label values. A negative amount, which a
+// counter cannot take, is ignored.
+func (v *moneyVec) add(amount clearbar.Money, a, b string) {
+	if amount <= 0 {
+		return
+	}
+	k := [2]string{a, b}
+	v.mu.RLock()
+	sum, ok := v.sums[k]
+	v.mu.RUnlock()
+	if !ok {
+		v.mu.Lock()
+		if sum, ok = v.sums[k]; !ok {
+			sum = new(atomic.Int64)
+			v.sums[k] = sum
+		}
+		v.mu.Unlock()
+	}
+	sum.Add(int64(amount))
+}
+
+// Describe implements prometheus.Collector.
+func (v *moneyVec) Describe(ch chan<- *prometheus.Desc) { ch <- v.desc }
+
+// Collect implements prometheus.Collector.
+func (v *moneyVec) Collect(ch chan<- prometheus.Metric) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for k, sum := range v.sums {
+		ch <- prometheus.MustNewConstMetric(v.desc, prometheus.CounterValue, clearbar.Money(sum.Load()).USD(), k[0], k[1])
+	}
+}
+
+var _ prometheus.Collector = (*moneyVec)(nil)

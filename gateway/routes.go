@@ -405,13 +405,23 @@ func isNotFound(err error) bool {
 	return false
 }
 
+// adminHealth serves GET /v1/admin/health: the breakers, and the decisions lost so far.
+// decisions_dropped counts every decision lost, decisions_dropped_by breaks it down: queue,
+// those the recorder dropped (queue full, closed, abandoned on shutdown); store, those in
+// batches the store refused (clearbar_trace_dropped_total and clearbar_trace_failed_total).
+// Without Options.RecorderLosses, queue counts the decisions Record refused and store is 0.
 func (g *Gateway) adminHealth(w http.ResponseWriter, r *http.Request) {
 	snap := g.breakers.Snapshot()
 	sort.Slice(snap, func(i, j int) bool { return snap[i].Key < snap[j].Key })
+	queue, store := g.dropped.Load(), int64(0)
+	if g.losses != nil {
+		queue, store = g.losses()
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"time":              g.now().UTC().Format(time.RFC3339Nano),
-		"breakers":          snap,
-		"decisions_dropped": g.dropped.Load(),
+		"time":                 g.now().UTC().Format(time.RFC3339Nano),
+		"breakers":             snap,
+		"decisions_dropped":    queue + store,
+		"decisions_dropped_by": map[string]int64{"queue": queue, "store": store},
 	})
 }
 

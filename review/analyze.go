@@ -45,6 +45,10 @@ func newAnalysis(r *Review, base *estimate.Report, specPolicy *estimate.PolicyRe
 	// model, and token bands, as its measured-estimate report compares them.
 	for _, f := range estimate.Measure(r.spec, r.obs).Findings(r.spec) {
 		a.assumed[[3]string{f.Category, f.Model, f.What}] = f.Assumed
+		for _, m := range f.Models {
+			// A finding pooled over the category's models (its tokens) is each one's too.
+			a.assumed[[3]string{f.Category, m, f.What}] = f.Assumed
+		}
 	}
 	return a
 }
@@ -195,6 +199,7 @@ func (a *analysis) category(i int) *CategoryView {
 
 	var esc, cost stats.Moments
 	var escalations, retries, fellBack int
+	var cut [3]int // requests by request.cut
 	maxEsc := int32(0)
 	lat := make([]float64, 0, len(reqs))
 	for _, rq := range reqs {
@@ -202,13 +207,28 @@ func (a *analysis) category(i int) *CategoryView {
 		escalations += int(rq.escalations)
 		maxEsc = max(maxEsc, rq.escalations)
 		retries += int(rq.retries)
-		cost.Add(rq.cost.USD())
-		lat = append(lat, rq.latency)
 		if rq.fellBack {
 			fellBack++
 		}
+		cut[rq.cut]++
+		if rq.cut != cutNone {
+			// Stopped part way: its latency is when it was cut, its cost a partial answer's.
+			continue
+		}
+		cost.Add(rq.cost.USD())
+		lat = append(lat, rq.latency)
 	}
 	slices.Sort(lat)
+	if cut[cutShutdown]+cut[cutClient] > 0 {
+		var why []string
+		if k := cut[cutShutdown]; k > 0 {
+			why = append(why, fmt.Sprintf("%s cut by the gateway as it shut down", groupInt(k)))
+		}
+		if k := cut[cutClient]; k > 0 {
+			why = append(why, fmt.Sprintf("%s the client hung up on", groupInt(k)))
+		}
+		cv.Notes = append(cv.Notes, fmt.Sprintf("%s canceled request(s) (%s) were left out of the latency and the cost per request: their latency is when they were cut, their cost that of an answer stopped part way", groupInt(cut[cutShutdown]+cut[cutClient]), strings.Join(why, ", ")))
+	}
 	n := len(reqs)
 
 	// Escalations: a rate when no request can escalate twice, else a mean count.
@@ -285,6 +305,9 @@ func (a *analysis) latencyRows(cv *CategoryView, c *spec.Category, base estimate
 	}{{"latency p50", 0.5, base.Latency.P50}, {"latency p95", 0.95, base.Latency.P95}} {
 		row := a.quantileRow(c.Name, "", q.name, lat, q.p, q.est, "estimate (simulated)", "")
 		row.Note = "requests end to end; the estimate is a simulation of the spec's assumptions, shown for context (each model's latency is tested below)"
+		if a.r.timeScaled > 0 {
+			row.Note = "requests end to end; the estimate is a simulation of the spec's assumptions, shown for context (each model's latency is shown below beside its assumption, not tested: answered at a time scale)"
+		}
 		cv.Comparisons = append(cv.Comparisons, row)
 	}
 	budget := c.LatencyBudget.D().Seconds()

@@ -294,9 +294,26 @@ func moreTraffic(c *ArmComparison) string {
 	}
 	s := fmt.Sprintf("about %s more requests", groupInt(int(c.MoreRequests)))
 	if c.MoreDays.Finite() {
-		s += fmt.Sprintf(" (%.1f days at the current rate)", float64(c.MoreDays))
+		s += fmt.Sprintf(" (%s at the current rate)", span(float64(c.MoreDays)))
 	}
 	return s + fmt.Sprintf(", for %.0f%% power at the observed difference", ExperimentPower*100)
+}
+
+// span writes a time given in days in the largest unit that shows it: days from one day up,
+// hours from one hour, minutes below ("1.5 days", "3.2 hours", "25 minutes", "under a
+// minute").
+func span(days float64) string {
+	switch h := days * 24; {
+	case days >= 1:
+		return fmt.Sprintf("%.1f days", days)
+	case h >= 1:
+		return fmt.Sprintf("%.1f hours", h)
+	case h*60 >= 1.5:
+		return fmt.Sprintf("%.0f minutes", math.Round(h*60))
+	case h*60 >= 1:
+		return "1 minute"
+	}
+	return "under a minute"
 }
 
 func writeReestimateMD(ew io.Writer, re *Reestimate) {

@@ -145,7 +145,18 @@ type request struct {
 	passed      bool // answered, and the answer was not flagged by validation
 	cost        clearbar.Money
 	latency     float64 // seconds
+	// cut says the request ended canceled: cutShutdown when the gateway cut it as it shut
+	// down, cutClient when the client went away; its latency and cost are those of a request
+	// stopped part way.
+	cut uint8
 }
+
+// Why a request ended canceled (request.cut).
+const (
+	cutNone = iota
+	cutClient
+	cutShutdown
+)
 
 type cellKey struct {
 	cat   int32
@@ -331,6 +342,12 @@ func (r *Review) add(d *clearbar.Decision) {
 		time: d.Time.UnixNano(), cat: int32(ci), arm: -1, template: -1,
 		passed: d.Outcome == clearbar.OK && !d.Flagged, cost: d.Cost, latency: d.Latency.Seconds() / scale,
 	}
+	switch {
+	case d.Outcome == clearbar.Canceled && d.Shutdown:
+		rq.cut = cutShutdown
+	case d.Outcome == clearbar.Canceled:
+		rq.cut = cutClient
+	}
 	if d.Arm != "" {
 		idx, ok := cd.armIndex[d.Arm]
 		if !ok {
@@ -407,14 +424,12 @@ func (r *Review) add(d *clearbar.Decision) {
 		}
 		// Pass is left out on purpose: production verdicts are the validators' opinion, not
 		// grades. Measured pass rates reach the estimate through the spec edits instead,
-		// corrected for the validators' detection and false-alarm rates. So are the latencies
-		// of calls at a time scale, which magnifies the gateway's own overhead by 1/scale: the
-		// review shows them, and does not re-estimate with them.
-		latency := row.LatencyMS
-		if d.TimeScale > 0 || slices.ContainsFunc(d.Attempts, func(a clearbar.Attempt) bool { return a.TimeScale > 0 }) {
-			latency = 0
-		}
-		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: latency,
+		// corrected for the validators' detection and false-alarm rates. The latencies of calls
+		// at a time scale, which magnifies the gateway's own overhead by 1/scale, are marked
+		// so: the estimator keeps them apart and does not measure with them, and the review
+		// shows them beside the assumptions, untested, and does not re-estimate with them.
+		scaled := d.TimeScale > 0 || slices.ContainsFunc(d.Attempts, func(a clearbar.Attempt) bool { return a.TimeScale > 0 })
+		r.obs = append(r.obs, estimate.Observation{Category: row.Category, Model: row.Model, LatencyMS: row.LatencyMS, TimeScaled: scaled,
 			TokensIn: row.TokensIn, TokensOut: row.TokensOut, TokensCached: row.TokensCached, TokensReasoning: row.TokensReasoning,
 			TokensEstimated: row.TokensEstimated, Failed: row.Error != ""})
 	}

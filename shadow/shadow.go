@@ -26,9 +26,21 @@
 // does not fit in what is left of the day's budget is not made, so spending stays within the
 // budget as long as providers honour max_tokens and the input estimate's margin holds; the
 // actual cost replaces the reservation when the answer arrives.
+//
+// The day's spending survives a restart: each candidate's row records when it was written and
+// what its call charged the budget (shadowed_at, shadow_spent_usd, beside the outcome row),
+// and New, given a file it can read, reads back today's rows from the end of the file and
+// starts the day from their sum. Rows written before the time was recorded cannot be dated and
+// are not counted, nor are calls abandoned at shutdown, whose rows are not written.
+//
+// Rows of calls answered by a simulated provider (a provider of type simulated, or serve
+// --simulate) carry "simulated": true, the live answer's as a candidate's, as the rows of
+// clearbar outcomes export do, so that what refuses to measure simulated answers knows them.
 package shadow
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +73,10 @@ type Options struct {
 	Providers map[string]clearbar.Provider
 	// Checker validates the candidates' answers; nil records them unvalidated (no pass/fail).
 	Checker Checker
-	// Out receives the outcome rows as JSON Lines. Close flushes it; it is not closed.
+	// Out receives the outcome rows as JSON Lines. Close flushes it; it is not closed. When
+	// Out is a regular file open for reading too (an *os.File opened with os.O_RDWR), New
+	// reads back what today's (UTC) candidate rows already spent and starts each category's
+	// day from it.
 	Out io.Writer
 	// QueueSize bounds the jobs waiting per category; default 256.
 	QueueSize int
@@ -84,7 +99,8 @@ type Stats struct {
 	// Calls were made to candidates; OverBudget calls were not made because the day's budget
 	// could not hold their reservation.
 	Calls, OverBudget int64
-	// Spent is what today's calls cost so far (judges included); Budget is the daily budget.
+	// Spent is what today's calls cost so far (judges included), what an earlier run spent
+	// today included (see Options.Out); Budget is the daily budget.
 	Spent, Budget clearbar.Money
 	// Rows counts outcome rows written.
 	Rows int64
@@ -101,8 +117,13 @@ type Shadower struct {
 	// theirs from it.
 	ctx    context.Context
 	cancel context.CancelFunc
-	out    *outcomes.Writer
-	outMu  sync.Mutex // guards out and outClosed, and ends each job (see finish)
+	// out buffers the output; enc writes one row at a time into line, to which a candidate
+	// row's keys are added (appendKeys) before it goes to out.
+	out    *bufio.Writer
+	enc    *outcomes.Writer
+	line   bytes.Buffer
+	outErr error      // the output's first error; every later write returns it
+	outMu  sync.Mutex // guards out, enc, line, outErr and outClosed, and ends each job (see finish)
 	// outClosed is set by Close: no row is written afterwards.
 	outClosed bool
 	wg        sync.WaitGroup
@@ -140,6 +161,17 @@ type job struct {
 	d   *clearbar.Decision
 }
 
+// shadowRow is a row to write: the live answer's or a candidate's.
+type shadowRow struct {
+	row outcomes.Row
+	// simulated marks a call answered by a simulated provider ({"simulated": true}).
+	simulated bool
+	// candidate marks a candidate's row, which records when it was written and spent, what
+	// its call charged the day's budget.
+	candidate bool
+	spent     clearbar.Money
+}
+
 // New builds a Shadower for the spec's categories that have shadow settings, and starts
 // their workers. It returns nil and no error when no category shadows.
 func New(o Options) (*Shadower, error) {
@@ -164,7 +196,8 @@ func New(o Options) (*Shadower, error) {
 	if o.Sample == nil {
 		o.Sample = rand.Float64
 	}
-	s := &Shadower{o: o, cats: map[*spec.Category]*category{}, out: outcomes.NewWriter(o.Out)}
+	s := &Shadower{o: o, cats: map[*spec.Category]*category{}, out: bufio.NewWriterSize(o.Out, 64<<10)}
+	s.enc = outcomes.NewWriter(&s.line)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, c := range o.Spec.Categories {
 		if c.Shadow == nil {
@@ -185,6 +218,25 @@ func New(o Options) (*Shadower, error) {
 	if len(s.cats) == 0 {
 		s.cancel()
 		return nil, nil
+	}
+	today := utcDay(o.Now())
+	prior, err := readBack(o.Out, today)
+	if err != nil {
+		s.cancel()
+		return nil, err
+	}
+	for c, cat := range s.cats {
+		cat.day = today
+		if prior == nil {
+			continue
+		}
+		cat.spent = prior.byCategory[c.Name]
+		if cat.spent > 0 {
+			o.Logger.Info("shadow: today's spending read back from the outcome rows", "category", c.Name, "spent_usd", cat.spent.Decimal(), "daily_budget_usd", clearbar.Money(c.Shadow.DailyBudget).Decimal())
+		}
+	}
+	if prior != nil && prior.undated {
+		o.Logger.Info("shadow: the outcome file holds candidate rows without a time (written by an earlier version): they are not counted against today's budget")
 	}
 	s.metrics = newMetrics(o.Registerer)
 	for _, cat := range s.cats {
@@ -270,7 +322,15 @@ func (s *Shadower) Close(ctx context.Context) error {
 	s.closeOut()
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
-	return errors.Join(err, s.out.Flush())
+	return errors.Join(err, s.flush())
+}
+
+// flush flushes the output; outMu is held.
+func (s *Shadower) flush() error {
+	if s.outErr == nil {
+		s.outErr = s.out.Flush()
+	}
+	return s.outErr
 }
 
 // closeOut stops the writing of rows and returns the number of requests abandoned: those given
@@ -325,7 +385,7 @@ func (s *Shadower) work(cat *category) {
 // request is abandoned: no further candidate is called and no row is written.
 func (s *Shadower) shadow(cat *category, j job) {
 	req := shadowRequest(j.req, cat.c)
-	var rows []outcomes.Row
+	var rows []shadowRow
 	for _, m := range cat.models {
 		if s.ctx.Err() != nil {
 			s.finish(cat, nil, true)
@@ -345,6 +405,7 @@ func (s *Shadower) shadow(cat *category, j job) {
 			return
 		}
 		row, cost := s.call(cat, m, req, j.d)
+		sim := m.Resolved.Provider != nil && m.Resolved.Provider.Type == "simulated"
 		cat.settle(reserve, cost)
 		s.metrics.spent.WithLabelValues(cat.c.Name).Add(cost.USD())
 		if s.ctx.Err() != nil {
@@ -361,7 +422,7 @@ func (s *Shadower) shadow(cat *category, j job) {
 			result = "failed_validation"
 		}
 		s.metrics.calls.WithLabelValues(cat.c.Name, m.Name, result).Inc()
-		rows = append(rows, row)
+		rows = append(rows, shadowRow{row: row, simulated: sim, candidate: true, spent: cost})
 	}
 	if len(rows) == 0 {
 		s.finish(cat, nil, false)
@@ -371,7 +432,11 @@ func (s *Shadower) shadow(cat *category, j job) {
 	for i := range live {
 		live[i].Item = j.d.ID // FromDecision suffixes repeated models; the shadow item is the request
 	}
-	s.finish(cat, append(dedupe(live), rows...), false)
+	var out []shadowRow
+	for _, r := range dedupe(live) {
+		out = append(out, shadowRow{row: r, simulated: outcomes.DecisionSimulated(j.d, r.Model)})
+	}
+	s.finish(cat, append(out, rows...), false)
 }
 
 // dedupe keeps the last row of each model (a retried or failed-over model's final attempt).
@@ -392,7 +457,7 @@ func dedupe(rows []outcomes.Row) []outcomes.Row {
 // finish ends a job: it writes the job's rows, unless the job was abandoned or Close has
 // closed the output, which abandons it. Ending every job under outMu lets Close count the
 // abandoned jobs exactly when it closes the output.
-func (s *Shadower) finish(cat *category, rows []outcomes.Row, abandoned bool) {
+func (s *Shadower) finish(cat *category, rows []shadowRow, abandoned bool) {
 	s.outMu.Lock()
 	defer s.outMu.Unlock()
 	cat.pending.Add(-1)
@@ -407,24 +472,54 @@ func (s *Shadower) finish(cat *category, rows []outcomes.Row, abandoned bool) {
 	}
 }
 
-// write writes a job's rows; outMu is held.
-func (s *Shadower) write(cat *category, rows []outcomes.Row) {
+// write writes a job's rows; outMu is held. Candidates' rows record the time they are
+// written, which, taken under outMu, never decreases along the file.
+func (s *Shadower) write(cat *category, rows []shadowRow) {
 	n := 0
+	at := s.o.Now().UTC()
 	for _, r := range rows {
-		if err := s.out.Write(r); err != nil {
-			s.o.Logger.Error("shadow: writing outcome row", "category", cat.c.Name, "item", r.Item, "model", r.Model, "err", err)
+		if err := s.writeRow(r, at); err != nil {
+			s.o.Logger.Error("shadow: writing outcome row", "category", cat.c.Name, "item", r.row.Item, "model", r.row.Model, "err", err)
 			continue
 		}
 		n++
 	}
 	// A request's rows reach the file together, so that it can be read while the gateway
 	// runs and a crash loses no more than the rows being written.
-	if err := s.out.Flush(); err != nil {
+	if err := s.flush(); err != nil {
 		s.o.Logger.Error("shadow: writing outcome rows", "category", cat.c.Name, "err", err)
 	}
 	cat.mu.Lock()
 	cat.stats.Rows += int64(n)
 	cat.mu.Unlock()
+}
+
+// writeRow writes one row to the output's buffer, with its keys; outMu is held.
+func (s *Shadower) writeRow(r shadowRow, at time.Time) error {
+	if s.outErr != nil {
+		return s.outErr
+	}
+	var extra []byte
+	if r.simulated {
+		extra = []byte(`{"simulated":true}`)
+	}
+	s.line.Reset()
+	if err := s.enc.WriteLine(r.row, extra); err != nil {
+		return err
+	}
+	if err := s.enc.Flush(); err != nil {
+		return err
+	}
+	if r.candidate {
+		if err := appendKeys(&s.line, at, r.spent); err != nil {
+			return err
+		}
+	}
+	if _, err := s.out.Write(s.line.Bytes()); err != nil {
+		s.outErr = err
+		return err
+	}
+	return nil
 }
 
 // call sends the shadow request to one candidate and turns the result into an outcome row.

@@ -21,7 +21,8 @@ const (
 	// DropInvalid: Record was given a nil decision, one without an ID, or one holding a
 	// failure class that has no name; no store could keep it.
 	DropInvalid = "invalid"
-	// DropWriteFailed: the store refused the decision's batch twice.
+	// DropWriteFailed: the store kept refusing the decision's batch until the queue filled
+	// behind it, or refused it again on its final attempt after Close (see Recorder).
 	DropWriteFailed = "write_failed"
 	// DropAbandoned: Close's context ended before the decision could be written.
 	DropAbandoned = "abandoned"
@@ -37,7 +38,8 @@ type RecorderOptions struct {
 	// 256.
 	BatchSize int
 	// FlushInterval is the longest a decision waits for its batch to fill before the batch is
-	// written anyway, and the pause before a failed batch is retried. 0 means 200ms.
+	// written anyway, and the first pause before a failed batch is retried (the pause then
+	// doubles, up to MaxRetryWait). 0 means 200ms.
 	FlushInterval time.Duration
 	// Logger receives write failures (the store's error, decision IDs and counts, never
 	// decision contents), store panics with their stack, and, at most every 10 seconds, the
@@ -57,8 +59,12 @@ const (
 	DefaultFlushInterval = 200 * time.Millisecond
 )
 
-// dropReportInterval is the least time between two log lines about dropped decisions.
+// dropReportInterval is the least time between two log lines about dropped decisions, and
+// between two log lines about a batch the store keeps refusing.
 const dropReportInterval = 10 * time.Second
+
+// MaxRetryWait is the longest pause between two attempts at writing a batch the store refused.
+const MaxRetryWait = 5 * time.Second
 
 // maxLoggedIDs caps the decision IDs listed in one log line about a lost batch.
 const maxLoggedIDs = 32
@@ -69,10 +75,16 @@ const maxLoggedIDs = 32
 // the queue is full. One writer goroutine, started by NewRecorder and owned by the Recorder,
 // takes decisions from the queue in arrival order and writes them in batches of up to
 // BatchSize, every FlushInterval or as soon as a batch is full: a decision waits at most
-// FlushInterval plus a write, and recording wakes no goroutine per request. A batch the
-// store refuses is retried once after FlushInterval; if the retry fails too the batch is
-// counted as failed and logged with its IDs only (never prompt or answer text). A store that
-// panics is treated as one that failed.
+// FlushInterval plus a write, and recording wakes no goroutine per request.
+//
+// A batch the store refuses (a database locked by another process, a full disk) is retried
+// with backoff, FlushInterval doubling up to MaxRetryWait, for as long as the queue has room:
+// new decisions keep queueing behind it, and nothing is lost while the store recovers within
+// what the queue holds. The batch is given up, counted as failed (DropWriteFailed) and logged
+// with its IDs only (never prompt or answer text) and the cause, when the queue is full (from
+// then on Record would drop new decisions instead), or, once Close was called, when the store
+// refuses it again on a final attempt after one more pause. A store that panics is treated as
+// one that failed.
 //
 // Every decision passed to Record ends up counted exactly once in RecorderStats as Written,
 // Dropped or Failed; until then it counts as Queued.
@@ -121,7 +133,8 @@ type RecorderStats struct {
 	// Dropped counts decisions refused by Record (queue full, closed, invalid) and those
 	// abandoned when Close's context ended.
 	Dropped int64
-	// Failed counts decisions lost because the store refused their batch twice.
+	// Failed counts decisions lost because the store kept refusing their batch (see
+	// Recorder).
 	Failed int64
 	// Batches and FailedBatches count Store.Write batches committed and lost.
 	Batches, FailedBatches int64
@@ -368,7 +381,8 @@ func (r *Recorder) recoverWriter() {
 	r.drop(DropAbandoned, n)
 }
 
-// writePending writes the pending batch, retrying once, and settles its count.
+// writePending writes the pending batch, retrying as Recorder describes, and settles its
+// count.
 func (r *Recorder) writePending() {
 	batch := r.pending
 	if len(batch) == 0 {
@@ -383,33 +397,77 @@ func (r *Recorder) writePending() {
 		r.drop(DropAbandoned, len(batch))
 		return
 	}
-	err := r.write(batch)
-	if err != nil && r.ctx.Err() == nil {
-		r.log.Warn("trace: batch write failed; retrying once", "decisions", len(batch), "err", err)
-		t := time.NewTimer(r.opts.FlushInterval)
+	wait := r.opts.FlushInterval
+	final := false // the next attempt is the last one: Close was called
+	var firstErr time.Time
+	var lastLog time.Time
+	for attempt := 1; ; attempt++ {
+		err := r.write(batch)
+		switch {
+		case err == nil:
+			if attempt > 1 {
+				r.log.Info("trace: batch written after the store refused it", "decisions", len(batch),
+					"attempts", attempt, "after", time.Since(firstErr).Round(time.Millisecond))
+			}
+			r.written.Add(int64(len(batch)))
+			r.batches.Add(1)
+			return
+		case r.ctx.Err() != nil:
+			r.drop(DropAbandoned, len(batch))
+			return
+		case final:
+			r.lose(batch, attempt, err, "the recorder is closing and the store refused the batch on its final attempt")
+			return
+		case !r.stopping() && r.queueFull():
+			r.lose(batch, attempt, err, "the queue filled while the store refused the batch")
+			return
+		}
+		now := time.Now()
+		if attempt == 1 {
+			firstErr = now
+		}
+		if attempt == 1 || now.Sub(lastLog) >= dropReportInterval {
+			r.log.Warn("trace: batch write failed; retrying while the queue has room", "decisions", len(batch),
+				"attempts", attempt, "queued", len(r.queue), "queue_size", cap(r.queue), "next_in", wait, "err", err)
+			lastLog = now
+		}
+		final = r.stopping()
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
-			err = r.write(batch)
 		case <-r.ctx.Done():
 			t.Stop()
+			r.drop(DropAbandoned, len(batch))
+			return
 		}
+		wait = min(2*wait, max(MaxRetryWait, r.opts.FlushInterval))
 	}
-	switch {
-	case err == nil:
-		r.written.Add(int64(len(batch)))
-		r.batches.Add(1)
-	case r.ctx.Err() != nil:
-		r.drop(DropAbandoned, len(batch))
+}
+
+// queueFull reports whether Record would now drop a decision for want of room.
+func (r *Recorder) queueFull() bool { return len(r.queue) >= cap(r.queue) }
+
+// stopping reports whether Close has been called (or the writer stopped).
+func (r *Recorder) stopping() bool {
+	select {
+	case <-r.stop:
+		return true
 	default:
-		ids := make([]string, 0, min(len(batch), maxLoggedIDs))
-		for _, d := range batch[:cap(ids)] {
-			ids = append(ids, d.ID)
-		}
-		r.log.Error("trace: decisions lost: batch write failed twice",
-			"decisions", len(batch), "ids", ids, "ids_not_listed", len(batch)-len(ids), "err", err)
-		r.failedBatches.Add(1)
-		r.drop(DropWriteFailed, len(batch))
+		return false
 	}
+}
+
+// lose counts a batch the store refused as failed and logs its IDs (never its text) with the
+// cause and the store's last error.
+func (r *Recorder) lose(batch []*clearbar.Decision, attempts int, err error, cause string) {
+	ids := make([]string, 0, min(len(batch), maxLoggedIDs))
+	for _, d := range batch[:cap(ids)] {
+		ids = append(ids, d.ID)
+	}
+	r.log.Error("trace: decisions lost: "+cause, "decisions", len(batch), "attempts", attempts,
+		"ids", ids, "ids_not_listed", len(batch)-len(ids), "err", err)
+	r.failedBatches.Add(1)
+	r.drop(DropWriteFailed, len(batch))
 }
 
 // write calls Store.Write, turning a panic into an error.

@@ -129,7 +129,8 @@ func TestRecorderConcurrentSlowStore(t *testing.T) {
 	}
 }
 
-// TestRecorderFailingStore checks that a batch is tried twice, then counted as failed.
+// TestRecorderFailingStore checks that, once Close was called, a batch the store refuses is
+// tried a final time, then counted as failed.
 func TestRecorderFailingStore(t *testing.T) {
 	verifyNoLeaks(t)
 	var calls atomic.Int64
@@ -464,7 +465,7 @@ func TestRecorderLogsIDsOnly(t *testing.T) {
 			t.Errorf("log output contains decision text %q:\n%s", s, out)
 		}
 	}
-	for _, want := range []string{"d-secret-test", "disk quota exceeded", "retrying once", "batch write failed twice"} {
+	for _, want := range []string{"d-secret-test", "disk quota exceeded", "retrying while the queue has room", "decisions lost: the recorder is closing"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log output lacks %q:\n%s", want, out)
 		}

@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -113,7 +115,7 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	tracePath := fs.String("trace", "", "decision store: a SQLite file, or none (default: the spec's server.trace, else clearbar.db in the working directory)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	timeScale := fs.Float64("time-scale", 0, "with simulated providers, multiply every simulated duration by this (0.01 makes a 2s answer take 20ms)")
-	shadowPath := fs.String("shadow-out", "shadow.outcomes.jsonl", "where shadow traffic appends its outcome rows (categories with shadow: settings)")
+	shadowPath := fs.String("shadow-out", "", "where shadow traffic appends its outcome rows (categories with shadow: settings; default: "+defaultShadowOut+" in the spec file's directory, as the spec's server.trace is resolved, or in the working directory for the built-in quick start)")
 	simulate := fs.Bool("simulate", false, "answer from the built-in simulator instead of the spec's providers: each model with its assumed latency, availability, pass rate and validator strength (no API keys)")
 	drainGrace := fs.Duration("drain-grace", defaultDrainGrace, "on SIGINT or SIGTERM, how long /readyz answers 503 while requests are still served, so that load balancers stop sending before the listener closes (0: close at once; default: the spec's server.drain_grace, else "+defaultDrainGrace.String()+")")
 	drainTimeout := fs.Duration("drain-timeout", 0, "how long requests in flight may take to finish once the listener is closed; those still running then are cut, each stream ending with an error event and each decision recorded (default: the spec's server.drain_timeout, else its server.request_timeout, 120s without one, plus "+drainSlack.String()+")")
@@ -203,13 +205,24 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 			return fmt.Errorf("opening the decision store %s: %w", where, err)
 		}
 		store = db
+		// In the background, so that a large store does not delay serving; it stops when
+		// shutdown begins.
+		go restoreSeries(ctx, log, monitor, db)
 		recorder = trace.NewRecorder(db, trace.RecorderOptions{Logger: log})
 		found := flushingStore{recorder, db}
 		opts.Recorder, opts.Decisions, decisions = drift.Tee(recorder, monitor), found, found
 		registerRecorderMetrics(reg, recorder)
+		opts.RecorderLosses = func() (int64, int64) {
+			st := recorder.Stats()
+			return st.Dropped, st.Failed
+		}
 	}
 	var shadowFile *os.File
+	if *shadowPath == "" {
+		*shadowPath = shadowOutPath(file)
+	}
 	if s.Shadowing() {
+		// Opened for reading too: the shadow traffic reads back what today's rows spent.
 		if shadowFile, err = os.OpenFile(*shadowPath, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644); err != nil {
 			return fmt.Errorf("shadow traffic output: %w", err)
 		}
@@ -238,6 +251,9 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	root.Handle(web.Prefix, dash)
 	root.Handle("/", gw)
 	addr := firstNonEmpty(*listen, s.Server.Listen, "127.0.0.1:8080")
+	if err := checkListen(addr, *listen != ""); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%w: another process listens on %s; stop it, or listen elsewhere with --listen 127.0.0.1:PORT (or the spec's server.listen)", err, addr)
@@ -268,7 +284,11 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stderr, "clearbar: serving %s on http://%s (%d categories, %d models; decisions: %s)\n", name, ln.Addr(), len(s.Categories), len(s.Models), where)
 	fmt.Fprintf(m.Stderr, "dashboard: http://%s%s\n", ln.Addr(), web.Prefix)
 	if shadowFile != nil {
-		fmt.Fprintf(m.Stderr, "shadow traffic: outcome rows appended to %s\n", *shadowPath)
+		where := *shadowPath
+		if abs, err := filepath.Abs(where); err == nil {
+			where = abs
+		}
+		fmt.Fprintf(m.Stderr, "shadow traffic: outcome rows appended to %s\n", where)
 	}
 	// The hints work as printed: with keys configured, the request needs a key (a client's, or
 	// an admin's when the spec has no client keys) and explain the admin key; without a
@@ -521,6 +541,33 @@ type notFound struct{}
 func (notFound) Error() string  { return "decision not found" }
 func (notFound) NotFound() bool { return true }
 
+// checkListen refuses a listen address that is not HOST:PORT before net.Listen does, with
+// what to write instead: a bare port (--listen 18317) would otherwise fail with Go's "missing
+// port in address". flag says whether the address came from --listen rather than the spec's
+// server.listen.
+func checkListen(addr string, flag bool) error {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return nil
+	}
+	from := "server.listen " + strconv.Quote(addr)
+	if flag {
+		from = "--listen " + addr
+	}
+	var msg string
+	switch _, err := strconv.ParseUint(addr, 10, 16); {
+	case err == nil:
+		msg = fmt.Sprintf("%s: an address is HOST:PORT, not a port alone: write 127.0.0.1:%s (this machine only) or :%s (every interface)", from, addr, addr)
+	case strings.Count(addr, ":") > 1 && !strings.HasPrefix(addr, "["):
+		msg = fmt.Sprintf("%s: an address is HOST:PORT, with an IPv6 host in brackets: write [%s]:8080", from, addr)
+	default:
+		msg = fmt.Sprintf("%s: an address is HOST:PORT: write %s:8080, 127.0.0.1:PORT or :PORT (every interface)", from, strings.TrimSuffix(addr, ":"))
+	}
+	if flag {
+		return usagef("%s", msg)
+	}
+	return errors.New(msg)
+}
+
 func firstNonEmpty(ss ...string) string {
 	for _, s := range ss {
 		if s != "" {
@@ -546,6 +593,57 @@ func registerRecorderMetrics(reg prometheus.Registerer, r *trace.Recorder) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "clearbar_trace_failed_total", Help: "Decisions lost because the store refused their batch."},
 			stat(func(s trace.RecorderStats) int64 { return s.Failed })),
 	)
+}
+
+// maxRestored caps the decisions of earlier runs restoreSeries reads at start: the most recent
+// ones, as the store lists them newest first.
+const maxRestored = 100_000
+
+// errRestored stops restoreSeries's listing at maxRestored.
+var errRestored = errors.New("enough decisions restored")
+
+// restoreSeries fills the drift monitor's time series, which the dashboard charts, with the
+// decisions the store holds from before the monitor started, within its history: read once,
+// newest first, at most maxRestored of them, while the gateway serves (the series are sums,
+// and decisions of this run, which started after the monitor, are not listed). A restart then
+// keeps the charts of the last hours; the totals since start and the detectors start afresh
+// (see drift.Monitor.Restore). A store that cannot be read costs the charts their history,
+// not the start; ctx ending (shutdown) stops the reading.
+func restoreSeries(ctx context.Context, log *slog.Logger, monitor *drift.Monitor, store trace.Store) {
+	since, until := monitor.RestoreWindow()
+	n := 0
+	err := trace.Each(ctx, store, trace.Filter{Since: since, Until: until}, func(d *clearbar.Decision) error {
+		if monitor.Restore(d) {
+			n++
+		}
+		if n >= maxRestored {
+			return errRestored
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errRestored):
+		log.Info("dashboard: restored the most recent decisions of the decision store to the time series; older ones are not charted", "decisions", n, "since", since.UTC().Format(time.RFC3339))
+	case err != nil && ctx.Err() != nil:
+		// Shutdown began first.
+	case err != nil:
+		log.Warn("dashboard: could not read the decision store's recent decisions: the time series start empty", "restored", n, "err", err)
+	case n > 0:
+		log.Info("dashboard: restored the decision store's recent decisions to the time series", "decisions", n, "since", since.UTC().Format(time.RFC3339))
+	}
+}
+
+// defaultShadowOut is the name of the file shadow traffic appends its rows to by default.
+const defaultShadowOut = "shadow.outcomes.jsonl"
+
+// shadowOutPath is where shadow traffic writes without --shadow-out: beside the spec file, as
+// its server.trace is resolved, so that serving a spec from another directory keeps its files
+// together; in the working directory for the built-in quick start (no spec file).
+func shadowOutPath(specFile string) string {
+	if specFile == "" {
+		return defaultShadowOut
+	}
+	return filepath.Join(filepath.Dir(specFile), defaultShadowOut)
 }
 
 // simulateProviders turns every provider of a spec into the built-in simulator, keeping

@@ -142,6 +142,8 @@
       const rec = sum.total.recent;
       setValue('#stat-requests', fmtInt(sum.total.requests), sum.total.requests);
       setValue('#stat-cost', fmtUSD(sum.total.cost_usd), sum.total.cost_usd);
+      // The totals are this process's; the charts cover earlier runs too.
+      for (const e of document.querySelectorAll('.since-start')) e.textContent = 'since this gateway started, ' + fmtTime(Date.parse(sum.start));
       setValue('#stat-rate', fmtNum(rec.requests / sum.recent_minutes), rec.requests / sum.recent_minutes);
       setValue('#stat-p95', fmtDur(rec.p95_s));
       setValue('#stat-pass', fmtPct(rec.pass_rate));
