@@ -60,7 +60,7 @@ func (r *Report) method() string {
 // WriteMarkdown writes the report as a Markdown document.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "# Review: %s\n\n", r.Spec)
+	fmt.Fprintf(ew, "# Review: %s\n\n", mdEscape(r.Spec))
 	fmt.Fprintf(ew, "%s · %s requests · reviewed %s", r.window(), groupInt(r.Requests), r.Date)
 	if r.CatalogDate != "" {
 		fmt.Fprintf(ew, " · catalogue prices of %s", r.CatalogDate)
