@@ -324,7 +324,7 @@ func (d *Document) WriteMarkdown(w io.Writer) error {
 		if c.Review.Overdue {
 			review += " **overdue**"
 		}
-		val := mdText(strings.Join(c.Validation, "; "))
+		val := strings.Join(c.Validation, "; ")
 		if val == "" {
 			val = "none"
 		}
