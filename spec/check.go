@@ -1365,6 +1365,14 @@ func (c *checker) checkKeys() {
 	// key by its hash, so a hash written twice would let one entry silently stand for the
 	// other (the last client's tier and rate limit, or a client key that reads /metrics).
 	admins := map[string]int{} // hash → line of its first entry
+	// Hex digits are hex digits in either case: a hash written in upper case (as some tools
+	// print SHA-256) is the same hash, kept in the lower case the gateway looks keys up by.
+	for i := range k.Admin {
+		k.Admin[i] = strings.ToLower(k.Admin[i])
+	}
+	for _, ck := range k.Clients {
+		ck.Hash = strings.ToLower(ck.Hash)
+	}
 	for i, h := range k.Admin {
 		line := k.adminLine(i)
 		if !hashRE.MatchString(h) {
