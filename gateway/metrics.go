@@ -2,11 +2,11 @@ package gateway
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/moneymetric"
 )
 
 // labelCache keeps a vector's children by label values, so that a request looks its metrics
@@ -47,8 +47,8 @@ type metrics struct {
 	overhead      prometheus.Histogram
 	ttfb          *prometheus.HistogramVec // category
 	tokens        *prometheus.CounterVec   // model, kind
-	cost          *moneyVec                // category, model called
-	clientCost    *moneyVec                // client key, category
+	cost          *moneymetric.Vec         // category, model called
+	clientCost    *moneymetric.Vec         // client key, category
 	attempts      *prometheus.CounterVec   // provider, model, class
 	fallbacks     *prometheus.CounterVec   // category, class
 	retries       *prometheus.CounterVec   // provider, class
@@ -83,9 +83,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Time to the first byte sent to the client.", Buckets: latencyBuckets}, []string{"category"}),
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_tokens_total",
 			Help: "Tokens billed, by model and kind: prompt, completion, and the parts of them that were cache reads (cached), cache writes (cache_write) and reasoning."}, []string{"model", "kind"}),
-		cost: newMoneyVec("clearbar_cost_usd_total",
+		cost: moneymetric.New("clearbar_cost_usd_total",
 			"Cost in US dollars at catalogue (or spec) prices, by category and the model called, discarded attempts included.", "category", "model"),
-		clientCost: newMoneyVec("clearbar_client_cost_usd_total",
+		clientCost: moneymetric.New("clearbar_client_cost_usd_total",
 			"Cost in US dollars of the requests of each client key (the spec's keys: name), by category: every call a request made, as clearbar_cost_usd_total counts them. Requests without a client key are not counted here.", "client", "category"),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_attempts_total",
 			Help: "Provider calls, by provider, model and result class."}, []string{"provider", "model", "class"}),
@@ -143,7 +143,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 	// its model's, not that of the model that answered in the end.
 	var total clearbar.Money // the request's, for its client key
 	if sc := d.Score; sc != nil && sc.Embedding != nil && sc.Embedding.Cost > 0 {
-		m.cost.add(sc.Embedding.Cost, d.Category, sc.Embedding.Model)
+		m.cost.Add(sc.Embedding.Cost, d.Category, sc.Embedding.Model)
 		total += sc.Embedding.Cost
 	}
 	// prev is the last provider call before a, validator calls aside. A fallback or an
@@ -164,7 +164,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 			m.upstreamC.get(a.Provider, a.Model).Observe(a.Latency.Seconds())
 		}
 		if a.Cost > 0 {
-			m.cost.add(a.Cost, d.Category, a.Model)
+			m.cost.Add(a.Cost, d.Category, a.Model)
 			total += a.Cost
 		}
 		if u := a.Usage; !u.IsZero() {
@@ -204,7 +204,7 @@ func (m *metrics) observeDecision(d *clearbar.Decision) {
 		}
 	}
 	if d.Client != "" && total > 0 {
-		m.clientCost.add(total, d.Client, d.Category)
+		m.clientCost.Add(total, d.Client, d.Category)
 	}
 }
 
@@ -233,54 +233,3 @@ func escalationReason(c clearbar.FailureClass) string {
 	}
 	return "provider"
 }
-
-// moneyVec is a counter vector of amounts of money with two labels. It keeps each series'
-// sum in integer nano-dollars (clearbar.Money), as decisions do, and exports it in dollars
-// (nano-dollars / 1e9) at scrape time: a float counter adding fractions of a cent drifts
-// (0.00622200000000002), an integer sum does not. Series appear with their first amount.
-// It is safe for concurrent use; adding to an existing series takes a read lock and an atomic
-// add.
-type moneyVec struct {
-	desc *prometheus.Desc
-	mu   sync.RWMutex
-	sums map[[2]string]*atomic.Int64
-}
-
-func newMoneyVec(name, help string, labels ...string) *moneyVec {
-	return &moneyVec{desc: prometheus.NewDesc(name, help, labels, nil), sums: map[[2]string]*atomic.Int64{}}
-}
-
-// add adds amount to the series of the two label values. A negative amount, which a
-// counter cannot take, is ignored.
-func (v *moneyVec) add(amount clearbar.Money, a, b string) {
-	if amount <= 0 {
-		return
-	}
-	k := [2]string{a, b}
-	v.mu.RLock()
-	sum, ok := v.sums[k]
-	v.mu.RUnlock()
-	if !ok {
-		v.mu.Lock()
-		if sum, ok = v.sums[k]; !ok {
-			sum = new(atomic.Int64)
-			v.sums[k] = sum
-		}
-		v.mu.Unlock()
-	}
-	sum.Add(int64(amount))
-}
-
-// Describe implements prometheus.Collector.
-func (v *moneyVec) Describe(ch chan<- *prometheus.Desc) { ch <- v.desc }
-
-// Collect implements prometheus.Collector.
-func (v *moneyVec) Collect(ch chan<- prometheus.Metric) {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	for k, sum := range v.sums {
-		ch <- prometheus.MustNewConstMetric(v.desc, prometheus.CounterValue, clearbar.Money(sum.Load()).USD(), k[0], k[1])
-	}
-}
-
-var _ prometheus.Collector = (*moneyVec)(nil)

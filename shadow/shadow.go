@@ -54,6 +54,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clearbar/clearbar"
+	"github.com/clearbar/clearbar/internal/moneymetric"
 	"github.com/clearbar/clearbar/outcomes"
 	"github.com/clearbar/clearbar/provider/simulated"
 	"github.com/clearbar/clearbar/route"
@@ -407,7 +408,7 @@ func (s *Shadower) shadow(cat *category, j job) {
 		row, cost := s.call(cat, m, req, j.d)
 		sim := m.Resolved.Provider != nil && m.Resolved.Provider.Type == "simulated"
 		cat.settle(reserve, cost)
-		s.metrics.spent.WithLabelValues(cat.c.Name).Add(cost.USD())
+		s.metrics.spent.Add(cost, cat.c.Name)
 		if s.ctx.Err() != nil {
 			// The call may have been cancelled: its row would record the cancellation, not the
 			// candidate.
@@ -632,7 +633,7 @@ func utcDay(t time.Time) time.Time {
 type metrics struct {
 	requests *prometheus.CounterVec
 	calls    *prometheus.CounterVec
-	spent    *prometheus.CounterVec
+	spent    *moneymetric.Vec
 }
 
 func newMetrics(r prometheus.Registerer) *metrics {
@@ -641,8 +642,8 @@ func newMetrics(r prometheus.Registerer) *metrics {
 			Help: "Requests sampled for shadow traffic, by category and whether they were queued or dropped (queue full)."}, []string{"category", "result"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_shadow_calls_total",
 			Help: "Shadow calls to candidate models, by category, model and result (ok, failed_validation, a failure class, over_budget when not made, or abandoned when cancelled at shutdown)."}, []string{"category", "model", "result"}),
-		spent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clearbar_shadow_cost_usd_total",
-			Help: "What shadow calls cost, judges included, by category."}, []string{"category"}),
+		spent: moneymetric.New("clearbar_shadow_cost_usd_total",
+			"What shadow calls cost, judges included, by category.", "category"),
 	}
 	if r != nil {
 		r.MustRegister(m.requests, m.calls, m.spent)
