@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -264,8 +265,10 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	// No ReadTimeout or WriteTimeout: either would cut a long stream. Reading a request is
 	// bounded by ReadHeaderTimeout and bodyDeadline instead, waiting between requests by
 	// IdleTimeout.
-	srv := &http.Server{Handler: bodyDeadline(root, *bodyTimeout), BaseContext: gw.BaseContext,
+	handler, bodies := bodyDeadline(root, *bodyTimeout)
+	srv := &http.Server{Handler: handler, BaseContext: gw.BaseContext,
 		ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: *idleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv.RegisterOnShutdown(bodies.Hurry)
 	// SIGHUP, which service managers send to reload and a closing terminal sends too, would
 	// end the process at once, dropping requests in flight and their decisions: the gateway
 	// keeps serving and says how to load a new spec. It is caught before the gateway says it
@@ -347,19 +350,67 @@ const (
 // still arriving at the deadline fails the request's read: the gateway answers a 408
 // (request_timeout) and the connection is closed, with the body's unread bytes in it, so a
 // client still sending may see the connection reset rather than the 408.
-func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
+//
+// The bodies still arriving are tracked (the returned bodyWatch): when the gateway shuts down,
+// Hurry gives each at most drainBodyWait more, so that a client trickling a body cannot hold the
+// drain for the whole body timeout. With d 0, the watch does nothing.
+func bodyDeadline(h http.Handler, d time.Duration) (http.Handler, *bodyWatch) {
+	bw := &bodyWatch{bodies: map[*deadlineBody]struct{}{}}
 	if d <= 0 {
-		return h
+		return h, bw
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 			rc := http.NewResponseController(w)
-			if rc.SetReadDeadline(time.Now().Add(d)) == nil {
-				r.Body = &deadlineBody{ReadCloser: r.Body, clear: func() { rc.SetReadDeadline(time.Time{}) }}
+			deadline := time.Now().Add(d)
+			if rc.SetReadDeadline(deadline) == nil {
+				b := &deadlineBody{ReadCloser: r.Body, rc: rc, deadline: deadline, watch: bw}
+				bw.add(b)
+				defer bw.done(b)
+				r.Body = b
 			}
 		}
 		h.ServeHTTP(w, r)
-	})
+	}), bw
+}
+
+// drainBodyWait is how long, once the gateway shuts down, a request still receiving its body
+// may go on receiving it, at most (bodyWatch.Hurry): the drain's grace period, while /readyz
+// answers 503, has let a client that was sending finish already.
+const drainBodyWait = 5 * time.Second
+
+// bodyWatch keeps the request bodies still arriving, to shorten their deadline at shutdown.
+type bodyWatch struct {
+	mu      sync.Mutex
+	bodies  map[*deadlineBody]struct{}
+	hurried bool
+}
+
+func (bw *bodyWatch) add(b *deadlineBody) {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	bw.bodies[b] = struct{}{}
+	if bw.hurried {
+		b.hurry(time.Now().Add(drainBodyWait))
+	}
+}
+
+func (bw *bodyWatch) done(b *deadlineBody) {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	delete(bw.bodies, b)
+}
+
+// Hurry gives every body still arriving, and any that starts to, at most drainBodyWait more
+// to arrive. http.Server.RegisterOnShutdown calls it as the listener closes.
+func (bw *bodyWatch) Hurry() {
+	bw.mu.Lock()
+	defer bw.mu.Unlock()
+	bw.hurried = true
+	until := time.Now().Add(drainBodyWait)
+	for b := range bw.bodies {
+		b.hurry(until)
+	}
 }
 
 // deadlineBody is a request body whose connection has a read deadline, cleared (once) when
@@ -367,17 +418,35 @@ func bodyDeadline(h http.Handler, d time.Duration) http.Handler {
 // the server, discarding what is left of it after the answer, must not wait for a trickle.
 type deadlineBody struct {
 	io.ReadCloser
-	clear   func()
-	cleared bool
+	rc       *http.ResponseController
+	watch    *bodyWatch
+	mu       sync.Mutex // guards deadline and cleared against hurry
+	deadline time.Time
+	cleared  bool
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF && !b.cleared {
-		b.cleared = true
-		b.clear()
+	if err == io.EOF {
+		b.mu.Lock()
+		if !b.cleared {
+			b.cleared = true
+			b.rc.SetReadDeadline(time.Time{})
+		}
+		b.mu.Unlock()
 	}
 	return n, err
+}
+
+// hurry moves the body's deadline to until when that is sooner, unless the body has arrived.
+func (b *deadlineBody) hurry(until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cleared || !until.Before(b.deadline) {
+		return
+	}
+	b.deadline = until
+	b.rc.SetReadDeadline(until)
 }
 
 // The drain's defaults. defaultDrainGrace is how long /readyz answers 503 before the listener
