@@ -12,8 +12,11 @@ import (
 
 // scatter draws a cost/quality chart as a self-contained SVG: no scripts, no external fonts.
 type scatter struct {
-	width, height  float64
-	title          string
+	width, height float64
+	title         string
+	// name is the chart's accessible name, what it plots (the title when empty); it is also
+	// the SVG's <title>.
+	name           string
 	xLabel, yLabel string
 	points         []point
 	// bar, when set, draws a horizontal line at that quality (a category's quality bar).
@@ -51,8 +54,12 @@ func (s *scatter) svg() string {
 	sx, sy := f.X, f.Y
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s">`,
-		s.width, s.height, s.width, s.height, html.EscapeString(s.title))
+	name := s.name
+	if name == "" {
+		name = s.title
+	}
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><title>%[5]s</title>`,
+		s.width, s.height, s.width, s.height, html.EscapeString(name))
 	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="plot"/>`, padLeft, padTop, pw, ph)
 	if s.title != "" {
 		fmt.Fprintf(&b, `<text x="%.1f" y="16" class="title">%s</text>`, padLeft, html.EscapeString(s.title))
@@ -89,11 +96,19 @@ func (s *scatter) svg() string {
 			marks[i].R = 7
 		}
 	}
-	labels := plot.PlaceLabels(marks, texts, recommendedAt(s.points, true), taken, plot.Box{X0: padLeft, Y0: padTop, X1: padLeft + pw, Y1: padTop + ph})
+	labels := plot.PlaceLabels(marks, texts, recommendedAt(s.points, true), nil, taken, plot.Box{X0: padLeft, Y0: padTop, X1: padLeft + pw, Y1: padTop + ph})
 	for _, i := range recommendedAt(s.points, false) {
 		p, m, l := s.points[i], marks[i], labels[i]
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.0f" class="pt %s"><title>%s</title></circle>`, m.X, m.Y, m.R, p.class, html.EscapeString(p.label))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="lbl %s" text-anchor="%s">%s</text>`, l.X, l.Y, p.class, l.Anchor, html.EscapeString(p.label))
+		if l.Text == "" {
+			continue
+		}
+		// A label shortened to fit the plot keeps its whole text as a tooltip.
+		full := ""
+		if l.Text != p.label {
+			full = "<title>" + html.EscapeString(p.label) + "</title>"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" class="lbl %s" text-anchor="%s">%s%s</text>`, l.X, l.Y, p.class, l.Anchor, html.EscapeString(l.Text), full)
 	}
 	b.WriteString(`</svg>`)
 	return b.String()

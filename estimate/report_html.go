@@ -75,6 +75,8 @@ func findingRows(m *MeasuredSummary) []findingRow {
 type catView struct {
 	Info CategoryInfo
 	Rows []catRow
+	// TTFBNote explains the marked TTFB cells, as the Markdown report's footnote does.
+	TTFBNote string
 }
 
 type catRow struct {
@@ -84,6 +86,8 @@ type catRow struct {
 	Clears bool
 	// Quality is the result's quality, with the digits that tell it from the bar it misses.
 	Quality string
+	// TTFB is the time to first byte's p95 cell, marked where it is assumed.
+	TTFB string
 }
 
 // WriteHTML writes the report as one self-contained HTML page (inline CSS and SVG, no scripts
@@ -92,12 +96,21 @@ func WriteHTML(w io.Writer, r *Report) error {
 	v := htmlView{Report: r, UserReqs: newUserRequestsView(r), Findings: findingRows(r.Measured), IntervalLegend: IntervalLegend}
 	for i, info := range r.Categories {
 		cv := catView{Info: info}
+		var assumed []string
+		var rows []CategoryResult
 		for _, p := range r.Policies {
 			if p.SameAs != "" {
 				continue
 			}
 			c := p.Categories[i]
-			cv.Rows = append(cv.Rows, catRow{Policy: p.Name, Result: c, Best: p.Name == r.Recommended, Clears: c.ClearsBar && c.MeetsBudget, Quality: qualityVs(c.Quality, info.QualityBar)})
+			rows = append(rows, c)
+			clears := c.ClearsBar && c.MeetsBudget
+			ttfb := c.markTTFB(tableCells(c.Figures, clears).TTFB95, &assumed)
+			cv.Rows = append(cv.Rows, catRow{Policy: p.Name, Result: c, Best: p.Name == r.Recommended, Clears: clears, Quality: qualityVs(c.Quality, info.QualityBar), TTFB: ttfb})
+		}
+		if len(assumed) > 0 {
+			unmeasured, measured := r.ttfbSplit(rows, assumed)
+			cv.TTFBNote = ttfbFootnote(unmeasured, measured...)
 		}
 		v.CatViews = append(v.CatViews, cv)
 	}
@@ -115,7 +128,8 @@ func WriteHTML(w io.Writer, r *Report) error {
 	v.Chart = template.HTML(main.svg())
 	for i, info := range r.Categories {
 		bar := info.QualityBar
-		ch := &scatter{width: 370, height: 260, title: info.Name, xLabel: "cost per request", yLabel: "quality", bar: &bar,
+		ch := &scatter{width: 370, height: 260, title: info.Name,
+			name: "Cost per request against quality of each policy's route, category " + info.Name, xLabel: "cost per request", yLabel: "quality", bar: &bar,
 			formatX: func(x float64) string { return clearbar.MoneyFromUSD(x).String() }}
 		// One point per distinct route, labelled by its models unless two routes share them
 		// ("strong" and "strong, fallback mini"): those keep their fallbacks.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/plot"
@@ -16,7 +17,8 @@ import (
 // external fonts or styles: the classes are styled by the page, and the SVG reads without
 // them): single models, the oracle, the spec's routes and cascades as labelled marks, the
 // zero router's envelope as a dashed line, the frontier as a dotted staircase, each router
-// curve as a line, the quality bar and the calibrated choice.
+// curve as a line, the quality bar and the calibrated choice, with a legend of every line and
+// every kind of mark drawn.
 //
 // When no result has a cost (RouteLLM's data has none), the x axis is the share of calls to
 // the strong model instead.
@@ -72,7 +74,10 @@ func (c chart) svg(rep *Report) string {
 	if rep.QualityBar != nil {
 		ymin, ymax = math.Min(ymin, *rep.QualityBar), math.Max(ymax, *rep.QualityBar)
 	}
-	f := plot.Frame{Width: c.width, Height: c.height, Left: chartPadLeft, Right: chartPadRight, Top: chartPadTop, Bottom: chartPadBottom}
+	legend := chartLegend(rep, byCost)
+	rows := legend.layout(chartPadLeft, c.width-chartPadRight)
+	top := chartPadTop + legendRowHeight*float64(rows-1)
+	f := plot.Frame{Width: c.width, Height: c.height, Left: chartPadLeft, Right: chartPadRight, Top: top, Bottom: chartPadBottom}
 	f.Fit(xmin, xmax, ymin, ymax, byCost, plot.Margins{LogX: 1.3, LinX: 0.08, Y: 0.1})
 	if byCost && f.LogX {
 		xLabel = "mean cost per item (USD, log scale)"
@@ -87,13 +92,13 @@ func (c chart) svg(rep *Report) string {
 	}
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s" font-family="sans-serif" font-size="11">`,
 		c.width, c.height, c.width, c.height, html.EscapeString(title))
-	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fafafa" stroke="#ccc"/>`, chartPadLeft, chartPadTop, pw, ph)
+	fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#fafafa" stroke="#ccc"/>`, chartPadLeft, top, pw, ph)
 	fmt.Fprintf(&b, `<text x="%.1f" y="16" font-size="13" font-weight="bold">%s</text>`, chartPadLeft, html.EscapeString(title))
 	for _, t := range f.XTickLabels(formatX, 6.5) {
 		x := sx(t.V)
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, x, chartPadTop, x, chartPadTop+ph)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e5e5e5"/>`, x, top, x, top+ph)
 		if t.Label != "" {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#555">%s</text>`, x, chartPadTop+ph+14, html.EscapeString(t.Label))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="#555">%s</text>`, x, top+ph+14, html.EscapeString(t.Label))
 		}
 	}
 	for _, t := range f.YTicks() {
@@ -102,7 +107,7 @@ func (c chart) svg(rep *Report) string {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" fill="#555">%s</text>`, chartPadLeft-6, y+4, plot.Pct(t))
 	}
 	fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, chartPadLeft+pw/2, c.height-10, html.EscapeString(xLabel))
-	fmt.Fprintf(&b, `<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">quality</text>`, chartPadTop+ph/2, chartPadTop+ph/2)
+	fmt.Fprintf(&b, `<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">quality</text>`, top+ph/2, top+ph/2)
 	if rep.QualityBar != nil {
 		y := sy(*rep.QualityBar)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#b00" stroke-dasharray="2 3"/>`, chartPadLeft, y, chartPadLeft+pw, y)
@@ -137,10 +142,9 @@ func (c chart) svg(rep *Report) string {
 			}
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", sx(clampX(p.Cost)), sy(p.Quality)))
 		}
-		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#111" stroke-width="1" stroke-dasharray="1 2"><title>frontier (no policy is both cheaper and better)</title></polyline>`, strings.Join(pts, " "))
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="#111" stroke-width="1" stroke-dasharray="1 2"><title>frontier (no realisable policy is both cheaper and better; bounds such as the oracle are left out)</title></polyline>`, strings.Join(pts, " "))
 	}
 	// Curves.
-	legend := []string{}
 	for i, cv := range rep.Curves {
 		color := curveColors[i%len(curveColors)]
 		// Drawn along the x axis: an N-model router's points are not ordered by strong share.
@@ -160,53 +164,57 @@ func (c chart) svg(rep *Report) string {
 			}
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="1.8" fill="%s"><title>%s</title></circle>`, sx(clampX(xOf(p))), sy(p.Quality), color, html.EscapeString(pointTitle(p, byCost)))
 		}
-		legend = append(legend, fmt.Sprintf(`<tspan fill="%s">━ %s</tspan>`, color, html.EscapeString(cv.Name)))
 	}
-	if byCost && len(rep.ZeroRouter) > 0 {
-		legend = append(legend, `<tspan fill="#888">╌ zero router</tspan>`)
-	}
-	if byCost && len(rep.Frontier) > 1 {
-		legend = append(legend, `<tspan fill="#111">┈ frontier</tspan>`)
-	}
-	if len(legend) > 0 {
-		fmt.Fprintf(&b, `<text x="%.1f" y="32">%s</text>`, chartPadLeft, strings.Join(legend, "  "))
-	}
-	// Marks, then the labels of the single models, the oracle and the spec's routes, each where
-	// it covers no other label and no mark (cascades are numerous: their names are in the
-	// table and the tooltips).
+	legend.write(&b)
+	// Marks, then their labels, each where it covers no other label and no mark: first those
+	// of the single models, the oracle and the spec's routes, then of the bounds (a cascade
+	// with a perfect validator), then of the other cascades, which are numerous and are
+	// labelled only where their label fits (their names are in the table and the tooltips).
 	var marks []plot.Mark
-	var texts []string
+	var texts, fills []string
+	var optional []bool
+	var first, bounds, rest []int
 	for _, r := range rep.Results {
 		if r.Items == 0 {
 			continue
 		}
 		x, y := sx(clampX(xOf(r))), sy(r.Quality)
 		title := html.EscapeString(pointTitle(r, byCost))
-		text, radius := shortName(r), 4.5
-		switch r.Kind {
-		case KindSingle:
+		radius, fill, order := 4.5, "#333", &first
+		switch markOf(r) {
+		case markSingle:
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="4.5" fill="#333"><title>%s</title></circle>`, x, y, title)
-		case "oracle":
+		case markOracle:
 			fmt.Fprintf(&b, `<path d="M%.1f %.1fl6 6l-6 6l-6 -6z" fill="#f2c200" stroke="#333"><title>%s</title></path>`, x, y-6, title)
 			radius = 6
-		case "spec", "split":
+		case markSpec:
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="9" height="9" fill="#b00"><title>%s</title></rect>`, x-4.5, y-4.5, title)
 		default:
 			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="7" height="7" fill="none" stroke="#555"><title>%s</title></rect>`, x-3.5, y-3.5, title)
-			text, radius = "", 3.5
+			radius, fill, order = 3.5, "#555", &rest
+			if !r.Realisable {
+				order = &bounds
+			}
 		}
-		marks, texts = append(marks, plot.Mark{X: x, Y: y, R: radius}), append(texts, text)
+		*order = append(*order, len(marks))
+		marks, texts, fills = append(marks, plot.Mark{X: x, Y: y, R: radius}), append(texts, shortName(r)), append(fills, fill)
+		optional = append(optional, order == &rest)
 	}
 	var taken []plot.Box
 	if rep.QualityBar != nil {
 		y := sy(*rep.QualityBar)
 		taken = append(taken, plot.Label{X: chartPadLeft + pw - 4, Y: y - 4, Anchor: "end"}.Extent("bar "+plot.Pct(*rep.QualityBar)))
 	}
-	area := plot.Box{X0: chartPadLeft, Y0: chartPadTop, X1: chartPadLeft + pw, Y1: chartPadTop + ph}
-	for i, l := range plot.PlaceLabels(marks, texts, nil, taken, area) {
-		if texts[i] != "" {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="#333">%s</text>`, l.X, l.Y, l.Anchor, html.EscapeString(texts[i]))
+	area := plot.Box{X0: chartPadLeft, Y0: top, X1: chartPadLeft + pw, Y1: top + ph}
+	for i, l := range plot.PlaceLabels(marks, texts, slices.Concat(first, bounds, rest), optional, taken, area) {
+		if l.Text == "" {
+			continue
 		}
+		full := ""
+		if l.Text != texts[i] {
+			full = "<title>" + html.EscapeString(texts[i]) + "</title>"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s%s</text>`, l.X, l.Y, l.Anchor, fills[i], html.EscapeString(l.Text), full)
 	}
 	if cal := rep.Calibration; cal != nil && cal.Chosen != nil && cal.Chosen.Items > 0 {
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="9" fill="none" stroke="#b00" stroke-width="2"><title>calibrated: %s</title></circle>`,
@@ -229,20 +237,168 @@ func pointTitle(r *Result, byCost bool) string {
 	return t
 }
 
-// shortName labels a mark: the model's name without its vendor prefix, or the policy's name
-// up to its settings.
+// maxLabel is the most characters a mark's label has.
+const maxLabel = 72
+
+// shortName labels a mark: the policy's name with its models' names without their vendor
+// prefixes ("mistralai/"), and without "cascade " (the mark says it is one), shortened to
+// maxLabel characters. The settings in parentheses at its end, which tell a spec's route
+// with an assumed validator from the same route with its validators, or a bound from a
+// cascade, are kept: what is shortened is the part before them.
 func shortName(r *Result) string {
 	name := r.Name
-	if r.Kind == KindSingle {
-		if i := strings.LastIndex(name, "/"); i >= 0 {
-			name = name[i+1:]
+	for _, m := range r.Models {
+		if i := strings.LastIndex(m, "/"); i >= 0 {
+			name = strings.ReplaceAll(name, m, m[i+1:])
 		}
 	}
-	if i := strings.Index(name, " ("); i > 0 && r.Kind != KindSingle && len(name) > 40 {
-		name = name[:i]
+	if r.Kind == KindCascade {
+		name = strings.TrimPrefix(name, "cascade ")
 	}
-	if len(name) > 40 {
-		name = name[:39] + "…"
+	if utf8.RuneCountInString(name) <= maxLabel {
+		return name
 	}
-	return name
+	head, settings := name, ""
+	if i := strings.LastIndex(name, " ("); i > 0 && strings.HasSuffix(name, ")") {
+		head, settings = name[:i], name[i:]
+	}
+	keep := maxLabel - 1 - utf8.RuneCountInString(settings)
+	if keep < 8 {
+		// Settings too long to keep whole: the name is cut at its end instead.
+		head, keep = name, maxLabel-1
+		settings = ""
+	}
+	return string([]rune(head)[:keep]) + "…" + settings
+}
+
+// The kinds of mark the chart draws for a result.
+const (
+	markSingle = iota
+	markOracle
+	markSpec
+	markOther
+)
+
+func markOf(r *Result) int {
+	switch r.Kind {
+	case KindSingle:
+		return markSingle
+	case KindOracle:
+		return markOracle
+	case KindSpec, "split":
+		return markSpec
+	}
+	return markOther
+}
+
+// legendRowHeight is the height of a row of the chart's legend; rows past the first push the
+// plot down.
+const legendRowHeight = 15.0
+
+// legendItem is an entry of the chart's legend: a line's glyph and name in its colour, or a
+// mark drawn before its text.
+type legendItem struct {
+	text, color string
+	// mark draws the mark centred at (x, y); nil for a line, whose glyph is in the text.
+	mark func(x, y float64) string
+	// x and y are where layout put the item.
+	x, y float64
+}
+
+type legend []legendItem
+
+// chartLegend lists the chart's lines (router curves, zero router, frontier), then each kind
+// of mark it draws, then the calibrated choice's ring.
+func chartLegend(rep *Report, byCost bool) legend {
+	var l legend
+	for i, cv := range rep.Curves {
+		l = append(l, legendItem{text: "━ " + cv.Name, color: curveColors[i%len(curveColors)]})
+	}
+	if byCost && len(rep.ZeroRouter) > 0 {
+		l = append(l, legendItem{text: "╌ zero router", color: "#888"})
+	}
+	if byCost && len(rep.Frontier) > 1 {
+		l = append(l, legendItem{text: "┈ frontier (bounds left out)", color: "#111"})
+	}
+	present := map[int]bool{}
+	var others []string
+	bound := false
+	for _, r := range rep.Results {
+		if r.Items == 0 {
+			continue
+		}
+		k := markOf(r)
+		present[k] = true
+		if k == markOther {
+			if !slices.Contains(others, r.Kind) {
+				others = append(others, r.Kind)
+			}
+			bound = bound || !r.Realisable
+		}
+	}
+	if present[markSingle] {
+		l = append(l, legendItem{text: "single model", color: "#333", mark: func(x, y float64) string {
+			return fmt.Sprintf(`<circle cx="%.1f" cy="%.1f" r="4.5" fill="#333"/>`, x, y)
+		}})
+	}
+	if present[markOracle] {
+		l = append(l, legendItem{text: "oracle (a bound)", color: "#333", mark: func(x, y float64) string {
+			return fmt.Sprintf(`<path d="M%.1f %.1fl6 6l-6 6l-6 -6z" fill="#f2c200" stroke="#333"/>`, x, y-6)
+		}})
+	}
+	if present[markSpec] {
+		l = append(l, legendItem{text: "spec's route", color: "#333", mark: func(x, y float64) string {
+			return fmt.Sprintf(`<rect x="%.1f" y="%.1f" width="9" height="9" fill="#b00"/>`, x-4.5, y-4.5)
+		}})
+	}
+	if present[markOther] {
+		text := strings.Join(others, ", ")
+		if bound {
+			text += " (or a bound, as with a perfect validator)"
+		}
+		l = append(l, legendItem{text: text, color: "#333", mark: func(x, y float64) string {
+			return fmt.Sprintf(`<rect x="%.1f" y="%.1f" width="7" height="7" fill="none" stroke="#555"/>`, x-3.5, y-3.5)
+		}})
+	}
+	if cal := rep.Calibration; cal != nil && cal.Chosen != nil && cal.Chosen.Items > 0 {
+		l = append(l, legendItem{text: "calibrated choice", color: "#333", mark: func(x, y float64) string {
+			return fmt.Sprintf(`<circle cx="%.1f" cy="%.1f" r="6" fill="none" stroke="#b00" stroke-width="2"/>`, x, y)
+		}})
+	}
+	return l
+}
+
+// width is the room the item takes, a gap after it included: its text is taken to be 6
+// pixels a character wide, an 11px sans-serif's average with some room to spare.
+func (it legendItem) width() float64 {
+	w := 6*float64(utf8.RuneCountInString(it.text)) + 16
+	if it.mark != nil {
+		w += 14
+	}
+	return w
+}
+
+// layout places the items in rows from x0 to x1, the first row's baseline at y 32, and
+// returns how many rows there are (at least 1).
+func (l legend) layout(x0, x1 float64) int {
+	x, y, rows := x0, 32.0, 1
+	for i := range l {
+		if w := l[i].width(); x > x0 && x+w > x1 {
+			x, y, rows = x0, y+legendRowHeight, rows+1
+		}
+		l[i].x, l[i].y = x, y
+		x += l[i].width()
+	}
+	return rows
+}
+
+func (l legend) write(b *strings.Builder) {
+	for _, it := range l {
+		x := it.x
+		if it.mark != nil {
+			b.WriteString(it.mark(x+5, it.y-4))
+			x += 14
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" fill="%s">%s</text>`, x, it.y, it.color, html.EscapeString(it.text))
+	}
 }

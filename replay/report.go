@@ -358,7 +358,20 @@ var pageTemplate = template.Must(template.New("replay").Funcs(template.FuncMap{
 	"best":     (*Report).bestText,
 	"pair":     (*Report).pairText,
 	"toStrong": (*Report).toStrong,
+	"bounds":   boundNames,
 }).Parse(pageHTML))
+
+// boundNames lists the results drawn but left out of the frontier as bounds (the oracle, a
+// cascade with a perfect validator), for the frontier's note; "" when there are none.
+func boundNames(r *Report) string {
+	var names []string
+	for _, x := range r.Results {
+		if !x.Realisable && x.Items > 0 {
+			names = append(names, x.Name)
+		}
+	}
+	return strings.Join(names, "; ")
+}
 
 const pageHTML = `<!DOCTYPE html>
 <html lang="en">
@@ -404,7 +417,7 @@ code{background:#f4f4f4;padding:0 .2rem}
 {{range .R.CostAt}}<tr><td>{{pct1 .Fraction}}</td><td>{{pct .Target}}</td>{{if .Reached}}<td>{{usd .Cost}}</td><td>{{pct1 .Savings}}</td><td>{{if eq .Lower .Upper}}{{.Upper}}{{else}}{{pct1 .Share}} to {{.Upper}}, rest to {{.Lower}}{{end}}</td><td>{{with .Cheapest}}{{.Policy}} at {{usd .Cost}}{{end}}</td>{{else}}<td colspan="4">not reached</td>{{end}}</tr>
 {{end}}</table>{{end}}
 {{if .R.Frontier}}<h2>Frontier</h2>
-<p class="note">No other policy, nor a random mix of two, is both cheaper and better than these. AIQ of the frontier: {{f4 .R.FrontierAIQ}}.</p>
+<p class="note">No other realisable policy, nor a random mix of two, is both cheaper and better than these.{{with bounds .R}} Bounds ({{.}}) need what no deployed router has, hindsight or a perfect validator, and are left out of the frontier: they may be cheaper and better.{{end}} AIQ of the frontier: {{f4 .R.FrontierAIQ}}.</p>
 <table><tr><th>Policy</th><th>Cost/item</th><th>Quality</th></tr>
 {{range .R.Frontier}}<tr><td>{{.Policy}}</td><td>{{usd .Cost}}</td><td>{{pct .Quality}}</td></tr>
 {{end}}</table>{{end}}

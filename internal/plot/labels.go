@@ -28,11 +28,15 @@ func (a Box) Outside(b Box) float64 { return (a.X1-a.X0)*(a.Y1-a.Y0) - a.Overlap
 // Box returns the square the mark covers.
 func (m Mark) Box() Box { return Box{m.X - m.R, m.Y - m.R, m.X + m.R, m.Y + m.R} }
 
-// Label is where a label is written: its baseline's anchor point and its SVG text-anchor
-// ("start", "middle" or "end").
+// Label is where a label is written: its baseline's anchor point, its SVG text-anchor
+// ("start", "middle" or "end") and, from PlaceLabels, the text drawn there.
 type Label struct {
 	X, Y   float64
 	Anchor string
+	// Text is the label's text as drawn: shortened with "…" when the whole text is wider
+	// than the area it must stay in (the caller then gives the whole text as a tooltip), and
+	// empty when the label is not drawn.
+	Text string
 }
 
 // Label metrics, generously: an 11px label's characters are at most LabelCharWidth wide on
@@ -59,9 +63,13 @@ func (l Label) Extent(text string) Box {
 // empty text is no label (the mark is still kept clear). Labels are placed in the given order
 // (nil: the marks' order), each in the first of a few places around its mark (above and to
 // the right first, or to the left for a mark in the right part of area) whose label overlaps
-// no label already placed, no mark and nothing taken, inside area; when every place overlaps
-// something, the one that overlaps least.
-func PlaceLabels(marks []Mark, texts []string, order []int, taken []Box, area Box) []Label {
+// no label already placed, no mark and nothing taken; when every place overlaps something,
+// the one that overlaps least, or, when optional[i] is set (optional may be nil), nowhere:
+// the label is left out.
+//
+// A label never leaves area: a place that would cross its edge is moved inside, and a text
+// wider than area is shortened to fit, ending in "…" (Label.Text).
+func PlaceLabels(marks []Mark, texts []string, order []int, optional []bool, taken []Box, area Box) []Label {
 	out := make([]Label, len(marks))
 	placed := slices.Clone(taken)
 	if order == nil {
@@ -71,21 +79,22 @@ func PlaceLabels(marks []Mark, texts []string, order []int, taken []Box, area Bo
 		}
 	}
 	for _, i := range order {
-		m, text := marks[i], texts[i]
+		m, text := marks[i], fit(texts[i], area.X1-area.X0)
 		if text == "" {
 			continue
 		}
-		right := []Label{{m.X + 8, m.Y - 10, "start"}, {m.X + 8, m.Y + 18, "start"}, {m.X + m.R + 4, m.Y + 4, "start"}}
-		left := []Label{{m.X - 8, m.Y - 10, "end"}, {m.X - 8, m.Y + 18, "end"}, {m.X - m.R - 4, m.Y + 4, "end"}}
-		centred := []Label{{m.X, m.Y - m.R - 6, "middle"}, {m.X, m.Y + m.R + 14, "middle"}}
+		right := []Label{{m.X + 8, m.Y - 10, "start", text}, {m.X + 8, m.Y + 18, "start", text}, {m.X + m.R + 4, m.Y + 4, "start", text}}
+		left := []Label{{m.X - 8, m.Y - 10, "end", text}, {m.X - 8, m.Y + 18, "end", text}, {m.X - m.R - 4, m.Y + 4, "end", text}}
+		centred := []Label{{m.X, m.Y - m.R - 6, "middle", text}, {m.X, m.Y + m.R + 14, "middle", text}}
 		candidates := append(append(right, left...), centred...)
 		if m.X > area.X0+(area.X1-area.X0)*0.7 {
 			candidates = append(append(left, right...), centred...)
 		}
 		best, least := 0, math.Inf(1)
-		for k, l := range candidates {
-			e := l.Extent(text)
-			cost := e.Outside(area)
+		for k := range candidates {
+			candidates[k] = candidates[k].inside(area)
+			e := candidates[k].Extent(text)
+			cost := 0.0
 			for _, p := range placed {
 				cost += e.Overlap(p)
 			}
@@ -99,8 +108,41 @@ func PlaceLabels(marks []Mark, texts []string, order []int, taken []Box, area Bo
 				break
 			}
 		}
+		if least > 0 && optional != nil && optional[i] {
+			continue
+		}
 		out[i] = candidates[best]
 		placed = append(placed, out[i].Extent(text))
 	}
 	return out
+}
+
+// inside returns l moved the least that puts its text inside area (as far as it fits).
+func (l Label) inside(area Box) Label {
+	e := l.Extent(l.Text)
+	switch {
+	case e.X0 < area.X0:
+		l.X += area.X0 - e.X0
+	case e.X1 > area.X1:
+		l.X -= e.X1 - area.X1
+	}
+	switch {
+	case e.Y0 < area.Y0:
+		l.Y += area.Y0 - e.Y0
+	case e.Y1 > area.Y1:
+		l.Y -= e.Y1 - area.Y1
+	}
+	return l
+}
+
+// fit returns text shortened, ending in "…", to at most width pixels of label.
+func fit(text string, width float64) string {
+	n := int(width / LabelCharWidth)
+	if utf8.RuneCountInString(text) <= n {
+		return text
+	}
+	if n < 1 {
+		return ""
+	}
+	return string([]rune(text)[:n-1]) + "…"
 }
