@@ -55,9 +55,21 @@ type live struct {
 	// Explorer says whether decisions can be looked up.
 	Explorer bool `json:"explorer"`
 	// Summary is absent without a Monitor.
-	Summary  *drift.Summary  `json:"summary,omitempty"`
-	Breakers []health.Status `json:"breakers"`
-	Drift    driftState      `json:"drift"`
+	Summary *drift.Summary `json:"summary,omitempty"`
+	// RecentFrom is when the data of the summary's recent figures begins: the start of their
+	// span, or, when the gateway started within it, when it started, or the start of the
+	// first minute before it with traffic restored from the decision store. The time from it
+	// to the summary's time is what per-minute rates divide by. Absent without a Monitor.
+	RecentFrom *time.Time `json:"recent_from,omitempty"`
+	// TimeScales are the time scales, other than 1, that simulated providers run at (serve
+	// --time-scale, or a provider's simulate.time_scale), by provider: their latencies are
+	// scaled wall-clock ones, not the spec's. Absent when there are none.
+	TimeScales map[string]float64 `json:"time_scales,omitempty"`
+	Breakers   []health.Status    `json:"breakers"`
+	// BreakerWindowS is, in seconds, the rolling window that the breakers' requests and
+	// failures count calls in.
+	BreakerWindowS float64    `json:"breaker_window_s"`
+	Drift          driftState `json:"drift"`
 }
 
 // driftState is the detectors' state: settings, counts by state, the detectors firing and
@@ -83,16 +95,27 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) {
 		out.Spec.Models = append(out.Spec.Models, m.Name)
 	}
 	out.Explorer = d.o.Decisions != nil
+	for _, p := range s.Providers {
+		if p.Simulate != nil && p.Simulate.TimeScale > 0 && p.Simulate.TimeScale != 1 {
+			if out.TimeScales == nil {
+				out.TimeScales = map[string]float64{}
+			}
+			out.TimeScales[p.Name] = p.Simulate.TimeScale
+		}
+	}
 	out.Breakers = []health.Status{}
 	if d.o.Breakers != nil {
 		out.Breakers = d.o.Breakers.Snapshot()
 	}
+	out.BreakerWindowS = d.o.BreakerWindow.Seconds()
 	set := s.Drift.Settings()
 	out.Drift = driftState{Enabled: d.o.Monitor != nil && !set.Disabled, Window: set.Window, Reference: set.Reference,
 		FalseAlarm: float64(set.FalseAlarm), States: map[string]int{}, Firing: []drift.Status{}, Alerts: []drift.Alert{}}
 	if m := d.o.Monitor; m != nil {
 		sum := m.Summary(recentFigures)
 		out.Summary = &sum
+		from := recentFrom(m, &sum)
+		out.RecentFrom = &from
 		for _, st := range m.Detectors() {
 			out.Drift.States[st.State]++
 			if st.State == "firing" {
@@ -102,6 +125,27 @@ func (d *Dashboard) live(w http.ResponseWriter, r *http.Request) {
 		out.Drift.Alerts = append(out.Drift.Alerts, m.Alerts()...)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// recentFrom returns when the data of sum's recent figures begins (see live.RecentFrom).
+func recentFrom(m *drift.Monitor, sum *drift.Summary) time.Time {
+	span := sum.Total.Recent.Time
+	if !sum.Start.After(span) {
+		return span
+	}
+	// Decisions restored from the store are from before the start: the first minute of the
+	// span that holds any, before the start's own minute, begins the data.
+	startMinute := sum.Start.Truncate(time.Minute)
+	if startMinute.After(span) {
+		for _, sr := range m.Series(drift.ByTotal, span, startMinute.Add(-time.Minute), time.Minute) {
+			for _, p := range sr.Points {
+				if p.Requests > 0 {
+					return p.Time
+				}
+			}
+		}
+	}
+	return sum.Start
 }
 
 // ranges are the chart spans the page offers, with their steps.

@@ -54,6 +54,9 @@ type Options struct {
 	Monitor *drift.Monitor
 	// Breakers are the gateway's circuit breakers.
 	Breakers *health.Set
+	// BreakerWindow is the breakers' Window, the span their call counts cover; zero means
+	// health.DefaultSettings's, which `clearbar serve` uses.
+	BreakerWindow time.Duration
 	// Decisions serves the decision explorer; nil turns it off (no trace store).
 	Decisions Decisions
 	// Auth wraps the API handlers, to require an admin key; nil leaves them open.
@@ -80,6 +83,9 @@ func New(o Options) (*Dashboard, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.BreakerWindow <= 0 {
+		o.BreakerWindow = health.DefaultSettings().Window
 	}
 	auth := o.Auth
 	if auth == nil {

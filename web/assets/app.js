@@ -8,6 +8,12 @@
   const LIST_MS = 5000;
   const KEY = 'clearbar-admin-key';
   const COLORS = ['#2f5bd3', '#e07b1f', '#15803d', '#b91c1c', '#7c3aed', '#0e7490', '#a16207', '#db2777', '#4b5563', '#65a30d'];
+  // Series are told apart by their dashes too, not by colour alone.
+  const DASHES = ['', '7 3', '2 3', '9 3 2 3', '4 4'];
+  // UNCLASSIFIED names the requests that got no category (drift.Unclassified): drawn in a
+  // neutral grey, apart from the categories' colours.
+  const UNCLASSIFIED = '(unclassified)';
+  const GREY = '#8a93a3';
 
   const $ = (sel) => document.querySelector(sel);
 
@@ -48,7 +54,8 @@
     if (x === null || x === undefined) return '–';
     if (x === 0) return '$0';
     if (x >= 1) return '$' + x.toLocaleString('en-US', {minimumFractionDigits: 2, maximumFractionDigits: 2});
-    if (x >= 0.01) return '$' + x.toFixed(4).replace(/0+$/, '').replace(/\.$/, '');
+    // Cents keep both digits ($0.10); smaller parts of a cent show when there are any.
+    if (x >= 0.01) return '$' + x.toFixed(4).replace(/(\.\d\d\d*?)0+$/, '$1');
     if (x < 1e-6) return '<$0.000001';
     return '$' + String(Number(x.toPrecision(3)));
   }
@@ -61,7 +68,22 @@
     return Math.floor(sec / 60) + ' min ' + Math.round(sec % 60) + ' s';
   }
   const fmtNs = (ns) => (ns ? fmtDur(ns / 1e9) : '–');
-  const fmtPct = (r) => (r === null || r === undefined ? '–' : (r * 100).toFixed(r >= 0.9995 || r === 0 ? 0 : 1) + '%');
+  // fmtPct shows a rate to a tenth of a percent, 0% and 100% only for those exactly: a rate
+  // just short of them says so.
+  function fmtPct(r) {
+    if (r === null || r === undefined) return '–';
+    if (r === 0 || r === 1) return r * 100 + '%';
+    const t = (r * 100).toFixed(1);
+    if (t === '100.0') return '>99.9%';
+    if (t === '0.0') return '<0.1%';
+    return t + '%';
+  }
+  // fmtSpan names a span of seconds: 30 s, 5 min, 1 h.
+  function fmtSpan(sec) {
+    if (sec % 3600 === 0) return sec / 3600 + ' h';
+    if (sec % 60 === 0) return sec / 60 + ' min';
+    return (Number.isInteger(sec) ? sec : fmtNum(sec)) + ' s';
+  }
   const fmtTime = (t) => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
   const fmtTimeSec = (t) => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit'});
   const fmtClock = (t) => new Date(t).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'});
@@ -113,12 +135,27 @@
   let tab = 'overview';
   function showTab(name) {
     tab = name;
-    for (const b of document.querySelectorAll('.tabs button')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
+    for (const b of document.querySelectorAll('.tabs button')) {
+      const on = b.dataset.tab === name;
+      b.setAttribute('aria-selected', String(on));
+      b.tabIndex = on ? 0 : -1; // one tab stop for the tab list; arrows move between tabs
+    }
     for (const p of document.querySelectorAll('.tab-page')) p.hidden = p.id !== name;
     if (name === 'spec') loadSpec();
     if (name === 'explorer') loadList();
   }
-  for (const b of document.querySelectorAll('.tabs button')) b.addEventListener('click', () => showTab(b.dataset.tab));
+  const tabButtons = [...document.querySelectorAll('.tabs button')];
+  for (const b of tabButtons) {
+    b.addEventListener('click', () => showTab(b.dataset.tab));
+    b.addEventListener('keydown', (ev) => {
+      const i = tabButtons.indexOf(b), n = tabButtons.length;
+      const to = {ArrowRight: (i + 1) % n, ArrowLeft: (i + n - 1) % n, Home: 0, End: n - 1}[ev.key];
+      if (to === undefined) return;
+      ev.preventDefault();
+      tabButtons[to].focus();
+      showTab(tabButtons[to].dataset.tab);
+    });
+  }
 
   // Live figures.
   let lastLive = null;
@@ -144,19 +181,50 @@
       setValue('#stat-cost', fmtUSD(sum.total.cost_usd), sum.total.cost_usd);
       // The totals are this process's; the charts cover earlier runs too.
       for (const e of document.querySelectorAll('.since-start')) e.textContent = 'since this gateway started, ' + fmtTime(Date.parse(sum.start));
-      setValue('#stat-rate', fmtNum(rec.requests / sum.recent_minutes), rec.requests / sum.recent_minutes);
+      const perMin = rec.requests / recentMinutes(live);
+      // Started within the span, the recent figures cover the time since.
+      const since = Date.parse(live.recent_from) > Date.parse(rec.t) ? 'since ' + fmtTimeSec(live.recent_from) : 'last ' + sum.recent_minutes + ' min';
+      for (const e of document.querySelectorAll('.sub.recent')) e.textContent = since;
+      setValue('#stat-rate', fmtNum(perMin), perMin);
       setValue('#stat-p95', fmtDur(rec.p95_s));
       setValue('#stat-pass', fmtPct(rec.pass_rate));
       setValue('#stat-escalation', fmtPct(rec.escalation_rate));
       setValue('#stat-fallback', fmtPct(rec.fallback_rate));
-      renderFigures(sum);
+      renderFigures(sum, recentMinutes(live));
     }
+    renderTimeScale(live.time_scales);
     const open = live.breakers.filter((b) => b.state !== 'closed').length;
     setValue('#stat-breakers', String(open), open, open > 0);
     const firing = live.drift.enabled ? live.drift.firing.length : null;
     setValue('#stat-alerts', firing === null ? 'off' : String(firing), firing || 0, firing > 0);
     renderAlerts(live.drift);
-    renderBreakers(live.breakers);
+    renderBreakers(live.breakers, live.breaker_window_s);
+  }
+
+  // recentMinutes is the time the recent figures cover, in minutes: their span (the last 5
+  // minutes), or less since the gateway started or the first data restored before it. Per-minute
+  // rates divide by it, not by the span they will have.
+  function recentMinutes(live) {
+    const sum = live.summary;
+    const from = Date.parse(live.recent_from);
+    const covered = (Date.parse(sum.time) - from) / 60000;
+    if (!(covered > 0)) return Number.isNaN(from) ? sum.recent_minutes : 1 / 60;
+    return Math.min(sum.recent_minutes, Math.max(covered, 1 / 60)); // at least a second
+  }
+
+  // renderTimeScale says when simulated providers run at a time scale: the latencies shown
+  // are then scaled wall-clock ones, not the simulated ones the spec assumes.
+  function renderTimeScale(scales) {
+    const e = $('#time-scale');
+    const entries = Object.entries(scales || {});
+    e.hidden = !entries.length;
+    if (!entries.length) return;
+    const values = [...new Set(entries.map(([, v]) => v))];
+    const which = values.length === 1 ? 'at time scale ' + values[0]
+      : 'at time scales ' + entries.map(([p, v]) => p + ' ' + v).join(', ');
+    e.textContent = 'Simulated providers run ' + which + ' (serve --time-scale): the latencies here are scaled ' +
+      'wall-clock times, not the simulated ones the spec assumes; divide them by the scale for those. ' +
+      'clearbar review and outcomes report the simulated ones.';
   }
 
   function fillOptions(select, names) {
@@ -164,7 +232,7 @@
     for (const n of names || []) if (!have.has(n)) select.append(h('option', {value: n}, n));
   }
 
-  function renderFigures(sum) {
+  function renderFigures(sum, minutes) {
     const by = $('#group').value;
     $('#figures-by').textContent = by;
     const rows = by === 'model' ? sum.models : sum.categories;
@@ -179,19 +247,58 @@
       h('tbody', {}, (rows || []).map((f) => h('tr', {},
         h('td', {}, dot(colorOf(f.name)), f.name),
         h('td', {class: 'num'}, fmtInt(f.requests)), h('td', {class: 'num'}, fmtUSD(f.cost_usd)),
-        h('td', {class: 'num'}, fmtNum(f.recent.requests / sum.recent_minutes)),
+        h('td', {class: 'num'}, fmtNum(f.recent.requests / minutes)),
         h('td', {class: 'num'}, fmtDur(f.recent.p50_s)), h('td', {class: 'num'}, fmtDur(f.recent.p95_s)),
         h('td', {class: 'num'}, fmtPct(f.recent.pass_rate)), h('td', {class: 'num'}, fmtPct(f.recent.escalation_rate)),
         h('td', {class: 'num'}, fmtPct(f.recent.fallback_rate)), h('td', {class: 'num'}, fmtPct(f.recent.error_rate)),
-        h('td', {class: 'num'}, by === 'model' ? '' : fmtPct(f.recent.client_error_rate)))))
+        h('td', {class: 'num'}, by === 'model' ? '' : fmtPct(f.recent.client_error_rate)))),
+      by === 'model' ? null : unclassifiedRow(sum, minutes))
     );
+  }
+
+  // unclassifiedRow is the requests in the total that no category holds: those refused before
+  // they got a category, as client errors (4xx), or given up by the client. They are the total
+  // of /ui/api/live less its categories; with them the rows add up to the Requests figure.
+  function unclassifiedRow(sum, minutes) {
+    const cats = sum.categories || [];
+    const less = (get) => Math.max(0, cats.reduce((n, c) => n - get(c), get(sum.total)));
+    const requests = less((f) => f.requests);
+    const recent = less((f) => f.recent.requests);
+    if (!requests && !recent) return null;
+    const clientErrors = less((f) => f.recent.client_errors || 0);
+    const cost = Math.round(less((f) => f.cost_usd) * 1e9) / 1e9; // without the sums' float noise
+    return h('tr', {class: 'unclassified', title: 'Requests that got no category: refused before routing as client errors ' +
+        '(4xx: malformed requests, unknown models, keys and rate limits), or given up by the client. ' +
+        'They count in the Requests total and in client_errors of /ui/api/live, in no category.'},
+      h('td', {}, dot(GREY), UNCLASSIFIED + ' · no category'),
+      h('td', {class: 'num'}, fmtInt(requests)), h('td', {class: 'num'}, fmtUSD(cost)),
+      h('td', {class: 'num'}, fmtNum(recent / minutes)),
+      h('td', {class: 'num'}, '–'), h('td', {class: 'num'}, '–'), h('td', {class: 'num'}, '–'), h('td', {class: 'num'}, '–'),
+      h('td', {class: 'num'}, '–'), h('td', {class: 'num'}, '–'),
+      h('td', {class: 'num'}, recent ? fmtPct(clientErrors / recent) : '–'));
   }
 
   // Series colours follow the spec's order, so a category keeps its colour across views.
   function colorOf(name) {
+    if (name === UNCLASSIFIED) return GREY;
+    const i = indexOf(name);
+    return COLORS[i % COLORS.length];
+  }
+  function dashOf(name) {
+    if (name === UNCLASSIFIED) return '1 3';
+    return DASHES[indexOf(name) % DASHES.length];
+  }
+  function indexOf(name) {
     const names = lastLive ? ($('#group').value === 'model' ? lastLive.spec.models : lastLive.spec.categories) : [];
     const i = names.indexOf(name);
-    return COLORS[(i < 0 ? names.length : i) % COLORS.length];
+    return i < 0 ? names.length : i;
+  }
+  // swatch is a legend's sample of a series' line: its colour and its dashes.
+  function swatch(name) {
+    const dash = dashOf(name);
+    const line = s('line', {x1: 1, x2: 21, y1: 5, y2: 5, stroke: colorOf(name), 'stroke-width': 2.2});
+    if (dash) line.setAttribute('stroke-dasharray', dash);
+    return s('svg', {class: 'swatch', viewBox: '0 0 22 10', 'aria-hidden': 'true'}, line);
   }
   function dot(color) {
     const e = h('i', {class: 'dot'});
@@ -221,10 +328,14 @@
     }));
   }
 
-  function renderBreakers(breakers) {
+  function renderBreakers(breakers, windowS) {
     const t = $('#breakers');
+    // The breakers count calls in their rolling window only: not every call to the model.
+    const win = windowS > 0 ? 'the last ' + fmtSpan(windowS) : 'the breaker\'s rolling window';
     const head = h('thead', {}, h('tr', {}, h('th', {}, 'provider/model'), h('th', {}, 'state'),
-      h('th', {class: 'num'}, 'calls'), h('th', {class: 'num'}, 'failures'), h('th', {}, 'last failure'), h('th', {}, 'reopens')));
+      h('th', {class: 'num', title: 'Calls counted in ' + win + ' (the breaker\'s rolling window: successes and failures), not all calls to the model'}, 'calls in window'),
+      h('th', {class: 'num', title: 'Failures among the calls in ' + win}, 'failures in window'),
+      h('th', {}, 'last failure'), h('th', {}, 'reopens')));
     if (!breakers.length) {
       t.replaceChildren(head, h('tbody', {}, h('tr', {}, h('td', {colspan: 6, class: 'empty'}, 'No calls yet.'))));
       return;
@@ -259,7 +370,7 @@
   function renderCharts(data) {
     const series = data.series;
     const legend = $('#legend');
-    legend.replaceChildren(...series.map((sr) => h('span', {}, dot(colorOf(sr.name)), sr.name)));
+    legend.replaceChildren(...series.map((sr) => h('span', {}, swatch(sr.name), sr.name)));
     const charts = $('#charts');
     charts.dataset.range = data.range;
     charts.dataset.by = data.by;
@@ -279,7 +390,7 @@
   // had so far.
   function chart(metric, series, data) {
     const W = 520, H = 190, L = 58, R = 10, T = 10, B = 22;
-    const box = h('div', {class: 'chart'}, h('h4', {}, metric.title));
+    const box = h('div', {class: 'chart'}, h('h3', {}, metric.title));
     const svg = s('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': metric.title});
     box.append(svg);
     const n = series.length ? series[0].points.length : 0;
@@ -320,16 +431,21 @@
       return fmtTime(starts[i]) + '–' + fmtTime(starts[i] + stepMs) + (partial ? ' (so far: ' + minutes[i] + ' min)' : '');
     };
     values.forEach((vs, si) => {
-      const color = colorOf(series[si].name);
+      const name = series[si].name;
+      const color = colorOf(name);
       let d = '';
       vs.forEach((v, i) => {
         if (v === null) return;
         const joined = i > 0 && vs[i - 1] !== null;
         d += (joined ? 'L' : 'M') + x(i).toFixed(1) + ' ' + y(v).toFixed(1);
         const lone = !joined && (i === n - 1 || vs[i + 1] === null);
-        if (lone) svg.append(s('circle', {cx: x(i), cy: y(v), r: 2.5, fill: color}));
+        if (lone) svg.append(s('circle', {cx: x(i), cy: y(v), r: 2.5, fill: color}, s('title', {}, name)));
       });
-      if (d) svg.append(s('path', {d, fill: 'none', stroke: color, 'stroke-width': 1.8, 'stroke-linejoin': 'round'}));
+      if (!d) return;
+      const path = s('path', {d, fill: 'none', stroke: color, 'stroke-width': 1.8, 'stroke-linejoin': 'round', 'data-series': name}, s('title', {}, name));
+      const dash = dashOf(name);
+      if (dash) path.setAttribute('stroke-dasharray', dash);
+      svg.append(path);
     });
     // Hover: a guide line and the values at the nearest step.
     const guide = s('line', {y1: T, y2: H - B, class: 'hover', visibility: 'hidden'});
@@ -342,8 +458,8 @@
       guide.setAttribute('x1', x(i));
       guide.setAttribute('x2', x(i));
       guide.setAttribute('visibility', 'visible');
-      tip.replaceChildren(h('div', {}, span(i)),
-        ...series.map((sr, si) => h('div', {}, dot(colorOf(sr.name)), sr.name + ': ' + metric.fmt(values[si][i]))));
+      tip.replaceChildren(h('div', {}, metric.title + ' · ' + span(i)),
+        ...series.map((sr, si) => h('div', {}, swatch(sr.name), ' ' + sr.name + ': ' + metric.fmt(values[si][i]))));
       tip.hidden = false;
       tip.style.left = ev.clientX + 14 + 'px';
       tip.style.top = ev.clientY + 10 + 'px';
@@ -502,11 +618,19 @@
     try {
       const {decisions} = await getJSON('/ui/api/decisions?' + q);
       if (round !== listRound) return;
+      // A row opens its decision when clicked; its id is a button, for the keyboard. The
+      // list is redrawn every few seconds: the button that had the focus gets it back.
+      const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest('#decisions tr[data-id]') : null;
       const rows = decisions.map((d) => h('tr', {class: d.id === selected ? 'selected' : '', dataset: {id: d.id}, onclick: () => showDecision(d.id),
         title: fmtStamp(d.time) + ' · ' + d.attempts + ' call(s)' + (d.route ? ' · ' + d.route : '')},
-        h('td', {}, fmtClock(d.time)), h('td', {class: 'mono'}, d.id), h('td', {}, d.category || '–'), h('td', {}, d.model || '–'),
+        h('td', {}, fmtClock(d.time)), h('td', {class: 'mono'}, h('button', {type: 'button', class: 'open', 'aria-label': 'Open decision ' + d.id}, d.id)),
+        h('td', {}, d.category || '–'), h('td', {}, d.model || '–'),
         h('td', {}, outcomePill(d.outcome, d.flagged)), h('td', {class: 'num'}, fmtUSD(d.cost_usd)), h('td', {class: 'num'}, fmtDur(d.latency_s))));
       t.replaceChildren(head, h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', {colspan: 7, class: 'empty'}, 'No decisions match.'))));
+      if (focused) {
+        const again = rows.find((tr) => tr.dataset.id === focused.dataset.id);
+        if (again) again.querySelector('button.open').focus();
+      }
     } catch (err) {
       if (err instanceof AuthError || round !== listRound) return;
       t.replaceChildren(head, h('tbody', {}, h('tr', {}, h('td', {colspan: 7, class: 'empty'}, err.message))));
@@ -628,8 +752,10 @@
   // Start: open the decision named in the address (#decision=ID), if any.
   const m = /^#decision=(.+)$/.exec(location.hash);
   if (m) {
+    let id = m[1];
+    try { id = decodeURIComponent(id); } catch (_) { /* malformed escapes: keep it as written */ }
     showTab('explorer');
-    showDecision(decodeURIComponent(m[1]));
+    showDecision(id);
   }
   pollLive();
 })();
