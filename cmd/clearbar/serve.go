@@ -187,7 +187,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	breakers := health.NewSet(health.DefaultSettings(), nil)
+	breakerSettings := health.DefaultSettings()
+	breakers := health.NewSet(breakerSettings, nil)
 	opts := gateway.Options{Logger: log, Registerer: reg, Gatherer: reg, Breakers: breakers, CORSOrigins: corsOrigins}
 	// The drift monitor sees every decision beside the trace recorder, and feeds the dashboard.
 	monitor, err := drift.New(drift.Options{Spec: s, Registerer: reg, Logger: log})
@@ -244,7 +245,8 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	dash, err := web.New(web.Options{Spec: s, Monitor: monitor, Breakers: breakers, Decisions: decisions, Auth: gw.RequireAdmin, Logger: log})
+	dash, err := web.New(web.Options{Spec: s, Monitor: monitor, Breakers: breakers, BreakerWindow: breakerSettings.Window,
+		Decisions: decisions, Auth: gw.RequireAdmin, Logger: log})
 	if err != nil {
 		return err
 	}
