@@ -5,7 +5,6 @@
 package moneymetric
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -42,15 +41,24 @@ func (v *Vec) Add(amount clearbar.Money, values ...string) {
 	if len(values) != v.labels {
 		panic("moneymetric: wrong number of label values")
 	}
-	k := strings.Join(values, "\xff")
+	// The key joins the values with a byte no UTF-8 text holds, in a buffer on the stack:
+	// looking a series up allocates nothing.
+	var buf [128]byte
+	k := buf[:0]
+	for i, x := range values {
+		if i > 0 {
+			k = append(k, 0xff)
+		}
+		k = append(k, x...)
+	}
 	v.mu.RLock()
-	s, ok := v.sums[k]
+	s, ok := v.sums[string(k)]
 	v.mu.RUnlock()
 	if !ok {
 		v.mu.Lock()
-		if s, ok = v.sums[k]; !ok {
+		if s, ok = v.sums[string(k)]; !ok {
 			s = &series{values: append([]string(nil), values...)}
-			v.sums[k] = s
+			v.sums[string(k)] = s
 		}
 		v.mu.Unlock()
 	}

@@ -59,3 +59,21 @@ func TestSumsDoNotDrift(t *testing.T) {
 		t.Logf("float additions happen not to drift here (%v)", float)
 	}
 }
+
+// TestAddAllocatesNothing: adding to an existing series allocates nothing, as it runs for
+// every call a request makes.
+func TestAddAllocatesNothing(t *testing.T) {
+	v := New("test_cost_usd_total", "test", "category", "model")
+	v.Add(1, "category", "model")
+	if n := testing.AllocsPerRun(100, func() { v.Add(1, "category", "model") }); n != 0 {
+		t.Errorf("%v allocations per Add", n)
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	v := New("test_cost_usd_total", "test", "category", "model")
+	b.ReportAllocs()
+	for b.Loop() {
+		v.Add(1, "refund-dispute", "claude-sonnet-4-5")
+	}
+}
