@@ -45,7 +45,7 @@ type command struct {
 func (m *Main) commands() []command {
 	return []command{
 		{"estimate", "estimate cost, latency, quality and risk of routing policies for a spec", (*Main).runEstimate},
-		{"eval", "measure candidate models on a category's eval set: pass rates with 95% intervals, latency, tokens and cost (--update writes them into the spec)", (*Main).runEval},
+		{"eval", "measure candidate models on a category's eval set: pass rates with 95% intervals, latency, tokens and cost (--update writes them into the spec); eval import makes sets of BFCL and Banking77", (*Main).runEval},
 		{"learn", "train a learned score router on outcomes (learn train), or measure one on a held-out half (learn evaluate)", (*Main).runLearn},
 		{"replay", "replay routing policies over recorded outcomes: quality, cost and latency per policy, the frontier, APGR and AIQ (--calibrate writes the best setting into the spec)", (*Main).runReplay},
 		{"review", "compare recorded traffic with the spec: moved assumptions, triggers, experiments, and the re-estimated policy as a spec diff", (*Main).runReview},

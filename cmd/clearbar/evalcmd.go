@@ -18,7 +18,10 @@ import (
 )
 
 func (m *Main) runEval(ctx context.Context, args []string) error {
-	const usage = "clearbar eval SPEC.yaml --category NAME --set EVAL.jsonl [--models a,b] [--out FILE] [--concurrency N] [--rate 5/s] [--retries N] [--retry-errors] [--simulate] [--time-scale F] [--format text|json] [--progress auto|always|never] [--update]"
+	if len(args) > 0 && args[0] == "import" {
+		return m.runEvalImport(ctx, args[1:])
+	}
+	const usage = "clearbar eval SPEC.yaml --category NAME --set EVAL.jsonl [--models a,b] [--out FILE] [--concurrency N] [--rate 5/s] [--retries N] [--retry-errors] [--simulate] [--time-scale F] [--format text|json] [--progress auto|always|never] [--update] | " + evalImportUsage
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	category := fs.String("category", "", "the category the eval set belongs to (required)")
 	setPath := fs.String("set", "", "the eval set: JSON Lines, one item per line (required)")
