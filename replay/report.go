@@ -384,6 +384,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .sub{color:#555;margin-top:0}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}
+@media (max-width:900px){table{display:block;overflow-x:auto}}
 th,td{padding:.25rem .6rem;text-align:right;border-bottom:1px solid #eee;white-space:nowrap}
 th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
 td:first-child{white-space:normal;min-width:12rem;max-width:26rem;overflow-wrap:anywhere}
