@@ -115,8 +115,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		v.CatViews = append(v.CatViews, cv)
 	}
 	main := &scatter{width: 760, height: 420, title: "Policies: monthly cost against quality",
-		xLabel: "cost per month (USD)", yLabel: "quality (share of good answers)",
-		formatX: func(x float64) string { return clearbar.MoneyFromUSD(x).String() }}
+		xLabel: "cost per month (USD)", yLabel: "quality (share of good answers)", formatX: monthTick}
 	// A policy that fails every request is no point on a chart of what answers cost: the table
 	// says it fails.
 	for _, p := range r.Policies {
@@ -179,4 +178,13 @@ func pointClass(best, clears bool) string {
 		return "ok"
 	}
 	return "miss"
+}
+
+// monthTick writes a tick of cost per month: whole dollars from $100 up ("$1,000", not
+// "$1,000.00"), as a month's cost is read; cents below.
+func monthTick(x float64) string {
+	if x >= 100 && x == math.Trunc(x) {
+		return "$" + groupInt(int64(x))
+	}
+	return clearbar.MoneyFromUSD(x).String()
 }
