@@ -88,9 +88,9 @@ var checkKinds = map[string]checkKind{
 		}
 		return NewJudge(env.Spec, env.Caller, j.Model, j.Rubric, j.Threshold)
 	}},
-	"tool_calls": {bind: func(c rawCheck, _ *Item, _ Env) (Grader, error) {
+	"tool_calls": {bind: func(c rawCheck, it *Item, _ Env) (Grader, error) {
 		want, err := parseExpectedCalls(c["tool_calls"], `"tool_calls"`)
-		return ToolCalls{Want: want}, err
+		return ToolCalls{Want: want, Strings: it.ToolCallStrings}, err
 	}},
 	"json": {bind: func(c rawCheck, it *Item, _ Env) (Grader, error) {
 		v, _ := decodeJSON(c["json"])
@@ -180,7 +180,7 @@ func bindChecks(raws []json.RawMessage, it *Item, hasReference bool, env Env) ([
 			out = append(out, Normalized{Want: it.Reference})
 		}
 		if it.ReferenceToolCalls != nil {
-			out = append(out, ToolCalls{Want: it.ReferenceToolCalls})
+			out = append(out, ToolCalls{Want: it.ReferenceToolCalls, Strings: it.ToolCallStrings})
 		}
 		if len(out) == 0 {
 			where := "its category validates nothing"

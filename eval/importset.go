@@ -45,6 +45,9 @@ type ImportedItem struct {
 	// ReferenceToolCalls are the calls expected. nil writes none; an empty, non-nil list
 	// writes [], which expects the answer to call no tool.
 	ReferenceToolCalls []AcceptedCall `json:"reference_tool_calls,omitzero"`
+	// ToolCallStrings is how the calls' strings are compared (see ToolCallStrings): "bfcl"
+	// for BFCL's items, "" writes none (exact).
+	ToolCallStrings ToolCallStrings `json:"tool_call_strings,omitempty"`
 }
 
 // ImportedTool is an OpenAI function tool: {"type": "function", "function": {...}}.
@@ -228,9 +231,11 @@ var errNoAnswer = errors.New("no answer")
 // each call {"name", "accept": {argument: [values]}}, "" among the values when the argument
 // may be left out. BFCL writes the values a dict argument may take as one dict of lists of
 // alternatives; they are spelled out as whole values, since the grader compares each argument
-// with each value it accepts. Items of the irrelevance categories, whose ids say
-// "irrelevance", have no answer: they expect no call, reference_tool_calls []. Every other
-// question needs an answer, and every answer a question.
+// with each value it accepts. Every item says "tool_call_strings": "bfcl", so that the
+// arguments' strings are compared as BFCL's checker compares them (case, spaces and some
+// punctuation ignored; see ToolCallStrings) and the pass rates read as BFCL's. Items of the
+// irrelevance categories, whose ids say "irrelevance", have no answer: they expect no call,
+// reference_tool_calls []. Every other question needs an answer, and every answer a question.
 //
 // Function names with dots (math.factorial), which OpenAI's tool names do not allow
 // (^[a-zA-Z0-9_-]{1,64}$), have each dot replaced by an underscore, in the tool and in the
@@ -301,6 +306,7 @@ func ReadBFCL(questions io.Reader, questionsName string, answers io.Reader, answ
 			}
 		}
 		it.ReferenceToolCalls = calls
+		it.ToolCallStrings = StringsBFCL
 		if err := checkItem(it); err != nil {
 			return at(err)
 		}

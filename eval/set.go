@@ -55,6 +55,10 @@ type Item struct {
 	// ("reference_tool_calls": []); without checks, they grade its answers (see ToolCalls),
 	// beside the reference when it expects no call.
 	ReferenceToolCalls []ExpectedCall
+	// ToolCallStrings is how the item's tool-call graders (its reference_tool_calls and
+	// tool_calls checks) compare the strings of an answer's arguments: exactly (the zero value)
+	// or as the Berkeley Function Calling Leaderboard does ("tool_call_strings": "bfcl").
+	ToolCallStrings ToolCallStrings
 	// Graders grade every answer, in order; an answer passes when every one passes, except
 	// the category's validators beside other graders, whose verdict is recorded and does not
 	// count (see Extras.GradedBy). Loading gives each item at least one.
@@ -106,7 +110,9 @@ func LoadSet(path string, env Env) (*Set, error) {
 // or, for tool calls, "reference_tool_calls": [{"name": "f", "arguments": {...}}] (or
 // {"name": "f", "accept": {...}}) instead of "reference", and the check {"tool_calls": [...]};
 // an empty list, [] (beside a reference, or as a check beside others), expects the answer to
-// call no tool. The other check kinds are {"json": true} or {"json": {...}} and
+// call no tool. "tool_call_strings": "bfcl" has them compare the arguments' strings as the
+// Berkeley Function Calling Leaderboard does ("exact", the default, compares them exactly;
+// see ToolCallStrings); only an item with reference_tool_calls or a tool_calls check may set it. The other check kinds are {"json": true} or {"json": {...}} and
 // {"json_path": "a.b", "equals": ...}.
 //
 // id and one of messages and prompt are required; the rest is optional. tools, tool_choice and
@@ -289,6 +295,7 @@ type itemJSON struct {
 	Prompt         *string           `json:"prompt"`
 	Reference      *string           `json:"reference"`
 	ReferenceCalls json.RawMessage   `json:"reference_tool_calls"`
+	ToolCallStrs   *string           `json:"tool_call_strings"`
 	Checks         []json.RawMessage `json:"checks"`
 	Tools          json.RawMessage   `json:"tools"`
 	ToolChoice     json.RawMessage   `json:"tool_choice"`
@@ -385,27 +392,39 @@ func parseItem(b []byte, line int, env Env) (*Item, error) {
 		it.ReferenceToolCalls = calls
 		refCalls, _ = decodeJSON(raw)
 	}
+	if in.ToolCallStrs != nil {
+		strs, err := parseToolCallStrings(*in.ToolCallStrs)
+		if err != nil {
+			return nil, fail("%v", err)
+		}
+		it.ToolCallStrings = strs
+	}
 	graders, err := bindChecks(in.Checks, it, in.Reference != nil, env)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
+	if in.ToolCallStrs != nil && !slices.ContainsFunc(graders, func(g Grader) bool { _, ok := g.(ToolCalls); return ok }) {
+		return nil, fail(`"tool_call_strings" says how the arguments of tool calls are compared, and the item has no tool-call reference: give the calls expected, "reference_tool_calls": [...] or a {"tool_calls": [...]} check, or leave it out`)
+	}
 	it.Graders = graders
-	it.Grading = gradingFingerprint(in.Reference, refCalls, in.Checks, graders)
+	it.Grading = gradingFingerprint(in.Reference, refCalls, in.Checks, it.ToolCallStrings, graders)
 	return it, nil
 }
 
 // gradingFingerprint returns a short hash of an item's reference and checks, each check with
-// its keys sorted and its values compacted, and, when its graders include the category's
+// its keys sorted and its values compacted, how they compare tool-call strings when not
+// exactly, and, when its graders include the category's
 // validators (no checks, or {"validators": true}), of their settings (Validators.Settings):
 // reformatting a line or the spec changes nothing, changing what a check or a validator wants
 // does. An item graded without the validators hashes as it did before validators counted.
-func gradingFingerprint(reference *string, toolCalls any, checks []json.RawMessage, graders []Grader) string {
+func gradingFingerprint(reference *string, toolCalls any, checks []json.RawMessage, strs ToolCallStrings, graders []Grader) string {
 	canon := struct {
 		Reference  *string          `json:"reference"`
 		ToolCalls  any              `json:"reference_tool_calls,omitempty"`
+		Strings    ToolCallStrings  `json:"tool_call_strings,omitempty"`
 		Checks     []map[string]any `json:"checks"`
 		Validators json.RawMessage  `json:"validators,omitempty"`
-	}{Reference: reference, ToolCalls: toolCalls}
+	}{Reference: reference, ToolCalls: toolCalls, Strings: strs}
 	for _, g := range graders {
 		if v, ok := g.(*Validators); ok {
 			canon.Validators = v.Settings()
@@ -427,7 +446,7 @@ func gradingFingerprint(reference *string, toolCalls any, checks []json.RawMessa
 func itemJSONError(err error) error {
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return fmt.Errorf("unknown field %s: an item has id, messages or prompt, reference or reference_tool_calls, checks, tools, tool_choice and response_format", f)
+		return fmt.Errorf("unknown field %s: an item has id, messages or prompt, reference or reference_tool_calls, tool_call_strings, checks, tools, tool_choice and response_format", f)
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
@@ -435,8 +454,11 @@ func itemJSONError(err error) error {
 			return fmt.Errorf(`the line is %s, but an item must be a JSON object: write one item per line, like {"id": "q1", "prompt": "...", "reference": "..."}`, outcomes.JSONKind(te.Value))
 		}
 		want := "a string"
-		if te.Field == "checks" {
+		switch te.Field {
+		case "checks":
 			want = `an array, like "checks": [{"contains": "refund"}]`
+		case "tool_call_strings":
+			want = `"exact" (the default) or "bfcl"`
 		}
 		return fmt.Errorf("field %q is %s, but it must be %s", te.Field, outcomes.JSONKind(te.Value), want)
 	}

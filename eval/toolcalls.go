@@ -94,12 +94,15 @@ func parseExpectedCalls(raw json.RawMessage, what string) ([]ExpectedCall, error
 // matched with one expected call of the same function name whose arguments it has (see
 // ExpectedCall), in any order, so that parallel calls are compared as a multiset. Arguments
 // are compared as JSON values: numbers by value (5 and 5.0 are equal; "5" is a string),
-// objects whatever their key order, strings exactly. With no expected call (Want empty,
+// objects whatever their key order, strings exactly, or as Strings says (the item's
+// "tool_call_strings"; see ToolCallStrings). With no expected call (Want empty,
 // written "reference_tool_calls": [] or {"tool_calls": []}), it passes an answer that calls
 // no tool, as the Berkeley Function Calling Leaderboard's irrelevance items expect of a model
 // offered tools that do not fit the request.
 type ToolCalls struct {
 	Want []ExpectedCall
+	// Strings is how the arguments' strings are compared; the zero value, exactly.
+	Strings ToolCallStrings
 }
 
 // noCall reports whether the grader expects the answer to call no tool.
@@ -152,7 +155,7 @@ func (g ToolCalls) Grade(_ context.Context, in *Input) Verdict {
 	for i := range got {
 		match[i] = make([]bool, len(g.Want))
 		for j, w := range g.Want {
-			match[i][j] = got[i].Name == w.Name && argumentsDiffer(args[i], w) == ""
+			match[i][j] = got[i].Name == w.Name && argumentsDiffer(args[i], w, g.Strings) == ""
 		}
 	}
 	used := make([]bool, len(g.Want))
@@ -187,7 +190,7 @@ func (g ToolCalls) mismatch(got []clearbar.ToolCall, args []map[string]any) stri
 			if c.Name != w.Name {
 				continue
 			}
-			d := argumentsDiffer(args[i], w)
+			d := argumentsDiffer(args[i], w, g.Strings)
 			if d == "" {
 				why = "" // matched; another expected call is the one left over
 				break
@@ -206,21 +209,32 @@ func (g ToolCalls) mismatch(got []clearbar.ToolCall, args []map[string]any) stri
 	return fmt.Sprintf("the answer's calls (%s) are not the expected ones, one for one", callNames(got))
 }
 
-// argumentsDiffer says how a call's arguments differ from an expected call's, "" when they
-// match.
-func argumentsDiffer(got map[string]any, w ExpectedCall) string {
+// argumentsDiffer says how a call's arguments differ from an expected call's, their strings
+// compared as strs says, "" when they match.
+func argumentsDiffer(got map[string]any, w ExpectedCall, strs ToolCallStrings) string {
 	if w.Accept == nil {
-		if jsonEqual(got, w.Arguments) {
+		g, want := got, w.Arguments
+		if strs != StringsExact {
+			g, want = map[string]any{}, map[string]any{}
+			for k, v := range got {
+				g[k] = strs.standardize(v)
+			}
+			for k, v := range w.Arguments {
+				want[k] = strs.standardize(v)
+			}
+		}
+		if jsonEqual(g, want) {
 			return ""
 		}
-		return jsonDifference(got, w.Arguments, "")
+		return jsonDifference(g, want, "")
 	}
 	for _, k := range slices.Sorted(maps.Keys(got)) {
 		vals, ok := w.Accept[k]
 		if !ok {
 			return fmt.Sprintf("argument %q is not one the reference accepts", k)
 		}
-		if !slices.ContainsFunc(vals, func(v any) bool { return v != "" && jsonEqual(got[k], v) }) {
+		g := strs.standardize(got[k])
+		if !slices.ContainsFunc(vals, func(v any) bool { return v != "" && jsonEqual(g, strs.standardize(v)) }) {
 			return fmt.Sprintf("argument %q is %s, not one of %s", k, showJSON(got[k]), showJSON(vals))
 		}
 	}
