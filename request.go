@@ -30,6 +30,12 @@ type Request struct {
 	// 1, audio input, a custom tool, …: translate.AnthropicRefusal); nil for none. Routing
 	// leaves Anthropic models out for it, and answers it when the route has no other model.
 	AnthropicRefusal *Error
+	// GeminiRefusal is the error the Gemini adapter answers the request with, when it carries
+	// what that adapter refuses for every Gemini model (a custom tool, a file by an id that is
+	// not a Gemini file, a content part its message's role cannot hold, …: gemini.Refusal);
+	// nil for none. Routing leaves Gemini models out for it, and answers it when the route has
+	// no other model.
+	GeminiRefusal *Error
 	// OpenAIAnswer names a parameter that asks for something in the answer that the Anthropic
 	// and Gemini adapters drop ("logprobs", or "modalities" with audio); "" for none. Routing
 	// leaves those models out for it while the route has another model that can take the

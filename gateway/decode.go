@@ -10,6 +10,7 @@ import (
 
 	"github.com/clearbar/clearbar"
 	"github.com/clearbar/clearbar/internal/jsonguard"
+	"github.com/clearbar/clearbar/provider/gemini"
 	"github.com/clearbar/clearbar/translate"
 	"github.com/clearbar/clearbar/validate"
 )
@@ -74,9 +75,10 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	// stream_options on stream, top_logprobs on logprobs.
 	var tools, toolChoice, functions, functionCall, streamOptions, topLogprobs gjson.Result
 	logprobs, audioOut := false, false
-	// refusable says a message has a part or tool call the Anthropic translation may refuse
-	// (see translate.AnthropicRefusal), which the translation then decides once the body is read.
-	refusable := false
+	// refusable says what the messages carry that the Anthropic translation or the Gemini
+	// adapter may refuse (see refusables), which their own checks (translate.AnthropicRefusal,
+	// gemini.Refusal) decide once the body is read.
+	var refusable refusables
 	root.ForEach(func(k, v gjson.Result) bool {
 		// A key given twice is read differently by different parsers (the upstream may take
 		// the last, routing the first): refuse it.
@@ -209,11 +211,14 @@ func DecodeChatRequest(body []byte, lim Limits) (*clearbar.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	// What the Anthropic translation refuses, or the Anthropic and Gemini adapters drop, once
-	// the body is known to be valid: routing leaves those models out for it.
-	if !lim.Messages && (refusable || r.N > 1 || toolChoice.IsObject() && toolChoice.Get("type").Str != "function" ||
+	// What the Anthropic translation or the Gemini adapter refuses, or the Anthropic and Gemini
+	// adapters drop, once the body is known to be valid: routing leaves those models out for it.
+	if !lim.Messages && (refusable.anthropic || r.N > 1 || toolChoice.IsObject() && toolChoice.Get("type").Str != "function" ||
 		r.ResponseFormat.Type == "json_schema" && r.ResponseFormat.Schema == nil || customTool(r)) {
 		r.AnthropicRefusal = translate.AnthropicRefusal(body)
+	}
+	if refusable.gemini || customTool(r) || geminiRefusesToolChoice(toolChoice) {
+		r.GeminiRefusal = gemini.Refusal(body)
 	}
 	switch {
 	case logprobs:
@@ -427,15 +432,15 @@ func tooDeepText(param string) *clearbar.Error {
 // second line of defence, which refuses it before routing, with a 400 that names the
 // parameter and says why.
 //
-// It sets *refusable when a message has what the Anthropic translation may refuse: a content
-// part or tool call it does not take (translate.AnthropicTakesPart, AnthropicTakesToolCall), a
-// function message or an assistant's function_call.
-func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits, refusable *bool) *clearbar.Error {
+// It records in ref what the messages carry that the Anthropic translation or the Gemini
+// adapter may refuse (see refusables).
+func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits, ref *refusables) *clearbar.Error {
 	if !v.IsArray() {
 		return badRequest("messages", "invalid_type", "messages must be an array")
 	}
 	var err *clearbar.Error
 	n := 0
+	content := false // a message has something the Gemini adapter sends (see refusables)
 	v.ForEach(func(_, m gjson.Result) bool {
 		n++
 		if lim.MaxMessages > 0 && n > lim.MaxMessages {
@@ -497,8 +502,11 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits, refusable *
 					return false
 				}
 				typ := t.Str
-				if !*refusable && !translate.AnthropicTakesPart(role.Str, typ, part) {
-					*refusable = true
+				if !ref.anthropic && !translate.AnthropicTakesPart(role.Str, typ, part) {
+					ref.anthropic = true
+				}
+				if !ref.gemini && typ != "text" && !geminiTakesPart(role.Str, typ, part) {
+					ref.gemini = true
 				}
 				switch typ {
 				case "text", "input_text", "refusal":
@@ -593,8 +601,11 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits, refusable *
 					err = tooDeepText(at(fmt.Sprintf(".tool_calls[%d].function.arguments", j)))
 					return false
 				}
-				if !*refusable && !translate.AnthropicTakesToolCall(tc.Get("type").Str, call.ID, call.Name, call.Arguments) {
-					*refusable = true
+				// The Gemini adapter takes the calls the Anthropic translation takes: function
+				// calls with a name and arguments that are a JSON object (it needs no id, which
+				// every call has here).
+				if (!ref.anthropic || !ref.gemini) && !translate.AnthropicTakesToolCall(tc.Get("type").Str, call.ID, call.Name, call.Arguments) {
+					ref.anthropic, ref.gemini = true, true
 				}
 				msg.ToolCalls = append(msg.ToolCalls, call)
 				return true
@@ -605,8 +616,9 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits, refusable *
 		}
 		fc := m.Get("function_call")
 		if role.Str == "function" || fc.Exists() && fc.Type != gjson.Null {
-			// The deprecated form, whose calls and results the translation pairs.
-			*refusable = true
+			// The deprecated form, whose calls and results the Anthropic translation pairs, and
+			// whose function messages and calls the Gemini adapter checks.
+			ref.anthropic, ref.gemini = true, true
 		}
 		if fc.IsObject() {
 			// A call made in the deprecated form, which has no id.
@@ -625,10 +637,107 @@ func decodeMessages(r *clearbar.Request, v gjson.Result, lim Limits, refusable *
 		if !utf8.ValidString(msg.Text) {
 			msg.Text = strings.ToValidUTF8(msg.Text, "\uFFFD")
 		}
+		content = content || msg.Text != "" || len(msg.ToolCalls) > 0 || role.Str == "tool" || hasMedia(msg.Attachments)
 		r.Messages = append(r.Messages, msg)
 		return true
 	})
+	if err == nil && !content {
+		ref.gemini = true
+	}
 	return err
+}
+
+// refusables says what a request carries that an adapter may refuse, for the adapter's own
+// check to decide once the whole body is read and valid. Each flag may be set for a request
+// the adapter takes, never left unset for one it refuses.
+type refusables struct {
+	// anthropic: a message has a content part or tool call the Anthropic translation may
+	// refuse (translate.AnthropicTakesPart, AnthropicTakesToolCall), a function message or an
+	// assistant's function_call (see translate.AnthropicRefusal).
+	anthropic bool
+	// gemini: a message has a content part or tool call the Gemini adapter may refuse (see
+	// geminiTakesPart), a function message or an assistant's function_call, or no message has
+	// anything the adapter sends, which it refuses (see gemini.Refusal).
+	gemini bool
+}
+
+// geminiTakesPart reports whether the Gemini adapter takes the content part part, of a type
+// other than text, in a message of role (see provider/gemini's package documentation): system
+// and developer messages take input_text; assistant messages output_text and refusal parts;
+// tool messages any part, whose text is the result; user messages input_text, an image by a
+// base64 data: URL or an http(s) or gs:// URL, audio with its data and format, and a file by
+// file_data (a base64 data: URL, or bare base64) or by a Gemini file id (files/… or its
+// https:// URI). It may say no to a part the adapter takes (gemini.Refusal decides), never yes
+// to one it refuses. It reads only the part's small fields and its URL's prefix.
+func geminiTakesPart(role, typ string, part gjson.Result) bool {
+	switch role {
+	case "system", "developer":
+		return typ == "input_text"
+	case "assistant":
+		return typ == "output_text" || typ == "refusal"
+	case "tool":
+		return true
+	case "user":
+	default:
+		return false
+	}
+	switch typ {
+	case "input_text":
+		return true
+	case "image_url":
+		u := part.Get("image_url.url").Str
+		if u == "" {
+			u = part.Get("image_url").Str
+		}
+		return geminiTakesURL(u)
+	case "input_audio":
+		return part.Get("input_audio.data").Str != "" && part.Get("input_audio.format").Str != ""
+	case "file":
+		f := part.Get("file")
+		if data := f.Get("file_data").Str; data != "" {
+			return !strings.HasPrefix(data, "data:") || geminiTakesURL(data)
+		}
+		id := f.Get("file_id").Str
+		return strings.HasPrefix(id, "files/") || strings.HasPrefix(id, "https://")
+	}
+	return false
+}
+
+// geminiTakesURL reports whether the Gemini adapter takes a media URL: a base64 data: URL
+// (data:<type>;base64,<data>), or an http(s) or gs:// URL, which Gemini fetches itself.
+func geminiTakesURL(u string) bool {
+	if rest, ok := strings.CutPrefix(u, "data:"); ok {
+		meta, _, ok := strings.Cut(rest, ",")
+		return ok && strings.HasSuffix(meta, ";base64")
+	}
+	return strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "gs://")
+}
+
+// geminiRefusesToolChoice reports whether the Gemini adapter may refuse tool_choice: an object
+// of another type than function and allowed_tools (or of none), or allowed_tools with another
+// mode than auto and required. Decoding has refused the other tool choices it refuses.
+func geminiRefusesToolChoice(v gjson.Result) bool {
+	if !v.IsObject() {
+		return false
+	}
+	switch v.Get("type").Str {
+	case "function":
+		return false
+	case "allowed_tools":
+		mode := v.Get("allowed_tools.mode").Str
+		return mode != "" && mode != "auto" && mode != "required"
+	}
+	return true
+}
+
+// hasMedia reports whether attachments hold an image, audio or a file.
+func hasMedia(attachments []clearbar.Attachment) bool {
+	for i := range attachments {
+		if attachments[i].Type != "output_text" {
+			return true
+		}
+	}
+	return false
 }
 
 // customTool reports whether r offers a custom tool (OpenAI's free-form tools, which

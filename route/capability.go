@@ -67,52 +67,62 @@ func lacking(m *spec.Model, n modalitySet) *modality {
 }
 
 // refusedParam returns the parameter of r that m's adapter refuses, with the reason for a
-// skip, or "": a parameter only Anthropic models take (r.AnthropicOnly), which the adapters
-// that speak the OpenAI form (openai, openai-compatible, azure-openai, gemini) refuse, or what
-// the translation into Anthropic's form refuses (r.AnthropicRefusal: n over 1, audio input, a
+// skip, or "" (see refusal).
+func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
+	param, reason, _ = refusal(m, r)
+	return param, reason
+}
+
+// refusal returns the parameter of r that m's adapter refuses, with the reason for a skip and,
+// when the adapter's own check refused it, the adapter's error, which a plan with no other
+// model left answers, as the adapter would; or "" and nil. What the adapters refuse: a
+// parameter only Anthropic models take (r.AnthropicOnly), which the adapters that speak the
+// OpenAI form (openai, openai-compatible, azure-openai, gemini) refuse, or what the
+// translation into Anthropic's form refuses (r.AnthropicRefusal: n over 1, audio input, a
 // custom tool, …), which the anthropic adapter refuses, or the deprecated functions
 // (r.Functions), which the Gemini adapter refuses, since their answers would have to come in
-// the deprecated form too, or a web search with tools (r.WebSearch), which Gemini models
-// before Gemini 3 refuse (geminimodel.SearchesWithFunctions).
+// the deprecated form too, or what the Gemini adapter refuses for every Gemini model
+// (r.GeminiRefusal: a custom tool, a file by an id that is not a Gemini file, a content part
+// its message's role cannot hold, …), or a web search with tools (r.WebSearch), which Gemini
+// models before Gemini 3 refuse (geminimodel.SearchesWithFunctions). For a Gemini model the
+// order is the adapter's: the deprecated functions come first, and a web search is checked
+// after the rest of the request.
 //
 // A provider that serve --simulate turned into the simulator counts as the type the spec gave
 // it (spec.Provider.SimulatedType), so that a simulated run routes as the real one would.
-func refusedParam(m *spec.Model, r *clearbar.Request) (param, reason string) {
+// It allocates only for a model it leaves out (the reason).
+func refusal(m *spec.Model, r *clearbar.Request) (param, reason string, err *clearbar.Error) {
 	if m.Resolved.Provider == nil {
-		return "", ""
+		return "", "", nil
 	}
 	typ := cmp.Or(m.Resolved.Provider.SimulatedType, m.Resolved.Provider.Type)
 	switch typ {
 	case "openai", "openai-compatible", "azure-openai", "gemini":
 		if r.AnthropicOnly != "" {
-			return r.AnthropicOnly, "an OpenAI-format model (provider type " + typ + ") cannot take " + cmp.Or(r.AnthropicOnlyWhat, r.AnthropicOnly) + ", which only Anthropic models take"
+			return r.AnthropicOnly, "an OpenAI-format model (provider type " + typ + ") cannot take " + cmp.Or(r.AnthropicOnlyWhat, r.AnthropicOnly) + ", which only Anthropic models take", nil
 		}
 	}
 	if typ == "anthropic" && r.AnthropicRefusal != nil {
-		return r.AnthropicRefusal.Param, "an Anthropic model cannot take the request: " + r.AnthropicRefusal.Message
+		return r.AnthropicRefusal.Param, "an Anthropic model cannot take the request: " + r.AnthropicRefusal.Message, r.AnthropicRefusal
 	}
 	if typ == "simulated" && r.AnthropicOnly == "thread" {
 		// A thread continues a conversation Anthropic's API keeps; the simulator keeps none, so
 		// it would answer the continuation without the turns before it.
-		return "thread", "the simulated provider keeps no conversation, which thread continues (only Anthropic's API keeps one)"
+		return "thread", "the simulated provider keeps no conversation, which thread continues (only Anthropic's API keeps one)", nil
 	}
-	if typ == "gemini" && r.Functions {
-		return "functions", "a Gemini model takes no deprecated functions (only tools)"
+	if typ != "gemini" {
+		return "", "", nil
 	}
-	if typ == "gemini" && r.WebSearch && len(r.Tools) > 0 && !geminimodel.SearchesWithFunctions(m.Model) {
-		return "web_search_options", "a Gemini model before Gemini 3 cannot search the web and call the request's tools in one request"
+	if r.Functions {
+		return "functions", "a Gemini model takes no deprecated functions (only tools)", nil
 	}
-	return "", ""
-}
-
-// anthropicRefusal returns the error of the translation into Anthropic's form that m's adapter
-// answers r with (r.AnthropicRefusal, when m is an Anthropic model), or nil: what a plan with no
-// other model left answers, as the adapter would.
-func anthropicRefusal(m *spec.Model, r *clearbar.Request) *clearbar.Error {
-	if r.AnthropicRefusal == nil || m.Resolved.Provider == nil || cmp.Or(m.Resolved.Provider.SimulatedType, m.Resolved.Provider.Type) != "anthropic" {
-		return nil
+	if r.GeminiRefusal != nil {
+		return r.GeminiRefusal.Param, "a Gemini model cannot take the request: " + r.GeminiRefusal.Message, r.GeminiRefusal
 	}
-	return r.AnthropicRefusal
+	if r.WebSearch && len(r.Tools) > 0 && !geminimodel.SearchesWithFunctions(m.Model) {
+		return "web_search_options", "a Gemini model before Gemini 3 cannot search the web and call the request's tools in one request", nil
+	}
+	return "", "", nil
 }
 
 // drops returns, when m's adapter drops a parameter r asks for in the answer (r.OpenAIAnswer:

@@ -327,8 +327,8 @@ type misfit struct {
 	param  string
 	// simulated says a simulated provider refused param (a thread, which it cannot keep).
 	simulated bool
-	// refusal is the error of the translation into Anthropic's form when an Anthropic model
-	// was left out for param (see anthropicRefusal).
+	// refusal is the adapter's own error when a model was left out for param by its adapter's
+	// check (the translation into Anthropic's form, or the Gemini adapter's: see refusal).
 	refusal         *clearbar.Error
 	tooSmall, short int
 	writes          int
@@ -371,7 +371,7 @@ func unfit(where string, need int, req *clearbar.Request, why misfit) error {
 		return &clearbar.Error{Class: clearbar.ClientError, Status: 400, Type: "invalid_request_error", Param: name, Code: "invalid_value", Message: msg}
 	}
 	if why.refusal != nil {
-		// As the Anthropic adapter answers it.
+		// As the adapter answers it.
 		e := *why.refusal
 		return &e
 	}
@@ -468,9 +468,8 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 			} else if l := lacking(m, carries); l != nil {
 				reason = fmt.Sprintf("no %s (catalogue entry %s: %s false)", l.name, m.Resolved.Catalog.Key, l.flag)
 				why.lacked = l
-			} else if pa, refused := refusedParam(m, req); pa != "" {
-				reason, why.param = refused, pa
-				why.refusal = anthropicRefusal(m, req)
+			} else if pa, refused, e := refusal(m, req); pa != "" {
+				reason, why.param, why.refusal = refused, pa, e
 				why.simulated = why.simulated || m.Resolved.Provider != nil && cmp.Or(m.Resolved.Provider.SimulatedType, m.Resolved.Provider.Type) == "simulated"
 			} else if kind := drops(m, req); avoid && kind != "" {
 				reason = dropReason(kind, req)
