@@ -384,7 +384,7 @@ func (g *Gateway) getDecision(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if errors.Is(err, errNotFound) || isNotFound(err) {
 			writeError(w, &clearbar.Error{Class: clearbar.ClientError, Status: 404, Code: "decision_not_found",
-				Message: "no decision " + r.PathValue("id") + " (decisions are written asynchronously; retry in a moment)"})
+				Message: "no decision " + r.PathValue("id") + " (decisions are written asynchronously; retry in a moment; a request refused for want of a valid key, a 401, is not recorded)"})
 			return
 		}
 		writeError(w, err)
