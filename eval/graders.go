@@ -214,8 +214,8 @@ func (g Numeric) Grade(_ context.Context, in *Input) Verdict {
 }
 
 // Normalize returns text as reference matches compare it: Unicode NFKC (full-width and
-// compatibility characters folded), lower case, and words only: punctuation separates words,
-// like white space, and runs of both become one space, trimmed. So `{"intent":"refund"}`
+// compatibility characters folded), lower case, and words only: punctuation (and the
+// backtick of Markdown code) separates words, like white space, and runs of both become one space, trimmed. So `{"intent":"refund"}`
 // normalizes to "intent refund", "Answer:B" to "answer b" and "yes/no" to "yes no". Three
 // exceptions keep words and numbers whole: an apostrophe inside a word is dropped ("don't" is
 // "dont"), so are the full stops of an abbreviation's single letters ("The U.S.A.!" is "the
@@ -241,7 +241,9 @@ func Normalize(text string) string {
 		case r == '.' && unicode.IsLetter(prev) && unicode.IsLetter(next) && (i < 2 || !unicode.IsLetter(rs[i-2])):
 			continue // U.S.A.
 		case (r == '.' || r == ',') && unicode.IsDigit(prev) && unicode.IsDigit(next):
-		case unicode.IsPunct(r) || unicode.IsSpace(r):
+		case unicode.IsPunct(r) || unicode.IsSpace(r) || r == '`':
+			// A backtick (a symbol to Unicode, not punctuation) marks code in Markdown, as
+			// models write a label: `card_arrival` is the word card_arrival.
 			space = b.Len() > 0
 			continue
 		}

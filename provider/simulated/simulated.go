@@ -328,7 +328,7 @@ func (p *Provider) prepare(call *clearbar.Call) (*plan, error) {
 			Model:       call.Model,
 			Choices:     choices,
 			Functions:   req.Functions,
-			Logprobs:    gjson.GetBytes(req.Body, "logprobs").Type == gjson.True,
+			Logprobs:    gjson.GetBytes(req.Body, "logprobs").Type == gjson.True && !dropsLogprobs(m.spec),
 			TopLogprobs: int(gjson.GetBytes(req.Body, "top_logprobs").Int()),
 			Usage:       usage,
 			Simulation:  truth,
@@ -467,4 +467,18 @@ func splitmix(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
+}
+
+// dropsLogprobs reports whether the model's provider, under serve --simulate, stands for an
+// adapter that answers without logprobs (anthropic, gemini): the simulator answers as it
+// would, so that a simulated run shows what the real one gives.
+func dropsLogprobs(m *spec.Model) bool {
+	if m == nil || m.Resolved.Provider == nil {
+		return false
+	}
+	switch m.Resolved.Provider.SimulatedType {
+	case "anthropic", "gemini":
+		return true
+	}
+	return false
 }
