@@ -166,7 +166,7 @@ func avoidsDropping(ap *armPlan, h Health, need int, carries modalitySet, r *cle
 			if drops(m, r) != "" {
 				continue
 			}
-			if w := m.Resolved.ContextWindow; w > 0 && need > w || writesLess(m, r) || lacking(m, carries) != nil {
+			if fit, _ := sizeFit(m, need, carries, r); fit != fitOK {
 				continue
 			}
 			if p, _ := refusedParam(m, r); p != "" {

@@ -349,6 +349,33 @@ func MaxTokensParam(req *clearbar.Request) string {
 // writesLess reports whether m's maximum output (the catalogue's, or the spec's max_output)
 // is below the request's max tokens: the vendors refuse such a request rather than cut it
 // short.
+// sizeFit says whether m can hold req as the request's size and inputs go, the first way it
+// cannot (fitWindow: its context window is under need; fitOutput: it writes fewer tokens than
+// the request's max tokens; fitInput: it takes no input of a kind carries holds, which it
+// returns), or fitOK. Planning (fitSteps) says why; avoidsDropping needs only whether.
+func sizeFit(m *spec.Model, need int, carries modalitySet, req *clearbar.Request) (fitKind, *modality) {
+	if w := m.Resolved.ContextWindow; w > 0 && need > w {
+		return fitWindow, nil
+	}
+	if writesLess(m, req) {
+		return fitOutput, nil
+	}
+	if l := lacking(m, carries); l != nil {
+		return fitInput, l
+	}
+	return fitOK, nil
+}
+
+// fitKind is how a model fails to hold a request (see sizeFit).
+type fitKind uint8
+
+const (
+	fitOK fitKind = iota
+	fitWindow
+	fitOutput
+	fitInput
+)
+
 func writesLess(m *spec.Model, req *clearbar.Request) bool {
 	mo := m.Resolved.MaxOutput
 	return mo > 0 && req.MaxTokens > mo
@@ -458,14 +485,15 @@ func fitSteps(ap *armPlan, h Health, d *clearbar.Decision, need int, carries mod
 		broken := false     // a candidate was left out for its open breaker
 		for j, m := range st.Candidates {
 			reason, breaker := "", false
-			if w := m.Resolved.ContextWindow; w > 0 && need > w {
-				reason = fmt.Sprintf("context window %d tokens < %d needed (estimated input %d + max tokens %d)", w, need, d.Features.TokensIn, need-d.Features.TokensIn)
+			size, l := sizeFit(m, need, carries, req)
+			if size == fitWindow {
+				reason = fmt.Sprintf("context window %d tokens < %d needed (estimated input %d + max tokens %d)", m.Resolved.ContextWindow, need, d.Features.TokensIn, need-d.Features.TokensIn)
 				why.tooSmall++
-			} else if writesLess(m, req) {
+			} else if size == fitOutput {
 				reason = fmt.Sprintf("maximum output %d tokens < max tokens %d", m.Resolved.MaxOutput, req.MaxTokens)
 				why.short++
 				why.writes = max(why.writes, m.Resolved.MaxOutput)
-			} else if l := lacking(m, carries); l != nil {
+			} else if size == fitInput {
 				reason = fmt.Sprintf("no %s (catalogue entry %s: %s false)", l.name, m.Resolved.Catalog.Key, l.flag)
 				why.lacked = l
 			} else if pa, refused, e := refusal(m, req); pa != "" {
